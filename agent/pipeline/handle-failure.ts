@@ -30,6 +30,7 @@ import { leftAloneNote } from "../backup/unrestored.js";
 import type { FetchedRelease } from "../sources/types.js";
 import type { UpdateContext } from "./context.js";
 import { StepFailedError, UpdateLeftInPlaceError } from "./errors.js";
+import { recordPendingFailure } from "./pending-update.js";
 import type { LeftAlone } from "./ports.js";
 import { type AppReport, appMessage } from "./report.js";
 import { runCommandList } from "./run-commands.js";
@@ -67,6 +68,10 @@ export async function handleFailure(ctx: UpdateContext, step: Step, error: unkno
     };
   }
 
+  // Durable before any rollback step: a kill in the restore or the rollback hooks keeps the reason.
+  await recordPendingFailure(ctx, name, reason).catch((problem: unknown) =>
+    ctx.log.warn(`could not record why the update failed in the state file: ${messageOf(problem)}`),
+  );
   const wantsCommands = mayHaveStoppedServices(step) && rollbackCommandsOf(ctx).length > 0;
   // The release's files, for its rollback commands: still staged before the apply; linked aside
   // from the app before a restore removes them. After a failed apply they are partly gone: none.

@@ -62,6 +62,20 @@ export async function recordPendingBackup(ctx: UpdateContext, backupPath: string
   );
 }
 
+/**
+ * Called by a failing run before its rollback steps: a kill in the restore or the rollback hooks
+ * leaves recovery the failure's reason to say (its line, last_error, on_failure), not only that
+ * the run was interrupted. No pending record (failed before the first step that may change the
+ * host): nothing for a recovery to say.
+ */
+export async function recordPendingFailure(ctx: UpdateContext, step: string, message: string): Promise<void> {
+  await updateSourceState(ctx.config.general.state_file, ctx.app, (s) =>
+    s.pending_update === undefined
+      ? s
+      : { ...s, pending_update: { ...s.pending_update, failure: { step, message } } },
+  );
+}
+
 export interface PendingResolution {
   exitCode: ExitCode;
   detail: string;
@@ -174,9 +188,15 @@ export async function resolvePendingUpdate(input: {
   const failed = fileProblems.length > 0;
   const commandNote =
     commandProblems.length === 0 ? "" : `; rollback commands failed: ${commandProblems.join("; ")}`;
+  // Killed while rolling back a failure: why it failed is the news, "interrupted" only how it ended.
+  // (A restore that failed was no kill: that run said why, in its own last_error and on_failure.)
+  const failureNote =
+    pending.failure === undefined || recorded?.last_result === "restore_failed"
+      ? ""
+      : `; it had failed at ${pending.failure.step}: ${pending.failure.message} (killed while rolling back)`;
   const detail = failed
-    ? `${what} and restoring failed: ${[...fileProblems, ...commandProblems].join("; ")} — the app needs a person`
-    : `${what}; ${filesNote(filesPutBack, pending.from)}${leftAlone}${commandNote}`;
+    ? `${what} and restoring failed: ${[...fileProblems, ...commandProblems].join("; ")} — the app needs a person${failureNote}`
+    : `${what}; ${filesNote(filesPutBack, pending.from)}${leftAlone}${commandNote}${failureNote}`;
   // Restoring failed again: still owed, the next run tries again (finalize.ts keeps it likewise).
   await updateSourceState(config.general.state_file, name, ({ pending_update: done, ...s }) => ({
     ...s,
@@ -291,9 +311,14 @@ async function recoveryAhead(
   const what = restoreFailed
     ? `an update to ${pending?.version} failed and its restore failed too; the app has its files and waits for recovery`
     : `an update to ${pending?.version} was interrupted and waits for recovery`;
+  // A run killed while rolling back a failure: why it failed, as the recovery will say it.
+  const failed =
+    pending?.failure === undefined || restoreFailed
+      ? ""
+      : ` (it had failed at ${pending.failure.step}: ${pending.failure.message})`;
   if (pending !== undefined)
     return {
-      note: `${what}: ${then}${pending.from === null ? "undoes what it installed" : `restores ${pending.from}`} first`,
+      note: `${what}: ${then}${pending.from === null ? "undoes what it installed" : `restores ${pending.from}`} first${failed}`,
       leaves: pending.from,
     };
   if (rollback !== undefined)

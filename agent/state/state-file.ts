@@ -38,6 +38,11 @@ export const PendingUpdate = z.object({
   rollback_commands: z.array(
     z.union([z.string(), z.object({ command: z.string(), timeout: z.number().optional() })]),
   ),
+  /**
+   * Why the update failed, written before its rollback (restore, rollback hooks) starts: a run
+   * killed there left recovery saying only "interrupted", the health check's failure lost.
+   */
+  failure: z.object({ step: z.string(), message: z.string() }).optional(),
 });
 export type PendingUpdate = z.infer<typeof PendingUpdate>;
 

@@ -9,18 +9,19 @@ import { HubRequestError } from "../errors.js";
 import { forgetOpenDeployments } from "../rollouts/forget-agent.js";
 import type { AgentRecord } from "../store/store.js";
 import type { ApiDeps } from "./deps.js";
+import { notBlank, queryCount } from "./query-params.js";
 import { parseOptionalBody, parseRequest } from "./validate.js";
 
 /** `GET /agents/:id` pages the agent's reports, newest first. */
 const ReportPage = z.strictObject({
-  reports_limit: z.coerce.number().int().min(1).max(200).default(20),
-  reports_offset: z.coerce.number().int().min(0).default(0),
+  reports_limit: queryCount(1, 200).default(20),
+  reports_offset: queryCount(0).default(0),
 });
 
 const EventsQuery = z.strictObject({
-  before: z.coerce.number().int().positive().optional(),
-  subject: z.string().optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  before: queryCount(1).optional(),
+  subject: notBlank(z.string()).optional(),
+  limit: queryCount(1, 1000).default(100),
 });
 
 // A connected agent is seen now: the stored time only moves on (re)connect and would age on screen.

@@ -14,6 +14,7 @@ import type { StoreOps } from "../store/async-store.js";
 import type { ReleaseCursor, ReleaseRecord } from "../store/store.js";
 import type { ApiDeps } from "./deps.js";
 import { manifestNotText } from "./manifest-text.js";
+import { notBlank, queryCount, queryFlag } from "./query-params.js";
 import { releaseForPeople, releaseListed } from "./release-view.js";
 import { parseRequest } from "./validate.js";
 
@@ -21,15 +22,12 @@ import { parseRequest } from "./validate.js";
 const CURSOR = /^(\d{1,16})\.(.+)$/s;
 
 const ListQuery = z.strictObject({
-  app: z.string().optional(),
+  app: notBlank(z.string()).optional(),
   /** With `app`: that app's release of this version, as versions compare (`v2.0.0` finds 2.0.0). */
-  version: z.string().min(1).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  version: notBlank(z.string()).optional(),
+  limit: queryCount(1, 1000).default(100),
   /** `false`: each release without its manifest text (its `description` only), for a listing to show. */
-  manifest: z
-    .enum(["true", "false", "1", "0"])
-    .transform((v) => v === "true" || v === "1")
-    .default(true),
+  manifest: queryFlag().default(true),
   after: z
     .string()
     .regex(CURSOR, "must be the `next` of the page before, as the hub gave it")

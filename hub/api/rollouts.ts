@@ -13,13 +13,14 @@ import { HubRequestError } from "../errors.js";
 import { offlineFailsAt, rolloutDetail, rolloutDetailOf, rolloutSummary } from "../rollouts/view.js";
 import { rolloutStates } from "../store/store.js";
 import type { ApiDeps } from "./deps.js";
+import { notBlank, queryCount } from "./query-params.js";
 import { parseOptionalBody, parseRequest } from "./validate.js";
 
 const ListQuery = z.strictObject({
   state: z.enum(rolloutStates).optional(),
   /** Only this app's rollouts: filtered in the store, before the limit, so `more` stays true. */
-  app: z.string().min(1).max(100).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  app: notBlank(z.string().max(100)).optional(),
+  limit: queryCount(1, 1000).default(100),
 });
 
 export function rolloutRoutes(deps: ApiDeps): Router {

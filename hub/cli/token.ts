@@ -155,7 +155,15 @@ export async function tokenRevoke(jti: string, options: CommonOptions) {
 export async function tokenList(options: CommonOptions & { json?: boolean }) {
   const list = await withStore(options, false, (store) => store.listTokens());
   if (options.json) {
-    process.stdout.write(`${JSON.stringify(list, null, 2)}\n`);
+    // Times as the API and the table give them (ISO 8601), not the store's epoch milliseconds.
+    const at = (ms: number) => new Date(ms).toISOString();
+    const rows = list.map((t) => ({
+      ...t,
+      created: at(t.created),
+      expires: at(t.expires),
+      revoked: t.revoked === null ? null : at(t.revoked),
+    }));
+    process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
     return;
   }
   // The table lists the tokens an operator issued (the jtis to revoke); an agent token's renewals,

@@ -5,30 +5,27 @@
 import * as z from "zod";
 import { APP_STATES } from "../../shared/protocol/app-states.js";
 import { compareVersions } from "../../shared/versions.js";
+import { notBlank, queryCount, queryFlag } from "../api/query-params.js";
 import type { AgentRecord } from "../store/store.js";
 
-const oneOrMany = z
-  .union([z.string(), z.array(z.string())])
-  .transform((v) => (Array.isArray(v) ? v : [v]).filter((s) => s !== ""));
+// A blank `label=` was dropped unsaid (every agent matched that filter): it is no key=value.
+const oneOrMany = z.union([z.string(), z.array(z.string())]).transform((v) => (Array.isArray(v) ? v : [v]));
 
 export const AgentQuery = z.strictObject({
   /** Absent: every matching agent (what `ship-hub agents` has always received). */
-  limit: z.coerce.number().int().min(1).max(1000).optional(),
-  offset: z.coerce.number().int().min(0).default(0),
+  limit: queryCount(1, 1000).optional(),
+  offset: queryCount(0).default(0),
   /** `key=value`, repeatable; an agent must carry every one. */
-  label: oneOrMany.pipe(z.array(z.string().regex(/^[^=]+=.*$/, "must be key=value"))).optional(),
-  app: z.string().min(1).optional(),
+  label: oneOrMany.pipe(z.array(z.string().regex(/^\s*[^=\s][^=]*=.*$/, "must be key=value"))).optional(),
+  app: notBlank(z.string()).optional(),
   /** With `app`: that app's version; without: any app's. Same for `state`. */
-  version: z.string().min(1).optional(),
+  version: notBlank(z.string()).optional(),
   /** One of the states agents announce and reports set (a typo is a 400, not an empty list). */
   state: z.enum(APP_STATES as [string, ...string[]]).optional(),
   status: z.enum(["online", "offline"]).optional(),
   /** Substring of the agent id or hostname, case-insensitive. */
-  q: z.string().min(1).optional(),
-  facets: z
-    .enum(["true", "false", "1", "0"])
-    .transform((v) => v === "true" || v === "1")
-    .optional(),
+  q: notBlank(z.string()).optional(),
+  facets: queryFlag().optional(),
 });
 export type AgentQuery = z.output<typeof AgentQuery>;
 

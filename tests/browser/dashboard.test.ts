@@ -196,6 +196,18 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
       .poll(() => text("#preview"))
       .toBe('wave "canary": Min success % must be a number from 0 to 100');
     await rows.nth(0).locator('input[name="waveRate"]').fill("100");
+    // A labels wave left empty (or only commas) would be labels {}: every agent left, the whole
+    // fleet in the canary. The form refuses it naming the row, and nothing is sent to start.
+    await rows.nth(0).locator('select[name="waveKind"]').selectOption("labels");
+    for (const empty of ["", " , "]) {
+      await rows.nth(0).locator('input[name="waveValue"]').fill(empty);
+      await expect
+        .poll(() => text("#preview"))
+        .toBe('wave "canary": name at least one label, key=value (every agent left is a 100 % wave)');
+      expect(await page.locator("#start-rollout").isDisabled()).toBe(true);
+    }
+    await rows.nth(0).locator('select[name="waveKind"]').selectOption("agents");
+    await rows.nth(0).locator('input[name="waveValue"]').fill("a1");
     await expect
       .poll(() => text('#preview li[data-wave="0"]'), { timeout: 10_000 })
       .toMatch(/canary: 1 agent\(s\)\s*a1/);

@@ -20,7 +20,8 @@ const execFileAsync = promisify(execFile);
 interface TokenRow {
   jti: string;
   agentId: string | null;
-  created: number;
+  /** ISO 8601, as the table and the API give times. */
+  created: string;
   renewedFrom: string | null;
 }
 
@@ -228,9 +229,11 @@ describe("agent tokens (real hub and agent)", () => {
     await fleet.waitFor("five renewals", async () => (await renewalsSince(logFrom)) >= 5, 45_000);
     expect(await online()).toBe(true);
     const list = JSON.parse(await tokenCli("list", "--json")) as TokenRow[];
-    const issuedAt = list.find((t) => t.jti === jti)?.created ?? 0;
+    const issuedAt = Date.parse(list.find((t) => t.jti === jti)?.created ?? "");
     // Every token of this agent made since, whatever it names: the renewals in force only.
-    const since = list.filter((t) => t.agentId === "agent-1" && t.created >= issuedAt && t.jti !== jti);
+    const since = list.filter(
+      (t) => t.agentId === "agent-1" && Date.parse(t.created) >= issuedAt && t.jti !== jti,
+    );
     expect(since.length).toBeGreaterThan(0);
     expect(since.length).toBeLessThanOrEqual(3);
     expect(since.every((t) => t.renewedFrom === jti)).toBe(true);

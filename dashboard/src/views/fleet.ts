@@ -191,8 +191,9 @@ export function fleetView(): View {
 
   async function refresh(): Promise<void> {
     const params = new URLSearchParams({ limit: String(PAGE_SIZE), offset: String(offset), facets: "true" });
+    // A search of spaces is no filter: the hub refuses a blank parameter (400) rather than match nobody.
     for (const [key, control] of Object.entries({ q, label, app, version, state, status }))
-      if (control.value) params.set(key, control.value);
+      if (control.value.trim()) params.set(key, control.value.trim());
     const [page, needs] = await Promise.all([
       get<AgentPage>(`agents?${params}`),
       get<Attention>("agents/attention"),

@@ -88,11 +88,18 @@ export function waveRow(
         return { ...base, percent };
       }
       if (kind.value === "labels") {
+        let labels: Record<string, string>;
         try {
-          return { ...base, labels: parseLabels(text) };
+          labels = parseLabels(text);
         } catch (error) {
           throw new Error(`${label}: ${error instanceof Error ? error.message : String(error)}`);
         }
+        // An empty field (or only commas) was labels {}: every agent left, the whole fleet in this
+        // wave. The API's `labels: {}` says that on purpose; a field left empty does not (the CLI's
+        // `--wave NAME=label:` is refused alike).
+        if (Object.keys(labels).length === 0)
+          throw new Error(`${label}: name at least one label, key=value (every agent left is a 100 % wave)`);
+        return { ...base, labels };
       }
       const agents = text.split(/[\s,]+/).filter(Boolean);
       return { ...base, agents };

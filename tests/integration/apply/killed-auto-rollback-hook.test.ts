@@ -7,6 +7,7 @@
 import { access, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { webhookReceiver } from "../../support/servers/webhook-receiver.js";
 import { runShip, startShip } from "../../support/ship-cli.js";
 import { waitFor } from "../../support/wait-for.js";
 import { type LocalApp, localApp } from "../cli/local-app.js";
@@ -59,5 +60,88 @@ describe.skipIf(process.platform !== "linux")(
       });
       expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
     }, 90_000);
+
+    // The killed run had not said why it failed: recovery said "interrupted", and the state's
+    // last_error and on_failure never named the failed health check (or hook). The reason is
+    // recorded before the rollback steps start, and recovery names it wherever the kill came.
+    const failures = [
+      {
+        what: "a failed health check, killed in the rollback hook after the restore",
+        manifest: `post_update_tests:\n  - name: health\n    command: "echo down >&2; exit 1"\n`,
+        step: "tests",
+        files: "restored 1.0.0",
+      },
+      {
+        what: "a failed pre_update hook, killed in the rollback hook (no file changed)",
+        manifest: `  pre_update:\n    - "echo stopping failed >&2; exit 4"\n`,
+        step: "pre_update hooks",
+        files: "the app's files were not changed (1.0.0 stays)",
+      },
+      {
+        // SIGKILLed by the fault point in the middle of putting 1.0.0's files back.
+        what: "a failed health check, killed in the restore",
+        manifest: `post_update_tests:\n  - name: health\n    command: "echo down >&2; exit 1"\n`,
+        step: "tests",
+        files: "restored 1.0.0",
+        fault: "restore:file",
+      },
+    ];
+    for (const failure of failures)
+      it(`keeps why the update failed: ${failure.what}`, async () => {
+        const hook = await webhookReceiver();
+        try {
+          const started = join(app.root, "hook-started");
+          await app.release("r1", `version: "1.0.0"\n`, { "app.txt": "v1\n" });
+          expect((await runShip(["--config", app.config])).code).toBe(0);
+          const hooks = failure.manifest.startsWith("  ") ? failure.manifest : "";
+          await app.release(
+            "r2",
+            `version: "2.0.0"\nhooks:\n${hooks}  rollback:\n    - command: "[ -e ${started} ] || { touch ${started}; ${failure.fault === undefined ? "sleep 60" : "true"}; }"\n` +
+              (hooks === "" ? failure.manifest : "") +
+              `notifications:\n  on_failure:\n    - type: "webhook"\n      url: "${hook.url}"\n`,
+            { "app.txt": "v2\n" },
+          );
+          if (failure.fault === undefined) {
+            const run = startShip(["--config", app.config]);
+            await waitFor(
+              "the rollback hook",
+              () =>
+                access(started).then(
+                  () => true,
+                  () => false,
+                ),
+              { timeoutMs: 30_000, intervalMs: 20, where: app.root },
+            );
+            run.child.kill("SIGKILL");
+            expect((await run.done).signal).toBe("SIGKILL");
+          } else {
+            const killed = await runShip(["--config", app.config], { env: { SHIP_FAULT: failure.fault } });
+            expect(killed.code, killed.stderr).toBeNull();
+            await expect(access(started)).rejects.toThrow();
+          }
+
+          // A check recovers nothing, but says why the update it waits to undo had failed.
+          const check = await runShip(["--config", app.config, "--check-only"]);
+          expect(check.stdout).toMatch(
+            new RegExp(
+              `waits for recovery: .* first \\(it had failed at ${failure.step}: .*(down|stopping failed)`,
+            ),
+          );
+          const recovered = await runShip(["--config", app.config, "--recover"]);
+          expect(recovered.code, recovered.stdout + recovered.stderr).toBe(0);
+          const reason = new RegExp(
+            `update to 2\\.0\\.0 was interrupted; ${failure.files.replace(/[.()]/g, "\\$&")}; it had failed at ${failure.step}: .*(down|stopping failed)`,
+          );
+          expect(recovered.stdout).toMatch(reason);
+          const state = (await app.state()).sources.myapp;
+          expect(state?.last_error).toMatch(reason);
+          expect(state?.pending_update).toBeUndefined();
+          expect(hook.bodies).toHaveLength(1);
+          expect(String(hook.bodies[0]?.error)).toMatch(reason);
+          expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
+        } finally {
+          await hook.close();
+        }
+      }, 90_000);
   },
 );

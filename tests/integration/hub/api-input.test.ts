@@ -345,6 +345,47 @@ describe("hub API input: every 400 is one line naming the field and what is wron
     }
   });
 
+  it("a blank query parameter, or one given twice where a list takes one, is a 400 naming it on every GET list", async () => {
+    const blank = "must not be blank (leave the parameter out for no filter)";
+    // Each matched nobody (a 200 with an empty page), read as 0, or was no filter at all.
+    const blanks = [
+      ["agents", ["version", "app", "q", "limit", "offset"]],
+      ["events", ["subject", "limit", "before"]],
+      ["rollouts", ["app", "limit"]],
+      ["releases", ["app", "version", "limit"]],
+      ["agents/a1", ["reports_limit", "reports_offset"]],
+    ] as const;
+    for (const [list, params] of blanks)
+      for (const param of params)
+        for (const value of ["", "%20", "%20%09"])
+          expect(await refused("GET", `/api/v1/${list}?${param}=${value}`), `${list} ${param}=${value}`).toBe(
+            `query.${param}: ${blank}`,
+          );
+    // A blank label is no key=value: it was dropped unsaid, every agent matching.
+    for (const value of ["", "%20", "%20=prod"])
+      expect(await refused("GET", `/api/v1/agents?label=${value}`)).toBe("query.label[0]: must be key=value");
+    const twice = [
+      ["agents", "version"],
+      ["agents", "q"],
+      ["agents", "offset"],
+      ["events", "subject"],
+      ["rollouts", "app"],
+      ["releases", "version"],
+      ["releases", "manifest"],
+      ["agents/a1", "reports_offset"],
+    ] as const;
+    for (const [list, param] of twice)
+      expect(await refused("GET", `/api/v1/${list}?${param}=1&${param}=2`), `${list} ${param}`).toMatch(
+        new RegExp(`^query\\.${param}: .*\\(got a list\\)$`),
+      );
+    // Out of range: each bound named.
+    expect(await refused("GET", "/api/v1/agents?offset=-1")).toBe("query.offset: must be ≥ 0 (got -1)");
+    expect(await refused("GET", "/api/v1/agents/a1?reports_limit=201")).toBe(
+      "query.reports_limit: must be ≤ 200 (got 201)",
+    );
+    expect(await refused("GET", "/api/v1/events?before=0")).toBe("query.before: must be ≥ 1 (got 0)");
+  });
+
   it("a release version is one word: spaces, tabs and line breaks are a 400 naming body.version; nothing is stored", async () => {
     const publish = (version: string, manifestVersion = version) =>
       t.api("POST", "/api/v1/releases", {

@@ -69,18 +69,40 @@ describe("ship-hub token revoke of a renewed agent token", () => {
       (await runHubCli(dir, ["token", "list", "--data-dir", "data", "--json"])).stdout,
     ) as {
       jti: string;
-      revoked: number | null;
+      revoked: string | null;
     }[];
     expect(list.filter((t) => t.revoked === null)).toEqual([]);
     // Nothing left in force: revoking again is what a script run twice does. It says when, and
     // exits 0 (the token is revoked, as asked); it was exit 2 "no active token".
-    const listed = list.find((t) => t.jti === issued)?.revoked as number;
+    const listed = list.find((t) => t.jti === issued)?.revoked as string;
     const again = await runHubCli(dir, ["token", "revoke", issued as string, "--data-dir", "data"]);
     expect(again).toMatchObject({
       code: 0,
       stdout: `${issued} was revoked already, at ${new Date(listed).toISOString().replace(/\.\d{3}Z$/, "Z")}; nothing changed\n`,
       stderr: "",
     });
+  });
+
+  // --json gave the store's epoch milliseconds where the table, the API and revoke's line give
+  // ISO 8601 times: a script comparing them with anything else read a number.
+  it("token list --json gives ISO 8601 times, the table's", async () => {
+    const [issued] = await renewedChain();
+    expect(await runHubCli(dir, ["token", "revoke", issued as string, "--data-dir", "data"])).toMatchObject({
+      code: 0,
+    });
+    const json = await runHubCli(dir, ["token", "list", "--data-dir", "data", "--json"]);
+    const list = JSON.parse(json.stdout) as Record<string, unknown>[];
+    expect(list).toHaveLength(3);
+    const iso = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+    for (const t of list) {
+      expect(t).toMatchObject({ created: expect.stringMatching(iso), expires: expect.stringMatching(iso) });
+      expect(t.revoked).toMatch(iso);
+    }
+    const row = list.find((t) => t.jti === issued)!;
+    const table = (await runHubCli(dir, ["token", "list", "--data-dir", "data"])).stdout;
+    const line = table.split("\n").find((l) => l.startsWith(issued as string))!;
+    for (const key of ["created", "expires", "revoked"])
+      expect(line).toContain(String(row[key]).slice(0, 19));
   });
 
   it("a jti the hub never issued is still exit 2, naming where the jtis are listed", async () => {

@@ -1,0 +1,28 @@
+/**
+ * Blank GET query parameters. `?version=%20` matched nobody and `?offset=` read as 0 (`Number("")`),
+ * each a 200 that looked like an answer; `?app=` on /releases was no filter at all. A blank value is
+ * a 400 naming the parameter: leaving the parameter out is how a caller asks for no filter.
+ * (A repeated parameter arrives as a list, which each schema already refuses as "got a list".)
+ */
+import * as z from "zod";
+
+const BLANK = "must not be blank (leave the parameter out for no filter)";
+
+/** `schema`, once the value is known not to be empty or whitespace only. */
+export function notBlank<S extends z.ZodType>(schema: S) {
+  return z
+    .unknown()
+    .refine((value) => !(typeof value === "string" && value.trim() === ""), BLANK)
+    .pipe(schema);
+}
+
+/** A whole number in min..max, as the lists' `limit` and `offset` take it. */
+export function queryCount(min: number, max?: number) {
+  const count = z.coerce.number().int().min(min);
+  return notBlank(max === undefined ? count : count.max(max));
+}
+
+/** `true`/`false` (or 1/0). */
+export function queryFlag() {
+  return z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
+}
