@@ -126,21 +126,29 @@ describe("warnings that count hosts broken on the release", () => {
   const preview = async (t: TestHub, body: Record<string, unknown>) =>
     (await t.api<{ warnings: string[] }>("POST", "/api/v1/rollouts/preview", { token: t.operator, body }))
       .body.warnings;
-
-  it("offline hosts that cross the threshold only with the broken ones are warned of, the broken named", async () => {
+  /** web 1.0.0 and 2.0.0 published; a1 broken on 2.0.0, `onOld` on 1.0.0, `offline` of them gone. */
+  async function fleet(onOld: string[], offline: string[] = []) {
     const t = await session.start();
     await publishRelease(t, "1.0.0");
     const release = await publishRelease(t, "2.0.0");
     await session.connect(t, "a1", [
       { app: "web", version: "2.0.0", state: "failed_not_rolled_back", releaseId: release },
     ]);
-    const onOld = [{ app: "web", version: "1.0.0", state: "updated", releaseId: undefined }];
-    const a2 = await session.connect(t, "a2", onOld);
-    await session.connect(t, "a3", onOld);
-    a2.ws.terminate();
-    await expect
-      .poll(async () => (await t.hub.store.getAgent("a2"))?.online, { timeout: 10_000 })
-      .toBe(false);
+    for (const id of onOld) {
+      const agent = await session.connect(t, id, [
+        { app: "web", version: "1.0.0", state: "updated", releaseId: undefined },
+      ]);
+      if (!offline.includes(id)) continue;
+      agent.ws.terminate();
+      await expect
+        .poll(async () => (await t.hub.store.getAgent(id))?.online, { timeout: 10_000 })
+        .toBe(false);
+    }
+    return { t, release };
+  }
+
+  it("offline hosts that cross the threshold only with the broken ones are warned of, the broken named", async () => {
+    const { t, release } = await fleet(["a2", "a3"], ["a2"]);
     const warnings = await preview(t, {
       release,
       waves: [{ name: "all", percent: 100 }],
@@ -152,19 +160,7 @@ describe("warnings that count hosts broken on the release", () => {
   });
 
   it("a wave whose hosts still to update are all offline is said so when its other host is broken on the release (it waits for the offline one alone)", async () => {
-    const t = await session.start();
-    await publishRelease(t, "1.0.0");
-    const release = await publishRelease(t, "2.0.0");
-    await session.connect(t, "a1", [
-      { app: "web", version: "2.0.0", state: "failed_not_rolled_back", releaseId: release },
-    ]);
-    const a2 = await session.connect(t, "a2", [
-      { app: "web", version: "1.0.0", state: "updated", releaseId: undefined },
-    ]);
-    a2.ws.terminate();
-    await expect
-      .poll(async () => (await t.hub.store.getAgent("a2"))?.online, { timeout: 10_000 })
-      .toBe(false);
+    const { t, release } = await fleet(["a2"], ["a2"]);
     const warnings = await preview(t, {
       release,
       waves: [{ name: "canary", agents: ["a1", "a2"] }],
@@ -176,15 +172,7 @@ describe("warnings that count hosts broken on the release", () => {
   });
 
   it("broken hosts enough by themselves to halt the rollout say so (create halts it before anything is sent)", async () => {
-    const t = await session.start();
-    await publishRelease(t, "1.0.0");
-    const release = await publishRelease(t, "2.0.0");
-    await session.connect(t, "a1", [
-      { app: "web", version: "2.0.0", state: "failed_not_rolled_back", releaseId: release },
-    ]);
-    await session.connect(t, "a2", [
-      { app: "web", version: "1.0.0", state: "updated", releaseId: undefined },
-    ]);
+    const { t, release } = await fleet(["a2"]);
     const said = (where: string) =>
       `body.release: 1 agent(s) run web 2.0.0 already, but their last run of it failed: a1 (failed_not_rolled_back); they are not sent it again and count as failed, enough by themselves to halt the rollout (1 failure(s)) ${where}`;
     expect(await preview(t, { release, waves: [{ name: "all", percent: 100 }] })).toContain(

@@ -24,6 +24,17 @@ type View = {
 const view = async (t: TestHub, id: string) =>
   (await t.api<View>("GET", `/api/v1/rollouts/${id}`, { token: t.operator })).body;
 
+/** c1 (the canary wave) and w1 (the rest) on web; a rollout of 2.0.0 to them without autoAdvance. */
+async function canaryOfC1WithoutAutoAdvance(t: TestHub) {
+  const c1 = await session.connect(t, "c1", web);
+  await session.connect(t, "w1", web);
+  const waves = [
+    { name: "canary", agents: ["c1"] },
+    { name: "rest", percent: 100 },
+  ];
+  return { c1, id: (await create(t, waves, false)).id };
+}
+
 async function create(t: TestHub, waves: unknown[], autoAdvance = true): Promise<View & { id: string }> {
   const created = await t.api<View & { id: string }>("POST", "/api/v1/rollouts", {
     token: t.operator,
@@ -188,16 +199,7 @@ describe("a wave that tested nothing is never passed", () => {
   it("without autoAdvance a middle wave whose agents were all forgotten says why it waits (reason, needsDecision, rollout.waiting), as a held last wave does", async () => {
     requireHubBin();
     const t = await session.start();
-    const c1 = await session.connect(t, "c1", web);
-    await session.connect(t, "w1", web);
-    const { id } = await create(
-      t,
-      [
-        { name: "canary", agents: ["c1"] },
-        { name: "rest", percent: 100 },
-      ],
-      false,
-    );
+    const { c1, id } = await canaryOfC1WithoutAutoAdvance(t);
     await forget(t, c1, "c1");
     const waiting =
       "waiting for an operator: wave 1 (canary) tested nothing: its 1 agent(s) were forgotten by an operator (`ship-hub agents forget`) before they took the release; advance or abort";
@@ -213,16 +215,7 @@ describe("a wave that tested nothing is never passed", () => {
 
   it("without autoAdvance a middle wave whose only agent no longer takes the app (not applicable) says it tested nothing", async () => {
     const t = await session.start();
-    const c1 = await session.connect(t, "c1", web);
-    await session.connect(t, "w1", web);
-    const { id } = await create(
-      t,
-      [
-        { name: "canary", agents: ["c1"] },
-        { name: "rest", percent: 100 },
-      ],
-      false,
-    );
+    const { c1, id } = await canaryOfC1WithoutAutoAdvance(t);
     await c1.next(isType("deploy"));
     c1.ws.terminate();
     await expect.poll(() => t.hub.registry.isOnline("c1"), { timeout: 10_000 }).toBe(false);
