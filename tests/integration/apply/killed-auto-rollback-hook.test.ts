@@ -21,6 +21,19 @@ afterEach(async () => {
   await app.cleanup();
 });
 
+/** Runs ship and SIGKILLs it once `started` exists: its rollback hook has begun. */
+async function killOnceStarted(started: string): Promise<void> {
+  const run = startShip(["--config", app.config]);
+  const exists = () =>
+    access(started).then(
+      () => true,
+      () => false,
+    );
+  await waitFor("the rollback hook", exists, { timeoutMs: 30_000, intervalMs: 20, where: app.root });
+  run.child.kill("SIGKILL");
+  expect((await run.done).signal).toBe("SIGKILL");
+}
+
 describe.skipIf(process.platform !== "linux")(
   "an automatic rollback killed during its rollback hook (real CLI)",
   () => {
@@ -36,18 +49,7 @@ describe.skipIf(process.platform !== "linux")(
           `post_update_tests:\n  - name: health\n    command: "exit 1"\n`,
         { "app.txt": "v2\n", "f2.txt": "2\n" },
       );
-      const run = startShip(["--config", app.config]);
-      await waitFor(
-        "the rollback hook",
-        () =>
-          access(started).then(
-            () => true,
-            () => false,
-          ),
-        { timeoutMs: 30_000, intervalMs: 20, where: app.root },
-      );
-      run.child.kill("SIGKILL");
-      expect((await run.done).signal).toBe("SIGKILL");
+      await killOnceStarted(started);
       expect(await snapshot(app.appDir)).toEqual(onOne);
 
       const recovered = await runShip(["--config", app.config, "--recover"]);
@@ -102,18 +104,7 @@ describe.skipIf(process.platform !== "linux")(
             { "app.txt": "v2\n" },
           );
           if (failure.fault === undefined) {
-            const run = startShip(["--config", app.config]);
-            await waitFor(
-              "the rollback hook",
-              () =>
-                access(started).then(
-                  () => true,
-                  () => false,
-                ),
-              { timeoutMs: 30_000, intervalMs: 20, where: app.root },
-            );
-            run.child.kill("SIGKILL");
-            expect((await run.done).signal).toBe("SIGKILL");
+            await killOnceStarted(started);
           } else {
             const killed = await runShip(["--config", app.config], { env: { SHIP_FAULT: failure.fault } });
             expect(killed.code, killed.stderr).toBeNull();
