@@ -81,6 +81,8 @@ export class AgentDaemon {
   private readonly announced = new AnnouncedApps();
   /** The apps as the last instruction left them, recorded as told: its reports told the hub. */
   private settled: Promise<void> = Promise.resolve();
+  /** The hand-change check under way, if any: stop() waits for it (it reads the state dir). */
+  private handCheck: Promise<void> | undefined;
   private working: Promise<void> | undefined;
   private stopping = false;
   /** Apps waiting to retry an instruction that could not start, by app. */
@@ -146,10 +148,16 @@ export class AgentDaemon {
       this.options.heartbeatMs ?? HEARTBEAT_MS,
     );
     this.signOfLifeTimer.unref();
-    this.handChangeTimer = setInterval(
-      () => void this.announceHandChanges(),
-      this.options.handChangeCheckMs ?? HAND_CHANGE_CHECK_MS,
-    );
+    this.handChangeTimer = setInterval(() => {
+      if (this.handCheck !== undefined) return;
+      this.handCheck = this.announceHandChanges()
+        .catch((error: unknown) =>
+          this.options.log.warn("announcing a change made by hand failed", { error: String(error) }),
+        )
+        .finally(() => {
+          this.handCheck = undefined;
+        });
+    }, this.options.handChangeCheckMs ?? HAND_CHANGE_CHECK_MS);
     this.handChangeTimer.unref();
     this.kick();
   }
@@ -188,6 +196,10 @@ export class AgentDaemon {
     await this.working;
     clearInterval(this.signOfLifeTimer);
     clearInterval(this.handChangeTimer);
+    // Reads of the state dir still under way would hold it open past stop (a tmpfs under it
+    // could not be unmounted; a caller removing the dir would race them).
+    await this.settled;
+    await this.handCheck;
     await this.connection.stop();
   }
 
