@@ -24,6 +24,18 @@ type View = {
 const view = async (t: TestHub, id: string) =>
   (await t.api<View>("GET", `/api/v1/rollouts/${id}`, { token: t.operator })).body;
 
+const held =
+  "waiting for an operator: wave 1 (all) tested nothing: its 1 agent(s) were forgotten by an operator (`ship-hub agents forget`) before they took the release; no agent of the rollout took the release: resume to complete it as it is, or abort";
+
+/** A single-wave rollout of 2.0.0 to h1 alone, h1 then forgotten: held, saying `held`. */
+async function heldSingleWave(t: TestHub): Promise<string> {
+  const h1 = await session.connect(t, "h1", web);
+  const { id } = await create(t, [{ name: "all", percent: 100 }]);
+  await forget(t, h1, "h1");
+  await expect.poll(async () => (await view(t, id)).reason, { timeout: 10_000 }).toBe(held);
+  return id;
+}
+
 /** c1 (the canary wave) and w1 (the rest) on web; a rollout of 2.0.0 to them without autoAdvance. */
 async function canaryOfC1WithoutAutoAdvance(t: TestHub) {
   const c1 = await session.connect(t, "c1", web);
@@ -74,12 +86,7 @@ describe("a wave that tested nothing is never passed", () => {
   it("a single-wave rollout whose only agent was forgotten waits for an operator (not completed); `rollout resume` completes it as it is", async () => {
     requireHubBin();
     const t = await session.start();
-    const h1 = await session.connect(t, "h1", web);
-    const { id } = await create(t, [{ name: "all", percent: 100 }]);
-    await forget(t, h1, "h1");
-    const held =
-      "waiting for an operator: wave 1 (all) tested nothing: its 1 agent(s) were forgotten by an operator (`ship-hub agents forget`) before they took the release; no agent of the rollout took the release: resume to complete it as it is, or abort";
-    await expect.poll(async () => (await view(t, id)).reason, { timeout: 10_000 }).toBe(held);
+    const id = await heldSingleWave(t);
     expect(await view(t, id)).toMatchObject({
       state: "paused",
       needsDecision: true,
@@ -231,12 +238,7 @@ describe("a wave that tested nothing is never passed", () => {
   it("a held last wave's reason is judged again when its forgotten agent rejoins (owed the release on resume), and again when it is forgotten once more", async () => {
     requireHubBin();
     const t = await session.start();
-    const h1 = await session.connect(t, "h1", web);
-    const { id } = await create(t, [{ name: "all", percent: 100 }]);
-    await forget(t, h1, "h1");
-    const held =
-      "waiting for an operator: wave 1 (all) tested nothing: its 1 agent(s) were forgotten by an operator (`ship-hub agents forget`) before they took the release; no agent of the rollout took the release: resume to complete it as it is, or abort";
-    await expect.poll(async () => (await view(t, id)).reason, { timeout: 10_000 }).toBe(held);
+    const id = await heldSingleWave(t);
     const back = await session.connect(t, "h1", web);
     const rejoined =
       "waiting for an operator: the rollout was held because it tested nothing, and 1 agent(s) joined it or came back since: resume to send them the release, or abort";

@@ -88,12 +88,13 @@ for (const subject of subjects) {
       await opened.close();
     });
 
-    const engineOn = (channel: AgentChannel) =>
-      new RolloutEngine({ store, channel, now: () => 1000, offlineTimeoutMs: 60_000 });
+    /** A hub's engine delivering to `channel`, on the store (or a counting wrapper of it). */
+    const engineOn = (channel: AgentChannel, on: typeof store = store) =>
+      new RolloutEngine({ store: on, channel, now: () => 1000, offlineTimeoutMs: 60_000 });
 
     it("two hubs delivering the same pending deployments at once send each exactly once", async () => {
       const channels = [new Connected(), new Connected()];
-      const [one, two] = channels.map(engineOn) as [RolloutEngine, RolloutEngine];
+      const [one, two] = channels.map((c) => engineOn(c)) as [RolloutEngine, RolloutEngine];
       const counts = await Promise.all([
         one.deliverPending("ro1"),
         two.deliverPending(),
@@ -122,13 +123,8 @@ for (const subject of subjects) {
       const onA = new Connected(["a1", "a3", ...theirs]);
       const onB = new Connected(["a2"]);
       const counted = countingDeploymentRows(store);
-      const hubA = new RolloutEngine({ store, channel: onA, now: () => 1000, offlineTimeoutMs: 60_000 });
-      const hubB = new RolloutEngine({
-        store: counted.store,
-        channel: onB,
-        now: () => 1000,
-        offlineTimeoutMs: 60_000,
-      });
+      const hubA = engineOn(onA);
+      const hubB = engineOn(onB, counted.store);
       const created = await hubA.create(
         RolloutSpec.parse({ release: "r2", waves: [{ name: "all", percent: 100 }] }),
         "op",
@@ -164,12 +160,7 @@ for (const subject of subjects) {
       const onB = new Connected(["a2", "a3"]);
       const counted = countingDeploymentRows(store);
       const hubA = engineOn(onA);
-      const hubB = new RolloutEngine({
-        store: counted.store,
-        channel: onB,
-        now: () => 1000,
-        offlineTimeoutMs: 60_000,
-      });
+      const hubB = engineOn(onB, counted.store);
       const spec = RolloutSpec.parse({ release: "r2", waves: [{ name: "all", percent: 100 }] });
       const first = await hubA.create(spec, "op");
       expect(await hubB.deliverPending(first.id)).toBe(2);
@@ -223,12 +214,7 @@ for (const subject of subjects) {
       const onB = new Connected(["a2"]);
       const counted = countingDeploymentRows(store);
       const hubA = engineOn(onA);
-      const hubB = new RolloutEngine({
-        store: counted.store,
-        channel: onB,
-        now: () => 1000,
-        offlineTimeoutMs: 60_000,
-      });
+      const hubB = engineOn(onB, counted.store);
       await hubA.abort("ro2", "op", true);
       expect(onA.sent.map((s) => s.agentId).sort()).toEqual(["a1", "a3"]);
       expect(onB.sent).toEqual([]);
