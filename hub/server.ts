@@ -10,6 +10,7 @@ import { LiveSessions } from "./auth/live-sessions.js";
 import { TokenService } from "./auth/tokens.js";
 import { ClusterClock, monotonicNow } from "./cluster/clock.js";
 import { leaveCluster } from "./cluster/leave.js";
+import { OwnHeartbeats } from "./cluster/own-heartbeats.js";
 import { clusterPresenceCheck } from "./cluster/presence.js";
 import { checkClusterSecret, secretSource } from "./cluster/shared-secret.js";
 import { startClusterWakeup } from "./cluster/wakeup.js";
@@ -321,27 +322,17 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   // the tick (in the tick's own transaction) runs it, so it runs once per interval across hubs; a
   // little slack keeps timer jitter from skipping every other interval.
   const claimEveryMs = options.tickIntervalMs * 0.9;
-  // Cluster: this hub's last heartbeat written, and since when it has written them without a gap
-  // longer than the hub timeout (its start, or the end of its last silence). Intervals, so on the
-  // monotonic clock: a wall clock stepped a minute forward read as a minute without a heartbeat,
-  // and the watchdog closed every agent connection.
-  const elapsed = options.now ?? monotonicNow;
-  let lastBeat = elapsed();
-  let beatingSince = lastBeat;
+  // Cluster: when this hub's heartbeats got through, on the monotonic clock.
+  const beats = new OwnHeartbeats(options.now ?? monotonicNow, hubTimeoutMs);
   // A tick fails alike every interval while the database is away (5 lines a second at 0.2 s).
   const tickFailed = new OnceAMinuteLog(log, "rollout tick failed", now);
   const heartbeatFailed = new OnceAMinuteLog(log, "hub heartbeat failed", now);
   timers.push(
     every(options.tickIntervalMs, async () => {
       try {
-        // Another hub's heartbeat counts as silent only to a hub that has itself heartbeated for a
-        // whole timeout: after a database outage every hub's heartbeat is old, and the first tick
-        // used to release every other hub's agents (all reconnecting a second time, every hub
-        // logging that another presumed it dead). Heartbeats carry the database's clock, so the
-        // cut-off is taken from it too: a hub whose clock ran ahead released every other hub's.
-        const steady = elapsed() - beatingSince >= hubTimeoutMs && elapsed() - lastBeat <= hubTimeoutMs;
-        if (cluster)
-          await engine.claimedTick(claimEveryMs, steady ? (await cluster.clock()) - hubTimeoutMs : undefined);
+        // Heartbeats carry the database's clock, so the cut-off is taken from it too: a hub whose
+        // clock ran ahead released every other hub's agents.
+        if (cluster) await engine.claimedTick(claimEveryMs, await beats.silentCutoff(() => cluster.clock()));
         else await engine.tick();
       } catch (error) {
         tickFailed.record(undefined, String(error));
@@ -354,7 +345,6 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   });
   let closing: Promise<void> | undefined;
   if (cluster && clusterClock) {
-    let dropped = false;
     const heartbeatMs = options.heartbeatMs ?? 5000;
     timers.push(
       every(heartbeatMs, async () => {
@@ -364,10 +354,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
           );
           // Stopping: a heartbeat in flight found the row retired; its agents are closed anyway.
           if (closing) return;
-          const beatAt = elapsed();
-          if (dropped || beatAt - lastBeat > hubTimeoutMs) beatingSince = beatAt;
-          lastBeat = beatAt;
-          dropped = false;
+          beats.wrote();
           // Its tables may hold what this hub's code does not know (a new state, a new column):
           // it would misread them, and its tick decides for every hub's rollouts.
           if (schema > cluster.schemaKnown && options.database)
@@ -402,12 +389,11 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     // again (here or elsewhere) with a new epoch.
     const watchdog = setInterval(
       () => {
-        if (elapsed() - lastBeat <= hubTimeoutMs) return;
-        if (!dropped)
+        if (!beats.silent()) return;
+        if (beats.drop())
           log.error("no heartbeat written within the hub timeout; closing this hub's agent connections", {
             timeoutMs: hubTimeoutMs,
           });
-        dropped = true;
         // Every tick while silent, not once: an agent whose hello got through after the first drop
         // (the database slow, not yet gone) is on a hub the others count as dead all the same.
         agents.dropAll("hub lost its database");

@@ -51,8 +51,8 @@ export interface PostgresStore extends AsyncStore {
    * compare heartbeats with one clock whatever their own say, and a heartbeat that waited for a
    * connection is not written already old. Returns that time (`at`), the heartbeat it replaces
    * (undefined when its row was gone: another hub presumed it dead, released its agents and
-   * deleted the row) and the database's schema version (a newer hub may have migrated it since
-   * this one started). A retired hub (retireHub) stays retired: a heartbeat still in flight when
+   * deleted the row, also while this write waited for that delete) and the database's schema
+   * version (a newer hub may have migrated it since this one started). A retired hub (retireHub) stays retired: a heartbeat still in flight when
    * it stopped writes nothing.
    */
   renewHeartbeat(
@@ -611,13 +611,19 @@ class PostgresCore {
     timeoutMs: number,
   ): Promise<{ at: number; previous: number | undefined; schema: number }> {
     this.guard.outside("renewHeartbeat");
-    // `before` reads the row as the statement's snapshot saw it, before the upsert changed it.
+    // `before` reads the row as the statement's snapshot saw it, before the upsert changed it. A
+    // row another hub's tick deleted (releasing this hub's agents) after that snapshot was taken
+    // is still in `before`, while the upsert, having waited for that delete to commit, inserts:
+    // the heartbeat must say there was no row, or this hub never learns its agents were released.
+    // `xmax = 0` is how PostgreSQL tells an inserted row from an updated one in RETURNING.
     const [row] = await this.sql`WITH stamp AS (SELECT ${this.sql.unsafe(DB_NOW_MS)} AS at),
       before AS (SELECT heartbeat_at FROM hubs WHERE id = ${hubId}),
       beat AS (INSERT INTO hubs (id, heartbeat_at, timeout_ms) SELECT ${hubId}, at, ${timeoutMs} FROM stamp
         ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, timeout_ms = excluded.timeout_ms
-        WHERE hubs.heartbeat_at <> ${RETIRED})
-      SELECT (SELECT at FROM stamp) AS at, (SELECT heartbeat_at FROM before) AS previous,
+        WHERE hubs.heartbeat_at <> ${RETIRED}
+        RETURNING xmax = 0 AS inserted)
+      SELECT (SELECT at FROM stamp) AS at,
+        CASE WHEN (SELECT inserted FROM beat) THEN NULL ELSE (SELECT heartbeat_at FROM before) END AS previous,
         (SELECT MAX(version) FROM schema_version) AS schema`;
     const previous = row?.previous === null || row?.previous === undefined ? undefined : num(row.previous);
     return { at: num(row?.at), previous, schema: num(row?.schema) };

@@ -9,6 +9,7 @@
  * how a skewed clock is made), real WebSocket agents, real PostgreSQL.
  */
 import { setTimeout as sleep } from "node:timers/promises";
+import postgres from "postgres";
 import { afterEach, describe, expect, it } from "vitest";
 import { secretFingerprint } from "../../../hub/cluster/shared-secret.js";
 import { openPostgresStore } from "../../../hub/store/postgres-store.js";
@@ -124,6 +125,38 @@ describe.skipIf(!hasPostgres())("hub heartbeats on one PostgreSQL", () => {
       ).toEqual([]);
     }
   }, 40_000);
+
+  it("a heartbeat waiting on another hub's release of its row says the row was gone", async () => {
+    const url = await cluster.server().createDatabase();
+    const store = await openPostgresStore(url, { maxConnections: 2 });
+    const other = postgres(url, { max: 2, onnotice: () => {} });
+    try {
+      await store.claimSecret(secretFingerprint(Buffer.from(CLUSTER_SECRET)), {
+        hubId: "released",
+        at: Date.now(),
+        liveForMs: 30_000,
+      });
+      expect((await store.renewHeartbeat("released", 30_000)).previous).toBeTypeOf("number");
+      // Another hub's tick deletes the row (releasing its agents) and commits only after this
+      // hub's heartbeat statement has started, read the row, and waits on the delete's lock.
+      let beat: ReturnType<typeof store.renewHeartbeat> | undefined;
+      await other.begin(async (tx) => {
+        await tx`DELETE FROM hubs WHERE id = 'released'`;
+        beat = store.renewHeartbeat("released", 30_000);
+        for (let i = 0; ; i++) {
+          const [waiting] = await other`SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock'`;
+          if (waiting?.n === 1) break;
+          if (i > 200) throw new Error("the heartbeat never waited on the delete");
+          await sleep(10);
+        }
+      });
+      expect((await beat)?.previous).toBeUndefined();
+    } finally {
+      await other.end();
+      await store.close();
+    }
+  });
 
   it("a heartbeat in flight when a hub stops does not make the stopped hub count as running", async () => {
     const url = await cluster.server().createDatabase();
