@@ -75,7 +75,7 @@ describe.skipIf(!hasProgram("openssl"))("requests a run and a check make to an h
     expect(update.code, update.stdout + update.stderr).toBe(0);
     expect(await readFile(join(app, "app.txt"), "utf8")).toContain("app 2.0.0");
     expect(server.requests.map((r) => r.path)).toEqual(["/app.tar.gz"]);
-  });
+  }, 180_000);
 
   it("a check-only the manifest stops (a conditional that skips the update) costs the one GET too", async () => {
     routes.set("/app.tar.gz", {
