@@ -82,11 +82,13 @@ export class HubReleaseSource implements ReleaseSource {
     if (where !== undefined) {
       try {
         // Its answer is the download's first response (held until fetch() reads it): one request.
+        // A read-only check fetches too (the pipeline reads the release's manifest), so it is kept
+        // whatever the context; close() drops what no fetch took.
         const probe = await probeUrl(
           where.url,
           {},
           { headers: where.headers, caFile: where.caFile, retries: 0 },
-          this.options.context.readOnly !== true,
+          true,
         );
         if (probe.status === "changed" && probe.open !== undefined) this.held.hold(probe.open);
       } catch (error) {

@@ -7,6 +7,10 @@
  * release, so it is fetched into staging the way the run's fetch step does it (a local directory
  * or git source stages only what changed), and the caller discards it. No hook or command of the
  * release runs here, except a conditional's own `command('...')`, as --test-conditionals runs it.
+ * An archive is read whole, not only up to its update-manifest.yaml: the verdict also rests on its
+ * checksum or signature (and a conditional's command runs only from a verified release), on its
+ * sha256 (the installed archive at a new url), and on it being a readable tar holding files. The
+ * read is the check's own answer (http) or session (sftp): a check costs no second request.
  */
 import type { UpdateContext } from "./context.js";
 import { runStep } from "./handlers.js";

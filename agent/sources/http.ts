@@ -91,13 +91,15 @@ export class HttpSource implements ReleaseSource {
       stored?.urlSha256 !== undefined ? stored.urlSha256 === this.urlSha256 : stored?.url === this.cfg.url;
     const pinned = pinnedSha256(this.cfg.checksum);
     const known = sameUrl && (pinned === undefined || pinned === stored?.sha256) ? stored : undefined;
-    // A run goes on to fetch() what its check found: the answer's body is kept for it. A check-only
-    // run (readOnly) never fetches, and must not hold a connection open.
+    // A run goes on to fetch() what its check found: the answer's body is kept for it. So does a
+    // check-only run (readOnly): what a run would do with the release is in the release (its
+    // manifest, its checksum), and asking again made every check-only that found one download it
+    // twice. The pipeline close()s what no fetch took.
     const probe = await probeUrl(
       this.cfg.url,
       { etag: known?.etag, lastModified: known?.lastModified },
       this.callOptions(),
-      this.ctx.readOnly !== true,
+      true,
     ).catch((err: unknown) => {
       throw (
         notFoundAt(err, this.name, "url") ?? refusedAt(err, this.name, this.cfg) ?? this.untrusted(err) ?? err

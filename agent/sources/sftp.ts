@@ -2,7 +2,9 @@
  * `type = "sftp"`: a release archive on an SSH server. Change detection by size + mtime (kept in
  * metadata_file); the archive is streamed to disk with its sha256 computed on the way and extracted
  * into staging as it arrives; the staged release is only handed on once the artifact matches the
- * configured checksum (or `<remote_path>.sha256` when the server has one).
+ * configured checksum (or `<remote_path>.sha256` when the server has one). A check that finds a
+ * release keeps its session and stat for the fetch: an update logs in once and stats the release
+ * once (held-answer.ts).
  */
 import { createHash } from "node:crypto";
 import { createWriteStream } from "node:fs";
@@ -36,10 +38,12 @@ import {
   withChecksumOrigin,
 } from "./checksum.js";
 import { type ChunkSink, extractWhileDownloading } from "./extract-while-downloading.js";
+import { HeldAnswer } from "./held-answer.js";
 import { metadataPath, SourceMetadataStore } from "./metadata.js";
 import { extractedRelease, readReleaseVersion, shortId, updateExtractOptions } from "./release-info.js";
 import { connectSftp } from "./ssh/sftp-connect.js";
 import { sftpLinkReader } from "./ssh/sftp-link.js";
+import { lstatRemote, type RemoteStat } from "./ssh/sftp-lstat.js";
 import { onServer, type RemotePathOrigin, remoteFileError } from "./ssh/sftp-status.js";
 import type { FetchedRelease, FetchOptions, ReleaseSource, SourceContext, UpdateCheck } from "./types.js";
 
@@ -60,6 +64,7 @@ export class SftpSource implements ReleaseSource {
   private readonly store: SourceMetadataStore<Installed>;
   private readonly pending = new Map<string, Omit<Installed, "installedAt">>();
   private readonly where: string;
+  private readonly held = new HeldAnswer<CheckedSession>();
 
   constructor(
     readonly name: string,
@@ -82,10 +87,15 @@ export class SftpSource implements ReleaseSource {
       stored?.remotePath === this.cfg.remote_path && (pinned === undefined || pinned === stored.sha256)
         ? stored
         : undefined;
-    const remote = await this.withClient((client) => this.statRelease(client));
+    const client = await connectSftp(this.name, this.cfg);
+    const remote = await this.statRelease(client).catch(async (err: unknown) => {
+      await endSession(client);
+      throw err;
+    });
     const current = known === undefined ? undefined : (known.version ?? shortId(`sha256:${known.sha256}`));
     const candidate = `${remote.size} bytes, modified ${new Date(remote.modifyTime).toISOString()}`;
     if (known !== undefined && known.size === remote.size && known.mtime === remote.modifyTime) {
+      await endSession(client);
       return {
         available: false,
         current,
@@ -93,6 +103,9 @@ export class SftpSource implements ReleaseSource {
         detail: `${this.name}: up to date (${current})`,
       };
     }
+    // The run (and a check-only, which reads the release's manifest) fetches next: it goes on in
+    // this session with this stat, where it logged in again and stat'ed the release again.
+    this.held.hold(checkedSession(client, remote));
     return {
       available: true,
       current,
@@ -101,12 +114,18 @@ export class SftpSource implements ReleaseSource {
     };
   }
 
+  /** A check's session no fetch took (the run stopped before its fetch) is ended now. */
+  async close(): Promise<void> {
+    await this.held.take()?.close();
+  }
+
   async fetch(stagingDir: string, options?: FetchOptions): Promise<FetchedRelease> {
     const artifact = await artifactPathFor(this.ctx, this.name);
     const progress = progressFor(options, basename(this.cfg.remote_path), this.ctx);
     const extract = await updateExtractOptions(this.name, this.cfg, this.ctx);
-    const { remote, sha256, extracted } = await this.withClient(async (client) => {
-      const remote = await this.statRelease(client);
+    const checked = await this.liveCheckedSession();
+    const { remote, sha256, extracted } = await this.withClient(checked?.client, async (client) => {
+      const remote = checked?.remote ?? (await this.statRelease(client));
       const max = Math.floor(this.cfg.max_download_mb * 1024 * 1024);
       if (remote.size > max) {
         const setting = mbSetting(`[sources.${this.name}] max_download_mb`, this.cfg.max_download_mb);
@@ -177,7 +196,7 @@ export class SftpSource implements ReleaseSource {
    * user see it, answered: the key (or the file's mode) is wrong, which no retry fixes, so it is bad
    * input naming the key.
    */
-  private async statRelease(client: SftpClient): Promise<Awaited<ReturnType<SftpClient["stat"]>>> {
+  private async statRelease(client: SftpClient): Promise<RemoteStat> {
     const info = await this.onServer(() => this.statFollowing(client), this.where, this.pathOrigin);
     // A directory (`/releases/`, as if ship picked the newest file in it) was "update available
     // (4096 bytes, …)" and then the server's bare "Failure" on reading it, exit 1 on every run.
@@ -194,7 +213,7 @@ export class SftpSource implements ReleaseSource {
    * stat follows links: a link that is there (latest.tar.gz pointing at a release since deleted)
    * read "not on the server", which sent the operator to a file `ls` shows.
    */
-  private async statFollowing(client: SftpClient): Promise<Awaited<ReturnType<SftpClient["stat"]>>> {
+  private async statFollowing(client: SftpClient): Promise<RemoteStat> {
     try {
       return await client.stat(this.cfg.remote_path);
     } catch (error) {
@@ -218,8 +237,10 @@ export class SftpSource implements ReleaseSource {
 
   /**
    * Whether a `.sig` or `.sha256` beside the release is there. Only "no such file" means absent: a
-   * link to the file counts as the file (stat, not lstat), and anything that keeps ship from reading
-   * it (permission denied, a directory) is an error naming it, never "unsigned" or "no checksum".
+   * link to the file counts as the file, and anything that keeps ship from reading it (permission
+   * denied, a directory, a link to nothing) is an error naming it, never "unsigned" or "no
+   * checksum". lstat first: a file, or none (every update without a configured checksum looks for
+   * `.sha256`), is one request; only a link costs a stat more (it was stat, then lstat for none).
    */
   private async companionSize(
     client: SftpClient,
@@ -227,20 +248,24 @@ export class SftpSource implements ReleaseSource {
     origin: RemotePathOrigin,
   ): Promise<number | undefined> {
     const where = this.whereOf(remote);
-    let info: Awaited<ReturnType<SftpClient["stat"]>>;
+    const unreadable = (err: unknown) =>
+      remoteFileError(err, where, this.cfg.username, origin) ??
+      new VerificationError(where, `cannot be read: ${sftpErrorText(err, remote)}`);
+    let info: RemoteStat;
     try {
-      info = await client.stat(remote);
+      info = await lstatRemote(client, remote);
     } catch (err) {
-      if ((err as { code?: unknown }).code === "ENOENT") {
-        // stat follows links: a link whose target is gone is there, and cannot be read.
-        const link = await this.onServer(() => client.exists(remote), where, origin);
-        if (link === false) return undefined;
-        throw new VerificationError(where, "cannot be read: it is a symlink to a missing file");
+      if ((err as { code?: unknown }).code === "ENOENT") return undefined;
+      throw unreadable(err);
+    }
+    if (info.isSymbolicLink) {
+      try {
+        info = await client.stat(remote);
+      } catch (err) {
+        if ((err as { code?: unknown }).code === "ENOENT")
+          throw new VerificationError(where, "cannot be read: it is a symlink to a missing file");
+        throw unreadable(err);
       }
-      throw (
-        remoteFileError(err, where, this.cfg.username, origin) ??
-        new VerificationError(where, `cannot be read: ${sftpErrorText(err, remote)}`)
-      );
     }
     if (!info.isFile) throw new VerificationError(where, "is not a regular file");
     return info.size;
@@ -392,14 +417,48 @@ export class SftpSource implements ReleaseSource {
     return { ...sha256SumFor(text.toString("utf8"), basename(this.cfg.remote_path), from), from };
   }
 
-  private async withClient<T>(work: (client: SftpClient) => Promise<T>): Promise<T> {
-    const client = await connectSftp(this.name, this.cfg);
+  /** The check's session, unless the server ended it meanwhile (the fetch then logs in again). */
+  private async liveCheckedSession(): Promise<CheckedSession | undefined> {
+    const checked = this.held.take();
+    if (checked === undefined || checked.alive()) return checked;
+    await checked.close();
+    return undefined;
+  }
+
+  /** `work` in `held` (a check's session) or a new one; ended when it is done, either way. */
+  private async withClient<T>(
+    held: SftpClient | undefined,
+    work: (client: SftpClient) => Promise<T>,
+  ): Promise<T> {
+    const client = held ?? (await connectSftp(this.name, this.cfg));
     try {
       return await work(client);
     } finally {
-      await client.end().catch(() => undefined);
+      await endSession(client);
     }
   }
+}
+
+/** A check's logged-in session and the release's stat it read, kept for the fetch that follows. */
+interface CheckedSession {
+  client: SftpClient;
+  remote: RemoteStat;
+  /** False once the connection closed (the server ended it, keepalives unanswered). */
+  alive(): boolean;
+  close(): Promise<void>;
+}
+
+function checkedSession(client: SftpClient, remote: RemoteStat): CheckedSession {
+  let open = true;
+  client.on("close", () => {
+    open = false;
+  });
+  return { client, remote, alive: () => open, close: () => endSession(client) };
+}
+
+/** Ends a session; one the server already closed has nothing left to end. */
+async function endSession(client: SftpClient): Promise<void> {
+  await client.end().catch(() => undefined);
 }
 
 /** What an SFTP server said, without ssh2-sftp-client's "_xstat: " call-site prefix. */

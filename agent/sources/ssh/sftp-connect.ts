@@ -34,7 +34,12 @@ export async function connectSftp(
   const serverHostKey = hostKeyAlgorithms(knownHosts, cfg.hostname, cfg.port);
   let seen: { verdict: HostKeyVerdict; fingerprint: string } | undefined;
 
-  const client = new SftpClient(`ship:${name}`);
+  // The library's default listeners print to stdout ("Global end listener: end event raised"),
+  // into a run's report or --json, when the server ends a session kept idle between a check and
+  // its fetch: the session's owner learns of that from its close (sftp.ts), an operation from its
+  // rejection.
+  const quiet = () => undefined;
+  const client = new SftpClient(`ship:${name}`, { error: quiet, end: quiet, close: quiet });
   try {
     await client.connect({
       host: cfg.hostname,

@@ -18,6 +18,7 @@ import type { DeployRelease } from "../../../shared/protocol/messages.js";
 import { signRelease } from "../../../shared/signing/signature.js";
 import { APP, writeRelease } from "../../e2e/fleet.js";
 import { hasProgram } from "../../support/require-program.js";
+import { type SshdServer, sftpSourceOf, startSshd } from "../../support/servers/sshd.js";
 import { makeTestCert } from "../../support/servers/tls-cert.js";
 
 describe.skipIf(!hasProgram("git"))("hub release source: a git release with this host's clone", () => {
@@ -410,5 +411,60 @@ describe("hub release source: an https artifact URL this host cannot verify", ()
     expect(String((err as Error).message)).toContain(
       `source.url: ${url}: the server's certificate is not signed by a CA this host trusts (UNABLE_TO_VERIFY_LEAF_SIGNATURE); [sources.${APP}] is type local, which has no ca_file: publish the release on a server this host trusts, or give ship agent NODE_EXTRA_CA_CERTS=/path/to/ca.pem`,
     );
+  });
+});
+
+describe.skipIf(!hasProgram("sshd"))("hub release source: a release on SFTP (real sshd)", () => {
+  let dir: string;
+  let sshd: SshdServer;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "ship-hub-sftp-"));
+    sshd = await startSshd(join(dir, "sshd"), { logSftpRequests: true });
+    await writeRelease(join(dir, "tree"), { version: "7.0.0" });
+    await createTar({ gzip: true, file: join(dir, "r.tar.gz"), cwd: join(dir, "tree"), portable: true }, [
+      ".",
+    ]);
+  });
+  afterAll(async () => {
+    await sshd?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("a check, then the fetch, is one login, one stat and one read of the release", async () => {
+    const body = await readFile(join(dir, "r.tar.gz"));
+    const source = new HubReleaseSource({
+      app: APP,
+      release: {
+        id: "r-7",
+        app: APP,
+        version: "7.0.0",
+        manifest: await readFile(join(dir, "tree", "update-manifest.yaml"), "utf8"),
+        source: {
+          type: "sftp",
+          remote_path: join(dir, "r.tar.gz"),
+          sha256: createHash("sha256").update(body).digest("hex"),
+        },
+      },
+      source: { ...sftpSourceOf(sshd, join(dir, "elsewhere.tar.gz")), app_dir: join(dir, "app") },
+      config: AgentConfig.parse({}),
+      hubUrl: "http://127.0.0.1:9",
+      token: "t",
+      context: { stateDir: join(dir, "state"), log: memoryLogger(), retryDelayMs: 0 },
+    });
+    await source.check();
+    const fetched = await source.fetch(join(dir, "staging"));
+    await source.close();
+    expect(await readFile(join(fetched.dir, "app.txt"), "utf8")).toBe("7.0.0\n");
+    expect(sshd.log().match(/Accepted publickey/g)).toHaveLength(1);
+    // sftp-server logs each request as it serves it, and its session's end as it exits.
+    await expect.poll(async () => readFile(sshd.sftpLogFile, "utf8")).toContain("session closed");
+    const requests = [
+      ...(await readFile(sshd.sftpLogFile, "utf8")).matchAll(/\b(l?stat|open) (?:name )?"([^"]*)"/g),
+    ];
+    expect(requests.map((m) => `${m[1]} ${m[2]}`)).toEqual([
+      `stat ${join(dir, "r.tar.gz")}`,
+      `open ${join(dir, "r.tar.gz")}`,
+    ]);
   });
 });

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { createSource } from "../../../agent/sources/create.js";
 import type { SourceContext } from "../../../agent/sources/types.js";
 import { BadInputError, VerificationError } from "../../../shared/errors.js";
@@ -380,5 +380,43 @@ describe.skipIf(!hasProgram("sshd"))("SftpSource against a real OpenSSH sshd", (
       available: false,
       current: "1.0.0",
     });
+  });
+
+  it("a fetch goes on in its check's session; after close(), or once the server ended it, it logs in again", async () => {
+    const v1 = releaseArchive("1.0.0");
+    await writeFile(remote, v1);
+    const logins = () => (sshd.log().match(/Accepted publickey/g) ?? []).length;
+    const before = logins();
+    const src = source();
+    expect(await src.check()).toMatchObject({ available: true });
+    expect((await src.fetch(await staging())).artifactSha256).toBe(sha(v1));
+    expect(logins()).toBe(before + 1);
+
+    expect(await src.check()).toMatchObject({ available: true });
+    await src.close?.();
+    expect((await src.fetch(await staging())).artifactSha256).toBe(sha(v1));
+    expect(logins()).toBe(before + 3);
+
+    // The server ends the check's session (its per-connection sshd killed): the fetch logs in anew,
+    // and nothing is printed (ssh2-sftp-client's own listeners wrote to stdout, into --json).
+    const printed = [vi.spyOn(console, "log"), vi.spyOn(console, "error")];
+    expect(await src.check()).toMatchObject({ available: true });
+    const master = (await readFile(join(tmp, "sshd", "sshd.pid"), "utf8")).trim();
+    const sessions = () =>
+      run("pgrep", ["-P", master]).then(
+        (r) => r.stdout.split("\n").filter((pid) => pid !== ""),
+        () => [],
+      );
+    const held = await sessions();
+    expect(held.length).toBeGreaterThan(0);
+    for (const pid of held) process.kill(Number(pid), "SIGKILL");
+    // Gone, their sockets closed by the kernel; the client reads the close while this polls.
+    await expect.poll(sessions).toEqual([]);
+    expect((await src.fetch(await staging())).artifactSha256).toBe(sha(v1));
+    expect(logins()).toBe(before + 5);
+    for (const spy of printed) {
+      expect(spy).not.toHaveBeenCalled();
+      spy.mockRestore();
+    }
   });
 });

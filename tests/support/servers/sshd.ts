@@ -15,6 +15,8 @@ import { freePort } from "./free-port.js";
 
 const run = promisify(execFile);
 export const SSHD = "/usr/sbin/sshd";
+/** OpenSSH's sftp server as a program (Debian's path), for sessions whose requests are logged. */
+const SFTP_SERVER = "/usr/lib/openssh/sftp-server";
 
 export interface SshKeyPair {
   privateKeyFile: string;
@@ -37,6 +39,8 @@ export interface SshdServer {
   hostKeys: Record<string, string>;
   /** Everything sshd wrote to stderr, for failing tests. */
   log(): string;
+  /** Where sftp-server logs each request, with `logSftpRequests` (absent until a session). */
+  sftpLogFile: string;
   close(): Promise<void>;
 }
 
@@ -55,6 +59,12 @@ export interface SshdOptions {
    * `hostKeys` then holds each key's public line by type.
    */
   extraHostKeyTypes?: readonly ("ecdsa" | "rsa")[];
+  /**
+   * Serve sftp with OpenSSH's sftp-server logging each request (open, stat, lstat, close…) to
+   * `sftpLogFile`, so a test counts what a client asked. internal-sftp cannot log there: its
+   * stderr is the session's, sent to the client.
+   */
+  logSftpRequests?: boolean;
 }
 
 export async function generateKey(
@@ -105,6 +115,7 @@ export async function startSshd(dir: string, options: SshdOptions = {}): Promise
   }
   await writeFile(join(dir, "authorized_keys"), `${clientKey.publicKey}\n`, { mode: 0o600 });
   const port = await freePort();
+  const sftpLogFile = join(dir, "sftp-server.log");
   const config = [
     `Port ${port}`,
     "ListenAddress 127.0.0.1",
@@ -119,7 +130,7 @@ export async function startSshd(dir: string, options: SshdOptions = {}): Promise
     // Temp dirs are world-traversable; StrictModes would reject the authorized_keys path.
     "StrictModes no",
     "UsePAM no",
-    `Subsystem sftp internal-sftp${options.sftpUmask === undefined ? "" : ` -u ${options.sftpUmask}`}${options.sftpDenied === undefined ? "" : ` -P ${options.sftpDenied}`}`,
+    `Subsystem sftp ${options.logSftpRequests === true ? SFTP_SERVER : "internal-sftp"}${options.sftpUmask === undefined ? "" : ` -u ${options.sftpUmask}`}${options.sftpDenied === undefined ? "" : ` -P ${options.sftpDenied}`}${options.logSftpRequests === true ? ` -e -l VERBOSE 2>>${sftpLogFile}` : ""}`,
     "LogLevel VERBOSE",
   ].join("\n");
   const configFile = join(dir, "sshd_config");
@@ -143,6 +154,7 @@ export async function startSshd(dir: string, options: SshdOptions = {}): Promise
     clientKey,
     knownHostsFile,
     log: () => stderr,
+    sftpLogFile,
     close: () => stop(child),
   };
 }
