@@ -81,12 +81,15 @@ export function statedVersion(tag: string): string | undefined {
   return /^[vV]?$/.test(name) || /^\d+[._]\d/.test(version) ? version : undefined;
 }
 
-/** Whether a tag names `version`: as a whole (`release-2.3.0` as a manifest's version) or by its stated version. */
+/**
+ * Whether a tag names `version` (a manifest's or the installed one): as a whole (`release-2.3.0` as a
+ * manifest's version), or by the versions both state (`release-2.3.0` and `2.3.0`, `v2.3.0` and
+ * `app-2.3.0`): how the name is spelt is not what a release is.
+ */
 export function tagNamesVersion(tag: string, version: string): boolean {
   const stated = statedVersion(tag);
-  return (
-    compareVersions(tag, version) === 0 || (stated !== undefined && compareVersions(stated, version) === 0)
-  );
+  if (compareVersions(tag, version) === 0) return true;
+  return stated !== undefined && compareVersions(stated, statedVersion(version) ?? version) === 0;
 }
 
 /** A few tags, as a run names them: the first three, then a count. */

@@ -76,5 +76,8 @@ describe("statedVersion", () => {
     expect(tagNamesVersion("release-2.3.0", "release-2.3.0")).toBe(true);
     expect(tagNamesVersion("release-2.3.0", "2.2.0")).toBe(false);
     expect(tagNamesVersion("build-7", "7.0.0")).toBe(false);
+    // A manifest naming its version the way another tag does (`app-2.3.0` under `v2.3.0`) names 2.3.0.
+    expect(tagNamesVersion("v2.3.0", "app-2.3.0")).toBe(true);
+    expect(tagNamesVersion("release-2.3.0", "app-2.3.1")).toBe(false);
   });
 });
