@@ -19,6 +19,7 @@
  *   number (`1.0.dev1` < `1.0a1` < `1.0b1` < `1.0rc1` < `1.0`), and `.postN` after the release and
  *   before the next one (`1.0` < `1.0.post1` < `1.0.post2` < `1.0.1`). Read as text runs, `2.0.0rc2`
  *   sorted above `2.0.0` and `1.0.post1` above `1.0.5`.
+ * - Numbers joined by dashes alone (`2024-10-01`) are the dotted version they spell (`2024.10.1`).
  * - **Anything else** (`r42`, `release-7`, `abc`) is split into runs of digits and non-digits that
  *   compare run by run: digit runs numerically, text runs as text, a digit run before a text run,
  *   and a string that ends first is smaller (`r9` < `r10` < `ra`; `abc` < `abd`). Lone `.` runs
@@ -103,6 +104,14 @@ const WORDED_PRERELEASE = new RegExp(
 /** PEP 440's post-release (`1.0.post1`, `1.0post1`, `1.0_post`): after the release, before the next. */
 const POST_RELEASE = new RegExp(String.raw`^(\d+(?:\.\d+)*)[._]?post[._-]?(\d*)${BUILD}$`, "i");
 
+/**
+ * Numbers joined by dashes alone (`2024-10-01`, `deploy-2024-10-01-1530` after its name) are a date
+ * stamp written with dashes for dots: read as semver, 2024 with the pre-release `10-01`, a dated tag
+ * was skipped as a pre-release and `2024-9-30` sorted above `2024-10-01`. A `-` after a dotted core
+ * (`1.0.0-1`) is still semver's pre-release.
+ */
+const DASHED_NUMBERS = /^\d+(?:-\d+)+$/;
+
 /** PEP 440's spellings of semver's pre-release words. */
 const SEMVER_WORD: Record<string, string> = { a: "alpha", b: "beta", c: "rc", pre: "rc", preview: "rc" };
 
@@ -133,6 +142,8 @@ function coreOf(text: string): string[] {
 
 function split(s: string): Pieces {
   const body = normalise(s);
+  if (DASHED_NUMBERS.test(body))
+    return { kind: "semver", core: coreOf(body.replace(/-/g, ".")), prerelease: undefined, build: [] };
   const m = SEMVER_LIKE.exec(body);
   if (m)
     return {

@@ -78,6 +78,16 @@ describe.skipIf(!hasProgram("git"))("git source, tag mode: tags with a name befo
     expect(await installed()).toBe("1.10.0\n");
   });
 
+  it("date-stamped tags (deploy-2024-10-01) are releases ordered by date, not pre-releases of 2024", async () => {
+    await tagged("deploy-2024-9-30", "2024.9.30");
+    await tagged("deploy-2024-10-01", "2024.10.1");
+    await push();
+    const config = await writeGitConfig(root, repos.clone, app, 'tag = "deploy-*"');
+    const run = await ship(config);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(await installed()).toBe("2024.10.1\n");
+  });
+
   it("tags naming no version are ignored, and --check-only names them", async () => {
     await tagged("release-1.0.0", "1.0.0");
     await tagged("release-latest", "9.9.9");

@@ -26,6 +26,7 @@ describe("chooseReleaseTag", () => {
     [["release-candidate", "release-latest", "release-1.0.0"], "release-1.0.0"],
     [["stable", "1.0.0"], "1.0.0"],
     [["production"], "production"],
+    [["deploy-2024-9-30", "deploy-2024-10-01"], "deploy-2024-10-01"],
   ])("%j → %s", (tags, expected) => {
     expect(newest(tags)).toBe(expected);
     expect(newest([...tags].reverse())).toBe(expected);

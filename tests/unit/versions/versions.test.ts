@@ -83,6 +83,11 @@ describe("compareVersions", () => {
     ["app2-1.0.0-rc.1", "app2-1.0.0", -1],
     ["app-v1.10.0", "app-v1.9.0", 1],
     ["release-1.0.0", "release-candidate", -1],
+    // Numbers joined by dashes alone are a date stamp, not a number and its pre-release.
+    ["2024-9-30", "2024-10-01", -1],
+    ["2024-10-01", "2024.10.1", 0],
+    ["deploy-2024-10-01", "deploy-2024-9-30", 1],
+    ["2024-10-01", "2024", 1],
   ];
   it.each(table)("compare(%j, %j) = %i", (a, b, expected) => {
     expect(compareVersions(a, b)).toBe(expected);
@@ -246,6 +251,8 @@ describe("isPrerelease", () => {
     "1.0.post1",
     "app2-1.0.0",
     "myapp-1.2.3+build5",
+    "2024-10-01",
+    "deploy-2024-10-01-1530",
   ])("%s is not", (v) => {
     expect(isPrerelease(v)).toBe(false);
   });
