@@ -19,6 +19,7 @@
  *   number (`1.0.dev1` < `1.0a1` < `1.0b1` < `1.0rc1` < `1.0`), and `.postN` after the release and
  *   before the next one (`1.0` < `1.0.post1` < `1.0.post2` < `1.0.1`). Read as text runs, `2.0.0rc2`
  *   sorted above `2.0.0` and `1.0.post1` above `1.0.5`.
+ * - Numbers joined by dashes alone (`2024-10-01`) are the dotted version they spell (`2024.10.1`).
  * - **Anything else** (`r42`, `release-7`, `abc`) is split into runs of digits and non-digits that
  *   compare run by run: digit runs numerically, text runs as text, a digit run before a text run,
  *   and a string that ends first is smaller (`r9` < `r10` < `ra`; `abc` < `abd`). Lone `.` runs
@@ -26,14 +27,20 @@
  * - A version that does not start with a digit (`dev`, `r42`, `release-7`, `unknown`, empty) sorts
  *   before every version that does: it says nothing about where it stands, and putting it above
  *   would make every later numeric release look like a downgrade. Among themselves such versions
- *   compare run by run as above (`dev` < `r9` < `r10` < `ra` < `1.0.0`).
+ *   compare by their name — the text before the version's first digit (version-name.ts:
+ *   `release-`, `app/`, `app2-`) — as text, then by the version after it under every rule above
+ *   (`dev` < `r9` < `r10` < `ra` < `1.0.0`; `release-2.0.0-rc.1` < `release-2.0.0` ==
+ *   `release-2.0.0+build5`). Read as text runs, `release-2.0.0-rc.1` sorted above its release.
  * - Both kinds are compared on one key: every string becomes a sequence of tokens, led by a
- *   text-led or number-led mark (end < pre-release mark < release mark < number < text) and keys
+ *   text-led mark and the name, or a number-led mark (end < pre-release mark < release mark <
+ *   number < text), and keys
  *   compare token by token. A semver's key is its core numbers, then the release mark or the
  *   pre-release mark and its identifiers, so a semver meets a non-semver in that same run-by-run
  *   order (`1.5.0` < `2024.01.15`). Because every comparison is the comparison of two keys, the
  *   order is total, deterministic and transitive over any mix of strings.
  */
+
+import { splitVersionName } from "./version-name.js";
 
 /**
  * A release's version is one word, as a tag or semver is: a space, tab or line break around it or
@@ -97,6 +104,14 @@ const WORDED_PRERELEASE = new RegExp(
 /** PEP 440's post-release (`1.0.post1`, `1.0post1`, `1.0_post`): after the release, before the next. */
 const POST_RELEASE = new RegExp(String.raw`^(\d+(?:\.\d+)*)[._]?post[._-]?(\d*)${BUILD}$`, "i");
 
+/**
+ * Numbers joined by dashes alone (`2024-10-01`, `deploy-2024-10-01-1530` after its name) are a date
+ * stamp written with dashes for dots: read as semver, 2024 with the pre-release `10-01`, a dated tag
+ * was skipped as a pre-release and `2024-9-30` sorted above `2024-10-01`. A `-` after a dotted core
+ * (`1.0.0-1`) is still semver's pre-release.
+ */
+const DASHED_NUMBERS = /^\d+(?:-\d+)+$/;
+
 /** PEP 440's spellings of semver's pre-release words. */
 const SEMVER_WORD: Record<string, string> = { a: "alpha", b: "beta", c: "rc", pre: "rc", preview: "rc" };
 
@@ -127,6 +142,8 @@ function coreOf(text: string): string[] {
 
 function split(s: string): Pieces {
   const body = normalise(s);
+  if (DASHED_NUMBERS.test(body))
+    return { kind: "semver", core: coreOf(body.replace(/-/g, ".")), prerelease: undefined, build: [] };
   const m = SEMVER_LIKE.exec(body);
   if (m)
     return {
@@ -189,17 +206,21 @@ const NUMBER_LED: Token = { rank: 2 };
 
 /** The sort key; built from the text rather than numbers so huge numbers compare exactly. */
 function sortKey(s: string): Token[] {
-  const pieces = split(s);
-  if (pieces.kind === "other") {
-    const runs = pieces.runs.map(partToken);
-    return [runs[0]?.rank === 4 ? NUMBER_LED : TEXT_LED, ...runs, END];
-  }
+  const body = normalise(s);
+  if (/^\d/.test(body)) return [NUMBER_LED, ...versionKey(body)];
+  const { name, version } = splitVersionName(body);
+  return [TEXT_LED, { rank: 5, text: name }, ...(version === "" ? [END] : versionKey(version))];
+}
+
+/** The key of a version starting with a digit, without its lead. */
+function versionKey(version: string): Token[] {
+  const pieces = split(version);
+  if (pieces.kind === "other") return [...pieces.runs.map(partToken), END];
   const core = pieces.core.map(partToken);
-  if (pieces.post !== undefined)
-    return [NUMBER_LED, ...core, RELEASE, LOW, partToken(pieces.post || "0"), END];
-  if (pieces.prerelease === undefined && pieces.dev === undefined) return [NUMBER_LED, ...core, RELEASE];
+  if (pieces.post !== undefined) return [...core, RELEASE, LOW, partToken(pieces.post || "0"), END];
+  if (pieces.prerelease === undefined && pieces.dev === undefined) return [...core, RELEASE];
   const dev = pieces.dev ? [LOW] : [];
-  return [NUMBER_LED, ...core, PRE, ...dev, ...(pieces.prerelease ?? []).map(partToken), END];
+  return [...core, PRE, ...dev, ...(pieces.prerelease ?? []).map(partToken), END];
 }
 
 function compareTokens(a: Token, b: Token): number {
@@ -242,14 +263,14 @@ export function sortVersions(versions: readonly string[]): string[] {
 /**
  * Whether a version (or a tag naming one) is a pre-release: a semver with a pre-release part
  * (`v2.0.0-rc.1`, `1.0.0-beta`), or a number with a pre-release word after it (`1.0.0rc1`, `2.0b2`).
- * A tag's text before its first digit is its name, not its version (`myapp-2.0.0-rc.1`,
- * `r3.0.0-alpha.1`), so it is left out. Build metadata is not one (`1.0.0+build.7`), nor is a
+ * A tag's name before its version is left out (`myapp-2.0.0-rc.1`, `r3.0.0-alpha.1`; `app2-1.0.0` is
+ * a release of `app2-`, see version-name.ts). Build metadata is not one (`1.0.0+build.7`), nor is a
  * string without a digit.
  */
 export function isPrerelease(version: string): boolean {
-  const first = version.search(/\d/);
-  if (first < 0) return false;
-  const pieces = split(version.slice(first));
+  const named = splitVersionName(normalise(version)).version;
+  if (named === "") return false;
+  const pieces = split(named);
   if (pieces.kind === "semver") return pieces.prerelease !== undefined;
   if (!/^\d/.test(pieces.runs[0] ?? "")) return false;
   return pieces.runs.some((run) => PRERELEASE_WORDS.test(run.replace(/^[-._~+]+|[-._~+]+$/g, "")));

@@ -13,7 +13,6 @@ import { join } from "node:path";
 import type { GitSource as GitSourceConfig } from "../../shared/config/schema.js";
 import { BadInputError, errorMessage, VerificationError } from "../../shared/errors.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
-import { compareVersions } from "../../shared/versions.js";
 import { extractArchive } from "../archive/extract.js";
 import { DownloadError } from "../download/errors.js";
 import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
@@ -41,7 +40,7 @@ import {
   unreachableText,
 } from "./git-unreachable.js";
 import { extractOptionsFor, manifestVersionOf, readReleaseVersion } from "./release-info.js";
-import { chooseReleaseTag, skippedText } from "./release-tags.js";
+import { chooseReleaseTag, skippedText, statedVersion, tagNamesVersion } from "./release-tags.js";
 import type {
   FetchedRelease,
   InstalledId,
@@ -69,6 +68,8 @@ interface Target {
   label: string;
   /** Tag mode: newer pre-release tags passed over for this one (include_prereleases unset). */
   skipped?: string[];
+  /** Tag mode: tags matching the pattern that name no version, left out. */
+  ignored?: string[];
 }
 
 /** Where fetched refs of a URL remote go, so they never clash with the clone's own remotes. */
@@ -90,6 +91,8 @@ export class GitSource implements ReleaseSource {
   private repo: Promise<RepoFacts> | undefined;
   /** Tag mode: the pre-release tags matching the pattern when no release tag did (for noTagError). */
   private prereleasesOnly: string[] = [];
+  /** Tag mode: the tags naming no version when only several such matched (for noTagError). */
+  private unorderedOnly: string[] = [];
 
   constructor(
     readonly name: string,
@@ -472,6 +475,13 @@ export class GitSource implements ReleaseSource {
   /** A tag pattern nothing on the remote matches names no release: exit 2 naming the key. */
   private async noTagError(): Promise<BadInputError> {
     const only = this.prereleasesOnly;
+    const unordered = this.unorderedOnly;
+    if (unordered.length > 0)
+      return BadInputError.single(
+        "ship.toml",
+        `sources.${this.name}.tag`,
+        `the tags matching "${this.cfg.tag}" name no version (${skippedText(unordered)}): ship cannot tell which is newest; match tags with versions (release-1.2.0) or one tag`,
+      );
     return BadInputError.single(
       "ship.toml",
       `sources.${this.name}.tag`,
@@ -481,12 +491,17 @@ export class GitSource implements ReleaseSource {
     );
   }
 
-  /** How check() names a tag-mode choice that passed over newer pre-releases. */
+  /** How check() names a tag-mode choice that passed over newer pre-releases or tags naming no version. */
   private tagChoice(target: Target): string {
     const skipped = target.skipped ?? [];
-    return skipped.length === 0
-      ? ""
-      : `; newest release tag matching "${this.cfg.tag}", skipped pre-release${skipped.length === 1 ? "" : "s"} ${skippedText(skipped)} (include_prereleases = true takes them)`;
+    const ignored = target.ignored ?? [];
+    const prereleases =
+      skipped.length === 0
+        ? ""
+        : `; newest release tag matching "${this.cfg.tag}", skipped pre-release${skipped.length === 1 ? "" : "s"} ${skippedText(skipped)} (include_prereleases = true takes them)`;
+    return ignored.length === 0
+      ? prereleases
+      : `${prereleases}; ignored tags naming no version: ${skippedText(ignored)}`;
   }
 
   private async target(): Promise<Target | undefined> {
@@ -503,11 +518,13 @@ export class GitSource implements ReleaseSource {
       .split("\n")
       .filter((ref) => ref !== "")
       .map((ref) => ref.slice(namespace.length + 1));
-    const { newest, skipped } = chooseReleaseTag(tags, this.cfg.include_prereleases);
+    const { newest, skipped, ignored, unordered } = chooseReleaseTag(tags, this.cfg.include_prereleases);
     this.prereleasesOnly = newest === undefined ? skipped : [];
+    this.unorderedOnly = unordered;
+    if (ignored.length > 0) this.ctx.log.debug("tags naming no version ignored", { tags: ignored });
     if (newest === undefined) return undefined;
     const commit = await this.revParse(`${namespace}/${newest}^{commit}`);
-    return commit === undefined ? undefined : { commit, label: newest, skipped };
+    return commit === undefined ? undefined : { commit, label: newest, skipped, ignored };
   }
 
   /**
@@ -519,8 +536,7 @@ export class GitSource implements ReleaseSource {
   private refuseMovedTag(target: Target, installed: InstalledId): void {
     if (this.pin !== undefined || this.cfg.tag === undefined) return;
     const was = installed.releaseId;
-    if (was === undefined || !isCommitId(was) || compareVersions(target.label, installed.version) !== 0)
-      return;
+    if (was === undefined || !isCommitId(was) || !tagNamesVersion(target.label, installed.version)) return;
     throw new VerificationError(
       `git tag ${target.label}`,
       `moved: it points to ${target.commit.slice(0, 12)}, but version ${installed.version} was installed here from ${was.slice(0, 12)}; a released version must not change: tag the new commit with a new version`,
@@ -531,19 +547,20 @@ export class GitSource implements ReleaseSource {
    * In tag mode, a version tag whose commit's manifest names another version (`git tag v2.2.0` with
    * `version: "2.1.0"` left in update-manifest.yaml): the run said "updated 2.0.0 → 2.1.0" after
    * v2.2.0 was tagged, and a later v2.3.0 tagged the same way reinstalled "2.1.0" with other code,
-   * its migrations not run. Refused (exit 2) as the hub refuses such a release; a tag that is no
-   * version (`release-7`, `stable`) is not compared.
+   * its migrations not run. Refused (exit 2) as the hub refuses such a release; a tag that states
+   * no version (`release-7`, `stable`: release-tags.ts statedVersion) is not compared.
    */
   private async refuseTagOfAnotherVersion(target: Target): Promise<void> {
-    if (this.pin !== undefined || this.cfg.tag === undefined || !/^v?\d/i.test(target.label)) return;
+    const stated = statedVersion(target.label);
+    if (this.pin !== undefined || this.cfg.tag === undefined || stated === undefined) return;
     const manifest = await this.git
       .raw(["show", `${target.commit}:${MANIFEST_FILENAME}`])
       .catch(() => undefined);
     const version = manifest === undefined ? undefined : manifestVersionOf(manifest);
-    if (version === undefined || compareVersions(target.label, version) === 0) return;
+    if (version === undefined || tagNamesVersion(target.label, version)) return;
     throw new VerificationError(
       `git tag ${target.label}`,
-      `its ${MANIFEST_FILENAME} says version "${version}": the tag and the manifest must name one version (commit version: "${target.label.replace(/^v/i, "")}" and move the tag to it, or release with ship release git, which does both); nothing was installed`,
+      `its ${MANIFEST_FILENAME} says version "${version}": the tag and the manifest must name one version (commit version: "${stated}" and move the tag to it, or release with ship release git, which does both); nothing was installed`,
     );
   }
 

@@ -260,6 +260,20 @@ describe("a failing update", () => {
     expect((await box.run(dev)).exitCode).toBe(2);
   });
 
+  it("versions with a name before them: the release after its candidate is an upgrade, not a downgrade", async () => {
+    const rc = await box.release("rc", { "app.py": "print('rc')\n" }, { version: "myapp-2.0.0-rc.1" });
+    expect((await box.run(rc)).exitCode).toBe(0);
+    const release = await box.release("ga", { "app.py": "print('ga')\n" }, { version: "myapp-2.0.0" });
+    const summary = await box.run(release);
+    expect(summary.apps[0]?.message ?? "").not.toContain("older than");
+    expect(summary.exitCode).toBe(0);
+    expect(await readFile(join(box.appDir, "app.py"), "utf8")).toBe("print('ga')\n");
+    const old = await box.release("old", { "app.py": "print('old')\n" }, { version: "myapp-1.10.0" });
+    const back = await box.run(old);
+    expect(back.exitCode).toBe(2);
+    expect(back.apps[0]?.message).toContain("release myapp-1.10.0 is older than the installed myapp-2.0.0");
+  });
+
   it("refuses a malformed manifest with exit 2 before any write", async () => {
     const before = await installV1();
     const bad = await box.release("bad", v2Files);

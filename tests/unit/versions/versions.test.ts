@@ -65,6 +65,29 @@ describe("compareVersions", () => {
     ["1.0.post1", "1.0.5", -1],
     ["1.0.0.post1", "1.0.0.1", -1],
     ["1.0post1", "1.0.post1", 0],
+    // A name before the version (`release-`, `app/`, `myapp-`) is compared as text; what follows
+    // is read by every rule above, not as text runs: a prefixed candidate sorts before its release.
+    ["release-1.10.0", "release-1.9.0", 1],
+    ["release-2.0.0-rc.1", "release-2.0.0", -1],
+    ["release-2.0.0rc1", "release-2.0.0", -1],
+    ["release-2.0.0-rc.1", "release-1.9.9", 1],
+    ["app/2.0.0-beta.2", "app/2.0.0-beta.11", -1],
+    ["myapp-1.2.3+build5", "myapp-1.2.3+build6", 0],
+    ["myapp-1.2.3+build5", "myapp-1.2.3", 0],
+    ["release-1.0", "release-1.0.0", 0],
+    ["release-1.0.post1", "release-1.0.1", -1],
+    ["release-1.0.dev1", "release-1.0a1", -1],
+    ["release-2024.10.1", "release-2024.9.3", 1],
+    ["release-1.2.3.4", "release-1.2.3", 1],
+    ["release-01.2", "release-1.2", 0],
+    ["app2-1.0.0-rc.1", "app2-1.0.0", -1],
+    ["app-v1.10.0", "app-v1.9.0", 1],
+    ["release-1.0.0", "release-candidate", -1],
+    // Numbers joined by dashes alone are a date stamp, not a number and its pre-release.
+    ["2024-9-30", "2024-10-01", -1],
+    ["2024-10-01", "2024.10.1", 0],
+    ["deploy-2024-10-01", "deploy-2024-9-30", 1],
+    ["2024-10-01", "2024", 1],
   ];
   it.each(table)("compare(%j, %j) = %i", (a, b, expected) => {
     expect(compareVersions(a, b)).toBe(expected);
@@ -113,6 +136,16 @@ describe("compareVersions", () => {
       "1.0.post1",
       "1.0b2",
       "1.0.0rc1.post1",
+      "release-2.0.0",
+      "release-2.0.0-rc.1",
+      "release-2.0",
+      "release-candidate",
+      "release-",
+      "app2-1.0.0",
+      "app2",
+      "r1.2",
+      "r1.2-x",
+      "x86_64-1.0",
     ];
     // Seeded shuffle so a failure reproduces.
     let seed = 42;
@@ -201,13 +234,26 @@ describe("isPrerelease", () => {
     "r3.0.0-alpha.1",
     "1.0.dev1",
     "2.0.0RC2",
+    "release-2.0.0rc1",
+    "app2-1.0.0-rc.1",
   ])("%s is one", (v) => {
     expect(isPrerelease(v)).toBe(true);
   });
-  it.each(["2.0.0", "v1.2", "1.0.0+build.7", "2024.01.15", "release-7", "stable", "r42", "", "1.0.post1"])(
-    "%s is not",
-    (v) => {
-      expect(isPrerelease(v)).toBe(false);
-    },
-  );
+  it.each([
+    "2.0.0",
+    "v1.2",
+    "1.0.0+build.7",
+    "2024.01.15",
+    "release-7",
+    "stable",
+    "r42",
+    "",
+    "1.0.post1",
+    "app2-1.0.0",
+    "myapp-1.2.3+build5",
+    "2024-10-01",
+    "deploy-2024-10-01-1530",
+  ])("%s is not", (v) => {
+    expect(isPrerelease(v)).toBe(false);
+  });
 });
