@@ -414,6 +414,7 @@ export function postgresOps(db: Db): StoreOps {
             OR left(error, ${ROLLBACK_IMPOSSIBLE.length}) <> ${ROLLBACK_IMPOSSIBLE})
             AND (error IS NULL OR left(error, ${ROLLBACK_TAKEN_OVER.length}) <> ${ROLLBACK_TAKEN_OVER})) AS np,
           COUNT(*) FILTER (WHERE left(error, ${RESTORED_BY_HOST.length}) = ${RESTORED_BY_HOST}) AS nr,
+          COUNT(*) FILTER (WHERE attempts > 0) AS ns,
           MAX(updated_at) AS last_updated
         FROM deployments WHERE rollout_id = ${rolloutId} GROUP BY wave, state`;
       return rows.map((r) => ({
@@ -421,6 +422,7 @@ export function postgresOps(db: Db): StoreOps {
         state: str(r.state) as DeploymentState,
         count: num(r.n),
         rollbackable: num(r.np),
+        sent: num(r.ns),
         restored: num(r.nr),
         lastUpdated: num(r.last_updated),
       }));

@@ -155,6 +155,7 @@ export class SqliteStore implements Store {
           OR substr(error, 1, ${ROLLBACK_IMPOSSIBLE.length}) <> '${ROLLBACK_IMPOSSIBLE}')
           AND (error IS NULL OR substr(error, 1, ${ROLLBACK_TAKEN_OVER.length}) <> '${ROLLBACK_TAKEN_OVER}') THEN 1 ELSE 0 END) AS np,
         SUM(CASE WHEN substr(error, 1, ${RESTORED_BY_HOST.length}) = '${RESTORED_BY_HOST}' THEN 1 ELSE 0 END) AS nr,
+        SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END) AS ns,
         MAX(updated_at) AS last_updated
         FROM deployments WHERE rollout_id = ? GROUP BY wave, state`,
       ),
@@ -391,6 +392,7 @@ export class SqliteStore implements Store {
       state: str(r.state) as DeploymentState,
       count: num(r.n),
       rollbackable: num(r.np),
+      sent: num(r.ns),
       restored: num(r.nr),
       lastUpdated: num(r.last_updated),
     }));

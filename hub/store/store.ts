@@ -142,6 +142,11 @@ export interface DeploymentCount {
    * ROLLBACK_IMPOSSIBLE, hub/rollouts/rollback-result.ts).
    */
   rollbackable: number;
+  /**
+   * Of those, how many were ever handed to their agent (attempts > 0): one planned succeeded, or
+   * found on the release, before it was sent tested nothing.
+   */
+  sent: number;
   /** Of those, how many failed updates their host restored by itself (error starts RESTORED_BY_HOST). */
   restored: number;
   /** When the newest of them last changed (ms): a rollout's `updated` moves with its agents' reports. */
