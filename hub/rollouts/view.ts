@@ -387,7 +387,9 @@ export function rolloutDetailOf(
             deploymentId: d.id,
             state: d.state,
             online: isOnline(d.agentId),
-            attempts: d.attempts,
+            // Runs of the update the agent started (not deliveries: a re-send after a timeout,
+            // which the agent takes for the run it is on or answers from its record, is none).
+            attempts: d.started ?? 0,
             error: d.error,
             // A success that warned is a success: its warnings are not its error.
             warnings: d.warnings ?? [],

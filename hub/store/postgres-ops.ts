@@ -346,6 +346,7 @@ export function postgresOps(db: Db): StoreOps {
     async updateDeployment(id, patch) {
       await db`UPDATE deployments SET state = COALESCE(${patch.state ?? null}, state),
         attempts = COALESCE(${patch.attempts ?? null}::integer, attempts),
+        started = COALESCE(${patch.started ?? null}::integer, started),
         error = CASE WHEN ${"error" in patch}::boolean THEN ${patch.error ?? null} ELSE error END,
         warnings = COALESCE(${patch.warnings === undefined ? null : JSON.stringify(patch.warnings)}::text, warnings),
         updated_at = ${patch.updatedAt}

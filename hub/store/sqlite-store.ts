@@ -147,6 +147,7 @@ export class SqliteStore implements Store {
       allDeployments: p("SELECT * FROM deployments"),
       updateDeployment:
         p(`UPDATE deployments SET state = COALESCE(@state, state), attempts = COALESCE(@attempts, attempts),
+        started = COALESCE(@started, started),
         error = CASE WHEN @setError THEN @error ELSE error END,
         warnings = CASE WHEN @setWarnings THEN @warnings ELSE warnings END, updated_at = @updatedAt WHERE id = @id`),
       countOfRollout: p(
@@ -370,7 +371,7 @@ export class SqliteStore implements Store {
   }
   updateDeployment(
     id: string,
-    patch: Partial<Pick<DeploymentRecord, "state" | "attempts" | "error" | "warnings">> & {
+    patch: Partial<Pick<DeploymentRecord, "state" | "attempts" | "started" | "error" | "warnings">> & {
       updatedAt: number;
     },
   ): void {
@@ -378,6 +379,7 @@ export class SqliteStore implements Store {
       id,
       state: patch.state ?? null,
       attempts: patch.attempts ?? null,
+      started: patch.started ?? null,
       setError: "error" in patch ? 1 : 0,
       error: patch.error ?? null,
       setWarnings: patch.warnings === undefined ? 0 : 1,
