@@ -156,6 +156,7 @@ export interface RolloutDetail extends RolloutSummary {
       agentId: string;
       state: string;
       online: boolean;
+      /** Runs of the update the agent started (deliveries and re-sends are not counted). */
       attempts: number;
       error: string | null;
       /** What its last report warned about (a success that warned is still a success). */

@@ -542,8 +542,8 @@ export async function rolloutAction(
 
 /**
  * `rollout show ID [--watch]`: with --watch, redraws until the rollout ends or waits for an
- * operator's decision (halted, or a wave below its minSuccessRate); exit 1 unless it completed with
- * no agent failed.
+ * operator's decision (the API's `needsDecision`); exit 1 unless it completed with no agent failed
+ * and none still owed the release.
  */
 export async function rolloutShow(
   id: string,
@@ -566,8 +566,12 @@ export async function rolloutShow(
       else out(`--- ${new Date().toISOString()}`);
       printDetail(detail);
     }
-    // Halted on its threshold, or a wave waiting below its minSuccessRate: nothing but an operator
-    // moves it on, and a script waiting here would hang until someone did.
+    // `needsDecision`: halted on its threshold, or waiting for an operator — a wave finished below
+    // its minSuccessRate, or one that tested nothing (no agent in it while later waves hold some,
+    // its agents all forgotten, no longer taking part, on the release already or never answering),
+    // or a last wave or whole rollout held for the same reason. Nothing but an operator moves it
+    // on, with autoAdvance or without, and a script waiting here would hang until someone did.
+    // A pause by hand is not this: its operator knows, and the watch goes on.
     if (detail.needsDecision) {
       say(
         `stopped watching: rollout ${detail.id} waits for an operator's decision: ${printable(detail.reason ?? detail.state)}; \`ship-hub rollout\` ${detail.actions.map((a) => (a === "abort-rollback" ? "abort --rollback" : a)).join(", ")}`,

@@ -3,6 +3,7 @@ import type { FailureThreshold, Wave } from "../../shared/api/bodies.js";
 import type { DeploymentCount, DeploymentRecord, DeploymentState } from "../store/store.js";
 import { rollbackActsOn } from "./rollback-result.js";
 import {
+  ANSWERED_DEPLOYMENT_STATES,
   DELIVERABLE_DEPLOYMENT_STATES,
   FAILED_DEPLOYMENT_STATES,
   FINISHED_DEPLOYMENT_STATES,
@@ -10,6 +11,7 @@ import {
   NOT_APPLICABLE_DEPLOYMENT_STATES,
   ROLLBACK_FROM_STATES,
   SUCCEEDED_DEPLOYMENT_STATES,
+  UNANSWERED_DEPLOYMENT_STATES,
 } from "./states.js";
 
 // Sets: these are asked once per deployment (or per count row) on every evaluation.
@@ -18,6 +20,8 @@ const FAILED: ReadonlySet<DeploymentState> = new Set(FAILED_DEPLOYMENT_STATES);
 const SUCCEEDED: ReadonlySet<DeploymentState> = new Set(SUCCEEDED_DEPLOYMENT_STATES);
 const NOT_APPLICABLE: ReadonlySet<DeploymentState> = new Set(NOT_APPLICABLE_DEPLOYMENT_STATES);
 const FORGOTTEN: ReadonlySet<DeploymentState> = new Set(FORGOTTEN_DEPLOYMENT_STATES);
+const ANSWERED: ReadonlySet<DeploymentState> = new Set(ANSWERED_DEPLOYMENT_STATES);
+const UNANSWERED: ReadonlySet<DeploymentState> = new Set(UNANSWERED_DEPLOYMENT_STATES);
 
 /**
  * `members` leaves out the agents that no longer take the app (`notApplicable`) and those an
@@ -31,6 +35,17 @@ export interface WaveStats {
   failed: number;
   notApplicable: number;
   forgotten: number;
+  /**
+   * Members sent the release that answered it with a report (succeeded or failed): the only ones
+   * that tested it. The others of a finished wave ran it already (`alreadyOn`), never answered
+   * (`unanswered`: offline or silent past a timeout), or were counted failed without being sent it
+   * (broken on the release already).
+   */
+  tested: number;
+  /** Members planned succeeded, or found on the release, before anything was sent to them. */
+  alreadyOn: number;
+  /** Members timed out: sent or not, the agent never answered. */
+  unanswered: number;
 }
 
 /** A wave with no deployment yet: every count 0. */
@@ -41,15 +56,19 @@ export const noStats = (): WaveStats => ({
   failed: 0,
   notApplicable: 0,
   forgotten: 0,
+  tested: 0,
+  alreadyOn: 0,
+  unanswered: 0,
 });
 
 export function waveStats(deployments: readonly DeploymentRecord[]): WaveStats {
   const stats = noStats();
-  for (const d of deployments) addState(stats, d.state, 1);
+  for (const d of deployments) addState(stats, d.state, 1, d.attempts > 0 ? 1 : 0);
   return stats;
 }
 
-function addState(stats: WaveStats, state: DeploymentState, count: number): void {
+/** `sent`: of the `count`, those ever handed to their agent. */
+function addState(stats: WaveStats, state: DeploymentState, count: number, sent: number): void {
   if (NOT_APPLICABLE.has(state)) {
     stats.notApplicable += count;
     return;
@@ -62,6 +81,9 @@ function addState(stats: WaveStats, state: DeploymentState, count: number): void
   if (FINISHED.has(state)) stats.finished += count;
   if (SUCCEEDED.has(state)) stats.succeeded += count;
   if (FAILED.has(state)) stats.failed += count;
+  if (ANSWERED.has(state)) stats.tested += sent;
+  if (SUCCEEDED.has(state)) stats.alreadyOn += count - sent;
+  if (UNANSWERED.has(state)) stats.unanswered += count;
 }
 
 /** The same figures from per-wave counts the store computed, for the waves `include` accepts. */
@@ -70,7 +92,7 @@ export function waveStatsOfCounts(
   include: (wave: number) => boolean,
 ): WaveStats {
   const stats = noStats();
-  for (const { wave, state, count } of counts) if (include(wave)) addState(stats, state, count);
+  for (const { wave, state, count, sent } of counts) if (include(wave)) addState(stats, state, count, sent);
   return stats;
 }
 
@@ -109,15 +131,20 @@ export function isHaltReason(reason: string | null): boolean {
 }
 
 /**
- * A wave with no member that tests nothing the rollout still has to test. Left empty (its agents
+ * A wave that tests nothing the rollout still has to test. With no member: left empty (its agents
  * disabled or removed the app, were relabelled out of the selector, or were forgotten by an
  * operator) it tested nothing wherever it sits: passed, a one-agent fleet's canary or a single
  * wave "passed" with no agent on the release. Empty from the start (a label or agents canary nobody
  * matches; warned of at create too) it holds only while later waves hold agents: after waves that
  * took every agent, passing it sends nothing untested. An agent that joins it fills it again.
+ * Finished with members none of which answered the release (they ran it already, stayed away past
+ * their timeout, or were counted failed without being sent it): the same as empty from the start —
+ * it holds while later waves still have agents to send the release to (a canary of hosts already on
+ * it "passed" at once and handed the release on untested); after them there is nothing to protect.
  */
 function testedNothing(stats: WaveStats, later: number): boolean {
-  return stats.members === 0 && (later > 0 || leftOut(stats) > 0);
+  if (stats.members === 0) return later > 0 || leftOut(stats) > 0;
+  return stats.finished === stats.members && stats.tested === 0 && later > 0;
 }
 
 const leftOut = (stats: Pick<WaveStats, "notApplicable" | "forgotten">): number =>
@@ -180,6 +207,8 @@ export function emptyWaveReason(
   later: number,
 ): string | undefined {
   if (!testedNothing(stats, later)) return undefined;
+  if (stats.members > 0)
+    return `${WAITING_REASON_START}wave ${index + 1} (${wave.name}) tested nothing: ${untestedText(stats)}; advance or abort`;
   return leftOut(stats) > 0
     ? `${WAITING_REASON_START}wave ${index + 1} (${wave.name}) tested nothing: ${leftOutText(stats)}; advance or abort`
     : `${WAITING_REASON_START}wave ${index + 1} (${wave.name}) holds no agent, so nothing is tested in it before the ${later} agent(s) of the later waves; advance or abort (an agent that joins it is sent the release)`;
@@ -197,6 +226,29 @@ export function rejoinedHoldReason(owed: number): string {
       ? `${owed} agent(s) joined it or came back since: resume to send them the release`
       : "agents joined it or came back since: resume to complete it";
   return `${WAITING_REASON_START}the rollout was held because it tested nothing, and ${since}, or abort`;
+}
+
+/**
+ * Why a finished wave's members tested nothing: "its 1 agent(s) ran the release already and were
+ * sent nothing", and the like, with those left out (`leftOutText`) when there are any.
+ */
+export function untestedText(stats: WaveStats): string {
+  const broken = stats.members - stats.tested - stats.alreadyOn - stats.unanswered;
+  const parts = [
+    ...(stats.alreadyOn > 0
+      ? [`${stats.alreadyOn} agent(s) ran the release already and were sent nothing`]
+      : []),
+    ...(stats.unanswered > 0
+      ? [`${stats.unanswered} agent(s) never answered (offline or silent past their timeout, counted failed)`]
+      : []),
+    ...(broken > 0
+      ? [
+          `${broken} agent(s) were counted failed without being sent it (their last run of the release had failed)`,
+        ]
+      : []),
+  ];
+  const out = leftOut(stats) > 0 ? `, and ${leftOutText(stats).replace(/^its /, "")}` : "";
+  return `its ${parts.join(", ")}${out}`;
 }
 
 /** Why a wave's planned agents no longer count: "its 1 agent(s) were forgotten (…)", and the like. */

@@ -220,13 +220,17 @@ export class AgentSync {
       return;
     }
     const state = nextDeploymentState(d.state, "progress");
+    if (state === undefined) return;
+    // A start of the update (once per run of it on the host) is what `attempts` counts: a re-send
+    // the agent takes for the run it is already on, or answers from its record, is none.
+    const started = startsUpdate(progress) ? { started: (d.started ?? 0) + 1 } : {};
     if (state === d.state) {
       // A sign of life for the progress timeout; one write per few seconds is enough for that.
-      if (now() - d.updatedAt >= PROGRESS_TOUCH_MS) await t.updateDeployment(d.id, { updatedAt: now() });
+      if ("started" in started || now() - d.updatedAt >= PROGRESS_TOUCH_MS)
+        await t.updateDeployment(d.id, { ...started, updatedAt: now() });
       return;
     }
-    if (state === undefined) return;
-    await t.updateDeployment(d.id, { state, updatedAt: now() });
+    await t.updateDeployment(d.id, { state, ...started, updatedAt: now() });
     dispatch.record({
       actor: `agent:${agentId}`,
       kind: `deployment.${state}`,
@@ -397,6 +401,16 @@ function appStatusAfter(report: Report): AppStatus {
     ...(releaseId ? { releaseId } : {}),
   };
 }
+
+/**
+ * Whether a progress message is the agent starting a run of the update: the first step's "started"
+ * (agent/daemon/carry-out.ts sends it once per run, before anything else; a later step's start, a
+ * sign of life or a log line is not one).
+ */
+function startsUpdate(progress: Progress): boolean {
+  return progress.step === FIRST_UPDATE_STEP && progress.message === "started";
+}
+const FIRST_UPDATE_STEP = "fetch";
 
 /** How often progress of a deployment already in progress refreshes its updatedAt. */
 const PROGRESS_TOUCH_MS = 5_000;

@@ -35,7 +35,8 @@ export const shownIds = (ids: readonly string[]): string =>
 /**
  * Agents that run the release already are sent nothing: when every agent the rollout holds does,
  * it completes at once with nothing sent; when every agent of a wave does (a canary, most often),
- * that wave tests nothing and passing it hands the release to the next wave untested.
+ * that wave tests nothing, the engine holds it for an operator, and their advance hands the
+ * release to the next wave untested.
  */
 export function alreadyOnWarnings(
   release: { app: string; version: string },
@@ -53,8 +54,14 @@ export function alreadyOnWarnings(
     const members = [...placed].filter(([, w]) => w === i).map(([id]) => id);
     if (members.length === 0 || !members.every((id) => settled.has(id))) return [];
     const next = spec.waves[i + 1];
+    // The engine holds such a wave while later waves have agents to send the release to
+    // (`emptyWaveReason`); with none, passing it hands nothing on untested.
+    const owedLater = [...placed].some(([id, w]) => w !== undefined && w > i && !settled.has(id));
+    const by = spec.autoAdvance
+      ? "; auto-advance does not pass it (it waits for an operator), and advancing by hand sends"
+      : ", and advancing passes it, sending";
     const passed =
-      next === undefined ? "" : `, and passing it sends the release to wave ${i + 2} (${next.name}) untested`;
+      next === undefined || !owedLater ? "" : `${by} the release to wave ${i + 2} (${next.name}) untested`;
     return [
       `body.waves[${i}] (${wave.name}): every agent of it runs ${on} already (${shownIds(members)}): nothing is sent to it, so it tests nothing${passed}`,
     ];

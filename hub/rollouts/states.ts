@@ -438,6 +438,19 @@ export const SUCCEEDED_DEPLOYMENT_STATES = deploymentStates.filter((s) =>
   deploymentStates.some((from) => nextDeploymentState(from, "report-succeeded") === s),
 );
 
+/** Where the agent's report of the update leads: with the instruction sent first, it tested the release. */
+export const ANSWERED_DEPLOYMENT_STATES = deploymentStates.filter((s) =>
+  (["report-succeeded", "report-failed", "report-restore-failed"] as const).some((e) =>
+    deploymentStates.some((from) => nextDeploymentState(from, e) === s),
+  ),
+);
+/** Counted failed because the agent stayed away or silent past a timeout: it answered nothing. */
+export const UNANSWERED_DEPLOYMENT_STATES = deploymentStates.filter((s) =>
+  (["offline-timeout", "progress-timeout"] as const).some((e) =>
+    deploymentStates.some((from) => nextDeploymentState(from, e) === s),
+  ),
+);
+
 export function isDeliverable(state: DeploymentState): boolean {
   return DELIVERABLE_DEPLOYMENT_STATES.includes(state);
 }

@@ -256,8 +256,10 @@ function summaryOf(
     final: isFinalRollout(rollout.state),
     /**
      * Stopped by the hub until an operator decides: halted on its failure threshold, or a wave that
-     * finished below its minSuccessRate or tested nothing (`emptyCompletionReason` too). No time moves it on, so `rollout show --watch` stops here
-     * too (exit 1) instead of waiting for ever; a pause by hand is not this (its operator knows).
+     * finished below its minSuccessRate or tested nothing (`emptyWaveReason`: empty, its agents left
+     * out, on the release already or silent; `emptyCompletionReason` for a held last wave). No time
+     * moves it on, so `rollout show --watch` stops here too (exit 1) instead of waiting for ever; a
+     * pause by hand is not this (its operator knows).
      */
     needsDecision:
       !isFinalRollout(rollout.state) && (isHaltReason(rollout.reason) || isWaitingReason(rollout.reason)),
@@ -385,7 +387,9 @@ export function rolloutDetailOf(
             deploymentId: d.id,
             state: d.state,
             online: isOnline(d.agentId),
-            attempts: d.attempts,
+            // Runs of the update the agent started (not deliveries: a re-send after a timeout,
+            // which the agent takes for the run it is on or answers from its record, is none).
+            attempts: d.started ?? 0,
             error: d.error,
             // A success that warned is a success: its warnings are not its error.
             warnings: d.warnings ?? [],

@@ -293,4 +293,11 @@ export const postgresMigrations: readonly string[] = [
   `
   ALTER TABLE deployments ADD COLUMN warnings TEXT;
   `,
+  // How many times the agent started the update (\`attempts\` counts deliveries, a re-send after a
+  // timeout included): what an operator reads as ATTEMPTS. Older rows sent and answered (or under
+  // way) count one start, the best the hub knew of them.
+  `
+  ALTER TABLE deployments ADD COLUMN started INTEGER NOT NULL DEFAULT 0;
+  UPDATE deployments SET started = 1 WHERE attempts > 0 AND state IN ('in_progress', 'succeeded', 'failed', 'rollback_pending', 'rolled_back', 'rollback_timed_out');
+  `,
 ];

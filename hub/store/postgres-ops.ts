@@ -346,6 +346,7 @@ export function postgresOps(db: Db): StoreOps {
     async updateDeployment(id, patch) {
       await db`UPDATE deployments SET state = COALESCE(${patch.state ?? null}, state),
         attempts = COALESCE(${patch.attempts ?? null}::integer, attempts),
+        started = COALESCE(${patch.started ?? null}::integer, started),
         error = CASE WHEN ${"error" in patch}::boolean THEN ${patch.error ?? null} ELSE error END,
         warnings = COALESCE(${patch.warnings === undefined ? null : JSON.stringify(patch.warnings)}::text, warnings),
         updated_at = ${patch.updatedAt}
@@ -414,6 +415,7 @@ export function postgresOps(db: Db): StoreOps {
             OR left(error, ${ROLLBACK_IMPOSSIBLE.length}) <> ${ROLLBACK_IMPOSSIBLE})
             AND (error IS NULL OR left(error, ${ROLLBACK_TAKEN_OVER.length}) <> ${ROLLBACK_TAKEN_OVER})) AS np,
           COUNT(*) FILTER (WHERE left(error, ${RESTORED_BY_HOST.length}) = ${RESTORED_BY_HOST}) AS nr,
+          COUNT(*) FILTER (WHERE attempts > 0) AS ns,
           MAX(updated_at) AS last_updated
         FROM deployments WHERE rollout_id = ${rolloutId} GROUP BY wave, state`;
       return rows.map((r) => ({
@@ -421,6 +423,7 @@ export function postgresOps(db: Db): StoreOps {
         state: str(r.state) as DeploymentState,
         count: num(r.n),
         rollbackable: num(r.np),
+        sent: num(r.ns),
         restored: num(r.nr),
         lastUpdated: num(r.last_updated),
       }));

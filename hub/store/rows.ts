@@ -91,6 +91,7 @@ export function toDeployment(r: Row): DeploymentRecord {
     previousRelease: strOrNull(r.previous_release),
     state: str(r.state) as DeploymentState,
     attempts: num(r.attempts),
+    started: num(r.started),
     updatedAt: num(r.updated_at),
     ...errorAndWarnings(strOrNull(r.error), strOrNull(r.warnings)),
   };

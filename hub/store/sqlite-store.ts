@@ -147,6 +147,7 @@ export class SqliteStore implements Store {
       allDeployments: p("SELECT * FROM deployments"),
       updateDeployment:
         p(`UPDATE deployments SET state = COALESCE(@state, state), attempts = COALESCE(@attempts, attempts),
+        started = COALESCE(@started, started),
         error = CASE WHEN @setError THEN @error ELSE error END,
         warnings = CASE WHEN @setWarnings THEN @warnings ELSE warnings END, updated_at = @updatedAt WHERE id = @id`),
       countOfRollout: p(
@@ -155,6 +156,7 @@ export class SqliteStore implements Store {
           OR substr(error, 1, ${ROLLBACK_IMPOSSIBLE.length}) <> '${ROLLBACK_IMPOSSIBLE}')
           AND (error IS NULL OR substr(error, 1, ${ROLLBACK_TAKEN_OVER.length}) <> '${ROLLBACK_TAKEN_OVER}') THEN 1 ELSE 0 END) AS np,
         SUM(CASE WHEN substr(error, 1, ${RESTORED_BY_HOST.length}) = '${RESTORED_BY_HOST}' THEN 1 ELSE 0 END) AS nr,
+        SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END) AS ns,
         MAX(updated_at) AS last_updated
         FROM deployments WHERE rollout_id = ? GROUP BY wave, state`,
       ),
@@ -369,7 +371,7 @@ export class SqliteStore implements Store {
   }
   updateDeployment(
     id: string,
-    patch: Partial<Pick<DeploymentRecord, "state" | "attempts" | "error" | "warnings">> & {
+    patch: Partial<Pick<DeploymentRecord, "state" | "attempts" | "started" | "error" | "warnings">> & {
       updatedAt: number;
     },
   ): void {
@@ -377,6 +379,7 @@ export class SqliteStore implements Store {
       id,
       state: patch.state ?? null,
       attempts: patch.attempts ?? null,
+      started: patch.started ?? null,
       setError: "error" in patch ? 1 : 0,
       error: patch.error ?? null,
       setWarnings: patch.warnings === undefined ? 0 : 1,
@@ -391,6 +394,7 @@ export class SqliteStore implements Store {
       state: str(r.state) as DeploymentState,
       count: num(r.n),
       rollbackable: num(r.np),
+      sent: num(r.ns),
       restored: num(r.nr),
       lastUpdated: num(r.last_updated),
     }));

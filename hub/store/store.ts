@@ -100,7 +100,14 @@ export interface DeploymentRecord {
   desiredRelease: string;
   previousRelease: string | null;
   state: DeploymentState;
+  /** How many times the instruction was handed to the agent's socket (a re-send after a timeout too). */
   attempts: number;
+  /**
+   * How many times the agent started the update, as it told the hub (its progress "fetch
+   * started", once per run: a host restarted mid-update starts it again). The API's `attempts`.
+   * Absent before it is stored: 0.
+   */
+  started?: number;
   updatedAt: number;
   /** Why it failed or is not done: never a warning of a run that succeeded (`warnings` holds those). */
   error: string | null;
@@ -142,6 +149,11 @@ export interface DeploymentCount {
    * ROLLBACK_IMPOSSIBLE, hub/rollouts/rollback-result.ts).
    */
   rollbackable: number;
+  /**
+   * Of those, how many were ever handed to their agent (attempts > 0): one planned succeeded, or
+   * found on the release, before it was sent tested nothing.
+   */
+  sent: number;
   /** Of those, how many failed updates their host restored by itself (error starts RESTORED_BY_HOST). */
   restored: number;
   /** When the newest of them last changed (ms): a rollout's `updated` moves with its agents' reports. */
@@ -227,7 +239,7 @@ export interface Store {
   listDeployments(filter: { rolloutId?: string; agentId?: string }): DeploymentRecord[];
   updateDeployment(
     id: string,
-    patch: Partial<Pick<DeploymentRecord, "state" | "attempts" | "error" | "warnings">> & {
+    patch: Partial<Pick<DeploymentRecord, "state" | "attempts" | "started" | "error" | "warnings">> & {
       updatedAt: number;
     },
   ): void;

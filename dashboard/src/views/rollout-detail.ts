@@ -171,7 +171,7 @@ export function rolloutDetailView(id: string): View {
           { open: openWaves.has(w.index) },
           h("summary", {}, `${w.agents.length} agent(s)`),
           table(
-            ["Agent", "State", "Online", "Error", "Warnings"],
+            ["Agent", "State", "Online", "Attempts", "Error", "Warnings"],
             w.agents.map((a) =>
               h(
                 "tr",
@@ -179,6 +179,8 @@ export function rolloutDetailView(id: string): View {
                 h("td", {}, link(`/agents/${encodeURIComponent(a.agentId)}`, a.agentId)),
                 h("td", {}, a.state),
                 h("td", {}, a.online ? "● online" : "○ offline"),
+                // As `rollout show` says it: runs of the update the agent started.
+                h("td", { class: "attempts" }, String(a.attempts)),
                 h(
                   "td",
                   {},

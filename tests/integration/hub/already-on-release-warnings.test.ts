@@ -70,7 +70,7 @@ describe("rollout warnings count only the agents the rollout will send the relea
         { failureThreshold: { count: 4 } },
       ),
     ).toEqual([
-      "body.waves[0] (c): every agent of it runs web 4.0.0 already (a1): nothing is sent to it, so it tests nothing, and passing it sends the release to wave 2 (rest) untested",
+      "body.waves[0] (c): every agent of it runs web 4.0.0 already (a1): nothing is sent to it, so it tests nothing, and advancing passes it, sending the release to wave 2 (rest) untested",
       "body.failureThreshold: 4 failure(s) is more than the 3 agent(s) of the rollout that can fail now (2 more run the release already): the release failing on every one of them neither halts it",
     ]);
     // A canary of a1 (done) and a4 (offline, still to update): it waits for a4 alone.

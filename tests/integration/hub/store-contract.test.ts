@@ -369,16 +369,18 @@ for (const subject of subjects) {
       expect(await store.countDeploymentsOfRollout("ro1")).toEqual(
         expect.arrayContaining([
           // lastUpdated: the newest change of the group (a rollout's `updated` moves with it).
-          { wave: 0, state: "pending", count: 1, rollbackable: 1, restored: 0, lastUpdated: 20 },
+          // sent: of them, those ever handed to their agent (attempts > 0; x0000 was moved by hand).
+          { wave: 0, state: "pending", count: 1, rollbackable: 1, sent: 0, restored: 0, lastUpdated: 20 },
           {
             wave: 0,
             state: "sent",
             count: many.length,
             rollbackable: many.length - 13,
+            sent: many.length - 1,
             restored: 0,
             lastUpdated: 30,
           },
-          { wave: 1, state: "sent", count: 1, rollbackable: 1, restored: 0, lastUpdated: 30 },
+          { wave: 1, state: "sent", count: 1, rollbackable: 1, sent: 1, restored: 0, lastUpdated: 30 },
         ]),
       );
       expect(await store.countDeploymentsByState()).toEqual({ pending: 1, sent: many.length + 1 });
@@ -397,8 +399,8 @@ for (const subject of subjects) {
       await store.updateDeployment("ro1:a2", { state: "timed_out", updatedAt: 41 });
       expect(await store.countDeploymentsOfRollout("ro1")).toEqual(
         expect.arrayContaining([
-          { wave: 0, state: "timed_out", count: 1, rollbackable: 0, restored: 0, lastUpdated: 40 },
-          { wave: 1, state: "timed_out", count: 1, rollbackable: 1, restored: 0, lastUpdated: 41 },
+          { wave: 0, state: "timed_out", count: 1, rollbackable: 0, sent: 0, restored: 0, lastUpdated: 40 },
+          { wave: 1, state: "timed_out", count: 1, rollbackable: 1, sent: 1, restored: 0, lastUpdated: 41 },
         ]),
       );
       // Unanswered rollback instructions of any rollout, oldest first, through one state's index.

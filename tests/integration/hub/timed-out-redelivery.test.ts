@@ -114,6 +114,10 @@ for (const backend of backends)
       return { id, m1 };
     }
 
+    /** The canary's only agent came back on the release without being sent it: nothing was tested. */
+    const UNTESTED =
+      "waiting for an operator: wave 1 (canary) tested nothing: its 1 agent(s) ran the release already and were sent nothing; advance or abort";
+
     const resume = (t: TestHub, id: string) =>
       t.api<View>("POST", `/api/v1/rollouts/${id}/resume`, { token: t.operator, body: {} });
 
@@ -188,8 +192,10 @@ for (const backend of backends)
       const log = (await t.hub.store.listEvents({ limit: 1000, subject: `${id}:c1` })).reverse();
       expect(log.map((e) => e.kind)).toEqual(["deployment.timed_out", "deployment.succeeded"]);
       expect(log[1]?.data).toMatchObject({ was: "timed_out", found: "the agent runs web 2.0.0 already" });
-      // Its success counts: the canary is whole and the rollout moves on; c1 was sent nothing.
-      await expect.poll(async () => (await view(t, id)).currentWave, { timeout: 10_000 }).toBe(1);
+      // Done, but the hub never sent it the release: the canary tested nothing, and waits for an
+      // operator instead of handing the release on untested; c1 was sent nothing.
+      await expect.poll(async () => (await view(t, id)).reason, { timeout: 10_000 }).toBe(UNTESTED);
+      expect((await view(t, id)).currentWave).toBe(0);
       expect(deploysOf(c1)).toEqual([]);
     });
 
@@ -204,7 +210,8 @@ for (const backend of backends)
         ring: "canary",
       });
       await expect.poll(() => deploymentState(t, id, "c1"), { timeout: 10_000 }).toBe("succeeded");
-      await expect.poll(async () => (await view(t, id)).currentWave, { timeout: 10_000 }).toBe(1);
+      await expect.poll(async () => (await view(t, id)).reason, { timeout: 10_000 }).toBe(UNTESTED);
+      expect((await view(t, id)).currentWave).toBe(0);
       expect(deploysOf(c1)).toEqual([]);
     });
 

@@ -70,7 +70,8 @@ function seed(states: DeploymentState[]) {
       desiredRelease: "r1",
       previousRelease: null,
       state,
-      attempts: 0,
+      // Every other one sent: the first success was sent, the second found on the release.
+      attempts: i % 4 === 0 ? 1 : 0,
       updatedAt: 0,
       error: null,
     });
@@ -102,6 +103,10 @@ describe("rollout aggregates in the store", () => {
       // Its agent no longer takes the app: planned, but outside the wave's figures.
       notApplicable: 1,
       forgotten: 0,
+      // a0 sent and succeeded; a5 succeeded unsent; a2 timed out; a1 failed unsent.
+      tested: 1,
+      alreadyOn: 1,
+      unanswered: 1,
     });
     expect(store.countDeploymentsOfRollout("none")).toEqual([]);
   });

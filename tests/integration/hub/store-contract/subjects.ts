@@ -153,6 +153,7 @@ export const deployment = (
   previousRelease: null,
   state,
   attempts: 0,
+  started: 0,
   updatedAt: 20,
   error: null,
 });

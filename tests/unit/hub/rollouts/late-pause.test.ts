@@ -27,6 +27,7 @@ const count = (wave: number, state: DeploymentCount["state"], n: number): Deploy
   state,
   count: n,
   rollbackable: n,
+  sent: n,
   restored: 0,
   lastUpdated: 0,
 });

@@ -1,11 +1,14 @@
 /**
  * Every shape of a wave that tested nothing, over the pure figures the engine decides from: a wave
  * whose agents were all forgotten or no longer take part is never passed, wherever it sits, and a
- * last wave so (or a rollout nobody is left in) is held rather than completed.
+ * last wave so (or a rollout nobody is left in) is held rather than completed; a finished wave none
+ * of whose members answered the release (on it already, timed out, broken on it) is held while
+ * later waves have agents to send it to.
  */
 import { describe, expect, it } from "vitest";
 import {
   emptyCompletionReason,
+  emptyWaveReason,
   mayAutoAdvance,
   noStats,
   stuckWaveReason,
@@ -18,7 +21,8 @@ const stats = (s: Partial<WaveStats>): WaveStats => ({ ...noStats(), ...s });
 const none = stats({});
 const forgotten = stats({ forgotten: 1 });
 const notApplicable = stats({ notApplicable: 2 });
-const passed = stats({ members: 1, finished: 1, succeeded: 1 });
+const passed = stats({ members: 1, finished: 1, succeeded: 1, tested: 1 });
+const anyWave: Wave = { ...wave, minSuccessRate: 0 };
 
 describe("a wave that tested nothing", () => {
   it.each([
@@ -38,6 +42,42 @@ describe("a wave that tested nothing", () => {
     expect(mayAutoAdvance(none, wave, 0, 1, 2)).toBe(false);
     expect(mayAutoAdvance(none, wave, 0, 1, 0)).toBe(true);
     expect(stuckWaveReason(none, wave, 0, 0)).toBeUndefined();
+  });
+
+  it.each([
+    [
+      "ran the release already",
+      stats({ members: 2, finished: 2, succeeded: 2, alreadyOn: 2 }),
+      "its 2 agent(s) ran the release already and were sent nothing",
+    ],
+    [
+      "ran it already, or never answered",
+      stats({ members: 2, finished: 2, succeeded: 1, failed: 1, alreadyOn: 1, unanswered: 1 }),
+      "its 1 agent(s) ran the release already and were sent nothing, 1 agent(s) never answered (offline or silent past their timeout, counted failed)",
+    ],
+    [
+      "counted failed unsent (broken on it), the rest forgotten",
+      stats({ members: 1, finished: 1, failed: 1, forgotten: 2 }),
+      "its 1 agent(s) were counted failed without being sent it (their last run of the release had failed), and 2 agent(s) were forgotten by an operator (`ship-hub agents forget`) before they took the release",
+    ],
+  ])("finished with members that %s holds while later waves have agents to update", (_, untested, why) => {
+    const reason = `waiting for an operator: wave 1 (w) tested nothing: ${why}; advance or abort`;
+    expect(mayAutoAdvance(untested, anyWave, 0, 1, 3)).toBe(false);
+    expect(stuckWaveReason(untested, anyWave, 0, 3)).toBe(reason);
+    // Whatever its success rate: the operator must read that nothing was tested, not a rate.
+    expect(stuckWaveReason(untested, wave, 0, 3)).toBe(reason);
+    expect(emptyWaveReason(untested, wave, 0, 3)).toBe(reason);
+    // After it nothing is left to send: passing it hands nothing on untested.
+    expect(mayAutoAdvance(untested, anyWave, 0, 1, 0)).toBe(true);
+    expect(emptyWaveReason(untested, wave, 0, 0)).toBeUndefined();
+  });
+
+  it("a wave still updating, or one member of which answered, is not said to have tested nothing", () => {
+    const updating = stats({ members: 2, finished: 1, succeeded: 1, alreadyOn: 1 });
+    expect(emptyWaveReason(updating, wave, 0, 3)).toBeUndefined();
+    const oneTested = stats({ members: 2, finished: 2, succeeded: 2, alreadyOn: 1, tested: 1 });
+    expect(mayAutoAdvance(oneTested, wave, 0, 1, 3)).toBe(true);
+    expect(stuckWaveReason(oneTested, wave, 0, 3)).toBeUndefined();
   });
 
   it("a last wave left empty, or a rollout nobody is left in, is held; one that tested something completes", () => {
