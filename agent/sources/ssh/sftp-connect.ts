@@ -34,7 +34,10 @@ export async function connectSftp(
   const serverHostKey = hostKeyAlgorithms(knownHosts, cfg.hostname, cfg.port);
   let seen: { verdict: HostKeyVerdict; fingerprint: string } | undefined;
 
-  const client = new SftpClient(`ship:${name}`);
+  // The library's default listeners print to the console ("Global error listener: Connection lost
+  // before handshake" beside the run's own line); every failure reaches us as a rejection anyway.
+  const quiet = () => undefined;
+  const client = new SftpClient(`ship:${name}`, { error: quiet, end: quiet, close: quiet });
   try {
     await client.connect({
       host: cfg.hostname,
@@ -100,6 +103,10 @@ function connectionError(name: string, cfg: SftpSourceConfig, err: unknown): Err
   const said = errnoCode(err) !== undefined ? fsErrorText(err) : String((err as Error)?.message ?? err);
   const reason = said
     .replace(/^getConnection: /, "")
+    .replace(
+      /^Connection lost before handshake$/,
+      "the server closed the connection before the SSH handshake (is it an SSH server, and is port right?)",
+    )
     .replace(
       /^Timed out while waiting for handshake$/,
       `no SSH greeting within [sources.${name}] timeout_seconds = ${cfg.timeout_seconds} s (ssh2: $&)`,
