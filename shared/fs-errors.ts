@@ -30,6 +30,12 @@ const WORDS: Record<string, string> = {
   EADDRINUSE: "address already in use",
   EADDRNOTAVAIL: "address not available",
   ECONNREFUSED: "connection refused",
+  // Network errors a source meets: Node's "read ECONNRESET" says nothing to an operator.
+  ECONNRESET: "connection reset by the other end",
+  ECONNABORTED: "connection aborted",
+  ETIMEDOUT: "connection timed out",
+  EHOSTUNREACH: "no route to host",
+  ENETUNREACH: "network unreachable",
 };
 
 /** "no space left on device (ENOSPC)"; for anything that is not an errno error, its message. */

@@ -3,7 +3,7 @@
  * commit, notifications. Nothing here can change the outcome: a failure is logged, not raised.
  */
 import { hostname } from "node:os";
-import { errorMessage } from "../../shared/errors.js";
+import { ExitCode, errorMessage } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import type { Manifest } from "../../shared/manifest/schema.js";
 import { hostId } from "../host-id.js";
@@ -40,10 +40,14 @@ export async function finalizeUpdate(input: FinalizeInput): Promise<void> {
   const { report, log } = input;
   let previous: SourceState | undefined;
   try {
-    await updateSourceState(input.stateFile, report.source, (s) => {
-      previous = s;
-      return nextSourceState(s, report, input.now);
-    });
+    // A refusal for bad input (a broken manifest, an empty release) changes nothing on disk, not
+    // even the record of the last result: the run's exit 2 and its one line say it, and the next
+    // run with the input fixed finds the state as the last real update left it.
+    if (report.exitCode !== ExitCode.badInput)
+      await updateSourceState(input.stateFile, report.source, (s) => {
+        previous = s;
+        return nextSourceState(s, report, input.now);
+      });
   } catch (error) {
     // The run's outcome stands; what is lost is the record of it, and the hub must hear that too.
     report.stateNotRecorded = errorMessage(error);

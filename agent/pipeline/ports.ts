@@ -26,6 +26,8 @@ export interface SourceContext {
    * deleted), whose files the update then replaces.
    */
   noneInstalled?: string;
+  /** Cache writes held until the run knows its input was good (see agent/sources/types.ts). */
+  deferCacheWrite?: (write: () => Promise<void>) => void;
 }
 
 export type ConditionalsVerdict =

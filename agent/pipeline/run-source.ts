@@ -115,6 +115,9 @@ export async function runSource(
   const paths =
     scratch === undefined ? configured : { ...configured, sourceStateDir: scratch.sourceStateDir };
   let staged = false;
+  /** The source's cache writes, made when the run ends unless it refused the input (types.ts). */
+  const cacheWrites: (() => Promise<void>)[] = [];
+  let refused = false;
   /** Closed when the run ends: a check may hold its answer open for a fetch that never came. */
   let checkedSource: ReleaseSource | undefined;
   try {
@@ -185,6 +188,7 @@ export async function runSource(
       ports.openSource(name, source, {
         stateDir: paths.sourceStateDir,
         ...(options.checkOnly ? { readOnly: true } : {}),
+        deferCacheWrite: (write) => cacheWrites.push(write),
         log,
         installed: () => readInstalledRelease(paths.appStateDir, source.app_dir, sourceState),
         installedId: async () => restored ?? readInstalledId(paths.appStateDir, sourceState),
@@ -303,6 +307,7 @@ export async function runSource(
       };
     }
     const report = await runAppUpdate(ctx);
+    refused = report.exitCode === ExitCode.badInput;
     // Before the state is written: a partial download may be what fills the disk.
     await discardLeftovers(paths, log);
     await finalizeUpdate({
@@ -326,6 +331,7 @@ export async function runSource(
     // Recovery, the check or the state file failed: nothing of the release was applied.
     const message = errorMessage(error);
     const exitCode = error instanceof ShipError ? error.exitCode : ExitCode.updateFailedRestored;
+    refused = exitCode === ExitCode.badInput;
     log.error(appMessage(name, message));
     return bare({
       result: exitCode === ExitCode.restoreFailed ? "restore_failed" : "failed_unchanged",
@@ -335,6 +341,7 @@ export async function runSource(
     });
   } finally {
     await checkedSource?.close?.();
+    if (!refused) for (const write of cacheWrites) await write();
     // A check that fetched the release (to read its rollout) keeps nothing of it either.
     if (!options.checkOnly || staged) await discardLeftovers(paths, log);
     await lock.release();

@@ -158,7 +158,12 @@ export class LocalSource implements ReleaseSource {
   /** The release directory scanned once per run (check, then fetch), through the stat index. */
   private async scan(): Promise<ScannedRelease> {
     const indexFile = join(this.ctx.stateDir, "stat-index");
-    this.scanned ??= scanReleaseDir(this.cfg.path, indexFile, nowMs, this.ctx.readOnly !== true);
+    this.scanned ??= scanReleaseDir(
+      this.cfg.path,
+      indexFile,
+      nowMs,
+      this.ctx.readOnly === true ? false : (this.ctx.deferCacheWrite ?? true),
+    );
     return this.scanned;
   }
 
@@ -206,7 +211,7 @@ export class LocalSource implements ReleaseSource {
     }
     if (known === undefined) {
       this.archiveHash = { stamp: stampOf(after), sha256 };
-      await this.archiveHashes.remember(after, stampOf(after), sha256, readStartedMs);
+      await this.rememberArchiveHash(after, sha256, readStartedMs);
     }
     const { files, bytes, leftOut } = extracted;
     this.ctx.log.info("extracted local release archive", {
@@ -280,6 +285,18 @@ export class LocalSource implements ReleaseSource {
     }
   }
 
+  /** Keeps the archive's sha256 for later runs: not under --check-only, and not if this run is refused. */
+  private async rememberArchiveHash(
+    after: Parameters<typeof stampOf>[0] & { mtimeMs: number; ctimeMs: number },
+    sha256: string,
+    readStartedMs: number,
+  ): Promise<void> {
+    if (this.ctx.readOnly === true) return;
+    const write = () => this.archiveHashes.remember(after, stampOf(after), sha256, readStartedMs);
+    if (this.ctx.deferCacheWrite === undefined) await write();
+    else this.ctx.deferCacheWrite(write);
+  }
+
   /** The archive's sha256 when this run or an earlier one hashed it at its present stat. */
   private async knownArchiveSha256(): Promise<string | undefined> {
     const stamp = stampOf(await stat(this.cfg.path));
@@ -302,7 +319,7 @@ export class LocalSource implements ReleaseSource {
     const after = await stat(this.cfg.path);
     if (stampOf(after) === stamp) {
       this.archiveHash = { stamp, sha256 };
-      if (this.ctx.readOnly !== true) await this.archiveHashes.remember(after, stamp, sha256, readStartedMs);
+      await this.rememberArchiveHash(after, sha256, readStartedMs);
     }
     return sha256;
   }

@@ -63,14 +63,14 @@ interface Walk {
 
 /**
  * Scans `root` with the stat index kept in `indexFile` (read, then rewritten when it changed, unless
- * `save` is false: `--check-only`). `clock` (wall time in ms) decides which files are too recent to
- * trust next time; tests move it.
+ * `save` is false: `--check-only`; a function is given the rewrite to make later, or never).
+ * `clock` (wall time in ms) decides which files are too recent to trust next time; tests move it.
  */
 export async function scanReleaseDir(
   root: string,
   indexFile: string,
   clock: () => number = nowMs,
-  save = true,
+  save: boolean | ((write: () => Promise<void>) => void) = true,
 ): Promise<ScannedRelease> {
   const index = await StatIndex.load(indexFile, root);
   const walked: Walk = { index, rels: [], found: [], mtimes: new Map(), unknown: [], links: [] };
@@ -98,7 +98,10 @@ export async function scanReleaseDir(
     const why = await symlinkEscape(root, rel.split("/"));
     if (why !== undefined) throw new VerificationError(join(root, rel), `symlink ${why}`);
   }
-  if (save) await index.save().catch(() => undefined);
+  // The index only saves time: a failed write costs the next run a hash, never this run.
+  const write = () => index.save().catch(() => undefined);
+  if (typeof save === "function") save(write);
+  else if (save) await write();
   return build(walked, small.length + large.length);
 }
 

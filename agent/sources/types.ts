@@ -136,6 +136,12 @@ export interface SourceContext {
    * local source's stat index) are read but not written.
    */
   readOnly?: boolean;
+  /**
+   * Takes the writes of the source's caches (the local source's stat index, an archive's hash) to
+   * make once the run knows its input was good: a run refused for bad input (a broken manifest, an
+   * empty release) changes nothing on disk. Absent: the source writes them when it learns them.
+   */
+  deferCacheWrite?: (write: () => Promise<void>) => void;
   log: SourceLog;
   /**
    * The agent has [trust] keys: http and sftp sources fetch the release's detached signature

@@ -1,4 +1,4 @@
-import { ExitCode } from "../../../shared/errors.js";
+import { ExitCode, ShipError } from "../../../shared/errors.js";
 import { loadTrustedKeys } from "../../../shared/signing/trust.js";
 import { compareVersions, isVersionLike } from "../../../shared/versions.js";
 import { checkAppDirs } from "../../pipeline/configured-paths.js";
@@ -6,6 +6,7 @@ import { recover, runOnce } from "../../pipeline/index.js";
 import { mergeWarnings } from "../../pipeline/merge-warnings.js";
 import { type AppReport, appMessage } from "../../pipeline/report.js";
 import { type RunSummary, runSourceNames } from "../../pipeline/run-once.js";
+import { noteShipDirs } from "../../pipeline/untouched-dirs.js";
 import type { GlobalOptions } from "../cli.js";
 import { loadCliConfig } from "../load-config.js";
 import { cliLogger } from "../logger.js";
@@ -22,6 +23,8 @@ export async function runCommand(options: GlobalOptions, out: Output): Promise<n
   // As `ship agent` does at start: a [trust] key that is no public key is refused naming it, where
   // a run blamed every release ("[trust] keys are configured but this release has no signed artifact").
   await loadTrustedKeys(config.trust, path);
+  // Before the logger, which creates the log file: a run refused for bad input leaves none.
+  const untouched = await noteShipDirs(config);
   const log = cliLogger(options, config);
   outliveTerminal(log);
   // `systemctl stop ship.service` (or Ctrl-C): the running source finishes its update (or its
@@ -40,7 +43,13 @@ export async function runCommand(options: GlobalOptions, out: Output): Promise<n
     ignoreRollout: options.ignoreRollout === true,
     log,
     ...(options.sources === undefined ? {} : { sources: options.sources }),
-  }).finally(() => signals.dispose());
+  })
+    .catch(async (error: unknown) => {
+      if (error instanceof ShipError && error.exitCode === ExitCode.badInput) await untouched.restore();
+      throw error;
+    })
+    .finally(() => signals.dispose());
+  if (refusedAll(summary)) await untouched.restore();
   out.result(summary);
   // --quiet is "only problems": a source that failed still says so, on stderr. It printed nothing at
   // all with [general.logging] file set (the log went there), only exit 1.
@@ -109,6 +118,13 @@ function stoppedExitCode(
       : `stopped by ${signal}: not started: ${names} (unchanged); the next run updates them (the once-a-day rule does not hold them back)`,
   );
   return summary.exitCode === ExitCode.restoreFailed ? summary.exitCode : signalExitCode(signal);
+}
+
+/** Every source refused its input (exit 2): the run changed nothing, and leaves no trace of itself. */
+function refusedAll(summary: RunSummary): boolean {
+  return (
+    summary.exitCode === ExitCode.badInput && summary.apps.every((a) => a.exitCode === ExitCode.badInput)
+  );
 }
 
 /** A source's exit that is a problem: failed (restored or not), bad input, or needing a person. */

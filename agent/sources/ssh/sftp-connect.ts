@@ -34,10 +34,11 @@ export async function connectSftp(
   const serverHostKey = hostKeyAlgorithms(knownHosts, cfg.hostname, cfg.port);
   let seen: { verdict: HostKeyVerdict; fingerprint: string } | undefined;
 
-  // The library's default listeners print to stdout ("Global end listener: end event raised"),
-  // into a run's report or --json, when the server ends a session kept idle between a check and
-  // its fetch: the session's owner learns of that from its close (sftp.ts), an operation from its
-  // rejection.
+  // The library's default listeners print to the console: "Global error listener: Connection lost
+  // before handshake" beside the run's own line, "Global end listener: end event raised" into a
+  // run's report or --json when the server ends a session kept idle between a check and its fetch.
+  // Every failure reaches us anyway: an operation's as its rejection, the held session's end as
+  // its close (sftp.ts).
   const quiet = () => undefined;
   const client = new SftpClient(`ship:${name}`, { error: quiet, end: quiet, close: quiet });
   try {
@@ -105,6 +106,10 @@ function connectionError(name: string, cfg: SftpSourceConfig, err: unknown): Err
   const said = errnoCode(err) !== undefined ? fsErrorText(err) : String((err as Error)?.message ?? err);
   const reason = said
     .replace(/^getConnection: /, "")
+    .replace(
+      /^Connection lost before handshake$/,
+      "the server closed the connection before the SSH handshake (is it an SSH server, and is port right?)",
+    )
     .replace(
       /^Timed out while waiting for handshake$/,
       `no SSH greeting within [sources.${name}] timeout_seconds = ${cfg.timeout_seconds} s (ssh2: $&)`,

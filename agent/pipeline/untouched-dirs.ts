@@ -1,0 +1,106 @@
+/**
+ * A run refused for bad input (a broken manifest, an empty release, a branch the remote does not
+ * have, a 404) leaves ship's directories as it found them. The refusal is only known once the
+ * source has been read and the release fetched, and that has to happen under the run's locks and
+ * in its work directory: a fresh host gets its state directory, locks/ and work/ made for them,
+ * and on any host the lock files and the staging area come and go. Those are ship's own
+ * bookkeeping, gone by the end of the run, so what a refusal undoes is their trace: directories
+ * the run made (when they are empty again), the log file it created, and the timestamps of the
+ * directories whose entries are as they were. Content (the state file, the source's caches) is
+ * never written by a refusal in the first place (finalize.ts, run-source.ts).
+ */
+import { execFile } from "node:child_process";
+import { existsSync } from "node:fs";
+import { readdir, rm, rmdir, stat, utimes } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { promisify } from "node:util";
+import type { AgentConfig } from "../../shared/config/schema.js";
+import { stateRoot } from "./paths.js";
+
+interface DirBefore {
+  atime: Date;
+  /** Nanoseconds: a Date (milliseconds) put back is a timestamp that still differs. */
+  mtimeNs: bigint;
+  names: string[];
+}
+
+export interface UntouchedDirs {
+  /** Takes out what the run added to ship's directories and puts their timestamps back. */
+  restore(): Promise<void>;
+}
+
+/** How deep below each of ship's directories a run makes its own (state dir/sources/NAME). */
+const DEPTH = 2;
+
+/** Ship's directories (state, work, locks, backups, log) as they are now, before the run. */
+export async function noteShipDirs(config: AgentConfig): Promise<UntouchedDirs> {
+  const general = config.general;
+  const logFile = general.logging.file;
+  const roots = [
+    stateRoot(config),
+    general.work_dir,
+    general.lock_file === undefined ? undefined : dirname(general.lock_file),
+    general.backup_dir,
+    logFile === undefined ? undefined : dirname(logFile),
+  ].filter((dir): dir is string => dir !== undefined);
+  const before = new Map<string, DirBefore>();
+  for (const root of roots) {
+    // A directory that is not there yet: its nearest existing parent is where the run adds it.
+    let dir = root;
+    while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+    await note(dir, dir === root ? DEPTH : 0, before);
+  }
+  const logFileWasThere = logFile !== undefined && existsSync(logFile);
+  return {
+    async restore() {
+      if (logFile !== undefined && !logFileWasThere)
+        await rm(logFile, { force: true }).catch(() => undefined);
+      // Deepest first: a directory's timestamp is put back after its children were taken out.
+      const dirs = [...before.keys()].sort((a, b) => b.length - a.length);
+      for (const dir of dirs) await takeOutAdded(dir, before.get(dir) as DirBefore);
+      for (const dir of dirs) await putBackTimes(dir, before.get(dir) as DirBefore);
+    },
+  };
+}
+
+async function note(dir: string, depth: number, into: Map<string, DirBefore>): Promise<void> {
+  if (into.has(dir)) return;
+  const found = await stat(dir, { bigint: true }).catch(() => undefined);
+  if (found === undefined || !found.isDirectory()) return;
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => undefined);
+  if (entries === undefined) return;
+  into.set(dir, { atime: found.atime, mtimeNs: found.mtimeNs, names: entries.map((e) => e.name).sort() });
+  if (depth === 0) return;
+  for (const entry of entries) if (entry.isDirectory()) await note(join(dir, entry.name), depth - 1, into);
+}
+
+/** Removes directories added under `dir` that hold nothing but empty directories. */
+async function takeOutAdded(dir: string, was: DirBefore): Promise<void> {
+  const now = await readdir(dir).catch(() => undefined);
+  if (now === undefined) return;
+  for (const name of now) if (!was.names.includes(name)) await removeEmptyTree(join(dir, name));
+}
+
+/** rmdir bottom-up; a file anywhere keeps its directories (it was written: not ours to hide). */
+async function removeEmptyTree(dir: string): Promise<void> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch(() => undefined);
+  if (entries === undefined) return;
+  for (const entry of entries) if (entry.isDirectory()) await removeEmptyTree(join(dir, entry.name));
+  await rmdir(dir).catch(() => undefined);
+}
+
+async function putBackTimes(dir: string, was: DirBefore): Promise<void> {
+  const now = await readdir(dir).catch(() => undefined);
+  if (now === undefined || now.sort().join("\0") !== was.names.join("\0")) return;
+  const found = await stat(dir, { bigint: true }).catch(() => undefined);
+  if (found === undefined || found.mtimeNs === was.mtimeNs) return;
+  const seconds = was.mtimeNs / NS_PER_S;
+  const nanos = (was.mtimeNs % NS_PER_S).toString().padStart(9, "0");
+  await utimes(dir, was.atime, Number(was.mtimeNs) / 1e9).catch(() => undefined);
+  // fs.utimes takes seconds as a double, which cannot hold a nanosecond timestamp of today: the
+  // exact one is set the way touch(1) sets it (utimensat), which Node does not expose.
+  await execFileAsync("touch", ["-c", "-m", "-d", `@${seconds}.${nanos}`, dir]).catch(() => undefined);
+}
+
+const NS_PER_S = 1_000_000_000n;
+const execFileAsync = promisify(execFile);
