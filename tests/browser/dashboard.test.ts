@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import type { Deploy } from "../../shared/protocol/messages.js";
 import { buildDashboard, until } from "../integration/dashboard/support.js";
+import { gate } from "../integration/hub/store-contract/subjects.js";
 import { isType, startTestHub, TestAgent, type TestHub } from "../integration/hub/support.js";
 import { hasProgram } from "../support/require-program.js";
 import { startSubPathProxy } from "./sub-path-proxy.js";
@@ -536,6 +537,39 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
     const failedRow = page.locator("#events-table tr", { hasText: "deployment.failed" }).first();
     expect(await failedRow.locator("dl.data").textContent()).toMatch(/errorrolled back: health check failed/);
     await page.screenshot({ path: join(SHOTS, "events.png") });
+  });
+
+  it("draws the newest edit's preview: an earlier edit's answer that comes late does not redraw over it", async () => {
+    await page.goto(`${proxy.url}?poll=200#/rollouts/new`);
+    await page.selectOption("#rollout-release", releaseId);
+    await expect.poll(() => text('#preview li[data-wave="0"]'), { timeout: 10_000 }).toMatch(/canary/);
+    // A slow network: the hub's answers to previews are held until the test lets them go.
+    const held = gate();
+    let asked = 0;
+    await page.route("**/rollouts/preview", async (route) => {
+      asked++;
+      await held.wait;
+      await route.continue();
+    });
+    try {
+      const rate = page.locator("#wave-rows > li").nth(0).locator('input[name="waveRate"]');
+      await rate.fill("90");
+      await expect.poll(() => asked, { timeout: 10_000 }).toBeGreaterThan(0);
+      // Made invalid while the valid value's preview is out: the form says so at once.
+      await rate.fill("150");
+      const refused = 'wave "canary": Min success % must be a number from 0 to 100';
+      await expect.poll(() => text("#preview"), { timeout: 10_000 }).toBe(refused);
+      const answered = page.waitForEvent("requestfinished", (r) => r.url().endsWith("/rollouts/preview"));
+      held.open();
+      await answered;
+      // Room for the page to draw the answer (it read it as JSON after the response ended).
+      await page.evaluate("new Promise((resolve) => setTimeout(resolve, 300))");
+      expect(await text("#preview")).toBe(refused);
+      expect(await page.locator("#start-rollout").isDisabled()).toBe(true);
+    } finally {
+      held.open();
+      await page.unroute("**/rollouts/preview");
+    }
   });
 
   it("fits a phone screen and broke no CSP rule", async () => {
