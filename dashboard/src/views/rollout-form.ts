@@ -55,6 +55,8 @@ export function rolloutFormView(releaseId?: string): View {
   let rolloutId: string | undefined;
   let loaded = false;
   let debounce: ReturnType<typeof setTimeout> | undefined;
+  /** The newest preview run: only its outcome is drawn (see runPreview). */
+  let previewRun = 0;
 
   const form = h(
     "form",
@@ -136,6 +138,10 @@ export function rolloutFormView(releaseId?: string): View {
     );
 
   async function runPreview(): Promise<void> {
+    // Each edit, and each poll, runs a preview; their answers can come back in any order. An answer
+    // to an older form that came late was drawn over the newer one: a field just made invalid
+    // showed the waves of its last valid value, with Start enabled again.
+    const run = ++previewRun;
     let body: RolloutSpec;
     try {
       body = spec();
@@ -146,6 +152,7 @@ export function rolloutFormView(releaseId?: string): View {
     }
     try {
       const result = await post<Preview>("rollouts/preview", body);
+      if (run !== previewRun) return;
       rolloutId = result.rolloutId;
       // A rollout the hub would refuse (it holds nobody, or another of the app is active): no Start.
       const refused = result.nobody ?? result.busy;
@@ -184,6 +191,7 @@ export function rolloutFormView(releaseId?: string): View {
         ),
       );
     } catch (error) {
+      if (run !== previewRun) return;
       start.disabled = true;
       fill(preview, h("p", { class: "form-error" }, said(describeError(error))));
     }

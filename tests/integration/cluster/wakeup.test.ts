@@ -20,6 +20,8 @@ const available = hasPostgres();
 interface Recorder {
   deliveries: (string | undefined)[];
   wakes: number;
+  /** Agents it was asked to check: heard at once, while deliveries wait behind `block`. */
+  checks: string[];
   block?: Promise<void>;
 }
 
@@ -53,7 +55,7 @@ describe.skipIf(!available)("cluster wake-up (LISTEN/NOTIFY on real PostgreSQL)"
     await server?.stop();
   });
   beforeEach(() => {
-    seen = { deliveries: [], wakes: 0 };
+    seen = { deliveries: [], wakes: 0, checks: [] };
   });
   afterEach(async () => {
     await wakeup?.close();
@@ -72,7 +74,9 @@ describe.skipIf(!available)("cluster wake-up (LISTEN/NOTIFY on real PostgreSQL)"
         wakeEvents() {
           seen.wakes++;
         },
-        checkNow() {},
+        checkNow(agentId) {
+          seen.checks.push(agentId);
+        },
       },
     );
     return wakeup;
@@ -127,7 +131,11 @@ describe.skipIf(!available)("cluster wake-up (LISTEN/NOTIFY on real PostgreSQL)"
     await eventually(() => deliveriesOf("ro3") === 1, "the first delivery");
     for (let i = 0; i < 20; i++) await admin`SELECT pg_notify('ship_rollout', 'ro3')`;
     await admin`SELECT pg_notify('ship_rollout', 'ro4')`;
-    await sleep(300);
+    // The listener hears notifications in commit order: once this check is in, so are the 21 above.
+    // A fixed 300 ms wait for them assumed a machine fast enough; any heard after the hold opens
+    // find ro3's second delivery under way and make a third.
+    await admin`SELECT pg_notify('ship_check_now', 'heard')`;
+    await eventually(() => seen.checks.includes("heard"), "the notifications sent while delivery was held");
     seen.block = undefined;
     hold.open();
     await eventually(() => deliveriesOf("ro4") === 1, "the other rollout's delivery");
@@ -226,7 +234,12 @@ describe.skipIf(!available)("cluster wake-up (LISTEN/NOTIFY on real PostgreSQL)"
         "a relayed check on a new connection",
         15_000,
       );
-      expect(lines.some((l) => l.msg.includes("listener replaced"))).toBe(true);
+      // The new connection hears checks once its LISTEN on their channel is answered, before its
+      // probe channel's LISTEN is and the replacement is logged: two answers, in either order.
+      await eventually(
+        () => lines.some((l) => l.msg.includes("listener replaced")),
+        "the replacement's log line",
+      );
     } finally {
       await wakeup?.close();
       wakeup = undefined;

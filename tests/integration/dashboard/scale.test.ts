@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cpuMsDuring } from "../../support/cpu-time.js";
 import { startTestHub, type TestHub } from "../hub/support.js";
 
 const AGENTS = 10_000;
@@ -26,8 +27,8 @@ afterAll(async () => {
 
 describe("the fleet view with 10,000 agents in the store", () => {
   it("answers the dashboard's first page, counts and facets in well under a second", async () => {
-    // The best of three: this box runs other suites in parallel, and a loaded core must not fail the
-    // bound an idle hub meets many times over.
+    // CPU time (the hub runs in this process), the best of three: on a loaded CI machine the wall
+    // clock counts the wait for a core too, and three requests in a row could all wait a second.
     const url = "/api/v1/agents?limit=50&offset=0&facets=true&label=env=prod";
     let ms = Number.POSITIVE_INFINITY;
     let res = await t.api<{ agents: unknown[]; total: number; facets: { labels: Record<string, string[]> } }>(
@@ -38,9 +39,9 @@ describe("the fleet view with 10,000 agents in the store", () => {
       },
     );
     for (let i = 0; i < 3; i++) {
-      const started = performance.now();
-      res = await t.api("GET", url, { token: t.operator });
-      ms = Math.min(ms, performance.now() - started);
+      const answered = await cpuMsDuring(() => t.api<typeof res.body>("GET", url, { token: t.operator }));
+      res = answered.value;
+      ms = Math.min(ms, answered.cpuMs);
     }
     expect(res.status).toBe(200);
     expect(res.body.agents).toHaveLength(50);

@@ -6,15 +6,8 @@ import { describe, expect, it } from "vitest";
 import { mergeConfigFile } from "../../../agent/merge/index.js";
 import { BadInputError, formatIssue } from "../../../shared/errors.js";
 import { parseManifestText } from "../../../shared/manifest/load.js";
+import { cpuMsOf } from "../../support/cpu-time.js";
 import { read } from "./formats.js";
-
-/** CPU time, not wall time: other work on a loaded machine must not decide whether this passes. */
-function cpuMs(run: () => void): number {
-  const start = process.cpuUsage();
-  run();
-  const used = process.cpuUsage(start);
-  return (used.user + used.system) / 1000;
-}
 
 /** One flat mapping of `count` keys with a comment each; every 28th value differs in the release. */
 function flat(count: number, release: boolean): string {
@@ -50,7 +43,7 @@ describe("YAML merges scale linearly", () => {
     const user = flat(20_000, false);
     const release = flat(20_000, true);
     let result: ReturnType<typeof merge> | undefined;
-    const ms = cpuMs(() => {
+    const { cpuMs: ms } = cpuMsOf(() => {
       result = merge(user, release, user);
     });
     expect(result?.updated).toHaveLength(715);
