@@ -6,8 +6,16 @@
  * WebSocket, real SQLite; the built CLI for what an operator reads.
  */
 import { describe, expect, it } from "vitest";
-import { requireHubBin, runHubCli } from "../../support/hub-cli.js";
-import { type HelloApps, hubPerTest, isType, publishRelease, reportAcked, type TestHub } from "./support.js";
+import { requireHubBin } from "../../support/hub-cli.js";
+import {
+  type HelloApps,
+  hubPerTest,
+  isType,
+  operatorCli,
+  publishRelease,
+  reportAcked,
+  type TestHub,
+} from "./support.js";
 
 const session = hubPerTest();
 const on = (version: string): HelloApps => [{ app: "web", version, state: "updated", releaseId: undefined }];
@@ -39,8 +47,7 @@ const canaryThenRest = [
   { name: "rest", percent: 100 },
 ];
 
-const cli = (t: TestHub, ...args: string[]) =>
-  runHubCli(t.dir, ["rollout", ...args, "--hub", t.hub.url, "--token", t.operator]);
+const cli = (t: TestHub, ...args: string[]) => operatorCli(t, "rollout", ...args);
 
 describe("a wave whose agents ran the release already tested nothing", () => {
   it("an auto-advancing canary all on the release waits for an operator instead of passing: API, CLI and the next wave say so", async () => {

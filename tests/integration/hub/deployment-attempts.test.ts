@@ -6,8 +6,16 @@
  */
 import { describe, expect, it } from "vitest";
 import type { Deploy } from "../../../shared/protocol/messages.js";
-import { requireHubBin, runHubCli } from "../../support/hub-cli.js";
-import { hubPerTest, isType, publishRelease, reportAcked, type TestAgent, type TestHub } from "./support.js";
+import { requireHubBin } from "../../support/hub-cli.js";
+import {
+  hubPerTest,
+  isType,
+  operatorCli,
+  publishRelease,
+  reportAcked,
+  type TestAgent,
+  type TestHub,
+} from "./support.js";
 
 const session = hubPerTest();
 
@@ -74,7 +82,7 @@ describe("a deployment's attempts count the updates its agent started", () => {
     expect(await agentRow(t, id, "a1")).toMatchObject({ state: "succeeded", attempts: 1 });
     // The stored delivery count is 2: the field counts something else.
     expect((await t.hub.store.getDeployment(`${id}:a1`))?.attempts).toBe(2);
-    const shown = await runHubCli(t.dir, ["rollout", "show", id, "--hub", t.hub.url, "--token", t.operator]);
+    const shown = await operatorCli(t, "rollout", "show", id);
     expect(shown.stdout).toMatch(/^a1\s+succeeded\s+yes\s+1\s/m);
   });
 

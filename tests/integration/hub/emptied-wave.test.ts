@@ -6,8 +6,16 @@
  * agent channel, the built CLI for what an operator reads and does.
  */
 import { describe, expect, it } from "vitest";
-import { requireHubBin, runHubCli } from "../../support/hub-cli.js";
-import { hubPerTest, isType, publishRelease, reportAcked, type TestAgent, type TestHub } from "./support.js";
+import { requireHubBin } from "../../support/hub-cli.js";
+import {
+  hubPerTest,
+  isType,
+  operatorCli,
+  publishRelease,
+  reportAcked,
+  type TestAgent,
+  type TestHub,
+} from "./support.js";
 
 const session = hubPerTest();
 const web = [{ app: "web", version: "1.0.0", state: "updated", releaseId: undefined }];
@@ -79,8 +87,7 @@ const kinds = async (t: TestHub, id: string) =>
     await t.api<{ events: { kind: string }[] }>("GET", `/api/v1/events?subject=${id}`, { token: t.operator })
   ).body.events.map((e) => e.kind);
 
-const cli = (t: TestHub, ...args: string[]) =>
-  runHubCli(t.dir, ["rollout", ...args, "--hub", t.hub.url, "--token", t.operator]);
+const cli = (t: TestHub, ...args: string[]) => operatorCli(t, "rollout", ...args);
 
 describe("a wave that tested nothing is never passed", () => {
   it("a single-wave rollout whose only agent was forgotten waits for an operator (not completed); `rollout resume` completes it as it is", async () => {

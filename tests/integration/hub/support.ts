@@ -7,6 +7,7 @@ import { WebSocket } from "ws";
 import { type HubOptions, type RunningHub, startHub } from "../../../hub/server.js";
 import { memoryLogger } from "../../../shared/log.js";
 import type { Deploy, HubMessage } from "../../../shared/protocol/messages.js";
+import { runHubCli } from "../../support/hub-cli.js";
 import { hasPostgres, type PostgresServer } from "../../support/servers/postgres.js";
 
 export type ApiBody = { error?: string } & Record<string, unknown>;
@@ -56,6 +57,10 @@ export interface TestHub {
   ): Promise<{ status: number; body: T }>;
   stop(): Promise<void>;
 }
+
+/** `ship-hub ARGS --hub URL --token OPERATOR` against `t`, as an operator runs it (a real child process). */
+export const operatorCli = (t: TestHub, ...args: string[]) =>
+  runHubCli(t.dir, [...args, "--hub", t.hub.url, "--token", t.operator]);
 
 export async function startTestHub(overrides: Partial<HubOptions> = {}, dir?: string): Promise<TestHub> {
   const dataDir = dir ?? (await mkdtemp(join(tmpdir(), "ship-hub-")));
