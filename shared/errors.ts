@@ -39,14 +39,18 @@ export function formatIssue(issue: Issue): string {
 /** A config file, manifest, CLI argument or request body that cannot be used. Exit 2. */
 export class BadInputError extends ShipError {
   readonly exitCode = ExitCode.badInput;
-  constructor(
-    readonly issues: Issue[],
-    message = issues
-      .filter((i) => i.severity === "error")
-      .map(formatIssue)
-      .join("\n"),
-  ) {
-    super(message);
+  /** Each issue once: the yaml library reports one syntax error at one place several times. */
+  readonly issues: Issue[];
+  constructor(issues: Issue[], message?: string) {
+    const once = [...new Map(issues.map((i) => [`${i.severity}\0${formatIssue(i)}`, i])).values()];
+    super(
+      message ??
+        once
+          .filter((i) => i.severity === "error")
+          .map(formatIssue)
+          .join("\n"),
+    );
+    this.issues = once;
     this.name = "BadInputError";
   }
 

@@ -278,6 +278,23 @@ describe("malformed manifests: every problem, positioned", () => {
     expect(issues[0]).toMatch(expected);
   });
 
+  it.each([
+    ["an unclosed nested flow sequence", 'version: "1.0.0"\nfiles: [[[\n'],
+    ["an unclosed flow mapping", 'version: "1.0.0"\nfiles: {a: {\n'],
+  ])("one syntax error is said once, not once per token the parser tripped on: %s", (_name, text) => {
+    let thrown: unknown;
+    try {
+      parseManifestText(text, F);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(BadInputError);
+    const lines = (thrown as BadInputError).message.split("\n");
+    expect(lines.length).toBeGreaterThanOrEqual(1);
+    expect(new Set(lines).size).toBe(lines.length);
+    expect((thrown as BadInputError).issues.map(formatIssue)).toEqual(lines);
+  });
+
   it("an alias expansion bomb is refused, not expanded", () => {
     const lines = ['version: "1"', "a: &a [x, x, x, x, x, x, x, x, x, x]"];
     for (let i = 1; i <= 8; i++) {
