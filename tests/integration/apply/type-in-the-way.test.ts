@@ -82,7 +82,9 @@ describe("an app entry of the app's own in the release's way (real CLI)", () => 
       expect(await snapshot(app.appDir)).toEqual(run.before);
       const state = await app.state();
       expect(state.sources.myapp?.current_version).toBe("1.0.0");
-      expect(state.sources.myapp?.last_result).toBe("failed_unchanged");
+      // Exit 2 records nothing (README: "Nothing changed" on exit 2): the state is 1.0.0's install's.
+      expect(state.sources.myapp?.last_result).toBe("updated");
+      expect(state.sources.myapp?.last_error ?? null).toBeNull();
     },
     30_000,
   );
@@ -147,7 +149,7 @@ describe("an app entry of the app's own in the release's way (real CLI)", () => 
       ]);
       expect(await hookRuns()).toBe(1);
       expect(await snapshot(app.appDir)).toEqual(before);
-      expect((await app.state()).sources.myapp?.last_result).toBe("failed_unchanged");
+      expect((await app.state()).sources.myapp?.last_result).toBe("updated");
     },
     30_000,
   );
