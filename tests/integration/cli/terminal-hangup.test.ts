@@ -25,8 +25,20 @@ describe.skipIf(process.platform !== "linux")("ship and a terminal that hangs up
     // The post_update hook (the seed's `systemctl start myapp`) is what a dropped session cut off.
     config = await slowHookSources(root, { hook: "post_update" });
   });
+  /** ship under the hung-up terminal: no child of this process, so awaited by its pid. */
+  const orphans: number[] = [];
   afterEach(async () => {
     for (const child of children.splice(0)) child.kill("SIGKILL");
+    // A ship still running writes into root while it is removed (ENOTEMPTY on a loaded machine).
+    for (const pid of orphans.splice(0)) {
+      if (await exited(pid)) continue;
+      process.kill(pid, "SIGKILL");
+      await waitFor("the orphaned ship to end", () => exited(pid), {
+        timeoutMs: 10_000,
+        intervalMs: 20,
+        where: root,
+      });
+    }
     await rm(root, { recursive: true, force: true });
   });
 
@@ -44,15 +56,20 @@ describe.skipIf(process.platform !== "linux")("ship and a terminal that hangs up
 
   it("goes on to the end of the run when its terminal hangs up", async () => {
     // ship's stdout and stderr are the terminal.
-    const command = `"${process.execPath}" "${SHIP_BIN}" --config "${config}" --force`;
+    // `exec`: the shell script(1) starts becomes ship, so ship is script's child, found by its pid.
+    const command = `exec "${process.execPath}" "${SHIP_BIN}" --config "${config}" --force`;
     const terminal = spawn("script", ["-qfc", command, "/dev/null"], { stdio: "ignore", detached: true });
     children.push(terminal);
     await until("the first hook started", () => pathExists(join(root, "hook-started-first")));
+    const ship = await childOf(terminal.pid as number);
+    orphans.push(ship);
     terminal.kill("SIGKILL");
     await letHooksEnd(root);
 
     // Before: ship died with the terminal, leaving 2.0.0's files unverified and the hook's work undone.
     await until("both sources updated", async () => (await updated("first")) && (await updated("second")));
+    // To the end of the run: the process ends by itself (its last writes come after the state's).
+    await until("ship ended by itself", () => exited(ship));
     for (const name of ["first", "second"]) {
       expect(await pathExists(join(root, `hook-done-${name}`))).toBe(true);
       expect(await readFile(join(root, `app-${name}`, "app.txt"), "utf8")).toBe("v2\n");
@@ -82,3 +99,16 @@ describe.skipIf(process.platform !== "linux")("ship and a terminal that hangs up
     expect(await updated("second")).toBe(true);
   }, 40_000);
 });
+
+/** The one child process of `pid` (Linux /proc). */
+async function childOf(pid: number): Promise<number> {
+  const children = (await readFile(`/proc/${pid}/task/${pid}/children`, "utf8")).trim().split(/\s+/);
+  expect(children).toHaveLength(1);
+  return Number(children[0]);
+}
+
+/** Gone, or a zombie nobody reaped yet (an orphan's new parent may be slow to). */
+async function exited(pid: number): Promise<boolean> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => undefined);
+  return stat === undefined || stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
+}
