@@ -29,26 +29,31 @@ export interface UntouchedDirs {
   restore(): Promise<void>;
 }
 
-/** How deep below each of ship's directories a run makes its own (state dir/sources/NAME). */
+/** How deep below the state, work and backup directories a run makes its own (state dir/sources/NAME). */
 const DEPTH = 2;
 
 /** Ship's directories (state, work, locks, backups, log) as they are now, before the run. */
 export async function noteShipDirs(config: AgentConfig): Promise<UntouchedDirs> {
   const general = config.general;
   const logFile = general.logging.file;
-  const roots = [
-    stateRoot(config),
-    general.work_dir,
-    general.lock_file === undefined ? undefined : dirname(general.lock_file),
-    general.backup_dir,
-    logFile === undefined ? undefined : dirname(logFile),
-  ].filter((dir): dir is string => dir !== undefined);
+  // Ship makes its own entries below the state, work and backup directories; in the lock file's
+  // and the log file's it makes only that file (and the directory when missing): those are often
+  // other programs' too (/run/lock, /var/log), whose subdirectories are not ship's to list, empty
+  // out or re-stamp.
+  const roots: [string | undefined, number][] = [
+    [stateRoot(config), DEPTH],
+    [general.work_dir, DEPTH],
+    [general.backup_dir, DEPTH],
+    [general.lock_file === undefined ? undefined : dirname(general.lock_file), 0],
+    [logFile === undefined ? undefined : dirname(logFile), 0],
+  ];
   const before = new Map<string, DirBefore>();
-  for (const root of roots) {
+  for (const [root, depth] of roots) {
+    if (root === undefined) continue;
     // A directory that is not there yet: its nearest existing parent is where the run adds it.
     let dir = root;
     while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
-    await note(dir, dir === root ? DEPTH : 0, before);
+    await note(dir, dir === root ? depth : 0, before);
   }
   const logFileWasThere = logFile !== undefined && existsSync(logFile);
   return {
