@@ -8,7 +8,7 @@ import { fileURLToPath } from "node:url";
 import { placedMessage } from "../../../shared/config/key-positions.js";
 import { defaultConfigPath } from "../../../shared/config/load.js";
 import type { AgentConfig } from "../../../shared/config/schema.js";
-import { BadInputError, ExitCode, formatIssue, ShipError } from "../../../shared/errors.js";
+import { BadInputError, ExitCode, formatIssue } from "../../../shared/errors.js";
 import { type Logger, reopenLogFiles } from "../../../shared/log.js";
 import { AgentDaemon, type AgentDaemonOptions } from "../../daemon/agent-daemon.js";
 import { configChangeCheck } from "../../daemon/config-changed.js";
@@ -19,7 +19,7 @@ import { acquireLock } from "../../lock/run-lock.js";
 import { checkSourceFiles } from "../../pipeline/configured-files.js";
 import { recover } from "../../pipeline/index.js";
 import { lockDir } from "../../pipeline/paths.js";
-import { noteShipDirs, type UntouchedDirs } from "../../pipeline/untouched-dirs.js";
+import { isRefusal, noteShipDirs, type UntouchedDirs } from "../../pipeline/untouched-dirs.js";
 import { readState } from "../../state/state-file.js";
 import { cliLogger } from "../logger.js";
 import { onStopSignals, signalExitCode } from "../stop-signals.js";
@@ -51,7 +51,7 @@ export async function agentCommand(options: { config?: string }): Promise<number
   try {
     return await startAgent(path, config, log, identity, configChanged);
   } catch (error) {
-    if (error instanceof ShipError && error.exitCode === ExitCode.badInput) await untouched?.restore();
+    if (isRefusal(error)) await untouched?.restore();
     throw error;
   }
 }
