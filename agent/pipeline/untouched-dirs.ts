@@ -9,11 +9,9 @@
  * directories whose entries are as they were. Content (the state file, the source's caches) is
  * never written by a refusal in the first place (finalize.ts, run-source.ts).
  */
-import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { readdir, rm, rmdir, stat, utimes } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { promisify } from "node:util";
 import type { AgentConfig } from "../../shared/config/schema.js";
 import { ExitCode, ShipError } from "../../shared/errors.js";
 import { stateRoot } from "./paths.js";
@@ -121,8 +119,9 @@ async function putBackTimes(dir: string, was: DirBefore): Promise<void> {
   await utimes(dir, was.atime, Number(was.mtimeNs) / 1e9).catch(() => undefined);
   // fs.utimes takes seconds as a double, which cannot hold a nanosecond timestamp of today: the
   // exact one is set the way touch(1) sets it (utimensat), which Node does not expose.
-  await execFileAsync("touch", ["-c", "-m", "-d", `@${seconds}.${nanos}`, dir]).catch(() => undefined);
+  // Loaded here: --rollback (which notes these directories too) must not load child_process.
+  const { execFile } = await import("node:child_process");
+  await new Promise((done) => execFile("touch", ["-c", "-m", "-d", `@${seconds}.${nanos}`, dir], done));
 }
 
 const NS_PER_S = 1_000_000_000n;
-const execFileAsync = promisify(execFile);
