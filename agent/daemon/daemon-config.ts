@@ -25,8 +25,12 @@ export interface DaemonConfig {
 export interface DaemonConfigOptions {
   /** The file's warnings (unknown keys), told before a problem stops the start. */
   onWarnings?: (warnings: Issue[]) => void;
-  /** The logger the config asks for, for the warnings of the checks that only warn. */
-  logFor?: (config: AgentConfig) => Logger;
+  /**
+   * The logger the config asks for, for the warnings of the checks that only warn: made once every
+   * check has passed, since opening a log file creates it (and its directory), which a refused
+   * start must not leave behind.
+   */
+  logFor?: (config: AgentConfig) => Logger | Promise<Logger>;
 }
 
 /** Throws what stops a start: exit 2, naming the file and key. */
@@ -53,7 +57,12 @@ export async function loadDaemonConfig(
   await checkAgentFiles(config, path);
   // And the [trust] keys themselves: a private key or a mangled file is refused now, not at the first release.
   await loadTrustedKeys(config.trust, path);
-  const log = options.logFor?.(config) ?? memoryLogger();
-  const identity = await loadAgentIdentity(hub, log, path);
+  // Its warnings (a token file others may read) are held until the last check has passed.
+  const held: HeldLine[] = [];
+  const identity = await loadAgentIdentity(hub, memoryLogger(held), path);
+  const log = (await options.logFor?.(config)) ?? memoryLogger();
+  for (const line of held) log[line.level](line.msg, line.data);
   return { config: { ...config, hub }, log, identity };
 }
+
+type HeldLine = { level: "debug" | "info" | "warn" | "error"; msg: string; data?: Record<string, unknown> };

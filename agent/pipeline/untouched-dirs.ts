@@ -9,12 +9,11 @@
  * directories whose entries are as they were. Content (the state file, the source's caches) is
  * never written by a refusal in the first place (finalize.ts, run-source.ts).
  */
-import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { readdir, rm, rmdir, stat, utimes } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { promisify } from "node:util";
 import type { AgentConfig } from "../../shared/config/schema.js";
+import { ExitCode, ShipError } from "../../shared/errors.js";
 import { stateRoot } from "./paths.js";
 
 interface DirBefore {
@@ -27,6 +26,13 @@ interface DirBefore {
 export interface UntouchedDirs {
   /** Takes out what the run added to ship's directories and puts their timestamps back. */
   restore(): Promise<void>;
+  /** Runs `work`; a refusal for bad input (exit 2) it throws first puts ship's directories back. */
+  guard<T>(work: () => Promise<T>): Promise<T>;
+}
+
+/** Whether `error` refuses the run for bad input (exit 2), which must leave nothing changed. */
+export function isRefusal(error: unknown): boolean {
+  return error instanceof ShipError && error.exitCode === ExitCode.badInput;
 }
 
 /** How deep below the state, work and backup directories a run makes its own (state dir/sources/NAME). */
@@ -56,16 +62,25 @@ export async function noteShipDirs(config: AgentConfig): Promise<UntouchedDirs> 
     await note(dir, dir === root ? depth : 0, before);
   }
   const logFileWasThere = logFile !== undefined && existsSync(logFile);
-  return {
+  const dirs: UntouchedDirs = {
+    async guard(work) {
+      try {
+        return await work();
+      } catch (error) {
+        if (isRefusal(error)) await dirs.restore();
+        throw error;
+      }
+    },
     async restore() {
       if (logFile !== undefined && !logFileWasThere)
         await rm(logFile, { force: true }).catch(() => undefined);
       // Deepest first: a directory's timestamp is put back after its children were taken out.
-      const dirs = [...before.keys()].sort((a, b) => b.length - a.length);
-      for (const dir of dirs) await takeOutAdded(dir, before.get(dir) as DirBefore);
-      for (const dir of dirs) await putBackTimes(dir, before.get(dir) as DirBefore);
+      const noted = [...before.keys()].sort((a, b) => b.length - a.length);
+      for (const dir of noted) await takeOutAdded(dir, before.get(dir) as DirBefore);
+      for (const dir of noted) await putBackTimes(dir, before.get(dir) as DirBefore);
     },
   };
+  return dirs;
 }
 
 async function note(dir: string, depth: number, into: Map<string, DirBefore>): Promise<void> {
@@ -104,8 +119,9 @@ async function putBackTimes(dir: string, was: DirBefore): Promise<void> {
   await utimes(dir, was.atime, Number(was.mtimeNs) / 1e9).catch(() => undefined);
   // fs.utimes takes seconds as a double, which cannot hold a nanosecond timestamp of today: the
   // exact one is set the way touch(1) sets it (utimensat), which Node does not expose.
-  await execFileAsync("touch", ["-c", "-m", "-d", `@${seconds}.${nanos}`, dir]).catch(() => undefined);
+  // Loaded here: --rollback (which notes these directories too) must not load child_process.
+  const { execFile } = await import("node:child_process");
+  await new Promise((done) => execFile("touch", ["-c", "-m", "-d", `@${seconds}.${nanos}`, dir], done));
 }
 
 const NS_PER_S = 1_000_000_000n;
-const execFileAsync = promisify(execFile);

@@ -72,7 +72,42 @@ function directoryProblem(dir: string): string | undefined {
   if (dir.split("/").some((segment) => segment === "..")) return 'directories must not contain ".." segments';
   if (dir.split("/").every((segment) => segment === "" || segment === "."))
     return "names the app directory itself; name a directory inside it";
-  return undefined;
+  return globSyntaxProblem(dir) ?? spellingProblem(dir);
+}
+
+/** Glob syntax (minimatch's, extglobs included) a directory path cannot hold literally. */
+const GLOB_SYNTAX = /[*?[{]|[+@!](?=\()/;
+
+/**
+ * A directory entry is a path, matched segment by segment (rules.ts), never a glob: `data/*` or
+ * `data/**` matched no path, so the release overwrote the data a `preserve: true` rule seemed to
+ * guard, and a `remove_directories` glob removed nothing.
+ */
+function globSyntaxProblem(dir: string): string | undefined {
+  const found = GLOB_SYNTAX.exec(dir);
+  if (found === null) return undefined;
+  const glob = /[+@!]/.test(found[0]) ? `${found[0]}(` : found[0];
+  const parent = dir.slice(0, found.index).replace(/\/+$/, "");
+  const tail = dir.slice(found.index);
+  const hint =
+    parent !== "" && /^\*+\/*$/.test(tail)
+      ? `write ${JSON.stringify(parent)} to cover everything in it`
+      : "write the directory's own name";
+  return `is a path, not a glob (${JSON.stringify(glob)} matches nothing here); ${hint}`;
+}
+
+/**
+ * A leading `./` and a trailing `/` are read away; an empty or `.` segment anywhere else made the
+ * entry match no path (`data//uploads`, `data/./uploads`), so it silently guarded nothing.
+ */
+function spellingProblem(dir: string): string | undefined {
+  const segments = dir
+    .replace(/^(\.\/+)+/, "")
+    .replace(/\/+$/, "")
+    .split("/");
+  if (!segments.some((segment) => segment === "" || segment === ".")) return undefined;
+  const written = segments.filter((segment) => segment !== "" && segment !== ".").join("/");
+  return `matches no path as written; write ${JSON.stringify(written)}`;
 }
 
 /**

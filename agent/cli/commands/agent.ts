@@ -12,13 +12,14 @@ import { BadInputError, ExitCode, formatIssue } from "../../../shared/errors.js"
 import { type Logger, reopenLogFiles } from "../../../shared/log.js";
 import { AgentDaemon, type AgentDaemonOptions } from "../../daemon/agent-daemon.js";
 import { configChangeCheck } from "../../daemon/config-changed.js";
-import { loadDaemonConfig } from "../../daemon/daemon-config.js";
+import { type DaemonConfig, loadDaemonConfig } from "../../daemon/daemon-config.js";
 import { ownCodeCheck } from "../../daemon/own-code.js";
 import { redactUrl } from "../../download/redact.js";
 import { acquireLock } from "../../lock/run-lock.js";
 import { checkSourceFiles } from "../../pipeline/configured-files.js";
 import { recover } from "../../pipeline/index.js";
 import { lockDir } from "../../pipeline/paths.js";
+import { isRefusal, noteShipDirs, type UntouchedDirs } from "../../pipeline/untouched-dirs.js";
 import { readState } from "../../state/state-file.js";
 import { cliLogger } from "../logger.js";
 import { onStopSignals, signalExitCode } from "../stop-signals.js";
@@ -33,12 +34,35 @@ export async function agentCommand(options: { config?: string }): Promise<number
     (message) => log.warn(message),
     (file) => loadDaemonConfig(file),
   );
+  let untouched: UntouchedDirs | undefined;
   const { config, log, identity } = await loadDaemonConfig(path, {
     onWarnings: (warnings) => {
       for (const warning of warnings) process.stderr.write(`ship: ${formatIssue(warning)}\n`);
     },
-    logFor: (loaded) => cliLogger({}, loaded).child({ mode: "agent" }),
+    logFor: async (loaded) => {
+      // Before the logger, which creates the log file: a start refused for bad input leaves none.
+      untouched = await noteShipDirs(loaded);
+      return cliLogger({}, loaded).child({ mode: "agent" });
+    },
   });
+  // A start refused for bad input from here on (a damaged state or desired-state file) leaves
+  // ship's directories as it found them, as a refused run does: the log file, locks/ and the state
+  // directory it made for the start went with the refusal.
+  try {
+    return await startAgent(path, config, log, identity, configChanged);
+  } catch (error) {
+    if (isRefusal(error)) await untouched?.restore();
+    throw error;
+  }
+}
+
+async function startAgent(
+  path: string,
+  config: DaemonConfig["config"],
+  log: Logger,
+  identity: DaemonConfig["identity"],
+  configChanged: () => Promise<boolean>,
+): Promise<number> {
   // logrotate's `postrotate systemctl kill -s HUP ship-agent` (the daemons' convention): Node's
   // default for SIGHUP killed the agent, mid-update too, and nothing reopened a rotated log file.
   process.on("SIGHUP", () => {

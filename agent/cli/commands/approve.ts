@@ -1,8 +1,10 @@
 import { userInfo } from "node:os";
+import type { AgentConfig } from "../../../shared/config/schema.js";
 import { BadInputError, ExitCode, LockedError } from "../../../shared/errors.js";
 import { compareVersions, isVersionLike } from "../../../shared/versions.js";
 import { acquireLock } from "../../lock/run-lock.js";
 import { globalLockFile } from "../../pipeline/paths.js";
+import { noteShipDirs } from "../../pipeline/untouched-dirs.js";
 import { type ManualApproval, readState, updateSourceState } from "../../state/state-file.js";
 import type { GlobalOptions } from "../cli.js";
 import { loadCliConfig } from "../load-config.js";
@@ -32,6 +34,19 @@ export async function approveCommand(options: GlobalOptions, out: Output): Promi
     const known = Object.keys(config.sources).join(", ") || "(none)";
     throw BadInputError.single("--approve", app, `no such source; configured: ${known}`);
   }
+  // Before the logger, which creates the log file: an approval refused for bad input (a damaged
+  // state file, the installed version) leaves ship's directories as it found them, as a run does.
+  const untouched = await noteShipDirs(config);
+  return untouched.guard(() => approve(options, out, config, app, version));
+}
+
+async function approve(
+  options: GlobalOptions,
+  out: Output,
+  config: AgentConfig,
+  app: string,
+  version: string,
+): Promise<number> {
   const log = cliLogger(options, config);
   let lock: Awaited<ReturnType<typeof acquireLock>>;
   try {

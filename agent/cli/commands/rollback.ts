@@ -1,5 +1,6 @@
 import { lstatSync } from "node:fs";
 import { join } from "node:path";
+import type { AgentConfig } from "../../../shared/config/schema.js";
 import {
   BadInputError,
   ExitCode,
@@ -20,6 +21,7 @@ import { shownPath } from "../../backup/unrestored.js";
 import { acquireAppLock } from "../../lock/run-lock.js";
 import { kindProblems } from "../../pipeline/configured-paths.js";
 import { appStateDir, lockDir } from "../../pipeline/paths.js";
+import { noteShipDirs } from "../../pipeline/untouched-dirs.js";
 import { unwritableRecord } from "../../state/record-file.js";
 import { readState } from "../../state/state-file.js";
 import type { GlobalOptions } from "../cli.js";
@@ -41,45 +43,14 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
     import("../../pipeline/sync-installed.js"),
     import("../../pipeline/undo-release.js"),
   ]);
+  // Before the logger, which creates the log file: a rollback refused for bad input (no such
+  // backup, another config's, a damaged state file) leaves ship's directories as it found them.
+  const untouched = await noteShipDirs(config);
   const log = cliLogger(options, config);
-  const { target, listed } = await findBackupListing(config.general.backup_dir, options.rollback as string);
-  const { appDir } = target;
-  // Configs that share a backup_dir (and a source name) keep their backups side by side: restoring
-  // another config's app would take this config's locks and write this config's state.
-  // A source renamed in ship.toml (same app_dir) owns the backups made under its old name.
-  const owning = sourceOfBackup(config.sources, target);
-  if (owning === undefined) {
-    const named = config.sources[target.app];
-    const moved = sourceLedElsewhere(config.sources, target);
-    const key = `sources.${moved?.name ?? target.app}.app_dir`;
-    throw BadInputError.single(
-      configPath,
-      key,
-      moved !== undefined
-        ? ledElsewhere(moved.source.app_dir, moved.leadsNow, target)
-        : // Not only another config's: the operator may have moved the app and changed app_dir since,
-          // and was told to "roll back with that config", which does not exist.
-          `${named === undefined ? "no such source" : `is ${named.app_dir}`}, but backup ${target.id} restores ${appDir}, which no source of this config installs into (another config sharing backup_dir made it, or app_dir was changed since): roll back with the config that installs there, or set app_dir back to it; nothing was changed`,
-    );
-  }
-  const { name, source: owner } = owning;
-  const appDirKind = await kindProblems(
-    [{ key: `sources.${name}.app_dir`, path: owner.app_dir, kind: "directory" }],
-    configPath,
+  const { target, listed, name, owner } = await untouched.guard(() =>
+    checkRollback(config, configPath, options.rollback as string),
   );
-  if (appDirKind.length > 0) throw new BadInputError(appDirKind, appDirKind.map(formatIssue).join("; "));
-  // The state file is written once the files are back: damaged, it made a rollback that had
-  // restored every file exit 2 ("nothing changed") with no word of it. Read it before anything moves.
-  await readState(config.general.state_file);
-  const stateUnwritable = unwritableStateFile(config.general.state_file);
-  // A directory ship may not write in (a `sudo ship` made it root's): as a run says it, exit 2.
-  if (stateUnwritable !== undefined && errnoCode(stateUnwritable.error) === "EACCES")
-    throw unwritableRecord(config.general.state_file, "ship's state file");
-  if (stateUnwritable !== undefined)
-    throw new RestoreNotStartedError(
-      name,
-      `${stateUnwritable.dir} is not writable: ${fsErrorText(stateUnwritable.error)} (ship records the restored version there)`,
-    );
+  const { appDir } = target;
   const problems: string[] = [];
   const warnings: string[] = [];
   // The same lock as an update of this app: a timer run must not apply while we restore.
@@ -185,6 +156,48 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
   if (problems.length === 0) return 0;
   out.problem(`${name}: files restored, but rollback commands failed: ${problems.join("; ")}`);
   return 1;
+}
+
+/** What stops a rollback before anything moves: exit 2 (or not started), naming what is wrong. */
+async function checkRollback(config: AgentConfig, configPath: string, id: string) {
+  const { target, listed } = await findBackupListing(config.general.backup_dir, id);
+  // Configs that share a backup_dir (and a source name) keep their backups side by side: restoring
+  // another config's app would take this config's locks and write this config's state.
+  // A source renamed in ship.toml (same app_dir) owns the backups made under its old name.
+  const owning = sourceOfBackup(config.sources, target);
+  if (owning === undefined) {
+    const named = config.sources[target.app];
+    const moved = sourceLedElsewhere(config.sources, target);
+    const key = `sources.${moved?.name ?? target.app}.app_dir`;
+    throw BadInputError.single(
+      configPath,
+      key,
+      moved !== undefined
+        ? ledElsewhere(moved.source.app_dir, moved.leadsNow, target)
+        : // Not only another config's: the operator may have moved the app and changed app_dir since,
+          // and was told to "roll back with that config", which does not exist.
+          `${named === undefined ? "no such source" : `is ${named.app_dir}`}, but backup ${target.id} restores ${target.appDir}, which no source of this config installs into (another config sharing backup_dir made it, or app_dir was changed since): roll back with the config that installs there, or set app_dir back to it; nothing was changed`,
+    );
+  }
+  const { name, source: owner } = owning;
+  const appDirKind = await kindProblems(
+    [{ key: `sources.${name}.app_dir`, path: owner.app_dir, kind: "directory" }],
+    configPath,
+  );
+  if (appDirKind.length > 0) throw new BadInputError(appDirKind, appDirKind.map(formatIssue).join("; "));
+  // The state file is written once the files are back: damaged, it made a rollback that had
+  // restored every file exit 2 ("nothing changed") with no word of it. Read it before anything moves.
+  await readState(config.general.state_file);
+  const stateUnwritable = unwritableStateFile(config.general.state_file);
+  // A directory ship may not write in (a `sudo ship` made it root's): as a run says it, exit 2.
+  if (stateUnwritable !== undefined && errnoCode(stateUnwritable.error) === "EACCES")
+    throw unwritableRecord(config.general.state_file, "ship's state file");
+  if (stateUnwritable !== undefined)
+    throw new RestoreNotStartedError(
+      name,
+      `${stateUnwritable.dir} is not writable: ${fsErrorText(stateUnwritable.error)} (ship records the restored version there)`,
+    );
+  return { target, listed, name, owner };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { ExitCode, ShipError } from "../../../shared/errors.js";
+import { ExitCode } from "../../../shared/errors.js";
 import { loadTrustedKeys } from "../../../shared/signing/trust.js";
 import { compareVersions, isVersionLike } from "../../../shared/versions.js";
 import { checkAppDirs } from "../../pipeline/configured-paths.js";
@@ -6,7 +6,7 @@ import { recover, runOnce } from "../../pipeline/index.js";
 import { mergeWarnings } from "../../pipeline/merge-warnings.js";
 import { type AppReport, appMessage } from "../../pipeline/report.js";
 import { type RunSummary, runSourceNames } from "../../pipeline/run-once.js";
-import { noteShipDirs } from "../../pipeline/untouched-dirs.js";
+import { isRefusal, noteShipDirs } from "../../pipeline/untouched-dirs.js";
 import type { GlobalOptions } from "../cli.js";
 import { loadCliConfig } from "../load-config.js";
 import { cliLogger } from "../logger.js";
@@ -45,7 +45,7 @@ export async function runCommand(options: GlobalOptions, out: Output): Promise<n
     ...(options.sources === undefined ? {} : { sources: options.sources }),
   })
     .catch(async (error: unknown) => {
-      if (error instanceof ShipError && error.exitCode === ExitCode.badInput) await untouched.restore();
+      if (isRefusal(error)) await untouched.restore();
       throw error;
     })
     .finally(() => signals.dispose());
@@ -121,7 +121,7 @@ function stoppedExitCode(
 }
 
 /** Every source refused its input (exit 2): the run changed nothing, and leaves no trace of itself. */
-function refusedAll(summary: RunSummary): boolean {
+function refusedAll(summary: { exitCode: number; apps: readonly { exitCode: number }[] }): boolean {
   return (
     summary.exitCode === ExitCode.badInput && summary.apps.every((a) => a.exitCode === ExitCode.badInput)
   );
@@ -151,14 +151,18 @@ function checkMark(result: AppReport["result"]): string {
  */
 export async function recoverCommand(options: GlobalOptions, out: Output): Promise<number> {
   const { config } = await loadCliConfig(options.config, out);
+  // Before the logger, which creates the log file: a recovery refused for bad input (a damaged
+  // state file) leaves ship's directories as it found them (its log file, locks/), as a run does.
+  const untouched = await noteShipDirs(config);
   const log = cliLogger(options, config);
   outliveTerminal(log);
   const signals = onStopSignals(log, (signal) => {
     log.warn(`${signal}: stopping after the app being recovered; no further app starts`, { signal });
   });
-  const summary = await recover(config, log, undefined, () => signals.received !== undefined).finally(() =>
-    signals.dispose(),
-  );
+  const summary = await untouched
+    .guard(() => recover(config, log, undefined, () => signals.received !== undefined))
+    .finally(() => signals.dispose());
+  if (refusedAll(summary)) await untouched.restore();
   out.result(summary);
   for (const app of summary.apps) {
     out.line(appMessage(app.source, app.detail || "nothing to recover"));

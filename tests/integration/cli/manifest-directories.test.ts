@@ -26,6 +26,24 @@ describe("manifest directories keys", () => {
     ["uploads/../..", /directories\."uploads\/\.\.\/\.\.": directories must not contain "\.\." segments$/m],
     [".", /directories\."\.": names the app directory itself; name a directory inside it$/m],
     ["./", /directories\."\.\/": names the app directory itself; name a directory inside it$/m],
+    // Keys are matched as paths, segment by segment: a glob or an odd spelling matched no path, so
+    // the release's uploads/photo.jpg replaced the user's under a rule that read as protecting it.
+    [
+      "uploads/*",
+      /directories\."uploads\/\*": is a path, not a glob \("\*" matches nothing here\); write "uploads" to cover everything in it$/m,
+    ],
+    ["uploads/**", /directories\."uploads\/\*\*": is a path, not a glob .*write "uploads" to cover/m],
+    [
+      "upload?",
+      /directories\."upload\?": is a path, not a glob \("\?" matches nothing here\); write the directory's own name$/m,
+    ],
+    [
+      "{uploads,media}",
+      /directories\."\{uploads,media\}": is a path, not a glob \("\{" matches nothing here\)/m,
+    ],
+    ["+(uploads)", /directories\."\+\(uploads\)": is a path, not a glob \("\+\(" matches nothing here\)/m],
+    ["data//uploads", /directories\."data\/\/uploads": matches no path as written; write "data\/uploads"$/m],
+    ["uploads/./", /directories\."uploads\/\.\/": matches no path as written; write "uploads"$/m],
   ])(
     "%s: --test-manifest and a run refuse it (exit 2, file:line:column, key), the app untouched",
     async (key, message) => {
@@ -50,6 +68,16 @@ describe("manifest directories keys", () => {
       expect(await readFile(join(app.appDir, "uploads/photo.jpg"), "utf8")).toBe("the user's\n");
     },
   );
+
+  it("a cleanup.remove_directories glob, which removed nothing, is refused the same way", async () => {
+    const manifest = `version: "1.0.0"\ncleanup:\n  remove_directories: ["legacy/*"]\n`;
+    const release = await app.release("r1", manifest, { "app.txt": "v1\n" });
+    const checked = await runShip(["--test-manifest", join(release, "update-manifest.yaml")]);
+    expect(checked.code, checked.stdout + checked.stderr).toBe(2);
+    expect(checked.stderr).toMatch(
+      /update-manifest\.yaml:3:24 cleanup\.remove_directories\[0\]: is a path, not a glob \("\*" matches nothing here\); write "legacy" to cover everything in it$/m,
+    );
+  });
 
   it("a directory inside the app, written as ./data or data/, is fine and protects it", async () => {
     await app.release("r1", `version: "1.0.0"\ndirectories:\n  ./data/: { preserve: true }\n`, {

@@ -6,7 +6,7 @@
  * stat index and a state file recording the error; on an installed host the state file and the stat
  * index were rewritten; a refused first run left a log file. Real git, sshd and HTTP servers.
  */
-import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -16,6 +16,7 @@ import { fileRoutes } from "../../support/servers/file-routes.js";
 import { startHttpServer, type TestServer } from "../../support/servers/http-server.js";
 import { generateKey, type SshdServer, startSshd } from "../../support/servers/sshd.js";
 import { runShip } from "../../support/ship-cli.js";
+import { treeListing } from "../../support/tree-listing.js";
 import { buildTar } from "../../unit/sources/tar-builder.js";
 import { commitFiles, git, makeRepos } from "../sources/git-repos.js";
 
@@ -65,21 +66,6 @@ async function host(
   return { root: dir, host: watched, config };
 }
 
-/** path → "type size mtimeNs" of everything under `dir`. */
-async function listing(dir: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  const walk = async (rel: string): Promise<void> => {
-    for (const entry of await readdir(join(dir, rel), { withFileTypes: true })) {
-      const child = join(rel, entry.name);
-      const st = await stat(join(dir, child), { bigint: true });
-      out[child] = `${entry.isDirectory() ? "d" : "f"} ${st.size} ${st.mtimeNs}`;
-      if (entry.isDirectory()) await walk(child);
-    }
-  };
-  await walk("");
-  return out;
-}
-
 /** A log line a refusal may add is allowed in a log file that was there: its size and mtime move. */
 function withoutLogFile(tree: Record<string, string>): Record<string, string> {
   const { "log/ship.log": _log, ...rest } = tree;
@@ -88,13 +74,13 @@ function withoutLogFile(tree: Record<string, string>): Record<string, string> {
 
 /** Runs `ship` with `args` on `h`: exit 2, one line of output matching `says`, nothing changed. */
 async function expectRefused(h: Host, says: RegExp, args: string[] = []): Promise<void> {
-  const before = await listing(h.host);
+  const before = await treeListing(h.host);
   const run = await runShip(["--config", h.config, ...args]);
   expect(run.code, run.stdout + run.stderr).toBe(2);
   const lines = `${run.stdout}${run.stderr}`.split("\n").filter((l) => l.trim() !== "");
   expect(lines, lines.join("\n")).toHaveLength(1);
   expect(lines[0]).toMatch(says);
-  const after = await listing(h.host);
+  const after = await treeListing(h.host);
   if (before["log/ship.log"] === undefined) expect(after).toEqual(before);
   else expect(withoutLogFile(after)).toEqual(withoutLogFile(before));
 }
