@@ -31,7 +31,7 @@ export interface Repos {
 /**
  * origin.git with one commit (version 1.0.0), a dev clone, and the agent's clone of it: a private
  * copy of a set built once per test process. Building them is eight git runs (two clones, a push:
- * ~0.9 s of a loaded CI machine), a copy one cp and two (~0.45 s), and some 80 tests make them.
+ * ~0.9 s of a loaded CI machine), a copy one cp and two (~0.45 s), and a run makes them some fifty times.
  * The copy's commits are the template's (one sha for 1.0.0 across a fork's tests); each test still
  * owns its repositories, and what it commits or tags after is its own.
  */
