@@ -12,6 +12,13 @@ export default defineConfig({
     // vitest's 1 s default for expect.poll ran out on a loaded CI machine; a poll ends as soon as
     // it holds, so a longer limit costs only a failing run.
     expect: { poll: { timeout: 10_000 } },
+    // A machine whose environment names a CA bundle in NODE_EXTRA_CA_CERTS (the CI sandbox's: 225 KB)
+    // has every Node process parse it as it starts, before any code of its own: ~55 ms of CPU on
+    // each of the thousands of ship, ship-hub and agent processes the tests start (a quarter of a
+    // `ship --version`). No test needs it: each names its own test CA (ca_file, or
+    // NODE_EXTRA_CA_CERTS where a test sets it); empty is unset to Node. Only install.sh's npm,
+    // which fetches from the registry (SHIP_TEST_INSTALL=1, a run of its own), keeps it.
+    env: process.env.SHIP_TEST_INSTALL === "1" ? {} : { NODE_EXTRA_CA_CERTS: "" },
     pool: "forks",
     // isolate: false reuses each fork for the next file instead of starting a fresh one per file: the
     // worker's start and the modules every file imports (vitest, the agent and hub code, their

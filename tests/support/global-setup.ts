@@ -5,10 +5,9 @@
 import { readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { templatePrefix } from "./servers/postgres.js";
+import { isRunTemplate } from "./run-template.js";
 
 export function teardown(): void {
-  const prefix = templatePrefix(process.pid);
   for (const name of readdirSync(tmpdir()))
-    if (name.startsWith(prefix)) rmSync(join(tmpdir(), name), { recursive: true, force: true });
+    if (isRunTemplate(name, process.pid)) rmSync(join(tmpdir(), name), { recursive: true, force: true });
 }

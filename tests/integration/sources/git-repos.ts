@@ -1,8 +1,10 @@
 /** Real git repositories for source tests: a bare "origin", a developer clone that pushes, and the agent's clone. */
 import { execFile } from "node:child_process";
-import { cp, mkdir, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
+import { runTemplatePrefix } from "../../support/run-template.js";
 
 const run = promisify(execFile);
 const ENV = {
@@ -26,8 +28,30 @@ export interface Repos {
   clone: string;
 }
 
-/** origin.git with one commit (version 1.0.0), a dev clone, and the agent's clone of it. */
+/**
+ * origin.git with one commit (version 1.0.0), a dev clone, and the agent's clone of it: a private
+ * copy of a set built once per test process. Building them is eight git runs (two clones, a push:
+ * ~0.9 s of a loaded CI machine), a copy one cp and two (~0.45 s), and a run makes them some fifty times.
+ * The copy's commits are the template's (one sha for 1.0.0 across a fork's tests); each test still
+ * owns its repositories, and what it commits or tags after is its own.
+ */
 export async function makeRepos(root: string): Promise<Repos> {
+  return copyRepos(await reposOnce(), root);
+}
+
+let built: Promise<Repos> | undefined;
+
+function reposOnce(): Promise<Repos> {
+  // Removed by tests/support/global-setup.ts when the run ends (the fork's parent is the runner).
+  built ??= mkdtemp(join(tmpdir(), runTemplatePrefix("git", process.ppid))).then(buildRepos);
+  // A failed build is tried again by the next test, not remembered for the whole run.
+  built.catch(() => {
+    built = undefined;
+  });
+  return built;
+}
+
+async function buildRepos(root: string): Promise<Repos> {
   const bare = join(root, "origin.git");
   const dev = join(root, "dev");
   const clone = join(root, "clone");

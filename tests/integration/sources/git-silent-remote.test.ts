@@ -21,6 +21,14 @@ import { type SshdServer, startSshd } from "../../support/servers/sshd.js";
 import { runShip } from "../../support/ship-cli.js";
 import { commitFiles, git, makeRepos, writeGitConfig } from "./git-repos.js";
 
+/**
+ * 1 MiB that does not compress (1.3 MB of base64, a ~1 MB pack): four times what the silencing relay
+ * passes (256 KiB), and 16 s at the throttled relay's 64 KiB/s where the deadline is 3 s. It was
+ * 4 MiB: a second of git's hashing, packing and pushing per test, and the server's packing per fetch.
+ */
+const BIG = 1 << 20;
+const incompressible = () => randomBytes(BIG).toString("base64");
+
 describe.skipIf(!hasProgram("sshd") || !hasProgram("git"))(
   "git source over ssh: the remote goes silent",
   () => {
@@ -66,8 +74,7 @@ describe.skipIf(!hasProgram("sshd") || !hasProgram("git"))(
       // install through the throttled relay, and max_download_seconds = 3 failed it.
       await appendFile(config, `${limits}\n`);
 
-      // 4 MiB that does not compress: the pack runs far past what the relay passes.
-      await commitFiles(repos.dev, "2.0.0", { "big.bin": randomBytes(4 << 20).toString("base64") });
+      await commitFiles(repos.dev, "2.0.0", { "big.bin": incompressible() });
       await git(repos.dev, "push", "-q", "origin", "HEAD:main");
       return { app, config, installed };
     };
@@ -105,9 +112,7 @@ describe.skipIf(!hasProgram("sshd") || !hasProgram("git"))(
       relay = await throttledRelay(sshd.port, 64 * 1024);
       const repos = await makeRepos(join(root, "repos"));
       await git(repos.dev, "checkout", "-q", "-b", "big");
-      const pinned = await commitFiles(repos.dev, "2.0.0", {
-        "big.bin": randomBytes(4 << 20).toString("base64"),
-      });
+      const pinned = await commitFiles(repos.dev, "2.0.0", { "big.bin": incompressible() });
       await git(repos.dev, "push", "-q", "origin", "HEAD:big");
       await git(repos.bare, "config", "uploadpack.allowAnySHA1InWant", "true");
       await pointCloneAt(repos.clone, repos.bare, relay.port);
@@ -141,7 +146,7 @@ describe.skipIf(!hasProgram("sshd") || !hasProgram("git"))(
       const stage = await mkdtemp(join(root, "stage-"));
       const fetched = await sourceWithDeadline(40).fetch(stage);
       expect(fetched.id).toBe(pinned);
-      expect((await readFile(join(stage, "big.bin"), "utf8")).length).toBeGreaterThan(4 << 20);
+      expect((await readFile(join(stage, "big.bin"), "utf8")).length).toBeGreaterThan(BIG);
     }, 60_000);
   },
 );

@@ -57,12 +57,13 @@ describe.skipIf(!hasProgram("openssl"))("an http(s) source behind a forward prox
     proxy.requests.length = 0;
   });
 
-  const run = async (url: string, env: NodeJS.ProcessEnv) => {
+  /** `sourceKeys`: more keys for the source's table (`retries = 1` where the run fails on a dead proxy). */
+  const run = async (url: string, env: NodeJS.ProcessEnv, sourceKeys = "") => {
     const dir = await mkdtemp(join(root, "run-"));
     await mkdir(join(dir, "app"));
     await writeFile(
       join(dir, "ship.toml"),
-      `[general]\nstate_file = "${dir}/var/state.json"\nbackup_dir = "${dir}/var/backups"\nmin_interval_hours = 0\n\n[sources.myapp]\napp_dir = "${dir}/app"\ntype = "${url.startsWith("https") ? "https" : "http"}"\nurl = "${url}"\nca_file = "${caFile}"\n`,
+      `[general]\nstate_file = "${dir}/var/state.json"\nbackup_dir = "${dir}/var/backups"\nmin_interval_hours = 0\n\n[sources.myapp]\napp_dir = "${dir}/app"\ntype = "${url.startsWith("https") ? "https" : "http"}"\nurl = "${url}"\nca_file = "${caFile}"\n${sourceKeys}`,
     );
     const noProxy = {
       https_proxy: "",
@@ -143,7 +144,13 @@ describe.skipIf(!hasProgram("openssl"))("an http(s) source behind a forward prox
     expect(bare.installed).toBe("through the proxy\n");
     expect(proxy.requests.map((r) => `${r.method} ${r.target}`)).toContain(`CONNECT ${NAME}:443`);
     const port = await freePort();
-    const upper = await run(`https://${NAME}/myapp.tar.gz`, { HTTPS_PROXY: `127.0.0.1:${port}` });
+    // A proxy that cannot be reached is retried with backoff (1, 2, 4 s at the default retries = 3):
+    // one retry still ends in the same message, without waiting out the other 6 s.
+    const upper = await run(
+      `https://${NAME}/myapp.tar.gz`,
+      { HTTPS_PROXY: `127.0.0.1:${port}` },
+      "retries = 1\n",
+    );
     expect(upper.code).toBe(1);
     expect(upper.stdout).toContain(`cannot reach the proxy http://127.0.0.1:${port}/ (HTTPS_PROXY)`);
   });
@@ -189,7 +196,11 @@ describe.skipIf(!hasProgram("openssl"))("an http(s) source behind a forward prox
       await strict.close();
     }
     const port = await freePort();
-    const down = await run(`http://${NAME}/myapp.tar.gz`, { http_proxy: `http://127.0.0.1:${port}` });
+    const down = await run(
+      `http://${NAME}/myapp.tar.gz`,
+      { http_proxy: `http://127.0.0.1:${port}` },
+      "retries = 1\n",
+    );
     expect(down.code).toBe(1);
     expect(down.stdout).toContain(
       `myapp: download of http://${NAME}/myapp.tar.gz failed: cannot reach the proxy http://127.0.0.1:${port}/ (http_proxy): connection refused (ECONNREFUSED)`,

@@ -56,7 +56,7 @@ describe("signed http releases under [trust]", () => {
     else routes.set("/myapp.tar.gz.sig", { body: files.sig });
   }
 
-  async function config(trustedKeyFile: string, name: string, query = ""): Promise<string> {
+  async function config(trustedKeyFile: string, name: string, query = "", sourceKeys = ""): Promise<string> {
     const file = join(root, name);
     await writeFile(
       file,
@@ -69,7 +69,7 @@ min_interval_hours = 0
 type = "http"
 url = "${server.url}/myapp.tar.gz${query}"
 app_dir = "${root}/${name}-app"
-
+${sourceKeys}
 [trust]
 key_files = ["${trustedKeyFile}"]
 `,
@@ -124,11 +124,21 @@ key_files = ["${trustedKeyFile}"]
   it.each([401, 403, 500, 503])(
     "a .sig answered with HTTP %i is an error naming its URL and status, never 'unsigned'",
     async (status) => {
-      const cfg = await config(join(root, "keys/ship-release.pub"), `sig-${status}.toml`);
+      // A 5xx is retried with backoff (1, 2, 4 s at the default retries = 3): one retry proves the
+      // error still names the .sig after retrying, without waiting out the other 6 s.
+      const cfg = await config(
+        join(root, "keys/ship-release.pub"),
+        `sig-${status}.toml`,
+        "",
+        status < 500 ? "" : "retries = 1\n",
+      );
       const signed = await build("1.0.0", "one\n");
       publish(signed, `s${status}`);
       routes.set("/myapp.tar.gz.sig", { body: signed.sig, failTimes: 1000, failStatus: status });
+      const before = server.requests.length;
       const run = await runShip(["--config", cfg]);
+      const sigRequests = server.requests.slice(before).filter((r) => r.path === "/myapp.tar.gz.sig");
+      expect(sigRequests).toHaveLength(status < 500 ? 1 : 2);
       expect(run.code, run.stderr).toBe(status < 500 ? 2 : 1);
       expect(run.stderr).toContain(`${server.url}/myapp.tar.gz.sig`);
       expect(run.stderr).toContain(`HTTP ${status}`);

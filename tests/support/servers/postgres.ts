@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import postgres from "postgres";
 import { requireFound } from "../require-program.js";
+import { runTemplatePrefix } from "../run-template.js";
 import { freePort } from "./free-port.js";
 
 const run = promisify(execFile);
@@ -139,15 +140,10 @@ export interface PostgresOptions {
  */
 let template: Promise<string> | undefined;
 
-/** The template's directory name starts with this, `runner` vitest's main process (which removes it). */
-export function templatePrefix(runner: number): string {
-  return `ship-pg-template-${runner}-`;
-}
-
 function initdbOnce(pg: Runner, asRoot: boolean): Promise<string> {
   template ??= (async () => {
     // Removed by tests/support/global-setup.ts when the run ends (the fork's parent is the runner).
-    const dir = await mkdtemp(join(tmpdir(), templatePrefix(process.ppid)));
+    const dir = await mkdtemp(join(tmpdir(), runTemplatePrefix("pg", process.ppid)));
     if (asRoot) {
       const { uid, gid } = await idsOf("postgres");
       await chown(dir, uid, gid);
