@@ -30,7 +30,8 @@ const routes: Record<string, Record<string, Operation>> = {
   "/releases/{id}": { get: { summary: "One release", roles: "ci, operator" } },
   "/artifacts": {
     put: {
-      summary: "Streamed upload (not empty); X-Sha256 optional check; returns {sha256,size}",
+      summary:
+        "Streamed upload (not empty); X-Sha256 header (or ?sha256=) optional check; returns {sha256,size}",
       roles: "ci",
       status: 201,
     },
