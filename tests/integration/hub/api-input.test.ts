@@ -516,7 +516,7 @@ describe("an artifact upload's expected sha256 is named where the caller gave it
     });
     expect(await upload("?sha256=")).toEqual({
       status: 400,
-      body: { error: "query.sha256: must not be blank (leave the parameter out for no filter)" },
+      body: { error: 'query.sha256: must be 64 hex digits (got "")' },
     });
     expect((await upload(`?sha256=${sha}&sha256=${sha}`)).body.error).toBe(
       "query.sha256: must be a string (got a list)",
