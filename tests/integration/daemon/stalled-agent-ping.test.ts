@@ -23,7 +23,7 @@ it("keeps a hub whose pong arrived while the agent was stalled past the ping int
     // Stalled with the ping out and its pong 100 ms away, for several intervals.
     if (line !== "ping" || stalls >= 3) return;
     stalls++;
-    stall(1200);
+    stall(2500);
   });
   const hub = peer;
   await expect
@@ -31,7 +31,7 @@ it("keeps a hub whose pong arrived while the agent was stalled past the ping int
     .toBeDefined();
   const port = hub.lines.find((line) => line.startsWith("port "))?.slice("port ".length);
   const lines: { level: string; msg: string }[] = [];
-  connection = testHubConnection(`http://127.0.0.1:${port}`, lines, { pingIntervalMs: 300 });
+  connection = testHubConnection(`http://127.0.0.1:${port}`, lines, { pingIntervalMs: 1000 });
   connection.start();
   await expect.poll(() => stalls, { timeout: 20_000 }).toBe(3);
   const answered = hub.pings();
@@ -47,7 +47,7 @@ it("takes the hub's answer to the upgrade that arrived while the agent was stall
     // The upgrade is in, its answer 100 ms away: the agent stalls past its handshake timeout once.
     if (line !== "upgrade" || stalled) return;
     stalled = true;
-    stall(1200);
+    stall(2500);
   });
   const hub = peer;
   await expect
@@ -55,7 +55,7 @@ it("takes the hub's answer to the upgrade that arrived while the agent was stall
     .toBeDefined();
   const port = hub.lines.find((line) => line.startsWith("port "))?.slice("port ".length);
   const lines: { level: string; msg: string }[] = [];
-  connection = testHubConnection(`http://127.0.0.1:${port}`, lines, { pingIntervalMs: 300 });
+  connection = testHubConnection(`http://127.0.0.1:${port}`, lines, { pingIntervalMs: 1000 });
   connection.start();
   await expect
     .poll(() => lines.some((line) => line.msg === "connected to hub"), { timeout: 15_000 })

@@ -16,13 +16,13 @@ afterEach(async () => {
 });
 
 it("keeps an agent whose pong arrived while the hub was stalled past the ping interval", async () => {
-  t = await startTestHub({ pingIntervalMs: 300 });
+  t = await startTestHub({ pingIntervalMs: 1000 });
   let stalls = 0;
   peer = latePongPeer(["client", t.hub.url, await t.agentToken("a1"), "a1"], (line) => {
     // Stalled with the ping out and its pong 100 ms away, for several intervals.
     if (line !== "ping" || stalls >= 3) return;
     stalls++;
-    stall(1200);
+    stall(2500);
   });
   const hub = t;
   await expect.poll(async () => (await hub.hub.store.getAgent("a1"))?.online, { timeout: 15_000 }).toBe(true);
@@ -36,10 +36,10 @@ it("keeps an agent whose pong arrived while the hub was stalled past the ping in
 });
 
 it("takes a hello that arrived while the hub was stalled past the hello timeout", async () => {
-  t = await startTestHub({ helloTimeoutMs: 300 });
+  t = await startTestHub({ helloTimeoutMs: 1000 });
   peer = latePongPeer(["client", t.hub.url, await t.agentToken("a1"), "a1"], (line) => {
     // Connected, its hello 100 ms away: the hub stalls past its hello timeout.
-    if (line === "open") stall(1200);
+    if (line === "open") stall(2500);
   });
   const hub = t;
   await expect.poll(async () => (await hub.hub.store.getAgent("a1"))?.online, { timeout: 15_000 }).toBe(true);
