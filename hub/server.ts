@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { everyAfterInput, type JudgingTimer } from "../shared/after-input.js";
 import { BadInputError } from "../shared/errors.js";
 import type { Logger } from "../shared/log.js";
 import { createApiApp } from "./api/app.js";
@@ -289,6 +290,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     ...(cluster ? { presenceElsewhere: clusterPresenceCheck(cluster, hubId, hubTimeoutMs) } : {}),
   });
   const timers: NodeJS.Timeout[] = [];
+  const judges: JudgingTimer[] = [];
   const retention = options.reportRetention ?? { keepPerAgent: 500, keepMs: 90 * 86_400_000 };
   const pruneEveryMs = retention.everyMs ?? 60_000;
   // One agent token must not fill the hub's disk: reports are kept by count per agent and by age.
@@ -387,21 +389,20 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     // not keep this check from running. Silent past the timeout, this hub counts as dead: the
     // others released its agents, so their sockets here must close and the agents say hello
     // again (here or elsewhere) with a new epoch.
-    const watchdog = setInterval(
-      () => {
-        if (!beats.silent()) return;
-        if (beats.drop())
-          log.error("no heartbeat written within the hub timeout; closing this hub's agent connections", {
-            timeoutMs: hubTimeoutMs,
-          });
-        // Every tick while silent, not once: an agent whose hello got through after the first drop
-        // (the database slow, not yet gone) is on a hub the others count as dead all the same.
-        agents.dropAll("hub lost its database");
-      },
-      Math.min(heartbeatMs, hubTimeoutMs / 2),
-    );
-    watchdog.unref();
-    timers.push(watchdog);
+    // Judged after the input that arrived: after this hub stalled past the timeout, a heartbeat
+    // whose answer came in time is read (and counted) first, not found missing and every agent
+    // dropped.
+    const watchdog = everyAfterInput(Math.min(heartbeatMs, hubTimeoutMs / 2), () => {
+      if (!beats.silent()) return;
+      if (beats.drop())
+        log.error("no heartbeat written within the hub timeout; closing this hub's agent connections", {
+          timeoutMs: hubTimeoutMs,
+        });
+      // Every tick while silent, not once: an agent whose hello got through after the first drop
+      // (the database slow, not yet gone) is on a hub the others count as dead all the same.
+      agents.dropAll("hub lost its database");
+    });
+    judges.push(watchdog);
   } else {
     // One hub on SQLite writes its heartbeat too, for one reader: its next start after a kill
     // (SIGKILL, a power cut), which marks the agents that were connected offline as last seen then.
@@ -477,6 +478,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     close() {
       closing ??= (async () => {
         for (const timer of timers) clearInterval(timer);
+        for (const judge of judges) judge.stop();
         tickFailed.close();
         heartbeatFailed.close();
         refusals.close();

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Agent as HttpAgent } from "node:http";
 import { WebSocket } from "ws";
+import { everyAfterInput, type JudgingTimer, onceAfterInput } from "../../shared/after-input.js";
 import { errorMessage } from "../../shared/errors.js";
 import { MAX_JSON_DEPTH, nestsDeeperThan } from "../../shared/json-depth.js";
 import type { Logger } from "../../shared/log.js";
@@ -14,7 +15,7 @@ import {
 import { parseOneLine } from "../../shared/schema/one-line.js";
 import { redactUrl } from "../download/redact.js";
 import { reconnectDelay } from "./backoff.js";
-import { answerText, connectErrorText, isRefusal } from "./connect-failure.js";
+import { answerText, connectErrorText, HANDSHAKE_TIMED_OUT, isRefusal } from "./connect-failure.js";
 
 export interface RefusedTokenHandler {
   /** The token to present next after the hub refused the one in use; undefined: there is no other. */
@@ -77,7 +78,7 @@ export class HubConnection {
   /** Why the last hello could not be built: said once, not at every reconnect. */
   private helloProblem: string | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
-  private pingTimer: NodeJS.Timeout | undefined;
+  private pingTimer: JudgingTimer | undefined;
 
   private readonly options: HubConnectionOptions;
 
@@ -110,7 +111,7 @@ export class HubConnection {
     this.stopped = true;
     clearTimeout(this.retryTimer);
     this.options.refusedToken?.unwatch();
-    clearInterval(this.pingTimer);
+    this.pingTimer?.stop();
     const socket = this.socket;
     if (socket === undefined || socket.readyState === WebSocket.CLOSED) return;
     await new Promise<void>((closed) => {
@@ -160,9 +161,6 @@ export class HubConnection {
         [AGENT_INSTANCE_HEADER]: this.options.instanceId ?? PROCESS_INSTANCE,
       },
       maxPayload: 4 * 1024 * 1024,
-      // The ping watch starts once the channel is open: a hub (or a proxy, a load balancer) that
-      // takes the connection and never answers held the agent in the handshake for ever.
-      handshakeTimeout: this.handshakeTimeoutMs(),
       ...(this.options.ca === undefined ? {} : { ca: this.options.ca }),
       ...(this.options.agent === undefined ? {} : { agent: this.options.agent }),
     });
@@ -173,12 +171,25 @@ export class HubConnection {
     // certificate the agent does not trust all looked alike ("closed; reconnecting") at info level.
     let failure: string | undefined;
     let tokenRefused = false;
+    // The ping watch starts once the channel is open: a hub (or a proxy, a load balancer) that
+    // takes the connection and never answers held the agent in the handshake for ever. Not ws's
+    // handshakeTimeout: its timer judged before reading, so a hub's answer that came in time while
+    // this agent was stalled past the timeout was thrown away with the connection.
+    const handshakeMs = this.handshakeTimeoutMs();
+    const handshake = onceAfterInput(handshakeMs, () => {
+      if (socket.readyState !== WebSocket.CONNECTING) return;
+      failure ??= connectErrorText(new Error(HANDSHAKE_TIMED_OUT), handshakeMs);
+      socket.terminate();
+    });
 
     socket.on("open", async () => {
+      handshake.stop();
       log.info("connected to hub", { url: redactUrl(url) });
       alive = true;
-      clearInterval(this.pingTimer);
-      this.pingTimer = setInterval(() => {
+      this.pingTimer?.stop();
+      // Judged after the input that arrived: after this agent stalled past an interval (a long
+      // synchronous step of an update, a loaded host), the pong that came in time is read first.
+      this.pingTimer = everyAfterInput(this.options.pingIntervalMs ?? 30_000, () => {
         if (!alive) {
           log.warn("hub stopped answering pings; reconnecting");
           socket.terminate();
@@ -186,7 +197,7 @@ export class HubConnection {
         }
         alive = false;
         socket.ping();
-      }, this.options.pingIntervalMs ?? 30_000);
+      });
       let hello: Hello;
       try {
         hello = await this.options.hello();
@@ -273,7 +284,8 @@ export class HubConnection {
       log.debug("hub connection error", { error: error.message });
     });
     socket.on("close", (code: number, reason: Buffer) => {
-      clearInterval(this.pingTimer);
+      handshake.stop();
+      this.pingTimer?.stop();
       if (this.stopped) return;
       void this.reconnectAfter(
         url,

@@ -15,6 +15,7 @@ import { type DeploymentState, UNSENT_DEPLOYMENT_STATES } from "../rollouts/stat
 import { ArtifactEmpty, ArtifactHashMismatch, ArtifactTooLarge } from "../store/artifact-intake.js";
 import type { AsyncStore, StoredArtifactInfo, StoreOps } from "../store/async-store.js";
 import type { ApiDeps } from "./deps.js";
+import { expectedUploadHash } from "./upload-hash.js";
 
 /**
  * An upload or download lasts as long as its bytes take (minutes for a big artifact on a slow
@@ -263,9 +264,7 @@ export function artifactRoutes(deps: ApiDeps): Router {
   // Streamed into the store while hashing (never held whole); a cut or refused upload leaves
   // nothing under a sha256 name. CI uploads (and publishes); operators roll out what CI published.
   router.put("/artifacts", requireRole(tokens, "ci"), async (req, res) => {
-    const expected = String(req.headers["x-sha256"] ?? req.query.sha256 ?? "").toLowerCase();
-    if (expected !== "" && !SHA256.test(expected))
-      throw new HubRequestError(400, "header.x-sha256: must be 64 hex digits");
+    const expected = expectedUploadHash(req.headers, req.query);
     const tooLarge = () =>
       new HubRequestError(
         413,
@@ -285,7 +284,7 @@ export function artifactRoutes(deps: ApiDeps): Router {
       stored = await store.writeArtifact(req, {
         maxBytes: deps.maxArtifactBytes,
         created: now,
-        ...(expected === "" ? {} : { expectedSha256: expected }),
+        ...(expected === undefined ? {} : { expectedSha256: expected.sha256 }),
         // The session check runs about once a second: an upload ending within a second of
         // `token revoke` was answered 201 and logged as uploaded by the revoked token. Checked
         // before it is stored, so the refused upload leaves nothing on the hub's disk.
@@ -296,7 +295,10 @@ export function artifactRoutes(deps: ApiDeps): Router {
       if (error instanceof ArtifactEmpty)
         throw new HubRequestError(400, "body: the artifact is empty (0 bytes); upload the release archive");
       if (error instanceof ArtifactHashMismatch)
-        throw new HubRequestError(400, `header.x-sha256: upload hashes to ${error.actual}, not ${expected}`);
+        throw new HubRequestError(
+          400,
+          `${expected?.field ?? "header.x-sha256"}: upload hashes to ${error.actual}, not ${expected?.sha256}`,
+        );
       if (isStorageFull(error)) {
         // The hub's operator must act, and CI is told why: it got "500 internal error".
         deps.log.error("an artifact upload found no room: the hub's disk is full", { error: String(error) });

@@ -30,7 +30,8 @@ const routes: Record<string, Record<string, Operation>> = {
   "/releases/{id}": { get: { summary: "One release", roles: "ci, operator" } },
   "/artifacts": {
     put: {
-      summary: "Streamed upload (not empty); X-Sha256 optional check; returns {sha256,size}",
+      summary:
+        "Streamed upload (not empty); X-Sha256 header (or ?sha256=) optional check; returns {sha256,size}",
       roles: "ci",
       status: 201,
     },
@@ -66,7 +67,8 @@ const routes: Record<string, Record<string, Operation>> = {
   },
   "/rollouts/{id}/advance": {
     post: {
-      summary: "Start the next wave; {fromWave: n} refuses (409) if the rollout already left wave n",
+      summary:
+        "Start the next wave; {fromWave: n} refuses (409) if the rollout already left wave n; passing a wave that tested nothing is said in warnings and recorded (rollout.wave_untested, or rollout.wave_empty for one that held no agent) with who passed it",
       roles: "operator",
       body: "AdvanceRollout",
     },
@@ -82,7 +84,7 @@ const routes: Record<string, Record<string, Operation>> = {
   "/rollouts/{id}/resume": {
     post: {
       summary:
-        "Resume (accepts failures so far); {failedSeen: n} refuses (409) when more than n agents have failed by now",
+        "Resume (accepts failures so far); {failedSeen: n} refuses (409) when more than n agents have failed by now; completing a rollout held on a last wave that tested nothing is said in warnings and recorded (rollout.wave_untested) with who did",
       roles: "operator",
       body: "ResumeRollout",
     },

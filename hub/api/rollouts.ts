@@ -103,11 +103,15 @@ export function rolloutRoutes(deps: ApiDeps): Router {
     const body = parseOptionalBody(AdvanceRollout, req.body);
     const seen = await engine.requireRollout(String(req.params.id));
     const decidedAt = body.decidedMsAgo === undefined ? undefined : arrived - body.decidedMsAgo;
-    res.json(
-      await detail(
-        (await engine.advance(seen.id, actorOf(res), body.fromWave ?? seen.currentWave, decidedAt)).id,
-      ),
+    const advanced = await engine.advance(
+      seen.id,
+      actorOf(res),
+      body.fromWave ?? seen.currentWave,
+      decidedAt,
     );
+    const view = await detail(advanced.rollout.id);
+    // Passing a wave that tested nothing is said as a late pause is (the audit log records it too).
+    res.json(advanced.untested === undefined ? view : { ...view, warnings: [advanced.untested] });
   });
   router.post("/rollouts/:id/pause", operator, async (req, res) => {
     const arrived = deps.now();
@@ -123,7 +127,9 @@ export function rolloutRoutes(deps: ApiDeps): Router {
   });
   router.post("/rollouts/:id/resume", operator, async (req, res) => {
     const body = parseOptionalBody(ResumeRollout, req.body);
-    res.json(await detail((await engine.resume(await idOf(req), actorOf(res), body.failedSeen)).id));
+    const resumed = await engine.resume(await idOf(req), actorOf(res), body.failedSeen);
+    const view = await detail(resumed.rollout.id);
+    res.json(resumed.untested === undefined ? view : { ...view, warnings: [resumed.untested] });
   });
   // Abort as pause: never refused for coming late, but a late one is said (warnings).
   router.post("/rollouts/:id/abort", operator, async (req, res) => {

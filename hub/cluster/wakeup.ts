@@ -13,6 +13,7 @@
  */
 import { randomUUID } from "node:crypto";
 import postgres from "postgres";
+import { everyAfterInput } from "../../shared/after-input.js";
 import type { Logger } from "../../shared/log.js";
 import { HubRequestError } from "../errors.js";
 import { OnceAMinuteLog } from "../once-a-minute-log.js";
@@ -100,7 +101,9 @@ export async function startClusterWakeup(
         opening = undefined;
       });
   };
-  const resync = setInterval(() => {
+  // Judged after the input that arrived: after this hub stalled past the interval, the probe's
+  // answer that came in time is read first, not found missing and a healthy connection replaced.
+  const resync = everyAfterInput(options.resyncMs ?? DEFAULT_RESYNC_MS, () => {
     queue.resync();
     if (listener === undefined) return reopen();
     if (!listener.silentFor(answerMs)) return listener.probe();
@@ -110,8 +113,7 @@ export async function startClusterWakeup(
     listener.end();
     listener = undefined;
     reopen();
-  }, options.resyncMs ?? DEFAULT_RESYNC_MS);
-  resync.unref();
+  });
   return {
     stats: queue.stats,
     async relayCheck(agentId) {
@@ -125,7 +127,7 @@ export async function startClusterWakeup(
       await listener.sql.notify(CHECK_CHANNEL, agentId);
     },
     async close() {
-      clearInterval(resync);
+      resync.stop();
       queue.stop();
       await opening;
       await listener?.sql.end({ timeout: 1 });

@@ -295,8 +295,16 @@ export class AgentSync {
       if (report.releaseId !== undefined && sent !== null && report.releaseId !== sent) continue;
       const next = parsed.rollback ? rollbackOutcome(d, report) : updateOutcome(d, report);
       if (!next) continue;
-      deployments.set(d.id, { ...d, ...next, updatedAt: now });
-      updates.push({ id: d.id, ...next, updatedAt: now });
+      // The result of a run (a report naming its steps; an answer from the agent's record, or a
+      // refusal before the run, names none) proves the agent started one, its start counted or not.
+      const ran = !parsed.rollback && report.steps.length > 0;
+      deployments.set(d.id, {
+        ...d,
+        ...next,
+        ...(ran ? { started: Math.max(d.started ?? 0, 1) } : {}),
+        updatedAt: now,
+      });
+      updates.push({ id: d.id, ...next, ...(ran ? { ran } : {}), updatedAt: now });
       dispatch.record({
         actor: `agent:${agentId}`,
         kind: `deployment.${next.state}`,

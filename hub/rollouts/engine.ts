@@ -71,6 +71,7 @@ import {
   STALLED_DEPLOYMENT_STATES,
 } from "./states.js";
 import { refuseUnseenFailures } from "./unseen-failures.js";
+import { recordUntestedPass, untestedPassLine } from "./untested-pass.js";
 import { rolloutSummary, storedActionsNow } from "./view.js";
 import { deliverWokenRollout, ReleaseCache } from "./wakeup-delivery.js";
 import { rolloutWarnings } from "./warnings.js";
@@ -663,7 +664,7 @@ export class RolloutEngine {
     actor: string,
     expectedWave?: number,
     decidedAt?: number,
-  ): Promise<RolloutRecord> {
+  ): Promise<{ rollout: RolloutRecord; untested: string | undefined }> {
     const seen = expectedWave ?? (await this.requireRollout(id)).currentWave;
     return this.run(async (dispatch) => {
       const rollout = await this.lockedRollout(id, dispatch.t);
@@ -685,26 +686,35 @@ export class RolloutEngine {
           409,
           `rollout ${id} is in its last wave, ${waveLabel(rollout, rollout.currentWave)}: there is no next wave to advance to; it completes once its agents finish (allowed now: ${actionsText(await storedActionsNow(dispatch.t, rollout))})`,
         );
-      await this.startWave(rollout, rollout.currentWave + 1, actor, dispatch);
+      const untested = await this.startWave(rollout, rollout.currentWave + 1, actor, dispatch);
       // Moving on does not write off the agents that timed out so far: those connected again are
       // retried, as on resume (an operator's advance is the other way a halted canary goes on).
       await this.retryConnected({ ...rollout, currentWave: rollout.currentWave + 1 }, dispatch, actor);
       await this.evaluate(id, dispatch);
-      return this.requireRollout(id, dispatch.t);
+      return { rollout: await this.requireRollout(id, dispatch.t), untested };
     });
   }
 
+  /**
+   * Leaves the current wave for `wave`. When an operator passes a wave that tested nothing (the hub
+   * holds such a wave for them: `emptyWaveReason`), the audit log says who did (a wave that held no
+   * agent: `rollout.wave_empty`; one whose agents all tested nothing: `rollout.wave_untested`) and
+   * the line saying so is returned for the API's answer.
+   */
   private async startWave(
     rollout: RolloutRecord,
     wave: number,
     actor: string,
     dispatch: Dispatch,
-  ): Promise<void> {
+  ): Promise<string | undefined> {
     const { t } = dispatch;
     const now = this.options.now();
     const left = rollout.currentWave;
+    const counts = await t.countDeploymentsOfRollout(rollout.id);
     // Agents that no longer fit the rollout (not applicable) tested nothing: the wave held nobody.
-    const held = waveStatsOfCounts(await t.countDeploymentsOfRollout(rollout.id), (w) => w === left);
+    const held = waveStatsOfCounts(counts, (w) => w === left);
+    const after = waveStatsOfCounts(counts, (w) => w > left);
+    const untested = emptyWaveReason(held, rollout.spec.waves[left]!, left, after.members - after.finished);
     if (held.members === 0) this.recordEmptyWave(rollout, left, actor, dispatch, held);
     // A reason of the wave it leaves (why it waited for an operator) no longer holds.
     await t.updateRollout(rollout.id, { currentWave: wave, waveStartedAt: now, reason: null, updated: now });
@@ -716,6 +726,10 @@ export class RolloutEngine {
     });
     // NOTIFY: a cluster wakes the other hubs here (their agents of this wave), on commit.
     await this.deliver({ ...rollout, currentWave: wave, waveStartedAt: now }, dispatch, actor);
+    if (untested === undefined) return undefined;
+    // The hub never passes such a wave by itself; the empty one's own event names the actor already.
+    if (held.members === 0) return untestedPassLine("passed", actor, untested);
+    return recordUntestedPass(dispatch, rollout, left, actor, "passed", untested);
   }
 
   /** A wave passed (or, the last one, completed) with no agent in it: said, never silent. */
@@ -777,7 +791,11 @@ export class RolloutEngine {
   }
 
   /** `failedSeen`: the failures the caller saw and accepts; more than that is a 409 (see refuseUnseenFailures). */
-  async resume(id: string, actor: string, failedSeen?: number): Promise<RolloutRecord> {
+  async resume(
+    id: string,
+    actor: string,
+    failedSeen?: number,
+  ): Promise<{ rollout: RolloutRecord; untested: string | undefined }> {
     return this.run(async (dispatch) => {
       const { t } = dispatch;
       const rollout = await this.lockedRollout(id, t);
@@ -801,9 +819,17 @@ export class RolloutEngine {
       await t.updateRollout(id, { state, reason: null, failureAllowance: failed, updated: now });
       // NOTIFY: a cluster wakes the other hubs here, on commit.
       await this.deliver({ ...rollout, state }, dispatch, actor);
-      // Paused with a waiting reason only by `holdEmpty`: resuming accepts the empty last wave.
-      await this.evaluate(id, dispatch, isWaitingReason(rollout.reason));
-      return this.requireRollout(id, t);
+      // Paused with a waiting reason only by `holdEmpty`: resuming accepts the empty last wave,
+      // which completes the rollout with nothing tested in it, as `emptyCompletionReason` says.
+      const accepted = isWaitingReason(rollout.reason);
+      const hold = accepted ? await this.emptyCompletion(t, rollout) : undefined;
+      await this.evaluate(id, dispatch, accepted);
+      const after = await this.requireRollout(id, t);
+      const untested =
+        hold !== undefined && isFinalRollout(after.state)
+          ? recordUntestedPass(dispatch, rollout, rollout.currentWave, actor, "completed as it is", hold)
+          : undefined;
+      return { rollout: after, untested };
     });
   }
 
@@ -1064,6 +1090,14 @@ export class RolloutEngine {
       updated: this.options.now(),
     });
     dispatch.record({ actor: HUB_ACTOR, kind: "rollout.waiting", subject: rollout.id, data: { reason } });
+  }
+
+  /** Why the rollout's last wave would hold it (`emptyCompletionReason`), judged now; else undefined. */
+  private async emptyCompletion(t: StoreOps, rollout: RolloutRecord): Promise<string | undefined> {
+    const { total, current } = await this.activeStats(t, rollout);
+    const wave = rollout.spec.waves[rollout.currentWave]!;
+    if (total.finished < total.members) return undefined;
+    return emptyCompletionReason(total, current, wave, rollout.currentWave);
   }
 
   /**

@@ -9,6 +9,8 @@
  * connect timeout); this bounds the wait on the ones already open.
  */
 
+import { type JudgingTimer, onceAfterInput } from "../../shared/after-input.js";
+
 /** Seconds without any answer from the database after which a store call fails. */
 export const ANSWER_TIMEOUT_SECONDS = 15;
 
@@ -23,15 +25,19 @@ export class DatabaseNoAnswer extends Error {
   }
 }
 
-/** `work`, or a DatabaseNoAnswer once `ms` passed without it settling (it goes on unawaited). */
+/**
+ * `work`, or a DatabaseNoAnswer once `ms` passed without it settling (it goes on unawaited). The
+ * deadline is judged after the input that arrived: an answer that came in time while this hub was
+ * stalled past `ms` is read first, not refused as late.
+ */
 export function answerWithin<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
+  let timer: JudgingTimer | undefined;
   const late = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new DatabaseNoAnswer(ms / 1000)), ms);
+    timer = onceAfterInput(ms, () => reject(new DatabaseNoAnswer(ms / 1000)));
   });
   // A result that arrives after the deadline is nobody's: no unhandled rejection for it.
   work.catch(() => {});
-  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+  return Promise.race([work, late]).finally(() => timer?.stop());
 }
 
 /**
@@ -43,7 +49,7 @@ export function answerWithin<T>(work: Promise<T>, ms: number): Promise<T> {
  * unless the silence began during the COMMIT itself.
  */
 export class TxAnswerWatch {
-  private timer: NodeJS.Timeout | undefined;
+  private timer: JudgingTimer | undefined;
   private failure: DatabaseNoAnswer | undefined;
   private fail: (error: DatabaseNoAnswer) => void = () => {};
   /** Rejects once the transaction is given up on. */
@@ -57,13 +63,16 @@ export class TxAnswerWatch {
     this.answered();
   }
 
-  /** An answer came (or the transaction started): the silence is measured from now. */
+  /**
+   * An answer came (or the transaction started): the silence is measured from now, and judged after
+   * the input that arrived (an answer read late because this hub stalled still counts).
+   */
   answered(): void {
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => {
+    this.timer?.stop();
+    this.timer = onceAfterInput(this.ms, () => {
       this.failure = new DatabaseNoAnswer(this.ms / 1000);
       this.fail(this.failure);
-    }, this.ms);
+    });
   }
 
   /** Throws once the transaction was given up on. */
@@ -88,7 +97,7 @@ export class TxAnswerWatch {
     try {
       return await Promise.race([work, this.givenUp]);
     } finally {
-      clearTimeout(this.timer);
+      this.timer?.stop();
     }
   }
 }

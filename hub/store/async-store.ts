@@ -66,6 +66,12 @@ export interface DeploymentUpdate {
   updatedAt: number;
   /** The report's warnings (an empty list clears them); absent: left as they are. */
   warnings?: string[];
+  /**
+   * The report is the result of a run the agent carried out (it names the run's steps): `started`
+   * becomes at least 1. The run's "fetch started" progress may never have been counted (lost with
+   * a connection, or past the hub's progress budget), and ATTEMPTS 0 beside a result is a lie.
+   */
+  ran?: boolean;
 }
 
 /**

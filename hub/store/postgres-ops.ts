@@ -67,9 +67,16 @@ function chunks<T>(items: readonly T[], size = BATCH_ROWS): T[][] {
   return out;
 }
 
-/** An update as json_to_recordset reads it: its warnings as JSON text, or null to keep the stored ones. */
+/**
+ * An update as json_to_recordset reads it: its warnings as JSON text, or null to keep the stored
+ * ones; `ran` true or false.
+ */
 function withWarningsText(u: DeploymentUpdate) {
-  return { ...u, warnings: u.warnings === undefined ? null : JSON.stringify(u.warnings) };
+  return {
+    ...u,
+    warnings: u.warnings === undefined ? null : JSON.stringify(u.warnings),
+    ran: u.ran === true,
+  };
 }
 
 function isOneActiveViolation(error: unknown): boolean {
@@ -346,7 +353,7 @@ export function postgresOps(db: Db): StoreOps {
     async updateDeployment(id, patch) {
       await db`UPDATE deployments SET state = COALESCE(${patch.state ?? null}, state),
         attempts = COALESCE(${patch.attempts ?? null}::integer, attempts),
-        started = COALESCE(${patch.started ?? null}::integer, started),
+        started = GREATEST(COALESCE(${patch.started ?? null}::integer, started), ${patch.ran === true ? 1 : 0}::integer),
         error = CASE WHEN ${"error" in patch}::boolean THEN ${patch.error ?? null} ELSE error END,
         warnings = COALESCE(${patch.warnings === undefined ? null : JSON.stringify(patch.warnings)}::text, warnings),
         updated_at = ${patch.updatedAt}
@@ -402,9 +409,10 @@ export function postgresOps(db: Db): StoreOps {
       const last = [...new Map(updates.map((u) => [u.id, u] as [string, DeploymentUpdate])).values()];
       for (const chunk of chunks(last.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))))
         await db`UPDATE deployments d SET state = x.state, error = x.error, updated_at = x."updatedAt",
-            warnings = CASE WHEN x.warnings IS NULL THEN d.warnings ELSE x.warnings::text END
+            warnings = CASE WHEN x.warnings IS NULL THEN d.warnings ELSE x.warnings::text END,
+            started = CASE WHEN x.ran THEN GREATEST(d.started, 1) ELSE d.started END
           FROM json_to_recordset(${j(chunk.map(withWarningsText))}::json)
-            AS x(id text, state text, error text, "updatedAt" bigint, warnings text)
+            AS x(id text, state text, error text, "updatedAt" bigint, warnings text, ran boolean)
           WHERE d.id = x.id`;
     },
 

@@ -147,7 +147,7 @@ export class SqliteStore implements Store {
       allDeployments: p("SELECT * FROM deployments"),
       updateDeployment:
         p(`UPDATE deployments SET state = COALESCE(@state, state), attempts = COALESCE(@attempts, attempts),
-        started = COALESCE(@started, started),
+        started = MAX(COALESCE(@started, started), @ranAtLeast),
         error = CASE WHEN @setError THEN @error ELSE error END,
         warnings = CASE WHEN @setWarnings THEN @warnings ELSE warnings END, updated_at = @updatedAt WHERE id = @id`),
       countOfRollout: p(
@@ -373,6 +373,7 @@ export class SqliteStore implements Store {
     id: string,
     patch: Partial<Pick<DeploymentRecord, "state" | "attempts" | "started" | "error" | "warnings">> & {
       updatedAt: number;
+      ran?: boolean;
     },
   ): void {
     this.stmt.updateDeployment.run({
@@ -380,6 +381,7 @@ export class SqliteStore implements Store {
       state: patch.state ?? null,
       attempts: patch.attempts ?? null,
       started: patch.started ?? null,
+      ranAtLeast: patch.ran === true ? 1 : 0,
       setError: "error" in patch ? 1 : 0,
       error: patch.error ?? null,
       setWarnings: patch.warnings === undefined ? 0 : 1,

@@ -241,6 +241,8 @@ export interface Store {
     id: string,
     patch: Partial<Pick<DeploymentRecord, "state" | "attempts" | "started" | "error" | "warnings">> & {
       updatedAt: number;
+      /** A result of a run the agent carried out: `started` becomes at least 1 (see DeploymentUpdate). */
+      ran?: boolean;
     },
   ): void;
 

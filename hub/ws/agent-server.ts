@@ -1,6 +1,7 @@
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
+import { everyAfterInput, onceAfterInput } from "../../shared/after-input.js";
 import {
   hasMoreMembersThan,
   hasMoreValuesThan,
@@ -103,15 +104,15 @@ function answersPing(ws: WebSocket, ms: number): Promise<boolean> {
   if (ws.readyState !== ws.OPEN) return Promise.resolve(false);
   return new Promise((resolve) => {
     const done = (answered: boolean) => {
-      clearTimeout(timer);
+      timer.stop();
       ws.off("pong", onPong);
       ws.off("close", onClose);
       resolve(answered);
     };
     const onPong = () => done(true);
     const onClose = () => done(false);
-    const timer = setTimeout(() => done(false), ms);
-    timer.unref();
+    // Judged after the input already arrived: a pong that came while this hub was stalled counts.
+    const timer = onceAfterInput(ms, () => done(false));
     ws.on("pong", onPong);
     ws.on("close", onClose);
     ws.ping();
@@ -348,10 +349,9 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
     let greeted = false;
     // A socket that never says hello would be held (and pinged) for ever: one token could open
     // thousands. An agent says hello as soon as it is connected.
-    const helloTimer = setTimeout(() => {
+    const helloTimer = onceAfterInput(helloTimeoutMs, () => {
       if (!greeted) ws.close(1008, `no hello within ${Math.round(helloTimeoutMs / 1000)} s`);
-    }, helloTimeoutMs);
-    helloTimer.unref();
+    });
     // The presence epoch of this connection's latest hello, once committed: its close releases the
     // agent only with it, so closing a socket the agent already replaced (here or on another hub)
     // cannot mark the reconnected agent offline.
@@ -365,7 +365,7 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
     // Oversize frames (maxPayload) and protocol violations surface here; ws closes the socket itself.
     ws.on("error", (error) => log.warn("agent socket error", { agentId, error: error.message }));
     ws.on("close", () => {
-      clearTimeout(helloTimer);
+      helloTimer.stop();
       clearTimeout(renewTimers.get(ws));
       if (!greeted || !registry.remove(agentId, ws)) return;
       void presence.then((epoch) => {
@@ -501,8 +501,10 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
     });
   }
 
-  // A peer that has not answered the previous ping by the next one is gone: terminated within two intervals.
-  const pinger = setInterval(() => {
+  // A peer that has not answered the previous ping by the next one is gone: terminated within two
+  // intervals. Judged after the input that arrived: after this hub stalled past an interval, the pong
+  // that came in time is read first, not found unread and the healthy agent dropped.
+  const pinger = everyAfterInput(options.pingIntervalMs, () => {
     for (const ws of wss.clients) {
       if (alive.get(ws) === false) {
         ws.terminate();
@@ -513,8 +515,7 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
       const agentId = principals.get(ws)?.agentId;
       if (agentId) void renewIfDue(ws, agentId);
     }
-  }, options.pingIntervalMs);
-  pinger.unref();
+  });
 
   server.on("upgrade", onUpgrade);
 
@@ -535,7 +536,7 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
      * once the batch being written has finished, so the store can close after it.
      */
     close(): Promise<void> {
-      clearInterval(pinger);
+      pinger.stop();
       renewalErrors.close();
       checkErrors.close();
       presenceErrors.close();

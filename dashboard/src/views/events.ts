@@ -24,9 +24,10 @@ function details(data: unknown): HTMLElement | string {
 }
 
 function eventRow(e: AuditEvent): HTMLTableRowElement {
-  const bad = /failed|timed_out|halted|rollback_impossible|rollback_overtaken|wave_empty|aborted/.test(
-    e.kind,
-  );
+  const bad =
+    /failed|timed_out|halted|rollback_impossible|rollback_overtaken|wave_empty|wave_untested|aborted/.test(
+      e.kind,
+    );
   return h(
     "tr",
     {},

@@ -492,3 +492,56 @@ describe("GET /rollouts/preview", () => {
     });
   });
 });
+
+describe("an artifact upload's expected sha256 is named where the caller gave it", () => {
+  const data = new Uint8Array([1, 2, 3]);
+  const sha = "039058c6f2c0cb492c533b0a4d14ef77cc0f78abccced5287d84a1a2011cfb81";
+  const upload = async (query: string, headers: Record<string, string> = {}) => {
+    const res = await fetch(`${t.hub.url}/api/v1/artifacts${query}`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${t.ci}`, "content-type": "application/octet-stream", ...headers },
+      body: data,
+    });
+    return { status: res.status, body: (await res.json()) as { error?: string; sha256?: string } };
+  };
+
+  it("?sha256= that is no hash, or another upload's, is a 400 naming query.sha256, not a header never sent", async () => {
+    expect(await upload("?sha256=xyz")).toEqual({
+      status: 400,
+      body: { error: 'query.sha256: must be 64 hex digits (got "xyz")' },
+    });
+    expect(await upload(`?sha256=${"0".repeat(64)}`)).toEqual({
+      status: 400,
+      body: { error: `query.sha256: upload hashes to ${sha}, not ${"0".repeat(64)}` },
+    });
+    expect(await upload("?sha256=")).toEqual({
+      status: 400,
+      body: { error: 'query.sha256: must be 64 hex digits (got "")' },
+    });
+    expect((await upload(`?sha256=${sha}&sha256=${sha}`)).body.error).toBe(
+      "query.sha256: must be a string (got a list)",
+    );
+    expect((await upload(`?sha=${sha}`)).body.error).toBe("query.sha: unknown key; allowed: sha256");
+    expect(await upload(`?sha256=${sha.toUpperCase()}`)).toEqual({
+      status: 201,
+      body: { sha256: sha, size: 3 },
+    });
+  });
+
+  it("the header is named with its value, and a header and a query that differ are refused", async () => {
+    expect(await upload("", { "x-sha256": "abc" })).toEqual({
+      status: 400,
+      body: { error: 'header.x-sha256: must be 64 hex digits (got "abc")' },
+    });
+    expect(await upload(`?sha256=${sha}`, { "x-sha256": "f".repeat(64) })).toEqual({
+      status: 400,
+      body: {
+        error: `header.x-sha256 and query.sha256 differ (${"f".repeat(64)} and ${sha}): give the artifact's sha256 once`,
+      },
+    });
+    expect(await upload(`?sha256=${sha}`, { "x-sha256": sha })).toEqual({
+      status: 201,
+      body: { sha256: sha, size: 3 },
+    });
+  });
+});

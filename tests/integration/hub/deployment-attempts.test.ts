@@ -105,4 +105,47 @@ describe("a deployment's attempts count the updates its agent started", () => {
     expect(await agentRow(t, id, "a1")).toMatchObject({ state: "succeeded", attempts: 2 });
     expect(await agentRow(t, id, "a2")).toMatchObject({ state: "succeeded", attempts: 0 });
   });
+
+  it("a run whose start the hub never counted (its progress lost or over the budget) made one attempt once it reports", async () => {
+    const t = await session.start();
+    const a1 = await session.connect(t, "a1");
+    const a2 = await session.connect(t, "a2");
+    const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: {
+        release: await publishRelease(t, "2.0.0"),
+        waves: [{ name: "all", percent: 100 }],
+        failureThreshold: { count: 5 },
+      },
+    });
+    const id = created.body.id;
+    const run = [
+      { name: "fetch", ok: true, ms: 5 },
+      { name: "apply", ok: false, ms: 3 },
+    ];
+    // No "fetch started" reached the hub: the report of the run is all it hears.
+    await reportAcked(a1, await a1.next(isType("deploy")), "failed", run);
+    expect(await agentRow(t, id, "a1")).toMatchObject({ state: "failed", attempts: 1 });
+    // Counted once, with its start heard or not: a2's start was heard, then its report came.
+    const deploy = await a2.next(isType("deploy"));
+    start(a2, deploy);
+    await expect.poll(async () => (await agentRow(t, id, "a2"))?.attempts, { timeout: 10_000 }).toBe(1);
+    await reportAcked(
+      a2,
+      deploy,
+      "succeeded",
+      run.map((s) => ({ ...s, ok: true })),
+    );
+    expect(await agentRow(t, id, "a2")).toMatchObject({ state: "succeeded", attempts: 1 });
+    const shown = await operatorCli(t, "rollout", "show", id);
+    expect(shown.stdout).toMatch(/^a1\s+failed\s+\S+\s+1\s/m);
+  });
+
+  it("an answer from the agent's record (a report naming no step) is no attempt", async () => {
+    const t = await session.start();
+    const a1 = await session.connect(t, "a1");
+    const id = await rolloutTo(t, "a1");
+    await reportAcked(a1, await a1.next(isType("deploy")), "succeeded");
+    expect(await agentRow(t, id, "a1")).toMatchObject({ state: "succeeded", attempts: 0 });
+  });
 });

@@ -486,6 +486,33 @@ for (const subject of subjects) {
       expect((await store.getDeployment("ro1:a1"))?.warnings).toBeUndefined();
     });
 
+    it("counts a run that reported a result as started, once, however its start was counted", async () => {
+      await seed(store);
+      await store.insertDeployments([deployment("ro1", "a1"), deployment("ro1", "a2")]);
+      // a1's start was never counted (its progress lost); a2's was, twice (a host restarted mid-update).
+      await store.updateDeployment("ro1:a2", { started: 2, updatedAt: 40 });
+      await store.updateDeployments([
+        { id: "ro1:a1", state: "failed", error: "boom", ran: true, updatedAt: 41 },
+        { id: "ro1:a2", state: "succeeded", error: null, ran: true, updatedAt: 41 },
+      ]);
+      expect(await store.getDeployment("ro1:a1")).toMatchObject({ state: "failed", started: 1 });
+      expect(await store.getDeployment("ro1:a2")).toMatchObject({ state: "succeeded", started: 2 });
+      // Reported again (a late resend of the result): still one run.
+      await store.updateDeployments([
+        { id: "ro1:a1", state: "succeeded", error: null, ran: true, updatedAt: 42 },
+      ]);
+      expect((await store.getDeployment("ro1:a1"))?.started).toBe(1);
+      // A result that names no run (answered from the agent's record) counts none.
+      await store.updateDeployments([{ id: "ro1:a2", state: "succeeded", error: null, updatedAt: 43 }]);
+      expect((await store.getDeployment("ro1:a2"))?.started).toBe(2);
+      // The single update takes `ran` alike.
+      await store.updateDeployment("ro1:a2", { ran: true, updatedAt: 44 });
+      expect((await store.getDeployment("ro1:a2"))?.started).toBe(2);
+      await store.updateDeployment("ro1:a1", { started: 0, updatedAt: 45 });
+      await store.updateDeployment("ro1:a1", { ran: true, updatedAt: 46 });
+      expect((await store.getDeployment("ro1:a1"))?.started).toBe(1);
+    });
+
     it("reads a rollout's deployments of the named agents only, in the states asked for", async () => {
       await seed(store);
       const many = await manyAgents(store);

@@ -148,6 +148,9 @@ export async function publishRelease(t: TestHub, version: string): Promise<strin
   return res.body.id;
 }
 
+/** The steps of a report: none (an answer from the agent's record), or a run's. */
+export type ReportSteps = { name: string; ok: boolean; ms: number }[];
+
 /**
  * Sends `outcome` for `deploy` as an agent's report (web 1.0.0 → the deployed version); the report
  * id, for waiting on its ack (`agent.next(isAck(id))`).
@@ -156,6 +159,7 @@ export function sendReport(
   agent: TestAgent,
   deploy: Deploy,
   outcome: "succeeded" | "failed" | "rolled_back",
+  steps: ReportSteps = [],
 ): string {
   const reportId = randomUUID();
   agent.send({
@@ -167,7 +171,7 @@ export function sendReport(
     outcome,
     fromVersion: "1.0.0",
     toVersion: deploy.release.version,
-    steps: [],
+    steps,
     ...(outcome === "succeeded" ? {} : { error: "test step failed" }),
   });
   return reportId;
@@ -178,8 +182,9 @@ export async function reportAcked(
   agent: TestAgent,
   deploy: Deploy,
   outcome: "succeeded" | "failed" | "rolled_back",
+  steps: ReportSteps = [],
 ) {
-  const reportId = sendReport(agent, deploy, outcome);
+  const reportId = sendReport(agent, deploy, outcome, steps);
   await agent.next(
     (m): m is Extract<HubMessage, { type: "ack" }> => m.type === "ack" && m.reportId === reportId,
   );
