@@ -9,6 +9,7 @@ import { refuseEmptyValues } from "../../shared/cli/empty-values.js";
 import { BadInputError, ExitCode } from "../../shared/errors.js";
 import { SHIP_VERSION } from "../../shared/version.js";
 import { exitCodeFor, messageFor } from "./exit-codes.js";
+import { isNotInBundle } from "./not-in-bundle.js";
 import { createOutput, type Output } from "./output.js";
 import { registerReleaseCommand } from "./release-command.js";
 
@@ -216,6 +217,8 @@ async function main(argv: string[]): Promise<number> {
     // `ship release ...` actions set process.exitCode themselves; keep theirs when ours is 0.
     return code !== ExitCode.ok ? code : Number(process.exitCode ?? ExitCode.ok);
   } catch (error) {
+    // The bin runs the whole CLI instead (not-in-bundle.ts): nothing was done or printed yet.
+    if (isNotInBundle(error)) throw error;
     if (error instanceof CommanderError) {
       // Help and version are successes; every other parse problem is bad input (exit 2).
       if (error.exitCode === 0) return ExitCode.ok;

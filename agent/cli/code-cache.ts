@@ -29,6 +29,7 @@ import {
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { Script } from "node:vm";
+import { isNotInBundle } from "./not-in-bundle.js";
 
 const MAGIC = "ship-v8-code-cache 1";
 
@@ -133,10 +134,24 @@ export function loadWithCodeCache<T>(bundleFile: string, cacheKey: string): Cach
   };
 }
 
-/** The bin's quick path: `runCli` of the bundle, then the cache settled. Resolves to the exit code. */
-export async function runCachedCli(bundleFile: string, cacheKey: string, argv: string[]): Promise<number> {
+/**
+ * The bin's quick path: `runCli` of the bundle, then the cache settled. Resolves to the exit code, or
+ * to undefined when the command turned out to need a mode the bundle leaves out (not-in-bundle.ts):
+ * nothing was done, and the bin runs the whole CLI.
+ */
+export async function runCachedCli(
+  bundleFile: string,
+  cacheKey: string,
+  argv: string[],
+): Promise<number | undefined> {
   const cli = loadWithCodeCache<{ runCli: (argv: string[]) => Promise<number> }>(bundleFile, cacheKey);
-  const code = await cli.exports.runCli(argv);
+  let code: number;
+  try {
+    code = await cli.exports.runCli(argv);
+  } catch (error) {
+    if (isNotInBundle(error)) return undefined;
+    throw error;
+  }
   cli.settle();
   return code;
 }

@@ -1,3 +1,6 @@
+// First: zod's JIT off before any schema is built (one-shot-schemas.ts): this command parses each
+// document once. Here, not in the bin's entry, so `ship --help` from the same bundle never loads zod.
+import "../one-shot-schemas.js";
 // Its own module, apart from --rollback: listing needs neither the restore engine, the lock nor crypto.
 
 import { dirname, join } from "node:path";

@@ -1,3 +1,6 @@
+// First: zod's JIT off before any schema is built (one-shot-schemas.ts): this command parses each
+// document once. Here, not in the bin's entry, so `ship --help` from the same bundle never loads zod.
+import "../one-shot-schemas.js";
 import { lstatSync } from "node:fs";
 import { join } from "node:path";
 import type { AgentConfig } from "../../../shared/config/schema.js";

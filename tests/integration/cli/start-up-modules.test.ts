@@ -115,7 +115,9 @@ afterAll(async () => {
 
 describe("what the quick commands load (built CLI)", () => {
   it("ship --help: commander and the entry, no schema, logging, network or source library", async () => {
-    const { code, sources } = await sourcesLoaded(root, ["--help"]);
+    // --verbose: the ES module chunks, whose graph the source maps name (without it, the cached
+    // restore bundle: see below).
+    const { code, sources } = await sourcesLoaded(root, ["--help", "--verbose"]);
     expect(code).toBe(0);
     const libs = libraries(sources);
     for (const lib of ["zod", "pino", "minimatch", "yaml", "smol-toml", ...NETWORK_AND_SOURCES])
@@ -185,8 +187,12 @@ describe("what the quick commands load (built CLI)", () => {
   });
 
   it("the restore bundle holds --rollback and --list-backups, not the update pipeline, sources or their libraries", async () => {
-    // esbuild names every module it wraps by its path: what is not named here was left out.
-    const text = await readFile(await restoreBundle(), "utf8");
+    // esbuild names every module it wraps by its path: what is not named here was left out. A
+    // package's path is relative to the build's root and leads wherever node_modules is (a symlinked
+    // node_modules, as in a git worktree, gives "../../main/node_modules/pino/…"): matched as a path
+    // that ends so, or "node_modules/tar/" was absent there whatever the bundle held.
+    const bundleText = await readFile(await restoreBundle(), "utf8");
+    const text = bundleText.replace(/"(?:\.\.\/)+(?:[^"/]+\/)*node_modules\//g, '"node_modules/');
     for (const present of [
       "agent/backup/restore.ts",
       "agent/cli/commands/list-backups.ts",
@@ -228,6 +234,45 @@ describe("what the quick commands load (built CLI)", () => {
     const viaBin = await runShip(["--config", config, "--list-backups", "--json", "release", "--help"]);
     expect(viaBin.code, viaBin.stderr).toBe(0);
     expect(viaBin.stdout).toContain("Usage: ship release");
+  });
+
+  it("a word the bin takes for a quick mode but that is an option's value runs the command it is: bad input, exit 2", async () => {
+    // `--config --rollback` names a config file "--rollback": an update run, which the restore bundle
+    // leaves out. It said "internal error: ./commands/run.js is not in the restore bundle", exit 1.
+    for (const word of ["--rollback", "--list-backups", "--help", "-h", "--version"]) {
+      const run = await runShip(["--config", word], { cwd: root });
+      expect(run.code, `${word}: ${run.stderr}`).toBe(2);
+      expect(run.stderr).toMatch(new RegExp(`^ship: ${word} cannot read the config: no such file`));
+      expect(run.stderr).not.toMatch(/internal error|restore bundle/);
+    }
+    // `--sources --help` is a source named "--help" (commander takes the next word as the value):
+    // refused as an update run refuses an unknown source.
+    const sources = await runShip(["--config", config, "--sources", "--help"]);
+    expect(sources.code, sources.stderr).toBe(2);
+    expect(sources.stderr).toMatch(/--help/);
+    expect(sources.stderr).not.toMatch(/internal error|restore bundle/);
+  });
+
+  it("ship --help and --version run the code-cached restore bundle too: no ES module chunk, nothing from node_modules", async () => {
+    for (const args of [["--help"], ["--version"], ["-h"]]) {
+      const { code, files } = await sourcesLoaded(root, args);
+      expect(code, args.join(" ")).toBe(0);
+      expect(
+        files.filter((f) => f.includes("/node_modules/") || inBundle(f)),
+        args.join(" "),
+      ).toEqual([]);
+    }
+    expect(existsSync(`${await restoreBundle()}.help.v8cache`)).toBe(true);
+    const help = await runShip(["--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: ship \[options\] \[command\]/);
+    expect(help.stdout).toContain("--rollback <id|path>");
+    const version = await runShip(["--version"]);
+    expect(version.stdout).toMatch(/^\d+\.\d+\.\d+/);
+    // `release --help` and --verbose still take the whole CLI, which prints the same help.
+    const verbose = await runShip(["--help", "--verbose"]);
+    expect(verbose.code).toBe(0);
+    expect(verbose.stdout).toBe(help.stdout);
   });
 
   it("--rollback and --list-backups load neither worker_threads nor assert (pino's), nor child_process (commander's, trash's)", async () => {
