@@ -203,7 +203,7 @@ await build({
 // `--list-backups`, `--help` and `--version` (issue 11: within 2× of `node -e 0`) and the update run
 // itself (`ship [--force] [--check-only] …`, what the timer runs: loading its modules was ~0.1 s of
 // CPU, a tenth of a 20,000-file update) run a CommonJS bundle with a code cache, unless source maps
-// are wanted: the first four the restore bundle (keys "rollback", "list-backups", "help"), the run the
+// are wanted: the first four the restore bundle (keys "rollback", "list-backups", "help", "version"), the run the
 // whole CLI's (key "run"). `--help` from the ES module chunks imported them as ES modules, and Node
 // builds an ES module facade of every built-in they import, which for `fs` loads the whole streams
 // stack (~14 ms of CPU). An argument that belongs elsewhere sends even those to the ES module
@@ -234,7 +234,9 @@ const wholeCli = () => {
 if (cached !== undefined && !verbose && !process.sourceMapsEnabled) {
   const { runCachedCli } = require("./bundle/code-cache.cjs");
   const bundle = cached === "--run" ? "${quickFile}" : "${restoreFile}";
-  const key = cached === "--run" ? "run" : ["--rollback", "--list-backups"].includes(cached) ? cached.slice(2) : "help";
+  // One cache per command, made by its first run: help's would hold only what --version compiled
+  // when \`ship --version\` (an install script's check) ran first.
+  const key = cached === "--run" ? "run" : cached === "-h" ? "help" : cached.slice(2);
   runCachedCli(\`\${__dirname}/bundle/\${bundle}\`, key, process.argv).then((code) => {
     if (code === undefined) wholeCli();
     else process.exitCode = code;

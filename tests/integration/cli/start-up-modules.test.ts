@@ -262,7 +262,9 @@ describe("what the quick commands load (built CLI)", () => {
         args.join(" "),
       ).toEqual([]);
     }
+    // One cache each: help's holds what help compiled even when `ship --version` ran first.
     expect(existsSync(`${await restoreBundle()}.help.v8cache`)).toBe(true);
+    expect(existsSync(`${await restoreBundle()}.version.v8cache`)).toBe(true);
     const help = await runShip(["--help"]);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^Usage: ship \[options\] \[command\]/);
