@@ -107,6 +107,21 @@ describe("scanReleaseDir (release directory read in place through a stat index)"
     expect((await scanReleaseDir(dir, indexFile, later)).hashed).toBe(0);
   });
 
+  it("a record whose hash is not 64 lowercase hex digits vouches for nothing, whatever its stamp", async () => {
+    const honest = `tree:${await treeDigest(dir)}`;
+    await scanReleaseDir(dir, indexFile, later);
+    const saved = await readFile(indexFile, "utf8");
+    const m1 = /lib\/m1\.py\0([0-9a-f]{64})\t/.exec(saved);
+    expect(m1).not.toBeNull();
+    const sha = (m1 as RegExpExecArray)[1] as string;
+    for (const bad of [sha.toUpperCase(), `${sha.slice(0, 63)}g`, `${sha.slice(0, 32)} ${sha.slice(33)}`]) {
+      expect(bad).toHaveLength(64);
+      expect(bad).not.toBe(sha);
+      await writeFile(indexFile, saved.replace(`lib/m1.py\0${sha}`, `lib/m1.py\0${bad}`));
+      expect(await scanReleaseDir(dir, indexFile, later)).toMatchObject({ id: honest, hashed: 1 });
+    }
+  });
+
   it("keeps each regular file's mtime as scanned, for keep_mtimes", async () => {
     const scanned = await scanReleaseDir(dir, indexFile, later);
     expect([...scanned.mtimes.keys()].sort()).toEqual(
