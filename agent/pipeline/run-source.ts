@@ -305,7 +305,10 @@ export async function runSource(
                   message: checked(stop.outcome.message),
                   error: null,
                 }
-              : stoppedOnPurpose(ctx, stop.outcome),
+              : stop.outcome.result === "up_to_date"
+                ? // Found installed by the fetch's read (namedByFetch): said as the check would have said it.
+                  { ...stoppedOnPurpose(ctx, stop.outcome), message: checked(stop.outcome.message) }
+                : stoppedOnPurpose(ctx, stop.outcome),
         ),
         fromVersion: currentVersion,
         toVersion: ctx.manifest?.version ?? check.candidate ?? null,
