@@ -187,7 +187,7 @@ export async function runSource(
     const releaseSource = namingConfigFile(
       ports.openSource(name, source, {
         stateDir: paths.sourceStateDir,
-        ...(options.checkOnly ? { readOnly: true } : {}),
+        ...(options.checkOnly ? { readOnly: true, fetchFollows: true } : {}),
         deferCacheWrite: (write) => cacheWrites.push(write),
         log,
         installed: () => readInstalledRelease(paths.appStateDir, source.app_dir, sourceState),
@@ -234,10 +234,11 @@ export async function runSource(
         toVersion: check.candidate ?? reinstalled,
       };
     }
-    const offered =
+    const offeredBy = (detail: string) =>
       reinstalled === undefined
-        ? check.detail
-        : check.detail.replace(`available ${reinstalled} -> `, `available ${from} -> `);
+        ? detail
+        : detail.replace(`available ${reinstalled} -> `, `available ${from} -> `);
+    const offered = offeredBy(check.detail);
     if (!check.available) {
       if (!options.checkOnly) {
         await updateSourceState(config.general.state_file, name, (s) => ({
@@ -283,13 +284,18 @@ export async function runSource(
     };
     if (options.checkOnly) {
       const stop = await wouldStopBeforeInstalling(ctx);
+      // The fetch has read what the check could not name: checking again names it from that read.
+      const named =
+        stop === undefined && check.namedByFetch === true
+          ? offeredBy((await releaseSource.check()).detail)
+          : offered;
       return {
         ...bare(
           stop === undefined
             ? {
                 result: "update_available",
                 exitCode: ExitCode.updateAvailable,
-                message: checked(offered),
+                message: checked(named),
                 error: null,
               }
             : stop.step.kind === "rollout"
@@ -299,7 +305,10 @@ export async function runSource(
                   message: checked(stop.outcome.message),
                   error: null,
                 }
-              : stoppedOnPurpose(ctx, stop.outcome),
+              : stop.outcome.result === "up_to_date"
+                ? // Found installed by the fetch's read (namedByFetch): said as the check would have said it.
+                  { ...stoppedOnPurpose(ctx, stop.outcome), message: checked(stop.outcome.message) }
+                : stoppedOnPurpose(ctx, stop.outcome),
         ),
         fromVersion: currentVersion,
         toVersion: ctx.manifest?.version ?? check.candidate ?? null,

@@ -75,7 +75,13 @@ export class LocalSource implements ReleaseSource {
     const detail = available
       ? `${this.name}: update available ${current ?? this.ctx.noneInstalled ?? "(nothing installed)"} -> ${candidate} from ${this.cfg.path}`
       : `${this.name}: up to date (${candidate})`;
-    return { available, current, candidate, detail };
+    return {
+      available,
+      current,
+      candidate,
+      detail,
+      ...(offer.fingerprint === undefined ? { namedByFetch: true } : {}),
+    };
   }
 
   async fetch(stagingDir: string): Promise<FetchedRelease> {
@@ -358,9 +364,11 @@ export class LocalSource implements ReleaseSource {
     }
     const known = await this.knownArchiveSha256();
     if (known !== undefined) return { fingerprint: `sha256:${known}` };
-    // --check-only must say whether there is an update, so it reads the archive now; a real run
-    // learns the hash in the extraction's own read.
-    if (this.ctx.readOnly === true) return { fingerprint: `sha256:${await this.archiveSha256()}` };
+    // A read-only check must say whether there is an update, so it reads the archive now, unless a
+    // fetch follows (--check-only's): that one read hashes it as it extracts, as in a real run, and
+    // reading it here too doubled what --check-only read of a new archive.
+    if (this.ctx.readOnly === true && this.ctx.fetchFollows !== true)
+      return { fingerprint: `sha256:${await this.archiveSha256()}` };
     return { fingerprint: undefined };
   }
 

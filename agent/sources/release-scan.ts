@@ -22,7 +22,14 @@ import {
   mapLimit,
   SYNC_READ_MAX_BYTES,
 } from "../tree/hash-file.js";
-import { isDirectoryMode, isFileMode, isSymlinkMode, type LiteStat, lstatLite } from "../tree/lstat-lite.js";
+import {
+  emptyStat,
+  isDirectoryMode,
+  isFileMode,
+  isSymlinkMode,
+  type LiteStat,
+  lstatLite,
+} from "../tree/lstat-lite.js";
 import { dirLine } from "./release-dir.js";
 import { nowMs, StatIndex } from "./stat-index.js";
 import type { ReleaseListing } from "./types.js";
@@ -33,8 +40,13 @@ export interface ScannedRelease {
   id: string;
   /** Files whose content had to be read (the rest came from the stat index). */
   hashed: number;
-  /** mtime (ms) of each regular file as scanned, for sources that keep the release's mtimes. */
-  mtimes: Map<string, number>;
+  /**
+   * mtime (ms) of each regular file as scanned, for sources that keep the release's mtimes. Built on
+   * first use from the walk's compact list: a map of every file, made on every scan for the few
+   * sources with keep_mtimes, was ~10 % of a cold scan's CPU (its entries outlive the walk, so each
+   * young-generation collection copied them).
+   */
+  readonly mtimes: Map<string, number>;
 }
 
 /** What the walk found at one path: a directory's mode, a file's listing entry, or a symlink. */
@@ -56,7 +68,8 @@ interface Walk {
   index: StatIndex;
   rels: string[];
   found: Walked[];
-  mtimes: Map<string, number>;
+  /** Beside `rels`: a regular file's mtime (ms), NaN for the rest. Doubles only, so one backing store, no object per file. */
+  mtimeList: number[];
   unknown: Unknown[];
   links: string[];
 }
@@ -73,7 +86,7 @@ export async function scanReleaseDir(
   save: boolean | ((write: () => Promise<void>) => void) = true,
 ): Promise<ScannedRelease> {
   const index = await StatIndex.load(indexFile, root);
-  const walked: Walk = { index, rels: [], found: [], mtimes: new Map(), unknown: [], links: [] };
+  const walked: Walk = { index, rels: [], found: [], mtimeList: [], unknown: [], links: [] };
   const base = root.endsWith("/") ? root : `${root}/`;
   walk(base, "", walked);
   const startedMs = clock();
@@ -105,7 +118,7 @@ export async function scanReleaseDir(
   return build(walked, small.length + large.length);
 }
 
-function build({ rels, found, mtimes }: Walk, hashed: number): ScannedRelease {
+function build({ rels, found, mtimeList }: Walk, hashed: number): ScannedRelease {
   const digest = createHash("sha256");
   const listing: ReleaseListing = { files: new Map(), dirs: new Map() };
   // The digest's lines, fed in batches: one update per entry costs more than the hashing itself.
@@ -131,8 +144,29 @@ function build({ rels, found, mtimes }: Walk, hashed: number): ScannedRelease {
     }
   }
   digest.update(lines.join(""));
-  return { listing, id: `tree:${digest.digest("hex")}`, hashed, mtimes };
+  let mtimes: Map<string, number> | undefined;
+  return {
+    listing,
+    id: `tree:${digest.digest("hex")}`,
+    hashed,
+    get mtimes() {
+      mtimes ??= mtimesOf(rels, mtimeList);
+      return mtimes;
+    },
+  };
 }
+
+function mtimesOf(rels: readonly string[], mtimeList: readonly number[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (let i = 0; i < rels.length; i++) {
+    const mtimeMs = mtimeList[i] as number;
+    if (!Number.isNaN(mtimeMs)) out.set(rels[i] as string, mtimeMs);
+  }
+  return out;
+}
+
+/** The stat the walk reads each entry into (lstatLite fills it: no object and no boxed numbers per entry). */
+const reused = emptyStat();
 
 /** Depth first, names sorted in each directory: the order the tree digest is defined in. */
 function walk(base: string, rel: string, out: Walk): void {
@@ -143,26 +177,29 @@ function walk(base: string, rel: string, out: Walk): void {
     // A name that is not UTF-8 comes back from readdir decoded with U+FFFD (and is then not found);
     // refused as every source refuses it (entry-path.ts says why).
     if (name.includes(NOT_UTF8)) throw new VerificationError(shownName(path), NOT_UTF8_REASON);
-    const st = lstatLite(path, true);
+    // One stat object for the whole walk: only a file the index cannot vouch for keeps a copy.
+    const st = lstatLite(path, true, reused);
     if ((st.mode & 0o6000) !== 0) throw new VerificationError(path, "has the setuid/setgid bit");
     if (isDirectoryMode(st.mode)) {
       out.rels.push(relPath);
       out.found.push((st.mode & 0o777) | 0o700);
+      out.mtimeList.push(Number.NaN);
       walk(base, relPath, out);
     } else if (isFileMode(st.mode)) {
       // Looked up in walk order, the order the index was saved in (StatIndex reads it at a cursor).
       const known = out.index.lookup(relPath, st);
       const entry: ReleaseEntry = { type: "file", sha256: known ?? "", size: st.size, mode: st.mode & 0o777 };
-      if (known === undefined) out.unknown.push({ rel: relPath, st, entry });
+      if (known === undefined) out.unknown.push({ rel: relPath, st: { ...st }, entry });
       out.rels.push(relPath);
       out.found.push(entry);
-      out.mtimes.set(relPath, st.mtimeMs);
+      out.mtimeList.push(st.mtimeMs);
     } else if (isSymlinkMode(st.mode)) {
       const target = readlinkSync(path);
       const lands = symlinkTargetParts(relPath.split("/"), target);
       if (!lands.ok) throw new VerificationError(path, `symlink ${lands.reason}`);
       out.rels.push(relPath);
       out.found.push({ type: "link", target, size: st.size, mode: st.mode & 0o7777 });
+      out.mtimeList.push(Number.NaN);
       out.links.push(relPath);
     } else {
       throw new VerificationError(

@@ -216,13 +216,18 @@ function numberIs(text: string, from: number, to: number, value: number): boolea
 
 const NUMBER_CHARS = "0123456789.eE+-";
 
-/** 64 lowercase hex digits at `at` (a loop: a regex over 20,000 slices costs tens of ms). */
+/**
+ * Matches 64 lowercase hex digits where lastIndex is put (sticky): no slice per record, as a regex
+ * over 20,000 slices needed, and the regex engine's native code instead of a 64-step JavaScript
+ * loop per file, which a CLI run (cold: interpreted, not yet optimized) paid for every file
+ * (~8 % of a cold scan's CPU on the bench's 5,000 files).
+ */
+const SHA256_HERE = /[0-9a-f]{64}/y;
+
+/** 64 lowercase hex digits at `at`. */
 function isSha256At(text: string, at: number): boolean {
-  for (let i = at; i < at + 64; i++) {
-    const c = text.charCodeAt(i);
-    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
-  }
-  return true;
+  SHA256_HERE.lastIndex = at;
+  return SHA256_HERE.test(text);
 }
 
 /** Wall-clock time in ms, comparable with file timestamps on this host. */

@@ -15,6 +15,12 @@ export interface UpdateCheck {
   candidate?: string;
   /** One line for `--check-only` output. */
   detail: string;
+  /**
+   * The candidate is known only once the fetch has read the release (a local archive not hashed
+   * yet): `available` is then a guess the fetch settles (`installedAlready`), and a check made after
+   * the fetch names the candidate without reading the release again.
+   */
+  namedByFetch?: boolean;
 }
 
 /** A release fetched, verified and unpacked into a staging directory. */
@@ -136,6 +142,12 @@ export interface SourceContext {
    * local source's stat index) are read but not written.
    */
   readOnly?: boolean;
+  /**
+   * The run fetches the release whenever the check says "available", `--check-only` included (it
+   * runs fetch and verify: rollout-hold.ts). A check that would read the whole release only to name
+   * it (a local archive not hashed yet) leaves that to the fetch's own read, as a real run's does.
+   */
+  fetchFollows?: boolean;
   /**
    * Takes the writes of the source's caches (the local source's stat index, an archive's hash) to
    * make once the run knows its input was good: a run refused for bad input (a broken manifest, an

@@ -37,15 +37,25 @@ let raw: RawLstat | null | undefined;
 /**
  * The entry at `path`, never following a symlink. As lstatSync: undefined when it does not exist
  * (ENOENT) and `throwIfNoEntry` is false; any other failure throws lstatSync's own error.
+ * `into`: an object to fill and return instead of a new one, for a walk that reads each stat before
+ * the next (a new object per entry, with its numbers boxed, was most of a walk's garbage).
  */
-export function lstatLite(path: string, throwIfNoEntry: true): LiteStat;
-export function lstatLite(path: string, throwIfNoEntry: false): LiteStat | undefined;
-export function lstatLite(path: string, throwIfNoEntry: boolean): LiteStat | undefined {
+export function lstatLite(path: string, throwIfNoEntry: true, into?: LiteStat): LiteStat;
+export function lstatLite(path: string, throwIfNoEntry: false, into?: LiteStat): LiteStat | undefined;
+export function lstatLite(path: string, throwIfNoEntry: boolean, into?: LiteStat): LiteStat | undefined {
   const binding = raw === undefined ? probe() : raw;
   // A NUL byte is refused by lstatSync's validation; the binding would cut the path there.
-  if (binding === null || path.includes("\0")) return fromStats(path, throwIfNoEntry);
+  if (binding === null || path.includes("\0")) {
+    const st = fromStats(path, throwIfNoEntry);
+    return st === undefined || into === undefined ? st : Object.assign(into, st);
+  }
   const values = binding(path, false, undefined, throwIfNoEntry);
-  return values === undefined ? undefined : fromValues(values as Float64Array);
+  return values === undefined ? undefined : fromValues(values as Float64Array, into);
+}
+
+/** A LiteStat to pass to lstatLite as `into` (its fields start as doubles, as lstatLite writes them). */
+export function emptyStat(): LiteStat {
+  return { dev: 0.5, mode: 0, ino: 0.5, size: 0.5, mtimeMs: 0.5, ctimeMs: 0.5 };
 }
 
 /** Whether a LiteStat is a directory, a regular file or a symlink (mode's file type). */
@@ -81,7 +91,16 @@ function fromStats(path: string, throwIfNoEntry: boolean): LiteStat | undefined 
 }
 
 /** Read at once: the binding fills one shared array on every call. */
-function fromValues(v: Float64Array): LiteStat {
+function fromValues(v: Float64Array, into: LiteStat | undefined): LiteStat {
+  if (into !== undefined) {
+    into.dev = v[DEV] as number;
+    into.mode = v[MODE] as number;
+    into.ino = v[INO] as number;
+    into.size = v[SIZE] as number;
+    into.mtimeMs = (v[MTIME_SEC] as number) * 1e3 + (v[MTIME_SEC + 1] as number) / 1e6;
+    into.ctimeMs = (v[CTIME_SEC] as number) * 1e3 + (v[CTIME_SEC + 1] as number) / 1e6;
+    return into;
+  }
   return {
     dev: v[DEV] as number,
     mode: v[MODE] as number,
@@ -113,7 +132,7 @@ function probe(): RawLstat | null {
     const expected = fromStats(path, false);
     const values = candidate(path, false, undefined, false);
     if (expected === undefined || !(values instanceof Float64Array)) return raw;
-    const got = fromValues(values);
+    const got = fromValues(values, undefined);
     const same = (Object.keys(expected) as (keyof LiteStat)[]).every((k) => Object.is(got[k], expected[k]));
     if (same) raw = candidate;
   } catch {

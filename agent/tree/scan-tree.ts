@@ -7,7 +7,14 @@
  */
 import { readdirSync } from "node:fs";
 import type { TreeScan } from "../apply/types.js";
-import { isDirectoryMode, isFileMode, isSymlinkMode, lstatLite, specialKind } from "./lstat-lite.js";
+import {
+  emptyStat,
+  isDirectoryMode,
+  isFileMode,
+  isSymlinkMode,
+  lstatLite,
+  specialKind,
+} from "./lstat-lite.js";
 
 export interface ScanOptions {
   /** Directories (relative) to report but never enter: protected directories are never read. */
@@ -15,6 +22,9 @@ export interface ScanOptions {
   /** Files (relative) to leave out of the result. */
   skipFile?: (rel: string) => boolean;
 }
+
+/** The stat the walk reads each entry into: its fields are copied out, so no object per entry is left behind. */
+const reused = emptyStat();
 
 /** Scans `root`; a missing root is an empty tree (a first install into a new directory). */
 export async function scanTree(root: string, options: ScanOptions = {}): Promise<TreeScan> {
@@ -34,7 +44,7 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
     }
     for (const name of names) {
       const childRel = rel === "" ? name : `${rel}/${name}`;
-      const stat = lstatLite(base + childRel, false);
+      const stat = lstatLite(base + childRel, false, reused);
       if (stat === undefined) continue; // deleted while we walked
       if (isDirectoryMode(stat.mode)) {
         scan.dirs.set(childRel, stat.mode & 0o7777);
@@ -51,15 +61,17 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
         }
         continue;
       }
-      if (skipFile?.(childRel)) continue;
-      scan.files.set(childRel, {
-        type: symlink ? "symlink" : "file",
+      // Copied out before any callback runs: `stat` is the walk's one reused object.
+      const entry = {
+        type: symlink ? ("symlink" as const) : ("file" as const),
         size: stat.size,
         mode: stat.mode & 0o7777,
         mtimeMs: stat.mtimeMs,
         ino: stat.ino,
         ctimeMs: stat.ctimeMs,
-      });
+      };
+      if (skipFile?.(childRel)) continue;
+      scan.files.set(childRel, entry);
     }
   }
   return scan;

@@ -77,6 +77,61 @@ describe("scanReleaseDir (release directory read in place through a stat index)"
     expect(second.id).toBe(`tree:${await treeDigest(dir)}`);
   });
 
+  it("every file hashed in one walk is recorded with its own stat (the walk reuses one stat object), so same-size same-mtime edits of any of them are seen", async () => {
+    await scanReleaseDir(dir, indexFile, later);
+    const saved = await readFile(indexFile, "utf8");
+    for (let i = 0; i < 5; i++) {
+      const rel = `lib/m${i}.py`;
+      const st = await stat(join(dir, rel));
+      const own = `${rel}\0`;
+      const at = saved.indexOf(own);
+      expect(at).toBeGreaterThan(0);
+      const stamp = saved.slice(at + own.length + 65, saved.indexOf("\0", at + own.length));
+      expect(stamp).toBe(`${st.dev}\t${st.ino}\t${st.size}\t${st.mtimeMs}\t${st.ctimeMs}`);
+    }
+    // The first and a middle file of the walk, edited keeping size and mtime: both are read again.
+    const ref = join(tmp, "ref");
+    await writeFile(ref, "");
+    for (const [rel, text] of [
+      ["lib/m0.py", "print(7)\n"],
+      ["lib/m2.py", "print(8)\n"],
+    ] as const) {
+      const file = join(dir, rel);
+      execFileSync("touch", ["-r", file, ref]);
+      await writeFile(file, text);
+      execFileSync("touch", ["-r", ref, file]);
+    }
+    const again = await scanReleaseDir(dir, indexFile, later);
+    expect(again.hashed).toBe(2);
+    expect(again.id).toBe(`tree:${await treeDigest(dir)}`);
+    expect((await scanReleaseDir(dir, indexFile, later)).hashed).toBe(0);
+  });
+
+  it("a record whose hash is not 64 lowercase hex digits vouches for nothing, whatever its stamp", async () => {
+    const honest = `tree:${await treeDigest(dir)}`;
+    await scanReleaseDir(dir, indexFile, later);
+    const saved = await readFile(indexFile, "utf8");
+    const m1 = /lib\/m1\.py\0([0-9a-f]{64})\t/.exec(saved);
+    expect(m1).not.toBeNull();
+    const sha = (m1 as RegExpExecArray)[1] as string;
+    for (const bad of [sha.toUpperCase(), `${sha.slice(0, 63)}g`, `${sha.slice(0, 32)} ${sha.slice(33)}`]) {
+      expect(bad).toHaveLength(64);
+      expect(bad).not.toBe(sha);
+      await writeFile(indexFile, saved.replace(`lib/m1.py\0${sha}`, `lib/m1.py\0${bad}`));
+      expect(await scanReleaseDir(dir, indexFile, later)).toMatchObject({ id: honest, hashed: 1 });
+    }
+  });
+
+  it("keeps each regular file's mtime as scanned, for keep_mtimes", async () => {
+    const scanned = await scanReleaseDir(dir, indexFile, later);
+    expect([...scanned.mtimes.keys()].sort()).toEqual(
+      ["lib/m0.py", "lib/m1.py", "lib/m2.py", "lib/m3.py", "lib/m4.py", "update-manifest.yaml"].sort(),
+    );
+    expect(scanned.mtimes.get("lib/m3.py")).toBe((await stat(join(dir, "lib/m3.py"))).mtimeMs);
+    expect(scanned.mtimes.has("main.py")).toBe(false);
+    expect(scanned.mtimes.has("lib")).toBe(false);
+  });
+
   it("files modified within the timestamp granularity of their hashing are read again next time", async () => {
     // The real clock: every file was just written, so none may be trusted yet.
     await scanReleaseDir(dir, indexFile);

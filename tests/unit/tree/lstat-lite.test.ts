@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { stampOf } from "../../../agent/tree/file-stamp.js";
 import {
+  emptyStat,
   isDirectoryMode,
   isFileMode,
   isSymlinkMode,
@@ -68,6 +69,26 @@ describe.each([
     }
     // The binding is trusted only when its probe matched lstatSync: it must be the one answering here.
     expect(lstatLiteSource()).toBe(useBinding === false ? "lstatSync" : "binding");
+  });
+
+  it("fills the object it is given (a walk's one reused stat) with each entry's own numbers", () => {
+    resetLstatLite(useBinding);
+    const into = emptyStat();
+    for (const name of entries) {
+      const path = join(root, name);
+      const st = lstatSync(path);
+      expect(lstatLite(path, true, into)).toBe(into);
+      expect(into).toEqual({
+        dev: st.dev,
+        mode: st.mode,
+        ino: st.ino,
+        size: st.size,
+        mtimeMs: st.mtimeMs,
+        ctimeMs: st.ctimeMs,
+      });
+    }
+    // A missing entry leaves nothing to read: undefined, as without `into`.
+    expect(lstatLite(join(root, "missing"), false, into)).toBeUndefined();
   });
 
   it("is undefined for a missing entry, or throws lstatSync's own error", () => {
