@@ -74,7 +74,10 @@ export class LocalSource implements ReleaseSource {
         : shortId(offer.fingerprint));
     const detail = available
       ? `${this.name}: update available ${current ?? this.ctx.noneInstalled ?? "(nothing installed)"} -> ${candidate} from ${this.cfg.path}`
-      : `${this.name}: up to date (${candidate})`;
+      : // The installed release is named by its version, as the fetch's "up to date" and the other
+        // sources name it: an archive's candidate is its digest, and the run said "up to date
+        // (sha256:…)" or "(2.0.0)" for one release depending on whether its hash was remembered.
+        `${this.name}: up to date (${current ?? candidate})`;
     return {
       available,
       current,
