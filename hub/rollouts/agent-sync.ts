@@ -6,7 +6,13 @@ import type { Dispatch } from "./dispatch.js";
 import { settleEligibility } from "./eligibility.js";
 import type { RolloutEngine } from "./engine.js";
 import { settleInstalled } from "./found-installed.js";
-import { markOvertaken, RESTORED_BY_HOST, rollbackNotDone, tookOver } from "./rollback-result.js";
+import {
+  markOvertaken,
+  RESTORED_BY_HOST,
+  rollbackNotDone,
+  runsReleaseId,
+  tookOver,
+} from "./rollback-result.js";
 import {
   ACTIVE_ROLLOUT_STATES,
   FAILED_DEPLOYMENT_STATES,
@@ -112,7 +118,10 @@ export class AgentSync {
       else if (isRollbackDeliverable(d.state)) {
         // Owed still, unless a later rollout of the app took this agent over: what that one
         // sends is what the agent should run, and the old release must not come back over it.
-        const later = await this.laterRolloutOfItsApp(t, d, rollout, history, readRollout, tookOver);
+        const runs = runsReleaseId(hello.apps, rollout.releaseId) ? rollout.releaseId : undefined;
+        const later = await this.laterRolloutOfItsApp(t, d, rollout, history, readRollout, (other, l) =>
+          tookOver(other, l, runs),
+        );
         if (later === undefined) dispatch.deployment(d, actor);
         else await markOvertaken(dispatch, d, later, actor);
       } else if (due && isDeliverable(d.state)) owed.push(d);

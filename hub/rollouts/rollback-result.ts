@@ -6,6 +6,7 @@ import {
   deploymentStep,
   isDeliverable,
   isRedeliverable,
+  isRollbackDeliverable,
   isRunningRollout,
   nextDeploymentState,
   REDELIVERABLE_DEPLOYMENT_STATES,
@@ -107,29 +108,56 @@ export function describeRollback({
 /**
  * The agents a later rollout of `rollout`'s app took over, with that rollout's id: it sent them its
  * release (or found it there), or they are due in its current wave. One it planned but never sent
- * (cancelled, or a wave not reached) leaves them on this rollout's release.
+ * (cancelled, or a wave not reached) leaves them on this rollout's release; so does one whose
+ * update ended with the agent back on this rollout's release (`tookOver`).
  */
 async function takenOver(dispatch: Dispatch, rollout: RolloutRecord): Promise<Map<string, string>> {
   const { t } = dispatch;
-  const taken = new Map<string, string>();
   const app = (await t.getRelease(rollout.releaseId))?.app;
-  if (app === undefined) return taken;
+  if (app === undefined) return new Map();
+  const candidates: { other: DeploymentRecord; later: RolloutRecord }[] = [];
   for (const later of await t.listRollouts({ limit: 10_000 })) {
     // Strictly later: an app has one active rollout at a time, so a later one was created after
     // this one ended; one created in the same millisecond (a test's fixed clock) is not taken as later.
     if (later.id === rollout.id || later.created <= rollout.created) continue;
     if ((await t.getRelease(later.releaseId))?.app !== app) continue;
-    for (const other of await t.listDeployments({ rolloutId: later.id }))
-      if (tookOver(other, later)) taken.set(other.agentId, later.id);
+    for (const other of await t.listDeployments({ rolloutId: later.id })) candidates.push({ other, later });
   }
+  // What each agent says it runs now (hello and reports name the hub release): read only for the
+  // agents a later rollout planned, and only when there are some.
+  const ids = [...new Set(candidates.map((c) => c.other.agentId))];
+  const agents = ids.length > 0 ? await t.getAgents(ids) : [];
+  const backOn = new Set(agents.filter((a) => runsReleaseId(a.apps, rollout.releaseId)).map((a) => a.id));
+  const taken = new Map<string, string>();
+  for (const { other, later } of candidates)
+    if (tookOver(other, later, backOn.has(other.agentId) ? rollout.releaseId : undefined))
+      taken.set(other.agentId, later.id);
   return taken;
 }
 
-/** Whether `later`'s deployment `other` took its agent over (see `takenOver`). */
-export function tookOver(other: DeploymentRecord, later: RolloutRecord): boolean {
-  if (other.attempts > 0 || SUCCEEDED_DEPLOYMENT_STATES.includes(other.state)) return true;
+/** Whether the agent's announced apps (hello, last report) name `releaseId` as the hub release one runs. */
+export function runsReleaseId(
+  apps: readonly { releaseId?: string | undefined }[],
+  releaseId: string,
+): boolean {
+  return apps.some((a) => a.releaseId === releaseId);
+}
+
+/**
+ * Whether `later`'s deployment `other` took its agent over (see `takenOver`). `runs`: the older
+ * rollout's release when the agent says it runs that one now. A later update that is over and left
+ * the agent there (it failed and the host restored the older release, or the later rollout's
+ * rollback took it back) took nothing over: the host runs the older release, and a rollback of the
+ * older rollout must reach it, not call it "taken over". One still under way (sent, updating, due,
+ * timed out and owed again) does: the agent is about to leave that release.
+ */
+export function tookOver(other: DeploymentRecord, later: RolloutRecord, runs?: string): boolean {
   const due = isRunningRollout(later.state) && other.wave <= later.currentWave;
-  return due && (isDeliverable(other.state) || isRedeliverable(other.state));
+  if (due && (isDeliverable(other.state) || isRedeliverable(other.state))) return true;
+  if (!(other.attempts > 0 || SUCCEEDED_DEPLOYMENT_STATES.includes(other.state))) return false;
+  const underWay =
+    isDeliverable(other.state) || isRedeliverable(other.state) || isRollbackDeliverable(other.state);
+  return runs === undefined || runs === later.releaseId || underWay;
 }
 
 /** The start of the error of a rollback instruction a later rollout of the app overtook. */
