@@ -93,3 +93,38 @@ it("abort --rollback sends back a host a later rollout failed to move off the ba
   expect(rows.find((r) => r.agentId === "a1")?.error).toMatch(/^not rolled back: a later rollout of the app/);
   expect(a1.received.filter((m) => m.type === "deploy")).toEqual([]);
 });
+
+it("abort --rollback sends back a host a later rollout's own rollback returned to the bad release", async () => {
+  const t = await h.start();
+  const v1 = await publishRelease(t, "1.0.0");
+  const v2 = await publishRelease(t, "2.0.0");
+  const v3 = await publishRelease(t, "3.0.0");
+  const a1 = await h.connect(t, "a1", [{ app: "web", version: "1.0.0", state: "ok", releaseId: v1 }]);
+
+  const bad = await create(t, v2);
+  await report(a1, await a1.next(isType("deploy")), "succeeded", "1.0.0", v2);
+  await expect.poll(async () => (await shown(t, bad)).state).toBe("completed");
+  // 3.0.0 reaches a1, then is taken back by its own rollout's abort with rollback: a1 runs 2.0.0.
+  const next = await create(t, v3);
+  await report(a1, await a1.next(isType("deploy")), "succeeded", "2.0.0", v3);
+  await expect.poll(async () => (await shown(t, next)).state).toBe("completed");
+  const undo = await t.api("POST", `/api/v1/rollouts/${next}/abort`, {
+    token: t.operator,
+    body: { rollback: true },
+  });
+  expect(undo.status).toBe(200);
+  const toV2 = await a1.next(isType("deploy"));
+  expect(toV2).toMatchObject({ rollback: true, release: { id: v2 } });
+  await report(a1, toV2, "succeeded", "3.0.0", v2);
+  await expect
+    .poll(async () => (await shown(t, next)).waves.flatMap((w) => w.agents)[0]?.state)
+    .toBe("rolled_back");
+
+  const abort = await t.api<Shown>("POST", `/api/v1/rollouts/${bad}/abort`, {
+    token: t.operator,
+    body: { rollback: true },
+  });
+  expect(abort.status).toBe(200);
+  expect(abort.body.reason).toBe("aborted; rollback sent to 1 agent(s)");
+  expect(await a1.next(isType("deploy"))).toMatchObject({ rollback: true, release: { id: v1 } });
+});
