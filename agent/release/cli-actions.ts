@@ -268,7 +268,13 @@ async function signBuilt(
   key: string,
 ): Promise<{ path: string; line: string }> {
   const privateKeyPath = resolve(o.dir, key);
-  const { signature, path } = await signArtifact({ artifact, privateKeyPath, app, dir: o.dir });
+  const { signature, path } = await signArtifact({
+    artifact,
+    privateKeyPath,
+    app,
+    dir: o.dir,
+    builtHere: true,
+  });
   await warnReadableByOthers(
     o,
     "--sign-key",
@@ -294,7 +300,15 @@ export async function keygenAction(o: CommonOptions, opts: { out?: string }): Pr
 export async function signAction(
   o: CommonOptions,
   artifact: string | undefined,
-  opts: { key: string; manifest?: string; app?: string; version?: string; gitCommit?: string; out?: string },
+  opts: {
+    key: string;
+    manifest?: string;
+    app?: string;
+    version?: string;
+    gitCommit?: string;
+    out?: string;
+    allowPrivateKey?: string[];
+  },
 ): Promise<void> {
   const at = (p: string | undefined) => (p === undefined ? undefined : resolve(o.dir, p));
   const privateKeyPath = resolve(o.dir, opts.key);
@@ -307,6 +321,7 @@ export async function signAction(
     gitCommit: opts.gitCommit,
     out: at(opts.out),
     dir: o.dir,
+    allowPrivateKeys: opts.allowPrivateKey ?? [],
   });
   // A warning, not a refusal (as the hub's JWT secret): a CI runner is often one user, and a key
   // written with `echo > key.pem` is 644 there. On a shared machine it is whoever reads it who signs.
@@ -336,6 +351,7 @@ export interface PublishCliOptions {
   manifest?: string;
   signature?: string;
   caFile?: string;
+  allowPrivateKey?: string[];
 }
 
 function publishSource(o: CommonOptions, p: PublishCliOptions): PublishSource {
@@ -360,12 +376,14 @@ async function publishManifest(
   p: PublishCliOptions,
   source: PublishSource,
 ): Promise<string> {
+  // The hub keeps the archive and sends it to every agent: one holding a private key is refused.
+  const keys = { allowPrivateKeys: p.allowPrivateKey ?? [], what: "published" };
   if (p.manifest !== undefined) {
     const text = await readInputFile(resolve(o.dir, p.manifest), "--manifest");
-    if (source.kind === "artifact") await checkReleaseArchive(source.path);
+    if (source.kind === "artifact") await checkReleaseArchive(source.path, keys);
     return text;
   }
-  if (source.kind === "artifact") return readManifestFromArchive(source.path);
+  if (source.kind === "artifact") return readManifestFromArchive(source.path, keys);
   return readFile(join(o.dir, MANIFEST_FILENAME), "utf8").catch(() => {
     throw BadInputError.single("--manifest", "", `is required: no ${MANIFEST_FILENAME} in ${resolve(o.dir)}`);
   });
