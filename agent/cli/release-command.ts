@@ -198,6 +198,11 @@ export function registerReleaseCommand(program: Command, io: ReleaseIo = process
     .option("--version <v>", "version (default: the manifest's)")
     .option("--git-commit <sha>", "sign a git release at this commit instead of an archive")
     .option("--out <file>", "signature file (default ARTIFACT.sig)")
+    .option(
+      "--allow-private-key <entry>",
+      "sign the archive although this file in it holds a private key (repeatable; refused otherwise)",
+      collect,
+    )
     .action(
       act(
         (artifact: string | undefined, o: Parameters<typeof actions.signAction>[2]) => (c, a) =>
@@ -220,6 +225,11 @@ export function registerReleaseCommand(program: Command, io: ReleaseIo = process
     .option("--manifest <file>", "manifest (default: inside --artifact, else ./update-manifest.yaml)")
     .option("--signature <file>", "signature from `ship release sign`")
     .option("--ca-file <pem>", "certificate (PEM) of the private CA that signed the hub's https certificate")
+    .option(
+      "--allow-private-key <entry>",
+      "upload the archive although this file in it holds a private key (repeatable; refused otherwise)",
+      collect,
+    )
     .action(act((o: actions.PublishCliOptions) => (c, a) => a.publishAction(c, o)));
 
   sub("interactive", "ask for method, version bump and description, then release").action(

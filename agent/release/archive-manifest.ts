@@ -3,6 +3,7 @@ import { list, type ReadEntry } from "tar";
 import { BadInputError } from "../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
+import { ALLOW_PRIVATE_KEY_FLAG, holdsPrivateKey, MAX_KEY_FILE_BYTES } from "./private-keys.js";
 
 const MAX_MANIFEST_BYTES = 1_000_000;
 
@@ -12,25 +13,50 @@ function isManifestPath(path: string): boolean {
   return parts[parts.length - 1] === MANIFEST_FILENAME && parts.length <= 2;
 }
 
+/** What an archive holds that `sign` and `publish` care about, from one read of it. */
+interface ArchiveScan {
+  /** The manifests where agents look. */
+  manifests: Buffer[][];
+  /** Entries (as the archive names them) that hold a private key. */
+  privateKeys: string[];
+}
+
 /**
- * The manifests `archive` holds where agents look, after reading it whole. Strict: node-tar only
- * warns about bytes that are no tar (a text file, a .zip) and lists nothing, so such a file read
- * as "has no update-manifest.yaml", and with --manifest it was published, for every agent to fail.
+ * The manifests `archive` holds where agents look, and the files holding a private key, after
+ * reading it whole. Strict: node-tar only warns about bytes that are no tar (a text file, a .zip)
+ * and lists nothing, so such a file read as "has no update-manifest.yaml", and with --manifest it
+ * was published, for every agent to fail.
  */
-async function manifestsIn(archive: string): Promise<Buffer[][]> {
-  const found: Buffer[][] = [];
+async function scanArchive(archive: string): Promise<ArchiveScan> {
+  const scan: ArchiveScan = { manifests: [], privateKeys: [] };
   await list({
     file: archive,
     strict: true,
-    filter: (path) => isManifestPath(path),
     onReadEntry: (entry: ReadEntry) => {
-      if (entry.type !== "File" || entry.size > MAX_MANIFEST_BYTES) {
+      if (entry.type !== "File") {
+        entry.resume();
+        return;
+      }
+      if (isManifestPath(entry.path)) {
+        if (entry.size > MAX_MANIFEST_BYTES) {
+          entry.resume();
+          return;
+        }
+        const chunks: Buffer[] = [];
+        scan.manifests.push(chunks);
+        entry.on("data", (chunk: Buffer) => chunks.push(chunk));
+        return;
+      }
+      // Key files are small (private-keys.ts): only those are read, and only while in hand.
+      if (entry.size === 0 || entry.size > MAX_KEY_FILE_BYTES) {
         entry.resume();
         return;
       }
       const chunks: Buffer[] = [];
-      found.push(chunks);
       entry.on("data", (chunk: Buffer) => chunks.push(chunk));
+      entry.on("end", () => {
+        if (holdsPrivateKey(Buffer.concat(chunks).toString("latin1"))) scan.privateKeys.push(entry.path);
+      });
     },
   }).catch((e: unknown) => {
     // A missing or unreadable file is named as such, not as a bad archive with Node's raw errno.
@@ -41,19 +67,56 @@ async function manifestsIn(archive: string): Promise<Buffer[][]> {
       `is not a readable tar archive: ${(e as Error).message} (agents install .tar.gz, .tgz and .tar)`,
     );
   });
-  return found;
+  return scan;
 }
 
-export async function readManifestFromArchive(archive: string): Promise<string> {
-  const found = await manifestsIn(archive);
+/**
+ * `sign` and `publish` refuse an archive holding a private key, as `ship release http` refuses to
+ * pack one: an archive CI made with its own tar (or `http --allow-private-key`) reached every
+ * server signed and published all the same. `what` says what would spread it ("signed").
+ */
+export interface ArchiveKeyPolicy {
+  /** Entries meant to ship (--allow-private-key), as the archive names them or inside its folder. */
+  allowPrivateKeys: readonly string[];
+  what: string;
+}
+
+function refuseArchivedKeys(archive: string, found: readonly string[], policy: ArchiveKeyPolicy): void {
+  const allowed = new Set(policy.allowPrivateKeys.map(normalEntry));
+  // `myapp-1.0.0/src/tls.pem` is allowed as written, or as the release names it (`src/tls.pem`).
+  const keys = found.filter((entry) => {
+    const path = normalEntry(entry);
+    return !allowed.has(path) && !allowed.has(path.split("/").slice(1).join("/"));
+  });
+  const [first] = keys;
+  if (first === undefined) return;
+  const more = keys.length > 1 ? ` (and ${keys.length - 1} more: ${keys.slice(1, 4).join(", ")})` : "";
+  throw BadInputError.single(
+    archive,
+    "",
+    `holds a private key in ${first}${more}; ${policy.what}, it would go onto every server. Rebuild the archive without it, or pass ${ALLOW_PRIVATE_KEY_FLAG} ${first} if it is meant to ship`,
+  );
+}
+
+function normalEntry(path: string): string {
+  return path.replace(/^(\.\/)+/, "").replace(/\/+$/, "");
+}
+
+export async function readManifestFromArchive(archive: string, keys?: ArchiveKeyPolicy): Promise<string> {
+  const { manifests: found, privateKeys } = await scanArchive(archive);
   if (found.length !== 1) {
     const why = found.length === 0 ? `has no ${MANIFEST_FILENAME}` : `has ${found.length} manifests`;
     throw BadInputError.single(archive, "", `${why}; pass --manifest FILE`);
   }
+  if (keys !== undefined) refuseArchivedKeys(archive, privateKeys, keys);
   return Buffer.concat(found[0] ?? []).toString("utf8");
 }
 
-/** Refuses an archive no agent could unpack, when the manifest comes from elsewhere (--manifest). */
-export async function checkReleaseArchive(archive: string): Promise<void> {
-  await manifestsIn(archive);
+/**
+ * Refuses an archive no agent could unpack, when the manifest comes from elsewhere (--manifest),
+ * and with `keys` one holding a private key.
+ */
+export async function checkReleaseArchive(archive: string, keys?: ArchiveKeyPolicy): Promise<void> {
+  const { privateKeys } = await scanArchive(archive);
+  if (keys !== undefined) refuseArchivedKeys(archive, privateKeys, keys);
 }

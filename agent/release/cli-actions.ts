@@ -14,13 +14,20 @@ import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { readNamedFile } from "../../shared/named-file.js";
 import { isVersionLike } from "../../shared/versions.js";
 import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
+import { redactUrl } from "../download/redact.js";
 import { checkReleaseArchive, readManifestFromArchive } from "./archive-manifest.js";
 import { archiveName, type BuiltArchive, buildReleaseArchive } from "./build-archive.js";
 import { type BumpPart, nextVersion } from "./bump.js";
 import { appNameFrom, normaliseVersion, type ReleaseIo } from "./cli-io.js";
 import { releaseGit } from "./git-release.js";
 import { releaseDate, writeStarterManifest } from "./manifest-template.js";
-import { checkHubUrl, type PublishSource, publishRelease, readToken } from "./publish.js";
+import {
+  checkHubUrl,
+  type PublishedRelease,
+  type PublishSource,
+  publishRelease,
+  readToken,
+} from "./publish.js";
 import { readInputFile } from "./read-input.js";
 import { checkLatestName, checkUploadKey, checkUploadKnownHosts, uploadRelease } from "./sftp-upload.js";
 import { signArtifact, writeKeyPair } from "./sign-artifact.js";
@@ -268,7 +275,13 @@ async function signBuilt(
   key: string,
 ): Promise<{ path: string; line: string }> {
   const privateKeyPath = resolve(o.dir, key);
-  const { signature, path } = await signArtifact({ artifact, privateKeyPath, app, dir: o.dir });
+  const { signature, path } = await signArtifact({
+    artifact,
+    privateKeyPath,
+    app,
+    dir: o.dir,
+    builtHere: true,
+  });
   await warnReadableByOthers(
     o,
     "--sign-key",
@@ -294,7 +307,15 @@ export async function keygenAction(o: CommonOptions, opts: { out?: string }): Pr
 export async function signAction(
   o: CommonOptions,
   artifact: string | undefined,
-  opts: { key: string; manifest?: string; app?: string; version?: string; gitCommit?: string; out?: string },
+  opts: {
+    key: string;
+    manifest?: string;
+    app?: string;
+    version?: string;
+    gitCommit?: string;
+    out?: string;
+    allowPrivateKey?: string[];
+  },
 ): Promise<void> {
   const at = (p: string | undefined) => (p === undefined ? undefined : resolve(o.dir, p));
   const privateKeyPath = resolve(o.dir, opts.key);
@@ -307,6 +328,7 @@ export async function signAction(
     gitCommit: opts.gitCommit,
     out: at(opts.out),
     dir: o.dir,
+    allowPrivateKeys: opts.allowPrivateKey ?? [],
   });
   // A warning, not a refusal (as the hub's JWT secret): a CI runner is often one user, and a key
   // written with `echo > key.pem` is 644 there. On a shared machine it is whoever reads it who signs.
@@ -336,6 +358,7 @@ export interface PublishCliOptions {
   manifest?: string;
   signature?: string;
   caFile?: string;
+  allowPrivateKey?: string[];
 }
 
 function publishSource(o: CommonOptions, p: PublishCliOptions): PublishSource {
@@ -349,10 +372,34 @@ function publishSource(o: CommonOptions, p: PublishCliOptions): PublishSource {
       const flag = p.url !== undefined ? "--url" : "--remote-path";
       throw BadInputError.single("--sha256", "", `is required with ${flag} (64 hex digits)`);
     }
-    if (p.url !== undefined) return { kind: "url", url: p.url, sha256: p.sha256 };
+    if (p.url !== undefined) return { kind: "url", url: urlWithoutCredentials(p.url), sha256: p.sha256 };
     return { kind: "sftp", remotePath: p.remotePath as string, sha256: p.sha256 };
   }
   return { kind: "git", commit: p.gitCommit as string, ...(p.gitTag === undefined ? {} : { tag: p.gitTag }) };
+}
+
+/**
+ * A `user:password@` in `--url` is refused here, not sent: the hub refuses it too (it would hand the
+ * password to every agent), but only after the password reached it. Never echoed.
+ */
+function urlWithoutCredentials(url: string): string {
+  if (URL.canParse(url)) {
+    const parsed = new URL(url);
+    if (parsed.username !== "" || parsed.password !== "")
+      throw BadInputError.single(
+        "--url",
+        "",
+        "must not contain credentials (user:password@): agents fetch it with their own [sources.APP.headers]; use a URL that needs none of its own, or a presigned one",
+      );
+  }
+  return url;
+}
+
+/** The release as CI's log shows it (--json): a presigned URL's query values are its signature. */
+function shownRelease(published: PublishedRelease): PublishedRelease {
+  const { source } = published;
+  if (source.type !== "http" && source.type !== "https") return published;
+  return { ...published, source: { ...source, url: redactUrl(source.url) } };
 }
 
 async function publishManifest(
@@ -360,12 +407,14 @@ async function publishManifest(
   p: PublishCliOptions,
   source: PublishSource,
 ): Promise<string> {
+  // The hub keeps the archive and sends it to every agent: one holding a private key is refused.
+  const keys = { allowPrivateKeys: p.allowPrivateKey ?? [], what: "published" };
   if (p.manifest !== undefined) {
     const text = await readInputFile(resolve(o.dir, p.manifest), "--manifest");
-    if (source.kind === "artifact") await checkReleaseArchive(source.path);
+    if (source.kind === "artifact") await checkReleaseArchive(source.path, keys);
     return text;
   }
-  if (source.kind === "artifact") return readManifestFromArchive(source.path);
+  if (source.kind === "artifact") return readManifestFromArchive(source.path, keys);
   return readFile(join(o.dir, MANIFEST_FILENAME), "utf8").catch(() => {
     throw BadInputError.single("--manifest", "", `is required: no ${MANIFEST_FILENAME} in ${resolve(o.dir)}`);
   });
@@ -401,7 +450,7 @@ export async function publishAction(o: CommonOptions, p: PublishCliOptions): Pro
     ...(caFile === undefined ? {} : { caFile }),
   });
   const signed = signatureText === undefined ? "unsigned" : "signed";
-  report(o, published, [
+  report(o, shownRelease(published), [
     published.alreadyPublished
       ? `${p.app} ${published.version} (${signed}) was published already as release ${published.id}, with the same manifest, source and signature: nothing changed`
       : `published ${p.app} ${published.version} (${signed}) as release ${published.id}`,

@@ -16,7 +16,7 @@ import { isAbsolute, join, relative, sep } from "node:path";
 import { BadInputError } from "../../shared/errors.js";
 
 /** Larger than any PEM private key (an RSA 16384-bit key is ~12.5 KB), small enough to read cheaply. */
-const MAX_KEY_FILE_BYTES = 64 * 1024;
+export const MAX_KEY_FILE_BYTES = 64 * 1024;
 const PRIVATE_KEY_MARKER =
   /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----|^PuTTY-User-Key-File-\d+:/m;
 
@@ -37,9 +37,14 @@ export async function filesHoldingPrivateKeys(files: readonly ReleaseFile[]): Pr
   for (const file of files) {
     if (file.size === 0 || file.size > MAX_KEY_FILE_BYTES) continue;
     const text = await readHead(file.path, file.size);
-    if (text !== undefined && PRIVATE_KEY_MARKER.test(text)) found.push(file.rel);
+    if (text !== undefined && holdsPrivateKey(text)) found.push(file.rel);
   }
   return found;
+}
+
+/** Whether a file's text (read as latin1, at most MAX_KEY_FILE_BYTES) holds a private key. */
+export function holdsPrivateKey(text: string): boolean {
+  return PRIVATE_KEY_MARKER.test(text);
 }
 
 async function readHead(path: string, size: number): Promise<string | undefined> {

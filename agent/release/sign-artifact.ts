@@ -10,7 +10,7 @@ import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { generateKeyPair, KeyFormatError } from "../../shared/signing/keys.js";
 import { type Signature, signRelease } from "../../shared/signing/signature.js";
 import { hashFile } from "../tree/hash-file.js";
-import { checkReleaseArchive, readManifestFromArchive } from "./archive-manifest.js";
+import { type ArchiveKeyPolicy, checkReleaseArchive, readManifestFromArchive } from "./archive-manifest.js";
 import { readInputFile } from "./read-input.js";
 
 export interface WrittenKeys {
@@ -57,7 +57,18 @@ export interface SignOptions {
   app?: string;
   /** Sign a git release: the artifact digest becomes `git:<commit>` and no archive is read. */
   gitCommit?: string;
+  /** Archive entries that hold a private key and are meant to ship (--allow-private-key). */
+  allowPrivateKeys?: readonly string[];
+  /**
+   * The archive was just built by `ship release sftp --sign-key`, whose build refused (or was told
+   * to allow) each private key already, by the paths the operator named there.
+   */
+  builtHere?: boolean;
 }
+
+/** What a signature would spread: an archive holding a private key is refused (archive-manifest.ts). */
+const keyPolicy = (o: SignOptions): ArchiveKeyPolicy | undefined =>
+  o.builtHere === true ? undefined : { allowPrivateKeys: o.allowPrivateKeys ?? [], what: "signed" };
 
 export const sha256Text = (text: string): string => createHash("sha256").update(text).digest("hex");
 
@@ -92,14 +103,18 @@ async function manifestOf(o: SignOptions): Promise<{ text: string; file: string 
   if (o.manifestPath !== undefined) {
     const text = await readInputFile(o.manifestPath, "--manifest");
     // A signature vouches for the archive: one no agent can unpack is refused before it is signed.
-    if (o.artifact !== undefined && o.gitCommit === undefined) await checkReleaseArchive(o.artifact);
+    if (o.artifact !== undefined && o.gitCommit === undefined)
+      await checkReleaseArchive(o.artifact, keyPolicy(o));
     return { text, file: o.manifestPath };
   }
   if (o.artifact === undefined)
     throw o.gitCommit === undefined
       ? missingArtifact()
       : BadInputError.single("--manifest", "", "is required with --git-commit (no archive to read it from)");
-  return { text: await readManifestFromArchive(o.artifact), file: `${o.artifact}!${MANIFEST_FILENAME}` };
+  return {
+    text: await readManifestFromArchive(o.artifact, keyPolicy(o)),
+    file: `${o.artifact}!${MANIFEST_FILENAME}`,
+  };
 }
 
 async function artifactDigest(o: SignOptions): Promise<string> {

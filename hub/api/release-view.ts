@@ -6,6 +6,7 @@
  * release verbatim over their channel (deploy-encoder.ts), where the signature covers the exact text.
  */
 import { parseDocument, visit } from "yaml";
+import { MANIFEST_MAX_ALIASES, MANIFEST_YAML_OPTIONS } from "../../shared/manifest/load.js";
 import type { ReleaseRecord } from "../store/store.js";
 
 const MASK = "***";
@@ -107,13 +108,15 @@ export function maskManifestSecrets(text: string): string {
   // No notifications, nothing to mask: most manifests are returned without being parsed. (A
   // backslash could spell the key as an escape in a quoted key, so such a text is parsed.)
   if (!text.includes("notifications") && !text.includes("\\")) return text;
-  const doc = parseDocument(text, { uniqueKeys: false });
+  // Read as the agent reads it (merge keys, its alias budget): a notification the mask cannot see
+  // through a `<<` is still one the agent sends, and its URL and headers were answered verbatim.
+  const doc = parseDocument(text, MANIFEST_YAML_OPTIONS);
   if (doc.errors.length > 0) return text.length === 0 ? text : "(manifest not shown: it does not parse)";
   const masks = new Map<string, string>();
   let notifications: unknown;
   try {
-    // yaml's default alias budget: the hub accepted this manifest under the same one.
-    notifications = (doc.toJS() as { notifications?: unknown } | null)?.notifications;
+    notifications = (doc.toJS({ maxAliasCount: MANIFEST_MAX_ALIASES }) as { notifications?: unknown } | null)
+      ?.notifications;
   } catch {
     return "(manifest not shown: it could not be read)";
   }

@@ -67,14 +67,21 @@ function dropExtensionKeys(data: unknown): void {
  * are returned as warnings and ignored. With `limits` (the hub's), an oversized manifest is refused
  * before it is walked.
  */
+/**
+ * How a manifest's YAML is read: with merge keys (`<<`) and up to MANIFEST_MAX_ALIASES aliases.
+ * Everything that reads a manifest for what it says (the hub's mask of its secrets included) reads
+ * it this way: the mask read it without merge keys, and a webhook written through `<<` was shown.
+ */
+export const MANIFEST_YAML_OPTIONS = { merge: true, uniqueKeys: false } as const;
+export const MANIFEST_MAX_ALIASES = 1000;
+
 export function parseManifestText(text: string, file: string, limits?: ManifestLimits): LoadedManifest {
   if (limits !== undefined) checkManifestText(text, file, limits);
   const lines = new LineCounter();
   const doc = parseDocument(text, {
     lineCounter: lines,
     prettyErrors: false,
-    merge: true,
-    uniqueKeys: false,
+    ...MANIFEST_YAML_OPTIONS,
   });
   // Named with its key path and its first line, as ship.toml's "is set twice" is: "YAML: Map keys
   // must be unique" named neither, so the operator hunted for which of the files' rules it meant.
@@ -101,7 +108,7 @@ export function parseManifestText(text: string, file: string, limits?: ManifestL
   const yamlWarnings = doc.warnings.map((w) => syntaxIssue(w, file, lines, "warning"));
   let data: unknown;
   try {
-    data = doc.toJS({ maxAliasCount: 1000 });
+    data = doc.toJS({ maxAliasCount: MANIFEST_MAX_ALIASES });
   } catch (e) {
     // The yaml library refuses alias expansion bombs ("billion laughs") here.
     throw BadInputError.single(file, "", `YAML: ${(e as Error).message}`);
