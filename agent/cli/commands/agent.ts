@@ -19,7 +19,7 @@ import { acquireLock } from "../../lock/run-lock.js";
 import { checkSourceFiles } from "../../pipeline/configured-files.js";
 import { recover } from "../../pipeline/index.js";
 import { lockDir } from "../../pipeline/paths.js";
-import { isRefusal, noteShipDirs, type UntouchedDirs } from "../../pipeline/untouched-dirs.js";
+import { noteShipDirs, type UntouchedDirs } from "../../pipeline/untouched-dirs.js";
 import { readState } from "../../state/state-file.js";
 import { cliLogger } from "../logger.js";
 import { onStopSignals, signalExitCode } from "../stop-signals.js";
@@ -48,12 +48,8 @@ export async function agentCommand(options: { config?: string }): Promise<number
   // A start refused for bad input from here on (a damaged state or desired-state file) leaves
   // ship's directories as it found them, as a refused run does: the log file, locks/ and the state
   // directory it made for the start went with the refusal.
-  try {
-    return await startAgent(path, config, log, identity, configChanged);
-  } catch (error) {
-    if (isRefusal(error)) await untouched?.restore();
-    throw error;
-  }
+  const start = () => startAgent(path, config, log, identity, configChanged);
+  return untouched === undefined ? start() : untouched.guard(start);
 }
 
 async function startAgent(
