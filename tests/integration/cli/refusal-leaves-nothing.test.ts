@@ -40,11 +40,8 @@ afterAll(async () => {
 });
 
 let count = 0;
-/** A host whose one source `myapp` is `sourceToml`; `installed`: 1.0.0 went in from a local release first. */
-async function host(
-  installed: boolean,
-  sourceToml: (dir: string) => string | Promise<string>,
-): Promise<Host> {
+/** A new host: ship.toml's [general] and the source's app_dir, and with `installed` 1.0.0 put in from a local release. */
+async function newHost(installed: boolean): Promise<Host & { general: string }> {
   const dir = join(root, `host-${++count}`);
   const watched = join(dir, "host");
   await mkdir(join(watched, "app"), { recursive: true });
@@ -62,8 +59,35 @@ async function host(
     const first = await runShip(["--config", config]);
     expect(first.code, first.stderr).toBe(0);
   }
-  await writeFile(config, general + (await sourceToml(dir)));
-  return { root: dir, host: watched, config };
+  return { root: dir, host: watched, config, general };
+}
+
+/**
+ * The host with 1.0.0 installed, made once for the file: each case asserts that its refusal left
+ * the host as it found it (every entry's type, size and mtime, but the log's), so the next case
+ * finds a host with 1.0.0 installed, as a host of its own would be, without an install of its own
+ * (one ship run each, a dozen). A refusal that changed something fails its own case.
+ */
+let installedHost: Promise<Host & { general: string }> | undefined;
+function theInstalledHost(): Promise<Host & { general: string }> {
+  installedHost ??= newHost(true);
+  return installedHost;
+}
+
+/**
+ * A host whose one source `myapp` is `sourceToml` (given a directory of the case's own, beside the
+ * watched tree, for its releases and servers' files); `installed`: 1.0.0 went in from a local
+ * release first.
+ */
+async function host(
+  installed: boolean,
+  sourceToml: (dir: string) => string | Promise<string>,
+): Promise<Host> {
+  const h = await (installed ? theInstalledHost() : newHost(false));
+  const dir = installed ? join(h.root, `case-${++count}`) : h.root;
+  await mkdir(dir, { recursive: true });
+  await writeFile(h.config, h.general + (await sourceToml(dir)));
+  return { root: dir, host: h.host, config: h.config };
 }
 
 /** A log line a refusal may add is allowed in a log file that was there: its size and mtime move. */
