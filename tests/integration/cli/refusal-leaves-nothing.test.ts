@@ -37,6 +37,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await http.close();
   await rm(root, { recursive: true, force: true });
+  // The shared installed host went with root: a rerun of the file in this process makes another.
+  installedHost = undefined;
 });
 
 let count = 0;
