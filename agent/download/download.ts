@@ -77,9 +77,10 @@ export type DownloadResult =
     };
 
 /**
- * Body chunks are gathered up to this size before they are written, hashed and handed to
- * `onChunk`: a loopback or LAN socket delivers 64 KiB pieces, and one file write (a thread-pool
- * round trip) per piece costs more than the bytes.
+ * Body chunks are gathered up to this size before they are written: a loopback or LAN socket
+ * delivers 64 KiB pieces, and one file write (a thread-pool round trip) per piece costs more than
+ * the bytes. The gathered pieces go to the file in one writev, not copied into one buffer first:
+ * that copy was the whole archive again in memory traffic.
  */
 const WRITE_BYTES = 1 << 20;
 
@@ -316,26 +317,41 @@ class Transfer {
     this.restarts++;
   }
 
-  /** Writes (and hashes, and hands on) the chunks received since the last flush, as one. */
+  /** Writes (and hashes, and hands on) the chunks received since the last flush, in one writev. */
   private async flush(): Promise<void> {
     if (this.heldBytes === 0) return;
-    const chunk =
-      this.held.length === 1 ? (this.held[0] as Buffer) : Buffer.concat(this.held, this.heldBytes);
+    const chunks = this.held;
+    const size = this.heldBytes;
     this.held = [];
     this.heldBytes = 0;
-    // The write runs on the thread pool while the chunk is hashed and handed on.
-    const written = this.write(chunk, this.bytes);
-    this.hash.update(chunk);
-    await Promise.all([written, this.req.onChunk?.(chunk, this.bytes)]);
-    this.bytes += chunk.length;
+    // The write runs on the thread pool while the chunks are hashed and handed on.
+    const written = this.write(chunks, this.bytes);
+    const handedOn = this.handOn(chunks, this.bytes);
+    for (const chunk of chunks) this.hash.update(chunk);
+    await Promise.all([written, handedOn]);
+    this.bytes += size;
     this.req.onProgress?.(this.bytes, this.total);
   }
 
-  private async write(chunk: Buffer, position: number): Promise<void> {
-    let offset = 0;
-    while (offset < chunk.length) {
-      const { bytesWritten } = await this.fh.write(chunk, offset, chunk.length - offset, position + offset);
-      offset += bytesWritten;
+  /** onChunk for each piece in order, each awaited (its backpressure slows the download). */
+  private async handOn(chunks: Buffer[], position: number): Promise<void> {
+    const onChunk = this.req.onChunk;
+    if (onChunk === undefined) return;
+    let offset = position;
+    for (const chunk of chunks) {
+      await onChunk(chunk, offset);
+      offset += chunk.length;
+    }
+  }
+
+  /** All of `chunks` at `position`; a short writev is continued from the first byte not written. */
+  private async write(chunks: Buffer[], position: number): Promise<void> {
+    let pending = chunks;
+    let at = position;
+    while (pending.length > 0) {
+      const { bytesWritten } = await this.fh.writev(pending, at);
+      at += bytesWritten;
+      pending = rest(pending, bytesWritten);
     }
   }
 
@@ -343,4 +359,19 @@ class Transfer {
     if (err instanceof DownloadError) return err;
     return networkFailure(this.shownUrl, err);
   }
+}
+
+/** What is left of `chunks` once their first `skip` bytes are written. */
+function rest(chunks: Buffer[], skip: number): Buffer[] {
+  let left = skip;
+  const out: Buffer[] = [];
+  for (const chunk of chunks) {
+    if (left >= chunk.length) {
+      left -= chunk.length;
+      continue;
+    }
+    out.push(left === 0 ? chunk : chunk.subarray(left));
+    left = 0;
+  }
+  return out;
 }
