@@ -283,8 +283,13 @@ export function rollbackableOfCounts(counts: readonly DeploymentCount[]): number
   return n;
 }
 
-export function rollbackableOf(deployments: readonly DeploymentRecord[]): number {
-  return deployments.filter((d) => ROLLBACK_FROM_STATES.includes(d.state) && rollbackActsOn(d)).length;
+/** `released`: agents whose take-over by a later rollout ended (`releasedFromTakeOver`). */
+export function rollbackableOf(
+  deployments: readonly DeploymentRecord[],
+  released?: ReadonlySet<string>,
+): number {
+  return deployments.filter((d) => ROLLBACK_FROM_STATES.includes(d.state) && rollbackActsOn(d, released))
+    .length;
 }
 
 /**
