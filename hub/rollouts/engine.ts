@@ -47,7 +47,13 @@ import {
   waveOf,
 } from "./membership.js";
 import { pausedInWave } from "./paused-time.js";
-import { describeRollback, markRollback, owedRollbacks, type RollbackResult } from "./rollback-result.js";
+import {
+  broughtAgentToRelease,
+  describeRollback,
+  markRollback,
+  owedRollbacks,
+  type RollbackResult,
+} from "./rollback-result.js";
 import {
   ACTIVE_ROLLOUT_STATES,
   actionsText,
@@ -424,9 +430,11 @@ export class RolloutEngine {
 
   /**
    * For agents that already run `release`: the release each ran before an earlier rollout of the
-   * same release updated it (the newest such deployment). Read once per create, and only when an
-   * agent already runs the release: taking a bad release back (abort --rollback, auto-rollback)
-   * must reach the hosts an earlier, aborted rollout of it updated, not call them unknown.
+   * same release updated it (the newest such deployment that brought it there:
+   * `broughtAgentToRelease`; one an aborted rollout never sent names what the agent ran when it was
+   * planned, maybe a release it left long before). Read once per create, and only when an agent
+   * already runs the release: taking a bad release back (abort --rollback, auto-rollback) must
+   * reach the hosts an earlier, aborted rollout of it updated, not call them unknown.
    */
   private async earlierPrevious(t: StoreOps, rollout: RolloutRecord, release: ReleaseRecord) {
     const before = new Map<string, { release: string; at: number }>();
@@ -435,7 +443,8 @@ export class RolloutEngine {
     );
     for (const r of earlier)
       for (const d of await t.listDeployments({ rolloutId: r.id })) {
-        if (d.previousRelease === null || d.previousRelease === release.id) continue;
+        if (d.previousRelease === null || d.previousRelease === release.id || !broughtAgentToRelease(d))
+          continue;
         const known = before.get(d.agentId);
         if (!known || d.updatedAt > known.at)
           before.set(d.agentId, { release: d.previousRelease, at: d.updatedAt });

@@ -13,6 +13,7 @@ import {
   REDELIVERABLE_DEPLOYMENT_STATES,
   ROLLBACK_DELIVERABLE_STATES,
   SUCCEEDED_DEPLOYMENT_STATES,
+  UNSENT_DEPLOYMENT_STATES,
 } from "./states.js";
 
 /** Starts the error of a deployment the hub could not send back; the views count these. */
@@ -44,6 +45,33 @@ export function restoredByHost(d: Pick<DeploymentRecord, "error">): boolean {
  * stores count the same rule in SQL (`rollbackable`), from these states.
  */
 export const NEVER_SENT_STATES = REDELIVERABLE_DEPLOYMENT_STATES;
+
+/**
+ * Where a deployment its rollout never handed to the agent (no attempt) can end: still owed,
+ * timed out while away, cancelled with its rollout, left out (not applicable, forgotten).
+ */
+const NEVER_DELIVERED_STATES: readonly DeploymentState[] = [
+  ...UNSENT_DEPLOYMENT_STATES,
+  ...NEVER_SENT_STATES,
+  ...UNSENT_DEPLOYMENT_STATES.map((s) => nextDeploymentState(s, "cancel")).filter(
+    (s): s is DeploymentState => s !== undefined,
+  ),
+  ...NOT_APPLICABLE_DEPLOYMENT_STATES,
+  ...FORGOTTEN_DEPLOYMENT_STATES,
+];
+
+/**
+ * Whether `d` can be how its agent came to run `d`'s release, so its previous release is what the
+ * agent ran before that one (a later rollout of the release reads it as its rollback target when
+ * it finds the agent on the release already). Not one its rollout never delivered: its previous
+ * release is only what the agent ran when the rollout was planned. Not a failed update its host
+ * restored: the agent never ran the release through it. Rows planned on the release already (no
+ * attempt, `succeeded`/`failed`) carry on the target an earlier one gave them.
+ */
+export function broughtAgentToRelease(d: Pick<DeploymentRecord, "attempts" | "state" | "error">): boolean {
+  if (restoredByHost(d)) return false;
+  return d.attempts > 0 || !NEVER_DELIVERED_STATES.includes(d.state);
+}
 
 /** An earlier rollback found this deployment's agent taken over by a later rollout. */
 export function markedTakenOver(d: Pick<DeploymentRecord, "error">): boolean {
