@@ -22,6 +22,9 @@ import {
   rejoinedHoldReason,
   stuckWaveReason,
   thresholdCrossed,
+  type Untested,
+  untestedCompletion,
+  untestedWave,
   type WaveStats,
   waveStats,
   waveStatsOfCounts,
@@ -723,7 +726,7 @@ export class RolloutEngine {
     // Agents that no longer fit the rollout (not applicable) tested nothing: the wave held nobody.
     const held = waveStatsOfCounts(counts, (w) => w === left);
     const after = waveStatsOfCounts(counts, (w) => w > left);
-    const untested = emptyWaveReason(held, rollout.spec.waves[left]!, left, after.members - after.finished);
+    const untested = untestedWave(held, rollout.spec.waves[left]!, left, after.members - after.finished);
     if (held.members === 0) this.recordEmptyWave(rollout, left, actor, dispatch, held);
     // A reason of the wave it leaves (why it waited for an operator) no longer holds.
     await t.updateRollout(rollout.id, { currentWave: wave, waveStartedAt: now, reason: null, updated: now });
@@ -1101,12 +1104,12 @@ export class RolloutEngine {
     dispatch.record({ actor: HUB_ACTOR, kind: "rollout.waiting", subject: rollout.id, data: { reason } });
   }
 
-  /** Why the rollout's last wave would hold it (`emptyCompletionReason`), judged now; else undefined. */
-  private async emptyCompletion(t: StoreOps, rollout: RolloutRecord): Promise<string | undefined> {
+  /** Why the rollout's last wave would hold it (`untestedCompletion`), judged now; else undefined. */
+  private async emptyCompletion(t: StoreOps, rollout: RolloutRecord): Promise<Untested | undefined> {
     const { total, current } = await this.activeStats(t, rollout);
     const wave = rollout.spec.waves[rollout.currentWave]!;
     if (total.finished < total.members) return undefined;
-    return emptyCompletionReason(total, current, wave, rollout.currentWave);
+    return untestedCompletion(total, current, wave, rollout.currentWave);
   }
 
   /**
