@@ -294,6 +294,28 @@ export async function markOvertaken(
 }
 
 /**
+ * A rollback instruction marked overtaken (`markOvertaken`) that is owed again: the later rollout
+ * is over and left its agent on this rollout's release (`tookOver`). As it goes out again its
+ * error no longer says "not sent" (the views counted it NOT rolled back while it was under way),
+ * and an event says why it is sent after all.
+ */
+export async function resumeOvertaken(
+  dispatch: Dispatch,
+  d: DeploymentRecord,
+  actor: string,
+): Promise<DeploymentRecord> {
+  if (!(d.error ?? "").startsWith(ROLLBACK_OVERTAKEN)) return d;
+  await dispatch.t.updateDeployment(d.id, { error: null, updatedAt: dispatch.now });
+  dispatch.record({
+    actor,
+    kind: `deployment.${d.state}`,
+    subject: d.id,
+    data: { agent: d.agentId, retry: "overtaken", error: d.error },
+  });
+  return { ...d, error: null };
+}
+
+/**
  * Of `rollout`'s rollback instructions `ds`, those still owed: one whose agent a later rollout of
  * the app took over since (it timed out while the agent was away, and the agent came back to the
  * later release) is marked overtaken instead, whichever path would send it (hello, an abort's
@@ -310,7 +332,7 @@ export async function owedRollbacks(
   const owed: DeploymentRecord[] = [];
   for (const d of ds) {
     const later = taken.get(d.agentId);
-    if (later === undefined) owed.push(d);
+    if (later === undefined) owed.push(await resumeOvertaken(dispatch, d, actor));
     else await markOvertaken(dispatch, d, later, actor);
   }
   return owed;
