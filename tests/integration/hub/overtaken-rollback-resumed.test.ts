@@ -7,7 +7,7 @@
  */
 import { expect, it } from "vitest";
 import type { Deploy, HubMessage } from "../../../shared/protocol/messages.js";
-import { hubPerTest, isType, publishRelease, reportInstalled, TestAgent, type TestHub } from "./support.js";
+import { hubPerTest, isType, publishRelease, reportInstalled, TestAgent } from "./support.js";
 
 const h = hubPerTest();
 const isDeploy = isType("deploy");
