@@ -329,16 +329,28 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   // A tick fails alike every interval while the database is away (5 lines a second at 0.2 s).
   const tickFailed = new OnceAMinuteLog(log, "rollout tick failed", now);
   const heartbeatFailed = new OnceAMinuteLog(log, "hub heartbeat failed", now);
-  timers.push(
-    every(options.tickIntervalMs, async () => {
-      try {
-        // Heartbeats carry the database's clock, so the cut-off is taken from it too: a hub whose
-        // clock ran ahead released every other hub's agents.
-        if (cluster) await engine.claimedTick(claimEveryMs, await beats.silentCutoff(() => cluster.clock()));
-        else await engine.tick();
-      } catch (error) {
-        tickFailed.record(undefined, String(error));
-      }
+  // The tick judges deadlines (progress and offline timeouts, waves' waits): after a stall of this
+  // process it runs once the input that arrived meanwhile is read (`everyAfterInput`) and the
+  // messages read are applied (`settled`), or an agent whose report came in time was timed out.
+  let ticking = false;
+  judges.push(
+    everyAfterInput(options.tickIntervalMs, () => {
+      if (ticking) return;
+      ticking = true;
+      void (async () => {
+        try {
+          await agents.settled();
+          // Heartbeats carry the database's clock, so the cut-off is taken from it too: a hub whose
+          // clock ran ahead released every other hub's agents.
+          if (cluster)
+            await engine.claimedTick(claimEveryMs, await beats.silentCutoff(() => cluster.clock()));
+          else await engine.tick();
+        } catch (error) {
+          tickFailed.record(undefined, String(error));
+        } finally {
+          ticking = false;
+        }
+      })();
     }),
   );
   let mustStop: (error: BadInputError) => void = () => {};

@@ -162,12 +162,71 @@ export function emptyCompletionReason(
   wave: Wave,
   index: number,
 ): string | undefined {
-  const nobody = total.members === 0;
+  const untested = untestedCompletion(total, last, wave, index);
+  if (untested === undefined) return undefined;
+  const choice =
+    untested.kind !== "left-out"
+      ? "resume to complete it as it is"
+      : total.members === 0
+        ? "no agent of the rollout took the release: resume to complete it as it is"
+        : "resume to complete the rollout without them";
+  return `${WAITING_REASON_START}${untestedWords(untested)}; ${choice}, or abort`;
+}
+
+/** What `emptyCompletionReason` says as data: the last wave left empty, or nobody took the release. */
+export function untestedCompletion(
+  total: WaveStats,
+  last: WaveStats,
+  wave: Wave,
+  index: number,
+): Untested | undefined {
   if (last.members === 0 && leftOut(last) > 0)
-    return `${WAITING_REASON_START}wave ${index + 1} (${wave.name}) tested nothing: ${leftOutText(last)}; ${nobody ? "no agent of the rollout took the release: resume to complete it as it is" : "resume to complete the rollout without them"}, or abort`;
-  if (nobody)
-    return `${WAITING_REASON_START}no agent of the rollout took the release: ${leftOutText(total)}; resume to complete it as it is, or abort`;
+    return { kind: "left-out", wave: index, name: wave.name, ...leftOutCounts(last) };
+  if (total.members === 0) return { kind: "nobody", ...leftOutCounts(total) };
   return undefined;
+}
+
+/**
+ * Why a wave tested nothing, as data: its kind and the counts its words are made of. The event of
+ * an operator passing such a wave carries these fields, and the words come from them (never read
+ * back out of a reason's prose, whose wording may change). `wave`: the wave's index.
+ */
+export type Untested =
+  /** Its members all finished without answering the release. */
+  | {
+      kind: "not-answered";
+      wave: number;
+      name: string;
+      alreadyOn: number;
+      unanswered: number;
+      broken: number;
+      notApplicable: number;
+      forgotten: number;
+    }
+  /** It holds no member: every agent planned in it was left out. */
+  | { kind: "left-out"; wave: number; name: string; notApplicable: number; forgotten: number }
+  /** It never held an agent, and later waves hold some. */
+  | { kind: "empty"; wave: number; name: string; later: number }
+  /** No agent of the whole rollout is a member (the last wave's hold). */
+  | { kind: "nobody"; notApplicable: number; forgotten: number };
+
+const leftOutCounts = (stats: Pick<WaveStats, "notApplicable" | "forgotten">) => ({
+  notApplicable: stats.notApplicable,
+  forgotten: stats.forgotten,
+});
+
+/** "wave 1 (canary) tested nothing: its 1 agent(s) ran the release already and were sent nothing". */
+export function untestedWords(u: Untested): string {
+  switch (u.kind) {
+    case "not-answered":
+      return `wave ${u.wave + 1} (${u.name}) tested nothing: ${notAnsweredText(u)}`;
+    case "left-out":
+      return `wave ${u.wave + 1} (${u.name}) tested nothing: ${leftOutText(u)}`;
+    case "empty":
+      return `wave ${u.wave + 1} (${u.name}) holds no agent, so nothing is tested in it before the ${u.later} agent(s) of the later waves`;
+    case "nobody":
+      return `no agent of the rollout took the release: ${leftOutText(u)}`;
+  }
 }
 
 /** Whether a rollout's reason is `stuckWaveReason`'s: its wave will not advance by itself. */
@@ -206,12 +265,33 @@ export function emptyWaveReason(
   index: number,
   later: number,
 ): string | undefined {
+  const untested = untestedWave(stats, wave, index, later);
+  if (untested === undefined) return undefined;
+  const joins = untested.kind === "empty" ? " (an agent that joins it is sent the release)" : "";
+  return `${WAITING_REASON_START}${untestedWords(untested)}; advance or abort${joins}`;
+}
+
+/** What `emptyWaveReason` says as data, or undefined when the wave tested something (or nothing follows it). */
+export function untestedWave(
+  stats: WaveStats,
+  wave: Wave,
+  index: number,
+  later: number,
+): Untested | undefined {
   if (!testedNothing(stats, later)) return undefined;
+  const at = { wave: index, name: wave.name };
   if (stats.members > 0)
-    return `${WAITING_REASON_START}wave ${index + 1} (${wave.name}) tested nothing: ${untestedText(stats)}; advance or abort`;
+    return {
+      kind: "not-answered",
+      ...at,
+      alreadyOn: stats.alreadyOn,
+      unanswered: stats.unanswered,
+      broken: stats.members - stats.tested - stats.alreadyOn - stats.unanswered,
+      ...leftOutCounts(stats),
+    };
   return leftOut(stats) > 0
-    ? `${WAITING_REASON_START}wave ${index + 1} (${wave.name}) tested nothing: ${leftOutText(stats)}; advance or abort`
-    : `${WAITING_REASON_START}wave ${index + 1} (${wave.name}) holds no agent, so nothing is tested in it before the ${later} agent(s) of the later waves; advance or abort (an agent that joins it is sent the release)`;
+    ? { kind: "left-out", ...at, ...leftOutCounts(stats) }
+    : { kind: "empty", ...at, later };
 }
 
 /**
@@ -232,8 +312,8 @@ export function rejoinedHoldReason(owed: number): string {
  * Why a finished wave's members tested nothing: "its 1 agent(s) ran the release already and were
  * sent nothing", and the like, with those left out (`leftOutText`) when there are any.
  */
-export function untestedText(stats: WaveStats): string {
-  const broken = stats.members - stats.tested - stats.alreadyOn - stats.unanswered;
+function notAnsweredText(stats: Extract<Untested, { kind: "not-answered" }>): string {
+  const { broken } = stats;
   const parts = [
     ...(stats.alreadyOn > 0
       ? [`${stats.alreadyOn} agent(s) ran the release already and were sent nothing`]
@@ -283,8 +363,13 @@ export function rollbackableOfCounts(counts: readonly DeploymentCount[]): number
   return n;
 }
 
-export function rollbackableOf(deployments: readonly DeploymentRecord[]): number {
-  return deployments.filter((d) => ROLLBACK_FROM_STATES.includes(d.state) && rollbackActsOn(d)).length;
+/** `released`: agents whose take-over by a later rollout ended (`releasedFromTakeOver`). */
+export function rollbackableOf(
+  deployments: readonly DeploymentRecord[],
+  released?: ReadonlySet<string>,
+): number {
+  return deployments.filter((d) => ROLLBACK_FROM_STATES.includes(d.state) && rollbackActsOn(d, released))
+    .length;
 }
 
 /**

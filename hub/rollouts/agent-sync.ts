@@ -9,6 +9,7 @@ import { settleInstalled } from "./found-installed.js";
 import {
   markOvertaken,
   RESTORED_BY_HOST,
+  resumeOvertaken,
   rollbackNotDone,
   runsReleaseId,
   tookOver,
@@ -122,7 +123,7 @@ export class AgentSync {
         const later = await this.laterRolloutOfItsApp(t, d, rollout, history, readRollout, (other, l) =>
           tookOver(other, l, runs),
         );
-        if (later === undefined) dispatch.deployment(d, actor);
+        if (later === undefined) dispatch.deployment(await resumeOvertaken(dispatch, d, actor), actor);
         else await markOvertaken(dispatch, d, later, actor);
       } else if (due && isDeliverable(d.state)) owed.push(d);
       else if (

@@ -22,6 +22,9 @@ import {
   rejoinedHoldReason,
   stuckWaveReason,
   thresholdCrossed,
+  type Untested,
+  untestedCompletion,
+  untestedWave,
   type WaveStats,
   waveStats,
   waveStatsOfCounts,
@@ -47,7 +50,13 @@ import {
   waveOf,
 } from "./membership.js";
 import { pausedInWave } from "./paused-time.js";
-import { describeRollback, markRollback, owedRollbacks, type RollbackResult } from "./rollback-result.js";
+import {
+  broughtAgentToRelease,
+  describeRollback,
+  markRollback,
+  owedRollbacks,
+  type RollbackResult,
+} from "./rollback-result.js";
 import {
   ACTIVE_ROLLOUT_STATES,
   actionsText,
@@ -424,9 +433,11 @@ export class RolloutEngine {
 
   /**
    * For agents that already run `release`: the release each ran before an earlier rollout of the
-   * same release updated it (the newest such deployment). Read once per create, and only when an
-   * agent already runs the release: taking a bad release back (abort --rollback, auto-rollback)
-   * must reach the hosts an earlier, aborted rollout of it updated, not call them unknown.
+   * same release updated it (the newest such deployment that brought it there:
+   * `broughtAgentToRelease`; one an aborted rollout never sent names what the agent ran when it was
+   * planned, maybe a release it left long before). Read once per create, and only when an agent
+   * already runs the release: taking a bad release back (abort --rollback, auto-rollback) must
+   * reach the hosts an earlier, aborted rollout of it updated, not call them unknown.
    */
   private async earlierPrevious(t: StoreOps, rollout: RolloutRecord, release: ReleaseRecord) {
     const before = new Map<string, { release: string; at: number }>();
@@ -435,7 +446,8 @@ export class RolloutEngine {
     );
     for (const r of earlier)
       for (const d of await t.listDeployments({ rolloutId: r.id })) {
-        if (d.previousRelease === null || d.previousRelease === release.id) continue;
+        if (d.previousRelease === null || d.previousRelease === release.id || !broughtAgentToRelease(d))
+          continue;
         const known = before.get(d.agentId);
         if (!known || d.updatedAt > known.at)
           before.set(d.agentId, { release: d.previousRelease, at: d.updatedAt });
@@ -714,7 +726,7 @@ export class RolloutEngine {
     // Agents that no longer fit the rollout (not applicable) tested nothing: the wave held nobody.
     const held = waveStatsOfCounts(counts, (w) => w === left);
     const after = waveStatsOfCounts(counts, (w) => w > left);
-    const untested = emptyWaveReason(held, rollout.spec.waves[left]!, left, after.members - after.finished);
+    const untested = untestedWave(held, rollout.spec.waves[left]!, left, after.members - after.finished);
     if (held.members === 0) this.recordEmptyWave(rollout, left, actor, dispatch, held);
     // A reason of the wave it leaves (why it waited for an operator) no longer holds.
     await t.updateRollout(rollout.id, { currentWave: wave, waveStartedAt: now, reason: null, updated: now });
@@ -1092,12 +1104,12 @@ export class RolloutEngine {
     dispatch.record({ actor: HUB_ACTOR, kind: "rollout.waiting", subject: rollout.id, data: { reason } });
   }
 
-  /** Why the rollout's last wave would hold it (`emptyCompletionReason`), judged now; else undefined. */
-  private async emptyCompletion(t: StoreOps, rollout: RolloutRecord): Promise<string | undefined> {
+  /** Why the rollout's last wave would hold it (`untestedCompletion`), judged now; else undefined. */
+  private async emptyCompletion(t: StoreOps, rollout: RolloutRecord): Promise<Untested | undefined> {
     const { total, current } = await this.activeStats(t, rollout);
     const wave = rollout.spec.waves[rollout.currentWave]!;
     if (total.finished < total.members) return undefined;
-    return emptyCompletionReason(total, current, wave, rollout.currentWave);
+    return untestedCompletion(total, current, wave, rollout.currentWave);
   }
 
   /**

@@ -3,14 +3,17 @@ import type { DeploymentUpdate, StoreOps } from "../store/async-store.js";
 import type { DeploymentRecord, RolloutRecord } from "../store/store.js";
 import type { Dispatch } from "./dispatch.js";
 import {
+  DELIVERABLE_DEPLOYMENT_STATES,
+  type DeploymentState,
   deploymentStep,
-  isDeliverable,
-  isRedeliverable,
-  isRollbackDeliverable,
+  FORGOTTEN_DEPLOYMENT_STATES,
   isRunningRollout,
+  NOT_APPLICABLE_DEPLOYMENT_STATES,
   nextDeploymentState,
   REDELIVERABLE_DEPLOYMENT_STATES,
+  ROLLBACK_DELIVERABLE_STATES,
   SUCCEEDED_DEPLOYMENT_STATES,
+  UNSENT_DEPLOYMENT_STATES,
 } from "./states.js";
 
 /** Starts the error of a deployment the hub could not send back; the views count these. */
@@ -18,8 +21,10 @@ export const ROLLBACK_IMPOSSIBLE = "not rolled back";
 
 /**
  * Starts the error of a deployment a rollback left on a later rollout's release: that rollout took
- * its agent over, so no later rollback of this one may send it back either (the stores count the
- * same rule in SQL). It keeps its previous release, so the prefix, not a missing one, says it.
+ * its agent over. It holds only while a later rollout owns the agent (`tookOver`): once that one is
+ * over and the agent runs this rollout's release again, a later rollback of this one sends it back
+ * (`releasedFromTakeOver`; the stores count the same rule in SQL). It keeps its previous release,
+ * so the prefix, not a missing one, says it.
  */
 export const ROLLBACK_TAKEN_OVER = `${ROLLBACK_IMPOSSIBLE}: a later rollout of the app`;
 
@@ -42,15 +47,49 @@ export function restoredByHost(d: Pick<DeploymentRecord, "error">): boolean {
 export const NEVER_SENT_STATES = REDELIVERABLE_DEPLOYMENT_STATES;
 
 /**
+ * Where a deployment its rollout never handed to the agent (no attempt) can end: still owed,
+ * timed out while away, cancelled with its rollout, left out (not applicable, forgotten).
+ */
+const NEVER_DELIVERED_STATES: readonly DeploymentState[] = [
+  ...UNSENT_DEPLOYMENT_STATES,
+  ...NEVER_SENT_STATES,
+  ...UNSENT_DEPLOYMENT_STATES.map((s) => nextDeploymentState(s, "cancel")).filter(
+    (s): s is DeploymentState => s !== undefined,
+  ),
+  ...NOT_APPLICABLE_DEPLOYMENT_STATES,
+  ...FORGOTTEN_DEPLOYMENT_STATES,
+];
+
+/**
+ * Whether `d` can be how its agent came to run `d`'s release, so its previous release is what the
+ * agent ran before that one (a later rollout of the release reads it as its rollback target when
+ * it finds the agent on the release already). Not one its rollout never delivered: its previous
+ * release is only what the agent ran when the rollout was planned. Not a failed update its host
+ * restored: the agent never ran the release through it. Rows planned on the release already (no
+ * attempt, `succeeded`/`failed`) carry on the target an earlier one gave them.
+ */
+export function broughtAgentToRelease(d: Pick<DeploymentRecord, "attempts" | "state" | "error">): boolean {
+  if (restoredByHost(d)) return false;
+  return d.attempts > 0 || !NEVER_DELIVERED_STATES.includes(d.state);
+}
+
+/** An earlier rollback found this deployment's agent taken over by a later rollout. */
+export function markedTakenOver(d: Pick<DeploymentRecord, "error">): boolean {
+  return (d.error ?? "").startsWith(ROLLBACK_TAKEN_OVER);
+}
+
+/**
  * A rollback acts on the deployment: sends it back (its previous release is known), or records, once,
  * that it cannot (a second rollback has nothing new to say about it). Never one that timed out
- * before it was sent.
+ * before it was sent. One an earlier rollback found taken over only if its agent is `released`
+ * (`releasedFromTakeOver`): it runs this rollout's release again and no later rollout holds it.
  */
 export function rollbackActsOn(
-  d: Pick<DeploymentRecord, "previousRelease" | "error" | "state" | "attempts">,
+  d: Pick<DeploymentRecord, "previousRelease" | "error" | "state" | "attempts" | "agentId">,
+  released: ReadonlySet<string> = new Set(),
 ): boolean {
   if (d.attempts === 0 && NEVER_SENT_STATES.includes(d.state)) return false;
-  if ((d.error ?? "").startsWith(ROLLBACK_TAKEN_OVER)) return false;
+  if (markedTakenOver(d)) return released.has(d.agentId);
   return d.previousRelease !== null || !(d.error ?? "").startsWith(ROLLBACK_IMPOSSIBLE);
 }
 
@@ -111,8 +150,7 @@ export function describeRollback({
  * (cancelled, or a wave not reached) leaves them on this rollout's release; so does one whose
  * update ended with the agent back on this rollout's release (`tookOver`).
  */
-async function takenOver(dispatch: Dispatch, rollout: RolloutRecord): Promise<Map<string, string>> {
-  const { t } = dispatch;
+async function takenOver(t: StoreOps, rollout: RolloutRecord): Promise<Map<string, string>> {
   const app = (await t.getRelease(rollout.releaseId))?.app;
   if (app === undefined) return new Map();
   const candidates: { other: DeploymentRecord; later: RolloutRecord }[] = [];
@@ -144,6 +182,42 @@ export function runsReleaseId(
 }
 
 /**
+ * Of `deployments`, the agents an earlier rollback found taken over (`markedTakenOver`) that no
+ * later rollout holds now (`taken`, read when not given) and that say they run `rollout`'s release
+ * again: the later rollout is over and left them on it, so a rollback of `rollout` sends them back.
+ * Nothing is read when no row carries the mark.
+ */
+export async function releasedFromTakeOver(
+  t: StoreOps,
+  rollout: RolloutRecord,
+  deployments: readonly DeploymentRecord[],
+  taken?: ReadonlyMap<string, string>,
+): Promise<Set<string>> {
+  const marked = deployments.filter(markedTakenOver).map((d) => d.agentId);
+  if (marked.length === 0) return new Set();
+  const holds = taken ?? (await takenOver(t, rollout));
+  const free = marked.filter((id) => !holds.has(id));
+  if (free.length === 0) return new Set();
+  const agents = await t.getAgents(free);
+  return new Set(agents.filter((a) => runsReleaseId(a.apps, rollout.releaseId)).map((a) => a.id));
+}
+
+/**
+ * A later rollout's deployment in these states owns its agent while due (its rollout running and
+ * the wave reached): it is about to be sent. The stores' count of what a rollback would act on
+ * reads the same lists (SQL), so the offer and the rollback agree.
+ */
+export const TAKE_OVER_DUE_STATES: readonly DeploymentState[] = [
+  ...DELIVERABLE_DEPLOYMENT_STATES,
+  ...REDELIVERABLE_DEPLOYMENT_STATES,
+];
+/** ...and in these once sent: under way (sent, updating, owed again, a rollback of it owed). */
+export const TAKE_OVER_UNDER_WAY_STATES: readonly DeploymentState[] = [
+  ...TAKE_OVER_DUE_STATES,
+  ...ROLLBACK_DELIVERABLE_STATES,
+];
+
+/**
  * Whether `later`'s deployment `other` took its agent over (see `takenOver`). `runs`: the older
  * rollout's release when the agent says it runs that one now. A later update that is over and left
  * the agent there (it failed and the host restored the older release, or the later rollout's
@@ -153,11 +227,9 @@ export function runsReleaseId(
  */
 export function tookOver(other: DeploymentRecord, later: RolloutRecord, runs?: string): boolean {
   const due = isRunningRollout(later.state) && other.wave <= later.currentWave;
-  if (due && (isDeliverable(other.state) || isRedeliverable(other.state))) return true;
+  if (due && TAKE_OVER_DUE_STATES.includes(other.state)) return true;
   if (!(other.attempts > 0 || SUCCEEDED_DEPLOYMENT_STATES.includes(other.state))) return false;
-  const underWay =
-    isDeliverable(other.state) || isRedeliverable(other.state) || isRollbackDeliverable(other.state);
-  return runs === undefined || runs === later.releaseId || underWay;
+  return runs === undefined || runs === later.releaseId || TAKE_OVER_UNDER_WAY_STATES.includes(other.state);
 }
 
 /** The start of the error of a rollback instruction a later rollout of the app overtook. */
@@ -222,6 +294,28 @@ export async function markOvertaken(
 }
 
 /**
+ * A rollback instruction marked overtaken (`markOvertaken`) that is owed again: the later rollout
+ * is over and left its agent on this rollout's release (`tookOver`). As it goes out again its
+ * error no longer says "not sent" (the views counted it NOT rolled back while it was under way),
+ * and an event says why it is sent after all.
+ */
+export async function resumeOvertaken(
+  dispatch: Dispatch,
+  d: DeploymentRecord,
+  actor: string,
+): Promise<DeploymentRecord> {
+  if (!(d.error ?? "").startsWith(ROLLBACK_OVERTAKEN)) return d;
+  await dispatch.t.updateDeployment(d.id, { error: null, updatedAt: dispatch.now });
+  dispatch.record({
+    actor,
+    kind: `deployment.${d.state}`,
+    subject: d.id,
+    data: { agent: d.agentId, retry: "overtaken", error: d.error },
+  });
+  return { ...d, error: null };
+}
+
+/**
  * Of `rollout`'s rollback instructions `ds`, those still owed: one whose agent a later rollout of
  * the app took over since (it timed out while the agent was away, and the agent came back to the
  * later release) is marked overtaken instead, whichever path would send it (hello, an abort's
@@ -234,11 +328,11 @@ export async function owedRollbacks(
   actor: string,
 ): Promise<DeploymentRecord[]> {
   if (ds.length === 0) return [];
-  const taken = await takenOver(dispatch, rollout);
+  const taken = await takenOver(dispatch.t, rollout);
   const owed: DeploymentRecord[] = [];
   for (const d of ds) {
     const later = taken.get(d.agentId);
-    if (later === undefined) owed.push(d);
+    if (later === undefined) owed.push(await resumeOvertaken(dispatch, d, actor));
     else await markOvertaken(dispatch, d, later, actor);
   }
   return owed;
@@ -255,13 +349,16 @@ export async function owedRollbacks(
  * Only their rows are read.
  */
 export async function leftOnRelease(
-  t: Pick<StoreOps, "getAgents">,
+  t: StoreOps,
   rollout: RolloutRecord,
   deployments: readonly DeploymentRecord[],
+  released?: ReadonlySet<string>,
 ): Promise<Set<string>> {
-  const failed = deployments
-    .filter((d) => nextDeploymentState(d.state, "rollback-left-installed") !== undefined && rollbackActsOn(d))
-    .map((d) => d.agentId);
+  const leftFrom = deployments.filter(
+    (d) => nextDeploymentState(d.state, "rollback-left-installed") !== undefined,
+  );
+  const free = released ?? (await releasedFromTakeOver(t, rollout, leftFrom));
+  const failed = leftFrom.filter((d) => rollbackActsOn(d, free)).map((d) => d.agentId);
   if (failed.length === 0) return new Set();
   const agents = await t.getAgents(failed);
   return new Set(
@@ -280,11 +377,12 @@ export async function markRollback(
   const overtaken: string[] = [];
   const now = dispatch.now;
   const updates: DeploymentUpdate[] = [];
-  const taken = await takenOver(dispatch, rollout);
+  const taken = await takenOver(dispatch.t, rollout);
   const deployments = await dispatch.t.listDeployments({ rolloutId: rollout.id });
-  const leftOn = await leftOnRelease(dispatch.t, rollout, deployments);
+  const released = await releasedFromTakeOver(dispatch.t, rollout, deployments, taken);
+  const leftOn = await leftOnRelease(dispatch.t, rollout, deployments, released);
   const backOf = (d: DeploymentRecord) =>
-    rollbackActsOn(d)
+    rollbackActsOn(d, released)
       ? nextDeploymentState(d.state, leftOn.has(d.agentId) ? "rollback-left-installed" : "rollback")
       : undefined;
   const gone = await forgottenOf(
@@ -327,7 +425,8 @@ export async function markRollback(
       forgotten.push(d.agentId);
       continue;
     }
-    updates.push({ id: d.id, state: back, error: d.error, updatedAt: now });
+    // A take-over that ended is no longer this row's news: the rollback is.
+    updates.push({ id: d.id, state: back, error: markedTakenOver(d) ? null : d.error, updatedAt: now });
     dispatch.record({
       actor,
       kind: `deployment.${back}`,

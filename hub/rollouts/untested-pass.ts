@@ -1,4 +1,5 @@
 import type { RolloutRecord } from "../store/store.js";
+import { type Untested, untestedWords } from "./accounting.js";
 import type { Dispatch } from "./dispatch.js";
 
 /**
@@ -11,18 +12,9 @@ import type { Dispatch } from "./dispatch.js";
 export const UNTESTED_PASS_EVENT = "rollout.wave_untested";
 
 /**
- * What the hub's waiting reason said, as the record of passing it: "wave 1 (canary) tested
- * nothing: its 1 agent(s) ran the release already and were sent nothing", without "waiting for an
- * operator: " and the choices offered ("; advance or abort", "; resume to complete …, or abort").
- */
-export function untestedText(waitingReason: string): string {
-  const said = waitingReason.replace(/^waiting for an operator: /, "");
-  return said.replace(/; (advance or abort|resume to ).*$/s, "");
-}
-
-/**
  * Records that `actor` passed (advanced past, or resumed to complete as it is) wave `wave`, which
- * tested nothing as `waitingReason` says; returns the one line the API's answer warns with.
+ * tested nothing as `untested` says; returns the one line the API's answer warns with. The event
+ * carries why as fields (`kind`, `counts`), so a script need not parse the line.
  */
 export function recordUntestedPass(
   dispatch: Dispatch,
@@ -30,14 +22,18 @@ export function recordUntestedPass(
   wave: number,
   actor: string,
   how: "passed" | "completed as it is",
-  waitingReason: string,
+  untested: Untested,
 ): string {
-  const message = untestedPassLine(how, actor, waitingReason);
+  const message = untestedPassLine(how, actor, untested);
+  const { kind, ...rest } = untested;
+  const counts = Object.fromEntries(
+    Object.entries(rest).filter((e): e is [string, number] => e[0] !== "wave" && typeof e[1] === "number"),
+  );
   dispatch.record({
     actor,
     kind: UNTESTED_PASS_EVENT,
     subject: rollout.id,
-    data: { wave, name: rollout.spec.waves[wave]?.name, message },
+    data: { wave, name: rollout.spec.waves[wave]?.name, message, untested: kind, counts },
   });
   return message;
 }
@@ -46,7 +42,7 @@ export function recordUntestedPass(
 export function untestedPassLine(
   how: "passed" | "completed as it is",
   actor: string,
-  waitingReason: string,
+  untested: Untested,
 ): string {
-  return `${how} by ${actor} with nothing tested: ${untestedText(waitingReason)}`;
+  return `${how} by ${actor} with nothing tested: ${untestedWords(untested)}`;
 }

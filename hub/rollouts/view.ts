@@ -12,6 +12,7 @@ import {
   forgottenOwingRollback,
   leftOnRelease,
   notRolledBack,
+  releasedFromTakeOver,
   restoredByHost,
   rollbackReportedNotDone,
 } from "./rollback-result.js";
@@ -283,9 +284,14 @@ export async function rolloutDetail(
   const failsAt =
     offlineDeadline && (await offlineFailsAt(store, rollout, deployments, isOnline, offlineDeadline));
   // A rollout offers abort with rollback only while a host is on its release: one whose failed
-  // update was left installed is (when it was the only one, the button was disabled).
+  // update was left installed is (when it was the only one, the button was disabled), and so is one
+  // a later rollout took over and left back on it.
+  const released = await releasedFromTakeOver(store, rollout, deployments);
+  const acts = rollbackableOf(deployments, released);
   const leftOn =
-    rollbackableOf(deployments) === 0 ? (await leftOnRelease(store, rollout, deployments)).size : 0;
+    acts -
+    rollbackableOf(deployments) +
+    (acts === 0 ? (await leftOnRelease(store, rollout, deployments, released)).size : 0);
   return rolloutDetailOf(
     rollout,
     await store.getRelease(rollout.releaseId),
@@ -333,7 +339,10 @@ export function rolloutDetailOf(
   isOnline: (agentId: string) => boolean,
   /** Per agent id, when it counts as failed if it stays offline (see `offlineFailsAt`). */
   failsAt?: ReadonlyMap<string, number>,
-  /** Failed deployments whose host runs the release still (a rollback sends them back too). */
+  /**
+   * Agents a rollback sends back that `rollbackableOf` does not count: failed deployments whose
+   * host runs the release still, and those whose take-over by a later rollout ended.
+   */
   leftOn = 0,
   /** How long the current wave stood paused (see `pausedInWave`). */
   pausedMs = 0,

@@ -9,11 +9,14 @@ import {
   RESTORED_BY_HOST,
   ROLLBACK_IMPOSSIBLE,
   ROLLBACK_TAKEN_OVER,
+  TAKE_OVER_DUE_STATES,
+  TAKE_OVER_UNDER_WAY_STATES,
 } from "../rollouts/rollback-result.js";
 import {
   deploymentStep,
   REDELIVERABLE_DEPLOYMENT_STATES,
   RUNNING_ROLLOUT_STATES,
+  SUCCEEDED_DEPLOYMENT_STATES,
 } from "../rollouts/states.js";
 import {
   ACTIVE_ROLLOUT_STATES,
@@ -417,15 +420,30 @@ export function postgresOps(db: Db): StoreOps {
     },
 
     async countDeploymentsOfRollout(rolloutId) {
-      const rows = await db`SELECT wave, state, COUNT(*) AS n,
-          COUNT(*) FILTER (WHERE (attempts > 0 OR state NOT IN (SELECT json_array_elements_text(${j(NEVER_SENT_STATES)}::json)))
-            AND (previous_release IS NOT NULL OR error IS NULL
-            OR left(error, ${ROLLBACK_IMPOSSIBLE.length}) <> ${ROLLBACK_IMPOSSIBLE})
-            AND (error IS NULL OR left(error, ${ROLLBACK_TAKEN_OVER.length}) <> ${ROLLBACK_TAKEN_OVER})) AS np,
-          COUNT(*) FILTER (WHERE left(error, ${RESTORED_BY_HOST.length}) = ${RESTORED_BY_HOST}) AS nr,
-          COUNT(*) FILTER (WHERE attempts > 0) AS ns,
-          MAX(updated_at) AS last_updated
-        FROM deployments WHERE rollout_id = ${rolloutId} GROUP BY wave, state`;
+      // `np`: as the SQLite store counts it (a row found taken over only once its take-over ended).
+      const rows = await db`SELECT d.wave, d.state, COUNT(*) AS n,
+          COUNT(*) FILTER (WHERE (d.attempts > 0 OR d.state NOT IN (SELECT json_array_elements_text(${j(NEVER_SENT_STATES)}::json)))
+            AND (d.previous_release IS NOT NULL OR d.error IS NULL
+            OR left(d.error, ${ROLLBACK_IMPOSSIBLE.length}) <> ${ROLLBACK_IMPOSSIBLE})
+            AND (CASE WHEN left(d.error, ${ROLLBACK_TAKEN_OVER.length}) = ${ROLLBACK_TAKEN_OVER} THEN
+              EXISTS (SELECT 1 FROM agents a WHERE a.id = d.agent_id
+                AND a.apps @> jsonb_build_array(jsonb_build_object('releaseId', r.release_id)))
+              AND NOT EXISTS (SELECT 1 FROM deployments l JOIN rollouts lr ON lr.id = l.rollout_id
+                WHERE l.agent_id = d.agent_id AND lr.created > r.created
+                AND lr.release_id IN (SELECT o.id FROM releases o
+                  WHERE o.app = (SELECT b.app FROM releases b WHERE b.id = r.release_id))
+                AND ((lr.state IN (SELECT json_array_elements_text(${j(RUNNING_ROLLOUT_STATES)}::json))
+                    AND l.wave <= lr.current_wave
+                    AND l.state IN (SELECT json_array_elements_text(${j(TAKE_OVER_DUE_STATES)}::json)))
+                  OR ((l.attempts > 0 OR l.state IN (SELECT json_array_elements_text(${j(SUCCEEDED_DEPLOYMENT_STATES)}::json)))
+                    AND (lr.release_id = r.release_id
+                      OR l.state IN (SELECT json_array_elements_text(${j(TAKE_OVER_UNDER_WAY_STATES)}::json))))))
+            ELSE TRUE END)) AS np,
+          COUNT(*) FILTER (WHERE left(d.error, ${RESTORED_BY_HOST.length}) = ${RESTORED_BY_HOST}) AS nr,
+          COUNT(*) FILTER (WHERE d.attempts > 0) AS ns,
+          MAX(d.updated_at) AS last_updated
+        FROM deployments d JOIN rollouts r ON r.id = d.rollout_id WHERE d.rollout_id = ${rolloutId}
+        GROUP BY d.wave, d.state`;
       return rows.map((r) => ({
         wave: num(r.wave),
         state: str(r.state) as DeploymentState,

@@ -5,7 +5,10 @@ import {
   RESTORED_BY_HOST,
   ROLLBACK_IMPOSSIBLE,
   ROLLBACK_TAKEN_OVER,
+  TAKE_OVER_DUE_STATES,
+  TAKE_OVER_UNDER_WAY_STATES,
 } from "../rollouts/rollback-result.js";
+import { RUNNING_ROLLOUT_STATES, SUCCEEDED_DEPLOYMENT_STATES } from "../rollouts/states.js";
 import { migrations } from "./migrations.js";
 import {
   num,
@@ -37,6 +40,9 @@ import type {
   Store,
   TokenRecord,
 } from "./store.js";
+
+/** A SQL list of the hub's own state names (fixed words, never input): `'a', 'b'`. */
+const inList = (states: readonly string[]) => states.map((s) => `'${s}'`).join(", ");
 
 /** Applies pending migrations in one transaction each; returns the resulting schema version. */
 export function migrate(db: Database.Database): number {
@@ -150,15 +156,29 @@ export class SqliteStore implements Store {
         started = MAX(COALESCE(@started, started), @ranAtLeast),
         error = CASE WHEN @setError THEN @error ELSE error END,
         warnings = CASE WHEN @setWarnings THEN @warnings ELSE warnings END, updated_at = @updatedAt WHERE id = @id`),
+      // `np`: what a rollback would act on (`rollbackActsOn`); a row an earlier rollback found taken
+      // over only while its agent runs the rollout's release again and no later rollout of the app
+      // holds it (`releasedFromTakeOver`, `tookOver`).
       countOfRollout: p(
-        `SELECT wave, state, COUNT(*) AS n, SUM(CASE WHEN (attempts > 0 OR state NOT IN (${NEVER_SENT_STATES.map((s) => `'${s}'`).join(", ")}))
-          AND (previous_release IS NOT NULL OR error IS NULL
-          OR substr(error, 1, ${ROLLBACK_IMPOSSIBLE.length}) <> '${ROLLBACK_IMPOSSIBLE}')
-          AND (error IS NULL OR substr(error, 1, ${ROLLBACK_TAKEN_OVER.length}) <> '${ROLLBACK_TAKEN_OVER}') THEN 1 ELSE 0 END) AS np,
-        SUM(CASE WHEN substr(error, 1, ${RESTORED_BY_HOST.length}) = '${RESTORED_BY_HOST}' THEN 1 ELSE 0 END) AS nr,
-        SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END) AS ns,
-        MAX(updated_at) AS last_updated
-        FROM deployments WHERE rollout_id = ? GROUP BY wave, state`,
+        `SELECT d.wave AS wave, d.state AS state, COUNT(*) AS n, SUM(CASE WHEN (d.attempts > 0 OR d.state NOT IN (${inList(NEVER_SENT_STATES)}))
+          AND (d.previous_release IS NOT NULL OR d.error IS NULL
+          OR substr(d.error, 1, ${ROLLBACK_IMPOSSIBLE.length}) <> '${ROLLBACK_IMPOSSIBLE}')
+          AND (CASE WHEN substr(d.error, 1, ${ROLLBACK_TAKEN_OVER.length}) = '${ROLLBACK_TAKEN_OVER}' THEN
+            EXISTS (SELECT 1 FROM agents a, json_each(a.apps) e
+              WHERE a.id = d.agent_id AND json_extract(e.value, '$.releaseId') = r.release_id)
+            AND NOT EXISTS (SELECT 1 FROM deployments l JOIN rollouts lr ON lr.id = l.rollout_id
+              WHERE l.agent_id = d.agent_id AND lr.created > r.created
+              AND lr.release_id IN (SELECT o.id FROM releases o
+                WHERE o.app = (SELECT b.app FROM releases b WHERE b.id = r.release_id))
+              AND ((lr.state IN (${inList(RUNNING_ROLLOUT_STATES)}) AND l.wave <= lr.current_wave
+                  AND l.state IN (${inList(TAKE_OVER_DUE_STATES)}))
+                OR ((l.attempts > 0 OR l.state IN (${inList(SUCCEEDED_DEPLOYMENT_STATES)}))
+                  AND (lr.release_id = r.release_id OR l.state IN (${inList(TAKE_OVER_UNDER_WAY_STATES)})))))
+            ELSE 1 END) THEN 1 ELSE 0 END) AS np,
+        SUM(CASE WHEN substr(d.error, 1, ${RESTORED_BY_HOST.length}) = '${RESTORED_BY_HOST}' THEN 1 ELSE 0 END) AS nr,
+        SUM(CASE WHEN d.attempts > 0 THEN 1 ELSE 0 END) AS ns,
+        MAX(d.updated_at) AS last_updated
+        FROM deployments d JOIN rollouts r ON r.id = d.rollout_id WHERE d.rollout_id = ? GROUP BY d.wave, d.state`,
       ),
       staleOfRollout: p(`SELECT d.*, a.last_seen AS agent_last_seen FROM deployments d
         JOIN agents a ON a.id = d.agent_id

@@ -531,6 +531,8 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
       for (const ws of wss.clients) ws.close(1012, reason);
       for (const ws of wss.clients) ws.terminate();
     },
+    /** Resolves once the agents' messages read so far are applied (`MessageBatch.settled`). */
+    settled: () => batch.settled(),
     /**
      * Closes every agent connection (agents reconnect to the next hub) and stops pinging; resolves
      * once the batch being written has finished, so the store can close after it.

@@ -52,6 +52,8 @@ export class MessageBatch {
   private scheduled = false;
   private closed = false;
   private running: Promise<void> = Promise.resolve();
+  /** Settles once the batch scheduled now has been written (or dropped). */
+  private scheduledFlush: Promise<void> = Promise.resolve();
   // While the database is away every agent's every message fails alike (and is resent).
   private readonly unreachable: OnceAMinuteLog;
 
@@ -107,9 +109,24 @@ export class MessageBatch {
     this.items.push(item);
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(() => {
-      this.running = this.running.then(() => this.flush());
-    });
+    this.scheduledFlush = new Promise((done) =>
+      setImmediate(() => {
+        this.running = this.running.then(() => this.flush());
+        this.running.then(done, done);
+      }),
+    );
+  }
+
+  /**
+   * Resolves once every message handed in so far has been applied (or dropped): what a judgement
+   * of deadlines must see first (a report read after a stall, its batch not yet written).
+   */
+  settled(): Promise<void> {
+    const last = this.scheduled ? this.scheduledFlush : this.running;
+    return last.then(
+      () => undefined,
+      () => undefined,
+    );
   }
 
   /**

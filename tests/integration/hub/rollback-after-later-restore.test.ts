@@ -3,45 +3,15 @@
  * hosts whose later update restored them by themselves run the bad release again, so abort
  * --rollback of the older rollout must send them back, not call them "taken over" by the later one.
  */
-import { randomUUID } from "node:crypto";
 import { expect, it } from "vitest";
-import type { Deploy } from "../../../shared/protocol/messages.js";
-import { hubPerTest, isType, publishRelease, type TestAgent, type TestHub } from "./support.js";
+import { hubPerTest, isType, publishRelease, reportInstalled as report, type TestHub } from "./support.js";
 
 const h = hubPerTest();
-const steps = [{ name: "apply", ok: true, ms: 1 }];
 
 interface Shown {
   state: string;
   reason: string | null;
   waves: { agents: { agentId: string; state: string; error: string | null }[] }[];
-}
-
-/** The agent's report of `deploy` as a real agent sends it: the release it runs after it included. */
-async function report(
-  agent: TestAgent,
-  deploy: Deploy,
-  outcome: "succeeded" | "rolled_back",
-  from: string,
-  installed: string,
-): Promise<void> {
-  const reportId = randomUUID();
-  agent.send({
-    type: "report",
-    reportId,
-    deploymentId: deploy.deploymentId,
-    app: "web",
-    releaseId: deploy.release.id,
-    installedReleaseId: installed,
-    outcome,
-    fromVersion: from,
-    toVersion: deploy.release.version,
-    steps: outcome === "succeeded" ? steps : [{ name: "post_update_test", ok: false, ms: 1 }],
-    ...(outcome === "succeeded" ? {} : { error: "post_update_test failed" }),
-  });
-  await agent.next(
-    (m): m is Extract<typeof m, { type: "ack" }> => m.type === "ack" && m.reportId === reportId,
-  );
 }
 
 const create = async (t: TestHub, release: string) => {

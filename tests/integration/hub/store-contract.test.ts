@@ -5,6 +5,7 @@
  * so both stores must give the same observable answer while PostgreSQL really runs them at once.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { ROLLBACK_TAKEN_OVER } from "../../../hub/rollouts/rollback-result.js";
 import { ArtifactHashMismatch, ArtifactTooLarge } from "../../../hub/store/artifact-intake.js";
 import { ActiveRolloutConflict, type AsyncStore } from "../../../hub/store/async-store.js";
 import {
@@ -484,6 +485,48 @@ for (const subject of subjects) {
         { id: "ro1:a1", state: "succeeded", error: null, warnings: [], updatedAt: 47 },
       ]);
       expect((await store.getDeployment("ro1:a1"))?.warnings).toBeUndefined();
+    });
+
+    it("counts a row an earlier rollback found taken over as rollbackable only once the take-over ended", async () => {
+      // ro1 (r1) updated a1; ro2 (r2, created later) took it over; a rollback of ro1 marked it.
+      for (const id of ["r0", "r1", "r2"]) await store.insertRelease(release(id));
+      await store.insertRollout({ ...rollout("ro1", "r1", "aborted"), created: 10 });
+      await store.insertRollout({ ...rollout("ro2", "r2", "completed"), created: 11 });
+      const runs = (releaseId: string) =>
+        store.upsertAgent({ ...agent("a1"), apps: [{ app: "web", version: "1", state: "ok", releaseId }] });
+      await runs("r1");
+      await store.insertDeployments([
+        {
+          ...deployment("ro1", "a1", 0, "sent"),
+          state: "succeeded",
+          attempts: 1,
+          previousRelease: "r0",
+          error: `${ROLLBACK_TAKEN_OVER} (ro2) took this agent over`,
+        },
+        { ...deployment("ro2", "a1", 0, "sent"), desiredRelease: "r2", attempts: 1 },
+      ]);
+      const rollbackable = async () =>
+        (await store.countDeploymentsOfRollout("ro1")).reduce((n, c) => n + c.rollbackable, 0);
+      // ro2's update of a1 under way: ro2 owns it, whatever a1 says it runs.
+      expect(await rollbackable()).toBe(0);
+      // ro2 is over: on ro2's release a1 stays taken over; back on ro1's, it is ro1's again.
+      await store.updateDeployment("ro2:a1", { state: "succeeded", updatedAt: 30 });
+      await runs("r2");
+      expect(await rollbackable()).toBe(0);
+      await store.updateDeployment("ro2:a1", { state: "rolled_back", updatedAt: 31 });
+      await runs("r1");
+      expect(await rollbackable()).toBe(1);
+      // ro2's rollback of a1 still owed: under way, ro2 holds it.
+      await store.updateDeployment("ro2:a1", { state: "rollback_pending", updatedAt: 32 });
+      expect(await rollbackable()).toBe(0);
+      // A rollout of another app holds nothing of web's.
+      await store.insertRelease(release("api1", "api", "1"));
+      await store.updateDeployment("ro2:a1", { state: "rolled_back", updatedAt: 33 });
+      await store.insertRollout({ ...rollout("ro3", "api1", "running"), created: 12 });
+      await store.insertDeployments([
+        { ...deployment("ro3", "a1", 0, "sent"), desiredRelease: "api1", attempts: 1 },
+      ]);
+      expect(await rollbackable()).toBe(1);
     });
 
     it("counts a run that reported a result as started, once, however its start was counted", async () => {

@@ -191,6 +191,39 @@ export async function reportAcked(
 }
 
 /**
+ * The agent's report of `deploy` as a real agent sends it, the release it runs afterwards
+ * (`installed`) included, once the hub acks it: `from`, the version it ran before.
+ */
+export async function reportInstalled(
+  agent: TestAgent,
+  deploy: Deploy,
+  outcome: "succeeded" | "rolled_back",
+  from: string,
+  installed: string,
+): Promise<void> {
+  const reportId = randomUUID();
+  agent.send({
+    type: "report",
+    reportId,
+    deploymentId: deploy.deploymentId,
+    app: "web",
+    releaseId: deploy.release.id,
+    installedReleaseId: installed,
+    outcome,
+    fromVersion: from,
+    toVersion: deploy.release.version,
+    steps:
+      outcome === "succeeded"
+        ? [{ name: "apply", ok: true, ms: 1 }]
+        : [{ name: "post_update_test", ok: false, ms: 1 }],
+    ...(outcome === "succeeded" ? {} : { error: "post_update_test failed" }),
+  });
+  await agent.next(
+    (m): m is Extract<HubMessage, { type: "ack" }> => m.type === "ack" && m.reportId === reportId,
+  );
+}
+
+/**
  * An agent connected to `hub` that said hello, returned once the hub's store has it online (up to
  * 15 s: on a loaded CI machine the hello can take seconds to be stored). Pushed onto `track` first,
  * so a caller's clean-up closes it even when the wait fails.

@@ -21,7 +21,17 @@ const session = hubPerTest();
 const on = (version: string): HelloApps => [{ app: "web", version, state: "updated", releaseId: undefined }];
 
 type View = { state: string; currentWave: number; reason: string | null; needsDecision: boolean };
-type Event = { kind: string; actor: string; data: { wave?: number; name?: string; message?: string } };
+type Event = {
+  kind: string;
+  actor: string;
+  data: {
+    wave?: number;
+    name?: string;
+    message?: string;
+    untested?: string;
+    counts?: Record<string, number>;
+  };
+};
 const view = async (t: TestHub, id: string) =>
   (await t.api<View>("GET", `/api/v1/rollouts/${id}`, { token: t.operator })).body;
 const events = async (t: TestHub, id: string) =>
@@ -58,7 +68,17 @@ describe("passing a wave that tested nothing is recorded with who passed it", ()
     await w1.next(isType("deploy"));
     const untested = (await events(t, id)).filter((e) => e.kind === "rollout.wave_untested");
     expect(untested).toEqual([
-      expect.objectContaining({ actor, data: { wave: 0, name: "canary", message: said } }),
+      expect.objectContaining({
+        actor,
+        data: {
+          wave: 0,
+          name: "canary",
+          message: said,
+          // Why, as fields: a script reads these, not the message's words.
+          untested: "not-answered",
+          counts: { alreadyOn: 1, unanswered: 0, broken: 0, notApplicable: 0, forgotten: 0 },
+        },
+      }),
     ]);
   });
 
@@ -80,7 +100,8 @@ describe("passing a wave that tested nothing is recorded with who passed it", ()
         /^passed by .+ with nothing tested: wave 1 \(canary\) tested nothing: its 1 agent\(s\) never answered \(offline or silent past their timeout, counted failed\)$/,
       ),
     ]);
-    expect((await events(t, id)).filter((e) => e.kind === "rollout.wave_untested")).toHaveLength(1);
+    const [passed] = (await events(t, id)).filter((e) => e.kind === "rollout.wave_untested");
+    expect(passed?.data).toMatchObject({ untested: "not-answered", counts: { alreadyOn: 0, unanswered: 1 } });
   });
 
   it("an advance past a wave that was tested records nothing of the kind", async () => {
@@ -126,7 +147,15 @@ describe("passing a wave that tested nothing is recorded with who passed it", ()
     );
     expect(answer.body.warnings).toEqual([said]);
     expect((await events(t, id)).filter((e) => e.kind === "rollout.wave_untested")).toEqual([
-      expect.objectContaining({ data: { wave: 0, name: "all", message: said } }),
+      expect.objectContaining({
+        data: {
+          wave: 0,
+          name: "all",
+          message: said,
+          untested: "left-out",
+          counts: { notApplicable: 0, forgotten: 1 },
+        },
+      }),
     ]);
   });
 });
