@@ -25,7 +25,7 @@ import { syncInstalledState } from "../pipeline/sync-installed.js";
 import { undoWithHooks } from "../pipeline/undo-release.js";
 import { readState, type SourceState } from "../state/state-file.js";
 import { HubReleaseSource } from "./hub-release-source.js";
-import { installedVersion } from "./installed-version.js";
+import { installedVersion, versionOnDisk } from "./installed-version.js";
 import { fitMergeReports, fitText, fitWarnings } from "./merge-reports.js";
 import { type ProgressEvent, progressLogger } from "./progress-log.js";
 import { rollbackRefusal } from "./rollback-target.js";
@@ -94,6 +94,17 @@ async function carryOutOnce(input: CarryOutInput): Promise<Report | string> {
     app,
     releaseId: release.id,
   };
+  if (release.app !== app) {
+    // The hub pairs them from one release record; only a tampered hub sends another app's release.
+    return {
+      ...base,
+      outcome: "failed",
+      fromVersion: await versionOnDisk(config, app),
+      toVersion: release.version,
+      error: `refused: the hub's instruction for ${app} carries a release of ${release.app} (${release.id}); nothing was downloaded or installed`,
+      steps: [],
+    };
+  }
   const source = config.sources[app];
   if (source === undefined) {
     return {

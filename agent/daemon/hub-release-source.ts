@@ -326,7 +326,9 @@ export class HubReleaseSource implements ReleaseSource {
     const { release, config } = this.options;
     const result = await verifyReleaseTrust({
       trust: config.trust,
-      app: release.app,
+      // The app this host installs it as, not the app the hub says the release is of: checked
+      // against the hub's word, another app's signed release passed for this one.
+      app: this.name,
       version: release.version,
       artifactSha256,
       manifestSha256: createHash("sha256").update(release.manifest).digest("hex"),
