@@ -1,17 +1,19 @@
 /**
- * A hub instruction for one app carrying another app's release. Every release here is signed by a
- * key the agent trusts, so only the app the signature names tells them apart: a stolen hub that
- * wraps app `other`'s signed release in an instruction for `sample` must not get it installed into
- * `sample`'s directory. The agent checks the signature against its own app name and refuses,
- * downloading nothing and changing nothing. Real daemon, real WebSocket, real HTTP.
+ * What a stolen hub's word cannot change on an agent. Real daemon, real WebSocket, real HTTP.
+ * - A hub instruction for one app carrying another app's release. Every release here is signed by
+ *   a key the agent trusts, so only the app the signature names tells them apart: a hub that wraps
+ *   app `other`'s signed release in an instruction for `sample` must not get it installed into
+ *   `sample`'s directory. The agent refuses, downloading nothing and changing nothing.
+ * - A token "renewal" that makes the agent another agent, or an operator: not taken, not saved.
  */
 import { createHash, generateKeyPairSync } from "node:crypto";
+import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create as createTar } from "tar";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { AgentDaemon } from "../../../agent/daemon/agent-daemon.js";
+import { type AgentDaemon, daemonDir } from "../../../agent/daemon/agent-daemon.js";
 import { runOnce } from "../../../agent/pipeline/index.js";
 import { AgentConfig } from "../../../shared/config/schema.js";
 import { memoryLogger } from "../../../shared/log.js";
@@ -21,10 +23,12 @@ import { APP, writeRelease } from "../../e2e/fleet.js";
 import { ScriptedHub } from "./scripted-hub.js";
 import { startTestDaemon } from "./test-daemon.js";
 
-describe("an instruction for one app carrying another app's signed release", () => {
+describe("a stolen hub against a daemon with [trust] keys", () => {
   let dir: string;
   let hub: ScriptedHub;
   let daemon: AgentDaemon | undefined;
+  let config: AgentConfig;
+  const lines: { level: string; msg: string }[] = [];
   const keys = generateKeyPairSync("ed25519");
   const appVersion = async () => (await readFile(join(dir, "app", "app.txt"), "utf8")).trim();
 
@@ -35,7 +39,7 @@ describe("an instruction for one app carrying another app's signed release", () 
     await writeRelease(v1, { version: "1.0.0" });
     await mkdir(join(dir, "app"), { recursive: true });
     await writeFile(join(dir, "token"), "agent-token-for-host-1\n", { mode: 0o600 });
-    const config = AgentConfig.parse({
+    const installing = AgentConfig.parse({
       general: {
         state_file: join(dir, "state", "ship-state.json"),
         backup_dir: join(dir, "state", "backups"),
@@ -44,14 +48,14 @@ describe("an instruction for one app carrying another app's signed release", () 
       sources: { [APP]: { type: "local", app_dir: join(dir, "app"), path: v1 } },
       hub: { url: hub.url, token_file: join(dir, "token"), agent_id: "host-1" },
     });
-    expect((await runOnce(config, { force: true, checkOnly: false, log: memoryLogger() })).exitCode).toBe(0);
-    daemon = await startTestDaemon(
-      AgentConfig.parse({
-        ...config,
-        trust: { keys: [keys.publicKey.export({ type: "spki", format: "pem" }).toString()] },
-      }),
-      memoryLogger(),
+    expect((await runOnce(installing, { force: true, checkOnly: false, log: memoryLogger() })).exitCode).toBe(
+      0,
     );
+    config = AgentConfig.parse({
+      ...installing,
+      trust: { keys: [keys.publicKey.export({ type: "spki", format: "pem" }).toString()] },
+    });
+    daemon = await startTestDaemon(config, memoryLogger(lines));
   }, 60_000);
   afterAll(async () => {
     await daemon?.stop();
@@ -86,15 +90,35 @@ describe("an instruction for one app carrying another app's signed release", () 
   it.each([
     ["names the other app as the release's app", "other", "2.0.0"],
     ["claims the release is this app's", APP, "3.0.0"],
-  ])("refuses it when the instruction %s, and installs nothing", async (_what, releaseApp, version) => {
-    const release = { ...(await othersRelease(version)), app: releaseApp };
+  ])(
+    "refuses another app's signed release when the instruction %s, and installs nothing",
+    async (_what, releaseApp, version) => {
+      const release = { ...(await othersRelease(version)), app: releaseApp };
+      await hub.until("hello", () => hub.messages("hello").length > 0);
+      const deploymentId = `d-${releaseApp}`;
+      hub.send({ type: "deploy", v: 1, deploymentId, app: APP, release, rollback: false });
+      await hub.until("report", () => hub.messages("report").some((r) => r.deploymentId === deploymentId));
+      const report = hub.messages("report").find((r) => r.deploymentId === deploymentId);
+      expect(report?.outcome).toBe("failed");
+      expect(report?.error ?? "").toMatch(/other/);
+      expect(await appVersion()).toBe("1.0.0");
+    },
+  );
+
+  it.each([
+    ["another agent's", { role: "agent", sub: "host-2" }],
+    ["an operator's", { role: "operator", sub: "host-1" }],
+  ])("keeps its token when a renewal is %s", async (_what, claims) => {
+    const part = (value: object) => Buffer.from(JSON.stringify(value)).toString("base64url");
+    const now = Math.floor(Date.now() / 1000);
+    const forged = `${part({ alg: "HS256", typ: "JWT" })}.${part({ ...claims, iat: now, exp: now + 3600 })}.sig`;
     await hub.until("hello", () => hub.messages("hello").length > 0);
-    const deploymentId = `d-${releaseApp}`;
-    hub.send({ type: "deploy", v: 1, deploymentId, app: APP, release, rollback: false });
-    await hub.until("report", () => hub.messages("report").some((r) => r.deploymentId === deploymentId));
-    const report = hub.messages("report").find((r) => r.deploymentId === deploymentId);
-    expect(report?.outcome).toBe("failed");
-    expect(report?.error ?? "").toMatch(/other/);
-    expect(await appVersion()).toBe("1.0.0");
+    hub.send({ type: "token", v: 1, token: forged, expires: new Date((now + 3600) * 1000).toISOString() });
+    const saved = join(daemonDir(config), "hub.token");
+    const kept = () => lines.find((l) => l.msg.startsWith("kept this agent's token"));
+    await expect.poll(() => existsSync(saved) || kept() !== undefined).toBe(true);
+    expect(existsSync(saved)).toBe(false);
+    expect(kept()?.msg).toContain(claims.sub);
+    lines.length = 0;
   });
 });
