@@ -63,27 +63,31 @@ describe("a stolen hub against a daemon with [trust] keys", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  /** `other`'s release `version` as CI signed it, served by the hub. */
-  async function othersRelease(version: string): Promise<DeployRelease> {
-    const tree = join(dir, "releases", `other-${version}`);
+  /**
+   * `app`'s release `version` as CI signed it, served by the hub; `manifestInside: false` is an
+   * archive published with its manifest beside it (`ship release publish --artifact A --manifest M`).
+   */
+  async function signedRelease(app: string, version: string, manifestInside = true): Promise<DeployRelease> {
+    const tree = join(dir, "releases", `${app}-${version}`);
     await writeRelease(tree, { version });
-    await createTar({ gzip: true, file: `${tree}.tar.gz`, cwd: tree, portable: true }, ["."]);
-    const sha256 = await hub.serve(`/other-${version}.tar.gz`, `${tree}.tar.gz`);
     const manifest = await readFile(join(tree, "update-manifest.yaml"), "utf8");
+    if (!manifestInside) await rm(join(tree, "update-manifest.yaml"));
+    await createTar({ gzip: true, file: `${tree}.tar.gz`, cwd: tree, portable: true }, ["."]);
+    const sha256 = await hub.serve(`/${app}-${version}.tar.gz`, `${tree}.tar.gz`);
     const payload = {
-      app: "other",
+      app,
       version,
       artifactSha256: sha256,
       manifestSha256: createHash("sha256").update(manifest).digest("hex"),
     };
     const privatePem = keys.privateKey.export({ type: "pkcs8", format: "pem" }).toString();
     return {
-      id: `r-other-${version}`,
+      id: `r-${app}-${version}`,
       version,
       manifest,
-      source: { type: "http", url: `${hub.url}/other-${version}.tar.gz`, sha256 },
+      source: { type: "http", url: `${hub.url}/${app}-${version}.tar.gz`, sha256 },
       signature: JSON.stringify(signRelease(payload, privatePem)),
-      app: "other",
+      app,
     };
   }
 
@@ -93,7 +97,7 @@ describe("a stolen hub against a daemon with [trust] keys", () => {
   ])(
     "refuses another app's signed release when the instruction %s, and installs nothing",
     async (_what, releaseApp, version) => {
-      const release = { ...(await othersRelease(version)), app: releaseApp };
+      const release = { ...(await signedRelease("other", version)), app: releaseApp };
       await hub.until("hello", () => hub.messages("hello").length > 0);
       const deploymentId = `d-${releaseApp}`;
       hub.send({ type: "deploy", v: 1, deploymentId, app: APP, release, rollback: false });
@@ -104,6 +108,27 @@ describe("a stolen hub against a daemon with [trust] keys", () => {
       expect(await appVersion()).toBe("1.0.0");
     },
   );
+
+  it("judges an archive published with its manifest beside it by that manifest: an older one is a refused downgrade", async () => {
+    const release = await signedRelease(APP, "0.5.0", false);
+    await hub.until("hello", () => hub.messages("hello").length > 0);
+    hub.send({ type: "deploy", v: 1, deploymentId: "d-old", app: APP, release, rollback: false });
+    await hub.until("report", () => hub.messages("report").some((r) => r.deploymentId === "d-old"));
+    const report = hub.messages("report").find((r) => r.deploymentId === "d-old");
+    expect(report?.outcome).toBe("failed");
+    expect(report?.error ?? "").toMatch(/release 0\.5\.0 is older than the installed 1\.0\.0/);
+    expect(await appVersion()).toBe("1.0.0");
+  });
+
+  it("installs a newer archive published with its manifest beside it, running that manifest's tests", async () => {
+    const release = await signedRelease(APP, "4.0.0", false);
+    hub.send({ type: "deploy", v: 1, deploymentId: "d-new", app: APP, release, rollback: false });
+    await hub.until("report", () => hub.messages("report").some((r) => r.deploymentId === "d-new"));
+    const report = hub.messages("report").find((r) => r.deploymentId === "d-new");
+    expect(report, report?.error).toMatchObject({ outcome: "succeeded", toVersion: "4.0.0" });
+    expect(report?.steps.map((s) => s.name)).toContain("tests");
+    expect(await appVersion()).toBe("4.0.0");
+  });
 
   it.each([
     ["another agent's", { role: "agent", sub: "host-2" }],
