@@ -218,11 +218,16 @@ export class AgentDaemon {
       case "check_now":
         await this.connection.announce();
         return;
-      case "token":
-        await this.hubToken.renewed(message.token);
+      case "token": {
+        const refusal = await this.hubToken.renewed(message.token);
+        if (refusal !== undefined) {
+          this.options.log.error(`kept this agent's token: the hub sent one that ${refusal}`);
+          return;
+        }
         this.connection.setToken(message.token);
         this.options.log.info("the hub renewed this agent's token", { expires: message.expires });
         return;
+      }
       case "error":
         this.options.log.warn("the hub refused a message", { message: message.message });
         return;

@@ -2,7 +2,8 @@
  * Carries out one hub instruction for one app and says what happened as a protocol Report.
  * The same pipeline as `ship` runs, with a source that fetches the hub's release and without the
  * once-a-day rule. A rollback whose release the newest backup brings back is a restore (fast and
- * exact); any other rollback is a deploy of the older release with downgrade allowed.
+ * exact); any other rollback is a deploy of the older release with downgrade allowed, once the
+ * release is one this host ran before (rollback-target.ts).
  */
 import { randomUUID } from "node:crypto";
 import type { AgentConfig } from "../../shared/config/schema.js";
@@ -24,9 +25,10 @@ import { syncInstalledState } from "../pipeline/sync-installed.js";
 import { undoWithHooks } from "../pipeline/undo-release.js";
 import { readState, type SourceState } from "../state/state-file.js";
 import { HubReleaseSource } from "./hub-release-source.js";
-import { installedVersion } from "./installed-version.js";
+import { installedVersion, versionOnDisk } from "./installed-version.js";
 import { fitMergeReports, fitText, fitWarnings } from "./merge-reports.js";
 import { type ProgressEvent, progressLogger } from "./progress-log.js";
+import { rollbackRefusal } from "./rollback-target.js";
 
 export interface CarryOutInput {
   config: AgentConfig;
@@ -92,6 +94,17 @@ async function carryOutOnce(input: CarryOutInput): Promise<Report | string> {
     app,
     releaseId: release.id,
   };
+  if (release.app !== app) {
+    // The hub pairs them from one release record; only a tampered hub sends another app's release.
+    return {
+      ...base,
+      outcome: "failed",
+      fromVersion: await versionOnDisk(config, app),
+      toVersion: release.version,
+      error: `refused: the hub's instruction for ${app} carries a release of ${release.app} (${release.id}); nothing was downloaded or installed`,
+      steps: [],
+    };
+  }
   const source = config.sources[app];
   if (source === undefined) {
     return {
@@ -131,6 +144,33 @@ async function carryOutOnce(input: CarryOutInput): Promise<Report | string> {
     }
     input.log.info("already on the instructed version", { app, version: installed });
     return { ...base, outcome: "succeeded", fromVersion: installed, toVersion: installed, steps: [] };
+  }
+  if (instruction.rollback) {
+    // Only a rollback may downgrade, and only to what this host ran (rollback-target.ts): the
+    // pipeline below is told to allow the downgrade, so this is the check that stands for it.
+    const refusal = await rollbackRefusal({
+      config,
+      app,
+      source,
+      state: state.sources[app],
+      installed,
+      version: release.version,
+    });
+    if (refusal !== undefined) {
+      input.log.error("refused a rollback to a release this host never ran", {
+        app,
+        installed,
+        version: release.version,
+      });
+      return {
+        ...base,
+        outcome: "failed",
+        fromVersion: installed,
+        toVersion: release.version,
+        error: refusal,
+        steps: [],
+      };
+    }
   }
   input.progress({ step: instruction.rollback ? "rollback" : "fetch", message: "started" });
 

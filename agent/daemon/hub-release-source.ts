@@ -6,7 +6,7 @@
  * `[trust]` before anything is downloaded (http) or extracted (sftp).
  */
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse } from "yaml";
 import type { AgentConfig, Source } from "../../shared/config/schema.js";
@@ -326,7 +326,9 @@ export class HubReleaseSource implements ReleaseSource {
     const { release, config } = this.options;
     const result = await verifyReleaseTrust({
       trust: config.trust,
-      app: release.app,
+      // The app this host installs it as, not the app the hub says the release is of: checked
+      // against the hub's word, another app's signed release passed for this one.
+      app: this.name,
       version: release.version,
       artifactSha256,
       manifestSha256: createHash("sha256").update(release.manifest).digest("hex"),
@@ -335,11 +337,20 @@ export class HubReleaseSource implements ReleaseSource {
     if (result.verified) this.options.context.log.info("release signature verified", { key: result.keyId });
   }
 
-  /** The archive's manifest must announce the version the hub says it is installing. */
+  /**
+   * The archive's manifest must announce the version the hub says it is installing. An archive
+   * published with its manifest beside it (`publish --artifact A --manifest M`) holds none: the
+   * release's manifest is the hub's (the one a signature covers), written into staging for the
+   * pipeline to read. Without it the release was installed as having no manifest, named by its id:
+   * no downgrade check (an older signed release went in as an update), no hooks, no tests.
+   */
   private async checkStagedVersion(stagingDir: string): Promise<void> {
     const file = join(stagingDir, MANIFEST_FILENAME);
     const text = await readFile(file, "utf8").catch(() => undefined);
-    if (text === undefined) return;
+    if (text === undefined) {
+      await writeFile(file, this.options.release.manifest, { flag: "wx" });
+      return;
+    }
     let version: unknown;
     try {
       version = (parse(text) as { version?: unknown } | null)?.version;

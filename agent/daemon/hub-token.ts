@@ -44,10 +44,19 @@ export class HubToken {
     return this.current;
   }
 
-  /** The hub sent a renewal: saved before use, so a crash right after still has it. */
-  async renewed(token: string): Promise<void> {
+  /**
+   * The hub sent a renewal: saved before use, so a crash right after still has it. A renewal
+   * renews; it never makes this agent another one, or an operator: one whose role is not agent or
+   * whose agent differs from the token in use is not taken. Undefined when taken, else why not.
+   */
+  async renewed(token: string): Promise<string | undefined> {
+    const { sub, role } = tokenClaims(token);
+    const mine = tokenClaims(this.current).sub ?? this.agentId;
+    if (role !== "agent" || sub !== mine)
+      return `${role === undefined ? "a token with no role" : `${/^[aeiou]/.test(role) ? "an" : "a"} ${role} token`} for ${sub === undefined ? "no agent" : `agent ${sub}`}, not a renewal of agent ${mine}'s`;
     await saveRenewedToken(this.renewedFile, token);
     this.current = token;
+    return undefined;
   }
 
   /** How to get the agent a token the hub takes, for the line that says the hub refused this one. */

@@ -17,6 +17,7 @@ import { AgentConfig } from "../../shared/config/schema.js";
 import { memoryLogger } from "../../shared/log.js";
 import { mintTokens } from "../support/mint-tokens.js";
 import { freePort } from "../support/servers/free-port.js";
+import { runShip } from "../support/ship-cli.js";
 import { waitFor } from "../support/wait-for.js";
 
 const execFileAsync = promisify(execFile);
@@ -311,6 +312,35 @@ export async function publishRelease(
   const text = await response.text();
   if (!response.ok) throw new Error(`POST /releases: ${response.status} ${text}`);
   return (JSON.parse(text) as { id: string }).id;
+}
+
+/**
+ * CI's steps with the real CLI: `ship release http` builds the archive from the sample app at
+ * `version`, `ship release sign --key KEY` signs it when a key is given, `ship release publish`
+ * uploads and publishes it. The release id and the archive.
+ */
+export async function publishWithShipRelease(
+  fleet: Fleet,
+  version: string,
+  key?: string,
+): Promise<{ id: string; archive: string }> {
+  const src = join(fleet.dir, "ci", version);
+  await writeRelease(src, { version });
+  const out = join(fleet.dir, "ci", "dist");
+  const step = async (args: string[]) => {
+    const result = await runShip(args);
+    if (result.code !== 0) throw new Error(`ship ${args.join(" ")}: exit ${result.code}: ${result.stderr}`);
+    return result.stdout;
+  };
+  await step(["release", "-C", src, "http", version, `release ${version}`, "--app", APP, "--out", out]);
+  const archive = join(out, `${APP}-${version}.tar.gz`);
+  const args = ["release", "--json", "publish", "--hub", fleet.hubUrl, "--token", fleet.ci, "--app", APP];
+  args.push("--version", version, "--artifact", archive);
+  if (key !== undefined) {
+    await step(["release", "sign", archive, "--key", key]);
+    args.push("--signature", `${archive}.sig`);
+  }
+  return { id: (JSON.parse(await step(args)) as { id: string }).id, archive };
 }
 
 /** Kills the whole process group (the agent's hook children too) and waits for the exit. */

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runShip } from "../support/ship-cli.js";
-import { APP, Fleet, writeRelease } from "./fleet.js";
+import { APP, Fleet, publishWithShipRelease } from "./fleet.js";
 
 describe("signed releases from CI through a real hub to agents with [trust] keys", () => {
   let keys: string;
@@ -26,35 +26,8 @@ describe("signed releases from CI through a real hub to agents with [trust] keys
   });
 
   /** CI: build the archive, sign it (or not), publish it with `ship release publish`. */
-  async function ciRelease(version: string, sign: boolean): Promise<{ id: string; archive: string }> {
-    const src = join(fleet.dir, "ci", version);
-    await writeRelease(src, { version });
-    const out = join(fleet.dir, "ci", "dist");
-    const built = await runShip([
-      "release",
-      "-C",
-      src,
-      "http",
-      version,
-      `release ${version}`,
-      "--app",
-      APP,
-      "--out",
-      out,
-    ]);
-    expect(built.code, built.stderr).toBe(0);
-    const archive = join(out, `${APP}-${version}.tar.gz`);
-    const args = ["release", "--json", "publish", "--hub", fleet.hubUrl, "--token", fleet.ci, "--app", APP];
-    args.push("--version", version, "--artifact", archive);
-    if (sign) {
-      const signed = await runShip(["release", "sign", archive, "--key", join(keys, "ship-release.key")]);
-      expect(signed.code, signed.stderr).toBe(0);
-      args.push("--signature", `${archive}.sig`);
-    }
-    const published = await runShip(args);
-    expect(published.code, published.stderr).toBe(0);
-    return { id: (JSON.parse(published.stdout) as { id: string }).id, archive };
-  }
+  const ciRelease = (version: string, sign: boolean) =>
+    publishWithShipRelease(fleet, version, sign ? join(keys, "ship-release.key") : undefined);
 
   async function rollOut(release: string): Promise<string> {
     const { id } = await fleet.api<{ id: string }>("POST", "/rollouts", {

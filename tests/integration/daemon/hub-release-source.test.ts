@@ -153,6 +153,8 @@ describe("hub release source: [trust] keys make the agent refuse what CI did not
     staging: string,
     installed?: InstalledRelease,
     checkFirst = false,
+    /** The app the hub says the release is of; the source installs it as APP. */
+    releaseApp = APP,
   ) => {
     const manifest = await readFile(join(dir, "tree", "update-manifest.yaml"), "utf8");
     const config = AgentConfig.parse({
@@ -163,7 +165,7 @@ describe("hub release source: [trust] keys make the agent refuse what CI did not
       app: APP,
       release: {
         id: "r-7",
-        app: APP,
+        app: releaseApp,
         version: "7.0.0",
         manifest,
         source: { type: "http", url, sha256: createHash("sha256").update(body).digest("hex") },
@@ -183,11 +185,11 @@ describe("hub release source: [trust] keys make the agent refuse what CI did not
     if (checkFirst) await source.check();
     return source.fetch(join(dir, staging));
   };
-  const signed = async (version: string) =>
+  const signed = async (version: string, app = APP) =>
     JSON.stringify(
       signRelease(
         {
-          app: APP,
+          app,
           version,
           artifactSha256: createHash("sha256").update(body).digest("hex"),
           manifestSha256: createHash("sha256")
@@ -235,6 +237,13 @@ describe("hub release source: [trust] keys make the agent refuse what CI did not
     expect(await readFile(join(fetched.dir, "data/records.txt"), "utf8")).toBe(
       "sample data shipped with 7.0.0\n",
     );
+  });
+
+  it("checks the signature against the app it installs, not the app the hub names: another app's signed release is refused", async () => {
+    await expect(
+      attempt(await signed("7.0.0", "other"), "foreign", undefined, false, "other"),
+    ).rejects.toThrow(/app/);
+    expect(existsSync(join(dir, "foreign", "app.txt"))).toBe(false);
   });
 
   it("refuses an unsigned release and one whose signature covers another version, extracting nothing", async () => {
