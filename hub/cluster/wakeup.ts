@@ -204,9 +204,17 @@ async function openListener(
     await sql.listen(CHECK_CHANNEL, (agentId) => {
       if (agentId.length > 0 && agentId.length <= 200) targets.checkNow(agentId);
     });
-    await sql.listen(probeChannel, () => {
-      probeSentAt = undefined;
-    });
+    await sql.listen(
+      probeChannel,
+      () => {
+        probeSentAt = undefined;
+      },
+      () => {
+        // Listening (again, after a reconnect): a probe sent before could not be heard, and its
+        // silence would get this live connection replaced (see `probe`).
+        probeSentAt = undefined;
+      },
+    );
   } catch (error) {
     await sql.end({ timeout: 1 });
     throw error;
@@ -215,9 +223,16 @@ async function openListener(
     sql,
     probe() {
       if (probeSentAt !== undefined) return;
-      probeSentAt = Date.now();
-      // Not awaited: a notify on a silent connection never answers, which silentFor then sees.
-      sql.notify(probeChannel, "").catch(() => {});
+      const sentAt = Date.now();
+      probeSentAt = sentAt;
+      // Not awaited: a notify on a silent connection never answers, which silentFor then sees. One
+      // that fails (the database restarting or away) was never sent and says nothing of the
+      // listener, which its driver reconnects by itself: counted as unanswered, it got the
+      // re-listened connection replaced after every database restart, with a warning that it "did
+      // not answer". The next resync sends another.
+      sql.notify(probeChannel, "").catch(() => {
+        if (probeSentAt === sentAt) probeSentAt = undefined;
+      });
     },
     silentFor: (ms) => probeSentAt !== undefined && Date.now() - probeSentAt > ms,
     end() {

@@ -278,4 +278,30 @@ describe.skipIf(!available)("cluster wake-up (LISTEN/NOTIFY on real PostgreSQL)"
       await relay.close();
     }
   });
+
+  it("keeps a listener that came back after a database restart: probes unsent meanwhile are no silence", async () => {
+    // pg_ctl restart -m fast, as an operator runs it. A probe sent while the server was down failed
+    // and stayed "out", and the listener the driver had re-established was replaced for not
+    // answering it, with a warning, after every restart.
+    const own = await startPostgres();
+    const ownLines: { level: string; msg: string }[] = [];
+    try {
+      const ownUrl = await own.createDatabase();
+      wakeup = await startClusterWakeup(
+        { url: ownUrl, log: memoryLogger(ownLines), resyncMs: 100, answerTimeoutMs: 1500 },
+        { deliverPending: async () => {}, wakeEvents() {}, checkNow() {} },
+      );
+      const running = wakeup;
+      await own.restart();
+      await eventually(() => running.stats.listens >= 2, "the LISTEN after the restart", 20_000);
+      // Twice the answer timeout, with a probe every 100 ms: a probe left out would replace it.
+      await sleep(3000);
+      expect(ownLines.filter((l) => l.msg.includes("did not answer"))).toEqual([]);
+      expect(running.stats.listens).toBe(2);
+    } finally {
+      await wakeup?.close();
+      wakeup = undefined;
+      await own.stop();
+    }
+  }, 60_000);
 });
