@@ -54,7 +54,9 @@ describe.skipIf(!hasPostgres())("an agent's close while the database is away", (
       agent.ws.close();
       // The hub tried to write the close and could not.
       await expect
-        .poll(() => lines.some((l) => l.msg.includes("agent message could not be applied")), { timeout: 15_000 })
+        .poll(() => lines.some((l) => l.msg.includes("agent message could not be applied")), {
+          timeout: 15_000,
+        })
         .toBe(true);
       await relay.up();
       await expect.poll(online, { timeout: 20_000 }).toBe(false);
