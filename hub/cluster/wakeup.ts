@@ -37,6 +37,13 @@ const PROBE_CHANNEL_PREFIX = "ship_wakeup_probe_";
 export const DEFAULT_RESYNC_MS = 3000;
 /** LISTENs answered within this long of one another are one reconnect (see startClusterWakeup). */
 const RELISTEN_WINDOW_MS = 1000;
+/**
+ * A delivery or resync that failed is tried again after each of these (then left to the periodic
+ * resync and the agents' hellos): right after a database restart a pooled connection the restart
+ * ended fails the first statement it is given (57P01), and that was the wake-up's one attempt,
+ * so the woken hub's agents waited a whole `cluster_resync_seconds` for a wave already started.
+ */
+const RETRY_DELAYS_MS = [250, 1000, 3000];
 
 /** What a wake-up does on this hub. */
 export interface WakeupTargets {
@@ -197,9 +204,17 @@ async function openListener(
     await sql.listen(CHECK_CHANNEL, (agentId) => {
       if (agentId.length > 0 && agentId.length <= 200) targets.checkNow(agentId);
     });
-    await sql.listen(probeChannel, () => {
-      probeSentAt = undefined;
-    });
+    await sql.listen(
+      probeChannel,
+      () => {
+        probeSentAt = undefined;
+      },
+      () => {
+        // Listening (again, after a reconnect): a probe sent before could not be heard, and its
+        // silence would get this live connection replaced (see `probe`).
+        probeSentAt = undefined;
+      },
+    );
   } catch (error) {
     await sql.end({ timeout: 1 });
     throw error;
@@ -208,9 +223,16 @@ async function openListener(
     sql,
     probe() {
       if (probeSentAt !== undefined) return;
-      probeSentAt = Date.now();
-      // Not awaited: a notify on a silent connection never answers, which silentFor then sees.
-      sql.notify(probeChannel, "").catch(() => {});
+      const sentAt = Date.now();
+      probeSentAt = sentAt;
+      // Not awaited: a notify on a silent connection never answers, which silentFor then sees. One
+      // that fails (the database restarting or away) was never sent and says nothing of the
+      // listener, which its driver reconnects by itself: counted as unanswered, it got the
+      // re-listened connection replaced after every database restart, with a warning that it "did
+      // not answer". The next resync sends another.
+      sql.notify(probeChannel, "").catch(() => {
+        if (probeSentAt === sentAt) probeSentAt = undefined;
+      });
     },
     silentFor: (ms) => probeSentAt !== undefined && Date.now() - probeSentAt > ms,
     end() {
@@ -231,6 +253,9 @@ class WakeupQueue {
   private resyncDue = false;
   private running: Promise<void> | undefined;
   private stopped = false;
+  /** Failed attempts in a row of a rollout's delivery, or of the resync (key ""). */
+  private readonly attempts = new Map<string, number>();
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
   // While the database is away every resync (each 3 s) and wake-up fails alike.
   private readonly failed: OnceAMinuteLog;
 
@@ -258,6 +283,8 @@ class WakeupQueue {
 
   stop(): void {
     this.stopped = true;
+    for (const timer of this.retryTimers) clearTimeout(timer);
+    this.retryTimers.clear();
     this.failed.close();
   }
 
@@ -296,11 +323,32 @@ class WakeupQueue {
   }
 
   private async run(rolloutId: string | undefined): Promise<void> {
+    const key = rolloutId ?? "";
     try {
       await this.targets.deliverPending(rolloutId);
+      this.attempts.delete(key);
     } catch (error) {
-      // The next resync tries again; a failing database is logged by whoever else uses it too.
+      // A failing database is logged by whoever else uses it too.
       this.failed.record(rolloutId ?? "(resync)", String(error));
+      this.retryLater(rolloutId, key);
     }
+  }
+
+  /** Queues the failed delivery again after its next delay; past the last, the resync covers it. */
+  private retryLater(rolloutId: string | undefined, key: string): void {
+    const attempt = this.attempts.get(key) ?? 0;
+    const delay = RETRY_DELAYS_MS[attempt];
+    if (this.stopped || delay === undefined) {
+      this.attempts.delete(key);
+      return;
+    }
+    this.attempts.set(key, attempt + 1);
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      if (rolloutId === undefined) this.resync();
+      else this.rollout(rolloutId);
+    }, delay);
+    timer.unref();
+    this.retryTimers.add(timer);
   }
 }

@@ -59,6 +59,8 @@ export class AgentSync {
    */
   async helloIn(dispatch: Dispatch, agentId: string, hello: Hello): Promise<number | undefined> {
     const { t } = dispatch;
+    // Before anything is read: a rollout created meanwhile either reads this agent or is read here.
+    await dispatch.once("hello:fleet-lock", () => t.lockFleet("join"));
     const now = this.ctx.now();
     const actor = `agent:${agentId}`;
     const agent = {

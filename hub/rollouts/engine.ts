@@ -287,6 +287,8 @@ export class RolloutEngine {
         // A friendlier message than the store's conflict, which still decides when two race.
         const busy = await this.busyRefusal(release.app, t);
         if (busy !== undefined) throw new HubRequestError(409, busy);
+        // Every agent whose hello is in flight is read, and every later hello finds this rollout.
+        await t.lockFleet("plan");
         const agents = await t.listAgents();
         const seed = rolloutSeed(spec);
         const waves = placeAgents(seed, spec, release.app, agents);

@@ -92,6 +92,17 @@ export interface StoreOps extends Promised<Omit<Store, SyncOnly>> {
    */
   lockAppReleases(app: string): Promise<void>;
   /**
+   * Orders a rollout's planning against agents' hellos until this transaction ends. `plan` (a
+   * create, before it reads every agent) waits for the hellos in flight and holds new ones until it
+   * commits; `join` (a hello, before it reads the active rollouts it may join) is shared among
+   * hellos. Without it, on PostgreSQL's READ COMMITTED a hello and a create running at once each
+   * missed the other's uncommitted write: the create planned without the agent, the hello found no
+   * rollout to join, and the agent was left out of the rollout for good (an `everyone` wave with
+   * nobody in it). PostgreSQL: a transaction-level advisory lock, exclusive or shared; SQLite's
+   * write transaction already excludes every other.
+   */
+  lockFleet(mode: "plan" | "join"): Promise<void>;
+  /**
    * Whether the artifact `sha256` is stored, as this transaction sees it. Asked after inserting the
    * release that names it: on PostgreSQL the insert waits for an unused-artifact sweep under way
    * (which holds the releases table in SHARE mode) and this read then sees what it deleted, and a

@@ -185,6 +185,10 @@ export function postgresOps(db: Db): StoreOps {
       // A 64-bit hash of a name of our own: a clash only makes two apps publish one at a time.
       await db`SELECT pg_advisory_xact_lock(hashtextextended(${`ship.releases:${app}`}, 0))`;
     },
+    async lockFleet(mode) {
+      if (mode === "plan") await db`SELECT pg_advisory_xact_lock(hashtextextended('ship.fleet', 0))`;
+      else await db`SELECT pg_advisory_xact_lock_shared(hashtextextended('ship.fleet', 0))`;
+    },
     async hasArtifact(sha256) {
       return (await db`SELECT 1 FROM artifacts WHERE sha256 = ${sha256}`).length > 0;
     },

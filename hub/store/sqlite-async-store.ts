@@ -185,6 +185,7 @@ function sqliteOps(sync: SqliteStore, enter: Enter): StoreOps {
     lockRollout: (id) => enter("lockRollout", () => sync.getRollout(id)),
     // BEGIN IMMEDIATE: this transaction is the only writer already.
     lockAppReleases: () => enter("lockAppReleases", () => undefined),
+    lockFleet: () => enter("lockFleet", () => undefined),
     hasArtifact: (sha256) => enter("hasArtifact", () => sync.getArtifact(sha256) !== undefined),
     insertRollout: (rollout) =>
       enter("insertRollout", () =>

@@ -32,9 +32,15 @@ interface Item {
   hello?: true;
   /** Runs only once the batch committed, e.g. the ack that lets an agent forget a report. */
   committed?: (value: unknown) => void;
-  /** Runs when the message could not be applied (its connection must not wait forever). */
-  failed?: () => void;
+  /**
+   * Runs when the message could not be applied (its connection must not wait forever); `error`:
+   * why, when applying it failed.
+   */
+  failed?: (error?: unknown) => void;
 }
+
+/** How soon a release (an agent's close) that failed for want of the database is tried again. */
+const RELEASE_RETRY_MS = 2000;
 
 /**
  * Applies agent messages that arrived while the previous batch was being written in one
@@ -56,6 +62,9 @@ export class MessageBatch {
   private scheduledFlush: Promise<void> = Promise.resolve();
   // While the database is away every agent's every message fails alike (and is resent).
   private readonly unreachable: OnceAMinuteLog;
+  /** Closes not yet applied because the database was away: agent id → presence epoch. */
+  private readonly unreleased = new Map<string, number>();
+  private releaseTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly sync: AgentSync,
@@ -93,7 +102,34 @@ export class MessageBatch {
 
   /** Releases the agent if this hub still holds it at `epoch` (a stale socket changes nothing). */
   disconnected(agentId: string, epoch: number): void {
-    this.push({ agentId, apply: (d) => this.sync.disconnectedIn(d, agentId, epoch) });
+    this.push({
+      agentId,
+      apply: (d) => this.sync.disconnectedIn(d, agentId, epoch),
+      failed: (error) => {
+        if (error !== undefined && isDatabaseUnreachable(error)) this.releaseLater(agentId, epoch);
+      },
+    });
+  }
+
+  /**
+   * A close whose release could not be written (the database away or restarting) is tried again
+   * until it is: no agent resends a close, and its row would say online, held by this live hub,
+   * for as long as the hub runs — never offline, its deployments never timing out, its rollout
+   * waiting for good. The epoch keeps a late release harmless: an agent that said hello again
+   * since (here or on another hub) holds a newer one.
+   */
+  private releaseLater(agentId: string, epoch: number): void {
+    if (this.closed) return;
+    const known = this.unreleased.get(agentId);
+    if (known === undefined || known < epoch) this.unreleased.set(agentId, epoch);
+    if (this.releaseTimer !== undefined) return;
+    this.releaseTimer = setTimeout(() => {
+      this.releaseTimer = undefined;
+      const due = [...this.unreleased];
+      this.unreleased.clear();
+      for (const [id, e] of due) this.disconnected(id, e);
+    }, RELEASE_RETRY_MS);
+    this.releaseTimer.unref();
   }
 
   /** `acked` runs once the report is committed (or was already stored: a resend). */
@@ -135,6 +171,8 @@ export class MessageBatch {
    */
   close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.releaseTimer);
+    this.unreleased.clear();
     this.unreachable.close();
     for (const item of this.items.splice(0)) item.failed?.();
     return this.running;
@@ -216,7 +254,7 @@ export class MessageBatch {
     if (isDatabaseUnreachable(error)) this.unreachable.record(item.agentId, String(error));
     else
       this.log.error("agent message could not be applied", { agentId: item.agentId, error: String(error) });
-    item.failed?.();
+    item.failed?.(error);
   }
 }
 

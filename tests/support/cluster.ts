@@ -366,6 +366,12 @@ export class Cluster {
     return waitFor(what, check, { timeoutMs, intervalMs: 100, where: `logs in ${this.dir}` });
   }
 
+  /** `pg_ctl restart -m fast` under the running hubs: every connection of theirs is ended. */
+  async restartDatabase(): Promise<void> {
+    if (!this.pg) throw new Error("cluster not started");
+    await this.pg.restart();
+  }
+
   /** Stops (and removes) the database under the running hubs: what a database outage looks like. */
   async stopDatabase(): Promise<void> {
     await this.sql?.end({ timeout: 1 });

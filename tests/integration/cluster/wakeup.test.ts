@@ -160,6 +160,38 @@ describe.skipIf(!available)("cluster wake-up (LISTEN/NOTIFY on real PostgreSQL)"
     expect(lines.some((l) => l.level === "warn" && l.msg.includes("failed"))).toBe(true);
   });
 
+  /** A wake-up whose first `failures` deliveries fail, as on a pooled connection a restart ended. */
+  const failingFirst = async (failures: number) => {
+    let left = failures;
+    wakeup = await startClusterWakeup(
+      { url, log: memoryLogger(lines), resyncMs: 600_000 },
+      {
+        async deliverPending(id) {
+          seen.deliveries.push(id);
+          if (left-- > 0) throw new Error("terminating connection due to administrator command");
+        },
+        wakeEvents() {},
+        checkNow() {},
+      },
+    );
+    return wakeup;
+  };
+
+  it("tries a failed delivery again within seconds, not at the next resync", async () => {
+    await failingFirst(2);
+    await admin`SELECT pg_notify('ship_rollout', 'ro6')`;
+    await eventually(() => deliveriesOf("ro6") === 3, "the delivery tried again until it went through");
+    expect(deliveriesOf(undefined)).toBe(0);
+  });
+
+  it("tries a failed resync after a re-listen again: what it may have missed is not left for the next one", async () => {
+    const running = await failingFirst(1);
+    await admin`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+      WHERE application_name = ${WAKEUP_APPLICATION_NAME} AND datname = current_database()`;
+    await eventually(() => running.stats.listens === 2, "the listener's second LISTEN");
+    await eventually(() => deliveriesOf(undefined) === 2, "the resync tried again after it failed");
+  });
+
   it("listens again after its backend is terminated, and resyncs for what it may have missed", async () => {
     const running = await start();
     const terminated = await admin`SELECT pg_terminate_backend(pid) AS done FROM pg_stat_activity
@@ -246,4 +278,30 @@ describe.skipIf(!available)("cluster wake-up (LISTEN/NOTIFY on real PostgreSQL)"
       await relay.close();
     }
   });
+
+  it("keeps a listener that came back after a database restart: probes unsent meanwhile are no silence", async () => {
+    // pg_ctl restart -m fast, as an operator runs it. A probe sent while the server was down failed
+    // and stayed "out", and the listener the driver had re-established was replaced for not
+    // answering it, with a warning, after every restart.
+    const own = await startPostgres();
+    const ownLines: { level: string; msg: string }[] = [];
+    try {
+      const ownUrl = await own.createDatabase();
+      wakeup = await startClusterWakeup(
+        { url: ownUrl, log: memoryLogger(ownLines), resyncMs: 100, answerTimeoutMs: 1500 },
+        { deliverPending: async () => {}, wakeEvents() {}, checkNow() {} },
+      );
+      const running = wakeup;
+      await own.restart();
+      await eventually(() => running.stats.listens >= 2, "the LISTEN after the restart", 20_000);
+      // Twice the answer timeout, with a probe every 100 ms: a probe left out would replace it.
+      await sleep(3000);
+      expect(ownLines.filter((l) => l.msg.includes("did not answer"))).toEqual([]);
+      expect(running.stats.listens).toBe(2);
+    } finally {
+      await wakeup?.close();
+      wakeup = undefined;
+      await own.stop();
+    }
+  }, 60_000);
 });

@@ -28,6 +28,11 @@ export interface PostgresServer {
   createDatabase(): Promise<string>;
   /** The server's log, for failing tests. */
   log(): Promise<string>;
+  /**
+   * `pg_ctl restart -m fast`, as an operator restarts it: every connection is ended (FATAL
+   * 57P01), connections are refused until it listens again; same port, same data.
+   */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -114,6 +119,7 @@ export async function startStandby(primary: PostgresServer): Promise<PostgresSer
       createDatabase: () =>
         Promise.reject(new Error("a standby is read-only: create databases on the primary")),
       log: () => readFile(logFile, "utf8").catch(() => ""),
+      restart: () => restartServer(pg, data, logFile),
       async stop() {
         await pg("pg_ctl", ["stop", "-D", data, "-m", "immediate", "-w"]).catch(() => {});
         await rm(dir, { recursive: true, force: true });
@@ -197,6 +203,7 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
         return `postgres://ship@127.0.0.1:${port}/${name}`;
       },
       log: () => readFile(logFile, "utf8").catch(() => ""),
+      restart: () => restartServer(pg, data, logFile),
       async stop() {
         await pg("pg_ctl", ["stop", "-D", data, "-m", "immediate", "-w"]).catch(() => {});
         await rm(dir, { recursive: true, force: true });
@@ -211,6 +218,16 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
 }
 
 type Runner = (program: string, args: string[]) => Promise<unknown>;
+
+/** pg_ctl keeps the options the server was started with (postmaster.opts): same port and socket. */
+async function restartServer(pg: Runner, data: string, logFile: string): Promise<void> {
+  try {
+    await pg("pg_ctl", ["restart", "-D", data, "-m", "fast", "-w", "-t", "120", "-l", logFile]);
+  } catch (error) {
+    const log = await readFile(logFile, "utf8").catch(() => "");
+    throw new Error(`PostgreSQL did not restart: ${String(error)}\n${log}`);
+  }
+}
 
 /** A free port can be taken between probing and binding; try a few. */
 async function startOnFreePort(
