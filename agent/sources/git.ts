@@ -29,6 +29,7 @@ import {
   listingOf,
   listTree,
   mustStage,
+  strippedTopDir,
   type TreeBlob,
   type TreeDiff,
   writeBlobs,
@@ -179,8 +180,25 @@ export class GitSource implements ReleaseSource {
               },
             );
           }
-          const staged = await this.stageChanges(base, target, stagingDir, installed, tree, changes.changed);
-          if (staged !== undefined) return staged;
+          const top = strippedTopDir(await tree, submodules);
+          if (top !== undefined) {
+            // Its paths are the app's only once that directory is stripped, as the export does.
+            this.ctx.log.info("exporting the whole tree: the release is the tree's top directory", {
+              source: this.name,
+              commit: target.commit,
+              directory: top,
+            });
+          } else {
+            const staged = await this.stageChanges(
+              base,
+              target,
+              stagingDir,
+              installed,
+              tree,
+              changes.changed,
+            );
+            if (staged !== undefined) return staged;
+          }
         }
       }
     }
