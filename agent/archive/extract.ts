@@ -15,7 +15,7 @@ import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { Parser, type ReadEntry } from "tar";
-import { ShipError, VerificationError } from "../../shared/errors.js";
+import { ReleaseChangedError, ShipError, VerificationError } from "../../shared/errors.js";
 import { countedReadStream } from "../download/counted-read.js";
 import type { ProgressCallback } from "../download/progress.js";
 import type { AppHolds } from "../sources/app-holds.js";
@@ -209,10 +209,20 @@ async function writeFromArchive(
   const input = { label: basename(archivePath), open: () => readArchive(archivePath) };
   const run = new ExtractionRun(input, tmp, options, { only });
   try {
-    await run.unpack();
+    // The first pass read this archive whole and accepted every entry, so a refusal now (or a file
+    // that is gone) means its bytes changed since: a local archive replaced while the run went on.
+    // Not bad input (exit 2) but a release that moved under the run (exit 1), as a local directory's is.
+    await run.unpack().catch((err: unknown) => {
+      throw err instanceof VerificationError
+        ? new ReleaseChangedError(
+            archivePath,
+            `changed since this run first read it (${err.message}); the next run tries again`,
+          )
+        : err;
+    });
     for (const [path, { to, sha256 }] of moves) {
       if (run.writer.hashes.get(path) !== sha256) {
-        throw new VerificationError(
+        throw new ReleaseChangedError(
           `${basename(archivePath)}: entry ${JSON.stringify(path)}`,
           "is not what it was when the archive was first read; the next run tries again",
         );

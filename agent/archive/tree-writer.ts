@@ -208,8 +208,26 @@ export class TreeWriter {
     if (parts.length < 2) return;
     const parent = joinParts(parts.slice(0, -1));
     if (this.made.has(parent)) return;
+    this.refuseUnderLeftOut(parts);
     await mkdir(join(this.root, ...parts.slice(0, -1)), { recursive: true, mode: 0o755 });
     for (let i = 1; i < parts.length; i++) this.made.add(joinParts(parts.slice(0, i)));
+  }
+
+  /**
+   * A file left out of staging (or a hard link owed to a second pass) is not on disk, so nothing
+   * stops mkdir from making a directory of its name for a later entry under it. A full extraction
+   * has the file there and fails with ENOTDIR: the same archive must get the same refusal whatever
+   * the app holds (it was an apply failure, exit 1, retried on every run, instead of exit 2).
+   */
+  private refuseUnderLeftOut(parts: readonly string[]): void {
+    const held = this.options.held;
+    if (held === undefined || (held.leftOut.size === 0 && held.owed.size === 0)) return;
+    for (let i = 1; i < parts.length; i++) {
+      const prefix = joinParts(parts.slice(0, i));
+      if (held.leftOut.has(prefix) || held.owed.has(prefix)) {
+        throw Object.assign(new Error(`ENOTDIR: not a directory, '${prefix}'`), { code: "ENOTDIR" });
+      }
+    }
   }
 
   private async writeDir(parts: string[], mode: number, refuse: (r: string) => never): Promise<void> {

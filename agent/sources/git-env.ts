@@ -27,6 +27,11 @@ export function gitEnvironment(cfg: GitSourceConfig): Record<string, string> {
   const config: [string, string][] = [
     ["http.lowSpeedLimit", "1"],
     ["http.lowSpeedTime", String(Math.ceil(cfg.timeout_seconds))],
+    // `git archive` (a first install, an unknown installed commit) gives files the modes tar.umask
+    // leaves; an update that writes only changed blobs gives git's default, 664/775 (git-tree.ts
+    // modeOf). Pinned to that default, so a host's or clone's tar.umask cannot make the two differ
+    // (an update then rewrote every unchanged file for its mode).
+    ["tar.umask", "0002"],
   ];
   const headers = Object.entries(cfg.headers);
   if (headers.length > 0) {

@@ -245,6 +245,28 @@ function checkPath(path: string): void {
   if (path.includes(NOT_UTF8)) throw new VerificationError(shownName(path), NOT_UTF8_REASON);
 }
 
+/**
+ * The directory a whole export strips (strip-top-dir.ts): the tree's root holds that one directory
+ * and nothing else (a submodule counts: the export holds it as a directory), with the manifest in
+ * it. Undefined when the tree's paths are the release's paths.
+ */
+export function strippedTopDir(
+  tree: ReadonlyMap<string, TreeBlob>,
+  submodules: readonly string[],
+): string | undefined {
+  let top: string | undefined;
+  for (const path of [...tree.keys(), ...submodules]) {
+    const slash = path.indexOf("/");
+    // A file at the root (a submodule there is a directory of the export, and counts as one).
+    if (slash < 0 && tree.has(path)) return undefined;
+    const name = slash < 0 ? path : path.slice(0, slash);
+    if (top !== undefined && name !== top) return undefined;
+    top = name;
+  }
+  const manifest = top === undefined ? undefined : tree.get(`${top}/${MANIFEST_FILENAME}`);
+  return manifest !== undefined && manifest.kind !== "symlink" ? top : undefined;
+}
+
 /** The manifest is always staged: the pipeline reads it from the staging directory. */
 export function mustStage(path: string): boolean {
   return path === MANIFEST_FILENAME;

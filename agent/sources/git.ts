@@ -24,11 +24,13 @@ import { gitEnvironment, isRemoteUrl, remoteForCommandLine } from "./git-env.js"
 import { GitFetchDeadline, GitFetchFailure, runGitFetch } from "./git-fetch.js";
 import { lfsPointerError, lfsPointersStaged } from "./git-lfs.js";
 import { gitRunner, type RunGit } from "./git-run.js";
+import { skippedByInstalled } from "./git-skipped-paths.js";
 import {
   diffTree,
   listingOf,
   listTree,
   mustStage,
+  strippedTopDir,
   type TreeBlob,
   type TreeDiff,
   writeBlobs,
@@ -179,8 +181,25 @@ export class GitSource implements ReleaseSource {
               },
             );
           }
-          const staged = await this.stageChanges(base, target, stagingDir, installed, tree, changes.changed);
-          if (staged !== undefined) return staged;
+          const top = strippedTopDir(await tree, submodules);
+          if (top !== undefined) {
+            // Its paths are the app's only once that directory is stripped, as the export does.
+            this.ctx.log.info("exporting the whole tree: the release is the tree's top directory", {
+              source: this.name,
+              commit: target.commit,
+              directory: top,
+            });
+          } else {
+            const staged = await this.stageChanges(
+              base,
+              target,
+              stagingDir,
+              installed,
+              tree,
+              changes.changed,
+            );
+            if (staged !== undefined) return staged;
+          }
         }
       }
     }
@@ -201,13 +220,24 @@ export class GitSource implements ReleaseSource {
     treeListing: Promise<Map<string, TreeBlob>>,
     changed: ReadonlySet<string>,
   ): Promise<FetchedRelease | undefined> {
-    const tree = await treeListing;
+    const [tree, skipped] = await Promise.all([
+      treeListing,
+      skippedByInstalled((args) => this.git.raw(args), base),
+    ]);
+    if (skipped === undefined) return undefined;
     const wanted: TreeBlob[] = [];
     for (const [path, blob] of tree) {
       const indexed = installed.files[path];
       // The index knows an unchanged blob's sha256 and size (a merged file's app size is not the
-      // blob's: it is written too). The planner stages any the app no longer holds (materialize).
-      if (changed.has(path) || indexed === undefined || indexed.merged === true || mustStage(path)) {
+      // blob's: it is written too; a skipped file's entry may be an earlier release's). The
+      // planner stages any the app no longer holds (materialize).
+      if (
+        changed.has(path) ||
+        indexed === undefined ||
+        indexed.merged === true ||
+        mustStage(path) ||
+        skipped(path)
+      ) {
         if (blob.kind === "symlink" && changed.has(path)) return undefined;
         wanted.push(blob);
       }
@@ -217,7 +247,7 @@ export class GitSource implements ReleaseSource {
     const hashes = await writeBlobs(this.cfg.local_path, env, wanted, stagingDir, limits);
     for (const [path, sha] of hashes) {
       const indexed = installed.files[path];
-      if (indexed !== undefined && !changed.has(path) && indexed.sha256 !== sha) {
+      if (indexed !== undefined && !changed.has(path) && !skipped(path) && indexed.sha256 !== sha) {
         throw new VerificationError(path, "does not match what the install index says this commit holds");
       }
     }

@@ -10,7 +10,7 @@ import { gzipSync } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { extractArchive } from "../../../agent/archive/extract.js";
 import { describeRelease } from "../../../agent/tree/release-tree.js";
-import { VerificationError } from "../../../shared/errors.js";
+import { ReleaseChangedError } from "../../../shared/errors.js";
 import { buildTar, type RawEntry, writeArchive } from "../sources/tar-builder.js";
 
 let tmp: string;
@@ -181,12 +181,12 @@ describe("extractArchive leaves out what the app holds", () => {
     expect(await readFile(join(part, "a/b.txt"), "utf8")).toBe("b\n");
   });
 
-  it("materialize refuses a file whose bytes in the archive changed since the first pass, placing nothing", async () => {
+  it("materialize refuses a file whose bytes in the archive changed since the first pass (a release that moved, not bad input), placing nothing", async () => {
     const entries: RawEntry[] = [manifest, { path: "lib/a.txt", body: "A\n" }];
     const { archive, part, result } = await both(entries, { "lib/a.txt": "A\n" });
     await writeFile(archive, gzipSync(buildTar([manifest, { path: "lib/a.txt", body: "X\n" }])));
     const error = await result.materialize?.(["lib/a.txt"]).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(VerificationError);
+    expect(error).toBeInstanceOf(ReleaseChangedError);
     expect(String((error as Error).message)).toContain("lib/a.txt");
     await expect(lstat(join(part, "lib/a.txt"))).rejects.toThrow();
     expect((await readdir(tmp)).filter((n) => n.includes(".more-"))).toEqual([]);

@@ -1,0 +1,34 @@
+/**
+ * Which unchanged paths the install index cannot vouch for. ship leaves the index entry of a file
+ * the installed release skipped (a `skip` rule, a protected directory) as it was, so its sha256 may
+ * be an earlier release's while the installed commit holds another blob: a release that drops the
+ * rule must install the commit's file, not keep the old one because the index still names it.
+ */
+import { parseManifestText } from "../../shared/manifest/load.js";
+import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
+import { protectedDirectoryOf, ruleFor } from "../apply/rules.js";
+import type { RunGit } from "./git-run.js";
+
+/**
+ * A test of the paths whose index entry the installed commit's manifest left untouched; undefined
+ * when that manifest cannot be read or parsed (the caller then exports the whole tree).
+ */
+export async function skippedByInstalled(
+  run: RunGit,
+  commit: string,
+): Promise<((path: string) => boolean) | undefined> {
+  let text: string;
+  try {
+    text = await run(["cat-file", "blob", `${commit}:${MANIFEST_FILENAME}`]);
+  } catch (err) {
+    // No manifest at the root: no rules, every entry was set by the install.
+    return err instanceof Error && /does not exist in/.test(err.message) ? () => false : undefined;
+  }
+  try {
+    const { manifest } = parseManifestText(text, `${commit.slice(0, 12)}:${MANIFEST_FILENAME}`);
+    return (path) =>
+      protectedDirectoryOf(manifest, path) !== undefined || ruleFor(manifest, path).rule.action === "skip";
+  } catch {
+    return undefined;
+  }
+}
