@@ -5,31 +5,25 @@
  * release must reach it, and the rollout must offer it. A host the later rollout still holds stays
  * out. Real hub (in process) over real WebSocket, on SQLite and on PostgreSQL.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Deploy, HubMessage } from "../../../shared/protocol/messages.js";
 import { hasPostgres, type PostgresServer, startPostgres } from "../../support/servers/postgres.js";
 import {
   hubBackends,
+  hubPerTest,
   isType,
   publishRelease,
   reportInstalled,
-  startTestHub,
-  TestAgent,
+  type TestAgent,
   type TestHub,
 } from "./support.js";
 
 let pg: PostgresServer | undefined;
-let hub: TestHub | undefined;
-const agents: TestAgent[] = [];
+const session = hubPerTest();
 
 beforeAll(async () => {
   if (hasPostgres()) pg = await startPostgres();
 }, 60_000);
-afterEach(async () => {
-  for (const a of agents.splice(0)) a.ws.terminate();
-  await hub?.stop();
-  hub = undefined;
-});
 afterAll(async () => {
   await pg?.stop();
 });
@@ -50,13 +44,8 @@ const deployOf =
 
 for (const backend of hubBackends(() => pg))
   describe.skipIf(!backend.available)(`abort --rollback after a take-over ended, on ${backend.name}`, () => {
-    async function connect(t: TestHub, id: string, releaseId: string): Promise<TestAgent> {
-      const agent = await TestAgent.connect(t.hub.url, await t.agentToken(id));
-      agents.push(agent);
-      agent.hello(id, [{ app: "web", version: "1.0.0", state: "ok", releaseId }]);
-      await expect.poll(() => t.hub.registry.isOnline(id), { timeout: 10_000 }).toBe(true);
-      return agent;
-    }
+    const connect = (t: TestHub, id: string, releaseId: string) =>
+      session.connect(t, id, [{ app: "web", version: "1.0.0", state: "ok", releaseId }]);
     const create = async (t: TestHub, release: string) => {
       const res = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
         token: t.operator,
@@ -83,8 +72,7 @@ for (const backend of hubBackends(() => pg))
       reportInstalled(agent, back, "succeeded", from, back.release.id);
 
     it("reaches a host back on the bad release once the later rollout is over; not one it still holds", async () => {
-      hub = await startTestHub(await backend.options());
-      const t = hub;
+      const t = await session.start(await backend.options());
       const v1 = await publishRelease(t, "1.0.0");
       const v2 = await publishRelease(t, "2.0.0");
       const v3 = await publishRelease(t, "3.0.0");

@@ -6,31 +6,25 @@
  * host "back" to a release it had left long before. Real hub over real WebSocket, on SQLite and on
  * PostgreSQL.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Deploy, HubMessage } from "../../../shared/protocol/messages.js";
 import { hasPostgres, type PostgresServer, startPostgres } from "../../support/servers/postgres.js";
 import {
   hubBackends,
+  hubPerTest,
   isType,
   publishRelease,
   reportInstalled,
-  startTestHub,
-  TestAgent,
+  type TestAgent,
   type TestHub,
 } from "./support.js";
 
 let pg: PostgresServer | undefined;
-let hub: TestHub | undefined;
-const agents: TestAgent[] = [];
+const session = hubPerTest();
 
 beforeAll(async () => {
   if (hasPostgres()) pg = await startPostgres();
 }, 60_000);
-afterEach(async () => {
-  for (const a of agents.splice(0)) a.ws.terminate();
-  await hub?.stop();
-  hub = undefined;
-});
 afterAll(async () => {
   await pg?.stop();
 });
@@ -44,9 +38,7 @@ const deployOf =
 for (const backend of hubBackends(() => pg))
   describe.skipIf(!backend.available)(`a rollback's target on ${backend.name}`, () => {
     async function connect(t: TestHub, id: string, version: string, releaseId: string): Promise<TestAgent> {
-      const agent = await TestAgent.connect(t.hub.url, await t.agentToken(id));
-      agents.push(agent);
-      agent.hello(id, [{ app: "web", version, state: "ok", releaseId }]);
+      const agent = await session.connect(t, id, [{ app: "web", version, state: "ok", releaseId }]);
       await expect
         .poll(async () => (await t.hub.store.getAgent(id))?.apps.find((p) => p.app === "web")?.releaseId, {
           timeout: 10_000,
@@ -71,8 +63,7 @@ for (const backend of hubBackends(() => pg))
       });
 
     it("is not read from a deployment its rollout never sent", async () => {
-      hub = await startTestHub(await backend.options());
-      const t = hub;
+      const t = await session.start(await backend.options());
       const v1 = await publishRelease(t, "1.0.0");
       const v2 = await publishRelease(t, "2.0.0");
       const v3 = await publishRelease(t, "3.0.0");
