@@ -151,15 +151,23 @@ export async function publishRelease(t: TestHub, version: string): Promise<strin
 /** The steps of a report: none (an answer from the agent's record), or a run's. */
 export type ReportSteps = { name: string; ok: boolean; ms: number }[];
 
+/** What a report may say beyond sendReport's defaults (from 1.0.0, no installed release named). */
+export interface ReportFields {
+  fromVersion?: string;
+  installedReleaseId?: string;
+  error?: string;
+}
+
 /**
- * Sends `outcome` for `deploy` as an agent's report (web 1.0.0 → the deployed version); the report
- * id, for waiting on its ack (`agent.next(isAck(id))`).
+ * Sends `outcome` for `deploy` as an agent's report (web 1.0.0 → the deployed version, unless
+ * `fields` say otherwise); the report id, for waiting on its ack (`agent.next(isAck(id))`).
  */
 export function sendReport(
   agent: TestAgent,
   deploy: Deploy,
   outcome: "succeeded" | "failed" | "rolled_back",
   steps: ReportSteps = [],
+  fields: ReportFields = {},
 ): string {
   const reportId = randomUUID();
   agent.send({
@@ -173,8 +181,16 @@ export function sendReport(
     toVersion: deploy.release.version,
     steps,
     ...(outcome === "succeeded" ? {} : { error: "test step failed" }),
+    ...fields,
   });
   return reportId;
+}
+
+/** Resolves once the hub acks report `reportId` (the report is committed). */
+function acked(agent: TestAgent, reportId: string): Promise<unknown> {
+  return agent.next(
+    (m): m is Extract<HubMessage, { type: "ack" }> => m.type === "ack" && m.reportId === reportId,
+  );
 }
 
 /** sendReport, then waits until the hub acks it (the report is committed). */
@@ -184,10 +200,7 @@ export async function reportAcked(
   outcome: "succeeded" | "failed" | "rolled_back",
   steps: ReportSteps = [],
 ) {
-  const reportId = sendReport(agent, deploy, outcome, steps);
-  await agent.next(
-    (m): m is Extract<HubMessage, { type: "ack" }> => m.type === "ack" && m.reportId === reportId,
-  );
+  await acked(agent, sendReport(agent, deploy, outcome, steps));
 }
 
 /**
@@ -201,25 +214,15 @@ export async function reportInstalled(
   from: string,
   installed: string,
 ): Promise<void> {
-  const reportId = randomUUID();
-  agent.send({
-    type: "report",
-    reportId,
-    deploymentId: deploy.deploymentId,
-    app: "web",
-    releaseId: deploy.release.id,
-    installedReleaseId: installed,
-    outcome,
-    fromVersion: from,
-    toVersion: deploy.release.version,
-    steps:
-      outcome === "succeeded"
-        ? [{ name: "apply", ok: true, ms: 1 }]
-        : [{ name: "post_update_test", ok: false, ms: 1 }],
-    ...(outcome === "succeeded" ? {} : { error: "post_update_test failed" }),
-  });
-  await agent.next(
-    (m): m is Extract<HubMessage, { type: "ack" }> => m.type === "ack" && m.reportId === reportId,
+  const ok = outcome === "succeeded";
+  const steps = [ok ? { name: "apply", ok: true, ms: 1 } : { name: "post_update_test", ok: false, ms: 1 }];
+  await acked(
+    agent,
+    sendReport(agent, deploy, outcome, steps, {
+      fromVersion: from,
+      installedReleaseId: installed,
+      ...(ok ? {} : { error: "post_update_test failed" }),
+    }),
   );
 }
 
