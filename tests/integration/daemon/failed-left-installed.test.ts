@@ -4,19 +4,17 @@
  * version it knew until the next hello and the fleet page shows a version the host no longer runs.
  * Real daemon, real pipeline, a scripted hub over a real WebSocket and HTTP.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create as createTar } from "tar";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import type { AgentDaemon } from "../../../agent/daemon/agent-daemon.js";
-import { runOnce } from "../../../agent/pipeline/index.js";
-import { AgentConfig } from "../../../shared/config/schema.js";
 import { memoryLogger } from "../../../shared/log.js";
 import { APP, writeRelease } from "../../e2e/fleet.js";
 import { ScriptedHub } from "./scripted-hub.js";
-import { startTestDaemon } from "./test-daemon.js";
+import { installedHost, startTestDaemon } from "./test-daemon.js";
 
 describe("a failed update left installed, reported to the hub", () => {
   let dir: string;
@@ -28,20 +26,7 @@ describe("a failed update left installed, reported to the hub", () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "ship-daemon-left-"));
     hub = await ScriptedHub.start();
-    const v1 = join(dir, "releases", "1.0.0");
-    await writeRelease(v1, { version: "1.0.0" });
-    await mkdir(join(dir, "app"), { recursive: true });
-    await writeFile(join(dir, "token"), "agent-token-for-host-1\n", { mode: 0o600 });
-    const config = AgentConfig.parse({
-      general: {
-        state_file: join(dir, "state", "ship-state.json"),
-        backup_dir: join(dir, "state", "backups"),
-        work_dir: join(dir, "work"),
-      },
-      sources: { [APP]: { type: "local", app_dir: join(dir, "app"), path: v1 } },
-      hub: { url: hub.url, token_file: join(dir, "token"), agent_id: "host-1" },
-    });
-    expect((await runOnce(config, { force: true, checkOnly: false, log: memoryLogger() })).exitCode).toBe(0);
+    const config = await installedHost(dir, hub.url);
     daemon = await startTestDaemon(config, memoryLogger());
   }, 60_000);
   afterAll(async () => {

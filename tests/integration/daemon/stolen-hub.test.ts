@@ -8,20 +8,19 @@
  */
 import { createHash, generateKeyPairSync } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create as createTar } from "tar";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AgentDaemon, daemonDir } from "../../../agent/daemon/agent-daemon.js";
-import { runOnce } from "../../../agent/pipeline/index.js";
 import { AgentConfig } from "../../../shared/config/schema.js";
 import { memoryLogger } from "../../../shared/log.js";
 import type { DeployRelease } from "../../../shared/protocol/messages.js";
 import { signRelease } from "../../../shared/signing/signature.js";
 import { APP, writeRelease } from "../../e2e/fleet.js";
 import { ScriptedHub } from "./scripted-hub.js";
-import { startTestDaemon } from "./test-daemon.js";
+import { installedHost, startTestDaemon } from "./test-daemon.js";
 
 describe("a stolen hub against a daemon with [trust] keys", () => {
   let dir: string;
@@ -35,22 +34,7 @@ describe("a stolen hub against a daemon with [trust] keys", () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "ship-foreign-app-"));
     hub = await ScriptedHub.start();
-    const v1 = join(dir, "releases", "1.0.0");
-    await writeRelease(v1, { version: "1.0.0" });
-    await mkdir(join(dir, "app"), { recursive: true });
-    await writeFile(join(dir, "token"), "agent-token-for-host-1\n", { mode: 0o600 });
-    const installing = AgentConfig.parse({
-      general: {
-        state_file: join(dir, "state", "ship-state.json"),
-        backup_dir: join(dir, "state", "backups"),
-        work_dir: join(dir, "work"),
-      },
-      sources: { [APP]: { type: "local", app_dir: join(dir, "app"), path: v1 } },
-      hub: { url: hub.url, token_file: join(dir, "token"), agent_id: "host-1" },
-    });
-    expect((await runOnce(installing, { force: true, checkOnly: false, log: memoryLogger() })).exitCode).toBe(
-      0,
-    );
+    const installing = await installedHost(dir, hub.url);
     config = AgentConfig.parse({
       ...installing,
       trust: { keys: [keys.publicKey.export({ type: "spki", format: "pem" }).toString()] },
