@@ -356,6 +356,26 @@ export class Cluster {
     return { load, agents };
   }
 
+  /**
+   * Connects `agents` of `load` spread over the hubs directly (agent i on hub i mod the hub count),
+   * each coming back through the front proxy after it loses its hub; `inFlight` connection
+   * attempts at a time per hub. Throws when any agent could not connect.
+   */
+  async connectSpread(load: LoadAgents, agents: MintedAgent[], inFlight: number): Promise<void> {
+    const ws = (url: string) => `${url.replace(/^http/, "ws")}/api/v1/agent`;
+    for (let hub = 0; hub < this.hubs.length; hub++) {
+      const { failed } = await load.call("connect", {
+        url: ws(this.hub(hub).url),
+        agents: agents.filter((_, i) => i % this.hubs.length === hub),
+        mode: "hub",
+        app: "loadapp",
+        inFlight,
+        reconnectUrl: ws(this.frontUrl),
+      });
+      if (failed > 0) throw new Error(`${failed} load agents could not connect to hub ${hub}`);
+    }
+  }
+
   /** The admin connection, which exists once start() ran. */
   must(): postgres.Sql {
     if (!this.sql) throw new Error("cluster not started");

@@ -33,17 +33,7 @@ describe.skipIf(!enabled)("hub cluster: three hubs on one PostgreSQL", () => {
     });
     ({ load, agents: minted } = await cluster.loadAgents(LOAD_AGENTS));
     // Spread over the hubs directly; after losing its hub an agent comes back through the balancer.
-    for (let hub = 0; hub < HUBS; hub++) {
-      const connected = await load.call("connect", {
-        url: `${cluster.hub(hub).url.replace(/^http/, "ws")}/api/v1/agent`,
-        agents: minted.filter((_, i) => i % HUBS === hub),
-        mode: "hub",
-        app: "loadapp",
-        inFlight: 16,
-        reconnectUrl: `${cluster.frontUrl.replace(/^http/, "ws")}/api/v1/agent`,
-      });
-      expect(connected.failed).toBe(0);
-    }
+    await cluster.connectSpread(load, minted, 16);
     await cluster.waitFor("the load agents online", async () => (await onlineCount()) >= LOAD_AGENTS);
   }, 120_000);
   afterAll(async () => {

@@ -25,17 +25,7 @@ describe.skipIf(!canRunCluster())("PostgreSQL restarted under three hubs", () =>
       hub: { offline_timeout_seconds: 60, cluster_resync_seconds: 600, log_level: "info" },
     });
     ({ load, agents: minted } = await cluster.loadAgents(AGENTS));
-    for (let hub = 0; hub < HUBS; hub++) {
-      const connected = await load.call("connect", {
-        url: `${cluster.hub(hub).url.replace(/^http/, "ws")}/api/v1/agent`,
-        agents: minted.filter((_, i) => i % HUBS === hub),
-        mode: "hub",
-        app: "loadapp",
-        inFlight: 8,
-        reconnectUrl: `${cluster.frontUrl.replace(/^http/, "ws")}/api/v1/agent`,
-      });
-      expect(connected.failed).toBe(0);
-    }
+    await cluster.connectSpread(load, minted, 8);
     await cluster.waitFor("the agents online", async () => (await onlineCount()) === AGENTS);
   }, 120_000);
   afterAll(async () => {
