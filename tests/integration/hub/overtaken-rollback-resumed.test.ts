@@ -6,16 +6,9 @@
  * Real hub over real WebSocket.
  */
 import { expect, it } from "vitest";
-import type { Deploy, HubMessage } from "../../../shared/protocol/messages.js";
-import { hubPerTest, isType, publishRelease, reportInstalled, TestAgent } from "./support.js";
+import { deployOf, hubPerTest, publishRelease, reportInstalled, TestAgent } from "./support.js";
 
 const h = hubPerTest();
-const isDeploy = isType("deploy");
-const deployOf =
-  (rolloutId: string) =>
-  (m: HubMessage): m is Deploy =>
-    isDeploy(m) && m.deploymentId.startsWith(`${rolloutId}:`);
-
 type Shown = {
   reason: string | null;
   waves: { agents: { agentId: string; state: string; error: string | null }[] }[];

@@ -6,9 +6,10 @@
  * out. Real hub (in process) over real WebSocket, on SQLite and on PostgreSQL.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Deploy, HubMessage } from "../../../shared/protocol/messages.js";
+import type { Deploy } from "../../../shared/protocol/messages.js";
 import { hasPostgres, type PostgresServer, startPostgres } from "../../support/servers/postgres.js";
 import {
+  deployOf,
   hubBackends,
   hubPerTest,
   isType,
@@ -36,12 +37,6 @@ interface Shown {
 }
 
 const isDeploy = isType("deploy");
-/** A deploy of `rolloutId`'s: a hub may send one again before it has the agent's answer to it. */
-const deployOf =
-  (rolloutId: string) =>
-  (m: HubMessage): m is Deploy =>
-    isDeploy(m) && m.deploymentId.startsWith(`${rolloutId}:`);
-
 for (const backend of hubBackends(() => pg))
   describe.skipIf(!backend.available)(`abort --rollback after a take-over ended, on ${backend.name}`, () => {
     const connect = (t: TestHub, id: string, releaseId: string) =>

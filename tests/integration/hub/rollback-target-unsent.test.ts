@@ -7,12 +7,11 @@
  * PostgreSQL.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { Deploy, HubMessage } from "../../../shared/protocol/messages.js";
 import { hasPostgres, type PostgresServer, startPostgres } from "../../support/servers/postgres.js";
 import {
+  deployOf,
   hubBackends,
   hubPerTest,
-  isType,
   publishRelease,
   reportInstalled,
   type TestAgent,
@@ -28,12 +27,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await pg?.stop();
 });
-
-const isDeploy = isType("deploy");
-const deployOf =
-  (rolloutId: string) =>
-  (m: HubMessage): m is Deploy =>
-    isDeploy(m) && m.deploymentId.startsWith(`${rolloutId}:`);
 
 for (const backend of hubBackends(() => pg))
   describe.skipIf(!backend.available)(`a rollback's target on ${backend.name}`, () => {

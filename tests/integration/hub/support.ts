@@ -312,6 +312,12 @@ export const isType =
   (m: HubMessage): m is Extract<HubMessage, { type: K }> =>
     m.type === type;
 
+/** A deploy of `rolloutId`'s: a hub may send one again before it has the agent's answer to it. */
+export const deployOf =
+  (rolloutId: string) =>
+  (m: HubMessage): m is Deploy =>
+    m.type === "deploy" && m.deploymentId.startsWith(`${rolloutId}:`);
+
 /** An agent's apps as its hello names them (TestAgent.hello). */
 export type HelloApps = Parameters<TestAgent["hello"]>[1];
 
