@@ -19,14 +19,15 @@ afterEach(async () => {
 type View = { state: string; reason: string | null; counts: Record<string, number> };
 
 it("reads a report that arrived while the hub was stalled past the progress timeout before judging it", async () => {
-  t = await startTestHub({ progressTimeoutMs: 1000 });
+  // 3 s: an agent process that a loaded CI machine delays is not late, yet the stall outlasts it.
+  t = await startTestHub({ progressTimeoutMs: 3000 });
   const hub = t;
   let stalled = false;
   peer = latePongPeer(["reporter", hub.hub.url, await hub.agentToken("a1"), "a1"], (line) => {
     // Sent the release, its report 100 ms away: the hub stalls past the progress timeout.
     if (line !== "deploy" || stalled) return;
     stalled = true;
-    stall(2500);
+    stall(4500);
   });
   await expect.poll(() => hub.hub.registry.isOnline("a1"), { timeout: 15_000 }).toBe(true);
   const created = await hub.api<{ id: string }>("POST", "/api/v1/rollouts", {
