@@ -3,30 +3,33 @@ import type { DeploymentUpdate, StoreOps } from "../store/async-store.js";
 import type { DeploymentRecord, RolloutRecord } from "../store/store.js";
 import type { Dispatch } from "./dispatch.js";
 import {
-  DELIVERABLE_DEPLOYMENT_STATES,
   type DeploymentState,
   deploymentStep,
   FORGOTTEN_DEPLOYMENT_STATES,
-  isRunningRollout,
   NOT_APPLICABLE_DEPLOYMENT_STATES,
   nextDeploymentState,
-  REDELIVERABLE_DEPLOYMENT_STATES,
-  ROLLBACK_DELIVERABLE_STATES,
-  SUCCEEDED_DEPLOYMENT_STATES,
   UNSENT_DEPLOYMENT_STATES,
 } from "./states.js";
+import {
+  ACTS_ON_UNMARKED,
+  type Cond,
+  holds,
+  MARKED_TAKEN_OVER,
+  MAY_HAVE_REACHED,
+  NEVER_SENT_STATES,
+  ROLLBACK_IMPOSSIBLE,
+  ROLLBACK_TAKEN_OVER,
+  TOOK_OVER_AWAY,
+  TOOK_OVER_BACK_ON,
+} from "./take-over-rule.js";
 
-/** Starts the error of a deployment the hub could not send back; the views count these. */
-export const ROLLBACK_IMPOSSIBLE = "not rolled back";
-
-/**
- * Starts the error of a deployment a rollback left on a later rollout's release: that rollout took
- * its agent over. It holds only while a later rollout owns the agent (`tookOver`): once that one is
- * over and the agent runs this rollout's release again, a later rollback of this one sends it back
- * (`releasedFromTakeOver`; the stores count the same rule in SQL). It keeps its previous release,
- * so the prefix, not a missing one, says it.
- */
-export const ROLLBACK_TAKEN_OVER = `${ROLLBACK_IMPOSSIBLE}: a later rollout of the app`;
+export {
+  NEVER_SENT_STATES,
+  ROLLBACK_IMPOSSIBLE,
+  ROLLBACK_TAKEN_OVER,
+  TAKE_OVER_DUE_STATES,
+  TAKE_OVER_UNDER_WAY_STATES,
+} from "./take-over-rule.js";
 
 /**
  * Starts the error of a failed update whose host put its previous release back by itself (its
@@ -35,16 +38,12 @@ export const ROLLBACK_TAKEN_OVER = `${ROLLBACK_IMPOSSIBLE}: a later rollout of t
  */
 export const RESTORED_BY_HOST = "rolled back";
 
-export function restoredByHost(d: Pick<DeploymentRecord, "error">): boolean {
-  return (d.error ?? "").startsWith(RESTORED_BY_HOST);
-}
+/** The same as a condition, which the stores compile to SQL (`take-over-sql.ts`). */
+export const RESTORED_BY_HOST_ROW: Cond = { prefix: "d.error", text: RESTORED_BY_HOST };
 
-/**
- * Timed out before it was ever handed to its agent (no attempt): the agent cannot have installed the
- * release, so there is nothing to take back; it stays a failure to start, not "rolled back". The
- * stores count the same rule in SQL (`rollbackable`), from these states.
- */
-export const NEVER_SENT_STATES = REDELIVERABLE_DEPLOYMENT_STATES;
+export function restoredByHost(d: Pick<DeploymentRecord, "error">): boolean {
+  return holds(RESTORED_BY_HOST_ROW, { d: { ...NO_ROW, error: d.error } });
+}
 
 /**
  * Where a deployment its rollout never handed to the agent (no attempt) can end: still owed,
@@ -75,8 +74,11 @@ export function broughtAgentToRelease(d: Pick<DeploymentRecord, "attempts" | "st
 
 /** An earlier rollback found this deployment's agent taken over by a later rollout. */
 export function markedTakenOver(d: Pick<DeploymentRecord, "error">): boolean {
-  return (d.error ?? "").startsWith(ROLLBACK_TAKEN_OVER);
+  return holds(MARKED_TAKEN_OVER, { d: { ...NO_ROW, error: d.error } });
 }
+
+/** The fields a condition on `d` that reads only some of them leaves unread. */
+const NO_ROW = { attempts: 0, state: "pending", wave: 0, previousRelease: null, error: null } as const;
 
 /**
  * A rollback acts on the deployment: sends it back (its previous release is known), or records, once,
@@ -88,9 +90,10 @@ export function rollbackActsOn(
   d: Pick<DeploymentRecord, "previousRelease" | "error" | "state" | "attempts" | "agentId">,
   released: ReadonlySet<string> = new Set(),
 ): boolean {
-  if (d.attempts === 0 && NEVER_SENT_STATES.includes(d.state)) return false;
-  if (markedTakenOver(d)) return released.has(d.agentId);
-  return d.previousRelease !== null || !(d.error ?? "").startsWith(ROLLBACK_IMPOSSIBLE);
+  const row = { ...NO_ROW, ...d };
+  if (!holds(MAY_HAVE_REACHED, { d: row })) return false;
+  if (holds(MARKED_TAKEN_OVER, { d: row })) return released.has(d.agentId);
+  return holds(ACTS_ON_UNMARKED, { d: row });
 }
 
 export interface RollbackResult {
@@ -203,21 +206,6 @@ export async function releasedFromTakeOver(
 }
 
 /**
- * A later rollout's deployment in these states owns its agent while due (its rollout running and
- * the wave reached): it is about to be sent. The stores' count of what a rollback would act on
- * reads the same lists (SQL), so the offer and the rollback agree.
- */
-export const TAKE_OVER_DUE_STATES: readonly DeploymentState[] = [
-  ...DELIVERABLE_DEPLOYMENT_STATES,
-  ...REDELIVERABLE_DEPLOYMENT_STATES,
-];
-/** ...and in these once sent: under way (sent, updating, owed again, a rollback of it owed). */
-export const TAKE_OVER_UNDER_WAY_STATES: readonly DeploymentState[] = [
-  ...TAKE_OVER_DUE_STATES,
-  ...ROLLBACK_DELIVERABLE_STATES,
-];
-
-/**
  * Whether `later`'s deployment `other` took its agent over (see `takenOver`). `runs`: the older
  * rollout's release when the agent says it runs that one now. A later update that is over and left
  * the agent there (it failed and the host restored the older release, or the later rollout's
@@ -226,10 +214,9 @@ export const TAKE_OVER_UNDER_WAY_STATES: readonly DeploymentState[] = [
  * timed out and owed again) does: the agent is about to leave that release.
  */
 export function tookOver(other: DeploymentRecord, later: RolloutRecord, runs?: string): boolean {
-  const due = isRunningRollout(later.state) && other.wave <= later.currentWave;
-  if (due && TAKE_OVER_DUE_STATES.includes(other.state)) return true;
-  if (!(other.attempts > 0 || SUCCEEDED_DEPLOYMENT_STATES.includes(other.state))) return false;
-  return runs === undefined || runs === later.releaseId || TAKE_OVER_UNDER_WAY_STATES.includes(other.state);
+  return runs === undefined
+    ? holds(TOOK_OVER_AWAY, { l: other, lr: later })
+    : holds(TOOK_OVER_BACK_ON, { l: other, lr: later, r: { releaseId: runs } });
 }
 
 /** The start of the error of a rollback instruction a later rollout of the app overtook. */

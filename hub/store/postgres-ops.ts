@@ -4,19 +4,11 @@
  * the batch size, and no limit on bind parameters.
  */
 import type postgres from "postgres";
-import {
-  NEVER_SENT_STATES,
-  RESTORED_BY_HOST,
-  ROLLBACK_IMPOSSIBLE,
-  ROLLBACK_TAKEN_OVER,
-  TAKE_OVER_DUE_STATES,
-  TAKE_OVER_UNDER_WAY_STATES,
-} from "../rollouts/rollback-result.js";
+import { RESTORED_BY_HOST_ROW } from "../rollouts/rollback-result.js";
 import {
   deploymentStep,
   REDELIVERABLE_DEPLOYMENT_STATES,
   RUNNING_ROLLOUT_STATES,
-  SUCCEEDED_DEPLOYMENT_STATES,
 } from "../rollouts/states.js";
 import {
   ACTIVE_ROLLOUT_STATES,
@@ -39,6 +31,7 @@ import {
   toToken,
 } from "./rows.js";
 import type { DeploymentRecord, DeploymentState } from "./store.js";
+import { conditionSql, rollbackActsOnSql } from "./take-over-sql.js";
 
 /** How the store's connection parses: int8 as number (ms timestamps), JSON as its text. */
 export interface PgTypes extends Record<string, unknown> {
@@ -53,6 +46,11 @@ export const BATCH_ROWS = 1000;
 export const DB_NOW_MS = "(extract(epoch from clock_timestamp()) * 1000)::bigint";
 
 const ACTIVE = JSON.stringify(ACTIVE_ROLLOUT_STATES);
+// What a rollback would act on, and the failures whose host restored itself: the engine's rules.
+const ACTS_ON = rollbackActsOnSql({
+  agentRuns: (releaseId) => `a.apps @> jsonb_build_array(jsonb_build_object('releaseId', ${releaseId}))`,
+});
+const RESTORED = conditionSql(RESTORED_BY_HOST_ROW);
 const RUNNING = JSON.stringify(RUNNING_ROLLOUT_STATES);
 // What `redeliver` leaves and where it leads (one state each in the table).
 const REDELIVERABLE = JSON.stringify(REDELIVERABLE_DEPLOYMENT_STATES);
@@ -424,26 +422,10 @@ export function postgresOps(db: Db): StoreOps {
     },
 
     async countDeploymentsOfRollout(rolloutId) {
-      // `np`: as the SQLite store counts it (a row found taken over only once its take-over ended).
+      // `np`: what a rollback would act on (`rollbackActsOn`), by the engine's own rule.
       const rows = await db`SELECT d.wave, d.state, COUNT(*) AS n,
-          COUNT(*) FILTER (WHERE (d.attempts > 0 OR d.state NOT IN (SELECT json_array_elements_text(${j(NEVER_SENT_STATES)}::json)))
-            AND (d.previous_release IS NOT NULL OR d.error IS NULL
-            OR left(d.error, ${ROLLBACK_IMPOSSIBLE.length}) <> ${ROLLBACK_IMPOSSIBLE})
-            AND (CASE WHEN left(d.error, ${ROLLBACK_TAKEN_OVER.length}) = ${ROLLBACK_TAKEN_OVER} THEN
-              EXISTS (SELECT 1 FROM agents a WHERE a.id = d.agent_id
-                AND a.apps @> jsonb_build_array(jsonb_build_object('releaseId', r.release_id)))
-              AND NOT EXISTS (SELECT 1 FROM deployments l JOIN rollouts lr ON lr.id = l.rollout_id
-                WHERE l.agent_id = d.agent_id AND lr.created > r.created
-                AND lr.release_id IN (SELECT o.id FROM releases o
-                  WHERE o.app = (SELECT b.app FROM releases b WHERE b.id = r.release_id))
-                AND ((lr.state IN (SELECT json_array_elements_text(${j(RUNNING_ROLLOUT_STATES)}::json))
-                    AND l.wave <= lr.current_wave
-                    AND l.state IN (SELECT json_array_elements_text(${j(TAKE_OVER_DUE_STATES)}::json)))
-                  OR ((l.attempts > 0 OR l.state IN (SELECT json_array_elements_text(${j(SUCCEEDED_DEPLOYMENT_STATES)}::json)))
-                    AND (lr.release_id = r.release_id
-                      OR l.state IN (SELECT json_array_elements_text(${j(TAKE_OVER_UNDER_WAY_STATES)}::json))))))
-            ELSE TRUE END)) AS np,
-          COUNT(*) FILTER (WHERE left(d.error, ${RESTORED_BY_HOST.length}) = ${RESTORED_BY_HOST}) AS nr,
+          COUNT(*) FILTER (WHERE ${db.unsafe(ACTS_ON)}) AS np,
+          COUNT(*) FILTER (WHERE ${db.unsafe(RESTORED)}) AS nr,
           COUNT(*) FILTER (WHERE d.attempts > 0) AS ns,
           MAX(d.updated_at) AS last_updated
         FROM deployments d JOIN rollouts r ON r.id = d.rollout_id WHERE d.rollout_id = ${rolloutId}

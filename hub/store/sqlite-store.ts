@@ -1,14 +1,6 @@
 import Database from "better-sqlite3";
 import type { AppStatus } from "../../shared/protocol/messages.js";
-import {
-  NEVER_SENT_STATES,
-  RESTORED_BY_HOST,
-  ROLLBACK_IMPOSSIBLE,
-  ROLLBACK_TAKEN_OVER,
-  TAKE_OVER_DUE_STATES,
-  TAKE_OVER_UNDER_WAY_STATES,
-} from "../rollouts/rollback-result.js";
-import { RUNNING_ROLLOUT_STATES, SUCCEEDED_DEPLOYMENT_STATES } from "../rollouts/states.js";
+import { RESTORED_BY_HOST_ROW } from "../rollouts/rollback-result.js";
 import { migrations } from "./migrations.js";
 import {
   num,
@@ -40,9 +32,13 @@ import type {
   Store,
   TokenRecord,
 } from "./store.js";
+import { conditionSql, rollbackActsOnSql, type TakeOverDialect } from "./take-over-sql.js";
 
-/** A SQL list of the hub's own state names (fixed words, never input): `'a', 'b'`. */
-const inList = (states: readonly string[]) => states.map((s) => `'${s}'`).join(", ");
+/** How SQLite finds a hub release among agent row `a`'s announced apps (a JSON array). */
+const SQLITE_TAKE_OVER: TakeOverDialect = {
+  agentRuns: (releaseId) =>
+    `EXISTS (SELECT 1 FROM json_each(a.apps) e WHERE json_extract(e.value, '$.releaseId') = ${releaseId})`,
+};
 
 /** Applies pending migrations in one transaction each; returns the resulting schema version. */
 export function migrate(db: Database.Database): number {
@@ -156,26 +152,11 @@ export class SqliteStore implements Store {
         started = MAX(COALESCE(@started, started), @ranAtLeast),
         error = CASE WHEN @setError THEN @error ELSE error END,
         warnings = CASE WHEN @setWarnings THEN @warnings ELSE warnings END, updated_at = @updatedAt WHERE id = @id`),
-      // `np`: what a rollback would act on (`rollbackActsOn`); a row an earlier rollback found taken
-      // over only while its agent runs the rollout's release again and no later rollout of the app
-      // holds it (`releasedFromTakeOver`, `tookOver`).
+      // `np`: what a rollback would act on (`rollbackActsOn`), by the engine's own rule.
       countOfRollout: p(
-        `SELECT d.wave AS wave, d.state AS state, COUNT(*) AS n, SUM(CASE WHEN (d.attempts > 0 OR d.state NOT IN (${inList(NEVER_SENT_STATES)}))
-          AND (d.previous_release IS NOT NULL OR d.error IS NULL
-          OR substr(d.error, 1, ${ROLLBACK_IMPOSSIBLE.length}) <> '${ROLLBACK_IMPOSSIBLE}')
-          AND (CASE WHEN substr(d.error, 1, ${ROLLBACK_TAKEN_OVER.length}) = '${ROLLBACK_TAKEN_OVER}' THEN
-            EXISTS (SELECT 1 FROM agents a, json_each(a.apps) e
-              WHERE a.id = d.agent_id AND json_extract(e.value, '$.releaseId') = r.release_id)
-            AND NOT EXISTS (SELECT 1 FROM deployments l JOIN rollouts lr ON lr.id = l.rollout_id
-              WHERE l.agent_id = d.agent_id AND lr.created > r.created
-              AND lr.release_id IN (SELECT o.id FROM releases o
-                WHERE o.app = (SELECT b.app FROM releases b WHERE b.id = r.release_id))
-              AND ((lr.state IN (${inList(RUNNING_ROLLOUT_STATES)}) AND l.wave <= lr.current_wave
-                  AND l.state IN (${inList(TAKE_OVER_DUE_STATES)}))
-                OR ((l.attempts > 0 OR l.state IN (${inList(SUCCEEDED_DEPLOYMENT_STATES)}))
-                  AND (lr.release_id = r.release_id OR l.state IN (${inList(TAKE_OVER_UNDER_WAY_STATES)})))))
-            ELSE 1 END) THEN 1 ELSE 0 END) AS np,
-        SUM(CASE WHEN substr(d.error, 1, ${RESTORED_BY_HOST.length}) = '${RESTORED_BY_HOST}' THEN 1 ELSE 0 END) AS nr,
+        `SELECT d.wave AS wave, d.state AS state, COUNT(*) AS n,
+        SUM(CASE WHEN ${rollbackActsOnSql(SQLITE_TAKE_OVER)} THEN 1 ELSE 0 END) AS np,
+        SUM(CASE WHEN ${conditionSql(RESTORED_BY_HOST_ROW)} THEN 1 ELSE 0 END) AS nr,
         SUM(CASE WHEN d.attempts > 0 THEN 1 ELSE 0 END) AS ns,
         MAX(d.updated_at) AS last_updated
         FROM deployments d JOIN rollouts r ON r.id = d.rollout_id WHERE d.rollout_id = ? GROUP BY d.wave, d.state`,
