@@ -7,6 +7,7 @@
  * say it ran, the state file's `previous_version` or a backup of the app it holds.
  */
 import type { AgentConfig, Source } from "../../shared/config/schema.js";
+import { errorMessage } from "../../shared/errors.js";
 import { compareVersions } from "../../shared/versions.js";
 import { listBackups } from "../apply/index.js";
 import { sourceOfBackup } from "../backup/backup-owner.js";
@@ -31,19 +32,41 @@ export async function rollbackRefusal(target: RollbackTarget): Promise<string | 
   // The operator let every run take older releases (the hub's rollout warns of such hosts).
   if (config.trust?.allow_downgrade === true) return undefined;
   const ran = await versionsRunBefore(target);
-  if (ran.some((v) => compareVersions(v, version) === 0)) return undefined;
-  const known = ran.length === 0 ? "none recorded" : [...new Set(ran)].join(", ");
-  return `refused the hub's rollback of ${app} to ${version}: this host never ran ${version} before ${installed} (versions it ran before, by its state file and backups: ${known}); a rollback goes back only to a release the host ran, and a downgrade to any other needs [trust] allow_downgrade = true in its ship.toml`;
+  if (ran.versions.some((v) => compareVersions(v, version) === 0)) return undefined;
+  const known = ran.versions.length === 0 ? "none recorded" : [...new Set(ran.versions)].join(", ");
+  // An unreadable backup_dir is no proof the host never ran it: "none recorded" sent the operator
+  // looking for a stolen hub when a permission or a disk was what needed fixing.
+  const unread =
+    ran.unreadable === undefined
+      ? ""
+      : `; its backups could not be read, so a version only they record is not known here (${ran.unreadable})`;
+  return `refused the hub's rollback of ${app} to ${version}: this host never ran ${version} before ${installed} (versions it ran before, by its state file and backups: ${known})${unread}; a rollback goes back only to a release the host ran, and a downgrade to any other needs [trust] allow_downgrade = true in its ship.toml`;
 }
 
-/** The versions this host ran before its current one: the state's previous_version and its backups'. */
-async function versionsRunBefore({ config, app, source, state }: RollbackTarget): Promise<string[]> {
-  // Every name's backups of this app_dir: a source renamed in ship.toml owns those of its old name.
-  const backups = await listBackups(config.general.backup_dir, undefined, source.app_dir).catch(() => []);
-  const held = backups
-    .filter((b) => sourceOfBackup(config.sources, b)?.name === app)
-    .map((b) => b.version)
-    .filter((v) => v !== null);
+/**
+ * The versions this host ran before its current one: the state's previous_version and its backups';
+ * `unreadable` says why the backups could not be listed (the directory and what is wrong).
+ */
+async function versionsRunBefore({
+  config,
+  app,
+  source,
+  state,
+}: RollbackTarget): Promise<{ versions: string[]; unreadable?: string }> {
   const previous = state?.previous_version ?? null;
-  return previous === null ? held : [previous, ...held];
+  const versions = previous === null ? [] : [previous];
+  try {
+    // Every name's backups of this app_dir: a source renamed in ship.toml owns those of its old name.
+    const backups = await listBackups(config.general.backup_dir, undefined, source.app_dir);
+    for (const b of backups)
+      if (sourceOfBackup(config.sources, b)?.name === app && b.version !== null) versions.push(b.version);
+    return { versions };
+  } catch (error) {
+    return { versions, unreadable: unreadableText(config.general.backup_dir, error) };
+  }
+}
+
+/** "backup_dir /var/lib/ship/backups: ENOTDIR: not a directory, scandir '/var/lib/ship/backups/web'". */
+function unreadableText(backupDir: string, error: unknown): string {
+  return `backup_dir ${backupDir}: ${errorMessage(error)}`;
 }

@@ -7,7 +7,7 @@
  * ran before, also when no backup can restore it and the older release must be downloaded again.
  */
 import { execFile } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -36,6 +36,18 @@ describe("a rollback goes back only to a release the host ran (real hub and agen
   });
 
   const idOf = (version: string) => release.get(version) ?? "";
+  /** The attacker's edit: the host "ran" `version` before `rollout`, as far as the hub now says. */
+  function claimRanBefore(rollout: string, version: string): void {
+    const db = new Database(join(fleet.dir, "hub-data", "hub.db"));
+    try {
+      db.prepare("UPDATE deployments SET previous_release = ? WHERE rollout_id = ?").run(
+        idOf(version),
+        rollout,
+      );
+    } finally {
+      db.close();
+    }
+  }
   const deployment = async (rolloutId: string) => (await fleet.rollout(rolloutId)).waves[0]?.agents[0];
   async function rollOut(version: string): Promise<string> {
     const { id } = await fleet.api<{ id: string }>("POST", "/rollouts", {
@@ -70,16 +82,7 @@ describe("a rollback goes back only to a release the host ran (real hub and agen
     timeout: 180_000,
   }, async () => {
     const rollout = await rollOut("2.0.0");
-    // The attacker's edit: the host "ran" 1.5.0 before this rollout, as far as the hub now says.
-    const db = new Database(join(fleet.dir, "hub-data", "hub.db"));
-    try {
-      db.prepare("UPDATE deployments SET previous_release = ? WHERE rollout_id = ?").run(
-        idOf("1.5.0"),
-        rollout,
-      );
-    } finally {
-      db.close();
-    }
+    claimRanBefore(rollout, "1.5.0");
     const refused = await abortWithRollback(rollout);
     expect(refused?.state).toBe("failed");
     expect(refused?.error ?? "").toMatch(/never ran 1\.5\.0 before 2\.0\.0/);
@@ -95,5 +98,28 @@ describe("a rollback goes back only to a release the host ran (real hub and agen
     const back = await abortWithRollback(rollout);
     expect(back?.state, back?.error ?? "").toBe("rolled_back");
     expect(await fleet.appVersion(0)).toBe("2.0.0");
+  });
+
+  it("says the backups could not be read, naming backup_dir and why, when that is why the version is unknown", {
+    timeout: 180_000,
+  }, async () => {
+    const rollout = await rollOut("3.0.0");
+    claimRanBefore(rollout, "1.5.0");
+    // backup_dir is a file (a botched mount, a disk put back wrong): nothing in it can be listed.
+    const backups = join(fleet.agent(0).root, "state", "backups");
+    await rm(backups, { recursive: true, force: true });
+    await writeFile(backups, "");
+    try {
+      const refused = await abortWithRollback(rollout);
+      expect(refused?.state).toBe("failed");
+      const error = refused?.error ?? "";
+      expect(error).toMatch(/never ran 1\.5\.0 before 3\.0\.0/);
+      // Not "none recorded" alone: the operator learns the records were unreadable, and where.
+      expect(error).toContain(`its backups could not be read`);
+      expect(error).toContain(`backup_dir ${backups}: ENOTDIR`);
+      expect(await fleet.appVersion(0)).toBe("3.0.0");
+    } finally {
+      await rm(backups, { force: true });
+    }
   });
 });
