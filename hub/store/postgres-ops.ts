@@ -110,10 +110,33 @@ export function appStatusRounds(updates: readonly AppStatusUpdate[]): AppStatusU
 }
 
 /** Event cursors are `<transaction id>:<event id>` (see the events table in the migrations). */
-export function parseCursor(cursor: EventCursor): { tx: string; id: string } {
-  const m = /^(\d+):(\d+)$/.exec(cursor);
-  if (!m) throw new Error(`event cursor ${JSON.stringify(cursor)} is not <tx>:<id>`);
-  return { tx: m[1] as string, id: m[2] as string };
+/**
+ * The event stream's cursor: the snapshot the events read so far were seen in (`from`), and while
+ * a batch is read page by page, the snapshot the batch is of (`to`) and the last event read. Not the
+ * oldest running transaction's id (`pg_snapshot_xmin`): that is server-wide, so a transaction left
+ * open in another database of the server (another application's) held every hub's stream back.
+ */
+export interface EventPosition {
+  from: string;
+  to: string | null;
+  tx: string;
+  id: string;
+}
+
+const SNAPSHOT = String.raw`\d+:\d+:(?:\d+(?:,\d+)*)?`;
+const CURSOR = new RegExp(`^(${SNAPSHOT})(?:/(${SNAPSHOT})/(\\d+):(\\d+))?$`);
+
+function frontierCursor(snapshot: string): EventCursor {
+  return snapshot;
+}
+function pagedCursor(from: string, to: string, tx: string, id: string): EventCursor {
+  return `${from}/${to}/${tx}:${id}`;
+}
+
+export function parseCursor(cursor: EventCursor): EventPosition {
+  const m = CURSOR.exec(cursor);
+  if (!m) throw new Error(`event cursor ${JSON.stringify(cursor)} is not <snapshot>[/<snapshot>/<tx>:<id>]`);
+  return { from: m[1] as string, to: m[2] ?? null, tx: m[3] ?? "0", id: m[4] ?? "0" };
 }
 
 export function postgresOps(db: Db): StoreOps {
@@ -570,18 +593,33 @@ export function postgresOps(db: Db): StoreOps {
     },
 
     async latestEventCursor() {
-      // Every transaction older than the snapshot's xmin has ended: its events are in the past.
-      const r = first(await db`SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin`);
-      return `${str(r?.xmin)}:0`;
+      // Every event visible now is in the past.
+      const r = first(await db`SELECT pg_current_snapshot()::text AS snapshot`);
+      return frontierCursor(str(r?.snapshot));
     },
     async readEventsAfter(cursor, limit) {
       const at = parseCursor(cursor);
-      const rows = await db`SELECT * FROM events
-        WHERE (tx, id) > (${at.tx}::xid8, ${at.id}::bigint)
-          AND tx < pg_snapshot_xmin(pg_current_snapshot())
-        ORDER BY tx, id LIMIT ${limit}`;
-      const last = rows.at(-1);
-      return { events: rows.map(toEvent), cursor: last ? `${str(last.tx)}:${str(last.id)}` : cursor };
+      // The events `to` sees that `from` did not, in (tx, id) order: a transaction that was running
+      // at `from` (its xip) or began after it (xmax on) and has committed since. `to` is this
+      // statement's own snapshot, or, while a batch is paged, the snapshot its first page read.
+      const rows = await db`SELECT s.snap::text AS snapshot, e.* FROM
+          (SELECT COALESCE(${at.to}::pg_snapshot, pg_current_snapshot()) AS snap) s
+        LEFT JOIN LATERAL (SELECT * FROM events
+          WHERE (tx >= pg_snapshot_xmax(${at.from}::pg_snapshot)
+              OR tx IN (SELECT pg_snapshot_xip(${at.from}::pg_snapshot)))
+            AND pg_visible_in_snapshot(tx, s.snap)
+            AND (tx, id) > (${at.tx}::xid8, ${at.id}::bigint)
+          ORDER BY tx, id LIMIT ${limit}) e ON true`;
+      const to = str(rows[0]?.snapshot);
+      const found = rows.filter((r) => r.id !== null);
+      const last = found.at(-1);
+      // A full page may have more behind it: the next read pages on in the same `to`. A short one
+      // read all of it, and `to` is where the next read starts.
+      const next =
+        last !== undefined && found.length >= limit
+          ? pagedCursor(at.from, to, str(last.tx), str(last.id))
+          : frontierCursor(to);
+      return { events: found.map(toEvent), cursor: next };
     },
 
     async countAgentsOnline() {

@@ -488,7 +488,7 @@ class PostgresCore {
     const totals = newTotals();
     try {
       // One chunk per statement, outside any transaction: a long upload holds no locks and does
-      // not hold back the event stream (see readEventsAfter); the artifacts row makes it visible.
+      // not hold back vacuum; the artifacts row makes it visible.
       let seq = 0;
       for await (const chunk of fixedChunks(body, this.chunkBytes, upload.maxBytes, totals))
         await this.answer(this.sql`INSERT INTO artifact_chunks (upload_id, seq, data, created)

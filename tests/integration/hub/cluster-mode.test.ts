@@ -285,6 +285,67 @@ describe.skipIf(!hasPostgres())("cluster mode: two hubs on one PostgreSQL", () =
     await reading;
   });
 
+  it("a dashboard stream on one hub announces another hub's change while another database on the server holds a transaction open", async () => {
+    const [a, b] = (await cluster(2)) as [TestHub, TestHub];
+    // Another application on the same PostgreSQL server: a transaction with a txid, left open.
+    const other = postgres(await pg.createDatabase(), { max: 1, onnotice: () => {} });
+    let end = () => {};
+    const ended = new Promise<void>((r) => {
+      end = r;
+    });
+    let opened = () => {};
+    const isOpen = new Promise<void>((r) => {
+      opened = r;
+    });
+    const otherTx = other.begin(async (t) => {
+      await t`SELECT pg_current_xact_id()`;
+      opened();
+      await ended;
+    });
+    const abort = new AbortController();
+    try {
+      await isOpen;
+      const res = await fetch(`${b.hub.url}/api/v1/stream`, {
+        headers: { authorization: `Bearer ${b.operator}` },
+        signal: abort.signal,
+      });
+      const seen: number[] = [];
+      const reading = (async () => {
+        const decoder = new TextDecoder();
+        let buffer = "";
+        for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+          buffer += decoder.decode(chunk, { stream: true });
+          for (let at = buffer.indexOf("\n\n"); at >= 0; at = buffer.indexOf("\n\n")) {
+            const data = buffer
+              .slice(0, at)
+              .split("\n")
+              .find((l) => l.startsWith("data:"));
+            buffer = buffer.slice(at + 2);
+            if (data) seen.push((JSON.parse(data.slice(5)) as { id: number }).id);
+          }
+        }
+      })().catch(() => {});
+      await expect.poll(() => seen.length, { timeout: 10_000 }).toBe(1);
+      // A change on hub A (an audit event) while the other transaction is open.
+      await a.hub.store.appendEvent({
+        at: Date.now(),
+        actor: "test",
+        kind: "test",
+        subject: "changed",
+        data: {},
+      });
+      const [newest] = await a.hub.store.listEvents({ limit: 1 });
+      await expect.poll(() => seen.at(-1), { timeout: 10_000 }).toBe(newest?.id);
+      abort.abort();
+      await reading;
+    } finally {
+      abort.abort();
+      end();
+      await otherTx.catch(() => {});
+      await other.end();
+    }
+  });
+
   it("two hubs creating a rollout of the same app at once: one 201, one 409", async () => {
     const [a, b] = (await cluster(2)) as [TestHub, TestHub];
     const release = await a.api<{ id: string }>("POST", "/api/v1/releases", {

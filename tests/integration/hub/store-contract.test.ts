@@ -4,6 +4,7 @@
  * (late-committing events, one active rollout per app, row locks, retried deadlocks) are written
  * so both stores must give the same observable answer while PostgreSQL really runs them at once.
  */
+import postgres from "postgres";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ROLLBACK_TAKEN_OVER } from "../../../hub/rollouts/rollback-result.js";
 import { ArtifactHashMismatch, ArtifactTooLarge } from "../../../hub/store/artifact-intake.js";
@@ -813,6 +814,69 @@ for (const subject of subjects) {
       const r1 = await readWhileOpen;
       const r2 = await store.readEventsAfter(r1.cursor, 10);
       expect([...r1.events, ...r2.events].map((e) => e.kind).sort()).toEqual(["early-id", "late-id"]);
+    });
+
+    it.skipIf(subject.name !== "postgres")(
+      "streams events while another database on the server holds a transaction open",
+      async () => {
+        // Another application's database on the same server, its transaction holding a txid: it
+        // can write no event of ours, so the stream must not wait for it to end.
+        const other = postgres(await (opened.otherDatabase?.() ?? Promise.reject(new Error("no server"))), {
+          max: 1,
+          onnotice: () => {},
+        });
+        const open = gate();
+        const held = gate();
+        const otherTx = other.begin(async (t) => {
+          await t`SELECT pg_current_xact_id()`;
+          held.open();
+          await open.wait;
+        });
+        try {
+          await held.wait;
+          const cursor = await store.latestEventCursor();
+          await store.appendEvent({ at: 1, actor: "hub", kind: "while-other-open", subject: "s", data: {} });
+          const read = await store.readEventsAfter(cursor, 10);
+          expect(read.events.map((e) => e.kind)).toEqual(["while-other-open"]);
+          // Read once: not again when the other transaction ends.
+          open.open();
+          await otherTx;
+          expect((await store.readEventsAfter(read.cursor, 10)).events).toEqual([]);
+        } finally {
+          open.open();
+          await otherTx.catch(() => {});
+          await other.end();
+        }
+      },
+    );
+
+    it("reads page by page while a transaction with an older event commits in between, each event once", async () => {
+      const cursor = await store.latestEventCursor();
+      const hold = gate();
+      const appended = gate();
+      const a = store.tx(async (t) => {
+        await t.appendEvent({ at: 0, actor: "hub", kind: "late", subject: "s", data: {} });
+        appended.open();
+        await hold.wait;
+      });
+      await appended.wait;
+      const b = store.appendEvents(
+        ["e1", "e2", "e3"].map((kind, i) => ({ at: i + 1, actor: "hub", kind, subject: "s", data: {} })),
+      );
+      await Promise.race([b, sleep(300)]); // PostgreSQL: b commits now; SQLite: b waits for a
+      const pages: string[][] = [];
+      let at = cursor;
+      const readPage = async () => {
+        const page = await store.readEventsAfter(at, 2);
+        at = page.cursor;
+        pages.push(page.events.map((e) => e.kind));
+      };
+      const first = readPage();
+      await Promise.race([first, sleep(300)]); // SQLite: the read waits for a
+      hold.open();
+      await Promise.all([a, b, first]);
+      for (let i = 0; i < 4; i++) await readPage();
+      expect(pages.flat().sort()).toEqual(["e1", "e2", "e3", "late"]);
     });
 
     it("commits a transaction whole or not at all, and refuses the store inside one", async () => {

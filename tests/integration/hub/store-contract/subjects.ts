@@ -18,6 +18,8 @@ export interface Opened {
   close(): Promise<void>;
   /** PostgreSQL only: a connection of its own, for what the store does not do (ANALYZE). */
   admin?: postgres.Sql;
+  /** PostgreSQL only: the URL of a new database on the same server (another application's). */
+  otherDatabase?(): Promise<string>;
 }
 
 export interface Subject {
@@ -76,7 +78,13 @@ export function storeSubjects(): { subjects: Subject[]; start(): Promise<void>; 
           admin: postgres(url, { max: 1, onnotice: () => {} }),
         };
       } else await shared.admin.unsafe(`TRUNCATE ${CONTRACT_TABLES.join(", ")} RESTART IDENTITY CASCADE`);
-      return { store: shared.store, admin: shared.admin, close: async () => {} };
+      const on = server;
+      return {
+        store: shared.store,
+        admin: shared.admin,
+        otherDatabase: () => on.createDatabase(),
+        close: async () => {},
+      };
     },
   };
   return {
