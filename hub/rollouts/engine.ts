@@ -79,6 +79,7 @@ import {
   rolloutStep,
   STALLED_DEPLOYMENT_STATES,
 } from "./states.js";
+import { UnansweredSends } from "./unanswered-sends.js";
 import { refuseUnseenFailures } from "./unseen-failures.js";
 import { recordUntestedPass, untestedPassLine } from "./untested-pass.js";
 import { rolloutSummary, storedActionsNow } from "./view.js";
@@ -144,6 +145,7 @@ export class RolloutEngine {
   private readonly startedAt: number;
   /** The releases wake-ups send, read once (wakeup-delivery.ts). */
   private readonly releases: ReleaseCache;
+  private readonly unanswered = new UnansweredSends();
 
   constructor(readonly options: EngineOptions) {
     this.hubId = options.hubId ?? randomUUID();
@@ -636,6 +638,8 @@ export class RolloutEngine {
         ]);
         sent += marked;
         sent += await this.retryReturned(rollout, dispatch);
+        // Marked sent by a statement whose answer was lost: nothing carried them.
+        sent += await this.unanswered.resend(dispatch, rollout, HUB_ACTOR);
       }
     });
     return sent;

@@ -394,6 +394,15 @@ export const REDELIVERABLE_DEPLOYMENT_STATES = deploymentStatesWith("redeliver")
 /** Never handed to the agent: it has not been told of the release (nor may fetch its artifact). */
 export const UNSENT_DEPLOYMENT_STATES = deploymentStatesWith("send");
 
+/** Handed to the agent's socket and not heard from since: where `send` leads. */
+export const SENT_DEPLOYMENT_STATES: readonly DeploymentState[] = [
+  ...new Set(
+    UNSENT_DEPLOYMENT_STATES.map((s) => nextDeploymentState(s, "send")).filter(
+      (s): s is DeploymentState => s !== undefined,
+    ),
+  ),
+];
+
 /** Never sent, and not going to be while its rollout no longer delivers (`cancel`). */
 export const CANCELLABLE_DEPLOYMENT_STATES = deploymentStatesWith("cancel");
 

@@ -8,7 +8,8 @@
  * atomically on its own (autocommit), and that chunk is sent as soon as its statement returned,
  * i.e. committed: never before, so an agent never hears of a mark the database does not hold. A
  * hub that dies between the commit and the send leaves the rows `sent` but undelivered, which the
- * agent's hello (to any hub) re-delivers, as after any failed send. Chunks of one hub's agents are
+ * agent's hello (to any hub) re-delivers, as after any failed send; a statement whose answer was
+ * lost leaves them the same way, and the resync sends them (unanswered-sends.ts). Chunks of one hub's agents are
  * disjoint, so they run in parallel on the pool's connections without waiting on one another.
  */
 import type { AsyncStore } from "../store/async-store.js";

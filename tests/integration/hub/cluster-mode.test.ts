@@ -174,6 +174,49 @@ describe.skipIf(!hasPostgres())("cluster mode: two hubs on one PostgreSQL", () =
     expect(d).toMatchObject({ state: "sent", attempts: 1 });
   });
 
+  it("a delivery whose statement committed but whose answer was lost is sent by the resync", async () => {
+    const [a, b] = (await cluster(2, { resyncMs: 300 })) as [TestHub, TestHub];
+    await connect(a, "first");
+    const agent = await connect(b, "lost-answer");
+    await expect.poll(() => online(a, "lost-answer"), { timeout: 10_000 }).toBe(true);
+    const release = await a.api<{ id: string }>("POST", "/api/v1/releases", {
+      token: a.ci,
+      body: {
+        app: "web",
+        version: "3.1.0",
+        manifest: manifestText("3.1.0"),
+        source: { type: "git", commit: "abcdef1" },
+      },
+    });
+    const created = await a.api<{ id: string }>("POST", "/api/v1/rollouts", {
+      token: a.operator,
+      body: {
+        release: release.body.id,
+        waves: [
+          { name: "one", agents: ["first"] },
+          { name: "two", agents: ["lost-answer"] },
+        ],
+      },
+    });
+    expect(created.status).toBe(201);
+    const id = `${created.body.id}:lost-answer`;
+    // What hub B's wake-up delivery leaves when its statement commits and the connection drops
+    // before the answer: the row `sent` (with its attempt), and nothing handed to the socket. Then
+    // the wave starts (the trigger wakes B, whose delivery finds nothing pending).
+    const sql = postgres(url, { max: 1, onnotice: () => {} });
+    try {
+      await sql`UPDATE deployments SET state = 'sent', attempts = 1, updated_at = ${Date.now() - 60_000}
+        WHERE id = ${id}`;
+      await sql`UPDATE rollouts SET current_wave = 1 WHERE id = ${created.body.id}`;
+    } finally {
+      await sql.end();
+    }
+    const deploy = await agent.next(isType("deploy"), 15_000);
+    expect(deploy.deploymentId).toBe(id);
+    // Sent again without a second mark: still the one attempt, still sent.
+    expect(await a.hub.store.getDeployment(id)).toMatchObject({ state: "sent", attempts: 1 });
+  });
+
   it("the claimed tick releases the agents of a hub that stopped heartbeating", async () => {
     // A heartbeat well within the timeout, as serve requires (timeout ≥ twice the heartbeat): a hub
     // presumes others dead only once it has heartbeated for a whole timeout itself.
