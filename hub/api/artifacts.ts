@@ -11,7 +11,7 @@ import {
   requireRole,
 } from "../auth/require-role.js";
 import { HubRequestError } from "../errors.js";
-import { type DeploymentState, UNSENT_DEPLOYMENT_STATES } from "../rollouts/states.js";
+import { ROLLBACK_SENT_STATES, UNSENT_DEPLOYMENT_STATES } from "../rollouts/states.js";
 import { ArtifactEmpty, ArtifactHashMismatch, ArtifactTooLarge } from "../store/artifact-intake.js";
 import type { AsyncStore, StoredArtifactInfo, StoreOps } from "../store/async-store.js";
 import type { ApiDeps } from "./deps.js";
@@ -85,13 +85,6 @@ interface ReleaseArtifact {
 type ReleaseArtifacts = Map<string, ReleaseArtifact>;
 /** Enough for every release of a big hub's history; past it the map starts again. */
 const MAX_KNOWN_RELEASES = 50_000;
-
-/** A rollback instruction was sent (still owed, timed out, or done): its release may be fetched. */
-const ROLLBACK_SENT_STATES: readonly DeploymentState[] = [
-  "rollback_pending",
-  "rollback_timed_out",
-  "rolled_back",
-];
 
 /**
  * Artifacts found sent to each agent, the last few per agent: a release sent stays sent, and the

@@ -1,6 +1,6 @@
 /** Plain-text tables for people; scripts use --json. */
 import { UNPRINTABLE } from "../../shared/schema/unprintable.js";
-import { inStateOrder } from "../rollouts/states.js";
+import { type DeploymentState, inStateOrder, REPORTED_FAILED_STATES } from "../rollouts/states.js";
 
 /**
  * Control characters (ESC, CR, line breaks, BEL, C1) and bidirectional overrides written as `\u001b`,
@@ -45,7 +45,9 @@ export function parseDuration(text: string, flag: string): number {
 export function counts(record: Record<string, number>, restored: number): string {
   // In the hub's one order, also when an older hub sent them in another.
   const parts = Object.entries(inStateOrder(record)).map(([k, v]) =>
-    k === "failed" && restored > 0 ? `${k}=${v} (${restored} rolled back by their host)` : `${k}=${v}`,
+    REPORTED_FAILED_STATES.includes(k as DeploymentState) && restored > 0
+      ? `${k}=${v} (${restored} rolled back by their host)`
+      : `${k}=${v}`,
   );
   return parts.length === 0 ? "-" : parts.join(" ");
 }

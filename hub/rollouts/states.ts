@@ -417,6 +417,29 @@ export const ROLLBACK_DELIVERABLE_STATES = deploymentStatesWith("rollback-succee
 /** A rollback instruction the agent has not answered yet, before its timeout: what the tick watches. */
 export const ROLLBACK_TIMEOUT_STATES = deploymentStatesWith("rollback-timeout");
 
+/** Where `event` leads, from any state. */
+function deploymentStatesAfter(event: DeploymentEvent): readonly DeploymentState[] {
+  return deploymentStates.filter((s) =>
+    deploymentStates.some((from) => nextDeploymentState(from, event) === s),
+  );
+}
+/** Where a failed report of the update leads: a host that restored itself is counted there. */
+export const REPORTED_FAILED_STATES = deploymentStatesAfter("report-failed");
+/** Where an agent's failed answer to a rollback instruction leads. */
+export const ROLLBACK_FAILED_STATES = deploymentStatesAfter("rollback-failed");
+/** Where a rollback instruction owed to an agent an operator forgot leads. */
+export const ROLLBACK_FORGOTTEN_STATES: readonly DeploymentState[] = [
+  ...new Set(
+    ROLLBACK_DELIVERABLE_STATES.map((s) => nextDeploymentState(s, "forget")).filter(
+      (s): s is DeploymentState => s !== undefined,
+    ),
+  ),
+];
+/** A rollback instruction was handed out: owed, timed out unanswered, or carried out. */
+export const ROLLBACK_SENT_STATES: readonly DeploymentState[] = [
+  ...new Set([...ROLLBACK_DELIVERABLE_STATES, ...deploymentStatesAfter("rollback-succeeded")]),
+];
+
 /** Owed to an agent that no longer fits the rollout: left out of the wave's figures and threshold. */
 export const NOT_APPLICABLE_DEPLOYMENT_STATES = deploymentStatesWith("eligible");
 /** Owed to an agent an operator forgot: left out of the wave's figures and threshold, as not applicable. */

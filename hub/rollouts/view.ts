@@ -29,6 +29,8 @@ import {
   PROGRESS_GROUP,
   type ProgressGroup,
   progressGroups,
+  ROLLBACK_FAILED_STATES,
+  ROLLBACK_FORGOTTEN_STATES,
   type RolloutAction,
 } from "./states.js";
 
@@ -132,17 +134,19 @@ export async function rolloutSummary(store: StoreOps, rollout: RolloutRecord) {
   // failure, which its reason counts as the detail does (only then, and only those rows, are read).
   // Its forgotten rows likewise: those forgotten while their rollback instruction was out.
   const ended = isFinalRollout(rollout.state) && !isCompletedRollout(rollout.state);
-  const rowsIn = async (state: "failed" | "forgotten") =>
-    ended && (counts[state] ?? 0) > 0
+  const rowsIn = async (states: readonly DeploymentRecord["state"][]) => {
+    const present = states.filter((state) => (counts[state] ?? 0) > 0);
+    return ended && present.length > 0
       ? store.listStalledDeployments({
           rolloutId: rollout.id,
           maxWave: rollout.spec.waves.length,
-          states: [state],
+          states: present,
           updatedBefore: Number.MAX_SAFE_INTEGER,
         })
       : [];
-  const notDone = (await rowsIn("failed")).filter(rollbackReportedNotDone).length;
-  const forgotten = (await rowsIn("forgotten")).filter(forgottenOwingRollback).length;
+  };
+  const notDone = (await rowsIn(ROLLBACK_FAILED_STATES)).filter(rollbackReportedNotDone).length;
+  const forgotten = (await rowsIn(ROLLBACK_FORGOTTEN_STATES)).filter(forgottenOwingRollback).length;
   return summaryOf(
     rollout,
     await store.getRelease(rollout.releaseId),

@@ -9,6 +9,8 @@ import {
   deploymentStep,
   REDELIVERABLE_DEPLOYMENT_STATES,
   RUNNING_ROLLOUT_STATES,
+  SENT_DEPLOYMENT_STATES,
+  UNSENT_DEPLOYMENT_STATES,
 } from "../rollouts/states.js";
 import {
   ACTIVE_ROLLOUT_STATES,
@@ -54,8 +56,21 @@ const RESTORED = conditionSql(RESTORED_BY_HOST_ROW);
 const RUNNING = JSON.stringify(RUNNING_ROLLOUT_STATES);
 // What `redeliver` leaves and where it leads (one state each in the table).
 const REDELIVERABLE = JSON.stringify(REDELIVERABLE_DEPLOYMENT_STATES);
-const REDELIVERED =
-  REDELIVERABLE_DEPLOYMENT_STATES.map((s) => deploymentStep(s, "redeliver"))[0] ?? "pending";
+// What `send` leaves and where it leads: one state, which the statements set for every row they mark.
+const UNSENT = JSON.stringify(UNSENT_DEPLOYMENT_STATES);
+const SENT = oneState(SENT_DEPLOYMENT_STATES, "send");
+
+/** The one state `event` leads to: a statement sets one value for every row it moves. */
+function oneState(states: readonly DeploymentState[], event: string): DeploymentState {
+  const [only, ...more] = states;
+  if (only === undefined || more.length > 0)
+    throw new Error(`deployment state machine: "${event}" must lead to one state, not ${states.join(", ")}`);
+  return only;
+}
+const REDELIVERED = oneState(
+  [...new Set(REDELIVERABLE_DEPLOYMENT_STATES.map((s) => deploymentStep(s, "redeliver")))],
+  "redeliver",
+);
 const UNIQUE_VIOLATION = "23505";
 const ONE_ACTIVE_INDEX = "rollouts_one_active_per_app";
 
@@ -397,12 +412,12 @@ export function postgresOps(db: Db): StoreOps {
       const rows = await Promise.all(
         chunks([...agentIds].sort()).map(
           (chunk) => db`WITH marked AS (
-              UPDATE deployments SET state = 'sent', attempts = attempts + 1, updated_at = ${sent.at}
+              UPDATE deployments SET state = ${SENT}, attempts = attempts + 1, updated_at = ${sent.at}
               WHERE rollout_id = ${rolloutId}
                 AND agent_id = ANY(ARRAY(SELECT json_array_elements_text(${j(chunk)}::json)))
                 AND wave <= (SELECT current_wave FROM rollouts WHERE id = ${rolloutId}
                   AND state = ANY(ARRAY(SELECT json_array_elements_text(${RUNNING}::json))))
-                AND state = 'pending'
+                AND state = ANY(ARRAY(SELECT json_array_elements_text(${UNSENT}::json)))
               RETURNING *),
             recorded AS (INSERT INTO events (at, actor, kind, subject, data)
               SELECT ${sent.at}, ${sent.actor}, ${sent.kind}, m.id, json_build_object('agent', m.agent_id)
@@ -416,8 +431,9 @@ export function postgresOps(db: Db): StoreOps {
       const out: DeploymentRecord[] = [];
       // Sorted, so two hubs marking overlapping sets lock rows in one order and cannot deadlock.
       for (const chunk of chunks([...ids].sort()))
-        for (const r of await db`UPDATE deployments SET state = 'sent', attempts = attempts + 1, updated_at = ${at}
-          WHERE id = ANY(ARRAY(SELECT json_array_elements_text(${j(chunk)}::json))) AND state = 'pending'
+        for (const r of await db`UPDATE deployments SET state = ${SENT}, attempts = attempts + 1, updated_at = ${at}
+          WHERE id = ANY(ARRAY(SELECT json_array_elements_text(${j(chunk)}::json)))
+            AND state = ANY(ARRAY(SELECT json_array_elements_text(${UNSENT}::json)))
           RETURNING *`)
           out.push(toDeployment(r));
       return out;
@@ -666,7 +682,7 @@ async function insertDeploymentRows(
       RETURNING id, agent_id, state),
     recorded AS (INSERT INTO events (at, actor, kind, subject, data)
       SELECT ${sent.at}, ${sent.actor}, ${sent.kind}, a.id, json_build_object('agent', a.agent_id)
-      FROM added a WHERE a.state = 'sent')
+      FROM added a WHERE a.state = ${SENT})
     SELECT count(*)::int AS n FROM added`;
   return num(row?.n);
 }
