@@ -10,7 +10,11 @@
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { rollbackableOf } from "../../../hub/rollouts/accounting.js";
-import { ROLLBACK_TAKEN_OVER, releasedFromTakeOver } from "../../../hub/rollouts/rollback-result.js";
+import {
+  ROLLBACK_IMPOSSIBLE,
+  ROLLBACK_TAKEN_OVER,
+  releasedFromTakeOver,
+} from "../../../hub/rollouts/rollback-result.js";
 import type { DeploymentState, RolloutState } from "../../../hub/rollouts/states.js";
 import type { AsyncStore } from "../../../hub/store/async-store.js";
 import {
@@ -45,6 +49,8 @@ interface Case {
   previous?: string | null;
   /** The marked row's state in ro1. */
   state?: DeploymentState;
+  /** ro1's row's error, when not the take-over mark (a row no rollback marked, or one marked otherwise). */
+  error?: string | null;
   expected: 0 | 1;
 }
 
@@ -355,6 +361,46 @@ const cases: Case[] = [
     state: "timed_out",
     expected: 0,
   },
+  {
+    name: "not marked: a row sent back to a known previous release is acted on, a later rollout or not",
+    later: [
+      { id: "ro2", release: "r2", state: "running", created: ago(1), row: { state: "sent", attempts: 1 } },
+    ],
+    runs: "r2",
+    error: null,
+    expected: 1,
+  },
+  {
+    name: "not marked, no previous release known and not yet said: the rollback acts on it (says so once)",
+    later: [],
+    runs: "r1",
+    previous: null,
+    error: null,
+    expected: 1,
+  },
+  {
+    name: "not marked, no previous release known and already said: nothing new to do",
+    later: [],
+    runs: "r1",
+    previous: null,
+    error: `${ROLLBACK_IMPOSSIBLE}: the hub has no release of the version it ran before`,
+    expected: 0,
+  },
+  {
+    name: "not marked, a known previous release and an earlier impossible note: sent back",
+    later: [],
+    runs: "r1",
+    error: `${ROLLBACK_IMPOSSIBLE}: the hub has no release of the version it ran before`,
+    expected: 1,
+  },
+  {
+    name: "not marked, timed out before it was ever sent: nothing to take back",
+    later: [],
+    runs: "r1",
+    state: "timed_out",
+    error: null,
+    expected: 0,
+  },
 ];
 
 async function seedCase(store: AsyncStore, c: Case): Promise<void> {
@@ -380,7 +426,7 @@ async function seedCase(store: AsyncStore, c: Case): Promise<void> {
       state: c.state ?? "succeeded",
       attempts: c.state === "timed_out" ? 0 : 1,
       previousRelease: c.previous === undefined ? "r0" : c.previous,
-      error: `${ROLLBACK_TAKEN_OVER} (ro2) took this agent over`,
+      error: c.error === undefined ? `${ROLLBACK_TAKEN_OVER} (ro2) took this agent over` : c.error,
     },
     ...c.later.flatMap((l) =>
       l.row === undefined
