@@ -172,10 +172,10 @@ export async function readIndexFile(path: string): Promise<InstallIndex | undefi
  * place moves ctime and mtime. As with the stat index (git's "racy" rule), a file changed within
  * RACY_MS (file-stamp.ts) of the read is never trusted by its stat: its timestamps may not have
  * moved yet. Such a file, or one whose stat moved, is read again, and its parse reused only when
- * the bytes are the very ones parsed: a stat can move without the content (the first run after a
- * rollback empties the trash, which unlinks the backup's second name of the index and moves its
- * ctime; every read of that run parsed the whole index again). So a changed, replaced or corrupt
- * file is never served stale. Callers must not mutate the result (none does: finalize builds a new one).
+ * the bytes are the very ones parsed: a stat can move without the content (a link to the file made
+ * or removed moves its ctime; a rollback drops the backup's second name of the index it reinstates
+ * for this reason, restore.ts, or the next run's emptying of the trash made the index racy and that
+ * run read it whole at every use). So a changed, replaced or corrupt file is never served stale. Callers must not mutate the result (none does: finalize builds a new one).
  */
 let lastParsed: { path: string; stamp: string | undefined; bytes: Buffer; index: InstallIndex } | undefined;
 

@@ -3,7 +3,8 @@
  * the previous install index. Journaled and roll-forward only: every step is idempotent, so
  * recovery finishes a restore that was killed. A restored backup is consumed (deleted).
  */
-import { chmod, lstat, rm } from "node:fs/promises";
+import { lstatSync } from "node:fs";
+import { chmod, lstat, rm, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import {
   BadInputError,
@@ -333,6 +334,7 @@ async function runRestore(journal: RestoreJournal, options: RestoreRunOptions): 
   await reinstateIndex(journal, inventory, work.copied > 0);
   // meta.json goes first: a half-deleted backup is then never listed or restored again.
   await rm(join(backupPath, META_FILE), { force: true });
+  await dropReinstatedIndexName(journal);
   // Before the trash takes it: a second --rollback of this id must say so after the trash is emptied.
   await recordRestored(dirname(backupPath), basename(backupPath));
   await discardBackupDir(backupPath, work.deleted + work.returned, options.background ?? true, journal.trash);
@@ -455,6 +457,24 @@ async function reinstateIndex(
     }
   }
   await writeInstallIndex(journal.stateDir, previous);
+}
+
+/**
+ * Unlinks the backup's saved index when reinstateIndex linked it into place (the live install index's
+ * second name; a copy, another filesystem, is left to the trash). Left there, the app's next run
+ * unlinked it as it emptied the trash, which moved the live index's ctime at that run's start: its
+ * stamp was then too recent to trust (the racy rule, install-index.ts) and every read of that run
+ * read the whole index again (~4 MB at 20,000 files, three times an update). Here the unlink frees
+ * nothing, and the ctime moves while the rollback writes the index anyway. Only once meta.json is
+ * gone: a restore resumed after that point deletes the backup instead of reading its index.
+ */
+async function dropReinstatedIndexName(journal: RestoreJournal): Promise<void> {
+  const saved = join(journal.backupPath, PREVIOUS_INDEX_FILE);
+  const kept = lstatSync(saved, { throwIfNoEntry: false });
+  const live = lstatSync(indexPath(journal.stateDir), { throwIfNoEntry: false });
+  if (kept === undefined || live === undefined || kept.ino !== live.ino || kept.dev !== live.dev) return;
+  // Only time is at stake: a name that will not go is left to the trash, as before.
+  await unlink(saved).catch(() => undefined);
 }
 
 /**

@@ -4,7 +4,7 @@
  * nothing to update — empties the trash.
  */
 import { spawnSync } from "node:child_process";
-import { chmod, chown, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { pathExists } from "../../../agent/tree/fs-ops.js";
@@ -59,6 +59,36 @@ describe("ship --rollback leaves what it took out to the app's next run", () => 
     expect(check.code, check.stdout + check.stderr).toBe(0);
     expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("one\n");
     expect(await pathExists(trash)).toBe(false);
+  });
+
+  it("keeps no second name of the reinstated install index in the trash: emptying it leaves the index's stat as the rollback left it", async () => {
+    await app.release("v1.0.0", 'version: "1.0.0"\n', { "app.txt": "one\n" });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    await app.release("v2.0.0", 'version: "2.0.0"\n', { "app.txt": "two\n" });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    const listed = JSON.parse(
+      (await runShip(["--config", app.config, "--list-backups", "--json"])).stdout,
+    ) as { id: string; version: string | null }[];
+    const rollback = await runShip([
+      "--config",
+      app.config,
+      "--rollback",
+      listed.find((b) => b.version === "1.0.0")?.id ?? "",
+    ]);
+    expect(rollback.code, rollback.stderr).toBe(0);
+    const [stateDir] = await readdir(join(app.root, "var/apps"));
+    const index = join(app.root, "var/apps", stateDir ?? "none", "install-index.json");
+    const restored = await stat(index);
+    // The trash's copy was a hard link: unlinked by the next run's emptying, it moved the live
+    // index's ctime then, and that run distrusted the index's stamp (racy) and read it whole again
+    // at every use (install-index.ts).
+    expect(restored.nlink).toBe(1);
+    await app.release("v1.0.0", 'version: "1.0.0"\n', { "app.txt": "one\n" });
+    const next = await runShip(["--config", app.config]);
+    expect(next.code, next.stdout + next.stderr).toBe(0);
+    expect(await pathExists(join(app.root, "var/backups/myapp/.trash"))).toBe(false);
+    const after = await stat(index);
+    expect([after.ino, after.ctimeMs, after.nlink]).toEqual([restored.ino, restored.ctimeMs, 1]);
   });
 });
 
