@@ -26,6 +26,8 @@ function releaseArchive(version: string): Buffer {
   );
 }
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+/** An mtime that had settled long before any check reads it (racy-rule.ts). */
+const HOUR_AGO = new Date(Date.now() - 3_600_000);
 
 describe.skipIf(!hasProgram("sshd"))("SftpSource against a real OpenSSH sshd", () => {
   let tmp: string;
@@ -62,6 +64,8 @@ describe.skipIf(!hasProgram("sshd"))("SftpSource against a real OpenSSH sshd", (
   it("detects changes by size + mtime, downloads, verifies the .sha256 beside it and extracts", async () => {
     const v1 = releaseArchive("1.0.0");
     await writeFile(remote, v1);
+    // Uploaded a while ago: a stat only vouches for an mtime that had settled when it was read.
+    await utimes(remote, HOUR_AGO, HOUR_AGO);
     await writeFile(`${remote}.sha256`, `${sha(v1)}  myapp-latest.tar.gz\n`);
     const src = source();
     expect(await src.check()).toMatchObject({ available: true, current: undefined });
@@ -371,6 +375,7 @@ describe.skipIf(!hasProgram("sshd"))("SftpSource against a real OpenSSH sshd", (
     await first.commit(release);
     const moved = join(tmp, "releases", "mirror.tar.gz");
     await writeFile(moved, v1);
+    await utimes(moved, HOUR_AGO, HOUR_AGO);
     ctx = { ...ctx, installedId: async () => ({ version: "1.0.0", releaseId: release.id }) };
     const again = source({ remote_path: moved });
     expect(await again.check()).toMatchObject({ available: true });
