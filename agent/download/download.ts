@@ -70,6 +70,8 @@ export type DownloadResult =
       contentEncoding?: string;
       etag?: string;
       lastModified?: string;
+      /** The server's Date on the answer ETag and Last-Modified came with: when it read them (racy-rule.ts). */
+      date?: string;
       /** Requests that continued with Range after a cut. */
       resumes: number;
       /** Times the server ignored Range and the file was started over. */
@@ -119,6 +121,7 @@ class Transfer {
   private total: number | undefined;
   private etag: string | undefined;
   private lastModified: string | undefined;
+  private date: string | undefined;
   private encoding: string | undefined;
   private resumes = 0;
   private restarts = 0;
@@ -150,6 +153,7 @@ class Transfer {
           ...(this.encoding === undefined ? {} : { contentEncoding: this.encoding }),
           etag: this.etag,
           lastModified: this.lastModified,
+          ...(this.date === undefined ? {} : { date: this.date }),
           resumes: this.resumes,
           restarts: this.restarts,
         };
@@ -271,6 +275,7 @@ class Transfer {
     this.total = length === undefined ? undefined : Number(length);
     this.etag = headerValue(headers, "etag");
     this.lastModified = headerValue(headers, "last-modified");
+    this.date = headerValue(headers, "date");
     const encoding = headerValue(headers, "content-encoding")?.trim().toLowerCase();
     this.encoding =
       encoding === undefined || encoding === "" || encoding === "identity" ? undefined : encoding;

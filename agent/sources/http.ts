@@ -1,6 +1,6 @@
 /**
  * `type = "https"` / `"http"`: a release archive at a URL. Change detection by conditional GET
- * (ETag / Last-Modified in metadata_file); the body is only downloaded by fetch(), extracted into
+ * (ETag / Last-Modified in metadata_file, only when they had settled: http-validators.ts); the body is only downloaded by fetch(), extracted into
  * staging as it arrives, and the staged release only handed on once the artifact matches the
  * configured checksum (extract-while-downloading.ts). When the check's GET is answered with the
  * new archive, its body is kept unread for fetch() (held-answer.ts): an update is one request.
@@ -36,6 +36,7 @@ import {
 } from "./checksum.js";
 import { extractWhileDownloading } from "./extract-while-downloading.js";
 import { HeldAnswer } from "./held-answer.js";
+import { validatorsToKeep } from "./http-validators.js";
 import { metadataPath, SourceMetadataStore } from "./metadata.js";
 import { extractedRelease, readReleaseVersion, shortId, updateExtractOptions } from "./release-info.js";
 import type { FetchedRelease, FetchOptions, ReleaseSource, SourceContext, UpdateCheck } from "./types.js";
@@ -63,6 +64,8 @@ export class HttpSource implements ReleaseSource {
   private readonly shownUrl: string;
   private readonly urlSha256: string;
   private readonly held = new HeldAnswer();
+  /** Our clock just before the check asked for the answer `held` keeps (its Date's stand-in). */
+  private heldAskedAtMs = 0;
 
   constructor(
     readonly name: string,
@@ -91,6 +94,7 @@ export class HttpSource implements ReleaseSource {
       stored?.urlSha256 !== undefined ? stored.urlSha256 === this.urlSha256 : stored?.url === this.cfg.url;
     const pinned = pinnedSha256(this.cfg.checksum);
     const known = sameUrl && (pinned === undefined || pinned === stored?.sha256) ? stored : undefined;
+    const askedAtMs = Date.now();
     // A run goes on to fetch() what its check found: the answer's body is kept for it. So does a
     // check-only run (readOnly): what a run would do with the release is in the release (its
     // manifest, its checksum), and asking again made every check-only that found one download it
@@ -105,7 +109,10 @@ export class HttpSource implements ReleaseSource {
         notFoundAt(err, this.name, "url") ?? refusedAt(err, this.name, this.cfg) ?? this.untrusted(err) ?? err
       );
     });
-    if (probe.status === "changed" && probe.open !== undefined) this.held.hold(probe.open);
+    if (probe.status === "changed" && probe.open !== undefined) {
+      this.held.hold(probe.open);
+      this.heldAskedAtMs = askedAtMs;
+    }
     const current = known === undefined ? undefined : (known.version ?? shortId(`sha256:${known.sha256}`));
     if (probe.status === "not-modified") {
       return {
@@ -140,8 +147,9 @@ export class HttpSource implements ReleaseSource {
 
   private async fetchOnce(stagingDir: string, options?: FetchOptions): Promise<FetchedRelease> {
     const opened = this.held.take();
+    const askedAtMs = opened === undefined ? Date.now() : this.heldAskedAtMs;
     try {
-      return await this.fetchWith(stagingDir, opened, options);
+      return await this.fetchWith(stagingDir, opened, askedAtMs, options);
     } finally {
       await opened?.close();
     }
@@ -150,6 +158,7 @@ export class HttpSource implements ReleaseSource {
   private async fetchWith(
     stagingDir: string,
     opened: OpenResponse | undefined,
+    askedAtMs: number,
     options?: FetchOptions,
   ): Promise<FetchedRelease> {
     const artifact = await artifactPathFor(this.ctx, this.name);
@@ -197,11 +206,17 @@ export class HttpSource implements ReleaseSource {
       unchanged: extracted.leftOut,
     });
     const id = `sha256:${result.sha256}`;
+    const validators = validatorsToKeep(result, askedAtMs);
+    if ("why" in validators)
+      this.ctx.log.info("the next check asks for the archive unconditionally", {
+        source: this.name,
+        url: this.shownUrl,
+        reason: validators.why,
+      });
     const facts = {
       url: this.shownUrl,
       urlSha256: this.urlSha256,
-      etag: result.etag,
-      lastModified: result.lastModified,
+      ...validators.keep,
       sha256: result.sha256,
       version: await readReleaseVersion(stagingDir),
     };
