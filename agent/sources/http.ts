@@ -66,6 +66,8 @@ export class HttpSource implements ReleaseSource {
   private readonly held = new HeldAnswer();
   /** Our clock just before the check asked for the answer `held` keeps (its Date's stand-in). */
   private heldAskedAtMs = 0;
+  /** The checksum file as the check read it: the fetch verifies against it without asking again. */
+  private checkedSum: (Sha256Sum & { from: string }) | undefined;
 
   constructor(
     readonly name: string,
@@ -94,6 +96,22 @@ export class HttpSource implements ReleaseSource {
       stored?.urlSha256 !== undefined ? stored.urlSha256 === this.urlSha256 : stored?.url === this.cfg.url;
     const pinned = pinnedSha256(this.cfg.checksum);
     const known = sameUrl && (pinned === undefined || pinned === stored?.sha256) ? stored : undefined;
+    const current = known === undefined ? undefined : (known.version ?? shortId(`sha256:${known.sha256}`));
+    this.checkedSum = undefined;
+    if (known !== undefined && known.etag === undefined && known.lastModified === undefined) {
+      // No validators were kept (racy, or a weak ETag alone: http-validators.ts), so asking for the
+      // archive downloads it. A checksum file names the only archive a run could install: one that
+      // names the installed archive decides "up to date" in one small request.
+      const sum = await this.checksumFileSum();
+      if (sum !== undefined && sum.sha256 === known.sha256)
+        return {
+          available: false,
+          current,
+          candidate: current,
+          detail: `${this.name}: up to date (${current})`,
+        };
+      this.checkedSum = sum;
+    }
     const askedAtMs = Date.now();
     // A run goes on to fetch() what its check found: the answer's body is kept for it. So does a
     // check-only run (readOnly): what a run would do with the release is in the release (its
@@ -113,7 +131,6 @@ export class HttpSource implements ReleaseSource {
       this.held.hold(probe.open);
       this.heldAskedAtMs = askedAtMs;
     }
-    const current = known === undefined ? undefined : (known.version ?? shortId(`sha256:${known.sha256}`));
     if (probe.status === "not-modified") {
       return {
         available: false,
@@ -162,7 +179,9 @@ export class HttpSource implements ReleaseSource {
     options?: FetchOptions,
   ): Promise<FetchedRelease> {
     const artifact = await artifactPathFor(this.ctx, this.name);
-    const expected = await this.expectedSha256();
+    // What the check read, taken once: a later fetch (the daemon's next run) reads the file again.
+    const expected = this.checkedSum ?? (await this.expectedSha256());
+    this.checkedSum = undefined;
     await this.fetchSignature(artifact, options?.signal);
     let encoding: string | undefined;
     const { downloaded: result, extracted } = await extractWhileDownloading({
@@ -241,6 +260,7 @@ export class HttpSource implements ReleaseSource {
 
   /** A check's answer no fetch took (the run stopped before its fetch) is dropped now. */
   async close(): Promise<void> {
+    this.checkedSum = undefined;
     await this.held.take()?.close();
   }
 
@@ -249,6 +269,14 @@ export class HttpSource implements ReleaseSource {
     if (facts === undefined) throw new Error(`${this.name}: commit of a release this source did not fetch`);
     await this.store.write({ ...facts, installedAt: new Date().toISOString() });
     await removeArtifact(release.artifactPath);
+  }
+
+  /** The configured checksum file's sum for the release; undefined when none is configured (or inline). */
+  private async checksumFileSum(): Promise<(Sha256Sum & { from: string }) | undefined> {
+    const { checksum, security } = this.cfg;
+    if (checksum === undefined || pinnedSha256(checksum) !== undefined || !security.verify_checksums)
+      return undefined;
+    return this.expectedSha256();
   }
 
   /** The configured checksum, and `from`: the checksum file it was read from (for messages). */

@@ -7,6 +7,8 @@
  * kept; a weak ETag with no Last-Modified to judge it by neither. Run as an operator would: the
  * built CLI against a real HTTP server.
  */
+
+import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
@@ -34,6 +36,7 @@ describe("http: a same-size release in the same second is not missed", () => {
   /** Answers with Last-Modified = the second of the answer (a file written as it is served). */
   let modifiedNow = false;
   let config: string;
+  let dir: string;
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), "ship-http-racy-"));
@@ -49,19 +52,22 @@ describe("http: a same-size release in the same second is not missed", () => {
     await rm(root, { recursive: true, force: true });
   });
   beforeEach(async () => {
-    const dir = await mkdtemp(join(root, "host-"));
+    dir = await mkdtemp(join(root, "host-"));
     await mkdir(join(dir, "app"));
     config = join(dir, "ship.toml");
-    await writeFile(
-      config,
-      `[general]\nstate_file = "${dir}/var/state.json"\nbackup_dir = "${dir}/var/backups"\nmin_interval_hours = 0\n\n` +
-        `[sources.web]\ntype = "http"\nurl = "${server.url}/app.tar"\napp_dir = "${dir}/app"\n`,
-    );
+    await configure("");
     routes.clear();
     server.requests.length = 0;
     modifiedNow = false;
   });
 
+  /** ship.toml with one http source, and `extra` lines in its table. */
+  const configure = (extra: string) =>
+    writeFile(
+      config,
+      `[general]\nstate_file = "${dir}/var/state.json"\nbackup_dir = "${dir}/var/backups"\nmin_interval_hours = 0\n\n` +
+        `[sources.web]\ntype = "http"\nurl = "${server.url}/app.tar"\napp_dir = "${dir}/app"\n${extra}`,
+    );
   const ship = (...args: string[]) => runShip(["--config", config, ...args]);
   const installed = async () => readFile(join(config, "../app/app.txt"), "utf8");
   const publish = (version: string, validators: Omit<FileRoute, "body">) =>
@@ -113,5 +119,29 @@ describe("http: a same-size release in the same second is not missed", () => {
     expect(server.requests.map((r) => [r.path, r.headers["if-none-match"]])).toEqual([
       ["/app.tar", settled.etag],
     ]);
+  }, 120_000);
+
+  it("with no validators kept, a checksum URL decides in one small request instead of a download", async () => {
+    await configure(`checksum = "${server.url}/app.tar.sha256"\n`);
+    const publishSummed = (version: string) => {
+      const body = release(version);
+      routes.set("/app.tar", { body, etag: 'W/"2800-1733400000000"' });
+      const sum = createHash("sha256").update(body).digest("hex");
+      routes.set("/app.tar.sha256", { body: `${sum}  app.tar\n` });
+    };
+    publishSummed("1.0.1");
+    expect((await ship()).code).toBe(0);
+    server.requests.length = 0;
+    const idle = await ship();
+    expect(idle.code, idle.stdout + idle.stderr).toBe(0);
+    expect(idle.stdout).toContain("web: up to date (1.0.1)");
+    expect(server.requests.map((r) => r.path)).toEqual(["/app.tar.sha256"]);
+
+    publishSummed("1.0.2");
+    server.requests.length = 0;
+    const run = await ship();
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(await installed()).toBe("app 1.0.2\n");
+    expect(server.requests.map((r) => r.path)).toEqual(["/app.tar.sha256", "/app.tar"]);
   }, 120_000);
 });
