@@ -19,3 +19,12 @@ export { RACY_MS };
 export function settledWhenSeen(changedAtMs: number, observedAtMs: number | undefined): boolean {
   return observedAtMs !== undefined && Number.isFinite(changedAtMs) && changedAtMs < observedAtMs - RACY_MS;
 }
+
+/**
+ * Whether a timestamp our clock saw at `observedAtMs` (settled then) still vouches at `nowMs`: not
+ * when that clock read later than ours does now (the run that saw it had a clock ahead, or ours was
+ * stepped back since), which is when "settled" was judged by a wrong clock.
+ */
+export function stillVouches(changedAtMs: number, observedAtMs: number | undefined, nowMs: number): boolean {
+  return settledWhenSeen(changedAtMs, observedAtMs) && (observedAtMs ?? Number.POSITIVE_INFINITY) <= nowMs;
+}

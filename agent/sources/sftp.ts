@@ -41,7 +41,7 @@ import {
 import { type ChunkSink, extractWhileDownloading } from "./extract-while-downloading.js";
 import { HeldAnswer } from "./held-answer.js";
 import { metadataPath, SourceMetadataStore } from "./metadata.js";
-import { RACY_MS, settledWhenSeen } from "./racy-rule.js";
+import { RACY_MS, stillVouches } from "./racy-rule.js";
 import { extractedRelease, readReleaseVersion, shortId, updateExtractOptions } from "./release-info.js";
 import { connectSftp } from "./ssh/sftp-connect.js";
 import { sftpLinkReader } from "./ssh/sftp-link.js";
@@ -102,7 +102,7 @@ export class SftpSource implements ReleaseSource {
     const current = known === undefined ? undefined : (known.version ?? shortId(`sha256:${known.sha256}`));
     const candidate = `${remote.size} bytes, modified ${new Date(remote.modifyTime).toISOString()}`;
     const sameStat = known !== undefined && known.size === remote.size && known.mtime === remote.modifyTime;
-    if (sameStat && settledWhenSeen(known.mtime, known.statAtMs)) {
+    if (sameStat && stillVouches(known.mtime, known.statAtMs, Date.now())) {
       await endSession(client);
       return {
         available: false,
@@ -112,11 +112,11 @@ export class SftpSource implements ReleaseSource {
       };
     }
     // Same size and mtime, but the installed release's mtime was no older than the stat that read
-    // it: a same-size rebuild in that second keeps both. Read once more (the fetch ends up to date
+    // it (or a clock ahead of ours judged it): a same-size rebuild in that second keeps both. Read once more (the fetch ends up to date
     // when it is the installed archive, and records a stat that has settled by now).
     if (sameStat)
       this.ctx.log.info(
-        `size and mtime unchanged, but modified within ${RACY_MS / 1000} s of when they were read: reading it again`,
+        `size and mtime unchanged, but read within ${RACY_MS / 1000} s of the file's last change (or by a clock ahead of this run's): reading it again`,
         {
           source: this.name,
           from: this.where,
