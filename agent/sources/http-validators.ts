@@ -21,11 +21,14 @@ export interface AnswerValidators extends Validators {
   date?: string;
 }
 
-/** The validators to keep for the next check, and why none are when none are. */
+/**
+ * The validators to keep for the next check, and why none are when none are; `byOurClock` when our
+ * clock judged them (no Date): a later run whose clock reads earlier must not trust them.
+ */
 export function validatorsToKeep(
   answer: AnswerValidators,
   askedAtMs: number,
-): { keep: Validators } | { keep: Record<string, never>; why: string } {
+): { keep: Validators; byOurClock?: number } | { keep: Record<string, never>; why: string } {
   const { etag, lastModified } = answer;
   if (lastModified === undefined) {
     if (etag?.startsWith("W/") === true)
@@ -39,5 +42,6 @@ export function validatorsToKeep(
       keep: {},
       why: `Last-Modified (${lastModified}) is not older than the answer (${answer.date ?? "no Date; this host's clock"}) by more than the clock's granularity`,
     };
-  return { keep: etag === undefined ? { lastModified } : { etag, lastModified } };
+  const keep = etag === undefined ? { lastModified } : { etag, lastModified };
+  return Number.isFinite(date) ? { keep } : { keep, byOurClock: askedAtMs };
 }

@@ -51,6 +51,8 @@ const Installed = z.object({
   urlSha256: z.string().optional(),
   etag: z.string().optional(),
   lastModified: z.string().optional(),
+  /** Our clock when it judged the validators settled (the answer had no Date): see check(). */
+  validatorsSeenAtMs: z.number().optional(),
   sha256: z.string(),
   version: z.string().optional(),
   installedAt: z.string(),
@@ -95,7 +97,8 @@ export class HttpSource implements ReleaseSource {
     const sameUrl =
       stored?.urlSha256 !== undefined ? stored.urlSha256 === this.urlSha256 : stored?.url === this.cfg.url;
     const pinned = pinnedSha256(this.cfg.checksum);
-    const known = sameUrl && (pinned === undefined || pinned === stored?.sha256) ? stored : undefined;
+    const record = sameUrl && (pinned === undefined || pinned === stored?.sha256) ? stored : undefined;
+    const known = record === undefined ? undefined : withTrustedValidators(record, Date.now());
     const current = known === undefined ? undefined : (known.version ?? shortId(`sha256:${known.sha256}`));
     this.checkedSum = undefined;
     if (known !== undefined && known.etag === undefined && known.lastModified === undefined) {
@@ -236,6 +239,9 @@ export class HttpSource implements ReleaseSource {
       url: this.shownUrl,
       urlSha256: this.urlSha256,
       ...validators.keep,
+      ...("byOurClock" in validators && validators.byOurClock !== undefined
+        ? { validatorsSeenAtMs: validators.byOurClock }
+        : {}),
       sha256: result.sha256,
       version: await readReleaseVersion(stagingDir),
     };
@@ -374,6 +380,17 @@ export class HttpSource implements ReleaseSource {
       log: this.ctx.log,
     };
   }
+}
+
+/**
+ * The record with its validators only when they still vouch: ones our clock judged settled (the
+ * answer had no Date) by a run whose clock read later than ours does now are dropped (that clock was
+ * ahead, or ours was stepped back since), as the stat index drops such an index.
+ */
+function withTrustedValidators(record: Installed, nowMs: number): Installed {
+  if (record.validatorsSeenAtMs === undefined || record.validatorsSeenAtMs <= nowMs) return record;
+  const { etag: _etag, lastModified: _lastModified, validatorsSeenAtMs: _seen, ...rest } = record;
+  return rest;
 }
 
 /**

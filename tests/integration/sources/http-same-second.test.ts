@@ -13,7 +13,10 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { createSource } from "../../../agent/sources/create.js";
+import { HttpSource } from "../../../shared/config/schema.js";
+import { memoryLogger } from "../../../shared/log.js";
 import { type FileRoute, fileRoutes } from "../../support/servers/file-routes.js";
 import { startHttpServer, type TestServer } from "../../support/servers/http-server.js";
 import { runShip } from "../../support/ship-cli.js";
@@ -35,6 +38,8 @@ describe("http: a same-size release in the same second is not missed", () => {
   const routes = new Map<string, FileRoute>();
   /** Answers with Last-Modified = the second of the answer (a file written as it is served). */
   let modifiedNow = false;
+  /** Answers without a Date header (ship's own clock then judges Last-Modified). */
+  let noDate = false;
   let config: string;
   let dir: string;
 
@@ -44,6 +49,7 @@ describe("http: a same-size release in the same second is not missed", () => {
     server = await startHttpServer((req: IncomingMessage, res: ServerResponse) => {
       const route = routes.get(req.url ?? "");
       if (modifiedNow && route !== undefined) route.lastModified = httpDate(Date.now());
+      res.sendDate = !noDate;
       files(req, res);
     });
   });
@@ -59,6 +65,7 @@ describe("http: a same-size release in the same second is not missed", () => {
     routes.clear();
     server.requests.length = 0;
     modifiedNow = false;
+    noDate = false;
   });
 
   /** ship.toml with one http source, and `extra` lines in its table. */
@@ -144,4 +151,31 @@ describe("http: a same-size release in the same second is not missed", () => {
     expect(await installed()).toBe("app 1.0.2\n");
     expect(server.requests.map((r) => r.path)).toEqual(["/app.tar.sha256", "/app.tar"]);
   }, 120_000);
+
+  it("validators our clock judged (no Date) by a run whose clock was ahead are not trusted later", async () => {
+    noDate = true;
+    const validators = { etag: '"6751c0de-2800"', lastModified: httpDate(Date.now()) };
+    publish("1.0.1", validators);
+    const source = () =>
+      createSource(
+        "web",
+        HttpSource.parse({ type: "http", app_dir: join(dir, "app"), url: `${server.url}/app.tar` }),
+        { stateDir: join(dir, "state"), log: memoryLogger([]), retryDelayMs: 0 },
+      );
+    const ahead = Date.now() + 3_600_000;
+    const clock = vi.spyOn(Date, "now").mockImplementation(() => ahead);
+    try {
+      const src = source();
+      await src.check();
+      await src.commit(await src.fetch(await mkdtemp(join(dir, "stage-"))));
+    } finally {
+      clock.mockRestore();
+    }
+    publish("1.0.2", validators);
+    const src = source();
+    expect(await src.check()).toMatchObject({ available: true });
+    const stage = await mkdtemp(join(dir, "stage-"));
+    await src.fetch(stage);
+    expect(await readFile(join(stage, "app.txt"), "utf8")).toBe("app 1.0.2\n");
+  });
 });
