@@ -11,6 +11,7 @@ import { ShipError, VerificationError } from "../../shared/errors.js";
 import { isLocalDiskFailure, LocalWriteError } from "../../shared/fs-errors.js";
 import { sizeText } from "../../shared/size-text.js";
 import { overLimit } from "../archive/limits.js";
+import { validatorsToKeep } from "../sources/http-validators.js";
 import type { SourceLog } from "../sources/types.js";
 import { type Deadline, type DeadlineSetting, startDeadline, waitBeforeRetry } from "./deadline.js";
 import { createHttpClient } from "./dispatcher.js";
@@ -70,6 +71,8 @@ export type DownloadResult =
       contentEncoding?: string;
       etag?: string;
       lastModified?: string;
+      /** The server's Date on the answer ETag and Last-Modified came with: when it read them (racy-rule.ts). */
+      date?: string;
       /** Requests that continued with Range after a cut. */
       resumes: number;
       /** Times the server ignored Range and the file was started over. */
@@ -119,6 +122,9 @@ class Transfer {
   private total: number | undefined;
   private etag: string | undefined;
   private lastModified: string | undefined;
+  private date: string | undefined;
+  /** Our clock before the full answer was asked for: its Date's stand-in when it has none. */
+  private askedAtMs = 0;
   private encoding: string | undefined;
   private resumes = 0;
   private restarts = 0;
@@ -150,6 +156,7 @@ class Transfer {
           ...(this.encoding === undefined ? {} : { contentEncoding: this.encoding }),
           etag: this.etag,
           lastModified: this.lastModified,
+          ...(this.date === undefined ? {} : { date: this.date }),
           resumes: this.resumes,
           restarts: this.restarts,
         };
@@ -198,6 +205,7 @@ class Transfer {
     if (first && this.req.ifModifiedSince !== undefined)
       headers["if-modified-since"] = this.req.ifModifiedSince;
 
+    const askedAtMs = Date.now();
     const res =
       first && this.req.opened !== undefined
         ? this.req.opened.response
@@ -224,7 +232,7 @@ class Transfer {
         this.resumes++;
       } else if (res.statusCode === 200) {
         if (this.bytes > 0) await this.startOver("the server ignored the Range request");
-        this.acceptFull(res.headers);
+        this.acceptFull(res.headers, askedAtMs);
       } else {
         throw httpStatusError(this.shownUrl, res.statusCode, res.headers, res.redirectedTo);
       }
@@ -266,11 +274,13 @@ class Transfer {
     }
   }
 
-  private acceptFull(headers: Record<string, string | string[] | undefined>): void {
+  private acceptFull(headers: Record<string, string | string[] | undefined>, askedAtMs: number): void {
+    this.askedAtMs = askedAtMs;
     const length = headerValue(headers, "content-length");
     this.total = length === undefined ? undefined : Number(length);
     this.etag = headerValue(headers, "etag");
     this.lastModified = headerValue(headers, "last-modified");
+    this.date = headerValue(headers, "date");
     const encoding = headerValue(headers, "content-encoding")?.trim().toLowerCase();
     this.encoding =
       encoding === undefined || encoding === "" || encoding === "identity" ? undefined : encoding;
@@ -299,10 +309,20 @@ class Transfer {
     if (total !== undefined) this.total = total;
   }
 
-  /** If-Range needs a strong ETag, or failing that the Last-Modified date. */
+  /**
+   * If-Range needs a strong ETag, or failing that the Last-Modified date; neither when
+   * Last-Modified is not older than the answer (RFC 7232's "strong" date, git's racy rule): a
+   * same-size rewrite in that second keeps both (nginx's ETag is mtime-size), and the server would
+   * answer 206 with the new file's rest, spliced onto the old file's start. The download then
+   * starts over.
+   */
   private resumeValidator(): string | undefined {
-    if (this.etag !== undefined && !this.etag.startsWith("W/")) return this.etag;
-    return this.lastModified;
+    const { keep } = validatorsToKeep(
+      { etag: this.etag, lastModified: this.lastModified, date: this.date },
+      this.askedAtMs,
+    );
+    if (keep.etag !== undefined && !keep.etag.startsWith("W/")) return keep.etag;
+    return keep.lastModified;
   }
 
   private async startOver(why: string): Promise<void> {

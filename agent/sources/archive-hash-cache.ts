@@ -6,7 +6,9 @@
  * The stamp (file-stamp.ts: device, inode, size, mtime, ctime) is trusted as the stat index of a
  * release directory is: any write moves ctime, and a hash taken within RACY_MS of the file's last
  * change is never kept (git's "racy" rule), since a second write in the same timestamp tick could
- * leave the stamp as it was. A missing, stale or corrupt record only costs a read of the archive.
+ * leave the stamp as it was. The rule trusts the clock of the run that hashed it, so a record written
+ * by a run whose clock read later than this run's does now is not trusted (as the stat index's).
+ * A missing, stale or corrupt record only costs a read of the archive.
  */
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -18,6 +20,8 @@ const Record = z.object({
   path: z.string(),
   stamp: z.string(),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  /** The writing run's clock (ms) when it read the archive. Records from before it was kept are read again once. */
+  writtenAtMs: z.number(),
 });
 
 export const ARCHIVE_HASH_FILE = "archive-hash.json";
@@ -33,8 +37,11 @@ export class ArchiveHashCache {
     this.file = join(stateDir, ARCHIVE_HASH_FILE);
   }
 
-  /** The remembered sha256 (hex) when the archive's stamp is still the one it was hashed with. */
-  async lookup(stamp: FileStamp): Promise<string | undefined> {
+  /**
+   * The remembered sha256 (hex) when the archive's stamp is still the one it was hashed with, by a
+   * run whose clock was not ahead of `nowMs` (this run's).
+   */
+  async lookup(stamp: FileStamp, nowMs: number): Promise<string | undefined> {
     let text: string;
     try {
       text = await readFile(this.file, "utf8");
@@ -49,6 +56,7 @@ export class ArchiveHashCache {
     }
     const parsed = Record.safeParse(json);
     if (!parsed.success || parsed.data.path !== this.archive || parsed.data.stamp !== stamp) return undefined;
+    if (parsed.data.writtenAtMs > nowMs) return undefined;
     return parsed.data.sha256;
   }
 
@@ -68,6 +76,8 @@ export class ArchiveHashCache {
       return;
     }
     // Not fsynced: a record lost to a power cut only costs the next run one read of the archive.
-    await writeFileAtomic(this.file, JSON.stringify({ path: this.archive, stamp, sha256 }), false);
+    // The clock the racy rule trusted: a later run whose clock reads earlier does not trust it.
+    const record = { path: this.archive, stamp, sha256, writtenAtMs: readStartedMs };
+    await writeFileAtomic(this.file, JSON.stringify(record), false);
   }
 }

@@ -1,6 +1,6 @@
 /**
  * `type = "https"` / `"http"`: a release archive at a URL. Change detection by conditional GET
- * (ETag / Last-Modified in metadata_file); the body is only downloaded by fetch(), extracted into
+ * (ETag / Last-Modified in metadata_file, only when they had settled: http-validators.ts); the body is only downloaded by fetch(), extracted into
  * staging as it arrives, and the staged release only handed on once the artifact matches the
  * configured checksum (extract-while-downloading.ts). When the check's GET is answered with the
  * new archive, its body is kept unread for fetch() (held-answer.ts): an update is one request.
@@ -36,6 +36,7 @@ import {
 } from "./checksum.js";
 import { extractWhileDownloading } from "./extract-while-downloading.js";
 import { HeldAnswer } from "./held-answer.js";
+import { validatorsToKeep } from "./http-validators.js";
 import { metadataPath, SourceMetadataStore } from "./metadata.js";
 import { extractedRelease, readReleaseVersion, shortId, updateExtractOptions } from "./release-info.js";
 import type { FetchedRelease, FetchOptions, ReleaseSource, SourceContext, UpdateCheck } from "./types.js";
@@ -50,6 +51,8 @@ const Installed = z.object({
   urlSha256: z.string().optional(),
   etag: z.string().optional(),
   lastModified: z.string().optional(),
+  /** Our clock when it judged the validators settled (the answer had no Date): see check(). */
+  validatorsSeenAtMs: z.number().optional(),
   sha256: z.string(),
   version: z.string().optional(),
   installedAt: z.string(),
@@ -63,6 +66,10 @@ export class HttpSource implements ReleaseSource {
   private readonly shownUrl: string;
   private readonly urlSha256: string;
   private readonly held = new HeldAnswer();
+  /** Our clock just before the check asked for the answer `held` keeps (its Date's stand-in). */
+  private heldAskedAtMs = 0;
+  /** The checksum file as the check read it: the fetch verifies against it without asking again. */
+  private checkedSum: (Sha256Sum & { from: string }) | undefined;
 
   constructor(
     readonly name: string,
@@ -90,7 +97,25 @@ export class HttpSource implements ReleaseSource {
     const sameUrl =
       stored?.urlSha256 !== undefined ? stored.urlSha256 === this.urlSha256 : stored?.url === this.cfg.url;
     const pinned = pinnedSha256(this.cfg.checksum);
-    const known = sameUrl && (pinned === undefined || pinned === stored?.sha256) ? stored : undefined;
+    const record = sameUrl && (pinned === undefined || pinned === stored?.sha256) ? stored : undefined;
+    const known = record === undefined ? undefined : withTrustedValidators(record, Date.now());
+    const current = known === undefined ? undefined : (known.version ?? shortId(`sha256:${known.sha256}`));
+    this.checkedSum = undefined;
+    if (known !== undefined && known.etag === undefined && known.lastModified === undefined) {
+      // No validators were kept (racy, or a weak ETag alone: http-validators.ts), so asking for the
+      // archive downloads it. A checksum file names the only archive a run could install: one that
+      // names the installed archive decides "up to date" in one small request.
+      const sum = await this.checksumFileSum();
+      if (sum !== undefined && sum.sha256 === known.sha256)
+        return {
+          available: false,
+          current,
+          candidate: current,
+          detail: `${this.name}: up to date (${current})`,
+        };
+      this.checkedSum = sum;
+    }
+    const askedAtMs = Date.now();
     // A run goes on to fetch() what its check found: the answer's body is kept for it. So does a
     // check-only run (readOnly): what a run would do with the release is in the release (its
     // manifest, its checksum), and asking again made every check-only that found one download it
@@ -105,8 +130,10 @@ export class HttpSource implements ReleaseSource {
         notFoundAt(err, this.name, "url") ?? refusedAt(err, this.name, this.cfg) ?? this.untrusted(err) ?? err
       );
     });
-    if (probe.status === "changed" && probe.open !== undefined) this.held.hold(probe.open);
-    const current = known === undefined ? undefined : (known.version ?? shortId(`sha256:${known.sha256}`));
+    if (probe.status === "changed" && probe.open !== undefined) {
+      this.held.hold(probe.open);
+      this.heldAskedAtMs = askedAtMs;
+    }
     if (probe.status === "not-modified") {
       return {
         available: false,
@@ -140,8 +167,9 @@ export class HttpSource implements ReleaseSource {
 
   private async fetchOnce(stagingDir: string, options?: FetchOptions): Promise<FetchedRelease> {
     const opened = this.held.take();
+    const askedAtMs = opened === undefined ? Date.now() : this.heldAskedAtMs;
     try {
-      return await this.fetchWith(stagingDir, opened, options);
+      return await this.fetchWith(stagingDir, opened, askedAtMs, options);
     } finally {
       await opened?.close();
     }
@@ -150,10 +178,13 @@ export class HttpSource implements ReleaseSource {
   private async fetchWith(
     stagingDir: string,
     opened: OpenResponse | undefined,
+    askedAtMs: number,
     options?: FetchOptions,
   ): Promise<FetchedRelease> {
     const artifact = await artifactPathFor(this.ctx, this.name);
-    const expected = await this.expectedSha256();
+    // What the check read, taken once: a later fetch (the daemon's next run) reads the file again.
+    const expected = this.checkedSum ?? (await this.expectedSha256());
+    this.checkedSum = undefined;
     await this.fetchSignature(artifact, options?.signal);
     let encoding: string | undefined;
     const { downloaded: result, extracted } = await extractWhileDownloading({
@@ -197,11 +228,20 @@ export class HttpSource implements ReleaseSource {
       unchanged: extracted.leftOut,
     });
     const id = `sha256:${result.sha256}`;
+    const validators = validatorsToKeep(result, askedAtMs);
+    if ("why" in validators)
+      this.ctx.log.info("the next check asks for the archive unconditionally", {
+        source: this.name,
+        url: this.shownUrl,
+        reason: validators.why,
+      });
     const facts = {
       url: this.shownUrl,
       urlSha256: this.urlSha256,
-      etag: result.etag,
-      lastModified: result.lastModified,
+      ...validators.keep,
+      ...("byOurClock" in validators && validators.byOurClock !== undefined
+        ? { validatorsSeenAtMs: validators.byOurClock }
+        : {}),
       sha256: result.sha256,
       version: await readReleaseVersion(stagingDir),
     };
@@ -226,6 +266,7 @@ export class HttpSource implements ReleaseSource {
 
   /** A check's answer no fetch took (the run stopped before its fetch) is dropped now. */
   async close(): Promise<void> {
+    this.checkedSum = undefined;
     await this.held.take()?.close();
   }
 
@@ -234,6 +275,14 @@ export class HttpSource implements ReleaseSource {
     if (facts === undefined) throw new Error(`${this.name}: commit of a release this source did not fetch`);
     await this.store.write({ ...facts, installedAt: new Date().toISOString() });
     await removeArtifact(release.artifactPath);
+  }
+
+  /** The configured checksum file's sum for the release; undefined when none is configured (or inline). */
+  private async checksumFileSum(): Promise<(Sha256Sum & { from: string }) | undefined> {
+    const { checksum, security } = this.cfg;
+    if (checksum === undefined || pinnedSha256(checksum) !== undefined || !security.verify_checksums)
+      return undefined;
+    return this.expectedSha256();
   }
 
   /** The configured checksum, and `from`: the checksum file it was read from (for messages). */
@@ -331,6 +380,17 @@ export class HttpSource implements ReleaseSource {
       log: this.ctx.log,
     };
   }
+}
+
+/**
+ * The record with its validators only when they still vouch: ones our clock judged settled (the
+ * answer had no Date) by a run whose clock read later than ours does now are dropped (that clock was
+ * ahead, or ours was stepped back since), as the stat index drops such an index.
+ */
+function withTrustedValidators(record: Installed, nowMs: number): Installed {
+  if (record.validatorsSeenAtMs === undefined || record.validatorsSeenAtMs <= nowMs) return record;
+  const { etag: _etag, lastModified: _lastModified, validatorsSeenAtMs: _seen, ...rest } = record;
+  return rest;
 }
 
 /**

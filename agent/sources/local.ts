@@ -310,7 +310,7 @@ export class LocalSource implements ReleaseSource {
   private async knownArchiveSha256(): Promise<string | undefined> {
     const stamp = stampOf(await stat(this.cfg.path));
     if (this.archiveHash?.stamp === stamp) return this.archiveHash.sha256;
-    const remembered = await this.archiveHashes.lookup(stamp);
+    const remembered = await this.archiveHashes.lookup(stamp, Date.now());
     if (remembered !== undefined) this.archiveHash = { stamp, sha256: remembered };
     return remembered;
   }

@@ -85,7 +85,7 @@ export async function scanReleaseDir(
   clock: () => number = nowMs,
   save: boolean | ((write: () => Promise<void>) => void) = true,
 ): Promise<ScannedRelease> {
-  const index = await StatIndex.load(indexFile, root);
+  const index = await StatIndex.load(indexFile, root, clock());
   const walked: Walk = { index, rels: [], found: [], mtimeList: [], unknown: [], links: [] };
   const base = root.endsWith("/") ? root : `${root}/`;
   walk(base, "", walked);
@@ -112,7 +112,7 @@ export async function scanReleaseDir(
     if (why !== undefined) throw new VerificationError(join(root, rel), `symlink ${why}`);
   }
   // The index only saves time: a failed write costs the next run a hash, never this run.
-  const write = () => index.save().catch(() => undefined);
+  const write = () => index.save(clock()).catch(() => undefined);
   if (typeof save === "function") save(write);
   else if (save) await write();
   return build(walked, small.length + large.length);

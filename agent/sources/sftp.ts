@@ -1,6 +1,7 @@
 /**
  * `type = "sftp"`: a release archive on an SSH server. Change detection by size + mtime (kept in
- * metadata_file); the archive is streamed to disk with its sha256 computed on the way and extracted
+ * metadata_file, with the moment they were read: an mtime that had not settled by then is racy and
+ * vouches for nothing, racy-rule.ts); the archive is streamed to disk with its sha256 computed on the way and extracted
  * into staging as it arrives; the staged release is only handed on once the artifact matches the
  * configured checksum (or `<remote_path>.sha256` when the server has one). A check that finds a
  * release keeps its session and stat for the fetch: an update logs in once and stats the release
@@ -40,6 +41,7 @@ import {
 import { type ChunkSink, extractWhileDownloading } from "./extract-while-downloading.js";
 import { HeldAnswer } from "./held-answer.js";
 import { metadataPath, SourceMetadataStore } from "./metadata.js";
+import { RACY_MS, stillVouches } from "./racy-rule.js";
 import { extractedRelease, readReleaseVersion, shortId, updateExtractOptions } from "./release-info.js";
 import { connectSftp } from "./ssh/sftp-connect.js";
 import { sftpLinkReader } from "./ssh/sftp-link.js";
@@ -51,6 +53,11 @@ const Installed = z.object({
   remotePath: z.string(),
   size: z.number(),
   mtime: z.number(),
+  /**
+   * Our clock just before the stat that read size and mtime was asked for. Missing (a file from
+   * before it was kept): the stat is not trusted, and the next check reads the archive once.
+   */
+  statAtMs: z.number().optional(),
   sha256: z.string(),
   version: z.string().optional(),
   installedAt: z.string(),
@@ -94,7 +101,8 @@ export class SftpSource implements ReleaseSource {
     });
     const current = known === undefined ? undefined : (known.version ?? shortId(`sha256:${known.sha256}`));
     const candidate = `${remote.size} bytes, modified ${new Date(remote.modifyTime).toISOString()}`;
-    if (known !== undefined && known.size === remote.size && known.mtime === remote.modifyTime) {
+    const sameStat = known !== undefined && known.size === remote.size && known.mtime === remote.modifyTime;
+    if (sameStat && stillVouches(known.mtime, known.statAtMs, Date.now())) {
       await endSession(client);
       return {
         available: false,
@@ -103,6 +111,17 @@ export class SftpSource implements ReleaseSource {
         detail: `${this.name}: up to date (${current})`,
       };
     }
+    // Same size and mtime, but the installed release's mtime was no older than the stat that read
+    // it (or a clock ahead of ours judged it): a same-size rebuild in that second keeps both. Read once more (the fetch ends up to date
+    // when it is the installed archive, and records a stat that has settled by now).
+    if (sameStat)
+      this.ctx.log.info(
+        `size and mtime unchanged, but read within ${RACY_MS / 1000} s of the file's last change (or by a clock ahead of this run's): reading it again`,
+        {
+          source: this.name,
+          from: this.where,
+        },
+      );
     // The run (and a check-only, which reads the release's manifest) fetches next: it goes on in
     // this session with this stat, where it logged in again and stat'ed the release again.
     this.held.hold(checkedSession(client, remote));
@@ -162,6 +181,7 @@ export class SftpSource implements ReleaseSource {
       remotePath: this.cfg.remote_path,
       size: remote.size,
       mtime: remote.modifyTime,
+      statAtMs: remote.statAtMs,
       sha256,
       version: await readReleaseVersion(stagingDir),
     };
@@ -196,7 +216,8 @@ export class SftpSource implements ReleaseSource {
    * user see it, answered: the key (or the file's mode) is wrong, which no retry fixes, so it is bad
    * input naming the key.
    */
-  private async statRelease(client: SftpClient): Promise<RemoteStat> {
+  private async statRelease(client: SftpClient): Promise<TimedStat> {
+    const statAtMs = Date.now();
     const info = await this.onServer(() => this.statFollowing(client), this.where, this.pathOrigin);
     // A directory (`/releases/`, as if ship picked the newest file in it) was "update available
     // (4096 bytes, …)" and then the server's bare "Failure" on reading it, exit 1 on every run.
@@ -206,7 +227,7 @@ export class SftpSource implements ReleaseSource {
         : "is not a regular file";
       throw BadInputError.single(this.pathOrigin.file, this.pathOrigin.key, `${this.where} ${what}`);
     }
-    return info;
+    return Object.assign(info, { statAtMs });
   }
 
   /**
@@ -439,16 +460,19 @@ export class SftpSource implements ReleaseSource {
   }
 }
 
+/** The release's stat and our clock just before it was asked for (the racy rule's "seen at"). */
+type TimedStat = RemoteStat & { statAtMs: number };
+
 /** A check's logged-in session and the release's stat it read, kept for the fetch that follows. */
 interface CheckedSession {
   client: SftpClient;
-  remote: RemoteStat;
+  remote: TimedStat;
   /** False once the connection closed (the server ended it, keepalives unanswered). */
   alive(): boolean;
   close(): Promise<void>;
 }
 
-function checkedSession(client: SftpClient, remote: RemoteStat): CheckedSession {
+function checkedSession(client: SftpClient, remote: TimedStat): CheckedSession {
   let open = true;
   client.on("close", () => {
     open = false;

@@ -10,11 +10,16 @@
  * RACY_MS older than its hashing, any later change moves ctime by more than that: the stat's
  * millisecond timestamps (with their sub-microsecond fraction) are precise enough.
  *
+ * The rule trusts the clock of the run that recorded an entry. An index written by a run whose
+ * clock was ahead of this one's (a clock stepped back since, a run with a wrong clock) may vouch
+ * for files changed in the tick of their recorded stamp, so it vouches for nothing: the header
+ * keeps the writing run's clock, and one later than this run's clock means hashing everything again.
+ *
  * The index only saves time: a missing, stale, truncated or corrupt file means hashing again
  * whatever it cannot vouch for.
  *
- * On disk (read on every run, so no JSON objects per entry): a header line, then one
- * `<rel>\0<sha256>\t<stamp>\0` record per file. Names may hold any byte but NUL, so NUL ends each field.
+ * On disk (read on every run, so no JSON objects per entry): a header line (magic, the writing
+ * run's clock in ms, the root), then one `<rel>\0<sha256>\t<stamp>\0` record per file. Names may hold any byte but NUL, so NUL ends each field.
  */
 import { readFileSync, type Stats } from "node:fs";
 import { isRacy, stampOf } from "../tree/file-stamp.js";
@@ -22,7 +27,7 @@ import { writeFileAtomic } from "../tree/fs-ops.js";
 
 export { stampOf };
 
-const MAGIC = "ship-stat-index 2 ";
+const MAGIC = "ship-stat-index 3 ";
 
 /** The stat fields a stamp is made of (stampOf), as a walk's lstat gives them. */
 export type StampFields = Pick<Stats, "dev" | "ino" | "size" | "mtimeMs" | "ctimeMs">;
@@ -61,8 +66,11 @@ export class StatIndex {
     this.changed = bodyStart === 0;
   }
 
-  /** The index of `root` kept at `file`; an unreadable or malformed one vouches for nothing. */
-  static async load(file: string, root: string): Promise<StatIndex> {
+  /**
+   * The index of `root` kept at `file`; an unreadable or malformed one vouches for nothing, and so
+   * does one written by a run whose clock read later than `nowMs` (this run's clock) does now.
+   */
+  static async load(file: string, root: string, nowMs: number): Promise<StatIndex> {
     let text = "";
     try {
       // One synchronous read and decode: fs/promises decodes a large file chunk by chunk.
@@ -70,10 +78,8 @@ export class StatIndex {
     } catch {
       // Missing or unreadable: start empty. The index is a cache, never a source of truth.
     }
-    const header = `${MAGIC}${JSON.stringify(root)}\n`;
-    return text.startsWith(header)
-      ? new StatIndex(file, root, text, header.length)
-      : new StatIndex(file, root, "", 0);
+    const bodyStart = headerEnd(text, root, nowMs);
+    return bodyStart > 0 ? new StatIndex(file, root, text, bodyStart) : new StatIndex(file, root, "", 0);
   }
 
   /**
@@ -124,12 +130,16 @@ export class StatIndex {
     } else this.parts[slot] = record;
   }
 
-  /** Replaces the index file with the entries looked up or recorded since load (files gone are forgotten). */
-  async save(): Promise<void> {
+  /**
+   * Replaces the index file with the entries looked up or recorded since load (files gone are
+   * forgotten); `nowMs` is the run's clock, no earlier than any moment a record was hashed at.
+   */
+  async save(nowMs: number): Promise<void> {
     // Every record answered in order, none left over: the file already says all this.
     if (!this.changed && this.cursor === this.text.length) return;
     this.endRun();
-    await writeFileAtomic(this.file, `${MAGIC}${JSON.stringify(this.root)}\n${this.parts.join("")}`, false);
+    const header = `${MAGIC}${Math.ceil(nowMs)} ${JSON.stringify(this.root)}\n`;
+    await writeFileAtomic(this.file, `${header}${this.parts.join("")}`, false);
   }
 
   /** Moves the verbatim run, if any, into `parts`. */
@@ -163,6 +173,19 @@ export class StatIndex {
     }
     return byRel;
   }
+}
+
+/**
+ * Where the records of `text` start when its header is this format's, for `root`, written by a run
+ * whose clock was not ahead of `nowMs`; 0 when the index vouches for nothing.
+ */
+function headerEnd(text: string, root: string, nowMs: number): number {
+  if (!text.startsWith(MAGIC)) return 0;
+  const space = text.indexOf(" ", MAGIC.length);
+  const writtenAt = space < 0 ? Number.NaN : Number(text.slice(MAGIC.length, space));
+  const rest = `${JSON.stringify(root)}\n`;
+  if (!Number.isSafeInteger(writtenAt) || writtenAt > nowMs || !text.startsWith(rest, space + 1)) return 0;
+  return space + 1 + rest.length;
 }
 
 /**

@@ -78,6 +78,9 @@ describe.skipIf(!hasProgram("sshd"))("requests a run and a check make to an sftp
   it("an update, a check-only and an up-to-date check: one login each, the release stat'ed once", async () => {
     const rel = "/releases/app.tar.gz";
     await writeFile(remote, release("1.0.0"));
+    // Uploaded a while ago: a stat vouches only for an mtime that had settled when it was read.
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    await utimes(remote, hourAgo, hourAgo);
     const first = await ship();
     expect(first.code, first.stdout + first.stderr).toBe(0);
     // No checksum configured: the .sha256 beside the release is looked for, and is not there.

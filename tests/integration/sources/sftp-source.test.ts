@@ -26,6 +26,8 @@ function releaseArchive(version: string): Buffer {
   );
 }
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+/** An mtime that had settled long before any check reads it (racy-rule.ts). */
+const HOUR_AGO = new Date(Date.now() - 3_600_000);
 
 describe.skipIf(!hasProgram("sshd"))("SftpSource against a real OpenSSH sshd", () => {
   let tmp: string;
@@ -62,6 +64,8 @@ describe.skipIf(!hasProgram("sshd"))("SftpSource against a real OpenSSH sshd", (
   it("detects changes by size + mtime, downloads, verifies the .sha256 beside it and extracts", async () => {
     const v1 = releaseArchive("1.0.0");
     await writeFile(remote, v1);
+    // Uploaded a while ago: a stat only vouches for an mtime that had settled when it was read.
+    await utimes(remote, HOUR_AGO, HOUR_AGO);
     await writeFile(`${remote}.sha256`, `${sha(v1)}  myapp-latest.tar.gz\n`);
     const src = source();
     expect(await src.check()).toMatchObject({ available: true, current: undefined });
@@ -363,6 +367,31 @@ describe.skipIf(!hasProgram("sshd"))("SftpSource against a real OpenSSH sshd", (
     }
   });
 
+  it("a stat read by a run whose clock was ahead does not vouch for a same-size rewrite keeping its mtime", async () => {
+    // Plain tars: releases whose versions have as many characters are the same size.
+    const tar = (version: string) =>
+      buildTar([{ path: "update-manifest.yaml", body: `version: "${version}"\n` }]);
+    const second = new Date(Math.floor(Date.now() / 1000) * 1000);
+    await writeFile(remote, tar("1.0.1"));
+    await utimes(remote, second, second);
+    const ahead = Date.now() + 3_600_000;
+    const clock = vi.spyOn(Date, "now").mockImplementation(() => ahead);
+    try {
+      const src = source();
+      expect(await src.check()).toMatchObject({ available: true });
+      await src.commit(await src.fetch(await staging()));
+    } finally {
+      clock.mockRestore();
+    }
+    await writeFile(remote, tar("1.0.2"));
+    await utimes(remote, second, second);
+    const src = source();
+    expect(await src.check()).toMatchObject({ available: true, current: "1.0.1" });
+    const stage = await staging();
+    await src.fetch(stage);
+    expect(await readFile(join(stage, "update-manifest.yaml"), "utf8")).toContain("1.0.2");
+  });
+
   it("a new remote_path holding the installed archive is installed already, and recorded: the next check is up to date", async () => {
     const v1 = releaseArchive("1.0.0");
     await writeFile(remote, v1);
@@ -371,6 +400,7 @@ describe.skipIf(!hasProgram("sshd"))("SftpSource against a real OpenSSH sshd", (
     await first.commit(release);
     const moved = join(tmp, "releases", "mirror.tar.gz");
     await writeFile(moved, v1);
+    await utimes(moved, HOUR_AGO, HOUR_AGO);
     ctx = { ...ctx, installedId: async () => ({ version: "1.0.0", releaseId: release.id }) };
     const again = source({ remote_path: moved });
     expect(await again.check()).toMatchObject({ available: true });

@@ -28,11 +28,19 @@ describe("ArchiveHashCache", () => {
     const cache = new ArchiveHashCache(tmp, archive);
     const { st, stamp, readStartedMs } = await settled();
     await cache.remember(st, stamp, SHA, readStartedMs);
-    expect(await cache.lookup(stamp)).toBe(SHA);
+    expect(await cache.lookup(stamp, readStartedMs)).toBe(SHA);
     // Any write moves the stamp (ctime at least), even with size and mtime put back.
     await writeFile(archive, "BYTES");
     await utimes(archive, st.atime, st.mtime);
-    expect(await cache.lookup(stampOf(await stat(archive)))).toBeUndefined();
+    expect(await cache.lookup(stampOf(await stat(archive)), readStartedMs)).toBeUndefined();
+  });
+
+  it("does not trust a record written by a run whose clock read later than this run's does now", async () => {
+    const cache = new ArchiveHashCache(tmp, archive);
+    const { st, stamp, readStartedMs } = await settled();
+    await cache.remember(st, stamp, SHA, readStartedMs + 3_600_000);
+    expect(await cache.lookup(stamp, readStartedMs)).toBeUndefined();
+    expect(await cache.lookup(stamp, readStartedMs + 3_600_000)).toBe(SHA);
   });
 
   it("does not keep a hash read within RACY_MS of the file's last change, and drops the old one", async () => {
@@ -40,16 +48,16 @@ describe("ArchiveHashCache", () => {
     const { st, stamp, readStartedMs } = await settled();
     await cache.remember(st, stamp, SHA, readStartedMs);
     await cache.remember(st, stamp, "cd".repeat(32), Math.max(st.mtimeMs, st.ctimeMs) + 10);
-    expect(await cache.lookup(stamp)).toBeUndefined();
+    expect(await cache.lookup(stamp, readStartedMs)).toBeUndefined();
   });
 
   it("ignores a record of another path, and a corrupt or foreign record only costs a read", async () => {
     const { st, stamp, readStartedMs } = await settled();
     await new ArchiveHashCache(tmp, join(tmp, "other.tar.gz")).remember(st, stamp, SHA, readStartedMs);
-    expect(await new ArchiveHashCache(tmp, archive).lookup(stamp)).toBeUndefined();
+    expect(await new ArchiveHashCache(tmp, archive).lookup(stamp, readStartedMs)).toBeUndefined();
     for (const text of ["{", "[]", JSON.stringify({ path: archive, stamp, sha256: "not-hex" })]) {
       await writeFile(join(tmp, ARCHIVE_HASH_FILE), text);
-      expect(await new ArchiveHashCache(tmp, archive).lookup(stamp)).toBeUndefined();
+      expect(await new ArchiveHashCache(tmp, archive).lookup(stamp, readStartedMs)).toBeUndefined();
     }
     expect(await readFile(join(tmp, ARCHIVE_HASH_FILE), "utf8")).toMatch(/not-hex/);
   });

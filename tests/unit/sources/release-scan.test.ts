@@ -202,7 +202,9 @@ describe("scanReleaseDir (release directory read in place through a stat index)"
     expect(records).toHaveLength(6);
     await writeFile(indexFile, `${header}\n${records.join("")}`);
     expect((await scanReleaseDir(dir, indexFile, later)).hashed).toBe(0);
-    expect(await readFile(indexFile, "utf8")).toBe(saved);
+    // The same records in walk order; the header holds the rewriting run's clock.
+    const reordered = await readFile(indexFile, "utf8");
+    expect(reordered.slice(reordered.indexOf("\n"))).toBe(saved.slice(saved.indexOf("\n")));
     // One file gone, one new, both between others in walk order: only the new one is read.
     await rm(join(dir, "lib", "m2.py"));
     await writeFile(join(dir, "lib", "m2a.py"), "print(2.5)\n");
