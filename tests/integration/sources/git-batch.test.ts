@@ -41,7 +41,7 @@ describe.skipIf(!hasProgram("git"))("git cat-file --batch session", () => {
     const skipped = await skippedByInstalled(s, id);
     expect(skipped).toBeDefined();
     expect(skipped?.("a.txt")).toBe(false);
-    const tree = await listTree((args) => git(repos.dev, ...args).then((out) => `${out}\0`), id);
+    const tree = await listTree((args) => git(repos.dev, ...args), id);
     const dir = join(root, "staged-1");
     const hashes = await s.writeBlobs([...tree.values()], dir);
     expect(await readFile(join(dir, "sub/b.txt"), "utf8")).toBe("b\n");
