@@ -3,7 +3,7 @@
  * commit's manifest first (git-skipped-paths.ts reads git's structured `missing`, not its prose),
  * then the blobs to stage. Real repositories.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -71,6 +71,28 @@ describe.skipIf(!hasProgram("git"))("git cat-file --batch session", () => {
     const s2 = session();
     expect(await skippedByInstalled(s2, badId)).toBeUndefined();
     s2.close();
+  });
+
+  it("git ls-tree's listing keeps odd names whole (space, tab, newline) and each blob's kind", async () => {
+    const id = await commit({
+      "odd dir/a b.txt": "1\n",
+      "t\tab.txt": "2\n",
+      "n\nl.txt": "3\n",
+      "run.sh": "#!/bin/sh\n",
+    });
+    await git(repos.dev, "update-index", "--chmod=+x", "run.sh");
+    await symlink("run.sh", join(repos.dev, "link"));
+    await git(repos.dev, "add", "link");
+    await git(repos.dev, "commit", "-q", "-m", "kinds");
+    const head = await git(repos.dev, "rev-parse", "HEAD");
+    expect(head).not.toBe(id);
+    const tree = await listTree((args) => git(repos.dev, ...args), head);
+    expect(tree.get("odd dir/a b.txt")?.kind).toBe("file");
+    expect(tree.get("t\tab.txt")?.kind).toBe("file");
+    expect(tree.get("n\nl.txt")?.kind).toBe("file");
+    expect(tree.get("run.sh")?.kind).toBe("exec");
+    expect(tree.get("link")?.kind).toBe("symlink");
+    expect(tree.get("run.sh")?.blob).toBe(await git(repos.dev, "rev-parse", "HEAD:run.sh"));
   });
 
   it("a blob the repository lacks fails the write (no hang), naming the path", async () => {
