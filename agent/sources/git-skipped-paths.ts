@@ -7,25 +7,32 @@
 import { parseManifestText } from "../../shared/manifest/load.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { protectedDirectoryOf, ruleFor } from "../apply/rules.js";
-import type { RunGit } from "./git-run.js";
+import type { CatFileSession } from "./git-batch.js";
 
 /**
- * A test of the paths whose index entry the installed commit's manifest left untouched; undefined
- * when that manifest cannot be read or parsed (the caller then exports the whole tree).
+ * A test of the paths whose index entry the installed commit's manifest left untouched, asked of
+ * the update's `git cat-file --batch` session; undefined when that manifest cannot be read or
+ * parsed (the caller then exports the whole tree).
  */
 export async function skippedByInstalled(
-  run: RunGit,
+  session: CatFileSession,
   commit: string,
 ): Promise<((path: string) => boolean) | undefined> {
-  let text: string;
+  const answer = await session.read(`${commit}:${MANIFEST_FILENAME}`).catch(() => undefined);
+  // No manifest at the root (git's structured "missing"): no rules, every entry was set by the install.
+  if (answer === "missing") return () => false;
+  // A session that failed, or a manifest that is a directory: not readable.
+  if (answer === undefined || answer.type !== "blob") return undefined;
   try {
-    text = await run(["cat-file", "blob", `${commit}:${MANIFEST_FILENAME}`]);
-  } catch (err) {
-    // No manifest at the root: no rules, every entry was set by the install.
-    return err instanceof Error && /does not exist in/.test(err.message) ? () => false : undefined;
-  }
-  try {
-    const { manifest } = parseManifestText(text, `${commit.slice(0, 12)}:${MANIFEST_FILENAME}`);
+    const { manifest } = parseManifestText(
+      answer.data.toString("utf8"),
+      `${commit.slice(0, 12)}:${MANIFEST_FILENAME}`,
+    );
+    // No skip rule and no protected directory (the common manifest): nothing was skipped, and no
+    // rule is matched against each of the tree's 20,000 paths.
+    const skips = Object.values(manifest.files).some((rule) => rule.action === "skip");
+    const protects = Object.values(manifest.directories).some((dir) => dir.preserve);
+    if (!skips && !protects) return () => false;
     return (path) =>
       protectedDirectoryOf(manifest, path) !== undefined || ruleFor(manifest, path).rule.action === "skip";
   } catch {

@@ -97,3 +97,20 @@ export function skippedText(skipped: readonly string[]): string {
   const shown = skipped.slice(0, 3).join(", ");
   return skipped.length > 3 ? `${shown} and ${skipped.length - 3} more` : shown;
 }
+
+/**
+ * How check() names a tag-mode choice (`pattern` is the `tag` key) that passed over newer
+ * pre-releases or tags naming no version; empty when it passed over none.
+ */
+export function tagChoiceText(
+  pattern: string | undefined,
+  { skipped = [], ignored = [] }: { skipped?: readonly string[]; ignored?: readonly string[] },
+): string {
+  const prereleases =
+    skipped.length === 0
+      ? ""
+      : `; newest release tag matching "${pattern}", skipped pre-release${skipped.length === 1 ? "" : "s"} ${skippedText(skipped)} (include_prereleases = true takes them)`;
+  return ignored.length === 0
+    ? prereleases
+    : `${prereleases}; ignored tags naming no version: ${skippedText(ignored)}`;
+}

@@ -8,6 +8,7 @@ import { hubAddressProblem } from "../hub-address.js";
 import { SecurityPolicy } from "../manifest/security-policy.js";
 import { AgentId, ConfiguredLabels } from "../protocol/agent-id.js";
 import { spanHours, timeoutSeconds } from "../schema/durations.js";
+import { gitRefName } from "../schema/git-ref-name.js";
 import { httpHeaders } from "../schema/http-headers.js";
 import { httpUrl } from "../schema/http-url.js";
 
@@ -53,9 +54,9 @@ export const GitSource = z.strictObject({
   ...sourceCommon,
   local_path: absolutePath,
   remote: nonEmpty.default("origin"),
-  branch: nonEmpty.default("main"),
+  branch: gitRefName().default("main"),
   /** Tag mode: the newest tag matching this glob (by version order) is the release. */
-  tag: nonEmpty.optional(),
+  tag: gitRefName({ glob: true }).optional(),
   /**
    * Tag mode: pre-release tags (`v2.0.0-rc.1`, `1.0.0beta2`) may be the release too. Off, the
    * newest tag that is a release is installed and newer pre-releases are passed over.

@@ -3,6 +3,7 @@
  * these schemas; a message that does not parse is refused, never half-understood.
  */
 import * as z from "zod";
+import { gitRefName } from "../schema/git-ref-name.js";
 import { sha256Hex } from "../schema/sha256.js";
 import { AgentId, AgentLabels } from "./agent-id.js";
 import { type ReportOutcome, reportOutcomes } from "./app-states.js";
@@ -48,7 +49,8 @@ export const ReleaseSourceRef = z.discriminatedUnion("type", [
   z.strictObject({
     type: z.literal("git"),
     commit: z.string().regex(/^[0-9a-f]{7,64}$/, "must be a commit hash"),
-    tag: z.string().min(1).optional(),
+    // Goes into the agent's fetch refspec: refused here, naming the field, before git sees it.
+    tag: gitRefName().optional(),
   }),
 ]);
 export type ReleaseSourceRef = z.infer<typeof ReleaseSourceRef>;
