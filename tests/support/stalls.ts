@@ -2,12 +2,18 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 
-/** Blocks the event loop for `ms`: no timer, socket or promise of this process runs meanwhile. */
+const asleep = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Blocks the event loop for `ms`: no timer, socket or promise of this process runs meanwhile. The
+ * thread sleeps in Atomics.wait (nothing ever wakes it) rather than spinning: a busy loop burnt a
+ * core of the two the suite's forks share for every stall (10 s in each ping test file), and took
+ * it from the peer processes these tests wait on, while to this process's event loop the two are
+ * the same.
+ */
 export function stall(ms: number): void {
   const end = Date.now() + ms;
-  while (Date.now() < end) {
-    // busy: the point is that nothing else runs
-  }
+  for (let left = ms; left > 0; left = end - Date.now()) Atomics.wait(asleep, 0, 0, left);
 }
 
 export interface LatePongPeer {

@@ -109,8 +109,21 @@ describe("a restarted hub", () => {
         })
         .toBe(true);
       const helloBy = Date.now();
-      // Connected well past its hello (reporting, answering pings), then its hub dies.
-      await expect.poll(() => Date.now() - helloBy, { timeout: 20_000 }).toBeGreaterThan(12_000);
+      // Connected past its hello (reporting, answering pings), then its hub dies: once the hub's
+      // heartbeat (every 5 s), which its next start takes as last seen, is 2 s past the hello. A
+      // fixed 12 s sat out two heartbeats to be sure of one.
+      const heartbeats = new Database(join(killed.dataDir, "hub.db"), {
+        readonly: true,
+        fileMustExist: true,
+      });
+      try {
+        const lastBeat = () =>
+          (heartbeats.prepare("SELECT MAX(heartbeat_at) AS at FROM hubs").get() as { at: number | null })
+            .at ?? 0;
+        await expect.poll(lastBeat, { timeout: 20_000 }).toBeGreaterThan(helloBy + 2_000);
+      } finally {
+        heartbeats.close();
+      }
       const killedAt = Date.now();
       const exited = new Promise((resolve) => killed.child.once("exit", resolve));
       killed.child.kill("SIGKILL");

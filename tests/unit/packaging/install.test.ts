@@ -155,12 +155,38 @@ describe("the packed package (npm pack)", () => {
  * where it cannot change this machine (a private mount namespace over copies of /etc, /opt,
  * /var/lib and /usr/local/bin). install.sh once wrote ship.toml root-owned 600, so `runuser -u ship
  * -- ship --check-only` (the README's first check) and every service start were exit 2 "cannot read
- * the config: permission denied". The two run side by side: each compiles better-sqlite3 (about a
- * core for a minute), so together they take about as long as one.
+ * the config: permission denied". The two run side by side.
  */
 describe
   .skipIf(process.env.SHIP_TEST_INSTALL !== "1")
   .concurrent("install.sh of the packed tarball (SHIP_TEST_INSTALL=1)", () => {
+    /**
+     * The SQLite addon each install takes, as prebuild-install would the one it downloads where
+     * GitHub is reachable: the one `npm ci` built for this repository, on this machine and Node.
+     * Each install compiled it from source (about a core for a minute, two of them side by side:
+     * 160 to 200 s of this file's 200), which proved only that this machine has a compiler. What
+     * the installs prove stays: npm runs better-sqlite3's install script (prebuild-install) only if
+     * install.sh allows it by name, and each hub below opens its SQLite store with the addon the
+     * install put in place. prebuild-install reads local-prebuilds from a .prebuild-installrc above
+     * the package and require()s what it unpacks. Named by the repository's version: were the
+     * registry's newest 12.x another, the name would not match and the install would compile as
+     * before (slower, as right).
+     */
+    let prebuildRc: string;
+    beforeAll(async () => {
+      const addon = resolve("node_modules/better-sqlite3");
+      const { version } = JSON.parse(await readFile(join(addon, "package.json"), "utf8")) as {
+        version: string;
+      };
+      const prebuilds = join(dir, "prebuilds");
+      await mkdir(prebuilds, { recursive: true });
+      const name = `better-sqlite3-v${version}-node-v${process.versions.modules}-linux-${process.arch}.tar.gz`;
+      await create({ gzip: true, file: join(prebuilds, name), cwd: addon }, [
+        "build/Release/better_sqlite3.node",
+      ]);
+      prebuildRc = `local-prebuilds=${prebuilds}\n`;
+    });
+
     it("install.sh into an empty prefix gives working ship and ship-hub with the dashboard", {
       timeout: 900_000,
     }, async () => {
@@ -179,6 +205,8 @@ describe
         SHIP_UNIT_DIR: join(root, "units"),
         SHIP_NO_USERS: "1",
       };
+      await mkdir(root, { recursive: true });
+      await writeFile(join(root, ".prebuild-installrc"), prebuildRc);
       const installed = await run("sh", [resolve("scripts/install.sh"), tarball], {
         env,
         maxBuffer: 1 << 24,
@@ -226,21 +254,6 @@ describe
         `ReadWritePaths=${join(state, "ship")} /srv/app1`,
       );
       await writeFile(join(root, "units/ship.service"), edited.replace("ReadWritePaths=-/run/lock\n", ""));
-      // The upgrade takes the SQLite addon the first install compiled, as prebuild-install would the
-      // one it downloads where GitHub is reachable: a second compile (a core for over a minute, a
-      // third of this file's time) proved nothing the first had not. prebuild-install reads
-      // local-prebuilds from a .prebuild-installrc above the package, and require()s what it unpacks.
-      const addon = join(root, "opt/lib/node_modules/ship/node_modules/better-sqlite3");
-      const { version } = JSON.parse(await readFile(join(addon, "package.json"), "utf8")) as {
-        version: string;
-      };
-      const prebuilds = join(dir, "prebuilds");
-      await mkdir(prebuilds, { recursive: true });
-      const name = `better-sqlite3-v${version}-node-v${process.versions.modules}-linux-${process.arch}.tar.gz`;
-      await create({ gzip: true, file: join(prebuilds, name), cwd: addon }, [
-        "build/Release/better_sqlite3.node",
-      ]);
-      await writeFile(join(root, ".prebuild-installrc"), `local-prebuilds=${prebuilds}\n`);
       await run("sh", [resolve("scripts/install.sh"), tarball], { env, maxBuffer: 1 << 24 });
       expect(await readFile(join(root, "units/ship.service"), "utf8")).toBe(edited);
       expect(await readFile(join(root, "units/ship-hub.service"), "utf8")).toBe(unit);
@@ -267,6 +280,8 @@ describe
             .map((d) => join(root, d))
             .join(" ")} && cp -a /etc/. ${root}/etc/ && rm -rf ${root}/etc/ship`,
         ]);
+        // Found above the package, which lands in /opt/ship (this copy of /opt, mounted there).
+        await writeFile(join(root, "opt/.prebuild-installrc"), prebuildRc);
         const mounts = Object.entries(copies).map(([copy, at]) => `mount --bind ${join(root, copy)} ${at}`);
         const script = [
           ...mounts,
