@@ -161,16 +161,15 @@ describe
   .skipIf(process.env.SHIP_TEST_INSTALL !== "1")
   .concurrent("install.sh of the packed tarball (SHIP_TEST_INSTALL=1)", () => {
     /**
-     * The SQLite addon each install takes, as prebuild-install would the one it downloads where
-     * GitHub is reachable: the one `npm ci` built for this repository, on this machine and Node.
-     * Each install compiled it from source (about a core for a minute, two of them side by side:
-     * 160 to 200 s of this file's 200), which proved only that this machine has a compiler. What
-     * the installs prove stays: npm runs better-sqlite3's install script (prebuild-install) only if
-     * install.sh allows it by name, and each hub below opens its SQLite store with the addon the
-     * install put in place. prebuild-install reads local-prebuilds from a .prebuild-installrc above
-     * the package and require()s what it unpacks. Named by the repository's version: were the
-     * registry's newest 12.x another, the name would not match and the install would compile as
-     * before (slower, as right).
+     * The SQLite addon the upgrade and the root install take, as prebuild-install would the one it
+     * downloads where GitHub is reachable: the one `npm ci` built for this repository, on this
+     * machine and Node. The first install into an empty prefix compiles it from source, as on a
+     * machine with no way to GitHub (CI's, an operator's behind a firewall): that is the path the
+     * README's install steps take there, so it stays proven once; the other two compiles (about a
+     * core for a minute each) proved nothing more. prebuild-install reads local-prebuilds from a
+     * .prebuild-installrc above the package and require()s what it unpacks. Named by the
+     * repository's version: were the registry's newest 12.x another, the name would not match and
+     * the install would compile (slower, as right).
      */
     let prebuildRc: string;
     beforeAll(async () => {
@@ -205,8 +204,6 @@ describe
         SHIP_UNIT_DIR: join(root, "units"),
         SHIP_NO_USERS: "1",
       };
-      await mkdir(root, { recursive: true });
-      await writeFile(join(root, ".prebuild-installrc"), prebuildRc);
       const installed = await run("sh", [resolve("scripts/install.sh"), tarball], {
         env,
         maxBuffer: 1 << 24,
@@ -254,6 +251,7 @@ describe
         `ReadWritePaths=${join(state, "ship")} /srv/app1`,
       );
       await writeFile(join(root, "units/ship.service"), edited.replace("ReadWritePaths=-/run/lock\n", ""));
+      await writeFile(join(root, ".prebuild-installrc"), prebuildRc);
       await run("sh", [resolve("scripts/install.sh"), tarball], { env, maxBuffer: 1 << 24 });
       expect(await readFile(join(root, "units/ship.service"), "utf8")).toBe(edited);
       expect(await readFile(join(root, "units/ship-hub.service"), "utf8")).toBe(unit);
