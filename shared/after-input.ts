@@ -7,6 +7,12 @@
  * that had come in time still unread in the socket and dropped a healthy peer. These run the
  * judgement in the check phase (setImmediate) after the timer, once the poll phase has read what
  * arrived meanwhile and the promises it settled have run.
+ *
+ * The judgement is handed the time its timer fired (`firedAt`, on the caller's clock), read in the
+ * timers phase, before that poll phase: everything that arrived before that moment has been read
+ * when the judgement runs. A judgement that reads the clock itself, later (after awaiting the
+ * messages read being applied, or a transaction), may find a moment after another stall whose
+ * input is still unread, and call a peer late that answered in time.
  */
 
 /** A timer whose judgement runs after pending input; `stop()` also cancels a judgement queued. */
@@ -14,15 +20,20 @@ export interface JudgingTimer {
   stop(): void;
 }
 
-function judged(judge: () => void): { run(): void; stop(): void } {
+/** What a judgement is handed: when its timer fired, in ms on the clock the timer was given. */
+export type Judge = (firedAt: number) => void;
+
+function judged(judge: Judge, clock: () => number): { run(): void; stop(): void } {
   let queued: NodeJS.Immediate | undefined;
   let stopped = false;
   return {
     run() {
+      // A judgement already queued keeps its (earlier) time: it judges no later than it may.
       if (stopped || queued !== undefined) return;
+      const firedAt = clock();
       queued = setImmediate(() => {
         queued = undefined;
-        if (!stopped) judge();
+        if (!stopped) judge(firedAt);
       });
     },
     stop() {
@@ -34,8 +45,8 @@ function judged(judge: () => void): { run(): void; stop(): void } {
 }
 
 /** setInterval(judge, ms), unref'd, with each run after the input that arrived before it. */
-export function everyAfterInput(ms: number, judge: () => void): JudgingTimer {
-  const step = judged(judge);
+export function everyAfterInput(ms: number, judge: Judge, clock: () => number = Date.now): JudgingTimer {
+  const step = judged(judge, clock);
   const timer = setInterval(() => step.run(), ms);
   timer.unref();
   return {
@@ -47,8 +58,8 @@ export function everyAfterInput(ms: number, judge: () => void): JudgingTimer {
 }
 
 /** setTimeout(judge, ms), unref'd, run after the input that arrived before it. */
-export function onceAfterInput(ms: number, judge: () => void): JudgingTimer {
-  const step = judged(judge);
+export function onceAfterInput(ms: number, judge: Judge, clock: () => number = Date.now): JudgingTimer {
+  const step = judged(judge, clock);
   const timer = setTimeout(() => step.run(), ms);
   timer.unref();
   return {

@@ -933,9 +933,13 @@ export class RolloutEngine {
     };
   }
 
-  /** Every periodic decision for every running rollout: timeouts, halts, auto-advance, completion. */
-  async tick(): Promise<void> {
-    await this.run((dispatch) => this.tickWork(dispatch));
+  /**
+   * Every periodic decision for every running rollout: timeouts, halts, auto-advance, completion.
+   * `at` (ms, the engine's clock): the moment judged, when the hub's timer fired after reading its
+   * input; by default now.
+   */
+  async tick(at?: number): Promise<void> {
+    await this.run((dispatch) => this.tickWork(dispatch, at));
   }
 
   /**
@@ -944,7 +948,7 @@ export class RolloutEngine {
    * midway rolls its tick back for the next hub. `silentBefore`: agents of hubs whose heartbeat is
    * older are released (marked offline) first. False when another hub holds it or it is not due.
    */
-  async claimedTick(intervalMs: number, silentBefore?: number): Promise<boolean> {
+  async claimedTick(intervalMs: number, silentBefore?: number, at?: number): Promise<boolean> {
     return this.run(async (dispatch) => {
       const { t } = dispatch;
       if (!(await t.claimTick("engine", this.hubId, this.options.now(), intervalMs))) return false;
@@ -956,15 +960,15 @@ export class RolloutEngine {
             subject: agentId,
             data: { reason: "its hub stopped heartbeating" },
           });
-      await this.tickWork(dispatch);
+      await this.tickWork(dispatch, at);
       return true;
     });
   }
 
-  private async tickWork(dispatch: Dispatch): Promise<void> {
+  private async tickWork(dispatch: Dispatch, at: number | undefined): Promise<void> {
     for (const r of await dispatch.t.listRollouts({ states: RUNNING_ROLLOUT_STATES, limit: 10_000 }))
-      await this.evaluate(r.id, dispatch);
-    await this.expireRollbacks(dispatch);
+      await this.evaluate(r.id, dispatch, false, at);
+    await this.expireRollbacks(dispatch, at);
   }
 
   /**
@@ -974,9 +978,9 @@ export class RolloutEngine {
    * that one state. Still sent again when the agent says hello. Time the hub was down is not
    * counted, as for the other timeouts.
    */
-  private async expireRollbacks(dispatch: Dispatch): Promise<void> {
+  private async expireRollbacks(dispatch: Dispatch, at: number | undefined): Promise<void> {
     const timeoutMs = this.options.progressTimeoutMs ?? DEFAULT_PROGRESS_TIMEOUT_MS;
-    const now = this.options.now();
+    const now = at ?? this.options.now();
     if (this.startedAt > now - timeoutMs) return;
     if (now - this.rollbackScan < Math.min(timeoutMs / 10, 10_000)) return;
     this.rollbackScan = now;
@@ -1002,9 +1006,10 @@ export class RolloutEngine {
 
   /**
    * `accepted`: an operator's resume of a rollout held because its last wave tested nothing
-   * (`emptyCompletionReason`): it completes as it is rather than being held again.
+   * (`emptyCompletionReason`): it completes as it is rather than being held again. `at`: the moment
+   * judged (a tick's, see `tick`); by default now.
    */
-  async evaluate(id: string, dispatch: Dispatch, accepted = false): Promise<void> {
+  async evaluate(id: string, dispatch: Dispatch, accepted = false, at?: number): Promise<void> {
     const { t } = dispatch;
     const rollout = await t.lockRollout(id);
     if (!rollout) return;
@@ -1023,7 +1028,7 @@ export class RolloutEngine {
       if (isWaitingReason(rollout.reason)) await this.rejudgeHold(rollout, dispatch);
       return;
     }
-    const now = this.options.now();
+    const now = at ?? this.options.now();
     await this.expireOffline(t, dispatch, rollout, now);
     await this.expireStalled(t, dispatch, rollout, now);
     const { total, current, later } = await this.activeStats(t, rollout);

@@ -490,6 +490,29 @@ describe("rollout engine", () => {
     });
   });
 
+  it("a tick judges deadlines as of the moment it is given (its timer's), not the clock read later", async () => {
+    // The hub's timer fires, the input read meanwhile is applied, then the tick runs: a stall of the
+    // hub in between (a transaction, a GC pause) moved the clock past a deadline whose report was
+    // still unread, and a deployment that answered in time was timed out.
+    engine = new RolloutEngine({
+      store: sqliteAsyncStore(store, join(dir, "artifacts")),
+      channel,
+      now: () => clock,
+      offlineTimeoutMs: 60_000,
+      progressTimeoutMs: 120_000,
+    });
+    sync = new AgentSync(engine);
+    await connect("a");
+    const r = await engine.create(spec({ failureThreshold: { count: 1 } }), "op");
+    const fired = clock + 119_000;
+    clock += 125_000;
+    await engine.tick(fired);
+    expect(store.getDeployment(`${r.id}:a`)?.state).toBe("sent");
+    expect(store.getRollout(r.id)?.state).toBe("running");
+    await engine.tick();
+    expect(store.getDeployment(`${r.id}:a`)?.state).toBe("timed_out");
+  });
+
   it("an agent that connects later gets its instruction; one registering mid-rollout joins by bucket", async () => {
     await connect("a");
     const r = await engine.create(spec({}), "op");

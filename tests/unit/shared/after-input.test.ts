@@ -64,6 +64,25 @@ it("runs an interval's judgement after the input too, and not once stopped", asy
   expect(verdicts).toHaveLength(judged);
 });
 
+it("hands the judgement the time its timer fired, read before a stall that came after", async () => {
+  // Another timer due in the same phase stalls the process: a judgement reading the clock itself
+  // would see a moment whose input (arrived during the stall) is not read yet.
+  let clockReads = 0;
+  const clock = () => {
+    clockReads += 1;
+    return Date.now();
+  };
+  const judged = new Promise<{ firedAt: number; at: number }>((resolve) =>
+    onceAfterInput(50, (firedAt) => resolve({ firedAt, at: Date.now() }), clock),
+  );
+  setTimeout(() => stall(300), 60);
+  // Both timers overdue at once: the timers phase runs them in order, the judgement's first.
+  stall(100);
+  const { firedAt, at } = await judged;
+  expect(clockReads).toBe(1);
+  expect(at - firedAt).toBeGreaterThanOrEqual(250);
+});
+
 it("stop() cancels a judgement already queued behind its timer", async () => {
   let judged = false;
   const timer = onceAfterInput(50, () => {
