@@ -337,24 +337,28 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     // Deadlines are judged as of `at`, when the timer fired (before the input read): a stall while
     // the messages read are applied, or during the tick's own transaction, must not move the
     // judgement past input that is still unread.
-    everyAfterInput(options.tickIntervalMs, (at) => {
-      if (ticking) return;
-      ticking = true;
-      void (async () => {
-        try {
-          await agents.settled();
-          // Heartbeats carry the database's clock, so the cut-off is taken from it too: a hub whose
-          // clock ran ahead released every other hub's agents.
-          if (cluster)
-            await engine.claimedTick(claimEveryMs, await beats.silentCutoff(() => cluster.clock()), at);
-          else await engine.tick(at);
-        } catch (error) {
-          tickFailed.record(undefined, String(error));
-        } finally {
-          ticking = false;
-        }
-      })();
-    }, time),
+    everyAfterInput(
+      options.tickIntervalMs,
+      (at) => {
+        if (ticking) return;
+        ticking = true;
+        void (async () => {
+          try {
+            await agents.settled();
+            // Heartbeats carry the database's clock, so the cut-off is taken from it too: a hub whose
+            // clock ran ahead released every other hub's agents.
+            if (cluster)
+              await engine.claimedTick(claimEveryMs, await beats.silentCutoff(() => cluster.clock()), at);
+            else await engine.tick(at);
+          } catch (error) {
+            tickFailed.record(undefined, String(error));
+          } finally {
+            ticking = false;
+          }
+        })();
+      },
+      time,
+    ),
   );
   let mustStop: (error: BadInputError) => void = () => {};
   const stopping = new Promise<BadInputError>((resolve) => {
