@@ -27,6 +27,8 @@ export async function finalizeUpdate(journal: UpdateJournal, previous?: InstallI
   if (previous === undefined) previous = await readInstallIndex(journal.stateDir);
   const files: Record<string, IndexedFile> = { ...(previous?.files ?? {}) };
   for (const rel of journal.index.drop) delete files[rel];
+  // Before the stats: a file changed at or after this moment cannot look settled by it (install-index.ts).
+  const statAtMs = Date.now();
   for (const [rel, entry] of Object.entries(journal.index.set)) {
     // Gone already (someone deleted it after the commit): nothing to vouch for, and no reason to fail forever.
     const stat = lstatOrUndefined(join(journal.appDir, rel));
@@ -49,6 +51,7 @@ export async function finalizeUpdate(journal: UpdateJournal, previous?: InstallI
     version: journal.index.version,
     ...(journal.index.releaseId === undefined ? {} : { releaseId: journal.index.releaseId }),
     installedAt: new Date().toISOString(),
+    statAtMs,
     files,
     dirs: [...dirs].sort(),
     ...(journal.index.dirModes === undefined ? {} : { dirModes: journal.index.dirModes }),
