@@ -62,8 +62,15 @@ export async function finalizeUpdate(journal: UpdateJournal, previous?: InstallI
   faultPoint("apply:finalize");
   const meta = await readBackupMeta(journal.backupPath);
   if (!meta.complete) {
+    // Only what the apply wrote: `set` also re-stamps kept files the planner hashed (the racy rule
+    // leaves the last update's files unverified), and a kept file listed here was taken for this
+    // update's own, hard-linked into the rollback commands' $SHIP_RELEASE_DIR, where their writes
+    // reached the restored app.
+    const wrote = new Set<string>();
+    for (const op of journal.ops) if (op.op === "add" || op.op === "replace") wrote.add(op.rel);
     const written: Record<string, IndexedFile> = {};
     for (const rel of Object.keys(journal.index.set)) {
+      if (!wrote.has(rel)) continue;
       const entry = files[rel];
       if (entry !== undefined) written[rel] = entry;
     }
