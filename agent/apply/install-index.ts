@@ -92,9 +92,13 @@ function unverifyRacyEntries(index: InstallIndex, nowMs: number): void {
   const files = index.files;
   for (const rel in files) {
     const entry = files[rel] as IndexedFile;
-    const changedAtMs = Math.max(entry.mtimeMs, entry.ctimeMs ?? entry.mtimeMs);
-    if (!stillVouches(changedAtMs, statAtMs, nowMs)) entry.ctimeMs = UNVERIFIED_CTIME;
+    if (!entryVouches(entry, statAtMs, nowMs)) entry.ctimeMs = UNVERIFIED_CTIME;
   }
+}
+
+/** Whether an entry whose stat was taken at `statAtMs` may vouch for its file by stat at `nowMs`. */
+export function entryVouches(entry: IndexedFile, statAtMs: number | undefined, nowMs: number): boolean {
+  return stillVouches(Math.max(entry.mtimeMs, entry.ctimeMs ?? entry.mtimeMs), statAtMs, nowMs);
 }
 
 /** Throws naming the first entry that is not an IndexedFile. */

@@ -99,4 +99,15 @@ describe("a hook's same-size edit in the second of the install (whole-second tim
     expect(`${second.stdout}${second.stderr}`).toContain("this update replaced conf.txt");
     expect(await readFile(join(app, "conf.txt"), "utf8")).toBe("AAAA\n");
   });
+
+  it("is left alone by a rollback of that install, as a file changed since the update is", async (ctx) => {
+    if (!mounted) ctx.skip();
+    const { dir, app } = await installWithSameSecondHookEdit("rollback");
+    const [id] = await readdir(join(dir, "var", "backups", "myapp"));
+    const back = await runShip(["--config", join(dir, "ship.toml"), "--rollback", String(id)]);
+    expect(back.code, back.stderr).toBe(0);
+    expect(`${back.stdout}${back.stderr}`).toContain("left alone: conf.txt (not the file ship installed)");
+    // Before: taken for ship's by its stamp, and deleted with the install it undid.
+    expect(await readFile(join(app, "conf.txt"), "utf8")).toBe("BBBB\n");
+  });
 });
