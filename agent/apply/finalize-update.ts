@@ -141,7 +141,16 @@ async function removeUnusedBases(
   journal: Pick<UpdateJournal, "backupRoot" | "appDir" | "stateDir">,
   index: InstallIndex,
 ): Promise<void> {
-  const used = await basesInUse(journal.backupRoot, journal.appDir);
+  let used: Set<string>;
+  try {
+    used = await basesInUse(journal.backupRoot, journal.appDir);
+  } catch {
+    // backup_dir cannot be listed (a directory of another config there this user cannot read): a
+    // base still needed by an unseen backup must not go, so none does. Freeing a few KB is no
+    // reason to fail an update that stands: thrown here, at commit, it was "UPDATE FAILED AND
+    // RESTORE FAILED" (exit 3) for a healthy install. keepNewestBackups' warning names the cause.
+    return;
+  }
   for (const rel in index.files) {
     const entry = index.files[rel];
     if (entry?.merged) used.add(entry.sha256);
