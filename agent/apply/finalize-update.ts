@@ -9,6 +9,7 @@
 import { lstatSync, type Stats } from "node:fs";
 import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { setTimeout } from "node:timers/promises";
 import type { Logger } from "../../shared/log.js";
 import {
   basesInUse,
@@ -21,6 +22,7 @@ import { faultPoint } from "../fault.js";
 import {
   basePath,
   entryVouches,
+  FINE_RACY_MS,
   readInstallIndex,
   UNVERIFIED_CTIME,
   writeInstallIndex,
@@ -33,23 +35,14 @@ export async function finalizeUpdate(journal: UpdateJournal, previous?: InstallI
   if (previous === undefined) previous = await readInstallIndex(journal.stateDir);
   const files: Record<string, IndexedFile> = { ...(previous?.files ?? {}) };
   for (const rel of journal.index.drop) delete files[rel];
-  // Before the stats: a file changed at or after this moment cannot look settled by it (install-index.ts).
-  const statAtMs = Date.now();
-  for (const [rel, entry] of Object.entries(journal.index.set)) {
-    // Gone already (someone deleted it after the commit): nothing to vouch for, and no reason to fail forever.
-    const stat = lstatOrUndefined(join(journal.appDir, rel));
-    if (stat === undefined) {
-      delete files[rel];
-      continue;
-    }
-    files[rel] = {
-      ...entry,
-      size: stat.size,
-      mtimeMs: stat.mtimeMs,
-      ino: stat.ino,
-      ctimeMs: stat.ctimeMs,
-      mode: stat.mode & 0o7777,
-    };
+  let statAtMs = stampWritten(journal, files);
+  // On a file system with fine timestamps, the files just written settle within FINE_RACY_MS: wait
+  // that out once (≤ 0.1 s) and stat them again, so the next run trusts them instead of hashing
+  // (or, for a first install, staging) them all. Whole-second ones would cost 2 s: left unverified.
+  const wait = settleWaitMs(journal, files, statAtMs);
+  if (wait > 0) {
+    await setTimeout(wait);
+    statAtMs = stampWritten(journal, files);
   }
   const dropDirs = new Set(journal.index.dropDirs);
   const dirs = new Set([...(previous?.dirs ?? []).filter((d) => !dropDirs.has(d)), ...journal.index.addDirs]);
@@ -90,6 +83,43 @@ export async function finalizeUpdate(journal: UpdateJournal, previous?: InstallI
   }
   await removeUnusedBases(journal, index);
   await removeJournal(journal.stateDir);
+}
+
+/**
+ * Records each written file's stat in `files`; returns the moment taken before the stats (a file
+ * changed at or after it cannot look settled by it, install-index.ts).
+ */
+function stampWritten(journal: UpdateJournal, files: Record<string, IndexedFile>): number {
+  const statAtMs = Date.now();
+  for (const [rel, entry] of Object.entries(journal.index.set)) {
+    // Gone already (someone deleted it after the commit): nothing to vouch for, and no reason to fail forever.
+    const stat = lstatOrUndefined(join(journal.appDir, rel));
+    if (stat === undefined) {
+      delete files[rel];
+      continue;
+    }
+    files[rel] = {
+      ...entry,
+      size: stat.size,
+      mtimeMs: stat.mtimeMs,
+      ino: stat.ino,
+      ctimeMs: stat.ctimeMs,
+      mode: stat.mode & 0o7777,
+    };
+  }
+  return statAtMs;
+}
+
+/** How long until every written file with a fine ctime (not whole seconds) is settled; 0: none waits. */
+function settleWaitMs(journal: UpdateJournal, files: Record<string, IndexedFile>, statAtMs: number): number {
+  let latest = Number.NEGATIVE_INFINITY;
+  for (const rel of Object.keys(journal.index.set)) {
+    const ctimeMs = files[rel]?.ctimeMs;
+    if (ctimeMs !== undefined && ctimeMs % 1000 !== 0 && ctimeMs > latest) latest = ctimeMs;
+  }
+  const wait = Math.ceil(latest + FINE_RACY_MS + 1 - statAtMs);
+  // A ctime far ahead of our clock (a file system's clock elsewhere) is not waited for.
+  return wait > 0 && wait <= FINE_RACY_MS + 1 ? wait : 0;
 }
 
 /**

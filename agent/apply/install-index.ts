@@ -96,10 +96,24 @@ function unverifyRacyEntries(index: InstallIndex, nowMs: number): void {
   }
 }
 
-/** Whether an entry whose stat was taken at `statAtMs` may vouch for its file by stat at `nowMs`. */
+/**
+ * Whether an entry whose stat was taken at `statAtMs` may vouch for its file by stat at `nowMs`.
+ * The window follows the file system's own granularity, read from the ctime: whole seconds
+ * (ext2/ext3 with 128-byte inodes, FAT's 2 s, a server's) get the full RACY_MS; a timestamp with a
+ * fraction comes from a clock ticking in milliseconds at most (a kernel jiffy, exFAT's 10 ms), so
+ * FINE_RACY_MS covers it, and an update run seconds after a first install does not hash the whole
+ * app again. (A fine timestamp that happens to fall on a whole second only costs a hash.)
+ */
 export function entryVouches(entry: IndexedFile, statAtMs: number | undefined, nowMs: number): boolean {
-  return stillVouches(Math.max(entry.mtimeMs, entry.ctimeMs ?? entry.mtimeMs), statAtMs, nowMs);
+  const ctimeMs = entry.ctimeMs ?? entry.mtimeMs;
+  const changedAtMs = Math.max(entry.mtimeMs, ctimeMs);
+  // ctime, not mtime: tar and `cp -p` set whole-second mtimes on any file system; ctime is the kernel's.
+  if (ctimeMs % 1000 === 0) return stillVouches(changedAtMs, statAtMs, nowMs);
+  return statAtMs !== undefined && changedAtMs < statAtMs - FINE_RACY_MS && statAtMs <= nowMs;
 }
+
+/** The racy window for timestamps finer than a second: well above a kernel jiffy (1-10 ms). */
+export const FINE_RACY_MS = 100;
 
 /** Throws naming the first entry that is not an IndexedFile. */
 export function checkIndexedFiles(

@@ -57,20 +57,31 @@ async function vouched(
 
 describe("install index racy rule", () => {
   it("vouches for settled entries only; entries written in the index's own tick are unverified", async () => {
-    const statAtMs = Date.now() - 10_000;
+    const statAtMs = Date.now() - 10_000.5;
+    // Whole seconds: a coarse file system (ext2/ext3 128-byte inodes, FAT), judged by RACY_MS.
+    const coarse = Math.floor(statAtMs / 1000) * 1000;
     const { out, index } = await vouched(
       {
-        old: entry(statAtMs - 3_600_000, 1),
+        old: entry(coarse - 3_600_000, 1),
+        coarseWritten: entry(coarse - 1_000, 2),
+        coarseJustOutside: entry(coarse - 3_000, 3),
+        // A ms fraction: a fine clock (a kernel jiffy), judged by FINE_RACY_MS.
+        fineWritten: entry(statAtMs - 300, 4),
         // ctime moved in the tick of the stats (a chmod, a rewrite put back with touch -r).
-        recentCtime: entry(statAtMs - 3_600_000, 2, statAtMs - 500),
-        written: entry(statAtMs - 300, 3),
-        sameMs: entry(statAtMs, 4),
-        justOutside: entry(statAtMs - 2_001, 5),
+        recentCtime: entry(statAtMs - 3_600_000, 5, statAtMs - 50),
+        sameMs: entry(statAtMs, 6),
       },
       { statAtMs, installedAt: new Date(statAtMs).toISOString() },
     );
-    expect(out).toEqual({ old: true, recentCtime: false, written: false, sameMs: false, justOutside: true });
-    expect(index?.files.written?.ctimeMs).toBe(UNVERIFIED_CTIME);
+    expect(out).toEqual({
+      old: true,
+      coarseWritten: false,
+      coarseJustOutside: true,
+      fineWritten: true,
+      recentCtime: false,
+      sameMs: false,
+    });
+    expect(index?.files.coarseWritten?.ctimeMs).toBe(UNVERIFIED_CTIME);
   });
 
   it("vouches for nothing when the index was written by a run whose clock was ahead", async () => {
@@ -88,7 +99,7 @@ describe("install index racy rule", () => {
       {
         old: entry(installedAtMs - 3_600_000, 1),
         oldWithoutCtime: entry(installedAtMs - 3_600_000, 2, undefined),
-        written: entry(installedAtMs - 100, 3),
+        written: entry(Math.floor(installedAtMs / 1000) * 1000 - 1_000, 3),
       },
       { installedAt: new Date(installedAtMs).toISOString() },
     );
@@ -97,7 +108,7 @@ describe("install index racy rule", () => {
 
   it("keeps an unverified entry unverified when the index is written again (carried over)", async () => {
     const statAtMs = Date.now() - 10_000;
-    const written = entry(statAtMs - 300, 3);
+    const written = entry(Math.floor(statAtMs / 1000) * 1000 - 1_000, 3);
     const { index } = await vouched({ written }, { statAtMs, installedAt: new Date(statAtMs).toISOString() });
     if (index === undefined) throw new Error("no index");
     // A later run's index, its moment now: the carried entry must not look settled by it.
