@@ -636,6 +636,9 @@ function withRemovedDirOwners(appDir: string, ops: FileOp[]): FileOp[] {
 async function foundIndexLost(input: ApplyUpdateInput, noIndex: boolean, ownId: string): Promise<boolean> {
   if (!noIndex) return false;
   if (input.previousVersion != null) return true;
-  const older = await listBackups(input.backupRoot, input.app, input.appDir).catch(() => []);
-  return older.some((b) => b.id !== ownId);
+  // Unlistable (the run's earlier look, lastInstalledVersion, refuses an unreadable backup_dir, so
+  // only a directory broken since gets here): "unrecorded" says ship cannot tell, where "(pre-ship)"
+  // would claim a tree ship never touched. Only the label differs; the backup itself is whole.
+  const older = await listBackups(input.backupRoot, input.app, input.appDir).catch(() => undefined);
+  return older === undefined || older.some((b) => b.id !== ownId);
 }

@@ -9,6 +9,7 @@
 import { lstatSync, type Stats } from "node:fs";
 import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { setTimeout } from "node:timers/promises";
 import type { Logger } from "../../shared/log.js";
 import {
   basesInUse,
@@ -18,7 +19,14 @@ import {
   writeBackupMeta,
 } from "../backup/backup-store.js";
 import { faultPoint } from "../fault.js";
-import { basePath, readInstallIndex, writeInstallIndex } from "./install-index.js";
+import {
+  basePath,
+  entryVouches,
+  FINE_RACY_MS,
+  readInstallIndex,
+  UNVERIFIED_CTIME,
+  writeInstallIndex,
+} from "./install-index.js";
 import { removeJournal, type UpdateJournal } from "./journal.js";
 import type { IndexedFile, InstallIndex } from "./types.js";
 
@@ -27,6 +35,62 @@ export async function finalizeUpdate(journal: UpdateJournal, previous?: InstallI
   if (previous === undefined) previous = await readInstallIndex(journal.stateDir);
   const files: Record<string, IndexedFile> = { ...(previous?.files ?? {}) };
   for (const rel of journal.index.drop) delete files[rel];
+  let statAtMs = stampWritten(journal, files);
+  // On a file system with fine timestamps, the files just written settle within FINE_RACY_MS: wait
+  // that out once (≤ 0.1 s) and stat them again, so the next run trusts them instead of hashing
+  // (or, for a first install, staging) them all. Whole-second ones would cost 2 s: left unverified.
+  const wait = settleWaitMs(journal, files, statAtMs);
+  if (wait > 0) {
+    await setTimeout(wait);
+    statAtMs = stampWritten(journal, files);
+  }
+  const dropDirs = new Set(journal.index.dropDirs);
+  const dirs = new Set([...(previous?.dirs ?? []).filter((d) => !dropDirs.has(d)), ...journal.index.addDirs]);
+  const index: InstallIndex = {
+    version: journal.index.version,
+    ...(journal.index.releaseId === undefined ? {} : { releaseId: journal.index.releaseId }),
+    installedAt: new Date().toISOString(),
+    statAtMs,
+    files,
+    dirs: [...dirs].sort(),
+    ...(journal.index.dirModes === undefined ? {} : { dirModes: journal.index.dirModes }),
+    ...(journal.index.linked === undefined ? {} : { linked: journal.index.linked }),
+    ...(journal.index.unusedSections === undefined ? {} : { unusedSections: journal.index.unusedSections }),
+  };
+  await writeInstallIndex(journal.stateDir, index);
+  faultPoint("apply:finalize");
+  const meta = await readBackupMeta(journal.backupPath);
+  if (!meta.complete) {
+    // Only what the apply wrote: `set` also re-stamps kept files the planner hashed (the racy rule
+    // leaves the last update's files unverified), and a kept file listed here was taken for this
+    // update's own, hard-linked into the rollback commands' $SHIP_RELEASE_DIR, where their writes
+    // reached the restored app.
+    const wrote = new Set<string>();
+    for (const op of journal.ops) if (op.op === "add" || op.op === "replace") wrote.add(op.rel);
+    const written: Record<string, IndexedFile> = {};
+    for (const rel of Object.keys(journal.index.set)) {
+      if (!wrote.has(rel)) continue;
+      const entry = files[rel];
+      // The racy rule, judged now (installed.json keeps no moment): a restore hashes such a file
+      // before it takes it for ship's, so a hook's same-second rewrite is left alone, not undone.
+      if (entry !== undefined)
+        written[rel] = entryVouches(entry, statAtMs, statAtMs)
+          ? entry
+          : { ...entry, ctimeMs: UNVERIFIED_CTIME };
+    }
+    await writeBackupInstalled(journal.backupPath, written);
+    await writeBackupMeta(journal.backupPath, { ...meta, complete: true });
+  }
+  await removeUnusedBases(journal, index);
+  await removeJournal(journal.stateDir);
+}
+
+/**
+ * Records each written file's stat in `files`; returns the moment taken before the stats (a file
+ * changed at or after it cannot look settled by it, install-index.ts).
+ */
+function stampWritten(journal: UpdateJournal, files: Record<string, IndexedFile>): number {
+  const statAtMs = Date.now();
   for (const [rel, entry] of Object.entries(journal.index.set)) {
     // Gone already (someone deleted it after the commit): nothing to vouch for, and no reason to fail forever.
     const stat = lstatOrUndefined(join(journal.appDir, rel));
@@ -43,32 +107,19 @@ export async function finalizeUpdate(journal: UpdateJournal, previous?: InstallI
       mode: stat.mode & 0o7777,
     };
   }
-  const dropDirs = new Set(journal.index.dropDirs);
-  const dirs = new Set([...(previous?.dirs ?? []).filter((d) => !dropDirs.has(d)), ...journal.index.addDirs]);
-  const index: InstallIndex = {
-    version: journal.index.version,
-    ...(journal.index.releaseId === undefined ? {} : { releaseId: journal.index.releaseId }),
-    installedAt: new Date().toISOString(),
-    files,
-    dirs: [...dirs].sort(),
-    ...(journal.index.dirModes === undefined ? {} : { dirModes: journal.index.dirModes }),
-    ...(journal.index.linked === undefined ? {} : { linked: journal.index.linked }),
-    ...(journal.index.unusedSections === undefined ? {} : { unusedSections: journal.index.unusedSections }),
-  };
-  await writeInstallIndex(journal.stateDir, index);
-  faultPoint("apply:finalize");
-  const meta = await readBackupMeta(journal.backupPath);
-  if (!meta.complete) {
-    const written: Record<string, IndexedFile> = {};
-    for (const rel of Object.keys(journal.index.set)) {
-      const entry = files[rel];
-      if (entry !== undefined) written[rel] = entry;
-    }
-    await writeBackupInstalled(journal.backupPath, written);
-    await writeBackupMeta(journal.backupPath, { ...meta, complete: true });
+  return statAtMs;
+}
+
+/** How long until every written file with a fine ctime (not whole seconds) is settled; 0: none waits. */
+function settleWaitMs(journal: UpdateJournal, files: Record<string, IndexedFile>, statAtMs: number): number {
+  let latest = Number.NEGATIVE_INFINITY;
+  for (const rel of Object.keys(journal.index.set)) {
+    const ctimeMs = files[rel]?.ctimeMs;
+    if (ctimeMs !== undefined && ctimeMs % 1000 !== 0 && ctimeMs > latest) latest = ctimeMs;
   }
-  await removeUnusedBases(journal, index);
-  await removeJournal(journal.stateDir);
+  const wait = Math.ceil(latest + FINE_RACY_MS + 1 - statAtMs);
+  // A ctime far ahead of our clock (a file system's clock elsewhere) is not waited for.
+  return wait > 0 && wait <= FINE_RACY_MS + 1 ? wait : 0;
 }
 
 /**
@@ -120,7 +171,16 @@ async function removeUnusedBases(
   journal: Pick<UpdateJournal, "backupRoot" | "appDir" | "stateDir">,
   index: InstallIndex,
 ): Promise<void> {
-  const used = await basesInUse(journal.backupRoot, journal.appDir);
+  let used: Set<string>;
+  try {
+    used = await basesInUse(journal.backupRoot, journal.appDir);
+  } catch {
+    // backup_dir cannot be listed (a directory of another config there this user cannot read): a
+    // base still needed by an unseen backup must not go, so none does. Freeing a few KB is no
+    // reason to fail an update that stands: thrown here, at commit, it was "UPDATE FAILED AND
+    // RESTORE FAILED" (exit 3) for a healthy install. keepNewestBackups' warning names the cause.
+    return;
+  }
   for (const rel in index.files) {
     const entry = index.files[rel];
     if (entry?.merged) used.add(entry.sha256);

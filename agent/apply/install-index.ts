@@ -6,6 +6,7 @@ import { readFileSync, statSync } from "node:fs";
 import { open, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import * as z from "zod";
+import { stillVouches } from "../sources/racy-rule.js";
 import { damagedRecord, parseRecord, recordReadError } from "../state/record-file.js";
 import { isRacy, stampOf } from "../tree/file-stamp.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
@@ -20,6 +21,7 @@ const IndexHeaderSchema = z.object({
   version: z.string(),
   releaseId: z.string().optional(),
   installedAt: z.string(),
+  statAtMs: z.number().optional(),
   files: z.custom<Record<string, unknown>>(isPlainObject, "must be an object"),
   dirs: z.array(z.string()),
   dirModes: z.custom<Record<string, number>>(isModeRecord, "must map directories to modes").optional(),
@@ -61,8 +63,57 @@ const INDEX_WHAT =
 function parseIndex(text: string, path: string): InstallIndex {
   const header = parseRecord(text, path, IndexHeaderSchema, INDEX_WHAT);
   checkIndexedFiles(header.files, path, INDEX_WHAT);
-  return header as InstallIndex;
+  const index = header as InstallIndex;
+  unverifyRacyEntries(index, Date.now());
+  return index;
 }
+
+/**
+ * A ctime no file has: an entry carrying it matches no stat, so its file is hashed (or staged)
+ * before anything trusts it. A kept file the planner hashed enters the next index with a fresh stat
+ * (prepare.ts keepInIndex); the other unverified entries are carried over as they are.
+ */
+export const UNVERIFIED_CTIME = -1;
+
+/**
+ * git's "racy" rule for the app's files: a stat taken within RACY_MS of a write is as fine as the
+ * file system's timestamps (whole seconds on ext2/ext3 with 128-byte inodes, 2 s on FAT), so a
+ * same-size rewrite in that tick (a post_update hook, a migration, the app at its restart) keeps
+ * size, mtime, ctime and inode, and the entry would vouch for bytes the app no longer holds. So an
+ * entry whose mtime or ctime is not older than the index's `statAtMs` by RACY_MS is marked
+ * unverified as the index is read; so is every entry of an index whose writer's clock read later
+ * than ours does now (it judged "settled" by a clock ahead). Costs time only: the next update
+ * hashes those of them it would have trusted (the files the last update wrote, ~1 % of the app),
+ * once. An index from before `statAtMs` existed is judged by `installedAt`, which its writer took
+ * right after the stats.
+ */
+function unverifyRacyEntries(index: InstallIndex, nowMs: number): void {
+  const statAtMs = index.statAtMs ?? Date.parse(index.installedAt);
+  const files = index.files;
+  for (const rel in files) {
+    const entry = files[rel] as IndexedFile;
+    if (!entryVouches(entry, statAtMs, nowMs)) entry.ctimeMs = UNVERIFIED_CTIME;
+  }
+}
+
+/**
+ * Whether an entry whose stat was taken at `statAtMs` may vouch for its file by stat at `nowMs`.
+ * The window follows the file system's own granularity, read from the ctime: whole seconds
+ * (ext2/ext3 with 128-byte inodes, FAT's 2 s, a server's) get the full RACY_MS; a timestamp with a
+ * fraction comes from a clock ticking in milliseconds at most (a kernel jiffy, exFAT's 10 ms), so
+ * FINE_RACY_MS covers it, and an update run seconds after a first install does not hash the whole
+ * app again. (A fine timestamp that happens to fall on a whole second only costs a hash.)
+ */
+export function entryVouches(entry: IndexedFile, statAtMs: number | undefined, nowMs: number): boolean {
+  const ctimeMs = entry.ctimeMs ?? entry.mtimeMs;
+  const changedAtMs = Math.max(entry.mtimeMs, ctimeMs);
+  // ctime, not mtime: tar and `cp -p` set whole-second mtimes on any file system; ctime is the kernel's.
+  if (ctimeMs % 1000 === 0) return stillVouches(changedAtMs, statAtMs, nowMs);
+  return statAtMs !== undefined && changedAtMs < statAtMs - FINE_RACY_MS && statAtMs <= nowMs;
+}
+
+/** The racy window for timestamps finer than a second: well above a kernel jiffy (1-10 ms). */
+export const FINE_RACY_MS = 100;
 
 /** Throws naming the first entry that is not an IndexedFile. */
 export function checkIndexedFiles(
@@ -217,11 +268,13 @@ export async function writeInstallIndex(stateDir: string, index: InstallIndex | 
   if (index === undefined) await rm(indexPath(stateDir), { force: true });
   else {
     // Scalars first, `files` before `dirs`: readInstallIndexHeader reads only the part before `files`.
-    const { version, releaseId, installedAt, files, dirs, dirModes, linked, unusedSections } = index;
+    const { version, releaseId, installedAt, statAtMs, files, dirs, dirModes, linked, unusedSections } =
+      index;
     const ordered = {
       version,
       ...(releaseId === undefined ? {} : { releaseId }),
       installedAt,
+      ...(statAtMs === undefined ? {} : { statAtMs }),
       files,
       dirs,
       ...(dirModes === undefined ? {} : { dirModes }),

@@ -54,6 +54,12 @@ export interface InstallIndex {
    */
   releaseId?: string;
   installedAt: string;
+  /**
+   * The writing run's clock (ms) just before it took the files' stats: an entry whose mtime or
+   * ctime is not older than this by RACY_MS vouches for nothing (git's "racy" rule; see
+   * install-index.ts). Absent in indexes written before it existed (`installedAt` stands in).
+   */
+  statAtMs?: number;
   files: Record<string, IndexedFile>;
   /** Directories ship created; only these are removed when they become empty. */
   dirs: string[];
@@ -85,7 +91,8 @@ export interface IndexedFile {
   ino: number;
   /**
    * The inode change time right after the install: an edit in place that restores size and mtime
-   * still moves it, so the index stops vouching for the file. Absent in indexes from before it existed.
+   * still moves it, so the index stops vouching for the file. Absent in indexes from before it existed;
+   * UNVERIFIED_CTIME (install-index.ts) when the stat was too recent to vouch for the content.
    */
   ctimeMs?: number;
   /** Set for merged files: the app's bytes differ from the release's, the base lives in state/base/<sha256>. */

@@ -248,6 +248,11 @@ async function subdirs(dir: string): Promise<string[]> {
   }
 }
 
+/** "backup_dir /var/lib/ship/backups cannot be listed: EACCES: permission denied, scandir '…/web'". */
+export function unreadableBackupDir(backupRoot: string, error: unknown): string {
+  return `backup_dir ${backupRoot} cannot be listed: ${errorMessage(error)}`;
+}
+
 /**
  * Complete backups, newest first; one app's or every app's. Partial ones are left out. With `appDir`,
  * only those that restore that directory: configs that share a backup_dir and a source name keep
@@ -495,7 +500,15 @@ export async function pruneBackups(
         return false;
       },
     );
-  const listed = await listBackups(backupRoot, undefined, appDir).catch(() => []);
+  let listed: BackupInfo[];
+  try {
+    listed = await listBackups(backupRoot, undefined, appDir);
+  } catch (error) {
+    // Said, not swallowed: an unreadable backup_dir pruned nothing, silently, run after run, until
+    // the disk filled. Nothing is deleted on a partial view (that could delete a kept backup).
+    problems.push(unreadableBackupDir(backupRoot, error));
+    return [];
+  }
   // Newest by the time each was made: after the clock was set back (a VM snapshot, an RTC wrong
   // until NTP), an older backup read as newer, and keep_backups 1 deleted the update's own backup
   // before its health checks, so their failure could restore nothing ("UPDATE FAILED AND RESTORE
@@ -574,8 +587,10 @@ export async function setAsideDirs(appBackups: string, appDir?: string): Promise
 
 /** Whether `appBackups` holds a complete backup of another app directory than `appDir`. */
 async function holdsOthersBackups(appBackups: string, appDir: string): Promise<boolean> {
-  const all = await listBackups(dirname(appBackups), basename(appBackups)).catch(() => []);
-  return all.some((b) => !backupRestores(b, appDir));
+  // Unlistable: assume another app directory's backups are there, so its set-aside copies stay
+  // (answering "none" deleted them as this directory's; keeping one only costs disk).
+  const all = await listBackups(dirname(appBackups), basename(appBackups)).catch(() => undefined);
+  return all === undefined || all.some((b) => !backupRestores(b, appDir));
 }
 
 /**
