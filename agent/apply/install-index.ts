@@ -6,10 +6,10 @@ import { readFileSync, statSync } from "node:fs";
 import { open, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import * as z from "zod";
-import { stillVouches } from "../sources/racy-rule.js";
 import { damagedRecord, parseRecord, recordReadError } from "../state/record-file.js";
 import { isRacy, stampOf } from "../tree/file-stamp.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
+import { stillVouches } from "../tree/racy-rule.js";
 import type { IndexedFile, InstallIndex } from "./types.js";
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -9,7 +9,7 @@
  * keeping them costs the next check an unconditional GET: the archive is downloaded once more, and
  * the run ends up to date when it is the installed one, keeping the validators that have settled.
  */
-import { settledWhenSeen } from "./racy-rule.js";
+import { settledWhenSeen } from "../tree/racy-rule.js";
 
 export interface Validators {
   etag?: string;

@@ -21,6 +21,7 @@ import { mbSetting, overLimit } from "../archive/limits.js";
 import { startDeadline } from "../download/deadline.js";
 import { DownloadError } from "../download/errors.js";
 import type { ProgressCallback } from "../download/progress.js";
+import { RACY_MS, stillVouches } from "../tree/racy-rule.js";
 import {
   artifactPathFor,
   checksumToVerify,
@@ -41,7 +42,6 @@ import {
 import { type ChunkSink, extractWhileDownloading } from "./extract-while-downloading.js";
 import { HeldAnswer } from "./held-answer.js";
 import { metadataPath, SourceMetadataStore } from "./metadata.js";
-import { RACY_MS, stillVouches } from "./racy-rule.js";
 import { extractedRelease, readReleaseVersion, shortId, updateExtractOptions } from "./release-info.js";
 import { connectSftp } from "./ssh/sftp-connect.js";
 import { sftpLinkReader } from "./ssh/sftp-link.js";

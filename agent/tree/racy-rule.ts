@@ -11,7 +11,7 @@
  * whose clock is behind ours by more than RACY_MS is the rule's blind spot, as for git on a
  * network filesystem.
  */
-import { RACY_MS } from "../tree/file-stamp.js";
+import { RACY_MS } from "./file-stamp.js";
 
 export { RACY_MS };
 
