@@ -5,6 +5,10 @@
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll } from "vitest";
 
 const CAP_SYS_ADMIN = 21n;
 
@@ -54,4 +58,34 @@ export function mountSecondsFs(dir: string, image: string): boolean {
     console.warn(`SKIPPING: ${why}`);
     return false;
   }
+}
+
+/** A whole-second file system for one test file (`secondsFsForFile`). */
+export interface SecondsFs {
+  /** A scratch directory on an ordinary file system, removed after the file. */
+  readonly tmp: string;
+  /** The ext2 mount point (under `tmp`). */
+  readonly fs: string;
+  /** False when it could not be mounted (the tests skip; under CI=true mounting failed loudly). */
+  readonly mounted: boolean;
+}
+
+/**
+ * mountSecondsFs for the calling test file: made in its beforeAll (a scratch directory named by
+ * `prefix`, its image and mount point inside), unmounted and removed in its afterAll. Read the
+ * fields inside tests or hooks (they are set once beforeAll ran).
+ */
+export function secondsFsForFile(prefix: string): SecondsFs {
+  const state = { tmp: "", fs: "", mounted: false };
+  beforeAll(async () => {
+    state.tmp = await mkdtemp(join(tmpdir(), prefix));
+    state.fs = join(state.tmp, "fs");
+    await mkdir(state.fs);
+    state.mounted = mountSecondsFs(state.fs, join(state.tmp, "ext2.img"));
+  });
+  afterAll(async () => {
+    if (state.mounted) unmountTmpfs(state.fs);
+    await rm(state.tmp, { recursive: true, force: true });
+  });
+  return state;
 }

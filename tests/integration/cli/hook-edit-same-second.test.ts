@@ -6,27 +6,13 @@
  * the next update treats the hook's edit as an edit made on this host, exactly as it would one made
  * a second later.
  */
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
-import { mountSecondsFs, unmountTmpfs } from "../../support/tmpfs.js";
+import { secondsFsForFile } from "../../support/tmpfs.js";
 
-let tmp: string;
-let fs: string;
-let mounted = false;
-
-beforeAll(async () => {
-  tmp = await mkdtemp(join(tmpdir(), "ship-hook-second-"));
-  fs = join(tmp, "fs");
-  await mkdir(fs);
-  mounted = mountSecondsFs(fs, join(tmp, "ext2.img"));
-});
-afterAll(async () => {
-  if (mounted) unmountTmpfs(fs);
-  await rm(tmp, { recursive: true, force: true });
-});
+const seconds = secondsFsForFile("ship-hook-second-");
 
 async function release(dir: string, version: string, files: Record<string, string>, manifest: string[] = []) {
   await mkdir(dir, { recursive: true });
@@ -59,8 +45,8 @@ async function indexedEntry(dir: string, rel: string): Promise<{ mtimeMs: number
  */
 async function installWithSameSecondHookEdit(name: string): Promise<{ dir: string; app: string }> {
   for (let attempt = 0; attempt < 10; attempt++) {
-    const dir = join(tmp, `${name}-${attempt}`);
-    const app = join(fs, `${name}-${attempt}`);
+    const dir = join(seconds.tmp, `${name}-${attempt}`);
+    const app = join(seconds.fs, `${name}-${attempt}`);
     await mkdir(app);
     await release(join(dir, "r1"), "1.0.0", { "app.txt": "v1\n", "conf.txt": "AAAA\n" }, [
       "hooks:",
@@ -79,7 +65,7 @@ async function installWithSameSecondHookEdit(name: string): Promise<{ dir: strin
 
 describe("a hook's same-size edit in the second of the install (whole-second timestamps)", () => {
   it("is named as changed on this host when the next update replaces the file", async (ctx) => {
-    if (!mounted) ctx.skip();
+    if (!seconds.mounted) ctx.skip();
     const { dir, app } = await installWithSameSecondHookEdit("replaced");
     await release(join(dir, "r2"), "2.0.0", { "app.txt": "v2\n", "conf.txt": "CCCC\n" });
     const second = await shipTo(dir, join(dir, "r2"), app);
@@ -91,7 +77,7 @@ describe("a hook's same-size edit in the second of the install (whole-second tim
   });
 
   it("is not taken for the release's unchanged copy: replaced and named, as an edit a second later is", async (ctx) => {
-    if (!mounted) ctx.skip();
+    if (!seconds.mounted) ctx.skip();
     const { dir, app } = await installWithSameSecondHookEdit("unchanged");
     await release(join(dir, "r2"), "2.0.0", { "app.txt": "v2\n", "conf.txt": "AAAA\n" });
     const second = await shipTo(dir, join(dir, "r2"), app);
@@ -101,7 +87,7 @@ describe("a hook's same-size edit in the second of the install (whole-second tim
   });
 
   it("is left alone by a rollback of that install, as a file changed since the update is", async (ctx) => {
-    if (!mounted) ctx.skip();
+    if (!seconds.mounted) ctx.skip();
     const { dir, app } = await installWithSameSecondHookEdit("rollback");
     const [id] = await readdir(join(dir, "var", "backups", "myapp"));
     const back = await runShip(["--config", join(dir, "ship.toml"), "--rollback", String(id)]);

@@ -5,32 +5,18 @@
  * also when the index was written by a run whose clock was ahead of the next run's (it trusted the
  * file as settled when it was not); and so must a local archive's remembered hash.
  */
-import { mkdir, mkdtemp, rm, stat, utimes, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, mkdtemp, stat, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { createSource } from "../../../agent/sources/create.js";
 import { treeDigest } from "../../../agent/sources/release-dir.js";
 import { scanReleaseDir } from "../../../agent/sources/release-scan.js";
 import { LocalSource } from "../../../shared/config/schema.js";
 import { memoryLogger } from "../../../shared/log.js";
-import { mountSecondsFs, unmountTmpfs } from "../../support/tmpfs.js";
+import { secondsFsForFile } from "../../support/tmpfs.js";
 import { buildTar } from "../../unit/sources/tar-builder.js";
 
-let tmp: string;
-let fs: string;
-let mounted = false;
-
-beforeAll(async () => {
-  tmp = await mkdtemp(join(tmpdir(), "ship-coarse-"));
-  fs = join(tmp, "fs");
-  await mkdir(fs);
-  mounted = mountSecondsFs(fs, join(tmp, "ext2.img"));
-});
-afterAll(async () => {
-  if (mounted) unmountTmpfs(fs);
-  await rm(tmp, { recursive: true, force: true });
-});
+const seconds = secondsFsForFile("ship-coarse-");
 
 /**
  * Writes `before` at `file`, runs `between` (a scan), then writes `after` (same size) with the
@@ -58,22 +44,22 @@ async function editInOneSecond(
 
 describe("stat index on a file system with whole-second timestamps", () => {
   it("a same-size edit in the second a scan hashed the file is seen by the next scan", async (ctx) => {
-    if (!mounted) ctx.skip();
-    const dir = join(fs, "rel-now");
+    if (!seconds.mounted) ctx.skip();
+    const dir = join(seconds.fs, "rel-now");
     await mkdir(dir);
     await writeFile(join(dir, "update-manifest.yaml"), 'version: "1.0.0"\n');
-    const index = join(tmp, "index-now");
+    const index = join(seconds.tmp, "index-now");
     await editInOneSecond(join(dir, "app.txt"), "AAAA\n", "BBBB\n", () => scanReleaseDir(dir, index));
     const next = await scanReleaseDir(dir, index);
     expect(next.id).toBe(`tree:${await treeDigest(dir)}`);
   });
 
   it("an index written by a run whose clock was ahead does not vouch for a same-size edit in that second", async (ctx) => {
-    if (!mounted) ctx.skip();
-    const dir = join(fs, "rel-ahead");
+    if (!seconds.mounted) ctx.skip();
+    const dir = join(seconds.fs, "rel-ahead");
     await mkdir(dir);
     await writeFile(join(dir, "update-manifest.yaml"), 'version: "1.0.0"\n');
-    const index = join(tmp, "index-ahead");
+    const index = join(seconds.tmp, "index-ahead");
     const anHourAhead = () => Date.now() + 3_600_000;
     await editInOneSecond(join(dir, "app.txt"), "AAAA\n", "BBBB\n", () =>
       scanReleaseDir(dir, index, anHourAhead),
@@ -85,15 +71,19 @@ describe("stat index on a file system with whole-second timestamps", () => {
   });
 
   it("a local archive hashed by a run whose clock was ahead is read again after a same-size rewrite in that second", async (ctx) => {
-    if (!mounted) ctx.skip();
-    const archive = join(fs, "app.tar");
+    if (!seconds.mounted) ctx.skip();
+    const archive = join(seconds.fs, "app.tar");
     const tar = (version: string) =>
       buildTar([{ path: "update-manifest.yaml", body: `version: "${version}"\n` }]);
     const source = async () =>
-      createSource("web", LocalSource.parse({ type: "local", path: archive, app_dir: join(tmp, "app") }), {
-        stateDir: join(tmp, "archive-state"),
-        log: memoryLogger([]),
-      });
+      createSource(
+        "web",
+        LocalSource.parse({ type: "local", path: archive, app_dir: join(seconds.tmp, "app") }),
+        {
+          stateDir: join(seconds.tmp, "archive-state"),
+          log: memoryLogger([]),
+        },
+      );
     let installed = "";
     await editInOneSecond(archive, tar("1.0.1"), tar("1.0.2"), async () => {
       // This run's clock is an hour ahead: the archive looks long settled to it.
@@ -102,7 +92,7 @@ describe("stat index on a file system with whole-second timestamps", () => {
       try {
         const src = await source();
         await src.check();
-        installed = (await src.fetch(await mkdtemp(join(tmp, "stage-")))).id;
+        installed = (await src.fetch(await mkdtemp(join(seconds.tmp, "stage-")))).id;
       } finally {
         spy.mockRestore();
       }
@@ -110,6 +100,6 @@ describe("stat index on a file system with whole-second timestamps", () => {
     const later = await source();
     const check = await later.check();
     expect(check.available).toBe(true);
-    expect((await later.fetch(await mkdtemp(join(tmp, "stage-")))).id).not.toBe(installed);
+    expect((await later.fetch(await mkdtemp(join(seconds.tmp, "stage-")))).id).not.toBe(installed);
   });
 });
