@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { hasProgram } from "../../support/require-program.js";
-import { type SshdServer, startSshd } from "../../support/servers/sshd.js";
+import { type SshdServer, sftpShipToml, startSshd } from "../../support/servers/sshd.js";
 import { runShip } from "../../support/ship-cli.js";
 import { buildTar } from "../../unit/sources/tar-builder.js";
 
@@ -45,10 +45,12 @@ describe.skipIf(!hasProgram("sshd"))("an SFTP release the server will not let sh
     const file = join(root, "ship.toml");
     await writeFile(
       file,
-      `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\nmin_interval_hours = 0\n\n` +
-        `[sources.web]\ntype = "sftp"\nhostname = "${server.host}"\nport = ${server.port}\nusername = "${server.user}"\n` +
-        `key_filename = "${server.clientKey.privateKeyFile}"\nknown_hosts = "${server.knownHostsFile}"\n` +
-        `remote_path = "${root}/releases/app.tar.gz"\napp_dir = "${root}/app"\n${extra}`,
+      sftpShipToml(server, {
+        root,
+        remotePath: `${root}/releases/app.tar.gz`,
+        name: "web",
+        sourceKeys: extra,
+      }),
     );
     return file;
   }

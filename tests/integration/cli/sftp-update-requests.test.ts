@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hasProgram } from "../../support/require-program.js";
-import { type SshdServer, startSshd } from "../../support/servers/sshd.js";
+import { type SshdServer, sftpShipToml, startSshd } from "../../support/servers/sshd.js";
 import { runShip } from "../../support/ship-cli.js";
 import { buildTar } from "../../unit/sources/tar-builder.js";
 
@@ -39,13 +39,7 @@ describe.skipIf(!hasProgram("sshd"))("requests a run and a check make to an sftp
     await mkdir(join(root, "releases"));
     remote = join(root, "releases/app.tar.gz");
     config = join(root, "ship.toml");
-    await writeFile(
-      config,
-      `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\nmin_interval_hours = 0\n\n` +
-        `[sources.web]\ntype = "sftp"\nhostname = "${sshd.host}"\nport = ${sshd.port}\nusername = "${sshd.user}"\n` +
-        `key_filename = "${sshd.clientKey.privateKeyFile}"\nknown_hosts = "${sshd.knownHostsFile}"\n` +
-        `remote_path = "${remote}"\napp_dir = "${root}/app"\n`,
-    );
+    await writeFile(config, sftpShipToml(sshd, { root, remotePath: remote, name: "web" }));
   });
   afterAll(async () => {
     await sshd?.close();

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hasProgram } from "../../support/require-program.js";
-import { type SshdServer, startSshd } from "../../support/servers/sshd.js";
+import { type SshdServer, sftpShipToml, startSshd } from "../../support/servers/sshd.js";
 import { runShip } from "../../support/ship-cli.js";
 
 describe.skipIf(!hasProgram("sshd"))("ship release sftp --sign-key, installed by a [trust] agent", () => {
@@ -40,11 +40,11 @@ describe.skipIf(!hasProgram("sshd"))("ship release sftp --sign-key, installed by
     config = join(dir, "ship.toml");
     await writeFile(
       config,
-      `[general]\nstate_file = "${dir}/var/state.json"\nbackup_dir = "${dir}/var/backups"\nmin_interval_hours = 0\n\n` +
-        `[sources.myapp]\ntype = "sftp"\nhostname = "${sshd.host}"\nport = ${sshd.port}\nusername = "${sshd.user}"\n` +
-        `key_filename = "${sshd.clientKey.privateKeyFile}"\nknown_hosts = "${sshd.knownHostsFile}"\n` +
-        `remote_path = "${remote}/myapp-latest.tar.gz"\napp_dir = "${dir}/app"\n\n` +
-        `[trust]\nkey_files = ["${dir}/keys/ship-release.pub"]\n`,
+      sftpShipToml(sshd, {
+        root: dir,
+        remotePath: `${remote}/myapp-latest.tar.gz`,
+        after: `[trust]\nkey_files = ["${dir}/keys/ship-release.pub"]\n`,
+      }),
     );
   });
   afterAll(async () => {

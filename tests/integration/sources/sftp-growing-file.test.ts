@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { hasProgram } from "../../support/require-program.js";
-import { type SshdServer, startSshd } from "../../support/servers/sshd.js";
+import { type SshdServer, sftpShipToml, startSshd } from "../../support/servers/sshd.js";
 import { runShip } from "../../support/ship-cli.js";
 
 describe.skipIf(!hasProgram("sshd"))("sftp source: the release file grows during the download", () => {
@@ -41,10 +41,7 @@ describe.skipIf(!hasProgram("sshd"))("sftp source: the release file grows during
     const config = join(root, "ship.toml");
     await writeFile(
       config,
-      `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\nmin_interval_hours = 0\n\n` +
-        `[sources.myapp]\ntype = "sftp"\nhostname = "${sshd.host}"\nport = ${sshd.port}\nusername = "${sshd.user}"\n` +
-        `key_filename = "${sshd.clientKey.privateKeyFile}"\nknown_hosts = "${sshd.knownHostsFile}"\n` +
-        `remote_path = "${release}"\napp_dir = "${root}/app"\nmax_download_mb = 4096\n`,
+      sftpShipToml(sshd, { root, remotePath: release, sourceKeys: "max_download_mb = 4096\n" }),
     );
     const run = await runShip(["--config", config]);
     writer.kill("SIGKILL");

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { hasProgram } from "../../support/require-program.js";
-import { type SshdServer, startSshd } from "../../support/servers/sshd.js";
+import { type SshdServer, sftpShipToml, startSshd } from "../../support/servers/sshd.js";
 import { runShip } from "../../support/ship-cli.js";
 
 describe.skipIf(!hasProgram("sshd"))("sftp source: remote_path is a directory", () => {
@@ -31,13 +31,7 @@ describe.skipIf(!hasProgram("sshd"))("sftp source: remote_path is a directory", 
 
   it("is exit 2 naming remote_path, in --check-only and in a run; nothing installed", async () => {
     const config = join(root, "ship.toml");
-    await writeFile(
-      config,
-      `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\nmin_interval_hours = 0\n\n` +
-        `[sources.myapp]\ntype = "sftp"\nhostname = "${sshd.host}"\nport = ${sshd.port}\nusername = "${sshd.user}"\n` +
-        `key_filename = "${sshd.clientKey.privateKeyFile}"\nknown_hosts = "${sshd.knownHostsFile}"\n` +
-        `remote_path = "${root}/releases"\napp_dir = "${root}/app"\n`,
-    );
+    await writeFile(config, sftpShipToml(sshd, { root, remotePath: `${root}/releases` }));
     for (const args of [["--check-only"], []]) {
       const run = await runShip(["--config", config, ...args]);
       expect(run.code, run.stdout + run.stderr).toBe(2);

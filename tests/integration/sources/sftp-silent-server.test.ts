@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { hasProgram } from "../../support/require-program.js";
 import { type SilentRelay, silencingRelay, throttledRelay } from "../../support/servers/silent-relay.js";
-import { type SshdServer, startSshd } from "../../support/servers/sshd.js";
+import { type SshdServer, sftpShipToml, startSshd } from "../../support/servers/sshd.js";
 import { runShip } from "../../support/ship-cli.js";
 
 describe.skipIf(!hasProgram("sshd"))("sftp source: a server silent or too slow mid-download", () => {
@@ -43,11 +43,12 @@ describe.skipIf(!hasProgram("sshd"))("sftp source: a server silent or too slow m
     const config = join(root, "ship.toml");
     await writeFile(
       config,
-      `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\nmin_interval_hours = 0\n\n` +
-        `[sources.myapp]\ntype = "sftp"\nhostname = "${sshd.host}"\nport = ${port}\nusername = "${sshd.user}"\n` +
-        `key_filename = "${sshd.clientKey.privateKeyFile}"\nknown_hosts = "${sshd.knownHostsFile}"\n` +
-        `host_fingerprint = "${sshd.hostFingerprint}"\nremote_path = "${root}/releases/myapp-latest.tar.gz"\n` +
-        `app_dir = "${root}/app"\n${extra}`,
+      sftpShipToml(sshd, {
+        root,
+        remotePath: `${root}/releases/myapp-latest.tar.gz`,
+        port,
+        sourceKeys: `host_fingerprint = "${sshd.hostFingerprint}"\n${extra}`,
+      }),
     );
     return runShip(["--config", config], { timeoutMs: 40_000 });
   };

@@ -215,3 +215,36 @@ export function sftpSourceOf(
     ...extra,
   });
 }
+
+/** What `sftpShipToml` writes besides the server's own keys. */
+export interface SftpShipTomlOptions {
+  /** The test's directory: state, backups under `<root>/var`, the app at `<root>/app`. */
+  root: string;
+  /** The release file on the server. */
+  remotePath: string;
+  /** The `[sources.<name>]` table's name (default "myapp"). */
+  name?: string;
+  /** Another port than the server's (a relay in front of it). */
+  port?: number;
+  /** More lines of the source's table (`key = value\n`…). */
+  sourceKeys?: string;
+  /** Tables after the source's (`[trust]`…). */
+  after?: string;
+}
+
+/**
+ * A whole ship.toml with one sftp source of `sshd` (its user, client key and known_hosts file) and
+ * `min_interval_hours = 0`, as an operator's timer-mode config for that server.
+ */
+export function sftpShipToml(sshd: SshdServer, options: SftpShipTomlOptions): string {
+  const { root, remotePath, name = "myapp", port = sshd.port, sourceKeys = "", after = "" } = options;
+  const text = (value: string) => JSON.stringify(value);
+  return (
+    `[general]\nstate_file = ${text(`${root}/var/state.json`)}\nbackup_dir = ${text(`${root}/var/backups`)}\n` +
+    `min_interval_hours = 0\n\n` +
+    `[sources.${name}]\ntype = "sftp"\nhostname = ${text(sshd.host)}\nport = ${port}\nusername = ${text(sshd.user)}\n` +
+    `key_filename = ${text(sshd.clientKey.privateKeyFile)}\nknown_hosts = ${text(sshd.knownHostsFile)}\n` +
+    `remote_path = ${text(remotePath)}\napp_dir = ${text(`${root}/app`)}\n${sourceKeys}` +
+    (after === "" ? "" : `\n${after}`)
+  );
+}
