@@ -12,8 +12,18 @@ import { setTimeout as sleep } from "node:timers/promises";
 import postgres from "postgres";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { HubOptions } from "../../../hub/server.js";
+import type { Deploy } from "../../../shared/protocol/messages.js";
 import { hasPostgres, type PostgresServer, startPostgres } from "../../support/servers/postgres.js";
-import { isType, manifestText, startTestHub, TestAgent, type TestHub } from "./support.js";
+import {
+  deployOf,
+  isType,
+  manifestText,
+  publishRelease,
+  reportInstalled,
+  startTestHub,
+  TestAgent,
+  type TestHub,
+} from "./support.js";
 
 const SECRET = "a-shared-secret-of-at-least-32-bytes-for-every-hub";
 
@@ -215,6 +225,87 @@ describe.skipIf(!hasPostgres())("cluster mode: two hubs on one PostgreSQL", () =
     expect(deploy.deploymentId).toBe(id);
     // Sent again without a second mark: still the one attempt, still sent.
     expect(await a.hub.store.getDeployment(id)).toMatchObject({ state: "sent", attempts: 1 });
+  });
+
+  /**
+   * Two agents on web 1.0.0 (a hub release), on-a held by `a` and on-b by `b`, and a rollout of
+   * 2.0.0 created on `a`: on-a in its first wave, on-b in its second, or in the first with `oneWave`.
+   */
+  async function rolloutOverBothHubs(a: TestHub, b: TestHub, oneWave = false) {
+    const v1 = await publishRelease(a, "1.0.0");
+    const v2 = await publishRelease(a, "2.0.0");
+    const onV1 = [{ app: "web", version: "1.0.0", state: "ok", releaseId: v1 as string | undefined }];
+    const onA = await TestAgent.connect(a.hub.url, await a.agentToken("on-a"));
+    const onB = await TestAgent.connect(b.hub.url, await b.agentToken("on-b"));
+    agents.push(onA, onB);
+    onA.hello("on-a", onV1);
+    onB.hello("on-b", onV1);
+    await expect
+      .poll(async () => (await online(a, "on-a")) && (await online(a, "on-b")), { timeout: 10_000 })
+      .toBe(true);
+    const created = await a.api<{ id: string }>("POST", "/api/v1/rollouts", {
+      token: a.operator,
+      body: {
+        release: v2,
+        waves: oneWave
+          ? [{ name: "all", agents: ["on-a", "on-b"] }]
+          : [
+              { name: "one", agents: ["on-a"] },
+              { name: "two", agents: ["on-b"] },
+            ],
+      },
+    });
+    expect(created.status).toBe(201);
+    return { id: created.body.id, v1, v2, onA, onB };
+  }
+
+  /** The rollback instruction of rollout `id` to `agent`: a deploy of 1.0.0 marked as a rollback. */
+  const rollbackOf = (agent: TestAgent, id: string) =>
+    agent.next((m): m is Deploy => deployOf(id)(m) && m.rollback, 15_000);
+
+  it("an abort with rollback on one hub reaches an agent held by another, after an abort without rollback too", async () => {
+    // No resync within the test: only the wake-up and the aborting hub itself can deliver.
+    const [a, b] = (await cluster(2, { resyncMs: 600_000 })) as [TestHub, TestHub];
+    const { id, v2, onA, onB } = await rolloutOverBothHubs(a, b);
+    await reportInstalled(onA, await onA.next(deployOf(id)), "succeeded", "1.0.0", v2);
+    // Stopped before its second wave: aborted without rollback first, as an operator who only
+    // wanted it to stop, then with rollback once the release turned out bad.
+    const stopped = await b.api("POST", `/api/v1/rollouts/${id}/abort`, {
+      token: b.operator,
+      body: { rollback: false },
+    });
+    expect(stopped.status).toBe(200);
+    const back = await b.api("POST", `/api/v1/rollouts/${id}/abort`, {
+      token: b.operator,
+      body: { rollback: true },
+    });
+    expect(back.status, JSON.stringify(back.body)).toBe(200);
+    const toA = await rollbackOf(onA, id);
+    expect(toA.release.version).toBe("1.0.0");
+    // on-b never got 2.0.0: nothing to send it back from.
+    expect(onB.received.filter((m) => m.type === "deploy")).toEqual([]);
+  });
+
+  it("a rollback whose abort committed but whose answer was lost reaches the other hubs' agents", async () => {
+    const [a, b] = (await cluster(2, { resyncMs: 600_000 })) as [TestHub, TestHub];
+    const { id, v2, onA, onB } = await rolloutOverBothHubs(a, b, true);
+    await reportInstalled(onA, await onA.next(deployOf(id)), "succeeded", "1.0.0", v2);
+    await reportInstalled(onB, await onB.next(deployOf(id)), "succeeded", "1.0.0", v2);
+    await expect
+      .poll(async () => (await a.hub.store.getRollout(id))?.state, { timeout: 10_000 })
+      .toBe("completed");
+    // What hub A's abort leaves when its COMMIT is applied and the connection drops before the
+    // answer: the rows owe a rollback, the rollout is aborted, and A itself sent nothing.
+    const sql = postgres(url, { max: 1, onnotice: () => {} });
+    try {
+      await sql.begin(async (t) => {
+        await t`UPDATE deployments SET state = 'rollback_pending' WHERE rollout_id = ${id}`;
+        await t`UPDATE rollouts SET state = 'aborted', reason = 'aborted with rollback' WHERE id = ${id}`;
+      });
+    } finally {
+      await sql.end();
+    }
+    for (const agent of [onA, onB]) expect((await rollbackOf(agent, id)).release.version).toBe("1.0.0");
   });
 
   it("the claimed tick releases the agents of a hub that stopped heartbeating", async () => {
