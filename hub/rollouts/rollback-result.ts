@@ -157,11 +157,13 @@ async function takenOver(t: StoreOps, rollout: RolloutRecord): Promise<Map<strin
   const app = (await t.getRelease(rollout.releaseId))?.app;
   if (app === undefined) return new Map();
   const candidates: { other: DeploymentRecord; later: RolloutRecord }[] = [];
-  for (const later of await t.listRollouts({ limit: 10_000 })) {
+  // The app's rollouts, newest first: only those created after this one are read on. The limit
+  // bounds the later ones only (an app has one active rollout at a time; 10,000 after this one
+  // would be decades of daily releases), where it used to cut every app's rollouts of the hub.
+  for (const later of await t.listRollouts({ app, limit: 10_000 })) {
     // Strictly later: an app has one active rollout at a time, so a later one was created after
     // this one ended; one created in the same millisecond (a test's fixed clock) is not taken as later.
-    if (later.id === rollout.id || later.created <= rollout.created) continue;
-    if ((await t.getRelease(later.releaseId))?.app !== app) continue;
+    if (later.created <= rollout.created) break;
     for (const other of await t.listDeployments({ rolloutId: later.id })) candidates.push({ other, later });
   }
   // What each agent says it runs now (hello and reports name the hub release): read only for the
