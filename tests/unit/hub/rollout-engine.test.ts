@@ -44,16 +44,22 @@ let channel: RecordingChannel;
 let engine: RolloutEngine;
 let sync: AgentSync;
 
-function boot() {
-  store = new SqliteStore(file);
-  channel = new RecordingChannel();
+/** A new engine (and agent sync) on the store, the test's clock, and `options`' timeouts. */
+function startEngine(options: { progressTimeoutMs?: number } = {}) {
   engine = new RolloutEngine({
     store: sqliteAsyncStore(store, join(dir, "artifacts")),
     channel,
     now: () => clock,
     offlineTimeoutMs: 60_000,
+    ...options,
   });
   sync = new AgentSync(engine);
+}
+
+function boot() {
+  store = new SqliteStore(file);
+  channel = new RecordingChannel();
+  startEngine();
 }
 
 beforeEach(async () => {
@@ -452,14 +458,7 @@ describe("rollout engine", () => {
   });
 
   it("times out deployments of online agents with no progress or report (counted as failures, event logged)", async () => {
-    engine = new RolloutEngine({
-      store: sqliteAsyncStore(store, join(dir, "artifacts")),
-      channel,
-      now: () => clock,
-      offlineTimeoutMs: 60_000,
-      progressTimeoutMs: 120_000,
-    });
-    sync = new AgentSync(engine);
+    startEngine({ progressTimeoutMs: 120_000 });
     for (const a of agents) await connect(a);
     const r = await engine.create(spec({ failureThreshold: { count: 2 } }), "op");
     const progress = (agentId: string, step: string) =>
@@ -494,14 +493,7 @@ describe("rollout engine", () => {
     // The hub's timer fires, the input read meanwhile is applied, then the tick runs: a stall of the
     // hub in between (a transaction, a GC pause) moved the clock past a deadline whose report was
     // still unread, and a deployment that answered in time was timed out.
-    engine = new RolloutEngine({
-      store: sqliteAsyncStore(store, join(dir, "artifacts")),
-      channel,
-      now: () => clock,
-      offlineTimeoutMs: 60_000,
-      progressTimeoutMs: 120_000,
-    });
-    sync = new AgentSync(engine);
+    startEngine({ progressTimeoutMs: 120_000 });
     await connect("a");
     const r = await engine.create(spec({ failureThreshold: { count: 1 } }), "op");
     const fired = clock + 119_000;
