@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type FileRoute, fileRoutes } from "../../support/servers/file-routes.js";
 import { startHttpServer, type TestServer } from "../../support/servers/http-server.js";
 import { runShip } from "../../support/ship-cli.js";
-import { buildTar } from "../../unit/sources/tar-builder.js";
+import { appRelease } from "../../unit/sources/tar-builder.js";
 
 const routes = new Map<string, FileRoute>();
 let server: TestServer;
@@ -27,13 +27,7 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-const release = (version: string) =>
-  gzipSync(
-    buildTar([
-      { path: "update-manifest.yaml", body: `version: "${version}"\n` },
-      { path: "app.txt", body: `app ${version}\n` },
-    ]),
-  );
+const release = (version: string) => gzipSync(appRelease(version));
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
 describe("`ship` over http with a pinned checksum and a server that reuses its ETag", () => {

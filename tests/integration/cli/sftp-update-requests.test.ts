@@ -14,15 +14,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hasProgram } from "../../support/require-program.js";
 import { type SshdServer, sftpShipToml, startSshd } from "../../support/servers/sshd.js";
 import { runShip } from "../../support/ship-cli.js";
-import { buildTar } from "../../unit/sources/tar-builder.js";
+import { appRelease } from "../../unit/sources/tar-builder.js";
 
-const release = (version: string) =>
-  gzipSync(
-    buildTar([
-      { path: "update-manifest.yaml", body: `version: "${version}"\n` },
-      { path: "app.txt", body: `app ${version}\n` },
-    ]),
-  );
+const release = (version: string) => gzipSync(appRelease(version));
 
 describe.skipIf(!hasProgram("sshd"))("requests a run and a check make to an sftp source (real sshd)", () => {
   let root: string;

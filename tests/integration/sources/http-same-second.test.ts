@@ -20,14 +20,7 @@ import { memoryLogger } from "../../../shared/log.js";
 import { type FileRoute, fileRoutes } from "../../support/servers/file-routes.js";
 import { startHttpServer, type TestServer } from "../../support/servers/http-server.js";
 import { runShip } from "../../support/ship-cli.js";
-import { buildTar } from "../../unit/sources/tar-builder.js";
-
-/** An uncompressed tar: releases whose versions have as many characters are the same size. */
-const release = (version: string) =>
-  buildTar([
-    { path: "update-manifest.yaml", body: `version: "${version}"\n` },
-    { path: "app.txt", body: `app ${version}\n` },
-  ]);
+import { appRelease } from "../../unit/sources/tar-builder.js";
 
 /** The second `now` falls in, as an HTTP date. */
 const httpDate = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toUTCString();
@@ -78,7 +71,7 @@ describe("http: a same-size release in the same second is not missed", () => {
   const ship = (...args: string[]) => runShip(["--config", config, ...args]);
   const installed = async () => readFile(join(config, "../app/app.txt"), "utf8");
   const publish = (version: string, validators: Omit<FileRoute, "body">) =>
-    routes.set("/app.tar", { body: release(version), ...validators });
+    routes.set("/app.tar", { body: appRelease(version), ...validators });
 
   it("nginx's mtime-size ETag and a Last-Modified of the answer's own second are not kept", async () => {
     modifiedNow = true;
@@ -131,7 +124,7 @@ describe("http: a same-size release in the same second is not missed", () => {
   it("with no validators kept, a checksum URL decides in one small request instead of a download", async () => {
     await configure(`checksum = "${server.url}/app.tar.sha256"\n`);
     const publishSummed = (version: string) => {
-      const body = release(version);
+      const body = appRelease(version);
       routes.set("/app.tar", { body, etag: 'W/"2800-1733400000000"' });
       const sum = createHash("sha256").update(body).digest("hex");
       routes.set("/app.tar.sha256", { body: `${sum}  app.tar\n` });

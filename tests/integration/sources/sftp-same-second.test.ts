@@ -12,14 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hasProgram } from "../../support/require-program.js";
 import { type SshdServer, sftpShipToml, startSshd } from "../../support/servers/sshd.js";
 import { runShip } from "../../support/ship-cli.js";
-import { buildTar } from "../../unit/sources/tar-builder.js";
-
-/** An uncompressed tar: releases whose versions have as many characters are the same size. */
-const release = (version: string) =>
-  buildTar([
-    { path: "update-manifest.yaml", body: `version: "${version}"\n` },
-    { path: "app.txt", body: `app ${version}\n` },
-  ]);
+import { appRelease } from "../../unit/sources/tar-builder.js";
 
 describe.skipIf(!hasProgram("sshd"))("sftp: a same-size release in the same second is not missed", () => {
   let root: string;
@@ -50,8 +43,8 @@ describe.skipIf(!hasProgram("sshd"))("sftp: a same-size release in the same seco
   const installed = () => readFile(join(root, "app/app.txt"), "utf8");
 
   it("a rebuild keeping size and mtime after a run that stat'ed it in that second is installed", async () => {
-    const v1 = release("1.0.1");
-    const v2 = release("1.0.2");
+    const v1 = appRelease("1.0.1");
+    const v2 = appRelease("1.0.2");
     expect(v2.length).toBe(v1.length);
     // A second the runs below cannot be past by 2 s however loaded the machine is: the runs stat
     // the release "in its second" (or a server whose clock is ahead of ours).
@@ -70,7 +63,7 @@ describe.skipIf(!hasProgram("sshd"))("sftp: a same-size release in the same seco
   }, 120_000);
 
   it("a settled release (older than a few seconds) is judged by one stat; re-read once when its stat was racy", async () => {
-    const v3 = release("1.0.3");
+    const v3 = appRelease("1.0.3");
     await publish(v3, new Date(Date.now() + 30_000));
     const run = await ship();
     expect(run.code, run.stdout + run.stderr).toBe(0);

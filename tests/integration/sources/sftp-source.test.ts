@@ -12,18 +12,13 @@ import { BadInputError, VerificationError } from "../../../shared/errors.js";
 import { memoryLogger } from "../../../shared/log.js";
 import { hasProgram } from "../../support/require-program.js";
 import { generateKey, type SshdServer, sftpSourceOf, startSshd } from "../../support/servers/sshd.js";
-import { buildTar } from "../../unit/sources/tar-builder.js";
+import { appRelease, buildTar } from "../../unit/sources/tar-builder.js";
 
 const run = promisify(execFile);
 const PASSPHRASE = "correct horse battery staple";
 
 function releaseArchive(version: string): Buffer {
-  return gzipSync(
-    buildTar([
-      { path: "update-manifest.yaml", body: `version: "${version}"\n` },
-      { path: "app.txt", body: `app ${version}\n` },
-    ]),
-  );
+  return gzipSync(appRelease(version));
 }
 const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 /** An mtime that had settled long before any check reads it (racy-rule.ts). */

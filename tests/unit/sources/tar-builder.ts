@@ -47,6 +47,18 @@ export function buildTar(entries: RawEntry[]): Buffer {
   return Buffer.concat(blocks);
 }
 
+/**
+ * The smallest release: its manifest naming `version` and app.txt holding `app <version>\n`, as an
+ * uncompressed tar (releases whose versions have as many characters are the same size; gzip it
+ * for a .tar.gz).
+ */
+export function appRelease(version: string): Buffer {
+  return buildTar([
+    { path: "update-manifest.yaml", body: `version: "${version}"\n` },
+    { path: "app.txt", body: `app ${version}\n` },
+  ]);
+}
+
 /** Write `entries` as `<dir>/<name>`; gzipped when the name ends in .gz or .tgz. */
 export async function writeArchive(dir: string, name: string, entries: RawEntry[]): Promise<string> {
   const tar = buildTar(entries);
