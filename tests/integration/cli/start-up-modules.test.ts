@@ -305,6 +305,15 @@ describe("what the quick commands load (built CLI)", () => {
     }
   });
 
+  it("ship --help loads no fs/promises (nor the readline and stream modules it brings): it reads no file", async () => {
+    // `ship release -C DIR` checked DIR with fs/promises' stat, imported as the CLI loaded: 10 more
+    // built-ins (~2–3 ms of CPU) on every `ship --help`.
+    const help = await builtinsLoaded(root, ["--help"]);
+    expect(help.code, help.stderr).toBe(0);
+    expect(help.builtins).toContain("vm"); // the tracer saw the code-cached path run
+    expect(help.builtins).not.toContain("fs/promises");
+  });
+
   it("an http update run takes undici from the code-cached bundle: nothing read from node_modules", async () => {
     // Loading undici module by module was ~0.1 s of CPU of every http(s) update here.
     const release = join(root, "http-release");
