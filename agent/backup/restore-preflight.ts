@@ -7,14 +7,14 @@
  * refuse the restore with nothing changed. access(2) answers for this process's credentials, and
  * also reports EROFS for a read-only mount and EPERM/EACCES for an immutable directory.
  */
-import { accessSync, constants, realpathSync } from "node:fs";
+import { accessSync, type BigIntStats, constants, realpathSync } from "node:fs";
 import { stat, statfs } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { ConfinedPaths } from "../apply/confined-paths.js";
 import { damagedRecord } from "../state/record-file.js";
 import { lstatOrUndefined } from "../tree/fs-ops.js";
 import { type BackupInventory, backupFilesDir } from "./backup-store.js";
-import { resizedCopies } from "./saved-sizes.js";
+import { lstatBigOrUndefined, resizedCopies } from "./saved-sizes.js";
 
 export interface UnwritableDir {
   dir: string;
@@ -132,8 +132,15 @@ export async function checkSavedEntries(
   const files = backupFilesDir(backupPath);
   // Read only when an entry is missing: a rollback parses the install index only where it must.
   let installed: Readonly<Record<string, unknown>> | undefined;
+  // Each copy's lstat, taken once for both checks: the size check below took a second one of every
+  // saved copy (200 more lstat calls in a 1 % rollback of a 20,000-file app).
+  const stats = new Map<string, BigIntStats>();
   for (const rel of inventory.changed) {
-    if (lstatOrUndefined(join(files, rel)) !== undefined) continue;
+    const stat = lstatBigOrUndefined(join(files, rel));
+    if (stat !== undefined) {
+      stats.set(rel, stat);
+      continue;
+    }
     if (undone !== undefined && lstatOrUndefined(join(undone.appDir, rel)) !== undefined) {
       installed ??= await undone.installed();
       if (!Object.hasOwn(installed, rel)) continue;
@@ -144,7 +151,7 @@ export async function checkSavedEntries(
       `its saved copy of ${rel} is missing (deleted by hand, or a removal of the backup was cut short)`,
     );
   }
-  const copies = await resizedCopies(backupPath);
+  const copies = await resizedCopies(backupPath, stats);
   const replaced = copies.find((c) => c.kind !== undefined);
   if (replaced !== undefined)
     throw damagedRecord(

@@ -77,7 +77,7 @@ export async function writeSavedSizes(
 }
 
 /** A bigint lstat, or undefined for whatever stands in the way (as `.catch(() => undefined)` did). */
-function lstatBigOrUndefined(path: string): BigIntStats | undefined {
+export function lstatBigOrUndefined(path: string): BigIntStats | undefined {
   try {
     return lstatSync(path, { bigint: true, throwIfNoEntry: false });
   } catch {
@@ -93,10 +93,12 @@ function msOfNs(ns: bigint): number {
 /**
  * The copies that are no longer what was recorded: `rel`, the size now and the size saved; a copy
  * that is no file now (a directory or a link made in its place) has `kind` saying what it is, one
- * of the same size whose content changed has `edited`.
+ * of the same size whose content changed has `edited`. `known`: the copies' lstats the caller took
+ * just before (checkSavedEntries), so each copy costs one lstat, not two.
  */
 export async function resizedCopies(
   backupPath: string,
+  known: ReadonlyMap<string, BigIntStats> = new Map(),
 ): Promise<{ rel: string; now: number; saved: number; kind?: string; edited?: true }[]> {
   const path = join(backupPath, SAVED_SIZES_FILE);
   let text: string;
@@ -119,7 +121,7 @@ export async function resizedCopies(
     const copy = join(files, rel);
     // Synchronous: one lstat per changed file of a rollback, in turn; awaited one by one, each was a
     // round trip through libuv's thread pool (most of a 1 % rollback's checks, and all its wait).
-    const stat = lstatBigOrUndefined(copy);
+    const stat = known.get(rel) ?? lstatBigOrUndefined(copy);
     // A missing copy is checkSavedEntries' to judge (a restore killed half-way has moved some back).
     if (stat === undefined) continue;
     const now = Number(stat.size);

@@ -3,7 +3,6 @@
  * because the seed's health-check script reads it with `jq -r '.last_run'`. Written atomically
  * (temp file + fsync + rename + directory fsync) so a crash never leaves half a state file.
  */
-import { randomBytes } from "node:crypto";
 import { mkdir, open, readlink, rename, rm } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import * as z from "zod";
@@ -177,9 +176,17 @@ export async function writeFileAtomic(
   const file = await linkTarget(linkOrFile);
   const dir = dirname(file);
   await mkdir(dir, { recursive: true });
-  const temp = join(dir, `.${basename(file)}.${randomBytes(6).toString("hex")}.tmp`);
+  // Random, so writers on other hosts sharing the volume never pick one name; opened with O_EXCL, so
+  // an entry already there under it is never written through (nor removed below). Math.random, not
+  // node:crypto's randomBytes: importing that loaded 36 built-ins on every `ship --rollback` (issue 11).
+  const random = Math.floor(Math.random() * 2 ** 48)
+    .toString(16)
+    .padStart(12, "0");
+  const temp = join(dir, `.${basename(file)}.${random}.tmp`);
+  let created = false;
   try {
-    const handle = await open(temp, "w", mode);
+    const handle = await open(temp, "wx", mode);
+    created = true;
     try {
       await handle.writeFile(content);
       if (durable) await handle.sync();
@@ -188,7 +195,7 @@ export async function writeFileAtomic(
     }
     await rename(temp, file);
   } catch (error) {
-    await rm(temp, { force: true });
+    if (created) await rm(temp, { force: true });
     // Named, so a full disk reads "cannot write <file>: no space left on device", not a bare errno.
     throw errnoCode(error) === undefined ? error : new LocalWriteError(file, error);
   }

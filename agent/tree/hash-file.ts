@@ -1,8 +1,21 @@
 /** Content hashes: streamed for files (bounded memory), the target text for symlinks. */
-import { createHash } from "node:crypto";
+import type * as Crypto from "node:crypto";
 import { closeSync, constants, createReadStream, fstatSync, openSync, readSync } from "node:fs";
 import { lstat, readlink } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { VerificationError } from "../../shared/errors.js";
+
+let crypto: typeof Crypto | undefined;
+
+/**
+ * node:crypto's sha256, the module loaded on the first hash: importing it loads 36 built-ins (~4–8 ms
+ * of CPU), which `ship --rollback` paid as it started though it hashes a file only when a saved copy
+ * changed since (saved-sizes.ts) or a keep-copy is met (issue 11). A built-in resolves from any path.
+ */
+function createHash(algorithm: "sha256"): Crypto.Hash {
+  crypto ??= createRequire("/")("node:crypto") as typeof Crypto;
+  return crypto.createHash(algorithm);
+}
 
 export async function hashFile(path: string): Promise<string> {
   const hash = createHash("sha256");

@@ -1,13 +1,21 @@
 // Preloaded through NODE_OPTIONS=--require by tests that count how often a CLI run reads a file:
-// appends every path fs.promises.readFile is given to $SHIP_READ_TRACE. CommonJS, patched on the
-// shared module object, which the bundled CLI reads at call time.
-const out = process.env.SHIP_READ_TRACE;
-if (out) {
-  const fs = require("node:fs");
-  const promises = require("node:fs/promises");
-  const readFile = promises.readFile;
-  promises.readFile = function traced(path, ...rest) {
+// appends every path fs.promises.readFile is given to $SHIP_READ_TRACE, and every path lstat (sync
+// or promise) is given to $SHIP_STAT_TRACE. CommonJS, patched on the shared module objects, which
+// the bundled CLI reads at call time.
+const fs = require("node:fs");
+const promises = require("node:fs/promises");
+
+/** Replaces `target[name]` with a function that appends its first argument to `out`, then calls it. */
+function trace(target, name, out) {
+  const original = target[name];
+  target[name] = function traced(path, ...rest) {
     fs.appendFileSync(out, `${String(path)}\n`);
-    return readFile.call(this, path, ...rest);
+    return original.call(this, path, ...rest);
   };
+}
+
+if (process.env.SHIP_READ_TRACE) trace(promises, "readFile", process.env.SHIP_READ_TRACE);
+if (process.env.SHIP_STAT_TRACE) {
+  trace(fs, "lstatSync", process.env.SHIP_STAT_TRACE);
+  trace(promises, "lstat", process.env.SHIP_STAT_TRACE);
 }

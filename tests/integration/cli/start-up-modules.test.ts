@@ -277,7 +277,7 @@ describe("what the quick commands load (built CLI)", () => {
     expect(verbose.stdout).toBe(help.stdout);
   });
 
-  it("--rollback and --list-backups load neither worker_threads nor assert (pino's), nor child_process (commander's, trash's)", async () => {
+  it("--rollback and --list-backups load neither worker_threads nor assert (pino's), nor child_process (commander's, trash's), nor crypto", async () => {
     const listing = await builtinsLoaded(root, ["--config", config, "--list-backups"]);
     expect(listing.code, listing.stderr).toBe(0);
     // 2.0.0 again (earlier tests rolled it back), then the backup that update made is restored.
@@ -299,7 +299,19 @@ describe("what the quick commands load (built CLI)", () => {
       // (a 1-file rollback leaves its trash to the next run). (`net` comes anyway: stdout is a pipe
       // here, a tty at a terminal, and both are net.Socket.)
       expect(builtins).not.toContain("child_process");
+      // Its import loads 36 built-ins (~4–8 ms of CPU): the names derived from paths (the app's state
+      // directory, its lock) hash in JavaScript (text-sha256.ts), files only when one is hashed.
+      expect(builtins).not.toContain("crypto");
     }
+  });
+
+  it("ship --help loads no fs/promises (nor the readline and stream modules it brings): it reads no file", async () => {
+    // `ship release -C DIR` checked DIR with fs/promises' stat, imported as the CLI loaded: 10 more
+    // built-ins (~2–3 ms of CPU) on every `ship --help`.
+    const help = await builtinsLoaded(root, ["--help"]);
+    expect(help.code, help.stderr).toBe(0);
+    expect(help.builtins).toContain("vm"); // the tracer saw the code-cached path run
+    expect(help.builtins).not.toContain("fs/promises");
   });
 
   it("an http update run takes undici from the code-cached bundle: nothing read from node_modules", async () => {
