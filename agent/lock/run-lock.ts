@@ -3,6 +3,7 @@
  * exclusively created file holding {pid, host, started}. A lock whose pid is dead on this host is
  * stale (the holder was SIGKILLed or the machine rebooted) and is taken over with a warning.
  */
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { chmod, mkdir, open, readFile, readlink, rm, stat, unlink } from "node:fs/promises";
 import { hostname, tmpdir, userInfo } from "node:os";
@@ -13,7 +14,6 @@ import { errnoCode, errnoErrorText, LocalWriteError } from "../../shared/fs-erro
 import type { Logger } from "../../shared/log.js";
 import { isPermissionDenied, unwritableRecord } from "../state/record-file.js";
 import { realDir } from "../tree/path-on-disk.js";
-import { sha256Hex } from "../tree/text-sha256.js";
 
 const LockHolder = z.object({ pid: z.number().int(), host: z.string(), started: z.string() });
 export type LockHolder = z.infer<typeof LockHolder>;
@@ -102,7 +102,7 @@ async function removeLeftover(file: string, what: string): Promise<void> {
 export function appLockFile(lockDir: string, appDir: string): string {
   const real = realDir(appDir);
   const readable = real.replace(/^\/+/, "").replace(/[^A-Za-z0-9_.-]+/g, "_") || "root";
-  const hash = sha256Hex(real).slice(0, 8);
+  const hash = createHash("sha256").update(real).digest("hex").slice(0, 8);
   return join(lockDir, `app-${readable}-${hash}.lock`);
 }
 

@@ -1,9 +1,9 @@
 /** Where the pipeline keeps its files, all derived from `[general]` so an operator sets two keys. */
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { AgentConfig, Source } from "../../shared/config/schema.js";
 import { realDir } from "../tree/path-on-disk.js";
-import { sha256Hex } from "../tree/text-sha256.js";
 import type { UpdatePaths } from "./context.js";
 
 export function stateRoot(config: AgentConfig): string {
@@ -42,7 +42,7 @@ export function updatePaths(config: AgentConfig, name: string, source: Source): 
 export function appStateDir(config: AgentConfig, appDir: string): string {
   const dir = (key: string) => {
     const readable = key.replace(/^\/+/, "").replace(/[^A-Za-z0-9_.-]+/g, "_") || "root";
-    const hash = sha256Hex(key).slice(0, 8);
+    const hash = createHash("sha256").update(key).digest("hex").slice(0, 8);
     return join(stateRoot(config), "apps", `${readable}-${hash}`);
   };
   const real = dir(realDir(appDir));

@@ -3,6 +3,7 @@
  * hard link) and falls back to a copy (reflink clone where the filesystem can) when source and
  * destination are on different filesystems; the result says which happened so callers can log it.
  */
+import { createHash } from "node:crypto";
 import {
   constants,
   linkSync,
@@ -31,7 +32,6 @@ import {
 import { dirname } from "node:path";
 import { faultPoint } from "../fault.js";
 import { hashFile } from "./hash-file.js";
-import { sha256Hex } from "./text-sha256.js";
 
 /**
  * How an entry got to its new name. A copy whose original's owner could not be given to it (another
@@ -100,7 +100,7 @@ export function copyTempName(dst: string): string {
   if (nameFits(`${dst}${TEMP_SUFFIX}`)) return `${dst}${TEMP_SUFFIX}`;
   const slash = dst.lastIndexOf("/");
   const base = dst.slice(slash + 1);
-  const short = sha256Hex(base).slice(0, 32);
+  const short = createHash("sha256").update(base).digest("hex").slice(0, 32);
   return `${dst.slice(0, slash + 1)}.${short}${TEMP_SUFFIX}`;
 }
 
