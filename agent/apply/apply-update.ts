@@ -41,12 +41,13 @@ import { indexPath, readInstallIndex } from "./install-index.js";
 import { type UpdateJournal, writeJournal } from "./journal.js";
 import { withoutForeignKeepCopies } from "./keep-copies.js";
 import { buildOps, type Inventory, inventoryOf } from "./ops.js";
-import { filesToHash, planUpdate, statMatches, summarizePlan } from "./plan.js";
+import { filesToHash, planUpdate, summarizePlan } from "./plan.js";
 import { prepareUpdate, reportReplacedMerges } from "./prepare.js";
 import { privilegedModes, stagePrivilegedFiles } from "./privileged-files.js";
 import { recoverApp, rollBackUpdate } from "./recover.js";
 import { type OwnerNotKept, stageReplacedOwnership } from "./replaced-file-owner.js";
 import { protectedDirectoryOf } from "./rules.js";
+import { statMatches } from "./stat-match.js";
 import type {
   InstallIndex,
   PlanConflict,
