@@ -30,10 +30,15 @@ export class BackupDirUnlistableError extends ShipError {
     readonly backupRoot: string,
     /** The directory that could not be listed: backup_dir itself or one in it. */
     readonly dir: string,
-    readonly code: string | undefined,
+    /**
+     * The errno met (EACCES, ENOTDIR, ELOOP…). Not `code`: fsErrorText and errnoErrorText read a
+     * `code` as a Node system error's and would say only "permission denied (EACCES)".
+     */
+    readonly errno: string | undefined,
     cause: unknown,
   ) {
-    const what = code === undefined ? errorMessage(cause) : `${code}: ${WHAT[code] ?? errorMessage(cause)}`;
+    const what =
+      errno === undefined ? errorMessage(cause) : `${errno}: ${WHAT[errno] ?? errorMessage(cause)}`;
     const where = dir === backupRoot ? "" : ` (at ${dir})`;
     super(`backup_dir ${backupRoot} cannot be listed: ${what}${where}`, { cause });
     this.name = "BackupDirUnlistableError";

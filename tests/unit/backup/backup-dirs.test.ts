@@ -19,6 +19,7 @@ import {
 import { rollbackRefusal } from "../../../agent/daemon/rollback-target.js";
 import { AgentConfig } from "../../../shared/config/schema.js";
 import { ExitCode } from "../../../shared/errors.js";
+import { errnoErrorText, fsErrorText } from "../../../shared/fs-errors.js";
 
 let root: string;
 beforeEach(async () => {
@@ -111,5 +112,15 @@ describe("a backup directory that cannot be listed", () => {
     expect(refused).toContain(
       `its backups could not be read, so a version only they record is not known here (backup_dir ${backups} cannot be listed: ELOOP`,
     );
+  });
+});
+
+describe("the error as other code words it", () => {
+  it("fsErrorText and errnoErrorText (the daemon's report to the hub, log lines) keep the whole line", async () => {
+    const { backups } = await broken("loop", "app");
+    const error = await refusal(listBackups(backups, "web"));
+    expect(fsErrorText(error)).toBe(error.message);
+    expect(errnoErrorText(error)).toBe(error.message);
+    expect(error.errno).toBe("ELOOP");
   });
 });
