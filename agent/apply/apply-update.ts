@@ -41,12 +41,13 @@ import { indexPath, readInstallIndex } from "./install-index.js";
 import { type UpdateJournal, writeJournal } from "./journal.js";
 import { withoutForeignKeepCopies } from "./keep-copies.js";
 import { buildOps, type Inventory, inventoryOf } from "./ops.js";
-import { filesToHash, planUpdate, statMatches, summarizePlan } from "./plan.js";
+import { filesToHash, planUpdate, summarizePlan } from "./plan.js";
 import { prepareUpdate, reportReplacedMerges } from "./prepare.js";
 import { privilegedModes, stagePrivilegedFiles } from "./privileged-files.js";
 import { recoverApp, rollBackUpdate } from "./recover.js";
 import { type OwnerNotKept, stageReplacedOwnership } from "./replaced-file-owner.js";
 import { protectedDirectoryOf } from "./rules.js";
+import { statMatches } from "./stat-match.js";
 import type {
   InstallIndex,
   PlanConflict,
@@ -492,6 +493,8 @@ async function startBackup(
 ): Promise<BackupInfo> {
   const { app, stateDir } = input;
   const id = await newBackupId(input.backupRoot, app, facts.created);
+  // Before the backup's directory is made: a listing that fails leaves nothing behind.
+  const unrecorded = await foundIndexLost(input, facts.index === undefined, id);
   const path = join(input.backupRoot, app, id);
   await mkdir(backupFilesDir(path), { recursive: true });
   const fromVersion = facts.index?.version ?? null;
@@ -520,7 +523,7 @@ async function startBackup(
     appRealDir: realDir(input.appDir),
     ...dirIdentity(input.appDir),
     stateDir,
-    ...((await foundIndexLost(input, facts.index === undefined, id)) ? { unrecorded: true } : {}),
+    ...(unrecorded ? { unrecorded: true } : {}),
     bytes,
     files,
     bases,
@@ -636,9 +639,9 @@ function withRemovedDirOwners(appDir: string, ops: FileOp[]): FileOp[] {
 async function foundIndexLost(input: ApplyUpdateInput, noIndex: boolean, ownId: string): Promise<boolean> {
   if (!noIndex) return false;
   if (input.previousVersion != null) return true;
-  // Unlistable (the run's earlier look, lastInstalledVersion, refuses an unreadable backup_dir, so
-  // only a directory broken since gets here): "unrecorded" says ship cannot tell, where "(pre-ship)"
-  // would claim a tree ship never touched. Only the label differs; the backup itself is whole.
-  const older = await listBackups(input.backupRoot, input.app, input.appDir).catch(() => undefined);
-  return older === undefined || older.some((b) => b.id !== ownId);
+  // An unlistable backup_dir throws BackupDirUnlistableError (exit 2) like every listing; it cannot
+  // get here in practice (newBackupId listed this directory a moment ago), and a guess would only
+  // have chosen this backup's label.
+  const older = await listBackups(input.backupRoot, input.app, input.appDir);
+  return older.some((b) => b.id !== ownId);
 }

@@ -19,10 +19,10 @@ import {
   writeBackupMeta,
 } from "../backup/backup-store.js";
 import { faultPoint } from "../fault.js";
+import { FINE_RACY_MS } from "../tree/racy-rule.js";
 import {
   basePath,
   entryVouches,
-  FINE_RACY_MS,
   readInstallIndex,
   UNVERIFIED_CTIME,
   writeInstallIndex,

@@ -7,9 +7,9 @@ import { open, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import * as z from "zod";
 import { damagedRecord, parseRecord, recordReadError } from "../state/record-file.js";
-import { isRacy, stampOf } from "../tree/file-stamp.js";
+import { stampOf } from "../tree/file-stamp.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
-import { stillVouches } from "../tree/racy-rule.js";
+import { isRacy, stillVouches } from "../tree/racy-rule.js";
 import type { IndexedFile, InstallIndex } from "./types.js";
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -76,16 +76,15 @@ function parseIndex(text: string, path: string): InstallIndex {
 export const UNVERIFIED_CTIME = -1;
 
 /**
- * git's "racy" rule for the app's files: a stat taken within RACY_MS of a write is as fine as the
- * file system's timestamps (whole seconds on ext2/ext3 with 128-byte inodes, 2 s on FAT), so a
- * same-size rewrite in that tick (a post_update hook, a migration, the app at its restart) keeps
- * size, mtime, ctime and inode, and the entry would vouch for bytes the app no longer holds. So an
- * entry whose mtime or ctime is not older than the index's `statAtMs` by RACY_MS is marked
- * unverified as the index is read; so is every entry of an index whose writer's clock read later
- * than ours does now (it judged "settled" by a clock ahead). Costs time only: the next update
- * hashes those of them it would have trusted (the files the last update wrote, ~1 % of the app),
- * once. An index from before `statAtMs` existed is judged by `installedAt`, which its writer took
- * right after the stats.
+ * git's "racy" rule (racy-rule.ts) for the app's files: a stat taken within the file system's tick
+ * of a write (whole seconds on ext2/ext3 with 128-byte inodes, 2 s on FAT) can miss a same-size
+ * rewrite in that tick (a post_update hook, a migration, the app at its restart): it keeps size,
+ * mtime, ctime and inode, and the entry would vouch for bytes the app no longer holds. So an entry
+ * that had not settled by the index's `statAtMs` is marked unverified as the index is read; so is
+ * every entry of an index whose writer's clock read later than ours does now (it judged "settled"
+ * by a clock ahead). Costs time only: the next update hashes those of them it would have trusted
+ * (the files the last update wrote, ~1 % of the app), once. An index from before `statAtMs` existed
+ * is judged by `installedAt`, which its writer took right after the stats.
  */
 function unverifyRacyEntries(index: InstallIndex, nowMs: number): void {
   const statAtMs = index.statAtMs ?? Date.parse(index.installedAt);
@@ -97,23 +96,14 @@ function unverifyRacyEntries(index: InstallIndex, nowMs: number): void {
 }
 
 /**
- * Whether an entry whose stat was taken at `statAtMs` may vouch for its file by stat at `nowMs`.
- * The window follows the file system's own granularity, read from the ctime: whole seconds
- * (ext2/ext3 with 128-byte inodes, FAT's 2 s, a server's) get the full RACY_MS; a timestamp with a
- * fraction comes from a clock ticking in milliseconds at most (a kernel jiffy, exFAT's 10 ms), so
- * FINE_RACY_MS covers it, and an update run seconds after a first install does not hash the whole
- * app again. (A fine timestamp that happens to fall on a whole second only costs a hash.)
+ * Whether an entry whose stat was taken at `statAtMs` may vouch for its file by stat at `nowMs`: the
+ * racy rule (racy-rule.ts) with the file system's granularity read from the ctime, so an update run
+ * seconds after a first install on a fine file system does not hash the whole app again.
  */
 export function entryVouches(entry: IndexedFile, statAtMs: number | undefined, nowMs: number): boolean {
   const ctimeMs = entry.ctimeMs ?? entry.mtimeMs;
-  const changedAtMs = Math.max(entry.mtimeMs, ctimeMs);
-  // ctime, not mtime: tar and `cp -p` set whole-second mtimes on any file system; ctime is the kernel's.
-  if (ctimeMs % 1000 === 0) return stillVouches(changedAtMs, statAtMs, nowMs);
-  return statAtMs !== undefined && changedAtMs < statAtMs - FINE_RACY_MS && statAtMs <= nowMs;
+  return stillVouches(Math.max(entry.mtimeMs, ctimeMs), statAtMs, nowMs, ctimeMs);
 }
-
-/** The racy window for timestamps finer than a second: well above a kernel jiffy (1-10 ms). */
-export const FINE_RACY_MS = 100;
 
 /** Throws naming the first entry that is not an IndexedFile. */
 export function checkIndexedFiles(

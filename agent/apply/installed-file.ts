@@ -6,6 +6,7 @@
  */
 import { lstatOrUndefined } from "../tree/fs-ops.js";
 import { hashEntry } from "../tree/hash-file.js";
+import { statMatches } from "./stat-match.js";
 import type { IndexedFile } from "./types.js";
 
 export type InstalledState = "absent" | "installed" | "foreign";
@@ -17,15 +18,7 @@ export async function installedState(
   const stat = lstatOrUndefined(path);
   if (stat === undefined) return "absent";
   if (indexed === undefined || stat.isDirectory()) return "foreign";
-  if (
-    stat.size === indexed.size &&
-    stat.mtimeMs === indexed.mtimeMs &&
-    stat.ino === indexed.ino &&
-    (stat.mode & 0o7777) === indexed.mode &&
-    (indexed.ctimeMs === undefined || stat.ctimeMs === indexed.ctimeMs)
-  ) {
-    return "installed";
-  }
+  if (statMatches(stat, indexed)) return "installed";
   if (!stat.isFile() && !stat.isSymbolicLink()) return "foreign";
   // A merged file holds the merge's bytes, not the release's: only their own hash can vouch for it.
   const expected = indexed.merged ? indexed.installedSha256 : indexed.sha256;

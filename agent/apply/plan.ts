@@ -7,6 +7,7 @@ import type { Manifest } from "../../shared/manifest/schema.js";
 import { shownPath } from "../backup/unrestored.js";
 import { dirModeChanges } from "./dir-modes.js";
 import { clearedDirectoryOf, isNamedDirectory, protectedDirectoryOf, ruleFor } from "./rules.js";
+import { statMatches } from "./stat-match.js";
 import type {
   IndexedFile,
   InstallIndex,
@@ -20,6 +21,9 @@ import type {
   TreeScan,
   UpdatePlan,
 } from "./types.js";
+
+// Where the planner's callers have found it; the test itself lives in stat-match.ts.
+export { statMatches };
 
 export interface PlanInput {
   manifest: Manifest;
@@ -54,18 +58,6 @@ export function keepsCopy(rule: RuleRef["rule"]): boolean {
 /** Whether any of the manifest's file rules keeps copies (none: the common case, nothing to look at). */
 export function anyKeepsCopy(manifest: Manifest): boolean {
   return Object.values(manifest.files).some(keepsCopy);
-}
-
-/** Whether the index vouches for the app's file as it is now (no re-hash needed). */
-export function statMatches(app: TreeEntry, indexed: IndexedFile | undefined): boolean {
-  return (
-    indexed !== undefined &&
-    app.size === indexed.size &&
-    app.mtimeMs === indexed.mtimeMs &&
-    app.ino === indexed.ino &&
-    app.mode === indexed.mode &&
-    (indexed.ctimeMs === undefined || app.ctimeMs === indexed.ctimeMs)
-  );
 }
 
 /** What the app's file holds, when the index can vouch for it by stat alone. */

@@ -5,15 +5,17 @@
  * effect: restoring consumes it.
  */
 
-import { lstat, readdir, readFile, rm } from "node:fs/promises";
+import { lstat, readFile, rm } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import * as z from "zod";
 import { BadInputError, errorMessage } from "../../shared/errors.js";
+import { errnoCode } from "../../shared/fs-errors.js";
 import { checkIndexedFiles, readTextIfPresent } from "../apply/install-index.js";
 import type { IndexedFile } from "../apply/types.js";
 import { parseRecord, readRecordText } from "../state/record-file.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
 import { dirIdentity, realDir } from "../tree/path-on-disk.js";
+import { BackupDirUnlistableError, backupSubdirs } from "./backup-dirs.js";
 import { restoredAt } from "./restored-record.js";
 import { appTrashDir, emptyTrash, restoredBackupInTrash, trashOldBackup } from "./trash.js";
 import { UNRESTORED_SUFFIX } from "./unrestored.js";
@@ -238,21 +240,6 @@ function infoOf(meta: BackupMeta, path: string): BackupInfo {
   return info;
 }
 
-async function subdirs(dir: string): Promise<string[]> {
-  try {
-    const entries = await readdir(dir, { withFileTypes: true });
-    return entries.filter((e) => e.isDirectory()).map((e) => e.name);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
-    throw error;
-  }
-}
-
-/** "backup_dir /var/lib/ship/backups cannot be listed: EACCES: permission denied, scandir '…/web'". */
-export function unreadableBackupDir(backupRoot: string, error: unknown): string {
-  return `backup_dir ${backupRoot} cannot be listed: ${errorMessage(error)}`;
-}
-
 /**
  * Complete backups, newest first; one app's or every app's. Partial ones are left out. With `appDir`,
  * only those that restore that directory: configs that share a backup_dir and a source name keep
@@ -276,7 +263,7 @@ export async function listBackupsWithDamaged(
   backupRoot: string,
 ): Promise<{ backups: BackupInfo[]; damaged: { app: string; message: string }[] }> {
   const damaged: { app: string; message: string }[] = [];
-  const names = await subdirs(backupRoot);
+  const names = await backupSubdirs(backupRoot);
   const backups: BackupInfo[] = [];
   for (const name of names)
     backups.push(...(await listBackupsNoting(backupRoot, name, undefined, [], damaged)));
@@ -295,10 +282,10 @@ async function listBackupsNoting(
   known: readonly BackupInfo[],
   damaged?: { app: string; message: string }[],
 ): Promise<BackupInfo[]> {
-  const apps = app === undefined ? await subdirs(backupRoot) : [app];
+  const apps = app === undefined ? await backupSubdirs(backupRoot) : [app];
   const out: BackupInfo[] = [];
   for (const name of apps) {
-    for (const id of await subdirs(join(backupRoot, name))) {
+    for (const id of await backupSubdirs(backupRoot, name)) {
       const path = join(backupRoot, name, id);
       // A complete meta.json never changes (restoring deletes it): one the caller read is reused.
       const reused = known.find((b) => resolve(b.path) === resolve(path));
@@ -354,8 +341,21 @@ export async function findBackupListing(
           `is outside backup_dir (${backupRoot}): ship restores a backup only from there, with the newer backups of its app; move it back to ${join(backupRoot, meta.app)}/ to restore it; nothing was changed`,
         );
       const target = infoOf(meta, path);
-      return { target, listed: [target] };
+      // Its app directory's backups, which the rollback lists again (reusing these): one that cannot
+      // be listed refuses here, before anything is recorded, as for an id.
+      return { target, listed: await listBackups(backupRoot, undefined, target.appDir, [target]) };
     }
+    // One in backup_dir that could not be looked into (its app's directory unreadable) was called
+    // "does not exist: no such backup".
+    await lstat(join(path, META_FILE)).catch((error: unknown) => {
+      const code = errnoCode(error);
+      if (
+        code !== "ENOENT" &&
+        code !== "ENOTDIR" &&
+        sameDir(realDir(dirname(dirname(path))), realDir(backupRoot))
+      )
+        throw new BackupDirUnlistableError(backupRoot, dirname(join(path, META_FILE)), code, error);
+    });
     // A path that is not there (a typo, a backup pruned since) is no "incomplete backup" (review23).
     const there = await lstat(idOrPath).then(
       () => true,
@@ -417,8 +417,8 @@ async function wasRestored(backupRoot: string, id: string): Promise<boolean> {
  * "holds no backup with id …", as if it were not there. Returns when there is no such directory.
  */
 async function explainUnlisted(backupRoot: string, id: string): Promise<void> {
-  for (const app of await subdirs(backupRoot)) {
-    if (!(await subdirs(join(backupRoot, app))).includes(id)) continue;
+  for (const app of await backupSubdirs(backupRoot)) {
+    if (!(await backupSubdirs(backupRoot, app)).includes(id)) continue;
     const path = join(backupRoot, app, id);
     let meta: BackupMeta;
     try {
@@ -442,7 +442,7 @@ export async function newBackupId(backupRoot: string, app: string, now: Date): P
     .toISOString()
     .replace(/[-:]/g, "")
     .replace(/\.\d+Z$/, "Z");
-  const taken = new Set(await subdirs(join(backupRoot, app)));
+  const taken = new Set(await backupSubdirs(backupRoot, app));
   let id = `${app}-${stamp}`;
   for (let n = 2; taken.has(id); n++) id = `${app}-${stamp}-${n}`;
   return id;
@@ -506,7 +506,7 @@ export async function pruneBackups(
   } catch (error) {
     // Said, not swallowed: an unreadable backup_dir pruned nothing, silently, run after run, until
     // the disk filled. Nothing is deleted on a partial view (that could delete a kept backup).
-    problems.push(unreadableBackupDir(backupRoot, error));
+    problems.push(errorMessage(error));
     return [];
   }
   // Newest by the time each was made: after the clock was set back (a VM snapshot, an RTC wrong
@@ -567,7 +567,7 @@ export function setAsideOf(owner: BackupMeta | undefined, appDir: string): boole
  */
 export async function setAsideDirs(appBackups: string, appDir?: string): Promise<SetAsideDir[]> {
   const out: SetAsideDir[] = [];
-  for (const name of await subdirs(appBackups)) {
+  for (const name of await backupSubdirs(dirname(appBackups), basename(appBackups))) {
     if (!name.endsWith(UNRESTORED_SUFFIX)) continue;
     const path = join(appBackups, name);
     const made = await lstat(path).then(

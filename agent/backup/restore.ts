@@ -49,7 +49,7 @@ import {
   type BackupMeta,
   backupFilesDir,
   backupMetaOf,
-  findBackup,
+  findBackupListing,
   inUpdateOrder,
   listBackups,
   META_FILE,
@@ -542,10 +542,11 @@ export async function rollbackTo(options: {
   /** See RestoreInput.trash. */
   trash?: string;
 }): Promise<RollbackResult> {
-  const target =
+  const found =
     typeof options.target === "string"
-      ? await findBackup(options.backupRoot, options.target)
-      : options.target;
+      ? await findBackupListing(options.backupRoot, options.target)
+      : { target: options.target, listed: [] };
+  const target = found.target;
   // Listed afresh (under the caller's lock), the target's meta reused: each meta.json is read once.
   // Every backup of the target's app directory, whatever source name it was made under: after
   // [sources.myapp] was renamed to [sources.web], a rollback to a myapp backup found only myapp's
@@ -553,6 +554,7 @@ export async function rollbackTo(options: {
   // while web's backup of that update was there to undo first.
   const listed = await listBackups(options.backupRoot, undefined, target.appDir, [
     target,
+    ...found.listed,
     ...(options.known ?? []),
   ]);
   const stateDir = options.stateDir ?? backupMetaOf(target).stateDir;

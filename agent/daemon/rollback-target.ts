@@ -7,9 +7,9 @@
  * say it ran, the state file's `previous_version` or a backup of the app it holds.
  */
 import type { AgentConfig, Source } from "../../shared/config/schema.js";
-import { errorMessage } from "../../shared/errors.js";
 import { compareVersions } from "../../shared/versions.js";
 import { listBackups } from "../apply/index.js";
+import { BackupDirUnlistableError } from "../backup/backup-dirs.js";
 import { sourceOfBackup } from "../backup/backup-owner.js";
 import type { SourceState } from "../state/state-file.js";
 
@@ -62,11 +62,7 @@ async function versionsRunBefore({
       if (sourceOfBackup(config.sources, b)?.name === app && b.version !== null) versions.push(b.version);
     return { versions };
   } catch (error) {
-    return { versions, unreadable: unreadableText(config.general.backup_dir, error) };
+    if (!(error instanceof BackupDirUnlistableError)) throw error;
+    return { versions, unreadable: error.message };
   }
-}
-
-/** "backup_dir /var/lib/ship/backups: ENOTDIR: not a directory, scandir '/var/lib/ship/backups/web'". */
-function unreadableText(backupDir: string, error: unknown): string {
-  return `backup_dir ${backupDir}: ${errorMessage(error)}`;
 }

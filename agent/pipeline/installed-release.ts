@@ -1,7 +1,6 @@
 /** The installed release as sources see it: the app's install index, read fresh at each call. */
-import { BadInputError } from "../../shared/errors.js";
 import { readInstallIndex, readInstallIndexHeader } from "../apply/install-index.js";
-import { type BackupInfo, listBackups, unreadableBackupDir } from "../backup/backup-store.js";
+import { type BackupInfo, listBackups } from "../backup/backup-store.js";
 import type { InstalledId, InstalledRelease } from "../sources/types.js";
 
 export interface LegacyState {
@@ -86,15 +85,10 @@ export async function lastInstalledVersion(
 }
 
 /**
- * Throws (exit 2, naming backup_dir) when backup_dir cannot be listed: "no backup" would read as
- * "ship never installed here", so no migration would run, the downgrade refusal would have no version
- * to compare with, and the check would say "nothing installed". The update needs backup_dir anyway.
+ * Throws BackupDirUnlistableError (exit 2, naming backup_dir) when backup_dir cannot be listed: "no
+ * backup" would read as "ship never installed here", so no migration would run, the downgrade refusal
+ * would have no version to compare with, and the check would say "nothing installed".
  */
 async function newestBackup(backupRoot: string, appDir: string): Promise<BackupInfo | undefined> {
-  try {
-    return (await listBackups(backupRoot, undefined, appDir))[0];
-  } catch (error) {
-    const message = unreadableBackupDir(backupRoot, error);
-    throw new BadInputError([{ file: backupRoot, path: "", message, severity: "error" }], message);
-  }
+  return (await listBackups(backupRoot, undefined, appDir))[0];
 }

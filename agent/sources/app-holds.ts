@@ -5,7 +5,7 @@
  * (FetchedRelease.materialize), so an app edited since the install costs a copy, never a wrong file.
  */
 import { join } from "node:path";
-import { statMatches } from "../apply/plan.js";
+import { statMatches } from "../apply/stat-match.js";
 import type { TreeEntry } from "../apply/types.js";
 import { isFileMode, isSymlinkMode, lstatLite } from "../tree/lstat-lite.js";
 import type { InstalledRelease } from "./types.js";

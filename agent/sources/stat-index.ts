@@ -22,8 +22,9 @@
  * run's clock in ms, the root), then one `<rel>\0<sha256>\t<stamp>\0` record per file. Names may hold any byte but NUL, so NUL ends each field.
  */
 import { readFileSync, type Stats } from "node:fs";
-import { isRacy, stampOf } from "../tree/file-stamp.js";
+import { stampOf } from "../tree/file-stamp.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
+import { isRacy } from "../tree/racy-rule.js";
 
 export { stampOf };
 

@@ -10,10 +10,9 @@ import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { asRoot, chownToNobody, NOBODY } from "../../support/as-nobody.js";
 import { runShip } from "../../support/ship-cli.js";
 
-const NOBODY = 65534;
-const asRoot = process.getuid?.() === 0;
 let root: string;
 
 beforeAll(async () => {
@@ -42,12 +41,12 @@ async function setUp(name: string) {
       join(dir, "ship.toml"),
       `[general]\nstate_file = "${dir}/var/state.json"\nbackup_dir = "${dir}/var/backups"\nmin_interval_hours = 0\n\n[sources.myapp]\ntype = "local"\npath = "${join(dir, release)}"\napp_dir = "${dir}/app"\n`,
     );
-  await chownTree(dir);
+  await chownToNobody(dir);
   const other = join(dir, "var", "backups", "other");
   const ship = async (release: string) => {
     await config(release);
-    await chown(join(dir, "ship.toml"), NOBODY, NOBODY);
-    return runShip(["--config", join(dir, "ship.toml"), "--force"], { user: { uid: NOBODY, gid: NOBODY } });
+    await chown(join(dir, "ship.toml"), NOBODY.uid, NOBODY.gid);
+    return runShip(["--config", join(dir, "ship.toml"), "--force"], { user: NOBODY });
   };
   /** Another config's backups, this user may not read. */
   const closeOther = async () => {
@@ -55,13 +54,6 @@ async function setUp(name: string) {
     await chmod(other, 0o700);
   };
   return { dir, ship, closeOther };
-}
-
-async function chownTree(path: string): Promise<void> {
-  await chown(path, NOBODY, NOBODY);
-  for (const entry of await readdir(path, { withFileTypes: true }))
-    if (entry.isDirectory()) await chownTree(join(path, entry.name));
-    else await chown(join(path, entry.name), NOBODY, NOBODY);
 }
 
 describe("backup_dir that cannot be listed", () => {

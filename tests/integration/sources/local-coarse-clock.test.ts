@@ -54,6 +54,21 @@ describe("stat index on a file system with whole-second timestamps", () => {
     expect(next.id).toBe(`tree:${await treeDigest(dir)}`);
   });
 
+  it("a whole-second stamp keeps the 2 s window where a fine one settles in 0.1 s: a scan half a second on still misses nothing", async (ctx) => {
+    if (!seconds.mounted) ctx.skip();
+    const dir = join(seconds.fs, "rel-half");
+    await mkdir(dir);
+    await writeFile(join(dir, "update-manifest.yaml"), 'version: "1.0.0"\n');
+    const index = join(seconds.tmp, "index-half");
+    // Past a fine file system's tick, inside this one's second: the granularity decides.
+    const halfASecondOn = () => Date.now() + 500;
+    await editInOneSecond(join(dir, "app.txt"), "AAAA\n", "BBBB\n", () =>
+      scanReleaseDir(dir, index, halfASecondOn),
+    );
+    const next = await scanReleaseDir(dir, index, halfASecondOn);
+    expect(next.id).toBe(`tree:${await treeDigest(dir)}`);
+  });
+
   it("an index written by a run whose clock was ahead does not vouch for a same-size edit in that second", async (ctx) => {
     if (!seconds.mounted) ctx.skip();
     const dir = join(seconds.fs, "rel-ahead");
