@@ -11,7 +11,7 @@ import {
 import { errnoErrorText } from "../../shared/fs-errors.js";
 import { parseOneLine } from "../../shared/schema/one-line.js";
 import { HubRequestError } from "../errors.js";
-import { isCompletedRollout, isFinalRollout, isRollbackDeliverable } from "../rollouts/states.js";
+import { isCompletedRollout, isFinalRollout } from "../rollouts/states.js";
 import type { rolloutDetail, rolloutSummary } from "../rollouts/view.js";
 import type { AgentRecord } from "../store/store.js";
 import { type FlagSource, inFlagTerms, refusedInFlagTerms } from "./flag-terms.js";
@@ -294,7 +294,7 @@ function printDetail(d: Detail): void {
             a.error ??
               (a.offlineFailsAt !== undefined
                 ? `offline: counts as failed at ${a.offlineFailsAt}`
-                : isRollbackDeliverable(a.state) && !a.online
+                : a.rollbackOwed && !a.online
                   ? "offline: its rollback instruction goes out when it reconnects"
                   : null),
           ]),
