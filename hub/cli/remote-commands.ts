@@ -73,8 +73,9 @@ function parseWave(text: string, options: CreateOptions) {
   const at = text.indexOf("=");
   if (at <= 0)
     throw new RangeError(`--wave "${text}": use NAME=PERCENT, NAME=label:K=V or NAME=agents:ID,ID`);
-  const name = text.slice(0, at);
-  const value = text.slice(at + 1);
+  // Spaces beside `=` are no part of the name or the value, as in `--selector env = prod`.
+  const name = text.slice(0, at).trim();
+  const value = text.slice(at + 1).trim();
   const common = {
     name,
     ...(options.waitMinutes
