@@ -34,6 +34,12 @@ export const MAX_WAIT_MINUTES = 43_200;
 /** A failure count above any fleet a hub serves would only mean "never halt". */
 export const MAX_FAILURE_COUNT = 1_000_000;
 export const MAX_WAVES = 100;
+/**
+ * Agent ids a rollout's `agents` waves may name in all: a hand-picked list that long is already
+ * past what anyone checks by eye (labels and percent waves are for larger groups), and every id
+ * is carried in the stored spec each read of the rollout parses.
+ */
+export const MAX_NAMED_AGENTS = 10_000;
 
 export const PublishRelease = z.strictObject({
   app: AppName,
@@ -220,6 +226,18 @@ export const RolloutSpec = z
           message: percentRefusal(w.percent, last.percent, last.index),
         });
       last = { percent: w.percent, index: i };
+    });
+    // The count in all, said at the wave that crosses it.
+    let namedAgents = 0;
+    spec.waves.forEach((w, i) => {
+      const before = namedAgents;
+      namedAgents += w.agents?.length ?? 0;
+      if (before <= MAX_NAMED_AGENTS && namedAgents > MAX_NAMED_AGENTS)
+        ctx.addIssue({
+          code: "custom",
+          path: ["waves", i, "agents"],
+          message: `the rollout's agents waves name ${spec.waves.reduce((n, x) => n + (x.agents?.length ?? 0), 0)} agents in all, more than the ${MAX_NAMED_AGENTS} one rollout may name: use labels or percent waves for larger groups`,
+        });
     });
     for (const shadowed of shadowedWaves(spec.waves))
       ctx.addIssue({
