@@ -21,7 +21,7 @@ const rows = async (t: TestHub, id: string) => {
 
 describe("rollbackOwed per agent", () => {
   it("is true while a rollback is owed (unanswered or timed out) and false once answered or never asked", async () => {
-    const t = await session.start({ progressTimeoutMs: 1500 });
+    const t = await session.start({ progressTimeoutMs: 3000 });
     await publishRelease(t, "1.0.0");
     const v2 = await publishRelease(t, "2.0.0");
     const [a1, a2, a3] = await Promise.all(["a1", "a2", "a3"].map((id) => session.connect(t, id)));
