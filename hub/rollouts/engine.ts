@@ -3,6 +3,7 @@ import type { RolloutSpec } from "../../shared/api/bodies.js";
 import { agoText } from "../ago-text.js";
 import { HubRequestError } from "../errors.js";
 import { ActiveRolloutConflict, type StoreOps } from "../store/async-store.js";
+import { releaseById } from "../store/release-by-id.js";
 import type {
   AgentRecord,
   DeploymentRecord,
@@ -187,7 +188,7 @@ export class RolloutEngine {
   }
 
   async requireRelease(id: string, t: StoreOps = this.store): Promise<ReleaseRecord> {
-    const release = await t.getRelease(id);
+    const release = await releaseById(t, id);
     // Named as the field it came in (`rollout create --release` says it as its flag): "release x not
     // found" alone, a 404 on POST /rollouts, read as if the route were missing.
     if (!release)
@@ -241,7 +242,8 @@ export class RolloutEngine {
   /** The split `create` gives for the same body while the same agents are registered. */
   async preview(spec: RolloutSpec) {
     const release = await this.requireRelease(spec.release);
-    const seed = rolloutSeed(spec);
+    // The release's id as stored: the default seed, which the create that follows hashes with.
+    const seed = rolloutSeed({ ...spec, release: release.id });
     const agents = await this.store.listAgents();
     const placed = placeAgents(seed, spec, release.app, agents);
     const nobody = nobodyRefusal(spec, release.app, agents, placed);
@@ -285,11 +287,14 @@ export class RolloutEngine {
     requestedId: string = input.id ?? randomUUID(),
   ): Promise<CreatedRollout> {
     const rolloutId = canonicalRolloutId(requestedId);
+    // The release as stored names it (a release never changes): the default seed hashes with it.
+    const releaseId = (await releaseById(this.store, input.release))?.id ?? input.release;
     // The seed is stored with the rollout: agents joining later hash with the one the preview used.
     const spec: RolloutSpec = {
       ...input,
+      release: releaseId,
       ...(input.id === undefined ? {} : { id: rolloutId }),
-      seed: rolloutSeed(input),
+      seed: rolloutSeed({ ...input, release: releaseId }),
     };
     try {
       return await this.run(async (dispatch) => {

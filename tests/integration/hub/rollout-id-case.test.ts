@@ -49,3 +49,38 @@ describe("a rollout id given in upper case", () => {
     expect(list.body.rollouts.map((r) => r.id)).toEqual([LOWER]);
   });
 });
+
+describe("a release id given in upper case", () => {
+  it("names the same release: GET /releases/:id, and a rollout and its preview split alike", async () => {
+    const t = await session.start();
+    const release = await publishRelease(t, "2.0.0");
+    for (const id of ["a1", "a2", "a3", "a4", "a5", "a6"]) await session.connect(t, id);
+    const got = await t.api<{ id: string }>("GET", `/api/v1/releases/${release.toUpperCase()}`, {
+      token: t.operator,
+    });
+    expect({ status: got.status, id: got.body.id }).toEqual({ status: 200, id: release });
+    const body = (id: string) => ({
+      release: id,
+      waves: [
+        { name: "canary", percent: 30 },
+        { name: "all", percent: 100 },
+      ],
+    });
+    type Split = { seed: string; waves: { agents: string[] }[] };
+    const preview = await t.api<Split>("POST", "/api/v1/rollouts/preview", {
+      token: t.operator,
+      body: body(release),
+    });
+    const created = await t.api<{ waves: { agents: { agentId: string }[] }[]; release: { id: string } }>(
+      "POST",
+      "/api/v1/rollouts",
+      { token: t.operator, body: body(release.toUpperCase()) },
+    );
+    expect(created.status).toBe(201);
+    expect(created.body.release.id).toBe(release);
+    expect(created.body.waves.map((w) => w.agents.map((a) => a.agentId))).toEqual(
+      preview.body.waves.map((w) => w.agents),
+    );
+    expect(preview.body.seed).toBe(release);
+  });
+});
