@@ -156,6 +156,8 @@ export interface RolloutDetail extends RolloutSummary {
       agentId: string;
       state: string;
       online: boolean;
+      /** The hub still owes it a rollback instruction (sent when it is online, else at its hello). */
+      rollbackOwed: boolean;
       /** Runs of the update the agent started (deliveries and re-sends are not counted). */
       attempts: number;
       error: string | null;

@@ -15,6 +15,7 @@ import { DatabaseNoAnswer, NO_ANSWER_CODE } from "../store/answer-deadline.js";
 import { agentRoutes } from "./agents.js";
 import { artifactRoutes } from "./artifacts.js";
 import type { ApiDeps } from "./deps.js";
+import { refuseNulInPath } from "./nul-refusal.js";
 import { hasOperation, openApiDocument } from "./openapi.js";
 import { releaseRoutes } from "./releases.js";
 import { rolloutRoutes } from "./rollouts.js";
@@ -39,6 +40,7 @@ export function createApiApp(deps: ApiDeps): express.Express {
     res.json(openapi);
   });
 
+  app.use(API_PREFIX, refuseNulInPath);
   // Artifacts stream their raw body, so they are mounted before the JSON parser.
   app.use(API_PREFIX, artifactRoutes(deps));
   app.use(API_PREFIX, authenticateBody(deps.tokens, deps.sessions));

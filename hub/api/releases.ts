@@ -11,6 +11,7 @@ import { agoText } from "../ago-text.js";
 import { actorOf, requireRole } from "../auth/require-role.js";
 import { HubRequestError } from "../errors.js";
 import type { StoreOps } from "../store/async-store.js";
+import { releaseById } from "../store/release-by-id.js";
 import type { ReleaseCursor, ReleaseRecord } from "../store/store.js";
 import type { ApiDeps } from "./deps.js";
 import { manifestNotText } from "./manifest-text.js";
@@ -240,7 +241,7 @@ export function releaseRoutes(deps: ApiDeps): Router {
 
   router.get("/releases/:id", requireRole(tokens, "ci", "operator"), async (req, res) => {
     parseRequest(NoFields, req.query, "query");
-    const release = await store.getRelease(req.params.id as string);
+    const release = await releaseById(store, req.params.id as string);
     if (!release) throw new HubRequestError(404, `release ${req.params.id} not found`);
     res.json(releaseForPeople(release));
   });

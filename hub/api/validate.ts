@@ -1,6 +1,7 @@
 import type * as z from "zod";
 import { parseOneLine } from "../../shared/schema/one-line.js";
 import { HubRequestError } from "../errors.js";
+import { nulRefusal } from "./nul-refusal.js";
 
 export { formatPath } from "../../shared/schema/one-line.js";
 
@@ -10,8 +11,10 @@ export { formatPath } from "../../shared/schema/one-line.js";
  */
 export function parseRequest<S extends z.ZodType>(schema: S, value: unknown, root = "body"): z.output<S> {
   const result = parseOneLine(schema, value, root);
-  if (result.ok) return result.value;
-  throw new HubRequestError(400, result.message);
+  if (!result.ok) throw new HubRequestError(400, result.message);
+  const nul = nulRefusal(result.value, root);
+  if (nul !== undefined) throw new HubRequestError(400, nul);
+  return result.value;
 }
 
 /**

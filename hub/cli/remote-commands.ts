@@ -11,7 +11,7 @@ import {
 import { errnoErrorText } from "../../shared/fs-errors.js";
 import { parseOneLine } from "../../shared/schema/one-line.js";
 import { HubRequestError } from "../errors.js";
-import { isCompletedRollout, isFinalRollout, isRollbackDeliverable } from "../rollouts/states.js";
+import { isCompletedRollout, isFinalRollout } from "../rollouts/states.js";
 import type { rolloutDetail, rolloutSummary } from "../rollouts/view.js";
 import type { AgentRecord } from "../store/store.js";
 import { type FlagSource, inFlagTerms, refusedInFlagTerms } from "./flag-terms.js";
@@ -73,8 +73,9 @@ function parseWave(text: string, options: CreateOptions) {
   const at = text.indexOf("=");
   if (at <= 0)
     throw new RangeError(`--wave "${text}": use NAME=PERCENT, NAME=label:K=V or NAME=agents:ID,ID`);
-  const name = text.slice(0, at);
-  const value = text.slice(at + 1);
+  // Spaces beside `=` are no part of the name or the value, as in `--selector env = prod`.
+  const name = text.slice(0, at).trim();
+  const value = text.slice(at + 1).trim();
   const common = {
     name,
     ...(options.waitMinutes
@@ -294,7 +295,7 @@ function printDetail(d: Detail): void {
             a.error ??
               (a.offlineFailsAt !== undefined
                 ? `offline: counts as failed at ${a.offlineFailsAt}`
-                : isRollbackDeliverable(a.state) && !a.online
+                : a.rollbackOwed && !a.online
                   ? "offline: its rollback instruction goes out when it reconnects"
                   : null),
           ]),

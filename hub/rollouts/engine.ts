@@ -3,6 +3,7 @@ import type { RolloutSpec } from "../../shared/api/bodies.js";
 import { agoText } from "../ago-text.js";
 import { HubRequestError } from "../errors.js";
 import { ActiveRolloutConflict, type StoreOps } from "../store/async-store.js";
+import { releaseById } from "../store/release-by-id.js";
 import type {
   AgentRecord,
   DeploymentRecord,
@@ -187,7 +188,7 @@ export class RolloutEngine {
   }
 
   async requireRelease(id: string, t: StoreOps = this.store): Promise<ReleaseRecord> {
-    const release = await t.getRelease(id);
+    const release = await releaseById(t, id);
     // Named as the field it came in (`rollout create --release` says it as its flag): "release x not
     // found" alone, a 404 on POST /rollouts, read as if the route were missing.
     if (!release)
@@ -198,13 +199,18 @@ export class RolloutEngine {
     return release;
   }
 
-  /** By id, or by a unique prefix of at least 4 characters (the dashboard shows 8). */
+  /**
+   * By id, or by a unique prefix of at least 4 characters (the dashboard shows 8), in either case
+   * (a rollout stored with an upper-case id by an older hub is found too).
+   */
   async requireRollout(id: string, t: StoreOps = this.store): Promise<RolloutRecord> {
     const rollout = await t.getRollout(id);
     if (rollout) return rollout;
     const matches =
       id.length >= 4
-        ? (await t.listRollouts({ limit: 100_000 })).filter((r) => r.id.startsWith(id.toLowerCase()))
+        ? (await t.listRollouts({ limit: 100_000 })).filter((r) =>
+            canonicalRolloutId(r.id).startsWith(canonicalRolloutId(id)),
+          )
         : [];
     if (matches.length === 1) return matches[0] as RolloutRecord;
     if (matches.length > 1)
@@ -236,13 +242,14 @@ export class RolloutEngine {
   /** The split `create` gives for the same body while the same agents are registered. */
   async preview(spec: RolloutSpec) {
     const release = await this.requireRelease(spec.release);
-    const seed = rolloutSeed(spec);
+    // The release's id as stored: the default seed, which the create that follows hashes with.
+    const seed = rolloutSeed({ ...spec, release: release.id });
     const agents = await this.store.listAgents();
     const placed = placeAgents(seed, spec, release.app, agents);
     const nobody = nobodyRefusal(spec, release.app, agents, placed);
     const busy = await this.busyRefusal(release.app, this.store);
     return {
-      rolloutId: spec.id ?? randomUUID(),
+      rolloutId: canonicalRolloutId(spec.id ?? randomUUID()),
       seed,
       ...planWaves(seed, spec, release.app, agents),
       // What `create` would answer with 400 for this body: the dashboard says it and offers no Start.
@@ -277,10 +284,18 @@ export class RolloutEngine {
   async createWithDeployments(
     input: RolloutSpec,
     actor: string,
-    rolloutId: string = input.id ?? randomUUID(),
+    requestedId: string = input.id ?? randomUUID(),
   ): Promise<CreatedRollout> {
+    const rolloutId = canonicalRolloutId(requestedId);
+    // The release as stored names it (a release never changes): the default seed hashes with it.
+    const releaseId = (await releaseById(this.store, input.release))?.id ?? input.release;
     // The seed is stored with the rollout: agents joining later hash with the one the preview used.
-    const spec: RolloutSpec = { ...input, seed: rolloutSeed(input) };
+    const spec: RolloutSpec = {
+      ...input,
+      release: releaseId,
+      ...(input.id === undefined ? {} : { id: rolloutId }),
+      seed: rolloutSeed({ ...input, release: releaseId }),
+    };
     try {
       return await this.run(async (dispatch) => {
         const { t } = dispatch;
@@ -1306,4 +1321,13 @@ async function forgottenNamed(
   const missing = spec.waves.flatMap((w) => (w.agents ?? []).filter((id) => !known.has(id)));
   if (missing.length === 0) return new Set();
   return new Set((await t.getAgents(missing)).filter((a) => a.forgottenAt !== undefined).map((a) => a.id));
+}
+
+/**
+ * A rollout id as the hub stores it: lower case. A body's `id` may be a UUID in upper case; stored
+ * as given it was found by no short id (prefixes are matched in lower case, as `rollout list`
+ * shows them) and the same UUID in lower case made a second rollout.
+ */
+function canonicalRolloutId(id: string): string {
+  return id.toLowerCase();
 }

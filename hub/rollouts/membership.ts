@@ -42,10 +42,25 @@ export function waveOf(seed: string, spec: RolloutSpec, agentId: string, labels:
   return waveOfBucket(bucketOf(seed, agentId), spec, agentId, labels);
 }
 
+/**
+ * An agents wave's ids as a set, built once per list (a spec read from the store is a new list):
+ * searching the list for every agent of a 10,000-agent fleet made one body naming 150,000 ids
+ * hold the event loop for 26 s.
+ */
+const namedSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+function names(ids: readonly string[], agentId: string): boolean {
+  let set = namedSets.get(ids);
+  if (set === undefined) {
+    set = new Set(ids);
+    namedSets.set(ids, set);
+  }
+  return set.has(agentId);
+}
+
 function waveOfBucket(bucket: number, spec: RolloutSpec, agentId: string, labels: Record<string, string>) {
   const index = spec.waves.findIndex((w) => {
     if (w.percent !== undefined) return bucketWithin(bucket, w.percent);
-    if (w.agents !== undefined) return w.agents.includes(agentId);
+    if (w.agents !== undefined) return names(w.agents, agentId);
     return hasLabels(labels, w.labels);
   });
   return index === -1 ? undefined : index;

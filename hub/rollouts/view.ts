@@ -23,6 +23,7 @@ import {
   inStateOrder,
   isCompletedRollout,
   isFinalRollout,
+  isRollbackDeliverable,
   isRunningRollout,
   LEFT_INSTALLED_FROM_STATES,
   offeredRolloutActions,
@@ -400,6 +401,10 @@ export function rolloutDetailOf(
             deploymentId: d.id,
             state: d.state,
             online: isOnline(d.agentId),
+            // The hub still owes it a rollback instruction (not answered yet, or timed out and sent
+            // again at its hello), as the state table says: the CLI and the dashboard read this flag
+            // instead of naming the states themselves.
+            rollbackOwed: isRollbackDeliverable(d.state),
             // Runs of the update the agent started (not deliveries: a re-send after a timeout,
             // which the agent takes for the run it is on or answers from its record, is none).
             attempts: d.started ?? 0,

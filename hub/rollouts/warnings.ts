@@ -72,6 +72,15 @@ export function downgradeWarnings(
   return warnings;
 }
 
+/** Ids listed in a warning at most: past them, how many more (the warning is answered and stored). */
+const LISTED_IDS = 10;
+
+/** "a, b, c", or past LISTED_IDS "a, b, …, j and 90 more". */
+function fewOf(ids: readonly string[]): string {
+  const listed = ids.slice(0, LISTED_IDS).join(", ");
+  return ids.length > LISTED_IDS ? `${listed} and ${ids.length - LISTED_IDS} more` : listed;
+}
+
 /**
  * Agents an `agents` wave names that will not take part: not registered with the hub at all (a
  * typo, most often) or not eligible (no such app announced, the selector's labels lacking). The
@@ -96,15 +105,15 @@ export function namedAgentWarnings(
     const said: string[] = [];
     if (gone.length > 0)
       said.push(
-        `${gone.join(", ")} ${gone.length === 1 ? "was" : "were"} forgotten (\`ship-hub agents forget\`); taken only if ${gone.length === 1 ? "it connects" : "they connect"} again while the rollout runs`,
+        `${fewOf(gone)} ${gone.length === 1 ? "was" : "were"} forgotten (\`ship-hub agents forget\`); taken only if ${gone.length === 1 ? "it connects" : "they connect"} again while the rollout runs`,
       );
     if (unknown.length > 0)
       said.push(
-        `${unknown.join(", ")} never registered with the hub (a typo?); taken only if an agent of that id registers while the rollout runs`,
+        `${fewOf(unknown)} never registered with the hub (a typo?); taken only if an agent of that id registers while the rollout runs`,
       );
     if (ineligible.length > 0)
       said.push(
-        `${ineligible.join(", ")} ${ineligible.length === 1 ? "does" : "do"} not take part (no app ${app} announced, or the selector's labels lacking)`,
+        `${fewOf(ineligible)} ${ineligible.length === 1 ? "does" : "do"} not take part (no app ${app} announced, or the selector's labels lacking)`,
       );
     return said.length === 0 ? [] : [`body.waves[${i}].agents (${wave.name}): ${said.join("; ")}`];
   });

@@ -11,6 +11,7 @@ import {
   tooDeepMessage,
 } from "../../shared/json-depth.js";
 import type { Logger } from "../../shared/log.js";
+import { withoutNul } from "../../shared/nul-character.js";
 import {
   AGENT_CHANNEL_PATH,
   AGENT_INSTANCE_HEADER,
@@ -418,6 +419,8 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
       } catch {
         return ws.close(1008, "message is not JSON");
       }
+      // Kept, not refused: a report quoting a hook's binary output must land (see withoutNul).
+      if (bytes.includes("\\u0000")) json = withoutNul(json);
       // One line naming the field, in the words of the API's 400s (never zod's raw wording).
       const parsed = parseOneLine(AgentMessage, json, "message");
       if (!parsed.ok) {

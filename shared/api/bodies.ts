@@ -16,13 +16,30 @@ const printed = <T extends z.ZodString>(text: T) =>
     (n) => !UNPRINTABLE.test(n),
     "must not hold a control character (a line break, tab, ESC …), a bidirectional override or an invisible format character (a zero-width space …): the CLI, the dashboard and the event log print it",
   );
-const waveName = printed(name);
+const waveName = printed(name).refine(
+  (n) => !/^\s|\s$/u.test(n),
+  "must not begin or end with white space: the CLI, the dashboard and the event log print it, where it cannot be seen",
+);
+
+/**
+ * What a wave name reads as: the same characters composed or decomposed ("é", "e" + U+0301), in a
+ * compatibility form (a no-break space) or with a run of spaces for one are the same name to a reader.
+ */
+function readAs(name: string): string {
+  return name.normalize("NFKC").replace(/\s+/gu, " ");
+}
 
 /** The longest a wave may wait before it auto-advances: 30 days (a longer soak is a manual advance). */
 export const MAX_WAIT_MINUTES = 43_200;
 /** A failure count above any fleet a hub serves would only mean "never halt". */
 export const MAX_FAILURE_COUNT = 1_000_000;
 export const MAX_WAVES = 100;
+/**
+ * Agent ids a rollout's `agents` waves may name in all: a hand-picked list that long is already
+ * past what anyone checks by eye (labels and percent waves are for larger groups), and every id
+ * is carried in the stored spec each read of the rollout parses.
+ */
+export const MAX_NAMED_AGENTS = 10_000;
 
 export const PublishRelease = z.strictObject({
   app: AppName,
@@ -181,16 +198,21 @@ export const RolloutSpec = z
   })
   .superRefine((spec, ctx) => {
     // Operators, the CLI and the dashboard tell waves apart by name ("advanced from wave 1/3 canary").
+    // Two must not look alike either, so they are compared as they read.
     const named = new Map<string, number>();
     spec.waves.forEach((w, i) => {
-      const first = named.get(w.name);
-      if (first !== undefined)
+      const first = named.get(readAs(w.name));
+      if (first !== undefined) {
+        const earlier = spec.waves[first]?.name;
         ctx.addIssue({
           code: "custom",
           path: ["waves", i, "name"],
-          message: `"${w.name}" already names wave ${first + 1}: wave names must differ`,
+          message:
+            earlier === w.name
+              ? `"${w.name}" already names wave ${first + 1}: wave names must differ`
+              : `"${w.name}" reads as wave ${first + 1} ("${earlier}"): wave names must differ`,
         });
-      else named.set(w.name, i);
+      } else named.set(readAs(w.name), i);
     });
     // Percentages are cumulative: a wave at the previous wave's percent adds nobody, so it either
     // holds no agent or takes one from a later wave; neither is what `c=5 d=5` was meant to say.
@@ -204,6 +226,18 @@ export const RolloutSpec = z
           message: percentRefusal(w.percent, last.percent, last.index),
         });
       last = { percent: w.percent, index: i };
+    });
+    // The count in all, said at the wave that crosses it.
+    let namedAgents = 0;
+    spec.waves.forEach((w, i) => {
+      const before = namedAgents;
+      namedAgents += w.agents?.length ?? 0;
+      if (before <= MAX_NAMED_AGENTS && namedAgents > MAX_NAMED_AGENTS)
+        ctx.addIssue({
+          code: "custom",
+          path: ["waves", i, "agents"],
+          message: `the rollout's agents waves name ${spec.waves.reduce((n, x) => n + (x.agents?.length ?? 0), 0)} agents in all, more than the ${MAX_NAMED_AGENTS} one rollout may name: use labels or percent waves for larger groups`,
+        });
     });
     for (const shadowed of shadowedWaves(spec.waves))
       ctx.addIssue({

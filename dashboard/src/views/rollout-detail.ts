@@ -187,7 +187,7 @@ export function rolloutDetailView(id: string): View {
                   a.error ??
                     (a.offlineFailsAt !== undefined
                       ? `offline: counts as failed at ${when(a.offlineFailsAt)}`
-                      : a.state === "rollback_pending" && !a.online
+                      : a.rollbackOwed && !a.online
                         ? OFFLINE_ROLLBACK
                         : ""),
                 ),
