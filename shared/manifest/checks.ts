@@ -8,6 +8,7 @@ import { compareVersions, isVersionLike, ONE_WORD_VERSION } from "../versions.js
 import { globProblem } from "./glob-check.js";
 import { unknownPlaceholders } from "./message-placeholders.js";
 import { protectedDirectoryOfPattern } from "./protected-pattern.js";
+import { parseRolloutDate } from "./rollout-date.js";
 import { FileMergeStrategies } from "./schema.js";
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -156,9 +157,14 @@ function pruneProblems(directories: unknown): Problem[] {
 function rolloutStartProblems(data: Record<string, unknown>): Problem[] {
   const rollout = data.rollout;
   const problems: Problem[] = [];
-  const notADate = (text: unknown): boolean => typeof text === "string" && Number.isNaN(Date.parse(text));
-  if (isRecord(rollout) && notADate(rollout.start)) {
-    const message = `not an ISO date-time: ${JSON.stringify(rollout.start)}, e.g. "2025-01-20T06:00:00Z"`;
+  const dateProblem = (text: unknown) => {
+    if (typeof text !== "string") return undefined;
+    const date = parseRolloutDate(text);
+    return date.ok ? undefined : date;
+  };
+  const badStart = isRecord(rollout) ? dateProblem(rollout.start) : undefined;
+  if (badStart !== undefined) {
+    const message = `${badStart.why}, e.g. "2025-01-20T06:00:00Z"`;
     problems.push(error(["rollout", "start"], message, "value"));
   }
   const staged = isRecord(rollout) && rollout.strategy !== "immediate" && items(rollout.stages).length > 0;
@@ -168,7 +174,9 @@ function rolloutStartProblems(data: Record<string, unknown>): Problem[] {
     );
   }
   if (!staged || rollout.start !== undefined) {
-    if (notADate(data.release_date)) {
+    // Only a staged rollout reads the time of day, so a date-time without a zone is no fault here.
+    const badDate = dateProblem(data.release_date);
+    if (badDate !== undefined && !badDate.zoneOnly) {
       const message = `${JSON.stringify(data.release_date)} is not a date (e.g. "2025-01-20")`;
       problems.push({ path: ["release_date"], message, severity: "warning", at: "value" });
     }
@@ -180,8 +188,10 @@ function rolloutStartProblems(data: Record<string, unknown>): Problem[] {
     const message =
       'a staged rollout needs rollout.start (e.g. "2025-01-20T06:00:00Z") or release_date: when its first stage opens';
     problems.push(error(["rollout"], message, "key"));
-  } else if (notADate(data.release_date)) {
-    const message = `not an ISO date-time: ${JSON.stringify(data.release_date)}; the staged rollout starts at release_date (e.g. "2025-01-20"), or set rollout.start`;
+  } else {
+    const badDate = dateProblem(data.release_date);
+    if (badDate === undefined) return problems;
+    const message = `${badDate.why}; the staged rollout starts at release_date (e.g. "2025-01-20"), or set rollout.start`;
     problems.push(error(["release_date"], message, "value"));
   }
   return problems;
