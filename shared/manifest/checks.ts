@@ -45,14 +45,23 @@ function conditionProblem(path: KeyPath, text: unknown): Problem[] {
   }
 }
 
-/** Migration keys must be versions, and distinct ones: `1.2` and `v1.2.0` would run in no defined order. */
-function migrationProblems(migrations: unknown): Problem[] {
+/**
+ * Migration keys must be versions, and distinct ones: `1.2` and `v1.2.0` would run in no defined
+ * order. One above the release's own version is accepted and never run by this release (an update
+ * runs the keys v with installed < v ≤ the release's version): a typo, `2.0.1` in release 2.0.0, so
+ * it is a warning naming it.
+ */
+function migrationProblems(migrations: unknown, release: unknown): Problem[] {
   const problems: Problem[] = [];
   const seen: string[] = [];
+  const target = typeof release === "string" && isVersionLike(release) ? release : undefined;
   for (const [version] of entries(migrations)) {
     const path = ["migrations", version];
     if (!isVersionLike(version)) {
       problems.push(error(path, `${JSON.stringify(version)} is not a version, e.g. "1.2.0"`, "key"));
+    } else if (target !== undefined && compareVersions(version, target) > 0) {
+      const message = `${JSON.stringify(version)} is above this release's version ${JSON.stringify(target)}, so this release never runs it (an update runs the migrations above the installed version up to the release's own)`;
+      problems.push(warning(path, message));
     }
     const same = seen.find((other) => compareVersions(other, version) === 0);
     if (same !== undefined) {
@@ -377,7 +386,7 @@ export function manifestChecks(data: unknown): Problem[] {
   problems.push(...cleanupProblems(data.cleanup));
   problems.push(...rolloutStartProblems(data));
   problems.push(...pythonVersionProblem(data.requirements));
-  problems.push(...migrationProblems(data.migrations));
+  problems.push(...migrationProblems(data.migrations, data.version));
   problems.push(...placeholderProblems(data.notifications));
   if (isRecord(data.security))
     problems.push(...fileTypeProblems(data.security.allowed_file_types, ["security", "allowed_file_types"]));
