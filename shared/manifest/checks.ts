@@ -206,6 +206,45 @@ function rolloutStartProblems(data: Record<string, unknown>): Problem[] {
   return problems;
 }
 
+/**
+ * Stage percentages are cumulative (5, 25, 100). Written as shares (10, 40, 50) the last stage
+ * reached half the hosts and the rest never took part; a stage that does not go above an earlier
+ * one (50 then 10) adds no host unless criteria keep some hosts out of the earlier stages. Both
+ * were accepted without a word: warnings naming the stage.
+ */
+function stageShareProblems(rollout: unknown): Problem[] {
+  if (!isRecord(rollout) || rollout.strategy === "immediate") return [];
+  const stages = items(rollout.stages).filter(isRecord);
+  const shares = stages.map((stage) => stage.percentage);
+  if (stages.length === 0 || !shares.every((p): p is number => typeof p === "number")) return [];
+  const problems: Problem[] = [];
+  const percent = (n: number) => String(Number(n.toFixed(4)));
+  let reached = -1;
+  let criteria = false;
+  stages.forEach((stage, i) => {
+    const share = shares[i] as number;
+    criteria ||= stage.criteria !== undefined;
+    if (share <= reached && !criteria) {
+      const name = typeof stage.name === "string" ? stage.name : `stage ${i + 1}`;
+      const message = `${name} (${percent(share)} %) does not go above an earlier stage's ${percent(reached)} %: percentages are cumulative (5, 25, 100), so it adds no host`;
+      problems.push(warning(["rollout", "stages", i, "percentage"], message));
+    }
+    reached = Math.max(reached, share);
+  });
+  if (reached >= 100) return problems;
+  const top = shares.lastIndexOf(reached);
+  const which = top === stages.length - 1 ? "the last stage reaches" : "the stages reach at most";
+  const total = shares.reduce((sum, p) => sum + p, 0);
+  const asShares = shares.map((_, i) => percent(shares.slice(0, i + 1).reduce((sum, p) => sum + p, 0)));
+  const hint =
+    stages.length > 1 && Math.abs(total - 100) < 1e-9
+      ? `; percentages are cumulative: these add up to 100, as shares would; cumulative, that is ${asShares.join(", ")}`
+      : "; percentages are cumulative (5, 25, 100): end with 100 to reach every host";
+  const message = `${which} ${percent(reached)} % of hosts, so the other ${percent(100 - reached)} % never take part in this release${hint}`;
+  problems.push(warning(["rollout", "stages", top, "percentage"], message));
+  return problems;
+}
+
 /** A `min_python_version` that is no version (`"abc"`) sorted before every python and was always met. */
 function pythonVersionProblem(requirements: unknown): Problem[] {
   const wanted = isRecord(requirements) ? requirements.min_python_version : undefined;
@@ -385,6 +424,7 @@ export function manifestChecks(data: unknown): Problem[] {
   problems.push(...pruneProblems(data.directories));
   problems.push(...cleanupProblems(data.cleanup));
   problems.push(...rolloutStartProblems(data));
+  problems.push(...stageShareProblems(data.rollout));
   problems.push(...pythonVersionProblem(data.requirements));
   problems.push(...migrationProblems(data.migrations, data.version));
   problems.push(...placeholderProblems(data.notifications));

@@ -325,7 +325,7 @@ describe("conditions and rollout criteria", () => {
       "    action: warn",
       "rollout:",
       "  stages:",
-      "    - percentage: 5",
+      "    - percentage: 100",
       "      criteria: \"nope('x')\"",
       '  start: "2025-01-20T06:00:00Z"',
     ].join("\n");
