@@ -38,8 +38,10 @@ export function parseRolloutDate(text: string): RolloutDate {
     number,
   ];
   const [y, mo, d, h, mi, s] = fields;
-  const utc = Date.UTC(y, mo - 1, d, h, mi, s);
-  const back = new Date(utc);
+  // Date.UTC reads years 0-99 as 1900-1999: the year is set on its own.
+  const back = new Date(Date.UTC(2000, mo - 1, d, h, mi, s));
+  back.setUTCFullYear(y, mo - 1, d);
+  const utc = back.getTime();
   // Date.UTC rolls 30 February over into March and hour 24 into the next day: such a date is no date.
   const real =
     back.getUTCFullYear() === y &&
