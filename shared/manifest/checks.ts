@@ -353,6 +353,37 @@ function idleMergeStrategyProblems(files: unknown): Problem[] {
 }
 
 /**
+ * Options a rule or conditional takes and then ignores: `backup: true` on a `skip` rule (the file is
+ * never touched, so there is no previous version to keep), `backup: false` on `backup_replace`
+ * (which always keeps it), and `manual_steps` on a conditional that is not
+ * `require_manual_intervention` (only that action shows them). Each was accepted without a word.
+ */
+function idleOptionProblems(data: Record<string, unknown>): Problem[] {
+  const problems: Problem[] = [];
+  for (const [pattern, rule] of entries(data.files)) {
+    if (!isRecord(rule)) continue;
+    if (rule.action === "skip" && rule.backup === true) {
+      const message =
+        "has no effect with action skip: the file is never touched, so there is no previous version to keep as .bak";
+      problems.push(warning(["files", pattern, "backup"], `backup: true ${message}`));
+    }
+    if (rule.action === "backup_replace" && rule.backup === false) {
+      const message =
+        "has no effect with action backup_replace, which always keeps the previous version as .bak (action: replace keeps none)";
+      problems.push(warning(["files", pattern, "backup"], `backup: false ${message}`));
+    }
+  }
+  items(data.conditionals).forEach((conditional, i) => {
+    if (!isRecord(conditional) || items(conditional.manual_steps).length === 0) return;
+    const action = conditional.action;
+    if (action === "require_manual_intervention" || typeof action !== "string") return;
+    const message = `are shown only with action require_manual_intervention; with ${action} they are never shown (write them in message)`;
+    problems.push(warning(["conditionals", i, "manual_steps"], `manual_steps ${message}`));
+  });
+  return problems;
+}
+
+/**
  * A merge rule whose every file lies in a protected directory merges nothing: the release's copy
  * fills that directory only where the app lacks it, and nothing is written there again. Runs warned
  * (check-merge-inputs.ts) with the release's files at hand; this tells it from the manifest alone,
@@ -419,6 +450,7 @@ export function manifestChecks(data: unknown): Problem[] {
   }
   problems.push(...mergeFormatProblems(data.files));
   problems.push(...idleMergeStrategyProblems(data.files));
+  problems.push(...idleOptionProblems(data));
   problems.push(...protectedMergeProblems(data));
   problems.push(...mergeStrategyFileProblems(data));
   problems.push(...pruneProblems(data.directories));
