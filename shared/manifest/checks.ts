@@ -355,8 +355,9 @@ function idleMergeStrategyProblems(files: unknown): Problem[] {
 /**
  * Options a rule or conditional takes and then ignores: `backup: true` on a `skip` rule (the file is
  * never touched, so there is no previous version to keep), `backup: false` on `backup_replace`
- * (which always keeps it), and `manual_steps` on a conditional that is not
- * `require_manual_intervention` (only that action shows them). Each was accepted without a word.
+ * (which always keeps it), `manual_steps` on a conditional that is not
+ * `require_manual_intervention` (only that action shows them), and a post_update test's
+ * `retry_delay` without `retry_count` (nothing is retried). Each was accepted without a word.
  */
 function idleOptionProblems(data: Record<string, unknown>): Problem[] {
   const problems: Problem[] = [];
@@ -379,6 +380,12 @@ function idleOptionProblems(data: Record<string, unknown>): Problem[] {
     if (action === "require_manual_intervention" || typeof action !== "string") return;
     const message = `are shown only with action require_manual_intervention; with ${action} they are never shown (write them in message)`;
     problems.push(warning(["conditionals", i, "manual_steps"], `manual_steps ${message}`));
+  });
+  items(data.post_update_tests).forEach((test, i) => {
+    if (!isRecord(test) || typeof test.retry_delay !== "number" || test.retry_delay <= 0) return;
+    if (typeof test.retry_count === "number" && test.retry_count > 0) return;
+    const message = "retry_delay has no effect without retry_count: the test runs once, nothing is retried";
+    problems.push(warning(["post_update_tests", i, "retry_delay"], message));
   });
   return problems;
 }

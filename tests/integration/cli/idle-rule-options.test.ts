@@ -3,7 +3,8 @@
  * `backup: true` on a `skip` rule (no .bak is ever written: the file is never touched),
  * `backup: false` on `backup_replace` (the .bak is written all the same) and `manual_steps` on a
  * `warn` or `skip_update` conditional (only require_manual_intervention shows them: the run's
- * WARNING said the message alone). Each is a warning naming the key, in --test-manifest and the
+ * WARNING said the message alone), a post_update test's `retry_delay` without `retry_count`
+ * (nothing is retried). Each is a warning naming the key, in --test-manifest and the
  * run's log; the release acts as before.
  */
 import { readdir } from "node:fs/promises";
@@ -40,6 +41,11 @@ describe("options that do nothing where they are written are named", () => {
       'conditionals:\n  - { condition: "file_exists(\'/nope\')", action: skip_update, manual_steps: ["x"] }',
       /conditionals\[0\]\.manual_steps: manual_steps are shown only with action require_manual_intervention; with skip_update/,
     ],
+    [
+      "retry_delay without retry_count",
+      'post_update_tests:\n  - { name: smoke, command: "true", retry_delay: 10 }',
+      /post_update_tests\[0\]\.retry_delay: retry_delay has no effect without retry_count: the test runs once/,
+    ],
   ])("%s: a warning in --test-manifest and the run; the release installs", async (_, yaml, message) => {
     const release = await app.release("r1", `version: "1.0.0"\n${yaml}\n`);
     const checked = await runShip(["--test-manifest", join(release, "update-manifest.yaml")]);
@@ -47,14 +53,14 @@ describe("options that do nothing where they are written are named", () => {
     expect(checked.stdout + checked.stderr).toMatch(message);
     const run = await runShip(["--config", app.config]);
     expect(run.code, run.stdout + run.stderr).toBe(0);
-    expect(run.stdout + run.stderr).toMatch(/has no effect with action|are shown only with action/);
+    expect(run.stdout + run.stderr).toMatch(/has no effect with|are shown only with action/);
     expect(await readdir(app.appDir)).toContain("app.txt");
   });
 
   it("the same options where they act say nothing", async () => {
     const release = await app.release(
       "r1",
-      'version: "1.0.0"\nfiles:\n  "app.txt": { action: replace, backup: true }\nconditionals:\n  - { condition: "file_exists(\'/\')", action: require_manual_intervention, manual_steps: ["x"] }\n',
+      'version: "1.0.0"\nfiles:\n  "app.txt": { action: replace, backup: true }\npost_update_tests:\n  - { name: smoke, command: "true", retry_count: 1, retry_delay: 1 }\nconditionals:\n  - { condition: "file_exists(\'/\')", action: require_manual_intervention, manual_steps: ["x"] }\n',
     );
     const checked = await runShip(["--test-manifest", join(release, "update-manifest.yaml")]);
     expect(checked.code, checked.stdout + checked.stderr).toBe(0);
