@@ -3,6 +3,7 @@
  * wait_hours of every stage before it (a stage's wait_hours is how long it runs alone).
  */
 import { BadInputError } from "../../shared/errors.js";
+import { parseRolloutDate } from "../../shared/manifest/rollout-date.js";
 import type { Manifest } from "../../shared/manifest/schema.js";
 
 export interface ScheduledStage {
@@ -29,11 +30,9 @@ export function scheduleStages(
   if (startText === undefined) {
     throw BadInputError.single(file, "rollout.start", "a staged rollout needs rollout.start or release_date");
   }
-  const start = Date.parse(startText);
-  if (Number.isNaN(start)) {
-    throw BadInputError.single(file, key, `not an ISO date-time: ${JSON.stringify(startText)}`);
-  }
-  let opensAt = start;
+  const start = parseRolloutDate(startText);
+  if (!start.ok) throw BadInputError.single(file, key, start.why);
+  let opensAt = start.ms;
   return rollout.stages.map((stage, index) => {
     const scheduled: ScheduledStage = {
       index,

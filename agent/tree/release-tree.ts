@@ -55,23 +55,32 @@ export async function listedRelease(
   files.delete(MANIFEST_FILENAME);
   // What is staged is usually a small part of the listing: one walk of the staging directory, not a
   // stat per listed file whose mode the umask narrows (a git listing's 664: every file, ~60 ms).
-  const present = umaskNarrowsAny(files, options.umask ?? 0) ? (await scanTree(dir)).files : new Map();
+  const present = modeChangesAny(files, options.umask ?? 0) ? (await scanTree(dir)).files : new Map();
   const staged = (rel: string) => present.get(rel)?.type === "file";
   return narrowModes({ dir, files, dirs: new Map(listing.dirs) }, options.umask ?? 0, staged);
 }
 
-function umaskNarrowsAny(files: ReadonlyMap<string, ReleaseEntry>, umask: number): boolean {
+function modeChangesAny(files: ReadonlyMap<string, ReleaseEntry>, umask: number): boolean {
   for (const entry of files.values())
-    if (entry.type === "file" && (entry.mode & ~umask) !== entry.mode) return true;
+    if (entry.type === "file" && installedFileMode(entry.mode, umask) !== entry.mode) return true;
   return false;
+}
+
+/**
+ * A released file's mode as installed: the umask's bits cleared, its owner's read bit set. An
+ * archive entry of mode 000 (or a write-only 0200) installed as such could never be read again
+ * by a ship not run as root, so every later update failed hashing it, until a chmod by hand.
+ */
+function installedFileMode(mode: number, umask: number): number {
+  return (mode & ~umask) | 0o400;
 }
 
 /** What lstat gives every symlink on Linux. */
 const SYMLINK_MODE = 0o777;
 
 /**
- * Applies the manifest's umask to every mode; staged regular files that lose bits are chmodded,
- * since they are renamed into the app as they are.
+ * Applies the manifest's umask (and the owner's read bit) to every mode; staged regular files
+ * whose mode so changes are chmodded, since they are renamed into the app as they are.
  */
 async function narrowModes(
   tree: ReleaseTree,
@@ -82,7 +91,7 @@ async function narrowModes(
   for (const [rel, entry] of tree.files) {
     // A symlink has no mode of its own on Linux (lstat says 0777, chmod follows the link): one
     // narrowed to 0755 never matched the app's, so every update replaced every symlink.
-    const mode = entry.type === "symlink" ? SYMLINK_MODE : entry.mode & ~umask;
+    const mode = entry.type === "symlink" ? SYMLINK_MODE : installedFileMode(entry.mode, umask);
     if (mode === entry.mode) continue;
     if (entry.type === "file" && staged(rel)) narrowed.push([rel, mode]);
     tree.files.set(rel, { ...entry, mode });

@@ -8,6 +8,7 @@ import { compareVersions, isVersionLike, ONE_WORD_VERSION } from "../versions.js
 import { globProblem } from "./glob-check.js";
 import { unknownPlaceholders } from "./message-placeholders.js";
 import { protectedDirectoryOfPattern } from "./protected-pattern.js";
+import { parseRolloutDate } from "./rollout-date.js";
 import { FileMergeStrategies } from "./schema.js";
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -44,14 +45,23 @@ function conditionProblem(path: KeyPath, text: unknown): Problem[] {
   }
 }
 
-/** Migration keys must be versions, and distinct ones: `1.2` and `v1.2.0` would run in no defined order. */
-function migrationProblems(migrations: unknown): Problem[] {
+/**
+ * Migration keys must be versions, and distinct ones: `1.2` and `v1.2.0` would run in no defined
+ * order. One above the release's own version is accepted and never run by this release (an update
+ * runs the keys v with installed < v ≤ the release's version): a typo, `2.0.1` in release 2.0.0, so
+ * it is a warning naming it.
+ */
+function migrationProblems(migrations: unknown, release: unknown): Problem[] {
   const problems: Problem[] = [];
   const seen: string[] = [];
+  const target = typeof release === "string" && isVersionLike(release) ? release : undefined;
   for (const [version] of entries(migrations)) {
     const path = ["migrations", version];
     if (!isVersionLike(version)) {
       problems.push(error(path, `${JSON.stringify(version)} is not a version, e.g. "1.2.0"`, "key"));
+    } else if (target !== undefined && compareVersions(version, target) > 0) {
+      const message = `${JSON.stringify(version)} is above this release's version ${JSON.stringify(target)}, so this release never runs it (an update runs the migrations above the installed version up to the release's own)`;
+      problems.push(warning(path, message));
     }
     const same = seen.find((other) => compareVersions(other, version) === 0);
     if (same !== undefined) {
@@ -156,9 +166,14 @@ function pruneProblems(directories: unknown): Problem[] {
 function rolloutStartProblems(data: Record<string, unknown>): Problem[] {
   const rollout = data.rollout;
   const problems: Problem[] = [];
-  const notADate = (text: unknown): boolean => typeof text === "string" && Number.isNaN(Date.parse(text));
-  if (isRecord(rollout) && notADate(rollout.start)) {
-    const message = `not an ISO date-time: ${JSON.stringify(rollout.start)}, e.g. "2025-01-20T06:00:00Z"`;
+  const dateProblem = (text: unknown) => {
+    if (typeof text !== "string") return undefined;
+    const date = parseRolloutDate(text);
+    return date.ok ? undefined : date;
+  };
+  const badStart = isRecord(rollout) ? dateProblem(rollout.start) : undefined;
+  if (badStart !== undefined) {
+    const message = `${badStart.why}, e.g. "2025-01-20T06:00:00Z"`;
     problems.push(error(["rollout", "start"], message, "value"));
   }
   const staged = isRecord(rollout) && rollout.strategy !== "immediate" && items(rollout.stages).length > 0;
@@ -168,7 +183,9 @@ function rolloutStartProblems(data: Record<string, unknown>): Problem[] {
     );
   }
   if (!staged || rollout.start !== undefined) {
-    if (notADate(data.release_date)) {
+    // Only a staged rollout reads the time of day, so a date-time without a zone is no fault here.
+    const badDate = dateProblem(data.release_date);
+    if (badDate !== undefined && !badDate.zoneOnly) {
       const message = `${JSON.stringify(data.release_date)} is not a date (e.g. "2025-01-20")`;
       problems.push({ path: ["release_date"], message, severity: "warning", at: "value" });
     }
@@ -180,10 +197,51 @@ function rolloutStartProblems(data: Record<string, unknown>): Problem[] {
     const message =
       'a staged rollout needs rollout.start (e.g. "2025-01-20T06:00:00Z") or release_date: when its first stage opens';
     problems.push(error(["rollout"], message, "key"));
-  } else if (notADate(data.release_date)) {
-    const message = `not an ISO date-time: ${JSON.stringify(data.release_date)}; the staged rollout starts at release_date (e.g. "2025-01-20"), or set rollout.start`;
+  } else {
+    const badDate = dateProblem(data.release_date);
+    if (badDate === undefined) return problems;
+    const message = `${badDate.why}; the staged rollout starts at release_date (e.g. "2025-01-20"), or set rollout.start`;
     problems.push(error(["release_date"], message, "value"));
   }
+  return problems;
+}
+
+/**
+ * Stage percentages are cumulative (5, 25, 100). Written as shares (10, 40, 50) the last stage
+ * reached half the hosts and the rest never took part; a stage that does not go above an earlier
+ * one (50 then 10) adds no host unless criteria keep some hosts out of the earlier stages. Both
+ * were accepted without a word: warnings naming the stage.
+ */
+function stageShareProblems(rollout: unknown): Problem[] {
+  if (!isRecord(rollout) || rollout.strategy === "immediate") return [];
+  const stages = items(rollout.stages).filter(isRecord);
+  const shares = stages.map((stage) => stage.percentage);
+  if (stages.length === 0 || !shares.every((p): p is number => typeof p === "number")) return [];
+  const problems: Problem[] = [];
+  const percent = (n: number) => String(Number(n.toFixed(4)));
+  let reached = -1;
+  let criteria = false;
+  stages.forEach((stage, i) => {
+    const share = shares[i] as number;
+    criteria ||= stage.criteria !== undefined;
+    if (share <= reached && !criteria) {
+      const name = typeof stage.name === "string" ? stage.name : `stage ${i + 1}`;
+      const message = `${name} (${percent(share)} %) does not go above an earlier stage's ${percent(reached)} %: percentages are cumulative (5, 25, 100), so it adds no host`;
+      problems.push(warning(["rollout", "stages", i, "percentage"], message));
+    }
+    reached = Math.max(reached, share);
+  });
+  if (reached >= 100) return problems;
+  const top = shares.lastIndexOf(reached);
+  const which = top === stages.length - 1 ? "the last stage reaches" : "the stages reach at most";
+  const total = shares.reduce((sum, p) => sum + p, 0);
+  const asShares = shares.map((_, i) => percent(shares.slice(0, i + 1).reduce((sum, p) => sum + p, 0)));
+  const hint =
+    stages.length > 1 && Math.abs(total - 100) < 1e-9
+      ? `; percentages are cumulative: these add up to 100, as shares would; cumulative, that is ${asShares.join(", ")}`
+      : "; percentages are cumulative (5, 25, 100): end with 100 to reach every host";
+  const message = `${which} ${percent(reached)} % of hosts, so the other ${percent(100 - reached)} % never take part in this release${hint}`;
+  problems.push(warning(["rollout", "stages", top, "percentage"], message));
   return problems;
 }
 
@@ -295,6 +353,44 @@ function idleMergeStrategyProblems(files: unknown): Problem[] {
 }
 
 /**
+ * Options a rule or conditional takes and then ignores: `backup: true` on a `skip` rule (the file is
+ * never touched, so there is no previous version to keep), `backup: false` on `backup_replace`
+ * (which always keeps it), `manual_steps` on a conditional that is not
+ * `require_manual_intervention` (only that action shows them), and a post_update test's
+ * `retry_delay` without `retry_count` (nothing is retried). Each was accepted without a word.
+ */
+function idleOptionProblems(data: Record<string, unknown>): Problem[] {
+  const problems: Problem[] = [];
+  for (const [pattern, rule] of entries(data.files)) {
+    if (!isRecord(rule)) continue;
+    if (rule.action === "skip" && rule.backup === true) {
+      const message =
+        "has no effect with action skip: the file is never touched, so there is no previous version to keep as .bak";
+      problems.push(warning(["files", pattern, "backup"], `backup: true ${message}`));
+    }
+    if (rule.action === "backup_replace" && rule.backup === false) {
+      const message =
+        "has no effect with action backup_replace, which always keeps the previous version as .bak (action: replace keeps none)";
+      problems.push(warning(["files", pattern, "backup"], `backup: false ${message}`));
+    }
+  }
+  items(data.conditionals).forEach((conditional, i) => {
+    if (!isRecord(conditional) || items(conditional.manual_steps).length === 0) return;
+    const action = conditional.action;
+    if (action === "require_manual_intervention" || typeof action !== "string") return;
+    const message = `are shown only with action require_manual_intervention; with ${action} they are never shown (write them in message)`;
+    problems.push(warning(["conditionals", i, "manual_steps"], `manual_steps ${message}`));
+  });
+  items(data.post_update_tests).forEach((test, i) => {
+    if (!isRecord(test) || typeof test.retry_delay !== "number" || test.retry_delay <= 0) return;
+    if (typeof test.retry_count === "number" && test.retry_count > 0) return;
+    const message = "retry_delay has no effect without retry_count: the test runs once, nothing is retried";
+    problems.push(warning(["post_update_tests", i, "retry_delay"], message));
+  });
+  return problems;
+}
+
+/**
  * A merge rule whose every file lies in a protected directory merges nothing: the release's copy
  * fills that directory only where the app lacks it, and nothing is written there again. Runs warned
  * (check-merge-inputs.ts) with the release's files at hand; this tells it from the manifest alone,
@@ -361,13 +457,15 @@ export function manifestChecks(data: unknown): Problem[] {
   }
   problems.push(...mergeFormatProblems(data.files));
   problems.push(...idleMergeStrategyProblems(data.files));
+  problems.push(...idleOptionProblems(data));
   problems.push(...protectedMergeProblems(data));
   problems.push(...mergeStrategyFileProblems(data));
   problems.push(...pruneProblems(data.directories));
   problems.push(...cleanupProblems(data.cleanup));
   problems.push(...rolloutStartProblems(data));
+  problems.push(...stageShareProblems(data.rollout));
   problems.push(...pythonVersionProblem(data.requirements));
-  problems.push(...migrationProblems(data.migrations));
+  problems.push(...migrationProblems(data.migrations, data.version));
   problems.push(...placeholderProblems(data.notifications));
   if (isRecord(data.security))
     problems.push(...fileTypeProblems(data.security.allowed_file_types, ["security", "allowed_file_types"]));

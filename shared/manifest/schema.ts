@@ -184,11 +184,17 @@ export const Permissions = z.strictObject({
   /**
    * Bits cleared from every released file's and directory's mode before it is installed, as a
    * quoted octal string: "022" (default) drops group/other write, "002" keeps group write, "000"
-   * installs the release's modes exactly.
+   * installs the release's modes exactly. Only group and other bits: the owner's stay.
    */
   umask: z
     .string({ error: 'must be a quoted octal string, e.g. umask: "022"' })
-    .regex(/^0?[0-7]{3}$/, 'must be three octal digits, e.g. "022"')
+    .regex(/^0?[0-7]{3}$/, { error: 'must be three octal digits, e.g. "022"', abort: true })
+    // The owner's bits are ship's own way in: "700" made every directory 000, so a non-root ship
+    // could not put files into the directories it had just made (exit 3, "needs a person").
+    .regex(/^0?0[0-7]{2}$/, {
+      error: (issue) =>
+        `${JSON.stringify(issue.input)} masks the owner's bits: ship and the app's owner could no longer read, write or enter what it installs; its first digit must be 0, e.g. "022" or "027"`,
+    })
     .default("022"),
 });
 export type Permissions = z.infer<typeof Permissions>;

@@ -204,12 +204,12 @@ describe("malformed manifests: every problem, positioned", () => {
     ],
     [
       "unquoted numeric migration",
-      `${v}migrations:\n  2.0: ["x"]\n`,
+      `version: "3.0.0"\nmigrations:\n  2.0: ["x"]\n`,
       /^update-manifest\.yaml:3:3 migrations\."2": version 2\.0 is read as the number 2; quote it: "2\.0"$/,
     ],
     [
       "migration version given twice",
-      `${v}migrations:\n  "1.2": [a]\n  "v1.2.0": [b]\n`,
+      `version: "3.0.0"\nmigrations:\n  "1.2": [a]\n  "v1.2.0": [b]\n`,
       /^update-manifest\.yaml:4:3 migrations\."v1\.2\.0": "v1\.2\.0" is the same version as "1\.2"; merge them$/,
     ],
     ["missing version", "description: x\n", /^update-manifest\.yaml:1:1 version: must be a quoted string/],
@@ -325,7 +325,7 @@ describe("conditions and rollout criteria", () => {
       "    action: warn",
       "rollout:",
       "  stages:",
-      "    - percentage: 5",
+      "    - percentage: 100",
       "      criteria: \"nope('x')\"",
       '  start: "2025-01-20T06:00:00Z"',
     ].join("\n");
