@@ -18,7 +18,7 @@ import { dirIdentity, realDir } from "../tree/path-on-disk.js";
 import { BackupDirUnlistableError, backupSubdirs } from "./backup-dirs.js";
 import { restoredAt } from "./restored-record.js";
 import { appTrashDir, emptyTrash, restoredBackupInTrash, trashOldBackup } from "./trash.js";
-import { UNRESTORED_SUFFIX } from "./unrestored.js";
+import { shownPath, UNRESTORED_SUFFIX } from "./unrestored.js";
 
 /** meta.json: small, read for every listing; `complete: true` is written last. */
 const BackupMetaSchema = z.object({
@@ -394,12 +394,14 @@ export async function findBackupListing(
  */
 export async function noBackupWithId(backupRoot: string, id: string, why: string): Promise<BadInputError> {
   const restored = await wasRestored(backupRoot, id);
+  // An id with a line break (a pasted one) is quoted: the error stays one line.
+  const shown = shownPath(id);
   return BadInputError.single(
     backupRoot,
     "",
     restored
-      ? `holds no backup with id ${id} any more: it was restored, and a restore consumes its backup; the app is on the version it brought back (ship --list-backups lists the backups left, to go back further)`
-      : `holds no backup with id ${id} ${why}`,
+      ? `holds no backup with id ${shown} any more: it was restored, and a restore consumes its backup; the app is on the version it brought back (ship --list-backups lists the backups left, to go back further)`
+      : `holds no backup with id ${shown} ${why}`,
   );
 }
 

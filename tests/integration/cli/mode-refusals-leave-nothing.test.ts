@@ -68,6 +68,16 @@ describe("--approve, --recover and --rollback refused for bad input (real CLI)",
     );
   });
 
+  it("--rollback of an id holding a line break: exit 2 on one line, the id quoted", async () => {
+    await release();
+    const run = await runShip(["--config", app.config, "--rollback", "myapp-2026\nx"]);
+    expect(run.code, run.stdout + run.stderr).toBe(2);
+    const lines = `${run.stdout}${run.stderr}`.split("\n").filter((l) => l.trim() !== "");
+    expect(lines, lines.join("\n")).toEqual([
+      expect.stringContaining('holds no backup with id "myapp-2026\\nx"'),
+    ]);
+  });
+
   it("--rollback of a backup consumed by the rollback before (twice in a row): exit 2, nothing changed", async () => {
     await release();
     expect((await runShip(["--config", app.config])).code).toBe(0);
