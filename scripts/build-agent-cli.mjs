@@ -13,7 +13,11 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
-import { englishOnlyZod, externalUnlessBundled } from "./cli-bundle-plugins.mjs";
+import {
+  englishOnlyZod,
+  externalUnlessBundled,
+  lazyChildProcessForCommander,
+} from "./cli-bundle-plugins.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const outDir = join(root, "dist/agent/cli");
@@ -40,26 +44,6 @@ const PINO_SHIMS = {
     'module.exports = class ThreadStream { constructor() { throw new Error("pino transports are not in ship\'s CLI bundle"); } };',
   worker_threads: "exports.isMainThread = true;",
   assert: 'module.exports = (value, message) => require("node:assert")(value, message);',
-};
-/**
- * commander requires `child_process` as it loads, for executable subcommands (`ship foo` running a
- * `ship-foo` binary), which ship never declares. Loading it brings `net`, `dgram` and the streams
- * along: ~10 ms of CPU of every code-cached command here, a rollback's included. In the code-cached
- * bundles, commander gets a stand-in that loads the real module when `spawn` is called.
- */
-const lazyChildProcessForCommander = {
-  name: "lazy-child-process-for-commander",
-  setup(b) {
-    b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
-      /[\\/]node_modules[\\/]commander[\\/]/.test(args.importer)
-        ? { path: "child_process", namespace: "lazy-child-process" }
-        : undefined,
-    );
-    b.onLoad({ filter: /.*/, namespace: "lazy-child-process" }, () => ({
-      contents: 'exports.spawn = (...args) => require("node:child_process").spawn(...args);',
-      loader: "js",
-    }));
-  },
 };
 const pinoWithoutWorkers = {
   name: "pino-without-workers",
