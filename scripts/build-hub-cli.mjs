@@ -150,9 +150,8 @@ const slimUndici = {
 };
 
 /**
- * The remote commands (`rollout …`, `agents …`), `--help` and `--version`, and the token commands,
- * each family as one CommonJS file run through a V8 code cache (shared/cli/code-cache.ts; Node 20
- * caches no ES module code): loading and compiling the ES module chunks (undici, zod, yaml,
+ * The remote commands (`rollout …`, `agents …`) and the token commands, each family as one CommonJS
+ * file run through a V8 code cache (shared/cli/code-cache.ts; Node 20 caches no ES module code): loading and compiling the ES module chunks (undici, zod, yaml,
  * commander) was ~0.3 s of CPU of every `ship-hub rollout list`, against ~0.1 s for Node's own
  * start. A file's name carries its content hash, so a cache made for another build is never looked
  * at. No source map: these commands print one line for every error, never a stack.
@@ -209,11 +208,12 @@ const CACHED = {
 };
 
 // The bin (ship-hub.service, docker-compose and the install name dist/hub/cli/main.js). It prints
-// the version itself; the remote and token commands and `--help` run a code-cached bundle unless source maps are
+// the version itself; the remote and token commands run a code-cached bundle unless source maps are
 // wanted (NODE_OPTIONS=--enable-source-maps); one cache per command and subcommand, keyed by words
-// the bin knows, never by what else is typed. `serve` and anything else import the ES module
-// bundle, with source maps on before any bundled code is compiled (except for help and version,
-// which would otherwise parse every loaded chunk's map for nothing).
+// the bin knows, never by what else is typed. `serve`, help and anything else import the ES module
+// bundle, with source maps on before any bundled code is compiled (except for help, which would
+// otherwise parse every loaded chunk's map for nothing): help from its entry chunk (commander and
+// the program, ~65 KB) cost less than reading the remote bundle and a cache (~1 MB and ~0.3 MB).
 writeFileSync(
   join(outDir, "main.js"),
   `#!/usr/bin/env node
@@ -230,12 +230,11 @@ const esm = () => {
 const [command, sub] = args;
 // ship-hub --version (an install script's check) is this file's: nothing else to load for it.
 if (args.length === 1 && args[0] === "--version") process.stdout.write(${JSON.stringify(`${pkg.version}\n`)});
-else if ((Object.hasOwn(CACHED, command) || quick) && !process.sourceMapsEnabled) {
+else if (Object.hasOwn(CACHED, command) && !quick && !process.sourceMapsEnabled) {
   const require = createRequire(import.meta.url);
   const { loadWithCodeCache } = require("./bundle/code-cache.cjs");
-  const key = quick ? "help"
-    : CACHED[command].includes(sub) ? \`\${command}-\${sub}\` : command;
-  const bundle = command === "token" && !quick ? "${tokenFile}" : "${remoteFile}";
+  const key = CACHED[command].includes(sub) ? \`\${command}-\${sub}\` : command;
+  const bundle = command === "token" ? "${tokenFile}" : "${remoteFile}";
   // The hub client's WebAssembly flag (hub/cli/hub-client.ts), set before the bundle is compiled:
   // V8 refuses a code cache made under other flags, and the cache is made after the request.
   if (bundle === "${remoteFile}") require("node:v8").setFlagsFromString("--liftoff-only");
