@@ -10,6 +10,7 @@
 // turns source maps on and imports bundle/ship-hub.js. Native modules (better-sqlite3) and anything
 // not in BUNDLED stay external and load from node_modules as before, only when their path runs.
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { constants as http2Constants } from "node:http2";
 import { dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -150,6 +151,54 @@ const slimUndici = {
 };
 
 /**
+ * Built-ins the remote commands load for what they never do, loaded when it is done instead: undici's
+ * HTTP/2 client requires `http2` as it loads (and with it tls and crypto, ~30–50 ms of CPU here),
+ * for the HTTP/2 a hub client never asks for (undici's allowH2 is off); agent/download/proxy-tunnel.ts
+ * imports `https` for the CONNECT probe only a refused proxy needs. The HTTP/2 constants undici reads
+ * as it loads are the header names and error codes of the protocol, the same in every Node.
+ */
+const HTTP2_CONSTANTS = Object.fromEntries(
+  [
+    "HTTP2_HEADER_AUTHORITY",
+    "HTTP2_HEADER_METHOD",
+    "HTTP2_HEADER_PATH",
+    "HTTP2_HEADER_SCHEME",
+    "HTTP2_HEADER_CONTENT_LENGTH",
+    "HTTP2_HEADER_EXPECT",
+    "HTTP2_HEADER_STATUS",
+    "HTTP2_HEADER_PROTOCOL",
+    "NGHTTP2_REFUSED_STREAM",
+    "NGHTTP2_CANCEL",
+  ].map((name) => [name, http2Constants[name]]),
+);
+const LAZY_BUILTINS = {
+  http2: {
+    importer: /[\\/]node_modules[\\/]undici[\\/]lib[\\/]dispatcher[\\/]client-h2\.js$/,
+    contents: `exports.constants = ${JSON.stringify(HTTP2_CONSTANTS)};
+exports.connect = (...args) => require("node:http2").connect(...args);`,
+  },
+  https: {
+    importer: /[\\/]agent[\\/]download[\\/]proxy-tunnel\.ts$/,
+    contents: 'exports.request = (...args) => require("node:https").request(...args);',
+  },
+};
+const lazyBuiltins = {
+  name: "lazy-builtins",
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?(http2|https)$/ }, (args) => {
+      const name = args.path.replace(/^node:/, "");
+      return LAZY_BUILTINS[name].importer.test(args.importer)
+        ? { path: name, namespace: "lazy-builtin" }
+        : undefined;
+    });
+    b.onLoad({ filter: /.*/, namespace: "lazy-builtin" }, (args) => ({
+      contents: LAZY_BUILTINS[args.path].contents,
+      loader: "js",
+    }));
+  },
+};
+
+/**
  * The remote commands (`rollout …`, `agents …`) and the token commands, each family as one CommonJS
  * file run through a V8 code cache (shared/cli/code-cache.ts; Node 20 caches no ES module code): loading and compiling the ES module chunks (undici, zod, yaml,
  * commander) was ~0.3 s of CPU of every `ship-hub rollout list`, against ~0.1 s for Node's own
@@ -185,6 +234,7 @@ async function buildCachedBundle(name, plugins) {
 const remoteFile = await buildCachedBundle("remote", [
   leaveOut("remote", ["serve", "server", "token"]),
   slimUndici,
+  lazyBuiltins,
 ]);
 const tokenFile = await buildCachedBundle("token", [
   leaveOut("token", ["serve", "server", "remote", "create"]),

@@ -16,6 +16,7 @@ import { HUB_BIN, requireHubBin, runHubCli } from "../../support/hub-cli.js";
 import { canaryThenRest, startTestHub, type TestAgent, type TestHub } from "./support.js";
 
 const TRACER = fileURLToPath(new URL("../../support/module-trace.mjs", import.meta.url));
+const BUILTIN_TRACER = fileURLToPath(new URL("../../support/builtin-trace.cjs", import.meta.url));
 const BUNDLE_DIR = join(dirname(HUB_BIN), "bundle");
 
 /** What a remote command must never load: the server, the store and their libraries. */
@@ -128,6 +129,25 @@ describe("what the hub CLI's remote commands load (built CLI, real hub)", () => 
       expect(modules.filter((m) => SERVER_SOURCES.test(m))).toEqual([]);
     },
   );
+
+  it("rollout list over plain http loads neither http2 nor tls, https or crypto (undici's HTTP/2 client, the proxy probe)", async () => {
+    const trace = join(t.dir, "builtins.txt");
+    // Not spawnSync: the hub runs in this process and must answer meanwhile.
+    const code = await new Promise<number | null>((done, fail) => {
+      const child = spawn(
+        process.execPath,
+        ["-r", BUILTIN_TRACER, HUB_BIN, "rollout", "list", "--hub", t.hub.url, "--token", t.operator],
+        { cwd: t.dir, env: { ...process.env, SHIP_BUILTIN_TRACE: trace }, stdio: "ignore" },
+      );
+      child.on("error", fail);
+      child.on("close", done);
+    });
+    expect(code).toBe(0);
+    const builtins = (await readFile(trace, "utf8")).split("\n");
+    expect(builtins).toContain("vm"); // the code-cached path ran
+    for (const name of ["http2", "tls", "https", "crypto", "child_process"])
+      expect(builtins, name).not.toContain(name);
+  });
 
   it("with source maps wanted (the ES module chunks) rollout list loads none of them either", async () => {
     const { code, files, modules } = await modulesLoaded(["rollout", "list"], {
