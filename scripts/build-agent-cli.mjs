@@ -13,7 +13,11 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
-import { englishOnlyZod, externalUnlessBundled } from "./cli-bundle-plugins.mjs";
+import {
+  englishOnlyZod,
+  externalUnlessBundled,
+  lazyChildProcessForCommander,
+} from "./cli-bundle-plugins.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const outDir = join(root, "dist/agent/cli");
@@ -33,33 +37,13 @@ export const BUNDLED = ["commander", "zod", "smol-toml", "yaml", "minimatch", "p
  * in close(). Loading those two built-ins was ~8 ms of CPU of every code-cached command here, as much
  * as the rest of pino. In the code-cached bundles only: thread-stream is left out (a transport
  * throws), pino is told it runs in the main thread (the bin loads these bundles into the main
- * thread, code-cache.ts; nothing starts them in a Worker), and `assert` loads when it is called.
+ * thread, shared/cli/code-cache.ts; nothing starts them in a Worker), and `assert` loads when it is called.
  */
 const PINO_SHIMS = {
   "thread-stream":
     'module.exports = class ThreadStream { constructor() { throw new Error("pino transports are not in ship\'s CLI bundle"); } };',
   worker_threads: "exports.isMainThread = true;",
   assert: 'module.exports = (value, message) => require("node:assert")(value, message);',
-};
-/**
- * commander requires `child_process` as it loads, for executable subcommands (`ship foo` running a
- * `ship-foo` binary), which ship never declares. Loading it brings `net`, `dgram` and the streams
- * along: ~10 ms of CPU of every code-cached command here, a rollback's included. In the code-cached
- * bundles, commander gets a stand-in that loads the real module when `spawn` is called.
- */
-const lazyChildProcessForCommander = {
-  name: "lazy-child-process-for-commander",
-  setup(b) {
-    b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
-      /[\\/]node_modules[\\/]commander[\\/]/.test(args.importer)
-        ? { path: "child_process", namespace: "lazy-child-process" }
-        : undefined,
-    );
-    b.onLoad({ filter: /.*/, namespace: "lazy-child-process" }, () => ({
-      contents: 'exports.spawn = (...args) => require("node:child_process").spawn(...args);',
-      loader: "js",
-    }));
-  },
 };
 const pinoWithoutWorkers = {
   name: "pino-without-workers",
@@ -124,7 +108,7 @@ const restoreModesOnly = {
         ? { path: args.path, namespace: "not-in-restore-bundle" }
         : undefined,
     );
-    // The code agent/cli/not-in-bundle.ts looks for: the bin then runs the whole CLI (an option's
+    // The code shared/cli/not-in-bundle.ts looks for: the bin then runs the whole CLI (an option's
     // value that reads like a mode, `--config --rollback`, sent an update run here).
     b.onLoad({ filter: /.*/, namespace: "not-in-restore-bundle" }, (args) => ({
       contents: `throw Object.assign(new Error(${JSON.stringify(`${args.path} is not in the restore bundle (the bin sends only --rollback, --list-backups, --help and --version to it)`)}), { code: "SHIP_NOT_IN_BUNDLE" });`,
@@ -146,7 +130,7 @@ const undiciExternal = {
 
 /**
  * The same CLI as one CommonJS file, for the commands that run through a V8 code cache
- * (agent/cli/code-cache.ts; Node 20 caches no ES module code). Its name carries its content hash, so
+ * (shared/cli/code-cache.ts; Node 20 caches no ES module code). Its name carries its content hash, so
  * a cache made for another build is never even looked at. No source map: those commands run without.
  */
 async function buildCachedBundle(name, entry, extraPlugins) {
@@ -188,11 +172,11 @@ const restoreFile = await buildCachedBundle("restore", "agent/cli/cli.ts", [
 // Code caches are made on the machine that runs ship (V8 version, flags): never packed.
 writeFileSync(join(bundleDir, ".npmignore"), "*.v8cache\n*.tmp\n");
 
-// The code-cache loader as CommonJS, for the bin below (tsc's dist/agent/cli/code-cache.js is an ES
+// The code-cache loader as CommonJS, for the bin below (tsc's dist/shared/cli/code-cache.js is an ES
 // module, which CommonJS cannot require in Node 20).
 await build({
   ...common,
-  entryPoints: { "code-cache": join(root, "agent/cli/code-cache.ts") },
+  entryPoints: { "code-cache": join(root, "shared/cli/code-cache.ts") },
   format: "cjs",
   outdir: bundleDir,
   outExtension: { ".js": ".cjs" },
@@ -209,7 +193,7 @@ await build({
 // stack (~14 ms of CPU). An argument that belongs elsewhere sends even those to the ES module
 // bundle; a word the bin took for a mode that was an option's value instead (`--config --help`)
 // reaches a mode the restore bundle leaves out, which hands the command back before doing anything
-// (agent/cli/not-in-bundle.ts), and the bin runs the ES module bundle. None of the cached commands
+// (shared/cli/not-in-bundle.ts), and the bin runs the ES module bundle. None of the cached commands
 // prints a stack trace: every error becomes one line. Everything else (`ship agent`, `ship release`,
 // the other modes) imports the ES module bundle with source maps on before any bundled code is
 // compiled.

@@ -47,3 +47,25 @@ export const englishOnlyZod = {
     }));
   },
 };
+
+/**
+ * commander requires `child_process` as it loads, for executable subcommands (`ship foo` running a
+ * `ship-foo` binary), which ship never declares. Loading it brings `net`, `dgram` and the streams
+ * along: ~10 ms of CPU of every code-cached command here (`ship --rollback`, `ship-hub rollout
+ * list`). In the code-cached bundles of both CLIs, commander gets a stand-in that loads the real
+ * module when `spawn` is called.
+ */
+export const lazyChildProcessForCommander = {
+  name: "lazy-child-process-for-commander",
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
+      /[\\/]node_modules[\\/]commander[\\/]/.test(args.importer)
+        ? { path: "child_process", namespace: "lazy-child-process" }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: "lazy-child-process" }, () => ({
+      contents: 'exports.spawn = (...args) => require("node:child_process").spawn(...args);',
+      loader: "js",
+    }));
+  },
+};

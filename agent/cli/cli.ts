@@ -1,15 +1,15 @@
 /**
  * The `ship` program: options, modes and subcommands, each mode loaded only when it runs. Its own
  * module, apart from the bin entry (main.ts), so the code-cached bundle of the quick commands
- * (scripts/build-agent-cli.mjs, code-cache.ts) can call it without top-level await.
+ * (scripts/build-agent-cli.mjs, shared/cli/code-cache.ts) can call it without top-level await.
  */
 import { Command, CommanderError, Option } from "commander";
 import { exitQuietlyWhenStdoutCloses } from "../../shared/cli/closed-stdout.js";
 import { refuseEmptyValues } from "../../shared/cli/empty-values.js";
+import { isNotInBundle } from "../../shared/cli/not-in-bundle.js";
 import { BadInputError, ExitCode } from "../../shared/errors.js";
 import { SHIP_VERSION } from "../../shared/version.js";
 import { exitCodeFor, messageFor } from "./exit-codes.js";
-import { isNotInBundle } from "./not-in-bundle.js";
 import { createOutput, type Output } from "./output.js";
 import { registerReleaseCommand } from "./release-command.js";
 
@@ -217,7 +217,7 @@ async function main(argv: string[]): Promise<number> {
     // `ship release ...` actions set process.exitCode themselves; keep theirs when ours is 0.
     return code !== ExitCode.ok ? code : Number(process.exitCode ?? ExitCode.ok);
   } catch (error) {
-    // The bin runs the whole CLI instead (not-in-bundle.ts): nothing was done or printed yet.
+    // The bin runs the whole CLI instead (shared/cli/not-in-bundle.ts): nothing was done or printed yet.
     if (isNotInBundle(error)) throw error;
     if (error instanceof CommanderError) {
       // Help and version are successes; every other parse problem is bad input (exit 2).

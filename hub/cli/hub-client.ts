@@ -1,3 +1,4 @@
+import { setFlagsFromString } from "node:v8";
 import { type Dispatcher, request } from "undici";
 import { proxiedDispatcher } from "../../agent/download/dispatcher.js";
 import { networkErrorText } from "../../agent/download/errors.js";
@@ -98,6 +99,11 @@ export class HubClient {
     const base = raw.replace(/\/+$/, "");
     const token = await tokenOf(options);
     if (!token) throw new HubRequestError(401, "no token: pass --token, --token-file or set SHIP_HUB_TOKEN");
+    // undici parses HTTP with llhttp, WebAssembly it compiles on the first request; V8 compiled it
+    // with its optimizing tier too: ~0.2 s of CPU, two thirds of a whole `ship-hub rollout list`,
+    // for answers of a few KB. The baseline compiler alone (Liftoff) parses those as fast as they
+    // come. Only this process's later WebAssembly is affected: the CLI compiles none other.
+    setFlagsFromString("--liftoff-only");
     // 300 s without headers or body data, as Node's own fetch waited: `--watch` polls alike.
     return new HubClient(base, token, proxiedDispatcher({ timeoutMs: 300_000 }).dispatcher);
   }

@@ -1,54 +1,26 @@
-import { readFile } from "node:fs/promises";
-import YAML from "yaml";
-import {
-  MAX_FAILURE_COUNT,
-  MAX_WAIT_MINUTES,
-  percentRefusal,
-  RolloutSpec,
-  type RolloutSpecInput,
-  shadowedWaves,
-} from "../../shared/api/bodies.js";
-import { errnoErrorText } from "../../shared/fs-errors.js";
-import { parseOneLine } from "../../shared/schema/one-line.js";
 import { HubRequestError } from "../errors.js";
 import { isCompletedRollout, isFinalRollout } from "../rollouts/states.js";
 import type { rolloutDetail, rolloutSummary } from "../rollouts/view.js";
 import type { AgentRecord } from "../store/store.js";
-import { type FlagSource, inFlagTerms, refusedInFlagTerms } from "./flag-terms.js";
+import { refusedInFlagTerms } from "./flag-terms.js";
 import { counts, printable, table } from "./format.js";
 import { HubClient, type RemoteOptions } from "./hub-client.js";
 import { say } from "./stderr-lines.js";
 
 type Summary = Awaited<ReturnType<typeof rolloutSummary>>;
-type Detail = Awaited<ReturnType<typeof rolloutDetail>>;
+export type Detail = Awaited<ReturnType<typeof rolloutDetail>>;
 type AgentView = Omit<AgentRecord, "lastSeen"> & { lastSeen: string };
 
 /** The hub's warnings (an empty wave, an unknown agent, a downgrade) on stderr, where a script reading the table does not trip on them. */
-const warnAll = (warnings: readonly string[] | undefined): void => {
+export const warnAll = (warnings: readonly string[] | undefined): void => {
   for (const w of warnings ?? []) say(`warning: ${printable(w)}`);
 };
-const out = (text: string): void => {
+export const out = (text: string): void => {
   process.stdout.write(`${text}\n`);
 };
 
-export interface CreateOptions extends RemoteOptions {
-  release?: string;
-  app?: string;
-  version?: string;
-  spec?: string;
-  wave?: string[];
-  selector?: string[];
-  failureThreshold?: string;
-  waitMinutes?: string;
-  minSuccessRate?: string;
-  autoAdvance?: boolean;
-  autoRollback?: boolean;
-  preview?: boolean;
-  seed?: string;
-}
-
 /** `KEY=VALUE` items; spaces around the key and the value are no part of them (`env = prod`). */
-function pairs(items: string[] | undefined, what: string): Record<string, string> {
+export function pairs(items: string[] | undefined, what: string): Record<string, string> {
   // A Map: a label may be called `constructor` or `__proto__`, which an object literal misreads.
   const labels = new Map<string, string>();
   for (const item of items ?? []) {
@@ -68,197 +40,7 @@ function pairs(items: string[] | undefined, what: string): Record<string, string
   return Object.fromEntries(labels);
 }
 
-/** `--wave canary=5 --wave all=100` (percent), or `--wave eu=label:region=eu`, or `--wave pets=agents:a,b`. */
-function parseWave(text: string, options: CreateOptions) {
-  const at = text.indexOf("=");
-  if (at <= 0)
-    throw new RangeError(`--wave "${text}": use NAME=PERCENT, NAME=label:K=V or NAME=agents:ID,ID`);
-  // Spaces beside `=` are no part of the name or the value, as in `--selector env = prod`.
-  const name = text.slice(0, at).trim();
-  const value = text.slice(at + 1).trim();
-  const common = {
-    name,
-    ...(options.waitMinutes
-      ? { waitMinutes: numberOption("--wait-minutes", options.waitMinutes, MAX_WAIT_MINUTES, " (30 days)") }
-      : {}),
-    ...(options.minSuccessRate
-      ? { minSuccessRate: numberOption("--min-success-rate", options.minSuccessRate, 1, " (a fraction)") }
-      : {}),
-  };
-  // "a1, a2" as the dashboard's wave row takes it: a space after a comma is no part of a name (the
-  // hub refused " a2" as an agent id, and a label key " env" matched nobody).
-  if (value.startsWith("label:")) {
-    const labels = pairs(
-      value
-        .slice(6)
-        .split(",")
-        .filter((pair) => pair.trim() !== ""),
-      `--wave "${text}": label`,
-    );
-    // No pair (`canary=label:$RING` with the variable empty) was labels {}: every agent left, the
-    // whole fleet in a canary. The API's `labels: {}` says that on purpose; a flag left empty does not.
-    if (Object.keys(labels).length === 0)
-      throw new RangeError(
-        `--wave "${text}": name at least one label, NAME=label:KEY=VALUE (every agent left is NAME=100)`,
-      );
-    return { ...common, labels };
-  }
-  if (value.startsWith("agents:"))
-    return {
-      ...common,
-      agents: value
-        .slice(7)
-        .split(/[\s,]+/)
-        .filter(Boolean),
-    };
-  const percent = Number(value.replace(/%$/, ""));
-  if (value.trim() === "" || !Number.isFinite(percent) || percent <= 0 || percent > 100)
-    throw new RangeError(`--wave "${text}": the percent must be a number above 0 and at most 100`);
-  return { ...common, percent };
-}
-
-/** Percent waves are cumulative, as the hub checks them (RolloutSpec): each above the one before. */
-function checkCumulative(texts: readonly string[], percents: readonly (number | undefined)[]): void {
-  let last: { percent: number; index: number } | undefined;
-  percents.forEach((percent, index) => {
-    if (percent === undefined) return;
-    if (last !== undefined && percent <= last.percent)
-      throw new RangeError(`--wave "${texts[index]}": ${percentRefusal(percent, last.percent, last.index)}`);
-    last = { percent, index };
-  });
-}
-
-/** `--wait-minutes`, `--min-success-rate`, `--failure-threshold N|N%`: a number, or exit 2 naming the flag. */
-function numberOption(flag: string, text: string, max: number, unit = ""): number {
-  const value = Number(text);
-  if (text.trim() === "" || !Number.isFinite(value) || value < 0 || value > max)
-    throw new RangeError(`${flag} "${text}": must be a number from 0 to ${max}${unit}`);
-  return value;
-}
-
-/** `--failure-threshold N|P%`, checked as the hub checks it (RolloutSpec): N failures ≥ 1, or P % from 0 to 100. */
-function thresholdOption(text: string): { count: number } | { percent: number } {
-  if (text.endsWith("%")) {
-    const percent = Number(text.slice(0, -1));
-    if (text.trim() === "%" || !Number.isFinite(percent) || percent < 0 || percent > 100)
-      throw new RangeError(`--failure-threshold "${text}": the percent must be a number from 0 to 100`);
-    return { percent };
-  }
-  const count = Number(text);
-  if (text.trim() === "" || !Number.isInteger(count) || count < 1 || count > MAX_FAILURE_COUNT)
-    throw new RangeError(
-      `--failure-threshold "${text}": must be a number of failures (a whole number from 1 to ${MAX_FAILURE_COUNT}) or a percent such as 10%`,
-    );
-  return { count };
-}
-
-/**
- * `--spec FILE`, checked here like the flags it replaces: a file that cannot be read, YAML that does
- * not parse (its line and column) or a body the hub would refuse is exit 2 in one line naming the
- * file and the key, before the hub is asked anything.
- */
-async function readSpecFile(file: string): Promise<RolloutSpecInput> {
-  let text: string;
-  try {
-    text = await readFile(file, "utf8");
-  } catch (error) {
-    throw new RangeError(`--spec ${file}: ${errnoErrorText(error)}`);
-  }
-  const doc = YAML.parseDocument(text);
-  const broken = doc.errors[0];
-  if (broken) {
-    // The library's message spans lines (an excerpt); its position goes where a file's goes.
-    const at = broken.linePos?.[0];
-    const where = at ? `:${at.line}:${at.col}` : "";
-    const said = (broken.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "");
-    throw new RangeError(`--spec ${file}${where}: ${said}`);
-  }
-  const value: unknown = doc.toJS();
-  const checked = parseOneLine(RolloutSpec, value, "spec");
-  if (!checked.ok) throw new RangeError(`--spec ${file}: ${checked.message}`);
-  // Sent as written: the hub fills the defaults in itself.
-  return value as RolloutSpecInput;
-}
-
-/**
- * The flags that say what `--spec` says, and `--app`/`--version` beside `--release`: given together,
- * one was silently not read (`--spec FILE --version 1.0.0` rolled out the file's release, not
- * 1.0.0), so the pair is bad input naming both. Returns the flags given.
- */
-function refuseUnreadFlags(options: CreateOptions): string[] {
-  const given = (
-    [
-      ["--release", options.release],
-      ["--app", options.app],
-      ["--version", options.version],
-      ["--wave", options.wave?.length ? options.wave : undefined],
-      ["--selector", options.selector?.length ? options.selector : undefined],
-      ["--failure-threshold", options.failureThreshold],
-      ["--wait-minutes", options.waitMinutes],
-      ["--min-success-rate", options.minSuccessRate],
-      ["--auto-advance", options.autoAdvance],
-      ["--auto-rollback", options.autoRollback],
-      ["--seed", options.seed],
-    ] as const
-  ).flatMap(([flag, value]) => (value === undefined ? [] : [flag]));
-  if (options.spec !== undefined && given.length > 0)
-    throw new RangeError(
-      `--spec ${options.spec} holds the whole rollout: ${given.join(", ")} would not be read; put ${given.length > 1 ? "them" : "it"} in the file or leave out --spec`,
-    );
-  const byVersion = given.filter((flag) => flag === "--app" || flag === "--version");
-  if (options.release !== undefined && byVersion.length > 0)
-    throw new RangeError(
-      `--release ${options.release} names the release: ${byVersion.join(", ")} would not be read; give --release ID or --app NAME --version V`,
-    );
-  return given;
-}
-
-async function buildSpec(client: HubClient, options: CreateOptions): Promise<RolloutSpecInput> {
-  const given = refuseUnreadFlags(options);
-  if (options.spec) return readSpecFile(options.spec);
-  // Everything the operator typed is checked before the hub is asked anything: a bad --wave is
-  // bad input (exit 2) whether or not the release exists or the hub answers.
-  const texts = options.wave?.length ? options.wave : ["all=100"];
-  const waves = texts.map((w) => parseWave(w, options));
-  checkCumulative(
-    texts,
-    waves.map((w) => ("percent" in w ? w.percent : undefined)),
-  );
-  // Both only act when waves advance by themselves: without --auto-advance the operator read a
-  // soak or a success bar into a rollout that has neither.
-  const idle = given.filter((flag) => flag === "--wait-minutes" || flag === "--min-success-rate");
-  if (options.autoAdvance !== true && idle.length > 0)
-    throw new RangeError(
-      `${idle.join(", ")} only ${idle.length > 1 ? "act" : "acts"} with --auto-advance (without it a wave advances when an operator advances it, whatever its wait or success rate): add --auto-advance or leave ${idle.length > 1 ? "them" : "it"} out`,
-    );
-  const shadowed = shadowedWaves(waves)[0];
-  if (shadowed) throw new RangeError(`--wave "${texts[shadowed.wave]}": ${shadowed.message}`);
-  const failureThreshold = thresholdOption(options.failureThreshold ?? "1");
-  let release = options.release;
-  if (!release && options.app && options.version) {
-    // The hub finds it as it compares versions (`--version v2.0.0` finds 2.0.0), among all the
-    // app's releases: a list of the newest would miss an old one rolled out again.
-    const { releases } = await client.request<{ releases: { id: string }[] }>(
-      "GET",
-      `/releases?app=${encodeURIComponent(options.app)}&version=${encodeURIComponent(options.version)}`,
-    );
-    release = releases[0]?.id;
-    if (!release) throw new RangeError(`no release ${options.app} ${options.version} on the hub`);
-  }
-  if (!release)
-    throw new RangeError("name the release: --release ID, or --app NAME --version V, or --spec FILE");
-  return {
-    release,
-    waves,
-    failureThreshold,
-    autoAdvance: options.autoAdvance ?? false,
-    autoRollback: options.autoRollback ?? false,
-    ...(options.seed ? { seed: options.seed } : {}),
-    ...(options.selector?.length ? { selector: { labels: pairs(options.selector, "--selector") } } : {}),
-  };
-}
-
-function printDetail(d: Detail): void {
+export function printDetail(d: Detail): void {
   out(`rollout  ${d.id}`);
   out(`release  ${printable(`${d.release.app} ${d.release.version}`)} (${d.release.id})`);
   out(`state    ${d.state}${d.reason ? ` — ${printable(d.reason)}` : ""}`);
@@ -305,79 +87,6 @@ function printDetail(d: Detail): void {
     for (const a of w.agents)
       for (const warning of a.warnings) out(`${a.agentId}: warning: ${printable(warning)}`);
   }
-}
-
-/** What the operator typed, for saying the hub's answers in those terms (`--wave "half=50"`, not `body.waves[1]`). */
-function createSource(options: CreateOptions): FlagSource {
-  if (options.spec !== undefined) return { spec: options.spec };
-  return {
-    waves: options.wave?.length
-      ? options.wave.map((text) => `--wave "${printable(text)}"`)
-      : ['the default --wave "all=100"'],
-    flags: {
-      "body.waves": "--wave",
-      "body.failureThreshold": "--failure-threshold",
-      "body.selector.labels": "--selector",
-      "body.selector": "--selector",
-      "body.seed": "--seed",
-      "body.release":
-        options.release !== undefined
-          ? `--release ${options.release}`
-          : `--app ${options.app ?? ""} --version ${options.version ?? ""}`,
-    },
-  };
-}
-
-export async function rolloutCreate(options: CreateOptions): Promise<void> {
-  const client = await HubClient.from(options);
-  const spec = await buildSpec(client, options);
-  const source = createSource(options);
-  const warn = (warnings: readonly string[] | undefined) =>
-    warnAll(warnings?.map((w) => inFlagTerms(w, source)));
-  if (options.preview) {
-    type Preview = {
-      seed: string;
-      waves: { name: string; agents: string[] }[];
-      unassigned: string[];
-      nobody?: string;
-      busy?: string;
-      warnings?: string[];
-    };
-    const p = await refusedInFlagTerms(client.request<Preview>("POST", "/rollouts/preview", spec), source);
-    // The hub would refuse to create it (400 nobody, 409 busy): exit 2, as that create exits, so a
-    // script previewing before it creates does not read "fine".
-    const said = p.nobody ?? p.busy;
-    const refused = said === undefined ? undefined : inFlagTerms(said, source);
-    if (refused !== undefined) process.exitCode = 2;
-    // On stderr with --json too: the person running a script sees them; the JSON carries them.
-    warn(p.warnings);
-    if (options.json) return out(JSON.stringify(p, null, 2));
-    out(`preview (seed ${printable(p.seed)}): the same command without --preview gives exactly this split`);
-    if (refused !== undefined) say(`creating it would be refused: ${refused}`);
-    out(
-      table(
-        ["WAVE", "AGENTS", "MEMBERS"],
-        [
-          ...p.waves.map((w) => [
-            w.name,
-            w.agents.length,
-            w.agents.length ? w.agents.join(" ") : "(no agent)",
-          ]),
-          // Agents of the app no wave takes: a row only when there are some ("(none) 0" read as a
-          // wave of that name, or as agents missing).
-          ...(p.unassigned.length > 0 ? [["(in no wave)", p.unassigned.length, p.unassigned.join(" ")]] : []),
-        ],
-      ),
-    );
-    return;
-  }
-  const created = await refusedInFlagTerms(
-    client.request<Detail & { warnings?: string[] }>("POST", "/rollouts", spec),
-    source,
-  );
-  warn(created.warnings);
-  if (options.json) return out(JSON.stringify(created, null, 2));
-  printDetail(created);
 }
 
 export async function rolloutList(

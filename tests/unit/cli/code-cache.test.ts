@@ -1,5 +1,5 @@
 /**
- * The V8 code cache of the quick commands (agent/cli/code-cache.ts), in real child processes: used
+ * The V8 code cache of the quick commands (shared/cli/code-cache.ts), in real child processes: used
  * for the bundle it was made from, never for another one — not even one of the same length, which V8
  * alone would accept and run as the old code.
  */
@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-const CODE_CACHE = fileURLToPath(new URL("../../../dist/agent/cli/code-cache.js", import.meta.url));
+const CODE_CACHE = fileURLToPath(new URL("../../../dist/shared/cli/code-cache.js", import.meta.url));
 const run = promisify(execFile);
 
 let root: string;
