@@ -166,8 +166,7 @@ export function releaseRoutes(deps: ApiDeps): Router {
 
   // CI publishes; operators read releases and roll them out (DESIGN: ci publishes, operator the rest).
   router.post("/releases", requireRole(tokens, "ci"), async (req, res) => {
-    const body = parseRequest(PublishRelease, req.body);
-    checkManifest(body);
+    const body = parseRequest(PublishRelease, req.body, "body", checkManifest);
     // Before the transaction too: an artifact never uploaded is said as such, not as a version
     // conflict, and costs no write transaction (the check that holds is the one inside it).
     if (body.source.type === "hub" && !(await store.getArtifactInfo(body.source.sha256))) throw noArtifact();

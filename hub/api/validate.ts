@@ -8,10 +8,18 @@ export { formatPath } from "../../shared/schema/one-line.js";
 /**
  * Validates a request part; a 400 is one line naming every bad field and what is wrong with it
  * (`query.limit: must be ≤ 1000 (got 5000)`), in our words, never zod's bare "Invalid input".
+ * `check` (throwing a HubRequestError) runs on what the schema took before the NUL refusal, so a
+ * field with a check of its own (a manifest's "is not text: at 2:16…") keeps its own words.
  */
-export function parseRequest<S extends z.ZodType>(schema: S, value: unknown, root = "body"): z.output<S> {
+export function parseRequest<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  root = "body",
+  check?: (taken: z.output<S>) => void,
+): z.output<S> {
   const result = parseOneLine(schema, value, root);
   if (!result.ok) throw new HubRequestError(400, result.message);
+  check?.(result.value);
   const nul = nulRefusal(result.value, root);
   if (nul !== undefined) throw new HubRequestError(400, nul);
   return result.value;
