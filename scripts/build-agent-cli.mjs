@@ -13,11 +13,8 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
-import {
-  englishOnlyZod,
-  externalUnlessBundled,
-  lazyChildProcessForCommander,
-} from "./cli-bundle-plugins.mjs";
+import { buildCachedBundle as cachedBundle } from "./cached-bundle.mjs";
+import { englishOnlyZod, externalUnlessBundled } from "./cli-bundle-plugins.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const outDir = join(root, "dist/agent/cli");
@@ -128,39 +125,15 @@ const undiciExternal = {
   },
 };
 
-/**
- * The same CLI as one CommonJS file, for the commands that run through a V8 code cache
- * (shared/cli/code-cache.ts; Node 20 caches no ES module code). Its name carries its content hash, so
- * a cache made for another build is never even looked at. No source map: those commands run without.
- */
-async function buildCachedBundle(name, entry, extraPlugins) {
-  const result = await build({
-    ...common,
-    plugins: [...extraPlugins, pinoWithoutWorkers, lazyChildProcessForCommander, ...common.plugins],
-    entryPoints: { [name]: join(root, entry) },
-    format: "cjs",
+/** The same CLI as a code-cached CommonJS file (scripts/cached-bundle.mjs). */
+const buildCachedBundle = (name, entry, extraPlugins) =>
+  cachedBundle({
+    common,
+    name,
+    entry: join(root, entry),
     outdir: bundleDir,
-    entryNames: "[name]-[hash]",
-    outExtension: { ".js": ".cjs" },
-    // `import()` of an external package becomes require(): a vm.Script has no module loader of its
-    // own (Node 20's USE_MAIN_CONTEXT_DEFAULT_LOADER is experimental and warns). Every external is
-    // CommonJS.
-    supported: { "dynamic-import": false },
-    // `ship agent` (which reads its own chunk's URL) never runs from these bundles, but esbuild warned
-    // on every build that import.meta is empty in CommonJS: it is this file's URL, made only if read.
-    define: { ...common.define, "import.meta": "__shipImportMeta" },
-    banner: {
-      js: 'var __shipImportMeta = { get url() { return require("node:url").pathToFileURL(__filename).href; } };',
-    },
-    metafile: true,
+    plugins: [...extraPlugins, pinoWithoutWorkers],
   });
-  const file = Object.keys(result.metafile.outputs)
-    .find((f) => f.endsWith(".cjs"))
-    ?.split("/")
-    .at(-1);
-  if (file === undefined) throw new Error(`esbuild wrote no ${name}-*.cjs bundle`);
-  return file;
-}
 // The update run: the whole CLI. --rollback and --list-backups: the restore bundle.
 // The restore bundle's entry is the CLI itself, not quick.ts: zod (its JIT turned off by the two
 // commands' own first import) then loads only when one of them runs, never for `--help`.

@@ -14,11 +14,8 @@ import { constants as http2Constants } from "node:http2";
 import { dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
-import {
-  englishOnlyZod,
-  externalUnlessBundled,
-  lazyChildProcessForCommander,
-} from "./cli-bundle-plugins.mjs";
+import { buildCachedBundle as cachedBundle } from "./cached-bundle.mjs";
+import { englishOnlyZod, externalUnlessBundled } from "./cli-bundle-plugins.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const outDir = join(root, "dist/hub/cli");
@@ -200,37 +197,12 @@ const lazyBuiltins = {
 
 /**
  * The remote commands (`rollout …`, `agents …`) and the token commands, each family as one CommonJS
- * file run through a V8 code cache (shared/cli/code-cache.ts; Node 20 caches no ES module code): loading and compiling the ES module chunks (undici, zod, yaml,
- * commander) was ~0.3 s of CPU of every `ship-hub rollout list`, against ~0.1 s for Node's own
- * start. A file's name carries its content hash, so a cache made for another build is never looked
- * at. No source map: these commands print one line for every error, never a stack.
+ * file run through a V8 code cache (scripts/cached-bundle.mjs): loading and compiling the ES module
+ * chunks (undici, zod, yaml, commander) was ~0.3 s of CPU of every `ship-hub rollout list`, against
+ * ~0.1 s for Node's own start.
  */
-async function buildCachedBundle(name, plugins) {
-  const result = await build({
-    ...common,
-    plugins: [...plugins, lazyChildProcessForCommander, ...common.plugins],
-    entryPoints: { [name]: cliModule },
-    format: "cjs",
-    outdir: bundleDir,
-    entryNames: "[name]-[hash]",
-    outExtension: { ".js": ".cjs" },
-    // `import()` of an external package (better-sqlite3) becomes require(): a vm.Script has no
-    // module loader of its own. Every external is CommonJS.
-    supported: { "dynamic-import": false },
-    // import.meta is this file's URL, made only if read (the dashboard's assets, which are serve's).
-    define: { ...common.define, "import.meta": "__shipImportMeta" },
-    banner: {
-      js: 'var __shipImportMeta = { get url() { return require("node:url").pathToFileURL(__filename).href; } };',
-    },
-    metafile: true,
-  });
-  const file = Object.keys(result.metafile.outputs)
-    .find((f) => f.endsWith(".cjs"))
-    ?.split("/")
-    .at(-1);
-  if (file === undefined) throw new Error(`esbuild wrote no ${name}-*.cjs bundle`);
-  return file;
-}
+const buildCachedBundle = (name, plugins) =>
+  cachedBundle({ common, name, entry: cliModule, outdir: bundleDir, plugins });
 const remoteFile = await buildCachedBundle("remote", [
   leaveOut("remote", ["serve", "server", "token"]),
   slimUndici,
