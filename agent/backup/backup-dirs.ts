@@ -42,7 +42,11 @@ export class BackupDirUnlistableError extends ShipError {
     const where = dir === backupRoot ? "" : ` (at ${dir})`;
     super(`backup_dir ${backupRoot} cannot be listed: ${what}${where}`, { cause });
     this.name = "BackupDirUnlistableError";
+    this.problem = `${what}${where}`;
   }
+
+  /** What is wrong, and where when not backup_dir itself: "ENOTDIR: not a directory (at …/web)". */
+  readonly problem: string;
 }
 
 /**

@@ -63,6 +63,7 @@ async function versionsRunBefore({
     return { versions };
   } catch (error) {
     if (!(error instanceof BackupDirUnlistableError)) throw error;
-    return { versions, unreadable: error.message };
+    // Said within the refusal's sentence ("its backups could not be read … (backup_dir X: ENOTDIR…)").
+    return { versions, unreadable: `backup_dir ${error.backupRoot}: ${error.problem}` };
   }
 }

@@ -110,7 +110,7 @@ describe("a backup directory that cannot be listed", () => {
       version: "1.0.0",
     });
     expect(refused).toContain(
-      `its backups could not be read, so a version only they record is not known here (backup_dir ${backups} cannot be listed: ELOOP`,
+      `its backups could not be read, so a version only they record is not known here (backup_dir ${backups}: ELOOP`,
     );
   });
 });
