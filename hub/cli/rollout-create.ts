@@ -200,7 +200,7 @@ async function buildSpec(client: HubClient, options: CreateOptions): Promise<Rol
     throw new RangeError(
       `${idle.join(", ")} only ${idle.length > 1 ? "act" : "acts"} with --auto-advance (without it a wave advances when an operator advances it, whatever its wait or success rate): add --auto-advance or leave ${idle.length > 1 ? "them" : "it"} out`,
     );
-  const shadowed = shadowedWaves(waves)[0];
+  const shadowed = shadowedWaves(waves, 1)[0];
   if (shadowed) throw new RangeError(`--wave "${texts[shadowed.wave]}": ${shadowed.message}`);
   const failureThreshold = thresholdOption(options.failureThreshold ?? "1");
   let release = options.release;

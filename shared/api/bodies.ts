@@ -127,11 +127,14 @@ function describeLabels(labels: Record<string, string>): string {
  */
 export function shadowedWaves(
   waves: readonly WaveShape[],
+  /** Stop after this many: one id named 450,000 times made as many issues (seconds of CPU). */
+  limit = Number.POSITIVE_INFINITY,
 ): { wave: number; path: (string | number)[]; message: string }[] {
   const found: { wave: number; path: (string | number)[]; message: string }[] = [];
   const named = new Map<string, number>();
   let everyone: number | undefined;
   waves.forEach((w, i) => {
+    if (found.length >= limit) return;
     const label = (at: number) => `wave ${at + 1} (${waves[at]?.name})`;
     if (everyone !== undefined) {
       // A percent wave after 100 % is refused by the cumulative rule already (one message, not two).
@@ -146,7 +149,7 @@ export function shadowedWaves(
     w.agents?.forEach((agent, j) => {
       const first = named.get(agent);
       if (first === undefined) named.set(agent, i);
-      else
+      else if (found.length < limit)
         found.push({
           wave: i,
           path: ["agents", j],
@@ -239,7 +242,10 @@ export const RolloutSpec = z
           message: `the rollout's agents waves name ${spec.waves.reduce((n, x) => n + (x.agents?.length ?? 0), 0)} agents in all, more than the ${MAX_NAMED_AGENTS} one rollout may name: use labels or percent waves for larger groups`,
         });
     });
-    for (const shadowed of shadowedWaves(spec.waves))
+    // Over the count, that is the answer: every id is not looked at again. Under it, the first few
+    // shadowed waves or ids are named (the one-line answer shows no more).
+    if (namedAgents > MAX_NAMED_AGENTS) return;
+    for (const shadowed of shadowedWaves(spec.waves, 10))
       ctx.addIssue({
         code: "custom",
         path: ["waves", shadowed.wave, ...shadowed.path],
