@@ -27,7 +27,10 @@ async function twoSources(name: string) {
   const dir = join(root, name);
   const backups = join(dir, "var", "backups");
   for (const v of ["1", "2"])
-    await writeTree(join(dir, `r${v}`), { "update-manifest.yaml": `version: "${v}.0.0"\n`, "app.txt": `v${v}\n` });
+    await writeTree(join(dir, `r${v}`), {
+      "update-manifest.yaml": `version: "${v}.0.0"\n`,
+      "app.txt": `v${v}\n`,
+    });
   await mkdir(join(dir, "app"));
   await mkdir(backups, { recursive: true });
   const config = join(dir, "ship.toml");

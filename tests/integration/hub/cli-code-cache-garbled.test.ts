@@ -7,7 +7,7 @@
  * The copy of the hub CLI lives in a temporary directory so that no other test meets the garbled cache.
  */
 import { spawnSync } from "node:child_process";
-import { cp, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -50,7 +50,12 @@ describe("a garbled code cache of ship-hub's remote bundle", () => {
       bad.fill(0xff, offset, offset + 8);
       await writeFile(cache, bad, { mode: 0o644 });
       const run = showOnDeadHub();
-      expect({ offset, status: run.status, signal: run.signal, fatal: /Fatal error/.test(run.stderr) }).toEqual({
+      expect({
+        offset,
+        status: run.status,
+        signal: run.signal,
+        fatal: /Fatal error/.test(run.stderr),
+      }).toEqual({
         offset,
         status: 1,
         signal: null,
