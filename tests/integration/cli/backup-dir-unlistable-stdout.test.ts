@@ -5,7 +5,9 @@
  * {"exitCode": 2, …}"). For EACCES that holds: stdout is empty (or that JSON). For a file or a
  * symlink loop where another source's backup directory should be, `--list-backups` prints the other
  * apps' table (or a JSON array of them) on stdout and then exits 2: a script reading the --json
- * stdout gets a list that looks whole, and no {"exitCode": 2} answer.
+ * stdout gets a list that looks whole, and no {"exitCode": 2} answer. And `--rollback ID` of the
+ * other app, refused (exit 2, nothing changed) when the stray directory is EACCES, goes ahead and
+ * restores (exit 0) when it is a file or a loop.
  */
 import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -65,6 +67,23 @@ describe("--list-backups when another source's backup directory is a file or a s
       const json = await runShip(["--config", config, "--list-backups", "--json"]);
       expect(json.code, json.stderr).toBe(2);
       expect(JSON.parse(json.stdout)).toMatchObject({ exitCode: 2 });
+    }, 60_000);
+
+    it(`${kind}: --rollback ID of the other app is refused (exit 2, nothing changed), as it is for EACCES`, async () => {
+      const { dir, backups, config } = await twoSources(`${kind}-rollback`);
+      const listed = JSON.parse((await runShip(["--config", config, "--list-backups", "--json"])).stdout) as {
+        id: string;
+        version: string | null;
+      }[];
+      const toV1 = listed.find((b) => b.version === "1.0.0");
+      expect(toV1).toBeDefined();
+      const web = join(backups, "web");
+      if (kind === "file") await writeFile(web, "not a directory\n");
+      else await symlink(web, web);
+      const back = await runShip(["--config", config, "--rollback", toV1?.id ?? ""]);
+      expect(back.code, back.stdout + back.stderr).toBe(2);
+      expect(back.stderr).toContain(`backup_dir ${backups} cannot be listed`);
+      expect(await readFile(join(dir, "app", "app.txt"), "utf8")).toBe("v2\n");
     }, 60_000);
   }
 });
