@@ -64,3 +64,15 @@ export async function backupSubdirs(backupRoot: string, ...names: string[]): Pro
     throw new BackupDirUnlistableError(backupRoot, dir, code, error);
   }
 }
+
+/**
+ * Each configured source's directory in backup_dir (`backup_dir/<source>`) can be listed, or is not
+ * there yet. The listing of backup_dir skips what is not a directory (a stray file someone left
+ * there is no app's backups), so a file or a symlink loop where a source's backups belong was
+ * silently "no backups of it": `--list-backups` printed the other apps' table and then failed, and
+ * `--rollback` went ahead, where the same directory unreadable (EACCES) refused. Asked first, before
+ * anything is printed or moved, it refuses the same way for all three.
+ */
+export async function checkSourceBackupDirs(backupRoot: string, sources: Iterable<string>): Promise<void> {
+  for (const name of sources) await backupSubdirs(backupRoot, name);
+}

@@ -19,6 +19,7 @@ import { refuseLfsPointers } from "./lfs-pointers.js";
 import { setReleaseFields } from "./manifest-fields.js";
 import { releaseDate, starterManifest } from "./manifest-template.js";
 import { refusePrivateKeys } from "./private-keys.js";
+import { sourceDateEpoch } from "./source-date-epoch.js";
 import { tarStream } from "./tar-writer.js";
 
 export interface BuildOptions {
@@ -110,8 +111,7 @@ function unprotectedBelow(manifest: Manifest, dir: string): boolean {
 }
 
 function defaultMtime(env: NodeJS.ProcessEnv): number {
-  const epoch = Number(env.SOURCE_DATE_EPOCH);
-  return env.SOURCE_DATE_EPOCH !== undefined && Number.isInteger(epoch) && epoch >= 0 ? epoch : 0;
+  return sourceDateEpoch(env) ?? 0;
 }
 
 export function archiveName(app: string, version: string): string {

@@ -6,6 +6,7 @@
 import { writeFile } from "node:fs/promises";
 import { BadInputError } from "../../shared/errors.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
+import { sourceDateEpoch } from "./source-date-epoch.js";
 
 export interface StarterOptions {
   version: string;
@@ -111,8 +112,7 @@ export async function writeStarterManifest(
 
 /** YYYY-MM-DD of SOURCE_DATE_EPOCH when set (reproducible builds), else today (UTC). */
 export function releaseDate(env: NodeJS.ProcessEnv = process.env): string {
-  const epoch = Number(env.SOURCE_DATE_EPOCH);
-  const when =
-    env.SOURCE_DATE_EPOCH !== undefined && Number.isFinite(epoch) ? new Date(epoch * 1000) : new Date();
+  const epoch = sourceDateEpoch(env);
+  const when = epoch !== undefined ? new Date(epoch * 1000) : new Date();
   return when.toISOString().slice(0, 10);
 }

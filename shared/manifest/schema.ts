@@ -193,7 +193,7 @@ export const Permissions = z.strictObject({
     // could not put files into the directories it had just made (exit 3, "needs a person").
     .regex(/^0?0[0-7]{2}$/, {
       error: (issue) =>
-        `${JSON.stringify(issue.input)} masks the owner's bits: ship and the app's owner could no longer read, write or enter what it installs; its first digit must be 0, e.g. "022" or "027"`,
+        `${JSON.stringify(issue.input)} masks the owner's bits: ship and the app's owner could no longer read, write or enter what it installs; its owner digit (the first of three, after an optional leading 0) must be 0, e.g. "022", "0022" or "027"`,
     })
     .default("022"),
 });

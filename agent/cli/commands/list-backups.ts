@@ -7,12 +7,14 @@ import { dirname, join } from "node:path";
 import type { AgentConfig } from "../../../shared/config/schema.js";
 import { BadInputError } from "../../../shared/errors.js";
 import { readInstallIndexHeader } from "../../apply/install-index.js";
+import { checkSourceBackupDirs } from "../../backup/backup-dirs.js";
 import { sourceLedElsewhere, sourceOfBackup } from "../../backup/backup-owner.js";
 import {
   type BackupInfo,
   backupMadeUnder,
   inUpdateOrder,
   listBackupsWithDamaged,
+  type SetAsideDir,
   setAsideDirs,
   setAsideOf,
 } from "../../backup/backup-store.js";
@@ -36,6 +38,14 @@ export async function listBackupsCommand(options: GlobalOptions, out: Output): P
     const known = Object.keys(config.sources).join(", ") || "(none)";
     throw BadInputError.single("--sources", unknown.join(" "), `no such source; configured: ${known}`);
   }
+  // Everything is read before anything is printed: a directory that cannot be listed is exit 2 with
+  // nothing on stdout (with --json, the error answer), never a table that looks whole. Every
+  // source's, as the listing reads all of backup_dir; those --sources names first, so the one line
+  // names the directory asked about when several cannot be listed.
+  await checkSourceBackupDirs(
+    config.general.backup_dir,
+    new Set([...(options.sources ?? []), ...Object.keys(config.sources)]),
+  );
   // Damaged ones of the named sources only: another source's are another --list-backups' business.
   // Every app directory with --sources too: a renamed source's older backups are under its old name.
   const { backups: all, damaged } = await listBackupsWithDamaged(config.general.backup_dir);
@@ -51,6 +61,7 @@ export async function listBackupsCommand(options: GlobalOptions, out: Output): P
     config,
     options.sources === undefined ? ours : ours.filter((b) => options.sources?.includes(b.source) === true),
   );
+  const setAside = await setAsideOfListed(config, options.sources, backups);
   out.result(backups);
   if (ours.length < all.length) noteUnlisted(config, all, out);
   const of = options.sources === undefined ? "" : ` of ${options.sources.join(", ")}`;
@@ -70,7 +81,10 @@ export async function listBackupsCommand(options: GlobalOptions, out: Output): P
       `${b.id.padEnd(32)} ${appName(b).padEnd(appWidth)} ${(b.version ?? noVersion(b, backups)).padEnd(12)} ${b.created.padEnd(24)} ${size(b.size)} (${b.files} files)`,
     );
   }
-  await noteSetAside(config, options.sources, backups, out);
+  for (const aside of setAside)
+    out.line(
+      `set aside ${aside.made}: ${aside.path} holds previous versions a restore left alone (not a backup: copy back by hand what you need); keep_backups removes it like a backup made then`,
+    );
   // Exit 2 like any damaged record ship meets: a script counting backups must not read this as fine.
   for (const d of shown) out.problem(`not listed: ${d.message}`);
   return shown.length > 0 ? 2 : 0;
@@ -176,25 +190,24 @@ function noteUnlisted(config: AgentConfig, all: readonly BackupInfo[], out: Outp
  * left alone (unrestored.ts). Not backups, so not in the table, but the one-line result of that
  * restore was the only place that named them, and an operator looking for them later found nothing.
  */
-async function noteSetAside(
+async function setAsideOfListed(
   config: AgentConfig,
   sources: readonly string[] | undefined,
   backups: readonly BackupInfo[],
-  out: Output,
-): Promise<void> {
+): Promise<SetAsideDir[]> {
   const names = sources ?? Object.keys(config.sources);
   const homes = new Set([
     ...names.map((name) => join(config.general.backup_dir, name)),
     ...backups.map((b) => dirname(b.path)),
   ]);
   const dirs = Object.values(config.sources).map((s) => s.app_dir);
+  const found: SetAsideDir[] = [];
   for (const home of homes) {
     for (const aside of await setAsideDirs(home)) {
       // Another config's (sharing backup_dir and the source name) is its business, as its backups are.
       if (aside.owner !== undefined && !dirs.some((dir) => setAsideOf(aside.owner, dir))) continue;
-      out.line(
-        `set aside ${aside.made}: ${aside.path} holds previous versions a restore left alone (not a backup: copy back by hand what you need); keep_backups removes it like a backup made then`,
-      );
+      found.push(aside);
     }
   }
+  return found;
 }

@@ -15,6 +15,7 @@ import {
   ShipError,
 } from "../../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../../shared/fs-errors.js";
+import { checkSourceBackupDirs } from "../../backup/backup-dirs.js";
 import { sourceLedElsewhere, sourceOfBackup } from "../../backup/backup-owner.js";
 import { type BackupInfo, backupMadeUnder, findBackupListing } from "../../backup/backup-store.js";
 import { PartialRollbackError, rollbackTo } from "../../backup/restore.js";
@@ -163,6 +164,9 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
 
 /** What stops a rollback before anything moves: exit 2 (or not started), naming what is wrong. */
 async function checkRollback(config: AgentConfig, configPath: string, id: string) {
+  // Every source's, not only the target's: the rollback lists all of backup_dir (a renamed source's
+  // backups restore its app too), and one it cannot see refuses, whatever stands there.
+  await checkSourceBackupDirs(config.general.backup_dir, Object.keys(config.sources));
   const { target, listed } = await findBackupListing(config.general.backup_dir, id);
   // Configs that share a backup_dir (and a source name) keep their backups side by side: restoring
   // another config's app would take this config's locks and write this config's state.

@@ -38,6 +38,20 @@ describe("permissions.umask never masks the owner's bits", () => {
     },
   );
 
+  // "0777" was told "its first digit must be 0", and its first digit is 0: the digit meant is the
+  // owner's, the first of three after the optional leading 0.
+  it.each(["0777", "0700", "777", "700"])('umask "%s": the message names the owner digit', async (umask) => {
+    const release = await app.release("r1", `version: "1.0.0"\npermissions:\n  umask: "${umask}"\n`, {
+      "app.txt": "one\n",
+    });
+    const checked = await runShip(["--test-manifest", join(release, "update-manifest.yaml")]);
+    expect(checked.code, checked.stdout + checked.stderr).toBe(2);
+    expect(checked.stderr).toContain(
+      "its owner digit (the first of three, after an optional leading 0) must be 0",
+    );
+    expect(checked.stderr).not.toContain("first digit must be 0");
+  });
+
   it('umask "077" keeps the owner\'s bits: files 600, directories 700', async () => {
     await app.release("r1", 'version: "1.0.0"\npermissions:\n  umask: "077"\n', {
       "app.txt": "one\n",
