@@ -8,8 +8,11 @@
  * content hash (the build names it), and the cache's header repeats the bundle's identity (size,
  * inode, device, mtime and ctime in ns: any rewrite changes the ctime) and Node's version and arch.
  * V8 itself refuses data from another V8 or other flags; it would NOT notice another source of the
- * same length, which is what the header is for. A cache the bundle's owner did not write, or that
- * others may write, is ignored: it holds code that would run. Made after the command ran, so it
+ * same length, which is what the header is for. Nor does a release V8 check the payload: a few
+ * bytes changed in it (a bad block, a stray write) abort Node ("Fatal error … unreachable code",
+ * SIGTRAP, or SIGSEGV) on this and every later run, so the header also carries the payload's length
+ * and CRC-32, checked before V8 sees a byte; a mismatch is no cache (rewritten). A cache the
+ * bundle's owner did not write, or that others may write, is ignored: it holds code that would run. Made after the command ran, so it
  * holds every function that command compiled; written to a temporary file and renamed, never in
  * place; a directory we may not write (a user running a root-installed ship) just means no cache.
  */
@@ -29,9 +32,12 @@ import {
 import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { Script } from "node:vm";
+import { crc32 } from "node:zlib";
 import { isNotInBundle } from "./not-in-bundle.js";
 
-const MAGIC = "ship-v8-code-cache 1";
+// 2: the header ends in the payload's length and CRC-32. A version-1 file (no checksum) does not
+// match the header, so it is no cache and is rewritten once.
+const MAGIC = "ship-v8-code-cache 2";
 
 export type CacheOutcome = "used" | "written" | "rejected-rewritten" | "unwritable";
 
@@ -56,22 +62,48 @@ function identity(stat: BigIntStats): string {
   ].join(" ");
 }
 
-/** The cache's data when it was made for exactly this bundle by its owner; undefined otherwise. */
-function readCache(cacheFile: string, bundle: BigIntStats): Buffer | undefined {
+/**
+ * The payload's checksum. zlib's CRC-32 (native; zlib.crc32 is in Node >= 20.15, engines says
+ * >= 20.18.1) rather than node:crypto (~4–8 ms of CPU to load, kept off `--rollback`) or a checksum
+ * in JS: measured here over 650 KB, loading node:zlib ~1.0 ms plus ~1.3 ms of CRC against ~5 ms for a
+ * word-wise FNV-1a loop still running cold in the interpreter. A CRC-32 catches every burst of up to
+ * 32 bits and any other damage but one in 2^32; with the length beside it, a truncated or extended
+ * file too. Not a defence against a writer on purpose: the owner and mode checks are that.
+ */
+function payloadSum(payload: Buffer): string {
+  return `${payload.length} ${crc32(payload).toString(16).padStart(8, "0")}`;
+}
+
+function header(bundle: BigIntStats, payload: Buffer): Buffer {
+  return Buffer.from(`${identity(bundle)} ${payloadSum(payload)}\n`);
+}
+
+/** What lies in the cache's place: nothing usable, this bundle's cache damaged, or its good payload. */
+type CacheRead = { kind: "none" } | { kind: "damaged" } | { kind: "good"; data: Buffer };
+
+/** The cache's data when it was made for exactly this bundle by its owner and is intact. */
+function readCache(cacheFile: string, bundle: BigIntStats): CacheRead {
   let fd: number | undefined;
   try {
     // O_NONBLOCK: a FIFO (or a device) in the cache's place must not block the open forever; it
     // is then refused as not a regular file. For a regular file the flag changes nothing.
     fd = openSync(cacheFile, constants.O_RDONLY | constants.O_NONBLOCK);
     const stat = fstatSync(fd, { bigint: true });
-    if (!stat.isFile() || stat.uid !== bundle.uid || (stat.mode & 0o022n) !== 0n) return undefined;
+    if (!stat.isFile() || stat.uid !== bundle.uid || (stat.mode & 0o022n) !== 0n) return { kind: "none" };
     const data = readFileSync(fd);
-    const header = Buffer.from(`${identity(bundle)}\n`);
-    if (data.length <= header.length || !data.subarray(0, header.length).equals(header)) return undefined;
-    return data.subarray(header.length);
+    const prefix = Buffer.from(`${identity(bundle)} `);
+    if (!data.subarray(0, prefix.length).equals(prefix)) return { kind: "none" };
+    // This bundle's cache from here on: whatever does not add up is damage.
+    const end = data.indexOf(10, prefix.length);
+    if (end === -1) return { kind: "damaged" };
+    const payload = data.subarray(end + 1);
+    const sum = data.subarray(prefix.length, end).toString("latin1");
+    return sum === payloadSum(payload) && payload.length > 0
+      ? { kind: "good", data: payload }
+      : { kind: "damaged" };
   } catch {
     // Whatever is in the way only costs the cache.
-    return undefined;
+    return { kind: "none" };
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
@@ -80,7 +112,7 @@ function readCache(cacheFile: string, bundle: BigIntStats): Buffer | undefined {
 function writeCache(cacheFile: string, bundle: BigIntStats, data: Buffer): boolean {
   const tmp = `${cacheFile}.${process.pid}.tmp`;
   try {
-    writeFileSync(tmp, Buffer.concat([Buffer.from(`${identity(bundle)}\n`), data]), { mode: 0o644 });
+    writeFileSync(tmp, Buffer.concat([header(bundle, data), data]), { mode: 0o644 });
     renameSync(tmp, cacheFile);
     return true;
   } catch {
@@ -107,7 +139,8 @@ export function loadWithCodeCache<T>(bundleFile: string, cacheKey: string): Cach
     closeSync(fd);
   }
   const cacheFile = `${bundleFile}.${cacheKey}.v8cache`;
-  const cachedData = readCache(cacheFile, stat);
+  const found = readCache(cacheFile, stat);
+  const cachedData = found.kind === "good" ? found.data : undefined;
   const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
     filename: bundleFile,
     ...(cachedData === undefined ? {} : { cachedData }),
@@ -129,7 +162,9 @@ export function loadWithCodeCache<T>(bundleFile: string, cacheKey: string): Cach
     settle: () => {
       if (cachedData !== undefined && script.cachedDataRejected !== true) return;
       const written = writeCache(cacheFile, stat, script.createCachedData());
-      outcome = !written ? "unwritable" : cachedData === undefined ? "written" : "rejected-rewritten";
+      // "rejected-rewritten": this bundle's cache was there but refused, by its checksum or by V8.
+      const refused = cachedData !== undefined || found.kind === "damaged";
+      outcome = !written ? "unwritable" : refused ? "rejected-rewritten" : "written";
     },
   };
 }

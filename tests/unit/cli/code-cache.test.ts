@@ -84,6 +84,50 @@ describe("code cache of the quick commands", () => {
     expect((await stat(cache)).mode & 0o777).toBe(0o644);
   });
 
+  it("refuses a payload changed after its header (V8 would run or crash on it) and rewrites it", async () => {
+    const dir = join(root, "damaged");
+    await mkdir(dir);
+    const bundle = join(dir, "quick-EEEE.cjs");
+    const cache = `${bundle}.test.v8cache`;
+    await writeFile(bundle, bundleText("alpha"));
+    expect((await load(bundle)).cache).toBe("written");
+    const good = await readFile(cache);
+    const start = good.indexOf(10) + 1;
+    // One bit anywhere in the payload, the payload cut short, a byte more.
+    for (const at of [start, Math.floor((start + good.length) / 2), good.length - 1]) {
+      const bad = Buffer.from(good);
+      bad[at] = (bad[at] ?? 0) ^ 0x10;
+      await writeFile(cache, bad);
+      expect(await load(bundle)).toEqual({ answer: "alpha3", cache: "rejected-rewritten" });
+      expect(await load(bundle)).toEqual({ answer: "alpha3", cache: "used" });
+    }
+    for (const bad of [good.subarray(0, good.length - 1), Buffer.concat([good, Buffer.from([0])])]) {
+      await writeFile(cache, bad);
+      expect(await load(bundle)).toEqual({ answer: "alpha3", cache: "rejected-rewritten" });
+    }
+    expect(await load(bundle)).toEqual({ answer: "alpha3", cache: "used" });
+  });
+
+  it("takes a cache in the format before checksums as none: rewritten once, then used", async () => {
+    const dir = join(root, "old-format");
+    await mkdir(dir);
+    const bundle = join(dir, "quick-FFFF.cjs");
+    const cache = `${bundle}.test.v8cache`;
+    await writeFile(bundle, bundleText("alpha"));
+    expect((await load(bundle)).cache).toBe("written");
+    const good = await readFile(cache);
+    const start = good.indexOf(10) + 1;
+    // Version 1's header: the bundle's identity alone, no payload length and checksum.
+    const fields = good
+      .subarray(0, start - 1)
+      .toString("latin1")
+      .split(" ");
+    const v1 = `${["ship-v8-code-cache", "1", ...fields.slice(2, -2)].join(" ")}\n`;
+    await writeFile(cache, Buffer.concat([Buffer.from(v1, "latin1"), good.subarray(start)]));
+    expect(await load(bundle)).toEqual({ answer: "alpha3", cache: "written" });
+    expect(await load(bundle)).toEqual({ answer: "alpha3", cache: "used" });
+  });
+
   it("runs the bundle all the same where the cache cannot be written", async () => {
     const dir = join(root, "unwritable");
     await mkdir(dir);
