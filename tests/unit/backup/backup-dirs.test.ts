@@ -39,8 +39,9 @@ async function broken(kind: "file" | "loop", at: "root" | "app"): Promise<{ back
   return { backups, bad };
 }
 
-async function refusal(work: Promise<unknown>): Promise<BackupDirUnlistableError> {
-  const error = await work.then(
+/** Runs `work` (started only now: a listing started before its turn rejected unhandled meanwhile). */
+async function refusal(work: () => Promise<unknown>): Promise<BackupDirUnlistableError> {
+  const error = await work().then(
     () => undefined,
     (e: unknown) => e,
   );
@@ -58,11 +59,11 @@ describe("a backup directory that cannot be listed", () => {
     it(`backup_dir itself a ${kind}: every listing throws one line naming it (${code}, exit 2)`, async () => {
       const { backups } = await broken(kind, "root");
       for (const work of [
-        listBackups(backups),
-        listBackups(backups, undefined, join(root, "app")),
-        listBackupsWithDamaged(backups),
-        findBackup(backups, "web-20260101T000000Z"),
-        newBackupId(backups, "web", new Date()),
+        () => listBackups(backups),
+        () => listBackups(backups, undefined, join(root, "app")),
+        () => listBackupsWithDamaged(backups),
+        () => findBackup(backups, "web-20260101T000000Z"),
+        () => newBackupId(backups, "web", new Date()),
       ]) {
         const error = await refusal(work);
         expect(error.exitCode).toBe(ExitCode.badInput);
@@ -74,7 +75,7 @@ describe("a backup directory that cannot be listed", () => {
 
     it(`an app's directory in backup_dir a ${kind}: named as where backup_dir cannot be listed (${code})`, async () => {
       const { backups, bad } = await broken(kind, "app");
-      for (const work of [listBackups(backups, "web"), newBackupId(backups, "web", new Date())]) {
+      for (const work of [() => listBackups(backups, "web"), () => newBackupId(backups, "web", new Date())]) {
         const error = await refusal(work);
         expect(error.message).toContain(`backup_dir ${backups} cannot be listed: ${code}: `);
         expect(error.message).toContain(`(at ${bad})`);
@@ -118,7 +119,7 @@ describe("a backup directory that cannot be listed", () => {
 describe("the error as other code words it", () => {
   it("fsErrorText and errnoErrorText (the daemon's report to the hub, log lines) keep the whole line", async () => {
     const { backups } = await broken("loop", "app");
-    const error = await refusal(listBackups(backups, "web"));
+    const error = await refusal(() => listBackups(backups, "web"));
     expect(fsErrorText(error)).toBe(error.message);
     expect(errnoErrorText(error)).toBe(error.message);
     expect(error.errno).toBe("ELOOP");
