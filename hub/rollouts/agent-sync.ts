@@ -16,6 +16,7 @@ import {
 } from "./rollback-result.js";
 import {
   ACTIVE_ROLLOUT_STATES,
+  type DeploymentEvent,
   FAILED_DEPLOYMENT_STATES,
   isCompletedRollout,
   isDeliverable,
@@ -437,10 +438,21 @@ const PROGRESS_TOUCH_MS = 5_000;
 
 type Outcome = { state: DeploymentState; error: string | null; warnings: string[] };
 
+/**
+ * The event an update report is. A failed one whose steps show a run (the update ran and failed,
+ * or its host restored the older release) is a result of the release, which a refusal before any
+ * run (an app the agent no longer takes) is not.
+ */
+function updateReportEvent(report: Report): DeploymentEvent {
+  const event = UPDATE_REPORT_EVENT[report.outcome];
+  const ran = report.outcome === "failed" || report.outcome === "rolled_back";
+  return ran && report.steps.length > 0 ? "report-run-failed" : event;
+}
+
 function updateOutcome(d: DeploymentRecord, report: Report): Outcome | undefined {
   // The table has no update report from a rollback instruction or its result: after an abort with
   // rollback, a late update report must not undo the rollback.
-  const state = nextDeploymentState(d.state, UPDATE_REPORT_EVENT[report.outcome]);
+  const state = nextDeploymentState(d.state, updateReportEvent(report));
   if (state === undefined) return undefined;
   const warnings = keptWarnings(report, d.agentId);
   if (SUCCEEDED_DEPLOYMENT_STATES.includes(state)) return { state, error: null, warnings };

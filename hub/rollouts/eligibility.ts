@@ -69,7 +69,12 @@ export async function settleEligibility(
       next = { ...d, state: deploymentStep(d.state, "rejoin-rollback"), error: null, updatedAt: now };
     } else if (leaving && app !== undefined && rollout && !fits) {
       const state = nextDeploymentState(d.state, "ineligible");
-      const error = `not applicable: ${agentId} ${whyNot(app, rollout, candidate)}; not sent`;
+      // Handed to it before (it may carry the instruction out from its disk): not "not sent".
+      const sent =
+        d.attempts > 0
+          ? "it was sent the release before and is not sent it again: a report of its run still counts"
+          : "not sent";
+      const error = `not applicable: ${agentId} ${whyNot(app, rollout, candidate)}; ${sent}`;
       if (state !== undefined) next = { ...d, state, error, updatedAt: now };
       if (FAILED_DEPLOYMENT_STATES.includes(d.state))
         left.set(d.rolloutId, [...(left.get(d.rolloutId) ?? []), d]);

@@ -52,6 +52,9 @@ export type DeploymentEvent =
   | "progress" // the agent reports a step (on in_progress: only a sign of life)
   | "report-succeeded"
   | "report-failed"
+  // The same, from a report whose steps show the agent ran the update (a failed run, or a run its
+  // host restored): a result of the release on that host, never a refusal to take it.
+  | "report-run-failed"
   // The update failed and the host could not put its previous release back either: it is broken.
   | "report-restore-failed"
   | "offline-timeout" // the agent stayed offline past offline_timeout during its wave
@@ -145,6 +148,7 @@ export const DEPLOYMENT_PLANNED = {
 const UPDATE_REPORTED = {
   "report-succeeded": "succeeded",
   "report-failed": "failed",
+  "report-run-failed": "failed",
   "report-restore-failed": "failed",
 } as const;
 
@@ -200,6 +204,7 @@ export const deploymentTransitions = {
   // as a failure of a rollout nobody can act on any more (and its revoked token cannot fetch it).
   rollback_pending: {
     "report-failed": "failed",
+    "report-run-failed": "failed",
     "rollback-succeeded": "rolled_back",
     "rollback-failed": "failed",
     "rollback-timeout": "rollback_timed_out",
@@ -207,6 +212,7 @@ export const deploymentTransitions = {
   },
   rollback_timed_out: {
     "report-failed": "failed",
+    "report-run-failed": "failed",
     "rollback-succeeded": "rolled_back",
     "rollback-failed": "failed",
     forget: "forgotten",
@@ -215,9 +221,15 @@ export const deploymentTransitions = {
   // Not sent by this rollout now; a late report (an earlier send of a retried agent) still counts.
   cancelled: { ...UPDATE_REPORTED },
   // The agent refuses a release for an app it does not take, and says so in a failed report that
-  // may still come (an instruction it had on disk): not a failure of the release, so only a
-  // success (the app taken again and updated) or a hello that fits the rollout again moves it.
-  not_applicable: { "report-succeeded": "succeeded", eligible: "pending" },
+  // may still come (an instruction it had on disk): not a failure of the release. But an agent
+  // relabelled out of the selector after it was sent the release still carries it out: a report of
+  // that run (a success, a failed run, a broken restore) is what happened on the host, and counts.
+  not_applicable: {
+    "report-succeeded": "succeeded",
+    "report-run-failed": "failed",
+    "report-restore-failed": "failed",
+    eligible: "pending",
+  },
   // Its host is gone as far as the operator knows. A report it still sends (an update it finished
   // before it was stopped) counts; a hello with a new token makes it owed the release again.
   forgotten: { ...UPDATE_REPORTED, rejoin: "pending", "rejoin-rollback": "rollback_pending" },
