@@ -5,6 +5,7 @@ import type { AgentRecord } from "../store/store.js";
 import { refusedInFlagTerms } from "./flag-terms.js";
 import { counts, printable, table } from "./format.js";
 import { HubClient, type RemoteOptions } from "./hub-client.js";
+import { decimalFlag } from "./number-flag.js";
 import { say } from "./stderr-lines.js";
 
 type Summary = Awaited<ReturnType<typeof rolloutSummary>>;
@@ -92,8 +93,8 @@ export function printDetail(d: Detail): void {
 export async function rolloutList(
   options: RemoteOptions & { state?: string; app?: string; limit?: string },
 ): Promise<void> {
-  const limit = options.limit === undefined ? 100 : Number(options.limit);
-  if (!(Number.isInteger(limit) && limit >= 1 && limit <= 1000))
+  const limit = options.limit === undefined ? 100 : decimalFlag(options.limit);
+  if (!(limit !== undefined && Number.isInteger(limit) && limit >= 1 && limit <= 1000))
     throw new RangeError(`--limit "${options.limit}": use a whole number from 1 to 1000`);
   const client = await HubClient.from(options);
   const query = new URLSearchParams({
@@ -153,13 +154,16 @@ export async function rolloutAction(
   id: string,
   options: RemoteOptions & { rollback?: boolean; fromWave?: string; failedSeen?: string },
 ): Promise<void> {
-  const failedSeen = options.failedSeen === undefined ? undefined : Number(options.failedSeen);
-  if (failedSeen !== undefined && !(Number.isInteger(failedSeen) && failedSeen >= 0))
+  const failedSeen = options.failedSeen === undefined ? undefined : decimalFlag(options.failedSeen);
+  if (options.failedSeen !== undefined && !(failedSeen !== undefined && Number.isInteger(failedSeen)))
     throw new RangeError(
       `--failed-seen "${options.failedSeen}": use the number of failed agents \`rollout show\` printed (0, 1, …)`,
     );
-  const fromWave = options.fromWave === undefined ? undefined : Number(options.fromWave);
-  if (fromWave !== undefined && !(Number.isInteger(fromWave) && fromWave >= 1))
+  const fromWave = options.fromWave === undefined ? undefined : decimalFlag(options.fromWave);
+  if (
+    options.fromWave !== undefined &&
+    !(fromWave !== undefined && Number.isInteger(fromWave) && fromWave >= 1)
+  )
     throw new RangeError(
       `--from-wave "${options.fromWave}": use the wave's number as \`rollout show\` prints it (1, 2, …)`,
     );
@@ -260,9 +264,9 @@ export async function rolloutShow(
   options: RemoteOptions & { watch?: boolean; interval?: string },
 ): Promise<void> {
   if (!options.watch) return rolloutAction("show", id, options);
-  const seconds = Number(options.interval ?? "2");
+  const seconds = decimalFlag(options.interval ?? "2");
   // Past 2^31 ms a timer fires at once: a huge interval would poll the hub in a tight loop.
-  if (!(seconds >= 0.1 && seconds <= 3600))
+  if (seconds === undefined || !(seconds >= 0.1 && seconds <= 3600))
     throw new RangeError(`--interval "${options.interval}": use a number of seconds from 0.1 to 3600`);
   const client = await HubClient.from(options);
   const read = () => client.request<Detail>("GET", `/rollouts/${encodeURIComponent(id)}`);

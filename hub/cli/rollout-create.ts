@@ -18,6 +18,7 @@ import { parseOneLine } from "../../shared/schema/one-line.js";
 import { type FlagSource, inFlagTerms, refusedInFlagTerms } from "./flag-terms.js";
 import { printable, table } from "./format.js";
 import { HubClient, type RemoteOptions } from "./hub-client.js";
+import { decimalFlag } from "./number-flag.js";
 import { type Detail, out, pairs, printDetail, warnAll } from "./remote-commands.js";
 import { say } from "./stderr-lines.js";
 
@@ -80,8 +81,8 @@ function parseWave(text: string, options: CreateOptions) {
         .split(/[\s,]+/)
         .filter(Boolean),
     };
-  const percent = Number(value.replace(/%$/, ""));
-  if (value.trim() === "" || !Number.isFinite(percent) || percent <= 0 || percent > 100)
+  const percent = decimalFlag(value.replace(/%$/, ""));
+  if (percent === undefined || percent <= 0 || percent > 100)
     throw new RangeError(`--wave "${text}": the percent must be a number above 0 and at most 100`);
   return { ...common, percent };
 }
@@ -99,8 +100,8 @@ function checkCumulative(texts: readonly string[], percents: readonly (number | 
 
 /** `--wait-minutes`, `--min-success-rate`, `--failure-threshold N|N%`: a number, or exit 2 naming the flag. */
 function numberOption(flag: string, text: string, max: number, unit = ""): number {
-  const value = Number(text);
-  if (text.trim() === "" || !Number.isFinite(value) || value < 0 || value > max)
+  const value = decimalFlag(text);
+  if (value === undefined || value > max)
     throw new RangeError(`${flag} "${text}": must be a number from 0 to ${max}${unit}`);
   return value;
 }
@@ -108,13 +109,13 @@ function numberOption(flag: string, text: string, max: number, unit = ""): numbe
 /** `--failure-threshold N|P%`, checked as the hub checks it (RolloutSpec): N failures ≥ 1, or P % from 0 to 100. */
 function thresholdOption(text: string): { count: number } | { percent: number } {
   if (text.endsWith("%")) {
-    const percent = Number(text.slice(0, -1));
-    if (text.trim() === "%" || !Number.isFinite(percent) || percent < 0 || percent > 100)
+    const percent = decimalFlag(text.slice(0, -1));
+    if (percent === undefined || percent > 100)
       throw new RangeError(`--failure-threshold "${text}": the percent must be a number from 0 to 100`);
     return { percent };
   }
-  const count = Number(text);
-  if (text.trim() === "" || !Number.isInteger(count) || count < 1 || count > MAX_FAILURE_COUNT)
+  const count = decimalFlag(text);
+  if (count === undefined || !Number.isInteger(count) || count < 1 || count > MAX_FAILURE_COUNT)
     throw new RangeError(
       `--failure-threshold "${text}": must be a number of failures (a whole number from 1 to ${MAX_FAILURE_COUNT}) or a percent such as 10%`,
     );

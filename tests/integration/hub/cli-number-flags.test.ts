@@ -1,0 +1,95 @@
+/**
+ * The rollout commands' number flags read `Number()`'s every form: `--failure-threshold 0x10` was
+ * 16 failures, `--wave canary=1e1` a 10 % canary, `--from-wave 0b1` wave 1, `--limit 1e1` ten
+ * rollouts, and the rollout went ahead on a number nobody wrote. A flag's number is decimal (a
+ * fraction where the flag takes one); anything else is exit 2 naming the flag, nothing created or
+ * moved. Real hub, the built CLI.
+ */
+import { describe, expect, it } from "vitest";
+import { requireHubBin } from "../../support/hub-cli.js";
+import { hubPerTest, operatorCli, publishRelease, type TestHub } from "./support.js";
+
+const session = hubPerTest();
+
+const create = (t: TestHub, ...args: string[]) =>
+  operatorCli(t, "rollout", "create", "--app", "web", "--version", "2.0.0", ...args);
+
+const ODD = ["0x10", "1e1", "0b1"];
+
+describe("rollout number flags are decimal", () => {
+  it("create refuses hex, exponent, binary and octal numbers in every number flag, and creates nothing", async () => {
+    requireHubBin();
+    const t = await session.start();
+    await publishRelease(t, "2.0.0");
+    await session.connect(t, "a1");
+    await session.connect(t, "a2");
+    const cases: [string, (n: string) => string[]][] = [
+      ["--failure-threshold", (n) => ["--failure-threshold", n]],
+      ["--failure-threshold", (n) => ["--failure-threshold", n]],
+      ["--failure-threshold", (n) => ["--failure-threshold", `${n}%`]],
+      ["--wave", (n) => ["--wave", `canary=${n}`, "--wave", "rest=100"]],
+      ["--wait-minutes", (n) => ["--auto-advance", "--wait-minutes", n]],
+      ["--min-success-rate", (n) => ["--auto-advance", "--min-success-rate", n]],
+    ];
+    // One helper reads them all: each flag with one of the forms, in turn (a CLI start each).
+    for (const [i, [flag, args]] of cases.entries()) {
+      const odd = ODD[i % ODD.length] as string;
+      const run = await create(t, ...args(odd));
+      expect({ flag, odd, code: run.code, stdout: run.stdout }).toEqual({ flag, odd, code: 2, stdout: "" });
+      expect(run.stderr).toMatch(new RegExp(`^ship-hub: ${flag} "[^\\n]*\\n$`));
+    }
+    const listed = await t.api<{ rollouts: unknown[] }>("GET", "/api/v1/rollouts", { token: t.operator });
+    expect(listed.body.rollouts).toEqual([]);
+    // Decimal numbers, whole or with a fraction, are taken as before.
+    const run = await create(
+      t,
+      "--wave",
+      "canary=50",
+      "--wave",
+      "rest=100",
+      "--failure-threshold",
+      "2.5%",
+      "--auto-advance",
+      "--min-success-rate",
+      ".5",
+      "--wait-minutes",
+      " 1.5 ",
+      "--json",
+    );
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      spec: {
+        failureThreshold: { percent: 2.5 },
+        waves: [{ percent: 50, minSuccessRate: 0.5, waitMinutes: 1.5 }, { percent: 100 }],
+      },
+    });
+  });
+
+  it("list, show --watch, advance, pause and resume refuse them too, and nothing moves", async () => {
+    requireHubBin();
+    const t = await session.start();
+    await publishRelease(t, "2.0.0");
+    await session.connect(t, "a1");
+    await session.connect(t, "a2");
+    const created = await create(t, "--wave", "canary=agents:a1", "--wave", "rest=100", "--json");
+    expect(created.code, created.stderr).toBe(0);
+    const { id } = JSON.parse(created.stdout) as { id: string };
+    const cases: [string, (n: string) => string[]][] = [
+      ["--limit", (n) => ["rollout", "list", "--limit", n]],
+      ["--interval", (n) => ["rollout", "show", id, "--watch", "--interval", n]],
+      ["--from-wave", (n) => ["rollout", "advance", id, "--from-wave", n]],
+      ["--from-wave", (n) => ["rollout", "pause", id, "--from-wave", n]],
+      ["--failed-seen", (n) => ["rollout", "resume", id, "--failed-seen", n]],
+    ];
+    for (const [i, [flag, args]] of cases.entries()) {
+      const odd = ODD[i % ODD.length] as string;
+      const run = await operatorCli(t, ...args(odd));
+      expect({ flag, odd, code: run.code, stdout: run.stdout }).toEqual({ flag, odd, code: 2, stdout: "" });
+      expect(run.stderr).toMatch(new RegExp(`^ship-hub: ${flag} "[^\\n]*\\n$`));
+    }
+    const after = await t.api<{ state: string; currentWave: number }>("GET", `/api/v1/rollouts/${id}`, {
+      token: t.operator,
+    });
+    expect(after.body).toMatchObject({ state: "running", currentWave: 0 });
+  });
+});
