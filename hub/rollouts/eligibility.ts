@@ -27,7 +27,7 @@ import {
 /**
  * Moves `history` (all of one agent's deployments) by what its hello announces: open deployments
  * of a rollout it no longer fits (app not named, selector's labels not carried) become
- * `not_applicable`; not-applicable ones of a rollout it fits again are `pending` again while the
+ * `not_applicable`, except those it was handed already while it still takes the app; not-applicable ones of a rollout it fits again are `pending` again while the
  * rollout may still send (not aborted or failed), as are those its agent was forgotten in (it is
  * back, with a new token). Returns the history as it is now, for the
  * hello's reconciliation that follows.
@@ -63,13 +63,18 @@ export async function settleEligibility(
     const rollout = await readRollout(d.rolloutId);
     let next: DeploymentRecord | undefined;
     const fits = app !== undefined && rollout !== undefined && isEligible(rollout.spec, app, candidate);
+    // Handed the release before and still taking the app (relabelled out of the selector): the
+    // agent carries out the instruction it has whatever its labels, so its wave waits for the run
+    // and counts its report. Marked not applicable, the rollout completed "0 failed" while the
+    // host was still updating, and then failed. Only an agent that dropped the app refuses it.
+    const handedOver = d.attempts > 0 && candidate.apps.some((a) => a.app === app);
     if (forgotten && (d.error ?? "").startsWith(ROLLBACK_FORGOTTEN)) {
       // Its rollout ended (aborted or failed) but the host may still run the release it was to
       // leave: the rollback is owed again, whatever the app or labels it announces now.
       next = { ...d, state: deploymentStep(d.state, "rejoin-rollback"), error: null, updatedAt: now };
-    } else if (leaving && app !== undefined && rollout && !fits) {
+    } else if (leaving && app !== undefined && rollout && !fits && !handedOver) {
       const state = nextDeploymentState(d.state, "ineligible");
-      // Handed to it before (it may carry the instruction out from its disk): not "not sent".
+      // Handed to it before (a report of a run it had begun may still come): not "not sent".
       const sent =
         d.attempts > 0
           ? "it was sent the release before and is not sent it again: a report of its run still counts"

@@ -1,20 +1,22 @@
 /**
- * An agent relabelled out of a rollout's selector AFTER the hub handed it the release (the
- * instruction is on its disk: a restarted agent carries it out whatever its labels) used to become
- * `not_applicable … not sent`: a failed run of the release on that host was then dropped, and the
- * rollout completed with "0 failed" while the host had failed the update (and restored, or stayed
- * broken). The run's report counts; what the hub says before it does not claim "not sent". A
- * refusal (an agent that no longer takes the app: a failed report with no steps) still is no
- * failure of the release. Real hub, agents over a real WebSocket.
+ * An agent relabelled out of a rollout's selector AFTER the hub handed it the release still takes
+ * the app, and carries out the instruction it has (a restarted agent resumes it from its disk)
+ * whatever its labels. The hub used to mark it `not_applicable … not sent` at its hello: the wave
+ * no longer waited for it, the rollout completed "0 failed" while the host was still updating, and
+ * its failed run was then dropped. Now it stays in its wave, and its report counts. An agent that
+ * dropped the app refuses the instruction (a failed report naming no step): that one is still not
+ * applicable, no failure, though a report of a run it had begun counts. Real hub, agents over a
+ * real WebSocket.
  */
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { Deploy, HubMessage } from "../../../shared/protocol/messages.js";
-import { hubPerTest, isType, publishRelease, reportAcked, type TestHub } from "./support.js";
+import { type HelloApps, hubPerTest, isType, publishRelease, reportAcked, type TestHub } from "./support.js";
 
 const session = hubPerTest();
 const isDeploy = isType("deploy");
-const on1 = [{ app: "web", version: "1.0.0", state: "updated", releaseId: undefined }];
+const on1: HelloApps = [{ app: "web", version: "1.0.0", state: "updated", releaseId: undefined }];
+const runFailed = [{ name: "post_update_test", ok: false, ms: 5 }];
 
 type View = {
   state: string;
@@ -43,74 +45,87 @@ async function prodRollout(t: TestHub): Promise<string> {
   return created.body.id;
 }
 
-/** `id`'s agent, handed the release, reconnects as a staging host (relabelled while it updated). */
-async function relabelled(t: TestHub, id: string, agentId: string) {
-  const again = await session.connect(t, agentId, on1, { env: "staging" });
-  await expect
-    .poll(async () => (await deployment(t, id, agentId))?.state, { timeout: 10_000 })
-    .toBe("not_applicable");
-  return again;
+/** a1 and a2 in prod, both sent the release; a1 reconnects with `apps` and `labels`. */
+async function a1Reconnects(t: TestHub, apps: HelloApps, labels: Record<string, string>) {
+  const a1 = await session.connect(t, "a1", on1, { env: "prod" });
+  const a2 = await session.connect(t, "a2", on1, { env: "prod" });
+  const id = await prodRollout(t);
+  const deploy: Deploy = await a1.next(isDeploy);
+  const a2Deploy: Deploy = await a2.next(isDeploy);
+  a1.ws.terminate();
+  const again = await session.connect(t, "a1", apps, labels);
+  return { id, deploy, again, a2, a2Deploy };
+}
+
+/** `agent`'s report of `deploy` with an outcome the support helpers do not send, once acked. */
+async function reportRestoreFailed(agent: Awaited<ReturnType<typeof session.connect>>, deploy: Deploy) {
+  const reportId = randomUUID();
+  agent.send({
+    type: "report",
+    v: 1,
+    reportId,
+    deploymentId: deploy.deploymentId,
+    app: "web",
+    releaseId: deploy.release.id,
+    outcome: "restore_failed",
+    fromVersion: "1.0.0",
+    toVersion: "2.0.0",
+    error: "post_update_test failed, and restoring 1.0.0 failed too",
+    steps: runFailed,
+  });
+  await agent.next((m): m is HubMessage => m.type === "ack" && m.reportId === reportId);
 }
 
 describe("an agent relabelled out of the selector after it was sent the release", () => {
-  it("its failed run counts as failed and halts the rollout; the view never said it was not sent", async () => {
+  it("stays in its wave: the rollout waits for its run, and its failure halts it", async () => {
     const t = await session.start();
-    const a1 = await session.connect(t, "a1", on1, { env: "prod" });
-    const a2 = await session.connect(t, "a2", on1, { env: "prod" });
-    const id = await prodRollout(t);
-    const deploy: Deploy = await a1.next(isDeploy);
-    await a2.next(isDeploy);
-    a1.ws.terminate();
-    const again = await relabelled(t, id, "a1");
-    expect((await deployment(t, id, "a1"))?.error).toBe(
-      "not applicable: a1 no longer matches the rollout's selector (its labels lack env=prod); it was sent the release before and is not sent it again: a report of its run still counts",
-    );
-    // The agent carries out the instruction it has on disk: the post-update test fails, and the
-    // host restores 1.0.0 by itself.
-    await reportAcked(again, deploy, "rolled_back", [{ name: "post_update_test", ok: false, ms: 5 }]);
+    const { id, deploy, again, a2, a2Deploy } = await a1Reconnects(t, on1, { env: "staging" });
+    await reportAcked(a2, a2Deploy, "succeeded");
+    await t.hub.engine.tick();
+    // Before: not_applicable "…; not sent", and the rollout completed on a2 alone.
+    expect(await deployment(t, id, "a1")).toMatchObject({ state: "sent", error: null });
+    expect((await view(t, id)).state).toBe("running");
+    // The run it carries out from its disk fails; the host restores 1.0.0.
+    await reportAcked(again, deploy, "rolled_back", runFailed);
     await expect.poll(async () => (await deployment(t, id, "a1"))?.state, { timeout: 10_000 }).toBe("failed");
     await expect.poll(async () => (await view(t, id)).state, { timeout: 10_000 }).toBe("paused");
     expect((await view(t, id)).progress).toMatchObject({ failed: 1, "not-applicable": 0 });
   });
 
-  it("a host that broke on it (restore failed) is failed, not left out", async () => {
+  it("its success completes the rollout", async () => {
     const t = await session.start();
-    const a1 = await session.connect(t, "a1", on1, { env: "prod" });
-    const id = await prodRollout(t);
-    const deploy: Deploy = await a1.next(isDeploy);
-    a1.ws.terminate();
-    const again = await relabelled(t, id, "a1");
-    const reportId = randomUUID();
-    again.send({
-      type: "report",
-      v: 1,
-      reportId,
-      deploymentId: deploy.deploymentId,
-      app: "web",
-      releaseId: deploy.release.id,
-      outcome: "restore_failed",
-      fromVersion: "1.0.0",
-      toVersion: "2.0.0",
-      error: "post_update_test failed, and restoring 1.0.0 failed too",
-      steps: [{ name: "post_update_test", ok: false, ms: 5 }],
-    });
-    await again.next((m): m is HubMessage => m.type === "ack" && m.reportId === reportId);
-    await expect.poll(async () => (await deployment(t, id, "a1"))?.state, { timeout: 10_000 }).toBe("failed");
+    const { id, deploy, again, a2, a2Deploy } = await a1Reconnects(t, on1, { env: "staging" });
+    await reportAcked(a2, a2Deploy, "succeeded");
+    await reportAcked(again, deploy, "succeeded");
+    await expect.poll(async () => (await view(t, id)).state, { timeout: 10_000 }).toBe("completed");
+    expect((await view(t, id)).progress).toMatchObject({ succeeded: 2, failed: 0, "not-applicable": 0 });
+  });
+});
+
+describe("an agent that dropped the app after it was sent the release", () => {
+  it("is not applicable, not said 'not sent'; its refusal is no failure", async () => {
+    const t = await session.start();
+    const { id, deploy, again, a2, a2Deploy } = await a1Reconnects(t, [], { env: "prod" });
+    await expect
+      .poll(async () => (await deployment(t, id, "a1"))?.state, { timeout: 10_000 })
+      .toBe("not_applicable");
+    expect((await deployment(t, id, "a1"))?.error).toBe(
+      "not applicable: a1 no longer takes app web (its hello leaves it out: [sources.web] removed or enabled = false in its ship.toml); it was sent the release before and is not sent it again: a report of its run still counts",
+    );
+    await reportAcked(again, deploy, "failed");
+    await reportAcked(a2, a2Deploy, "succeeded");
+    await expect.poll(async () => (await view(t, id)).state, { timeout: 10_000 }).toBe("completed");
+    expect(await deployment(t, id, "a1")).toMatchObject({ state: "not_applicable" });
   });
 
-  it("a refusal (no run: the agent no longer takes the app) stays not applicable, no failure", async () => {
+  it("a report of a run it had begun counts: a failed restore is failed, not left out", async () => {
     const t = await session.start();
-    const a1 = await session.connect(t, "a1", on1, { env: "prod" });
-    const a2 = await session.connect(t, "a2", on1, { env: "prod" });
-    const id = await prodRollout(t);
-    const deploy: Deploy = await a1.next(isDeploy);
-    await reportAcked(a2, await a2.next(isDeploy), "succeeded");
-    a1.ws.terminate();
-    const again = await relabelled(t, id, "a1");
-    await reportAcked(again, deploy, "failed");
-    await t.hub.engine.tick();
-    expect(await deployment(t, id, "a1")).toMatchObject({ state: "not_applicable" });
-    await expect.poll(async () => (await view(t, id)).state, { timeout: 10_000 }).toBe("completed");
+    const { id, deploy, again } = await a1Reconnects(t, [], { env: "prod" });
+    await expect
+      .poll(async () => (await deployment(t, id, "a1"))?.state, { timeout: 10_000 })
+      .toBe("not_applicable");
+    await reportRestoreFailed(again, deploy);
+    await expect.poll(async () => (await deployment(t, id, "a1"))?.state, { timeout: 10_000 }).toBe("failed");
   });
 
   it("one never sent (away when the rollout started) is still 'not sent'", async () => {
@@ -120,7 +135,10 @@ describe("an agent relabelled out of the selector after it was sent the release"
     away.ws.terminate();
     await expect.poll(() => t.hub.registry.isOnline("a2"), { timeout: 10_000 }).toBe(false);
     const id = await prodRollout(t);
-    await relabelled(t, id, "a2");
+    await session.connect(t, "a2", on1, { env: "staging" });
+    await expect
+      .poll(async () => (await deployment(t, id, "a2"))?.state, { timeout: 10_000 })
+      .toBe("not_applicable");
     expect((await deployment(t, id, "a2"))?.error).toBe(
       "not applicable: a2 no longer matches the rollout's selector (its labels lack env=prod); not sent",
     );
