@@ -14,6 +14,7 @@ import type { RolloutEngine } from "./engine.js";
 import { isEligible } from "./membership.js";
 import { ROLLBACK_FORGOTTEN } from "./rollback-result.js";
 import {
+  AT_WORK_DEPLOYMENT_STATES,
   cancelsUnsent,
   deploymentStep,
   FAILED_DEPLOYMENT_STATES,
@@ -63,11 +64,15 @@ export async function settleEligibility(
     const rollout = await readRollout(d.rolloutId);
     let next: DeploymentRecord | undefined;
     const fits = app !== undefined && rollout !== undefined && isEligible(rollout.spec, app, candidate);
-    // Handed the release before and still taking the app (relabelled out of the selector): the
-    // agent carries out the instruction it has whatever its labels, so its wave waits for the run
-    // and counts its report. Marked not applicable, the rollout completed "0 failed" while the
-    // host was still updating, and then failed. Only an agent that dropped the app refuses it.
-    const handedOver = d.attempts > 0 && candidate.apps.some((a) => a.app === app);
+    // Holding the release already (it told the hub it is at work on it: progress, a run started)
+    // and still taking the app (relabelled out of the selector): the agent carries out the
+    // instruction it has whatever its labels, so its wave waits for the run and counts its report.
+    // Marked not applicable, the rollout completed "0 failed" while the host was still updating,
+    // and then failed. One merely sent may never have got it: it is not sent again. Only an agent
+    // that dropped the app refuses the instruction.
+    const handedOver =
+      (AT_WORK_DEPLOYMENT_STATES.includes(d.state) || (d.started ?? 0) > 0) &&
+      candidate.apps.some((a) => a.app === app);
     if (forgotten && (d.error ?? "").startsWith(ROLLBACK_FORGOTTEN)) {
       // Its rollout ended (aborted or failed) but the host may still run the release it was to
       // leave: the rollback is owed again, whatever the app or labels it announces now.

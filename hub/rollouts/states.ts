@@ -415,6 +415,9 @@ export const SENT_DEPLOYMENT_STATES: readonly DeploymentState[] = [
   ),
 ];
 
+/** Where the agent's progress leads: it told the hub it holds the instruction and is at work on it. */
+export const AT_WORK_DEPLOYMENT_STATES = deploymentStatesAfter("progress");
+
 /** Never sent, and not going to be while its rollout no longer delivers (`cancel`). */
 export const CANCELLABLE_DEPLOYMENT_STATES = deploymentStatesWith("cancel");
 

@@ -45,13 +45,22 @@ async function prodRollout(t: TestHub): Promise<string> {
   return created.body.id;
 }
 
-/** a1 and a2 in prod, both sent the release; a1 reconnects with `apps` and `labels`. */
-async function a1Reconnects(t: TestHub, apps: HelloApps, labels: Record<string, string>) {
+/**
+ * a1 and a2 in prod, both sent the release; a1 starts its run (as a real agent says it: the
+ * fetch step's "started") unless `started` is false, then reconnects with `apps` and `labels`.
+ */
+async function a1Reconnects(t: TestHub, apps: HelloApps, labels: Record<string, string>, started = true) {
   const a1 = await session.connect(t, "a1", on1, { env: "prod" });
   const a2 = await session.connect(t, "a2", on1, { env: "prod" });
   const id = await prodRollout(t);
   const deploy: Deploy = await a1.next(isDeploy);
   const a2Deploy: Deploy = await a2.next(isDeploy);
+  if (started) {
+    a1.send({ type: "progress", v: 1, deploymentId: deploy.deploymentId, step: "fetch", message: "started" });
+    await expect
+      .poll(async () => (await deployment(t, id, "a1"))?.state, { timeout: 10_000 })
+      .toBe("in_progress");
+  }
   a1.ws.terminate();
   const again = await session.connect(t, "a1", apps, labels);
   return { id, deploy, again, a2, a2Deploy };
@@ -76,14 +85,14 @@ async function reportRestoreFailed(agent: Awaited<ReturnType<typeof session.conn
   await agent.next((m): m is HubMessage => m.type === "ack" && m.reportId === reportId);
 }
 
-describe("an agent relabelled out of the selector after it was sent the release", () => {
+describe("an agent relabelled out of the selector after it began the update", () => {
   it("stays in its wave: the rollout waits for its run, and its failure halts it", async () => {
     const t = await session.start();
     const { id, deploy, again, a2, a2Deploy } = await a1Reconnects(t, on1, { env: "staging" });
     await reportAcked(a2, a2Deploy, "succeeded");
     await t.hub.engine.tick();
     // Before: not_applicable "…; not sent", and the rollout completed on a2 alone.
-    expect(await deployment(t, id, "a1")).toMatchObject({ state: "sent", error: null });
+    expect(await deployment(t, id, "a1")).toMatchObject({ state: "in_progress", error: null });
     expect((await view(t, id)).state).toBe("running");
     // The run it carries out from its disk fails; the host restores 1.0.0.
     await reportAcked(again, deploy, "rolled_back", runFailed);
@@ -99,6 +108,38 @@ describe("an agent relabelled out of the selector after it was sent the release"
     await reportAcked(again, deploy, "succeeded");
     await expect.poll(async () => (await view(t, id)).state, { timeout: 10_000 }).toBe("completed");
     expect((await view(t, id)).progress).toMatchObject({ succeeded: 2, failed: 0, "not-applicable": 0 });
+  });
+});
+
+describe("an agent relabelled out of the selector before it said it had the release", () => {
+  it("is not applicable and not sent it again (it may never have got it); a report of a run still counts", async () => {
+    const t = await session.start();
+    const { id, deploy, again } = await a1Reconnects(t, on1, { env: "staging" }, false);
+    await expect
+      .poll(async () => (await deployment(t, id, "a1"))?.state, { timeout: 10_000 })
+      .toBe("not_applicable");
+    expect((await deployment(t, id, "a1"))?.error).toBe(
+      "not applicable: a1 no longer matches the rollout's selector (its labels lack env=prod); it was sent the release before and is not sent it again: a report of its run still counts",
+    );
+    expect(again.received.filter(isDeploy)).toEqual([]);
+    await reportAcked(again, deploy, "rolled_back", runFailed);
+    await expect.poll(async () => (await deployment(t, id, "a1"))?.state, { timeout: 10_000 }).toBe("failed");
+  });
+
+  it("one never sent (away when the rollout started) is still 'not sent'", async () => {
+    const t = await session.start();
+    await session.connect(t, "a1", on1, { env: "prod" });
+    const away = await session.connect(t, "a2", on1, { env: "prod" });
+    away.ws.terminate();
+    await expect.poll(() => t.hub.registry.isOnline("a2"), { timeout: 10_000 }).toBe(false);
+    const id = await prodRollout(t);
+    await session.connect(t, "a2", on1, { env: "staging" });
+    await expect
+      .poll(async () => (await deployment(t, id, "a2"))?.state, { timeout: 10_000 })
+      .toBe("not_applicable");
+    expect((await deployment(t, id, "a2"))?.error).toBe(
+      "not applicable: a2 no longer matches the rollout's selector (its labels lack env=prod); not sent",
+    );
   });
 });
 
@@ -126,21 +167,5 @@ describe("an agent that dropped the app after it was sent the release", () => {
       .toBe("not_applicable");
     await reportRestoreFailed(again, deploy);
     await expect.poll(async () => (await deployment(t, id, "a1"))?.state, { timeout: 10_000 }).toBe("failed");
-  });
-
-  it("one never sent (away when the rollout started) is still 'not sent'", async () => {
-    const t = await session.start();
-    await session.connect(t, "a1", on1, { env: "prod" });
-    const away = await session.connect(t, "a2", on1, { env: "prod" });
-    away.ws.terminate();
-    await expect.poll(() => t.hub.registry.isOnline("a2"), { timeout: 10_000 }).toBe(false);
-    const id = await prodRollout(t);
-    await session.connect(t, "a2", on1, { env: "staging" });
-    await expect
-      .poll(async () => (await deployment(t, id, "a2"))?.state, { timeout: 10_000 })
-      .toBe("not_applicable");
-    expect((await deployment(t, id, "a2"))?.error).toBe(
-      "not applicable: a2 no longer matches the rollout's selector (its labels lack env=prod); not sent",
-    );
   });
 });
