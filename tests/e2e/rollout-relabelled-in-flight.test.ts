@@ -35,7 +35,7 @@ describe("a host relabelled out of the selector mid-update (real hub, real agent
     // Fails on agent-1 only; its pre_update step gives the time to stop it mid-update.
     const release = await fleet.publish({
       version: "2.0.0",
-      preUpdate: ["sleep 3"],
+      preUpdate: ["sleep 6"],
       test: `grep -qx '2.0.0' app.txt && case "$SHIP_APP_DIR" in */agent-1/*) exit 1;; esac`,
     });
     const { id } = await fleet.api<{ id: string }>("POST", "/rollouts", {
