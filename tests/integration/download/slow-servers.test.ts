@@ -11,7 +11,7 @@ import type { ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { describe, it, type OnTestFinishedHandler } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startHttpServer, type TestServer } from "../../support/servers/http-server.js";
 import { runShip } from "../../support/ship-cli.js";
 import { buildTar } from "../../unit/sources/tar-builder.js";
@@ -23,52 +23,47 @@ const release = gzipSync(
   ]),
 );
 
-// Each case its own server and app: they mostly wait (a trickle, a deadline, a Retry-After), side by side.
-describe.concurrent("http servers that are slow on purpose", () => {
-  /**
-   * A test's app (1.0.0) and a server answering the archive's `nth` request with `answer`; both go
-   * when the test ends. `times`: when each request for the archive arrived (ms).
-   */
-  const setUp = async (
-    onTestFinished: (fn: OnTestFinishedHandler) => void,
-    answer: (res: ServerResponse, nth: number) => void,
-  ) => {
-    const root = await mkdtemp(join(tmpdir(), "ship-slow-server-"));
+describe("http servers that are slow on purpose", () => {
+  let root: string;
+  let server: TestServer;
+  /** When each request for the archive arrived (ms). */
+  let times: number[];
+  let answer: (res: ServerResponse, nth: number) => void;
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), "ship-slow-server-"));
     await mkdir(join(root, "app"));
     await writeFile(join(root, "app/app.txt"), "1.0.0\n");
-    const times: number[] = [];
-    const server: TestServer = await startHttpServer((req, res) => {
+    times = [];
+    server = await startHttpServer((req, res) => {
       if (req.url !== "/app.tar.gz") return void res.writeHead(404).end();
       times.push(Date.now());
       answer(res, times.length);
     });
-    onTestFinished(async () => {
-      await server.close();
-      await rm(root, { recursive: true, force: true });
-    });
-    const run = async (extra: string) => {
-      await writeFile(
-        join(root, "ship.toml"),
-        `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\nmin_interval_hours = 0\n\n` +
-          `[sources.web]\ntype = "http"\nurl = "${server.url}/app.tar.gz"\napp_dir = "${root}/app"\n${extra}`,
-      );
-      return runShip(["--config", join(root, "ship.toml")], { timeoutMs: 40_000 });
-    };
-    return { root, server, times, run };
+  });
+  afterEach(async () => {
+    await server.close();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  const run = async (extra: string) => {
+    await writeFile(
+      join(root, "ship.toml"),
+      `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\nmin_interval_hours = 0\n\n` +
+        `[sources.web]\ntype = "http"\nurl = "${server.url}/app.tar.gz"\napp_dir = "${root}/app"\n${extra}`,
+    );
+    return runShip(["--config", join(root, "ship.toml")], { timeoutMs: 40_000 });
   };
 
-  it("a server that trickles a byte a second is given up after max_download_seconds, exit 1, app kept", async ({
-    expect,
-    onTestFinished,
-  }) => {
-    const { root, run } = await setUp(onTestFinished, (res) => {
+  it("a server that trickles a byte a second is given up after max_download_seconds, exit 1, app kept", async () => {
+    answer = (res) => {
       res.writeHead(200, { "content-length": String(release.length), etag: '"t"' });
       let sent = 0;
       const tick = setInterval(() => {
         if (sent < release.length) res.write(release.subarray(sent, ++sent));
       }, 500);
       res.on("close", () => clearInterval(tick));
-    });
+    };
     const started = Date.now();
     const result = await run("timeout_seconds = 2\nmax_download_seconds = 4\n");
     const took = Date.now() - started;
@@ -82,14 +77,11 @@ describe.concurrent("http servers that are slow on purpose", () => {
     expect((await run("timeout_seconds = 2\nmax_download_seconds = 2\n")).code).toBe(1);
   });
 
-  it("a 503 with Retry-After is asked again only after the wait it asks for", async ({
-    expect,
-    onTestFinished,
-  }) => {
-    const { root, times, run } = await setUp(onTestFinished, (res, nth) => {
+  it("a 503 with Retry-After is asked again only after the wait it asks for", async () => {
+    answer = (res, nth) => {
       if (nth === 1) return void res.writeHead(503, { "retry-after": "3" }).end("busy");
       res.writeHead(200, { "content-length": String(release.length), etag: '"r"' }).end(release);
-    });
+    };
     const result = await run("");
     expect(result.code, result.stdout + result.stderr).toBe(0);
     expect(await readFile(join(root, "app/app.txt"), "utf8")).toBe("2.0.0\n");
@@ -102,14 +94,8 @@ describe.concurrent("http servers that are slow on purpose", () => {
     );
   });
 
-  it("a 429 asking for longer than ship waits ends the run at once, saying so", async ({
-    expect,
-    onTestFinished,
-  }) => {
-    const { root, times, run } = await setUp(
-      onTestFinished,
-      (res) => void res.writeHead(429, { "retry-after": "3600" }).end("slow down"),
-    );
+  it("a 429 asking for longer than ship waits ends the run at once, saying so", async () => {
+    answer = (res) => void res.writeHead(429, { "retry-after": "3600" }).end("slow down");
     const result = await run("retries = 3\n");
     expect(result.code, result.stdout + result.stderr).toBe(1);
     expect(result.stdout).toContain(
@@ -125,11 +111,8 @@ describe.concurrent("http servers that are slow on purpose", () => {
   // "unconditional download answered 304", naming no URL.
   // The check's answer is the download's first response (one request per update): it is cut before
   // its body here, so the download asks again, unconditionally, and gets the 304.
-  it("a 304 to the download, which named no version of the file, is a failure naming the url", async ({
-    expect,
-    onTestFinished,
-  }) => {
-    const { root, server, run } = await setUp(onTestFinished, (res, nth) => {
+  it("a 304 to the download, which named no version of the file, is a failure naming the url", async () => {
+    answer = (res, nth) => {
       if (nth === 1) {
         res.writeHead(200, { "content-length": "100", etag: '"a"' });
         res.flushHeaders();
@@ -137,7 +120,7 @@ describe.concurrent("http servers that are slow on purpose", () => {
         return;
       }
       res.writeHead(304, { etag: '"a"' }).end();
-    });
+    };
     const result = await run("");
     expect(result.code, result.stdout + result.stderr).toBe(1);
     expect(result.stdout).toContain(
