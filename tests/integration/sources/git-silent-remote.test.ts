@@ -11,7 +11,7 @@ import { randomBytes } from "node:crypto";
 import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, type ExpectStatic, it, type OnTestFinishedHandler } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { GitSource } from "../../../agent/sources/git.js";
 import { GitSource as GitSourceConfig } from "../../../shared/config/schema.js";
 import { memoryLogger } from "../../../shared/log.js";
@@ -29,37 +29,25 @@ import { commitFiles, git, makeRepos, writeGitConfig } from "./git-repos.js";
 const BIG = 1 << 20;
 const incompressible = () => randomBytes(BIG).toString("base64");
 
-// The three cases only wait (on ssh's keepalives, a download deadline, a trickle), each on its own
-// relay, repositories and app: side by side, on one sshd (its host key and the client's are all
-// they share). One after the other the file took ~40 s on a loaded machine.
-describe
-  .skipIf(!hasProgram("sshd") || !hasProgram("git"))
-  .concurrent("git source over ssh: the remote goes silent", () => {
-    let base: string;
+describe.skipIf(!hasProgram("sshd") || !hasProgram("git"))(
+  "git source over ssh: the remote goes silent",
+  () => {
+    let root: string;
     let sshd: SshdServer;
+    let relay: SilentRelay | undefined;
 
-    beforeAll(async () => {
-      base = await mkdtemp(join(tmpdir(), "ship-git-silent-"));
-      sshd = await startSshd(join(base, "sshd"));
+    beforeEach(async () => {
+      root = await mkdtemp(join(tmpdir(), "ship-git-silent-"));
+      sshd = await startSshd(join(root, "sshd"));
     });
-    afterAll(async () => {
-      await sshd?.close();
-      if (base) await rm(base, { recursive: true, force: true });
+    afterEach(async () => {
+      await relay?.close();
+      await sshd.close();
+      await rm(root, { recursive: true, force: true });
     });
-
-    /** A test's own directory, and its relay closed when the test ends. */
-    const setUp = async (
-      onTestFinished: (fn: OnTestFinishedHandler) => void,
-      startRelay: (sshdPort: number) => Promise<SilentRelay>,
-    ) => {
-      const root = await mkdtemp(join(base, "case-"));
-      const relay = await startRelay(sshd.port);
-      onTestFinished(() => relay.close());
-      return { root, relay };
-    };
 
     /** The clone's origin is the sshd at `port` (the relay's, or its own), known_hosts trusting it there. */
-    const pointCloneAt = async (root: string, clone: string, bare: string, port: number) => {
+    const pointCloneAt = async (clone: string, bare: string, port: number) => {
       await writeFile(
         join(root, "known_hosts"),
         `[127.0.0.1]:${port} ${sshd.hostKey.publicKey.split(" ").slice(0, 2).join(" ")}\n`,
@@ -68,12 +56,7 @@ describe
     };
 
     /** Installs 1.0.0 through the relay, then pushes a 2.0.0 whose pack runs far past what it passes. */
-    const installThenPushBig = async (
-      expect: ExpectStatic,
-      root: string,
-      relayPort: number,
-      limits: string,
-    ) => {
+    const installThenPushBig = async (relayPort: number, limits: string) => {
       const repos = await makeRepos(join(root, "repos"));
       const app = join(root, "app");
       await mkdir(app);
@@ -83,7 +66,7 @@ describe
         app,
         `key_filename = "${sshd.clientKey.privateKeyFile}"\nknown_hosts = "${join(root, "known_hosts")}"`,
       );
-      await pointCloneAt(root, repos.clone, repos.bare, relayPort);
+      await pointCloneAt(repos.clone, repos.bare, relayPort);
       const first = await runShip(["--config", config], { timeoutMs: 40_000 });
       expect(first.code, first.stdout + first.stderr).toBe(0);
       const installed = await readFile(join(app, "app.txt"), "utf8");
@@ -96,14 +79,9 @@ describe
       return { app, config, installed };
     };
 
-    it("is given up after timeout_seconds: exit 1, the app kept", async ({ expect, onTestFinished }) => {
-      const { root, relay } = await setUp(onTestFinished, (port) => silencingRelay(port, 256 * 1024));
-      const { app, config, installed } = await installThenPushBig(
-        expect,
-        root,
-        relay.port,
-        "timeout_seconds = 2",
-      );
+    it("is given up after timeout_seconds: exit 1, the app kept", async () => {
+      relay = await silencingRelay(sshd.port, 256 * 1024);
+      const { app, config, installed } = await installThenPushBig(relay.port, "timeout_seconds = 2");
       const started = Date.now();
       const stuck = await runShip(["--config", config], { timeoutMs: 40_000 });
       expect(stuck.code, stuck.stdout + stuck.stderr).toBe(1);
@@ -112,17 +90,9 @@ describe
       expect(await readFile(join(app, "app.txt"), "utf8")).toBe(installed);
     }, 90_000);
 
-    it("sending too slowly to finish is given up after max_download_seconds, git's children too", async ({
-      expect,
-      onTestFinished,
-    }) => {
-      const { root, relay } = await setUp(onTestFinished, (port) => throttledRelay(port, 64 * 1024));
-      const { app, config, installed } = await installThenPushBig(
-        expect,
-        root,
-        relay.port,
-        "max_download_seconds = 3",
-      );
+    it("sending too slowly to finish is given up after max_download_seconds, git's children too", async () => {
+      relay = await throttledRelay(sshd.port, 64 * 1024);
+      const { app, config, installed } = await installThenPushBig(relay.port, "max_download_seconds = 3");
       const started = Date.now();
       const slow = await runShip(["--config", config], { timeoutMs: 40_000 });
       expect(slow.code, slow.stdout + slow.stderr).toBe(1);
@@ -138,17 +108,14 @@ describe
 
     // A hub release pins a commit off the tracked branch: ship fetches it by id, and took any
     // failure of that fetch for "the remote lacks it", its deadline too.
-    it("a pinned commit fetched too slowly is said to be given up, not to be missing, and fetched whole next time", async ({
-      expect,
-      onTestFinished,
-    }) => {
-      const { root, relay } = await setUp(onTestFinished, (port) => throttledRelay(port, 64 * 1024));
+    it("a pinned commit fetched too slowly is said to be given up, not to be missing, and fetched whole next time", async () => {
+      relay = await throttledRelay(sshd.port, 64 * 1024);
       const repos = await makeRepos(join(root, "repos"));
       await git(repos.dev, "checkout", "-q", "-b", "big");
       const pinned = await commitFiles(repos.dev, "2.0.0", { "big.bin": incompressible() });
       await git(repos.dev, "push", "-q", "origin", "HEAD:big");
       await git(repos.bare, "config", "uploadpack.allowAnySHA1InWant", "true");
-      await pointCloneAt(root, repos.clone, repos.bare, relay.port);
+      await pointCloneAt(repos.clone, repos.bare, relay.port);
       const sourceWithDeadline = (maxDownloadSeconds: number) =>
         new GitSource(
           "web",
@@ -175,10 +142,11 @@ describe
       // commit, fetched nothing, and failed on "invalid object" for good; now it fetches again.
       // Straight to sshd, and a deadline a loaded CI machine cannot miss (3 s failed there once):
       // what is proven is that the next fetch happens at all, not how fast.
-      await pointCloneAt(root, repos.clone, repos.bare, sshd.port);
+      await pointCloneAt(repos.clone, repos.bare, sshd.port);
       const stage = await mkdtemp(join(root, "stage-"));
       const fetched = await sourceWithDeadline(40).fetch(stage);
       expect(fetched.id).toBe(pinned);
       expect((await readFile(join(stage, "big.bin"), "utf8")).length).toBeGreaterThan(BIG);
     }, 60_000);
-  });
+  },
+);
