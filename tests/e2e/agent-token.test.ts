@@ -257,13 +257,14 @@ describe("agent tokens (real hub and agent)", () => {
     timeout: 120_000,
   }, async () => {
     await fleet.stopAgent(0);
-    const issued = await mint("30s");
+    const issued = await mint("24s");
     const { jti } = claimsOf(issued);
     await rm(renewedFile(), { force: true });
     await writeFile(join(agent().root, "token"), issued, { mode: 0o600 });
     await fleet.startAgent(0);
     await fleet.waitFor("agent online", online);
-    // Renewed at half its life: a renewal good for 30 s more is saved.
+    // Renewed at half its life (12 s, waited out: it was a 30-s token, 15 s): a renewal good for
+    // 24 s more is saved. At load 12 the replacement below was minted with 14 s to live.
     await fleet.waitFor("renewed token saved", async () => existsSync(renewedFile()), 40_000);
     // A leak: the operator revokes the token (and so its renewal) and writes a replacement which
     // expires before the revoked renewal would: its lifetime is what the renewal has left, less 8 s
@@ -280,8 +281,12 @@ describe("agent tokens (real hub and agent)", () => {
     }
     expect(claimsOf(replacement).exp).toBeLessThan(renewedExp);
     await writeFile(join(agent().root, "token"), replacement, { mode: 0o600 });
+    const restartedFrom = (await agentLog()).length;
     await fleet.startAgent(0);
     await fleet.waitFor("agent online with the replacement", online, 15_000);
+    // Picked at start, not after the hub refused the revoked renewal: picking by expiry, the agent
+    // presented the renewal first and came online all the same, by the fallback of a refusal.
+    expect((await agentLog()).slice(restartedFrom)).not.toContain("hub refused the connection");
   });
   it("a replacement written to token_file after revoking is taken at the next refusal, without a restart", {
     timeout: 120_000,

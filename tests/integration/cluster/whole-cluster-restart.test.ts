@@ -37,13 +37,16 @@ afterAll(async () => {
 });
 
 // A database restarted within the hub timeout leaves hubs' listeners reconnecting, and the hubs
-// then go by heartbeats alone: this one must have been up longer.
-const databaseUpLongerThanHubTimeout = () =>
+// then go by heartbeats alone: this one must have been up longer when a hub asks which hubs are
+// live (as it starts, or as an agent connects). `comingSeconds` is a wait the test has still to
+// come before that question: the database ages through it, so the wait here is that much shorter
+// (the file's database is fresh: the whole wait was ~15 s of a ~45 s file).
+const databaseUpLongerThanHubTimeout = (comingSeconds = 0) =>
   cluster.waitFor(
     "the database up longer than the hub timeout",
     async () =>
       (
-        await cluster.must()`SELECT now() - pg_postmaster_start_time() > make_interval(secs => ${HUB_TIMEOUT_S}) AS old`
+        await cluster.must()`SELECT now() - pg_postmaster_start_time() > make_interval(secs => ${HUB_TIMEOUT_S - comingSeconds}) AS old`
       )[0]?.old === true,
   );
 
@@ -51,7 +54,8 @@ type Detail = { waves: { agents: { agentId: string; offlineFailsAt?: string }[] 
 
 describe.skipIf(!run)("hubs killed (SIGKILL) while their database runs on", () => {
   it("a whole cluster restarted within the hub timeout counts an offline agent's timeout from the restart, as one hub does", async () => {
-    await databaseUpLongerThanHubTimeout();
+    // The hubs are down OFFLINE_S / 2 before they start again: the database ages that much meanwhile.
+    await databaseUpLongerThanHubTimeout(OFFLINE_S / 2);
     const agent = await TestAgent.connect(
       cluster.hub(0).url,
       await cluster.tokenCreate("--role", "agent", "--agent", "away"),
@@ -81,6 +85,8 @@ describe.skipIf(!run)("hubs killed (SIGKILL) while their database runs on", () =
     });
     await Promise.all([cluster.killHub(0), cluster.killHub(1)]);
     await sleep(OFFLINE_S * 500);
+    // Already so (see above); the restart must come after it, whatever the load did to the sleep.
+    await databaseUpLongerThanHubTimeout();
     const restartedAt = Date.now();
     await cluster.startHub(0);
     await cluster.startHub(1);

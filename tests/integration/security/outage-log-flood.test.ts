@@ -28,13 +28,13 @@ describe.runIf(canRunCluster())("the hub's log while its PostgreSQL is down", ()
     const ids = Array.from({ length: AGENTS }, (_, i) => `out-${i}`);
     // Tokens that do not expire during the test: their check at connect needs the database.
     const longTokens = await cluster.mintTokens(ids.map((agentId) => ({ role: "agent", agentId })));
-    // Minted last, so that their 10 s before renewal is due go to connecting and stopping the
+    // Minted last, so that their 8 s before renewal is due go to connecting and stopping the
     // database, not to minting the others: renewal then fails, tried again and again, until the
-    // tokens expire at 20 s, which closes the sessions. On a machine at load 10 the database was
-    // down 2 s after the mint and every check below done at 5.4 s: the rest is waiting for the
-    // expiry, and a 30-s token (as before) only waited 10 s longer for it.
+    // tokens expire at 16 s, which closes the sessions. On a machine at load 10 the database was
+    // down 2 s after the mint and every check below done at 5.4 s; at load 18, down at 2.9 s: the
+    // rest is waiting for the expiry, and a 20-s token (as before) only waited 4 s longer for it.
     const tokens = await cluster.mintTokens(
-      ids.map((agentId) => ({ role: "agent", agentId, ttlSeconds: 20 })),
+      ids.map((agentId) => ({ role: "agent", agentId, ttlSeconds: 16 })),
     );
     const sockets = await Promise.all(
       tokens.map((token, i) => connectAgent(hub.url, ids[i] as string, token)),
