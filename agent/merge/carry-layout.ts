@@ -10,6 +10,7 @@
  * when it means the merged values.
  */
 
+import { namesComment } from "./comment-names.js";
 import { matches } from "./line-diff.js";
 
 export interface CarriedLayout {
@@ -473,7 +474,7 @@ export function withUserLayout(
   // its layout as well said the same loss twice.
   const lost = (ok ? carried.lost : unmatchedLines(original, plain)).filter((n) => {
     const comment = /(?:^|\s)(#.*?)\s*$/.exec(lines[n - 1] ?? "")?.[1];
-    return comment === undefined || !warnings.some((w) => w.includes(comment));
+    return comment === undefined || !warnings.some((w) => namesComment(w, comment.slice(1)));
   });
   return {
     text,

@@ -11,6 +11,7 @@
  * ones is. JSON has no comments.
  */
 import { Lexer } from "yaml";
+import { namesComment } from "./comment-names.js";
 import type { MergeFormat } from "./index.js";
 import { REWRITE_WARNING } from "./toml-format.js";
 import { tomlComments } from "./toml-scan.js";
@@ -62,26 +63,6 @@ export function lostCommentsWarning(
   return removed.length > 0
     ? `your comments went with the keys the merge removed (${removed.join(", ")}): ${shown}`
     : `your comments are not in the merged file (they went with values the merge replaced): ${shown}`;
-}
-
-/**
- * Whether `warning` names `comment` itself: the warnings list comments as `#text`, after `(`, `: `
- * or `, ` and before `,`, `)` or the end. Found as a bare substring, `# tls` counted as named by a
- * warning naming `# tls port`, and went unnamed. A comment of several lines is named by its first.
- */
-function namesComment(warning: string, comment: string): boolean {
-  const [first = "", ...more] = comment.split("\n");
-  const named = `#${first}`;
-  for (let at = warning.indexOf(named); at !== -1; at = warning.indexOf(named, at + 1)) {
-    const before = at === 0 ? " " : (warning[at - 1] as string);
-    const after = warning[at + named.length];
-    if (
-      (before === " " || before === "(") &&
-      (more.length > 0 || after === undefined || after === "," || after === ")")
-    )
-      return true;
-  }
-  return false;
 }
 
 function tally(items: readonly string[]): Map<string, number> {
