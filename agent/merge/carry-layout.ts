@@ -282,7 +282,24 @@ function mergeLine(original: string, base: string, edited: string): string | und
     region.base.length === 0 && region.original.join("").trim() === ""
       ? [...region.edited, ...region.original]
       : region.edited;
-  return keepCommentColumn(original, merge3([...original], [...base], [...edited], resolve).join(""));
+  const split = Math.max(original.length, base.length, edited.length) > LONG_LINE ? tokensOf : charsOf;
+  return keepCommentColumn(original, merge3(split(original), split(base), split(edited), resolve).join(""));
+}
+
+/**
+ * Past this length a line is merged by tokens, not characters: a minified JSON file is one line, and
+ * its thousands of changed characters were past what the alignment searches, so the whole line came
+ * back in the library's spacing, unsaid. Its strings (keys above all) occur once each and anchor it.
+ */
+const LONG_LINE = 1000;
+
+function charsOf(line: string): string[] {
+  return [...line];
+}
+
+/** White space runs, quoted strings, words and numbers, and single other characters: the line again when joined. */
+function tokensOf(line: string): string[] {
+  return line.match(/\s+|"(?:\\.|[^"\\])*"?|'(?:''|[^'])*'?|[\w.+-]+|[\s\S]/gu) ?? [];
 }
 
 /**
