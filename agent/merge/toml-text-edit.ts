@@ -685,7 +685,7 @@ function editedAsTable(
 function asTable(text: string): { text: string; header: string; arrayHeader: string } | undefined {
   const end = text.indexOf("\n") + 1 || text.length;
   const arrayHeader = text.slice(0, end);
-  const match = /^(\s*)\[\[(.*)\]\](.*)$/s.exec(arrayHeader);
+  const match = /^(\s*)\[\[(.*?)\]\](.*)$/s.exec(arrayHeader);
   if (match === null) return undefined;
   const header = `${match[1]}[${match[2]}]${match[3]}`;
   return { text: header + text.slice(end), header, arrayHeader };
