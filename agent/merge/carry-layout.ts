@@ -10,6 +10,7 @@
  * when it means the merged values.
  */
 
+import { namesComment } from "./comment-names.js";
 import { matches } from "./line-diff.js";
 
 export interface CarriedLayout {
@@ -141,8 +142,9 @@ function pairLines({ original, base, edited }: Conflict<string>): { lines: strin
     base,
     original,
     (b, o) => sameBarSpacing(b, o) || (oneForOne && startAlike(b, o)),
+    (line) => withoutSpacing(leadOf(line)),
   );
-  const toEdited = similarPairs(base, edited, startAlike);
+  const toEdited = similarPairs(base, edited, startAlike, leadOf);
   const lines: string[] = [];
   const lost: number[] = [];
   let b = 0;
@@ -151,7 +153,10 @@ function pairLines({ original, base, edited }: Conflict<string>): { lines: strin
   const gap = (b1: number, o1: number, e1: number) => {
     const mine = original.slice(o, o1);
     const theirs = edited.slice(e, e1);
-    const removed = [...toEdited.keys()].every((i) => i < b || i >= b1);
+    // A pairing that was only approximated may miss kept keys: only a merge that wrote nothing
+    // there surely removed them; else the user's lines it does not keep are named as lost.
+    const removed =
+      [...toEdited.pairs.keys()].every((i) => i < b || i >= b1) && (toEdited.exact || theirs.length === 0);
     if (same(base.slice(b, b1), theirs)) lines.push(...mine);
     else if (same(base.slice(b, b1), mine) || removed) lines.push(...theirs);
     else {
@@ -162,8 +167,8 @@ function pairLines({ original, base, edited }: Conflict<string>): { lines: strin
     }
   };
   for (let i = 0; i < base.length; i++) {
-    const oi = toOriginal.get(i);
-    const ei = toEdited.get(i);
+    const oi = toOriginal.pairs.get(i);
+    const ei = toEdited.pairs.get(i);
     if (oi === undefined || ei === undefined || oi < o || ei < e) continue;
     gap(i, oi, ei);
     lines.push(
@@ -204,16 +209,26 @@ function withoutSpacing(line: string): string {
   return line.replace(/\s+/g, "");
 }
 
-/** The longest in-order pairing of base lines with edited lines that start alike: base index → edited index. */
+/**
+ * The longest in-order pairing of base lines with edited lines that are `alike`: base index →
+ * edited index. Past a million line pairs (a release changing a thousand lines of a big file) the
+ * pairs are those of a diff of the lines' `key`s that are alike, not `exact`: it may miss some.
+ */
 function similarPairs(
   base: readonly string[],
   edited: readonly string[],
   alike: (base: string, other: string) => boolean,
-): Map<number, number> {
+  key: (line: string) => string,
+): { pairs: Map<number, number>; exact: boolean } {
   const n = base.length;
   const m = edited.length;
-  // Too large to pair line by line: nothing is paired (the merge's lines win there).
-  if (n * m > 1_000_000) return new Map();
+  if (n * m > 1_000_000) {
+    const pairs = new Map<number, number>();
+    matches(base.map(key), edited.map(key)).forEach((j, i) => {
+      if (j !== -1 && alike(base[i] as string, edited[j] as string)) pairs.set(i, j);
+    });
+    return { pairs, exact: false };
+  }
   const width = m + 1;
   const best = new Uint32Array((n + 1) * width);
   for (let i = n - 1; i >= 0; i--) {
@@ -238,14 +253,19 @@ function similarPairs(
     } else if ((best[(i + 1) * width + j] as number) === here) i++;
     else j++;
   }
-  return pairs;
+  return { pairs, exact: true };
 }
 
 /** Same indentation and the same text up to the first colon (the key), or the same first character. */
 function startAlike(base: string, edited: string): boolean {
-  const colon = base.indexOf(":");
-  const lead = colon === -1 ? base.length - base.trimStart().length + 1 : colon + 1;
-  return edited.length >= lead && base.slice(0, lead) === edited.slice(0, lead);
+  const lead = leadOf(base);
+  return edited.startsWith(lead);
+}
+
+/** A line's text up to its first colon (its indentation and key), else its indentation and first character. */
+function leadOf(line: string): string {
+  const colon = line.indexOf(":");
+  return line.slice(0, colon === -1 ? line.length - line.trimStart().length + 1 : colon + 1);
 }
 
 /**
@@ -262,7 +282,24 @@ function mergeLine(original: string, base: string, edited: string): string | und
     region.base.length === 0 && region.original.join("").trim() === ""
       ? [...region.edited, ...region.original]
       : region.edited;
-  return keepCommentColumn(original, merge3([...original], [...base], [...edited], resolve).join(""));
+  const split = Math.max(original.length, base.length, edited.length) > LONG_LINE ? tokensOf : charsOf;
+  return keepCommentColumn(original, merge3(split(original), split(base), split(edited), resolve).join(""));
+}
+
+/**
+ * Past this length a line is merged by tokens, not characters: a minified JSON file is one line, and
+ * its thousands of changed characters were past what the alignment searches, so the whole line came
+ * back in the library's spacing, unsaid. Its strings (keys above all) occur once each and anchor it.
+ */
+const LONG_LINE = 1000;
+
+function charsOf(line: string): string[] {
+  return [...line];
+}
+
+/** White space runs, quoted strings, words and numbers, and single other characters: the line again when joined. */
+function tokensOf(line: string): string[] {
+  return line.match(/\s+|"(?:\\.|[^"\\])*"?|'(?:''|[^'])*'?|[\w.+-]+|[\s\S]/gu) ?? [];
 }
 
 /**
@@ -454,7 +491,7 @@ export function withUserLayout(
   // its layout as well said the same loss twice.
   const lost = (ok ? carried.lost : unmatchedLines(original, plain)).filter((n) => {
     const comment = /(?:^|\s)(#.*?)\s*$/.exec(lines[n - 1] ?? "")?.[1];
-    return comment === undefined || !warnings.some((w) => w.includes(comment));
+    return comment === undefined || !warnings.some((w) => namesComment(w, comment.slice(1)));
   });
   return {
     text,

@@ -11,6 +11,7 @@
  * ones is. JSON has no comments.
  */
 import { Lexer } from "yaml";
+import { namesComment } from "./comment-names.js";
 import type { MergeFormat } from "./index.js";
 import { REWRITE_WARNING } from "./toml-format.js";
 import { tomlComments } from "./toml-scan.js";
@@ -52,7 +53,7 @@ export function lostCommentsWarning(
   for (const comment of commentsOf(format, texts.user)) {
     if (take(remaining, comment) || take(shipped, comment)) continue;
     if (comment.trim() === "") continue; // a bare `#` line carries nothing to lose
-    if (warnings.some((w) => w.includes(`#${comment.split("\n")[0]}`))) continue;
+    if (warnings.some((w) => namesComment(w, comment))) continue;
     lost.push(`#${comment}`);
   }
   if (lost.length === 0) return undefined;

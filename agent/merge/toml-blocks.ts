@@ -63,6 +63,33 @@ export function arrayBlocks(side: TomlSide, path: readonly string[]): Block[] | 
   return first?.kind === "array" ? tableBlocks(side, path) : undefined;
 }
 
+/**
+ * `blocks` (an array of tables' `tableBlocks`) as one block per element: each `[[path]]` block with
+ * the sub-table blocks under it (`[path.tls]`, `[[path.rules]]`), which belong to that element.
+ * Undefined when a block comes before the first element or a sub-table is not directly under its
+ * element (a `[[path]]`, `[other]`, `[path.tls]` file: one span would hold `[other]` too).
+ */
+export function elementBlocks(
+  side: TomlSide,
+  blocks: readonly Block[],
+  path: readonly string[],
+): Block[] | undefined {
+  const elements: Block[] = [];
+  for (const block of blocks) {
+    const opens = side.layout.headers.some(
+      (h) => h.lineStart === block.headerStart && h.kind === "array" && samePath(h.path, path),
+    );
+    const last = elements.at(-1);
+    if (opens) elements.push({ ...block });
+    else if (last === undefined || last.end !== block.start) return undefined;
+    else {
+      last.end = block.end;
+      last.contentEnd = block.contentEnd;
+    }
+  }
+  return elements;
+}
+
 export function nextBlockStart(headers: readonly TomlHeader[], after: number, fallback: number): number {
   return headers.find((h) => h.lineStart >= after)?.blockStart ?? fallback;
 }

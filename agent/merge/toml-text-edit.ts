@@ -11,6 +11,7 @@ import {
   type Block,
   blockInsertionPoint,
   blocksText,
+  elementBlocks,
   headerBlocks,
   inArrayElement,
   nextBlockStart,
@@ -502,27 +503,29 @@ function addTable(user: Side, release: Side, path: string[], mine = ""): TextOp[
 /**
  * The release's `[[path]]` elements, each one the user also has (the same value) written as the
  * user wrote it, comments and spellings included; the others as the release wrote them. A release
- * adding an element took every comment of the user's elements along, named in a WARNING. Undefined
- * when an element spans sub-tables (`[path.tls]`): the release's text then, as before.
+ * adding an element took every comment of the user's elements along, named in a WARNING. An
+ * element is its `[[path]]` block with the sub-tables under it (`[path.tls]`); undefined when the
+ * blocks do not split so (the release's text then).
  */
 function withUserElements(
   user: Side,
   release: Side,
-  { mine, theirs, base }: { mine: readonly Block[]; theirs: readonly Block[]; base: BaseLayout | undefined },
+  blocks: { mine: readonly Block[]; theirs: readonly Block[]; base: BaseLayout | undefined },
   path: string[],
 ): { text: string; firstDropped: boolean } | undefined {
-  const elements = (side: Side, blocks: readonly Block[]) => {
+  const elements = (side: Side, sideBlocks: readonly Block[]) => {
     const values = valueAt(side.value, path);
-    const plain = blocks.every((b) =>
-      side.layout.headers.some(
-        (h) => h.lineStart === b.headerStart && h.kind === "array" && samePath(h.path, path),
-      ),
-    );
-    return plain && Array.isArray(values) && values.length === blocks.length ? values : undefined;
+    const spans = elementBlocks(side, sideBlocks, path);
+    return spans !== undefined && Array.isArray(values) && values.length === spans.length
+      ? { values, spans }
+      : undefined;
   };
-  const userValues = elements(user, mine);
-  const releaseValues = elements(release, theirs);
-  if (userValues === undefined || releaseValues === undefined) return undefined;
+  const ours = elements(user, blocks.mine);
+  const releases = elements(release, blocks.theirs);
+  if (ours === undefined || releases === undefined) return undefined;
+  const { base } = blocks;
+  const [mine, theirs] = [ours.spans, releases.spans];
+  const [userValues, releaseValues] = [ours.values, releases.values];
   const unused = new Set(mine.keys());
   const equal = theirs.map((_, i) => {
     const at = [...unused].find((u) => sameValue(userValues[u], releaseValues[i]));
@@ -600,6 +603,12 @@ function changedElement(
   const from = own === users.mine[0] ? own.headerStart : own.start;
   if (tomlComments(user.text.slice(from, own.contentEnd)).length === 0) return undefined;
   const mine = users.userValues[at];
+  if (hasSubTables(user, own) || hasSubTables(release, block)) {
+    const text = editedAsTable(user, release, { own, block, mine, theirs }, path, base && { base, id, at });
+    if (text === undefined) return undefined;
+    users.unused.delete(at);
+    return { block: own, text };
+  }
   const userBody = elementBody(user, own);
   const releaseBody = elementBody(release, block);
   if (userBody === undefined || releaseBody === undefined) return undefined;
@@ -607,7 +616,7 @@ function changedElement(
   const { edits } = planMerge({ user: mine, release: theirs, base: mine, strategy: "preserve_user" });
   // The previous release's element says which of the user's comments are still as shipped, so the
   // release's notes on the keys it changes come, as they do on keys outside an array of tables.
-  const shipped = base === undefined ? undefined : baseElementBody(base, path, theirs, id, at);
+  const shipped = base === undefined ? undefined : baseElement(base, path, theirs, id, at, elementBody);
   const body = editTomlText(userBody, releaseBody, mine, theirs, theirs, edits, shipped);
   if (body === undefined || !readsAs(body, theirs)) return undefined;
   users.unused.delete(at);
@@ -615,6 +624,71 @@ function changedElement(
     block: own,
     text: user.text.slice(own.headerStart, user.text.indexOf("\n", own.headerStart) + 1) + body,
   };
+}
+
+/** An element spanning sub-table headers of its own (`[path.tls]`, `[[path.rules]]`). */
+function hasSubTables(side: Side, element: Block): boolean {
+  return side.layout.headers.some(
+    (h) => h.lineStart > element.headerStart && h.lineStart < element.contentEnd,
+  );
+}
+
+/**
+ * An element with sub-tables edited to the release's: its `[[path]]` header read as `[path]`, each
+ * element is a table document of its own (`[path]` with `[path.tls]` under it), edited as any table
+ * is, and its header then written back as it was. Undefined where that does not give the release's
+ * values.
+ */
+function editedAsTable(
+  user: Side,
+  release: Side,
+  { own, block, mine, theirs }: { own: Block; block: Block; mine: unknown; theirs: unknown },
+  path: readonly string[],
+  previous: { base: BaseLayout; id: string | undefined; at: number } | undefined,
+): string | undefined {
+  const userText = asTable(user.text.slice(own.headerStart, own.contentEnd));
+  const releaseText = asTable(release.text.slice(block.headerStart, block.contentEnd));
+  if (userText === undefined || releaseText === undefined || !isTable(theirs)) return undefined;
+  const [wrappedMine, wrappedTheirs] = [nest(path, mine), nest(path, theirs)];
+  const { edits } = planMerge({
+    user: wrappedMine,
+    release: wrappedTheirs,
+    base: wrappedMine,
+    strategy: "preserve_user",
+  });
+  const shipped =
+    previous === undefined
+      ? undefined
+      : baseElement(
+          previous.base,
+          path,
+          theirs,
+          previous.id,
+          previous.at,
+          (side, b) => asTable(side.text.slice(b.headerStart, b.contentEnd))?.text,
+        );
+  const edited = editTomlText(
+    userText.text,
+    releaseText.text,
+    wrappedMine,
+    wrappedTheirs,
+    wrappedTheirs,
+    edits,
+    shipped,
+  );
+  if (edited === undefined || !edited.startsWith(userText.header) || !readsAs(edited, wrappedTheirs))
+    return undefined;
+  return userText.arrayHeader + edited.slice(userText.header.length);
+}
+
+/** An element's text with its `[[path]]` header line as `[path]`, and both spellings of that line. */
+function asTable(text: string): { text: string; header: string; arrayHeader: string } | undefined {
+  const end = text.indexOf("\n") + 1 || text.length;
+  const arrayHeader = text.slice(0, end);
+  const match = /^(\s*)\[\[(.*?)\]\](.*)$/s.exec(arrayHeader);
+  if (match === null) return undefined;
+  const header = `${match[1]}[${match[2]}]${match[3]}`;
+  return { text: header + text.slice(end), header, arrayHeader };
 }
 
 function identityKey(element: Record<string, unknown>): string | undefined {
@@ -630,13 +704,17 @@ function elementBody(side: { text: string }, block: Block): string | undefined {
   return start === 0 ? undefined : side.text.slice(start, block.contentEnd);
 }
 
-/** The previous release's copy of an element: the one of the same name, else at the user's place. */
-function baseElementBody(
+/**
+ * The previous release's copy of an element (the one of the same name, else at the user's place),
+ * as `text` gives it.
+ */
+function baseElement(
   base: BaseLayout,
   path: readonly string[],
   theirs: Record<string, unknown>,
   id: string | undefined,
   at: number,
+  text: (side: { text: string }, element: Block) => string | undefined,
 ): string | undefined {
   let value: unknown;
   try {
@@ -644,7 +722,9 @@ function baseElementBody(
   } catch {
     return undefined;
   }
-  const blocks = arrayBlocks({ ...base, value }, path);
+  const side = { ...base, value };
+  const all = arrayBlocks(side, path);
+  const blocks = all === undefined ? undefined : elementBlocks(side, all, path);
   const elements = valueAt(value, path);
   if (blocks === undefined || !Array.isArray(elements) || elements.length !== blocks.length) return undefined;
   const where =
@@ -652,7 +732,7 @@ function baseElementBody(
       ? at
       : elements.findIndex((element) => isTable(element) && sameValue(element[id], theirs[id]));
   const block = blocks[where];
-  return block === undefined ? undefined : elementBody(base, block);
+  return block === undefined ? undefined : text(base, block);
 }
 
 function readsAs(text: string, value: unknown): boolean {

@@ -1,0 +1,21 @@
+/** How merge WARNINGs name the user's comments they say went, so a check can tell one named. */
+
+/**
+ * Whether `warning` names `comment` itself: the warnings list comments as `#text`, after `(`, `: `
+ * or `, ` and before `,`, `)` or the end. Found as a bare substring, `# tls` counted as named by a
+ * warning naming `# tls port`, and went unnamed. A comment of several lines is named by its first.
+ */
+export function namesComment(warning: string, comment: string): boolean {
+  const [first = "", ...more] = comment.split("\n");
+  const named = `#${first}`;
+  for (let at = warning.indexOf(named); at !== -1; at = warning.indexOf(named, at + 1)) {
+    const before = at === 0 ? " " : (warning[at - 1] as string);
+    const after = warning[at + named.length];
+    if (
+      (before === " " || before === "(") &&
+      (more.length > 0 || after === undefined || after === "," || after === ")")
+    )
+      return true;
+  }
+  return false;
+}
