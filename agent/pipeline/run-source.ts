@@ -12,6 +12,7 @@ import { ExitCode, errorMessage, LockedError, ShipError } from "../../shared/err
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
 import { readJournal } from "../apply/journal.js";
+import { checkSourceBackupDirs } from "../backup/backup-dirs.js";
 import { PREVIOUS_INDEX_FILE } from "../backup/backup-store.js";
 import { readRollbackRecord } from "../backup/rollback-record.js";
 import { emptyTrash, trashWarning } from "../backup/trash.js";
@@ -122,6 +123,10 @@ export async function runSource(
   let checkedSource: ReleaseSource | undefined;
   try {
     const { ports } = options;
+    // Each configured source's place in backup_dir, before anything changes: a file there made the
+    // update fail at its backup ("ENOTDIR … mkdir"), after its pre_update hooks had run and its
+    // state recorded a failed update; the same refusal as `--list-backups` and `--rollback` (exit 2).
+    await checkSourceBackupDirs(config.general.backup_dir, Object.keys(config.sources));
     // A check applies nothing, not even a recovery; the next real run recovers first.
     const interrupted = options.checkOnly
       ? null
@@ -183,6 +188,7 @@ export async function runSource(
       currentVersion ?? namedBefore,
       config.general.backup_dir,
       source.app_dir,
+      Object.keys(config.sources),
     );
     const releaseSource = namingConfigFile(
       ports.openSource(name, source, {
@@ -264,7 +270,12 @@ export async function runSource(
     const fromVersion = waiting?.leaves !== undefined ? waiting.leaves : currentVersion;
     const lastInstalled =
       fromVersion === null
-        ? await lastInstalledVersion(namedBefore, config.general.backup_dir, source.app_dir)
+        ? await lastInstalledVersion(
+            namedBefore,
+            config.general.backup_dir,
+            source.app_dir,
+            Object.keys(config.sources),
+          )
         : undefined;
     const ctx: UpdateContext = {
       app: name,
