@@ -123,10 +123,6 @@ export async function runSource(
   let checkedSource: ReleaseSource | undefined;
   try {
     const { ports } = options;
-    // Each configured source's place in backup_dir, before anything changes: a file there made the
-    // update fail at its backup ("ENOTDIR … mkdir"), after its pre_update hooks had run and its
-    // state recorded a failed update; the same refusal as `--list-backups` and `--rollback` (exit 2).
-    await checkSourceBackupDirs(config.general.backup_dir, Object.keys(config.sources));
     // A check applies nothing, not even a recovery; the next real run recovers first.
     const interrupted = options.checkOnly
       ? null
@@ -140,6 +136,11 @@ export async function runSource(
         error: interrupted.detail,
       });
     }
+    // Each configured source's place in backup_dir, before this run changes anything (a killed
+    // run's recovery, above, only puts back what that run left): a file there made the update fail
+    // at its backup ("ENOTDIR … mkdir"), after its pre_update hooks had run and its state recorded a
+    // failed update. The same refusal as `--list-backups` and `--rollback` (exit 2).
+    await checkSourceBackupDirs(config.general.backup_dir, Object.keys(config.sources));
     // What earlier restores took out of the app waits in its trash for this run (trash.ts): an
     // interactive `ship --rollback` does not free it, and a run with nothing to do still does.
     if (!options.checkOnly)

@@ -160,6 +160,26 @@ describe("anything else at a configured source's place refuses, changing nothing
     });
   }
 
+  it("a killed update is still put back by the next run, which then refuses its own update", async () => {
+    await app.release("r3", manifest("3.0.0"), { "app.txt": "v3\n" });
+    const killed = await runShip(["--config", app.config, "--force"], {
+      env: { SHIP_FAULT: "apply:file@1" },
+    });
+    expect(killed.code).toBeNull();
+    await rm(join(app.root, "pre-update-ran"));
+    // A second source, web, whose place holds a file.
+    await writeFile(
+      app.config,
+      `${await readFile(app.config, "utf8")}\n[sources.web]\ntype = "local"\npath = "${app.root}/r1"\napp_dir = "${app.root}/web"\n`,
+    );
+    await writeFile(join(backups, "web"), "not a directory\n");
+    const next = await runShip(["--config", app.config, "--force", "--sources", "myapp"]);
+    expectRefused(next, "ENOTDIR", join(backups, "web"));
+    // Recovery is no update: the killed run's files are back, and nothing of a new update ran.
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v2\n");
+    await expect(lstat(join(app.root, "pre-update-ran"))).rejects.toThrow(/ENOENT/);
+  });
+
   it("a symlink at backup_dir/<source>/<id> (one backup moved away): every caller refuses, naming it", async () => {
     const all = await listed();
     const v1 = all.find((b) => b.version === "1.0.0");
