@@ -16,6 +16,7 @@ import {
 } from "../../../agent/backup/backup-dirs.js";
 import { findBackup, listBackups, listBackupsWithDamaged } from "../../../agent/backup/backup-store.js";
 import { rollbackRefusal } from "../../../agent/daemon/rollback-target.js";
+import { lastInstalledVersion } from "../../../agent/pipeline/installed-release.js";
 import { AgentConfig } from "../../../shared/config/schema.js";
 import { ExitCode } from "../../../shared/errors.js";
 
@@ -101,15 +102,54 @@ describe("backupSourceDirs", () => {
   });
 });
 
+/** A complete backup of web's app directory, made installing 2.0.0 over 1.0.0, in `dir`. */
+async function backupIn(dir: string): Promise<void> {
+  const id = "web-20260101T000000Z";
+  await mkdir(join(dir, id), { recursive: true });
+  const meta = {
+    id,
+    app: "web",
+    fromVersion: "1.0.0",
+    toVersion: "2.0.0",
+    created: "2026-01-01T00:00:00.000Z",
+    appDir: join(root, "app"),
+    stateDir: join(root, "state"),
+    bytes: 0,
+    files: 0,
+    bases: [],
+    complete: true,
+  };
+  await writeFile(join(dir, id, "meta.json"), JSON.stringify(meta));
+}
+
+function webConfig() {
+  const config = AgentConfig.parse({
+    general: { backup_dir: backups, state_file: join(root, "state.json") },
+    sources: { web: { type: "local", path: join(root, "release"), app_dir: join(root, "app") } },
+  });
+  const source = config.sources.web;
+  if (source === undefined) throw new Error("no source");
+  return { config, source };
+}
+
+describe("web's backups moved to another disk, a symlink in their place", () => {
+  it("the daemon's rollback check and the installed-version fallback see them", async () => {
+    await mkdir(join(root, "app"));
+    await backupIn(join(root, "disk2", "moved"));
+    await symlink(join(root, "disk2", "moved"), join(backups, "web"));
+    const { config, source } = webConfig();
+    const target = { config, app: "web", source, state: undefined, installed: "2.0.0", version: "1.0.0" };
+    expect(await rollbackRefusal(target)).toBeUndefined();
+    expect(await lastInstalledVersion(null, backups, join(root, "app"), ["web"])).toMatchObject({
+      version: "2.0.0",
+    });
+  });
+});
+
 describe("the daemon's rollback check", () => {
   it("a file at a configured source's place is said in the refusal, not 'none recorded' alone", async () => {
     await writeFile(join(backups, "web"), "not a directory\n");
-    const config = AgentConfig.parse({
-      general: { backup_dir: backups, state_file: join(root, "state.json") },
-      sources: { web: { type: "local", path: join(root, "release"), app_dir: join(root, "app") } },
-    });
-    const source = config.sources.web;
-    if (source === undefined) throw new Error("no source");
+    const { config, source } = webConfig();
     const refused = await rollbackRefusal({
       config,
       app: "web",
