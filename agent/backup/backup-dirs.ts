@@ -128,6 +128,8 @@ async function judgeSourceDirs(
   names: ReadonlySet<string>,
 ): Promise<{ listed: string[]; refused: Map<string, BackupDirUnlistableError> }> {
   const out: string[] = [];
+  /** Symlinks to directories, with the directory each leads to (device:inode). */
+  const linked: { name: string; dir: string }[] = [];
   const refused = new Map<string, BackupDirUnlistableError>();
   for (const entry of await rootEntries(backupRoot)) {
     if (entry.isDirectory()) {
@@ -138,15 +140,46 @@ async function judgeSourceDirs(
     // Where a symlink leads (stat follows it): a directory, or why not (ENOENT: it leads nowhere).
     const led = entry.isSymbolicLink()
       ? await stat(path).then(
-          (s) => (s.isDirectory() ? undefined : { code: "ENOTDIR", cause: undefined }),
+          (s) => (s.isDirectory() ? { dir: `${s.dev}:${s.ino}` } : { code: "ENOTDIR", cause: undefined }),
           (error: unknown) => ({ code: errnoCode(error), cause: error }),
         )
       : { code: "ENOTDIR", cause: undefined };
-    if (led === undefined) out.push(entry.name);
+    if ("dir" in led) linked.push({ name: entry.name, dir: led.dir });
     else if (names.has(entry.name))
       refused.set(entry.name, new BackupDirUnlistableError(backupRoot, path, led.code, led.cause));
   }
-  return { listed: out, refused };
+  return { listed: [...out, ...(await distinctLinks(backupRoot, out, linked, names))], refused };
+}
+
+/**
+ * The linked directories not listed already under another name: a link from a source's new name to
+ * its old name's directory (`web -> myapp`), or two links to one directory, listed each backup twice,
+ * and a rollback chain then restored one backup twice. A directory is listed under its own name, or
+ * else under a configured source's link, or else the first link (by name). Costs a stat of each
+ * directory only when backup_dir holds a link to one.
+ */
+async function distinctLinks(
+  backupRoot: string,
+  dirs: readonly string[],
+  linked: readonly { name: string; dir: string }[],
+  names: ReadonlySet<string>,
+): Promise<string[]> {
+  if (linked.length === 0) return [];
+  const seen = new Set<string>();
+  for (const name of dirs) {
+    const s = await stat(join(backupRoot, name)).catch(() => undefined);
+    if (s !== undefined) seen.add(`${s.dev}:${s.ino}`);
+  }
+  const order = [...linked].sort((a, b) =>
+    names.has(a.name) !== names.has(b.name) ? (names.has(a.name) ? -1 : 1) : a.name < b.name ? -1 : 1,
+  );
+  const out: string[] = [];
+  for (const { name, dir } of order) {
+    if (seen.has(dir)) continue;
+    seen.add(dir);
+    out.push(name);
+  }
+  return out;
 }
 
 /** backup_dir's entries; none when it is not there yet (a dangling symlink to it refuses). */
@@ -168,11 +201,12 @@ async function rootEntries(backupRoot: string): Promise<Dirent[]> {
  */
 export async function checkSourceBackupDirs(backupRoot: string, sources: Iterable<string>): Promise<void> {
   const names = new Set(sources);
-  const { listed, refused } = await judgeSourceDirs(backupRoot, names);
+  const { refused } = await judgeSourceDirs(backupRoot, names);
   // In `sources`' order, whichever way each fails: the one line names the first one asked about.
+  // Each one's own listing also when it is a link listed under another name (distinctLinks).
   for (const name of names) {
     const error = refused.get(name);
     if (error !== undefined) throw error;
-    if (listed.includes(name)) await backupSubdirs(backupRoot, name);
+    await backupSubdirs(backupRoot, name);
   }
 }

@@ -220,6 +220,26 @@ describe("at a name no configured source has", () => {
     expect((await listed()).map((b) => b.version).sort()).toEqual(["1.0.0", "2.0.0"]);
   });
 
+  it("a renamed source's new name linked to its old name's directory: each backup listed once, a chain restores", async () => {
+    // [sources.myapp] renamed [sources.web], and `ln -s myapp backups/web` to keep one directory.
+    await symlink("myapp", join(backups, "web"));
+    await app.release("r3", manifest("3.0.0"), { "app.txt": "v3\n" });
+    await writeFile(
+      app.config,
+      (await readFile(app.config, "utf8")).replace("[sources.myapp]", "[sources.web]"),
+    );
+    const run = await runShip(["--config", app.config, "--force"]);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    // keep_backups 2: the two newest, each once.
+    const all = await listed();
+    expect(all.map((b) => b.version).sort()).toEqual(["1.0.0", "2.0.0"]);
+    expect(new Set(all.map((b) => b.id)).size).toBe(2);
+    const v1 = all.find((b) => b.version === "1.0.0");
+    const back = await runShip(["--config", app.config, "--rollback", v1?.id ?? ""]);
+    expect(back.code, back.stdout + back.stderr).toBe(0);
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
+  });
+
   it("a renamed source's backups behind a link at its old name are listed, restored and pruned", async () => {
     await moveToOtherDisk();
     // [sources.myapp] renamed [sources.web], same app_dir: the backups under myapp are web's.

@@ -52,10 +52,20 @@ async function refusal(work: () => Promise<unknown>): Promise<BackupDirUnlistabl
 
 describe("backupSourceDirs", () => {
   it("lists directories and symlinks to directories, configured or not", async () => {
+    await mkdir(join(root, "disk2", "other"));
     await symlink(join(root, "disk2", "moved"), join(backups, "web"));
-    await symlink(join(root, "disk2", "moved"), join(backups, "old-name"));
+    await symlink(join(root, "disk2", "other"), join(backups, "old-name"));
     expect((await backupSourceDirs(backups, ["web"])).sort()).toEqual(["old-name", "plain", "web"]);
     expect(await backupSubdirs(backups, "web")).toEqual([]);
+  });
+
+  it("one directory reached under several names is listed once: its own name, a configured link, the first link", async () => {
+    await symlink(join(root, "disk2", "moved"), join(backups, "b-link"));
+    await symlink(join(root, "disk2", "moved"), join(backups, "a-link"));
+    await symlink(join(root, "disk2", "moved"), join(backups, "web"));
+    await symlink("plain", join(backups, "new-name"));
+    expect((await backupSourceDirs(backups, ["web"])).sort()).toEqual(["plain", "web"]);
+    expect((await backupSourceDirs(backups, [])).sort()).toEqual(["a-link", "plain"]);
   });
 
   for (const { kind, code, make } of NOT_DIRS) {
