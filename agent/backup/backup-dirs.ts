@@ -5,7 +5,8 @@
  * way: some named backup_dir, others let Node's "EACCES: permission denied, scandir …" out, and one
  * took an unreadable directory for an empty one.
  */
-import { readdir } from "node:fs/promises";
+import type { Dirent } from "node:fs";
+import { lstat, readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { ExitCode, errorMessage, ShipError } from "../../shared/errors.js";
 import { errnoCode } from "../../shared/fs-errors.js";
@@ -16,6 +17,8 @@ const WHAT: Record<string, string> = {
   EPERM: "operation not permitted",
   ENOTDIR: "not a directory (a file stands where a directory should be)",
   ELOOP: "a symlink loop",
+  // Met only on a name that is there (a dangling symlink): a name not there is "no backups yet".
+  ENOENT: "a symlink that leads nowhere (what it names is not there: a disk not mounted?)",
   EIO: "input/output error",
 };
 
@@ -50,29 +53,160 @@ export class BackupDirUnlistableError extends ShipError {
 }
 
 /**
- * The directories in `backupRoot/...names` (an app's backups, backup_dir's apps); none when it does
- * not exist. Anything else that stops the listing throws BackupDirUnlistableError.
+ * The directories in a directory of backup_dir (`backupRoot/name/...names`: one source name's
+ * backups, a trash); none when it does not exist. Anything else that stops the listing throws
+ * BackupDirUnlistableError: a dangling symlink too (its disk not mounted), which readdir answers as
+ * ENOENT, "no backups", while an update could not make its backup through it. A symlink in it is
+ * refused whatever it leads to (backupIdEntry says why). backup_dir itself: backupSourceDirs.
  */
-export async function backupSubdirs(backupRoot: string, ...names: string[]): Promise<string[]> {
-  const dir = join(backupRoot, ...names);
+export async function backupSubdirs(backupRoot: string, name: string, ...names: string[]): Promise<string[]> {
+  const dir = join(backupRoot, name, ...names);
+  let entries: Dirent[];
   try {
-    const entries = await readdir(dir, { withFileTypes: true });
-    return entries.filter((e) => e.isDirectory()).map((e) => e.name);
+    entries = await readdir(dir, { withFileTypes: true });
   } catch (error) {
     const code = errnoCode(error);
-    if (code === "ENOENT") return [];
+    if (code === "ENOENT" && !(await danglingLink(dir))) return [];
     throw new BackupDirUnlistableError(backupRoot, dir, code, error);
+  }
+  return entries.filter((entry) => backupIdEntry(backupRoot, dir, entry)).map((entry) => entry.name);
+}
+
+/** Whether `path` is a symlink that leads nowhere (the name is there, what it names is not). */
+async function danglingLink(path: string): Promise<boolean> {
+  return lstat(path).then(
+    (s) => s.isSymbolicLink(),
+    () => false,
+  );
+}
+
+const SYMLINK_IN_APP =
+  "a symlink where a backup directory should be (ship consumes and prunes a backup by moving it, which would move only the link; put the backup directory itself there)";
+
+/**
+ * Whether an entry of an app's backup directory is a directory to list (a backup, `.trash`, a set-
+ * aside copy); files there (`.restored.json`, set-aside records) are not. A symlink there is
+ * refused: ship consumes and prunes a backup by moving it, which would move the link and leave
+ * what it leads to behind for good, and skipping it would hide a backup the operator counts on.
+ */
+function backupIdEntry(backupRoot: string, dir: string, entry: Dirent): boolean {
+  if (entry.isSymbolicLink())
+    throw new BackupDirUnlistableError(
+      backupRoot,
+      join(dir, entry.name),
+      undefined,
+      new Error(SYMLINK_IN_APP),
+    );
+  return entry.isDirectory();
+}
+
+/**
+ * The source directories in backup_dir (`backup_dir/<source>`, each holding one source name's
+ * backups): the one rule every listing of backup_dir follows. A directory is listed, and so is a
+ * symlink that leads to one (an app's backups moved to another disk, a link left in their place):
+ * as `ls backup_dir/app/` shows them, ship lists, restores and prunes through it. Anything else at a
+ * `configured` source's name (a file, a symlink loop, a dangling symlink, a link to a file) refuses,
+ * naming it: that source's backups cannot be seen, and "none" would restore, prune or label the
+ * wrong thing, or fail an update half-way when it makes its backup there. At a name no configured
+ * source has, such an entry holds no backups and is skipped (a note someone left, a stale link).
+ * Of several refused, the one named first in `configured`.
+ */
+export async function backupSourceDirs(backupRoot: string, configured: Iterable<string>): Promise<string[]> {
+  const names = new Set(configured);
+  const { listed, refused } = await judgeSourceDirs(backupRoot, names);
+  // The first in `configured`'s order, not readdir's: `--list-backups --sources web` names web's.
+  for (const name of names) {
+    const error = refused.get(name);
+    if (error !== undefined) throw error;
+  }
+  return listed;
+}
+
+/** backupSourceDirs's rule: the names listed, and the refusal for each configured name refused. */
+async function judgeSourceDirs(
+  backupRoot: string,
+  names: ReadonlySet<string>,
+): Promise<{ listed: string[]; refused: Map<string, BackupDirUnlistableError> }> {
+  const out: string[] = [];
+  /** Symlinks to directories, with the directory each leads to (device:inode). */
+  const linked: { name: string; dir: string }[] = [];
+  const refused = new Map<string, BackupDirUnlistableError>();
+  for (const entry of await rootEntries(backupRoot)) {
+    if (entry.isDirectory()) {
+      out.push(entry.name);
+      continue;
+    }
+    const path = join(backupRoot, entry.name);
+    // Where a symlink leads (stat follows it): a directory, or why not (ENOENT: it leads nowhere).
+    const led = entry.isSymbolicLink()
+      ? await stat(path).then(
+          (s) => (s.isDirectory() ? { dir: `${s.dev}:${s.ino}` } : { code: "ENOTDIR", cause: undefined }),
+          (error: unknown) => ({ code: errnoCode(error), cause: error }),
+        )
+      : { code: "ENOTDIR", cause: undefined };
+    if ("dir" in led) linked.push({ name: entry.name, dir: led.dir });
+    else if (names.has(entry.name))
+      refused.set(entry.name, new BackupDirUnlistableError(backupRoot, path, led.code, led.cause));
+  }
+  return { listed: [...out, ...(await distinctLinks(backupRoot, out, linked, names))], refused };
+}
+
+/**
+ * The linked directories not listed already under another name: a link from a source's new name to
+ * its old name's directory (`web -> myapp`), or two links to one directory, listed each backup twice,
+ * and a rollback chain then restored one backup twice. A directory is listed under its own name, or
+ * else under a configured source's link, or else the first link (by name). Costs a stat of each
+ * directory only when backup_dir holds a link to one.
+ */
+async function distinctLinks(
+  backupRoot: string,
+  dirs: readonly string[],
+  linked: readonly { name: string; dir: string }[],
+  names: ReadonlySet<string>,
+): Promise<string[]> {
+  if (linked.length === 0) return [];
+  const seen = new Set<string>();
+  for (const name of dirs) {
+    const s = await stat(join(backupRoot, name)).catch(() => undefined);
+    if (s !== undefined) seen.add(`${s.dev}:${s.ino}`);
+  }
+  const order = [...linked].sort((a, b) =>
+    names.has(a.name) !== names.has(b.name) ? (names.has(a.name) ? -1 : 1) : a.name < b.name ? -1 : 1,
+  );
+  const out: string[] = [];
+  for (const { name, dir } of order) {
+    if (seen.has(dir)) continue;
+    seen.add(dir);
+    out.push(name);
+  }
+  return out;
+}
+
+/** backup_dir's entries; none when it is not there yet (a dangling symlink to it refuses). */
+async function rootEntries(backupRoot: string): Promise<Dirent[]> {
+  try {
+    return await readdir(backupRoot, { withFileTypes: true });
+  } catch (error) {
+    const code = errnoCode(error);
+    if (code === "ENOENT" && !(await danglingLink(backupRoot))) return [];
+    throw new BackupDirUnlistableError(backupRoot, backupRoot, code, error);
   }
 }
 
 /**
  * Each configured source's directory in backup_dir (`backup_dir/<source>`) can be listed, or is not
- * there yet. The listing of backup_dir skips what is not a directory (a stray file someone left
- * there is no app's backups), so a file or a symlink loop where a source's backups belong was
- * silently "no backups of it": `--list-backups` printed the other apps' table and then failed, and
- * `--rollback` went ahead, where the same directory unreadable (EACCES) refused. Asked first, before
- * anything is printed or moved, it refuses the same way for all three.
+ * there yet: backupSourceDirs's rule, and each one's own listing (unreadable, a symlink in it).
+ * Asked first, before anything is printed or moved (`--list-backups`, `--rollback`, an update), so
+ * that each refuses the same way before changing anything.
  */
 export async function checkSourceBackupDirs(backupRoot: string, sources: Iterable<string>): Promise<void> {
-  for (const name of sources) await backupSubdirs(backupRoot, name);
+  const names = new Set(sources);
+  const { refused } = await judgeSourceDirs(backupRoot, names);
+  // In `sources`' order, whichever way each fails: the one line names the first one asked about.
+  // Each one's own listing also when it is a link listed under another name (distinctLinks).
+  for (const name of names) {
+    const error = refused.get(name);
+    if (error !== undefined) throw error;
+    await backupSubdirs(backupRoot, name);
+  }
 }

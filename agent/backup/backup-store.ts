@@ -15,7 +15,7 @@ import type { IndexedFile } from "../apply/types.js";
 import { parseRecord, readRecordText } from "../state/record-file.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
 import { dirIdentity, realDir } from "../tree/path-on-disk.js";
-import { BackupDirUnlistableError, backupSubdirs } from "./backup-dirs.js";
+import { BackupDirUnlistableError, backupSourceDirs, backupSubdirs } from "./backup-dirs.js";
 import { restoredAt } from "./restored-record.js";
 import { appTrashDir, emptyTrash, restoredBackupInTrash, trashOldBackup } from "./trash.js";
 import { shownPath, UNRESTORED_SUFFIX } from "./unrestored.js";
@@ -250,8 +250,10 @@ export async function listBackups(
   app?: string,
   appDir?: string,
   known: readonly BackupInfo[] = [],
+  /** The config's source names: what stands at one of their places is judged (backupSourceDirs). */
+  configured: Iterable<string> = [],
 ): Promise<BackupInfo[]> {
-  return listBackupsNoting(backupRoot, app, appDir, known);
+  return listBackupsNoting(backupRoot, app, appDir, known, configured);
 }
 
 /**
@@ -261,12 +263,13 @@ export async function listBackups(
  */
 export async function listBackupsWithDamaged(
   backupRoot: string,
+  configured: Iterable<string> = [],
 ): Promise<{ backups: BackupInfo[]; damaged: { app: string; message: string }[] }> {
   const damaged: { app: string; message: string }[] = [];
-  const names = await backupSubdirs(backupRoot);
+  const names = await backupSourceDirs(backupRoot, configured);
   const backups: BackupInfo[] = [];
   for (const name of names)
-    backups.push(...(await listBackupsNoting(backupRoot, name, undefined, [], damaged)));
+    backups.push(...(await listBackupsNoting(backupRoot, name, undefined, [], [], damaged)));
   return { backups: backups.sort(newestFirstBackup), damaged };
 }
 
@@ -280,9 +283,10 @@ async function listBackupsNoting(
   app: string | undefined,
   appDir: string | undefined,
   known: readonly BackupInfo[],
+  configured: Iterable<string>,
   damaged?: { app: string; message: string }[],
 ): Promise<BackupInfo[]> {
-  const apps = app === undefined ? await backupSubdirs(backupRoot) : [app];
+  const apps = app === undefined ? await backupSourceDirs(backupRoot, configured) : [app];
   const out: BackupInfo[] = [];
   for (const name of apps) {
     for (const id of await backupSubdirs(backupRoot, name)) {
@@ -314,8 +318,12 @@ export function sameDir(a: string, b: string): boolean {
 }
 
 /** Resolves `ship --rollback ID|PATH`: a backup id as listed, or the path of a backup directory. */
-export async function findBackup(backupRoot: string, idOrPath: string): Promise<BackupInfo> {
-  return (await findBackupListing(backupRoot, idOrPath)).target;
+export async function findBackup(
+  backupRoot: string,
+  idOrPath: string,
+  configured: Iterable<string> = [],
+): Promise<BackupInfo> {
+  return (await findBackupListing(backupRoot, idOrPath, configured)).target;
 }
 
 /**
@@ -325,7 +333,9 @@ export async function findBackup(backupRoot: string, idOrPath: string): Promise<
 export async function findBackupListing(
   backupRoot: string,
   idOrPath: string,
+  configured: Iterable<string> = [],
 ): Promise<{ target: BackupInfo; listed: BackupInfo[] }> {
+  const names = [...configured];
   if (idOrPath.includes("/")) {
     // Where its links lead: a link to a backup in backup_dir was refused as outside it ("move it
     // back to" where it was), and one in backup_dir to a backup moved aside as "another run restored it".
@@ -334,7 +344,12 @@ export async function findBackupListing(
     if (meta?.complete) {
       // A backup moved out of backup_dir (as a damaged one's message advises) is no link of its
       // app's chain any more: it was refused as "another run restored it", which no run had done.
-      if (!sameDir(realDir(dirname(dirname(path))), realDir(backupRoot)))
+      // In its app's directory there, also when that is a symlink to another disk (backupSourceDirs):
+      // where the path's links lead is then outside backup_dir, yet it is listed and restored by id.
+      if (
+        !sameDir(realDir(dirname(dirname(path))), realDir(backupRoot)) &&
+        !sameDir(dirname(path), join(backupRoot, meta.app))
+      )
         throw BadInputError.single(
           idOrPath,
           "",
@@ -343,7 +358,7 @@ export async function findBackupListing(
       const target = infoOf(meta, path);
       // Its app directory's backups, which the rollback lists again (reusing these): one that cannot
       // be listed refuses here, before anything is recorded, as for an id.
-      return { target, listed: await listBackups(backupRoot, undefined, target.appDir, [target]) };
+      return { target, listed: await listBackups(backupRoot, undefined, target.appDir, [target], names) };
     }
     // One in backup_dir that could not be looked into (its app's directory unreadable) was called
     // "does not exist: no such backup".
@@ -375,7 +390,7 @@ export async function findBackupListing(
           : "is not a complete ship backup (no meta.json with complete: true)",
     );
   }
-  const listed = await listBackups(backupRoot);
+  const listed = await listBackups(backupRoot, undefined, undefined, [], names);
   const target = listed.find((b) => b.id === idOrPath);
   if (target === undefined) {
     await explainUnlisted(backupRoot, idOrPath);
@@ -419,7 +434,7 @@ async function wasRestored(backupRoot: string, id: string): Promise<boolean> {
  * "holds no backup with id …", as if it were not there. Returns when there is no such directory.
  */
 async function explainUnlisted(backupRoot: string, id: string): Promise<void> {
-  for (const app of await backupSubdirs(backupRoot)) {
+  for (const app of await backupSourceDirs(backupRoot, [])) {
     if (!(await backupSubdirs(backupRoot, app)).includes(id)) continue;
     const path = join(backupRoot, app, id);
     let meta: BackupMeta;

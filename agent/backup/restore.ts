@@ -527,6 +527,8 @@ export async function rollbackTo(options: {
   target: string | BackupInfo;
   /** Backups the caller listed already (findBackupListing): their meta.json is not read again. */
   known?: readonly BackupInfo[];
+  /** The config's source names, whose places in backup_dir the listing judges (backupSourceDirs). */
+  configured?: Iterable<string>;
   appDir?: string;
   stateDir?: string;
   log?: Logger;
@@ -544,7 +546,7 @@ export async function rollbackTo(options: {
 }): Promise<RollbackResult> {
   const found =
     typeof options.target === "string"
-      ? await findBackupListing(options.backupRoot, options.target)
+      ? await findBackupListing(options.backupRoot, options.target, options.configured)
       : { target: options.target, listed: [] };
   const target = found.target;
   // Listed afresh (under the caller's lock), the target's meta reused: each meta.json is read once.
@@ -552,11 +554,13 @@ export async function rollbackTo(options: {
   // [sources.myapp] was renamed to [sources.web], a rollback to a myapp backup found only myapp's
   // and refused ("no backup that undoes the installed 3.0.0 … was a backup deleted by hand?")
   // while web's backup of that update was there to undo first.
-  const listed = await listBackups(options.backupRoot, undefined, target.appDir, [
-    target,
-    ...found.listed,
-    ...(options.known ?? []),
-  ]);
+  const listed = await listBackups(
+    options.backupRoot,
+    undefined,
+    target.appDir,
+    [target, ...found.listed, ...(options.known ?? [])],
+    options.configured,
+  );
   const stateDir = options.stateDir ?? backupMetaOf(target).stateDir;
   const current = await readInstallIndexHeader(stateDir);
   const newestFirst = inUpdateOrder(listed, current?.version);

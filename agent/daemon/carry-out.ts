@@ -247,7 +247,8 @@ async function restoreIfNewestBackup(
   // In the order the updates followed each other (inUpdateOrder), not by date: after the clock was
   // set back, a backup made while it ran ahead sorts newest and does not undo what is installed,
   // and the rollback became a download of the older release again.
-  const listed = await listBackups(config.general.backup_dir, undefined, source.app_dir);
+  const configured = Object.keys(config.sources);
+  const listed = await listBackups(config.general.backup_dir, undefined, source.app_dir, [], configured);
   const newest = inUpdateOrder(listed, installed ?? undefined).find(
     (b) => sourceOfBackup(config.sources, b)?.name === instruction.app,
   );
@@ -259,6 +260,7 @@ async function restoreIfNewestBackup(
     const rolledBack = await rollbackTo({
       backupRoot: config.general.backup_dir,
       target: newest,
+      configured,
       // This config's record of the app, not the one the backup was made beside (cli rollback.ts).
       stateDir: appStateDir(config, source.app_dir),
       log,

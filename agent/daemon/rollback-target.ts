@@ -57,7 +57,14 @@ async function versionsRunBefore({
   const versions = previous === null ? [] : [previous];
   try {
     // Every name's backups of this app_dir: a source renamed in ship.toml owns those of its old name.
-    const backups = await listBackups(config.general.backup_dir, undefined, source.app_dir);
+    // Judging each configured source's place: a file there was skipped as "none recorded".
+    const backups = await listBackups(
+      config.general.backup_dir,
+      undefined,
+      source.app_dir,
+      [],
+      Object.keys(config.sources),
+    );
     for (const b of backups)
       if (sourceOfBackup(config.sources, b)?.name === app && b.version !== null) versions.push(b.version);
     return { versions };

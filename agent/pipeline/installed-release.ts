@@ -55,9 +55,10 @@ export async function noneInstalledNote(
   recorded: string | null,
   backupRoot: string,
   appDir: string,
+  configured: Iterable<string>,
 ): Promise<string | undefined> {
   if (recorded !== null) return `(none recorded: the install index is gone; ship installed ${recorded})`;
-  const newest = await newestBackup(backupRoot, appDir);
+  const newest = await newestBackup(backupRoot, appDir, configured);
   if (newest === undefined) return undefined;
   return `(none recorded: the install index is gone and ${NO_STATE_VERSION}, yet backup ${newest.id} was made when ship installed ${newest.replacedBy} here)`;
 }
@@ -73,10 +74,11 @@ export async function lastInstalledVersion(
   recorded: string | null,
   backupRoot: string,
   appDir: string,
+  configured: Iterable<string>,
 ): Promise<{ version: string; why: string } | undefined> {
   if (recorded !== null)
     return { version: recorded, why: "the install index is gone; the state file names it" };
-  const newest = await newestBackup(backupRoot, appDir);
+  const newest = await newestBackup(backupRoot, appDir, configured);
   if (newest === undefined) return undefined;
   return {
     version: newest.replacedBy,
@@ -85,10 +87,15 @@ export async function lastInstalledVersion(
 }
 
 /**
- * Throws BackupDirUnlistableError (exit 2, naming backup_dir) when backup_dir cannot be listed: "no
- * backup" would read as "ship never installed here", so no migration would run, the downgrade refusal
- * would have no version to compare with, and the check would say "nothing installed".
+ * Throws BackupDirUnlistableError (exit 2, naming backup_dir) when backup_dir cannot be listed, or a
+ * `configured` source's place in it (backupSourceDirs): "no backup" would read as "ship never
+ * installed here", so no migration would run, the downgrade refusal would have no version to compare
+ * with, and the check would say "nothing installed".
  */
-async function newestBackup(backupRoot: string, appDir: string): Promise<BackupInfo | undefined> {
-  return (await listBackups(backupRoot, undefined, appDir))[0];
+async function newestBackup(
+  backupRoot: string,
+  appDir: string,
+  configured: Iterable<string>,
+): Promise<BackupInfo | undefined> {
+  return (await listBackups(backupRoot, undefined, appDir, [], configured))[0];
 }

@@ -12,6 +12,7 @@ import { ExitCode, errorMessage, LockedError, ShipError } from "../../shared/err
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
 import { readJournal } from "../apply/journal.js";
+import { checkSourceBackupDirs } from "../backup/backup-dirs.js";
 import { PREVIOUS_INDEX_FILE } from "../backup/backup-store.js";
 import { readRollbackRecord } from "../backup/rollback-record.js";
 import { emptyTrash, trashWarning } from "../backup/trash.js";
@@ -135,6 +136,11 @@ export async function runSource(
         error: interrupted.detail,
       });
     }
+    // Each configured source's place in backup_dir, before this run changes anything (a killed
+    // run's recovery, above, only puts back what that run left): a file there made the update fail
+    // at its backup ("ENOTDIR … mkdir"), after its pre_update hooks had run and its state recorded a
+    // failed update. The same refusal as `--list-backups` and `--rollback` (exit 2).
+    await checkSourceBackupDirs(config.general.backup_dir, Object.keys(config.sources));
     // What earlier restores took out of the app waits in its trash for this run (trash.ts): an
     // interactive `ship --rollback` does not free it, and a run with nothing to do still does.
     if (!options.checkOnly)
@@ -183,6 +189,7 @@ export async function runSource(
       currentVersion ?? namedBefore,
       config.general.backup_dir,
       source.app_dir,
+      Object.keys(config.sources),
     );
     const releaseSource = namingConfigFile(
       ports.openSource(name, source, {
@@ -264,7 +271,12 @@ export async function runSource(
     const fromVersion = waiting?.leaves !== undefined ? waiting.leaves : currentVersion;
     const lastInstalled =
       fromVersion === null
-        ? await lastInstalledVersion(namedBefore, config.general.backup_dir, source.app_dir)
+        ? await lastInstalledVersion(
+            namedBefore,
+            config.general.backup_dir,
+            source.app_dir,
+            Object.keys(config.sources),
+          )
         : undefined;
     const ctx: UpdateContext = {
       app: name,

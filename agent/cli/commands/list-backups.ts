@@ -48,7 +48,10 @@ export async function listBackupsCommand(options: GlobalOptions, out: Output): P
   );
   // Damaged ones of the named sources only: another source's are another --list-backups' business.
   // Every app directory with --sources too: a renamed source's older backups are under its old name.
-  const { backups: all, damaged } = await listBackupsWithDamaged(config.general.backup_dir);
+  const { backups: all, damaged } = await listBackupsWithDamaged(
+    config.general.backup_dir,
+    Object.keys(config.sources),
+  );
   const shown = damaged.filter((d) => options.sources === undefined || options.sources.includes(d.app));
   // Only this config's apps: another config sharing backup_dir may use the same source names.
   // Each with the source that restores it now: a renamed source's older backups were listed under

@@ -76,6 +76,7 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
         backupRoot: config.general.backup_dir,
         target,
         known: listed,
+        configured: Object.keys(config.sources),
         // This config's record of the app, not the one the backup was made beside: after state_file
         // moved (or app_dir lost a trailing slash) the restore wrote the old place, and ship went on
         // saying the undone version was installed.
@@ -167,7 +168,11 @@ async function checkRollback(config: AgentConfig, configPath: string, id: string
   // Every source's, not only the target's: the rollback lists all of backup_dir (a renamed source's
   // backups restore its app too), and one it cannot see refuses, whatever stands there.
   await checkSourceBackupDirs(config.general.backup_dir, Object.keys(config.sources));
-  const { target, listed } = await findBackupListing(config.general.backup_dir, id);
+  const { target, listed } = await findBackupListing(
+    config.general.backup_dir,
+    id,
+    Object.keys(config.sources),
+  );
   // Configs that share a backup_dir (and a source name) keep their backups side by side: restoring
   // another config's app would take this config's locks and write this config's state.
   // A source renamed in ship.toml (same app_dir) owns the backups made under its old name.
