@@ -24,11 +24,12 @@ export async function runAppUpdate(ctx: UpdateContext): Promise<AppReport> {
   });
   // An update undone after its apply (a failing check, a kill) put the replaced files back and took
   // its backup away: "their copies are in <backup>" would be false twice over.
+  // Its merges were undone too: --json and the hub's report listed keys "updated" in a config the
+  // restore had put back, where the plain output (merge-lines.ts) said nothing was merged.
   const undone = ctx.applyWarnings ?? [];
-  const report =
-    undone.length === 0 || mergesStand(ran)
-      ? ran
-      : { ...ran, warnings: ran.warnings.filter((w) => !undone.includes(w)) };
+  const report = mergesStand(ran)
+    ? ran
+    : { ...ran, merges: [], warnings: ran.warnings.filter((w) => !undone.includes(w)) };
   // A first install that stopped or failed before anything stayed installed left the empty app_dir
   // (and the parents) ship had made: "the app's files were not changed", yet a new directory.
   if (created !== undefined && NOTHING_INSTALLED.has(report.result))

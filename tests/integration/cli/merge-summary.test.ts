@@ -107,4 +107,21 @@ describe("a run's merges in its human output (real CLI)", () => {
     expect(await readFile(join(app.appDir, "config.toml"), "utf8")).toBe("a = 10\nb = 2\n");
     expect(run.stdout).not.toContain("merged");
   });
+
+  it("--json of an update that failed and was restored lists no merge either (the restore undid them)", async () => {
+    // --json and the hub's report listed `merges: [{ file: "config.toml", updated: ["b"] … }]` for a
+    // failed_restored run: changes the restore had taken back, while the plain output said none.
+    await app.release("v1", MERGE("1.0.0"), { "config.toml": "a = 1\nb = 2\n" });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    await writeFile(join(app.appDir, "config.toml"), "a = 10\nb = 2\n");
+    await app.release("v2", `${MERGE("2.0.0")}hooks:\n  post_update:\n    - "false"\n`, {
+      "config.toml": "a = 1\nb = 3\n",
+    });
+    const run = await runShip(["--config", app.config, "--json"]);
+    expect(run.code, run.stderr).toBe(1);
+    const [report] = (JSON.parse(run.stdout) as { apps: { result: string; merges: unknown[] }[] }).apps;
+    expect(report?.result).toBe("failed_restored");
+    expect(report?.merges).toEqual([]);
+    expect(await readFile(join(app.appDir, "config.toml"), "utf8")).toBe("a = 10\nb = 2\n");
+  });
 });
