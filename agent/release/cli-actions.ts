@@ -105,7 +105,10 @@ export async function gitAction(
   const lines = [
     r.committed ? `committed ${MANIFEST_FILENAME} for ${version}` : `${MANIFEST_FILENAME} already up to date`,
     `tagged ${r.tag} at ${r.commit}`,
-    r.pushed ? `pushed HEAD and ${r.tag}` : `push with: git push && git push origin ${r.tag}`,
+    r.pushed
+      ? `pushed HEAD and ${r.tag}`
+      : // A detached HEAD has no branch to push; the tag carries its commit.
+        `push with: ${r.detached ? "" : "git push && "}git push origin ${r.tag}`,
   ];
   if (r.newerTag !== undefined)
     o.io.err(
