@@ -21,9 +21,10 @@ export interface CollectOptions {
 }
 
 async function walk(root: string, rel: string, exclude: CollectOptions["exclude"]): Promise<string[]> {
-  const names = (await readdir(join(root, rel))).sort();
+  const names = (await readdir(join(root, rel), { encoding: "buffer" })).sort(Buffer.compare);
   const out: string[] = [];
-  for (const name of names) {
+  for (const raw of names) {
+    const name = utf8Name(root, rel === "" ? "" : `${rel}/`, raw);
     const child = rel === "" ? name : `${rel}/${name}`;
     if (name === ".git") continue;
     const isDirectory = (await lstat(join(root, child))).isDirectory();
@@ -36,14 +37,46 @@ async function walk(root: string, rel: string, exclude: CollectOptions["exclude"
 
 /** Files git would commit (tracked or untracked, not ignored), or undefined outside a work tree. */
 async function gitFiles(dir: string): Promise<string[] | undefined> {
+  let stdout: Buffer;
   try {
-    const { stdout } = await run("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], {
+    ({ stdout } = await run("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], {
       cwd: dir,
       maxBuffer: 256 << 20,
-    });
-    return stdout.split("\0").filter((p) => p !== "");
+      encoding: "buffer",
+    }));
   } catch {
     return undefined;
+  }
+  const paths: string[] = [];
+  for (let start = 0; start < stdout.length; ) {
+    const end = stdout.indexOf(0, start);
+    const stop = end === -1 ? stdout.length : end;
+    if (stop > start) paths.push(utf8Name(dir, "", stdout.subarray(start, stop)));
+    start = stop + 1;
+  }
+  return paths;
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * A path's bytes as text, refusing a name that is not UTF-8: decoded lossily (`\xe9` as U+FFFD) it
+ * named no file, so git's listing left it out of the archive without a word (agents then removed
+ * it from every server) and a walk failed on "no such file" about a file that is there. Tar
+ * carries the text, so agents would install it under another name anyway.
+ */
+function utf8Name(root: string, parent: string, name: Buffer): string {
+  try {
+    return strictUtf8.decode(name);
+  } catch {
+    const shown = [...name].map((b) =>
+      b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, "0")}`,
+    );
+    throw BadInputError.single(
+      join(root, parent + shown.join("")),
+      "",
+      "has a name that is not valid UTF-8, so agents would install it under another name (or not at all): rename it (convmv -f latin1 -t utf8), or leave it out (.gitignore, --include only what ships); nothing was built",
+    );
   }
 }
 
