@@ -35,15 +35,11 @@ async function walk(root: string, rel: string, exclude: CollectOptions["exclude"
   return out;
 }
 
-/** Files git would commit (tracked or untracked, not ignored), or undefined outside a work tree. */
-async function gitFiles(dir: string): Promise<string[] | undefined> {
+/** The NUL-separated paths `git ARGS` prints in `dir`, or undefined when git fails there (no work tree). */
+async function gitListing(dir: string, args: string[]): Promise<string[] | undefined> {
   let stdout: Buffer;
   try {
-    ({ stdout } = await run("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], {
-      cwd: dir,
-      maxBuffer: 256 << 20,
-      encoding: "buffer",
-    }));
+    ({ stdout } = await run("git", args, { cwd: dir, maxBuffer: 256 << 20, encoding: "buffer" }));
   } catch {
     return undefined;
   }
@@ -55,6 +51,44 @@ async function gitFiles(dir: string): Promise<string[] | undefined> {
     start = stop + 1;
   }
   return paths;
+}
+
+/**
+ * Files git would commit (tracked or untracked, not ignored), or undefined outside a work tree,
+ * relative to `root`. git lists a submodule as one path (a gitlink) and an untracked nested
+ * repository as `dir/`: packed as such they were an empty directory and a `dir//` entry, and the
+ * release went out without their files. Their own git lists them instead, by their own ignores.
+ */
+async function gitFiles(root: string, rel = ""): Promise<string[] | undefined> {
+  const dir = rel === "" ? root : join(root, rel);
+  const listed = await gitListing(dir, ["ls-files", "-z", "--cached", "--others", "--exclude-standard"]);
+  if (listed === undefined) return undefined;
+  const staged = (await gitListing(dir, ["ls-files", "-z", "--stage"])) ?? [];
+  const gitlinks = new Set(
+    staged.filter((l) => l.startsWith("160000 ")).map((l) => l.slice(l.indexOf("\t") + 1)),
+  );
+  const out: string[] = [];
+  for (const entry of listed) {
+    const path = entry.replace(/\/+$/, "");
+    const full = rel === "" ? path : `${rel}/${path}`;
+    if (path === entry && !gitlinks.has(path)) {
+      out.push(full);
+      continue;
+    }
+    const hasGit = await lstat(join(root, full, ".git")).then(
+      () => true,
+      () => false,
+    );
+    const inner = hasGit ? await gitFiles(root, full) : undefined;
+    if (inner === undefined)
+      throw BadInputError.single(
+        join(root, full),
+        "",
+        "is a git submodule that is not checked out, so its files would be missing from the release: run git submodule update --init --recursive (in CI: actions/checkout with submodules: recursive) and build again; nothing was built",
+      );
+    out.push(...(inner.length === 0 ? [full] : inner));
+  }
+  return out;
 }
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
