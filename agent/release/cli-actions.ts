@@ -3,13 +3,14 @@
  * parsed options, prints for a person (or JSON), and throws ShipErrors the CLI turns into exit codes.
  */
 import { execFile } from "node:child_process";
-import { readFile } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
+import { readFile, stat } from "node:fs/promises";
+import { basename, dirname, join, posix, resolve } from "node:path";
 import { promisify } from "node:util";
 import { appNameProblem } from "../../shared/app-name.js";
 import { caCertificateProblem } from "../../shared/ca-certificates.js";
 import { BadInputError } from "../../shared/errors.js";
 import { readableByOthersNote } from "../../shared/file-permissions.js";
+import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { readNamedFile } from "../../shared/named-file.js";
 import { isVersionLike } from "../../shared/versions.js";
@@ -72,11 +73,23 @@ export async function manifestAction(
     description: opts.description,
     releaseDate: releaseDate(o.env),
   };
-  await writeStarterManifest(
-    path,
-    { ...fields, app: checkedApp(opts.app) ?? appNameFrom(resolve(o.dir)) },
-    opts.force === true,
-  );
+  const app = checkedApp(opts.app) ?? appNameFrom(resolve(o.dir));
+  // Said as bad input naming --out: a directory was "already exists; pass --force", and --force then
+  // "cannot open …: is a directory (EISDIR)", exit 1 like a failed update, as was a missing directory.
+  if ((await stat(path).catch(() => undefined))?.isDirectory())
+    throw BadInputError.single(
+      "--out",
+      path,
+      `is a directory: name the file (--out ${posix.join(opts.out ?? ".", MANIFEST_FILENAME)})`,
+    );
+  await writeStarterManifest(path, { ...fields, app }, opts.force === true).catch((e: unknown) => {
+    const code = errnoCode(e);
+    if (code === "ENOENT" || code === "ENOTDIR")
+      throw BadInputError.single("--out", path, `cannot be written: its directory does not exist (${code})`);
+    if (code === "EACCES" || code === "EPERM" || code === "EROFS")
+      throw BadInputError.single("--out", path, `cannot be written: ${fsErrorText(e)}`);
+    throw e;
+  });
   report(o, { path, version: fields.version }, [
     `wrote ${path} (version ${fields.version}); edit it, then commit it`,
   ]);
