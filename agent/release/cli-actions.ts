@@ -3,7 +3,7 @@
  * parsed options, prints for a person (or JSON), and throws ShipErrors the CLI turns into exit codes.
  */
 import { execFile } from "node:child_process";
-import { readFile, stat } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { basename, dirname, join, posix, resolve } from "node:path";
 import { promisify } from "node:util";
 import { appNameProblem } from "../../shared/app-name.js";
@@ -22,6 +22,7 @@ import { type BumpPart, nextVersion } from "./bump.js";
 import { appNameFrom, normaliseVersion, type ReleaseIo } from "./cli-io.js";
 import { releaseGit } from "./git-release.js";
 import { releaseDate, writeStarterManifest } from "./manifest-template.js";
+import { checkOutDir, checkOutFile } from "./out-paths.js";
 import {
   checkHubUrl,
   type PublishedRelease,
@@ -76,16 +77,9 @@ export async function manifestAction(
   const app = checkedApp(opts.app) ?? appNameFrom(resolve(o.dir));
   // Said as bad input naming --out: a directory was "already exists; pass --force", and --force then
   // "cannot open …: is a directory (EISDIR)", exit 1 like a failed update, as was a missing directory.
-  if ((await stat(path).catch(() => undefined))?.isDirectory())
-    throw BadInputError.single(
-      "--out",
-      path,
-      `is a directory: name the file (--out ${posix.join(opts.out ?? ".", MANIFEST_FILENAME)})`,
-    );
+  await checkOutFile("--out", path, posix.join(opts.out ?? ".", MANIFEST_FILENAME));
   await writeStarterManifest(path, { ...fields, app }, opts.force === true).catch((e: unknown) => {
     const code = errnoCode(e);
-    if (code === "ENOENT" || code === "ENOTDIR")
-      throw BadInputError.single("--out", path, `cannot be written: its directory does not exist (${code})`);
     if (code === "EACCES" || code === "EPERM" || code === "EROFS")
       throw BadInputError.single("--out", path, `cannot be written: ${fsErrorText(e)}`);
     throw e;
@@ -150,6 +144,7 @@ function progressReporterFor(o: CommonOptions, label: string, action: string) {
 
 async function build(o: CommonOptions, version: string, description: string, opts: BuildCliOptions) {
   const app = checkedApp(opts.app) ?? appNameFrom(resolve(o.dir));
+  await checkOutDir("--out", resolve(o.dir, opts.out ?? "."));
   const built = await buildReleaseArchive({
     sourceDir: o.dir,
     app,
@@ -308,6 +303,7 @@ async function signBuilt(
 }
 
 export async function keygenAction(o: CommonOptions, opts: { out?: string }): Promise<void> {
+  await checkOutDir("--out", resolve(o.dir, opts.out ?? "."));
   const keys = await writeKeyPair(resolve(o.dir, opts.out ?? "."));
   if (await committableInGit(keys.privateKeyPath))
     o.io.err(
@@ -335,6 +331,10 @@ export async function signAction(
 ): Promise<void> {
   const at = (p: string | undefined) => (p === undefined ? undefined : resolve(o.dir, p));
   const privateKeyPath = resolve(o.dir, opts.key);
+  if (opts.out !== undefined) {
+    const named = artifact === undefined ? "APP-VERSION.git.sig" : `${basename(artifact)}.sig`;
+    await checkOutFile("--out", resolve(o.dir, opts.out), posix.join(opts.out, named));
+  }
   const { signature, path, notes } = await signArtifact({
     artifact: at(artifact),
     privateKeyPath,
