@@ -86,6 +86,7 @@ export async function releaseGit(o: GitReleaseOptions): Promise<GitRelease> {
     "Remove it from git (git rm --cached, then .gitignore it) and commit",
   );
   await requireIdentity(git, where);
+  await requireManifestNotIgnored(where);
   // Agents following `tag = "v*"` skip pre-releases: a newer v3.0.0-rc.1 does not keep them off 2.5.1.
   const newerTag = newestAbove(
     tags.filter((t) => !isPrerelease(t)),
@@ -150,6 +151,26 @@ async function requireTagName(where: string, version: string, tag: string): Prom
       version,
       `${tag} is not a valid git tag name (no "..", "~", "^", ":", "?", "*", "[", "@{", ending in "." or ".lock"); nothing was committed or tagged`,
     );
+}
+
+/**
+ * An untracked manifest a .gitignore rule matches cannot be committed: `git add` refused it after it
+ * was written ("internal error: The following paths are ignored …" over five lines, exit 1), and
+ * agents following the tag read their manifest from the tag. (A tracked one is never "ignored".)
+ */
+async function requireManifestNotIgnored(where: string): Promise<void> {
+  const rule = await run("git", ["check-ignore", "-v", "--", MANIFEST_FILENAME], { cwd: where }).then(
+    (r) => r.stdout.split("\t")[0]?.trim(),
+    () => undefined,
+  );
+  if (rule === undefined || rule === "") return;
+  const parts = /^(.*):(\d+):(.*)$/.exec(rule);
+  const shown = parts === null ? rule : `${parts[1]}:${parts[2]}: ${parts[3]}`;
+  throw BadInputError.single(
+    join(where, MANIFEST_FILENAME),
+    "",
+    `is ignored by git (${shown}), so it cannot be committed, and agents following the tag read their manifest from it: remove that rule; nothing was committed or tagged`,
+  );
 }
 
 /** Whether `git ARGS` exits 0. Not through simple-git: it resolves a failure that prints nothing. */

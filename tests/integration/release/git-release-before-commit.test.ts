@@ -1,7 +1,8 @@
 /**
  * `ship release git` refuses, before it commits anything, what would only fail after the manifest
- * commit: a version git cannot name a tag after, and `--push` from a detached HEAD (a CI checkout
- * of a commit). Each used to commit the manifest and
+ * commit: a version git cannot name a tag after, `--push` from a detached HEAD (a CI checkout
+ * of a commit), and a manifest .gitignore keeps out of git (git add refused it: "internal error:
+ * The following paths are ignored …" over five lines, the manifest left written). Each used to commit the manifest and
  * then fail with exit 1 ("internal error: fatal: 'v1.0.0..1' is not a valid tag name", or git's
  * text cut mid-sentence), leaving a commit behind.
  */
@@ -79,5 +80,22 @@ describe.skipIf(!hasProgram("git"))("ship release git: refusals before the manif
     expect(git(repo, "tag", "--list")).toBe("v1.0.0");
     expect(local.stdout).toContain("push with: git push origin v1.0.0");
     expect(local.stdout).not.toContain("git push &&");
+  });
+
+  it("refuses a manifest .gitignore keeps out of git: exit 2 naming the rule, nothing written", async () => {
+    git(repo, "rm", "-q", "--cached", "update-manifest.yaml");
+    await rm(join(repo, "update-manifest.yaml"));
+    await writeFile(join(repo, ".gitignore"), "*.log\nupdate-manifest.yaml\n");
+    git(repo, "add", ".gitignore");
+    git(repo, "commit", "-q", "-m", "ignore the manifest");
+    const head = git(repo, "rev-parse", "HEAD");
+    const r = await runShip(["release", "-C", repo, "git", "1.0.0", "Fixes"]);
+    expect(r.stderr).toBe(
+      `ship release git: ${repo}/update-manifest.yaml is ignored by git (.gitignore:2: update-manifest.yaml), so it cannot be committed, and agents following the tag read their manifest from it: remove that rule; nothing was committed or tagged\n`,
+    );
+    expect(r.code).toBe(2);
+    expect(git(repo, "rev-parse", "HEAD")).toBe(head);
+    expect(git(repo, "tag", "--list")).toBe("");
+    expect(git(repo, "status", "--porcelain", "--ignored")).toBe("");
   });
 });
