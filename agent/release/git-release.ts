@@ -11,6 +11,7 @@ import { BadInputError, errorMessage } from "../../shared/errors.js";
 import { parseManifestText } from "../../shared/manifest/load.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { compareVersions, isPrerelease, parseVersion } from "../../shared/versions.js";
+import { refuseShallowWithoutTags } from "./bump.js";
 import { ReleaseFailedError } from "./errors.js";
 import { setReleaseFields } from "./manifest-fields.js";
 import { releaseDate, starterManifest } from "./manifest-template.js";
@@ -66,6 +67,8 @@ export async function releaseGit(o: GitReleaseOptions): Promise<GitRelease> {
   if (o.push === true) requireBranch(where, detached);
   // `v2.0.0+build.7` or `v2.0` is the same version as 2.0.0: the hub would refuse it as a duplicate.
   const tags = (await git.tags(["--list", "v*"])).all;
+  // Without them, a version below a released one would be tagged with no word (see bump.ts).
+  if (tags.length === 0) await refuseShallowWithoutTags(git, where);
   const same = tags.find((t) => t === tag || compareVersions(t.slice(1), o.version) === 0);
   if (same !== undefined) {
     throw BadInputError.single(

@@ -55,6 +55,14 @@ describe.skipIf(!hasProgram("git"))("ship release bump in a shallow clone", () =
     );
     expect(r.code).toBe(2);
 
+    // `ship release git` alike: it would tag 0.0.1 with no word of v1.4.0. Nothing committed or tagged.
+    const head = git(join(dir, "ci"), "rev-parse", "HEAD");
+    const tagged = await runShip(["release", "-C", join(dir, "ci"), "git", "0.0.1", "Fixes"]);
+    expect(tagged.stderr).toBe(r.stderr.replace("bump:", "git:"));
+    expect(tagged.code).toBe(2);
+    expect(git(join(dir, "ci"), "rev-parse", "HEAD")).toBe(head);
+    expect(git(join(dir, "ci"), "tag", "--list")).toBe("");
+
     git(join(dir, "ci"), "fetch", "-q", "--tags");
     const fetched = await runShip(["release", "-C", join(dir, "ci"), "bump", "patch"]);
     expect(fetched.stdout).toBe("1.4.1\n");
