@@ -4,12 +4,13 @@
  */
 import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, join, posix, resolve } from "node:path";
 import { promisify } from "node:util";
 import { appNameProblem } from "../../shared/app-name.js";
 import { caCertificateProblem } from "../../shared/ca-certificates.js";
 import { BadInputError } from "../../shared/errors.js";
 import { readableByOthersNote } from "../../shared/file-permissions.js";
+import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { readNamedFile } from "../../shared/named-file.js";
 import { isVersionLike } from "../../shared/versions.js";
@@ -21,6 +22,7 @@ import { type BumpPart, nextVersion } from "./bump.js";
 import { appNameFrom, normaliseVersion, type ReleaseIo } from "./cli-io.js";
 import { releaseGit } from "./git-release.js";
 import { releaseDate, writeStarterManifest } from "./manifest-template.js";
+import { checkOutDir, checkOutFile } from "./out-paths.js";
 import {
   checkHubUrl,
   type PublishedRelease,
@@ -72,11 +74,16 @@ export async function manifestAction(
     description: opts.description,
     releaseDate: releaseDate(o.env),
   };
-  await writeStarterManifest(
-    path,
-    { ...fields, app: checkedApp(opts.app) ?? appNameFrom(resolve(o.dir)) },
-    opts.force === true,
-  );
+  const app = checkedApp(opts.app) ?? appNameFrom(resolve(o.dir));
+  // Said as bad input naming --out: a directory was "already exists; pass --force", and --force then
+  // "cannot open …: is a directory (EISDIR)", exit 1 like a failed update, as was a missing directory.
+  await checkOutFile("--out", path, posix.join(opts.out ?? ".", MANIFEST_FILENAME));
+  await writeStarterManifest(path, { ...fields, app }, opts.force === true).catch((e: unknown) => {
+    const code = errnoCode(e);
+    if (code === "EACCES" || code === "EPERM" || code === "EROFS")
+      throw BadInputError.single("--out", path, `cannot be written: ${fsErrorText(e)}`);
+    throw e;
+  });
   report(o, { path, version: fields.version }, [
     `wrote ${path} (version ${fields.version}); edit it, then commit it`,
   ]);
@@ -105,7 +112,10 @@ export async function gitAction(
   const lines = [
     r.committed ? `committed ${MANIFEST_FILENAME} for ${version}` : `${MANIFEST_FILENAME} already up to date`,
     `tagged ${r.tag} at ${r.commit}`,
-    r.pushed ? `pushed HEAD and ${r.tag}` : `push with: git push && git push origin ${r.tag}`,
+    r.pushed
+      ? `pushed HEAD and ${r.tag}`
+      : // A detached HEAD has no branch to push; the tag carries its commit.
+        `push with: ${r.detached ? "" : "git push && "}git push origin ${r.tag}`,
   ];
   if (r.newerTag !== undefined)
     o.io.err(
@@ -134,6 +144,7 @@ function progressReporterFor(o: CommonOptions, label: string, action: string) {
 
 async function build(o: CommonOptions, version: string, description: string, opts: BuildCliOptions) {
   const app = checkedApp(opts.app) ?? appNameFrom(resolve(o.dir));
+  await checkOutDir("--out", resolve(o.dir, opts.out ?? "."));
   const built = await buildReleaseArchive({
     sourceDir: o.dir,
     app,
@@ -292,6 +303,7 @@ async function signBuilt(
 }
 
 export async function keygenAction(o: CommonOptions, opts: { out?: string }): Promise<void> {
+  await checkOutDir("--out", resolve(o.dir, opts.out ?? "."));
   const keys = await writeKeyPair(resolve(o.dir, opts.out ?? "."));
   if (await committableInGit(keys.privateKeyPath))
     o.io.err(
@@ -319,6 +331,10 @@ export async function signAction(
 ): Promise<void> {
   const at = (p: string | undefined) => (p === undefined ? undefined : resolve(o.dir, p));
   const privateKeyPath = resolve(o.dir, opts.key);
+  if (opts.out !== undefined) {
+    const named = artifact === undefined ? "APP-VERSION.git.sig" : `${basename(artifact)}.sig`;
+    await checkOutFile("--out", resolve(o.dir, opts.out), posix.join(opts.out, named));
+  }
   const { signature, path, notes } = await signArtifact({
     artifact: at(artifact),
     privateKeyPath,

@@ -21,9 +21,10 @@ export interface CollectOptions {
 }
 
 async function walk(root: string, rel: string, exclude: CollectOptions["exclude"]): Promise<string[]> {
-  const names = (await readdir(join(root, rel))).sort();
+  const names = (await readdir(join(root, rel), { encoding: "buffer" })).sort(Buffer.compare);
   const out: string[] = [];
-  for (const name of names) {
+  for (const raw of names) {
+    const name = utf8Name(root, rel === "" ? "" : `${rel}/`, raw);
     const child = rel === "" ? name : `${rel}/${name}`;
     if (name === ".git") continue;
     const isDirectory = (await lstat(join(root, child))).isDirectory();
@@ -34,16 +35,82 @@ async function walk(root: string, rel: string, exclude: CollectOptions["exclude"
   return out;
 }
 
-/** Files git would commit (tracked or untracked, not ignored), or undefined outside a work tree. */
-async function gitFiles(dir: string): Promise<string[] | undefined> {
+/** The NUL-separated paths `git ARGS` prints in `dir`, or undefined when git fails there (no work tree). */
+async function gitListing(dir: string, args: string[]): Promise<string[] | undefined> {
+  let stdout: Buffer;
   try {
-    const { stdout } = await run("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], {
-      cwd: dir,
-      maxBuffer: 256 << 20,
-    });
-    return stdout.split("\0").filter((p) => p !== "");
+    ({ stdout } = await run("git", args, { cwd: dir, maxBuffer: 256 << 20, encoding: "buffer" }));
   } catch {
     return undefined;
+  }
+  const paths: string[] = [];
+  for (let start = 0; start < stdout.length; ) {
+    const end = stdout.indexOf(0, start);
+    const stop = end === -1 ? stdout.length : end;
+    if (stop > start) paths.push(utf8Name(dir, "", stdout.subarray(start, stop)));
+    start = stop + 1;
+  }
+  return paths;
+}
+
+/**
+ * Files git would commit (tracked or untracked, not ignored), or undefined outside a work tree,
+ * relative to `root`. git lists a submodule as one path (a gitlink) and an untracked nested
+ * repository as `dir/`: packed as such they were an empty directory and a `dir//` entry, and the
+ * release went out without their files. Their own git lists them instead, by their own ignores.
+ */
+async function gitFiles(root: string, rel = ""): Promise<string[] | undefined> {
+  const dir = rel === "" ? root : join(root, rel);
+  const listed = await gitListing(dir, ["ls-files", "-z", "--cached", "--others", "--exclude-standard"]);
+  if (listed === undefined) return undefined;
+  const staged = (await gitListing(dir, ["ls-files", "-z", "--stage"])) ?? [];
+  const gitlinks = new Set(
+    staged.filter((l) => l.startsWith("160000 ")).map((l) => l.slice(l.indexOf("\t") + 1)),
+  );
+  const out: string[] = [];
+  for (const entry of listed) {
+    const path = entry.replace(/\/+$/, "");
+    const full = rel === "" ? path : `${rel}/${path}`;
+    if (path === entry && !gitlinks.has(path)) {
+      out.push(full);
+      continue;
+    }
+    const hasGit = await lstat(join(root, full, ".git")).then(
+      () => true,
+      () => false,
+    );
+    const inner = hasGit ? await gitFiles(root, full) : undefined;
+    if (inner === undefined)
+      throw BadInputError.single(
+        join(root, full),
+        "",
+        "is a git submodule that is not checked out, so its files would be missing from the release: run git submodule update --init --recursive (in CI: actions/checkout with submodules: recursive) and build again; nothing was built",
+      );
+    out.push(...(inner.length === 0 ? [full] : inner));
+  }
+  return out;
+}
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * A path's bytes as text, refusing a name that is not UTF-8: decoded lossily (`\xe9` as U+FFFD) it
+ * named no file, so git's listing left it out of the archive without a word (agents then removed
+ * it from every server) and a walk failed on "no such file" about a file that is there. Tar
+ * carries the text, so agents would install it under another name anyway.
+ */
+function utf8Name(root: string, parent: string, name: Buffer): string {
+  try {
+    return strictUtf8.decode(name);
+  } catch {
+    const shown = [...name].map((b) =>
+      b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, "0")}`,
+    );
+    throw BadInputError.single(
+      join(root, parent + shown.join("")),
+      "",
+      "has a name that is not valid UTF-8, so agents would install it under another name (or not at all): rename it (convmv -f latin1 -t utf8), or leave it out (.gitignore, --include only what ships); nothing was built",
+    );
   }
 }
 

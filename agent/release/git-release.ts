@@ -2,17 +2,22 @@
  * `ship release git VERSION "DESC"`: from a clean work tree, set the manifest's version and
  * description, commit it, create the annotated tag vVERSION, and push both when asked.
  */
+import { execFile } from "node:child_process";
 import { lstat, readFile, writeFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
+import { promisify } from "node:util";
 import { type SimpleGit, simpleGit } from "simple-git";
 import { BadInputError, errorMessage } from "../../shared/errors.js";
 import { parseManifestText } from "../../shared/manifest/load.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { compareVersions, isPrerelease, parseVersion } from "../../shared/versions.js";
+import { refuseShallowWithoutTags } from "./bump.js";
 import { ReleaseFailedError } from "./errors.js";
 import { setReleaseFields } from "./manifest-fields.js";
 import { releaseDate, starterManifest } from "./manifest-template.js";
 import { type ReleaseFile, refusePrivateKeys } from "./private-keys.js";
+
+const run = promisify(execFile);
 
 export interface GitReleaseOptions {
   repoDir: string;
@@ -31,6 +36,8 @@ export interface GitRelease {
   committed: boolean;
   pushed: boolean;
   manifestText: string;
+  /** HEAD is no branch (a CI checkout of a commit): only the tag can be pushed, and it carries the commit. */
+  detached: boolean;
   /**
    * The newest `v*` tag when it releases a higher version than this one (a maintenance release
    * of an older line): agents following `tag = "v*"` install the newest, never this one.
@@ -54,8 +61,14 @@ export async function releaseGit(o: GitReleaseOptions): Promise<GitRelease> {
     throw BadInputError.single(where, "", `is not clean (${shown}); commit or stash first`);
   }
   const tag = tagFor(o.version);
+  await requireTagName(where, o.version, tag);
+  const remote = o.remote ?? "origin";
+  const detached = !(await gitSucceeds(where, ["symbolic-ref", "-q", "HEAD"]));
+  if (o.push === true) requireBranch(where, detached);
   // `v2.0.0+build.7` or `v2.0` is the same version as 2.0.0: the hub would refuse it as a duplicate.
   const tags = (await git.tags(["--list", "v*"])).all;
+  // Without them, a version below a released one would be tagged with no word (see bump.ts).
+  if (tags.length === 0) await refuseShallowWithoutTags(git, where);
   const same = tags.find((t) => t === tag || compareVersions(t.slice(1), o.version) === 0);
   if (same !== undefined) {
     throw BadInputError.single(
@@ -76,6 +89,7 @@ export async function releaseGit(o: GitReleaseOptions): Promise<GitRelease> {
     "Remove it from git (git rm --cached, then .gitignore it) and commit",
   );
   await requireIdentity(git, where);
+  await requireManifestNotIgnored(where);
   // Agents following `tag = "v*"` skip pre-releases: a newer v3.0.0-rc.1 does not keep them off 2.5.1.
   const newerTag = newestAbove(
     tags.filter((t) => !isPrerelease(t)),
@@ -111,7 +125,6 @@ export async function releaseGit(o: GitReleaseOptions): Promise<GitRelease> {
     await git.add(MANIFEST_FILENAME);
     await git.commit(`Release ${tag}: ${o.description}`, [MANIFEST_FILENAME]);
   }
-  const remote = o.remote ?? "origin";
   // The branch goes first, before the tag exists: when the remote refuses it (it moved on), the
   // run can simply be repeated once that is fixed, instead of meeting its own tag.
   const again = `ship release git ${o.version} again`;
@@ -126,7 +139,63 @@ export async function releaseGit(o: GitReleaseOptions): Promise<GitRelease> {
     const later = `${tag} is made here: push it once that is fixed (git push ${remote} ${tag})`;
     await pushOrSay(git, remote, `refs/tags/${tag}`, { behind: later, other: later });
   }
-  return { tag, commit, committed, pushed: o.push === true, manifestText, newerTag };
+  return { tag, commit, committed, pushed: o.push === true, manifestText, detached, newerTag };
+}
+
+/**
+ * Checked before anything is written: git refuses some versions as tag names (`1.0.0..1`,
+ * `1.0.0~1`, `1.0.0.lock`, a trailing dot) only at `git tag`, after the manifest was committed,
+ * which was "internal error: fatal: 'v1.0.0..1' is not a valid tag name", exit 1, and a commit left.
+ */
+async function requireTagName(where: string, version: string, tag: string): Promise<void> {
+  if (!(await gitSucceeds(where, ["check-ref-format", `refs/tags/${tag}`])))
+    throw BadInputError.single(
+      "VERSION",
+      version,
+      `${tag} is not a valid git tag name (no "..", "~", "^", ":", "?", "*", "[", "@{", ending in "." or ".lock"); nothing was committed or tagged`,
+    );
+}
+
+/**
+ * An untracked manifest a .gitignore rule matches cannot be committed: `git add` refused it after it
+ * was written ("internal error: The following paths are ignored …" over five lines, exit 1), and
+ * agents following the tag read their manifest from the tag. (A tracked one is never "ignored".)
+ */
+async function requireManifestNotIgnored(where: string): Promise<void> {
+  const rule = await run("git", ["check-ignore", "-v", "--", MANIFEST_FILENAME], { cwd: where }).then(
+    (r) => r.stdout.split("\t")[0]?.trim(),
+    () => undefined,
+  );
+  if (rule === undefined || rule === "") return;
+  const parts = /^(.*):(\d+):(.*)$/.exec(rule);
+  const shown = parts === null ? rule : `${parts[1]}:${parts[2]}: ${parts[3]}`;
+  throw BadInputError.single(
+    join(where, MANIFEST_FILENAME),
+    "",
+    `is ignored by git (${shown}), so it cannot be committed, and agents following the tag read their manifest from it: remove that rule; nothing was committed or tagged`,
+  );
+}
+
+/** Whether `git ARGS` exits 0. Not through simple-git: it resolves a failure that prints nothing. */
+async function gitSucceeds(cwd: string, args: string[]): Promise<boolean> {
+  return run("git", args, { cwd }).then(
+    () => true,
+    () => false,
+  );
+}
+
+/**
+ * `--push` pushes the branch, then the tag. From a detached HEAD (CI checked out a commit) the
+ * branch push failed only after the manifest commit: exit 1 with git's text cut mid-sentence ("The
+ * destination you provided is not a full refname (i.e.,"), and a commit left behind.
+ */
+function requireBranch(where: string, detached: boolean): void {
+  if (detached)
+    throw BadInputError.single(
+      where,
+      "",
+      "HEAD is detached (a checkout of a commit, not of a branch), so --push has no branch to push: check out the branch first (git checkout -B main origin/main), or leave out --push and push the tag; nothing was committed or tagged",
+    );
 }
 
 /**

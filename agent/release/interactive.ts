@@ -30,10 +30,7 @@ export async function askReleasePlan(
   };
   try {
     // http and sftp releases need no git repository; without one there are simply no tags.
-    const newest = await newestVersionTag(dir).catch((e: unknown) => {
-      if (e instanceof BadInputError) return undefined;
-      throw e;
-    });
+    const newest = await newestVersionTag(dir, { outsideRepo: "none" });
     output.write(`newest release tag: ${newest === undefined ? "none" : `v${newest}`}\n`);
     const method = await ask(`method (${methods.join("/")})`, "git");
     if (!(methods as readonly string[]).includes(method))

@@ -57,6 +57,8 @@ export function signRelease(payload: ReleasePayload, privateKeyPem: string): Sig
   let privateKey: KeyObject;
   if (privateKeyPem.includes("-----BEGIN PUBLIC KEY-----"))
     throw new KeyFormatError("is a public key: sign with the private key (ship-release.key)");
+  const unusable = unusableKeyForm(privateKeyPem);
+  if (unusable !== undefined) throw new KeyFormatError(unusable);
   try {
     privateKey = createPrivateKey(privateKeyPem);
   } catch (e) {
@@ -67,6 +69,21 @@ export function signRelease(payload: ReleasePayload, privateKeyPem: string): Sig
   }
   const signature = sign(null, Buffer.from(canonicalJson(checked)), privateKey).toString("base64");
   return { keyId: keyIdOf(privateKey), alg: "ed25519", payload: checked, signature };
+}
+
+/**
+ * Key forms OpenSSL refuses only with its own codes ("error:07880109:…interrupted or cancelled" for
+ * a passphrase, "error:1E08010C:DECODER routines::unsupported" for ssh-keygen's format): said in
+ * words, with how to get a key that signs.
+ */
+function unusableKeyForm(text: string): string | undefined {
+  if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|^Proc-Type: 4,ENCRYPTED/m.test(text))
+    return "is encrypted (it has a passphrase), and signing in CI asks for none: store it without one (openssl pkey -in KEY -out KEY.plain, then chmod 600) in the CI secret store, or make one with ship release keygen";
+  if (text.includes("-----BEGIN OPENSSH PRIVATE KEY-----"))
+    return "is an OpenSSH private key (ssh-keygen's format), which cannot sign releases: make a release key with ship release keygen (a PEM Ed25519 key)";
+  if (/^\s*(ssh-ed25519|ssh-rsa|ecdsa-sha2-\S+) AAAA/.test(text))
+    return "is an OpenSSH public key: sign with a release key's private half, made with ship release keygen";
+  return undefined;
 }
 
 /** Accepts the document as parsed JSON or as its text (how the hub and .sig files carry it). */
