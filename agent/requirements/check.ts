@@ -9,6 +9,7 @@ import { runShell } from "../conditions/run-shell.js";
 import { processRunning, systemdRunning, systemdServiceActive } from "../conditions/service-status.js";
 import { cleanEnvironment } from "../exec/clean-env.js";
 import { notYetInstalled } from "../exec/not-yet-installed.js";
+import { unrunnableProgram } from "../exec/unrunnable-program.js";
 import { checkDiskSpace } from "./disk-space.js";
 import { checkPythonVersion } from "./python-version.js";
 
@@ -117,7 +118,9 @@ async function checkEnvironment(
   else if (result.timedOut) detail = `timed out after ${check.timeout} s and was killed (${check.command})`;
   else {
     detail = `exit code ${result.exitCode ?? "none (killed by a signal)"} (${check.command})${said}`;
-    detail += await notYetInstalled(check.command, cwd, releaseDir, "requirements are checked");
+    detail +=
+      (await notYetInstalled(check.command, cwd, releaseDir, "requirements are checked")) ||
+      (await unrunnableProgram(check.command, cwd, result.exitCode));
   }
   return { name: `environment_checks.${check.name}`, ok: result.ok, detail };
 }
