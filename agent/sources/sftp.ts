@@ -46,6 +46,7 @@ import { extractedRelease, readReleaseVersion, shortId, updateExtractOptions } f
 import { connectSftp } from "./ssh/sftp-connect.js";
 import { sftpLinkReader } from "./ssh/sftp-link.js";
 import { lstatRemote, type RemoteStat } from "./ssh/sftp-lstat.js";
+import { remoteReadStream } from "./ssh/sftp-read.js";
 import { onServer, type RemotePathOrigin, remoteFileError } from "./ssh/sftp-status.js";
 import type { FetchedRelease, FetchOptions, ReleaseSource, SourceContext, UpdateCheck } from "./types.js";
 
@@ -313,7 +314,7 @@ export class SftpSource implements ReleaseSource {
     const chunks: Buffer[] = [];
     let read = 0;
     // The stat can be stale (a file still growing): the read stops at the cap too.
-    const stream = client.createReadStream(remote, { end: MAX_COMPANION_BYTES });
+    const stream = remoteReadStream(client, remote, { end: MAX_COMPANION_BYTES });
     try {
       for await (const chunk of stream as AsyncIterable<Buffer>) {
         read += chunk.length;
@@ -359,7 +360,7 @@ export class SftpSource implements ReleaseSource {
     });
     try {
       await pipeline(
-        client.createReadStream(this.cfg.remote_path),
+        remoteReadStream(client, this.cfg.remote_path),
         meter,
         createWriteStream(dest, { mode: 0o600 }),
         { signal: deadline.signal },
