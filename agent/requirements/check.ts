@@ -6,7 +6,12 @@
 import type { Requirements } from "../../shared/manifest/schema.js";
 import { findOnPath } from "../conditions/find-on-path.js";
 import { runShell } from "../conditions/run-shell.js";
-import { processRunning, systemdRunning, systemdServiceActive } from "../conditions/service-status.js";
+import {
+  processRunning,
+  processSearch,
+  systemdRunning,
+  systemdServiceActive,
+} from "../conditions/service-status.js";
 import { cleanEnvironment } from "../exec/clean-env.js";
 import { notYetInstalled } from "../exec/not-yet-installed.js";
 import { unrunnableProgram } from "../exec/unrunnable-program.js";
@@ -84,8 +89,8 @@ async function checkService(
       name,
       ok: running,
       detail: running
-        ? "running (no systemd on this host: a process of that name runs, pgrep -x)"
-        : `no process named ${service} is running (no systemd on this host, so the process list was searched: pgrep -x)`,
+        ? `running (no systemd on this host: a process of that name runs, ${processSearch(service)})`
+        : `no process named ${service} is running (no systemd on this host, so the process list was searched: ${processSearch(service)})`,
     };
   }
   const active = await systemdServiceActive(service, env);
