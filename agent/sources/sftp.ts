@@ -74,18 +74,24 @@ export class SftpSource implements ReleaseSource {
   private readonly where: string;
   private readonly held = new HeldAnswer<CheckedSession>();
 
+  private readonly cfg: SftpSourceConfig;
+
   constructor(
     readonly name: string,
-    private readonly cfg: SftpSourceConfig,
+    cfg: SftpSourceConfig,
     private readonly ctx: SourceContext,
     private readonly pathOrigin: RemotePathOrigin = { file: "ship.toml", key: `sources.${name}.remote_path` },
   ) {
+    // `~/releases/app.tar.gz`, as scp and sftp users write it, is the login's home: the SFTP
+    // protocol has no `~` (the server looked for a directory named `~`), and a relative path already
+    // is the home's.
+    this.cfg = { ...cfg, remote_path: fromHome(cfg.remote_path) };
     this.store = new SourceMetadataStore(
       metadataPath(ctx.stateDir, name, cfg.metadata_file),
       name,
       Installed,
     );
-    this.where = this.whereOf(cfg.remote_path);
+    this.where = this.whereOf(this.cfg.remote_path);
   }
 
   async check(): Promise<UpdateCheck> {
@@ -508,4 +514,9 @@ function changedDuringDownload(where: string, what: string): ReleaseChangedError
     where,
     `changed on the server during the download (${what}): an upload still being written? The next run tries again`,
   );
+}
+
+/** A path from the login's home, `~/x`, as the relative path the server takes from the home. */
+function fromHome(path: string): string {
+  return path.startsWith("~/") ? path.slice(2).replace(/^\/+/, "") || "." : path;
 }
