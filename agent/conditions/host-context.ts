@@ -27,10 +27,13 @@ export interface HostContextOptions {
   onCommandFalse?: (failed: FalseCommand) => void;
 }
 
-/** A command() that read false, and its exit code (null: killed, timed out, or never started). */
+/** A command() that read false, and why: its exit code, or that it was killed for taking too long. */
 export interface FalseCommand {
   command: string;
+  /** null: killed, timed out, or never started. */
   exitCode: number | null;
+  /** Killed after the condition's time limit: no answer, not a "no". */
+  timedOutAfterMs?: number;
 }
 
 export const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
@@ -84,7 +87,12 @@ export function hostConditionContext(options: HostContextOptions): ConditionCont
         debug(`command(${JSON.stringify(command)}) timed out after ${timeoutMs} ms; killed`);
       else if (result.spawnError)
         debug(`command(${JSON.stringify(command)}) could not start: ${result.spawnError}`);
-      if (!result.ok) options.onCommandFalse?.({ command, exitCode: result.exitCode });
+      if (!result.ok)
+        options.onCommandFalse?.({
+          command,
+          exitCode: result.exitCode,
+          ...(result.timedOut ? { timedOutAfterMs: timeoutMs } : {}),
+        });
       return result.ok;
     },
   };
@@ -104,10 +112,16 @@ export async function releaseScriptNotes(
 ): Promise<string[]> {
   const notes: string[] = [];
   const seen = new Set<string>();
-  for (const { command, exitCode } of failed) {
+  for (const { command, exitCode, timedOutAfterMs } of failed) {
     if (seen.has(command)) continue;
     seen.add(command);
+    // A maintenance check that hangs read as "not in maintenance", and the update went ahead unsaid.
+    const timedOut =
+      timedOutAfterMs === undefined
+        ? ""
+        : `: it gave no answer in ${timedOutAfterMs / 1000} s (the limit of a condition's command) and was killed`;
     const note =
+      timedOut ||
       (await notYetInstalled(command, appDir, releaseDir, "conditions are evaluated")) ||
       (await unrunnableProgram(command, appDir, exitCode));
     if (note !== "") notes.push(`command(${quote(command)}) read false${note}`);
