@@ -7,6 +7,7 @@ import { quote } from "../../shared/conditions/ast.js";
 import type { ConditionContext } from "../../shared/conditions/evaluate.js";
 import { cleanEnvironment } from "../exec/clean-env.js";
 import { notYetInstalled } from "../exec/not-yet-installed.js";
+import { unrunnableProgram } from "../exec/unrunnable-program.js";
 import { runShell } from "./run-shell.js";
 import { processRunning, type ServiceProbe, systemdRunning, systemdServiceActive } from "./service-status.js";
 
@@ -23,7 +24,16 @@ export interface HostContextOptions {
   /** Overrides the systemd detection (tests; hosts with systemd in an unusual place). */
   serviceProbe?: ServiceProbe;
   /** Each command() that read false (releaseScriptNotes tells why, when it can). */
-  onCommandFalse?: (command: string) => void;
+  onCommandFalse?: (failed: FalseCommand) => void;
+}
+
+/** A command() that read false, and why: its exit code, or that it was killed for taking too long. */
+export interface FalseCommand {
+  command: string;
+  /** null: killed, timed out, or never started. */
+  exitCode: number | null;
+  /** Killed after the condition's time limit: no answer, not a "no". */
+  timedOutAfterMs?: number;
 }
 
 export const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
@@ -77,7 +87,12 @@ export function hostConditionContext(options: HostContextOptions): ConditionCont
         debug(`command(${JSON.stringify(command)}) timed out after ${timeoutMs} ms; killed`);
       else if (result.spawnError)
         debug(`command(${JSON.stringify(command)}) could not start: ${result.spawnError}`);
-      if (!result.ok) options.onCommandFalse?.(command);
+      if (!result.ok)
+        options.onCommandFalse?.({
+          command,
+          exitCode: result.exitCode,
+          ...(result.timedOut ? { timedOutAfterMs: timeoutMs } : {}),
+        });
       return result.ok;
     },
   };
@@ -87,16 +102,28 @@ export function hostConditionContext(options: HostContextOptions): ConditionCont
  * A warning for each command() that read false while a script it names is in the release and not
  * in the app: conditions are evaluated before the apply, so `command('sh scripts/in_maintenance.sh')`
  * shipped with the release read false on every run (a skip_update never skipped), and nothing said
- * why.
+ * why. So too for a script the shell cannot start (CRLF line endings, no x bit): it read false on
+ * every run as well, as if the condition simply did not hold.
  */
 export async function releaseScriptNotes(
-  failed: readonly string[],
+  failed: readonly FalseCommand[],
   appDir: string,
   releaseDir: string | undefined,
 ): Promise<string[]> {
   const notes: string[] = [];
-  for (const command of new Set(failed)) {
-    const note = await notYetInstalled(command, appDir, releaseDir, "conditions are evaluated");
+  const seen = new Set<string>();
+  for (const { command, exitCode, timedOutAfterMs } of failed) {
+    if (seen.has(command)) continue;
+    seen.add(command);
+    // A maintenance check that hangs read as "not in maintenance", and the update went ahead unsaid.
+    const timedOut =
+      timedOutAfterMs === undefined
+        ? ""
+        : `: it gave no answer in ${timedOutAfterMs / 1000} s (the limit of a condition's command) and was killed`;
+    const note =
+      timedOut ||
+      (await notYetInstalled(command, appDir, releaseDir, "conditions are evaluated")) ||
+      (await unrunnableProgram(command, appDir, exitCode));
     if (note !== "") notes.push(`command(${quote(command)}) read false${note}`);
   }
   return notes;

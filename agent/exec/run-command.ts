@@ -8,6 +8,7 @@ import { fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
 import { cleanEnvironment } from "./clean-env.js";
 import { clearRunningCommand, recordRunningCommand } from "./running-command.js";
+import { unrunnableProgram } from "./unrunnable-program.js";
 
 /** What every command learns about the update through its environment. */
 export interface CommandEnv {
@@ -51,6 +52,11 @@ export interface CommandResult {
   durationMs: number;
   stdout: string;
   stderr: string;
+  /**
+   * "; …" when the shell could not start the program the command names and its own words mislead
+   * (a script with CRLF line endings is "not found"): unrunnable-program.ts. Else "".
+   */
+  unrunnable: string;
 }
 
 const DEFAULT_MAX_OUTPUT = 64 * 1024;
@@ -100,17 +106,24 @@ export function runCommand(command: string, options: RunCommandOptions): Promise
       child.stdout.destroy();
       child.stderr.destroy();
       const timedOut = deadline.timedOut();
-      const result: CommandResult = {
-        ok: !timedOut && exitCode === 0 && spawnError === undefined,
-        exitCode,
-        signal,
-        timedOut,
-        durationMs: Math.round(performance.now() - started),
-        stdout: stdout.text(),
-        stderr: spawnError ? spawnError.message : stderr.text(),
-      };
-      logResult(command, options, result);
-      void recorded.then(() => clearRecord(options)).then(() => resolve(result));
+      const ok = !timedOut && exitCode === 0 && spawnError === undefined;
+      const durationMs = Math.round(performance.now() - started);
+      void (ok || timedOut ? Promise.resolve("") : unrunnableProgram(command, options.cwd, exitCode))
+        .catch(() => "")
+        .then((unrunnable) => {
+          const result: CommandResult = {
+            ok,
+            exitCode,
+            signal,
+            timedOut,
+            durationMs,
+            stdout: stdout.text(),
+            stderr: spawnError ? spawnError.message : stderr.text(),
+            unrunnable,
+          };
+          logResult(command, options, result);
+          return recorded.then(() => clearRecord(options)).then(() => resolve(result));
+        });
     };
     child.on("error", (err) => finish(null, null, err));
     // "close" fires once the pipes are drained, so no output is lost; but a backgrounded child
@@ -157,7 +170,7 @@ export function describeFailure(label: string, result: CommandResult, timeoutSec
   if (result.timedOut) return `${label} timed out after ${timeoutSeconds}s`;
   const how = result.signal ? `was killed by ${result.signal}` : `exited with ${result.exitCode}`;
   const tail = lastLine(result.stderr) ?? lastLine(result.stdout);
-  return tail ? `${label} ${how}: ${tail}` : `${label} ${how}`;
+  return `${tail ? `${label} ${how}: ${tail}` : `${label} ${how}`}${result.unrunnable}`;
 }
 
 function lastLine(text: string): string | undefined {
@@ -261,6 +274,7 @@ function logResult(command: string, options: RunCommandOptions, result: CommandR
     durationMs: result.durationMs,
     stdout: result.stdout,
     stderr: result.stderr,
+    ...(result.unrunnable === "" ? {} : { why: result.unrunnable.slice(2) }),
   };
   if (result.ok) options.log.info(`${options.label} succeeded`, data);
   else if (options.onFailure === "retried") options.log.warn(`${options.label} failed; trying again`, data);

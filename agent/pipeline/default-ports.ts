@@ -17,7 +17,7 @@ import {
 } from "../apply/index.js";
 import { unrestoredDir } from "../backup/unrestored.js";
 import { evaluateConditionals as evaluateHostConditionals } from "../conditions/evaluate-conditionals.js";
-import { hostConditionContext, releaseScriptNotes } from "../conditions/host-context.js";
+import { type FalseCommand, hostConditionContext, releaseScriptNotes } from "../conditions/host-context.js";
 import { checkRequirements as checkHostRequirements } from "../requirements/check.js";
 import { createSource } from "../sources/create.js";
 import { listedRelease } from "../tree/release-tree.js";
@@ -108,7 +108,7 @@ async function evaluateConditionals(
   conditionals: Conditional[],
   input: ConditionalsInput,
 ): Promise<ConditionalsVerdict> {
-  const failed: string[] = [];
+  const failed: FalseCommand[] = [];
   const context = hostConditionContext({
     appDir: input.appDir,
     currentVersion: input.currentVersion ?? undefined,

@@ -28,6 +28,7 @@ import {
   parseKnownHosts,
   verifyHostKey,
 } from "../sources/ssh/known-hosts.js";
+import { remoteReadStream } from "../sources/ssh/sftp-read.js";
 import { ReleaseFailedError } from "./errors.js";
 
 export interface SftpTarget {
@@ -131,7 +132,7 @@ const verdictText: Record<Exclude<HostKeyVerdict, "match">, string> = {
 
 async function remoteSha256(client: SftpClient, remotePath: string): Promise<string> {
   const hash = createHash("sha256");
-  for await (const chunk of client.createReadStream(remotePath)) hash.update(chunk as Buffer);
+  for await (const chunk of remoteReadStream(client, remotePath)) hash.update(chunk as Buffer);
   return hash.digest("hex");
 }
 

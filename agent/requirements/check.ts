@@ -6,9 +6,15 @@
 import type { Requirements } from "../../shared/manifest/schema.js";
 import { findOnPath } from "../conditions/find-on-path.js";
 import { runShell } from "../conditions/run-shell.js";
-import { processRunning, systemdRunning, systemdServiceActive } from "../conditions/service-status.js";
+import {
+  processRunning,
+  processSearch,
+  systemdRunning,
+  systemdServiceActive,
+} from "../conditions/service-status.js";
 import { cleanEnvironment } from "../exec/clean-env.js";
 import { notYetInstalled } from "../exec/not-yet-installed.js";
+import { unrunnableProgram } from "../exec/unrunnable-program.js";
 import { checkDiskSpace } from "./disk-space.js";
 import { checkPythonVersion } from "./python-version.js";
 
@@ -83,8 +89,8 @@ async function checkService(
       name,
       ok: running,
       detail: running
-        ? "running (no systemd on this host: a process of that name runs, pgrep -x)"
-        : `no process named ${service} is running (no systemd on this host, so the process list was searched: pgrep -x)`,
+        ? `running (no systemd on this host: a process of that name runs, ${processSearch(service)})`
+        : `no process named ${service} is running (no systemd on this host, so the process list was searched: ${processSearch(service)})`,
     };
   }
   const active = await systemdServiceActive(service, env);
@@ -117,7 +123,9 @@ async function checkEnvironment(
   else if (result.timedOut) detail = `timed out after ${check.timeout} s and was killed (${check.command})`;
   else {
     detail = `exit code ${result.exitCode ?? "none (killed by a signal)"} (${check.command})${said}`;
-    detail += await notYetInstalled(check.command, cwd, releaseDir, "requirements are checked");
+    detail +=
+      (await notYetInstalled(check.command, cwd, releaseDir, "requirements are checked")) ||
+      (await unrunnableProgram(check.command, cwd, result.exitCode));
   }
   return { name: `environment_checks.${check.name}`, ok: result.ok, detail };
 }

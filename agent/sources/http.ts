@@ -321,8 +321,20 @@ export class HttpSource implements ReleaseSource {
       : undefined;
   }
 
+  /**
+   * The release's name as a checksum file lists it: the url's last part decoded, since a name with a
+   * space, a `+` or an `é` is percent-encoded in the url (`my%20app.tar.gz`) and never on disk, where
+   * `sha256sum *.tar.gz` wrote it.
+   */
   private fileName(): string {
-    return this.cfg.filename ?? (basename(new URL(this.cfg.url).pathname) || "release");
+    if (this.cfg.filename !== undefined) return this.cfg.filename;
+    const last = basename(new URL(this.cfg.url).pathname);
+    try {
+      return decodeURIComponent(last) || "release";
+    } catch {
+      // A stray `%` that encodes nothing: the name as written.
+      return last || "release";
+    }
   }
 
   /**

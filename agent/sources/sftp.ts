@@ -46,6 +46,7 @@ import { extractedRelease, readReleaseVersion, shortId, updateExtractOptions } f
 import { connectSftp } from "./ssh/sftp-connect.js";
 import { sftpLinkReader } from "./ssh/sftp-link.js";
 import { lstatRemote, type RemoteStat } from "./ssh/sftp-lstat.js";
+import { remoteReadStream } from "./ssh/sftp-read.js";
 import { onServer, type RemotePathOrigin, remoteFileError } from "./ssh/sftp-status.js";
 import type { FetchedRelease, FetchOptions, ReleaseSource, SourceContext, UpdateCheck } from "./types.js";
 
@@ -73,18 +74,24 @@ export class SftpSource implements ReleaseSource {
   private readonly where: string;
   private readonly held = new HeldAnswer<CheckedSession>();
 
+  private readonly cfg: SftpSourceConfig;
+
   constructor(
     readonly name: string,
-    private readonly cfg: SftpSourceConfig,
+    cfg: SftpSourceConfig,
     private readonly ctx: SourceContext,
     private readonly pathOrigin: RemotePathOrigin = { file: "ship.toml", key: `sources.${name}.remote_path` },
   ) {
+    // `~/releases/app.tar.gz`, as scp and sftp users write it, is the login's home: the SFTP
+    // protocol has no `~` (the server looked for a directory named `~`), and a relative path already
+    // is the home's.
+    this.cfg = { ...cfg, remote_path: fromHome(cfg.remote_path) };
     this.store = new SourceMetadataStore(
       metadataPath(ctx.stateDir, name, cfg.metadata_file),
       name,
       Installed,
     );
-    this.where = this.whereOf(cfg.remote_path);
+    this.where = this.whereOf(this.cfg.remote_path);
   }
 
   async check(): Promise<UpdateCheck> {
@@ -313,7 +320,7 @@ export class SftpSource implements ReleaseSource {
     const chunks: Buffer[] = [];
     let read = 0;
     // The stat can be stale (a file still growing): the read stops at the cap too.
-    const stream = client.createReadStream(remote, { end: MAX_COMPANION_BYTES });
+    const stream = remoteReadStream(client, remote, { end: MAX_COMPANION_BYTES });
     try {
       for await (const chunk of stream as AsyncIterable<Buffer>) {
         read += chunk.length;
@@ -359,7 +366,7 @@ export class SftpSource implements ReleaseSource {
     });
     try {
       await pipeline(
-        client.createReadStream(this.cfg.remote_path),
+        remoteReadStream(client, this.cfg.remote_path),
         meter,
         createWriteStream(dest, { mode: 0o600 }),
         { signal: deadline.signal },
@@ -507,4 +514,9 @@ function changedDuringDownload(where: string, what: string): ReleaseChangedError
     where,
     `changed on the server during the download (${what}): an upload still being written? The next run tries again`,
   );
+}
+
+/** A path from the login's home, `~/x`, as the relative path the server takes from the home. */
+function fromHome(path: string): string {
+  return path.startsWith("~/") ? path.slice(2).replace(/^\/+/, "") || "." : path;
 }

@@ -2,7 +2,11 @@ import { dirname, resolve } from "node:path";
 import { formatObservation } from "../../../shared/conditions/evaluate.js";
 import { loadManifestFile } from "../../../shared/manifest/load.js";
 import { evaluateConditionals } from "../../conditions/evaluate-conditionals.js";
-import { hostConditionContext, releaseScriptNotes } from "../../conditions/host-context.js";
+import {
+  type FalseCommand,
+  hostConditionContext,
+  releaseScriptNotes,
+} from "../../conditions/host-context.js";
 import { resolveAppTarget } from "../app-target.js";
 import type { GlobalOptions } from "../cli.js";
 import type { Output } from "../output.js";
@@ -18,7 +22,7 @@ export async function testConditionals(options: GlobalOptions, out: Output): Pro
   const file = options.testConditionals as string;
   const { manifest } = await loadManifestFile(file);
   const target = await resolveAppTarget(options, out);
-  const failed: string[] = [];
+  const failed: FalseCommand[] = [];
   const ctx = hostConditionContext({
     appDir: target.appDir,
     currentVersion: target.currentVersion,

@@ -1,0 +1,45 @@
+/**
+ * A `skip_update` conditional whose `command('…')` hangs (a maintenance check waiting on a dead
+ * NFS mount, a database that does not answer) is killed after 30 s and reads false: the update goes
+ * ahead. That stays (a hung check must not block every run for ever), but it was said only at
+ * DEBUG, so the maintenance window the operator relied on was ignored without a word. The run's
+ * warnings (stderr, --json, notifications) and --test-conditionals now say the command gave no
+ * answer and was killed.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runShip } from "../../support/ship-cli.js";
+import { type LocalApp, localApp } from "./local-app.js";
+
+let app: LocalApp;
+beforeAll(async () => {
+  app = await localApp();
+});
+afterAll(async () => {
+  await app.cleanup();
+});
+
+describe("a condition's command that gives no answer", () => {
+  it("reads false, with a warning saying it was killed after 30 s (run and --test-conditionals)", async () => {
+    const dir = await app.release(
+      "v1",
+      [
+        'version: "1.0.0"',
+        "conditionals:",
+        "  - condition: \"command('sleep 120')\"",
+        "    action: skip_update",
+        "    message: maintenance window",
+        "",
+      ].join("\n"),
+    );
+    const said =
+      "command('sleep 120') read false: it gave no answer in 30 s (the limit of a condition's command) and was killed";
+    const [run, check] = await Promise.all([
+      runShip(["--config", app.config, "--json"]),
+      runShip(["--test-conditionals", `${dir}/update-manifest.yaml`, "--app-dir", app.appDir]),
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout).apps[0].warnings).toContain(said);
+    expect(run.stderr).toContain(`myapp: WARNING: ${said}`);
+    expect(check.stdout).toContain(`warning: ${said}`);
+  }, 120_000);
+});

@@ -1,0 +1,145 @@
+/**
+ * A release script the shell cannot start, run by the built CLI as an operator runs it: saved with
+ * Windows line endings (`#!/bin/sh\r`), naming an interpreter the host lacks, shipped without its x
+ * bit, or a directory. dash says "not found" of a file that is there, or a bare "Permission denied":
+ * the failure (stdout, state file, notification) says what is wrong with the script, for every kind
+ * of command (hooks, migrations, post_update_tests, rollback commands).
+ */
+import { chmod, mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { runShip } from "../../support/ship-cli.js";
+import { type LocalApp, localApp } from "../cli/local-app.js";
+
+const apps: LocalApp[] = [];
+afterEach(async () => {
+  await Promise.all(apps.splice(0).map((app) => app.cleanup()));
+});
+
+const SCRIPTS: Record<string, string> = {
+  "scripts/crlf.sh": "#!/bin/sh\r\necho restarted\r\n",
+  "scripts/env-crlf.sh": "#!/usr/bin/env sh\r\necho restarted\r\n",
+  "scripts/old-python.py": "#!/usr/bin/python3.99\nprint('hi')\n",
+  "scripts/plain.sh": "#!/bin/sh\necho restarted\n",
+  "scripts/fine.sh": "#!/bin/sh\nexit 0\n",
+  "scripts/failing.sh": "#!/bin/sh\necho 'port 8080 in use' >&2\nexit 127\n",
+  "bin/.keep": "",
+};
+
+/** Installs 1.0.0, then 2.0.0 whose manifest has `lines`; the second run's result. */
+async function update(lines: string[]) {
+  const app = await localApp();
+  apps.push(app);
+  await app.release("v1", 'version: "1.0.0"\n');
+  expect((await runShip(["--config", app.config])).code).toBe(0);
+  const dir = await app.release("v2", ['version: "2.0.0"', ...lines, ""].join("\n"), SCRIPTS);
+  for (const name of Object.keys(SCRIPTS))
+    if (name.endsWith(".sh") || name.endsWith(".py"))
+      await chmod(join(dir, name), name === "scripts/plain.sh" ? 0o644 : 0o755);
+  await mkdir(join(dir, "bin/tool"), { recursive: true });
+  await writeFile(join(dir, "bin/tool/.keep"), "");
+  const run = await runShip(["--config", app.config]);
+  return { run, state: await app.state() };
+}
+
+describe("a release script the shell cannot start", () => {
+  it("post_update hook with CRLF line endings: named as such, not 'not found'", async () => {
+    const { run, state } = await update(["hooks:", '  post_update: ["scripts/crlf.sh"]']);
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stdout).toMatch(/scripts\/crlf\.sh has Windows \(CRLF\) line endings/);
+    expect(run.stdout).toContain('"/bin/sh\\r"');
+    expect(run.stdout).toContain("dos2unix scripts/crlf.sh");
+    expect(String(state.sources.myapp?.last_error)).toMatch(/CRLF/);
+  });
+
+  it("post_update_test through /usr/bin/env with CRLF: named as such", async () => {
+    const { run } = await update([
+      "post_update_tests:",
+      '  - {name: health, command: "./scripts/env-crlf.sh --check", retry_count: 1, retry_delay: 0}',
+    ]);
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stdout).toMatch(
+      /post_update_test "health" exited with 127: .*\.\/scripts\/env-crlf\.sh has Windows \(CRLF\) line endings/,
+    );
+    expect(run.stdout).toMatch(/after 2 attempts/);
+  });
+
+  it("migration whose #! names an interpreter the host lacks: names the interpreter", async () => {
+    const { run } = await update(["migrations:", '  "2.0.0": ["scripts/old-python.py"]']);
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stdout).toContain(
+      "scripts/old-python.py's #! line names /usr/bin/python3.99, which this host does not have",
+    );
+  });
+
+  it("hook shipped without its x bit: says so with the mode and the fixes", async () => {
+    const { run } = await update(["hooks:", '  post_update: ["scripts/plain.sh restart"]']);
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stdout).toMatch(/exited with 126: .*scripts\/plain\.sh is not executable \(mode 0644\)/);
+    expect(run.stdout).toContain("git update-index --chmod=+x scripts/plain.sh");
+  });
+
+  it("hook naming a directory: says it is one", async () => {
+    const { run } = await update(["hooks:", '  post_update: ["bin/tool"]']);
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stdout).toMatch(/exited with 126: .*bin\/tool is a directory, not a program/);
+  });
+
+  it("rollback command with CRLF, after a failing hook: its failure names the line endings", async () => {
+    const { run } = await update([
+      "hooks:",
+      '  post_update: ["scripts/fine.sh", "exit 1"]',
+      '  rollback: ["scripts/crlf.sh"]',
+    ]);
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stdout).toMatch(
+      /rollback hook\[0\] exited with 127: .*scripts\/crlf\.sh has Windows \(CRLF\) line endings/,
+    );
+  });
+
+  it("leaves the shell's own words alone where they are right", async () => {
+    const { run } = await update(["hooks:", '  post_update: ["scripts/fine.sh", "scripts/failing.sh"]']);
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stdout).toMatch(/post_update hook\[1\] exited with 127: port 8080 in use; restored/);
+    const missing = await update(["hooks:", '  post_update: ["no-such-program --restart"]']);
+    expect(missing.run.stdout).toMatch(/exited with 127: [^;]*no-such-program: not found; restored/);
+    const gone = await update(["hooks:", '  post_update: ["scripts/gone.sh"]']);
+    expect(gone.run.stdout).toMatch(/exited with 127: [^;]*scripts\/gone\.sh: not found; restored/);
+  });
+});
+
+describe("a script of the app the shell cannot start, in a condition or an environment check", () => {
+  it("command() reading false and the failed check say why (CRLF), in the checks and in a run", async () => {
+    const app = await localApp();
+    apps.push(app);
+    await mkdir(join(app.appDir, "scripts"));
+    await writeFile(join(app.appDir, "scripts/maint.sh"), "#!/bin/sh\r\nexit 0\r\n", { mode: 0o755 });
+    const dir = await app.release(
+      "v1",
+      [
+        'version: "1.0.0"',
+        "conditionals:",
+        "  - {condition: \"command('scripts/maint.sh')\", action: skip_update, message: maintenance}",
+        "requirements:",
+        "  environment_checks:",
+        '    - {name: db, command: "scripts/maint.sh --db"}',
+        "",
+      ].join("\n"),
+    );
+    const manifest = join(dir, "update-manifest.yaml");
+    const conditions = await runShip(["--test-conditionals", manifest, "--app-dir", app.appDir]);
+    expect(conditions.stdout).toMatch(
+      /warning: command\('scripts\/maint\.sh'\) read false; scripts\/maint\.sh has Windows \(CRLF\) line endings/,
+    );
+    const requirements = await runShip(["--check-requirements", manifest, "--app-dir", app.appDir]);
+    expect(requirements.code).toBe(1);
+    expect(requirements.stdout).toMatch(
+      /FAIL environment_checks\.db: .*scripts\/maint\.sh has Windows \(CRLF\)/,
+    );
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stdout).toMatch(
+      /environment_checks\.db: .*scripts\/maint\.sh has Windows \(CRLF\) line endings/,
+    );
+  });
+});
