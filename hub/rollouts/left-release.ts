@@ -11,7 +11,7 @@ import type { AppStatus } from "../../shared/protocol/messages.js";
 import type { DeploymentUpdate } from "../store/async-store.js";
 import type { DeploymentRecord, ReleaseRecord, RolloutRecord } from "../store/store.js";
 import type { Dispatch } from "./dispatch.js";
-import { claimedReleaseApps, runsRelease } from "./found-installed.js";
+import { brokenOnRelease, claimedReleaseApps, runsRelease } from "./found-installed.js";
 import { deploymentStep, LEAVABLE_DEPLOYMENT_STATES } from "./states.js";
 
 /** A rollout still under way (running or paused) and its release: the only ones re-judged. */
@@ -29,7 +29,7 @@ export function leftReleaseError(release: Pick<ReleaseRecord, "app" | "version">
 /**
  * Moves those of `history` (one agent's deployments) that count as on their release, in a rollout
  * still active, to `failed` when `apps` (what the agent says it runs) names another release of the
- * app. An app `apps` leaves out is not judged here: the agent no longer takes it (eligibility).
+ * app, or the release with a later run of it failed there (left in place, a failed restore). An app `apps` leaves out is not judged here: the agent no longer takes it (eligibility).
  * Returns the history as it is now.
  */
 export async function settleLeftRelease(
@@ -53,7 +53,7 @@ export async function settleLeftRelease(
       result.push(d);
       continue;
     }
-    const error = leftReleaseError(left.release, left.status);
+    const { error } = left;
     const next = { ...d, state: deploymentStep(d.state, "left-release"), error, updatedAt: dispatch.now };
     updates.push({ id: d.id, state: next.state, error, updatedAt: dispatch.now });
     dispatch.record({
@@ -70,12 +70,15 @@ export async function settleLeftRelease(
   return result;
 }
 
-/** The release its host was counted on and what the host runs instead, or undefined when it still runs it. */
+/**
+ * The release its host was counted on, what the host runs instead (or how it broke on it), and the
+ * deployment's error; undefined while it still runs the release well.
+ */
 async function leftWhat(
   dispatch: Dispatch,
   release: ReleaseRecord | undefined,
   apps: readonly AppStatus[],
-): Promise<{ release: ReleaseRecord; status: AppStatus } | undefined> {
+): Promise<{ release: ReleaseRecord; status: AppStatus; error: string } | undefined> {
   const status = release && apps.find((a) => a.app === release.app);
   if (!release || !status) return undefined;
   const releaseApps = await claimedReleaseApps(
@@ -84,5 +87,15 @@ async function leftWhat(
     [{ apps }],
     dispatch.once.bind(dispatch),
   );
-  return runsRelease(apps, release, releaseApps) ? undefined : { release, status };
+  if (!runsRelease(apps, release, releaseApps))
+    return { release, status, error: leftReleaseError(release, status) };
+  // Still on it, but a later run of it failed there (left in place, or a failed restore): the rule
+  // that keeps such a host from being found updated (`brokenOnRelease`) holds here too.
+  if (brokenOnRelease(apps, release, releaseApps) === undefined) return undefined;
+  return { release, status, error: brokenError(release, status) };
+}
+
+/** "broken on web 2.0.0 after it succeeded: a later run of it failed there (restore_failed): …". */
+function brokenError(release: Pick<ReleaseRecord, "app" | "version">, status: AppStatus): string {
+  return `broken on ${release.app} ${release.version} after it succeeded: a later run of it failed on the host (${status.state}): it does not count as updated`;
 }

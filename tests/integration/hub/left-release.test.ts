@@ -204,6 +204,20 @@ for (const backend of hubBackends(() => pg))
         expect((await deployment(s.t, s.id, "a1"))?.error).toContain(LEFT);
       });
 
+      it("a hello still on the release but broken on it (a later run of it failed, left in place) fails it too", async () => {
+        const s = await canarySucceeded(await backend.options(), { failureThreshold: { count: 1 } });
+        s.a1.hello("a1", [
+          { app: "web", version: "2.0.0", state: "failed_not_rolled_back", releaseId: s.v2 },
+        ]);
+        await expect.poll(async () => (await view(s.t, s.id)).state, { timeout: 10_000 }).toBe("paused");
+        expect(await deployment(s.t, s.id, "a1")).toMatchObject({
+          state: "failed",
+          error: expect.stringMatching(
+            /^broken on web 2\.0\.0 after it succeeded: .*\(failed_not_rolled_back\)/,
+          ),
+        });
+      });
+
       it("a completed rollout's history stays as it was", async () => {
         const s = await canarySucceeded(await backend.options(), {
           failureThreshold: { count: 1 },
