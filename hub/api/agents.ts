@@ -9,6 +9,7 @@ import { HubRequestError } from "../errors.js";
 import { forgetOpenDeployments } from "../rollouts/forget-agent.js";
 import type { AgentRecord } from "../store/store.js";
 import type { ApiDeps } from "./deps.js";
+import { eventSubject } from "./event-subject.js";
 import { notBlank, queryCount } from "./query-params.js";
 import { parseOptionalBody, parseRequest } from "./validate.js";
 
@@ -186,9 +187,14 @@ export function agentRoutes(deps: ApiDeps): Router {
     });
   });
 
-  // The audit log, newest first; `next` pages further back.
+  // The audit log, newest first; `next` pages further back. `subject` takes a rollout's id as the
+  // rollout routes do (a unique prefix, either case).
   router.get("/events", operator, async (req, res) => {
-    const query = parseRequest(EventsQuery, req.query, "query");
+    const parsed = parseRequest(EventsQuery, req.query, "query");
+    const query =
+      parsed.subject === undefined
+        ? parsed
+        : { ...parsed, subject: await eventSubject(store, deps.engine, parsed.subject) };
     const events = (await store.listEvents(query)).map((e) => ({ ...e, at: new Date(e.at).toISOString() }));
     const last = events.at(-1);
     res.json({ events, next: events.length === query.limit && last ? last.id : null });

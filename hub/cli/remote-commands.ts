@@ -256,8 +256,9 @@ export async function rolloutAction(
 
 /**
  * `rollout show ID [--watch]`: with --watch, redraws until the rollout ends or waits for an
- * operator's decision (the API's `needsDecision`); exit 1 unless it completed with no agent failed
- * and none still owed the release.
+ * operator's decision (the API's `needsDecision`); exit 0 only when it completed with no agent
+ * failed and none still updating (the words of its --help and the README); agents left out (not
+ * applicable, forgotten, cancelled) do not count, so 0 is not "every agent on the release".
  */
 export async function rolloutShow(
   id: string,

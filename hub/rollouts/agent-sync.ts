@@ -6,6 +6,7 @@ import type { Dispatch } from "./dispatch.js";
 import { settleEligibility } from "./eligibility.js";
 import type { RolloutEngine } from "./engine.js";
 import { settleInstalled } from "./found-installed.js";
+import { type ActiveRollout, settleLeftRelease } from "./left-release.js";
 import {
   markOvertaken,
   RESTORED_BY_HOST,
@@ -79,12 +80,7 @@ export class AgentSync {
       dispatch.record({ actor, kind: "agent.online", subject: agentId, data: { hostname: hello.hostname } });
     // Agents that register mid-rollout join by their bucket; nobody else moves. Hellos do not change
     // rollouts, so a batch of them reads the active ones (and their releases) once.
-    const active = await dispatch.once("hello:active-rollouts", async () => {
-      const rollouts = await t.listRollouts({ states: ACTIVE_ROLLOUT_STATES, limit: 10_000 });
-      return Promise.all(
-        rollouts.map(async (r) => ({ rollout: r, release: await t.getRelease(r.releaseId) })),
-      );
-    });
+    const active = await activeRollouts(dispatch);
     for (const { rollout, release } of active)
       if (release && (await this.engine.enroll(t, rollout, release, agent))) {
         dispatch.record({ actor, kind: "deployment.joined", subject: `${rollout.id}:${agentId}`, data: {} });
@@ -101,7 +97,7 @@ export class AgentSync {
     const owed: DeploymentRecord[] = [];
     const late: DeploymentRecord[] = [];
     // What it no longer fits is not sent (and what it fits again is owed again) before anything is.
-    const history = await settleEligibility(
+    const eligible = await settleEligibility(
       this.engine,
       dispatch,
       agentId,
@@ -110,6 +106,14 @@ export class AgentSync {
       readRollout,
       actor,
       (rollout) => this.appRolledOutSince(dispatch, rollout),
+    );
+    // A host counted on a release it no longer runs (put back by hand since) fails its wave.
+    const history = await settleLeftRelease(
+      dispatch,
+      eligible,
+      hello.apps,
+      new Map(active.map((a) => [a.rollout.id, a])),
+      actor,
     );
     for (const d of history) {
       // Finished ones (most of an agent's history) owe nothing: their rollout need not be read.
@@ -297,17 +301,33 @@ export class AgentSync {
     const updates: DeploymentUpdate[] = [];
     // Failures a report turns into something else (a timed-out agent's late success), per rollout.
     const noLongerFailed = new Map<string, DeploymentRecord[]>();
+    // Agents whose report moved none of their update deployments (a run by hand, a rollback, a
+    // report about another release): what they run now may take a host off a release it counted on.
+    const unjudged = new Set<string>();
     for (const { agentId, report } of fresh) {
-      if (report.deploymentId === undefined) continue;
+      if (report.deploymentId === undefined) {
+        unjudged.add(agentId);
+        continue;
+      }
       const parsed = parseDeploymentId(report.deploymentId);
+      if (parsed.rollback) unjudged.add(agentId);
       const d = deployments.get(parsed.deploymentId);
-      if (!d || d.agentId !== agentId) continue;
+      if (!d || d.agentId !== agentId) {
+        unjudged.add(agentId);
+        continue;
+      }
       // About another release than the one this instruction sent (an outbox resent after the
       // hub's data was restored, a confused client): no result of this deployment. Stored above.
       const sent = parsed.rollback ? d.previousRelease : d.desiredRelease;
-      if (report.releaseId !== undefined && sent !== null && report.releaseId !== sent) continue;
+      if (report.releaseId !== undefined && sent !== null && report.releaseId !== sent) {
+        unjudged.add(agentId);
+        continue;
+      }
       const next = parsed.rollback ? rollbackOutcome(d, report) : updateOutcome(d, report);
-      if (!next) continue;
+      if (!next) {
+        unjudged.add(agentId);
+        continue;
+      }
       // The result of a run (a report naming its steps; an answer from the agent's record, or a
       // refusal before the run, names none) proves the agent started one, its start counted or not.
       const ran = !parsed.rollback && report.steps.length > 0;
@@ -337,12 +357,29 @@ export class AgentSync {
         noLongerFailed.set(d.rolloutId, [...(noLongerFailed.get(d.rolloutId) ?? []), d]);
     }
     if (updates.length > 0) await t.updateDeployments(updates);
+    await this.judgeLeftRelease(dispatch, [...unjudged]);
     // A failure an operator accepted by resuming that is no failure now leaves the allowance, or
     // the allowance would let the next real failure pass the threshold unseen.
     for (const [rolloutId, ds] of noLongerFailed) {
       const rollout = await t.lockRollout(rolloutId);
       if (rollout && ACTIVE_ROLLOUT_STATES.includes(rollout.state))
         await this.engine.unaccept(dispatch, rollout, ds);
+    }
+  }
+
+  /**
+   * `agentIds` reported a run no deployment of theirs accounts for: their status as the reports
+   * left it (`updateAppStatuses`) re-judges the deployments that count them on a release of a
+   * rollout still under way (`settleLeftRelease`). Rare (runs by hand, rollbacks): read per agent.
+   */
+  private async judgeLeftRelease(dispatch: Dispatch, agentIds: readonly string[]): Promise<void> {
+    if (agentIds.length === 0) return;
+    const active = await activeRollouts(dispatch);
+    if (active.length === 0) return;
+    const byId = new Map(active.map((a) => [a.rollout.id, a]));
+    for (const agent of await dispatch.t.getAgents(agentIds)) {
+      const history = await dispatch.t.listDeployments({ agentId: agent.id });
+      await settleLeftRelease(dispatch, history, agent.apps, byId, `agent:${agent.id}`);
     }
   }
 
@@ -371,6 +408,15 @@ export class AgentSync {
     });
     if (updates.length > 0) await t.setAppStatuses(updates);
   }
+}
+
+/** The active rollouts and their releases, read once per transaction (a batch of hellos and reports). */
+function activeRollouts(dispatch: Dispatch): Promise<ActiveRollout[]> {
+  const { t } = dispatch;
+  return dispatch.once("hello:active-rollouts", async () => {
+    const rollouts = await t.listRollouts({ states: ACTIVE_ROLLOUT_STATES, limit: 10_000 });
+    return Promise.all(rollouts.map(async (r) => ({ rollout: r, release: await t.getRelease(r.releaseId) })));
+  });
 }
 
 /** The outcomes after which the report says which version the app runs. */

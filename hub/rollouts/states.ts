@@ -66,6 +66,11 @@ export type DeploymentEvent =
   // The same, for a failed update its host left installed (the agent's last report names the
   // rollout's release as installed: `auto_rollback_on` kept it in place): it runs the bad release.
   | "rollback-left-installed"
+  // The agent succeeded (or was found on the release), then says it runs another release of the app
+  // while the rollout is still active: a `ship --rollback` or a restore on the host, a later run's
+  // automatic rollback. The wave must not pass on a host that no longer runs the release: it is a
+  // failure, counted against the threshold. A finished rollout's history is left as it was.
+  | "left-release"
   // The agent already runs the release (its hello or its stored status says so) while it is owed it
   // (due, or retried after a timeout): it is not sent the release again; the update is done.
   | "found-installed"
@@ -183,7 +188,7 @@ export const deploymentTransitions = {
     ineligible: "not_applicable",
     forget: "forgotten",
   },
-  succeeded: { ...UPDATE_REPORTED, rollback: "rollback_pending" },
+  succeeded: { ...UPDATE_REPORTED, rollback: "rollback_pending", "left-release": "failed" },
   failed: { ...UPDATE_REPORTED, "rollback-left-installed": "rollback_pending" },
   // Timed out after it was sent, the agent may have installed the release while away: a rollback
   // sends it back too (one that never got it answers that it runs the previous release already).
@@ -455,6 +460,9 @@ export const ROLLBACK_SENT_STATES: readonly DeploymentState[] = [
   ...new Set([...ROLLBACK_DELIVERABLE_STATES, ...deploymentStatesAfter("rollback-succeeded")]),
 ];
 
+/** Counted as on the release: what a hello or report saying the host runs another one re-judges. */
+export const LEAVABLE_DEPLOYMENT_STATES = deploymentStatesWith("left-release");
+
 /** Owed to an agent that no longer fits the rollout: left out of the wave's figures and threshold. */
 export const NOT_APPLICABLE_DEPLOYMENT_STATES = deploymentStatesWith("eligible");
 /** Owed to an agent an operator forgot: left out of the wave's figures and threshold, as not applicable. */
@@ -474,6 +482,7 @@ export const FAILED_DEPLOYMENT_STATES = deploymentStates.filter((s) =>
     [
       "report-failed",
       "report-restore-failed",
+      "left-release",
       "offline-timeout",
       "progress-timeout",
       "rollback-failed",

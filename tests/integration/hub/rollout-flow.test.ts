@@ -94,7 +94,9 @@ describe("rollouts over the real hub", () => {
     const a2again = await agentOn(t2, "a2");
     const deploy = await a2again.next(isType("deploy"));
     expect(deploy.release.version).toBe("2.0.0");
-    const a1again = await agentOn(t2, "a1");
+    // As a real agent does, it announces the release it took (one announcing 1.0.0 again would
+    // have left it since, and fail its wave).
+    const a1again = await agentOn(t2, "a1", release);
     await succeed(a2again, deploy);
     await expect
       .poll(
