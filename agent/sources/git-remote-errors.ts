@@ -91,13 +91,31 @@ export class GitRemoteErrors {
     const head = /^ref: refs\/heads\/(\S+)\tHEAD$/m.exec(listed)?.[1];
     const hint =
       head === undefined || head === this.cfg.branch
-        ? ""
+        ? (await this.isEmptyRemote(listed))
+          ? ": the repository is empty (nothing was pushed to it yet)"
+          : ""
         : `; its default branch is "${head}" (renamed?): set branch = "${head}" if that is the one to follow`;
     return BadInputError.single(
       "ship.toml",
       `sources.${this.name}.branch`,
       `the remote ${where} has no branch "${this.cfg.branch}"${hint}`,
     );
+  }
+
+  /**
+   * Whether the remote holds no branch and no tag: a repository created for the app that CI has not
+   * pushed to yet read only "has no branch \"main\"", which sends the operator after the branch name.
+   * `headListing` is `ls-remote --symref REMOTE HEAD`'s output: a HEAD there means it is not empty.
+   */
+  private async isEmptyRemote(headListing: string): Promise<boolean> {
+    if (headListing.trim() !== "") return false;
+    const refs = await this.run([
+      "ls-remote",
+      "--heads",
+      "--tags",
+      remoteForCommandLine(this.cfg.remote),
+    ]).catch(() => undefined);
+    return refs !== undefined && refs.trim() === "";
   }
 
   private async fetchError(err: unknown): Promise<Error> {

@@ -90,7 +90,17 @@ export const EnvironmentCheck = z.strictObject({
 });
 
 export const Requirements = z.strictObject({
-  min_python_version: nonEmpty.optional(),
+  // Unquoted, YAML reads `3.10` as the number 3.1: "must be a string (got number 3.1)" named
+  // neither the quoting nor the version the operator wrote.
+  min_python_version: z
+    .string({
+      error: (issue) =>
+        typeof issue.input === "number"
+          ? `must be a quoted string, e.g. min_python_version: "3.10" (unquoted, YAML reads a version as the number ${issue.input})`
+          : undefined,
+    })
+    .min(1, "must not be empty")
+    .optional(),
   min_disk_space_mb: z.number().nonnegative().optional(),
   required_commands: z.array(nonEmpty).default([]),
   required_services: z.array(nonEmpty).default([]),

@@ -213,6 +213,11 @@ describe("malformed manifests: every problem, positioned", () => {
       /^update-manifest\.yaml:4:3 migrations\."v1\.2\.0": "v1\.2\.0" is the same version as "1\.2"; merge them$/,
     ],
     ["missing version", "description: x\n", /^update-manifest\.yaml:1:1 version: must be a quoted string/],
+    [
+      "unquoted min_python_version",
+      `version: "3.0.0"\nrequirements:\n  min_python_version: 3.10\n`,
+      /^update-manifest\.yaml:3:3 requirements\.min_python_version: must be a quoted string, e\.g\. min_python_version: "3\.10" \(unquoted, YAML reads a version as the number 3\.1\)$/,
+    ],
     // Was two lines: "must be a quoted string" (it is one) and "must be one word".
     [
       "empty version",
