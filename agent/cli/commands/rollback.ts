@@ -165,14 +165,17 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
 
 /** What stops a rollback before anything moves: exit 2 (or not started), naming what is wrong. */
 async function checkRollback(config: AgentConfig, configPath: string, id: string) {
-  // Every source's, not only the target's: the rollback lists all of backup_dir (a renamed source's
-  // backups restore its app too), and one it cannot see refuses, whatever stands there.
-  await checkSourceBackupDirs(config.general.backup_dir, Object.keys(config.sources));
+  // The named backup first: a PATH that is a link to a backup moved out of backup_dir is "outside
+  // backup_dir, move it back", which says what to do; the listing below would call the same link
+  // only "a symlink where a backup directory should be".
   const { target, listed } = await findBackupListing(
     config.general.backup_dir,
     id,
     Object.keys(config.sources),
   );
+  // Every source's, not only the target's: the rollback lists all of backup_dir (a renamed source's
+  // backups restore its app too), and one it cannot see refuses, whatever stands there.
+  await checkSourceBackupDirs(config.general.backup_dir, Object.keys(config.sources));
   // Configs that share a backup_dir (and a source name) keep their backups side by side: restoring
   // another config's app would take this config's locks and write this config's state.
   // A source renamed in ship.toml (same app_dir) owns the backups made under its old name.
