@@ -9,11 +9,12 @@ import { errorMessage } from "../../shared/errors.js";
 import { applyEditsToValue } from "./apply-plain.js";
 import { type CopyRole, parseFailure } from "./parse-error.js";
 import type { MergeEdit } from "./plan.js";
-import { arrayBlocks, startsWith } from "./toml-blocks.js";
+import { arrayBlocks, elementBlocks, startsWith, type TomlSide } from "./toml-blocks.js";
+import { pairElements } from "./toml-element-pairing.js";
 import { scanToml, tomlComments } from "./toml-scan.js";
 import { editTomlText } from "./toml-text-edit.js";
 import { readTomlValues, writeTomlValues } from "./toml-value-text.js";
-import { keyName, sameValue } from "./values.js";
+import { isTable, keyName, sameValue, valueAt } from "./values.js";
 
 /** What a rewrite from values loses, for the WARNING that names the file. */
 export const REWRITE_WARNING =
@@ -123,7 +124,10 @@ export function renderTomlMerge(
   );
   // The line editor only reads layout; the parser decides whether its result is the merge.
   if (edited !== undefined && parsesTo(edited, merged)) {
-    return { text: ended(edited), warnings: replacedComments(userText, user, edits, edited, baseText) };
+    return {
+      text: ended(edited),
+      warnings: replacedComments(userText, user, release, edits, edited, baseText),
+    };
   }
   return {
     text: ended(writeTomlValues(merged)),
@@ -135,6 +139,7 @@ export function renderTomlMerge(
 function replacedComments(
   userText: string,
   user: unknown,
+  release: unknown,
   edits: readonly MergeEdit[],
   result: string,
   baseText: string | undefined,
@@ -145,6 +150,15 @@ function replacedComments(
   const warnings: string[] = [];
   const said = new Set<string>();
   for (const edit of edits) {
+    const dropped = droppedElements(side, release, edit.path);
+    for (const { label, text } of dropped ?? []) {
+      const gone = tomlComments(text).filter((c) => !kept.has(c) && !said.has(c));
+      for (const c of gone) said.add(c);
+      if (gone.length > 0)
+        warnings.push(
+          `${keyName(edit.path)}: the release dropped your element ${label}, and your comments on it went with it (${gone.map((c) => `#${c}`).join(", ")})`,
+        );
+    }
     const entry = side.layout.entries.find((e) => e.path !== undefined && startsWith(edit.path, e.path));
     // A key inside an inline table (`t = { a = [ … ] }`) is changed by writing that table anew.
     const holder = entry?.path !== undefined && entry.path.length < edit.path.length ? entry.path : undefined;
@@ -163,6 +177,33 @@ function replacedComments(
     );
   }
   return warnings;
+}
+
+/**
+ * The user's `[[path]]` elements the release has none of (paired as the text edit pairs them), each
+ * with its text from the comments above its header and a label naming it (`module = "b.*"`, else
+ * its place): a dropped element's comments went with it, not with a value the release replaced.
+ */
+function droppedElements(
+  side: TomlSide,
+  release: unknown,
+  path: readonly string[],
+): { label: string; text: string }[] | undefined {
+  const blocks = arrayBlocks(side, path);
+  const spans = blocks === undefined ? undefined : elementBlocks(side, blocks, path);
+  const [mine, theirs] = [valueAt(side.value, path), valueAt(release, path)];
+  if (spans === undefined || !Array.isArray(mine) || !Array.isArray(theirs) || mine.length !== spans.length)
+    return undefined;
+  // A release writing the key as a plain value (`e = [1]`) replaced the array; it dropped no element.
+  if (theirs.length === 0 || !theirs.every(isTable)) return undefined;
+  const { pairs, id } = pairElements(mine, theirs);
+  return spans.flatMap((span, u) => {
+    if (pairs.includes(u)) return [];
+    const element = mine[u];
+    const named = id !== undefined && isTable(element) ? element[id] : undefined;
+    const label = named === undefined ? `#${u + 1}` : `${id} = ${JSON.stringify(named)}`;
+    return [{ label, text: side.text.slice(span.start, span.contentEnd) }];
+  });
 }
 
 function parsesTo(text: string, expected: unknown): boolean {

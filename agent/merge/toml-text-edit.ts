@@ -22,6 +22,7 @@ import {
   tableBlocks,
   withNewline,
 } from "./toml-blocks.js";
+import { pairElements } from "./toml-element-pairing.js";
 import { inlineTextInSpellings } from "./toml-inline-spelling.js";
 import { scanToml, type TomlEntry, type TomlLayout, TomlScanError, tomlComments } from "./toml-scan.js";
 import { formatKey, inlineValueText, readTomlValues, writeTomlValues } from "./toml-value-text.js";
@@ -502,17 +503,18 @@ function addTable(user: Side, release: Side, path: string[], mine = ""): TextOp[
 
 /**
  * The release's `[[path]]` elements, each one the user also has (the same value) written as the
- * user wrote it, comments and spellings included; the others as the release wrote them. A release
- * adding an element took every comment of the user's elements along, named in a WARNING. An
- * element is its `[[path]]` block with the sub-tables under it (`[path.tls]`); undefined when the
- * blocks do not split so (the release's text then).
+ * user wrote it, comments and spellings included; the others as the release wrote them. Each
+ * element brings the comment lines directly above its header: the user's stay with the user's
+ * element wherever the release puts it, a new element comes with the release's. An element is its
+ * `[[path]]` block with the sub-tables under it (`[path.tls]`); undefined when the blocks do not
+ * split so (the release's text then) or none of the user's elements is kept.
  */
 function withUserElements(
   user: Side,
   release: Side,
   blocks: { mine: readonly Block[]; theirs: readonly Block[]; base: BaseLayout | undefined },
   path: string[],
-): { text: string; firstDropped: boolean } | undefined {
+): string | undefined {
   const elements = (side: Side, sideBlocks: readonly Block[]) => {
     const values = valueAt(side.value, path);
     const spans = elementBlocks(side, sideBlocks, path);
@@ -526,89 +528,59 @@ function withUserElements(
   const { base } = blocks;
   const [mine, theirs] = [ours.spans, releases.spans];
   const [userValues, releaseValues] = [ours.values, releases.values];
-  const unused = new Set(mine.keys());
-  const equal = theirs.map((_, i) => {
-    const at = [...unused].find((u) => sameValue(userValues[u], releaseValues[i]));
-    if (at !== undefined) unused.delete(at);
-    return at;
-  });
+  const { pairs, id } = pairElements(userValues, releaseValues);
+  let kept = 0;
   const parts = theirs.map((block, i) => {
     const last = i === theirs.length - 1;
     // Parted from the next element as the release parts them.
     const parting = last ? "" : release.text.slice(block.contentEnd, block.end);
-    const at = equal[i];
+    const at = pairs[i];
     const own = at === undefined ? undefined : mine[at];
-    // The comment above the user's first header stays where it is, outside the replaced text.
-    const from = (b: Block) => (b === mine[0] ? b.headerStart : b.start);
-    if (own !== undefined) return user.text.slice(from(own), own.contentEnd) + parting;
-    const users = { mine, userValues, unused };
-    const changed = changedElement(
-      user,
-      release,
-      users,
-      { block, value: releaseValues[i], index: i },
-      base,
-      path,
-    );
-    if (changed !== undefined)
-      return user.text.slice(from(changed.block), changed.block.headerStart) + changed.text + parting;
-    return release.text.slice(i === 0 ? block.headerStart : block.start, last ? block.contentEnd : block.end);
+    if (at !== undefined && own !== undefined) {
+      if (sameValue(userValues[at], releaseValues[i])) {
+        kept++;
+        return user.text.slice(own.start, own.contentEnd) + parting;
+      }
+      const changed = changedElement(
+        user,
+        release,
+        { own, at, mine: userValues[at], id },
+        { block, value: releaseValues[i] },
+        base,
+        path,
+      );
+      if (changed !== undefined) {
+        kept++;
+        return user.text.slice(own.start, own.headerStart) + changed + parting;
+      }
+    }
+    return release.text.slice(block.start, last ? block.contentEnd : block.end);
   });
-  if (unused.size === mine.length) return undefined;
-  // The user's first element dropped: the comment above it goes with it, as a removed key's does
-  // (it stayed, stacked above the next element's own comment or misnaming it), and the release's
-  // first element, when it is the release's text, brings its own.
-  const firstDropped = unused.has(0);
-  const [head, lead] = [theirs[0], parts[0]];
-  if (
-    firstDropped &&
-    head !== undefined &&
-    lead?.startsWith(release.text.slice(head.headerStart, head.contentEnd))
-  )
-    parts[0] = release.text.slice(head.start, head.headerStart) + lead;
-  return { text: withNewline(parts.map(withNewline).join("").trimEnd()), firstDropped };
+  if (kept === 0) return undefined;
+  return withNewline(parts.map(withNewline).join("").trimEnd());
 }
 
-/** Keys that name an element (`name = "admin"`), so an element the release changed is found again. */
-const IDENTITY_KEYS = ["name", "id", "key"] as const;
-
 /**
- * An element the release changed (`[[upstream]]` whose port it bumps) as the user's element of the
- * same name (else at the same place, in arrays of one length) edited to the release's values: its
- * comments and the spellings of the keys that keep their value stay. It took the release's text,
- * and the user's comments in it went (named in a WARNING). Undefined where no element matches, the
- * user's holds no comment, or the edit does not give the release's values.
+ * An element the release changed (`[[upstream]]` whose port it bumps) as the user's element paired
+ * with it (toml-element-pairing.ts) edited to the release's values: its comments and the spellings
+ * of the keys that keep their value stay. Without this it took the release's text, and the user's
+ * comments in it went (named in a WARNING). Undefined where the user's holds no comment, or the edit
+ * does not give the release's values; else the element's text from its header line on.
  */
 function changedElement(
   user: Side,
   release: Side,
-  users: { mine: readonly Block[]; userValues: readonly unknown[]; unused: Set<number> },
-  { block, value: theirs, index }: { block: Block; value: unknown; index: number },
+  { own, at, mine, id }: { own: Block; at: number; mine: unknown; id: string | undefined },
+  { block, value: theirs }: { block: Block; value: unknown },
   base: BaseLayout | undefined,
   path: readonly string[],
-): { block: Block; text: string } | undefined {
-  if (!isTable(theirs)) return undefined;
-  const free = [...users.unused].filter((u) => isTable(users.userValues[u]));
-  const id = identityKey(theirs);
-  const at =
-    id !== undefined
-      ? free.find((u) => sameValue((users.userValues[u] as Record<string, unknown>)[id], theirs[id]))
-      : users.mine.length === users.userValues.length && free.includes(index)
-        ? index
-        : undefined;
-  const own = at === undefined ? undefined : users.mine[at];
-  if (at === undefined || own === undefined) return undefined;
+): string | undefined {
+  if (!isTable(theirs) || !isTable(mine)) return undefined;
   // One without comments of the user's has nothing the release's text would lose but spellings,
   // and the release's text brings the release's new comments.
-  const from = own === users.mine[0] ? own.headerStart : own.start;
-  if (tomlComments(user.text.slice(from, own.contentEnd)).length === 0) return undefined;
-  const mine = users.userValues[at];
-  if (hasSubTables(user, own) || hasSubTables(release, block)) {
-    const text = editedAsTable(user, release, { own, block, mine, theirs }, path, base && { base, id, at });
-    if (text === undefined) return undefined;
-    users.unused.delete(at);
-    return { block: own, text };
-  }
+  if (tomlComments(user.text.slice(own.start, own.contentEnd)).length === 0) return undefined;
+  if (hasSubTables(user, own) || hasSubTables(release, block))
+    return editedAsTable(user, release, { own, block, mine, theirs }, path, base && { base, id, at });
   const userBody = elementBody(user, own);
   const releaseBody = elementBody(release, block);
   if (userBody === undefined || releaseBody === undefined) return undefined;
@@ -619,11 +591,7 @@ function changedElement(
   const shipped = base === undefined ? undefined : baseElement(base, path, theirs, id, at, elementBody);
   const body = editTomlText(userBody, releaseBody, mine, theirs, theirs, edits, shipped);
   if (body === undefined || !readsAs(body, theirs)) return undefined;
-  users.unused.delete(at);
-  return {
-    block: own,
-    text: user.text.slice(own.headerStart, user.text.indexOf("\n", own.headerStart) + 1) + body,
-  };
+  return user.text.slice(own.headerStart, user.text.indexOf("\n", own.headerStart) + 1) + body;
 }
 
 /** An element spanning sub-table headers of its own (`[path.tls]`, `[[path.rules]]`). */
@@ -689,13 +657,6 @@ function asTable(text: string): { text: string; header: string; arrayHeader: str
   if (match === null) return undefined;
   const header = `${match[1]}[${match[2]}]${match[3]}`;
   return { text: header + text.slice(end), header, arrayHeader };
-}
-
-function identityKey(element: Record<string, unknown>): string | undefined {
-  return IDENTITY_KEYS.find((key) => {
-    const value = element[key];
-    return value !== undefined && (value === null || typeof value !== "object");
-  });
 }
 
 /** An element's keys, below its `[[header]]` line; undefined for a header on the text's last line. */
@@ -791,11 +752,12 @@ function replaceBlocks(
   base: BaseLayout | undefined,
 ): TextOp[] {
   const [first, ...rest] = mine as [Block, ...Block[]];
-  // Like a changed `key = value`, the comment above the first header stays the user's, unless that
-  // element is dropped: then it goes with it, as a removed key's comment does.
+  // Each element's comment lines travel with it, the first one's too (they stayed at the top of
+  // the array, over whatever element the release put first). Taken whole, the release's array
+  // leaves the comment above the first header the user's, as a changed `key = value` does.
   const elements = withUserElements(user, release, { mine, theirs, base }, path);
-  const text = elements?.text ?? blocksText(release, theirs, true);
-  const start = elements?.firstDropped === true ? first.start : first.headerStart;
+  const text = elements ?? blocksText(release, theirs, true);
+  const start = elements === undefined ? first.headerStart : first.start;
   const ops: TextOp[] = [{ start, end: first.contentEnd, text }];
   let previous = first;
   for (const block of rest) {

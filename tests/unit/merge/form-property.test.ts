@@ -153,7 +153,7 @@ describe.each(["toml", "yaml"] as const)("the form of random commented %s files"
         // a key the release removed takes the comments above it along: said, naming them, and only
         // comments that really are gone.
         const replaced =
-          /^(\S+): the release's value replaced yours, and your comments inside it went with it/;
+          /^(\S+): the release(?:'s value replaced yours, and your comments inside it| dropped your element .+?, and your comments on it) went with it/;
         const removedNote =
           /^your comments (went with the keys the merge removed \(|are not in the merged file)/;
         for (const w of result.warnings.filter((w) => removedNote.test(w))) {

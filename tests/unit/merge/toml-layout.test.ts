@@ -239,7 +239,8 @@ describe("TOML merges keep the form of files edited by hand", () => {
 
   it("an [[array]] element the release changes keeps the user's comments and spellings", () => {
     // The release bumped admin's port: its text replaced the user's element, so `# ops: admin only
-    // from VPN` and `# vpn` went (named in a WARNING) and 'admin' became "admin".
+    // from VPN` and `# vpn` went (named in a WARNING) and 'admin' became "admin". Each element's
+    // comment lines travel with its header, `# upstreams` with app's.
     const base = '[[upstream]]\nname = "app"\nport = 3000\n\n[[upstream]]\nname = "admin"\nport = 4000\n';
     const current =
       "# upstreams\n[[upstream]]\nname = \"app\"\nport = 0xBB8   # main app\n\n# ops: admin only from VPN\n[[upstream]]\nname = 'admin'\nport = 4000   # vpn\n";
@@ -247,7 +248,7 @@ describe("TOML merges keep the form of files edited by hand", () => {
       '[[upstream]]\nname = "admin"\nport = 4001\nhost = "10.0.0.2"\n\n[[upstream]]\nname = "app"\nport = 3000\n';
     const result = mergeToml(current, incoming, { base });
     expect(result.text).toBe(
-      '# upstreams\n# ops: admin only from VPN\n[[upstream]]\nname = \'admin\'\nport = 4001   # vpn\nhost = "10.0.0.2"\n\n[[upstream]]\nname = "app"\nport = 0xBB8   # main app\n',
+      '# ops: admin only from VPN\n[[upstream]]\nname = \'admin\'\nport = 4001   # vpn\nhost = "10.0.0.2"\n\n# upstreams\n[[upstream]]\nname = "app"\nport = 0xBB8   # main app\n',
     );
     expect(result.warnings).toEqual([]);
     expect(mergeToml(result.text, incoming, { base: incoming }).text).toBe(result.text);
@@ -727,7 +728,7 @@ describe("TOML: the first [[array]] element dropped by the release", () => {
     });
     expect(own.text).toBe(incoming);
     expect(own.warnings).toEqual([
-      "your comments are not in the merged file (they went with values the merge replaced): # ops: admin only from VPN",
+      'upstream: the release dropped your element name = "admin", and your comments on it went with it (# ops: admin only from VPN)',
     ]);
     const banner = base.replace("# the admin upstream\n", "# upstreams\n\n");
     expect(mergeToml(banner, incoming, { base: banner }).text).toBe(

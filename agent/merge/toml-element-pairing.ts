@@ -1,0 +1,86 @@
+/**
+ * Which of the user's `[[array]]` elements each of the release's elements is: the one with the same
+ * values, else the one of the same identity (a key whose values name one element each on both sides:
+ * `name`, `id`, `key`, or another such as pyproject's `module`), else — with no identity — the one
+ * at the same place when the array kept its length, or the most alike when it did not. Pairing by
+ * place after an element was added or dropped gave one element's comments to its neighbour.
+ */
+import { isTable, sameValue, type Table } from "./values.js";
+
+/** Keys that name an element (`name = "admin"`), tried before any other key. */
+const IDENTITY_KEYS = ["name", "id", "key"] as const;
+
+export interface Pairing {
+  /** For each release element, the index of the user's element it is, if any. */
+  pairs: (number | undefined)[];
+  /** The key that names elements on both sides, when there is one. */
+  id: string | undefined;
+}
+
+export function pairElements(mine: readonly unknown[], theirs: readonly unknown[]): Pairing {
+  const id = identityKeyOf(mine, theirs);
+  const free = new Set(mine.keys());
+  const take = (at: number | undefined) => {
+    if (at !== undefined) free.delete(at);
+    return at;
+  };
+  const pairs: (number | undefined)[] = theirs.map((value) =>
+    take([...free].find((u) => sameValue(mine[u], value))),
+  );
+  const open = () => theirs.flatMap((_, i) => (pairs[i] === undefined ? [i] : []));
+  if (id !== undefined) {
+    for (const i of open()) {
+      const value = theirs[i] as Table;
+      pairs[i] = take([...free].find((u) => sameValue((mine[u] as Table)[id], value[id])));
+    }
+  } else if (mine.length === theirs.length) {
+    for (const i of open()) pairs[i] = free.has(i) ? take(i) : undefined;
+  } else {
+    // The most alike first, so a weak likeness does not take the element a strong one belongs to.
+    const scored = open()
+      .flatMap((i) => [...free].map((u) => ({ i, u, score: likeness(mine[u], theirs[i]) })))
+      .filter((s) => s.score > 0)
+      .sort((a, b) => b.score - a.score);
+    for (const { i, u } of scored) if (pairs[i] === undefined && free.has(u)) pairs[i] = take(u);
+  }
+  return { pairs, id };
+}
+
+/**
+ * A key every element on both sides has, with a plain value naming one element on each side. Beyond
+ * name/id/key only a string qualifies: a flag or a number unique by chance names nothing.
+ */
+function identityKeyOf(mine: readonly unknown[], theirs: readonly unknown[]): string | undefined {
+  const all = [...mine, ...theirs];
+  if (all.length === 0 || !all.every(isTable)) return undefined;
+  const tables = all as Table[];
+  const names = (side: readonly unknown[], key: string) => {
+    const values = (side as Table[]).map((t) => t[key]);
+    return values.every((v, i) => !values.slice(0, i).some((w) => sameValue(v, w)));
+  };
+  const candidates = [...IDENTITY_KEYS, ...Object.keys(tables[0] as Table)];
+  return candidates.find((key) => {
+    const plain = tables.every((t) => {
+      const v = t[key];
+      return (IDENTITY_KEYS as readonly string[]).includes(key)
+        ? v !== undefined && (v === null || typeof v !== "object")
+        : typeof v === "string";
+    });
+    // One that no element keeps on both sides (a single `url` the release changes) names nothing
+    // they share: such elements pair by place or likeness.
+    const shared =
+      (IDENTITY_KEYS as readonly string[]).includes(key) ||
+      (mine as Table[]).some((m) => (theirs as Table[]).some((t) => sameValue(m[key], t[key])));
+    return plain && shared && names(mine, key) && names(theirs, key);
+  });
+}
+
+/** The share of keys two elements hold with the same value (0 for anything but two tables). */
+function likeness(a: unknown, b: unknown): number {
+  if (!isTable(a) || !isTable(b)) return 0;
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  if (keys.size === 0) return 0;
+  let same = 0;
+  for (const key of keys) if (key in a && key in b && sameValue(a[key], b[key])) same++;
+  return same / keys.size;
+}

@@ -1,0 +1,52 @@
+/**
+ * `[[array]]` elements are paired by identity (a key naming one element on each side: name, id,
+ * key, or another such as `module`), else by place in arrays of one length, else by likeness — never
+ * by place once the release added or dropped one — and each element's comment lines travel with it.
+ */
+import { describe, expect, it } from "vitest";
+import { mergeConfigFile } from "../../../agent/merge/index.js";
+
+const merge = (base: string, current: string, incoming: string) =>
+  mergeConfigFile({ format: "toml", fileName: "c.toml", base, current, incoming, strategy: "preserve_user" });
+
+const el = (key: string, v: string, body: string) => `[[r]]\n${key} = "${v}"\n${body}`;
+
+describe("a dropped middle element", () => {
+  for (const key of ["module", "path", "name", "id"]) {
+    it(`keyed by ${key}: the changed one after it keeps its own comments, the dropped one's go, named`, () => {
+      const base = `${el(key, "a", "x = 1\n")}\n${el(key, "b", "x = 2\n")}\n${el(key, "c", "x = 3\n")}`;
+      const current = base
+        .replace(`[[r]]\n${key} = "b"`, `# ops: b\n[[r]]\n${key} = "b"  # ops: b line`)
+        .replace(`[[r]]\n${key} = "c"`, `# ops: c\n[[r]]\n${key} = "c"  # ops: c line`);
+      const incoming = `${el(key, "a", "x = 1\n")}\n${el(key, "c", "x = 3\ny = 4\n")}`;
+      const result = merge(base, current, incoming);
+      expect(result.text).toBe(
+        `${el(key, "a", "x = 1\n")}\n# ops: c\n[[r]]\n${key} = "c"  # ops: c line\nx = 3\ny = 4\n`,
+      );
+      expect(result.warnings).toEqual([
+        `r: the release dropped your element ${key} = "b", and your comments on it went with it (# ops: b, # ops: b line)`,
+      ]);
+    });
+  }
+
+  it("without an identity key: paired by likeness, not by place", () => {
+    const base = "[[r]]\nx = 1\nq = 1\n\n[[r]]\nx = 2\nq = 2\n\n[[r]]\nx = 3\nq = 3\n";
+    const current = base.replace("[[r]]\nx = 3", "# ops: third\n[[r]]\nx = 3  # ops: mine");
+    const incoming = "[[r]]\nx = 1\nq = 1\n\n[[r]]\nx = 3\nq = 30\n";
+    const result = merge(base, current, incoming);
+    expect(result.text).toBe("[[r]]\nx = 1\nq = 1\n\n# ops: third\n[[r]]\nx = 3  # ops: mine\nq = 30\n");
+    expect(result.warnings).toEqual([]);
+  });
+});
+
+describe("an element the release inserts", () => {
+  it("in the middle comes with the release's comment; the user's stay on their elements", () => {
+    const base = '# first\n[[r]]\nname = "a"\n\n# second\n[[r]]\nname = "b"\n';
+    const current = base.replace("# second\n", "# second\n# ops: b is ours\n");
+    const incoming =
+      '# first\n[[r]]\nname = "a"\n\n# new one\n[[r]]\nname = "n"\n\n# second\n[[r]]\nname = "b"\n';
+    const result = merge(base, current, incoming);
+    expect(result.text).toBe(incoming.replace("# second\n", "# second\n# ops: b is ours\n"));
+    expect(result.warnings).toEqual([]);
+  });
+});
