@@ -6,7 +6,7 @@
  * took an unreadable directory for an empty one.
  */
 import type { Dirent } from "node:fs";
-import { lstat, readdir, stat } from "node:fs/promises";
+import { lstat, readdir, realpath, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { ExitCode, errorMessage, ShipError } from "../../shared/errors.js";
 import { errnoCode } from "../../shared/fs-errors.js";
@@ -148,7 +148,88 @@ async function judgeSourceDirs(
     else if (names.has(entry.name))
       refused.set(entry.name, new BackupDirUnlistableError(backupRoot, path, led.code, led.cause));
   }
-  return { listed: [...out, ...(await distinctLinks(backupRoot, out, linked, names))], refused };
+  const misplaced = await misplacedLinks(backupRoot, out, linked);
+  for (const [name, error] of misplaced) if (names.has(name)) refused.set(name, error);
+  const placed = linked.filter((l) => !misplaced.has(l.name));
+  return { listed: [...out, ...(await distinctLinks(backupRoot, out, placed, names))], refused };
+}
+
+/** `child` is `parent` or inside it (both real, absolute paths). */
+function within(child: string, parent: string): boolean {
+  return child === parent || child.startsWith(parent === "/" ? "/" : `${parent}/`);
+}
+
+/**
+ * The links to directories whose directory cannot be a source's place, each with its refusal: one
+ * that is backup_dir or holds it (its listing would take the other places for backups), one inside
+ * another place (`api -> web/web-2026…Z`: web's keep_backups pruned that backup with api's backups in
+ * it, and the link then led nowhere) and one holding another place (its pruning would remove that
+ * place's backups). Compared where the links lead (realpath: a chain of links, relative targets);
+ * one directory under several names is not misplaced (distinctLinks lists it once). Refused at a
+ * configured source's name, skipped at another (as a dangling link there is). Costs a realpath of
+ * each directory only when backup_dir holds a link to one.
+ */
+async function misplacedLinks(
+  backupRoot: string,
+  dirs: readonly string[],
+  linked: readonly { name: string }[],
+): Promise<Map<string, BackupDirUnlistableError>> {
+  const misplaced = new Map<string, BackupDirUnlistableError>();
+  if (linked.length === 0) return misplaced;
+  const root = await realpath(backupRoot);
+  const refuse = (name: string, why: string) => {
+    const path = join(backupRoot, name);
+    misplaced.set(
+      name,
+      new BackupDirUnlistableError(
+        backupRoot,
+        path,
+        undefined,
+        new Error(
+          `${why}: ship prunes a place's backups with all that is in them; make ${path} a directory of its own`,
+        ),
+      ),
+    );
+  };
+  const places: { name: string; real: string }[] = dirs.map((name) => ({ name, real: join(root, name) }));
+  const links: { name: string; real: string }[] = [];
+  for (const { name } of linked) {
+    // Stat followed it to a directory a moment ago; gone since, it is refused as it would be then.
+    const real = await realpath(join(backupRoot, name)).catch((error: unknown) => error);
+    if (typeof real !== "string") {
+      misplaced.set(
+        name,
+        new BackupDirUnlistableError(backupRoot, join(backupRoot, name), errnoCode(real), real),
+      );
+      continue;
+    }
+    if (within(root, real))
+      refuse(
+        name,
+        real === root ? "a symlink to backup_dir itself" : `a symlink to ${real}, which holds backup_dir`,
+      );
+    else links.push({ name, real });
+  }
+  const shown = (p: { name: string; real: string }) => {
+    const path = join(backupRoot, p.name);
+    return p.real === join(root, p.name) ? path : `${path} (→ ${p.real})`;
+  };
+  // A link holding another place first: the one inside it (`web -> /mnt/big/web` under
+  // `api -> /mnt/big`) is then no intruder, and is not refused for it.
+  const others = (link: { name: string; real: string }, among: readonly { name: string; real: string }[]) =>
+    among.filter((o) => o.name !== link.name && o.real !== link.real);
+  for (const link of links) {
+    const held = others(link, [...places, ...links]).find((o) => within(o.real, link.real));
+    if (held !== undefined)
+      refuse(link.name, `a symlink to ${link.real}, which holds ${shown(held)}, another source's place`);
+  }
+  const kept = links.filter((l) => !misplaced.has(l.name));
+  for (const link of kept) {
+    const around = others(link, [...places, ...kept]).find((o) => within(link.real, o.real));
+    if (around !== undefined)
+      refuse(link.name, `a symlink to ${link.real}, inside ${shown(around)}, another source's place`);
+  }
+  return misplaced;
 }
 
 /**
