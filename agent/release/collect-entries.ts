@@ -4,12 +4,12 @@
  */
 import { execFile } from "node:child_process";
 import type { Stats } from "node:fs";
-import { lstat, readdir, readlink } from "node:fs/promises";
+import { lstat, readdir } from "node:fs/promises";
 import { isAbsolute, join, posix, relative, sep } from "node:path";
 import { promisify } from "node:util";
 import { BadInputError } from "../../shared/errors.js";
 import type { ArchiveEntry } from "./tar-writer.js";
-import { nulSeparatedNames, type Utf8Refusal, utf8Name } from "./utf8-names.js";
+import { nulSeparatedNames, type Utf8Refusal, utf8LinkTarget, utf8Name } from "./utf8-names.js";
 
 const run = promisify(execFile);
 
@@ -156,7 +156,7 @@ async function entryFor(sourceDir: string, rel: string): Promise<ArchiveEntry | 
     return { type: "File", path: rel, source: abs, size: stat.size, executable: (stat.mode & 0o111) !== 0 };
   }
   if (stat.isSymbolicLink()) {
-    const target = await readlink(abs);
+    const target = await utf8LinkTarget(abs, BUILD_REFUSAL);
     if (!symlinkStaysInside(rel, target)) {
       throw BadInputError.single(
         abs,

@@ -16,7 +16,7 @@ import { ReleaseFailedError } from "./errors.js";
 import { setReleaseFields } from "./manifest-fields.js";
 import { releaseDate, starterManifest } from "./manifest-template.js";
 import { type ReleaseFile, refusePrivateKeys } from "./private-keys.js";
-import { nulSeparatedNames, type Utf8Refusal } from "./utf8-names.js";
+import { nulSeparatedNames, type Utf8Refusal, utf8LinkTarget } from "./utf8-names.js";
 
 const run = promisify(execFile);
 
@@ -230,7 +230,7 @@ function newestAbove(tags: readonly string[], version: string): string | undefin
 
 /**
  * Regular files git tracks, with their size (symlinks are not followed); every tracked name (any
- * kind) must be UTF-8, as for http/sftp. Read as bytes: read as text, `caf\xe9.txt` became
+ * kind) must be UTF-8, and so must a tracked symlink's target, as for http/sftp. Read as bytes: read as text, `caf\xe9.txt` became
  * `caf\uFFFD.txt`, a path lstat did not find, so the tag went out with a name every agent refuses
  * at fetch, and a private key under such a name was never scanned.
  */
@@ -245,6 +245,7 @@ async function trackedFiles(root: string): Promise<ReleaseFile[]> {
     const path = join(root, rel);
     const stat = await lstat(path).catch(() => undefined);
     if (stat?.isFile()) out.push({ rel, path, size: stat.size });
+    else if (stat?.isSymbolicLink()) await utf8LinkTarget(path, GIT_REFUSAL);
   }
   return out;
 }

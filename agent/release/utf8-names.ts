@@ -4,6 +4,7 @@
  * fetch. One check for every way a release is made (http/sftp build, git tag), so a tree one
  * command refuses is not released by another.
  */
+import { readlink } from "node:fs/promises";
 import { join } from "node:path";
 import { BadInputError } from "../../shared/errors.js";
 
@@ -38,6 +39,23 @@ export function utf8Name(root: string, parent: string, name: Buffer, refusal: Ut
       join(root, parent + escapedName(name)),
       "",
       `has a name that is not valid UTF-8, so agents would install it under another name (or not at all): rename it (convmv -f latin1 -t utf8), or leave it out (${refusal.leaveOut}); ${refusal.nothingDone}`,
+    );
+  }
+}
+
+/**
+ * A symlink's target as text, refusing one that is not UTF-8: read lossily, `caf\xe9` became
+ * `caf\uFFFD` in the archive, so agents installed a link to another name without a word.
+ */
+export async function utf8LinkTarget(path: string, refusal: Utf8Refusal): Promise<string> {
+  const bytes = await readlink(path, { encoding: "buffer" });
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    throw BadInputError.single(
+      path,
+      "",
+      `is a symlink to ${escapedName(bytes)}, a target that is not valid UTF-8, so agents would install a link to another name: point it at a UTF-8 name, or leave it out (${refusal.leaveOut}); ${refusal.nothingDone}`,
     );
   }
 }

@@ -90,3 +90,29 @@ it.each([
     }
   },
 );
+
+it("ship release git refuses a tracked symlink whose target is not UTF-8, nothing committed or tagged", async () => {
+  const repo = await mkdtemp(join(tmpdir(), "ship-git-latin1-target-"));
+  const inRepo = (...args: string[]) =>
+    execFileSync("git", ["-c", "user.email=t@example.com", "-c", "user.name=t", ...args], {
+      cwd: repo,
+      encoding: "utf8",
+    });
+  try {
+    inRepo("init", "-q", "-b", "main");
+    await writeFile(join(repo, "update-manifest.yaml"), 'version: "0.1.0"\n');
+    await symlink(Buffer.from([0x63, 0x61, 0x66, 0xe9]), join(repo, "menu"));
+    inRepo("add", "-A");
+    inRepo("commit", "-qm", "init");
+    const head = inRepo("rev-parse", "HEAD");
+    const result = await runRelease(repo, "git", "1.0.0", "first");
+    expect(result.err).toMatch(
+      /^ship release git: .*\/menu is a symlink to caf\\xe9, a target that is not valid UTF-8.*nothing was committed or tagged\n$/,
+    );
+    expect(result.code).toBe(2);
+    expect(inRepo("tag", "--list")).toBe("");
+    expect(inRepo("rev-parse", "HEAD")).toBe(head);
+  } finally {
+    await rm(repo, { recursive: true, force: true });
+  }
+});
