@@ -4,13 +4,19 @@
  */
 import { execFile } from "node:child_process";
 import type { Stats } from "node:fs";
-import { lstat, readdir, readlink } from "node:fs/promises";
+import { lstat, readdir } from "node:fs/promises";
 import { isAbsolute, join, posix, relative, sep } from "node:path";
 import { promisify } from "node:util";
 import { BadInputError } from "../../shared/errors.js";
 import type { ArchiveEntry } from "./tar-writer.js";
+import { nulSeparatedNames, type Utf8Refusal, utf8LinkTarget, utf8Name } from "./utf8-names.js";
 
 const run = promisify(execFile);
+
+const BUILD_REFUSAL: Utf8Refusal = {
+  leaveOut: ".gitignore, --include only what ships",
+  nothingDone: "nothing was built",
+};
 
 export interface CollectOptions {
   sourceDir: string;
@@ -24,7 +30,7 @@ async function walk(root: string, rel: string, exclude: CollectOptions["exclude"
   const names = (await readdir(join(root, rel), { encoding: "buffer" })).sort(Buffer.compare);
   const out: string[] = [];
   for (const raw of names) {
-    const name = utf8Name(root, rel === "" ? "" : `${rel}/`, raw);
+    const name = utf8Name(root, rel === "" ? "" : `${rel}/`, raw, BUILD_REFUSAL);
     const child = rel === "" ? name : `${rel}/${name}`;
     if (name === ".git") continue;
     const isDirectory = (await lstat(join(root, child))).isDirectory();
@@ -43,14 +49,7 @@ async function gitListing(dir: string, args: string[]): Promise<string[] | undef
   } catch {
     return undefined;
   }
-  const paths: string[] = [];
-  for (let start = 0; start < stdout.length; ) {
-    const end = stdout.indexOf(0, start);
-    const stop = end === -1 ? stdout.length : end;
-    if (stop > start) paths.push(utf8Name(dir, "", stdout.subarray(start, stop)));
-    start = stop + 1;
-  }
-  return paths;
+  return nulSeparatedNames(dir, stdout, BUILD_REFUSAL);
 }
 
 /**
@@ -89,29 +88,6 @@ async function gitFiles(root: string, rel = ""): Promise<string[] | undefined> {
     out.push(...(inner.length === 0 ? [full] : inner));
   }
   return out;
-}
-
-const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
-
-/**
- * A path's bytes as text, refusing a name that is not UTF-8: decoded lossily (`\xe9` as U+FFFD) it
- * named no file, so git's listing left it out of the archive without a word (agents then removed
- * it from every server) and a walk failed on "no such file" about a file that is there. Tar
- * carries the text, so agents would install it under another name anyway.
- */
-function utf8Name(root: string, parent: string, name: Buffer): string {
-  try {
-    return strictUtf8.decode(name);
-  } catch {
-    const shown = [...name].map((b) =>
-      b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, "0")}`,
-    );
-    throw BadInputError.single(
-      join(root, parent + shown.join("")),
-      "",
-      "has a name that is not valid UTF-8, so agents would install it under another name (or not at all): rename it (convmv -f latin1 -t utf8), or leave it out (.gitignore, --include only what ships); nothing was built",
-    );
-  }
 }
 
 function checkRelative(path: string): string {
@@ -180,7 +156,7 @@ async function entryFor(sourceDir: string, rel: string): Promise<ArchiveEntry | 
     return { type: "File", path: rel, source: abs, size: stat.size, executable: (stat.mode & 0o111) !== 0 };
   }
   if (stat.isSymbolicLink()) {
-    const target = await readlink(abs);
+    const target = await utf8LinkTarget(abs, BUILD_REFUSAL);
     if (!symlinkStaysInside(rel, target)) {
       throw BadInputError.single(
         abs,

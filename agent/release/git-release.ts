@@ -16,6 +16,7 @@ import { ReleaseFailedError } from "./errors.js";
 import { setReleaseFields } from "./manifest-fields.js";
 import { releaseDate, starterManifest } from "./manifest-template.js";
 import { type ReleaseFile, refusePrivateKeys } from "./private-keys.js";
+import { nulSeparatedNames, type Utf8Refusal, utf8LinkTarget } from "./utf8-names.js";
 
 const run = promisify(execFile);
 
@@ -83,7 +84,7 @@ export async function releaseGit(o: GitReleaseOptions): Promise<GitRelease> {
   // only what is installed from the clone): a committed key is on every server.
   await refusePrivateKeys(
     where,
-    await trackedFiles(where, await git.raw(["ls-files", "-z"])),
+    await trackedFiles(where),
     o.allowPrivateKeys ?? [],
     `the tag ${tag}`,
     "Remove it from git (git rm --cached, then .gitignore it) and commit",
@@ -227,17 +228,32 @@ function newestAbove(tags: readonly string[], version: string): string | undefin
   return newest !== undefined && compareVersions(newest.slice(1), version) > 0 ? newest : undefined;
 }
 
-/** Regular files among `git ls-files -z` output, with their size (symlinks are not followed). */
-async function trackedFiles(root: string, listing: string): Promise<ReleaseFile[]> {
+/**
+ * Regular files git tracks, with their size (symlinks are not followed); every tracked name (any
+ * kind) must be UTF-8, and so must a tracked symlink's target, as for http/sftp. Read as bytes: read as text, `caf\xe9.txt` became
+ * `caf\uFFFD.txt`, a path lstat did not find, so the tag went out with a name every agent refuses
+ * at fetch, and a private key under such a name was never scanned.
+ */
+async function trackedFiles(root: string): Promise<ReleaseFile[]> {
+  const { stdout } = await run("git", ["ls-files", "-z"], {
+    cwd: root,
+    maxBuffer: 256 << 20,
+    encoding: "buffer",
+  });
   const out: ReleaseFile[] = [];
-  for (const rel of listing.split("\0")) {
-    if (rel === "") continue;
+  for (const rel of nulSeparatedNames(root, stdout, GIT_REFUSAL)) {
     const path = join(root, rel);
     const stat = await lstat(path).catch(() => undefined);
     if (stat?.isFile()) out.push({ rel, path, size: stat.size });
+    else if (stat?.isSymbolicLink()) await utf8LinkTarget(path, GIT_REFUSAL);
   }
   return out;
 }
+
+const GIT_REFUSAL: Utf8Refusal = {
+  leaveOut: "git rm --cached it, .gitignore it and commit: every tracked file is in the tag",
+  nothingDone: "nothing was committed or tagged",
+};
 
 /**
  * A push the remote refuses (it moved on, a protected branch, a hook) or that cannot reach it was

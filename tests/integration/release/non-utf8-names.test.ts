@@ -5,7 +5,7 @@
  * directory", exit 1, about a file that is there. Now both are exit 2 naming the file, nothing built.
  */
 import { execFileSync } from "node:child_process";
-import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -61,5 +61,16 @@ describe("ship release http over a file name that is not UTF-8", () => {
     const result = await runRelease(app, "http", "1.0.0", "First", "--out", "../dist");
     expect(result.code).toBe(0);
     expect(await readdir(join(dir, "dist"))).toEqual(["myapp-1.0.0.tar.gz", "myapp-1.0.0.tar.gz.sha256"]);
+  });
+
+  it("a symlink whose target is not UTF-8: exit 2 naming it, nothing built (read lossily it was a link to caf\uFFFD)", async () => {
+    await rm(Buffer.concat([Buffer.from(`${app}/static/caf`), Buffer.from([0xe9]), Buffer.from(".txt")]));
+    await symlink(Buffer.from([0x63, 0x61, 0x66, 0xe9]), join(app, "static", "menu"));
+    const result = await runRelease(app, "http", "1.0.0", "First", "--out", "../dist");
+    expect(result.err).toBe(
+      `ship release http: ${app}/static/menu is a symlink to caf\\xe9, a target that is not valid UTF-8, so agents would install a link to another name: point it at a UTF-8 name, or leave it out (.gitignore, --include only what ships); nothing was built\n`,
+    );
+    expect(result.code).toBe(2);
+    expect(await readdir(dir)).toEqual(["myapp"]);
   });
 });
