@@ -20,20 +20,52 @@ import { runShip } from "../../support/ship-cli.js";
 
 let root: string;
 let child: ChildProcess | undefined;
+const others: ChildProcess[] = [];
+
+/** Starts `program` (a file in root) and waits until exec has named the process. */
+async function start(program: string, args: string[]): Promise<ChildProcess> {
+  const started = spawn(join(root, program), args, { stdio: "ignore" });
+  const comm = () => readFile(`/proc/${started.pid}/comm`, "utf8").catch(() => "");
+  for (let i = 0; i < 200 && (await comm()).trim() !== program.slice(0, 15); i++) await sleep(50);
+  return started;
+}
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "ship-service-15-"));
   await mkdir(join(root, "app"));
-  await copyFile("/bin/sleep", join(root, "payments-worker-daemon"));
-  await chmod(join(root, "payments-worker-daemon"), 0o755);
-  child = spawn(join(root, "payments-worker-daemon"), ["600"], { stdio: "ignore" });
-  const comm = () => readFile(`/proc/${child?.pid}/comm`, "utf8").catch(() => "");
-  for (let i = 0; i < 200 && (await comm()).trim() !== "payments-worker"; i++) await sleep(50);
+  for (const program of ["payments-worker-daemon", "payments-ledger"]) {
+    await copyFile("/bin/sleep", join(root, program));
+    await chmod(join(root, program), 0o755);
+  }
+  for (const script of ["metrics-collector-py", "metrics-scraper"])
+    await writeFile(join(root, script), "#!/bin/sh\nsleep 600\n", { mode: 0o755 });
+  child = await start("payments-worker-daemon", ["600"]);
+  others.push(await start("payments-ledger", ["600"]));
+  others.push(await start("metrics-collector-py", []));
+  others.push(await start("metrics-scraper", []));
 });
 afterAll(async () => {
   child?.kill("SIGKILL");
+  for (const other of others) other.kill("SIGKILL");
   await rm(root, { recursive: true, force: true });
 });
+
+/** A manifest requiring `services` and warning on service_running() of each. */
+async function manifest(services: string[]): Promise<string> {
+  const file = join(root, `m-${services[0]}.yaml`);
+  await writeFile(
+    file,
+    [
+      'version: "1.0.0"',
+      "conditionals:",
+      ...services.map((s) => `  - {condition: "service_running('${s}')", action: warn, message: "${s} up"}`),
+      "requirements:",
+      `  required_services: [${services.map((s) => JSON.stringify(s)).join(", ")}]`,
+      "",
+    ].join("\n"),
+  );
+  return file;
+}
 
 describe.skipIf(systemdRunning())("a 15-character service name (no systemd)", () => {
   it("is not found running because a longer-named process's comm is cut to it", async () => {
@@ -54,5 +86,27 @@ describe.skipIf(systemdRunning())("a 15-character service name (no systemd)", ()
     expect(requirements.code).toBe(1);
     const conditions = await runShip(["--test-conditionals", file, "--app-dir", join(root, "app")]);
     expect(conditions.stdout).toMatch(/no +service_running\('payments-worker'\)/);
+  });
+});
+
+describe.skipIf(systemdRunning())("15-character service names, more cases (no systemd)", () => {
+  it("a #! script whose name only starts with the 15 characters is not it", async () => {
+    const file = await manifest(["metrics-collect.service"]);
+    const requirements = await runShip(["--check-requirements", file, "--app-dir", join(root, "app")]);
+    expect(requirements.stdout).toMatch(/FAIL required_services\.metrics-collect\.service: no process named/);
+    expect(requirements.code).toBe(1);
+    const conditions = await runShip(["--test-conditionals", file, "--app-dir", join(root, "app")]);
+    expect(conditions.stdout).toMatch(/no +service_running\('metrics-collect\.service'\)/);
+  });
+
+  it("a program and a #! script named exactly 15 characters are found running", async () => {
+    const file = await manifest(["payments-ledger", "metrics-scraper"]);
+    const requirements = await runShip(["--check-requirements", file, "--app-dir", join(root, "app")]);
+    expect(requirements.stdout).toMatch(/ok +required_services\.payments-ledger: running/);
+    expect(requirements.stdout).toMatch(/ok +required_services\.metrics-scraper: running/);
+    expect(requirements.code, requirements.stdout).toBe(0);
+    const conditions = await runShip(["--test-conditionals", file, "--app-dir", join(root, "app")]);
+    expect(conditions.stdout).toMatch(/HOLDS +service_running\('payments-ledger'\)/);
+    expect(conditions.stdout).toMatch(/HOLDS +service_running\('metrics-scraper'\)/);
   });
 });
