@@ -38,40 +38,52 @@ export async function systemdServiceActive(name: string, env: NodeJS.ProcessEnv)
 const COMM_MAX = 15;
 
 /**
- * `pgrep -x NAME` when pgrep is installed, else the same match over /proc/PID/comm. A name longer
- * than comm holds (`unattended-upgrades`, a `my-app-worker-daemon`) never matched with pgrep (it
- * warned on stderr and found nothing, so a running service read as stopped): it is matched in
- * /proc, comm holding its first 15 characters and the program's whole name being NAME.
+ * `pgrep -x NAME` when pgrep is installed and NAME is shorter than comm holds, else the same match
+ * over /proc/PID/comm. A comm of COMM_MAX characters may be a longer name cut short: the comm of a
+ * `payments-worker-daemon` is `payments-worker`, so pgrep -x found a `payments-worker` (15) that
+ * does not run, and never matched a name over 15 (it warned on stderr and found nothing). A name of
+ * COMM_MAX characters or more is therefore matched in /proc: comm holding its first 15 characters
+ * and the program's (or #! script's) whole name being NAME.
  */
 export async function processRunning(unit: string, env: NodeJS.ProcessEnv): Promise<boolean> {
-  // systemctl takes `nginx.service` as well as `nginx`; the process is `nginx` either way.
-  const name = unit.endsWith(".service") ? unit.slice(0, -".service".length) : unit;
-  if (name.length <= COMM_MAX && findOnPath("pgrep", env) !== undefined)
+  const name = processName(unit);
+  if (name.length < COMM_MAX && findOnPath("pgrep", env) !== undefined)
     return (await exitStatus("pgrep", ["-x", "--", name], env)) === 0;
   const wanted = name.slice(0, COMM_MAX);
   const pids = (await readdir("/proc").catch(() => [])).filter((entry) => /^\d+$/.test(entry));
   for (const pid of pids) {
-    const comm = await readFile(`/proc/${pid}/comm`, "utf8").catch(() => "");
-    if (comm.trim() !== wanted) continue;
-    if (name.length <= COMM_MAX || (await programNames(pid)).includes(name)) return true;
+    const comm = (await readFile(`/proc/${pid}/comm`, "utf8").catch(() => "")).replace(/\n$/, "");
+    if (comm !== wanted) continue;
+    // A shorter comm is a whole name; one of COMM_MAX characters may be cut, so the name is checked.
+    if (comm.length < COMM_MAX || (await wholeName(pid, comm)) === name) return true;
   }
   return false;
 }
 
+/** systemctl takes `nginx.service` as well as `nginx`; the process is `nginx` either way. */
+function processName(unit: string): string {
+  return unit.endsWith(".service") ? unit.slice(0, -".service".length) : unit;
+}
+
 /** How processRunning looks for `unit`, for messages. */
 export function processSearch(unit: string): string {
-  const name = unit.endsWith(".service") ? unit.slice(0, -".service".length) : unit;
-  return name.length <= COMM_MAX ? "pgrep -x" : "/proc: comm and the program's name";
+  return processName(unit).length < COMM_MAX ? "pgrep -x" : "/proc: comm and the program's whole name";
 }
 
 /**
- * The whole names a process may go by: its program file's, and its command line's first two words
- * (a script started through its #! line has the interpreter as argv[0] and itself as argv[1]).
+ * The whole name of the file process `pid` was started from, whose comm is `comm` (cut to 15).
+ * The kernel sets comm from that file's name: for a program it is /proc/PID/exe (" (deleted)" when
+ * an update replaced it since); for a script started through its #! line, exe is the interpreter,
+ * and the script is the first argument after it (after the #! line's own argument, if any) whose
+ * name starts with comm. Only then are arguments read, so `./payments-worker-daemon payments-worker`
+ * is no `payments-worker`.
  */
-async function programNames(pid: string): Promise<string[]> {
+async function wholeName(pid: string, comm: string): Promise<string | undefined> {
+  const exe = basename((await readlink(`/proc/${pid}/exe`).catch(() => "")).replace(/ \(deleted\)$/, ""));
+  if (exe.startsWith(comm)) return exe;
   const cmdline = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
-  const exe = await readlink(`/proc/${pid}/exe`).catch(() => "");
-  return [exe, ...cmdline.split("\0").slice(0, 2)]
-    .filter((word) => word !== "")
-    .map((word) => basename(word));
+  // Another user's process may hide its exe from a non-root agent: then argv[0] may be the program.
+  const words = cmdline.split("\0").filter((word) => word !== "");
+  const candidates = exe === "" ? words.slice(0, 3) : words.slice(1, 3);
+  return candidates.map((word) => basename(word)).find((word) => word.startsWith(comm));
 }

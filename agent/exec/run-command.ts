@@ -8,7 +8,7 @@ import { fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
 import { cleanEnvironment } from "./clean-env.js";
 import { clearRunningCommand, recordRunningCommand } from "./running-command.js";
-import { unrunnableProgram } from "./unrunnable-program.js";
+import { succeededDespite, unrunnableProgram } from "./unrunnable-program.js";
 
 /** What every command learns about the update through its environment. */
 export interface CommandEnv {
@@ -108,9 +108,11 @@ export function runCommand(command: string, options: RunCommandOptions): Promise
       const timedOut = deadline.timedOut();
       const ok = !timedOut && exitCode === 0 && spawnError === undefined;
       const durationMs = Math.round(performance.now() - started);
-      void (ok || timedOut ? Promise.resolve("") : unrunnableProgram(command, options.cwd, exitCode))
-        .catch(() => "")
-        .then((unrunnable) => {
+      const succeeded = ok ? succeededDespite(command, options.cwd) : Promise.resolve("");
+      const unrunnableNote =
+        ok || timedOut ? Promise.resolve("") : unrunnableProgram(command, options.cwd, exitCode);
+      void Promise.all([succeeded.catch(() => ""), unrunnableNote.catch(() => "")]).then(
+        ([despite, unrunnable]) => {
           const result: CommandResult = {
             ok,
             exitCode,
@@ -122,8 +124,10 @@ export function runCommand(command: string, options: RunCommandOptions): Promise
             unrunnable,
           };
           logResult(command, options, result);
+          if (despite !== "") options.log.warn(`${options.label} succeeded, but ${despite}`, { command });
           return recorded.then(() => clearRecord(options)).then(() => resolve(result));
-        });
+        },
+      );
     };
     child.on("error", (err) => finish(null, null, err));
     // "close" fires once the pipes are drained, so no output is lost; but a backgrounded child

@@ -14,7 +14,7 @@ import {
 } from "../conditions/service-status.js";
 import { cleanEnvironment } from "../exec/clean-env.js";
 import { notYetInstalled } from "../exec/not-yet-installed.js";
-import { unrunnableProgram } from "../exec/unrunnable-program.js";
+import { succeededDespite, unrunnableProgram } from "../exec/unrunnable-program.js";
 import { checkDiskSpace } from "./disk-space.js";
 import { checkPythonVersion } from "./python-version.js";
 
@@ -118,8 +118,10 @@ async function checkEnvironment(
   const lastLine = result.output.split("\n").at(-1) ?? "";
   const said = lastLine === "" ? "" : `: ${lastLine}`;
   let detail: string;
-  if (result.ok) detail = `passed (${check.command})`;
-  else if (result.spawnError !== undefined) detail = `could not start in ${cwd}: ${result.spawnError}`;
+  if (result.ok) {
+    const despite = await succeededDespite(check.command, cwd).catch(() => "");
+    detail = `passed (${check.command})${despite === "" ? "" : `, but ${despite}`}`;
+  } else if (result.spawnError !== undefined) detail = `could not start in ${cwd}: ${result.spawnError}`;
   else if (result.timedOut) detail = `timed out after ${check.timeout} s and was killed (${check.command})`;
   else {
     detail = `exit code ${result.exitCode ?? "none (killed by a signal)"} (${check.command})${said}`;

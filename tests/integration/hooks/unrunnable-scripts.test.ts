@@ -23,6 +23,9 @@ const SCRIPTS: Record<string, string> = {
   "scripts/plain.sh": "#!/bin/sh\necho restarted\n",
   "scripts/fine.sh": "#!/bin/sh\nexit 0\n",
   "scripts/failing.sh": "#!/bin/sh\necho 'port 8080 in use' >&2\nexit 127\n",
+  "scripts/bom.py": "\uFEFF#!/usr/bin/python3\nimport sys\nprint('migrated')\n",
+  "scripts/bom.sh": "\uFEFF#!/bin/bash\n[[ -n $HOME ]] && echo restarted\n",
+  "scripts/bom-sh.sh": "\uFEFF#!/bin/sh\necho restarted\n",
   "bin/.keep": "",
 };
 
@@ -97,6 +100,32 @@ describe("a release script the shell cannot start", () => {
     );
   });
 
+  it("migration saved with a byte-order mark before #!/usr/bin/python3: says so, not sh's syntax error alone", async () => {
+    const { run, state } = await update(["migrations:", '  "2.0.0": ["scripts/bom.py"]']);
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stdout).toContain(
+      "scripts/bom.py starts with a byte-order mark (UTF-8 BOM) before #!, so the kernel does not see its #! line",
+    );
+    expect(String(state.sources.myapp?.last_error)).toMatch(/byte-order mark/);
+  });
+
+  it("hook with a BOM before #!/bin/bash: says so, whatever the exit code sh gave", async () => {
+    const { run } = await update(["hooks:", '  post_update: ["./scripts/bom.sh --now"]']);
+    expect(run.code, run.stderr).toBe(1);
+    expect(run.stdout).toMatch(
+      /post_update hook\[0\] exited with \d+: .*\.\/scripts\/bom\.sh starts with a byte-order mark/,
+    );
+  });
+
+  it("hook with a BOM before #!/bin/sh succeeds under sh, with a warning saying why it ran that way", async () => {
+    const { run, state } = await update(["hooks:", '  post_update: ["scripts/bom-sh.sh"]']);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(state.sources.myapp?.current_version).toBe("2.0.0");
+    expect(run.stdout + run.stderr).toMatch(
+      /post_update hook\[0\] succeeded, but scripts\/bom-sh\.sh starts with a byte-order mark \(UTF-8 BOM\)/,
+    );
+  });
+
   it("leaves the shell's own words alone where they are right", async () => {
     const { run } = await update(["hooks:", '  post_update: ["scripts/fine.sh", "scripts/failing.sh"]']);
     expect(run.code, run.stderr).toBe(1);
@@ -140,6 +169,36 @@ describe("a script of the app the shell cannot start, in a condition or an envir
     expect(run.code, run.stderr).toBe(1);
     expect(run.stdout).toMatch(
       /environment_checks\.db: .*scripts\/maint\.sh has Windows \(CRLF\) line endings/,
+    );
+  });
+
+  it("an environment check with a BOM before #! says so when it fails, and when it passes under sh", async () => {
+    const app = await localApp();
+    apps.push(app);
+    await mkdir(join(app.appDir, "scripts"));
+    await writeFile(join(app.appDir, "scripts/db.py"), "\uFEFF#!/usr/bin/python3\nprint('up')\n", {
+      mode: 0o755,
+    });
+    await writeFile(join(app.appDir, "scripts/disk.sh"), "\uFEFF#!/bin/sh\nexit 0\n", { mode: 0o755 });
+    const manifest = join(app.appDir, "m.yaml");
+    await writeFile(
+      manifest,
+      [
+        'version: "1.0.0"',
+        "requirements:",
+        "  environment_checks:",
+        '    - {name: db, command: "scripts/db.py"}',
+        '    - {name: disk, command: "scripts/disk.sh"}',
+        "",
+      ].join("\n"),
+    );
+    const requirements = await runShip(["--check-requirements", manifest, "--app-dir", app.appDir]);
+    expect(requirements.code).toBe(1);
+    expect(requirements.stdout).toMatch(
+      /FAIL environment_checks\.db: .*scripts\/db\.py starts with a byte-order mark/,
+    );
+    expect(requirements.stdout).toMatch(
+      /ok +environment_checks\.disk: passed \(scripts\/disk\.sh\), but scripts\/disk\.sh starts with a byte-order mark/,
     );
   });
 });
