@@ -5,25 +5,21 @@
  * stopped: the requirement failed every run and a skip_update on it never held. A process that
  * shares only its first 15 characters is still no match.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import type { ChildProcess } from "node:child_process";
+import { chmod, copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemdRunning } from "../../../agent/conditions/service-status.js";
 import { runShip } from "../../support/ship-cli.js";
+import { servicesManifest, startNamed } from "./named-processes.js";
 
 let root: string;
 const children: ChildProcess[] = [];
 
-/** Starts `program` (a file in root) and waits until /proc shows it. */
+/** Starts `program` (a file in root), killed after the file. */
 async function start(program: string, args: string[]): Promise<void> {
-  const child = spawn(join(root, program), args, { stdio: "ignore" });
-  children.push(child);
-  // beforeAll cannot expect.poll: wait for exec to have named the process (sleep is no fixed wait here).
-  const comm = () => readFile(`/proc/${child.pid}/comm`, "utf8").catch(() => "");
-  for (let i = 0; i < 200 && (await comm()).trim() !== program.slice(0, 15); i++) await sleep(50);
+  children.push(await startNamed(root, program, args));
 }
 
 beforeAll(async () => {
@@ -42,21 +38,7 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-async function manifest(services: string[]): Promise<string> {
-  const file = join(root, `m-${services.length}-${services[0]}.yaml`);
-  await writeFile(
-    file,
-    [
-      'version: "1.0.0"',
-      "conditionals:",
-      ...services.map((s) => `  - {condition: "service_running('${s}')", action: warn, message: "${s} up"}`),
-      "requirements:",
-      `  required_services: [${services.map((s) => JSON.stringify(s)).join(", ")}]`,
-      "",
-    ].join("\n"),
-  );
-  return file;
-}
+const manifest = (services: string[]) => servicesManifest(root, services);
 
 describe.skipIf(systemdRunning())(
   "a service whose process name is longer than 15 characters (no systemd)",

@@ -9,26 +9,20 @@
  *        required_services: ["payments-worker"]  →  "ok required_services.payments-worker: running
  *        (… pgrep -x)", exit 0; expected FAIL, exit 1.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import type { ChildProcess } from "node:child_process";
+import { chmod, copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { systemdRunning } from "../../../agent/conditions/service-status.js";
 import { runShip } from "../../support/ship-cli.js";
+import { servicesManifest, startNamed } from "./named-processes.js";
 
 let root: string;
 let child: ChildProcess | undefined;
 const others: ChildProcess[] = [];
 
-/** Starts `program` (a file in root) and waits until exec has named the process. */
-async function start(program: string, args: string[]): Promise<ChildProcess> {
-  const started = spawn(join(root, program), args, { stdio: "ignore" });
-  const comm = () => readFile(`/proc/${started.pid}/comm`, "utf8").catch(() => "");
-  for (let i = 0; i < 200 && (await comm()).trim() !== program.slice(0, 15); i++) await sleep(50);
-  return started;
-}
+const start = (program: string, args: string[]) => startNamed(root, program, args);
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "ship-service-15-"));
@@ -50,22 +44,7 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-/** A manifest requiring `services` and warning on service_running() of each. */
-async function manifest(services: string[]): Promise<string> {
-  const file = join(root, `m-${services[0]}.yaml`);
-  await writeFile(
-    file,
-    [
-      'version: "1.0.0"',
-      "conditionals:",
-      ...services.map((s) => `  - {condition: "service_running('${s}')", action: warn, message: "${s} up"}`),
-      "requirements:",
-      `  required_services: [${services.map((s) => JSON.stringify(s)).join(", ")}]`,
-      "",
-    ].join("\n"),
-  );
-  return file;
-}
+const manifest = (services: string[]) => servicesManifest(root, services);
 
 describe.skipIf(systemdRunning())("a 15-character service name (no systemd)", () => {
   it("is not found running because a longer-named process's comm is cut to it", async () => {
