@@ -529,6 +529,9 @@ function withUserElements(
   const [mine, theirs] = [ours.spans, releases.spans];
   const [userValues, releaseValues] = [ours.values, releases.values];
   const { pairs, id } = pairElements(userValues, releaseValues);
+  const banner = arrayBanner(user, mine, release, theirs);
+  // The banner stays at the top of the array: it leaves whichever element it sat on.
+  const from = (block: Block, first: boolean) => block.start + (first ? banner.length : 0);
   let kept = 0;
   const parts = theirs.map((block, i) => {
     const last = i === theirs.length - 1;
@@ -539,7 +542,7 @@ function withUserElements(
     if (at !== undefined && own !== undefined) {
       if (sameValue(userValues[at], releaseValues[i])) {
         kept++;
-        return user.text.slice(own.start, own.contentEnd) + parting;
+        return user.text.slice(from(own, at === 0), own.contentEnd) + parting;
       }
       const changed = changedElement(
         user,
@@ -551,13 +554,32 @@ function withUserElements(
       );
       if (changed !== undefined) {
         kept++;
-        return user.text.slice(own.start, own.headerStart) + changed + parting;
+        return user.text.slice(from(own, at === 0), own.headerStart) + changed + parting;
       }
     }
-    return release.text.slice(block.start, last ? block.contentEnd : block.end);
+    return release.text.slice(from(block, i === 0), last ? block.contentEnd : block.end);
   });
   if (kept === 0) return undefined;
-  return withNewline(parts.map(withNewline).join("").trimEnd());
+  return withNewline(banner + parts.map(withNewline).join("").trimEnd());
+}
+
+/**
+ * The comment lines directly above the first element that the user's copy and the release's both
+ * begin with (`# ===== endpoints =====` over `[[endpoints]]`, no blank line between): a heading of
+ * the array, not a note on its first element. It travelled with that element, so an element the
+ * release put first came with a second copy of it, and one it dropped took it away.
+ */
+function arrayBanner(user: Side, mine: readonly Block[], release: Side, theirs: readonly Block[]): string {
+  const [first, other] = [mine[0], theirs[0]];
+  if (first === undefined || other === undefined) return "";
+  const above = (side: Side, block: Block) => side.text.slice(block.start, block.headerStart);
+  const [ours, releases] = [above(user, first), above(release, other)].map((t) => t.split(/(?<=\n)/));
+  let shared = 0;
+  while (ours[shared] && ours[shared] === releases[shared]) shared++;
+  const banner = ours.slice(0, shared).join("");
+  // The same lines over other elements too (`# endpoint` over each) are every element's own note.
+  const repeated = theirs.slice(1).some((block) => above(release, block).startsWith(banner));
+  return repeated ? "" : banner;
 }
 
 /**

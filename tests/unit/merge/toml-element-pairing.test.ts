@@ -50,3 +50,40 @@ describe("an element the release inserts", () => {
     expect(result.warnings).toEqual([]);
   });
 });
+
+describe("a banner right above the first element (no blank line)", () => {
+  const banner = "# ===== endpoints =====\n";
+  const a = '[[endpoints]]\nname = "a"\nurl = "http://a"\n';
+  const b = '[[endpoints]]\nname = "b"\nurl = "http://b"\n';
+  const z = '[[endpoints]]\nname = "z"\nurl = "http://z"\n';
+
+  it("stays once at the top when the release puts a new element first", () => {
+    const base = `title = "x"\n\n${banner}${a}\n${b}`;
+    const current = base.replace(banner, `${banner}# ops: a is primary\n`);
+    const incoming = `title = "x"\n\n${banner}${z}\n${a.replace("http://a", "http://a2")}\n${b}`;
+    const result = merge(base, current, incoming);
+    expect(result.text).toBe(
+      `title = "x"\n\n${banner}${z}\n# ops: a is primary\n${a.replace("http://a", "http://a2")}\n${b}`,
+    );
+    expect(result.warnings).toEqual([]);
+  });
+
+  it("stays when the release drops the first element, whose own comment goes, named", () => {
+    const base = `${banner}${a}\n${b}`;
+    const current = base.replace(banner, `${banner}# ops: a\n`);
+    const result = merge(base, current, `${banner}${b}`);
+    expect(result.text).toBe(`${banner}${b}`);
+    expect(result.warnings).toEqual([
+      'endpoints: the release dropped your element name = "a", and your comments on it went with it (# ops: a)',
+    ]);
+  });
+
+  it("is no banner where the release writes it over every element: each keeps its own", () => {
+    const note = "# endpoint\n";
+    const base = `${note}${a}\n${note}${b}`;
+    const current = base.replace('url = "http://a"', 'url = "http://a"  # mine');
+    const incoming = `${note}${z}\n${note}${a}x = 1\n\n${note}${b}`;
+    const result = merge(base, current, incoming);
+    expect(result.text).toBe(`${note}${z}\n${note}${a.replace('"http://a"', '"http://a"  # mine')}x = 1\n\n${note}${b}`);
+  });
+});
