@@ -6,9 +6,10 @@
  * item-per-line array, and the reverse, with no word. JSON and YAML keep a user's array style too.
  */
 import { scanOutsideStrings } from "./toml-chars.js";
+import { pairElements } from "./toml-element-pairing.js";
 import { inlineTextInSpellings } from "./toml-inline-spelling.js";
 import { readTomlValues } from "./toml-value-text.js";
-import { ABSENT, childOf, isTable, sameValue } from "./values.js";
+import { isTable, sameValue } from "./values.js";
 
 /** The release's array text in the user's style; the release's own text when that cannot be told. */
 export function inUserArrayStyle(userText: string, releaseText: string): string {
@@ -45,15 +46,12 @@ interface MatchedItem {
   mine: number | undefined;
 }
 
-/** Keys that name an inline-table item (`{ name = "web", … }`), so a changed item is found again. */
-const IDENTITY_KEYS = ["name", "id", "key"] as const;
-
 /**
  * Each item of the release's that the user's array also holds (the same value) in the user's
  * spelling: their `'click>=8'` stayed `"click>=8"`, `0x50` became `80`, when the release added an
- * item. An inline table the release changed (`{ name = "web", port = 8080 }`) is the user's item of
- * that name (else at that place, in arrays of one length), its members spelt as the user's where
- * their values stay; its comments stay too.
+ * item. An inline table the release changed (`{ name = "web", port = 8080 }`) is the user's item it
+ * is (by identity, place or likeness, as `[[array]]` elements pair), its members spelt as the user's
+ * where their values stay; its comments stay too.
  */
 function userItemsIn(items: readonly string[], userItems: readonly string[] | undefined): MatchedItem[] {
   const plain = items.map((text) => ({ text, mine: undefined }));
@@ -72,28 +70,18 @@ function userItemsIn(items: readonly string[], userItems: readonly string[] | un
     );
     return at === undefined ? { text: item, mine: undefined } : { text: userItems[at] as string, mine: at };
   });
-  const sameLength = items.length === userItems.length;
+  // A changed item is the user's item it is as an `[[array]]` element is (toml-element-pairing.ts).
+  const { pairs } = pairElements(mine, values);
   matched.forEach((match, index) => {
     const value = values[index];
-    if (match.mine !== undefined || !isTable(value)) return;
-    const free = [...unused].filter((u) => isTable(mine[u]));
-    const id = IDENTITY_KEYS.find((key) => isScalar(childOf(value, key)));
-    const at =
-      id !== undefined
-        ? free.find((u) => sameValue(childOf(mine[u], id), childOf(value, id)))
-        : sameLength
-          ? free.find((u) => u === index)
-          : undefined;
-    if (at === undefined) return;
+    const at = pairs[index];
+    if (match.mine !== undefined || !isTable(value) || at === undefined) return;
+    if (!unused.has(at) || !isTable(mine[at])) return;
     const text = inlineTextInSpellings(value, [userItems[at] as string, match.text], inUserArrayStyle);
     if (text === undefined) return;
     matched[index] = { text, mine: take(at) };
   });
   return matched;
-}
-
-function isScalar(value: unknown): boolean {
-  return value !== ABSENT && (value === null || typeof value !== "object");
 }
 
 /** The values of an array's item texts, read once; undefined when they do not read as TOML. */

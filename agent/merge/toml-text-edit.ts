@@ -573,7 +573,8 @@ function arrayBanner(user: Side, mine: readonly Block[], release: Side, theirs: 
   const [first, other] = [mine[0], theirs[0]];
   if (first === undefined || other === undefined) return "";
   const above = (side: Side, block: Block) => side.text.slice(block.start, block.headerStart);
-  const [ours, releases] = [above(user, first), above(release, other)].map((t) => t.split(/(?<=\n)/));
+  const ours = above(user, first).split(/(?<=\n)/);
+  const releases = above(release, other).split(/(?<=\n)/);
   let shared = 0;
   while (ours[shared] && ours[shared] === releases[shared]) shared++;
   const banner = ours.slice(0, shared).join("");

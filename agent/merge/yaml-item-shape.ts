@@ -7,7 +7,8 @@
  * the comment on its line, keys the release drops go and keys it adds come after the operator's.
  */
 import { isMap, isScalar, isSeq, type Pair, type YAMLMap, type YAMLSeq } from "yaml";
-import { childOf, isTable, sameValue } from "./values.js";
+import { pairElements } from "./toml-element-pairing.js";
+import { childOf, sameValue } from "./values.js";
 import { jsKeyOf } from "./yaml-anchors.js";
 import { putShippedComments, type ShippedComments, shippedBetween } from "./yaml-shipped-comments.js";
 
@@ -19,13 +20,12 @@ export type ReplaceInStyle = (
   theirValue: unknown,
 ) => unknown;
 
-/** Keys that name a list item (`- name: web`), so a changed item is found again by them. */
-const IDENTITY_KEYS = ["name", "id", "key"] as const;
-
 /**
  * In the release's list `value`, each mapping item that no item of the user's `old` list equals is
- * replaced by the user's item of the same name (else at the same place, in lists of one length)
- * holding the release's values, where the user's holds comments. `taken` holds the indexes of the release's items already the user's.
+ * replaced by the user's item it is (paired as `[[array]]` elements are, toml-element-pairing.ts:
+ * by a key naming one item each on both sides — `name`, `id`, `key`, or another such as `module` or
+ * `path` —, else by place in lists of one length, else by likeness) holding the release's values,
+ * where the user's holds comments. `taken` holds the indexes of the release's items already the user's.
  */
 export function shapeChangedItems(
   old: YAMLSeq,
@@ -41,45 +41,19 @@ export function shapeChangedItems(
   },
   replace: ReplaceInStyle,
 ): void {
-  const free = [...values.free];
+  const { pairs, id } = pairElements(values.old, values.value);
   value.items.forEach((item, index) => {
-    if (values.taken.has(index) || !isMap(item)) return;
-    const theirs = values.value[index];
-    const at = matchingItem(free, values.old, theirs, index, old.items.length === value.items.length);
-    if (at === -1) return;
-    const mine = old.items[free[at] as number];
+    const at = pairs[index];
+    if (values.taken.has(index) || !isMap(item) || at === undefined || !values.free.has(at)) return;
+    const mine = old.items[at];
     // One without comments of the user's has nothing the release's text would lose but quoting,
     // and the release's text brings the release's new comments.
     if (!isMap(mine) || !values.commented(mine)) return;
-    const was = baseItem(values.base, theirs, free[at] as number);
-    const shaped = inUserShape(mine, item, values.old[free[at] as number], theirs, replace, was);
-    if (shaped === undefined) return;
-    free.splice(at, 1);
-    value.items[index] = shaped;
+    const theirs = values.value[index];
+    const was = baseItem(values.base, theirs, at, id);
+    const shaped = inUserShape(mine, item, values.old[at], theirs, replace, was);
+    if (shaped !== undefined) value.items[index] = shaped;
   });
-}
-
-function matchingItem(
-  free: readonly number[],
-  oldValues: readonly unknown[],
-  theirs: unknown,
-  index: number,
-  sameLength: boolean,
-): number {
-  if (!isTable(theirs)) return -1;
-  for (const key of IDENTITY_KEYS) {
-    const id = childOf(theirs, key);
-    if (!isScalarValue(id)) continue;
-    const named = free.findIndex((at) => sameValue(childOf(oldValues[at], key), id));
-    if (named !== -1) return named;
-    // A release item with a name no item of the user's has is a new item, not a changed one.
-    return -1;
-  }
-  return sameLength ? free.findIndex((at) => at === index && isTable(oldValues[at])) : -1;
-}
-
-function isScalarValue(value: unknown): boolean {
-  return value !== null && typeof value !== "object" && typeof value !== "symbol";
 }
 
 /** The user's mapping holding the release's values; undefined where it cannot be read key by key. */
@@ -129,10 +103,9 @@ function inUserShape(
   return shaped;
 }
 
-/** The previous release's item of the same name (`name`, `id`, `key`), else at the user's item's place. */
-function baseItem(base: unknown, theirs: unknown, place: number): YAMLMap | undefined {
+/** The previous release's item of the same identity (`id`), else at the user's item's place. */
+function baseItem(base: unknown, theirs: unknown, place: number, id: string | undefined): YAMLMap | undefined {
   if (!isSeq(base)) return undefined;
-  const id = IDENTITY_KEYS.find((key) => isScalarValue(childOf(theirs, key)));
   const found =
     id === undefined
       ? base.items[place]
