@@ -45,6 +45,7 @@ import {
   usedAnchorsOnPath,
   valuesOf,
 } from "./yaml-anchors.js";
+import { firstItemNote, placeFirstItemNote } from "./yaml-first-item-note.js";
 import { markFromRelease, withFoldedLines } from "./yaml-folded-blocks.js";
 import { type ReplaceInStyle, shapeChangedItems } from "./yaml-item-shape.js";
 import { numbersAsSpelled, spellNumbers } from "./yaml-numbers.js";
@@ -598,9 +599,9 @@ function keepItemComments(
   // A flow list (`[a, b]`) holds no comments of its items; its items' spellings stay all the same.
   const block = old.flow !== true && value.flow !== true;
   const moved: string[] = [];
-  const carry = (from: Scalar | YAMLSeq, to: Scalar | YAMLSeq) => {
+  const carry = (from: Scalar | YAMLSeq, to: Scalar | YAMLSeq, before = true) => {
     if (!block) return;
-    if (from.commentBefore && !to.commentBefore) {
+    if (before && from.commentBefore && !to.commentBefore) {
       to.commentBefore = from.commentBefore;
       to.spaceBefore = from.spaceBefore;
       moved.push(from.commentBefore);
@@ -610,7 +611,11 @@ function keepItemComments(
       moved.push(from.comment);
     }
   };
-  carry(old, value);
+  const note = block ? firstItemNote(old, value, base) : undefined;
+  if (note !== undefined) moved.push(note.whole);
+  carry(old, value, note === undefined);
+  // Where the user's first item is now, for the note above it.
+  let firstAt: number | undefined;
   // An item the release keeps is the user's, spelling too (`- '80:80'` stayed `- "80:80"`, `- 8080:8080`
   // became quoted), with the release's comments where the user wrote none.
   const unused = old.items.filter(isScalar);
@@ -619,6 +624,7 @@ function keepItemComments(
     const at = unused.findIndex((mine) => sameValue(mine.value, item.value));
     const mine = at === -1 ? undefined : unused.splice(at, 1)[0];
     if (mine === undefined) return;
+    if (mine === old.items[0]) firstAt = index;
     const kept = mine.clone() as Scalar;
     kept.commentBefore = null;
     kept.comment = null;
@@ -628,16 +634,29 @@ function keepItemComments(
     kept.comment ??= item.comment;
     value.items[index] = kept;
   });
-  // A mapping or list item the release keeps whole (a Kubernetes container, a compose volume entry)
-  // is the user's item, comments and spellings inside it included.
-  if (
-    !block ||
-    !Array.isArray(oldValues) ||
-    !Array.isArray(newValues) ||
-    oldValues.length !== old.items.length
-  )
-    return moved;
-  if (newValues.length !== value.items.length) return moved;
+  if (block) firstAt ??= keepCollectionItems(old, value, oldValues, newValues, base, moved);
+  if (note !== undefined) placeFirstItemNote(old, value, note, firstAt);
+  return moved;
+}
+
+/**
+ * A mapping or list item the release keeps whole (a Kubernetes container, a compose volume entry)
+ * is the user's item, comments and spellings inside it included; one the release changed (a
+ * container's image bumped) is the user's item edited to its values. Where the user's first item
+ * is now, if it is one of them.
+ */
+function keepCollectionItems(
+  old: YAMLSeq,
+  value: YAMLSeq,
+  oldValues: unknown,
+  newValues: unknown,
+  base: unknown,
+  moved: string[],
+): number | undefined {
+  if (!Array.isArray(oldValues) || !Array.isArray(newValues) || oldValues.length !== old.items.length)
+    return undefined;
+  if (newValues.length !== value.items.length) return undefined;
+  let firstAt: number | undefined;
   const free = new Set(old.items.keys());
   const taken = new Set<number>();
   value.items.forEach((item, index) => {
@@ -649,19 +668,19 @@ function keepItemComments(
     if (at === undefined) return;
     free.delete(at);
     taken.add(index);
+    if (at === 0) firstAt = index;
     const mine = old.items[at] as YAMLMap | YAMLSeq;
     value.items[index] = mine.clone();
     moved.push(...commentsIn(mine));
   });
-  // One the release changed (a container's image bumped) is the user's item edited to its values.
   const commented = (item: YAMLMap) => commentsIn(item).length > 0;
-  shapeChangedItems(
+  const shaped = shapeChangedItems(
     old,
     value,
     { old: oldValues, value: newValues, taken, free, commented, base },
     inUserStyle,
   );
-  return moved;
+  return firstAt ?? shaped.get(0);
 }
 
 /**

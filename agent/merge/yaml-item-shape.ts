@@ -26,6 +26,7 @@ export type ReplaceInStyle = (
  * by a key naming one item each on both sides — `name`, `id`, `key`, or another such as `module` or
  * `path` —, else by place in lists of one length, else by likeness) holding the release's values,
  * where the user's holds comments. `taken` holds the indexes of the release's items already the user's.
+ * Returns, for each user's item so edited, the index of the release's item it became.
  */
 export function shapeChangedItems(
   old: YAMLSeq,
@@ -40,7 +41,8 @@ export function shapeChangedItems(
     base?: unknown;
   },
   replace: ReplaceInStyle,
-): void {
+): Map<number, number> {
+  const shaped = new Map<number, number>();
   const { pairs, id } = pairElements(values.old, values.value);
   value.items.forEach((item, index) => {
     const at = pairs[index];
@@ -51,9 +53,12 @@ export function shapeChangedItems(
     if (!isMap(mine) || !values.commented(mine)) return;
     const theirs = values.value[index];
     const was = baseItem(values.base, theirs, at, id);
-    const shaped = inUserShape(mine, item, values.old[at], theirs, replace, was);
-    if (shaped !== undefined) value.items[index] = shaped;
+    const edited = inUserShape(mine, item, values.old[at], theirs, replace, was);
+    if (edited === undefined) return;
+    value.items[index] = edited;
+    shaped.set(at, index);
   });
+  return shaped;
 }
 
 /** The user's mapping holding the release's values; undefined where it cannot be read key by key. */
@@ -104,7 +109,12 @@ function inUserShape(
 }
 
 /** The previous release's item of the same identity (`id`), else at the user's item's place. */
-function baseItem(base: unknown, theirs: unknown, place: number, id: string | undefined): YAMLMap | undefined {
+function baseItem(
+  base: unknown,
+  theirs: unknown,
+  place: number,
+  id: string | undefined,
+): YAMLMap | undefined {
   if (!isSeq(base)) return undefined;
   const found =
     id === undefined

@@ -31,7 +31,8 @@ describe("a YAML list of mappings", () => {
   }
 
   it("with no key naming items: a dropped item's neighbour keeps its own comments (likeness, not place)", () => {
-    const base = "backends:\n  - port: 1\n    weight: 1\n  - port: 2\n    weight: 2\n  - port: 3\n    weight: 3\n";
+    const base =
+      "backends:\n  - port: 1\n    weight: 1\n  - port: 2\n    weight: 2\n  - port: 3\n    weight: 3\n";
     const current = base.replace("  - port: 3\n", "  # ops: the api\n  - port: 3   # mine\n");
     const incoming = "backends:\n  - port: 1\n    weight: 1\n  - port: 3\n    weight: 30\n";
     const result = merge("yaml", base, current, incoming);

@@ -84,6 +84,8 @@ describe("a banner right above the first element (no blank line)", () => {
     const current = base.replace('url = "http://a"', 'url = "http://a"  # mine');
     const incoming = `${note}${z}\n${note}${a}x = 1\n\n${note}${b}`;
     const result = merge(base, current, incoming);
-    expect(result.text).toBe(`${note}${z}\n${note}${a.replace('"http://a"', '"http://a"  # mine')}x = 1\n\n${note}${b}`);
+    expect(result.text).toBe(
+      `${note}${z}\n${note}${a.replace('"http://a"', '"http://a"  # mine')}x = 1\n\n${note}${b}`,
+    );
   });
 });

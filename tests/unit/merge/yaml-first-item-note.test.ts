@@ -1,0 +1,67 @@
+/**
+ * A comment the user wrote above a YAML list's first item is a note on that item, and goes where
+ * the item goes, as the comment above a TOML `[[array]]` element does; a heading the release also
+ * begins the list with stays at the top. The yaml library holds those lines on the list, so they
+ * stayed at the top: over a new item the release put first, or over the next item when it dropped
+ * that one (and then no warning said the note had lost its item).
+ */
+import { describe, expect, it } from "vitest";
+import { mergeConfigFile } from "../../../agent/merge/index.js";
+
+const merge = (base: string, current: string, incoming: string) =>
+  mergeConfigFile({ format: "yaml", fileName: "c.yaml", base, current, incoming, strategy: "preserve_user" });
+
+describe("the user's note above a list's first item", () => {
+  it("goes with a mapping item the release moves down by putting a new one first", () => {
+    const base = "routes:\n  - name: a\n    to: x\n  - name: b\n    to: y\n";
+    const current = base.replace("routes:\n", "routes:\n  # ops: a is primary\n");
+    const incoming = "routes:\n  - name: z\n    to: q\n  - name: a\n    to: x\n  - name: b\n    to: y\n";
+    const result = merge(base, current, incoming);
+    expect(result.text).toBe(incoming.replace("  - name: a\n", "  # ops: a is primary\n  - name: a\n"));
+    expect(result.warnings).toEqual([]);
+  });
+
+  it("goes with a scalar item, and with a mapping item the release changes", () => {
+    const hosts = merge(
+      "hosts:\n  - a\n  - b\n",
+      "hosts:\n  # ops: a is primary\n  - a\n  - b\n",
+      "hosts:\n  - z\n  - a\n  - b\n",
+    );
+    expect(hosts.text).toBe("hosts:\n  - z\n  # ops: a is primary\n  - a\n  - b\n");
+    const base = "routes:\n  - name: a\n    to: x\n  - name: b\n    to: y\n";
+    const current =
+      "routes:\n  # ops: a is primary\n  - name: a\n    to: x   # mine\n  - name: b\n    to: y\n";
+    const incoming = "routes:\n  - name: z\n    to: q\n  - name: a\n    to: x2\n  - name: b\n    to: y\n";
+    const routes = merge(base, current, incoming);
+    expect(routes.text).toBe(
+      "routes:\n  - name: z\n    to: q\n  # ops: a is primary\n  - name: a\n    to: x2  # mine\n  - name: b\n    to: y\n",
+    );
+    expect([...hosts.warnings, ...routes.warnings]).toEqual([]);
+  });
+
+  it("leaves a heading the release also begins the list with at the top", () => {
+    const base = "routes:\n  # ==== routes ====\n  - name: a\n    to: x\n  - name: b\n    to: y\n";
+    const current = base.replace("# ==== routes ====\n", "# ==== routes ====\n  # ops: a\n");
+    const incoming =
+      "routes:\n  # ==== routes ====\n  - name: z\n    to: q\n  - name: a\n    to: x\n  - name: b\n    to: y\n";
+    const result = merge(base, current, incoming);
+    expect(result.text).toBe(incoming.replace("  - name: a\n", "  # ops: a\n  - name: a\n"));
+    expect(result.warnings).toEqual([]);
+  });
+
+  it("goes with the first item the release drops, named, instead of landing on the next one", () => {
+    const result = merge(
+      "hosts:\n  - a\n  - b\n",
+      "hosts:\n  # ops: a is primary\n  - a\n  - b\n",
+      "hosts:\n  - b\n",
+    );
+    expect(result.text).toBe("hosts:\n  - b\n");
+    expect(result.warnings.join("\n")).toContain("# ops: a is primary");
+  });
+
+  it("stays the release's where the user left the previous release's comment there", () => {
+    const base = "hosts:\n  # old heading\n  - a\n";
+    const result = merge(base, base, "hosts:\n  # new heading\n  - z\n  - a\n");
+    expect(result.text).toBe("hosts:\n  # new heading\n  - z\n  - a\n");
+  });
+});
