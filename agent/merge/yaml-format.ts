@@ -215,6 +215,7 @@ export function renderYamlMerge(
   for (const attempt of aliased ? ATTEMPTS : ATTEMPTS.filter((a) => a.anchors === "carry")) {
     try {
       const edited = commentsOnFirstKeys(cloneDocument(user.doc));
+      footerToDocument(edited, userText);
       const notes: string[] = [];
       let changed = false;
       // The document's values, read again only after an edit changed them.
@@ -238,7 +239,7 @@ export function renderYamlMerge(
       const text = foldedFollowed === undefined ? edited.toString(options) : (folded as string);
       const followed = foldedFollowed ?? followedAnchors(text, expected, release);
       if (followed === undefined) continue;
-      const plainDoc = asEditedStarts(user.doc);
+      const plainDoc = asEditedStarts(user.doc, userText);
       const plain =
         (text === folded ? withFoldedLines(plainDoc, options, texts) : undefined) ??
         plainDoc.toString(options);
@@ -287,20 +288,24 @@ function commentGoesOnFirstKey(map: YAMLMap<unknown, unknown>): boolean {
 }
 
 /**
- * The user's document as an edited copy starts (commentsOnFirstKeys), only to be written: the
- * document itself when no comment moves. A second clone of the whole document per attempt was a
- * fifth of a 20,000-key merge's CPU.
+ * The user's document as an edited copy starts (commentsOnFirstKeys, footerToDocument), only to be
+ * written: the document itself when no comment moves. A second clone of the whole document per
+ * attempt was a fifth of a 20,000-key merge's CPU.
  */
-function asEditedStarts(doc: Document): Document {
-  let moves = false;
-  visit(doc, {
-    Map(_key, map) {
-      if (!commentGoesOnFirstKey(map)) return;
-      moves = true;
-      return visit.BREAK;
-    },
-  });
-  return moves ? commentsOnFirstKeys(cloneDocument(doc)) : doc;
+function asEditedStarts(doc: Document, userText: string): Document {
+  let moves = footerOf(doc, userText) !== undefined;
+  if (!moves)
+    visit(doc, {
+      Map(_key, map) {
+        if (!commentGoesOnFirstKey(map)) return;
+        moves = true;
+        return visit.BREAK;
+      },
+    });
+  if (!moves) return doc;
+  const start = commentsOnFirstKeys(cloneDocument(doc));
+  footerToDocument(start, userText);
+  return start;
 }
 
 /**
@@ -457,7 +462,6 @@ function applyEdit(
     // New, or overriding what `<<` gives (an own key wins over merged ones).
     const pair = useValue || source === undefined ? target.createPair(key, null) : source.clone();
     pair.value = value;
-    if (parent === target.contents) footerToDocument(target, parent, user.text);
     parent.items.push(pair);
   } else {
     // Keep the user's key node (and the comments above it); take the release's value, in the
@@ -492,28 +496,43 @@ function applyEdit(
 }
 
 /**
- * A comment paragraph at the top level below the file's last nested mapping or list (a footer,
- * `# managed by ops`) is held by that mapping, so a key the merge added at the top level landed
- * below it, the footer now above the new key. Such paragraphs (written at column 0 in the user's
- * text) become the document's closing comment, which is written after the last key.
+ * Comment lines at the top level below the file's last nested mapping or list (a footer, `# managed
+ * by ops`) are held by that mapping, or by the last item of a list in it, so a key the merge added
+ * at the top level, or an item the release added after that one, landed below them, the footer now
+ * above it. From the first such line (written at column 0 in the user's text, also right under an
+ * indented comment of the item's own) they become the document's closing comment, which is written
+ * after the last key. Done on the user's document before any edit and on the text the merge is
+ * compared with (asEditedStarts), so where nothing moves the footer the user's lines stay as written.
  */
-function footerToDocument(target: Document, root: YAMLMap, userText: string): void {
-  const lines = new Set(userText.split("\n"));
-  let node: unknown = root.items.at(-1)?.value;
+function footerToDocument(target: Document, userText: string): void {
+  const found = footerOf(target, userText);
+  if (found === undefined) return;
+  const { node, lines, at } = found;
+  const kept = lines.slice(0, at).join("\n").replace(/\n+$/, "");
+  node.comment = kept === "" ? null : kept;
+  const footer = lines.slice(at).join("\n");
+  target.comment = target.comment ? `${footer}\n\n${target.comment}` : footer;
+}
+
+/** The node holding the footer, its comment's lines and the first line of the footer. */
+function footerOf(
+  doc: Document,
+  userText: string,
+): { node: YAMLMap | YAMLSeq; lines: string[]; at: number } | undefined {
+  if (!isMap(doc.contents)) return undefined;
+  let columnZero: Set<string> | undefined;
+  let node: unknown = doc.contents.items.at(-1)?.value;
   while (isMap(node) || isSeq(node)) {
     if (node.comment) {
-      const paragraphs = node.comment.split(/\n\n+/);
-      const at = paragraphs.findIndex((paragraph) => lines.has(`#${paragraph.split("\n")[0]}`));
-      if (at !== -1) {
-        node.comment = at === 0 ? null : paragraphs.slice(0, at).join("\n\n");
-        const footer = paragraphs.slice(at).join("\n\n");
-        target.comment = target.comment ? `${footer}\n\n${target.comment}` : footer;
-        return;
-      }
+      columnZero ??= new Set(userText.split("\n"));
+      const lines = node.comment.split("\n");
+      const at = lines.findIndex((line) => line !== "" && columnZero?.has(`#${line}`));
+      if (at !== -1) return { node, lines, at };
     }
     const last: unknown = node.items.at(-1);
     node = isPair(last) ? last.value : last;
   }
+  return undefined;
 }
 
 /**
