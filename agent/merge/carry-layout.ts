@@ -147,6 +147,13 @@ function pairLines({ original, base, edited }: Conflict<string>): { lines: strin
   const toEdited = similarPairs(base, edited, startAlike, leadOf);
   const lines: string[] = [];
   const lost: number[] = [];
+  // A user's line whose base line the merge wrote nothing for (`host: x` under a `db:` the release
+  // made a single value) was removed, not rewritten in another layout: its layout is not lost.
+  const fromBase = new Map([...toOriginal.pairs].map(([bi, oi]) => [oi, bi]));
+  const removedLine = (oi: number) => {
+    const bi = fromBase.get(oi);
+    return toEdited.exact && bi !== undefined && !toEdited.pairs.has(bi);
+  };
   let b = 0;
   let o = 0;
   let e = 0;
@@ -162,7 +169,7 @@ function pairLines({ original, base, edited }: Conflict<string>): { lines: strin
     else {
       lines.push(...theirs);
       mine.forEach((line, i) => {
-        if (!theirs.includes(line)) lost.push(o + i);
+        if (!theirs.includes(line) && !removedLine(o + i)) lost.push(o + i);
       });
     }
   };
