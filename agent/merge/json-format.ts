@@ -19,11 +19,13 @@ import {
   spellingsFollowItems,
   writeJson,
 } from "./json-values.js";
+import { checkBracketNesting } from "./nesting.js";
 import { type CopyRole, firstWritten, lineColumnAt, parseFailure } from "./parse-error.js";
 import type { MergeEdit } from "./plan.js";
 import { isTable, sameValue } from "./values.js";
 
 export function parseJson(text: string, fileName: string, role: CopyRole): unknown {
+  checkBracketNesting(text, fileName, role);
   const repeats: RepeatedKey[] = [];
   let value: unknown;
   try {

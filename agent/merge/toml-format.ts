@@ -7,6 +7,7 @@
 import { TomlError } from "smol-toml";
 import { errorMessage } from "../../shared/errors.js";
 import { applyEditsToValue } from "./apply-plain.js";
+import { checkBracketNesting, checkValueNesting } from "./nesting.js";
 import { type CopyRole, parseFailure } from "./parse-error.js";
 import type { MergeEdit } from "./plan.js";
 import { arrayBlocks, elementBlocks, startsWith, type TomlSide } from "./toml-blocks.js";
@@ -22,8 +23,10 @@ export const REWRITE_WARNING =
   "inline-table and string styles and number spellings (0xff, 1_000, 1.0) were lost";
 
 export function parseToml(text: string, fileName: string, role: CopyRole): unknown {
+  checkBracketNesting(text, fileName, role);
+  let value: unknown;
   try {
-    return readTomlValues(text);
+    value = readTomlValues(text);
   } catch (error) {
     if (error instanceof TomlError) {
       const message = tomlErrorText(error, text);
@@ -31,6 +34,8 @@ export function parseToml(text: string, fileName: string, role: CopyRole): unkno
     }
     throw parseFailure(fileName, role, errorMessage(error));
   }
+  checkValueNesting(value, fileName, role);
+  return value;
 }
 
 /**

@@ -27,6 +27,7 @@ import { errorMessage } from "../../shared/errors.js";
 import { duplicateKeys } from "../../shared/manifest/duplicate-keys.js";
 import { applyEditsToValue } from "./apply-plain.js";
 import { LAYOUT_OF, withUserLayout } from "./carry-layout.js";
+import { checkBracketNesting, checkValueNesting } from "./nesting.js";
 import { type CopyRole, firstWritten, lineColumnAt, parseFailure } from "./parse-error.js";
 import type { MergeEdit } from "./plan.js";
 import { ABSENT, childOf, dotted, isTable, keyName, sameValue, valueAt } from "./values.js";
@@ -81,6 +82,7 @@ const PARSE_OPTIONS = {
 const TO_JS = { maxAliasCount: 1000 } as const;
 
 export function parseYaml(text: string, fileName: string, role: CopyRole): ParsedYaml {
+  checkBracketNesting(text, fileName, role);
   const doc: Document = parseDocument(text, PARSE_OPTIONS);
   const error = doc.errors[0];
   const duplicate = duplicateKeys(doc)[0];
@@ -123,8 +125,9 @@ export function parseYaml(text: string, fileName: string, role: CopyRole): Parse
     }
     doc.contents = map;
   }
+  let value: unknown;
   try {
-    return { doc, value: valuesOf(doc, TO_JS), text };
+    value = valuesOf(doc, TO_JS);
   } catch (error) {
     const problem = yamlValueProblem(doc);
     throw parseFailure(
@@ -134,6 +137,8 @@ export function parseYaml(text: string, fileName: string, role: CopyRole): Parse
       problem && lineColumnAt(text, problem.offset),
     );
   }
+  checkValueNesting(value, fileName, role);
+  return { doc, value, text };
 }
 
 /** A document with nothing after its `---` (no `~`, `null`, tag or anchor: those are a null value). */
