@@ -453,6 +453,7 @@ function applyEdit(
     }
     if (isNode(own.value) && usedAnchorOf(target, own.value) !== undefined)
       detachAnchor(target, own.value, notes);
+    detachAnchorsInside(target, own.value, undefined, notes);
     // Its comment goes along, a header above it stays (yaml-remove.ts).
     removePair(parent, own);
     return;
@@ -495,6 +496,7 @@ function applyEdit(
       if (attempt.anchors === "carry" && isNode(value) && !isAlias(value)) value.anchor = anchor;
       else if (isNode(own.value)) detachAnchor(target, own.value, notes);
     }
+    detachAnchorsInside(target, own.value, value, notes);
     own.value = value;
     putShippedComments(place, shipped);
   }
@@ -538,6 +540,37 @@ function footerOf(
     node = isPair(last) ? last.value : last;
   }
   return undefined;
+}
+
+/**
+ * An anchor inside a value that goes (`- &a` on a list item the release drops, `inner: &i` under a
+ * removed key) left the aliases of it elsewhere (`backup: *a`) pointing at nothing, so no edit in
+ * place held and the whole file was rebuilt from values, every comment lost. Each such anchor the
+ * new value does not carry (as the user's item kept whole does) is detached first: its aliases
+ * and merges get their own copies (WARNING), as for an anchored value the release replaces.
+ */
+function detachAnchorsInside(target: Document, old: unknown, value: unknown, notes: string[]): void {
+  if (!isNode(old)) return;
+  const carried = new Set<string>();
+  if (isNode(value))
+    visit(value, {
+      Node(_key, node) {
+        if (node.anchor) carried.add(node.anchor);
+      },
+    });
+  const dropped: Node[] = [];
+  visit(old, {
+    Node(_key, node) {
+      if (
+        node !== old &&
+        node.anchor &&
+        !carried.has(node.anchor) &&
+        usedAnchorOf(target, node) !== undefined
+      )
+        dropped.push(node);
+    },
+  });
+  for (const node of dropped) detachAnchor(target, node, notes);
 }
 
 /**
