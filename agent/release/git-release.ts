@@ -82,9 +82,12 @@ export async function releaseGit(o: GitReleaseOptions): Promise<GitRelease> {
   }
   // Every tracked file is in the tag, and agents following it clone them all (skip rules decide
   // only what is installed from the clone): a committed key is on every server.
+  // Listed from the work tree's top, whatever -C names: the tag holds the whole repository, so
+  // from a subdirectory a key (or a name agents refuse) elsewhere in it went out unchecked.
+  const top = await workTreeTop(where);
   await refusePrivateKeys(
-    where,
-    await trackedFiles(where),
+    top,
+    await trackedFiles(top),
     o.allowPrivateKeys ?? [],
     `the tag ${tag}`,
     "Remove it from git (git rm --cached, then .gitignore it) and commit",
@@ -121,6 +124,8 @@ export async function releaseGit(o: GitReleaseOptions): Promise<GitRelease> {
   // An invalid manifest would be refused by every agent; better to stop before tagging it.
   parseManifestText(manifestText, file);
   const committed = manifestText !== existing;
+  const again = `ship release git ${o.version} again`;
+  if (o.push === true) await requireReachableRemote(where, remote, again);
   if (committed) {
     await writeFile(file, manifestText);
     await git.add(MANIFEST_FILENAME);
@@ -128,7 +133,6 @@ export async function releaseGit(o: GitReleaseOptions): Promise<GitRelease> {
   }
   // The branch goes first, before the tag exists: when the remote refuses it (it moved on), the
   // run can simply be repeated once that is fixed, instead of meeting its own tag.
-  const again = `ship release git ${o.version} again`;
   if (o.push === true)
     await pushOrSay(git, remote, "HEAD", {
       behind: `nothing was tagged: bring in the remote's commits (git pull --rebase), then run ${again}`,
@@ -175,6 +179,44 @@ async function requireManifestNotIgnored(where: string): Promise<void> {
     "",
     `is ignored by git (${shown}), so it cannot be committed, and agents following the tag read their manifest from it: remove that rule; nothing was committed or tagged`,
   );
+}
+
+async function workTreeTop(where: string): Promise<string> {
+  return (await run("git", ["rev-parse", "--show-toplevel"], { cwd: where })).stdout.replace(/\n$/, "");
+}
+
+/**
+ * `--push` to a remote this repository does not have, or cannot reach, failed only at the push,
+ * after the manifest commit: exit 1 and a commit left behind ("'origin' does not appear to be a git
+ * repository"). Asked before anything is written: a name that is no remote is exit 2 naming
+ * `--remote`; one git cannot reach (a URL, a path, a host down) is exit 1, as a push failure.
+ */
+async function requireReachableRemote(where: string, remote: string, again: string): Promise<void> {
+  const remotes = (await run("git", ["remote"], { cwd: where })).stdout.split("\n").filter((r) => r !== "");
+  // git also pushes to a URL or a path given in place of a name.
+  if (!remotes.includes(remote) && !/[/:]/.test(remote)) {
+    const add = `add it (git remote add ${remote} URL)`;
+    throw BadInputError.single(
+      "--remote",
+      "",
+      remotes.length === 0
+        ? `${remote}: this repository has no remote to push to: ${add}, or leave out --push; nothing was committed or tagged`
+        : `${remote}: this repository has no such remote (it has ${remotes.join(", ")}): pass --remote with one of them, or ${add}; nothing was committed or tagged`,
+    );
+  }
+  try {
+    // GIT_TERMINAL_PROMPT=0: a remote asking for a password fails here instead of waiting on CI.
+    await run("git", ["ls-remote", "--heads", remote], {
+      cwd: where,
+      env: { ...process.env, GIT_TERMINAL_PROMPT: "0" },
+    });
+  } catch (error) {
+    const said = pushFailure(errorMessage(error)).said;
+    throw new ReleaseFailedError(
+      `git ls-remote ${remote}`,
+      `${said}; nothing was committed or tagged: run ${again} once that is fixed`,
+    );
+  }
 }
 
 /** Whether `git ARGS` exits 0. Not through simple-git: it resolves a failure that prints nothing. */

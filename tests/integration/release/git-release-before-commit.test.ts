@@ -7,12 +7,14 @@
  * text cut mid-sentence), leaving a commit behind.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { hasProgram } from "../../support/require-program.js";
 import { runShip } from "../../support/ship-cli.js";
+
+const PRIVATE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3Blbg==\n-----END OPENSSH PRIVATE KEY-----\n";
 
 const git = (cwd: string, ...args: string[]): string => execFileSync("git", args, { cwd }).toString().trim();
 
@@ -80,6 +82,99 @@ describe.skipIf(!hasProgram("git"))("ship release git: refusals before the manif
     expect(git(repo, "tag", "--list")).toBe("v1.0.0");
     expect(local.stdout).toContain("push with: git push origin v1.0.0");
     expect(local.stdout).not.toContain("git push &&");
+  });
+
+  // `--push` checked its remote only at the push, after the manifest commit: "'origin' does not
+  // appear to be a git repository", exit 1, and a commit left behind.
+  it("--push to a remote this repository lacks: exit 2 naming --remote, nothing committed", async () => {
+    const head = git(repo, "rev-parse", "HEAD");
+    const none = await runShip(["release", "-C", repo, "git", "1.0.0", "Fixes", "--push"]);
+    expect(none.stderr).toBe(
+      "ship release git: --remote origin: this repository has no remote to push to: add it (git remote add origin URL), or leave out --push; nothing was committed or tagged\n",
+    );
+    expect(none.code).toBe(2);
+    await expectUnchanged(head);
+
+    execFileSync("git", ["init", "-q", "--bare", join(dir, "origin.git")]);
+    git(repo, "remote", "add", "origin", join(dir, "origin.git"));
+    const typo = await runShip([
+      "release",
+      "-C",
+      repo,
+      "git",
+      "1.0.0",
+      "Fixes",
+      "--push",
+      "--remote",
+      "orgin",
+    ]);
+    expect(typo.stderr).toBe(
+      "ship release git: --remote orgin: this repository has no such remote (it has origin): pass --remote with one of them, or add it (git remote add orgin URL); nothing was committed or tagged\n",
+    );
+    expect(typo.code).toBe(2);
+    await expectUnchanged(head);
+  });
+
+  it("--push to a remote that cannot be reached: exit 1, nothing committed, and the same command works once it is there", async () => {
+    const origin = join(dir, "origin.git");
+    git(repo, "remote", "add", "origin", origin);
+    const head = git(repo, "rev-parse", "HEAD");
+    for (const remote of ["origin", join(dir, "elsewhere.git")]) {
+      const r = await runShip(["release", "-C", repo, "git", "1.0.0", "Fixes", "--push", "--remote", remote]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `^ship release git: git ls-remote ${remote}: .*does not appear to be a git repository; nothing was committed or tagged: run ship release git 1\\.0\\.0 again once that is fixed\n$`,
+        ),
+      );
+      await expectUnchanged(head);
+    }
+
+    execFileSync("git", ["init", "-q", "--bare", origin]);
+    const r = await runShip(["release", "-C", repo, "git", "1.0.0", "Fixes", "--push"]);
+    expect(r.code).toBe(0);
+    expect(git(origin, "rev-parse", "main")).toBe(git(repo, "rev-parse", "HEAD"));
+    expect(git(origin, "tag", "--list")).toBe("v1.0.0");
+  });
+
+  // The tag holds the whole repository: run from a subdirectory (`-C app/src`, or cd there), only
+  // that subdirectory's tracked files were checked, so a key at the top was tagged without a word.
+  it("from a subdirectory, checks every tracked file of the repository: exit 2 naming them, nothing committed", async () => {
+    await mkdir(join(repo, "src"));
+    await writeFile(join(repo, "src", "main.py"), "print('hi')\n");
+    await writeFile(join(repo, "deploy_key"), PRIVATE_KEY);
+    git(repo, "add", ".");
+    git(repo, "commit", "-q", "-m", "a key");
+    const head = git(repo, "rev-parse", "HEAD");
+    const fromSub = await runShip(["release", "git", "1.0.0", "Fixes"], { cwd: join(repo, "src") });
+    const viaC = await runShip(["release", "-C", join(repo, "src"), "git", "1.0.0", "Fixes"]);
+    for (const r of [fromSub, viaC]) {
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `^ship release git: ${repo}/deploy_key holds a private key; it would go into the tag v1\\.0\\.0`,
+        ),
+      );
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.code).toBe(2);
+      await expectUnchanged(head);
+    }
+
+    // A name agents refuse at fetch, outside the subdirectory: the same kind of check, the same miss.
+    git(repo, "rm", "-q", "deploy_key");
+    await writeFile(
+      Buffer.concat([Buffer.from(`${repo}/caf`), Buffer.from([0xe9]), Buffer.from(".txt")]),
+      "x\n",
+    );
+    git(repo, "add", "-A");
+    git(repo, "commit", "-q", "-m", "a latin-1 name");
+    const next = git(repo, "rev-parse", "HEAD");
+    const named = await runShip(["release", "-C", join(repo, "src"), "git", "1.0.0", "Fixes"]);
+    expect(named.stderr).toMatch(
+      new RegExp(`^ship release git: ${repo}/caf\\\\xe9\\.txt has a name that is not valid UTF-8`),
+    );
+    expect(named.code).toBe(2);
+    expect(git(repo, "rev-parse", "HEAD")).toBe(next);
+    expect(git(repo, "tag", "--list")).toBe("");
   });
 
   it("refuses a manifest .gitignore keeps out of git: exit 2 naming the rule, nothing written", async () => {
