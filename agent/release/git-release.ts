@@ -3,8 +3,8 @@
  * description, commit it, create the annotated tag vVERSION, and push both when asked.
  */
 import { execFile } from "node:child_process";
-import { lstat, readFile, writeFile } from "node:fs/promises";
-import { basename, join, resolve } from "node:path";
+import { lstat, readFile, realpath, writeFile } from "node:fs/promises";
+import { basename, join, relative, resolve } from "node:path";
 import { promisify } from "node:util";
 import { type SimpleGit, simpleGit } from "simple-git";
 import { BadInputError, errorMessage } from "../../shared/errors.js";
@@ -44,6 +44,8 @@ export interface GitRelease {
    * of an older line): agents following `tag = "v*"` install the newest, never this one.
    */
   newerTag?: string;
+  /** The work tree's top, when -C named a subdirectory of it: the tag, and its manifest, are the top's. */
+  root?: string;
 }
 
 export function tagFor(version: string): string {
@@ -51,10 +53,12 @@ export function tagFor(version: string): string {
 }
 
 export async function releaseGit(o: GitReleaseOptions): Promise<GitRelease> {
-  const git = simpleGit(o.repoDir);
   // Named absolute: "." in "ship release git: . is not clean" reads as a typo.
-  const where = resolve(o.repoDir);
-  if (!(await git.checkIsRepo())) throw BadInputError.single(where, "", "is not a git work tree");
+  const given = resolve(o.repoDir);
+  if (!(await simpleGit(given).checkIsRepo()))
+    throw BadInputError.single(given, "", "is not a git work tree");
+  const where = await releaseRoot(given);
+  const git = simpleGit(where);
   const status = await git.status();
   if (!status.isClean()) {
     const dirty = status.files.map((f) => f.path);
@@ -82,18 +86,16 @@ export async function releaseGit(o: GitReleaseOptions): Promise<GitRelease> {
   }
   // Every tracked file is in the tag, and agents following it clone them all (skip rules decide
   // only what is installed from the clone): a committed key is on every server.
-  // Listed from the work tree's top, whatever -C names: the tag holds the whole repository, so
-  // from a subdirectory a key (or a name agents refuse) elsewhere in it went out unchecked.
-  const top = await workTreeTop(where);
   await refusePrivateKeys(
-    top,
-    await trackedFiles(top),
+    where,
+    await trackedFiles(where),
     o.allowPrivateKeys ?? [],
     `the tag ${tag}`,
     "Remove it from git (git rm --cached, then .gitignore it) and commit",
   );
   await requireIdentity(git, where);
   await requireManifestNotIgnored(where);
+  await requireManifestExported(where);
   // Agents following `tag = "v*"` skip pre-releases: a newer v3.0.0-rc.1 does not keep them off 2.5.1.
   const newerTag = newestAbove(
     tags.filter((t) => !isPrerelease(t)),
@@ -114,12 +116,12 @@ export async function releaseGit(o: GitReleaseOptions): Promise<GitRelease> {
       `already holds ${contained} in this branch's history (HEAD contains it), a higher version than ${o.version}: release a version above ${contained.slice(1)} (ship release bump patch), or ${o.version} from a branch of the older line (git checkout -b maint <an older tag>); nothing was committed or tagged`,
     );
   }
-  const file = join(o.repoDir, MANIFEST_FILENAME);
+  const file = join(where, MANIFEST_FILENAME);
   const existing = await readFile(file, "utf8").catch(() => undefined);
   const fields = { version: o.version, description: o.description, releaseDate: releaseDate() };
   const manifestText =
     existing === undefined
-      ? starterManifest({ ...fields, app: basename(o.repoDir) })
+      ? starterManifest({ ...fields, app: basename(where) })
       : setReleaseFields(existing, file, fields);
   // An invalid manifest would be refused by every agent; better to stop before tagging it.
   parseManifestText(manifestText, file);
@@ -144,7 +146,8 @@ export async function releaseGit(o: GitReleaseOptions): Promise<GitRelease> {
     const later = `${tag} is made here: push it once that is fixed (git push ${remote} ${tag})`;
     await pushOrSay(git, remote, `refs/tags/${tag}`, { behind: later, other: later });
   }
-  return { tag, commit, committed, pushed: o.push === true, manifestText, detached, newerTag };
+  const root = where === given ? undefined : where;
+  return { tag, commit, committed, pushed: o.push === true, manifestText, detached, newerTag, root };
 }
 
 /**
@@ -181,8 +184,51 @@ async function requireManifestNotIgnored(where: string): Promise<void> {
   );
 }
 
-async function workTreeTop(where: string): Promise<string> {
-  return (await run("git", ["rev-parse", "--show-toplevel"], { cwd: where })).stdout.replace(/\n$/, "");
+/**
+ * The top of the work tree holding `given`, spelled from `given` (git names it with symlinks
+ * resolved). A tag holds the whole repository and agents following it read the manifest at its
+ * top: run from a subdirectory (`-C app/src`, or cd there), the manifest was written and committed
+ * there, where no agent reads it, and only that subdirectory's files were checked for private keys
+ * and names agents refuse. A subdirectory with a manifest of its own is refused: it never reaches
+ * an agent through a tag.
+ */
+/**
+ * A manifest a `.gitattributes` rule marks `export-ignore` (`update-manifest.yaml export-ignore`,
+ * `* export-ignore`) is in the tag but not in what agents install from it, which git archive exports:
+ * they installed the tag as a release without a manifest (every file replaced, no skip or protected
+ * directory, the commit id as version), and this command said "tagged", exit 0. `--cached`: the
+ * attributes the commit carries (the tree is clean), as agents read them.
+ */
+async function requireManifestExported(where: string): Promise<void> {
+  const { stdout } = await run("git", ["check-attr", "--cached", "export-ignore", "--", MANIFEST_FILENAME], {
+    cwd: where,
+  });
+  if (!/: export-ignore: set$/m.test(stdout)) return;
+  throw BadInputError.single(
+    join(where, MANIFEST_FILENAME),
+    "",
+    "is marked export-ignore by a .gitattributes rule (git check-attr -a update-manifest.yaml), so agents following the tag, which install what git archive exports, would get no manifest (every file replaced, no skip rule or protected directory): remove that rule; nothing was committed or tagged",
+  );
+}
+
+async function releaseRoot(given: string): Promise<string> {
+  const top = (await run("git", ["rev-parse", "--show-toplevel"], { cwd: given })).stdout.replace(/\n$/, "");
+  const up = relative(await realpath(given), top);
+  if (up === "") return given;
+  const where = resolve(given, up);
+  const own = join(given, MANIFEST_FILENAME);
+  if (
+    await lstat(own).then(
+      () => true,
+      () => false,
+    )
+  )
+    throw BadInputError.single(
+      own,
+      "",
+      `is not at the top of the git work tree ${where}: agents following the tag install the whole repository and read ${join(where, MANIFEST_FILENAME)}, never this one; move it there (git mv), or release this directory as an archive (ship release http); nothing was committed or tagged`,
+    );
+  return where;
 }
 
 /**

@@ -177,6 +177,69 @@ describe.skipIf(!hasProgram("git"))("ship release git: refusals before the manif
     expect(git(repo, "tag", "--list")).toBe("");
   });
 
+  // Agents following the tag read the manifest at its top: from a subdirectory the manifest was
+  // written and committed there, where no agent reads it, and the tag went out with the old one.
+  it("from a subdirectory, releases the repository: its top's manifest gets the version, said on stderr", async () => {
+    await mkdir(join(repo, "src"));
+    await writeFile(join(repo, "src", "main.py"), "print('hi')\n");
+    git(repo, "add", ".");
+    git(repo, "commit", "-q", "-m", "src");
+    const r = await runShip(["release", "git", "1.0.0", "Fixes"], { cwd: join(repo, "src") });
+    expect(r.stderr).toBe(
+      `note: released the repository at ${repo}, its work tree's top: a tag holds all of it, and agents following the tag read ${repo}/update-manifest.yaml\n`,
+    );
+    expect(r.code).toBe(0);
+    expect(git(repo, "show", "v1.0.0:update-manifest.yaml")).toMatch(/^# ours\nversion: "?1\.0\.0"?\n/);
+    expect(git(repo, "ls-tree", "-r", "--name-only", "v1.0.0", "src")).toBe("src/main.py");
+    expect(git(repo, "status", "--porcelain")).toBe("");
+  });
+
+  it("from a subdirectory holding a manifest of its own: exit 2 naming it, nothing committed", async () => {
+    await mkdir(join(repo, "src"));
+    await writeFile(join(repo, "src", "update-manifest.yaml"), 'version: "0.1.0"\n');
+    git(repo, "add", ".");
+    git(repo, "commit", "-q", "-m", "a manifest below the top");
+    const head = git(repo, "rev-parse", "HEAD");
+    const r = await runShip(["release", "-C", join(repo, "src"), "git", "1.0.0", "Fixes"]);
+    expect(r.stderr).toBe(
+      `ship release git: ${repo}/src/update-manifest.yaml is not at the top of the git work tree ${repo}: agents following the tag install the whole repository and read ${repo}/update-manifest.yaml, never this one; move it there (git mv), or release this directory as an archive (ship release http); nothing was committed or tagged\n`,
+    );
+    expect(r.code).toBe(2);
+    await expectUnchanged(head);
+    expect(await readFile(join(repo, "src", "update-manifest.yaml"), "utf8")).toBe('version: "0.1.0"\n');
+  });
+
+  // git archive, which agents install a tag from, leaves export-ignore paths out: the tag was made
+  // (exit 0) and every agent installed it as a release without a manifest.
+  it.each(["update-manifest.yaml export-ignore", "*.yaml export-ignore", "* export-ignore"])(
+    "refuses a manifest .gitattributes marks export-ignore (%s): exit 2, nothing committed",
+    async (rule) => {
+      await writeFile(join(repo, ".gitattributes"), `tests/ export-ignore\n${rule}\n`);
+      git(repo, "add", ".gitattributes");
+      git(repo, "commit", "-q", "-m", "attributes");
+      const head = git(repo, "rev-parse", "HEAD");
+      const r = await runShip(["release", "-C", repo, "git", "1.0.0", "Fixes"]);
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `^ship release git: ${repo}/update-manifest\\.yaml is marked export-ignore by a \\.gitattributes rule .*; nothing was committed or tagged\n$`,
+        ),
+      );
+      expect(r.code).toBe(2);
+      await expectUnchanged(head);
+    },
+  );
+
+  it("an export-ignore rule for other paths leaves the release alone", async () => {
+    await writeFile(join(repo, ".gitattributes"), "tests/ export-ignore\n");
+    git(repo, "add", ".gitattributes");
+    git(repo, "commit", "-q", "-m", "attributes");
+    const r = await runShip(["release", "-C", repo, "git", "1.0.0", "Fixes"]);
+    expect(r.code).toBe(0);
+    expect(
+      execFileSync("git", ["archive", "v1.0.0", "update-manifest.yaml"], { cwd: repo }).length,
+    ).toBeGreaterThan(0);
+  });
+
   it("refuses a manifest .gitignore keeps out of git: exit 2 naming the rule, nothing written", async () => {
     git(repo, "rm", "-q", "--cached", "update-manifest.yaml");
     await rm(join(repo, "update-manifest.yaml"));
