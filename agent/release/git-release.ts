@@ -74,7 +74,7 @@ export async function releaseGit(o: GitReleaseOptions): Promise<GitRelease> {
   const tags = (await git.tags(["--list", "v*"])).all;
   // Without them, a version below a released one would be tagged with no word (see bump.ts).
   if (tags.length === 0) await refuseShallowWithoutTags(git, where);
-  const same = tags.find((t) => t === tag || compareVersions(t.slice(1), o.version) === 0);
+  const same = sameRelease(tags, tag, o.version);
   if (same !== undefined) {
     throw BadInputError.single(
       where,
@@ -127,7 +127,18 @@ export async function releaseGit(o: GitReleaseOptions): Promise<GitRelease> {
   parseManifestText(manifestText, file);
   const committed = manifestText !== existing;
   const again = `ship release git ${o.version} again`;
-  if (o.push === true) await requireReachableRemote(where, remote, again);
+  if (o.push === true) {
+    // A clone that lacks the remote's tags (pulled with --no-tags, fetched by branch) released a
+    // version the remote has: the manifest commit was pushed, then the tag refused ("already
+    // exists"), exit 1, with a hint to push it again that could never work.
+    const theirs = sameRelease(await remoteTags(where, remote, again), tag, o.version);
+    if (theirs !== undefined)
+      throw BadInputError.single(
+        "--remote",
+        "",
+        `${remote} already has the tag ${theirs}${theirs === tag ? "" : `, which releases version ${o.version}`}, which this clone lacks (git fetch --tags ${remote}); release a new version; nothing was committed or tagged`,
+      );
+  }
   if (committed) {
     await writeFile(file, manifestText);
     await git.add(MANIFEST_FILENAME);
@@ -232,12 +243,13 @@ async function releaseRoot(given: string): Promise<string> {
 }
 
 /**
- * `--push` to a remote this repository does not have, or cannot reach, failed only at the push,
- * after the manifest commit: exit 1 and a commit left behind ("'origin' does not appear to be a git
- * repository"). Asked before anything is written: a name that is no remote is exit 2 naming
- * `--remote`; one git cannot reach (a URL, a path, a host down) is exit 1, as a push failure.
+ * The `v*` tags of the remote `--push` goes to. A remote this repository does not have, or cannot
+ * reach, failed only at the push, after the manifest commit: exit 1 and a commit left behind
+ * ("'origin' does not appear to be a git repository"). Asked before anything is written: a name
+ * that is no remote is exit 2 naming `--remote`; one git cannot reach (a URL, a path, a host down)
+ * is exit 1, as a push failure.
  */
-async function requireReachableRemote(where: string, remote: string, again: string): Promise<void> {
+async function remoteTags(where: string, remote: string, again: string): Promise<string[]> {
   const remotes = (await run("git", ["remote"], { cwd: where })).stdout.split("\n").filter((r) => r !== "");
   // git also pushes to a URL or a path given in place of a name.
   if (!remotes.includes(remote) && !/[/:]/.test(remote)) {
@@ -252,10 +264,12 @@ async function requireReachableRemote(where: string, remote: string, again: stri
   }
   try {
     // GIT_TERMINAL_PROMPT=0: a remote asking for a password fails here instead of waiting on CI.
-    await run("git", ["ls-remote", "--heads", remote], {
+    const { stdout } = await run("git", ["ls-remote", "--tags", "--refs", remote, "refs/tags/v*"], {
       cwd: where,
       env: { ...process.env, GIT_TERMINAL_PROMPT: "0" },
+      maxBuffer: 64 << 20,
     });
+    return [...stdout.matchAll(/\trefs\/tags\/(.+)$/gm)].map((m) => m[1] as string);
   } catch (error) {
     const said = pushFailure(errorMessage(error)).said;
     throw new ReleaseFailedError(
@@ -263,6 +277,11 @@ async function requireReachableRemote(where: string, remote: string, again: stri
       `${said}; nothing was committed or tagged: run ${again} once that is fixed`,
     );
   }
+}
+
+/** The tag of `tags` that releases `version` (itself, or `v2.0.0+build.7` for 2.0.0), if any. */
+function sameRelease(tags: readonly string[], tag: string, version: string): string | undefined {
+  return tags.find((t) => t === tag || compareVersions(t.slice(1), version) === 0);
 }
 
 /** Whether `git ARGS` exits 0. Not through simple-git: it resolves a failure that prints nothing. */

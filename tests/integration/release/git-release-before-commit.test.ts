@@ -137,6 +137,31 @@ describe.skipIf(!hasProgram("git"))("ship release git: refusals before the manif
     expect(git(origin, "tag", "--list")).toBe("v1.0.0");
   });
 
+  // A clone without the remote's tags (pulled with --no-tags, fetched by branch) released a version
+  // the remote has: the manifest commit went to main, then the tag was refused ("already exists"),
+  // exit 1, saying to push it again, which could never work.
+  it.each(["v1.0.0", "v1.0.0+build.7"])(
+    "--push of a version the remote has tagged %s, which this clone lacks: exit 2, nothing committed or pushed",
+    async (theirs) => {
+      const origin = join(dir, "origin.git");
+      execFileSync("git", ["init", "-q", "--bare", origin]);
+      git(repo, "remote", "add", "origin", origin);
+      git(repo, "push", "-q", "origin", "main");
+      git(repo, "-c", "tag.gpgsign=false", "tag", "-a", "-m", "theirs", theirs);
+      git(repo, "push", "-q", "origin", theirs);
+      git(repo, "tag", "-d", theirs);
+      const head = git(repo, "rev-parse", "HEAD");
+      const r = await runShip(["release", "-C", repo, "git", "1.0.0", "Fixes", "--push"]);
+      const which = theirs === "v1.0.0" ? "" : ", which releases version 1.0.0";
+      expect(r.stderr).toBe(
+        `ship release git: --remote origin already has the tag ${theirs}${which}, which this clone lacks (git fetch --tags origin); release a new version; nothing was committed or tagged\n`,
+      );
+      expect(r.code).toBe(2);
+      await expectUnchanged(head);
+      expect(git(origin, "rev-parse", "main")).toBe(head);
+    },
+  );
+
   // The tag holds the whole repository: run from a subdirectory (`-C app/src`, or cd there), only
   // that subdirectory's tracked files were checked, so a key at the top was tagged without a word.
   it("from a subdirectory, checks every tracked file of the repository: exit 2 naming them, nothing committed", async () => {
