@@ -3,7 +3,7 @@
  * description, commit it, create the annotated tag vVERSION, and push both when asked.
  */
 import { execFile } from "node:child_process";
-import { lstat, readFile, realpath, writeFile } from "node:fs/promises";
+import { lstat, readFile, readlink, realpath, writeFile } from "node:fs/promises";
 import { basename, join, relative, resolve } from "node:path";
 import { promisify } from "node:util";
 import { type SimpleGit, simpleGit } from "simple-git";
@@ -11,6 +11,7 @@ import { BadInputError, errorMessage } from "../../shared/errors.js";
 import { parseManifestText } from "../../shared/manifest/load.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { compareVersions, isPrerelease, parseVersion } from "../../shared/versions.js";
+import { specialKind } from "../tree/lstat-lite.js";
 import { refuseShallowWithoutTags } from "./bump.js";
 import { ReleaseFailedError } from "./errors.js";
 import { setReleaseFields } from "./manifest-fields.js";
@@ -117,6 +118,7 @@ export async function releaseGit(o: GitReleaseOptions): Promise<GitRelease> {
     );
   }
   const file = join(where, MANIFEST_FILENAME);
+  await requireManifestFile(file);
   const existing = await readFile(file, "utf8").catch(() => undefined);
   const fields = { version: o.version, description: o.description, releaseDate: releaseDate() };
   const manifestText =
@@ -277,6 +279,27 @@ async function remoteTags(where: string, remote: string, again: string): Promise
       `${said}; nothing was committed or tagged: run ${again} once that is fixed`,
     );
   }
+}
+
+/**
+ * The manifest is rewritten in place and committed: a symlink was written through, to a file
+ * elsewhere in the tree (left modified, never committed) or outside the repository, while the
+ * commit held the unchanged link; "committed update-manifest.yaml for 1.0.0" and the tag, exit 0,
+ * carried the old version (or a link agents refuse). A directory there was "cannot open …: is a
+ * directory (EISDIR)", exit 1. Both are exit 2 before anything is written.
+ */
+async function requireManifestFile(file: string): Promise<void> {
+  const found = await lstat(file).catch(() => undefined);
+  if (found === undefined || found.isFile()) return;
+  const nothing = "nothing was committed or tagged";
+  if (found.isSymbolicLink())
+    throw BadInputError.single(
+      file,
+      "",
+      `is a symlink (to ${await readlink(file)}): the release's version is written into the manifest and committed, and agents read it at the top of the tag, so it must be a file there: replace the link with the file it points to (cp --remove-destination "$(readlink -f ${MANIFEST_FILENAME})" ${MANIFEST_FILENAME}) and commit; ${nothing}`,
+    );
+  const kind = found.isDirectory() ? "a directory" : (specialKind(found.mode) ?? "not a regular file");
+  throw BadInputError.single(file, "", `is ${kind}, not a file: move it out of the way; ${nothing}`);
 }
 
 /** The tag of `tags` that releases `version` (itself, or `v2.0.0+build.7` for 2.0.0), if any. */

@@ -7,7 +7,7 @@
  * text cut mid-sentence), leaving a commit behind.
  */
 import { execFileSync } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -136,6 +136,45 @@ describe.skipIf(!hasProgram("git"))("ship release git: refusals before the manif
     expect(git(origin, "rev-parse", "main")).toBe(git(repo, "rev-parse", "HEAD"));
     expect(git(origin, "tag", "--list")).toBe("v1.0.0");
   });
+
+  // The manifest is rewritten in place: a symlink was written through (to a file elsewhere in the
+  // tree, left modified and never committed, or outside the repository) while the commit held the
+  // unchanged link, and the tag went out with the old version, exit 0; a directory was exit 1.
+  it.each([
+    ["a symlink to a file in the tree", "config/manifest.yaml"],
+    ["a symlink out of the tree", "../outside.yaml"],
+    ["a directory", ""],
+  ])(
+    "refuses a manifest that is %s: exit 2 naming it, nothing written, committed or tagged",
+    async (_kind, target) => {
+      git(repo, "rm", "-q", "update-manifest.yaml");
+      await mkdir(join(repo, "config"));
+      await writeFile(join(repo, "config", "manifest.yaml"), manifest);
+      await writeFile(join(dir, "outside.yaml"), manifest);
+      if (target === "") await mkdir(join(repo, "update-manifest.yaml", "x"), { recursive: true });
+      else await symlink(target, join(repo, "update-manifest.yaml"));
+      if (target === "") await writeFile(join(repo, "update-manifest.yaml", "x", "f"), "x\n");
+      git(repo, "add", "-A");
+      git(repo, "commit", "-q", "-m", "the manifest moved");
+      const head = git(repo, "rev-parse", "HEAD");
+      const r = await runShip(["release", "-C", repo, "git", "1.0.0", "Fixes"]);
+      expect(r.stderr).toMatch(
+        target === ""
+          ? new RegExp(
+              `^ship release git: ${repo}/update-manifest\\.yaml is a directory, not a file: .*; nothing was committed or tagged\n$`,
+            )
+          : new RegExp(
+              `^ship release git: ${repo}/update-manifest\\.yaml is a symlink \\(to ${target.replaceAll(".", "\\.")}\\): .*; nothing was committed or tagged\n$`,
+            ),
+      );
+      expect(r.code).toBe(2);
+      expect(git(repo, "rev-parse", "HEAD")).toBe(head);
+      expect(git(repo, "tag", "--list")).toBe("");
+      expect(git(repo, "status", "--porcelain")).toBe("");
+      expect(await readFile(join(repo, "config", "manifest.yaml"), "utf8")).toBe(manifest);
+      expect(await readFile(join(dir, "outside.yaml"), "utf8")).toBe(manifest);
+    },
+  );
 
   // A clone without the remote's tags (pulled with --no-tags, fetched by branch) released a version
   // the remote has: the manifest commit went to main, then the tag was refused ("already exists"),
