@@ -9,7 +9,7 @@
 import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { hasProgram } from "../../support/require-program.js";
 import { runShip } from "../../support/ship-cli.js";
@@ -39,6 +39,17 @@ describe.skipIf(!hasProgram("git"))("ship release git: refusals before the manif
   afterEach(async () => {
     await rm(dir, { recursive: true, force: true });
   });
+
+  /** Writes `files` (paths relative to the repository) and commits them; the new HEAD. */
+  async function commitFiles(message: string, files: Record<string, string>): Promise<string> {
+    for (const [rel, text] of Object.entries(files)) {
+      await mkdir(dirname(join(repo, rel)), { recursive: true });
+      await writeFile(join(repo, rel), text);
+    }
+    git(repo, "add", "-A");
+    git(repo, "commit", "-q", "-m", message);
+    return git(repo, "rev-parse", "HEAD");
+  }
 
   async function expectUnchanged(head: string): Promise<void> {
     expect(git(repo, "rev-parse", "HEAD")).toBe(head);
@@ -204,12 +215,7 @@ describe.skipIf(!hasProgram("git"))("ship release git: refusals before the manif
   // The tag holds the whole repository: run from a subdirectory (`-C app/src`, or cd there), only
   // that subdirectory's tracked files were checked, so a key at the top was tagged without a word.
   it("from a subdirectory, checks every tracked file of the repository: exit 2 naming them, nothing committed", async () => {
-    await mkdir(join(repo, "src"));
-    await writeFile(join(repo, "src", "main.py"), "print('hi')\n");
-    await writeFile(join(repo, "deploy_key"), PRIVATE_KEY);
-    git(repo, "add", ".");
-    git(repo, "commit", "-q", "-m", "a key");
-    const head = git(repo, "rev-parse", "HEAD");
+    const head = await commitFiles("a key", { "src/main.py": "print('hi')\n", deploy_key: PRIVATE_KEY });
     const fromSub = await runShip(["release", "git", "1.0.0", "Fixes"], { cwd: join(repo, "src") });
     const viaC = await runShip(["release", "-C", join(repo, "src"), "git", "1.0.0", "Fixes"]);
     for (const r of [fromSub, viaC]) {
@@ -244,10 +250,7 @@ describe.skipIf(!hasProgram("git"))("ship release git: refusals before the manif
   // Agents following the tag read the manifest at its top: from a subdirectory the manifest was
   // written and committed there, where no agent reads it, and the tag went out with the old one.
   it("from a subdirectory, releases the repository: its top's manifest gets the version, said on stderr", async () => {
-    await mkdir(join(repo, "src"));
-    await writeFile(join(repo, "src", "main.py"), "print('hi')\n");
-    git(repo, "add", ".");
-    git(repo, "commit", "-q", "-m", "src");
+    await commitFiles("src", { "src/main.py": "print('hi')\n" });
     const r = await runShip(["release", "git", "1.0.0", "Fixes"], { cwd: join(repo, "src") });
     expect(r.stderr).toBe(
       `note: released the repository at ${repo}, its work tree's top: a tag holds all of it, and agents following the tag read ${repo}/update-manifest.yaml\n`,
@@ -259,11 +262,9 @@ describe.skipIf(!hasProgram("git"))("ship release git: refusals before the manif
   });
 
   it("from a subdirectory holding a manifest of its own: exit 2 naming it, nothing committed", async () => {
-    await mkdir(join(repo, "src"));
-    await writeFile(join(repo, "src", "update-manifest.yaml"), 'version: "0.1.0"\n');
-    git(repo, "add", ".");
-    git(repo, "commit", "-q", "-m", "a manifest below the top");
-    const head = git(repo, "rev-parse", "HEAD");
+    const head = await commitFiles("a manifest below the top", {
+      "src/update-manifest.yaml": 'version: "0.1.0"\n',
+    });
     const r = await runShip(["release", "-C", join(repo, "src"), "git", "1.0.0", "Fixes"]);
     expect(r.stderr).toBe(
       `ship release git: ${repo}/src/update-manifest.yaml is not at the top of the git work tree ${repo}: agents following the tag install the whole repository and read ${repo}/update-manifest.yaml, never this one; move it there (git mv), or release this directory as an archive (ship release http); nothing was committed or tagged\n`,
@@ -278,10 +279,7 @@ describe.skipIf(!hasProgram("git"))("ship release git: refusals before the manif
   it.each(["update-manifest.yaml export-ignore", "*.yaml export-ignore", "* export-ignore"])(
     "refuses a manifest .gitattributes marks export-ignore (%s): exit 2, nothing committed",
     async (rule) => {
-      await writeFile(join(repo, ".gitattributes"), `tests/ export-ignore\n${rule}\n`);
-      git(repo, "add", ".gitattributes");
-      git(repo, "commit", "-q", "-m", "attributes");
-      const head = git(repo, "rev-parse", "HEAD");
+      const head = await commitFiles("attributes", { ".gitattributes": `tests/ export-ignore\n${rule}\n` });
       const r = await runShip(["release", "-C", repo, "git", "1.0.0", "Fixes"]);
       expect(r.stderr).toMatch(
         new RegExp(
@@ -294,9 +292,7 @@ describe.skipIf(!hasProgram("git"))("ship release git: refusals before the manif
   );
 
   it("an export-ignore rule for other paths leaves the release alone", async () => {
-    await writeFile(join(repo, ".gitattributes"), "tests/ export-ignore\n");
-    git(repo, "add", ".gitattributes");
-    git(repo, "commit", "-q", "-m", "attributes");
+    await commitFiles("attributes", { ".gitattributes": "tests/ export-ignore\n" });
     const r = await runShip(["release", "-C", repo, "git", "1.0.0", "Fixes"]);
     expect(r.code).toBe(0);
     expect(
