@@ -7,6 +7,7 @@ import { Command, CommanderError, Option } from "commander";
 import { exitQuietlyWhenStdoutCloses } from "../../shared/cli/closed-stdout.js";
 import { refuseEmptyValues } from "../../shared/cli/empty-values.js";
 import { isNotInBundle } from "../../shared/cli/not-in-bundle.js";
+import { versionOutput } from "../../shared/cli/version-output.js";
 import { BadInputError, ExitCode } from "../../shared/errors.js";
 import { SHIP_VERSION } from "../../shared/version.js";
 import { exitCodeFor, messageFor } from "./exit-codes.js";
@@ -207,6 +208,11 @@ function takeRootOptions(program: Command, action: Command): void {
 }
 
 async function main(argv: string[]): Promise<number> {
+  const version = versionOutput(argv.slice(2), SHIP_VERSION);
+  if (version !== undefined && argv.includes("--json")) {
+    process.stdout.write(version);
+    return ExitCode.ok;
+  }
   let code: number = ExitCode.ok;
   const program = buildProgram((c) => {
     code = c;

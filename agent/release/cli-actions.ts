@@ -117,6 +117,10 @@ export async function gitAction(
       : // A detached HEAD has no branch to push; the tag carries its commit.
         `push with: ${r.detached ? "" : "git push && "}git push origin ${r.tag}`,
   ];
+  if (r.root !== undefined)
+    o.io.err(
+      `note: released the repository at ${r.root}, its work tree's top: a tag holds all of it, and agents following the tag read ${r.root}/${MANIFEST_FILENAME}`,
+    );
   if (r.newerTag !== undefined)
     o.io.err(
       `note: ${r.newerTag} releases a higher version; agents following tag = "v*" install the newest tag, so they will not take ${r.tag}`,

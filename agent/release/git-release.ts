@@ -3,14 +3,15 @@
  * description, commit it, create the annotated tag vVERSION, and push both when asked.
  */
 import { execFile } from "node:child_process";
-import { lstat, readFile, writeFile } from "node:fs/promises";
-import { basename, join, resolve } from "node:path";
+import { lstat, readFile, readlink, realpath, writeFile } from "node:fs/promises";
+import { basename, join, relative, resolve } from "node:path";
 import { promisify } from "node:util";
 import { type SimpleGit, simpleGit } from "simple-git";
 import { BadInputError, errorMessage } from "../../shared/errors.js";
 import { parseManifestText } from "../../shared/manifest/load.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { compareVersions, isPrerelease, parseVersion } from "../../shared/versions.js";
+import { specialKind } from "../tree/lstat-lite.js";
 import { refuseShallowWithoutTags } from "./bump.js";
 import { ReleaseFailedError } from "./errors.js";
 import { setReleaseFields } from "./manifest-fields.js";
@@ -44,6 +45,8 @@ export interface GitRelease {
    * of an older line): agents following `tag = "v*"` install the newest, never this one.
    */
   newerTag?: string;
+  /** The work tree's top, when -C named a subdirectory of it: the tag, and its manifest, are the top's. */
+  root?: string;
 }
 
 export function tagFor(version: string): string {
@@ -51,10 +54,12 @@ export function tagFor(version: string): string {
 }
 
 export async function releaseGit(o: GitReleaseOptions): Promise<GitRelease> {
-  const git = simpleGit(o.repoDir);
   // Named absolute: "." in "ship release git: . is not clean" reads as a typo.
-  const where = resolve(o.repoDir);
-  if (!(await git.checkIsRepo())) throw BadInputError.single(where, "", "is not a git work tree");
+  const given = resolve(o.repoDir);
+  if (!(await simpleGit(given).checkIsRepo()))
+    throw BadInputError.single(given, "", "is not a git work tree");
+  const where = await releaseRoot(given);
+  const git = simpleGit(where);
   const status = await git.status();
   if (!status.isClean()) {
     const dirty = status.files.map((f) => f.path);
@@ -70,7 +75,7 @@ export async function releaseGit(o: GitReleaseOptions): Promise<GitRelease> {
   const tags = (await git.tags(["--list", "v*"])).all;
   // Without them, a version below a released one would be tagged with no word (see bump.ts).
   if (tags.length === 0) await refuseShallowWithoutTags(git, where);
-  const same = tags.find((t) => t === tag || compareVersions(t.slice(1), o.version) === 0);
+  const same = sameRelease(tags, tag, o.version);
   if (same !== undefined) {
     throw BadInputError.single(
       where,
@@ -91,6 +96,7 @@ export async function releaseGit(o: GitReleaseOptions): Promise<GitRelease> {
   );
   await requireIdentity(git, where);
   await requireManifestNotIgnored(where);
+  await requireManifestExported(where);
   // Agents following `tag = "v*"` skip pre-releases: a newer v3.0.0-rc.1 does not keep them off 2.5.1.
   const newerTag = newestAbove(
     tags.filter((t) => !isPrerelease(t)),
@@ -111,16 +117,30 @@ export async function releaseGit(o: GitReleaseOptions): Promise<GitRelease> {
       `already holds ${contained} in this branch's history (HEAD contains it), a higher version than ${o.version}: release a version above ${contained.slice(1)} (ship release bump patch), or ${o.version} from a branch of the older line (git checkout -b maint <an older tag>); nothing was committed or tagged`,
     );
   }
-  const file = join(o.repoDir, MANIFEST_FILENAME);
+  const file = join(where, MANIFEST_FILENAME);
+  await requireManifestFile(file);
   const existing = await readFile(file, "utf8").catch(() => undefined);
   const fields = { version: o.version, description: o.description, releaseDate: releaseDate() };
   const manifestText =
     existing === undefined
-      ? starterManifest({ ...fields, app: basename(o.repoDir) })
+      ? starterManifest({ ...fields, app: basename(where) })
       : setReleaseFields(existing, file, fields);
   // An invalid manifest would be refused by every agent; better to stop before tagging it.
   parseManifestText(manifestText, file);
   const committed = manifestText !== existing;
+  const again = `ship release git ${o.version} again`;
+  if (o.push === true) {
+    // A clone that lacks the remote's tags (pulled with --no-tags, fetched by branch) released a
+    // version the remote has: the manifest commit was pushed, then the tag refused ("already
+    // exists"), exit 1, with a hint to push it again that could never work.
+    const theirs = sameRelease(await remoteTags(where, remote, again), tag, o.version);
+    if (theirs !== undefined)
+      throw BadInputError.single(
+        "--remote",
+        "",
+        `${remote} already has the tag ${theirs}${theirs === tag ? "" : `, which releases version ${o.version}`}, which this clone lacks (git fetch --tags ${remote}); release a new version; nothing was committed or tagged`,
+      );
+  }
   if (committed) {
     await writeFile(file, manifestText);
     await git.add(MANIFEST_FILENAME);
@@ -128,7 +148,6 @@ export async function releaseGit(o: GitReleaseOptions): Promise<GitRelease> {
   }
   // The branch goes first, before the tag exists: when the remote refuses it (it moved on), the
   // run can simply be repeated once that is fixed, instead of meeting its own tag.
-  const again = `ship release git ${o.version} again`;
   if (o.push === true)
     await pushOrSay(git, remote, "HEAD", {
       behind: `nothing was tagged: bring in the remote's commits (git pull --rebase), then run ${again}`,
@@ -140,7 +159,8 @@ export async function releaseGit(o: GitReleaseOptions): Promise<GitRelease> {
     const later = `${tag} is made here: push it once that is fixed (git push ${remote} ${tag})`;
     await pushOrSay(git, remote, `refs/tags/${tag}`, { behind: later, other: later });
   }
-  return { tag, commit, committed, pushed: o.push === true, manifestText, detached, newerTag };
+  const root = where === given ? undefined : where;
+  return { tag, commit, committed, pushed: o.push === true, manifestText, detached, newerTag, root };
 }
 
 /**
@@ -175,6 +195,116 @@ async function requireManifestNotIgnored(where: string): Promise<void> {
     "",
     `is ignored by git (${shown}), so it cannot be committed, and agents following the tag read their manifest from it: remove that rule; nothing was committed or tagged`,
   );
+}
+
+/**
+ * The top of the work tree holding `given`, spelled from `given` (git names it with symlinks
+ * resolved). A tag holds the whole repository and agents following it read the manifest at its
+ * top: run from a subdirectory (`-C app/src`, or cd there), the manifest was written and committed
+ * there, where no agent reads it, and only that subdirectory's files were checked for private keys
+ * and names agents refuse. A subdirectory with a manifest of its own is refused: it never reaches
+ * an agent through a tag.
+ */
+/**
+ * A manifest a `.gitattributes` rule marks `export-ignore` (`update-manifest.yaml export-ignore`,
+ * `* export-ignore`) is in the tag but not in what agents install from it, which git archive exports:
+ * they installed the tag as a release without a manifest (every file replaced, no skip or protected
+ * directory, the commit id as version), and this command said "tagged", exit 0. `--cached`: the
+ * attributes the commit carries (the tree is clean), as agents read them.
+ */
+async function requireManifestExported(where: string): Promise<void> {
+  const { stdout } = await run("git", ["check-attr", "--cached", "export-ignore", "--", MANIFEST_FILENAME], {
+    cwd: where,
+  });
+  if (!/: export-ignore: set$/m.test(stdout)) return;
+  throw BadInputError.single(
+    join(where, MANIFEST_FILENAME),
+    "",
+    "is marked export-ignore by a .gitattributes rule (git check-attr -a update-manifest.yaml), so agents following the tag, which install what git archive exports, would get no manifest (every file replaced, no skip rule or protected directory): remove that rule; nothing was committed or tagged",
+  );
+}
+
+async function releaseRoot(given: string): Promise<string> {
+  const top = (await run("git", ["rev-parse", "--show-toplevel"], { cwd: given })).stdout.replace(/\n$/, "");
+  const up = relative(await realpath(given), top);
+  if (up === "") return given;
+  const where = resolve(given, up);
+  const own = join(given, MANIFEST_FILENAME);
+  if (
+    await lstat(own).then(
+      () => true,
+      () => false,
+    )
+  )
+    throw BadInputError.single(
+      own,
+      "",
+      `is not at the top of the git work tree ${where}: agents following the tag install the whole repository and read ${join(where, MANIFEST_FILENAME)}, never this one; move it there (git mv), or release this directory as an archive (ship release http); nothing was committed or tagged`,
+    );
+  return where;
+}
+
+/**
+ * The `v*` tags of the remote `--push` goes to. A remote this repository does not have, or cannot
+ * reach, failed only at the push, after the manifest commit: exit 1 and a commit left behind
+ * ("'origin' does not appear to be a git repository"). Asked before anything is written: a name
+ * that is no remote is exit 2 naming `--remote`; one git cannot reach (a URL, a path, a host down)
+ * is exit 1, as a push failure.
+ */
+async function remoteTags(where: string, remote: string, again: string): Promise<string[]> {
+  const remotes = (await run("git", ["remote"], { cwd: where })).stdout.split("\n").filter((r) => r !== "");
+  // git also pushes to a URL or a path given in place of a name.
+  if (!remotes.includes(remote) && !/[/:]/.test(remote)) {
+    const add = `add it (git remote add ${remote} URL)`;
+    throw BadInputError.single(
+      "--remote",
+      "",
+      remotes.length === 0
+        ? `${remote}: this repository has no remote to push to: ${add}, or leave out --push; nothing was committed or tagged`
+        : `${remote}: this repository has no such remote (it has ${remotes.join(", ")}): pass --remote with one of them, or ${add}; nothing was committed or tagged`,
+    );
+  }
+  try {
+    // GIT_TERMINAL_PROMPT=0: a remote asking for a password fails here instead of waiting on CI.
+    const { stdout } = await run("git", ["ls-remote", "--tags", "--refs", remote, "refs/tags/v*"], {
+      cwd: where,
+      env: { ...process.env, GIT_TERMINAL_PROMPT: "0" },
+      maxBuffer: 64 << 20,
+    });
+    return [...stdout.matchAll(/\trefs\/tags\/(.+)$/gm)].map((m) => m[1] as string);
+  } catch (error) {
+    const said = pushFailure(errorMessage(error)).said;
+    throw new ReleaseFailedError(
+      `git ls-remote ${remote}`,
+      `${said}; nothing was committed or tagged: run ${again} once that is fixed`,
+    );
+  }
+}
+
+/**
+ * The manifest is rewritten in place and committed: a symlink was written through, to a file
+ * elsewhere in the tree (left modified, never committed) or outside the repository, while the
+ * commit held the unchanged link; "committed update-manifest.yaml for 1.0.0" and the tag, exit 0,
+ * carried the old version (or a link agents refuse). A directory there was "cannot open …: is a
+ * directory (EISDIR)", exit 1. Both are exit 2 before anything is written.
+ */
+async function requireManifestFile(file: string): Promise<void> {
+  const found = await lstat(file).catch(() => undefined);
+  if (found === undefined || found.isFile()) return;
+  const nothing = "nothing was committed or tagged";
+  if (found.isSymbolicLink())
+    throw BadInputError.single(
+      file,
+      "",
+      `is a symlink (to ${await readlink(file)}): the release's version is written into the manifest and committed, and agents read it at the top of the tag, so it must be a file there: replace the link with the file it points to (cp --remove-destination "$(readlink -f ${MANIFEST_FILENAME})" ${MANIFEST_FILENAME}) and commit; ${nothing}`,
+    );
+  const kind = found.isDirectory() ? "a directory" : (specialKind(found.mode) ?? "not a regular file");
+  throw BadInputError.single(file, "", `is ${kind}, not a file: move it out of the way; ${nothing}`);
+}
+
+/** The tag of `tags` that releases `version` (itself, or `v2.0.0+build.7` for 2.0.0), if any. */
+function sameRelease(tags: readonly string[], tag: string, version: string): string | undefined {
+  return tags.find((t) => t === tag || compareVersions(t.slice(1), version) === 0);
 }
 
 /** Whether `git ARGS` exits 0. Not through simple-git: it resolves a failure that prints nothing. */

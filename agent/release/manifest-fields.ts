@@ -4,6 +4,7 @@
  */
 import { isMap, parseDocument, Scalar } from "yaml";
 import { BadInputError } from "../../shared/errors.js";
+import { parseManifestText } from "../../shared/manifest/load.js";
 
 export interface ReleaseFields {
   version: string;
@@ -21,6 +22,10 @@ function quoted(value: string): Scalar<string> {
 export function setReleaseFields(text: string, file: string, fields: ReleaseFields): string {
   const doc = parseDocument(text);
   if (doc.errors.length > 0) {
+    // The loader's report, as `ship --test-manifest` gives it: every problem at file:line:column
+    // with its key ("is written twice …"). This one was the first only, as "YAML: Missing closing
+    // "quote at line 3, column 1:", cut where yaml's excerpt of the line began.
+    parseManifestText(text, file);
     throw BadInputError.single(file, "", `YAML: ${doc.errors[0]?.message.split("\n")[0] ?? "unreadable"}`);
   }
   if (doc.contents !== null && !isMap(doc.contents)) {

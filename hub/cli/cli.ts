@@ -7,6 +7,7 @@ import { Command, CommanderError, Option } from "commander";
 import { exitQuietlyWhenStdoutCloses } from "../../shared/cli/closed-stdout.js";
 import { refuseEmptyValues } from "../../shared/cli/empty-values.js";
 import { isNotInBundle } from "../../shared/cli/not-in-bundle.js";
+import { versionOutput } from "../../shared/cli/version-output.js";
 import { placeConfigIssues } from "../../shared/config/key-positions.js";
 import { BadInputError, ShipError } from "../../shared/errors.js";
 import { errnoErrorText } from "../../shared/fs-errors.js";
@@ -45,7 +46,7 @@ function remote(cmd: Command): Command {
 
 const program = new Command("ship-hub")
   .description("ship hub: releases, staged rollouts, agents")
-  .addHelpText("after", "\n  ship-hub --version   print the version")
+  .addHelpText("after", "\n  ship-hub --version [--json]   print the version")
   .showHelpAfterError();
 
 local(program.command("serve").description("run the hub"))
@@ -213,8 +214,9 @@ overrideExits(program);
 export async function runCli(argv: string[]): Promise<void> {
   exitQuietlyWhenStdoutCloses();
   // Not commander's .version(): `rollout create --version V` would then print ship's version.
-  if (argv.length === 3 && argv[2] === "--version") {
-    process.stdout.write(`${SHIP_VERSION}\n`);
+  const version = versionOutput(argv.slice(2), SHIP_VERSION);
+  if (version !== undefined) {
+    process.stdout.write(version);
     process.exit(0);
   }
   try {

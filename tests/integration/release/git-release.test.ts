@@ -132,9 +132,12 @@ describe.skipIf(!hasProgram("git"))("ship release git (real repository)", () => 
       push: true,
       remote: "nope",
     }).catch((e: unknown) => e);
+    // Asked before the manifest commit: it used to be committed, then the push failed (exit 1).
     expect((nowhere as Error).message).toBe(
-      "git push nope HEAD: 'nope' does not appear to be a git repository; nothing was tagged: run ship release git 1.2.4 again once that is fixed",
+      "--remote nope: this repository has no such remote (it has origin): pass --remote with one of them, or add it (git remote add nope URL); nothing was committed or tagged",
     );
+    expect((nowhere as BadInputError).exitCode).toBe(2);
+    expect(git(repo, "rev-parse", "HEAD")).toBe(again.commit);
   });
 
   it("refuses a dirty work tree and an existing tag, changing nothing", async () => {

@@ -152,6 +152,56 @@ describe("the units that run updates", () => {
   });
 });
 
+/** The syscalls a `@group` (or one syscall's name) stands for, as systemd expands it. */
+function syscallsOf(item: string): string[] {
+  if (!item.startsWith("@")) return [item];
+  const known = expanded.get(item);
+  if (known !== undefined) return known;
+  const listed = spawnSync("systemd-analyze", ["syscall-filter", item], { encoding: "utf8" }).stdout;
+  const calls = listed
+    .split("\n")
+    .slice(1)
+    .map((line) => line.trim())
+    .filter((line) => line !== "" && !line.startsWith("#"))
+    .flatMap(syscallsOf);
+  expanded.set(item, calls);
+  return calls;
+}
+const expanded = new Map<string, string[]>();
+
+/**
+ * The syscalls a unit lets through, by systemd.exec(5): the first SystemCallFilter= line is an
+ * allow list here, each later `~` line takes names out and each later plain line puts them back.
+ */
+function allowedSyscalls(unit: [string, string][]): Set<string> {
+  const allowed = new Set<string>();
+  for (const [, value] of unit.filter(([k]) => k === "SystemCallFilter")) {
+    const deny = value.startsWith("~");
+    for (const item of value.replace(/^~/, "").split(/\s+/))
+      for (const call of syscallsOf(item)) deny ? allowed.delete(call) : allowed.add(call);
+  }
+  return allowed;
+}
+
+describe.skipIf(!hasProgram("systemd-analyze"))("the units that run updates: their syscall filter", () => {
+  // ship keeps a replaced or merged file's owner and group (chown, as root or as a member of the
+  // group), and hooks may chgrp: the filter denied the chown family (@privileged holds @chown), and a
+  // denied call with no SystemCallErrorNumber= is SIGSYS, which killed ship mid-update on every run.
+  it.each(["ship.service", "ship-agent.service"])(
+    "%s lets the chown family through, and a denied call fails with EPERM instead of killing ship",
+    async (name) => {
+      const unit = directives(await unitText(name));
+      const allowed = allowedSyscalls(unit);
+      for (const call of ["chown", "fchown", "fchownat", "lchown"])
+        expect(allowed.has(call), call).toBe(true);
+      // The hardening stays: what @privileged holds besides chown is still refused.
+      for (const call of ["setresuid", "chroot", "mount", "ptrace", "reboot"])
+        expect(allowed.has(call), call).toBe(false);
+      expect(unit.filter(([k]) => k === "SystemCallErrorNumber").map(([, v]) => v)).toEqual(["EPERM"]);
+    },
+  );
+});
+
 describe("ship-hub.service", () => {
   it("takes its data dir from hub.toml, as `ship-hub token create --config` does (no --data-dir override)", async () => {
     const hub = directives(await unitText("ship-hub.service"));
