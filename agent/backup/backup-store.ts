@@ -47,6 +47,12 @@ const BackupMetaSchema = z.object({
    * it, an update that only added files, once the older backups were pruned, listed as "(pre-ship)".
    */
   unrecorded: z.boolean().optional(),
+  /**
+   * The size of the install index it saved (index.json; absent in older backups and when there was
+   * none): a restore links that file into place unread, so one truncated since would become the
+   * live index after every file had moved back. One lstat checks it before anything moves.
+   */
+  indexBytes: z.number().optional(),
   /** Bytes of old file versions held, and how many files. */
   bytes: z.number(),
   files: z.number(),

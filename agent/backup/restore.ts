@@ -59,7 +59,7 @@ import {
   readBackupInventory,
   readBackupMeta,
 } from "./backup-store.js";
-import { checkSavedEntries, firstUnwritableDir, noRoomFor } from "./restore-preflight.js";
+import { checkSavedEntries, checkSavedIndex, firstUnwritableDir, noRoomFor } from "./restore-preflight.js";
 import { recordRestored } from "./restored-record.js";
 import { removeRollbackRecord, writeRollbackRecord } from "./rollback-record.js";
 import { discardBackupDir, keepSecondName, moveAside, UNDONE_DIR } from "./trash.js";
@@ -129,6 +129,7 @@ export async function restoreBackup(input: RestoreInput): Promise<RestoreResult>
       `the app directory ${appDir}: ${dangling.link} is ${dangling.leadsTo}`,
     );
   const inventory = await readBackupInventory(input.backupPath);
+  checkSavedIndex(input.backupPath, meta);
   await checkSavedEntries(input.backupPath, inventory, {
     appDir,
     installed: async () => (await readInstallIndex(stateDir))?.files ?? {},
@@ -622,6 +623,7 @@ export async function rollbackTo(options: {
     for (const later of chain.slice(1)) {
       const inventory = await readBackupInventory(later.path);
       await checkSavedEntries(later.path, inventory);
+      checkSavedIndex(later.path, backupMetaOf(later));
       await readBackupInstalled(later.path);
       const unwritable = await firstUnwritableDir({
         appDir: options.appDir ?? backupMetaOf(later).appDir,
