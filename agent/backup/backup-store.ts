@@ -174,13 +174,17 @@ const InstalledFilesSchema = z.custom<Record<string, unknown>>(
 
 /** The manifest saved by writeUndoneManifest, unparsed; undefined for backups made before it was kept. */
 export async function readUndoneManifest(backupPath: string): Promise<unknown> {
-  try {
-    return JSON.parse(await readFile(join(backupPath, UNDONE_MANIFEST_FILE), "utf8"));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw error;
-  }
+  const path = join(backupPath, UNDONE_MANIFEST_FILE);
+  const text = await readTextIfPresent(path);
+  if (text === undefined) return undefined;
+  // Damaged (truncated, a hand edit), it was `ship: internal error: Unterminated string in JSON`,
+  // exit 1, naming no file. Not skipped either: its rollback hooks may start what the undone
+  // release stopped. The operator decides, told the way out.
+  return parseRecord(text, path, z.unknown(), UNDONE_MANIFEST_WHAT);
 }
+
+const UNDONE_MANIFEST_WHAT =
+  "this backup's copy of the manifest of the release it undoes (its rollback hooks and notifications); move it aside to roll back without them; nothing was changed";
 
 /** The first, incomplete meta need not be durable: until the journal commits, the journal is the truth. */
 export async function writeBackupMeta(backupPath: string, meta: BackupMeta): Promise<void> {

@@ -58,6 +58,7 @@ import {
   readBackupInstalled,
   readBackupInventory,
   readBackupMeta,
+  readUndoneManifest,
 } from "./backup-store.js";
 import { checkSavedEntries, checkSavedIndex, firstUnwritableDir, noRoomFor } from "./restore-preflight.js";
 import { recordRestored } from "./restored-record.js";
@@ -625,6 +626,8 @@ export async function rollbackTo(options: {
       await checkSavedEntries(later.path, inventory);
       checkSavedIndex(later.path, backupMetaOf(later));
       await readBackupInstalled(later.path);
+      // Read again by its restore's hooks (undo-release.ts), after the newer restores.
+      await readUndoneManifest(later.path);
       const unwritable = await firstUnwritableDir({
         appDir: options.appDir ?? backupMetaOf(later).appDir,
         stateDir,
