@@ -12,7 +12,7 @@ import { BadInputError, errorMessage } from "../../shared/errors.js";
 import { errnoCode } from "../../shared/fs-errors.js";
 import { checkIndexedFiles, readTextIfPresent } from "../apply/install-index.js";
 import type { IndexedFile } from "../apply/types.js";
-import { parseRecord, readRecordText } from "../state/record-file.js";
+import { damagedRecord, parseRecord, readRecordText } from "../state/record-file.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
 import { dirIdentity, realDir } from "../tree/path-on-disk.js";
 import { BackupDirUnlistableError, backupSourceDirs, backupSubdirs } from "./backup-dirs.js";
@@ -129,7 +129,11 @@ export async function readBackupMeta(backupPath: string): Promise<BackupMeta> {
 
 export async function readBackupInventory(backupPath: string): Promise<BackupInventory> {
   const path = join(backupPath, INVENTORY_FILE);
-  return parseRecord(await readRecordText(path), path, BackupInventorySchema, BACKUP_WHAT);
+  const text = await readTextIfPresent(path);
+  // Every backup has one (written before meta.json says complete): gone, it was deleted by hand, and
+  // `--rollback` said "cannot open …/inventory.json: no such file or directory (ENOENT)", exit 1.
+  if (text === undefined) throw damagedRecord(path, BACKUP_WHAT, "it is missing (deleted by hand?)");
+  return parseRecord(text, path, BackupInventorySchema, BACKUP_WHAT);
 }
 
 /**
