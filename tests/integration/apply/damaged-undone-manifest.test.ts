@@ -17,7 +17,7 @@ let app: LocalApp;
 beforeEach(async () => {
   app = await localApp();
   for (const v of ["1", "2", "3"]) {
-    const manifest = `version: "${v}.0.0"\nhooks:\n  rollback: ["echo undo ${v} >> ../rollback.log"]\n`;
+    const manifest = `version: "${v}.0.0"\nhooks:\n  rollback: ["echo undo ${v} >> $SHIP_APP_DIR/../rollback.log"]\n`;
     await app.release(`r${v}`, manifest, { "app.txt": `v${v}\n`, [`only-${v}.txt`]: `${v}\n` });
     const run = await runShip(["--config", app.config]);
     expect(run.code, run.stderr).toBe(0);
@@ -43,17 +43,22 @@ async function rollbackLog(): Promise<string> {
 const says = (path: string) =>
   `ship: ${path}/manifest.json is damaged, it is not valid JSON (Unterminated string in JSON at position 15): this backup's copy of the manifest of the release it undoes (its rollback hooks and notifications); move it aside to roll back without them; nothing was changed`;
 
+/** `--rollback target` with `damaged`'s manifest.json truncated: exit 2 naming it, nothing run or changed. */
+async function refusedOver(damaged: string, target: string): Promise<void> {
+  await truncate(join(damaged, "manifest.json"), 15);
+  const before = await snapshot(app.appDir);
+  const run = await runShip(["--config", app.config, "--rollback", target]);
+  expect(run.code, run.stdout + run.stderr).toBe(2);
+  expect(run.stderr.trim().split("\n").at(-1)).toBe(says(damaged));
+  expect(await snapshot(app.appDir)).toEqual(before);
+  expect(await rollbackLog()).toBe("");
+  expect((await app.state()).sources.myapp?.current_version).toBe("3.0.0");
+}
+
 describe("--rollback of a backup whose saved manifest is damaged (real CLI)", () => {
   it("exit 2 naming it, nothing run or changed; moved aside, the rollback runs without its hooks", async () => {
     const [, , newest = ""] = await backups();
-    await truncate(join(newest, "manifest.json"), 15);
-    const before = await snapshot(app.appDir);
-
-    const run = await runShip(["--config", app.config, "--rollback", newest]);
-    expect(run.code, run.stdout + run.stderr).toBe(2);
-    expect(run.stderr.trim().split("\n").at(-1)).toBe(says(newest));
-    expect(await snapshot(app.appDir)).toEqual(before);
-    expect(await rollbackLog()).toBe("");
+    await refusedOver(newest, newest);
 
     await rename(join(newest, "manifest.json"), join(app.root, "manifest.json.damaged"));
     const again = await runShip(["--config", app.config, "--rollback", newest]);
@@ -64,14 +69,13 @@ describe("--rollback of a backup whose saved manifest is damaged (real CLI)", ()
 
   it("in an older backup of a chain: exit 2 before the newer one is restored", async () => {
     const [, older = ""] = await backups();
-    await truncate(join(older, "manifest.json"), 15);
-    const before = await snapshot(app.appDir);
+    await refusedOver(older, older);
+  });
 
-    const run = await runShip(["--config", app.config, "--rollback", older]);
-    expect(run.code, run.stdout + run.stderr).toBe(2);
-    expect(run.stderr.trim().split("\n").at(-1)).toBe(says(older));
-    expect(await snapshot(app.appDir)).toEqual(before);
-    expect(await rollbackLog()).toBe("");
-    expect((await app.state()).sources.myapp?.current_version).toBe("3.0.0");
+  it("a whole backup's rollback runs its hooks (the log the tests above read is the hooks' own)", async () => {
+    const [, , newest = ""] = await backups();
+    const run = await runShip(["--config", app.config, "--rollback", newest]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(await rollbackLog()).toBe("undo 3\n");
   });
 });
