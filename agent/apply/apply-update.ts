@@ -499,7 +499,9 @@ async function startBackup(
   await mkdir(backupFilesDir(path), { recursive: true });
   const fromVersion = facts.index?.version ?? null;
   // The index file is only ever replaced by rename, so a hard link keeps the previous one intact for free.
-  if (facts.index !== undefined) await linkEntry(indexPath(stateDir), join(path, PREVIOUS_INDEX_FILE));
+  const savedIndex = join(path, PREVIOUS_INDEX_FILE);
+  if (facts.index !== undefined) await linkEntry(indexPath(stateDir), savedIndex);
+  const indexBytes = facts.index === undefined ? undefined : lstatOrUndefined(savedIndex)?.size;
   const created = facts.created.toISOString();
   // A loop over the index, not Object.values(): no 20,000-entry array for the few merged files.
   const bases: string[] = [];
@@ -524,6 +526,7 @@ async function startBackup(
     ...dirIdentity(input.appDir),
     stateDir,
     ...(unrecorded ? { unrecorded: true } : {}),
+    ...(indexBytes === undefined ? {} : { indexBytes }),
     bytes,
     files,
     bases,

@@ -12,7 +12,7 @@ import { BadInputError, errorMessage } from "../../shared/errors.js";
 import { errnoCode } from "../../shared/fs-errors.js";
 import { checkIndexedFiles, readTextIfPresent } from "../apply/install-index.js";
 import type { IndexedFile } from "../apply/types.js";
-import { parseRecord, readRecordText } from "../state/record-file.js";
+import { damagedRecord, parseRecord, readRecordText } from "../state/record-file.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
 import { dirIdentity, realDir } from "../tree/path-on-disk.js";
 import { BackupDirUnlistableError, backupSourceDirs, backupSubdirs } from "./backup-dirs.js";
@@ -47,6 +47,12 @@ const BackupMetaSchema = z.object({
    * it, an update that only added files, once the older backups were pruned, listed as "(pre-ship)".
    */
   unrecorded: z.boolean().optional(),
+  /**
+   * The size of the install index it saved (index.json; absent in older backups and when there was
+   * none): a restore links that file into place unread, so one truncated since would become the
+   * live index after every file had moved back. One lstat checks it before anything moves.
+   */
+  indexBytes: z.number().optional(),
   /** Bytes of old file versions held, and how many files. */
   bytes: z.number(),
   files: z.number(),
@@ -123,7 +129,11 @@ export async function readBackupMeta(backupPath: string): Promise<BackupMeta> {
 
 export async function readBackupInventory(backupPath: string): Promise<BackupInventory> {
   const path = join(backupPath, INVENTORY_FILE);
-  return parseRecord(await readRecordText(path), path, BackupInventorySchema, BACKUP_WHAT);
+  const text = await readTextIfPresent(path);
+  // Every backup has one (written before meta.json says complete): gone, it was deleted by hand, and
+  // `--rollback` said "cannot open …/inventory.json: no such file or directory (ENOENT)", exit 1.
+  if (text === undefined) throw damagedRecord(path, BACKUP_WHAT, "it is missing (deleted by hand?)");
+  return parseRecord(text, path, BackupInventorySchema, BACKUP_WHAT);
 }
 
 /**
@@ -168,13 +178,17 @@ const InstalledFilesSchema = z.custom<Record<string, unknown>>(
 
 /** The manifest saved by writeUndoneManifest, unparsed; undefined for backups made before it was kept. */
 export async function readUndoneManifest(backupPath: string): Promise<unknown> {
-  try {
-    return JSON.parse(await readFile(join(backupPath, UNDONE_MANIFEST_FILE), "utf8"));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw error;
-  }
+  const path = join(backupPath, UNDONE_MANIFEST_FILE);
+  const text = await readTextIfPresent(path);
+  if (text === undefined) return undefined;
+  // Damaged (truncated, a hand edit), it was `ship: internal error: Unterminated string in JSON`,
+  // exit 1, naming no file. Not skipped either: its rollback hooks may start what the undone
+  // release stopped. The operator decides, told the way out.
+  return parseRecord(text, path, z.unknown(), UNDONE_MANIFEST_WHAT);
 }
+
+const UNDONE_MANIFEST_WHAT =
+  "this backup's copy of the manifest of the release it undoes (its rollback hooks and notifications); move it aside to roll back without them; nothing was changed";
 
 /** The first, incomplete meta need not be durable: until the journal commits, the journal is the truth. */
 export async function writeBackupMeta(backupPath: string, meta: BackupMeta): Promise<void> {

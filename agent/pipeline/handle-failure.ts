@@ -95,14 +95,21 @@ export async function handleFailure(ctx: UpdateContext, step: Step, error: unkno
   const commandProblems = mayHaveStoppedServices(step) ? await runRollbackCommands(ctx, releaseDir) : [];
   if (kept !== undefined)
     await dropUndoneRelease(kept.dir).catch((problem: unknown) => ctx.log.warn(messageOf(problem)));
-  return outcomeOf(ctx, { name, reason, error, files, commandProblems });
+  return outcomeOf(ctx, { step, name, reason, error, files, commandProblems });
 }
 
 function outcomeOf(
   ctx: UpdateContext,
-  facts: { name: string; reason: string; error: unknown; files: FilesOutcome; commandProblems: string[] },
+  facts: {
+    step: Step;
+    name: string;
+    reason: string;
+    error: unknown;
+    files: FilesOutcome;
+    commandProblems: string[];
+  },
 ): FailureOutcome {
-  const { name, reason, error, files, commandProblems } = facts;
+  const { step, name, reason, error, files, commandProblems } = facts;
   const commandNote =
     commandProblems.length === 0 ? "" : `; rollback commands failed: ${commandProblems.join("; ")}`;
   if (files.kind === "failed") {
@@ -134,7 +141,12 @@ function outcomeOf(
       failureReason: reason,
     };
   }
-  if (error instanceof ShipError && error.exitCode === ExitCode.badInput) {
+  // Exit 2 ("bad input, nothing was run or changed") only before the pre_update hooks: every input
+  // is checked before them. Met after them, what was checked changed under the run (a hook turned
+  // backup_dir/<app> into a file, or broke a config a merge reads): the hooks ran and the rollback
+  // hooks with them, so it is a failed run like any other, recorded (finalize writes nothing on
+  // exit 2, which left the pending record for the next run to call "interrupted").
+  if (error instanceof ShipError && error.exitCode === ExitCode.badInput && !mayHaveStoppedServices(step)) {
     const message = appMessage(ctx.app, error.message) + commandNote;
     return {
       result: "failed_unchanged",

@@ -137,6 +137,19 @@ describe("a damaged install index or backup record (real CLI)", () => {
     expect(await snapshot(app.appDir)).toEqual(before);
   });
 
+  // Deleted, it was "ship: cannot open …/inventory.json: no such file or directory (ENOENT)", exit 1.
+  it("--rollback of a backup whose inventory.json was deleted names it, exit 2, the app untouched", async () => {
+    const { id, path } = await newestBackup();
+    await rm(join(path, "inventory.json"));
+    const before = await snapshot(app.appDir);
+    const run = await runShip(["--config", app.config, "--rollback", id]);
+    expect(run.code, run.stdout + run.stderr).toBe(2);
+    expect(run.stderr.trim().split("\n").at(-1)).toBe(
+      `ship: ${path}/inventory.json is damaged, it is missing (deleted by hand?): this backup's record of what its update changed; the backup cannot be restored, move it out of the backup directory`,
+    );
+    expect(await snapshot(app.appDir)).toEqual(before);
+  });
+
   // It restored the empty file and said "back on 1.0.0"; an edit keeping the size ("XX\n" for the
   // saved "v1\n") was restored as silently, only sizes were recorded.
   it("--rollback of a backup whose saved copy was truncated or edited by hand names the copy, exit 2, the app untouched", async () => {

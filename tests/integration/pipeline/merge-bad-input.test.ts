@@ -1,7 +1,8 @@
 /**
  * A config a merge cannot parse is bad input (exit 2) and changes nothing: refused in verify, before
- * the pre_update hooks; and should it only show at the apply (edited after the check), still exit 2
- * with the app's files untouched, the rollback hooks run for what pre_update may have stopped.
+ * the pre_update hooks; and should it only show at the apply (edited after the check), a failed run
+ * (exit 1: the hooks ran, so it is no refusal that changed nothing) with the app's files untouched,
+ * the rollback hooks run for what pre_update may have stopped.
  */
 import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -61,7 +62,7 @@ describe("a user config that does not parse", () => {
     expect(await readFile(marker, "utf8")).toBe("");
   });
 
-  it("found only by the apply: still exit 2, files untouched, rollback hooks run", async () => {
+  it("found only by the apply: exit 1, files untouched, rollback hooks run", async () => {
     const marker = join(box.root, "hooks.log");
     const v2 = await installThenBreak(marker);
     const before = await hashTree(box.appDir);
@@ -69,7 +70,7 @@ describe("a user config that does not parse", () => {
     // As if the file broke between the check and the apply.
     const ports: PipelinePorts = { ...real, engine: { ...real.engine, checkMerges: async () => {} } };
     const run = await box.run(v2, { ports });
-    expect(run.exitCode).toBe(2);
+    expect(run.exitCode).toBe(1);
     expect(run.apps[0]?.result).toBe("failed_unchanged");
     expect(run.apps[0]?.message).toMatch(/settings\.yaml:3:1 cannot merge/);
     expect(await hashTree(box.appDir)).toEqual(before);
@@ -329,7 +330,7 @@ describe("a copy that turns non-UTF-8 where the check did not look, or after it"
     expect(await readFile(marker, "utf8")).toBe("");
   });
 
-  it("a pre_update hook that saves the config as Latin-1: exit 2 at the apply, named, the file untouched", async () => {
+  it("a pre_update hook that saves the config as Latin-1: exit 1 at the apply, named, the file untouched", async () => {
     const marker = join(box.root, "hooks.log");
     const saved = join(box.root, "latin1.yaml");
     await writeFile(saved, latin1);
@@ -353,7 +354,7 @@ describe("a copy that turns non-UTF-8 where the check did not look, or after it"
       rewriting("2.0.0"),
     );
     const run = await box.run(v2);
-    expect(run.exitCode).toBe(2);
+    expect(run.exitCode).toBe(1);
     expect(run.apps[0]?.result).toBe("failed_unchanged");
     expect(run.apps[0]?.message).toMatch(
       `${box.appDir}/settings.yaml:2:11 cannot merge: the server's copy does not parse: byte 0xE9 is not UTF-8`,
@@ -380,7 +381,7 @@ describe("a copy that turns non-UTF-8 where the check did not look, or after it"
       const ports: PipelinePorts = { ...real, engine: { ...real.engine, checkMerges: async () => {} } };
       const before = await hashTree(box.appDir);
       const run = await box.run(v2, { ports });
-      expect(run.exitCode).toBe(2);
+      expect(run.exitCode).toBe(1);
       const message = run.apps[0]?.message ?? "";
       expect(message).toContain(`${shipsCopy}:`);
       expect(message).toContain(`cannot merge: the previous release's copy ${says}`);
