@@ -20,6 +20,7 @@ import type {
   DeploymentCount,
   DeploymentRecord,
   DeploymentState,
+  EventFilter,
   EventRecord,
   ForgetOutcome,
   NewEvent,
@@ -185,7 +186,8 @@ export class SqliteStore implements Store {
         "INSERT INTO events (at, actor, kind, subject, data) VALUES (@at, @actor, @kind, @subject, @data)",
       ),
       listEvents:
-        p(`SELECT * FROM events WHERE (@before IS NULL OR id < @before) AND (@subject IS NULL OR subject = @subject)
+        p(`SELECT * FROM events WHERE (@before IS NULL OR id < @before) AND (@subject IS NULL OR subject = @subject
+          OR (@parts = 1 AND substr(subject, 1, length(@subject) + 1) = @subject || ':'))
         ORDER BY id DESC LIMIT @limit`),
       countOnline: p("SELECT COUNT(*) AS n FROM agents WHERE online = 1"),
       rolloutsByState: p("SELECT state, COUNT(*) AS n FROM rollouts GROUP BY state"),
@@ -446,10 +448,11 @@ export class SqliteStore implements Store {
   appendEvent(e: NewEvent): void {
     this.stmt.appendEvent.run({ ...e, data: JSON.stringify(e.data ?? null) });
   }
-  listEvents(filter: { before?: number; subject?: string; limit: number }): EventRecord[] {
+  listEvents(filter: EventFilter): EventRecord[] {
     const rows = this.stmt.listEvents.all({
       before: filter.before ?? null,
       subject: filter.subject ?? null,
+      parts: filter.withParts === true ? 1 : 0,
       limit: filter.limit,
     }) as Row[];
     return rows.map(toEvent);

@@ -779,6 +779,30 @@ for (const subject of subjects) {
       expect((await store.listEvents({ before: all[0]?.id, limit: 1 })).map((e) => e.kind)).toEqual(["b"]);
     });
 
+    it("lists a subject's events with its parts' (`SUBJECT:…`) when asked, no other subject's, paged", async () => {
+      const subjects = ["r1", "r1:a1", "r1x", "r1:a2", "r10:a1", "r%:a1", "r1", "r_:a1", "r1;a1"];
+      await store.appendEvents(
+        subjects.map((subject, i) => ({ at: i, actor: "hub", kind: `k${i}`, subject, data: {} })),
+      );
+      const kinds = async (filter: {
+        subject: string;
+        withParts?: boolean;
+        before?: number;
+        limit?: number;
+      }) => (await store.listEvents({ limit: 10, ...filter })).map((e) => e.kind);
+      expect(await kinds({ subject: "r1", withParts: true })).toEqual(["k6", "k3", "k1", "k0"]);
+      expect(await kinds({ subject: "r1" })).toEqual(["k6", "k0"]);
+      expect(await kinds({ subject: "r1", withParts: false })).toEqual(["k6", "k0"]);
+      // Wildcards of LIKE in a subject are matched as written.
+      expect(await kinds({ subject: "r%", withParts: true })).toEqual(["k5"]);
+      expect(await kinds({ subject: "r_", withParts: true })).toEqual(["k7"]);
+      const newest = (await store.listEvents({ subject: "r1", withParts: true, limit: 2 })).at(-1)?.id;
+      expect(await kinds({ subject: "r1", withParts: true, before: newest, limit: 10 })).toEqual([
+        "k1",
+        "k0",
+      ]);
+    });
+
     it("streams each committed event once, oldest first, from a cursor", async () => {
       await store.appendEvent({ at: 1, actor: "hub", kind: "old", subject: "s", data: {} });
       const cursor = await store.latestEventCursor();
