@@ -71,6 +71,10 @@ export type DeploymentEvent =
   // automatic rollback. The wave must not pass on a host that no longer runs the release: it is a
   // failure, counted against the threshold. A finished rollout's history is left as it was.
   | "left-release"
+  // The same host, failed by `left-release`, says it runs the release well again while the rollout
+  // is still under way (the operator reinstalled it, or undid the rollback): it is on the release,
+  // as the wave counts it; a failure it no longer is would hold the wave (or halt it) for nothing.
+  | "back-on-release"
   // The agent already runs the release (its hello or its stored status says so) while it is owed it
   // (due, or retried after a timeout): it is not sent the release again; the update is done.
   | "found-installed"
@@ -189,7 +193,11 @@ export const deploymentTransitions = {
     forget: "forgotten",
   },
   succeeded: { ...UPDATE_REPORTED, rollback: "rollback_pending", "left-release": "failed" },
-  failed: { ...UPDATE_REPORTED, "rollback-left-installed": "rollback_pending" },
+  failed: {
+    ...UPDATE_REPORTED,
+    "rollback-left-installed": "rollback_pending",
+    "back-on-release": "succeeded",
+  },
   // Timed out after it was sent, the agent may have installed the release while away: a rollback
   // sends it back too (one that never got it answers that it runs the previous release already).
   timed_out: {
