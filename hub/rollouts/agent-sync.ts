@@ -8,11 +8,11 @@ import type { RolloutEngine } from "./engine.js";
 import { settleInstalled } from "./found-installed.js";
 import { type ActiveRollout, settleLeftRelease } from "./left-release.js";
 import {
+  agentsOnRelease,
   markOvertaken,
   RESTORED_BY_HOST,
   resumeOvertaken,
   rollbackNotDone,
-  runsReleaseId,
   tookOver,
 } from "./rollback-result.js";
 import {
@@ -128,7 +128,11 @@ export class AgentSync {
       else if (isRollbackDeliverable(d.state)) {
         // Owed still, unless a later rollout of the app took this agent over: what that one
         // sends is what the agent should run, and the old release must not come back over it.
-        const runs = runsReleaseId(hello.apps, rollout.releaseId) ? rollout.releaseId : undefined;
+        const runs = (await agentsOnRelease(t, rollout.releaseId, [{ id: agentId, apps: hello.apps }])).has(
+          agentId,
+        )
+          ? rollout.releaseId
+          : undefined;
         const later = await this.laterRolloutOfItsApp(t, d, rollout, history, readRollout, (other, l) =>
           tookOver(other, l, runs),
         );

@@ -1,7 +1,9 @@
 /** Sending a rollout's agents back, and what that achieved in the words `rollout show` and the dashboard use. */
+import type { AppStatus } from "../../shared/protocol/messages.js";
 import type { DeploymentUpdate, StoreOps } from "../store/async-store.js";
 import type { DeploymentRecord, RolloutRecord } from "../store/store.js";
 import type { Dispatch } from "./dispatch.js";
+import { claimedReleaseApps, runsRelease } from "./found-installed.js";
 import {
   type DeploymentState,
   deploymentStep,
@@ -170,7 +172,7 @@ async function takenOver(t: StoreOps, rollout: RolloutRecord): Promise<Map<strin
   // agents a later rollout planned, and only when there are some.
   const ids = [...new Set(candidates.map((c) => c.other.agentId))];
   const agents = ids.length > 0 ? await t.getAgents(ids) : [];
-  const backOn = new Set(agents.filter((a) => runsReleaseId(a.apps, rollout.releaseId)).map((a) => a.id));
+  const backOn = await agentsOnRelease(t, rollout.releaseId, agents);
   const taken = new Map<string, string>();
   for (const { other, later } of candidates)
     if (tookOver(other, later, backOn.has(other.agentId) ? rollout.releaseId : undefined))
@@ -178,12 +180,23 @@ async function takenOver(t: StoreOps, rollout: RolloutRecord): Promise<Map<strin
   return taken;
 }
 
-/** Whether the agent's announced apps (hello, last report) name `releaseId` as the hub release one runs. */
-export function runsReleaseId(
-  apps: readonly { releaseId?: string | undefined }[],
+/**
+ * Of `agents`, those whose announced apps (hello, last report) say they run `releaseId` now, by the
+ * one rule the plan and the left-release judgement follow (`runsRelease`): the hub release id they
+ * name, or, naming none (a host that installed it by other means, an agent that does not say), its
+ * version. Matching the id alone, a host broken on the release by version was judged failed on it,
+ * then not sent back by abort --rollback.
+ */
+export async function agentsOnRelease(
+  t: Pick<StoreOps, "getRelease">,
   releaseId: string,
-): boolean {
-  return apps.some((a) => a.releaseId === releaseId);
+  agents: readonly { id: string; apps: readonly AppStatus[] }[],
+): Promise<Set<string>> {
+  if (agents.length === 0) return new Set();
+  const release = await t.getRelease(releaseId);
+  if (!release) return new Set();
+  const releaseApps = await claimedReleaseApps(t, release.app, agents);
+  return new Set(agents.filter((a) => runsRelease(a.apps, release, releaseApps)).map((a) => a.id));
 }
 
 /**
@@ -204,7 +217,7 @@ export async function releasedFromTakeOver(
   const free = marked.filter((id) => !holds.has(id));
   if (free.length === 0) return new Set();
   const agents = await t.getAgents(free);
-  return new Set(agents.filter((a) => runsReleaseId(a.apps, rollout.releaseId)).map((a) => a.id));
+  return agentsOnRelease(t, rollout.releaseId, agents);
 }
 
 /**
@@ -349,10 +362,7 @@ export async function leftOnRelease(
   const free = released ?? (await releasedFromTakeOver(t, rollout, leftFrom));
   const failed = leftFrom.filter((d) => rollbackActsOn(d, free)).map((d) => d.agentId);
   if (failed.length === 0) return new Set();
-  const agents = await t.getAgents(failed);
-  return new Set(
-    agents.filter((a) => a.apps.some((p) => p.releaseId === rollout.releaseId)).map((a) => a.id),
-  );
+  return agentsOnRelease(t, rollout.releaseId, await t.getAgents(failed));
 }
 
 export async function markRollback(
