@@ -126,6 +126,49 @@ describe("an agent relabelled out of the selector before it said it had the rele
     await expect.poll(async () => (await deployment(t, id, "a1"))?.state, { timeout: 10_000 }).toBe("failed");
   });
 
+  it("abort --rollback sends it back too: a success it reports afterwards does not leave it succeeded on the release", async () => {
+    const t = await session.start();
+    const { id, deploy, again, a2, a2Deploy } = await a1Reconnects(t, on1, { env: "staging" }, false);
+    await expect
+      .poll(async () => (await deployment(t, id, "a1"))?.state, { timeout: 10_000 })
+      .toBe("not_applicable");
+    await reportAcked(a2, a2Deploy, "succeeded");
+    const aborted = await t.api<View>("POST", `/api/v1/rollouts/${id}/abort`, {
+      token: t.operator,
+      body: { rollback: true },
+    });
+    expect(aborted.status).toBe(200);
+    expect(aborted.body.reason).toBe("aborted; rollback sent to 2 agent(s)");
+    const back: Deploy = await again.next(isDeploy);
+    expect(back).toMatchObject({ rollback: true, release: { version: "1.0.0" } });
+    // The instruction it had on disk, carried out after all: the rollback still stands.
+    await reportAcked(again, deploy, "succeeded");
+    expect(await deployment(t, id, "a1")).toMatchObject({ state: "rollback_pending" });
+    await reportAcked(again, back, "succeeded");
+    await expect
+      .poll(async () => (await deployment(t, id, "a1"))?.state, { timeout: 10_000 })
+      .toBe("rolled_back");
+    expect((await view(t, id)).state).toBe("aborted");
+  });
+
+  it("one that dropped the app (its hello leaves it out) is not sent a rollback it would refuse", async () => {
+    const t = await session.start();
+    const { id, again, a2, a2Deploy } = await a1Reconnects(t, [], { env: "prod" }, false);
+    await expect
+      .poll(async () => (await deployment(t, id, "a1"))?.state, { timeout: 10_000 })
+      .toBe("not_applicable");
+    await reportAcked(a2, a2Deploy, "succeeded");
+    const aborted = await t.api<View>("POST", `/api/v1/rollouts/${id}/abort`, {
+      token: t.operator,
+      body: { rollback: true },
+    });
+    expect(aborted.status).toBe(200);
+    expect(aborted.body.reason).toBe("aborted; rollback sent to 1 agent(s)");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(again.received.filter(isDeploy)).toEqual([]);
+    expect((await deployment(t, id, "a1"))?.state).toBe("not_applicable");
+  });
+
   it("one never sent (away when the rollout started) is still 'not sent'", async () => {
     const t = await session.start();
     await session.connect(t, "a1", on1, { env: "prod" });
