@@ -323,6 +323,13 @@ export function postgresOps(db: Db): StoreOps {
       const r = first(await db`SELECT * FROM rollouts WHERE id = ${id} FOR UPDATE`);
       return r && toRollout(r);
     },
+    async findRollouts(prefix, limit) {
+      const wanted = prefix.toLowerCase();
+      const rows =
+        await db`SELECT * FROM rollouts WHERE left(lower(id), length(${wanted}::text)) = ${wanted}::text
+        ORDER BY created DESC, id LIMIT ${limit}`;
+      return rows.map(toRollout);
+    },
     async listRollouts({ states, app, limit }) {
       const wanted = states ? j(states) : null;
       const rows = await db`SELECT * FROM rollouts

@@ -131,6 +131,8 @@ export class SqliteStore implements Store {
         failure_allowance, created, updated)
         VALUES (@id, @releaseId, @spec, @state, @currentWave, @waveStartedAt, @reason, @failureAllowance, @created, @updated)`),
       getRollout: p("SELECT * FROM rollouts WHERE id = ?"),
+      findRollouts: p(`SELECT * FROM rollouts WHERE substr(lower(id), 1, length(@prefix)) = @prefix
+        ORDER BY created DESC, id LIMIT @limit`),
       listRollouts: p(`SELECT * FROM rollouts
         WHERE (@states IS NULL OR state IN (SELECT value FROM json_each(@states)))
         AND (@app IS NULL OR release_id IN (SELECT id FROM releases WHERE app = @app))
@@ -321,6 +323,10 @@ export class SqliteStore implements Store {
   getRollout(id: string): RolloutRecord | undefined {
     const r = this.stmt.getRollout.get(id) as Row | undefined;
     return r && toRollout(r);
+  }
+  findRollouts(prefix: string, limit: number): RolloutRecord[] {
+    const rows = this.stmt.findRollouts.all({ prefix: prefix.toLowerCase(), limit }) as Row[];
+    return rows.map(toRollout);
   }
   listRollouts(filter: { states?: readonly RolloutState[]; app?: string; limit: number }): RolloutRecord[] {
     const states = filter.states ? JSON.stringify(filter.states) : null;

@@ -229,6 +229,11 @@ export interface Store {
 
   insertRollout(rollout: RolloutRecord): void;
   getRollout(id: string): RolloutRecord | undefined;
+  /**
+   * The rollouts whose id, in lower case, starts with `prefix` (lower case), newest first, at most
+   * `limit`: a short id's lookup reads its matches only, not every rollout of the hub.
+   */
+  findRollouts(prefix: string, limit: number): RolloutRecord[];
   /** Newest first; `app`: only the rollouts of that app's releases. */
   listRollouts(filter: { states?: readonly RolloutState[]; app?: string; limit: number }): RolloutRecord[];
   updateRollout(

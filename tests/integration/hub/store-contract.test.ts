@@ -248,6 +248,23 @@ for (const subject of subjects) {
       expect(await store.countRolloutsByState()).toEqual({ running: 1, completed: 1 });
     });
 
+    it("finds rollouts by a prefix of their id in either case, newest first, at most the limit", async () => {
+      await store.insertRelease(release("r2", "api"));
+      await store.insertRelease(release("r3", "db"));
+      await store.insertRollout({ ...rollout("ab12-one", "r2", "completed"), created: 20 });
+      await store.insertRollout({ ...rollout("AB12-two", "r3", "completed"), created: 30 });
+      await store.insertRollout({ ...rollout("ab1%-odd", "r3", "aborted"), created: 40 });
+      const ids = async (prefix: string, limit = 10) =>
+        (await store.findRollouts(prefix, limit)).map((r) => r.id);
+      expect(await ids("ab12")).toEqual(["AB12-two", "ab12-one"]);
+      expect(await ids("AB12-O")).toEqual(["ab12-one"]);
+      expect(await ids("ab12", 1)).toEqual(["AB12-two"]);
+      // A LIKE wildcard in the prefix is a character like any other.
+      expect(await ids("ab1%")).toEqual(["ab1%-odd"]);
+      expect(await ids("ab1_")).toEqual([]);
+      expect(await ids("zz")).toEqual([]);
+    });
+
     it("holds one active rollout per app, also when a finished one is resumed", async () => {
       await seed(store);
       await expect(store.insertRollout(rollout("ro2", "r1"))).rejects.toBeInstanceOf(ActiveRolloutConflict);
