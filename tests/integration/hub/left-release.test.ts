@@ -109,6 +109,14 @@ function backOn1(s: Setup): void {
   s.a1.hello("a1", [{ app: "web", version: "1.0.0", state: "rolled_back", releaseId: s.v1 }]);
 }
 
+/** `backOn1`, once the hub counts a1 failed for it. */
+async function leftAndFailed(s: Setup): Promise<void> {
+  backOn1(s);
+  await expect
+    .poll(async () => (await deployment(s.t, s.id, "a1"))?.state, { timeout: 10_000 })
+    .toBe("failed");
+}
+
 for (const backend of hubBackends(() => pg))
   describe.skipIf(!backend.available)(
     `a canary that leaves the release after it succeeded, on ${backend.name}`,
@@ -154,10 +162,7 @@ for (const backend of hubBackends(() => pg))
           failureThreshold: { count: 5 },
           waitMinutes: 1,
         });
-        backOn1(s);
-        await expect
-          .poll(async () => (await deployment(s.t, s.id, "a1"))?.state, { timeout: 10_000 })
-          .toBe("failed");
+        await leftAndFailed(s);
         s.clock.skew = 2 * 60_000;
         await expect
           .poll(async () => (await view(s.t, s.id)).reason ?? "", { timeout: 10_000 })
@@ -225,10 +230,7 @@ for (const backend of hubBackends(() => pg))
           failureThreshold: { count: 5 },
           waitMinutes: 1,
         });
-        backOn1(s);
-        await expect
-          .poll(async () => (await deployment(s.t, s.id, "a1"))?.state, { timeout: 10_000 })
-          .toBe("failed");
+        await leftAndFailed(s);
         s.a1.hello("a1", [{ app: "web", version: "2.0.0", state: "updated", releaseId: s.v2 }]);
         await expect
           .poll(async () => (await deployment(s.t, s.id, "a1"))?.state, { timeout: 10_000 })
@@ -245,10 +247,11 @@ for (const backend of hubBackends(() => pg))
           data: { was: "failed", back: "the host runs web 2.0.0 again" },
         });
         s.clock.skew = 2 * 60_000;
-        const deploy: Deploy = await s.a2.next(deployOf(s.id));
+        // The next tick advances the wave (a loaded machine may take its time).
+        const deploy: Deploy = await s.a2.next(deployOf(s.id), 60_000);
         expect(deploy.release.id).toBe(s.v2);
         expect((await view(s.t, s.id)).currentWave).toBe(1);
-      });
+      }, 120_000);
 
       it("back on the release after it broke on it (a later run left in place), it is succeeded once more; a halted rollout stays paused for the operator", async () => {
         const s = await canarySucceeded(await backend.options(), { failureThreshold: { count: 1 } });
@@ -267,10 +270,7 @@ for (const backend of hubBackends(() => pg))
 
       it("back on the release by a run on the host (a report naming no deployment that installs 2.0.0), it is succeeded once more", async () => {
         const s = await canarySucceeded(await backend.options(), { failureThreshold: { count: 5 } });
-        backOn1(s);
-        await expect
-          .poll(async () => (await deployment(s.t, s.id, "a1"))?.state, { timeout: 10_000 })
-          .toBe("failed");
+        await leftAndFailed(s);
         s.a1.send({
           type: "report",
           reportId: randomUUID(),

@@ -137,7 +137,7 @@ describe("a host its hello shows broken on the release by version, naming no rel
     await reportAcked(h, await h.next(isDeploy), "succeeded");
     // A later run on the host failed and left 2.0.0 in place; its agent names the version only
     // (installed by other means than the hub, or an agent that does not say the id).
-    h.hello("h", [{ app: "web", version: "2.0.0", state: "failed_not_rolled_back" }]);
+    h.hello("h", [{ app: "web", version: "2.0.0", state: "failed_not_rolled_back", releaseId: undefined }]);
     const detail = async () =>
       (await t.api<View & { actions: string[] }>("GET", `/api/v1/rollouts/${id}`, { token: t.operator }))
         .body;
