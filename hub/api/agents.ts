@@ -188,13 +188,13 @@ export function agentRoutes(deps: ApiDeps): Router {
   });
 
   // The audit log, newest first; `next` pages further back. `subject` takes a rollout's id as the
-  // rollout routes do (a unique prefix, either case).
+  // rollout routes do (a unique prefix, either case), and lists its deployments' events with its own.
   router.get("/events", operator, async (req, res) => {
     const parsed = parseRequest(EventsQuery, req.query, "query");
     const query =
       parsed.subject === undefined
         ? parsed
-        : { ...parsed, subject: await eventSubject(store, deps.engine, parsed.subject) };
+        : { ...parsed, ...(await eventSubject(store, deps.engine, parsed.subject)) };
     const events = (await store.listEvents(query)).map((e) => ({ ...e, at: new Date(e.at).toISOString() }));
     const last = events.at(-1);
     res.json({ events, next: events.length === query.limit && last ? last.id : null });

@@ -8,11 +8,11 @@ import type { RolloutEngine } from "./engine.js";
 import { settleInstalled } from "./found-installed.js";
 import { type ActiveRollout, settleLeftRelease } from "./left-release.js";
 import {
+  agentsOnRelease,
   markOvertaken,
   RESTORED_BY_HOST,
   resumeOvertaken,
   rollbackNotDone,
-  runsReleaseId,
   tookOver,
 } from "./rollback-result.js";
 import {
@@ -107,14 +107,16 @@ export class AgentSync {
       actor,
       (rollout) => this.appRolledOutSince(dispatch, rollout),
     );
-    // A host counted on a release it no longer runs (put back by hand since) fails its wave.
-    const history = await settleLeftRelease(
+    // A host counted on a release it no longer runs (put back by hand since) fails its wave; one
+    // failed so that runs it again is back on it.
+    const { history, back } = await settleLeftRelease(
       dispatch,
       eligible,
       hello.apps,
       new Map(active.map((a) => [a.rollout.id, a])),
       actor,
     );
+    await this.unacceptBack(dispatch, back);
     for (const d of history) {
       // Finished ones (most of an agent's history) owe nothing: their rollout need not be read.
       const retry = isRedeliverable(d.state);
@@ -126,7 +128,11 @@ export class AgentSync {
       else if (isRollbackDeliverable(d.state)) {
         // Owed still, unless a later rollout of the app took this agent over: what that one
         // sends is what the agent should run, and the old release must not come back over it.
-        const runs = runsReleaseId(hello.apps, rollout.releaseId) ? rollout.releaseId : undefined;
+        const runs = (await agentsOnRelease(t, rollout.releaseId, [{ id: agentId, apps: hello.apps }])).has(
+          agentId,
+        )
+          ? rollout.releaseId
+          : undefined;
         const later = await this.laterRolloutOfItsApp(t, d, rollout, history, readRollout, (other, l) =>
           tookOver(other, l, runs),
         );
@@ -358,13 +364,7 @@ export class AgentSync {
     }
     if (updates.length > 0) await t.updateDeployments(updates);
     await this.judgeLeftRelease(dispatch, [...unjudged]);
-    // A failure an operator accepted by resuming that is no failure now leaves the allowance, or
-    // the allowance would let the next real failure pass the threshold unseen.
-    for (const [rolloutId, ds] of noLongerFailed) {
-      const rollout = await t.lockRollout(rolloutId);
-      if (rollout && ACTIVE_ROLLOUT_STATES.includes(rollout.state))
-        await this.engine.unaccept(dispatch, rollout, ds);
-    }
+    await this.unacceptBack(dispatch, [...noLongerFailed.values()].flat());
   }
 
   /**
@@ -379,7 +379,25 @@ export class AgentSync {
     const byId = new Map(active.map((a) => [a.rollout.id, a]));
     for (const agent of await dispatch.t.getAgents(agentIds)) {
       const history = await dispatch.t.listDeployments({ agentId: agent.id });
-      await settleLeftRelease(dispatch, history, agent.apps, byId, `agent:${agent.id}`);
+      const { back } = await settleLeftRelease(dispatch, history, agent.apps, byId, `agent:${agent.id}`);
+      await this.unacceptBack(dispatch, back);
+    }
+  }
+
+  /**
+   * Failures an operator accepted by resuming that are no failures now (a timed-out agent's late
+   * success, a host back on its release) leave the allowance, or the allowance would let the next
+   * real failure pass the threshold unseen.
+   */
+  private async unacceptBack(dispatch: Dispatch, back: readonly DeploymentRecord[]): Promise<void> {
+    for (const rolloutId of new Set(back.map((d) => d.rolloutId))) {
+      const rollout = await dispatch.t.lockRollout(rolloutId);
+      if (rollout && ACTIVE_ROLLOUT_STATES.includes(rollout.state))
+        await this.engine.unaccept(
+          dispatch,
+          rollout,
+          back.filter((d) => d.rolloutId === rolloutId),
+        );
     }
   }
 

@@ -206,15 +206,15 @@ export class RolloutEngine {
   async requireRollout(id: string, t: StoreOps = this.store): Promise<RolloutRecord> {
     const rollout = await t.getRollout(id);
     if (rollout) return rollout;
-    const matches =
-      id.length >= 4
-        ? (await t.listRollouts({ limit: 100_000 })).filter((r) =>
-            canonicalRolloutId(r.id).startsWith(canonicalRolloutId(id)),
-          )
-        : [];
+    // Read by the store, its matches only (a few more than are named): every rollout of a hub that
+    // kept years of them was read for each request that named one by a prefix.
+    const matches = id.length >= 4 ? await t.findRollouts(id, AMBIGUOUS_NAMED + 1) : [];
     if (matches.length === 1) return matches[0] as RolloutRecord;
-    if (matches.length > 1)
-      throw new HubRequestError(409, `rollout id ${id} is ambiguous: ${matches.map((r) => r.id).join(", ")}`);
+    if (matches.length > 1) {
+      const named = matches.slice(0, AMBIGUOUS_NAMED).map((r) => r.id);
+      const more = matches.length > AMBIGUOUS_NAMED ? ", and more" : "";
+      throw new HubRequestError(409, `rollout id ${id} is ambiguous: ${named.join(", ")}${more}`);
+    }
     // A short id is never looked up as a prefix: say so, or the operator hunts for a deleted rollout.
     throw new HubRequestError(
       404,
@@ -1328,6 +1328,9 @@ async function forgottenNamed(
  * as given it was found by no short id (prefixes are matched in lower case, as `rollout list`
  * shows them) and the same UUID in lower case made a second rollout.
  */
+/** How many rollouts an ambiguous prefix's 409 names. */
+const AMBIGUOUS_NAMED = 10;
+
 function canonicalRolloutId(id: string): string {
   return id.toLowerCase();
 }

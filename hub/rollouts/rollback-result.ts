@@ -1,13 +1,19 @@
 /** Sending a rollout's agents back, and what that achieved in the words `rollout show` and the dashboard use. */
+import type { AppStatus } from "../../shared/protocol/messages.js";
 import type { DeploymentUpdate, StoreOps } from "../store/async-store.js";
 import type { DeploymentRecord, RolloutRecord } from "../store/store.js";
 import type { Dispatch } from "./dispatch.js";
+import { claimedReleaseApps, runsRelease } from "./found-installed.js";
 import {
+  type DeploymentEvent,
   type DeploymentState,
   deploymentStep,
   FORGOTTEN_DEPLOYMENT_STATES,
+  HANDED_OVER_FROM_STATES,
+  LEFT_INSTALLED_FROM_STATES,
   NOT_APPLICABLE_DEPLOYMENT_STATES,
   nextDeploymentState,
+  ROLLBACK_IF_ON_RELEASE_STATES,
   UNSENT_DEPLOYMENT_STATES,
 } from "./states.js";
 import {
@@ -170,7 +176,7 @@ async function takenOver(t: StoreOps, rollout: RolloutRecord): Promise<Map<strin
   // agents a later rollout planned, and only when there are some.
   const ids = [...new Set(candidates.map((c) => c.other.agentId))];
   const agents = ids.length > 0 ? await t.getAgents(ids) : [];
-  const backOn = new Set(agents.filter((a) => runsReleaseId(a.apps, rollout.releaseId)).map((a) => a.id));
+  const backOn = await agentsOnRelease(t, rollout.releaseId, agents);
   const taken = new Map<string, string>();
   for (const { other, later } of candidates)
     if (tookOver(other, later, backOn.has(other.agentId) ? rollout.releaseId : undefined))
@@ -178,12 +184,23 @@ async function takenOver(t: StoreOps, rollout: RolloutRecord): Promise<Map<strin
   return taken;
 }
 
-/** Whether the agent's announced apps (hello, last report) name `releaseId` as the hub release one runs. */
-export function runsReleaseId(
-  apps: readonly { releaseId?: string | undefined }[],
+/**
+ * Of `agents`, those whose announced apps (hello, last report) say they run `releaseId` now, by the
+ * one rule the plan and the left-release judgement follow (`runsRelease`): the hub release id they
+ * name, or, naming none (a host that installed it by other means, an agent that does not say), its
+ * version. Matching the id alone, a host broken on the release by version was judged failed on it,
+ * then not sent back by abort --rollback.
+ */
+export async function agentsOnRelease(
+  t: Pick<StoreOps, "getRelease">,
   releaseId: string,
-): boolean {
-  return apps.some((a) => a.releaseId === releaseId);
+  agents: readonly { id: string; apps: readonly AppStatus[] }[],
+): Promise<Set<string>> {
+  if (agents.length === 0) return new Set();
+  const release = await t.getRelease(releaseId);
+  if (!release) return new Set();
+  const releaseApps = await claimedReleaseApps(t, release.app, agents);
+  return new Set(agents.filter((a) => runsRelease(a.apps, release, releaseApps)).map((a) => a.id));
 }
 
 /**
@@ -204,7 +221,7 @@ export async function releasedFromTakeOver(
   const free = marked.filter((id) => !holds.has(id));
   if (free.length === 0) return new Set();
   const agents = await t.getAgents(free);
-  return new Set(agents.filter((a) => runsReleaseId(a.apps, rollout.releaseId)).map((a) => a.id));
+  return agentsOnRelease(t, rollout.releaseId, agents);
 }
 
 /**
@@ -333,9 +350,12 @@ export async function owedRollbacks(
  * event and in its deployment's error, so nobody reads "rolled back" where nothing was.
  */
 /**
- * Agents whose failed update left the rollout's release installed (their last report or hello names
- * it as the release they run): a rollback must take them back too; they run the bad release.
- * Only their rows are read.
+ * Agents a rollback must reach though their row is not one it sends back by its state: those whose
+ * failed update left the rollout's release installed (their last report or hello names it as the
+ * release they run: they run the bad release), and those relabelled out of the selector after they
+ * were sent the release that still take the app (not applicable: they may carry out the instruction
+ * they have, and a success reported after the rollback left the host on the release). Only their
+ * rows are read.
  */
 export async function leftOnRelease(
   t: StoreOps,
@@ -343,16 +363,27 @@ export async function leftOnRelease(
   deployments: readonly DeploymentRecord[],
   released?: ReadonlySet<string>,
 ): Promise<Set<string>> {
-  const leftFrom = deployments.filter(
-    (d) => nextDeploymentState(d.state, "rollback-left-installed") !== undefined,
-  );
-  const free = released ?? (await releasedFromTakeOver(t, rollout, leftFrom));
-  const failed = leftFrom.filter((d) => rollbackActsOn(d, free)).map((d) => d.agentId);
-  if (failed.length === 0) return new Set();
-  const agents = await t.getAgents(failed);
-  return new Set(
-    agents.filter((a) => a.apps.some((p) => p.releaseId === rollout.releaseId)).map((a) => a.id),
-  );
+  const candidates = deployments.filter((d) => ROLLBACK_IF_ON_RELEASE_STATES.includes(d.state));
+  const free = released ?? (await releasedFromTakeOver(t, rollout, candidates));
+  const acted = candidates.filter((d) => rollbackActsOn(d, free));
+  const failed = acted.filter((d) => LEFT_INSTALLED_FROM_STATES.includes(d.state)).map((d) => d.agentId);
+  const handed = acted
+    .filter((d) => HANDED_OVER_FROM_STATES.includes(d.state) && d.attempts > 0)
+    .map((d) => d.agentId);
+  const reached = new Set<string>();
+  if (failed.length > 0)
+    for (const id of await agentsOnRelease(t, rollout.releaseId, await t.getAgents(failed))) reached.add(id);
+  if (handed.length > 0) {
+    const app = (await t.getRelease(rollout.releaseId))?.app;
+    for (const agent of await t.getAgents(handed))
+      if (agent.apps.some((a) => a.app === app)) reached.add(agent.id);
+  }
+  return reached;
+}
+
+/** The event that sends `state` back when its agent is one `leftOnRelease` names. */
+function reachedEvent(state: DeploymentState): DeploymentEvent {
+  return LEFT_INSTALLED_FROM_STATES.includes(state) ? "rollback-left-installed" : "rollback-handed-over";
 }
 
 export async function markRollback(
@@ -372,7 +403,7 @@ export async function markRollback(
   const leftOn = await leftOnRelease(dispatch.t, rollout, deployments, released);
   const backOf = (d: DeploymentRecord) =>
     rollbackActsOn(d, released)
-      ? nextDeploymentState(d.state, leftOn.has(d.agentId) ? "rollback-left-installed" : "rollback")
+      ? nextDeploymentState(d.state, leftOn.has(d.agentId) ? reachedEvent(d.state) : "rollback")
       : undefined;
   const gone = await forgottenOf(
     dispatch,

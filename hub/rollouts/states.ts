@@ -66,11 +66,19 @@ export type DeploymentEvent =
   // The same, for a failed update its host left installed (the agent's last report names the
   // rollout's release as installed: `auto_rollback_on` kept it in place): it runs the bad release.
   | "rollback-left-installed"
+  // The same, for an agent relabelled out of the selector after it was sent the release (so not
+  // applicable) that still takes the app: it may carry out the instruction it has, and a success
+  // it reports after the rollback would leave the host on the release the operator took back.
+  | "rollback-handed-over"
   // The agent succeeded (or was found on the release), then says it runs another release of the app
   // while the rollout is still active: a `ship --rollback` or a restore on the host, a later run's
   // automatic rollback. The wave must not pass on a host that no longer runs the release: it is a
   // failure, counted against the threshold. A finished rollout's history is left as it was.
   | "left-release"
+  // The same host, failed by `left-release`, says it runs the release well again while the rollout
+  // is still under way (the operator reinstalled it, or undid the rollback): it is on the release,
+  // as the wave counts it; a failure it no longer is would hold the wave (or halt it) for nothing.
+  | "back-on-release"
   // The agent already runs the release (its hello or its stored status says so) while it is owed it
   // (due, or retried after a timeout): it is not sent the release again; the update is done.
   | "found-installed"
@@ -189,7 +197,11 @@ export const deploymentTransitions = {
     forget: "forgotten",
   },
   succeeded: { ...UPDATE_REPORTED, rollback: "rollback_pending", "left-release": "failed" },
-  failed: { ...UPDATE_REPORTED, "rollback-left-installed": "rollback_pending" },
+  failed: {
+    ...UPDATE_REPORTED,
+    "rollback-left-installed": "rollback_pending",
+    "back-on-release": "succeeded",
+  },
   // Timed out after it was sent, the agent may have installed the release while away: a rollback
   // sends it back too (one that never got it answers that it runs the previous release already).
   timed_out: {
@@ -234,6 +246,7 @@ export const deploymentTransitions = {
     "report-run-failed": "failed",
     "report-restore-failed": "failed",
     eligible: "pending",
+    "rollback-handed-over": "rollback_pending",
   },
   // Its host is gone as far as the operator knows. A report it still sends (an update it finished
   // before it was stopped) counts; a hello with a new token makes it owed the release again.
@@ -432,6 +445,10 @@ export const STALLED_DEPLOYMENT_STATES = deploymentStatesWith("progress-timeout"
 export const ROLLBACK_FROM_STATES = deploymentStatesWith("rollback");
 /** Failed, and perhaps left on the release by its host: a rollback sends those back too. */
 export const LEFT_INSTALLED_FROM_STATES = deploymentStatesWith("rollback-left-installed");
+/** Not applicable, perhaps after the release was handed over: a rollback sends those back too. */
+export const HANDED_OVER_FROM_STATES = deploymentStatesWith("rollback-handed-over");
+/** Where a rollback reaches an agent only when its host may run the release (`leftOnRelease`). */
+export const ROLLBACK_IF_ON_RELEASE_STATES = [...LEFT_INSTALLED_FROM_STATES, ...HANDED_OVER_FROM_STATES];
 /** A rollback instruction the agent has not answered: sent whatever the rollout's state. */
 export const ROLLBACK_DELIVERABLE_STATES = deploymentStatesWith("rollback-succeeded");
 /** A rollback instruction the agent has not answered yet, before its timeout: what the tick watches. */

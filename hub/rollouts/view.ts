@@ -25,13 +25,13 @@ import {
   isFinalRollout,
   isRollbackDeliverable,
   isRunningRollout,
-  LEFT_INSTALLED_FROM_STATES,
   offeredRolloutActions,
   PROGRESS_GROUP,
   type ProgressGroup,
   progressGroups,
   ROLLBACK_FAILED_STATES,
   ROLLBACK_FORGOTTEN_STATES,
+  ROLLBACK_IF_ON_RELEASE_STATES,
   type RolloutAction,
 } from "./states.js";
 
@@ -92,7 +92,7 @@ async function countByState(
 /**
  * How many agents abort with rollback would send back now, from the per-state counts (the store
  * counts them) and, only when those count none, the failed rows whose host runs the release still
- * (their update was left installed): as the detail offers it.
+ * (their update was left installed), or not applicable ones that were sent it: as the detail offers it.
  */
 async function rollbackableNow(
   store: StoreOps,
@@ -100,11 +100,11 @@ async function rollbackableNow(
   counts: Readonly<Record<string, number>>,
   rollbackable: number,
 ): Promise<number> {
-  if (rollbackable > 0 || !LEFT_INSTALLED_FROM_STATES.some((s) => counts[s])) return rollbackable;
+  if (rollbackable > 0 || !ROLLBACK_IF_ON_RELEASE_STATES.some((s) => counts[s])) return rollbackable;
   const failed = await store.listStalledDeployments({
     rolloutId: rollout.id,
     maxWave: rollout.spec.waves.length,
-    states: LEFT_INSTALLED_FROM_STATES,
+    states: ROLLBACK_IF_ON_RELEASE_STATES,
     updatedBefore: Number.MAX_SAFE_INTEGER,
   });
   return (await leftOnRelease(store, rollout, failed)).size;

@@ -323,6 +323,13 @@ export function postgresOps(db: Db): StoreOps {
       const r = first(await db`SELECT * FROM rollouts WHERE id = ${id} FOR UPDATE`);
       return r && toRollout(r);
     },
+    async findRollouts(prefix, limit) {
+      const wanted = prefix.toLowerCase();
+      const rows =
+        await db`SELECT * FROM rollouts WHERE left(lower(id), length(${wanted}::text)) = ${wanted}::text
+        ORDER BY created DESC, id LIMIT ${limit}`;
+      return rows.map(toRollout);
+    },
     async listRollouts({ states, app, limit }) {
       const wanted = states ? j(states) : null;
       const rows = await db`SELECT * FROM rollouts
@@ -534,10 +541,14 @@ export function postgresOps(db: Db): StoreOps {
           FROM json_to_recordset(${j(chunk.map((e) => ({ ...e, data: e.data ?? null })))}::json)
             AS x(at bigint, actor text, kind text, subject text, data json)`;
     },
-    async listEvents({ before, subject, limit }) {
+    async listEvents({ before, subject, withParts, limit }) {
+      // A part's subject is `SUBJECT:…`: compared by its first characters, not LIKE (an id may hold
+      // `%` or `_`) nor a range (a locale's collation may order `:` anywhere).
+      const parts = withParts === true && subject !== undefined ? `${subject}:` : null;
       const rows = await db`SELECT * FROM events
         WHERE (${before ?? null}::bigint IS NULL OR id < ${before ?? null})
-          AND (${subject ?? null}::text IS NULL OR subject = ${subject ?? null})
+          AND (${subject ?? null}::text IS NULL OR subject = ${subject ?? null}
+            OR (${parts}::text IS NOT NULL AND left(subject, length(${parts}::text)) = ${parts}::text))
         ORDER BY id DESC LIMIT ${limit}`;
       return rows.map(toEvent);
     },

@@ -51,6 +51,7 @@ const DIRECT = [
   "setAgentApps",
   "markAllAgentsOffline",
   "getRollout",
+  "findRollouts",
   "listRollouts",
   "insertDeployment",
   "getDeployment",

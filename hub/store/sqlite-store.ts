@@ -20,6 +20,7 @@ import type {
   DeploymentCount,
   DeploymentRecord,
   DeploymentState,
+  EventFilter,
   EventRecord,
   ForgetOutcome,
   NewEvent,
@@ -130,6 +131,8 @@ export class SqliteStore implements Store {
         failure_allowance, created, updated)
         VALUES (@id, @releaseId, @spec, @state, @currentWave, @waveStartedAt, @reason, @failureAllowance, @created, @updated)`),
       getRollout: p("SELECT * FROM rollouts WHERE id = ?"),
+      findRollouts: p(`SELECT * FROM rollouts WHERE substr(lower(id), 1, length(@prefix)) = @prefix
+        ORDER BY created DESC, id LIMIT @limit`),
       listRollouts: p(`SELECT * FROM rollouts
         WHERE (@states IS NULL OR state IN (SELECT value FROM json_each(@states)))
         AND (@app IS NULL OR release_id IN (SELECT id FROM releases WHERE app = @app))
@@ -185,7 +188,8 @@ export class SqliteStore implements Store {
         "INSERT INTO events (at, actor, kind, subject, data) VALUES (@at, @actor, @kind, @subject, @data)",
       ),
       listEvents:
-        p(`SELECT * FROM events WHERE (@before IS NULL OR id < @before) AND (@subject IS NULL OR subject = @subject)
+        p(`SELECT * FROM events WHERE (@before IS NULL OR id < @before) AND (@subject IS NULL OR subject = @subject
+          OR (@parts = 1 AND substr(subject, 1, length(@subject) + 1) = @subject || ':'))
         ORDER BY id DESC LIMIT @limit`),
       countOnline: p("SELECT COUNT(*) AS n FROM agents WHERE online = 1"),
       rolloutsByState: p("SELECT state, COUNT(*) AS n FROM rollouts GROUP BY state"),
@@ -320,6 +324,10 @@ export class SqliteStore implements Store {
     const r = this.stmt.getRollout.get(id) as Row | undefined;
     return r && toRollout(r);
   }
+  findRollouts(prefix: string, limit: number): RolloutRecord[] {
+    const rows = this.stmt.findRollouts.all({ prefix: prefix.toLowerCase(), limit }) as Row[];
+    return rows.map(toRollout);
+  }
   listRollouts(filter: { states?: readonly RolloutState[]; app?: string; limit: number }): RolloutRecord[] {
     const states = filter.states ? JSON.stringify(filter.states) : null;
     const app = filter.app ?? null;
@@ -446,10 +454,11 @@ export class SqliteStore implements Store {
   appendEvent(e: NewEvent): void {
     this.stmt.appendEvent.run({ ...e, data: JSON.stringify(e.data ?? null) });
   }
-  listEvents(filter: { before?: number; subject?: string; limit: number }): EventRecord[] {
+  listEvents(filter: EventFilter): EventRecord[] {
     const rows = this.stmt.listEvents.all({
       before: filter.before ?? null,
       subject: filter.subject ?? null,
+      parts: filter.withParts === true ? 1 : 0,
       limit: filter.limit,
     }) as Row[];
     return rows.map(toEvent);

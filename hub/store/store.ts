@@ -165,6 +165,13 @@ export interface StaleDeployment extends DeploymentRecord {
   agentLastSeen: number;
 }
 
+export interface EventFilter {
+  before?: number;
+  subject?: string;
+  withParts?: boolean;
+  limit: number;
+}
+
 export interface Store {
   transaction<T>(fn: () => T): T;
   /** Checkpoints the write-ahead log and closes; the store is unusable afterwards. */
@@ -222,6 +229,11 @@ export interface Store {
 
   insertRollout(rollout: RolloutRecord): void;
   getRollout(id: string): RolloutRecord | undefined;
+  /**
+   * The rollouts whose id, in lower case, starts with `prefix` (lower case), newest first, at most
+   * `limit`: a short id's lookup reads its matches only, not every rollout of the hub.
+   */
+  findRollouts(prefix: string, limit: number): RolloutRecord[];
   /** Newest first; `app`: only the rollouts of that app's releases. */
   listRollouts(filter: { states?: readonly RolloutState[]; app?: string; limit: number }): RolloutRecord[];
   updateRollout(
@@ -287,8 +299,11 @@ export interface Store {
   pruneReports(keepPerAgent: number, olderThan: number): number;
 
   appendEvent(event: NewEvent): void;
-  /** Newest first; `before` is an event id for paging. */
-  listEvents(filter: { before?: number; subject?: string; limit: number }): EventRecord[];
+  /**
+   * Newest first; `before` is an event id for paging. `withParts`: also the events of `subject`'s
+   * parts (`SUBJECT:…`, a rollout's deployments), so a rollout's log holds what happened to its agents.
+   */
+  listEvents(filter: EventFilter): EventRecord[];
 
   countAgentsOnline(): number;
   /** Agents an operator forgot (`forgetAgent`) and not back since: out of `listAgents`. */

@@ -61,4 +61,47 @@ describe("GET /events?subject= by a rollout's short id", () => {
     expect(unknown.status).toBe(200);
     expect(unknown.body.events).toEqual([]);
   });
+
+  it("a rollout's log holds its deployments' events with its own, newest first and paged, and no other rollout's", async () => {
+    const t = await session.start();
+    const release = await publishRelease(t, "2.0.0");
+    await session.connect(t, "a1");
+    await session.connect(t, "a2");
+    const body = (id: string) => ({ id, release, waves: [{ name: "all", agents: ["a1", "a2"] }] });
+    for (const id of [FIRST, SECOND]) {
+      const created = await t.api("POST", "/api/v1/rollouts", { token: t.operator, body: body(id) });
+      expect(created.status).toBe(201);
+      const aborted = await t.api("POST", `/api/v1/rollouts/${id}/abort`, { token: t.operator, body: {} });
+      expect(aborted.status).toBe(200);
+    }
+    const events = (query: string) =>
+      t.api<Events & { next: number | null }>("GET", `/api/v1/events?${query}`, { token: t.operator });
+    const all = (await events("limit=1000")).body.events;
+    const ofFirst = all.filter((e) => e.subject === FIRST || e.subject.startsWith(`${FIRST}:`));
+    // Each agent was sent the release (or had it cancelled) under `<rollout>:<agent>`.
+    expect(new Set(ofFirst.map((e) => e.subject))).toEqual(new Set([FIRST, `${FIRST}:a1`, `${FIRST}:a2`]));
+
+    for (const subject of [FIRST, "1111aaaa", "1111AAAA"]) {
+      const res = await events(`subject=${encodeURIComponent(subject)}`);
+      expect({ subject, status: res.status, events: res.body.events }).toEqual({
+        subject,
+        status: 200,
+        events: ofFirst,
+      });
+    }
+    // Paged one at a time, the same events in the same order.
+    const paged: Events["events"] = [];
+    let before: number | null = null;
+    do {
+      const res = await events(`subject=${FIRST}&limit=1${before === null ? "" : `&before=${before}`}`);
+      expect(res.status).toBe(200);
+      paged.push(...res.body.events);
+      before = res.body.next;
+    } while (before !== null);
+    expect(paged).toEqual(ofFirst);
+    // One deployment's events are its own only.
+    const one = (await events(`subject=${encodeURIComponent(`${FIRST}:a1`)}`)).body.events;
+    expect(one.length).toBeGreaterThan(0);
+    expect(one).toEqual(ofFirst.filter((e) => e.subject === `${FIRST}:a1`));
+  });
 });

@@ -56,6 +56,8 @@ interface Setup {
   a1: TestAgent;
   a2: TestAgent;
   clock: { skew: number };
+  /** The canary's instruction, which it reported succeeded. */
+  deploy: Deploy;
 }
 
 /** a1 (canary) and a2 (rest) on web 1.0.0; web 2.0.0 rolled out, a1's update reported succeeded. */
@@ -99,12 +101,20 @@ async function canarySucceeded(
   await expect
     .poll(async () => (await deployment(t, id, "a1"))?.state, { timeout: 10_000 })
     .toBe("succeeded");
-  return { t, id, v1, v2, a1, a2, clock };
+  return { t, id, v1, v2, a1, a2, clock, deploy };
 }
 
 /** a1 says hello again on 1.0.0, as an agent does when a run by hand changed its app. */
 function backOn1(s: Setup): void {
   s.a1.hello("a1", [{ app: "web", version: "1.0.0", state: "rolled_back", releaseId: s.v1 }]);
+}
+
+/** `backOn1`, once the hub counts a1 failed for it. */
+async function leftAndFailed(s: Setup): Promise<void> {
+  backOn1(s);
+  await expect
+    .poll(async () => (await deployment(s.t, s.id, "a1"))?.state, { timeout: 10_000 })
+    .toBe("failed");
 }
 
 for (const backend of hubBackends(() => pg))
@@ -152,10 +162,7 @@ for (const backend of hubBackends(() => pg))
           failureThreshold: { count: 5 },
           waitMinutes: 1,
         });
-        backOn1(s);
-        await expect
-          .poll(async () => (await deployment(s.t, s.id, "a1"))?.state, { timeout: 10_000 })
-          .toBe("failed");
+        await leftAndFailed(s);
         s.clock.skew = 2 * 60_000;
         await expect
           .poll(async () => (await view(s.t, s.id)).reason ?? "", { timeout: 10_000 })
@@ -216,6 +223,82 @@ for (const backend of hubBackends(() => pg))
             /^broken on web 2\.0\.0 after it succeeded: .*\(failed_not_rolled_back\)/,
           ),
         });
+      });
+
+      it("back on the release (a hello on 2.0.0 again), it is succeeded once more and the wave advances when its wait is up", async () => {
+        const s = await canarySucceeded(await backend.options(), {
+          failureThreshold: { count: 5 },
+          waitMinutes: 1,
+        });
+        await leftAndFailed(s);
+        s.a1.hello("a1", [{ app: "web", version: "2.0.0", state: "updated", releaseId: s.v2 }]);
+        await expect
+          .poll(async () => (await deployment(s.t, s.id, "a1"))?.state, { timeout: 10_000 })
+          .toBe("succeeded");
+        expect((await deployment(s.t, s.id, "a1"))?.error).toBeNull();
+        expect((await view(s.t, s.id)).progress).toMatchObject({ succeeded: 1, failed: 0 });
+        const events = await s.t.api<{ events: { kind: string; data: { was?: string; back?: string } }[] }>(
+          "GET",
+          `/api/v1/events?subject=${encodeURIComponent(`${s.id}:a1`)}`,
+          { token: s.t.operator },
+        );
+        expect(events.body.events[0]).toMatchObject({
+          kind: "deployment.succeeded",
+          data: { was: "failed", back: "the host runs web 2.0.0 again" },
+        });
+        s.clock.skew = 2 * 60_000;
+        // The next tick advances the wave (a loaded machine may take its time).
+        const deploy: Deploy = await s.a2.next(deployOf(s.id), 60_000);
+        expect(deploy.release.id).toBe(s.v2);
+        expect((await view(s.t, s.id)).currentWave).toBe(1);
+      }, 120_000);
+
+      it("back on the release after it broke on it (a later run left in place), it is succeeded once more; a halted rollout stays paused for the operator", async () => {
+        const s = await canarySucceeded(await backend.options(), { failureThreshold: { count: 1 } });
+        s.a1.hello("a1", [
+          { app: "web", version: "2.0.0", state: "failed_not_rolled_back", releaseId: s.v2 },
+        ]);
+        await expect.poll(async () => (await view(s.t, s.id)).state, { timeout: 10_000 }).toBe("paused");
+        s.a1.hello("a1", [{ app: "web", version: "2.0.0", state: "updated", releaseId: s.v2 }]);
+        await expect
+          .poll(async () => (await deployment(s.t, s.id, "a1"))?.state, { timeout: 10_000 })
+          .toBe("succeeded");
+        const v = await view(s.t, s.id);
+        expect({ state: v.state, wave: v.currentWave }).toEqual({ state: "paused", wave: 0 });
+        expect(v.progress).toMatchObject({ succeeded: 1, failed: 0, pending: 1 });
+      });
+
+      it("back on the release by a run on the host (a report naming no deployment that installs 2.0.0), it is succeeded once more", async () => {
+        const s = await canarySucceeded(await backend.options(), { failureThreshold: { count: 5 } });
+        await leftAndFailed(s);
+        s.a1.send({
+          type: "report",
+          reportId: randomUUID(),
+          app: "web",
+          releaseId: s.v2,
+          outcome: "succeeded",
+          fromVersion: "1.0.0",
+          toVersion: "2.0.0",
+          installedReleaseId: s.v2,
+          steps: [{ name: "apply", ok: true, ms: 1 }],
+        });
+        await expect
+          .poll(async () => (await deployment(s.t, s.id, "a1"))?.state, { timeout: 10_000 })
+          .toBe("succeeded");
+      });
+
+      it("a failure of its own update (a report) is not undone by a hello on the release", async () => {
+        const s = await canarySucceeded(await backend.options(), { failureThreshold: { count: 5 } });
+        // Its update's late report: it failed and its host put 1.0.0 back.
+        await reportInstalled(s.a1, s.deploy, "rolled_back", "1.0.0", s.v1);
+        await expect
+          .poll(async () => (await deployment(s.t, s.id, "a1"))?.state, { timeout: 10_000 })
+          .toBe("failed");
+        s.a1.hello("a1", [{ app: "web", version: "2.0.0", state: "updated", releaseId: s.v2 }]);
+        await expect
+          .poll(async () => (await s.t.hub.store.getAgent("a1"))?.apps[0]?.state, { timeout: 10_000 })
+          .toBe("updated");
+        expect((await deployment(s.t, s.id, "a1"))?.state).toBe("failed");
       });
 
       it("a completed rollout's history stays as it was", async () => {

@@ -66,6 +66,24 @@ async function a1Reconnects(t: TestHub, apps: HelloApps, labels: Record<string, 
   return { id, deploy, again, a2, a2Deploy };
 }
 
+/**
+ * a1 sent the release only, then back with `apps` and `labels` (not applicable); a2's update
+ * succeeded; the rollout aborted with rollback. The abort's answer, once it is a 200.
+ */
+async function abortedWithRollback(t: TestHub, apps: HelloApps, labels: Record<string, string>) {
+  const { id, deploy, again, a2, a2Deploy } = await a1Reconnects(t, apps, labels, false);
+  await expect
+    .poll(async () => (await deployment(t, id, "a1"))?.state, { timeout: 10_000 })
+    .toBe("not_applicable");
+  await reportAcked(a2, a2Deploy, "succeeded");
+  const aborted = await t.api<View>("POST", `/api/v1/rollouts/${id}/abort`, {
+    token: t.operator,
+    body: { rollback: true },
+  });
+  expect(aborted.status).toBe(200);
+  return { id, deploy, again, aborted: aborted.body };
+}
+
 /** `agent`'s report of `deploy` with an outcome the support helpers do not send, once acked. */
 async function reportRestoreFailed(agent: Awaited<ReturnType<typeof session.connect>>, deploy: Deploy) {
   const reportId = randomUUID();
@@ -124,6 +142,31 @@ describe("an agent relabelled out of the selector before it said it had the rele
     expect(again.received.filter(isDeploy)).toEqual([]);
     await reportAcked(again, deploy, "rolled_back", runFailed);
     await expect.poll(async () => (await deployment(t, id, "a1"))?.state, { timeout: 10_000 }).toBe("failed");
+  });
+
+  it("abort --rollback sends it back too: a success it reports afterwards does not leave it succeeded on the release", async () => {
+    const t = await session.start();
+    const { id, deploy, again, aborted } = await abortedWithRollback(t, on1, { env: "staging" });
+    expect(aborted.reason).toBe("aborted; rollback sent to 2 agent(s)");
+    const back: Deploy = await again.next(isDeploy);
+    expect(back).toMatchObject({ rollback: true, release: { version: "1.0.0" } });
+    // The instruction it had on disk, carried out after all: the rollback still stands.
+    await reportAcked(again, deploy, "succeeded");
+    expect(await deployment(t, id, "a1")).toMatchObject({ state: "rollback_pending" });
+    await reportAcked(again, back, "succeeded");
+    await expect
+      .poll(async () => (await deployment(t, id, "a1"))?.state, { timeout: 10_000 })
+      .toBe("rolled_back");
+    expect((await view(t, id)).state).toBe("aborted");
+  });
+
+  it("one that dropped the app (its hello leaves it out) is not sent a rollback it would refuse", async () => {
+    const t = await session.start();
+    const { id, again, aborted } = await abortedWithRollback(t, [], { env: "prod" });
+    expect(aborted.reason).toBe("aborted; rollback sent to 1 agent(s)");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(again.received.filter(isDeploy)).toEqual([]);
+    expect((await deployment(t, id, "a1"))?.state).toBe("not_applicable");
   });
 
   it("one never sent (away when the rollout started) is still 'not sent'", async () => {

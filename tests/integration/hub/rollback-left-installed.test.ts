@@ -111,3 +111,48 @@ describe("a completed rollout whose only failed host was left on its release", (
     );
   });
 });
+
+describe("a host its hello shows broken on the release by version, naming no release id", () => {
+  it("abort --rollback sends it back, as it is counted failed on the release", async () => {
+    const t = await session.start();
+    const v1 = await publishRelease(t, "1.0.0");
+    const v2 = await publishRelease(t, "2.0.0");
+    const on1 = [{ app: "web", version: "1.0.0", state: "updated", releaseId: v1 }];
+    const h = await session.connect(t, "h", on1);
+    await session.connect(t, "o", on1);
+    const id = (
+      await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+        token: t.operator,
+        body: {
+          release: v2,
+          waves: [
+            { name: "canary", agents: ["h"] },
+            { name: "rest", agents: ["o"] },
+          ],
+          autoAdvance: false,
+          failureThreshold: { count: 5 },
+        },
+      })
+    ).body.id;
+    await reportAcked(h, await h.next(isDeploy), "succeeded");
+    // A later run on the host failed and left 2.0.0 in place; its agent names the version only
+    // (installed by other means than the hub, or an agent that does not say the id).
+    h.hello("h", [{ app: "web", version: "2.0.0", state: "failed_not_rolled_back", releaseId: undefined }]);
+    const detail = async () =>
+      (await t.api<View & { actions: string[] }>("GET", `/api/v1/rollouts/${id}`, { token: t.operator }))
+        .body;
+    await expect
+      .poll(async () => (await detail()).waves[0]?.agents[0]?.error ?? "", { timeout: 10_000 })
+      .toMatch(/^broken on web 2\.0\.0 after it succeeded/);
+    expect((await detail()).actions).toContain("abort-rollback");
+    const aborted = await t.api<View>("POST", `/api/v1/rollouts/${id}/abort`, {
+      token: t.operator,
+      body: { rollback: true },
+    });
+    expect(aborted.status).toBe(200);
+    expect(aborted.body.reason).toBe("aborted; rollback sent to 1 agent(s)");
+    const back: Deploy = await h.next(isDeploy);
+    expect(back).toMatchObject({ rollback: true, release: { id: v1 } });
+    expect((await detail()).waves[0]?.agents[0]?.state).toBe("rollback_pending");
+  });
+});

@@ -248,6 +248,23 @@ for (const subject of subjects) {
       expect(await store.countRolloutsByState()).toEqual({ running: 1, completed: 1 });
     });
 
+    it("finds rollouts by a prefix of their id in either case, newest first, at most the limit", async () => {
+      await store.insertRelease(release("r2", "api"));
+      await store.insertRelease(release("r3", "db"));
+      await store.insertRollout({ ...rollout("ab12-one", "r2", "completed"), created: 20 });
+      await store.insertRollout({ ...rollout("AB12-two", "r3", "completed"), created: 30 });
+      await store.insertRollout({ ...rollout("ab1%-odd", "r3", "aborted"), created: 40 });
+      const ids = async (prefix: string, limit = 10) =>
+        (await store.findRollouts(prefix, limit)).map((r) => r.id);
+      expect(await ids("ab12")).toEqual(["AB12-two", "ab12-one"]);
+      expect(await ids("AB12-O")).toEqual(["ab12-one"]);
+      expect(await ids("ab12", 1)).toEqual(["AB12-two"]);
+      // A LIKE wildcard in the prefix is a character like any other.
+      expect(await ids("ab1%")).toEqual(["ab1%-odd"]);
+      expect(await ids("ab1_")).toEqual([]);
+      expect(await ids("zz")).toEqual([]);
+    });
+
     it("holds one active rollout per app, also when a finished one is resumed", async () => {
       await seed(store);
       await expect(store.insertRollout(rollout("ro2", "r1"))).rejects.toBeInstanceOf(ActiveRolloutConflict);
@@ -777,6 +794,30 @@ for (const subject of subjects) {
       ]);
       expect((await store.listEvents({ subject: "s1", limit: 10 })).map((e) => e.kind)).toEqual(["c", "a"]);
       expect((await store.listEvents({ before: all[0]?.id, limit: 1 })).map((e) => e.kind)).toEqual(["b"]);
+    });
+
+    it("lists a subject's events with its parts' (`SUBJECT:…`) when asked, no other subject's, paged", async () => {
+      const subjects = ["r1", "r1:a1", "r1x", "r1:a2", "r10:a1", "r%:a1", "r1", "r_:a1", "r1;a1"];
+      await store.appendEvents(
+        subjects.map((subject, i) => ({ at: i, actor: "hub", kind: `k${i}`, subject, data: {} })),
+      );
+      const kinds = async (filter: {
+        subject: string;
+        withParts?: boolean;
+        before?: number;
+        limit?: number;
+      }) => (await store.listEvents({ limit: 10, ...filter })).map((e) => e.kind);
+      expect(await kinds({ subject: "r1", withParts: true })).toEqual(["k6", "k3", "k1", "k0"]);
+      expect(await kinds({ subject: "r1" })).toEqual(["k6", "k0"]);
+      expect(await kinds({ subject: "r1", withParts: false })).toEqual(["k6", "k0"]);
+      // Wildcards of LIKE in a subject are matched as written.
+      expect(await kinds({ subject: "r%", withParts: true })).toEqual(["k5"]);
+      expect(await kinds({ subject: "r_", withParts: true })).toEqual(["k7"]);
+      const newest = (await store.listEvents({ subject: "r1", withParts: true, limit: 2 })).at(-1)?.id;
+      expect(await kinds({ subject: "r1", withParts: true, before: newest, limit: 10 })).toEqual([
+        "k1",
+        "k0",
+      ]);
     });
 
     it("streams each committed event once, oldest first, from a cursor", async () => {
