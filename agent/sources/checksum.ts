@@ -38,16 +38,35 @@ export function inlineSha256(spec: string): string | undefined {
   return hex !== undefined && HEX64.test(hex) ? hex : undefined;
 }
 
-export function parseChecksumSpec(spec: string, where: string): ChecksumSpec {
+/**
+ * Where a checksum file is, as a source reads it: "local" an http(s) or file:// URL or an absolute
+ * path (http and local sources); "server" a path on the SFTP server, written as its `remote_path`
+ * may be: absolute, from the login's home (`~/…`) or relative to it.
+ */
+export type ChecksumPaths = "local" | "server";
+
+/**
+ * A path on an SFTP server: anything but a URL or a `word:` prefix (the seed's placeholder
+ * "sha256:abc123..." is no file name). `~/releases/app.tar.gz.sha256` was refused as "not an
+ * absolute path" while `remote_path` beside it took `~/` and relative paths.
+ */
+export function isServerPath(spec: string): boolean {
+  return spec.trim() !== "" && !/^[A-Za-z][\w+.-]*:/.test(spec);
+}
+
+export function parseChecksumSpec(spec: string, where: string, paths: ChecksumPaths = "local"): ChecksumSpec {
   const hex = inlineHex(spec);
   if (hex !== undefined) {
     if (!HEX64.test(hex)) throw new VerificationError(where, `checksum ${spec} is not 64 hex digits`);
     return { kind: "inline", sha256: hex };
   }
-  if (/^(https?|file):\/\//.test(spec) || spec.startsWith("/")) return { kind: "file", location: spec };
+  if (paths === "server" ? isServerPath(spec) : /^(https?|file):\/\//.test(spec) || spec.startsWith("/"))
+    return { kind: "file", location: spec };
   throw new VerificationError(
     where,
-    `checksum must be "sha256:<hex>" or the URL of a .sha256 file, got ${spec}`,
+    paths === "server"
+      ? `checksum must be "sha256:<hex>" or the path of a .sha256 file on the SFTP server, got ${spec}`
+      : `checksum must be "sha256:<hex>" or the URL of a .sha256 file, got ${spec}`,
   );
 }
 

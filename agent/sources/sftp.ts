@@ -419,10 +419,11 @@ export class SftpSource implements ReleaseSource {
   /** Configured checksum, else `<remote_path>.sha256` when the server has one, else none. */
   private async expectedSha256(client: SftpClient): Promise<(Sha256Sum & { from: string }) | undefined> {
     const where = `sources.${this.name}.checksum`;
-    const spec = checksumToVerify(this.cfg.checksum, this.cfg.security, where, this.ctx);
+    const spec = checksumToVerify(this.cfg.checksum, this.cfg.security, where, this.ctx, "server");
     if (spec?.kind === "inline") return { sha256: spec.sha256, from: where };
     if (spec === undefined && !this.cfg.security.verify_checksums) return undefined;
-    const checksumFile = spec?.location ?? `${this.cfg.remote_path}.sha256`;
+    // From the login's home as remote_path is: the protocol has no `~`.
+    const checksumFile = spec === undefined ? `${this.cfg.remote_path}.sha256` : fromHome(spec.location);
     // A configured file is named by its key, checksum; one looked for beside the release by remote_path.
     const origin: RemotePathOrigin =
       spec === undefined ? this.pathOrigin : { file: this.pathOrigin.file, key: where };
