@@ -33,6 +33,7 @@ import {
 import { brokenLink, brokenLinkText } from "./broken-link.js";
 import {
   COMPANION_LIMIT,
+  findSha256,
   MAX_COMPANION_BYTES,
   pinnedSha256,
   type Sha256Sum,
@@ -441,9 +442,16 @@ export class SftpSource implements ReleaseSource {
       });
       return undefined;
     }
-    const text = await this.readCompanion(client, checksumFile, origin, size);
+    const text = (await this.readCompanion(client, checksumFile, origin, size)).toString("utf8");
     const from = this.whereOf(checksumFile);
-    return { ...sha256SumFor(text.toString("utf8"), basename(this.cfg.remote_path), from), from };
+    const name = basename(this.cfg.remote_path);
+    const sum = findSha256(text, name, from);
+    if (sum !== undefined) return { ...sum, from };
+    // A `latest` link: the sums list the release by the name of the file it leads to. Asked only
+    // now, so a release that is no link costs no request more.
+    const target = await client.realPath(this.cfg.remote_path).catch(() => undefined);
+    const names = target === undefined ? [name] : [name, basename(target)];
+    return { ...sha256SumFor(text, names, from), from };
   }
 
   /** The check's session, unless the server ended it meanwhile (the fetch then logs in again). */
