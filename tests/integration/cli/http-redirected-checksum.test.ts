@@ -7,12 +7,13 @@
  * installs, a wrong one is a checksum mismatch with the app untouched. Real server, real `ship`.
  */
 import { createHash } from "node:crypto";
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import type { ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type HttpApp, httpApp } from "../../support/http-app.js";
 import { type FileRoute, fileRoutes } from "../../support/servers/file-routes.js";
 import { startHttpServer, type TestServer } from "../../support/servers/http-server.js";
 import { runShip } from "../../support/ship-cli.js";
@@ -57,17 +58,8 @@ function publish(version: string, listedSha256?: string): Buffer {
   return archive;
 }
 
-async function configure(name: string, checksum: string): Promise<{ config: string; app: string }> {
-  const dir = join(root, name);
-  const app = join(dir, "app");
-  await mkdir(app, { recursive: true });
-  const config = join(dir, "ship.toml");
-  await writeFile(
-    config,
-    `[general]\nstate_file = "${dir}/var/state.json"\nbackup_dir = "${dir}/var/backups"\nmin_interval_hours = 0\n\n` +
-      `[sources.web]\ntype = "http"\nurl = "${server.url}/latest.tar.gz"\napp_dir = "${app}"\nchecksum = "${checksum}"\n`,
-  );
-  return { config, app };
+function configure(name: string, checksum: string): Promise<HttpApp> {
+  return httpApp(join(root, name), `${server.url}/latest.tar.gz`, `checksum = "${checksum}"\n`);
 }
 
 describe("a checksum file that lists the release by the name its url redirects to", () => {
