@@ -7,7 +7,7 @@ import { quote } from "../../shared/conditions/ast.js";
 import type { ConditionContext } from "../../shared/conditions/evaluate.js";
 import { cleanEnvironment } from "../exec/clean-env.js";
 import { notYetInstalled } from "../exec/not-yet-installed.js";
-import { unrunnableProgram } from "../exec/unrunnable-program.js";
+import { succeededDespite, unrunnableProgram } from "../exec/unrunnable-program.js";
 import { runShell } from "./run-shell.js";
 import { processRunning, type ServiceProbe, systemdRunning, systemdServiceActive } from "./service-status.js";
 
@@ -23,13 +23,14 @@ export interface HostContextOptions {
   debug?: (message: string) => void;
   /** Overrides the systemd detection (tests; hosts with systemd in an unusual place). */
   serviceProbe?: ServiceProbe;
-  /** Each command() that read false (releaseScriptNotes tells why, when it can). */
-  onCommandFalse?: (failed: FalseCommand) => void;
+  /** Each command() and what it read (releaseScriptNotes says what is wrong with it, when it can). */
+  onCommand?: (ran: RanCommand) => void;
 }
 
-/** A command() that read false, and why: its exit code, or that it was killed for taking too long. */
-export interface FalseCommand {
+/** A command() as it ran: whether it read true, its exit code, or that it was killed for taking too long. */
+export interface RanCommand {
   command: string;
+  ok: boolean;
   /** null: killed, timed out, or never started. */
   exitCode: number | null;
   /** Killed after the condition's time limit: no answer, not a "no". */
@@ -87,12 +88,12 @@ export function hostConditionContext(options: HostContextOptions): ConditionCont
         debug(`command(${JSON.stringify(command)}) timed out after ${timeoutMs} ms; killed`);
       else if (result.spawnError)
         debug(`command(${JSON.stringify(command)}) could not start: ${result.spawnError}`);
-      if (!result.ok)
-        options.onCommandFalse?.({
-          command,
-          exitCode: result.exitCode,
-          ...(result.timedOut ? { timedOutAfterMs: timeoutMs } : {}),
-        });
+      options.onCommand?.({
+        command,
+        ok: result.ok,
+        exitCode: result.exitCode,
+        ...(result.timedOut ? { timedOutAfterMs: timeoutMs } : {}),
+      });
       return result.ok;
     },
   };
@@ -103,18 +104,25 @@ export function hostConditionContext(options: HostContextOptions): ConditionCont
  * in the app: conditions are evaluated before the apply, so `command('sh scripts/in_maintenance.sh')`
  * shipped with the release read false on every run (a skip_update never skipped), and nothing said
  * why. So too for a script the shell cannot start (CRLF line endings, no x bit): it read false on
- * every run as well, as if the condition simply did not hold.
+ * every run as well, as if the condition simply did not hold. And for one that read true only
+ * because sh ran it (a byte-order mark before `#!/bin/sh`): hooks and environment checks said so,
+ * a condition's command did not, and the same script read false once its #! named bash.
  */
 export async function releaseScriptNotes(
-  failed: readonly FalseCommand[],
+  ran: readonly RanCommand[],
   appDir: string,
   releaseDir: string | undefined,
 ): Promise<string[]> {
   const notes: string[] = [];
   const seen = new Set<string>();
-  for (const { command, exitCode, timedOutAfterMs } of failed) {
+  for (const { command, ok, exitCode, timedOutAfterMs } of ran) {
     if (seen.has(command)) continue;
     seen.add(command);
+    if (ok) {
+      const despite = await succeededDespite(command, appDir).catch(() => "");
+      if (despite !== "") notes.push(`command(${quote(command)}) read true, but ${despite}`);
+      continue;
+    }
     // A maintenance check that hangs read as "not in maintenance", and the update went ahead unsaid.
     const timedOut =
       timedOutAfterMs === undefined

@@ -9,6 +9,7 @@ import { ShipError } from "../../shared/errors.js";
 import { sizeText } from "../../shared/size-text.js";
 import type { SourceLog } from "../sources/types.js";
 import { type DeadlineSetting, startDeadline, waitBeforeRetry } from "./deadline.js";
+import { decodedBody } from "./decoded-text.js";
 import { createHttpClient } from "./dispatcher.js";
 import { DownloadError, httpStatusError, networkFailure } from "./errors.js";
 import { getFollowingRedirects, type RedirectedResponse } from "./follow-redirects.js";
@@ -97,7 +98,8 @@ export async function fetchText(
         );
       chunks.push(chunk);
     }
-    return Buffer.concat(chunks).toString("utf8");
+    const encoding = headerValue(headers, "content-encoding");
+    return decodedBody(Buffer.concat(chunks), encoding, maxBytes, redactUrl(url)).toString("utf8");
   });
 }
 

@@ -22,7 +22,7 @@ import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { readNamedFile } from "../../shared/named-file.js";
 import { brokenLink, brokenLinkText, type LinkReader } from "../sources/broken-link.js";
-import { inlineSha256 } from "../sources/checksum.js";
+import { inlineSha256, isServerPath } from "../sources/checksum.js";
 import { isRemoteUrl } from "../sources/git-env.js";
 import { expandHome } from "../sources/home-path.js";
 import { type PrivateKeyFacts, privateKeyFacts } from "../sources/ssh/private-key.js";
@@ -71,7 +71,7 @@ function sourceFiles(name: string, source: Source): NamedFile[] {
 
 const where: Record<"http" | "sftp" | "local", string> = {
   http: "the http(s) URL or absolute path of a .sha256 file",
-  sftp: "the absolute path of a .sha256 file on the SFTP server",
+  sftp: "the absolute path of a .sha256 file on the SFTP server, or one from the login's home (~/… or relative, as remote_path)",
   local: "the absolute path of a .sha256 file",
 };
 
@@ -92,7 +92,7 @@ function checksumKey(name: string, source: Source): { issues: Issue[]; files: Na
   const kind = source.type === "https" ? "http" : source.type;
   const localFile = spec.startsWith("/") || /^file:\/\/./.test(spec);
   const usable =
-    kind === "sftp" ? spec.startsWith("/") : localFile || (kind === "http" && /^https?:\/\/./.test(spec));
+    kind === "sftp" ? isServerPath(spec) : localFile || (kind === "http" && /^https?:\/\/./.test(spec));
   if (!usable) {
     const message = `must be "sha256:" and 64 hex digits, or ${where[kind]} (got ${JSON.stringify(spec)})`;
     return { issues: [{ file: "", path: key, message, severity: "error" }], files: [] };

@@ -17,7 +17,7 @@ import {
 } from "../apply/index.js";
 import { unrestoredDir } from "../backup/unrestored.js";
 import { evaluateConditionals as evaluateHostConditionals } from "../conditions/evaluate-conditionals.js";
-import { type FalseCommand, hostConditionContext, releaseScriptNotes } from "../conditions/host-context.js";
+import { hostConditionContext, type RanCommand, releaseScriptNotes } from "../conditions/host-context.js";
 import { checkRequirements as checkHostRequirements } from "../requirements/check.js";
 import { createSource } from "../sources/create.js";
 import { listedRelease } from "../tree/release-tree.js";
@@ -108,15 +108,15 @@ async function evaluateConditionals(
   conditionals: Conditional[],
   input: ConditionalsInput,
 ): Promise<ConditionalsVerdict> {
-  const failed: FalseCommand[] = [];
+  const ran: RanCommand[] = [];
   const context = hostConditionContext({
     appDir: input.appDir,
     currentVersion: input.currentVersion ?? undefined,
     debug: (message) => input.log.debug(message),
-    onCommandFalse: (command) => failed.push(command),
+    onCommand: (command) => ran.push(command),
   });
   const evaluated = await evaluateHostConditionals(conditionals, context);
-  const notes = await releaseScriptNotes(failed, input.appDir, input.releaseDir);
+  const notes = await releaseScriptNotes(ran, input.appDir, input.releaseDir);
   const verdict = { ...evaluated, warnings: [...evaluated.warnings, ...notes] };
   for (const outcome of verdict.outcomes) {
     input.log.debug(`conditional ${outcome.condition} = ${outcome.result}`, {

@@ -3,7 +3,7 @@ import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { SecurityPolicy } from "../../shared/manifest/schema.js";
 import { type ProgressCallback, progressReporter } from "../download/progress.js";
-import { type ChecksumSpec, parseChecksumSpec, verifySha256 } from "./checksum.js";
+import { type ChecksumPaths, type ChecksumSpec, parseChecksumSpec, verifySha256 } from "./checksum.js";
 import type { FetchOptions, SourceContext } from "./types.js";
 
 /**
@@ -52,13 +52,14 @@ export function checksumToVerify(
   security: SecurityPolicy,
   where: string,
   ctx: SourceContext,
+  paths: ChecksumPaths = "local",
 ): ChecksumSpec | undefined {
   if (spec === undefined) return undefined;
   if (!security.verify_checksums) {
     ctx.log.warn("checksum configured but security.verify_checksums = false: not verified", { where });
     return undefined;
   }
-  return parseChecksumSpec(spec, where);
+  return parseChecksumSpec(spec, where, paths);
 }
 
 export async function verifyArtifact(

@@ -38,16 +38,35 @@ export function inlineSha256(spec: string): string | undefined {
   return hex !== undefined && HEX64.test(hex) ? hex : undefined;
 }
 
-export function parseChecksumSpec(spec: string, where: string): ChecksumSpec {
+/**
+ * Where a checksum file is, as a source reads it: "local" an http(s) or file:// URL or an absolute
+ * path (http and local sources); "server" a path on the SFTP server, written as its `remote_path`
+ * may be: absolute, from the login's home (`~/…`) or relative to it.
+ */
+export type ChecksumPaths = "local" | "server";
+
+/**
+ * A path on an SFTP server: anything but a URL or a `word:` prefix (the seed's placeholder
+ * "sha256:abc123..." is no file name). `~/releases/app.tar.gz.sha256` was refused as "not an
+ * absolute path" while `remote_path` beside it took `~/` and relative paths.
+ */
+export function isServerPath(spec: string): boolean {
+  return spec.trim() !== "" && !/^[A-Za-z][\w+.-]*:/.test(spec);
+}
+
+export function parseChecksumSpec(spec: string, where: string, paths: ChecksumPaths = "local"): ChecksumSpec {
   const hex = inlineHex(spec);
   if (hex !== undefined) {
     if (!HEX64.test(hex)) throw new VerificationError(where, `checksum ${spec} is not 64 hex digits`);
     return { kind: "inline", sha256: hex };
   }
-  if (/^(https?|file):\/\//.test(spec) || spec.startsWith("/")) return { kind: "file", location: spec };
+  if (paths === "server" ? isServerPath(spec) : /^(https?|file):\/\//.test(spec) || spec.startsWith("/"))
+    return { kind: "file", location: spec };
   throw new VerificationError(
     where,
-    `checksum must be "sha256:<hex>" or the URL of a .sha256 file, got ${spec}`,
+    paths === "server"
+      ? `checksum must be "sha256:<hex>" or the path of a .sha256 file on the SFTP server, got ${spec}`
+      : `checksum must be "sha256:<hex>" or the URL of a .sha256 file, got ${spec}`,
   );
 }
 
@@ -75,17 +94,63 @@ export interface Sha256Sum {
 const TAGGED = /^SHA(?:2-)?256 ?\((.+)\) ?= ?([0-9a-f]{64})$/i;
 
 /**
- * The hash for `fileName` in sha256sum output ("<hex>  name" or "<hex> *name" lines, or
- * the tagged lines TAGGED reads). A file with a single bare hash, or a single line, applies to
- * whatever was downloaded: `sha256sum myapp-1.2.3.tar.gz > …` beside a file served as
- * `release.tar.gz` is the seed's own way.
+ * The hash for the download in sha256sum output ("<hex>  name" or "<hex> *name" lines, or
+ * the tagged lines TAGGED reads). `names` are the names the download goes by: its own first, then
+ * the one the server led to (the file an http redirect or an sftp/local `latest` link ends at:
+ * `SHA256SUMS` lists `myapp-1.2.3.tar.gz`, never `latest.tar.gz`). A file with a single bare hash,
+ * or a single line, applies to whatever was downloaded: `sha256sum myapp-1.2.3.tar.gz > …` beside a
+ * file served as `release.tar.gz` is the seed's own way.
  */
-export function sha256SumFor(text: string, fileName: string, where: string, nameHint?: string): Sha256Sum {
+export function sha256SumFor(
+  text: string,
+  names: string | readonly string[],
+  where: string,
+  nameHint?: string,
+): Sha256Sum {
+  const found = findSha256(text, names, where);
+  if (found !== undefined) return found;
+  // The names it does list: a release served under another name (a GitHub asset URL ending in
+  // its id) read "no sha256 for 123" with nothing to compare it with.
+  const listed = sumEntries(text, where).flatMap((e) => (e.name === undefined ? [] : [baseName(e.name)]));
+  const lists =
+    listed.length === 0
+      ? ""
+      : `; it lists ${listed.slice(0, 5).join(", ")}${listed.length > 5 ? ` and ${listed.length - 5} more` : ""}`;
+  throw new VerificationError(
+    where,
+    `no sha256 for ${nameList(names).join(" or ")} in the checksum file${lists}${nameHint === undefined ? "" : `; ${nameHint}`}`,
+  );
+}
+
+/**
+ * As sha256SumFor, but undefined where that finds no line for any of `names` among several: a
+ * check that knows only the configured name yet (not where a redirect leads) asks again later.
+ */
+export function findSha256(
+  text: string,
+  names: string | readonly string[],
+  where: string,
+): Sha256Sum | undefined {
+  const wanted = nameList(names);
+  const entries = sumEntries(text, where);
+  const named = entries.find((e) => e.name !== undefined && wanted.includes(baseName(e.name)));
+  if (named) return { sha256: named.hex };
+  const only = entries.length === 1 ? entries[0] : undefined;
+  if (only === undefined) return undefined;
+  return only.name === undefined ? { sha256: only.hex } : { sha256: only.hex, otherFile: only.name };
+}
+
+function nameList(names: string | readonly string[]): string[] {
+  return [...new Set(typeof names === "string" ? [names] : names)];
+}
+
+/** The file's lines as hash and name; a line that is no sha256sum line is refused, saying what it is. */
+function sumEntries(text: string, where: string): { hex: string; name: string | undefined }[] {
   const lines = text
     .split(/\r?\n/)
     .map((l) => l.trim())
     .filter((l) => l !== "" && !l.startsWith("#"));
-  const entries = lines.map((line) => {
+  return lines.map((line) => {
     const m = /^([0-9a-fA-F]{64})(?:\s+\*?(.+))?$/.exec(line);
     const tagged = m === null ? TAGGED.exec(line) : null;
     const algorithm =
@@ -107,22 +172,6 @@ export function sha256SumFor(text: string, fileName: string, where: string, name
     const [hex, name] = m === null ? [tagged?.[2], tagged?.[1]] : [m[1], m[2]];
     return { hex: (hex as string).toLowerCase(), name: name?.trim() };
   });
-  const named = entries.find((e) => e.name !== undefined && baseName(e.name) === fileName);
-  if (named) return { sha256: named.hex };
-  const only = entries.length === 1 ? entries[0] : undefined;
-  if (only !== undefined)
-    return only.name === undefined ? { sha256: only.hex } : { sha256: only.hex, otherFile: only.name };
-  // The names it does list: a release served under another name (a GitHub asset URL ending in
-  // its id) read "no sha256 for 123" with nothing to compare it with.
-  const listed = entries.flatMap((e) => (e.name === undefined ? [] : [baseName(e.name)]));
-  const lists =
-    listed.length === 0
-      ? ""
-      : `; it lists ${listed.slice(0, 5).join(", ")}${listed.length > 5 ? ` and ${listed.length - 5} more` : ""}`;
-  throw new VerificationError(
-    where,
-    `no sha256 for ${fileName} in the checksum file${lists}${nameHint === undefined ? "" : `; ${nameHint}`}`,
-  );
 }
 
 /**

@@ -27,6 +27,8 @@ import {
   signaturePathOf,
 } from "./artifact.js";
 import {
+  findSha256,
+  inlineSha256,
   MAX_COMPANION_BYTES,
   pinnedSha256,
   readChecksumFile,
@@ -69,7 +71,7 @@ export class HttpSource implements ReleaseSource {
   /** Our clock just before the check asked for the answer `held` keeps (its Date's stand-in). */
   private heldAskedAtMs = 0;
   /** The checksum file as the check read it: the fetch verifies against it without asking again. */
-  private checkedSum: (Sha256Sum & { from: string }) | undefined;
+  private checkedFile: ChecksumText | undefined;
 
   constructor(
     readonly name: string,
@@ -100,12 +102,18 @@ export class HttpSource implements ReleaseSource {
     const record = sameUrl && (pinned === undefined || pinned === stored?.sha256) ? stored : undefined;
     const known = record === undefined ? undefined : withTrustedValidators(record, Date.now());
     const current = known === undefined ? undefined : (known.version ?? shortId(`sha256:${known.sha256}`));
-    this.checkedSum = undefined;
+    this.checkedFile = undefined;
     if (known !== undefined && known.etag === undefined && known.lastModified === undefined) {
       // No validators were kept (racy, or a weak ETag alone: http-validators.ts), so asking for the
       // archive downloads it. A checksum file names the only archive a run could install: one that
-      // names the installed archive decides "up to date" in one small request.
-      const sum = await this.checksumFileSum();
+      // names the installed archive decides "up to date" in one small request. (One that lists
+      // the release only under the name a redirect leads to is matched by the fetch, which knows it.)
+      const { checksum, security } = this.cfg;
+      const file =
+        checksum === undefined || pinnedSha256(checksum) !== undefined || !security.verify_checksums
+          ? undefined
+          : await this.checksumFileText();
+      const sum = file === undefined ? undefined : findSha256(file.text, this.fileName(), file.from);
       if (sum !== undefined && sum.sha256 === known.sha256)
         return {
           available: false,
@@ -113,7 +121,7 @@ export class HttpSource implements ReleaseSource {
           candidate: current,
           detail: `${this.name}: up to date (${current})`,
         };
-      this.checkedSum = sum;
+      this.checkedFile = file;
     }
     const askedAtMs = Date.now();
     // A run goes on to fetch() what its check found: the answer's body is kept for it. So does a
@@ -166,25 +174,54 @@ export class HttpSource implements ReleaseSource {
   }
 
   private async fetchOnce(stagingDir: string, options?: FetchOptions): Promise<FetchedRelease> {
-    const opened = this.held.take();
-    const askedAtMs = opened === undefined ? Date.now() : this.heldAskedAtMs;
+    const held = this.held.take();
+    const askedAtMs = held === undefined ? Date.now() : this.heldAskedAtMs;
+    let opened = held;
     try {
-      return await this.fetchWith(stagingDir, opened, askedAtMs, options);
+      // What the check read, taken once: a later fetch (the daemon's next run) reads the file again.
+      const file = this.checkedFile ?? (await this.checksumFileText());
+      this.checkedFile = undefined;
+      let expected = this.expectedSha256(file, opened);
+      if (expected === undefined && file !== undefined && opened === undefined) {
+        // No line for the url's name: the answer (its body kept for the download) says where a
+        // redirect leads, and the file may list the release by that name.
+        opened = await this.openRelease(options?.signal);
+        expected = this.expectedSha256(file, opened);
+      }
+      // Still none: sha256SumFor's refusal lists the names the file has.
+      if (expected === undefined && file !== undefined)
+        sha256SumFor(file.text, this.namesOf(opened), file.from, this.fileNameHint());
+      return await this.fetchWith(stagingDir, opened, askedAtMs, expected, options);
     } finally {
       await opened?.close();
     }
+  }
+
+  /** The release's answer, body unread, for the download to read. */
+  private async openRelease(signal: AbortSignal | undefined): Promise<OpenResponse | undefined> {
+    const probe = await probeUrl(this.cfg.url, {}, this.callOptions(signal), true);
+    return probe.status === "changed" ? probe.open : undefined;
+  }
+
+  /**
+   * The names the release goes by: the url's, then the last part of the url a redirect led to
+   * (`latest.tar.gz` → `myapp-1.2.3.tar.gz`, the name a SHA256SUMS beside it lists).
+   */
+  private namesOf(opened: OpenResponse | undefined): string[] {
+    const to = opened?.response.redirectedTo;
+    return to === undefined || this.cfg.filename !== undefined
+      ? [this.fileName()]
+      : [this.fileName(), decodedName(to)];
   }
 
   private async fetchWith(
     stagingDir: string,
     opened: OpenResponse | undefined,
     askedAtMs: number,
+    expected: (Sha256Sum & { from: string }) | undefined,
     options?: FetchOptions,
   ): Promise<FetchedRelease> {
     const artifact = await artifactPathFor(this.ctx, this.name);
-    // What the check read, taken once: a later fetch (the daemon's next run) reads the file again.
-    const expected = this.checkedSum ?? (await this.expectedSha256());
-    this.checkedSum = undefined;
     await this.fetchSignature(artifact, options?.signal);
     let encoding: string | undefined;
     const { downloaded: result, extracted } = await extractWhileDownloading({
@@ -266,7 +303,7 @@ export class HttpSource implements ReleaseSource {
 
   /** A check's answer no fetch took (the run stopped before its fetch) is dropped now. */
   async close(): Promise<void> {
-    this.checkedSum = undefined;
+    this.checkedFile = undefined;
     await this.held.take()?.close();
   }
 
@@ -277,26 +314,17 @@ export class HttpSource implements ReleaseSource {
     await removeArtifact(release.artifactPath);
   }
 
-  /** The configured checksum file's sum for the release; undefined when none is configured (or inline). */
-  private async checksumFileSum(): Promise<(Sha256Sum & { from: string }) | undefined> {
-    const { checksum, security } = this.cfg;
-    if (checksum === undefined || pinnedSha256(checksum) !== undefined || !security.verify_checksums)
-      return undefined;
-    return this.expectedSha256();
-  }
-
-  /** The configured checksum, and `from`: the checksum file it was read from (for messages). */
-  private async expectedSha256(): Promise<(Sha256Sum & { from: string }) | undefined> {
+  /**
+   * The configured checksum file's text and where it was read (for messages); undefined when none
+   * is configured, it is inline, or verification is off.
+   */
+  private async checksumFileText(): Promise<ChecksumText | undefined> {
     const where = `sources.${this.name}.checksum`;
     const spec = checksumToVerify(this.cfg.checksum, this.cfg.security, where, this.ctx);
-    if (spec === undefined) return undefined;
-    if (spec.kind === "inline") return { sha256: spec.sha256, from: where };
+    if (spec === undefined || spec.kind === "inline") return undefined;
     if (!/^https?:\/\//.test(spec.location)) {
       const file = spec.location.startsWith("file://") ? fileURLToPath(spec.location) : spec.location;
-      return {
-        ...sha256SumFor(await readChecksumFile(file, where), this.fileName(), file, this.fileNameHint()),
-        from: file,
-      };
+      return { text: await readChecksumFile(file, where), from: file };
     }
     // Credentials only travel to the release's own origin, never to a third-party checksum host.
     const sameOrigin = new URL(spec.location).origin === new URL(this.cfg.url).origin;
@@ -310,8 +338,25 @@ export class HttpSource implements ReleaseSource {
     ).catch((err: unknown) => {
       throw notFoundAt(err, this.name, "checksum") ?? refusedAt(err, this.name, this.cfg, "checksum") ?? err;
     });
-    const from = redactUrl(spec.location);
-    return { ...sha256SumFor(text, this.fileName(), from, this.fileNameHint()), from };
+    return { text, from: redactUrl(spec.location) };
+  }
+
+  /**
+   * The configured checksum, and `from`: where it was read (for messages). Undefined when there is
+   * none, and when `file` has no line for any name the release goes by (yet: see fetchOnce).
+   */
+  private expectedSha256(
+    file: ChecksumText | undefined,
+    opened: OpenResponse | undefined,
+  ): (Sha256Sum & { from: string }) | undefined {
+    if (file !== undefined) {
+      const sum = findSha256(file.text, this.namesOf(opened), file.from);
+      return sum === undefined ? undefined : { ...sum, from: file.from };
+    }
+    // Malformed or off, checksumFileText has said so already.
+    const { checksum, security } = this.cfg;
+    const sha256 = checksum !== undefined && security.verify_checksums ? inlineSha256(checksum) : undefined;
+    return sha256 === undefined ? undefined : { sha256, from: `sources.${this.name}.checksum` };
   }
 
   /** How a checksum file's line is matched to a download whose URL does not end in its name. */
@@ -327,14 +372,7 @@ export class HttpSource implements ReleaseSource {
    * `sha256sum *.tar.gz` wrote it.
    */
   private fileName(): string {
-    if (this.cfg.filename !== undefined) return this.cfg.filename;
-    const last = basename(new URL(this.cfg.url).pathname);
-    try {
-      return decodeURIComponent(last) || "release";
-    } catch {
-      // A stray `%` that encodes nothing: the name as written.
-      return last || "release";
-    }
+    return this.cfg.filename ?? decodedName(this.cfg.url);
   }
 
   /**
@@ -392,6 +430,23 @@ export class HttpSource implements ReleaseSource {
       log: this.ctx.log,
     };
   }
+}
+
+/** A url's last part decoded: the name a file served there has on disk. */
+function decodedName(url: string): string {
+  const last = basename(new URL(url).pathname);
+  try {
+    return decodeURIComponent(last) || "release";
+  } catch {
+    // A stray `%` that encodes nothing: the name as written.
+    return last || "release";
+  }
+}
+
+/** A checksum file's text, and where it was read (a redacted URL or a path) for messages. */
+interface ChecksumText {
+  text: string;
+  from: string;
 }
 
 /**

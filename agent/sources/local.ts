@@ -5,7 +5,7 @@
  * directory may change while the update runs, and every copy is checked against the scan's hash.
  */
 import { createHash } from "node:crypto";
-import { open, stat } from "node:fs/promises";
+import { open, realpath, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { Transform } from "node:stream";
 import { fileURLToPath } from "node:url";
@@ -19,7 +19,14 @@ import { stampOf } from "../tree/file-stamp.js";
 import { appHolds } from "./app-holds.js";
 import { ArchiveHashCache } from "./archive-hash-cache.js";
 import { checksumToVerify } from "./artifact.js";
-import { readChecksumFile, sha256File, sha256SumFor, verifySha256, withChecksumOrigin } from "./checksum.js";
+import {
+  findSha256,
+  readChecksumFile,
+  sha256File,
+  sha256SumFor,
+  verifySha256,
+  withChecksumOrigin,
+} from "./checksum.js";
 import { localReadError } from "./local-read-error.js";
 import { metadataPath, SourceMetadataStore } from "./metadata.js";
 import { extractedRelease, readReleaseVersion, shortId, updateExtractOptions } from "./release-info.js";
@@ -345,7 +352,11 @@ export class LocalSource implements ReleaseSource {
     if (!file.startsWith("/"))
       throw BadInputError.single("ship.toml", where, "a local source's checksum file must be a path");
     const name = basename(this.cfg.path);
-    const sum = sha256SumFor(await readChecksumFile(file, where), name, file);
+    const text = await readChecksumFile(file, where);
+    // A `latest` link: the sums list the release by the name of the file it leads to.
+    const sum =
+      findSha256(text, name, file) ??
+      sha256SumFor(text, [name, basename(await realpath(this.cfg.path).catch(() => this.cfg.path))], file);
     try {
       verifySha256(actual, sum.sha256, this.cfg.path);
     } catch (err) {

@@ -33,6 +33,7 @@ import {
 import { brokenLink, brokenLinkText } from "./broken-link.js";
 import {
   COMPANION_LIMIT,
+  findSha256,
   MAX_COMPANION_BYTES,
   pinnedSha256,
   type Sha256Sum,
@@ -419,10 +420,11 @@ export class SftpSource implements ReleaseSource {
   /** Configured checksum, else `<remote_path>.sha256` when the server has one, else none. */
   private async expectedSha256(client: SftpClient): Promise<(Sha256Sum & { from: string }) | undefined> {
     const where = `sources.${this.name}.checksum`;
-    const spec = checksumToVerify(this.cfg.checksum, this.cfg.security, where, this.ctx);
+    const spec = checksumToVerify(this.cfg.checksum, this.cfg.security, where, this.ctx, "server");
     if (spec?.kind === "inline") return { sha256: spec.sha256, from: where };
     if (spec === undefined && !this.cfg.security.verify_checksums) return undefined;
-    const checksumFile = spec?.location ?? `${this.cfg.remote_path}.sha256`;
+    // From the login's home as remote_path is: the protocol has no `~`.
+    const checksumFile = spec === undefined ? `${this.cfg.remote_path}.sha256` : fromHome(spec.location);
     // A configured file is named by its key, checksum; one looked for beside the release by remote_path.
     const origin: RemotePathOrigin =
       spec === undefined ? this.pathOrigin : { file: this.pathOrigin.file, key: where };
@@ -440,9 +442,16 @@ export class SftpSource implements ReleaseSource {
       });
       return undefined;
     }
-    const text = await this.readCompanion(client, checksumFile, origin, size);
+    const text = (await this.readCompanion(client, checksumFile, origin, size)).toString("utf8");
     const from = this.whereOf(checksumFile);
-    return { ...sha256SumFor(text.toString("utf8"), basename(this.cfg.remote_path), from), from };
+    const name = basename(this.cfg.remote_path);
+    const sum = findSha256(text, name, from);
+    if (sum !== undefined) return { ...sum, from };
+    // A `latest` link: the sums list the release by the name of the file it leads to. Asked only
+    // now, so a release that is no link costs no request more.
+    const target = await client.realPath(this.cfg.remote_path).catch(() => undefined);
+    const names = target === undefined ? [name] : [name, basename(target)];
+    return { ...sha256SumFor(text, names, from), from };
   }
 
   /** The check's session, unless the server ended it meanwhile (the fetch then logs in again). */

@@ -2,11 +2,7 @@ import { dirname, resolve } from "node:path";
 import { formatObservation } from "../../../shared/conditions/evaluate.js";
 import { loadManifestFile } from "../../../shared/manifest/load.js";
 import { evaluateConditionals } from "../../conditions/evaluate-conditionals.js";
-import {
-  type FalseCommand,
-  hostConditionContext,
-  releaseScriptNotes,
-} from "../../conditions/host-context.js";
+import { hostConditionContext, type RanCommand, releaseScriptNotes } from "../../conditions/host-context.js";
 import { resolveAppTarget } from "../app-target.js";
 import type { GlobalOptions } from "../cli.js";
 import type { Output } from "../output.js";
@@ -22,15 +18,15 @@ export async function testConditionals(options: GlobalOptions, out: Output): Pro
   const file = options.testConditionals as string;
   const { manifest } = await loadManifestFile(file);
   const target = await resolveAppTarget(options, out);
-  const failed: FalseCommand[] = [];
+  const ran: RanCommand[] = [];
   const ctx = hostConditionContext({
     appDir: target.appDir,
     currentVersion: target.currentVersion,
-    onCommandFalse: (command) => failed.push(command),
+    onCommand: (command) => ran.push(command),
   });
   const evaluated = await evaluateConditionals(manifest.conditionals, ctx, { file });
   // The manifest sits at its release's root: a script only the release has is named, as a run does.
-  const notes = await releaseScriptNotes(failed, target.appDir, dirname(resolve(file)));
+  const notes = await releaseScriptNotes(ran, target.appDir, dirname(resolve(file)));
   const verdict = { ...evaluated, warnings: [...evaluated.warnings, ...notes] };
   out.result({ appDir: target.appDir, currentVersion: target.currentVersion ?? null, ...verdict });
   out.line(`app ${target.appDir}, installed version ${target.currentVersion ?? "(unknown)"}`);

@@ -172,6 +172,38 @@ describe("a script of the app the shell cannot start, in a condition or an envir
     );
   });
 
+  it("command() that reads true only because sh ran a BOM #!/bin/sh script: warned of, in the checks and in a run", async () => {
+    const app = await localApp();
+    apps.push(app);
+    await mkdir(join(app.appDir, "scripts"));
+    await writeFile(join(app.appDir, "scripts/maint.sh"), "\uFEFF#!/bin/sh\nexit 0\n", { mode: 0o755 });
+    const dir = await app.release(
+      "v1",
+      [
+        'version: "1.0.0"',
+        "conditionals:",
+        "  - {condition: \"command('scripts/maint.sh --now')\", action: skip_update, message: maintenance}",
+        "",
+      ].join("\n"),
+    );
+    const said =
+      "command('scripts/maint.sh --now') read true, but scripts/maint.sh starts with a byte-order mark (UTF-8 BOM) before #!, so the kernel does not see its #! line and /bin/sh ran it as a shell script";
+    const conditions = await runShip([
+      "--test-conditionals",
+      join(dir, "update-manifest.yaml"),
+      "--app-dir",
+      app.appDir,
+    ]);
+    expect(conditions.stdout).toMatch(/HOLDS +command\('scripts\/maint\.sh --now'\)/);
+    expect(conditions.stdout).toContain(`warning: ${said}`);
+    const run = await runShip(["--config", app.config, "--json"]);
+    expect(run.code, run.stderr).toBe(0);
+    const result = JSON.parse(run.stdout).apps[0];
+    expect(result.result).toBe("skipped");
+    expect(result.warnings.join("\n")).toContain(said);
+    expect(run.stderr).toContain(`myapp: WARNING: ${said}`);
+  });
+
   it("an environment check with a BOM before #! says so when it fails, and when it passes under sh", async () => {
     const app = await localApp();
     apps.push(app);

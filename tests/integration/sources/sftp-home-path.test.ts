@@ -4,8 +4,11 @@
  * server as is: exit 2 "sftp://user@host/~/~/releases/… is not on the server (no such file)" for a
  * file that is there. Checked with a real `ship` run against a real sshd; the path reaches a
  * temporary directory from the home (`~/../tmp/…`), so the test writes nothing in the home.
+ * A `checksum` file on the server is written the same ways: `~/…` and relative paths were refused
+ * as "not an absolute path" (exit 2) while `remote_path` beside them took both.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -54,6 +57,45 @@ describe.skipIf(!hasProgram("sshd"))("an sftp remote_path starting with ~/ (real
     expect(run.code).toBe(2);
     expect(run.stdout).toContain(
       `sftp://${sshd.user}@127.0.0.1:${sshd.port}/~/no-such-dir-for-ship/app.tar.gz is not on the server`,
+    );
+  });
+
+  it("a checksum file written from the home (~/… or relative) is read there and verified", async () => {
+    const release = gzipSync(appRelease("3.0.0"));
+    await writeFile(join(root, "releases/myapp-3.0.0.tar.gz"), release);
+    const sum = createHash("sha256").update(release).digest("hex");
+    await writeFile(join(root, "releases/right.sha256"), `${sum}  myapp-3.0.0.tar.gz\n`);
+    await writeFile(join(root, "releases/wrong.sha256"), `${"0".repeat(64)}  myapp-3.0.0.tar.gz\n`);
+    const fromHome = (name: string) => relative(homedir(), join(root, "releases", name));
+    const run = async (sub: string, checksum: string) => {
+      const dir = join(root, sub);
+      await mkdir(join(dir, "app"), { recursive: true });
+      const config = join(dir, "ship.toml");
+      const remotePath = `~/${fromHome("myapp-3.0.0.tar.gz")}`;
+      const sourceKeys = `checksum = ${JSON.stringify(checksum)}\n`;
+      await writeFile(config, sftpShipToml(sshd, { root: dir, remotePath, sourceKeys }));
+      return { dir, result: await runShip(["--config", config]) };
+    };
+
+    for (const [sub, checksum] of [
+      ["tilde", `~/${fromHome("right.sha256")}`],
+      ["relative", fromHome("right.sha256")],
+    ] as const) {
+      const { dir, result } = await run(sub, checksum);
+      expect(result.code, result.stdout + result.stderr).toBe(0);
+      expect(result.stdout).toContain("installed 3.0.0");
+      expect(await readFile(join(dir, "app/app.txt"), "utf8")).toBe("app 3.0.0\n");
+    }
+
+    const { dir, result } = await run("wrong", `~/${fromHome("wrong.sha256")}`);
+    expect(result.code, result.stdout + result.stderr).toBe(2);
+    expect(result.stdout).toContain(`checksum mismatch: expected sha256 ${"0".repeat(64)}, got ${sum}`);
+    expect(await readdir(join(dir, "app"))).toEqual([]);
+
+    const missing = await run("missing", "~/no-such-dir-for-ship/app.sha256");
+    expect(missing.result.code).toBe(2);
+    expect(missing.result.stdout).toContain(
+      `sources.myapp.checksum: sftp://${sshd.user}@127.0.0.1:${sshd.port}/~/no-such-dir-for-ship/app.sha256 is not on the server`,
     );
   });
 });
