@@ -1,6 +1,7 @@
 import { describeError, get, post } from "../api.js";
 import { fill, h, link, table } from "../dom.js";
 import { ago, formatLabels, shortId, when } from "../format.js";
+import { newestOnly } from "../newest.js";
 import type { AgentDetail, MergeReport, ReportStep } from "../types.js";
 import { appState } from "./fleet.js";
 import type { View } from "./view.js";
@@ -81,9 +82,12 @@ export function agentView(id: string): View {
   };
   // Which report <details> are open survives the poll's redraw.
   const open = new Set<string>();
+  const turn = newestOnly();
 
   async function refresh(): Promise<void> {
+    const isNewest = turn();
     const agent = await get<AgentDetail>(`agents/${encodeURIComponent(id)}`);
+    if (!isNewest()) return;
     fill(
       body,
       h(

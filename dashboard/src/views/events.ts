@@ -1,6 +1,7 @@
 import { get } from "../api.js";
 import { fill, h, table } from "../dom.js";
 import { when } from "../format.js";
+import { newestOnly } from "../newest.js";
 import type { AuditEvent } from "../types.js";
 import type { View } from "./view.js";
 
@@ -85,8 +86,11 @@ export function eventsView(): View {
     return { events: events.filter((e) => e.id >= reach), next: page.next };
   }
 
+  const turn = newestOnly();
   async function refresh(): Promise<void> {
+    const isNewest = turn();
     const page = await newestEvents();
+    if (!isNewest()) return;
     fill(
       newest,
       page.events.length === 0

@@ -1,6 +1,7 @@
 import { get } from "../api.js";
 import { fill, h, link, table } from "../dom.js";
 import { ago, formatLabels, when } from "../format.js";
+import { newestOnly } from "../newest.js";
 import type { Agent, AgentPage } from "../types.js";
 import type { View } from "./view.js";
 
@@ -149,6 +150,7 @@ export function fleetView(): View {
   const prev = h("button", { type: "button", class: "secondary" }, "← Previous");
   const next = h("button", { type: "button", class: "secondary" }, "Next →");
   const view: View = { title: "Fleet", root: h("section"), refresh };
+  const turn = newestOnly();
 
   const field = (text: string, control: HTMLElement) =>
     h("div", { class: "field" }, h("label", { for: control.id }, text), control);
@@ -194,10 +196,12 @@ export function fleetView(): View {
     // A search of spaces is no filter: the hub refuses a blank parameter (400) rather than match nobody.
     for (const [key, control] of Object.entries({ q, label, app, version, state, status }))
       if (control.value.trim()) params.set(key, control.value.trim());
+    const isNewest = turn();
     const [page, needs] = await Promise.all([
       get<AgentPage>(`agents?${params}`),
       get<Attention>("agents/attention"),
     ]);
+    if (!isNewest()) return;
     fill(attention, attentionPanel(needs));
     if (page.facets) {
       refill(

@@ -1,6 +1,7 @@
 import { describeError, get } from "../api.js";
 import { fill, h, link } from "../dom.js";
 import { when } from "../format.js";
+import { newestOnly } from "../newest.js";
 import type { Release } from "../types.js";
 import type { View } from "./view.js";
 
@@ -102,11 +103,14 @@ export function releasesView(): View {
     version,
     h("button", { type: "submit" }, "Find release"),
   );
+  const findTurn = newestOnly();
   find.addEventListener("submit", async (event) => {
     event.preventDefault();
     const query = new URLSearchParams({ app: app.value.trim(), version: version.value.trim() });
+    const isNewest = findTurn();
     try {
       const { releases } = await get<{ releases: Release[] }>(`releases?${query.toString()}`);
+      if (!isNewest()) return;
       const [release] = releases;
       fill(
         found,
@@ -115,7 +119,7 @@ export function releasesView(): View {
           : h("p", { class: "empty" }, `No release ${query.get("app")} ${query.get("version")} on the hub.`),
       );
     } catch (error) {
-      fill(found, h("p", { class: "form-error" }, describeError(error)));
+      if (isNewest()) fill(found, h("p", { class: "form-error" }, describeError(error)));
     }
   });
   const view: View = {
@@ -124,8 +128,11 @@ export function releasesView(): View {
     refresh,
   };
 
+  const turn = newestOnly();
   async function refresh(): Promise<void> {
+    const isNewest = turn();
     const { releases, more } = await newestReleases();
+    if (!isNewest()) return;
     if (releases.length === 0) {
       fill(list, h("p", { class: "empty" }, "No release yet: CI publishes them with ship release publish."));
       return;

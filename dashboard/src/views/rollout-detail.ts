@@ -1,6 +1,7 @@
 import { describeError, get, post } from "../api.js";
 import { fill, h, link, table } from "../dom.js";
 import { when } from "../format.js";
+import { newestOnly } from "../newest.js";
 import type { RolloutAction, RolloutDetail, WaveSpec } from "../types.js";
 import type { View } from "./view.js";
 import { waveProgress } from "./wave-progress.js";
@@ -72,6 +73,7 @@ export function rolloutDetailView(id: string): View {
   // moved on (auto-advance, another operator) is refused with 409 instead of starting the wave
   // after one nobody looked at.
   let shownWave: number | undefined;
+  const turn = newestOnly();
 
   // Resuming accepts the failures so far (only new ones count toward the threshold): the
   // operator is told how many before saying yes, not left to read it in the README.
@@ -86,6 +88,8 @@ export function rolloutDetailView(id: string): View {
       if (!window.confirm(question(action))) return;
       message.textContent = "";
       try {
+        // Taken before the call: a read already on its way holds the state before this action.
+        const isNewest = turn();
         const result =
           action === "abort-rollback"
             ? await post<RolloutDetail & { warnings?: string[] }>(`${path}/abort`, {
@@ -102,7 +106,7 @@ export function rolloutDetailView(id: string): View {
                     fromWave: shownWave,
                   })
                 : await post<RolloutDetail & { warnings?: string[] }>(`${path}/${action}`);
-        show(result);
+        if (isNewest()) show(result);
         // A pause or abort that landed after the rollout left the wave shown: which wave it
         // stopped, and that its agents already had the release.
         message.textContent = (result.warnings ?? []).map((w) => `Warning: ${w}`).join(" ");
@@ -216,7 +220,9 @@ export function rolloutDetailView(id: string): View {
   }
 
   async function refresh(): Promise<void> {
-    show(await get<RolloutDetail>(path));
+    const isNewest = turn();
+    const detail = await get<RolloutDetail>(path);
+    if (isNewest()) show(detail);
   }
   return view;
 }

@@ -2,6 +2,7 @@ import { describeError, get, post } from "../api.js";
 import { fill, h } from "../dom.js";
 import { inFormTerms } from "../form-terms.js";
 import { parseLabels } from "../format.js";
+import { newestOnly } from "../newest.js";
 import type { Preview, Release, RolloutDetail, RolloutSpec } from "../types.js";
 import { newestReleases } from "./releases.js";
 import type { View } from "./view.js";
@@ -56,7 +57,7 @@ export function rolloutFormView(releaseId?: string): View {
   let loaded = false;
   let debounce: ReturnType<typeof setTimeout> | undefined;
   /** The newest preview run: only its outcome is drawn (see runPreview). */
-  let previewRun = 0;
+  const previewTurn = newestOnly();
 
   const form = h(
     "form",
@@ -141,7 +142,7 @@ export function rolloutFormView(releaseId?: string): View {
     // Each edit, and each poll, runs a preview; their answers can come back in any order. An answer
     // to an older form that came late was drawn over the newer one: a field just made invalid
     // showed the waves of its last valid value, with Start enabled again.
-    const run = ++previewRun;
+    const isNewest = previewTurn();
     let body: RolloutSpec;
     try {
       body = spec();
@@ -152,7 +153,7 @@ export function rolloutFormView(releaseId?: string): View {
     }
     try {
       const result = await post<Preview>("rollouts/preview", body);
-      if (run !== previewRun) return;
+      if (!isNewest()) return;
       rolloutId = result.rolloutId;
       // A rollout the hub would refuse (it holds nobody, or another of the app is active): no Start.
       const refused = result.nobody ?? result.busy;
@@ -191,7 +192,7 @@ export function rolloutFormView(releaseId?: string): View {
         ),
       );
     } catch (error) {
-      if (run !== previewRun) return;
+      if (!isNewest()) return;
       start.disabled = true;
       fill(preview, h("p", { class: "form-error" }, said(describeError(error))));
     }

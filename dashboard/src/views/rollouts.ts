@@ -1,6 +1,7 @@
 import { get } from "../api.js";
 import { fill, h, link, table } from "../dom.js";
 import { shortId, when } from "../format.js";
+import { newestOnly } from "../newest.js";
 import type { RolloutSummary } from "../types.js";
 import type { View } from "./view.js";
 import { countsText } from "./wave-progress.js";
@@ -20,10 +21,13 @@ export function rolloutsView(): View {
     refresh,
   };
 
+  const turn = newestOnly();
   async function refresh(): Promise<void> {
+    const isNewest = turn();
     const { rollouts, more } = await get<{ rollouts: RolloutSummary[]; more?: boolean }>(
       "rollouts?limit=100",
     );
+    if (!isNewest()) return;
     fill(
       list,
       more === true

@@ -1,0 +1,116 @@
+/**
+ * An answer from the hub that comes back late must never be drawn over a newer one.
+ *
+ * Every view redrew with whatever answer arrived last, not the answer to the newest question. A
+ * rollout paused (from the CLI, or another operator) while the page's read of it was still on the
+ * way showed "running" again with Pause enabled once that older read landed, and stayed so until
+ * the next event or the 20 s redraw; typing in the fleet's search showed the agents of an earlier
+ * search when its answer was the slower one. Real hub (in process), agents over a real WebSocket,
+ * real headless Chromium; the browser holds back one real answer of the hub to make it late.
+ */
+import type { Browser, Page, Route } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildDashboard } from "../integration/dashboard/support.js";
+import { publishRelease, startTestHub, TestAgent, type TestHub } from "../integration/hub/support.js";
+import { hasProgram } from "../support/require-program.js";
+import { signedInPage } from "./signed-in.js";
+
+const LATE_MS = 1500;
+
+/**
+ * Holds back the hub's answer to the first request matching `matches` by LATE_MS. `fetched`
+ * resolves once that answer is in hand (the state it describes is fixed from then on), `delivered`
+ * once the page has it.
+ */
+async function holdBackFirst(
+  page: Page,
+  matches: (url: URL) => boolean,
+): Promise<{ fetched: Promise<void>; delivered: Promise<void> }> {
+  let held = false;
+  let fetched!: () => void;
+  let delivered!: () => void;
+  const result = {
+    fetched: new Promise<void>((resolve) => (fetched = resolve)),
+    delivered: new Promise<void>((resolve) => (delivered = resolve)),
+  };
+  await page.route(
+    (url) => matches(url),
+    async (route: Route) => {
+      if (held) return route.continue();
+      held = true;
+      const response = await route.fetch();
+      fetched();
+      await new Promise((resolve) => setTimeout(resolve, LATE_MS));
+      await route.fulfill({ response });
+      delivered();
+    },
+  );
+  return result;
+}
+
+describe.skipIf(!hasProgram("chromium"))("late answers from the hub, in Chromium", () => {
+  let t: TestHub;
+  let browser: Browser;
+  let page: Page;
+  const agents: TestAgent[] = [];
+
+  beforeAll(async () => {
+    buildDashboard();
+    t = await startTestHub();
+    ({ browser, page } = await signedInPage(t, 200));
+    await page.locator("#fleet-summary").waitFor();
+    for (const id of ["alpha-host", "beta-host"]) {
+      const agent = await TestAgent.connect(t.hub.url, await t.agentToken(id));
+      agents.push(agent);
+      agent.hello(id);
+      while (!(await t.hub.store.getAgent(id))?.online) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  });
+  afterAll(async () => {
+    for (const a of agents) a.ws.terminate();
+    await browser?.close();
+    await t?.stop();
+  });
+
+  it("a rollout paused while the page's read of it is on the way shows paused, not running", async () => {
+    const release = await publishRelease(t, "2.0.0");
+    const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: { release, waves: [{ name: "all", percent: 100 }] },
+    });
+    expect(created.status).toBe(201);
+    const id = created.body.id;
+    const late = await holdBackFirst(page, (url) => url.pathname.endsWith(`/api/v1/rollouts/${id}`));
+    await page.goto(`${t.hub.url}/?poll=200#/rollouts/${id}`);
+    await late.fetched;
+    const paused = await t.api("POST", `/api/v1/rollouts/${id}/pause`, { token: t.operator, body: {} });
+    expect(paused.status).toBe(200);
+    const state = page.locator("#rollout-state");
+    await expect.poll(() => state.textContent(), { timeout: 10_000 }).toBe("paused");
+    await late.delivered;
+    // The late answer (still "running") has reached the page: it must not be drawn.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await state.textContent()).toBe("paused");
+    expect(await page.locator('button[data-action="pause"]').isDisabled()).toBe(true);
+    expect(await page.locator('button[data-action="resume"]').isEnabled()).toBe(true);
+    await page.unrouteAll();
+  });
+
+  it("the fleet shows the agents of the newest search, not of a slower earlier one", async () => {
+    await page.goto(`${t.hub.url}/?poll=200#/fleet`);
+    const summary = page.locator("#fleet-summary");
+    await expect.poll(() => summary.textContent(), { timeout: 10_000 }).toMatch(/^1–2 of 2 agents/);
+    const late = await holdBackFirst(page, (url) => url.searchParams.get("q") === "alpha");
+    await page.locator("#filter-q").fill("alpha");
+    await late.fetched;
+    await page.locator("#filter-q").fill("beta");
+    const table = page.locator("#fleet-table");
+    await expect.poll(() => table.textContent(), { timeout: 10_000 }).toContain("beta-host");
+    await late.delivered;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await table.textContent()).toContain("beta-host");
+    expect(await table.textContent()).not.toContain("alpha-host");
+    expect(await summary.textContent()).toMatch(/^1–1 of 1 agents/);
+    await page.unrouteAll();
+  });
+});
