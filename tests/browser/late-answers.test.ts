@@ -63,7 +63,8 @@ describe.skipIf(!hasProgram("chromium"))("late answers from the hub, in Chromium
       const agent = await TestAgent.connect(t.hub.url, await t.agentToken(id));
       agents.push(agent);
       agent.hello(id);
-      while (!(await t.hub.store.getAgent(id))?.online) await new Promise((resolve) => setTimeout(resolve, 20));
+      while (!(await t.hub.store.getAgent(id))?.online)
+        await new Promise((resolve) => setTimeout(resolve, 20));
     }
   });
   afterAll(async () => {
@@ -111,6 +112,39 @@ describe.skipIf(!hasProgram("chromium"))("late answers from the hub, in Chromium
     expect(await table.textContent()).toContain("beta-host");
     expect(await table.textContent()).not.toContain("alpha-host");
     expect(await summary.textContent()).toMatch(/^1–1 of 1 agents/);
+    await page.unrouteAll();
+  });
+
+  it("Older events clicked again while its page is on the way shows each older event once", async () => {
+    for (let i = 0; i < 120; i++) {
+      const version = `1.1.${i}`;
+      const res = await t.api("POST", "/api/v1/releases", {
+        token: t.ci,
+        body: {
+          app: "web",
+          version,
+          manifest: `version: "${version}"\n`,
+          source: { type: "git", commit: "abcdef1" },
+        },
+      });
+      expect(res.status).toBe(201);
+    }
+    const all = (
+      await t.api<{ events: { id: number }[] }>("GET", "/api/v1/events?limit=1000", { token: t.operator })
+    ).body.events;
+    await page.goto(`${t.hub.url}/?poll=200#/events`);
+    const rows = page.locator("tbody tr");
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(100);
+    const late = await holdBackFirst(page, (url) => url.searchParams.has("before"));
+    const older = page.getByRole("button", { name: "Older events" });
+    await older.click();
+    await late.fetched;
+    // A second click while the first page is on its way: it must not fetch and append that page again.
+    await older.click({ force: true, timeout: 2000 }).catch(() => {});
+    await late.delivered;
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(all.length);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await rows.count()).toBe(all.length);
     await page.unrouteAll();
   });
 });

@@ -64,11 +64,17 @@ export function eventsView(): View {
   more.addEventListener("click", async () => {
     if (next === null) return;
     floor ??= next;
-    const page = await get<Page>(`events?limit=${PAGE}&before=${next}`);
-    older.append(table(headers, page.events.map(eventRow)));
-    next = page.next;
+    // Until this page is in, a second click would fetch and append the same page again, and a
+    // poll would move `next` (and enable the button) under it: both wait for it.
     loadedOlder = true;
-    more.disabled = next === null;
+    more.disabled = true;
+    try {
+      const page = await get<Page>(`events?limit=${PAGE}&before=${next}`);
+      older.append(table(headers, page.events.map(eventRow)));
+      next = page.next;
+    } finally {
+      more.disabled = next === null;
+    }
   });
 
   /** The newest page; with older pages shown, every event down to `floor`, however many arrived. */
