@@ -18,9 +18,9 @@ export const session = {
   signOut: (): void => sessionStorage.removeItem(TOKEN_KEY),
 };
 
-/** Called when the hub answers 401 mid-session (token expired or revoked). */
-let onUnauthorized: () => void = () => {};
-export function whenUnauthorized(handler: () => void): void {
+/** Called when the hub answers 401 mid-session (token expired or revoked), with the hub's reason. */
+let onUnauthorized: (reason: string) => void = () => {};
+export function whenUnauthorized(handler: (reason: string) => void): void {
   onUnauthorized = handler;
 }
 
@@ -45,21 +45,16 @@ export async function call<T>(
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   const text = await res.text();
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
   if (!res.ok) {
-    const message =
-      typeof json === "object" && json !== null && typeof (json as { error?: unknown }).error === "string"
-        ? (json as { error: string }).error
-        : `${res.status} ${res.statusText}`;
-    if (res.status === 401 && token === session.token()) onUnauthorized();
+    const message = refusal(res, text);
+    if (res.status === 401 && token === session.token()) onUnauthorized(message);
     throw new ApiError(res.status, message);
   }
-  return json as T;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    return undefined as T;
+  }
 }
 
 export const get = <T>(path: string) => call<T>("GET", path);
@@ -93,7 +88,7 @@ export function followChanges(
         signal: abort.signal,
       });
       if (res.status === 401) {
-        onUnauthorized();
+        onUnauthorized(refusal(res, await res.text().catch(() => "")));
         return;
       }
       if (!res.ok || res.body === null) throw new Error(`HTTP ${res.status}`);
@@ -121,6 +116,15 @@ export function followChanges(
   };
   void connect();
   return { stop: () => abort.abort() };
+}
+
+/** The hub's reason for refusing (its JSON `error`; its 400s name the field), else the status line. */
+function refusal(res: Response, text: string): string {
+  try {
+    const error = (JSON.parse(text) as { error?: unknown } | null)?.error;
+    if (typeof error === "string") return error;
+  } catch {}
+  return `${res.status} ${res.statusText}`;
 }
 
 function eventIdOf(message: string): number | undefined {

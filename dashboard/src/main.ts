@@ -39,7 +39,8 @@ let current: View | undefined;
 let timer: ReturnType<typeof setTimeout> | undefined;
 let live: { stop(): void } | undefined;
 
-function showSignIn(): void {
+/** `ended`: why the hub ended the session (an expired or revoked token), told on the form. */
+function showSignIn(ended?: string): void {
   clearTimeout(timer);
   live?.stop();
   live = undefined;
@@ -50,7 +51,7 @@ function showSignIn(): void {
     signInView((token) => {
       session.signIn(token);
       showShell();
-    }),
+    }, ended),
   );
 }
 
@@ -136,9 +137,11 @@ function showShell(): void {
   open();
 }
 
-whenUnauthorized(() => {
+whenUnauthorized((reason) => {
+  // Several reads may be refused at once: the first one signs out and says why.
+  if (session.token() === null) return;
   session.signOut();
-  showSignIn();
+  showSignIn(reason);
 });
 
 if (session.token()) showShell();

@@ -5,7 +5,7 @@ import { h } from "../dom.js";
  * Sign-in with an operator token (`ship-hub token create --role operator`). The token is tried
  * against the API before it is kept, so a wrong one is refused here with the hub's reason.
  */
-export function signInView(onSignedIn: (token: string) => void): HTMLElement {
+export function signInView(onSignedIn: (token: string) => void, ended?: string): HTMLElement {
   const input = h("input", {
     id: "token",
     name: "token",
@@ -14,7 +14,11 @@ export function signInView(onSignedIn: (token: string) => void): HTMLElement {
     spellcheck: "false",
     required: true,
   });
-  const message = h("p", { class: "form-error", role: "alert", id: "signin-error" });
+  const message = h(
+    "p",
+    { class: "form-error", role: "alert", id: "signin-error" },
+    ended === undefined ? "" : `Signed out: the hub refused this session's token (${ended}). Sign in again.`,
+  );
   const submit = h("button", { type: "submit" }, "Sign in");
   const form = h(
     "form",

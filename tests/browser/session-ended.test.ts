@@ -1,0 +1,54 @@
+/**
+ * A session whose token expires, or is revoked, while the page is open ends on the sign-in form
+ * with the reason. The page used to drop the operator on a blank sign-in form, with nothing saying
+ * they had been signed out or why. Real hub (in process), real headless Chromium.
+ */
+import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildDashboard } from "../integration/dashboard/support.js";
+import { startTestHub, type TestHub } from "../integration/hub/support.js";
+import { hasProgram } from "../support/require-program.js";
+
+const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"];
+
+describe.skipIf(!hasProgram("chromium"))("a session that ends while the page is open, in Chromium", () => {
+  let t: TestHub;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    buildDashboard();
+    t = await startTestHub();
+    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await t?.stop();
+  });
+
+  async function signIn(token: string): Promise<void> {
+    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    await page.goto(`${t.hub.url}/?poll=200`);
+    await page.locator("#token").fill(token);
+    await page.keyboard.press("Enter");
+    await expect.poll(() => page.locator("#fleet-summary").count(), { timeout: 10_000 }).toBe(1);
+  }
+
+  it("says the token expired", async () => {
+    const { token } = await t.hub.tokens.issue({ role: "operator", ttlSeconds: 8 });
+    await signIn(token);
+    const notice = page.locator("#signin-error");
+    await expect.poll(() => notice.count(), { timeout: 20_000 }).toBe(1);
+    await expect.poll(() => notice.textContent(), { timeout: 5000 }).toMatch(/signed out.*expired/i);
+    expect(await page.evaluate("sessionStorage.length")).toBe(0);
+  });
+
+  it("says the token was revoked", async () => {
+    const { token, record } = await t.hub.tokens.issue({ role: "operator", ttlSeconds: 3600 });
+    await signIn(token);
+    expect(await t.hub.tokens.revoke(record.jti)).toBe(true);
+    const notice = page.locator("#signin-error");
+    await expect.poll(() => notice.count(), { timeout: 20_000 }).toBe(1);
+    await expect.poll(() => notice.textContent(), { timeout: 5000 }).toMatch(/signed out.*token revoked/i);
+  });
+});
