@@ -116,19 +116,7 @@ describe.skipIf(!hasProgram("chromium"))("late answers from the hub, in Chromium
   });
 
   it("Older events clicked again while its page is on the way shows each older event once", async () => {
-    for (let i = 0; i < 120; i++) {
-      const version = `1.1.${i}`;
-      const res = await t.api("POST", "/api/v1/releases", {
-        token: t.ci,
-        body: {
-          app: "web",
-          version,
-          manifest: `version: "${version}"\n`,
-          source: { type: "git", commit: "abcdef1" },
-        },
-      });
-      expect(res.status).toBe(201);
-    }
+    for (let i = 0; i < 120; i++) await publishRelease(t, `1.1.${i}`);
     const all = (
       await t.api<{ events: { id: number }[] }>("GET", "/api/v1/events?limit=1000", { token: t.operator })
     ).body.events;
