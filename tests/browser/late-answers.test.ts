@@ -135,4 +135,28 @@ describe.skipIf(!hasProgram("chromium"))("late answers from the hub, in Chromium
     expect(await rows.count()).toBe(all.length);
     await page.unrouteAll();
   });
+
+  it("Older events that cannot be read says so, and a second try shows them", async () => {
+    await page.goto(`${t.hub.url}/?poll=200#/events`);
+    await page.reload();
+    const rows = page.locator("tbody tr");
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(100);
+    const total = (
+      await t.api<{ events: unknown[] }>("GET", "/api/v1/events?limit=1000", { token: t.operator })
+    ).body.events.length;
+    await page.route(
+      (url) => url.searchParams.has("before"),
+      (route) => route.fulfill({ status: 503, json: { error: "the hub's store is busy" } }),
+      { times: 1 },
+    );
+    const older = page.getByRole("button", { name: "Older events" });
+    await older.click();
+    await expect
+      .poll(() => page.locator("#older-error").textContent(), { timeout: 10_000 })
+      .toBe("Could not read older events: the hub's store is busy (HTTP 503)");
+    expect(await older.isEnabled()).toBe(true);
+    await older.click();
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(total);
+    expect(await page.locator("#older-error").textContent()).toBe("");
+  });
 });

@@ -1,4 +1,4 @@
-import { get } from "../api.js";
+import { describeError, get } from "../api.js";
 import { fill, h, table } from "../dom.js";
 import { when } from "../format.js";
 import { newestOnly } from "../newest.js";
@@ -45,6 +45,7 @@ export function eventsView(): View {
   const newest = h("div", { id: "events-table" });
   const older = h("div");
   const more = h("button", { type: "button", class: "secondary" }, "Older events");
+  const problem = h("p", { class: "form-error", role: "alert", id: "older-error" });
   let next: number | null = null;
   let loadedOlder = false;
   /**
@@ -56,7 +57,7 @@ export function eventsView(): View {
   type Page = { events: AuditEvent[]; next: number | null };
   const view: View = {
     title: "Events",
-    root: h("section", {}, h("h1", {}, "Events"), newest, older, h("div", { class: "pager" }, more)),
+    root: h("section", {}, h("h1", {}, "Events"), newest, older, h("div", { class: "pager" }, more, problem)),
     refresh,
   };
   const headers = ["When", "What", "Subject", "Who", "Details"];
@@ -68,10 +69,14 @@ export function eventsView(): View {
     // poll would move `next` (and enable the button) under it: both wait for it.
     loadedOlder = true;
     more.disabled = true;
+    problem.textContent = "";
     try {
       const page = await get<Page>(`events?limit=${PAGE}&before=${next}`);
       older.append(table(headers, page.events.map(eventRow)));
       next = page.next;
+    } catch (error) {
+      // Said where the operator clicked; the button stays, to try again.
+      problem.textContent = `Could not read older events: ${describeError(error)}`;
     } finally {
       more.disabled = next === null;
     }
