@@ -35,10 +35,10 @@ describe.skipIf(!hasProgram("chromium"))("a session that ends while the page is 
   }
 
   it("says the token expired", async () => {
-    const { token } = await t.hub.tokens.issue({ role: "operator", ttlSeconds: 8 });
+    const { token } = await t.hub.tokens.issue({ role: "operator", ttlSeconds: 15 });
     await signIn(token);
     const notice = page.locator("#signin-error");
-    await expect.poll(() => notice.count(), { timeout: 20_000 }).toBe(1);
+    await expect.poll(() => notice.count(), { timeout: 30_000 }).toBe(1);
     await expect.poll(() => notice.textContent(), { timeout: 5000 }).toMatch(/signed out.*expired/i);
     expect(await page.evaluate("sessionStorage.length")).toBe(0);
   });
@@ -48,7 +48,7 @@ describe.skipIf(!hasProgram("chromium"))("a session that ends while the page is 
     await signIn(token);
     expect(await t.hub.tokens.revoke(record.jti)).toBe(true);
     const notice = page.locator("#signin-error");
-    await expect.poll(() => notice.count(), { timeout: 20_000 }).toBe(1);
+    await expect.poll(() => notice.count(), { timeout: 30_000 }).toBe(1);
     await expect.poll(() => notice.textContent(), { timeout: 5000 }).toMatch(/signed out.*token revoked/i);
   });
 });
