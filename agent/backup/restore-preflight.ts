@@ -13,11 +13,7 @@ import { dirname, join } from "node:path";
 import { ConfinedPaths } from "../apply/confined-paths.js";
 import { damagedRecord } from "../state/record-file.js";
 import { lstatOrUndefined } from "../tree/fs-ops.js";
-import {
-  type BackupInventory,
-  type BackupMeta,
-  backupFilesDir,
-} from "./backup-store.js";
+import { type BackupInventory, backupFilesDir } from "./backup-store.js";
 import { lstatBigOrUndefined, resizedCopies } from "./saved-sizes.js";
 
 export interface UnwritableDir {

@@ -61,9 +61,9 @@ import {
   readUndoneManifest,
 } from "./backup-store.js";
 import { checkSavedEntries, firstUnwritableDir, noRoomFor } from "./restore-preflight.js";
-import { checkSavedRecords } from "./saved-records.js";
 import { recordRestored } from "./restored-record.js";
 import { removeRollbackRecord, writeRollbackRecord } from "./rollback-record.js";
+import { checkSavedRecords } from "./saved-records.js";
 import { discardBackupDir, keepSecondName, moveAside, UNDONE_DIR } from "./trash.js";
 import { setAsideSaved, unrestoredDir } from "./unrestored.js";
 

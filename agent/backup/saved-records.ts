@@ -59,10 +59,7 @@ function checkSize(path: string, bytes: number | undefined, what: string): void 
  * with "install-index.json is damaged" and the state file still naming the undone version. Exit 2
  * naming the backup, before anything moves. One lstat; the size is known for backups made since.
  */
-function checkSavedIndex(
-  backupPath: string,
-  meta: Pick<BackupMeta, "fromVersion" | "indexBytes">,
-): void {
+function checkSavedIndex(backupPath: string, meta: Pick<BackupMeta, "fromVersion" | "indexBytes">): void {
   if (meta.fromVersion === null) return;
   const saved = lstatOrUndefined(join(backupPath, PREVIOUS_INDEX_FILE));
   const what = `this backup cannot be restored (ship would not know what ${meta.fromVersion} installed); move it out of the backup directory; nothing was changed`;
