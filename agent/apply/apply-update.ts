@@ -513,7 +513,7 @@ async function startBackup(
   const toVersion = input.manifest.version;
   const { bytes, ...inventory } = facts.inventory;
   await writeBackupInventory(path, inventory);
-  await writeUndoneManifest(path, input.manifest);
+  const manifestBytes = await writeUndoneManifest(path, input.manifest);
   const files = inventory.changed.length;
   await writeBackupMeta(path, {
     id,
@@ -527,6 +527,7 @@ async function startBackup(
     stateDir,
     ...(unrecorded ? { unrecorded: true } : {}),
     ...(indexBytes === undefined ? {} : { indexBytes }),
+    manifestBytes,
     bytes,
     files,
     bases,

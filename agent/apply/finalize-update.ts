@@ -78,8 +78,8 @@ export async function finalizeUpdate(journal: UpdateJournal, previous?: InstallI
           ? entry
           : { ...entry, ctimeMs: UNVERIFIED_CTIME };
     }
-    await writeBackupInstalled(journal.backupPath, written);
-    await writeBackupMeta(journal.backupPath, { ...meta, complete: true });
+    const installedBytes = await writeBackupInstalled(journal.backupPath, written);
+    await writeBackupMeta(journal.backupPath, { ...meta, installedBytes, complete: true });
   }
   await removeUnusedBases(journal, index);
   await removeJournal(journal.stateDir);

@@ -17,6 +17,7 @@ import { writeFileAtomic } from "../tree/fs-ops.js";
 import { dirIdentity, realDir } from "../tree/path-on-disk.js";
 import { BackupDirUnlistableError, backupSourceDirs, backupSubdirs } from "./backup-dirs.js";
 import { restoredAt } from "./restored-record.js";
+import { checkSavedRecords } from "./saved-records.js";
 import { appTrashDir, emptyTrash, restoredBackupInTrash, trashOldBackup } from "./trash.js";
 import { shownPath, UNRESTORED_SUFFIX } from "./unrestored.js";
 
@@ -53,6 +54,13 @@ const BackupMetaSchema = z.object({
    * live index after every file had moved back. One lstat checks it before anything moves.
    */
   indexBytes: z.number().optional(),
+  /**
+   * The sizes of manifest.json and installed.json as written (absent in older backups): each is
+   * written once, before `complete`, so another size since is damage that a stat finds, and
+   * `--list-backups` can tell it without reading either file (saved-records.ts).
+   */
+  manifestBytes: z.number().optional(),
+  installedBytes: z.number().optional(),
   /** Bytes of old file versions held, and how many files. */
   bytes: z.number(),
   files: z.number(),
@@ -119,7 +127,7 @@ export function backupFilesDir(backupPath: string): string {
 }
 
 /** What an operator reads when a backup's own record is damaged: the backup cannot be trusted. */
-const BACKUP_WHAT =
+export const BACKUP_WHAT =
   "this backup's record of what its update changed; the backup cannot be restored, move it out of the backup directory";
 
 export async function readBackupMeta(backupPath: string): Promise<BackupMeta> {
@@ -127,12 +135,31 @@ export async function readBackupMeta(backupPath: string): Promise<BackupMeta> {
   return parseRecord(await readRecordText(path), path, BackupMetaSchema, BACKUP_WHAT);
 }
 
+/**
+ * A backup's record beside meta.json, undefined when absent. A directory in its place was
+ * `ship: internal error: EISDIR: illegal operation on a directory, read`, exit 1: it is damage,
+ * named as the listing's rule names it (saved-records.ts).
+ */
+async function readSavedRecord(path: string, what: string): Promise<string | undefined> {
+  try {
+    return await readTextIfPresent(path);
+  } catch (error) {
+    if (errnoCode(error) === "EISDIR") throw damagedRecord(path, what, NOT_A_FILE);
+    throw error;
+  }
+}
+
+export const NOT_A_FILE = "it is not a file";
+
+/** Why a record every backup has is not there. */
+export const MISSING = "it is missing (deleted by hand?)";
+
 export async function readBackupInventory(backupPath: string): Promise<BackupInventory> {
   const path = join(backupPath, INVENTORY_FILE);
-  const text = await readTextIfPresent(path);
+  const text = await readSavedRecord(path, BACKUP_WHAT);
   // Every backup has one (written before meta.json says complete): gone, it was deleted by hand, and
   // `--rollback` said "cannot open …/inventory.json: no such file or directory (ENOENT)", exit 1.
-  if (text === undefined) throw damagedRecord(path, BACKUP_WHAT, "it is missing (deleted by hand?)");
+  if (text === undefined) throw damagedRecord(path, BACKUP_WHAT, MISSING);
   return parseRecord(text, path, BackupInventorySchema, BACKUP_WHAT);
 }
 
@@ -145,17 +172,25 @@ export async function writeBackupInventory(backupPath: string, inventory: Backup
 }
 
 /** Not fsynced: like the inventory, it is made durable by the complete meta.json written after it. */
-export async function writeUndoneManifest(backupPath: string, manifest: unknown): Promise<void> {
+/** Returns its size in bytes, for meta.json's `manifestBytes`. */
+export async function writeUndoneManifest(backupPath: string, manifest: unknown): Promise<number> {
+  const text = JSON.stringify(manifest);
   // Mode 600: notifications carry webhook URLs and headers, which are secrets.
-  await writeFileAtomic(join(backupPath, UNDONE_MANIFEST_FILE), JSON.stringify(manifest), false, 0o600);
+  await writeFileAtomic(join(backupPath, UNDONE_MANIFEST_FILE), text, false, 0o600);
+  return Buffer.byteLength(text);
 }
 
-/** Not fsynced: like the inventory, it is made durable by the complete meta.json written after it. */
+/**
+ * Not fsynced: like the inventory, it is made durable by the complete meta.json written after it.
+ * Returns its size in bytes, for meta.json's `installedBytes`.
+ */
 export async function writeBackupInstalled(
   backupPath: string,
   files: Readonly<Record<string, IndexedFile>>,
-): Promise<void> {
-  await writeFileAtomic(join(backupPath, INSTALLED_FILE), JSON.stringify(files), false);
+): Promise<number> {
+  const text = JSON.stringify(files);
+  await writeFileAtomic(join(backupPath, INSTALLED_FILE), text, false);
+  return Buffer.byteLength(text);
 }
 
 /** The entries writeBackupInstalled saved, checked like the index's; undefined for older backups. */
@@ -163,7 +198,7 @@ export async function readBackupInstalled(
   backupPath: string,
 ): Promise<Record<string, IndexedFile> | undefined> {
   const path = join(backupPath, INSTALLED_FILE);
-  const text = await readTextIfPresent(path);
+  const text = await readSavedRecord(path, BACKUP_WHAT);
   if (text === undefined) return undefined;
   const files = parseRecord(text, path, InstalledFilesSchema, BACKUP_WHAT);
   checkIndexedFiles(files, path, BACKUP_WHAT);
@@ -179,7 +214,7 @@ const InstalledFilesSchema = z.custom<Record<string, unknown>>(
 /** The manifest saved by writeUndoneManifest, unparsed; undefined for backups made before it was kept. */
 export async function readUndoneManifest(backupPath: string): Promise<unknown> {
   const path = join(backupPath, UNDONE_MANIFEST_FILE);
-  const text = await readTextIfPresent(path);
+  const text = await readSavedRecord(path, UNDONE_MANIFEST_WHAT);
   if (text === undefined) return undefined;
   // Damaged (truncated, a hand edit), it was `ship: internal error: Unterminated string in JSON`,
   // exit 1, naming no file. Not skipped either: its rollback hooks may start what the undone
@@ -187,7 +222,7 @@ export async function readUndoneManifest(backupPath: string): Promise<unknown> {
   return parseRecord(text, path, z.unknown(), UNDONE_MANIFEST_WHAT);
 }
 
-const UNDONE_MANIFEST_WHAT =
+export const UNDONE_MANIFEST_WHAT =
   "this backup's copy of the manifest of the release it undoes (its rollback hooks and notifications); move it aside to roll back without them; nothing was changed";
 
 /** The first, incomplete meta need not be durable: until the journal commits, the journal is the truth. */
@@ -316,7 +351,19 @@ async function listBackupsNoting(
         if (error instanceof BadInputError) damaged?.push({ app: name, message: error.message });
         return undefined;
       });
-      if (meta?.complete && (appDir === undefined || restoresDir(meta, appDir))) out.push(infoOf(meta, path));
+      if (!meta?.complete || (appDir !== undefined && !restoresDir(meta, appDir))) continue;
+      // For `--list-backups` (which alone asks what is damaged): a backup `--rollback` refuses is
+      // named, not listed as restorable; by the rollback's own rule, a stat per record.
+      if (damaged !== undefined) {
+        try {
+          checkSavedRecords(path, meta);
+        } catch (error) {
+          if (!(error instanceof BadInputError)) throw error;
+          damaged.push({ app: name, message: error.message });
+          continue;
+        }
+      }
+      out.push(infoOf(meta, path));
     }
   }
   return out.sort(newestFirstBackup);

@@ -13,12 +13,7 @@ import { dirname, join } from "node:path";
 import { ConfinedPaths } from "../apply/confined-paths.js";
 import { damagedRecord } from "../state/record-file.js";
 import { lstatOrUndefined } from "../tree/fs-ops.js";
-import {
-  type BackupInventory,
-  type BackupMeta,
-  backupFilesDir,
-  PREVIOUS_INDEX_FILE,
-} from "./backup-store.js";
+import { type BackupInventory, backupFilesDir } from "./backup-store.js";
 import { lstatBigOrUndefined, resizedCopies } from "./saved-sizes.js";
 
 export interface UnwritableDir {
@@ -175,35 +170,6 @@ export async function checkSavedEntries(
         : `its saved copy of ${resized.rel} is ${resized.now} bytes, but it was ${resized.saved} when the update saved it${others} (truncated or edited by hand since)`,
     );
   }
-}
-
-/**
- * The install index the backup saved (index.json) must be there when the update replaced one, and
- * be the size it had: a restore links it into place unread once every file is back, so one deleted
- * by hand left no index ("back on 1.0.0", then "none recorded" and the next update kept 1.0.0's
- * files it no longer ships), and a truncated one became the live index, every later run refused
- * with "install-index.json is damaged" and the state file still naming the undone version. Exit 2
- * naming the backup, before anything moves. One lstat; the size is known for backups made since.
- */
-export function checkSavedIndex(
-  backupPath: string,
-  meta: Pick<BackupMeta, "fromVersion" | "indexBytes">,
-): void {
-  if (meta.fromVersion === null) return;
-  const saved = lstatOrUndefined(join(backupPath, PREVIOUS_INDEX_FILE));
-  const what = `this backup cannot be restored (ship would not know what ${meta.fromVersion} installed); move it out of the backup directory; nothing was changed`;
-  if (saved === undefined || !saved.isFile())
-    throw damagedRecord(
-      backupPath,
-      what,
-      `its saved install index of ${meta.fromVersion} (${PREVIOUS_INDEX_FILE}) is ${saved === undefined ? "missing (deleted by hand?)" : "not a file"}`,
-    );
-  if (meta.indexBytes !== undefined && saved.size !== meta.indexBytes)
-    throw damagedRecord(
-      backupPath,
-      what,
-      `its saved install index of ${meta.fromVersion} (${PREVIOUS_INDEX_FILE}) is ${saved.size} bytes, but it was ${meta.indexBytes} when the update saved it (truncated or edited by hand since)`,
-    );
 }
 
 /**

@@ -60,9 +60,10 @@ import {
   readBackupMeta,
   readUndoneManifest,
 } from "./backup-store.js";
-import { checkSavedEntries, checkSavedIndex, firstUnwritableDir, noRoomFor } from "./restore-preflight.js";
+import { checkSavedEntries, firstUnwritableDir, noRoomFor } from "./restore-preflight.js";
 import { recordRestored } from "./restored-record.js";
 import { removeRollbackRecord, writeRollbackRecord } from "./rollback-record.js";
+import { checkSavedRecords } from "./saved-records.js";
 import { discardBackupDir, keepSecondName, moveAside, UNDONE_DIR } from "./trash.js";
 import { setAsideSaved, unrestoredDir } from "./unrestored.js";
 
@@ -130,7 +131,7 @@ export async function restoreBackup(input: RestoreInput): Promise<RestoreResult>
       `the app directory ${appDir}: ${dangling.link} is ${dangling.leadsTo}`,
     );
   const inventory = await readBackupInventory(input.backupPath);
-  checkSavedIndex(input.backupPath, meta);
+  checkSavedRecords(input.backupPath, meta);
   await checkSavedEntries(input.backupPath, inventory, {
     appDir,
     installed: async () => (await readInstallIndex(stateDir))?.files ?? {},
@@ -624,10 +625,11 @@ export async function rollbackTo(options: {
     for (const later of chain.slice(1)) {
       const inventory = await readBackupInventory(later.path);
       await checkSavedEntries(later.path, inventory);
-      checkSavedIndex(later.path, backupMetaOf(later));
       await readBackupInstalled(later.path);
       // Read again by its restore's hooks (undo-release.ts), after the newer restores.
       await readUndoneManifest(later.path);
+      // After the reads: a record they find damaged is named with what its parse found.
+      checkSavedRecords(later.path, backupMetaOf(later));
       const unwritable = await firstUnwritableDir({
         appDir: options.appDir ?? backupMetaOf(later).appDir,
         stateDir,

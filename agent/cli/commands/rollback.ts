@@ -95,19 +95,26 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
       // Never the last run's result kept beside this error: "updated" next to a journal error read
       // as a success to the hub and to scripts reading the state.
       const message = errorMessage(error);
+      // Bad input (exit 2: a damaged backup, a chain with a gap) moved nothing and records nothing,
+      // as a run refused for bad input and this command's own refusals above (no such backup, a
+      // damaged meta.json) do: it wrote failed_unchanged over the last update's result, and the
+      // hub's view of the agent read "failed" after an operator picked a backup ship would not take.
+      // PartialRollbackError is never bad input: earlier backups of the chain were restored.
+      const refused = error instanceof BadInputError;
       const needsPerson =
         error instanceof RestoreInterruptedError ||
         (error instanceof ShipError && error.exitCode === ExitCode.restoreFailed);
-      await syncInstalledState(config, name, owner, new Date(), (s) => ({
-        ...s,
-        // Stopped part of the way, the app is whole on an earlier version than it was: a rollback.
-        last_result: needsPerson
-          ? "restore_failed"
-          : error instanceof PartialRollbackError
-            ? "rolled_back"
-            : "failed_unchanged",
-        last_error: message,
-      })).catch((stateError) => log.warn(`state not recorded: ${String(stateError)}`));
+      if (!refused)
+        await syncInstalledState(config, name, owner, new Date(), (s) => ({
+          ...s,
+          // Stopped part of the way, the app is whole on an earlier version than it was: a rollback.
+          last_result: needsPerson
+            ? "restore_failed"
+            : error instanceof PartialRollbackError
+              ? "rolled_back"
+              : "failed_unchanged",
+          last_error: message,
+        })).catch((stateError) => log.warn(`state not recorded: ${String(stateError)}`));
       // The failure below is the rollback's own: without this line, a stop that came meanwhile
       // went unsaid, and the operator could take the failure for the stop's doing.
       if (signals.received !== undefined)

@@ -37,8 +37,7 @@ async function backups(): Promise<string[]> {
 
 /**
  * What a refused rollback must leave as it was: the app, ship's install index, the installed
- * version the state file names (it records the refusal as the last result, as for every refusal of
- * a damaged backup).
+ * version the state file names (a refusal as bad input records nothing: failed-rollback-state.test.ts).
  */
 async function watched(): Promise<unknown> {
   return {

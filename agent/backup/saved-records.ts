@@ -1,0 +1,78 @@
+/**
+ * Whether a backup's own records (beside meta.json) are there and as its update wrote them, judged
+ * by one lstat each against the sizes meta.json recorded: the one rule `ship --rollback` refuses by
+ * before anything moves and `ship --list-backups` lists by. The listing judged meta.json alone, so a
+ * backup whose index.json, inventory.json or manifest.json was deleted or truncated was listed as
+ * restorable (exit 0), and the operator who picked it was then refused. Nothing here reads a file:
+ * the listing stays one stat per record. A record whose content is damaged at its old size is found
+ * by the rollback's parse, which names the same file.
+ */
+import { join } from "node:path";
+import { damagedRecord } from "../state/record-file.js";
+import { lstatOrUndefined } from "../tree/fs-ops.js";
+import {
+  BACKUP_WHAT,
+  type BackupMeta,
+  INSTALLED_FILE,
+  INVENTORY_FILE,
+  MISSING,
+  NOT_A_FILE,
+  PREVIOUS_INDEX_FILE,
+  UNDONE_MANIFEST_FILE,
+  UNDONE_MANIFEST_WHAT,
+} from "./backup-store.js";
+
+type SizedMeta = Pick<BackupMeta, "fromVersion" | "indexBytes" | "manifestBytes" | "installedBytes">;
+
+/** Throws what is wrong with the backup's records (exit 2, naming the file and the way out). */
+export function checkSavedRecords(backupPath: string, meta: SizedMeta): void {
+  // Every backup has one. Its size is not recorded: cleanup rewrites it after the backup completed
+  // (cleanup-backup.ts), and a kill between that write and meta.json's would read as damage.
+  const inventory = join(backupPath, INVENTORY_FILE);
+  const listed = lstatOrUndefined(inventory);
+  if (listed === undefined) throw damagedRecord(inventory, BACKUP_WHAT, MISSING);
+  if (!listed.isFile()) throw damagedRecord(inventory, BACKUP_WHAT, NOT_A_FILE);
+  checkSavedIndex(backupPath, meta);
+  // Absent is no damage for either: a backup made before they were kept has none, and moving
+  // manifest.json aside is the documented way to roll back without the undone release's hooks.
+  checkSize(join(backupPath, UNDONE_MANIFEST_FILE), meta.manifestBytes, UNDONE_MANIFEST_WHAT);
+  checkSize(join(backupPath, INSTALLED_FILE), meta.installedBytes, BACKUP_WHAT);
+}
+
+function checkSize(path: string, bytes: number | undefined, what: string): void {
+  const stat = bytes === undefined ? undefined : lstatOrUndefined(path);
+  if (stat === undefined) return;
+  if (!stat.isFile()) throw damagedRecord(path, what, NOT_A_FILE);
+  if (stat.size !== bytes)
+    throw damagedRecord(
+      path,
+      what,
+      `it is ${stat.size} bytes, but it was ${bytes} when the update saved it (truncated or edited by hand since)`,
+    );
+}
+
+/**
+ * The install index the backup saved (index.json) must be there when the update replaced one, and
+ * be the size it had: a restore links it into place unread once every file is back, so one deleted
+ * by hand left no index ("back on 1.0.0", then "none recorded" and the next update kept 1.0.0's
+ * files it no longer ships), and a truncated one became the live index, every later run refused
+ * with "install-index.json is damaged" and the state file still naming the undone version. Exit 2
+ * naming the backup, before anything moves. One lstat; the size is known for backups made since.
+ */
+function checkSavedIndex(backupPath: string, meta: Pick<BackupMeta, "fromVersion" | "indexBytes">): void {
+  if (meta.fromVersion === null) return;
+  const saved = lstatOrUndefined(join(backupPath, PREVIOUS_INDEX_FILE));
+  const what = `this backup cannot be restored (ship would not know what ${meta.fromVersion} installed); move it out of the backup directory; nothing was changed`;
+  if (saved === undefined || !saved.isFile())
+    throw damagedRecord(
+      backupPath,
+      what,
+      `its saved install index of ${meta.fromVersion} (${PREVIOUS_INDEX_FILE}) is ${saved === undefined ? "missing (deleted by hand?)" : "not a file"}`,
+    );
+  if (meta.indexBytes !== undefined && saved.size !== meta.indexBytes)
+    throw damagedRecord(
+      backupPath,
+      what,
+      `its saved install index of ${meta.fromVersion} (${PREVIOUS_INDEX_FILE}) is ${saved.size} bytes, but it was ${meta.indexBytes} when the update saved it (truncated or edited by hand since)`,
+    );
+}
