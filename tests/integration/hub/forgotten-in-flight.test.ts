@@ -8,24 +8,23 @@
  * rejoins), and sends it when it rejoins, as it does for an agent forgotten after it succeeded.
  * Real hub over HTTP and WebSocket, on SQLite and PostgreSQL.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Deploy } from "../../../shared/protocol/messages.js";
-import { hasPostgres, type PostgresServer, startPostgres } from "../../support/servers/postgres.js";
-import { type HelloApps, hubBackends, hubPerTest, isType, publishRelease, reportAcked } from "./support.js";
+import {
+  type HelloApps,
+  hubBackendsPerFile,
+  hubPerTest,
+  isType,
+  publishRelease,
+  reportAcked,
+} from "./support.js";
 
-let pg: PostgresServer | undefined;
 const session = hubPerTest();
-
-beforeAll(async () => {
-  if (hasPostgres()) pg = await startPostgres();
-}, 60_000);
-afterAll(async () => {
-  await pg?.stop();
-});
+const backends = hubBackendsPerFile();
 
 const isDeploy = isType("deploy");
 
-for (const backend of hubBackends(() => pg))
+for (const backend of backends)
   describe.skipIf(!backend.available)(`${backend.name}: an agent forgotten after it began the update`, () => {
     it("abort --rollback sends it back when it rejoins; its late success does not stand", async () => {
       const t = await session.start(await backend.options());

@@ -7,13 +7,12 @@
  * it (pending, or cancelled by an earlier plain abort) and its late success changes nothing. Real
  * hub over HTTP and WebSocket, on SQLite and PostgreSQL.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { HubOptions } from "../../../hub/server.js";
 import type { Deploy } from "../../../shared/protocol/messages.js";
-import { hasPostgres, type PostgresServer, startPostgres } from "../../support/servers/postgres.js";
 import {
   type HelloApps,
-  hubBackends,
+  hubBackendsPerFile,
   hubPerTest,
   isType,
   publishRelease,
@@ -21,15 +20,8 @@ import {
   type TestHub,
 } from "./support.js";
 
-let pg: PostgresServer | undefined;
 const session = hubPerTest();
-
-beforeAll(async () => {
-  if (hasPostgres()) pg = await startPostgres();
-}, 60_000);
-afterAll(async () => {
-  await pg?.stop();
-});
+const backends = hubBackendsPerFile();
 
 const isDeploy = isType("deploy");
 const on1: HelloApps = [{ app: "web", version: "1.0.0", state: "updated", releaseId: undefined }];
@@ -77,7 +69,7 @@ async function pendingAgain(options: Partial<HubOptions>) {
   return { t, id, deploy, again };
 }
 
-for (const backend of hubBackends(() => pg))
+for (const backend of backends)
   describe.skipIf(!backend.available)(
     `${backend.name}: an agent owed the release again after it was sent it`,
     () => {
