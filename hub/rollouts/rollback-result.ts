@@ -352,10 +352,10 @@ export async function owedRollbacks(
 /**
  * Agents a rollback must reach though their row is not one it sends back by its state: those whose
  * failed update left the rollout's release installed (their last report or hello names it as the
- * release they run: they run the bad release), and those relabelled out of the selector after they
- * were sent the release that still take the app (not applicable: they may carry out the instruction
- * they have, and a success reported after the rollback left the host on the release). Only their
- * rows are read.
+ * release they run: they run the bad release), and those sent the release before whose row no
+ * longer says so that still take the app (relabelled out of the selector, owed it again, cancelled,
+ * forgotten: they may carry out the instruction they have, and a success reported after the
+ * rollback left the host on the release). Only their rows are read.
  */
 export async function leftOnRelease(
   t: StoreOps,
@@ -368,7 +368,7 @@ export async function leftOnRelease(
   const acted = candidates.filter((d) => rollbackActsOn(d, free));
   const failed = acted.filter((d) => LEFT_INSTALLED_FROM_STATES.includes(d.state)).map((d) => d.agentId);
   const handed = acted
-    .filter((d) => HANDED_OVER_FROM_STATES.includes(d.state) && d.attempts > 0)
+    .filter((d) => HANDED_OVER_FROM_STATES.includes(d.state) && handedOver(d))
     .map((d) => d.agentId);
   const reached = new Set<string>();
   if (failed.length > 0)
@@ -379,6 +379,18 @@ export async function leftOnRelease(
       if (agent.apps.some((a) => a.app === app)) reached.add(agent.id);
   }
   return reached;
+}
+
+/**
+ * Whether `d`'s agent may hold the release though its row no longer says so: it was sent it. A
+ * forgotten one only if it said it had begun the update (an agent forgotten merely sent it is
+ * counted as one that never took it); one forgotten with the rollback owed already is sent it when
+ * it rejoins, with nothing new to mark.
+ */
+function handedOver(d: DeploymentRecord): boolean {
+  if (d.attempts === 0) return false;
+  if (!FORGOTTEN_DEPLOYMENT_STATES.includes(d.state)) return true;
+  return (d.started ?? 0) > 0 && !(d.error ?? "").startsWith(ROLLBACK_FORGOTTEN);
 }
 
 /** The event that sends `state` back when its agent is one `leftOnRelease` names. */

@@ -66,9 +66,13 @@ export type DeploymentEvent =
   // The same, for a failed update its host left installed (the agent's last report names the
   // rollout's release as installed: `auto_rollback_on` kept it in place): it runs the bad release.
   | "rollback-left-installed"
-  // The same, for an agent relabelled out of the selector after it was sent the release (so not
-  // applicable) that still takes the app: it may carry out the instruction it has, and a success
-  // it reports after the rollback would leave the host on the release the operator took back.
+  // The same, for an agent sent the release before whose row no longer says so, while it still
+  // takes the app: relabelled out of the selector (not applicable), or owed it again (pending: back
+  // in the selector, or retried after a timeout, while the rollout could not send it; cancelled
+  // then by an abort), or forgotten by an operator while it held it (its host may have installed it
+  // before it stopped: the rollback is owed if it rejoins). It may carry out the instruction it has,
+  // and a success it reports after the rollback would leave the host on the release the operator
+  // took back.
   | "rollback-handed-over"
   // The agent succeeded (or was found on the release), then says it runs another release of the app
   // while the rollout is still active: a `ship --rollback` or a restore on the host, a later run's
@@ -175,6 +179,7 @@ export const deploymentTransitions = {
     "found-installed": "succeeded",
     ineligible: "not_applicable",
     forget: "forgotten",
+    "rollback-handed-over": "rollback_pending",
   },
   sent: {
     progress: "in_progress",
@@ -236,7 +241,7 @@ export const deploymentTransitions = {
   },
   rolled_back: {},
   // Not sent by this rollout now; a late report (an earlier send of a retried agent) still counts.
-  cancelled: { ...UPDATE_REPORTED },
+  cancelled: { ...UPDATE_REPORTED, "rollback-handed-over": "rollback_pending" },
   // The agent refuses a release for an app it does not take, and says so in a failed report that
   // may still come (an instruction it had on disk): not a failure of the release. But an agent
   // relabelled out of the selector after it was sent the release still carries it out: a report of
@@ -250,7 +255,12 @@ export const deploymentTransitions = {
   },
   // Its host is gone as far as the operator knows. A report it still sends (an update it finished
   // before it was stopped) counts; a hello with a new token makes it owed the release again.
-  forgotten: { ...UPDATE_REPORTED, rejoin: "pending", "rejoin-rollback": "rollback_pending" },
+  forgotten: {
+    ...UPDATE_REPORTED,
+    rejoin: "pending",
+    "rejoin-rollback": "rollback_pending",
+    "rollback-handed-over": "rollback_pending",
+  },
 } as const satisfies Table<DeploymentState, DeploymentEvent>;
 
 /** Which event an agent's report is, by its outcome: for the update, and for a rollback instruction. */
@@ -445,7 +455,10 @@ export const STALLED_DEPLOYMENT_STATES = deploymentStatesWith("progress-timeout"
 export const ROLLBACK_FROM_STATES = deploymentStatesWith("rollback");
 /** Failed, and perhaps left on the release by its host: a rollback sends those back too. */
 export const LEFT_INSTALLED_FROM_STATES = deploymentStatesWith("rollback-left-installed");
-/** Not applicable, perhaps after the release was handed over: a rollback sends those back too. */
+/**
+ * Not applicable, owed the release again, cancelled or forgotten, perhaps after it was handed over
+ * (an attempt was made): a rollback sends those back too (a forgotten one when it rejoins).
+ */
 export const HANDED_OVER_FROM_STATES = deploymentStatesWith("rollback-handed-over");
 /** Where a rollback reaches an agent only when its host may run the release (`leftOnRelease`). */
 export const ROLLBACK_IF_ON_RELEASE_STATES = [...LEFT_INSTALLED_FROM_STATES, ...HANDED_OVER_FROM_STATES];

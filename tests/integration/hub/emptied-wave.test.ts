@@ -250,10 +250,12 @@ describe("a wave that tested nothing is never passed", () => {
     const rejoined =
       "waiting for an operator: the rollout was held because it tested nothing, and 1 agent(s) joined it or came back since: resume to send them the release, or abort";
     await expect.poll(async () => (await view(t, id)).reason, { timeout: 10_000 }).toBe(rejoined);
+    // Owed the release again after it was sent it once (it may still carry that instruction out):
+    // abort with rollback reaches it, so it is offered.
     expect(await view(t, id)).toMatchObject({
       state: "paused",
       needsDecision: true,
-      actions: ["resume", "abort"],
+      actions: ["resume", "abort", "abort-rollback"],
     });
     expect((await cli(t, "show", id)).stdout).toContain(rejoined);
     // Gone and forgotten again before the resume: the hold's own words are true again.

@@ -2,13 +2,13 @@ import { randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, expect } from "vitest";
+import { afterAll, afterEach, beforeAll, expect } from "vitest";
 import { WebSocket } from "ws";
 import { type HubOptions, type RunningHub, startHub } from "../../../hub/server.js";
 import { memoryLogger } from "../../../shared/log.js";
 import type { Deploy, HubMessage } from "../../../shared/protocol/messages.js";
 import { runHubCli } from "../../support/hub-cli.js";
-import { hasPostgres, type PostgresServer } from "../../support/servers/postgres.js";
+import { hasPostgres, type PostgresServer, startPostgres } from "../../support/servers/postgres.js";
 
 export type ApiBody = { error?: string } & Record<string, unknown>;
 
@@ -42,6 +42,21 @@ export function hubBackends(
       }),
     },
   ];
+}
+
+/**
+ * The backends of `hubBackends` for a test file, with its PostgreSQL server (where this machine has
+ * one) started before its tests and stopped after them: call it at the file's top level.
+ */
+export function hubBackendsPerFile(): HubBackend[] {
+  let pg: PostgresServer | undefined;
+  beforeAll(async () => {
+    if (hasPostgres()) pg = await startPostgres();
+  }, 60_000);
+  afterAll(async () => {
+    await pg?.stop();
+  });
+  return hubBackends(() => pg);
 }
 
 export interface TestHub {
