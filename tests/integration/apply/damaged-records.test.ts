@@ -191,3 +191,40 @@ describe("a damaged install index or backup record (real CLI)", () => {
     expect(await snapshot(app.appDir)).toEqual(before);
   });
 });
+
+/**
+ * `--rollback` of a backup whose installed.json (what the undone update installed, which a
+ * restore checks the app's files against) is damaged: the refusal is right (exit 2, naming it,
+ * "move it out of the backup directory") but it is said after the restore's journal.json was
+ * written, and the journal stays. Unlike a damaged meta.json, manifest.json or inventory.json,
+ * "nothing changed" is not true: every later run (the timer's `ship`, `--check-only`) finds the
+ * journal, tries to finish the restore and fails exit 2 on the same file, so the app takes no
+ * update until the operator moves the backup away.
+ */
+/** The app's state directory's files (journal.json while a restore is under way). */
+async function stateFiles(): Promise<string[]> {
+  const apps = join(app.root, "var/apps");
+  const [dir] = await readdir(apps);
+  return (await readdir(join(apps, String(dir)))).sort();
+}
+
+describe("--rollback of a backup whose installed.json is damaged (real CLI)", () => {
+  it("refused, exit 2, nothing left behind: the next run is up to date", async () => {
+    const newest = await newestBackup();
+    const installed = join(newest.path, "installed.json");
+    const text = await readFile(installed, "utf8");
+    await writeFile(installed, text.slice(0, Math.floor(text.length / 2)));
+    const before = await snapshot(app.appDir);
+    const filesBefore = await stateFiles();
+
+    const run = await runShip(["--config", app.config, "--rollback", newest.id]);
+    expect(run.code, run.stdout + run.stderr).toBe(2);
+    expect(run.stderr).toContain(`${installed} is damaged`);
+    expect(await snapshot(app.appDir)).toEqual(before);
+    expect(await stateFiles()).toEqual(filesBefore);
+
+    const next = await runShip(["--config", app.config]);
+    expect(next.code, next.stdout + next.stderr).toBe(0);
+    expect(next.stdout).toContain("up to date (2.0.0)");
+  });
+});
