@@ -42,3 +42,74 @@ describe("a YAML config nested past the limit in block style", () => {
     expect(message).not.toMatch(/call stack|not valid JSON/i);
   });
 });
+
+/** The message of the bad-input error `run` throws, or undefined when it returns. */
+function failure(run: () => unknown): string | undefined {
+  try {
+    run();
+  } catch (caught) {
+    expect(caught).toBeInstanceOf(BadInputError);
+    return (caught as Error).message;
+  }
+  return undefined;
+}
+
+const LEVELS = (n: number, line: (i: number) => string) =>
+  Array.from({ length: n }, (_, i) => line(i)).join("");
+
+/** Every way YAML nests, each past the limit; the position is the first collection past it. */
+const EVERY_KIND: [string, string, string][] = [
+  ["a list of lists on one line (`- - - 1`)", `${"- ".repeat(3000)}1\n`, "c.yaml:1:1001 "],
+  [
+    "complex keys (`? `) under complex keys",
+    `${LEVELS(3000, (i) => `${"  ".repeat(i)}? \n`)}${"  ".repeat(3000)}x\n`,
+    "c.yaml:501:1001 ",
+  ],
+  [
+    "lists of mappings (`- a:`)",
+    `${LEVELS(1500, (i) => `${"    ".repeat(i)}- a:\n`)}${"    ".repeat(1500)}1\n`,
+    "c.yaml:251:1001 ",
+  ],
+  [
+    "flow collections inside block ones",
+    `${LEVELS(300, (i) => `${" ".repeat(i)}a:\n`)}${" ".repeat(300)}x: ${"[".repeat(300)}${"]".repeat(300)}\n`,
+    "c.yaml:301:",
+  ],
+];
+
+describe("a YAML config nested past the limit in any style", () => {
+  it.each(EVERY_KIND)("%s: bad input at the first collection past the limit", (_what, deep, where) => {
+    const message = failure(() => merge("yaml", deep, "x: 1\n", "x: 1\n"));
+    expect(message).toContain(
+      "cannot merge: the server's copy does not parse: it nests tables and lists more than 500 levels deep",
+    );
+    expect(message?.startsWith(where), message).toBe(true);
+  });
+
+  it("each copy is named: the release's", () => {
+    const deep = `${"- ".repeat(3000)}1\n`;
+    expect(failure(() => merge("yaml", "a: 1\n", deep, "a: 1\n"))).toContain(
+      "the release's copy does not parse: it nests",
+    );
+  });
+
+  it("500 levels of block lists (the top mapping included) still merge", () => {
+    const list = (x: number) => `a:\n${LEVELS(499, (i) => `${"  ".repeat(i)}-\n`)}${"  ".repeat(499)}${x}\n`;
+    const result = merge("yaml", list(2), list(3), list(1));
+    expect(result.kept).toEqual(["a"]);
+    expect(result.text).toBe(list(2));
+  });
+
+  // Counting brackets in the text took these for 600 levels of nesting and refused the copy.
+  const NOT_NESTING: [string, string][] = [
+    ["a comment", `# ${"[".repeat(600)}\nx: 2\n`],
+    ["a block scalar", `text: |\n  ${"{".repeat(600)}\nx: 2\n`],
+    ["a plain scalar", `text: a${"[".repeat(600)}\nx: 2\n`],
+  ];
+  it.each(NOT_NESTING)("brackets in %s are not nesting: the copy merges", (_what, current) => {
+    const result = merge("yaml", current, "x: 3\ny: 1\n", "x: 1\n");
+    expect(result.kept).toEqual(["x"]);
+    expect(result.text).toContain("y: 1");
+    expect(result.text).toContain(current.split("\n")[0]);
+  });
+});
