@@ -14,9 +14,13 @@ export const MAX_NESTING = 500;
 const LIMIT = MAX_NESTING.toLocaleString("en-US");
 const TOO_DEEP = `it nests tables and lists more than ${LIMIT} levels deep; a merge follows at most ${LIMIT} levels`;
 
+/** The failure for a copy nested past the limit, at `position` when known. */
+export const tooDeep = (fileName: string, role: CopyRole, position?: { line: number; column: number }) =>
+  parseFailure(fileName, role, TOO_DEEP, position);
+
 /**
  * Refuses a text whose brackets (`{`, `[`, outside strings) nest deeper than the limit, before a
- * parser that recurses per level reads it: JSON, YAML flow collections, TOML inline tables.
+ * parser that recurses per level reads it: JSON, TOML inline tables (YAML: yaml-nesting.ts).
  */
 export function checkBracketNesting(text: string, fileName: string, role: CopyRole): void {
   let depth = 0;
@@ -29,14 +33,15 @@ export function checkBracketNesting(text: string, fileName: string, role: CopyRo
     } else if (c === '"' || c === "'") quote = c;
     else if (c === "\n") quote = undefined;
     else if (c === "{" || c === "[") {
-      if (++depth > MAX_NESTING) throw parseFailure(fileName, role, TOO_DEEP, lineColumnAt(text, at));
+      if (++depth > MAX_NESTING) throw tooDeep(fileName, role, lineColumnAt(text, at));
     } else if (c === "}" || c === "]") depth = Math.max(0, depth - 1);
   }
 }
 
 /**
- * Refuses a parsed value nesting deeper than the limit (TOML dotted keys and headers, YAML block
- * mappings), naming the path down to the first level past it. Counted without recursion.
+ * Refuses a parsed value nesting deeper than the limit (TOML dotted keys and headers, a YAML alias
+ * used deep down that names a deep collection), naming the path down to the first level past it.
+ * Counted without recursion.
  */
 export function checkValueNesting(value: unknown, fileName: string, role: CopyRole): void {
   // The first keys of each path only, to name where it goes deep.

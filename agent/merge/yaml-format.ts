@@ -27,7 +27,7 @@ import { errorMessage } from "../../shared/errors.js";
 import { duplicateKeys } from "../../shared/manifest/duplicate-keys.js";
 import { applyEditsToValue } from "./apply-plain.js";
 import { LAYOUT_OF, withUserLayout } from "./carry-layout.js";
-import { checkBracketNesting, checkValueNesting } from "./nesting.js";
+import { checkValueNesting } from "./nesting.js";
 import { type CopyRole, firstWritten, lineColumnAt, parseFailure } from "./parse-error.js";
 import type { MergeEdit } from "./plan.js";
 import { ABSENT, childOf, dotted, isTable, keyName, sameValue, valueAt } from "./values.js";
@@ -49,6 +49,7 @@ import {
 import { firstItemNote, placeFirstItemNote } from "./yaml-first-item-note.js";
 import { markFromRelease, withFoldedLines } from "./yaml-folded-blocks.js";
 import { type ReplaceInStyle, shapeChangedItems } from "./yaml-item-shape.js";
+import { checkYamlNesting } from "./yaml-nesting.js";
 import { numbersAsSpelled, spellNumbers } from "./yaml-numbers.js";
 import { removePair } from "./yaml-remove.js";
 import { placeOf, putShippedComments, shippedComments } from "./yaml-shipped-comments.js";
@@ -82,8 +83,8 @@ const PARSE_OPTIONS = {
 const TO_JS = { maxAliasCount: 1000 } as const;
 
 export function parseYaml(text: string, fileName: string, role: CopyRole): ParsedYaml {
-  checkBracketNesting(text, fileName, role);
   const doc: Document = parseDocument(text, PARSE_OPTIONS);
+  checkYamlNesting(doc, text, fileName, role);
   const error = doc.errors[0];
   const duplicate = duplicateKeys(doc)[0];
   // The earlier of the two, as the library's own check reported them in the order of the text.
