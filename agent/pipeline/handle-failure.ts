@@ -141,12 +141,13 @@ function outcomeOf(
       failureReason: reason,
     };
   }
-  // Exit 2 ("bad input, nothing was run or changed") only before the pre_update hooks: every input
-  // is checked before them. Met after them, what was checked changed under the run (a hook turned
-  // backup_dir/<app> into a file, or broke a config a merge reads): the hooks ran and the rollback
-  // hooks with them, so it is a failed run like any other, recorded (finalize writes nothing on
-  // exit 2, which left the pending record for the next run to call "interrupted").
-  if (error instanceof ShipError && error.exitCode === ExitCode.badInput && !mayHaveStoppedServices(step)) {
+  // Exit 2 ("bad input, nothing was run or changed") unless a pre_update hook ran before it was
+  // met: then what was checked may have changed under the run (a hook turned backup_dir/<app> into
+  // a file, or broke a config a merge reads), the rollback hooks ran too, and it is a failed run
+  // like any other, recorded (finalize writes nothing on exit 2, which left the pending record for
+  // the next run to call "interrupted"). With no hook run, an input the apply was the first to
+  // meet (a backup_dir entry ship may not read) is still the refusal it always was.
+  if (error instanceof ShipError && error.exitCode === ExitCode.badInput && !preUpdateHooksRan(ctx, step)) {
     const message = appMessage(ctx.app, error.message) + commandNote;
     return {
       result: "failed_unchanged",
@@ -166,6 +167,11 @@ function outcomeOf(
     error: reason + commandNote,
     failureReason: reason,
   };
+}
+
+/** Whether the run got past pre_update hooks the release has (they may have changed anything). */
+function preUpdateHooksRan(ctx: UpdateContext, step: Step): boolean {
+  return mayHaveStoppedServices(step) && (ctx.manifest?.hooks.pre_update.length ?? 0) > 0;
 }
 
 /** The restore's line names the paths it left alone, as `--recover` and `--rollback` do. */
