@@ -143,7 +143,9 @@ describe("ship release sign/publish refusals (real process)", () => {
       expect(run.stderr.trim(), args.join(" ")).toBe(line);
       expect(run.code, args.join(" ")).toBe(2);
     }
-  }, 60_000);
+    // Thirteen `ship release` processes one after another: ~0.7 s of CPU each, 60 s ran out at a
+    // load of 20 (a CI run beside other work).
+  }, 120_000);
 
   it("an archive whose name does not say the app asks for --app, and signs with it", async () => {
     await release("-C", "app", "http", "1.2.0", "again", "--app", "myapp", "--out", "../latest");
