@@ -59,6 +59,45 @@ async function appDir(dir: string): Promise<string> {
   return app;
 }
 
+type Run = (
+  name: string,
+  listed?: string,
+  chained?: boolean,
+) => Promise<{ app: string; sha256: string; result: Awaited<ReturnType<typeof runShip>> }>;
+
+/** The same four cases for a local path and an sftp remote_path: `run` makes and runs one. */
+function linkCases(prefix: string, run: Run): void {
+  it("is verified by the line for the file the link leads to", async () => {
+    const { app, result } = await run(`${prefix}-right`);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toContain("installed 1.0.0");
+    expect(await readFile(join(app, "app.txt"), "utf8")).toBe("app 1.0.0\n");
+  });
+
+  it("a wrong line for it is a checksum mismatch: exit 2, nothing installed", async () => {
+    const { app, sha256, result } = await run(`${prefix}-wrong`, "0".repeat(64));
+    expect(result.code, result.stdout + result.stderr).toBe(2);
+    expect(result.stdout).toContain(`checksum mismatch: expected sha256 ${"0".repeat(64)}, got ${sha256}`);
+    expect(await readdir(app)).toEqual([]);
+  });
+
+  // Only the last file's name (the store's blob) was matched: exit 2 "no sha256 for
+  // myapp-latest.tar.gz or <sha256> … it lists …, myapp-1.0.0.tar.gz".
+  it("a link through the versioned name into a store is verified by that name's line", async () => {
+    const { app, result } = await run(`${prefix}-chain`, undefined, true);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toContain("installed 1.0.0");
+    expect(await readFile(join(app, "app.txt"), "utf8")).toBe("app 1.0.0\n");
+  });
+
+  it("a wrong line for that name is a checksum mismatch: exit 2, nothing installed", async () => {
+    const { app, sha256, result } = await run(`${prefix}-chain-wrong`, "0".repeat(64), true);
+    expect(result.code, result.stdout + result.stderr).toBe(2);
+    expect(result.stdout).toContain(`checksum mismatch: expected sha256 ${"0".repeat(64)}, got ${sha256}`);
+    expect(await readdir(app)).toEqual([]);
+  });
+}
+
 describe("a local archive path that is a latest link, with SHA256SUMS", () => {
   const run = async (name: string, listed?: string, chained = false) => {
     const { latest, sums, sha256 } = await releases(name, listed, chained);
@@ -72,35 +111,7 @@ describe("a local archive path that is a latest link, with SHA256SUMS", () => {
     return { app, sha256, result: await runShip(["--config", config]) };
   };
 
-  it("is verified by the line for the file the link leads to", async () => {
-    const { app, result } = await run("local-right");
-    expect(result.code, result.stdout + result.stderr).toBe(0);
-    expect(result.stdout).toContain("installed 1.0.0");
-    expect(await readFile(join(app, "app.txt"), "utf8")).toBe("app 1.0.0\n");
-  });
-
-  it("a wrong line for it is a checksum mismatch: exit 2, nothing installed", async () => {
-    const { app, sha256, result } = await run("local-wrong", "0".repeat(64));
-    expect(result.code, result.stdout + result.stderr).toBe(2);
-    expect(result.stdout).toContain(`checksum mismatch: expected sha256 ${"0".repeat(64)}, got ${sha256}`);
-    expect(await readdir(app)).toEqual([]);
-  });
-
-  // Only the last file's name (the store's blob) was matched: exit 2 "no sha256 for
-  // myapp-latest.tar.gz or <sha256> … it lists …, myapp-1.0.0.tar.gz".
-  it("a link through the versioned name into a store is verified by that name's line", async () => {
-    const { app, result } = await run("local-chain", undefined, true);
-    expect(result.code, result.stdout + result.stderr).toBe(0);
-    expect(result.stdout).toContain("installed 1.0.0");
-    expect(await readFile(join(app, "app.txt"), "utf8")).toBe("app 1.0.0\n");
-  });
-
-  it("a wrong line for that name is a checksum mismatch: exit 2, nothing installed", async () => {
-    const { app, sha256, result } = await run("local-chain-wrong", "0".repeat(64), true);
-    expect(result.code, result.stdout + result.stderr).toBe(2);
-    expect(result.stdout).toContain(`checksum mismatch: expected sha256 ${"0".repeat(64)}, got ${sha256}`);
-    expect(await readdir(app)).toEqual([]);
-  });
+  linkCases("local", run);
 });
 
 describe.skipIf(!hasProgram("sshd"))(
@@ -123,32 +134,6 @@ describe.skipIf(!hasProgram("sshd"))(
       return { app, sha256, result: await runShip(["--config", config]) };
     };
 
-    it("is verified by the line for the file the link leads to", async () => {
-      const { app, result } = await run("sftp-right");
-      expect(result.code, result.stdout + result.stderr).toBe(0);
-      expect(result.stdout).toContain("installed 1.0.0");
-      expect(await readFile(join(app, "app.txt"), "utf8")).toBe("app 1.0.0\n");
-    });
-
-    it("a wrong line for it is a checksum mismatch: exit 2, nothing installed", async () => {
-      const { app, sha256, result } = await run("sftp-wrong", "0".repeat(64));
-      expect(result.code, result.stdout + result.stderr).toBe(2);
-      expect(result.stdout).toContain(`checksum mismatch: expected sha256 ${"0".repeat(64)}, got ${sha256}`);
-      expect(await readdir(app)).toEqual([]);
-    });
-
-    it("a link through the versioned name into a store is verified by that name's line", async () => {
-      const { app, result } = await run("sftp-chain", undefined, true);
-      expect(result.code, result.stdout + result.stderr).toBe(0);
-      expect(result.stdout).toContain("installed 1.0.0");
-      expect(await readFile(join(app, "app.txt"), "utf8")).toBe("app 1.0.0\n");
-    });
-
-    it("a wrong line for that name is a checksum mismatch: exit 2, nothing installed", async () => {
-      const { app, sha256, result } = await run("sftp-chain-wrong", "0".repeat(64), true);
-      expect(result.code, result.stdout + result.stderr).toBe(2);
-      expect(result.stdout).toContain(`checksum mismatch: expected sha256 ${"0".repeat(64)}, got ${sha256}`);
-      expect(await readdir(app)).toEqual([]);
-    });
+    linkCases("sftp", run);
   },
 );
