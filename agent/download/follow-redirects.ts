@@ -26,8 +26,15 @@ export interface RedirectingGet {
 const MAX_REDIRECTS = 5;
 const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
 
-/** redirectedTo: the last hop's URL (redacted) when a redirect led away from the one requested. */
-export type RedirectedResponse = Dispatcher.ResponseData & { redirectedTo?: string };
+/**
+ * redirectedTo: the last hop's URL (redacted) when a redirect led away from the one requested.
+ * redirectedVia: every URL the redirects led to, in order, the last being redirectedTo: a stable
+ * `latest.tar.gz` may pass through the versioned name a SHA256SUMS lists on its way to a blob.
+ */
+export type RedirectedResponse = Dispatcher.ResponseData & {
+  redirectedTo?: string;
+  redirectedVia?: string[];
+};
 
 export async function getFollowingRedirects(req: RedirectingGet): Promise<RedirectedResponse> {
   // user:password@ is Basic auth, and like the configured headers it stays with the first origin.
@@ -45,7 +52,11 @@ export async function getFollowingRedirects(req: RedirectingGet): Promise<Redire
     });
     const location = headerValue(res.headers, "location");
     if (!REDIRECT_STATUS.has(res.statusCode) || location === undefined) {
-      return hop === 0 ? res : Object.assign(res, { redirectedTo: redactUrl(url) });
+      if (hop === 0) return res;
+      return Object.assign(res, {
+        redirectedTo: redactUrl(url),
+        redirectedVia: visited.slice(1).map(redactUrl),
+      });
     }
     await res.body.dump().catch(() => undefined);
     const next = new URL(location, url);

@@ -6,7 +6,7 @@
  * "Cannot parse privateKey", or a hub connection that silently keeps retrying.
  */
 import { Stats } from "node:fs";
-import { lstat, readdir, readFile, readlink, stat } from "node:fs/promises";
+import { lstat, readdir, readFile, stat } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { caCertificateProblem } from "../../shared/ca-certificates.js";
@@ -21,10 +21,11 @@ import {
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { readNamedFile } from "../../shared/named-file.js";
-import { brokenLink, brokenLinkText, type LinkReader } from "../sources/broken-link.js";
+import { brokenLink, brokenLinkText } from "../sources/broken-link.js";
 import { inlineSha256, isServerPath } from "../sources/checksum.js";
 import { isRemoteUrl } from "../sources/git-env.js";
 import { expandHome } from "../sources/home-path.js";
+import { localLinkReader } from "../sources/local-link.js";
 import { type PrivateKeyFacts, privateKeyFacts } from "../sources/ssh/private-key.js";
 import { sftpKeyProblem } from "../sources/ssh/sftp-key.js";
 import { appDirAccessProblem } from "./configured-app-dir.js";
@@ -408,12 +409,3 @@ async function isRepository(dir: string): Promise<boolean> {
 export function checkAgentFiles(config: AgentConfig, configFile: string) {
   return check(agentFiles(config), configFile);
 }
-
-/** A local `path` link's reader for broken-link.ts. */
-const localLinkReader: LinkReader = {
-  readlink: (path) => readlink(path),
-  kind: async (path) => {
-    const entry = await lstat(path).catch(() => undefined);
-    return entry === undefined ? "absent" : entry.isSymbolicLink() ? "link" : "other";
-  },
-};

@@ -18,22 +18,46 @@ export interface LinkReader {
   kind(path: string): Promise<"link" | "other" | "absent">;
 }
 
-/** Follows the links from `path` (itself a link); undefined when they lead to something there. */
-export async function brokenLink(reader: LinkReader, path: string): Promise<BrokenLink | undefined> {
-  const chain = [path];
+/**
+ * The paths the links from `path` lead through, in order, the last the one they end at (none when
+ * `path` is no link); `loop` when they come back to one (it is then the last) or pass MAX_LINKS.
+ */
+export async function linkTargets(
+  reader: Pick<LinkReader, "readlink">,
+  path: string,
+): Promise<{ targets: string[]; loop: boolean }> {
+  const targets: string[] = [];
   let current = path;
   for (let hop = 0; hop < MAX_LINKS; hop++) {
     const target = await reader.readlink(current).catch(() => undefined);
-    if (target === undefined) return undefined;
+    if (target === undefined) return { targets, loop: false };
     const next = posix.isAbsolute(target) ? target : posix.join(posix.dirname(current), target);
-    if (chain.includes(next)) return { kind: "loop", chain: [...chain, next] };
-    chain.push(next);
-    const kind = await reader.kind(next).catch(() => undefined);
-    if (kind === "absent") return { kind: "dangling", target: next };
-    if (kind !== "link") return undefined;
+    const loop = next === path || targets.includes(next);
+    targets.push(next);
+    if (loop) return { targets, loop };
     current = next;
   }
-  return { kind: "loop", chain };
+  return { targets, loop: true };
+}
+
+/**
+ * The names of the files the links from `path` lead through: a `latest` link to
+ * `myapp-1.2.3.tar.gz`, itself a link into a store (`../store/9f2c…`), is listed by a SHA256SUMS
+ * under the name on the way, and only the last was matched.
+ */
+export async function namesAlongLinks(reader: Pick<LinkReader, "readlink">, path: string): Promise<string[]> {
+  return (await linkTargets(reader, path)).targets.map((target) => posix.basename(target));
+}
+
+/** Follows the links from `path` (itself a link); undefined when they lead to something there. */
+export async function brokenLink(reader: LinkReader, path: string): Promise<BrokenLink | undefined> {
+  const { targets, loop } = await linkTargets(reader, path);
+  if (loop) return { kind: "loop", chain: [path, ...targets] };
+  const last = targets.at(-1);
+  if (last === undefined) return undefined;
+  return (await reader.kind(last).catch(() => undefined)) === "absent"
+    ? { kind: "dangling", target: last }
+    : undefined;
 }
 
 /** "is a symlink …", what a message about the link says after its name. */

@@ -156,7 +156,11 @@ function sumEntries(text: string, where: string): { hex: string; name: string | 
     const algorithm =
       m === null && tagged === null ? /^([A-Za-z][\w-]*) ?\(.+\) ?= ?[0-9a-fA-F]+$/.exec(line) : null;
     // Another algorithm's file in its place (a .sha512, an md5 list) read "not a sha256sum line".
-    if (algorithm?.[1] !== undefined && !/^SHA(2-)?256$/i.test(algorithm[1]))
+    if (
+      binaryKind(text, line) === undefined &&
+      algorithm?.[1] !== undefined &&
+      !/^SHA(2-)?256$/i.test(algorithm[1])
+    )
       throw new VerificationError(
         where,
         `a checksum made with ${algorithm[1].toUpperCase()}, not sha256 (ship verifies sha256): ${line.slice(0, 80)}`,
@@ -167,11 +171,28 @@ function sumEntries(text: string, where: string): { hex: string; name: string | 
         // A login or error page served with 200 in its place: said so, not quoted as a bad line.
         /^(\uFEFF)?<(!doctype|html|\?xml|head|body)\b/i.test(lines[0] ?? "")
           ? "is an HTML or XML page (a login or error page?), not a sha256sum file"
-          : `not a sha256sum line: ${line.slice(0, 80)}`,
+          : (binaryKind(text, line) ?? `not a sha256sum line: ${line.slice(0, 80)}`),
       );
     const [hex, name] = m === null ? [tagged?.[2], tagged?.[1]] : [m[1], m[2]];
     return { hex: (hex as string).toLowerCase(), name: name?.trim() };
   });
+}
+
+/**
+ * What a checksum file that is no text is, for a refusal that quotes none of it: a SHA256SUMS.gz
+ * served as stored, or `checksum` naming the archive itself, was quoted back as "not a sha256sum
+ * line: \x1f\x8b…", NULs and U+FFFD in the terminal, the log and --json. Control characters
+ * (not tab, CR, LF, FF) anywhere, or bytes that are no UTF-8 in the `line` that is no sha256sum
+ * line, mark it (a Latin-1 name on a good line is text); undefined for text.
+ */
+function binaryKind(text: string, line: string): string | undefined {
+  // A gzip file's magic, 1f 8b, reads as U+001F then U+FFFD (0x8b begins no UTF-8 character).
+  if (text.startsWith("\u001f\ufffd"))
+    return "is gzip-compressed (a .gz, or the release archive itself?), not a sha256sum file: name the uncompressed file";
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for
+  if (/[\u0000-\u0008\u000b\u000e-\u001f\u007f]/.test(text) || line.includes("\ufffd"))
+    return "is a binary file (the release archive itself?), not a sha256sum file";
+  return undefined;
 }
 
 /**

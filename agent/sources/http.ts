@@ -204,14 +204,13 @@ export class HttpSource implements ReleaseSource {
   }
 
   /**
-   * The names the release goes by: the url's, then the last part of the url a redirect led to
-   * (`latest.tar.gz` → `myapp-1.2.3.tar.gz`, the name a SHA256SUMS beside it lists).
+   * The names the release goes by: the url's, then the last part of each url a redirect led to
+   * (`latest.tar.gz` → `myapp-1.2.3.tar.gz`, the name a SHA256SUMS beside it lists, → a CDN's
+   * `/blobs/9f2c…`: only the last hop's name was matched, and a right SHA256SUMS was refused).
    */
   private namesOf(opened: OpenResponse | undefined): string[] {
-    const to = opened?.response.redirectedTo;
-    return to === undefined || this.cfg.filename !== undefined
-      ? [this.fileName()]
-      : [this.fileName(), decodedName(to)];
+    const via = opened?.response.redirectedVia ?? [];
+    return this.cfg.filename !== undefined ? [this.fileName()] : [this.fileName(), ...via.map(decodedName)];
   }
 
   private async fetchWith(

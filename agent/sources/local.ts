@@ -19,6 +19,7 @@ import { stampOf } from "../tree/file-stamp.js";
 import { appHolds } from "./app-holds.js";
 import { ArchiveHashCache } from "./archive-hash-cache.js";
 import { checksumToVerify } from "./artifact.js";
+import { namesAlongLinks } from "./broken-link.js";
 import {
   findSha256,
   readChecksumFile,
@@ -27,6 +28,7 @@ import {
   verifySha256,
   withChecksumOrigin,
 } from "./checksum.js";
+import { localLinkReader } from "./local-link.js";
 import { localReadError } from "./local-read-error.js";
 import { metadataPath, SourceMetadataStore } from "./metadata.js";
 import { extractedRelease, readReleaseVersion, shortId, updateExtractOptions } from "./release-info.js";
@@ -353,10 +355,19 @@ export class LocalSource implements ReleaseSource {
       throw BadInputError.single("ship.toml", where, "a local source's checksum file must be a path");
     const name = basename(this.cfg.path);
     const text = await readChecksumFile(file, where);
-    // A `latest` link: the sums list the release by the name of the file it leads to.
+    // A `latest` link: the sums list the release by the name of a file it leads to, on the way or
+    // at the end (realpath's, for a link through a linked directory).
     const sum =
       findSha256(text, name, file) ??
-      sha256SumFor(text, [name, basename(await realpath(this.cfg.path).catch(() => this.cfg.path))], file);
+      sha256SumFor(
+        text,
+        [
+          name,
+          ...(await namesAlongLinks(localLinkReader, this.cfg.path)),
+          basename(await realpath(this.cfg.path).catch(() => this.cfg.path)),
+        ],
+        file,
+      );
     try {
       verifySha256(actual, sum.sha256, this.cfg.path);
     } catch (err) {

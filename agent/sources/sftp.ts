@@ -30,7 +30,7 @@ import {
   removeArtifact,
   signaturePathOf,
 } from "./artifact.js";
-import { brokenLink, brokenLinkText } from "./broken-link.js";
+import { brokenLink, brokenLinkText, namesAlongLinks } from "./broken-link.js";
 import {
   COMPANION_LIMIT,
   findSha256,
@@ -449,8 +449,10 @@ export class SftpSource implements ReleaseSource {
     if (sum !== undefined) return { ...sum, from };
     // A `latest` link: the sums list the release by the name of the file it leads to. Asked only
     // now, so a release that is no link costs no request more.
+    // On the way too: `latest` → `myapp-1.2.3.tar.gz` → a store's blob.
+    const along = await namesAlongLinks(sftpLinkReader(client), this.cfg.remote_path);
     const target = await client.realPath(this.cfg.remote_path).catch(() => undefined);
-    const names = target === undefined ? [name] : [name, basename(target)];
+    const names = [name, ...along, ...(target === undefined ? [] : [basename(target)])];
     return { ...sha256SumFor(text, names, from), from };
   }
 

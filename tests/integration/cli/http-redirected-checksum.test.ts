@@ -8,13 +8,12 @@
  */
 import { createHash } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
-import type { ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type HttpApp, httpApp } from "../../support/http-app.js";
-import { type FileRoute, fileRoutes } from "../../support/servers/file-routes.js";
+import { type FileRoute, redirectingFileRoutes } from "../../support/servers/file-routes.js";
 import { startHttpServer, type TestServer } from "../../support/servers/http-server.js";
 import { runShip } from "../../support/ship-cli.js";
 import { appRelease } from "../../unit/sources/tar-builder.js";
@@ -25,12 +24,7 @@ const redirects = new Map<string, string>();
 let server: TestServer;
 let root: string;
 beforeAll(async () => {
-  const files = fileRoutes(routes);
-  server = await startHttpServer((req, res: ServerResponse) => {
-    const to = redirects.get(req.url ?? "");
-    if (to === undefined) files(req, res);
-    else res.writeHead(302, { location: to }).end();
-  });
+  server = await startHttpServer(redirectingFileRoutes(routes, redirects));
   root = await mkdtemp(join(tmpdir(), "ship-http-redirected-sum-"));
 });
 afterAll(async () => {

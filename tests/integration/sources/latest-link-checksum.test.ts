@@ -3,8 +3,9 @@
  * and a local release directory kept the same way), verified by a `SHA256SUMS` that lists releases
  * by their versioned names. ship matched only the link's own name: exit 2 "no sha256 for
  * myapp-latest.tar.gz in the checksum file; it lists …, myapp-1.0.0.tar.gz". The name of the file
- * the link leads to is matched too: a right line installs, a wrong one is a checksum mismatch with
- * the app untouched. A real sshd and real `ship` runs.
+ * the link leads to is matched too, and of each file on the way when that is a link too (into a
+ * content store): a right line installs, a wrong one is a checksum mismatch with the app untouched.
+ * A real sshd and real `ship` runs.
  */
 import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
@@ -29,16 +30,23 @@ afterAll(async () => {
 
 /**
  * releases/<dir>/ with myapp-1.0.0.tar.gz, myapp-latest.tar.gz → it, and a SHA256SUMS whose line
- * for it says `listed` (its sha256 unless given); the link's path and the sums' path.
+ * for it says `listed` (its sha256 unless given); the link's path and the sums' path. `chained`:
+ * myapp-1.0.0.tar.gz is itself a link, into a content store (`../store/<sha256>`), as a
+ * deploy tool that keeps each blob once lays it out.
  */
 async function releases(
   dir: string,
   listed?: string,
+  chained = false,
 ): Promise<{ latest: string; sums: string; sha256: string }> {
   const at = join(root, "releases", dir);
   await mkdir(at, { recursive: true });
   const archive = gzipSync(appRelease("1.0.0"));
-  await writeFile(join(at, "myapp-1.0.0.tar.gz"), archive);
+  if (chained) {
+    await mkdir(join(root, "releases", "store"), { recursive: true });
+    await writeFile(join(root, "releases", "store", sha(archive)), archive);
+    await symlink(`../store/${sha(archive)}`, join(at, "myapp-1.0.0.tar.gz"));
+  } else await writeFile(join(at, "myapp-1.0.0.tar.gz"), archive);
   await symlink("myapp-1.0.0.tar.gz", join(at, "myapp-latest.tar.gz"));
   const lines = [`${sha("old")}  myapp-0.9.0.tar.gz`, `${listed ?? sha(archive)}  myapp-1.0.0.tar.gz`];
   await writeFile(join(at, "SHA256SUMS"), `${lines.join("\n")}\n`);
@@ -51,9 +59,48 @@ async function appDir(dir: string): Promise<string> {
   return app;
 }
 
+type Run = (
+  name: string,
+  listed?: string,
+  chained?: boolean,
+) => Promise<{ app: string; sha256: string; result: Awaited<ReturnType<typeof runShip>> }>;
+
+/** The same four cases for a local path and an sftp remote_path: `run` makes and runs one. */
+function linkCases(prefix: string, run: Run): void {
+  it("is verified by the line for the file the link leads to", async () => {
+    const { app, result } = await run(`${prefix}-right`);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toContain("installed 1.0.0");
+    expect(await readFile(join(app, "app.txt"), "utf8")).toBe("app 1.0.0\n");
+  });
+
+  it("a wrong line for it is a checksum mismatch: exit 2, nothing installed", async () => {
+    const { app, sha256, result } = await run(`${prefix}-wrong`, "0".repeat(64));
+    expect(result.code, result.stdout + result.stderr).toBe(2);
+    expect(result.stdout).toContain(`checksum mismatch: expected sha256 ${"0".repeat(64)}, got ${sha256}`);
+    expect(await readdir(app)).toEqual([]);
+  });
+
+  // Only the last file's name (the store's blob) was matched: exit 2 "no sha256 for
+  // myapp-latest.tar.gz or <sha256> … it lists …, myapp-1.0.0.tar.gz".
+  it("a link through the versioned name into a store is verified by that name's line", async () => {
+    const { app, result } = await run(`${prefix}-chain`, undefined, true);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toContain("installed 1.0.0");
+    expect(await readFile(join(app, "app.txt"), "utf8")).toBe("app 1.0.0\n");
+  });
+
+  it("a wrong line for that name is a checksum mismatch: exit 2, nothing installed", async () => {
+    const { app, sha256, result } = await run(`${prefix}-chain-wrong`, "0".repeat(64), true);
+    expect(result.code, result.stdout + result.stderr).toBe(2);
+    expect(result.stdout).toContain(`checksum mismatch: expected sha256 ${"0".repeat(64)}, got ${sha256}`);
+    expect(await readdir(app)).toEqual([]);
+  });
+}
+
 describe("a local archive path that is a latest link, with SHA256SUMS", () => {
-  const run = async (name: string, listed?: string) => {
-    const { latest, sums, sha256 } = await releases(name, listed);
+  const run = async (name: string, listed?: string, chained = false) => {
+    const { latest, sums, sha256 } = await releases(name, listed, chained);
     const app = await appDir(name);
     const config = join(root, name, "ship.toml");
     await writeFile(
@@ -64,19 +111,7 @@ describe("a local archive path that is a latest link, with SHA256SUMS", () => {
     return { app, sha256, result: await runShip(["--config", config]) };
   };
 
-  it("is verified by the line for the file the link leads to", async () => {
-    const { app, result } = await run("local-right");
-    expect(result.code, result.stdout + result.stderr).toBe(0);
-    expect(result.stdout).toContain("installed 1.0.0");
-    expect(await readFile(join(app, "app.txt"), "utf8")).toBe("app 1.0.0\n");
-  });
-
-  it("a wrong line for it is a checksum mismatch: exit 2, nothing installed", async () => {
-    const { app, sha256, result } = await run("local-wrong", "0".repeat(64));
-    expect(result.code, result.stdout + result.stderr).toBe(2);
-    expect(result.stdout).toContain(`checksum mismatch: expected sha256 ${"0".repeat(64)}, got ${sha256}`);
-    expect(await readdir(app)).toEqual([]);
-  });
+  linkCases("local", run);
 });
 
 describe.skipIf(!hasProgram("sshd"))(
@@ -90,8 +125,8 @@ describe.skipIf(!hasProgram("sshd"))(
       await sshd?.close();
     });
 
-    const run = async (name: string, listed?: string) => {
-      const { latest, sums, sha256 } = await releases(name, listed);
+    const run = async (name: string, listed?: string, chained = false) => {
+      const { latest, sums, sha256 } = await releases(name, listed, chained);
       const app = await appDir(name);
       const config = join(root, name, "ship.toml");
       const sourceKeys = `checksum = "${sums}"\n`;
@@ -99,18 +134,6 @@ describe.skipIf(!hasProgram("sshd"))(
       return { app, sha256, result: await runShip(["--config", config]) };
     };
 
-    it("is verified by the line for the file the link leads to", async () => {
-      const { app, result } = await run("sftp-right");
-      expect(result.code, result.stdout + result.stderr).toBe(0);
-      expect(result.stdout).toContain("installed 1.0.0");
-      expect(await readFile(join(app, "app.txt"), "utf8")).toBe("app 1.0.0\n");
-    });
-
-    it("a wrong line for it is a checksum mismatch: exit 2, nothing installed", async () => {
-      const { app, sha256, result } = await run("sftp-wrong", "0".repeat(64));
-      expect(result.code, result.stdout + result.stderr).toBe(2);
-      expect(result.stdout).toContain(`checksum mismatch: expected sha256 ${"0".repeat(64)}, got ${sha256}`);
-      expect(await readdir(app)).toEqual([]);
-    });
+    linkCases("sftp", run);
   },
 );

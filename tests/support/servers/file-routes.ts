@@ -20,6 +20,22 @@ export interface FileRoute {
   failStatus?: number;
 }
 
+/**
+ * fileRoutes behind stable names that redirect (302) to where `redirects` says now, as a release
+ * server's `latest.tar.gz` does: a test may re-point one between requests.
+ */
+export function redirectingFileRoutes(
+  routes: Map<string, FileRoute>,
+  redirects: Map<string, string>,
+): Handler {
+  const files = fileRoutes(routes);
+  return (req: IncomingMessage, res: ServerResponse) => {
+    const to = redirects.get(req.url ?? "");
+    if (to === undefined) files(req, res);
+    else res.writeHead(302, { location: to }).end();
+  };
+}
+
 export function fileRoutes(routes: Map<string, FileRoute>): Handler {
   return (req: IncomingMessage, res: ServerResponse) => {
     const route = routes.get((req.url ?? "").split("?")[0] ?? "");

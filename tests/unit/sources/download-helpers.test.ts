@@ -91,6 +91,24 @@ describe("checksum specs", () => {
       /f: not a sha256sum line/,
     );
   });
+
+  it("a binary file is said to be one, none of its bytes quoted; a Latin-1 name on a good line is text", () => {
+    const b = "b".repeat(64);
+    // A SHA256SUMS.gz as stored: 1f 8b decoded as UTF-8.
+    expect(() => sha256SumFor("\u001f\ufffd\b\u0000\u0000\ufffd", "c", "f")).toThrow(
+      /^f: is gzip-compressed \(a \.gz, or the release archive itself\?\), not a sha256sum file: name the uncompressed file$/,
+    );
+    // A zip, an xz, a NUL anywhere: no bytes of them in the message.
+    for (const text of ["PK\u0003\u0004\u0014\u0000", "\ufffd7zXZ\u0000\u0000", `${HEX}  a\n\u0000\u0001\n`])
+      expect(() => sha256SumFor(text, "c", "f")).toThrow(
+        /^f: is a binary file \(the release archive itself\?\), not a sha256sum file$/,
+      );
+    // A bad line that is text is still quoted, whatever a good line's name holds.
+    expect(() => sha256SumFor(`${HEX}  caf\ufffd.tgz\nhello\n`, "c", "f")).toThrow(
+      /f: not a sha256sum line: hello/,
+    );
+    expect(sha256SumFor(`${HEX}  caf\ufffd.tgz\n${b}  app.tgz\n`, "app.tgz", "f").sha256).toBe(b);
+  });
 });
 
 describe("progress", () => {
