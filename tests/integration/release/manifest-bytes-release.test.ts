@@ -6,7 +6,10 @@
  *   committed and tagged it, exit 0, with the byte rewritten to U+FFFD in the author's manifest;
  * - a NUL byte: --test-manifest "is not UTF-8 text (a binary file?)", release exit 0, tagged;
  * - an alias with no anchor (`a: *x`): --test-manifest exit 2, release "internal error: Unresolved
- *   alias …", exit 1.
+ *   alias …", exit 1;
+ * - a list where the mapping goes, or UTF-16 text: both exit 2, but release says only "the
+ *   manifest must be a mapping of keys" (no line:column; for UTF-16 not that it is UTF-16, which
+ *   --test-manifest says with the way out: "save it as UTF-8").
  * Real git repositories, real `ship` runs.
  */
 import { execFileSync } from "node:child_process";
@@ -23,6 +26,8 @@ const git = (cwd: string, ...args: string[]): string => execFileSync("git", args
 const BROKEN: [string, Buffer][] = [
   ["a comment saved as Latin-1", Buffer.from('version: "0.1.0"\n# r\xe9sum\xe9 of the release\n', "latin1")],
   ["a NUL byte", Buffer.from('version: "0.1.0"\n# a\u0000b\n', "utf8")],
+  ["a list, not a mapping", Buffer.from("- version: 0.1.0\n", "utf8")],
+  ["UTF-16 text", Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('version: "0.1.0"\n', "utf16le")])],
   ["an alias with no anchor", Buffer.from('version: "0.1.0"\nfiles:\n  "a.toml": *rule\n', "utf8")],
 ];
 
