@@ -29,6 +29,14 @@ const BROKEN: [string, Buffer][] = [
   ["a list, not a mapping", Buffer.from("- version: 0.1.0\n", "utf8")],
   ["UTF-16 text", Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('version: "0.1.0"\n', "utf16le")])],
   ["an alias with no anchor", Buffer.from('version: "0.1.0"\nfiles:\n  "a.toml": *rule\n', "utf8")],
+  // Neighbours of the same kinds: text where the mapping goes, big-endian UTF-16, an alias above
+  // its anchor (yaml resolves aliases only backwards).
+  ["a string, not a mapping", Buffer.from("just a note\n", "utf8")],
+  [
+    "UTF-16 big-endian text",
+    Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from('version: "0.1.0"\n', "utf16le").swap16()]),
+  ],
+  ["an alias above its anchor", Buffer.from('version: "0.1.0"\na: *later\nx-b: &later 1\n', "utf8")],
 ];
 
 describe.skipIf(!hasProgram("git"))("ship release: a manifest --test-manifest refuses", () => {
@@ -69,6 +77,57 @@ describe.skipIf(!hasProgram("git"))("ship release: a manifest --test-manifest re
       expect(git(repo, "rev-parse", "HEAD")).toBe(head);
       expect(git(repo, "tag", "--list")).toBe("");
       expect(git(repo, "status", "--porcelain")).toBe("");
+
+      // sign and publish take the manifest from --manifest (or publish from -C's directory): it was
+      // read as UTF-8 regardless, and a Latin-1 byte signed and sent to the hub as U+FFFD.
+      const keys = join(dir, "keys");
+      expect((await runShip(["release", "keygen", "--out", keys])).code).toBe(0);
+      const key = join(keys, "ship-release.key");
+      const sig = join(dir, "r.sig");
+      const signed = await runShip([
+        "release",
+        "sign",
+        "--git-commit",
+        head,
+        "--manifest",
+        file,
+        "--key",
+        key,
+        "--out",
+        sig,
+      ]);
+      expect(signed.stderr).toBe(`ship release sign: ${said}`);
+      expect(signed.code).toBe(2);
+      expect(existsSync(sig)).toBe(false);
+
+      const token = join(dir, "ci.token");
+      await writeFile(token, "not-a-real-token\n");
+      const hub = [
+        "--hub",
+        "http://127.0.0.1:9",
+        "--token-file",
+        token,
+        "--app",
+        "myapp",
+        "--version",
+        "0.1.0",
+      ];
+      // The hub parses what publish sends (and refuses it there): only the bytes are publish's to read.
+      if (!/UTF-8|binary/.test(said)) return;
+      for (const manifest of [["--manifest", file], []]) {
+        const published = await runShip([
+          "release",
+          "-C",
+          repo,
+          "publish",
+          ...hub,
+          "--git-commit",
+          head,
+          ...manifest,
+        ]);
+        expect(published.stderr).toBe(`ship release publish: ${said}`);
+        expect(published.code).toBe(2);
+      }
     },
   );
 });
