@@ -27,4 +27,26 @@ describe("--version --json with other options", () => {
     expect(r.stderr).toContain("--jsn");
     expect(r.stderr).not.toContain("unknown option '--version'");
   });
+
+  // The same typo on either side of --version, and in ship: ship printed the bare version, exit 0,
+  // so the script's JSON.parse failed on a run that "succeeded".
+  it.each([
+    ["ship", ["--version", "--jsn"], "--jsn", SHIP_BIN],
+    ["ship", ["--jsn", "--version"], "--jsn", SHIP_BIN],
+    ["ship-hub", ["--jsn", "--version"], "--jsn", HUB_BIN],
+    ["ship-hub", ["--version", "--json", "--verbose"], "--verbose", HUB_BIN],
+    ["ship-hub", ["--version", "serve"], "serve", HUB_BIN],
+  ])("%s %j names %s, exit 2, prints no version", async (_name, args, typo, bin) => {
+    const r = await runNodeScript(bin, args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`'${typo}'`);
+    expect(r.stderr).not.toContain("unknown option '--version'");
+    expect(r.stdout).not.toContain(version);
+  });
+
+  it("ship-hub --version --json with a typo says it as JSON on stderr", async () => {
+    const r = await runNodeScript(HUB_BIN, ["--version", "--json", "--jsn"]);
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stderr)).toMatchObject({ exitCode: 2, error: expect.stringContaining("'--jsn'") });
+  });
 });
