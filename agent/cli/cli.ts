@@ -7,7 +7,7 @@ import { Command, CommanderError, Option } from "commander";
 import { exitQuietlyWhenStdoutCloses } from "../../shared/cli/closed-stdout.js";
 import { refuseEmptyValues } from "../../shared/cli/empty-values.js";
 import { isNotInBundle } from "../../shared/cli/not-in-bundle.js";
-import { versionOutput } from "../../shared/cli/version-output.js";
+import { versionText } from "../../shared/cli/version-output.js";
 import { BadInputError, ExitCode } from "../../shared/errors.js";
 import { SHIP_VERSION } from "../../shared/version.js";
 import { exitCodeFor, messageFor } from "./exit-codes.js";
@@ -33,6 +33,7 @@ export interface GlobalOptions {
   ignoreRollout?: boolean;
   approve?: string[];
   recover?: boolean;
+  version?: boolean;
   json?: boolean;
   verbose?: boolean;
   quiet?: boolean;
@@ -102,7 +103,10 @@ const OPTION_MODES: { flag: keyof GlobalOptions; modes: Mode[] }[] = [
 function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command("ship")
     .description("Unattended, safe application updates: one run over the sources in ship.toml")
-    .version(SHIP_VERSION, "--version")
+    // Not commander's .version(): it printed as soon as it read --version, so the bare version for
+    // `--version --json` after other options, and for `--version --jsn` (a typo, exit 0). Answered
+    // in the action, once every option is read: an unknown one is refused first, exit 2.
+    .option("--version", "output the version number")
     .option("-c, --config <path>", "config file (default ./ship.toml if present, else /etc/ship/ship.toml)")
     .option(
       "--check-only",
@@ -137,6 +141,10 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option("-q, --quiet", "only problems")
     .enablePositionalOptions()
     .action(async (options: GlobalOptions) => {
+      if (options.version === true) {
+        process.stdout.write(`${versionText(SHIP_VERSION, options.json === true)}\n`);
+        return;
+      }
       const misuse = misusedOptions(options);
       if (misuse !== undefined) {
         process.stderr.write(`ship: ${misuse}\n`);
@@ -208,11 +216,6 @@ function takeRootOptions(program: Command, action: Command): void {
 }
 
 async function main(argv: string[]): Promise<number> {
-  const version = versionOutput(argv.slice(2), SHIP_VERSION);
-  if (version !== undefined && argv.includes("--json")) {
-    process.stdout.write(version);
-    return ExitCode.ok;
-  }
   let code: number = ExitCode.ok;
   const program = buildProgram((c) => {
     code = c;

@@ -3,13 +3,13 @@
  * manifest inside, byte-for-byte reproducible from the same input, plus a sha256sum-format file.
  */
 import { createHash } from "node:crypto";
-import { createWriteStream } from "node:fs";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { createWriteStream, existsSync } from "node:fs";
+import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
-import { parseManifestText } from "../../shared/manifest/load.js";
+import { parseManifestText, readManifestText } from "../../shared/manifest/load.js";
 import { findFileRule, protectedDirectoryOf } from "../../shared/manifest/rules.js";
 import { MANIFEST_FILENAME, type Manifest } from "../../shared/manifest/schema.js";
 import { DEFAULT_LIMITS } from "../archive/limits.js";
@@ -65,13 +65,9 @@ export interface BuiltArchive {
 
 async function releaseManifest(o: BuildOptions, date: string): Promise<{ text: string; starter: boolean }> {
   const file = join(o.sourceDir, MANIFEST_FILENAME);
-  const existing = await readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => {
-    if (e.code === "ENOENT") return undefined;
-    throw e;
-  });
   const fields = { version: o.version, description: o.description, releaseDate: date };
-  if (existing === undefined) return { text: starterManifest({ ...fields, app: o.app }), starter: true };
-  return { text: setReleaseFields(existing, file, fields), starter: false };
+  if (!existsSync(file)) return { text: starterManifest({ ...fields, app: o.app }), starter: true };
+  return { text: setReleaseFields(await readManifestText(file), file, fields), starter: false };
 }
 
 /** Leaves out the output directory and earlier outputs of this app when they sit in the source. */

@@ -3,7 +3,7 @@
  * parsed options, prints for a person (or JSON), and throws ShipErrors the CLI turns into exit codes.
  */
 import { execFile } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
 import { basename, dirname, join, posix, resolve } from "node:path";
 import { promisify } from "node:util";
 import { appNameProblem } from "../../shared/app-name.js";
@@ -11,6 +11,7 @@ import { caCertificateProblem } from "../../shared/ca-certificates.js";
 import { BadInputError } from "../../shared/errors.js";
 import { readableByOthersNote } from "../../shared/file-permissions.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
+import { readManifestText } from "../../shared/manifest/load.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { readNamedFile } from "../../shared/named-file.js";
 import { isVersionLike } from "../../shared/versions.js";
@@ -30,7 +31,7 @@ import {
   publishRelease,
   readToken,
 } from "./publish.js";
-import { readInputFile } from "./read-input.js";
+import { readInputFile, readManifestInput } from "./read-input.js";
 import { checkLatestName, checkUploadKey, checkUploadKnownHosts, uploadRelease } from "./sftp-upload.js";
 import { signArtifact, writeKeyPair } from "./sign-artifact.js";
 
@@ -430,14 +431,15 @@ async function publishManifest(
   // The hub keeps the archive and sends it to every agent: one holding a private key is refused.
   const keys = { allowPrivateKeys: p.allowPrivateKey ?? [], what: "published" };
   if (p.manifest !== undefined) {
-    const text = await readInputFile(resolve(o.dir, p.manifest), "--manifest");
+    const text = await readManifestInput(resolve(o.dir, p.manifest), "--manifest");
     if (source.kind === "artifact") await checkReleaseArchive(source.path, keys);
     return text;
   }
   if (source.kind === "artifact") return readManifestFromArchive(source.path, keys);
-  return readFile(join(o.dir, MANIFEST_FILENAME), "utf8").catch(() => {
+  const file = join(o.dir, MANIFEST_FILENAME);
+  if (!existsSync(file))
     throw BadInputError.single("--manifest", "", `is required: no ${MANIFEST_FILENAME} in ${resolve(o.dir)}`);
-  });
+  return readManifestText(file);
 }
 
 export async function publishAction(o: CommonOptions, p: PublishCliOptions): Promise<void> {

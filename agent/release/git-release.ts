@@ -3,12 +3,12 @@
  * description, commit it, create the annotated tag vVERSION, and push both when asked.
  */
 import { execFile } from "node:child_process";
-import { lstat, readFile, readlink, realpath, writeFile } from "node:fs/promises";
+import { lstat, readlink, realpath, writeFile } from "node:fs/promises";
 import { basename, join, relative, resolve } from "node:path";
 import { promisify } from "node:util";
 import { type SimpleGit, simpleGit } from "simple-git";
 import { BadInputError, errorMessage } from "../../shared/errors.js";
-import { parseManifestText } from "../../shared/manifest/load.js";
+import { parseManifestText, readManifestText } from "../../shared/manifest/load.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { compareVersions, isPrerelease, parseVersion } from "../../shared/versions.js";
 import { specialKind } from "../tree/lstat-lite.js";
@@ -118,8 +118,7 @@ export async function releaseGit(o: GitReleaseOptions): Promise<GitRelease> {
     );
   }
   const file = join(where, MANIFEST_FILENAME);
-  await requireManifestFile(file);
-  const existing = await readFile(file, "utf8").catch(() => undefined);
+  const existing = (await requireManifestFile(file)) ? await readManifestText(file) : undefined;
   const fields = { version: o.version, description: o.description, releaseDate: releaseDate() };
   const manifestText =
     existing === undefined
@@ -286,11 +285,13 @@ async function remoteTags(where: string, remote: string, again: string): Promise
  * elsewhere in the tree (left modified, never committed) or outside the repository, while the
  * commit held the unchanged link; "committed update-manifest.yaml for 1.0.0" and the tag, exit 0,
  * carried the old version (or a link agents refuse). A directory there was "cannot open …: is a
- * directory (EISDIR)", exit 1. Both are exit 2 before anything is written.
+ * directory (EISDIR)", exit 1. Both are exit 2 before anything is written. True when the file is
+ * there (false: none yet, the starter manifest is written).
  */
-async function requireManifestFile(file: string): Promise<void> {
+async function requireManifestFile(file: string): Promise<boolean> {
   const found = await lstat(file).catch(() => undefined);
-  if (found === undefined || found.isFile()) return;
+  if (found === undefined) return false;
+  if (found.isFile()) return true;
   const nothing = "nothing was committed or tagged";
   if (found.isSymbolicLink())
     throw BadInputError.single(

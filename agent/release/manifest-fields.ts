@@ -21,18 +21,31 @@ function quoted(value: string): Scalar<string> {
 
 export function setReleaseFields(text: string, file: string, fields: ReleaseFields): string {
   const doc = parseDocument(text);
-  if (doc.errors.length > 0) {
-    // The loader's report, as `ship --test-manifest` gives it: every problem at file:line:column
-    // with its key ("is written twice …"). This one was the first only, as "YAML: Missing closing
-    // "quote at line 3, column 1:", cut where yaml's excerpt of the line began.
-    parseManifestText(text, file);
-    throw BadInputError.single(file, "", `YAML: ${doc.errors[0]?.message.split("\n")[0] ?? "unreadable"}`);
-  }
-  if (doc.contents !== null && !isMap(doc.contents)) {
-    throw BadInputError.single(file, "", "the manifest must be a mapping of keys");
-  }
+  const broken = doc.errors[0];
+  if (broken !== undefined) refuse(text, file, `YAML: ${firstLine(broken)}`);
+  if (doc.contents !== null && !isMap(doc.contents))
+    refuse(text, file, "the manifest must be a mapping of keys");
   doc.set("version", quoted(fields.version));
   if (fields.description !== undefined) doc.set("description", quoted(fields.description));
   if (fields.releaseDate !== undefined) doc.set("release_date", quoted(fields.releaseDate));
-  return doc.toString({ lineWidth: 0 });
+  try {
+    return doc.toString({ lineWidth: 0 });
+  } catch (error) {
+    // An alias with no anchor (`a: *x`) parses, and throws only here: it was "internal error:
+    // Unresolved alias …", exit 1, where --test-manifest names the file, exit 2.
+    return refuse(text, file, `YAML: ${error instanceof Error ? firstLine(error) : String(error)}`);
+  }
 }
+
+/**
+ * A manifest the edit cannot go through, reported as the loader (`ship --test-manifest`) reports
+ * it: every syntax error at file:line:column with its key, a list where the mapping goes as
+ * "FILE:1:1 must be a mapping (got a list)" (release said "the manifest must be a mapping of keys",
+ * with no position). `otherwise` is said only if the loader accepted the text.
+ */
+function refuse(text: string, file: string, otherwise: string): never {
+  parseManifestText(text, file);
+  throw BadInputError.single(file, "", otherwise);
+}
+
+const firstLine = (error: Error): string => error.message.split("\n")[0] ?? "";

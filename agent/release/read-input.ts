@@ -1,4 +1,5 @@
-import { readNamedText } from "../../shared/named-file.js";
+import { manifestText } from "../../shared/manifest/load.js";
+import { readNamedFile, readNamedText } from "../../shared/named-file.js";
 
 /** A file named on the command line; unreadable is bad input (exit 2) naming the flag and file, not an internal error. */
 export function readInputFile(
@@ -7,4 +8,13 @@ export function readInputFile(
   options: { nonEmpty?: boolean } = {},
 ): Promise<string> {
   return readNamedText(path, { file: flag, key: "" }, options);
+}
+
+/**
+ * A manifest named by `--manifest` (sign, publish): refused as `ship --test-manifest` refuses it
+ * when it is binary or not UTF-8. Read as UTF-8 regardless, a Latin-1 byte was signed (and sent to
+ * the hub) rewritten to U+FFFD, a manifest the author never wrote.
+ */
+export async function readManifestInput(path: string, flag: string): Promise<string> {
+  return manifestText(await readNamedFile(path, { file: flag, key: "" }), path);
 }

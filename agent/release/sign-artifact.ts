@@ -11,7 +11,7 @@ import { generateKeyPair, KeyFormatError } from "../../shared/signing/keys.js";
 import { type Signature, signRelease } from "../../shared/signing/signature.js";
 import { hashFile } from "../tree/hash-file.js";
 import { type ArchiveKeyPolicy, checkReleaseArchive, readManifestFromArchive } from "./archive-manifest.js";
-import { readInputFile } from "./read-input.js";
+import { readInputFile, readManifestInput } from "./read-input.js";
 
 export interface WrittenKeys {
   privateKeyPath: string;
@@ -101,7 +101,7 @@ function missingArtifact(): BadInputError {
 
 async function manifestOf(o: SignOptions): Promise<{ text: string; file: string }> {
   if (o.manifestPath !== undefined) {
-    const text = await readInputFile(o.manifestPath, "--manifest");
+    const text = await readManifestInput(o.manifestPath, "--manifest");
     // A signature vouches for the archive: one no agent can unpack is refused before it is signed.
     if (o.artifact !== undefined && o.gitCommit === undefined)
       await checkReleaseArchive(o.artifact, keyPolicy(o));

@@ -7,7 +7,7 @@ import { Command, CommanderError, Option } from "commander";
 import { exitQuietlyWhenStdoutCloses } from "../../shared/cli/closed-stdout.js";
 import { refuseEmptyValues } from "../../shared/cli/empty-values.js";
 import { isNotInBundle } from "../../shared/cli/not-in-bundle.js";
-import { versionOutput } from "../../shared/cli/version-output.js";
+import { versionRequest } from "../../shared/cli/version-output.js";
 import { placeConfigIssues } from "../../shared/config/key-positions.js";
 import { BadInputError, ShipError } from "../../shared/errors.js";
 import { errnoErrorText } from "../../shared/fs-errors.js";
@@ -214,9 +214,10 @@ overrideExits(program);
 export async function runCli(argv: string[]): Promise<void> {
   exitQuietlyWhenStdoutCloses();
   // Not commander's .version(): `rollout create --version V` would then print ship's version.
-  const version = versionOutput(argv.slice(2), SHIP_VERSION);
+  const version = versionRequest(argv.slice(2), SHIP_VERSION);
+  if (version !== undefined && "error" in version) failWith(version.error, 2);
   if (version !== undefined) {
-    process.stdout.write(version);
+    process.stdout.write(version.stdout);
     process.exit(0);
   }
   try {

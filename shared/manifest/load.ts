@@ -131,6 +131,16 @@ export function parseManifestText(text: string, file: string, limits?: ManifestL
 
 /** Reads and parses a manifest file; a missing or unreadable file is bad input too (exit 2). */
 export async function loadManifestFile(path: string): Promise<LoadedManifest> {
+  return parseManifestText(await readManifestText(path), path);
+}
+
+/**
+ * A manifest file's text, refused (exit 2) as `ship --test-manifest` refuses it: unreadable, too
+ * large, binary or not UTF-8. Everything that reads an author's manifest from disk reads it here:
+ * `ship release http`/`git` read it with readFile(…, "utf8"), which rewrote a Latin-1 byte (or
+ * UTF-16 text) to U+FFFD, and built, committed and tagged the result, exit 0.
+ */
+export async function readManifestText(path: string): Promise<string> {
   let bytes: Buffer;
   try {
     bytes = await readUpTo(path, "a manifest");
@@ -138,7 +148,7 @@ export async function loadManifestFile(path: string): Promise<LoadedManifest> {
     if (e instanceof TooLargeError) throw BadInputError.single(path, "", e.message);
     throw BadInputError.single(path, "", `cannot read the manifest: ${fsErrorText(e)}`);
   }
-  return parseManifestText(manifestText(bytes, path), path);
+  return manifestText(bytes, path);
 }
 
 /**
@@ -146,7 +156,7 @@ export async function loadManifestFile(path: string): Promise<LoadedManifest> {
  * said "YAML: Comments must be separated from other tokens…", and another binary file gave one
  * YAML error per token, hundreds of lines of its bytes: one line says what the file is instead.
  */
-function manifestText(bytes: Buffer, file: string): string {
+export function manifestText(bytes: Buffer, file: string): string {
   const notText = (what: string) =>
     BadInputError.single(
       file,
