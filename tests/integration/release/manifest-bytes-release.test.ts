@@ -12,16 +12,13 @@
  *   --test-manifest says with the way out: "save it as UTF-8").
  * Real git repositories, real `ship` runs.
  */
-import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { hasProgram } from "../../support/require-program.js";
 import { runShip } from "../../support/ship-cli.js";
-
-const git = (cwd: string, ...args: string[]): string => execFileSync("git", args, { cwd }).toString().trim();
+import { manifestRepo } from "./manifest-release-repo.js";
 
 const BROKEN: [string, Buffer][] = [
   ["a comment saved as Latin-1", Buffer.from('version: "0.1.0"\n# r\xe9sum\xe9 of the release\n', "latin1")],
@@ -40,46 +37,20 @@ const BROKEN: [string, Buffer][] = [
 ];
 
 describe.skipIf(!hasProgram("git"))("ship release: a manifest --test-manifest refuses", () => {
-  let dir: string;
-  let repo: string;
-  beforeEach(async () => {
-    dir = await mkdtemp(join(tmpdir(), "ship-release-bytes-"));
-    repo = join(dir, "repo");
-    execFileSync("git", ["init", "-q", "-b", "main", repo]);
-    git(repo, "config", "user.email", "ci@example.com");
-    git(repo, "config", "user.name", "CI");
-    git(repo, "config", "commit.gpgsign", "false");
-    await writeFile(join(repo, "app.py"), "print(1)\n");
-  });
-  afterEach(() => rm(dir, { recursive: true, force: true }));
+  const repo = manifestRepo("ship-release-bytes-");
 
   it.each(BROKEN)(
     "with %s is refused by release http and git as --test-manifest refuses it",
     async (_what, bytes) => {
-      const file = join(repo, "update-manifest.yaml");
-      await writeFile(file, bytes);
-      git(repo, "add", "-A");
-      git(repo, "commit", "-q", "-m", "init");
-      const head = git(repo, "rev-parse", "HEAD");
+      const { file, head } = await repo.commit(bytes);
       const checked = await runShip(["--test-manifest", file]);
       expect(checked.code).toBe(2);
       const said = checked.stderr.replace(/^ship: /, "");
-
-      const out = join(dir, "dist");
-      const http = await runShip(["release", "-C", repo, "http", "1.0.0", "Fixes", "--out", out]);
-      expect(http.stderr).toBe(`ship release http: ${said}`);
-      expect(http.code).toBe(2);
-      expect(existsSync(out)).toBe(false);
-
-      const tagged = await runShip(["release", "-C", repo, "git", "1.0.0", "Fixes"]);
-      expect(tagged.stderr).toBe(`ship release git: ${said}`);
-      expect(tagged.code).toBe(2);
-      expect(git(repo, "rev-parse", "HEAD")).toBe(head);
-      expect(git(repo, "tag", "--list")).toBe("");
-      expect(git(repo, "status", "--porcelain")).toBe("");
+      await repo.expectRefusedByHttpAndGit(said, head);
 
       // sign and publish take the manifest from --manifest (or publish from -C's directory): it was
       // read as UTF-8 regardless, and a Latin-1 byte signed and sent to the hub as U+FFFD.
+      const { dir } = repo;
       const keys = join(dir, "keys");
       expect((await runShip(["release", "keygen", "--out", keys])).code).toBe(0);
       const key = join(keys, "ship-release.key");
@@ -118,7 +89,7 @@ describe.skipIf(!hasProgram("git"))("ship release: a manifest --test-manifest re
         const published = await runShip([
           "release",
           "-C",
-          repo,
+          repo.repo,
           "publish",
           ...hub,
           "--git-commit",
