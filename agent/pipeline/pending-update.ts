@@ -54,6 +54,15 @@ export async function markPending(ctx: UpdateContext): Promise<void> {
   }));
 }
 
+/**
+ * Takes back the record markPending wrote, for a run refused as bad input after it (exit 2 at the
+ * apply with no pre_update hook run: nothing changed). finalize writes no state on exit 2, and the
+ * record left behind made the next run report an update "interrupted" that never began.
+ */
+export async function unmarkPending(ctx: UpdateContext): Promise<void> {
+  await updateSourceState(ctx.config.general.state_file, ctx.app, ({ pending_update: _refused, ...s }) => s);
+}
+
 export async function recordPendingBackup(ctx: UpdateContext, backupPath: string): Promise<void> {
   await updateSourceState(ctx.config.general.state_file, ctx.app, (s) =>
     s.pending_update === undefined

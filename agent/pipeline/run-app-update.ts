@@ -12,7 +12,7 @@ import { handleFailure } from "./handle-failure.js";
 import { runStep } from "./handlers.js";
 import { mergesStand } from "./merge-warnings.js";
 import type { StopOutcome } from "./outcome.js";
-import { markPending } from "./pending-update.js";
+import { markPending, unmarkPending } from "./pending-update.js";
 import type { AppReport, StepTiming } from "./report.js";
 import { mayHaveStoppedServices, stepName, UPDATE_STEPS } from "./steps.js";
 
@@ -80,6 +80,7 @@ async function runSteps(
     } catch (error) {
       steps.push({ step: name, durationMs: elapsed(started), ok: false });
       const failure = await handleFailure(ctx, step, error);
+      if (pendingMarked && failure.exitCode === ExitCode.badInput) await unmarkPending(ctx);
       return { ...base(), ...failure };
     }
     const durationMs = elapsed(started);

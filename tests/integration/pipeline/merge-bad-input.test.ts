@@ -76,7 +76,32 @@ describe("a user config that does not parse", () => {
     expect(await hashTree(box.appDir)).toEqual(before);
     expect(await readFile(marker, "utf8")).toBe("pre\nrollback\n");
   });
+
+  it("found only by the apply of a release with no pre_update hook: exit 2, no pending record left for the next run", async () => {
+    const v1 = await box.release("v1", { "app.py": "v1\n", "settings.yaml": "a: 1\n" }, noHooks("1.0.0"));
+    expect((await box.run(v1)).exitCode).toBe(0);
+    await writeFile(join(box.appDir, "settings.yaml"), "a: 1\nb: [1, 2\n");
+    const v2 = await box.release("v2", { "app.py": "v2\n", "settings.yaml": "a: 2\n" }, noHooks("2.0.0"));
+    const stateBefore = await readFile(box.stateFile, "utf8");
+    const real = defaultPorts();
+    const ports: PipelinePorts = { ...real, engine: { ...real.engine, checkMerges: async () => {} } };
+    const run = await box.run(v2, { ports });
+    expect(run.exitCode).toBe(2);
+    expect(run.apps[0]?.message).toMatch(/settings\.yaml:3:1 cannot merge/);
+    // The record markPending wrote before the hooks step is taken back: the state is as it was, and
+    // the next run (the file put right) installs, where it reported an interrupted update.
+    expect(await readFile(box.stateFile, "utf8")).toBe(stateBefore);
+    await writeFile(join(box.appDir, "settings.yaml"), "a: 1\n");
+    const next = await box.run(v2);
+    expect(next.exitCode, next.apps[0]?.message).toBe(0);
+    expect(next.apps[0]?.message).not.toMatch(/interrupted/);
+    expect(next.apps[0]?.result).toBe("updated");
+  });
 });
+
+function noHooks(version: string) {
+  return { version, files: { "settings.yaml": { action: "merge_yaml" as const } } };
+}
 
 describe("a .json config under merge_yaml whose copy is not JSON", () => {
   it("a tsconfig-like comment: exit 2 naming file:line:column, before the hooks, nothing changed", async () => {
