@@ -6,6 +6,7 @@ import { BadInputError } from "../shared/errors.js";
 import type { Logger } from "../shared/log.js";
 import { createApiApp } from "./api/app.js";
 import { removeUnusedArtifacts } from "./api/artifacts.js";
+import { lingerAfterUnreadBody } from "./api/lingering-close.js";
 import { limitIdleConnections, whileConnected } from "./auth/idle-connections.js";
 import { LiveSessions } from "./auth/live-sessions.js";
 import { TokenService } from "./auth/tokens.js";
@@ -262,7 +263,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     now: time,
     eventStream,
   });
-  const server = createServer(whileConnected(app));
+  const server = createServer(whileConnected(lingerAfterUnreadBody(app)));
   // Node cuts any request still arriving after 5 minutes (requestTimeout), so an artifact upload of
   // a few GB (max_artifact_mb is 4096) on an ordinary link failed with 408 however steadily it
   // came. A request may take as long as its bytes keep coming; a connection silent this long (a
