@@ -64,13 +64,17 @@ export function placeFirstItemNote(
 /**
  * The release's comment above its list (`# the web one` over `- name: web`, the first item once it
  * dropped the one before) is that item's own note when the user's item, put first, brings the same
- * lines: they showed twice. They stay once, on the item.
+ * lines: they showed twice. They stay once, on the item. So is one the previous release wrote over
+ * an item other than its first: the user's item brings the note as the user edited it, and the
+ * shipped one came back above it.
  */
-export function dropDoubledFirstNote(value: YAMLSeq): void {
+export function dropDoubledFirstNote(value: YAMLSeq, base: unknown): void {
   const first: unknown = value.items[0];
   const top = value.commentBefore;
   if (!top || !isNode(first) || !first.commentBefore) return;
   const note = first.commentBefore;
-  if (top === note) value.commentBefore = null;
+  const shippedOnItem =
+    isSeq(base) && base.items.slice(1).some((item) => isNode(item) && item.commentBefore === top);
+  if (top === note || shippedOnItem) value.commentBefore = null;
   else if (top.endsWith(`\n${note}`)) value.commentBefore = top.slice(0, -note.length - 1);
 }

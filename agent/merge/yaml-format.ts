@@ -694,7 +694,7 @@ function keepItemComments(
   });
   if (block) firstAt ??= keepCollectionItems(old, value, oldValues, newValues, base, moved);
   if (note !== undefined) placeFirstItemNote(old, value, note, firstAt);
-  if (block) dropDoubledFirstNote(value);
+  if (block) dropDoubledFirstNote(value, base);
   return moved;
 }
 

@@ -126,7 +126,14 @@ describe("the user's note above a list's first item", () => {
       "h:\n  # hosts\n  # b one\n  - b\n  - c\n",
     );
     expect(headed.text).toBe("h:\n  # hosts\n  # b one\n  - b\n  - c\n");
-    expect([...mappings.warnings, ...scalars.warnings, ...headed.warnings]).toEqual([]);
+    // One the user edited is theirs: the previous release's words do not come back above it.
+    const edited = merge(
+      "h:\n  # a one\n  - a\n  # b one\n  - b\n",
+      "h:\n  # a one\n  - a\n  # b one, and mine\n  - b\n",
+      "h:\n  # b one\n  - b\n  - c\n",
+    );
+    expect(edited.text).toBe("h:\n  # b one, and mine\n  - b\n  - c\n");
+    expect([...mappings.warnings, ...scalars.warnings, ...headed.warnings, ...edited.warnings]).toEqual([]);
   });
 
   it("stays the release's where the user left the previous release's comment there", () => {
