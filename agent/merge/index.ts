@@ -39,6 +39,7 @@
 import { BadInputError } from "../../shared/errors.js";
 import type { FileRule, SectionStrategy } from "../../shared/manifest/schema.js";
 import { parseJson, renderJsonMerge } from "./json-format.js";
+import { holdsNoValue, keptKeys, keylessReleaseWarning } from "./keyless-release.js";
 import { commentsOf, lostCommentsWarning } from "./lost-comments.js";
 import { UNPARSABLE_REPLACED } from "./not-merged.js";
 import type { CopyRole } from "./parse-error.js";
@@ -115,10 +116,14 @@ export function mergeConfigFile(input: MergeInput): MergeResult {
   const yaml = input.format === "yaml";
   const { body: current, tail } = oneDocument(yaml, normaliseServerText(input.current, form));
   const incoming = oneDocument(yaml, normaliseReleaseText(input.incoming)).body;
-  const base =
+  const shipped =
     input.base === undefined ? undefined : oneDocument(yaml, normaliseReleaseText(input.base)).body;
   const blank = current.trim() === "";
-  const format = readAs(input.format, blank ? undefined : current, incoming, base);
+  const format = readAs(input.format, blank ? undefined : current, incoming, shipped);
+  if (holdsNoValue(format, incoming)) return keptWhole(input, format, { current, incoming });
+  // A blank previous release's copy, one a keyless release left (keyless-release.ts), held no key,
+  // as a blank TOML or YAML copy reads: JSON's reader refused it, failing every later update.
+  const base = format === "json" && shipped?.trim() === "" ? "{}" : shipped;
   const merged =
     blank && format === "json"
       ? blankJsonAsNew(input, incoming)
@@ -128,6 +133,26 @@ export function mergeConfigFile(input: MergeInput): MergeResult {
   // operator, gave the file. A text that reads as the server copy comes back byte for byte.
   const text = merged.text === current ? input.current : restoreForm(merged.text + tail, form);
   return { ...merged, text };
+}
+
+/**
+ * The release's copy holds no value (keyless-release.ts): the server's copy stays byte for byte,
+ * each of its keys kept. One that does not parse is left as it is too: nothing replaces it.
+ */
+function keptWhole(
+  input: MergeInput,
+  format: MergeFormat,
+  { current, incoming }: { current: string; incoming: string },
+): MergeResult {
+  const report = { ...reportOf(emptyPlan()), text: input.current };
+  if (holdsNoValue(format, current)) return { ...report, warnings: [] };
+  let value: unknown;
+  try {
+    value = parserFor(format, (role) => input.names?.[role] ?? input.fileName)(current, "server").value;
+  } catch (error) {
+    if (!(error instanceof BadInputError) || input.strategy !== "replace") throw error;
+  }
+  return { ...report, kept: keptKeys(value), warnings: [keylessReleaseWarning(incoming)] };
 }
 
 /** A YAML copy without the empty documents it ends with (yaml-empty-documents.ts). */
@@ -417,8 +442,10 @@ export function checkMergeInput(
     role === "server" && release !== undefined && !blank
       ? readAs(format, normalised, normaliseReleaseText(release))
       : format;
-  // A blank server copy is merged as a new copy (blankJsonAsNew), although it is not JSON.
+  // A blank server copy is merged as a new copy (blankJsonAsNew), although it is not JSON; a release
+  // copy holding no value leaves the server's as it is, and one as the previous release's is none.
   if (as === "json" && role === "server" && blank) return;
+  if (role !== "server" && holdsNoValue(as, normalised)) return;
   parserFor(as, () => fileName)(normalised, role);
 }
 

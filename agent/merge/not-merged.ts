@@ -4,6 +4,7 @@
  * which read as a merge that found nothing to change.
  */
 import type { MergeReport } from "../../shared/protocol/messages.js";
+import { KEYLESS_RELEASE } from "./keyless-release.js";
 
 /** A config ship installed that the operator deleted: the release's copy went in. */
 export const DELETED_CONFIG = "it was not in the app, though ship installed it at the last update";
@@ -19,6 +20,8 @@ export function notMerged(m: MergeReport): string | undefined {
     return `installed ${m.file} anew: it was not in the app, so the release's copy went in, with none of your values`;
   if (said(LINKED_CONFIG))
     return `did not merge ${m.file}: it is a symlink, left as it is, and the release's copy was not installed`;
+  if (said(KEYLESS_RELEASE))
+    return `did not merge ${m.file}: the release's copy holds no keys, so your copy was left as it is`;
   if (said(UNPARSABLE_REPLACED))
     return `replaced ${m.file} whole: your copy did not parse, so the release's copy went in, with none of your values`;
   return undefined;

@@ -529,9 +529,10 @@ function withUserElements(
   const [mine, theirs] = [ours.spans, releases.spans];
   const [userValues, releaseValues] = [ours.values, releases.values];
   const { pairs, id } = pairElements(userValues, releaseValues);
-  const banner = arrayBanner(user, mine, release, theirs);
+  const banner = arrayBanner({ user, mine }, { release, theirs }, base, path);
   // The banner stays at the top of the array: it leaves whichever element it sat on.
-  const from = (block: Block, first: boolean) => block.start + (first ? banner.length : 0);
+  const from = (block: Block, first: boolean, side: "mine" | "theirs") =>
+    block.start + (first ? banner[side] : 0);
   let kept = 0;
   const parts = theirs.map((block, i) => {
     const last = i === theirs.length - 1;
@@ -542,7 +543,7 @@ function withUserElements(
     if (at !== undefined && own !== undefined) {
       if (sameValue(userValues[at], releaseValues[i])) {
         kept++;
-        return user.text.slice(from(own, at === 0), own.contentEnd) + parting;
+        return user.text.slice(from(own, at === 0, "mine"), own.contentEnd) + parting;
       }
       const changed = changedElement(
         user,
@@ -554,33 +555,78 @@ function withUserElements(
       );
       if (changed !== undefined) {
         kept++;
-        return user.text.slice(from(own, at === 0), own.headerStart) + changed + parting;
+        return user.text.slice(from(own, at === 0, "mine"), own.headerStart) + changed + parting;
       }
     }
-    return release.text.slice(from(block, i === 0), last ? block.contentEnd : block.end);
+    return release.text.slice(from(block, i === 0, "theirs"), last ? block.contentEnd : block.end);
   });
   if (kept === 0) return undefined;
-  return withNewline(banner + parts.map(withNewline).join("").trimEnd());
+  return withNewline(banner.text + parts.map(withNewline).join("").trimEnd());
 }
 
 /**
  * The comment lines directly above the first element that the user's copy and the release's both
  * begin with (`# ===== endpoints =====` over `[[endpoints]]`, no blank line between): a heading of
  * the array, not a note on its first element. It travelled with that element, so an element the
- * release put first came with a second copy of it, and one it dropped took it away.
+ * release put first came with a second copy of it, and one it dropped took it away. A heading the
+ * user left as the previous release shipped it and the release rewrote is the release's: its new
+ * one heads the array, once, and only the user's lines under the old one stay a note (both showed),
+ * unless the release's lines are the note over another of the user's elements (it put that first).
+ * `text` heads the array; `mine` and `theirs` are how much of it each side's first element begins with.
  */
-function arrayBanner(user: Side, mine: readonly Block[], release: Side, theirs: readonly Block[]): string {
+function arrayBanner(
+  { user, mine }: { user: Side; mine: readonly Block[] },
+  { release, theirs }: { release: Side; theirs: readonly Block[] },
+  base: BaseLayout | undefined,
+  path: readonly string[],
+): { text: string; mine: number; theirs: number } {
+  const none = { text: "", mine: 0, theirs: 0 };
   const [first, other] = [mine[0], theirs[0]];
-  if (first === undefined || other === undefined) return "";
-  const above = (side: Side, block: Block) => side.text.slice(block.start, block.headerStart);
-  const ours = above(user, first).split(/(?<=\n)/);
-  const releases = above(release, other).split(/(?<=\n)/);
+  if (first === undefined || other === undefined) return none;
+  const ours = commentAbove(user, first);
+  const releases = commentAbove(release, other);
+  const banner = sharedLines(ours, releases);
+  const shipped = base === undefined ? undefined : shippedBanner(base, path);
+  if (
+    shipped !== undefined &&
+    shipped !== releases &&
+    ours.startsWith(shipped) &&
+    shipped.length > banner.length &&
+    !repeatedAbove(release, theirs, releases) &&
+    // The release's lines are a note of one of the user's other elements, which it put first.
+    !(releases !== "" && mine.slice(1).some((block) => commentAbove(user, block).includes(releases)))
+  )
+    return { text: releases, mine: shipped.length, theirs: releases.length };
+  const length = repeatedAbove(release, theirs, banner) ? 0 : banner.length;
+  return { text: banner.slice(0, length), mine: length, theirs: length };
+}
+
+function commentAbove(side: { text: string }, block: Block): string {
+  return side.text.slice(block.start, block.headerStart);
+}
+
+/** The whole lines `a` and `b` both begin with. */
+function sharedLines(a: string, b: string): string {
+  const [ours, theirs] = [a.split(/(?<=\n)/), b.split(/(?<=\n)/)];
   let shared = 0;
-  while (ours[shared] && ours[shared] === releases[shared]) shared++;
-  const banner = ours.slice(0, shared).join("");
-  // The same lines over other elements too (`# endpoint` over each) are every element's own note.
-  const repeated = theirs.slice(1).some((block) => above(release, block).startsWith(banner));
-  return repeated ? "" : banner;
+  while (ours[shared] && ours[shared] === theirs[shared]) shared++;
+  return ours.slice(0, shared).join("");
+}
+
+/** The same lines over other elements too (`# endpoint` over each) are every element's own note. */
+function repeatedAbove(side: Side | BaseLayout, blocks: readonly Block[], lines: string): boolean {
+  return lines !== "" && blocks.slice(1).some((block) => commentAbove(side, block).startsWith(lines));
+}
+
+/** The comment lines above the previous release's first element, when they head its array. */
+function shippedBanner(base: BaseLayout, path: readonly string[]): string | undefined {
+  const side = { ...base, value: undefined };
+  const all = arrayBlocks(side, path);
+  const blocks = all === undefined ? undefined : elementBlocks(side, all, path);
+  const first = blocks?.[0];
+  if (blocks === undefined || first === undefined) return undefined;
+  const lines = commentAbove(base, first);
+  return lines === "" || repeatedAbove(base, blocks, lines) ? undefined : lines;
 }
 
 /**

@@ -4,15 +4,27 @@
  * release did: over a new item the release put first, or over the next item when it dropped that
  * one. Those of the user's lines that the release's copy does not also begin the list with (a
  * heading both write there stays) are a note on the user's first item, and go with that item, as
- * the comment lines above a TOML `[[array]]` element do.
+ * the comment lines above a TOML `[[array]]` element do. A heading the user left as the previous
+ * release shipped it is the release's to rewrite: the release's heading stays at the top, once, and
+ * only the user's lines under it are the note (both headings showed, the old one over the item).
  */
 import { isNode, isSeq, type YAMLSeq } from "yaml";
 
 export interface FirstItemNote {
   /** The user's comment above the list, whole. */
   whole: string;
-  /** The lines of it past the heading the release's copy shares ("" when there are none). */
+  /** The lines of it past the heading ("" when there are none). */
   note: string;
+  /** What goes above the list while the user's first item stays first: heading, then note. */
+  top: string;
+}
+
+/** How many lines `lines` begins with that `other` begins with too. */
+function sharedHead(lines: string[], other: string | null | undefined): number {
+  const theirs = other?.split("\n") ?? [];
+  let shared = 0;
+  while (shared < lines.length && lines[shared] === theirs[shared]) shared++;
+  return shared;
 }
 
 /** Undefined where the user wrote nothing there, or left it as the previous release shipped it. */
@@ -20,22 +32,26 @@ export function firstItemNote(old: YAMLSeq, value: YAMLSeq, base: unknown): Firs
   const whole = old.commentBefore;
   if (!whole || (isSeq(base) && base.commentBefore === whole)) return undefined;
   const ours = whole.split("\n");
-  const theirs = value.commentBefore?.split("\n") ?? [];
-  let shared = 0;
-  while (shared < ours.length && ours[shared] === theirs[shared]) shared++;
-  return { whole, note: ours.slice(shared).join("\n") };
+  const shipped = isSeq(base) ? base.commentBefore : undefined;
+  const fromBase = sharedHead(ours, shipped);
+  const fromRelease = sharedHead(ours, value.commentBefore);
+  if (shipped && fromBase > fromRelease && fromBase === shipped.split("\n").length) {
+    const note = ours.slice(fromBase).join("\n");
+    return { whole, note, top: value.commentBefore ? `${value.commentBefore}\n${note}` : note };
+  }
+  return { whole, note: ours.slice(fromRelease).join("\n"), top: whole };
 }
 
 /** Puts the note above where the user's first item is now (`firstAt`), if it is still there. */
 export function placeFirstItemNote(
   old: YAMLSeq,
   value: YAMLSeq,
-  { whole, note }: FirstItemNote,
+  { note, top }: FirstItemNote,
   firstAt: number | undefined,
 ): void {
   if (note === "") return;
   if (firstAt === 0) {
-    value.commentBefore = whole;
+    value.commentBefore = top;
     value.spaceBefore = old.spaceBefore;
     return;
   }
@@ -43,4 +59,22 @@ export function placeFirstItemNote(
   const item: unknown = firstAt === undefined ? undefined : value.items[firstAt];
   if (!isNode(item)) return;
   item.commentBefore = item.commentBefore ? `${note}\n${item.commentBefore}` : note;
+}
+
+/**
+ * The release's comment above its list (`# the web one` over `- name: web`, the first item once it
+ * dropped the one before) is that item's own note when the user's item, put first, brings the same
+ * lines: they showed twice. They stay once, on the item. So is one the previous release wrote over
+ * an item other than its first: the user's item brings the note as the user edited it, and the
+ * shipped one came back above it.
+ */
+export function dropDoubledFirstNote(value: YAMLSeq, base: unknown): void {
+  const first: unknown = value.items[0];
+  const top = value.commentBefore;
+  if (!top || !isNode(first) || !first.commentBefore) return;
+  const note = first.commentBefore;
+  const shippedOnItem =
+    isSeq(base) && base.items.slice(1).some((item) => isNode(item) && item.commentBefore === top);
+  if (top === note || shippedOnItem) value.commentBefore = null;
+  else if (top.endsWith(`\n${note}`)) value.commentBefore = top.slice(0, -note.length - 1);
 }

@@ -46,7 +46,7 @@ import {
   usedAnchorsOnPath,
   valuesOf,
 } from "./yaml-anchors.js";
-import { firstItemNote, placeFirstItemNote } from "./yaml-first-item-note.js";
+import { dropDoubledFirstNote, firstItemNote, placeFirstItemNote } from "./yaml-first-item-note.js";
 import { markFromRelease, withFoldedLines } from "./yaml-folded-blocks.js";
 import { type ReplaceInStyle, shapeChangedItems } from "./yaml-item-shape.js";
 import { checkYamlNesting } from "./yaml-nesting.js";
@@ -694,6 +694,7 @@ function keepItemComments(
   });
   if (block) firstAt ??= keepCollectionItems(old, value, oldValues, newValues, base, moved);
   if (note !== undefined) placeFirstItemNote(old, value, note, firstAt);
+  if (block) dropDoubledFirstNote(value, base);
   return moved;
 }
 

@@ -42,17 +42,27 @@ describe("malformed inputs give positioned errors", () => {
     expect(error.message).toContain(`conf/app.x:${line}:`);
   });
 
-  it("says a YAML file with two documents, or an empty JSON release copy, is what it is", () => {
+  it("says a YAML file with two documents is what it is; an empty JSON release copy is no parse error", () => {
     const run = (format: "yaml" | "json", current: string, incoming = "{}") =>
       failure(() => mergeConfigFile({ format, fileName: "a", current, incoming, strategy: "update_only" }))
         .issues[0]?.message;
     expect(run("yaml", "a: 1\n---\nb: 2\n")).toBe(
       "cannot merge: the server's copy does not parse: it holds more than one YAML document (a second `---`); a merge needs exactly one",
     );
-    // A blank copy of the operator's is merged as a new copy (three-way.test.ts); the release's is not.
-    expect(run("json", "{}", "\n")).toBe(
-      "cannot merge: the release's copy does not parse: the file is empty (a JSON config needs at least {})",
-    );
+    // A blank copy of the operator's is merged as a new copy (three-way.test.ts); a blank release
+    // copy leaves the operator's as it is, as in TOML and YAML (keyless-release.ts), where it was
+    // refused as not JSON.
+    const kept = mergeConfigFile({
+      format: "json",
+      fileName: "a",
+      current: '{"a": 1}',
+      incoming: "\n",
+      strategy: "update_only",
+    });
+    expect(kept.text).toBe('{"a": 1}');
+    expect(kept.warnings).toEqual([
+      expect.stringMatching(/^the release's copy holds no keys \(only white space\)/),
+    ]);
   });
 
   it("JSON: a comment, a trailing comma or an unexpected token is placed and named, never quoting the file", () => {

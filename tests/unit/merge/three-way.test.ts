@@ -28,8 +28,9 @@ describe.each(formats)("preserve_user three-way (%s)", (format) => {
   it("a key the release dropped stays when the user changed it, inside tables too", () => {
     const base = { old: { x: 1, y: 2 }, gone: "v" };
     const current = { old: { x: 10, y: 2, mine: true }, gone: "v" };
-    const result = merge3(format, base, current, {});
-    expect(result.value).toEqual({ old: { x: 10, mine: true } });
+    // The release keeps one key of its own: a copy holding none is kept whole (keyless-release.ts).
+    const result = merge3(format, base, current, { k: 1 });
+    expect(result.value).toEqual({ old: { x: 10, mine: true }, k: 1 });
     expect(result.kept).toEqual(["old.x", "old.mine"]);
     expect([...result.removed].sort()).toEqual(["gone", "old.y"]);
   });
@@ -216,5 +217,54 @@ describe.each(formats)("preserve_user: a list both sides changed (%s)", (format)
     // Only the user changed it, or only the release: nothing to say.
     expect(merge3(format, base, current, base).warnings).toEqual([]);
     expect(merge3(format, base, base, incoming).warnings).toEqual([]);
+  });
+});
+
+describe.each(formats)("a release copy holding no keys (%s)", (format) => {
+  // It turned the operator's YAML into `{}` and TOML into an empty file (every untouched key
+  // removed, the changed ones kept), and JSON refused it: now all three leave the copy as it is.
+  const texts: Record<(typeof formats)[number], { mine: string; empties: string[] }> = {
+    toml: { mine: "# mine\na = 5\nb = 2\n", empties: ["", "\n\n", "# all defaults\n# a = 1\n"] },
+    yaml: { mine: "# mine\na: 5\nb: 2\n", empties: ["", "\n", "# all defaults\n# a: 1\n", "---\n# a: 1\n"] },
+    json: { mine: '{\n  "a": 5,\n  "b": 2\n}\n', empties: ["", " \n"] },
+  };
+  const { mine, empties } = texts[format];
+  it.each(["preserve_user", "update_only", "replace"] as const)(
+    "under %s leaves the operator's copy byte for byte, with a WARNING",
+    (strategy) => {
+      for (const incoming of empties) {
+        for (const base of [write(format, { a: 1, b: 2 }), undefined]) {
+          const result = mergeConfigFile({
+            format,
+            fileName: "f",
+            current: `\uFEFF${mine.replaceAll("\n", "\r\n")}`,
+            incoming,
+            strategy,
+            ...(base === undefined ? {} : { base }),
+          });
+          expect(result.text).toBe(`\uFEFF${mine.replaceAll("\n", "\r\n")}`);
+          expect(result.kept).toEqual(["a", "b"]);
+          expect([...result.added, ...result.updated, ...result.removed]).toEqual([]);
+          expect(result.warnings).toEqual([
+            expect.stringMatching(
+              /^the release's copy holds no keys \((0 bytes|only white space|only comments)\): your copy was left as it is/,
+            ),
+          ]);
+        }
+      }
+    },
+  );
+
+  it("merges the next release with keys as without a previous copy", () => {
+    const result = mergeConfigFile({
+      format,
+      fileName: "f",
+      current: write(format, { a: 5, b: 2 }),
+      incoming: write(format, { a: 1, b: 2, c: 3 }),
+      base: empties[0] as string,
+      strategy: "preserve_user",
+    });
+    expect(read(format, result.text)).toEqual({ a: 5, b: 2, c: 3 });
+    expect(result.added).toEqual(["c"]);
   });
 });

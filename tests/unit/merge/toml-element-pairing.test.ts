@@ -78,6 +78,27 @@ describe("a banner right above the first element (no blank line)", () => {
     ]);
   });
 
+  it("is the release's where it rewrote the one the user kept: its new one heads the array, once", () => {
+    // The user wrote a note under the previous release's heading; both headings showed.
+    const v2 = "# ===== endpoints (v2) =====\n";
+    const base = `title = "x"\n\n${banner}${a}\n${b}`;
+    const current = base.replace(banner, `${banner}# ops: a is primary\n`);
+    const a2 = a.replace("http://a", "http://a2");
+    const moved = merge(base, current, `title = "x"\n\n${v2}${z}\n${a2}\n${b}`);
+    expect(moved.text).toBe(`title = "x"\n\n${v2}${z}\n# ops: a is primary\n${a2}\n${b}`);
+    const b2 = b.replace("http://b", "http://b2");
+    const stays = merge(base, current, `title = "x"\n\n${v2}${a}\n${b2}`);
+    expect(stays.text).toBe(`title = "x"\n\n${v2}# ops: a is primary\n${a}\n${b2}`);
+    const dropped = merge(base, current, `title = "x"\n\n${a}\n${b2}`);
+    expect(dropped.text).toBe(`title = "x"\n\n# ops: a is primary\n${a}\n${b2}`);
+    expect([...moved.warnings, ...stays.warnings, ...dropped.warnings]).toEqual([]);
+    // One the user edited stays theirs.
+    const edited = base.replace(banner, "# ===== our endpoints =====\n# ops: a is primary\n");
+    expect(merge(base, edited, `title = "x"\n\n${v2}${a}\n${b2}`).text).toBe(
+      `title = "x"\n\n# ===== our endpoints =====\n# ops: a is primary\n${a}\n${b2}`,
+    );
+  });
+
   it("is no banner where the release writes it over every element: each keeps its own", () => {
     const note = "# endpoint\n";
     const base = `${note}${a}\n${note}${b}`;

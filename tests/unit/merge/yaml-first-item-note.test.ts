@@ -49,6 +49,52 @@ describe("the user's note above a list's first item", () => {
     expect(result.warnings).toEqual([]);
   });
 
+  it("leaves the release's rewritten heading at the top, once, over the user's note", () => {
+    // The user kept the previous release's heading and wrote a note under it; the release rewrote
+    // the heading. Both headings showed, the old one over the user's item, wherever it went.
+    const base = "routes:\n  # ==== routes ====\n  - name: a\n    to: x\n  - name: b\n    to: y\n";
+    const current = base.replace("# ==== routes ====\n", "# ==== routes ====\n  # ops: a\n");
+    const moved = merge(
+      base,
+      current,
+      "routes:\n  # ==== Routes (v2) ====\n  - name: z\n    to: q\n  - name: a\n    to: x\n  - name: b\n    to: y\n",
+    );
+    expect(moved.text).toBe(
+      "routes:\n  # ==== Routes (v2) ====\n  - name: z\n    to: q\n  # ops: a\n  - name: a\n    to: x\n  - name: b\n    to: y\n",
+    );
+    const stays = merge(
+      base,
+      current,
+      "routes:\n  # ==== Routes (v2) ====\n  - name: a\n    to: x\n  - name: b\n    to: y2\n",
+    );
+    expect(stays.text).toBe(
+      "routes:\n  # ==== Routes (v2) ====\n  # ops: a\n  - name: a\n    to: x\n  - name: b\n    to: y2\n",
+    );
+    const hosts = merge(
+      "hosts:\n  # hosts\n  - a\n  - b\n",
+      "hosts:\n  # hosts\n  # ops: a is primary\n  - a\n  - b\n",
+      "hosts:\n  # hosts (v2)\n  - z\n  - a\n  - b\n",
+    );
+    expect(hosts.text).toBe("hosts:\n  # hosts (v2)\n  - z\n  # ops: a is primary\n  - a\n  - b\n");
+    // A release that drops the heading takes it away; the user's note stays on the item.
+    const dropped = merge(
+      "hosts:\n  # hosts\n  - a\n  - b\n",
+      "hosts:\n  # hosts\n  # ops: a is primary\n  - a\n  - b\n",
+      "hosts:\n  - a\n  - b\n  - c\n",
+    );
+    expect(dropped.text).toBe("hosts:\n  # ops: a is primary\n  - a\n  - b\n  - c\n");
+    expect([...moved.warnings, ...stays.warnings, ...hosts.warnings, ...dropped.warnings]).toEqual([]);
+  });
+
+  it("keeps a heading the user edited, with the note, where the release rewrote it too", () => {
+    const result = merge(
+      "hosts:\n  # hosts\n  - a\n  - b\n",
+      "hosts:\n  # our hosts\n  # ops: a is primary\n  - a\n  - b\n",
+      "hosts:\n  # hosts (v2)\n  - a\n  - b\n  - c\n",
+    );
+    expect(result.text).toBe("hosts:\n  # our hosts\n  # ops: a is primary\n  - a\n  - b\n  - c\n");
+  });
+
   it("goes with the first item the release drops, named, instead of landing on the next one", () => {
     const result = merge(
       "hosts:\n  - a\n  - b\n",
@@ -57,6 +103,37 @@ describe("the user's note above a list's first item", () => {
     );
     expect(result.text).toBe("hosts:\n  - b\n");
     expect(result.warnings.join("\n")).toContain("# ops: a is primary");
+  });
+
+  it("shows the next item's own note once when the release drops the first item", () => {
+    // The release's comment above its list is then that item's note, and the user's item brought
+    // the same lines: an untouched file came back with `# the web one` twice.
+    const base =
+      "up:\n  # the admin one\n  - name: admin\n    port: 4000\n  # the web one\n  - name: web\n    port: 80\n";
+    const incoming =
+      "up:\n  # the web one\n  - name: web\n    port: 80\n  # new\n  - name: new\n    port: 81\n";
+    const mappings = merge(base, base, incoming);
+    expect(mappings.text).toBe(incoming);
+    const scalars = merge(
+      "h:\n  # a one\n  - a\n  # b one\n  - b\n",
+      "h:\n  # a one\n  - a\n  # b one\n  - b\n",
+      "h:\n  # b one\n  - b\n  - c\n",
+    );
+    expect(scalars.text).toBe("h:\n  # b one\n  - b\n  - c\n");
+    const headed = merge(
+      "h:\n  # hosts\n  # a one\n  - a\n  # b one\n  - b\n",
+      "h:\n  # hosts\n  # a one\n  - a\n  # b one\n  - b\n",
+      "h:\n  # hosts\n  # b one\n  - b\n  - c\n",
+    );
+    expect(headed.text).toBe("h:\n  # hosts\n  # b one\n  - b\n  - c\n");
+    // One the user edited is theirs: the previous release's words do not come back above it.
+    const edited = merge(
+      "h:\n  # a one\n  - a\n  # b one\n  - b\n",
+      "h:\n  # a one\n  - a\n  # b one, and mine\n  - b\n",
+      "h:\n  # b one\n  - b\n  - c\n",
+    );
+    expect(edited.text).toBe("h:\n  # b one, and mine\n  - b\n  - c\n");
+    expect([...mappings.warnings, ...scalars.warnings, ...headed.warnings, ...edited.warnings]).toEqual([]);
   });
 
   it("stays the release's where the user left the previous release's comment there", () => {

@@ -1,0 +1,36 @@
+/**
+ * A release's copy of a merged config that holds no value at all — 0 bytes, white space, or (TOML,
+ * YAML) only comments — is no sign that the release dropped every key: a build that wrote an empty
+ * file, a template left unrendered. Merged, it turned the operator's config into `{}` (YAML) or an
+ * empty file (TOML), every value the operator never changed deleted, while JSON refused it (exit 2).
+ * In all three formats the operator's copy is kept as it is, and a WARNING says why.
+ */
+import type { MergeFormat } from "./index.js";
+import { keyName } from "./values.js";
+
+/** Lines holding no value: blank or a comment (TOML, YAML), or a YAML document marker or directive. */
+const NO_VALUE: Record<MergeFormat, RegExp> = {
+  json: /^[ \t]*$/,
+  toml: /^[ \t]*(#.*)?$/,
+  yaml: /^(---|\.\.\.|%.*)?[ \t]*(#.*)?$/,
+};
+
+/** Whether a normalised copy (no BOM, LF line endings) holds no value at all. */
+export function holdsNoValue(format: MergeFormat, text: string): boolean {
+  return text.split("\n").every((line) => NO_VALUE[format].test(line));
+}
+
+export const KEYLESS_RELEASE = "the release's copy holds no keys";
+
+/** The warning, by what the release's copy holds. */
+export function keylessReleaseWarning(text: string): string {
+  const what = text.length === 0 ? "0 bytes" : text.trim() === "" ? "only white space" : "only comments";
+  return `${KEYLESS_RELEASE} (${what}): your copy was left as it is, not merged as every key removed; check the release's copy (most likely a packaging mistake)`;
+}
+
+/** Each top-level key of the operator's copy: its value won over the release dropping it. */
+export function keptKeys(value: unknown): string[] {
+  if (value === null || value === undefined) return [];
+  if (typeof value !== "object" || Array.isArray(value)) return [keyName([])];
+  return Object.keys(value).map((key) => keyName([key]));
+}
