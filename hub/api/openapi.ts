@@ -46,7 +46,7 @@ const routes: Record<string, Record<string, Operation>> = {
     },
     get: {
       summary:
-        "List rollouts, newest first (?state=&app=&limit=, default 100, at most 1000; app filters before the limit); `more` is true when older ones were left out",
+        "List rollouts, newest first (?state=&app=&limit=, default 100, at most 1000; app filters before the limit); `more` is true when older ones were left out, and `next`, passed as ?after=, gives the next page",
       roles: "operator",
     },
   },
