@@ -111,7 +111,13 @@ const routes: Record<string, Record<string, Operation>> = {
       roles: "operator",
     },
   },
-  "/agents/{id}": { get: { summary: "One agent with deployments and recent reports", roles: "operator" } },
+  "/agents/{id}": {
+    get: {
+      summary:
+        "One agent with its deployments (?deployments_limit=&deployments_offset=, newest first; deploymentsPage.more when older ones exist) and recent reports (?reports_limit=&reports_offset=)",
+      roles: "operator",
+    },
+  },
   "/agents/{id}/check": {
     post: {
       summary:

@@ -150,7 +150,7 @@ export class SqliteStore implements Store {
         ON CONFLICT DO NOTHING`),
       getDeployment: p("SELECT * FROM deployments WHERE id = ?"),
       deploymentsOfRollout: p("SELECT * FROM deployments WHERE rollout_id = ? ORDER BY wave, agent_id"),
-      deploymentsOfAgent: p("SELECT * FROM deployments WHERE agent_id = ? ORDER BY updated_at DESC"),
+      deploymentsOfAgent: p("SELECT * FROM deployments WHERE agent_id = ? ORDER BY updated_at DESC, id"),
       allDeployments: p("SELECT * FROM deployments"),
       updateDeployment:
         p(`UPDATE deployments SET state = COALESCE(@state, state), attempts = COALESCE(@attempts, attempts),
