@@ -7,7 +7,7 @@
  * SQLite and PostgreSQL.
  */
 import { describe, expect, it } from "vitest";
-import { hubBackendsPerFile, hubPerTest, publishRelease } from "./support.js";
+import { hubBackendsPerFile, hubPerTest, insertFinishedRollout, publishRelease } from "./support.js";
 
 const session = hubPerTest();
 const backends = hubBackendsPerFile();
@@ -24,29 +24,14 @@ for (const backend of backends)
       const t = await session.start(await backend.options());
       const release = await publishRelease(t, "2.0.0");
       await session.connect(t, "a1");
+      // Its row is written by the hello's batch, after the registry has it online.
+      await expect.poll(async () => (await t.hub.store.getAgent("a1"))?.id, { timeout: 10_000 }).toBe("a1");
       const base = Date.now() - 1_000_000;
       const inserted: string[] = [];
       for (let i = 0; i < COUNT; i++) {
         const rolloutId = `${i.toString(16).padStart(8, "0")}-0000-4000-8000-000000000000`;
         const at = base + Math.floor(i / 4);
-        await t.hub.store.insertRollout({
-          id: rolloutId,
-          releaseId: release,
-          spec: {
-            release,
-            waves: [{ name: "all", percent: 100, waitMinutes: 0, minSuccessRate: 0 }],
-            failureThreshold: { count: 1 },
-            autoAdvance: false,
-            autoRollback: false,
-          },
-          state: "completed",
-          currentWave: 0,
-          waveStartedAt: at,
-          reason: null,
-          failureAllowance: 0,
-          created: at,
-          updated: at,
-        });
+        await insertFinishedRollout(t, rolloutId, release, at);
         await t.hub.store.insertDeployment({
           id: `${rolloutId}:a1`,
           rolloutId,

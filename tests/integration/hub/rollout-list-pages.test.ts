@@ -7,7 +7,14 @@
  * process) on SQLite and PostgreSQL, and the real CLI.
  */
 import { describe, expect, it } from "vitest";
-import { hubBackendsPerFile, hubPerTest, operatorCli, publishRelease, type TestHub } from "./support.js";
+import {
+  hubBackendsPerFile,
+  hubPerTest,
+  insertFinishedRollout,
+  operatorCli,
+  publishRelease,
+  type TestHub,
+} from "./support.js";
 
 const session = hubPerTest();
 const backends = hubBackendsPerFile();
@@ -20,24 +27,7 @@ async function insertRollouts(t: TestHub, releaseId: string): Promise<string[]> 
   for (let i = 0; i < COUNT; i++) {
     const id = `${i.toString(16).padStart(8, "0")}-0000-4000-8000-000000000000`;
     const at = base + Math.floor(i / 3);
-    await t.hub.store.insertRollout({
-      id,
-      releaseId,
-      spec: {
-        release: releaseId,
-        waves: [{ name: "all", percent: 100, waitMinutes: 0, minSuccessRate: 0 }],
-        failureThreshold: { count: 1 },
-        autoAdvance: false,
-        autoRollback: false,
-      },
-      state: "aborted",
-      currentWave: 0,
-      waveStartedAt: at,
-      reason: "old",
-      failureAllowance: 0,
-      created: at,
-      updated: at,
-    });
+    await insertFinishedRollout(t, id, releaseId, at, "aborted");
     ids.push(id);
   }
   return ids;

@@ -148,6 +148,34 @@ export async function insertOldReleases(t: TestHub, count: number, firstCreated:
   }
 }
 
+/** A finished rollout of `releaseId` (one wave, all) straight into the store, created at `at`. */
+export function insertFinishedRollout(
+  t: TestHub,
+  id: string,
+  releaseId: string,
+  at: number,
+  state: "completed" | "aborted" = "completed",
+): Promise<void> {
+  return t.hub.store.insertRollout({
+    id,
+    releaseId,
+    spec: {
+      release: releaseId,
+      waves: [{ name: "all", percent: 100, waitMinutes: 0, minSuccessRate: 0 }],
+      failureThreshold: { count: 1 },
+      autoAdvance: false,
+      autoRollback: false,
+    },
+    state,
+    currentWave: 0,
+    waveStartedAt: at,
+    reason: null,
+    failureAllowance: 0,
+    created: at,
+    updated: at,
+  });
+}
+
 export async function publishRelease(t: TestHub, version: string): Promise<string> {
   const res = await t.api<{ id: string }>("POST", "/api/v1/releases", {
     token: t.ci,
