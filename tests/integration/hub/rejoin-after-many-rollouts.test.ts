@@ -6,12 +6,9 @@
  * sent the older release the fleet had left. The store reads the app's own rollouts now. Real hub
  * (in process) over a real WebSocket, its SQLite file filled directly.
  */
-import { readdirSync } from "node:fs";
-import { join } from "node:path";
-import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import type { HubMessage } from "../../../shared/protocol/messages.js";
-import { hubPerTest, insertFinishedRollout, publishRelease } from "./support.js";
+import { hubPerTest, insertFinishedRollout, insertRolloutRows, publishRelease } from "./support.js";
 
 const session = hubPerTest();
 const MANY = 10_001;
@@ -48,48 +45,11 @@ describe("an agent that takes the app again, on a hub that kept more than 10,000
     });
     await insertFinishedRollout(t, R2, v3, base + 1);
     // Then years of another app's rollouts.
-    const other = await t.api<{ id: string }>("POST", "/api/v1/releases", {
-      token: t.ci,
-      body: {
-        app: "api",
-        version: "1.0.0",
-        manifest: 'version: "1.0.0"\n',
-        source: { type: "git", commit: "abcdef1" },
-      },
-    });
-    expect(other.status).toBe(201);
-    const db = new Database(join(t.dir, readdirSync(t.dir).find((f) => f.endsWith(".db")) as string));
-    try {
-      const insert = db.prepare(`INSERT INTO rollouts (id, release_id, spec, state, current_wave,
-        wave_started_at, reason, failure_allowance, created, updated)
-        VALUES (?, ?, ?, 'completed', 0, ?, NULL, 0, ?, ?)`);
-      const spec = JSON.stringify({
-        release: other.body.id,
-        waves: [{ name: "all", percent: 100, waitMinutes: 0, minSuccessRate: 1 }],
-        failureThreshold: { count: 1 },
-        autoAdvance: true,
-        autoRollback: false,
-      });
-      db.transaction(() => {
-        for (let i = 0; i < MANY; i++) {
-          const at = base + 10 + i;
-          insert.run(
-            `eeee${i.toString(16).padStart(4, "0")}-0000-4000-8000-000000000000`,
-            other.body.id,
-            spec,
-            at,
-            at,
-            at,
-          );
-        }
-      })();
-    } finally {
-      db.close();
-    }
-    // The insert held this process (and the hub in it): let the hub's overdue timers run first.
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await insertRolloutRows(t, await publishRelease(t, "1.0.0", "api"), MANY, "eeee", base + 10);
 
-    const back = await session.connect(t, "a1", [{ app: "web", version: "1.0.0", state: "ok" }]);
+    const back = await session.connect(t, "a1", [
+      { app: "web", version: "1.0.0", state: "ok", releaseId: undefined },
+    ]);
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     // Before: the 2.0.0 rollout's instruction went out (pending, then sent) over the fleet's 3.0.0.
     expect(back.received.filter((m: HubMessage) => m.type === "deploy")).toEqual([]);

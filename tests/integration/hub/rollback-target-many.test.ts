@@ -7,11 +7,8 @@
  * host it could have sent back. The store reads that release's rollouts only now. Real hub (in
  * process) over a real WebSocket, its SQLite file filled directly.
  */
-import { readdirSync } from "node:fs";
-import { join } from "node:path";
-import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
-import { deployOf, hubPerTest, publishRelease, reportInstalled } from "./support.js";
+import { deployOf, hubPerTest, insertRolloutRows, publishRelease, reportInstalled } from "./support.js";
 
 const session = hubPerTest();
 const MANY = 100_001;
@@ -41,43 +38,7 @@ describe("a rollback target on a hub that kept more than 100,000 rollouts", () =
       .toBe("completed");
 
     // Years of another app's rollouts since, all newer than the first one.
-    const other = await t.api<{ id: string }>("POST", "/api/v1/releases", {
-      token: t.ci,
-      body: {
-        app: "api",
-        version: "1.0.0",
-        manifest: 'version: "1.0.0"\n',
-        source: { type: "git", commit: "abcdef1" },
-      },
-    });
-    expect(other.status).toBe(201);
-    const file = readdirSync(t.dir).find((f) => f.endsWith(".db"));
-    const db = new Database(join(t.dir, file as string));
-    try {
-      const insert = db.prepare(`INSERT INTO rollouts (id, release_id, spec, state, current_wave,
-        wave_started_at, reason, failure_allowance, created, updated)
-        VALUES (?, ?, ?, 'completed', 0, ?, NULL, 0, ?, ?)`);
-      const spec = JSON.stringify({
-        release: other.body.id,
-        waves: [{ name: "all", percent: 100, waitMinutes: 0, minSuccessRate: 1 }],
-        failureThreshold: { count: 1 },
-        autoAdvance: true,
-        autoRollback: false,
-      });
-      const after = Date.now();
-      db.transaction(() => {
-        for (let i = 0; i < MANY; i++) {
-          const id = `eeee${i.toString(16).padStart(4, "0")}-0000-4000-8000-000000000000`;
-          insert.run(id, other.body.id, spec, after + i, after + i, after + i);
-        }
-      })();
-    } finally {
-      db.close();
-    }
-    // The insert held this process (and the hub in it) for seconds: the hub's keep-alive timers,
-    // overdue, close the idle connections once it runs again; a request let through first would
-    // meet that close.
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await insertRolloutRows(t, await publishRelease(t, "1.0.0", "api"), MANY, "eeee", Date.now());
 
     // 2.0.0 again (a1 runs it already), then taken back: a1 goes back to 1.0.0.
     const again = await create();
