@@ -38,6 +38,21 @@ export function parseLabels(text: string): Record<string, string> {
   return Object.fromEntries(labels);
 }
 
+/**
+ * `a1, a2` (or `a1 a2`) as the forms take an agents wave's ids. An empty one between commas, or a
+ * comma at either end (`a1,,a2`, `a1,`), is refused: it was dropped unsaid, and the operator who
+ * meant a third id there got a wave without it. The CLI's `--wave NAME=agents:…` reads the same rule.
+ */
+export function parseAgentIds(text: string): string[] {
+  const parts = text.split(",").map((part) => part.trim());
+  const empty = parts.indexOf("");
+  if (empty >= 0 && text.trim() !== "")
+    throw new Error(
+      `agent id ${empty + 1} of "${text.trim()}" is empty (two commas together, or a comma at an end): separate the ids by one comma`,
+    );
+  return parts.flatMap((part) => part.split(/\s+/)).filter(Boolean);
+}
+
 export function formatLabels(labels: Record<string, string>): string[] {
   return Object.entries(labels).map(([k, v]) => `${k}=${v}`);
 }

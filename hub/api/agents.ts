@@ -13,10 +13,12 @@ import { eventSubject } from "./event-subject.js";
 import { notBlank, queryCount } from "./query-params.js";
 import { parseOptionalBody, parseRequest } from "./validate.js";
 
-/** `GET /agents/:id` pages the agent's reports, newest first. */
+/** `GET /agents/:id` pages the agent's reports and its deployments, newest first. */
 const ReportPage = z.strictObject({
   reports_limit: queryCount(1, 200).default(20),
   reports_offset: queryCount(0).default(0),
+  deployments_limit: queryCount(1, 200).default(50),
+  deployments_offset: queryCount(0).default(0),
 });
 
 const EventsQuery = z.strictObject({
@@ -88,6 +90,10 @@ export function agentRoutes(deps: ApiDeps): Router {
     const agent = await store.getAgent(req.params.id as string);
     if (!agent) throw new HubRequestError(404, `agent ${req.params.id} not found`);
     const page = parseRequest(ReportPage, req.query, "query");
+    // Paged as the reports are: the newest 50 were all there was, and an agent in more rollouts
+    // than that had deployments no request reached (nor said it left them out).
+    const deployments = await store.listDeployments({ agentId: agent.id });
+    const end = page.deployments_offset + page.deployments_limit;
     res.json({
       ...agentView(
         agent,
@@ -95,9 +101,14 @@ export function agentRoutes(deps: ApiDeps): Router {
         deps.now(),
       ),
       // Times as every other answer gives them (ISO 8601), not the store's milliseconds.
-      deployments: (await store.listDeployments({ agentId: agent.id }))
-        .slice(0, 50)
+      deployments: deployments
+        .slice(page.deployments_offset, end)
         .map((d) => ({ ...d, updatedAt: new Date(d.updatedAt).toISOString() })),
+      deploymentsPage: {
+        limit: page.deployments_limit,
+        offset: page.deployments_offset,
+        ...(deployments.length > end ? { more: true } : {}),
+      },
       reports: (await store.listReports(agent.id, page.reports_limit, page.reports_offset)).map((r) => ({
         ...r,
         receivedAt: new Date(r.receivedAt).toISOString(),

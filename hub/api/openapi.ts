@@ -46,7 +46,7 @@ const routes: Record<string, Record<string, Operation>> = {
     },
     get: {
       summary:
-        "List rollouts, newest first (?state=&app=&limit=, default 100, at most 1000; app filters before the limit); `more` is true when older ones were left out",
+        "List rollouts, newest first (?state=&app=&limit=, default 100, at most 1000; app filters before the limit); `more` is true when older ones were left out, and `next`, passed as ?after=, gives the next page",
       roles: "operator",
     },
   },
@@ -111,7 +111,13 @@ const routes: Record<string, Record<string, Operation>> = {
       roles: "operator",
     },
   },
-  "/agents/{id}": { get: { summary: "One agent with deployments and recent reports", roles: "operator" } },
+  "/agents/{id}": {
+    get: {
+      summary:
+        "One agent with its deployments (?deployments_limit=&deployments_offset=, newest first; deploymentsPage.more when older ones exist) and recent reports (?reports_limit=&reports_offset=)",
+      roles: "operator",
+    },
+  },
   "/agents/{id}/check": {
     post: {
       summary:

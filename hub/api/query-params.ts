@@ -5,6 +5,7 @@
  * (A repeated parameter arrives as a list, which each schema already refuses as "got a list".)
  */
 import * as z from "zod";
+import type { ReleaseCursor } from "../store/store.js";
 
 const BLANK = "must not be blank (leave the parameter out for no filter)";
 
@@ -26,3 +27,21 @@ export function queryCount(min: number, max?: number) {
 export function queryFlag() {
   return z.enum(["true", "false", "1", "0"]).transform((v) => v === "true" || v === "1");
 }
+
+/** `next` of a page: where it ended (`created.id` of its last row, newest first). */
+const CURSOR = /^(\d{1,16})\.(.+)$/s;
+
+/** `?after=`: the `next` a page of a listing gave, read back as the store's cursor. */
+export function queryCursor() {
+  return z
+    .string()
+    .max(300)
+    .regex(CURSOR, "must be the `next` of the page before, as the hub gave it")
+    .transform((value): ReleaseCursor => {
+      const match = CURSOR.exec(value) as RegExpExecArray;
+      return { created: Number(match[1]), id: match[2] ?? "" };
+    });
+}
+
+/** The `next` of a page whose last row is `last`: what `queryCursor` reads back. */
+export const cursorText = (last: ReleaseCursor): string => `${last.created}.${last.id}`;

@@ -15,12 +15,9 @@ import { releaseById } from "../store/release-by-id.js";
 import type { ReleaseCursor, ReleaseRecord } from "../store/store.js";
 import type { ApiDeps } from "./deps.js";
 import { manifestNotText } from "./manifest-text.js";
-import { notBlank, queryCount, queryFlag } from "./query-params.js";
+import { cursorText, notBlank, queryCount, queryCursor, queryFlag } from "./query-params.js";
 import { releaseForPeople, releaseListed } from "./release-view.js";
 import { parseRequest } from "./validate.js";
-
-/** `next` of a page: where it ended (`created.id` of its last release). */
-const CURSOR = /^(\d{1,16})\.(.+)$/s;
 
 const ListQuery = z.strictObject({
   app: notBlank(z.string()).optional(),
@@ -29,11 +26,7 @@ const ListQuery = z.strictObject({
   limit: queryCount(1, 1000).default(100),
   /** `false`: each release without its manifest text (its `description` only), for a listing to show. */
   manifest: queryFlag().default(true),
-  after: z
-    .string()
-    .regex(CURSOR, "must be the `next` of the page before, as the hub gave it")
-    .max(300)
-    .optional(),
+  after: queryCursor().optional(),
 });
 
 /**
@@ -51,18 +44,15 @@ const SLICE = 50;
  */
 async function releasePage(
   store: ApiDeps["store"],
-  query: { app?: string; limit: number; after?: string },
+  query: { app?: string; limit: number; after?: ReleaseCursor },
   size: (release: ReleaseRecord) => number,
 ): Promise<{ releases: ReleaseRecord[]; more?: true; next?: string }> {
   const releases: ReleaseRecord[] = [];
   const cut = () => {
     const last = releases.at(-1) as ReleaseRecord;
-    return { releases, more: true as const, next: `${last.created}.${last.id}` };
+    return { releases, more: true as const, next: cursorText(last) };
   };
-  const match = query.after === undefined ? null : CURSOR.exec(query.after);
-  let after: ReleaseCursor | undefined = match
-    ? { created: Number(match[1]), id: match[2] ?? "" }
-    : undefined;
+  let after = query.after;
   let bytes = 0;
   for (;;) {
     const want = Math.min(SLICE, query.limit - releases.length);

@@ -13,7 +13,7 @@ import { HubRequestError } from "../errors.js";
 import { offlineFailsAt, rolloutDetail, rolloutDetailOf, rolloutSummary } from "../rollouts/view.js";
 import { rolloutStates } from "../store/store.js";
 import type { ApiDeps } from "./deps.js";
-import { notBlank, queryCount } from "./query-params.js";
+import { cursorText, notBlank, queryCount, queryCursor } from "./query-params.js";
 import { parseOptionalBody, parseRequest } from "./validate.js";
 
 const ListQuery = z.strictObject({
@@ -21,6 +21,8 @@ const ListQuery = z.strictObject({
   /** Only this app's rollouts: filtered in the store, before the limit, so `more` stays true. */
   app: notBlank(z.string().max(100)).optional(),
   limit: queryCount(1, 1000).default(100),
+  /** The `next` of the page before: the rollouts older than its last one. */
+  after: queryCursor().optional(),
 });
 
 export function rolloutRoutes(deps: ApiDeps): Router {
@@ -80,11 +82,17 @@ export function rolloutRoutes(deps: ApiDeps): Router {
       limit: query.limit + 1,
       ...(query.state ? { states: [query.state] } : {}),
       ...(query.app === undefined ? {} : { app: query.app }),
+      ...(query.after === undefined ? {} : { after: query.after }),
     });
     const rollouts = found.slice(0, query.limit);
     const summaries = await Promise.all(rollouts.map((r) => rolloutSummary(store, r)));
-    // Only when true: a list that was not cut off answers as before.
-    res.json({ rollouts: summaries, ...(found.length > query.limit ? { more: true } : {}) });
+    // Only when true: a list that was not cut off answers as before. `next` (as ?after=) reads on:
+    // without it, `more` named rollouts past the 1,000th that no request could reach.
+    const last = rollouts.at(-1);
+    res.json({
+      rollouts: summaries,
+      ...(found.length > query.limit && last ? { more: true, next: cursorText(last) } : {}),
+    });
   });
 
   router.get("/rollouts/:id", operator, async (req, res) => {

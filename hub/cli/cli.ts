@@ -104,6 +104,10 @@ remote(
     .option(
       "--limit <n>",
       "how many, newest first (1 to 1000, default 100; a note on stderr when more exist)",
+    )
+    .option(
+      "--after <next>",
+      "the next page: the `--after` the note of the page before gave (`next` in --json)",
     ),
 ).action(async (options) => (await remoteCommands()).rolloutList(options));
 remote(

@@ -91,7 +91,7 @@ export function printDetail(d: Detail): void {
 }
 
 export async function rolloutList(
-  options: RemoteOptions & { state?: string; app?: string; limit?: string },
+  options: RemoteOptions & { state?: string; app?: string; limit?: string; after?: string },
 ): Promise<void> {
   const limit = options.limit === undefined ? 100 : decimalFlag(options.limit);
   if (!(limit !== undefined && Number.isInteger(limit) && limit >= 1 && limit <= 1000))
@@ -101,21 +101,35 @@ export async function rolloutList(
     limit: String(limit),
     ...(options.state ? { state: options.state } : {}),
     ...(options.app === undefined ? {} : { app: options.app }),
+    ...(options.after === undefined ? {} : { after: options.after }),
   });
-  const { rollouts, more } = await refusedInFlagTerms(
-    client.request<{ rollouts: Summary[]; more?: boolean }>("GET", `/rollouts?${query.toString()}`),
-    { flags: { "query.state": "--state", "query.app": "--app", "query.limit": "--limit" } },
+  const { rollouts, more, next } = await refusedInFlagTerms(
+    client.request<{ rollouts: Summary[]; more?: boolean; next?: string }>(
+      "GET",
+      `/rollouts?${query.toString()}`,
+    ),
+    {
+      flags: {
+        "query.state": "--state",
+        "query.app": "--app",
+        "query.limit": "--limit",
+        "query.after": "--after",
+      },
+    },
   );
-  // On stderr, where a script reading the table does not trip on it, but an operator sees it.
-  if (more === true)
+  // On stderr, where a script reading the table does not trip on it, but an operator sees it. The
+  // next page is named: past the 1,000th rollout there was no way to list the older ones.
+  if (more === true) {
     say(
-      `note: only the newest ${limit} rollout(s) are listed; older ones exist (--limit up to 1000${[
+      `note: only ${options.after === undefined ? "the newest " : ""}${limit} rollout(s) are listed; older ones exist (--limit up to 1000${[
         ...(options.state ? [] : ["--state"]),
         ...(options.app === undefined ? ["--app"] : []),
       ]
         .map((flag) => `, or ${flag}`)
         .join("")})`,
     );
+    if (next !== undefined) say(`note: the next page: the same command with --after ${next}`);
+  }
   // An app with no rollout and an app the hub has never heard of (a typo, `Web` for `web`) gave the
   // same empty table: said apart on stderr, the table and --json unchanged.
   if (rollouts.length === 0 && options.app !== undefined) {

@@ -73,14 +73,20 @@ function parseWave(text: string, options: CreateOptions) {
       );
     return { ...common, labels };
   }
-  if (value.startsWith("agents:"))
-    return {
-      ...common,
-      agents: value
-        .slice(7)
-        .split(/[\s,]+/)
-        .filter(Boolean),
-    };
+  if (value.startsWith("agents:")) {
+    // An empty id (`a1,,a2`, `a1,`: a variable left empty in a script) was dropped unsaid, and the
+    // wave went out without the host meant there. The dashboard's wave row refuses it alike.
+    const parts = value
+      .slice(7)
+      .split(",")
+      .map((part) => part.trim());
+    const empty = parts.indexOf("");
+    if (empty >= 0 && parts.length > 1)
+      throw new RangeError(
+        `--wave "${text}": wave ${name}'s agent id ${empty + 1} is empty (two commas together, or a comma at an end): separate the ids by one comma`,
+      );
+    return { ...common, agents: parts.flatMap((part) => part.split(/\s+/)).filter(Boolean) };
+  }
   const percent = decimalFlag(value.replace(/%$/, ""));
   if (percent === undefined || percent <= 0 || percent > 100)
     throw new RangeError(`--wave "${text}": the percent must be a number above 0 and at most 100`);

@@ -194,17 +194,20 @@ export class AgentSync {
   /**
    * Whether a rollout of `rollout`'s app was created after it, whether or not it planned this agent
    * (one that left the app was not planned): the fleet has moved on, and an agent taking the app
-   * again must not be sent the older release. Rare (a hello that fits a rollout again): the newest
-   * rollouts are read until one older than `rollout`.
+   * again must not be sent the older release. Rare (a hello that fits a rollout again): the app's
+   * newest rollouts are read, by the store, until one older than `rollout`. (The hub's newest
+   * 10,000 of every app were read: past them a later rollout of the app went unseen, and the
+   * agent was sent the release the fleet had left.)
    */
   private async appRolledOutSince(dispatch: Dispatch, rollout: RolloutRecord): Promise<boolean> {
     const { t } = dispatch;
-    const release = (r: RolloutRecord) =>
-      dispatch.once(`release:${r.releaseId}`, () => t.getRelease(r.releaseId));
-    const app = (await release(rollout))?.app;
-    for (const later of await t.listRollouts({ limit: 10_000 })) {
+    const app = (await dispatch.once(`release:${rollout.releaseId}`, () => t.getRelease(rollout.releaseId)))
+      ?.app;
+    if (app === undefined) return false;
+    // Newest first: the first one of the app that is not this rollout answers, unless it is older.
+    for (const later of await t.listRollouts({ app, limit: 2 })) {
       if (later.created < rollout.created) return false;
-      if (later.id !== rollout.id && (await release(later))?.app === app) return true;
+      if (later.id !== rollout.id) return true;
     }
     return false;
   }

@@ -460,8 +460,12 @@ export class RolloutEngine {
    */
   private async earlierPrevious(t: StoreOps, rollout: RolloutRecord, release: ReleaseRecord) {
     const before = new Map<string, { release: string; at: number }>();
-    const earlier = (await t.listRollouts({ limit: 100_000 })).filter(
-      (r) => r.releaseId === release.id && r.id !== rollout.id,
+    // The store reads this release's rollouts only, where every rollout of the hub (the newest
+    // 100,000) was read per create to keep a handful: on a hub that kept more, the one that brought
+    // a host to the release fell past the cut and the host's rollback target read as unknown. The
+    // limit bounds one release's rollouts (one at a time per app: never near it).
+    const earlier = (await t.listRollouts({ releaseId: release.id, limit: 10_000 })).filter(
+      (r) => r.id !== rollout.id,
     );
     for (const r of earlier)
       for (const d of await t.listDeployments({ rolloutId: r.id })) {

@@ -383,14 +383,15 @@ export async function leftOnRelease(
 
 /**
  * Whether `d`'s agent may hold the release though its row no longer says so: it was sent it. A
- * forgotten one only if it said it had begun the update (an agent forgotten merely sent it is
- * counted as one that never took it); one forgotten with the rollback owed already is sent it when
- * it rejoins, with nothing new to mark.
+ * forgotten one too, whether or not it said it had begun the update before it went: its host may
+ * have run the instruction while the hub no longer heard it, so it is named and sent the rollback
+ * if it rejoins. One forgotten with the rollback owed already is sent it when it rejoins, with
+ * nothing new to mark.
  */
 function handedOver(d: DeploymentRecord): boolean {
   if (d.attempts === 0) return false;
   if (!FORGOTTEN_DEPLOYMENT_STATES.includes(d.state)) return true;
-  return (d.started ?? 0) > 0 && !(d.error ?? "").startsWith(ROLLBACK_FORGOTTEN);
+  return !(d.error ?? "").startsWith(ROLLBACK_FORGOTTEN);
 }
 
 /** The event that sends `state` back when its agent is one `leftOnRelease` names. */

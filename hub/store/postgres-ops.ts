@@ -330,11 +330,15 @@ export function postgresOps(db: Db): StoreOps {
         ORDER BY created DESC, id LIMIT ${limit}`;
       return rows.map(toRollout);
     },
-    async listRollouts({ states, app, limit }) {
+    async listRollouts({ states, app, releaseId, after, limit }) {
       const wanted = states ? j(states) : null;
+      const afterCreated = after?.created ?? null;
       const rows = await db`SELECT * FROM rollouts
         WHERE (${wanted}::json IS NULL OR state IN (SELECT json_array_elements_text(${wanted}::json)))
         AND (${app ?? null}::text IS NULL OR release_id IN (SELECT id FROM releases WHERE app = ${app ?? null}))
+        AND (${releaseId ?? null}::text IS NULL OR release_id = ${releaseId ?? null})
+        AND (${afterCreated}::bigint IS NULL OR created < ${afterCreated}
+          OR (created = ${afterCreated} AND id > ${after?.id ?? null}))
         ORDER BY created DESC, id LIMIT ${limit}`;
       return rows.map(toRollout);
     },

@@ -27,8 +27,8 @@ import type {
   ReleaseCursor,
   ReleaseRecord,
   ReportRecord,
+  RolloutFilter,
   RolloutRecord,
-  RolloutState,
   StaleDeployment,
   Store,
   TokenRecord,
@@ -136,7 +136,9 @@ export class SqliteStore implements Store {
       listRollouts: p(`SELECT * FROM rollouts
         WHERE (@states IS NULL OR state IN (SELECT value FROM json_each(@states)))
         AND (@app IS NULL OR release_id IN (SELECT id FROM releases WHERE app = @app))
-        ORDER BY created DESC`),
+        AND (@releaseId IS NULL OR release_id = @releaseId)
+        AND (@afterCreated IS NULL OR created < @afterCreated OR (created = @afterCreated AND id > @afterId))
+        ORDER BY created DESC, id`),
       updateRollout: p(`UPDATE rollouts SET state = COALESCE(@state, state),
         current_wave = COALESCE(@currentWave, current_wave), wave_started_at = COALESCE(@waveStartedAt, wave_started_at),
         reason = CASE WHEN @setReason THEN @reason ELSE reason END,
@@ -148,7 +150,7 @@ export class SqliteStore implements Store {
         ON CONFLICT DO NOTHING`),
       getDeployment: p("SELECT * FROM deployments WHERE id = ?"),
       deploymentsOfRollout: p("SELECT * FROM deployments WHERE rollout_id = ? ORDER BY wave, agent_id"),
-      deploymentsOfAgent: p("SELECT * FROM deployments WHERE agent_id = ? ORDER BY updated_at DESC"),
+      deploymentsOfAgent: p("SELECT * FROM deployments WHERE agent_id = ? ORDER BY updated_at DESC, id"),
       allDeployments: p("SELECT * FROM deployments"),
       updateDeployment:
         p(`UPDATE deployments SET state = COALESCE(@state, state), attempts = COALESCE(@attempts, attempts),
@@ -328,13 +330,18 @@ export class SqliteStore implements Store {
     const rows = this.stmt.findRollouts.all({ prefix: prefix.toLowerCase(), limit }) as Row[];
     return rows.map(toRollout);
   }
-  listRollouts(filter: { states?: readonly RolloutState[]; app?: string; limit: number }): RolloutRecord[] {
-    const states = filter.states ? JSON.stringify(filter.states) : null;
-    const app = filter.app ?? null;
+  listRollouts(filter: RolloutFilter): RolloutRecord[] {
+    const params = {
+      states: filter.states ? JSON.stringify(filter.states) : null,
+      app: filter.app ?? null,
+      releaseId: filter.releaseId ?? null,
+      afterCreated: filter.after?.created ?? null,
+      afterId: filter.after?.id ?? null,
+    };
     // The limit is applied here: SQLite's ORDER BY … LIMIT costs ~20x more on a near-empty table,
     // and every agent hello asks for the active rollouts.
     const rollouts: RolloutRecord[] = [];
-    for (const row of this.stmt.listRollouts.iterate({ states, app }) as IterableIterator<Row>) {
+    for (const row of this.stmt.listRollouts.iterate(params) as IterableIterator<Row>) {
       if (rollouts.length >= filter.limit) break;
       rollouts.push(toRollout(row));
     }

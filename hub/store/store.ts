@@ -33,10 +33,22 @@ export interface ArtifactRecord {
   created: number;
 }
 
-/** Where a page of the release listing ended: its last release's `created` and id. */
+/** Where a page of the release (or rollout) listing ended: its last row's `created` and id. */
 export interface ReleaseCursor {
   created: number;
   id: string;
+}
+
+/** What `listRollouts` reads: newest first (`created`, then id), at most `limit`. */
+export interface RolloutFilter {
+  states?: readonly RolloutState[];
+  /** Only the rollouts of that app's releases. */
+  app?: string;
+  /** Only the rollouts of this release. */
+  releaseId?: string;
+  /** Only those after this one in the order (the next page of a listing). */
+  after?: ReleaseCursor;
+  limit: number;
 }
 
 export interface ReleaseRecord {
@@ -234,8 +246,7 @@ export interface Store {
    * `limit`: a short id's lookup reads its matches only, not every rollout of the hub.
    */
   findRollouts(prefix: string, limit: number): RolloutRecord[];
-  /** Newest first; `app`: only the rollouts of that app's releases. */
-  listRollouts(filter: { states?: readonly RolloutState[]; app?: string; limit: number }): RolloutRecord[];
+  listRollouts(filter: RolloutFilter): RolloutRecord[];
   updateRollout(
     id: string,
     patch: Partial<

@@ -236,9 +236,16 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
     if (current !== undefined && (await answersPing(current, DUPLICATE_PROBE_MS))) {
       const from = origins.get(current);
       const where = `${from?.remote ?? "?"}${from?.hostname ? ` (host ${from.hostname})` : ""}`;
+      // From the address the connected one uses: most likely a second `ship agent` on that host
+      // (another config or state directory, one agent id), which "two hosts" alone sent the
+      // operator hunting for a clone that does not exist. (Short: the header keeps 200 characters.)
+      const question =
+        from !== undefined && from.remote === req.socket.remoteAddress
+          ? "a second ship agent on that host, or two hosts with one agent id?"
+          : "two hosts with one agent id?";
       return refused(
         409,
-        `agent ${principal.agentId} is connected already from ${where} and answering: two hosts with one agent id? Give each its own [hub] agent_id`,
+        `agent ${principal.agentId} is connected already from ${where} and answering: ${question} Give each its own [hub] agent_id`,
       );
     }
     try {

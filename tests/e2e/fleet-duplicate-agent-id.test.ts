@@ -61,7 +61,7 @@ describe("two agents with one agent id (real hub)", () => {
       // read "… Give each its own [hub] agent_id instead of opening the agent channel; reconnecting").
       const failed = lines.find((l) => l.includes('"msg":"hub connection failed: '));
       expect(failed).toMatch(
-        /"msg":"hub connection failed: the hub refused the connection \(409: agent agent-1 is connected already from 127\.0\.0\.1 \(host [^)]+\) and answering: two hosts with one agent id\? Give each its own \[hub\] agent_id\); reconnecting"/,
+        /"msg":"hub connection failed: the hub refused the connection \(409: agent agent-1 is connected already from 127\.0\.0\.1 \(host [^)]+\) and answering: a second ship agent on that host, or two hosts with one agent id\? Give each its own \[hub\] agent_id\); reconnecting"/,
       );
       expect(lines.filter((l) => l.includes('"msg":"connected to hub"'))).toEqual([]);
       // Backed off as after any failure: a handful of attempts in 8 s, not dozens. With this test's

@@ -1,5 +1,5 @@
 import { h } from "../dom.js";
-import { parseLabels } from "../format.js";
+import { parseAgentIds, parseLabels } from "../format.js";
 import type { WaveSpec } from "../types.js";
 
 export interface WaveRow {
@@ -101,8 +101,11 @@ export function waveRow(
           throw new Error(`${label}: name at least one label, key=value (every agent left is a 100 % wave)`);
         return { ...base, labels };
       }
-      const agents = text.split(/[\s,]+/).filter(Boolean);
-      return { ...base, agents };
+      try {
+        return { ...base, agents: parseAgentIds(text) };
+      } catch (error) {
+        throw new Error(`${label}: ${error instanceof Error ? error.message : String(error)}`);
+      }
     },
   };
   remove.addEventListener("click", () => onRemove(row));

@@ -304,7 +304,7 @@ describe("hub API input: every 400 is one line naming the field and what is wron
       "query.since: unknown key; allowed: before, subject, limit",
     );
     expect(await refused("GET", "/api/v1/rollouts?stat=running")).toMatch(
-      /^query\.stat: unknown key \(did you mean "state"\?\); allowed: state, app, limit$/,
+      /^query\.stat: unknown key \(did you mean "state"\?\); allowed: state, app, limit, after$/,
     );
     expect(await refused("GET", "/api/v1/releases?application=web")).toMatch(
       /^query\.application: unknown key/,
@@ -353,7 +353,7 @@ describe("hub API input: every 400 is one line naming the field and what is wron
       ["events", ["subject", "limit", "before"]],
       ["rollouts", ["app", "limit"]],
       ["releases", ["app", "version", "limit"]],
-      ["agents/a1", ["reports_limit", "reports_offset"]],
+      ["agents/a1", ["reports_limit", "reports_offset", "deployments_limit", "deployments_offset"]],
     ] as const;
     for (const [list, params] of blanks)
       for (const param of params)

@@ -4,7 +4,9 @@
  * the hub's instructions in turn and both reported on one deployment. A connection of an id whose
  * current connection still answers a ping is refused (409, said to the agent and on the attention
  * list); one whose current connection is gone without a word (its host rebooted, lost its network)
- * still takes its place. Real hub (in process) over real WebSocket.
+ * still takes its place. From the address the connected one uses, the refusal names a second
+ * `ship agent` on that host first (two daemons with their own config or state directory and one
+ * agent id read as "two hosts?" alone). Real hub (in process) over real WebSocket.
  */
 
 import { afterEach, describe, expect, it } from "vitest";
@@ -27,10 +29,18 @@ async function connect(t: TestHub, id: string, token: string, autoPong = true): 
   return agent;
 }
 
-/** Opens the agent channel and resolves with the hub's HTTP refusal (status and reason), or "opened". */
-function attempt(t: TestHub, token: string): Promise<{ status: number; reason: string } | "opened"> {
+/**
+ * Opens the agent channel (from `localAddress`, another loopback address standing for another
+ * host) and resolves with the hub's HTTP refusal (status and reason), or "opened".
+ */
+function attempt(
+  t: TestHub,
+  token: string,
+  localAddress?: string,
+): Promise<{ status: number; reason: string } | "opened"> {
   const ws = new WebSocket(`${t.hub.url.replace(/^http/, "ws")}/api/v1/agent`, {
     headers: { authorization: `Bearer ${token}` },
+    ...(localAddress === undefined ? {} : { localAddress }),
   });
   sockets.push(ws);
   return new Promise((resolve, reject) => {
@@ -54,8 +64,16 @@ describe("two live connections with one agent id", () => {
     const first = await connect(t, "web-1", token);
     const held = t.hub.registry.socketOf("web-1");
 
+    // From the address the connected one uses: a second `ship agent` on that host is named first
+    // (it read "two hosts with one agent id?" alone, and the operator looked for a cloned VM).
     const refused = await attempt(t, token);
     expect(refused).toEqual({
+      status: 409,
+      reason:
+        "agent web-1 is connected already from 127.0.0.1 (host web-1) and answering: a second ship agent on that host, or two hosts with one agent id? Give each its own [hub] agent_id",
+    });
+    // From another address: another host.
+    expect(await attempt(t, token, "127.0.0.2")).toEqual({
       status: 409,
       reason:
         "agent web-1 is connected already from 127.0.0.1 (host web-1) and answering: two hosts with one agent id? Give each its own [hub] agent_id",

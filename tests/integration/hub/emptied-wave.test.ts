@@ -94,10 +94,12 @@ describe("a wave that tested nothing is never passed", () => {
     requireHubBin();
     const t = await session.start();
     const id = await heldSingleWave(t);
+    // h1 was sent the release before it was forgotten, so it may run it: abort with rollback is
+    // offered too (it names h1, and sends it back if it rejoins).
     expect(await view(t, id)).toMatchObject({
       state: "paused",
       needsDecision: true,
-      actions: ["resume", "abort"],
+      actions: ["resume", "abort", "abort-rollback"],
     });
     expect(await kinds(t, id)).not.toContain("rollout.completed");
     // What the operator reads, and the watch that would otherwise wait for ever.

@@ -5,11 +5,8 @@
  * named. The store reads the matches only now. Real hub (in process), its SQLite file filled
  * directly; the store's lookup on both stores is in the store contract suite.
  */
-import { readdirSync } from "node:fs";
-import { join } from "node:path";
-import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
-import { hubPerTest, publishRelease } from "./support.js";
+import { hubPerTest, insertFinishedRollout, insertRolloutRows, publishRelease } from "./support.js";
 
 const session = hubPerTest();
 const OLDEST = "0a1d0000-0000-4000-8000-000000000001";
@@ -19,31 +16,8 @@ describe("a short rollout id on a hub that kept more than 100,000 rollouts", () 
   it("finds the oldest by its prefix, and an ambiguous prefix names ten of its matches", async () => {
     const t = await session.start();
     const release = await publishRelease(t, "2.0.0");
-    const file = readdirSync(t.dir).find((f) => f.endsWith(".db"));
-    expect(file).toBeDefined();
-    const db = new Database(join(t.dir, file as string));
-    try {
-      const insert = db.prepare(`INSERT INTO rollouts (id, release_id, spec, state, current_wave,
-        wave_started_at, reason, failure_allowance, created, updated)
-        VALUES (?, ?, ?, 'completed', 0, ?, NULL, 0, ?, ?)`);
-      const spec = JSON.stringify({
-        release,
-        waves: [{ name: "all", percent: 100, waitMinutes: 0, minSuccessRate: 1 }],
-        failureThreshold: { count: 1 },
-        autoAdvance: true,
-        autoRollback: false,
-        seed: release,
-      });
-      db.transaction(() => {
-        insert.run(OLDEST, release, spec, 1, 1, 1);
-        for (let i = 0; i < MANY; i++) {
-          const id = `ffff${i.toString(16).padStart(4, "0")}-0000-4000-8000-000000000000`;
-          insert.run(id, release, spec, 1000 + i, 1000 + i, 1000 + i);
-        }
-      })();
-    } finally {
-      db.close();
-    }
+    await insertFinishedRollout(t, OLDEST, release, 1);
+    await insertRolloutRows(t, release, MANY, "ffff", 1000);
     const found = await t.api<{ id?: string; error?: string }>("GET", "/api/v1/rollouts/0A1D0000", {
       token: t.operator,
     });

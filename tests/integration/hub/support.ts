@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
+import { readdirSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import { afterAll, afterEach, beforeAll, expect } from "vitest";
 import { WebSocket } from "ws";
 import { type HubOptions, type RunningHub, startHub } from "../../../hub/server.js";
@@ -127,7 +129,7 @@ export async function startTestHub(overrides: Partial<HubOptions> = {}, dir?: st
 
 export const manifestText = (version: string) => `version: "${version}"\ndescription: test release\n`;
 
-/** Publishes `version` of app "web" (a git source) as CI; the release id. */
+/** Publishes `version` of `app` (a git source) as CI; the release id. */
 /**
  * `count` releases of app "web" straight into the store, oldest first: rel-0 is 1.0.0, rel-i is
  * 1.1.i, created at `firstCreated` + i ms (a fleet whose old releases lie past the API's pages).
@@ -148,11 +150,40 @@ export async function insertOldReleases(t: TestHub, count: number, firstCreated:
   }
 }
 
-export async function publishRelease(t: TestHub, version: string): Promise<string> {
+/** A finished rollout of `releaseId` (one wave, all) straight into the store, created at `at`. */
+export function insertFinishedRollout(
+  t: TestHub,
+  id: string,
+  releaseId: string,
+  at: number,
+  state: "completed" | "aborted" = "completed",
+  reason: string | null = null,
+): Promise<void> {
+  return t.hub.store.insertRollout({
+    id,
+    releaseId,
+    spec: {
+      release: releaseId,
+      waves: [{ name: "all", percent: 100, waitMinutes: 0, minSuccessRate: 0 }],
+      failureThreshold: { count: 1 },
+      autoAdvance: false,
+      autoRollback: false,
+    },
+    state,
+    currentWave: 0,
+    waveStartedAt: at,
+    reason,
+    failureAllowance: 0,
+    created: at,
+    updated: at,
+  });
+}
+
+export async function publishRelease(t: TestHub, version: string, app = "web"): Promise<string> {
   const res = await t.api<{ id: string }>("POST", "/api/v1/releases", {
     token: t.ci,
     body: {
-      app: "web",
+      app,
       version,
       manifest: manifestText(version),
       source: { type: "git", commit: "abcdef1" },
@@ -161,6 +192,54 @@ export async function publishRelease(t: TestHub, version: string): Promise<strin
   if (res.status !== 201)
     throw new Error(`publishing web ${version}: HTTP ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.id;
+}
+
+/**
+ * `count` completed rollouts of `releaseId` written straight into the hub's SQLite file in one
+ * transaction (store calls one by one would take minutes): ids `PREFIX` + 4 hex digits, created
+ * at `firstCreated` + i ms. The write holds this process, and the hub in it, for seconds: the hub's
+ * overdue timers (keep-alive among them) run before this returns, so the next request does not
+ * meet a connection they close.
+ */
+export async function insertRolloutRows(
+  t: TestHub,
+  releaseId: string,
+  count: number,
+  prefix: string,
+  firstCreated: number,
+): Promise<void> {
+  const file = readdirSync(t.dir).find((f) => f.endsWith(".db"));
+  if (file === undefined) throw new Error(`no SQLite file in ${t.dir}`);
+  const db = new Database(join(t.dir, file));
+  try {
+    const insert = db.prepare(`INSERT INTO rollouts (id, release_id, spec, state, current_wave,
+      wave_started_at, reason, failure_allowance, created, updated)
+      VALUES (?, ?, ?, 'completed', 0, ?, NULL, 0, ?, ?)`);
+    const spec = JSON.stringify({
+      release: releaseId,
+      waves: [{ name: "all", percent: 100, waitMinutes: 0, minSuccessRate: 1 }],
+      failureThreshold: { count: 1 },
+      autoAdvance: true,
+      autoRollback: false,
+      seed: releaseId,
+    });
+    db.transaction(() => {
+      for (let i = 0; i < count; i++) {
+        const at = firstCreated + i;
+        insert.run(
+          `${prefix}${i.toString(16).padStart(4, "0")}-0000-4000-8000-000000000000`,
+          releaseId,
+          spec,
+          at,
+          at,
+          at,
+        );
+      }
+    })();
+  } finally {
+    db.close();
+  }
+  await new Promise((resolve) => setTimeout(resolve, 200));
 }
 
 /** The steps of a report: none (an answer from the agent's record), or a run's. */

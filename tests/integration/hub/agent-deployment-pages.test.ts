@@ -1,0 +1,80 @@
+/**
+ * `GET /agents/:id` answered the agent's newest 50 deployments and nothing else: an agent that had
+ * taken part in more rollouts (a year of weekly releases) had deployments no request reached, and
+ * the answer did not say it left any out. They page now as its reports do (`deployments_limit`,
+ * `deployments_offset`, `deploymentsPage.more`), deployments updated in the same millisecond in
+ * one order on every page; a bad value is a 400 naming the parameter. Real hub (in process) on
+ * SQLite and PostgreSQL.
+ */
+import { describe, expect, it } from "vitest";
+import { hubBackendsPerFile, hubPerTest, insertFinishedRollout, publishRelease } from "./support.js";
+
+const session = hubPerTest();
+const backends = hubBackendsPerFile();
+const COUNT = 120;
+
+type AgentPage = {
+  deployments: { id: string }[];
+  deploymentsPage: { limit: number; offset: number; more?: boolean };
+};
+
+for (const backend of backends)
+  describe.skipIf(!backend.available)(`${backend.name}: an agent's deployments past 50`, () => {
+    it("page to their end, each once; a bad page value is a 400 naming it", async () => {
+      const t = await session.start(await backend.options());
+      const release = await publishRelease(t, "2.0.0");
+      await session.connect(t, "a1");
+      // Its row is written by the hello's batch, after the registry has it online.
+      await expect.poll(async () => (await t.hub.store.getAgent("a1"))?.id, { timeout: 10_000 }).toBe("a1");
+      const base = Date.now() - 1_000_000;
+      const inserted: string[] = [];
+      for (let i = 0; i < COUNT; i++) {
+        const rolloutId = `${i.toString(16).padStart(8, "0")}-0000-4000-8000-000000000000`;
+        const at = base + Math.floor(i / 4);
+        await insertFinishedRollout(t, rolloutId, release, at);
+        await t.hub.store.insertDeployment({
+          id: `${rolloutId}:a1`,
+          rolloutId,
+          agentId: "a1",
+          wave: 0,
+          desiredRelease: release,
+          previousRelease: null,
+          state: "succeeded",
+          attempts: 1,
+          updatedAt: at,
+          error: null,
+        });
+        inserted.push(`${rolloutId}:a1`);
+      }
+      const get = (query: string) =>
+        t.api<AgentPage>("GET", `/api/v1/agents/a1?${query}`, { token: t.operator });
+
+      // The default page is the newest 50, and now says older ones exist.
+      const first = await get("");
+      expect(first.status).toBe(200);
+      expect(first.body.deployments).toHaveLength(50);
+      expect(first.body.deploymentsPage).toEqual({ limit: 50, offset: 0, more: true });
+
+      const seen: string[] = [];
+      for (let offset = 0; offset < 1000; offset += 50) {
+        const page = await get(`deployments_limit=50&deployments_offset=${offset}`);
+        expect(page.status).toBe(200);
+        seen.push(...page.body.deployments.map((d) => d.id));
+        if (page.body.deploymentsPage.more !== true) break;
+      }
+      expect(seen).toHaveLength(COUNT);
+      expect(new Set(seen)).toEqual(new Set(inserted));
+
+      for (const [query, field] of [
+        ["deployments_limit=0", "query.deployments_limit"],
+        ["deployments_limit=201", "query.deployments_limit"],
+        ["deployments_offset=-1", "query.deployments_offset"],
+        ["deployments_offset=x", "query.deployments_offset"],
+        ["deployments_offset=", "query.deployments_offset"],
+      ] as const) {
+        const bad = await t.api("GET", `/api/v1/agents/a1?${query}`, { token: t.operator });
+        expect({ query, status: bad.status }).toEqual({ query, status: 400 });
+        expect(bad.body.error).toMatch(new RegExp(`^${field.replace(".", "\\.")}: `));
+      }
+    }, 120_000);
+  });

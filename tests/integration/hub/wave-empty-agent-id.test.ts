@@ -1,0 +1,92 @@
+/**
+ * `--wave "canary=agents:a1,,a2"` (a script's `agents:$A,$B,$C` with B empty) dropped the empty id
+ * unsaid: the rollout was created with a canary of a1 and a2, and the host meant between them was
+ * left to a later wave. An empty id is refused now, in the flag, in the API's body and in the
+ * dashboard's wave row alike: a one-line error naming the wave and the id, exit 2, nothing created.
+ * Real hub, real CLI; the dashboard's parser is the module its page runs.
+ */
+import { describe, expect, it } from "vitest";
+import { parseAgentIds } from "../../../dashboard/src/format.js";
+import { hubPerTest, operatorCli, publishRelease } from "./support.js";
+
+const session = hubPerTest();
+
+describe("an empty id in an agents wave", () => {
+  it("is refused by the CLI (exit 2, one line naming the wave) and by the API (400 naming the field)", async () => {
+    const t = await session.start();
+    const release = await publishRelease(t, "2.0.0");
+    for (const id of ["a1", "a2", "a3"]) await session.connect(t, id);
+    for (const [list, n] of [
+      ["a1,,a2", 2],
+      ["a1, ,a2", 2],
+      ["a1,", 2],
+      [",a1", 1],
+    ] as const) {
+      const wave = `canary=agents:${list}`;
+      const run = await operatorCli(
+        t,
+        "rollout",
+        "create",
+        "--release",
+        release,
+        "--wave",
+        wave,
+        "--wave",
+        "rest=100",
+      );
+      expect({ wave, code: run.code, stdout: run.stdout }).toEqual({ wave, code: 2, stdout: "" });
+      expect(run.stderr).toBe(
+        `ship-hub: --wave "${wave}": wave canary's agent id ${n} is empty (two commas together, or a comma at an end): separate the ids by one comma\n`,
+      );
+    }
+    // Nothing was created: before, the first of them made a rollout with a canary of a1 and a2.
+    const listed = await t.api<{ rollouts: unknown[] }>("GET", "/api/v1/rollouts", { token: t.operator });
+    expect(listed.body.rollouts).toEqual([]);
+
+    const body = await t.api("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: {
+        release,
+        waves: [
+          { name: "canary", agents: ["a1", "", "a2"] },
+          { name: "rest", percent: 100 },
+        ],
+      },
+    });
+    expect(body.status).toBe(400);
+    expect(body.body.error).toMatch(/^body\.waves\[0\]\.agents\[1\]: /);
+    expect(
+      (await t.api<{ rollouts: unknown[] }>("GET", "/api/v1/rollouts", { token: t.operator })).body.rollouts,
+    ).toEqual([]);
+
+    // Spaces after the commas stay separators, as before.
+    const fine = await operatorCli(
+      t,
+      "rollout",
+      "create",
+      "--release",
+      release,
+      "--wave",
+      "canary=agents:a1, a2",
+      "--wave",
+      "rest=100",
+      "--preview",
+      "--json",
+    );
+    expect(fine.code, fine.stderr).toBe(0);
+    expect((JSON.parse(fine.stdout) as { waves: { agents: string[] }[] }).waves[0]?.agents).toEqual([
+      "a1",
+      "a2",
+    ]);
+  });
+
+  it("is refused by the dashboard's wave row, which named no error and dropped it", () => {
+    expect(() => parseAgentIds("a1,,a2")).toThrow(
+      'agent id 2 of "a1,,a2" is empty (two commas together, or a comma at an end): separate the ids by one comma',
+    );
+    expect(() => parseAgentIds("a1,")).toThrow("agent id 2 of");
+    expect(() => parseAgentIds(", a1")).toThrow("agent id 1 of");
+    expect(parseAgentIds(" a1, a2 a3 ")).toEqual(["a1", "a2", "a3"]);
+    expect(parseAgentIds("")).toEqual([]);
+  });
+});
