@@ -21,11 +21,11 @@ import {
   backupFilesDir,
   listBackups,
   newBackupId,
-  PREVIOUS_INDEX_FILE,
   writeBackupInventory,
   writeBackupMeta,
   writeUndoneManifest,
 } from "../backup/backup-store.js";
+import { PREVIOUS_INDEX_FILE } from "../backup/record-names.js";
 import { type KnownContent, writeSavedSizes } from "../backup/saved-sizes.js";
 import { shownPath } from "../backup/unrestored.js";
 import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";

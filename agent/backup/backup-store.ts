@@ -16,6 +16,16 @@ import { damagedRecord, parseRecord, readRecordText } from "../state/record-file
 import { writeFileAtomic } from "../tree/fs-ops.js";
 import { dirIdentity, realDir } from "../tree/path-on-disk.js";
 import { BackupDirUnlistableError, backupSourceDirs, backupSubdirs } from "./backup-dirs.js";
+import {
+  BACKUP_WHAT,
+  INSTALLED_FILE,
+  INVENTORY_FILE,
+  META_FILE,
+  MISSING,
+  NOT_A_FILE,
+  UNDONE_MANIFEST_FILE,
+  UNDONE_MANIFEST_WHAT,
+} from "./record-names.js";
 import { restoredAt } from "./restored-record.js";
 import { checkSavedRecords } from "./saved-records.js";
 import { appTrashDir, emptyTrash, restoredBackupInTrash, trashOldBackup } from "./trash.js";
@@ -106,29 +116,9 @@ export interface BackupInfo {
   unrecorded?: boolean;
 }
 
-export const META_FILE = "meta.json";
-export const INVENTORY_FILE = "inventory.json";
-/**
- * The manifest of the release the update installed (the one restoring this backup undoes): its
- * rollback hooks and notifications serve `ship --rollback`, when that release's files are gone.
- */
-export const UNDONE_MANIFEST_FILE = "manifest.json";
-/** The install index that was current before the update; restore reinstates it. */
-export const PREVIOUS_INDEX_FILE = "index.json";
-/**
- * The install index entries of the paths the update wrote (with their stat after the install):
- * what a restore checks "is this still the file ship installed" against, so undoing a 1 % change
- * reads 1 % of the index. Absent in backups made before it was kept: the whole index is read then.
- */
-export const INSTALLED_FILE = "installed.json";
-
 export function backupFilesDir(backupPath: string): string {
   return join(backupPath, "files");
 }
-
-/** What an operator reads when a backup's own record is damaged: the backup cannot be trusted. */
-export const BACKUP_WHAT =
-  "this backup's record of what its update changed; the backup cannot be restored, move it out of the backup directory";
 
 export async function readBackupMeta(backupPath: string): Promise<BackupMeta> {
   const path = join(backupPath, META_FILE);
@@ -148,11 +138,6 @@ async function readSavedRecord(path: string, what: string): Promise<string | und
     throw error;
   }
 }
-
-export const NOT_A_FILE = "it is not a file";
-
-/** Why a record every backup has is not there. */
-export const MISSING = "it is missing (deleted by hand?)";
 
 export async function readBackupInventory(backupPath: string): Promise<BackupInventory> {
   const path = join(backupPath, INVENTORY_FILE);
@@ -221,9 +206,6 @@ export async function readUndoneManifest(backupPath: string): Promise<unknown> {
   // release stopped. The operator decides, told the way out.
   return parseRecord(text, path, z.unknown(), UNDONE_MANIFEST_WHAT);
 }
-
-export const UNDONE_MANIFEST_WHAT =
-  "this backup's copy of the manifest of the release it undoes (its rollback hooks and notifications); move it aside to roll back without them; nothing was changed";
 
 /** The first, incomplete meta need not be durable: until the journal commits, the journal is the truth. */
 export async function writeBackupMeta(backupPath: string, meta: BackupMeta): Promise<void> {

@@ -52,14 +52,13 @@ import {
   findBackupListing,
   inUpdateOrder,
   listBackups,
-  META_FILE,
   noBackupWithId,
-  PREVIOUS_INDEX_FILE,
   readBackupInstalled,
   readBackupInventory,
   readBackupMeta,
   readUndoneManifest,
 } from "./backup-store.js";
+import { META_FILE, PREVIOUS_INDEX_FILE } from "./record-names.js";
 import { checkSavedEntries, firstUnwritableDir, noRoomFor } from "./restore-preflight.js";
 import { recordRestored } from "./restored-record.js";
 import { removeRollbackRecord, writeRollbackRecord } from "./rollback-record.js";

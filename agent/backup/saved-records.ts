@@ -12,7 +12,6 @@ import { damagedRecord } from "../state/record-file.js";
 import { lstatOrUndefined } from "../tree/fs-ops.js";
 import {
   BACKUP_WHAT,
-  type BackupMeta,
   INSTALLED_FILE,
   INVENTORY_FILE,
   MISSING,
@@ -20,9 +19,15 @@ import {
   PREVIOUS_INDEX_FILE,
   UNDONE_MANIFEST_FILE,
   UNDONE_MANIFEST_WHAT,
-} from "./backup-store.js";
+} from "./record-names.js";
 
-type SizedMeta = Pick<BackupMeta, "fromVersion" | "indexBytes" | "manifestBytes" | "installedBytes">;
+/** The parts of meta.json (backup-store.ts) the rule judges by. */
+interface SizedMeta {
+  fromVersion: string | null;
+  indexBytes?: number | undefined;
+  manifestBytes?: number | undefined;
+  installedBytes?: number | undefined;
+}
 
 /** Throws what is wrong with the backup's records (exit 2, naming the file and the way out). */
 export function checkSavedRecords(backupPath: string, meta: SizedMeta): void {
@@ -59,7 +64,7 @@ function checkSize(path: string, bytes: number | undefined, what: string): void 
  * with "install-index.json is damaged" and the state file still naming the undone version. Exit 2
  * naming the backup, before anything moves. One lstat; the size is known for backups made since.
  */
-function checkSavedIndex(backupPath: string, meta: Pick<BackupMeta, "fromVersion" | "indexBytes">): void {
+function checkSavedIndex(backupPath: string, meta: Pick<SizedMeta, "fromVersion" | "indexBytes">): void {
   if (meta.fromVersion === null) return;
   const saved = lstatOrUndefined(join(backupPath, PREVIOUS_INDEX_FILE));
   const what = `this backup cannot be restored (ship would not know what ${meta.fromVersion} installed); move it out of the backup directory; nothing was changed`;
