@@ -512,7 +512,7 @@ async function startBackup(
   }
   const toVersion = input.manifest.version;
   const { bytes, ...inventory } = facts.inventory;
-  await writeBackupInventory(path, inventory);
+  const inventoryBytes = await writeBackupInventory(path, inventory);
   const manifestBytes = await writeUndoneManifest(path, input.manifest);
   const files = inventory.changed.length;
   await writeBackupMeta(path, {
@@ -528,6 +528,7 @@ async function startBackup(
     ...(unrecorded ? { unrecorded: true } : {}),
     ...(indexBytes === undefined ? {} : { indexBytes }),
     manifestBytes,
+    inventorySizes: [inventoryBytes],
     bytes,
     files,
     bases,

@@ -71,6 +71,13 @@ const BackupMetaSchema = z.object({
    */
   manifestBytes: z.number().optional(),
   installedBytes: z.number().optional(),
+  /**
+   * The sizes inventory.json may have (absent in older backups): one, or two while cleanup rewrites
+   * it (cleanup-backup.ts records the new size beside the old before it writes, so a kill between
+   * the two writes leaves either size whole). A truncated inventory was listed as restorable and
+   * refused only by the rollback's parse.
+   */
+  inventorySizes: z.array(z.number()).optional(),
   /** Bytes of old file versions held, and how many files. */
   bytes: z.number(),
   files: z.number(),
@@ -149,11 +156,19 @@ export async function readBackupInventory(backupPath: string): Promise<BackupInv
 }
 
 /**
+ * Returns its size in bytes, for meta.json's `inventorySizes`.
  * Not fsynced itself: it is written before meta.json says complete, and that durable write commits
  * the filesystem journal, which (ext4 data=ordered, the default) flushes this file's data first.
  */
-export async function writeBackupInventory(backupPath: string, inventory: BackupInventory): Promise<void> {
-  await writeFileAtomic(join(backupPath, INVENTORY_FILE), JSON.stringify(inventory), false);
+export async function writeBackupInventory(backupPath: string, inventory: BackupInventory): Promise<number> {
+  const text = JSON.stringify(inventory);
+  await writeFileAtomic(join(backupPath, INVENTORY_FILE), text, false);
+  return Buffer.byteLength(text);
+}
+
+/** The size inventory.json would have: cleanup records it before it writes (cleanup-backup.ts). */
+export function inventorySize(inventory: BackupInventory): number {
+  return Buffer.byteLength(JSON.stringify(inventory));
 }
 
 /** Not fsynced: like the inventory, it is made durable by the complete meta.json written after it. */
@@ -287,6 +302,14 @@ export async function listBackups(
   return listBackupsNoting(backupRoot, app, appDir, known, configured);
 }
 
+/** A backup left out of a listing as damaged: the app directory's name, and what is wrong. */
+export interface DamagedBackup {
+  app: string;
+  message: string;
+  /** The backup, when its meta.json is whole (a record beside it is damaged): a link of its app's chain. */
+  backup?: BackupInfo;
+}
+
 /**
  * listBackups, plus what is wrong with each backup left out because its meta.json is damaged (one
  * line naming the file and what to do): `ship --list-backups` silently left such a backup out, so
@@ -295,8 +318,8 @@ export async function listBackups(
 export async function listBackupsWithDamaged(
   backupRoot: string,
   configured: Iterable<string> = [],
-): Promise<{ backups: BackupInfo[]; damaged: { app: string; message: string }[] }> {
-  const damaged: { app: string; message: string }[] = [];
+): Promise<{ backups: BackupInfo[]; damaged: DamagedBackup[] }> {
+  const damaged: DamagedBackup[] = [];
   const names = await backupSourceDirs(backupRoot, configured);
   const backups: BackupInfo[] = [];
   for (const name of names)
@@ -306,7 +329,7 @@ export async function listBackupsWithDamaged(
 
 // Code-unit order (ids and ISO times are ASCII): localeCompare would load ICU's collator (~10 ms).
 const newestFirst = (x: string, y: string) => (x < y ? 1 : x > y ? -1 : 0);
-const newestFirstBackup = (a: BackupInfo, b: BackupInfo) =>
+export const newestFirstBackup = (a: BackupInfo, b: BackupInfo) =>
   a.created === b.created ? newestFirst(a.id, b.id) : newestFirst(a.created, b.created);
 
 async function listBackupsNoting(
@@ -315,7 +338,7 @@ async function listBackupsNoting(
   appDir: string | undefined,
   known: readonly BackupInfo[],
   configured: Iterable<string>,
-  damaged?: { app: string; message: string }[],
+  damaged?: DamagedBackup[],
 ): Promise<BackupInfo[]> {
   const apps = app === undefined ? await backupSourceDirs(backupRoot, configured) : [app];
   const out: BackupInfo[] = [];
@@ -341,7 +364,7 @@ async function listBackupsNoting(
           checkSavedRecords(path, meta);
         } catch (error) {
           if (!(error instanceof BadInputError)) throw error;
-          damaged.push({ app: name, message: error.message });
+          damaged.push({ app: name, message: error.message, backup: infoOf(meta, path) });
           continue;
         }
       }
