@@ -25,6 +25,7 @@ import {
   writeBackupMeta,
   writeUndoneManifest,
 } from "../backup/backup-store.js";
+import { dirTimesBefore } from "../backup/dir-times.js";
 import { PREVIOUS_INDEX_FILE } from "../backup/record-names.js";
 import { type KnownContent, writeSavedSizes } from "../backup/saved-sizes.js";
 import { shownPath } from "../backup/unrestored.js";
@@ -512,7 +513,10 @@ async function startBackup(
   }
   const toVersion = input.manifest.version;
   const { bytes, ...inventory } = facts.inventory;
-  const inventoryBytes = await writeBackupInventory(path, inventory);
+  const inventoryBytes = await writeBackupInventory(path, {
+    ...inventory,
+    dirTimes: dirTimesBefore(input.appDir, inventory),
+  });
   const manifestBytes = await writeUndoneManifest(path, input.manifest);
   const files = inventory.changed.length;
   await writeBackupMeta(path, {

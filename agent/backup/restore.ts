@@ -57,6 +57,7 @@ import {
   readBackupMeta,
   readUndoneManifest,
 } from "./backup-store.js";
+import { restoreDirTimes } from "./dir-times.js";
 import { META_FILE, PREVIOUS_INDEX_FILE } from "./record-names.js";
 import { checkSavedEntries, firstUnwritableDir, noRoomFor } from "./restore-preflight.js";
 import { recordRestored } from "./restored-record.js";
@@ -324,6 +325,8 @@ async function runRestore(journal: RestoreJournal, options: RestoreRunOptions): 
     const stat = await lstat(join(appDir, dir.rel));
     if ((stat.mode & 0o7777) === dir.set) await chmod(join(appDir, dir.rel), dir.mode);
   }
+  // After every entry moved: each move stamped its directory with the time of the restore.
+  await restoreDirTimes(appDir, inventory.dirTimes, paths);
   work.outside.sort();
   work.displaced.sort();
   work.kept.sort();
