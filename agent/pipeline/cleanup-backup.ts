@@ -19,6 +19,7 @@ import {
   writeBackupInventory,
   writeBackupMeta,
 } from "../backup/backup-store.js";
+import { faultPoint } from "../fault.js";
 import { lstatOrUndefined, moveEntry, removeIfExists } from "../tree/fs-ops.js";
 import { removeTree, TreeRemovalError } from "../tree/remove-tree.js";
 
@@ -53,6 +54,7 @@ export async function setAsideIntoBackup(
   if (sizes !== undefined)
     await writeBackupMeta(backupPath, { ...meta, inventorySizes: [...sizes, inventorySize(inventory)] });
   const written = await writeBackupInventory(backupPath, inventory);
+  faultPoint("cleanup:inventory-written");
   const saved = backupFilesDir(backupPath);
   let bytes = 0;
   for (const rel of files) bytes += await setAside(join(appDir, rel), join(saved, rel));

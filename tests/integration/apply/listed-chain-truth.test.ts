@@ -146,4 +146,22 @@ describe("--list-backups tells which backups --rollback would take (real CLI)", 
     expect(await readFile(join(app.appDir, "junk.log"), "utf8")).toBe("operator's junk\n");
     expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v4\n");
   });
+
+  it("killed between cleanup's inventory rewrite and its meta.json, the next run restores that backup", async () => {
+    await app.release("r5", `version: "5.0.0"\ncleanup:\n  remove_files: ["junk.log"]\n`, {
+      "app.txt": "v5\n",
+    });
+    await writeFile(join(app.appDir, "junk.log"), "operator's junk\n");
+    const killed = await runShip(["--config", app.config], {
+      env: { SHIP_FAULT: "cleanup:inventory-written" },
+    });
+    expect(killed.code, killed.stdout + killed.stderr).toBeNull();
+    // Recovery restores the backup whose inventory cleanup had just rewritten: the size rule takes it.
+    const recovered = await runShip(["--config", app.config, "--recover"]);
+    expect(recovered.code, recovered.stdout + recovered.stderr).toBe(0);
+    expect(recovered.stdout + recovered.stderr).toContain("update to 5.0.0 was interrupted; restored 4.0.0");
+    expect(recovered.stdout + recovered.stderr).not.toContain("is damaged");
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v4\n");
+    expect(await readFile(join(app.appDir, "junk.log"), "utf8")).toBe("operator's junk\n");
+  });
 });
