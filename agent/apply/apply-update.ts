@@ -21,11 +21,12 @@ import {
   backupFilesDir,
   listBackups,
   newBackupId,
-  PREVIOUS_INDEX_FILE,
   writeBackupInventory,
   writeBackupMeta,
   writeUndoneManifest,
 } from "../backup/backup-store.js";
+import { dirTimesBefore } from "../backup/dir-times.js";
+import { PREVIOUS_INDEX_FILE } from "../backup/record-names.js";
 import { type KnownContent, writeSavedSizes } from "../backup/saved-sizes.js";
 import { shownPath } from "../backup/unrestored.js";
 import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
@@ -512,7 +513,10 @@ async function startBackup(
   }
   const toVersion = input.manifest.version;
   const { bytes, ...inventory } = facts.inventory;
-  await writeBackupInventory(path, inventory);
+  const inventoryBytes = await writeBackupInventory(path, {
+    ...inventory,
+    dirTimes: dirTimesBefore(input.appDir, inventory),
+  });
   const manifestBytes = await writeUndoneManifest(path, input.manifest);
   const files = inventory.changed.length;
   await writeBackupMeta(path, {
@@ -528,6 +532,7 @@ async function startBackup(
     ...(unrecorded ? { unrecorded: true } : {}),
     ...(indexBytes === undefined ? {} : { indexBytes }),
     manifestBytes,
+    inventorySizes: [inventoryBytes],
     bytes,
     files,
     bases,

@@ -16,6 +16,16 @@ import { damagedRecord, parseRecord, readRecordText } from "../state/record-file
 import { writeFileAtomic } from "../tree/fs-ops.js";
 import { dirIdentity, realDir } from "../tree/path-on-disk.js";
 import { BackupDirUnlistableError, backupSourceDirs, backupSubdirs } from "./backup-dirs.js";
+import {
+  BACKUP_WHAT,
+  INSTALLED_FILE,
+  INVENTORY_FILE,
+  META_FILE,
+  MISSING,
+  NOT_A_FILE,
+  UNDONE_MANIFEST_FILE,
+  UNDONE_MANIFEST_WHAT,
+} from "./record-names.js";
 import { restoredAt } from "./restored-record.js";
 import { checkSavedRecords } from "./saved-records.js";
 import { appTrashDir, emptyTrash, restoredBackupInTrash, trashOldBackup } from "./trash.js";
@@ -61,6 +71,13 @@ const BackupMetaSchema = z.object({
    */
   manifestBytes: z.number().optional(),
   installedBytes: z.number().optional(),
+  /**
+   * The sizes inventory.json may have (absent in older backups): one, or two while cleanup rewrites
+   * it (cleanup-backup.ts records the new size beside the old before it writes, so a kill between
+   * the two writes leaves either size whole). A truncated inventory was listed as restorable and
+   * refused only by the rollback's parse.
+   */
+  inventorySizes: z.array(z.number()).optional(),
   /** Bytes of old file versions held, and how many files. */
   bytes: z.number(),
   files: z.number(),
@@ -84,6 +101,8 @@ const BackupInventorySchema = z.object({
   ),
   /** Directories whose mode the update changed (`mode` the old one); absent in older backups. */
   modeChangedDirs: z.array(z.object({ rel: z.string(), mode: z.number(), set: z.number() })).default([]),
+  /** Directories whose entries the update changed, with their mtime before it (dir-times.ts); absent in older backups. */
+  dirTimes: z.array(z.object({ rel: z.string(), mtimeMs: z.number() })).default([]),
 });
 export type BackupInventory = z.infer<typeof BackupInventorySchema>;
 
@@ -106,29 +125,9 @@ export interface BackupInfo {
   unrecorded?: boolean;
 }
 
-export const META_FILE = "meta.json";
-export const INVENTORY_FILE = "inventory.json";
-/**
- * The manifest of the release the update installed (the one restoring this backup undoes): its
- * rollback hooks and notifications serve `ship --rollback`, when that release's files are gone.
- */
-export const UNDONE_MANIFEST_FILE = "manifest.json";
-/** The install index that was current before the update; restore reinstates it. */
-export const PREVIOUS_INDEX_FILE = "index.json";
-/**
- * The install index entries of the paths the update wrote (with their stat after the install):
- * what a restore checks "is this still the file ship installed" against, so undoing a 1 % change
- * reads 1 % of the index. Absent in backups made before it was kept: the whole index is read then.
- */
-export const INSTALLED_FILE = "installed.json";
-
 export function backupFilesDir(backupPath: string): string {
   return join(backupPath, "files");
 }
-
-/** What an operator reads when a backup's own record is damaged: the backup cannot be trusted. */
-export const BACKUP_WHAT =
-  "this backup's record of what its update changed; the backup cannot be restored, move it out of the backup directory";
 
 export async function readBackupMeta(backupPath: string): Promise<BackupMeta> {
   const path = join(backupPath, META_FILE);
@@ -149,11 +148,6 @@ async function readSavedRecord(path: string, what: string): Promise<string | und
   }
 }
 
-export const NOT_A_FILE = "it is not a file";
-
-/** Why a record every backup has is not there. */
-export const MISSING = "it is missing (deleted by hand?)";
-
 export async function readBackupInventory(backupPath: string): Promise<BackupInventory> {
   const path = join(backupPath, INVENTORY_FILE);
   const text = await readSavedRecord(path, BACKUP_WHAT);
@@ -164,11 +158,19 @@ export async function readBackupInventory(backupPath: string): Promise<BackupInv
 }
 
 /**
+ * Returns its size in bytes, for meta.json's `inventorySizes`.
  * Not fsynced itself: it is written before meta.json says complete, and that durable write commits
  * the filesystem journal, which (ext4 data=ordered, the default) flushes this file's data first.
  */
-export async function writeBackupInventory(backupPath: string, inventory: BackupInventory): Promise<void> {
-  await writeFileAtomic(join(backupPath, INVENTORY_FILE), JSON.stringify(inventory), false);
+export async function writeBackupInventory(backupPath: string, inventory: BackupInventory): Promise<number> {
+  const text = JSON.stringify(inventory);
+  await writeFileAtomic(join(backupPath, INVENTORY_FILE), text, false);
+  return Buffer.byteLength(text);
+}
+
+/** The size inventory.json would have: cleanup records it before it writes (cleanup-backup.ts). */
+export function inventorySize(inventory: BackupInventory): number {
+  return Buffer.byteLength(JSON.stringify(inventory));
 }
 
 /** Not fsynced: like the inventory, it is made durable by the complete meta.json written after it. */
@@ -221,9 +223,6 @@ export async function readUndoneManifest(backupPath: string): Promise<unknown> {
   // release stopped. The operator decides, told the way out.
   return parseRecord(text, path, z.unknown(), UNDONE_MANIFEST_WHAT);
 }
-
-export const UNDONE_MANIFEST_WHAT =
-  "this backup's copy of the manifest of the release it undoes (its rollback hooks and notifications); move it aside to roll back without them; nothing was changed";
 
 /** The first, incomplete meta need not be durable: until the journal commits, the journal is the truth. */
 export async function writeBackupMeta(backupPath: string, meta: BackupMeta): Promise<void> {
@@ -305,6 +304,14 @@ export async function listBackups(
   return listBackupsNoting(backupRoot, app, appDir, known, configured);
 }
 
+/** A backup left out of a listing as damaged: the app directory's name, and what is wrong. */
+export interface DamagedBackup {
+  app: string;
+  message: string;
+  /** The backup, when its meta.json is whole (a record beside it is damaged): a link of its app's chain. */
+  backup?: BackupInfo;
+}
+
 /**
  * listBackups, plus what is wrong with each backup left out because its meta.json is damaged (one
  * line naming the file and what to do): `ship --list-backups` silently left such a backup out, so
@@ -313,8 +320,8 @@ export async function listBackups(
 export async function listBackupsWithDamaged(
   backupRoot: string,
   configured: Iterable<string> = [],
-): Promise<{ backups: BackupInfo[]; damaged: { app: string; message: string }[] }> {
-  const damaged: { app: string; message: string }[] = [];
+): Promise<{ backups: BackupInfo[]; damaged: DamagedBackup[] }> {
+  const damaged: DamagedBackup[] = [];
   const names = await backupSourceDirs(backupRoot, configured);
   const backups: BackupInfo[] = [];
   for (const name of names)
@@ -324,7 +331,7 @@ export async function listBackupsWithDamaged(
 
 // Code-unit order (ids and ISO times are ASCII): localeCompare would load ICU's collator (~10 ms).
 const newestFirst = (x: string, y: string) => (x < y ? 1 : x > y ? -1 : 0);
-const newestFirstBackup = (a: BackupInfo, b: BackupInfo) =>
+export const newestFirstBackup = (a: BackupInfo, b: BackupInfo) =>
   a.created === b.created ? newestFirst(a.id, b.id) : newestFirst(a.created, b.created);
 
 async function listBackupsNoting(
@@ -333,7 +340,7 @@ async function listBackupsNoting(
   appDir: string | undefined,
   known: readonly BackupInfo[],
   configured: Iterable<string>,
-  damaged?: { app: string; message: string }[],
+  damaged?: DamagedBackup[],
 ): Promise<BackupInfo[]> {
   const apps = app === undefined ? await backupSourceDirs(backupRoot, configured) : [app];
   const out: BackupInfo[] = [];
@@ -359,7 +366,7 @@ async function listBackupsNoting(
           checkSavedRecords(path, meta);
         } catch (error) {
           if (!(error instanceof BadInputError)) throw error;
-          damaged.push({ app: name, message: error.message });
+          damaged.push({ app: name, message: error.message, backup: infoOf(meta, path) });
           continue;
         }
       }

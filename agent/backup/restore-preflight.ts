@@ -50,7 +50,7 @@ export async function firstUnwritableDir(input: {
   appDir: string;
   stateDir: string;
   backupPath: string;
-  inventory: Omit<BackupInventory, "modeChangedDirs">;
+  inventory: Omit<BackupInventory, "modeChangedDirs" | "dirTimes">;
 }): Promise<UnwritableDir | undefined> {
   const { appDir, backupPath, inventory } = input;
   const files = backupFilesDir(backupPath);

@@ -13,7 +13,6 @@ import {
   RestoreFailedError,
   RestoreInterruptedError,
   RestoreNotStartedError,
-  restoredVersionLabel,
   ShipError,
 } from "../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
@@ -52,16 +51,17 @@ import {
   findBackupListing,
   inUpdateOrder,
   listBackups,
-  META_FILE,
   noBackupWithId,
-  PREVIOUS_INDEX_FILE,
   readBackupInstalled,
   readBackupInventory,
   readBackupMeta,
   readUndoneManifest,
 } from "./backup-store.js";
+import { restoreDirTimes } from "./dir-times.js";
+import { META_FILE, PREVIOUS_INDEX_FILE } from "./record-names.js";
 import { checkSavedEntries, firstUnwritableDir, noRoomFor } from "./restore-preflight.js";
 import { recordRestored } from "./restored-record.js";
+import { chainRefusal } from "./rollback-chain.js";
 import { removeRollbackRecord, writeRollbackRecord } from "./rollback-record.js";
 import { checkSavedRecords } from "./saved-records.js";
 import { discardBackupDir, keepSecondName, moveAside, UNDONE_DIR } from "./trash.js";
@@ -325,6 +325,8 @@ async function runRestore(journal: RestoreJournal, options: RestoreRunOptions): 
     const stat = await lstat(join(appDir, dir.rel));
     if ((stat.mode & 0o7777) === dir.set) await chmod(join(appDir, dir.rel), dir.mode);
   }
+  // After every entry moved: each move stamped its directory with the time of the restore.
+  await restoreDirTimes(appDir, inventory.dirTimes, paths);
   work.outside.sort();
   work.displaced.sort();
   work.kept.sort();
@@ -581,37 +583,12 @@ export async function rollbackTo(options: {
   const first = chain[0];
   let recordDir: string | undefined;
   if (first !== undefined) {
-    // Each backup undoes one update: a chain that does not start at what is installed (the
-    // backup of the last update was deleted by hand) would leave that update's files among the
-    // restored version's, and say "back on 1.0.0". Refused before anything moves.
-    if (current !== undefined && current.version !== first.replacedBy) {
-      throw BadInputError.single(
-        options.backupRoot,
-        "",
-        `has no backup that undoes the installed ${current.version}: the newest backup of ${target.app}, ${first.id}, undoes ${first.replacedBy}; restoring ${target.id} would leave ${current.version}'s files mixed with ${restoredVersionLabel(target.version, target.replacedBy)}'s (was a backup deleted by hand?); nothing was changed`,
-      );
-    }
-    // Each backup must undo the version the one before it brings back. Backups made under a
-    // source's old name are kept by their own pruning, so after a rename a chain can miss the
-    // oldest of the new name's (pruned): restoring across that gap mixes two versions' files.
-    for (const [i, later] of chain.slice(1).entries()) {
-      const newer = chain[i];
-      if (newer !== undefined && newer.version === null)
-        // Not a gap: an install that found no install index (deleted by hand, as a damaged one's
-        // message advises) recorded no version before it. It was blamed on a pruned or deleted backup.
-        throw BadInputError.single(
-          options.backupRoot,
-          "",
-          `cannot restore ${target.id} across ${newer.id}: that backup's update found no install index in ${backupMetaOf(newer).stateDir} (deleted, or lost) and recorded no version before it, so the backups older than it (${later.id}, which undoes ${later.replacedBy}, and on) do not chain to it: ship --rollback ${newer.id} first (it brings back the files that update replaced, and the older backups then restore from there); nothing was changed`,
-        );
-      if (newer !== undefined && newer.version !== later.replacedBy) {
-        throw BadInputError.single(
-          options.backupRoot,
-          "",
-          `has no backup that undoes ${newer.version ?? "the tree before ship's first install"}: ${newer.id} brings it back, but the next older backup of ${target.appDir}, ${later.id}, undoes ${later.replacedBy}; restoring ${target.id} would leave files of both (a backup between them was pruned, deleted by hand, or has a damaged meta.json: see ship --list-backups); nothing was changed`,
-        );
-      }
-    }
+    // Each backup undoes one update, each the version the one before it brings back: a chain that
+    // does not (the last update's backup deleted by hand, a gap after a rename, an install that found
+    // no install index) would leave files of two versions mixed. Refused before anything moves.
+    const refusal = chainRefusal(chain, current?.version);
+    if (refusal !== undefined)
+      throw BadInputError.single(options.backupRoot, "", `${refusal}; nothing was changed`);
     // A later backup of the chain whose record is damaged stopped the rollback after the first
     // restores: exit 2 ("nothing changed") with the app moved to a version in between. Each one is
     // read before anything moves (the first is read by its own restore before its first change).

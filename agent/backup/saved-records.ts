@@ -12,7 +12,6 @@ import { damagedRecord } from "../state/record-file.js";
 import { lstatOrUndefined } from "../tree/fs-ops.js";
 import {
   BACKUP_WHAT,
-  type BackupMeta,
   INSTALLED_FILE,
   INVENTORY_FILE,
   MISSING,
@@ -20,18 +19,28 @@ import {
   PREVIOUS_INDEX_FILE,
   UNDONE_MANIFEST_FILE,
   UNDONE_MANIFEST_WHAT,
-} from "./backup-store.js";
+} from "./record-names.js";
 
-type SizedMeta = Pick<BackupMeta, "fromVersion" | "indexBytes" | "manifestBytes" | "installedBytes">;
+/** The parts of meta.json (backup-store.ts) the rule judges by. */
+interface SizedMeta {
+  fromVersion: string | null;
+  indexBytes?: number | undefined;
+  manifestBytes?: number | undefined;
+  installedBytes?: number | undefined;
+  inventorySizes?: number[] | undefined;
+}
 
 /** Throws what is wrong with the backup's records (exit 2, naming the file and the way out). */
 export function checkSavedRecords(backupPath: string, meta: SizedMeta): void {
-  // Every backup has one. Its size is not recorded: cleanup rewrites it after the backup completed
-  // (cleanup-backup.ts), and a kill between that write and meta.json's would read as damage.
+  // Every backup has one. Its size may be one of two while cleanup rewrites it after the backup
+  // completed (cleanup-backup.ts): both are recorded then.
   const inventory = join(backupPath, INVENTORY_FILE);
   const listed = lstatOrUndefined(inventory);
   if (listed === undefined) throw damagedRecord(inventory, BACKUP_WHAT, MISSING);
   if (!listed.isFile()) throw damagedRecord(inventory, BACKUP_WHAT, NOT_A_FILE);
+  const sizes = meta.inventorySizes;
+  if (sizes !== undefined && !sizes.includes(listed.size))
+    throw damagedRecord(inventory, BACKUP_WHAT, resized(listed.size, sizes.join(" or ")));
   checkSavedIndex(backupPath, meta);
   // Absent is no damage for either: a backup made before they were kept has none, and moving
   // manifest.json aside is the documented way to roll back without the undone release's hooks.
@@ -43,12 +52,11 @@ function checkSize(path: string, bytes: number | undefined, what: string): void 
   const stat = bytes === undefined ? undefined : lstatOrUndefined(path);
   if (stat === undefined) return;
   if (!stat.isFile()) throw damagedRecord(path, what, NOT_A_FILE);
-  if (stat.size !== bytes)
-    throw damagedRecord(
-      path,
-      what,
-      `it is ${stat.size} bytes, but it was ${bytes} when the update saved it (truncated or edited by hand since)`,
-    );
+  if (stat.size !== bytes) throw damagedRecord(path, what, resized(stat.size, String(bytes)));
+}
+
+function resized(size: number, recorded: string): string {
+  return `it is ${size} bytes, but it was ${recorded} when the update saved it (truncated or edited by hand since)`;
 }
 
 /**
@@ -59,7 +67,7 @@ function checkSize(path: string, bytes: number | undefined, what: string): void 
  * with "install-index.json is damaged" and the state file still naming the undone version. Exit 2
  * naming the backup, before anything moves. One lstat; the size is known for backups made since.
  */
-function checkSavedIndex(backupPath: string, meta: Pick<BackupMeta, "fromVersion" | "indexBytes">): void {
+function checkSavedIndex(backupPath: string, meta: Pick<SizedMeta, "fromVersion" | "indexBytes">): void {
   if (meta.fromVersion === null) return;
   const saved = lstatOrUndefined(join(backupPath, PREVIOUS_INDEX_FILE));
   const what = `this backup cannot be restored (ship would not know what ${meta.fromVersion} installed); move it out of the backup directory; nothing was changed`;

@@ -13,11 +13,13 @@ import { lstat, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import {
   backupFilesDir,
+  inventorySize,
   readBackupInventory,
   readBackupMeta,
   writeBackupInventory,
   writeBackupMeta,
 } from "../backup/backup-store.js";
+import { faultPoint } from "../fault.js";
 import { lstatOrUndefined, moveEntry, removeIfExists } from "../tree/fs-ops.js";
 import { removeTree, TreeRemovalError } from "../tree/remove-tree.js";
 
@@ -28,7 +30,7 @@ export async function setAsideIntoBackup(
   rels: readonly string[],
 ): Promise<void> {
   const inventory = await readBackupInventory(backupPath);
-  const written = new Set([...inventory.added, ...inventory.changed]);
+  const listed = new Set([...inventory.added, ...inventory.changed]);
   const dirsKnown = new Set([...inventory.createdDirs, ...inventory.removedDirs.map((d) => d.rel)]);
   const files: string[] = [];
   for (const rel of rels) {
@@ -37,26 +39,33 @@ export async function setAsideIntoBackup(
         if (!dirsKnown.has(entry.rel))
           inventory.removedDirs.push({ rel: entry.rel, mode: entry.mode, uid: entry.uid, gid: entry.gid });
         dirsKnown.add(entry.rel);
-      } else if (!written.has(entry.rel)) {
+      } else if (!listed.has(entry.rel)) {
         inventory.changed.push(entry.rel);
-        written.add(entry.rel);
+        listed.add(entry.rel);
         files.push(entry.rel);
       }
     }
   }
-  await writeBackupInventory(backupPath, inventory);
+  const meta = await readBackupMeta(backupPath);
+  const sizes = meta.inventorySizes;
+  // The new size beside the old before the rewrite, the old dropped after it: a kill between the
+  // two writes leaves an inventory of either size, whole, which the size rule (saved-records.ts)
+  // must not call damaged (recovery restores this backup then).
+  if (sizes !== undefined)
+    await writeBackupMeta(backupPath, { ...meta, inventorySizes: [...sizes, inventorySize(inventory)] });
+  const written = await writeBackupInventory(backupPath, inventory);
+  faultPoint("cleanup:inventory-written");
   const saved = backupFilesDir(backupPath);
   let bytes = 0;
   for (const rel of files) bytes += await setAside(join(appDir, rel), join(saved, rel));
   // `ship --list-backups` shows what the backup holds, what cleanup gave it included.
-  if (files.length > 0) {
-    const meta = await readBackupMeta(backupPath);
+  if (files.length > 0 || sizes !== undefined)
     await writeBackupMeta(backupPath, {
       ...meta,
+      ...(sizes === undefined ? {} : { inventorySizes: [written] }),
       bytes: meta.bytes + bytes,
       files: meta.files + files.length,
     });
-  }
   // What is left: directories, and entries the update wrote (their old version is in the backup).
   for (const rel of rels) await removeTree(join(appDir, rel));
 }

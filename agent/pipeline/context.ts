@@ -47,6 +47,14 @@ export interface UpdateContext {
   versionFromManifest?: boolean;
   applied?: AppliedRelease;
   /**
+   * Set by markPending once its record is written (pending-update.ts): the run got to a step that
+   * may stop the app's services (the pre_update hooks on). The one place that says so: the failure
+   * path runs the rollback commands and takes the record back by it. Reckoned from the step there
+   * too, a run whose record could not be written ran the rollback hooks of an update whose first
+   * pre_update hook never ran.
+   */
+  pendingMarked?: boolean;
+  /**
    * No version recorded and app_dir held nothing before this update: a first install, where every
    * migration up to the release's version runs (DESIGN: current < v ≤ target, with no current),
    * not an app of unknown version installed by other means, where none does.

@@ -30,11 +30,11 @@ import { leftAloneNote } from "../backup/unrestored.js";
 import type { FetchedRelease } from "../sources/types.js";
 import type { UpdateContext } from "./context.js";
 import { StepFailedError, UpdateLeftInPlaceError } from "./errors.js";
-import { recordPendingFailure } from "./pending-update.js";
+import { recordPendingFailure, unmarkPending } from "./pending-update.js";
 import type { LeftAlone } from "./ports.js";
 import { type AppReport, appMessage } from "./report.js";
 import { runCommandList } from "./run-commands.js";
-import { mayHaveStoppedServices, rollbackTrigger, type Step, stepName } from "./steps.js";
+import { rollbackTrigger, type Step, stepName } from "./steps.js";
 
 export type FailureOutcome = Pick<AppReport, "result" | "exitCode" | "message" | "error" | "failureReason">;
 
@@ -72,7 +72,7 @@ export async function handleFailure(ctx: UpdateContext, step: Step, error: unkno
   await recordPendingFailure(ctx, name, reason).catch((problem: unknown) =>
     ctx.log.warn(`could not record why the update failed in the state file: ${messageOf(problem)}`),
   );
-  const wantsCommands = mayHaveStoppedServices(step) && rollbackCommandsOf(ctx).length > 0;
+  const wantsCommands = servicesMayBeStopped(ctx) && rollbackCommandsOf(ctx).length > 0;
   // The release's files, for its rollback commands: still staged before the apply; linked aside
   // from the app before a restore removes them. After a failed apply they are partly gone: none.
   let releaseDir: string | undefined;
@@ -92,16 +92,19 @@ export async function handleFailure(ctx: UpdateContext, step: Step, error: unkno
   } else if (step.kind === "apply") {
     files = await settleFailedApply(ctx, error);
   }
-  const commandProblems = mayHaveStoppedServices(step) ? await runRollbackCommands(ctx, releaseDir) : [];
+  const commandProblems = servicesMayBeStopped(ctx) ? await runRollbackCommands(ctx, releaseDir) : [];
   if (kept !== undefined)
     await dropUndoneRelease(kept.dir).catch((problem: unknown) => ctx.log.warn(messageOf(problem)));
-  return outcomeOf(ctx, { step, name, reason, error, files, commandProblems });
+  const outcome = outcomeOf(ctx, { name, reason, error, files, commandProblems });
+  // Refused as bad input, nothing changed: finalize writes no state on exit 2, and the record left
+  // behind made the next run report an update "interrupted" that never began.
+  if (outcome.exitCode === ExitCode.badInput) await unmarkPending(ctx);
+  return outcome;
 }
 
 function outcomeOf(
   ctx: UpdateContext,
   facts: {
-    step: Step;
     name: string;
     reason: string;
     error: unknown;
@@ -109,7 +112,7 @@ function outcomeOf(
     commandProblems: string[];
   },
 ): FailureOutcome {
-  const { step, name, reason, error, files, commandProblems } = facts;
+  const { name, reason, error, files, commandProblems } = facts;
   const commandNote =
     commandProblems.length === 0 ? "" : `; rollback commands failed: ${commandProblems.join("; ")}`;
   if (files.kind === "failed") {
@@ -147,7 +150,7 @@ function outcomeOf(
   // like any other, recorded (finalize writes nothing on exit 2, which left the pending record for
   // the next run to call "interrupted"). With no hook run, an input the apply was the first to
   // meet (a backup_dir entry ship may not read) is still the refusal it always was.
-  if (error instanceof ShipError && error.exitCode === ExitCode.badInput && !preUpdateHooksRan(ctx, step)) {
+  if (error instanceof ShipError && error.exitCode === ExitCode.badInput && !preUpdateHooksRan(ctx)) {
     const message = appMessage(ctx.app, error.message) + commandNote;
     return {
       result: "failed_unchanged",
@@ -170,8 +173,13 @@ function outcomeOf(
 }
 
 /** Whether the run got past pre_update hooks the release has (they may have changed anything). */
-function preUpdateHooksRan(ctx: UpdateContext, step: Step): boolean {
-  return mayHaveStoppedServices(step) && (ctx.manifest?.hooks.pre_update.length ?? 0) > 0;
+function preUpdateHooksRan(ctx: UpdateContext): boolean {
+  return servicesMayBeStopped(ctx) && (ctx.manifest?.hooks.pre_update.length ?? 0) > 0;
+}
+
+/** The run got to its pre_update hooks (markPending's record says so): rollback commands are owed. */
+function servicesMayBeStopped(ctx: UpdateContext): boolean {
+  return ctx.pendingMarked === true;
 }
 
 /** The restore's line names the paths it left alone, as `--recover` and `--rollback` do. */

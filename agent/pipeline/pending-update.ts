@@ -52,6 +52,7 @@ export async function markPending(ctx: UpdateContext): Promise<void> {
       rollback_commands: [...manifest.hooks.rollback, ...(custom === undefined ? [] : [custom])],
     },
   }));
+  ctx.pendingMarked = true;
 }
 
 /**
@@ -60,6 +61,8 @@ export async function markPending(ctx: UpdateContext): Promise<void> {
  * record left behind made the next run report an update "interrupted" that never began.
  */
 export async function unmarkPending(ctx: UpdateContext): Promise<void> {
+  if (ctx.pendingMarked !== true) return;
+  ctx.pendingMarked = false;
   await updateSourceState(ctx.config.general.state_file, ctx.app, ({ pending_update: _refused, ...s }) => s);
 }
 

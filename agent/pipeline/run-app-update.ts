@@ -12,7 +12,7 @@ import { handleFailure } from "./handle-failure.js";
 import { runStep } from "./handlers.js";
 import { mergesStand } from "./merge-warnings.js";
 import type { StopOutcome } from "./outcome.js";
-import { markPending, unmarkPending } from "./pending-update.js";
+import { markPending } from "./pending-update.js";
 import type { AppReport, StepTiming } from "./report.js";
 import { mayHaveStoppedServices, stepName, UPDATE_STEPS } from "./steps.js";
 
@@ -61,17 +61,13 @@ async function runSteps(
     merges: ctx.applied?.merges ?? [],
   });
 
-  let pendingMarked = false;
   for (const step of UPDATE_STEPS) {
     const name = stepName(step);
     faultPoint(`pipeline:before:${step.kind}`);
     const started = performance.now();
     let outcome: Awaited<ReturnType<typeof runStep>>;
     try {
-      if (!pendingMarked && mayHaveStoppedServices(step)) {
-        await markPending(ctx);
-        pendingMarked = true;
-      }
+      if (ctx.pendingMarked !== true && mayHaveStoppedServices(step)) await markPending(ctx);
       // command() conditions, environment_checks and hooks run in app_dir: on a first install into
       // an app_dir that did not exist yet each failed to start ("spawn /bin/sh ENOENT"), a
       // skip_update condition read as false. The apply would create it a moment later anyway.
@@ -79,9 +75,7 @@ async function runSteps(
       outcome = await runStep(ctx, step);
     } catch (error) {
       steps.push({ step: name, durationMs: elapsed(started), ok: false });
-      const failure = await handleFailure(ctx, step, error);
-      if (pendingMarked && failure.exitCode === ExitCode.badInput) await unmarkPending(ctx);
-      return { ...base(), ...failure };
+      return { ...base(), ...(await handleFailure(ctx, step, error)) };
     }
     const durationMs = elapsed(started);
     steps.push({ step: name, durationMs, ok: true });

@@ -13,7 +13,7 @@ import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
 import { readJournal } from "../apply/journal.js";
 import { checkSourceBackupDirs } from "../backup/backup-dirs.js";
-import { PREVIOUS_INDEX_FILE } from "../backup/backup-store.js";
+import { PREVIOUS_INDEX_FILE } from "../backup/record-names.js";
 import { readRollbackRecord } from "../backup/rollback-record.js";
 import { emptyTrash, trashWarning } from "../backup/trash.js";
 import { endInterruptedCommand, runningCommandFile } from "../exec/running-command.js";

@@ -1,7 +1,10 @@
 /**
  * A flag or argument given an empty string (`--rollback ""`, `--config ""`, `token revoke ""`) is a
  * mistake, usually an unset shell variable: refused as bad input naming the flag, before the command
- * runs, instead of reaching the command as a value ("no backup with id  (see …)").
+ * runs, instead of reaching the command as a value ("no backup with id  (see …)"). So is a flag
+ * whose value is one of the command's own flags (`ship --rollback --json`, the id left out):
+ * commander takes the next word whatever it is, and the rollback said "holds no backup with id
+ * --json", without the --json output asked for.
  */
 import type { Command } from "commander";
 import { BadInputError } from "../errors.js";
@@ -15,8 +18,12 @@ const blank = (value: unknown): boolean =>
  * `ship release -C "" bump` " is not a git work tree", naming nothing.
  */
 export function emptyValueProblem(command: Command): BadInputError | undefined {
+  const flags = new Set<string>();
+  for (let at: Command | null = command; at !== null; at = at.parent)
+    for (const option of at.options)
+      for (const flag of [option.long, option.short]) if (flag) flags.add(flag);
   for (let at: Command | null = command; at !== null; at = at.parent) {
-    const problem = emptyOption(at);
+    const problem = emptyOption(at, flags);
     if (problem !== undefined) return problem;
   }
   const args = command.registeredArguments;
@@ -31,11 +38,20 @@ export function emptyValueProblem(command: Command): BadInputError | undefined {
   return undefined;
 }
 
-function emptyOption(command: Command): BadInputError | undefined {
+function emptyOption(command: Command, flags: ReadonlySet<string>): BadInputError | undefined {
   for (const option of command.options) {
     const key = option.attributeName();
     if (command.getOptionValueSource(key) !== "cli") continue;
     const value: unknown = command.getOptionValue(key);
+    const flag = (Array.isArray(value) ? value : [value]).find(
+      (v): v is string => typeof v === "string" && flags.has(v.split("=")[0] ?? v),
+    );
+    if (flag !== undefined && (option.required || option.optional))
+      return BadInputError.single(
+        option.long ?? option.flags,
+        "",
+        `has no value: the word after it is the option ${flag}; give it a value (${option.flags})`,
+      );
     if (blank(value))
       return BadInputError.single(
         option.long ?? option.flags,

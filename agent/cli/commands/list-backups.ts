@@ -14,10 +14,12 @@ import {
   backupMadeUnder,
   inUpdateOrder,
   listBackupsWithDamaged,
+  newestFirstBackup,
   type SetAsideDir,
   setAsideDirs,
   setAsideOf,
 } from "../../backup/backup-store.js";
+import { chainRefusal } from "../../backup/rollback-chain.js";
 import { appStateDir } from "../../pipeline/paths.js";
 import type { GlobalOptions } from "../cli.js";
 import { loadCliConfig } from "../load-config.js";
@@ -63,9 +65,16 @@ export async function listBackupsCommand(options: GlobalOptions, out: Output): P
   const backups = await inUpdateOrderPerApp(
     config,
     options.sources === undefined ? ours : ours.filter((b) => options.sources?.includes(b.source) === true),
+    damaged.flatMap((d) => (d.backup === undefined ? [] : [d.backup])),
   );
   const setAside = await setAsideOfListed(config, options.sources, backups);
-  out.result(backups);
+  out.result(
+    backups.map(({ refusal, ...b }) => ({
+      ...b,
+      restorable: refusal === undefined,
+      ...(refusal === undefined ? {} : { notRestorable: refusal }),
+    })),
+  );
   if (ours.length < all.length) noteUnlisted(config, all, out);
   const of = options.sources === undefined ? "" : ` of ${options.sources.join(", ")}`;
   const appName = (b: (typeof backups)[number]) =>
@@ -81,9 +90,11 @@ export async function listBackupsCommand(options: GlobalOptions, out: Output): P
     );
   for (const b of backups) {
     out.line(
-      `${b.id.padEnd(32)} ${appName(b).padEnd(appWidth)} ${(b.version ?? noVersion(b, backups)).padEnd(12)} ${b.created.padEnd(24)} ${size(b.size)} (${b.files} files)`,
+      `${b.id.padEnd(32)} ${appName(b).padEnd(appWidth)} ${(b.version ?? noVersion(b, backups)).padEnd(12)} ${b.created.padEnd(24)} ${size(b.size)} (${b.files} files)${b.refusal === undefined ? "" : "  NOT RESTORABLE (below)"}`,
     );
   }
+  // In the rollback's own words: the row alone read as a backup `--rollback` would take.
+  for (const b of backups) if (b.refusal !== undefined) out.line(`not restorable: ${b.id}: ${b.refusal}`);
   for (const aside of setAside)
     out.line(
       `set aside ${aside.made}: ${aside.path} holds previous versions a restore left alone (not a backup: copy back by hand what you need); keep_backups removes it like a backup made then`,
@@ -112,12 +123,17 @@ function noVersion(backup: BackupInfo, all: readonly BackupInfo[]): string {
  * in the rows the date order gave that app: after the clock was set back, a backup made while it
  * ran ahead was listed first, and `ship --rollback` of that "newest" row went back several versions
  * instead of undoing the last update. With a right clock the two orders are one.
+ * Each with why `--rollback` to it would be refused (`refusal`), by the rollback's chain rule
+ * (rollback-chain.ts) over the app's backups, the `unlisted` ones (a damaged record beside a whole
+ * meta.json) among them: older backups of that chain were listed as restorable, and the rollback
+ * to them refused, as it must first restore the damaged one.
  */
 async function inUpdateOrderPerApp<T extends BackupInfo & { source: string }>(
   config: AgentConfig,
   byDate: readonly T[],
-): Promise<T[]> {
-  const out = [...byDate];
+  unlisted: readonly BackupInfo[],
+): Promise<(T & { refusal?: string })[]> {
+  const out: (T & { refusal?: string })[] = [...byDate];
   for (const name of new Set(byDate.map((b) => b.source))) {
     const source = config.sources[name];
     if (source === undefined) continue;
@@ -125,12 +141,25 @@ async function inUpdateOrderPerApp<T extends BackupInfo & { source: string }>(
       () => undefined,
     );
     const slots = byDate.flatMap((b, i) => (b.source === name ? [i] : []));
-    const ordered = inUpdateOrder(
-      slots.map((i) => byDate[i] as T),
+    const damaged = unlisted.filter((b) => sourceOfBackup(config.sources, b)?.name === name);
+    const chain = inUpdateOrder(
+      [...slots.map((i) => byDate[i] as T), ...damaged].sort(newestFirstBackup),
       installed?.version,
-    ) as T[];
+    );
+    const ordered = chain.filter((b) => !damaged.includes(b)) as T[];
     slots.forEach((slot, k) => {
-      out[slot] = ordered[k] as T;
+      const b = ordered[k] as T;
+      const upTo = chain.slice(0, chain.indexOf(b) + 1);
+      const blocked = upTo.find((d) => damaged.includes(d));
+      // The chain's words as the rollback says them, of backup_dir ("… has no backup that undoes …").
+      const gap = chainRefusal(upTo, installed?.version);
+      const refusal =
+        blocked !== undefined
+          ? `a rollback to it must first restore ${blocked.id}, which cannot be restored (not listed: named on stderr)`
+          : gap === undefined
+            ? undefined
+            : `${config.general.backup_dir} ${gap}`;
+      out[slot] = refusal === undefined ? b : { ...b, refusal };
     });
   }
   return out;

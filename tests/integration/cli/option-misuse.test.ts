@@ -280,6 +280,53 @@ describe("ship refuses an empty flag value (real CLI)", () => {
   });
 });
 
+// A flag whose value was left out takes the next word, an option of ship's: `ship --rollback --json`
+// said "holds no backup with id --json" (in JSON, the --json it swallowed read as given), and
+// `--config --force` "cannot read the config --force". Refused naming the flag, before anything runs.
+describe("ship refuses a flag whose value is another flag (real CLI)", () => {
+  it.each([
+    [
+      ["--rollback", "--json"],
+      "ship: --rollback has no value: the word after it is the option --json; give it a value (--rollback <id|path>)",
+    ],
+    [
+      ["--rollback", "--no-hooks"],
+      "ship: --rollback has no value: the word after it is the option --no-hooks; give it a value (--rollback <id|path>)",
+    ],
+    [
+      ["--test-manifest", "-q"],
+      "ship: --test-manifest has no value: the word after it is the option -q; give it a value (--test-manifest <file>)",
+    ],
+    [
+      ["--approve", "--force"],
+      "ship: --approve has no value: the word after it is the option --force; give it a value (--approve <app-and-version...>)",
+    ],
+  ])("ship %j is exit 2 naming the flag, and nothing is installed", async (args, message) => {
+    const run = await runShip(["--config", app.config, ...args]);
+    expect(run.code).toBe(2);
+    expect(run.stderr.trim()).toBe(message);
+    expect(await readdir(app.appDir)).toEqual([]);
+    expect(await readdir(app.root)).not.toContain("var");
+  });
+
+  it("ship --config --force and ship release -C --json too", async () => {
+    for (const [args, message] of [
+      [
+        ["--config", "--force"],
+        "ship: --config has no value: the word after it is the option --force; give it a value (-c, --config <path>)",
+      ],
+      [
+        ["release", "-C", "--json", "bump", "patch"],
+        "ship: --dir has no value: the word after it is the option --json; give it a value (-C, --dir <dir>)",
+      ],
+    ] as const) {
+      const run = await runShip([...args], { cwd: app.root });
+      expect(run.code, run.stdout + run.stderr).toBe(2);
+      expect(run.stderr.trim()).toBe(message);
+    }
+  });
+});
+
 // `ship release -C DIR` naming no directory (a typo, an unset CI variable with a suffix): bump and
 // git said "internal error: Cannot use simple-git on a directory that does not exist" (exit 1),
 // manifest "cannot open …/update-manifest.yaml", and keygen made the directory and wrote the
