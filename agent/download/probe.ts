@@ -8,6 +8,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { ShipError } from "../../shared/errors.js";
 import { sizeText } from "../../shared/size-text.js";
 import type { SourceLog } from "../sources/types.js";
+import { companionText } from "./companion-text.js";
 import { type DeadlineSetting, startDeadline, waitBeforeRetry } from "./deadline.js";
 import { decodedBody } from "./decoded-text.js";
 import { createHttpClient } from "./dispatcher.js";
@@ -99,7 +100,7 @@ export async function fetchText(
       chunks.push(chunk);
     }
     const encoding = headerValue(headers, "content-encoding");
-    return decodedBody(Buffer.concat(chunks), encoding, maxBytes, redactUrl(url)).toString("utf8");
+    return companionText(decodedBody(Buffer.concat(chunks), encoding, maxBytes, redactUrl(url)));
   });
 }
 

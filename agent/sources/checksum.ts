@@ -5,6 +5,7 @@ import { open } from "node:fs/promises";
 import { BadInputError, VerificationError } from "../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import { sizeText } from "../../shared/size-text.js";
+import { companionText } from "../download/companion-text.js";
 
 /**
  * The most of a `.sha256` or `.sig` companion file ship reads, from any source (HTTP, SFTP, a local
@@ -246,7 +247,7 @@ export async function readChecksumFile(file: string, key: string): Promise<strin
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
     if (bytesRead > MAX_COMPANION_BYTES)
       throw new VerificationError(file, `is larger than ${COMPANION_LIMIT}: not a checksum file`);
-    return buffer.subarray(0, bytesRead).toString("utf8");
+    return companionText(buffer.subarray(0, bytesRead));
   } catch (err) {
     if (err instanceof VerificationError || errnoCode(err) === undefined) throw err;
     throw BadInputError.single("ship.toml", key, `cannot read ${file}: ${fsErrorText(err)}`);

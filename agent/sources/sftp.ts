@@ -18,6 +18,7 @@ import * as z from "zod";
 import type { SftpSource as SftpSourceConfig } from "../../shared/config/schema.js";
 import { BadInputError, errorMessage, ReleaseChangedError, VerificationError } from "../../shared/errors.js";
 import { mbSetting, overLimit } from "../archive/limits.js";
+import { companionText } from "../download/companion-text.js";
 import { startDeadline } from "../download/deadline.js";
 import { DownloadError } from "../download/errors.js";
 import type { ProgressCallback } from "../download/progress.js";
@@ -442,7 +443,7 @@ export class SftpSource implements ReleaseSource {
       });
       return undefined;
     }
-    const text = (await this.readCompanion(client, checksumFile, origin, size)).toString("utf8");
+    const text = companionText(await this.readCompanion(client, checksumFile, origin, size));
     const from = this.whereOf(checksumFile);
     const name = basename(this.cfg.remote_path);
     const sum = findSha256(text, name, from);
