@@ -13,8 +13,17 @@ import { sizeText } from "../../shared/size-text.js";
  */
 export const MAX_COMPANION_BYTES = 64 * 1024;
 
-/** The limit as refusals state it, in the units of every other size limit. */
-export const COMPANION_LIMIT = `${sizeText(MAX_COMPANION_BYTES)}, the most a checksum or signature file may hold`;
+/**
+ * The one refusal of a checksum or signature file past the limit, from any source: bad input (exit
+ * 2), nothing a retry could mend. Over HTTP it was a failed download (exit 1) where SFTP and a
+ * local path said exit 2. `how` says how it got so large (" once decompressed …"), `then` what it
+ * therefore is not.
+ */
+export const companionTooLarge = (where: string, how = "", then = ""): VerificationError =>
+  new VerificationError(
+    where,
+    `is larger than ${sizeText(MAX_COMPANION_BYTES)}${how}, the most a checksum or signature file may hold${then}`,
+  );
 
 export type ChecksumSpec = { kind: "inline"; sha256: string } | { kind: "file"; location: string };
 
@@ -244,8 +253,7 @@ export async function readChecksumFile(file: string, key: string): Promise<strin
   try {
     const buffer = Buffer.alloc(MAX_COMPANION_BYTES + 1);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    if (bytesRead > MAX_COMPANION_BYTES)
-      throw new VerificationError(file, `is larger than ${COMPANION_LIMIT}: not a checksum file`);
+    if (bytesRead > MAX_COMPANION_BYTES) throw companionTooLarge(file, "", ": not a checksum file");
     return buffer.subarray(0, bytesRead).toString("utf8");
   } catch (err) {
     if (err instanceof VerificationError || errnoCode(err) === undefined) throw err;

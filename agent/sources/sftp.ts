@@ -32,7 +32,7 @@ import {
 } from "./artifact.js";
 import { brokenLink, brokenLinkText, namesAlongLinks } from "./broken-link.js";
 import {
-  COMPANION_LIMIT,
+  companionTooLarge,
   findSha256,
   MAX_COMPANION_BYTES,
   pinnedSha256,
@@ -315,8 +315,7 @@ export class SftpSource implements ReleaseSource {
   }
 
   private async readSmall(client: SftpClient, remote: string, where: string, size: number): Promise<Buffer> {
-    const tooLarge = () =>
-      new VerificationError(where, `is larger than ${COMPANION_LIMIT}: not a checksum or signature`);
+    const tooLarge = () => companionTooLarge(where, "", ": not a checksum or signature");
     if (size > MAX_COMPANION_BYTES) throw tooLarge();
     const chunks: Buffer[] = [];
     let read = 0;
