@@ -13,13 +13,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { httpApp } from "../../support/http-app.js";
 import { hasProgram } from "../../support/require-program.js";
 import { fileRoutes } from "../../support/servers/file-routes.js";
 import { startHttpServer, type TestServer } from "../../support/servers/http-server.js";
 import { runShip } from "../../support/ship-cli.js";
 import { buildTar } from "../../unit/sources/tar-builder.js";
 import { manifestRepo } from "../release/manifest-release-repo.js";
-import { git, makeRepos } from "../sources/git-repos.js";
+import { git, makeRepos, writeGitConfig } from "../sources/git-repos.js";
 import { type LocalApp, localApp } from "./local-app.js";
 
 const TOO_DEEP = "nests deeper than 32 levels";
@@ -40,6 +41,15 @@ const PACKED: [string, (version: string) => string][] = [
   // Just past the limit: no stack runs out, the rule is the limit.
   ["33 levels", (v) => `version: "${v}"\nx-deep:\n${blockLevels(32, (d) => `k${d}:`)}`],
 ];
+/** A release .tar.gz holding `manifest` and app.txt (v2). */
+const releaseArchive = (manifest: string): Buffer =>
+  gzipSync(
+    buildTar([
+      { path: "update-manifest.yaml", body: manifest },
+      { path: "app.txt", body: "v2\n" },
+    ]),
+  );
+
 const DEEP: [string, (version: string) => string][] = [
   ...PACKED,
   ["block mappings", (v) => `version: "${v}"\nx-deep:\n${blockLevels(1500, (d) => `k${d}:`)}`],
@@ -83,15 +93,7 @@ describe("an update manifest nested past 32 levels (real CLI)", () => {
     const v1 = await app.release("v1", 'version: "1.0.0"\n');
     expect((await runShip(["--config", app.config])).code).toBe(0);
     const archive = join(app.root, "myapp-2.0.0.tar.gz");
-    await writeFile(
-      archive,
-      gzipSync(
-        buildTar([
-          { path: "update-manifest.yaml", body: deep("2.0.0") },
-          { path: "app.txt", body: "v2\n" },
-        ]),
-      ),
-    );
+    await writeFile(archive, releaseArchive(deep("2.0.0")));
     await writeFile(app.config, (await readFile(app.config, "utf8")).replace(v1, archive));
     const run = await runShip(["--config", app.config]);
     expect(run.stdout).toMatch(new RegExp(`^myapp: \\S*update-manifest\\.yaml ${TOO_DEEP}\\n$`));
@@ -111,31 +113,18 @@ describe("a deep manifest from an http url (real server)", () => {
   afterAll(() => server.close());
   beforeEach(async () => {
     root = await mkdtemp(join(tmpdir(), "ship-deep-http-"));
-    await mkdir(join(root, "app"));
-    await writeFile(join(root, "app/app.txt"), "v1\n");
   });
   afterEach(() => rm(root, { recursive: true, force: true }));
 
   it.each(PACKED)("with %s: exit 2 naming the manifest, the app unchanged", async (_what, deep) => {
-    routes.set("/myapp-2.0.0.tar.gz", {
-      body: gzipSync(
-        buildTar([
-          { path: "update-manifest.yaml", body: deep("2.0.0") },
-          { path: "app.txt", body: "v2\n" },
-        ]),
-      ),
-    });
-    const config = join(root, "ship.toml");
-    await writeFile(
-      config,
-      `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\nmin_interval_hours = 0\n\n` +
-        `[sources.myapp]\ntype = "http"\nurl = "${server.url}/myapp-2.0.0.tar.gz"\napp_dir = "${root}/app"\nmetadata_file = "${root}/var/meta.json"\n`,
-    );
+    routes.set("/myapp-2.0.0.tar.gz", { body: releaseArchive(deep("2.0.0")) });
+    const { config, app } = await httpApp(root, `${server.url}/myapp-2.0.0.tar.gz`);
+    await writeFile(join(app, "app.txt"), "v1\n");
     const run = await runShip(["--config", config]);
-    expect(run.stdout).toMatch(new RegExp(`^myapp: \\S*update-manifest\\.yaml ${TOO_DEEP}\\n$`));
+    expect(run.stdout).toMatch(new RegExp(`^web: \\S*update-manifest\\.yaml ${TOO_DEEP}\\n$`));
     expect(run.code).toBe(2);
-    expect(await readdir(join(root, "app"))).toEqual(["app.txt"]);
-    expect(await readFile(join(root, "app/app.txt"), "utf8")).toBe("v1\n");
+    expect(await readdir(app)).toEqual(["app.txt"]);
+    expect(await readFile(join(app, "app.txt"), "utf8")).toBe("v1\n");
   });
 });
 
@@ -150,12 +139,7 @@ describe.skipIf(!hasProgram("git"))("a deep manifest in a git release (real clon
     const repos = await makeRepos(join(root, "repos"));
     const app = join(root, "app");
     await mkdir(app);
-    const config = join(root, "ship.toml");
-    await writeFile(
-      config,
-      `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\nmin_interval_hours = 0\n\n` +
-        `[sources.web]\ntype = "git"\nlocal_path = "${repos.clone}"\napp_dir = "${app}"\nbranch = "main"\n`,
-    );
+    const config = await writeGitConfig(root, repos.clone, app, 'branch = "main"');
     expect((await runShip(["--config", config])).code).toBe(0);
     await writeFile(join(repos.dev, "update-manifest.yaml"), deep("2.0.0"));
     await writeFile(join(repos.dev, "app.txt"), "v2\n");
