@@ -2,16 +2,11 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
+import { companionTooLargeText, MAX_COMPANION_BYTES } from "../../shared/companion-limit.js";
 import { BadInputError, VerificationError } from "../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
-import { sizeText } from "../../shared/size-text.js";
 
-/**
- * The most of a `.sha256` or `.sig` companion file ship reads, from any source (HTTP, SFTP, a local
- * path): a checksum or signature is a few hundred bytes, and a huge file (or a link to /dev/zero)
- * must not be read into memory.
- */
-export const MAX_COMPANION_BYTES = 64 * 1024;
+export { MAX_COMPANION_BYTES };
 
 /**
  * The one refusal of a checksum or signature file past the limit, from any source: bad input (exit
@@ -20,10 +15,7 @@ export const MAX_COMPANION_BYTES = 64 * 1024;
  * therefore is not.
  */
 export const companionTooLarge = (where: string, how = "", then = ""): VerificationError =>
-  new VerificationError(
-    where,
-    `is larger than ${sizeText(MAX_COMPANION_BYTES)}${how}, the most a checksum or signature file may hold${then}`,
-  );
+  new VerificationError(where, companionTooLargeText(how, then));
 
 export type ChecksumSpec = { kind: "inline"; sha256: string } | { kind: "file"; location: string };
 

@@ -6,7 +6,7 @@
  * small gzip-encoded body that expands past the limit). Real server, real `ship` runs.
  */
 import { createHash } from "node:crypto";
-import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -76,5 +76,26 @@ describe("a checksum or signature file over the limit, over http", () => {
     expect(run.code, run.stdout + run.stderr).toBe(2);
     expect(run.stdout).toContain(`${server.url}/app.tar.gz.sig: ${LIMIT()}`);
     expect(await readdir(run.app)).toEqual([]);
+  });
+
+  it("a local archive's .sig over the limit is refused in the same words (it said 'is larger than 65536 bytes')", async () => {
+    const dir = join(root, "local-sig");
+    const app = join(dir, "app");
+    await mkdir(app, { recursive: true });
+    const config = join(dir, "ship.toml");
+    const release = join(dir, "app.tar.gz");
+    await writeFile(release, archive);
+    await writeFile(`${release}.sig`, "x".repeat(70_000));
+    const keyFile = join(dir, "release.pub");
+    await writeFile(keyFile, generateKeyPair().publicKeyPem);
+    await writeFile(
+      config,
+      `[general]\nstate_file = "${dir}/var/state.json"\nbackup_dir = "${dir}/var/backups"\nmin_interval_hours = 0\n\n` +
+        `[sources.web]\ntype = "local"\npath = "${release}"\napp_dir = "${app}"\n\n[trust]\nkey_files = ["${keyFile}"]\n`,
+    );
+    const run = await runShip(["--config", config]);
+    expect(run.code, run.stdout + run.stderr).toBe(2);
+    expect(run.stdout).toContain(`${release}.sig ${LIMIT()}`);
+    expect(await readdir(app)).toEqual([]);
   });
 });
