@@ -8,8 +8,7 @@
  */
 import { brotliDecompressSync, gunzipSync, inflateRawSync, inflateSync } from "node:zlib";
 import { VerificationError } from "../../shared/errors.js";
-import { sizeText } from "../../shared/size-text.js";
-import { DownloadError } from "./errors.js";
+import { companionTooLarge, MAX_COMPANION_BYTES } from "../sources/checksum.js";
 
 type Decoder = (input: Buffer, maxOutputLength: number) => Buffer;
 
@@ -30,15 +29,10 @@ const decoders: Record<string, Decoder> = {
 
 /**
  * `body` decoded as `contentEncoding` lists (applied in order, so undone last first), at most
- * `maxBytes` once decoded: a small compressed body that expands past it is refused as a large one
+ * MAX_COMPANION_BYTES once decoded: a small compressed body that expands past it is refused as a large one
  * is (fetchText), before it fills memory.
  */
-export function decodedBody(
-  body: Buffer,
-  contentEncoding: string | undefined,
-  maxBytes: number,
-  where: string,
-): Buffer {
+export function decodedBody(body: Buffer, contentEncoding: string | undefined, where: string): Buffer {
   const codings = (contentEncoding ?? "")
     .split(",")
     .map((c) => c.trim().toLowerCase())
@@ -52,14 +46,9 @@ export function decodedBody(
         where,
         `sent with Content-Encoding ${coding}, which ship cannot decode: serve it uncompressed`,
       );
-    const expanded = () =>
-      new DownloadError(
-        where,
-        `larger than ${sizeText(maxBytes)} once decompressed (Content-Encoding ${coding}), the most a checksum or signature file may hold`,
-        false,
-      );
+    const expanded = () => companionTooLarge(where, ` once decompressed (Content-Encoding ${coding})`);
     try {
-      out = decode(out, maxBytes + 1);
+      out = decode(out, MAX_COMPANION_BYTES + 1);
     } catch (error) {
       if (tooLarge(error)) throw expanded();
       throw new VerificationError(
@@ -67,7 +56,7 @@ export function decodedBody(
         `sent with Content-Encoding ${coding}, but it does not decompress as that (${(error as Error).message}): serve it uncompressed`,
       );
     }
-    if (out.length > maxBytes) throw expanded();
+    if (out.length > MAX_COMPANION_BYTES) throw expanded();
   }
   return out;
 }

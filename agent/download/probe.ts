@@ -6,7 +6,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { ShipError } from "../../shared/errors.js";
-import { sizeText } from "../../shared/size-text.js";
+import { companionTooLarge, MAX_COMPANION_BYTES } from "../sources/checksum.js";
 import type { SourceLog } from "../sources/types.js";
 import { companionText } from "./companion-text.js";
 import { type DeadlineSetting, startDeadline, waitBeforeRetry } from "./deadline.js";
@@ -79,28 +79,19 @@ export async function probeUrl(
   });
 }
 
-/** GET a small text resource (at most `maxBytes`), e.g. a sha256sum file. */
-export async function fetchText(
-  url: string,
-  options: HttpCallOptions = {},
-  maxBytes = 64 * 1024,
-): Promise<string> {
+/** GET a checksum or signature file: at most MAX_COMPANION_BYTES, decoded, as text. */
+export async function fetchText(url: string, options: HttpCallOptions = {}): Promise<string> {
   return call(url, {}, options, async (status, headers, body) => {
     if (status !== 200) throw httpStatusError(redactUrl(url), status, headers);
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of body) {
       size += chunk.length;
-      if (size > maxBytes)
-        throw new DownloadError(
-          redactUrl(url),
-          `larger than ${sizeText(maxBytes)}, the most a checksum or signature file may hold`,
-          false,
-        );
+      if (size > MAX_COMPANION_BYTES) throw companionTooLarge(redactUrl(url));
       chunks.push(chunk);
     }
     const encoding = headerValue(headers, "content-encoding");
-    return companionText(decodedBody(Buffer.concat(chunks), encoding, maxBytes, redactUrl(url)));
+    return companionText(decodedBody(Buffer.concat(chunks), encoding, redactUrl(url)));
   });
 }
 

@@ -2,10 +2,12 @@
 import { list, type ReadEntry } from "tar";
 import { BadInputError } from "../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
+import { manifestText } from "../../shared/manifest/load.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
+import { sizeText } from "../../shared/size-text.js";
 import { ALLOW_PRIVATE_KEY_FLAG, holdsPrivateKey, MAX_KEY_FILE_BYTES } from "./private-keys.js";
 
-const MAX_MANIFEST_BYTES = 1_000_000;
+const MAX_MANIFEST_BYTES = 1024 * 1024;
 
 /** At the root or directly under the single top-level directory, where agents look for it. */
 function isManifestPath(path: string): boolean {
@@ -19,6 +21,8 @@ interface ArchiveScan {
   manifests: Buffer[][];
   /** Entries (as the archive names them) that hold a private key. */
   privateKeys: string[];
+  /** The size of a manifest where agents look that is too large to read, if any. */
+  oversized?: number;
 }
 
 /**
@@ -39,6 +43,8 @@ async function scanArchive(archive: string): Promise<ArchiveScan> {
       }
       if (isManifestPath(entry.path)) {
         if (entry.size > MAX_MANIFEST_BYTES) {
+          // Left unread, it was reported as missing ("has no update-manifest.yaml").
+          scan.oversized = entry.size;
           entry.resume();
           return;
         }
@@ -102,14 +108,28 @@ function normalEntry(path: string): string {
   return path.replace(/^(\.\/)+/, "").replace(/\/+$/, "");
 }
 
+/** How `sign` and `publish` name the manifest they read out of `archive`. */
+export const archiveManifestName = (archive: string): string => `${archive}!${MANIFEST_FILENAME}`;
+
+/**
+ * The text of the one manifest `archive` holds, refused as `ship --test-manifest` refuses a file
+ * (not UTF-8, NUL bytes, UTF-16): it was read as UTF-8 unchecked, so an archive another tool packed
+ * with a Latin-1 manifest was signed and published with U+FFFD where the author's byte was.
+ */
 export async function readManifestFromArchive(archive: string, keys?: ArchiveKeyPolicy): Promise<string> {
-  const { manifests: found, privateKeys } = await scanArchive(archive);
+  const { manifests: found, privateKeys, oversized } = await scanArchive(archive);
+  if (oversized !== undefined)
+    throw BadInputError.single(
+      archiveManifestName(archive),
+      "",
+      `is ${sizeText(oversized)}, larger than ${sizeText(MAX_MANIFEST_BYTES)}, the most ship reads of a manifest`,
+    );
   if (found.length !== 1) {
     const why = found.length === 0 ? `has no ${MANIFEST_FILENAME}` : `has ${found.length} manifests`;
     throw BadInputError.single(archive, "", `${why}; pass --manifest FILE`);
   }
   if (keys !== undefined) refuseArchivedKeys(archive, privateKeys, keys);
-  return Buffer.concat(found[0] ?? []).toString("utf8");
+  return manifestText(Buffer.concat(found[0] ?? []), archiveManifestName(archive));
 }
 
 /**

@@ -10,7 +10,12 @@ import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { generateKeyPair, KeyFormatError } from "../../shared/signing/keys.js";
 import { type Signature, signRelease } from "../../shared/signing/signature.js";
 import { hashFile } from "../tree/hash-file.js";
-import { type ArchiveKeyPolicy, checkReleaseArchive, readManifestFromArchive } from "./archive-manifest.js";
+import {
+  type ArchiveKeyPolicy,
+  archiveManifestName,
+  checkReleaseArchive,
+  readManifestFromArchive,
+} from "./archive-manifest.js";
 import { readInputFile, readManifestInput } from "./read-input.js";
 
 export interface WrittenKeys {
@@ -113,7 +118,7 @@ async function manifestOf(o: SignOptions): Promise<{ text: string; file: string 
       : BadInputError.single("--manifest", "", "is required with --git-commit (no archive to read it from)");
   return {
     text: await readManifestFromArchive(o.artifact, keyPolicy(o)),
-    file: `${o.artifact}!${MANIFEST_FILENAME}`,
+    file: archiveManifestName(o.artifact),
   };
 }
 

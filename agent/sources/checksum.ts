@@ -2,20 +2,21 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
+import { companionTooLargeText, MAX_COMPANION_BYTES } from "../../shared/companion-limit.js";
 import { BadInputError, VerificationError } from "../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
-import { sizeText } from "../../shared/size-text.js";
 import { companionText } from "../download/companion-text.js";
 
-/**
- * The most of a `.sha256` or `.sig` companion file ship reads, from any source (HTTP, SFTP, a local
- * path): a checksum or signature is a few hundred bytes, and a huge file (or a link to /dev/zero)
- * must not be read into memory.
- */
-export const MAX_COMPANION_BYTES = 64 * 1024;
+export { MAX_COMPANION_BYTES };
 
-/** The limit as refusals state it, in the units of every other size limit. */
-export const COMPANION_LIMIT = `${sizeText(MAX_COMPANION_BYTES)}, the most a checksum or signature file may hold`;
+/**
+ * The one refusal of a checksum or signature file past the limit, from any source: bad input (exit
+ * 2), nothing a retry could mend. Over HTTP it was a failed download (exit 1) where SFTP and a
+ * local path said exit 2. `how` says how it got so large (" once decompressed …"), `then` what it
+ * therefore is not.
+ */
+export const companionTooLarge = (where: string, how = "", then = ""): VerificationError =>
+  new VerificationError(where, companionTooLargeText(how, then));
 
 export type ChecksumSpec = { kind: "inline"; sha256: string } | { kind: "file"; location: string };
 
@@ -245,8 +246,7 @@ export async function readChecksumFile(file: string, key: string): Promise<strin
   try {
     const buffer = Buffer.alloc(MAX_COMPANION_BYTES + 1);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    if (bytesRead > MAX_COMPANION_BYTES)
-      throw new VerificationError(file, `is larger than ${COMPANION_LIMIT}: not a checksum file`);
+    if (bytesRead > MAX_COMPANION_BYTES) throw companionTooLarge(file, "", ": not a checksum file");
     return companionText(buffer.subarray(0, bytesRead));
   } catch (err) {
     if (err instanceof VerificationError || errnoCode(err) === undefined) throw err;

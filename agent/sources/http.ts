@@ -29,7 +29,6 @@ import {
 import {
   findSha256,
   inlineSha256,
-  MAX_COMPANION_BYTES,
   pinnedSha256,
   readChecksumFile,
   type Sha256Sum,
@@ -327,14 +326,10 @@ export class HttpSource implements ReleaseSource {
     }
     // Credentials only travel to the release's own origin, never to a third-party checksum host.
     const sameOrigin = new URL(spec.location).origin === new URL(this.cfg.url).origin;
-    const text = await fetchText(
-      spec.location,
-      {
-        ...this.callOptions(),
-        headers: sameOrigin ? this.cfg.headers : {},
-      },
-      MAX_COMPANION_BYTES,
-    ).catch((err: unknown) => {
+    const text = await fetchText(spec.location, {
+      ...this.callOptions(),
+      headers: sameOrigin ? this.cfg.headers : {},
+    }).catch((err: unknown) => {
       throw notFoundAt(err, this.name, "checksum") ?? refusedAt(err, this.name, this.cfg, "checksum") ?? err;
     });
     return { text, from: redactUrl(spec.location) };
@@ -389,7 +384,7 @@ export class HttpSource implements ReleaseSource {
     const url = new URL(this.signatureUrl());
     let text: string;
     try {
-      text = await fetchText(url.toString(), this.callOptions(signal), MAX_COMPANION_BYTES);
+      text = await fetchText(url.toString(), this.callOptions(signal));
     } catch (err) {
       if (err instanceof DownloadError && (err.status === 404 || err.status === 410)) return;
       if (err instanceof DownloadError && err.status !== 401 && err.status !== 403)

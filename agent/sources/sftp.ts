@@ -31,9 +31,9 @@ import {
   removeArtifact,
   signaturePathOf,
 } from "./artifact.js";
-import { brokenLink, brokenLinkText, namesAlongLinks } from "./broken-link.js";
+import { brokenLink, brokenLinkText, linkTargets, namesAlongLinks } from "./broken-link.js";
 import {
-  COMPANION_LIMIT,
+  companionTooLarge,
   findSha256,
   MAX_COMPANION_BYTES,
   pinnedSha256,
@@ -152,6 +152,7 @@ export class SftpSource implements ReleaseSource {
     const progress = progressFor(options, basename(this.cfg.remote_path), this.ctx);
     const extract = await updateExtractOptions(this.name, this.cfg, this.ctx);
     const checked = await this.liveCheckedSession();
+    let signatureFrom = `${this.cfg.remote_path}.sig`;
     const { remote, sha256, extracted } = await this.withClient(checked?.client, async (client) => {
       const remote = checked?.remote ?? (await this.statRelease(client));
       const max = Math.floor(this.cfg.max_download_mb * 1024 * 1024);
@@ -160,7 +161,7 @@ export class SftpSource implements ReleaseSource {
         throw new VerificationError(this.where, `size ${overLimit(remote.size, max, setting)}`);
       }
       const expected = await this.expectedSha256(client);
-      await this.fetchSignature(client, artifact);
+      signatureFrom = await this.fetchSignature(client, artifact);
       const { downloaded, extracted } = await extractWhileDownloading({
         artifact,
         where: this.where,
@@ -208,7 +209,7 @@ export class SftpSource implements ReleaseSource {
       id,
       artifactSha256: sha256,
       artifactPath: artifact,
-      signatureOrigin: this.whereOf(`${this.cfg.remote_path}.sig`),
+      signatureOrigin: this.whereOf(signatureFrom),
       ...staged,
     };
   }
@@ -316,8 +317,7 @@ export class SftpSource implements ReleaseSource {
   }
 
   private async readSmall(client: SftpClient, remote: string, where: string, size: number): Promise<Buffer> {
-    const tooLarge = () =>
-      new VerificationError(where, `is larger than ${COMPANION_LIMIT}: not a checksum or signature`);
+    const tooLarge = () => companionTooLarge(where, "", ": not a checksum or signature");
     if (size > MAX_COMPANION_BYTES) throw tooLarge();
     const chunks: Buffer[] = [];
     let read = 0;
@@ -403,46 +403,80 @@ export class SftpSource implements ReleaseSource {
    * `<remote_path>.sig`, read only for an agent with [trust] keys (ctx.signatures); when the server
    * has no such file the trust check refuses the release as unsigned.
    */
-  private async fetchSignature(client: SftpClient, artifact: string): Promise<void> {
+  private async fetchSignature(client: SftpClient, artifact: string): Promise<string> {
     const target = signaturePathOf(artifact);
     await rm(target, { force: true });
-    if (this.ctx.signatures !== true) return;
-    const remote = `${this.cfg.remote_path}.sig`;
-    const size = await this.companionSize(client, remote, this.pathOrigin);
-    if (size === undefined) return;
+    const beside = `${this.cfg.remote_path}.sig`;
+    if (this.ctx.signatures !== true) return beside;
+    const found = await this.companionAlongLinks(client, ".sig");
+    if (found === undefined) return beside;
+    const { remote, size } = found;
     if (size === 0)
       throw new VerificationError(
         this.whereOf(remote),
         "is empty: the server has a signature file there but nothing in it",
       );
     await writeFile(target, await this.readCompanion(client, remote, this.pathOrigin, size), { mode: 0o600 });
+    return remote;
   }
 
-  /** Configured checksum, else `<remote_path>.sha256` when the server has one, else none. */
+  /**
+   * `<remote_path><suffix>` (.sha256, .sig) when the server has one, else the one beside a file a
+   * `latest` link leads through: `ship release sign` and `sha256sum` write theirs beside the
+   * versioned archive (myapp-1.2.3.tar.gz.sig), never beside the link, so a release installed by
+   * its link went unverified (no .sha256) or was refused as unsigned. The link is read only when
+   * the first is absent: a release that is no link costs no request more.
+   */
+  private async companionAlongLinks(
+    client: SftpClient,
+    suffix: string,
+  ): Promise<{ remote: string; size: number } | undefined> {
+    const beside = `${this.cfg.remote_path}${suffix}`;
+    const size = await this.companionSize(client, beside, this.pathOrigin);
+    if (size !== undefined) return { remote: beside, size };
+    const { targets } = await linkTargets(sftpLinkReader(client), this.cfg.remote_path);
+    for (const target of targets) {
+      const remote = `${target}${suffix}`;
+      const found = await this.companionSize(client, remote, this.pathOrigin);
+      if (found !== undefined) return { remote, size: found };
+    }
+    return undefined;
+  }
+
+  /**
+   * Configured checksum, else `<remote_path>.sha256` (or one beside a file its links lead through)
+   * when the server has one, else none.
+   */
   private async expectedSha256(client: SftpClient): Promise<(Sha256Sum & { from: string }) | undefined> {
     const where = `sources.${this.name}.checksum`;
     const spec = checksumToVerify(this.cfg.checksum, this.cfg.security, where, this.ctx, "server");
     if (spec?.kind === "inline") return { sha256: spec.sha256, from: where };
     if (spec === undefined && !this.cfg.security.verify_checksums) return undefined;
-    // From the login's home as remote_path is: the protocol has no `~`.
-    const checksumFile = spec === undefined ? `${this.cfg.remote_path}.sha256` : fromHome(spec.location);
     // A configured file is named by its key, checksum; one looked for beside the release by remote_path.
     const origin: RemotePathOrigin =
       spec === undefined ? this.pathOrigin : { file: this.pathOrigin.file, key: where };
-    const size = await this.companionSize(client, checksumFile, origin);
-    if (size === undefined) {
-      if (spec !== undefined)
+    // From the login's home as remote_path is: the protocol has no `~`.
+    const configured = spec === undefined ? undefined : fromHome(spec.location);
+    const found =
+      configured === undefined
+        ? await this.companionAlongLinks(client, ".sha256")
+        : await this.companionSize(client, configured, origin).then((size) =>
+            size === undefined ? undefined : { remote: configured, size },
+          );
+    if (found === undefined) {
+      if (configured !== undefined)
         throw BadInputError.single(
           origin.file,
           origin.key,
-          `${this.whereOf(checksumFile)} is not on the server (no such file)`,
+          `${this.whereOf(configured)} is not on the server (no such file)`,
         );
       this.ctx.log.debug("no checksum configured and none beside the file", {
         source: this.name,
-        tried: checksumFile,
+        tried: `${this.cfg.remote_path}.sha256`,
       });
       return undefined;
     }
+    const { remote: checksumFile, size } = found;
     const text = companionText(await this.readCompanion(client, checksumFile, origin, size));
     const from = this.whereOf(checksumFile);
     const name = basename(this.cfg.remote_path);

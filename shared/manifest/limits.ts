@@ -12,7 +12,22 @@ export interface ManifestLimits {
   maxDepth: number;
 }
 
-export const HUB_MANIFEST_LIMITS: ManifestLimits = { maxBytes: 64 * 1024, maxKeys: 2000, maxDepth: 32 };
+/**
+ * How deep any manifest may nest, wherever it is read (the agent, `ship release`, the hub): real
+ * ones nest a handful of levels. One nested thousands deep ran the YAML library's recursion out of
+ * stack, and the agent said "YAML: Maximum call stack size exceeded" where the hub said this.
+ */
+export const MANIFEST_MAX_DEPTH = 32;
+
+export const HUB_MANIFEST_LIMITS: ManifestLimits = {
+  maxBytes: 64 * 1024,
+  maxKeys: 2000,
+  maxDepth: MANIFEST_MAX_DEPTH,
+};
+
+/** The one refusal of a manifest nested past `maxDepth`. */
+export const tooDeep = (file: string, maxDepth: number): BadInputError =>
+  BadInputError.single(file, "", `nests deeper than ${maxDepth} levels`);
 
 /** Before parsing: the size, and indentation deep enough to mean nesting past the limit. */
 export function checkManifestText(text: string, file: string, limits: ManifestLimits): void {
@@ -24,26 +39,19 @@ export function checkManifestText(text: string, file: string, limits: ManifestLi
       `is ${sizeText(bytes)}, over the limit of ${sizeText(limits.maxBytes)}`,
     );
   const deepIndent = new RegExp(`^ {${limits.maxDepth * 8},}\\S`, "m");
-  if (deepIndent.test(text))
-    throw BadInputError.single(file, "", `nests deeper than ${limits.maxDepth} levels`);
+  if (deepIndent.test(text)) throw tooDeep(file, limits.maxDepth);
 }
 
-/** After parsing, before anything walks the values: key count and nesting depth. */
+/** After parsing (and the depth check), before anything walks the values: the key count. */
 export function checkManifestShape(doc: Document, file: string, limits: ManifestLimits): void {
   let keys = 0;
-  const stack: { node: unknown; depth: number }[] = [{ node: doc.contents, depth: 0 }];
-  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
-    const { node, depth } = next;
-    if (!isMap(node) && !isSeq(node)) continue;
-    if (depth >= limits.maxDepth)
-      throw BadInputError.single(file, "", `nests deeper than ${limits.maxDepth} levels`);
+  const stack: unknown[] = [doc.contents];
+  for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
     if (isMap(node)) {
       keys += node.items.length;
       if (keys > limits.maxKeys)
         throw BadInputError.single(file, "", `has more than ${limits.maxKeys} keys, the limit`);
-      for (const pair of node.items) stack.push({ node: pair.value as Node | null, depth: depth + 1 });
-    } else {
-      for (const item of node.items) stack.push({ node: item, depth: depth + 1 });
-    }
+      for (const pair of node.items) stack.push(pair.value as Node | null);
+    } else if (isSeq(node)) stack.push(...node.items);
   }
 }

@@ -7,9 +7,16 @@ import { formatKeyPath } from "../schema/key-path.js";
 import type { Problem } from "../schema/problem.js";
 import { validateAgainst } from "../schema/zod-problems.js";
 import { notUtf8, notUtf8Message } from "../utf8-text.js";
+import { firstYamlPastDepth } from "../yaml-depth.js";
 import { manifestChecks } from "./checks.js";
 import { duplicateKeys } from "./duplicate-keys.js";
-import { checkManifestShape, checkManifestText, type ManifestLimits } from "./limits.js";
+import {
+  checkManifestShape,
+  checkManifestText,
+  MANIFEST_MAX_DEPTH,
+  type ManifestLimits,
+  tooDeep,
+} from "./limits.js";
 import {
   conditionalActions,
   fileActions,
@@ -83,6 +90,10 @@ export function parseManifestText(text: string, file: string, limits?: ManifestL
     prettyErrors: false,
     ...MANIFEST_YAML_OPTIONS,
   });
+  // Before anything walks the document (the duplicate-key check recurses per level too), and on the
+  // agent as on the hub: a release's manifest is as untrusted as a published one.
+  const maxDepth = limits?.maxDepth ?? MANIFEST_MAX_DEPTH;
+  if (firstYamlPastDepth(doc, text, maxDepth) !== undefined) throw tooDeep(file, maxDepth);
   // Named with its key path and its first line, as ship.toml's "is set twice" is: "YAML: Map keys
   // must be unique" named neither, so the operator hunted for which of the files' rules it meant.
   const duplicates = duplicateKeys(doc).map(({ offset, first, path }): Issue => {

@@ -2,8 +2,10 @@
  * The agent's side of signatures: which keys ship.toml trusts, and the one check the update
  * pipeline runs before it changes anything.
  */
+
 import { lstat, open } from "node:fs/promises";
 import { readUpTo, TooLargeError } from "../bounded-read.js";
+import { companionTooLargeText, MAX_COMPANION_BYTES } from "../companion-limit.js";
 import type { Trust } from "../config/schema.js";
 import { BadInputError, type Issue } from "../errors.js";
 import { TRUSTED_KEY_ROLE, writableByOthersProblem } from "../file-permissions.js";
@@ -74,18 +76,16 @@ export type ReleaseTrustResult =
   | { verified: true; keyId: string }
   | { verified: false; reason: "no trusted keys" };
 
-/** A signature document is a few hundred bytes; the same cap as one fetched over HTTP. */
-const MAX_SIGNATURE_BYTES = 64 * 1024;
-
 async function readSignatureFile(path: string): Promise<string | undefined> {
   try {
     // Read at most one byte past the cap: a .sig that is a link to /dev/zero must not fill memory.
     const file = await open(path, "r");
     try {
-      const buffer = Buffer.alloc(MAX_SIGNATURE_BYTES + 1);
+      const buffer = Buffer.alloc(MAX_COMPANION_BYTES + 1);
       const { bytesRead } = await file.read(buffer, 0, buffer.length, 0);
-      if (bytesRead > MAX_SIGNATURE_BYTES)
-        throw new SignatureError("malformed", `${path} is larger than ${MAX_SIGNATURE_BYTES} bytes`);
+      // In the words a .sig over sftp or http is refused in ("is larger than 65536 bytes" here).
+      if (bytesRead > MAX_COMPANION_BYTES)
+        throw new SignatureError("malformed", `${path} ${companionTooLargeText()}`);
       // An empty file is there (a truncated upload, a failed CI step): not "unsigned".
       if (bytesRead === 0) throw new SignatureError("malformed", `${path} is empty`);
       return buffer.subarray(0, bytesRead).toString("utf8");

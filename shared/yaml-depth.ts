@@ -1,0 +1,55 @@
+/**
+ * How deep a YAML text nests. The yaml library's composer recurses once per level, so a text nested
+ * some thousands deep (block style `- - -`, mappings under mappings, `? ` keys, or flow `[[[`) came
+ * back as "Maximum call stack size exceeded"; counting brackets in the text sees only flow style
+ * (and takes a `[` in a comment or a block scalar for nesting). The composed document is measured;
+ * when composing failed, the syntax tree, which the library builds without recursion, is measured
+ * instead (only then: reading it again costs most of a parse). Config merges and update manifests
+ * both measure here, each against its own limit.
+ */
+import { type CST, type Document, isMap, isPair, isSeq, Parser } from "yaml";
+
+/** The offset of the first list or mapping of `doc` (parsed from `text`) nested deeper than `max`. */
+export function firstYamlPastDepth(doc: Document, text: string, max: number): number | undefined {
+  return doc.errors.length > 0
+    ? firstPastLimit(documentValues(text), syntaxChildren, max)
+    : firstPastLimit([doc.contents], nodeChildren, max);
+}
+
+/** A collection's offset and what it holds; undefined for anything else. */
+type Children<T> = (item: T) => { offset: number; children: T[] } | undefined;
+
+/** The offset of the first collection nested past `max`, counted with a stack of its own. */
+function firstPastLimit<T>(roots: T[], childrenOf: Children<T>, max: number): number | undefined {
+  const stack = roots.map((item) => ({ item, depth: 0 }));
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const collection = childrenOf(next.item);
+    if (collection === undefined) continue;
+    const depth = next.depth + 1;
+    if (depth > max) return collection.offset;
+    for (const item of collection.children) stack.push({ item, depth });
+  }
+  return undefined;
+}
+
+const nodeChildren: Children<unknown> = (node) => {
+  if (!isMap(node) && !isSeq(node)) return undefined;
+  // A key may itself be a list or mapping (`? - a`, `[a, b]: 1`).
+  const children = node.items.flatMap((item) => (isPair(item) ? [item.key, item.value] : [item]));
+  return { offset: node.range?.[0] ?? 0, children };
+};
+
+/** Each document's top value in the syntax tree: the documents themselves are no level. */
+const documentValues = (text: string): CST.Token[] =>
+  [...new Parser().parse(text)].flatMap((token) =>
+    token.type === "document" && token.value ? [token.value] : [],
+  );
+
+const syntaxChildren: Children<CST.Token> = (token) => {
+  if (token.type !== "block-map" && token.type !== "block-seq" && token.type !== "flow-collection")
+    return undefined;
+  const children = token.items.flatMap((item) =>
+    [item.key, item.value].filter((child): child is CST.Token => child != null),
+  );
+  return { offset: token.offset, children };
+};

@@ -1,0 +1,89 @@
+/**
+ * `ship release sign ARTIFACT` and `publish --artifact ARTIFACT` read the manifest from inside an
+ * archive CI packed with its own tar. They read it as UTF-8 unchecked: a Latin-1 byte was signed
+ * (and published) as U+FFFD, where `--manifest FILE` and `ship --test-manifest` refuse it, exit 2.
+ * They now refuse it in --test-manifest's words, naming ARCHIVE!update-manifest.yaml; one too large
+ * to read was reported as missing ("has no update-manifest.yaml") and is named as too large.
+ * Real `ship` runs, archives made by GNU tar.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runShip } from "../../support/ship-cli.js";
+
+const BYTES: [string, Buffer][] = [
+  ["a comment saved as Latin-1", Buffer.from('version: "0.1.0"\n# r\xe9sum\xe9 of the release\n', "latin1")],
+  ["a NUL byte", Buffer.from('version: "0.1.0"\n# a\u0000b\n', "utf8")],
+  ["UTF-16 text", Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('version: "0.1.0"\n', "utf16le")])],
+];
+
+describe("ship release sign/publish: the manifest inside an archive another tool built", () => {
+  let dir: string;
+  let key: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), "ship-archive-bytes-"));
+    expect((await runShip(["release", "keygen", "--out", join(dir, "keys")])).code).toBe(0);
+    key = join(dir, "keys", "ship-release.key");
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  /** myapp-0.1.0.tar.gz holding myapp-0.1.0/update-manifest.yaml with `manifest` and an app file. */
+  async function archiveHolding(manifest: Buffer): Promise<{ archive: string; file: string }> {
+    const top = join(dir, "myapp-0.1.0");
+    await mkdir(top, { recursive: true });
+    const file = join(top, "update-manifest.yaml");
+    await writeFile(file, manifest);
+    await writeFile(join(top, "app.py"), "print(1)\n");
+    const archive = join(dir, "myapp-0.1.0.tar.gz");
+    execFileSync("tar", ["-czf", archive, "-C", dir, "myapp-0.1.0"]);
+    return { archive, file };
+  }
+
+  async function expectSignAndPublishSay(archive: string, said: string): Promise<void> {
+    const signed = await runShip(["release", "sign", archive, "--key", key]);
+    expect(signed.stderr).toBe(`ship release sign: ${said}\n`);
+    expect(signed.code).toBe(2);
+    expect(existsSync(`${archive}.sig`)).toBe(false);
+
+    const token = join(dir, "ci.token");
+    await writeFile(token, "not-a-real-token\n");
+    // Refused before the hub is asked: nothing listens on port 9.
+    const published = await runShip([
+      "release",
+      "publish",
+      "--hub",
+      "http://127.0.0.1:9",
+      "--token-file",
+      token,
+      "--app",
+      "myapp",
+      "--version",
+      "0.1.0",
+      "--artifact",
+      archive,
+    ]);
+    expect(published.stderr).toBe(`ship release publish: ${said}\n`);
+    expect(published.code).toBe(2);
+  }
+
+  it.each(BYTES)("with %s: refused as --test-manifest refuses it, nothing signed", async (_what, bytes) => {
+    const { archive, file } = await archiveHolding(bytes);
+    const checked = await runShip(["--test-manifest", file]);
+    expect(checked.code).toBe(2);
+    const said = checked.stderr.replace(/^ship: /, "").replace(/\n$/, "");
+    expect(said.startsWith(file)).toBe(true);
+    await expectSignAndPublishSay(archive, `${archive}!update-manifest.yaml${said.slice(file.length)}`);
+  });
+
+  it("a manifest too large to read is named as such, not as missing", async () => {
+    const big = Buffer.from(`version: "0.1.0"\n${"# padding\n".repeat(120_000)}`);
+    const { archive } = await archiveHolding(big);
+    await expectSignAndPublishSay(
+      archive,
+      `${archive}!update-manifest.yaml is 1.14 MiB (1200017 bytes), larger than 1 MiB (1048576 bytes), the most ship reads of a manifest`,
+    );
+  });
+});
