@@ -1,0 +1,119 @@
+/**
+ * A backup's saved.json (the sizes and hashes of the copies it saved, which `--rollback` checks
+ * before anything moves) that is no longer a file: made a directory, or a link to one, by a hand
+ * edit or a copy gone wrong. The README says a damaged saved.json is refused naming it (exit 2,
+ * nothing changed; "move it aside"), and that `--list-backups` and `--rollback` judge a backup's
+ * records by one rule. Met by real `ship` runs:
+ * - `--rollback` said "ship: internal error: EISDIR: illegal operation on a directory, read",
+ *   exit 1, naming no file, and wrote last_result failed_unchanged with that errno over the last
+ *   update's result (the hub then shows the agent failed), and left the restore's scratch
+ *   (release-being-undone.layers, links to the app's files) in the app's state directory;
+ * - `--list-backups` listed that backup as restorable, exit 0.
+ * And a rollback refused because a saved copy is missing (exit 2, "nothing was changed", right)
+ * still leaves that scratch directory behind, which no later run removes.
+ */
+import { mkdir, readdir, rm, symlink } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runShip } from "../../support/ship-cli.js";
+import { type LocalApp, localApp } from "../cli/local-app.js";
+import { snapshot } from "./tree-fixtures.js";
+
+let app: LocalApp;
+
+beforeEach(async () => {
+  app = await localApp();
+  for (const v of ["1", "2", "3"]) {
+    const manifest = `version: "${v}.0.0"\nhooks:\n  rollback: ["true"]\n`;
+    await app.release(`r${v}`, manifest, { "app.txt": `v${v}\n`, [`only-${v}.txt`]: `${v}\n` });
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stderr).toBe(0);
+  }
+});
+afterEach(async () => {
+  await app.cleanup();
+});
+
+async function newestBackup(): Promise<{ id: string; path: string }> {
+  const list = await runShip(["--config", app.config, "--list-backups", "--json"]);
+  const [newest] = JSON.parse(list.stdout) as { id: string; path: string }[];
+  if (newest === undefined) throw new Error(`no backup listed: ${list.stdout}${list.stderr}`);
+  return newest;
+}
+
+/** Every path under the app's state directory (where a restore keeps its journal and scratch). */
+async function stateTree(): Promise<string[]> {
+  const apps = join(app.root, "var/apps");
+  const [dir] = await readdir(apps);
+  return (await readdir(join(apps, String(dir)), { recursive: true })).sort();
+}
+
+const notAFile = [
+  {
+    what: "a directory",
+    damage: async (f: string) => {
+      await rm(f);
+      await mkdir(f);
+    },
+  },
+  {
+    what: "a link to a directory",
+    damage: async (f: string) => {
+      await rm(f);
+      await symlink("/etc", f);
+    },
+  },
+] as const;
+
+describe("a backup whose saved.json is not a file (real CLI)", () => {
+  it.each(notAFile)("saved.json made $what: --rollback is exit 2 naming it, nothing changed", async (d) => {
+    const { id, path } = await newestBackup();
+    const saved = join(path, "saved.json");
+    await d.damage(saved);
+    const before = await snapshot(app.appDir);
+    const files = await stateTree();
+
+    const run = await runShip(["--config", app.config, "--rollback", id]);
+    expect(run.code, run.stdout + run.stderr).toBe(2);
+    const last = run.stderr.trim().split("\n").at(-1) ?? "";
+    expect(last).toContain(saved);
+    expect(last).not.toContain("internal error");
+    expect(last).not.toContain("EISDIR");
+    expect(await snapshot(app.appDir)).toEqual(before);
+    expect(await stateTree()).toEqual(files);
+    const state = (await app.state()).sources.myapp;
+    expect(state?.last_result).toBe("updated");
+    expect(state?.last_error).toBeNull();
+  });
+
+  it.each(notAFile)("saved.json made $what: --list-backups does not list it as restorable, exit 2", async (d) => {
+    const { id, path } = await newestBackup();
+    await d.damage(join(path, "saved.json"));
+    for (const json of [false, true]) {
+      const run = await runShip(["--config", app.config, "--list-backups", ...(json ? ["--json"] : [])]);
+      expect(run.code, run.stdout + run.stderr).toBe(2);
+      const ids = json
+        ? (JSON.parse(run.stdout) as { id: string }[]).map((b) => b.id)
+        : run.stdout.split("\n").map((l) => l.split(" ")[0]);
+      expect(ids).not.toContain(id);
+      expect(ids).toHaveLength(json ? 2 : 4); // the two others (and the header, and the last newline)
+      expect(run.stderr).toContain(`${path}/saved.json`);
+    }
+  });
+});
+
+describe("a --rollback refused for a missing saved copy (real CLI)", () => {
+  it("leaves the app's state directory as it was (no restore scratch with links to the app's files)", async () => {
+    const { id, path } = await newestBackup();
+    await rm(join(path, "files/app.txt"));
+    const before = await snapshot(app.appDir);
+    const files = await stateTree();
+
+    const run = await runShip(["--config", app.config, "--rollback", id]);
+    expect(run.code, run.stdout + run.stderr).toBe(2);
+    expect(run.stderr).toContain("its saved copy of app.txt is missing");
+    expect(run.stderr).toContain("nothing was changed");
+    expect(await snapshot(app.appDir)).toEqual(before);
+    expect(await stateTree()).toEqual(files);
+  });
+});
