@@ -86,20 +86,23 @@ describe("a backup whose saved.json is not a file (real CLI)", () => {
     expect(state?.last_error).toBeNull();
   });
 
-  it.each(notAFile)("saved.json made $what: --list-backups does not list it as restorable, exit 2", async (d) => {
-    const { id, path } = await newestBackup();
-    await d.damage(join(path, "saved.json"));
-    for (const json of [false, true]) {
-      const run = await runShip(["--config", app.config, "--list-backups", ...(json ? ["--json"] : [])]);
-      expect(run.code, run.stdout + run.stderr).toBe(2);
-      const ids = json
-        ? (JSON.parse(run.stdout) as { id: string }[]).map((b) => b.id)
-        : run.stdout.split("\n").map((l) => l.split(" ")[0]);
-      expect(ids).not.toContain(id);
-      expect(ids).toHaveLength(json ? 2 : 4); // the two others (and the header, and the last newline)
-      expect(run.stderr).toContain(`${path}/saved.json`);
-    }
-  });
+  it.each(notAFile)(
+    "saved.json made $what: --list-backups does not list it as restorable, exit 2",
+    async (d) => {
+      const { id, path } = await newestBackup();
+      await d.damage(join(path, "saved.json"));
+      for (const json of [false, true]) {
+        const run = await runShip(["--config", app.config, "--list-backups", ...(json ? ["--json"] : [])]);
+        expect(run.code, run.stdout + run.stderr).toBe(2);
+        const ids = json
+          ? (JSON.parse(run.stdout) as { id: string }[]).map((b) => b.id)
+          : run.stdout.split("\n").map((l) => l.split(" ")[0]);
+        expect(ids).not.toContain(id);
+        expect(ids).toHaveLength(json ? 2 : 4); // the two others (and the header, and the last newline)
+        expect(run.stderr).toContain(`${path}/saved.json`);
+      }
+    },
+  );
 });
 
 describe("a --rollback refused for a missing saved copy (real CLI)", () => {
