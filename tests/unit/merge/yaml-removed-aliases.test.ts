@@ -1,0 +1,37 @@
+/**
+ * An alias, or a `<<` merge key, inside a value the release removes, whose anchor goes too (the
+ * release dropped both the anchored `defaults:` and the `ref:`/`dev:` that used it). Nothing is kept
+ * of either, and the merged file is right; but the merge said, in a WARNING on the terminal and in
+ * the log, "the alias *first at ref was expanded into its own copy, to keep its value while the
+ * anchored value changed" (and likewise for `<<`): a copy that is in no way in the file, of a key
+ * the same run reports as removed. README: the alias gets its own copy (WARNING) where it stays;
+ * lines of a value the release removed are not named as rewritten (5e39cecd), and the same holds
+ * for what is expanded.
+ */
+import { describe, expect, it } from "vitest";
+import { mergeConfigFile } from "../../../agent/merge/index.js";
+
+const merge = (base: string, incoming: string, current = base) =>
+  mergeConfigFile({ format: "yaml", fileName: "c.yaml", base, current, incoming, strategy: "preserve_user" });
+
+describe("an alias the release removes with its anchor", () => {
+  it("a key holding only the alias: removed, no WARNING of a copy kept", () => {
+    const result = merge("old:\n  - &first {n: 1}\nref: *first\nx: 1\n", "x: 1\ny: 2\n");
+    expect(result.text).toBe("x: 1\ny: 2\n");
+    expect(result.warnings).toEqual([]);
+  });
+
+  it("a list item holding the alias, in a list the release drops the item from", () => {
+    const base = "defaults: &d {pool: 5}\nenvs:\n  - name: dev\n  - *d\nx: 1   # mine\n";
+    const result = merge(base, "envs:\n  - name: dev\nx: 1   # mine\n");
+    expect(result.text).toBe("envs:\n  - name: dev\nx: 1   # mine\n");
+    expect(result.warnings).toEqual([]);
+  });
+
+  it("a mapping merging it with <<, removed too: no WARNING of keys expanded", () => {
+    const base = "defaults:\n  db: &db\n    pool: 5\ndev:\n  <<: *db\n  name: dev\nx: 1\n";
+    const result = merge(base, "x: 1\n");
+    expect(result.text).toBe("x: 1\n");
+    expect(result.warnings).toEqual([]);
+  });
+});
