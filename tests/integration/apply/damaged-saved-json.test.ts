@@ -9,10 +9,11 @@
  *   update's result (the hub then shows the agent failed), and left the restore's scratch
  *   (release-being-undone.layers, links to the app's files) in the app's state directory;
  * - `--list-backups` listed that backup as restorable, exit 0.
- * And a rollback refused because a saved copy is missing (exit 2, "nothing was changed", right)
- * still leaves that scratch directory behind, which no later run removes.
+ * And a rollback refused as bad input (a saved copy missing, index.json deleted, installed.json
+ * truncated: exit 2, "nothing was changed", right for the app) still leaves that scratch directory
+ * behind when the undone release has rollback hooks; no later run removes it.
  */
-import { mkdir, readdir, rm, symlink } from "node:fs/promises";
+import { mkdir, readdir, rm, symlink, truncate } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
@@ -105,18 +106,42 @@ describe("a backup whose saved.json is not a file (real CLI)", () => {
   );
 });
 
-describe("a --rollback refused for a missing saved copy (real CLI)", () => {
-  it("leaves the app's state directory as it was (no restore scratch with links to the app's files)", async () => {
-    const { id, path } = await newestBackup();
-    await rm(join(path, "files/app.txt"));
-    const before = await snapshot(app.appDir);
-    const files = await stateTree();
+/**
+ * Each refusal of a damaged backup the release being undone has rollback hooks for: exit 2 and
+ * "nothing was changed" (right for the app), but the hooks' scratch stays in the state directory.
+ */
+const refusals = [
+  {
+    what: "a saved copy deleted",
+    said: "its saved copy of app.txt is missing",
+    damage: (b: string) => rm(join(b, "files/app.txt")),
+  },
+  {
+    what: "index.json deleted",
+    said: "(index.json) is missing",
+    damage: (b: string) => rm(join(b, "index.json")),
+  },
+  {
+    what: "installed.json truncated",
+    said: "installed.json is damaged",
+    damage: (b: string) => truncate(join(b, "installed.json"), 7),
+  },
+] as const;
 
-    const run = await runShip(["--config", app.config, "--rollback", id]);
-    expect(run.code, run.stdout + run.stderr).toBe(2);
-    expect(run.stderr).toContain("its saved copy of app.txt is missing");
-    expect(run.stderr).toContain("nothing was changed");
-    expect(await snapshot(app.appDir)).toEqual(before);
-    expect(await stateTree()).toEqual(files);
-  });
+describe("a --rollback refused for a damaged backup whose undone release has rollback hooks (real CLI)", () => {
+  it.each(refusals)(
+    "$what: the app's state directory is left as it was (no restore scratch with links to the app's files)",
+    async (d) => {
+      const { id, path } = await newestBackup();
+      await d.damage(path);
+      const before = await snapshot(app.appDir);
+      const files = await stateTree();
+
+      const run = await runShip(["--config", app.config, "--rollback", id]);
+      expect(run.code, run.stdout + run.stderr).toBe(2);
+      expect(run.stderr).toContain(d.said);
+      expect(await snapshot(app.appDir)).toEqual(before);
+      expect(await stateTree()).toEqual(files);
+    },
+  );
 });
