@@ -8,7 +8,7 @@
 import { mkdir, readdir, rm, symlink, truncate } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { runShip } from "../../support/ship-cli.js";
+import { type CliResult, runShip } from "../../support/ship-cli.js";
 import { type LocalApp, localApp } from "../cli/local-app.js";
 import { snapshot } from "./tree-fixtures.js";
 
@@ -43,6 +43,15 @@ const damages = [
   { file: "installed.json", what: "replaced by a directory", damage: dirInstead },
 ] as const;
 
+/** `ship --list-backups` (or with --json) and the ids it lists (the text's header row as "ID"). */
+async function listing(json: boolean): Promise<{ run: CliResult; ids: (string | undefined)[] }> {
+  const run = await runShip(["--config", app.config, "--list-backups", ...(json ? ["--json"] : [])]);
+  const ids = json
+    ? (JSON.parse(run.stdout) as { id: string }[]).map((b) => b.id)
+    : run.stdout.split("\n").map((l) => l.split(" ")[0]);
+  return { run, ids };
+}
+
 /** A directory where the record was: `--rollback` said "internal error: EISDIR", exit 1. */
 async function dirInstead(file: string): Promise<void> {
   await rm(file);
@@ -63,11 +72,8 @@ describe("--list-backups says what --rollback would refuse (real CLI)", () => {
     expect(refusal).toContain(d.file);
 
     for (const json of [false, true]) {
-      const run = await runShip(["--config", app.config, "--list-backups", ...(json ? ["--json"] : [])]);
+      const { run, ids } = await listing(json);
       expect(run.code, run.stdout + run.stderr).toBe(2);
-      const ids = json
-        ? (JSON.parse(run.stdout) as { id: string }[]).map((b) => b.id)
-        : run.stdout.split("\n").map((l) => l.split(" ")[0]);
       expect(ids).not.toContain(newest?.id);
       for (const b of older) expect(ids).toContain(b.id);
       if (!json) expect(ids[0]).toBe("ID");
@@ -150,11 +156,8 @@ describe("a backup whose saved.json is not a file (real CLI)", () => {
       const { id, path } = newest();
       await d.damage(join(path, "saved.json"));
       for (const json of [false, true]) {
-        const run = await runShip(["--config", app.config, "--list-backups", ...(json ? ["--json"] : [])]);
+        const { run, ids } = await listing(json);
         expect(run.code, run.stdout + run.stderr).toBe(2);
-        const ids = json
-          ? (JSON.parse(run.stdout) as { id: string }[]).map((b) => b.id)
-          : run.stdout.split("\n").map((l) => l.split(" ")[0]);
         expect(ids).not.toContain(id);
         expect(ids).toHaveLength(json ? 2 : 4); // the two others (and the header, and the last newline)
         expect(run.stderr).toContain(`${path}/saved.json`);
