@@ -46,6 +46,7 @@ import {
   usedAnchorsOnPath,
   valuesOf,
 } from "./yaml-anchors.js";
+import { notesOfWhatStays } from "./yaml-expansion-notes.js";
 import { firstItemNote, placeFirstItemNote } from "./yaml-first-item-note.js";
 import { markFromRelease, withFoldedLines } from "./yaml-folded-blocks.js";
 import { type ReplaceInStyle, shapeChangedItems } from "./yaml-item-shape.js";
@@ -250,7 +251,8 @@ export function renderYamlMerge(
         (text === folded ? withFoldedLines(plainDoc, options, texts) : undefined) ??
         plainDoc.toString(options);
       const check = (t: string) => followedAnchors(t, expected, release) !== undefined;
-      const rendered = withUserLayout(userText, plain, text, check, notes, LAYOUT_OF.yaml);
+      const said = notesOfWhatStays(edited, notes);
+      const rendered = withUserLayout(userText, plain, text, check, said, LAYOUT_OF.yaml);
       return { ...rendered, followed: followedReport(followed, user.value) };
     } catch {
       // An alias or merge key stands in the way of this attempt.

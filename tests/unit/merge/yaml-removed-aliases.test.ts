@@ -35,3 +35,39 @@ describe("an alias the release removes with its anchor", () => {
     expect(result.warnings).toEqual([]);
   });
 });
+
+describe("an alias the release removes with its anchor, elsewhere (the same kind)", () => {
+  it("a nested key holding the alias, removed with its parent", () => {
+    const base = "defaults: &d {pool: 5}\nold:\n  db:\n    conf: *d\nx: 1\n";
+    const result = merge(base, "x: 1\n");
+    expect(result.text).toBe("x: 1\n");
+    expect(result.removed).toEqual(["defaults", "old"]);
+    expect(result.warnings).toEqual([]);
+  });
+
+  it("an item of a flow list holding the alias, dropped by the release", () => {
+    const base = "defaults: &d {pool: 5}\nenvs: [{name: dev}, *d]\nx: 1\n";
+    const result = merge(base, "envs: [{name: dev}]\nx: 1\n");
+    expect(result.text).toBe("envs: [{name: dev}]\nx: 1\n");
+    expect(result.warnings).toEqual([]);
+  });
+
+  it("an alias that stays is still said to be expanded, its copy being in the merged file", () => {
+    const base = "old: &first {n: 1}\nref: *first\nx: 1\n";
+    const result = merge(base, "ref: {n: 1}\nx: 1\n");
+    expect(result.text).toBe("ref: {n: 1}\nx: 1\n");
+    expect(result.warnings).toEqual([
+      "the alias *first at ref was expanded into its own copy, to keep its value while the anchored value changed",
+    ]);
+  });
+
+  it("a list item holding the alias, kept by the release (as a copy of the user's item): still said", () => {
+    const base = "defaults: &d {pool: 5}\nenvs:\n  - name: dev\n  - *d\nx: 1\n";
+    const incoming = "envs:\n  - name: dev\n  - {pool: 5}\n  - name: prod\nx: 1\n";
+    const result = merge(base, incoming);
+    expect(result.text).toBe(incoming);
+    expect(result.warnings).toEqual([
+      "the alias *d at envs was expanded into its own copy, to keep its value while the anchored value changed",
+    ]);
+  });
+});
