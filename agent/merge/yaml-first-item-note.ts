@@ -13,28 +13,41 @@ export interface FirstItemNote {
   whole: string;
   /** The lines of it past the heading the release's copy shares ("" when there are none). */
   note: string;
+  /** As the previous release shipped it: a comment of the release's in its place wins. */
+  shipped: boolean;
 }
 
-/** Undefined where the user wrote nothing there, or left it as the previous release shipped it. */
+/**
+ * Undefined where the user wrote nothing there, or left the previous release's comment there while
+ * the release writes another one at the top (a heading it rewrote, not a note on an item).
+ */
 export function firstItemNote(old: YAMLSeq, value: YAMLSeq, base: unknown): FirstItemNote | undefined {
   const whole = old.commentBefore;
-  if (!whole || (isSeq(base) && base.commentBefore === whole)) return undefined;
+  if (!whole) return undefined;
   const ours = whole.split("\n");
   const theirs = value.commentBefore?.split("\n") ?? [];
   let shared = 0;
   while (shared < ours.length && ours[shared] === theirs[shared]) shared++;
-  return { whole, note: ours.slice(shared).join("\n") };
+  const shipped = isSeq(base) && base.commentBefore === whole;
+  if (shipped && shared === 0 && theirs.length > 0) return undefined;
+  return { whole, note: ours.slice(shared).join("\n"), shipped };
 }
 
-/** Puts the note above where the user's first item is now (`firstAt`), if it is still there. */
+/**
+ * Puts the note above where the user's first item is now (`firstAt`), if it is still there.
+ * `theirs` is the comment the release's copy writes above that item (the user's item may have
+ * replaced the release's node, and its comment with it).
+ */
 export function placeFirstItemNote(
   old: YAMLSeq,
   value: YAMLSeq,
-  { whole, note }: FirstItemNote,
+  { whole, note, shipped }: FirstItemNote,
   firstAt: number | undefined,
+  theirs: string | null | undefined,
 ): void {
   if (note === "") return;
   if (firstAt === 0) {
+    if (shipped && value.commentBefore) return;
     value.commentBefore = whole;
     value.spaceBefore = old.spaceBefore;
     return;
@@ -42,5 +55,9 @@ export function placeFirstItemNote(
   // A dropped first item took its note along: the check of the user's comments names it.
   const item: unknown = firstAt === undefined ? undefined : value.items[firstAt];
   if (!isNode(item)) return;
+  if (shipped && theirs) {
+    item.commentBefore ??= theirs;
+    return;
+  }
   item.commentBefore = item.commentBefore ? `${note}\n${item.commentBefore}` : note;
 }

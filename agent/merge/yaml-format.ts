@@ -674,6 +674,8 @@ function keepItemComments(
   const note = block ? firstItemNote(old, value, base) : undefined;
   if (note !== undefined) moved.push(note.whole);
   carry(old, value, note === undefined);
+  // The release's comments above its items, before the user's items take their places.
+  const theirNotes = value.items.map((item) => (isNode(item) ? item.commentBefore : undefined));
   // Where the user's first item is now, for the note above it.
   let firstAt: number | undefined;
   // An item the release keeps is the user's, spelling too (`- '80:80'` stayed `- "80:80"`, `- 8080:8080`
@@ -695,7 +697,8 @@ function keepItemComments(
     value.items[index] = kept;
   });
   if (block) firstAt ??= keepCollectionItems(old, value, oldValues, newValues, base, moved);
-  if (note !== undefined) placeFirstItemNote(old, value, note, firstAt);
+  if (note !== undefined)
+    placeFirstItemNote(old, value, note, firstAt, firstAt === undefined ? undefined : theirNotes[firstAt]);
   return moved;
 }
 

@@ -41,3 +41,57 @@ describe("a shipped note above a YAML list's first item the release moves down",
     expect(toml.text).not.toMatch(/# web endpoint\n\[\[ep\]\]\nname = "db"/);
   });
 });
+
+describe("a shipped note above a list's first item: the same kind", () => {
+  const mine = (text: string) => text.replace("name: app", "name: mine");
+  const svcs = (first: string, second: string) =>
+    `name: app\nsvcs:\n${first.replace(/^/gm, "  ")}\n${second.replace(/^/gm, "  ")}\n`;
+  const web = "- name: web\n  port: 80";
+  const db = "- name: db\n  port: 5432";
+
+  it("mapping items: kept by the release on the item it moves, written once, over it", () => {
+    const base = svcs(`# web service\n${web}`, db);
+    const incoming = svcs(db, `# web service\n${web}`);
+    expect(merge("yaml", base, mine(base), incoming).text).toBe(mine(incoming));
+  });
+
+  it("mapping items: the note the release rewrote on the item it moves is the release's", () => {
+    const base = svcs(`# web service\n${web}`, db);
+    const incoming = svcs(db, `# web service (public)\n${web}`);
+    expect(merge("yaml", base, mine(base), incoming).text).toBe(mine(incoming));
+  });
+
+  it("mapping items: dropped by the release, it goes with its item", () => {
+    const base = svcs(`# web service\n${web}`, db);
+    const incoming = svcs(db, web);
+    expect(merge("yaml", base, mine(base), incoming).text).toBe(mine(svcs(db, `# web service\n${web}`)));
+  });
+
+  it("a list under a nested key, dropped by the release: it goes with its item", () => {
+    const base = "name: app\nweb:\n  ports:\n    # main port\n    - 80\n    - 443\n";
+    const incoming = "name: app\nweb:\n  ports:\n    - 443\n    - 80\n";
+    expect(merge("yaml", base, mine(base), incoming).text).toBe(
+      "name: mine\nweb:\n  ports:\n    - 443\n    # main port\n    - 80\n",
+    );
+  });
+
+  it("CRLF: kept by the release on the item it moves, written once", () => {
+    const base = "name: app\r\nports:\r\n  # main port\r\n  - 80\r\n  - 443\r\n";
+    const incoming = "name: app\nports:\n  - 443\n  # main port\n  - 80\n";
+    expect(merge("yaml", base, mine(base), incoming).text).toBe(mine(incoming).replace(/\n/g, "\r\n"));
+  });
+
+  it("the first item dropped by the release: the note does not land on the next one", () => {
+    const base = "name: app\nports:\n  # main port\n  - 80\n  - 443\n";
+    const incoming = "name: app\nports:\n  - 443\n";
+    expect(merge("yaml", base, mine(base), incoming).text).toBe(mine(incoming));
+  });
+
+  it("the first item left first by the release, which dropped the note: the note stays", () => {
+    const base = "name: app\nports:\n  # main port\n  - 80\n  - 443\n";
+    const incoming = "name: app\nports:\n  - 80\n  - 443\n  - 8080\n";
+    expect(merge("yaml", base, mine(base), incoming).text).toBe(
+      "name: mine\nports:\n  # main port\n  - 80\n  - 443\n  - 8080\n",
+    );
+  });
+});
