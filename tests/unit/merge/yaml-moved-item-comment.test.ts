@@ -36,3 +36,49 @@ describe("a kept list item the release moves keeps the user's line", () => {
     expect(result.text).toBe(incoming.replace("strict: true\n", "strict: true   # ops: keep a strict\n"));
   });
 });
+
+describe("a kept list item the release moves keeps the user's line: the same kind", () => {
+  const yaml = (base: string, current: string, incoming: string) => merge("yaml", base, current, incoming);
+
+  it("a mapping item's first line commented, and a comment on each of its lines", () => {
+    const base = "overrides:\n  - module: a.*\n    strict: true\n  - module: b.*\n    strict: false\n";
+    const current = base
+      .replace("module: a.*\n", "module: a.*    # ours\n")
+      .replace("strict: true\n", "strict: true\t# tab\n");
+    const incoming = "overrides:\n  - module: b.*\n    strict: false\n  - module: a.*\n    strict: true\n";
+    expect(yaml(base, current, incoming).text).toBe(
+      "overrides:\n  - module: b.*\n    strict: false\n  - module: a.*    # ours\n    strict: true\t# tab\n",
+    );
+  });
+
+  it("a list under a nested key, indented as the user indents (4 spaces), moved up", () => {
+    const base = "web:\n    ports:\n        - 80\n        - 443\n        - 8080\n";
+    const current = base.replace("- 8080\n", "- 8080     # alt\n");
+    const incoming = "web:\n  ports:\n    - 8080\n    - 80\n    - 443\n";
+    expect(yaml(base, current, incoming).text).toBe(
+      "web:\n    ports:\n        - 8080     # alt\n        - 80\n        - 443\n",
+    );
+  });
+
+  it("items of a nested list inside a mapping item the release moves", () => {
+    const a = "  - name: a\n    args:\n      - -v\n";
+    const b = "  - name: b\n    args: []\n    env: prod\n    retries: 2\n";
+    const verbose = (text: string) => text.replace("      - -v\n", "      - -v      # verbose\n");
+    const result = yaml(`jobs:\n${a}${b}`, verbose(`jobs:\n${a}${b}`), `jobs:\n${b}${a}`);
+    expect(result.text).toBe(verbose(`jobs:\n${b}${a}`));
+  });
+
+  it("a flow mapping item with the user's spacing", () => {
+    const base = "ports:\n  - {host: 80}\n  - {host: 443}\n";
+    const current = "ports:\n  - {host: 80}    # http\n  - {host: 443}\n";
+    const incoming = "ports:\n  - {host: 443}\n  - {host: 80}\n";
+    expect(yaml(base, current, incoming).text).toBe("ports:\n  - {host: 443}\n  - {host: 80}    # http\n");
+  });
+
+  it("CRLF", () => {
+    const base = 'ports:\n  - "80:80"\n  - "443:443"\n';
+    const current = 'ports:\r\n  - "80:80"   # http\r\n  - "443:443"\r\n';
+    const result = yaml(base, current, 'ports:\n  - "443:443"\n  - "80:80"\n');
+    expect(result.text).toBe('ports:\r\n  - "443:443"\r\n  - "80:80"   # http\r\n');
+  });
+});
