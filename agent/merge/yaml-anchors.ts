@@ -216,20 +216,22 @@ export function editableMapAt(
     if (pair === undefined) {
       const inherited = inheritedNode(doc, node, key);
       if (inherited === undefined) throw new Error(`no ${here}`);
+      const copy = localCopy(doc, inherited);
       pair = doc.createPair(key, null);
-      pair.value = localCopy(doc, inherited);
+      pair.value = copy;
       node.items.push(pair);
       noteExpansion(
         notes,
-        pair.value,
+        copy,
         `${here} was inherited through a merge key (<<): it now has its own copy, to change a key inside it`,
       );
     } else if (isAlias(pair.value)) {
       const name = pair.value.source;
-      pair.value = localCopy(doc, pair.value);
+      const copy = localCopy(doc, pair.value);
+      pair.value = copy;
       noteExpansion(
         notes,
-        pair.value,
+        copy,
         `the alias *${name} at ${here} was expanded into its own copy, to change a key inside it`,
       );
     }
