@@ -7,6 +7,8 @@
  * the comment lines above a TOML `[[array]]` element do. A heading the user left as the previous
  * release shipped it is the release's to rewrite: the release's heading stays at the top, once, and
  * only the user's lines under it are the note (both headings showed, the old one over the item).
+ * A comment the user left whole as shipped is the previous release's note on its first item: it
+ * goes with that item too, unless the release writes its own at the top or on that item.
  */
 import { isNode, isSeq, type YAMLSeq } from "yaml";
 
