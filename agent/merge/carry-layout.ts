@@ -25,22 +25,48 @@ export function carryLayout(original: string, plain: string, edited: string): Ca
   const b = linesOf(plain);
   const e = linesOf(edited);
   const lost: number[] = [];
+  const moved = movedLines(o.lines, b.lines, e.lines);
   const lines = merge3(
     o.lines,
     b.lines,
     e.lines,
     (region) => {
-      const merged = pairLines(region);
+      const merged = pairLines({ ...region, edited: region.edited.map((line) => moved(line) ?? line) });
       lost.push(...merged.lost.map((i) => region.originalStart + i + 1));
       return merged.lines;
     },
     withoutSpacing,
-    (theirs, at) => indentLikeUser(theirs, b.lines, at.original, at),
+    (theirs, at) =>
+      indentLikeUser(theirs, b.lines, at.original, at).map((line, i) => moved(theirs[i] as string) ?? line),
   );
   // A file without a final newline keeps going without one (and one with it keeps it).
   const keepsOwn = o.lines.length > 0 && plain.endsWith("\n") === edited.endsWith("\n");
   const finalNewline = keepsOwn ? o.finalNewline : e.finalNewline;
   return { text: lines.join("\n") + (finalNewline && lines.length > 0 ? "\n" : ""), lost };
+}
+
+/**
+ * The user's own line for a line of the library's that the merge moved (a list item the release
+ * kept but put elsewhere), each taken once: a moved line is a deletion and an insertion to a diff,
+ * so it came in the library's spacing (`- "80:80"   # http` became `- "80:80" # http`), where an
+ * unmoved one keeps the user's. Only lines the user spaced alone, text and comment as the library
+ * writes them, and only where the library's line is gone from its place in the merge.
+ */
+function movedLines(
+  original: readonly string[],
+  plain: readonly string[],
+  edited: readonly string[],
+): (line: string) => string | undefined {
+  const inPlace = matches(plain, edited);
+  if (!inPlace.includes(-1)) return () => undefined;
+  const toOriginal = matches(plain.map(withoutSpacing), original.map(withoutSpacing));
+  const mine = new Map<string, string[]>();
+  plain.forEach((line, i) => {
+    const user = original[toOriginal[i] ?? -1];
+    if (inPlace[i] !== -1 || user === undefined || user === line) return;
+    mine.set(line, [...(mine.get(line) ?? []), user]);
+  });
+  return (line) => mine.get(line)?.shift();
 }
 
 function linesOf(text: string): { lines: string[]; finalNewline: boolean } {

@@ -19,6 +19,7 @@ import {
   type YAMLMap,
 } from "yaml";
 import { dotted } from "./values.js";
+import { noteExpansion } from "./yaml-expansion-notes.js";
 
 export function isMergePair(pair: Pair<unknown, unknown>): boolean {
   const key = pair.key;
@@ -215,16 +216,24 @@ export function editableMapAt(
     if (pair === undefined) {
       const inherited = inheritedNode(doc, node, key);
       if (inherited === undefined) throw new Error(`no ${here}`);
+      const copy = localCopy(doc, inherited);
       pair = doc.createPair(key, null);
-      pair.value = localCopy(doc, inherited);
+      pair.value = copy;
       node.items.push(pair);
-      notes.push(
+      noteExpansion(
+        notes,
+        copy,
         `${here} was inherited through a merge key (<<): it now has its own copy, to change a key inside it`,
       );
     } else if (isAlias(pair.value)) {
       const name = pair.value.source;
-      pair.value = localCopy(doc, pair.value);
-      notes.push(`the alias *${name} at ${here} was expanded into its own copy, to change a key inside it`);
+      const copy = localCopy(doc, pair.value);
+      pair.value = copy;
+      noteExpansion(
+        notes,
+        copy,
+        `the alias *${name} at ${here} was expanded into its own copy, to change a key inside it`,
+      );
     }
     node = pair.value;
   }
@@ -272,10 +281,12 @@ export function expandAliasesOf(doc: Document, node: Node, notes: string[]): voi
     Alias(_key, alias, path) {
       if (!ofNode.has(alias)) return undefined;
       const at = path.filter(isPair).map((pair) => pathKeyText(pair as Pair<unknown, unknown>));
-      notes.push(
+      const copy = localCopy(doc, alias);
+      noteExpansion(
+        notes,
+        copy,
         `the alias *${anchor} at ${dotted(at)} was expanded into its own copy, to keep its value while the anchored value changed`,
       );
-      const copy = localCopy(doc, alias);
       // The anchored value's comments stay with it (or go with it, reported), not written twice;
       // the alias's own stay where they were.
       visit(copy, {
@@ -336,7 +347,7 @@ export function expandMergeKeys(
   const kept = map.items.filter((pair) => !isMergePair(pair));
   kept.splice(Math.min(first, kept.length), 0, ...inherited);
   map.items = kept;
-  notes.push(`the merge key (<<) of ${at} was expanded into its own keys, ${why}`);
+  noteExpansion(notes, map, `the merge key (<<) of ${at} was expanded into its own keys, ${why}`);
 }
 
 /** Anchored maps other places alias (or merge with `<<`) that a change at `path` goes through. */

@@ -7,6 +7,8 @@
  * the comment lines above a TOML `[[array]]` element do. A heading the user left as the previous
  * release shipped it is the release's to rewrite: the release's heading stays at the top, once, and
  * only the user's lines under it are the note (both headings showed, the old one over the item).
+ * A comment the user left whole as shipped is the previous release's note on its first item: it
+ * goes with that item too, unless the release writes its own at the top or on that item.
  */
 import { isNode, isSeq, type YAMLSeq } from "yaml";
 
@@ -17,6 +19,8 @@ export interface FirstItemNote {
   note: string;
   /** What goes above the list while the user's first item stays first: heading, then note. */
   top: string;
+  /** Left whole as the previous release shipped it: a comment of the release's in its place wins. */
+  shipped: boolean;
 }
 
 /** How many lines `lines` begins with that `other` begins with too. */
@@ -27,30 +31,45 @@ function sharedHead(lines: string[], other: string | null | undefined): number {
   return shared;
 }
 
-/** Undefined where the user wrote nothing there, or left it as the previous release shipped it. */
+/**
+ * Undefined where the user wrote nothing there, or left the previous release's comment there while
+ * the release writes another one at the top (a heading it rewrote, not a note on an item).
+ */
 export function firstItemNote(old: YAMLSeq, value: YAMLSeq, base: unknown): FirstItemNote | undefined {
   const whole = old.commentBefore;
-  if (!whole || (isSeq(base) && base.commentBefore === whole)) return undefined;
+  if (!whole) return undefined;
   const ours = whole.split("\n");
-  const shipped = isSeq(base) ? base.commentBefore : undefined;
-  const fromBase = sharedHead(ours, shipped);
   const fromRelease = sharedHead(ours, value.commentBefore);
+  const shipped = isSeq(base) ? base.commentBefore : undefined;
+  if (shipped === whole) {
+    // The previous release's note on its first item goes with that item, as the user left it.
+    if (fromRelease === 0 && value.commentBefore) return undefined;
+    return { whole, note: ours.slice(fromRelease).join("\n"), top: whole, shipped: true };
+  }
+  const fromBase = sharedHead(ours, shipped);
   if (shipped && fromBase > fromRelease && fromBase === shipped.split("\n").length) {
     const note = ours.slice(fromBase).join("\n");
-    return { whole, note, top: value.commentBefore ? `${value.commentBefore}\n${note}` : note };
+    const top = value.commentBefore ? `${value.commentBefore}\n${note}` : note;
+    return { whole, note, top, shipped: false };
   }
-  return { whole, note: ours.slice(fromRelease).join("\n"), top: whole };
+  return { whole, note: ours.slice(fromRelease).join("\n"), top: whole, shipped: false };
 }
 
-/** Puts the note above where the user's first item is now (`firstAt`), if it is still there. */
+/**
+ * Puts the note above where the user's first item is now (`firstAt`), if it is still there.
+ * `theirs` is the comment the release's copy writes above that item (the user's item may have
+ * replaced the release's node, and its comment with it).
+ */
 export function placeFirstItemNote(
   old: YAMLSeq,
   value: YAMLSeq,
-  { note, top }: FirstItemNote,
+  { note, top, shipped }: FirstItemNote,
   firstAt: number | undefined,
+  theirs: string | null | undefined,
 ): void {
   if (note === "") return;
   if (firstAt === 0) {
+    if (shipped && value.commentBefore) return;
     value.commentBefore = top;
     value.spaceBefore = old.spaceBefore;
     return;
@@ -58,6 +77,10 @@ export function placeFirstItemNote(
   // A dropped first item took its note along: the check of the user's comments names it.
   const item: unknown = firstAt === undefined ? undefined : value.items[firstAt];
   if (!isNode(item)) return;
+  if (shipped && theirs) {
+    item.commentBefore ??= theirs;
+    return;
+  }
   item.commentBefore = item.commentBefore ? `${note}\n${item.commentBefore}` : note;
 }
 

@@ -46,6 +46,7 @@ import {
   usedAnchorsOnPath,
   valuesOf,
 } from "./yaml-anchors.js";
+import { notesOfWhatStays } from "./yaml-expansion-notes.js";
 import { dropDoubledFirstNote, firstItemNote, placeFirstItemNote } from "./yaml-first-item-note.js";
 import { markFromRelease, withFoldedLines } from "./yaml-folded-blocks.js";
 import { type ReplaceInStyle, shapeChangedItems } from "./yaml-item-shape.js";
@@ -250,7 +251,8 @@ export function renderYamlMerge(
         (text === folded ? withFoldedLines(plainDoc, options, texts) : undefined) ??
         plainDoc.toString(options);
       const check = (t: string) => followedAnchors(t, expected, release) !== undefined;
-      const rendered = withUserLayout(userText, plain, text, check, notes, LAYOUT_OF.yaml);
+      const said = notesOfWhatStays(edited, notes);
+      const rendered = withUserLayout(userText, plain, text, check, said, LAYOUT_OF.yaml);
       return { ...rendered, followed: followedReport(followed, user.value) };
     } catch {
       // An alias or merge key stands in the way of this attempt.
@@ -672,6 +674,8 @@ function keepItemComments(
   const note = block ? firstItemNote(old, value, base) : undefined;
   if (note !== undefined) moved.push(note.whole);
   carry(old, value, note === undefined);
+  // The release's comments above its items, before the user's items take their places.
+  const theirNotes = value.items.map((item) => (isNode(item) ? item.commentBefore : undefined));
   // Where the user's first item is now, for the note above it.
   let firstAt: number | undefined;
   // An item the release keeps is the user's, spelling too (`- '80:80'` stayed `- "80:80"`, `- 8080:8080`
@@ -693,7 +697,8 @@ function keepItemComments(
     value.items[index] = kept;
   });
   if (block) firstAt ??= keepCollectionItems(old, value, oldValues, newValues, base, moved);
-  if (note !== undefined) placeFirstItemNote(old, value, note, firstAt);
+  if (note !== undefined)
+    placeFirstItemNote(old, value, note, firstAt, firstAt === undefined ? undefined : theirNotes[firstAt]);
   if (block) dropDoubledFirstNote(value, base);
   return moved;
 }

@@ -5,11 +5,12 @@
  * judge it by one rule: not listed, named on stderr with the rollback's own words, exit 2; the
  * other backups are still listed.
  */
-import { mkdir, rm, truncate } from "node:fs/promises";
+import { mkdir, readdir, rm, symlink, truncate } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { runShip } from "../../support/ship-cli.js";
+import { type CliResult, runShip } from "../../support/ship-cli.js";
 import { type LocalApp, localApp } from "../cli/local-app.js";
+import { snapshot } from "./tree-fixtures.js";
 
 let app: LocalApp;
 let listed: { id: string; path: string }[];
@@ -42,6 +43,15 @@ const damages = [
   { file: "installed.json", what: "replaced by a directory", damage: dirInstead },
 ] as const;
 
+/** `ship --list-backups` (or with --json) and the ids it lists (the text's header row as "ID"). */
+async function listing(json: boolean): Promise<{ run: CliResult; ids: (string | undefined)[] }> {
+  const run = await runShip(["--config", app.config, "--list-backups", ...(json ? ["--json"] : [])]);
+  const ids = json
+    ? (JSON.parse(run.stdout) as { id: string }[]).map((b) => b.id)
+    : run.stdout.split("\n").map((l) => l.split(" ")[0]);
+  return { run, ids };
+}
+
 /** A directory where the record was: `--rollback` said "internal error: EISDIR", exit 1. */
 async function dirInstead(file: string): Promise<void> {
   await rm(file);
@@ -62,11 +72,8 @@ describe("--list-backups says what --rollback would refuse (real CLI)", () => {
     expect(refusal).toContain(d.file);
 
     for (const json of [false, true]) {
-      const run = await runShip(["--config", app.config, "--list-backups", ...(json ? ["--json"] : [])]);
+      const { run, ids } = await listing(json);
       expect(run.code, run.stdout + run.stderr).toBe(2);
-      const ids = json
-        ? (JSON.parse(run.stdout) as { id: string }[]).map((b) => b.id)
-        : run.stdout.split("\n").map((l) => l.split(" ")[0]);
       expect(ids).not.toContain(newest?.id);
       for (const b of older) expect(ids).toContain(b.id);
       if (!json) expect(ids[0]).toBe("ID");
@@ -79,4 +86,122 @@ describe("--list-backups says what --rollback would refuse (real CLI)", () => {
       else expect(run.stderr.trim()).toBe(`not listed: ${refusal}`);
     }
   });
+});
+
+/**
+ * A backup's saved.json (the sizes and hashes of the copies it saved, which `--rollback` checks
+ * before anything moves) that is no longer a file: made a directory, or a link to one, by a hand
+ * edit or a copy gone wrong. The README says a damaged saved.json is refused naming it (exit 2,
+ * nothing changed; "move it aside"), and that `--list-backups` and `--rollback` judge a backup's
+ * records by one rule. Met by real `ship` runs:
+ * - `--rollback` said "ship: internal error: EISDIR: illegal operation on a directory, read",
+ *   exit 1, naming no file, and wrote last_result failed_unchanged with that errno over the last
+ *   update's result (the hub then shows the agent failed), and left the restore's scratch
+ *   (release-being-undone.layers, links to the app's files) in the app's state directory;
+ * - `--list-backups` listed that backup as restorable, exit 0.
+ * And a rollback refused as bad input (a saved copy missing, index.json deleted, installed.json
+ * truncated: exit 2, "nothing was changed", right for the app) still leaves that scratch directory
+ * behind when the undone release has rollback hooks; no later run removes it.
+ */
+
+/** The newest backup (it restores 2.0.0): the one an operator undoing the last update picks. */
+function newest(): { id: string; path: string } {
+  const [first] = listed;
+  if (first === undefined) throw new Error("no backup listed");
+  return first;
+}
+
+/** Every path under the app's state directory (where a restore keeps its journal and scratch). */
+async function stateTree(): Promise<string[]> {
+  const apps = join(app.root, "var/apps");
+  const [dir] = await readdir(apps);
+  return (await readdir(join(apps, String(dir)), { recursive: true })).sort();
+}
+
+const notAFile = [
+  { what: "a directory", damage: dirInstead },
+  {
+    what: "a link to a directory",
+    damage: async (f: string) => {
+      await rm(f);
+      await symlink("/etc", f);
+    },
+  },
+] as const;
+
+describe("a backup whose saved.json is not a file (real CLI)", () => {
+  it.each(notAFile)("saved.json made $what: --rollback is exit 2 naming it, nothing changed", async (d) => {
+    const { id, path } = newest();
+    const saved = join(path, "saved.json");
+    await d.damage(saved);
+    const before = await snapshot(app.appDir);
+    const files = await stateTree();
+
+    const run = await runShip(["--config", app.config, "--rollback", id]);
+    expect(run.code, run.stdout + run.stderr).toBe(2);
+    const last = run.stderr.trim().split("\n").at(-1) ?? "";
+    expect(last).toContain(saved);
+    expect(last).not.toContain("internal error");
+    expect(last).not.toContain("EISDIR");
+    expect(await snapshot(app.appDir)).toEqual(before);
+    expect(await stateTree()).toEqual(files);
+    const state = (await app.state()).sources.myapp;
+    expect(state?.last_result).toBe("updated");
+    expect(state?.last_error).toBeNull();
+  });
+
+  it.each(notAFile)(
+    "saved.json made $what: --list-backups does not list it as restorable, exit 2",
+    async (d) => {
+      const { id, path } = newest();
+      await d.damage(join(path, "saved.json"));
+      for (const json of [false, true]) {
+        const { run, ids } = await listing(json);
+        expect(run.code, run.stdout + run.stderr).toBe(2);
+        expect(ids).not.toContain(id);
+        expect(ids).toHaveLength(json ? 2 : 4); // the two others (and the header, and the last newline)
+        expect(run.stderr).toContain(`${path}/saved.json`);
+      }
+    },
+  );
+});
+
+/**
+ * Each refusal of a damaged backup the release being undone has rollback hooks for: exit 2 and
+ * "nothing was changed" (right for the app), but the hooks' scratch stays in the state directory.
+ */
+const refusals = [
+  {
+    what: "a saved copy deleted",
+    said: "its saved copy of app.txt is missing",
+    damage: (b: string) => rm(join(b, "files/app.txt")),
+  },
+  {
+    what: "index.json deleted",
+    said: "(index.json) is missing",
+    damage: (b: string) => rm(join(b, "index.json")),
+  },
+  {
+    what: "installed.json truncated",
+    said: "installed.json is damaged",
+    damage: (b: string) => truncate(join(b, "installed.json"), 7),
+  },
+] as const;
+
+describe("a --rollback refused for a damaged backup whose undone release has rollback hooks (real CLI)", () => {
+  it.each(refusals)(
+    "$what: the app's state directory is left as it was (no restore scratch with links to the app's files)",
+    async (d) => {
+      const { id, path } = newest();
+      await d.damage(path);
+      const before = await snapshot(app.appDir);
+      const files = await stateTree();
+
+      const run = await runShip(["--config", app.config, "--rollback", id]);
+      expect(run.code, run.stdout + run.stderr).toBe(2);
+      expect(run.stderr).toContain(d.said);
+      expect(await snapshot(app.appDir)).toEqual(before);
+      expect(await stateTree()).toEqual(files);
+    },
+  );
 });
