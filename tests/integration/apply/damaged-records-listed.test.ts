@@ -5,7 +5,7 @@
  * judge it by one rule: not listed, named on stderr with the rollback's own words, exit 2; the
  * other backups are still listed.
  */
-import { mkdir, readdir, rm, symlink, truncate } from "node:fs/promises";
+import { mkdir, readdir, rename, rm, symlink, truncate } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type CliResult, runShip } from "../../support/ship-cli.js";
@@ -127,6 +127,15 @@ const notAFile = [
       await symlink("/etc", f);
     },
   },
+  {
+    // Readable through the link, but not the record the update wrote: the one rule (an lstat per
+    // record) refuses it as it refuses any other record made a link.
+    what: "a link to a file",
+    damage: async (f: string) => {
+      await rename(f, `${f}.moved`);
+      await symlink(`${f}.moved`, f);
+    },
+  },
 ] as const;
 
 describe("a backup whose saved.json is not a file (real CLI)", () => {
@@ -162,6 +171,31 @@ describe("a backup whose saved.json is not a file (real CLI)", () => {
         expect(ids).toHaveLength(json ? 2 : 4); // the two others (and the header, and the last newline)
         expect(run.stderr).toContain(`${path}/saved.json`);
       }
+    },
+  );
+});
+
+describe("a rollback across a backup whose saved.json is not a file (real CLI)", () => {
+  // The older backups of a chain are checked before the first restore: a saved.json made a
+  // directory there was read by that check unjudged, "internal error: EISDIR", exit 1.
+  it.each(notAFile)(
+    "the middle backup's saved.json made $what: exit 2 naming it, nothing changed",
+    async (d) => {
+      const [, middle, oldest] = listed;
+      const saved = join(String(middle?.path), "saved.json");
+      await d.damage(saved);
+      const before = await snapshot(app.appDir);
+      const files = await stateTree();
+
+      const run = await runShip(["--config", app.config, "--rollback", String(oldest?.id)]);
+      expect(run.code, run.stdout + run.stderr).toBe(2);
+      const last = run.stderr.trim().split("\n").at(-1) ?? "";
+      expect(last).toContain(`${saved} is damaged, it is not a file`);
+      expect(await snapshot(app.appDir)).toEqual(before);
+      expect(await stateTree()).toEqual(files);
+      const state = (await app.state()).sources.myapp;
+      expect(state?.last_result).toBe("updated");
+      expect(state?.current_version).toBe("3.0.0");
     },
   );
 });
