@@ -5,7 +5,7 @@
  * judge it by one rule: not listed, named on stderr with the rollback's own words, exit 2; the
  * other backups are still listed.
  */
-import { mkdir, readdir, rename, rm, symlink, truncate } from "node:fs/promises";
+import { link, mkdir, readdir, rename, rm, symlink, truncate } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type CliResult, runShip } from "../../support/ship-cli.js";
@@ -238,4 +238,27 @@ describe("a --rollback refused for a damaged backup whose undone release has rol
       expect(await stateTree()).toEqual(files);
     },
   );
+});
+
+/**
+ * The scratch a refused rollback left before it was removed on refusal (a ship of before this
+ * change, or a run killed between the links and the restore's refusal): nothing ever removed it,
+ * links to the app's files kept in the state directory for good. The next run sweeps it.
+ */
+describe("a restore scratch left in the state directory (real CLI)", () => {
+  it("the next run removes it and leaves the app's files (its link targets) as they are", async () => {
+    const apps = join(app.root, "var/apps");
+    const [dir] = await readdir(apps);
+    const stateDir = join(apps, String(dir));
+    const kept = join(stateDir, "release-being-undone.layers/kept");
+    await mkdir(kept, { recursive: true });
+    await link(join(app.appDir, "app.txt"), join(kept, "app.txt"));
+    await mkdir(join(stateDir, "release-being-undone"));
+    const before = await snapshot(app.appDir);
+
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect((await stateTree()).filter((p) => p.startsWith("release-being-undone"))).toEqual([]);
+    expect(await snapshot(app.appDir)).toEqual(before);
+  });
 });
