@@ -5,7 +5,7 @@
  * judge it by one rule: not listed, named on stderr with the rollback's own words, exit 2; the
  * other backups are still listed.
  */
-import { link, mkdir, readdir, rename, rm, symlink, truncate } from "node:fs/promises";
+import { link, mkdir, readdir, readFile, rename, rm, symlink, truncate } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type CliResult, runShip } from "../../support/ship-cli.js";
@@ -260,5 +260,29 @@ describe("a restore scratch left in the state directory (real CLI)", () => {
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect((await stateTree()).filter((p) => p.startsWith("release-being-undone"))).toEqual([]);
     expect(await snapshot(app.appDir)).toEqual(before);
+  });
+});
+
+/**
+ * installed.json deleted is no damage (the README said the listing names it): both leave it be, and
+ * the rollback checks the paths against the whole install index, as for a backup made before it was
+ * kept.
+ */
+describe("a backup whose installed.json was deleted (real CLI)", () => {
+  it("is listed as restorable, and --rollback restores it", async () => {
+    const { id, path } = newest();
+    await rm(join(path, "installed.json"));
+    for (const json of [false, true]) {
+      const { run, ids } = await listing(json);
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      expect(ids).toContain(id);
+      expect(run.stderr).toBe("");
+    }
+    const run = await runShip(["--config", app.config, "--rollback", id]);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    // 2.0.0's files, as a rollback with the record does: 3.0.0's only-3.txt deleted, app.txt back.
+    expect((await readdir(app.appDir)).sort()).toEqual(["app.txt", "only-2.txt"]);
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v2\n");
+    expect((await app.state()).sources.myapp?.current_version).toBe("2.0.0");
   });
 });
