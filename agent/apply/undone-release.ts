@@ -38,17 +38,30 @@ function layersOf(dir: string): { kept: string; upper: string; work: string } {
   return { kept: join(layers, "kept"), upper: join(layers, "upper"), work: join(layers, "work") };
 }
 
-/**
- * Before the restore: links aside what the installed release's update wrote. Undefined when ship
- * installed nothing (no install index). A previous copy (a killed run's) is removed first.
- */
-export async function keepUndoneRelease(input: {
+interface KeepInput {
   appDir: string;
   stateDir: string;
   backupPath: string;
   dir: string;
-}): Promise<KeptRelease | undefined> {
+}
+
+/**
+ * Before the restore: links aside what the installed release's update wrote. Undefined when ship
+ * installed nothing (no install index). A previous copy (a killed run's) is removed first.
+ */
+export async function keepUndoneRelease(input: KeepInput): Promise<KeptRelease | undefined> {
   await dropUndoneRelease(input.dir);
+  try {
+    return await keepLinks(input);
+  } catch (error) {
+    // Stopped part-way (a link refused, a full disk): its callers go on without it, and nothing
+    // else would remove the links it made to the app's files until the next rollback with hooks.
+    await dropUndoneRelease(input.dir).catch(() => undefined);
+    throw error;
+  }
+}
+
+async function keepLinks(input: KeepInput): Promise<KeptRelease | undefined> {
   const version = (await readInstallIndexHeader(input.stateDir))?.version;
   if (version === undefined) return undefined;
   const { kept } = layersOf(input.dir);

@@ -139,7 +139,7 @@ export async function readBackupMeta(backupPath: string): Promise<BackupMeta> {
  * `ship: internal error: EISDIR: illegal operation on a directory, read`, exit 1: it is damage,
  * named as the listing's rule names it (saved-records.ts).
  */
-async function readSavedRecord(path: string, what: string): Promise<string | undefined> {
+export async function readSavedRecord(path: string, what: string): Promise<string | undefined> {
   try {
     return await readTextIfPresent(path);
   } catch (error) {

@@ -28,6 +28,12 @@ export const INSTALLED_FILE = "installed.json";
 export const BACKUP_WHAT =
   "this backup's record of what its update changed; the backup cannot be restored, move it out of the backup directory";
 
+/** The sizes (and hashes) of the copies a backup saved, checked as a restore takes each back. */
+export const SAVED_SIZES_FILE = "saved.json";
+
+export const SAVED_SIZES_WHAT =
+  "the sizes of the copies this backup saved; move it aside to restore without checking them";
+
 export const NOT_A_FILE = "it is not a file";
 
 /** Why a record every backup has is not there. */

@@ -17,6 +17,8 @@ import {
   MISSING,
   NOT_A_FILE,
   PREVIOUS_INDEX_FILE,
+  SAVED_SIZES_FILE,
+  SAVED_SIZES_WHAT,
   UNDONE_MANIFEST_FILE,
   UNDONE_MANIFEST_WHAT,
 } from "./record-names.js";
@@ -46,6 +48,11 @@ export function checkSavedRecords(backupPath: string, meta: SizedMeta): void {
   // manifest.json aside is the documented way to roll back without the undone release's hooks.
   checkSize(join(backupPath, UNDONE_MANIFEST_FILE), meta.manifestBytes, UNDONE_MANIFEST_WHAT);
   checkSize(join(backupPath, INSTALLED_FILE), meta.installedBytes, BACKUP_WHAT);
+  // saved.json: absent in backups made before it was kept and in one that saved no copy, and
+  // meta.json records no size for it. A directory or a link in its place is damage: `--rollback`
+  // said "internal error: EISDIR" (exit 1) and the listing called that backup restorable.
+  const saved = join(backupPath, SAVED_SIZES_FILE);
+  if (lstatOrUndefined(saved)?.isFile() === false) throw damagedRecord(saved, SAVED_SIZES_WHAT, NOT_A_FILE);
 }
 
 function checkSize(path: string, bytes: number | undefined, what: string): void {

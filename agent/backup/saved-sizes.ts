@@ -13,13 +13,12 @@ import { type BigIntStats, lstatSync } from "node:fs";
 import { lstat } from "node:fs/promises";
 import { join } from "node:path";
 import * as z from "zod";
-import { errnoCode } from "../../shared/fs-errors.js";
-import { parseRecord, readRecordText } from "../state/record-file.js";
+import { parseRecord } from "../state/record-file.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
 import { hashEntries, hashFile } from "../tree/hash-file.js";
-import { backupFilesDir } from "./backup-store.js";
+import { backupFilesDir, readSavedRecord } from "./backup-store.js";
+import { SAVED_SIZES_FILE, SAVED_SIZES_WHAT } from "./record-names.js";
 
-const SAVED_SIZES_FILE = "saved.json";
 
 const SavedCopy = z.object({ size: z.number(), mtimeNs: z.string(), sha256: z.string() });
 const SavedSizes = z.record(z.string(), z.union([z.number(), SavedCopy]));
@@ -101,19 +100,10 @@ export async function resizedCopies(
   known: ReadonlyMap<string, BigIntStats> = new Map(),
 ): Promise<{ rel: string; now: number; saved: number; kind?: string; edited?: true }[]> {
   const path = join(backupPath, SAVED_SIZES_FILE);
-  let text: string;
-  try {
-    text = await readRecordText(path);
-  } catch (error) {
-    if (errnoCode(error) === "ENOENT") return [];
-    throw error;
-  }
-  const records = parseRecord(
-    text,
-    path,
-    SavedSizes,
-    "the sizes of the copies this backup saved; move it aside to restore without checking them",
-  );
+  // A directory in its place (or a link to one) was "internal error: EISDIR", exit 1: damage, named.
+  const text = await readSavedRecord(path, SAVED_SIZES_WHAT);
+  if (text === undefined) return [];
+  const records = parseRecord(text, path, SavedSizes, SAVED_SIZES_WHAT);
   const files = backupFilesDir(backupPath);
   const changed: { rel: string; now: number; saved: number; kind?: string; edited?: true }[] = [];
   for (const [rel, record] of Object.entries(records)) {

@@ -12,9 +12,10 @@ import { ExitCode, errorMessage, LockedError, ShipError } from "../../shared/err
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
 import { readJournal } from "../apply/journal.js";
+import { dropUndoneRelease } from "../apply/undone-release.js";
 import { checkSourceBackupDirs } from "../backup/backup-dirs.js";
 import { PREVIOUS_INDEX_FILE } from "../backup/record-names.js";
-import { readRollbackRecord } from "../backup/rollback-record.js";
+import { readRollbackRecord, releaseBeingUndone } from "../backup/rollback-record.js";
 import { emptyTrash, trashWarning } from "../backup/trash.js";
 import { endInterruptedCommand, runningCommandFile } from "../exec/running-command.js";
 import { acquireAppLock, type HeldLock } from "../lock/run-lock.js";
@@ -422,7 +423,22 @@ async function recoverFirst(
   log.debug("recovery", { detail: recovery.detail });
   const resumed = await resumeRollback(config, appStateDir, log);
   if (resumed !== undefined) log.warn(resumed.detail, { problems: resumed.problems });
-  return resolvePendingUpdate({ config, name, source, ports, appStateDir, journal: recovery.action, log });
+  const resolved = await resolvePendingUpdate({
+    config,
+    name,
+    source,
+    ports,
+    appStateDir,
+    journal: recovery.action,
+    log,
+  });
+  // The copy a rollback's commands ran in is never read by a later run (each makes its own): one
+  // left behind (a refused rollback of an older ship: links to the app's files, kept for good)
+  // goes now. Quietly: one that will not go (an immutable file) was said by the run that left it.
+  await dropUndoneRelease(releaseBeingUndone(appStateDir)).catch((error: unknown) =>
+    log.debug("could not remove the undone release's copy", { error: errorMessage(error) }),
+  );
+  return resolved;
 }
 
 async function discardLeftovers(paths: UpdatePaths, log: Logger): Promise<void> {

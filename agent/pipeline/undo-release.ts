@@ -100,37 +100,46 @@ export function undoWithHooks(
         throw new RestoreNotStartedError(backup.app, `${stateDir} is not writable: ${fsErrorText(error)}`);
       });
     }
-    let kept: KeptRelease | undefined;
-    if (commands.length > 0 && appDir !== undefined && stateDir !== undefined && releaseDir !== undefined) {
-      await dropUndoneRelease(releaseDir);
-      const index = await readInstallIndexHeader(stateDir);
-      // Only the release this backup undoes: its files are what is installed right now.
-      if (index?.version === backup.replacedBy)
-        kept = await keepUndoneRelease({ appDir, stateDir, backupPath: backup.path, dir: releaseDir });
+    let result: RestoreResult;
+    try {
+      let kept: KeptRelease | undefined;
+      if (commands.length > 0 && appDir !== undefined && stateDir !== undefined && releaseDir !== undefined) {
+        await dropUndoneRelease(releaseDir);
+        const index = await readInstallIndexHeader(stateDir);
+        // Only the release this backup undoes: its files are what is installed right now.
+        if (index?.version === backup.replacedBy)
+          kept = await keepUndoneRelease({ appDir, stateDir, backupPath: backup.path, dir: releaseDir });
+      }
+      result = await restore();
+      const shown = kept === undefined ? undefined : await showUndoneRelease(kept);
+      for (const problem of shown?.problems ?? []) options.log.warn(problem);
+      faultPoint("rollback:before-hooks");
+      if (commands.length > 0 && stateDir !== undefined) await clearCommandsDue(stateDir);
+      if (commands.length > 0 && appDir !== undefined && recordFile !== undefined) {
+        await runUndoCommands(commands, {
+          backup,
+          appDir,
+          recordFile,
+          ...(shown?.dir === undefined ? {} : { releaseDir: shown.dir }),
+          options,
+        });
+      } else if (manifest !== undefined && !options.hooks && manifest.hooks.rollback.length > 0) {
+        options.log.warn("rollback hooks not run (--no-hooks)", {
+          app: backup.app,
+          undone: backup.replacedBy,
+        });
+      }
+    } finally {
+      // Also when the restore was refused ("nothing was changed"): the copy, links to the app's
+      // files, stayed in the state directory for good. No later run reads it (each keeps its own).
+      // A copy that will not go (an immutable file's hard link) is said, not a failure.
+      if (releaseDir !== undefined)
+        await dropUndoneRelease(releaseDir).catch((error: unknown) =>
+          options.log.warn(
+            `could not remove the undone release's copy: ${fsErrorText(error)}; the next rollback replaces it`,
+          ),
+        );
     }
-    const result = await restore();
-    const shown = kept === undefined ? undefined : await showUndoneRelease(kept);
-    for (const problem of shown?.problems ?? []) options.log.warn(problem);
-    faultPoint("rollback:before-hooks");
-    if (commands.length > 0 && stateDir !== undefined) await clearCommandsDue(stateDir);
-    if (commands.length > 0 && appDir !== undefined && recordFile !== undefined) {
-      await runUndoCommands(commands, {
-        backup,
-        appDir,
-        recordFile,
-        ...(shown?.dir === undefined ? {} : { releaseDir: shown.dir }),
-        options,
-      });
-    } else if (manifest !== undefined && !options.hooks && manifest.hooks.rollback.length > 0) {
-      options.log.warn("rollback hooks not run (--no-hooks)", { app: backup.app, undone: backup.replacedBy });
-    }
-    // The restore is done: a copy that will not go (an immutable file's hard link) is said, not a failure.
-    if (releaseDir !== undefined)
-      await dropUndoneRelease(releaseDir).catch((error: unknown) =>
-        options.log.warn(
-          `could not remove the undone release's copy: ${fsErrorText(error)}; the next rollback replaces it`,
-        ),
-      );
     if (manifest !== undefined) await notifyUndone(backup, manifest, options);
     return result;
   };

@@ -5,7 +5,7 @@
  * judge it by one rule: not listed, named on stderr with the rollback's own words, exit 2; the
  * other backups are still listed.
  */
-import { mkdir, readdir, rm, symlink, truncate } from "node:fs/promises";
+import { link, mkdir, readdir, readFile, rename, rm, symlink, truncate } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type CliResult, runShip } from "../../support/ship-cli.js";
@@ -127,6 +127,15 @@ const notAFile = [
       await symlink("/etc", f);
     },
   },
+  {
+    // Readable through the link, but not the record the update wrote: the one rule (an lstat per
+    // record) refuses it as it refuses any other record made a link.
+    what: "a link to a file",
+    damage: async (f: string) => {
+      await rename(f, `${f}.moved`);
+      await symlink(`${f}.moved`, f);
+    },
+  },
 ] as const;
 
 describe("a backup whose saved.json is not a file (real CLI)", () => {
@@ -162,6 +171,31 @@ describe("a backup whose saved.json is not a file (real CLI)", () => {
         expect(ids).toHaveLength(json ? 2 : 4); // the two others (and the header, and the last newline)
         expect(run.stderr).toContain(`${path}/saved.json`);
       }
+    },
+  );
+});
+
+describe("a rollback across a backup whose saved.json is not a file (real CLI)", () => {
+  // The older backups of a chain are checked before the first restore: a saved.json made a
+  // directory there was read by that check unjudged, "internal error: EISDIR", exit 1.
+  it.each(notAFile)(
+    "the middle backup's saved.json made $what: exit 2 naming it, nothing changed",
+    async (d) => {
+      const [, middle, oldest] = listed;
+      const saved = join(String(middle?.path), "saved.json");
+      await d.damage(saved);
+      const before = await snapshot(app.appDir);
+      const files = await stateTree();
+
+      const run = await runShip(["--config", app.config, "--rollback", String(oldest?.id)]);
+      expect(run.code, run.stdout + run.stderr).toBe(2);
+      const last = run.stderr.trim().split("\n").at(-1) ?? "";
+      expect(last).toContain(`${saved} is damaged, it is not a file`);
+      expect(await snapshot(app.appDir)).toEqual(before);
+      expect(await stateTree()).toEqual(files);
+      const state = (await app.state()).sources.myapp;
+      expect(state?.last_result).toBe("updated");
+      expect(state?.current_version).toBe("3.0.0");
     },
   );
 });
@@ -204,4 +238,51 @@ describe("a --rollback refused for a damaged backup whose undone release has rol
       expect(await stateTree()).toEqual(files);
     },
   );
+});
+
+/**
+ * The scratch a refused rollback left before it was removed on refusal (a ship of before this
+ * change, or a run killed between the links and the restore's refusal): nothing ever removed it,
+ * links to the app's files kept in the state directory for good. The next run sweeps it.
+ */
+describe("a restore scratch left in the state directory (real CLI)", () => {
+  it("the next run removes it and leaves the app's files (its link targets) as they are", async () => {
+    const apps = join(app.root, "var/apps");
+    const [dir] = await readdir(apps);
+    const stateDir = join(apps, String(dir));
+    const kept = join(stateDir, "release-being-undone.layers/kept");
+    await mkdir(kept, { recursive: true });
+    await link(join(app.appDir, "app.txt"), join(kept, "app.txt"));
+    await mkdir(join(stateDir, "release-being-undone"));
+    const before = await snapshot(app.appDir);
+
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect((await stateTree()).filter((p) => p.startsWith("release-being-undone"))).toEqual([]);
+    expect(await snapshot(app.appDir)).toEqual(before);
+  });
+});
+
+/**
+ * installed.json deleted is no damage (the README said the listing names it): both leave it be, and
+ * the rollback checks the paths against the whole install index, as for a backup made before it was
+ * kept.
+ */
+describe("a backup whose installed.json was deleted (real CLI)", () => {
+  it("is listed as restorable, and --rollback restores it", async () => {
+    const { id, path } = newest();
+    await rm(join(path, "installed.json"));
+    for (const json of [false, true]) {
+      const { run, ids } = await listing(json);
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      expect(ids).toContain(id);
+      expect(run.stderr).toBe("");
+    }
+    const run = await runShip(["--config", app.config, "--rollback", id]);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    // 2.0.0's files, as a rollback with the record does: 3.0.0's only-3.txt deleted, app.txt back.
+    expect((await readdir(app.appDir)).sort()).toEqual(["app.txt", "only-2.txt"]);
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v2\n");
+    expect((await app.state()).sources.myapp?.current_version).toBe("2.0.0");
+  });
 });
