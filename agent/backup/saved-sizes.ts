@@ -19,7 +19,6 @@ import { hashEntries, hashFile } from "../tree/hash-file.js";
 import { backupFilesDir, readSavedRecord } from "./backup-store.js";
 import { SAVED_SIZES_FILE, SAVED_SIZES_WHAT } from "./record-names.js";
 
-
 const SavedCopy = z.object({ size: z.number(), mtimeNs: z.string(), sha256: z.string() });
 const SavedSizes = z.record(z.string(), z.union([z.number(), SavedCopy]));
 type SavedCopy = z.infer<typeof SavedCopy>;
