@@ -168,7 +168,19 @@ describe("a backup whose saved.json is not a file (real CLI)", () => {
         const { run, ids } = await listing(json);
         expect(run.code, run.stdout + run.stderr).toBe(2);
         expect(ids).not.toContain(id);
-        expect(ids).toHaveLength(json ? 2 : 4); // the two others (and the header, and the last newline)
+        // The two others (and the header, and the last newline), each marked: a rollback to an older
+        // one passes through the damaged backup, and is refused as it is.
+        expect(ids.filter((i) => i !== "not")).toHaveLength(json ? 2 : 4);
+        const older = `must first restore ${id}, which cannot be restored`;
+        if (json)
+          for (const b of JSON.parse(run.stdout) as { restorable: boolean; notRestorable?: string }[]) {
+            expect(b.restorable).toBe(false);
+            expect(b.notRestorable).toContain(older);
+          }
+        else
+          expect(
+            run.stdout.split("\n").filter((l) => l.startsWith("not restorable: ") && l.includes(older)),
+          ).toHaveLength(2);
         expect(run.stderr).toContain(`${path}/saved.json`);
       }
     },
