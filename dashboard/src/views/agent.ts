@@ -121,13 +121,7 @@ export function agentView(id: string): View {
     const isNewest = turn();
     const further = older.asked();
     const count = shown + (further ? DEPLOYMENTS_PAGE : 0);
-    let found: { agent: AgentDetail; more: boolean };
-    try {
-      found = await read(count);
-    } catch (error) {
-      if (isNewest()) older.failed(error);
-      throw error;
-    }
+    const found = await older.reading(isNewest, read(count));
     if (!isNewest()) return;
     const { agent, more } = found;
     shown = count;

@@ -16,8 +16,11 @@ export interface Older {
   asked(): boolean;
   /** The newest read was drawn; `more`: older ones remain past what it drew. */
   drawn(more: boolean): void;
-  /** The newest read failed: if it carried the ask, said beside the button, left enabled to retry. */
-  failed(error: unknown): void;
+  /**
+   * The view's read: if it fails while the newest, and carried the ask, the failure is said beside
+   * the button (left enabled, to try again); thrown on either way, for the status line.
+   */
+  reading<T>(isNewest: () => boolean, read: Promise<T>): Promise<T>;
 }
 
 /** `label`: "Older rollouts"; `id`: the error line's id. `refresh`: the view's whole read. */
@@ -32,7 +35,7 @@ export function olderControl(label: string, id: string, refresh: () => Promise<v
     asked = true;
     button.setAttribute("aria-busy", "true");
     problem.textContent = "";
-    // Its failure is said by failed(), from inside the view's read.
+    // Its failure is said by reading(), around the view's read.
     refresh().catch(() => {});
   });
   return {
@@ -43,12 +46,51 @@ export function olderControl(label: string, id: string, refresh: () => Promise<v
       button.removeAttribute("aria-busy");
       button.disabled = !more;
     },
-    failed(error) {
-      if (!asked) return;
-      asked = false;
-      button.removeAttribute("aria-busy");
-      problem.textContent = `Could not read ${label.toLowerCase()}: ${describeError(error)}`;
-      button.disabled = false;
+    async reading(isNewest, read) {
+      try {
+        return await read;
+      } catch (error) {
+        if (asked && isNewest()) {
+          asked = false;
+          button.removeAttribute("aria-busy");
+          problem.textContent = `Could not read ${label.toLowerCase()}: ${describeError(error)}`;
+          button.disabled = false;
+        }
+        throw error;
+      }
     },
   };
+}
+
+/** The oldest row a list shows once older pages were read: its reads reach down to it. */
+export interface Floor<Row, Cursor> {
+  /** `next` (the last row read) is still above the floor: the rows down to it are on later pages. */
+  above(next: Cursor): boolean;
+  /** The row is at or above the floor (shown). */
+  shows(row: Row): boolean;
+}
+
+/**
+ * A newest-first list read page by page (`readPage(undefined)` is the newest): down to `floor` if
+ * older pages are shown, and with `further` one page past it. Rows that arrived meanwhile push the
+ * list down, so no row drops out between the newest page and the older ones. `more`: older rows
+ * remain past those answered.
+ */
+export async function readDown<Row, Cursor>(
+  readPage: (after: Cursor | undefined) => Promise<{ rows: Row[]; next: Cursor | undefined }>,
+  floor: Floor<Row, Cursor> | null,
+  further: boolean,
+): Promise<{ rows: Row[]; more: boolean }> {
+  const rows: Row[] = [];
+  let after: Cursor | undefined;
+  for (let extra = further; ; ) {
+    const page = await readPage(after);
+    rows.push(...page.rows);
+    after = page.next;
+    if (after === undefined) return { rows, more: false };
+    if (floor?.above(after)) continue;
+    if (!extra) break;
+    extra = false;
+  }
+  return { rows: further || floor === null ? rows : rows.filter((r) => floor.shows(r)), more: true };
 }

@@ -3,7 +3,7 @@ import { fill, h, link, table } from "../dom.js";
 import { shortId, when } from "../format.js";
 import { newestOnly } from "../newest.js";
 import type { RolloutSummary } from "../types.js";
-import { olderControl } from "./older.js";
+import { olderControl, readDown } from "./older.js";
 import type { View } from "./view.js";
 import { countsText } from "./wave-progress.js";
 
@@ -43,39 +43,31 @@ export function rolloutsView(): View {
    */
   let floor: Place | null = null;
 
-  /** Every rollout down to `floor`; with `further`, one page past it. `more`: older ones remain. */
-  async function read(further: boolean): Promise<{ rollouts: RolloutSummary[]; more: boolean }> {
-    const rollouts: RolloutSummary[] = [];
-    let after: string | undefined;
-    for (let extra = further; ; ) {
-      const page = await get<RolloutPage>(
-        `rollouts?limit=${PAGE}${after === undefined ? "" : `&after=${encodeURIComponent(after)}`}`,
-      );
-      rollouts.push(...page.rollouts);
-      after = page.more === true ? page.next : undefined;
-      if (after === undefined) return { rollouts, more: false };
-      if (floor !== null && isNewer(parsePlace(after), floor)) continue;
-      if (!extra) break;
-      extra = false;
-    }
-    if (further || floor === null) return { rollouts, more: true };
+  /** Every rollout down to `floor`; with `further`, one page past it. */
+  function read(further: boolean) {
     const reach = floor;
-    return { rollouts: rollouts.filter((r) => !isNewer(reach, placeOf(r))), more: true };
+    return readDown<RolloutSummary, string>(
+      async (after) => {
+        const page = await get<RolloutPage>(
+          `rollouts?limit=${PAGE}${after === undefined ? "" : `&after=${encodeURIComponent(after)}`}`,
+        );
+        return { rows: page.rollouts, next: page.more === true ? page.next : undefined };
+      },
+      reach && {
+        above: (next) => isNewer(parsePlace(next), reach),
+        shows: (r) => !isNewer(reach, placeOf(r)),
+      },
+      further,
+    );
   }
 
   const turn = newestOnly();
   async function refresh(): Promise<void> {
     const isNewest = turn();
     const further = older.asked();
-    let found: { rollouts: RolloutSummary[]; more: boolean };
-    try {
-      found = await read(further);
-    } catch (error) {
-      if (isNewest()) older.failed(error);
-      throw error;
-    }
+    const found = await older.reading(isNewest, read(further));
     if (!isNewest()) return;
-    const { rollouts, more } = found;
+    const { rows: rollouts, more } = found;
     const last = rollouts.at(-1);
     if (further && last) floor = placeOf(last);
     older.drawn(more);
