@@ -11,7 +11,7 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDashboard } from "../integration/dashboard/support.js";
 import {
-  insertFinishedRollout,
+  insertPastDeployments,
   publishRelease,
   startTestHub,
   TestAgent,
@@ -39,25 +39,8 @@ describe.skipIf(!hasProgram("chromium"))("older rollouts and deployments in head
     agent.hello("a1");
     while (!(await t.hub.store.getAgent("a1"))?.online)
       await new Promise((resolve) => setTimeout(resolve, 20));
-    const base = Date.now() - 1_000_000;
-    for (let i = 0; i < COUNT; i++) {
-      const rolloutId = `${i.toString(16).padStart(8, "0")}-0000-4000-8000-000000000000`;
-      // Four to a millisecond: the hub orders those by id, and the pages must meet without a gap.
-      const at = base + Math.floor(i / 4);
-      await insertFinishedRollout(t, rolloutId, release, at);
-      await t.hub.store.insertDeployment({
-        id: `${rolloutId}:a1`,
-        rolloutId,
-        agentId: "a1",
-        wave: 0,
-        desiredRelease: release,
-        previousRelease: null,
-        state: "succeeded",
-        attempts: 1,
-        updatedAt: at,
-        error: null,
-      });
-    }
+    // Four to a millisecond: the hub orders those by id, and the pages must meet without a gap.
+    await insertPastDeployments(t, "a1", release, COUNT, Date.now() - 1_000_000);
     ({ browser, page } = await signedInPage(t, 200));
   }, 120_000);
   afterAll(async () => {
