@@ -24,14 +24,28 @@ const FORM_FIELDS: readonly [RegExp, string][] = [
   [/\bbody\.waves\b/g, "Waves"],
 ];
 
-/** `message` with each API field put as the form's field (`Wave 1 (canary) Value`, `Selector labels`). */
-export function inFormTerms(message: string, waveNames: readonly string[]): string {
+/**
+ * `message` with each API field put as the form's field (`Wave 1 (canary) Value`, `Selector labels`).
+ * `waveAgents`: each wave's agent ids as sent. One id of an agents wave is named by its place and
+ * itself: "Value" alone left the operator to find which of a dozen ids the hub refused.
+ */
+export function inFormTerms(
+  message: string,
+  waveNames: readonly string[],
+  waveAgents: readonly (readonly string[] | undefined)[] = [],
+): string {
   const waves = message.replace(
     /\bbody\.waves\[(\d+)\]((?:\.\w+|\[\d+\])*)(?: \(([^)]*)\))?/g,
     (_field, index: string, sub: string, named: string | undefined) => {
       const i = Number(index);
       const field = WAVE_FIELDS[/^\.(\w+)/.exec(sub)?.[1] ?? ""];
-      return `Wave ${i + 1} (${named ?? waveNames[i] ?? "?"})${field === undefined ? "" : ` ${field}`}`;
+      const place = /^\.agents\[(\d+)\]/.exec(sub)?.[1];
+      const id = place === undefined ? undefined : waveAgents[i]?.[Number(place)];
+      const which =
+        place === undefined
+          ? ""
+          : `, agent id ${Number(place) + 1}${id === undefined ? "" : ` ${JSON.stringify(id)}`}`;
+      return `Wave ${i + 1} (${named ?? waveNames[i] ?? "?"})${field === undefined ? "" : ` ${field}`}${which}`;
     },
   );
   return FORM_FIELDS.reduce((text, [pattern, label]) => text.replace(pattern, label), waves);

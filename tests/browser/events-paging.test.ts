@@ -83,4 +83,21 @@ describe.skipIf(!hasProgram("chromium"))("the audit log's pages in headless Chro
       expect.arrayContaining(["deployment.rollback_impossible", "deployment.rollback_overtaken"]),
     );
   });
+
+  it("Older events read page after page from the keyboard: focus stays on the button", async () => {
+    // The button was disabled while its page was on the way, and a disabled button loses focus:
+    // the second Enter went nowhere, and a keyboard user had to tab down from the top again.
+    await publish(50);
+    const total = (
+      await t.api<{ events: unknown[] }>("GET", "/api/v1/events?limit=1000", { token: t.operator })
+    ).body.events.length;
+    expect(total).toBeGreaterThan(200);
+    await page.reload();
+    await expect.poll(async () => (await shownSubjects()).length, { timeout: 10_000 }).toBe(100);
+    await page.getByRole("button", { name: "Older events" }).focus();
+    await page.keyboard.press("Enter");
+    await expect.poll(async () => (await shownSubjects()).length, { timeout: 10_000 }).toBe(200);
+    await page.keyboard.press("Enter");
+    await expect.poll(async () => (await shownSubjects()).length, { timeout: 10_000 }).toBe(total);
+  });
 });

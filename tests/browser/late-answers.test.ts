@@ -8,45 +8,13 @@
  * search when its answer was the slower one. Real hub (in process), agents over a real WebSocket,
  * real headless Chromium; the browser holds back one real answer of the hub to make it late.
  */
-import type { Browser, Page, Route } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDashboard } from "../integration/dashboard/support.js";
 import { publishRelease, startTestHub, TestAgent, type TestHub } from "../integration/hub/support.js";
 import { hasProgram } from "../support/require-program.js";
+import { holdBackFirst } from "./hold-back.js";
 import { signedInPage } from "./signed-in.js";
-
-const LATE_MS = 1500;
-
-/**
- * Holds back the hub's answer to the first request matching `matches` by LATE_MS. `fetched`
- * resolves once that answer is in hand (the state it describes is fixed from then on), `delivered`
- * once the page has it.
- */
-async function holdBackFirst(
-  page: Page,
-  matches: (url: URL) => boolean,
-): Promise<{ fetched: Promise<void>; delivered: Promise<void> }> {
-  let held = false;
-  let fetched!: () => void;
-  let delivered!: () => void;
-  const result = {
-    fetched: new Promise<void>((resolve) => (fetched = resolve)),
-    delivered: new Promise<void>((resolve) => (delivered = resolve)),
-  };
-  await page.route(
-    (url) => matches(url),
-    async (route: Route) => {
-      if (held) return route.continue();
-      held = true;
-      const response = await route.fetch();
-      fetched();
-      await new Promise((resolve) => setTimeout(resolve, LATE_MS));
-      await route.fulfill({ response });
-      delivered();
-    },
-  );
-  return result;
-}
 
 describe.skipIf(!hasProgram("chromium"))("late answers from the hub, in Chromium", () => {
   let t: TestHub;

@@ -4,6 +4,7 @@ import { ago, formatLabels, shortId, when } from "../format.js";
 import { newestOnly } from "../newest.js";
 import type { AgentDetail, MergeReport, ReportStep } from "../types.js";
 import { appState } from "./fleet.js";
+import { olderControl } from "./older.js";
 import type { View } from "./view.js";
 
 function stepList(steps: ReportStep[]): HTMLElement {
@@ -49,9 +50,15 @@ function mergeList(merges: MergeReport[]): HTMLElement {
   );
 }
 
+/** The hub's default page of an agent's deployments, and the most it answers in one request. */
+const DEPLOYMENTS_PAGE = 50;
+const DEPLOYMENTS_MAX = 200;
+
 /** One agent: its facts, deployments and recent reports with each step's log. */
 export function agentView(id: string): View {
   const body = h("div");
+  const reports = h("div");
+  const older = olderControl("Older rollouts", "older-error", refresh);
   const check = h("button", { type: "button", class: "secondary", id: "check-now" }, "Check for updates now");
   const checked = h("p", { role: "status", id: "check-result" });
   check.addEventListener("click", async () => {
@@ -77,17 +84,48 @@ export function agentView(id: string): View {
       h("div", { class: "actions" }, check),
       checked,
       body,
+      // Outside the regions a redraw replaces: a keyboard user's focus stays on the button.
+      older.root,
+      reports,
     ),
     refresh,
   };
   // Which report <details> are open survives the poll's redraw.
   const open = new Set<string>();
-  const turn = newestOnly();
+  /** How many of the agent's deployments (newest first) the page shows; "Older rollouts" adds a page. */
+  let shown = DEPLOYMENTS_PAGE;
 
+  /**
+   * The agent with its newest `count` deployments. The hub answers at most 200 a request: past
+   * that, later requests read on by offset. A deployment that moved up between two requests is
+   * answered twice, and drawn once.
+   */
+  async function read(count: number): Promise<{ agent: AgentDetail; more: boolean }> {
+    const path = `agents/${encodeURIComponent(id)}`;
+    const agent = await get<AgentDetail>(`${path}?deployments_limit=${Math.min(count, DEPLOYMENTS_MAX)}`);
+    const seen = new Set(agent.deployments.map((d) => d.id));
+    let more = agent.deploymentsPage.more === true;
+    for (let offset = DEPLOYMENTS_MAX; more && offset < count; offset += DEPLOYMENTS_MAX) {
+      const page = await get<AgentDetail>(
+        `${path}?deployments_offset=${offset}&deployments_limit=${Math.min(count - offset, DEPLOYMENTS_MAX)}&reports_limit=1`,
+      );
+      agent.deployments.push(...page.deployments.filter((d) => !seen.has(d.id)));
+      for (const d of page.deployments) seen.add(d.id);
+      more = page.deploymentsPage.more === true;
+    }
+    return { agent, more };
+  }
+
+  const turn = newestOnly();
   async function refresh(): Promise<void> {
     const isNewest = turn();
-    const agent = await get<AgentDetail>(`agents/${encodeURIComponent(id)}`);
+    const further = older.asked();
+    const count = shown + (further ? DEPLOYMENTS_PAGE : 0);
+    const found = await older.reading(isNewest, read(count));
     if (!isNewest()) return;
+    const { agent, more } = found;
+    shown = count;
+    older.drawn(more);
     fill(
       body,
       h(
@@ -128,6 +166,9 @@ export function agentView(id: string): View {
               ),
             ),
           ),
+    );
+    fill(
+      reports,
       h("h2", {}, "Recent reports"),
       agent.reports.length === 0
         ? h("p", { class: "empty" }, "No reports yet.")

@@ -1,8 +1,9 @@
-import { describeError, get } from "../api.js";
+import { get } from "../api.js";
 import { fill, h, table } from "../dom.js";
 import { when } from "../format.js";
 import { newestOnly } from "../newest.js";
 import type { AuditEvent } from "../types.js";
+import { olderControl, readDown } from "./older.js";
 import type { View } from "./view.js";
 
 const PAGE = 100;
@@ -40,78 +41,52 @@ function eventRow(e: AuditEvent): HTMLTableRowElement {
   );
 }
 
-/** The audit log, newest first; polling refreshes the newest page, "Older" reads further back. */
+/** The audit log, newest first; polling refreshes it, "Older events" reads further back. */
 export function eventsView(): View {
-  const newest = h("div", { id: "events-table" });
-  const older = h("div");
-  const more = h("button", { type: "button", class: "secondary" }, "Older events");
-  const problem = h("p", { class: "form-error", role: "alert", id: "older-error" });
-  let next: number | null = null;
-  let loadedOlder = false;
+  const list = h("div", { id: "events-table" });
+  const older = olderControl("Older events", "older-error", refresh);
   /**
-   * Once older pages are shown, the id the newest section reaches down to (the older pages start
-   * just below it): newer events arriving push the newest page down, and the ones it no longer
-   * holds must stay on screen, not fall into a gap above the older pages.
+   * Once older pages are shown, the id of the oldest event shown: every read reaches down to it,
+   * so events that arrive push the list down and none falls into a gap between the pages.
    */
   let floor: number | null = null;
-  type Page = { events: AuditEvent[]; next: number | null };
   const view: View = {
     title: "Events",
-    root: h("section", {}, h("h1", {}, "Events"), newest, older, h("div", { class: "pager" }, more, problem)),
+    root: h("section", {}, h("h1", {}, "Events"), list, older.root),
     refresh,
   };
   const headers = ["When", "What", "Subject", "Who", "Details"];
 
-  more.addEventListener("click", async () => {
-    if (next === null) return;
-    floor ??= next;
-    // Until this page is in, a second click would fetch and append the same page again, and a
-    // poll would move `next` (and enable the button) under it: both wait for it.
-    loadedOlder = true;
-    more.disabled = true;
-    problem.textContent = "";
-    try {
-      const page = await get<Page>(`events?limit=${PAGE}&before=${next}`);
-      older.append(table(headers, page.events.map(eventRow)));
-      next = page.next;
-    } catch (error) {
-      // Said where the operator clicked; the button stays, to try again.
-      problem.textContent = `Could not read older events: ${describeError(error)}`;
-    } finally {
-      more.disabled = next === null;
-    }
-  });
-
-  /** The newest page; with older pages shown, every event down to `floor`, however many arrived. */
-  async function newestEvents(): Promise<Page> {
-    const page = await get<Page>(`events?limit=${PAGE}`);
-    if (floor === null) return page;
-    const events = [...page.events];
-    let before = page.next;
-    while (before !== null && before > floor) {
-      const more = await get<Page>(`events?limit=${PAGE}&before=${before}`);
-      events.push(...more.events);
-      before = more.next;
-    }
+  /** Every event down to `floor`; with `further`, one page past it. `next`: the events below id. */
+  function read(further: boolean) {
     const reach = floor;
-    return { events: events.filter((e) => e.id >= reach), next: page.next };
+    return readDown<AuditEvent, number>(
+      async (before) => {
+        const page = await get<{ events: AuditEvent[]; next: number | null }>(
+          `events?limit=${PAGE}${before === undefined ? "" : `&before=${before}`}`,
+        );
+        return { rows: page.events, next: page.next ?? undefined };
+      },
+      reach === null ? null : { above: (next) => next > reach, shows: (e) => e.id >= reach },
+      further,
+    );
   }
 
   const turn = newestOnly();
   async function refresh(): Promise<void> {
     const isNewest = turn();
-    const page = await newestEvents();
+    const further = older.asked();
+    const { rows: events, more } = await older.reading(isNewest, read(further));
     if (!isNewest()) return;
+    const last = events.at(-1);
+    if (further && last) floor = last.id;
+    older.drawn(more);
     fill(
-      newest,
-      page.events.length === 0
+      list,
+      events.length === 0
         ? h("p", { class: "empty" }, "Nothing has happened yet.")
-        : table(headers, page.events.map(eventRow)),
+        : table(headers, events.map(eventRow)),
     );
-    if (!loadedOlder) {
-      next = page.next;
-      more.disabled = next === null;
-    }
   }
   return view;
 }

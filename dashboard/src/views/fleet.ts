@@ -202,6 +202,13 @@ export function fleetView(): View {
       get<Attention>("agents/attention"),
     ]);
     if (!isNewest()) return;
+    // Past the end (fewer agents match than when this page was opened: they went offline, changed
+    // state, were removed; or Next was clicked twice): the last page that holds them, not "No agent
+    // matches." over a count that says they do.
+    if (page.agents.length === 0 && page.total > 0 && offset > 0) {
+      offset = Math.floor((page.total - 1) / PAGE_SIZE) * PAGE_SIZE;
+      return refresh();
+    }
     fill(attention, attentionPanel(needs));
     if (page.facets) {
       refill(

@@ -130,12 +130,13 @@ export function rolloutFormView(releaseId?: string): View {
   }
 
   /** The hub's message in the form's terms (its wave rows and labels, not `body.waves[0]`). */
-  const said = (text: string) =>
+  const said = (text: string, sent?: RolloutSpec) =>
     inFormTerms(
       text,
       rows.map(
         (r) => (r.element.querySelector('input[name="waveName"]') as HTMLInputElement | null)?.value ?? "",
       ),
+      sent?.waves.map((w) => w.agents) ?? [],
     );
 
   async function runPreview(): Promise<void> {
@@ -194,7 +195,7 @@ export function rolloutFormView(releaseId?: string): View {
     } catch (error) {
       if (!isNewest()) return;
       start.disabled = true;
-      fill(preview, h("p", { class: "form-error" }, said(describeError(error))));
+      fill(preview, h("p", { class: "form-error" }, said(describeError(error), body)));
     }
   }
 
@@ -207,14 +208,15 @@ export function rolloutFormView(releaseId?: string): View {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     message.textContent = "";
+    let body: RolloutSpec | undefined;
     try {
-      const body = spec();
+      body = spec();
       const name = release.selectedOptions[0]?.textContent ?? body.release;
       if (!window.confirm(`Start rolling out ${name} in ${body.waves.length} wave(s)?`)) return;
       const created = await post<RolloutDetail>("rollouts", body);
       location.hash = `#/rollouts/${encodeURIComponent(created.id)}`;
     } catch (error) {
-      message.textContent = `Not started: ${said(describeError(error))}`;
+      message.textContent = `Not started: ${said(describeError(error), body)}`;
     }
   });
 

@@ -7,7 +7,7 @@
  * SQLite and PostgreSQL.
  */
 import { describe, expect, it } from "vitest";
-import { hubBackendsPerFile, hubPerTest, insertFinishedRollout, publishRelease } from "./support.js";
+import { hubBackendsPerFile, hubPerTest, insertPastDeployments, publishRelease } from "./support.js";
 
 const session = hubPerTest();
 const backends = hubBackendsPerFile();
@@ -26,26 +26,7 @@ for (const backend of backends)
       await session.connect(t, "a1");
       // Its row is written by the hello's batch, after the registry has it online.
       await expect.poll(async () => (await t.hub.store.getAgent("a1"))?.id, { timeout: 10_000 }).toBe("a1");
-      const base = Date.now() - 1_000_000;
-      const inserted: string[] = [];
-      for (let i = 0; i < COUNT; i++) {
-        const rolloutId = `${i.toString(16).padStart(8, "0")}-0000-4000-8000-000000000000`;
-        const at = base + Math.floor(i / 4);
-        await insertFinishedRollout(t, rolloutId, release, at);
-        await t.hub.store.insertDeployment({
-          id: `${rolloutId}:a1`,
-          rolloutId,
-          agentId: "a1",
-          wave: 0,
-          desiredRelease: release,
-          previousRelease: null,
-          state: "succeeded",
-          attempts: 1,
-          updatedAt: at,
-          error: null,
-        });
-        inserted.push(`${rolloutId}:a1`);
-      }
+      const inserted = await insertPastDeployments(t, "a1", release, COUNT, Date.now() - 1_000_000);
       const get = (query: string) =>
         t.api<AgentPage>("GET", `/api/v1/agents/a1?${query}`, { token: t.operator });
 

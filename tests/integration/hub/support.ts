@@ -150,6 +150,40 @@ export async function insertOldReleases(t: TestHub, count: number, firstCreated:
   }
 }
 
+/**
+ * `count` finished rollouts of `releaseId`, each with a succeeded deployment of `agentId`, straight
+ * into the store from `base` on, four to a millisecond (ties the hub must order by id). Rollout ids
+ * are the index in hex, so their 8-character short ids differ. Returns the deployment ids.
+ */
+export async function insertPastDeployments(
+  t: TestHub,
+  agentId: string,
+  releaseId: string,
+  count: number,
+  base: number,
+): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const rolloutId = `${i.toString(16).padStart(8, "0")}-0000-4000-8000-000000000000`;
+    const at = base + Math.floor(i / 4);
+    await insertFinishedRollout(t, rolloutId, releaseId, at);
+    await t.hub.store.insertDeployment({
+      id: `${rolloutId}:${agentId}`,
+      rolloutId,
+      agentId,
+      wave: 0,
+      desiredRelease: releaseId,
+      previousRelease: null,
+      state: "succeeded",
+      attempts: 1,
+      updatedAt: at,
+      error: null,
+    });
+    ids.push(`${rolloutId}:${agentId}`);
+  }
+  return ids;
+}
+
 /** A finished rollout of `releaseId` (one wave, all) straight into the store, created at `at`. */
 export function insertFinishedRollout(
   t: TestHub,

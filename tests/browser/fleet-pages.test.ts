@@ -1,0 +1,49 @@
+/**
+ * The fleet's later pages when the agents matching the filter grow fewer while the operator looks.
+ * On page 2 of the online agents, agents going offline left the page at "51–50 of 40 agents" and
+ * "No agent matches." while 40 did, with Next disabled: only Previous found them. The page now
+ * moves back to the last page that holds agents. Real hub (in process), agents over real
+ * WebSockets, real headless Chromium.
+ */
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildDashboard } from "../integration/dashboard/support.js";
+import { startTestHub, TestAgent, type TestHub } from "../integration/hub/support.js";
+import { hasProgram } from "../support/require-program.js";
+import { signedInPage } from "./signed-in.js";
+
+describe.skipIf(!hasProgram("chromium"))("the fleet's pages as agents leave, in Chromium", () => {
+  let t: TestHub;
+  let browser: Browser;
+  let page: Page;
+  const agents: TestAgent[] = [];
+
+  beforeAll(async () => {
+    buildDashboard();
+    t = await startTestHub();
+    for (let i = 0; i < 60; i++) {
+      const id = `host-${String(i).padStart(2, "0")}`;
+      const agent = await TestAgent.connect(t.hub.url, await t.agentToken(id));
+      agent.hello(id);
+      agents.push(agent);
+    }
+    ({ browser, page } = await signedInPage(t, 200));
+  }, 60_000);
+  afterAll(async () => {
+    for (const a of agents) a.ws.terminate();
+    await browser?.close();
+    await t?.stop();
+  });
+
+  it("a later page that the filter's agents no longer reach shows the last page that has them", async () => {
+    const summary = page.locator("#fleet-summary");
+    await page.locator("#filter-status").selectOption("online");
+    await expect.poll(() => summary.textContent(), { timeout: 10_000 }).toMatch(/^1–50 of 60 agents/);
+    await page.getByRole("button", { name: "Next →" }).click();
+    await expect.poll(() => summary.textContent(), { timeout: 10_000 }).toMatch(/^51–60 of 60 agents/);
+    for (const a of agents.splice(40)) a.ws.terminate();
+    await expect.poll(() => summary.textContent(), { timeout: 20_000 }).toMatch(/^1–40 of 40 agents/);
+    expect(await page.locator("#fleet-table tbody tr").count()).toBe(40);
+    expect(await page.getByRole("button", { name: "← Previous" }).isDisabled()).toBe(true);
+  });
+});
