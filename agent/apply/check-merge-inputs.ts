@@ -59,7 +59,9 @@ export async function checkMergeInputs(input: MergeInputsCheck): Promise<void> {
     const releaseName = input.originDir === undefined ? rel : join(input.originDir, rel);
     const releaseCopy = await releaseCopyOf(input, rel);
     const release =
-      releaseCopy === undefined ? undefined : await readMergeCopy(releaseCopy, releaseName, "release", rel);
+      releaseCopy === undefined
+        ? undefined
+        : await readMergeCopy(releaseCopy, releaseName, "release", rel, ref);
     if (release !== undefined) checkMergeInput(format, release, releaseName, "release");
     const server = join(input.appDir, rel);
     const keepsUser = keepsUserValues(input.manifest, rel, ref);
@@ -67,7 +69,7 @@ export async function checkMergeInputs(input: MergeInputsCheck): Promise<void> {
     // replaced; but one whose values a section keeps must still be UTF-8, or they would come back
     // with U+FFFD in place of each byte that is not, and must parse, or they would be lost.
     if (keepsUser && (await isRegularFile(server))) {
-      const text = await readMergeCopy(server, server, "server", rel);
+      const text = await readMergeCopy(server, server, "server", rel, ref);
       const sections = sectionsFor(input.manifest, rel, ref.pattern);
       if (ref.rule.merge_strategy !== "replace" || sectionsKeepUserValues(sections))
         checkMergeInput(format, text, server, "server", release);
@@ -75,7 +77,7 @@ export async function checkMergeInputs(input: MergeInputsCheck): Promise<void> {
     const indexed = index?.files[rel];
     const base = indexed?.merged ? basePath(input.stateDir, indexed.sha256) : undefined;
     if (base !== undefined && keepsUser && (await pathExists(base))) {
-      const text = await readMergeCopy(base, base, "previous release", rel);
+      const text = await readMergeCopy(base, base, "previous release", rel, ref);
       try {
         checkMergeInput(format, text, base, "previous release");
       } catch (error) {
@@ -165,10 +167,11 @@ export async function readMergeCopy(
   name: string,
   role: CopyRole,
   rel: string,
+  ref: RuleRef,
 ): Promise<string> {
   const bytes = await readFile(path);
   try {
-    return decodeConfigText(bytes, name, role);
+    return decodeConfigText(bytes, name, role, { rel, pattern: ref.pattern, action: ref.rule.action });
   } catch (error) {
     throw role === "previous release" ? namedAsShipsCopy(error, rel, path) : error;
   }

@@ -87,15 +87,15 @@ async function prepareMerge(
   // The copies the check before the hooks read strictly are read strictly here too, named alike:
   // one changed since (by a pre_update hook, say) is refused, not decoded with U+FFFD.
   const keepsUser = keepsUserValues(input.manifest, step.rel, step.rule);
-  const incoming = await readMergeCopy(staged, step.rel, "release", step.rel);
+  const incoming = await readMergeCopy(staged, step.rel, "release", step.rel, step.rule);
   const current = keepsUser
-    ? await readMergeCopy(server, server, "server", step.rel)
+    ? await readMergeCopy(server, server, "server", step.rel, step.rule)
     : await readFile(server, "utf8");
   const base =
     baseFile === undefined || !(await pathExists(baseFile))
       ? installedWhole(input, step.rel, current)
       : keepsUser
-        ? await readMergeCopy(baseFile, baseFile, "previous release", step.rel)
+        ? await readMergeCopy(baseFile, baseFile, "previous release", step.rel, step.rule)
         : await readFile(baseFile, "utf8");
   const sections = sectionsFor(input.manifest, step.rel, step.rule.pattern);
   // Loaded on demand: the YAML/TOML parsers cost more start-up time than most updates take.

@@ -6,7 +6,8 @@
 import { rm } from "node:fs/promises";
 import { restoredVersionLabel } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
-import { backupFilesDir } from "../backup/backup-store.js";
+import { backupFilesDir, readBackupInventory } from "../backup/backup-store.js";
+import { restoreDirTimes } from "../backup/dir-times.js";
 import { finishRestore } from "../backup/restore.js";
 import { leftAloneNote, setAsidePaths, unrestoredDir } from "../backup/unrestored.js";
 import { faultPoint } from "../fault.js";
@@ -27,19 +28,32 @@ export interface RecoveryResult {
   message: string;
 }
 
-/** Undoes every operation of an uncommitted update, newest first, then drops its partial backup. */
+/**
+ * Undoes every operation of an uncommitted update, newest first, puts back the times of the
+ * directories it touched (as a restore from the backup does), then drops its partial backup.
+ */
 export async function rollBackUpdate(journal: UpdateJournal): Promise<void> {
+  const confined = new ConfinedPaths(journal.appDir);
   const ctx: OpContext = {
     appDir: journal.appDir,
     stagingDir: journal.stagingDir,
     backupFiles: backupFilesDir(journal.backupPath),
     onCopy: () => {},
-    confined: new ConfinedPaths(journal.appDir),
+    confined,
   };
+  // The inventory is written before the journal, so every journal has one; read first, while the
+  // backup that holds it is there (a second, killed recovery reads it again: it is dropped last).
+  // One damaged by hand costs only the directories' times, never the undo of the files.
+  const dirTimes = await readBackupInventory(journal.backupPath).then(
+    (inventory) => inventory.dirTimes,
+    () => [],
+  );
   for (const op of [...journal.ops].reverse()) {
     await runUndo(op, ctx);
     faultPoint("recover:file");
   }
+  // Last, after every entry moved back: each undo stamped its directory with the time of recovery.
+  await restoreDirTimes(journal.appDir, dirTimes, confined);
   await rm(journal.backupPath, { recursive: true, force: true });
   await removeJournal(journal.stateDir);
 }

@@ -12,7 +12,7 @@ import * as z from "zod";
 import { BadInputError, LockedError } from "../../shared/errors.js";
 import { errnoCode, errnoErrorText, LocalWriteError } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
-import { isPermissionDenied, unwritableRecord } from "../state/record-file.js";
+import { dirProblem, isUnwritableDir, unwritableRecord } from "../state/record-file.js";
 import { realDir } from "../tree/path-on-disk.js";
 
 const LockHolder = z.object({ pid: z.number().int(), host: z.string(), started: z.string() });
@@ -27,12 +27,12 @@ export interface HeldLock {
 
 export async function acquireLock(file: string, log: Logger): Promise<HeldLock> {
   await mkdir(dirname(file), { recursive: true }).catch((error: unknown) => {
-    throw isPermissionDenied(error) ? unwritableRecord(file, "ship's lock file") : error;
+    throw isUnwritableDir(error) ? unwritableRecord(file, "ship's lock file", error) : error;
   });
   const me: LockHolder = { pid: process.pid, host: hostname(), started: new Date().toISOString() };
   // A few attempts: each follows removing a stale lock; losing that race to another run is fine.
   for (let attempt = 0; attempt < 3; attempt++) {
-    if (await tryCreate(file, me)) return heldLock(file);
+    if (await tryCreate(file, me)) return heldLock(file, log);
     const found = await readHolder(file);
     if (found === "gone") continue;
     const { holder, raw } = found;
@@ -193,7 +193,7 @@ async function tryCreate(file: string, me: LockHolder): Promise<boolean> {
     return true;
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
-    if (isPermissionDenied(error)) throw unwritableRecord(file, "ship's lock file");
+    if (isUnwritableDir(error)) throw unwritableRecord(file, "ship's lock file", error);
     throw errnoCode(error) === undefined ? error : new LocalWriteError(`lock file ${file}`, error);
   }
 }
@@ -257,14 +257,21 @@ function deadOrReused(pid: number): boolean {
   }
 }
 
-function heldLock(file: string): HeldLock {
+function heldLock(file: string, log: Logger): HeldLock {
   let released = false;
   return {
     file,
     async release() {
       if (released) return;
       released = true;
-      await rm(file, { force: true });
+      // unlink, not fs.rm: refused by an immutable directory, rm tried it as a directory and said
+      // "cannot read directory …/ship.lock: not a directory (ENOTDIR)". A lock left behind is taken
+      // over as stale by the next run, so a run's outcome is not lost to it: one warning says why.
+      await unlink(file).catch((error: unknown) => {
+        if (errnoCode(error) === "ENOENT") return;
+        const why = dirProblem(dirname(file), error) ?? errnoErrorText(error);
+        log.warn(`could not remove the lock file ${file}: ${why}; the next run takes it over as stale`);
+      });
     },
   };
 }

@@ -4,13 +4,31 @@
  * (a Latin-1 `é` in a password lost for good), and a UTF-16 file reads as one garbled string that the
  * merge keeps whole, silently, release after release. Either is refused here as bad input, naming
  * where the first such byte is, so the operator can re-save the file before anything is written.
+ * A file that is no text at all (an image, a .gz a config glob also matched) is named as what it
+ * is, with the rule that took it and the way out: "save it as UTF-8" fits no PNG.
  */
 import { isUtf8 } from "node:buffer";
-import { type CopyRole, lineColumnAt, parseFailure } from "./parse-error.js";
+import { BadInputError } from "../../shared/errors.js";
+import { binaryKind } from "../../shared/utf8-text.js";
+import { type CopyRole, copyName, lineColumnAt, parseFailure } from "./parse-error.js";
 
 const SAVE_AS_UTF8 = "save it as UTF-8";
 
-export function decodeConfigText(bytes: Uint8Array, fileName: string, role: CopyRole): string {
+/** The merge rule that took a file: the manifest key that matched it and its action. */
+export interface MergeRuleOf {
+  rel: string;
+  pattern: string;
+  action: string;
+}
+
+export function decodeConfigText(
+  bytes: Uint8Array,
+  fileName: string,
+  role: CopyRole,
+  rule: MergeRuleOf,
+): string {
+  const binary = binaryKind(bytes);
+  if (binary !== undefined) throw notText(fileName, role, binary, rule);
   if (startsWithUtf16Bom(bytes)) {
     const bom = `${hex(bytes[0])} ${hex(bytes[1])}`;
     throw parseFailure(fileName, role, `it is UTF-16 text (byte-order mark ${bom}); ${SAVE_AS_UTF8}`, {
@@ -39,6 +57,16 @@ export function decodeConfigText(bytes: Uint8Array, fileName: string, role: Copy
     );
   }
   return text;
+}
+
+/** A binary file under a merge rule: what it is, the rule that took it, and a rule that installs it. */
+function notText(fileName: string, role: CopyRole, what: string, rule: MergeRuleOf): BadInputError {
+  const pattern = JSON.stringify(rule.pattern);
+  return BadInputError.single(
+    fileName,
+    "",
+    `cannot merge: ${copyName(role)} is ${what}, not text: the ${rule.action} rule ${pattern} took it, and a merge reads config text only; give it a rule of its own above that one (${JSON.stringify(rule.rel)}: {action: replace}), or narrow ${pattern}`,
+  );
 }
 
 function startsWithUtf16Bom(bytes: Uint8Array): boolean {

@@ -9,6 +9,11 @@ const describe: Record<CopyRole, string> = {
   "previous release": "the previous release's copy",
 };
 
+/** "the server's copy", "the release's copy", "the previous release's copy". */
+export function copyName(role: CopyRole): string {
+  return describe[role];
+}
+
 export function parseFailure(
   fileName: string,
   role: CopyRole,

@@ -78,9 +78,11 @@ export function unreadableRecord(path: string): BadInputError {
  * A directory of ship's own records it may not write in (the state directory, its lock directory):
  * a `sudo ship` makes them root's, and the timer's `ship` as its own user then stopped at once with
  * exit 1 "cannot write lock file …: permission denied (EACCES)", which no later run fixes. Exit 2,
- * naming the directory's owner, ship's user and the chown, as for a record it may not read.
+ * naming the directory and what is wrong with it: its owner and the chown when ownership is the
+ * cause; made immutable (chattr +i: even root gets EPERM, and "chown -R root" was said to root), on
+ * a read-only filesystem, or no directory any more (a file in its place) when that is the cause.
  */
-export function unwritableRecord(path: string, what: string): BadInputError {
+export function unwritableRecord(path: string, what: string, error?: unknown): BadInputError {
   const me = userInfo();
   let dir = dirname(path);
   let stat = statSync(dir, { throwIfNoEntry: false });
@@ -88,6 +90,9 @@ export function unwritableRecord(path: string, what: string): BadInputError {
     dir = dirname(dir);
     stat = statSync(dir, { throwIfNoEntry: false });
   }
+  const notOwnership = dirProblem(dir, error, stat?.isDirectory() === false);
+  if (notOwnership !== undefined)
+    return BadInputError.single(path, "", `(${what}) cannot be written: ${notOwnership}`);
   const owner =
     stat === undefined
       ? ""
@@ -99,10 +104,31 @@ export function unwritableRecord(path: string, what: string): BadInputError {
   );
 }
 
+/**
+ * What is wrong with ship's directory `dir` when ownership is not it, or undefined: EPERM is what an
+ * immutable directory answers (root included; EACCES is the one for modes and owners).
+ */
+export function dirProblem(dir: string, error: unknown, notADirectory = false): string | undefined {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (notADirectory || code === "ENOTDIR")
+    return `${dir} is not a directory (something replaced it with a file?): move that aside and let ship make the directory again`;
+  if (code === "EPERM")
+    return `${dir} may not be changed, not even by its owner: it is probably immutable or append-only (lsattr -d ${dir} shows i or a); clear that with chattr -i -a ${dir}`;
+  if (code === "EROFS")
+    return `${dir} is on a read-only filesystem (under ship.service: list it in ReadWritePaths=)`;
+  return undefined;
+}
+
 /** Whether a failed write was refused for want of permission (not a full or read-only disk). */
 export function isPermissionDenied(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException).code;
   return code === "EACCES" || code === "EPERM";
+}
+
+/** Whether a failed write of ship's record is its directory's fault: permission, immutable, read-only, gone. */
+export function isUnwritableDir(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return isPermissionDenied(error) || code === "EROFS" || code === "ENOTDIR";
 }
 
 /** A failure reading record `path`: EACCES as unreadableRecord (exit 2), any other as it came. */

@@ -8,7 +8,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import * as z from "zod";
 import { errnoCode, LocalWriteError } from "../../shared/fs-errors.js";
 import { type RunResult, runResults } from "../../shared/protocol/app-states.js";
-import { isPermissionDenied, parseRecord, readRecordText, unwritableRecord } from "./record-file.js";
+import { isUnwritableDir, parseRecord, readRecordText, unwritableRecord } from "./record-file.js";
 
 export { type RunResult, runResults };
 
@@ -111,7 +111,7 @@ function stateText(state: ShipState): string {
 export async function writeState(file: string, state: ShipState): Promise<void> {
   await writeFileAtomic(file, stateText(state)).catch((error: unknown) => {
     const cause = error instanceof LocalWriteError ? error.cause : error;
-    throw isPermissionDenied(cause) ? unwritableRecord(file, "ship's state file") : error;
+    throw isUnwritableDir(cause) ? unwritableRecord(file, "ship's state file", cause) : error;
   });
 }
 

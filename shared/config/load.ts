@@ -10,7 +10,7 @@ import { fileTypeProblems } from "../schema/file-types.js";
 import { toIssues } from "../schema/issues.js";
 import { type Problem, valueAt } from "../schema/problem.js";
 import { validateAgainst } from "../schema/zod-problems.js";
-import { notUtf8, notUtf8Message } from "../utf8-text.js";
+import { binaryKind, notUtf8, notUtf8Message } from "../utf8-text.js";
 import { rememberKeyPositions } from "./key-positions.js";
 import { resolveConfigPaths } from "./resolve-paths.js";
 import { AgentConfig, logLevels } from "./schema.js";
@@ -119,6 +119,9 @@ export async function loadConfigFile(path: string): Promise<LoadedConfig> {
  * illegal character in key". Both are refused, naming where.
  */
 export function configText(bytes: Buffer, file: string): string {
+  const binary = binaryKind(bytes);
+  if (binary !== undefined)
+    throw BadInputError.single(file, "", `is ${binary}, not text: a config file is UTF-8 TOML text`);
   const found = notUtf8(bytes);
   if (found === undefined) return bytes.toString("utf8");
   const at = found.utf16 ? { line: 1, column: 1 } : found;

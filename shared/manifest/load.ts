@@ -6,7 +6,7 @@ import { toIssues } from "../schema/issues.js";
 import { formatKeyPath } from "../schema/key-path.js";
 import type { Problem } from "../schema/problem.js";
 import { validateAgainst } from "../schema/zod-problems.js";
-import { notUtf8, notUtf8Message } from "../utf8-text.js";
+import { binaryKind, notUtf8, notUtf8Message, UNKNOWN_BINARY } from "../utf8-text.js";
 import { firstYamlPastDepth } from "../yaml-depth.js";
 import { manifestChecks } from "./checks.js";
 import { duplicateKeys } from "./duplicate-keys.js";
@@ -176,10 +176,13 @@ export function manifestText(bytes: Buffer, file: string): string {
     );
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) throw notText("is a gzip file (a release archive?)");
   if (bytes.subarray(257, 262).toString("latin1") === "ustar") throw notText("is a tar archive (a release?)");
-  // Before the NUL test: UTF-16 text holds a NUL beside each ASCII character.
+  // One test for every reader of non-UTF-8 input (utf8-text.ts): UTF-16 text, whose NUL beside
+  // each ASCII character is no sign of a binary file, is left to notUtf8 to name.
+  const binary = binaryKind(bytes);
+  if (binary === UNKNOWN_BINARY) throw notText("is not UTF-8 text (a binary file?)");
+  if (binary !== undefined) throw notText(`is ${binary}`);
   const found = notUtf8(bytes);
   if (found?.utf16 === true) throw BadInputError.single(file, "", notUtf8Message(found, "a manifest"));
-  if (bytes.includes(0)) throw notText("is not UTF-8 text (a binary file?)");
   // A Latin-1 é in a description: text, not a binary file; named where, as ship.toml's is.
   if (found !== undefined)
     throw new BadInputError([

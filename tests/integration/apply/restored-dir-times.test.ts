@@ -4,6 +4,9 @@
  * directory itself included), and each it had removed and the restore made again, kept the time of
  * the restore: the tree was not the one backed up (rsync -a, the seed's method, keeps them).
  * Both ways back: `ship --rollback` and the automatic restore of a failed health check.
+ * And the undo of an apply through its journal, not a backup: an apply SIGKILLed at its step
+ * boundaries and undone by `ship --recover`, or one whose file operation failed, undone at once,
+ * left every directory it had touched with the time of the undo.
  */
 import { lstat, mkdir, readFile, utimes } from "node:fs/promises";
 import { join } from "node:path";
@@ -70,6 +73,30 @@ describe("a restore puts directory mtimes back (real CLI)", () => {
     const before = await dirTimes();
     await releaseV2('post_update_tests:\n  - {name: health, command: "false"}\n');
     const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stdout + run.stderr).toBe(1);
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
+    expect(await dirTimes()).toEqual(before);
+  });
+
+  // Each kill point leaves the journal "applying": recovery undoes the update through it.
+  for (const fault of ["apply:journal-written", "apply:file@1", "apply:file@4", "apply:before-commit"]) {
+    it(`the recovery of an apply SIGKILLed at ${fault} (ship --recover)`, async () => {
+      const before = await dirTimes();
+      await releaseV2();
+      const killed = await runShip(["--config", app.config], { env: { SHIP_FAULT: fault } });
+      expect(killed.code, killed.stdout + killed.stderr).toBeNull();
+      const recovered = await runShip(["--config", app.config, "--recover"]);
+      expect(recovered.code, recovered.stdout + recovered.stderr).toBe(0);
+      expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
+      expect(await readFile(join(app.appDir, "empty/.keep"), "utf8")).toBe("");
+      expect(await dirTimes()).toEqual(before);
+    });
+  }
+
+  it("the undo, in the same run, of an apply whose file operation failed", async () => {
+    const before = await dirTimes();
+    await releaseV2();
+    const run = await runShip(["--config", app.config], { env: { SHIP_FAULT: "apply:file@4:error" } });
     expect(run.code, run.stdout + run.stderr).toBe(1);
     expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
     expect(await dirTimes()).toEqual(before);

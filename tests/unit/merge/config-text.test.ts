@@ -2,9 +2,12 @@
 import { describe, expect, it } from "vitest";
 import { decodeConfigText } from "../../../agent/merge/config-text.js";
 
+/** The merge rule that took the file: named only when the file is binary. */
+const RULE = { rel: "config.yaml", pattern: "*.yaml", action: "merge_yaml" };
+
 const refusal = (bytes: Buffer): string => {
   try {
-    decodeConfigText(bytes, "config.yaml", "server");
+    decodeConfigText(bytes, "config.yaml", "server", RULE);
   } catch (error) {
     return error instanceof Error ? error.message : String(error);
   }
@@ -14,7 +17,7 @@ const refusal = (bytes: Buffer): string => {
 describe("decodeConfigText", () => {
   it("takes UTF-8 text as it is, a byte-order mark and a real U+FFFD included", () => {
     const text = "\uFEFFname: café � 𝄞\n";
-    expect(decodeConfigText(Buffer.from(text, "utf8"), "config.yaml", "server")).toBe(text);
+    expect(decodeConfigText(Buffer.from(text, "utf8"), "config.yaml", "server", RULE)).toBe(text);
   });
 
   it("names the first byte that is not UTF-8 by line and column, counted in characters", () => {
