@@ -8,38 +8,25 @@
  * though it is signed and its signature sits where `ship release sign` put it. Real `ship release
  * keygen`/`sign`, a real http server, real `ship` runs.
  */
-import { mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, symlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { httpApp } from "../../support/http-app.js";
 import { startHttpServer, type TestServer } from "../../support/servers/http-server.js";
 import { runShip } from "../../support/ship-cli.js";
-import { appRelease } from "../../unit/sources/tar-builder.js";
+import { localArchiveApp, signedArchive } from "./signed-archive.js";
 
 let server: TestServer;
 let root: string;
-let archive: string;
+let trust: string;
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "ship-sig-link-"));
-  archive = join(root, "myapp-1.0.0.tar.gz");
-  await writeFile(archive, gzipSync(appRelease("1.0.0")));
-  const keygen = await runShip(["release", "keygen", "--out", join(root, "keys")]);
-  expect(keygen.code, keygen.stderr).toBe(0);
-  const sign = await runShip([
-    "release",
-    "sign",
-    "--key",
-    join(root, "keys/ship-release.key"),
-    "--app",
-    "web",
-    archive,
-  ]);
-  expect(sign.code, sign.stderr).toBe(0);
+  const signed = await signedArchive(root);
+  trust = signed.trust;
   await symlink("myapp-1.0.0.tar.gz", join(root, "latest.tar.gz"));
-  const body = await readFile(archive);
-  const sig = await readFile(`${archive}.sig`);
+  const body = await readFile(signed.archive);
+  const sig = await readFile(`${signed.archive}.sig`);
   server = await startHttpServer((req, res) => {
     if (req.url === "/latest.tar.gz") res.writeHead(302, { location: "/myapp-1.0.0.tar.gz" }).end();
     else if (req.url === "/myapp-1.0.0.tar.gz") res.end(body);
@@ -52,19 +39,9 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-const trust = () => `\n[trust]\nkey_files = ["${join(root, "keys/ship-release.pub")}"]\n`;
-
 describe("a signed archive offered by a latest name, its .sig beside the versioned file", () => {
   it("a local path that is a latest symlink: the .sig beside its target is read, the release installed", async () => {
-    const dir = join(root, "local");
-    const app = join(dir, "app");
-    await mkdir(app, { recursive: true });
-    const config = join(dir, "ship.toml");
-    await writeFile(
-      config,
-      `[general]\nstate_file = "${dir}/var/state.json"\nbackup_dir = "${dir}/var/backups"\nmin_interval_hours = 0\n\n` +
-        `[sources.web]\ntype = "local"\npath = "${join(root, "latest.tar.gz")}"\napp_dir = "${app}"\n${trust()}`,
-    );
+    const { config, app } = await localArchiveApp(join(root, "local"), join(root, "latest.tar.gz"), trust);
     const run = await runShip(["--config", config]);
     const said = run.stdout + run.stderr;
     expect(said).not.toContain("unsigned");
@@ -76,7 +53,7 @@ describe("a signed archive offered by a latest name, its .sig beside the version
     const { config, app } = await httpApp(
       join(root, "http"),
       `${server.url}/latest.tar.gz`,
-      `retries = 0\n${trust()}`,
+      `retries = 0\n${trust}`,
     );
     const run = await runShip(["--config", config]);
     const said = run.stdout + run.stderr;

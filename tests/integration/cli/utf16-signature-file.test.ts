@@ -8,38 +8,24 @@
  * is told the signature is broken where it is the one http accepts. Real `ship release keygen` and
  * `sign`, a real http server, real `ship` runs.
  */
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { httpApp } from "../../support/http-app.js";
 import { startHttpServer, type TestServer } from "../../support/servers/http-server.js";
 import { runShip } from "../../support/ship-cli.js";
-import { appRelease } from "../../unit/sources/tar-builder.js";
+import { localArchiveApp, signedArchive } from "./signed-archive.js";
 
 let server: TestServer;
 let root: string;
 let archive: string;
-let utf16Sig: Buffer;
+let trust: string;
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "ship-utf16-sig-"));
-  archive = join(root, "myapp-1.0.0.tar.gz");
-  await writeFile(archive, gzipSync(appRelease("1.0.0")));
-  const keygen = await runShip(["release", "keygen", "--out", join(root, "keys")]);
-  expect(keygen.code, keygen.stderr).toBe(0);
-  const sign = await runShip([
-    "release",
-    "sign",
-    "--key",
-    join(root, "keys/ship-release.key"),
-    "--app",
-    "web",
-    archive,
-  ]);
-  expect(sign.code, sign.stderr).toBe(0);
+  ({ archive, trust } = await signedArchive(root));
   const text = (await readFile(`${archive}.sig`, "utf8")).replace(/\n/g, "\r\n");
-  utf16Sig = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, "utf16le")]);
+  const utf16Sig = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, "utf16le")]);
   await writeFile(`${archive}.sig`, utf16Sig);
   const body = await readFile(archive);
   server = await startHttpServer((req, res) => {
@@ -53,28 +39,18 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-const trust = () => `\n[trust]\nkey_files = ["${join(root, "keys/ship-release.pub")}"]\n`;
-
 describe("a .sig saved as UTF-16 text (with its byte-order mark)", () => {
   it("is read as text over http, and beside a local archive alike", async () => {
     const served = await httpApp(
       join(root, "served"),
       `${server.url}/myapp-1.0.0.tar.gz`,
-      `retries = 0\n${trust()}`,
+      `retries = 0\n${trust}`,
     );
     const overHttp = await runShip(["--config", served.config]);
     expect(overHttp.code, overHttp.stdout + overHttp.stderr).toBe(0);
     expect(await readdir(served.app)).not.toEqual([]);
 
-    const dir = join(root, "local");
-    const app = join(dir, "app");
-    await mkdir(app, { recursive: true });
-    const config = join(dir, "ship.toml");
-    await writeFile(
-      config,
-      `[general]\nstate_file = "${dir}/var/state.json"\nbackup_dir = "${dir}/var/backups"\nmin_interval_hours = 0\n\n` +
-        `[sources.web]\ntype = "local"\npath = "${archive}"\napp_dir = "${app}"\n${trust()}`,
-    );
+    const { config, app } = await localArchiveApp(join(root, "local"), archive, trust);
     const local = await runShip(["--config", config]);
     const said = local.stdout + local.stderr;
     expect(said).not.toContain("not JSON");
