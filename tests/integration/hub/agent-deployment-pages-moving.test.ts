@@ -1,11 +1,12 @@
 /**
- * `GET /agents/:id` pages an agent's deployments by offset, newest `updatedAt` first. A deployment
+ * `GET /agents/:id` paged an agent's deployments by offset, newest `updatedAt` first. A deployment
  * that changes while the operator pages (the running rollout's deployment of this agent reports
  * in_progress, then succeeded) moves to the front, and every older one shifts by one: the row that
  * was first on the next page is on the page already read, and the operator paging to the end
  * never sees it. The rollout list (`?after=`) pages by a cursor for this reason; the commit that
- * added these pages says the deployments come "in one order on every page". Real hub (in process)
- * on SQLite and PostgreSQL.
+ * added these pages says the deployments come "in one order on every page". They page now by a
+ * cursor too (`deploymentsPage.next` as `?deployments_after=`), newest rollout first. Real hub (in
+ * process) on SQLite and PostgreSQL.
  */
 import { describe, expect, it } from "vitest";
 import { hubBackendsPerFile, hubPerTest, insertFinishedRollout, publishRelease } from "./support.js";
@@ -15,7 +16,7 @@ const backends = hubBackendsPerFile();
 
 type AgentPage = {
   deployments: { id: string }[];
-  deploymentsPage: { limit: number; offset: number; more?: boolean };
+  deploymentsPage: { limit: number; more?: boolean; next?: string };
 };
 
 for (const backend of backends)
@@ -47,27 +48,30 @@ for (const backend of backends)
           });
           inserted.push(`${rolloutId}:a1`);
         }
-        const get = (offset: number) =>
-          t.api<AgentPage>("GET", `/api/v1/agents/a1?deployments_limit=2&deployments_offset=${offset}`, {
-            token: t.operator,
-          });
+        const get = (after: string | undefined) =>
+          t.api<AgentPage>(
+            "GET",
+            `/api/v1/agents/a1?deployments_limit=2${after === undefined ? "" : `&deployments_after=${encodeURIComponent(after)}`}`,
+            { token: t.operator },
+          );
 
         const seen: string[] = [];
-        const first = await get(0);
+        const first = await get(undefined);
         expect(first.status).toBe(200);
         seen.push(...first.body.deployments.map((d) => d.id));
         // The oldest deployment (on the last page) reports now: it is the newest.
         await t.hub.store.updateDeployments([
           { id: inserted[0] as string, state: "succeeded", error: null, updatedAt: Date.now() },
         ]);
-        for (let offset = 2; offset < 100; offset += 2) {
-          const page = await get(offset);
+        for (let next = first.body.deploymentsPage.next, n = 0; next !== undefined && n < 100; n++) {
+          const page = await get(next);
           expect(page.status).toBe(200);
           seen.push(...page.body.deployments.map((d) => d.id));
-          if (page.body.deploymentsPage.more !== true) break;
+          next = page.body.deploymentsPage.next;
         }
-        // Each deployment the agent had when the operator began paging is read.
+        // Each deployment the agent had when the operator began paging is read, and read once.
         expect(new Set(seen)).toEqual(new Set(inserted));
+        expect(seen).toHaveLength(inserted.length);
       }, 60_000);
     },
   );
