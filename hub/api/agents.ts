@@ -109,7 +109,10 @@ export function agentRoutes(deps: ApiDeps): Router {
         deps.now(),
       ),
       // Times as every other answer gives them (ISO 8601), not the store's milliseconds.
-      deployments: deployments.deployments.map((d) => ({ ...d, updatedAt: new Date(d.updatedAt).toISOString() })),
+      deployments: deployments.deployments.map((d) => ({
+        ...d,
+        updatedAt: new Date(d.updatedAt).toISOString(),
+      })),
       // `next` (as ?deployments_after=) reads on, as the rollout list's does.
       deploymentsPage: {
         limit: page.deployments_limit,

@@ -107,7 +107,9 @@ export function toAgentDeploymentPage(rows: readonly Row[], limit: number): Agen
   const last = page.at(-1);
   return {
     deployments: page.map(toDeployment),
-    ...(rows.length > limit && last ? { next: { created: num(last.rollout_created), id: str(last.id) } } : {}),
+    ...(rows.length > limit && last
+      ? { next: { created: num(last.rollout_created), id: str(last.id) } }
+      : {}),
   };
 }
 

@@ -392,7 +392,11 @@ export class SqliteStore implements Store {
       ? all.filter((d) => d.agentId === filter.agentId)
       : all;
   }
-  pageAgentDeployments(filter: { agentId: string; after?: ReleaseCursor; limit: number }): AgentDeploymentPage {
+  pageAgentDeployments(filter: {
+    agentId: string;
+    after?: ReleaseCursor;
+    limit: number;
+  }): AgentDeploymentPage {
     const rows = this.stmt.agentDeploymentPage.all({
       agentId: filter.agentId,
       afterCreated: filter.after?.created ?? null,

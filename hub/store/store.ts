@@ -272,7 +272,11 @@ export interface Store {
   insertDeployment(deployment: DeploymentRecord): boolean;
   getDeployment(id: string): DeploymentRecord | undefined;
   listDeployments(filter: { rolloutId?: string; agentId?: string }): DeploymentRecord[];
-  pageAgentDeployments(filter: { agentId: string; after?: ReleaseCursor; limit: number }): AgentDeploymentPage;
+  pageAgentDeployments(filter: {
+    agentId: string;
+    after?: ReleaseCursor;
+    limit: number;
+  }): AgentDeploymentPage;
   updateDeployment(
     id: string,
     patch: Partial<Pick<DeploymentRecord, "state" | "attempts" | "started" | "error" | "warnings">> & {
