@@ -33,7 +33,7 @@ export interface ArtifactRecord {
   created: number;
 }
 
-/** Where a page of the release (or rollout) listing ended: its last row's `created` and id. */
+/** Where a page of the release (or rollout, or an agent's deployments) listing ended: its last row's `created` (a deployment's: its rollout's) and id. */
 export interface ReleaseCursor {
   created: number;
   id: string;
