@@ -67,8 +67,8 @@ export interface AgentDetail extends Agent {
     /** What its last report warned about; absent when nothing. */
     warnings?: string[];
   }[];
-  /** `more`: the agent has deployments older than this page. */
-  deploymentsPage: { limit: number; offset: number; more?: boolean };
+  /** `more`: the agent has deployments older than this page; `next` reads them (`?deployments_after=`). */
+  deploymentsPage: { limit: number; more?: boolean; next?: string };
   /** `receivedAt`: ISO 8601, as every time the API gives. */
   reports: { id: string; deploymentId: string | null; payload: ReportPayload; receivedAt: string }[];
 }

@@ -10,15 +10,20 @@ import { forgetOpenDeployments } from "../rollouts/forget-agent.js";
 import type { AgentRecord } from "../store/store.js";
 import type { ApiDeps } from "./deps.js";
 import { eventSubject } from "./event-subject.js";
-import { notBlank, queryCount } from "./query-params.js";
+import { cursorText, notBlank, queryCount, queryCursor } from "./query-params.js";
 import { parseOptionalBody, parseRequest } from "./validate.js";
 
-/** `GET /agents/:id` pages the agent's reports and its deployments, newest first. */
+/**
+ * `GET /agents/:id` pages the agent's reports and its deployments, newest first. Deployments page
+ * by cursor (`deployments_after`, the `next` of the page before), as the rollout list does: by
+ * offset over `updatedAt` a deployment that reported between two pages moved to the front, and
+ * paging on read one row twice and never the one pushed back.
+ */
 const ReportPage = z.strictObject({
   reports_limit: queryCount(1, 200).default(20),
   reports_offset: queryCount(0).default(0),
   deployments_limit: queryCount(1, 200).default(50),
-  deployments_offset: queryCount(0).default(0),
+  deployments_after: notBlank(queryCursor()).optional(),
 });
 
 const EventsQuery = z.strictObject({
@@ -90,10 +95,13 @@ export function agentRoutes(deps: ApiDeps): Router {
     const agent = await store.getAgent(req.params.id as string);
     if (!agent) throw new HubRequestError(404, `agent ${req.params.id} not found`);
     const page = parseRequest(ReportPage, req.query, "query");
-    // Paged as the reports are: the newest 50 were all there was, and an agent in more rollouts
-    // than that had deployments no request reached (nor said it left them out).
-    const deployments = await store.listDeployments({ agentId: agent.id });
-    const end = page.deployments_offset + page.deployments_limit;
+    // Paged: the newest 50 were all there was, and an agent in more rollouts than that had
+    // deployments no request reached (nor said it left them out).
+    const deployments = await store.pageAgentDeployments({
+      agentId: agent.id,
+      limit: page.deployments_limit,
+      ...(page.deployments_after === undefined ? {} : { after: page.deployments_after }),
+    });
     res.json({
       ...agentView(
         agent,
@@ -101,13 +109,14 @@ export function agentRoutes(deps: ApiDeps): Router {
         deps.now(),
       ),
       // Times as every other answer gives them (ISO 8601), not the store's milliseconds.
-      deployments: deployments
-        .slice(page.deployments_offset, end)
-        .map((d) => ({ ...d, updatedAt: new Date(d.updatedAt).toISOString() })),
+      deployments: deployments.deployments.map((d) => ({
+        ...d,
+        updatedAt: new Date(d.updatedAt).toISOString(),
+      })),
+      // `next` (as ?deployments_after=) reads on, as the rollout list's does.
       deploymentsPage: {
         limit: page.deployments_limit,
-        offset: page.deployments_offset,
-        ...(deployments.length > end ? { more: true } : {}),
+        ...(deployments.next ? { more: true, next: cursorText(deployments.next) } : {}),
       },
       reports: (await store.listReports(agent.id, page.reports_limit, page.reports_offset)).map((r) => ({
         ...r,

@@ -114,7 +114,7 @@ const routes: Record<string, Record<string, Operation>> = {
   "/agents/{id}": {
     get: {
       summary:
-        "One agent with its deployments (?deployments_limit=&deployments_offset=, newest first; deploymentsPage.more when older ones exist) and recent reports (?reports_limit=&reports_offset=)",
+        "One agent with its deployments (?deployments_limit=, newest rollout first; deploymentsPage.more and .next when older ones exist, next passed back as ?deployments_after=) and recent reports (?reports_limit=&reports_offset=)",
       roles: "operator",
     },
   },

@@ -25,6 +25,7 @@ import {
   type Row,
   str,
   toAgent,
+  toAgentDeploymentPage,
   toDeployment,
   toEvent,
   toRelease,
@@ -403,6 +404,17 @@ export function postgresOps(db: Db): StoreOps {
           await db`SELECT * FROM deployments WHERE agent_id = ${agentId} ORDER BY updated_at DESC, id`
         ).map(toDeployment);
       return (await db`SELECT * FROM deployments`).map(toDeployment);
+    },
+    async pageAgentDeployments({ agentId, after, limit }) {
+      // By deployments_agent (the agent's rows), each joined to its rollout by primary key.
+      const afterCreated = after?.created ?? null;
+      const rows = await db`SELECT d.*, r.created AS rollout_created
+        FROM deployments d JOIN rollouts r ON r.id = d.rollout_id
+        WHERE d.agent_id = ${agentId}
+        AND (${afterCreated}::bigint IS NULL OR r.created < ${afterCreated}
+          OR (r.created = ${afterCreated} AND d.id > ${after?.id ?? null}))
+        ORDER BY r.created DESC, d.id LIMIT ${limit + 1}`;
+      return toAgentDeploymentPage(rows, limit);
     },
     async updateDeployment(id, patch) {
       await db`UPDATE deployments SET state = COALESCE(${patch.state ?? null}, state),

@@ -5,6 +5,7 @@
 import type { RolloutSpec } from "../../shared/api/bodies.js";
 import type { AppStatus, ReleaseSourceRef } from "../../shared/protocol/messages.js";
 import type {
+  AgentDeploymentPage,
   AgentRecord,
   DeploymentRecord,
   DeploymentState,
@@ -94,6 +95,21 @@ export function toDeployment(r: Row): DeploymentRecord {
     started: num(r.started),
     updatedAt: num(r.updated_at),
     ...errorAndWarnings(strOrNull(r.error), strOrNull(r.warnings)),
+  };
+}
+
+/**
+ * `pageAgentDeployments`' answer from at most `limit + 1` rows in its order, each with its
+ * rollout's `created` as `rollout_created`: the extra row only says that more exist.
+ */
+export function toAgentDeploymentPage(rows: readonly Row[], limit: number): AgentDeploymentPage {
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  return {
+    deployments: page.map(toDeployment),
+    ...(rows.length > limit && last
+      ? { next: { created: num(last.rollout_created), id: str(last.id) } }
+      : {}),
   };
 }
 

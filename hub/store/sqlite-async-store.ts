@@ -56,6 +56,7 @@ const DIRECT = [
   "insertDeployment",
   "getDeployment",
   "listDeployments",
+  "pageAgentDeployments",
   "updateDeployment",
   "countDeploymentsOfRollout",
   "listStaleDeployments",

@@ -7,6 +7,7 @@ import {
   type Row,
   str,
   toAgent,
+  toAgentDeploymentPage,
   toDeployment,
   toEvent,
   toRelease,
@@ -15,6 +16,7 @@ import {
   toToken,
 } from "./rows.js";
 import type {
+  AgentDeploymentPage,
   AgentRecord,
   ArtifactRecord,
   DeploymentCount,
@@ -151,6 +153,11 @@ export class SqliteStore implements Store {
       getDeployment: p("SELECT * FROM deployments WHERE id = ?"),
       deploymentsOfRollout: p("SELECT * FROM deployments WHERE rollout_id = ? ORDER BY wave, agent_id"),
       deploymentsOfAgent: p("SELECT * FROM deployments WHERE agent_id = ? ORDER BY updated_at DESC, id"),
+      agentDeploymentPage: p(`SELECT d.*, r.created AS rollout_created
+        FROM deployments d JOIN rollouts r ON r.id = d.rollout_id
+        WHERE d.agent_id = @agentId
+        AND (@afterCreated IS NULL OR r.created < @afterCreated OR (r.created = @afterCreated AND d.id > @afterId))
+        ORDER BY r.created DESC, d.id LIMIT @limit`),
       allDeployments: p("SELECT * FROM deployments"),
       updateDeployment:
         p(`UPDATE deployments SET state = COALESCE(@state, state), attempts = COALESCE(@attempts, attempts),
@@ -384,6 +391,19 @@ export class SqliteStore implements Store {
     return filter.rolloutId !== undefined && filter.agentId !== undefined
       ? all.filter((d) => d.agentId === filter.agentId)
       : all;
+  }
+  pageAgentDeployments(filter: {
+    agentId: string;
+    after?: ReleaseCursor;
+    limit: number;
+  }): AgentDeploymentPage {
+    const rows = this.stmt.agentDeploymentPage.all({
+      agentId: filter.agentId,
+      afterCreated: filter.after?.created ?? null,
+      afterId: filter.after?.id ?? null,
+      limit: filter.limit + 1,
+    }) as Row[];
+    return toAgentDeploymentPage(rows, filter.limit);
   }
   updateDeployment(
     id: string,

@@ -33,10 +33,22 @@ export interface ArtifactRecord {
   created: number;
 }
 
-/** Where a page of the release (or rollout) listing ended: its last row's `created` and id. */
+/** Where a page of the release (or rollout, or an agent's deployments) listing ended: its last row's `created` (a deployment's: its rollout's) and id. */
 export interface ReleaseCursor {
   created: number;
   id: string;
+}
+
+/**
+ * A page of one agent's deployments, newest rollout first (the rollout's `created`, then the
+ * deployment's id): a deployment that reports keeps its place, so paging on with `next` reads each
+ * deployment once (by `updatedAt` it moved to the front between two pages and was read twice, and
+ * the row it pushed back never).
+ */
+export interface AgentDeploymentPage {
+  deployments: DeploymentRecord[];
+  /** Set when older ones exist: the `after` of the next page. */
+  next?: ReleaseCursor;
 }
 
 /** What `listRollouts` reads: newest first (`created`, then id), at most `limit`. */
@@ -260,6 +272,11 @@ export interface Store {
   insertDeployment(deployment: DeploymentRecord): boolean;
   getDeployment(id: string): DeploymentRecord | undefined;
   listDeployments(filter: { rolloutId?: string; agentId?: string }): DeploymentRecord[];
+  pageAgentDeployments(filter: {
+    agentId: string;
+    after?: ReleaseCursor;
+    limit: number;
+  }): AgentDeploymentPage;
   updateDeployment(
     id: string,
     patch: Partial<Pick<DeploymentRecord, "state" | "attempts" | "started" | "error" | "warnings">> & {

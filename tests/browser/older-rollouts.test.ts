@@ -2,7 +2,7 @@
  * The dashboard reaches every rollout and every deployment of an agent, not only the newest page
  * the hub answers first. The Rollouts page showed the newest 100 with "older ones are not listed",
  * and an agent's page its newest 50 deployments with no word of the rest, though the hub pages both
- * (`next` as `?after=`, `deployments_offset`). "Older rollouts" reads on, from the keyboard too; a
+ * (`next` as `?after=`, and as `?deployments_after=`). "Older rollouts" reads on, from the keyboard too; a
  * refused read says so beside the button and a second try works; rollouts created meanwhile push
  * the list down without dropping one between the pages. Real hub (in process), an agent over a real
  * WebSocket, real headless Chromium.

@@ -97,23 +97,22 @@ export function agentView(id: string): View {
 
   /**
    * The agent with its newest `count` deployments. The hub answers at most 200 a request: past
-   * that, later requests read on by offset. A deployment that moved up between two requests is
-   * answered twice, and drawn once.
+   * that, later requests read on from the `next` of the one before (a cursor: a deployment that
+   * reports meanwhile keeps its place, so none is read twice or skipped, as by offset they were).
    */
   async function read(count: number): Promise<{ agent: AgentDetail; more: boolean }> {
     const path = `agents/${encodeURIComponent(id)}`;
     const agent = await get<AgentDetail>(`${path}?deployments_limit=${Math.min(count, DEPLOYMENTS_MAX)}`);
-    const seen = new Set(agent.deployments.map((d) => d.id));
-    let more = agent.deploymentsPage.more === true;
-    for (let offset = DEPLOYMENTS_MAX; more && offset < count; offset += DEPLOYMENTS_MAX) {
+    let next = agent.deploymentsPage.next;
+    while (next !== undefined && agent.deployments.length < count) {
+      const limit = Math.min(count - agent.deployments.length, DEPLOYMENTS_MAX);
       const page = await get<AgentDetail>(
-        `${path}?deployments_offset=${offset}&deployments_limit=${Math.min(count - offset, DEPLOYMENTS_MAX)}&reports_limit=1`,
+        `${path}?deployments_after=${encodeURIComponent(next)}&deployments_limit=${limit}&reports_limit=1`,
       );
-      agent.deployments.push(...page.deployments.filter((d) => !seen.has(d.id)));
-      for (const d of page.deployments) seen.add(d.id);
-      more = page.deploymentsPage.more === true;
+      agent.deployments.push(...page.deployments);
+      next = page.deploymentsPage.next;
     }
-    return { agent, more };
+    return { agent, more: next !== undefined };
   }
 
   const turn = newestOnly();

@@ -1,9 +1,9 @@
 /**
  * `GET /agents/:id` answered the agent's newest 50 deployments and nothing else: an agent that had
  * taken part in more rollouts (a year of weekly releases) had deployments no request reached, and
- * the answer did not say it left any out. They page now as its reports do (`deployments_limit`,
- * `deployments_offset`, `deploymentsPage.more`), deployments updated in the same millisecond in
- * one order on every page; a bad value is a 400 naming the parameter. Real hub (in process) on
+ * the answer did not say it left any out. They page now as the rollout list does (`deployments_limit`,
+ * `deploymentsPage.more` and `.next`, passed back as `deployments_after`), deployments updated in
+ * the same millisecond in one order on every page; a bad value is a 400 naming the parameter. Real hub (in process) on
  * SQLite and PostgreSQL.
  */
 import { describe, expect, it } from "vitest";
@@ -15,7 +15,7 @@ const COUNT = 120;
 
 type AgentPage = {
   deployments: { id: string }[];
-  deploymentsPage: { limit: number; offset: number; more?: boolean };
+  deploymentsPage: { limit: number; more?: boolean; next?: string };
 };
 
 for (const backend of backends)
@@ -34,14 +34,19 @@ for (const backend of backends)
       const first = await get("");
       expect(first.status).toBe(200);
       expect(first.body.deployments).toHaveLength(50);
-      expect(first.body.deploymentsPage).toEqual({ limit: 50, offset: 0, more: true });
+      expect(first.body.deploymentsPage).toEqual({ limit: 50, more: true, next: expect.any(String) });
 
       const seen: string[] = [];
-      for (let offset = 0; offset < 1000; offset += 50) {
-        const page = await get(`deployments_limit=50&deployments_offset=${offset}`);
+      let after = "";
+      for (let n = 0; n < 20; n++) {
+        const page = await get(`deployments_limit=50${after}`);
         expect(page.status).toBe(200);
         seen.push(...page.body.deployments.map((d) => d.id));
-        if (page.body.deploymentsPage.more !== true) break;
+        const next = page.body.deploymentsPage.next;
+        // `more` and `next` come together: one says older ones exist, the other reads them.
+        expect(page.body.deploymentsPage.more).toBe(next === undefined ? undefined : true);
+        if (next === undefined) break;
+        after = `&deployments_after=${encodeURIComponent(next)}`;
       }
       expect(seen).toHaveLength(COUNT);
       expect(new Set(seen)).toEqual(new Set(inserted));
@@ -49,9 +54,11 @@ for (const backend of backends)
       for (const [query, field] of [
         ["deployments_limit=0", "query.deployments_limit"],
         ["deployments_limit=201", "query.deployments_limit"],
-        ["deployments_offset=-1", "query.deployments_offset"],
-        ["deployments_offset=x", "query.deployments_offset"],
-        ["deployments_offset=", "query.deployments_offset"],
+        ["deployments_after=x", "query.deployments_after"],
+        ["deployments_after=12.", "query.deployments_after"],
+        ["deployments_after=", "query.deployments_after"],
+        // The offset it paged by before reads from the top again whatever it says: refused, named.
+        ["deployments_offset=50", "query.deployments_offset"],
       ] as const) {
         const bad = await t.api("GET", `/api/v1/agents/a1?${query}`, { token: t.operator });
         expect({ query, status: bad.status }).toEqual({ query, status: 400 });

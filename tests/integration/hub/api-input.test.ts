@@ -353,7 +353,7 @@ describe("hub API input: every 400 is one line naming the field and what is wron
       ["events", ["subject", "limit", "before"]],
       ["rollouts", ["app", "limit"]],
       ["releases", ["app", "version", "limit"]],
-      ["agents/a1", ["reports_limit", "reports_offset", "deployments_limit", "deployments_offset"]],
+      ["agents/a1", ["reports_limit", "reports_offset", "deployments_limit", "deployments_after"]],
     ] as const;
     for (const [list, params] of blanks)
       for (const param of params)
