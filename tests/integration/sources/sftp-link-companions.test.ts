@@ -80,4 +80,27 @@ describe.skipIf(!hasProgram("sshd"))("companions beside a latest link's target (
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(await readFile(join(app, "app.txt"), "utf8")).toBe("app 1.0.0\n");
   });
+
+  it("a .sig saved as UTF-16 with its byte-order mark (PowerShell's '>') is read as the text it holds", async () => {
+    const keys = join(root, "keys16");
+    expect((await runShip(["release", "keygen", "--out", keys])).code).toBe(0);
+    const { config, app } = await layout(
+      "utf16",
+      sha256,
+      `[trust]\nkey_files = ["${keys}/ship-release.pub"]\n`,
+    );
+    const versioned = join(root, "utf16", "releases", "myapp-1.0.0.tar.gz");
+    const signed = await runShip(["release", "sign", versioned, "--key", join(keys, "ship-release.key")]);
+    expect(signed.code, signed.stderr).toBe(0);
+    const text = (await readFile(`${versioned}.sig`, "utf8")).replace(/\n/g, "\r\n");
+    await writeFile(
+      `${versioned}.sig`,
+      Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, "utf16le")]),
+    );
+    const run = await runShip(["--config", config]);
+    const said = run.stdout + run.stderr;
+    expect(said).not.toContain("not JSON");
+    expect(run.code, said).toBe(0);
+    expect(await readFile(join(app, "app.txt"), "utf8")).toBe("app 1.0.0\n");
+  });
 });
