@@ -34,6 +34,11 @@ const REDIRECT_STATUS = new Set([301, 302, 303, 307, 308]);
 export type RedirectedResponse = Dispatcher.ResponseData & {
   redirectedTo?: string;
   redirectedVia?: string[];
+  /**
+   * redirectedVia as requested, secrets kept (a presigned hop's query): to ask for a file beside
+   * a hop (its .sig), never for messages.
+   */
+  requestedVia?: string[];
 };
 
 export async function getFollowingRedirects(req: RedirectingGet): Promise<RedirectedResponse> {
@@ -56,6 +61,7 @@ export async function getFollowingRedirects(req: RedirectingGet): Promise<Redire
       return Object.assign(res, {
         redirectedTo: redactUrl(url),
         redirectedVia: visited.slice(1).map(redactUrl),
+        requestedVia: visited.slice(1),
       });
     }
     await res.body.dump().catch(() => undefined);

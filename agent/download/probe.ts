@@ -5,10 +5,10 @@
  * asking the server again, so an update costs one request for the archive, not two.
  */
 import { setTimeout as sleep } from "node:timers/promises";
+import { companionText } from "../../shared/companion-text.js";
 import { ShipError } from "../../shared/errors.js";
 import { companionTooLarge, MAX_COMPANION_BYTES } from "../sources/checksum.js";
 import type { SourceLog } from "../sources/types.js";
-import { companionText } from "./companion-text.js";
 import { type DeadlineSetting, startDeadline, waitBeforeRetry } from "./deadline.js";
 import { decodedBody } from "./decoded-text.js";
 import { createHttpClient } from "./dispatcher.js";

@@ -62,7 +62,7 @@ export class SignatureCheckingSource implements ReleaseSource {
       version: () => manifestVersion(manifestText.toString("utf8")),
       artifactSha256: release.artifactSha256,
       manifestSha256: createHash("sha256").update(manifestText).digest("hex"),
-      signaturePath: `${release.artifactPath}.sig`,
+      signaturePath: release.signaturePath ?? `${release.artifactPath}.sig`,
       ...(release.signatureOrigin === undefined ? {} : { signatureName: release.signatureOrigin }),
     }).catch((error: unknown) => {
       throw withAppHint(error, this.name);

@@ -31,7 +31,7 @@ import {
   publishRelease,
   readToken,
 } from "./publish.js";
-import { readInputFile, readManifestInput } from "./read-input.js";
+import { readManifestInput, readSignatureInput } from "./read-input.js";
 import { checkLatestName, checkUploadKey, checkUploadKnownHosts, uploadRelease } from "./sftp-upload.js";
 import { signArtifact, writeKeyPair } from "./sign-artifact.js";
 
@@ -452,7 +452,7 @@ export async function publishAction(o: CommonOptions, p: PublishCliOptions): Pro
     // An empty file is a failed `sign` step, not "unsigned": said as such, naming the flag and file.
     p.signature === undefined
       ? undefined
-      : await readInputFile(resolve(o.dir, p.signature), "--signature", { nonEmpty: true });
+      : await readSignatureInput(resolve(o.dir, p.signature), "--signature");
   const caFile = p.caFile === undefined ? undefined : resolve(o.dir, p.caFile);
   // Read now so a missing or empty file is named as the flag, before any upload.
   if (caFile !== undefined) {

@@ -1,3 +1,4 @@
+import { companionText } from "../../shared/companion-text.js";
 import { manifestText } from "../../shared/manifest/load.js";
 import { readNamedFile, readNamedText } from "../../shared/named-file.js";
 
@@ -17,4 +18,12 @@ export function readInputFile(
  */
 export async function readManifestInput(path: string, flag: string): Promise<string> {
   return manifestText(await readNamedFile(path, { file: flag, key: "" }), path);
+}
+
+/**
+ * A `.sig` named by `--signature` (publish), read as an agent reads one beside an archive: a
+ * UTF-16 copy (PowerShell's `>` on a Windows build machine) is the text it holds, not NULs.
+ */
+export async function readSignatureInput(path: string, flag: string): Promise<string> {
+  return companionText(await readNamedFile(path, { file: flag, key: "" }, { nonEmpty: true }));
 }

@@ -3,9 +3,9 @@ import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { open } from "node:fs/promises";
 import { companionTooLargeText, MAX_COMPANION_BYTES } from "../../shared/companion-limit.js";
+import { companionText } from "../../shared/companion-text.js";
 import { BadInputError, VerificationError } from "../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
-import { companionText } from "../download/companion-text.js";
 
 export { MAX_COMPANION_BYTES };
 

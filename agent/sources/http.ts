@@ -35,6 +35,7 @@ import {
   sha256SumFor,
   withChecksumOrigin,
 } from "./checksum.js";
+import { companionAlong } from "./companion-along.js";
 import { extractWhileDownloading } from "./extract-while-downloading.js";
 import { HeldAnswer } from "./held-answer.js";
 import { validatorsToKeep } from "./http-validators.js";
@@ -190,7 +191,16 @@ export class HttpSource implements ReleaseSource {
       // Still none: sha256SumFor's refusal lists the names the file has.
       if (expected === undefined && file !== undefined)
         sha256SumFor(file.text, this.namesOf(opened), file.from, this.fileNameHint());
-      return await this.fetchWith(stagingDir, opened, askedAtMs, expected, options);
+      const artifact = await artifactPathFor(this.ctx, this.name);
+      const signature = await this.fetchSignature(artifact, opened, options?.signal);
+      opened = signature.opened;
+      return await this.fetchWith(
+        stagingDir,
+        { artifact, opened, signedAt: signature.from },
+        askedAtMs,
+        expected,
+        options,
+      );
     } finally {
       await opened?.close();
     }
@@ -214,13 +224,11 @@ export class HttpSource implements ReleaseSource {
 
   private async fetchWith(
     stagingDir: string,
-    opened: OpenResponse | undefined,
+    { artifact, opened, signedAt }: { artifact: string; opened: OpenResponse | undefined; signedAt: string },
     askedAtMs: number,
     expected: (Sha256Sum & { from: string }) | undefined,
     options?: FetchOptions,
   ): Promise<FetchedRelease> {
-    const artifact = await artifactPathFor(this.ctx, this.name);
-    await this.fetchSignature(artifact, options?.signal);
     let encoding: string | undefined;
     const { downloaded: result, extracted } = await extractWhileDownloading({
       artifact,
@@ -294,7 +302,7 @@ export class HttpSource implements ReleaseSource {
       id,
       artifactSha256: result.sha256,
       artifactPath: artifact,
-      signatureOrigin: redactUrl(this.signatureUrl()),
+      signatureOrigin: redactUrl(signedAt),
       ...staged,
     };
   }
@@ -370,23 +378,52 @@ export class HttpSource implements ReleaseSource {
   }
 
   /**
-   * `<url>.sig`, fetched only for an agent with [trust] keys (ctx.signatures). Only 404 / 410 say
-   * the release has no signature (the trust check then refuses it as unsigned); any other answer
-   * means the signature could not be read, and reading it as "unsigned" would send the operator
-   * after CI instead of the server: 401 / 403 are the credentials (refusedAt, exit 2), 5xx and
-   * network faults a failed download naming the .sig URL (exit 1), retried like the artifact.
-   * `.sig` goes on the path, before any query: `a.tar.gz?token=T` is signed by `a.tar.gz.sig?token=T`.
+   * `<url>.sig`, fetched only for an agent with [trust] keys (ctx.signatures), else the one beside
+   * each url a redirect leads through (companionAlong: `latest.tar.gz` 302s to
+   * `myapp-1.2.3.tar.gz`, beside which `ship release sign` wrote its .sig); the release is opened
+   * for its redirects only when the first is absent, its body kept for the download. Returns that
+   * answer and the .sig's url. None anywhere: the trust check refuses the release as unsigned.
    */
-  private async fetchSignature(artifact: string, signal?: AbortSignal): Promise<void> {
+  private async fetchSignature(
+    artifact: string,
+    opened: OpenResponse | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<{ opened: OpenResponse | undefined; from: string }> {
     const target = signaturePathOf(artifact);
     await rm(target, { force: true });
-    if (this.ctx.signatures !== true) return;
-    const url = new URL(this.signatureUrl());
+    const beside = signatureUrlOf(this.cfg.url);
+    if (this.ctx.signatures !== true) return { opened, from: beside };
+    let answer = opened;
+    const found = await companionAlong(
+      beside,
+      async () => {
+        answer ??= await this.openRelease(signal);
+        return (answer?.response.requestedVia ?? []).map((hop) => signatureUrlOf(this.credentialsFor(hop)));
+      },
+      (url) => this.signatureText(url, signal),
+    );
+    if (found === undefined) return { opened: answer, from: beside };
+    await writeFile(target, found.found, { mode: 0o600 });
+    return { opened: answer, from: found.place };
+  }
+
+  /**
+   * A .sig's text; undefined when the server has none there. Only 404 / 410 say so: any other
+   * answer means the signature could not be read, and reading it as "unsigned" would send the
+   * operator after CI instead of the server: 401 / 403 are the credentials (refusedAt, exit 2),
+   * 5xx and network faults a failed download naming the .sig URL (exit 1), retried like the artifact.
+   */
+  private async signatureText(url: string, signal: AbortSignal | undefined): Promise<string | undefined> {
+    // The configured headers go to the url's own origin only, as the redirects they follow.
+    const sameOrigin = new URL(url).origin === new URL(this.cfg.url).origin;
     let text: string;
     try {
-      text = await fetchText(url.toString(), this.callOptions(signal));
+      text = await fetchText(url, {
+        ...this.callOptions(signal),
+        headers: sameOrigin ? this.cfg.headers : {},
+      });
     } catch (err) {
-      if (err instanceof DownloadError && (err.status === 404 || err.status === 410)) return;
+      if (err instanceof DownloadError && (err.status === 404 || err.status === 410)) return undefined;
       if (err instanceof DownloadError && err.status !== 401 && err.status !== 403)
         throw new DownloadError(
           err.url,
@@ -398,16 +435,19 @@ export class HttpSource implements ReleaseSource {
     }
     if (text === "")
       throw new VerificationError(
-        redactUrl(url.toString()),
+        redactUrl(url),
         "is empty: the server has a signature file there but nothing in it",
       );
-    await writeFile(target, text, { mode: 0o600 });
+    return text;
   }
 
-  /** The url's path plus `.sig`, its query kept (a presigned URL's token signs for both). */
-  private signatureUrl(): string {
-    const url = new URL(this.cfg.url);
-    url.pathname = `${url.pathname}.sig`;
+  /** A hop on the url's own origin with the url's user:password, which the redirects kept for it. */
+  private credentialsFor(hop: string): string {
+    const url = new URL(hop);
+    const own = new URL(this.cfg.url);
+    if (url.origin !== own.origin || url.username !== "") return hop;
+    url.username = own.username;
+    url.password = own.password;
     return url.toString();
   }
 
@@ -553,4 +593,14 @@ function notFoundAt(err: unknown, source: string, key: "url" | "checksum"): BadI
       ? `${err.url} is not on the server (HTTP ${err.status})`
       : `${err.url} redirects to ${err.redirectedTo}, which is not on the server (HTTP ${err.status})`,
   );
+}
+
+/**
+ * A url's path plus `.sig`, its query kept (a presigned URL's token signs for both):
+ * `a.tar.gz?token=T` is signed by `a.tar.gz.sig?token=T`.
+ */
+function signatureUrlOf(raw: string): string {
+  const url = new URL(raw);
+  url.pathname = `${url.pathname}.sig`;
+  return url.toString();
 }

@@ -19,7 +19,7 @@ import { stampOf } from "../tree/file-stamp.js";
 import { appHolds } from "./app-holds.js";
 import { ArchiveHashCache } from "./archive-hash-cache.js";
 import { checksumToVerify } from "./artifact.js";
-import { namesAlongLinks } from "./broken-link.js";
+import { linkTargets, namesAlongLinks } from "./broken-link.js";
 import {
   findSha256,
   readChecksumFile,
@@ -28,6 +28,7 @@ import {
   verifySha256,
   withChecksumOrigin,
 } from "./checksum.js";
+import { companionAlong } from "./companion-along.js";
 import { localLinkReader } from "./local-link.js";
 import { localReadError } from "./local-read-error.js";
 import { metadataPath, SourceMetadataStore } from "./metadata.js";
@@ -246,6 +247,7 @@ export class LocalSource implements ReleaseSource {
       id,
       artifactSha256: sha256,
       artifactPath: path,
+      ...(await this.signatureAlongLinks()),
       ...extractedRelease(extracted),
       ...(known === undefined && (await this.installedId())?.id === id ? { installedAlready: true } : {}),
     };
@@ -373,6 +375,22 @@ export class LocalSource implements ReleaseSource {
     } catch (err) {
       throw withChecksumOrigin(err, sum, name, file);
     }
+  }
+
+  /**
+   * With [trust] keys, the .sig beside a file a `latest` link leads through when none is beside
+   * the link (companionAlong). Any entry counts as there: a .sig that is a dangling link is a
+   * signature that cannot be read, which the trust check says, not "unsigned".
+   */
+  private async signatureAlongLinks(): Promise<{ signaturePath?: string }> {
+    if (this.ctx.signatures !== true) return {};
+    const path = this.cfg.path;
+    const found = await companionAlong(
+      `${path}.sig`,
+      async () => (await linkTargets(localLinkReader, path)).targets.map((target) => `${target}.sig`),
+      async (sig) => ((await localLinkReader.kind(sig)) === "absent" ? undefined : true),
+    );
+    return found === undefined ? {} : { signaturePath: found.place };
   }
 
   private async identify(): Promise<Offer> {

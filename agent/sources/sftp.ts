@@ -15,10 +15,10 @@ import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import type SftpClient from "ssh2-sftp-client";
 import * as z from "zod";
+import { companionText } from "../../shared/companion-text.js";
 import type { SftpSource as SftpSourceConfig } from "../../shared/config/schema.js";
 import { BadInputError, errorMessage, ReleaseChangedError, VerificationError } from "../../shared/errors.js";
 import { mbSetting, overLimit } from "../archive/limits.js";
-import { companionText } from "../download/companion-text.js";
 import { startDeadline } from "../download/deadline.js";
 import { DownloadError } from "../download/errors.js";
 import type { ProgressCallback } from "../download/progress.js";
@@ -41,6 +41,7 @@ import {
   sha256SumFor,
   withChecksumOrigin,
 } from "./checksum.js";
+import { companionAlong } from "./companion-along.js";
 import { type ChunkSink, extractWhileDownloading } from "./extract-while-downloading.js";
 import { HeldAnswer } from "./held-answer.js";
 import { metadataPath, SourceMetadataStore } from "./metadata.js";
@@ -420,27 +421,18 @@ export class SftpSource implements ReleaseSource {
     return remote;
   }
 
-  /**
-   * `<remote_path><suffix>` (.sha256, .sig) when the server has one, else the one beside a file a
-   * `latest` link leads through: `ship release sign` and `sha256sum` write theirs beside the
-   * versioned archive (myapp-1.2.3.tar.gz.sig), never beside the link, so a release installed by
-   * its link went unverified (no .sha256) or was refused as unsigned. The link is read only when
-   * the first is absent: a release that is no link costs no request more.
-   */
+  /** `<remote_path><suffix>` (.sha256, .sig), or one beside a file its links lead through (companionAlong). */
   private async companionAlongLinks(
     client: SftpClient,
     suffix: string,
   ): Promise<{ remote: string; size: number } | undefined> {
-    const beside = `${this.cfg.remote_path}${suffix}`;
-    const size = await this.companionSize(client, beside, this.pathOrigin);
-    if (size !== undefined) return { remote: beside, size };
-    const { targets } = await linkTargets(sftpLinkReader(client), this.cfg.remote_path);
-    for (const target of targets) {
-      const remote = `${target}${suffix}`;
-      const found = await this.companionSize(client, remote, this.pathOrigin);
-      if (found !== undefined) return { remote, size: found };
-    }
-    return undefined;
+    const found = await companionAlong(
+      `${this.cfg.remote_path}${suffix}`,
+      async () =>
+        (await linkTargets(sftpLinkReader(client), this.cfg.remote_path)).targets.map((t) => `${t}${suffix}`),
+      (remote) => this.companionSize(client, remote, this.pathOrigin),
+    );
+    return found === undefined ? undefined : { remote: found.place, size: found.found };
   }
 
   /**

@@ -45,6 +45,11 @@ export interface FetchedRelease {
    */
   signatureOrigin?: string;
   /**
+   * The `.sig` on this host when it is not `<artifactPath>.sig`: a local `path` that is a `latest`
+   * link is signed by the .sig beside the file it leads to (companionAlong).
+   */
+  signaturePath?: string;
+  /**
    * Relative path → sha256 of the release's regular files, recorded while the source wrote them,
    * so the pipeline need not read the release again. Absent (or silent about a file) means the
    * pipeline must hash it itself.

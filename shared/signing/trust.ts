@@ -6,6 +6,7 @@
 import { lstat, open } from "node:fs/promises";
 import { readUpTo, TooLargeError } from "../bounded-read.js";
 import { companionTooLargeText, MAX_COMPANION_BYTES } from "../companion-limit.js";
+import { companionText } from "../companion-text.js";
 import type { Trust } from "../config/schema.js";
 import { BadInputError, type Issue } from "../errors.js";
 import { TRUSTED_KEY_ROLE, writableByOthersProblem } from "../file-permissions.js";
@@ -88,7 +89,8 @@ async function readSignatureFile(path: string): Promise<string | undefined> {
         throw new SignatureError("malformed", `${path} ${companionTooLargeText()}`);
       // An empty file is there (a truncated upload, a failed CI step): not "unsigned".
       if (bytesRead === 0) throw new SignatureError("malformed", `${path} is empty`);
-      return buffer.subarray(0, bytesRead).toString("utf8");
+      // As a .sig over http or sftp is read: a UTF-16 one (PowerShell's `>`) is the text it holds.
+      return companionText(buffer.subarray(0, bytesRead));
     } finally {
       await file.close();
     }

@@ -193,6 +193,24 @@ describe("ship release publish (real hub)", () => {
     );
   });
 
+  it("a UTF-16 copy of the .sig (PowerShell's '>') is read as the signature it holds: published already", async () => {
+    const app = join(dir, "myapp");
+    const text = await readFile(join(dir, "dist/myapp-1.0.0.tar.gz.sig"), "utf8");
+    const utf16 = join(dir, "dist/myapp-1.0.0.utf16.sig");
+    await writeFile(utf16, Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, "utf16le")]));
+    const again = await runRelease(
+      app,
+      "publish",
+      ...["--hub", hub.url, "--token-file", join(dir, "ci.token"), "--app", "myapp", "--version", "1.0.0"],
+      ...["--artifact", join(dir, "dist/myapp-1.0.0.tar.gz"), "--signature", utf16],
+    );
+    expect(again.err).not.toContain("not JSON");
+    expect(again.code, again.err).toBe(0);
+    expect(again.out).toMatch(
+      /^myapp 1\.0\.0 \(signed\) was published already as release \S+, .*nothing changed$/m,
+    );
+  });
+
   it("refuses locally a signature made for another release", async () => {
     const app = join(dir, "myapp");
     const artifact = join(dir, "dist/myapp-1.0.0.tar.gz");

@@ -65,19 +65,35 @@ describe.skipIf(!hasProgram("sshd"))("companions beside a latest link's target (
     expect(await readFile(join(app, "app.txt"), "utf8")).toBe("app 1.0.0\n");
   });
 
-  it("with [trust] keys, the .sig ship release sign wrote beside the target is verified and installs", async () => {
-    const keys = join(root, "keys");
+  /** layout(`name`) trusting a fresh key, myapp-1.0.0.tar.gz signed by real `ship release sign`. */
+  async function signedLayout(name: string): Promise<{ config: string; app: string; versioned: string }> {
+    const keys = join(root, name, "keys");
     expect((await runShip(["release", "keygen", "--out", keys])).code).toBe(0);
-    const { config, app } = await layout(
-      "signed",
-      sha256,
-      `[trust]\nkey_files = ["${keys}/ship-release.pub"]\n`,
-    );
-    const versioned = join(root, "signed", "releases", "myapp-1.0.0.tar.gz");
+    const laid = await layout(name, sha256, `[trust]\nkey_files = ["${keys}/ship-release.pub"]\n`);
+    const versioned = join(root, name, "releases", "myapp-1.0.0.tar.gz");
     const signed = await runShip(["release", "sign", versioned, "--key", join(keys, "ship-release.key")]);
     expect(signed.code, signed.stderr).toBe(0);
+    return { ...laid, versioned };
+  }
+
+  it("with [trust] keys, the .sig ship release sign wrote beside the target is verified and installs", async () => {
+    const { config, app } = await signedLayout("signed");
     const run = await runShip(["--config", config]);
     expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(await readFile(join(app, "app.txt"), "utf8")).toBe("app 1.0.0\n");
+  });
+
+  it("a .sig saved as UTF-16 with its byte-order mark (PowerShell's '>') is read as the text it holds", async () => {
+    const { config, app, versioned } = await signedLayout("utf16");
+    const text = (await readFile(`${versioned}.sig`, "utf8")).replace(/\n/g, "\r\n");
+    await writeFile(
+      `${versioned}.sig`,
+      Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, "utf16le")]),
+    );
+    const run = await runShip(["--config", config]);
+    const said = run.stdout + run.stderr;
+    expect(said).not.toContain("not JSON");
+    expect(run.code, said).toBe(0);
     expect(await readFile(join(app, "app.txt"), "utf8")).toBe("app 1.0.0\n");
   });
 });

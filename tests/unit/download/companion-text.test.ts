@@ -4,8 +4,8 @@
  * Each reads to the same sha256 for the same release; UTF-16 without its mark stays the NULs it is.
  */
 import { describe, expect, it } from "vitest";
-import { companionText } from "../../../agent/download/companion-text.js";
 import { findSha256 } from "../../../agent/sources/checksum.js";
+import { companionText } from "../../../shared/companion-text.js";
 
 const hex = "ab".repeat(32);
 const line = `${hex}  app.tar.gz\r\n`;
