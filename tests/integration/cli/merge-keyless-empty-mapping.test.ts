@@ -34,7 +34,8 @@ const cases = [
     v1: '{\n  "port": 80,\n  "host": "db"\n}\n',
     mine: '{\n  "port": 8080,\n  "host": "db"\n}\n',
     empty: "{}\n",
-  },  // The same kind, written otherwise: a spaced or tagged empty mapping, and null (YAML `~`, JSON
+  },
+  // The same kind, written otherwise: a spaced or tagged empty mapping, and null (YAML `~`, JSON
   // `null`), which were kept but as "a single value as a whole", not named as a keyless copy.
   {
     action: "merge_yaml",
