@@ -39,7 +39,7 @@
 import { BadInputError } from "../../shared/errors.js";
 import type { FileRule, SectionStrategy } from "../../shared/manifest/schema.js";
 import { parseJson, renderJsonMerge } from "./json-format.js";
-import { holdsNoValue, keptKeys, keylessReleaseWarning } from "./keyless-release.js";
+import { holdsNoKey, holdsNoValue, keptKeys, keylessReleaseWarning } from "./keyless-release.js";
 import { commentsOf, lostCommentsWarning } from "./lost-comments.js";
 import { UNPARSABLE_REPLACED } from "./not-merged.js";
 import type { CopyRole } from "./parse-error.js";
@@ -120,7 +120,7 @@ export function mergeConfigFile(input: MergeInput): MergeResult {
     input.base === undefined ? undefined : oneDocument(yaml, normaliseReleaseText(input.base)).body;
   const blank = current.trim() === "";
   const format = readAs(input.format, blank ? undefined : current, incoming, shipped);
-  if (holdsNoValue(format, incoming)) return keptWhole(input, format, { current, incoming });
+  if (holdsNoKeyAt(input, format, incoming)) return keptWhole(input, format, { current, incoming });
   // A blank previous release's copy, one a keyless release left (keyless-release.ts), held no key,
   // as a blank TOML or YAML copy reads: JSON's reader refused it, failing every later update.
   const base = format === "json" && shipped?.trim() === "" ? "{}" : shipped;
@@ -148,11 +148,31 @@ function keptWhole(
   if (holdsNoValue(format, current)) return { ...report, warnings: [] };
   let value: unknown;
   try {
-    value = parserFor(format, (role) => input.names?.[role] ?? input.fileName)(current, "server").value;
+    value = parserOf(input, format)(current, "server").value;
   } catch (error) {
     if (!(error instanceof BadInputError) || input.strategy !== "replace") throw error;
   }
-  return { ...report, kept: keptKeys(value), warnings: [keylessReleaseWarning(incoming)] };
+  return { ...report, kept: keptKeys(value), warnings: [keylessReleaseWarning(format, incoming)] };
+}
+
+/**
+ * Whether the release's copy holds no key, however written (keyless-release.ts): no value in its
+ * text, or one that parses as `{}` or null. A copy that does not parse is not keyless: the merge
+ * reports it as it always did.
+ */
+function holdsNoKeyAt(input: MergeInput, format: MergeFormat, incoming: string): boolean {
+  if (holdsNoValue(format, incoming)) return true;
+  try {
+    return holdsNoKey(parserOf(input, format)(incoming, "release").value);
+  } catch (error) {
+    if (error instanceof BadInputError) return false;
+    throw error;
+  }
+}
+
+/** The parser of `format`, naming each copy as the input does. */
+function parserOf(input: MergeInput, format: MergeFormat): Parser {
+  return parserFor(format, (role) => input.names?.[role] ?? input.fileName);
 }
 
 /** A YAML copy without the empty documents it ends with (yaml-empty-documents.ts). */
@@ -183,7 +203,7 @@ function readAs(format: MergeFormat, user: string | undefined, release: string, 
  * not read as JSON; under `merge_json` the same file was refused (exit 2) as not JSON.
  */
 function blankJsonAsNew(input: MergeInput, incoming: string): MergeResult {
-  const release = parserFor("json", (role) => input.names?.[role] ?? input.fileName)(incoming, "release");
+  const release = parserOf(input, "json")(incoming, "release");
   const plan = planMerge({ user: {}, release: release.value, base: ABSENT, strategy: "update_only" });
   return { ...reportOf(plan), text: incoming, warnings: [EMPTIED] };
 }
@@ -202,7 +222,7 @@ function isJsonText(text: string): boolean {
 
 /** The merge on normalised texts (no BOM, LF line endings). */
 function mergeNormalised(input: MergeInput): MergeResult {
-  const parse = parserFor(input.format, (role) => input.names?.[role] ?? input.fileName);
+  const parse = parserOf(input, input.format);
   const release = parse(input.incoming, "release");
   const user = readServerCopy(input, parse);
   if ("unparsable" in user) {

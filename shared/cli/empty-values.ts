@@ -18,10 +18,7 @@ const blank = (value: unknown): boolean =>
  * `ship release -C "" bump` " is not a git work tree", naming nothing.
  */
 export function emptyValueProblem(command: Command): BadInputError | undefined {
-  const flags = new Set<string>();
-  for (let at: Command | null = command; at !== null; at = at.parent)
-    for (const option of at.options)
-      for (const flag of [option.long, option.short]) if (flag) flags.add(flag);
+  const flags = optionNames(command);
   for (let at: Command | null = command; at !== null; at = at.parent) {
     const problem = emptyOption(at, flags);
     if (problem !== undefined) return problem;
@@ -36,6 +33,26 @@ export function emptyValueProblem(command: Command): BadInputError | undefined {
       );
   }
   return undefined;
+}
+
+/**
+ * Every option name of the program `command` belongs to, in any of its commands: a word the operator
+ * meant as a flag, never as a value. The help flag is each command's too (`-h, --help` in each
+ * listing), though commander keeps it apart from `options`: without it `ship --rollback --help` said
+ * "holds no backup with id --help". So is a subcommand's flag (`ship-hub rollout list --after --json`).
+ */
+function optionNames(command: Command): Set<string> {
+  let root = command;
+  while (root.parent !== null) root = root.parent;
+  const names = new Set<string>();
+  const add = (at: Command): void => {
+    // visibleOptions adds the help option (public API); `options` keeps the hidden ones.
+    for (const option of [...at.options, ...at.createHelp().visibleOptions(at)])
+      for (const flag of [option.long, option.short]) if (flag) names.add(flag);
+    for (const sub of at.commands) add(sub);
+  };
+  add(root);
+  return names;
 }
 
 function emptyOption(command: Command, flags: ReadonlySet<string>): BadInputError | undefined {

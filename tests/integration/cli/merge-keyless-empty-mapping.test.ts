@@ -35,6 +35,29 @@ const cases = [
     mine: '{\n  "port": 8080,\n  "host": "db"\n}\n',
     empty: "{}\n",
   },
+  // The same kind, written otherwise: a spaced or tagged empty mapping, and null (YAML `~`, JSON
+  // `null`), which were kept but as "a single value as a whole", not named as a keyless copy.
+  {
+    action: "merge_yaml",
+    file: "config.yaml",
+    v1: "port: 80\nhost: db\n",
+    mine: "port: 8080\nhost: db\n",
+    empty: "!!map { }\n",
+  },
+  {
+    action: "merge_yaml",
+    file: "config.yaml",
+    v1: "port: 80\nhost: db\n",
+    mine: "port: 8080\nhost: db\n",
+    empty: "--- ~\n",
+  },
+  {
+    action: "merge_json",
+    file: "config.json",
+    v1: '{\n  "port": 80,\n  "host": "db"\n}\n',
+    mine: '{\n  "port": 8080,\n  "host": "db"\n}\n',
+    empty: "null\n",
+  },
 ];
 
 describe("a release whose copy of a merged config is an empty mapping", () => {
