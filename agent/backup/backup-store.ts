@@ -239,6 +239,18 @@ export function backupMetaOf(info: BackupInfo): BackupMeta {
   return meta;
 }
 
+/**
+ * `info` with `extra` fields, still known to backupMetaOf. A spread copy was not: the listing's
+ * chain check, naming the state directory of an update that found no install index, threw
+ * "internal error: … not listed by listBackups or findBackup" and `--list-backups` printed nothing.
+ */
+export function backupInfoWith<T extends object>(info: BackupInfo, extra: T): BackupInfo & T {
+  const copy = { ...info, ...extra };
+  const meta = metaOfInfo.get(info);
+  if (meta !== undefined) metaOfInfo.set(copy, meta);
+  return copy;
+}
+
 /** The directory a backup restores: where app_dir led when it was made, for backups that say. */
 function restoredDir(meta: BackupMeta): string {
   return meta.appRealDir ?? meta.appDir;

@@ -11,6 +11,7 @@ import { checkSourceBackupDirs } from "../../backup/backup-dirs.js";
 import { sourceLedElsewhere, sourceOfBackup } from "../../backup/backup-owner.js";
 import {
   type BackupInfo,
+  backupInfoWith,
   backupMadeUnder,
   inUpdateOrder,
   listBackupsWithDamaged,
@@ -60,7 +61,7 @@ export async function listBackupsCommand(options: GlobalOptions, out: Output): P
   // the old name, which no --sources or [sources.*] names any more (--rollback restores them as the new).
   const ours = all.flatMap((b) => {
     const owner = sourceOfBackup(config.sources, b)?.name;
-    return owner === undefined ? [] : [{ ...b, source: owner }];
+    return owner === undefined ? [] : [backupInfoWith(b, { source: owner })];
   });
   const backups = await inUpdateOrderPerApp(
     config,
