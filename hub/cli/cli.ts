@@ -107,7 +107,7 @@ remote(
     )
     .option(
       "--after <next>",
-      "the next page: the `--after` the note of the page before named on stderr (a {\"note\"} line with --json)",
+      'the next page: the `--after` the note of the page before named on stderr (a {"note"} line with --json)',
     ),
 ).action(async (options) => (await remoteCommands()).rolloutList(options));
 remote(
