@@ -10,7 +10,7 @@
  * the fleet as the plain grey word, like an app at rest; it is now a red failure. Real hub (in
  * process), agents over a real WebSocket, real headless Chromium.
  */
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDashboard } from "../integration/dashboard/support.js";
 import {
@@ -22,8 +22,7 @@ import {
   type TestHub,
 } from "../integration/hub/support.js";
 import { hasProgram } from "../support/require-program.js";
-
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"];
+import { signedInPage } from "./signed-in.js";
 
 describe.skipIf(!hasProgram("chromium"))("rollouts and hosts that need a decision, in Chromium", () => {
   let t: TestHub;
@@ -34,11 +33,7 @@ describe.skipIf(!hasProgram("chromium"))("rollouts and hosts that need a decisio
   beforeAll(async () => {
     buildDashboard();
     t = await startTestHub();
-    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    await page.goto(`${t.hub.url}/?poll=200`);
-    await page.locator("#token").fill(t.operator);
-    await page.keyboard.press("Enter");
+    ({ browser, page } = await signedInPage(t, 200));
   });
   afterAll(async () => {
     for (const a of agents) a.ws.terminate();

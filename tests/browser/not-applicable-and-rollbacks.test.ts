@@ -4,7 +4,7 @@
  * fleet a failed update its host undid reads in red while a rollback an operator asked for reads
  * quietly as one. Real hub (in process), agents over a real WebSocket, real headless Chromium.
  */
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDashboard } from "../integration/dashboard/support.js";
 import {
@@ -16,8 +16,8 @@ import {
   type TestHub,
 } from "../integration/hub/support.js";
 import { hasProgram } from "../support/require-program.js";
+import { signedInPage } from "./signed-in.js";
 
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"];
 const isDeploy = isType("deploy");
 
 describe.skipIf(!hasProgram("chromium"))("not applicable, and two kinds of rolled back, in Chromium", () => {
@@ -41,11 +41,7 @@ describe.skipIf(!hasProgram("chromium"))("not applicable, and two kinds of rolle
   beforeAll(async () => {
     buildDashboard();
     t = await startTestHub({ tickIntervalMs: 50 });
-    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
-    page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    await page.goto(`${t.hub.url}/?poll=200`);
-    await page.locator("#token").fill(t.operator);
-    await page.keyboard.press("Enter");
+    ({ browser, page } = await signedInPage(t, 200));
   });
   afterAll(async () => {
     for (const a of agents) a.ws.terminate();
