@@ -1,8 +1,9 @@
 /** A release archive signed by real `ship release keygen` and `sign`, and a ship.toml trusting its key. */
-import { mkdir, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { expect } from "vitest";
+import { sourceApp } from "../../support/http-app.js";
 import { runShip } from "../../support/ship-cli.js";
 import { appRelease } from "../../unit/sources/tar-builder.js";
 
@@ -25,18 +26,10 @@ export async function signedArchive(root: string): Promise<SignedArchive> {
 }
 
 /** `dir`/ship.toml and `dir`/app for a local source `web` at `path`, with `extra` appended. */
-export async function localArchiveApp(
+export function localArchiveApp(
   dir: string,
   path: string,
   extra: string,
 ): Promise<{ config: string; app: string }> {
-  const app = join(dir, "app");
-  await mkdir(app, { recursive: true });
-  const config = join(dir, "ship.toml");
-  await writeFile(
-    config,
-    `[general]\nstate_file = "${dir}/var/state.json"\nbackup_dir = "${dir}/var/backups"\nmin_interval_hours = 0\n\n` +
-      `[sources.web]\ntype = "local"\npath = "${path}"\napp_dir = "${app}"\n${extra}`,
-  );
-  return { config, app };
+  return sourceApp(dir, `type = "local"\npath = "${path}"\n`, extra);
 }
