@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
+import { unreachableHub } from "./manifest-release-repo.js";
 
 const BYTES: [string, Buffer][] = [
   ["a comment saved as Latin-1", Buffer.from('version: "0.1.0"\n# r\xe9sum\xe9 of the release\n', "latin1")],
@@ -48,20 +49,11 @@ describe("ship release sign/publish: the manifest inside an archive another tool
     expect(signed.code).toBe(2);
     expect(existsSync(`${archive}.sig`)).toBe(false);
 
-    const token = join(dir, "ci.token");
-    await writeFile(token, "not-a-real-token\n");
     // Refused before the hub is asked: nothing listens on port 9.
     const published = await runShip([
       "release",
       "publish",
-      "--hub",
-      "http://127.0.0.1:9",
-      "--token-file",
-      token,
-      "--app",
-      "myapp",
-      "--version",
-      "0.1.0",
+      ...(await unreachableHub(dir)),
       "--artifact",
       archive,
     ]);

@@ -13,12 +13,11 @@
  * Real git repositories, real `ship` runs.
  */
 import { existsSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { hasProgram } from "../../support/require-program.js";
 import { runShip } from "../../support/ship-cli.js";
-import { manifestRepo } from "./manifest-release-repo.js";
+import { manifestRepo, unreachableHub } from "./manifest-release-repo.js";
 
 const BROKEN: [string, Buffer][] = [
   ["a comment saved as Latin-1", Buffer.from('version: "0.1.0"\n# r\xe9sum\xe9 of the release\n', "latin1")],
@@ -71,18 +70,7 @@ describe.skipIf(!hasProgram("git"))("ship release: a manifest --test-manifest re
       expect(signed.code).toBe(2);
       expect(existsSync(sig)).toBe(false);
 
-      const token = join(dir, "ci.token");
-      await writeFile(token, "not-a-real-token\n");
-      const hub = [
-        "--hub",
-        "http://127.0.0.1:9",
-        "--token-file",
-        token,
-        "--app",
-        "myapp",
-        "--version",
-        "0.1.0",
-      ];
+      const hub = await unreachableHub(dir);
       // The hub parses what publish sends (and refuses it there): only the bytes are publish's to read.
       if (!/UTF-8|binary/.test(said)) return;
       for (const manifest of [["--manifest", file], []]) {

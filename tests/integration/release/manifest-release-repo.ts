@@ -66,3 +66,13 @@ export function manifestRepo(prefix: string): ManifestRepo {
     },
   };
 }
+
+/**
+ * `ship release publish` options naming a hub nothing listens at (port 9) and a CI token file in
+ * `dir`: a refusal must come before the hub is asked.
+ */
+export async function unreachableHub(dir: string): Promise<string[]> {
+  const token = join(dir, "ci.token");
+  await writeFile(token, "not-a-real-token\n");
+  return ["--hub", "http://127.0.0.1:9", "--token-file", token, "--app", "myapp", "--version", "0.1.0"];
+}
