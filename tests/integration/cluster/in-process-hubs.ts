@@ -3,14 +3,14 @@
  * it), for tests that need a hub's options a real `ship-hub serve` does not take (its clock, its
  * logger). Registers its own hooks: the server starts once per file, hubs stop after each test.
  */
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import postgres from "postgres";
 import { afterAll, afterEach, beforeAll } from "vitest";
 import type { HubOptions } from "../../../hub/server.js";
 import { type PostgresServer, startPostgres } from "../../support/servers/postgres.js";
+import { freezeDatabase } from "../../support/servers/postgres-freeze.js";
 import { startTestHub, type TestHub } from "../hub/support.js";
 
 export const CLUSTER_SECRET = "a-shared-secret-of-at-least-32-bytes-for-every-hub";
@@ -84,30 +84,16 @@ export function inProcessHubs(): InProcessHubs {
       return { url, hubs: started };
     },
     async freeze(url, ms, options = {}) {
-      const admin = postgres(server().url, { max: 1, onnotice: () => {} });
+      const frozen = await freezeDatabase(server(), new URL(url).pathname.slice(1));
       try {
-        const name = new URL(url).pathname.slice(1);
-        const backends = (await admin`SELECT pid FROM pg_stat_activity WHERE datname = ${name}`).map((r) =>
-          Number(r.pid),
+        options.onFrozen?.();
+        await sleep(ms, undefined, options.thaw === undefined ? {} : { signal: options.thaw }).catch(
+          (error: unknown) => {
+            if (!options.thaw?.aborted) throw error;
+          },
         );
-        // The postmaster too (the backends' parent), or the pool would simply open fresh connections.
-        const postmaster = Number(
-          (await readFile(`/proc/${backends[0]}/stat`, "utf8")).split(") ")[1]?.split(" ")[1],
-        );
-        const pids = [postmaster, ...backends];
-        try {
-          for (const pid of pids) process.kill(pid, "SIGSTOP");
-          options.onFrozen?.();
-          await sleep(ms, undefined, options.thaw === undefined ? {} : { signal: options.thaw }).catch(
-            (error: unknown) => {
-              if (!options.thaw?.aborted) throw error;
-            },
-          );
-        } finally {
-          for (const pid of pids) process.kill(pid, "SIGCONT");
-        }
       } finally {
-        await admin.end();
+        await frozen.thaw();
       }
     },
   };

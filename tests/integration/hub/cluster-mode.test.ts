@@ -5,7 +5,7 @@
  * agents' sockets. The three-process cluster tests live in tests/integration/cluster/.
  */
 
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -14,6 +14,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { HubOptions } from "../../../hub/server.js";
 import type { Deploy } from "../../../shared/protocol/messages.js";
 import { hasPostgres, type PostgresServer, startPostgres } from "../../support/servers/postgres.js";
+import { freezeDatabase } from "../../support/servers/postgres-freeze.js";
 import {
   deployOf,
   isType,
@@ -333,26 +334,14 @@ describe.skipIf(!hasPostgres())("cluster mode: two hubs on one PostgreSQL", () =
     const agent = await connect(a, "cut-off");
     await expect.poll(() => a.hub.registry.isOnline("cut-off"), { timeout: 10_000 }).toBe(true);
     const closed = agent.closed();
-    // The database stops answering: the server and its processes for the hub's database are
-    // frozen (SIGSTOP), so every query and every new connection hangs, as behind a dead network. (Terminating them instead
-    // trips a postgres.js 3.4.9 bug: a write scheduled on a closed socket throws uncaught.)
-    const admin = postgres(pg.url, { max: 1, onnotice: () => {} });
-    const name = new URL(url).pathname.slice(1);
-    const backends = (await admin`SELECT pid FROM pg_stat_activity WHERE datname = ${name}`).map((r) =>
-      Number(r.pid),
-    );
-    expect(backends.length).toBeGreaterThan(0);
-    // The postmaster too (the backends' parent), or the pool would simply open fresh connections.
-    const postmaster = Number(
-      (await readFile(`/proc/${backends[0]}/stat`, "utf8")).split(") ")[1]?.split(" ")[1],
-    );
-    const pids = [postmaster, ...backends];
+    // The database stops answering: its server and its processes are frozen, so every query and
+    // every new connection hangs, as behind a dead network. (Terminating them instead trips a
+    // postgres.js 3.4.9 bug: a write scheduled on a closed socket throws uncaught.)
+    const frozen = await freezeDatabase(pg, new URL(url).pathname.slice(1));
     try {
-      for (const pid of pids) process.kill(pid, "SIGSTOP");
       expect((await closed).code).toBe(1012);
     } finally {
-      for (const pid of pids) process.kill(pid, "SIGCONT");
-      await admin.end();
+      await frozen.thaw();
     }
   }, 30_000);
 
