@@ -7,8 +7,8 @@
  * one, so the error says ENOTDIR about a regular file. So the fast `rm` runs first, and only when it
  * fails does a walk of what is left find the entry that really cannot be removed and why.
  */
-import type { Dirent, Stats } from "node:fs";
-import { chmod, lstat, readdir, rm, rmdir, unlink } from "node:fs/promises";
+import { type Dirent, rmSync, type Stats } from "node:fs";
+import { chmod, lstat, readdir, rmdir, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 
@@ -49,10 +49,16 @@ export function errnoRemedy(code: string | undefined): string {
 /**
  * Deletes `path` and everything under it; a missing path is fine. Throws TreeRemovalError naming the
  * first entry that cannot be deleted (what could be deleted is gone).
+ *
+ * rmSync, not fs/promises' rm: Node 20's asynchronous one makes an lstat and an unlink per entry,
+ * each a thread-pool round trip costing ~3x the call (a restore's 200-file trash emptied by the next
+ * update: 400 round trips). Blocking the loop is fine here: most trees hold what one update changed,
+ * the largest (a first install's staging, 20,000 files) takes about a second, and the daemon's hub
+ * connection allows 30 s of silence.
  */
 export async function removeTree(path: string): Promise<void> {
   try {
-    await rm(path, { recursive: true, force: true });
+    rmSync(path, { recursive: true, force: true });
   } catch {
     await removeOneByOne(path);
   }
