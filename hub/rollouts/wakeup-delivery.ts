@@ -10,17 +10,21 @@
  * hub that dies between the commit and the send leaves the rows `sent` but undelivered, which the
  * agent's hello (to any hub) re-delivers, as after any failed send; a statement whose answer was
  * lost leaves them the same way, and the resync sends them (unanswered-sends.ts). Chunks of one hub's agents are
- * disjoint, so they run in parallel on the pool's connections without waiting on one another.
+ * disjoint, so two run at once on the pool's connections without waiting on one another.
  */
 import type { AsyncStore } from "../store/async-store.js";
 import type { ReleaseRecord } from "../store/store.js";
 import { Dispatch, type EngineContext } from "./dispatch.js";
 
 /**
- * Agents per statement: the store's own batch size (postgres-ops BATCH_ROWS), so a chunk is one
- * statement, and the first thousand agents are sent while the database still marks the rest.
+ * Agents per statement, and statements in flight per wake-up. Small chunks, two at a time, so this
+ * hub serializes and sends one chunk while the database marks the next: with all of a hub's agents
+ * in a few 1,000-agent statements run at once, every statement finished together at the end and
+ * only then did any of the hub's agents get its instruction (round 38, docs/cluster.md). Two, not
+ * one: a statement's round trip and commit then overlap the other's work in the database.
  */
-const CHUNK_AGENTS = 1000;
+const CHUNK_AGENTS = 250;
+const IN_FLIGHT = 2;
 /** Releases kept: a cluster runs a few rollouts at once; each entry is one release's manifest. */
 const CACHED_RELEASES = 16;
 
@@ -60,19 +64,31 @@ export async function deliverWokenRollout(
   agentIds: readonly string[],
   actor: string,
 ): Promise<number> {
-  const counts = await Promise.all(
-    chunksOf(agentIds, CHUNK_AGENTS).map(async (chunk) => {
-      // A Dispatch on the store itself, not on a transaction: its one statement commits alone.
-      const dispatch = new Dispatch(ctx, ctx.store, (id) => releases.get(id));
-      const marked = await dispatch.markDueSent(rolloutId, chunk, actor);
-      if (marked === 0) return 0;
-      // Nothing left to write (the events went in with the marks): this only serializes.
-      await dispatch.beforeCommit();
-      dispatch.flush();
-      return marked;
-    }),
-  );
-  return counts.reduce((a, b) => a + b, 0);
+  const chunks = chunksOf(agentIds, CHUNK_AGENTS);
+  let next = 0;
+  let sent = 0;
+  const failures: unknown[] = [];
+  const worker = async () => {
+    for (let chunk = chunks[next++]; chunk !== undefined; chunk = chunks[next++]) {
+      try {
+        // A Dispatch on the store itself, not on a transaction: its one statement commits alone.
+        const dispatch = new Dispatch(ctx, ctx.store, (id) => releases.get(id));
+        const marked = await dispatch.markDueSent(rolloutId, chunk, actor);
+        if (marked === 0) continue;
+        // Nothing left to write (the events went in with the marks): this only serializes.
+        await dispatch.beforeCommit();
+        dispatch.flush();
+        sent += marked;
+      } catch (error) {
+        // Its rows stay pending; the other chunks are still tried, and the wake-up queue retries
+        // the delivery once this one has wholly ended (one delivery at a time per hub).
+        failures.push(error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, chunks.length) }, worker));
+  if (failures.length > 0) throw failures[0];
+  return sent;
 }
 
 function chunksOf<T>(items: readonly T[], size: number): T[][] {

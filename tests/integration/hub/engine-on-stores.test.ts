@@ -196,6 +196,95 @@ for (const subject of subjects) {
       );
     });
 
+    /**
+     * Hub A (holding a1) starts a one-wave rollout of 600 more agents that hub B holds; B's
+     * wake-up runs on a store that records, with B's sends, when each mark statement starts (and
+     * fails the `failing`-th one, counted from 1).
+     */
+    async function wakeupOf600(failing?: number) {
+      await store.updateRollout("ro1", { state: "completed", updated: 2 });
+      await store.insertRelease(release("r2"));
+      const theirs = Array.from({ length: 600 }, (_, i) => `b${String(i).padStart(3, "0")}`);
+      await store.tx(async (t) => {
+        for (const id of theirs) await t.upsertAgent(agent(id));
+      });
+      const timeline: string[] = [];
+      let inFlight = 0;
+      let mostInFlight = 0;
+      const marking = new Proxy(store, {
+        get(target, key) {
+          const value: unknown = Reflect.get(target, key);
+          if (typeof value !== "function") return value;
+          if (key !== "markDueDeploymentsSent") return value.bind(target);
+          return async (...args: Parameters<AsyncStore["markDueDeploymentsSent"]>) => {
+            timeline.push(`mark ${args[0].agentIds.length}`);
+            mostInFlight = Math.max(mostInFlight, ++inFlight);
+            try {
+              if (timeline.filter((e) => e.startsWith("mark")).length === failing)
+                throw new Error("deadlock detected");
+              return await store.markDueDeploymentsSent(...args);
+            } finally {
+              inFlight--;
+            }
+          };
+        },
+      });
+      class Timed extends Connected {
+        override send(agentId: string, message: HubMessage) {
+          timeline.push("send");
+          return super.send(agentId, message);
+        }
+      }
+      const onB = new Timed(theirs);
+      const created = await engineOn(new Connected(["a1"])).create(
+        RolloutSpec.parse({ release: "r2", waves: [{ name: "all", percent: 100 }] }),
+        "op",
+      );
+      return {
+        theirs,
+        onB,
+        hubB: engineOn(onB, marking),
+        rolloutId: created.id,
+        timeline,
+        mostInFlight: () => mostInFlight,
+      };
+    }
+
+    it("a wake-up for hundreds of agents sends each chunk once its statement returned, two statements at a time", async () => {
+      // Hub B's 600 rows used to be marked by statements all run at once, and none of its agents
+      // was sent anything before the last returned: the other hubs' agents waited for all of B's
+      // marking on top of the commit. Now the first are sent while the database marks the rest.
+      const { theirs, onB, hubB, rolloutId, timeline, mostInFlight } = await wakeupOf600();
+      expect(await hubB.deliverPending(rolloutId)).toBe(600);
+      expect(onB.sent.map((s) => s.agentId).sort()).toEqual(theirs);
+      for (const id of [theirs[0], theirs[599]])
+        expect(await store.getDeployment(`${rolloutId}:${id}`)).toMatchObject({ state: "sent", attempts: 1 });
+      const marks = timeline.filter((e) => e.startsWith("mark"));
+      expect(marks.sort()).toEqual(["mark 100", "mark 250", "mark 250"]);
+      expect(mostInFlight()).toBe(2);
+      // The third statement starts only once a worker has sent its chunk: sends and marks overlap.
+      const markAt = timeline.flatMap((e, i) => (e.startsWith("mark") ? [i] : []));
+      expect(timeline.slice(0, markAt[2]).filter((e) => e === "send").length).toBeGreaterThanOrEqual(250);
+    });
+
+    it("a wake-up whose one statement fails still sends the other chunks, ends before it rejects, and its retry sends the rest", async () => {
+      const { theirs, onB, hubB, rolloutId, timeline } = await wakeupOf600(2);
+      await expect(hubB.deliverPending(rolloutId)).rejects.toThrow("deadlock detected");
+      // Every chunk was tried and the two that were marked were sent before the delivery rejected:
+      // the wake-up queue's retry does not run alongside a delivery still under way.
+      expect(timeline.filter((e) => e.startsWith("mark"))).toHaveLength(3);
+      const sent = onB.sent.map((s) => s.agentId);
+      expect(sent).toHaveLength(350);
+      const left = theirs.filter((id) => !sent.includes(id));
+      expect(await store.getDeployment(`${rolloutId}:${left[0]}`)).toMatchObject({
+        state: "pending",
+        attempts: 0,
+      });
+      // The retry marks and sends exactly the failed chunk's rows, nothing twice.
+      expect(await hubB.deliverPending(rolloutId)).toBe(250);
+      expect(onB.sent.map((s) => s.agentId).sort()).toEqual(theirs);
+    });
+
     it("a wake-up after an abort with rollback sends the other hub's agent its rollback instruction", async () => {
       // ro1 is done; ro2 took a1–a3 from r1 to r2. Hub A (a1, a3) aborts it with rollback.
       await store.updateRollout("ro1", { state: "completed", updated: 2 });
