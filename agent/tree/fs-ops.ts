@@ -249,6 +249,19 @@ export async function removeIfExists(path: string): Promise<void> {
   }
 }
 
+/**
+ * Removes one of ship's record files, gone or not. ENOTDIR is gone too: its directory is something
+ * else now (a pre_update hook replaced the app's state directory with a file), so no file can be
+ * there, and a warning with a bare "not a directory, lstat …" beside the run's own error said nothing.
+ */
+export async function removeRecordFile(path: string): Promise<void> {
+  try {
+    await rm(path, { force: true });
+  } catch (error) {
+    if (code(error) !== "ENOTDIR") throw error;
+  }
+}
+
 /** Removes an empty directory; a missing or non-empty one is left as it is. */
 export async function removeDirIfEmpty(path: string): Promise<boolean> {
   try {
