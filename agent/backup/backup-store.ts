@@ -131,7 +131,16 @@ export function backupFilesDir(backupPath: string): string {
 
 export async function readBackupMeta(backupPath: string): Promise<BackupMeta> {
   const path = join(backupPath, META_FILE);
-  return parseRecord(await readRecordText(path), path, BackupMetaSchema, BACKUP_WHAT);
+  let text: string;
+  try {
+    text = await readRecordText(path);
+  } catch (error) {
+    // A directory in its place (or a link to one) was no damage to `--list-backups`, which left the
+    // backup out without a word (exit 0), and `--rollback` called it "no readable meta.json".
+    if (errnoCode(error) === "EISDIR") throw damagedRecord(path, BACKUP_WHAT, NOT_A_FILE);
+    throw error;
+  }
+  return parseRecord(text, path, BackupMetaSchema, BACKUP_WHAT);
 }
 
 /**
