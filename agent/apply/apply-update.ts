@@ -26,7 +26,7 @@ import {
   writeUndoneManifest,
 } from "../backup/backup-store.js";
 import { dirTimesBefore } from "../backup/dir-times.js";
-import { PREVIOUS_INDEX_FILE } from "../backup/record-names.js";
+import { INVENTORY_FILE, PREVIOUS_INDEX_FILE, UNDONE_MANIFEST_FILE } from "../backup/record-names.js";
 import { type KnownContent, writeSavedSizes } from "../backup/saved-sizes.js";
 import { shownPath } from "../backup/unrestored.js";
 import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
@@ -514,11 +514,11 @@ async function startBackup(
   }
   const toVersion = input.manifest.version;
   const { bytes, ...inventory } = facts.inventory;
-  const inventoryBytes = await writeBackupInventory(path, {
+  const inventoryWritten = await writeBackupInventory(path, {
     ...inventory,
     dirTimes: dirTimesBefore(input.appDir, inventory),
   });
-  const manifestBytes = await writeUndoneManifest(path, input.manifest);
+  const manifestWritten = await writeUndoneManifest(path, input.manifest);
   const files = inventory.changed.length;
   await writeBackupMeta(path, {
     id,
@@ -532,8 +532,9 @@ async function startBackup(
     stateDir,
     ...(unrecorded ? { unrecorded: true } : {}),
     ...(indexBytes === undefined ? {} : { indexBytes }),
-    manifestBytes,
-    inventorySizes: [inventoryBytes],
+    manifestBytes: manifestWritten.bytes,
+    inventorySizes: [inventoryWritten.bytes],
+    recordSums: { [INVENTORY_FILE]: inventoryWritten.sum, [UNDONE_MANIFEST_FILE]: manifestWritten.sum },
     bytes,
     files,
     bases,

@@ -12,9 +12,9 @@ import { stat, statfs } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { ConfinedPaths } from "../apply/confined-paths.js";
 import { damagedRecord } from "../state/record-file.js";
-import { lstatOrUndefined } from "../tree/fs-ops.js";
+import { lstatBigOrUndefined, lstatOrUndefined } from "../tree/fs-ops.js";
 import { type BackupInventory, backupFilesDir } from "./backup-store.js";
-import { lstatBigOrUndefined, resizedCopies } from "./saved-sizes.js";
+import { MISSING_COPY, resizedCopies } from "./saved-sizes.js";
 
 export interface UnwritableDir {
   dir: string;
@@ -145,13 +145,34 @@ export async function checkSavedEntries(
       installed ??= await undone.installed();
       if (!Object.hasOwn(installed, rel)) continue;
     }
-    throw damagedRecord(
-      backupPath,
-      "this backup cannot be restored (the undone version's copy would stay in the app); move it out of the backup directory; nothing was changed",
-      `its saved copy of ${rel} is missing (deleted by hand, or a removal of the backup was cut short)`,
-    );
+    throw missingCopy(backupPath, rel);
   }
-  const copies = await resizedCopies(backupPath, stats);
+  await checkSavedCopies(backupPath, stats);
+}
+
+function missingCopy(backupPath: string, rel: string) {
+  return damagedRecord(
+    backupPath,
+    "this backup cannot be restored (the undone version's copy would stay in the app); move it out of the backup directory; nothing was changed",
+    `its saved copy of ${rel} is missing (deleted by hand, or a removal of the backup was cut short)`,
+  );
+}
+
+/**
+ * Throws what is wrong with the copies saved.json records (replaced by a directory or a link,
+ * resized, edited), in the rollback's words. `missingToo`: a recorded copy that is gone is damage
+ * too (`--list-backups`, which reads no inventory; a rollback judges missing copies against it).
+ * `--list-backups` listed a backup whose saved copy was made a symlink as restorable, and the
+ * rollback then refused it. One lstat per copy; a copy is read only when its time moved.
+ */
+export async function checkSavedCopies(
+  backupPath: string,
+  stats: ReadonlyMap<string, BigIntStats> = new Map(),
+  missingToo = false,
+): Promise<void> {
+  const copies = await resizedCopies(backupPath, stats, missingToo);
+  const missing = copies.find((c) => c.kind === MISSING_COPY);
+  if (missing !== undefined) throw missingCopy(backupPath, missing.rel);
   const replaced = copies.find((c) => c.kind !== undefined);
   if (replaced !== undefined)
     throw damagedRecord(

@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import {
+  type BigIntStats,
   constants,
   linkSync,
   lstatSync,
@@ -66,6 +67,15 @@ function mustCopy(error: unknown): boolean {
 export function lstatOrUndefined(path: string): Stats | undefined {
   try {
     return lstatSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A bigint lstat, or undefined for whatever stands in the way (as `.catch(() => undefined)` did). */
+export function lstatBigOrUndefined(path: string): BigIntStats | undefined {
+  try {
+    return lstatSync(path, { bigint: true, throwIfNoEntry: false });
   } catch {
     return undefined;
   }
