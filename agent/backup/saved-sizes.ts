@@ -79,6 +79,13 @@ function msOfNs(ns: bigint): number {
   return Number(ns / 1_000_000_000n) * 1e3 + Number(ns % 1_000_000_000n) / 1e6;
 }
 
+/** The copies saved.json records (none when it is absent), by their path in files/. */
+export async function savedCopyNames(backupPath: string): Promise<string[]> {
+  const path = join(backupPath, SAVED_SIZES_FILE);
+  const text = await readSavedRecord(path, SAVED_SIZES_WHAT);
+  return text === undefined ? [] : Object.keys(parseRecord(text, path, SavedSizes, SAVED_SIZES_WHAT));
+}
+
 /** resizedCopies' kind of a copy that is not there. */
 export const MISSING_COPY = "missing";
 

@@ -7,7 +7,7 @@
  * its chain passes through are NOT RESTORABLE, and the rollback still refuses with nothing changed.
  * A record or copy only touched (its time moved, its bytes the same) stays restorable.
  */
-import { mkdir, readFile, rm, symlink, truncate, utimes, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, symlink, truncate, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
@@ -99,6 +99,27 @@ describe("--list-backups tells the truth about saved copies and records (real CL
       expect(newest.restorable).toBe(true);
       await damage(join(newest.path, "files/app.txt"));
       await expectListedAsTheRollbackSays(newest, older);
+    });
+  }
+
+  // The rollback renamed the file the link led to into the app: an operator's file outside the app
+  // and the backup was gone, and it said "back on 2.0.0", exit 0; the listing called it restorable.
+  for (const [what, link] of [
+    ["a directory in files/", "files/lib"],
+    ["files/ itself", "files"],
+  ] as const) {
+    it(`a saved copy behind a symlink (${what}): named, refused, the file it leads to untouched`, async () => {
+      const [newest, ...older] = await listed();
+      if (newest === undefined) throw new Error("no backup");
+      const outside = join(app.root, "shared");
+      await rename(join(newest.path, link), outside);
+      await symlink(outside, join(newest.path, link));
+      const copy = join(outside, link === "files" ? "lib/a.txt" : "a.txt");
+      await expectListedAsTheRollbackSays(newest, older);
+      const text = await runShip(["--config", app.config, "--list-backups"]);
+      expect(text.stderr).toContain(`lies behind ${join(newest.path, link)}, which is a symlink now`);
+      expect(await readFile(copy, "utf8")).toBe("a2\n");
+      expect(await readFile(join(app.appDir, "lib/a.txt"), "utf8")).toBe("a3\n");
     });
   }
 
