@@ -120,6 +120,10 @@ export async function readJournal(stateDir: string): Promise<Journal | undefined
   return parseRecord(text, journalPath(stateDir), JournalSchema, JOURNAL_WHAT, true);
 }
 
+/** Why no restore may start while a journal is left (a killed run's): `--rollback` and `--list-backups` say it alike. */
+export const WAITS_FOR_RECOVERY =
+  "a run was killed while changing the app and waits for recovery (its journal.json): run ship --recover first, then roll back";
+
 /** What the journal is, in an error about its directory. */
 export const JOURNAL_OF = "ship's journal of the update or restore in progress";
 

@@ -7,7 +7,7 @@ import { basename, dirname, join } from "node:path";
 import type { AgentConfig } from "../../../shared/config/schema.js";
 import { BadInputError } from "../../../shared/errors.js";
 import { readInstallIndexHeader } from "../../apply/install-index.js";
-import { journalPath } from "../../apply/journal.js";
+import { journalPath, WAITS_FOR_RECOVERY } from "../../apply/journal.js";
 import { checkSourceBackupDirs } from "../../backup/backup-dirs.js";
 import { sourceLedElsewhere, sourceOfBackup } from "../../backup/backup-owner.js";
 import {
@@ -176,9 +176,12 @@ async function inUpdateOrderPerApp<T extends BackupInfo & { source: string }>(
   for (const name of new Set(byDate.map((b) => b.source))) {
     const source = config.sources[name];
     if (source === undefined) continue;
-    const installed = await readInstallIndexHeader(appStateDir(config, source.app_dir)).catch(
-      () => undefined,
-    );
+    const stateDir = appStateDir(config, source.app_dir);
+    const installed = await readInstallIndexHeader(stateDir).catch(() => undefined);
+    // A run killed while changing the app (an update, or a rollback half-way): `--rollback` refuses
+    // every backup of it until recovery, and the listing called them restorable, the one the killed
+    // restore was taking back among them.
+    const waiting = lstatOrUndefined(journalPath(stateDir)) !== undefined;
     const slots = byDate.flatMap((b, i) => (b.source === name ? [i] : []));
     const damaged = unlisted.filter((b) => sourceOfBackup(config.sources, b)?.name === name);
     const chain = inUpdateOrder(
@@ -192,8 +195,9 @@ async function inUpdateOrderPerApp<T extends BackupInfo & { source: string }>(
       const blocked = upTo.find((d) => damaged.includes(d));
       // The chain's words as the rollback says them, of backup_dir ("… has no backup that undoes …").
       const gap = chainRefusal(upTo, installed?.version);
-      const refusal =
-        blocked !== undefined
+      const refusal = waiting
+        ? WAITS_FOR_RECOVERY
+        : blocked !== undefined
           ? `a rollback to it must first restore ${blocked.id}, which cannot be restored (not listed: named on stderr)`
           : gap === undefined
             ? undefined

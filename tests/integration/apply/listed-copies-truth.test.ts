@@ -155,4 +155,30 @@ describe("--list-backups tells the truth about saved copies and records (real CL
     expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v2\n");
     expect(await readFile(join(app.appDir, "lib/a.txt"), "utf8")).toBe("a2\n");
   });
+
+  // Killed half-way through a --rollback, every backup was listed as restorable (the one the killed
+  // restore was taking back among them), and --rollback of any refused until recovery.
+  it("after a rollback killed half-way, every backup is NOT RESTORABLE until recovery, in the rollback's words", async () => {
+    const [newest] = await listed();
+    if (newest === undefined) throw new Error("no backup");
+    const killed = await runShip(["--config", app.config, "--rollback", newest.id], {
+      env: { ...process.env, SHIP_FAULT: "restore:file@1" },
+    });
+    expect(killed.code).toBe(null);
+    const rows = await listed();
+    expect(rows.length).toBeGreaterThan(0);
+    for (const b of rows) {
+      expect(b.restorable, b.id).toBe(false);
+      expect(b.notRestorable).toBe(
+        "a run was killed while changing the app and waits for recovery (its journal.json): run ship --recover first, then roll back",
+      );
+      const rollback = await runShip(["--config", app.config, "--rollback", b.id]);
+      expect(rollback.code).not.toBe(0);
+      expect(rollback.stdout + rollback.stderr).toContain(String(b.notRestorable));
+    }
+    expect((await runShip(["--config", app.config, "--recover"])).code).toBe(0);
+    const after = await listed();
+    expect(after.map((b) => b.id)).not.toContain(newest.id);
+    for (const b of after) expect(b.restorable, b.id).toBe(true);
+  });
 });
