@@ -26,11 +26,12 @@ import {
   writeUndoneManifest,
 } from "../backup/backup-store.js";
 import { dirTimesBefore } from "../backup/dir-times.js";
-import { PREVIOUS_INDEX_FILE } from "../backup/record-names.js";
+import { INVENTORY_FILE, PREVIOUS_INDEX_FILE, UNDONE_MANIFEST_FILE } from "../backup/record-names.js";
 import { type KnownContent, writeSavedSizes } from "../backup/saved-sizes.js";
 import { shownPath } from "../backup/unrestored.js";
 import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
 import { faultPoint } from "../fault.js";
+import { isUnwritableDir, unwritableRecord } from "../state/record-file.js";
 import { linkEntry, lstatOrUndefined } from "../tree/fs-ops.js";
 import { hashEntries, hashFile, mapLimit } from "../tree/hash-file.js";
 import { dirIdentity, realDir } from "../tree/path-on-disk.js";
@@ -39,7 +40,7 @@ import { scanTree } from "../tree/scan-tree.js";
 import { type FileOp, type OpContext, runForward } from "./file-ops.js";
 import { finalizeUpdate } from "./finalize-update.js";
 import { indexPath, readInstallIndex } from "./install-index.js";
-import { type UpdateJournal, writeJournal } from "./journal.js";
+import { JOURNAL_OF, journalPath, type UpdateJournal, writeJournal } from "./journal.js";
 import { withoutForeignKeepCopies } from "./keep-copies.js";
 import { buildOps, type Inventory, inventoryOf } from "./ops.js";
 import { filesToHash, planUpdate, summarizePlan } from "./plan.js";
@@ -263,7 +264,7 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
     ops,
     index: prepared.index,
   };
-  await writeJournal(stateDir, journal);
+  await writeFirstJournal(journal);
   faultPoint("apply:journal-written");
   clock.lap("backup");
 
@@ -513,11 +514,11 @@ async function startBackup(
   }
   const toVersion = input.manifest.version;
   const { bytes, ...inventory } = facts.inventory;
-  const inventoryBytes = await writeBackupInventory(path, {
+  const inventoryWritten = await writeBackupInventory(path, {
     ...inventory,
     dirTimes: dirTimesBefore(input.appDir, inventory),
   });
-  const manifestBytes = await writeUndoneManifest(path, input.manifest);
+  const manifestWritten = await writeUndoneManifest(path, input.manifest);
   const files = inventory.changed.length;
   await writeBackupMeta(path, {
     id,
@@ -531,8 +532,9 @@ async function startBackup(
     stateDir,
     ...(unrecorded ? { unrecorded: true } : {}),
     ...(indexBytes === undefined ? {} : { indexBytes }),
-    manifestBytes,
-    inventorySizes: [inventoryBytes],
+    manifestBytes: manifestWritten.bytes,
+    inventorySizes: [inventoryWritten.bytes],
+    recordSums: { [INVENTORY_FILE]: inventoryWritten.sum, [UNDONE_MANIFEST_FILE]: manifestWritten.sum },
     bytes,
     files,
     bases,
@@ -549,6 +551,29 @@ async function startBackup(
     path,
     appDir: input.appDir,
   };
+}
+
+/**
+ * Writes the update's journal, before which nothing in the app has changed. A state directory that
+ * became unwritable since the run checked it (a pre_update hook replaced it with a file, chattr +i)
+ * was taken for an apply that died half-way: recovery could not read the journal either, and the
+ * run said "UPDATE FAILED AND RESTORE FAILED — the app needs a person", exit 3, of an app it had not
+ * touched. The backup begun for it is removed (it would be a partial one), and the error says what
+ * is wrong with the directory: a ShipError, which the failure path takes for "refused before its
+ * first write".
+ */
+async function writeFirstJournal(journal: UpdateJournal): Promise<void> {
+  try {
+    await writeJournal(journal.stateDir, journal);
+  } catch (error) {
+    await rm(journal.backupPath, { recursive: true, force: true }).catch(() => undefined);
+    if (isUnwritableDir(error)) throw unwritableRecord(journalPath(journal.stateDir), JOURNAL_OF, error);
+    throw new UpdateNotAppliedError(
+      journal.app,
+      "apply",
+      `cannot write ${journalPath(journal.stateDir)}: ${opFailure(error)}`,
+    );
+  }
 }
 
 /**

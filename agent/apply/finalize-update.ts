@@ -18,6 +18,7 @@ import {
   writeBackupInstalled,
   writeBackupMeta,
 } from "../backup/backup-store.js";
+import { INSTALLED_FILE } from "../backup/record-names.js";
 import { faultPoint } from "../fault.js";
 import { FINE_RACY_MS } from "../tree/racy-rule.js";
 import {
@@ -78,8 +79,13 @@ export async function finalizeUpdate(journal: UpdateJournal, previous?: InstallI
           ? entry
           : { ...entry, ctimeMs: UNVERIFIED_CTIME };
     }
-    const installedBytes = await writeBackupInstalled(journal.backupPath, written);
-    await writeBackupMeta(journal.backupPath, { ...meta, installedBytes, complete: true });
+    const installed = await writeBackupInstalled(journal.backupPath, written);
+    await writeBackupMeta(journal.backupPath, {
+      ...meta,
+      installedBytes: installed.bytes,
+      recordSums: { ...meta.recordSums, [INSTALLED_FILE]: installed.sum },
+      complete: true,
+    });
   }
   await removeUnusedBases(journal, index);
   await removeJournal(journal.stateDir);

@@ -6,7 +6,7 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import * as z from "zod";
-import { parseRecord, readRecordText } from "../state/record-file.js";
+import { parseRecord, readRecordText, unwritableRecord } from "../state/record-file.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
 import type { FileOp } from "./file-ops.js";
 
@@ -109,10 +109,23 @@ export async function readJournal(stateDir: string): Promise<Journal | undefined
     text = await readRecordText(journalPath(stateDir));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    // The state directory replaced by a file (by a pre_update hook, say): read as "cannot open
+    // …/journal.json (ENOTDIR)", an apply that died half-way, so the run said "UPDATE FAILED AND
+    // RESTORE FAILED — the app needs a person" of an app it had not touched. No journal can be there:
+    // what is wrong is the directory, named, exit 2 (exit 1 after the release's pre_update hooks).
+    if ((error as NodeJS.ErrnoException).code === "ENOTDIR")
+      throw unwritableRecord(journalPath(stateDir), JOURNAL_OF, error);
     throw error;
   }
   return parseRecord(text, journalPath(stateDir), JournalSchema, JOURNAL_WHAT, true);
 }
+
+/** Why no restore may start while a journal is left (a killed run's): `--rollback` and `--list-backups` say it alike. */
+export const WAITS_FOR_RECOVERY =
+  "a run was killed while changing the app and waits for recovery (its journal.json): run ship --recover first, then roll back";
+
+/** What the journal is, in an error about its directory. */
+export const JOURNAL_OF = "ship's journal of the update or restore in progress";
 
 /** What an operator reads when the journal is damaged: ship cannot finish or undo what it records. */
 const JOURNAL_WHAT =

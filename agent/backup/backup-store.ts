@@ -26,6 +26,7 @@ import {
   UNDONE_MANIFEST_FILE,
   UNDONE_MANIFEST_WHAT,
 } from "./record-names.js";
+import { type RecordSum, RecordSumSchema, sumOfWritten } from "./record-sums.js";
 import { restoredAt } from "./restored-record.js";
 import { checkSavedRecords } from "./saved-records.js";
 import { appTrashDir, emptyTrash, restoredBackupInTrash, trashOldBackup } from "./trash.js";
@@ -78,6 +79,11 @@ const BackupMetaSchema = z.object({
    * refused only by the rollback's parse.
    */
   inventorySizes: z.array(z.number()).optional(),
+  /**
+   * The sha256 of inventory.json, manifest.json and installed.json as written, by file name, with
+   * each one's time then (absent in older backups): a record garbled at its own size (record-sums.ts).
+   */
+  recordSums: z.record(z.string(), RecordSumSchema).optional(),
   /** Bytes of old file versions held, and how many files. */
   bytes: z.number(),
   files: z.number(),
@@ -131,7 +137,16 @@ export function backupFilesDir(backupPath: string): string {
 
 export async function readBackupMeta(backupPath: string): Promise<BackupMeta> {
   const path = join(backupPath, META_FILE);
-  return parseRecord(await readRecordText(path), path, BackupMetaSchema, BACKUP_WHAT);
+  let text: string;
+  try {
+    text = await readRecordText(path);
+  } catch (error) {
+    // A directory in its place (or a link to one) was no damage to `--list-backups`, which left the
+    // backup out without a word (exit 0), and `--rollback` called it "no readable meta.json".
+    if (errnoCode(error) === "EISDIR") throw damagedRecord(path, BACKUP_WHAT, NOT_A_FILE);
+    throw error;
+  }
+  return parseRecord(text, path, BackupMetaSchema, BACKUP_WHAT);
 }
 
 /**
@@ -157,42 +172,50 @@ export async function readBackupInventory(backupPath: string): Promise<BackupInv
   return parseRecord(text, path, BackupInventorySchema, BACKUP_WHAT);
 }
 
+/** What a record's writer tells meta.json: its size and its sum (record-sums.ts). */
+export interface WrittenRecord {
+  bytes: number;
+  sum: RecordSum;
+}
+
+async function writeRecord(path: string, text: string, mode?: number): Promise<WrittenRecord> {
+  await writeFileAtomic(path, text, false, mode);
+  return { bytes: Buffer.byteLength(text), sum: sumOfWritten(path, text) };
+}
+
 /**
- * Returns its size in bytes, for meta.json's `inventorySizes`.
+ * Returns its size in bytes, for meta.json's `inventorySizes`, and its sum.
  * Not fsynced itself: it is written before meta.json says complete, and that durable write commits
  * the filesystem journal, which (ext4 data=ordered, the default) flushes this file's data first.
  */
-export async function writeBackupInventory(backupPath: string, inventory: BackupInventory): Promise<number> {
-  const text = JSON.stringify(inventory);
-  await writeFileAtomic(join(backupPath, INVENTORY_FILE), text, false);
-  return Buffer.byteLength(text);
+export async function writeBackupInventory(
+  backupPath: string,
+  inventory: BackupInventory,
+): Promise<WrittenRecord> {
+  return writeRecord(join(backupPath, INVENTORY_FILE), JSON.stringify(inventory));
 }
 
-/** The size inventory.json would have: cleanup records it before it writes (cleanup-backup.ts). */
-export function inventorySize(inventory: BackupInventory): number {
-  return Buffer.byteLength(JSON.stringify(inventory));
+/** The text inventory.json would have: cleanup records its size and sum before it writes (cleanup-backup.ts). */
+export function inventoryText(inventory: BackupInventory): string {
+  return JSON.stringify(inventory);
 }
 
 /** Not fsynced: like the inventory, it is made durable by the complete meta.json written after it. */
-/** Returns its size in bytes, for meta.json's `manifestBytes`. */
-export async function writeUndoneManifest(backupPath: string, manifest: unknown): Promise<number> {
-  const text = JSON.stringify(manifest);
+/** Returns its size in bytes, for meta.json's `manifestBytes`, and its sum. */
+export async function writeUndoneManifest(backupPath: string, manifest: unknown): Promise<WrittenRecord> {
   // Mode 600: notifications carry webhook URLs and headers, which are secrets.
-  await writeFileAtomic(join(backupPath, UNDONE_MANIFEST_FILE), text, false, 0o600);
-  return Buffer.byteLength(text);
+  return writeRecord(join(backupPath, UNDONE_MANIFEST_FILE), JSON.stringify(manifest), 0o600);
 }
 
 /**
  * Not fsynced: like the inventory, it is made durable by the complete meta.json written after it.
- * Returns its size in bytes, for meta.json's `installedBytes`.
+ * Returns its size in bytes, for meta.json's `installedBytes`, and its sum.
  */
 export async function writeBackupInstalled(
   backupPath: string,
   files: Readonly<Record<string, IndexedFile>>,
-): Promise<number> {
-  const text = JSON.stringify(files);
-  await writeFileAtomic(join(backupPath, INSTALLED_FILE), text, false);
-  return Buffer.byteLength(text);
+): Promise<WrittenRecord> {
+  return writeRecord(join(backupPath, INSTALLED_FILE), JSON.stringify(files));
 }
 
 /** The entries writeBackupInstalled saved, checked like the index's; undefined for older backups. */

@@ -12,9 +12,9 @@ import { stat, statfs } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { ConfinedPaths } from "../apply/confined-paths.js";
 import { damagedRecord } from "../state/record-file.js";
-import { lstatOrUndefined } from "../tree/fs-ops.js";
+import { lstatBigOrUndefined, lstatOrUndefined } from "../tree/fs-ops.js";
 import { type BackupInventory, backupFilesDir } from "./backup-store.js";
-import { lstatBigOrUndefined, resizedCopies } from "./saved-sizes.js";
+import { MISSING_COPY, resizedCopies, savedCopyNames } from "./saved-sizes.js";
 
 export interface UnwritableDir {
   dir: string;
@@ -145,13 +145,66 @@ export async function checkSavedEntries(
       installed ??= await undone.installed();
       if (!Object.hasOwn(installed, rel)) continue;
     }
-    throw damagedRecord(
-      backupPath,
-      "this backup cannot be restored (the undone version's copy would stay in the app); move it out of the backup directory; nothing was changed",
-      `its saved copy of ${rel} is missing (deleted by hand, or a removal of the backup was cut short)`,
-    );
+    throw missingCopy(backupPath, rel);
   }
-  const copies = await resizedCopies(backupPath, stats);
+  await checkSavedCopies(backupPath, stats, false, inventory.changed);
+}
+
+/**
+ * A saved copy reached through a symlink (files/ itself, or a directory in it, made a link since)
+ * is not in the backup: the restore renamed the file it led to into the app, taking an operator's
+ * file from outside both (`files/lib -> /srv/shared/lib`: /srv/shared/lib/a.txt was gone, and
+ * `--rollback` said "back on 2.0.0"), and `--list-backups` listed the backup as restorable. Exit 2
+ * naming it, before anything moves. One lstat per directory on the way.
+ */
+async function checkNoLinkOnTheWay(backupPath: string, rels: readonly string[]): Promise<void> {
+  const files = backupFilesDir(backupPath);
+  const root = lstatOrUndefined(files);
+  const confined = new ConfinedPaths(files);
+  for (const rel of root?.isSymbolicLink() === true ? [] : new Set(rels)) {
+    const blocker = await confined.blocker(rel);
+    if (blocker === undefined) continue;
+    throw behindLink(backupPath, rel, join(files, blocker.dir), blocker.symlink);
+  }
+  if (root?.isSymbolicLink() === true && rels.length > 0)
+    throw behindLink(backupPath, rels[0] as string, files, true);
+}
+
+function behindLink(backupPath: string, rel: string, dir: string, symlink: boolean) {
+  return damagedRecord(
+    backupPath,
+    "a restore takes its files from the backup only; put that directory back as it was, or move the backup out of the backup directory; nothing was changed",
+    `its saved copy of ${rel} lies behind ${dir}, which is ${symlink ? "a symlink" : "not a directory"} now (the restore would take the file from wherever it leads)`,
+  );
+}
+
+function missingCopy(backupPath: string, rel: string) {
+  return damagedRecord(
+    backupPath,
+    "this backup cannot be restored (the undone version's copy would stay in the app); move it out of the backup directory; nothing was changed",
+    `its saved copy of ${rel} is missing (deleted by hand, or a removal of the backup was cut short)`,
+  );
+}
+
+/**
+ * Throws what is wrong with the copies saved.json records (replaced by a directory or a link,
+ * resized, edited), in the rollback's words. `missingToo`: a recorded copy that is gone is damage
+ * too (`--list-backups`, which reads no inventory; a rollback judges missing copies against it).
+ * `--list-backups` listed a backup whose saved copy was made a symlink as restorable, and the
+ * rollback then refused it. One lstat per copy; a copy is read only when its time moved.
+ */
+export async function checkSavedCopies(
+  backupPath: string,
+  stats: ReadonlyMap<string, BigIntStats> = new Map(),
+  missingToo = false,
+  /** Copies the inventory lists besides those saved.json records (cleanup's): judged for links too. */
+  listed: readonly string[] = [],
+): Promise<void> {
+  // Before the sizes: a copy behind a link has the size of the file the link leads to.
+  await checkNoLinkOnTheWay(backupPath, listed.length > 0 ? listed : await savedCopyNames(backupPath));
+  const copies = await resizedCopies(backupPath, stats, missingToo);
+  const missing = copies.find((c) => c.kind === MISSING_COPY);
+  if (missing !== undefined) throw missingCopy(backupPath, missing.rel);
   const replaced = copies.find((c) => c.kind !== undefined);
   if (replaced !== undefined)
     throw damagedRecord(

@@ -27,7 +27,13 @@ import {
   writeInstallIndex,
 } from "../apply/install-index.js";
 import { type InstalledState, installedState } from "../apply/installed-file.js";
-import { type RestoreJournal, readJournal, removeJournal, writeJournal } from "../apply/journal.js";
+import {
+  type RestoreJournal,
+  readJournal,
+  removeJournal,
+  WAITS_FOR_RECOVERY,
+  writeJournal,
+} from "../apply/journal.js";
 import type { InstallIndex } from "../apply/types.js";
 import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
 import { faultPoint } from "../fault.js";
@@ -118,10 +124,7 @@ export async function restoreBackup(input: RestoreInput): Promise<RestoreResult>
   // killed mid-apply said "UPDATE FAILED AND RESTORE FAILED — the app needs a person", exit 3, and
   // recorded restore_failed, though no update had run and nothing had been restored.
   if ((await readJournal(stateDir)) !== undefined) {
-    throw new RestoreNotStartedError(
-      meta.app,
-      "a run was killed while changing the app and waits for recovery (its journal.json): run ship --recover first, then roll back",
-    );
+    throw new RestoreNotStartedError(meta.app, WAITS_FOR_RECOVERY);
   }
   // An app directory behind a dangling symlink (a volume not mounted, a shared directory moved) can
   // take no file: the restore would stop half-way at its first mkdir.

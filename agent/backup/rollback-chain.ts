@@ -19,7 +19,7 @@ export function chainRefusal(
   // The backup of the last update deleted by hand: restoring would leave that update's files
   // among the restored version's.
   if (installed !== undefined && installed !== first.replacedBy)
-    return `has no backup that undoes the installed ${installed}: the newest backup of ${target.app}, ${first.id}, undoes ${first.replacedBy}; restoring ${target.id} would leave ${installed}'s files mixed with ${restoredVersionLabel(target.version, target.replacedBy)}'s (was a backup deleted by hand?)`;
+    return `has no backup that undoes the installed ${installed}: the newest backup of ${target.app}, ${first.id}, undoes ${first.replacedBy}; restoring ${target.id} would leave ${installed}'s files mixed with those of ${restoredVersionLabel(target.version, target.replacedBy)} (was a backup deleted by hand?)`;
   for (const [i, later] of chain.slice(1).entries()) {
     const newer = chain[i];
     if (newer === undefined) continue;

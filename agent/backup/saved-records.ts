@@ -1,13 +1,13 @@
 /**
  * Whether a backup's own records (beside meta.json) are there and as its update wrote them, judged
- * by one lstat each against the sizes meta.json recorded: the one rule `ship --rollback` refuses by
- * before anything moves and `ship --list-backups` lists by. The listing judged meta.json alone, so a
- * backup whose index.json, inventory.json or manifest.json was deleted or truncated was listed as
- * restorable (exit 0), and the operator who picked it was then refused. Nothing here reads a file:
- * the listing stays one stat per record. A record whose content is damaged at its old size is found
- * by the rollback's parse, which names the same file.
+ * by one lstat each against the sizes (and sums, record-sums.ts) meta.json recorded: the one rule
+ * `ship --rollback` refuses by before anything moves and `ship --list-backups` lists by. The listing
+ * judged meta.json alone, so a backup whose index.json, inventory.json or manifest.json was deleted
+ * or truncated was listed as restorable (exit 0), and the operator who picked it was then refused.
+ * A record is read only when its time moved since it was written: then it is hashed against its
+ * sum, so one garbled at its old size is named too.
  */
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { damagedRecord } from "../state/record-file.js";
 import { lstatOrUndefined } from "../tree/fs-ops.js";
 import {
@@ -22,6 +22,7 @@ import {
   UNDONE_MANIFEST_FILE,
   UNDONE_MANIFEST_WHAT,
 } from "./record-names.js";
+import { checkRecordSum, type RecordSum } from "./record-sums.js";
 
 /** The parts of meta.json (backup-store.ts) the rule judges by. */
 interface SizedMeta {
@@ -30,6 +31,7 @@ interface SizedMeta {
   manifestBytes?: number | undefined;
   installedBytes?: number | undefined;
   inventorySizes?: number[] | undefined;
+  recordSums?: Record<string, RecordSum> | undefined;
 }
 
 /** Throws what is wrong with the backup's records (exit 2, naming the file and the way out). */
@@ -43,11 +45,19 @@ export function checkSavedRecords(backupPath: string, meta: SizedMeta): void {
   const sizes = meta.inventorySizes;
   if (sizes !== undefined && !sizes.includes(listed.size))
     throw damagedRecord(inventory, BACKUP_WHAT, resized(listed.size, sizes.join(" or ")));
+  // Garbled at its own size: listed as restorable, then refused by the rollback's parse (or, where
+  // it still parsed, restored by). A file whose time is the one recorded is not read.
+  checkRecordSum(inventory, meta.recordSums?.[INVENTORY_FILE], BACKUP_WHAT);
   checkSavedIndex(backupPath, meta);
   // Absent is no damage for either: a backup made before they were kept has none, and moving
   // manifest.json aside is the documented way to roll back without the undone release's hooks.
-  checkSize(join(backupPath, UNDONE_MANIFEST_FILE), meta.manifestBytes, UNDONE_MANIFEST_WHAT);
-  checkSize(join(backupPath, INSTALLED_FILE), meta.installedBytes, BACKUP_WHAT);
+  checkSize(
+    join(backupPath, UNDONE_MANIFEST_FILE),
+    meta.manifestBytes,
+    UNDONE_MANIFEST_WHAT,
+    meta.recordSums,
+  );
+  checkSize(join(backupPath, INSTALLED_FILE), meta.installedBytes, BACKUP_WHAT, meta.recordSums);
   // saved.json: absent in backups made before it was kept and in one that saved no copy, and
   // meta.json records no size for it. A directory or a link in its place is damage: `--rollback`
   // said "internal error: EISDIR" (exit 1) and the listing called that backup restorable.
@@ -55,11 +65,17 @@ export function checkSavedRecords(backupPath: string, meta: SizedMeta): void {
   if (lstatOrUndefined(saved)?.isFile() === false) throw damagedRecord(saved, SAVED_SIZES_WHAT, NOT_A_FILE);
 }
 
-function checkSize(path: string, bytes: number | undefined, what: string): void {
+function checkSize(
+  path: string,
+  bytes: number | undefined,
+  what: string,
+  sums: SizedMeta["recordSums"],
+): void {
   const stat = bytes === undefined ? undefined : lstatOrUndefined(path);
   if (stat === undefined) return;
   if (!stat.isFile()) throw damagedRecord(path, what, NOT_A_FILE);
   if (stat.size !== bytes) throw damagedRecord(path, what, resized(stat.size, String(bytes)));
+  checkRecordSum(path, sums?.[basename(path)], what);
 }
 
 function resized(size: number, recorded: string): string {

@@ -9,11 +9,11 @@
  * it was kept, and copies cleanup added later, have no record: they are not checked; backups made
  * while it held sizes only are checked by size.
  */
-import { type BigIntStats, lstatSync } from "node:fs";
+import type { BigIntStats } from "node:fs";
 import { join } from "node:path";
 import * as z from "zod";
 import { parseRecord } from "../state/record-file.js";
-import { writeFileAtomic } from "../tree/fs-ops.js";
+import { lstatBigOrUndefined, writeFileAtomic } from "../tree/fs-ops.js";
 import { hashEntries, hashFile } from "../tree/hash-file.js";
 import { backupFilesDir, readSavedRecord } from "./backup-store.js";
 import { SAVED_SIZES_FILE, SAVED_SIZES_WHAT } from "./record-names.js";
@@ -74,19 +74,20 @@ export async function writeSavedSizes(
   await writeFileAtomic(join(backupPath, SAVED_SIZES_FILE), JSON.stringify(copies), false);
 }
 
-/** A bigint lstat, or undefined for whatever stands in the way (as `.catch(() => undefined)` did). */
-export function lstatBigOrUndefined(path: string): BigIntStats | undefined {
-  try {
-    return lstatSync(path, { bigint: true, throwIfNoEntry: false });
-  } catch {
-    return undefined;
-  }
-}
-
 /** Node's Stats.mtimeMs from a bigint stat's nanoseconds (sec * 1e3 + nsec / 1e6): the scan's very double. */
 function msOfNs(ns: bigint): number {
   return Number(ns / 1_000_000_000n) * 1e3 + Number(ns % 1_000_000_000n) / 1e6;
 }
+
+/** The copies saved.json records (none when it is absent), by their path in files/. */
+export async function savedCopyNames(backupPath: string): Promise<string[]> {
+  const path = join(backupPath, SAVED_SIZES_FILE);
+  const text = await readSavedRecord(path, SAVED_SIZES_WHAT);
+  return text === undefined ? [] : Object.keys(parseRecord(text, path, SavedSizes, SAVED_SIZES_WHAT));
+}
+
+/** resizedCopies' kind of a copy that is not there. */
+export const MISSING_COPY = "missing";
 
 /**
  * The copies that are no longer what was recorded: `rel`, the size now and the size saved; a copy
@@ -97,6 +98,8 @@ function msOfNs(ns: bigint): number {
 export async function resizedCopies(
   backupPath: string,
   known: ReadonlyMap<string, BigIntStats> = new Map(),
+  /** A missing copy is listed too, with kind MISSING_COPY (for `--list-backups`, which reads no inventory). */
+  missingToo = false,
 ): Promise<{ rel: string; now: number; saved: number; kind?: string; edited?: true }[]> {
   const path = join(backupPath, SAVED_SIZES_FILE);
   // A directory in its place (or a link to one) was "internal error: EISDIR", exit 1: damage, named.
@@ -112,7 +115,10 @@ export async function resizedCopies(
     // round trip through libuv's thread pool (most of a 1 % rollback's checks, and all its wait).
     const stat = known.get(rel) ?? lstatBigOrUndefined(copy);
     // A missing copy is checkSavedEntries' to judge (a restore killed half-way has moved some back).
-    if (stat === undefined) continue;
+    if (stat === undefined) {
+      if (missingToo) changed.push({ rel, now: 0, saved, kind: MISSING_COPY });
+      continue;
+    }
     const now = Number(stat.size);
     // Only files are recorded: a directory in a file's place stopped the restore half-way (ENOTDIR,
     // exit 3, the app partly restored), a link would have gone into the app for the file.

@@ -5,12 +5,13 @@
  * program since then must never be signalled.
  */
 import { readdirSync, readFileSync } from "node:fs";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import * as z from "zod";
 import { fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
+import { removeRecordFile } from "../tree/fs-ops.js";
 
 const RunningCommand = z.object({
   /** The leader's pid, which is also the process group id (commands run in their own group). */
@@ -45,7 +46,7 @@ export async function recordRunningCommand(file: string, pgid: number, label: st
 }
 
 export async function clearRunningCommand(file: string): Promise<void> {
-  await rm(file, { force: true });
+  await removeRecordFile(file);
 }
 
 export interface EndOptions {

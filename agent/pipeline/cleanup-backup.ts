@@ -13,12 +13,14 @@ import { lstat, readdir } from "node:fs/promises";
 import { join } from "node:path";
 import {
   backupFilesDir,
-  inventorySize,
+  inventoryText,
   readBackupInventory,
   readBackupMeta,
   writeBackupInventory,
   writeBackupMeta,
 } from "../backup/backup-store.js";
+import { INVENTORY_FILE } from "../backup/record-names.js";
+import { sumAlsoOf } from "../backup/record-sums.js";
 import { faultPoint } from "../fault.js";
 import { lstatOrUndefined, moveEntry, removeIfExists } from "../tree/fs-ops.js";
 import { removeTree, TreeRemovalError } from "../tree/remove-tree.js";
@@ -51,8 +53,16 @@ export async function setAsideIntoBackup(
   // The new size beside the old before the rewrite, the old dropped after it: a kill between the
   // two writes leaves an inventory of either size, whole, which the size rule (saved-records.ts)
   // must not call damaged (recovery restores this backup then).
+  // Its sum likewise (record-sums.ts), with no time: the file is about to change.
+  const text = inventoryText(inventory);
+  const sums = meta.recordSums;
+  const sum = sumAlsoOf(sums?.[INVENTORY_FILE], text);
   if (sizes !== undefined)
-    await writeBackupMeta(backupPath, { ...meta, inventorySizes: [...sizes, inventorySize(inventory)] });
+    await writeBackupMeta(backupPath, {
+      ...meta,
+      inventorySizes: [...sizes, Buffer.byteLength(text)],
+      ...(sum === undefined ? {} : { recordSums: { ...sums, [INVENTORY_FILE]: sum } }),
+    });
   const written = await writeBackupInventory(backupPath, inventory);
   faultPoint("cleanup:inventory-written");
   const saved = backupFilesDir(backupPath);
@@ -62,7 +72,8 @@ export async function setAsideIntoBackup(
   if (files.length > 0 || sizes !== undefined)
     await writeBackupMeta(backupPath, {
       ...meta,
-      ...(sizes === undefined ? {} : { inventorySizes: [written] }),
+      ...(sizes === undefined ? {} : { inventorySizes: [written.bytes] }),
+      ...(sum === undefined ? {} : { recordSums: { ...sums, [INVENTORY_FILE]: written.sum } }),
       bytes: meta.bytes + bytes,
       files: meta.files + files.length,
     });

@@ -51,9 +51,12 @@ export async function finalizeUpdate(input: FinalizeInput): Promise<void> {
   } catch (error) {
     // The run's outcome stands; what is lost is the record of it, and the hub must hear that too.
     report.stateNotRecorded = errorMessage(error);
+    // When that is why the run failed, its error said it already (a hook made the state directory
+    // immutable): repeated, the JSON log held the one message four times.
+    const said = report.error?.includes(report.stateNotRecorded) === true;
     log.error("could not record the outcome in the state file", {
       stateFile: input.stateFile,
-      error: report.stateNotRecorded,
+      ...(said ? { error: "the reason the run failed, above" } : { error: report.stateNotRecorded }),
     });
   }
   if (INSTALLED.has(report.result) && input.release !== undefined) {

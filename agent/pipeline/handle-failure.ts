@@ -69,9 +69,14 @@ export async function handleFailure(ctx: UpdateContext, step: Step, error: unkno
   }
 
   // Durable before any rollback step: a kill in the restore or the rollback hooks keeps the reason.
-  await recordPendingFailure(ctx, name, reason).catch((problem: unknown) =>
-    ctx.log.warn(`could not record why the update failed in the state file: ${messageOf(problem)}`),
-  );
+  // The state file's own failure (its directory made immutable by a hook) is the reason itself:
+  // said again here, the JSON log held it four times in one run.
+  await recordPendingFailure(ctx, name, reason).catch((problem: unknown) => {
+    const said = messageOf(problem);
+    if (said === reason)
+      ctx.log.debug("could not record why the update failed in the state file (the reason above)");
+    else ctx.log.warn(`could not record why the update failed in the state file: ${said}`);
+  });
   const wantsCommands = servicesMayBeStopped(ctx) && rollbackCommandsOf(ctx).length > 0;
   // The release's files, for its rollback commands: still staged before the apply; linked aside
   // from the app before a restore removes them. After a failed apply they are partly gone: none.

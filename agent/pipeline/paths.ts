@@ -32,6 +32,9 @@ export function updatePaths(config: AgentConfig, name: string, source: Source): 
   };
 }
 
+/** What appStateDir is, in an error about it. */
+export const APP_STATE_WHAT = "ship's state directory of the app: its install index, journal and run records";
+
 /**
  * Keyed by app_dir, not source name: the install index describes a directory, whoever fills it.
  * The key is the directory's real path, so `/opt/app/`, `/opt/app` and a symlink to it are one

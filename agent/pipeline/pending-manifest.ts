@@ -5,10 +5,11 @@
  * README promises for every interrupted update was silently skipped. A file of its own, mode 600,
  * not the state file (640, read by the seed's health check): notifications carry webhook secrets.
  */
-import { readFile, rm } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Manifest } from "../../shared/manifest/schema.js";
 import { writeFileAtomic } from "../state/state-file.js";
+import { removeRecordFile } from "../tree/fs-ops.js";
 
 const PENDING_MANIFEST_FILE = "pending-manifest.json";
 
@@ -37,5 +38,5 @@ export async function readPendingManifest(
 }
 
 export async function dropPendingManifest(appStateDir: string): Promise<void> {
-  await rm(join(appStateDir, PENDING_MANIFEST_FILE), { force: true });
+  await removeRecordFile(join(appStateDir, PENDING_MANIFEST_FILE));
 }

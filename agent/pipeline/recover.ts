@@ -9,10 +9,11 @@ import { journalPath } from "../apply/journal.js";
 import { rollbackRecordPath } from "../backup/rollback-record.js";
 import { endInterruptedCommand, runningCommandFile } from "../exec/running-command.js";
 import { acquireAppLock } from "../lock/run-lock.js";
+import { checkRecordDir } from "../state/record-file.js";
 import { readState } from "../state/state-file.js";
 import { lstatOrUndefined } from "../tree/fs-ops.js";
 import { defaultPorts } from "./default-ports.js";
-import { lockDir, updatePaths } from "./paths.js";
+import { APP_STATE_WHAT, lockDir, updatePaths } from "./paths.js";
 import { resolvePendingUpdate } from "./pending-update.js";
 import type { PipelinePorts } from "./ports.js";
 import { type AppReport, appMessage, combinedExitCode } from "./report.js";
@@ -59,6 +60,7 @@ export async function recover(
       const lock = await acquireAppLock(lockDir(config), source.app_dir, appLog);
       try {
         const { appStateDir } = updatePaths(config, name, source);
+        checkRecordDir(appStateDir, APP_STATE_WHAT);
         // Read before anything moves: a damaged state file was found only after the journal's
         // restore, so `--recover` changed the app and then said exit 2, "nothing changed".
         await readState(config.general.state_file);

@@ -21,6 +21,7 @@ import { endInterruptedCommand, runningCommandFile } from "../exec/running-comma
 import { acquireAppLock, type HeldLock } from "../lock/run-lock.js";
 import { namingConfigFile } from "../sources/config-file-errors.js";
 import type { ReleaseSource } from "../sources/types.js";
+import { checkRecordDir } from "../state/record-file.js";
 import { readState, updateSourceState } from "../state/state-file.js";
 import { sourceScratch } from "./check-scratch.js";
 import { checkSourceFiles } from "./configured-files.js";
@@ -34,7 +35,7 @@ import {
   readInstalledRelease,
 } from "./installed-release.js";
 import { removeLeftovers } from "./leftovers.js";
-import { lockDir, updatePaths } from "./paths.js";
+import { APP_STATE_WHAT, lockDir, updatePaths } from "./paths.js";
 import { dropPendingManifest } from "./pending-manifest.js";
 import { awaitingRecovery, type PendingResolution, resolvePendingUpdate } from "./pending-update.js";
 import type { PipelinePorts } from "./ports.js";
@@ -124,6 +125,7 @@ export async function runSource(
   let checkedSource: ReleaseSource | undefined;
   try {
     const { ports } = options;
+    checkRecordDir(paths.appStateDir, APP_STATE_WHAT);
     // A check applies nothing, not even a recovery; the next real run recovers first.
     const interrupted = options.checkOnly
       ? null

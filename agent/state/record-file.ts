@@ -105,6 +105,30 @@ export function unwritableRecord(path: string, what: string, error?: unknown): B
 }
 
 /**
+ * Refuses a directory of ship's records that is something else now (a file, a link to one): a
+ * pre_update hook or a hand `rm -r` + `touch` left the app's state directory a file, and each
+ * command then met it where it first read a record there, with a bare "cannot open …/journal.json:
+ * a component of the path is not a directory (ENOTDIR)" or "cannot read running-command.json", exit
+ * 1, and `--rollback` said the same of install-index.json. Exit 2, naming the directory, what it
+ * is for and the way out. Absent is fine: ship makes it.
+ */
+export function checkRecordDir(dir: string, what: string): void {
+  let stat: ReturnType<typeof statSync>;
+  try {
+    stat = statSync(dir, { throwIfNoEntry: false });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOTDIR") throw error;
+    throw BadInputError.single(dir, "", `(${what}) cannot be used: ${dirProblem(dirname(dir), error) ?? ""}`);
+  }
+  if (stat !== undefined && !stat.isDirectory())
+    throw BadInputError.single(
+      dir,
+      "",
+      `(${what}) is not a directory (something replaced it with a file?): move that aside and let ship make the directory again`,
+    );
+}
+
+/**
  * What is wrong with ship's directory `dir` when ownership is not it, or undefined: EPERM is what an
  * immutable directory answers (root included; EACCES is the one for modes and owners).
  */

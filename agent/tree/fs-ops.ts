@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import {
+  type BigIntStats,
   constants,
   linkSync,
   lstatSync,
@@ -66,6 +67,15 @@ function mustCopy(error: unknown): boolean {
 export function lstatOrUndefined(path: string): Stats | undefined {
   try {
     return lstatSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A bigint lstat, or undefined for whatever stands in the way (as `.catch(() => undefined)` did). */
+export function lstatBigOrUndefined(path: string): BigIntStats | undefined {
+  try {
+    return lstatSync(path, { bigint: true, throwIfNoEntry: false });
   } catch {
     return undefined;
   }
@@ -246,6 +256,19 @@ export async function removeIfExists(path: string): Promise<void> {
     unlinkSync(path);
   } catch (error) {
     if (code(error) !== "ENOENT") throw error;
+  }
+}
+
+/**
+ * Removes one of ship's record files, gone or not. ENOTDIR is gone too: its directory is something
+ * else now (a pre_update hook replaced the app's state directory with a file), so no file can be
+ * there, and a warning with a bare "not a directory, lstat …" beside the run's own error said nothing.
+ */
+export async function removeRecordFile(path: string): Promise<void> {
+  try {
+    await rm(path, { force: true });
+  } catch (error) {
+    if (code(error) !== "ENOTDIR") throw error;
   }
 }
 

@@ -107,6 +107,11 @@ export async function forEachInSlices<T>(
   }
 }
 
+/** sha256 of text as written to a file (UTF-8). */
+export function hashText(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
 /** A symlink's identity is its target, never what it points to. */
 export function hashSymlinkTarget(target: string): string {
   return createHash("sha256").update(`symlink:${target}`).digest("hex");

@@ -3,16 +3,19 @@
 import "../one-shot-schemas.js";
 // Its own module, apart from --rollback: listing needs neither the restore engine, the lock nor crypto.
 
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { AgentConfig } from "../../../shared/config/schema.js";
 import { BadInputError } from "../../../shared/errors.js";
 import { readInstallIndexHeader } from "../../apply/install-index.js";
+import { journalPath, WAITS_FOR_RECOVERY } from "../../apply/journal.js";
 import { checkSourceBackupDirs } from "../../backup/backup-dirs.js";
 import { sourceLedElsewhere, sourceOfBackup } from "../../backup/backup-owner.js";
 import {
   type BackupInfo,
   backupInfoWith,
   backupMadeUnder,
+  backupMetaOf,
+  type DamagedBackup,
   inUpdateOrder,
   listBackupsWithDamaged,
   newestFirstBackup,
@@ -20,8 +23,10 @@ import {
   setAsideDirs,
   setAsideOf,
 } from "../../backup/backup-store.js";
+import { checkSavedCopies } from "../../backup/restore-preflight.js";
 import { chainRefusal } from "../../backup/rollback-chain.js";
 import { appStateDir } from "../../pipeline/paths.js";
+import { lstatOrUndefined } from "../../tree/fs-ops.js";
 import type { GlobalOptions } from "../cli.js";
 import { loadCliConfig } from "../load-config.js";
 import type { Output } from "../output.js";
@@ -51,10 +56,11 @@ export async function listBackupsCommand(options: GlobalOptions, out: Output): P
   );
   // Damaged ones of the named sources only: another source's are another --list-backups' business.
   // Every app directory with --sources too: a renamed source's older backups are under its old name.
-  const { backups: all, damaged } = await listBackupsWithDamaged(
+  const { backups: listed, damaged } = await listBackupsWithDamaged(
     config.general.backup_dir,
     Object.keys(config.sources),
   );
+  const all = await withoutDamagedCopies(config, listed, damaged);
   const shown = damaged.filter((d) => options.sources === undefined || options.sources.includes(d.app));
   // Only this config's apps: another config sharing backup_dir may use the same source names.
   // Each with the source that restores it now: a renamed source's older backups were listed under
@@ -106,6 +112,38 @@ export async function listBackupsCommand(options: GlobalOptions, out: Output): P
 }
 
 /**
+ * The backups whose saved copies are as their update saved them; the others are moved to `damaged`,
+ * in the rollback's words (checkSavedCopies, by saved.json: one lstat per copy, no inventory read,
+ * nothing of the app). A copy made a symlink or a directory, truncated, edited or deleted was listed
+ * as restorable and the rollback then refused it. A copy missing while a restore of the app waits
+ * for recovery (its journal) is no damage: that restore moved it back.
+ */
+async function withoutDamagedCopies(
+  config: AgentConfig,
+  backups: readonly BackupInfo[],
+  damaged: DamagedBackup[],
+): Promise<BackupInfo[]> {
+  const whole: BackupInfo[] = [];
+  for (const b of backups) {
+    // Another config's (sharing backup_dir) is its listing's business, as its damaged records are.
+    if (sourceOfBackup(config.sources, b) === undefined) {
+      whole.push(b);
+      continue;
+    }
+    const stateDirs = [backupMetaOf(b).stateDir, appStateDir(config, b.appDir)];
+    const restoring = stateDirs.some((dir) => lstatOrUndefined(journalPath(dir)) !== undefined);
+    try {
+      await checkSavedCopies(b.path, undefined, !restoring);
+      whole.push(b);
+    } catch (error) {
+      if (!(error instanceof BadInputError)) throw error;
+      damaged.push({ app: basename(dirname(b.path)), message: error.message, backup: b });
+    }
+  }
+  return whole;
+}
+
+/**
  * The RESTORES column of a backup whose update found no version installed. "(pre-ship)" was shown
  * for every one, also for an update that found the install index deleted, whose backup brings back
  * a tree ship had installed (the older backups of the app say so, as do old files it saved): ship's
@@ -138,9 +176,12 @@ async function inUpdateOrderPerApp<T extends BackupInfo & { source: string }>(
   for (const name of new Set(byDate.map((b) => b.source))) {
     const source = config.sources[name];
     if (source === undefined) continue;
-    const installed = await readInstallIndexHeader(appStateDir(config, source.app_dir)).catch(
-      () => undefined,
-    );
+    const stateDir = appStateDir(config, source.app_dir);
+    const installed = await readInstallIndexHeader(stateDir).catch(() => undefined);
+    // A run killed while changing the app (an update, or a rollback half-way): `--rollback` refuses
+    // every backup of it until recovery, and the listing called them restorable, the one the killed
+    // restore was taking back among them.
+    const waiting = lstatOrUndefined(journalPath(stateDir)) !== undefined;
     const slots = byDate.flatMap((b, i) => (b.source === name ? [i] : []));
     const damaged = unlisted.filter((b) => sourceOfBackup(config.sources, b)?.name === name);
     const chain = inUpdateOrder(
@@ -154,8 +195,9 @@ async function inUpdateOrderPerApp<T extends BackupInfo & { source: string }>(
       const blocked = upTo.find((d) => damaged.includes(d));
       // The chain's words as the rollback says them, of backup_dir ("… has no backup that undoes …").
       const gap = chainRefusal(upTo, installed?.version);
-      const refusal =
-        blocked !== undefined
+      const refusal = waiting
+        ? WAITS_FOR_RECOVERY
+        : blocked !== undefined
           ? `a rollback to it must first restore ${blocked.id}, which cannot be restored (not listed: named on stderr)`
           : gap === undefined
             ? undefined

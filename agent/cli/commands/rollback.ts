@@ -24,9 +24,9 @@ import { appTrashDir } from "../../backup/trash.js";
 import { shownPath } from "../../backup/unrestored.js";
 import { acquireAppLock } from "../../lock/run-lock.js";
 import { kindProblems } from "../../pipeline/configured-paths.js";
-import { appStateDir, lockDir } from "../../pipeline/paths.js";
+import { APP_STATE_WHAT, appStateDir, lockDir } from "../../pipeline/paths.js";
 import { noteShipDirs } from "../../pipeline/untouched-dirs.js";
-import { unwritableRecord } from "../../state/record-file.js";
+import { checkRecordDir, unwritableRecord } from "../../state/record-file.js";
 import { readState } from "../../state/state-file.js";
 import type { GlobalOptions } from "../cli.js";
 import { loadCliConfig } from "../load-config.js";
@@ -207,6 +207,7 @@ async function checkRollback(config: AgentConfig, configPath: string, id: string
     configPath,
   );
   if (appDirKind.length > 0) throw new BadInputError(appDirKind, appDirKind.map(formatIssue).join("; "));
+  checkRecordDir(appStateDir(config, owner.app_dir), APP_STATE_WHAT);
   // The state file is written once the files are back: damaged, it made a rollback that had
   // restored every file exit 2 ("nothing changed") with no word of it. Read it before anything moves.
   await readState(config.general.state_file);

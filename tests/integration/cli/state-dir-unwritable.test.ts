@@ -69,4 +69,23 @@ describe("the state directory made unwritable mid-run (real CLI)", () => {
     expect(next.code, next.stdout + next.stderr).toBe(0);
     expect((await hashTree(app.appDir))["app.txt"]).not.toBe(before["app.txt"]);
   });
+
+  // The JSON log said the state file's message four times: the step's failure, "could not record
+  // why the update failed" (the same write, failing the same way), the outcome, and "could not record
+  // the outcome". The two retries now point at it instead of repeating it.
+  it("the JSON log says the state file's message with the step's failure and the outcome only", async (ctx) => {
+    if (!chattrWorks) ctx.skip();
+    await installV1ThenHookV2(`chattr +i ${stateDir}`);
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stdout + run.stderr).toBe(2);
+    const message = `${stateDir}/state.json (ship's state file) cannot be written`;
+    const json = (run.stdout + run.stderr)
+      .split("\n")
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line) as { msg: string; reason?: string; error?: string });
+    const saying = json.filter((l) => JSON.stringify(l).includes(message));
+    expect(saying.map((l) => l.msg.split(":")[0])).toEqual(["step apply failed", "myapp"]);
+    const notRecorded = json.find((l) => l.msg === "could not record the outcome in the state file");
+    expect(notRecorded?.error).toBe("the reason the run failed, above");
+  });
 });
