@@ -400,7 +400,7 @@ export class HttpSource implements ReleaseSource {
         answer ??= await this.openRelease(signal);
         return (answer?.response.requestedVia ?? []).map((hop) => signatureUrlOf(this.credentialsFor(hop)));
       },
-      (url) => this.signatureText(url, signal),
+      (url) => this.signatureText(url, signal, url !== beside),
     );
     if (found === undefined) return { opened: answer, from: beside };
     await writeFile(target, found.found, { mode: 0o600 });
@@ -412,8 +412,15 @@ export class HttpSource implements ReleaseSource {
    * answer means the signature could not be read, and reading it as "unsigned" would send the
    * operator after CI instead of the server: 401 / 403 are the credentials (refusedAt, exit 2),
    * 5xx and network faults a failed download naming the .sig URL (exit 1), retried like the artifact.
+   * Beside a redirect's hop (`alongHop`) a 401 / 403 is "none here" too, said in a warning: a store
+   * whose links are signed for one object (S3, GCS) refuses every other name, a missing .sig
+   * included, and a release signed nowhere was refused naming that 403, never as unsigned.
    */
-  private async signatureText(url: string, signal: AbortSignal | undefined): Promise<string | undefined> {
+  private async signatureText(
+    url: string,
+    signal: AbortSignal | undefined,
+    alongHop = false,
+  ): Promise<string | undefined> {
     // The configured headers go to the url's own origin only, as the redirects they follow.
     const sameOrigin = new URL(url).origin === new URL(this.cfg.url).origin;
     let text: string;
@@ -424,6 +431,12 @@ export class HttpSource implements ReleaseSource {
       });
     } catch (err) {
       if (err instanceof DownloadError && (err.status === 404 || err.status === 410)) return undefined;
+      if (alongHop && err instanceof DownloadError && (err.status === 401 || err.status === 403)) {
+        this.ctx.log.warn(
+          `${redactUrl(url)} refused the request (HTTP ${err.status}): taken as no signature there`,
+        );
+        return undefined;
+      }
       if (err instanceof DownloadError && err.status !== 401 && err.status !== 403)
         throw new DownloadError(
           err.url,
