@@ -46,17 +46,22 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
+/** One `ship` run of a trusting app (in `root`/`name`) whose url is the front's latest.tar.gz. */
+async function runLatest(name: string): Promise<{ code: number; said: string; app: string }> {
+  const { config, app } = await httpApp(
+    join(root, name),
+    `${front.url}/latest.tar.gz`,
+    `retries = 0\n${trust}`,
+  );
+  const run = await runShip(["--config", config]);
+  return { code: run.code, said: run.stdout + run.stderr, app };
+}
+
 describe("a .sig looked for along a redirect into a store that answers 403 for what it lacks", () => {
   it("none anywhere: refused as unsigned (exit 2), the store's 403 named as where it was not found, nothing installed", async () => {
     storedSig = undefined;
-    const { config, app } = await httpApp(
-      join(root, "none"),
-      `${front.url}/latest.tar.gz`,
-      `retries = 0\n${trust}`,
-    );
-    const run = await runShip(["--config", config]);
-    const said = run.stdout + run.stderr;
-    expect(run.code, said).toBe(2);
+    const { code, said, app } = await runLatest("none");
+    expect(code, said).toBe(2);
     expect(said).toContain("unsigned");
     expect(said).toContain(`${store.url}/b/myapp-1.0.0.tar.gz.sig`);
     expect(said).toMatch(/HTTP 403/);
@@ -65,14 +70,8 @@ describe("a .sig looked for along a redirect into a store that answers 403 for w
 
   it("the .sig the store holds beside the archive's link is read, the release installed", async () => {
     storedSig = await readFile(join(root, "myapp-1.0.0.tar.gz.sig"));
-    const { config, app } = await httpApp(
-      join(root, "found"),
-      `${front.url}/latest.tar.gz`,
-      `retries = 0\n${trust}`,
-    );
-    const run = await runShip(["--config", config]);
-    const said = run.stdout + run.stderr;
-    expect(run.code, said).toBe(0);
+    const { code, said, app } = await runLatest("found");
+    expect(code, said).toBe(0);
     expect(await readdir(app)).not.toEqual([]);
   });
 });
