@@ -47,7 +47,7 @@ afterAll(async () => {
 });
 
 /** One `ship` run of a trusting app (in `root`/`name`) whose url is the front's latest.tar.gz. */
-async function runLatest(name: string): Promise<{ code: number; said: string; app: string }> {
+async function runLatest(name: string): Promise<{ code: number | null; said: string; app: string }> {
   const { config, app } = await httpApp(
     join(root, name),
     `${front.url}/latest.tar.gz`,
