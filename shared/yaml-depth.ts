@@ -7,7 +7,7 @@
  * instead (only then: reading it again costs most of a parse). Config merges and update manifests
  * both measure here, each against its own limit.
  */
-import { type CST, type Document, isMap, isPair, isSeq, Parser } from "yaml";
+import { type CST, type Document, isAlias, isMap, isPair, isScalar, isSeq, Parser } from "yaml";
 
 /** The offset of the first list or mapping of `doc` (parsed from `text`) nested deeper than `max`. */
 export function firstYamlPastDepth(doc: Document, text: string, max: number): number | undefined {
@@ -53,3 +53,56 @@ const syntaxChildren: Children<CST.Token> = (token) => {
   );
   return { offset: token.offset, children };
 };
+
+/** Thrown inside expandedHeight when expansion passes the limit; `offset` is the alias that did. */
+class PastDepth {
+  constructor(readonly offset: number) {}
+}
+
+/**
+ * The offset of the first alias through which `doc`, expanded as toJS expands it, nests deeper
+ * than `max`, or one that refers to a collection it is inside of (a cycle nests for ever). An
+ * anchor 30 levels deep used 5 levels down passed the measure above, which counts an alias as a
+ * leaf, and came out 35 deep. Each node's height is worked out once (a "billion laughs" of aliases
+ * costs no more than its text), and the walk stops past `max`, so its recursion stays shallow.
+ */
+export function firstAliasPastDepth(doc: Document, max: number): number | undefined {
+  const heights = new Map<unknown, number>();
+  const inProgress = new Set<unknown>();
+  const height = (node: unknown, depth: number): number => {
+    if (isAlias(node)) {
+      const target = node.resolve(doc);
+      const offset = node.range?.[0] ?? 0;
+      if (inProgress.has(target)) throw new PastDepth(offset);
+      const below = height(target, depth);
+      if (depth + below > max) throw new PastDepth(offset);
+      return below;
+    }
+    if (!isMap(node) && !isSeq(node)) return 0;
+    const known = heights.get(node);
+    if (known !== undefined) return known;
+    if (depth >= max) throw new PastDepth(node.range?.[0] ?? 0);
+    inProgress.add(node);
+    let tallest = 0;
+    for (const item of node.items) {
+      if (!isPair(item)) tallest = Math.max(tallest, height(item, depth + 1));
+      else if (isScalar(item.key) && typeof item.key.value === "symbol" && isMergeable(item.value)) {
+        // `<<: *base` puts base's keys in this mapping: they are at this level, not one below.
+        for (const source of isSeq(item.value) ? item.value.items : [item.value])
+          tallest = Math.max(tallest, height(source, depth) - 1);
+      } else tallest = Math.max(tallest, height(item.key, depth + 1), height(item.value, depth + 1));
+    }
+    inProgress.delete(node);
+    heights.set(node, tallest + 1);
+    return tallest + 1;
+  };
+  try {
+    height(doc.contents, 0);
+    return undefined;
+  } catch (e) {
+    if (e instanceof PastDepth) return e.offset;
+    throw e;
+  }
+}
+
+const isMergeable = (value: unknown): boolean => isAlias(value) || isMap(value) || isSeq(value);

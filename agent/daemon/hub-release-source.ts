@@ -6,11 +6,12 @@
  * `[trust]` before anything is downloaded (http) or extracted (sftp).
  */
 import { createHash } from "node:crypto";
-import { readFile, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse } from "yaml";
 import type { AgentConfig, Source } from "../../shared/config/schema.js";
 import { BadInputError, VerificationError } from "../../shared/errors.js";
+import { MANIFEST_YAML_OPTIONS, readManifestText } from "../../shared/manifest/load.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import type { DeployRelease } from "../../shared/protocol/messages.js";
 import { verifyReleaseTrust } from "../../shared/signing/trust.js";
@@ -32,6 +33,7 @@ import type {
   SourceContext,
   UpdateCheck,
 } from "../sources/types.js";
+import { pathExists } from "../tree/fs-ops.js";
 
 export interface HubReleaseSourceOptions {
   app: string;
@@ -346,14 +348,17 @@ export class HubReleaseSource implements ReleaseSource {
    */
   private async checkStagedVersion(stagingDir: string): Promise<void> {
     const file = join(stagingDir, MANIFEST_FILENAME);
-    const text = await readFile(file, "utf8").catch(() => undefined);
-    if (text === undefined) {
+    if (!(await pathExists(file))) {
       await writeFile(file, this.options.release.manifest, { flag: "wx" });
       return;
     }
+    // Read as the pipeline's loader reads it: read as UTF-8 unchecked, a directory of that name
+    // fell through to the write above ("EEXIST"), and a Latin-1 or UTF-16 manifest was compared
+    // as U+FFFD text before the loader could name the byte.
+    const text = await readManifestText(file);
     let version: unknown;
     try {
-      version = (parse(text) as { version?: unknown } | null)?.version;
+      version = (parse(text, MANIFEST_YAML_OPTIONS) as { version?: unknown } | null)?.version;
     } catch {
       return; // the pipeline's manifest loader reports the error with its position
     }

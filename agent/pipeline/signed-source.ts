@@ -5,15 +5,16 @@
  * says. (The daemon's hub source checks the hub's signature itself and is not wrapped.)
  */
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse } from "yaml";
 import type { Source, Trust } from "../../shared/config/schema.js";
 import { BadInputError, VerificationError } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
+import { MANIFEST_YAML_OPTIONS, readManifestText } from "../../shared/manifest/load.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { SignatureError, verifyReleaseTrust } from "../../shared/signing/index.js";
 import type { FetchedRelease, FetchOptions, ReleaseSource, UpdateCheck } from "../sources/types.js";
+import { pathExists } from "../tree/fs-ops.js";
 
 export function requiresSignatures(trust: Trust | undefined): trust is Trust {
   return trust !== undefined && (trust.keys.length > 0 || trust.key_files.length > 0);
@@ -47,13 +48,16 @@ export class SignatureCheckingSource implements ReleaseSource {
     const what = `${this.name} release ${release.id}`;
     if (release.artifactSha256 === undefined || release.artifactPath === undefined)
       throw this.unsignable(what);
-    const manifestText = await readFile(join(release.dir, MANIFEST_FILENAME)).catch(() => undefined);
-    if (manifestText === undefined) {
+    const file = join(release.dir, MANIFEST_FILENAME);
+    if (!(await pathExists(file)))
       throw new VerificationError(
         what,
         `[trust] keys are configured but the release has no ${MANIFEST_FILENAME}`,
       );
-    }
+    // Read as the manifest loader reads it (bounded, UTF-8 checked): any read error was "has no
+    // update-manifest.yaml" (a directory of that name too), and a Latin-1 one was read for its
+    // version as U+FFFD text. Valid UTF-8 turns back into the very bytes the signature covers.
+    const manifestText = Buffer.from(await readManifestText(file), "utf8");
     const result = await verifyReleaseTrust({
       trust: this.trust,
       app: this.name,
@@ -116,7 +120,7 @@ function withAppHint(error: unknown, source: string): unknown {
 /** Only the version is needed here; the manifest loader reports anything else wrong with the file. */
 function manifestVersion(text: string): string {
   try {
-    const version = (parse(text) as { version?: unknown } | null)?.version;
+    const version = (parse(text, MANIFEST_YAML_OPTIONS) as { version?: unknown } | null)?.version;
     return version === undefined || version === null ? "" : String(version);
   } catch {
     return "";

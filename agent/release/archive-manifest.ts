@@ -23,6 +23,17 @@ interface ArchiveScan {
   privateKeys: string[];
   /** The size of a manifest where agents look that is too large to read, if any. */
   oversized?: number;
+  /** What stands where agents look for a manifest when it is no file (a link, a directory). */
+  notFile?: string;
+}
+
+/** A tar entry that is no regular file, in the words an operator knows it by. */
+function entryKind(entry: ReadEntry): string {
+  const to = entry.linkpath ? ` to ${entry.linkpath}` : "";
+  if (entry.type === "SymbolicLink") return `a symbolic link${to}`;
+  if (entry.type === "Link") return `a hard link${to}`;
+  if (entry.type === "Directory") return "a directory";
+  return `a ${entry.type} entry`;
 }
 
 /**
@@ -38,6 +49,8 @@ async function scanArchive(archive: string): Promise<ArchiveScan> {
     strict: true,
     onReadEntry: (entry: ReadEntry) => {
       if (entry.type !== "File") {
+        // Left out, a link (or a directory) of that name read as "has no update-manifest.yaml".
+        if (isManifestPath(entry.path.replace(/\/+$/, ""))) scan.notFile ??= entryKind(entry);
         entry.resume();
         return;
       }
@@ -117,12 +130,18 @@ export const archiveManifestName = (archive: string): string => `${archive}!${MA
  * with a Latin-1 manifest was signed and published with U+FFFD where the author's byte was.
  */
 export async function readManifestFromArchive(archive: string, keys?: ArchiveKeyPolicy): Promise<string> {
-  const { manifests: found, privateKeys, oversized } = await scanArchive(archive);
+  const { manifests: found, privateKeys, oversized, notFile } = await scanArchive(archive);
   if (oversized !== undefined)
     throw BadInputError.single(
       archiveManifestName(archive),
       "",
       `is ${sizeText(oversized)}, larger than ${sizeText(MAX_MANIFEST_BYTES)}, the most ship reads of a manifest`,
+    );
+  if (found.length === 0 && notFile !== undefined)
+    throw BadInputError.single(
+      archiveManifestName(archive),
+      "",
+      `is ${notFile}, not a file: sign and publish read the manifest as a file in the archive; pack the file in its place (GNU tar: -h follows links) or pass --manifest FILE`,
     );
   if (found.length !== 1) {
     const why = found.length === 0 ? `has no ${MANIFEST_FILENAME}` : `has ${found.length} manifests`;

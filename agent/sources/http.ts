@@ -394,13 +394,24 @@ export class HttpSource implements ReleaseSource {
     const beside = signatureUrlOf(this.cfg.url);
     if (this.ctx.signatures !== true) return { opened, from: beside };
     let answer = opened;
+    // The hops before the chain first left the origin; the configured headers go beside those
+    // only, as they went with the redirects (follow-redirects.ts): a hop the chain came back to
+    // was chosen by another host, and the .sig beside it was asked with every secret.
+    const home = new Set<string>([beside]);
     const found = await companionAlong(
       beside,
       async () => {
         answer ??= await this.openRelease(signal);
-        return (answer?.response.requestedVia ?? []).map((hop) => signatureUrlOf(this.credentialsFor(hop)));
+        const hops = answer?.response.requestedVia ?? [];
+        const left = hops.findIndex((hop) => new URL(hop).origin !== new URL(this.cfg.url).origin);
+        return hops.map((hop, i) => {
+          if (left !== -1 && i >= left) return signatureUrlOf(hop);
+          const url = signatureUrlOf(this.credentialsFor(hop));
+          home.add(url);
+          return url;
+        });
       },
-      (url) => this.signatureText(url, signal),
+      (url) => this.signatureText(url, signal, url !== beside, home.has(url)),
     );
     if (found === undefined) return { opened: answer, from: beside };
     await writeFile(target, found.found, { mode: 0o600 });
@@ -412,18 +423,30 @@ export class HttpSource implements ReleaseSource {
    * answer means the signature could not be read, and reading it as "unsigned" would send the
    * operator after CI instead of the server: 401 / 403 are the credentials (refusedAt, exit 2),
    * 5xx and network faults a failed download naming the .sig URL (exit 1), retried like the artifact.
+   * Beside a redirect's hop (`alongHop`) a 401 / 403 is "none here" too, said in a warning: a store
+   * whose links are signed for one object (S3, GCS) refuses every other name, a missing .sig
+   * included, and a release signed nowhere was refused naming that 403, never as unsigned.
    */
-  private async signatureText(url: string, signal: AbortSignal | undefined): Promise<string | undefined> {
-    // The configured headers go to the url's own origin only, as the redirects they follow.
-    const sameOrigin = new URL(url).origin === new URL(this.cfg.url).origin;
+  private async signatureText(
+    url: string,
+    signal: AbortSignal | undefined,
+    alongHop: boolean,
+    withHeaders: boolean,
+  ): Promise<string | undefined> {
     let text: string;
     try {
       text = await fetchText(url, {
         ...this.callOptions(signal),
-        headers: sameOrigin ? this.cfg.headers : {},
+        headers: withHeaders ? this.cfg.headers : {},
       });
     } catch (err) {
       if (err instanceof DownloadError && (err.status === 404 || err.status === 410)) return undefined;
+      if (alongHop && err instanceof DownloadError && (err.status === 401 || err.status === 403)) {
+        this.ctx.log.warn(
+          `${redactUrl(url)} refused the request (HTTP ${err.status}): taken as no signature there`,
+        );
+        return undefined;
+      }
       if (err instanceof DownloadError && err.status !== 401 && err.status !== 403)
         throw new DownloadError(
           err.url,

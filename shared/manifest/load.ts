@@ -7,7 +7,7 @@ import { formatKeyPath } from "../schema/key-path.js";
 import type { Problem } from "../schema/problem.js";
 import { validateAgainst } from "../schema/zod-problems.js";
 import { binaryKind, notUtf8, notUtf8Message, UNKNOWN_BINARY } from "../utf8-text.js";
-import { firstYamlPastDepth } from "../yaml-depth.js";
+import { firstAliasPastDepth, firstYamlPastDepth } from "../yaml-depth.js";
 import { manifestChecks } from "./checks.js";
 import { duplicateKeys } from "./duplicate-keys.js";
 import {
@@ -94,6 +94,21 @@ export function parseManifestText(text: string, file: string, limits?: ManifestL
   // agent as on the hub: a release's manifest is as untrusted as a published one.
   const maxDepth = limits?.maxDepth ?? MANIFEST_MAX_DEPTH;
   if (firstYamlPastDepth(doc, text, maxDepth) !== undefined) throw tooDeep(file, maxDepth);
+  // As toJS will expand it: an anchor used further down nests as deep as it lands.
+  const alias = doc.errors.length > 0 ? undefined : firstAliasPastDepth(doc, maxDepth);
+  if (alias !== undefined) {
+    const { line, col } = lines.linePos(alias);
+    throw new BadInputError([
+      {
+        file,
+        line,
+        column: col,
+        path: "",
+        message: `nests deeper than ${maxDepth} levels once its aliases are expanded (an alias here lands too deep, or inside what it refers to)`,
+        severity: "error",
+      },
+    ]);
+  }
   // Named with its key path and its first line, as ship.toml's "is set twice" is: "YAML: Map keys
   // must be unique" named neither, so the operator hunted for which of the files' rules it meant.
   const duplicates = duplicateKeys(doc).map(({ offset, first, path }): Issue => {

@@ -107,6 +107,33 @@ describe.skipIf(!hasProgram("git"))("hub release source: a git release with this
     await expect(source.fetch(join(dir, "staging-2"))).rejects.toBeInstanceOf(VerificationError);
   });
 
+  // The version check read the archive's manifest as UTF-8 unchecked: a directory of that name
+  // ended in a bare "EEXIST", a Latin-1 manifest was compared as U+FFFD text. Read as the loader does.
+  it.each([
+    ["a directory", "directory", /update-manifest\.yaml.*is a directory/],
+    ["Latin-1 text", Buffer.from('version: "6.0.0"\ndescription: "caf\xe9"\n', "latin1"), /:2:18 .*Latin-1/],
+    ["UTF-16 text", Buffer.from('\ufeffversion: "6.0.0"\n', "utf16le"), /UTF-16/],
+  ] as const)(
+    "refuses a commit whose manifest is %s as the manifest loader does (exit 2, one line)",
+    async (_what, content, words) => {
+      const origin = join(dir, "origin");
+      await rm(join(origin, "update-manifest.yaml"), { recursive: true, force: true });
+      if (content === "directory") {
+        await mkdir(join(origin, "update-manifest.yaml"));
+        await writeFile(join(origin, "update-manifest.yaml", "x.txt"), "x\n");
+      } else await writeFile(join(origin, "update-manifest.yaml"), content);
+      git(origin, "add", "-A");
+      git(origin, "commit", "-q", "-m", "bad manifest");
+      const commit = git(origin, "rev-parse", "HEAD");
+      git(origin, "reset", "-q", "--hard", commits[1] ?? "");
+      const source = await sourceFor("6.0.0", commit);
+      const error = await source.fetch(await mkdtemp(join(dir, "staging-bad-"))).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(BadInputError);
+      expect(String(error)).toMatch(words);
+      expect(String(error)).not.toMatch(/EEXIST|\n/);
+    },
+  );
+
   it("refuses a git release on a host whose source for the app is not a clone", async () => {
     const local: Source = AgentConfig.parse({
       sources: { [APP]: { type: "local", app_dir: join(dir, "app"), path: join(dir, "origin") } },

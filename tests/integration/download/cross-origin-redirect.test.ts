@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import type { IncomingHttpHeaders } from "node:http";
+import type { IncomingHttpHeaders, ServerResponse } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create as createTar } from "tar";
@@ -47,16 +47,24 @@ describe("configured headers never follow a redirect to another origin", () => {
     sha256 = createHash("sha256").update(body).digest("hex");
     manifest = await readFile(join(dir, "tree", "update-manifest.yaml"), "utf8");
     // The second server holds the files: the artifact under any path, its .sig, a checksum file.
-    elsewhere = await startHttpServer((req, res) => {
-      const path = req.url ?? "";
+    const serve = (path: string, res: ServerResponse) => {
       if (path.endsWith(".sig")) res.writeHead(404).end();
       else if (path.endsWith(".sha256")) res.writeHead(200).end(`${sha256}  r.tar.gz\n`);
       else res.writeHead(200, { "content-length": body.length, etag: '"v7"' }).end(body);
+    };
+    // /back/* sends the request home again, to the configured origin's /home/*.
+    elsewhere = await startHttpServer((req, res) => {
+      const path = req.url ?? "";
+      if (path.startsWith("/back/"))
+        res.writeHead(302, { location: `${origin.url}/home${path.slice("/back".length)}` }).end();
+      else serve(path, res);
     });
-    // The configured origin redirects every request: /same/* stays on it first, the rest leaves.
+    // The configured origin redirects every request: /same/* stays on it first, the rest leaves;
+    // /home/* is served by it (reached only by coming back).
     origin = await startHttpServer((req, res) => {
       const path = req.url ?? "";
-      if (path.startsWith("/same/")) res.writeHead(302, { location: path.slice("/same".length) }).end();
+      if (path.startsWith("/home/")) serve(path, res);
+      else if (path.startsWith("/same/")) res.writeHead(302, { location: path.slice("/same".length) }).end();
       else res.writeHead(302, { location: `${elsewhere.url}${path}` }).end();
     });
   });
@@ -110,6 +118,31 @@ describe("configured headers never follow a redirect to another origin", () => {
       const src = source({ checksum: `${origin.url}/same/r.tar.gz.sha256` });
       await src.fetch(await mkdtemp(join(dir, "stage-")));
       expectHeadersStayedHome(/\.sha256$/);
+    });
+
+    // Left once, the headers stay gone when a later hop comes back to the configured origin
+    // (follow-redirects.ts): a host that bounces requests through another one (a CDN's edge, a
+    // login service) must not see its way back rewarded with the secrets. Every request kind.
+    it("a chain that leaves the origin and comes back: none of the requests home carries the headers", async () => {
+      const src = source(
+        { url: `${origin.url}/back/r.tar.gz`, checksum: `${origin.url}/back/r.tar.gz.sha256` },
+        true,
+      );
+      expect((await src.check()).available).toBe(true);
+      const fetched = await src.fetch(await mkdtemp(join(dir, "stage-")));
+      expect(await readFile(join(fetched.dir, "app.txt"), "utf8")).toBe("7.0.0\n");
+      const home = origin.requests.filter((r) => r.path.startsWith("/home/"));
+      const kinds = home.map((r) => r.path.replace(/^.*r\.tar\.gz/, "r.tar.gz"));
+      // The probe and the artifact, the checksum, and the .sig beside the url and beside the hops.
+      expect(new Set(kinds)).toEqual(new Set(["r.tar.gz", "r.tar.gz.sha256", "r.tar.gz.sig"]));
+      for (const r of home)
+        expect({ path: r.path, secrets: secretsIn(r.headers) }).toEqual({ path: r.path, secrets: [] });
+      // Where they started, they were sent.
+      for (const r of origin.requests.filter((q) => q.path.startsWith("/back/")))
+        expect({ path: r.path, secrets: secretsIn(r.headers) }).toEqual({
+          path: r.path,
+          secrets: SECRET_NAMES,
+        });
     });
 
     it("a redirect within the origin keeps the headers", async () => {

@@ -130,25 +130,44 @@ describe("POST /releases", () => {
     agent.ws.close();
   });
 
+  // Each said "(a binary file, or one saved as UTF-16 or Latin-1?)", a text with one bell in it
+  // too: the words now say what the text looks like.
+  const stray = "(remove it, or write it as an escape in a double-quoted string)";
   it.each([
-    ["a NUL in a scalar", 'version: "1.0.0"\ndescription: ok\u0000 then\n', "2:16 it holds a NUL byte"],
+    [
+      "a NUL in a scalar",
+      'version: "1.0.0"\ndescription: ok\u0000 then\n',
+      `at 2:16 it holds a NUL byte ${stray}`,
+    ],
     [
       "a control character",
       'version: "1.0.0"\ndescription: bell\u0007\n',
-      "2:18 it holds U+0007, a character YAML does not allow",
+      `at 2:18 it holds U+0007, a character YAML does not allow ${stray}`,
     ],
     [
       "a gzip file decoded as UTF-8",
       Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 0xed, 0x56, 0x6d]).toString("utf8"),
-      "1:1 it holds U+001F, a character YAML does not allow",
+      "at 1:1 it holds U+001F, a character YAML does not allow (a binary file?)",
     ],
+    // A format whose first bytes are ASCII is still known once decoded as UTF-8.
+    ["a PDF decoded as UTF-8", "%PDF-1.4\n%\u0001\u0002\n1 0 obj\n", "it is a PDF document"],
     [
       "a Latin-1 file decoded as UTF-8",
       `version: "1.0.0"\ndescription: caf${Buffer.from([0xe9]).toString("utf8")}\n`,
-      "2:17 it holds U+FFFD, what bytes that are not UTF-8 become",
+      "at 2:17 it holds U+FFFD, what bytes that are not UTF-8 become (a file saved as Latin-1?)",
+    ],
+    [
+      "a UTF-16 file decoded as UTF-8",
+      Buffer.from('\ufeffversion: "1.0.0"\n', "utf16le").toString("utf8"),
+      "at 1:1 it holds U+FFFD, what bytes that are not UTF-8 become (a file saved as UTF-16?)",
+    ],
+    [
+      "a binary file of no known format",
+      Buffer.from([0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x41, 0x42]).toString("utf8"),
+      "at 1:1 it holds U+0001, a character YAML does not allow (a binary file?)",
     ],
   ])(
-    "a manifest holding %s is one 400 line saying it is not text, where; nothing stored",
+    "a manifest holding %s is one 400 line saying it is not text, where, and what it looks like; nothing stored",
     async (_, manifest, what) => {
       // A NUL or a bell inside a scalar was stored and sent to the fleet; a binary file answered a
       // YAML error per token, or quoted a kilobyte of its bytes.
@@ -158,7 +177,7 @@ describe("POST /releases", () => {
       });
       expect(res.status).toBe(400);
       expect(res.body.error).toBe(
-        `body.manifest: is not text: at ${what} (a binary file, or one saved as UTF-16 or Latin-1?); send update-manifest.yaml's UTF-8 text`,
+        `body.manifest: is not text: ${what}; send update-manifest.yaml's UTF-8 text`,
       );
       const listed = await t.api<{ releases: unknown[] }>("GET", "/api/v1/releases?app=binary", {
         token: t.ci,

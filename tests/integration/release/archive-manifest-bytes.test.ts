@@ -8,7 +8,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { link, mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -76,6 +76,38 @@ describe("ship release sign/publish: the manifest inside an archive another tool
     await expectSignAndPublishSay(
       archive,
       `${archive}!update-manifest.yaml is 1.14 MiB (1200017 bytes), larger than 1 MiB (1048576 bytes), the most ship reads of a manifest`,
+    );
+  });
+
+  // A manifest that is a link or a directory in the archive was left out of the read and reported
+  // as missing: "has no update-manifest.yaml; pass --manifest FILE", with the name right there.
+  it.each([
+    ["a symbolic link", "symlink", "a symbolic link to meta/m.yaml"],
+    ["a hard link", "hardlink", "a hard link to myapp-0.1.0/meta/m.yaml"],
+    ["a directory", "directory", "a directory"],
+  ])("a manifest that is %s is named as what it is, nothing signed", async (_what, kind, words) => {
+    const top = join(dir, "myapp-0.1.0");
+    await mkdir(join(top, "meta"), { recursive: true });
+    await writeFile(join(top, "meta", "m.yaml"), 'version: "0.1.0"\n');
+    await writeFile(join(top, "app.py"), "print(1)\n");
+    const manifest = join(top, "update-manifest.yaml");
+    if (kind === "symlink") await symlink("meta/m.yaml", manifest);
+    else if (kind === "hardlink") await link(join(top, "meta", "m.yaml"), manifest);
+    else await mkdir(manifest);
+    const archive = join(dir, "myapp-0.1.0.tar.gz");
+    // The linked file first: GNU tar writes the second name of a file as a hard link to the first.
+    execFileSync("tar", [
+      "-czf",
+      archive,
+      "-C",
+      dir,
+      "myapp-0.1.0/meta/m.yaml",
+      "myapp-0.1.0/update-manifest.yaml",
+      "myapp-0.1.0/app.py",
+    ]);
+    await expectSignAndPublishSay(
+      archive,
+      `${archive}!update-manifest.yaml is ${words}, not a file: sign and publish read the manifest as a file in the archive; pack the file in its place (GNU tar: -h follows links) or pass --manifest FILE`,
     );
   });
 });

@@ -1,0 +1,39 @@
+/**
+ * Under [trust], a release archive whose update-manifest.yaml is a directory was refused as
+ * "[trust] keys are configured but the release has no update-manifest.yaml", the name right there
+ * in it: the signature check took any failure to read it for a missing file. It reads it as the
+ * manifest loader does, so the refusal says what is wrong with it: exit 2, nothing installed.
+ * Real `ship` runs, a local .tar.gz release.
+ */
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runShip } from "../../support/ship-cli.js";
+import { writeArchive } from "../../unit/sources/tar-builder.js";
+import { localArchiveApp, signedArchive } from "./signed-archive.js";
+
+let root: string;
+let trust: string;
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), "ship-trust-manifest-dir-"));
+  trust = (await signedArchive(root)).trust;
+});
+afterAll(() => rm(root, { recursive: true, force: true }));
+
+describe("[trust]: a release whose update-manifest.yaml is a directory", () => {
+  it("is refused naming the manifest as a directory, never as missing; nothing installed", async () => {
+    const archive = await writeArchive(root, "myapp-2.0.0.tar.gz", [
+      { path: "update-manifest.yaml/", type: "Directory" },
+      { path: "update-manifest.yaml/x.txt", body: "x\n" },
+      { path: "app.txt", body: "app 2.0.0\n" },
+    ]);
+    const { config, app } = await localArchiveApp(join(root, "run"), archive, trust);
+    const run = await runShip(["--config", config]);
+    const said = run.stdout + run.stderr;
+    expect(run.code, said).toBe(2);
+    expect(said).toMatch(/update-manifest\.yaml.*is a directory/);
+    expect(said).not.toContain("has no update-manifest.yaml");
+    expect(await readdir(app)).toEqual([]);
+  });
+});
