@@ -1074,12 +1074,15 @@ export class RolloutEngine {
       }
       if (current.members === 0)
         this.recordEmptyWave(rollout, rollout.currentWave, HUB_ACTOR, dispatch, current);
-      const reason = completedReason({
-        succeeded: total.succeeded,
-        failed: total.failed,
-        not_applicable: total.notApplicable,
-        forgotten: total.forgotten,
-      });
+      const reason = completedReason(
+        {
+          succeeded: total.succeeded,
+          failed: total.failed,
+          not_applicable: total.notApplicable,
+          forgotten: total.forgotten,
+        },
+        total.forgottenSent,
+      );
       await t.updateRollout(id, { state: rolloutStep(rollout.state, "complete"), reason, updated: now });
       dispatch.record({ actor: HUB_ACTOR, kind: "rollout.completed", subject: id, data: total });
     } else if (!last) {
