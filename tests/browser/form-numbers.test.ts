@@ -6,37 +6,14 @@
  * now said in the preview naming the field, and Start is not offered. Real hub (in process), real
  * headless Chromium.
  */
-import type { Browser, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildDashboard } from "../integration/dashboard/support.js";
-import { publishRelease, startTestHub, type TestHub } from "../integration/hub/support.js";
+import { describe, expect, it } from "vitest";
 import { hasProgram } from "../support/require-program.js";
-import { signedInPage } from "./signed-in.js";
+import { rolloutFormSession } from "./rollout-form-session.js";
 
 describe.skipIf(!hasProgram("chromium"))("the rollout form's numbers and selector, in Chromium", () => {
-  let t: TestHub;
-  let browser: Browser;
-  let page: Page;
-  let release: string;
-
-  beforeAll(async () => {
-    buildDashboard();
-    t = await startTestHub();
-    release = await publishRelease(t, "2.0.0");
-    ({ browser, page } = await signedInPage(t, 200));
-    await page.locator("#fleet-summary").waitFor();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    await t?.stop();
-  });
-
-  const openForm = async () => {
-    await page.goto(`${t.hub.url}/?poll=200#/rollouts/new`);
-    await expect.poll(() => page.locator("#rollout-release option").count(), { timeout: 10_000 }).toBe(2);
-    await page.locator("#rollout-release").selectOption(release);
-    await expect.poll(() => page.locator("#preview-unassigned").count(), { timeout: 10_000 }).toBe(1);
-  };
+  const form = rolloutFormSession();
+  const openForm = () => form.open();
+  const page = { locator: (selector: string) => form.page().locator(selector) };
   const preview = () => page.locator("#preview").textContent();
   const canary = () => page.locator(".wave-row").first();
 
