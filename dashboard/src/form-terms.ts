@@ -33,6 +33,11 @@ export function inFormTerms(
   message: string,
   waveNames: readonly string[],
   waveAgents: readonly (readonly string[] | undefined)[] = [],
+  /**
+   * The selector's label names as sent: the hub names a refused one after `body.selector.labels.`
+   * as written (any character), and "Selector labels" alone lost which of them it was.
+   */
+  selectorKeys: readonly string[] = [],
 ): string {
   const waves = message.replace(
     /\bbody\.waves\[(\d+)\]((?:\.\w+|\[\d+\])*)(?: \(([^)]*)\))?/g,
@@ -48,5 +53,18 @@ export function inFormTerms(
       return `Wave ${i + 1} (${named ?? waveNames[i] ?? "?"})${field === undefined ? "" : ` ${field}`}${which}`;
     },
   );
-  return FORM_FIELDS.reduce((text, [pattern, label]) => text.replace(pattern, label), waves);
+  // Longest first: `env` must not take the place of `env.eu`.
+  const labelled = [...selectorKeys]
+    .sort((a, b) => b.length - a.length)
+    .reduce(
+      (text, key) =>
+        text.replaceAll(`body.selector.labels.${key}:`, `Selector labels, label ${quoted(key)}:`),
+      waves,
+    );
+  return FORM_FIELDS.reduce((text, [pattern, label]) => text.replace(pattern, label), labelled);
+}
+
+/** A label name quoted for a one-line message, a long one cut at 40 characters. */
+function quoted(key: string): string {
+  return JSON.stringify(key.length > 40 ? `${key.slice(0, 40)}…` : key);
 }

@@ -16,6 +16,17 @@ export function shortId(id: string): string {
   return id.length > 8 ? id.slice(0, 8) : id;
 }
 
+/**
+ * A number as the forms take it: decimal digits with an optional fraction ("5", "2.5", ".5"),
+ * blanks around it ignored; anything else (empty included) is undefined, for the field's one-line
+ * refusal. `Number()` read "0x32" as 50 and "1e1" as 10, which the CLI refuses in the same flag:
+ * this is the CLI's rule (hub/cli/number-flag.ts decimalFlag; a test holds them alike).
+ */
+export function decimalNumber(text: string): number | undefined {
+  const trimmed = text.trim();
+  return /^(?:\d+(?:\.\d+)?|\.\d+)$/.test(trimmed) ? Number(trimmed) : undefined;
+}
+
 /** `env=prod, region=eu` ⇄ { env: "prod", region: "eu" }: how the forms take labels. */
 export function parseLabels(text: string): Record<string, string> {
   // A Map: a label may be called `constructor` or `__proto__`, which an object literal misreads.

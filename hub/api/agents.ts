@@ -51,9 +51,7 @@ function agentView(agent: AgentRecord, online: boolean, now: number) {
 async function unknownOrForgotten(deps: ApiDeps, id: string): Promise<HubRequestError> {
   const agent = await deps.store.getAgent(id);
   if (agent?.forgottenAt === undefined) return new HubRequestError(404, `agent ${id} not found`);
-  const event = (await deps.store.listEvents({ subject: id, limit: 100 })).find(
-    (e) => e.kind === "agent.forgotten",
-  );
+  const [event] = await deps.store.listEvents({ subject: id, kinds: ["agent.forgotten"], limit: 1 });
   const by = event === undefined ? "" : ` by ${event.actor}`;
   return new HubRequestError(
     409,

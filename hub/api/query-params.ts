@@ -17,10 +17,23 @@ export function notBlank<S extends z.ZodType>(schema: S) {
     .pipe(schema);
 }
 
-/** A whole number in min..max, as the lists' `limit` and `offset` take it. */
+/** Written in decimal digits (a sign, a fraction): what is read as a number at all. */
+const DECIMAL = /^-?\d+(?:\.\d+)?$/;
+
+/**
+ * A whole number in min..max, as the lists' `limit` and `offset` take it, written in decimal digits
+ * as the CLI's flags and the dashboard's fields take numbers: `Number()` read `?limit=0x10` as 16,
+ * `?offset=1e1` as 10 and `?limit=%201` as 1, a 200 for what no caller meant. Anything else stays
+ * a string, which the number refuses ("must be a number (got string …)").
+ */
 export function queryCount(min: number, max?: number) {
-  const count = z.coerce.number().int().min(min);
-  return notBlank(max === undefined ? count : count.max(max));
+  const count = z.number().int().min(min);
+  return notBlank(
+    z.preprocess(
+      (value) => (typeof value === "string" && DECIMAL.test(value) ? Number(value) : value),
+      max === undefined ? count : count.max(max),
+    ),
+  );
 }
 
 /** `true`/`false` (or 1/0). */

@@ -14,6 +14,7 @@ import {
   shadowedWaves,
 } from "../../shared/api/bodies.js";
 import { errnoErrorText } from "../../shared/fs-errors.js";
+import { agentIdProblem, quotedAgentId } from "../../shared/protocol/agent-id.js";
 import { parseOneLine } from "../../shared/schema/one-line.js";
 import { type FlagSource, inFlagTerms, refusedInFlagTerms } from "./flag-terms.js";
 import { printable, table } from "./format.js";
@@ -85,7 +86,17 @@ function parseWave(text: string, options: CreateOptions) {
       throw new RangeError(
         `--wave "${text}": wave ${name}'s agent id ${empty + 1} is empty (two commas together, or a comma at an end): separate the ids by one comma`,
       );
-    return { ...common, agents: parts.flatMap((part) => part.split(/\s+/)).filter(Boolean) };
+    const agents = parts.flatMap((part) => part.split(/\s+/)).filter(Boolean);
+    // By the hub's rule, before it is asked: its 400 named the field the whole --wave came from,
+    // and left the operator to find which of the ids it refused (the dashboard names it).
+    agents.forEach((id, i) => {
+      const problem = agentIdProblem(id);
+      if (problem !== undefined)
+        throw new RangeError(
+          `--wave "${text}": wave ${name}'s agent id ${i + 1} ${quotedAgentId(id)} ${problem}`,
+        );
+    });
+    return { ...common, agents };
   }
   const percent = decimalFlag(value.replace(/%$/, ""));
   if (percent === undefined || percent <= 0 || percent > 100)

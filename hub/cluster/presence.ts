@@ -9,6 +9,7 @@
  */
 import { z } from "zod";
 import type { PostgresStore } from "../store/postgres-store.js";
+import { duplicateAgentQuestion } from "../ws/duplicate-agent.js";
 
 /** The header's value as the agent sends it (a UUID); anything else is treated as absent. */
 const Instance = z.string().regex(/^[A-Za-z0-9-]{8,64}$/);
@@ -21,14 +22,21 @@ export function clusterPresenceCheck(
   store: Pick<PostgresStore, "claimInstance">,
   hubId: string,
   hubTimeoutMs: number,
-): (agentId: string, header: string | string[] | undefined) => Promise<string | undefined> {
-  return async (agentId, header) => {
+): (
+  agentId: string,
+  header: string | string[] | undefined,
+  remote: string | undefined,
+) => Promise<string | undefined> {
+  return async (agentId, header, remote) => {
     const instance = Instance.safeParse(header);
     // An agent older than the header: nothing to compare, as before.
     if (!instance.success) return undefined;
-    const held = await store.claimInstance(agentId, instance.data, hubId, hubTimeoutMs);
+    const held = await store.claimInstance(agentId, instance.data, hubId, hubTimeoutMs, remote);
     if (held === undefined) return undefined;
+    const from = held.remote === undefined ? "" : ` from ${held.remote}`;
     const host = held.hostname === undefined ? "" : ` (host ${held.hostname})`;
-    return `agent ${agentId} is connected already to hub ${held.heldBy}${host} from another ship process: two hosts with one agent id? Give each its own [hub] agent_id`;
+    // As one hub words it (the same question, by the same rule). The hub by its first 8
+    // characters: the header keeps 200, and the full id cut the advice off.
+    return `agent ${agentId} is connected already${from}${host} to hub ${held.heldBy.slice(0, 8)}: ${duplicateAgentQuestion(held.remote, remote)} Give each its own [hub] agent_id`;
   };
 }

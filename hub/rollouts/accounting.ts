@@ -36,6 +36,11 @@ export interface WaveStats {
   notApplicable: number;
   forgotten: number;
   /**
+   * Of `forgotten`, those sent the release before the operator forgot them: their hosts may run it
+   * (they never reported on it), so the words must not say they never took it.
+   */
+  forgottenSent: number;
+  /**
    * Members sent the release that answered it with a report (succeeded or failed): the only ones
    * that tested it. The others of a finished wave ran it already (`alreadyOn`), never answered
    * (`unanswered`: offline or silent past a timeout), or were counted failed without being sent it
@@ -56,6 +61,7 @@ export const noStats = (): WaveStats => ({
   failed: 0,
   notApplicable: 0,
   forgotten: 0,
+  forgottenSent: 0,
   tested: 0,
   alreadyOn: 0,
   unanswered: 0,
@@ -75,6 +81,7 @@ function addState(stats: WaveStats, state: DeploymentState, count: number, sent:
   }
   if (FORGOTTEN.has(state)) {
     stats.forgotten += count;
+    stats.forgottenSent += sent;
     return;
   }
   stats.members += count;
@@ -168,7 +175,7 @@ export function emptyCompletionReason(
     untested.kind !== "left-out"
       ? "resume to complete it as it is"
       : total.members === 0
-        ? "no agent of the rollout took the release: resume to complete it as it is"
+        ? `${nobodyTook(total, "no agent of the rollout")}: resume to complete it as it is`
         : "resume to complete the rollout without them";
   return `${WAITING_REASON_START}${untestedWords(untested)}; ${choice}, or abort`;
 }
@@ -202,17 +209,30 @@ export type Untested =
       broken: number;
       notApplicable: number;
       forgotten: number;
+      forgottenSent?: number;
     }
   /** It holds no member: every agent planned in it was left out. */
-  | { kind: "left-out"; wave: number; name: string; notApplicable: number; forgotten: number }
+  | {
+      kind: "left-out";
+      wave: number;
+      name: string;
+      notApplicable: number;
+      forgotten: number;
+      forgottenSent?: number;
+    }
   /** It never held an agent, and later waves hold some. */
   | { kind: "empty"; wave: number; name: string; later: number }
   /** No agent of the whole rollout is a member (the last wave's hold). */
-  | { kind: "nobody"; notApplicable: number; forgotten: number };
+  | { kind: "nobody"; notApplicable: number; forgotten: number; forgottenSent?: number };
 
-const leftOutCounts = (stats: Pick<WaveStats, "notApplicable" | "forgotten">) => ({
+/** Those a wave's words name as left out; `forgottenSent` is absent from events of older hubs. */
+type LeftOut = Pick<WaveStats, "notApplicable" | "forgotten"> & { forgottenSent?: number };
+
+const leftOutCounts = (stats: LeftOut) => ({
   notApplicable: stats.notApplicable,
   forgotten: stats.forgotten,
+  // Only when some were: the event's counts keep their shape for every other wave.
+  ...(stats.forgottenSent ? { forgottenSent: stats.forgottenSent } : {}),
 });
 
 /** "wave 1 (canary) tested nothing: its 1 agent(s) ran the release already and were sent nothing". */
@@ -225,7 +245,7 @@ export function untestedWords(u: Untested): string {
     case "empty":
       return `wave ${u.wave + 1} (${u.name}) holds no agent, so nothing is tested in it before the ${u.later} agent(s) of the later waves`;
     case "nobody":
-      return `no agent of the rollout took the release: ${leftOutText(u)}`;
+      return `${nobodyTook(u, "no agent of the rollout")}: ${leftOutText(u)}`;
   }
 }
 
@@ -332,13 +352,9 @@ function notAnsweredText(stats: Extract<Untested, { kind: "not-answered" }>): st
 }
 
 /** Why a wave's planned agents no longer count: "its 1 agent(s) were forgotten (…)", and the like. */
-export function leftOutText(stats: Pick<WaveStats, "notApplicable" | "forgotten">): string {
+export function leftOutText(stats: LeftOut): string {
   const parts = [
-    ...(stats.forgotten > 0
-      ? [
-          `${stats.forgotten} agent(s) were forgotten by an operator (\`ship-hub agents forget\`) before they took the release`,
-        ]
-      : []),
+    ...forgottenWords(stats.forgotten, stats.forgottenSent ?? 0, "were "),
     ...(stats.notApplicable > 0
       ? [
           `${stats.notApplicable} agent(s) no longer take part (not applicable: left the app or no longer fit the selector)`,
@@ -346,6 +362,30 @@ export function leftOutText(stats: Pick<WaveStats, "notApplicable" | "forgotten"
       : []),
   ];
   return `its ${parts.join(", and ")}`;
+}
+
+/**
+ * "no agent took the release", unless some forgotten ones were sent it: none reported on it, yet
+ * their hosts may run it.
+ */
+function nobodyTook(stats: { forgottenSent?: number }, who: string): string {
+  return (stats.forgottenSent ?? 0) > 0 ? `${who} reported taking the release` : `${who} took the release`;
+}
+
+/**
+ * "N agent(s) were forgotten … before they took the release", and apart those forgotten after they
+ * were sent it: their hosts may have run it unheard (a rollback reaches them if they rejoin), and
+ * "before they took the release" told the operator those hosts were untouched.
+ */
+function forgottenWords(forgotten: number, sent: number, were: "were " | ""): string[] {
+  const who = `agent(s) ${were}forgotten by an operator (\`ship-hub agents forget\`)`;
+  const unsent = forgotten - sent;
+  return [
+    ...(unsent > 0 ? [`${unsent} ${who} before they took the release`] : []),
+    ...(sent > 0
+      ? [`${sent} ${who} after they were sent the release, before reporting on it (their hosts may run it)`]
+      : []),
+  ];
 }
 
 export function describeThreshold(threshold: FailureThreshold): string {
@@ -377,7 +417,11 @@ export function rollbackableOf(
  * when it completed): an agent that timed out and came back afterwards is sent the release
  * (desired state), so its failure may turn into an update under way and then a success.
  */
-export function completedReason(counts: Readonly<Record<string, number>>): string | null {
+export function completedReason(
+  counts: Readonly<Record<string, number>>,
+  /** Of the forgotten ones, those sent the release before they were forgotten. */
+  forgottenSent = 0,
+): string | null {
   let succeeded = 0;
   let failed = 0;
   let owed = 0;
@@ -401,16 +445,12 @@ export function completedReason(counts: Readonly<Record<string, number>>): strin
           `${notApplicable} agent(s) not applicable (no longer take the app or fit the selector): not sent the release`,
         ]
       : []),
-    // A host forgotten mid-rollout never took the release: "completed" alone would say it did.
-    ...(forgotten > 0
-      ? [
-          `${forgotten} agent(s) forgotten by an operator (\`ship-hub agents forget\`) before they took the release`,
-        ]
-      : []),
+    // A host forgotten mid-rollout is not counted as running the release: "completed" alone would say it did.
+    ...forgottenWords(forgotten, forgottenSent, ""),
   ];
   if (parts.length === 0) return null;
   // Completed by an operator's resume with every agent left out (`emptyCompletionReason`): the
   // state alone would say the fleet runs the release, while no host took it.
   const nobody = succeeded === 0 && failed === 0 && owed === 0;
-  return `${nobody ? "no agent took the release: " : ""}${parts.join("; ")}`;
+  return `${nobody ? `${nobodyTook({ forgottenSent }, "no agent")}: ` : ""}${parts.join("; ")}`;
 }

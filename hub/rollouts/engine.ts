@@ -618,10 +618,9 @@ export class RolloutEngine {
   async unaccept(dispatch: Dispatch, rollout: RolloutRecord, left: readonly DeploymentRecord[]) {
     if (left.length === 0 || rollout.failureAllowance === 0) return;
     const { t } = dispatch;
-    // Rollout-level events are few (created, advanced, paused, resumed, halted…): the newest resume.
-    const resumedAt = (await t.listEvents({ subject: rollout.id, limit: 1000 })).find(
-      (e) => e.kind === "rollout.resumed",
-    )?.at;
+    // The newest resume, asked by kind: the rollout's other events may be thousands.
+    const resumedAt = (await t.listEvents({ subject: rollout.id, kinds: ["rollout.resumed"], limit: 1 }))[0]
+      ?.at;
     if (resumedAt === undefined) return;
     const accepted = left.filter((d) => d.updatedAt <= resumedAt).length;
     if (accepted === 0) return;
@@ -1075,12 +1074,15 @@ export class RolloutEngine {
       }
       if (current.members === 0)
         this.recordEmptyWave(rollout, rollout.currentWave, HUB_ACTOR, dispatch, current);
-      const reason = completedReason({
-        succeeded: total.succeeded,
-        failed: total.failed,
-        not_applicable: total.notApplicable,
-        forgotten: total.forgotten,
-      });
+      const reason = completedReason(
+        {
+          succeeded: total.succeeded,
+          failed: total.failed,
+          not_applicable: total.notApplicable,
+          forgotten: total.forgotten,
+        },
+        total.forgottenSent,
+      );
       await t.updateRollout(id, { state: rolloutStep(rollout.state, "complete"), reason, updated: now });
       dispatch.record({ actor: HUB_ACTOR, kind: "rollout.completed", subject: id, data: total });
     } else if (!last) {
@@ -1292,10 +1294,8 @@ const STATE_CHANGES: Readonly<Record<string, string>> = {
  * happened since they looked (advance's 409 already names the wave change).
  */
 async function stateChange(t: StoreOps, rollout: RolloutRecord, now: number): Promise<string | undefined> {
-  // Rollout-level events are few (created, advanced, paused, resumed, halted…): the newest change.
-  const change = (await t.listEvents({ subject: rollout.id, limit: 1000 })).find(
-    (e) => STATE_CHANGES[e.kind] !== undefined,
-  );
+  // The newest change, asked by kind: the rollout's other events (waiting…) may be thousands.
+  const [change] = await t.listEvents({ subject: rollout.id, kinds: Object.keys(STATE_CHANGES), limit: 1 });
   if (change === undefined) return undefined;
   return `${STATE_CHANGES[change.kind]} ${agoText(now - change.at)} ago by ${change.actor}`;
 }

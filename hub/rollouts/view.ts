@@ -20,6 +20,7 @@ import {
   cancelsUnsent,
   DELIVERABLE_DEPLOYMENT_STATES,
   FAILED_DEPLOYMENT_STATES,
+  FORGOTTEN_DEPLOYMENT_STATES,
   inStateOrder,
   isCompletedRollout,
   isFinalRollout,
@@ -73,15 +74,24 @@ function progressOf(counts: Record<string, number>): Record<ProgressGroup, numbe
 async function countByState(
   store: StoreOps,
   rolloutId: string,
-): Promise<{ counts: Record<string, number>; rollbackable: number; restored: number; lastUpdated: number }> {
+): Promise<{
+  counts: Record<string, number>;
+  rollbackable: number;
+  restored: number;
+  lastUpdated: number;
+  forgottenSent: number;
+}> {
   const rows = await store.countDeploymentsOfRollout(rolloutId);
   const counts: Record<string, number> = {};
   let restored = 0;
+  let forgottenSent = 0;
   for (const c of rows) {
     counts[c.state] = (counts[c.state] ?? 0) + c.count;
     if (isRestored(c.state, true)) restored += c.restored;
+    if (FORGOTTEN_DEPLOYMENT_STATES.includes(c.state)) forgottenSent += c.sent;
   }
   return {
+    forgottenSent,
     counts: inStateOrder(counts),
     rollbackable: rollbackableOfCounts(rows),
     restored,
@@ -129,7 +139,13 @@ export async function storedActionsNow(store: StoreOps, rollout: RolloutRecord):
 
 /** A rollout as people and the CLI read it: the release, per-state counts, and each wave's agents. */
 export async function rolloutSummary(store: StoreOps, rollout: RolloutRecord) {
-  const { counts, rollbackable: counted, restored, lastUpdated } = await countByState(store, rollout.id);
+  const {
+    counts,
+    rollbackable: counted,
+    restored,
+    lastUpdated,
+    forgottenSent,
+  } = await countByState(store, rollout.id);
   const rollbackable = await rollbackableNow(store, rollout, counts, counted);
   // An aborted or failed rollout's failed rows: those whose agent answered its rollback with a
   // failure, which its reason counts as the detail does (only then, and only those rows, are read).
@@ -157,6 +173,7 @@ export async function rolloutSummary(store: StoreOps, rollout: RolloutRecord) {
     lastUpdated,
     { notDone, forgotten },
     await pausedForView(store, rollout),
+    forgottenSent,
   );
 }
 
@@ -237,13 +254,15 @@ function summaryOf(
   rollbackUnanswered: RollbackUnanswered,
   /** How long the current wave stood paused (its wait does not count that time). */
   pausedMs: number,
+  /** Of the forgotten deployments, those sent the release before their agent was forgotten. */
+  forgottenSent: number,
 ) {
   return {
     id: rollout.id,
     state: rollout.state,
     // A completed rollout's figures can still change (a latecomer is sent the release): said as they are.
     reason: isCompletedRollout(rollout.state)
-      ? completedReason(counts)
+      ? completedReason(counts, forgottenSent)
       : isFinalRollout(rollout.state)
         ? withRollbackNow(rollout.reason, counts, rollbackUnanswered)
         : rollout.reason,
@@ -369,6 +388,7 @@ export function rolloutDetailOf(
         forgotten: deployments.filter(forgottenOwingRollback).length,
       },
       pausedMs,
+      deployments.filter((d) => FORGOTTEN_DEPLOYMENT_STATES.includes(d.state) && d.attempts > 0).length,
     ),
     spec: rollout.spec,
     /**

@@ -300,4 +300,11 @@ export const postgresMigrations: readonly string[] = [
   ALTER TABLE deployments ADD COLUMN started INTEGER NOT NULL DEFAULT 0;
   UPDATE deployments SET started = 1 WHERE attempts > 0 AND state IN ('in_progress', 'succeeded', 'failed', 'rollback_pending', 'rolled_back', 'rollback_timed_out');
   `,
+  // The address the agent process on record connected from: a second process under its id from
+  // that address is most likely a second \`ship agent\` on that host, not a cloned one, and the
+  // 409 says so as one hub does. NULL: recorded by an older hub (the refusal cannot tell).
+  `
+  ALTER TABLE agents ADD COLUMN instance_remote TEXT;
+  ALTER TABLE agent_first_claims ADD COLUMN remote TEXT;
+  `,
 ];

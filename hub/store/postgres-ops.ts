@@ -557,7 +557,7 @@ export function postgresOps(db: Db): StoreOps {
           FROM json_to_recordset(${j(chunk.map((e) => ({ ...e, data: e.data ?? null })))}::json)
             AS x(at bigint, actor text, kind text, subject text, data json)`;
     },
-    async listEvents({ before, subject, withParts, limit }) {
+    async listEvents({ before, subject, withParts, kinds, limit }) {
       // A part's subject is `SUBJECT:…`: compared by its first characters, not LIKE (an id may hold
       // `%` or `_`) nor a range (a locale's collation may order `:` anywhere).
       const parts = withParts === true && subject !== undefined ? `${subject}:` : null;
@@ -565,6 +565,8 @@ export function postgresOps(db: Db): StoreOps {
         WHERE (${before ?? null}::bigint IS NULL OR id < ${before ?? null})
           AND (${subject ?? null}::text IS NULL OR subject = ${subject ?? null}
             OR (${parts}::text IS NOT NULL AND left(subject, length(${parts}::text)) = ${parts}::text))
+          AND (${kinds === undefined}::boolean
+            OR kind = ANY(ARRAY(SELECT json_array_elements_text(${j(kinds ?? [])}::json))))
         ORDER BY id DESC LIMIT ${limit}`;
       return rows.map(toEvent);
     },

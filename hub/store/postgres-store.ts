@@ -15,7 +15,7 @@ import { describeAnswers, type HostAnswer, surveyHosts } from "./postgres-hosts.
 import { postgresMigrations } from "./postgres-migrations.js";
 import { DB_NOW_MS, type PgTypes, postgresOps } from "./postgres-ops.js";
 import { driverTarget, urlHosts } from "./postgres-url.js";
-import { num, type Row, str } from "./rows.js";
+import { num, type Row, str, strOrNull } from "./rows.js";
 import { TxGuard } from "./tx-guard.js";
 import { withTxRetry } from "./tx-retry.js";
 
@@ -90,7 +90,9 @@ export interface PostgresStore extends AsyncStore {
     instance: string,
     hubId: string,
     liveForMs: number,
-  ): Promise<{ heldBy: string; hostname: string | undefined } | undefined>;
+    /** The connecting process's address, recorded with it: the next refusal compares its own. */
+    remote?: string,
+  ): Promise<{ heldBy: string; hostname: string | undefined; remote: string | undefined } | undefined>;
 }
 
 export interface SecretClaim {
@@ -336,8 +338,8 @@ export async function openPostgresStore(
     clusterUpSince: (hubId, liveForMs) => bounded(core.clusterUpSince(hubId, liveForMs)),
     schemaKnown: postgresMigrations.length,
     retireHub: (hubId, at) => bounded(core.retireHub(hubId, at)),
-    claimInstance: (agentId, instance, hubId, liveForMs) =>
-      bounded(core.claimInstance(agentId, instance, hubId, liveForMs)),
+    claimInstance: (agentId, instance, hubId, liveForMs, remote) =>
+      bounded(core.claimInstance(agentId, instance, hubId, liveForMs, remote)),
   };
 }
 
@@ -683,7 +685,8 @@ class PostgresCore {
     instance: string,
     hubId: string,
     liveForMs: number,
-  ): Promise<{ heldBy: string; hostname: string | undefined } | undefined> {
+    remote?: string,
+  ): Promise<{ heldBy: string; hostname: string | undefined; remote: string | undefined } | undefined> {
     this.guard.outside("claimInstance");
     // A killed hub does not hold its agents' processes (liveHubs): an agent whose host rebooted
     // with it was refused as a clone ("two hosts with one agent id?") until its row timed out.
@@ -692,32 +695,39 @@ class PostgresCore {
     // was not recorded on it yet). Recorded here, the first claim is dropped.
     const taken = await this
       .sql`WITH claim AS (SELECT instance_id FROM agent_first_claims WHERE agent_id = ${agentId}),
-      taken AS (UPDATE agents SET instance_id = ${instance} WHERE id = ${agentId}
+      taken AS (UPDATE agents SET instance_id = ${instance}, instance_remote = ${remote ?? null}
+        WHERE id = ${agentId}
         AND NOT (online AND COALESCE(instance_id, (SELECT instance_id FROM claim), ${instance}) <> ${instance}
           AND hub_id IS NOT NULL AND hub_id <> ${hubId} AND hub_id IN (${live}))
         RETURNING id),
       cleared AS (DELETE FROM agent_first_claims WHERE agent_id IN (SELECT id FROM taken))
       SELECT id FROM taken`;
     if (taken.length > 0) return undefined;
-    const [row] = await this.sql`SELECT hub_id, hostname FROM agents WHERE id = ${agentId}`;
-    if (row !== undefined) return { heldBy: str(row.hub_id), hostname: str(row.hostname) };
+    const [row] = await this.sql`SELECT hub_id, hostname, instance_remote FROM agents WHERE id = ${agentId}`;
+    if (row !== undefined)
+      return {
+        heldBy: str(row.hub_id),
+        hostname: str(row.hostname),
+        remote: strOrNull(row.instance_remote) ?? undefined,
+      };
     // Never seen: its hello creates the row. Two processes asking at once (two clones' very first
     // connections) cannot both be let in: the first claim holds for as long as a hello may take,
     // on a live hub, against any other process.
     const [first] = await this.sql`WITH mine AS (
-        INSERT INTO agent_first_claims (agent_id, instance_id, hub_id, at)
-        VALUES (${agentId}, ${instance}, ${hubId}, ${this.sql.unsafe(DB_NOW_MS)})
+        INSERT INTO agent_first_claims (agent_id, instance_id, hub_id, at, remote)
+        VALUES (${agentId}, ${instance}, ${hubId}, ${this.sql.unsafe(DB_NOW_MS)}, ${remote ?? null})
         ON CONFLICT (agent_id) DO UPDATE SET instance_id = excluded.instance_id,
-          hub_id = excluded.hub_id, at = excluded.at
+          hub_id = excluded.hub_id, at = excluded.at, remote = excluded.remote
         WHERE agent_first_claims.instance_id = excluded.instance_id
           OR agent_first_claims.at < excluded.at - ${FIRST_CLAIM_MS}
           OR agent_first_claims.hub_id NOT IN (${live})
         RETURNING agent_id)
       SELECT (SELECT count(*) FROM mine)::int AS taken,
-        (SELECT hub_id FROM agent_first_claims WHERE agent_id = ${agentId}) AS held_by`;
+        (SELECT hub_id FROM agent_first_claims WHERE agent_id = ${agentId}) AS held_by,
+        (SELECT remote FROM agent_first_claims WHERE agent_id = ${agentId}) AS remote`;
     return first?.taken === 1 || first?.held_by === null || first?.held_by === undefined
       ? undefined
-      : { heldBy: str(first.held_by), hostname: undefined };
+      : { heldBy: str(first.held_by), hostname: undefined, remote: strOrNull(first.remote) ?? undefined };
   }
 
   async sweepAbandonedUploads(before: number): Promise<number> {

@@ -199,6 +199,7 @@ export class SqliteStore implements Store {
       listEvents:
         p(`SELECT * FROM events WHERE (@before IS NULL OR id < @before) AND (@subject IS NULL OR subject = @subject
           OR (@parts = 1 AND substr(subject, 1, length(@subject) + 1) = @subject || ':'))
+          AND (@kinds IS NULL OR kind IN (SELECT value FROM json_each(@kinds)))
         ORDER BY id DESC LIMIT @limit`),
       countOnline: p("SELECT COUNT(*) AS n FROM agents WHERE online = 1"),
       rolloutsByState: p("SELECT state, COUNT(*) AS n FROM rollouts GROUP BY state"),
@@ -486,6 +487,7 @@ export class SqliteStore implements Store {
       before: filter.before ?? null,
       subject: filter.subject ?? null,
       parts: filter.withParts === true ? 1 : 0,
+      kinds: filter.kinds === undefined ? null : JSON.stringify(filter.kinds),
       limit: filter.limit,
     }) as Row[];
     return rows.map(toEvent);

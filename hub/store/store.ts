@@ -193,6 +193,12 @@ export interface EventFilter {
   before?: number;
   subject?: string;
   withParts?: boolean;
+  /**
+   * Only events of these kinds: what the engine looks for (a rollout's last resume, its pauses) is
+   * asked of the store, not found among the newest N of a subject whose other events (waiting,
+   * advanced, untested passes…) may be many.
+   */
+  kinds?: readonly string[];
   limit: number;
 }
 

@@ -29,6 +29,7 @@ import type { HubMetrics } from "../metrics.js";
 import { OnceAMinuteLog } from "../once-a-minute-log.js";
 import type { AgentSync } from "../rollouts/agent-sync.js";
 import { type ConnectionRegistry, sendTo } from "./connections.js";
+import { duplicateAgentQuestion } from "./duplicate-agent.js";
 import { MessageBatch, type MessageSession } from "./message-batch.js";
 import { ConnectionRefusals, claimedAgent } from "./refusals.js";
 
@@ -63,6 +64,8 @@ export interface AgentServerOptions {
   presenceElsewhere?: (
     agentId: string,
     instanceHeader: string | string[] | undefined,
+    /** The connecting peer's address: from the holder's own, a second agent on that host. */
+    remote: string | undefined,
   ) => Promise<string | undefined>;
   now?: () => number;
 }
@@ -236,13 +239,8 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
     if (current !== undefined && (await answersPing(current, DUPLICATE_PROBE_MS))) {
       const from = origins.get(current);
       const where = `${from?.remote ?? "?"}${from?.hostname ? ` (host ${from.hostname})` : ""}`;
-      // From the address the connected one uses: most likely a second `ship agent` on that host
-      // (another config or state directory, one agent id), which "two hosts" alone sent the
-      // operator hunting for a clone that does not exist. (Short: the header keeps 200 characters.)
-      const question =
-        from !== undefined && from.remote === req.socket.remoteAddress
-          ? "a second ship agent on that host, or two hosts with one agent id?"
-          : "two hosts with one agent id?";
+      // (Short: the header keeps 200 characters.)
+      const question = duplicateAgentQuestion(from?.remote, req.socket.remoteAddress);
       return refused(
         409,
         `agent ${principal.agentId} is connected already from ${where} and answering: ${question} Give each its own [hub] agent_id`,
@@ -252,6 +250,7 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
       const elsewhere = await options.presenceElsewhere?.(
         principal.agentId,
         req.headers[AGENT_INSTANCE_HEADER],
+        req.socket.remoteAddress,
       );
       if (elsewhere !== undefined) return refused(409, elsewhere);
     } catch (error) {
@@ -466,7 +465,7 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
           // the hello claimed the agent for this hub, so this records its process.
           if (epoch !== undefined)
             options
-              .presenceElsewhere?.(agentId, instanceHeader)
+              .presenceElsewhere?.(agentId, instanceHeader, origin?.remote)
               .catch((error: unknown) =>
                 log.warn("could not record an agent's process", { agentId, error: String(error) }),
               );

@@ -1,7 +1,7 @@
 import { describeError, get, post } from "../api.js";
 import { fill, h } from "../dom.js";
 import { inFormTerms } from "../form-terms.js";
-import { parseLabels } from "../format.js";
+import { decimalNumber, parseLabels } from "../format.js";
 import { newestOnly } from "../newest.js";
 import type { Preview, Release, RolloutDetail, RolloutSpec } from "../types.js";
 import { newestReleases } from "./releases.js";
@@ -117,7 +117,9 @@ export function rolloutFormView(releaseId?: string): View {
   function spec(): RolloutSpec {
     if (!release.value) throw new Error("choose a release");
     const labels = parseLabels(selector.value);
-    const limit = Number(threshold.value);
+    // Empty, it was 0 (which the hub refuses in its own terms); "1e1" was 10: the CLI's rule.
+    const limit = decimalNumber(threshold.value);
+    if (limit === undefined) throw new Error("Halt when failures reach must be a number");
     return {
       ...(rolloutId ? { id: rolloutId } : {}),
       release: release.value,
@@ -137,6 +139,7 @@ export function rolloutFormView(releaseId?: string): View {
         (r) => (r.element.querySelector('input[name="waveName"]') as HTMLInputElement | null)?.value ?? "",
       ),
       sent?.waves.map((w) => w.agents) ?? [],
+      Object.keys(sent?.selector?.labels ?? {}),
     );
 
   async function runPreview(): Promise<void> {

@@ -16,8 +16,8 @@ export const groups: readonly { key: ProgressGroup; label: string; mark: string 
   { key: "cancelled", label: "cancelled", mark: "⊘" },
   // Its agent no longer takes the app (disabled or removed in its ship.toml): not sent, not a failure.
   { key: "not-applicable", label: "not applicable", mark: "–" },
-  // An operator forgot its agent (`ship-hub agents forget`) before it took the release, or before
-  // it answered its rollback instruction (listed as not rolled back then).
+  // An operator forgot its agent (`ship-hub agents forget`) before it reported on the release (sent
+  // it or not), or before it answered its rollback instruction (listed as not rolled back then).
   { key: "forgotten", label: "forgotten", mark: "⌀" },
 ];
 

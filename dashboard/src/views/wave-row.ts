@@ -1,5 +1,5 @@
 import { h } from "../dom.js";
-import { parseAgentIds, parseLabels } from "../format.js";
+import { decimalNumber, parseAgentIds, parseLabels } from "../format.js";
 import type { WaveSpec } from "../types.js";
 
 export interface WaveRow {
@@ -73,18 +73,24 @@ export function waveRow(
     spec() {
       const label = `wave "${name.value || "?"}"`;
       // The hub takes a fraction (≤ 1): its refusal of 1.5 would read as if this field wanted ≤ 1.
-      const percentRate = Number(rate.value);
-      if (rate.value.trim() === "" || !(percentRate >= 0 && percentRate <= 100))
+      const percentRate = decimalNumber(rate.value);
+      if (percentRate === undefined || percentRate > 100)
         throw new Error(`${label}: Min success % must be a number from 0 to 100`);
+      // Left empty (or not a number the browser could read) it was sent as 0 without a word: a
+      // wave meant to soak advanced at once.
+      const waitMinutes = decimalNumber(wait.value);
+      if (waitMinutes === undefined)
+        throw new Error(`${label}: Wait (min) must be a number of minutes (0 for no wait)`);
       const base = {
         name: name.value.trim(),
-        waitMinutes: Number(wait.value),
+        waitMinutes,
         minSuccessRate: percentRate / 100,
       };
       const text = value.value.trim();
       if (kind.value === "percent") {
-        const percent = Number(text.replace(/%$/, ""));
-        if (text === "" || Number.isNaN(percent)) throw new Error(`${label}: percent must be a number`);
+        // By the CLI's rule: "0x32" was 50 %, "1e1" 10 %, where `--wave NAME=0x32` is refused.
+        const percent = decimalNumber(text.replace(/%$/, ""));
+        if (percent === undefined) throw new Error(`${label}: percent must be a number`);
         return { ...base, percent };
       }
       if (kind.value === "labels") {

@@ -66,7 +66,9 @@ describe.skipIf(!hasPostgres())("one agent process per agent id across hubs", ()
       .toMatchObject({
         data: {
           status: 409,
-          reason: `agent twin is connected already to hub ${a.hub.hubId} (host host-one) from another ship process: two hosts with one agent id? Give each its own [hub] agent_id`,
+          // From the address the first connected from: most likely a second agent on that host,
+          // as one hub says it (it read "two hosts with one agent id?" alone).
+          reason: `agent twin is connected already from 127.0.0.1 (host host-one) to hub ${a.hub.hubId.slice(0, 8)}: a second ship agent on that host, or two hosts with one agent id? Give each its own [hub] agent_id`,
         },
       });
     // The first keeps the agent: still online, on hub A, never replaced.
@@ -75,6 +77,31 @@ describe.skipIf(!hasPostgres())("one agent process per agent id across hubs", ()
     expect(a.hub.registry.isOnline("twin")).toBe(true);
     expect(b.hub.registry.isOnline("twin")).toBe(false);
     expect(first.filter((l) => l.msg === "hub refused the connection")).toEqual([]);
+  });
+
+  it("asks about two hosts when the second process comes from another address", async () => {
+    const [a, b] = await twoHubs();
+    await agentProcess(a, "twin", "process-one-7777", "host-one");
+    await expect.poll(() => holder(a, "twin"), { timeout: 10_000 }).toBe("host-one");
+    const ws = new WebSocket(`${b.hub.url.replace(/^http/, "ws")}/api/v1/agent`, {
+      headers: {
+        authorization: `Bearer ${await b.agentToken("twin")}`,
+        [AGENT_INSTANCE_HEADER]: "process-two-8888",
+      },
+      localAddress: "127.0.0.2",
+    });
+    const refused = await new Promise<{ status: number; reason: unknown }>((resolve, reject) => {
+      ws.once("open", () => resolve({ status: 101, reason: undefined }));
+      ws.once("unexpected-response", (_req, res) =>
+        resolve({ status: res.statusCode ?? 0, reason: res.headers["x-ship-refused"] }),
+      );
+      ws.once("error", reject);
+    });
+    ws.terminate();
+    expect(refused).toEqual({
+      status: 409,
+      reason: `agent twin is connected already from 127.0.0.1 (host host-one) to hub ${a.hub.hubId.slice(0, 8)}: two hosts with one agent id? Give each its own [hub] agent_id`,
+    });
   });
 
   it("lets the same process move to another hub, and an agent that names no process connect as before", async () => {

@@ -295,9 +295,22 @@ describe("hub API input: every 400 is one line naming the field and what is wron
     expect(await refused("GET", "/api/v1/events?limit=1e999")).toBe(
       'query.limit: must be a number (got string "1e999")',
     );
-    expect(await refused("GET", "/api/v1/agents?limit=1e308")).toBe(
-      "query.limit: must be ≤ 1000 (got 1e308)",
+    expect(await refused("GET", "/api/v1/agents?limit=99999999999999999999")).toBe(
+      "query.limit: must be ≤ 1000 (got 99999999999999999999)",
     );
+    // Read by Number() these were other numbers (16, 10, 10, 1): decimal digits only, as the CLI
+    // and the dashboard take numbers.
+    for (const [path, field, typed] of [
+      ["/api/v1/rollouts?limit=0x10", "limit", "0x10"],
+      ["/api/v1/agents?offset=1e1", "offset", "1e1"],
+      ["/api/v1/agents?limit=1e308", "limit", "1e308"],
+      ["/api/v1/events?before=0b1010", "before", "0b1010"],
+      ["/api/v1/releases?limit=%201", "limit", " 1"],
+      ["/api/v1/events?limit=0x10", "limit", "0x10"],
+    ] as const)
+      expect(await refused("GET", path)).toBe(
+        `query.${field}: must be a number (got string ${JSON.stringify(typed)})`,
+      );
     expect(await refused("GET", "/api/v1/releases?limit=0")).toBe("query.limit: must be ≥ 1 (got 0)");
     // A parameter no list reads (a typo, or another API's name) is a 400 naming it, not the whole list.
     expect(await refused("GET", "/api/v1/events?since=5")).toBe(

@@ -33,7 +33,7 @@ const view = async (t: TestHub, id: string) =>
   (await t.api<View>("GET", `/api/v1/rollouts/${id}`, { token: t.operator })).body;
 
 const held =
-  "waiting for an operator: wave 1 (all) tested nothing: its 1 agent(s) were forgotten by an operator (`ship-hub agents forget`) before they took the release; no agent of the rollout took the release: resume to complete it as it is, or abort";
+  "waiting for an operator: wave 1 (all) tested nothing: its 1 agent(s) were forgotten by an operator (`ship-hub agents forget`) after they were sent the release, before reporting on it (their hosts may run it); no agent of the rollout reported taking the release: resume to complete it as it is, or abort";
 
 /** A single-wave rollout of 2.0.0 to h1 alone, h1 then forgotten: held, saying `held`. */
 async function heldSingleWave(t: TestHub): Promise<string> {
@@ -112,9 +112,36 @@ describe("a wave that tested nothing is never passed", () => {
     expect(await view(t, id)).toMatchObject({ state: "completed", needsDecision: false });
     // Completed as the operator accepted it, saying that no host runs the release.
     const said =
-      "no agent took the release: 1 agent(s) forgotten by an operator (`ship-hub agents forget`) before they took the release";
+      "no agent reported taking the release: 1 agent(s) forgotten by an operator (`ship-hub agents forget`) after they were sent the release, before reporting on it (their hosts may run it)";
     expect((await view(t, id)).reason).toBe(said);
     expect((await t.hub.store.getRollout(id))?.reason).toBe(said);
+  });
+
+  it("an agent forgotten before it was sent the release is said never to have taken it; one sent it, that it may run it", async () => {
+    const t = await session.start();
+    // s1 is sent the release; o1 is offline when the rollout starts, so it is never sent it.
+    const s1 = await session.connect(t, "s1", web);
+    const o1 = await session.connect(t, "o1", web);
+    o1.ws.terminate();
+    await expect
+      .poll(async () => (await t.hub.store.getAgent("o1"))?.online, { timeout: 10_000 })
+      .toBe(false);
+    const { id } = await create(t, [{ name: "all", percent: 100 }]);
+    await forget(t, undefined, "o1");
+    await forget(t, s1, "s1");
+    const who = "agent(s) were forgotten by an operator (`ship-hub agents forget`)";
+    await expect
+      .poll(async () => (await view(t, id)).reason, { timeout: 10_000 })
+      .toBe(
+        `waiting for an operator: wave 1 (all) tested nothing: its 1 ${who} before they took the release, and 1 ${who} after they were sent the release, before reporting on it (their hosts may run it); no agent of the rollout reported taking the release: resume to complete it as it is, or abort`,
+      );
+    expect(
+      (await t.api("POST", `/api/v1/rollouts/${id}/resume`, { token: t.operator, body: {} })).status,
+    ).toBe(200);
+    const done = "agent(s) forgotten by an operator (`ship-hub agents forget`)";
+    expect((await view(t, id)).reason).toBe(
+      `no agent reported taking the release: 1 ${done} before they took the release; 1 ${done} after they were sent the release, before reporting on it (their hosts may run it)`,
+    );
   });
 
   it("a one-agent fleet's percent canary whose agent was forgotten is held, and the empty last wave after it does not complete by itself", async () => {
@@ -129,7 +156,7 @@ describe("a wave that tested nothing is never passed", () => {
     await expect
       .poll(async () => (await view(t, created.id)).reason, { timeout: 10_000 })
       .toBe(
-        "waiting for an operator: wave 1 (canary) tested nothing: its 1 agent(s) were forgotten by an operator (`ship-hub agents forget`) before they took the release; advance or abort",
+        "waiting for an operator: wave 1 (canary) tested nothing: its 1 agent(s) were forgotten by an operator (`ship-hub agents forget`) after they were sent the release, before reporting on it (their hosts may run it); advance or abort",
       );
     await t.hub.engine.tick();
     expect(await view(t, created.id)).toMatchObject({
@@ -145,7 +172,7 @@ describe("a wave that tested nothing is never passed", () => {
     await expect
       .poll(async () => (await view(t, created.id)).reason, { timeout: 10_000 })
       .toBe(
-        "waiting for an operator: no agent of the rollout took the release: its 1 agent(s) were forgotten by an operator (`ship-hub agents forget`) before they took the release; resume to complete it as it is, or abort",
+        "waiting for an operator: no agent of the rollout reported taking the release: its 1 agent(s) were forgotten by an operator (`ship-hub agents forget`) after they were sent the release, before reporting on it (their hosts may run it); resume to complete it as it is, or abort",
       );
     expect(await view(t, created.id)).toMatchObject({ state: "paused", currentWave: 1 });
     expect(
@@ -168,7 +195,7 @@ describe("a wave that tested nothing is never passed", () => {
     await expect
       .poll(async () => (await view(t, id)).reason, { timeout: 10_000 })
       .toBe(
-        "waiting for an operator: wave 2 (rest) tested nothing: its 1 agent(s) were forgotten by an operator (`ship-hub agents forget`) before they took the release; resume to complete the rollout without them, or abort",
+        "waiting for an operator: wave 2 (rest) tested nothing: its 1 agent(s) were forgotten by an operator (`ship-hub agents forget`) after they were sent the release, before reporting on it (their hosts may run it); resume to complete the rollout without them, or abort",
       );
     expect(await view(t, id)).toMatchObject({ state: "paused", currentWave: 1, needsDecision: true });
     expect(await kinds(t, id)).toContain("rollout.waiting");
@@ -218,7 +245,7 @@ describe("a wave that tested nothing is never passed", () => {
     const { c1, id } = await canaryOfC1WithoutAutoAdvance(t);
     await forget(t, c1, "c1");
     const waiting =
-      "waiting for an operator: wave 1 (canary) tested nothing: its 1 agent(s) were forgotten by an operator (`ship-hub agents forget`) before they took the release; advance or abort";
+      "waiting for an operator: wave 1 (canary) tested nothing: its 1 agent(s) were forgotten by an operator (`ship-hub agents forget`) after they were sent the release, before reporting on it (their hosts may run it); advance or abort";
     await expect.poll(async () => (await view(t, id)).reason, { timeout: 10_000 }).toBe(waiting);
     expect(await view(t, id)).toMatchObject({ state: "running", currentWave: 0, needsDecision: true });
     expect(await kinds(t, id)).toContain("rollout.waiting");

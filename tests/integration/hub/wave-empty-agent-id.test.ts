@@ -5,11 +5,18 @@
  * dashboard's wave row alike: a one-line error naming the wave and the id, exit 2, nothing created.
  * Real hub, real CLI; the dashboard's parser is the module its page runs.
  */
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseAgentIds } from "../../../dashboard/src/format.js";
-import { hubPerTest, operatorCli, publishRelease } from "./support.js";
+import { hubPerTest, operatorCli, publishRelease, type TestHub } from "./support.js";
 
 const session = hubPerTest();
+const RULE = "must be 1 to 200 characters: letters, digits, '.', '_' or '-', starting with a letter or digit";
+
+/** `ship-hub rollout create` of `release` with `--wave WAVE --wave rest=100` (and `extra`), as an operator runs it. */
+const createCanary = (t: TestHub, release: string, wave: string, ...extra: string[]) =>
+  operatorCli(t, "rollout", "create", "--release", release, "--wave", wave, "--wave", "rest=100", ...extra);
 
 describe("an empty id in an agents wave", () => {
   it("is refused by the CLI (exit 2, one line naming the wave) and by the API (400 naming the field)", async () => {
@@ -23,17 +30,7 @@ describe("an empty id in an agents wave", () => {
       [",a1", 1],
     ] as const) {
       const wave = `canary=agents:${list}`;
-      const run = await operatorCli(
-        t,
-        "rollout",
-        "create",
-        "--release",
-        release,
-        "--wave",
-        wave,
-        "--wave",
-        "rest=100",
-      );
+      const run = await createCanary(t, release, wave);
       expect({ wave, code: run.code, stdout: run.stdout }).toEqual({ wave, code: 2, stdout: "" });
       expect(run.stderr).toBe(
         `ship-hub: --wave "${wave}": wave canary's agent id ${n} is empty (two commas together, or a comma at an end): separate the ids by one comma\n`,
@@ -88,5 +85,57 @@ describe("an empty id in an agents wave", () => {
     expect(() => parseAgentIds(", a1")).toThrow("agent id 1 of");
     expect(parseAgentIds(" a1, a2 a3 ")).toEqual(["a1", "a2", "a3"]);
     expect(parseAgentIds("")).toEqual([]);
+  });
+});
+
+/**
+ * `--wave "canary=agents:a1,web;01,a3"`: the hub refused the id, and the CLI put the API's
+ * `body.waves[0].agents[1]` as the whole `--wave "…"`, so the operator was left to find which of a
+ * dozen ids was wrong (the dashboard's wave row names it by its place and itself). Now each id is
+ * checked by the agent id rule before the hub is asked: one line naming the wave, the id's place
+ * and the id, exit 2, nothing created; ids split by spaces alike. A `--spec` file's (already named
+ * by its key and place) stays so.
+ */
+describe("a malformed id in an agents wave", () => {
+  it("is named by its wave, place and itself (exit 2, nothing created)", async () => {
+    const t = await session.start();
+    const release = await publishRelease(t, "2.0.0");
+    for (const id of ["a1", "a3"]) await session.connect(t, id);
+    for (const [list, n, id] of [
+      ["a1,web;01,a3", 2, "web;01"],
+      ["a1 -x a3", 2, "-x"],
+      ["a1,a3,web:2", 3, "web:2"],
+    ] as const) {
+      const wave = `canary=agents:${list}`;
+      for (const extra of [[], ["--preview"]]) {
+        const run = await createCanary(t, release, wave, ...extra);
+        expect({ wave, code: run.code, stdout: run.stdout }).toEqual({ wave, code: 2, stdout: "" });
+        // Before: 'ship-hub: --wave "canary=agents:a1,web;01,a3": must be …', which id unsaid.
+        expect(run.stderr).toBe(
+          `ship-hub: --wave "${wave}": wave canary's agent id ${n} ${JSON.stringify(id)} ${RULE}\n`,
+        );
+      }
+    }
+    const listed = await t.api<{ rollouts: unknown[] }>("GET", "/api/v1/rollouts", { token: t.operator });
+    expect(listed.body.rollouts).toEqual([]);
+  });
+
+  it("in a --spec file is named by the file, its key and the id's place", async () => {
+    const t = await session.start();
+    const release = await publishRelease(t, "2.0.0");
+    const spec = join(t.dir, "rollout.json");
+    await writeFile(
+      spec,
+      JSON.stringify({
+        release,
+        waves: [
+          { name: "canary", agents: ["a1", "web;01"] },
+          { name: "rest", percent: 100 },
+        ],
+      }),
+    );
+    const run = await operatorCli(t, "rollout", "create", "--spec", spec);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toBe(`ship-hub: --spec ${spec}: spec.waves[0].agents[1]: ${RULE}\n`);
   });
 });

@@ -25,6 +25,23 @@ describe("the rollout form's terms for the hub's fields", () => {
       "Halt when failures reach: must be ≥ 1",
     );
     expect(inFormTerms("body.selector.labels.env: bad", waves)).toBe("Selector labels: bad");
+  });
+  it("names a refused selector label by its name, as sent (any character, the longest name first)", () => {
+    // Before: "Selector labels: bad", and "Selector labels rack: bad" for a name with a space.
+    expect(inFormTerms("body.selector.labels.env: bad", waves, [], ["env"])).toBe(
+      'Selector labels, label "env": bad',
+    );
+    expect(
+      inFormTerms(
+        "body.selector.labels.my rack: bad; body.selector.labels.env: worse",
+        waves,
+        [],
+        ["env", "my rack"],
+      ),
+    ).toBe('Selector labels, label "my rack": bad; Selector labels, label "env": worse');
+    expect(inFormTerms("body.selector.labels.env.eu: bad", waves, [], ["env", "env.eu"])).toBe(
+      'Selector labels, label "env.eu": bad',
+    );
     expect(inFormTerms("body.release: web 1.0.0 is older; body.waves: none", waves)).toBe(
       "Release: web 1.0.0 is older; Waves: none",
     );
