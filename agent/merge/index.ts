@@ -96,6 +96,11 @@ export interface MergeResult {
   warnings: string[];
   /** The merge_strategies entries that named no key, said or not (the next merge's unusedSaid). */
   unusedSections?: string[];
+  /**
+   * The release's copy held no key (keyless-release.ts) and was not merged: it is no base for the
+   * next merge, which goes on against the last copy that held keys.
+   */
+  releaseKeyless?: true;
 }
 
 export function mergeFormatOf(action: FileRule["action"]): MergeFormat | undefined {
@@ -120,7 +125,8 @@ export function mergeConfigFile(input: MergeInput): MergeResult {
     input.base === undefined ? undefined : oneDocument(yaml, normaliseReleaseText(input.base)).body;
   const blank = current.trim() === "";
   const format = readAs(input.format, blank ? undefined : current, incoming, shipped);
-  if (holdsNoKeyAt(input, format, incoming)) return keptWhole(input, format, { current, incoming });
+  const keyless = keylessRelease(input, format, incoming);
+  if (keyless !== undefined) return keptWhole(input, format, { current, incoming, release: keyless.value });
   // A blank previous release's copy, one a keyless release left (keyless-release.ts), held no key,
   // as a blank TOML or YAML copy reads: JSON's reader refused it, failing every later update.
   const base = format === "json" && shipped?.trim() === "" ? "{}" : shipped;
@@ -142,9 +148,9 @@ export function mergeConfigFile(input: MergeInput): MergeResult {
 function keptWhole(
   input: MergeInput,
   format: MergeFormat,
-  { current, incoming }: { current: string; incoming: string },
+  { current, incoming, release }: { current: string; incoming: string; release: unknown },
 ): MergeResult {
-  const report = { ...reportOf(emptyPlan()), text: input.current };
+  const report = { ...reportOf(emptyPlan()), text: input.current, releaseKeyless: true as const };
   if (holdsNoValue(format, current)) return { ...report, warnings: [] };
   let value: unknown;
   try {
@@ -152,20 +158,25 @@ function keptWhole(
   } catch (error) {
     if (!(error instanceof BadInputError) || input.strategy !== "replace") throw error;
   }
-  return { ...report, kept: keptKeys(value), warnings: [keylessReleaseWarning(format, incoming)] };
+  return { ...report, kept: keptKeys(value), warnings: [keylessReleaseWarning(format, incoming, release)] };
 }
 
 /**
- * Whether the release's copy holds no key, however written (keyless-release.ts): no value in its
- * text, or one that parses as `{}` or null. A copy that does not parse is not keyless: the merge
- * reports it as it always did.
+ * The release's copy's value when it holds no key, however written (keyless-release.ts): no value in
+ * its text, or one that parses as no key (`{}`, null, `[]`, only empty tables). A copy that does not
+ * parse is not keyless: the merge reports it as it always did.
  */
-function holdsNoKeyAt(input: MergeInput, format: MergeFormat, incoming: string): boolean {
-  if (holdsNoValue(format, incoming)) return true;
+function keylessRelease(
+  input: MergeInput,
+  format: MergeFormat,
+  incoming: string,
+): { value: unknown } | undefined {
+  if (holdsNoValue(format, incoming)) return { value: undefined };
   try {
-    return holdsNoKey(parserOf(input, format)(incoming, "release").value);
+    const { value } = parserOf(input, format)(incoming, "release");
+    return holdsNoKey(value) ? { value } : undefined;
   } catch (error) {
-    if (error instanceof BadInputError) return false;
+    if (error instanceof BadInputError) return undefined;
     throw error;
   }
 }
