@@ -40,7 +40,7 @@ import { BadInputError } from "../../shared/errors.js";
 import type { FileRule, SectionStrategy } from "../../shared/manifest/schema.js";
 import { parseJson, renderJsonMerge } from "./json-format.js";
 import { holdsNoKey, holdsNoValue, keptKeys, keylessReleaseWarning } from "./keyless-release.js";
-import { commentsOf, lostCommentsWarning } from "./lost-comments.js";
+import { commentLinesOf, commentsOf, lostCommentsWarning, namedComment } from "./lost-comments.js";
 import { UNPARSABLE_REPLACED } from "./not-merged.js";
 import type { CopyRole } from "./parse-error.js";
 import {
@@ -512,9 +512,9 @@ function unparsableReplaced(input: MergeInput, error: BadInputError): string {
   try {
     const shipped = new Set(input.base === undefined ? [] : commentsOf(input.format, input.base));
     const kept = new Set(commentsOf(input.format, input.incoming));
-    comments = commentsOf(input.format, input.current)
-      .filter((c) => c.trim() !== "" && !shipped.has(c) && !kept.has(c))
-      .map((c) => `#${c}`);
+    comments = commentLinesOf(input.format, input.current)
+      .filter(({ comment }) => comment.trim() !== "" && !shipped.has(comment) && !kept.has(comment))
+      .map(namedComment);
   } catch {
     // A copy too broken to find its comments in: the backup holds them all the same.
   }
