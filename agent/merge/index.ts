@@ -38,6 +38,7 @@
 
 import { BadInputError } from "../../shared/errors.js";
 import type { FileRule, SectionStrategy } from "../../shared/manifest/schema.js";
+import { withoutDeletedNotes } from "./deleted-notes.js";
 import { parseJson, renderJsonMerge } from "./json-format.js";
 import { holdsNoKey, holdsNoValue, keptKeys, keylessReleaseWarning } from "./keyless-release.js";
 import { commentLinesOf, commentsOf, lostCommentsWarning, namedComment } from "./lost-comments.js";
@@ -304,7 +305,21 @@ function mergeNormalised(input: MergeInput): MergeResult {
       ],
     };
   }
-  const rendered = render(input, { user, release, base: baseCopy }, plan);
+  const drawn = render(input, { user, release, base: baseCopy }, plan);
+  // A merge that changes no value changes no byte; else the previous release's notes the operator
+  // deleted stay deleted where the release's text brought them back (deleted-notes.ts).
+  const rendered =
+    !threeWay || input.base === undefined || drawn.text === input.current
+      ? drawn
+      : {
+          ...drawn,
+          text: withoutDeletedNotes(input.format, {
+            user: input.current,
+            base: input.base,
+            release: input.incoming,
+            merged: drawn.text,
+          }),
+        };
   const lost = lostCommentsWarning(
     input.format,
     { user: input.current, base: threeWay ? input.base : undefined, merged: rendered.text },

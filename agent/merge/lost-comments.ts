@@ -27,7 +27,12 @@ export interface CommentLine {
   comment: string;
   /** 1-based, in the text given. */
   line: number;
+  /** Where its `#` is in the text given. */
+  offset: number;
 }
+
+/** The yaml lexer's one-character markers, which are not source text. */
+const LEXER_MARKERS = new Set(["\x02", "\x18", "\x1f"]);
 
 /** Each comment of `text` with its line; [] for JSON. */
 export function commentLinesOf(format: MergeFormat, text: string): CommentLine[] {
@@ -37,9 +42,12 @@ export function commentLinesOf(format: MergeFormat, text: string): CommentLine[]
   // the tokens are the source's text in order, apart from one-character markers that hold no newline.
   const found: CommentLine[] = [];
   let line = 1;
+  let offset = 0;
   for (const token of new Lexer().lex(text)) {
-    if (token.startsWith("#")) found.push({ comment: token.slice(1).trimEnd(), line });
+    if (LEXER_MARKERS.has(token)) continue;
+    if (token.startsWith("#")) found.push({ comment: token.slice(1).trimEnd(), line, offset });
     for (let at = token.indexOf("\n"); at !== -1; at = token.indexOf("\n", at + 1)) line++;
+    offset += token.length;
   }
   return found;
 }
@@ -48,7 +56,7 @@ export function commentLinesOf(format: MergeFormat, text: string): CommentLine[]
  * A comment as a WARNING names it: `# text (line N)`, N its line in the operator's copy before the
  * merge (the update's backup holds it), so a comment written twice, or in a long file, is found.
  */
-export function namedComment({ comment, line }: CommentLine): string {
+export function namedComment({ comment, line }: Omit<CommentLine, "offset">): string {
   return `#${comment} (line ${line})`;
 }
 
@@ -91,14 +99,15 @@ export function lostCommentsWarning(
     : `your comments are not in the merged file (they went with values the merge replaced): ${shown}`;
 }
 
-function tally(items: readonly string[]): Map<string, number> {
+/** How many times each item occurs. */
+export function tally(items: readonly string[]): Map<string, number> {
   const counts = new Map<string, number>();
   for (const item of items) counts.set(item, (counts.get(item) ?? 0) + 1);
   return counts;
 }
 
 /** Takes one `item` from `counts`; false when there is none left. */
-function take(counts: Map<string, number>, item: string): boolean {
+export function take(counts: Map<string, number>, item: string): boolean {
   const n = counts.get(item) ?? 0;
   if (n === 0) return false;
   counts.set(item, n - 1);

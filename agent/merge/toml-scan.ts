@@ -226,16 +226,16 @@ export function tomlComments(text: string): string[] {
   return tomlCommentLines(text).map(({ comment }) => comment);
 }
 
-/** Each comment's text after its `#` (trailing spaces dropped) with its line (1-based) in `text`. */
-export function tomlCommentLines(text: string): { comment: string; line: number }[] {
-  const found: { comment: string; line: number }[] = [];
+/** Each comment's text after its `#` (trailing spaces dropped) with its line (1-based) and offset in `text`. */
+export function tomlCommentLines(text: string): { comment: string; line: number; offset: number }[] {
+  const found: { comment: string; line: number; offset: number }[] = [];
   let line = 1;
   let i = 0;
   while (i < text.length) {
     const c = text[i] as string;
     if (c === "#") {
       const end = text.indexOf("\n", i);
-      found.push({ comment: text.slice(i + 1, end === -1 ? text.length : end).trimEnd(), line });
+      found.push({ comment: text.slice(i + 1, end === -1 ? text.length : end).trimEnd(), line, offset: i });
       i = end === -1 ? text.length : end;
     } else if (c === '"' || c === "'") {
       const quote = text.startsWith(c.repeat(3), i) ? c.repeat(3) : c;
