@@ -17,7 +17,8 @@ const cases = [
     v1: "x: 1\nsvc:\n  - name: a\n    port: 1\n  # old note b\n  - name: b\n    port: 2\n",
     mine: "x: 2\nsvc:\n  - name: a\n    port: 1\n  # old note b\n  - name: b\n    port: 2\n",
     v2: "x: 1\nsvc:\n  - name: a\n    port: 1\n  # new note b\n  - name: b\n    port: 2\n  - name: c\n    port: 3\n",
-    merged: "x: 2\nsvc:\n  - name: a\n    port: 1\n  # new note b\n  - name: b\n    port: 2\n  - name: c\n    port: 3\n",
+    merged:
+      "x: 2\nsvc:\n  - name: a\n    port: 1\n  # new note b\n  - name: b\n    port: 2\n  - name: c\n    port: 3\n",
   },
   {
     name: "a scalar item, note left as shipped",
