@@ -6,11 +6,8 @@
  * array, also on the item that becomes first; a note the operator kept stays, and one the release
  * writes anew comes.
  */
-import { readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { runShip } from "../../support/ship-cli.js";
-import { type LocalApp, localApp } from "./local-app.js";
+import { type LocalApp, localApp, updateOverEdits } from "./local-app.js";
 
 const cases = [
   {
@@ -62,13 +59,12 @@ describe("a shipped note on a list item the operator deleted", () => {
     it(`${name}: stays deleted when the release changes the list`, async () => {
       const manifest = (version: string) =>
         `version: "${version}"\nfiles:\n  "${file}": { action: ${action} }\n`;
-      await app.release("v1", manifest("1.0.0"), { [file]: v1 });
-      expect((await runShip(["--config", app.config])).code).toBe(0);
-      await writeFile(join(app.appDir, file), mine);
-      await app.release("v2", manifest("2.0.0"), { [file]: v2 });
-      const run = await runShip(["--config", app.config]);
-      expect(run.code, run.stderr).toBe(0);
-      expect(await readFile(join(app.appDir, file), "utf8")).toBe(merged);
+      const { read } = await updateOverEdits(app, manifest, {
+        v1: { [file]: v1 },
+        edited: { [file]: mine },
+        v2: { [file]: v2 },
+      });
+      expect(await read(file)).toBe(merged);
     });
   }
 });

@@ -13,7 +13,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
-import { type LocalApp, localApp } from "./local-app.js";
+import { type LocalApp, localApp, updateOverEdits } from "./local-app.js";
 
 interface Case {
   action: string;
@@ -73,13 +73,12 @@ describe("a release copy of a merged config holding no key of any value", () => 
       `version: "${version}"\nfiles:\n  "${file}": { action: ${action} }\n`;
     for (const [what, copy] of Object.entries(keyless)) {
       it(`${action}, ${what}: leaves the operator's copy byte for byte, with the keyless WARNING`, async () => {
-        await app.release("v1", manifest("1.0.0"), { [file]: v1 });
-        expect((await runShip(["--config", app.config])).code).toBe(0);
-        await writeFile(join(app.appDir, file), mine);
-        await app.release("v2", manifest("2.0.0"), { [file]: copy });
-        const run = await runShip(["--config", app.config]);
-        expect(run.code, run.stderr).toBe(0);
-        expect(await readFile(join(app.appDir, file), "utf8")).toBe(mine);
+        const { run, read } = await updateOverEdits(app, manifest, {
+          v1: { [file]: v1 },
+          edited: { [file]: mine },
+          v2: { [file]: copy },
+        });
+        expect(await read(file)).toBe(mine);
         expect(run.stdout).toContain(`myapp: did not merge ${file}: the release's copy holds no keys`);
         expect(run.stderr).toContain(
           `merge of ${file}: the release's copy holds no keys (${what.replace(/, .*/, "")}): your copy was left as it is`,

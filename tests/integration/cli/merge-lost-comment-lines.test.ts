@@ -5,11 +5,8 @@
  * its line in the operator's copy before the merge (the update's backup holds that copy), also in a
  * file saved with a byte-order mark and CRLF line endings, and in a multi-line string before it.
  */
-import { readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { runShip } from "../../support/ship-cli.js";
-import { type LocalApp, localApp } from "./local-app.js";
+import { type LocalApp, localApp, updateOverEdits } from "./local-app.js";
 
 const windows = (text: string) => `\uFEFF${text.replaceAll("\n", "\r\n")}`;
 
@@ -49,13 +46,12 @@ describe("a WARNING naming the operator's comments a merge took away", () => {
       it(`${action}, ${form}: names each comment with its line in the operator's copy`, async () => {
         const manifest = (version: string) =>
           `version: "${version}"\nfiles:\n  "${file}": { action: ${action} }\n`;
-        await app.release("v1", manifest("1.0.0"), { [file]: v1 });
-        expect((await runShip(["--config", app.config])).code).toBe(0);
-        await writeFile(join(app.appDir, file), written(mine));
-        await app.release("v2", manifest("2.0.0"), { [file]: v2 });
-        const run = await runShip(["--config", app.config]);
-        expect(run.code, run.stderr).toBe(0);
-        const merged = await readFile(join(app.appDir, file), "utf8");
+        const { run, read } = await updateOverEdits(app, manifest, {
+          v1: { [file]: v1 },
+          edited: { [file]: written(mine) },
+          v2: { [file]: v2 },
+        });
+        const merged = await read(file);
         expect(merged).toContain("ops: do not raise");
         expect(merged).not.toMatch(/max/);
         expect(run.stderr).toContain(

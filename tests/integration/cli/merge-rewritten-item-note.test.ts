@@ -5,11 +5,8 @@
  * a list item's now does too, for scalar items and mapping items alike, and a note the operator
  * wrote themselves still wins.
  */
-import { readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { runShip } from "../../support/ship-cli.js";
-import { type LocalApp, localApp } from "./local-app.js";
+import { type LocalApp, localApp, updateOverEdits } from "./local-app.js";
 
 const cases = [
   {
@@ -47,13 +44,12 @@ describe("the note above a YAML list item the release keeps", () => {
     it(`${name}: the release's rewrite comes where the operator left the old note as shipped`, async () => {
       const manifest = (version: string) =>
         `version: "${version}"\nfiles:\n  "config.yaml": { action: merge_yaml }\n`;
-      await app.release("v1", manifest("1.0.0"), { "config.yaml": v1 });
-      expect((await runShip(["--config", app.config])).code).toBe(0);
-      await writeFile(join(app.appDir, "config.yaml"), mine);
-      await app.release("v2", manifest("2.0.0"), { "config.yaml": v2 });
-      const run = await runShip(["--config", app.config]);
-      expect(run.code, run.stderr).toBe(0);
-      expect(await readFile(join(app.appDir, "config.yaml"), "utf8")).toBe(merged);
+      const { read } = await updateOverEdits(app, manifest, {
+        v1: { "config.yaml": v1 },
+        edited: { "config.yaml": mine },
+        v2: { "config.yaml": v2 },
+      });
+      expect(await read("config.yaml")).toBe(merged);
     });
   }
 });
