@@ -80,6 +80,7 @@ async function prepareMerge(
   reports: MergeReport[],
   writtenShas: Map<string, string>,
   unusedFound: Map<string, string[] | undefined>,
+  keptBases: Map<string, string>,
 ): Promise<PlanStep> {
   const staged = join(input.stagingDir, step.rel);
   const server = join(input.appDir, step.rel);
@@ -119,7 +120,13 @@ async function prepareMerge(
   }
   writtenShas.set(step.rel, createHash("sha256").update(merged.text).digest("hex"));
   unusedFound.set(step.rel, merged.unusedSections);
-  await writeFileAtomic(basePath(input.stateDir, step.entry.sha256), incoming);
+  // A release copy holding no key was not merged: the next release merges against the last copy
+  // that held keys, so a default it changes follows it; against the keyless one (read as no earlier
+  // copy) it was kept, reported as the operator's.
+  const lastBase = merged.releaseKeyless ? input.index?.files[step.rel] : undefined;
+  if (lastBase?.merged === true && baseFile !== undefined && (await pathExists(baseFile)))
+    keptBases.set(step.rel, lastBase.sha256);
+  else await writeFileAtomic(basePath(input.stateDir, step.entry.sha256), incoming);
   const installedMode = input.app.files.get(step.rel)?.mode;
   if (merged.text === current && installedMode === mergedMode(step.entry.mode, installedMode)) {
     reports.push(reportMerge(input.log, step.rel, merged));
@@ -199,10 +206,12 @@ export async function prepareUpdate(input: PrepareInput): Promise<Prepared> {
   const writtenShas = new Map<string, string>();
   /** Each file merged in this run, with the merge_strategies entries that named no key in it. */
   const unusedFound = new Map<string, string[] | undefined>();
+  /** sha256 of the earlier base a merged file keeps, for a release copy that held no key. */
+  const keptBases = new Map<string, string>();
   for (const planned of input.plan.steps) {
     const step =
       planned.kind === "merge"
-        ? await prepareMerge(input, planned, merges, writtenShas, unusedFound)
+        ? await prepareMerge(input, planned, merges, writtenShas, unusedFound, keptBases)
         : planned;
     steps.push(step);
     switch (step.kind) {
@@ -228,10 +237,10 @@ export async function prepareUpdate(input: PrepareInput): Promise<Prepared> {
           replacedMerges.push(await replacedMerge(input, step));
         break;
       case "merge":
-        delta.set[step.rel] = mergedEntry(step.entry, writtenShas.get(step.rel));
+        delta.set[step.rel] = mergedEntry(step.entry, writtenShas.get(step.rel), keptBases.get(step.rel));
         break;
       case "keep":
-        keepInIndex(input, planned, delta, writtenShas);
+        keepInIndex(input, planned, delta, { writtenShas, keptBases });
         break;
       case "remove":
         if (input.index?.files[step.rel] !== undefined) delta.drop.push(step.rel);
@@ -322,10 +331,11 @@ function keepInIndex(
   input: PrepareInput,
   planned: PlanStep,
   delta: IndexDelta,
-  writtenShas: ReadonlyMap<string, string>,
+  merged: { writtenShas: ReadonlyMap<string, string>; keptBases: ReadonlyMap<string, string> },
 ): void {
   if (planned.kind === "merge") {
-    delta.set[planned.rel] = mergedEntry(planned.entry, writtenShas.get(planned.rel));
+    const rel = planned.rel;
+    delta.set[rel] = mergedEntry(planned.entry, merged.writtenShas.get(rel), merged.keptBases.get(rel));
     return;
   }
   const sha = input.appHashes.get(planned.rel);
@@ -339,10 +349,13 @@ function keepInIndex(
   }
 }
 
-/** A merged file's index entry: the release's copy (the next merge's base) and what ship wrote. */
-function mergedEntry(entry: { sha256: string; mode: number }, written: string | undefined) {
+/**
+ * A merged file's index entry: the release's copy (the next merge's base; an earlier one `base`
+ * names when this release's held no key) and what ship wrote.
+ */
+function mergedEntry(entry: { sha256: string; mode: number }, written: string | undefined, base?: string) {
   return {
-    sha256: entry.sha256,
+    sha256: base ?? entry.sha256,
     mode: entry.mode,
     merged: true,
     ...(written === undefined ? {} : { installedSha256: written }),

@@ -2,7 +2,7 @@
 
 /**
  * Whether `warning` names `comment` itself: the warnings list comments as `#text`, after `(`, `: `
- * or `, ` and before `,`, `)` or the end. Found as a bare substring, `# tls` counted as named by a
+ * or `, ` and before `,`, `)`, the end or its line (` (line 3)`, lost-comments.ts). Found as a bare substring, `# tls` counted as named by a
  * warning naming `# tls port`, and went unnamed. A comment of several lines is named by its first.
  */
 export function namesComment(warning: string, comment: string): boolean {
@@ -11,9 +11,10 @@ export function namesComment(warning: string, comment: string): boolean {
   for (let at = warning.indexOf(named); at !== -1; at = warning.indexOf(named, at + 1)) {
     const before = at === 0 ? " " : (warning[at - 1] as string);
     const after = warning[at + named.length];
+    const withLine = warning.startsWith(" (line ", at + named.length);
     if (
       (before === " " || before === "(") &&
-      (more.length > 0 || after === undefined || after === "," || after === ")")
+      (more.length > 0 || after === undefined || after === "," || after === ")" || withLine)
     )
       return true;
   }

@@ -38,9 +38,10 @@
 
 import { BadInputError } from "../../shared/errors.js";
 import type { FileRule, SectionStrategy } from "../../shared/manifest/schema.js";
+import { withoutDeletedNotes } from "./deleted-notes.js";
 import { parseJson, renderJsonMerge } from "./json-format.js";
 import { holdsNoKey, holdsNoValue, keptKeys, keylessReleaseWarning } from "./keyless-release.js";
-import { commentsOf, lostCommentsWarning } from "./lost-comments.js";
+import { commentLinesOf, commentsOf, lostCommentsWarning, namedComment } from "./lost-comments.js";
 import { UNPARSABLE_REPLACED } from "./not-merged.js";
 import type { CopyRole } from "./parse-error.js";
 import {
@@ -96,6 +97,11 @@ export interface MergeResult {
   warnings: string[];
   /** The merge_strategies entries that named no key, said or not (the next merge's unusedSaid). */
   unusedSections?: string[];
+  /**
+   * The release's copy held no key (keyless-release.ts) and was not merged: it is no base for the
+   * next merge, which goes on against the last copy that held keys.
+   */
+  releaseKeyless?: true;
 }
 
 export function mergeFormatOf(action: FileRule["action"]): MergeFormat | undefined {
@@ -120,7 +126,8 @@ export function mergeConfigFile(input: MergeInput): MergeResult {
     input.base === undefined ? undefined : oneDocument(yaml, normaliseReleaseText(input.base)).body;
   const blank = current.trim() === "";
   const format = readAs(input.format, blank ? undefined : current, incoming, shipped);
-  if (holdsNoKeyAt(input, format, incoming)) return keptWhole(input, format, { current, incoming });
+  const keyless = keylessRelease(input, format, incoming);
+  if (keyless !== undefined) return keptWhole(input, format, { current, incoming, release: keyless.value });
   // A blank previous release's copy, one a keyless release left (keyless-release.ts), held no key,
   // as a blank TOML or YAML copy reads: JSON's reader refused it, failing every later update.
   const base = format === "json" && shipped?.trim() === "" ? "{}" : shipped;
@@ -142,9 +149,9 @@ export function mergeConfigFile(input: MergeInput): MergeResult {
 function keptWhole(
   input: MergeInput,
   format: MergeFormat,
-  { current, incoming }: { current: string; incoming: string },
+  { current, incoming, release }: { current: string; incoming: string; release: unknown },
 ): MergeResult {
-  const report = { ...reportOf(emptyPlan()), text: input.current };
+  const report = { ...reportOf(emptyPlan()), text: input.current, releaseKeyless: true as const };
   if (holdsNoValue(format, current)) return { ...report, warnings: [] };
   let value: unknown;
   try {
@@ -152,20 +159,25 @@ function keptWhole(
   } catch (error) {
     if (!(error instanceof BadInputError) || input.strategy !== "replace") throw error;
   }
-  return { ...report, kept: keptKeys(value), warnings: [keylessReleaseWarning(format, incoming)] };
+  return { ...report, kept: keptKeys(value), warnings: [keylessReleaseWarning(format, incoming, release)] };
 }
 
 /**
- * Whether the release's copy holds no key, however written (keyless-release.ts): no value in its
- * text, or one that parses as `{}` or null. A copy that does not parse is not keyless: the merge
- * reports it as it always did.
+ * The release's copy's value when it holds no key, however written (keyless-release.ts): no value in
+ * its text, or one that parses as no key (`{}`, null, `[]`, only empty tables). A copy that does not
+ * parse is not keyless: the merge reports it as it always did.
  */
-function holdsNoKeyAt(input: MergeInput, format: MergeFormat, incoming: string): boolean {
-  if (holdsNoValue(format, incoming)) return true;
+function keylessRelease(
+  input: MergeInput,
+  format: MergeFormat,
+  incoming: string,
+): { value: unknown } | undefined {
+  if (holdsNoValue(format, incoming)) return { value: undefined };
   try {
-    return holdsNoKey(parserOf(input, format)(incoming, "release").value);
+    const { value } = parserOf(input, format)(incoming, "release");
+    return holdsNoKey(value) ? { value } : undefined;
   } catch (error) {
-    if (error instanceof BadInputError) return false;
+    if (error instanceof BadInputError) return undefined;
     throw error;
   }
 }
@@ -293,7 +305,21 @@ function mergeNormalised(input: MergeInput): MergeResult {
       ],
     };
   }
-  const rendered = render(input, { user, release, base: baseCopy }, plan);
+  const drawn = render(input, { user, release, base: baseCopy }, plan);
+  // A merge that changes no value changes no byte; else the previous release's notes the operator
+  // deleted stay deleted where the release's text brought them back (deleted-notes.ts).
+  const rendered =
+    !threeWay || input.base === undefined || drawn.text === input.current
+      ? drawn
+      : {
+          ...drawn,
+          text: withoutDeletedNotes(input.format, {
+            user: input.current,
+            base: input.base,
+            release: input.incoming,
+            merged: drawn.text,
+          }),
+        };
   const lost = lostCommentsWarning(
     input.format,
     { user: input.current, base: threeWay ? input.base : undefined, merged: rendered.text },
@@ -501,9 +527,9 @@ function unparsableReplaced(input: MergeInput, error: BadInputError): string {
   try {
     const shipped = new Set(input.base === undefined ? [] : commentsOf(input.format, input.base));
     const kept = new Set(commentsOf(input.format, input.incoming));
-    comments = commentsOf(input.format, input.current)
-      .filter((c) => c.trim() !== "" && !shipped.has(c) && !kept.has(c))
-      .map((c) => `#${c}`);
+    comments = commentLinesOf(input.format, input.current)
+      .filter(({ comment }) => comment.trim() !== "" && !shipped.has(comment) && !kept.has(comment))
+      .map(namedComment);
   } catch {
     // A copy too broken to find its comments in: the backup holds them all the same.
   }

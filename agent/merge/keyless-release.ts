@@ -1,7 +1,8 @@
 /**
  * A release's copy of a merged config that holds no key at all — 0 bytes, white space, (TOML, YAML)
- * only comments, or (JSON, YAML) an empty mapping `{}` or null — is no sign that the release dropped every key: a build that wrote an empty
- * file, a template left unrendered. Merged, it turned the operator's config into `{}` (YAML) or an
+ * only comments, only empty tables (TOML headers over commented-out keys, YAML `server: {}`, JSON
+ * `{"server": {}}`), an empty list `[]` or null — is no sign that the release dropped every key: a
+ * build that wrote an empty file, a template left unrendered, an "every default" file. Merged, it turned the operator's config into `{}` (YAML) or an
  * empty file (TOML), every value the operator never changed deleted, while JSON refused it (exit 2);
  * a `{}` copy deleted them in JSON and YAML alike.
  * In all three formats the operator's copy is kept as it is, and a WARNING says why.
@@ -22,19 +23,39 @@ export function holdsNoValue(format: MergeFormat, text: string): boolean {
 }
 
 /**
- * Whether a parsed copy holds no key though its text holds a value: an empty mapping (YAML or JSON
- * `{}`, `--- {}`, what a template left unrendered writes) or null (YAML `~`, `null`, JSON `null`).
- * Merged, `{}` read as a release dropping every key. TOML has no such spelling: its root is always a
- * table, empty only when no key or table header is written, which holdsNoValue already reads.
+ * Whether a parsed copy holds no key of any value though its text holds something: an empty mapping
+ * (YAML or JSON `{}`, `--- {}`, what a template left unrendered writes), null (YAML `~`, `null`, JSON
+ * `null`), an empty list (`[]`), or tables holding only empty tables — TOML headers whose every key is
+ * commented out (`[server]` over `# port = 80`), and their YAML and JSON likes (`server: {}`).
+ * Merged, each read as a release dropping every key the operator never changed (`[]` as a list
+ * taking the place of the whole file), where the same "every default" file without its headers was
+ * kept: the three formats and every shape now read alike. A list inside a table is a value (a release
+ * may empty `plugins = []`), so only a whole copy that is `[]` counts.
  */
 export function holdsNoKey(value: unknown): boolean {
-  return value === null || value === undefined || (isTable(value) && Object.keys(value).length === 0);
+  return (
+    value === null ||
+    value === undefined ||
+    (Array.isArray(value) && value.length === 0) ||
+    onlyEmptyTables(value)
+  );
+}
+
+/** A table whose every value is a table holding no value either (none at all counts). */
+function onlyEmptyTables(value: unknown): boolean {
+  // A stack, not recursion: a copy nested deep is read before the nesting limit is checked.
+  const stack = [value];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    if (!isTable(next)) return false;
+    for (const key in next) stack.push(next[key]);
+  }
+  return true;
 }
 
 export const KEYLESS_RELEASE = "the release's copy holds no keys";
 
 /** The warning, by what the release's copy (in `format`) holds. */
-export function keylessReleaseWarning(format: MergeFormat, text: string): string {
+export function keylessReleaseWarning(format: MergeFormat, text: string, value: unknown): string {
   const what =
     text.length === 0
       ? "0 bytes"
@@ -42,7 +63,11 @@ export function keylessReleaseWarning(format: MergeFormat, text: string): string
         ? "only white space"
         : holdsNoValue(format, text)
           ? "only comments"
-          : "an empty mapping or null";
+          : Array.isArray(value)
+            ? "an empty list"
+            : isTable(value) && Object.keys(value).length > 0
+              ? `only empty ${format === "toml" ? "tables" : "mappings"}`
+              : "an empty mapping or null";
   return `${KEYLESS_RELEASE} (${what}): your copy was left as it is, not merged as every key removed; check the release's copy (most likely a packaging mistake)`;
 }
 

@@ -14,17 +14,50 @@ import { Lexer } from "yaml";
 import { namesComment } from "./comment-names.js";
 import type { MergeFormat } from "./index.js";
 import { REWRITE_WARNING } from "./toml-format.js";
-import { tomlComments } from "./toml-scan.js";
+import { tomlCommentLines } from "./toml-scan.js";
 import { REBUILD_WARNING_START } from "./yaml-format.js";
 
 /** The text of each comment after its `#`, trailing spaces dropped; [] for JSON. */
 export function commentsOf(format: MergeFormat, text: string): string[] {
-  if (format === "toml") return tomlComments(text);
+  return commentLinesOf(format, text).map(({ comment }) => comment);
+}
+
+export interface CommentLine {
+  /** The text after the `#`, trailing spaces dropped. */
+  comment: string;
+  /** 1-based, in the text given. */
+  line: number;
+  /** Where its `#` is in the text given. */
+  offset: number;
+}
+
+/** The yaml lexer's one-character markers, which are not source text. */
+const LEXER_MARKERS = new Set(["\x02", "\x18", "\x1f"]);
+
+/** Each comment of `text` with its line; [] for JSON. */
+export function commentLinesOf(format: MergeFormat, text: string): CommentLine[] {
+  if (format === "toml") return tomlCommentLines(text);
   if (format === "json") return [];
-  // The YAML lexer gives each comment as its own token (never one inside a quoted or block scalar).
-  const found: string[] = [];
-  for (const token of new Lexer().lex(text)) if (token.startsWith("#")) found.push(token.slice(1).trimEnd());
+  // The YAML lexer gives each comment as its own token (never one inside a quoted or block scalar);
+  // the tokens are the source's text in order, apart from one-character markers that hold no newline.
+  const found: CommentLine[] = [];
+  let line = 1;
+  let offset = 0;
+  for (const token of new Lexer().lex(text)) {
+    if (LEXER_MARKERS.has(token)) continue;
+    if (token.startsWith("#")) found.push({ comment: token.slice(1).trimEnd(), line, offset });
+    for (let at = token.indexOf("\n"); at !== -1; at = token.indexOf("\n", at + 1)) line++;
+    offset += token.length;
+  }
   return found;
+}
+
+/**
+ * A comment as a WARNING names it: `# text (line N)`, N its line in the operator's copy before the
+ * merge (the update's backup holds it), so a comment written twice, or in a long file, is found.
+ */
+export function namedComment({ comment, line }: Omit<CommentLine, "offset">): string {
+  return `#${comment} (line ${line})`;
 }
 
 /**
@@ -50,11 +83,12 @@ export function lostCommentsWarning(
   const remaining = tally(commentsOf(format, texts.merged));
   const shipped = tally(texts.base === undefined ? [] : commentsOf(format, texts.base));
   const lost: string[] = [];
-  for (const comment of commentsOf(format, texts.user)) {
+  for (const one of commentLinesOf(format, texts.user)) {
+    const { comment } = one;
     if (take(remaining, comment) || take(shipped, comment)) continue;
     if (comment.trim() === "") continue; // a bare `#` line carries nothing to lose
     if (warnings.some((w) => namesComment(w, comment))) continue;
-    lost.push(`#${comment}`);
+    lost.push(namedComment(one));
   }
   if (lost.length === 0) return undefined;
   const shown = lost.join(", ");
@@ -65,14 +99,15 @@ export function lostCommentsWarning(
     : `your comments are not in the merged file (they went with values the merge replaced): ${shown}`;
 }
 
-function tally(items: readonly string[]): Map<string, number> {
+/** How many times each item occurs. */
+export function tally(items: readonly string[]): Map<string, number> {
   const counts = new Map<string, number>();
   for (const item of items) counts.set(item, (counts.get(item) ?? 0) + 1);
   return counts;
 }
 
 /** Takes one `item` from `counts`; false when there is none left. */
-function take(counts: Map<string, number>, item: string): boolean {
+export function take(counts: Map<string, number>, item: string): boolean {
   const n = counts.get(item) ?? 0;
   if (n === 0) return false;
   counts.set(item, n - 1);

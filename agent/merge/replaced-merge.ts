@@ -9,7 +9,7 @@
  */
 import type { MergeReport } from "../../shared/protocol/messages.js";
 import { type MergeFormat, parserFor } from "./index.js";
-import { commentsOf } from "./lost-comments.js";
+import { type CommentLine, commentLinesOf, namedComment } from "./lost-comments.js";
 import { planMerge } from "./plan.js";
 import { normaliseReleaseText, normaliseServerText, textFormOf } from "./text-form.js";
 import { ABSENT, type Maybe } from "./values.js";
@@ -87,18 +87,22 @@ function commentsLost(input: ReplacedMergeInput): string[] {
   const counts = new Map<string, number>();
   for (const comment of shipped) counts.set(comment, (counts.get(comment) ?? 0) + 1);
   const lost: string[] = [];
-  for (const comment of commentsIn(format, input.current)) {
-    const n = counts.get(comment) ?? 0;
-    if (n > 0) counts.set(comment, n - 1);
-    else if (comment.trim() !== "") lost.push(`#${comment}`);
+  for (const one of commentLinesIn(format, input.current)) {
+    const n = counts.get(one.comment) ?? 0;
+    if (n > 0) counts.set(one.comment, n - 1);
+    else if (one.comment.trim() !== "") lost.push(namedComment(one));
   }
   return lost;
 }
 
 /** A copy that does not scan has no comments to name (its values are said unreadable already). */
 function commentsIn(format: MergeFormat, text: string): string[] {
+  return commentLinesIn(format, text).map(({ comment }) => comment);
+}
+
+function commentLinesIn(format: MergeFormat, text: string): CommentLine[] {
   try {
-    return commentsOf(format, text);
+    return commentLinesOf(format, text);
   } catch {
     return [];
   }

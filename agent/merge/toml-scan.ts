@@ -223,20 +223,34 @@ function decodeBasic(quoted: string): string {
 
 /** The comments (`# …` outside strings) in a stretch of TOML text, without their `#`. */
 export function tomlComments(text: string): string[] {
-  const found: string[] = [];
+  return tomlCommentLines(text).map(({ comment }) => comment);
+}
+
+/** Each comment's text after its `#` (trailing spaces dropped) with its line (1-based) and offset in `text`. */
+export function tomlCommentLines(text: string): { comment: string; line: number; offset: number }[] {
+  const found: { comment: string; line: number; offset: number }[] = [];
+  let line = 1;
   let i = 0;
   while (i < text.length) {
     const c = text[i] as string;
     if (c === "#") {
       const end = text.indexOf("\n", i);
-      found.push(text.slice(i + 1, end === -1 ? text.length : end).trimEnd());
+      found.push({ comment: text.slice(i + 1, end === -1 ? text.length : end).trimEnd(), line, offset: i });
       i = end === -1 ? text.length : end;
     } else if (c === '"' || c === "'") {
       const quote = text.startsWith(c.repeat(3), i) ? c.repeat(3) : c;
       i += quote.length;
-      while (i < text.length && !text.startsWith(quote, i)) i += c === '"' && text[i] === "\\" ? 2 : 1;
+      while (i < text.length && !text.startsWith(quote, i)) {
+        // An escape is two characters: a line-ending backslash's newline counts too.
+        const step = c === '"' && text[i] === "\\" ? 2 : 1;
+        for (let k = i; k < i + step; k++) if (text[k] === "\n") line++;
+        i += step;
+      }
       i += quote.length;
-    } else i++;
+    } else {
+      if (c === "\n") line++;
+      i++;
+    }
   }
   return found;
 }

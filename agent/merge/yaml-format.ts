@@ -692,6 +692,11 @@ function keepItemComments(
     kept.comment = null;
     kept.spaceBefore = item.spaceBefore;
     carry(mine, kept);
+    kept.commentBefore = rewrittenNote(
+      mine,
+      item,
+      shippedItem(base, (b) => isScalar(b) && sameValue(b.value, item.value)),
+    );
     kept.commentBefore ??= item.commentBefore;
     kept.comment ??= item.comment;
     value.items[index] = kept;
@@ -701,6 +706,30 @@ function keepItemComments(
     placeFirstItemNote(old, value, note, firstAt, firstAt === undefined ? undefined : theirNotes[firstAt]);
   if (block) dropDoubledFirstNote(value, base);
   return moved;
+}
+
+/** The previous release's item `like` finds in its list (`base`), when there is one. */
+function shippedItem(base: unknown, like: (item: unknown) => boolean): Node | undefined {
+  if (!isSeq(base)) return undefined;
+  try {
+    const found: unknown = base.items.find(like);
+    return isNode(found) ? found : undefined;
+  } catch {
+    // An item that cannot be read alone (an alias to elsewhere): no note to compare with.
+    return undefined;
+  }
+}
+
+/**
+ * The note above a list item the release keeps: the user's, unless it is still the previous
+ * release's (left as shipped) and the release writes another there; then the release's, as a key
+ * whose note the release rewrote gets it (yaml-shipped-comments.ts). The user's was kept over it.
+ */
+function rewrittenNote(mine: Node, theirs: unknown, shipped: Node | undefined): string | null | undefined {
+  const their = isNode(theirs) ? theirs.commentBefore : undefined;
+  const asShipped =
+    shipped !== undefined && mine.commentBefore && mine.commentBefore === shipped.commentBefore;
+  return asShipped && their && their !== mine.commentBefore ? their : mine.commentBefore;
 }
 
 /**
@@ -734,7 +763,10 @@ function keepCollectionItems(
     taken.add(index);
     if (at === 0) firstAt = index;
     const mine = old.items[at] as YAMLMap | YAMLSeq;
-    value.items[index] = mine.clone();
+    const kept = mine.clone() as YAMLMap | YAMLSeq;
+    const shipped = shippedItem(base, (b) => (isMap(b) || isSeq(b)) && sameValue(b.toJSON(), item.toJSON()));
+    kept.commentBefore = rewrittenNote(mine, item, shipped);
+    value.items[index] = kept;
     moved.push(...commentsIn(mine));
   });
   const commented = (item: YAMLMap) => commentsIn(item).length > 0;

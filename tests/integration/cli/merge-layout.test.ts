@@ -98,11 +98,11 @@ files:
     expect(warnings.sort((x, y) => x.file.localeCompare(y.file))).toEqual([
       expect.objectContaining({
         file: "config.toml",
-        msg: "merge of config.toml: your comments went with the keys the merge removed (s.b): # ops: b stays 2",
+        msg: "merge of config.toml: your comments went with the keys the merge removed (s.b): # ops: b stays 2 (line 3)",
       }),
       expect.objectContaining({
         file: "config.yaml",
-        msg: "merge of config.yaml: your comments went with the keys the merge removed (b): # b: keep it small, # do not raise",
+        msg: "merge of config.yaml: your comments went with the keys the merge removed (b): # b: keep it small (line 2), # do not raise (line 3)",
       }),
     ]);
     // The same words reach the hub: the run's JSON report carries them per file.

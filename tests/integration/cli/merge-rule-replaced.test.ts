@@ -49,7 +49,7 @@ describe("a merged config the new release replaces", () => {
     ]);
     const warning = merges[0]?.warnings[0] ?? "";
     expect(warning).toMatch(
-      /^config\.yaml was merged until now, but this release's rule for it is replace \(files\."config\.yaml"\): it was replaced whole with the release's copy, so these values of yours went: db\.host, db\.password; your comments went: # the replica; your copy is in the backup, (\S+), and in config\.yaml\.bak/,
+      /^config\.yaml was merged until now, but this release's rule for it is replace \(files\."config\.yaml"\): it was replaced whole with the release's copy, so these values of yours went: db\.host, db\.password; your comments went: # the replica \(line 2\); your copy is in the backup, (\S+), and in config\.yaml\.bak/,
     );
     expect(warnings(run.stderr)).toContain(warning);
     const backupCopy = /your copy is in the backup, (\S+),/.exec(warning)?.[1] ?? "";
@@ -123,7 +123,7 @@ describe("a merged config the new release replaces", () => {
     expect(run.code, run.stderr).toBe(0);
     expect(warnings(run.stderr).filter((w) => w.startsWith("app.toml"))).toEqual([
       expect.stringMatching(
-        /^app\.toml was merged until now, but this release's rule for it is replace \(files\."app\.toml"\): it was replaced whole with the release's copy, so your comments went: # ops: port is fixed by the LB; your copy is in the backup, /,
+        /^app\.toml was merged until now, but this release's rule for it is replace \(files\."app\.toml"\): it was replaced whole with the release's copy, so your comments went: # ops: port is fixed by the LB \(line 2\); your copy is in the backup, /,
       ),
     ]);
   });

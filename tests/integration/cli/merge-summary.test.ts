@@ -90,7 +90,7 @@ describe("a run's merges in its human output (real CLI)", () => {
     expect(run.stdout).toBe("myapp: updated 1.0.0 → 2.0.0\n");
     expect(plainWarnings(run.stderr)).toEqual([
       expect.stringMatching(
-        /^myapp: WARNING: config\.toml was merged until now, but this release's manifest has no rule for it .*so these values of yours went: a; your comments went: # mine; your copy is in the backup, \S+/,
+        /^myapp: WARNING: config\.toml was merged until now, but this release's manifest has no rule for it .*so these values of yours went: a; your comments went: # mine \(line 1\); your copy is in the backup, \S+/,
       ),
     ]);
   });

@@ -26,7 +26,9 @@ describe("a lost comment whose text begins another named one", () => {
       "a = 1\nports = [\n  80,\n  8443,\n]\n",
     );
     expect(result.removed).toEqual(["old"]);
-    expect(result.warnings).toContain("your comments went with the keys the merge removed (old): # tls");
+    expect(result.warnings).toContain(
+      "your comments went with the keys the merge removed (old): # tls (line 2)",
+    );
   });
 
   it("is still named (YAML)", () => {
@@ -37,7 +39,7 @@ describe("a lost comment whose text begins another named one", () => {
       "a: 1\nports:\n  - 80\n  - 8443\n",
     );
     expect(result.removed).toEqual(["old"]);
-    expect(result.warnings.some((w) => w.endsWith("(old): # tls"))).toBe(true);
+    expect(result.warnings.some((w) => w.endsWith("(old): # tls (line 2)"))).toBe(true);
   });
 
   it("is still named among the lines that lost their layout (YAML)", () => {

@@ -33,7 +33,7 @@ describe("the comment above a removed key goes with it; a paragraph set apart st
       expect(result.text).toBe(expected);
       expect(result.removed).toEqual(["database.pool"]);
       expect(result.warnings).toEqual([
-        "your comments went with the keys the merge removed (database.pool): # mine: pool size",
+        "your comments went with the keys the merge removed (database.pool): # mine: pool size (line 2)",
       ]);
     },
   );
@@ -45,6 +45,7 @@ describe("the comment above a removed key goes with it; a paragraph set apart st
       "pool: 5\nhost: db\n",
       "host: db\n",
       "# my header\n\nhost: db\n",
+      3,
     ],
     [
       "toml",
@@ -52,6 +53,7 @@ describe("the comment above a removed key goes with it; a paragraph set apart st
       "pool = 5\nhost = 1\n",
       "host = 1\n",
       "# my header\n\nhost = 1\n",
+      3,
     ],
     [
       "yaml",
@@ -59,6 +61,7 @@ describe("the comment above a removed key goes with it; a paragraph set apart st
       "m:\n  pool: 5\n  host: 1\n",
       "m:\n  host: 1\n",
       "m:\n  # section\n\n  host: 1\n",
+      4,
     ],
     [
       "yaml",
@@ -66,14 +69,15 @@ describe("the comment above a removed key goes with it; a paragraph set apart st
       "a: 1\npool: 5\nhost: db\n",
       "a: 1\nhost: db\n",
       "a: 1\n\n# section two\n\n# host note\nhost: db\n",
+      5,
     ],
   ] as const)(
     "%s: a header set apart by a blank line stays (%#)",
-    (format, current, base, release, expected) => {
+    (format, current, base, release, expected, line) => {
       const result = merge(format, current, release, base);
       expect(result.text).toBe(expected);
       expect(result.warnings).toEqual([
-        `your comments went with the keys the merge removed (${result.removed.join(", ")}): # mine: pool`,
+        `your comments went with the keys the merge removed (${result.removed.join(", ")}): # mine: pool (line ${line})`,
       ]);
     },
   );
@@ -84,7 +88,7 @@ describe("the comment above a removed key goes with it; a paragraph set apart st
     const result = merge("yaml", current, "default: &default\n  adapter: pg\ndev:\n  <<: *default\n", base);
     expect(result.text).toBe("default: &default\n  adapter: pg\ndev:\n  <<: *default\n");
     expect(result.warnings).toEqual([
-      "your comments went with the keys the merge removed (default.pool, dev.pool): # mine: pool",
+      "your comments went with the keys the merge removed (default.pool, dev.pool): # mine: pool (line 2)",
     ]);
   });
 

@@ -299,7 +299,7 @@ describe("replace says what of the user's file went", () => {
       expect(result.updated).toEqual(["port"]);
       expect(result.warnings).toEqual([
         REPLACED("port"),
-        "your comments are not in the merged file (the release's copy replaced yours whole, as merge_strategy replace does): # ops: keep 9090 for the LB, # mine",
+        "your comments are not in the merged file (the release's copy replaced yours whole, as merge_strategy replace does): # ops: keep 9090 for the LB (line 2), # mine (line 3)",
       ]);
     },
   );
@@ -318,7 +318,7 @@ describe("replace says what of the user's file went", () => {
     expect(result.removed).toEqual(["old"]);
     expect(result.warnings).toEqual([
       REPLACED("a"),
-      "your comments are not in the merged file (the release's copy replaced yours whole, as merge_strategy replace does): # mine, # five",
+      "your comments are not in the merged file (the release's copy replaced yours whole, as merge_strategy replace does): # mine (line 1), # five (line 2)",
     ]);
   });
 
@@ -333,7 +333,7 @@ describe("replace says what of the user's file went", () => {
     expect(result.text).toBe("port = 8000\n");
     // It said neither why nor that the user's values and comments went, nor where their copy is.
     expect(result.warnings).toEqual([
-      "your copy does not parse (line 1, column 8: invalid value): took the release's copy whole, so nothing of yours in it is kept (your comments: # mine); your copy is in this update's backup (ship --list-backups)",
+      "your copy does not parse (line 1, column 8: invalid value): took the release's copy whole, so nothing of yours in it is kept (your comments: # mine (line 1)); your copy is in this update's backup (ship --list-backups)",
     ]);
   });
 

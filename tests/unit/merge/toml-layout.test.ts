@@ -433,7 +433,7 @@ describe("a table the release removes, followed by a comment paragraph of the us
     const result = mergeToml(current, "a = 1\n", { base });
     expect(result.text).toBe("a = 1\n\n# footer: see the docs\n");
     expect(result.warnings).toEqual([
-      "your comments went with the keys the merge removed (old): # k is for old",
+      "your comments went with the keys the merge removed (old): # k is for old (line 5)",
     ]);
   });
 });
