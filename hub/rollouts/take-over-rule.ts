@@ -120,10 +120,7 @@ export function holds(c: Cond, b: Bindings): boolean {
  * `c`, a condition on `d` alone that reads only `fields`, as a test of one deployment row: no
  * bindings object per row. Another reference throws here, when the module loads, not per row.
  */
-export function rowTest<F extends RowField>(
-  c: Cond,
-  fields: readonly F[],
-): Test<Pick<DeploymentRecord, F>> {
+export function rowTest<F extends RowField>(c: Cond, fields: readonly F[]): Test<Pick<DeploymentRecord, F>> {
   return compile(c, (ref) => {
     const [alias, field] = split(ref);
     if (alias !== "d" || !(fields as readonly string[]).includes(field))

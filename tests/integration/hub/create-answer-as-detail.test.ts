@@ -33,7 +33,9 @@ for (const backend of backends)
       await publishRelease(t, "1.0.0");
       const release = await publishRelease(t, "2.0.0");
       // Connected on 1.0.0 (sent the release now), and one that left (owed it, with a deadline).
-      const connected = await Promise.all(["a1", "a2", "a3"].map((id) => session.connect(t, id, on("1.0.0"))));
+      const connected = await Promise.all(
+        ["a1", "a2", "a3"].map((id) => session.connect(t, id, on("1.0.0"))),
+      );
       const away = await session.connect(t, "a4", on("1.0.0"));
       away.ws.terminate();
       await expect.poll(() => t.hub.registry.isOnline("a4"), { timeout: 10_000 }).toBe(false);
