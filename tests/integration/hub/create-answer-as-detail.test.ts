@@ -38,7 +38,10 @@ for (const backend of backends)
       );
       const away = await session.connect(t, "a4", on("1.0.0"));
       away.ws.terminate();
-      await expect.poll(() => t.hub.registry.isOnline("a4"), { timeout: 10_000 }).toBe(false);
+      // Gone from the store too: the create's warnings and a cluster's presence read it there.
+      const gone = async () =>
+        !t.hub.registry.isOnline("a4") && (await t.hub.store.getAgent("a4"))?.online === false;
+      await expect.poll(gone, { timeout: 10_000 }).toBe(true);
 
       const created = await t.api<Detail>("POST", "/api/v1/rollouts", {
         token: t.operator,
