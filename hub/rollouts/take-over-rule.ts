@@ -1,6 +1,6 @@
 /**
  * The take-over rule as data, so the engine (`holds`, over records) and the stores' set-based count
- * (`hub/store/rule-sql.ts`, compiled to SQL for SQLite and PostgreSQL alike) read one definition:
+ * (`hub/store/take-over-sql.ts`, compiled to SQL for SQLite and PostgreSQL alike) read one definition:
  * written three times (JS, SQLite, PostgreSQL), the copies drifted, and the rollout list offered a
  * rollback the rollout page and the engine did not (or the other way round).
  *
