@@ -352,6 +352,35 @@ export async function offlineFailsAt(
   return new Map(agents.map((a) => [a.id, deadline(a.lastSeen)]));
 }
 
+/** An agent of a wave as the detail view lists it. */
+interface WaveAgent {
+  agentId: string;
+  deploymentId: string;
+  state: DeploymentRecord["state"];
+  online: boolean;
+  rollbackOwed: boolean;
+  attempts: number;
+  error: string | null;
+  warnings: readonly string[];
+  updatedAt: string;
+  offlineFailsAt?: string;
+}
+/** `new Date(ms).toISOString()`, formatted once per distinct `ms` by the function returned. */
+function isoTimes(): (ms: number) => string {
+  const known = new Map<number, string>();
+  return (ms) => {
+    let text = known.get(ms);
+    if (text === undefined) {
+      text = new Date(ms).toISOString();
+      known.set(ms, text);
+    }
+    return text;
+  };
+}
+
+/** Shared by the agents that warned of nothing (10,000 empty arrays were as many allocations). */
+const NO_WARNINGS: readonly string[] = Object.freeze([]);
+
 /**
  * The detail view of a rollout whose deployments the caller already holds (in the store's order:
  * by wave, then agent id), e.g. those the transaction that created it just wrote: no read.
@@ -372,6 +401,8 @@ export function rolloutDetailOf(
   pausedMs = 0,
 ) {
   const finalState = isFinalRollout(rollout.state);
+  // A wave start's rows share a few update times: each is formatted once, not once per agent.
+  const isoTime = isoTimes();
   // One pass: a 10,000-agent rollout is grouped by wave once, not filtered once per wave.
   const byWave = rollout.spec.waves.map((): DeploymentRecord[] => []);
   for (const d of deployments) byWave[d.wave]?.push(d);
@@ -415,8 +446,7 @@ export function rolloutDetailOf(
         progress: progressOf(counts),
         restored: restoredOf(members),
         agents: members.map((d) => {
-          const offlineAt = failsAt?.get(d.agentId);
-          return {
+          const agent: WaveAgent = {
             agentId: d.agentId,
             deploymentId: d.id,
             state: d.state,
@@ -430,11 +460,14 @@ export function rolloutDetailOf(
             attempts: d.started ?? 0,
             error: d.error,
             // A success that warned is a success: its warnings are not its error.
-            warnings: d.warnings ?? [],
-            updatedAt: new Date(d.updatedAt).toISOString(),
-            // Only for an offline agent the running rollout waits for: when it counts as failed.
-            ...(offlineAt === undefined ? {} : { offlineFailsAt: new Date(offlineAt).toISOString() }),
+            warnings: d.warnings ?? NO_WARNINGS,
+            updatedAt: isoTime(d.updatedAt),
           };
+          // Only for an offline agent the running rollout waits for: when it counts as failed.
+          // Set after the others, so it stays the last key the answer writes.
+          const offlineAt = failsAt?.get(d.agentId);
+          if (offlineAt !== undefined) agent.offlineFailsAt = isoTime(offlineAt);
+          return agent;
         }),
       };
     }),
