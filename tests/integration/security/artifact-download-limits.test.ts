@@ -8,6 +8,7 @@
 import { randomBytes } from "node:crypto";
 import { connect, type Socket } from "node:net";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_DOWNLOADS_PER_TOKEN } from "../../../hub/api/artifacts.js";
@@ -129,6 +130,11 @@ describe("an agent's download is checked against what it was sent without readin
     } finally {
       db.close();
     }
+    // The writes above block this process, the hub's too, for seconds on a loaded machine: the
+    // keep-alive connection left by beforeAll's upload is past the hub's timeout (5 s) by then, but
+    // neither side's timer has run. A request sent at once went out on it as the hub's overdue timer
+    // closed it: ECONNRESET. Let the timers run and the close arrive first.
+    await sleep(200);
     const get = () =>
       fetch(`${t.hub.url}/api/v1/artifacts/${sha256}`, { headers: { authorization: `Bearer ${token}` } });
     expect((await get()).status).toBe(403);
