@@ -225,7 +225,9 @@ function opFor(edit: MergeEdit, user: Side, release: Side, base?: BaseLayout): T
       const valueText = releaseValueText(release, edit.path);
       if (own !== undefined && valueText !== undefined) {
         const mine = user.text.slice(own.valueStart, own.valueEnd);
-        const value = inUserArrayStyle(mine, valueText);
+        const was = base === undefined ? undefined : entryAt(base.layout, edit.path);
+        const wasText = was === undefined ? undefined : base?.text.slice(was.valueStart, was.valueEnd);
+        const value = inUserArrayStyle(mine, valueText, wasText);
         const shipped = base === undefined ? undefined : shippedComments(own, edit.path, user, release, base);
         if (shipped === undefined) return [{ start: own.valueStart, end: own.valueEnd, text: value }];
         const start = shipped.above === undefined ? own.valueStart : own.blockStart;

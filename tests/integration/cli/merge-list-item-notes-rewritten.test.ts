@@ -39,6 +39,48 @@ const cases = [
     v1: 'hosts = [\n  "a",\n  "b", # old note\n]\n',
     v2: 'hosts = [\n  "a",\n  "b", # new note\n  "c",\n]\n',
   },
+  {
+    what: "YAML, above the first item",
+    action: "merge_yaml",
+    file: "config.yaml",
+    v1: "hosts:\n  # old note\n  - a\n  - b\n",
+    v2: "hosts:\n  # new note\n  - a\n  - b\n  - c\n",
+  },
+  {
+    what: "TOML, above the first item",
+    action: "merge_toml",
+    file: "config.toml",
+    v1: 'hosts = [\n  # old note\n  "a",\n  "b",\n]\n',
+    v2: 'hosts = [\n  # new note\n  "a",\n  "b",\n  "c",\n]\n',
+  },
+  {
+    what: "TOML, after the first item",
+    action: "merge_toml",
+    file: "config.toml",
+    v1: 'hosts = [\n  "a", # old note\n  "b",\n]\n',
+    v2: 'hosts = [\n  "a", # new note\n  "b",\n  "c",\n]\n',
+  },
+  {
+    what: "TOML [[array]], above an element's key",
+    action: "merge_toml",
+    file: "config.toml",
+    v1: '[[servers]]\n# old note\nname = "a"\n\n[[servers]]\nname = "b"\n',
+    v2: '[[servers]]\n# new note\nname = "a"\n\n[[servers]]\nname = "b"\n\n[[servers]]\nname = "c"\n',
+  },
+  {
+    what: "TOML [[array]], above an element's header",
+    action: "merge_toml",
+    file: "config.toml",
+    v1: '[[servers]]\nname = "a"\n\n# old note\n[[servers]]\nname = "b"\n',
+    v2: '[[servers]]\nname = "a"\n\n# new note\n[[servers]]\nname = "b"\n\n[[servers]]\nname = "c"\n',
+  },
+  {
+    what: "TOML [[array]], after an element's key",
+    action: "merge_toml",
+    file: "config.toml",
+    v1: '[[servers]]\nname = "a"  # old note\n\n[[servers]]\nname = "b"\n',
+    v2: '[[servers]]\nname = "a"  # new note\n\n[[servers]]\nname = "b"\n\n[[servers]]\nname = "c"\n',
+  },
 ];
 
 describe("a shipped note on a kept list item that the release rewrote", () => {
@@ -59,6 +101,20 @@ describe("a shipped note on a kept list item that the release rewrote", () => {
       });
       const merged = await read(file);
       expect(merged).toContain("# new note");
+      expect(merged).not.toContain("# old note");
+      expect(merged).toContain("c");
+    });
+
+    it(`${what}: a note the operator wrote there stays theirs`, async () => {
+      const manifest = (version: string) =>
+        `version: "${version}"\nfiles:\n  "${file}": { action: ${action} }\n`;
+      const { read } = await updateOverEdits(app, manifest, {
+        v1: { [file]: v1 },
+        edited: { [file]: v1.replace("# old note", "# ops note") },
+        v2: { [file]: v2 },
+      });
+      const merged = await read(file);
+      expect(merged).toContain("# ops note");
       expect(merged).not.toContain("# old note");
       expect(merged).toContain("c");
     });
