@@ -545,6 +545,17 @@ function withUserElements(
     if (at !== undefined && own !== undefined) {
       if (sameValue(userValues[at], releaseValues[i])) {
         kept++;
+        // An element left whole as the previous release shipped it, notes included, is the
+        // release's to rewrite: its new notes come, as a kept key's do (shippedComments).
+        const wholeText = (side: { text: string }, element: Block) =>
+          side.text.slice(element.start, element.contentEnd);
+        const value = releaseValues[i];
+        const shipped =
+          base === undefined || !isTable(value)
+            ? undefined
+            : baseElement(base, path, value, id, at, wholeText);
+        if (shipped === wholeText(user, own))
+          return release.text.slice(from(block, i === 0, "theirs"), block.contentEnd) + parting;
         return user.text.slice(from(own, at === 0, "mine"), own.contentEnd) + parting;
       }
       const changed = changedElement(
