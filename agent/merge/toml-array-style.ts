@@ -184,8 +184,12 @@ function withUserComments(
     // A note of the user's still as the previous release shipped it is the release's to rewrite, above
     // the item or after it, as a key's note is (toml-text-edit.ts shippedComments).
     const rewritten = (part: "above" | "after") =>
-      mine !== undefined && was !== undefined && theirs !== undefined && notePart(theirs, part) !== "" &&
-      notePart(mine, part) === notePart(was, part) && notePart(theirs, part) !== notePart(mine, part);
+      mine !== undefined &&
+      was !== undefined &&
+      theirs !== undefined &&
+      notePart(theirs, part) !== "" &&
+      notePart(mine, part) === notePart(was, part) &&
+      notePart(theirs, part) !== notePart(mine, part);
     const above = rewritten("above") ? theirs?.above : notes?.above;
     const comma = index < items.length - 1 || trailing ? "," : "";
     const after = (rewritten("after") ? theirs : notes)?.after.replace(/^,/, "") ?? "";

@@ -2,7 +2,9 @@
  * A note the previous release shipped on a list item the release keeps, left as shipped, that the
  * release rewrote: the YAML note above an item now takes the release's words (3b14b1af), but the
  * neighbouring forms still keep the previous release's stale note and lose the new one — a YAML note
- * after the item (`- b  # old note`, on any item), and a TOML array item's note above or after it.
+ * after the item (`- b  # old note`, on any item), a TOML array item's note above or after it, and
+ * the notes of a TOML `[[array]]` element (above its header, above or after its keys). A note the
+ * operator wrote there stays theirs.
  * Met by an operator who never touched the file: the release's new notes never arrive. README: a
  * comment still as the previous release shipped it, where the release writes a new note, is the
  * release's (as a key's `port = 8080  # was 80` is).
@@ -91,29 +93,27 @@ describe("a shipped note on a kept list item that the release rewrote", () => {
   afterEach(() => app.cleanup());
 
   for (const { what, action, file, v1, v2 } of cases) {
-    it(`${what}: the untouched copy takes the release's note`, async () => {
+    /** The merged copy after v2, over v1 as shipped or with the operator's `edited` copy. */
+    const mergedOver = async (edited?: string) => {
       const manifest = (version: string) =>
         `version: "${version}"\nfiles:\n  "${file}": { action: ${action} }\n`;
       const { read } = await updateOverEdits(app, manifest, {
         v1: { [file]: v1 },
-        edited: {},
+        edited: edited === undefined ? {} : { [file]: edited },
         v2: { [file]: v2 },
       });
-      const merged = await read(file);
+      return read(file);
+    };
+
+    it(`${what}: the untouched copy takes the release's note`, async () => {
+      const merged = await mergedOver();
       expect(merged).toContain("# new note");
       expect(merged).not.toContain("# old note");
       expect(merged).toContain("c");
     });
 
     it(`${what}: a note the operator wrote there stays theirs`, async () => {
-      const manifest = (version: string) =>
-        `version: "${version}"\nfiles:\n  "${file}": { action: ${action} }\n`;
-      const { read } = await updateOverEdits(app, manifest, {
-        v1: { [file]: v1 },
-        edited: { [file]: v1.replace("# old note", "# ops note") },
-        v2: { [file]: v2 },
-      });
-      const merged = await read(file);
+      const merged = await mergedOver(v1.replace("# old note", "# ops note"));
       expect(merged).toContain("# ops note");
       expect(merged).not.toContain("# old note");
       expect(merged).toContain("c");
