@@ -25,31 +25,46 @@ export function holdsNoValue(format: MergeFormat, text: string): boolean {
 /**
  * Whether a parsed copy holds no key of any value though its text holds something: an empty mapping
  * (YAML or JSON `{}`, `--- {}`, what a template left unrendered writes), null (YAML `~`, `null`, JSON
- * `null`), an empty list (`[]`), or tables holding only empty tables — TOML headers whose every key is
- * commented out (`[server]` over `# port = 80`), and their YAML and JSON likes (`server: {}`).
- * Merged, each read as a release dropping every key the operator never changed (`[]` as a list
- * taking the place of the whole file), where the same "every default" file without its headers was
- * kept: the three formats and every shape now read alike. A list inside a table is a value (a release
- * may empty `plugins = []`), so only a whole copy that is `[]` counts.
+ * `null`), an empty list (`[]`), or tables holding nothing but shapes with no value — TOML headers
+ * whose every key is commented out (`[server]` over `# port = 80`, `[[servers]]` over the same: a list
+ * of one empty table), and their YAML and JSON likes (`server: {}`, `servers: [{}]`, and YAML's
+ * `server:` over commented-out keys, which parses as null). Merged, each read as a release dropping
+ * every key the operator never changed (`[]` as a list taking the place of the whole file), where the
+ * same "every default" file without its headers was kept: the three formats and every shape now read
+ * alike. A list of values inside a table is a value (a release may empty `plugins = []`), so only a
+ * whole copy that is `[]` counts; a list counts inside only when each of its items is an empty table.
  */
 export function holdsNoKey(value: unknown): boolean {
-  return (
-    value === null ||
-    value === undefined ||
-    (Array.isArray(value) && value.length === 0) ||
-    onlyEmptyTables(value)
-  );
+  return (Array.isArray(value) && value.length === 0) || holdsNothing(value);
 }
 
-/** A table whose every value is a table holding no value either (none at all counts). */
-function onlyEmptyTables(value: unknown): boolean {
+/**
+ * Null, a table whose every value holds nothing (none at all counts), or a non-empty list of such
+ * tables (TOML's `[[servers]]` over commented-out keys).
+ */
+function holdsNothing(value: unknown): boolean {
   // A stack, not recursion: a copy nested deep is read before the nesting limit is checked.
   const stack = [value];
-  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
-    if (!isTable(next)) return false;
-    for (const key in next) stack.push(next[key]);
+  while (stack.length > 0) {
+    const next = stack.pop();
+    if (next === null || next === undefined) continue;
+    if (isTable(next)) stack.push(...Object.values(next));
+    else if (Array.isArray(next) && next.length > 0 && next.every(isTable)) stack.push(...next);
+    else return false;
   }
   return true;
+}
+
+/** Whether a copy holding no key has a null in it (YAML's `server:` over commented-out keys). */
+function holdsNull(value: unknown): boolean {
+  const stack = [value];
+  while (stack.length > 0) {
+    const next = stack.pop();
+    if (next === null) return true;
+    if (isTable(next)) stack.push(...Object.values(next));
+    else if (Array.isArray(next)) stack.push(...next);
+  }
+  return false;
 }
 
 export const KEYLESS_RELEASE = "the release's copy holds no keys";
@@ -63,11 +78,13 @@ export function keylessReleaseWarning(format: MergeFormat, text: string, value: 
         ? "only white space"
         : holdsNoValue(format, text)
           ? "only comments"
-          : Array.isArray(value)
+          : Array.isArray(value) && value.length === 0
             ? "an empty list"
-            : isTable(value) && Object.keys(value).length > 0
-              ? `only empty ${format === "toml" ? "tables" : "mappings"}`
-              : "an empty mapping or null";
+            : value === null || value === undefined || (isTable(value) && Object.keys(value).length === 0)
+              ? "an empty mapping or null"
+              : holdsNull(value)
+                ? "only keys with no value"
+                : `only empty ${format === "toml" ? "tables" : "mappings"}`;
   return `${KEYLESS_RELEASE} (${what}): your copy was left as it is, not merged as every key removed; check the release's copy (most likely a packaging mistake)`;
 }
 

@@ -11,8 +11,12 @@ import { inlineTextInSpellings } from "./toml-inline-spelling.js";
 import { readTomlValues } from "./toml-value-text.js";
 import { isTable, sameValue } from "./values.js";
 
-/** The release's array text in the user's style; the release's own text when that cannot be told. */
-export function inUserArrayStyle(userText: string, releaseText: string): string {
+/**
+ * The release's array text in the user's style; the release's own text when that cannot be told.
+ * `shippedText`, the previous release's array, tells which of the user's item notes are still as it
+ * shipped them: the release's rewrite of such a note takes its place.
+ */
+export function inUserArrayStyle(userText: string, releaseText: string, shippedText?: string): string {
   if (!userText.startsWith("[")) return releaseText;
   // An empty array (`[]`) shows no style of the user's.
   if (/^\[\s*\]$/.test(userText)) return releaseText;
@@ -33,7 +37,10 @@ export function inUserArrayStyle(userText: string, releaseText: string): string 
   if (commented === undefined && !respelt && sameStyle) return releaseText;
   const styled =
     commented !== undefined
-      ? withUserComments(matched, commented, userText, theirs)
+      ? withUserComments(matched, commented, userText, {
+          release: theirs,
+          shipped: shippedText === undefined ? undefined : commentedLines(shippedText),
+        })
       : userLines
         ? itemPerLine(items, userText)
         : oneLine(items, userText);
@@ -163,7 +170,7 @@ function withUserComments(
   items: readonly MatchedItem[],
   user: CommentedLines,
   userText: string,
-  release: CommentedLines | undefined,
+  { release, shipped }: { release: CommentedLines | undefined; shipped: CommentedLines | undefined },
 ): string {
   const close = /\n([ \t]*)\]$/.exec(userText)?.[1] ?? "";
   const trailing = user.items[user.items.length - 1]?.after.startsWith(",") === true;
@@ -173,14 +180,31 @@ function withUserComments(
     const theirs = release?.items[index];
     const mineFirst = mine !== undefined && (hasComment(mine) || theirs === undefined || !hasComment(theirs));
     const notes = mineFirst ? mine : theirs;
+    const was = mine === undefined ? undefined : shipped?.items.find((line) => line.item === mine.item);
+    // A note of the user's still as the previous release shipped it is the release's to rewrite, above
+    // the item or after it, as a key's note is (toml-text-edit.ts shippedComments).
+    const rewritten = (part: "above" | "after") =>
+      mine !== undefined &&
+      was !== undefined &&
+      theirs !== undefined &&
+      notePart(theirs, part) !== "" &&
+      notePart(mine, part) === notePart(was, part) &&
+      notePart(theirs, part) !== notePart(mine, part);
+    const above = rewritten("above") ? theirs?.above : notes?.above;
     const comma = index < items.length - 1 || trailing ? "," : "";
-    const after = notes === undefined ? "" : notes.after.replace(/^,/, "");
-    return [...(notes?.above ?? []), `${mine?.indent ?? indent}${text}${comma}${after}`];
+    const after = (rewritten("after") ? theirs : notes)?.after.replace(/^,/, "") ?? "";
+    return [...(above ?? []), `${mine?.indent ?? indent}${text}${comma}${after}`];
   });
   const commentIn = (part: string) => part.includes("#");
   const head = commentIn(user.head) || release === undefined ? user.head : release.head;
   const tail = user.tail.some(commentIn) || release === undefined ? user.tail : release.tail;
   return `[${head}\n${[...lines, ...tail].join("\n")}\n${close}]`;
+}
+
+/** An item line's comment lines above it, or its comment after it, without spacing and comma. */
+function notePart(line: ItemLine, part: "above" | "after"): string {
+  const text = part === "above" ? line.above.join("\n") : line.after.replace(/^,/, "");
+  return text.replace(/^[ \t]+|[ \t]+$/gm, "");
 }
 
 function hasComment(line: ItemLine): boolean {

@@ -225,7 +225,9 @@ function opFor(edit: MergeEdit, user: Side, release: Side, base?: BaseLayout): T
       const valueText = releaseValueText(release, edit.path);
       if (own !== undefined && valueText !== undefined) {
         const mine = user.text.slice(own.valueStart, own.valueEnd);
-        const value = inUserArrayStyle(mine, valueText);
+        const was = base === undefined ? undefined : entryAt(base.layout, edit.path);
+        const wasText = was === undefined ? undefined : base?.text.slice(was.valueStart, was.valueEnd);
+        const value = inUserArrayStyle(mine, valueText, wasText);
         const shipped = base === undefined ? undefined : shippedComments(own, edit.path, user, release, base);
         if (shipped === undefined) return [{ start: own.valueStart, end: own.valueEnd, text: value }];
         const start = shipped.above === undefined ? own.valueStart : own.blockStart;
@@ -543,6 +545,17 @@ function withUserElements(
     if (at !== undefined && own !== undefined) {
       if (sameValue(userValues[at], releaseValues[i])) {
         kept++;
+        // An element left whole as the previous release shipped it, notes included, is the
+        // release's to rewrite: its new notes come, as a kept key's do (shippedComments).
+        const wholeText = (side: { text: string }, element: Block) =>
+          side.text.slice(element.start, element.contentEnd);
+        const value = releaseValues[i];
+        const shipped =
+          base === undefined || !isTable(value)
+            ? undefined
+            : baseElement(base, path, value, id, at, wholeText);
+        if (shipped === wholeText(user, own))
+          return release.text.slice(from(block, i === 0, "theirs"), block.contentEnd) + parting;
         return user.text.slice(from(own, at === 0, "mine"), own.contentEnd) + parting;
       }
       const changed = changedElement(

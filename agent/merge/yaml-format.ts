@@ -692,11 +692,9 @@ function keepItemComments(
     kept.comment = null;
     kept.spaceBefore = item.spaceBefore;
     carry(mine, kept);
-    kept.commentBefore = rewrittenNote(
-      mine,
-      item,
-      shippedItem(base, (b) => isScalar(b) && sameValue(b.value, item.value)),
-    );
+    const shipped = shippedItem(base, (b) => isScalar(b) && sameValue(b.value, item.value));
+    kept.commentBefore = rewrittenNote(mine, item, shipped, "commentBefore");
+    kept.comment = rewrittenNote(mine, item, shipped, "comment");
     kept.commentBefore ??= item.commentBefore;
     kept.comment ??= item.comment;
     value.items[index] = kept;
@@ -721,15 +719,20 @@ function shippedItem(base: unknown, like: (item: unknown) => boolean): Node | un
 }
 
 /**
- * The note above a list item the release keeps: the user's, unless it is still the previous
- * release's (left as shipped) and the release writes another there; then the release's, as a key
- * whose note the release rewrote gets it (yaml-shipped-comments.ts). The user's was kept over it.
+ * A note on a list item the release keeps, above it (`commentBefore`) or after it on its line
+ * (`comment`): the user's, unless it is still the previous release's (left as shipped) and the
+ * release writes another there; then the release's, as a key whose note the release rewrote gets it
+ * (yaml-shipped-comments.ts). The user's stale one was kept over it, in either place.
  */
-function rewrittenNote(mine: Node, theirs: unknown, shipped: Node | undefined): string | null | undefined {
-  const their = isNode(theirs) ? theirs.commentBefore : undefined;
-  const asShipped =
-    shipped !== undefined && mine.commentBefore && mine.commentBefore === shipped.commentBefore;
-  return asShipped && their && their !== mine.commentBefore ? their : mine.commentBefore;
+function rewrittenNote(
+  mine: Node,
+  theirs: unknown,
+  shipped: Node | undefined,
+  place: "commentBefore" | "comment",
+): string | null | undefined {
+  const their = isNode(theirs) ? theirs[place] : undefined;
+  const asShipped = shipped !== undefined && mine[place] && mine[place] === shipped[place];
+  return asShipped && their && their !== mine[place] ? their : mine[place];
 }
 
 /**
@@ -765,7 +768,7 @@ function keepCollectionItems(
     const mine = old.items[at] as YAMLMap | YAMLSeq;
     const kept = mine.clone() as YAMLMap | YAMLSeq;
     const shipped = shippedItem(base, (b) => (isMap(b) || isSeq(b)) && sameValue(b.toJSON(), item.toJSON()));
-    kept.commentBefore = rewrittenNote(mine, item, shipped);
+    kept.commentBefore = rewrittenNote(mine, item, shipped, "commentBefore");
     value.items[index] = kept;
     moved.push(...commentsIn(mine));
   });

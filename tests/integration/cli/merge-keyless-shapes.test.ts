@@ -2,7 +2,8 @@
  * A release copy of a merged config that holds no key of any value, whatever its shape: TOML table
  * headers whose every key is commented out (`[server]` over `# port = 80`, the "all defaults" file
  * many apps ship), their YAML and JSON likes (`server: {}`, `{"server": {}}`), and an empty list
- * (`[]`). Each removed every key the operator had never changed, or (`[]`) kept the copy as "a list as
+ * (`[]`), YAML's `server:` over commented-out keys (null) and TOML's `[[servers]]` over them (a list
+ * of empty tables). Each removed every key the operator had never changed, or (`[]`) kept the copy as "a list as
  * a whole", where the same release written as 0 bytes or only comments is the keyless release rule:
  * the operator's copy byte for byte, a WARNING, 'did not merge'. And after a keyless release copy the
  * next release merged as without an earlier copy: a default it changed, one the operator never
@@ -36,6 +37,7 @@ const cases: Case[] = [
       "only empty tables":
         '# all defaults\n[server]\n# port = 80\n# host = "db"\n\n[server.tls]\n# on = false\n',
       "only empty tables, one dotted header": "[server.tls]\n",
+      "only empty tables, an array of tables": "[[server.pools]]\n# size = 4\n\n[server.tls]\n",
     },
     v3: '[server]\nport = 80\nhost = "db2"\n\n[server.tls]\non = false\n\n[log]\nlevel = "info"\n',
   },
@@ -48,6 +50,9 @@ const cases: Case[] = [
       "only empty mappings": "# all defaults\nserver:\n  # port: 80\n  tls: {}\n",
       "an empty list": "[]\n",
       "an empty list, spaced": "--- [ ]\n",
+      "only keys with no value": "# all defaults\nserver:\n  # port: 80\n",
+      "only keys with no value, nested": "server:\n  tls:\n    # on: false\n",
+      "only empty mappings, in a list": "servers:\n  - {}\n",
     },
     v3: "server:\n  port: 80\n  host: db2\n  tls:\n    on: false\nlog:\n  level: info\n",
   },
@@ -56,7 +61,12 @@ const cases: Case[] = [
     file: "config.json",
     v1: '{\n  "server": {\n    "port": 80,\n    "host": "db",\n    "tls": { "on": false }\n  }\n}\n',
     mine: '{\n  "server": {\n    "port": 8080,\n    "host": "db",\n    "tls": { "on": false }\n  }\n}\n',
-    keyless: { "only empty mappings": '{ "server": { "tls": {} } }\n', "an empty list": "[]\n" },
+    keyless: {
+      "only empty mappings": '{ "server": { "tls": {} } }\n',
+      "only empty mappings, in a list": '{ "servers": [{}] }\n',
+      "only keys with no value": '{ "server": { "tls": null } }\n',
+      "an empty list": "[]\n",
+    },
     v3: '{\n  "server": {\n    "port": 80,\n    "host": "db2",\n    "tls": { "on": false }\n  },\n  "log": { "level": "info" }\n}\n',
   },
 ];
