@@ -4,8 +4,8 @@
  * file is and what to do, never a bare "Unterminated string in JSON at position 100" that names
  * nothing and made `--rollback` an "internal error" and `--recover` exit 3.
  */
-import { statSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync, statSync } from "node:fs";
+import { type FileHandle, open } from "node:fs/promises";
 import { userInfo } from "node:os";
 import { dirname } from "node:path";
 import type * as z from "zod";
@@ -160,11 +160,71 @@ export function recordReadError(error: unknown, path: string): unknown {
   return (error as NodeJS.ErrnoException).code === "EACCES" ? unreadableRecord(path) : error;
 }
 
-/** A record's text: one ship may not read is unreadableRecord (exit 2); any other failure as it came. */
-export async function readRecordText(path: string): Promise<string> {
+/** Why a record is damaged when something else than a file is in its place: the listing's words too (saved-records.ts). */
+export const NOT_A_FILE = "it is not a file";
+
+/** What an operator reads of a record of ship's that is no file, when its reader names nothing better. */
+export const RECORD_WHAT = "one of ship's own records; move it aside (ship writes it again)";
+
+/**
+ * The text of ship's record `path`, by the one rule every record and state file is read by: what
+ * opens must be a regular file. A FIFO in its place (a script's `mkfifo`) made the open wait for a
+ * writer for ever, `--rollback` and `--list-backups` hanging past SIGTERM; a device would be read
+ * without end. So it is opened without blocking and fstat-checked before a byte is read, and a
+ * directory, FIFO, socket, device or symlink that leads nowhere is `<path> is damaged, <why>:
+ * <what>`, exit 2 (a dangling link was "absent", and the listing left its backup out without a
+ * word). Absent is ENOENT, as it came; one ship may not read is unreadableRecord (exit 2).
+ */
+export async function readRecordText(path: string, what = RECORD_WHAT): Promise<string> {
+  const handle = await openRecord(path, what);
   try {
-    return await readFile(path, "utf8");
+    return await handle.readFile("utf8");
   } catch (error) {
     throw recordReadError(error, path);
+  } finally {
+    await handle.close();
   }
+}
+
+/** Record `path` opened for reading by readRecordText's rule (a regular file, or damaged); the caller closes it. */
+export async function openRecord(path: string, what = RECORD_WHAT): Promise<FileHandle> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT" && isLink(path))
+      throw damagedRecord(path, what, "it is a symlink that leads nowhere");
+    throw recordReadError(error, path);
+  }
+  const stat = await handle.stat().catch(async (error: unknown) => {
+    await handle.close();
+    throw recordReadError(error, path);
+  });
+  if (stat.isFile()) return handle;
+  await handle.close();
+  throw damagedRecord(path, what, NOT_A_FILE);
+}
+
+/** readRecordText's rule for a record read synchronously (its bytes). */
+export function readRecordBytesSync(path: string, what = RECORD_WHAT): Buffer {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT" && isLink(path))
+      throw damagedRecord(path, what, "it is a symlink that leads nowhere");
+    throw recordReadError(error, path);
+  }
+  try {
+    if (!fstatSync(fd).isFile()) throw damagedRecord(path, what, NOT_A_FILE);
+    return readFileSync(fd);
+  } catch (error) {
+    throw recordReadError(error, path);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function isLink(path: string): boolean {
+  return lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink() === true;
 }
