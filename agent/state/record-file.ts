@@ -113,19 +113,33 @@ export function unwritableRecord(path: string, what: string, error?: unknown): B
  * is for and the way out. Absent is fine: ship makes it.
  */
 export function checkRecordDir(dir: string, what: string): void {
+  const problem = recordDirProblem(dir, what);
+  if (problem !== undefined) throw problem;
+}
+
+/**
+ * checkRecordDir's refusal, or undefined: for `--list-backups`, which names it as the reason every
+ * backup of the app is NOT RESTORABLE (it listed them all as restorable, each refused by --rollback).
+ */
+export function recordDirProblem(dir: string, what: string): BadInputError | undefined {
   let stat: ReturnType<typeof statSync>;
   try {
     stat = statSync(dir, { throwIfNoEntry: false });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOTDIR") throw error;
-    throw BadInputError.single(dir, "", `(${what}) cannot be used: ${dirProblem(dirname(dir), error) ?? ""}`);
+    return BadInputError.single(
+      dir,
+      "",
+      `(${what}) cannot be used: ${dirProblem(dirname(dir), error) ?? ""}`,
+    );
   }
   if (stat !== undefined && !stat.isDirectory())
-    throw BadInputError.single(
+    return BadInputError.single(
       dir,
       "",
       `(${what}) is not a directory (something replaced it with a file?): move that aside and let ship make the directory again`,
     );
+  return undefined;
 }
 
 /**
