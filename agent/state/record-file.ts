@@ -206,9 +206,7 @@ export async function openRecord(path: string, what = RECORD_WHAT): Promise<File
   try {
     handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT" && isLink(path))
-      throw damagedRecord(path, what, "it is a symlink that leads nowhere");
-    throw recordReadError(error, path);
+    throw openFailure(error, path, what);
   }
   const stat = await handle.stat().catch(async (error: unknown) => {
     await handle.close();
@@ -225,9 +223,7 @@ export function readRecordBytesSync(path: string, what = RECORD_WHAT): Buffer {
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT" && isLink(path))
-      throw damagedRecord(path, what, "it is a symlink that leads nowhere");
-    throw recordReadError(error, path);
+    throw openFailure(error, path, what);
   }
   try {
     if (!fstatSync(fd).isFile()) throw damagedRecord(path, what, NOT_A_FILE);
@@ -239,6 +235,12 @@ export function readRecordBytesSync(path: string, what = RECORD_WHAT): Buffer {
   }
 }
 
-function isLink(path: string): boolean {
-  return lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink() === true;
+/** A failed open of a record: a link that leads nowhere is damage, not absence (ENOENT). */
+function openFailure(error: unknown, path: string, what: string): unknown {
+  const dangling =
+    (error as NodeJS.ErrnoException).code === "ENOENT" &&
+    lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink() === true;
+  return dangling
+    ? damagedRecord(path, what, "it is a symlink that leads nowhere")
+    : recordReadError(error, path);
 }
