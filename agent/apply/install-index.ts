@@ -2,11 +2,18 @@
  * The install index (<stateDir>/install-index.json): what the current release installed, with the
  * stat of each file right after install, so the next plan trusts a matching stat instead of hashing.
  */
-import { readFileSync, statSync } from "node:fs";
-import { open, readFile, rm } from "node:fs/promises";
+import { statSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import * as z from "zod";
-import { damagedRecord, parseRecord, recordReadError } from "../state/record-file.js";
+import {
+  damagedRecord,
+  openRecord,
+  parseRecord,
+  readRecordBytesSync,
+  readRecordText,
+  recordReadError,
+} from "../state/record-file.js";
 import { stampOf } from "../tree/file-stamp.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
 import { isRacy, stillVouches } from "../tree/racy-rule.js";
@@ -146,7 +153,7 @@ export async function readInstallIndexHeader(stateDir: string): Promise<IndexHea
 async function readIndexScalars(stateDir: string): Promise<unknown> {
   let prefix: string;
   try {
-    const handle = await open(indexPath(stateDir), "r");
+    const handle = await openRecord(indexPath(stateDir), INDEX_WHAT);
     try {
       const buffer = Buffer.alloc(HEADER_PREFIX_BYTES);
       const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
@@ -189,9 +196,9 @@ export function indexPath(stateDir: string): string {
 }
 
 /** A file's text, or undefined when it does not exist; any other failure throws as it came. */
-export async function readTextIfPresent(path: string): Promise<string | undefined> {
+export async function readTextIfPresent(path: string, what?: string): Promise<string | undefined> {
   try {
-    return await readFile(path, "utf8");
+    return await readRecordText(path, what);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw recordReadError(error, path);
@@ -247,7 +254,7 @@ export async function readInstallIndex(stateDir: string): Promise<InstallIndex |
 
 function readBytesIfPresentSync(path: string): Buffer | undefined {
   try {
-    return readFileSync(path);
+    return readRecordBytesSync(path, INDEX_WHAT);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw recordReadError(error, path);

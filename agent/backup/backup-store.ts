@@ -5,7 +5,7 @@
  * effect: restoring consumes it.
  */
 
-import { lstat, readFile, rm } from "node:fs/promises";
+import { lstat, rm } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import * as z from "zod";
 import { BadInputError, errorMessage } from "../../shared/errors.js";
@@ -22,7 +22,6 @@ import {
   INVENTORY_FILE,
   META_FILE,
   MISSING,
-  NOT_A_FILE,
   UNDONE_MANIFEST_FILE,
   UNDONE_MANIFEST_WHAT,
 } from "./record-names.js";
@@ -137,30 +136,21 @@ export function backupFilesDir(backupPath: string): string {
 
 export async function readBackupMeta(backupPath: string): Promise<BackupMeta> {
   const path = join(backupPath, META_FILE);
-  let text: string;
-  try {
-    text = await readRecordText(path);
-  } catch (error) {
-    // A directory in its place (or a link to one) was no damage to `--list-backups`, which left the
-    // backup out without a word (exit 0), and `--rollback` called it "no readable meta.json".
-    if (errnoCode(error) === "EISDIR") throw damagedRecord(path, BACKUP_WHAT, NOT_A_FILE);
-    throw error;
-  }
+  // Anything but a file in its place (a directory, a FIFO, a link that leads nowhere) is damage by
+  // readRecordText's rule: `--list-backups` left the backup out without a word (exit 0), or hung on
+  // the FIFO, and `--rollback` called it "no readable meta.json".
+  const text = await readRecordText(path, BACKUP_WHAT);
   return parseRecord(text, path, BackupMetaSchema, BACKUP_WHAT);
 }
 
 /**
  * A backup's record beside meta.json, undefined when absent. A directory in its place was
- * `ship: internal error: EISDIR: illegal operation on a directory, read`, exit 1: it is damage,
- * named as the listing's rule names it (saved-records.ts).
+ * `ship: internal error: EISDIR: illegal operation on a directory, read`, exit 1, and a FIFO hung
+ * `--rollback` for ever: anything but a file is damage by readRecordText's rule, named as the
+ * listing's rule names it (saved-records.ts).
  */
 export async function readSavedRecord(path: string, what: string): Promise<string | undefined> {
-  try {
-    return await readTextIfPresent(path);
-  } catch (error) {
-    if (errnoCode(error) === "EISDIR") throw damagedRecord(path, what, NOT_A_FILE);
-    throw error;
-  }
+  return readTextIfPresent(path, what);
 }
 
 export async function readBackupInventory(backupPath: string): Promise<BackupInventory> {
@@ -696,7 +686,7 @@ export async function setAsideDirs(appBackups: string, appDir?: string): Promise
     );
     if (made === undefined) continue;
     const record = `${path}.json`;
-    const meta = await readFile(record, "utf8")
+    const meta = await readRecordText(record)
       .then((text) => BackupMetaSchema.safeParse(JSON.parse(text)).data)
       .catch(() => undefined);
     const mine = appDir === undefined ? undefined : setAsideOf(meta, appDir);

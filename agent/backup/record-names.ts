@@ -34,7 +34,7 @@ export const SAVED_SIZES_FILE = "saved.json";
 export const SAVED_SIZES_WHAT =
   "the sizes of the copies this backup saved; move it aside to restore without checking them";
 
-export const NOT_A_FILE = "it is not a file";
+export { NOT_A_FILE } from "../state/record-file.js";
 
 /** Why a record every backup has is not there. */
 export const MISSING = "it is missing (deleted by hand?)";

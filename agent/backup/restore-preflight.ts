@@ -164,26 +164,47 @@ async function checkNoLinkOnTheWay(backupPath: string, rels: readonly string[]):
   for (const rel of root?.isSymbolicLink() === true ? [] : new Set(rels)) {
     const blocker = await confined.blocker(rel);
     if (blocker === undefined) continue;
-    throw behindLink(backupPath, rel, join(files, blocker.dir), blocker.symlink);
+    // A file in a directory's place leads nowhere: the copy is simply not there, in the words the
+    // rollback's own check of each copy says it (it called it "lies behind …, not a directory now
+    // (the restore would take the file from wherever it leads)" in the listing only).
+    if (!blocker.symlink) throw missingCopy(backupPath, rel);
+    throw behindLink(backupPath, rel, join(files, blocker.dir));
   }
   if (root?.isSymbolicLink() === true && rels.length > 0)
-    throw behindLink(backupPath, rels[0] as string, files, true);
+    throw behindLink(backupPath, rels[0] as string, files);
 }
 
-function behindLink(backupPath: string, rel: string, dir: string, symlink: boolean) {
+function behindLink(backupPath: string, rel: string, dir: string) {
   return damagedRecord(
     backupPath,
     "a restore takes its files from the backup only; put that directory back as it was, or move the backup out of the backup directory; nothing was changed",
-    `its saved copy of ${rel} lies behind ${dir}, which is ${symlink ? "a symlink" : "not a directory"} now (the restore would take the file from wherever it leads)`,
+    `its saved copy of ${rel} lies behind ${dir}, which is a symlink now (the restore would take the file from wherever it leads)`,
   );
 }
 
+/**
+ * A saved copy that is not there, one rule for the rollback and the listing: with a file where a
+ * directory of files/ was, the file in its place is named, not "deleted by hand".
+ */
 function missingCopy(backupPath: string, rel: string) {
   return damagedRecord(
     backupPath,
     "this backup cannot be restored (the undone version's copy would stay in the app); move it out of the backup directory; nothing was changed",
-    `its saved copy of ${rel} is missing (deleted by hand, or a removal of the backup was cut short)`,
+    `its saved copy of ${rel} is missing (${whyMissing(backupFilesDir(backupPath), rel)})`,
   );
+}
+
+/** Why a copy under `files` is not there: a directory on its way is no directory now, or deleted. */
+function whyMissing(files: string, rel: string): string {
+  const parts = rel.split("/");
+  for (let i = 1; i < parts.length; i++) {
+    const dir = join(files, ...parts.slice(0, i));
+    const stat = lstatOrUndefined(dir);
+    if (stat === undefined) break;
+    if (stat.isSymbolicLink()) return `${dir} is a symlink that leads nowhere now`;
+    if (!stat.isDirectory()) return `${dir} is not a directory now: something replaced it with a file`;
+  }
+  return "deleted by hand, or a removal of the backup was cut short";
 }
 
 /**

@@ -9,9 +9,10 @@
  * file of a few KB. Best effort: the restore is done when this is written, so a record that cannot
  * be read or written never fails a rollback (an older id then gets the plain "no backup" answer).
  */
-import { readdir, readFile } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import * as z from "zod";
+import { readRecordText } from "../state/record-file.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
 
 /** How many consumed backups the record keeps (the newest ones). */
@@ -26,7 +27,7 @@ type RestoredEntry = z.infer<typeof RestoredRecordSchema>["restored"][number];
 
 async function readEntries(appBackups: string): Promise<RestoredEntry[]> {
   try {
-    const text = await readFile(join(appBackups, RESTORED_FILE), "utf8");
+    const text = await readRecordText(join(appBackups, RESTORED_FILE));
     const parsed = RestoredRecordSchema.safeParse(JSON.parse(text));
     return parsed.success ? parsed.data.restored : [];
   } catch {

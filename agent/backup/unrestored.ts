@@ -5,8 +5,9 @@
  * apart, and keep_backups removes it like a backup made when it was (pruneBackups).
  */
 import { existsSync } from "node:fs";
-import { readdir, readFile } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { join, relative } from "node:path";
+import { readRecordText } from "../state/record-file.js";
 import { moveEntry, writeFileAtomic } from "../tree/fs-ops.js";
 
 export const UNRESTORED_SUFFIX = ".unrestored";
@@ -43,7 +44,7 @@ export async function setAsideSaved(backupPath: string, saved: string, rel: stri
 }
 
 async function writeSetAsideRecord(backupPath: string): Promise<void> {
-  const meta = await readFile(join(backupPath, "meta.json"), "utf8").catch(() => undefined);
+  const meta = await readRecordText(join(backupPath, "meta.json")).catch(() => undefined);
   // No meta.json to copy (a re-run after it went): the directory is judged as one from before records.
   if (meta === undefined || existsSync(setAsideRecord(backupPath))) return;
   await writeFileAtomic(setAsideRecord(backupPath), meta);

@@ -4,12 +4,13 @@
  * from here; a finished one is remembered with its report so a repeated instruction only re-sends
  * that report.
  */
-import { readFile } from "node:fs/promises";
+
 import * as z from "zod";
 import { BadInputError } from "../../shared/errors.js";
 import { Deploy, Report } from "../../shared/protocol/messages.js";
 import { formatPath } from "../../shared/schema/one-line.js";
 import { requestProblems } from "../../shared/schema/zod-problems.js";
+import { readRecordText } from "../state/record-file.js";
 import { writeFileAtomic } from "../state/state-file.js";
 
 const Finished = z.object({
@@ -157,7 +158,7 @@ export class DesiredStateStore {
     if (this.cache !== undefined) return this.cache;
     let text: string;
     try {
-      text = await readFile(this.file, "utf8");
+      text = await readRecordText(this.file);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
       this.cache = DesiredFile.parse({});

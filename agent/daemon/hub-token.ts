@@ -4,9 +4,10 @@
  * operator writes to the file is taken without a restart, and noticed when it is written.
  */
 import { unwatchFile, watchFile } from "node:fs";
-import { readFile } from "node:fs/promises";
+
 import type { Logger } from "../../shared/log.js";
 import { tokenTextProblem } from "../../shared/token-text.js";
+import { readRecordText } from "../state/record-file.js";
 import { tokenClaims } from "./agent-identity.js";
 import { pickToken, saveRenewedToken, warnIfExpiring } from "./renewed-token.js";
 
@@ -119,7 +120,7 @@ export class HubToken {
     const file = this.tokenFile;
     let written: string;
     try {
-      written = (await readFile(file, "utf8")).trim();
+      written = (await readRecordText(file)).trim();
     } catch {
       return undefined; // Checked at start; a file being rewritten is read again at the next look.
     }

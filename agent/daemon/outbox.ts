@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { mkdir, open, readdir, readFile, rename, rm } from "node:fs/promises";
+import { mkdir, open, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { errnoCode, fsErrorText, LocalWriteError } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
 import { type Report, Report as ReportSchema } from "../../shared/protocol/messages.js";
+import { readRecordText } from "../state/record-file.js";
 
 /**
  * Reports waiting for the hub's acknowledgement. Each is a file written (and fsynced) before it is
@@ -61,7 +62,7 @@ export class ReportOutbox {
       const path = join(this.dir, name);
       let text: string;
       try {
-        text = await readFile(path, "utf8");
+        text = await readRecordText(path);
       } catch (error) {
         // Unreadable is not corrupt (a file a run as root left mode 600): left for a later try.
         this.log?.warn("a report in the outbox cannot be read; left in place, not sent", {

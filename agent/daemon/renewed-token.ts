@@ -6,8 +6,9 @@
  * wrote the file, or a token the operator wrote after the last renewal (a replacement for a revoked
  * one, perhaps with a shorter lifetime than the revoked renewal still has, which must not win).
  */
-import { readFile } from "node:fs/promises";
+
 import type { Logger } from "../../shared/log.js";
+import { readRecordText } from "../state/record-file.js";
 import { writeFileAtomic } from "../state/state-file.js";
 import { tokenClaims } from "./agent-identity.js";
 
@@ -30,7 +31,7 @@ export async function pickToken(
 ): Promise<string> {
   let renewed: string;
   try {
-    renewed = (await readFile(file, "utf8")).trim();
+    renewed = (await readRecordText(file)).trim();
   } catch {
     return configured;
   }

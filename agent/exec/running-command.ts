@@ -5,12 +5,13 @@
  * program since then must never be signalled.
  */
 import { readdirSync, readFileSync } from "node:fs";
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, rename, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import * as z from "zod";
 import { fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
+import { readRecordText } from "../state/record-file.js";
 import { removeRecordFile } from "../tree/fs-ops.js";
 
 const RunningCommand = z.object({
@@ -94,7 +95,7 @@ export async function endInterruptedCommand(
 async function readRecord(file: string, log: Logger): Promise<RunningCommand | undefined> {
   let text: string;
   try {
-    text = await readFile(file, "utf8");
+    text = await readRecordText(file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw new Error(`cannot read ${file}: ${fsErrorText(error)}`);

@@ -4,12 +4,13 @@
  * run that installs nothing (up to date, skipped, waiting for a person or a rollout stage) prunes by
  * them too. A release installed before ship remembered them prunes from its next update on.
  */
-import { readFile } from "node:fs/promises";
+
 import { join } from "node:path";
 import * as z from "zod";
 import type { Logger } from "../../shared/log.js";
 import { DirectoryRule, type Manifest } from "../../shared/manifest/schema.js";
 import { readInstallIndexHeader } from "../apply/install-index.js";
+import { readRecordText } from "../state/record-file.js";
 import { writeFileAtomic } from "../state/state-file.js";
 import { pruneOldFiles } from "./cleanup-files.js";
 
@@ -48,7 +49,7 @@ export async function pruneByInstalledRules(
 ): Promise<void> {
   let text: string;
   try {
-    text = await readFile(join(stateDir, FILE), "utf8");
+    text = await readRecordText(join(stateDir, FILE));
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
     log.warn("could not read the installed release's cleanup_old rules", { error: String(error) });

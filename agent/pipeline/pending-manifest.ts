@@ -5,9 +5,10 @@
  * README promises for every interrupted update was silently skipped. A file of its own, mode 600,
  * not the state file (640, read by the seed's health check): notifications carry webhook secrets.
  */
-import { readFile } from "node:fs/promises";
+
 import { join } from "node:path";
 import { Manifest } from "../../shared/manifest/schema.js";
+import { readRecordText } from "../state/record-file.js";
 import { writeFileAtomic } from "../state/state-file.js";
 import { removeRecordFile } from "../tree/fs-ops.js";
 
@@ -25,7 +26,7 @@ export async function readPendingManifest(
   appStateDir: string,
   version: string,
 ): Promise<Manifest | undefined> {
-  const text = await readFile(join(appStateDir, PENDING_MANIFEST_FILE), "utf8").catch(() => undefined);
+  const text = await readRecordText(join(appStateDir, PENDING_MANIFEST_FILE)).catch(() => undefined);
   if (text === undefined) return undefined;
   let saved: unknown;
   try {

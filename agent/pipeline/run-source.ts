@@ -4,7 +4,7 @@
  * throw, so one broken source does not stop the others.
  */
 
-import { mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { mkdir, readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import * as z from "zod";
 import type { AgentConfig, Source } from "../../shared/config/schema.js";
@@ -21,7 +21,7 @@ import { endInterruptedCommand, runningCommandFile } from "../exec/running-comma
 import { acquireAppLock, type HeldLock } from "../lock/run-lock.js";
 import { namingConfigFile } from "../sources/config-file-errors.js";
 import type { ReleaseSource } from "../sources/types.js";
-import { checkRecordDir } from "../state/record-file.js";
+import { checkRecordDir, readRecordText } from "../state/record-file.js";
 import { readState, updateSourceState } from "../state/state-file.js";
 import { sourceScratch } from "./check-scratch.js";
 import { checkSourceFiles } from "./configured-files.js";
@@ -480,7 +480,7 @@ async function savedIndexId(
   version: string,
 ): Promise<{ version: string; releaseId: string } | undefined> {
   // Unreadable or damaged: the check compares versions as before, and the run's restore says why.
-  const saved = await readFile(join(backupPath, PREVIOUS_INDEX_FILE), "utf8")
+  const saved = await readRecordText(join(backupPath, PREVIOUS_INDEX_FILE))
     .then((text) => SavedIndexId.safeParse(JSON.parse(text)))
     .catch(() => undefined);
   return saved?.success === true && saved.data.version === version

@@ -5,9 +5,10 @@
  * installed release's manifest are remembered in the app's state directory once it is installed, and
  * a later manifest says only those not among them: once per change of the manifest.
  */
-import { readFile, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import * as z from "zod";
+import { readRecordText } from "../state/record-file.js";
 import { writeFileAtomic } from "../state/state-file.js";
 
 const FILE = "manifest-warnings.json";
@@ -22,7 +23,7 @@ export function warningKey(warning: { path: string; message: string }): string {
 /** The installed release's manifest warnings; none when not recorded or unreadable (then all are said). */
 export async function saidManifestWarnings(stateDir: string): Promise<ReadonlySet<string>> {
   try {
-    const parsed = Said.safeParse(JSON.parse(await readFile(join(stateDir, FILE), "utf8")));
+    const parsed = Said.safeParse(JSON.parse(await readRecordText(join(stateDir, FILE))));
     return new Set(parsed.success ? parsed.data.warnings : []);
   } catch {
     return new Set();

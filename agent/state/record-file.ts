@@ -4,8 +4,8 @@
  * file is and what to do, never a bare "Unterminated string in JSON at position 100" that names
  * nothing and made `--rollback` an "internal error" and `--recover` exit 3.
  */
-import { statSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync, statSync } from "node:fs";
+import { type FileHandle, open } from "node:fs/promises";
 import { userInfo } from "node:os";
 import { dirname } from "node:path";
 import type * as z from "zod";
@@ -113,19 +113,33 @@ export function unwritableRecord(path: string, what: string, error?: unknown): B
  * is for and the way out. Absent is fine: ship makes it.
  */
 export function checkRecordDir(dir: string, what: string): void {
+  const problem = recordDirProblem(dir, what);
+  if (problem !== undefined) throw problem;
+}
+
+/**
+ * checkRecordDir's refusal, or undefined: for `--list-backups`, which names it as the reason every
+ * backup of the app is NOT RESTORABLE (it listed them all as restorable, each refused by --rollback).
+ */
+export function recordDirProblem(dir: string, what: string): BadInputError | undefined {
   let stat: ReturnType<typeof statSync>;
   try {
     stat = statSync(dir, { throwIfNoEntry: false });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOTDIR") throw error;
-    throw BadInputError.single(dir, "", `(${what}) cannot be used: ${dirProblem(dirname(dir), error) ?? ""}`);
+    return BadInputError.single(
+      dir,
+      "",
+      `(${what}) cannot be used: ${dirProblem(dirname(dir), error) ?? ""}`,
+    );
   }
   if (stat !== undefined && !stat.isDirectory())
-    throw BadInputError.single(
+    return BadInputError.single(
       dir,
       "",
       `(${what}) is not a directory (something replaced it with a file?): move that aside and let ship make the directory again`,
     );
+  return undefined;
 }
 
 /**
@@ -160,11 +174,73 @@ export function recordReadError(error: unknown, path: string): unknown {
   return (error as NodeJS.ErrnoException).code === "EACCES" ? unreadableRecord(path) : error;
 }
 
-/** A record's text: one ship may not read is unreadableRecord (exit 2); any other failure as it came. */
-export async function readRecordText(path: string): Promise<string> {
+/** Why a record is damaged when something else than a file is in its place: the listing's words too (saved-records.ts). */
+export const NOT_A_FILE = "it is not a file";
+
+/** What an operator reads of a record of ship's that is no file, when its reader names nothing better. */
+export const RECORD_WHAT = "one of ship's own records; move it aside (ship writes it again)";
+
+/**
+ * The text of ship's record `path`, by the one rule every record and state file is read by: what
+ * opens must be a regular file. A FIFO in its place (a script's `mkfifo`) made the open wait for a
+ * writer for ever, `--rollback` and `--list-backups` hanging past SIGTERM; a device would be read
+ * without end. So it is opened without blocking and fstat-checked before a byte is read, and a
+ * directory, FIFO, socket, device or symlink that leads nowhere is `<path> is damaged, <why>:
+ * <what>`, exit 2 (a dangling link was "absent", and the listing left its backup out without a
+ * word). Absent is ENOENT, as it came; one ship may not read is unreadableRecord (exit 2).
+ */
+export async function readRecordText(path: string, what = RECORD_WHAT): Promise<string> {
+  const handle = await openRecord(path, what);
   try {
-    return await readFile(path, "utf8");
+    return await handle.readFile("utf8");
   } catch (error) {
     throw recordReadError(error, path);
+  } finally {
+    await handle.close();
   }
+}
+
+/** Record `path` opened for reading by readRecordText's rule (a regular file, or damaged); the caller closes it. */
+export async function openRecord(path: string, what = RECORD_WHAT): Promise<FileHandle> {
+  let handle: FileHandle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (error) {
+    throw openFailure(error, path, what);
+  }
+  const stat = await handle.stat().catch(async (error: unknown) => {
+    await handle.close();
+    throw recordReadError(error, path);
+  });
+  if (stat.isFile()) return handle;
+  await handle.close();
+  throw damagedRecord(path, what, NOT_A_FILE);
+}
+
+/** readRecordText's rule for a record read synchronously (its bytes). */
+export function readRecordBytesSync(path: string, what = RECORD_WHAT): Buffer {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (error) {
+    throw openFailure(error, path, what);
+  }
+  try {
+    if (!fstatSync(fd).isFile()) throw damagedRecord(path, what, NOT_A_FILE);
+    return readFileSync(fd);
+  } catch (error) {
+    throw recordReadError(error, path);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A failed open of a record: a link that leads nowhere is damage, not absence (ENOENT). */
+function openFailure(error: unknown, path: string, what: string): unknown {
+  const dangling =
+    (error as NodeJS.ErrnoException).code === "ENOENT" &&
+    lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink() === true;
+  return dangling
+    ? damagedRecord(path, what, "it is a symlink that leads nowhere")
+    : recordReadError(error, path);
 }

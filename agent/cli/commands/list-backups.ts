@@ -25,7 +25,8 @@ import {
 } from "../../backup/backup-store.js";
 import { checkSavedCopies } from "../../backup/restore-preflight.js";
 import { chainRefusal } from "../../backup/rollback-chain.js";
-import { appStateDir } from "../../pipeline/paths.js";
+import { APP_STATE_WHAT, appStateDir } from "../../pipeline/paths.js";
+import { recordDirProblem } from "../../state/record-file.js";
 import { lstatOrUndefined } from "../../tree/fs-ops.js";
 import type { GlobalOptions } from "../cli.js";
 import { loadCliConfig } from "../load-config.js";
@@ -182,6 +183,9 @@ async function inUpdateOrderPerApp<T extends BackupInfo & { source: string }>(
     // every backup of it until recovery, and the listing called them restorable, the one the killed
     // restore was taking back among them.
     const waiting = lstatOrUndefined(journalPath(stateDir)) !== undefined;
+    // Its state directory made a file (a hook, a hand rm -r + touch): `--rollback` refuses every
+    // backup of the app by this rule before anything else, and the listing called them restorable.
+    const stateDirRefusal = recordDirProblem(stateDir, APP_STATE_WHAT)?.message;
     const slots = byDate.flatMap((b, i) => (b.source === name ? [i] : []));
     const damaged = unlisted.filter((b) => sourceOfBackup(config.sources, b)?.name === name);
     const chain = inUpdateOrder(
@@ -195,13 +199,15 @@ async function inUpdateOrderPerApp<T extends BackupInfo & { source: string }>(
       const blocked = upTo.find((d) => damaged.includes(d));
       // The chain's words as the rollback says them, of backup_dir ("… has no backup that undoes …").
       const gap = chainRefusal(upTo, installed?.version);
-      const refusal = waiting
-        ? WAITS_FOR_RECOVERY
-        : blocked !== undefined
-          ? `a rollback to it must first restore ${blocked.id}, which cannot be restored (not listed: named on stderr)`
-          : gap === undefined
-            ? undefined
-            : `${config.general.backup_dir} ${gap}`;
+      const refusal =
+        stateDirRefusal ??
+        (waiting
+          ? WAITS_FOR_RECOVERY
+          : blocked !== undefined
+            ? `a rollback to it must first restore ${blocked.id}, which cannot be restored (not listed: named on stderr)`
+            : gap === undefined
+              ? undefined
+              : `${config.general.backup_dir} ${gap}`);
       out[slot] = refusal === undefined ? b : { ...b, refusal };
     });
   }
