@@ -104,6 +104,46 @@ describe.skipIf(!hasPostgres())("one agent process per agent id across hubs", ()
     });
   });
 
+  it("tells a second process on the first one's host as such when the hubs listen on :: and on an IPv4 address", async () => {
+    // A cluster's hubs need not listen alike: one on `::` (dual stack) hears an IPv4 peer as
+    // ::ffff:A.B.C.D, one on 0.0.0.0 or an IPv4 address hears it as A.B.C.D. The same host then
+    // read as another, and the 409 sent the operator hunting for a cloned VM that does not exist.
+    const { hubs } = await cluster.start([{ host: "::" }, {}]);
+    const [a, b] = hubs as [TestHub, TestHub];
+    const port = new URL(a.hub.url).port;
+    const lines: { level: string; msg: string; data?: Record<string, unknown> }[] = [];
+    const first = new HubConnection({
+      hubUrl: `http://127.0.0.1:${port}`,
+      token: await a.agentToken("twin"),
+      hello: () => ({
+        type: "hello",
+        v: 1,
+        agentId: "twin",
+        hostname: "host-one",
+        labels: {},
+        agentVersion: "t",
+        apps: [],
+      }),
+      onMessage: () => {},
+      log: memoryLogger(lines),
+      instanceId: "process-one-5555",
+      reconnectBaseMs: 60_000,
+    });
+    connections.push(first);
+    first.start();
+    await expect.poll(() => holder(a, "twin"), { timeout: 10_000 }).toBe("host-one");
+
+    const second = await agentProcess(b, "twin", "process-two-6666", "host-one");
+    await expect
+      .poll(() => second.find((l) => l.msg === "hub refused the connection"), { timeout: 10_000 })
+      .toMatchObject({
+        data: {
+          status: 409,
+          reason: `agent twin is connected already from 127.0.0.1 (host host-one) to hub ${a.hub.hubId.slice(0, 8)}: a second ship agent on that host, or two hosts with one agent id? Give each its own [hub] agent_id`,
+        },
+      });
+  });
+
   it("lets the same process move to another hub, and an agent that names no process connect as before", async () => {
     const [a, b] = await twoHubs();
     await agentProcess(a, "mover", "process-mover-3333", "host-m");
