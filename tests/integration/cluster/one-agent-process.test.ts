@@ -144,6 +144,23 @@ describe.skipIf(!hasPostgres())("one agent process per agent id across hubs", ()
       });
   });
 
+  it("keeps the refusal's advice for an agent named by the default agent_id (its /etc/machine-id)", async () => {
+    // The hub was shortened to 8 characters so that the 200-character header keeps the advice;
+    // with the default agent_id (32 characters) and a host's full name it is cut all the same.
+    const [a, b] = await twoHubs();
+    const id = "3f2a9c4e1b7d48e6a0c5f19d2e8b7a61";
+    await agentProcess(a, id, "process-one-9999", "web-1.prod.example.com");
+    await expect.poll(() => holder(a, id), { timeout: 10_000 }).toBe("web-1.prod.example.com");
+    const second = await agentProcess(b, id, "process-two-9999", "web-1.prod.example.com");
+    await expect
+      .poll(() => second.find((l) => l.msg === "hub refused the connection"), { timeout: 10_000 })
+      .toMatchObject({ data: { status: 409 } });
+    const reason = second.find((l) => l.msg === "hub refused the connection")?.data?.reason;
+    expect(reason).toMatch(
+      /a second ship agent on that host, or two hosts with one agent id\? Give each its own \[hub\] agent_id$/,
+    );
+  });
+
   it("lets the same process move to another hub, and an agent that names no process connect as before", async () => {
     const [a, b] = await twoHubs();
     await agentProcess(a, "mover", "process-mover-3333", "host-m");
