@@ -168,6 +168,12 @@ describe("POST /releases", () => {
       'version: "1.0.0"\ndescription: build \u001b[32mok\u001b[0m, lint \u001b[31mfailed\u001b[0m\n',
       `at 2:20 it holds U+001B, a character YAML does not allow ${stray}`,
     ],
+    // As text are the other controls a text file holds: form feeds of a page-broken text.
+    [
+      "a text with its page breaks (form feeds)",
+      'version: "1.0.0"\ndescription: a\fb\fc\fd\fe\n',
+      `at 2:15 it holds U+000C, a character YAML does not allow ${stray}`,
+    ],
     [
       "a binary file of no known format",
       Buffer.from([0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x41, 0x42]).toString("utf8"),
