@@ -43,6 +43,17 @@ const MAGIC: readonly { bytes: readonly number[]; at?: number; what: string }[] 
   { bytes: [0x75, 0x73, 0x74, 0x61, 0x72], at: 257, what: "a tar archive" },
 ];
 
+/**
+ * A control character no text file holds: text has tab, newline, vertical tab, form feed, carriage
+ * return, and escape (a terminal's colours pasted with the words they coloured). One rule for
+ * every guess that a text is a binary file.
+ */
+export function binaryControl(code: number): boolean {
+  return code < 0x20 && !TEXT_CONTROLS.has(code);
+}
+
+const TEXT_CONTROLS: ReadonlySet<number> = new Set([0x09, 0x0a, 0x0b, 0x0c, 0x0d, 0x1b]);
+
 /** binaryKind's words for a binary file of no format it knows. */
 export const UNKNOWN_BINARY = "a binary file";
 
@@ -72,8 +83,7 @@ export function binaryKind(bytes: Uint8Array): string | undefined {
     if (b === 0) {
       if (i % 2 === 0) nulEven++;
       else nulOdd++;
-    } else if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0b && b !== 0x0c && b !== 0x0d && b !== 0x1b)
-      control = true;
+    } else if (binaryControl(b)) control = true;
   }
   if (nulEven + nulOdd > 0)
     return utf16WithoutMark(head.length, nulEven, nulOdd) ? undefined : UNKNOWN_BINARY;

@@ -39,10 +39,21 @@ export function inFormTerms(
    */
   selectorKeys: readonly string[] = [],
 ): string {
+  // A labels wave's label is named as sent, up to the ": " that ends the field (any character but
+  // that): `\w+` cut "my rack" at its space, and "Value" alone left which label unsaid.
   const waves = message.replace(
-    /\bbody\.waves\[(\d+)\]((?:\.\w+|\[\d+\])*)(?: \(([^)]*)\))?/g,
-    (_field, index: string, sub: string, named: string | undefined) => {
+    /\bbody\.waves\[(\d+)\](?:\.labels\.(.+?)(?=: )|((?:\.\w+|\[\d+\])*)(?: \(([^)]*)\))?)/g,
+    (
+      _field,
+      index: string,
+      label: string | undefined,
+      sub: string | undefined,
+      named: string | undefined,
+    ) => {
       const i = Number(index);
+      const row = `Wave ${i + 1} (${named ?? waveNames[i] ?? "?"})`;
+      if (label !== undefined) return `${row} ${WAVE_FIELDS.labels}, label ${quoted(label)}`;
+      sub ??= "";
       const field = WAVE_FIELDS[/^\.(\w+)/.exec(sub)?.[1] ?? ""];
       const place = /^\.agents\[(\d+)\]/.exec(sub)?.[1];
       const id = place === undefined ? undefined : waveAgents[i]?.[Number(place)];
@@ -50,7 +61,7 @@ export function inFormTerms(
         place === undefined
           ? ""
           : `, agent id ${Number(place) + 1}${id === undefined ? "" : ` ${JSON.stringify(id)}`}`;
-      return `Wave ${i + 1} (${named ?? waveNames[i] ?? "?"})${field === undefined ? "" : ` ${field}`}${which}`;
+      return `${row}${field === undefined ? "" : ` ${field}`}${which}`;
     },
   );
   // Longest first: `env` must not take the place of `env.eu`.

@@ -6,12 +6,16 @@
  * and says what the text looks like: every refusal asked "a binary file, or one saved as UTF-16 or
  * Latin-1?", a manifest of text with one bell in a description included.
  */
-import { binaryKind, UNKNOWN_BINARY } from "../../shared/utf8-text.js";
+import { binaryControl, binaryKind, UNKNOWN_BINARY } from "../../shared/utf8-text.js";
 
 /** What YAML 1.2 calls printable (c-printable), U+FFFD aside: it is refused with its own reason. */
 const NOT_PRINTABLE = /[^\t\n\r\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffc\u{10000}-\u{10ffff}]/gu;
 
-/** More characters YAML does not allow than a slip of the keyboard or a paste leaves: no text. */
+/**
+ * More control characters no text holds (`binaryControl`) than a slip of the keyboard leaves: no
+ * text. Those text does hold (a pasted terminal colour's ESC, a form feed) are YAML's to refuse
+ * but no sign of a binary file: four ESCs of two coloured words were called "(a binary file?)".
+ */
 const STRAY_MAX = 3;
 
 /** Undefined for text YAML may hold; else why it is not text, with line:column of the first offender. */
@@ -37,7 +41,7 @@ export function manifestNotText(text: string): string | undefined {
       : char === "\ufffd"
         ? "U+FFFD, what bytes that are not UTF-8 become"
         : `U+${(char.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}, a character YAML does not allow`;
-  const controls = offenders.filter((o) => o[0] !== "\ufffd").length;
+  const controls = offenders.filter((o) => binaryControl(o[0].codePointAt(0) ?? 0)).length;
   const why = utf16
     ? "(a file saved as UTF-16?)"
     : controls > STRAY_MAX

@@ -13,15 +13,15 @@ import type { RequestListener, Server } from "node:http";
 import type { Socket } from "node:net";
 import type { Logger } from "../../shared/log.js";
 import { OnceAMinuteLog } from "../once-a-minute-log.js";
+import { peerAddress } from "../peer-address.js";
 
 /** Far above a proxy's keep-alive pool (nginx `keepalive` is tens) and a browser's six. */
 export const MAX_IDLE_CONNECTIONS_PER_ADDRESS = 256;
 
 /** The address a connection counts against: IPv4 as is, IPv6 by its /64. */
-export function addressKey(remote: string | undefined): string {
+export function addressKey(peer: string | undefined): string {
+  const remote = peerAddress(peer);
   if (remote === undefined) return "?";
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(remote);
-  if (mapped) return mapped[1] as string;
   if (!remote.includes(":")) return remote;
   const [head = "", tail] = remote.toLowerCase().split("::");
   const left = head === "" ? [] : head.split(":");

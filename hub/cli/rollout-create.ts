@@ -39,11 +39,17 @@ export interface CreateOptions extends RemoteOptions {
   seed?: string;
 }
 
+/**
+ * `--wave "…"` as the operator typed it, for a message: a control character in it (an id pasted
+ * with a colour's ESC) is escaped, as the id is, and no longer turns the operator's terminal red.
+ */
+const waveFlag = (text: string): string => `--wave "${printable(text)}"`;
+
 /** `--wave canary=5 --wave all=100` (percent), or `--wave eu=label:region=eu`, or `--wave pets=agents:a,b`. */
 function parseWave(text: string, options: CreateOptions) {
   const at = text.indexOf("=");
   if (at <= 0)
-    throw new RangeError(`--wave "${text}": use NAME=PERCENT, NAME=label:K=V or NAME=agents:ID,ID`);
+    throw new RangeError(`${waveFlag(text)}: use NAME=PERCENT, NAME=label:K=V or NAME=agents:ID,ID`);
   // Spaces beside `=` are no part of the name or the value, as in `--selector env = prod`.
   const name = text.slice(0, at).trim();
   const value = text.slice(at + 1).trim();
@@ -64,13 +70,13 @@ function parseWave(text: string, options: CreateOptions) {
         .slice(6)
         .split(",")
         .filter((pair) => pair.trim() !== ""),
-      `--wave "${text}": label`,
+      `${waveFlag(text)}: label`,
     );
     // No pair (`canary=label:$RING` with the variable empty) was labels {}: every agent left, the
     // whole fleet in a canary. The API's `labels: {}` says that on purpose; a flag left empty does not.
     if (Object.keys(labels).length === 0)
       throw new RangeError(
-        `--wave "${text}": name at least one label, NAME=label:KEY=VALUE (every agent left is NAME=100)`,
+        `${waveFlag(text)}: name at least one label, NAME=label:KEY=VALUE (every agent left is NAME=100)`,
       );
     return { ...common, labels };
   }
@@ -81,26 +87,29 @@ function parseWave(text: string, options: CreateOptions) {
       .slice(7)
       .split(",")
       .map((part) => part.trim());
-    const empty = parts.indexOf("");
-    if (empty >= 0 && parts.length > 1)
+    // One count for empty and malformed ids: each id split by spaces too ("a1 a2,,a3": the empty
+    // one is id 3), where the empty one was counted by commas alone (said "id 2", a2).
+    const ids = parts.flatMap((part) => (part === "" ? [""] : part.split(/\s+/)));
+    const empty = ids.indexOf("");
+    if (empty >= 0 && ids.length > 1)
       throw new RangeError(
-        `--wave "${text}": wave ${name}'s agent id ${empty + 1} is empty (two commas together, or a comma at an end): separate the ids by one comma`,
+        `${waveFlag(text)}: wave ${printable(name)}'s agent id ${empty + 1} is empty (two commas together, or a comma at an end): separate the ids by one comma`,
       );
-    const agents = parts.flatMap((part) => part.split(/\s+/)).filter(Boolean);
+    const agents = ids.filter(Boolean);
     // By the hub's rule, before it is asked: its 400 named the field the whole --wave came from,
     // and left the operator to find which of the ids it refused (the dashboard names it).
     agents.forEach((id, i) => {
       const problem = agentIdProblem(id);
       if (problem !== undefined)
         throw new RangeError(
-          `--wave "${text}": wave ${name}'s agent id ${i + 1} ${quotedAgentId(id)} ${problem}`,
+          `${waveFlag(text)}: wave ${printable(name)}'s agent id ${i + 1} ${quotedAgentId(id)} ${problem}`,
         );
     });
     return { ...common, agents };
   }
   const percent = decimalFlag(value.replace(/%$/, ""));
   if (percent === undefined || percent <= 0 || percent > 100)
-    throw new RangeError(`--wave "${text}": the percent must be a number above 0 and at most 100`);
+    throw new RangeError(`${waveFlag(text)}: the percent must be a number above 0 and at most 100`);
   return { ...common, percent };
 }
 
@@ -110,7 +119,9 @@ function checkCumulative(texts: readonly string[], percents: readonly (number | 
   percents.forEach((percent, index) => {
     if (percent === undefined) return;
     if (last !== undefined && percent <= last.percent)
-      throw new RangeError(`--wave "${texts[index]}": ${percentRefusal(percent, last.percent, last.index)}`);
+      throw new RangeError(
+        `${waveFlag(texts[index] ?? "")}: ${percentRefusal(percent, last.percent, last.index)}`,
+      );
     last = { percent, index };
   });
 }
@@ -219,7 +230,7 @@ async function buildSpec(client: HubClient, options: CreateOptions): Promise<Rol
       `${idle.join(", ")} only ${idle.length > 1 ? "act" : "acts"} with --auto-advance (without it a wave advances when an operator advances it, whatever its wait or success rate): add --auto-advance or leave ${idle.length > 1 ? "them" : "it"} out`,
     );
   const shadowed = shadowedWaves(waves, 1)[0];
-  if (shadowed) throw new RangeError(`--wave "${texts[shadowed.wave]}": ${shadowed.message}`);
+  if (shadowed) throw new RangeError(`${waveFlag(texts[shadowed.wave] ?? "")}: ${shadowed.message}`);
   const failureThreshold = thresholdOption(options.failureThreshold ?? "1");
   let release = options.release;
   if (!release && options.app && options.version) {
@@ -249,9 +260,7 @@ async function buildSpec(client: HubClient, options: CreateOptions): Promise<Rol
 function createSource(options: CreateOptions): FlagSource {
   if (options.spec !== undefined) return { spec: options.spec };
   return {
-    waves: options.wave?.length
-      ? options.wave.map((text) => `--wave "${printable(text)}"`)
-      : ['the default --wave "all=100"'],
+    waves: options.wave?.length ? options.wave.map(waveFlag) : ['the default --wave "all=100"'],
     flags: {
       "body.waves": "--wave",
       "body.failureThreshold": "--failure-threshold",

@@ -8,8 +8,9 @@
  * live hub. The same process moving to another hub (its hub died, a network blip) is let through.
  */
 import { z } from "zod";
+import { peerAddress } from "../peer-address.js";
 import type { PostgresStore } from "../store/postgres-store.js";
-import { duplicateAgentQuestion } from "../ws/duplicate-agent.js";
+import { duplicateAgentReason } from "../ws/duplicate-agent.js";
 
 /** The header's value as the agent sends it (a UUID); anything else is treated as absent. */
 const Instance = z.string().regex(/^[A-Za-z0-9-]{8,64}$/);
@@ -33,10 +34,15 @@ export function clusterPresenceCheck(
     if (!instance.success) return undefined;
     const held = await store.claimInstance(agentId, instance.data, hubId, hubTimeoutMs, remote);
     if (held === undefined) return undefined;
-    const from = held.remote === undefined ? "" : ` from ${held.remote}`;
-    const host = held.hostname === undefined ? "" : ` (host ${held.hostname})`;
     // As one hub words it (the same question, by the same rule). The hub by its first 8
-    // characters: the header keeps 200, and the full id cut the advice off.
-    return `agent ${agentId} is connected already${from}${host} to hub ${held.heldBy.slice(0, 8)}: ${duplicateAgentQuestion(held.remote, remote)} Give each its own [hub] agent_id`;
+    // characters: the header keeps 200. The address a row of an older hub holds is normalised as
+    // the caller's `remote` is (one host is one address, whatever socket heard it).
+    return duplicateAgentReason({
+      agentId,
+      heldFrom: peerAddress(held.remote),
+      hostname: held.hostname,
+      by: ` to hub ${held.heldBy.slice(0, 8)}`,
+      from: peerAddress(remote),
+    });
   };
 }

@@ -41,6 +41,11 @@ export interface WaveStats {
    */
   forgottenSent: number;
   /**
+   * Of `notApplicable`, those sent the release before they left the app or the selector: an agent
+   * relabelled out of it still carries out the instruction it has, so neither are they "not sent".
+   */
+  notApplicableSent: number;
+  /**
    * Members sent the release that answered it with a report (succeeded or failed): the only ones
    * that tested it. The others of a finished wave ran it already (`alreadyOn`), never answered
    * (`unanswered`: offline or silent past a timeout), or were counted failed without being sent it
@@ -62,6 +67,7 @@ export const noStats = (): WaveStats => ({
   notApplicable: 0,
   forgotten: 0,
   forgottenSent: 0,
+  notApplicableSent: 0,
   tested: 0,
   alreadyOn: 0,
   unanswered: 0,
@@ -77,6 +83,7 @@ export function waveStats(deployments: readonly DeploymentRecord[]): WaveStats {
 function addState(stats: WaveStats, state: DeploymentState, count: number, sent: number): void {
   if (NOT_APPLICABLE.has(state)) {
     stats.notApplicable += count;
+    stats.notApplicableSent += sent;
     return;
   }
   if (FORGOTTEN.has(state)) {
@@ -210,6 +217,7 @@ export type Untested =
       notApplicable: number;
       forgotten: number;
       forgottenSent?: number;
+      notApplicableSent?: number;
     }
   /** It holds no member: every agent planned in it was left out. */
   | {
@@ -219,20 +227,31 @@ export type Untested =
       notApplicable: number;
       forgotten: number;
       forgottenSent?: number;
+      notApplicableSent?: number;
     }
   /** It never held an agent, and later waves hold some. */
   | { kind: "empty"; wave: number; name: string; later: number }
   /** No agent of the whole rollout is a member (the last wave's hold). */
-  | { kind: "nobody"; notApplicable: number; forgotten: number; forgottenSent?: number };
+  | {
+      kind: "nobody";
+      notApplicable: number;
+      forgotten: number;
+      forgottenSent?: number;
+      notApplicableSent?: number;
+    };
 
-/** Those a wave's words name as left out; `forgottenSent` is absent from events of older hubs. */
-type LeftOut = Pick<WaveStats, "notApplicable" | "forgotten"> & { forgottenSent?: number };
+/** Of those left out, the ones sent the release first; absent from events of older hubs. */
+type LeftOutSent = { forgottenSent?: number; notApplicableSent?: number };
+
+/** Those a wave's words name as left out. */
+type LeftOut = Pick<WaveStats, "notApplicable" | "forgotten"> & LeftOutSent;
 
 const leftOutCounts = (stats: LeftOut) => ({
   notApplicable: stats.notApplicable,
   forgotten: stats.forgotten,
   // Only when some were: the event's counts keep their shape for every other wave.
   ...(stats.forgottenSent ? { forgottenSent: stats.forgottenSent } : {}),
+  ...(stats.notApplicableSent ? { notApplicableSent: stats.notApplicableSent } : {}),
 });
 
 /** "wave 1 (canary) tested nothing: its 1 agent(s) ran the release already and were sent nothing". */
@@ -355,21 +374,46 @@ function notAnsweredText(stats: Extract<Untested, { kind: "not-answered" }>): st
 export function leftOutText(stats: LeftOut): string {
   const parts = [
     ...forgottenWords(stats.forgotten, stats.forgottenSent ?? 0, "were "),
-    ...(stats.notApplicable > 0
-      ? [
-          `${stats.notApplicable} agent(s) no longer take part (not applicable: left the app or no longer fit the selector)`,
-        ]
-      : []),
+    ...notApplicableWords(
+      stats.notApplicable,
+      stats.notApplicableSent ?? 0,
+      "no longer take part",
+      "(not applicable: left the app or no longer fit the selector)",
+    ),
   ];
   return `its ${parts.join(", and ")}`;
 }
 
 /**
- * "no agent took the release", unless some forgotten ones were sent it: none reported on it, yet
- * their hosts may run it.
+ * "no agent took the release", unless some left out (forgotten, or not applicable) were sent it
+ * first: none reported on it, yet their hosts may run it.
  */
-function nobodyTook(stats: { forgottenSent?: number }, who: string): string {
-  return (stats.forgottenSent ?? 0) > 0 ? `${who} reported taking the release` : `${who} took the release`;
+function nobodyTook(stats: LeftOutSent, who: string): string {
+  return (stats.forgottenSent ?? 0) + (stats.notApplicableSent ?? 0) > 0
+    ? `${who} reported taking the release`
+    : `${who} took the release`;
+}
+
+/**
+ * "N agent(s) no longer take part …", and apart those sent the release before they left the app or
+ * the selector: one relabelled out still carries out the instruction it has, and the words for all
+ * ("not sent the release") told the operator those hosts were untouched. `unsentTail`: what the
+ * words of those never sent it end with.
+ */
+function notApplicableWords(
+  notApplicable: number,
+  sent: number,
+  what: string,
+  why: string,
+  unsentTail = "",
+): string[] {
+  const unsent = notApplicable - sent;
+  return [
+    ...(unsent > 0 ? [`${unsent} agent(s) ${what} ${why}${unsentTail}`] : []),
+    ...(sent > 0
+      ? [`${sent} agent(s) ${what} after they were sent the release ${why}: their hosts may run it`]
+      : []),
+  ];
 }
 
 /**
@@ -419,8 +463,8 @@ export function rollbackableOf(
  */
 export function completedReason(
   counts: Readonly<Record<string, number>>,
-  /** Of the forgotten ones, those sent the release before they were forgotten. */
-  forgottenSent = 0,
+  /** Of the forgotten and the not applicable ones, those sent the release first. */
+  sent: LeftOutSent = {},
 ): string | null {
   let succeeded = 0;
   let failed = 0;
@@ -440,17 +484,19 @@ export function completedReason(
   const parts = [
     ...(failed > 0 ? [`${failed} agent(s) failed`] : []),
     ...(owed > 0 ? [`${owed} agent(s) back after it completed are being sent the release`] : []),
-    ...(notApplicable > 0
-      ? [
-          `${notApplicable} agent(s) not applicable (no longer take the app or fit the selector): not sent the release`,
-        ]
-      : []),
+    ...notApplicableWords(
+      notApplicable,
+      sent.notApplicableSent ?? 0,
+      "not applicable",
+      "(no longer take the app or fit the selector)",
+      ": not sent the release",
+    ),
     // A host forgotten mid-rollout is not counted as running the release: "completed" alone would say it did.
-    ...forgottenWords(forgotten, forgottenSent, ""),
+    ...forgottenWords(forgotten, sent.forgottenSent ?? 0, ""),
   ];
   if (parts.length === 0) return null;
   // Completed by an operator's resume with every agent left out (`emptyCompletionReason`): the
   // state alone would say the fleet runs the release, while no host took it.
   const nobody = succeeded === 0 && failed === 0 && owed === 0;
-  return `${nobody ? `${nobodyTook({ forgottenSent }, "no agent")}: ` : ""}${parts.join("; ")}`;
+  return `${nobody ? `${nobodyTook(sent, "no agent")}: ` : ""}${parts.join("; ")}`;
 }

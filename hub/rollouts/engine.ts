@@ -1081,7 +1081,7 @@ export class RolloutEngine {
           not_applicable: total.notApplicable,
           forgotten: total.forgotten,
         },
-        total.forgottenSent,
+        total,
       );
       await t.updateRollout(id, { state: rolloutStep(rollout.state, "complete"), reason, updated: now });
       dispatch.record({ actor: HUB_ACTOR, kind: "rollout.completed", subject: id, data: total });

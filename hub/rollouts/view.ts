@@ -6,6 +6,9 @@ import {
   isWaitingReason,
   rollbackableOf,
   rollbackableOfCounts,
+  type WaveStats,
+  waveStats,
+  waveStatsOfCounts,
 } from "./accounting.js";
 import { pausedInWave } from "./paused-time.js";
 import {
@@ -20,7 +23,6 @@ import {
   cancelsUnsent,
   DELIVERABLE_DEPLOYMENT_STATES,
   FAILED_DEPLOYMENT_STATES,
-  FORGOTTEN_DEPLOYMENT_STATES,
   inStateOrder,
   isCompletedRollout,
   isFinalRollout,
@@ -79,19 +81,17 @@ async function countByState(
   rollbackable: number;
   restored: number;
   lastUpdated: number;
-  forgottenSent: number;
+  leftOutSent: WaveStats;
 }> {
   const rows = await store.countDeploymentsOfRollout(rolloutId);
   const counts: Record<string, number> = {};
   let restored = 0;
-  let forgottenSent = 0;
   for (const c of rows) {
     counts[c.state] = (counts[c.state] ?? 0) + c.count;
     if (isRestored(c.state, true)) restored += c.restored;
-    if (FORGOTTEN_DEPLOYMENT_STATES.includes(c.state)) forgottenSent += c.sent;
   }
   return {
-    forgottenSent,
+    leftOutSent: waveStatsOfCounts(rows, () => true),
     counts: inStateOrder(counts),
     rollbackable: rollbackableOfCounts(rows),
     restored,
@@ -144,7 +144,7 @@ export async function rolloutSummary(store: StoreOps, rollout: RolloutRecord) {
     rollbackable: counted,
     restored,
     lastUpdated,
-    forgottenSent,
+    leftOutSent,
   } = await countByState(store, rollout.id);
   const rollbackable = await rollbackableNow(store, rollout, counts, counted);
   // An aborted or failed rollout's failed rows: those whose agent answered its rollback with a
@@ -173,7 +173,7 @@ export async function rolloutSummary(store: StoreOps, rollout: RolloutRecord) {
     lastUpdated,
     { notDone, forgotten },
     await pausedForView(store, rollout),
-    forgottenSent,
+    leftOutSent,
   );
 }
 
@@ -254,15 +254,15 @@ function summaryOf(
   rollbackUnanswered: RollbackUnanswered,
   /** How long the current wave stood paused (its wait does not count that time). */
   pausedMs: number,
-  /** Of the forgotten deployments, those sent the release before their agent was forgotten. */
-  forgottenSent: number,
+  /** Of the forgotten and the not applicable deployments, those sent the release first. */
+  leftOutSent: Parameters<typeof completedReason>[1],
 ) {
   return {
     id: rollout.id,
     state: rollout.state,
     // A completed rollout's figures can still change (a latecomer is sent the release): said as they are.
     reason: isCompletedRollout(rollout.state)
-      ? completedReason(counts, forgottenSent)
+      ? completedReason(counts, leftOutSent)
       : isFinalRollout(rollout.state)
         ? withRollbackNow(rollout.reason, counts, rollbackUnanswered)
         : rollout.reason,
@@ -419,7 +419,7 @@ export function rolloutDetailOf(
         forgotten: deployments.filter(forgottenOwingRollback).length,
       },
       pausedMs,
-      deployments.filter((d) => FORGOTTEN_DEPLOYMENT_STATES.includes(d.state) && d.attempts > 0).length,
+      waveStats(deployments),
     ),
     spec: rollout.spec,
     /**

@@ -27,9 +27,10 @@ import { bearerToken, type Principal, type TokenService } from "../auth/tokens.j
 import { AuthError } from "../errors.js";
 import type { HubMetrics } from "../metrics.js";
 import { OnceAMinuteLog } from "../once-a-minute-log.js";
+import { peerAddress } from "../peer-address.js";
 import type { AgentSync } from "../rollouts/agent-sync.js";
 import { type ConnectionRegistry, sendTo } from "./connections.js";
-import { duplicateAgentQuestion } from "./duplicate-agent.js";
+import { duplicateAgentReason, REFUSED_REASON_MAX } from "./duplicate-agent.js";
 import { MessageBatch, type MessageSession } from "./message-batch.js";
 import { ConnectionRefusals, claimedAgent } from "./refusals.js";
 
@@ -131,7 +132,9 @@ const PROGRESS_BYTES = 8 << 10;
  * goes in a header so the agent can log why (an expired token is the operator's to fix).
  */
 function refuse(socket: Duplex, status: number, reason = "", retryAfterSeconds?: number): void {
-  const header = reason ? `X-Ship-Refused: ${reason.replace(/[^\x20-\x7e]/g, "?").slice(0, 200)}\r\n` : "";
+  const header = reason
+    ? `X-Ship-Refused: ${reason.replace(/[^\x20-\x7e]/g, "?").slice(0, REFUSED_REASON_MAX)}\r\n`
+    : "";
   // A 429 or 503 says when to come back (RFC 9110): a client or proxy that honours it waits that
   // long instead of retrying into the same refusal.
   const retry = retryAfterSeconds === undefined ? "" : `Retry-After: ${retryAfterSeconds}\r\n`;
@@ -195,10 +198,11 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
     if (path !== AGENT_CHANNEL_PATH) return refuse(socket, 404);
     let principal: Principal | undefined;
     const token = bearerToken(req.headers.authorization);
+    const remote = peerAddress(req.socket.remoteAddress);
     const refused = (status: number, reason: string, retryAfterSeconds?: number) => {
       // A token the hub signed names its agent; one it did not only claims one (kept apart).
       const signed = token !== undefined && options.tokens.signedHere(token);
-      refusals.record(claimedAgent(token), reason, req.socket.remoteAddress, signed);
+      refusals.record(claimedAgent(token), reason, remote, signed);
       refuse(socket, status, reason, retryAfterSeconds);
     };
     const notChecked = (error: unknown) => {
@@ -237,20 +241,23 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
     // attention list; a first that does not answer (its host gone) is replaced as before.
     const current = registry.socketOf(principal.agentId);
     if (current !== undefined && (await answersPing(current, DUPLICATE_PROBE_MS))) {
-      const from = origins.get(current);
-      const where = `${from?.remote ?? "?"}${from?.hostname ? ` (host ${from.hostname})` : ""}`;
-      // (Short: the header keeps 200 characters.)
-      const question = duplicateAgentQuestion(from?.remote, req.socket.remoteAddress);
+      const held = origins.get(current);
       return refused(
         409,
-        `agent ${principal.agentId} is connected already from ${where} and answering: ${question} Give each its own [hub] agent_id`,
+        duplicateAgentReason({
+          agentId: principal.agentId,
+          heldFrom: held?.remote ?? "?",
+          hostname: held?.hostname || undefined,
+          by: " and answering",
+          from: remote,
+        }),
       );
     }
     try {
       const elsewhere = await options.presenceElsewhere?.(
         principal.agentId,
         req.headers[AGENT_INSTANCE_HEADER],
-        req.socket.remoteAddress,
+        remote,
       );
       if (elsewhere !== undefined) return refused(409, elsewhere);
     } catch (error) {
@@ -277,7 +284,7 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
     // The peer may have gone while the token was checked against the store.
     if (socket.destroyed) return;
     wss.handleUpgrade(req, socket, head, (ws) => {
-      origins.set(ws, { remote: req.socket.remoteAddress ?? "?" });
+      origins.set(ws, { remote: remote ?? "?" });
       principals.set(ws, principal);
       const session = options.sessions.open(principal, (reason) => endSession(ws, reason));
       sessions.set(ws, session);

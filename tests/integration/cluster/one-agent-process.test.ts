@@ -24,11 +24,20 @@ describe.skipIf(!hasPostgres())("one agent process per agent id across hubs", ()
 
   const twoHubs = async () => (await cluster.start([{}, {}])).hubs as [TestHub, TestHub];
 
-  /** A real agent connection (as `ship agent` runs it) of process `instanceId`; its log lines. */
-  async function agentProcess(hub: TestHub, agentId: string, instanceId: string, host: string) {
+  /**
+   * A real agent connection (as `ship agent` runs it) of process `instanceId`; its log lines.
+   * `hubUrl`: the hub as the agent reaches it (another of its addresses).
+   */
+  async function agentProcess(
+    hub: TestHub,
+    agentId: string,
+    instanceId: string,
+    host: string,
+    hubUrl = hub.hub.url,
+  ) {
     const lines: { level: string; msg: string; data?: Record<string, unknown> }[] = [];
     const connection = new HubConnection({
-      hubUrl: hub.hub.url,
+      hubUrl,
       token: await hub.agentToken(agentId),
       hello: () => ({
         type: "hello",
@@ -49,6 +58,10 @@ describe.skipIf(!hasPostgres())("one agent process per agent id across hubs", ()
     return lines;
   }
 
+  /** The refusal an agent process logged (status and reason), once it logged one. */
+  const refusal = (lines: { msg: string; data?: Record<string, unknown> }[]) => () =>
+    lines.find((l) => l.msg === "hub refused the connection")?.data;
+
   const holder = async (hub: TestHub, agentId: string) => {
     const agent = await hub.hub.store.getAgent(agentId);
     return agent?.online ? agent.hostname : undefined;
@@ -61,16 +74,12 @@ describe.skipIf(!hasPostgres())("one agent process per agent id across hubs", ()
     const { epoch } = (await a.hub.store.getAgent("twin")) as unknown as { epoch?: number };
 
     const second = await agentProcess(b, "twin", "process-two-2222", "host-two");
-    await expect
-      .poll(() => second.find((l) => l.msg === "hub refused the connection"), { timeout: 10_000 })
-      .toMatchObject({
-        data: {
-          status: 409,
-          // From the address the first connected from: most likely a second agent on that host,
-          // as one hub says it (it read "two hosts with one agent id?" alone).
-          reason: `agent twin is connected already from 127.0.0.1 (host host-one) to hub ${a.hub.hubId.slice(0, 8)}: a second ship agent on that host, or two hosts with one agent id? Give each its own [hub] agent_id`,
-        },
-      });
+    await expect.poll(refusal(second), { timeout: 10_000 }).toMatchObject({
+      status: 409,
+      // From the address the first connected from: most likely a second agent on that host,
+      // as one hub says it (it read "two hosts with one agent id?" alone).
+      reason: `agent twin is connected already from 127.0.0.1 (host host-one) to hub ${a.hub.hubId.slice(0, 8)}: a second ship agent on that host, or two hosts with one agent id? Give each its own [hub] agent_id`,
+    });
     // The first keeps the agent: still online, on hub A, never replaced.
     expect(await holder(a, "twin")).toBe("host-one");
     expect(((await a.hub.store.getAgent("twin")) as unknown as { epoch?: number }).epoch).toBe(epoch);
@@ -102,6 +111,43 @@ describe.skipIf(!hasPostgres())("one agent process per agent id across hubs", ()
       status: 409,
       reason: `agent twin is connected already from 127.0.0.1 (host host-one) to hub ${a.hub.hubId.slice(0, 8)}: two hosts with one agent id? Give each its own [hub] agent_id`,
     });
+  });
+
+  it("tells a second process on the first one's host as such when the hubs listen on :: and on an IPv4 address", async () => {
+    // A cluster's hubs need not listen alike: one on `::` (dual stack) hears an IPv4 peer as
+    // ::ffff:A.B.C.D, one on 0.0.0.0 or an IPv4 address hears it as A.B.C.D. The same host then
+    // read as another, and the 409 sent the operator hunting for a cloned VM that does not exist.
+    const { hubs } = await cluster.start([{ host: "::" }, {}]);
+    const [a, b] = hubs as [TestHub, TestHub];
+    await agentProcess(
+      a,
+      "twin",
+      "process-one-5555",
+      "host-one",
+      `http://127.0.0.1:${new URL(a.hub.url).port}`,
+    );
+    await expect.poll(() => holder(a, "twin"), { timeout: 10_000 }).toBe("host-one");
+
+    const second = await agentProcess(b, "twin", "process-two-6666", "host-one");
+    await expect.poll(refusal(second), { timeout: 10_000 }).toMatchObject({
+      status: 409,
+      reason: `agent twin is connected already from 127.0.0.1 (host host-one) to hub ${a.hub.hubId.slice(0, 8)}: a second ship agent on that host, or two hosts with one agent id? Give each its own [hub] agent_id`,
+    });
+  });
+
+  it("keeps the refusal's advice for an agent named by the default agent_id (its /etc/machine-id)", async () => {
+    // The hub was shortened to 8 characters so that the 200-character header keeps the advice;
+    // with the default agent_id (32 characters) and a host's full name it is cut all the same.
+    const [a, b] = await twoHubs();
+    const id = "3f2a9c4e1b7d48e6a0c5f19d2e8b7a61";
+    await agentProcess(a, id, "process-one-9999", "web-1.prod.example.com");
+    await expect.poll(() => holder(a, id), { timeout: 10_000 }).toBe("web-1.prod.example.com");
+    const second = await agentProcess(b, id, "process-two-9999", "web-1.prod.example.com");
+    await expect.poll(refusal(second), { timeout: 10_000 }).toMatchObject({ status: 409 });
+    const reason = refusal(second)()?.reason;
+    expect(reason).toMatch(
+      /a second ship agent on that host, or two hosts with one agent id\? Give each its own \[hub\] agent_id$/,
+    );
   });
 
   it("lets the same process move to another hub, and an agent that names no process connect as before", async () => {

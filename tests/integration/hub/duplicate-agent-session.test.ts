@@ -102,6 +102,37 @@ describe("two live connections with one agent id", () => {
     ]);
   });
 
+  it("the refusal keeps its advice for an agent named by the default agent_id (its /etc/machine-id)", async () => {
+    // The default agent_id is the host's /etc/machine-id, 32 characters, and the hello's hostname
+    // here is as long: the reason the agent reads (the X-Ship-Refused header, cut at 200) lost
+    // "Give each its own [hub] agent_id" and half the question, the words the operator acts on.
+    const t = await startTestHub();
+    hub = t;
+    const id = "3f2a9c4e1b7d48e6a0c5f19d2e8b7a61";
+    const token = await t.agentToken(id);
+    await connect(t, id, token);
+    const refused = await attempt(t, token);
+    expect(refused).toMatchObject({ status: 409 });
+    expect((refused as { reason: string }).reason).toMatch(
+      /a second ship agent on that host, or two hosts with one agent id\? Give each its own \[hub\] agent_id$/,
+    );
+  });
+
+  it("names an IPv4 peer of a hub listening on :: by its IPv4 address, not ::ffff:A.B.C.D", async () => {
+    // A dual-stack socket hears an IPv4 peer as ::ffff:127.0.0.1: the reason showed that form,
+    // which the operator's `ip addr` on the host never prints.
+    const t = await startTestHub({ host: "::" });
+    hub = t;
+    const ipv4 = { ...t, hub: { ...t.hub, url: `http://127.0.0.1:${new URL(t.hub.url).port}` } } as TestHub;
+    const token = await t.agentToken("web-1");
+    await connect(ipv4, "web-1", token);
+    expect(await attempt(ipv4, token)).toEqual({
+      status: 409,
+      reason:
+        "agent web-1 is connected already from 127.0.0.1 (host web-1) and answering: a second ship agent on that host, or two hosts with one agent id? Give each its own [hub] agent_id",
+    });
+  });
+
   it("a first connection that no longer answers (its host gone) is replaced by the reconnect", async () => {
     const t = await startTestHub();
     hub = t;

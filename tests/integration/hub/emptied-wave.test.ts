@@ -207,6 +207,43 @@ describe("a wave that tested nothing is never passed", () => {
     expect(await kinds(t, id)).toContain("rollout.wave_empty");
   });
 
+  it("an agent relabelled out of the selector after it was sent the release is not said never to have been sent it", async () => {
+    // The README: "an agent relabelled out of the selector after it was sent the release still
+    // carries it out". The words counted forgotten ones sent the release apart, but said of this
+    // one "no agent … took the release" and, once completed, "not sent the release".
+    const t = await session.start();
+    const r1 = await session.connect(t, "r1", web, { ring: "main" });
+    const created = await t.api<View & { id: string }>("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: {
+        release: await publishRelease(t, "2.0.0"),
+        selector: { labels: { ring: "main" } },
+        waves: [{ name: "all", percent: 100 }],
+        failureThreshold: { count: 1 },
+        autoAdvance: true,
+      },
+    });
+    expect(created.status).toBe(201);
+    const { id } = created.body;
+    await r1.next(isType("deploy"));
+    r1.ws.terminate();
+    await expect.poll(() => t.hub.registry.isOnline("r1"), { timeout: 10_000 }).toBe(false);
+    await session.connect(t, "r1", web, { ring: "canary" });
+    await expect
+      .poll(async () => (await view(t, id)).reason, { timeout: 10_000 })
+      .toMatch(
+        /^waiting for an operator: wave 1 \(all\) tested nothing: its 1 agent\(s\) no longer take part/,
+      );
+    expect((await view(t, id)).reason).not.toContain("no agent of the rollout took the release");
+    expect(
+      (await t.api("POST", `/api/v1/rollouts/${id}/resume`, { token: t.operator, body: {} })).status,
+    ).toBe(200);
+    await expect.poll(async () => (await view(t, id)).state, { timeout: 10_000 }).toBe("completed");
+    const reason = (await view(t, id)).reason ?? "";
+    expect(reason).not.toContain("not sent the release");
+    expect(reason).not.toMatch(/^no agent took the release/);
+  });
+
   it("a single-wave rollout whose agent came back without the app (not applicable) is held, not completed", async () => {
     const t = await session.start();
     const a1 = await session.connect(t, "a1", web);

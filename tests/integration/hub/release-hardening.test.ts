@@ -161,6 +161,19 @@ describe("POST /releases", () => {
       Buffer.from('\ufeffversion: "1.0.0"\n', "utf16le").toString("utf8"),
       "at 1:1 it holds U+FFFD, what bytes that are not UTF-8 become (a file saved as UTF-16?)",
     ],
+    // Text all the same: a description pasted from a terminal keeps its colours' ESC bytes, four
+    // for two coloured words. It is no binary file; the operator removes or escapes them.
+    [
+      "a description pasted from a terminal with its colours",
+      'version: "1.0.0"\ndescription: build \u001b[32mok\u001b[0m, lint \u001b[31mfailed\u001b[0m\n',
+      `at 2:20 it holds U+001B, a character YAML does not allow ${stray}`,
+    ],
+    // As text are the other controls a text file holds: form feeds of a page-broken text.
+    [
+      "a text with its page breaks (form feeds)",
+      'version: "1.0.0"\ndescription: a\fb\fc\fd\fe\n',
+      `at 2:15 it holds U+000C, a character YAML does not allow ${stray}`,
+    ],
     [
       "a binary file of no known format",
       Buffer.from([0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x41, 0x42]).toString("utf8"),

@@ -120,6 +120,34 @@ describe("a malformed id in an agents wave", () => {
     expect(listed.body.rollouts).toEqual([]);
   });
 
+  it("counts the places of empty and malformed ids alike (ids split by spaces too)", async () => {
+    const t = await session.start();
+    const release = await publishRelease(t, "2.0.0");
+    for (const id of ["a1", "a2", "a3"]) await session.connect(t, id);
+    // Ids split by spaces count as ids for a malformed one ("a1 a2,web;01": id 3), and the empty
+    // one after them was counted by commas alone: "agent id 2 is empty" pointed at a2, which is not.
+    const spaced = "canary=agents:a1 a2,,a3";
+    const empty = await createCanary(t, release, spaced);
+    expect({ code: empty.code, stderr: empty.stderr }).toEqual({
+      code: 2,
+      stderr: `ship-hub: --wave "${spaced}": wave canary's agent id 3 is empty (two commas together, or a comma at an end): separate the ids by one comma\n`,
+    });
+  });
+
+  it("prints no --wave raw to the terminal when refusing an id in it", async () => {
+    const t = await session.start();
+    const release = await publishRelease(t, "2.0.0");
+    // An id pasted from coloured output: the id is quoted with its ESC escaped, but the whole
+    // --wave was echoed as typed, and the terminal took its ESC [31m (the rest of the line red).
+    const coloured = "canary=agents:a1,\u001b[31ma2";
+    const run = await createCanary(t, release, coloured);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain(`wave canary's agent id 2 "\\u001b[31ma2" ${RULE}`);
+    expect(run.stderr).not.toContain("\u001b");
+    const listed = await t.api<{ rollouts: unknown[] }>("GET", "/api/v1/rollouts", { token: t.operator });
+    expect(listed.body.rollouts).toEqual([]);
+  });
+
   it("in a --spec file is named by the file, its key and the id's place", async () => {
     const t = await session.start();
     const release = await publishRelease(t, "2.0.0");

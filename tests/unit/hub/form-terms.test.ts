@@ -42,6 +42,19 @@ describe("the rollout form's terms for the hub's fields", () => {
     expect(inFormTerms("body.selector.labels.env.eu: bad", waves, [], ["env", "env.eu"])).toBe(
       'Selector labels, label "env.eu": bad',
     );
+  });
+  it("names a refused label of a labels wave by its name, as the selector's (any character)", () => {
+    // The hub's own words for a labels wave `canary=label:my rack=…` with a value past 200
+    // characters; the form said "Wave 1 (canary) Value rack: …", the name cut at its space, and
+    // "Wave 1 (canary) Value: …" for `env`, which of the wave's labels unsaid.
+    expect(
+      inFormTerms("body.waves[0].labels.my rack: a label value must be at most 200 characters", waves),
+    ).toBe('Wave 1 (canary) Value, label "my rack": a label value must be at most 200 characters');
+    expect(inFormTerms("body.waves[1].labels.env: a label value must be at most 200 characters", waves)).toBe(
+      'Wave 2 (everyone) Value, label "env": a label value must be at most 200 characters',
+    );
+  });
+  it("names the form's fields in a message that also names the release and the waves", () => {
     expect(inFormTerms("body.release: web 1.0.0 is older; body.waves: none", waves)).toBe(
       "Release: web 1.0.0 is older; Waves: none",
     );

@@ -103,6 +103,9 @@ describe("rollout aggregates in the store", () => {
       // Its agent no longer takes the app: planned, but outside the wave's figures.
       notApplicable: 1,
       forgotten: 0,
+      // Neither was sent the release before it was left out.
+      forgottenSent: 0,
+      notApplicableSent: 0,
       // a0 sent and succeeded; a5 succeeded unsent; a2 timed out; a1 failed unsent.
       tested: 1,
       alreadyOn: 1,
