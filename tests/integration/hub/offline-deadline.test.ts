@@ -17,7 +17,14 @@ const connect = (t: TestHub, id: string) =>
 
 async function leave(t: TestHub, agent: TestAgent, id: string): Promise<void> {
   agent.ws.close();
-  await expect.poll(() => t.hub.registry.isOnline(id), { timeout: 10_000 }).toBe(false);
+  // The store too: its offline write stamps the agent's last_seen (the close's time), which the
+  // deadline is counted from; read before that write, lastSeen was the hello's, a second early
+  // under load (CI run A of round 38).
+  await expect
+    .poll(async () => !t.hub.registry.isOnline(id) && (await t.hub.store.getAgent(id))?.online === false, {
+      timeout: 10_000,
+    })
+    .toBe(true);
 }
 
 type Row = { agentId: string; state: string; error: string | null; offlineFailsAt?: string };
