@@ -7,16 +7,13 @@ import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
-import { type LocalApp, localApp } from "../cli/local-app.js";
+import { installVersions, type LocalApp, localApp } from "../cli/local-app.js";
 
 let app: LocalApp;
 
 beforeEach(async () => {
   app = await localApp();
-  for (const v of ["1", "2", "3"]) {
-    await app.release(`r${v}`, `version: "${v}.0.0"\n`, { "app.txt": `v${v}\n` });
-    expect((await runShip(["--config", app.config])).code).toBe(0);
-  }
+  await installVersions(app, ["1", "2", "3"]);
 });
 afterEach(async () => {
   await app.cleanup();

@@ -11,17 +11,14 @@ import { mkdir, readFile, rename, rm, symlink, truncate, utimes, writeFile } fro
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
-import { type LocalApp, localApp } from "../cli/local-app.js";
+import { installVersions, type LocalApp, localApp } from "../cli/local-app.js";
 import { snapshot } from "./tree-fixtures.js";
 
 let app: LocalApp;
 
 beforeEach(async () => {
   app = await localApp();
-  for (const v of ["1", "2", "3"]) {
-    await app.release(`r${v}`, `version: "${v}.0.0"\n`, { "app.txt": `v${v}\n`, "lib/a.txt": `a${v}\n` });
-    expect((await runShip(["--config", app.config])).code).toBe(0);
-  }
+  await installVersions(app, ["1", "2", "3"], (v) => ({ "app.txt": `v${v}\n`, "lib/a.txt": `a${v}\n` }));
 });
 afterEach(async () => {
   await app.cleanup();

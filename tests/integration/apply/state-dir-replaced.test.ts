@@ -6,6 +6,8 @@
  * "cannot open/read …: a component of the path is not a directory (ENOTDIR)". Now each names the
  * directory and the way out: the run whose hook did it is a failed run that changed nothing
  * (exit 1), every later command refuses as bad input (exit 2), and nothing on disk changes.
+ * `--list-backups` listed every backup as restorable meanwhile (exit 0, `--json` `"restorable":
+ * true`): it now judges them by the rollback's rule and says why, in the rollback's words.
  */
 import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -73,5 +75,22 @@ describe("the app's state directory replaced by a file (real CLI)", () => {
     const run = await runShip(["--config", app.config, "--check-only"]);
     expect(run.code, run.stdout + run.stderr).toBe(100);
     expect(run.stdout).toContain("ship installed 2.0.0) -> 3.0.0");
+  });
+});
+
+describe("--list-backups with the app's state directory replaced by a file (real CLI)", () => {
+  it("lists no backup as restorable that --rollback refuses, and names the directory", async () => {
+    await rm(stateDir, { recursive: true });
+    await writeFile(stateDir, "");
+    const list = await runShip(["--config", app.config, "--list-backups", "--json"]);
+    expect(list.stdout + list.stderr).toContain(notADirectory(stateDir));
+    const parsed = JSON.parse(list.stdout) as unknown;
+    const rows = Array.isArray(parsed) ? (parsed as { id: string; restorable: boolean }[]) : [];
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) {
+      expect(row.restorable, row.id).toBe(false);
+      const rollback = await runShip(["--config", app.config, "--rollback", row.id]);
+      expect(rollback.code, row.id).toBe(2);
+    }
   });
 });
