@@ -3,7 +3,7 @@
  * because the seed's health-check script reads it with `jq -r '.last_run'`. Written atomically
  * (temp file + fsync + rename + directory fsync) so a crash never leaves half a state file.
  */
-import { mkdir, open, readlink, rename, rm } from "node:fs/promises";
+import { lstat, mkdir, open, readlink, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import * as z from "zod";
 import { errnoCode, LocalWriteError } from "../../shared/fs-errors.js";
@@ -90,9 +90,23 @@ export async function readState(file: string): Promise<ShipState> {
     text = await readRecordText(file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return ShipState.parse({});
+    if (await linkedWhereNothingIsYet(file)) return ShipState.parse({});
     throw error;
   }
   return parseRecord(text, file, ShipState, STATE_WHAT);
+}
+
+/**
+ * A `state_file` the operator linked onto other storage leads nowhere until the first run writes it
+ * there (README: a state file that is a symlink is written where it leads): a first run, not the
+ * damage a backup record's dangling link is (readRecordText's rule).
+ */
+async function linkedWhereNothingIsYet(file: string): Promise<boolean> {
+  if ((await lstat(file).catch(() => undefined))?.isSymbolicLink() !== true) return false;
+  return stat(file).then(
+    () => false,
+    (error: NodeJS.ErrnoException) => error.code === "ENOENT",
+  );
 }
 
 /**

@@ -67,7 +67,7 @@ describe("ReportOutbox", () => {
     const lines: Parameters<typeof memoryLogger>[0] = [];
     const box = new ReportOutbox(dir, memoryLogger(lines));
     await box.put(report("a"));
-    // A read that fails (here EISDIR; a root-owned mode-600 file gives EACCES) says nothing of the
+    // A read that fails (here a directory, now named as damage; a root-owned mode-600 file gives EACCES) says nothing of the
     // report: it used to be renamed .corrupt as if damaged.
     await mkdir(join(dir, "000000000000000-unreadable.json"));
     expect((await box.pending()).map((r) => r.app)).toEqual(["a"]);
@@ -78,7 +78,7 @@ describe("ReportOutbox", () => {
         msg: "a report in the outbox cannot be read; left in place, not sent",
         data: {
           file: join(dir, "000000000000000-unreadable.json"),
-          error: expect.stringContaining("EISDIR"),
+          error: expect.stringContaining("is damaged, it is not a file"),
         },
       },
     ]);
