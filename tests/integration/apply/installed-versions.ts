@@ -2,10 +2,20 @@
 import { runShip } from "../../support/ship-cli.js";
 import type { LocalApp } from "../cli/local-app.js";
 
-/** Installs `${v}.0.0` for each v in turn: `app.txt` ("v1\n") and a file of its own (`f1.txt`). */
-export async function installVersions(app: LocalApp, versions: readonly string[]): Promise<void> {
+/** Each version's files when a test names only `app.txt` ("v1\n"). */
+export const appTxtOnly = (v: string): Record<string, string> => ({ "app.txt": `v${v}\n` });
+
+/**
+ * Installs `${v}.0.0` for each v in turn, with the files `files(v)` gives: by default `app.txt`
+ * ("v1\n") and a file of its own (`f1.txt`).
+ */
+export async function installVersions(
+  app: LocalApp,
+  versions: readonly string[],
+  files: (v: string) => Record<string, string> = (v) => ({ "app.txt": `v${v}\n`, [`f${v}.txt`]: `${v}\n` }),
+): Promise<void> {
   for (const v of versions) {
-    await app.release(`r${v}`, `version: "${v}.0.0"\n`, { "app.txt": `v${v}\n`, [`f${v}.txt`]: `${v}\n` });
+    await app.release(`r${v}`, `version: "${v}.0.0"\n`, files(v));
     const run = await runShip(["--config", app.config]);
     if (run.code !== 0) throw new Error(`installing ${v}.0.0 failed: ${run.stdout}${run.stderr}`);
   }

@@ -11,7 +11,8 @@ import { mkdir, readFile, rename, rm, symlink, truncate, utimes, writeFile } fro
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
-import { installVersions, type LocalApp, localApp } from "../cli/local-app.js";
+import { type LocalApp, localApp } from "../cli/local-app.js";
+import { installVersions } from "./installed-versions.js";
 import { snapshot } from "./tree-fixtures.js";
 
 let app: LocalApp;

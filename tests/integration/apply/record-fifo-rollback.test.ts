@@ -10,13 +10,14 @@ import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
-import { installVersions, type LocalApp, localApp } from "../cli/local-app.js";
+import { type LocalApp, localApp } from "../cli/local-app.js";
+import { appTxtOnly, installVersions } from "./installed-versions.js";
 
 let app: LocalApp;
 
 beforeEach(async () => {
   app = await localApp();
-  await installVersions(app, ["1", "2"]);
+  await installVersions(app, ["1", "2"], appTxtOnly);
 });
 afterEach(async () => {
   await app.cleanup();

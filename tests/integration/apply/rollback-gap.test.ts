@@ -10,7 +10,8 @@ import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
-import { installVersions, type LocalApp, localApp } from "../cli/local-app.js";
+import { type LocalApp, localApp } from "../cli/local-app.js";
+import { installVersions } from "./installed-versions.js";
 import { snapshot } from "./tree-fixtures.js";
 
 let app: LocalApp;
@@ -24,7 +25,7 @@ afterEach(async () => {
 
 describe("ship --rollback across a missing backup (real CLI)", () => {
   it("is refused, naming the gap, with nothing changed", async () => {
-    await installVersions(app, ["1", "2", "3"], (v) => ({ "app.txt": `v${v}\n`, [`f${v}.txt`]: `${v}\n` }));
+    await installVersions(app, ["1", "2", "3"]);
     const list = async () =>
       JSON.parse((await runShip(["--config", app.config, "--list-backups", "--json"])).stdout) as {
         id: string;

@@ -64,20 +64,3 @@ export async function updateOverEdits(
   expect(run.code, run.stderr).toBe(0);
   return { run, read: (name) => readFile(join(app.appDir, name), "utf8") };
 }
-
-/**
- * The backup tests' history: each of `versions` ("1", "2", …) released as `r<v>` (version
- * `<v>.0.0`, the files `files(v)` gives, by default `app.txt` holding `v<v>`) and installed by a
- * real run, exit 0; one backup per update after the first.
- */
-export async function installVersions(
-  app: LocalApp,
-  versions: readonly string[],
-  files: (v: string) => Record<string, string> = (v) => ({ "app.txt": `v${v}\n` }),
-): Promise<void> {
-  for (const v of versions) {
-    await app.release(`r${v}`, `version: "${v}.0.0"\n`, files(v));
-    const run = await runShip(["--config", app.config]);
-    expect(run.code, run.stderr).toBe(0);
-  }
-}
