@@ -107,7 +107,7 @@ function errorHandler(deps: ApiDeps) {
             ? "body: larger than the 2 MB a JSON body may be"
             : error.type === undefined && /^Failed to decode param/.test(error.message)
               ? `path: ${error.message.replace(/^Failed to decode param/, "cannot decode")} (bad percent-encoding)`
-              : error.message;
+              : (bodyEncodingRefusal(error, req) ?? error.message);
     } else if (isDatabaseUnreachable(error)) {
       unreachable.record(`${req.method} ${req.path}`, String(error));
       // Not the request's fault and not a bug: say what is wrong, and when to come back (a client
@@ -134,7 +134,29 @@ function errorHandler(deps: ApiDeps) {
   };
 }
 
-function isHttpError(error: unknown): error is { status: number; message: string; type?: string } {
+/**
+ * body-parser's refusals of how a body is encoded, said as the header that declared it: a body
+ * that does not decompress as its content-encoding says answered zlib's bare "incorrect header
+ * check" (brotli's "Decompression failed"), naming neither the header nor the encoding.
+ */
+function bodyEncodingRefusal(
+  error: { message: string; type?: string; code?: unknown },
+  req: Request,
+): string | undefined {
+  const encoding = JSON.stringify(String(req.headers["content-encoding"] ?? "").slice(0, 100));
+  if (error.type === "encoding.unsupported")
+    return `content-encoding: ${encoding} is not one the hub reads (gzip, deflate, br, or none)`;
+  if (error.type === "charset.unsupported")
+    return `content-type: ${error.message.replace(/^unsupported /, "")} is not one the hub reads: a JSON body is UTF-8`;
+  // zlib's codes (Z_DATA_ERROR, Z_BUF_ERROR) and brotli's (ERR__ERROR_FORMAT_…, ERR_BROTLI_…).
+  if (typeof error.code === "string" && /^(Z_|ERR__ERROR_|ERR_BROTLI)/.test(error.code))
+    return `content-encoding: the body is not valid ${encoding} data (${error.message})`;
+  return undefined;
+}
+
+function isHttpError(
+  error: unknown,
+): error is { status: number; message: string; type?: string; code?: unknown } {
   if (typeof error !== "object" || error === null) return false;
   const status = (error as { status?: unknown }).status;
   return typeof status === "number" && status >= 400 && status < 500;

@@ -5,6 +5,7 @@
  * the value typed, for a repeated one), or the `--spec` file and its key.
  */
 import { HubRequestError } from "../errors.js";
+import { printable } from "./format.js";
 
 /**
  * How the request the hub answered was given: by a `--spec` file, or by flags (`flags`: each API
@@ -12,14 +13,42 @@ import { HubRequestError } from "../errors.js";
  */
 export type FlagSource =
   | { spec: string }
-  | { flags: Readonly<Record<string, string>>; waves?: readonly string[] };
+  | { flags: Readonly<Record<string, string>>; waves?: readonly string[]; labels?: LabelNames };
+
+/**
+ * The label names sent (the selector's, and each labels wave's, by its place): the hub names a
+ * refused one after `.labels.` as written, any character in it (`my rack`, `région`, `tier:web`),
+ * so it is found by its name, as the dashboard's form finds it (dashboard/src/form-terms.ts).
+ */
+export interface LabelNames {
+  selector: readonly string[];
+  waves: readonly (readonly string[] | undefined)[];
+}
 
 /** `message` with each API field it names put as the flag (or the spec file's key) it came from. */
 export function inFlagTerms(message: string, source: FlagSource): string {
   if ("spec" in source) return message.replace(/\bbody\.(?=[A-Za-z])/g, `--spec ${source.spec}: `);
-  const { waves = [], flags } = source;
+  const { waves = [], flags, labels } = source;
+  const selector = flags["body.selector"];
+  // A label by its name as sent, before the patterns below: `[\w./-]+` took "my rack" for "my"
+  // and left " rack" behind the flag (`--selector "my=…" rack: …`), "région" for "r".
+  const byName = labelsNamed(message, [
+    ...(labels?.waves ?? []).map(
+      (keys, i) =>
+        [
+          `body.waves[${i}].labels.`,
+          keys ?? [],
+          (key: string) => `${waves[i] ?? `body.waves[${i}]`}: label ${quotedLabel(key)}`,
+        ] as const,
+    ),
+    [
+      "body.selector.labels.",
+      labels?.selector ?? [],
+      (key: string) => `${selector ?? "--selector"} "${printable(key)}=…"`,
+    ] as const,
+  ]);
   // `body.waves[0].agents (canary)`: the typed `--wave "canary=agents:…"` names the wave already.
-  const named = message
+  const named = byName
     .replace(
       // Its sub-fields too (`.agents[1]`, `.labels.ring`): the flag's text holds them.
       /\bbody\.waves\[(\d+)\](?:\.[\w-]+|\[\d+\])*(?: \([^)]*\))?/g,
@@ -27,7 +56,7 @@ export function inFlagTerms(message: string, source: FlagSource): string {
     )
     // One label of the selector: the `--selector KEY=…` that gave it.
     .replace(/\bbody\.selector\.labels\.([\w./-]+)/g, (field, key: string) =>
-      flags["body.selector"] === undefined ? field : `${flags["body.selector"]} "${key}=…"`,
+      selector === undefined ? field : `${selector} "${key}=…"`,
     );
   // Longest first: `body.selector.labels` before `body.selector`; a field is replaced whole only.
   const keys = Object.keys(flags).sort((a, b) => b.length - a.length);
@@ -37,6 +66,26 @@ export function inFlagTerms(message: string, source: FlagSource): string {
     named,
   );
 }
+
+/**
+ * `message` with each `PREFIX + name + ":"` of a name given put as `say(name)` says it, the longest
+ * name first: `env` must not take the place of `env.eu`.
+ */
+function labelsNamed(
+  message: string,
+  fields: readonly (readonly [string, readonly string[], (key: string) => string])[],
+): string {
+  return fields.reduce(
+    (text, [prefix, keys, say]) =>
+      [...keys]
+        .sort((a, b) => b.length - a.length)
+        .reduce((done, key) => done.replaceAll(`${prefix}${key}:`, `${say(key)}:`), text),
+    message,
+  );
+}
+
+/** A label name quoted for a one-line message (control characters escaped, as the id is). */
+const quotedLabel = (key: string): string => `"${printable(key)}"`;
 
 /** Runs `request`; a refusal it throws is said in the flag's terms (same status, so the same exit code). */
 export async function refusedInFlagTerms<T>(request: Promise<T>, source: FlagSource): Promise<T> {

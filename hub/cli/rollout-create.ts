@@ -257,10 +257,15 @@ async function buildSpec(client: HubClient, options: CreateOptions): Promise<Rol
 }
 
 /** What the operator typed, for saying the hub's answers in those terms (`--wave "half=50"`, not `body.waves[1]`). */
-function createSource(options: CreateOptions): FlagSource {
+function createSource(options: CreateOptions, spec: RolloutSpecInput): FlagSource {
   if (options.spec !== undefined) return { spec: options.spec };
   return {
     waves: options.wave?.length ? options.wave.map(waveFlag) : ['the default --wave "all=100"'],
+    // The names as sent, to find a refused one whole (any character in it).
+    labels: {
+      selector: Object.keys(spec.selector?.labels ?? {}),
+      waves: spec.waves.map((w) => (w.labels === undefined ? undefined : Object.keys(w.labels))),
+    },
     flags: {
       "body.waves": "--wave",
       "body.failureThreshold": "--failure-threshold",
@@ -278,7 +283,7 @@ function createSource(options: CreateOptions): FlagSource {
 export async function rolloutCreate(options: CreateOptions): Promise<void> {
   const client = await HubClient.from(options);
   const spec = await buildSpec(client, options);
-  const source = createSource(options);
+  const source = createSource(options, spec);
   const warn = (warnings: readonly string[] | undefined) =>
     warnAll(warnings?.map((w) => inFlagTerms(w, source)));
   if (options.preview) {

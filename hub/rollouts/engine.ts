@@ -84,7 +84,7 @@ import { UnansweredSends } from "./unanswered-sends.js";
 import { refuseUnseenFailures } from "./unseen-failures.js";
 import { recordUntestedPass, untestedPassLine } from "./untested-pass.js";
 import { rolloutSummary, storedActionsNow } from "./view.js";
-import { deliverWokenRollout, ReleaseCache } from "./wakeup-delivery.js";
+import { WokenDelivery } from "./wakeup-delivery.js";
 import { rolloutWarnings } from "./warnings.js";
 
 export const HUB_ACTOR = "hub";
@@ -144,14 +144,14 @@ export class RolloutEngine {
    * fail the agents that went on working meanwhile.
    */
   private readonly startedAt: number;
-  /** The releases wake-ups send, read once (wakeup-delivery.ts). */
-  private readonly releases: ReleaseCache;
+  /** Wake-ups' deliveries: the releases they send, read once, and what a failed one owes (wakeup-delivery.ts). */
+  private readonly woken: WokenDelivery;
   private readonly unanswered = new UnansweredSends();
 
   constructor(readonly options: EngineOptions) {
     this.hubId = options.hubId ?? randomUUID();
     this.startedAt = options.startedAt ?? options.now();
-    this.releases = new ReleaseCache(options.store);
+    this.woken = new WokenDelivery(options.store);
   }
 
   get store() {
@@ -674,7 +674,7 @@ export class RolloutEngine {
     if (agentIds.length === 0) return 0;
     const reading = this.store.getRollout(rolloutId);
     reading.catch(() => undefined);
-    let sent = await deliverWokenRollout(this.options, this.releases, rolloutId, agentIds, HUB_ACTOR);
+    let sent = await this.woken.deliver(this.options, rolloutId, agentIds, HUB_ACTOR);
     const read = await reading;
     if (!read || !ROLLBACK_ROLLOUT_STATES.includes(read.state)) return sent;
     await this.run(async (dispatch) => {

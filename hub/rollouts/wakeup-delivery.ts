@@ -8,13 +8,18 @@
  * atomically on its own (autocommit), and that chunk is sent as soon as its statement returned,
  * i.e. committed: never before, so an agent never hears of a mark the database does not hold. A
  * hub that dies between the commit and the send leaves the rows `sent` but undelivered, which the
- * agent's hello (to any hub) re-delivers, as after any failed send; a statement whose answer was
- * lost leaves them the same way, and the resync sends them (unanswered-sends.ts). Chunks of one hub's agents are
- * disjoint, so two run at once on the pool's connections without waiting on one another.
+ * agent's hello (to any hub) re-delivers, as after any failed send. A chunk that fails once its
+ * statement may have committed (the release read after it failed, or the statement's answer was
+ * lost) may leave its rows `sent` and undelivered too: the rollout's next delivery on this hub
+ * (the wake-up queue's retry, 0.25 s on) re-sends that chunk's `sent` rows before it marks
+ * anything; else only the resync's unanswered sends (unanswered-sends.ts, 10 s on) reached them.
+ * Chunks of one hub's agents are disjoint, so two run at once on the pool's connections without
+ * waiting on one another.
  */
 import type { AsyncStore } from "../store/async-store.js";
 import type { ReleaseRecord } from "../store/store.js";
 import { Dispatch, type EngineContext } from "./dispatch.js";
+import { isRunningRollout, SENT_DEPLOYMENT_STATES } from "./states.js";
 
 /**
  * Agents per statement, and statements in flight per wake-up. Small chunks, two at a time, so this
@@ -32,7 +37,7 @@ const CACHED_RELEASES = 16;
  * Releases by id, read once per hub rather than on every wake-up: the store has no way to change
  * or delete a published release, so a copy read earlier is the release as stored now.
  */
-export class ReleaseCache {
+class ReleaseCache {
   private readonly releases = new Map<string, ReleaseRecord>();
 
   constructor(private readonly store: Pick<AsyncStore, "getRelease">) {}
@@ -53,42 +58,103 @@ export class ReleaseCache {
 }
 
 /**
- * Marks sent and sends the due `pending` deployments of `rolloutId` whose agents are `agentIds`
- * (those connected to this hub), chunk by chunk as described above. Returns how many were sent.
- * `actor` names who sent them in the `deployment.sent` events.
+ * A hub's wake-up deliveries (`deliver`): the releases they send, read once, and the chunks of
+ * agents whose delivery failed after their rows may have been marked sent, by rollout.
  */
-export async function deliverWokenRollout(
-  ctx: EngineContext,
-  releases: ReleaseCache,
-  rolloutId: string,
-  agentIds: readonly string[],
-  actor: string,
-): Promise<number> {
-  const chunks = chunksOf(agentIds, CHUNK_AGENTS);
-  let next = 0;
-  let sent = 0;
-  const failures: unknown[] = [];
-  const worker = async () => {
-    for (let chunk = chunks[next++]; chunk !== undefined; chunk = chunks[next++]) {
-      try {
-        // A Dispatch on the store itself, not on a transaction: its one statement commits alone.
-        const dispatch = new Dispatch(ctx, ctx.store, (id) => releases.get(id));
-        const marked = await dispatch.markDueSent(rolloutId, chunk, actor);
-        if (marked === 0) continue;
-        // Nothing left to write (the events went in with the marks): this only serializes.
-        await dispatch.beforeCommit();
-        dispatch.flush();
-        sent += marked;
-      } catch (error) {
-        // Its rows stay pending; the other chunks are still tried, and the wake-up queue retries
-        // the delivery once this one has wholly ended (one delivery at a time per hub).
-        failures.push(error);
+export class WokenDelivery {
+  private readonly releases: ReleaseCache;
+  /** Agents of a failed chunk, by rollout: their `sent` rows are re-sent by the next delivery. */
+  private readonly unsent = new Map<string, Set<string>>();
+
+  constructor(store: Pick<AsyncStore, "getRelease">) {
+    this.releases = new ReleaseCache(store);
+  }
+
+  /**
+   * Marks sent and sends the due `pending` deployments of `rolloutId` whose agents are `agentIds`
+   * (those connected to this hub), chunk by chunk as described above, after re-sending what a
+   * failed delivery of the rollout may have marked and not sent. Returns how many were sent.
+   * `actor` names who sent them in the `deployment.sent` events.
+   */
+  async deliver(
+    ctx: EngineContext,
+    rolloutId: string,
+    agentIds: readonly string[],
+    actor: string,
+  ): Promise<number> {
+    const failures: unknown[] = [];
+    let sent = await this.resendUnsent(ctx, rolloutId, actor).catch((error: unknown) => {
+      failures.push(error);
+      return 0;
+    });
+    const chunks = chunksOf(agentIds, CHUNK_AGENTS);
+    let next = 0;
+    const worker = async () => {
+      for (let chunk = chunks[next++]; chunk !== undefined; chunk = chunks[next++]) {
+        try {
+          // A Dispatch on the store itself, not on a transaction: its one statement commits alone.
+          const dispatch = this.dispatch(ctx);
+          const marked = await dispatch.markDueSent(rolloutId, chunk, actor);
+          if (marked === 0) continue;
+          // Nothing left to write (the events went in with the marks): this only serializes.
+          await dispatch.beforeCommit();
+          dispatch.flush();
+          sent += marked;
+        } catch (error) {
+          // The other chunks are still tried, and the wake-up queue retries the delivery once this
+          // one has wholly ended (one delivery at a time per hub): the chunk's rows the statement
+          // left `pending` are marked then, those it may have marked are re-sent then.
+          this.owe(rolloutId, chunk);
+          failures.push(error);
+        }
       }
+    };
+    await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, chunks.length) }, worker));
+    if (failures.length > 0) throw failures[0];
+    return sent;
+  }
+
+  private dispatch(ctx: EngineContext): Dispatch {
+    return new Dispatch(ctx, ctx.store, (id) => this.releases.get(id));
+  }
+
+  private owe(rolloutId: string, agentIds: readonly string[]): void {
+    const owed = this.unsent.get(rolloutId) ?? new Set<string>();
+    for (const id of agentIds) owed.add(id);
+    this.unsent.set(rolloutId, owed);
+  }
+
+  /**
+   * Re-sends the `sent` deployments of the agents a failed delivery of `rolloutId` left owed, while
+   * the rollout runs (as a hello re-delivers them); a repeated instruction is a no-op on an agent
+   * that got it. Only rows a failure left: the other hubs' agents, and a delivery that did not
+   * fail, cost nothing here.
+   */
+  private async resendUnsent(ctx: EngineContext, rolloutId: string, actor: string): Promise<number> {
+    const owed = this.unsent.get(rolloutId);
+    if (owed === undefined) return 0;
+    this.unsent.delete(rolloutId);
+    try {
+      const agentIds = [...owed].filter((id) => ctx.channel.isOnline(id));
+      const rollout = agentIds.length === 0 ? undefined : await ctx.store.getRollout(rolloutId);
+      if (rollout === undefined || !isRunningRollout(rollout.state)) return 0;
+      const rows = await ctx.store.listDeploymentsOfAgents({
+        rolloutId,
+        agentIds,
+        states: SENT_DEPLOYMENT_STATES,
+      });
+      const due = rows.filter((d) => d.wave <= rollout.currentWave);
+      if (due.length === 0) return 0;
+      const dispatch = this.dispatch(ctx);
+      for (const d of due) dispatch.deployment(d, actor);
+      await dispatch.beforeCommit();
+      dispatch.flush();
+      return due.length;
+    } catch (error) {
+      this.owe(rolloutId, [...owed]);
+      throw error;
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, chunks.length) }, worker));
-  if (failures.length > 0) throw failures[0];
-  return sent;
+  }
 }
 
 function chunksOf<T>(items: readonly T[], size: number): T[][] {

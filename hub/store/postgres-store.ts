@@ -703,7 +703,12 @@ class PostgresCore {
       cleared AS (DELETE FROM agent_first_claims WHERE agent_id IN (SELECT id FROM taken))
       SELECT id FROM taken`;
     if (taken.length > 0) return undefined;
-    const [row] = await this.sql`SELECT hub_id, hostname, instance_remote FROM agents WHERE id = ${agentId}`;
+    // A process not recorded on the row yet (its first hello made the row; the recording follows)
+    // is held by its first claim, whose address is the process's: the refusal named none, and
+    // asked about two hosts where one host ran two agents.
+    const [row] = await this.sql`SELECT a.hub_id, a.hostname,
+        COALESCE(a.instance_remote, CASE WHEN a.instance_id IS NULL THEN c.remote END) AS instance_remote
+      FROM agents a LEFT JOIN agent_first_claims c ON c.agent_id = a.id WHERE a.id = ${agentId}`;
     if (row !== undefined)
       return {
         heldBy: str(row.hub_id),

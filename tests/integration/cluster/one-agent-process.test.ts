@@ -9,6 +9,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import { HubConnection } from "../../../agent/daemon/hub-connection.js";
+import { clusterPresenceCheck } from "../../../hub/cluster/presence.js";
+import { openPostgresStore } from "../../../hub/store/postgres-store.js";
 import { memoryLogger } from "../../../shared/log.js";
 import { AGENT_INSTANCE_HEADER } from "../../../shared/protocol/messages.js";
 import { hasPostgres } from "../../support/servers/postgres.js";
@@ -133,6 +135,44 @@ describe.skipIf(!hasPostgres())("one agent process per agent id across hubs", ()
       status: 409,
       reason: `agent twin is connected already from 127.0.0.1 (host host-one) to hub ${a.hub.hubId.slice(0, 8)}: a second ship agent on that host, or two hosts with one agent id? Give each its own [hub] agent_id`,
     });
+  });
+
+  it("names the first process's address between its first hello and the recording of its process", async () => {
+    // The hub records a process on its agent's row by a statement after the first hello made the
+    // row; until it commits (or when it fails: "could not record an agent's process") the upgrade's
+    // first claim holds the process. Driven here through the store in the hubs' order: a second
+    // process in that window was told "two hosts with one agent id?" with no address, where one
+    // hub names the first one's address and asks about a second agent on that host.
+    const { url, hubs } = await cluster.start([{}, {}]);
+    const [a, b] = hubs as [TestHub, TestHub];
+    const store = await openPostgresStore(url);
+    try {
+      const upgradeAt = (hub: TestHub) => clusterPresenceCheck(store, hub.hub.hubId, 30_000);
+      expect(await upgradeAt(a)("twin", "process-one-1212", "127.0.0.1")).toBeUndefined();
+      const at = Date.now();
+      await store.helloAgent(
+        {
+          id: "twin",
+          hostname: "host-one",
+          labels: {},
+          agentVersion: "t",
+          apps: [],
+          online: true,
+          lastSeen: at,
+        },
+        a.hub.hubId,
+        at,
+      );
+      const asked = `agent twin is connected already from 127.0.0.1 (host host-one) to hub ${a.hub.hubId.slice(0, 8)}: `;
+      expect(await upgradeAt(b)("twin", "process-two-3434", "127.0.0.1")).toBe(
+        `${asked}a second ship agent on that host, or two hosts with one agent id? Give each its own [hub] agent_id`,
+      );
+      expect(await upgradeAt(b)("twin", "process-two-3434", "127.0.0.2")).toBe(
+        `${asked}two hosts with one agent id? Give each its own [hub] agent_id`,
+      );
+    } finally {
+      await store.close();
+    }
   });
 
   it("keeps the refusal's advice for an agent named by the default agent_id (its /etc/machine-id)", async () => {

@@ -1,3 +1,4 @@
+import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { manifestText, startTestHub, TestAgent, type TestHub } from "./support.js";
 
@@ -249,6 +250,40 @@ describe("hub API input: every 400 is one line naming the field and what is wron
     expect(await raw("POST", "/api/v1/rollouts", big, "application/json")).toEqual({
       status: 413,
       error: "body: larger than the 2 MB a JSON body may be",
+    });
+  });
+
+  it("a body its content-encoding or charset does not describe is refused naming that header, not in zlib's words", async () => {
+    const send = async (headers: Record<string, string>, body: string | Uint8Array) => {
+      const res = await fetch(`${t.hub.url}/api/v1/rollouts/preview`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${t.operator}`, "content-type": "application/json", ...headers },
+        body,
+      });
+      return { status: res.status, error: ((await res.json()) as { error?: string }).error };
+    };
+    const json = JSON.stringify({ release, waves });
+    // Read as it says: a gzip body is a preview like any other.
+    expect(await send({ "content-encoding": "gzip" }, gzipSync(json))).toEqual({ status: 200 });
+    // A body that is not what its content-encoding says answered "incorrect header check",
+    // "unexpected end of file" or "Decompression failed", naming no header.
+    for (const [encoding, body, said] of [
+      ["gzip", json, "incorrect header check"],
+      ["deflate", json, "incorrect header check"],
+      ["gzip", gzipSync(json).subarray(0, 12), "unexpected end of file"],
+      ["br", json, "Decompression failed"],
+    ] as const)
+      expect(await send({ "content-encoding": encoding }, body), encoding).toEqual({
+        status: 400,
+        error: `content-encoding: the body is not valid "${encoding}" data (${said})`,
+      });
+    expect(await send({ "content-encoding": "compress" }, json)).toEqual({
+      status: 415,
+      error: 'content-encoding: "compress" is not one the hub reads (gzip, deflate, br, or none)',
+    });
+    expect(await send({ "content-type": "application/json; charset=latin1" }, json)).toEqual({
+      status: 415,
+      error: 'content-type: charset "LATIN1" is not one the hub reads: a JSON body is UTF-8',
     });
   });
 

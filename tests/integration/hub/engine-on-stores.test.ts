@@ -199,9 +199,10 @@ for (const subject of subjects) {
     /**
      * Hub A (holding a1) starts a one-wave rollout of 600 more agents that hub B holds; B's
      * wake-up runs on a store that records, with B's sends, when each mark statement starts (and
-     * fails the `failing`-th one, counted from 1).
+     * fails the `failing`-th one, counted from 1: before it runs, or with `fault` "answer" after it
+     * committed, as when its answer is lost; with "release", B's first read of a release fails).
      */
-    async function wakeupOf600(failing?: number) {
+    async function wakeupOf600(failing?: number, fault: "statement" | "answer" | "release" = "statement") {
       await store.updateRollout("ro1", { state: "completed", updated: 2 });
       await store.insertRelease(release("r2"));
       const theirs = Array.from({ length: 600 }, (_, i) => `b${String(i).padStart(3, "0")}`);
@@ -211,18 +212,29 @@ for (const subject of subjects) {
       const timeline: string[] = [];
       let inFlight = 0;
       let mostInFlight = 0;
+      let releaseFailed = false;
       const marking = new Proxy(store, {
         get(target, key) {
           const value: unknown = Reflect.get(target, key);
           if (typeof value !== "function") return value;
+          if (key === "getRelease" && fault === "release")
+            return async (...args: Parameters<AsyncStore["getRelease"]>) => {
+              if (!releaseFailed) {
+                releaseFailed = true;
+                throw new Error("terminating connection due to administrator command");
+              }
+              return store.getRelease(...args);
+            };
           if (key !== "markDueDeploymentsSent") return value.bind(target);
           return async (...args: Parameters<AsyncStore["markDueDeploymentsSent"]>) => {
             timeline.push(`mark ${args[0].agentIds.length}`);
             mostInFlight = Math.max(mostInFlight, ++inFlight);
             try {
-              if (timeline.filter((e) => e.startsWith("mark")).length === failing)
-                throw new Error("deadlock detected");
-              return await store.markDueDeploymentsSent(...args);
+              const fails = timeline.filter((e) => e.startsWith("mark")).length === failing;
+              if (fails && fault === "statement") throw new Error("deadlock detected");
+              const marked = await store.markDueDeploymentsSent(...args);
+              if (fails) throw new Error("connection ended before the answer");
+              return marked;
             } finally {
               inFlight--;
             }
@@ -284,6 +296,38 @@ for (const subject of subjects) {
       expect(await hubB.deliverPending(rolloutId)).toBe(250);
       expect(onB.sent.map((s) => s.agentId).sort()).toEqual(theirs);
     });
+
+    it.each([
+      ["the release read after it failed", undefined, "release", "administrator command"],
+      ["its answer was lost", 2, "answer", "before the answer"],
+    ] as const)(
+      "a wake-up whose chunk was marked sent and then failed (%s) sends it on its retry, each once",
+      async (_, failing, fault, said) => {
+        // A pooled connection a database restart ended: the chunk's rows were committed `sent` and
+        // handed to no socket, and the retry marks only `pending` rows, so they waited for the
+        // resync's unanswered sends (10 s on), where the code said they stayed pending.
+        const { theirs, onB, hubB, rolloutId } = await wakeupOf600(failing, fault);
+        await expect(hubB.deliverPending(rolloutId)).rejects.toThrow(said);
+        const first = onB.sent.map((s) => s.agentId);
+        const left = theirs.filter((id) => !first.includes(id));
+        expect(left).toHaveLength(250);
+        expect(await store.getDeployment(`${rolloutId}:${left[0]}`)).toMatchObject({
+          state: "sent",
+          attempts: 1,
+        });
+        // The retry (the wake-up queue's, 0.25 s on) sends them, not again to the others.
+        expect(await hubB.deliverPending(rolloutId)).toBe(250);
+        expect(onB.sent.map((s) => s.agentId).sort()).toEqual(theirs);
+        for (const id of [left[0], left[249]])
+          expect(await store.getDeployment(`${rolloutId}:${id}`)).toMatchObject({
+            state: "sent",
+            attempts: 1,
+          });
+        // Nothing is owed any more.
+        expect(await hubB.deliverPending(rolloutId)).toBe(0);
+        expect(onB.sent).toHaveLength(600);
+      },
+    );
 
     it("a wake-up after an abort with rollback sends the other hub's agent its rollback instruction", async () => {
       // ro1 is done; ro2 took a1–a3 from r1 to r2. Hub A (a1, a3) aborts it with rollback.

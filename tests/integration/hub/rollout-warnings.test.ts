@@ -216,6 +216,28 @@ describe("rollout warnings: a wave that holds nobody, an agent the hub does not 
     expect(long.stderr).toBe(
       'ship-hub: hub answered 400: --selector "x=…": a label value must be at most 200 characters\n',
     );
+    // A label name holding what a name pattern stopped at (a space, a letter past ASCII, a colon)
+    // is named whole, as the dashboard's form names it: the CLI said `--selector "my=…" rack: …`,
+    // `--selector "r=…"égion: …`, and left a wave's label half behind its `--wave "…"`.
+    for (const name of ["my rack", "région", "tier:web"]) {
+      const value = "v".repeat(201);
+      const bySelector = await cli(
+        "rollout",
+        "create",
+        "--release",
+        release,
+        "--selector",
+        `${name}=${value}`,
+      );
+      expect(bySelector.stderr).toBe(
+        `ship-hub: hub answered 400: --selector "${name}=…": a label value must be at most 200 characters\n`,
+      );
+      const wave = `c=label:${name}=${value}`;
+      const byWave = await cli("rollout", "create", "--release", release, "--wave", wave);
+      expect(byWave.stderr).toBe(
+        `ship-hub: hub answered 400: --wave "${wave}": label "${name}": a label value must be at most 200 characters\n`,
+      );
+    }
     const label = await cli("rollout", "create", "--release", release, "--wave", "c=label:ring");
     expect(label).toMatchObject({
       code: 2,
