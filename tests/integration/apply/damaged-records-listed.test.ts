@@ -7,7 +7,8 @@
  */
 import { link, mkdir, readdir, readFile, rename, rm, symlink, truncate } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { builtOnceRestoredEachTest } from "../../support/built-once.js";
 import { type CliResult, runShip } from "../../support/ship-cli.js";
 import { type LocalApp, localApp } from "../cli/local-app.js";
 import { snapshot } from "./tree-fixtures.js";
@@ -15,7 +16,9 @@ import { snapshot } from "./tree-fixtures.js";
 let app: LocalApp;
 let listed: { id: string; path: string }[];
 
-beforeEach(async () => {
+// Every test starts from 3.0.0 installed over 1.0.0 and 2.0.0 (three backups), put back as built
+// before each; the backups' ids and paths are the same in each test's copy.
+builtOnceRestoredEachTest(async () => {
   app = await localApp();
   for (const v of ["1", "2", "3"]) {
     const manifest = `version: "${v}.0.0"\nhooks:\n  rollback: ["true"]\n`;
@@ -27,9 +30,7 @@ beforeEach(async () => {
   expect(list.code, list.stderr).toBe(0);
   listed = JSON.parse(list.stdout) as { id: string; path: string }[];
   expect(listed).toHaveLength(3);
-});
-afterEach(async () => {
-  await app.cleanup();
+  return app.root;
 });
 
 const damages = [
