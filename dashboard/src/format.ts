@@ -1,3 +1,5 @@
+import type { WaveSpec } from "./types.js";
+
 export function when(iso: string | number): string {
   const date = new Date(iso);
   return Number.isNaN(date.getTime()) ? String(iso) : date.toLocaleString();
@@ -68,6 +70,20 @@ export function parseAgentIds(text: string): string[] {
       `agent id ${empty + 1} of "${text.trim()}" is empty (two commas together, or a comma at an end): separate the ids by one comma`,
     );
   return ids.filter(Boolean);
+}
+
+/**
+ * How a wave takes its agents, beside its bar. A labels wave naming no label (`labels: {}`, which
+ * the API and `--spec` take on purpose) takes every agent left: it read "labels " with nothing after.
+ */
+export function waveRule(wave: WaveSpec | undefined): string {
+  if (!wave) return "";
+  if (wave.percent !== undefined) return `${wave.percent} % of the fleet, cumulative`;
+  if (wave.labels)
+    return Object.keys(wave.labels).length === 0
+      ? "every agent left (labels {})"
+      : `labels ${formatLabels(wave.labels).join(", ")}`;
+  return `agents ${(wave.agents ?? []).join(", ")}`;
 }
 
 export function formatLabels(labels: Record<string, string>): string[] {
