@@ -1,3 +1,5 @@
+import type { WaveSpec } from "./types.js";
+
 export function when(iso: string | number): string {
   const date = new Date(iso);
   return Number.isNaN(date.getTime()) ? String(iso) : date.toLocaleString();
@@ -55,13 +57,33 @@ export function parseLabels(text: string): Record<string, string> {
  * meant a third id there got a wave without it. The CLI's `--wave NAME=agents:…` reads the same rule.
  */
 export function parseAgentIds(text: string): string[] {
-  const parts = text.split(",").map((part) => part.trim());
-  const empty = parts.indexOf("");
+  // One count for empty ids and the ids the hub refuses by their place (form-terms' `agents[j]`):
+  // each id split by spaces too, as the CLI counts them ("a1 a2,,a3": the empty one is id 3, where
+  // counting by commas alone said "id 2", which is a2).
+  const ids = text
+    .split(",")
+    .map((part) => part.trim())
+    .flatMap((part) => (part === "" ? [""] : part.split(/\s+/)));
+  const empty = ids.indexOf("");
   if (empty >= 0 && text.trim() !== "")
     throw new Error(
       `agent id ${empty + 1} of "${text.trim()}" is empty (two commas together, or a comma at an end): separate the ids by one comma`,
     );
-  return parts.flatMap((part) => part.split(/\s+/)).filter(Boolean);
+  return ids.filter(Boolean);
+}
+
+/**
+ * How a wave takes its agents, beside its bar. A labels wave naming no label (`labels: {}`, which
+ * the API and `--spec` take on purpose) takes every agent left: it read "labels " with nothing after.
+ */
+export function waveRule(wave: WaveSpec | undefined): string {
+  if (!wave) return "";
+  if (wave.percent !== undefined) return `${wave.percent} % of the fleet, cumulative`;
+  if (wave.labels)
+    return Object.keys(wave.labels).length === 0
+      ? "every agent left (labels {})"
+      : `labels ${formatLabels(wave.labels).join(", ")}`;
+  return `agents ${(wave.agents ?? []).join(", ")}`;
 }
 
 export function formatLabels(labels: Record<string, string>): string[] {

@@ -220,6 +220,19 @@ async function sendArtifact(deps: ApiDeps, req: Request, res: Response, artifact
   }
 }
 
+/**
+ * An artifact is stored as the bytes that arrive, under their sha256. A body sent with a
+ * Content-Encoding (`gzip` over a .tar.gz) was stored compressed under the compressed bytes' hash:
+ * 201 with a sha256 that is not the file's, or a 400 saying the file "hashes to" a value it does not.
+ */
+function refuseContentEncoding(encoding: string | undefined): void {
+  if (encoding === undefined || encoding.trim().toLowerCase() === "identity") return;
+  throw new HubRequestError(
+    415,
+    `content-encoding: ${JSON.stringify(encoding.slice(0, 100))}: an artifact is stored as the bytes sent, under their sha256; send the file as it is, without Content-Encoding (a .tar.gz is compressed already)`,
+  );
+}
+
 /** A write the store refused for want of room: the file system's (ENOSPC, EDQUOT) or PostgreSQL's (53100). */
 function isStorageFull(error: unknown): boolean {
   const code = typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
@@ -258,6 +271,7 @@ export function artifactRoutes(deps: ApiDeps): Router {
   // nothing under a sha256 name. CI uploads (and publishes); operators roll out what CI published.
   router.put("/artifacts", requireRole(tokens, "ci"), async (req, res) => {
     const expected = expectedUploadHash(req.headers, req.query);
+    refuseContentEncoding(req.headers["content-encoding"]);
     const tooLarge = () =>
       new HubRequestError(
         413,

@@ -36,10 +36,15 @@ export interface AgentFacets {
   states: string[];
 }
 
+/**
+ * Spaces beside the `=` (and at the ends) are no part of the name or the value, as `--selector` and
+ * the rollout form read a pair: `?label= env = prod`, which the pattern above takes, looked for a
+ * label " env" of value " prod" and answered a 200 listing nobody.
+ */
 function parseLabels(pairs: readonly string[]): [string, string][] {
   return pairs.map((pair) => {
     const at = pair.indexOf("=");
-    return [pair.slice(0, at), pair.slice(at + 1)];
+    return [pair.slice(0, at).trim(), pair.slice(at + 1).trim()];
   });
 }
 

@@ -1,8 +1,8 @@
 import { describeError, get, post } from "../api.js";
 import { fill, h, link, table } from "../dom.js";
-import { when } from "../format.js";
+import { waveRule, when } from "../format.js";
 import { newestOnly } from "../newest.js";
-import type { RolloutAction, RolloutDetail, WaveSpec } from "../types.js";
+import type { RolloutAction, RolloutDetail } from "../types.js";
 import type { View } from "./view.js";
 import { waveProgress } from "./wave-progress.js";
 
@@ -17,16 +17,6 @@ const questions: Record<Action, string> = {
     "Abort this rollout? Agents already updating finish; those not yet sent the release stay on their current one.",
   "abort-rollback": "Abort this rollout AND send every agent it updated back to its previous release?",
 };
-
-function waveRule(wave: WaveSpec | undefined): string {
-  if (!wave) return "";
-  if (wave.percent !== undefined) return `${wave.percent} % of the fleet, cumulative`;
-  if (wave.labels)
-    return `labels ${Object.entries(wave.labels)
-      .map(([k, v]) => `${k}=${v}`)
-      .join(", ")}`;
-  return `agents ${(wave.agents ?? []).join(", ")}`;
-}
 
 /** An agent owed a rollback while it is away: nothing has reached its host yet (as `rollout show` says). */
 const OFFLINE_ROLLBACK = "offline: its rollback instruction goes out when it reconnects";

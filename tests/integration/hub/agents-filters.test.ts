@@ -40,6 +40,19 @@ describe("ship-hub agents with filters", () => {
     ]);
     expect(ids((await cli("--state", "failed_restored")).stdout)).toEqual(["p2"]);
     expect(ids((await cli("--selector", "env = staging")).stdout)).toEqual(["s1"]);
+    // The API reads a pair by the same rule: `?label= env = staging` listed nobody (a 200), as if
+    // no agent carried it.
+    const spaced = await t.api<{ agents: { id: string }[] }>(
+      "GET",
+      "/api/v1/agents?label=%20env%20=%20staging",
+      {
+        token: t.operator,
+      },
+    );
+    expect({ status: spaced.status, ids: spaced.body.agents.map((a) => a.id) }).toEqual({
+      status: 200,
+      ids: ["s1"],
+    });
     const json = await cli("--status", "offline", "--json");
     expect((JSON.parse(json.stdout) as { id: string }[]).map((a) => a.id)).toEqual(["p3"]);
 

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { manifestText, startTestHub, TestAgent, type TestHub } from "./support.js";
@@ -544,14 +545,37 @@ describe("GET /rollouts/preview", () => {
 describe("an artifact upload's expected sha256 is named where the caller gave it", () => {
   const data = new Uint8Array([1, 2, 3]);
   const sha = "039058c6f2c0cb492c533b0a4d14ef77cc0f78abccced5287d84a1a2011cfb81";
-  const upload = async (query: string, headers: Record<string, string> = {}) => {
+  const upload = async (query: string, headers: Record<string, string> = {}, body: Uint8Array = data) => {
     const res = await fetch(`${t.hub.url}/api/v1/artifacts${query}`, {
       method: "PUT",
       headers: { authorization: `Bearer ${t.ci}`, "content-type": "application/octet-stream", ...headers },
-      body: data,
+      body,
     });
     return { status: res.status, body: (await res.json()) as { error?: string; sha256?: string } };
   };
+
+  it("a body sent with a Content-Encoding is a 415 naming it, and nothing is stored", async () => {
+    // Stored as it arrived, gzip over the file: a 201 under the compressed bytes' hash (a release
+    // naming the file's sha256 found no artifact), or with the file's X-Sha256 a 400 saying the
+    // upload "hashes to" a value the file does not.
+    const compressed = gzipSync(data);
+    const refusal = {
+      status: 415,
+      body: {
+        error:
+          'content-encoding: "gzip": an artifact is stored as the bytes sent, under their sha256; send the file as it is, without Content-Encoding (a .tar.gz is compressed already)',
+      },
+    };
+    expect(await upload("", { "content-encoding": "gzip", "x-sha256": sha }, compressed)).toEqual(refusal);
+    expect(await upload("", { "content-encoding": "gzip" }, compressed)).toEqual(refusal);
+    const compressedSha = createHash("sha256").update(compressed).digest("hex");
+    expect(await t.hub.store.getArtifactInfo(compressedSha)).toBeUndefined();
+    // `identity` is no encoding at all.
+    expect(await upload("", { "content-encoding": "identity" })).toMatchObject({
+      status: 201,
+      body: { sha256: sha },
+    });
+  });
 
   it("?sha256= that is no hash, or another upload's, is a 400 naming query.sha256, not a header never sent", async () => {
     expect(await upload("?sha256=xyz")).toEqual({

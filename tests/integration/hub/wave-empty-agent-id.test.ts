@@ -83,6 +83,10 @@ describe("an empty id in an agents wave", () => {
     );
     expect(() => parseAgentIds("a1,")).toThrow("agent id 2 of");
     expect(() => parseAgentIds(", a1")).toThrow("agent id 1 of");
+    // Counted as the CLI counts them (and as the hub's `agents[j]` the form names): ids split by
+    // spaces are ids too, so the empty one after "a1 a2" is id 3; it said "id 2", which is a2.
+    expect(() => parseAgentIds("a1 a2,,a3")).toThrow('agent id 3 of "a1 a2,,a3" is empty');
+    expect(() => parseAgentIds("a1 a2 a3,")).toThrow("agent id 4 of");
     expect(parseAgentIds(" a1, a2 a3 ")).toEqual(["a1", "a2", "a3"]);
     expect(parseAgentIds("")).toEqual([]);
   });
