@@ -103,15 +103,7 @@ async function scanArchive(archive: string): Promise<ArchiveScan> {
         return;
       }
       if (isManifestPath(entry.path)) {
-        if (entry.size > MAX_MANIFEST_BYTES) {
-          // Left unread, it was reported as missing ("has no update-manifest.yaml").
-          scan.oversized = entry.size;
-          entry.resume();
-          return;
-        }
-        const chunks: Buffer[] = [];
-        scan.manifests.push(chunks);
-        entry.on("data", (chunk: Buffer) => chunks.push(chunk));
+        takeManifest(entry, scan);
         return;
       }
       // Key files are small (private-keys.ts): only those are read, and only while in hand.
@@ -138,19 +130,22 @@ async function readLinkedManifests(archive: string, scan: ArchiveScan): Promise<
   const wanted = new Set(scan.linkedManifests);
   let number = 0;
   await listStrict(archive, (entry: ReadEntry) => {
-    if (!wanted.has(number++)) {
-      entry.resume();
-      return;
-    }
-    if (entry.size > MAX_MANIFEST_BYTES) {
-      scan.oversized = entry.size;
-      entry.resume();
-      return;
-    }
-    const chunks: Buffer[] = [];
-    scan.manifests.push(chunks);
-    entry.on("data", (chunk: Buffer) => chunks.push(chunk));
+    if (wanted.has(number++)) takeManifest(entry, scan);
+    else entry.resume();
   });
+}
+
+/** Reads the manifest `entry` into scan.manifests, or notes it as too large to read. */
+function takeManifest(entry: ReadEntry, scan: ArchiveScan): void {
+  if (entry.size > MAX_MANIFEST_BYTES) {
+    // Left unread, it was reported as missing ("has no update-manifest.yaml").
+    scan.oversized = entry.size;
+    entry.resume();
+    return;
+  }
+  const chunks: Buffer[] = [];
+  scan.manifests.push(chunks);
+  entry.on("data", (chunk: Buffer) => chunks.push(chunk));
 }
 
 /** Every entry of `archive` to `onEntry`, strictly (see scanArchive), failures named as the archive's. */
