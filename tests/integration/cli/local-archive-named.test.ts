@@ -118,3 +118,20 @@ describe("an archive whose manifest is refused (real CLI)", () => {
     },
   );
 });
+
+describe("an archive without a manifest where require_manifest = true (real CLI)", () => {
+  it("names ARCHIVE!update-manifest.yaml, not the staging copy", async () => {
+    await rm(join(root, "src", "update-manifest.yaml"));
+    const archive = join(root, "r.tar.gz");
+    execFileSync("tar", ["-czf", archive, "-C", join(root, "src"), "."]);
+    await configFor(archive);
+    await writeFile(config, `${await readFile(config, "utf8")}require_manifest = true\n`);
+    const run = await runShip(["--config", config]);
+    expect(run.code, run.stdout + run.stderr).toBe(2);
+    expect(run.stdout).toContain(
+      `${archive}!update-manifest.yaml the release has no update-manifest.yaml and require_manifest = true`,
+    );
+    expect(run.stdout + run.stderr).not.toContain(".staging");
+    expect(await readdir(join(root, "app"))).toEqual(["mine.txt"]);
+  });
+});
