@@ -59,6 +59,17 @@ export class BadInputError extends ShipError {
   }
 }
 
+/**
+ * `error` with its issues about file `from` said of `to` (a staged copy named as the operator knows
+ * it, a placeholder as the file read); any other error as it is.
+ */
+export function issuesMoved(error: unknown, from: string, to: string): unknown {
+  if (!(error instanceof BadInputError) || !error.issues.some((issue) => issue.file === from)) return error;
+  return new BadInputError(
+    error.issues.map((issue) => (issue.file === from ? { ...issue, file: to } : issue)),
+  );
+}
+
 /** A release that fails verification (checksum, signature, unsafe archive, downgrade). Exit 2. */
 export class VerificationError extends ShipError {
   readonly exitCode = ExitCode.badInput;

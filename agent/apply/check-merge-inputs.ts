@@ -18,7 +18,7 @@ import type { CopyRole } from "../merge/parse-error.js";
 import { sectionsKeepUserValues } from "../merge/plan.js";
 import { pathExists } from "../tree/fs-ops.js";
 import { hashFile } from "../tree/hash-file.js";
-import { basePath, readInstallIndex } from "./install-index.js";
+import { basePath, readBaseCopy, readInstallIndex } from "./install-index.js";
 import { MERGE_FORMATS } from "./plan.js";
 import { protectedDirectoryOf, ruleFor, sectionsFor } from "./rules.js";
 import type { InstallIndex, RuleRef } from "./types.js";
@@ -61,7 +61,7 @@ export async function checkMergeInputs(input: MergeInputsCheck): Promise<void> {
     const release =
       releaseCopy === undefined
         ? undefined
-        : await readMergeCopy(releaseCopy, releaseName, "release", rel, ref);
+        : await readMergeCopy(releaseCopy.path, releaseName, "release", rel, ref, releaseCopy.shipsCopy);
     if (release !== undefined) checkMergeInput(format, release, releaseName, "release");
     const server = join(input.appDir, rel);
     const keepsUser = keepsUserValues(input.manifest, rel, ref);
@@ -76,7 +76,11 @@ export async function checkMergeInputs(input: MergeInputsCheck): Promise<void> {
     }
     const indexed = index?.files[rel];
     const base = indexed?.merged ? basePath(input.stateDir, indexed.sha256) : undefined;
-    if (base !== undefined && keepsUser && (await pathExists(base))) {
+    if (base === undefined || !(await pathExists(base))) continue;
+    // Read under replace too (the apply reads it for the merge's report): one that is no file is
+    // refused here, before the hooks, not at the apply.
+    if (!keepsUser) readBaseCopy(base, rel);
+    else {
       const text = await readMergeCopy(base, base, "previous release", rel, ref);
       try {
         checkMergeInput(format, text, base, "previous release");
@@ -130,21 +134,26 @@ function mergeRuleMatcher(manifest: Manifest): (rel: string) => boolean {
 
 /**
  * Where the release's copy of `rel` can be read: staged, or, left out of staging as one the install
- * index vouches for, ship's own copy of it (`<state>/base/<sha256>`, the same bytes), or — a file
- * installed whole until now has no such copy — the operator's release directory (a local source),
- * when its bytes are still the listing's. None of those: the apply stages it from the source and
- * reads it as strictly.
+ * index vouches for, ship's own copy of it (`<state>/base/<sha256>`, the same bytes: `shipsCopy`), or
+ * — a file installed whole until now has no such copy — the operator's release directory (a local
+ * source), when its bytes are still the listing's. None of those: the apply stages it from the
+ * source and reads it as strictly.
  */
-async function releaseCopyOf(input: MergeInputsCheck, rel: string): Promise<string | undefined> {
+async function releaseCopyOf(
+  input: MergeInputsCheck,
+  rel: string,
+): Promise<{ path: string; shipsCopy: boolean } | undefined> {
   const staged = join(input.releaseDir, rel);
-  if (input.listing === undefined || (await isRegularFile(staged))) return staged;
+  if (input.listing === undefined || (await isRegularFile(staged))) return { path: staged, shipsCopy: false };
   const sha256 = input.listing.get(rel)?.sha256;
   if (sha256 === undefined) return undefined;
   const kept = basePath(input.stateDir, sha256);
-  if (await pathExists(kept)) return kept;
+  if (await pathExists(kept)) return { path: kept, shipsCopy: true };
   if (input.originDir === undefined) return undefined;
   const origin = join(input.originDir, rel);
-  return (await isRegularFile(origin)) && (await hashFile(origin)) === sha256 ? origin : undefined;
+  return (await isRegularFile(origin)) && (await hashFile(origin)) === sha256
+    ? { path: origin, shipsCopy: false }
+    : undefined;
 }
 
 /**
@@ -160,7 +169,8 @@ export function keepsUserValues(manifest: Manifest, rel: string, ref: RuleRef): 
  * One copy of a merged file as the text a merge reads: one that is not UTF-8 is bad input (exit 2)
  * naming `name`, line and column; the previous release's copy is named as ship's own. The check
  * before the hooks and the apply both read through here, so a file changed between the two is
- * refused alike instead of being decoded with U+FFFD at the apply.
+ * refused alike instead of being decoded with U+FFFD at the apply. A copy of ship's own
+ * (`shipsCopy`, basePath) is read by the rule for ship's records (readBaseCopy).
  */
 export async function readMergeCopy(
   path: string,
@@ -168,8 +178,9 @@ export async function readMergeCopy(
   role: CopyRole,
   rel: string,
   ref: RuleRef,
+  shipsCopy = role === "previous release",
 ): Promise<string> {
-  const bytes = await readFile(path);
+  const bytes = shipsCopy ? readBaseCopy(path, rel) : await readFile(path);
   try {
     return decodeConfigText(bytes, name, role, { rel, pattern: ref.pattern, action: ref.rule.action });
   } catch (error) {

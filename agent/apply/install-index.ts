@@ -286,3 +286,15 @@ export async function writeInstallIndex(stateDir: string, index: InstallIndex | 
 export function basePath(stateDir: string, sha256: string): string {
   return join(stateDir, "base", sha256);
 }
+
+/**
+ * The bytes of ship's copy `path` of `rel` (basePath), by the rule for ship's own records: a FIFO in
+ * its place made the update wait for a writer for ever, a directory was a bare "EISDIR", exit 1.
+ * Anything but a file is `<path> is damaged, it is not a file: …`, exit 2, saying what deleting it does.
+ */
+export function readBaseCopy(path: string, rel: string): Buffer {
+  return readRecordBytesSync(
+    path,
+    `ship's copy of ${rel} as a release shipped it, not yours: delete it and the merge goes on without it (every value of yours is kept, new keys are added)`,
+  );
+}

@@ -16,7 +16,7 @@ import type { ReplacedMergeInput } from "../merge/replaced-merge.js";
 import { copyTempName, pathExists, writeFileAtomic } from "../tree/fs-ops.js";
 import { keepsUserValues, namedAsShipsCopy, readMergeCopy } from "./check-merge-inputs.js";
 import { releaseDirModes } from "./dir-modes.js";
-import { basePath } from "./install-index.js";
+import { basePath, readBaseCopy } from "./install-index.js";
 import type { IndexDelta } from "./journal.js";
 import { mergedMode, stageMergedOwnership } from "./merged-file-owner.js";
 import { sectionsFor } from "./rules.js";
@@ -97,7 +97,7 @@ async function prepareMerge(
       ? installedWhole(input, step.rel, current)
       : keepsUser
         ? await readMergeCopy(baseFile, baseFile, "previous release", step.rel, step.rule)
-        : await readFile(baseFile, "utf8");
+        : readBaseCopy(baseFile, step.rel).toString("utf8");
   const sections = sectionsFor(input.manifest, step.rel, step.rule.pattern);
   // Loaded on demand: the YAML/TOML parsers cost more start-up time than most updates take.
   const { mergeConfigFile } = await import("../merge/index.js");
@@ -290,7 +290,7 @@ async function replacedMerge(
   step: Extract<PlanStep, { kind: "replace" | "remove" }>,
 ): Promise<ReplacedMerge> {
   const baseFile = basePathOf(input, step.rel);
-  const base = baseFile === undefined ? undefined : await readFile(baseFile, "utf8").catch(() => undefined);
+  const base = baseFile === undefined ? undefined : baseText(baseFile, step.rel);
   const replaced = step.kind === "replace" ? step : undefined;
   return {
     file: step.rel,
@@ -303,6 +303,15 @@ async function replacedMerge(
     base,
     keepCopy: replaced?.keepCopy,
   };
+}
+
+/** ship's copy of `rel` at `baseFile` as text, or undefined when it cannot be read (the report goes without it). */
+function baseText(baseFile: string, rel: string): string | undefined {
+  try {
+    return readBaseCopy(baseFile, rel).toString("utf8");
+  } catch {
+    return undefined;
+  }
 }
 
 /**

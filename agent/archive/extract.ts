@@ -21,6 +21,7 @@ import type { ProgressCallback } from "../download/progress.js";
 import type { AppHolds } from "../sources/app-holds.js";
 import type { ReleaseListing } from "../sources/types.js";
 import { describeRelease } from "../tree/release-tree.js";
+import { ArchiveFormatError } from "./archive-format-error.js";
 import { HeldFiles, type LeftOut } from "./held-files.js";
 import { type ExtractLimits, resolveLimits } from "./limits.js";
 import { stripSingleTopDir } from "./strip-top-dir.js";
@@ -344,7 +345,7 @@ function parserSink(parser: Parser, label: string): Writable {
     write(chunk: Buffer, _encoding, callback) {
       if (first && chunk[0] === 0x1f && chunk[1] === 0x8b) {
         // The parser would silently inflate a second layer we do not measure.
-        return callback(new VerificationError(label, "nested compression is not supported"));
+        return callback(new ArchiveFormatError(label, "nested compression is not supported"));
       }
       first = false;
       if (parser.write(chunk)) callback();
@@ -436,7 +437,7 @@ function asArchiveError(label: string, err: Error, looksLike?: string): ShipErro
         : looksLike === "empty"
           ? "it is empty (0 bytes): an upload or copy that wrote nothing?"
           : `it is ${looksLike}; ship reads tar archives, gzip-compressed or not (.tar.gz, .tgz, .tar): repack it with tar -czf`;
-  return new VerificationError(label, `not a valid tar archive: ${why}`);
+  return new ArchiveFormatError(label, `not a valid tar archive: ${why}`);
 }
 
 async function clearDir(dir: string, created: boolean): Promise<void> {

@@ -10,7 +10,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parse } from "yaml";
 import type { AgentConfig, Source } from "../../shared/config/schema.js";
-import { BadInputError, VerificationError } from "../../shared/errors.js";
+import { BadInputError, issuesMoved, VerificationError } from "../../shared/errors.js";
 import { MANIFEST_YAML_OPTIONS, readManifestText } from "../../shared/manifest/load.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import type { DeployRelease } from "../../shared/protocol/messages.js";
@@ -24,7 +24,7 @@ import { artifactPathFor, removeArtifact } from "../sources/artifact.js";
 import { extractWhileDownloading } from "../sources/extract-while-downloading.js";
 import { GitSource } from "../sources/git.js";
 import { HeldAnswer } from "../sources/held-answer.js";
-import { extractedRelease, updateExtractOptions } from "../sources/release-info.js";
+import { extractedRelease, manifestInside, updateExtractOptions } from "../sources/release-info.js";
 import { SftpSource } from "../sources/sftp.js";
 import type {
   FetchedRelease,
@@ -139,7 +139,17 @@ export class HubReleaseSource implements ReleaseSource {
       throw new Error(`unhandled release source ${ref.type}`);
     }
     await this.checkStagedVersion(stagingDir);
-    return fetched;
+    return { ...fetched, manifestName: manifestInside(this.shownAs()) };
+  }
+
+  /**
+   * The release as the operator knows it (the hub's id, app and version): errors about its manifest
+   * named the staging copy, which is gone before anyone reads the message and tells nothing of which
+   * release it was.
+   */
+  private shownAs(): string {
+    const { id, app, version } = this.options.release;
+    return `hub release ${id} (${app} ${version})`;
   }
 
   /**
@@ -355,7 +365,10 @@ export class HubReleaseSource implements ReleaseSource {
     // Read as the pipeline's loader reads it: read as UTF-8 unchecked, a directory of that name
     // fell through to the write above ("EEXIST"), and a Latin-1 or UTF-16 manifest was compared
     // as U+FFFD text before the loader could name the byte.
-    const text = await readManifestText(file);
+    const shown = manifestInside(this.shownAs());
+    const text = await readManifestText(file).catch((error: unknown) => {
+      throw issuesMoved(error, file, shown);
+    });
     let version: unknown;
     try {
       version = (parse(text, MANIFEST_YAML_OPTIONS) as { version?: unknown } | null)?.version;
@@ -364,8 +377,8 @@ export class HubReleaseSource implements ReleaseSource {
     }
     if (version !== undefined && String(version) !== this.options.release.version) {
       throw new VerificationError(
-        file,
-        `the archive's manifest says version ${String(version)}, the hub's release says ${this.options.release.version}`,
+        shown,
+        `says version ${String(version)}, the hub's release says ${this.options.release.version}: publish the archive under its own version, or fix the manifest packed in it`,
       );
     }
   }

@@ -5,20 +5,29 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { chmod, mkdir, open, readFile, readlink, rm, stat, unlink } from "node:fs/promises";
+import { chmod, mkdir, open, readlink, rm, stat, unlink } from "node:fs/promises";
 import { hostname, tmpdir, userInfo } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import * as z from "zod";
 import { BadInputError, LockedError } from "../../shared/errors.js";
 import { errnoCode, errnoErrorText, LocalWriteError } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
-import { dirProblem, isUnwritableDir, unwritableRecord } from "../state/record-file.js";
+import {
+  dirProblem,
+  isUnwritableDir,
+  linkedWhereNothingIsYet,
+  readRecordText,
+  unwritableRecord,
+} from "../state/record-file.js";
 import { realDir } from "../tree/path-on-disk.js";
 
 const LockHolder = z.object({ pid: z.number().int(), host: z.string(), started: z.string() });
 export type LockHolder = z.infer<typeof LockHolder>;
 
 const UNREADABLE_GRACE_MS = 10_000;
+
+/** What a lock file is and the way out, when something else stands in its place (record-file.ts). */
+const LOCK_WHAT = "ship's lock file, which each run creates and removes; remove what is there";
 
 export interface HeldLock {
   readonly file: string;
@@ -61,7 +70,7 @@ async function removeStale(file: string, staleContent: string, me: LockHolder, w
     return;
   }
   try {
-    const current = await readFile(file, "utf8").catch(() => undefined);
+    const current = await readRecordText(file, LOCK_WHAT).catch(() => undefined);
     if (current === staleContent) await removeLeftover(file, `${was}; not running`);
   } finally {
     await rm(guard, { force: true });
@@ -198,21 +207,28 @@ async function tryCreate(file: string, me: LockHolder): Promise<boolean> {
   }
 }
 
+/**
+ * The lock's holder, read by the rule for ship's own records (readRecordText): a FIFO in its place
+ * (a script's mkfifo) made every run wait for a writer for ever, a directory was a bare EISDIR, exit
+ * 1; both are `<lock> is damaged, it is not a file: …`, exit 2.
+ */
 async function readHolder(file: string): Promise<{ holder: LockHolder | undefined; raw: string } | "gone"> {
   let raw: string;
   try {
-    raw = await readFile(file, "utf8");
+    raw = await readRecordText(file, LOCK_WHAT);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
     // A symlink leading nowhere: the exclusive create meets the link (EEXIST) and reading finds no
     // file, for ever; every run said "another run took the lock" (exit 75) and nothing updated.
-    const target = await readlink(file).catch(() => undefined);
-    if (target === undefined) return "gone";
-    throw BadInputError.single(
-      file,
-      "",
-      `is a symlink to ${resolve(dirname(file), target)}, which does not exist: a lock file is created exclusively, never through a link; remove the link, or set lock_file to a plain path`,
-    );
+    if (await linkedWhereNothingIsYet(file)) {
+      const target = resolve(dirname(file), await readlink(file).catch(() => ""));
+      throw BadInputError.single(
+        file,
+        "",
+        `is a symlink to ${target}, which does not exist: a lock file is created exclusively, never through a link; remove the link, or set lock_file to a plain path`,
+      );
+    }
+    if (errnoCode(error) === "ENOENT") return "gone";
+    throw error;
   }
   try {
     const parsed = LockHolder.safeParse(JSON.parse(raw));

@@ -5,6 +5,7 @@ import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import { manifestText } from "../../shared/manifest/load.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { sizeText } from "../../shared/size-text.js";
+import { manifestInside } from "../sources/release-info.js";
 import { ALLOW_PRIVATE_KEY_FLAG, holdsPrivateKey, MAX_KEY_FILE_BYTES } from "./private-keys.js";
 
 const MAX_MANIFEST_BYTES = 1024 * 1024;
@@ -19,6 +20,12 @@ function isManifestPath(path: string): boolean {
 interface ArchiveScan {
   /** The manifests where agents look. */
   manifests: Buffer[][];
+  /**
+   * Manifests where agents look that are hard links to a file packed before them: agents extract
+   * one as that file's bytes (tar writes a second name of one file), so its text is that file's,
+   * read by a second pass (the entry's number in the archive).
+   */
+  linkedManifests: number[];
   /** Entries (as the archive names them) that hold a private key. */
   privateKeys: string[];
   /** The size of a manifest where agents look that is too large to read, if any. */
@@ -28,12 +35,38 @@ interface ArchiveScan {
 }
 
 /** A tar entry that is no regular file, in the words an operator knows it by. */
-function entryKind(entry: ReadEntry): string {
+function entryKind(entry: Pick<ReadEntry, "type" | "linkpath">): string {
   const to = entry.linkpath ? ` to ${entry.linkpath}` : "";
   if (entry.type === "SymbolicLink") return `a symbolic link${to}`;
   if (entry.type === "Link") return `a hard link${to}`;
   if (entry.type === "Directory") return "a directory";
   return `a ${entry.type} entry`;
+}
+
+/** The latest entry of one name read so far: what a hard link to that name stands for. */
+interface NamedEntry {
+  type: ReadEntry["type"];
+  linkpath: string;
+  number: number;
+}
+
+/** Hops a chain of hard links may take (tar writes each later name of a file as a link to the first). */
+const MAX_LINK_HOPS = 16;
+
+/**
+ * The number of the file entry a hard link to `target` stands for, as the agents' extraction finds
+ * it (tree-writer.ts: a file written before the link, through links to links), or why agents refuse it.
+ */
+function linkedFile(target: string, before: ReadonlyMap<string, NamedEntry>): number | string {
+  let name = normalEntry(target);
+  for (let hop = 0; hop <= MAX_LINK_HOPS; hop++) {
+    const found = before.get(name);
+    if (found?.type === "File") return found.number;
+    if (found === undefined) return `no file ${name} is packed before it`;
+    if (found.type !== "Link") return `${name} is ${entryKind(found)}`;
+    name = normalEntry(found.linkpath);
+  }
+  return `more than ${MAX_LINK_HOPS} hard links lead on from one to the next`;
 }
 
 /**
@@ -43,11 +76,26 @@ function entryKind(entry: ReadEntry): string {
  * was published, for every agent to fail.
  */
 async function scanArchive(archive: string): Promise<ArchiveScan> {
-  const scan: ArchiveScan = { manifests: [], privateKeys: [] };
-  await list({
-    file: archive,
-    strict: true,
-    onReadEntry: (entry: ReadEntry) => {
+  const scan: ArchiveScan = { manifests: [], linkedManifests: [], privateKeys: [] };
+  const named = new Map<string, NamedEntry>();
+  let number = 0;
+  await listStrict(archive, (entry: ReadEntry) => {
+    const at = number++;
+    const name = normalEntry(entry.path);
+    try {
+      if (entry.type === "Link" && isManifestPath(name)) {
+        // Extracted by agents as the file it links to: read as that file (a second pass). A link to
+        // its own name leaves the file as it is (GNU tar's link() meets the same inode).
+        if (normalEntry(entry.linkpath ?? "") === name && named.get(name)?.type === "File") {
+          entry.resume();
+          return;
+        }
+        const file = linkedFile(entry.linkpath ?? "", named);
+        if (typeof file === "number") scan.linkedManifests.push(file);
+        else scan.notFile ??= `${entryKind(entry)} that agents cannot extract (${file})`;
+        entry.resume();
+        return;
+      }
       if (entry.type !== "File") {
         // Left out, a link (or a directory) of that name read as "has no update-manifest.yaml".
         if (isManifestPath(entry.path.replace(/\/+$/, ""))) scan.notFile ??= entryKind(entry);
@@ -55,15 +103,7 @@ async function scanArchive(archive: string): Promise<ArchiveScan> {
         return;
       }
       if (isManifestPath(entry.path)) {
-        if (entry.size > MAX_MANIFEST_BYTES) {
-          // Left unread, it was reported as missing ("has no update-manifest.yaml").
-          scan.oversized = entry.size;
-          entry.resume();
-          return;
-        }
-        const chunks: Buffer[] = [];
-        scan.manifests.push(chunks);
-        entry.on("data", (chunk: Buffer) => chunks.push(chunk));
+        takeManifest(entry, scan);
         return;
       }
       // Key files are small (private-keys.ts): only those are read, and only while in hand.
@@ -76,8 +116,41 @@ async function scanArchive(archive: string): Promise<ArchiveScan> {
       entry.on("end", () => {
         if (holdsPrivateKey(Buffer.concat(chunks).toString("latin1"))) scan.privateKeys.push(entry.path);
       });
-    },
-  }).catch((e: unknown) => {
+    } finally {
+      named.set(name, { type: entry.type, linkpath: entry.linkpath ?? "", number: at });
+    }
+  });
+  await readLinkedManifests(archive, scan);
+  return scan;
+}
+
+/** The text of each file a manifest hard link stands for (scan.linkedManifests), as scan.manifests. */
+async function readLinkedManifests(archive: string, scan: ArchiveScan): Promise<void> {
+  if (scan.linkedManifests.length === 0) return;
+  const wanted = new Set(scan.linkedManifests);
+  let number = 0;
+  await listStrict(archive, (entry: ReadEntry) => {
+    if (wanted.has(number++)) takeManifest(entry, scan);
+    else entry.resume();
+  });
+}
+
+/** Reads the manifest `entry` into scan.manifests, or notes it as too large to read. */
+function takeManifest(entry: ReadEntry, scan: ArchiveScan): void {
+  if (entry.size > MAX_MANIFEST_BYTES) {
+    // Left unread, it was reported as missing ("has no update-manifest.yaml").
+    scan.oversized = entry.size;
+    entry.resume();
+    return;
+  }
+  const chunks: Buffer[] = [];
+  scan.manifests.push(chunks);
+  entry.on("data", (chunk: Buffer) => chunks.push(chunk));
+}
+
+/** Every entry of `archive` to `onEntry`, strictly (see scanArchive), failures named as the archive's. */
+async function listStrict(archive: string, onEntry: (entry: ReadEntry) => void): Promise<void> {
+  await list({ file: archive, strict: true, onReadEntry: onEntry }).catch((e: unknown) => {
     // A missing or unreadable file is named as such, not as a bad archive with Node's raw errno.
     if (errnoCode(e) !== undefined) throw BadInputError.single(archive, "", `cannot read: ${fsErrorText(e)}`);
     throw BadInputError.single(
@@ -86,7 +159,6 @@ async function scanArchive(archive: string): Promise<ArchiveScan> {
       `is not a readable tar archive: ${(e as Error).message} (agents install .tar.gz, .tgz and .tar)`,
     );
   });
-  return scan;
 }
 
 /**
@@ -121,8 +193,8 @@ function normalEntry(path: string): string {
   return path.replace(/^(\.\/)+/, "").replace(/\/+$/, "");
 }
 
-/** How `sign` and `publish` name the manifest they read out of `archive`. */
-export const archiveManifestName = (archive: string): string => `${archive}!${MANIFEST_FILENAME}`;
+/** How `sign` and `publish` name the manifest they read out of `archive` (as agents name it). */
+export const archiveManifestName = manifestInside;
 
 /**
  * The text of the one manifest `archive` holds, refused as `ship --test-manifest` refuses a file

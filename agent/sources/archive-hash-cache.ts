@@ -10,9 +10,10 @@
  * by a run whose clock read later than this run's does now is not trusted (as the stat index's).
  * A missing, stale or corrupt record only costs a read of the archive.
  */
-import { readFile, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import * as z from "zod";
+import { readRecordText } from "../state/record-file.js";
 import { type FileStamp, isRacy } from "../tree/file-stamp.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
 
@@ -44,9 +45,10 @@ export class ArchiveHashCache {
   async lookup(stamp: FileStamp, nowMs: number): Promise<string | undefined> {
     let text: string;
     try {
-      text = await readFile(this.file, "utf8");
+      // The rule for ship's records: a FIFO in its place made the run wait for a writer for ever.
+      text = await readRecordText(this.file);
     } catch {
-      return undefined; // none yet, or unreadable: the archive is read instead
+      return undefined; // none yet, unreadable or no file: the archive is read instead
     }
     let json: unknown;
     try {

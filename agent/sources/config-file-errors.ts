@@ -5,7 +5,7 @@
  * operator with several configs must be told which one to fix, so the run's path replaces the
  * placeholder here, once, for every source kind.
  */
-import { BadInputError } from "../../shared/errors.js";
+import { issuesMoved } from "../../shared/errors.js";
 import type { ReleaseSource } from "./types.js";
 
 /** The file name sources put in their errors' `file` for "the config this run read". */
@@ -13,13 +13,7 @@ export const CONFIG_FILE_PLACEHOLDER = "ship.toml";
 
 /** `error` with CONFIG_FILE_PLACEHOLDER replaced by `configFile`; any other error as it is. */
 export function inConfigFile(error: unknown, configFile: string): unknown {
-  if (!(error instanceof BadInputError) || configFile === CONFIG_FILE_PLACEHOLDER) return error;
-  if (!error.issues.some((issue) => issue.file === CONFIG_FILE_PLACEHOLDER)) return error;
-  return new BadInputError(
-    error.issues.map((issue) =>
-      issue.file === CONFIG_FILE_PLACEHOLDER ? { ...issue, file: configFile } : issue,
-    ),
-  );
+  return issuesMoved(error, CONFIG_FILE_PLACEHOLDER, configFile);
 }
 
 /** `source`, whose check, fetch and commit errors name `configFile` (undefined: unchanged). */

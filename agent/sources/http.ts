@@ -40,7 +40,13 @@ import { extractWhileDownloading } from "./extract-while-downloading.js";
 import { HeldAnswer } from "./held-answer.js";
 import { validatorsToKeep } from "./http-validators.js";
 import { metadataPath, SourceMetadataStore } from "./metadata.js";
-import { extractedRelease, readReleaseVersion, shortId, updateExtractOptions } from "./release-info.js";
+import {
+  extractedRelease,
+  manifestInside,
+  readReleaseVersion,
+  shortId,
+  updateExtractOptions,
+} from "./release-info.js";
 import type { FetchedRelease, FetchOptions, ReleaseSource, SourceContext, UpdateCheck } from "./types.js";
 
 const Installed = z.object({
@@ -302,6 +308,7 @@ export class HttpSource implements ReleaseSource {
       id,
       artifactSha256: result.sha256,
       artifactPath: artifact,
+      manifestName: manifestInside(this.shownUrl),
       signatureOrigin: redactUrl(signedAt),
       ...staged,
     };

@@ -13,6 +13,7 @@ import * as z from "zod";
 import type { LocalSource as LocalSourceConfig } from "../../shared/config/schema.js";
 import { BadInputError, ReleaseChangedError } from "../../shared/errors.js";
 import { fsErrorText } from "../../shared/fs-errors.js";
+import { ArchiveFormatError } from "../archive/archive-format-error.js";
 import type { ExtractOptions, ExtractResult } from "../archive/extract.js";
 import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
 import { stampOf } from "../tree/file-stamp.js";
@@ -32,7 +33,13 @@ import { companionAlong } from "./companion-along.js";
 import { localLinkReader } from "./local-link.js";
 import { localReadError } from "./local-read-error.js";
 import { metadataPath, SourceMetadataStore } from "./metadata.js";
-import { extractedRelease, readReleaseVersion, shortId, updateExtractOptions } from "./release-info.js";
+import {
+  extractedRelease,
+  manifestInside,
+  readReleaseVersion,
+  shortId,
+  updateExtractOptions,
+} from "./release-info.js";
 import { type ScannedRelease, scanReleaseDir } from "./release-scan.js";
 import { stageChanged, stageFiles } from "./stage-changed.js";
 import { nowMs } from "./stat-index.js";
@@ -109,9 +116,15 @@ export class LocalSource implements ReleaseSource {
     return release;
   }
 
-  /** A failure reading the release, named for the operator (localReadError); others as they came. */
+  /**
+   * A failure reading the release, named for the operator (localReadError); an archive that is no
+   * tar (a .zip, an empty file) names the key that points at it; others as they came.
+   */
   private readError(err: unknown): unknown {
-    return localReadError(err, this.cfg.path, `sources.${this.name}.path`);
+    const key = `sources.${this.name}.path`;
+    if (err instanceof ArchiveFormatError)
+      return BadInputError.single("ship.toml", key, `${this.cfg.path}: ${err.reason}`);
+    return localReadError(err, this.cfg.path, key);
   }
 
   /**
@@ -247,6 +260,7 @@ export class LocalSource implements ReleaseSource {
       id,
       artifactSha256: sha256,
       artifactPath: path,
+      manifestName: manifestInside(path),
       ...(await this.signatureAlongLinks()),
       ...extractedRelease(extracted),
       ...(known === undefined && (await this.installedId())?.id === id ? { installedAlready: true } : {}),

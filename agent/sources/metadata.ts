@@ -3,11 +3,16 @@
  * may be shared by several sources (the seed points every https source at one metadata_file),
  * so entries are keyed by source name and written atomically (temp file + rename).
  */
-import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
+import { mkdir, rename, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import * as z from "zod";
 import { BadInputError } from "../../shared/errors.js";
+import { linkedWhereNothingIsYet, readRecordText } from "../state/record-file.js";
 import { linkTarget } from "../state/state-file.js";
+
+/** What the metadata file is and the way out, when something else stands in its place. */
+const METADATA_WHAT =
+  "ship's record of what each source last installed (ETag, size and mtime); remove what is there and the next run fetches the release again";
 
 const MetadataFile = z.object({ sources: z.record(z.string(), z.unknown()).default({}) });
 
@@ -56,9 +61,12 @@ export class SourceMetadataStore<T> {
   private async readAll(): Promise<z.infer<typeof MetadataFile>> {
     let text: string;
     try {
-      text = await readFile(this.file, "utf8");
+      // The rule for ship's own records: a FIFO in its place made every run wait for ever.
+      text = await readRecordText(this.file, METADATA_WHAT);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") return { sources: {} };
+      // A metadata_file linked where the first write will put it leads nowhere until then.
+      if ((err as NodeJS.ErrnoException).code === "ENOENT" || (await linkedWhereNothingIsYet(this.file)))
+        return { sources: {} };
       throw err;
     }
     let json: unknown;

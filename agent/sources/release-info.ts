@@ -23,6 +23,14 @@ export async function readReleaseVersion(dir: string): Promise<string | undefine
   return manifestVersionOf(text);
 }
 
+/**
+ * How a manifest inside an archive (a file, a URL, an sftp:// place) is named to the operator, as
+ * `ship release sign` and `publish` name it: the staged copy is gone once the run ends.
+ */
+export function manifestInside(archive: string): string {
+  return `${archive}!${MANIFEST_FILENAME}`;
+}
+
 /** The `version` of a manifest's text, or undefined when it has none or does not parse. */
 export function manifestVersionOf(text: string): string | undefined {
   try {

@@ -45,7 +45,13 @@ import { companionAlong } from "./companion-along.js";
 import { type ChunkSink, extractWhileDownloading } from "./extract-while-downloading.js";
 import { HeldAnswer } from "./held-answer.js";
 import { metadataPath, SourceMetadataStore } from "./metadata.js";
-import { extractedRelease, readReleaseVersion, shortId, updateExtractOptions } from "./release-info.js";
+import {
+  extractedRelease,
+  manifestInside,
+  readReleaseVersion,
+  shortId,
+  updateExtractOptions,
+} from "./release-info.js";
 import { connectSftp } from "./ssh/sftp-connect.js";
 import { sftpLinkReader } from "./ssh/sftp-link.js";
 import { lstatRemote, type RemoteStat } from "./ssh/sftp-lstat.js";
@@ -210,6 +216,7 @@ export class SftpSource implements ReleaseSource {
       id,
       artifactSha256: sha256,
       artifactPath: artifact,
+      manifestName: manifestInside(this.where),
       signatureOrigin: this.whereOf(signatureFrom),
       ...staged,
     };

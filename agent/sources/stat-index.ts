@@ -21,7 +21,8 @@
  * On disk (read on every run, so no JSON objects per entry): a header line (magic, the writing
  * run's clock in ms, the root), then one `<rel>\0<sha256>\t<stamp>\0` record per file. Names may hold any byte but NUL, so NUL ends each field.
  */
-import { readFileSync, type Stats } from "node:fs";
+import type { Stats } from "node:fs";
+import { readRecordBytesSync } from "../state/record-file.js";
 import { stampOf } from "../tree/file-stamp.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
 import { isRacy } from "../tree/racy-rule.js";
@@ -74,10 +75,11 @@ export class StatIndex {
   static async load(file: string, root: string, nowMs: number): Promise<StatIndex> {
     let text = "";
     try {
-      // One synchronous read and decode: fs/promises decodes a large file chunk by chunk.
-      text = readFileSync(file, "utf8");
+      // One synchronous read and decode: fs/promises decodes a large file chunk by chunk. The rule
+      // for ship's records: a FIFO in its place blocked the whole process for ever.
+      text = readRecordBytesSync(file).toString("utf8");
     } catch {
-      // Missing or unreadable: start empty. The index is a cache, never a source of truth.
+      // Missing, unreadable or no file: start empty. The index is a cache, never a source of truth.
     }
     const bodyStart = headerEnd(text, root, nowMs);
     return bodyStart > 0 ? new StatIndex(file, root, text, bodyStart) : new StatIndex(file, root, "", 0);

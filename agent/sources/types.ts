@@ -33,6 +33,12 @@ export interface FetchedRelease {
    * gone by the time the operator reads the message.
    */
   originDir?: string;
+  /**
+   * How errors name the release's manifest when the release has no directory on this host: inside
+   * the archive it came in (`ARCHIVE!update-manifest.yaml`, manifestInside), or the hub release it
+   * is. Absent (and no originDir): the staged copy.
+   */
+  manifestName?: string;
   /** Source-specific identity: commit sha, sha256 of the artifact, ETag... */
   id: string;
   /** sha256 of the downloaded artifact when there was one (signatures sign it). */

@@ -235,6 +235,20 @@ export function readRecordBytesSync(path: string, what = RECORD_WHAT): Buffer {
   }
 }
 
+/**
+ * A record the operator linked onto other storage (a state_file, a metadata_file, a lock_file) leads
+ * nowhere until ship first writes it there: absent, for a reader whose record ship writes through
+ * a link, not the damage a backup record's dangling link is (readRecordText's rule).
+ */
+export async function linkedWhereNothingIsYet(file: string): Promise<boolean> {
+  try {
+    if (lstatSync(file, { throwIfNoEntry: false })?.isSymbolicLink() !== true) return false;
+    return statSync(file, { throwIfNoEntry: false }) === undefined;
+  } catch {
+    return false; // a loop of links, a directory on the way that is no directory: not "nothing yet"
+  }
+}
+
 /** A failed open of a record: a link that leads nowhere is damage, not absence (ENOENT). */
 function openFailure(error: unknown, path: string, what: string): unknown {
   const dangling =

@@ -3,12 +3,18 @@
  * because the seed's health-check script reads it with `jq -r '.last_run'`. Written atomically
  * (temp file + fsync + rename + directory fsync) so a crash never leaves half a state file.
  */
-import { lstat, mkdir, open, readlink, rename, rm, stat } from "node:fs/promises";
+import { mkdir, open, readlink, rename, rm } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import * as z from "zod";
 import { errnoCode, LocalWriteError } from "../../shared/fs-errors.js";
 import { type RunResult, runResults } from "../../shared/protocol/app-states.js";
-import { isUnwritableDir, parseRecord, readRecordText, unwritableRecord } from "./record-file.js";
+import {
+  isUnwritableDir,
+  linkedWhereNothingIsYet,
+  parseRecord,
+  readRecordText,
+  unwritableRecord,
+} from "./record-file.js";
 
 export { type RunResult, runResults };
 
@@ -94,19 +100,6 @@ export async function readState(file: string): Promise<ShipState> {
     throw error;
   }
   return parseRecord(text, file, ShipState, STATE_WHAT);
-}
-
-/**
- * A `state_file` the operator linked onto other storage leads nowhere until the first run writes it
- * there (README: a state file that is a symlink is written where it leads): a first run, not the
- * damage a backup record's dangling link is (readRecordText's rule).
- */
-async function linkedWhereNothingIsYet(file: string): Promise<boolean> {
-  if ((await lstat(file).catch(() => undefined))?.isSymbolicLink() !== true) return false;
-  return stat(file).then(
-    () => false,
-    (error: NodeJS.ErrnoException) => error.code === "ENOENT",
-  );
 }
 
 /**

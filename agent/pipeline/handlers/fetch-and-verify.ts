@@ -1,11 +1,12 @@
 /** fetch: the source stages the release and its manifest is read. verify: downgrade + file policy. */
 import { access } from "node:fs/promises";
 import { join } from "node:path";
-import { BadInputError, VerificationError } from "../../../shared/errors.js";
+import { BadInputError, issuesMoved, VerificationError } from "../../../shared/errors.js";
 import { MANIFEST_FILENAME, Manifest } from "../../../shared/manifest/schema.js";
 import { compareVersions } from "../../../shared/versions.js";
 import { lfsPointerError, lfsPointersInRelease, PACKED_CAUSE } from "../../sources/git-lfs.js";
 import { shortId } from "../../sources/release-info.js";
+import type { FetchedRelease } from "../../sources/types.js";
 import { need, type UpdateContext } from "../context.js";
 import { refuseEmpty, refuseNothingToInstall } from "../empty-release.js";
 import { CONTINUE, type StepOutcome } from "../outcome.js";
@@ -27,7 +28,7 @@ export async function fetchRelease(ctx: UpdateContext): Promise<StepOutcome> {
   const file = join(release.dir, MANIFEST_FILENAME);
   if (await exists(file)) {
     const { manifest, warnings } = await ctx.ports.loadManifest(file).catch((error: unknown) => {
-      throw namedAtOrigin(error, file, release.originDir);
+      throw namedAtOrigin(error, file, release);
     });
     // Said once per change of the manifest: not those the installed release's manifest had too.
     const said = await saidManifestWarnings(ctx.paths.appStateDir);
@@ -40,7 +41,7 @@ export async function fetchRelease(ctx: UpdateContext): Promise<StepOutcome> {
     ctx.versionFromManifest = true;
   } else if (ctx.source.require_manifest) {
     throw BadInputError.single(
-      file,
+      manifestShownAs(release) ?? file,
       "",
       `the release has no ${MANIFEST_FILENAME} and require_manifest = true`,
     );
@@ -59,11 +60,18 @@ export async function fetchRelease(ctx: UpdateContext): Promise<StepOutcome> {
   return CONTINUE;
 }
 
-/** A manifest error names the operator's file when the source has one, not the staging copy. */
-function namedAtOrigin(error: unknown, staged: string, originDir: string | undefined): unknown {
-  if (!(error instanceof BadInputError) || originDir === undefined) return error;
-  const origin = join(originDir, MANIFEST_FILENAME);
-  return new BadInputError(error.issues.map((i) => (i.file === staged ? { ...i, file: origin } : i)));
+/**
+ * How the operator knows the release's manifest: their own file (a local directory), or where it
+ * came in (`ARCHIVE!update-manifest.yaml`, the hub release); undefined: only the staged copy.
+ */
+function manifestShownAs(release: FetchedRelease): string | undefined {
+  return release.originDir === undefined ? release.manifestName : join(release.originDir, MANIFEST_FILENAME);
+}
+
+/** A manifest error names the release's manifest as the operator knows it, not the staging copy. */
+function namedAtOrigin(error: unknown, staged: string, release: FetchedRelease): unknown {
+  const origin = manifestShownAs(release);
+  return origin === undefined ? error : issuesMoved(error, staged, origin);
 }
 
 export async function verifyRelease(ctx: UpdateContext): Promise<StepOutcome> {

@@ -107,6 +107,37 @@ describe.skipIf(!hasProgram("git"))("hub release source: a git release with this
     await expect(source.fetch(join(dir, "staging-2"))).rejects.toBeInstanceOf(VerificationError);
   });
 
+  // Both named the staging copy (…/work/APP.staging/update-manifest.yaml), which is gone by the time
+  // the operator reads the report on the hub, and said nothing of which release it was.
+  it("names the hub release (id, app, version) in a version mismatch and a manifest it cannot read, never staging", async () => {
+    const mismatch = await (await sourceFor("9.9.9", commits[1] ?? ""))
+      .fetch(join(dir, "staging-named-1"))
+      .catch((e: unknown) => e);
+    expect(mismatch).toBeInstanceOf(VerificationError);
+    expect(String(mismatch)).toContain(
+      `hub release r-9.9.9 (${APP} 9.9.9)!update-manifest.yaml: says version 6.0.0, the hub's release says 9.9.9`,
+    );
+    expect(String(mismatch)).not.toContain("staging-named");
+
+    const origin = join(dir, "origin");
+    await writeFile(
+      join(origin, "update-manifest.yaml"),
+      Buffer.from('version: "6.0.0"\n# caf\xe9\n', "latin1"),
+    );
+    git(origin, "commit", "-q", "-am", "latin-1 manifest");
+    const commit = git(origin, "rev-parse", "HEAD");
+    git(origin, "reset", "-q", "--hard", commits[1] ?? "");
+    const unreadable = await (await sourceFor("6.0.0", commit))
+      .fetch(join(dir, "staging-named-2"))
+      .catch((e: unknown) => e);
+    expect(unreadable).toBeInstanceOf(BadInputError);
+    expect(String(unreadable)).toContain(`hub release r-6.0.0 (${APP} 6.0.0)!update-manifest.yaml:2:6 `);
+    expect(String(unreadable)).not.toContain("staging-named");
+
+    const fetched = await (await sourceFor("6.0.0", commits[1] ?? "")).fetch(join(dir, "staging-named-3"));
+    expect(fetched.manifestName).toBe(`hub release r-6.0.0 (${APP} 6.0.0)!update-manifest.yaml`);
+  });
+
   // The version check read the archive's manifest as UTF-8 unchecked: a directory of that name
   // ended in a bare "EEXIST", a Latin-1 manifest was compared as U+FFFD text. Read as the loader does.
   it.each([
