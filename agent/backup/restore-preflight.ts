@@ -14,7 +14,7 @@ import { ConfinedPaths } from "../apply/confined-paths.js";
 import { damagedRecord } from "../state/record-file.js";
 import { lstatBigOrUndefined, lstatOrUndefined } from "../tree/fs-ops.js";
 import { type BackupInventory, backupFilesDir } from "./backup-store.js";
-import { MISSING_COPY, resizedCopies, savedCopyNames } from "./saved-sizes.js";
+import { MISSING_COPY, resizedCopies, savedRecords } from "./saved-sizes.js";
 
 export interface UnwritableDir {
   dir: string;
@@ -221,9 +221,10 @@ export async function checkSavedCopies(
   /** Copies the inventory lists besides those saved.json records (cleanup's): judged for links too. */
   listed: readonly string[] = [],
 ): Promise<void> {
+  const records = await savedRecords(backupPath);
   // Before the sizes: a copy behind a link has the size of the file the link leads to.
-  await checkNoLinkOnTheWay(backupPath, listed.length > 0 ? listed : await savedCopyNames(backupPath));
-  const copies = await resizedCopies(backupPath, stats, missingToo);
+  await checkNoLinkOnTheWay(backupPath, listed.length > 0 ? listed : Object.keys(records));
+  const copies = await resizedCopies(backupPath, stats, missingToo, records);
   const missing = copies.find((c) => c.kind === MISSING_COPY);
   if (missing !== undefined) throw missingCopy(backupPath, missing.rel);
   const replaced = copies.find((c) => c.kind !== undefined);

@@ -12,15 +12,32 @@
 import type { BigIntStats } from "node:fs";
 import { join } from "node:path";
 import * as z from "zod";
-import { parseRecord } from "../state/record-file.js";
+import { isPlainObject } from "../../shared/plain-object.js";
+import { damagedRecord, parseRecord } from "../state/record-file.js";
 import { lstatBigOrUndefined, writeFileAtomic } from "../tree/fs-ops.js";
 import { hashEntries, hashFile } from "../tree/hash-file.js";
 import { backupFilesDir, readSavedRecord } from "./backup-store.js";
 import { SAVED_SIZES_FILE, SAVED_SIZES_WHAT } from "./record-names.js";
 
-const SavedCopy = z.object({ size: z.number(), mtimeNs: z.string(), sha256: z.string() });
-const SavedSizes = z.record(z.string(), z.union([z.number(), SavedCopy]));
-type SavedCopy = z.infer<typeof SavedCopy>;
+interface SavedCopy {
+  size: number;
+  mtimeNs: string;
+  sha256: string;
+}
+/** A copy's record: its size alone (backups made while saved.json held sizes only), or all three. */
+type SavedRecord = number | SavedCopy;
+
+// The entries are checked by a loop (savedRecords), not by zod: a z.record of unions walked every
+// entry through zod twice per backup, most of what `--list-backups` added by judging the copies.
+const SavedSizes = z.custom<Record<string, unknown>>(isPlainObject, "must be an object");
+
+function isSavedRecord(value: unknown): value is SavedRecord {
+  if (typeof value === "number") return true;
+  if (!isPlainObject(value)) return false;
+  return (
+    typeof value.size === "number" && typeof value.mtimeNs === "string" && typeof value.sha256 === "string"
+  );
+}
 
 /**
  * What the update already knew of an app file before moving it into the backup: its stat as the
@@ -79,11 +96,25 @@ function msOfNs(ns: bigint): number {
   return Number(ns / 1_000_000_000n) * 1e3 + Number(ns % 1_000_000_000n) / 1e6;
 }
 
-/** The copies saved.json records (none when it is absent), by their path in files/. */
-export async function savedCopyNames(backupPath: string): Promise<string[]> {
+/** What saved.json records of each copy, by its path in files/ (none when it is absent). */
+export type SavedRecords = Readonly<Record<string, SavedRecord>>;
+
+/** saved.json read and checked once: the link check and the size check both judge by it. */
+export async function savedRecords(backupPath: string): Promise<SavedRecords> {
   const path = join(backupPath, SAVED_SIZES_FILE);
+  // A directory in its place (or a link to one) was "internal error: EISDIR", exit 1: damage, named.
   const text = await readSavedRecord(path, SAVED_SIZES_WHAT);
-  return text === undefined ? [] : Object.keys(parseRecord(text, path, SavedSizes, SAVED_SIZES_WHAT));
+  if (text === undefined) return {};
+  const records = parseRecord(text, path, SavedSizes, SAVED_SIZES_WHAT);
+  // for-in: no [key, value] array per entry.
+  for (const rel in records)
+    if (!isSavedRecord(records[rel]))
+      throw damagedRecord(
+        path,
+        SAVED_SIZES_WHAT,
+        `its entry for ${rel} is malformed (a size, or the size, mtimeNs and sha256 of the copy)`,
+      );
+  return records as SavedRecords;
 }
 
 /** resizedCopies' kind of a copy that is not there. */
@@ -100,12 +131,10 @@ export async function resizedCopies(
   known: ReadonlyMap<string, BigIntStats> = new Map(),
   /** A missing copy is listed too, with kind MISSING_COPY (for `--list-backups`, which reads no inventory). */
   missingToo = false,
+  /** saved.json as the caller read it already (savedRecords); read here when not given. */
+  given?: SavedRecords,
 ): Promise<{ rel: string; now: number; saved: number; kind?: string; edited?: true }[]> {
-  const path = join(backupPath, SAVED_SIZES_FILE);
-  // A directory in its place (or a link to one) was "internal error: EISDIR", exit 1: damage, named.
-  const text = await readSavedRecord(path, SAVED_SIZES_WHAT);
-  if (text === undefined) return [];
-  const records = parseRecord(text, path, SavedSizes, SAVED_SIZES_WHAT);
+  const records = given ?? (await savedRecords(backupPath));
   const files = backupFilesDir(backupPath);
   const changed: { rel: string; now: number; saved: number; kind?: string; edited?: true }[] = [];
   for (const [rel, record] of Object.entries(records)) {

@@ -1,5 +1,6 @@
 import { Minimatch } from "minimatch";
 import { ConditionSyntaxError, parseCondition } from "../conditions/parse.js";
+import { isPlainObject } from "../plain-object.js";
 import { didYouMean } from "../schema/did-you-mean.js";
 import { fileTypeProblems } from "../schema/file-types.js";
 import type { KeyPath } from "../schema/key-path.js";
@@ -11,12 +12,8 @@ import { protectedDirectoryOfPattern } from "./protected-pattern.js";
 import { parseRolloutDate } from "./rollout-date.js";
 import { FileMergeStrategies } from "./schema.js";
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 function entries(value: unknown): [string, unknown][] {
-  return isRecord(value) ? Object.entries(value) : [];
+  return isPlainObject(value) ? Object.entries(value) : [];
 }
 
 function items(value: unknown): unknown[] {
@@ -125,7 +122,7 @@ function spellingProblem(dir: string): string | undefined {
  * `remove_directories: ["/opt/myapp/legacy_modules"]` validated and never removed anything.
  */
 function cleanupProblems(cleanup: unknown): Problem[] {
-  if (!isRecord(cleanup)) return [];
+  if (!isPlainObject(cleanup)) return [];
   const problems: Problem[] = [];
   items(cleanup.remove_files).forEach((pattern, i) => {
     const problem = typeof pattern === "string" && pattern !== "" ? globProblem(pattern) : undefined;
@@ -146,7 +143,7 @@ function cleanupProblems(cleanup: unknown): Problem[] {
 function pruneProblems(directories: unknown): Problem[] {
   const problems: Problem[] = [];
   for (const [dir, rule] of entries(directories)) {
-    if (!isRecord(rule)) continue;
+    if (!isPlainObject(rule)) continue;
     if (rule.cleanup_old === true && rule.keep_days === undefined) {
       const message = "cleanup_old needs keep_days: how many days old a file may be before it is removed";
       problems.push(error(["directories", dir, "cleanup_old"], message, "key"));
@@ -171,13 +168,14 @@ function rolloutStartProblems(data: Record<string, unknown>): Problem[] {
     const date = parseRolloutDate(text);
     return date.ok ? undefined : date;
   };
-  const badStart = isRecord(rollout) ? dateProblem(rollout.start) : undefined;
+  const badStart = isPlainObject(rollout) ? dateProblem(rollout.start) : undefined;
   if (badStart !== undefined) {
     const message = `${badStart.why}, e.g. "2025-01-20T06:00:00Z"`;
     problems.push(error(["rollout", "start"], message, "value"));
   }
-  const staged = isRecord(rollout) && rollout.strategy !== "immediate" && items(rollout.stages).length > 0;
-  if (isRecord(rollout) && rollout.strategy === "immediate" && items(rollout.stages).length > 0) {
+  const staged =
+    isPlainObject(rollout) && rollout.strategy !== "immediate" && items(rollout.stages).length > 0;
+  if (isPlainObject(rollout) && rollout.strategy === "immediate" && items(rollout.stages).length > 0) {
     problems.push(
       warning(["rollout", "stages"], "not used with strategy: immediate (every host takes part)"),
     );
@@ -213,8 +211,8 @@ function rolloutStartProblems(data: Record<string, unknown>): Problem[] {
  * were accepted without a word: warnings naming the stage.
  */
 function stageShareProblems(rollout: unknown): Problem[] {
-  if (!isRecord(rollout) || rollout.strategy === "immediate") return [];
-  const stages = items(rollout.stages).filter(isRecord);
+  if (!isPlainObject(rollout) || rollout.strategy === "immediate") return [];
+  const stages = items(rollout.stages).filter(isPlainObject);
   const shares = stages.map((stage) => stage.percentage);
   if (stages.length === 0 || !shares.every((p): p is number => typeof p === "number")) return [];
   const problems: Problem[] = [];
@@ -247,7 +245,7 @@ function stageShareProblems(rollout: unknown): Problem[] {
 
 /** A `min_python_version` that is no version (`"abc"`) sorted before every python and was always met. */
 function pythonVersionProblem(requirements: unknown): Problem[] {
-  const wanted = isRecord(requirements) ? requirements.min_python_version : undefined;
+  const wanted = isPlainObject(requirements) ? requirements.min_python_version : undefined;
   if (typeof wanted !== "string" || wanted === "" || /^\d+(\.\d+){0,2}$/.test(wanted)) return [];
   const message = `${JSON.stringify(wanted)} is not a Python version, e.g. "3.8"`;
   return [error(["requirements", "min_python_version"], message, "value")];
@@ -271,7 +269,7 @@ function ruleOfPath(files: [string, unknown][], path: string): [string, unknown]
 function mergeStrategyFileProblems(data: Record<string, unknown>): Problem[] {
   const files = entries(data.files).map(([pattern, rule]): [string, unknown] => [
     pattern,
-    isRecord(rule) ? rule.action : undefined,
+    isPlainObject(rule) ? rule.action : undefined,
   ]);
   const merged = files.filter(([, action]) => MERGE_ACTIONS.has(action)).map(([pattern]) => pattern);
   const problems: Problem[] = [];
@@ -312,7 +310,7 @@ const MERGES_BY_EXTENSION: Record<string, readonly string[]> = {
 function mergeFormatProblems(files: unknown): Problem[] {
   const problems: Problem[] = [];
   for (const [pattern, rule] of entries(files)) {
-    const action = isRecord(rule) ? rule.action : undefined;
+    const action = isPlainObject(rule) ? rule.action : undefined;
     const extension = /\.([A-Za-z]+)$/.exec(pattern)?.[1]?.toLowerCase() ?? "";
     const fits = Object.hasOwn(MERGES_BY_EXTENSION, extension) ? MERGES_BY_EXTENSION[extension] : undefined;
     if (!MERGE_ACTIONS.has(action) || fits === undefined || fits.includes(action as string)) continue;
@@ -331,7 +329,7 @@ function mergeFormatProblems(files: unknown): Problem[] {
 function idleMergeStrategyProblems(files: unknown): Problem[] {
   const problems: Problem[] = [];
   for (const [pattern, rule] of entries(files)) {
-    if (!isRecord(rule) || rule.merge_strategy === undefined || MERGE_ACTIONS.has(rule.action)) continue;
+    if (!isPlainObject(rule) || rule.merge_strategy === undefined || MERGE_ACTIONS.has(rule.action)) continue;
     if (typeof rule.action !== "string") continue;
     const extension = /\.([A-Za-z]+)$/.exec(pattern)?.[1]?.toLowerCase() ?? "";
     const merge = Object.hasOwn(MERGES_BY_EXTENSION, extension)
@@ -362,7 +360,7 @@ function idleMergeStrategyProblems(files: unknown): Problem[] {
 function idleOptionProblems(data: Record<string, unknown>): Problem[] {
   const problems: Problem[] = [];
   for (const [pattern, rule] of entries(data.files)) {
-    if (!isRecord(rule)) continue;
+    if (!isPlainObject(rule)) continue;
     if (rule.action === "skip" && rule.backup === true) {
       const message =
         "has no effect with action skip: the file is never touched, so there is no previous version to keep as .bak";
@@ -375,14 +373,14 @@ function idleOptionProblems(data: Record<string, unknown>): Problem[] {
     }
   }
   items(data.conditionals).forEach((conditional, i) => {
-    if (!isRecord(conditional) || items(conditional.manual_steps).length === 0) return;
+    if (!isPlainObject(conditional) || items(conditional.manual_steps).length === 0) return;
     const action = conditional.action;
     if (action === "require_manual_intervention" || typeof action !== "string") return;
     const message = `are shown only with action require_manual_intervention; with ${action} they are never shown (write them in message)`;
     problems.push(warning(["conditionals", i, "manual_steps"], `manual_steps ${message}`));
   });
   items(data.post_update_tests).forEach((test, i) => {
-    if (!isRecord(test) || typeof test.retry_delay !== "number" || test.retry_delay <= 0) return;
+    if (!isPlainObject(test) || typeof test.retry_delay !== "number" || test.retry_delay <= 0) return;
     if (typeof test.retry_count === "number" && test.retry_count > 0) return;
     const message = "retry_delay has no effect without retry_count: the test runs once, nothing is retried";
     problems.push(warning(["post_update_tests", i, "retry_delay"], message));
@@ -397,10 +395,10 @@ function idleOptionProblems(data: Record<string, unknown>): Problem[] {
  * so `--test-manifest` warns too.
  */
 function protectedMergeProblems(data: Record<string, unknown>): Problem[] {
-  if (!isRecord(data.directories)) return [];
+  if (!isPlainObject(data.directories)) return [];
   const problems: Problem[] = [];
   for (const [pattern, rule] of entries(data.files)) {
-    const action = isRecord(rule) ? rule.action : undefined;
+    const action = isPlainObject(rule) ? rule.action : undefined;
     if (!MERGE_ACTIONS.has(action)) continue;
     const dir = protectedDirectoryOfPattern(data.directories, pattern);
     if (dir === undefined) continue;
@@ -420,7 +418,7 @@ function placeholderProblems(notifications: unknown): Problem[] {
   const problems: Problem[] = [];
   for (const [event, list] of entries(notifications))
     items(list).forEach((notification, i) => {
-      const text = isRecord(notification) ? notification.message : undefined;
+      const text = isPlainObject(notification) ? notification.message : undefined;
       if (typeof text !== "string") return;
       for (const message of unknownPlaceholders(text))
         problems.push({
@@ -440,7 +438,7 @@ function placeholderProblems(notifications: unknown): Problem[] {
  */
 export function manifestChecks(data: unknown): Problem[] {
   const problems: Problem[] = [];
-  if (!isRecord(data)) return problems;
+  if (!isPlainObject(data)) return problems;
   // A version that is not one word is the schema's error already: no warning about it too.
   const version = data.version;
   if (typeof version === "string" && ONE_WORD_VERSION.test(version) && !isVersionLike(version)) {
@@ -467,15 +465,15 @@ export function manifestChecks(data: unknown): Problem[] {
   problems.push(...pythonVersionProblem(data.requirements));
   problems.push(...migrationProblems(data.migrations, data.version));
   problems.push(...placeholderProblems(data.notifications));
-  if (isRecord(data.security))
+  if (isPlainObject(data.security))
     problems.push(...fileTypeProblems(data.security.allowed_file_types, ["security", "allowed_file_types"]));
   items(data.conditionals).forEach((conditional, i) => {
-    const text = isRecord(conditional) ? conditional.condition : undefined;
+    const text = isPlainObject(conditional) ? conditional.condition : undefined;
     problems.push(...conditionProblem(["conditionals", i, "condition"], text));
   });
-  const rollout = isRecord(data.rollout) ? data.rollout : {};
+  const rollout = isPlainObject(data.rollout) ? data.rollout : {};
   items(rollout.stages).forEach((stage, i) => {
-    const text = isRecord(stage) ? stage.criteria : undefined;
+    const text = isPlainObject(stage) ? stage.criteria : undefined;
     problems.push(...conditionProblem(["rollout", "stages", i, "criteria"], text));
   });
   return problems;

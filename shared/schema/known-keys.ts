@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { isPlainObject } from "../plain-object.js";
 import type { KeyPath } from "./key-path.js";
 
 type Schema = z.core.$ZodType;
@@ -46,7 +47,7 @@ function schemasAt(root: Schema, path: KeyPath, data: unknown): Schema[] {
       const inner = unwrap(candidate);
       if (inner instanceof z.ZodDiscriminatedUnion) {
         const discriminator = inner._zod.def.discriminator;
-        const own = isRecord(value) ? value[discriminator] : undefined;
+        const own = isPlainObject(value) ? value[discriminator] : undefined;
         const matching = inner.options.filter((o) => discriminatorMatches(o, discriminator, own));
         expanded.push(...(matching.length > 0 ? matching : inner.options).map(unwrap));
       } else if (inner instanceof z.ZodUnion) {
@@ -69,15 +70,11 @@ function schemasAt(root: Schema, path: KeyPath, data: unknown): Schema[] {
       }
     }
     value =
-      isRecord(value) || Array.isArray(value)
+      isPlainObject(value) || Array.isArray(value)
         ? (value as Record<string, unknown>)[segment as string]
         : undefined;
   }
   return candidates;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** The keys the object schema at `path` accepts: the candidates for a "did you mean" hint. */

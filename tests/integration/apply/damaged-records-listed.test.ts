@@ -5,13 +5,17 @@
  * judge it by one rule: not listed, named on stderr with the rollback's own words, exit 2; the
  * other backups are still listed.
  */
-import { link, mkdir, readdir, readFile, rename, rm, symlink, truncate } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { link, mkdir, readdir, readFile, rename, rm, symlink, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { builtOnceRestoredEachTest } from "../../support/built-once.js";
 import { type CliResult, runShip } from "../../support/ship-cli.js";
 import { type LocalApp, localApp } from "../cli/local-app.js";
 import { snapshot } from "./tree-fixtures.js";
+
+const READ_TRACE = fileURLToPath(new URL("../../support/file-read-trace.cjs", import.meta.url));
 
 let app: LocalApp;
 let listed: { id: string; path: string }[];
@@ -297,5 +301,59 @@ describe("a backup whose installed.json was deleted (real CLI)", () => {
     expect((await readdir(app.appDir)).sort()).toEqual(["app.txt", "only-2.txt"]);
     expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v2\n");
     expect((await app.state()).sources.myapp?.current_version).toBe("2.0.0");
+  });
+});
+
+/**
+ * saved.json's entries are checked by a loop, no longer by a zod record walked twice per backup
+ * (most of what judging the copies added to `--list-backups`, issue 11): an entry of another shape
+ * is still damage, named with the entry, by both commands, and nothing moves.
+ */
+const malformed = [
+  { what: "an entry that is a string", text: '{"app.txt":"3"}', said: "its entry for app.txt is malformed" },
+  {
+    what: "an entry without its sha256",
+    text: '{"app.txt":{"size":3,"mtimeNs":"1"}}',
+    said: "its entry for app.txt is malformed",
+  },
+  { what: "an array", text: "[3]", said: "must be an object" },
+  { what: "no JSON", text: '{"app.txt":', said: "it is not valid JSON" },
+] as const;
+
+describe("a backup whose saved.json holds what ship does not write (real CLI)", () => {
+  it.each(malformed)(
+    "$what: --rollback and --list-backups refuse it naming saved.json, exit 2",
+    async (d) => {
+      const { id, path } = newest();
+      const saved = join(path, "saved.json");
+      await writeFile(saved, d.text);
+      const before = await snapshot(app.appDir);
+      const files = await stateTree();
+
+      const run = await runShip(["--config", app.config, "--rollback", id]);
+      expect(run.code, run.stdout + run.stderr).toBe(2);
+      expect(run.stderr.trim().split("\n").at(-1)).toContain(`${saved} is damaged, ${d.said}`);
+      expect(await snapshot(app.appDir)).toEqual(before);
+      expect(await stateTree()).toEqual(files);
+
+      const { run: list, ids } = await listing(true);
+      expect(list.code, list.stdout + list.stderr).toBe(2);
+      expect(ids).not.toContain(id);
+      expect(list.stderr.trim()).toContain(`not listed: ${saved} is damaged, ${d.said}`);
+    },
+  );
+
+  it("--list-backups reads each backup's saved.json once", async () => {
+    // It read it twice (the link check's names, then the size check), each parse a zod walk.
+    const trace = join(app.root, "reads.txt");
+    const run = await runShip(["--config", app.config, "--list-backups"], {
+      env: { NODE_OPTIONS: `--require ${READ_TRACE}`, SHIP_READ_TRACE: trace },
+    });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const reads = (await readFile(trace, "utf8")).split("\n").filter((p) => p.endsWith("/saved.json"));
+    // Each backup's looked for once (the first install's saved no copy, so has none).
+    const each = listed.map((b) => join(b.path, "saved.json"));
+    expect(each.filter((p) => existsSync(p))).toHaveLength(2);
+    expect(reads.sort()).toEqual(each.sort());
   });
 });
