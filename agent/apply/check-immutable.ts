@@ -53,10 +53,12 @@ export async function checkImmutable(input: ImmutableCheck): Promise<void> {
   // The listing is read as it is (no copy of 20,000 entries), and the installed copy is compared
   // before any rule lookup: a file the release leaves as it is (nearly every file of an update)
   // costs one property read.
+  let listed = 0;
   for (const [rel, found] of release) {
+    const entry = installed[rel];
+    if (entry !== undefined) listed++;
     if (rel === MANIFEST_FILENAME) continue;
     const sha256 = typeof found === "string" ? found : found?.sha256 || undefined;
-    const entry = installed[rel];
     if (entry !== undefined && sha256 !== undefined && entry.sha256 === sha256) continue;
     if (!ours(rel)) continue;
     const path = join(input.appDir, rel);
@@ -66,12 +68,17 @@ export async function checkImmutable(input: ImmutableCheck): Promise<void> {
       refused.set(path, "the release replaces it");
     askDir(rel);
   }
-  for (const rel in installed) {
-    if (release.has(rel) || !ours(rel)) continue;
-    const path = join(input.appDir, rel);
-    const code = accessCode(path);
-    if (code === "EPERM") refused.set(path, "the release drops it");
-    if (code !== "ENOENT") askDir(rel);
+  // The release lists every installed file when it lists as many of them as the index holds (its
+  // names are distinct): then it drops none, and the index's 20,000 names need no walk of their own
+  // (a for-in and a lookup each cost ~3x counting the keys).
+  if (listed < Object.keys(installed).length) {
+    for (const rel in installed) {
+      if (release.has(rel) || !ours(rel)) continue;
+      const path = join(input.appDir, rel);
+      const code = accessCode(path);
+      if (code === "EPERM") refused.set(path, "the release drops it");
+      if (code !== "ENOENT") askDir(rel);
+    }
   }
   if (refused.size === 0) return;
   const named = [...refused].map(([path, why]) => `${shownPath(path)} (${why})`);

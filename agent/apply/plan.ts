@@ -164,12 +164,14 @@ function depth(rel: string): number {
   return rel.split("/").length;
 }
 
+const NONE: readonly string[] = [];
+
 /** Files written by a step (its target and the sibling copy of the old version). */
-function writtenPaths(step: PlanStep): string[] {
+function writtenPaths(step: PlanStep): readonly string[] {
   if (step.kind === "add") return [step.rel];
   if (step.kind === "replace" || step.kind === "merge")
     return step.keepCopy ? [step.rel, step.keepCopy] : [step.rel];
-  return [];
+  return NONE;
 }
 
 /** The release's paths in code-unit order (sources usually list them so already: one pass checks). */
@@ -186,11 +188,15 @@ export function planUpdate(input: PlanInput): UpdatePlan {
     releaseStep(input, rel, input.release.get(rel) as ReleaseEntry),
   );
   steps.push(...removalSteps(input));
-  const removed = new Set(steps.filter((s) => s.kind === "remove").map((s) => s.rel));
-  const written = steps.flatMap(writtenPaths);
-  const conflicts: PlanConflict[] = [...input.release.keys()]
-    .filter(unsafePath)
-    .map((rel) => ({ rel, problem: NOT_SAFE }));
+  // Loops, not filter/flatMap over the steps: one array per step (20,000, nearly all keeps) was garbage.
+  const removed = new Set<string>();
+  const written: string[] = [];
+  for (const step of steps) {
+    if (step.kind === "remove") removed.add(step.rel);
+    else written.push(...writtenPaths(step));
+  }
+  const conflicts: PlanConflict[] = [];
+  for (const rel of input.release.keys()) if (unsafePath(rel)) conflicts.push({ rel, problem: NOT_SAFE });
   // A file (or symlink) where a directory is: fine once the plan empties that directory.
   const neededAsFile = new Set(written.filter((rel) => input.app.dirs.has(rel)));
   const rmdirs = emptiedDirectories(input, removed, written, neededAsFile);

@@ -56,6 +56,14 @@ describe("an immutable entry in the update's way (real CLI)", () => {
       "b.txt (the release replaces it)",
     ],
     ["a file the release drops", "b.txt", { "app.txt": "v2\n" }, "b.txt (the release drops it)"],
+    // As many files as before: the check skips its walk of the index only when the release lists
+    // every installed file, which counting the release's files alone would take this for.
+    [
+      "a file the release drops while it adds another",
+      "b.txt",
+      { "app.txt": "v2\n", "c.txt": "c\n", "lib/x.txt": "x\n" },
+      "b.txt (the release drops it)",
+    ],
     [
       "a directory the release adds a file to",
       "lib",
