@@ -40,7 +40,7 @@ describe.skipIf(!hasPostgres())("PostgreSQL deployment references", () => {
     ["a release", (d: DeploymentRecord) => ({ ...d, desiredRelease: "nope" })],
   ])("refuses a batch naming %s that does not exist, in any row, and writes none of it", async (_, bad) => {
     for (const at of [0, 2]) {
-      const batch = agents.slice(0, 3).map((id) => deployment("ro1", id));
+      const batch: DeploymentRecord[] = agents.slice(0, 3).map((id) => deployment("ro1", id));
       batch[at] = bad(batch[at] as DeploymentRecord);
       await expect(store.insertDeployments(batch)).rejects.toMatchObject({ code: "23503" });
       expect(await count()).toBe(0);
