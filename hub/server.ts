@@ -450,7 +450,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
         ...(options.resyncMs === undefined ? {} : { resyncMs: options.resyncMs }),
       },
       {
-        deliverPending: (rolloutId) => engine.deliverPending(rolloutId),
+        deliverPending: (rolloutId, only) => engine.deliverPending(rolloutId, only),
+        echoOf: (rolloutId) => engine.echoOf(rolloutId),
         wakeEvents: () => void eventStream.wake(),
         // The hub that asked cannot see this: the audit log is where the operator finds it sent.
         checkNow: (agentId) => {

@@ -51,8 +51,15 @@ export interface WakeupTargets {
    * Sends the due `pending` deployments of this hub's own connected agents: of one rollout, or of
    * every rollout when `rolloutId` is undefined (the resync). Must be safe to call at any time and
    * concurrently with itself on other hubs (markDeploymentsSent decides which hub sends a row).
+   * `only`: the agents to deliver to when every notification this delivery answers was the echo
+   * of this hub's own create (`echoOf`).
    */
-  deliverPending(rolloutId?: string): Promise<unknown>;
+  deliverPending(rolloutId?: string, only?: ReadonlySet<string>): Promise<unknown>;
+  /**
+   * Asked once per notification heard: when it is the echo of a rollout this hub created itself,
+   * the agents whose rows that create left for the wake-up; else undefined.
+   */
+  echoOf?(rolloutId: string): ReadonlySet<string> | undefined;
   /** Makes the dashboard event stream read new events now instead of at its next poll. */
   wakeEvents(): void;
   /** Asks the agent to check now if its socket is on this hub (a check relayed by another hub). */
@@ -249,7 +256,11 @@ async function openListener(
  */
 class WakeupQueue {
   readonly stats = { wakeups: 0, resyncs: 0, listens: 0 };
-  private readonly rollouts = new Set<string>();
+  /**
+   * Rollouts to deliver, each with the agents its delivery is limited to while every notification
+   * folded into it was this hub's own echo; "all" once any other was (another hub's change).
+   */
+  private readonly rollouts = new Map<string, ReadonlySet<string> | "all">();
   private resyncDue = false;
   private running: Promise<void> | undefined;
   private stopped = false;
@@ -272,7 +283,17 @@ class WakeupQueue {
   rollout(id: string): void {
     // Payloads come from our own trigger, but a NOTIFY can be sent by anyone with a connection.
     if (id.length === 0 || id.length > 200) return;
-    this.rollouts.add(id);
+    // Asked now, at arrival: each notification is one commit, and only one of them is the echo.
+    const echo = this.targets.echoOf?.(id) ?? "all";
+    const queued = this.rollouts.get(id);
+    this.rollouts.set(
+      id,
+      queued === undefined
+        ? echo
+        : queued === "all" || echo === "all"
+          ? "all"
+          : new Set([...queued, ...echo]),
+    );
     this.kick();
   }
 
@@ -313,19 +334,21 @@ class WakeupQueue {
       }
       const [next] = this.rollouts;
       if (next === undefined) return;
-      this.rollouts.delete(next);
+      const [id, only] = next;
+      this.rollouts.delete(id);
       this.stats.wakeups++;
       // The dashboard first: it only reads, and an operator watching should see the change even
       // if this hub has nothing to deliver.
       this.targets.wakeEvents();
-      await this.run(next);
+      await this.run(id, only === "all" ? undefined : only);
     }
   }
 
-  private async run(rolloutId: string | undefined): Promise<void> {
+  /** A retry (retryLater) is a whole delivery: the echo it answered was taken at its arrival. */
+  private async run(rolloutId: string | undefined, only?: ReadonlySet<string>): Promise<void> {
     const key = rolloutId ?? "";
     try {
-      await this.targets.deliverPending(rolloutId);
+      await this.targets.deliverPending(rolloutId, only);
       this.attempts.delete(key);
     } catch (error) {
       // A failing database is logged by whoever else uses it too.

@@ -50,6 +50,7 @@ import {
   wantsMember,
   waveOf,
 } from "./membership.js";
+import { OwnCommitEchoes } from "./own-commit-echoes.js";
 import { pausedInWave } from "./paused-time.js";
 import {
   broughtAgentToRelease,
@@ -68,6 +69,7 @@ import {
   isFinalRollout,
   isRollbackDeliverable,
   isRunningRollout,
+  nextDeploymentState,
   nextRolloutState,
   REDELIVERABLE_DEPLOYMENT_STATES,
   ROLLBACK_DELIVERABLE_STATES,
@@ -147,6 +149,8 @@ export class RolloutEngine {
   /** Wake-ups' deliveries: the releases they send, read once, and what a failed one owes (wakeup-delivery.ts). */
   private readonly woken: WokenDelivery;
   private readonly unanswered = new UnansweredSends();
+  /** What the wake-up of this hub's own creates still has to deliver (own-commit-echoes.ts). */
+  private readonly echoes = new OwnCommitEchoes();
 
   constructor(readonly options: EngineOptions) {
     this.hubId = options.hubId ?? randomUUID();
@@ -366,11 +370,19 @@ export class RolloutEngine {
         // before anyone is sent anything: its first wave then waits, pending, for a resume.
         const first = planned.filter((d) => d.wave <= rollout.currentWave);
         const halts = thresholdCrossed(waveStats(first), spec.failureThreshold, 0);
-        const deployments = await dispatch.insertNew(
-          planned,
-          actor,
-          (d) => !halts && d.wave <= rollout.currentWave,
-        );
+        const due = (d: DeploymentRecord) => !halts && d.wave <= rollout.currentWave;
+        const deployments = await dispatch.insertNew(planned, actor, due);
+        // In a cluster this commit's NOTIFY wakes this hub too: it need only deliver the due rows
+        // left pending here (their agents were not connected to this hub when inserted).
+        if (this.options.sharedPresence)
+          this.echoes.expect(
+            rollout.id,
+            new Set(
+              deployments
+                .filter((d) => due(d) && nextDeploymentState(d.state, "send") !== undefined)
+                .map((d) => d.agentId),
+            ),
+          );
         // Nothing in a new rollout's evaluation touches its deployments: no wave is old enough for
         // a timeout, and no report or failure exists yet. It may complete the rollout (every agent
         // already on the release), so the rollout is read back.
@@ -384,6 +396,7 @@ export class RolloutEngine {
         };
       });
     } catch (error) {
+      this.echoes.forget(rolloutId);
       // Another request (or hub) started a rollout of this app between the check and the insert.
       if (error instanceof ActiveRolloutConflict)
         throw new HubRequestError(409, `${error.message}; finish or abort it`);
@@ -641,8 +654,8 @@ export class RolloutEngine {
    * first); rollback instructions are read (`ownDeployments`) only for a rollout in a state a
    * rollback leads to, never for a running one.
    */
-  async deliverPending(rolloutId?: string): Promise<number> {
-    if (rolloutId !== undefined) return this.deliverWoken(rolloutId);
+  async deliverPending(rolloutId?: string, only?: ReadonlySet<string>): Promise<number> {
+    if (rolloutId !== undefined) return this.deliverWoken(rolloutId, only);
     let sent = 0;
     await this.run(async (dispatch) => {
       const { t } = dispatch;
@@ -664,14 +677,27 @@ export class RolloutEngine {
   }
 
   /**
+   * Called once per notification for `rolloutId` heard by this hub: the agents its delivery may be
+   * limited to when it is the echo of this hub's own create (own-commit-echoes.ts), else undefined.
+   */
+  echoOf(rolloutId: string): ReadonlySet<string> | undefined {
+    return this.echoes.take(rolloutId);
+  }
+
+  /**
    * A wake-up's delivery (wakeup-delivery.ts: one autocommitted statement per chunk of agents,
    * each chunk sent once its statement returned). The rollout is read alongside, on another
    * connection, only to see whether a rollback left it owing rollback instructions: those are
    * read and sent in a transaction, as before, since they are rare and never on a wave's path.
+   * `only`: the echo of this hub's own create (echoOf), delivered to those of its agents alone; a
+   * create leaves no rollback owed, so the rollout is not read.
    */
-  private async deliverWoken(rolloutId: string): Promise<number> {
-    const agentIds = this.options.channel.connectedAgentIds();
+  private async deliverWoken(rolloutId: string, only?: ReadonlySet<string>): Promise<number> {
+    const connected = this.options.channel.connectedAgentIds();
+    const agentIds = only === undefined ? connected : connected.filter((id) => only.has(id));
     if (agentIds.length === 0) return 0;
+    if (only !== undefined)
+      return deliverWokenRollout(this.options, this.releases, rolloutId, agentIds, HUB_ACTOR);
     const reading = this.store.getRollout(rolloutId);
     reading.catch(() => undefined);
     let sent = await this.woken.deliver(this.options, rolloutId, agentIds, HUB_ACTOR);

@@ -307,4 +307,24 @@ export const postgresMigrations: readonly string[] = [
   ALTER TABLE agents ADD COLUMN instance_remote TEXT;
   ALTER TABLE agent_first_claims ADD COLUMN remote TEXT;
   `,
+  // The deployments' reference check (migration 6) with its three NOT EXISTS joined by OR: the
+  // planner cannot turn those into joins, so it ran three index probes per inserted row, a third
+  // of a wave start's insert (1,000 rows: ~29 of ~83 ms) before the commit every hub waits for.
+  // A batch names one rollout and one release: each distinct one is checked once, and the agents
+  // as an anti-join (~10 ms; round 39, docs/benchmarks-history.md). Same refusals, same SQLSTATE.
+  `
+  CREATE OR REPLACE FUNCTION ship_deployments_added() RETURNS trigger LANGUAGE plpgsql AS $$
+  BEGIN
+    IF EXISTS (SELECT 1 FROM (SELECT DISTINCT rollout_id FROM added) d
+          WHERE NOT EXISTS (SELECT 1 FROM rollouts r WHERE r.id = d.rollout_id))
+        OR EXISTS (SELECT 1 FROM added d WHERE NOT EXISTS (SELECT 1 FROM agents a WHERE a.id = d.agent_id))
+        OR EXISTS (SELECT 1 FROM (SELECT DISTINCT desired_release FROM added) d
+          WHERE NOT EXISTS (SELECT 1 FROM releases l WHERE l.id = d.desired_release)) THEN
+      RAISE EXCEPTION 'a deployment names a rollout, agent or release that does not exist'
+        USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    RETURN NULL;
+  END
+  $$;
+  `,
 ];

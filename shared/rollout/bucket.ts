@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 
 export const BUCKETS = 10_000;
 
@@ -8,8 +8,9 @@ export const BUCKETS = 10_000;
  * The seed's Python used hash(), which is salted per process; this must never change.
  */
 export function bucketOf(rolloutId: string, agentId: string): number {
-  const digest = createHash("sha256").update(`${rolloutId}\0${agentId}`).digest();
-  return digest.readUInt32BE(0) % BUCKETS;
+  // One-shot, not a Hash object per call: a wave start hashes every agent of the fleet before the
+  // commit every hub waits for (10,000 agents: ~35 → ~15 ms of CPU, round 39). Same digest.
+  return hash("sha256", `${rolloutId}\0${agentId}`, "buffer").readUInt32BE(0) % BUCKETS;
 }
 
 /** Whether a bucket is covered by a cumulative percentage (0..100, fractions allowed). */

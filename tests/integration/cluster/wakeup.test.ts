@@ -19,6 +19,10 @@ const available = hasPostgres();
 /** What the wake-up asked this "hub" to do, in order. */
 interface Recorder {
   deliveries: (string | undefined)[];
+  /** Per delivery, the agents it was limited to (sorted), or undefined for a whole delivery. */
+  limits: (string[] | undefined)[];
+  /** Echoes this "hub" expects (its own creates), taken as echoOf is asked. */
+  echoes: Map<string, ReadonlySet<string>>;
   wakes: number;
   /** Agents it was asked to check: heard at once, while deliveries wait behind `block`. */
   checks: string[];
@@ -55,7 +59,7 @@ describe.skipIf(!available)("cluster wake-up (LISTEN/NOTIFY on real PostgreSQL)"
     await server?.stop();
   });
   beforeEach(() => {
-    seen = { deliveries: [], wakes: 0, checks: [] };
+    seen = { deliveries: [], limits: [], echoes: new Map(), wakes: 0, checks: [] };
   });
   afterEach(async () => {
     await wakeup?.close();
@@ -67,9 +71,15 @@ describe.skipIf(!available)("cluster wake-up (LISTEN/NOTIFY on real PostgreSQL)"
     wakeup = await startClusterWakeup(
       { url, log: memoryLogger(lines), resyncMs },
       {
-        async deliverPending(id) {
+        async deliverPending(id, only) {
           seen.deliveries.push(id);
+          seen.limits.push(only && [...only].sort());
           await seen.block;
+        },
+        echoOf(id) {
+          const echo = seen.echoes.get(id);
+          seen.echoes.delete(id);
+          return echo;
         },
         wakeEvents() {
           seen.wakes++;
@@ -121,6 +131,40 @@ describe.skipIf(!available)("cluster wake-up (LISTEN/NOTIFY on real PostgreSQL)"
     await admin`SELECT pg_notify('ship_rollout', 'marker')`;
     await eventually(() => deliveriesOf("marker") === 1, "the marker");
     expect(seen.deliveries).toEqual(["marker"]);
+  });
+
+  it("limits the echo of this hub's own create to the agents it names; another hub's later change is whole", async () => {
+    await start();
+    seen.echoes.set("ro7", new Set(["a2", "a1"]));
+    await store.insertRollout(rollout("ro7", "r1"));
+    await eventually(() => deliveriesOf("ro7") === 1, "the echo's delivery");
+    expect(seen.limits).toEqual([["a1", "a2"]]);
+    // The echo is taken once: the next commit on the rollout (another hub's advance) is not this hub's.
+    await store.updateRollout("ro7", { currentWave: 1, waveStartedAt: 20, updated: 20 });
+    await eventually(() => deliveriesOf("ro7") === 2, "the advance's delivery");
+    expect(seen.limits).toEqual([["a1", "a2"], undefined]);
+    expect(seen.wakes).toBe(2);
+    // One active rollout per app: this one ends before the next starts.
+    await store.updateRollout("ro7", { state: "completed", updated: 25 });
+    await eventually(() => deliveriesOf("ro7") === 3, "the completion's delivery");
+
+    // An echo folded with another hub's change while a delivery runs: one whole delivery answers both.
+    const hold = gate();
+    seen.block = hold.wait;
+    await admin`SELECT pg_notify('ship_rollout', 'busy')`;
+    await eventually(() => deliveriesOf("busy") === 1, "a delivery holding the queue");
+    seen.echoes.set("ro8", new Set(["a1"]));
+    await store.insertRollout(rollout("ro8", "r1"));
+    await store.updateRollout("ro8", { state: "paused", updated: 30 });
+    await admin`SELECT pg_notify('ship_check_now', 'heard')`;
+    await eventually(() => seen.checks.includes("heard"), "the notifications sent while delivery was held");
+    seen.block = undefined;
+    hold.open();
+    await eventually(() => deliveriesOf("ro8") === 1, "the folded delivery");
+    await admin`SELECT pg_notify('ship_rollout', 'marker')`;
+    await eventually(() => deliveriesOf("marker") === 1, "the marker");
+    expect(deliveriesOf("ro8")).toBe(1);
+    expect(seen.limits.at(seen.deliveries.indexOf("ro8"))).toBeUndefined();
   });
 
   it("folds a burst of wake-ups for one rollout into at most one more delivery", async () => {

@@ -152,6 +152,54 @@ for (const subject of subjects) {
       expect(onB.sent).toHaveLength(1);
     });
 
+    it("the wake-up of a cluster hub's own create delivers only what the create left pending for its agents", async () => {
+      // Hub A holds a1; a3 connects to it just after the create inserted its row pending.
+      await store.updateRollout("ro1", { state: "completed", updated: 2 });
+      await store.insertRelease(release("r2"));
+      const here = ["a1"];
+      const onA = new Connected(here);
+      const counted = countingDeploymentRows(store);
+      const hubA = new RolloutEngine({
+        store: counted.store,
+        channel: onA,
+        now: () => 1000,
+        offlineTimeoutMs: 60_000,
+        sharedPresence: true,
+      });
+      const spec = RolloutSpec.parse({ release: "r2", waves: [{ name: "all", percent: 100 }] });
+      const first = await hubA.create(spec, "op");
+      expect(onA.sent.map((s) => s.agentId)).toEqual(["a1"]);
+      here.push("a3");
+      // Its own NOTIFY: the agents the create left pending (a2's hub, and a3's, deliver the rest).
+      const echo = hubA.echoOf(first.id);
+      expect([...(echo ?? [])].sort()).toEqual(["a2", "a3"]);
+      const before = counted.calls.length;
+      expect(await hubA.deliverPending(first.id, echo)).toBe(1);
+      expect(onA.sent.map((s) => s.agentId)).toEqual(["a1", "a3"]);
+      // One mark for the one agent and no read of the rollout (a create owes no rollback); the
+      // release is read once per hub, as for any wake-up.
+      expect(counted.calls.slice(before)).toEqual(["markDueDeploymentsSent", "getRelease"]);
+      expect(await store.getDeployment(`${first.id}:a3`)).toMatchObject({ state: "sent", attempts: 1 });
+      expect(await store.getDeployment(`${first.id}:a2`)).toMatchObject({ state: "pending", attempts: 0 });
+      // Taken once: the next notification of that rollout is another commit's, delivered whole.
+      expect(hubA.echoOf(first.id)).toBeUndefined();
+
+      // A create that sent every due agent connected here: its echo asks the database nothing.
+      await store.updateRollout(first.id, { state: "completed", updated: 3 });
+      const second = await hubA.create(spec, "op");
+      const echoed = hubA.echoOf(second.id);
+      expect([...(echoed ?? [])]).toEqual(["a2"]);
+      const quiet = counted.calls.length;
+      expect(await hubA.deliverPending(second.id, echoed)).toBe(0);
+      expect(counted.calls.slice(quiet)).toEqual([]);
+      expect(
+        onA.sent
+          .filter((s) => s.message.type === "deploy" && s.message.deploymentId.startsWith(second.id))
+          .map((s) => s.agentId)
+          .sort(),
+      ).toEqual(["a1", "a3"]);
+    });
+
     it("a wake-up marks and sends in one statement, no transaction, and reads a release once per hub", async () => {
       // Hub A holds a1, hub B a2 and a3; A starts two rollouts of r2 one after the other.
       await store.updateRollout("ro1", { state: "completed", updated: 2 });
