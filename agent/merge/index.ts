@@ -38,10 +38,11 @@
 
 import { BadInputError } from "../../shared/errors.js";
 import type { FileRule, SectionStrategy } from "../../shared/manifest/schema.js";
+import { namedComment } from "./comment-names.js";
 import { withoutDeletedNotes } from "./deleted-notes.js";
 import { parseJson, renderJsonMerge } from "./json-format.js";
 import { holdsNoKey, holdsNoValue, keptKeys, keylessReleaseWarning } from "./keyless-release.js";
-import { commentLinesOf, commentsOf, lostCommentsWarning, namedComment } from "./lost-comments.js";
+import { commentLinesOf, commentsOf, lostCommentsWarning } from "./lost-comments.js";
 import { UNPARSABLE_REPLACED } from "./not-merged.js";
 import type { CopyRole } from "./parse-error.js";
 import {

@@ -46,6 +46,7 @@ import {
   usedAnchorsOnPath,
   valuesOf,
 } from "./yaml-anchors.js";
+import { namedInPair } from "./yaml-comment-lines.js";
 import { notesOfWhatStays } from "./yaml-expansion-notes.js";
 import { dropDoubledFirstNote, firstItemNote, placeFirstItemNote } from "./yaml-first-item-note.js";
 import { markFromRelease, withFoldedLines } from "./yaml-folded-blocks.js";
@@ -491,7 +492,7 @@ function applyEdit(
     const gone = lost.filter((c) => !keptAboveKey(own, value, c));
     if (gone.length > 0) {
       notes.push(
-        `${keyName(edit.path)}: the release's value replaced yours, and your comments inside it went with it (${gone.map((c) => `#${c.split("\n")[0]}`).join(", ")})`,
+        `${keyName(edit.path)}: the release's value replaced yours, and your comments inside it went with it (${namedInPair(user.text, own, gone).join(", ")})`,
       );
     }
     const anchor = usedAnchorOf(target, own.value);
