@@ -3,7 +3,7 @@
  * took away with their lines (comment-names.ts namedComment): the safety net and the renderer
  * (lost-comments.ts, yaml-format.ts) read them alike.
  */
-import { isNode, Lexer, type Pair } from "yaml";
+import { isNode, Lexer, type Node, type Pair, visit } from "yaml";
 import { type CommentLine, namedComment } from "./comment-names.js";
 
 /** The yaml lexer's one-character markers, which are not source text. */
@@ -49,3 +49,22 @@ export function namedInPair(text: string, pair: Pair<unknown, unknown>, gone: re
   });
 }
 
+/** What a note hangs on: a node, or a pair's key. */
+export interface NoteHolder {
+  commentBefore?: string | null;
+  comment?: string | null;
+}
+
+/** Where notes can hang in `node`: on it, on every node under it, on every pair's key, in order. */
+export function noteHolders(node: Node): NoteHolder[] {
+  const found: NoteHolder[] = [node];
+  visit(node, {
+    Node(_key, n) {
+      if (n !== node) found.push(n);
+    },
+    Pair(_key, pair) {
+      if (isNode(pair.key)) found.push(pair.key);
+    },
+  });
+  return found;
+}

@@ -46,7 +46,7 @@ import {
   usedAnchorsOnPath,
   valuesOf,
 } from "./yaml-anchors.js";
-import { namedInPair } from "./yaml-comment-lines.js";
+import { namedInPair, noteHolders } from "./yaml-comment-lines.js";
 import { notesOfWhatStays } from "./yaml-expansion-notes.js";
 import { dropDoubledFirstNote, firstItemNote, placeFirstItemNote } from "./yaml-first-item-note.js";
 import { markFromRelease, withFoldedLines } from "./yaml-folded-blocks.js";
@@ -806,22 +806,9 @@ function keptAboveKey(own: Pair, value: unknown, comment: string): boolean {
 function commentsIn(node: unknown): string[] {
   const found: string[] = [];
   if (!isNode(node)) return found;
-  const note = (n: unknown) => {
-    if (!isNode(n) && !isPair(n)) return;
-    const withComments = n as { comment?: string | null; commentBefore?: string | null };
-    for (const text of [withComments.commentBefore, withComments.comment]) {
+  for (const holder of noteHolders(node))
+    for (const text of [holder.commentBefore, holder.comment])
       if (text && !found.includes(text)) found.push(text);
-    }
-  };
-  note(node);
-  visit(node, {
-    Node(_key, n) {
-      if (n !== node) note(n);
-    },
-    Pair(_key, pair) {
-      note(pair.key);
-    },
-  });
   return found;
 }
 
