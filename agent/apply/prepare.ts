@@ -67,6 +67,28 @@ function installedWhole(input: PrepareInput, rel: string, current: string): stri
   return createHash("sha256").update(current).digest("hex") === indexed.sha256 ? current : undefined;
 }
 
+/**
+ * The sha256 of the last release copy that held keys, to stay the base when this release's holds
+ * none: the base the index names, or the copy ship installed whole (no merge rule until now) that the
+ * app still holds, saved as a base here. That one was recorded as the keyless copy itself, so the
+ * next release merged against nothing and kept every default it changed as the operator's.
+ */
+async function lastKeyedBase(
+  input: PrepareInput,
+  rel: string,
+  baseFile: string | undefined,
+  base: string | undefined,
+): Promise<string | undefined> {
+  const indexed = input.index?.files[rel];
+  if (indexed === undefined) return undefined;
+  if (indexed.merged)
+    return baseFile !== undefined && (await pathExists(baseFile)) ? indexed.sha256 : undefined;
+  // `base` is installedWhole()'s: the app's bytes, which are the installed copy's (indexed.sha256).
+  if (base === undefined) return undefined;
+  await writeFileAtomic(basePath(input.stateDir, indexed.sha256), base);
+  return indexed.sha256;
+}
+
 /** Whether the app's copy is byte for byte what the last merge wrote (the install index says so). */
 function writtenByShip(input: PrepareInput, rel: string, current: string): boolean {
   const written = input.index?.files[rel]?.installedSha256;
@@ -123,9 +145,8 @@ async function prepareMerge(
   // A release copy holding no key was not merged: the next release merges against the last copy
   // that held keys, so a default it changes follows it; against the keyless one (read as no earlier
   // copy) it was kept, reported as the operator's.
-  const lastBase = merged.releaseKeyless ? input.index?.files[step.rel] : undefined;
-  if (lastBase?.merged === true && baseFile !== undefined && (await pathExists(baseFile)))
-    keptBases.set(step.rel, lastBase.sha256);
+  const lastKeyed = merged.releaseKeyless ? await lastKeyedBase(input, step.rel, baseFile, base) : undefined;
+  if (lastKeyed !== undefined) keptBases.set(step.rel, lastKeyed);
   else await writeFileAtomic(basePath(input.stateDir, step.entry.sha256), incoming);
   const installedMode = input.app.files.get(step.rel)?.mode;
   if (merged.text === current && installedMode === mergedMode(step.entry.mode, installedMode)) {

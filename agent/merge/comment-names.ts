@@ -20,3 +20,21 @@ export function namesComment(warning: string, comment: string): boolean {
   }
   return false;
 }
+
+/** One comment of a copy, where it is. */
+export interface CommentLine {
+  /** The text after the `#`, trailing spaces dropped. */
+  comment: string;
+  /** 1-based, in the text given. */
+  line: number;
+  /** Where its `#` is in the text given. */
+  offset: number;
+}
+
+/**
+ * A comment as a WARNING names it: `# text (line N)`, N its line in the operator's copy before the
+ * merge (the update's backup holds it), so a comment written twice, or in a long file, is found.
+ */
+export function namedComment({ comment, line }: Omit<CommentLine, "offset">): string {
+  return `#${comment} (line ${line})`;
+}

@@ -12,8 +12,10 @@
  * whole-line note heads, the text a trailing one ends): one on a line the operator's copy has the
  * same note on is theirs. When that cannot tell them apart nothing is taken out.
  */
+
+import type { CommentLine } from "./comment-names.js";
 import type { MergeFormat } from "./index.js";
-import { type CommentLine, commentLinesOf, take, tally } from "./lost-comments.js";
+import { commentLinesOf, take, tally } from "./lost-comments.js";
 
 export function withoutDeletedNotes(
   format: MergeFormat,

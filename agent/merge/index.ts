@@ -38,10 +38,12 @@
 
 import { BadInputError } from "../../shared/errors.js";
 import type { FileRule, SectionStrategy } from "../../shared/manifest/schema.js";
+import { namedComment } from "./comment-names.js";
 import { withoutDeletedNotes } from "./deleted-notes.js";
 import { parseJson, renderJsonMerge } from "./json-format.js";
 import { holdsNoKey, holdsNoValue, keptKeys, keylessReleaseWarning } from "./keyless-release.js";
-import { commentLinesOf, commentsOf, lostCommentsWarning, namedComment } from "./lost-comments.js";
+import { listNoteEdits } from "./list-notes.js";
+import { commentLinesOf, commentsOf, lostCommentsWarning } from "./lost-comments.js";
 import { UNPARSABLE_REPLACED } from "./not-merged.js";
 import type { CopyRole } from "./parse-error.js";
 import {
@@ -305,7 +307,20 @@ function mergeNormalised(input: MergeInput): MergeResult {
       ],
     };
   }
-  const drawn = render(input, { user, release, base: baseCopy }, plan);
+  // Unchanged lists whose notes, left as shipped, the release rewrote are edited for their notes.
+  const noteEdits =
+    baseCopy === undefined
+      ? []
+      : listNoteEdits(input.format, plan, {
+          user: { text: input.current, parsed: user },
+          release: { text: input.incoming, parsed: release },
+          base: { text: input.base ?? "", parsed: baseCopy },
+        });
+  const drawn = render(
+    input,
+    { user, release, base: baseCopy },
+    noteEdits.length === 0 ? plan : { ...plan, edits: [...plan.edits, ...noteEdits] },
+  );
   // A merge that changes no value changes no byte; else the previous release's notes the operator
   // deleted stay deleted where the release's text brought them back (deleted-notes.ts).
   const rendered =

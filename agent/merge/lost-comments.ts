@@ -10,11 +10,11 @@
  * compared as a multiset of their texts, so moving one is not a loss and dropping one of two equal
  * ones is. JSON has no comments.
  */
-import { Lexer } from "yaml";
-import { namesComment } from "./comment-names.js";
+import { type CommentLine, namedComment, namesComment } from "./comment-names.js";
 import type { MergeFormat } from "./index.js";
 import { REWRITE_WARNING } from "./toml-format.js";
 import { tomlCommentLines } from "./toml-scan.js";
+import { yamlCommentLines } from "./yaml-comment-lines.js";
 import { REBUILD_WARNING_START } from "./yaml-format.js";
 
 /** The text of each comment after its `#`, trailing spaces dropped; [] for JSON. */
@@ -22,42 +22,10 @@ export function commentsOf(format: MergeFormat, text: string): string[] {
   return commentLinesOf(format, text).map(({ comment }) => comment);
 }
 
-export interface CommentLine {
-  /** The text after the `#`, trailing spaces dropped. */
-  comment: string;
-  /** 1-based, in the text given. */
-  line: number;
-  /** Where its `#` is in the text given. */
-  offset: number;
-}
-
-/** The yaml lexer's one-character markers, which are not source text. */
-const LEXER_MARKERS = new Set(["\x02", "\x18", "\x1f"]);
-
 /** Each comment of `text` with its line; [] for JSON. */
 export function commentLinesOf(format: MergeFormat, text: string): CommentLine[] {
   if (format === "toml") return tomlCommentLines(text);
-  if (format === "json") return [];
-  // The YAML lexer gives each comment as its own token (never one inside a quoted or block scalar);
-  // the tokens are the source's text in order, apart from one-character markers that hold no newline.
-  const found: CommentLine[] = [];
-  let line = 1;
-  let offset = 0;
-  for (const token of new Lexer().lex(text)) {
-    if (LEXER_MARKERS.has(token)) continue;
-    if (token.startsWith("#")) found.push({ comment: token.slice(1).trimEnd(), line, offset });
-    for (let at = token.indexOf("\n"); at !== -1; at = token.indexOf("\n", at + 1)) line++;
-    offset += token.length;
-  }
-  return found;
-}
-
-/**
- * A comment as a WARNING names it: `# text (line N)`, N its line in the operator's copy before the
- * merge (the update's backup holds it), so a comment written twice, or in a long file, is found.
- */
-export function namedComment({ comment, line }: Omit<CommentLine, "offset">): string {
-  return `#${comment} (line ${line})`;
+  return format === "json" ? [] : yamlCommentLines(text);
 }
 
 /**

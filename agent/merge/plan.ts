@@ -48,6 +48,12 @@ export interface MergePlan {
    * strategy gave the release's value (or removal) the last word.
    */
   overwritten: Overwritten[];
+  /**
+   * Lists (TOML arrays and `[[arrays]]`, YAML lists) whose values neither the user nor the release
+   * changed since the previous release's copy, under preserve_user: the release may have rewritten
+   * notes in them that the user left as shipped (list-notes.ts).
+   */
+  unchangedLists: string[][];
 }
 
 /** A value of the user's the release's took over, and the strategy that decided it. */
@@ -99,6 +105,7 @@ export function emptyPlan(): MergePlan {
     reshaped: [],
     listsBothChanged: [],
     overwritten: [],
+    unchangedLists: [],
   };
 }
 
@@ -138,7 +145,12 @@ class MergeWalker {
       }
       return;
     }
-    if (sameValue(user, release)) return;
+    if (sameValue(user, release)) {
+      const untouched = this.threeWay && base !== ABSENT && sameValue(user, base);
+      if (untouched && Array.isArray(user) && policy.kind === "preserve_user")
+        this.plan.unchangedLists.push(path);
+      return;
+    }
     if (this.userWins(user, base, policy) || this.keepsInside(path, user, base, policy)) {
       this.record("kept", path);
       // `port = 80` the release made `[port]`, a string made a list: kept as a plain `kept`, though

@@ -8,8 +8,9 @@
  * password would land in the log). Pure: the caller reads the copies and says where the old one is.
  */
 import type { MergeReport } from "../../shared/protocol/messages.js";
+import { type CommentLine, namedComment } from "./comment-names.js";
 import { type MergeFormat, parserFor } from "./index.js";
-import { type CommentLine, commentLinesOf, namedComment } from "./lost-comments.js";
+import { commentLinesOf } from "./lost-comments.js";
 import { planMerge } from "./plan.js";
 import { normaliseReleaseText, normaliseServerText, textFormOf } from "./text-form.js";
 import { ABSENT, type Maybe } from "./values.js";

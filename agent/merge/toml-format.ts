@@ -7,12 +7,13 @@
 import { TomlError } from "smol-toml";
 import { errorMessage } from "../../shared/errors.js";
 import { applyEditsToValue } from "./apply-plain.js";
+import { namedComment } from "./comment-names.js";
 import { checkBracketNesting, checkValueNesting } from "./nesting.js";
 import { type CopyRole, parseFailure } from "./parse-error.js";
 import type { MergeEdit } from "./plan.js";
 import { arrayBlocks, elementBlocks, startsWith, type TomlSide } from "./toml-blocks.js";
 import { pairElements } from "./toml-element-pairing.js";
-import { scanToml, tomlComments } from "./toml-scan.js";
+import { scanToml, tomlCommentLines, tomlComments } from "./toml-scan.js";
 import { editTomlText } from "./toml-text-edit.js";
 import { readTomlValues, writeTomlValues } from "./toml-value-text.js";
 import { isTable, keyName, sameValue, valueAt } from "./values.js";
@@ -140,7 +141,12 @@ export function renderTomlMerge(
   };
 }
 
-/** Comments inside values the release replaced whole (a multi-line array, [[blocks]]) go with them: said. */
+/**
+ * Comments inside values the release replaced whole (a multi-line array, [[blocks]]) go with them:
+ * said, each with its line in the operator's copy (lost-comments.ts namedComment), as the safety
+ * net names the comments it finds; a WARNING naming one of two like notes without it could not be
+ * followed.
+ */
 function replacedComments(
   userText: string,
   user: unknown,
@@ -152,16 +158,31 @@ function replacedComments(
   const side = { text: userText, value: user, layout: scanToml(userText) };
   // A comment the previous release shipped, replaced by the release's new note, is no loss of yours.
   const kept = new Set([...tomlComments(result), ...(baseText === undefined ? [] : tomlComments(baseText))]);
+  const lines = tomlCommentLines(userText);
   const warnings: string[] = [];
-  const said = new Set<string>();
+  // By place: of two like notes on two dropped elements, each is named, at its line.
+  const said = new Set<number>();
+  /** The user's comments in `[start, end)` of their text that went and no warning named yet. */
+  const goneIn = (start: number, end: number): string => {
+    // A bare `#` line carries nothing to lose, as the safety net counts it (lost-comments.ts).
+    const gone = lines.filter(
+      (c) =>
+        c.offset >= start &&
+        c.offset < end &&
+        c.comment.trim() !== "" &&
+        !kept.has(c.comment) &&
+        !said.has(c.offset),
+    );
+    for (const c of gone) said.add(c.offset);
+    return gone.map(namedComment).join(", ");
+  };
   for (const edit of edits) {
     const dropped = droppedElements(side, release, edit.path);
-    for (const { label, text } of dropped ?? []) {
-      const gone = tomlComments(text).filter((c) => !kept.has(c) && !said.has(c));
-      for (const c of gone) said.add(c);
-      if (gone.length > 0)
+    for (const { label, start, end } of dropped ?? []) {
+      const gone = goneIn(start, end);
+      if (gone !== "")
         warnings.push(
-          `${keyName(edit.path)}: the release dropped your element ${label}, and your comments on it went with it (${gone.map((c) => `#${c}`).join(", ")})`,
+          `${keyName(edit.path)}: the release dropped your element ${label}, and your comments on it went with it (${gone})`,
         );
     }
     const entry = side.layout.entries.find((e) => e.path !== undefined && startsWith(edit.path, e.path));
@@ -169,12 +190,13 @@ function replacedComments(
     const holder = entry?.path !== undefined && entry.path.length < edit.path.length ? entry.path : undefined;
     if (edit.kind !== "set" && holder === undefined) continue;
     const stretches = entry
-      ? [userText.slice(entry.valueStart, entry.valueEnd)]
-      : (arrayBlocks(side, edit.path) ?? []).map((b) => userText.slice(b.headerStart, b.contentEnd));
-    const gone = stretches.flatMap(tomlComments).filter((c) => !kept.has(c) && !said.has(c));
-    if (gone.length === 0) continue;
-    for (const c of gone) said.add(c);
-    const comments = gone.map((c) => `#${c}`).join(", ");
+      ? [{ start: entry.valueStart, end: entry.valueEnd }]
+      : (arrayBlocks(side, edit.path) ?? []).map((b) => ({ start: b.headerStart, end: b.contentEnd }));
+    const comments = stretches
+      .map(({ start, end }) => goneIn(start, end))
+      .filter((gone) => gone !== "")
+      .join(", ");
+    if (comments === "") continue;
     warnings.push(
       holder === undefined
         ? `${keyName(edit.path)}: the release's value replaced yours, and your comments inside it went with it (${comments})`
@@ -186,14 +208,15 @@ function replacedComments(
 
 /**
  * The user's `[[path]]` elements the release has none of (paired as the text edit pairs them), each
- * with its text from the comments above its header and a label naming it (`module = "b.*"`, else
- * its place): a dropped element's comments went with it, not with a value the release replaced.
+ * with where it is in the user's text, from the comments above its header, and a label naming it
+ * (`module = "b.*"`, else its place): a dropped element's comments went with it, not with a value
+ * the release replaced.
  */
 function droppedElements(
   side: TomlSide,
   release: unknown,
   path: readonly string[],
-): { label: string; text: string }[] | undefined {
+): { label: string; start: number; end: number }[] | undefined {
   const blocks = arrayBlocks(side, path);
   const spans = blocks === undefined ? undefined : elementBlocks(side, blocks, path);
   const [mine, theirs] = [valueAt(side.value, path), valueAt(release, path)];
@@ -207,7 +230,7 @@ function droppedElements(
     const element = mine[u];
     const named = id !== undefined && isTable(element) ? element[id] : undefined;
     const label = named === undefined ? `#${u + 1}` : `${id} = ${JSON.stringify(named)}`;
-    return [{ label, text: side.text.slice(span.start, span.contentEnd) }];
+    return [{ label, start: span.start, end: span.contentEnd }];
   });
 }
 

@@ -4,6 +4,7 @@
  * (keys, extents of values); smol-toml remains the parser of record, and every edited text is
  * parsed again and compared before it is used (toml-text-edit.ts).
  */
+import type { CommentLine } from "./comment-names.js";
 
 export interface TomlHeader {
   kind: "table" | "array";
@@ -227,8 +228,8 @@ export function tomlComments(text: string): string[] {
 }
 
 /** Each comment's text after its `#` (trailing spaces dropped) with its line (1-based) and offset in `text`. */
-export function tomlCommentLines(text: string): { comment: string; line: number; offset: number }[] {
-  const found: { comment: string; line: number; offset: number }[] = [];
+export function tomlCommentLines(text: string): CommentLine[] {
+  const found: CommentLine[] = [];
   let line = 1;
   let i = 0;
   while (i < text.length) {

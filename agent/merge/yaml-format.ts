@@ -46,9 +46,11 @@ import {
   usedAnchorsOnPath,
   valuesOf,
 } from "./yaml-anchors.js";
+import { namedInPair, noteHolders } from "./yaml-comment-lines.js";
 import { notesOfWhatStays } from "./yaml-expansion-notes.js";
 import { dropDoubledFirstNote, firstItemNote, placeFirstItemNote } from "./yaml-first-item-note.js";
 import { markFromRelease, withFoldedLines } from "./yaml-folded-blocks.js";
+import { rewrittenNote, rewrittenNotesInside } from "./yaml-item-notes.js";
 import { type ReplaceInStyle, shapeChangedItems } from "./yaml-item-shape.js";
 import { checkYamlNesting } from "./yaml-nesting.js";
 import { numbersAsSpelled, spellNumbers } from "./yaml-numbers.js";
@@ -491,7 +493,7 @@ function applyEdit(
     const gone = lost.filter((c) => !keptAboveKey(own, value, c));
     if (gone.length > 0) {
       notes.push(
-        `${keyName(edit.path)}: the release's value replaced yours, and your comments inside it went with it (${gone.map((c) => `#${c.split("\n")[0]}`).join(", ")})`,
+        `${keyName(edit.path)}: the release's value replaced yours, and your comments inside it went with it (${namedInPair(user.text, own, gone).join(", ")})`,
       );
     }
     const anchor = usedAnchorOf(target, own.value);
@@ -719,23 +721,6 @@ function shippedItem(base: unknown, like: (item: unknown) => boolean): Node | un
 }
 
 /**
- * A note on a list item the release keeps, above it (`commentBefore`) or after it on its line
- * (`comment`): the user's, unless it is still the previous release's (left as shipped) and the
- * release writes another there; then the release's, as a key whose note the release rewrote gets it
- * (yaml-shipped-comments.ts). The user's stale one was kept over it, in either place.
- */
-function rewrittenNote(
-  mine: Node,
-  theirs: unknown,
-  shipped: Node | undefined,
-  place: "commentBefore" | "comment",
-): string | null | undefined {
-  const their = isNode(theirs) ? theirs[place] : undefined;
-  const asShipped = shipped !== undefined && mine[place] && mine[place] === shipped[place];
-  return asShipped && their && their !== mine[place] ? their : mine[place];
-}
-
-/**
  * A mapping or list item the release keeps whole (a Kubernetes container, a compose volume entry)
  * is the user's item, comments and spellings inside it included; one the release changed (a
  * container's image bumped) is the user's item edited to its values. Where the user's first item
@@ -769,6 +754,7 @@ function keepCollectionItems(
     const kept = mine.clone() as YAMLMap | YAMLSeq;
     const shipped = shippedItem(base, (b) => (isMap(b) || isSeq(b)) && sameValue(b.toJSON(), item.toJSON()));
     kept.commentBefore = rewrittenNote(mine, item, shipped, "commentBefore");
+    rewrittenNotesInside(kept, item, shipped);
     value.items[index] = kept;
     moved.push(...commentsIn(mine));
   });
@@ -820,22 +806,9 @@ function keptAboveKey(own: Pair, value: unknown, comment: string): boolean {
 function commentsIn(node: unknown): string[] {
   const found: string[] = [];
   if (!isNode(node)) return found;
-  const note = (n: unknown) => {
-    if (!isNode(n) && !isPair(n)) return;
-    const withComments = n as { comment?: string | null; commentBefore?: string | null };
-    for (const text of [withComments.commentBefore, withComments.comment]) {
+  for (const holder of noteHolders(node))
+    for (const text of [holder.commentBefore, holder.comment])
       if (text && !found.includes(text)) found.push(text);
-    }
-  };
-  note(node);
-  visit(node, {
-    Node(_key, n) {
-      if (n !== node) note(n);
-    },
-    Pair(_key, pair) {
-      note(pair.key);
-    },
-  });
   return found;
 }
 

@@ -64,3 +64,28 @@ export async function updateOverEdits(
   expect(run.code, run.stderr).toBe(0);
   return { run, read: (name) => readFile(join(app.appDir, name), "utf8") };
 }
+
+/** One config under a merge rule through the merge tests' story (updateOverEdits). */
+export interface MergedFileStory {
+  action: string;
+  file: string;
+  v1: string;
+  v2: string;
+}
+
+/**
+ * updateOverEdits for one config whose rule is `action` in both releases: v1, the operator's copy
+ * `edited` (none: left as installed), then v2.
+ */
+export function updateMergedFile(
+  app: LocalApp,
+  { action, file, v1, v2 }: MergedFileStory,
+  edited?: string,
+): ReturnType<typeof updateOverEdits> {
+  const manifest = (version: string) => `version: "${version}"\nfiles:\n  "${file}": { action: ${action} }\n`;
+  return updateOverEdits(app, manifest, {
+    v1: { [file]: v1 },
+    edited: edited === undefined ? {} : { [file]: edited },
+    v2: { [file]: v2 },
+  });
+}

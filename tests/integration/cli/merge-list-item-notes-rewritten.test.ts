@@ -2,15 +2,16 @@
  * A note the previous release shipped on a list item the release keeps, left as shipped, that the
  * release rewrote: the YAML note above an item now takes the release's words (3b14b1af), but the
  * neighbouring forms still keep the previous release's stale note and lose the new one — a YAML note
- * after the item (`- b  # old note`, on any item), a TOML array item's note above or after it, and
- * the notes of a TOML `[[array]]` element (above its header, above or after its keys). A note the
- * operator wrote there stays theirs.
+ * after the item (`- b  # old note`, on any item), a YAML mapping item's notes on its keys (`- name: a
+ * # old note`, which the yaml library hangs on the value, not the item), a TOML array item's note
+ * above or after it, and the notes of a TOML `[[array]]` element (above its header, above or after
+ * its keys). A note the operator wrote there stays theirs.
  * Met by an operator who never touched the file: the release's new notes never arrive. README: a
  * comment still as the previous release shipped it, where the release writes a new note, is the
  * release's (as a key's `port = 8080  # was 80` is).
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type LocalApp, localApp, updateOverEdits } from "./local-app.js";
+import { type LocalApp, localApp, updateMergedFile } from "./local-app.js";
 
 const cases = [
   {
@@ -26,6 +27,42 @@ const cases = [
     file: "config.yaml",
     v1: "hosts:\n  - a  # old note\n  - b\n",
     v2: "hosts:\n  - a  # new note\n  - b\n  - c\n",
+  },
+  // A mapping item's notes: the yaml library hangs them on the value or key inside the item.
+  {
+    what: "YAML, after a mapping item's first key",
+    action: "merge_yaml",
+    file: "config.yaml",
+    v1: "servers:\n  - name: a  # old note\n    port: 1\n  - name: b\n    port: 2\n",
+    v2: "servers:\n  - name: a  # new note\n    port: 1\n  - name: b\n    port: 2\n  - name: c\n    port: 3\n",
+  },
+  {
+    what: "YAML, after a mapping item's second key",
+    action: "merge_yaml",
+    file: "config.yaml",
+    v1: "servers:\n  - name: a\n    port: 1\n  - name: b\n    port: 2  # old note\n",
+    v2: "servers:\n  - name: a\n    port: 1\n  - name: b\n    port: 2  # new note\n  - name: c\n    port: 3\n",
+  },
+  {
+    what: "YAML, above a mapping item's second key",
+    action: "merge_yaml",
+    file: "config.yaml",
+    v1: "servers:\n  - name: a\n    # old note\n    port: 1\n  - name: b\n    port: 2\n",
+    v2: "servers:\n  - name: a\n    # new note\n    port: 1\n  - name: b\n    port: 2\n  - name: c\n    port: 3\n",
+  },
+  {
+    what: "YAML, after a flow mapping item",
+    action: "merge_yaml",
+    file: "config.yaml",
+    v1: "servers:\n  - {name: a}  # old note\n  - {name: b}\n",
+    v2: "servers:\n  - {name: a}  # new note\n  - {name: b}\n  - {name: c}\n",
+  },
+  {
+    what: "YAML, after an item of a list inside a mapping item",
+    action: "merge_yaml",
+    file: "config.yaml",
+    v1: "servers:\n  - name: a\n    tags:\n      - x  # old note\n  - name: b\n",
+    v2: "servers:\n  - name: a\n    tags:\n      - x  # new note\n  - name: b\n  - name: c\n",
   },
   {
     what: "TOML, above the second item",
@@ -92,18 +129,10 @@ describe("a shipped note on a kept list item that the release rewrote", () => {
   });
   afterEach(() => app.cleanup());
 
-  for (const { what, action, file, v1, v2 } of cases) {
+  for (const story of cases) {
+    const { what, file } = story;
     /** The merged copy after v2, over v1 as shipped or with the operator's `edited` copy. */
-    const mergedOver = async (edited?: string) => {
-      const manifest = (version: string) =>
-        `version: "${version}"\nfiles:\n  "${file}": { action: ${action} }\n`;
-      const { read } = await updateOverEdits(app, manifest, {
-        v1: { [file]: v1 },
-        edited: edited === undefined ? {} : { [file]: edited },
-        v2: { [file]: v2 },
-      });
-      return read(file);
-    };
+    const mergedOver = async (edited?: string) => (await updateMergedFile(app, story, edited)).read(file);
 
     it(`${what}: the untouched copy takes the release's note`, async () => {
       const merged = await mergedOver();
@@ -113,7 +142,7 @@ describe("a shipped note on a kept list item that the release rewrote", () => {
     });
 
     it(`${what}: a note the operator wrote there stays theirs`, async () => {
-      const merged = await mergedOver(v1.replace("# old note", "# ops note"));
+      const merged = await mergedOver(story.v1.replace("# old note", "# ops note"));
       expect(merged).toContain("# ops note");
       expect(merged).not.toContain("# old note");
       expect(merged).toContain("c");

@@ -6,7 +6,7 @@
  * file saved with a byte-order mark and CRLF line endings, and in a multi-line string before it.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type LocalApp, localApp, updateOverEdits } from "./local-app.js";
+import { type LocalApp, localApp, updateMergedFile } from "./local-app.js";
 
 const windows = (text: string) => `\uFEFF${text.replaceAll("\n", "\r\n")}`;
 
@@ -44,19 +44,88 @@ describe("a WARNING naming the operator's comments a merge took away", () => {
       ["BOM and CRLF", windows],
     ] as const) {
       it(`${action}, ${form}: names each comment with its line in the operator's copy`, async () => {
-        const manifest = (version: string) =>
-          `version: "${version}"\nfiles:\n  "${file}": { action: ${action} }\n`;
-        const { run, read } = await updateOverEdits(app, manifest, {
-          v1: { [file]: v1 },
-          edited: { [file]: written(mine) },
-          v2: { [file]: v2 },
-        });
+        const { run, read } = await updateMergedFile(app, { action, file, v1, v2 }, written(mine));
         const merged = await read(file);
         expect(merged).toContain("ops: do not raise");
         expect(merged).not.toMatch(/max/);
         expect(run.stderr).toContain(
           `myapp: WARNING: merge of ${file}: your comments went with the keys the merge removed (${removed}): # ops: do not raise (line ${at})`,
         );
+      });
+    }
+  }
+});
+
+/**
+ * The WARNINGs the renderers write while they rebuild a value named the comments that went without
+ * their line, where the safety net's named it: a dropped TOML `[[array]]` element, a TOML value or
+ * inline table written anew, a YAML value the release replaced whole. Each now names the line in the
+ * operator's copy too; of two like notes, each is named at its own line (the second one went unsaid).
+ */
+const rebuilt = [
+  {
+    what: "dropped [[array]] elements",
+    action: "merge_toml",
+    file: "config.toml",
+    v1: '[[upstream]]\nname = "app"\nport = 3000\n\n[[upstream]]\nname = "admin"\nport = 4000\n\n[[upstream]]\nname = "metrics"\nport = 9090\n',
+    mine: '[[upstream]]\nname = "app"\nport = 3000\n\n# ops: vpn only\n[[upstream]]\nname = "admin"\nport = 4000\n\n# ops: vpn only\n[[upstream]]\nname = "metrics"\nport = 9090\n',
+    v2: '[[upstream]]\nname = "app"\nport = 3000\n\n[[upstream]]\nname = "web"\nport = 80\n',
+    warnings: [
+      'upstream: the release dropped your element name = "admin", and your comments on it went with it (# ops: vpn only (line 5))',
+      'upstream: the release dropped your element name = "metrics", and your comments on it went with it (# ops: vpn only (line 10))',
+    ],
+  },
+  {
+    what: "a TOML array replaced whole",
+    action: "merge_toml",
+    file: "config.toml",
+    v1: "# app\nx = 1\narr = [1, 2]\n",
+    mine: "# app\nx = 1\narr = [\n  1, # ops: one\n  2,\n]\n",
+    v2: "# app\nx = 1\narr = [3]\n",
+    warnings: [
+      "arr: the release's value replaced yours, and your comments inside it went with it (# ops: one (line 4))",
+    ],
+  },
+  {
+    what: "a TOML inline table written anew",
+    action: "merge_toml",
+    file: "config.toml",
+    v1: "x = 1\nt = { a = [1] }\n",
+    mine: "x = 1\nt = { a = [\n  1, # one\n] }\n",
+    v2: "x = 1\nt = { a = [1], b = 2 }\n",
+    warnings: [
+      "t: the inline table was written anew to change t.b, and your comments inside it went with it (# one (line 3))",
+    ],
+  },
+  {
+    what: "a YAML value replaced whole",
+    action: "merge_yaml",
+    file: "config.yaml",
+    v1: 'x: 1\nports:\n  - "80:80"\n  - "8080:8080"\n',
+    mine: 'x: 1  # ops: debug port\nports:\n  - "80:80"   # http\n  # ops: debug port\n  - "8080:8080"\n',
+    v2: 'x: 1\nports:\n  - "443:443"\n  - "80:80"\n',
+    warnings: [
+      "ports: the release's value replaced yours, and your comments inside it went with it (# ops: debug port (line 4))",
+    ],
+  },
+];
+
+describe("a WARNING a rebuilt value writes about the operator's comments that went with it", () => {
+  let app: LocalApp;
+  beforeEach(async () => {
+    app = await localApp();
+  });
+  afterEach(() => app.cleanup());
+
+  for (const { what, action, file, v1, mine, v2, warnings } of rebuilt) {
+    for (const [form, written] of [
+      ["LF", (text: string) => text],
+      ["BOM and CRLF", windows],
+    ] as const) {
+      it(`${what}, ${form}: names each comment with its line in the operator's copy`, async () => {
+        const { run } = await updateMergedFile(app, { action, file, v1, v2 }, written(mine));
+        const said = run.stderr.split("\n").filter((line) => line.includes(`WARNING: merge of ${file}:`));
+        expect(said).toEqual(warnings.map((w) => expect.stringContaining(`merge of ${file}: ${w}`)));
       });
     }
   }

@@ -52,4 +52,31 @@ describe("a release that starts to merge a config ship installed whole", () => {
     const [merge] = (JSON.parse(run.stdout) as RunJson).apps[0]?.merges ?? [];
     expect(merge).toMatchObject({ kept: ["db.host", "db.pool"], added: ["db.timeout"], updated: [] });
   });
+
+  // A release that adds the rule with a copy holding no key is not merged; the next one merged
+  // against that empty copy (recorded as its base), so the operator who never touched the file kept
+  // the old default, reported as theirs. It merges against the copy ship installed whole.
+  for (const [what, keyless] of [
+    ["0 bytes", ""],
+    ["an empty mapping", "db: {}\n"],
+  ] as const) {
+    it(`a keyless copy (${what}) with the new rule: the release after it merges against the copy installed whole`, async () => {
+      const manifest = (version: string) =>
+        `version: "${version}"\nfiles:\n  config.yaml: {action: merge_yaml}\n`;
+      await app.release("v2", manifest("2.0.0"), { "config.yaml": keyless });
+      const empty = await runShip(["--config", app.config]);
+      expect(empty.code, empty.stderr).toBe(0);
+      expect(empty.stderr).toContain("merge of config.yaml: the release's copy holds no keys");
+      await app.release("v3", manifest("3.0.0"), {
+        "config.yaml": "db:\n  host: localhost\n  pool: 10\n  timeout: 3\n",
+      });
+      const run = await runShip(["--config", app.config, "--json"]);
+      expect(run.code, run.stderr).toBe(0);
+      const [merge] = (JSON.parse(run.stdout) as RunJson).apps[0]?.merges ?? [];
+      expect(merge).toMatchObject({ kept: [], added: ["db.timeout"], updated: ["db.pool"] });
+      expect(await readFile(join(app.appDir, "config.yaml"), "utf8")).toBe(
+        "db:\n  host: localhost\n  pool: 10\n  timeout: 3\n",
+      );
+    });
+  }
 });

@@ -10,20 +10,21 @@ import { mergeConfigFile } from "../../../agent/merge/index.js";
 const merge = (base: string, current: string, incoming: string) =>
   mergeConfigFile({ format: "yaml", fileName: "c.yaml", base, current, incoming, strategy: "preserve_user" });
 
-const comments = "the release's value replaced yours, and your comments inside it went with it (# main)";
+const comments = (line: number) =>
+  `the release's value replaced yours, and your comments inside it went with it (# main (line ${line}))`;
 
 describe("lines of a value the release made a single value", () => {
   it("a mapping: gone, not said to have lost their layout", () => {
     const base = "a: 1\ndb:\n  host: x\n  port: 1\nz: 2\n";
     const result = merge(base, base.replace("db:\n", "db: # main\n"), "a: 1\ndb: pg://\nz: 2\n");
     expect(result.text).toBe("a: 1\ndb: pg://\nz: 2\n");
-    expect(result.warnings).toEqual([`db: ${comments}`]);
+    expect(result.warnings).toEqual([`db: ${comments(2)}`]);
   });
 
   it("a list: the same", () => {
     const result = merge("h:\n  - a\n", "h: # main\n  - a\n", "h: b\n");
     expect(result.text).toBe("h: b\n");
-    expect(result.warnings).toEqual([`h: ${comments}`]);
+    expect(result.warnings).toEqual([`h: ${comments(1)}`]);
   });
 
   it("a line the merge did rewrite is still named", () => {

@@ -24,7 +24,7 @@ describe("a dropped middle element", () => {
         `${el(key, "a", "x = 1\n")}\n# ops: c\n[[r]]\n${key} = "c"  # ops: c line\nx = 3\ny = 4\n`,
       );
       expect(result.warnings).toEqual([
-        `r: the release dropped your element ${key} = "b", and your comments on it went with it (# ops: b, # ops: b line)`,
+        `r: the release dropped your element ${key} = "b", and your comments on it went with it (# ops: b (line 5), # ops: b line (line 7))`,
       ]);
     });
   }
@@ -74,7 +74,7 @@ describe("a banner right above the first element (no blank line)", () => {
     const result = merge(base, current, `${banner}${b}`);
     expect(result.text).toBe(`${banner}${b}`);
     expect(result.warnings).toEqual([
-      'endpoints: the release dropped your element name = "a", and your comments on it went with it (# ops: a)',
+      'endpoints: the release dropped your element name = "a", and your comments on it went with it (# ops: a (line 2))',
     ]);
   });
 

@@ -173,7 +173,7 @@ describe("TOML merges keep the form of files edited by hand", () => {
     );
     expect(result.updated).toEqual(["project.dependencies"]);
     expect(result.warnings).toEqual([
-      "project.dependencies: the release's value replaced yours, and your comments inside it went with it (# pinned for CVE-2023-32681)",
+      "project.dependencies: the release's value replaced yours, and your comments inside it went with it (# pinned for CVE-2023-32681 (line 3))",
     ]);
     const again = mergeToml(result.text, incoming, { base: incoming });
     expect(again.text).toBe(result.text);
@@ -276,7 +276,7 @@ describe("TOML merges keep the form of files edited by hand", () => {
     // is the user's, edited to its values, so its comment stays.
     expect(result.text).toBe("arr = [\n  3,\n]\n[[s]]\nn = 3 # first\n");
     expect(result.warnings).toEqual([
-      "arr: the release's value replaced yours, and your comments inside it went with it (# one)",
+      "arr: the release's value replaced yours, and your comments inside it went with it (# one (line 2))",
     ]);
   });
 
@@ -341,7 +341,7 @@ describe("TOML merges keep the form of files edited by hand", () => {
     const result = mergeToml("t = { a = [\n  1, # one\n] }\n", "t = { a = [1], b = 2 }\n");
     expect(result.text).toBe("t = { a = [1], b = 2 }\n");
     expect(result.warnings).toEqual([
-      "t: the inline table was written anew to change t.b, and your comments inside it went with it (# one)",
+      "t: the inline table was written anew to change t.b, and your comments inside it went with it (# one (line 2))",
     ]);
   });
 
@@ -728,7 +728,7 @@ describe("TOML: the first [[array]] element dropped by the release", () => {
     });
     expect(own.text).toBe(incoming);
     expect(own.warnings).toEqual([
-      'upstream: the release dropped your element name = "admin", and your comments on it went with it (# ops: admin only from VPN)',
+      'upstream: the release dropped your element name = "admin", and your comments on it went with it (# ops: admin only from VPN (line 3))',
     ]);
     const banner = base.replace("# the admin upstream\n", "# upstreams\n\n");
     expect(mergeToml(banner, incoming, { base: banner }).text).toBe(

@@ -73,7 +73,7 @@ describe("YAML merges keep the layout of the user's lines", () => {
     const result = merge(current, 'ports:\n  - "443:443"\n  - "80:80"\nx: 1\n', base);
     expect(result.text).toBe('ports:\n  - "443:443"\n  - "80:80"   # http\n  # - "9090:9090"\nx: 1\n');
     expect(result.warnings).toEqual([
-      "ports: the release's value replaced yours, and your comments inside it went with it (# ops: debug port, remove after INC-7)",
+      "ports: the release's value replaced yours, and your comments inside it went with it (# ops: debug port, remove after INC-7 (line 3))",
     ]);
     // Merged again (nothing changed since), nothing moves.
     const again = merge(
@@ -283,7 +283,7 @@ describe("YAML merges keep the layout of the user's lines", () => {
     expect(plain.text).toContain("  - name: web\n    # new in 2\n    image: web:2\n");
     // Only the comment of the item the release dropped goes, named.
     expect(result.warnings).toEqual([
-      "containers: the release's value replaced yours, and your comments inside it went with it (# going away)",
+      "containers: the release's value replaced yours, and your comments inside it went with it (# going away (line 10))",
     ]);
     expect(merge(result.text, incoming, incoming).text).toBe(result.text);
   });
@@ -364,7 +364,7 @@ describe("YAML merges keep the layout of the user's lines", () => {
     // The comment after a scalar turned mapping stays, above its key (see below).
     expect(result.text).toBe("hosts:\n  - name: c\n# was scalar\nport:\n  http: 80\n");
     expect(result.warnings).toEqual([
-      "hosts: the release's value replaced yours, and your comments inside it went with it (# first)",
+      "hosts: the release's value replaced yours, and your comments inside it went with it (# first (line 2))",
     ]);
   });
 });
@@ -604,7 +604,7 @@ describe("YAML: a list the release replaces, holding a comment of the user's", (
     const result = merge(base.replace("- a", "- a  # mine"), incoming, base);
     expect(result.text).toBe(incoming);
     expect(result.warnings).toEqual([
-      "x: the release's value replaced yours, and your comments inside it went with it (# mine)",
+      "x: the release's value replaced yours, and your comments inside it went with it (# mine (line 2))",
     ]);
   });
 });
