@@ -9,8 +9,9 @@
  * comment still as the previous release shipped it, where the release writes a new note, is the
  * release's (as a key's `port = 8080  # was 80` is).
  */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type LocalApp, localApp, updateOverEdits } from "./local-app.js";
+import { describe, expect, it } from "vitest";
+import { builtOncePerKey } from "../../support/built-once.js";
+import { installRelease, type LocalApp, localApp, updateOverEditsFromV1 } from "./local-app.js";
 
 const cases = [
   {
@@ -86,19 +87,20 @@ const cases = [
 ];
 
 describe("a shipped note on a kept list item that the release rewrote", () => {
-  let app: LocalApp;
-  beforeEach(async () => {
-    app = await localApp();
-  });
-  afterEach(() => app.cleanup());
+  // Each case's v1 installed once, put back as installed for each of its tests.
+  const v1Installed = builtOncePerKey<LocalApp>();
 
   for (const { what, action, file, v1, v2 } of cases) {
+    const manifest = (version: string) =>
+      `version: "${version}"\nfiles:\n  "${file}": { action: ${action} }\n`;
     /** The merged copy after v2, over v1 as shipped or with the operator's `edited` copy. */
     const mergedOver = async (edited?: string) => {
-      const manifest = (version: string) =>
-        `version: "${version}"\nfiles:\n  "${file}": { action: ${action} }\n`;
-      const { read } = await updateOverEdits(app, manifest, {
-        v1: { [file]: v1 },
+      const app = await v1Installed(what, async () => {
+        const made = await localApp();
+        await installRelease(made, "v1", manifest("1.0.0"), { [file]: v1 });
+        return { dir: made.root, fixture: made };
+      });
+      const { read } = await updateOverEditsFromV1(app, manifest, {
         edited: edited === undefined ? {} : { [file]: edited },
         v2: { [file]: v2 },
       });
