@@ -696,8 +696,7 @@ export class RolloutEngine {
     const connected = this.options.channel.connectedAgentIds();
     const agentIds = only === undefined ? connected : connected.filter((id) => only.has(id));
     if (agentIds.length === 0) return 0;
-    if (only !== undefined)
-      return deliverWokenRollout(this.options, this.releases, rolloutId, agentIds, HUB_ACTOR);
+    if (only !== undefined) return this.woken.deliver(this.options, rolloutId, agentIds, HUB_ACTOR);
     const reading = this.store.getRollout(rolloutId);
     reading.catch(() => undefined);
     let sent = await this.woken.deliver(this.options, rolloutId, agentIds, HUB_ACTOR);

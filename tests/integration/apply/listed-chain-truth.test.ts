@@ -10,7 +10,8 @@
  */
 import { readdir, readFile, rm, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { builtOnceRestoredEachTest } from "../../support/built-once.js";
 import { runShip } from "../../support/ship-cli.js";
 import { type LocalApp, localApp } from "../cli/local-app.js";
 import { installVersions } from "./installed-versions.js";
@@ -47,12 +48,11 @@ function said(text: string, id: string): { row: string; notes: string[] } {
   };
 }
 
-beforeEach(async () => {
+// Every test starts from 4.0.0 installed over 1.0.0 to 3.0.0, put back as built before each.
+builtOnceRestoredEachTest(async () => {
   app = await localApp();
   await installVersions(app, ["1", "2", "3", "4"]);
-});
-afterEach(async () => {
-  await app.cleanup();
+  return app.root;
 });
 
 describe("--list-backups tells which backups --rollback would take (real CLI)", () => {

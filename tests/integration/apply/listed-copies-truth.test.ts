@@ -9,7 +9,8 @@
  */
 import { mkdir, readFile, rename, rm, symlink, truncate, utimes, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { builtOnceRestoredEachTest } from "../../support/built-once.js";
 import { runShip } from "../../support/ship-cli.js";
 import { type LocalApp, localApp } from "../cli/local-app.js";
 import { installVersions } from "./installed-versions.js";
@@ -17,12 +18,11 @@ import { snapshot } from "./tree-fixtures.js";
 
 let app: LocalApp;
 
-beforeEach(async () => {
+// Every test starts from 3.0.0 installed over 1.0.0 and 2.0.0, put back as built before each.
+builtOnceRestoredEachTest(async () => {
   app = await localApp();
   await installVersions(app, ["1", "2", "3"], (v) => ({ "app.txt": `v${v}\n`, "lib/a.txt": `a${v}\n` }));
-});
-afterEach(async () => {
-  await app.cleanup();
+  return app.root;
 });
 
 interface Listed {

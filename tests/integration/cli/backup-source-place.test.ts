@@ -10,7 +10,8 @@
  */
 import { lstat, mkdir, readdir, readFile, rename, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { builtOnceRestoredEachTest } from "../../support/built-once.js";
 import { type CliResult, runShip } from "../../support/ship-cli.js";
 import { type LocalApp, localApp } from "./local-app.js";
 
@@ -24,8 +25,8 @@ function manifest(version: string, extra = ""): string {
   return `version: "${version}"\nrollback:\n  keep_backups: 2\nhooks:\n  pre_update: ["touch ${app.root}/pre-update-ran"]\n${extra}`;
 }
 
-/** myapp on 2.0.0, with two backups (of the first install and of 1.0.0). */
-beforeEach(async () => {
+/** myapp on 2.0.0, with two backups (of the first install and of 1.0.0): built once, put back as built before each test. */
+builtOnceRestoredEachTest(async () => {
   app = await localApp();
   backups = join(app.root, "var", "backups");
   moved = join(app.root, "disk2", "myapp-backups");
@@ -35,8 +36,8 @@ beforeEach(async () => {
     expect(run.code, run.stderr).toBe(0);
   }
   await rm(join(app.root, "pre-update-ran"), { force: true });
+  return app.root;
 });
-afterEach(() => app.cleanup());
 
 /** Moves myapp's backups to `moved` and leaves a symlink in their place. */
 async function moveToOtherDisk(): Promise<void> {

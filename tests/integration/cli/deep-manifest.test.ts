@@ -13,14 +13,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { builtOnceRestoredEachTest } from "../../support/built-once.js";
 import { httpApp } from "../../support/http-app.js";
 import { hasProgram } from "../../support/require-program.js";
 import { fileRoutes } from "../../support/servers/file-routes.js";
 import { startHttpServer, type TestServer } from "../../support/servers/http-server.js";
 import { runShip } from "../../support/ship-cli.js";
 import { buildTar } from "../../unit/sources/tar-builder.js";
-import { manifestRepo } from "../release/manifest-release-repo.js";
-import { git, makeRepos, writeGitConfig } from "../sources/git-repos.js";
+import { manifestRepo, signingKeyForBlock } from "../release/manifest-release-repo.js";
+import { git, makeRepos, type Repos, writeGitConfig } from "../sources/git-repos.js";
 import { type LocalApp, localApp } from "./local-app.js";
 
 const TOO_DEEP = "nests deeper than 32 levels";
@@ -58,10 +59,13 @@ const DEEP: [string, (version: string) => string][] = [
 
 describe("an update manifest nested past 32 levels (real CLI)", () => {
   let app: LocalApp;
-  beforeEach(async () => {
+  // Release v1 (1.0.0) installed from a local directory, put back as built before each test.
+  builtOnceRestoredEachTest(async () => {
     app = await localApp();
+    await app.release("v1", 'version: "1.0.0"\n');
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    return app.root;
   });
-  afterEach(() => app.cleanup());
 
   it.each(DEEP)("with %s: --test-manifest is exit 2 naming the file and the limit", async (_what, deep) => {
     const file = join(app.root, "update-manifest.yaml");
@@ -79,8 +83,6 @@ describe("an update manifest nested past 32 levels (real CLI)", () => {
   });
 
   it.each(DEEP)("with %s in a local release directory: exit 2, the app unchanged", async (_what, deep) => {
-    await app.release("v1", 'version: "1.0.0"\n');
-    expect((await runShip(["--config", app.config])).code).toBe(0);
     const v2 = await app.release("v2", deep("2.0.0"), { "app.txt": "v2\n" });
     const run = await runShip(["--config", app.config]);
     expect(run.stdout).toBe(`myapp: ${join(v2, "update-manifest.yaml")} ${TOO_DEEP}\n`);
@@ -90,8 +92,7 @@ describe("an update manifest nested past 32 levels (real CLI)", () => {
   });
 
   it.each(PACKED)("with %s in a local .tar.gz: exit 2, the app unchanged", async (_what, deep) => {
-    const v1 = await app.release("v1", 'version: "1.0.0"\n');
-    expect((await runShip(["--config", app.config])).code).toBe(0);
+    const v1 = join(app.root, "v1");
     const archive = join(app.root, "myapp-2.0.0.tar.gz");
     await writeFile(archive, releaseArchive(deep("2.0.0")));
     await writeFile(app.config, (await readFile(app.config, "utf8")).replace(v1, archive));
@@ -130,17 +131,21 @@ describe("a deep manifest from an http url (real server)", () => {
 
 describe.skipIf(!hasProgram("git"))("a deep manifest in a git release (real clone)", () => {
   let root: string;
-  beforeEach(async () => {
+  let repos: Repos;
+  let app: string;
+  let config: string;
+  // The repositories with 1.0.0 installed from the agent's clone, put back as built before each test.
+  builtOnceRestoredEachTest(async () => {
     root = await mkdtemp(join(tmpdir(), "ship-deep-git-"));
+    repos = await makeRepos(join(root, "repos"));
+    app = join(root, "app");
+    await mkdir(app);
+    config = await writeGitConfig(root, repos.clone, app, 'branch = "main"');
+    expect((await runShip(["--config", config])).code).toBe(0);
+    return root;
   });
-  afterEach(() => rm(root, { recursive: true, force: true }));
 
   it.each(DEEP)("with %s: exit 2 naming the manifest, the app unchanged", async (_what, deep) => {
-    const repos = await makeRepos(join(root, "repos"));
-    const app = join(root, "app");
-    await mkdir(app);
-    const config = await writeGitConfig(root, repos.clone, app, 'branch = "main"');
-    expect((await runShip(["--config", config])).code).toBe(0);
     await writeFile(join(repos.dev, "update-manifest.yaml"), deep("2.0.0"));
     await writeFile(join(repos.dev, "app.txt"), "v2\n");
     await git(repos.dev, "commit", "-q", "-am", "2.0.0");
@@ -154,14 +159,13 @@ describe.skipIf(!hasProgram("git"))("a deep manifest in a git release (real clon
 
 describe.skipIf(!hasProgram("git"))("ship release: a deep manifest", () => {
   const repo = manifestRepo("ship-release-deep-");
+  const signing = signingKeyForBlock("ship-release-deep-keys-");
 
   it.each(DEEP)("with %s: http, git, sign and publish refuse it, nothing written", async (what, deep) => {
     const { file, head } = await repo.commit(deep("0.1.0"));
     await repo.expectRefusedByHttpAndGit(`${file} ${TOO_DEEP}\n`, head);
 
-    const keys = join(repo.dir, "keys");
-    expect((await runShip(["release", "keygen", "--out", keys])).code).toBe(0);
-    const key = join(keys, "ship-release.key");
+    const { key } = signing;
     // An archive CI packed with its own tar: sign and publish read the manifest inside it.
     const archive = join(repo.dir, "myapp-0.1.0.tar.gz");
     execFileSync("tar", ["-czf", archive, "-C", repo.repo, "update-manifest.yaml", "app.py"]);

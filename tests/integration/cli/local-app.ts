@@ -56,8 +56,28 @@ export async function updateOverEdits(
   manifest: (version: string) => string,
   files: { v1: Record<string, string>; edited: Record<string, string>; v2: Record<string, string> },
 ): Promise<{ run: CliResult; read: (name: string) => Promise<string> }> {
-  await app.release("v1", manifest("1.0.0"), files.v1);
-  expect((await runShip(["--config", app.config])).code).toBe(0);
+  await installRelease(app, "v1", manifest("1.0.0"), files.v1);
+  return updateOverEditsFromV1(app, manifest, files);
+}
+
+/** Writes release `name` and installs it: the run must succeed. */
+export async function installRelease(
+  app: LocalApp,
+  name: string,
+  manifestYaml: string,
+  files: Record<string, string>,
+): Promise<void> {
+  await app.release(name, manifestYaml, files);
+  const run = await runShip(["--config", app.config]);
+  expect(run.code, run.stderr).toBe(0);
+}
+
+/** updateOverEdits from v1 already installed (by installRelease, or a copy of such an app). */
+export async function updateOverEditsFromV1(
+  app: LocalApp,
+  manifest: (version: string) => string,
+  files: { edited: Record<string, string>; v2: Record<string, string> },
+): Promise<{ run: CliResult; read: (name: string) => Promise<string> }> {
   for (const [name, text] of Object.entries(files.edited)) await writeFile(join(app.appDir, name), text);
   await app.release("v2", manifest("2.0.0"), files.v2);
   const run = await runShip(["--config", app.config]);

@@ -12,9 +12,10 @@
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { builtOncePerKey } from "../../support/built-once.js";
 import { runShip } from "../../support/ship-cli.js";
-import { type LocalApp, localApp, updateOverEdits } from "./local-app.js";
+import { installRelease, type LocalApp, localApp, updateOverEditsFromV1 } from "./local-app.js";
 
 interface Case {
   action: string;
@@ -72,19 +73,21 @@ const cases: Case[] = [
 ];
 
 describe("a release copy of a merged config holding no key of any value", () => {
-  let app: LocalApp;
-  beforeEach(async () => {
-    app = await localApp();
-  });
-  afterEach(() => app.cleanup());
+  // Each case's v1 installed once, put back as installed for each of its tests.
+  const v1Installed = builtOncePerKey<LocalApp>();
 
   for (const { action, file, v1, mine, keyless, v3 } of cases) {
     const manifest = (version: string) =>
       `version: "${version}"\nfiles:\n  "${file}": { action: ${action} }\n`;
+    const installedV1 = () =>
+      v1Installed(action, async () => {
+        const made = await localApp();
+        await installRelease(made, "v1", manifest("1.0.0"), { [file]: v1 });
+        return { dir: made.root, fixture: made };
+      });
     for (const [what, copy] of Object.entries(keyless)) {
       it(`${action}, ${what}: leaves the operator's copy byte for byte, with the keyless WARNING`, async () => {
-        const { run, read } = await updateOverEdits(app, manifest, {
-          v1: { [file]: v1 },
+        const { run, read } = await updateOverEditsFromV1(await installedV1(), manifest, {
           edited: { [file]: mine },
           v2: { [file]: copy },
         });
@@ -98,8 +101,7 @@ describe("a release copy of a merged config holding no key of any value", () => 
     }
 
     it(`${action}: the release after a keyless one merges against the last copy that held keys`, async () => {
-      await app.release("v1", manifest("1.0.0"), { [file]: v1 });
-      expect((await runShip(["--config", app.config])).code).toBe(0);
+      const app = await installedV1();
       await writeFile(join(app.appDir, file), mine);
       await app.release("v2", manifest("2.0.0"), { [file]: "" });
       expect((await runShip(["--config", app.config])).code).toBe(0);

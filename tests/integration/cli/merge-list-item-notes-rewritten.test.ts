@@ -10,8 +10,9 @@
  * comment still as the previous release shipped it, where the release writes a new note, is the
  * release's (as a key's `port = 8080  # was 80` is).
  */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type LocalApp, localApp, updateMergedFile } from "./local-app.js";
+import { describe, expect, it } from "vitest";
+import { builtOncePerKey } from "../../support/built-once.js";
+import { installRelease, type LocalApp, localApp, updateOverEditsFromV1 } from "./local-app.js";
 
 const cases = [
   {
@@ -123,16 +124,25 @@ const cases = [
 ];
 
 describe("a shipped note on a kept list item that the release rewrote", () => {
-  let app: LocalApp;
-  beforeEach(async () => {
-    app = await localApp();
-  });
-  afterEach(() => app.cleanup());
+  // Each case's v1 installed once, put back as installed for each of its tests.
+  const v1Installed = builtOncePerKey<LocalApp>();
 
-  for (const story of cases) {
-    const { what, file } = story;
+  for (const { what, action, file, v1, v2 } of cases) {
+    const manifest = (version: string) =>
+      `version: "${version}"\nfiles:\n  "${file}": { action: ${action} }\n`;
     /** The merged copy after v2, over v1 as shipped or with the operator's `edited` copy. */
-    const mergedOver = async (edited?: string) => (await updateMergedFile(app, story, edited)).read(file);
+    const mergedOver = async (edited?: string) => {
+      const app = await v1Installed(what, async () => {
+        const made = await localApp();
+        await installRelease(made, "v1", manifest("1.0.0"), { [file]: v1 });
+        return { dir: made.root, fixture: made };
+      });
+      const { read } = await updateOverEditsFromV1(app, manifest, {
+        edited: edited === undefined ? {} : { [file]: edited },
+        v2: { [file]: v2 },
+      });
+      return read(file);
+    };
 
     it(`${what}: the untouched copy takes the release's note`, async () => {
       const merged = await mergedOver();
@@ -142,7 +152,7 @@ describe("a shipped note on a kept list item that the release rewrote", () => {
     });
 
     it(`${what}: a note the operator wrote there stays theirs`, async () => {
-      const merged = await mergedOver(story.v1.replace("# old note", "# ops note"));
+      const merged = await mergedOver(v1.replace("# old note", "# ops note"));
       expect(merged).toContain("# ops note");
       expect(merged).not.toContain("# old note");
       expect(merged).toContain("c");

@@ -7,7 +7,8 @@
  */
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { keepPristine, type PristineCopy } from "../../support/built-once.js";
 import { runShip } from "../../support/ship-cli.js";
 import { type LocalApp, localApp } from "../cli/local-app.js";
 
@@ -29,12 +30,23 @@ const SCRIPTS: Record<string, string> = {
   "bin/.keep": "",
 };
 
-/** Installs 1.0.0, then 2.0.0 whose manifest has `lines`; the second run's result. */
-async function update(lines: string[]) {
+/** An app with 1.0.0 installed, made once for the file; `update` puts it back as made each time. */
+let installed: { app: LocalApp; pristine: PristineCopy } | undefined;
+beforeAll(async () => {
   const app = await localApp();
-  apps.push(app);
   await app.release("v1", 'version: "1.0.0"\n');
   expect((await runShip(["--config", app.config])).code).toBe(0);
+  installed = { app, pristine: await keepPristine(app.root) };
+});
+afterAll(async () => {
+  await installed?.pristine.remove();
+});
+
+/** From 1.0.0 as installed, updates to 2.0.0 whose manifest has `lines`; that run's result. */
+async function update(lines: string[]) {
+  if (installed === undefined) throw new Error("1.0.0 was not installed");
+  const { app, pristine } = installed;
+  await pristine.restore();
   const dir = await app.release("v2", ['version: "2.0.0"', ...lines, ""].join("\n"), SCRIPTS);
   for (const name of Object.keys(SCRIPTS))
     if (name.endsWith(".sh") || name.endsWith(".py"))

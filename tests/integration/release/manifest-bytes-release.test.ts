@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { hasProgram } from "../../support/require-program.js";
 import { runShip } from "../../support/ship-cli.js";
-import { manifestRepo, unreachableHub } from "./manifest-release-repo.js";
+import { manifestRepo, signingKeyForBlock, unreachableHub } from "./manifest-release-repo.js";
 
 const BROKEN: [string, Buffer][] = [
   ["a comment saved as Latin-1", Buffer.from('version: "0.1.0"\n# r\xe9sum\xe9 of the release\n', "latin1")],
@@ -37,6 +37,7 @@ const BROKEN: [string, Buffer][] = [
 
 describe.skipIf(!hasProgram("git"))("ship release: a manifest --test-manifest refuses", () => {
   const repo = manifestRepo("ship-release-bytes-");
+  const signing = signingKeyForBlock("ship-release-bytes-keys-");
 
   it.each(BROKEN)(
     "with %s is refused by release http and git as --test-manifest refuses it",
@@ -50,9 +51,7 @@ describe.skipIf(!hasProgram("git"))("ship release: a manifest --test-manifest re
       // sign and publish take the manifest from --manifest (or publish from -C's directory): it was
       // read as UTF-8 regardless, and a Latin-1 byte signed and sent to the hub as U+FFFD.
       const { dir } = repo;
-      const keys = join(dir, "keys");
-      expect((await runShip(["release", "keygen", "--out", keys])).code).toBe(0);
-      const key = join(keys, "ship-release.key");
+      const { key } = signing;
       const sig = join(dir, "r.sig");
       const signed = await runShip([
         "release",

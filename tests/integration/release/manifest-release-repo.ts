@@ -7,7 +7,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, expect } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
 
 export const git = (cwd: string, ...args: string[]): string =>
@@ -75,4 +75,24 @@ export async function unreachableHub(dir: string): Promise<string[]> {
   const token = join(dir, "ci.token");
   await writeFile(token, "not-a-real-token\n");
   return ["--hub", "http://127.0.0.1:9", "--token-file", token, "--app", "myapp", "--version", "0.1.0"];
+}
+
+/**
+ * A release signing key made once for the calling describe (`ship release keygen` in its beforeAll),
+ * removed after it: what these tests sign is refused for its manifest before the key is read, so
+ * one key serves every test (a keygen per test was a `ship` start each). Read `key` inside tests.
+ */
+export function signingKeyForBlock(prefix: string): { readonly key: string } {
+  let dir = "";
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), prefix));
+    const made = await runShip(["release", "keygen", "--out", join(dir, "keys")]);
+    expect(made.code, made.stderr).toBe(0);
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+  return {
+    get key() {
+      return join(dir, "keys", "ship-release.key");
+    },
+  };
 }
