@@ -286,6 +286,18 @@ describe("hub API input: every 400 is one line naming the field and what is wron
       status: 415,
       error: 'content-type: charset "LATIN1" is not one the hub reads: a JSON body is UTF-8',
     });
+    // A UTF charset other than UTF-8 was read as that charset: UTF-7 took a release's "+" as the
+    // start of a base64 run (a value stored that was not the one sent), UTF-16 answered
+    // "body: invalid JSON: Unexpected token '≻'" for UTF-8 bytes, naming no header.
+    for (const charset of ["utf-7", "UTF-16", "utf-16le", "utf-16be", "utf-32", '"utf-16"'])
+      expect(await send({ "content-type": `application/json; charset=${charset}` }, json), charset).toEqual({
+        status: 415,
+        error: `content-type: charset "${charset.replaceAll('"', "").toUpperCase()}" is not one the hub reads: a JSON body is UTF-8`,
+      });
+    for (const charset of ["utf-8", "UTF-8", '"utf-8"'])
+      expect(await send({ "content-type": `application/json;charset=${charset}` }, json), charset).toEqual({
+        status: 200,
+      });
   });
 
   it("advance, abort, pause bodies and every list query", async () => {
