@@ -447,6 +447,27 @@ describe("hub API input: every 400 is one line naming the field and what is wron
     expect(await refused("GET", "/api/v1/events?before=0")).toBe("query.before: must be ≥ 1 (got 0)");
   });
 
+  it("spaces around a list's app or version filter are no part of it, as around a label's value", async () => {
+    // An app name or a version holds no space: `?app=%20web` answered a 200 listing nothing, as
+    // if no release of web existed, where `?label=%20env=prod` matched.
+    const ids = async (path: string) => {
+      const res = await t.api<{ releases: { id: string }[] }>("GET", path, { token: t.operator });
+      return { status: res.status, ids: res.body.releases.map((r) => r.id) };
+    };
+    for (const query of ["app=%20web%20", "app=web%09", "app=%20web&version=%201.0.0%20"])
+      expect(await ids(`/api/v1/releases?${query}`), query).toEqual({ status: 200, ids: [release] });
+    const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: { release, waves: [{ name: "all", percent: 100 }] },
+    });
+    expect(created.status).toBe(201);
+    const rollouts = await t.api<{ rollouts: { id: string }[] }>("GET", "/api/v1/rollouts?app=%20web%20", {
+      token: t.operator,
+    });
+    expect(rollouts.body.rollouts.map((r) => r.id)).toContain(created.body.id);
+    await t.api("POST", `/api/v1/rollouts/${created.body.id}/abort`, { token: t.operator, body: {} });
+  });
+
   it("a release version is one word: spaces, tabs and line breaks are a 400 naming body.version; nothing is stored", async () => {
     const publish = (version: string, manifestVersion = version) =>
       t.api("POST", "/api/v1/releases", {
