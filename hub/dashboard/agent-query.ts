@@ -5,7 +5,7 @@
 import * as z from "zod";
 import { APP_STATES } from "../../shared/protocol/app-states.js";
 import { compareVersions } from "../../shared/versions.js";
-import { notBlank, queryCount, queryFlag } from "../api/query-params.js";
+import { queryCount, queryFlag, queryWord } from "../api/query-params.js";
 import type { AgentRecord } from "../store/store.js";
 
 // A blank `label=` was dropped unsaid (every agent matched that filter): it is no key=value.
@@ -17,14 +17,14 @@ export const AgentQuery = z.strictObject({
   offset: queryCount(0).default(0),
   /** `key=value`, repeatable; an agent must carry every one. */
   label: oneOrMany.pipe(z.array(z.string().regex(/^\s*[^=\s][^=]*=.*$/, "must be key=value"))).optional(),
-  app: notBlank(z.string()).optional(),
+  app: queryWord().optional(),
   /** With `app`: that app's version; without: any app's. Same for `state`. */
-  version: notBlank(z.string()).optional(),
+  version: queryWord().optional(),
   /** One of the states agents announce and reports set (a typo is a 400, not an empty list). */
   state: z.enum(APP_STATES as [string, ...string[]]).optional(),
   status: z.enum(["online", "offline"]).optional(),
   /** Substring of the agent id or hostname, case-insensitive. */
-  q: notBlank(z.string()).optional(),
+  q: queryWord().optional(),
   facets: queryFlag().optional(),
 });
 export type AgentQuery = z.output<typeof AgentQuery>;
