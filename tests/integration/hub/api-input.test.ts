@@ -603,11 +603,13 @@ describe("an artifact upload's expected sha256 is named where the caller gave it
     expect(await upload("", { "content-encoding": "gzip" }, compressed)).toEqual(refusal);
     const compressedSha = createHash("sha256").update(compressed).digest("hex");
     expect(await t.hub.store.getArtifactInfo(compressedSha)).toBeUndefined();
-    // `identity` is no encoding at all.
-    expect(await upload("", { "content-encoding": "identity" })).toMatchObject({
-      status: 201,
-      body: { sha256: sha },
-    });
+    // `identity` is no encoding at all, nor is a blank header, as a JSON body reads it: a blank one
+    // was a 415 naming `content-encoding: ""` for the file as it is.
+    for (const encoding of ["identity", "IDENTITY", "", " "])
+      expect(await upload("", { "content-encoding": encoding }), JSON.stringify(encoding)).toMatchObject({
+        status: 201,
+        body: { sha256: sha },
+      });
   });
 
   it("?sha256= that is no hash, or another upload's, is a 400 naming query.sha256, not a header never sent", async () => {
