@@ -55,9 +55,13 @@ describe("ship-hub agents with filters", () => {
     });
     // The same for the app and the id or host searched: `--app " web"` said "no agent matches".
     expect(ids((await cli("--app", " web ", "--selector", "env=staging")).stdout)).toEqual(["s1"]);
-    const searched = await t.api<{ agents: { id: string }[] }>("GET", "/api/v1/agents?q=%20s1%20&app=web%09", {
-      token: t.operator,
-    });
+    const searched = await t.api<{ agents: { id: string }[] }>(
+      "GET",
+      "/api/v1/agents?q=%20s1%20&app=web%09",
+      {
+        token: t.operator,
+      },
+    );
     expect(searched.body.agents.map((a) => a.id)).toEqual(["s1"]);
     const json = await cli("--status", "offline", "--json");
     expect((JSON.parse(json.stdout) as { id: string }[]).map((a) => a.id)).toEqual(["p3"]);
