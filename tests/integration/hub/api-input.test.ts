@@ -456,16 +456,31 @@ describe("hub API input: every 400 is one line naming the field and what is wron
     };
     for (const query of ["app=%20web%20", "app=web%09", "app=%20web&version=%201.0.0%20"])
       expect(await ids(`/api/v1/releases?${query}`), query).toEqual({ status: 200, ids: [release] });
+    // A rollout holds someone: an agent of web, registered.
+    const agent = await TestAgent.connect(t.hub.url, await t.agentToken("w1"));
+    agent.hello("w1", [{ app: "web", version: "1.0.0", state: "updated", releaseId: undefined }]);
+    await expect.poll(async () => (await t.hub.store.getAgent("w1"))?.apps.length).toBe(1);
+    agent.ws.terminate();
     const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
       token: t.operator,
       body: { release, waves: [{ name: "all", percent: 100 }] },
     });
-    expect(created.status).toBe(201);
+    expect(created, JSON.stringify(created.body)).toMatchObject({ status: 201 });
     const rollouts = await t.api<{ rollouts: { id: string }[] }>("GET", "/api/v1/rollouts?app=%20web%20", {
       token: t.operator,
     });
     expect(rollouts.body.rollouts.map((r) => r.id)).toContain(created.body.id);
     await t.api("POST", `/api/v1/rollouts/${created.body.id}/abort`, { token: t.operator, body: {} });
+    // The audit log's subject too: an id holds no space, and `?subject=%20<id>` listed no event.
+    const kinds = async (subject: string) =>
+      (
+        await t.api<{ events: { kind: string }[] }>("GET", `/api/v1/events?subject=${subject}`, {
+          token: t.operator,
+        })
+      ).body.events.map((e) => e.kind);
+    const events = await kinds(created.body.id);
+    expect(events).toContain("rollout.created");
+    expect(await kinds(`%20${created.body.id}%09`)).toEqual(events);
   });
 
   it("a release version is one word: spaces, tabs and line breaks are a 400 naming body.version; nothing is stored", async () => {
