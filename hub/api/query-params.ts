@@ -18,8 +18,9 @@ export function notBlank<S extends z.ZodType>(schema: S) {
 }
 
 /**
- * A filter naming an app, a version, an agent id, a host or an event subject: none holds a space, so spaces at its
- * ends are no part of it, as beside a label's `=` (`?app=%20web` answered a 200 listing nothing).
+ * A filter naming an app, a version, an agent id, a host or an event subject: none holds a space,
+ * so spaces at its ends are no part of it, as beside a label's `=` (`?app=%20web` answered a 200
+ * listing nothing).
  */
 export function queryWord(max?: number) {
   return notBlank((max === undefined ? z.string() : z.string().max(max)).transform((value) => value.trim()));
