@@ -10,7 +10,7 @@ import { forgetOpenDeployments } from "../rollouts/forget-agent.js";
 import type { AgentRecord } from "../store/store.js";
 import type { ApiDeps } from "./deps.js";
 import { eventSubject } from "./event-subject.js";
-import { cursorText, notBlank, queryCount, queryCursor } from "./query-params.js";
+import { cursorText, notBlank, queryCount, queryCursor, queryWord } from "./query-params.js";
 import { parseOptionalBody, parseRequest } from "./validate.js";
 
 /**
@@ -28,7 +28,7 @@ const ReportPage = z.strictObject({
 
 const EventsQuery = z.strictObject({
   before: queryCount(1).optional(),
-  subject: notBlank(z.string()).optional(),
+  subject: queryWord().optional(),
   limit: queryCount(1, 1000).default(100),
 });
 

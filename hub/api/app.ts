@@ -48,7 +48,8 @@ export function createApiApp(deps: ApiDeps): express.Express {
   // -H content-type got "body: is required" for the body it sent). Only where a route is: a path
   // or method the API has not is its 404, not a 415 about a body nothing would read.
   app.use(API_PREFIX, (req, _res, next) => {
-    if (!sendsBody(req) || req.is("application/json") || !hasOperation(req.method, req.path)) return next();
+    if (!sendsBody(req) || !hasOperation(req.method, req.path)) return next();
+    if (req.is("application/json")) return next(charsetRefusal(req.headers["content-type"]));
     const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim() || "none";
     next(
       new HubRequestError(
@@ -135,6 +136,20 @@ function errorHandler(deps: ApiDeps) {
 }
 
 /**
+ * A JSON body is UTF-8 (README): body-parser refuses only charsets not named `utf-…`, and read
+ * UTF-7, UTF-16 or UTF-32 as declared — UTF-7 took a "+" as the start of a base64 run, storing a
+ * value that was not the one sent; UTF-16 over UTF-8 bytes said "invalid JSON: Unexpected token".
+ */
+function charsetRefusal(contentType: string | undefined): HubRequestError | undefined {
+  const declared = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(contentType ?? "")?.[1];
+  if (declared === undefined || declared.toLowerCase() === "utf-8") return undefined;
+  return new HubRequestError(
+    415,
+    `content-type: charset ${JSON.stringify(declared.slice(0, 100).toUpperCase())} is not one the hub reads: a JSON body is UTF-8`,
+  );
+}
+
+/**
  * body-parser's refusals of how a body is encoded, said as the header that declared it: a body
  * that does not decompress as its content-encoding says answered zlib's bare "incorrect header
  * check" (brotli's "Decompression failed"), naming neither the header nor the encoding.
@@ -146,8 +161,6 @@ function bodyEncodingRefusal(
   const encoding = JSON.stringify(String(req.headers["content-encoding"] ?? "").slice(0, 100));
   if (error.type === "encoding.unsupported")
     return `content-encoding: ${encoding} is not one the hub reads (gzip, deflate, br, or none)`;
-  if (error.type === "charset.unsupported")
-    return `content-type: ${error.message.replace(/^unsupported /, "")} is not one the hub reads: a JSON body is UTF-8`;
   // zlib's codes (Z_DATA_ERROR, Z_BUF_ERROR) and brotli's (ERR__ERROR_FORMAT_…, ERR_BROTLI_…).
   if (typeof error.code === "string" && /^(Z_|ERR__ERROR_|ERR_BROTLI)/.test(error.code))
     return `content-encoding: the body is not valid ${encoding} data (${error.message})`;

@@ -226,7 +226,8 @@ async function sendArtifact(deps: ApiDeps, req: Request, res: Response, artifact
  * 201 with a sha256 that is not the file's, or a 400 saying the file "hashes to" a value it does not.
  */
 function refuseContentEncoding(encoding: string | undefined): void {
-  if (encoding === undefined || encoding.trim().toLowerCase() === "identity") return;
+  // A blank header is no encoding, as body-parser reads it for a JSON body.
+  if (encoding === undefined || ["", "identity"].includes(encoding.trim().toLowerCase())) return;
   throw new HubRequestError(
     415,
     `content-encoding: ${JSON.stringify(encoding.slice(0, 100))}: an artifact is stored as the bytes sent, under their sha256; send the file as it is, without Content-Encoding (a .tar.gz is compressed already)`,

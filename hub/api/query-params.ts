@@ -17,6 +17,15 @@ export function notBlank<S extends z.ZodType>(schema: S) {
     .pipe(schema);
 }
 
+/**
+ * A filter naming an app, a version, an agent id, a host or an event subject: none holds a space,
+ * so spaces at its ends are no part of it, as beside a label's `=` (`?app=%20web` answered a 200
+ * listing nothing).
+ */
+export function queryWord(max?: number) {
+  return notBlank((max === undefined ? z.string() : z.string().max(max)).transform((value) => value.trim()));
+}
+
 /** Written in decimal digits (a sign, a fraction): what is read as a number at all. */
 const DECIMAL = /^-?\d+(?:\.\d+)?$/;
 

@@ -15,14 +15,14 @@ import { releaseById } from "../store/release-by-id.js";
 import type { ReleaseCursor, ReleaseRecord } from "../store/store.js";
 import type { ApiDeps } from "./deps.js";
 import { manifestNotText } from "./manifest-text.js";
-import { cursorText, notBlank, queryCount, queryCursor, queryFlag } from "./query-params.js";
+import { cursorText, queryCount, queryCursor, queryFlag, queryWord } from "./query-params.js";
 import { releaseForPeople, releaseListed } from "./release-view.js";
 import { parseRequest } from "./validate.js";
 
 const ListQuery = z.strictObject({
-  app: notBlank(z.string()).optional(),
+  app: queryWord().optional(),
   /** With `app`: that app's release of this version, as versions compare (`v2.0.0` finds 2.0.0). */
-  version: notBlank(z.string()).optional(),
+  version: queryWord().optional(),
   limit: queryCount(1, 1000).default(100),
   /** `false`: each release without its manifest text (its `description` only), for a listing to show. */
   manifest: queryFlag().default(true),

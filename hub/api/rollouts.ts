@@ -13,13 +13,13 @@ import { HubRequestError } from "../errors.js";
 import { offlineFailsAt, rolloutDetail, rolloutDetailOf, rolloutSummary } from "../rollouts/view.js";
 import { rolloutStates } from "../store/store.js";
 import type { ApiDeps } from "./deps.js";
-import { cursorText, notBlank, queryCount, queryCursor } from "./query-params.js";
+import { cursorText, queryCount, queryCursor, queryWord } from "./query-params.js";
 import { parseOptionalBody, parseRequest } from "./validate.js";
 
 const ListQuery = z.strictObject({
   state: z.enum(rolloutStates).optional(),
   /** Only this app's rollouts: filtered in the store, before the limit, so `more` stays true. */
-  app: notBlank(z.string().max(100)).optional(),
+  app: queryWord(100).optional(),
   limit: queryCount(1, 1000).default(100),
   /** The `next` of the page before: the rollouts older than its last one. */
   after: queryCursor().optional(),

@@ -5,7 +5,7 @@
 import * as z from "zod";
 import { APP_STATES } from "../../shared/protocol/app-states.js";
 import { compareVersions } from "../../shared/versions.js";
-import { notBlank, queryCount, queryFlag } from "../api/query-params.js";
+import { queryCount, queryFlag, queryWord } from "../api/query-params.js";
 import type { AgentRecord } from "../store/store.js";
 
 // A blank `label=` was dropped unsaid (every agent matched that filter): it is no key=value.
@@ -17,14 +17,14 @@ export const AgentQuery = z.strictObject({
   offset: queryCount(0).default(0),
   /** `key=value`, repeatable; an agent must carry every one. */
   label: oneOrMany.pipe(z.array(z.string().regex(/^\s*[^=\s][^=]*=.*$/, "must be key=value"))).optional(),
-  app: notBlank(z.string()).optional(),
+  app: queryWord().optional(),
   /** With `app`: that app's version; without: any app's. Same for `state`. */
-  version: notBlank(z.string()).optional(),
+  version: queryWord().optional(),
   /** One of the states agents announce and reports set (a typo is a 400, not an empty list). */
   state: z.enum(APP_STATES as [string, ...string[]]).optional(),
   status: z.enum(["online", "offline"]).optional(),
   /** Substring of the agent id or hostname, case-insensitive. */
-  q: notBlank(z.string()).optional(),
+  q: queryWord().optional(),
   facets: queryFlag().optional(),
 });
 export type AgentQuery = z.output<typeof AgentQuery>;
@@ -39,12 +39,16 @@ export interface AgentFacets {
 /**
  * Spaces beside the `=` (and at the ends) are no part of the name or the value, as `--selector` and
  * the rollout form read a pair: `?label= env = prod`, which the pattern above takes, looked for a
- * label " env" of value " prod" and answered a 200 listing nobody.
+ * label " env" of value " prod" and answered a 200 listing nobody. A pair some agent carries as
+ * written is read as written: a hello may carry a value with spaces at its ends (`env = " prod"` in
+ * ship.toml), the dashboard's Label filter offers it so (its facets), and trimmed it listed the
+ * agents of `env=prod` instead.
  */
-function parseLabels(pairs: readonly string[]): [string, string][] {
+function parseLabels(pairs: readonly string[], agents: readonly AgentRecord[]): [string, string][] {
   return pairs.map((pair) => {
     const at = pair.indexOf("=");
-    return [pair.slice(0, at).trim(), pair.slice(at + 1).trim()];
+    const [key, value] = [pair.slice(0, at), pair.slice(at + 1)];
+    return agents.some((agent) => agent.labels[key] === value) ? [key, value] : [key.trim(), value.trim()];
   });
 }
 
@@ -78,6 +82,7 @@ function matches(
   agent: AgentRecord,
   online: boolean,
   query: AgentQuery,
+  labels: readonly [string, string][],
   versions: Map<string, boolean>,
 ): boolean {
   if (query.status && (query.status === "online") !== online) return false;
@@ -86,7 +91,7 @@ function matches(
     if (!agent.id.toLowerCase().includes(needle) && !agent.hostname.toLowerCase().includes(needle))
       return false;
   }
-  for (const [key, value] of parseLabels(query.label ?? [])) if (agent.labels[key] !== value) return false;
+  for (const [key, value] of labels) if (agent.labels[key] !== value) return false;
   const apps = query.app ? agent.apps.filter((a) => a.app === query.app) : agent.apps;
   if (query.app && apps.length === 0) return false;
   const wanted = query.version;
@@ -135,9 +140,10 @@ export function queryAgents(
   const matching: (AgentRecord & { online: boolean })[] = [];
   let online = 0;
   const versions = new Map<string, boolean>();
+  const labels = parseLabels(query.label ?? [], agents);
   for (const agent of agents) {
     const up = isOnline(agent.id);
-    if (!matches(agent, up, query, versions)) continue;
+    if (!matches(agent, up, query, labels, versions)) continue;
     // A row stored before reports said `updated` reads in the fleet's word too.
     const apps = agent.apps.some((a) => a.state === "succeeded")
       ? agent.apps.map((a) => ({ ...a, state: fleetState(a.state) }))

@@ -53,6 +53,16 @@ describe("ship-hub agents with filters", () => {
       status: 200,
       ids: ["s1"],
     });
+    // The same for the app and the id or host searched: `--app " web"` said "no agent matches".
+    expect(ids((await cli("--app", " web ", "--selector", "env=staging")).stdout)).toEqual(["s1"]);
+    const searched = await t.api<{ agents: { id: string }[] }>(
+      "GET",
+      "/api/v1/agents?q=%20s1%20&app=web%09",
+      {
+        token: t.operator,
+      },
+    );
+    expect(searched.body.agents.map((a) => a.id)).toEqual(["s1"]);
     const json = await cli("--status", "offline", "--json");
     expect((JSON.parse(json.stdout) as { id: string }[]).map((a) => a.id)).toEqual(["p3"]);
 
@@ -91,6 +101,28 @@ describe("ship-hub agents with filters", () => {
       stderr:
         'ship-hub: --selector "env=staging": env is given twice (env=prod, env=staging): an agent carries one value per label, so none matches both\n',
     });
+  });
+
+  it("a label value an agent announced with spaces at its ends is found by the pair the dashboard's filter offers", async () => {
+    const t = await session.start();
+    // ship.toml may give a value spaces at its ends (`env = " prod"`), and the hello carries it so.
+    await session.connect(t, "v1", web("2.0.0", "updated"), { env: " prod" });
+    await session.connect(t, "v2", web("2.0.0", "updated"), { env: "prod" });
+    const list = async (query: string) => {
+      const res = await t.api<{ agents: { id: string }[]; facets?: { labels: Record<string, string[]> } }>(
+        "GET",
+        `/api/v1/agents?${query}`,
+        { token: t.operator },
+      );
+      return { status: res.status, ids: res.body.agents.map((a) => a.id), facets: res.body.facets };
+    };
+    // The dashboard's Label filter offers each `KEY=VALUE` of the facets, as stored, and sends it
+    // back: trimming the pair's value found nobody for "env= prod", the very option it offered.
+    const { facets } = await list("facets=true");
+    expect(facets?.labels.env).toEqual([" prod", "prod"]);
+    expect((await list(`label=${encodeURIComponent("env= prod")}`)).ids).toEqual(["v1"]);
+    expect((await list("label=env=prod")).ids).toEqual(["v2"]);
+    expect((await list(`label=${encodeURIComponent(" env = prod ")}`)).ids).toEqual(["v2"]);
   });
 
   it("an empty fleet says so on stderr, with or without filters, instead of a bare header", async () => {

@@ -286,6 +286,18 @@ describe("hub API input: every 400 is one line naming the field and what is wron
       status: 415,
       error: 'content-type: charset "LATIN1" is not one the hub reads: a JSON body is UTF-8',
     });
+    // A UTF charset other than UTF-8 was read as that charset: UTF-7 took a release's "+" as the
+    // start of a base64 run (a value stored that was not the one sent), UTF-16 answered
+    // "body: invalid JSON: Unexpected token '≻'" for UTF-8 bytes, naming no header.
+    for (const charset of ["utf-7", "UTF-16", "utf-16le", "utf-16be", "utf-32", '"utf-16"'])
+      expect(await send({ "content-type": `application/json; charset=${charset}` }, json), charset).toEqual({
+        status: 415,
+        error: `content-type: charset "${charset.replaceAll('"', "").toUpperCase()}" is not one the hub reads: a JSON body is UTF-8`,
+      });
+    for (const charset of ["utf-8", "UTF-8", '"utf-8"'])
+      expect(await send({ "content-type": `application/json;charset=${charset}` }, json), charset).toEqual({
+        status: 200,
+      });
   });
 
   it("advance, abort, pause bodies and every list query", async () => {
@@ -435,6 +447,42 @@ describe("hub API input: every 400 is one line naming the field and what is wron
     expect(await refused("GET", "/api/v1/events?before=0")).toBe("query.before: must be ≥ 1 (got 0)");
   });
 
+  it("spaces around a list's app or version filter are no part of it, as around a label's value", async () => {
+    // An app name or a version holds no space: `?app=%20web` answered a 200 listing nothing, as
+    // if no release of web existed, where `?label=%20env=prod` matched.
+    const ids = async (path: string) => {
+      const res = await t.api<{ releases: { id: string }[] }>("GET", path, { token: t.operator });
+      return { status: res.status, ids: res.body.releases.map((r) => r.id) };
+    };
+    for (const query of ["app=%20web%20", "app=web%09", "app=%20web&version=%201.0.0%20"])
+      expect(await ids(`/api/v1/releases?${query}`), query).toEqual({ status: 200, ids: [release] });
+    // A rollout holds someone: an agent of web, registered.
+    const agent = await TestAgent.connect(t.hub.url, await t.agentToken("w1"));
+    agent.hello("w1", [{ app: "web", version: "1.0.0", state: "updated", releaseId: undefined }]);
+    await expect.poll(async () => (await t.hub.store.getAgent("w1"))?.apps.length).toBe(1);
+    agent.ws.terminate();
+    const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: { release, waves: [{ name: "all", percent: 100 }] },
+    });
+    expect(created, JSON.stringify(created.body)).toMatchObject({ status: 201 });
+    const rollouts = await t.api<{ rollouts: { id: string }[] }>("GET", "/api/v1/rollouts?app=%20web%20", {
+      token: t.operator,
+    });
+    expect(rollouts.body.rollouts.map((r) => r.id)).toContain(created.body.id);
+    await t.api("POST", `/api/v1/rollouts/${created.body.id}/abort`, { token: t.operator, body: {} });
+    // The audit log's subject too: an id holds no space, and `?subject=%20<id>` listed no event.
+    const kinds = async (subject: string) =>
+      (
+        await t.api<{ events: { kind: string }[] }>("GET", `/api/v1/events?subject=${subject}`, {
+          token: t.operator,
+        })
+      ).body.events.map((e) => e.kind);
+    const events = await kinds(created.body.id);
+    expect(events).toContain("rollout.created");
+    expect(await kinds(`%20${created.body.id}%09`)).toEqual(events);
+  });
+
   it("a release version is one word: spaces, tabs and line breaks are a 400 naming body.version; nothing is stored", async () => {
     const publish = (version: string, manifestVersion = version) =>
       t.api("POST", "/api/v1/releases", {
@@ -570,11 +618,13 @@ describe("an artifact upload's expected sha256 is named where the caller gave it
     expect(await upload("", { "content-encoding": "gzip" }, compressed)).toEqual(refusal);
     const compressedSha = createHash("sha256").update(compressed).digest("hex");
     expect(await t.hub.store.getArtifactInfo(compressedSha)).toBeUndefined();
-    // `identity` is no encoding at all.
-    expect(await upload("", { "content-encoding": "identity" })).toMatchObject({
-      status: 201,
-      body: { sha256: sha },
-    });
+    // `identity` is no encoding at all, nor is a blank header, as a JSON body reads it: a blank one
+    // was a 415 naming `content-encoding: ""` for the file as it is.
+    for (const encoding of ["identity", "IDENTITY", "", " "])
+      expect(await upload("", { "content-encoding": encoding }), JSON.stringify(encoding)).toMatchObject({
+        status: 201,
+        body: { sha256: sha },
+      });
   });
 
   it("?sha256= that is no hash, or another upload's, is a 400 naming query.sha256, not a header never sent", async () => {
