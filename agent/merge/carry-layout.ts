@@ -61,39 +61,12 @@ function movedLines(
   if (!inPlace.includes(-1)) return () => undefined;
   const toOriginal = matches(plain.map(withoutSpacing), original.map(withoutSpacing));
   const mine = new Map<string, string[]>();
-  /** Moved lines the user spaced, with a comment after them, by key: for one the merge also changed. */
-  const spaced: { line: string; user: string }[] = [];
   plain.forEach((line, i) => {
     const user = original[toOriginal[i] ?? -1];
     if (inPlace[i] !== -1 || user === undefined || user === line) return;
     mine.set(line, [...(mine.get(line) ?? []), user]);
-    if (trailingComment(line) !== undefined) spaced.push({ line, user });
   });
-  // A moved line whose value the merge changed too (`port: 1      # ops` in an item the release
-  // moved and changed) came in the library's spacing, unsaid, where an unmoved one keeps the user's:
-  // the first moved line of the same key and comment is its layout, merged as a changed line is.
-  const changed = (line: string): string | undefined => {
-    const comment = trailingComment(line)?.comment;
-    if (comment === undefined) return undefined;
-    const at = spaced.findIndex(
-      (one) => leadOf(one.line) === leadOf(line) && trailingComment(one.line)?.comment === comment,
-    );
-    const one = spaced[at];
-    if (one === undefined) return undefined;
-    spaced.splice(at, 1);
-    const users = mine.get(one.line) ?? [];
-    users.splice(users.indexOf(one.user), 1);
-    return mergeLine(one.user, one.line, line);
-  };
-  return (line) => {
-    const user = mine.get(line)?.shift();
-    if (user !== undefined) {
-      const at = spaced.findIndex((one) => one.line === line && one.user === user);
-      if (at !== -1) spaced.splice(at, 1);
-      return user;
-    }
-    return changed(line);
-  };
+  return (line) => mine.get(line)?.shift();
 }
 
 function linesOf(text: string): { lines: string[]; finalNewline: boolean } {
