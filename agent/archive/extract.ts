@@ -109,7 +109,9 @@ export async function extractArchive(
       await writeFromArchive(archivePath, destDir, owed, options, held.links);
     }
     await run.checkSymlinks();
-    const stripped = await stripSingleTopDir(destDir);
+    const place = run.writer.manifestPlace.verdict();
+    if (!place.ok) throw new VerificationError(run.label, place.reason);
+    const stripped = place.top === undefined ? undefined : await stripSingleTopDir(destDir);
     const hashes = stripped === undefined ? run.writer.hashes : underTopDir(run.writer.hashes, stripped);
     const { files, bytes } = run.writer;
     if (held !== undefined)
@@ -254,7 +256,7 @@ class ExtractionRun {
   private readonly abort = new AbortController();
   private chain: Promise<void> = Promise.resolve();
   private packed = 0;
-  private readonly label: string;
+  readonly label: string;
 
   constructor(
     private readonly input: ArchiveInput,

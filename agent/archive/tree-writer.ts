@@ -19,6 +19,7 @@ import { sizeText } from "../../shared/size-text.js";
 import { entryParts, joinParts, shownName, symlinkTargetParts } from "./entry-path.js";
 import type { HeldFiles } from "./held-files.js";
 import { overLimit, type ResolvedLimits } from "./limits.js";
+import { ManifestPlace } from "./manifest-place.js";
 
 /** The tar header costs a block even for an empty entry; bombs of empty entries count too. */
 const HEADER_BYTES = 512;
@@ -66,6 +67,8 @@ export class TreeWriter {
    * they were written, so nobody has to read the release again to know what it holds.
    */
   readonly hashes = new Map<string, string>();
+  /** Where the manifest is, by the rule `ship release sign` reads it by too (first pass only). */
+  readonly manifestPlace = new ManifestPlace();
   /** Every path this run created (implicit parent directories included): nothing else exists here. */
   private readonly made = new Set<string>();
   /** Small-file writes in flight, by path; their first failure is kept for `settle`. */
@@ -111,6 +114,7 @@ export class TreeWriter {
     if (this.options.only !== undefined && !this.options.only.has(joinParts(parts))) {
       return this.readPast(entry, refuse);
     }
+    if (this.options.only === undefined) this.manifestPlace.see(name, entry.type, entry.linkpath);
     const isFile = entry.type === "File" || entry.type === "OldFile" || entry.type === "ContiguousFile";
     if (!isFile) entry.resume();
     if (entry.type === "CharacterDevice" || entry.type === "BlockDevice") refuse("is a device file");

@@ -5,30 +5,19 @@ import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import { manifestText } from "../../shared/manifest/load.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { sizeText } from "../../shared/size-text.js";
+import { ManifestPlace } from "../archive/manifest-place.js";
 import { manifestInside } from "../sources/release-info.js";
 import { ALLOW_PRIVATE_KEY_FLAG, holdsPrivateKey, MAX_KEY_FILE_BYTES } from "./private-keys.js";
 
 const MAX_MANIFEST_BYTES = 1024 * 1024;
 
-/** At the root or directly under the single top-level directory, where agents look for it. */
-function isManifestPath(path: string): boolean {
-  const parts = path.replace(/^\.\//, "").split("/");
-  return parts[parts.length - 1] === MANIFEST_FILENAME && parts.length <= 2;
-}
-
 /** What an archive holds that `sign` and `publish` care about, from one read of it. */
 interface ArchiveScan {
-  /** The manifests where agents look. */
+  /** The manifest agents install, read by a second pass (none when the archive has none). */
   manifests: Buffer[][];
-  /**
-   * Manifests where agents look that are hard links to a file packed before them: agents extract
-   * one as that file's bytes (tar writes a second name of one file), so its text is that file's,
-   * read by a second pass (the entry's number in the archive).
-   */
-  linkedManifests: number[];
   /** Entries (as the archive names them) that hold a private key. */
   privateKeys: string[];
-  /** The size of a manifest where agents look that is too large to read, if any. */
+  /** The size of the manifest agents install when it is too large to read, if so. */
   oversized?: number;
   /** What stands where agents look for a manifest when it is no file (a link, a directory). */
   notFile?: string;
@@ -70,67 +59,57 @@ function linkedFile(target: string, before: ReadonlyMap<string, NamedEntry>): nu
 }
 
 /**
- * The manifests `archive` holds where agents look, and the files holding a private key, after
- * reading it whole. Strict: node-tar only warns about bytes that are no tar (a text file, a .zip)
- * and lists nothing, so such a file read as "has no update-manifest.yaml", and with --manifest it
- * was published, for every agent to fail.
+ * The manifest `archive` holds where agents find it (manifest-place.ts, the rule their extraction
+ * follows), and the files holding a private key, after reading it whole. Strict: node-tar only
+ * warns about bytes that are no tar (a text file, a .zip) and lists nothing, so such a file read as
+ * "has no update-manifest.yaml", and with --manifest it was published, for every agent to fail.
  */
 async function scanArchive(archive: string): Promise<ArchiveScan> {
-  const scan: ArchiveScan = { manifests: [], linkedManifests: [], privateKeys: [] };
+  const scan: ArchiveScan = { manifests: [], privateKeys: [] };
+  const place = new ManifestPlace();
   const named = new Map<string, NamedEntry>();
-  let number = 0;
+  /** For each entry that may be the manifest: the file entry agents extract it as, or what it is. */
+  const manifestFile = new Map<number, number | string>();
   await listStrict(archive, (entry: ReadEntry) => {
-    const at = number++;
+    const at = place.see(entry.path, entry.type, entry.linkpath);
     const name = normalEntry(entry.path);
-    try {
-      if (entry.type === "Link" && isManifestPath(name)) {
-        // Extracted by agents as the file it links to: read as that file (a second pass). A link to
-        // its own name leaves the file as it is (GNU tar's link() meets the same inode).
-        if (normalEntry(entry.linkpath ?? "") === name && named.get(name)?.type === "File") {
-          entry.resume();
-          return;
-        }
+    if (name === MANIFEST_FILENAME || name.endsWith(`/${MANIFEST_FILENAME}`)) {
+      if (entry.type === "File") manifestFile.set(at, at);
+      else if (entry.type !== "Link") manifestFile.set(at, entryKind(entry));
+      else {
+        // Extracted by agents as the file it links to: read as that file (a second pass).
         const file = linkedFile(entry.linkpath ?? "", named);
-        if (typeof file === "number") scan.linkedManifests.push(file);
-        else scan.notFile ??= `${entryKind(entry)} that agents cannot extract (${file})`;
-        entry.resume();
-        return;
+        manifestFile.set(
+          at,
+          typeof file === "number" ? file : `${entryKind(entry)} that agents cannot extract (${file})`,
+        );
       }
-      if (entry.type !== "File") {
-        // Left out, a link (or a directory) of that name read as "has no update-manifest.yaml".
-        if (isManifestPath(entry.path.replace(/\/+$/, ""))) scan.notFile ??= entryKind(entry);
-        entry.resume();
-        return;
-      }
-      if (isManifestPath(entry.path)) {
-        takeManifest(entry, scan);
-        return;
-      }
-      // Key files are small (private-keys.ts): only those are read, and only while in hand.
-      if (entry.size === 0 || entry.size > MAX_KEY_FILE_BYTES) {
-        entry.resume();
-        return;
-      }
-      const chunks: Buffer[] = [];
-      entry.on("data", (chunk: Buffer) => chunks.push(chunk));
-      entry.on("end", () => {
-        if (holdsPrivateKey(Buffer.concat(chunks).toString("latin1"))) scan.privateKeys.push(entry.path);
-      });
-    } finally {
-      named.set(name, { type: entry.type, linkpath: entry.linkpath ?? "", number: at });
     }
+    named.set(name, { type: entry.type, linkpath: entry.linkpath ?? "", number: at });
+    // Key files are small (private-keys.ts): only those are read, and only while in hand.
+    if (entry.type !== "File" || entry.size === 0 || entry.size > MAX_KEY_FILE_BYTES) {
+      entry.resume();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    entry.on("data", (chunk: Buffer) => chunks.push(chunk));
+    entry.on("end", () => {
+      if (holdsPrivateKey(Buffer.concat(chunks).toString("latin1"))) scan.privateKeys.push(entry.path);
+    });
   });
-  await readLinkedManifests(archive, scan);
+  const verdict = place.verdict();
+  if (!verdict.ok) throw BadInputError.single(archive, "", verdict.reason);
+  const file = verdict.entry === undefined ? undefined : manifestFile.get(verdict.entry);
+  if (typeof file === "string") scan.notFile = file;
+  else if (file !== undefined) await readManifestEntry(archive, file, scan);
   return scan;
 }
 
-/** The text of each file a manifest hard link stands for (scan.linkedManifests), as scan.manifests. */
-async function readLinkedManifests(archive: string, scan: ArchiveScan): Promise<void> {
-  if (scan.linkedManifests.length === 0) return;
-  const wanted = new Set(scan.linkedManifests);
+/** The text of entry number `wanted` of `archive`, as scan.manifests. */
+async function readManifestEntry(archive: string, wanted: number, scan: ArchiveScan): Promise<void> {
   let number = 0;
   await listStrict(archive, (entry: ReadEntry) => {
-    if (wanted.has(number++)) takeManifest(entry, scan);
+    if (number++ === wanted) takeManifest(entry, scan);
     else entry.resume();
   });
 }
@@ -215,10 +194,9 @@ export async function readManifestFromArchive(archive: string, keys?: ArchiveKey
       "",
       `is ${notFile}, not a file: sign and publish read the manifest as a file in the archive; pack the file in its place (GNU tar: -h follows links) or pass --manifest FILE`,
     );
-  if (found.length !== 1) {
-    const why = found.length === 0 ? `has no ${MANIFEST_FILENAME}` : `has ${found.length} manifests`;
-    throw BadInputError.single(archive, "", `${why}; pass --manifest FILE`);
-  }
+  // A manifest packed twice, or where agents do not look, was refused while scanning (manifest-place.ts).
+  if (found.length === 0)
+    throw BadInputError.single(archive, "", `has no ${MANIFEST_FILENAME}; pass --manifest FILE`);
   if (keys !== undefined) refuseArchivedKeys(archive, privateKeys, keys);
   return manifestText(Buffer.concat(found[0] ?? []), archiveManifestName(archive));
 }

@@ -10,10 +10,11 @@ import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { link, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { Pax } from "tar";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
-import { type RawEntry, writeArchive } from "../../unit/sources/tar-builder.js";
+import { buildTar, type RawEntry, writeArchive } from "../../unit/sources/tar-builder.js";
 import { localArchiveApp } from "../cli/signed-archive.js";
 import { unreachableHub } from "./manifest-release-repo.js";
 
@@ -184,4 +185,141 @@ describe("ship release sign/publish: the manifest inside an archive another tool
       );
     },
   );
+
+  /**
+   * Sign/publish and the agents' extraction read an archive's manifest by one rule (manifest-place.ts).
+   * Before: `a/update-manifest.yaml` beside `b/` was signed, and agents (which strip only a single
+   * top directory) found no manifest; a manifest packed twice was refused by sign and installed by
+   * agents as its later copy. Each shape below is signed and installed (or refused by both, exit 2).
+   */
+
+  /**
+   * Signs `archive`, then a [trust] agent installs it: both succeed, or both refuse with `reason`
+   * (the agent with `agentSays` when its extraction refuses an entry before the manifest is sought).
+   */
+  async function signAndInstall(archive: string, reason?: string, agentSays = reason): Promise<void> {
+    const signed = await runShip(["release", "sign", archive, "--key", key, "--app", "web"]);
+    const trust = `\n[trust]\nkey_files = ["${join(dir, "keys", "ship-release.pub")}"]\n`;
+    const { config, app } = await localArchiveApp(join(dir, "agent"), archive, trust);
+    const run = await runShip(["--config", config]);
+    if (reason === undefined) {
+      expect(signed.code, signed.stderr).toBe(0);
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      expect(await readFile(join(app, "app.py"), "utf8")).toBe("print(1)\n");
+      return;
+    }
+    expect(signed.stderr).toBe(`ship release sign: ${archive} ${reason}\n`);
+    expect(signed.code).toBe(2);
+    expect(existsSync(`${archive}.sig`)).toBe(false);
+    expect(run.stderr + run.stdout).toContain(agentSays);
+    expect(run.code).toBe(2);
+    expect(existsSync(join(app, "app.py"))).toBe(false);
+  }
+
+  const manifest = 'version: "0.1.0"\n';
+  /** `dir`/src holding the manifest at `manifestAt` and app.py at `appAt`, packed by GNU tar into `name`. */
+  async function gnuTar(name: string, manifestAt: string, appAt: string, args: string[]): Promise<string> {
+    const src = join(dir, "src");
+    const files: [string, string][] = [
+      [manifestAt, manifest],
+      [appAt, "print(1)\n"],
+    ];
+    for (const [at, body] of files) {
+      await mkdir(dirname(join(src, at)), { recursive: true });
+      await writeFile(join(src, at), body);
+    }
+    const archive = join(dir, name);
+    execFileSync("tar", ["-cf", archive, "-C", src, ...args]);
+    return archive;
+  }
+
+  it("a manifest under one of two top-level directories (GNU tar): refused by both", async () => {
+    const archive = await gnuTar("two-tops.tar", "a/update-manifest.yaml", "b/app.py", ["a", "b"]);
+    await signAndInstall(
+      archive,
+      "holds a/update-manifest.yaml but 2 top-level names (a, b): agents read the manifest at the root, or under the single top-level directory; pack one directory, or the manifest at the root",
+    );
+  });
+
+  it("a manifest packed twice (GNU tar --append): refused by both", async () => {
+    const archive = await gnuTar("twice.tar", "update-manifest.yaml", "app.py", [
+      "update-manifest.yaml",
+      "app.py",
+    ]);
+    await writeFile(join(dir, "src", "update-manifest.yaml"), 'version: "0.2.0"\n');
+    execFileSync("tar", ["-rf", archive, "-C", join(dir, "src"), "update-manifest.yaml"]);
+    await signAndInstall(
+      archive,
+      "packs update-manifest.yaml 2 times: agents would install the last copy, so which one is the release is unclear; pack it once",
+    );
+  });
+
+  const twice = (path: string) =>
+    `packs ${path} 2 times: agents would install the last copy, so which one is the release is unclear; pack it once`;
+  it.each([
+    [
+      "once bare, once under ./",
+      [file("update-manifest.yaml", manifest), file("./update-manifest.yaml", manifest)],
+      twice("update-manifest.yaml"),
+    ],
+    [
+      "as a file and as a directory update-manifest.yaml/",
+      [file("update-manifest.yaml", manifest), { path: "update-manifest.yaml/", type: "Directory" }],
+      twice("update-manifest.yaml"),
+    ],
+    [
+      "under the top directory, spelt with // the second time",
+      [
+        file("myapp/update-manifest.yaml", manifest),
+        file("myapp//update-manifest.yaml", manifest),
+        file("myapp/app.py", "print(1)\n"),
+      ],
+      twice("myapp/update-manifest.yaml"),
+    ],
+  ] as [string, RawEntry[], string][])(
+    "a manifest %s (node-tar): refused by both",
+    async (_what, entries, reason) => {
+      const withApp = entries.some((e) => e.path.endsWith("app.py"))
+        ? entries
+        : [...entries, file("app.py", "print(1)\n")];
+      await signAndInstall(await writeArchive(dir, "odd.tar", withApp), reason);
+    },
+  );
+
+  it("a manifest under a top-level name that is a symbolic link (node-tar): refused by both", async () => {
+    const archive = await writeArchive(dir, "top-link.tar", [
+      { path: "myapp", type: "SymbolicLink", linkpath: "real" },
+      file("myapp/update-manifest.yaml", manifest),
+      file("myapp/app.py", "print(1)\n"),
+    ]);
+    await signAndInstall(
+      archive,
+      "holds myapp/update-manifest.yaml but myapp is packed as a symbolic link, not a directory: agents strip only a top-level directory",
+      'entry "myapp/update-manifest.yaml": goes through the symlink myapp',
+    );
+  });
+
+  it("a manifest under ./myapp-0.1.0/ (GNU tar -C dir ./myapp-0.1.0): signed and installed", async () => {
+    const archive = await gnuTar("dot.tar", "myapp-0.1.0/update-manifest.yaml", "myapp-0.1.0/app.py", [
+      "./myapp-0.1.0",
+    ]);
+    await signAndInstall(archive);
+  });
+
+  it("a manifest at the root beside a/update-manifest.yaml: the root one, by both", async () => {
+    const archive = await writeArchive(dir, "root-and-a.tar", [
+      file("update-manifest.yaml", manifest),
+      file("a/update-manifest.yaml", "not: [a manifest\n"),
+      file("app.py", "print(1)\n"),
+    ]);
+    await signAndInstall(archive);
+  });
+
+  it("an entry a pax header renames to update-manifest.yaml: read as the manifest by both", async () => {
+    const pax = new Pax({ path: "update-manifest.yaml" }).encode();
+    const rest = buildTar([file("other.yaml", manifest), file("app.py", "print(1)\n")]);
+    const archive = join(dir, "pax.tar");
+    await writeFile(archive, Buffer.concat([pax, rest]));
+    await signAndInstall(archive);
+  });
 });
