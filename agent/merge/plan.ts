@@ -216,11 +216,32 @@ class MergeWalker {
     // The user deleted a key the release still ships unchanged: respect the deletion.
     const userDeleted = this.threeWay && base !== ABSENT && sameValue(base, release);
     if (policy.kind === "preserve_user" && userDeleted) this.record("kept", path);
-    else {
+    else if (policy.kind === "preserve_user" && this.deletedTableChanged(path, release, base)) {
+      // The user deleted a table the release changed: only what changed comes back, key by key;
+      // the keys the release left alone stay deleted, as any deleted key does.
+      for (const key of Object.keys(release as Record<string, unknown>)) {
+        const child = [...path, key];
+        this.visit(child, ABSENT, childOf(release, key), childOf(base, key), this.policyAt(child, policy));
+      }
+    } else {
       this.edit("add", path, "added");
       // A key the user deleted that replace or merge_smart puts back is their change undone too.
       if (base !== ABSENT) this.noteOverwritten(path, ABSENT, base, policy);
     }
+  }
+
+  /**
+   * Whether a table the user deleted holds keys the release left as they were: then the release's
+   * change is taken key by key. A table all of whose keys changed (or are new) comes back whole.
+   */
+  private deletedTableChanged(path: string[], release: unknown, base: Maybe): boolean {
+    if (!this.threeWay || !isTable(release) || !isTable(base)) return false;
+    return Object.keys(release).some((key) => {
+      const was = childOf(base, key);
+      if (was === ABSENT) return false;
+      const now = childOf(release, key);
+      return sameValue(was, now) || this.deletedTableChanged([...path, key], now, was);
+    });
   }
 
   private userOnly(path: string[], user: unknown, base: Maybe, policy: Policy): void {

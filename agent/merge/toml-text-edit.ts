@@ -401,7 +401,7 @@ function addEntry(user: Side, release: Side, path: string[], mine = ""): TextOp[
     indent === undefined
       ? comments + entry
       : comments.replace(/^[ \t]*(?=#)/gm, indent) + indent + entry.replace(/^[ \t]*/, "");
-  if (target.opens) return openTable(user, target.at, target.table, text);
+  if (target.opens) return openTable(user, release, target.at, target.table, text);
   if (target.beforeTable === true) return keysAboveTables(user, target.at, text);
   return [{ start: target.at, end: target.at, text: lineAt(user.text, target.at, text) }];
 }
@@ -428,24 +428,34 @@ function keysAboveTables(user: Side, at: number, line: string): TextOp[] {
 const openedTables = new WeakMap<Side, Map<string, TextOp>>();
 
 /** A new `[table]` block for a table the user's file defines only through its sub-tables. */
-function openTable(user: Side, at: number, table: string[], line: string): TextOp[] {
+function openTable(user: Side, release: Side, at: number, table: string[], line: string): TextOp[] {
   const opened = openedTables.get(user) ?? new Map<string, TextOp>();
   openedTables.set(user, opened);
   const id = JSON.stringify(table);
   const existing = opened.get(id);
+  const atEnd = at === user.text.length && user.text !== "";
   if (existing !== undefined) {
-    existing.text = `${existing.text.slice(0, -1)}${line}\n`;
+    existing.text = atEnd ? existing.text + line : `${existing.text.slice(0, -1)}${line}\n`;
     return [];
   }
-  // A table: keys of the table above inserted at the same offset go before it.
+  // A table: keys of the table above inserted at the same offset go before it. At the end of the
+  // file a blank line parts it from the last table's keys, as blank lines part the others.
   const op: TextOp = {
     start: at,
     end: at,
-    text: `[${table.map(formatKey).join(".")}]\n${line}\n`,
+    text: `${atEnd ? "\n" : ""}${headerText(release, table)}${line}${atEnd ? "" : "\n"}`,
     tail: true,
   };
   opened.set(id, op);
   return [op];
+}
+
+/** The release's `[table]` line with the comments above it, or one written anew. */
+function headerText(release: Side, table: readonly string[]): string {
+  const header = release.layout.headers.find((h) => h.kind === "table" && samePath(h.path, table));
+  return header === undefined
+    ? `[${table.map(formatKey).join(".")}]\n`
+    : release.text.slice(header.blockStart, header.lineEnd);
 }
 
 /** Where a new key of table `parent` goes: after the last key of the block that defines it. */
@@ -474,8 +484,19 @@ function insertionPoint(
   // The table exists only through its sub-tables ([a.b] without [a]): TOML allows [a] after them too,
   // so it opens right above the first one.
   const sub = headers.find((h) => h.path.length > parent.length && startsWith(h.path, parent));
-  if (sub === undefined || inArrayElement(user.layout, sub.path)) return undefined;
+  if (sub === undefined) return newTableAt(user, parent);
+  if (inArrayElement(user.layout, sub.path)) return undefined;
   return { at: sub.blockStart, table: parent, opens: true };
+}
+
+/**
+ * A table the user's copy lacks altogether (the user deleted `[b]` and the release changed a key in
+ * it, which alone comes back): opened where a new table goes, above the file's footer or at its end.
+ */
+function newTableAt(user: Side, table: string[]): { at: number; table: string[]; opens: true } | undefined {
+  if (table.length === 0 || user.layout.headers.some((h) => h.kind === "array" && startsWith(table, h.path)))
+    return undefined;
+  return { at: footerStart(user.text) ?? user.text.length, table, opens: true };
 }
 
 /** `mine`: the user's comments on the value this table replaces, kept above it. */

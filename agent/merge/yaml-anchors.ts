@@ -206,6 +206,8 @@ export function editableMapAt(
   doc: Document,
   path: readonly string[],
   notes: string[],
+  /** Makes a mapping the user's copy lacks altogether (only an add goes through one). */
+  open?: (path: readonly string[]) => Pair<unknown, unknown>,
 ): YAMLMap<unknown, unknown> {
   let node: unknown = doc.contents;
   for (let i = 0; i < path.length; i++) {
@@ -215,6 +217,12 @@ export function editableMapAt(
     let pair = ownPair(node, key);
     if (pair === undefined) {
       const inherited = inheritedNode(doc, node, key);
+      if (inherited === undefined && open !== undefined) {
+        const opened = open(path.slice(0, i + 1));
+        node.items.push(opened);
+        node = opened.value;
+        continue;
+      }
       if (inherited === undefined) throw new Error(`no ${here}`);
       const copy = localCopy(doc, inherited);
       pair = doc.createPair(key, null);

@@ -446,7 +446,14 @@ function applyEdit(
     for (const anchored of usedAnchorsOnPath(target, edit.path.slice(0, -1)))
       detachAnchor(target, anchored, notes);
   }
-  const parent = editableMapAt(target, edit.path.slice(0, -1), notes);
+  // A key the release changed in a mapping the user deleted comes back alone: its mapping is opened
+  // anew, under the release's key and the comments above it, holding only what the merge adds.
+  const open = (path: readonly string[]) => {
+    const pair = releasePair(release, path)?.clone() ?? target.createPair(path.at(-1), null);
+    pair.value = new YAMLMap();
+    return pair;
+  };
+  const parent = editableMapAt(target, edit.path.slice(0, -1), notes, edit.kind === "add" ? open : undefined);
   const key = edit.path[edit.path.length - 1] as string;
   let own = ownPair(parent, key);
   if (edit.kind === "remove") {

@@ -25,6 +25,17 @@ describe.each(formats)("preserve_user three-way (%s)", (format) => {
     expect(result.added).toEqual(["c"]);
   });
 
+  it("a table the user deleted takes back only the keys the release changed in it, not the whole table", () => {
+    // Was: the whole table came back, every key the release left alone with it (`b.keep`, `b.c.y`),
+    // though the user had deleted them and a deleted key stays deleted unless the release changes it.
+    const base = { a: 1, b: { x: 1, keep: "v", c: { y: 2, z: 3 } } };
+    const release = { a: 1, b: { x: 5, keep: "v", fresh: true, c: { y: 2, z: 4 } } };
+    const result = merge3(format, base, { a: 1 }, release);
+    expect(result.value).toEqual({ a: 1, b: { x: 5, fresh: true, c: { z: 4 } } });
+    expect(result.kept).toEqual(["b.keep", "b.c.y"]);
+    expect(result.added).toEqual(["b.x", "b.fresh", "b.c.z"]);
+  });
+
   it("a key the release dropped stays when the user changed it, inside tables too", () => {
     const base = { old: { x: 1, y: 2 }, gone: "v" };
     const current = { old: { x: 10, y: 2, mine: true }, gone: "v" };

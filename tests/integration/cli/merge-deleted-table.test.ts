@@ -1,0 +1,58 @@
+/**
+ * The operator deleted a whole table (TOML `[b]`, a YAML `b:` mapping, a JSON `"b": {}`) and the
+ * release changes one key in it: the whole table came back, with the keys the release left alone
+ * that the operator had deleted. The README: keys you deleted stay deleted unless the release
+ * changed them. Now only what the release changed (or added) comes back, the same in all three
+ * formats, and the key report says which deletions stayed.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type LocalApp, localApp, updateOverEdits } from "./local-app.js";
+
+const cases = [
+  {
+    file: "config.toml",
+    action: "merge_toml",
+    v1: 'port = 80\n\n[cache]\nsize = 100\nttl = 60\npath = "/var/cache"\n',
+    mine: "port = 8080\n",
+    v2: 'port = 80\n\n# cache of rendered pages\n[cache]\nsize = 100\nttl = 300\npath = "/var/cache"\n',
+    merged: "port = 8080\n\n# cache of rendered pages\n[cache]\nttl = 300\n",
+  },
+  {
+    file: "config.yaml",
+    action: "merge_yaml",
+    v1: "port: 80\ncache:\n  size: 100\n  ttl: 60\n  path: /var/cache\n",
+    mine: "port: 8080\n",
+    v2: "port: 80\n# cache of rendered pages\ncache:\n  size: 100\n  ttl: 300\n  path: /var/cache\n",
+    merged: "port: 8080\n# cache of rendered pages\ncache:\n  ttl: 300\n",
+  },
+  {
+    file: "config.json",
+    action: "merge_json",
+    v1: '{\n  "port": 80,\n  "cache": {\n    "size": 100,\n    "ttl": 60,\n    "path": "/var/cache"\n  }\n}\n',
+    mine: '{\n  "port": 8080\n}\n',
+    v2: '{\n  "port": 80,\n  "cache": {\n    "size": 100,\n    "ttl": 300,\n    "path": "/var/cache"\n  }\n}\n',
+    merged: '{\n  "port": 8080,\n  "cache": {\n    "ttl": 300\n  }\n}\n',
+  },
+];
+
+describe("a table the operator deleted, one key of which the release changes", () => {
+  let app: LocalApp;
+  beforeEach(async () => {
+    app = await localApp();
+  });
+  afterEach(() => app.cleanup());
+
+  for (const { file, action, v1, mine, v2, merged } of cases) {
+    it(`${action}: only the changed key comes back, the others stay deleted`, async () => {
+      const manifest = (version: string) =>
+        `version: "${version}"\nfiles:\n  "${file}": { action: ${action} }\n`;
+      const { run, read } = await updateOverEdits(app, manifest, {
+        v1: { [file]: v1 },
+        edited: { [file]: mine },
+        v2: { [file]: v2 },
+      });
+      expect(await read(file)).toBe(merged);
+      expect(run.stderr).not.toContain("WARNING");
+    });
+  }
+});
