@@ -23,6 +23,7 @@ import {
   withNewline,
 } from "./toml-blocks.js";
 import { pairElements } from "./toml-element-pairing.js";
+import { blankBefore, footerStart, tableCommentCount } from "./toml-footer.js";
 import { inlineTextInSpellings } from "./toml-inline-spelling.js";
 import { scanToml, type TomlEntry, type TomlLayout, TomlScanError, tomlComments } from "./toml-scan.js";
 import { formatKey, inlineValueText, readTomlValues, writeTomlValues } from "./toml-value-text.js";
@@ -439,11 +440,13 @@ function openTable(user: Side, release: Side, at: number, table: string[], line:
     return [];
   }
   // A table: keys of the table above inserted at the same offset go before it. At the end of the
-  // file a blank line parts it from the last table's keys, as blank lines part the others.
+  // file, or above its footer, a blank line parts it from the last table's keys, as blank lines
+  // part the others.
+  const parted = (atEnd || at === footerStart(user.text)) && !blankBefore(user.text, at);
   const op: TextOp = {
     start: at,
     end: at,
-    text: `${atEnd ? "\n" : ""}${headerText(release, table)}${line}${atEnd ? "" : "\n"}`,
+    text: `${parted ? "\n" : ""}${headerText(release, table)}${line}${atEnd ? "" : "\n"}`,
     tail: true,
   };
   opened.set(id, op);
@@ -516,8 +519,10 @@ function addTable(user: Side, release: Side, path: string[], mine = ""): TextOp[
       ? writeTomlValues(nest(path, valueAt(release.value, path)))
       : blocksText(release, blocks));
   const footer = footerStart(user.text);
-  if (footer !== undefined)
-    return [{ start: footer, end: footer, text: `${text.trimEnd()}\n\n`, tail: true }];
+  if (footer !== undefined) {
+    const above = blankBefore(user.text, footer) ? "" : "\n";
+    return [{ start: footer, end: footer, text: `${above}${text.trimEnd()}\n\n`, tail: true }];
+  }
   const separator = user.text.length === 0 ? "" : user.text.endsWith("\n") ? "\n" : "\n\n";
   return [
     { start: user.text.length, end: user.text.length, text: `${separator + text.trimEnd()}\n`, tail: true },
@@ -808,24 +813,6 @@ function readsAs(text: string, value: unknown): boolean {
 }
 
 /**
- * Where the comment paragraphs closing the file begin (`# managed by ops` set apart from the last
- * key by a blank line): a table the merge adds at the end goes above them, as a footer stays last.
- * Undefined when the file does not end so.
- */
-function footerStart(text: string): number | undefined {
-  const lines = text.split("\n");
-  let end = lines.length;
-  while (end > 0 && (lines[end - 1] as string).trim() === "") end--;
-  let start = end;
-  while (start > 0 && /^\s*(#|$)/.test(lines[start - 1] as string)) start--;
-  // The comments directly under the last key are that table's; the footer begins after a blank line.
-  while (start < end && (lines[start] as string).trim() !== "") start++;
-  while (start < end && (lines[start] as string).trim() === "") start++;
-  if (start === 0 || start >= end) return undefined;
-  return lines.slice(0, start).join("\n").length + 1;
-}
-
-/**
  * A table the release writes only as dotted keys in its parent's body (`log.level = "info"` among
  * the top-level keys): its lines, with their comments, go after the last key of the user's parent
  * table, where a reader of either file looks for them — not a new `[log]` at the end of the file.
@@ -909,7 +896,12 @@ function removeTable(user: Side, path: string[]): TextOp[] | undefined {
 function keptParagraphStart(text: string, block: Block): number {
   const tail = text.slice(block.contentEnd, block.end);
   const kept = /^(?:[ \t]*#[^\n]*\n)*(?:[ \t]*\r?\n)+(?=[ \t]*#)/.exec(tail);
-  return kept === null ? block.end : block.contentEnd + kept[0].length;
+  if (kept !== null) return block.contentEnd + kept[0].length;
+  // Comment lines closing the file right under the last key: its footer stays (toml-footer.ts).
+  if (block.end !== text.length || !/^(?:[ \t]*#[^\n]*\n)+$/.test(tail)) return block.end;
+  const lines = tail.split("\n").slice(0, -1);
+  const own = lines.slice(0, tableCommentCount(lines));
+  return block.contentEnd + own.reduce((length, line) => length + line.length + 1, 0);
 }
 
 /** The offset just past the newline of the last non-blank line before `offset`. */

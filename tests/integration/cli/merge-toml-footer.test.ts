@@ -1,0 +1,45 @@
+/**
+ * A TOML footer comment right under the last key (no blank line between): a table the release adds
+ * went after it, so the footer stood in the middle of the file, and a table the release removes took
+ * it along. The README: a footer stays last. Now it does, with a blank line or without.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type LocalApp, localApp, updateOverEdits } from "./local-app.js";
+
+const v1 = 'port = 80\n\n[log]\nlevel = "info"\n';
+const cases = [
+  {
+    name: "a table the release adds goes above it",
+    mine: 'port = 8080\n\n[log]\nlevel = "info"\n# managed by ops: see wiki/app\n',
+    v2: 'port = 80\n\n[log]\nlevel = "info"\n\n[cache]\nsize = 100\n',
+    merged: 'port = 8080\n\n[log]\nlevel = "info"\n\n[cache]\nsize = 100\n\n# managed by ops: see wiki/app\n',
+  },
+  {
+    name: "a table the release removes leaves it",
+    mine: 'port = 8080\n\n[log]\nlevel = "info"\n# managed by ops: see wiki/app\n',
+    v2: "port = 80\n",
+    merged: "port = 8080\n\n# managed by ops: see wiki/app\n",
+  },
+];
+
+describe("a TOML footer right under the last key", () => {
+  let app: LocalApp;
+  beforeEach(async () => {
+    app = await localApp();
+  });
+  afterEach(() => app.cleanup());
+
+  for (const { name, mine, v2, merged } of cases) {
+    it(`${name}, and stays last`, async () => {
+      const manifest = (version: string) =>
+        `version: "${version}"\nfiles:\n  "config.toml": { action: merge_toml }\n`;
+      const { run, read } = await updateOverEdits(app, manifest, {
+        v1: { "config.toml": v1 },
+        edited: { "config.toml": mine },
+        v2: { "config.toml": v2 },
+      });
+      expect(await read("config.toml")).toBe(merged);
+      expect(run.stderr).not.toContain("WARNING");
+    });
+  }
+});
