@@ -39,16 +39,14 @@ export interface AgentFacets {
 /**
  * Spaces beside the `=` (and at the ends) are no part of the name or the value, as `--selector` and
  * the rollout form read a pair: `?label= env = prod`, which the pattern above takes, looked for a
- * label " env" of value " prod" and answered a 200 listing nobody. A pair some agent carries as
- * written is read as written: a hello may carry a value with spaces at its ends (`env = " prod"` in
- * ship.toml), the dashboard's Label filter offers it so (its facets), and trimmed it listed the
- * agents of `env=prod` instead.
+ * label " env" of value " prod" and answered a 200 listing nobody. No agent carries a value with
+ * spaces at its ends (the hub trims a hello's values, shared/protocol/agent-id.ts HelloLabels), so
+ * a pair is never read as written.
  */
-function parseLabels(pairs: readonly string[], agents: readonly AgentRecord[]): [string, string][] {
+function parseLabels(pairs: readonly string[]): [string, string][] {
   return pairs.map((pair) => {
     const at = pair.indexOf("=");
-    const [key, value] = [pair.slice(0, at), pair.slice(at + 1)];
-    return agents.some((agent) => agent.labels[key] === value) ? [key, value] : [key.trim(), value.trim()];
+    return [pair.slice(0, at).trim(), pair.slice(at + 1).trim()];
   });
 }
 
@@ -140,7 +138,7 @@ export function queryAgents(
   const matching: (AgentRecord & { online: boolean })[] = [];
   let online = 0;
   const versions = new Map<string, boolean>();
-  const labels = parseLabels(query.label ?? [], agents);
+  const labels = parseLabels(query.label ?? []);
   for (const agent of agents) {
     const up = isOnline(agent.id);
     if (!matches(agent, up, query, labels, versions)) continue;

@@ -24,13 +24,26 @@ export const agentIdProblem = rule.problem;
 
 export const AgentId = rule.schema;
 
+const labelValue = z.string().max(200, "a label value must be at most 200 characters");
+
 /**
- * An agent's labels, as its hello carries them: the hub stores and matches them, and a config the
- * hello would refuse must be refused when it is read instead.
+ * An agent's labels, as a rollout's selector and labels waves name them: the hub matches them, and a
+ * config the hello would refuse must be refused when it is read instead.
  */
 export const AgentLabels = z.record(
   z.string().max(100, "a label name must be at most 100 characters"),
-  z.string().max(200, "a label value must be at most 200 characters"),
+  labelValue,
+);
+
+/**
+ * The labels a hello carries, each value without spaces at its ends: `--selector`, a labels wave's
+ * `K=V` and the dashboard's forms all trim what they are given, so `env = " prod "` (which an
+ * agent's config now refuses, but an agent configured before that still announces) could be chosen
+ * by nothing. The hub stores, shows and matches such a value trimmed (`env=prod`).
+ */
+export const HelloLabels = z.record(
+  z.string().max(100, "a label name must be at most 100 characters"),
+  labelValue.transform((value) => value.trim()),
 );
 
 /**
@@ -48,5 +61,8 @@ export const ConfiguredLabels = z.record(
       /^[^\s=,]+$/u,
       "a label name must not be empty or hold '=', ',' or white space (--selector KEY=VALUE and a labels wave's K=V,K=V could not name it)",
     ),
-  z.string().max(200, "a label value must be at most 200 characters"),
+  labelValue.refine(
+    (value) => value === value.trim(),
+    "a label value must not begin or end with white space (--selector KEY=VALUE, a labels wave's K=V and the dashboard's forms trim what they are given, so none could choose it)",
+  ),
 );

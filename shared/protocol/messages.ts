@@ -5,7 +5,7 @@
 import * as z from "zod";
 import { gitRefName } from "../schema/git-ref-name.js";
 import { sha256Hex } from "../schema/sha256.js";
-import { AgentId, AgentLabels } from "./agent-id.js";
+import { AgentId, HelloLabels } from "./agent-id.js";
 import { type ReportOutcome, reportOutcomes } from "./app-states.js";
 
 /** Bumped when a message changes incompatibly; the hub refuses agents speaking another major. */
@@ -13,7 +13,7 @@ export const PROTOCOL_VERSION = 1;
 
 const id = z.string().min(1).max(200);
 const version = z.literal(PROTOCOL_VERSION).default(PROTOCOL_VERSION);
-const labels = AgentLabels;
+const labels = HelloLabels;
 
 /** zod runs refinements even after `z.url()` failed, so they must not throw on a non-URL. */
 function parsedUrl(text: string): URL | undefined {

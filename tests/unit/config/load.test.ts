@@ -202,6 +202,21 @@ describe("malformed configs: every problem, positioned", () => {
       /^ship\.toml:5:1 hub\.labels\."data center": invalid key: a label name must not be empty/,
     ],
     [
+      "a label value with a space at its start and end",
+      '[hub]\nurl = "https://h"\ntoken_file = "/t"\nlabels = { ring = "canary", env = " prod " }\n',
+      /^ship\.toml:4:\d+ hub\.labels\.env: a label value must not begin or end with white space \(--selector KEY=VALUE, a labels wave's K=V and the dashboard's forms trim what they are given, so none could choose it\)$/,
+    ],
+    [
+      "a label value ending in a tab",
+      '[hub]\nurl = "https://h"\ntoken_file = "/t"\n[hub.labels]\nenv = "prod\\t"\n',
+      /^ship\.toml:5:1 hub\.labels\.env: a label value must not begin or end with white space/,
+    ],
+    [
+      "a label value starting with a no-break space",
+      '[hub]\nurl = "https://h"\ntoken_file = "/t"\n[hub.labels]\nenv = "\\u00a0prod"\n',
+      /^ship\.toml:5:1 hub\.labels\.env: a label value must not begin or end with white space/,
+    ],
+    [
       "unknown key in dotted form",
       `${sftp}security.verify_checksum = false\n`,
       /^warning: ship\.toml:8:10 sources\.s\.security\.verify_checksum: unknown key "verify_checksum" \(did you mean "verify_checksums"\?\); ignored$/,
