@@ -49,7 +49,7 @@ export function createApiApp(deps: ApiDeps): express.Express {
   // or method the API has not is its 404, not a 415 about a body nothing would read.
   app.use(API_PREFIX, (req, _res, next) => {
     if (!sendsBody(req) || !hasOperation(req.method, req.path)) return next();
-    if (req.is("application/json")) return next(charsetRefusal(req.headers["content-type"]));
+    if (req.is("application/json")) return next(readAsUtf8(req));
     const type = (req.headers["content-type"] ?? "").split(";")[0]?.trim() || "none";
     next(
       new HubRequestError(
@@ -136,13 +136,39 @@ function errorHandler(deps: ApiDeps) {
 }
 
 /**
- * A JSON body is UTF-8 (README): body-parser refuses only charsets not named `utf-…`, and read
- * UTF-7, UTF-16 or UTF-32 as declared — UTF-7 took a "+" as the start of a base64 run, storing a
- * value that was not the one sent; UTF-16 over UTF-8 bytes said "invalid JSON: Unexpected token".
+ * Every label the WHATWG Encoding Standard gives UTF-8 (compared lowercased, blanks at the ends
+ * ignored): `charset=utf8` is how many clients spell it, and body-parser took only names starting
+ * `utf-`, so it was a 415 for a body in the one charset the hub reads.
  */
-function charsetRefusal(contentType: string | undefined): HubRequestError | undefined {
-  const declared = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(contentType ?? "")?.[1];
-  if (declared === undefined || declared.toLowerCase() === "utf-8") return undefined;
+const UTF8_LABELS: ReadonlySet<string> = new Set([
+  "unicode-1-1-utf-8",
+  "unicode11utf8",
+  "unicode20utf8",
+  "utf-8",
+  "utf8",
+  "x-unicode20utf8",
+]);
+
+/** `charset=` of a content-type, a quoted-string's escapes read (RFC 9110 5.6.4), or undefined. */
+function declaredCharset(contentType: string): string | undefined {
+  const match = /;\s*charset\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^";\s]*))/i.exec(contentType);
+  if (match === null) return undefined;
+  return match[1] === undefined ? (match[2] ?? "") : match[1].replace(/\\(.)/g, "$1");
+}
+
+/**
+ * A JSON body is UTF-8 (README): one declared by any UTF-8 label is read as UTF-8, the header put
+ * as body-parser reads it; any other charset is a 415 naming it. body-parser read UTF-7, UTF-16 or
+ * UTF-32 as declared — UTF-7 took a "+" as the start of a base64 run, storing a value that was not
+ * the one sent; UTF-16 over UTF-8 bytes said "invalid JSON: Unexpected token".
+ */
+function readAsUtf8(req: Request): HubRequestError | undefined {
+  const declared = declaredCharset(req.headers["content-type"] ?? "");
+  if (declared === undefined) return undefined;
+  if (UTF8_LABELS.has(declared.trim().toLowerCase())) {
+    req.headers["content-type"] = "application/json; charset=utf-8";
+    return undefined;
+  }
   return new HubRequestError(
     415,
     `content-type: charset ${JSON.stringify(declared.slice(0, 100).toUpperCase())} is not one the hub reads: a JSON body is UTF-8`,

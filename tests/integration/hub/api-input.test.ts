@@ -298,6 +298,40 @@ describe("hub API input: every 400 is one line naming the field and what is wron
       expect(await send({ "content-type": `application/json;charset=${charset}` }, json), charset).toEqual({
         status: 200,
       });
+    // Every WHATWG label of UTF-8 is UTF-8: `charset=utf8` (no dash) was a 415 'unsupported
+    // charset "UTF8"' from body-parser, which took only names starting `utf-`. The body is read as
+    // UTF-8: the seed comes back as sent.
+    const seed = "café ✓ 東京";
+    const named = JSON.stringify({ release, waves, seed });
+    for (const charset of [
+      "utf8",
+      "UTF8",
+      '"utf8"',
+      '"utf\\8"',
+      "unicode-1-1-utf-8",
+      "unicode11utf8",
+      "Unicode20UTF8",
+      "x-unicode20utf8",
+    ]) {
+      const res = await fetch(`${t.hub.url}/api/v1/rollouts/preview`, {
+        method: "POST",
+        headers: {
+          authorization: `Bearer ${t.operator}`,
+          "content-type": `application/json; charset=${charset}`,
+        },
+        body: named,
+      });
+      expect({ status: res.status, seed: ((await res.json()) as { seed?: string }).seed }, charset).toEqual({
+        status: 200,
+        seed,
+      });
+    }
+    // Names that are no label of UTF-8 stay refused, named as sent.
+    for (const charset of ["utf_8", "utf-88", "u8", "unicode-2-0-utf-8"])
+      expect(await send({ "content-type": `application/json; charset=${charset}` }, json), charset).toEqual({
+        status: 415,
+        error: `content-type: charset "${charset.toUpperCase()}" is not one the hub reads: a JSON body is UTF-8`,
+      });
   });
 
   it("advance, abort, pause bodies and every list query", async () => {
