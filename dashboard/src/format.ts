@@ -37,7 +37,8 @@ export function parseLabels(text: string): Record<string, string> {
     const pair = part.trim();
     if (!pair) continue;
     const at = pair.indexOf("=");
-    if (at <= 0) throw new Error(`"${pair}" is not key=value`);
+    // Quoted as JSON, a `"` in it escaped: the quote must end where the pair does.
+    if (at <= 0) throw new Error(`${JSON.stringify(pair)} is not key=value`);
     const key = pair.slice(0, at).trim();
     const value = pair.slice(at + 1).trim();
     // An agent has one value per label: the later one used to replace the earlier unsaid.
@@ -67,7 +68,7 @@ export function parseAgentIds(text: string): string[] {
   const empty = ids.indexOf("");
   if (empty >= 0 && text.trim() !== "")
     throw new Error(
-      `agent id ${empty + 1} of "${text.trim()}" is empty (two commas together, or a comma at an end): separate the ids by one comma`,
+      `agent id ${empty + 1} of ${JSON.stringify(text.trim())} is empty (two commas together, or a comma at an end): separate the ids by one comma`,
     );
   return ids.filter(Boolean);
 }

@@ -5,7 +5,7 @@
  * the value typed, for a repeated one), or the `--spec` file and its key.
  */
 import { HubRequestError } from "../errors.js";
-import { printable } from "./format.js";
+import { quotedText } from "./format.js";
 
 /**
  * How the request the hub answered was given: by a `--spec` file, or by flags (`flags`: each API
@@ -38,13 +38,13 @@ export function inFlagTerms(message: string, source: FlagSource): string {
         [
           `body.waves[${i}].labels.`,
           keys ?? [],
-          (key: string) => `${waves[i] ?? `body.waves[${i}]`}: label ${quotedLabel(key)}`,
+          (key: string) => `${waves[i] ?? `body.waves[${i}]`}: label ${quotedText(key)}`,
         ] as const,
     ),
     [
       "body.selector.labels.",
       labels?.selector ?? [],
-      (key: string) => `${selector ?? "--selector"} "${printable(key)}=…"`,
+      (key: string) => `${selector ?? "--selector"} ${quotedText(`${key}=…`)}`,
     ] as const,
   ]);
   // `body.waves[0].agents (canary)`: the typed `--wave "canary=agents:…"` names the wave already.
@@ -56,7 +56,7 @@ export function inFlagTerms(message: string, source: FlagSource): string {
     )
     // One label of the selector: the `--selector KEY=…` that gave it.
     .replace(/\bbody\.selector\.labels\.([\w./-]+)/g, (field, key: string) =>
-      selector === undefined ? field : `${selector} "${key}=…"`,
+      selector === undefined ? field : `${selector} ${quotedText(`${key}=…`)}`,
     );
   // Longest first: `body.selector.labels` before `body.selector`; a field is replaced whole only.
   const keys = Object.keys(flags).sort((a, b) => b.length - a.length);
@@ -83,9 +83,6 @@ function labelsNamed(
     message,
   );
 }
-
-/** A label name quoted for a one-line message (control characters escaped, as the id is). */
-const quotedLabel = (key: string): string => `"${printable(key)}"`;
 
 /** Runs `request`; a refusal it throws is said in the flag's terms (same status, so the same exit code). */
 export async function refusedInFlagTerms<T>(request: Promise<T>, source: FlagSource): Promise<T> {

@@ -17,6 +17,16 @@ export function printable(text: string): string {
 
 const NAMED_ESCAPES: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
 
+/**
+ * What the operator typed, in double quotes, for a message that quotes it back (`--selector
+ * "env=a\"b"`): a `"` or `\` in it is escaped as a shell reads it back between double quotes (and
+ * as JSON does), so the quoted text ends where its closing quote is; control characters are
+ * escaped as `printable` says them. `--selector 'env=a"b'` was said as `--selector "env=a"b"`.
+ */
+export function quotedText(text: string): string {
+  return `"${printable(text.replace(/["\\]/g, "\\$&"))}"`;
+}
+
 export function table(headers: string[], rows: (string | number | null | undefined)[][]): string {
   const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? "-" : printable(String(c)))));
   const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]?.length ?? 0)));
@@ -33,7 +43,8 @@ const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 7 * 8
 /** "30d", "12h", "90m", "3600" (seconds) → seconds. */
 export function parseDuration(text: string, flag: string): number {
   const match = /^(\d+(?:\.\d+)?)([smhdwy]?)$/.exec(text.trim());
-  if (!match) throw new RangeError(`${flag} "${text}" is not a duration (use e.g. 30d, 12h, 90m, 3600s)`);
+  if (!match)
+    throw new RangeError(`${flag} ${quotedText(text)} is not a duration (use e.g. 30d, 12h, 90m, 3600s)`);
   return Math.round(Number(match[1]) * (UNITS[match[2] || "s"] ?? 1));
 }
 

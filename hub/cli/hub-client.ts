@@ -10,6 +10,7 @@ import { BadInputError } from "../../shared/errors.js";
 import { hubAddressProblem } from "../../shared/hub-address.js";
 import { readNamedText } from "../../shared/named-file.js";
 import { HubRequestError } from "../errors.js";
+import { quotedText } from "./format.js";
 
 // A JWT: three base64url parts. Anything else (a hub.toml given as --token-file) is refused without
 // echoing it: it may hold a password, and fetch would quote it in its "invalid header value" error.
@@ -94,7 +95,7 @@ export class HubClient {
       throw BadInputError.single(
         hubFrom ?? "--hub",
         "",
-        `${raw.includes("@") ? "the URL" : `"${raw}"`} ${problem}`,
+        `${raw.includes("@") ? "the URL" : quotedText(raw)} ${problem}`,
       );
     const base = raw.replace(/\/+$/, "");
     const token = await tokenOf(options);

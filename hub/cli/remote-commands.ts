@@ -3,7 +3,7 @@ import { isCompletedRollout, isFinalRollout } from "../rollouts/states.js";
 import type { rolloutDetail, rolloutSummary } from "../rollouts/view.js";
 import type { AgentRecord } from "../store/store.js";
 import { refusedInFlagTerms } from "./flag-terms.js";
-import { counts, printable, table } from "./format.js";
+import { counts, printable, quotedText, table } from "./format.js";
 import { HubClient, type RemoteOptions } from "./hub-client.js";
 import { decimalFlag } from "./number-flag.js";
 import { say } from "./stderr-lines.js";
@@ -27,14 +27,14 @@ export function pairs(items: string[] | undefined, what: string): Record<string,
   for (const item of items ?? []) {
     const at = item.indexOf("=");
     const key = item.slice(0, Math.max(at, 0)).trim();
-    if (at <= 0 || key === "") throw new RangeError(`${what} "${item}": use KEY=VALUE`);
+    if (at <= 0 || key === "") throw new RangeError(`${what} ${quotedText(item)}: use KEY=VALUE`);
     const value = item.slice(at + 1).trim();
     // Each must hold, and an agent has one value per label: the later value used to replace the
     // earlier one, so `ring=main` was dropped unsaid and the rollout (or the list) took ring=canary.
     const earlier = labels.get(key);
     if (earlier !== undefined)
       throw new RangeError(
-        `${what} "${item.trim()}": ${key} is given twice (${key}=${earlier}, ${key}=${value}): an agent carries one value per label, so none matches both`,
+        `${what} ${quotedText(item.trim())}: ${key} is given twice (${key}=${earlier}, ${key}=${value}): an agent carries one value per label, so none matches both`,
       );
     labels.set(key, value);
   }
@@ -95,7 +95,7 @@ export async function rolloutList(
 ): Promise<void> {
   const limit = options.limit === undefined ? 100 : decimalFlag(options.limit);
   if (!(limit !== undefined && Number.isInteger(limit) && limit >= 1 && limit <= 1000))
-    throw new RangeError(`--limit "${options.limit}": use a whole number from 1 to 1000`);
+    throw new RangeError(`--limit ${quotedText(options.limit ?? "")}: use a whole number from 1 to 1000`);
   const client = await HubClient.from(options);
   const query = new URLSearchParams({
     limit: String(limit),
@@ -171,7 +171,7 @@ export async function rolloutAction(
   const failedSeen = options.failedSeen === undefined ? undefined : decimalFlag(options.failedSeen);
   if (options.failedSeen !== undefined && !(failedSeen !== undefined && Number.isInteger(failedSeen)))
     throw new RangeError(
-      `--failed-seen "${options.failedSeen}": use the number of failed agents \`rollout show\` printed (0, 1, …)`,
+      `--failed-seen ${quotedText(options.failedSeen)}: use the number of failed agents \`rollout show\` printed (0, 1, …)`,
     );
   const fromWave = options.fromWave === undefined ? undefined : decimalFlag(options.fromWave);
   if (
@@ -179,7 +179,7 @@ export async function rolloutAction(
     !(fromWave !== undefined && Number.isInteger(fromWave) && fromWave >= 1)
   )
     throw new RangeError(
-      `--from-wave "${options.fromWave}": use the wave's number as \`rollout show\` prints it (1, 2, …)`,
+      `--from-wave ${quotedText(options.fromWave)}: use the wave's number as \`rollout show\` prints it (1, 2, …)`,
     );
   const client = await HubClient.from(options);
   const path = `/rollouts/${encodeURIComponent(id)}`;
@@ -282,7 +282,9 @@ export async function rolloutShow(
   const seconds = decimalFlag(options.interval ?? "2");
   // Past 2^31 ms a timer fires at once: a huge interval would poll the hub in a tight loop.
   if (seconds === undefined || !(seconds >= 0.1 && seconds <= 3600))
-    throw new RangeError(`--interval "${options.interval}": use a number of seconds from 0.1 to 3600`);
+    throw new RangeError(
+      `--interval ${quotedText(options.interval ?? "")}: use a number of seconds from 0.1 to 3600`,
+    );
   const client = await HubClient.from(options);
   const read = () => client.request<Detail>("GET", `/rollouts/${encodeURIComponent(id)}`);
   // The first read fails as any command does (a wrong --hub, an id that is no rollout's).

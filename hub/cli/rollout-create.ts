@@ -17,7 +17,7 @@ import { errnoErrorText } from "../../shared/fs-errors.js";
 import { agentIdProblem, quotedAgentId } from "../../shared/protocol/agent-id.js";
 import { parseOneLine } from "../../shared/schema/one-line.js";
 import { type FlagSource, inFlagTerms, refusedInFlagTerms } from "./flag-terms.js";
-import { printable, table } from "./format.js";
+import { printable, quotedText, table } from "./format.js";
 import { HubClient, type RemoteOptions } from "./hub-client.js";
 import { decimalFlag } from "./number-flag.js";
 import { type Detail, out, pairs, printDetail, warnAll } from "./remote-commands.js";
@@ -43,7 +43,7 @@ export interface CreateOptions extends RemoteOptions {
  * `--wave "…"` as the operator typed it, for a message: a control character in it (an id pasted
  * with a colour's ESC) is escaped, as the id is, and no longer turns the operator's terminal red.
  */
-const waveFlag = (text: string): string => `--wave "${printable(text)}"`;
+const waveFlag = (text: string): string => `--wave ${quotedText(text)}`;
 
 /** `--wave canary=5 --wave all=100` (percent), or `--wave eu=label:region=eu`, or `--wave pets=agents:a,b`. */
 function parseWave(text: string, options: CreateOptions) {
@@ -130,7 +130,7 @@ function checkCumulative(texts: readonly string[], percents: readonly (number | 
 function numberOption(flag: string, text: string, max: number, unit = ""): number {
   const value = decimalFlag(text);
   if (value === undefined || value > max)
-    throw new RangeError(`${flag} "${text}": must be a number from 0 to ${max}${unit}`);
+    throw new RangeError(`${flag} ${quotedText(text)}: must be a number from 0 to ${max}${unit}`);
   return value;
 }
 
@@ -139,13 +139,15 @@ function thresholdOption(text: string): { count: number } | { percent: number } 
   if (text.endsWith("%")) {
     const percent = decimalFlag(text.slice(0, -1));
     if (percent === undefined || percent > 100)
-      throw new RangeError(`--failure-threshold "${text}": the percent must be a number from 0 to 100`);
+      throw new RangeError(
+        `--failure-threshold ${quotedText(text)}: the percent must be a number from 0 to 100`,
+      );
     return { percent };
   }
   const count = decimalFlag(text);
   if (count === undefined || !Number.isInteger(count) || count < 1 || count > MAX_FAILURE_COUNT)
     throw new RangeError(
-      `--failure-threshold "${text}": must be a number of failures (a whole number from 1 to ${MAX_FAILURE_COUNT}) or a percent such as 10%`,
+      `--failure-threshold ${quotedText(text)}: must be a number of failures (a whole number from 1 to ${MAX_FAILURE_COUNT}) or a percent such as 10%`,
     );
   return { count };
 }

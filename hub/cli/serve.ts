@@ -12,6 +12,7 @@ import { missingDashboardAssets } from "../dashboard/assets.js";
 import type { DatabaseSource } from "../store/open-database.js";
 import { checkSqliteLocation } from "../store/open-sqlite.js";
 import { databaseUrlOf, passwordOnCommandLine } from "./database-url.js";
+import { quotedText } from "./format.js";
 
 export interface CommonOptions {
   config?: string;
@@ -140,7 +141,7 @@ async function checkHost(host: string, by: NamedBy): Promise<void> {
   }).catch((error: unknown) => {
     const reason =
       errnoCode(error) === "EADDRNOTAVAIL" ? "is not an address of this machine" : fsErrorText(error);
-    throw BadInputError.single(by.file, by.key, `cannot listen on "${host}": ${reason}`);
+    throw BadInputError.single(by.file, by.key, `cannot listen on ${quotedText(host)}: ${reason}`);
   });
 }
 
@@ -162,7 +163,11 @@ function portOption(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
   const port = Number(text);
   if (!/^\d+$/.test(text.trim()) || port > 65535)
-    throw BadInputError.single("--port", "", `must be a whole number from 0 to 65535, got "${text}"`);
+    throw BadInputError.single(
+      "--port",
+      "",
+      `must be a whole number from 0 to 65535, got ${quotedText(text)}`,
+    );
   return port;
 }
 

@@ -25,6 +25,20 @@ describe("a refused label's name, in the form's terms and the CLI's", () => {
     ).toBe(`--selector "${name}=…": ${said}; ${wave}: label "${name}": ${said}`);
   });
 
+  it("a quote or backslash in the name is escaped by both, as JSON and a shell read it back", () => {
+    const message = 'body.selector.labels.a"b\\c: bad; body.waves[0].labels.a"b\\c: bad';
+    expect(inFormTerms(message, ["c"], [], ['a"b\\c'])).toBe(
+      'Selector labels, label "a\\"b\\\\c": bad; Wave 1 (c) Value, label "a\\"b\\\\c": bad',
+    );
+    expect(
+      inFlagTerms(message, {
+        flags: { "body.selector": "--selector", "body.waves": "--wave" },
+        waves: ["W"],
+        labels: { selector: ['a"b\\c'], waves: [['a"b\\c']] },
+      }),
+    ).toBe('--selector "a\\"b\\\\c=…": bad; W: label "a\\"b\\\\c": bad');
+  });
+
   it("takes the longest name first: env does not take the place of env.eu", () => {
     expect(
       inFlagTerms("body.selector.labels.env.eu: bad", {

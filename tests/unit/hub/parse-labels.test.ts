@@ -19,4 +19,7 @@ describe("the dashboard's label fields", () => {
     );
     expect(() => parseLabels("ring=main,ring=main")).toThrow("ring is given twice");
   });
+  it("quotes a pair it refuses with a quote inside escaped, so the quote ends where the pair does", () => {
+    expect(() => parseLabels('env=prod, region"eu')).toThrow(new Error('"region\\"eu" is not key=value'));
+  });
 });
