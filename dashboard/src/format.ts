@@ -87,6 +87,16 @@ export function waveRule(wave: WaveSpec | undefined): string {
   return `agents ${(wave.agents ?? []).join(", ")}`;
 }
 
-export function formatLabels(labels: Record<string, string>): string[] {
+/**
+ * A rollout's selector as the form takes it (`env=prod, ring=main`), a pair holding a space, a
+ * comma, a quote or a backslash quoted as JSON; none: every agent with the app.
+ */
+export function selectorText(labels: Readonly<Record<string, string>> | undefined, app: string): string {
+  const pairs = formatLabels(labels ?? {});
+  if (pairs.length === 0) return `none (every agent with app ${app})`;
+  return pairs.map((pair) => (/[\s,"\\]/u.test(pair) ? JSON.stringify(pair) : pair)).join(", ");
+}
+
+export function formatLabels(labels: Readonly<Record<string, string>>): string[] {
   return Object.entries(labels).map(([k, v]) => `${k}=${v}`);
 }

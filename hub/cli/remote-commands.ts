@@ -41,9 +41,21 @@ export function pairs(items: string[] | undefined, what: string): Record<string,
   return Object.fromEntries(labels);
 }
 
+/**
+ * A rollout's selector as `KEY=VALUE, KEY=VALUE`, a pair holding a space, a comma, a quote or a
+ * backslash in double quotes (quotedText: as `--selector` would be typed to give it back).
+ */
+function selectorText(labels: Readonly<Record<string, string>> | undefined, app: string): string {
+  const pairs = Object.entries(labels ?? {}).map(([k, v]) => `${k}=${v}`);
+  if (pairs.length === 0) return `none (every agent with app ${printable(app)})`;
+  return pairs.map((pair) => (/[\s,"\\]/u.test(pair) ? quotedText(pair) : printable(pair))).join(", ");
+}
+
 export function printDetail(d: Detail): void {
   out(`rollout  ${d.id}`);
   out(`release  ${printable(`${d.release.app} ${d.release.version}`)} (${d.release.id})`);
+  // Who the rollout is for: without it an operator saw the waves leave hosts out, and no reason.
+  out(`selector ${selectorText(d.spec.selector?.labels, d.release.app)}`);
   out(`state    ${d.state}${d.reason ? ` — ${printable(d.reason)}` : ""}`);
   out(
     `wave     ${d.currentWave + 1}/${d.waves.length} ${printable(d.currentWaveName)}, started ${d.waveStartedAt}${d.autoAdvanceAt ? `; advances by itself once finished, not before ${d.autoAdvanceAt} (its waitMinutes)` : ""}`,
@@ -54,9 +66,9 @@ export function printDetail(d: Detail): void {
   // The hub refuses to create a rollout that holds nobody; one an older hub created is said, not
   // left to a "-": it holds its app until aborted.
   if (d.waves.every((w) => w.agents.length === 0) && !d.final) {
-    const labels = Object.entries(d.spec.selector?.labels ?? {}).map(([k, v]) => `${k}=${v}`);
+    const labels = Object.keys(d.spec.selector?.labels ?? {}).length > 0;
     out(
-      `note     no agent takes part: the rollout waits for an agent with app ${d.release.app}${labels.length ? ` and labels ${labels.join(",")}` : ""} to register and blocks other rollouts of ${d.release.app}; abort it if that is not what you meant`,
+      `note     no agent takes part: the rollout waits for an agent with app ${d.release.app}${labels ? ` and labels ${selectorText(d.spec.selector?.labels, d.release.app)}` : ""} to register and blocks other rollouts of ${d.release.app}; abort it if that is not what you meant`,
     );
   }
   for (const w of d.waves) {

@@ -1,6 +1,6 @@
 import { describeError, get, post } from "../api.js";
 import { fill, h, link, table } from "../dom.js";
-import { waveRule, when } from "../format.js";
+import { selectorText, waveRule, when } from "../format.js";
 import { newestOnly } from "../newest.js";
 import type { RolloutAction, RolloutDetail } from "../types.js";
 import type { View } from "./view.js";
@@ -144,6 +144,9 @@ export function rolloutDetailView(id: string): View {
           `${r.currentWave + 1} of ${r.waves.length}: ${r.currentWaveName}`,
           r.autoAdvanceAt ? ` — advances by itself once finished, not before ${when(r.autoAdvanceAt)}` : "",
         ),
+        // Who the rollout is for: the page showed waves leaving hosts out, and no reason.
+        h("dt", {}, "Selector"),
+        h("dd", {}, selectorText(r.spec.selector?.labels, r.release.app)),
         h("dt", {}, "Policy"),
         h(
           "dd",

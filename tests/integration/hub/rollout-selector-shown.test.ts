@@ -1,0 +1,69 @@
+/**
+ * Who a rollout is for: `ship-hub rollout show` and `rollout create` printed the release, the state
+ * and the waves, never the selector, so an operator saw hosts left out of every wave and no reason
+ * (the selector was only in --json's spec). The detail now has a `selector` line: the pairs, a pair
+ * holding a space, comma, quote or backslash quoted as `--selector` would be typed, or `none`.
+ * Real hub (in process), agents over a real WebSocket, the real CLI.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { requireHubBin, runHubCli } from "../../support/hub-cli.js";
+import { publishRelease, startTestHub, TestAgent, type TestHub } from "./support.js";
+
+describe("the rollout detail names its selector", () => {
+  let t: TestHub;
+  let release = "";
+  const agents: TestAgent[] = [];
+  const cli = (...args: string[]) =>
+    runHubCli(process.cwd(), args, { SHIP_HUB_URL: t.hub.url, SHIP_HUB_TOKEN: t.operator });
+
+  beforeAll(async () => {
+    requireHubBin();
+    t = await startTestHub();
+    release = await publishRelease(t, "2.0.0");
+    for (const [id, labels] of [
+      ["m1", { ring: "main", zone: 'rack "b", row 2' }],
+      ["c1", { ring: "canary" }],
+    ] as const) {
+      const agent = await TestAgent.connect(t.hub.url, await t.agentToken(id));
+      agents.push(agent);
+      agent.hello(id, [{ app: "web", version: "1.0.0", state: "updated", releaseId: undefined }], labels);
+      while (!t.hub.registry.isOnline(id)) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  });
+  afterAll(async () => {
+    for (const a of agents) a.ws.close();
+    await t?.stop();
+  });
+
+  it("create and show print the selector's pairs, quoted where a pair needs it", async () => {
+    const created = await cli(
+      "rollout",
+      "create",
+      "--release",
+      release,
+      "--selector",
+      "ring=main",
+      "--selector",
+      'zone=rack "b", row 2',
+    );
+    expect(created.code, created.stderr).toBe(0);
+    const id = /^rollout +(\S+)/m.exec(created.stdout)?.[1] ?? "";
+    try {
+      expect(created.stdout).toMatch(/^selector ring=main, "zone=rack \\"b\\", row 2"$/m);
+      const shown = await cli("rollout", "show", id);
+      expect(shown.stdout).toMatch(/^selector ring=main, "zone=rack \\"b\\", row 2"$/m);
+      expect(shown.stdout).toMatch(/^wave 1 all \[active\]/m);
+      expect(shown.stdout).not.toContain("c1");
+    } finally {
+      await cli("rollout", "abort", id);
+    }
+  });
+
+  it("a rollout without a selector says it takes every agent with its app", async () => {
+    const created = await cli("rollout", "create", "--release", release);
+    expect(created.code, created.stderr).toBe(0);
+    const id = /^rollout +(\S+)/m.exec(created.stdout)?.[1] ?? "";
+    await cli("rollout", "abort", id);
+    expect(created.stdout).toMatch(/^selector none \(every agent with app web\)$/m);
+  });
+});
