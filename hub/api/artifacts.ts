@@ -199,7 +199,15 @@ async function sendArtifact(deps: ApiDeps, req: Request, res: Response, artifact
     return;
   }
   const body = await deps.store.readArtifact(artifact.sha256, range === "all" ? undefined : range);
-  if (!body) throw new HubRequestError(404, `artifact ${artifact.sha256} not found`);
+  if (!body) {
+    // Listed, but its content is gone from the store: said to the operator (the hub's log) and to
+    // the caller, with the repair, rather than as a bare ENOENT and a 500.
+    deps.log.error("artifact content missing", { sha256: artifact.sha256 });
+    throw new HubRequestError(
+      404,
+      `artifact ${artifact.sha256}: its content is missing from the hub's artifact store (deleted or lost since its upload); upload the file again (PUT /api/v1/artifacts) to serve it`,
+    );
+  }
   // Streamed from the store (a file in SQLite mode, 1 MiB rows in PostgreSQL mode): memory holds a
   // few chunks whatever the size, and any hub of a cluster serves any artifact.
   // Each of the hub's bounds on this download (idle connections, requests and transfers per token,

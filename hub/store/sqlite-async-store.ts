@@ -9,6 +9,7 @@ import { lstat, mkdir, open, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { errnoCode } from "../../shared/fs-errors.js";
 import {
   deploymentStep,
   isRunningRollout,
@@ -491,8 +492,14 @@ class SqliteCore {
     // that stored it was given it (relative to its working directory, or where the data dir was
     // before it was moved or restored elsewhere), and every download of it then failed. Opened
     // here, so a file that is gone fails the request before its answer starts, not as a cut
-    // connection with no answer at all.
-    const file = await open(join(this.artifactsDir, a.sha256), "r");
-    return file.createReadStream(range ? { start: range.start, end: range.end - 1 } : {});
+    // connection with no answer at all. A file gone from under its row (deleted by hand, a restore
+    // that left artifacts/ out) is no artifact to serve, as in the PostgreSQL store whose rows are
+    // gone: the hub answered 500 "internal error", which agents retry for an hour, the rollout
+    // showing them in progress with no error.
+    const file = await open(join(this.artifactsDir, a.sha256), "r").catch((error: unknown) => {
+      if (errnoCode(error) === "ENOENT") return undefined;
+      throw error;
+    });
+    return file?.createReadStream(range ? { start: range.start, end: range.end - 1 } : {});
   }
 }

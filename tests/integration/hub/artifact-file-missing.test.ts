@@ -1,0 +1,56 @@
+/**
+ * An artifact whose file is gone from the hub's data dir (deleted by hand, a restore that left
+ * artifacts/ out) while a release still names it: every download was a 500 "internal error" and a
+ * bare ENOENT in the hub's log, which agents retried for an hour, the rollout showing them in
+ * progress with no error. It is a 404 naming the artifact, what is missing and the repair, the log
+ * says it, and uploading the file again serves it. Real hub (in process) over real HTTP.
+ */
+import { rm } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestHub, type TestHub } from "./support.js";
+
+let t: TestHub;
+beforeAll(async () => {
+  t = await startTestHub();
+});
+afterAll(async () => {
+  await t.stop();
+});
+
+const upload = async (body: string) => {
+  const res = await fetch(`${t.hub.url}/api/v1/artifacts`, {
+    method: "PUT",
+    headers: { authorization: `Bearer ${t.ci}`, "content-type": "application/octet-stream" },
+    body,
+  });
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { sha256: string }).sha256;
+};
+const download = async (sha256: string, headers: Record<string, string> = {}) => {
+  const res = await fetch(`${t.hub.url}/api/v1/artifacts/${sha256}`, {
+    headers: { authorization: `Bearer ${t.operator}`, ...headers },
+  });
+  const text = await res.text();
+  return { status: res.status, text };
+};
+
+describe("an artifact whose file is missing on the hub", () => {
+  it("is a 404 naming it and the repair, whole or by range; an upload of the file serves it again", async () => {
+    const content = "release bytes of web 2.0.0";
+    const sha256 = await upload(content);
+    await rm(join(t.dir, "artifacts", sha256));
+    const said = `artifact ${sha256}: its content is missing from the hub's artifact store (deleted or lost since its upload); upload the file again (PUT /api/v1/artifacts) to serve it`;
+    for (const headers of [{}, { range: "bytes=5-" }]) {
+      const answer = await download(sha256, headers);
+      expect({ status: answer.status, error: (JSON.parse(answer.text) as { error?: string }).error }).toEqual(
+        {
+          status: 404,
+          error: said,
+        },
+      );
+    }
+    expect(await upload(content)).toBe(sha256);
+    expect(await download(sha256)).toEqual({ status: 200, text: content });
+  });
+});
