@@ -41,7 +41,7 @@ describe("an artifact whose file is missing on the hub", () => {
     const sha256 = await upload(content);
     await rm(join(t.dir, "artifacts", sha256));
     const said = `artifact ${sha256}: its content is missing from the hub's artifact store (deleted or lost since its upload); upload the file again (PUT /api/v1/artifacts) to serve it`;
-    for (const headers of [{}, { range: "bytes=5-" }]) {
+    for (const headers of [{}, { range: "bytes=5-" }] as Record<string, string>[]) {
       const answer = await download(sha256, headers);
       expect({ status: answer.status, error: (JSON.parse(answer.text) as { error?: string }).error }).toEqual(
         {
