@@ -31,13 +31,16 @@ export function carryLayout(original: string, plain: string, edited: string): Ca
     b.lines,
     e.lines,
     (region) => {
-      const merged = pairLines({ ...region, edited: region.edited.map((line) => moved(line) ?? line) });
+      const edited = region.edited.map((line, i) => moved(line, region.editedStart + i) ?? line);
+      const merged = pairLines({ ...region, edited });
       lost.push(...merged.lost.map((i) => region.originalStart + i + 1));
       return merged.lines;
     },
     withoutSpacing,
     (theirs, at) =>
-      indentLikeUser(theirs, b.lines, at.original, at).map((line, i) => moved(theirs[i] as string) ?? line),
+      indentLikeUser(theirs, b.lines, at.original, at).map(
+        (line, i) => moved(theirs[i] as string, at.editedStart + i) ?? line,
+      ),
   );
   // A file without a final newline keeps going without one (and one with it keeps it).
   const keepsOwn = o.lines.length > 0 && plain.endsWith("\n") === edited.endsWith("\n");
@@ -50,13 +53,14 @@ export function carryLayout(original: string, plain: string, edited: string): Ca
  * kept but put elsewhere), each taken once: a moved line is a deletion and an insertion to a diff,
  * so it came in the library's spacing (`- "80:80"   # http` became `- "80:80" # http`), where an
  * unmoved one keeps the user's. Only lines the user spaced alone, text and comment as the library
- * writes them, and only where the library's line is gone from its place in the merge.
+ * writes them, and only where the library's line is gone from its place in the merge. A line the
+ * merge also changed is found by its index in `edited` (movedAndChanged).
  */
 function movedLines(
   original: readonly string[],
   plain: readonly string[],
   edited: readonly string[],
-): (line: string) => string | undefined {
+): (line: string, at: number) => string | undefined {
   const inPlace = matches(plain, edited);
   if (!inPlace.includes(-1)) return () => undefined;
   const toOriginal = matches(plain.map(withoutSpacing), original.map(withoutSpacing));
@@ -66,7 +70,78 @@ function movedLines(
     if (inPlace[i] !== -1 || user === undefined || user === line) return;
     mine.set(line, [...(mine.get(line) ?? []), user]);
   });
-  return (line) => mine.get(line)?.shift();
+  const changed = movedAndChanged(plain, edited, inPlace, (i) => original[toOriginal[i] ?? -1]);
+  return (line, at) => mine.get(line)?.shift() ?? changed.get(at);
+}
+
+/**
+ * Edited index → the user's layout for a line the merge changed in a list item the release moved
+ * (`port: 1      # ops: a` in an item moved below its sibling, its port now 5): merged as a changed
+ * line is, else it came in the library's spacing, unsaid. Its layout is taken only from the line
+ * of the same key under the same item in the user's copy, the item found by its first line moved
+ * unchanged; a line changed in place, or in an item whose first line changed, is left to the
+ * three-way merge (a layout looked up by key and comment file-wide took another line's spacing).
+ */
+function movedAndChanged(
+  plain: readonly string[],
+  edited: readonly string[],
+  inPlace: readonly number[],
+  user: (plainIndex: number) => string | undefined,
+): Map<number, string> {
+  const layouts = new Map<number, string>();
+  const placed = new Set(inPlace);
+  const gone = new Map<string, number[]>();
+  plain.forEach((line, i) => {
+    if (inPlace[i] === -1 && ITEM_START.test(line)) gone.set(line, [...(gone.get(line) ?? []), i]);
+  });
+  if (gone.size === 0) return layouts;
+  const itemFrom = new Map<number, number>();
+  edited.forEach((line, j) => {
+    const from = placed.has(j) || !ITEM_START.test(line) ? undefined : gone.get(line)?.shift();
+    if (from !== undefined) itemFrom.set(j, from);
+  });
+  const taken = new Set<number>();
+  edited.forEach((line, j) => {
+    if (placed.has(j) || itemFrom.has(j)) return;
+    const from = itemFrom.get(itemStartOf(edited, j) ?? -1);
+    if (from === undefined) return;
+    const at = itemLines(plain, from).find(
+      (i) => inPlace[i] === -1 && !taken.has(i) && leadOf(plain[i] as string) === leadOf(line),
+    );
+    if (at === undefined) return;
+    taken.add(at);
+    const mine = user(at);
+    const merged = mine === undefined ? undefined : mergeLine(mine, plain[at] as string, line);
+    if (merged !== undefined && mine !== plain[at]) layouts.set(j, merged);
+  });
+  return layouts;
+}
+
+/** A YAML list item's first line (`- name: a`, `-`). */
+const ITEM_START = /^[ \t]*-(?:[ \t]|$)/;
+
+/** The index of the first line of the list item that holds lines[at]; undefined when none does. */
+function itemStartOf(lines: readonly string[], at: number): number | undefined {
+  let limit = indentOf(lines[at] as string);
+  for (let i = at - 1; i >= 0; i--) {
+    const line = lines[i] as string;
+    if (isBlankOrComment(line) || indentOf(line) >= limit) continue;
+    if (ITEM_START.test(line)) return i;
+    limit = indentOf(line);
+  }
+  return undefined;
+}
+
+/** The indexes of the lines under the list item whose first line is lines[start]. */
+function itemLines(lines: readonly string[], start: number): number[] {
+  const indent = indentOf(lines[start] as string);
+  const under: number[] = [];
+  for (let i = start + 1; i < lines.length; i++) {
+    const line = lines[i] as string;
+    if (!isBlankOrComment(line) && indentOf(line) <= indent) break;
+    under.push(i);
+  }
+  return under;
 }
 
 function linesOf(text: string): { lines: string[]; finalNewline: boolean } {
@@ -148,6 +223,7 @@ interface Conflict<T> {
   base: T[];
   edited: T[];
   originalStart: number;
+  editedStart: number;
 }
 
 /**
@@ -398,7 +474,12 @@ function merge3<T>(
   /** Fits what only the merge changed in base[start, end) to the user's side (their indentation). */
   adopt: (
     theirs: T[],
-    at: { start: number; end: number; original: { line: (baseIndex: number) => T | undefined } },
+    at: {
+      start: number;
+      end: number;
+      editedStart: number;
+      original: { line: (baseIndex: number) => T | undefined };
+    },
   ) => T[] = (theirs) => theirs,
 ): T[] {
   // The user's side is aligned by `key` (lines without their spacing): a line the user only spaced
@@ -429,9 +510,17 @@ function merge3<T>(
     const theirs = edited.slice(e0, e1);
     if (!group.some((h) => h.side === "edited") || same(mine, theirs)) out.push(...mine);
     else if (!group.some((h) => h.side === "original"))
-      out.push(...adopt(theirs, { start: b0, end: b1, original: side }));
+      out.push(...adopt(theirs, { start: b0, end: b1, editedStart: e0, original: side }));
     else
-      out.push(...conflict({ original: mine, base: base.slice(b0, b1), edited: theirs, originalStart: o0 }));
+      out.push(
+        ...conflict({
+          original: mine,
+          base: base.slice(b0, b1),
+          edited: theirs,
+          originalStart: o0,
+          editedStart: e0,
+        }),
+      );
   }
   for (; at < base.length; at++) out.push(original[toOriginal[at] as number] as T);
   return out;
