@@ -19,8 +19,15 @@ export interface CarriedLayout {
   lost: number[];
 }
 
-export function carryLayout(original: string, plain: string, edited: string): CarriedLayout {
-  if (original === plain) return { text: edited, lost: [] };
+export function carryLayout(
+  original: string,
+  plain: string,
+  edited: string,
+  /** The release's own text: a line the merge wrote from it takes its spacing before a comment. */
+  release?: string,
+): CarriedLayout {
+  const spacedAsRelease = releaseSpacing(release);
+  if (original === plain && spacedAsRelease === undefined) return { text: edited, lost: [] };
   const o = linesOf(original);
   const b = linesOf(plain);
   const e = linesOf(edited);
@@ -39,7 +46,7 @@ export function carryLayout(original: string, plain: string, edited: string): Ca
     withoutSpacing,
     (theirs, at) =>
       indentLikeUser(theirs, b.lines, at.original, at).map(
-        (line, i) => moved(theirs[i] as string, at.editedStart + i) ?? line,
+        (line, i) => moved(theirs[i] as string, at.editedStart + i) ?? spacedAsRelease?.(line) ?? line,
       ),
   );
   // A file without a final newline keeps going without one (and one with it keeps it).
@@ -142,6 +149,35 @@ function itemLines(lines: readonly string[], start: number): number[] {
     under.push(i);
   }
   return under;
+}
+
+/**
+ * A line the merge wrote from the release's copy (a key it added, a mapping opened anew for a key
+ * the release changed) with a comment after it: the library writes one space before the `#`, where
+ * the release's line set it apart (`x: 5      # five`). Its line in the release's text, the same
+ * text bar white space, gives that spacing, each release line taken once. Undefined when the
+ * release spaces no comment otherwise than the library does.
+ */
+function releaseSpacing(release: string | undefined): ((line: string) => string) | undefined {
+  if (release === undefined) return undefined;
+  const own = new Map<string, string[]>();
+  for (const line of linesOf(release).lines) {
+    // One space is how the library writes it already.
+    const comment = trailingComment(line);
+    if (comment === undefined || comment.gap === " " || comment.before.trim() === "") continue;
+    const key = withoutSpacing(line);
+    own.set(key, [...(own.get(key) ?? []), line]);
+  }
+  if (own.size === 0) return undefined;
+  return (line) => {
+    const written = trailingComment(line);
+    // A comment line of its own is placed by its indentation, not by a gap.
+    if (written === undefined || written.before.trim() === "") return line;
+    const theirs = own.get(withoutSpacing(line))?.shift();
+    const spaced = theirs === undefined ? undefined : trailingComment(theirs);
+    if (spaced === undefined || spaced.comment !== written.comment) return line;
+    return `${written.before}${spaced.gap}${written.comment}`;
+  };
 }
 
 function linesOf(text: string): { lines: string[]; finalNewline: boolean } {
@@ -604,8 +640,9 @@ export function withUserLayout(
   check: (text: string) => boolean,
   warnings: readonly string[],
   library: string,
+  release?: string,
 ): LayoutResult {
-  const carried = carryLayout(original, plain, edited);
+  const carried = carryLayout(original, plain, edited, release);
   const ok = check(carried.text);
   const text = ok ? carried.text : edited;
   const lines = linesOf(original).lines;
