@@ -39,7 +39,7 @@ export function carryLayout(
     e.lines,
     (region) => {
       const edited = region.edited.map((line, i) => moved(line, region.editedStart + i) ?? line);
-      const merged = pairLines({ ...region, edited });
+      const merged = pairLines({ ...region, edited }, spacedAsRelease);
       lost.push(...merged.lost.map((i) => region.originalStart + i + 1));
       return merged.lines;
     },
@@ -270,9 +270,18 @@ interface Conflict<T> {
  * the user's lines there that the merge does not keep are lost — unless the merge removed every
  * base line there (the keys went, and their layout with them).
  */
-function pairLines({ original, base, edited }: Conflict<string>): { lines: string[]; lost: number[] } {
+function pairLines(
+  { original, base, edited }: Conflict<string>,
+  /** Spacing for a line the merge alone wrote there (releaseSpacing); not for one merged with the user's. */
+  spacedAsRelease: ((line: string) => string) | undefined,
+): { lines: string[]; lost: number[] } {
+  const asRelease = (lines: string[]) => (spacedAsRelease === undefined ? lines : lines.map(spacedAsRelease));
   const appended = afterUnchanged(original, base, edited);
-  if (appended !== undefined) return { lines: appended, lost: [] };
+  if (appended !== undefined)
+    return {
+      lines: [...appended.slice(0, original.length), ...asRelease(appended.slice(original.length))],
+      lost: [],
+    };
   // Lines one for one: a user line with the base line's key is its layout (the user may spell
   // its value differently, 1e3 for 1000); else only a line that differs in spacing alone is.
   const oneForOne = original.length === base.length;
@@ -297,17 +306,18 @@ function pairLines({ original, base, edited }: Conflict<string>): { lines: strin
   let e = 0;
   const gap = (b1: number, o1: number, e1: number) => {
     const mine = original.slice(o, o1);
-    const theirs = edited.slice(e, e1);
+    const written = edited.slice(e, e1);
+    const theirs = asRelease(written);
     // A pairing that was only approximated may miss kept keys: only a merge that wrote nothing
     // there surely removed them; else the user's lines it does not keep are named as lost.
     const removed =
       [...toEdited.pairs.keys()].every((i) => i < b || i >= b1) && (toEdited.exact || theirs.length === 0);
-    if (same(base.slice(b, b1), theirs)) lines.push(...mine);
+    if (same(base.slice(b, b1), written)) lines.push(...mine);
     else if (same(base.slice(b, b1), mine) || removed) lines.push(...theirs);
     else {
       lines.push(...theirs);
       mine.forEach((line, i) => {
-        if (!theirs.includes(line) && !removedLine(o + i)) lost.push(o + i);
+        if (!theirs.includes(line) && !written.includes(line) && !removedLine(o + i)) lost.push(o + i);
       });
     }
   };

@@ -44,3 +44,16 @@ describe("a comment on a line the merge writes from the release", () => {
     expect(result.text).toBe("a: 1  # mine\nb:\n  x: 1   # n\nc:\n  x: 1         # n\n");
   });
 });
+
+describe("a comment on a line the release adds beside a line both changed", () => {
+  it("a key added under one whose value and the operator's comment changed", () => {
+    const result = merge("a: 1\n...\n", "a: 1   # m\n...\n", "a: 2\nb: 3    # b\n...\n");
+    expect(result.text).toBe("a: 2   # m\nb: 3    # b\n...\n");
+    expect(result.warnings).toEqual([]);
+  });
+
+  it("the operator's spacing on the line both changed stays theirs", () => {
+    const result = merge("port: 1 # http\n", "port: 1      # http\n", "port: 2  # http\nnew: 1   # n\n");
+    expect(result.text).toBe("port: 2      # http\nnew: 1   # n\n");
+  });
+});
