@@ -108,8 +108,30 @@ function movedAndChanged(
     if (from !== undefined) itemFrom.set(j, from);
   });
   const taken = new Set<number>();
+  // An item on one line the release moved and changed (`- {name: a, port: 1}     # x`): its first
+  // line is its only one, found by its key and the comment after it, only where it changed place
+  // among its siblings (one changed in place is the three-way merge's).
   edited.forEach((line, j) => {
-    if (placed.has(j) || itemFrom.has(j)) return;
+    const comment = trailingComment(line);
+    if (placed.has(j) || itemFrom.has(j) || !ITEM_START.test(line) || comment === undefined) return;
+    const from = [...gone.values()]
+      .flat()
+      .find(
+        (i) =>
+          !taken.has(i) &&
+          leadOf(plain[i] as string) === leadOf(line) &&
+          trailingComment(plain[i] as string)?.comment === comment.comment &&
+          siblingIndex(plain, i) !== siblingIndex(edited, j),
+      );
+    if (from === undefined || itemLines(plain, from).some((i) => !isBlankOrComment(plain[i] as string)))
+      return;
+    taken.add(from);
+    const mine = user(from);
+    const merged = mine === undefined ? undefined : mergeLine(mine, plain[from] as string, line);
+    if (merged !== undefined && mine !== plain[from]) layouts.set(j, merged);
+  });
+  edited.forEach((line, j) => {
+    if (placed.has(j) || itemFrom.has(j) || layouts.has(j)) return;
     const from = itemFrom.get(itemStartOf(edited, j) ?? -1);
     if (from === undefined) return;
     const at = itemLines(plain, from).find(
@@ -137,6 +159,19 @@ function itemStartOf(lines: readonly string[], at: number): number | undefined {
     limit = indentOf(line);
   }
   return undefined;
+}
+
+/** How many items of its list come before the item whose first line is lines[start]. */
+function siblingIndex(lines: readonly string[], start: number): number {
+  const indent = indentOf(lines[start] as string);
+  let count = 0;
+  for (let i = start - 1; i >= 0; i--) {
+    const line = lines[i] as string;
+    if (isBlankOrComment(line) || indentOf(line) > indent) continue;
+    if (indentOf(line) < indent || !ITEM_START.test(line)) break;
+    count++;
+  }
+  return count;
 }
 
 /** The indexes of the lines under the list item whose first line is lines[start]. */

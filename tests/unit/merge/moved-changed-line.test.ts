@@ -62,3 +62,19 @@ describe("a changed line of a list item the release moved", () => {
     expect(result.warnings).toEqual([]);
   });
 });
+
+describe("a list item on one line the release moved and changed", () => {
+  const base = "list:\n  - {name: a, port: 1}\n  - {name: b, port: 2}\n";
+  const current = "list:\n  - {name: a, port: 1}     # ops: a\n  - {name: b, port: 2}\n";
+
+  it("keeps the user's spacing before its comment", () => {
+    const result = merge(base, current, "list:\n  - {name: b, port: 2}\n  - {name: a, port: 5}\n");
+    expect(result.text).toBe("list:\n  - {name: b, port: 2}\n  - {name: a, port: 5}     # ops: a\n");
+    expect(result.warnings).toEqual([]);
+  });
+
+  it("as the same change in place does", () => {
+    const result = merge(base, current, "list:\n  - {name: a, port: 5}\n  - {name: b, port: 2}\n");
+    expect(result.text).toBe("list:\n  - {name: a, port: 5}     # ops: a\n  - {name: b, port: 2}\n");
+  });
+});
