@@ -108,27 +108,30 @@ function movedAndChanged(
     if (from !== undefined) itemFrom.set(j, from);
   });
   const taken = new Set<number>();
+  const take = (j: number, from: number) => {
+    taken.add(from);
+    const mine = user(from);
+    const merged =
+      mine === undefined ? undefined : mergeLine(mine, plain[from] as string, edited[j] as string);
+    if (merged !== undefined && mine !== plain[from]) layouts.set(j, merged);
+  };
+  const goneStarts = [...gone.values()].flat();
   // An item on one line the release moved and changed (`- {name: a, port: 1}     # x`): its first
   // line is its only one, found by its key and the comment after it, only where it changed place
   // among its siblings (one changed in place is the three-way merge's).
   edited.forEach((line, j) => {
     const comment = trailingComment(line);
     if (placed.has(j) || itemFrom.has(j) || !ITEM_START.test(line) || comment === undefined) return;
-    const from = [...gone.values()]
-      .flat()
-      .find(
-        (i) =>
-          !taken.has(i) &&
-          leadOf(plain[i] as string) === leadOf(line) &&
-          trailingComment(plain[i] as string)?.comment === comment.comment &&
-          siblingIndex(plain, i) !== siblingIndex(edited, j),
-      );
+    const from = goneStarts.find(
+      (i) =>
+        !taken.has(i) &&
+        leadOf(plain[i] as string) === leadOf(line) &&
+        trailingComment(plain[i] as string)?.comment === comment.comment &&
+        siblingIndex(plain, i) !== siblingIndex(edited, j),
+    );
     if (from === undefined || itemLines(plain, from).some((i) => !isBlankOrComment(plain[i] as string)))
       return;
-    taken.add(from);
-    const mine = user(from);
-    const merged = mine === undefined ? undefined : mergeLine(mine, plain[from] as string, line);
-    if (merged !== undefined && mine !== plain[from]) layouts.set(j, merged);
+    take(j, from);
   });
   edited.forEach((line, j) => {
     if (placed.has(j) || itemFrom.has(j) || layouts.has(j)) return;
@@ -137,11 +140,7 @@ function movedAndChanged(
     const at = itemLines(plain, from).find(
       (i) => inPlace[i] === -1 && !taken.has(i) && leadOf(plain[i] as string) === leadOf(line),
     );
-    if (at === undefined) return;
-    taken.add(at);
-    const mine = user(at);
-    const merged = mine === undefined ? undefined : mergeLine(mine, plain[at] as string, line);
-    if (merged !== undefined && mine !== plain[at]) layouts.set(j, merged);
+    if (at !== undefined) take(j, at);
   });
   return layouts;
 }
