@@ -19,8 +19,15 @@ export interface CarriedLayout {
   lost: number[];
 }
 
-export function carryLayout(original: string, plain: string, edited: string): CarriedLayout {
-  if (original === plain) return { text: edited, lost: [] };
+export function carryLayout(
+  original: string,
+  plain: string,
+  edited: string,
+  /** The release's own text: a line the merge wrote from it takes its spacing before a comment. */
+  release?: string,
+): CarriedLayout {
+  const spacedAsRelease = releaseSpacing(release);
+  if (original === plain && spacedAsRelease === undefined) return { text: edited, lost: [] };
   const o = linesOf(original);
   const b = linesOf(plain);
   const e = linesOf(edited);
@@ -31,13 +38,16 @@ export function carryLayout(original: string, plain: string, edited: string): Ca
     b.lines,
     e.lines,
     (region) => {
-      const merged = pairLines({ ...region, edited: region.edited.map((line) => moved(line) ?? line) });
+      const edited = region.edited.map((line, i) => moved(line, region.editedStart + i) ?? line);
+      const merged = pairLines({ ...region, edited }, spacedAsRelease);
       lost.push(...merged.lost.map((i) => region.originalStart + i + 1));
       return merged.lines;
     },
     withoutSpacing,
     (theirs, at) =>
-      indentLikeUser(theirs, b.lines, at.original, at).map((line, i) => moved(theirs[i] as string) ?? line),
+      indentLikeUser(theirs, b.lines, at.original, at).map(
+        (line, i) => moved(theirs[i] as string, at.editedStart + i) ?? spacedAsRelease?.(line) ?? line,
+      ),
   );
   // A file without a final newline keeps going without one (and one with it keeps it).
   const keepsOwn = o.lines.length > 0 && plain.endsWith("\n") === edited.endsWith("\n");
@@ -50,13 +60,14 @@ export function carryLayout(original: string, plain: string, edited: string): Ca
  * kept but put elsewhere), each taken once: a moved line is a deletion and an insertion to a diff,
  * so it came in the library's spacing (`- "80:80"   # http` became `- "80:80" # http`), where an
  * unmoved one keeps the user's. Only lines the user spaced alone, text and comment as the library
- * writes them, and only where the library's line is gone from its place in the merge.
+ * writes them, and only where the library's line is gone from its place in the merge. A line the
+ * merge also changed is found by its index in `edited` (movedAndChanged).
  */
 function movedLines(
   original: readonly string[],
   plain: readonly string[],
   edited: readonly string[],
-): (line: string) => string | undefined {
+): (line: string, at: number) => string | undefined {
   const inPlace = matches(plain, edited);
   if (!inPlace.includes(-1)) return () => undefined;
   const toOriginal = matches(plain.map(withoutSpacing), original.map(withoutSpacing));
@@ -66,7 +77,141 @@ function movedLines(
     if (inPlace[i] !== -1 || user === undefined || user === line) return;
     mine.set(line, [...(mine.get(line) ?? []), user]);
   });
-  return (line) => mine.get(line)?.shift();
+  const changed = movedAndChanged(plain, edited, inPlace, (i) => original[toOriginal[i] ?? -1]);
+  return (line, at) => mine.get(line)?.shift() ?? changed.get(at);
+}
+
+/**
+ * Edited index → the user's layout for a line the merge changed in a list item the release moved
+ * (`port: 1      # ops: a` in an item moved below its sibling, its port now 5): merged as a changed
+ * line is, else it came in the library's spacing, unsaid. Its layout is taken only from the line
+ * of the same key under the same item in the user's copy, the item found by its first line moved
+ * unchanged; a line changed in place, or in an item whose first line changed, is left to the
+ * three-way merge (a layout looked up by key and comment file-wide took another line's spacing).
+ */
+function movedAndChanged(
+  plain: readonly string[],
+  edited: readonly string[],
+  inPlace: readonly number[],
+  user: (plainIndex: number) => string | undefined,
+): Map<number, string> {
+  const layouts = new Map<number, string>();
+  const placed = new Set(inPlace);
+  const gone = new Map<string, number[]>();
+  plain.forEach((line, i) => {
+    if (inPlace[i] === -1 && ITEM_START.test(line)) gone.set(line, [...(gone.get(line) ?? []), i]);
+  });
+  if (gone.size === 0) return layouts;
+  const itemFrom = new Map<number, number>();
+  edited.forEach((line, j) => {
+    const from = placed.has(j) || !ITEM_START.test(line) ? undefined : gone.get(line)?.shift();
+    if (from !== undefined) itemFrom.set(j, from);
+  });
+  const taken = new Set<number>();
+  const take = (j: number, from: number) => {
+    taken.add(from);
+    const mine = user(from);
+    const merged =
+      mine === undefined ? undefined : mergeLine(mine, plain[from] as string, edited[j] as string);
+    if (merged !== undefined && mine !== plain[from]) layouts.set(j, merged);
+  };
+  const goneStarts = [...gone.values()].flat();
+  // An item on one line the release moved and changed (`- {name: a, port: 1}     # x`): its first
+  // line is its only one, found by its key and the comment after it, only where it changed place
+  // among its siblings (one changed in place is the three-way merge's).
+  edited.forEach((line, j) => {
+    const comment = trailingComment(line);
+    if (placed.has(j) || itemFrom.has(j) || !ITEM_START.test(line) || comment === undefined) return;
+    const from = goneStarts.find(
+      (i) =>
+        !taken.has(i) &&
+        leadOf(plain[i] as string) === leadOf(line) &&
+        trailingComment(plain[i] as string)?.comment === comment.comment &&
+        siblingIndex(plain, i) !== siblingIndex(edited, j),
+    );
+    if (from === undefined || itemLines(plain, from).some((i) => !isBlankOrComment(plain[i] as string)))
+      return;
+    take(j, from);
+  });
+  edited.forEach((line, j) => {
+    if (placed.has(j) || itemFrom.has(j) || layouts.has(j)) return;
+    const from = itemFrom.get(itemStartOf(edited, j) ?? -1);
+    if (from === undefined) return;
+    const at = itemLines(plain, from).find(
+      (i) => inPlace[i] === -1 && !taken.has(i) && leadOf(plain[i] as string) === leadOf(line),
+    );
+    if (at !== undefined) take(j, at);
+  });
+  return layouts;
+}
+
+/** A YAML list item's first line (`- name: a`, `-`). */
+const ITEM_START = /^[ \t]*-(?:[ \t]|$)/;
+
+/** The index of the first line of the list item that holds lines[at]; undefined when none does. */
+function itemStartOf(lines: readonly string[], at: number): number | undefined {
+  let limit = indentOf(lines[at] as string);
+  for (let i = at - 1; i >= 0; i--) {
+    const line = lines[i] as string;
+    if (isBlankOrComment(line) || indentOf(line) >= limit) continue;
+    if (ITEM_START.test(line)) return i;
+    limit = indentOf(line);
+  }
+  return undefined;
+}
+
+/** How many items of its list come before the item whose first line is lines[start]. */
+function siblingIndex(lines: readonly string[], start: number): number {
+  const indent = indentOf(lines[start] as string);
+  let count = 0;
+  for (let i = start - 1; i >= 0; i--) {
+    const line = lines[i] as string;
+    if (isBlankOrComment(line) || indentOf(line) > indent) continue;
+    if (indentOf(line) < indent || !ITEM_START.test(line)) break;
+    count++;
+  }
+  return count;
+}
+
+/** The indexes of the lines under the list item whose first line is lines[start]. */
+function itemLines(lines: readonly string[], start: number): number[] {
+  const indent = indentOf(lines[start] as string);
+  const under: number[] = [];
+  for (let i = start + 1; i < lines.length; i++) {
+    const line = lines[i] as string;
+    if (!isBlankOrComment(line) && indentOf(line) <= indent) break;
+    under.push(i);
+  }
+  return under;
+}
+
+/**
+ * A line the merge wrote from the release's copy (a key it added, a mapping opened anew for a key
+ * the release changed) with a comment after it: the library writes one space before the `#`, where
+ * the release's line set it apart (`x: 5      # five`). Its line in the release's text, the same
+ * text bar white space, gives that spacing, each release line taken once. Undefined when the
+ * release spaces no comment otherwise than the library does.
+ */
+function releaseSpacing(release: string | undefined): ((line: string) => string) | undefined {
+  if (release === undefined) return undefined;
+  const own = new Map<string, string[]>();
+  for (const line of linesOf(release).lines) {
+    // One space is how the library writes it already.
+    const comment = trailingComment(line);
+    if (comment === undefined || comment.gap === " " || comment.before.trim() === "") continue;
+    const key = withoutSpacing(line);
+    own.set(key, [...(own.get(key) ?? []), line]);
+  }
+  if (own.size === 0) return undefined;
+  return (line) => {
+    const written = trailingComment(line);
+    // A comment line of its own is placed by its indentation, not by a gap.
+    if (written === undefined || written.before.trim() === "") return line;
+    const theirs = own.get(withoutSpacing(line))?.shift();
+    const spaced = theirs === undefined ? undefined : trailingComment(theirs);
+    if (spaced === undefined || spaced.comment !== written.comment) return line;
+    return `${written.before}${spaced.gap}${written.comment}`;
+  };
 }
 
 function linesOf(text: string): { lines: string[]; finalNewline: boolean } {
@@ -148,6 +293,7 @@ interface Conflict<T> {
   base: T[];
   edited: T[];
   originalStart: number;
+  editedStart: number;
 }
 
 /**
@@ -158,9 +304,18 @@ interface Conflict<T> {
  * the user's lines there that the merge does not keep are lost — unless the merge removed every
  * base line there (the keys went, and their layout with them).
  */
-function pairLines({ original, base, edited }: Conflict<string>): { lines: string[]; lost: number[] } {
+function pairLines(
+  { original, base, edited }: Conflict<string>,
+  /** Spacing for a line the merge alone wrote there (releaseSpacing); not for one merged with the user's. */
+  spacedAsRelease: ((line: string) => string) | undefined,
+): { lines: string[]; lost: number[] } {
+  const asRelease = (lines: string[]) => (spacedAsRelease === undefined ? lines : lines.map(spacedAsRelease));
   const appended = afterUnchanged(original, base, edited);
-  if (appended !== undefined) return { lines: appended, lost: [] };
+  if (appended !== undefined)
+    return {
+      lines: [...appended.slice(0, original.length), ...asRelease(appended.slice(original.length))],
+      lost: [],
+    };
   // Lines one for one: a user line with the base line's key is its layout (the user may spell
   // its value differently, 1e3 for 1000); else only a line that differs in spacing alone is.
   const oneForOne = original.length === base.length;
@@ -185,17 +340,18 @@ function pairLines({ original, base, edited }: Conflict<string>): { lines: strin
   let e = 0;
   const gap = (b1: number, o1: number, e1: number) => {
     const mine = original.slice(o, o1);
-    const theirs = edited.slice(e, e1);
+    const written = edited.slice(e, e1);
+    const theirs = asRelease(written);
     // A pairing that was only approximated may miss kept keys: only a merge that wrote nothing
     // there surely removed them; else the user's lines it does not keep are named as lost.
     const removed =
       [...toEdited.pairs.keys()].every((i) => i < b || i >= b1) && (toEdited.exact || theirs.length === 0);
-    if (same(base.slice(b, b1), theirs)) lines.push(...mine);
+    if (same(base.slice(b, b1), written)) lines.push(...mine);
     else if (same(base.slice(b, b1), mine) || removed) lines.push(...theirs);
     else {
       lines.push(...theirs);
       mine.forEach((line, i) => {
-        if (!theirs.includes(line) && !removedLine(o + i)) lost.push(o + i);
+        if (!theirs.includes(line) && !written.includes(line) && !removedLine(o + i)) lost.push(o + i);
       });
     }
   };
@@ -398,7 +554,12 @@ function merge3<T>(
   /** Fits what only the merge changed in base[start, end) to the user's side (their indentation). */
   adopt: (
     theirs: T[],
-    at: { start: number; end: number; original: { line: (baseIndex: number) => T | undefined } },
+    at: {
+      start: number;
+      end: number;
+      editedStart: number;
+      original: { line: (baseIndex: number) => T | undefined };
+    },
   ) => T[] = (theirs) => theirs,
 ): T[] {
   // The user's side is aligned by `key` (lines without their spacing): a line the user only spaced
@@ -429,9 +590,17 @@ function merge3<T>(
     const theirs = edited.slice(e0, e1);
     if (!group.some((h) => h.side === "edited") || same(mine, theirs)) out.push(...mine);
     else if (!group.some((h) => h.side === "original"))
-      out.push(...adopt(theirs, { start: b0, end: b1, original: side }));
+      out.push(...adopt(theirs, { start: b0, end: b1, editedStart: e0, original: side }));
     else
-      out.push(...conflict({ original: mine, base: base.slice(b0, b1), edited: theirs, originalStart: o0 }));
+      out.push(
+        ...conflict({
+          original: mine,
+          base: base.slice(b0, b1),
+          edited: theirs,
+          originalStart: o0,
+          editedStart: e0,
+        }),
+      );
   }
   for (; at < base.length; at++) out.push(original[toOriginal[at] as number] as T);
   return out;
@@ -515,8 +684,9 @@ export function withUserLayout(
   check: (text: string) => boolean,
   warnings: readonly string[],
   library: string,
+  release?: string,
 ): LayoutResult {
-  const carried = carryLayout(original, plain, edited);
+  const carried = carryLayout(original, plain, edited, release);
   const ok = check(carried.text);
   const text = ok ? carried.text : edited;
   const lines = linesOf(original).lines;

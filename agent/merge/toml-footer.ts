@@ -3,8 +3,7 @@
  * the last table's, so a table the merge adds goes above them and one it removes leaves them.
  */
 
-/** A comment that reads as a setting or a header the operator commented out (`# ttl = 30`, `# [x]`). */
-const COMMENTED_OUT = /^[ \t]*#[ \t]*(?:\[|[A-Za-z0-9_."'-]+[ \t]*=)/;
+import { parse } from "smol-toml";
 
 /**
  * How many of `lines`, comment lines right under a table's last key that run to the end of the
@@ -13,10 +12,57 @@ const COMMENTED_OUT = /^[ \t]*#[ \t]*(?:\[|[A-Za-z0-9_."'-]+[ \t]*=)/;
  */
 export function tableCommentCount(lines: readonly string[]): number {
   let count = 0;
-  lines.forEach((line, index) => {
-    if (COMMENTED_OUT.test(line)) count = index + 1;
-  });
+  for (let at = 0; at < lines.length; at++) {
+    const length = commentedOutLength(lines, at);
+    if (length > 0) {
+      count = at + length;
+      at += length - 1;
+    }
+  }
   return count;
+}
+
+/** Past this many comment lines a value commented out over several lines is not looked for. */
+const MAX_VALUE_LINES = 50;
+
+/**
+ * How many lines from lines[at] are a setting or a header the operator commented out: text that
+ * TOML reads as one once the `#` goes (`# ttl = 30`, `#key=1`, `#  [a.b]`, `# [[x]]`,
+ * `# k = "a # b"`, a `# hosts = [` array over several comment lines); 0 for prose, though it holds
+ * an `=` or brackets (`# see a = b in docs`, `# [see the docs]`), which a text pattern took for a
+ * setting, so the footer under it went with the table.
+ */
+function commentedOutLength(lines: readonly string[], at: number): number {
+  const first = uncommented(lines[at] as string);
+  if (first === undefined || !/^(?:\[|[A-Za-z0-9_"'-])/.test(first)) return 0;
+  if (readsAsSetting(first)) return 1;
+  // Only a value that opens and goes on (`= [`, `= {`, `= """`) can run over the next lines.
+  if (!/=[ \t]*(?:\[|\{|"""|''')/.test(first)) return 0;
+  let text = first;
+  for (let end = at + 1; end < Math.min(lines.length, at + MAX_VALUE_LINES); end++) {
+    const next = uncommented(lines[end] as string, false);
+    if (next === undefined) return 0;
+    text += `\n${next}`;
+    if (readsAsSetting(text)) return end - at + 1;
+  }
+  return 0;
+}
+
+/** A comment line's text after its `#` (trimmed at the start unless `trim` is false); undefined for no comment. */
+function uncommented(line: string, trim = true): string | undefined {
+  const match = /^[ \t]*#(.*?)\r?$/.exec(line);
+  if (match === null) return undefined;
+  const text = match[1] as string;
+  return trim ? text.trimStart() : text.replace(/^ /, "");
+}
+
+/** Whether TOML reads `text` as at least one key or table header. */
+function readsAsSetting(text: string): boolean {
+  try {
+    return Object.keys(parse(text)).length > 0;
+  } catch {
+    return false;
+  }
 }
 
 /**

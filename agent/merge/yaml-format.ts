@@ -254,7 +254,7 @@ export function renderYamlMerge(
         plainDoc.toString(options);
       const check = (t: string) => followedAnchors(t, expected, release) !== undefined;
       const said = notesOfWhatStays(edited, notes);
-      const rendered = withUserLayout(userText, plain, text, check, said, LAYOUT_OF.yaml);
+      const rendered = withUserLayout(userText, plain, text, check, said, LAYOUT_OF.yaml, release.text);
       return { ...rendered, followed: followedReport(followed, user.value) };
     } catch {
       // An alias or merge key stands in the way of this attempt.

@@ -57,3 +57,53 @@ describe("a TOML footer right under the last key", () => {
     expect(result.warnings).toEqual([]);
   });
 });
+
+// Which comment lines are a setting commented out in the last table is what TOML reads once the `#`
+// goes, not a text pattern: a pattern took prose with an `=` or brackets for a setting (the footer
+// under it went with the table, a table the release adds landing above it), cut a commented-out
+// array written over several lines after its first line (the added table went inside it), and took
+// a quoted key with a space for prose.
+describe("a TOML comment under the last key: the table's setting commented out, or the footer", () => {
+  const base = "a = 1\n\n[b]\nc = 2\n";
+  const incoming = "a = 1\n\n[b]\nc = 2\n\n[z]\nq = 1\n";
+  const added = "\n[z]\nq = 1\n";
+
+  it.each([
+    ["no space after #", "#key=1\n"],
+    ["a header spaced inside", "#  [a.b]\n"],
+    ["an array of tables' header", "# [[x]]\n"],
+    ["a string holding #", '# key = "a # b"\n'],
+    ["a quoted key with a space", '# "my key" = 1\n'],
+    ["a dotted key", "# b.c.d = true\n"],
+    ["an array over several lines", '# hosts = [\n#   "a",\n#   "b",\n# ]\n'],
+    ["a multi-line string", '# motd = """\n# hello\n# """\n'],
+  ])("%s stays with its table, the footer under it stays last", (_name, setting) => {
+    const result = merge(`a = 1\n\n[b]\nc = 2\n${setting}# managed by ops\n`, incoming, base);
+    expect(result.text).toBe(`a = 1\n\n[b]\nc = 2\n${setting}${added}\n# managed by ops\n`);
+    expect(result.warnings).toEqual([]);
+  });
+
+  it.each([
+    ["prose with = in it", "# see a = b in the docs\n"],
+    ["prose reading key = word", "# note = this file is managed\n"],
+    ["brackets around prose", "# [see the docs]\n"],
+    ["a footnote mark", "# [1] https://example.com/guide\n"],
+  ])("%s is the footer: the added table goes above it", (_name, footer) => {
+    const result = merge(`a = 1\n\n[b]\nc = 2\n${footer}`, incoming, base);
+    expect(result.text).toBe(`a = 1\n\n[b]\nc = 2\n${added}\n${footer}`);
+    expect(result.warnings).toEqual([]);
+  });
+
+  it("with CRLF line endings, an array over several lines stays whole with its table", () => {
+    const crlf = (text: string) => text.replace(/\n/g, "\r\n");
+    const setting = '# hosts = [\n#   "a",\n# ]\n';
+    const result = merge(crlf(`a = 1\n\n[b]\nc = 2\n${setting}# managed by ops\n`), incoming, base);
+    expect(result.text).toBe(crlf(`a = 1\n\n[b]\nc = 2\n${setting}${added}\n# managed by ops\n`));
+  });
+
+  it("a table the release removes takes its commented-out array along, the prose footer stays", () => {
+    const setting = '# hosts = [\n#   "a",\n# ]\n';
+    const result = merge(`a = 1\n\n[b]\nc = 2\n${setting}# see a = b in the docs\n`, "a = 1\n", base);
+    expect(result.text).toBe("a = 1\n\n# see a = b in the docs\n");
+  });
+});

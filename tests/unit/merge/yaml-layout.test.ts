@@ -578,7 +578,8 @@ describe("YAML: the release's comments on a key whose value it changes", () => {
 describe("YAML: the release's comments on a key it changes inside a list item", () => {
   // A container whose port the release bumps, in a list item holding a comment of the operator's:
   // the release's `# the port (raised for 2.0)` above the port did not come, the shipped `# the
-  // port` stayed, now wrong; a shipped comment the operator deleted after a value came back.
+  // port` stayed, now wrong; a shipped comment the operator deleted after a value came back. The
+  // release's note after the port comes spaced as the release wrote it.
   const base = "svc:\n  - name: web\n    host: h\n    # the port\n    port: 1\n    size: 1  # GB\n";
   const incoming =
     "svc:\n  - name: web\n    host: h\n    # the port (raised for 2.0)\n    port: 5  # was 1\n    size: 2  # GB\n";
@@ -587,12 +588,12 @@ describe("YAML: the release's comments on a key it changes inside a list item", 
     const current = base.replace("host: h", "host: h  # mine").replace("size: 1  # GB", "size: 1");
     const result = merge(current, incoming, base);
     expect(result.text).toBe(
-      "svc:\n  - name: web\n    host: h  # mine\n    # the port (raised for 2.0)\n    port: 5 # was 1\n    size: 2\n",
+      "svc:\n  - name: web\n    host: h  # mine\n    # the port (raised for 2.0)\n    port: 5  # was 1\n    size: 2\n",
     );
     expect(result.warnings).toEqual([]);
     const own = merge(current.replace("# the port", "# ops: fixed"), incoming, base);
     expect(own.text).toBe(
-      "svc:\n  - name: web\n    host: h  # mine\n    # ops: fixed\n    port: 5 # was 1\n    size: 2\n",
+      "svc:\n  - name: web\n    host: h  # mine\n    # ops: fixed\n    port: 5  # was 1\n    size: 2\n",
     );
   });
 });
