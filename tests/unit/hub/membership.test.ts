@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import {
+  type Candidate,
   isEligible,
   placeAgents,
   planWaves,
@@ -178,7 +179,9 @@ describe("wave membership", () => {
       for (const s of specs) {
         const agents = ids
           .slice(0, size)
-          .map((id, i) => ({ id, labels: i % 4 === 0 ? { role: "db" } : {}, apps: [{ app: "web" }] }));
+          .map(
+            (id, i): Candidate => ({ id, labels: i % 4 === 0 ? { role: "db" } : {}, apps: [{ app: "web" }] }),
+          );
         const placed = placeAgents("seed-1", s, "web", agents);
         const expected = byRule("seed-1", s, agents);
         expect([...placed].sort()).toEqual([...expected].sort());
