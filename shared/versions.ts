@@ -233,10 +233,28 @@ function compareTokens(a: Token, b: Token): number {
   return 0;
 }
 
+/**
+ * Keys of the versions compared lately, by their text: a hub's wave start compares every agent's
+ * version with the release's before the commit every hub waits for (10,000 agents, a handful of
+ * versions), and each key is a parse of the text. Bounded (emptied when full); keys are only read.
+ */
+const KEYS_KEPT = 1024;
+const keys = new Map<string, readonly Token[]>();
+
+function keyOf(s: string): readonly Token[] {
+  let key = keys.get(s);
+  if (key === undefined) {
+    if (keys.size >= KEYS_KEPT) keys.clear();
+    key = sortKey(s);
+    keys.set(s, key);
+  }
+  return key;
+}
+
 /** -1, 0 or 1 by the order described at the top of this file. */
 export function compareVersions(a: string, b: string): -1 | 0 | 1 {
-  const ka = sortKey(a);
-  const kb = sortKey(b);
+  const ka = keyOf(a);
+  const kb = keyOf(b);
   const n = Math.min(ka.length, kb.length);
   for (let i = 0; i < n; i++) {
     const c = compareTokens(ka[i]!, kb[i]!);

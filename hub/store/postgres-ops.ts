@@ -21,6 +21,7 @@ import {
   type StoreOps,
 } from "./async-store.js";
 import {
+  AGENT_SELECT,
   num,
   type Row,
   str,
@@ -250,21 +251,23 @@ export function postgresOps(db: Db): StoreOps {
           last_seen = excluded.last_seen, allow_downgrade = excluded.allow_downgrade, forgotten_at = NULL`;
     },
     async getAgent(id) {
-      const r = first(await db`SELECT * FROM agents WHERE id = ${id}`);
+      const r = first(await db`SELECT ${db.unsafe(AGENT_SELECT)} FROM agents WHERE id = ${id}`);
       return r && toAgent(r);
     },
     async getAgents(ids) {
       const rows = await Promise.all(
         chunks(ids).map(
           (chunk) =>
-            db`SELECT * FROM agents WHERE id = ANY(ARRAY(SELECT json_array_elements_text(${j(chunk)}::json)))`,
+            db`SELECT ${db.unsafe(AGENT_SELECT)} FROM agents WHERE id = ANY(ARRAY(SELECT json_array_elements_text(${j(chunk)}::json)))`,
         ),
       );
       return rows.flat().map(toAgent);
     },
     async listAgents() {
       // COLLATE "C": byte order, as SQLite sorts, whatever the database's locale.
-      return (await db`SELECT * FROM agents WHERE forgotten_at IS NULL ORDER BY id COLLATE "C"`).map(toAgent);
+      return (
+        await db`SELECT ${db.unsafe(AGENT_SELECT)} FROM agents WHERE forgotten_at IS NULL ORDER BY id COLLATE "C"`
+      ).map(toAgent);
     },
     async forgetAgent(id, at) {
       // Conditional on the row as it is when the UPDATE locks it: a hello committing first wins

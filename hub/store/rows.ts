@@ -51,6 +51,26 @@ export function toRelease(r: Row): ReleaseRecord {
   };
 }
 
+/**
+ * The agents columns toAgent reads, which agent reads select instead of `*`: a wave start lists
+ * every agent of the fleet before the commit every hub waits for, and the presence columns
+ * (hub_id, epoch, instance_id, instance_remote) are no part of a record; on PostgreSQL the
+ * listing of 10,000 agents cost ~20 % more of the database's CPU with them (round 40).
+ */
+export const AGENT_COLUMNS = [
+  "id",
+  "hostname",
+  "labels",
+  "agent_version",
+  "apps",
+  "online",
+  "last_seen",
+  "allow_downgrade",
+  "forgotten_at",
+] as const;
+/** AGENT_COLUMNS as a select list. */
+export const AGENT_SELECT = AGENT_COLUMNS.join(", ");
+
 export function toAgent(r: Row): AgentRecord {
   return {
     id: str(r.id),

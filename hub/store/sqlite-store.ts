@@ -3,6 +3,7 @@ import type { AppStatus } from "../../shared/protocol/messages.js";
 import { RESTORED_BY_HOST_ROW } from "../rollouts/rollback-result.js";
 import { migrations } from "./migrations.js";
 import {
+  AGENT_SELECT,
   num,
   type Row,
   str,
@@ -117,8 +118,8 @@ export class SqliteStore implements Store {
         ON CONFLICT (id) DO UPDATE SET hostname = excluded.hostname, labels = excluded.labels,
           agent_version = excluded.agent_version, apps = excluded.apps, online = excluded.online,
           last_seen = excluded.last_seen, allow_downgrade = excluded.allow_downgrade, forgotten_at = NULL`),
-      getAgent: p("SELECT * FROM agents WHERE id = ?"),
-      listAgents: p("SELECT * FROM agents WHERE forgotten_at IS NULL ORDER BY id"),
+      getAgent: p(`SELECT ${AGENT_SELECT} FROM agents WHERE id = ?`),
+      listAgents: p(`SELECT ${AGENT_SELECT} FROM agents WHERE forgotten_at IS NULL ORDER BY id`),
       forgetAgent: p(
         "UPDATE agents SET forgotten_at = ? WHERE id = ? AND forgotten_at IS NULL AND online = 0",
       ),

@@ -1,5 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { isEligible, planWaves, rolloutSeed, waveOf } from "../../../hub/rollouts/membership.js";
+import {
+  type Candidate,
+  isEligible,
+  placeAgents,
+  planWaves,
+  rolloutSeed,
+  wantsMember,
+  waveOf,
+} from "../../../hub/rollouts/membership.js";
 import { RolloutSpec } from "../../../shared/api/bodies.js";
 import { bucketOf } from "../../../shared/rollout/bucket.js";
 
@@ -119,5 +127,68 @@ describe("wave membership", () => {
     expect(rolloutSeed(s)).toBe("rel-1");
     expect(rolloutSeed({ ...s, id: "1c0f1e2a-3b4c-4d5e-8f60-718293a4b5c6" })).toBe("rel-1");
     expect(rolloutSeed({ ...s, seed: "other" })).toBe("other");
+  });
+
+  it("places as cutting the bucket-ordered pool wave by wave, whether or not the fleet is large enough to keep its split", () => {
+    // The rule as placeAgents documents it, written the plain way (sort every time): placeAgents
+    // skips the sort when the counts show nobody moves, and must place exactly as this.
+    const byRule = (
+      seed: string,
+      s: RolloutSpec,
+      agents: { id: string; labels: Record<string, string> }[],
+    ) => {
+      const placed = new Map(agents.map((a) => [a.id, waveOf(seed, s, a.id, a.labels)]));
+      const percentWaves = s.waves.flatMap((_, i) => (wantsMember(s, i) ? [i] : []));
+      if (percentWaves.length === 0) return placed;
+      const pool = [...placed]
+        .filter(([, w]) => w === undefined || s.waves[w]?.percent !== undefined)
+        .map(([id, wave]) => ({ id, wave, bucket: bucketOf(seed, id) }))
+        .sort((a, b) => a.bucket - b.bucket || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      const covered = pool.filter((a) => a.wave !== undefined).length;
+      const used = Math.max(covered, Math.min(percentWaves.length, pool.length));
+      let cut = 0;
+      percentWaves.forEach((wave, i) => {
+        const natural = pool.filter((a) => a.wave !== undefined && a.wave <= wave).length;
+        const reserve = Math.max(0, Math.min(percentWaves.length - 1 - i, used - 1 - i));
+        const next = Math.min(Math.max(natural, Math.min(cut + 1, used)), used - reserve);
+        for (const a of pool.slice(cut, next)) placed.set(a.id, wave);
+        cut = Math.max(cut, next);
+      });
+      for (const a of pool.slice(cut)) placed.set(a.id, undefined);
+      return placed;
+    };
+    const specs = [
+      spec([5, 10, 15, 100]),
+      spec([5]),
+      spec([1, 100]),
+      spec([0.01, 50]),
+      spec([0.5, 2]),
+      spec([30, 60, 90]),
+      RolloutSpec.parse({
+        release: "r",
+        waves: [
+          { name: "canary", percent: 5 },
+          { name: "db", labels: { role: "db" } },
+          { name: "named", agents: [ids[3], ids[40]] },
+          { name: "half", percent: 50 },
+        ],
+      }),
+    ];
+    let moved = 0;
+    for (const size of [0, 1, 2, 3, 4, 5, 7, 12, 30, 100, 400, 3000])
+      for (const s of specs) {
+        const agents = ids
+          .slice(0, size)
+          .map(
+            (id, i): Candidate => ({ id, labels: i % 4 === 0 ? { role: "db" } : {}, apps: [{ app: "web" }] }),
+          );
+        const placed = placeAgents("seed-1", s, "web", agents);
+        const expected = byRule("seed-1", s, agents);
+        expect([...placed].sort()).toEqual([...expected].sort());
+        if (agents.some((a) => placed.get(a.id) !== waveOf("seed-1", s, a.id, a.labels))) moved++;
+      }
+    // Both kinds were compared: fleets where the rule moved agents, and fleets where it moved none.
+    expect(moved).toBeGreaterThan(5);
+    expect(moved).toBeLessThan(12 * specs.length - 5);
   });
 });

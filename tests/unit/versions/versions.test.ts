@@ -257,3 +257,19 @@ describe("isPrerelease", () => {
     expect(isPrerelease(v)).toBe(false);
   });
 });
+
+describe("compareVersions on versions compared before", () => {
+  it("answers as the first time, while their keys are kept and after more versions pushed them out", () => {
+    // More distinct versions than the keys kept (1,024), in three forms each, compared twice:
+    // a key kept from an earlier comparison must order as one built from the text.
+    const versions = Array.from({ length: 1500 }, (_, i) => [`1.${i}.0`, `1.${i}.0-rc.1`, `r${i}`]).flat();
+    const first = versions.map((v, i) => compareVersions(v, versions[(i * 7) % versions.length] ?? "0"));
+    const again = versions.map((v, i) => compareVersions(v, versions[(i * 7) % versions.length] ?? "0"));
+    expect(again).toEqual(first);
+    expect(compareVersions("1.10.0", "1.9.0")).toBe(1);
+    expect(compareVersions("1.9.0", "1.10.0")).toBe(-1);
+    expect(compareVersions("1.9.0-rc.1", "1.9.0")).toBe(-1);
+    expect(compareVersions("1.9.0", "1.9.0-rc.1")).toBe(1);
+    expect(sortVersions(["r10", "1.0.0", "r9", "1.0.0-rc.1"])).toEqual(["r9", "r10", "1.0.0-rc.1", "1.0.0"]);
+  });
+});
