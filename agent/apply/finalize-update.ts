@@ -25,16 +25,20 @@ import {
   basePath,
   entryVouches,
   readInstallIndex,
+  takeInstallIndex,
   UNVERIFIED_CTIME,
   writeInstallIndex,
 } from "./install-index.js";
 import { removeJournal, type UpdateJournal } from "./journal.js";
 import type { IndexedFile, InstallIndex } from "./types.js";
 
-/** `previous`: the index as read before the apply (saves re-reading it); recovery leaves it out. */
+/**
+ * `previous`: the index as read before the apply (saves re-reading it); recovery leaves it out. Its
+ * `files` become the new index's, changed in place (takeInstallIndex): the caller uses neither after.
+ */
 export async function finalizeUpdate(journal: UpdateJournal, previous?: InstallIndex): Promise<void> {
   if (previous === undefined) previous = await readInstallIndex(journal.stateDir);
-  const files: Record<string, IndexedFile> = { ...(previous?.files ?? {}) };
+  const files: Record<string, IndexedFile> = previous === undefined ? {} : takeInstallIndex(previous).files;
   for (const rel of journal.index.drop) delete files[rel];
   let statAtMs = stampWritten(journal, files);
   // On a file system with fine timestamps, the files just written settle within FINE_RACY_MS: wait

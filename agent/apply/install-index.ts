@@ -223,7 +223,7 @@ export async function readIndexFile(path: string): Promise<InstallIndex | undefi
  * the bytes are the very ones parsed: a stat can move without the content (a link to the file made
  * or removed moves its ctime; a rollback drops the backup's second name of the index it reinstates
  * for this reason, restore.ts, or the next run's emptying of the trash made the index racy and that
- * run read it whole at every use). So a changed, replaced or corrupt file is never served stale. Callers must not mutate the result (none does: finalize builds a new one).
+ * run read it whole at every use). So a changed, replaced or corrupt file is never served stale. Callers must not mutate the result, except after takeInstallIndex (finalize).
  */
 let lastParsed: { path: string; stamp: string | undefined; bytes: Buffer; index: InstallIndex } | undefined;
 
@@ -249,6 +249,17 @@ export async function readInstallIndex(stateDir: string): Promise<InstallIndex |
     st !== undefined && !isRacy(st, readAtMs) && after !== undefined && stampOf(after) === before;
   // Untrusted stamp: the next read compares bytes instead of reusing by stat.
   lastParsed = { path, stamp: trusted ? before : undefined, bytes, index };
+  return index;
+}
+
+/**
+ * Hands `index` (as readInstallIndex returned it) to a caller that changes it in place: the cache
+ * forgets it, so no later read is served the changed object for a file that still holds the old
+ * bytes. finalize builds the next index from the last one this way: a copy of its 20,000-entry
+ * `files` cost ~70 % of what parsing it does, and its garbage.
+ */
+export function takeInstallIndex(index: InstallIndex): InstallIndex {
+  if (lastParsed?.index === index) lastParsed = undefined;
   return index;
 }
 

@@ -16,7 +16,7 @@ import { dropUndoneRelease } from "../apply/undone-release.js";
 import { checkSourceBackupDirs } from "../backup/backup-dirs.js";
 import { PREVIOUS_INDEX_FILE } from "../backup/record-names.js";
 import { readRollbackRecord, releaseBeingUndone } from "../backup/rollback-record.js";
-import { emptyTrash, trashWarning } from "../backup/trash.js";
+import { startEmptyingTrash, trashWarning } from "../backup/trash.js";
 import { endInterruptedCommand, runningCommandFile } from "../exec/running-command.js";
 import { acquireAppLock, type HeldLock } from "../lock/run-lock.js";
 import { namingConfigFile } from "../sources/config-file-errors.js";
@@ -123,6 +123,14 @@ export async function runSource(
   let refused = false;
   /** Closed when the run ends: a check may hold its answer open for a fetch that never came. */
   let checkedSource: ReleaseSource | undefined;
+  /** The trash's emptying, begun before the check (startEmptyingTrash); finishTrash waits for it once. */
+  let trashEmptied: (() => Promise<void>) | undefined;
+  let trashFinished = false;
+  const finishTrash = async () => {
+    if (trashEmptied === undefined || trashFinished) return;
+    trashFinished = true;
+    await trashEmptied().catch((error: unknown) => log.warn(trashWarning(error)));
+  };
   try {
     const { ports } = options;
     checkRecordDir(paths.appStateDir, APP_STATE_WHAT);
@@ -145,11 +153,9 @@ export async function runSource(
     // failed update. The same refusal as `--list-backups` and `--rollback` (exit 2).
     await checkSourceBackupDirs(config.general.backup_dir, Object.keys(config.sources));
     // What earlier restores took out of the app waits in its trash for this run (trash.ts): an
-    // interactive `ship --rollback` does not free it, and a run with nothing to do still does.
-    if (!options.checkOnly)
-      await emptyTrash(config.general.backup_dir, name).catch((error: unknown) =>
-        log.warn(trashWarning(error)),
-      );
+    // interactive `ship --rollback` does not free it, and a run with nothing to do still does. A
+    // child empties it while the check reads the release; the run waits for it right after.
+    if (!options.checkOnly) trashEmptied = startEmptyingTrash(config.general.backup_dir, name);
     // A restore the state file did not hear of (finished by recovery, or a rollback elsewhere):
     // the state and the source's record follow the install index before anything is decided.
     // The version the state named before the sync: with the install index deleted the sync forgets
@@ -208,6 +214,7 @@ export async function runSource(
     );
     checkedSource = releaseSource;
     const check = await releaseSource.check();
+    await finishTrash();
     log.info(check.detail, {
       available: check.available,
       current: check.current,
@@ -364,6 +371,8 @@ export async function runSource(
       error: message,
     });
   } finally {
+    // A run that ended before its check still waits for the trash (and says what stayed in it).
+    await finishTrash();
     await checkedSource?.close?.();
     if (!refused) for (const write of cacheWrites) await write();
     // A check that fetched the release (to read its rollout) keeps nothing of it either.

@@ -4,7 +4,7 @@
  * nothing to update — empties the trash.
  */
 import { spawnSync } from "node:child_process";
-import { chmod, chown, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { pathExists } from "../../../agent/tree/fs-ops.js";
@@ -59,6 +59,56 @@ describe("ship --rollback leaves what it took out to the app's next run", () => 
     expect(check.code, check.stdout + check.stderr).toBe(0);
     expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("one\n");
     expect(await pathExists(trash)).toBe(false);
+  });
+
+  it("the next update empties the trash by an rm child while it reads the release; an rm that fails or is missing costs nothing", async () => {
+    const v1 = { "app.txt": "one\n", "lib/a.txt": "a1\n" };
+    const v2 = { "app.txt": "two\n", "lib/a.txt": "a2\n", "new.txt": "n\n" };
+    const trash = join(app.root, "var/backups/myapp/.trash");
+    const bin = join(app.root, "bin");
+    const ran = join(app.root, "rm-ran");
+    await mkdir(bin);
+    await app.release("v1.0.0", 'version: "1.0.0"\n', v1);
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    await app.release("v2.0.0", 'version: "2.0.0"\n', v2);
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    /** `--rollback` to v1 (its newest backup): the trash holds what the rollback took out. */
+    const rolledBack = async () => {
+      const listed = JSON.parse(
+        (await runShip(["--config", app.config, "--list-backups", "--json"])).stdout,
+      ) as { id: string; version: string | null }[];
+      const rollback = await runShip([
+        "--config",
+        app.config,
+        "--rollback",
+        listed.find((b) => b.version === "1.0.0")?.id ?? "",
+      ]);
+      expect(rollback.code, rollback.stderr).toBe(0);
+      expect((await readdir(trash, { recursive: true })).length).toBeGreaterThan(0);
+    };
+    const update = async (rm: string | undefined) => {
+      if (rm !== undefined) await writeFile(join(bin, "rm"), rm, { mode: 0o755 });
+      const run = await runShip(["--config", app.config], {
+        env: { PATH: rm === undefined ? bin : `${bin}:${process.env.PATH}` },
+      });
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      expect(run.stderr).not.toContain("trash");
+      expect(await readFile(join(app.appDir, "new.txt"), "utf8")).toBe("n\n");
+      expect(await pathExists(trash)).toBe(false);
+    };
+
+    await rolledBack();
+    await update(`#!/bin/sh\necho "$@" >> '${ran}'\nexec /bin/rm "$@"\n`);
+    expect(await readFile(ran, "utf8")).toBe(`-rf -- ${trash}\n`);
+
+    // An rm that deletes nothing and fails: the run empties the trash itself, without a word.
+    await rolledBack();
+    await update("#!/bin/sh\nexit 1\n");
+
+    // No rm at all (PATH holds nothing of it): the same.
+    await rolledBack();
+    await rm(join(bin, "rm"));
+    await update(undefined);
   });
 
   it("keeps no second name of the reinstated install index in the trash: emptying it leaves the index's stat as the rollback left it", async () => {

@@ -7,6 +7,7 @@ import {
   indexPath,
   readInstallIndex,
   readInstallIndexHeader,
+  takeInstallIndex,
   writeInstallIndex,
 } from "../../../agent/apply/install-index.js";
 import type { InstallIndex } from "../../../agent/apply/types.js";
@@ -113,6 +114,21 @@ describe("readInstallIndex (parsed once while the file's stat is unchanged)", ()
     await expect(readInstallIndex(dir)).rejects.toThrow();
     await rm(indexPath(dir));
     expect(await readInstallIndex(dir)).toBeUndefined();
+  });
+
+  it("an index taken to be changed in place (finalize's) is never served again: the next read is the file's", async () => {
+    await writeInstallIndex(dir, index("1.0.0"));
+    later();
+    const first = await readInstallIndex(dir);
+    if (first === undefined) throw new Error("no index");
+    const taken = takeInstallIndex(first);
+    expect(taken).toBe(first);
+    taken.version = "changed";
+    delete taken.files["a.txt"];
+    const again = await readInstallIndex(dir);
+    expect(again).not.toBe(first);
+    expect(again?.version).toBe("1.0.0");
+    expect(Object.keys(again?.files ?? {})).toEqual(Object.keys(index("1.0.0").files));
   });
 
   it("never reuses a file changed within the racy window: an edit in the same timestamp tick is seen", async () => {
