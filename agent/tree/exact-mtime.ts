@@ -29,6 +29,16 @@ function secondsFor(ns: bigint): number | Date {
   return Number(whole) + (Number(micros) + 0.5) / 1e6;
 }
 
+/**
+ * What to give utimes for a time read in ms (a scan's mtimeMs, a tar entry's Date): its nearest
+ * microsecond, set exactly (the double holds it within some 250 ns). A Date, or `ms / 1000`, is a
+ * double libuv truncates to the microsecond below: about half of the times in whole microseconds
+ * came out one short (.100000000 as .099999000).
+ */
+export function utimeSecondsOfMs(ms: number): number | Date {
+  return secondsFor(BigInt(Math.round(ms * 1e3)) * NS_PER_US);
+}
+
 /** touch's `@SECONDS.NANOSECONDS` (`@-1.500000000` before 1970). */
 function touchDate(ns: bigint): string {
   const abs = ns < 0n ? -ns : ns;
