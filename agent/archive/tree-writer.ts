@@ -16,6 +16,7 @@ import type { ReadEntry } from "tar";
 import { VerificationError } from "../../shared/errors.js";
 import { errnoCode, fsErrorText, LocalWriteError } from "../../shared/fs-errors.js";
 import { sizeText } from "../../shared/size-text.js";
+import { utimeSecondsOfMs } from "../tree/exact-mtime.js";
 import { entryParts, joinParts, shownName, symlinkTargetParts } from "./entry-path.js";
 import type { HeldFiles } from "./held-files.js";
 import { overLimit, type ResolvedLimits } from "./limits.js";
@@ -330,8 +331,7 @@ export class TreeWriter {
       await fh.chmod(mode & 0o777);
       // By default a file is as new as its install: reproducible archives carry mtime 0, which
       // would make mtime-based caches (Python's .pyc checks) trust stale entries.
-      if (this.keepMtimes && entry.mtime !== undefined)
-        await fh.utimes(entry.atime ?? entry.mtime, entry.mtime);
+      if (this.keepMtimes && entry.mtime !== undefined) await keepEntryTimes(fh, entry.mtime, entry.atime);
     } finally {
       // FileHandle.close waits for writes still in flight, so after this nothing touches the file.
       await fh.close();
@@ -458,6 +458,12 @@ export class TreeWriter {
   }
 }
 
+/** An entry's times, to the ms the tar library reads them in (a Date passed on came out a µs short). */
+async function keepEntryTimes(fh: FileHandle, mtime: Date, atime: Date | undefined): Promise<void> {
+  const m = utimeSecondsOfMs(mtime.getTime());
+  await fh.utimes(atime === undefined ? m : utimeSecondsOfMs(atime.getTime()), m);
+}
+
 /** Creates `path` (never through a symlink, never over anything) holding `body` with `mode`. */
 async function writeNewFile(
   path: string,
@@ -470,7 +476,7 @@ async function writeNewFile(
   try {
     if (body.length > 0) await writeAll(fh, body);
     await fh.chmod(mode);
-    if (mtime !== undefined) await fh.utimes(atime ?? mtime, mtime);
+    if (mtime !== undefined) await keepEntryTimes(fh, mtime, atime);
   } finally {
     await fh.close();
   }

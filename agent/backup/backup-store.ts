@@ -107,7 +107,18 @@ const BackupInventorySchema = z.object({
   /** Directories whose mode the update changed (`mode` the old one); absent in older backups. */
   modeChangedDirs: z.array(z.object({ rel: z.string(), mode: z.number(), set: z.number() })).default([]),
   /** Directories whose entries the update changed, with their mtime before it (dir-times.ts); absent in older backups. */
-  dirTimes: z.array(z.object({ rel: z.string(), mtimeMs: z.number() })).default([]),
+  dirTimes: z
+    .array(
+      z.object({
+        rel: z.string(),
+        mtimeMs: z.number(),
+        mtimeNs: z
+          .string()
+          .regex(/^-?\d+$/)
+          .optional(),
+      }),
+    )
+    .default([]),
 });
 export type BackupInventory = z.infer<typeof BackupInventorySchema>;
 

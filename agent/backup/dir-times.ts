@@ -5,15 +5,21 @@
  * "exactly" differed from the one backed up (rsync -a, the seed's method, keeps them; so do
  * mtime-based tools: make, backup and cache checks).
  */
-import { lstat, utimes } from "node:fs/promises";
+import { lstat } from "node:fs/promises";
 import { join } from "node:path";
 import type { ConfinedPaths } from "../apply/confined-paths.js";
-import { lstatOrUndefined } from "../tree/fs-ops.js";
+import { type ExactMtime, setMtimesExactly } from "../tree/exact-mtime.js";
+import { lstatBigOrUndefined } from "../tree/fs-ops.js";
 
-/** One directory (relative to the app, "" for the app directory) and its mtime in ms. */
+/**
+ * One directory (relative to the app, "" for the app directory) and its mtime: in nanoseconds as a
+ * decimal string (JSON has no bigint), and in ms as backups made before the nanoseconds were kept
+ * have it alone (a double that restores only to the microsecond).
+ */
 export interface DirTime {
   rel: string;
   mtimeMs: number;
+  mtimeNs?: string | undefined;
 }
 
 /** What an update's inventory changes: the entries whose parents' times it moves. */
@@ -43,8 +49,9 @@ export function dirTimesBefore(appDir: string, changes: Changes): DirTime[] {
   }
   const out: DirTime[] = [];
   for (const rel of dirs) {
-    const stat = lstatOrUndefined(rel === "" ? appDir : join(appDir, rel));
-    if (stat?.isDirectory() === true) out.push({ rel, mtimeMs: stat.mtimeMs });
+    const stat = lstatBigOrUndefined(rel === "" ? appDir : join(appDir, rel));
+    if (stat?.isDirectory() === true)
+      out.push({ rel, mtimeMs: Number(stat.mtimeNs) / 1e6, mtimeNs: stat.mtimeNs.toString() });
   }
   return out;
 }
@@ -60,11 +67,18 @@ export async function restoreDirTimes(
   paths: ConfinedPaths,
 ): Promise<void> {
   const deepestFirst = [...times].sort((a, b) => b.rel.length - a.rel.length);
-  for (const { rel, mtimeMs } of deepestFirst) {
+  const exact: ExactMtime[] = [];
+  for (const { rel, mtimeMs, mtimeNs } of deepestFirst) {
     const path = rel === "" ? appDir : join(appDir, rel);
     if (rel !== "" && !(await paths.isRealDir(rel))) continue;
     const stat = await lstat(path).catch(() => undefined);
     if (stat?.isDirectory() !== true) continue;
-    await utimes(path, stat.atime, new Date(mtimeMs));
+    exact.push({ path, mtimeNs: mtimeNs === undefined ? microsOf(mtimeMs) : BigInt(mtimeNs) });
   }
+  await setMtimesExactly(exact);
+}
+
+/** An older record's ms double (sec * 1e3 + nsec / 1e6) as the nearest whole microsecond, in ns. */
+function microsOf(mtimeMs: number): bigint {
+  return BigInt(Math.round(mtimeMs * 1e3)) * 1000n;
 }

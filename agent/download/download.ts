@@ -15,7 +15,7 @@ import { validatorsToKeep } from "../sources/http-validators.js";
 import type { SourceLog } from "../sources/types.js";
 import { type Deadline, type DeadlineSetting, startDeadline, waitBeforeRetry } from "./deadline.js";
 import { createHttpClient } from "./dispatcher.js";
-import { DownloadError, httpStatusError, networkFailure } from "./errors.js";
+import { DownloadError, httpStatusError, networkFailure, unaskedNotModified } from "./errors.js";
 import { getFollowingRedirects } from "./follow-redirects.js";
 import { headerValue } from "./header-value.js";
 import type { OpenResponse } from "./probe.js";
@@ -220,13 +220,7 @@ class Transfer {
       const conditional = this.req.ifNoneMatch !== undefined || this.req.ifModifiedSince !== undefined;
       if (res.statusCode === 304 && first && conditional) return "not-modified";
       // A 304 to a request that named no version of the file: nothing to compare with, and no file.
-      if (res.statusCode === 304)
-        throw new DownloadError(
-          this.shownUrl,
-          "HTTP 304 Not Modified to a request that asked for the whole file (a cache or proxy in the way answering for it?)",
-          false,
-          304,
-        );
+      if (res.statusCode === 304) throw unaskedNotModified(this.shownUrl);
       if (res.statusCode === 206 && resumeFrom > 0) {
         await this.acceptPartial(res.headers, resumeFrom);
         this.resumes++;

@@ -29,6 +29,20 @@ export class DownloadError extends ShipError {
   }
 }
 
+/**
+ * A 304 to a request that named no version of the file (no ETag or date sent): nothing to compare
+ * with, and no file. A cache or proxy in the way answers so; taken as "not modified", a first
+ * install said "up to date (undefined)", exit 0, with nothing installed.
+ */
+export function unaskedNotModified(shownUrl: string): DownloadError {
+  return new DownloadError(
+    shownUrl,
+    "HTTP 304 Not Modified to a request that asked for the whole file (a cache or proxy in the way answering for it?)",
+    false,
+    304,
+  );
+}
+
 /** An answer with a status that is not the file, with the server's Retry-After when it gave one. */
 export function httpStatusError(
   url: string,

@@ -12,7 +12,7 @@ import type { SourceLog } from "../sources/types.js";
 import { type DeadlineSetting, startDeadline, waitBeforeRetry } from "./deadline.js";
 import { decodedBody } from "./decoded-text.js";
 import { createHttpClient } from "./dispatcher.js";
-import { DownloadError, httpStatusError, networkFailure } from "./errors.js";
+import { DownloadError, httpStatusError, networkFailure, unaskedNotModified } from "./errors.js";
 import { getFollowingRedirects, type RedirectedResponse } from "./follow-redirects.js";
 import { headerValue } from "./header-value.js";
 import { proxyCredentialsRefused } from "./proxy.js";
@@ -67,7 +67,11 @@ export async function probeUrl(
   if (validators.etag !== undefined) headers["if-none-match"] = validators.etag;
   if (validators.lastModified !== undefined) headers["if-modified-since"] = validators.lastModified;
   return call(url, headers, options, async (status, resHeaders, _body, keep) => {
-    if (status === 304) return { status: "not-modified" };
+    if (status === 304) {
+      // Only an answer to the validators sent: one to a plain GET holds neither a file nor a match.
+      if (Object.keys(headers).length === 0) throw unaskedNotModified(redactUrl(url));
+      return { status: "not-modified" };
+    }
     const length = headerValue(resHeaders, "content-length");
     return {
       status: "changed",

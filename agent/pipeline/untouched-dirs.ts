@@ -10,14 +10,14 @@
  * never written by a refusal in the first place (finalize.ts, run-source.ts).
  */
 import { existsSync } from "node:fs";
-import { readdir, rm, rmdir, stat, utimes } from "node:fs/promises";
+import { readdir, realpath, rm, rmdir, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { AgentConfig } from "../../shared/config/schema.js";
 import { ExitCode, ShipError } from "../../shared/errors.js";
+import { setMtimesExactly } from "../tree/exact-mtime.js";
 import { stateRoot } from "./paths.js";
 
 interface DirBefore {
-  atime: Date;
   /** Nanoseconds: a Date (milliseconds) put back is a timestamp that still differs. */
   mtimeNs: bigint;
   names: string[];
@@ -89,7 +89,7 @@ async function note(dir: string, depth: number, into: Map<string, DirBefore>): P
   if (found === undefined || !found.isDirectory()) return;
   const entries = await readdir(dir, { withFileTypes: true }).catch(() => undefined);
   if (entries === undefined) return;
-  into.set(dir, { atime: found.atime, mtimeNs: found.mtimeNs, names: entries.map((e) => e.name).sort() });
+  into.set(dir, { mtimeNs: found.mtimeNs, names: entries.map((e) => e.name).sort() });
   if (depth === 0) return;
   for (const entry of entries) if (entry.isDirectory()) await note(join(dir, entry.name), depth - 1, into);
 }
@@ -114,14 +114,7 @@ async function putBackTimes(dir: string, was: DirBefore): Promise<void> {
   if (now === undefined || now.sort().join("\0") !== was.names.join("\0")) return;
   const found = await stat(dir, { bigint: true }).catch(() => undefined);
   if (found === undefined || found.mtimeNs === was.mtimeNs) return;
-  const seconds = was.mtimeNs / NS_PER_S;
-  const nanos = (was.mtimeNs % NS_PER_S).toString().padStart(9, "0");
-  await utimes(dir, was.atime, Number(was.mtimeNs) / 1e9).catch(() => undefined);
-  // fs.utimes takes seconds as a double, which cannot hold a nanosecond timestamp of today: the
-  // exact one is set the way touch(1) sets it (utimensat), which Node does not expose.
-  // Loaded here: --rollback (which notes these directories too) must not load child_process.
-  const { execFile } = await import("node:child_process");
-  await new Promise((done) => execFile("touch", ["-c", "-m", "-d", `@${seconds}.${nanos}`, dir], done));
+  // Noted through a symlink (a state directory linked onto storage): its directory's time, not the link's.
+  const path = await realpath(dir).catch(() => dir);
+  await setMtimesExactly([{ path, mtimeNs: was.mtimeNs }]).catch(() => undefined);
 }
-
-const NS_PER_S = 1_000_000_000n;

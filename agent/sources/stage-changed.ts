@@ -12,6 +12,7 @@ import { ReleaseChangedError } from "../../shared/errors.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import type { ReleaseEntry } from "../apply/types.js";
 import type { ProgressCallback } from "../download/progress.js";
+import { utimeSecondsOfMs } from "../tree/exact-mtime.js";
 import { forEachInSlices, hashSymlinkTarget, mapLimit, SYNC_READ_MAX_BYTES } from "../tree/hash-file.js";
 import type { AppHolds } from "./app-holds.js";
 import { copyFileHashed, copyFileHashedSync } from "./hashed-copy.js";
@@ -118,7 +119,7 @@ export async function stageFiles(
       copied(rel, from, entry, copyFileHashedSync(from, to, entry.mode));
       if (options.keepMtimes) {
         const mtimeMs = scanned.mtimes.get(rel);
-        if (mtimeMs !== undefined) utimesSync(to, mtimeMs / 1000, mtimeMs / 1000);
+        if (mtimeMs !== undefined) utimesSync(to, utimeSecondsOfMs(mtimeMs), utimeSecondsOfMs(mtimeMs));
       }
     },
   );
@@ -141,7 +142,7 @@ export async function stageFiles(
     copied(rel, from, entry, await copyFileHashed(from, to, entry.mode));
     if (options.keepMtimes) {
       const mtimeMs = scanned.mtimes.get(rel);
-      if (mtimeMs !== undefined) await utimes(to, mtimeMs / 1000, mtimeMs / 1000);
+      if (mtimeMs !== undefined) await utimes(to, utimeSecondsOfMs(mtimeMs), utimeSecondsOfMs(mtimeMs));
     }
   });
   return out;

@@ -28,10 +28,10 @@ import {
   rm,
   symlink,
   unlink,
-  utimes,
 } from "node:fs/promises";
 import { dirname } from "node:path";
 import { faultPoint } from "../fault.js";
+import { keepTimes } from "./exact-mtime.js";
 import { hashFile } from "./hash-file.js";
 
 /**
@@ -121,19 +121,22 @@ export function copyTempName(dst: string): string {
 export async function copyEntry(src: string, dst: string): Promise<string | undefined> {
   const tmp = copyTempName(dst);
   await rm(tmp, { force: true });
-  const stat = await lstat(src);
+  // Bigint: the times are kept from their nanoseconds (a Date's milliseconds fell short, exact-mtime.ts).
+  const big = await lstat(src, { bigint: true });
+  const stat = { uid: Number(big.uid), gid: Number(big.gid), mode: Number(big.mode) };
   let owner: "kept" | "changed" | "lost";
   try {
-    if (stat.isSymbolicLink()) {
+    if (big.isSymbolicLink()) {
       await symlink(await readlink(src), tmp);
       owner = await keepOwner(tmp, stat);
     } else {
       await copyFile(src, tmp, constants.COPYFILE_FICLONE);
       owner = await keepOwner(tmp, stat);
       if (owner === "changed") await chmod(tmp, stat.mode & 0o7777); // chown clears set-id bits
-      // Keep mtime so the install index's stat check still matches a copied-back file.
-      await utimes(tmp, stat.atime, stat.mtime);
     }
+    // Keep mtime so the install index's stat check still matches a copied-back file, and a symlink's
+    // own (a rename keeps both).
+    await keepTimes(tmp, big);
   } catch (error) {
     await rm(tmp, { force: true }).catch(() => undefined);
     throw error;
@@ -149,7 +152,10 @@ export async function copyEntry(src: string, dst: string): Promise<string | unde
  * for the app). A user that may not chown (ship not running as root) keeps its own: "lost", which
  * the caller names in a WARNING (it was dropped without a word).
  */
-async function keepOwner(copy: string, original: Stats): Promise<"kept" | "changed" | "lost"> {
+async function keepOwner(
+  copy: string,
+  original: { uid: number; gid: number },
+): Promise<"kept" | "changed" | "lost"> {
   const made = lstatSync(copy);
   if (made.uid === original.uid && made.gid === original.gid) return "kept";
   try {

@@ -1,0 +1,54 @@
+/**
+ * `keep_mtimes = true` keeps the release's mtimes as `stat` shows them. Before, a time went to
+ * utimes as `ms / 1000` (or a Date), a double libuv truncates to the microsecond below: about half
+ * of the times in whole microseconds came out one short (.100000000 as .099999000), from a local
+ * release directory and from a .tar.gz alike, so the installed tree differed from the release it
+ * was said to keep. Now a local directory's times are kept to the nearest microsecond and an archive's to
+ * the millisecond the tar library reads them in (GNU tar's pax headers carry nanoseconds).
+ */
+import { execFile } from "node:child_process";
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runShip } from "../../support/ship-cli.js";
+import { type LocalApp, localApp } from "./local-app.js";
+
+const run = promisify(execFile);
+let app: LocalApp;
+let releaseDir: string;
+
+/** `stat --format=%y` (what an operator compares) of `rel` under `dir`. */
+async function statTime(dir: string, rel: string): Promise<string> {
+  return (await run("stat", ["--format=%y", join(dir, rel)])).stdout.trim();
+}
+
+beforeEach(async () => {
+  app = await localApp("keep_mtimes = true\n");
+  releaseDir = await app.release("r1", 'version: "1.0.0"\n', { "a.txt": "a\n", "lib/b.txt": "b\n" });
+  // A time in whole microseconds, and one with nanoseconds.
+  await run("touch", ["-m", "-d", "@1614834367.100000000", join(releaseDir, "a.txt")]);
+  await run("touch", ["-m", "-d", "@1614834368.123456789", join(releaseDir, "lib/b.txt")]);
+});
+afterEach(async () => {
+  await app.cleanup();
+});
+
+describe("keep_mtimes keeps the release's times (real CLI)", () => {
+  it("from a local release directory: to the nearest microsecond", async () => {
+    const installed = await runShip(["--config", app.config]);
+    expect(installed.code, installed.stdout + installed.stderr).toBe(0);
+    expect(await statTime(app.appDir, "a.txt")).toBe(await statTime(releaseDir, "a.txt"));
+    expect(await statTime(app.appDir, "lib/b.txt")).toBe("2021-03-04 05:06:08.123457000 +0000");
+  });
+
+  it("from a .tar.gz GNU tar packed (pax, nanoseconds): to the millisecond", async () => {
+    const archive = join(app.root, "r1.tar.gz");
+    await run("tar", ["--format=pax", "-czf", archive, "-C", releaseDir, "."]);
+    await writeFile(app.config, (await readFile(app.config, "utf8")).replace(releaseDir, archive));
+    const installed = await runShip(["--config", app.config]);
+    expect(installed.code, installed.stdout + installed.stderr).toBe(0);
+    expect(await statTime(app.appDir, "a.txt")).toBe("2021-03-04 05:06:07.100000000 +0000");
+    expect(await statTime(app.appDir, "lib/b.txt")).toBe("2021-03-04 05:06:08.123000000 +0000");
+  });
+});
