@@ -7,13 +7,16 @@
  */
 import { access, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { builtOnceRestoredEachTest } from "../../support/built-once.js";
 import { runShip } from "../../support/ship-cli.js";
 import { type LocalApp, localApp } from "../cli/local-app.js";
 
 let app: LocalApp;
 
-beforeEach(async () => {
+// 1.0.0 and 2.0.0 installed under the old name, then the source renamed: built once for the file
+// (two `ship` installs per test before) and put back as built before each test.
+builtOnceRestoredEachTest(async () => {
   app = await localApp();
   for (const v of ["1", "2"]) {
     await app.release(`r${v}`, `version: "${v}.0.0"\n`, { "app.txt": `v${v}\n` });
@@ -21,9 +24,7 @@ beforeEach(async () => {
   }
   const toml = await readFile(app.config, "utf8");
   await writeFile(app.config, toml.replace("[sources.myapp]", "[sources.web]"));
-});
-afterEach(async () => {
-  await app.cleanup();
+  return app.root;
 });
 
 /**

@@ -9,20 +9,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fileRoutes } from "../../support/servers/file-routes.js";
-import { startHttpServer, type TestServer } from "../../support/servers/http-server.js";
+import { fileServerForFile } from "../../support/servers/file-server.js";
 import { runShip } from "../../support/ship-cli.js";
 import { buildTar, type RawEntry } from "../../unit/sources/tar-builder.js";
 
 const routes = new Map<string, { body: Buffer; etag?: string }>();
-let server: TestServer;
+const server = fileServerForFile(routes);
 let root: string;
 beforeAll(async () => {
-  server = await startHttpServer(fileRoutes(routes));
   root = await mkdtemp(join(tmpdir(), "ship-left-out-parent-"));
 });
 afterAll(async () => {
-  await server.close();
   await rm(root, { recursive: true, force: true });
 });
 

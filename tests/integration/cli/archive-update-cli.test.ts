@@ -11,20 +11,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fileRoutes } from "../../support/servers/file-routes.js";
-import { startHttpServer, type TestServer } from "../../support/servers/http-server.js";
+import { fileServerForFile } from "../../support/servers/file-server.js";
 import { runShip } from "../../support/ship-cli.js";
 import { buildTar, type RawEntry } from "../../unit/sources/tar-builder.js";
 
 const FILES = 30;
 const routes = new Map<string, { body: Buffer; etag?: string }>();
-let server: TestServer;
-beforeAll(async () => {
-  server = await startHttpServer(fileRoutes(routes));
-});
-afterAll(async () => {
-  await server.close();
-});
+const server = fileServerForFile(routes);
 
 /** A release packed the way CI packs one: a top directory holding the manifest. */
 function release(version: string, bodies: Record<string, string> = {}): Buffer {

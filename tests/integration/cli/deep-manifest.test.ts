@@ -12,12 +12,11 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { builtOnceRestoredEachTest } from "../../support/built-once.js";
 import { httpApp } from "../../support/http-app.js";
 import { hasProgram } from "../../support/require-program.js";
-import { fileRoutes } from "../../support/servers/file-routes.js";
-import { startHttpServer, type TestServer } from "../../support/servers/http-server.js";
+import { fileServerForFile } from "../../support/servers/file-server.js";
 import { runShip } from "../../support/ship-cli.js";
 import { buildTar } from "../../unit/sources/tar-builder.js";
 import { manifestRepo, signingKeyForBlock } from "../release/manifest-release-repo.js";
@@ -106,12 +105,8 @@ describe("an update manifest nested past 32 levels (real CLI)", () => {
 
 describe("a deep manifest from an http url (real server)", () => {
   let root: string;
-  let server: TestServer;
   const routes = new Map<string, { body: Buffer }>();
-  beforeAll(async () => {
-    server = await startHttpServer(fileRoutes(routes));
-  });
-  afterAll(() => server.close());
+  const server = fileServerForFile(routes);
   beforeEach(async () => {
     root = await mkdtemp(join(tmpdir(), "ship-deep-http-"));
   });

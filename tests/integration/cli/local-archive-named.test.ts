@@ -10,20 +10,14 @@ import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { hasProgram } from "../../support/require-program.js";
-import { type FileRoute, fileRoutes } from "../../support/servers/file-routes.js";
-import { startHttpServer, type TestServer } from "../../support/servers/http-server.js";
+import type { FileRoute } from "../../support/servers/file-routes.js";
+import { fileServerForFile } from "../../support/servers/file-server.js";
 import { runShip } from "../../support/ship-cli.js";
 
 const routes = new Map<string, FileRoute>();
-let server: TestServer;
-beforeAll(async () => {
-  server = await startHttpServer(fileRoutes(routes));
-});
-afterAll(async () => {
-  await server.close();
-});
+const server = fileServerForFile(routes);
 
 let root: string;
 let config: string;

@@ -7,21 +7,14 @@ import { execFileSync } from "node:child_process";
 import { link, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { hasProgram } from "../../support/require-program.js";
-import { fileRoutes } from "../../support/servers/file-routes.js";
-import { startHttpServer, type TestServer } from "../../support/servers/http-server.js";
+import { fileServerForFile } from "../../support/servers/file-server.js";
 import { runShip } from "../../support/ship-cli.js";
 import { buildTar } from "../../unit/sources/tar-builder.js";
 
 const routes = new Map<string, { body: Buffer }>();
-let server: TestServer;
-beforeAll(async () => {
-  server = await startHttpServer(fileRoutes(routes));
-});
-afterAll(async () => {
-  await server.close();
-});
+const server = fileServerForFile(routes);
 
 describe.skipIf(!hasProgram("tar"))("odd tar entries through `ship` (local archive, http)", () => {
   let root: string;

@@ -12,8 +12,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hasProgram } from "../../support/require-program.js";
-import { fileRoutes } from "../../support/servers/file-routes.js";
-import { startHttpServer, type TestServer } from "../../support/servers/http-server.js";
+import { fileServerForFile } from "../../support/servers/file-server.js";
 import { generateKey, type SshdServer, startSshd } from "../../support/servers/sshd.js";
 import { runShip } from "../../support/ship-cli.js";
 import { treeListing } from "../../support/tree-listing.js";
@@ -29,13 +28,11 @@ interface Host {
 }
 
 let root: string;
-let http: TestServer;
+const http = fileServerForFile();
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "ship-refusal-"));
-  http = await startHttpServer(fileRoutes(new Map()));
 });
 afterAll(async () => {
-  await http.close();
   await rm(root, { recursive: true, force: true });
   // The shared installed host went with root: a rerun of the file in this process makes another.
   installedHost = undefined;

@@ -9,21 +9,15 @@
 import { execFileSync } from "node:child_process";
 import { lstat, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { type FileRoute, fileRoutes } from "../../support/servers/file-routes.js";
-import { startHttpServer, type TestServer } from "../../support/servers/http-server.js";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { FileRoute } from "../../support/servers/file-routes.js";
+import { fileServerForFile } from "../../support/servers/file-server.js";
 import { runShip } from "../../support/ship-cli.js";
 import { type LocalApp, localApp } from "./local-app.js";
 
 let app: LocalApp;
 const routes = new Map<string, FileRoute>();
-let server: TestServer;
-beforeAll(async () => {
-  server = await startHttpServer(fileRoutes(routes));
-});
-afterAll(async () => {
-  await server.close();
-});
+const server = fileServerForFile(routes);
 
 beforeEach(async () => {
   app = await localApp();

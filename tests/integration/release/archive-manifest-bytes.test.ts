@@ -16,7 +16,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
 import { buildTar, type RawEntry, writeArchive } from "../../unit/sources/tar-builder.js";
 import { localArchiveApp } from "../cli/signed-archive.js";
-import { unreachableHub } from "./manifest-release-repo.js";
+import { signingKeyForBlock, unreachableHub } from "./manifest-release-repo.js";
 
 const BYTES: [string, Buffer][] = [
   ["a comment saved as Latin-1", Buffer.from('version: "0.1.0"\n# r\xe9sum\xe9 of the release\n', "latin1")],
@@ -27,10 +27,14 @@ const BYTES: [string, Buffer][] = [
 describe("ship release sign/publish: the manifest inside an archive another tool built", () => {
   let dir: string;
   let key: string;
+  /** The public half of `key`, which a [trust] agent's key_files names. */
+  let publicKey: string;
+  // One key for the file (a keygen per test was a `ship` start each): signing only reads it.
+  const signing = signingKeyForBlock("ship-archive-bytes-keys-");
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), "ship-archive-bytes-"));
-    expect((await runShip(["release", "keygen", "--out", join(dir, "keys")])).code).toBe(0);
-    key = join(dir, "keys", "ship-release.key");
+    key = signing.key;
+    publicKey = join(dirname(key), "ship-release.pub");
   });
   afterEach(() => rm(dir, { recursive: true, force: true }));
 
@@ -133,7 +137,7 @@ describe("ship release sign/publish: the manifest inside an archive another tool
     const signed = await runShip(["release", "sign", archive, "--key", key, "--app", "web"]);
     expect(signed.code, signed.stderr).toBe(0);
     expect(existsSync(`${archive}.sig`)).toBe(true);
-    const trust = `\n[trust]\nkey_files = ["${join(dir, "keys", "ship-release.pub")}"]\n`;
+    const trust = `\n[trust]\nkey_files = ["${publicKey}"]\n`;
     const { config, app } = await localArchiveApp(join(dir, "trusting"), archive, trust);
     const run = await runShip(["--config", config]);
     expect(run.code, run.stdout + run.stderr).toBe(0);
@@ -199,7 +203,7 @@ describe("ship release sign/publish: the manifest inside an archive another tool
    */
   async function signAndInstall(archive: string, reason?: string, agentSays = reason): Promise<void> {
     const signed = await runShip(["release", "sign", archive, "--key", key, "--app", "web"]);
-    const trust = `\n[trust]\nkey_files = ["${join(dir, "keys", "ship-release.pub")}"]\n`;
+    const trust = `\n[trust]\nkey_files = ["${publicKey}"]\n`;
     const { config, app } = await localArchiveApp(join(dir, "agent"), archive, trust);
     const run = await runShip(["--config", config]);
     if (reason === undefined) {

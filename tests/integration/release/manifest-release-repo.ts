@@ -79,8 +79,9 @@ export async function unreachableHub(dir: string): Promise<string[]> {
 
 /**
  * A release signing key made once for the calling describe (`ship release keygen` in its beforeAll),
- * removed after it: what these tests sign is refused for its manifest before the key is read, so
- * one key serves every test (a keygen per test was a `ship` start each). Read `key` inside tests.
+ * removed after it: `ship release sign` only reads the key (the signature goes beside the artifact
+ * or to --out), so one key serves every test, those whose signing succeeds too (a keygen per test
+ * was a `ship` start each). Read `key` inside tests; its public half is ship-release.pub beside it.
  */
 export function signingKeyForBlock(prefix: string): { readonly key: string } {
   let dir = "";

@@ -10,20 +10,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type FileRoute, fileRoutes } from "../../support/servers/file-routes.js";
-import { startHttpServer, type TestServer } from "../../support/servers/http-server.js";
+import type { FileRoute } from "../../support/servers/file-routes.js";
+import { fileServerForFile } from "../../support/servers/file-server.js";
 import { runShip } from "../../support/ship-cli.js";
 import { appRelease } from "../../unit/sources/tar-builder.js";
 
 const routes = new Map<string, FileRoute>();
-let server: TestServer;
+const server = fileServerForFile(routes);
 let root: string;
 beforeAll(async () => {
-  server = await startHttpServer(fileRoutes(routes));
   root = await mkdtemp(join(tmpdir(), "ship-http-encoded-"));
 });
 afterAll(async () => {
-  await server.close();
   await rm(root, { recursive: true, force: true });
 });
 

@@ -7,14 +7,14 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type FileRoute, fileRoutes } from "../../support/servers/file-routes.js";
-import { startHttpServer, type TestServer } from "../../support/servers/http-server.js";
+import type { FileRoute } from "../../support/servers/file-routes.js";
+import { fileServerForFile } from "../../support/servers/file-server.js";
 import { runShip } from "../../support/ship-cli.js";
 
 describe("signed http releases under [trust]", () => {
   let root: string;
-  let server: TestServer;
   const routes = new Map<string, FileRoute>();
+  const server = fileServerForFile(routes);
 
   // One `ship release http` and `sign` per release, not per test: most tests serve the same 1.0.0.
   const built = new Map<string, Promise<{ archive: string; sig: string }>>();
@@ -79,12 +79,10 @@ key_files = ["${trustedKeyFile}"]
 
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), "ship-signed-"));
-    server = await startHttpServer(fileRoutes(routes));
     expect((await runShip(["release", "keygen", "--out", join(root, "keys")])).code).toBe(0);
     expect((await runShip(["release", "keygen", "--out", join(root, "other-keys")])).code).toBe(0);
   });
   afterAll(async () => {
-    await server.close();
     await rm(root, { recursive: true, force: true });
   });
 
