@@ -115,7 +115,7 @@ export class TreeWriter {
     if (this.options.only !== undefined && !this.options.only.has(joinParts(parts))) {
       return this.readPast(entry, refuse);
     }
-    if (this.options.only === undefined) this.manifestPlace.see(name, entry.type, entry.linkpath);
+    if (this.options.only === undefined) this.manifestPlace.seeParts(parts, entry.type, entry.linkpath);
     const isFile = entry.type === "File" || entry.type === "OldFile" || entry.type === "ContiguousFile";
     if (!isFile) entry.resume();
     if (entry.type === "CharacterDevice" || entry.type === "BlockDevice") refuse("is a device file");
