@@ -86,8 +86,8 @@ function movedLines(
  * (`port: 1      # ops: a` in an item moved below its sibling, its port now 5): merged as a changed
  * line is, else it came in the library's spacing, unsaid. Its layout is taken only from the line
  * of the same key under the same item in the user's copy, the item found by its first line moved
- * unchanged; a line changed in place, or in an item whose first line changed, is left to the
- * three-way merge (a layout looked up by key and comment file-wide took another line's spacing).
+ * unchanged, or, its first line changed, by that line's key and comment and the rest of the item
+ * (a layout looked up by key and comment file-wide took another line's spacing).
  */
 function movedAndChanged(
   plain: readonly string[],
@@ -116,22 +116,26 @@ function movedAndChanged(
     if (merged !== undefined && mine !== plain[from]) layouts.set(j, merged);
   };
   const goneStarts = [...gone.values()].flat();
-  // An item on one line the release moved and changed (`- {name: a, port: 1}     # x`): its first
-  // line is its only one, found by its key and the comment after it, only where it changed place
-  // among its siblings (one changed in place is the three-way merge's).
+  // An item the release moved and changed on its first line (`- {name: a, port: 1}     # x`, or
+  // `- port: 1      # x` over lines it left alone), its line gone from its place: found by its key,
+  // the comment after it and the rest of the item as it was. Of several alike, the one whose text
+  // shares the longest start with the line is it (the item itself, where it kept its place among
+  // siblings the diff did not match): the first that fit took another item's spacing.
   edited.forEach((line, j) => {
     const comment = trailingComment(line);
     if (placed.has(j) || itemFrom.has(j) || !ITEM_START.test(line) || comment === undefined) return;
-    const from = goneStarts.find(
+    const rest = itemBody(edited, j);
+    const candidates = goneStarts.filter(
       (i) =>
         !taken.has(i) &&
         leadOf(plain[i] as string) === leadOf(line) &&
         trailingComment(plain[i] as string)?.comment === comment.comment &&
-        siblingIndex(plain, i) !== siblingIndex(edited, j),
+        same(itemBody(plain, i), rest),
     );
-    if (from === undefined || itemLines(plain, from).some((i) => !isBlankOrComment(plain[i] as string)))
-      return;
+    const from = closest(candidates, (i) => plain[i] as string, line);
+    if (from === undefined) return;
     take(j, from);
+    itemFrom.set(j, from);
   });
   edited.forEach((line, j) => {
     if (placed.has(j) || itemFrom.has(j) || layouts.has(j)) return;
@@ -143,6 +147,22 @@ function movedAndChanged(
     if (at !== undefined) take(j, at);
   });
   return layouts;
+}
+
+/** Of `candidates`, the one whose text shares the longest start with `line` (the first of equals). */
+function closest(
+  candidates: readonly number[],
+  text: (i: number) => string,
+  line: string,
+): number | undefined {
+  const shared = (other: string) => {
+    let n = 0;
+    while (n < other.length && other[n] === line[n]) n++;
+    return n;
+  };
+  let best: number | undefined;
+  for (const i of candidates) if (best === undefined || shared(text(i)) > shared(text(best))) best = i;
+  return best;
 }
 
 /** A YAML list item's first line (`- name: a`, `-`). */
@@ -160,17 +180,11 @@ function itemStartOf(lines: readonly string[], at: number): number | undefined {
   return undefined;
 }
 
-/** How many items of its list come before the item whose first line is lines[start]. */
-function siblingIndex(lines: readonly string[], start: number): number {
-  const indent = indentOf(lines[start] as string);
-  let count = 0;
-  for (let i = start - 1; i >= 0; i--) {
-    const line = lines[i] as string;
-    if (isBlankOrComment(line) || indentOf(line) > indent) continue;
-    if (indentOf(line) < indent || !ITEM_START.test(line)) break;
-    count++;
-  }
-  return count;
+/** The keys and values under the list item whose first line is lines[start], comments aside. */
+function itemBody(lines: readonly string[], start: number): string[] {
+  return itemLines(lines, start)
+    .map((i) => lines[i] as string)
+    .filter((line) => !isBlankOrComment(line));
 }
 
 /** The indexes of the lines under the list item whose first line is lines[start]. */
