@@ -100,3 +100,16 @@ export function selectorText(labels: Readonly<Record<string, string>> | undefine
 export function formatLabels(labels: Readonly<Record<string, string>>): string[] {
   return Object.entries(labels).map(([k, v]) => `${k}=${v}`);
 }
+
+/**
+ * What a rollout's reason adds after its state's pill, each said once (as `ship-hub rollout show`
+ * prints it). The hub's reasons begin with the state they explain ("aborted", "aborted; rollback
+ * sent to …", "paused by an operator"): shown after the pill, the page read "aborted — aborted".
+ * Such a reason runs on from the state; any other follows a dash; one that is only the state, nothing.
+ */
+export function reasonAfterState(state: string, reason: string | null): string {
+  if (!reason) return "";
+  const rest = reason.slice(state.length);
+  if (reason.startsWith(state) && (rest === "" || /^[;, ]/u.test(rest))) return rest;
+  return ` — ${reason}`;
+}

@@ -149,11 +149,20 @@ const UTF8_LABELS: ReadonlySet<string> = new Set([
   "x-unicode20utf8",
 ]);
 
-/** `charset=` of a content-type, a quoted-string's escapes read (RFC 9110 5.6.4), or undefined. */
+/** One `; name=value` parameter of a content-type, read from where the last one ended. */
+const PARAMETER = /\s*;\s*([^=;\s]*)\s*(?:=\s*(?:"((?:[^"\\]|\\.)*)"?|([^;]*)))?/y;
+
+/**
+ * `charset=` of a content-type, a quoted-string's escapes read (RFC 9110 5.6.4), or undefined.
+ * Read parameter by parameter: searched for in the whole header, a `; charset=utf-16` inside
+ * another parameter's quoted value was taken as the charset.
+ */
 function declaredCharset(contentType: string): string | undefined {
-  const match = /;\s*charset\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^";\s]*))/i.exec(contentType);
-  if (match === null) return undefined;
-  return match[1] === undefined ? (match[2] ?? "") : match[1].replace(/\\(.)/g, "$1");
+  PARAMETER.lastIndex = contentType.search(/;|$/);
+  for (let match = PARAMETER.exec(contentType); match?.[0]; match = PARAMETER.exec(contentType))
+    if (match[1]?.toLowerCase() === "charset")
+      return match[2] === undefined ? (match[3] ?? "").trim() : match[2].replace(/\\(.)/g, "$1");
+  return undefined;
 }
 
 /**

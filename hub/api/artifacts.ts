@@ -1,3 +1,4 @@
+import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { type Request, type Response, Router } from "express";
 import type { Logger } from "../../shared/log.js";
@@ -170,14 +171,18 @@ function rangeOf(req: Request, artifact: StoredArtifactInfo, etag: string, modif
   return only ? { start: only.start, end: only.end + 1 } : undefined;
 }
 
-async function sendArtifact(deps: ApiDeps, req: Request, res: Response, artifact: StoredArtifactInfo) {
-  const etag = `"${artifact.sha256}"`;
-  const modified = new Date(artifact.created).toUTCString();
+/** The artifact's ETag and Last-Modified: a 304 and a 200 or 206 carry them alike. */
+function setValidators(res: Response, etag: string, modified: string): void {
   res.setHeader("Accept-Ranges", "bytes");
   res.setHeader("ETag", etag);
   res.setHeader("Last-Modified", modified);
-  res.setHeader("Content-Type", "application/octet-stream");
+}
+
+async function sendArtifact(deps: ApiDeps, req: Request, res: Response, artifact: StoredArtifactInfo) {
+  const etag = `"${artifact.sha256}"`;
+  const modified = new Date(artifact.created).toUTCString();
   if (req.headers["if-none-match"] === etag) {
+    setValidators(res, etag, modified);
     res.status(304).end();
     return;
   }
@@ -186,18 +191,9 @@ async function sendArtifact(deps: ApiDeps, req: Request, res: Response, artifact
     res.setHeader("Content-Range", `bytes */${artifact.size}`);
     throw new HubRequestError(416, `range not satisfiable: artifact is ${artifact.size} bytes`);
   }
-  if (range === "all") res.setHeader("Content-Length", String(artifact.size));
-  else {
-    res.status(206);
-    res.setHeader("Content-Length", String(range.end - range.start));
-    res.setHeader("Content-Range", `bytes ${range.start}-${range.end - 1}/${artifact.size}`);
-  }
-  // Before the body is opened: opened and never read, each HEAD kept the artifact's file open for
-  // good, and a loop of them (any token that may read the artifact) ran the hub out of descriptors.
-  if (req.method === "HEAD") {
-    res.end();
-    return;
-  }
+  // Opened for HEAD too, before any header is set: a HEAD answered from the row alone said 200 with
+  // the artifact's ETag and size for a file gone from the store while GET said 404 (a health probe
+  // was misled), and a 404 carried the ETag and Content-Range of bytes it did not serve.
   const body = await deps.store.readArtifact(artifact.sha256, range === "all" ? undefined : range);
   if (!body) {
     // Listed, but its content is gone from the store: said to the operator (the hub's log) and to
@@ -207,6 +203,21 @@ async function sendArtifact(deps: ApiDeps, req: Request, res: Response, artifact
       404,
       `artifact ${artifact.sha256}: its content is missing from the hub's artifact store (deleted or lost since its upload); upload the file again (PUT /api/v1/artifacts) to serve it`,
     );
+  }
+  setValidators(res, etag, modified);
+  res.setHeader("Content-Type", "application/octet-stream");
+  if (range === "all") res.setHeader("Content-Length", String(artifact.size));
+  else {
+    res.status(206);
+    res.setHeader("Content-Length", String(range.end - range.start));
+    res.setHeader("Content-Range", `bytes ${range.start}-${range.end - 1}/${artifact.size}`);
+  }
+  // Closed unread: opened and never read, each HEAD kept the artifact's file open for good, and a
+  // loop of them (any token that may read the artifact) ran the hub out of descriptors.
+  if (req.method === "HEAD") {
+    closeUnread(body);
+    res.end();
+    return;
   }
   // Streamed from the store (a file in SQLite mode, 1 MiB rows in PostgreSQL mode): memory holds a
   // few chunks whatever the size, and any hub of a cluster serves any artifact.
@@ -226,6 +237,12 @@ async function sendArtifact(deps: ApiDeps, req: Request, res: Response, artifact
       range: range === "all" ? "all" : `${range.start}-${range.end - 1}`,
     });
   }
+}
+
+/** Releases an opened artifact body that is not sent (its file descriptor, its PostgreSQL reads). */
+function closeUnread(body: AsyncIterable<Buffer>): void {
+  if (body instanceof Readable) body.destroy();
+  else void body[Symbol.asyncIterator]().return?.();
 }
 
 /**

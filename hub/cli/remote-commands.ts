@@ -51,12 +51,29 @@ function selectorText(labels: Readonly<Record<string, string>> | undefined, app:
   return pairs.map((pair) => (/[\s,"\\]/u.test(pair) ? quotedText(pair) : printable(pair))).join(", ");
 }
 
+/**
+ * The state and the reason, each said once. The hub's reasons begin with the state they explain
+ * ("aborted", "aborted; rollback sent to …", "paused by an operator"): printed after it, the state
+ * line read `aborted — aborted`. Such a reason runs on from the state; any other follows a dash.
+ */
+function stateWithReason(state: string, reason: string | null | undefined): string {
+  if (!reason) return state;
+  const rest = reason.slice(state.length);
+  if (reason.startsWith(state) && (rest === "" || /^[;, ]/u.test(rest))) return `${state}${printable(rest)}`;
+  return `${state} — ${printable(reason)}`;
+}
+
+/** The reason for a table's column; undefined when it is no more than the state beside it. */
+function reasonPastState(state: string, reason: string | null): string | undefined {
+  return reason === null || reason === state ? undefined : printable(reason);
+}
+
 export function printDetail(d: Detail): void {
   out(`rollout  ${d.id}`);
   out(`release  ${printable(`${d.release.app} ${d.release.version}`)} (${d.release.id})`);
   // Who the rollout is for: without it an operator saw the waves leave hosts out, and no reason.
   out(`selector ${selectorText(d.spec.selector?.labels, d.release.app)}`);
-  out(`state    ${d.state}${d.reason ? ` — ${printable(d.reason)}` : ""}`);
+  out(`state    ${stateWithReason(d.state, d.reason)}`);
   out(
     `wave     ${d.currentWave + 1}/${d.waves.length} ${printable(d.currentWaveName)}, started ${d.waveStartedAt}${d.autoAdvanceAt ? `; advances by itself once finished, not before ${d.autoAdvanceAt} (its waitMinutes)` : ""}`,
   );
@@ -169,7 +186,7 @@ export async function rolloutList(
         `${r.currentWave + 1} ${r.currentWaveName}`,
         counts(r.counts, r.restored),
         r.updated,
-        r.reason === null ? "-" : printable(r.reason),
+        reasonPastState(r.state, r.reason) ?? "-",
       ]),
     ),
   );

@@ -4,6 +4,7 @@
  */
 import type { RolloutSpec } from "../../shared/api/bodies.js";
 import { bucketOf, bucketWithin } from "../../shared/rollout/bucket.js";
+import { quotedText } from "../cli/format.js";
 
 export interface Candidate {
   id: string;
@@ -168,9 +169,15 @@ export function planWaves(
   return { waves, unassigned };
 }
 
+/**
+ * Label pairs as `--selector` would be typed to give them back: a pair holding white space, a
+ * comma, a semicolon (the sets' separator), a quote or a backslash in double quotes. Written as
+ * they were, `zone=rack "b", row 2` read as two pairs and a stray quote.
+ */
 function describeLabels(labels: Record<string, string>): string {
   return Object.entries(labels)
     .map(([k, v]) => `${k}=${v}`)
+    .map((pair) => (/[\s,;"\\]/u.test(pair) ? quotedText(pair) : pair))
     .join(",");
 }
 

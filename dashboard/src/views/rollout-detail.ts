@@ -1,6 +1,6 @@
 import { describeError, get, post } from "../api.js";
 import { fill, h, link, table } from "../dom.js";
-import { selectorText, waveRule, when } from "../format.js";
+import { reasonAfterState, selectorText, waveRule, when } from "../format.js";
 import { newestOnly } from "../newest.js";
 import type { RolloutAction, RolloutDetail } from "../types.js";
 import type { View } from "./view.js";
@@ -126,7 +126,7 @@ export function rolloutDetailView(id: string): View {
           "dd",
           {},
           h("span", { class: `pill state-${r.state}`, id: "rollout-state" }, r.state),
-          r.reason ? ` — ${r.reason}` : "",
+          reasonAfterState(r.state, r.reason),
           r.notRolledBack.length > 0
             ? h(
                 "div",

@@ -96,7 +96,10 @@ export function rolloutsView(): View {
                   "td",
                   {},
                   h("span", { class: `pill state-${r.state}` }, r.state),
-                  r.reason ? h("div", { class: "sub rollout-reason" }, r.reason) : null,
+                  // Not under its pill again when it is only the state ("aborted").
+                  r.reason && r.reason !== r.state
+                    ? h("div", { class: "sub rollout-reason" }, r.reason)
+                    : null,
                 ),
                 h("td", {}, `${r.currentWave + 1}: ${r.currentWaveName}`),
                 h("td", {}, countsText(r.progress, r.restored)),

@@ -69,7 +69,7 @@ describe("pause while agents are updating", () => {
       t.operator,
     ]);
     expect(paused.code).toBe(0);
-    expect(paused.stdout).toMatch(/^state +paused — paused by an operator/m);
+    expect(paused.stdout).toMatch(/^state +paused by an operator/m);
     expect(paused.stderr).toBe(
       "note: no agent is sent the release while paused, but 1 agent(s) already sent it finish their update; their failures still count toward the threshold\n",
     );

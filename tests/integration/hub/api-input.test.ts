@@ -332,6 +332,18 @@ describe("hub API input: every 400 is one line naming the field and what is wron
         status: 415,
         error: `content-type: charset "${charset.toUpperCase()}" is not one the hub reads: a JSON body is UTF-8`,
       });
+    // The charset is a parameter, not text inside another parameter's quoted value: a
+    // `; charset=utf-16` quoted in one was read as the charset, a 415 for a UTF-8 body.
+    for (const type of [
+      'application/json; profile="a; charset=utf-16"; charset=utf8',
+      'application/json; profile="a; charset=utf-16"',
+      'application/json; profile="a\\"; charset=utf-16"; charset=UTF-8',
+    ])
+      expect(await send({ "content-type": type }, json), type).toEqual({ status: 200 });
+    expect(await send({ "content-type": 'application/json; profile="x"; charset=latin1' }, json)).toEqual({
+      status: 415,
+      error: 'content-type: charset "LATIN1" is not one the hub reads: a JSON body is UTF-8',
+    });
   });
 
   it("advance, abort, pause bodies and every list query", async () => {

@@ -5,7 +5,7 @@
  * progress with no error. It is a 404 naming the artifact, what is missing and the repair, the log
  * says it, and uploading the file again serves it. Real hub (in process) over real HTTP.
  */
-import { rm } from "node:fs/promises";
+import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestHub, type TestHub } from "./support.js";
@@ -27,8 +27,9 @@ const upload = async (body: string) => {
   expect(res.status).toBe(201);
   return ((await res.json()) as { sha256: string }).sha256;
 };
-const download = async (sha256: string, headers: Record<string, string> = {}) => {
+const download = async (sha256: string, headers: Record<string, string> = {}, method = "GET") => {
   const res = await fetch(`${t.hub.url}/api/v1/artifacts/${sha256}`, {
+    method,
     headers: { authorization: `Bearer ${t.operator}`, ...headers },
   });
   const text = await res.text();
@@ -52,5 +53,39 @@ describe("an artifact whose file is missing on the hub", () => {
     }
     expect(await upload(content)).toBe(sha256);
     expect(await download(sha256)).toEqual({ status: 200, text: content });
+  });
+
+  // A HEAD (an operator's health probe, an agent checking before it downloads) answered 200 with
+  // the artifact's size for a file that was gone, while GET said 404: it must agree with GET, and
+  // neither answer may carry the artifact's ETag or a Content-Range, which describe bytes not served.
+  it("HEAD agrees with GET: 404 without the artifact's validators, whole or by range; 200 once uploaded again", async () => {
+    const content = "release bytes of web 2.0.1";
+    const sha256 = await upload(content);
+    await rm(join(t.dir, "artifacts", sha256));
+    for (const method of ["HEAD", "GET"])
+      for (const headers of [{}, { range: "bytes=5-" }] as Record<string, string>[]) {
+        const res = await fetch(`${t.hub.url}/api/v1/artifacts/${sha256}`, {
+          method,
+          headers: { authorization: `Bearer ${t.operator}`, ...headers },
+        });
+        await res.arrayBuffer();
+        expect({
+          method,
+          range: headers.range,
+          status: res.status,
+          etag: res.headers.get("etag"),
+          contentRange: res.headers.get("content-range"),
+        }).toEqual({ method, range: headers.range, status: 404, etag: null, contentRange: null });
+      }
+    expect(await upload(content)).toBe(sha256);
+    expect(await download(sha256, {}, "HEAD")).toEqual({ status: 200, text: "" });
+  });
+
+  it("a HEAD of a stored artifact keeps no file open", async () => {
+    const sha256 = await upload("release bytes of web 2.0.2");
+    const open = async () => (await readdir("/proc/self/fd")).length;
+    const before = await open();
+    for (let i = 0; i < 50; i++) expect((await download(sha256, {}, "HEAD")).status).toBe(200);
+    expect(await open()).toBeLessThan(before + 10);
   });
 });

@@ -46,7 +46,7 @@ describe("abort --rollback with an agent offline", () => {
     expect(aborted.code).toBe(0);
     const asked =
       "aborted; rollback sent to 2 agent(s); rollback queued for 1 offline agent(s), sent when they reconnect: a3";
-    expect(aborted.stdout).toContain(`state    aborted — ${asked}`);
+    expect(aborted.stdout).toContain(`state    ${asked}`);
     expect(aborted.stdout).toMatch(
       // ATTEMPTS (a number: the runs the agent said it started) is not what this case is about.
       /^a3 +rollback_pending +no +\d+ +\S+ +offline: its rollback instruction goes out when it reconnects$/m,

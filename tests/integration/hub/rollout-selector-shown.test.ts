@@ -68,4 +68,12 @@ describe("the rollout detail names its selector", () => {
     await cli("rollout", "abort", id);
     expect(created.stdout).toMatch(/^selector none \(every agent with app web\)$/m);
   });
+
+  it("a selector that takes nobody is refused naming the agents' pairs quoted where a pair needs it", async () => {
+    // Said as written, 'zone=rack "b", row 2' read as two pairs and a stray quote.
+    const refused = await cli("rollout", "create", "--release", release, "--selector", "zone=nowhere");
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/their labels: .*/);
+    expect(refused.stderr).toContain('ring=main,"zone=rack \\"b\\", row 2"');
+  });
 });

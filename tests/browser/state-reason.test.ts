@@ -1,0 +1,63 @@
+/**
+ * The dashboard says a rollout's state and reason once: an aborted rollout's stored reason is
+ * "aborted", and its page read "aborted — aborted" beside the state, the rollouts list the word
+ * again under the state's pill. A reason that begins with the state now runs on from it, and one
+ * that is only the state is not said again. Real hub (in process), an agent over a real
+ * WebSocket, real headless Chromium.
+ */
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildDashboard } from "../integration/dashboard/support.js";
+import { publishRelease, startTestHub, TestAgent, type TestHub } from "../integration/hub/support.js";
+import { hasProgram } from "../support/require-program.js";
+import { signedInPage } from "./signed-in.js";
+
+describe.skipIf(!hasProgram("chromium"))("a rollout's state and reason, said once in Chromium", () => {
+  let t: TestHub;
+  let browser: Browser;
+  let page: Page;
+  let agent: TestAgent | undefined;
+
+  beforeAll(async () => {
+    buildDashboard();
+    t = await startTestHub();
+    ({ browser, page } = await signedInPage(t, 200));
+    agent = await TestAgent.connect(t.hub.url, await t.agentToken("a1"));
+    agent.hello("a1");
+    while (!t.hub.registry.isOnline("a1")) await new Promise((resolve) => setTimeout(resolve, 20));
+  });
+  afterAll(async () => {
+    agent?.ws.terminate();
+    await browser?.close();
+    await t?.stop();
+  });
+
+  const rollout = async (release: string) =>
+    (
+      await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+        token: t.operator,
+        body: { release, waves: [{ name: "all", percent: 100 }] },
+      })
+    ).body.id;
+  const stateLine = () => page.locator("#rollout-state").locator("xpath=..").textContent({ timeout: 5000 });
+
+  it("an aborted rollout reads `aborted` once on its page and in the list", async () => {
+    const id = await rollout(await publishRelease(t, "2.0.0"));
+    await t.api("POST", `/api/v1/rollouts/${id}/abort`, { token: t.operator, body: {} });
+    await page.goto(`${t.hub.url}/?poll=200#/rollouts/${id}`);
+    await expect.poll(() => page.locator("#rollout-state").textContent({ timeout: 5000 })).toBe("aborted");
+    expect(await stateLine()).toBe("aborted");
+    await page.goto(`${t.hub.url}/?poll=200#/rollouts`);
+    const row = page.locator("#rollout-list tr", { hasText: id.slice(0, 8) });
+    await expect.poll(() => row.locator(".pill").textContent({ timeout: 5000 })).toBe("aborted");
+    expect(await row.locator(".rollout-reason").count()).toBe(0);
+  });
+
+  it("a paused rollout reads `paused by an operator`", async () => {
+    const id = await rollout(await publishRelease(t, "3.0.0"));
+    await t.api("POST", `/api/v1/rollouts/${id}/pause`, { token: t.operator, body: {} });
+    await page.goto(`${t.hub.url}/?poll=200#/rollouts/${id}`);
+    await expect.poll(() => page.locator("#rollout-state").textContent({ timeout: 5000 })).toBe("paused");
+    expect(await stateLine()).toMatch(/^paused by an operator/);
+  });
+});
