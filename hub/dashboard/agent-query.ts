@@ -39,9 +39,9 @@ export interface AgentFacets {
 /**
  * Spaces beside the `=` (and at the ends) are no part of the name or the value, as `--selector` and
  * the rollout form read a pair: `?label= env = prod`, which the pattern above takes, looked for a
- * label " env" of value " prod" and answered a 200 listing nobody. No agent carries a value with
- * spaces at its ends (the hub trims a hello's values, shared/protocol/agent-id.ts HelloLabels), so
- * a pair is never read as written.
+ * label " env" of value " prod" and answered a 200 listing nobody. No agent carries a name or a
+ * value with spaces at its ends (the hub trims a hello's names and values, shared/protocol/agent-id.ts
+ * HelloLabels), so a pair is never read as written.
  */
 function parseLabels(pairs: readonly string[]): [string, string][] {
   return pairs.map((pair) => {

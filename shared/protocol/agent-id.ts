@@ -36,15 +36,28 @@ export const AgentLabels = z.record(
 );
 
 /**
- * The labels a hello carries, each value without spaces at its ends: `--selector`, a labels wave's
- * `K=V` and the dashboard's forms all trim what they are given, so `env = " prod "` (which an
- * agent's config now refuses, but an agent configured before that still announces) could be chosen
- * by nothing. The hub stores, shows and matches such a value trimmed (`env=prod`).
+ * The labels a hello carries, each name and value without spaces at its ends: `--selector`, a
+ * labels wave's `K=V`, `?label=` and the dashboard's forms all trim what they are given, so
+ * `env = " prod "` or `" env" = "prod"` (which an agent's config now refuses, but an agent
+ * configured before that still announces) could be chosen by nothing. The hub stores, shows and
+ * matches such a label trimmed (`env=prod`), names and values by one rule.
  */
-export const HelloLabels = z.record(
-  z.string().max(100, "a label name must be at most 100 characters"),
-  labelValue.transform((value) => value.trim()),
-);
+export const HelloLabels = AgentLabels.transform(trimmedLabels);
+
+/**
+ * `labels` with names and values trimmed. Two names that trim alike (`env` and ` env`): the one
+ * written without spaces is kept, as the label ship.toml's rule would have let through; else the
+ * first. An agent carries one value per label, so the other cannot be kept beside it.
+ */
+function trimmedLabels(labels: Record<string, string>): Record<string, string> {
+  // A Map: a label may be called `constructor` or `__proto__`, which an object literal misreads.
+  const trimmed = new Map<string, string>();
+  for (const [name, value] of Object.entries(labels))
+    if (name === name.trim()) trimmed.set(name, value.trim());
+  for (const [name, value] of Object.entries(labels))
+    if (!trimmed.has(name.trim())) trimmed.set(name.trim(), value.trim());
+  return Object.fromEntries(trimmed);
+}
 
 /**
  * `[hub] labels` as ship.toml may write them: the hello's bounds, and a name an operator can select.

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { requireHubBin, runHubCli } from "../../support/hub-cli.js";
-import { hubPerTest } from "./support.js";
+import { hubPerTest, publishRelease } from "./support.js";
 
 const session = hubPerTest();
 const web = (version: string, state: string) => [{ app: "web", version, state, releaseId: undefined }];
@@ -139,6 +139,47 @@ describe("ship-hub agents with filters", () => {
     ]);
     expect(listed.code).toBe(0);
     expect((JSON.parse(listed.stdout) as { id: string }[]).map((a) => a.id)).toEqual(["v1", "v2"]);
+  });
+
+  it("a label name an agent announced with spaces at its ends is stored, shown and chosen trimmed, as its value is", async () => {
+    requireHubBin();
+    const t = await session.start();
+    // Names by the values' rule: ` env` was stored as written, and no `--selector`, labels wave or
+    // dashboard form (all of which trim a name) could choose the host.
+    await session.connect(t, "n1", web("2.0.0", "updated"), { " env ": " prod ", ring: "main" });
+    // Two names that trim alike: the one written without spaces is the label.
+    await session.connect(t, "n2", web("2.0.0", "updated"), { " ring": "canary", env: "prod", ring: "main" });
+    const listed = await t.api<{ agents: { id: string; labels: Record<string, string> }[] }>(
+      "GET",
+      "/api/v1/agents",
+      { token: t.operator },
+    );
+    expect(listed.body.agents.map((a) => [a.id, a.labels])).toEqual([
+      ["n1", { env: "prod", ring: "main" }],
+      ["n2", { env: "prod", ring: "main" }],
+    ]);
+    const chosen = await runHubCli(t.dir, [
+      "agents",
+      "--selector",
+      "env=prod",
+      "--selector",
+      "ring=main",
+      "--json",
+      "--hub",
+      t.hub.url,
+      "--token",
+      t.operator,
+    ]);
+    expect(chosen.code, chosen.stderr).toBe(0);
+    expect((JSON.parse(chosen.stdout) as { id: string }[]).map((a) => a.id)).toEqual(["n1", "n2"]);
+    // A labels wave names it too: the preview puts both in the wave.
+    const release = await publishRelease(t, "3.0.0");
+    const preview = await t.api<{ waves: { agents: string[] }[] }>("POST", "/api/v1/rollouts/preview", {
+      token: t.operator,
+      body: { release, waves: [{ name: "prod", labels: { env: "prod" } }] },
+    });
+    expect(preview.status).toBe(200);
+    expect([...(preview.body.waves[0]?.agents ?? [])].sort()).toEqual(["n1", "n2"]);
   });
 
   it("an empty fleet says so on stderr, with or without filters, instead of a bare header", async () => {
