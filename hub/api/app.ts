@@ -153,36 +153,60 @@ const UTF8_LABELS: ReadonlySet<string> = new Set([
 const PARAMETER = /\s*;\s*([^=;\s]*)\s*(?:=\s*(?:"((?:[^"\\]|\\.)*)"?|([^;]*)))?/y;
 
 /**
- * `charset=` of a content-type, a quoted-string's escapes read (RFC 9110 5.6.4), or undefined.
- * Read parameter by parameter: searched for in the whole header, a `; charset=utf-16` inside
- * another parameter's quoted value was taken as the charset.
+ * The `; name=value` parameters of a content-type in order, names lowercased, a quoted-string's
+ * escapes read (RFC 9110 5.6.4). Read parameter by parameter: searched for in the whole header, a
+ * `; charset=utf-16` inside another parameter's quoted value was taken as the charset.
  */
-function declaredCharset(contentType: string): string | undefined {
+function mediaTypeParameters(contentType: string): { name: string; value: string }[] {
+  const parameters: { name: string; value: string }[] = [];
   PARAMETER.lastIndex = contentType.search(/;|$/);
   for (let match = PARAMETER.exec(contentType); match?.[0]; match = PARAMETER.exec(contentType))
-    if (match[1]?.toLowerCase() === "charset")
-      return match[2] === undefined ? (match[3] ?? "").trim() : match[2].replace(/\\(.)/g, "$1");
-  return undefined;
+    if (match[1])
+      parameters.push({
+        name: match[1].toLowerCase(),
+        value: match[2] === undefined ? (match[3] ?? "").trim() : match[2].replace(/\\(.)/g, "$1"),
+      });
+  return parameters;
 }
 
 /**
  * A JSON body is UTF-8 (README): one declared by any UTF-8 label is read as UTF-8, the header put
  * as body-parser reads it; any other charset is a 415 naming it. body-parser read UTF-7, UTF-16 or
  * UTF-32 as declared — UTF-7 took a "+" as the start of a base64 run, storing a value that was not
- * the one sent; UTF-16 over UTF-8 bytes said "invalid JSON: Unexpected token".
+ * the one sent; UTF-16 over UTF-8 bytes said "invalid JSON: Unexpected token". A parameter given
+ * twice (`charset=utf-8; charset=utf-16`) is refused, naming it (RFC 6838 4.3: an error): the
+ * first one was read, so a body its sender meant as UTF-16 was read as UTF-8. An empty charset is
+ * said to be empty, not quoted as the charset `""`.
  */
 function readAsUtf8(req: Request): HubRequestError | undefined {
-  const declared = declaredCharset(req.headers["content-type"] ?? "");
+  const parameters = mediaTypeParameters(req.headers["content-type"] ?? "");
+  const twice = parameters.find((p, i) => parameters.findIndex((q) => q.name === p.name) !== i);
+  if (twice !== undefined) {
+    const values = parameters.filter((p) => p.name === twice.name).map((p) => shownValue(p.value));
+    return new HubRequestError(
+      415,
+      `content-type: parameter ${shownValue(twice.name)} is given ${values.length === 2 ? "twice" : `${values.length} times`} (${values.join(", ")}): give it once`,
+    );
+  }
+  const declared = parameters.find((p) => p.name === "charset")?.value.trim();
   if (declared === undefined) return undefined;
-  if (UTF8_LABELS.has(declared.trim().toLowerCase())) {
+  if (UTF8_LABELS.has(declared.toLowerCase())) {
     req.headers["content-type"] = "application/json; charset=utf-8";
     return undefined;
   }
+  if (declared === "")
+    return new HubRequestError(
+      415,
+      "content-type: charset is empty: a JSON body is UTF-8 (send charset=utf-8, or no charset)",
+    );
   return new HubRequestError(
     415,
-    `content-type: charset ${JSON.stringify(declared.slice(0, 100).toUpperCase())} is not one the hub reads: a JSON body is UTF-8`,
+    `content-type: charset ${shownValue(declared.toUpperCase())} is not one the hub reads: a JSON body is UTF-8`,
   );
 }
+
+/** A header's parameter name or value for a one-line message: JSON-quoted, cut at 100 characters. */
+const shownValue = (text: string): string => JSON.stringify(text.slice(0, 100));
 
 /**
  * body-parser's refusals of how a body is encoded, said as the header that declared it: a body

@@ -344,6 +344,31 @@ describe("hub API input: every 400 is one line naming the field and what is wron
       status: 415,
       error: 'content-type: charset "LATIN1" is not one the hub reads: a JSON body is UTF-8',
     });
+    // A parameter given twice is an error (RFC 6838 4.3): the first was read, so
+    // `charset=utf-8; charset=utf-16` was a UTF-8 body to the hub and UTF-16 to its sender.
+    for (const [type, said] of [
+      ["application/json; charset=utf-8; charset=utf-16", '"charset" is given twice ("utf-8", "utf-16")'],
+      ["application/json; Charset=UTF-8; charset=utf-8", '"charset" is given twice ("UTF-8", "utf-8")'],
+      [
+        'application/json; charset=utf-16; profile="a"; CHARSET="utf-8"',
+        '"charset" is given twice ("utf-16", "utf-8")',
+      ],
+      ["application/json; profile=a; profile=b; profile=c", '"profile" is given 3 times ("a", "b", "c")'],
+    ])
+      expect(await send({ "content-type": type ?? "" }, json), type).toEqual({
+        status: 415,
+        error: `content-type: parameter ${said}: give it once`,
+      });
+    // An empty charset was quoted as the charset `""`: it is said to be empty.
+    for (const type of [
+      "application/json; charset=",
+      'application/json; charset=""',
+      "application/json; charset= ;",
+    ])
+      expect(await send({ "content-type": type }, json), type).toEqual({
+        status: 415,
+        error: "content-type: charset is empty: a JSON body is UTF-8 (send charset=utf-8, or no charset)",
+      });
   });
 
   it("advance, abort, pause bodies and every list query", async () => {
