@@ -16,7 +16,7 @@ import { agentRoutes } from "./agents.js";
 import { artifactRoutes } from "./artifacts.js";
 import type { ApiDeps } from "./deps.js";
 import { refuseNulInPath } from "./nul-refusal.js";
-import { hasOperation, openApiDocument } from "./openapi.js";
+import { allowedMethods, hasOperation, openApiDocument, withHead } from "./openapi.js";
 import { releaseRoutes } from "./releases.js";
 import { rolloutRoutes } from "./rollouts.js";
 
@@ -29,16 +29,30 @@ export function createApiApp(deps: ApiDeps): express.Express {
   app.set("etag", false);
   app.use(deps.metrics.httpTimer());
 
-  app.get("/healthz", (_req, res) => {
-    res.json({ ok: true });
-  });
-  app.get("/metrics", async (_req, res) => {
-    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
-  });
   const openapi = openApiDocument();
-  app.get(`${API_PREFIX}/openapi.json`, (_req, res) => {
-    res.json(openapi);
-  });
+  // The hub's own GET routes, outside the API's table (openapi.ts): registered from this table,
+  // which the 405 below reads too.
+  const ownRoutes: Record<string, express.RequestHandler> = {
+    "/healthz": (_req, res) => {
+      res.json({ ok: true });
+    },
+    "/metrics": async (_req, res) => {
+      res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+    },
+    [`${API_PREFIX}/openapi.json`]: (_req, res) => {
+      res.json(openapi);
+    },
+    // The agents' channel is a WebSocket upgrade (server.ts): a plain GET (a browser, curl, a
+    // probe) was a 404 "no route", which read as a channel the hub does not have.
+    [`${API_PREFIX}/agent`]: (_req, res) => {
+      res.setHeader("Upgrade", "websocket");
+      throw new HubRequestError(
+        426,
+        `${API_PREFIX}/agent is the agents' WebSocket channel: connect with Upgrade: websocket and an agent token (ship agent does)`,
+      );
+    },
+  };
+  for (const [path, handler] of Object.entries(ownRoutes)) app.get(path, handler);
 
   app.use(API_PREFIX, refuseNulInPath);
   // Artifacts stream their raw body, so they are mounted before the JSON parser.
@@ -79,9 +93,44 @@ export function createApiApp(deps: ApiDeps): express.Express {
   app.use(API_PREFIX, (deps.eventStream ?? new EventStream(deps)).router());
   app.use(dashboardRoutes());
 
-  app.use((req, _res, next) => next(new HubRequestError(404, `no route ${req.method} ${req.path}`)));
+  app.use(unmatched(Object.keys(ownRoutes)));
   app.use(errorHandler(deps));
   return app;
+}
+
+/**
+ * What no route answered: a path the hub serves, asked with a method it does not take, is a 405
+ * with an Allow header naming the methods it takes (RFC 9110 15.5.6), read from the route tables
+ * (the API's in openapi.ts, the hub's own, and the dashboard's page); it was a 404 "no route",
+ * which read as a path that does not exist. An OPTIONS is answered with the same Allow. Any other
+ * path is the 404.
+ */
+function unmatched(ownPaths: readonly string[]) {
+  // As express matches them: case-insensitive, a trailing slash allowed.
+  const own = ownPaths.map((path) => new RegExp(`^${path.replace(/\./g, "\\.")}/?$`, "i"));
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const below = /^\/api\/v1(?=\/|$)/i.exec(req.path) ? req.path.slice(API_PREFIX.length) : undefined;
+    const allowed = withHead([
+      ...(below === undefined ? [] : allowedMethods(below)),
+      ...(own.some((pattern) => pattern.test(req.path)) || req.path === "/" ? ["GET"] : []),
+    ]);
+    // A method the path takes, yet no route answered it: nothing at this path after all.
+    if (allowed.length === 0 || allowed.includes(req.method)) {
+      next(new HubRequestError(404, `no route ${req.method} ${req.path}`));
+      return;
+    }
+    res.setHeader("Allow", allowed.join(", "));
+    if (req.method === "OPTIONS") {
+      res.status(204).end();
+      return;
+    }
+    next(
+      new HubRequestError(
+        405,
+        `${req.method} ${req.path}: method not allowed (this path takes ${allowed.join(", ")})`,
+      ),
+    );
+  };
 }
 
 function errorHandler(deps: ApiDeps) {

@@ -145,6 +145,21 @@ const operations = Object.entries(routes).map(([path, ops]) => ({
   methods: new Set(Object.keys(ops).map((m) => m.toUpperCase())),
 }));
 
+/**
+ * The methods the API takes at `path` (below /api/v1), for a 405's Allow header: HEAD beside each
+ * GET, as express answers it. None: no route has the path (a 404).
+ */
+export function allowedMethods(path: string): string[] {
+  return withHead(operations.filter((op) => op.pattern.test(path)).flatMap((op) => [...op.methods]));
+}
+
+/** `methods` sorted, once each, with HEAD where GET is (express answers a HEAD with its GET route). */
+export function withHead(methods: readonly string[]): string[] {
+  const all = new Set(methods);
+  if (all.has("GET")) all.add("HEAD");
+  return [...all].sort();
+}
+
 /** Whether the API has a route for `method` at `path` (below /api/v1). */
 export function hasOperation(method: string, path: string): boolean {
   return operations.some((op) => op.methods.has(method.toUpperCase()) && op.pattern.test(path));

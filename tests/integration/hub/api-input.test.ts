@@ -190,16 +190,20 @@ describe("hub API input: every 400 is one line naming the field and what is wron
         "application/x-www-form-urlencoded",
       ),
     ).toMatchObject({ status: 415 });
-    // A path or method the API has not is a 404 whatever the body's type (it was a 415 about the body).
+    // A path the API has not is a 404 whatever the body's type (it was a 415 about the body); a
+    // method a path has not is a 405 (below), whatever the body's type too.
     for (const [method, path] of [
       ["PUT", "/api/v1/nothing"],
       ["POST", "/api/v1/rollouts/x/nothing"],
-      ["PUT", "/api/v1/releases"],
     ])
       expect(await raw(method ?? "", path ?? "", "x=1", "application/x-www-form-urlencoded")).toEqual({
         status: 404,
         error: `no route ${method} ${path}`,
       });
+    expect(await raw("PUT", "/api/v1/releases", "x=1", "application/x-www-form-urlencoded")).toEqual({
+      status: 405,
+      error: "PUT /api/v1/releases: method not allowed (this path takes GET, HEAD, POST)",
+    });
     expect(
       await raw("POST", "/api/v1/Rollouts/abc/Pause/", "x=1", "application/x-www-form-urlencoded"),
     ).toMatchObject({ status: 415 });
