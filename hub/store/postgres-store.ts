@@ -499,11 +499,18 @@ class PostgresCore {
       checkExpected(upload.expectedSha256, sha256, totals.size);
       await upload.accept?.();
       // Already stored (same hash, same bytes): the first copy is kept, as uploaded now (so
-      // deleteUnusedArtifacts leaves it to the release about to name it).
+      // deleteUnusedArtifacts leaves it to the release about to name it), unless its chunks are
+      // gone (deleted by hand, left out of a restore): then this upload's chunks are the artifact,
+      // as a file uploaded again replaces a missing one in the SQLite store; the old chunks left
+      // are an abandoned upload's, which sweepAbandonedUploads removes.
       const [stored] = await this.answer(this
-        .sql`INSERT INTO artifacts (sha256, size, upload_id, chunk_bytes, created)
+        .sql`INSERT INTO artifacts AS a (sha256, size, upload_id, chunk_bytes, created)
         VALUES (${sha256}, ${totals.size}, ${uploadId}, ${this.chunkBytes}, ${upload.created})
-        ON CONFLICT (sha256) DO UPDATE SET created = GREATEST(artifacts.created, excluded.created)
+        ON CONFLICT (sha256) DO UPDATE SET created = GREATEST(a.created, excluded.created),
+          (upload_id, chunk_bytes) = (SELECT CASE WHEN whole THEN a.upload_id ELSE excluded.upload_id END,
+              CASE WHEN whole THEN a.chunk_bytes ELSE excluded.chunk_bytes END
+            FROM (SELECT count(*) = (a.size + a.chunk_bytes - 1) / a.chunk_bytes AS whole
+              FROM artifact_chunks c WHERE c.upload_id = a.upload_id) chunks)
         RETURNING upload_id`);
       if (str(stored?.upload_id) !== uploadId) await this.dropUpload(uploadId);
       return (await this.getArtifactInfo(sha256)) ?? { sha256, size: totals.size, created: upload.created };
@@ -553,7 +560,17 @@ class PostgresCore {
     const size = num(r.size);
     const start = Math.max(0, range?.start ?? 0);
     const end = Math.min(size, range?.end ?? size);
-    return Readable.from(this.chunksOf(str(r.upload_id), num(r.chunk_bytes), start, end));
+    const chunkBytes = num(r.chunk_bytes);
+    // The range's chunks counted before the answer starts: chunks gone from under the row (deleted
+    // by hand, left out of a restore) are no content to serve, the 404 the SQLite store answers
+    // for a missing file; found while streaming, they cut a 200 already sent (a HEAD said 200).
+    if (end > start) {
+      const [first, last] = [Math.floor(start / chunkBytes), Math.floor((end - 1) / chunkBytes)];
+      const [held] = await this.answer(this.sql`SELECT count(*)::int AS n FROM artifact_chunks
+        WHERE upload_id = ${str(r.upload_id)} AND seq BETWEEN ${first} AND ${last}`);
+      if (num(held?.n) !== last - first + 1) return undefined;
+    }
+    return Readable.from(this.chunksOf(str(r.upload_id), chunkBytes, start, end));
   }
 
   private async *chunksOf(
