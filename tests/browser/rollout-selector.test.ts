@@ -7,34 +7,31 @@
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDashboard } from "../integration/dashboard/support.js";
-import { publishRelease, startTestHub, TestAgent, type TestHub } from "../integration/hub/support.js";
+import { hubWithLabelledAgents, type LabelledHub, type TestHub } from "../integration/hub/support.js";
 import { hasProgram } from "../support/require-program.js";
 import { signedInPage } from "./signed-in.js";
 
 describe.skipIf(!hasProgram("chromium"))("the rollout page's selector, in Chromium", () => {
+  let hub: LabelledHub;
   let t: TestHub;
   let browser: Browser;
   let page: Page;
-  const agents: TestAgent[] = [];
 
   beforeAll(async () => {
     buildDashboard();
-    t = await startTestHub({ tickIntervalMs: 50 });
+    hub = await hubWithLabelledAgents(
+      [
+        { id: "m1", labels: { ring: "main", zone: "rack b" } },
+        { id: "c1", labels: { ring: "canary" } },
+      ],
+      { tickIntervalMs: 50 },
+    );
+    t = hub.t;
     ({ browser, page } = await signedInPage(t, 200));
-    for (const [id, labels] of [
-      ["m1", { ring: "main", zone: "rack b" }],
-      ["c1", { ring: "canary" }],
-    ] as const) {
-      const agent = await TestAgent.connect(t.hub.url, await t.agentToken(id));
-      agents.push(agent);
-      agent.hello(id, [{ app: "web", version: "1.0.0", state: "updated", releaseId: undefined }], labels);
-      while (!t.hub.registry.isOnline(id)) await new Promise((resolve) => setTimeout(resolve, 20));
-    }
   });
   afterAll(async () => {
-    for (const a of agents) a.ws.terminate();
     await browser?.close();
-    await t?.stop();
+    await hub?.stop();
   });
 
   const selectorRow = async (id: string) => {
@@ -51,7 +48,7 @@ describe.skipIf(!hasProgram("chromium"))("the rollout page's selector, in Chromi
     t.api("POST", `/api/v1/rollouts/${id}/abort`, { token: t.operator, body: {} });
 
   it("names the selector's pairs, or says there is none", async () => {
-    const release = await publishRelease(t, "2.0.0");
+    const release = hub.release;
     const waves = [{ name: "all", percent: 100 }];
     const narrowed = await create({ release, waves, selector: { labels: { ring: "main", zone: "rack b" } } });
     expect(await selectorRow(narrowed)).toBe('ring=main, "zone=rack b"');

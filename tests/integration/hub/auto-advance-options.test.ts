@@ -6,27 +6,22 @@
  * API's preview and create warn. Real hub, agents over a real WebSocket, the real CLI.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { requireHubBin, runHubCli } from "../../support/hub-cli.js";
-import { publishRelease, startTestHub, TestAgent, type TestHub } from "./support.js";
+import { requireHubBin } from "../../support/hub-cli.js";
+import { hubWithLabelledAgents, type LabelledHub, type TestHub } from "./support.js";
 
 describe("wait and success rate without auto-advance", () => {
+  let hub: LabelledHub;
   let t: TestHub;
-  let agent: TestAgent;
   let release = "";
-  const cli = (...args: string[]) =>
-    runHubCli(process.cwd(), args, { SHIP_HUB_URL: t.hub.url, SHIP_HUB_TOKEN: t.operator });
+  const cli = (...args: string[]) => hub.cli(...args);
 
   beforeAll(async () => {
     requireHubBin();
-    t = await startTestHub();
-    release = await publishRelease(t, "2.0.0");
-    agent = await TestAgent.connect(t.hub.url, await t.agentToken("a1"));
-    agent.hello("a1");
-    while (!t.hub.registry.isOnline("a1")) await new Promise((resolve) => setTimeout(resolve, 20));
+    hub = await hubWithLabelledAgents([{ id: "a1" }]);
+    ({ t, release } = hub);
   });
   afterAll(async () => {
-    agent?.ws.close();
-    await t?.stop();
+    await hub?.stop();
   });
 
   it("the CLI refuses them, naming the flags, and creates nothing", async () => {

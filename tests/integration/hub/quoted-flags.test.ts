@@ -6,22 +6,21 @@
  * quotes, and the hub's refusals said in the flags' terms alike. Real hub, the real CLI.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { requireHubBin, runHubCli } from "../../support/hub-cli.js";
-import { publishRelease, startTestHub, type TestHub } from "./support.js";
+import { requireHubBin } from "../../support/hub-cli.js";
+import { hubWithLabelledAgents, type LabelledHub } from "./support.js";
 
 describe("a quote or backslash in a flag's value, said back by the CLI", () => {
-  let t: TestHub;
+  let hub: LabelledHub;
   let release = "";
-  const cli = (...args: string[]) =>
-    runHubCli(process.cwd(), args, { SHIP_HUB_URL: t.hub.url, SHIP_HUB_TOKEN: t.operator });
+  const cli = (...args: string[]) => hub.cli(...args);
 
   beforeAll(async () => {
     requireHubBin();
-    t = await startTestHub();
-    release = await publishRelease(t, "2.0.0");
+    hub = await hubWithLabelledAgents([]);
+    ({ release } = hub);
   });
   afterAll(async () => {
-    await t?.stop();
+    await hub?.stop();
   });
 
   it("--selector and --wave refusals escape it, checked by the CLI or named in a hub's answer", async () => {

@@ -6,33 +6,24 @@
  * Real hub (in process), agents over a real WebSocket, the real CLI.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { requireHubBin, runHubCli } from "../../support/hub-cli.js";
-import { publishRelease, startTestHub, TestAgent, type TestHub } from "./support.js";
+import { requireHubBin } from "../../support/hub-cli.js";
+import { hubWithLabelledAgents, type LabelledHub } from "./support.js";
 
 describe("the rollout detail names its selector", () => {
-  let t: TestHub;
+  let hub: LabelledHub;
   let release = "";
-  const agents: TestAgent[] = [];
-  const cli = (...args: string[]) =>
-    runHubCli(process.cwd(), args, { SHIP_HUB_URL: t.hub.url, SHIP_HUB_TOKEN: t.operator });
+  const cli = (...args: string[]) => hub.cli(...args);
 
   beforeAll(async () => {
     requireHubBin();
-    t = await startTestHub();
-    release = await publishRelease(t, "2.0.0");
-    for (const [id, labels] of [
-      ["m1", { ring: "main", zone: 'rack "b", row 2' }],
-      ["c1", { ring: "canary" }],
-    ] as const) {
-      const agent = await TestAgent.connect(t.hub.url, await t.agentToken(id));
-      agents.push(agent);
-      agent.hello(id, [{ app: "web", version: "1.0.0", state: "updated", releaseId: undefined }], labels);
-      while (!t.hub.registry.isOnline(id)) await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    hub = await hubWithLabelledAgents([
+      { id: "m1", labels: { ring: "main", zone: 'rack "b", row 2' } },
+      { id: "c1", labels: { ring: "canary" } },
+    ]);
+    release = hub.release;
   });
   afterAll(async () => {
-    for (const a of agents) a.ws.close();
-    await t?.stop();
+    await hub?.stop();
   });
 
   it("create and show print the selector's pairs, quoted where a pair needs it", async () => {

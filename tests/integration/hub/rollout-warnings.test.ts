@@ -10,37 +10,22 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { requireHubBin, runHubCli } from "../../support/hub-cli.js";
-import { publishRelease, startTestHub, TestAgent, type TestHub } from "./support.js";
+import { requireHubBin } from "../../support/hub-cli.js";
+import { hubWithLabelledAgents, type LabelledHub, TestAgent, type TestHub } from "./support.js";
 
 describe("rollout warnings: a wave that holds nobody, an agent the hub does not know", () => {
+  let hub: LabelledHub;
   let t: TestHub;
-  const agents: TestAgent[] = [];
   let release = "";
-  const cli = (...args: string[]) =>
-    runHubCli(process.cwd(), args, { SHIP_HUB_URL: t.hub.url, SHIP_HUB_TOKEN: t.operator });
+  const cli = (...args: string[]) => hub.cli(...args);
 
   beforeAll(async () => {
     requireHubBin();
-    t = await startTestHub();
-    release = await publishRelease(t, "2.0.0");
-    for (const [id, apps] of [
-      ["web-01", ["web"]],
-      ["web-02", ["web"]],
-      ["db-01", ["db"]],
-    ] as const) {
-      const agent = await TestAgent.connect(t.hub.url, await t.agentToken(id));
-      agents.push(agent);
-      agent.hello(
-        id,
-        apps.map((app) => ({ app, version: "1.0.0", state: "updated", releaseId: undefined })),
-      );
-      while (!t.hub.registry.isOnline(id)) await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    hub = await hubWithLabelledAgents([{ id: "web-01" }, { id: "web-02" }, { id: "db-01", apps: ["db"] }]);
+    ({ t, release } = hub);
   });
   afterAll(async () => {
-    for (const a of agents) a.ws.close();
-    await t?.stop();
+    await hub?.stop();
   });
 
   it("preview and create name the mistyped id and the empty canary; the event keeps them", async () => {

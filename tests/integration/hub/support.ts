@@ -510,3 +510,59 @@ export async function canaryThenRest(t: TestHub): Promise<{ id: string; agents: 
   });
   return { id: created.body.id, agents };
 }
+
+/** An agent of `hubWithLabelledAgents`: its id, labels and apps (each on 1.0.0, updated; default web). */
+export interface LabelledAgent {
+  id: string;
+  labels?: Record<string, string>;
+  apps?: readonly string[];
+}
+
+export interface LabelledHub {
+  t: TestHub;
+  /** web 2.0.0, published as CI. */
+  release: string;
+  agents: TestAgent[];
+  /** `ship-hub ARGS` against this hub with the operator's token (a real child process). */
+  cli(...args: string[]): ReturnType<typeof runHubCli>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A hub with web 2.0.0 published and `agents` connected, each said hello with its labels and apps
+ * and listed online: the set-up of the rollout tests that create through the CLI, the API or the
+ * dashboard's form.
+ */
+export async function hubWithLabelledAgents(
+  agents: readonly LabelledAgent[],
+  overrides: Partial<HubOptions> = {},
+): Promise<LabelledHub> {
+  const t = await startTestHub(overrides);
+  const release = await publishRelease(t, "2.0.0");
+  const connected: TestAgent[] = [];
+  for (const { id, labels = {}, apps = ["web"] } of agents) {
+    const agent = await TestAgent.connect(t.hub.url, await t.agentToken(id));
+    connected.push(agent);
+    agent.hello(
+      id,
+      apps.map((app) => ({ app, version: "1.0.0", state: "updated", releaseId: undefined })),
+      labels,
+    );
+    // Not expect.poll: this runs in a beforeAll.
+    const until = Date.now() + 10_000;
+    while (!t.hub.registry.isOnline(id)) {
+      if (Date.now() > until) throw new Error(`agent ${id} not online after 10 s`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+  return {
+    t,
+    release,
+    agents: connected,
+    cli: (...args) => runHubCli(process.cwd(), args, { SHIP_HUB_URL: t.hub.url, SHIP_HUB_TOKEN: t.operator }),
+    async stop() {
+      for (const agent of connected) agent.ws.terminate();
+      await t.stop();
+    },
+  };
+}
