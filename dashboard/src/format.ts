@@ -29,12 +29,15 @@ export function decimalNumber(text: string): number | undefined {
   return /^(?:\d+(?:\.\d+)?|\.\d+)$/.test(trimmed) ? Number(trimmed) : undefined;
 }
 
-/** `env=prod, region=eu` ⇄ { env: "prod", region: "eu" }: how the forms take labels. */
+/**
+ * `env=prod, region=eu` ⇄ { env: "prod", region: "eu" }: how the forms take labels. A pair holding
+ * a comma is written whole in double quotes (`"zone=rack a,b"`, JSON escapes), as the page shows it
+ * back (labelPairText): split at every comma, no form could choose an agent whose value holds one.
+ */
 export function parseLabels(text: string): Record<string, string> {
   // A Map: a label may be called `constructor` or `__proto__`, which an object literal misreads.
   const labels = new Map<string, string>();
-  for (const part of text.split(",")) {
-    const pair = part.trim();
+  for (const pair of splitLabelList(text)) {
     if (!pair) continue;
     const at = pair.indexOf("=");
     // Quoted as JSON, a `"` in it escaped: the quote must end where the pair does.
@@ -50,6 +53,48 @@ export function parseLabels(text: string): Record<string, string> {
     labels.set(key, value);
   }
   return Object.fromEntries(labels);
+}
+
+/**
+ * The pairs of a comma-separated list, blanks around each no part of it (an empty one is ""). A
+ * pair beginning with `"` is read whole up to its closing quote, commas included, its escapes as
+ * JSON reads them. The CLI's `--wave NAME=label:…` reads the same rule (hub/label-pairs.ts
+ * splitLabelList; a test holds them alike).
+ */
+export function splitLabelList(text: string): string[] {
+  const pairs: string[] = [];
+  let at = 0;
+  for (;;) {
+    while (/\s/u.test(text[at] ?? "")) at++;
+    if (text[at] === '"') {
+      const quoted = /^"(?:[^"\\]|\\.)*"/su.exec(text.slice(at))?.[0];
+      if (quoted === undefined)
+        throw new Error(
+          `${JSON.stringify(text.slice(at, at + 60))}: the quote is not closed (a pair holding a comma or a quote is written whole in double quotes, "zone=rack a,b", a " in it as \\")`,
+        );
+      let pair: string;
+      try {
+        pair = JSON.parse(quoted) as string;
+      } catch {
+        throw new Error(
+          `${quoted.slice(0, 60)}: not a quoted pair (inside the quotes, write a " as \\" and a \\ as \\\\)`,
+        );
+      }
+      at += quoted.length;
+      while (/\s/u.test(text[at] ?? "")) at++;
+      if (at < text.length && text[at] !== ",")
+        throw new Error(
+          `${JSON.stringify(pair)}${text.slice(at, at + 20)}: a quoted pair ends at its closing quote; put a comma after it`,
+        );
+      pairs.push(pair);
+    } else {
+      const end = text.indexOf(",", at);
+      pairs.push(text.slice(at, end < 0 ? text.length : end).trim());
+      at = end < 0 ? text.length : end;
+    }
+    if (at >= text.length) return pairs;
+    at++; // past the comma
+  }
 }
 
 /**
@@ -83,7 +128,7 @@ export function waveRule(wave: WaveSpec | undefined): string {
   if (wave.labels)
     return Object.keys(wave.labels).length === 0
       ? "every agent left (labels {})"
-      : `labels ${formatLabels(wave.labels).join(", ")}`;
+      : `labels ${labelPairsText(wave.labels).join(", ")}`;
   return `agents ${(wave.agents ?? []).join(", ")}`;
 }
 
@@ -92,13 +137,21 @@ export function waveRule(wave: WaveSpec | undefined): string {
  * comma, a quote or a backslash quoted as JSON; none: every agent with the app.
  */
 export function selectorText(labels: Readonly<Record<string, string>> | undefined, app: string): string {
-  const pairs = formatLabels(labels ?? {});
+  const pairs = labelPairsText(labels ?? {});
   if (pairs.length === 0) return `none (every agent with app ${app})`;
-  return pairs.map((pair) => (/[\s,"\\]/u.test(pair) ? JSON.stringify(pair) : pair)).join(", ");
+  return pairs.join(", ");
 }
 
 export function formatLabels(labels: Readonly<Record<string, string>>): string[] {
   return Object.entries(labels).map(([k, v]) => `${k}=${v}`);
+}
+
+/**
+ * Each pair as the forms take it back: in double quotes (JSON) when it holds white space, a comma,
+ * a semicolon, a quote or a backslash, as the CLI says it (hub/label-pairs.ts labelPairText).
+ */
+export function labelPairsText(labels: Readonly<Record<string, string>>): string[] {
+  return formatLabels(labels).map((pair) => (/[\s,;"\\]/u.test(pair) ? JSON.stringify(pair) : pair));
 }
 
 /**

@@ -5,7 +5,7 @@
  * the value typed, for a repeated one), or the `--spec` file and its key.
  */
 import { HubRequestError } from "../errors.js";
-import { quotedText } from "./format.js";
+import { quotedText } from "../quoted-text.js";
 
 /**
  * How the request the hub answered was given: by a `--spec` file, or by flags (`flags`: each API

@@ -10,7 +10,7 @@ import { BadInputError } from "../../shared/errors.js";
 import { hubAddressProblem } from "../../shared/hub-address.js";
 import { readNamedText } from "../../shared/named-file.js";
 import { HubRequestError } from "../errors.js";
-import { quotedText } from "./format.js";
+import { quotedText } from "../quoted-text.js";
 
 // A JWT: three base64url parts. Anything else (a hub.toml given as --token-file) is refused without
 // echoing it: it may hold a password, and fetch would quote it in its "invalid header value" error.

@@ -1,9 +1,11 @@
 import { HubRequestError } from "../errors.js";
+import { labelPairsText } from "../label-pairs.js";
+import { printable, quotedText } from "../quoted-text.js";
 import { isCompletedRollout, isFinalRollout } from "../rollouts/states.js";
 import type { rolloutDetail, rolloutSummary } from "../rollouts/view.js";
 import type { AgentRecord } from "../store/store.js";
 import { refusedInFlagTerms } from "./flag-terms.js";
-import { counts, printable, quotedText, table } from "./format.js";
+import { counts, table } from "./format.js";
 import { HubClient, type RemoteOptions } from "./hub-client.js";
 import { decimalFlag } from "./number-flag.js";
 import { say } from "./stderr-lines.js";
@@ -43,12 +45,13 @@ export function pairs(items: string[] | undefined, what: string): Record<string,
 
 /**
  * A rollout's selector as `KEY=VALUE, KEY=VALUE`, a pair holding a space, a comma, a quote or a
- * backslash in double quotes (quotedText: as `--selector` would be typed to give it back).
+ * backslash in double quotes (labelPairText: as `--selector` would be typed to give it back, and as
+ * a labels wave's list reads it).
  */
 function selectorText(labels: Readonly<Record<string, string>> | undefined, app: string): string {
-  const pairs = Object.entries(labels ?? {}).map(([k, v]) => `${k}=${v}`);
+  const pairs = labelPairsText(labels ?? {});
   if (pairs.length === 0) return `none (every agent with app ${printable(app)})`;
-  return pairs.map((pair) => (/[\s,"\\]/u.test(pair) ? quotedText(pair) : printable(pair))).join(", ");
+  return pairs.join(", ");
 }
 
 /**
@@ -442,9 +445,8 @@ export async function agentsList(options: AgentsOptions): Promise<void> {
         a.hostname,
         a.online ? "yes" : "no",
         a.lastSeen,
-        Object.entries(a.labels)
-          .map(([k, v]) => `${k}=${v}`)
-          .join(","),
+        // Quoted where a pair holds a comma: `zone=rack a,b,env=prod` read as three pairs.
+        labelPairsText(a.labels).join(","),
         // With its state: a host whose restore failed must not read like one that updated.
         a.apps.map((p) => `${p.app}@${p.version ?? "?"} (${p.state})`).join(" "),
       ]),

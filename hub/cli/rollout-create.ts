@@ -16,8 +16,10 @@ import {
 import { errnoErrorText } from "../../shared/fs-errors.js";
 import { agentIdProblem, quotedAgentId } from "../../shared/protocol/agent-id.js";
 import { parseOneLine } from "../../shared/schema/one-line.js";
+import { splitLabelList } from "../label-pairs.js";
+import { printable, quotedText } from "../quoted-text.js";
 import { type FlagSource, inFlagTerms, refusedInFlagTerms } from "./flag-terms.js";
-import { printable, quotedText, table } from "./format.js";
+import { table } from "./format.js";
 import { HubClient, type RemoteOptions } from "./hub-client.js";
 import { decimalFlag } from "./number-flag.js";
 import { type Detail, out, pairs, printDetail, warnAll } from "./remote-commands.js";
@@ -65,11 +67,18 @@ function parseWave(text: string, options: CreateOptions) {
   // "a1, a2" as the dashboard's wave row takes it: a space after a comma is no part of a name (the
   // hub refused " a2" as an agent id, and a label key " env" matched nobody).
   if (value.startsWith("label:")) {
+    // A pair holding a comma is given whole in double quotes (`label:"zone=rack a,b",env=prod`),
+    // as `rollout show` says it back: split at every comma, no labels wave could choose it.
+    let listed: string[];
+    try {
+      listed = splitLabelList(value.slice(6));
+    } catch (error) {
+      throw new RangeError(
+        `${waveFlag(text)}: label ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
     const labels = pairs(
-      value
-        .slice(6)
-        .split(",")
-        .filter((pair) => pair.trim() !== ""),
+      listed.filter((pair) => pair !== ""),
       `${waveFlag(text)}: label`,
     );
     // No pair (`canary=label:$RING` with the variable empty) was labels {}: every agent left, the

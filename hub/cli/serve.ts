@@ -9,10 +9,10 @@ import type { NamedBy } from "../../shared/named-file.js";
 import { hubConfigExposure, loadHubConfig } from "../config/load.js";
 import type { HubConfig } from "../config/schema.js";
 import { missingDashboardAssets } from "../dashboard/assets.js";
+import { quotedText } from "../quoted-text.js";
 import type { DatabaseSource } from "../store/open-database.js";
 import { checkSqliteLocation } from "../store/open-sqlite.js";
 import { databaseUrlOf, passwordOnCommandLine } from "./database-url.js";
-import { quotedText } from "./format.js";
 
 export interface CommonOptions {
   config?: string;

@@ -4,7 +4,7 @@
  */
 import type { RolloutSpec } from "../../shared/api/bodies.js";
 import { bucketOf, bucketWithin } from "../../shared/rollout/bucket.js";
-import { quotedText } from "../cli/format.js";
+import { labelPairsText } from "../label-pairs.js";
 
 export interface Candidate {
   id: string;
@@ -175,10 +175,7 @@ export function planWaves(
  * they were, `zone=rack "b", row 2` read as two pairs and a stray quote.
  */
 function describeLabels(labels: Record<string, string>): string {
-  return Object.entries(labels)
-    .map(([k, v]) => `${k}=${v}`)
-    .map((pair) => (/[\s,;"\\]/u.test(pair) ? quotedText(pair) : pair))
-    .join(",");
+  return labelPairsText(labels).join(",");
 }
 
 /**
