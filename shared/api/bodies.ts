@@ -4,7 +4,7 @@
  */
 import * as z from "zod";
 import { AppName } from "../app-name.js";
-import { AgentId, AgentLabels } from "../protocol/agent-id.js";
+import { AgentId, RequestedLabels } from "../protocol/agent-id.js";
 import { ReleaseSourceRef } from "../protocol/messages.js";
 import { UNPRINTABLE } from "../schema/unprintable.js";
 import { ONE_WORD_VERSION, ONE_WORD_VERSION_MESSAGE } from "../versions.js";
@@ -69,7 +69,7 @@ export const Wave = z
       .max(100, "must be ≤ 100")
       .optional(),
     /** Bounded as agents' labels are: a longer one could match no agent, and would only be stored. */
-    labels: AgentLabels.optional(),
+    labels: RequestedLabels.optional(),
     agents: z.array(AgentId).min(1, "must name at least one agent").optional(),
     waitMinutes: z
       .number()
@@ -190,7 +190,7 @@ export const RolloutSpec = z
     /** Release id as returned by POST /releases. */
     release: name,
     /** Only agents carrying all these labels take part. */
-    selector: z.strictObject({ labels: AgentLabels.default({}) }).optional(),
+    selector: z.strictObject({ labels: RequestedLabels.default({}) }).optional(),
     waves: z
       .array(Wave)
       .min(1, "needs at least one wave")

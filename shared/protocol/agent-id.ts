@@ -60,6 +60,27 @@ function trimmedLabels(labels: Record<string, string>): Record<string, string> {
 }
 
 /**
+ * The labels a rollout's selector or labels wave asks for (the API's body, a `--spec` file), each
+ * name and value without spaces at its ends, as the hello's: `{" ring ": "main"}` was kept as
+ * written and matched no agent (the hub trims what agents announce), a 201 for a rollout of nobody
+ * or a wave left empty. Two names that trim alike are refused, naming the name: an agent carries
+ * one value per label, so none could match both (as `--selector ring=a --selector ring=b`).
+ */
+export const RequestedLabels = AgentLabels.superRefine((labels, ctx) => {
+  const seen = new Map<string, string>();
+  for (const name of Object.keys(labels)) {
+    const earlier = seen.get(name.trim());
+    if (earlier !== undefined)
+      ctx.addIssue({
+        code: "custom",
+        path: [name],
+        message: `${JSON.stringify(earlier)} and ${JSON.stringify(name)} name one label (spaces at a name's ends are no part of it): give it once`,
+      });
+    else seen.set(name.trim(), name);
+  }
+}).transform(trimmedLabels);
+
+/**
  * `[hub] labels` as ship.toml may write them: the hello's bounds, and a name an operator can select.
  * `labels = { "" = "x" }` or a name holding '=', ',' or a space was announced and stored, but no
  * `--selector KEY=VALUE`, labels wave (`label:K=V,K=V`) or dashboard filter could name it, so the
