@@ -10,6 +10,7 @@ import { forgetOpenDeployments } from "../rollouts/forget-agent.js";
 import type { AgentRecord } from "../store/store.js";
 import type { ApiDeps } from "./deps.js";
 import { eventSubject } from "./event-subject.js";
+import { trimIdParam } from "./path-id.js";
 import { cursorText, notBlank, queryCount, queryCursor, queryWord } from "./query-params.js";
 import { parseOptionalBody, parseRequest } from "./validate.js";
 
@@ -62,6 +63,7 @@ async function unknownOrForgotten(deps: ApiDeps, id: string): Promise<HubRequest
 export function agentRoutes(deps: ApiDeps): Router {
   const { store, tokens } = deps;
   const router = Router();
+  trimIdParam(router);
   const operator = requireRole(tokens, "operator");
 
   // ?limit&offset&label=k=v&app&version&state&status&q&facets: filtered on the hub, with counts.

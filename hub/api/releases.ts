@@ -15,6 +15,7 @@ import { releaseById } from "../store/release-by-id.js";
 import type { ReleaseCursor, ReleaseRecord } from "../store/store.js";
 import type { ApiDeps } from "./deps.js";
 import { manifestNotText } from "./manifest-text.js";
+import { trimIdParam } from "./path-id.js";
 import { cursorText, queryCount, queryCursor, queryFlag, queryWord } from "./query-params.js";
 import { releaseForPeople, releaseListed } from "./release-view.js";
 import { parseRequest } from "./validate.js";
@@ -153,6 +154,7 @@ const noArtifact = () =>
 export function releaseRoutes(deps: ApiDeps): Router {
   const { store, tokens } = deps;
   const router = Router();
+  trimIdParam(router);
 
   // CI publishes; operators read releases and roll them out (DESIGN: ci publishes, operator the rest).
   router.post("/releases", requireRole(tokens, "ci"), async (req, res) => {

@@ -13,6 +13,7 @@ import { HubRequestError } from "../errors.js";
 import { offlineFailsAt, rolloutDetail, rolloutDetailOf, rolloutSummary } from "../rollouts/view.js";
 import { rolloutStates } from "../store/store.js";
 import type { ApiDeps } from "./deps.js";
+import { trimIdParam } from "./path-id.js";
 import { cursorText, queryCount, queryCursor, queryWord } from "./query-params.js";
 import { parseOptionalBody, parseRequest } from "./validate.js";
 
@@ -28,6 +29,7 @@ const ListQuery = z.strictObject({
 export function rolloutRoutes(deps: ApiDeps): Router {
   const { store, tokens, engine } = deps;
   const router = Router();
+  trimIdParam(router);
   const operator = requireRole(tokens, "operator");
   const detail = async (id: string) => {
     const rollout = await engine.requireRollout(id);

@@ -1,0 +1,14 @@
+import type { Router } from "express";
+
+/**
+ * An id in the path (`/rollouts/:id`, `/agents/:id`, `/releases/:id`) read without spaces at its
+ * ends, as the lists read an id in a filter (query-params.ts queryWord): no rollout, agent or
+ * release id holds a space, and one pasted with a space (`ship-hub rollout show " 7fc643e9"`, copied
+ * out of a table) answered "rollout  7fc643e9 not found" for a rollout that exists.
+ */
+export function trimIdParam(router: Router): void {
+  router.param("id", (req, _res, next, id: string) => {
+    req.params.id = id.trim();
+    next();
+  });
+}

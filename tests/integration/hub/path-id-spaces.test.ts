@@ -1,0 +1,48 @@
+/**
+ * An id pasted with a space at its ends (copied out of `rollout list`'s table, or a script's
+ * `"$ID "`): `ship-hub rollout show " 7fc643e9"` answered "rollout  7fc643e9 not found" for a
+ * rollout that exists, and so did every action, `GET /agents/%20a1` and `GET /releases/ID%20`; the
+ * lists already read an id in a filter so (`?subject=`). No id holds a space: the path's id is read
+ * without spaces at its ends. Real hub (in process), agents over a real WebSocket, the real CLI.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { requireHubBin } from "../../support/hub-cli.js";
+import { hubWithLabelledAgents, type LabelledHub } from "./support.js";
+
+describe("an id in the path with spaces at its ends", () => {
+  let hub: LabelledHub;
+  beforeAll(async () => {
+    requireHubBin();
+    hub = await hubWithLabelledAgents([{ id: "a1" }]);
+  });
+  afterAll(async () => {
+    await hub?.stop();
+  });
+
+  it("names the rollout, the agent and the release it names without them", async () => {
+    const created = await hub.cli("rollout", "create", "--release", hub.release, "--json");
+    expect(created.code, created.stderr).toBe(0);
+    const id = (JSON.parse(created.stdout) as { id: string }).id;
+    for (const typed of [` ${id.slice(0, 8)}`, `${id} `, `\t${id.slice(0, 8)} `]) {
+      const shown = await hub.cli("rollout", "show", typed);
+      expect({ code: shown.code, stderr: shown.stderr }, JSON.stringify(typed)).toEqual({
+        code: 0,
+        stderr: "",
+      });
+      expect(shown.stdout).toMatch(new RegExp(`^rollout +${id}$`, "m"));
+    }
+    const paused = await hub.cli("rollout", "pause", ` ${id.slice(0, 8)} `);
+    expect(paused.code, paused.stderr).toBe(0);
+    expect(paused.stdout).toMatch(/^state +paused by an operator$/m);
+    const aborted = await hub.cli("rollout", "abort", `${id} `);
+    expect(aborted.code, aborted.stderr).toBe(0);
+    const agent = await hub.t.api<{ id: string }>("GET", "/api/v1/agents/%20a1%20", {
+      token: hub.t.operator,
+    });
+    expect({ status: agent.status, id: agent.body.id }).toEqual({ status: 200, id: "a1" });
+    const release = await hub.t.api<{ id: string }>("GET", `/api/v1/releases/%20${hub.release}%20`, {
+      token: hub.t.operator,
+    });
+    expect({ status: release.status, id: release.body.id }).toEqual({ status: 200, id: hub.release });
+  });
+});
