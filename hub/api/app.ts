@@ -7,6 +7,7 @@ import {
   tooDeepMessage,
 } from "../../shared/json-depth.js";
 import { authenticateBody, closeAfterAnswer, sendsBody } from "../auth/require-role.js";
+import { dashboardServes, findDashboardAssets } from "../dashboard/assets.js";
 import { EventStream } from "../dashboard/event-stream.js";
 import { dashboardRoutes } from "../dashboard/router.js";
 import { HubRequestError } from "../errors.js";
@@ -91,9 +92,10 @@ export function createApiApp(deps: ApiDeps): express.Express {
   app.use(API_PREFIX, rolloutRoutes(deps));
   app.use(API_PREFIX, agentRoutes(deps));
   app.use(API_PREFIX, (deps.eventStream ?? new EventStream(deps)).router());
-  app.use(dashboardRoutes());
+  const assets = findDashboardAssets();
+  app.use(dashboardRoutes(assets));
 
-  app.use(unmatched(Object.keys(ownRoutes)));
+  app.use(unmatched(Object.keys(ownRoutes), (path) => dashboardServes(path, assets)));
   app.use(errorHandler(deps));
   return app;
 }
@@ -101,18 +103,21 @@ export function createApiApp(deps: ApiDeps): express.Express {
 /**
  * What no route answered: a path the hub serves, asked with a method it does not take, is a 405
  * with an Allow header naming the methods it takes (RFC 9110 15.5.6), read from the route tables
- * (the API's in openapi.ts, the hub's own, and the dashboard's page); it was a 404 "no route",
+ * (the API's in openapi.ts, the hub's own, and the dashboard's files); it was a 404 "no route",
  * which read as a path that does not exist. An OPTIONS is answered with the same Allow. Any other
  * path is the 404.
  */
-function unmatched(ownPaths: readonly string[]) {
+function unmatched(ownPaths: readonly string[], dashboardServesPath: (path: string) => boolean) {
   // As express matches them: case-insensitive, a trailing slash allowed.
   const own = ownPaths.map((path) => new RegExp(`^${path.replace(/\./g, "\\.")}/?$`, "i"));
   return (req: Request, res: Response, next: NextFunction): void => {
     const below = /^\/api\/v1(?=\/|$)/i.exec(req.path) ? req.path.slice(API_PREFIX.length) : undefined;
     const allowed = withHead([
       ...(below === undefined ? [] : allowedMethods(below)),
-      ...(own.some((pattern) => pattern.test(req.path)) || req.path === "/" ? ["GET"] : []),
+      ...(own.some((pattern) => pattern.test(req.path)) ||
+      (below === undefined && dashboardServesPath(req.path))
+        ? ["GET"]
+        : []),
     ]);
     // A method the path takes, yet no route answered it: nothing at this path after all.
     if (allowed.length === 0 || allowed.includes(req.method)) {

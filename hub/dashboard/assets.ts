@@ -1,5 +1,5 @@
-import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { existsSync, statSync } from "node:fs";
+import { dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export interface DashboardAssets {
@@ -28,4 +28,29 @@ export function missingDashboardAssets(assets: DashboardAssets = findDashboardAs
   return [join(assets.staticDir, "index.html"), join(assets.scriptsDir, "main.js")].filter(
     (f) => !existsSync(f),
   );
+}
+
+/**
+ * Whether the dashboard serves a file at `path` (as the request asks for it: `/`, `/app.css`,
+ * `/js/main.js`) to a GET: what a 405 to another method there names (api/app.ts).
+ */
+export function dashboardServes(path: string, assets: DashboardAssets = findDashboardAssets()): boolean {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    return false;
+  }
+  if (decoded === "/") return true;
+  const [dir, rest] = decoded.startsWith("/js/")
+    ? [assets.scriptsDir, decoded.slice(4)]
+    : [assets.staticDir, decoded.slice(1)];
+  // Only a file inside the directory, as express.static serves (no `..` out of it).
+  const file = resolve(dir, rest);
+  if (!file.startsWith(`${resolve(dir)}${sep}`)) return false;
+  try {
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
 }

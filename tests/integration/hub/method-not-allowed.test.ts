@@ -3,7 +3,7 @@
  * which read as a path that does not exist. HTTP says 405 with an Allow header listing the methods
  * the path takes (RFC 9110 15.5.6): every route of the API (as its OpenAPI document lists them), the
  * hub's own (/healthz, /metrics, the OpenAPI document, the agents' WebSocket channel) and the
- * dashboard's page; a plain GET of the channel is a 426 saying it is one. A path nothing
+ * dashboard's files; a plain GET of the channel is a 426 saying it is one. A path nothing
  * serves stays the 404. Real hub (in process) over real HTTP.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -58,8 +58,16 @@ describe("a method a path does not take", () => {
     }
   });
 
-  it("is a 405 on the hub's own routes and the dashboard's page; OPTIONS answers their Allow", async () => {
-    for (const path of ["/healthz", "/metrics", "/api/v1/openapi.json", "/"])
+  it("is a 405 on the hub's own routes and the dashboard's files; OPTIONS answers their Allow", async () => {
+    for (const path of [
+      "/healthz",
+      "/metrics",
+      "/api/v1/openapi.json",
+      "/",
+      "/index.html",
+      "/app.css",
+      "/js/main.js",
+    ])
       for (const method of ["POST", "PUT", "DELETE"])
         expect(await ask(method, path), `${method} ${path}`).toEqual({
           status: 405,
@@ -90,6 +98,10 @@ describe("a method a path does not take", () => {
       ["GET", "/api/v1/rollouts/x/nothing"],
       ["POST", "/healthz/x"],
       ["PUT", "/api/v1"],
+      // The dashboard's files only: not one it does not have, nor one outside its directories.
+      ["POST", "/nothing.css"],
+      ["POST", "/js/nothing.js"],
+      ["POST", "/js/..%2f..%2fpackage.json"],
     ] as const)
       expect(await ask(method, path), `${method} ${path}`).toEqual({
         status: 404,
