@@ -59,7 +59,9 @@ export async function evaluateConditionals(
   const parsed = parseAll(conditionals, options.file ?? "update-manifest.yaml");
   const outcomes: ConditionalOutcome[] = [];
   for (const [i, conditional] of conditionals.entries()) {
-    const { result, undetermined, observations } = await explainCondition(parsed[i]!, ctx);
+    const { result, undetermined, observations } = await explainCondition(parsed[i]!, ctx, {
+      commandTimeoutSeconds: conditional.timeout,
+    });
     outcomes.push({
       condition: conditional.condition,
       result,

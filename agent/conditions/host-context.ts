@@ -17,7 +17,10 @@ export interface HostContextOptions {
   currentVersion: string | undefined;
   /** Environment for env_var() and command(); defaults to this process's. */
   env?: NodeJS.ProcessEnv;
-  /** command() counts as false after this long and its process group is killed (default 30 s). */
+  /**
+   * command() counts as false after this long and its process group is killed (default 30 s);
+   * a conditional's own `timeout` overrides it for its condition.
+   */
   commandTimeoutMs?: number;
   /** Receives notes such as which service probe is in use. */
   debug?: (message: string) => void;
@@ -42,7 +45,7 @@ export const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
 export function hostConditionContext(options: HostContextOptions): ConditionContext {
   const env = options.env ?? process.env;
   const debug = options.debug ?? (() => {});
-  const timeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+  const contextTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   let probe: ServiceProbe | undefined = options.serviceProbe;
   let othersInstalled: Promise<boolean> | undefined;
 
@@ -77,7 +80,8 @@ export function hostConditionContext(options: HostContextOptions): ConditionCont
       }
       return probe === "systemd" ? systemdServiceActive(name, env) : processRunning(name, env);
     },
-    async runCommand(command) {
+    async runCommand(command, timeoutSeconds) {
+      const timeoutMs = timeoutSeconds === undefined ? contextTimeoutMs : timeoutSeconds * 1000;
       const result = await runShell(command, {
         cwd: options.appDir,
         env: cleanEnvironment(env),

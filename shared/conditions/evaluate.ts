@@ -28,7 +28,8 @@ export interface ConditionContext {
   fileExists(path: string): boolean | Promise<boolean>;
   serviceRunning(name: string): boolean | Promise<boolean>;
   env(name: string): string | undefined;
-  runCommand(command: string): Promise<boolean>;
+  /** `timeoutSeconds`: the condition's own limit (its conditional's `timeout`), else the context's. */
+  runCommand(command: string, timeoutSeconds?: number): Promise<boolean>;
   /** The installed version; undefined before the first install. */
   currentVersion: string | undefined;
   /** With no currentVersion: whether an app is there all the same, its version unknown to ship. */
@@ -65,9 +66,12 @@ export async function evaluateCondition(expr: ConditionExpr, ctx: ConditionConte
 export async function explainCondition(
   expr: ConditionExpr,
   ctx: ConditionContext,
+  options: { commandTimeoutSeconds?: number } = {},
 ): Promise<ConditionExplanation> {
   const observations: Observation[] = [];
-  const truth = await new Evaluation(ctx, (o) => observations.push(o)).truth(expr);
+  const truth = await new Evaluation(ctx, (o) => observations.push(o), options.commandTimeoutSeconds).truth(
+    expr,
+  );
   return { result: truth === true, undetermined: truth === UNKNOWN, observations };
 }
 
@@ -88,6 +92,7 @@ class Evaluation {
   constructor(
     private readonly ctx: ConditionContext,
     private readonly observe: (o: Observation) => void,
+    private readonly commandTimeoutSeconds?: number,
   ) {}
 
   async truth(expr: ConditionExpr): Promise<Truth> {
@@ -132,7 +137,7 @@ class Evaluation {
   private predicate(name: "file_exists" | "service_running" | "command", argument: string) {
     if (name === "file_exists") return this.ctx.fileExists(argument);
     if (name === "service_running") return this.ctx.serviceRunning(argument);
-    return this.ctx.runCommand(argument);
+    return this.ctx.runCommand(argument, this.commandTimeoutSeconds);
   }
 
   private async value(expr: ConditionExpr): Promise<Value> {

@@ -154,6 +154,11 @@ export const Conditional = z.strictObject({
   action: z.enum(conditionalActions),
   message: z.string().optional(),
   manual_steps: z.array(nonEmpty).default([]),
+  /**
+   * Seconds each `command('…')` of the condition may run before it is killed and reads false
+   * (default 30): a check slow by nature needs longer, one that must not hold a run up less.
+   */
+  timeout: seconds.optional(),
 });
 export type Conditional = z.infer<typeof Conditional>;
 

@@ -11,6 +11,7 @@ import { mkdir, readFile, rm, symlink, utimes, writeFile } from "node:fs/promise
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { builtOncePerKey } from "../../support/built-once.js";
 import { runShip } from "../../support/ship-cli.js";
 import { type LocalApp, localApp } from "../cli/local-app.js";
 import { snapshot } from "./tree-fixtures.js";
@@ -31,15 +32,32 @@ async function hookRuns(): Promise<number> {
   return text.split("\n").filter(Boolean).length;
 }
 
+// 1.0.0 installed with each set of `v1` files once for the file, put back as installed for each test
+// that starts from it: the install was one of the two `ship` runs of most tests here.
+const v1Installed = builtOncePerKey<LocalApp>();
+
+/**
+ * Makes `app` an app with 1.0.0 (`v1` files and app.txt) installed, in place of the test's empty one:
+ * the hook has run once (hook.log).
+ */
+async function installedV1(v1: Record<string, string>): Promise<void> {
+  await app.cleanup();
+  app = await v1Installed(JSON.stringify(v1), async () => {
+    const made = await localApp();
+    await made.release("v1", manifest("1.0.0"), { "app.txt": "v1\n", ...v1 });
+    const first = await runShip(["--config", made.config]);
+    expect(first.code, first.stderr).toBe(0);
+    return { dir: made.root, fixture: made };
+  });
+}
+
 /** Installs 1.0.0 (`v1` files), lets `meddle` change the app, then runs 2.0.0 (`v2` files). */
 async function updateOver(
   v1: Record<string, string>,
   meddle: () => Promise<void>,
   v2: Record<string, string>,
 ): Promise<{ code: number | null; stdout: string; stderr: string; before: Record<string, string> }> {
-  await app.release("v1", manifest("1.0.0"), { "app.txt": "v1\n", ...v1 });
-  const first = await runShip(["--config", app.config]);
-  expect(first.code, first.stderr).toBe(0);
+  await installedV1(v1);
   await meddle();
   const before = await snapshot(app.appDir);
   await app.release("v2", manifest("2.0.0"), { "app.txt": "v2\n", ...v2 });
@@ -181,10 +199,9 @@ describe("an app entry of the app's own in the release's way (real CLI)", () => 
   ])(
     "%s of the app's own at %s, where the release writes: exit 2 before the hooks, left as it is",
     async (what, name, says, v1, v2) => {
+      await installedV1(v1);
       const path = join(app.appDir, name);
       const server = createServer();
-      await app.release("v1", manifest("1.0.0"), { "app.txt": "v1\n", ...v1 });
-      expect((await runShip(["--config", app.config])).code).toBe(0);
       if (what === "a FIFO") execFileSync("mkfifo", [path]);
       else await new Promise<void>((listening) => server.listen(path, listening));
       await app.release("v2", manifest("2.0.0"), { "app.txt": "v2\n", ...v2 });

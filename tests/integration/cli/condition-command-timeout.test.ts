@@ -1,10 +1,12 @@
 /**
  * A `skip_update` conditional whose `command('…')` hangs (a maintenance check waiting on a dead
- * NFS mount, a database that does not answer) is killed after 30 s and reads false: the update goes
- * ahead. That stays (a hung check must not block every run for ever), but it was said only at
- * DEBUG, so the maintenance window the operator relied on was ignored without a word. The run's
- * warnings (stderr, --json, notifications) and --test-conditionals now say the command gave no
- * answer and was killed.
+ * NFS mount, a database that does not answer) is killed after 30 s, or its conditional's `timeout`,
+ * and reads false: the update goes ahead. That stays (a hung check must not block every run for
+ * ever), but it was said only at DEBUG, so the maintenance window the operator relied on was
+ * ignored without a word. The run's warnings (stderr, --json, notifications) and
+ * --test-conditionals now say the command gave no answer and was killed. Here with `timeout: 2`
+ * (the default's 30 s were this file's whole wall time); a conditional without one is not held to
+ * another's.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
@@ -19,7 +21,7 @@ afterAll(async () => {
 });
 
 describe("a condition's command that gives no answer", () => {
-  it("reads false, with a warning saying it was killed after 30 s (run and --test-conditionals)", async () => {
+  it("reads false, with a warning saying it was killed after its conditional's timeout (run and --test-conditionals)", async () => {
     const dir = await app.release(
       "v1",
       [
@@ -28,11 +30,16 @@ describe("a condition's command that gives no answer", () => {
         "  - condition: \"command('sleep 120')\"",
         "    action: skip_update",
         "    message: maintenance window",
+        "    timeout: 2",
+        // No timeout of its own: the default, not the 2 s above, so it answers after 3 s.
+        "  - condition: \"command('sleep 3')\"",
+        "    action: warn",
+        "    message: the slow check answered",
         "",
       ].join("\n"),
     );
     const said =
-      "command('sleep 120') read false: it gave no answer in 30 s (the limit of a condition's command) and was killed";
+      "command('sleep 120') read false: it gave no answer in 2 s (the limit of a condition's command) and was killed";
     const [run, check] = await Promise.all([
       runShip(["--config", app.config, "--json"]),
       runShip(["--test-conditionals", `${dir}/update-manifest.yaml`, "--app-dir", app.appDir]),
@@ -41,5 +48,7 @@ describe("a condition's command that gives no answer", () => {
     expect(JSON.parse(run.stdout).apps[0].warnings).toContain(said);
     expect(run.stderr).toContain(`myapp: WARNING: ${said}`);
     expect(check.stdout).toContain(`warning: ${said}`);
+    expect(JSON.parse(run.stdout).apps[0].warnings).toContain("the slow check answered");
+    expect(check.stdout).toContain("HOLDS  command('sleep 3')");
   }, 120_000);
 });

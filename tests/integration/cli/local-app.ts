@@ -2,7 +2,7 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { expect } from "vitest";
+import { afterAll, expect } from "vitest";
 import { type CliResult, runShip } from "../../support/ship-cli.js";
 
 export interface LocalApp {
@@ -108,4 +108,57 @@ export function updateMergedFile(
     edited: edited === undefined ? {} : { [file]: edited },
     v2: { [file]: v2 },
   });
+}
+
+/** A MergedFileStory with the operator's copy written between the releases (none: left as installed). */
+export interface EditedFileStory extends MergedFileStory {
+  edited?: string;
+}
+
+/** What one update of many stories left: the app, the run, and story i's file as the run names it and as merged. */
+export interface MergedFiles {
+  app: LocalApp;
+  run: CliResult;
+  path: (i: number) => string;
+  read: (i: number) => Promise<string>;
+}
+
+/**
+ * updateMergedFile for many stories in one app, made by the calling block's first test to ask and
+ * read by the others: each story's file in a directory of its own (`s<i>/<file>`, its rule naming
+ * that path), one install of every v1, the operators' copies written, one update to every v2. A
+ * merge reads and writes its own file only, so each file ends as it would in an app of its own;
+ * the block costs two `ship` starts, where an app per test cost two per test (most of such a
+ * file's time). The app is removed after the block.
+ */
+export function updateMergedFilesOnce(stories: readonly EditedFileStory[]): () => Promise<MergedFiles> {
+  let app: LocalApp | undefined;
+  let made: Promise<MergedFiles> | undefined;
+  afterAll(async () => {
+    await app?.cleanup();
+  });
+  const path = (i: number) => `s${i}/${stories[i]?.file}`;
+  const files = (text: (story: EditedFileStory) => string | undefined) =>
+    Object.fromEntries(
+      stories.flatMap((story, i) => {
+        const written = text(story);
+        return written === undefined ? [] : [[path(i), written]];
+      }),
+    );
+  const manifest = (version: string) =>
+    `version: "${version}"\nfiles:\n${stories.map(({ action }, i) => `  "${path(i)}": { action: ${action} }\n`).join("")}`;
+  const update = async (): Promise<MergedFiles> => {
+    const made = await localApp();
+    app = made;
+    const { run, read } = await updateOverEdits(made, manifest, {
+      v1: files((story) => story.v1),
+      edited: files((story) => story.edited),
+      v2: files((story) => story.v2),
+    });
+    return { app: made, run, path, read: (i) => read(path(i)) };
+  };
+  return () => {
+    made ??= update();
+    return made;
+  };
 }

@@ -5,8 +5,8 @@
  * changed them. Now only what the release changed (or added) comes back, the same in all three
  * formats, and the key report says which deletions stayed.
  */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type LocalApp, localApp, updateOverEdits } from "./local-app.js";
+import { describe, expect, it } from "vitest";
+import { updateMergedFilesOnce } from "./local-app.js";
 
 const cases = [
   {
@@ -36,22 +36,13 @@ const cases = [
 ];
 
 describe("a table the operator deleted, one key of which the release changes", () => {
-  let app: LocalApp;
-  beforeEach(async () => {
-    app = await localApp();
-  });
-  afterEach(() => app.cleanup());
+  // Every case in one app, once (updateMergedFilesOnce): case i is story i.
+  const merged = updateMergedFilesOnce(cases.map((c) => ({ ...c, edited: c.mine })));
 
-  for (const { file, action, v1, mine, v2, merged } of cases) {
+  for (const [i, { action, merged: expected }] of cases.entries()) {
     it(`${action}: only the changed key comes back, the others stay deleted`, async () => {
-      const manifest = (version: string) =>
-        `version: "${version}"\nfiles:\n  "${file}": { action: ${action} }\n`;
-      const { run, read } = await updateOverEdits(app, manifest, {
-        v1: { [file]: v1 },
-        edited: { [file]: mine },
-        v2: { [file]: v2 },
-      });
-      expect(await read(file)).toBe(merged);
+      const { run, read } = await merged();
+      expect(await read(i)).toBe(expected);
       expect(run.stderr).not.toContain("WARNING");
     });
   }

@@ -7,8 +7,8 @@
  * who never edited the file had every value deleted (`server:` → null; `[[servers]]` emptied),
  * reported as '1 updated', exit 0.
  */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type LocalApp, localApp, updateOverEdits } from "./local-app.js";
+import { describe, expect, it } from "vitest";
+import { updateMergedFilesOnce } from "./local-app.js";
 
 const cases = [
   {
@@ -28,23 +28,14 @@ const cases = [
 ];
 
 describe("a release copy of headers over commented-out keys, other forms", () => {
-  let app: LocalApp;
-  beforeEach(async () => {
-    app = await localApp();
-  });
-  afterEach(() => app.cleanup());
+  // Every case in one app, once (updateMergedFilesOnce): case i is story i, the operator's copy untouched.
+  const merged = updateMergedFilesOnce(cases.map((c) => ({ ...c, v2: c.keyless })));
 
-  for (const { what, action, file, v1, keyless } of cases) {
+  for (const [i, { what, v1 }] of cases.entries()) {
     it(`${what}: the operator's untouched copy keeps its values, with the keyless WARNING`, async () => {
-      const manifest = (version: string) =>
-        `version: "${version}"\nfiles:\n  "${file}": { action: ${action} }\n`;
-      const { run, read } = await updateOverEdits(app, manifest, {
-        v1: { [file]: v1 },
-        edited: {},
-        v2: { [file]: keyless },
-      });
-      expect(await read(file)).toBe(v1);
-      expect(run.stdout).toContain(`myapp: did not merge ${file}: the release's copy holds no keys`);
+      const { run, path, read } = await merged();
+      expect(await read(i)).toBe(v1);
+      expect(run.stdout).toContain(`myapp: did not merge ${path(i)}: the release's copy holds no keys`);
     });
   }
 });

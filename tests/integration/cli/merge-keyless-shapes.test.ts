@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { builtOncePerKey } from "../../support/built-once.js";
 import { runShip } from "../../support/ship-cli.js";
-import { installRelease, type LocalApp, localApp, updateOverEditsFromV1 } from "./local-app.js";
+import { installRelease, type LocalApp, localApp, updateMergedFilesOnce } from "./local-app.js";
 
 interface Case {
   action: string;
@@ -73,10 +73,28 @@ const cases: Case[] = [
 ];
 
 describe("a release copy of a merged config holding no key of any value", () => {
-  // Each case's v1 installed once, put back as installed for each of its tests.
+  // Every keyless copy of every case in one app, once, in this order: over the operator's copy of v1.
+  const keylessCopies = cases.flatMap(({ action, file, v1, mine, keyless }) =>
+    Object.entries(keyless).map(([what, copy]) => ({ what, action, file, v1, edited: mine, v2: copy })),
+  );
+  const keylessMerged = updateMergedFilesOnce(keylessCopies);
+  for (const [i, { what, action, edited: mine }] of keylessCopies.entries()) {
+    it(`${action}, ${what}: leaves the operator's copy byte for byte, with the keyless WARNING`, async () => {
+      const { run, path, read } = await keylessMerged();
+      const file = path(i);
+      expect(await read(i)).toBe(mine);
+      expect(run.stdout).toContain(`myapp: did not merge ${file}: the release's copy holds no keys`);
+      expect(run.stderr).toContain(
+        `merge of ${file}: the release's copy holds no keys (${what.replace(/, .*/, "")}): your copy was left as it is`,
+      );
+      expect(run.stderr).not.toContain("as a whole");
+    });
+  }
+
+  // Each case's v1 installed in an app of its own for the story of three releases, removed after the block.
   const v1Installed = builtOncePerKey<LocalApp>();
 
-  for (const { action, file, v1, mine, keyless, v3 } of cases) {
+  for (const { action, file, v1, mine, v3 } of cases) {
     const manifest = (version: string) =>
       `version: "${version}"\nfiles:\n  "${file}": { action: ${action} }\n`;
     const installedV1 = () =>
@@ -85,20 +103,6 @@ describe("a release copy of a merged config holding no key of any value", () => 
         await installRelease(made, "v1", manifest("1.0.0"), { [file]: v1 });
         return { dir: made.root, fixture: made };
       });
-    for (const [what, copy] of Object.entries(keyless)) {
-      it(`${action}, ${what}: leaves the operator's copy byte for byte, with the keyless WARNING`, async () => {
-        const { run, read } = await updateOverEditsFromV1(await installedV1(), manifest, {
-          edited: { [file]: mine },
-          v2: { [file]: copy },
-        });
-        expect(await read(file)).toBe(mine);
-        expect(run.stdout).toContain(`myapp: did not merge ${file}: the release's copy holds no keys`);
-        expect(run.stderr).toContain(
-          `merge of ${file}: the release's copy holds no keys (${what.replace(/, .*/, "")}): your copy was left as it is`,
-        );
-        expect(run.stderr).not.toContain("as a whole");
-      });
-    }
 
     it(`${action}: the release after a keyless one merges against the last copy that held keys`, async () => {
       const app = await installedV1();

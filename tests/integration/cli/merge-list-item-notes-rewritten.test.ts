@@ -11,8 +11,7 @@
  * release's (as a key's `port = 8080  # was 80` is).
  */
 import { describe, expect, it } from "vitest";
-import { builtOncePerKey } from "../../support/built-once.js";
-import { installRelease, type LocalApp, localApp, updateOverEditsFromV1 } from "./local-app.js";
+import { updateMergedFilesOnce } from "./local-app.js";
 
 const cases = [
   {
@@ -124,38 +123,24 @@ const cases = [
 ];
 
 describe("a shipped note on a kept list item that the release rewrote", () => {
-  // Each case's v1 installed once, put back as installed for each of its tests.
-  const v1Installed = builtOncePerKey<LocalApp>();
+  // Every case in one app, once: case n's untouched copy is story 2n, the operator's note 2n + 1.
+  const merged = updateMergedFilesOnce(
+    cases.flatMap((story) => [story, { ...story, edited: story.v1.replace("# old note", "# ops note") }]),
+  );
 
-  for (const { what, action, file, v1, v2 } of cases) {
-    const manifest = (version: string) =>
-      `version: "${version}"\nfiles:\n  "${file}": { action: ${action} }\n`;
-    /** The merged copy after v2, over v1 as shipped or with the operator's `edited` copy. */
-    const mergedOver = async (edited?: string) => {
-      const app = await v1Installed(what, async () => {
-        const made = await localApp();
-        await installRelease(made, "v1", manifest("1.0.0"), { [file]: v1 });
-        return { dir: made.root, fixture: made };
-      });
-      const { read } = await updateOverEditsFromV1(app, manifest, {
-        edited: edited === undefined ? {} : { [file]: edited },
-        v2: { [file]: v2 },
-      });
-      return read(file);
-    };
-
+  for (const [n, { what }] of cases.entries()) {
     it(`${what}: the untouched copy takes the release's note`, async () => {
-      const merged = await mergedOver();
-      expect(merged).toContain("# new note");
-      expect(merged).not.toContain("# old note");
-      expect(merged).toContain("c");
+      const text = await (await merged()).read(2 * n);
+      expect(text).toContain("# new note");
+      expect(text).not.toContain("# old note");
+      expect(text).toContain("c");
     });
 
     it(`${what}: a note the operator wrote there stays theirs`, async () => {
-      const merged = await mergedOver(v1.replace("# old note", "# ops note"));
-      expect(merged).toContain("# ops note");
-      expect(merged).not.toContain("# old note");
-      expect(merged).toContain("c");
+      const text = await (await merged()).read(2 * n + 1);
+      expect(text).toContain("# ops note");
+      expect(text).not.toContain("# old note");
+      expect(text).toContain("c");
     });
   }
 });

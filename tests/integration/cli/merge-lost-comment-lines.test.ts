@@ -5,10 +5,20 @@
  * its line in the operator's copy before the merge (the update's backup holds that copy), also in a
  * file saved with a byte-order mark and CRLF line endings, and in a multi-line string before it.
  */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type LocalApp, localApp, updateMergedFile } from "./local-app.js";
+import { describe, expect, it } from "vitest";
+import { type MergedFileStory, updateMergedFilesOnce } from "./local-app.js";
 
 const windows = (text: string) => `\uFEFF${text.replaceAll("\n", "\r\n")}`;
+const forms = [
+  ["LF", (text: string) => text],
+  ["BOM and CRLF", windows],
+] as const;
+
+/** Each case in each form, all in one app (updateMergedFilesOnce): case n in form f is story 2n + f. */
+const inEachForm = <Case extends MergedFileStory & { mine: string }>(cases: readonly Case[]) =>
+  updateMergedFilesOnce(
+    cases.flatMap((story) => forms.map(([, written]) => ({ ...story, edited: written(story.mine) }))),
+  );
 
 const cases = [
   {
@@ -32,22 +42,16 @@ const cases = [
 ];
 
 describe("a WARNING naming the operator's comments a merge took away", () => {
-  let app: LocalApp;
-  beforeEach(async () => {
-    app = await localApp();
-  });
-  afterEach(() => app.cleanup());
+  const merged = inEachForm(cases);
 
-  for (const { action, file, v1, mine, v2, removed, at } of cases) {
-    for (const [form, written] of [
-      ["LF", (text: string) => text],
-      ["BOM and CRLF", windows],
-    ] as const) {
+  for (const [n, { action, removed, at }] of cases.entries()) {
+    for (const [f, [form]] of forms.entries()) {
       it(`${action}, ${form}: names each comment with its line in the operator's copy`, async () => {
-        const { run, read } = await updateMergedFile(app, { action, file, v1, v2 }, written(mine));
-        const merged = await read(file);
-        expect(merged).toContain("ops: do not raise");
-        expect(merged).not.toMatch(/max/);
+        const { run, path, read } = await merged();
+        const file = path(2 * n + f);
+        const text = await read(2 * n + f);
+        expect(text).toContain("ops: do not raise");
+        expect(text).not.toMatch(/max/);
         expect(run.stderr).toContain(
           `myapp: WARNING: merge of ${file}: your comments went with the keys the merge removed (${removed}): # ops: do not raise (line ${at})`,
         );
@@ -111,19 +115,13 @@ const rebuilt = [
 ];
 
 describe("a WARNING a rebuilt value writes about the operator's comments that went with it", () => {
-  let app: LocalApp;
-  beforeEach(async () => {
-    app = await localApp();
-  });
-  afterEach(() => app.cleanup());
+  const merged = inEachForm(rebuilt);
 
-  for (const { what, action, file, v1, mine, v2, warnings } of rebuilt) {
-    for (const [form, written] of [
-      ["LF", (text: string) => text],
-      ["BOM and CRLF", windows],
-    ] as const) {
+  for (const [n, { what, warnings }] of rebuilt.entries()) {
+    for (const [f, [form]] of forms.entries()) {
       it(`${what}, ${form}: names each comment with its line in the operator's copy`, async () => {
-        const { run } = await updateMergedFile(app, { action, file, v1, v2 }, written(mine));
+        const { run, path } = await merged();
+        const file = path(2 * n + f);
         const said = run.stderr.split("\n").filter((line) => line.includes(`WARNING: merge of ${file}:`));
         expect(said).toEqual(warnings.map((w) => expect.stringContaining(`merge of ${file}: ${w}`)));
       });

@@ -5,11 +5,11 @@
  * unsaid, and two one-line items with the same comment took each other's spacing. Each case also
  * checks that a second run changes nothing and that --rollback puts the operator's bytes back.
  */
-import { readdir, readFile } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { runShip } from "../../support/ship-cli.js";
-import { type LocalApp, localApp, updateMergedFile } from "./local-app.js";
+import { describe, expect, it } from "vitest";
+import { type CliResult, runShip } from "../../support/ship-cli.js";
+import { type MergedFiles, updateMergedFilesOnce } from "./local-app.js";
 
 const cases = [
   {
@@ -43,31 +43,53 @@ const cases = [
   },
 ];
 
+/** The shared app's story: each case's file (by index) after the update, a second run and the rollback. */
+interface Story {
+  update: MergedFiles;
+  merged: string[];
+  again: CliResult;
+  afterAgain: string[];
+  rollback: CliResult;
+  restored: string[];
+}
+
 describe("a YAML list item the release moved and changed, through the CLI", () => {
-  let app: LocalApp;
-  beforeEach(async () => {
-    app = await localApp();
-  });
-  afterEach(() => app.cleanup());
-
-  for (const { name, v1, mine, v2, merged } of cases) {
-    it(`${name} keeps the operator's spacing; a second run changes nothing; --rollback restores`, async () => {
-      const file = "config.yaml";
-      const { run, read } = await updateMergedFile(app, { action: "merge_yaml", file, v1, v2 }, mine);
-      expect(await read(file)).toBe(merged);
-      expect(run.stderr).not.toContain("WARNING");
-      expect(run.stdout).toContain(
-        "myapp: merged config.yaml: 0 kept, 0 added, 1 updated (servers), 0 removed",
-      );
-
+  // Every case in one app (updateMergedFilesOnce), then one second run and one --rollback for all:
+  // each case's file as each of the three left it.
+  const merged = updateMergedFilesOnce(
+    cases.map((c) => ({ ...c, action: "merge_yaml", file: "config.yaml", edited: c.mine })),
+  );
+  let story: Promise<Story> | undefined;
+  const told = () => {
+    story ??= (async () => {
+      const update = await merged();
+      const { app } = update;
+      const each = () => Promise.all(cases.map((_, i) => update.read(i)));
+      const first = await each();
       const again = await runShip(["--config", app.config]);
-      expect(again.code, again.stderr).toBe(0);
-      expect(await read(file)).toBe(merged);
-
+      const afterAgain = await each();
       const [backup] = await readdir(join(app.root, "var/backups/myapp"));
       const rollback = await runShip(["--config", app.config, "--rollback", backup as string]);
+      return { update, merged: first, again, afterAgain, rollback, restored: await each() };
+    })();
+    return story;
+  };
+
+  for (const [i, { name, mine, merged: expected }] of cases.entries()) {
+    it(`${name} keeps the operator's spacing; a second run changes nothing; --rollback restores`, async () => {
+      const { update, merged: text, again, afterAgain, rollback, restored } = await told();
+      const { run, path } = update;
+      expect(text[i]).toBe(expected);
+      expect(run.stderr).not.toContain("WARNING");
+      expect(run.stdout).toContain(
+        `myapp: merged ${path(i)}: 0 kept, 0 added, 1 updated (servers), 0 removed`,
+      );
+
+      expect(again.code, again.stderr).toBe(0);
+      expect(afterAgain[i]).toBe(expected);
+
       expect(rollback.code, rollback.stderr).toBe(0);
-      expect(await readFile(join(app.appDir, file), "utf8")).toBe(mine);
+      expect(restored[i]).toBe(mine);
     });
   }
 });

@@ -5,8 +5,8 @@
  * a list item's now does too, for scalar items and mapping items alike, and a note the operator
  * wrote themselves still wins.
  */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type LocalApp, localApp, updateOverEdits } from "./local-app.js";
+import { describe, expect, it } from "vitest";
+import { updateMergedFilesOnce } from "./local-app.js";
 
 const cases = [
   {
@@ -34,22 +34,14 @@ const cases = [
 ];
 
 describe("the note above a YAML list item the release keeps", () => {
-  let app: LocalApp;
-  beforeEach(async () => {
-    app = await localApp();
-  });
-  afterEach(() => app.cleanup());
+  // Every case in one app, once (updateMergedFilesOnce): case i is story i.
+  const merged = updateMergedFilesOnce(
+    cases.map((c) => ({ ...c, action: "merge_yaml", file: "config.yaml", edited: c.mine })),
+  );
 
-  for (const { name, v1, mine, v2, merged } of cases) {
+  for (const [i, { name, merged: expected }] of cases.entries()) {
     it(`${name}: the release's rewrite comes where the operator left the old note as shipped`, async () => {
-      const manifest = (version: string) =>
-        `version: "${version}"\nfiles:\n  "config.yaml": { action: merge_yaml }\n`;
-      const { read } = await updateOverEdits(app, manifest, {
-        v1: { "config.yaml": v1 },
-        edited: { "config.yaml": mine },
-        v2: { "config.yaml": v2 },
-      });
-      expect(await read("config.yaml")).toBe(merged);
+      expect(await (await merged()).read(i)).toBe(expected);
     });
   }
 });

@@ -3,8 +3,8 @@
  * went after it, so the footer stood in the middle of the file, and a table the release removes took
  * it along. The README: a footer stays last. Now it does, with a blank line or without.
  */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type LocalApp, localApp, updateOverEdits } from "./local-app.js";
+import { describe, expect, it } from "vitest";
+import { updateMergedFilesOnce } from "./local-app.js";
 
 const v1 = 'port = 80\n\n[log]\nlevel = "info"\n';
 const cases = [
@@ -23,22 +23,15 @@ const cases = [
 ];
 
 describe("a TOML footer right under the last key", () => {
-  let app: LocalApp;
-  beforeEach(async () => {
-    app = await localApp();
-  });
-  afterEach(() => app.cleanup());
+  // Every case in one app, once (updateMergedFilesOnce): case i is story i.
+  const merged = updateMergedFilesOnce(
+    cases.map((c) => ({ action: "merge_toml", file: "config.toml", v1, edited: c.mine, v2: c.v2 })),
+  );
 
-  for (const { name, mine, v2, merged } of cases) {
+  for (const [i, { name, merged: expected }] of cases.entries()) {
     it(`${name}, and stays last`, async () => {
-      const manifest = (version: string) =>
-        `version: "${version}"\nfiles:\n  "config.toml": { action: merge_toml }\n`;
-      const { run, read } = await updateOverEdits(app, manifest, {
-        v1: { "config.toml": v1 },
-        edited: { "config.toml": mine },
-        v2: { "config.toml": v2 },
-      });
-      expect(await read("config.toml")).toBe(merged);
+      const { run, read } = await merged();
+      expect(await read(i)).toBe(expected);
       expect(run.stderr).not.toContain("WARNING");
     });
   }

@@ -6,8 +6,8 @@
  * release's new notes never arrived. A note the operator wrote stays theirs; the key report names no
  * change for the list.
  */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type LocalApp, localApp, updateMergedFile } from "./local-app.js";
+import { describe, expect, it } from "vitest";
+import { updateMergedFilesOnce } from "./local-app.js";
 
 const cases = [
   {
@@ -48,31 +48,31 @@ const cases = [
 ];
 
 describe("a shipped note on a list neither side changed, rewritten by the release", () => {
-  let app: LocalApp;
-  beforeEach(async () => {
-    app = await localApp();
-  });
-  afterEach(() => app.cleanup());
+  const operatorsValue = (text: string) => text.replace(/port( =|:) 1\n/, "port$1 9\n");
+  const operatorsNote = (text: string) => text.replace("# old note", "# ops note");
+  // Every case in one app, once: case n's untouched copy is story 3n, with the operator's value
+  // 3n + 1, with the operator's note 3n + 2.
+  const merged = updateMergedFilesOnce(
+    cases.flatMap((story) => [
+      story,
+      { ...story, edited: operatorsValue(story.v1) },
+      { ...story, edited: operatorsNote(story.v1) },
+    ]),
+  );
 
-  for (const story of cases) {
-    const { what, file, v1, v2 } = story;
-    const mergedOver = (edited?: string) => updateMergedFile(app, story, edited);
-
+  for (const [n, { what, v1, v2 }] of cases.entries()) {
     it(`${what}: the untouched copy takes the release's note, no key reported changed`, async () => {
-      const { run, read } = await mergedOver();
-      expect(await read(file)).toBe(v2);
-      expect(run.stdout).toContain(`merged ${file}: 0 kept, 0 added, 0 updated, 0 removed`);
+      const { run, path, read } = await merged();
+      expect(await read(3 * n)).toBe(v2);
+      expect(run.stdout).toContain(`merged ${path(3 * n)}: 0 kept, 0 added, 0 updated, 0 removed`);
     });
 
     it(`${what}: with another value of the operator's, the list still takes it`, async () => {
-      const { read } = await mergedOver(v1.replace(/port( =|:) 1\n/, "port$1 9\n"));
-      expect(await read(file)).toBe(v2.replace(/port( =|:) 1\n/, "port$1 9\n"));
+      expect(await (await merged()).read(3 * n + 1)).toBe(operatorsValue(v2));
     });
 
     it(`${what}: a note the operator wrote there stays theirs, the file byte for byte`, async () => {
-      const mine = v1.replace("# old note", "# ops note");
-      const { read } = await mergedOver(mine);
-      expect(await read(file)).toBe(mine);
+      expect(await (await merged()).read(3 * n + 2)).toBe(operatorsNote(v1));
     });
   }
 });

@@ -53,6 +53,18 @@ describe("manifest numbers out of range", () => {
       "must be > 0",
     ],
     [
+      "a conditional's command timeout of 0",
+      `conditionals:\n  - { condition: "command('${touch}')", action: warn, timeout: 0 }`,
+      "conditionals[0].timeout",
+      "must be > 0",
+    ],
+    [
+      "a conditional's command timeout past 24.8 days",
+      `conditionals:\n  - { condition: "command('${touch}')", action: warn, timeout: 1e12 }`,
+      "conditionals[0].timeout",
+      "must be ≤ 2147483",
+    ],
+    [
       "a migration timeout past 24.8 days",
       `migrations:\n  "1.0.0":\n    - { command: "${touch}", timeout: 3e6 }`,
       'migrations."1.0.0"[0].timeout',
