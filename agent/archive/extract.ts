@@ -24,6 +24,7 @@ import { describeRelease } from "../tree/release-tree.js";
 import { ArchiveFormatError } from "./archive-format-error.js";
 import { HeldFiles, type LeftOut } from "./held-files.js";
 import { type ExtractLimits, resolveLimits } from "./limits.js";
+import { exactEntryMtime, type PaxMtime, paxMtimeOf } from "./pax-mtime.js";
 import { stripSingleTopDir } from "./strip-top-dir.js";
 import { symlinkEscape } from "./symlink-landing.js";
 import { TreeWriter } from "./tree-writer.js";
@@ -257,6 +258,7 @@ class ExtractionRun {
   private chain: Promise<void> = Promise.resolve();
   private packed = 0;
   readonly label: string;
+  private readonly keepMtimes: boolean;
 
   constructor(
     private readonly input: ArchiveInput,
@@ -266,6 +268,7 @@ class ExtractionRun {
   ) {
     this.label = input.label;
     const { keepMtimes, appHolds: _, ...limits } = options;
+    this.keepMtimes = keepMtimes === true;
     this.writer = new TreeWriter(
       root,
       resolveLimits(limits),
@@ -298,10 +301,19 @@ class ExtractionRun {
         source.destroy();
         reject(err);
       };
+      // The extended header read last (its text comes just before its entry): the exact time
+      // keep_mtimes gives the entry, where node-tar's Date holds milliseconds.
+      let header: PaxMtime | undefined;
+      if (this.keepMtimes)
+        parser.on("meta", (text: string) => {
+          header = paxMtimeOf(text) ?? header;
+        });
       parser.on("entry", (entry: ReadEntry) => {
+        const mtimeNs = exactEntryMtime(header, entry.mtime);
+        header = undefined;
         // Entries are written strictly in order: a symlink must exist before we judge what follows it.
         this.chain = this.chain
-          .then(() => (signal.aborted ? void entry.resume() : this.writer.write(entry)))
+          .then(() => (signal.aborted ? void entry.resume() : this.writer.write(entry, mtimeNs)))
           .catch(fail);
       });
       parser.on("error", (err: Error) => fail(asArchiveError(this.label, err, looksLike)));
@@ -309,9 +321,12 @@ class ExtractionRun {
         void this.chain.then(async () => {
           if (signal.aborted) return;
           // Small files may still be being written: the extraction ends when they have landed.
-          await this.writer.settle().then(() => {
-            if (!signal.aborted) resolve();
-          }, fail);
+          await this.writer
+            .settle()
+            .then(() => this.writer.finishTimes())
+            .then(() => {
+              if (!signal.aborted) resolve();
+            }, fail);
         });
       });
       input.on("data", (chunk: Buffer | string) => {

@@ -10,13 +10,19 @@
  */
 import { createHash, type Hash } from "node:crypto";
 import { constants } from "node:fs";
-import { chmod, type FileHandle, link, lstat, mkdir, open, symlink, unlink } from "node:fs/promises";
+import { chmod, type FileHandle, link, lstat, lutimes, mkdir, open, symlink, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { ReadEntry } from "tar";
 import { VerificationError } from "../../shared/errors.js";
 import { errnoCode, fsErrorText, LocalWriteError } from "../../shared/fs-errors.js";
 import { sizeText } from "../../shared/size-text.js";
-import { utimeSecondsOfMs } from "../tree/exact-mtime.js";
+import {
+  type ExactMtime,
+  inMicroseconds,
+  setMtimesExactly,
+  utimeSecondsOfMs,
+  utimeSecondsOfNs,
+} from "../tree/exact-mtime.js";
 import { entryParts, joinParts, shownName, symlinkTargetParts } from "./entry-path.js";
 import type { HeldFiles } from "./held-files.js";
 import { overLimit, type ResolvedLimits } from "./limits.js";
@@ -77,6 +83,8 @@ export class TreeWriter {
   private bytesInFlight = 0;
   private failure: { error: unknown } | undefined;
   private readonly keepMtimes: boolean;
+  /** Entries whose pax time is finer than utimes sets: put right by finishTimes (touch). */
+  private readonly finerTimes: ExactMtime[] = [];
 
   constructor(
     private readonly root: string,
@@ -96,12 +104,22 @@ export class TreeWriter {
     if (this.failure !== undefined) throw this.failure.error;
   }
 
+  /**
+   * Gives the entries whose archive time is finer than a microsecond that time (one `sh` running
+   * touch for a few hundred of them): utimes stops at the microsecond. Called once every write has
+   * landed, before anything is renamed.
+   */
+  async finishTimes(): Promise<void> {
+    if (this.finerTimes.length > 0) await setMtimesExactly(this.finerTimes);
+  }
+
   /** Every write has finished, failed or not: safe to delete what this run made. */
   async drained(): Promise<void> {
     await Promise.all(this.inFlight.values());
   }
 
-  async write(entry: ReadEntry): Promise<void> {
+  /** `mtimeNs`: the entry's time as its pax header states it (pax-mtime.ts), finer than its Date. */
+  async write(entry: ReadEntry, mtimeNs?: bigint): Promise<void> {
     const name = entry.path;
     const refuse = (reason: string): never => {
       throw new VerificationError(`${this.archiveLabel}: entry ${JSON.stringify(shownName(name))}`, reason);
@@ -136,9 +154,11 @@ export class TreeWriter {
       if (entry.type === "Directory") return await this.writeDir(parts, mode, refuse);
       // Links are judged against what is on disk: every write before them must have landed.
       if (entry.type === "SymbolicLink" || entry.type === "Link") await this.settle();
-      if (entry.type === "SymbolicLink") return await this.writeSymlink(parts, entry.linkpath ?? "", refuse);
+      const times = this.entryTimes(entry, parts, mtimeNs);
+      if (entry.type === "SymbolicLink")
+        return await this.writeSymlink(parts, entry.linkpath ?? "", refuse, times);
       if (entry.type === "Link") return await this.writeHardLink(parts, entry.linkpath ?? "", refuse);
-      return await this.writeFile(entry, parts, mode, refuse);
+      return await this.writeFile(entry, parts, mode, refuse, times);
     } catch (err) {
       throw this.entryError(err, name);
     }
@@ -243,11 +263,31 @@ export class TreeWriter {
     await chmod(path, (mode & 0o777) | 0o700);
   }
 
-  private async writeSymlink(parts: string[], target: string, refuse: (r: string) => never): Promise<void> {
+  /**
+   * What utimes is given for an entry under keep_mtimes (undefined without): its pax time when the
+   * header states one (a time finer than a microsecond is also noted for finishTimes), else the ms
+   * node-tar read.
+   */
+  private entryTimes(entry: ReadEntry, parts: string[], mtimeNs: bigint | undefined): EntryTimes | undefined {
+    if (!this.keepMtimes || entry.mtime === undefined) return undefined;
+    if (mtimeNs !== undefined && !inMicroseconds(mtimeNs))
+      this.finerTimes.push({ path: join(this.root, ...parts), mtimeNs });
+    const mtime = mtimeNs === undefined ? utimeSecondsOfMs(entry.mtime.getTime()) : utimeSecondsOfNs(mtimeNs);
+    return { mtime, atime: entry.atime === undefined ? mtime : utimeSecondsOfMs(entry.atime.getTime()) };
+  }
+
+  private async writeSymlink(
+    parts: string[],
+    target: string,
+    refuse: (r: string) => never,
+    times: EntryTimes | undefined,
+  ): Promise<void> {
     const lands = symlinkTargetParts(parts, target);
     if (!lands.ok) refuse(`symlink ${lands.reason}`);
     await this.prepareSlot(parts, false, refuse);
     await symlink(target, join(this.root, ...parts));
+    // The link's own time (keep_mtimes): the release's, as a file's is.
+    if (times !== undefined) await lutimes(join(this.root, ...parts), times.atime, times.mtime);
     this.made.add(joinParts(parts));
     this.symlinks.set(joinParts(parts), parts);
   }
@@ -295,6 +335,7 @@ export class TreeWriter {
     parts: string[],
     mode: number,
     refuse: (r: string) => never,
+    times: EntryTimes | undefined,
   ): Promise<void> {
     const { maxFileBytes, maxFileSetting, maxBytes } = this.limits;
     if (entry.size > maxFileBytes) refuse(overLimit(entry.size, maxFileBytes, maxFileSetting));
@@ -317,7 +358,7 @@ export class TreeWriter {
       await this.prepareSlot(parts, false, refuse);
       this.hashes.set(rel, sha256);
       this.made.add(rel);
-      await this.startWrite(rel, body, mode, entry);
+      await this.startWrite(rel, body, mode, entry.path, times);
       return;
     }
     await this.prepareSlot(parts, false, refuse);
@@ -331,7 +372,7 @@ export class TreeWriter {
       await fh.chmod(mode & 0o777);
       // By default a file is as new as its install: reproducible archives carry mtime 0, which
       // would make mtime-based caches (Python's .pyc checks) trust stale entries.
-      if (this.keepMtimes && entry.mtime !== undefined) await keepEntryTimes(fh, entry.mtime, entry.atime);
+      if (times !== undefined) await fh.utimes(times.atime, times.mtime);
     } finally {
       // FileHandle.close waits for writes still in flight, so after this nothing touches the file.
       await fh.close();
@@ -357,16 +398,19 @@ export class TreeWriter {
    * Writes a small file without holding up the parser: at most MAX_WRITES_IN_FLIGHT writes (and
    * MAX_BYTES_IN_FLIGHT bytes) run at once; a failure surfaces at the next entry or at `settle`.
    */
-  private async startWrite(rel: string, body: Buffer, mode: number, entry: ReadEntry): Promise<void> {
+  private async startWrite(
+    rel: string,
+    body: Buffer,
+    mode: number,
+    name: string,
+    times: EntryTimes | undefined,
+  ): Promise<void> {
     while (this.inFlight.size >= MAX_WRITES_IN_FLIGHT || this.bytesInFlight >= MAX_BYTES_IN_FLIGHT) {
       await Promise.race(this.inFlight.values());
     }
     if (this.failure !== undefined) throw this.failure.error;
-    const mtime = this.keepMtimes ? entry.mtime : undefined;
-    const atime = entry.atime ?? mtime;
-    const name = entry.path;
     this.bytesInFlight += body.length;
-    const job = writeNewFile(join(this.root, rel), body, mode & 0o777, mtime, atime)
+    const job = writeNewFile(join(this.root, rel), body, mode & 0o777, times)
       .catch((err: unknown) => {
         this.failure ??= { error: this.entryError(err, name) };
       })
@@ -458,10 +502,13 @@ export class TreeWriter {
   }
 }
 
-/** An entry's times, to the ms the tar library reads them in (a Date passed on came out a µs short). */
-async function keepEntryTimes(fh: FileHandle, mtime: Date, atime: Date | undefined): Promise<void> {
-  const m = utimeSecondsOfMs(mtime.getTime());
-  await fh.utimes(atime === undefined ? m : utimeSecondsOfMs(atime.getTime()), m);
+/**
+ * An entry's atime and mtime as utimes takes them (exact-mtime.ts: a Date passed on came out a µs
+ * short).
+ */
+interface EntryTimes {
+  atime: number | Date;
+  mtime: number | Date;
 }
 
 /** Creates `path` (never through a symlink, never over anything) holding `body` with `mode`. */
@@ -469,14 +516,13 @@ async function writeNewFile(
   path: string,
   body: Buffer,
   mode: number,
-  mtime: Date | undefined,
-  atime: Date | undefined,
+  times: EntryTimes | undefined,
 ): Promise<void> {
   const fh = await open(path, CREATE_NEW, 0o600);
   try {
     if (body.length > 0) await writeAll(fh, body);
     await fh.chmod(mode);
-    if (mtime !== undefined) await keepEntryTimes(fh, mtime, atime);
+    if (times !== undefined) await fh.utimes(times.atime, times.mtime);
   } finally {
     await fh.close();
   }

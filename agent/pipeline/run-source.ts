@@ -121,6 +121,8 @@ export async function runSource(
   /** The source's cache writes, made when the run ends unless it refused the input (types.ts). */
   const cacheWrites: (() => Promise<void>)[] = [];
   let refused = false;
+  /** While the source is asked for a release: a failure there is recorded as the run's (recordFailedCheck). */
+  let checking = false;
   /** Closed when the run ends: a check may hold its answer open for a fetch that never came. */
   let checkedSource: ReleaseSource | undefined;
   /** The trash's emptying, begun before the check (startEmptyingTrash); finishTrash waits for it once. */
@@ -213,7 +215,9 @@ export async function runSource(
       options.configFile,
     );
     checkedSource = releaseSource;
+    checking = true;
     const check = await releaseSource.check();
+    checking = false;
     await finishTrash();
     log.info(check.detail, {
       available: check.available,
@@ -364,12 +368,15 @@ export async function runSource(
     const exitCode = error instanceof ShipError ? error.exitCode : ExitCode.updateFailedRestored;
     refused = exitCode === ExitCode.badInput;
     log.error(appMessage(name, message));
-    return bare({
+    const report = bare({
       result: exitCode === ExitCode.restoreFailed ? "restore_failed" : "failed_unchanged",
       exitCode,
       message: appMessage(name, message),
       error: message,
     });
+    if (checking && !options.checkOnly && !refused)
+      await recordFailedCheck(config.general.state_file, report, log);
+    return report;
   } finally {
     // A run that ended before its check still waits for the trash (and says what stayed in it).
     await finishTrash();
@@ -379,6 +386,28 @@ export async function runSource(
     if (!options.checkOnly || staged) await discardLeftovers(paths, log);
     await lock.release();
     await scratch?.remove();
+  }
+}
+
+/**
+ * A source that could not be asked (a server error, a refused connection, a remote gone) fails the
+ * run as a failed fetch does, and is recorded as one: the state's last_error said nothing of it, so
+ * `--status` showed the last good run's result. A refusal for bad input records nothing (finalize.ts).
+ */
+async function recordFailedCheck(stateFile: string, report: AppReport, log: Logger): Promise<void> {
+  try {
+    await updateSourceState(stateFile, report.source, (s) => ({
+      ...s,
+      // A check changes nothing, so its failure leaves the app as it was.
+      last_result: "failed_unchanged",
+      last_error: report.error,
+    }));
+  } catch (error) {
+    report.stateNotRecorded = errorMessage(error);
+    log.error("could not record the outcome in the state file", {
+      stateFile,
+      error: report.stateNotRecorded,
+    });
   }
 }
 

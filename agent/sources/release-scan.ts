@@ -41,7 +41,7 @@ export interface ScannedRelease {
   /** Files whose content had to be read (the rest came from the stat index). */
   hashed: number;
   /**
-   * mtime (ms) of each regular file as scanned, for sources that keep the release's mtimes. Built on
+   * mtime (ms) of each regular file and symlink as scanned, for sources that keep the release's mtimes. Built on
    * first use from the walk's compact list: a map of every file, made on every scan for the few
    * sources with keep_mtimes, was ~10 % of a cold scan's CPU (its entries outlive the walk, so each
    * young-generation collection copied them).
@@ -199,7 +199,8 @@ function walk(base: string, rel: string, out: Walk): void {
       if (!lands.ok) throw new VerificationError(path, `symlink ${lands.reason}`);
       out.rels.push(relPath);
       out.found.push({ type: "link", target, size: st.size, mode: st.mode & 0o7777 });
-      out.mtimeList.push(Number.NaN);
+      // A link's own time: keep_mtimes gives it to the staged link as to a file.
+      out.mtimeList.push(st.mtimeMs);
       out.links.push(relPath);
     } else {
       throw new VerificationError(

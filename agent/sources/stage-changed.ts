@@ -6,7 +6,7 @@
  * The manifest is always staged: the pipeline reads it there.
  */
 import { mkdirSync, utimesSync } from "node:fs";
-import { mkdir, readlink, symlink, utimes } from "node:fs/promises";
+import { lutimes, mkdir, readlink, symlink, utimes } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { ReleaseChangedError } from "../../shared/errors.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
@@ -76,6 +76,11 @@ export async function stageFiles(
     if (entry === undefined) throw new Error(`${rel} is not part of the scanned release`);
     return entry;
   };
+  /** What utimes is given for a staged entry under keep_mtimes: the release's time (undefined without). */
+  const keptTime = (rel: string): number | Date | undefined => {
+    const mtimeMs = options.keepMtimes ? scanned.mtimes.get(rel) : undefined;
+    return mtimeMs === undefined ? undefined : utimeSecondsOfMs(mtimeMs);
+  };
   let totalBytes = 0;
   if (options.onProgress !== undefined) for (const rel of rels) totalBytes += entryOf(rel).size;
   const copied = (
@@ -117,10 +122,8 @@ export async function stageFiles(
         madeSync.add(parent);
       }
       copied(rel, from, entry, copyFileHashedSync(from, to, entry.mode));
-      if (options.keepMtimes) {
-        const mtimeMs = scanned.mtimes.get(rel);
-        if (mtimeMs !== undefined) utimesSync(to, utimeSecondsOfMs(mtimeMs), utimeSecondsOfMs(mtimeMs));
-      }
+      const time = keptTime(rel);
+      if (time !== undefined) utimesSync(to, time, time);
     },
   );
   await mapLimit(rest, 8, async (rel) => {
@@ -137,13 +140,14 @@ export async function stageFiles(
         );
       }
       await symlink(target, to);
+      // The link's own time, never its target's.
+      const time = keptTime(rel);
+      if (time !== undefined) await lutimes(to, time, time);
       return;
     }
     copied(rel, from, entry, await copyFileHashed(from, to, entry.mode));
-    if (options.keepMtimes) {
-      const mtimeMs = scanned.mtimes.get(rel);
-      if (mtimeMs !== undefined) await utimes(to, utimeSecondsOfMs(mtimeMs), utimeSecondsOfMs(mtimeMs));
-    }
+    const time = keptTime(rel);
+    if (time !== undefined) await utimes(to, time, time);
   });
   return out;
 }

@@ -39,6 +39,11 @@ export function utimeSecondsOfMs(ms: number): number | Date {
   return secondsFor(BigInt(Math.round(ms * 1e3)) * NS_PER_US);
 }
 
+/** What to give utimes for a time in ns: exact when it is whole microseconds, else the microsecond below. */
+export function utimeSecondsOfNs(ns: bigint): number | Date {
+  return secondsFor(ns);
+}
+
 /** touch's `@SECONDS.NANOSECONDS` (`@-1.500000000` before 1970). */
 function touchDate(ns: bigint): string {
   const abs = ns < 0n ? -ns : ns;
@@ -46,7 +51,7 @@ function touchDate(ns: bigint): string {
 }
 
 /** Whether utimes can set `ns` exactly: whole microseconds, after 1970 (a negative time goes to touch). */
-function inMicroseconds(ns: bigint): boolean {
+export function inMicroseconds(ns: bigint): boolean {
   return ns >= 0n && ns % NS_PER_US === 0n;
 }
 

@@ -44,7 +44,9 @@ describe("an http source answered 304 to a request without validators (real serv
     expect(server.requests[0]?.headers["if-none-match"]).toBeUndefined();
     expect(await readdir(join(root, "app"))).toEqual([]);
     const state = JSON.parse(await readFile(join(root, "var/state.json"), "utf8"));
-    expect(state.sources.myapp?.current_version).toBeUndefined();
+    // Nothing installed; the failed check is recorded (source-check-last-error.test.ts).
+    expect(state.sources.myapp?.current_version ?? null).toBeNull();
+    expect(state.sources.myapp?.last_error).toContain("HTTP 304 Not Modified");
   });
 
   it("--check-only says the check failed, not up to date", async () => {

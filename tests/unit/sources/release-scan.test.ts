@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmod, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { chmod, lstat, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -122,13 +122,22 @@ describe("scanReleaseDir (release directory read in place through a stat index)"
     }
   });
 
-  it("keeps each regular file's mtime as scanned, for keep_mtimes", async () => {
+  it("keeps each regular file's and symlink's own mtime as scanned, for keep_mtimes", async () => {
     const scanned = await scanReleaseDir(dir, indexFile, later);
     expect([...scanned.mtimes.keys()].sort()).toEqual(
-      ["lib/m0.py", "lib/m1.py", "lib/m2.py", "lib/m3.py", "lib/m4.py", "update-manifest.yaml"].sort(),
+      [
+        "lib/m0.py",
+        "lib/m1.py",
+        "lib/m2.py",
+        "lib/m3.py",
+        "lib/m4.py",
+        "main.py",
+        "update-manifest.yaml",
+      ].sort(),
     );
     expect(scanned.mtimes.get("lib/m3.py")).toBe((await stat(join(dir, "lib/m3.py"))).mtimeMs);
-    expect(scanned.mtimes.has("main.py")).toBe(false);
+    // The link's own time (lstat), which keep_mtimes gives the installed link, not its target's.
+    expect(scanned.mtimes.get("main.py")).toBe((await lstat(join(dir, "main.py"))).mtimeMs);
     expect(scanned.mtimes.has("lib")).toBe(false);
   });
 
