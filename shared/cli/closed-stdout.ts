@@ -7,6 +7,10 @@
  * EIO. ship finishes the update it has in hand (SIGHUP, agent/cli/outlive-terminal.ts); its last lines then
  * crashed it with a stack trace and a native assertion, and the run's exit code was lost. Those
  * writes go nowhere now, on stdout and stderr, and the run ends with its own exit code.
+ *
+ * A stderr whose reader left (`ship --list-backups 2>&1 | head`, a log reader that quit) crashed the
+ * command with exit 1 on its next warning, while stdout still had a reader. Its writes go nowhere
+ * now: stdout's rule alone decides (its reader gone: exit 0; else the command's own exit code).
  */
 let keepGoing = false;
 
@@ -20,7 +24,7 @@ export function exitQuietlyWhenStdoutCloses(): void {
     throw error;
   });
   process.stderr.on("error", (error: NodeJS.ErrnoException) => {
-    if (error.code === "EIO" || (keepGoing && error.code === "EPIPE")) return;
+    if (error.code === "EIO" || error.code === "EPIPE") return;
     throw error;
   });
 }

@@ -1,0 +1,52 @@
+/**
+ * `ship --list-backups 2>&1 | head`, or a stderr whose reader quit: the first warning written after the
+ * reader left failed with EPIPE, and that error was thrown — the command died with exit 1 while its
+ * stdout still had a reader, the rest of the listing lost. A stderr that is gone now takes nothing;
+ * stdout is written whole and the command ends with its own exit code (here 2: damaged backups).
+ * Real CLI; the stderr pipe closed by this process before ship writes to it.
+ */
+import { spawn } from "node:child_process";
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { SHIP_BIN } from "../../support/ship-cli.js";
+import { installVersions, listedBackups } from "../apply/installed-versions.js";
+import { type LocalApp, localApp } from "./local-app.js";
+
+let app: LocalApp;
+
+beforeEach(async () => {
+  app = await localApp();
+  await installVersions(app, ["1", "2"]);
+});
+afterEach(() => app.cleanup());
+
+function runWithStderrGone(args: string[]): Promise<{ code: number | null; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [SHIP_BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+    child.stderr.destroy();
+    let stdout = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout }));
+  });
+}
+
+describe("a stderr whose reader is gone (real CLI)", () => {
+  it("--list-backups --json with damaged backups: stdout whole, exit 2, not a crash", async () => {
+    const listed = await listedBackups(app);
+    const appBackups = join(String(listed[0]?.path), "..");
+    for (let i = 0; i < 200; i++) {
+      const dir = join(appBackups, `20200101T000000Z-damaged-${String(i).padStart(4, "0")}`);
+      await mkdir(dir);
+      await writeFile(join(dir, "meta.json"), `{"id":`);
+    }
+    for (const args of [["--list-backups", "--json"], ["--list-backups", "--verbose", "--json"]]) {
+      const run = await runWithStderrGone(["--config", app.config, ...args]);
+      expect(run.code, args.join(" ")).toBe(2);
+      expect((JSON.parse(run.stdout) as { id: string }[]).map((b) => b.id)).toEqual(listed.map((b) => b.id));
+    }
+  });
+});
