@@ -14,11 +14,18 @@
 //                                       reset-deploys; byUrl: the same by the URL each agent first
 //                                       connected to, i.e. by hub)
 //   reset-deploys {}                  → {}
-//   report {}                         → {sentAt, lastAckAt, acked, ackMs: [ms...], timedOut?}
-//                                       (each agent reports its latest deploy once)
-//   await-back {timeoutMs, minLost}   → {lost, back, lastBackAt, firstLostAt} once ≥ minLost lost
-//                                       connections (default 1) are all open again
+//   report {timeoutMs?}               → {sentAt, lastAckAt, acked, ackMs: [ms...], timedOut?}
+//                                       (each agent reports its latest deploy once; resolves when
+//                                       all of these are acked, or after timeoutMs, default 120 s)
+//   await-back {timeoutMs, minLost, since}
+//                                     → {lost, back, lastBackAt, firstLostAt} once ≥ minLost
+//                                       connections (default 1) lost at or after `since` (absolute
+//                                       ms, default 0) are all open again
 //   status {}                         → {open, lost, reconnects, outbox, sentReports, ackedReports}
+//   unacked {}                        → {reports: [{agentId, reportId, deploymentId, open, url, ...}]}
+//                                       (every report sent and not acked yet)
+//   last-storm {}                     → {reports: [{agentId, reportId, deploymentId, acked, open}]}
+//                                       (the latest `report` command's reports)
 //   close {}
 import WebSocket from "ws";
 
@@ -51,6 +58,10 @@ let onBack = () => {};
 let reconnects = 0;
 let sentReports = 0;
 const ackMs = [];
+/** The latest `report` command's reports: what a caller checks against what the hub stored. */
+let lastStorm = [];
+/** Ids of its reports not acked yet. */
+const stormUnacked = new Set();
 
 process.on("message", (message) => {
   handle(message).then(
@@ -67,7 +78,7 @@ async function handle(message) {
     case "await-deploys":
       return awaitDeploys(message);
     case "report":
-      return reportAll();
+      return reportAll(message);
     case "reset-deploys":
       arrivals.length = 0;
       arrivalsByUrl.clear();
@@ -77,6 +88,16 @@ async function handle(message) {
       return awaitBack(message);
     case "status":
       return status();
+    case "unacked":
+      return unacked();
+    case "last-storm":
+      return {
+        reports: lastStorm.map(({ conn, ...r }) => ({
+          ...r,
+          acked: !conn.outbox.has(r.reportId),
+          open: conn.open,
+        })),
+      };
     case "close":
       closing = true;
       for (const c of conns) c.ws.terminate();
@@ -153,7 +174,8 @@ function open(conn, url) {
       const wasOpen = conn.open;
       conn.open = false;
       if (closing || !reconnectUrl || conn.ws !== ws) return;
-      if (wasOpen) conn.lostAt ??= clock();
+      // The latest loss: one lost and back before the moment `await-back` asks about is no loss of it.
+      if (wasOpen) conn.lostAt = clock();
       conn.backAt = undefined;
       setTimeout(() => reconnect(conn), 100 + Math.random() * RECONNECT_SPREAD_MS);
     });
@@ -193,6 +215,7 @@ function receive(conn, message) {
     const sent = conn.outbox.get(message.reportId);
     if (!sent) return;
     conn.outbox.delete(message.reportId);
+    stormUnacked.delete(message.reportId);
     acks++;
     lastAckAt = clock();
     ackMs.push(lastAckAt - sent.firstSentAt);
@@ -216,20 +239,24 @@ function awaitDeploys({ count, timeoutMs }) {
 }
 
 /** Every agent that got a deploy reports success at once; resolves when the hub acked them all. */
-function reportAll() {
+function reportAll({ timeoutMs = 120_000 } = {}) {
   const reporting = conns.filter((c) => c.deploy && c.reported !== c.deploy.deploymentId);
-  const target = acks + reporting.length;
   return new Promise((resolve) => {
     const finish = (timedOut) => {
       clearTimeout(timer);
       onAck = () => {};
       resolve({ sentAt, lastAckAt, acked: acks, ackMs, ...(timedOut ? { timedOut: true } : {}) });
     };
-    const timer = setTimeout(() => finish(true), 120_000);
+    const timer = setTimeout(() => finish(true), timeoutMs);
+    // Done when this storm's own reports are acked: an ack of an older report still in an outbox
+    // (resent after a reconnect) counted towards it, and the storm "finished" with one of its own
+    // still unacked.
     onAck = () => {
-      if (acks >= target) finish(false);
+      if (stormUnacked.size === 0) finish(false);
     };
     const sentAt = clock();
+    lastStorm = [];
+    stormUnacked.clear();
     for (const c of reporting) {
       const d = c.deploy;
       const reportId = crypto.randomUUID();
@@ -246,6 +273,8 @@ function reportAll() {
         steps: [{ name: "apply", ok: true, ms: 12 }],
       });
       c.outbox.set(reportId, { text, firstSentAt: clock() });
+      lastStorm.push({ agentId: c.id, reportId, deploymentId: d.deploymentId, conn: c });
+      stormUnacked.add(reportId);
       c.reported = d.deploymentId;
       c.version = d.version;
       sentReports++;
@@ -257,10 +286,10 @@ function reportAll() {
 }
 
 /** Resolves once every agent that lost its connection is connected again. */
-function awaitBack({ timeoutMs, minLost = 1 }) {
+function awaitBack({ timeoutMs, minLost = 1, since = 0 }) {
   return new Promise((resolve) => {
     const summary = () => {
-      const lost = conns.filter((c) => c.lostAt !== undefined);
+      const lost = conns.filter((c) => c.lostAt !== undefined && c.lostAt >= since);
       const back = lost.filter((c) => c.open && c.backAt !== undefined);
       return {
         lost: lost.length,
@@ -292,6 +321,23 @@ function status() {
     outbox: conns.reduce((n, c) => n + c.outbox.size, 0),
     sentReports,
     ackedReports: acks,
+  };
+}
+
+/** Every report still in an outbox (sent, never acked), with where its agent is connected now. */
+function unacked() {
+  return {
+    reports: conns.flatMap((c) =>
+      [...c.outbox.keys()].map((reportId) => ({
+        agentId: c.id,
+        reportId,
+        deploymentId: c.deploy?.deploymentId,
+        open: c.open,
+        url: c.ws?.url,
+        lostAt: c.lostAt,
+        backAt: c.backAt,
+      })),
+    ),
   };
 }
 

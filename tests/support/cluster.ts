@@ -432,6 +432,22 @@ export interface LoadReplies {
     sentReports: number;
     ackedReports: number;
   };
+  /** Reports sent and never acked, with where their agent is connected now. */
+  unacked: {
+    reports: {
+      agentId: string;
+      reportId: string;
+      deploymentId?: string;
+      open: boolean;
+      url?: string;
+      lostAt?: number;
+      backAt?: number;
+    }[];
+  };
+  /** The latest `report` command's reports, each acked or not yet. */
+  "last-storm": {
+    reports: { agentId: string; reportId: string; deploymentId: string; acked: boolean; open: boolean }[];
+  };
   close: Record<string, never>;
 }
 
