@@ -38,6 +38,22 @@ describe("merge reports fitted to the hub's bounds", () => {
     expect(report.merges).toHaveLength(200);
   });
 
+  it("keys the operator deleted that stay deleted reach the hub as `deleted`, not dropped by the schema", () => {
+    const merges = fitMergeReports([{ ...merge(1), deleted: ["host"] }, merge(2)]);
+    const report = Report.parse({
+      type: "report",
+      v: 1,
+      reportId: "00000000-0000-4000-8000-000000000000",
+      app: "web",
+      outcome: "succeeded",
+      fromVersion: "1.0.0",
+      toVersion: "2.0.0",
+      steps: [],
+      merges,
+    });
+    expect(report.merges?.map((m) => m.deleted)).toEqual([["host"], undefined]);
+  });
+
   it("a file name past the hub's 1,000 characters says it was cut", () => {
     const long = `${"deep/".repeat(300)}config.toml`;
     const [fitted] = fitMergeReports([{ ...merge(0), file: long }]);
