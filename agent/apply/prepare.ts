@@ -165,11 +165,12 @@ async function prepareMerge(
 
 /** Logs one merge's key report (INFO) and each thing the file's form lost (WARN, naming the file). */
 function reportMerge(log: Logger | undefined, file: string, merged: MergeResult): MergeReport {
-  const { kept, added, updated, removed, warnings } = merged;
-  const counts = `${kept.length} kept, ${added.length} added, ${updated.length} updated, ${removed.length} removed`;
-  log?.info(`merged ${file}: ${counts}`, { file, kept, added, updated, removed });
+  const { kept, added, updated, removed, deleted, warnings } = merged;
+  const gone = deleted === undefined ? {} : { deleted };
+  const counts = `${kept.length} kept, ${added.length} added, ${updated.length} updated, ${removed.length} removed${deleted === undefined ? "" : `, ${deleted.length} deleted`}`;
+  log?.info(`merged ${file}: ${counts}`, { file, kept, added, updated, removed, ...gone });
   for (const warning of warnings) log?.warn(`merge of ${file}: ${warning}`, { file });
-  return { file, kept, added, updated, removed, warnings };
+  return { file, kept, added, updated, removed, ...gone, warnings };
 }
 
 /** A merge-rule config the operator made a symlink: left as it is, said loudly (WARN and the merge report). */

@@ -20,7 +20,9 @@ export function mergeLines(app: AppReport): string[] {
       const instead = notMerged(m);
       if (instead !== undefined) return `${app.source}: ${instead}`;
       const kinds = [counted(m.kept, "kept"), counted(m.added, "added"), counted(m.updated, "updated")];
-      return `${app.source}: merged ${m.file}: ${[...kinds, counted(m.removed, "removed")].join(", ")}`;
+      // Keys the operator deleted that stay deleted, named only when there are some.
+      const deleted = m.deleted === undefined ? [] : [counted(m.deleted, "deleted")];
+      return `${app.source}: merged ${m.file}: ${[...kinds, counted(m.removed, "removed"), ...deleted].join(", ")}`;
     });
 }
 

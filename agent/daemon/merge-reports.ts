@@ -34,6 +34,7 @@ export function fitMergeReports(reports: readonly MergeReport[]): MergeReport[] 
     added: within(r.added, MAX_KEYS, MAX_KEY_LENGTH),
     updated: within(r.updated, MAX_KEYS, MAX_KEY_LENGTH),
     removed: within(r.removed, MAX_KEYS, MAX_KEY_LENGTH),
+    ...(r.deleted === undefined ? {} : { deleted: within(r.deleted, MAX_KEYS, MAX_KEY_LENGTH) }),
     warnings: within(r.warnings, MAX_WARNINGS, MAX_WARNING_LENGTH),
   }));
 }

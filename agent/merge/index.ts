@@ -90,11 +90,13 @@ export interface MergeInput {
 
 export interface MergeResult {
   text: string;
-  /** Dotted key paths where the user's value (or deletion) was kept over the release's. */
+  /** Dotted key paths where the user's value was kept over the release's. */
   kept: string[];
   added: string[];
   updated: string[];
   removed: string[];
+  /** Keys the user deleted that stay deleted (the release ships them unchanged); absent when none. */
+  deleted?: string[];
   /** What the merge could not keep (e.g. TOML comments when the file had to be rewritten). */
   warnings: string[];
   /** The merge_strategies entries that named no key, said or not (the next merge's unusedSaid). */
@@ -616,5 +618,6 @@ function reportOf(plan: MergePlan, followed?: FollowedReport): Omit<MergeResult,
     added: [...plan.added, ...(followed?.added ?? [])],
     updated: [...plan.updated, ...(followed?.updated ?? [])],
     removed: [...plan.removed, ...(followed?.removed ?? [])],
+    ...(plan.deleted.length === 0 ? {} : { deleted: plan.deleted }),
   };
 }

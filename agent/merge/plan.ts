@@ -17,11 +17,16 @@ export interface MergeEdit {
 
 export interface MergePlan {
   edits: MergeEdit[];
-  /** Dotted paths where the user's value (or the user's deletion) won over the release's. */
+  /** Dotted paths where the user's value won over the release's. */
   kept: string[];
   added: string[];
   updated: string[];
   removed: string[];
+  /**
+   * Keys the user deleted that stay deleted: the release still ships them as the previous release
+   * did. Reported as `kept`, they read as a value of the user's the file still holds.
+   */
+  deleted: string[];
   /**
    * Keys (among `kept`) the previous release had and this one no longer has, whose value the user
    * had changed: kept where they are, though the release may now read that setting under another
@@ -100,6 +105,7 @@ export function emptyPlan(): MergePlan {
     added: [],
     updated: [],
     removed: [],
+    deleted: [],
     dropped: [],
     addedInDropped: [],
     reshaped: [],
@@ -215,7 +221,7 @@ class MergeWalker {
   private releaseOnly(path: string[], release: unknown, base: Maybe, policy: Policy): void {
     // The user deleted a key the release still ships unchanged: respect the deletion.
     const userDeleted = this.threeWay && base !== ABSENT && sameValue(base, release);
-    if (policy.kind === "preserve_user" && userDeleted) this.record("kept", path);
+    if (policy.kind === "preserve_user" && userDeleted) this.record("deleted", path);
     else if (policy.kind === "preserve_user" && this.deletedTableChanged(path, release, base)) {
       // The user deleted a table the release changed: only what changed comes back, key by key;
       // the keys the release left alone stay deleted, as any deleted key does.
@@ -338,7 +344,7 @@ class MergeWalker {
     this.record(report, path);
   }
 
-  private record(report: "kept" | "added" | "updated" | "removed", path: string[]): void {
+  private record(report: "kept" | "added" | "updated" | "removed" | "deleted", path: string[]): void {
     this.plan[report].push(keyName(path));
   }
 }

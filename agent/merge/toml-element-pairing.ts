@@ -75,8 +75,20 @@ function identityKeyOf(mine: readonly unknown[], theirs: readonly unknown[]): st
   });
 }
 
-/** The share of keys two elements hold with the same value (0 for anything but two tables). */
+/**
+ * The share of keys two elements hold with the same value; of two lists (YAML `- - a` items), the
+ * share of items they hold alike. 0 for anything else.
+ */
 function likeness(a: unknown, b: unknown): number {
+  if (Array.isArray(a) && Array.isArray(b)) {
+    const longer = Math.max(a.length, b.length);
+    const unmatched = [...b];
+    const same = a.filter((item) => {
+      const at = unmatched.findIndex((other) => sameValue(item, other));
+      return at !== -1 && unmatched.splice(at, 1).length > 0;
+    }).length;
+    return longer === 0 ? 0 : same / longer;
+  }
   if (!isTable(a) || !isTable(b)) return 0;
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
   if (keys.size === 0) return 0;

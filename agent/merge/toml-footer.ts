@@ -35,7 +35,7 @@ const MAX_VALUE_LINES = 50;
 function commentedOutLength(lines: readonly string[], at: number): number {
   const first = uncommented(lines[at] as string);
   if (first === undefined || !/^(?:\[|[A-Za-z0-9_"'-])/.test(first)) return 0;
-  if (readsAsSetting(first)) return 1;
+  if (readsAsSetting(first) || unquotedSetting(first)) return 1;
   // Only a value that opens and goes on (`= [`, `= {`, `= """`) can run over the next lines.
   if (!/=[ \t]*(?:\[|\{|"""|''')/.test(first)) return 0;
   let text = first;
@@ -54,6 +54,16 @@ function uncommented(line: string, trim = true): string | undefined {
   if (match === null) return undefined;
   const text = match[1] as string;
   return trim ? text.trimStart() : text.replace(/^ /, "");
+}
+
+/**
+ * A setting commented out as many configs show one, its value one word TOML would want quoted
+ * (`# log_level = info`, `# path = /var/log/app.log  # default`): the operator uncomments it in that
+ * table, quoting the word. A value of more than one word (`# note = this file is managed`) is prose.
+ */
+function unquotedSetting(text: string): boolean {
+  const match = /^(.+?)[ \t]*=[ \t]*([^\s"'[{#][^\s#]*)[ \t]*(?:#.*)?$/.exec(text);
+  return match !== null && readsAsSetting(`${match[1]} = 0`);
 }
 
 /** Whether TOML reads `text` as at least one key or table header. */

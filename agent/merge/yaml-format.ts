@@ -765,7 +765,7 @@ function keepCollectionItems(
     value.items[index] = kept;
     moved.push(...commentsIn(mine));
   });
-  const commented = (item: YAMLMap) => commentsIn(item).length > 0;
+  const commented = (item: YAMLMap | YAMLSeq) => commentsIn(item).length > 0;
   const shaped = shapeChangedItems(
     old,
     value,

@@ -36,7 +36,7 @@ export function shapeChangedItems(
     value: unknown[];
     taken: ReadonlySet<number>;
     free: ReadonlySet<number>;
-    commented: (item: YAMLMap) => boolean;
+    commented: (item: YAMLMap | YAMLSeq) => boolean;
     /** The previous release's list, in a three-way merge: which of the user's comments are as shipped. */
     base?: unknown;
   },
@@ -46,8 +46,16 @@ export function shapeChangedItems(
   const { pairs, id } = pairElements(values.old, values.value);
   value.items.forEach((item, index) => {
     const at = pairs[index];
-    if (values.taken.has(index) || !isMap(item) || at === undefined || !values.free.has(at)) return;
+    if (values.taken.has(index) || at === undefined || !values.free.has(at)) return;
     const mine = old.items[at];
+    // A list item that is a list (`- - a   # first`): the user's items it still holds keep their
+    // comments, as in a list under a key; it took the release's text whole, the comments named gone.
+    if (isSeq(item) && isSeq(mine) && values.commented(mine)) {
+      value.items[index] = replace(mine, item, values.old[at], values.value[index]) as YAMLSeq;
+      shaped.set(at, index);
+      return;
+    }
+    if (!isMap(item)) return;
     // One without comments of the user's has nothing the release's text would lose but quoting,
     // and the release's text brings the release's new comments.
     if (!isMap(mine) || !values.commented(mine)) return;

@@ -43,6 +43,8 @@ export interface MergeReport {
   added: string[];
   updated: string[];
   removed: string[];
+  /** Keys the operator deleted that stay deleted; absent when none. */
+  deleted?: string[];
   warnings?: string[];
 }
 

@@ -102,6 +102,8 @@ export const MergeReport = z.object({
   added: keyPaths,
   updated: keyPaths,
   removed: keyPaths,
+  /** Keys the operator deleted that stay deleted (the release ships them unchanged); absent when none. */
+  deleted: keyPaths.optional(),
   warnings: z.array(z.string().max(2000)).max(50).default([]),
 });
 export type MergeReport = z.infer<typeof MergeReport>;

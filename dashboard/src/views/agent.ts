@@ -25,7 +25,8 @@ function stepList(steps: ReportStep[]): HTMLElement {
   );
 }
 
-const MERGE_KINDS = ["updated", "added", "removed", "kept"] as const;
+const MERGE_KINDS = ["updated", "added", "removed", "kept", "deleted"] as const;
+const keysOf = (m: MergeReport, kind: (typeof MERGE_KINDS)[number]): string[] => m[kind] ?? [];
 
 /** Each merged config file: counts per kind, what its form lost, and the keys behind a disclosure. */
 function mergeList(merges: MergeReport[]): HTMLElement {
@@ -37,13 +38,19 @@ function mergeList(merges: MergeReport[]): HTMLElement {
         "li",
         {},
         h("strong", {}, m.file),
-        ` ${MERGE_KINDS.map((kind) => `${m[kind].length} ${kind}`).join(", ")}`,
+        ` ${MERGE_KINDS.filter((kind) => kind !== "deleted" || m.deleted !== undefined)
+          .map((kind) => `${keysOf(m, kind).length} ${kind}`)
+          .join(", ")}`,
         ...(m.warnings ?? []).map((w) => h("p", { class: "form-error" }, `warning: ${w}`)),
         h(
           "details",
           {},
           h("summary", {}, "keys"),
-          h("pre", {}, MERGE_KINDS.flatMap((kind) => m[kind].map((key) => `${kind}: ${key}`)).join("\n")),
+          h(
+            "pre",
+            {},
+            MERGE_KINDS.flatMap((kind) => keysOf(m, kind).map((key) => `${kind}: ${key}`)).join("\n"),
+          ),
         ),
       ),
     ),

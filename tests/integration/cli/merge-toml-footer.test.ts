@@ -20,6 +20,22 @@ const cases = [
     v2: "port = 80\n",
     merged: "port = 8080\n\n# managed by ops: see wiki/app\n",
   },
+  // A setting commented out with its value unquoted, as INI-style docs write one (`# format = json`):
+  // not TOML as it stands, it was read as prose, so the footer began there and the table the release
+  // added landed between the table's key and its commented-out setting.
+  {
+    name: "a setting commented out with an unquoted word stays with its table; a table the release adds goes below it",
+    mine: 'port = 8080\n\n[log]\nlevel = "info"\n# format = json\n',
+    v2: 'port = 80\n\n[log]\nlevel = "info"\n\n[cache]\nsize = 100\n',
+    merged: 'port = 8080\n\n[log]\nlevel = "info"\n# format = json\n\n[cache]\nsize = 100\n',
+  },
+  {
+    name: "a setting commented out with an unquoted path goes with its table; the prose footer under it",
+    mine: 'port = 8080\n\n[log]\nlevel = "info"\n# file = /var/log/app.log  # default\n# managed by ops\n',
+    v2: 'port = 80\n\n[log]\nlevel = "info"\n\n[cache]\nsize = 100\n',
+    merged:
+      'port = 8080\n\n[log]\nlevel = "info"\n# file = /var/log/app.log  # default\n\n[cache]\nsize = 100\n\n# managed by ops\n',
+  },
 ];
 
 describe("a TOML footer right under the last key", () => {

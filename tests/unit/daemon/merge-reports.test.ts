@@ -16,6 +16,20 @@ const merge = (f: number) => ({
   warnings: [],
 });
 
+/** A report carrying `merges`, as the hub's schema reads it. */
+const reportOf = (merges: unknown) =>
+  Report.parse({
+    type: "report",
+    v: 1,
+    reportId: "00000000-0000-4000-8000-000000000000",
+    app: "web",
+    outcome: "succeeded",
+    fromVersion: "1.0.0",
+    toVersion: "2.0.0",
+    steps: [],
+    merges,
+  });
+
 describe("merge reports fitted to the hub's bounds", () => {
   it("250 merged files: 199 listed, and one entry saying 51 more", () => {
     const merges = fitMergeReports(Array.from({ length: 250 }, (_, f) => merge(f)));
@@ -24,18 +38,14 @@ describe("merge reports fitted to the hub's bounds", () => {
     expect(merges[199]?.file).toBe(
       "… 51 more merged files, not listed here (each in the agent's log on this host)",
     );
-    const report = Report.parse({
-      type: "report",
-      v: 1,
-      reportId: "00000000-0000-4000-8000-000000000000",
-      app: "web",
-      outcome: "succeeded",
-      fromVersion: "1.0.0",
-      toVersion: "2.0.0",
-      steps: [],
-      merges,
-    });
+    const report = reportOf(merges);
     expect(report.merges).toHaveLength(200);
+  });
+
+  it("keys the operator deleted that stay deleted reach the hub as `deleted`, not dropped by the schema", () => {
+    const merges = fitMergeReports([{ ...merge(1), deleted: ["host"] }, merge(2)]);
+    const report = reportOf(merges);
+    expect(report.merges?.map((m) => m.deleted)).toEqual([["host"], undefined]);
   });
 
   it("a file name past the hub's 1,000 characters says it was cut", () => {

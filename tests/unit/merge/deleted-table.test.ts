@@ -18,7 +18,7 @@ describe("a table the operator deleted, one key of which the release changed", (
     const result = merge("toml", base, "a = 1\n", incoming);
     expect(result.text).toBe("a = 1\n\n# b notes\n[b]\nx = 5 # five\nfresh = true\n\n[b.c]\nz = 4\n");
     expect(result.warnings).toEqual([]);
-    expect(result.kept).toEqual(["b.keep", "b.c.y"]);
+    expect([result.kept, result.deleted]).toEqual([[], ["b.keep", "b.c.y"]]);
     expect(result.added).toEqual(["b.x", "b.fresh", "b.c.z"]);
   });
 
@@ -43,7 +43,7 @@ describe("a table the operator deleted, one key of which the release changed", (
     const result = merge("yaml", base, "a: 1  # mine\n", incoming);
     expect(result.text).toBe("a: 1  # mine\n# b notes\nb:\n  x: 5\n  fresh: true\n  c:\n    z: 4\n");
     expect(result.warnings).toEqual([]);
-    expect(result.kept).toEqual(["b.keep", "b.c.y"]);
+    expect([result.kept, result.deleted]).toEqual([[], ["b.keep", "b.c.y"]]);
     expect(result.added).toEqual(["b.x", "b.fresh", "b.c.z"]);
   });
 
@@ -53,7 +53,7 @@ describe("a table the operator deleted, one key of which the release changed", (
     const incoming = "db:\n  host: h\n  pool:\n    size: 8\n    idle: 10\n";
     const result = merge("yaml", base, current, incoming);
     expect(result.text).toBe("db:\n  host: mine\n  pool:\n    size: 8\n");
-    expect(result.kept).toEqual(["db.host", "db.pool.idle"]);
+    expect([result.kept, result.deleted]).toEqual([["db.host"], ["db.pool.idle"]]);
   });
 
   it("json: only the changed and new keys come back, in the operator's indentation", () => {
@@ -63,6 +63,6 @@ describe("a table the operator deleted, one key of which the release changed", (
     expect(result.text).toBe(
       '{\n    "a": 1,\n    "b": {\n        "x": 5,\n        "fresh": true,\n        "c": {\n            "z": 4\n        }\n    }\n}\n',
     );
-    expect(result.kept).toEqual(["b.keep", "b.c.y"]);
+    expect([result.kept, result.deleted]).toEqual([[], ["b.keep", "b.c.y"]]);
   });
 });

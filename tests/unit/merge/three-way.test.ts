@@ -21,7 +21,8 @@ describe.each(formats)("preserve_user three-way (%s)", (format) => {
     const base = { a: 1, b: 2, c: { d: 3 } };
     const result = merge3(format, base, { a: 1 }, { a: 1, b: 2, c: { d: 4 } });
     expect(result.value).toEqual({ a: 1, c: { d: 4 } });
-    expect(result.kept).toEqual(["b"]);
+    // The deletion that stays is `deleted`: `kept` read as a value the file still holds.
+    expect([result.kept, result.deleted]).toEqual([[], ["b"]]);
     expect(result.added).toEqual(["c"]);
   });
 
@@ -32,7 +33,7 @@ describe.each(formats)("preserve_user three-way (%s)", (format) => {
     const release = { a: 1, b: { x: 5, keep: "v", fresh: true, c: { y: 2, z: 4 } } };
     const result = merge3(format, base, { a: 1 }, release);
     expect(result.value).toEqual({ a: 1, b: { x: 5, fresh: true, c: { z: 4 } } });
-    expect(result.kept).toEqual(["b.keep", "b.c.y"]);
+    expect([result.kept, result.deleted]).toEqual([[], ["b.keep", "b.c.y"]]);
     expect(result.added).toEqual(["b.x", "b.fresh", "b.c.z"]);
   });
 
@@ -202,7 +203,8 @@ describe.each(["toml", "yaml", "json"] as const)("a blank server copy (%s)", (fo
     const current = format === "toml" ? "# host = 'x'\n" : "# host: x\n";
     const result = mergeOnto(current);
     expect(read(format, result.text)).toEqual({ pool: 10, retries: 3 });
-    expect([...result.kept].sort()).toEqual(["host", "tls"]);
+    expect([...(result.deleted ?? [])].sort()).toEqual(["host", "tls"]);
+    expect(result.kept).toEqual([]);
   });
 });
 

@@ -77,6 +77,10 @@ describe("a TOML comment under the last key: the table's setting commented out, 
     ["a dotted key", "# b.c.d = true\n"],
     ["an array over several lines", '# hosts = [\n#   "a",\n#   "b",\n# ]\n'],
     ["a multi-line string", '# motd = """\n# hello\n# """\n'],
+    // Not TOML until quoted, but a setting as docs show one: the operator uncomments it here.
+    ["a value of one unquoted word", "# log_level = info\n"],
+    ["an unquoted path with a comment after it", "# file = /var/log/app.log  # default\n"],
+    ["a dotted key, an unquoted word", "# log.format = json\n"],
   ])("%s stays with its table, the footer under it stays last", (_name, setting) => {
     const result = merge(`a = 1\n\n[b]\nc = 2\n${setting}# managed by ops\n`, incoming, base);
     expect(result.text).toBe(`a = 1\n\n[b]\nc = 2\n${setting}${added}\n# managed by ops\n`);
@@ -86,6 +90,7 @@ describe("a TOML comment under the last key: the table's setting commented out, 
   it.each([
     ["prose with = in it", "# see a = b in the docs\n"],
     ["prose reading key = word", "# note = this file is managed\n"],
+    ["prose reading key = two words", "# owner = ops team\n"],
     ["brackets around prose", "# [see the docs]\n"],
     ["a footnote mark", "# [1] https://example.com/guide\n"],
   ])("%s is the footer: the added table goes above it", (_name, footer) => {

@@ -177,7 +177,7 @@ describe("YAML merges keep the layout of the user's lines", () => {
     // the release's changes out (`kept: (the whole file)`).
     const empty = merge("---\n", "a: 2\nb: 1\n", "a: 1\nb: 1\n");
     expect(empty.text).toBe("---\na: 2\n");
-    expect([empty.added, empty.kept]).toEqual([["a"], ["b"]]);
+    expect([empty.added, empty.kept, empty.deleted]).toEqual([["a"], [], ["b"]]);
     // A second document that holds something is still refused.
     expect(() => checkMergeInput("yaml", "a: 1\n---\nb: 2\n", "app.yaml", "server")).toThrow(
       /more than one YAML document/,
