@@ -31,7 +31,10 @@ describe("ship run: allowed_file_types and the files skip rules keep out of the 
     const run = await runShip(["--config", app.config]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).not.toContain("allowed_file_types");
-    expect((await readdir(app.appDir)).sort()).toEqual(["main.py"]);
+    const installed = (await readdir(app.appDir, { recursive: true, withFileTypes: true }))
+      .filter((entry) => !entry.isDirectory())
+      .map((entry) => entry.name);
+    expect(installed).toEqual(["main.py"]);
     expect(await readFile(join(app.appDir, "main.py"), "utf8")).toBe("print(1)\n");
   });
 
