@@ -1,8 +1,8 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
-import { type LocalApp, localApp } from "./local-app.js";
+import { type LocalApp, localApp, logAt } from "./local-app.js";
 
 /**
  * The seed's "Multi-Channel Notifications: … logs": a manifest's `type: log` notification is a
@@ -19,21 +19,10 @@ describe("ship run: a `type: log` notification under a log level that filters it
 
   async function update(level: string, manifestNotifications: string, args: string[] = []) {
     app = await localApp();
-    const logFile = join(app.root, "ship.log");
     await app.release("r1", `version: "1.0.0"\n${manifestNotifications}`);
-    const config = await readFile(app.config, "utf8");
-    await writeFile(
-      app.config,
-      config.replace(
-        "[sources.myapp]",
-        `[general.logging]\nlevel = "${level}"\nfile = "${logFile}"\n\n[sources.myapp]`,
-      ),
-    );
+    const readLog = await logAt(app, level);
     const run = await runShip(["--config", app.config, ...args]);
-    const lines = (await readFile(logFile, "utf8"))
-      .split("\n")
-      .filter((line) => line !== "")
-      .map((line) => JSON.parse(line) as { level: number; msg: string; notification?: string });
+    const lines = await readLog();
     return { run, notes: lines.filter((line) => line.notification === "log") };
   }
 

@@ -1,8 +1,8 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
-import { type LocalApp, localApp } from "./local-app.js";
+import { type LocalApp, localApp, logAt } from "./local-app.js";
 
 /**
  * `[general.logging] level` takes the seed's (Python's logging) level names, and Python takes WARN,
@@ -20,25 +20,13 @@ describe("ship run: Python's other level names in [general.logging] level", () =
     level: string,
   ): Promise<{ code: number | null; stderr: string; levels: number[] }> {
     app = await localApp();
-    const logFile = join(app.root, "ship.log");
     await app.release(
       "r1",
       'version: "1.0.0"\nconditionals:\n  - condition: "1 == 1"\n    action: warn\n    message: "heads up"\n',
     );
-    const config = await readFile(app.config, "utf8");
-    await writeFile(
-      app.config,
-      config.replace(
-        "[sources.myapp]",
-        `[general.logging]\nlevel = "${level}"\nfile = "${logFile}"\n\n[sources.myapp]`,
-      ),
-    );
+    const readLog = await logAt(app, level);
     const run = await runShip(["--config", app.config]);
-    const text = await readFile(logFile, "utf8").catch(() => "");
-    const levels = text
-      .split("\n")
-      .filter((line) => line !== "")
-      .map((line) => (JSON.parse(line) as { level: number }).level);
+    const levels = (await readLog()).map((line) => line.level);
     return { code: run.code, stderr: run.stderr, levels };
   }
 
