@@ -10,6 +10,12 @@ export interface Logger {
   child(bindings: Record<string, unknown>): Logger;
   /** Whether lines of this level are written (absent: all are); a terminal's progress bar asks for info. */
   enabled?(level: "debug" | "info" | "warn" | "error"): boolean;
+  /**
+   * Writes the line at its level whatever level the logger filters at (absent: as the level's own
+   * method): a record the manifest asked for (a `type: log` notification) is no diagnostic, and an
+   * operator's `level = "WARNING"` lost every on_success record.
+   */
+  always?(level: "info" | "warn" | "error", msg: string, data?: Record<string, unknown>): void;
 }
 
 /** Header and token fields that must never reach logs or reports (pino's redact paths). */
@@ -135,6 +141,13 @@ function wrap(p: PinoLogger, bindings: Record<string, unknown>, toStderr: boolea
     error: line("error"),
     child: (more) => wrap(p, { ...bindings, ...more }, toStderr),
     enabled: (level) => p.isLevelEnabled(level),
+    always: (level, msg, data) => {
+      // "silent" is a logger told to write nothing at all, or one whose stderr went away.
+      if (p.level === "silent") return;
+      if (toStderr) endOpenLine();
+      // A child with its own level writes to the same stream; bindings are merged here, as above.
+      p.child({}, { level: "debug" })[level](data ? { ...bindings, ...data } : bindings, msg);
+    },
   };
 }
 

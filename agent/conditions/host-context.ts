@@ -9,7 +9,13 @@ import { cleanEnvironment } from "../exec/clean-env.js";
 import { notYetInstalled } from "../exec/not-yet-installed.js";
 import { succeededDespite, unrunnableProgram } from "../exec/unrunnable-program.js";
 import { runShell } from "./run-shell.js";
-import { processRunning, type ServiceProbe, systemdRunning, systemdServiceActive } from "./service-status.js";
+import {
+  initScriptRunning,
+  processRunning,
+  type ServiceProbe,
+  systemdRunning,
+  systemdServiceActive,
+} from "./service-status.js";
 
 export interface HostContextOptions {
   /** Relative paths in file_exists() and the working directory of command(). */
@@ -78,7 +84,8 @@ export function hostConditionContext(options: HostContextOptions): ConditionCont
             : "service_running(): systemd is not running here; matching process names (pgrep -x) instead",
         );
       }
-      return probe === "systemd" ? systemdServiceActive(name, env) : processRunning(name, env);
+      if (probe === "systemd") return systemdServiceActive(name, env);
+      return (await processRunning(name, env)) || (await initScriptRunning(name, env)) === true;
     },
     async runCommand(command, timeoutSeconds) {
       const timeoutMs = timeoutSeconds === undefined ? contextTimeoutMs : timeoutSeconds * 1000;

@@ -60,6 +60,29 @@ export async function processRunning(unit: string, env: NodeJS.ProcessEnv): Prom
   return false;
 }
 
+/** Where a host without systemd keeps its services' SysV init scripts (`service NAME status`). */
+export const INIT_SCRIPT_DIR = "/etc/init.d";
+
+/**
+ * A service that runs under another process name than its own (`postgresql` runs `postgres`, `ssh`
+ * runs `sshd`, `mysql` runs `mysqld`): where no systemd runs, as in a container that starts it with
+ * `service NAME start`, its init script answers for it, as `service NAME status` does (LSB: exit 0
+ * is running). The seed's own `required_services: ["postgresql"]` failed there with PostgreSQL up.
+ * Asked only when no process has the name. Resolves to undefined when there is no such script.
+ */
+export async function initScriptRunning(
+  unit: string,
+  env: NodeJS.ProcessEnv,
+  dir = INIT_SCRIPT_DIR,
+): Promise<boolean | undefined> {
+  const name = processName(unit);
+  // The name is a file name here: a "/" or ".." would lead out of the directory.
+  if (name.includes("/") || name === "." || name === "..") return undefined;
+  const script = `${dir}/${name}`;
+  if (!existsSync(script)) return undefined;
+  return (await exitStatus(script, ["status"], env)) === 0;
+}
+
 /** systemctl takes `nginx.service` as well as `nginx`; the process is `nginx` either way. */
 function processName(unit: string): string {
   return unit.endsWith(".service") ? unit.slice(0, -".service".length) : unit;

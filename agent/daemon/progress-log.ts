@@ -40,6 +40,11 @@ export function progressLogger(base: Logger, emit: (event: ProgressEvent) => voi
     },
     child: (bindings) => wrap(log.child(bindings)),
     enabled: (level) => log.enabled?.(level) ?? true,
+    always: (level, msg, data) => {
+      if (log.always) log.always(level, msg, data);
+      else log[level](msg, data);
+      if (level !== "info") forward(level, msg);
+    },
   });
   return wrap(base);
 }

@@ -29,12 +29,15 @@ const senders: { [K in Notification["type"]]: Sender<K> } = {
   log: async (notification, event, { log }) => {
     const message = notificationText(notification.message, event);
     const level = notification.level ?? (event.status === "success" ? "info" : "error");
-    log[level](message, {
+    const data = {
       notification: "log",
       app: event.app,
       version: event.version,
       status: event.status,
-    });
+    };
+    // Whatever [general.logging] level (or --quiet) filters: the release asked for this record.
+    if (log.always) log.always(level, message, data);
+    else log[level](message, data);
     return undefined;
   },
   webhook: async (notification, event, options) => {

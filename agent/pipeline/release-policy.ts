@@ -43,17 +43,28 @@ export function effectivePolicy(
   };
 }
 
-/** `listing`: the whole release when `dir` holds only part of it (sizes come from the listing). */
+/**
+ * `listing`: the whole release when `dir` holds only part of it (sizes come from the listing).
+ * `neverInstalled`: files the manifest keeps out of the app (its `skip` rules), which the type
+ * check passes over: it guards what reaches the app, and the seed pairs its allowed_file_types
+ * with `.env: skip`, so a release carrying its `.env` was refused on every run. Their size still
+ * counts: they are on this host's disk all the same, in staging.
+ */
 export async function checkReleaseFiles(
   dir: string,
   policy: FilePolicy,
   listing?: ReleaseListing,
+  neverInstalled: (rel: string) => boolean = () => false,
 ): Promise<void> {
   if (policy.allowedTypes === undefined && policy.maxFileBytes === undefined) return;
   const rels = listing === undefined ? walkFiles(dir, "") : listing.files.keys();
   for await (const rel of rels) {
     if (rel === MANIFEST_FILENAME) continue;
-    if (policy.allowedTypes !== undefined && !fileTypeAllowed(basename(rel), policy.allowedTypes)) {
+    if (
+      policy.allowedTypes !== undefined &&
+      !fileTypeAllowed(basename(rel), policy.allowedTypes) &&
+      !neverInstalled(rel)
+    ) {
       throw new VerificationError(
         rel,
         `file type not in allowed_file_types (${policy.allowedTypes.join(", ")})`,

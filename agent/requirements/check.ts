@@ -7,6 +7,8 @@ import type { Requirements } from "../../shared/manifest/schema.js";
 import { findOnPath } from "../conditions/find-on-path.js";
 import { runShell } from "../conditions/run-shell.js";
 import {
+  INIT_SCRIPT_DIR,
+  initScriptRunning,
   processRunning,
   processSearch,
   systemdRunning,
@@ -84,13 +86,23 @@ async function checkService(
   // conditionals never disagree about one service: in containers and on other inits, a process
   // of that name running is the service running.
   if (!systemd) {
-    const running = await processRunning(service, env);
+    if (await processRunning(service, env))
+      return {
+        name,
+        ok: true,
+        detail: `running (no systemd on this host: a process of that name runs, ${processSearch(service)})`,
+      };
+    const script = await initScriptRunning(service, env);
+    const searched = `no process named ${service} is running (no systemd on this host, so the process list was searched: ${processSearch(service)})`;
     return {
       name,
-      ok: running,
-      detail: running
-        ? `running (no systemd on this host: a process of that name runs, ${processSearch(service)})`
-        : `no process named ${service} is running (no systemd on this host, so the process list was searched: ${processSearch(service)})`,
+      ok: script === true,
+      detail:
+        script === undefined
+          ? searched
+          : script
+            ? `running (no systemd on this host: ${INIT_SCRIPT_DIR}/${service} status says so)`
+            : `${searched}, and ${INIT_SCRIPT_DIR}/${service} status says it is not running`,
     };
   }
   const active = await systemdServiceActive(service, env);

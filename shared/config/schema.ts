@@ -18,6 +18,16 @@ const headers = httpHeaders();
 
 export const logLevels = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] as const;
 
+/**
+ * The other names Python's logging gives these levels: the seed's ship.toml is read by Python,
+ * which takes level = "WARN" as WARNING, so a config carried over from it must not be refused.
+ */
+const pythonLevelAliases: Readonly<Record<string, (typeof logLevels)[number]>> = {
+  WARN: "WARNING",
+  FATAL: "CRITICAL",
+  NOTSET: "DEBUG",
+};
+
 export const General = z.strictObject({
   state_file: nonEmpty.default("/var/lib/ship/.ship_state.json"),
   backup_dir: nonEmpty.default("/var/lib/ship/backups"),
@@ -30,7 +40,10 @@ export const General = z.strictObject({
     .strictObject({
       level: z
         .string()
-        .transform((s) => s.toUpperCase())
+        .transform((s) => {
+          const upper = s.toUpperCase();
+          return pythonLevelAliases[upper] ?? upper;
+        })
         .pipe(z.enum(logLevels))
         .default("INFO"),
       file: nonEmpty.optional(),

@@ -2,6 +2,7 @@
 import { access } from "node:fs/promises";
 import { join } from "node:path";
 import { BadInputError, issuesMoved, VerificationError } from "../../../shared/errors.js";
+import { findFileRule } from "../../../shared/manifest/rules.js";
 import { MANIFEST_FILENAME, Manifest } from "../../../shared/manifest/schema.js";
 import { compareVersions } from "../../../shared/versions.js";
 import { lfsPointerError, lfsPointersInRelease, PACKED_CAUSE } from "../../sources/git-lfs.js";
@@ -97,6 +98,7 @@ export async function verifyRelease(ctx: UpdateContext): Promise<StepOutcome> {
     release.dir,
     effectivePolicy(ctx.app, ctx.source.security, manifest.security),
     release.listing,
+    (rel) => findFileRule(manifest, rel).rule.action === "skip",
   );
   // A git source searched its export already, knowing the commit (git-lfs.ts).
   if (ctx.source.type !== "git") {

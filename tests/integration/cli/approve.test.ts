@@ -2,7 +2,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
-import { type LocalApp, localApp } from "./local-app.js";
+import { type LocalApp, localApp, logAt } from "./local-app.js";
 
 // The seed's major-release example: a person must act before 2.0.0 goes in.
 const major = `version: "2.0.0"
@@ -27,14 +27,7 @@ describe("ship --approve APP VERSION: the way past require_manual_intervention",
   /** The config with a log file, so the audit trail can be read back. */
   async function release(name: string, manifest: string): Promise<void> {
     await app.release(name, manifest, { "app.txt": `${name}\n` });
-    const text = await readFile(app.config, "utf8");
-    await writeFile(
-      app.config,
-      text.replace(
-        "[sources.myapp]",
-        `[general.logging]\nlevel = "INFO"\nfile = "${logFile}"\n\n[sources.myapp]`,
-      ),
-    );
+    await logAt(app, "INFO");
   }
 
   it("blocks with the command to run, records the approval in the state file and the log, then the next run installs", async () => {

@@ -162,3 +162,28 @@ export function updateMergedFilesOnce(stories: readonly EditedFileStory[]): () =
     return made;
   };
 }
+
+/**
+ * Gives the app's ship.toml (as its last `release` wrote it) a `[general.logging]` table at `level`
+ * with a log file in the app's temp dir; resolves to a reader of that file's JSON lines (none when
+ * the run wrote no file).
+ */
+export async function logAt(
+  app: LocalApp,
+  level: string,
+): Promise<() => Promise<{ level: number; msg: string; notification?: string }[]>> {
+  const logFile = join(app.root, "ship.log");
+  const config = await readFile(app.config, "utf8");
+  await writeFile(
+    app.config,
+    config.replace(
+      "[sources.myapp]",
+      `[general.logging]\nlevel = "${level}"\nfile = "${logFile}"\n\n[sources.myapp]`,
+    ),
+  );
+  return async () =>
+    (await readFile(logFile, "utf8").catch(() => ""))
+      .split("\n")
+      .filter((line) => line !== "")
+      .map((line) => JSON.parse(line));
+}

@@ -1,0 +1,68 @@
+import { randomBytes } from "node:crypto";
+import { access, constants, existsSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runShip } from "../../support/ship-cli.js";
+
+/**
+ * The seed's `required_services: ["postgresql"]` on a host without systemd (a container that
+ * starts PostgreSQL with `service postgresql start`): the process is `postgres`, so searching the
+ * process list for `postgresql` found nothing and the update was refused with PostgreSQL up. A
+ * service's SysV init script answers for it there, as `service NAME status` does. The script here
+ * is a real one in /etc/init.d under a name no process has, running or not as a flag file says.
+ */
+const initDir = "/etc/init.d";
+const writable = await promisify(access)(initDir, constants.W_OK).then(
+  () => true,
+  () => false,
+);
+const systemd = existsSync("/run/systemd/system");
+
+describe.skipIf(!writable || systemd)("required_services and service_running() where no systemd runs", () => {
+  const name = `ship-test-db-${randomBytes(4).toString("hex")}`;
+  const script = join(initDir, name);
+  let dir: string;
+  let flag: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "ship-initd-"));
+    flag = join(dir, "running");
+    await writeFile(
+      script,
+      `#!/bin/sh\ncase "$1" in\n  status) if [ -f ${flag} ]; then echo "${name} is running"; exit 0; else echo "${name} is not running"; exit 3; fi ;;\n  *) exit 1 ;;\nesac\n`,
+      { mode: 0o755 },
+    );
+    await writeFile(
+      join(dir, "m.yaml"),
+      `version: "2.0.0"\nrequirements:\n  required_services: ["${name}"]\nconditionals:\n  - condition: "service_running('${name}')"\n    action: skip_update\n    message: "db is up"\n`,
+    );
+  });
+  afterAll(async () => {
+    await rm(script, { force: true });
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("its init script says running: the requirement is met and service_running() is true", async () => {
+    await writeFile(flag, "");
+    const req = await runShip(["--check-requirements", join(dir, "m.yaml"), "--app-dir", dir]);
+    expect(req.code, req.stdout + req.stderr).toBe(0);
+    expect(req.stdout).toContain(
+      `ok   required_services.${name}: running (no systemd on this host: ${script} status says so)`,
+    );
+    const cond = await runShip(["--test-conditionals", join(dir, "m.yaml"), "--app-dir", dir, "--json"]);
+    expect(cond.code, cond.stderr).toBe(0);
+    expect(JSON.parse(cond.stdout)).toMatchObject({ decision: "skip" });
+  });
+
+  it("its init script says not running: unmet, exit 1, naming both searches", async () => {
+    await rm(flag, { force: true });
+    const req = await runShip(["--check-requirements", join(dir, "m.yaml"), "--app-dir", dir]);
+    expect(req.code).toBe(1);
+    expect(req.stdout).toContain(`FAIL required_services.${name}: no process named ${name} is running`);
+    expect(req.stdout).toContain(`and ${script} status says it is not running`);
+    const cond = await runShip(["--test-conditionals", join(dir, "m.yaml"), "--app-dir", dir, "--json"]);
+    expect(JSON.parse(cond.stdout)).toMatchObject({ decision: "proceed" });
+  });
+});
