@@ -43,7 +43,10 @@ describe("a stderr whose reader is gone (real CLI)", () => {
       await mkdir(dir);
       await writeFile(join(dir, "meta.json"), `{"id":`);
     }
-    for (const args of [["--list-backups", "--json"], ["--list-backups", "--verbose", "--json"]]) {
+    for (const args of [
+      ["--list-backups", "--json"],
+      ["--list-backups", "--verbose", "--json"],
+    ]) {
       const run = await runWithStderrGone(["--config", app.config, ...args]);
       expect(run.code, args.join(" ")).toBe(2);
       expect((JSON.parse(run.stdout) as { id: string }[]).map((b) => b.id)).toEqual(listed.map((b) => b.id));
