@@ -14,15 +14,17 @@ import type { ReleaseListing } from "../sources/types.js";
 export interface FilePolicy {
   /** Extensions (".py", or "py") or exact file names ("Dockerfile"); undefined allows everything. */
   allowedTypes?: string[];
+  /** The key allowedTypes came from, as a refusal names it: ship.toml's wins over the manifest's. */
+  allowedTypesSetting?: string;
   maxFileBytes?: number;
   /** The setting behind maxFileBytes, as a refusal names it (mbSetting). */
   maxFileSetting?: string;
 }
 
 /**
- * The config's list wins over the manifest's (the operator decides); the smaller size limit wins,
- * and a file refused by it names that key: `[sources.<app>.security] max_file_size_mb` or the
- * manifest's `security.max_file_size_mb`.
+ * The config's list wins over the manifest's (the operator decides); the smaller size limit wins.
+ * A file refused by either names the key behind it, `[sources.<app>.security] …` or the manifest's
+ * `security.…`, so the operator knows which file to change.
  */
 export function effectivePolicy(
   app: string,
@@ -35,8 +37,12 @@ export function effectivePolicy(
   ].flatMap(({ mb, key }) => (mb === undefined ? [] : [{ mb, key }]));
   const smallest = sizes.sort((a, b) => a.mb - b.mb)[0];
   const allowedTypes = fromConfig.allowed_file_types ?? fromManifest?.allowed_file_types;
+  const allowedTypesSetting =
+    fromConfig.allowed_file_types !== undefined
+      ? `[sources.${app}.security] allowed_file_types`
+      : "the manifest's security.allowed_file_types";
   return {
-    ...(allowedTypes ? { allowedTypes } : {}),
+    ...(allowedTypes ? { allowedTypes, allowedTypesSetting } : {}),
     ...(smallest === undefined
       ? {}
       : { maxFileBytes: smallest.mb * 1024 * 1024, maxFileSetting: mbSetting(smallest.key, smallest.mb) }),
@@ -67,7 +73,9 @@ export async function checkReleaseFiles(
     ) {
       throw new VerificationError(
         rel,
-        `file type not in allowed_file_types (${policy.allowedTypes.join(", ")})`,
+        `file type not in allowed_file_types (${policy.allowedTypes.join(", ")})${
+          policy.allowedTypesSetting === undefined ? "" : `: ${policy.allowedTypesSetting}`
+        }`,
       );
     }
     if (policy.maxFileBytes !== undefined) {

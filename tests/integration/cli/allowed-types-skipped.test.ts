@@ -42,7 +42,10 @@ describe("ship run: allowed_file_types and the files skip rules keep out of the 
     await app.release("r1", MANIFEST, { "main.py": "print(1)\n", ".env": "S=1\n", "tool.sh": "echo\n" });
     const run = await runShip(["--config", app.config]);
     expect(run.code).toBe(2);
-    expect(run.stderr).toMatch(/tool\.sh: file type not in allowed_file_types/);
+    // The refusal names the key the list came from: the operator's ship.toml, not the manifest.
+    expect(run.stderr).toMatch(
+      /tool\.sh: file type not in allowed_file_types \(\.py, [^)]*\): \[sources\.myapp\.security\] allowed_file_types/,
+    );
     expect(await readdir(app.appDir)).toEqual([]);
   });
 });

@@ -170,7 +170,9 @@ describe("allowed_file_types entries written without their dot", () => {
     );
     const run = await runShip(["--config", app.config]);
     expect(run.code, run.stdout + run.stderr).toBe(2);
-    expect(run.stdout + run.stderr).toMatch(/run\.sh: file type not in allowed_file_types \(py\)/);
+    expect(run.stdout + run.stderr).toMatch(
+      /run\.sh: file type not in allowed_file_types \(py\): the manifest's security\.allowed_file_types/,
+    );
     expect(await readdir(app.appDir)).toEqual([]);
   });
 });

@@ -102,6 +102,7 @@ describe("release file policy", () => {
     );
     expect(policy).toEqual({
       allowedTypes: [".py"],
+      allowedTypesSetting: "[sources.app.security] allowed_file_types",
       maxFileBytes: 1024 * 1024,
       maxFileSetting: "the manifest's security.max_file_size_mb = 1",
     });
