@@ -1,0 +1,61 @@
+/**
+ * The versions an agent reports (each app of its hello, a report's from and to version) were
+ * taken at any length: one agent token's hello naming a 300 KB version for two apps was stored,
+ * and every `GET /agents` page (the dashboard's fleet view polls it every 2 s), `GET /agents/:id`
+ * and `ship-hub agents` carried those 600 KB from then on. A release's version is at most 100
+ * characters, so no longer one can match a release: the hub keeps the first 100 and says it cut
+ * it. Real hub (in process), real WebSocket and HTTP.
+ */
+import { randomUUID } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { waitFor } from "../../support/wait-for.js";
+import { hubPerTest, TestAgent } from "../hub/support.js";
+
+const session = hubPerTest();
+
+const LONG = `1.${"0".repeat(300_000)}`;
+/** An agent's record, its apps' versions cut, is a few KB at most. */
+const MOST = 8_000;
+const OPTS = { timeoutMs: 10_000, intervalMs: 100, where: "the hub's GET /agents/a1" };
+
+interface AgentView {
+  apps: { app: string; version: string | null }[];
+}
+
+describe("versions an agent reports are bounded", () => {
+  it("a hello's versions and a report's are kept to 100 characters, said cut", async () => {
+    // The default max_message_kb (1024): the test hub's 64 KB would refuse the hello whole.
+    const t = await session.start({ maxPayloadBytes: 1 << 20 });
+    const agent = await TestAgent.connect(t.hub.url, await t.agentToken("a1"));
+    agent.hello("a1", [
+      { app: "web", version: LONG, state: "ok", releaseId: undefined },
+      { app: "api", version: `v${LONG}`, state: "ok", releaseId: undefined },
+    ]);
+    const one = async () => (await t.api<AgentView>("GET", "/api/v1/agents/a1", { token: t.operator })).body;
+    await waitFor("the hello's apps", async () => (await one()).apps?.length === 2, OPTS);
+    const listed = await t.api("GET", "/api/v1/agents", { token: t.operator });
+    expect(JSON.stringify(listed.body).length).toBeLessThan(MOST);
+    const view = await one();
+    expect(JSON.stringify(view).length).toBeLessThan(MOST);
+    const web = view.apps.find((a) => a.app === "web");
+    expect(web?.version).toBe(`${LONG.slice(0, 100)}…`);
+
+    agent.send({
+      type: "report",
+      v: 1,
+      reportId: randomUUID(),
+      app: "web",
+      outcome: "succeeded",
+      fromVersion: LONG,
+      toVersion: `2.${"0".repeat(300_000)}`,
+      steps: [],
+    });
+    await waitFor(
+      "the report's version",
+      async () => (await one()).apps.find((a) => a.app === "web")?.version?.startsWith("2.") === true,
+      OPTS,
+    );
+    const after = await t.api("GET", "/api/v1/agents/a1", { token: t.operator });
+    expect(JSON.stringify(after.body).length).toBeLessThan(MOST);
+  });
+});
