@@ -58,4 +58,26 @@ describe("versions an agent reports are bounded", () => {
     const after = await t.api("GET", "/api/v1/agents/a1", { token: t.operator });
     expect(JSON.stringify(after.body).length).toBeLessThan(MOST);
   });
+
+  it("a hello's labels: the first 100 are kept, so one agent cannot make every listing heavy", async () => {
+    const t = await session.start({ maxPayloadBytes: 1 << 20 });
+    const agent = await TestAgent.connect(t.hub.url, await t.agentToken("a1"));
+    // 3,000 labels of ~300 bytes: 900 KB, under max_message_kb, stored and listed whole before.
+    const labels = Object.fromEntries(
+      Array.from({ length: 3_000 }, (_, i) => [
+        `k${String(i).padStart(4, "0")}${"x".repeat(90)}`,
+        "v".repeat(200),
+      ]),
+    );
+    agent.hello("a1", undefined, labels);
+    const one = async () =>
+      (await t.api<{ labels?: Record<string, string> }>("GET", "/api/v1/agents/a1", { token: t.operator }))
+        .body;
+    await waitFor("the hello's labels", async () => Object.keys((await one()).labels ?? {}).length > 0, OPTS);
+    const kept = Object.keys((await one()).labels ?? {});
+    expect(kept).toHaveLength(100);
+    expect(kept[0]).toBe(Object.keys(labels)[0]);
+    const listed = await t.api("GET", "/api/v1/agents", { token: t.operator });
+    expect(JSON.stringify(listed.body).length).toBeLessThan(40_000);
+  });
 });
