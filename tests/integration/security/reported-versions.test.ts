@@ -9,7 +9,7 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { waitFor } from "../../support/wait-for.js";
-import { hubPerTest, TestAgent } from "../hub/support.js";
+import { hubPerTest, publishRelease, TestAgent } from "../hub/support.js";
 
 const session = hubPerTest();
 
@@ -79,5 +79,23 @@ describe("versions an agent reports are bounded", () => {
     expect(kept[0]).toBe(Object.keys(labels)[0]);
     const listed = await t.api("GET", "/api/v1/agents", { token: t.operator });
     expect(JSON.stringify(listed.body).length).toBeLessThan(40_000);
+  });
+
+  it("a selector or labels wave asking for more labels than an agent keeps is a 400 naming it", async () => {
+    const t = await session.start();
+    await publishRelease(t, "2.0.0");
+    const many = Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`l${i}`, "v"]));
+    const bodies: [string, unknown][] = [
+      ["body.selector.labels", { selector: { labels: many }, waves: [{ name: "all", percent: 100 }] }],
+      ["body.waves[0].labels", { waves: [{ name: "some", labels: many }] }],
+    ];
+    for (const [field, body] of bodies) {
+      const res = await t.api("POST", "/api/v1/rollouts/preview", {
+        token: t.operator,
+        body: { release: "2.0.0", ...(body as object) },
+      });
+      expect(res.status).toBe(400);
+      expect(String(res.body.error)).toBe(`${field}: at most 100 labels (an agent carries no more)`);
+    }
   });
 });
