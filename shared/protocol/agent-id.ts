@@ -36,13 +36,22 @@ export const AgentLabels = z.record(
 );
 
 /**
+ * Labels one agent may carry. A hello of 3,000 labels (900 KB, under max_message_kb) was stored
+ * whole and carried by every GET /agents page from then on; an agent has dozens. ship.toml refuses
+ * more; a hello keeps the first ones (a hub refusing it would drop the agent from the fleet).
+ */
+export const MAX_LABELS = 100;
+
+/**
  * The labels a hello carries, each name and value without spaces at its ends: `--selector`, a
  * labels wave's `K=V`, `?label=` and the dashboard's forms all trim what they are given, so
  * `env = " prod "` or `" env" = "prod"` (which an agent's config now refuses, but an agent
  * configured before that still announces) could be chosen by nothing. The hub stores, shows and
  * matches such a label trimmed (`env=prod`), names and values by one rule.
  */
-export const HelloLabels = AgentLabels.transform(trimmedLabels);
+export const HelloLabels = AgentLabels.transform((labels) =>
+  Object.fromEntries(Object.entries(trimmedLabels(labels)).slice(0, MAX_LABELS)),
+);
 
 /**
  * `labels` with names and values trimmed. Two names that trim alike (`env` and ` env`): the one
@@ -67,6 +76,11 @@ function trimmedLabels(labels: Record<string, string>): Record<string, string> {
  * one value per label, so none could match both (as `--selector ring=a --selector ring=b`).
  */
 export const RequestedLabels = AgentLabels.superRefine((labels, ctx) => {
+  // More than an agent may carry matches nobody: said, not searched for.
+  if (Object.keys(labels).length > MAX_LABELS) {
+    ctx.addIssue({ code: "custom", message: `at most ${MAX_LABELS} labels (an agent carries no more)` });
+    return;
+  }
   const seen = new Map<string, string>();
   for (const name of Object.keys(labels)) {
     const earlier = seen.get(name.trim());
@@ -87,16 +101,20 @@ export const RequestedLabels = AgentLabels.superRefine((labels, ctx) => {
  * host was left out of every rollout that meant it. The hello keeps the looser rule: a hub refusing
  * the hellos of agents configured before this would drop them from the fleet.
  */
-export const ConfiguredLabels = z.record(
-  z
-    .string()
-    .max(100, "a label name must be at most 100 characters")
-    .regex(
-      /^[^\s=,]+$/u,
-      "a label name must not be empty or hold '=', ',' or white space (--selector KEY=VALUE and a labels wave's K=V,K=V could not name it)",
+export const ConfiguredLabels = z
+  .record(
+    z
+      .string()
+      .max(100, "a label name must be at most 100 characters")
+      .regex(
+        /^[^\s=,]+$/u,
+        "a label name must not be empty or hold '=', ',' or white space (--selector KEY=VALUE and a labels wave's K=V,K=V could not name it)",
+      ),
+    labelValue.refine(
+      (value) => value === value.trim(),
+      "a label value must not begin or end with white space (--selector KEY=VALUE, a labels wave's K=V and the dashboard's forms trim what they are given, so none could choose it)",
     ),
-  labelValue.refine(
-    (value) => value === value.trim(),
-    "a label value must not begin or end with white space (--selector KEY=VALUE, a labels wave's K=V and the dashboard's forms trim what they are given, so none could choose it)",
-  ),
-);
+  )
+  .refine((labels) => Object.keys(labels).length <= MAX_LABELS, {
+    message: `at most ${MAX_LABELS} labels (the hub keeps no more of a hello's)`,
+  });

@@ -15,6 +15,19 @@ const id = z.string().min(1).max(200);
 const version = z.literal(PROTOCOL_VERSION).default(PROTOCOL_VERSION);
 const labels = HelloLabels;
 
+/** A release's version is at most this long (the API's body.version): no longer one can match one. */
+export const MAX_REPORTED_VERSION = 100;
+
+/**
+ * A version an agent reports (its apps in a hello, a report's from and to): it was taken at any
+ * length, so one agent token's hello naming a 300 KB version was stored, and every GET /agents page
+ * carried it from then on. Cut, not refused: an agent that installed such a version by hand before
+ * would otherwise be shut out of its hub, and no cut text matches a release either way.
+ */
+const reportedVersion = z
+  .string()
+  .transform((v) => (v.length > MAX_REPORTED_VERSION ? `${v.slice(0, MAX_REPORTED_VERSION)}…` : v));
+
 /** zod runs refinements even after `z.url()` failed, so they must not throw on a non-URL. */
 function parsedUrl(text: string): URL | undefined {
   return URL.canParse(text) ? new URL(text) : undefined;
@@ -57,7 +70,7 @@ export type ReleaseSourceRef = z.infer<typeof ReleaseSourceRef>;
 
 export const AppStatus = z.object({
   app: id,
-  version: z.string().nullable(),
+  version: reportedVersion.nullable(),
   state: z.string().max(100),
   releaseId: id.optional(),
 });
@@ -119,8 +132,8 @@ export const Report = z.object({
   /** The hub release the app runs after this report (after a local rollback: the earlier one). */
   installedReleaseId: id.optional(),
   outcome: z.enum(reportOutcomes),
-  fromVersion: z.string().nullable(),
-  toVersion: z.string().nullable(),
+  fromVersion: reportedVersion.nullable(),
+  toVersion: reportedVersion.nullable(),
   error: z.string().max(10_000).optional(),
   steps: z
     .array(

@@ -248,26 +248,36 @@ export function requestProblems<S extends z.ZodType>(
       (f.issue.code === "too_small" && f.issue.minimum === Number.MIN_SAFE_INTEGER)
     ) || (atPath.get(f.path.join("\0")) ?? 0) <= 1;
   // Each problem is worded by walking the value to it: a value with hundreds of thousands of wrong
-  // elements took seconds. The first ones say what is wrong; the rest are counted.
+  // elements took seconds. The first ones say what is wrong; the rest are counted. One
+  // unrecognized_keys issue holds every unknown key of its mapping, so problems are counted, not
+  // issues: a selector of 9,000 unknown keys was a 458 KB answer naming each.
   const shown = flat.filter(ownBound);
-  for (const f of shown.slice(0, MAX_PROBLEMS)) {
+  let unlisted = 0;
+  for (const f of shown) {
     if (f.issue.code !== "unrecognized_keys") {
+      if (problems.length >= MAX_PROBLEMS) {
+        unlisted += 1;
+        continue;
+      }
       const at = f.issue.code === "invalid_key" ? "key" : "value";
       problems.push({ path: f.path, message: describe(f, data, {}), severity: "error", at });
       continue;
     }
+    const room = Math.max(0, MAX_PROBLEMS - problems.length);
+    unlisted += Math.max(0, f.issue.keys.length - room);
+    if (room === 0) continue;
     const known = knownKeysAt(schema, f.path, data);
-    for (const key of f.issue.keys) {
+    for (const key of f.issue.keys.slice(0, room)) {
       const hint = didYouMean(key, known);
       const allowed = known.length === 0 ? "no keys are allowed here" : `allowed: ${known.join(", ")}`;
       const message = `unknown key${hint === undefined ? "" : ` (did you mean ${JSON.stringify(hint)}?)`}; ${allowed}`;
       problems.push({ path: [...f.path, key], message, severity: "error", at: "key" });
     }
   }
-  if (shown.length > MAX_PROBLEMS)
+  if (unlisted > 0)
     problems.push({
       path: [],
-      message: `and ${shown.length - MAX_PROBLEMS} more problems not listed`,
+      message: `and ${unlisted} more problems not listed`,
       severity: "error",
       at: "value",
     });

@@ -46,3 +46,25 @@ describe("a [hub] label value with white space at its ends", () => {
     },
   );
 });
+
+describe("more [hub] labels than the hub keeps of a hello", () => {
+  it("101 labels: ship agent and ship --check-only exit 2 naming hub.labels and the bound, nothing written", async () => {
+    const config = join(dir, "ship.toml");
+    const labels = Array.from({ length: 101 }, (_, i) => `l${i} = "v"`).join("\n");
+    await writeFile(
+      config,
+      `[general]\nstate_file = "${dir}/state.json"\nbackup_dir = "${dir}/backups"\n\n` +
+        `[hub]\nurl = "http://127.0.0.1:9"\ntoken_file = "${dir}/token"\n\n[hub.labels]\n${labels}\n`,
+    );
+    await writeFile(join(dir, "token"), "x\n", { mode: 0o600 });
+    for (const run of [await runAgentBriefly(config), await runShip(["--config", config, "--check-only"])]) {
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr.trim()).toMatch(
+        new RegExp(
+          `^ship: ${config}:\\d+:\\d+ hub\\.labels: at most 100 labels \\(the hub keeps no more of a hello's\\)$`,
+        ),
+      );
+    }
+    expect((await readdir(dir)).sort()).toEqual(["ship.toml", "token"]);
+  });
+});

@@ -1,0 +1,101 @@
+/**
+ * The versions an agent reports (each app of its hello, a report's from and to version) were
+ * taken at any length: one agent token's hello naming a 300 KB version for two apps was stored,
+ * and every `GET /agents` page (the dashboard's fleet view polls it every 2 s), `GET /agents/:id`
+ * and `ship-hub agents` carried those 600 KB from then on. A release's version is at most 100
+ * characters, so no longer one can match a release: the hub keeps the first 100 and says it cut
+ * it. Real hub (in process), real WebSocket and HTTP.
+ */
+import { randomUUID } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { waitFor } from "../../support/wait-for.js";
+import { hubPerTest, publishRelease, TestAgent } from "../hub/support.js";
+
+const session = hubPerTest();
+
+const LONG = `1.${"0".repeat(300_000)}`;
+/** An agent's record, its apps' versions cut, is a few KB at most. */
+const MOST = 8_000;
+const OPTS = { timeoutMs: 10_000, intervalMs: 100, where: "the hub's GET /agents/a1" };
+
+interface AgentView {
+  apps: { app: string; version: string | null }[];
+}
+
+describe("versions an agent reports are bounded", () => {
+  it("a hello's versions and a report's are kept to 100 characters, said cut", async () => {
+    // The default max_message_kb (1024): the test hub's 64 KB would refuse the hello whole.
+    const t = await session.start({ maxPayloadBytes: 1 << 20 });
+    const agent = await TestAgent.connect(t.hub.url, await t.agentToken("a1"));
+    agent.hello("a1", [
+      { app: "web", version: LONG, state: "ok", releaseId: undefined },
+      { app: "api", version: `v${LONG}`, state: "ok", releaseId: undefined },
+    ]);
+    const one = async () => (await t.api<AgentView>("GET", "/api/v1/agents/a1", { token: t.operator })).body;
+    await waitFor("the hello's apps", async () => (await one()).apps?.length === 2, OPTS);
+    const listed = await t.api("GET", "/api/v1/agents", { token: t.operator });
+    expect(JSON.stringify(listed.body).length).toBeLessThan(MOST);
+    const view = await one();
+    expect(JSON.stringify(view).length).toBeLessThan(MOST);
+    const web = view.apps.find((a) => a.app === "web");
+    expect(web?.version).toBe(`${LONG.slice(0, 100)}…`);
+
+    agent.send({
+      type: "report",
+      v: 1,
+      reportId: randomUUID(),
+      app: "web",
+      outcome: "succeeded",
+      fromVersion: LONG,
+      toVersion: `2.${"0".repeat(300_000)}`,
+      steps: [],
+    });
+    await waitFor(
+      "the report's version",
+      async () => (await one()).apps.find((a) => a.app === "web")?.version?.startsWith("2.") === true,
+      OPTS,
+    );
+    const after = await t.api("GET", "/api/v1/agents/a1", { token: t.operator });
+    expect(JSON.stringify(after.body).length).toBeLessThan(MOST);
+  });
+
+  it("a hello's labels: the first 100 are kept, so one agent cannot make every listing heavy", async () => {
+    const t = await session.start({ maxPayloadBytes: 1 << 20 });
+    const agent = await TestAgent.connect(t.hub.url, await t.agentToken("a1"));
+    // 3,000 labels of ~300 bytes: 900 KB, under max_message_kb, stored and listed whole before.
+    const labels = Object.fromEntries(
+      Array.from({ length: 3_000 }, (_, i) => [
+        `k${String(i).padStart(4, "0")}${"x".repeat(90)}`,
+        "v".repeat(200),
+      ]),
+    );
+    agent.hello("a1", undefined, labels);
+    const one = async () =>
+      (await t.api<{ labels?: Record<string, string> }>("GET", "/api/v1/agents/a1", { token: t.operator }))
+        .body;
+    await waitFor("the hello's labels", async () => Object.keys((await one()).labels ?? {}).length > 0, OPTS);
+    const kept = Object.keys((await one()).labels ?? {});
+    expect(kept).toHaveLength(100);
+    expect(kept[0]).toBe(Object.keys(labels)[0]);
+    const listed = await t.api("GET", "/api/v1/agents", { token: t.operator });
+    expect(JSON.stringify(listed.body).length).toBeLessThan(40_000);
+  });
+
+  it("a selector or labels wave asking for more labels than an agent keeps is a 400 naming it", async () => {
+    const t = await session.start();
+    await publishRelease(t, "2.0.0");
+    const many = Object.fromEntries(Array.from({ length: 101 }, (_, i) => [`l${i}`, "v"]));
+    const bodies: [string, unknown][] = [
+      ["body.selector.labels", { selector: { labels: many }, waves: [{ name: "all", percent: 100 }] }],
+      ["body.waves[0].labels", { waves: [{ name: "some", labels: many }] }],
+    ];
+    for (const [field, body] of bodies) {
+      const res = await t.api("POST", "/api/v1/rollouts/preview", {
+        token: t.operator,
+        body: { release: "2.0.0", ...(body as object) },
+      });
+      expect(res.status).toBe(400);
+      expect(String(res.body.error)).toBe(`${field}: at most 100 labels (an agent carries no more)`);
+    }
+  });
+});
