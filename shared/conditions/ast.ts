@@ -38,6 +38,21 @@ export function isBooleanExpr(expr: ConditionExpr): boolean {
   return !isValueExpr(expr) || expr.kind === "env_var";
 }
 
+/** Whether the expression runs a `command('…')` anywhere (the only part a conditional's `timeout` bounds). */
+export function runsCommand(expr: ConditionExpr): boolean {
+  switch (expr.kind) {
+    case "predicate":
+      return expr.name === "command";
+    case "not":
+      return runsCommand(expr.operand);
+    case "and":
+    case "or":
+      return runsCommand(expr.left) || runsCommand(expr.right);
+    default:
+      return false;
+  }
+}
+
 /** Renders a node back to canonical text, e.g. for `--test-conditionals` output. */
 export function formatCondition(expr: ConditionExpr): string {
   switch (expr.kind) {

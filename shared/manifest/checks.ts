@@ -1,4 +1,5 @@
 import { Minimatch } from "minimatch";
+import { runsCommand } from "../conditions/ast.js";
 import { ConditionSyntaxError, parseCondition } from "../conditions/parse.js";
 import { isPlainObject } from "../plain-object.js";
 import { didYouMean } from "../schema/did-you-mean.js";
@@ -354,7 +355,8 @@ function idleMergeStrategyProblems(files: unknown): Problem[] {
  * Options a rule or conditional takes and then ignores: `backup: true` on a `skip` rule (the file is
  * never touched, so there is no previous version to keep), `backup: false` on `backup_replace`
  * (which always keeps it), `manual_steps` on a conditional that is not
- * `require_manual_intervention` (only that action shows them), and a post_update test's
+ * `require_manual_intervention` (only that action shows them), a conditional's `timeout` when its
+ * condition runs no `command('…')` (nothing else it does is timed), and a post_update test's
  * `retry_delay` without `retry_count` (nothing is retried). Each was accepted without a word.
  */
 function idleOptionProblems(data: Record<string, unknown>): Problem[] {
@@ -379,6 +381,13 @@ function idleOptionProblems(data: Record<string, unknown>): Problem[] {
     const message = `are shown only with action require_manual_intervention; with ${action} they are never shown (write them in message)`;
     problems.push(warning(["conditionals", i, "manual_steps"], `manual_steps ${message}`));
   });
+  items(data.conditionals).forEach((conditional, i) => {
+    if (!isPlainObject(conditional) || typeof conditional.timeout !== "number") return;
+    if (typeof conditional.condition !== "string" || conditionRunsCommand(conditional.condition)) return;
+    const message =
+      "timeout has no effect without a command('…') in the condition: it bounds only those checks";
+    problems.push(warning(["conditionals", i, "timeout"], message));
+  });
   items(data.post_update_tests).forEach((test, i) => {
     if (!isPlainObject(test) || typeof test.retry_delay !== "number" || test.retry_delay <= 0) return;
     if (typeof test.retry_count === "number" && test.retry_count > 0) return;
@@ -386,6 +395,16 @@ function idleOptionProblems(data: Record<string, unknown>): Problem[] {
     problems.push(warning(["post_update_tests", i, "retry_delay"], message));
   });
   return problems;
+}
+
+/** A condition that does not parse is reported elsewhere (with its column): no second word here. */
+function conditionRunsCommand(text: string): boolean {
+  try {
+    return runsCommand(parseCondition(text));
+  } catch (error) {
+    if (error instanceof ConditionSyntaxError) return true;
+    throw error;
+  }
 }
 
 /**
