@@ -26,6 +26,7 @@ import { fitText, shortenedReport } from "./merge-reports.js";
 import { ReportOutbox } from "./outbox.js";
 import { RetryLater } from "./retry-later.js";
 import { signsOfLife } from "./sign-of-life.js";
+import { UnackedReports } from "./unacked-reports.js";
 
 /** An update's notifications, handed over by the pipeline to be sent after its report. */
 interface Notifications {
@@ -56,6 +57,8 @@ export interface AgentDaemonOptions {
   restartNeeded?: () => Promise<string | undefined>;
   /** How often a running instruction tells the hub it is still at work (default 30 s). */
   heartbeatMs?: number;
+  /** First wait for a sent report's ack before it is sent again; doubles per try, capped (default 30 s). */
+  reportResendMs?: number;
   /** How often an idle agent looks for app changes made by hand, to announce them (default 5 s). */
   handChangeCheckMs?: number;
   onRestartNeeded?: (reason: string) => void;
@@ -63,6 +66,9 @@ export interface AgentDaemonOptions {
 
 const HEARTBEAT_MS = 30_000;
 const HAND_CHANGE_CHECK_MS = 5_000;
+// Well past a busy hub's ack (a batch's commit), short of a wave's deployment timeout.
+const REPORT_RESEND_MS = 30_000;
+const REPORT_RESEND_MAX_MS = 120_000;
 
 export function daemonDir(config: AgentConfig): string {
   return join(stateRoot(config), "daemon");
@@ -70,6 +76,8 @@ export function daemonDir(config: AgentConfig): string {
 
 export class AgentDaemon {
   private readonly outbox: ReportOutbox;
+  /** Reports sent and not acked: sent again on the same connection if no ack comes. */
+  private readonly unacked: UnackedReports;
   private readonly desired: DesiredStateStore;
   private readonly connection: HubConnection;
   /** Apps whose desired state may need work. */
@@ -107,6 +115,12 @@ export class AgentDaemon {
       this.kick();
     });
     this.outbox = new ReportOutbox(join(daemonDir(config), "outbox"), options.log);
+    const resendMs = options.reportResendMs ?? REPORT_RESEND_MS;
+    this.unacked = new UnackedReports(resendMs, Math.max(resendMs, REPORT_RESEND_MAX_MS), (reportId) => {
+      void this.resend(reportId).catch((error: unknown) =>
+        this.options.log.warn("resending an unacknowledged report failed", { error: String(error) }),
+      );
+    });
     this.desired = new DesiredStateStore(join(daemonDir(config), "desired.json"));
     this.connection = new HubConnection({
       hubUrl: hub.url,
@@ -200,6 +214,7 @@ export class AgentDaemon {
     // could not be unmounted; a caller removing the dir would race them).
     await this.settled;
     await this.handCheck;
+    this.unacked.stop();
     await this.connection.stop();
   }
 
@@ -213,6 +228,7 @@ export class AgentDaemon {
         await this.onDeploy(message);
         return;
       case "ack":
+        this.unacked.done(message.reportId);
         await this.outbox.ack(message.reportId);
         return;
       case "check_now":
@@ -432,6 +448,22 @@ export class AgentDaemon {
   /** A report as the hub takes it: shortened once the hub refused one as too large (its id kept). */
   private sendReport(report: Report): void {
     this.connection.send(this.shortenReports ? shortenedReport(report) : report);
+    this.unacked.sent(report.reportId);
+  }
+
+  /** A report whose ack did not come: sent again as the outbox holds it, unless acked meanwhile. */
+  private async resend(reportId: string): Promise<void> {
+    const report = (await this.outbox.pending()).find((r) => r.reportId === reportId);
+    // Acked meanwhile; or the hub is away, and the next connect sends the whole outbox anyway.
+    if (report === undefined || !this.connection.connected) {
+      this.unacked.done(reportId);
+      return;
+    }
+    this.options.log.info("no acknowledgement from the hub for a report; sending it again", {
+      report: reportId,
+      deployment: report.deploymentId,
+    });
+    this.sendReport(report);
   }
 
   private async onConnected(): Promise<void> {

@@ -50,7 +50,7 @@ const RELEASE_RETRY_MS = 2000;
  * leave only after the commit. Batches run one after another, so one agent's hello, reports and
  * close apply in the order they arrived. If a batch fails as a whole, each of its messages is
  * retried in a transaction of its own, so one bad message is logged and skipped (not acked: the
- * agent resends it) without losing the others; unless the database is unreachable, when each would
+ * agent sends an unacked report again after a wait, unacked-reports.ts) without losing the others; unless the database is unreachable, when each would
  * fail alike.
  */
 export class MessageBatch {

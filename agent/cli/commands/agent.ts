@@ -246,9 +246,17 @@ function testTimings(): {
   reconnectBaseMs?: number;
   retryLaterMs?: number;
   heartbeatMs?: number;
+  reportResendMs?: number;
 } {
   if (process.env.SHIP_AGENT_FAST !== "1") return {};
-  return { delayScale: 0, retryDelayMs: 0, reconnectBaseMs: 100, retryLaterMs: 500, heartbeatMs: 1_000 };
+  return {
+    delayScale: 0,
+    retryDelayMs: 0,
+    reconnectBaseMs: 100,
+    retryLaterMs: 500,
+    heartbeatMs: 1_000,
+    reportResendMs: 1_000,
+  };
 }
 
 /**
