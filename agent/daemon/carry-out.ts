@@ -204,6 +204,7 @@ async function carryOutOnce(input: CarryOutInput): Promise<Report | string> {
   };
   const report = await runSource(config, app, source, {
     checkOnly: false,
+    recordFailedCheck: false,
     ...(input.configFile === undefined ? {} : { configFile: input.configFile }),
     ...(input.notifyAfter === undefined ? {} : { notifyAfter: input.notifyAfter }),
     log,

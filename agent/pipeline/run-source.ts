@@ -55,6 +55,12 @@ export interface SourceRunOptions {
   settings: UpdateSettings;
   notifyRetryDelayMs?: number;
   notifyMaxTimeoutMs?: number;
+  /**
+   * Whether a failed check is recorded in the state file (default true: `--status` of a timer run).
+   * The daemon passes false: its outcome goes to the hub in the report, and a release server that
+   * is away is waited for, recording nothing meanwhile (carry-out.ts).
+   */
+  recordFailedCheck?: boolean;
   /** Notifications handed over to be sent after the report (finalize.ts); absent: sent before. */
   notifyAfter?: (send: () => Promise<string[]>) => void;
 }
@@ -374,7 +380,7 @@ export async function runSource(
       message: appMessage(name, message),
       error: message,
     });
-    if (checking && !options.checkOnly && !refused)
+    if (checking && !options.checkOnly && !refused && options.recordFailedCheck !== false)
       await recordFailedCheck(config.general.state_file, report, log);
     return report;
   } finally {
