@@ -106,12 +106,13 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 
 /**
  * stderr was a terminal that hung up (EIO: the ssh session of a `ship` run started by hand
- * dropped; SIGHUP is let pass, outlive-terminal.ts) or a pipe whose reader left (EPIPE): the write
- * threw out of the log call, and the run died mid-update. Nothing can read what follows, so the logger falls silent and the work goes on.
+ * dropped; SIGHUP is let pass, outlive-terminal.ts), a pipe whose reader left (EPIPE), or a file
+ * on a full disk (`2>>ship.err`: ENOSPC, EDQUOT, EFBIG): the write threw out of the log call, and
+ * the run died mid-update (on a full disk, at its first line, exit 1 and nothing installed).
+ * stderr is where such a failure would be told, so the logger falls silent and the work goes on.
  */
 function silenceWhenStderrCloses(stream: ReturnType<typeof destination>, base: PinoLogger): void {
-  stream.on("error", (error: NodeJS.ErrnoException) => {
-    if (error.code !== "EIO" && error.code !== "EPIPE") throw error;
+  stream.on("error", () => {
     base.level = "silent";
     // What the buffered stream (the hub's) still held was written again at exit, for ever: its
     // flushSync retries every failed write, so `ship-hub serve` whose terminal hung up spun at
