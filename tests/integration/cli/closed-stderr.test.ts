@@ -62,7 +62,7 @@ function runWithStderrFull(args: string[]): Promise<{ code: number | null; stdou
     const child = spawn(process.execPath, [SHIP_BIN, ...args], { stdio: ["ignore", "pipe", full] });
     closeSync(full);
     let stdout = "";
-    child.stdout.on("data", (chunk: Buffer) => {
+    child.stdout?.on("data", (chunk: Buffer) => {
       stdout += chunk.toString();
     });
     child.on("error", reject);
