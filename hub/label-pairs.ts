@@ -7,16 +7,19 @@
  * The dashboard's forms read and say them by the same rule (dashboard/src/format.ts, a test holds
  * them alike).
  */
+import { UNPRINTABLE } from "../shared/schema/unprintable.js";
 import { printable, quotedText } from "./quoted-text.js";
 
 /**
  * `KEY=VALUE` as the hub says it back: in double quotes (quotedText, a JSON string) when it holds
  * white space, a comma, a semicolon (the rollout refusal's separator of label sets), a quote or a
- * backslash, so that a list reads it back as one pair; as it is otherwise.
+ * backslash, so that a list reads it back as one pair, or a character `printable` escapes (ESC, a
+ * zero-width space): bare, its escape `\u001b` typed back was that text, not the character, and
+ * chose no agent; in quotes a list reads the escape as JSON does. As it is otherwise.
  */
 export function labelPairText(key: string, value: string): string {
   const pair = `${key}=${value}`;
-  return /[\s,;"\\]/u.test(pair) ? quotedText(pair) : printable(pair);
+  return /[\s,;"\\]/u.test(pair) || UNPRINTABLE.test(pair) ? quotedText(pair) : pair;
 }
 
 /** Every pair of `labels` as `labelPairText` says it. */

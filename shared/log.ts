@@ -1,4 +1,5 @@
 import { destination, type Logger as PinoLogger, pino } from "pino";
+import { fsErrorText } from "./fs-errors.js";
 import { endOpenLine } from "./open-line.js";
 
 /** The logging surface every module takes; pino satisfies it, tests can capture it. */
@@ -96,27 +97,47 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     : destination({ dest: 2, sync: options.sync ?? false });
   if (options.file) openFiles.add(stream);
   else if (options.sync !== true) bufferedStderr.add(stream);
-  const base = pino(
-    { name: options.name ?? "ship", level: options.level ?? "info", redact: REDACT_PATHS },
-    stream,
-  );
-  if (!options.file) silenceWhenStderrCloses(stream, base);
+  const name = options.name ?? "ship";
+  const base = pino({ name, level: options.level ?? "info", redact: REDACT_PATHS }, stream);
+  if (options.file) silenceWhenFileFails(stream, base, `${name}: warning: ${options.file}`);
+  else silenceWhenStderrCloses(stream, base);
   return wrap(base, {}, options.file === undefined);
 }
 
 /**
  * stderr was a terminal that hung up (EIO: the ssh session of a `ship` run started by hand
- * dropped; SIGHUP is let pass, outlive-terminal.ts) or a pipe whose reader left (EPIPE): the write
- * threw out of the log call, and the run died mid-update. Nothing can read what follows, so the logger falls silent and the work goes on.
+ * dropped; SIGHUP is let pass, outlive-terminal.ts), a pipe whose reader left (EPIPE), or a file
+ * on a full disk (`2>>ship.err`: ENOSPC, EDQUOT, EFBIG): the write threw out of the log call, and
+ * the run died mid-update (on a full disk, at its first line, exit 1 and nothing installed).
+ * stderr is where such a failure would be told, so the logger falls silent and the work goes on.
  */
 function silenceWhenStderrCloses(stream: ReturnType<typeof destination>, base: PinoLogger): void {
-  stream.on("error", (error: NodeJS.ErrnoException) => {
-    if (error.code !== "EIO" && error.code !== "EPIPE") throw error;
+  stream.on("error", () => {
     base.level = "silent";
     // What the buffered stream (the hub's) still held was written again at exit, for ever: its
     // flushSync retries every failed write, so `ship-hub serve` whose terminal hung up spun at
     // SIGTERM instead of stopping. Destroyed, the stream drops it; fd 2 itself stays open.
     stream.destroy();
+  });
+}
+
+const failedFilesSaid = new Set<string>();
+
+/**
+ * The log file's disk is full (/var/log filled by another program: ENOSPC) or it cannot be written
+ * otherwise: the write threw out of the log call, and every run ended at its first line ("internal
+ * error: ENOSPC", exit 1, nothing installed) while the app's own disk had room. The log is no part
+ * of the update: stderr says so once, naming the file, and the run goes on without its lines.
+ */
+function silenceWhenFileFails(stream: ReturnType<typeof destination>, base: PinoLogger, said: string): void {
+  stream.on("error", (error: unknown) => {
+    base.level = "silent";
+    // A run may hold more than one logger on the file: said once.
+    if (failedFilesSaid.has(said)) return;
+    failedFilesSaid.add(said);
+    process.stderr.write(
+      `${said} ([general.logging] file) cannot be written: ${fsErrorText(error)}; this run's log lines are dropped\n`,
+    );
   });
 }
 

@@ -85,7 +85,7 @@ export function hostConditionContext(options: HostContextOptions): ConditionCont
         );
       }
       if (probe === "systemd") return systemdServiceActive(name, env);
-      return (await processRunning(name, env)) || (await initScriptRunning(name, env)) === true;
+      return (await processRunning(name, env)) || (await initScriptRunning(name, env))?.running === true;
     },
     async runCommand(command, timeoutSeconds) {
       const timeoutMs = timeoutSeconds === undefined ? contextTimeoutMs : timeoutSeconds * 1000;

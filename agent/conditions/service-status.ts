@@ -68,20 +68,39 @@ export const INIT_SCRIPT_DIR = "/etc/init.d";
  * runs `sshd`, `mysql` runs `mysqld`): where no systemd runs, as in a container that starts it with
  * `service NAME start`, its init script answers for it, as `service NAME status` does (LSB: exit 0
  * is running). The seed's own `required_services: ["postgresql"]` failed there with PostgreSQL up.
- * Asked only when no process has the name. Resolves to undefined when there is no such script.
+ * Asked only when no process has the name. Resolves to undefined when there is no such script;
+ * otherwise whether it runs and, when it does not, what the script answered: one that hung or
+ * could not be run said nothing about the service, and was reported as saying "not running".
  */
 export async function initScriptRunning(
   unit: string,
   env: NodeJS.ProcessEnv,
   dir = INIT_SCRIPT_DIR,
-): Promise<boolean | undefined> {
+): Promise<{ running: true } | { running: false; answer: string } | undefined> {
   const name = processName(unit);
   // The name is a file name here: a "/" or ".." would lead out of the directory.
   if (name.includes("/") || name === "." || name === "..") return undefined;
   const script = `${dir}/${name}`;
   if (!existsSync(script)) return undefined;
-  return (await exitStatus(script, ["status"], env)) === 0;
+  return new Promise((resolve) => {
+    execFile(script, ["status"], { env, timeout: INIT_SCRIPT_TIMEOUT_MS }, (error) => {
+      if (error === null) resolve({ running: true });
+      else if (error.killed)
+        resolve({
+          running: false,
+          answer: `${script} status gave no answer in ${INIT_SCRIPT_TIMEOUT_MS / 1000} s (killed)`,
+        });
+      else if (error.code === "EACCES")
+        resolve({ running: false, answer: `${script} could not be run (not executable: chmod +x it)` });
+      else if (typeof error.code === "number")
+        resolve({ running: false, answer: `${script} status says it is not running` });
+      else resolve({ running: false, answer: `${script} could not be run (${error.code ?? error.message})` });
+    });
+  });
 }
+
+/** How long an init script's `status` may take, as the other probes here (exitStatus). */
+const INIT_SCRIPT_TIMEOUT_MS = 10_000;
 
 /** systemctl takes `nginx.service` as well as `nginx`; the process is `nginx` either way. */
 function processName(unit: string): string {

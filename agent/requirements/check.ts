@@ -96,13 +96,13 @@ async function checkService(
     const searched = `no process named ${service} is running (no systemd on this host, so the process list was searched: ${processSearch(service)})`;
     return {
       name,
-      ok: script === true,
+      ok: script?.running === true,
       detail:
         script === undefined
           ? searched
-          : script
+          : script.running
             ? `running (no systemd on this host: ${INIT_SCRIPT_DIR}/${service} status says so)`
-            : `${searched}, and ${INIT_SCRIPT_DIR}/${service} status says it is not running`,
+            : `${searched}, and ${script.answer}`,
     };
   }
   const active = await systemdServiceActive(service, env);

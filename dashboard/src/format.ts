@@ -148,10 +148,23 @@ export function formatLabels(labels: Readonly<Record<string, string>>): string[]
 
 /**
  * Each pair as the forms take it back: in double quotes (JSON) when it holds white space, a comma,
- * a semicolon, a quote or a backslash, as the CLI says it (hub/label-pairs.ts labelPairText).
+ * a semicolon, a quote or a backslash, or a character that does not show (a control or zero-width
+ * character, escaped inside the quotes: shown bare, no one could type it back), as the CLI says it
+ * (hub/label-pairs.ts labelPairText; shared/schema/unprintable.ts is out of this bundle's reach,
+ * a test holds the two alike).
  */
 export function labelPairsText(labels: Readonly<Record<string, string>>): string[] {
-  return formatLabels(labels).map((pair) => (/[\s,;"\\]/u.test(pair) ? JSON.stringify(pair) : pair));
+  return formatLabels(labels).map((pair) =>
+    /[\s,;"\\]/u.test(pair) || UNSHOWN.test(pair)
+      ? `"${pair.replace(/["\\]/g, "\\$&").replace(new RegExp(UNSHOWN.source, "gu"), escapeUnshown)}"`
+      : pair,
+  );
+}
+
+const UNSHOWN = /[\p{Cc}\p{Zl}\p{Zp}]|(?!\u200d)\p{Cf}/u;
+const NAMED_ESCAPES: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+function escapeUnshown(c: string): string {
+  return NAMED_ESCAPES[c] ?? `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, "0")}`;
 }
 
 /**

@@ -11,6 +11,8 @@
  * A stderr whose reader left (`ship --list-backups 2>&1 | head`, a log reader that quit) crashed the
  * command with exit 1 on its next warning, while stdout still had a reader. Its writes go nowhere
  * now: stdout's rule alone decides (its reader gone: exit 0; else the command's own exit code).
+ * So do the writes of a stderr that fails them otherwise (a `2>>ship.err` on a full disk: ENOSPC),
+ * whose first log line ended an update with exit 1 before anything was installed.
  */
 let keepGoing = false;
 
@@ -23,10 +25,9 @@ export function exitQuietlyWhenStdoutCloses(): void {
     if (error.code === "EIO") return;
     throw error;
   });
-  process.stderr.on("error", (error: NodeJS.ErrnoException) => {
-    if (error.code === "EIO" || error.code === "EPIPE") return;
-    throw error;
-  });
+  // stderr is where a failure would be told, so one of its own has nowhere to go: whatever the
+  // error (EPIPE, EIO, ENOSPC of a `2>>ship.err` on a full disk, EDQUOT, EFBIG), the write is dropped.
+  process.stderr.on("error", () => {});
 }
 
 /** From now on a closed stdout drops what is written instead of ending the process. */

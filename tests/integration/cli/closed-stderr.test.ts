@@ -6,7 +6,8 @@
  * Real CLI; the stderr pipe closed by this process before ship writes to it.
  */
 import { spawn } from "node:child_process";
-import { mkdir, writeFile } from "node:fs/promises";
+import { closeSync, openSync } from "node:fs";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SHIP_BIN } from "../../support/ship-cli.js";
@@ -51,5 +52,41 @@ describe("a stderr whose reader is gone (real CLI)", () => {
       expect(run.code, args.join(" ")).toBe(2);
       expect((JSON.parse(run.stdout) as { id: string }[]).map((b) => b.id)).toEqual(listed.map((b) => b.id));
     }
+  });
+});
+
+/** ship with stderr on /dev/full: every write to it fails with ENOSPC, as on a full disk. */
+function runWithStderrFull(args: string[]): Promise<{ code: number | null; stdout: string }> {
+  const full = openSync("/dev/full", "w");
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [SHIP_BIN, ...args], { stdio: ["ignore", "pipe", full] });
+    closeSync(full);
+    let stdout = "";
+    child.stdout?.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout }));
+  });
+}
+
+describe("a stderr whose writes fail (2>>ship.err on a full disk; real CLI)", () => {
+  it("an update runs to its end and says so on stdout, exit 0: its first log line used to end it with exit 1, nothing installed", async () => {
+    await app.release("v3", 'version: "3.0.0"\nhooks:\n  post_update: ["echo ran > hook.txt"]\n', {
+      "app.txt": "3",
+    });
+    const run = await runWithStderrFull(["--config", app.config]);
+    expect(run.code, run.stdout).toBe(0);
+    expect(run.stdout).toContain("3.0.0");
+    expect(await readFile(join(app.appDir, "hook.txt"), "utf8")).toBe("ran\n");
+    const state = JSON.parse(await readFile(app.stateFile, "utf8")) as {
+      sources: Record<string, { current_version: string }>;
+    };
+    expect(Object.values(state.sources)[0]?.current_version).toBe("3.0.0");
+  });
+
+  it("a refusal for bad input keeps its exit 2, not 1", async () => {
+    const run = await runWithStderrFull(["--config", join(app.root, "missing.toml")]);
+    expect(run.code).toBe(2);
   });
 });

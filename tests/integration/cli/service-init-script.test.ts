@@ -65,4 +65,27 @@ describe.skipIf(!writable || systemd)("required_services and service_running() w
     const cond = await runShip(["--test-conditionals", join(dir, "m.yaml"), "--app-dir", dir, "--json"]);
     expect(JSON.parse(cond.stdout)).toMatchObject({ decision: "proceed" });
   });
+
+  it("an init script that cannot run or gives no answer is said so, not read as 'says it is not running'", async () => {
+    const hung = `${name}-hung`;
+    const plain = `${name}-plain`;
+    // A status that never answers (a script waiting on a lock), and one left without its x bit.
+    await writeFile(join(initDir, hung), "#!/bin/sh\nexec sleep 60\n", { mode: 0o755 });
+    await writeFile(join(initDir, plain), "#!/bin/sh\nexit 0\n", { mode: 0o644 });
+    try {
+      await writeFile(
+        join(dir, "m2.yaml"),
+        `version: "2.0.0"\nrequirements:\n  required_services: ["${hung}", "${plain}"]\n`,
+      );
+      const req = await runShip(["--check-requirements", join(dir, "m2.yaml"), "--app-dir", dir]);
+      expect(req.code).toBe(1);
+      expect(req.stdout).toContain(`FAIL required_services.${hung}: no process named ${hung} is running`);
+      expect(req.stdout).toContain(`and ${initDir}/${hung} status gave no answer in 10 s (killed)`);
+      expect(req.stdout).toContain(`and ${initDir}/${plain} could not be run (not executable: chmod +x it)`);
+      expect(req.stdout).not.toContain("says it is not running");
+    } finally {
+      await rm(join(initDir, hung), { force: true });
+      await rm(join(initDir, plain), { force: true });
+    }
+  }, 30_000);
 });

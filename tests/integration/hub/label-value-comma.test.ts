@@ -99,3 +99,49 @@ describe("a label value holding a comma or a quote", () => {
     expect(listed.body.rollouts).toHaveLength(created.length);
   });
 });
+
+describe("a label value holding a character shown escaped (a control or zero-width character)", () => {
+  let hub: LabelledHub;
+
+  beforeAll(async () => {
+    requireHubBin();
+    hub = await hubWithLabelledAgents([
+      { id: "c1", labels: { zone: "a\u001bb" } },
+      { id: "c2", labels: { zone: "can\u200bary" } },
+      { id: "c3", labels: { zone: "ab" } },
+    ]);
+  });
+  afterAll(async () => {
+    await hub?.stop();
+  });
+
+  it("is said quoted, so that the pair `ship-hub agents` shows, typed back into a wave, takes its agent", async () => {
+    const listed = await hub.cli("agents");
+    expect(listed.code, listed.stderr).toBe(0);
+    for (const [id, shown] of [
+      ["c1", '"zone=a\\u001bb"'],
+      ["c2", '"zone=can\\u200bary"'],
+    ] as const) {
+      const row = listed.stdout.split("\n").find((line) => line.startsWith(`${id} `)) ?? "";
+      expect(row, listed.stdout).toContain(shown);
+      const done = await hub.cli(
+        "rollout",
+        "create",
+        "--release",
+        hub.release,
+        "--wave",
+        `back=label:${shown}`,
+        "--wave",
+        "rest=100",
+        "--json",
+      );
+      expect(done.code, done.stderr).toBe(0);
+      const rollout = JSON.parse(done.stdout) as { id: string; waves: { agents: { agentId: string }[] }[] };
+      expect(
+        rollout.waves[0]?.agents.map((a) => a.agentId),
+        shown,
+      ).toEqual([id]);
+      expect((await hub.cli("rollout", "abort", rollout.id)).code).toBe(0);
+    }
+  });
+});

@@ -22,6 +22,8 @@ const SETS: Record<string, string>[] = [
   { path: "a\\b", semi: "x;y", eq: "k=v=w" },
   { quoted: '"', comma: ",", both: '","' },
   { plain: "prod" },
+  // Shown escaped (`\u001b`): said bare, the escape typed back was text, no longer the character.
+  { esc: "a\u001bb", zw: "can\u200bary", bell: "x\u0007", rtl: "\u202eab" },
 ];
 
 describe("label pairs, said and read back", () => {
@@ -44,6 +46,8 @@ describe("label pairs, said and read back", () => {
   it("every label set comes back as itself from the selector's text and a labels wave's rule", () => {
     for (const labels of SETS) {
       expect(formLabelPairsText(labels)).toEqual(labelPairsText(labels));
+      const readBack = splitLabelList(labelPairsText(labels).join(",")).map((pair) => pair.split(/=(.*)/su));
+      expect(Object.fromEntries(readBack.map(([k, v]) => [k, v])), JSON.stringify(labels)).toEqual(labels);
       expect(parseLabels(selectorText(labels, "web")), JSON.stringify(labels)).toEqual(labels);
       const rule = waveRule({ name: "w", labels });
       expect(parseLabels(rule.replace(/^labels /, "")), JSON.stringify(labels)).toEqual(labels);
