@@ -44,7 +44,7 @@ describe("options that do nothing where they are written are named", () => {
     ],
     [
       "timeout on a conditional that runs no command()",
-      'conditionals:\n  - { condition: "file_exists(\'/nope\') or env_var(\'X\')", action: skip_update, timeout: 5 }',
+      "conditionals:\n  - { condition: \"file_exists('/nope') or env_var('X')\", action: skip_update, timeout: 5 }",
       /conditionals\[0\]\.timeout: timeout has no effect without a command\('…'\) in the condition: it bounds only those checks/,
     ],
     [
