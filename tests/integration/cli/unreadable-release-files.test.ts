@@ -63,7 +63,11 @@ describe("installed files keep their owner's read bit", () => {
     expect(second.code, second.stdout + second.stderr).toBe(0);
     expect(await readFile(join(dir, "app/app.txt"), "utf8")).toBe("2.0.0\n");
 
-    const backups = (await readdir(join(dir, "var/backups/myapp"))).filter((n) => /^myapp-\w+$/.test(n));
+    // Two updates within one second give myapp-<stamp> and myapp-<stamp>-2 (newBackupId): the
+    // suffixed one is the newer. Left out, the rollback undid the first install instead (app.txt gone).
+    const backups = (await readdir(join(dir, "var/backups/myapp"))).filter((n) =>
+      /^myapp-\w+(-\d+)?$/.test(n),
+    );
     const last = backups.sort().at(-1) ?? "none";
     const back = await runShip(["--config", join(dir, "ship.toml"), "--rollback", last], {
       user: { uid: NOBODY, gid: NOBODY },
