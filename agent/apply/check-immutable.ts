@@ -17,6 +17,7 @@ import { BadInputError } from "../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { shownPath } from "../backup/unrestored.js";
+import type { IndexComparison } from "../sources/app-holds.js";
 import { hashFile } from "../tree/hash-file.js";
 import type { PathTypesCheck } from "./check-path-types.js";
 import { readInstallIndex } from "./install-index.js";
@@ -26,6 +27,8 @@ import { protectedDirectoryOf, ruleFor } from "./rules.js";
 export interface ImmutableCheck extends PathTypesCheck {
   /** sha256 of release files the source recorded while writing them. */
   hashes?: ReadonlyMap<string, string>;
+  /** The listing compared with the install index by the source (used only if that index is the one read here). */
+  compared?: IndexComparison;
 }
 
 export async function checkImmutable(input: ImmutableCheck): Promise<void> {
@@ -50,24 +53,38 @@ export async function checkImmutable(input: ImmutableCheck): Promise<void> {
       if (code !== "ENOENT" || key === "") return;
     }
   };
-  // The listing is read as it is (no copy of 20,000 entries), and the installed copy is compared
-  // before any rule lookup: a file the release leaves as it is (nearly every file of an update)
-  // costs one property read.
-  let listed = 0;
-  for (const [rel, found] of release) {
+  /** A promise only when the file must be read (an await per file of 20,000 costs a microtask each). */
+  const ask = (rel: string, found: { sha256: string } | string | undefined): Promise<void> | undefined => {
+    if (rel === MANIFEST_FILENAME) return undefined;
     const entry = installed[rel];
-    if (entry !== undefined) listed++;
-    if (rel === MANIFEST_FILENAME) continue;
     const sha256 = typeof found === "string" ? found : found?.sha256 || undefined;
-    if (entry !== undefined && sha256 !== undefined && entry.sha256 === sha256) continue;
-    if (!ours(rel)) continue;
+    if (entry !== undefined && sha256 !== undefined && entry.sha256 === sha256) return undefined;
+    if (!ours(rel)) return undefined;
     const path = join(input.appDir, rel);
-    const code = accessCode(path);
     // Known-equal release files were skipped above; an unhashed one is read only when it matters.
-    if (code === "EPERM" && !(await sameAsInstalled(input, rel, entry?.sha256, sha256)))
-      refused.set(path, "the release replaces it");
+    if (accessCode(path) === "EPERM")
+      return sameAsInstalled(input, rel, entry?.sha256, sha256).then((same) => {
+        if (!same) refused.set(path, "the release replaces it");
+        askDir(rel);
+      });
     askDir(rel);
-  }
+    return undefined;
+  };
+  // The source's comparison of the listing with this very index names the files that differ: the
+  // listing's 20,000 names need no lookup of their own. Otherwise the listing is read as it is (no
+  // copy of 20,000 entries), and the installed copy is compared before any rule lookup: a file the
+  // release leaves as it is (nearly every file of an update) costs one property read.
+  const compared = index !== undefined && input.compared?.files === index.files ? input.compared : undefined;
+  let listed = 0;
+  if (compared !== undefined) {
+    listed = compared.indexed;
+    for (const rel of compared.differing) await ask(rel, release.get(rel));
+  } else
+    for (const [rel, found] of release) {
+      if (installed[rel] !== undefined) listed++;
+      const reading = ask(rel, found);
+      if (reading !== undefined) await reading;
+    }
   // The release lists every installed file when it lists as many of them as the index holds (its
   // names are distinct): then it drops none, and the index's 20,000 names need no walk of their own
   // (a for-in and a lookup each cost ~3x counting the keys).

@@ -69,10 +69,17 @@ const INDEX_WHAT =
 
 function parseIndex(text: string, path: string): InstallIndex {
   const header = parseRecord(text, path, IndexHeaderSchema, INDEX_WHAT);
-  checkIndexedFiles(header.files, path, INDEX_WHAT);
-  const index = header as InstallIndex;
-  unverifyRacyEntries(index, Date.now());
-  return index;
+  const files = header.files;
+  const statAtMs = header.statAtMs ?? Date.parse(header.installedAt);
+  const nowMs = Date.now();
+  // One pass checks each entry and applies the racy rule to it: a for-in over the 20,000 names of
+  // a parsed record costs more than both tests, and two passes paid it twice.
+  for (const rel in files) {
+    const entry = files[rel];
+    if (!isIndexedFile(entry)) throw damagedRecord(path, INDEX_WHAT, `its entry for ${rel} is malformed`);
+    unverifyIfRacy(entry, statAtMs, nowMs);
+  }
+  return header as InstallIndex;
 }
 
 /**
@@ -93,13 +100,8 @@ export const UNVERIFIED_CTIME = -1;
  * (the files the last update wrote, ~1 % of the app), once. An index from before `statAtMs` existed
  * is judged by `installedAt`, which its writer took right after the stats.
  */
-function unverifyRacyEntries(index: InstallIndex, nowMs: number): void {
-  const statAtMs = index.statAtMs ?? Date.parse(index.installedAt);
-  const files = index.files;
-  for (const rel in files) {
-    const entry = files[rel] as IndexedFile;
-    if (!entryVouches(entry, statAtMs, nowMs)) entry.ctimeMs = UNVERIFIED_CTIME;
-  }
+function unverifyIfRacy(entry: IndexedFile, statAtMs: number, nowMs: number): void {
+  if (!entryVouches(entry, statAtMs, nowMs)) entry.ctimeMs = UNVERIFIED_CTIME;
 }
 
 /**

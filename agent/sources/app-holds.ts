@@ -16,10 +16,34 @@ import type { InstalledRelease } from "./types.js";
  */
 export type AppHolds = (rel: string, sha256: string) => boolean;
 
-/** A matcher over `installed` (nothing installed: the app holds nothing). */
-export function appHolds(installed: InstalledRelease | undefined): AppHolds {
-  if (installed === undefined) return () => false;
-  return (rel, sha256) => installed.files[rel]?.sha256 === sha256;
+/**
+ * A release listing compared with the install index once, by the source (staging needs it), so the
+ * checks after it need not make 20,000 lookups of their own (FetchedRelease.comparedWithIndex).
+ */
+export interface IndexComparison {
+  /** The index's `files` compared with: a reader that holds another object compares again. */
+  files: InstalledRelease["files"];
+  /** Listed paths the index does not list with the listed sha256 (not "held"), in listing order. */
+  differing: string[];
+  /** How many listed paths the index lists, whatever their sha256. */
+  indexed: number;
+}
+
+/** Compares `listing` with what `installed` lists (nothing installed: nothing to compare with). */
+export function compareWithIndex(
+  listing: ReadonlyMap<string, { sha256: string }>,
+  installed: InstalledRelease | undefined,
+): IndexComparison | undefined {
+  if (installed === undefined) return undefined;
+  const files = installed.files;
+  const differing: string[] = [];
+  let indexed = 0;
+  for (const [rel, entry] of listing) {
+    const listed = files[rel];
+    if (listed !== undefined) indexed++;
+    if (listed?.sha256 !== entry.sha256) differing.push(rel);
+  }
+  return { files, differing, indexed };
 }
 
 /**

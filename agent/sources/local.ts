@@ -17,7 +17,7 @@ import { ArchiveFormatError } from "../archive/archive-format-error.js";
 import type { ExtractOptions, ExtractResult } from "../archive/extract.js";
 import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
 import { stampOf } from "../tree/file-stamp.js";
-import { appHolds } from "./app-holds.js";
+import { compareWithIndex } from "./app-holds.js";
 import { ArchiveHashCache } from "./archive-hash-cache.js";
 import { checksumToVerify } from "./artifact.js";
 import { linkTargets, namesAlongLinks } from "./broken-link.js";
@@ -148,7 +148,8 @@ export class LocalSource implements ReleaseSource {
   private async fetchDirectory(stagingDir: string): Promise<FetchedRelease> {
     const root = this.cfg.path;
     const scanned = await this.scan();
-    const holds = appHolds(await this.ctx.installed?.());
+    // Compared once here: staging wants what differs, and the checks before the hooks read the same.
+    const compared = compareWithIndex(scanned.listing.files, await this.ctx.installed?.());
     const options = {
       keepMtimes: this.cfg.keep_mtimes === true,
       onProgress: progressReporter({
@@ -160,7 +161,7 @@ export class LocalSource implements ReleaseSource {
     };
     let staged: Awaited<ReturnType<typeof stageChanged>>;
     try {
-      staged = await stageChanged(root, stagingDir, scanned, holds, options);
+      staged = await stageChanged(root, stagingDir, scanned, compared, options);
     } catch (err) {
       this.scanned = undefined;
       throw err;
@@ -179,6 +180,7 @@ export class LocalSource implements ReleaseSource {
       id: scanned.id,
       fileHashes: staged.hashes,
       listing: scanned.listing,
+      ...(compared === undefined ? {} : { comparedWithIndex: compared }),
       materialize: async (rels) => {
         await stageFiles(root, stagingDir, scanned, rels, options).catch((err: unknown) => {
           throw this.readError(err);

@@ -14,7 +14,7 @@ import type { ReleaseEntry } from "../apply/types.js";
 import type { ProgressCallback } from "../download/progress.js";
 import { utimeSecondsOfMs } from "../tree/exact-mtime.js";
 import { forEachInSlices, hashSymlinkTarget, mapLimit, SYNC_READ_MAX_BYTES } from "../tree/hash-file.js";
-import type { AppHolds } from "./app-holds.js";
+import type { IndexComparison } from "./app-holds.js";
 import { copyFileHashed, copyFileHashedSync } from "./hashed-copy.js";
 import type { ScannedRelease } from "./release-scan.js";
 
@@ -34,17 +34,18 @@ export interface Staged {
   hashes: Map<string, string>;
 }
 
+/** `compared`: the listing compared with the install index (undefined: nothing installed, all staged). */
 export async function stageChanged(
   root: string,
   stagingDir: string,
   scanned: ScannedRelease,
-  holds: AppHolds,
+  compared: IndexComparison | undefined,
   options: StageOptions,
 ): Promise<Staged> {
-  // A loop over the listing, not a copy of it: 20,000 entries, of which ~1 % are wanted.
-  const wanted: string[] = [];
-  for (const [rel, entry] of scanned.listing.files)
-    if (rel === MANIFEST_FILENAME || !holds(rel, entry.sha256)) wanted.push(rel);
+  const files = scanned.listing.files;
+  const wanted = compared === undefined ? [...files.keys()] : [...compared.differing];
+  if (compared !== undefined && files.has(MANIFEST_FILENAME) && !wanted.includes(MANIFEST_FILENAME))
+    wanted.push(MANIFEST_FILENAME);
   const staged = await stageFiles(root, stagingDir, scanned, wanted, options);
   return { ...staged, skipped: scanned.listing.files.size - wanted.length };
 }

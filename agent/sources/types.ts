@@ -1,4 +1,5 @@
 import type { IndexedFile, ReleaseEntry } from "../apply/types.js";
+import type { IndexComparison } from "./app-holds.js";
 
 /**
  * The one interface every update source (git, http(s), sftp, local) implements, so the pipeline
@@ -67,6 +68,11 @@ export interface FetchedRelease {
    * Absent: `dir` holds the whole release.
    */
   listing?: ReleaseListing;
+  /**
+   * `listing` compared with the install index by the source, when it did so to stage: the checks
+   * before the hooks use it while the index they read is that very object.
+   */
+  comparedWithIndex?: IndexComparison;
   /**
    * Writes release files the source left out into `dir`, checked against their sha256: the planner
    * calls it when the app changed after staging. Without it such a change stops the update first.

@@ -115,6 +115,7 @@ export async function verifyRelease(ctx: UpdateContext): Promise<StepOutcome> {
     stateDir: ctx.paths.appStateDir,
     ...(release.listing === undefined ? {} : { listing: release.listing.files }),
     ...(release.fileHashes === undefined ? {} : { hashes: release.fileHashes }),
+    ...(release.comparedWithIndex === undefined ? {} : { compared: release.comparedWithIndex }),
   });
   // Manifest warnings the release's files show (a merge rule an earlier glob shadows): said once
   // per change of the manifest, as the manifest's own.

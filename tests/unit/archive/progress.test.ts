@@ -208,7 +208,7 @@ describe("a local release directory's staging reports its progress", () => {
     await writeFile(join(root, "sub", "b.bin"), randomBytes(5000));
     const scanned = await scanReleaseDir(root, join(tmp, "stat-index"));
     const seen: [number, number | undefined][] = [];
-    const staged = await stageChanged(root, join(tmp, "stage"), scanned, () => false, {
+    const staged = await stageChanged(root, join(tmp, "stage"), scanned, undefined, {
       keepMtimes: false,
       onProgress: (done, total) => seen.push([done, total]),
     });

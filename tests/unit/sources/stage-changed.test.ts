@@ -8,7 +8,9 @@ import { mkdir, mkdtemp, readFile, rm, stat, symlink, unlink, utimes, writeFile 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { scanReleaseDir } from "../../../agent/sources/release-scan.js";
+import type { IndexedFile } from "../../../agent/apply/types.js";
+import { compareWithIndex } from "../../../agent/sources/app-holds.js";
+import { type ScannedRelease, scanReleaseDir } from "../../../agent/sources/release-scan.js";
 import { stageChanged, stageFiles } from "../../../agent/sources/stage-changed.js";
 import { SYNC_READ_MAX_BYTES } from "../../../agent/tree/hash-file.js";
 
@@ -16,7 +18,17 @@ let tmp: string;
 let release: string;
 let indexFile: string;
 const later = () => Date.now() + 60_000;
-const nothingHeld = () => false;
+/** Nothing installed: the source compares with nothing and stages everything. */
+const nothingHeld = undefined;
+
+/** An install index listing every scanned file byte for byte but `except`, compared as the source compares. */
+function heldAllBut(scanned: ScannedRelease, except: string) {
+  const files: Record<string, IndexedFile> = {};
+  for (const [rel, entry] of scanned.listing.files)
+    if (rel !== except)
+      files[rel] = { sha256: entry.sha256, size: entry.size, mode: entry.mode, mtimeMs: 1, ino: 1 };
+  return compareWithIndex(scanned.listing.files, { version: "1.0.0", appDir: tmp, files });
+}
 
 beforeEach(async () => {
   tmp = await mkdtemp(join(tmpdir(), "ship-stage-"));
@@ -55,8 +67,9 @@ describe("stageChanged / stageFiles", () => {
   it("leaves out what the app holds and stages exactly the rest", async () => {
     const scanned = await scanReleaseDir(release, indexFile, later);
     const staging = join(tmp, "staging");
-    const held = (rel: string) => rel !== "lib/small.txt";
-    const staged = await stageChanged(release, staging, scanned, held, { keepMtimes: false });
+    const staged = await stageChanged(release, staging, scanned, heldAllBut(scanned, "lib/small.txt"), {
+      keepMtimes: false,
+    });
     expect([...staged.hashes.keys()].sort()).toEqual(["lib/small.txt", "update-manifest.yaml"]);
     expect(staged.skipped).toBe(scanned.listing.files.size - 2);
   });

@@ -1,0 +1,107 @@
+/**
+ * The immutable check before the hooks reads the files that differ from the install index from the
+ * source's own comparison (compareWithIndex, made to stage), but only while the index it reads is the
+ * object that comparison was made with: a comparison of another index is never trusted. Real files,
+ * a real `chattr +i` (skipped where the machine cannot: not root, not ext4).
+ */
+import { spawnSync } from "node:child_process";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { checkImmutable } from "../../../agent/apply/check-immutable.js";
+import { readInstallIndex, writeInstallIndex } from "../../../agent/apply/install-index.js";
+import type { InstallIndex } from "../../../agent/apply/types.js";
+import { compareWithIndex } from "../../../agent/sources/app-holds.js";
+import { Manifest } from "../../../shared/manifest/schema.js";
+
+let root: string;
+let canChattr = false;
+const appDir = () => join(root, "app");
+const stateDir = () => join(root, "state");
+const sha = (c: string) => c.repeat(64);
+const manifest = Manifest.parse({ version: "2.0.0" });
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), "ship-immutable-compared-"));
+  await mkdir(appDir(), { recursive: true });
+  await mkdir(stateDir(), { recursive: true });
+  for (const name of ["a.txt", "b.txt", "c.txt"]) await writeFile(join(appDir(), name), `${name}\n`);
+  const entry = (c: string) => ({ sha256: sha(c), size: 6, mode: 0o644, mtimeMs: 1, ino: 1 });
+  const files: InstallIndex["files"] = { "a.txt": entry("a"), "b.txt": entry("b"), "c.txt": entry("c") };
+  await writeInstallIndex(stateDir(), {
+    version: "1.0.0",
+    installedAt: new Date().toISOString(),
+    files,
+    dirs: [],
+  });
+  canChattr = spawnSync("chattr", ["+i", join(appDir(), "b.txt")]).status === 0;
+  if (!canChattr) console.warn("SKIPPING the chattr cases: chattr +i is not available here");
+});
+afterAll(async () => {
+  spawnSync("chattr", ["-i", join(appDir(), "b.txt")]);
+  await rm(root, { recursive: true, force: true });
+});
+
+/** The release: a.txt and c.txt as installed, b.txt changed (and immutable in the app). */
+const listing = new Map([
+  ["a.txt", { type: "file", sha256: sha("a") }],
+  ["b.txt", { type: "file", sha256: sha("9") }],
+  ["c.txt", { type: "file", sha256: sha("c") }],
+  ["d.txt", { type: "file", sha256: sha("d") }],
+]);
+
+async function verdict(compared: Parameters<typeof checkImmutable>[0]["compared"]): Promise<string> {
+  try {
+    await checkImmutable({
+      manifest,
+      releaseDir: join(root, "release"),
+      appDir: appDir(),
+      stateDir: stateDir(),
+      listing,
+      ...(compared === undefined ? {} : { compared }),
+    });
+    return "ok";
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+describe("compareWithIndex", () => {
+  it("names the listed paths the index does not hold with their sha256, in listing order, and counts those it lists", async () => {
+    const index = await readInstallIndex(stateDir());
+    const installed = index === undefined ? undefined : { ...index, appDir: appDir() };
+    const compared = compareWithIndex(listing, installed);
+    expect(compared?.differing).toEqual(["b.txt", "d.txt"]);
+    expect(compared?.indexed).toBe(3);
+    expect(compared?.files).toBe(index?.files);
+    expect(compareWithIndex(listing, undefined)).toBeUndefined();
+  });
+});
+
+describe("checkImmutable with the source's comparison", () => {
+  it("refuses the immutable file the release replaces, with the comparison and without", async () => {
+    if (!canChattr) return;
+    const index = await readInstallIndex(stateDir());
+    const compared = compareWithIndex(
+      listing,
+      index === undefined ? undefined : { ...index, appDir: appDir() },
+    );
+    expect(await verdict(undefined)).toContain("b.txt (the release replaces it)");
+    expect(await verdict(compared)).toContain("b.txt (the release replaces it)");
+  });
+
+  it("reads what differs from the comparison made with the index it reads (none named: nothing asked)", async () => {
+    if (!canChattr) return;
+    const index = await readInstallIndex(stateDir());
+    expect(await verdict({ files: index?.files ?? {}, differing: [], indexed: 3 })).toBe("ok");
+  });
+
+  it("never trusts a comparison made with another index: the listing is compared again", async () => {
+    if (!canChattr) return;
+    const other = { ...(await readInstallIndex(stateDir()))?.files };
+    expect(await verdict({ files: other, differing: [], indexed: 3 })).toContain(
+      "b.txt (the release replaces it)",
+    );
+  });
+});
