@@ -142,6 +142,24 @@ describe("YAML merges keep the layout of the user's lines", () => {
     expect(padded.text).toBe("services:\n  web:\n    image: a\n    ports: [ 80 ]\n");
   });
 
+  it("a key or item the release adds to a flow mapping or list the user wrote over lines is indented as its siblings", () => {
+    // The library indents such a collection 2 deeper than the user (under its key): the new member
+    // came 2 spaces right of the user's, beside their comments.
+    const mapping = merge(
+      "tls: {\n  cert: a.pem, # ops\n  key: a.key  # ops\n}\n",
+      "tls: {\n  cert: a.pem,\n  key: a.key,\n  ca: ca.pem\n}\n",
+      "tls: {\n  cert: a.pem,\n  key: a.key\n}\n",
+    );
+    expect(mapping.text).toBe("tls: {\n  cert: a.pem, # ops\n  key: a.key, # ops\n  ca: ca.pem\n}\n");
+    const list = merge(
+      "ports: [\n    80, # http\n    443\n]\n",
+      "ports: [80, 443, 8443]\n",
+      "ports: [80, 443]\n",
+    );
+    expect(list.text).toBe("ports: [\n    80, # http\n    443,\n    8443\n]\n");
+    expect([...mapping.warnings, ...list.warnings]).toEqual([]);
+  });
+
   it("a footer below the file's last nested mapping stays last when the release adds a top-level key", () => {
     // The library holds the footer on that mapping, so the new key landed below the footer.
     const base = "a: 1\nb:\n  c: 2\n";
