@@ -25,6 +25,7 @@ import {
 import { pairElements } from "./toml-element-pairing.js";
 import { blankBefore, footerStart, tableCommentCount } from "./toml-footer.js";
 import { inlineTextInSpellings } from "./toml-inline-spelling.js";
+import { withoutMovedComments } from "./toml-moved-comments.js";
 import { scanToml, type TomlEntry, type TomlLayout, TomlScanError, tomlComments } from "./toml-scan.js";
 import { formatKey, inlineValueText, readTomlValues, writeTomlValues } from "./toml-value-text.js";
 import { isTable, sameValue, valueAt } from "./values.js";
@@ -60,8 +61,13 @@ export function editTomlText(
   let base: BaseLayout | undefined;
   try {
     userSide = { text: userText, value: user, layout: scanToml(userText) };
-    releaseSide = { text: releaseText, value: release, layout: scanToml(releaseText) };
     base = baseText === undefined ? undefined : { text: baseText, layout: scanToml(baseText) };
+    const releaseCopy = { text: releaseText, layout: scanToml(releaseText) };
+    releaseSide = {
+      text: releaseText,
+      value: release,
+      layout: withoutMovedComments(releaseCopy, base ?? userSide),
+    };
   } catch (error) {
     if (error instanceof TomlScanError) return undefined;
     throw error;

@@ -55,7 +55,7 @@ import { type ReplaceInStyle, shapeChangedItems } from "./yaml-item-shape.js";
 import { checkYamlNesting } from "./yaml-nesting.js";
 import { numbersAsSpelled, spellNumbers } from "./yaml-numbers.js";
 import { removePair } from "./yaml-remove.js";
-import { placeOf, putShippedComments, shippedComments } from "./yaml-shipped-comments.js";
+import { placeOf, putShippedComments, shippedComments, takesOthersComment } from "./yaml-shipped-comments.js";
 import { customTagAt } from "./yaml-tag-changes.js";
 import { yamlValueProblem } from "./yaml-value-problems.js";
 
@@ -480,6 +480,8 @@ function applyEdit(
     // New, or overriding what `<<` gives (an own key wins over merged ones).
     const pair = useValue || source === undefined ? target.createPair(key, null) : source.clone();
     pair.value = value;
+    if (isScalar(pair.key) && takesOthersComment(edit.path, release.doc, (base ?? user).doc))
+      pair.key.commentBefore = null;
     parent.items.push(pair);
   } else {
     // Keep the user's key node (and the comments above it); take the release's value, in the

@@ -695,3 +695,38 @@ describe("YAML: a value the release turns into a block mapping or list", () => {
     expect(merge(shipped, "a:\n  x: 1\nb: 2\n", shipped).text).toBe("a:\n  x: 1\nb: 2\n");
   });
 });
+
+describe("YAML: a key the release inserts under another key's comment", () => {
+  // As in TOML: the release's text puts the new key right under the comment that was the next
+  // key's (a header glued to the first key, `# the port` over `port`), so the new key came with it,
+  // at the end of the mapping, while the user's copy kept it above its key: the file held it twice.
+  it("comes without that comment, which stays above its key", () => {
+    const base = "# myapp config\nserver:\n  port: 80\n";
+    const header = merge(
+      "# myapp config\nserver:\n  port: 8080\n",
+      "# myapp config\ndebug: false\nserver:\n  port: 80\n",
+      base,
+    );
+    expect(header.text).toBe("# myapp config\nserver:\n  port: 8080\ndebug: false\n");
+    const inMapping = merge(
+      "s:\n  a: 1\n  # the port\n  port: 8080\n",
+      "s:\n  a: 1\n  # the port\n  host: x\n  port: 80\n",
+      "s:\n  a: 1\n  # the port\n  port: 80\n",
+    );
+    expect(inMapping.text).toBe("s:\n  a: 1\n  # the port\n  port: 8080\n  host: x\n");
+    const noBase = merge("# the port\nport: 8080\n", "# the port\nhost: x\nport: 80\n");
+    expect(noBase.text).toBe("# the port\nport: 8080\nhost: x\n");
+    expect([...header.warnings, ...inMapping.warnings, ...noBase.warnings]).toEqual([]);
+  });
+
+  it("a comment the release moved with a renamed key, or wrote for the new key, still comes", () => {
+    const renamed = merge("# the db\ndb: a\n", "# the db\ndatabase: a\n", "# the db\ndb: a\n");
+    expect(renamed.text).toBe("# the db\ndatabase: a\n");
+    const own = merge(
+      "# the port\nport: 8080\n",
+      "# the port\nport: 80\n# the host\nhost: x\n",
+      "# the port\nport: 80\n",
+    );
+    expect(own.text).toBe("# the port\nport: 8080\n# the host\nhost: x\n");
+  });
+});
