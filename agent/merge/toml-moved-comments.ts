@@ -74,3 +74,22 @@ function holds(layout: TomlLayout, item: Item): boolean {
     layout.entries.some((e) => e.path !== undefined && samePath(e.path, path))
   );
 }
+
+/**
+ * The mirror case: a key or table the release removes from under a comment that the release now
+ * writes above the key that followed it (a header glued to a first key the release dropped). The
+ * comment went with the removed key, and the file lost its header, which the release still has.
+ * It stays, above that next key, when the user's copy writes no comment of its own there.
+ */
+export function passesCommentOn(user: Copy, release: Copy, item: Item, nextStart: number): boolean {
+  const block = blockText(user.text, item);
+  if (block === "") return false;
+  const next =
+    user.layout.entries.find((e) => e.lineStart === nextStart && e.blockStart === nextStart) ??
+    user.layout.headers.find(
+      (h) => h.kind === "table" && h.lineStart === nextStart && h.blockStart === nextStart,
+    );
+  if (next === undefined) return false;
+  const theirs = find(release.layout, next);
+  return theirs !== undefined && blockText(release.text, theirs) === block;
+}

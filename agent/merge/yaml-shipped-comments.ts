@@ -136,3 +136,17 @@ export function takesOthersComment(path: readonly string[], release: Document, e
   }
   return false;
 }
+
+/**
+ * The mirror case: a key the release removes from under a comment that the release now writes above
+ * the key that followed it (a header glued to a first key the release dropped). That comment stays,
+ * for the next key, when the user's copy writes none above it: it went with the removed key, and
+ * the file lost a header the release still has.
+ */
+export function passesCommentOn(mine: Place, path: readonly string[], release: Document): boolean {
+  const next = mine.map.items[mine.map.items.indexOf(mine.pair) + 1];
+  const text = above(mine).text;
+  if (next === undefined || !text || !isScalar(next.key) || next.key.commentBefore) return false;
+  const theirs = placeOf(release, [...path.slice(0, -1), keyText(next)]);
+  return theirs !== undefined && above(theirs).text === text;
+}

@@ -777,3 +777,25 @@ describe("TOML: a key or table the release inserts under another one's comment",
     expect(own.text).toBe('# the port\nport = 8080\n# the host\nhost = "a"\n');
   });
 });
+
+describe("TOML: a key or table the release removes from under a comment it keeps above the next one", () => {
+  // The comment went with the removed key: a header glued to a first key or table the release
+  // dropped was lost, though the release's copy still begins with it.
+  it("the comment stays, above the key or table that followed", () => {
+    const key = mergeToml("# myapp config\ndebug = false\nport = 8080\n", "# myapp config\nport = 80\n", {
+      base: "# myapp config\ndebug = false\nport = 80\n",
+    });
+    expect(key.text).toBe("# myapp config\nport = 8080\n");
+    const base = "# myapp config\n[log]\nlevel = 1\n\n[server]\nport = 80\n";
+    const table = mergeToml(base.replace("80", "8080"), "# myapp config\n[server]\nport = 80\n", { base });
+    expect(table.text).toBe("# myapp config\n[server]\nport = 8080\n");
+    expect([...key.warnings, ...table.warnings]).toEqual([]);
+  });
+
+  it("a comment the release drops with the key still goes", () => {
+    const result = mergeToml("# debug mode\ndebug = false\nport = 8080\n", "port = 80\n", {
+      base: "# debug mode\ndebug = false\nport = 80\n",
+    });
+    expect(result.text).toBe("port = 8080\n");
+  });
+});

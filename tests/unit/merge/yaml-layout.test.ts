@@ -730,3 +730,36 @@ describe("YAML: a key the release inserts under another key's comment", () => {
     expect(own.text).toBe("# the port\nport: 8080\n# the host\nhost: x\n");
   });
 });
+
+describe("YAML: a key the release removes from under a comment it keeps above the next key", () => {
+  it("the comment stays, above the key that followed, at the top and inside a mapping", () => {
+    const top = merge(
+      "# myapp config\ndebug: false\nport: 8080\n",
+      "# myapp config\nport: 80\n",
+      "# myapp config\ndebug: false\nport: 80\n",
+    );
+    expect(top.text).toBe("# myapp config\nport: 8080\n");
+    const inMapping = merge(
+      "s:\n  # the first\n  old: 1\n  port: 8080\n",
+      "s:\n  # the first\n  port: 80\n",
+      "s:\n  # the first\n  old: 1\n  port: 80\n",
+    );
+    expect(inMapping.text).toBe("s:\n  # the first\n  port: 8080\n");
+    const middle = merge(
+      "a: 1\n# ports\nold: 1\nport: 8080\n",
+      "a: 1\n# ports\nport: 80\n",
+      "a: 1\n# ports\nold: 1\nport: 80\n",
+    );
+    expect(middle.text).toBe("a: 1\n# ports\nport: 8080\n");
+    expect([...top.warnings, ...inMapping.warnings, ...middle.warnings]).toEqual([]);
+  });
+
+  it("a comment the release drops with the key still goes", () => {
+    const result = merge(
+      "# debug mode\ndebug: false\nport: 8080\n",
+      "port: 80\n",
+      "# debug mode\ndebug: false\nport: 80\n",
+    );
+    expect(result.text).toBe("port: 8080\n");
+  });
+});
