@@ -38,8 +38,14 @@ export function carryLayout(
     b.lines,
     e.lines,
     (region) => {
-      const edited = region.edited.map((line, i) => moved(line, region.editedStart + i) ?? line);
-      const merged = pairLines({ ...region, edited }, spacedAsRelease);
+      // The user's own lines the merge moved here are in their layout already: not indented again.
+      const own = new Set<number>();
+      const edited = region.edited.map((line, i) => {
+        const mine = moved(line, region.editedStart + i);
+        if (mine !== undefined) own.add(i);
+        return mine ?? line;
+      });
+      const merged = pairLines({ ...region, edited }, spacedAsRelease, { lines: b.lines, own });
       lost.push(...merged.lost.map((i) => region.originalStart + i + 1));
       return merged.lines;
     },
@@ -308,6 +314,9 @@ interface Conflict<T> {
   edited: T[];
   originalStart: number;
   editedStart: number;
+  baseStart: number;
+  /** The user's line for a line of the whole base (as merge3's `adopt` gets it). */
+  side: { line: (baseIndex: number) => T | undefined };
 }
 
 /**
@@ -319,15 +328,27 @@ interface Conflict<T> {
  * base line there (the keys went, and their layout with them).
  */
 function pairLines(
-  { original, base, edited }: Conflict<string>,
+  { original, base, edited, baseStart, side }: Conflict<string>,
   /** Spacing for a line the merge alone wrote there (releaseSpacing); not for one merged with the user's. */
   spacedAsRelease: ((line: string) => string) | undefined,
+  /** The whole base, and which of `edited` are the user's own lines (moved, in their layout). */
+  file: { lines: readonly string[]; own: ReadonlySet<number> },
 ): { lines: string[]; lost: number[] } {
   const asRelease = (lines: string[]) => (spacedAsRelease === undefined ? lines : lines.map(spacedAsRelease));
+  // Lines the merge wrote here, indented as the user indents their neighbours (indentLikeUser): in
+  // the library's indentation, a key added to a flow mapping the user wrote over lines went 2
+  // deeper than its siblings.
+  const indented = (lines: string[], from: number, b0: number, b1: number) => {
+    const shifted = indentLikeUser(lines, file.lines, side, { start: baseStart + b0, end: baseStart + b1 });
+    return shifted.map((line, i) => (file.own.has(from + i) ? (lines[i] as string) : line));
+  };
   const appended = afterUnchanged(original, base, edited);
   if (appended !== undefined)
     return {
-      lines: [...appended.slice(0, original.length), ...asRelease(appended.slice(original.length))],
+      lines: [
+        ...appended.slice(0, original.length),
+        ...asRelease(indented(appended.slice(original.length), base.length, base.length, base.length)),
+      ],
       lost: [],
     };
   // Lines one for one: a user line with the base line's key is its layout (the user may spell
@@ -355,7 +376,7 @@ function pairLines(
   const gap = (b1: number, o1: number, e1: number) => {
     const mine = original.slice(o, o1);
     const written = edited.slice(e, e1);
-    const theirs = asRelease(written);
+    const theirs = asRelease(indented(written, e, b, b1));
     // A pairing that was only approximated may miss kept keys: only a merge that wrote nothing
     // there surely removed them; else the user's lines it does not keep are named as lost.
     const removed =
@@ -396,8 +417,18 @@ function afterUnchanged(original: string[], base: string[], edited: string[]): s
   if (n === 0 || last === undefined || edited.length < n) return undefined;
   if (!base.every((line, i) => withoutComma(line) === withoutComma(edited[i] as string))) return undefined;
   const comma = (edited[n - 1] as string).trimEnd().endsWith(",");
-  const mine = [...original.slice(0, -1), comma ? `${withoutComma(last)},` : withoutComma(last)];
-  return [...mine, ...edited.slice(n)];
+  return [...original.slice(0, -1), withCommaAs(last, comma), ...edited.slice(n)];
+}
+
+/**
+ * The user's line with a comma after its value or none, the white space they left at its end kept
+ * after it: the comma went after that space (`"a": 2   ,`).
+ */
+function withCommaAs(line: string, comma: boolean): string {
+  const written = line.trimEnd();
+  const value = written.endsWith(",") ? written.slice(0, -1) : written;
+  const end = line.slice(written.length);
+  return `${value}${comma ? "," : ""}${end}`;
 }
 
 function withoutComma(line: string): string {
@@ -613,6 +644,8 @@ function merge3<T>(
           edited: theirs,
           originalStart: o0,
           editedStart: e0,
+          baseStart: b0,
+          side,
         }),
       );
   }

@@ -25,6 +25,7 @@ import {
 import { pairElements } from "./toml-element-pairing.js";
 import { blankBefore, footerStart, tableCommentCount } from "./toml-footer.js";
 import { inlineTextInSpellings } from "./toml-inline-spelling.js";
+import { passesCommentOn, withoutMovedComments } from "./toml-moved-comments.js";
 import { scanToml, type TomlEntry, type TomlLayout, TomlScanError, tomlComments } from "./toml-scan.js";
 import { formatKey, inlineValueText, readTomlValues, writeTomlValues } from "./toml-value-text.js";
 import { isTable, sameValue, valueAt } from "./values.js";
@@ -60,8 +61,13 @@ export function editTomlText(
   let base: BaseLayout | undefined;
   try {
     userSide = { text: userText, value: user, layout: scanToml(userText) };
-    releaseSide = { text: releaseText, value: release, layout: scanToml(releaseText) };
     base = baseText === undefined ? undefined : { text: baseText, layout: scanToml(baseText) };
+    const releaseCopy = { text: releaseText, layout: scanToml(releaseText) };
+    releaseSide = {
+      text: releaseText,
+      value: release,
+      layout: withoutMovedComments(releaseCopy, base ?? userSide),
+    };
   } catch (error) {
     if (error instanceof TomlScanError) return undefined;
     throw error;
@@ -243,7 +249,7 @@ function opFor(edit: MergeEdit, user: Side, release: Side, base?: BaseLayout): T
       if (mine !== undefined && theirs !== undefined)
         return replaceBlocks(user, release, { mine, theirs }, edit.path, base);
       // A value becoming a [table] or the reverse: take the old one out, put the new one in.
-      const removal = remove(user, own, edit.path);
+      const removal = remove(user, release, own, edit.path);
       const addition = add(
         user,
         release,
@@ -253,7 +259,7 @@ function opFor(edit: MergeEdit, user: Side, release: Side, base?: BaseLayout): T
       return removal && addition && [...removal, ...addition];
     }
     case "remove":
-      return remove(user, own, edit.path);
+      return remove(user, release, own, edit.path);
     case "add":
       return add(user, release, edit.path);
   }
@@ -312,9 +318,10 @@ function withSpacingOf(mine: string, shipped: string): string {
   return gap === undefined ? shipped : shipped.replace(/^[ \t]*(?=#)/, gap);
 }
 
-function remove(user: Side, own: TomlEntry | undefined, path: string[]): TextOp[] | undefined {
-  if (own !== undefined) return [{ start: own.blockStart, end: own.lineEnd, text: "" }];
-  return removeTable(user, path);
+function remove(user: Side, release: Side, own: TomlEntry | undefined, path: string[]): TextOp[] | undefined {
+  if (own === undefined) return removeTable(user, release, path);
+  const start = passesCommentOn(user, release, own, own.lineEnd) ? own.lineStart : own.blockStart;
+  return [{ start, end: own.lineEnd, text: "" }];
 }
 
 /**
@@ -870,7 +877,7 @@ function replaceBlocks(
   return ops;
 }
 
-function removeTable(user: Side, path: string[]): TextOp[] | undefined {
+function removeTable(user: Side, release: Side, path: string[]): TextOp[] | undefined {
   const blocks = headerBlocks(user, path);
   // Keys of the table written as dotted keys in its parent's body (`log.level = "info"`) go line by
   // line, with the comments directly above them, as a removed plain key does.
@@ -879,10 +886,14 @@ function removeTable(user: Side, path: string[]): TextOp[] | undefined {
   // A block at the very end takes the blank lines above it along, so the file does not end blank.
   const startOf = (start: number, end: number) =>
     end === user.text.length ? afterLastContent(user.text, start) : start;
+  const header = user.layout.headers.find((h) => h.lineStart === blocks[0]?.headerStart);
+  const last = blocks.at(-1);
+  const passed =
+    header !== undefined && last !== undefined && passesCommentOn(user, release, header, last.end);
   return [
-    ...blocks.map((b) => {
+    ...blocks.map((b, i) => {
       const end = blocks.some((other) => other.start === b.end) ? b.end : keptParagraphStart(user.text, b);
-      return { start: startOf(b.start, end), end, text: "" };
+      return { start: startOf(i === 0 && passed ? b.headerStart : b.start, end), end, text: "" };
     }),
     ...dotted.map((e) => ({ start: e.blockStart, end: e.lineEnd, text: "" })),
   ];

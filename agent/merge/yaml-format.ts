@@ -55,7 +55,13 @@ import { type ReplaceInStyle, shapeChangedItems } from "./yaml-item-shape.js";
 import { checkYamlNesting } from "./yaml-nesting.js";
 import { numbersAsSpelled, spellNumbers } from "./yaml-numbers.js";
 import { removePair } from "./yaml-remove.js";
-import { placeOf, putShippedComments, shippedComments } from "./yaml-shipped-comments.js";
+import {
+  passesCommentOn,
+  placeOf,
+  putShippedComments,
+  shippedComments,
+  takesOthersComment,
+} from "./yaml-shipped-comments.js";
 import { customTagAt } from "./yaml-tag-changes.js";
 import { yamlValueProblem } from "./yaml-value-problems.js";
 
@@ -466,8 +472,9 @@ function applyEdit(
     if (isNode(own.value) && usedAnchorOf(target, own.value) !== undefined)
       detachAnchor(target, own.value, notes);
     detachAnchorsInside(target, own.value, undefined, notes);
-    // Its comment goes along, a header above it stays (yaml-remove.ts).
-    removePair(parent, own);
+    // Its comment goes along, a header above it stays (yaml-remove.ts); one the release now writes
+    // above the key that followed stays for that key.
+    removePair(parent, own, passesCommentOn({ map: parent, pair: own }, edit.path, release.doc));
     return;
   }
   const source = releasePair(release, edit.path);
@@ -480,6 +487,8 @@ function applyEdit(
     // New, or overriding what `<<` gives (an own key wins over merged ones).
     const pair = useValue || source === undefined ? target.createPair(key, null) : source.clone();
     pair.value = value;
+    if (isScalar(pair.key) && takesOthersComment(edit.path, release.doc, (base ?? user).doc))
+      pair.key.commentBefore = null;
     parent.items.push(pair);
   } else {
     // Keep the user's key node (and the comments above it); take the release's value, in the

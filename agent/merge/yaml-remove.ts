@@ -10,13 +10,24 @@
  */
 import { isScalar, type Pair, type Scalar, type YAMLMap } from "yaml";
 
-export function removePair(parent: YAMLMap<unknown, unknown>, own: Pair<unknown, unknown>): void {
+export function removePair(
+  parent: YAMLMap<unknown, unknown>,
+  own: Pair<unknown, unknown>,
+  /** The comment directly above the key stays, for the next key (the release writes it there). */
+  passOn = false,
+): void {
   const at = parent.items.indexOf(own);
   if (at < 0) return;
   const ownKey = isScalar(own.key) ? own.key : undefined;
   parent.items.splice(at, 1);
   const next = parent.items[at];
   const nextKey = isScalar(next?.key) ? (next.key as Scalar) : undefined;
+  if (passOn && nextKey !== undefined) {
+    // A comment on the mapping stays there, above what is now its first key.
+    nextKey.commentBefore = ownKey?.commentBefore ?? null;
+    nextKey.spaceBefore = ownKey?.spaceBefore;
+    return;
+  }
   const above = commentAbove(parent, at, ownKey);
   const stays = above === undefined ? undefined : keptParagraphs(above);
   if (at === 0) {

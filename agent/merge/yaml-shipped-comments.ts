@@ -113,3 +113,40 @@ export function putShippedComments(mine: Place, shipped: ShippedComments): void 
   if (shipped.after !== undefined && isScalar(mine.pair.value))
     mine.pair.value.comment = shipped.after === "" ? null : shipped.after;
 }
+
+/**
+ * A key the release adds right under the comment that was another key's (a file's header glued to
+ * its first key, `# the port` over `port`) holds that comment in the release's text, while the
+ * user's copy keeps it above its key: copied along, the file held it twice. It is that other key's
+ * when the earlier copy (the previous release's, else the user's) has it above a key of the same
+ * mapping that the release still holds without it; one whose key the release dropped or renamed
+ * moved with the new key, and comes.
+ */
+export function takesOthersComment(path: readonly string[], release: Document, earlier: Document): boolean {
+  const key = placeOf(release, path)?.pair.key;
+  const text = isScalar(key) ? key.commentBefore : undefined;
+  if (!text) return false;
+  const parent = path.slice(0, -1);
+  const map = parent.length === 0 ? earlier.contents : placeOf(earlier, parent)?.pair.value;
+  if (!isMap(map)) return false;
+  for (const [key, pair] of pairsOf(map)) {
+    if (above({ map, pair }).text !== text) continue;
+    const now = placeOf(release, [...parent, key]);
+    if (now !== undefined && above(now).text !== text) return true;
+  }
+  return false;
+}
+
+/**
+ * The mirror case: a key the release removes from under a comment that the release now writes above
+ * the key that followed it (a header glued to a first key the release dropped). That comment stays,
+ * for the next key, when the user's copy writes none above it: it went with the removed key, and
+ * the file lost a header the release still has.
+ */
+export function passesCommentOn(mine: Place, path: readonly string[], release: Document): boolean {
+  const next = mine.map.items[mine.map.items.indexOf(mine.pair) + 1];
+  const text = above(mine).text;
+  if (next === undefined || !text || !isScalar(next.key) || next.key.commentBefore) return false;
+  const theirs = placeOf(release, [...path.slice(0, -1), keyText(next)]);
+  return theirs !== undefined && above(theirs).text === text;
+}

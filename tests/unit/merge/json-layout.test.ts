@@ -158,6 +158,15 @@ describe("JSON merges keep the user's layout", () => {
     expect(result.text).toBe('{"id": 12345678901234567891, "b": 1, "n": 98765432109876543210}');
   });
 
+  it("the comma after a member that now has a next one follows its value, not the white space the user left after it", () => {
+    // `"a": 2   ,` and `1  ,`: valid JSON, but not where anyone writes a comma.
+    const object = merge('{\n  "a": 2   \n}\n', '{\n  "a": 1,\n  "b": 1\n}\n', '{\n  "a": 1\n}\n');
+    expect(object.text).toBe('{\n  "a": 2,   \n  "b": 1\n}\n');
+    const array = merge('{\n  "l": [\n    1  \n  ]\n}\n', '{"l": [1, 2]}', '{"l": [1]}');
+    expect(array.text).toBe('{\n  "l": [\n    1,  \n    2\n  ]\n}\n');
+    expect([...object.warnings, ...array.warnings]).toEqual([]);
+  });
+
   it("keeps a missing final newline", () => {
     expect(merge('{\n  "b": 1\n}', '{"b": 2}', '{"b": 1}').text).toBe('{\n  "b": 2\n}');
   });

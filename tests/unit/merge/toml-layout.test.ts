@@ -742,3 +742,60 @@ describe("TOML: the first [[array]] element dropped by the release", () => {
     expect(mergeToml(base, released, { base }).text).toBe(released);
   });
 });
+
+describe("TOML: a key or table the release inserts under another one's comment", () => {
+  // The release's text puts the new key right under the comment that was the next key's (a header
+  // glued to the first table, `# the port` over `port`): the new key came with it while the user's
+  // copy kept it above its key, and the file held the comment twice.
+  it("comes without that comment, which stays above its key, as a header glued to the first table stays", () => {
+    const base = "# myapp config\n[server]\nport = 80\n";
+    const current = "# myapp config\n[server]\nport = 8080\n";
+    const key = mergeToml(current, "# myapp config\ndebug = false\n\n[server]\nport = 80\n", { base });
+    expect(key.text).toBe("debug = false\n\n# myapp config\n[server]\nport = 8080\n");
+    const table = mergeToml(current, "# myapp config\n[log]\nlevel = 1\n\n[server]\nport = 80\n", { base });
+    expect(table.text).toBe("[log]\nlevel = 1\n\n# myapp config\n[server]\nport = 8080\n");
+    const inTable = mergeToml("[s]\n# the port\nport = 8080\n", '[s]\n# the port\nhost = "a"\nport = 80\n', {
+      base: "[s]\n# the port\nport = 80\n",
+    });
+    expect(inTable.text).toBe('[s]\n# the port\nport = 8080\nhost = "a"\n');
+    // Without an earlier copy the user's tells the same.
+    const noBase = mergeToml("# the port\nport = 8080\n", '# the port\nhost = "a"\nport = 80\n');
+    expect(noBase.text).toBe('# the port\nport = 8080\nhost = "a"\n');
+    expect([...key.warnings, ...table.warnings, ...inTable.warnings, ...noBase.warnings]).toEqual([]);
+  });
+
+  it("a comment the release moved with a renamed table, or wrote for the new key, still comes", () => {
+    const renamed = mergeToml(
+      '# Database settings\n[db]\nhost = "a"\n',
+      '# Database settings\n[database]\nhost = "a"\n',
+      { base: '# Database settings\n[db]\nhost = "a"\n' },
+    );
+    expect(renamed.text).toBe('# Database settings\n[database]\nhost = "a"\n');
+    const own = mergeToml("# the port\nport = 8080\n", '# the port\nport = 80\n# the host\nhost = "a"\n', {
+      base: "# the port\nport = 80\n",
+    });
+    expect(own.text).toBe('# the port\nport = 8080\n# the host\nhost = "a"\n');
+  });
+});
+
+describe("TOML: a key or table the release removes from under a comment it keeps above the next one", () => {
+  // The comment went with the removed key: a header glued to a first key or table the release
+  // dropped was lost, though the release's copy still begins with it.
+  it("the comment stays, above the key or table that followed", () => {
+    const key = mergeToml("# myapp config\ndebug = false\nport = 8080\n", "# myapp config\nport = 80\n", {
+      base: "# myapp config\ndebug = false\nport = 80\n",
+    });
+    expect(key.text).toBe("# myapp config\nport = 8080\n");
+    const base = "# myapp config\n[log]\nlevel = 1\n\n[server]\nport = 80\n";
+    const table = mergeToml(base.replace("80", "8080"), "# myapp config\n[server]\nport = 80\n", { base });
+    expect(table.text).toBe("# myapp config\n[server]\nport = 8080\n");
+    expect([...key.warnings, ...table.warnings]).toEqual([]);
+  });
+
+  it("a comment the release drops with the key still goes", () => {
+    const result = mergeToml("# debug mode\ndebug = false\nport = 8080\n", "port = 80\n", {
+      base: "# debug mode\ndebug = false\nport = 80\n",
+    });
+    expect(result.text).toBe("port = 8080\n");
+  });
+});

@@ -142,6 +142,24 @@ describe("YAML merges keep the layout of the user's lines", () => {
     expect(padded.text).toBe("services:\n  web:\n    image: a\n    ports: [ 80 ]\n");
   });
 
+  it("a key or item the release adds to a flow mapping or list the user wrote over lines is indented as its siblings", () => {
+    // The library indents such a collection 2 deeper than the user (under its key): the new member
+    // came 2 spaces right of the user's, beside their comments.
+    const mapping = merge(
+      "tls: {\n  cert: a.pem, # ops\n  key: a.key  # ops\n}\n",
+      "tls: {\n  cert: a.pem,\n  key: a.key,\n  ca: ca.pem\n}\n",
+      "tls: {\n  cert: a.pem,\n  key: a.key\n}\n",
+    );
+    expect(mapping.text).toBe("tls: {\n  cert: a.pem, # ops\n  key: a.key, # ops\n  ca: ca.pem\n}\n");
+    const list = merge(
+      "ports: [\n    80, # http\n    443\n]\n",
+      "ports: [80, 443, 8443]\n",
+      "ports: [80, 443]\n",
+    );
+    expect(list.text).toBe("ports: [\n    80, # http\n    443,\n    8443\n]\n");
+    expect([...mapping.warnings, ...list.warnings]).toEqual([]);
+  });
+
   it("a footer below the file's last nested mapping stays last when the release adds a top-level key", () => {
     // The library holds the footer on that mapping, so the new key landed below the footer.
     const base = "a: 1\nb:\n  c: 2\n";
@@ -675,5 +693,73 @@ describe("YAML: a value the release turns into a block mapping or list", () => {
     // The previous release's own comment there goes with its value.
     const shipped = "a: 1   # one\nb: 2\n";
     expect(merge(shipped, "a:\n  x: 1\nb: 2\n", shipped).text).toBe("a:\n  x: 1\nb: 2\n");
+  });
+});
+
+describe("YAML: a key the release inserts under another key's comment", () => {
+  // As in TOML: the release's text puts the new key right under the comment that was the next
+  // key's (a header glued to the first key, `# the port` over `port`), so the new key came with it,
+  // at the end of the mapping, while the user's copy kept it above its key: the file held it twice.
+  it("comes without that comment, which stays above its key", () => {
+    const base = "# myapp config\nserver:\n  port: 80\n";
+    const header = merge(
+      "# myapp config\nserver:\n  port: 8080\n",
+      "# myapp config\ndebug: false\nserver:\n  port: 80\n",
+      base,
+    );
+    expect(header.text).toBe("# myapp config\nserver:\n  port: 8080\ndebug: false\n");
+    const inMapping = merge(
+      "s:\n  a: 1\n  # the port\n  port: 8080\n",
+      "s:\n  a: 1\n  # the port\n  host: x\n  port: 80\n",
+      "s:\n  a: 1\n  # the port\n  port: 80\n",
+    );
+    expect(inMapping.text).toBe("s:\n  a: 1\n  # the port\n  port: 8080\n  host: x\n");
+    const noBase = merge("# the port\nport: 8080\n", "# the port\nhost: x\nport: 80\n");
+    expect(noBase.text).toBe("# the port\nport: 8080\nhost: x\n");
+    expect([...header.warnings, ...inMapping.warnings, ...noBase.warnings]).toEqual([]);
+  });
+
+  it("a comment the release moved with a renamed key, or wrote for the new key, still comes", () => {
+    const renamed = merge("# the db\ndb: a\n", "# the db\ndatabase: a\n", "# the db\ndb: a\n");
+    expect(renamed.text).toBe("# the db\ndatabase: a\n");
+    const own = merge(
+      "# the port\nport: 8080\n",
+      "# the port\nport: 80\n# the host\nhost: x\n",
+      "# the port\nport: 80\n",
+    );
+    expect(own.text).toBe("# the port\nport: 8080\n# the host\nhost: x\n");
+  });
+});
+
+describe("YAML: a key the release removes from under a comment it keeps above the next key", () => {
+  it("the comment stays, above the key that followed, at the top and inside a mapping", () => {
+    const top = merge(
+      "# myapp config\ndebug: false\nport: 8080\n",
+      "# myapp config\nport: 80\n",
+      "# myapp config\ndebug: false\nport: 80\n",
+    );
+    expect(top.text).toBe("# myapp config\nport: 8080\n");
+    const inMapping = merge(
+      "s:\n  # the first\n  old: 1\n  port: 8080\n",
+      "s:\n  # the first\n  port: 80\n",
+      "s:\n  # the first\n  old: 1\n  port: 80\n",
+    );
+    expect(inMapping.text).toBe("s:\n  # the first\n  port: 8080\n");
+    const middle = merge(
+      "a: 1\n# ports\nold: 1\nport: 8080\n",
+      "a: 1\n# ports\nport: 80\n",
+      "a: 1\n# ports\nold: 1\nport: 80\n",
+    );
+    expect(middle.text).toBe("a: 1\n# ports\nport: 8080\n");
+    expect([...top.warnings, ...inMapping.warnings, ...middle.warnings]).toEqual([]);
+  });
+
+  it("a comment the release drops with the key still goes", () => {
+    const result = merge(
+      "# debug mode\ndebug: false\nport: 8080\n",
+      "port: 80\n",
+      "# debug mode\ndebug: false\nport: 80\n",
+    );
+    expect(result.text).toBe("port: 8080\n");
   });
 });

@@ -1,0 +1,95 @@
+/**
+ * A key or table a release inserts right under a comment that sat directly above another key or
+ * table (a file's header glued to its first `[server]`, `# the port` over `port`) takes that
+ * comment over in the release's text, though it was the other one's and stays above it in the
+ * user's copy: the new key came with it, and the file held the comment twice. Such a comment is
+ * not the new key's own: the new key comes without it. One its first owner no longer holds in the
+ * release (a table renamed, `[db]` → `[database]`) moved with it, and still comes.
+ */
+import { samePath } from "./toml-blocks.js";
+import type { TomlEntry, TomlHeader, TomlLayout } from "./toml-scan.js";
+
+interface Copy {
+  text: string;
+  layout: TomlLayout;
+}
+
+type Item = TomlEntry | TomlHeader;
+
+/**
+ * The release's layout with each new key's and table's comment block dropped where it is an
+ * existing key's or table's, per the earlier copy (the previous release's, else the user's).
+ */
+export function withoutMovedComments(release: Copy, earlier: Copy): TomlLayout {
+  const owners = new Map<string, Item[]>();
+  for (const item of items(earlier.layout)) {
+    const block = blockText(earlier.text, item);
+    if (block !== "") owners.set(block, [...(owners.get(block) ?? []), item]);
+  }
+  if (owners.size === 0) return release.layout;
+  const moved = (item: Item): boolean => {
+    if (holds(earlier.layout, item)) return false;
+    const block = blockText(release.text, item);
+    return (owners.get(block) ?? []).some((owner) => {
+      const now = find(release.layout, owner);
+      return now !== undefined && blockText(release.text, now) !== block;
+    });
+  };
+  const detached = <T extends Item>(item: T): T =>
+    moved(item) ? { ...item, blockStart: item.lineStart } : item;
+  return {
+    headers: release.layout.headers.map((h) => (h.kind === "table" ? detached(h) : h)),
+    entries: release.layout.entries.map(detached),
+  };
+}
+
+function items(layout: TomlLayout): Item[] {
+  return [...layout.headers.filter((h) => h.kind === "table"), ...layout.entries];
+}
+
+/** The comment lines directly above an item, without their indentation. */
+function blockText(text: string, item: Item): string {
+  return text.slice(item.blockStart, item.lineStart).replace(/^[ \t]+/gm, "");
+}
+
+function isHeader(item: Item): item is TomlHeader {
+  return "kind" in item;
+}
+
+/** The item of `layout` at the same path, of the same kind (a key, a `[table]`). */
+function find(layout: TomlLayout, item: Item): Item | undefined {
+  if (isHeader(item)) return layout.headers.find((h) => h.kind === item.kind && samePath(h.path, item.path));
+  const path = item.path;
+  return path === undefined
+    ? undefined
+    : layout.entries.find((e) => e.path !== undefined && samePath(e.path, path));
+}
+
+/** Whether `layout` has a key or table at the item's path already (then it is no new one). */
+function holds(layout: TomlLayout, item: Item): boolean {
+  const path = item.path;
+  if (path === undefined) return true;
+  return (
+    layout.headers.some((h) => samePath(h.path, path)) ||
+    layout.entries.some((e) => e.path !== undefined && samePath(e.path, path))
+  );
+}
+
+/**
+ * The mirror case: a key or table the release removes from under a comment that the release now
+ * writes above the key that followed it (a header glued to a first key the release dropped). The
+ * comment went with the removed key, and the file lost its header, which the release still has.
+ * It stays, above that next key, when the user's copy writes no comment of its own there.
+ */
+export function passesCommentOn(user: Copy, release: Copy, item: Item, nextStart: number): boolean {
+  const block = blockText(user.text, item);
+  if (block === "") return false;
+  const next =
+    user.layout.entries.find((e) => e.lineStart === nextStart && e.blockStart === nextStart) ??
+    user.layout.headers.find(
+      (h) => h.kind === "table" && h.lineStart === nextStart && h.blockStart === nextStart,
+    );
+  if (next === undefined) return false;
+  const theirs = find(release.layout, next);
+  return theirs !== undefined && blockText(release.text, theirs) === block;
+}
