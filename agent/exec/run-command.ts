@@ -177,10 +177,23 @@ export function describeFailure(label: string, result: CommandResult, timeoutSec
   return `${tail ? `${label} ${how}: ${tail}` : `${label} ${how}`}${result.unrunnable}`;
 }
 
-function lastLine(text: string): string | undefined {
-  const lines = text.trim().split("\n");
-  const last = lines[lines.length - 1]?.trim();
-  return last === "" ? undefined : last;
+/**
+ * The last line of a command's output as a terminal shows it: a progress meter (curl's, wget's,
+ * pip's) redraws its line after each \r, and the whole history of redraws, quoted in a one-line
+ * failure, wrote over that line's start on a terminal and buried the reason in the log.
+ */
+export function lastLine(text: string): string | undefined {
+  const shown = text
+    .split("\n")
+    .map((line) =>
+      line
+        .split("\r")
+        .map((part) => part.trim())
+        .filter((part) => part !== "")
+        .at(-1),
+    )
+    .filter((line) => line !== undefined);
+  return shown.at(-1);
 }
 
 /** Signals a process group (a command spawned `detached`: it leads its own group). */
