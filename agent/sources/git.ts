@@ -269,9 +269,19 @@ export class GitSource implements ReleaseSource {
       "ship.toml",
       `sources.${this.name}.tag`,
       only.length === 0
-        ? `no tag from the remote ${await this.errors.shownRemote()} matches "${this.cfg.tag}"`
+        ? `no tag from the remote ${await this.errors.shownRemote()} matches "${this.cfg.tag}"${await this.branchHint()}`
         : `no release tag from the remote ${await this.errors.shownRemote()} matches "${this.cfg.tag}", only pre-releases (${skippedText(only)}), which are skipped: set include_prereleases = true to install them`,
     );
+  }
+
+  /** A `tag` that names a branch of the remote (`tag = "main"`) is said to, with the key to use. */
+  private async branchHint(): Promise<string> {
+    const branches = await this.errors.branchesMatching(this.cfg.tag ?? "");
+    if (branches.length === 0) return "";
+    const [first] = branches;
+    return branches.length === 1 && first === this.cfg.tag
+      ? `, but a branch of that name does: set branch = "${first}" (and no tag) to follow that branch`
+      : `, but branches do (${skippedText(branches)}): tag names tags; set branch = "NAME" (and no tag) to follow a branch`;
   }
 
   private async target(): Promise<Target | undefined> {
