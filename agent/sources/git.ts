@@ -13,6 +13,7 @@ import type { GitSource as GitSourceConfig } from "../../shared/config/schema.js
 import { BadInputError, VerificationError } from "../../shared/errors.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { DownloadError } from "../download/errors.js";
+import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
 import { cloneIsApp, isCommitId, settleCloneWorktree } from "./git-clone-head.js";
 import { gitEnvironment, isRemoteUrl, remoteForCommandLine } from "./git-env.js";
 import { exportTree } from "./git-export.js";
@@ -235,13 +236,26 @@ export class GitSource implements ReleaseSource {
       await runGitFetch(
         [
           "fetch",
-          "--quiet",
+          // Not --quiet, which silences the count of objects received too: git-progress.ts keeps
+          // out of the output what --quiet would have.
+          "--progress",
           "--no-write-fetch-head",
           ...(prune ? ["--prune"] : []),
           remoteForCommandLine(this.cfg.remote),
           ...refspecs,
         ],
-        { cwd: this.cfg.local_path, env: gitEnvironment(this.cfg), deadlineMs },
+        {
+          cwd: this.cfg.local_path,
+          env: gitEnvironment(this.cfg),
+          deadlineMs,
+          onProgress: progressReporter({
+            label: this.name,
+            log: this.ctx.log,
+            action: "fetching",
+            unit: "objects",
+            delayMs: PROGRESS_DELAY_MS,
+          }),
+        },
       );
     } catch (err) {
       if (err instanceof GitFetchFailure && err.timedOut) {
