@@ -169,12 +169,17 @@ async function clearRecord(options: RunCommandOptions): Promise<void> {
   );
 }
 
-/** One line saying why a command failed, for state files and notifications. */
+/**
+ * One line saying why a command failed, for state files and notifications: how it ended, then its
+ * last line. A command that timed out gets its last line too, since what it said last ("waiting
+ * for the database lock") is what it was stuck on.
+ */
 export function describeFailure(label: string, result: CommandResult, timeoutSeconds: number): string {
-  if (result.timedOut) return `${label} timed out after ${timeoutSeconds}s`;
-  const how = result.signal ? `was killed by ${result.signal}` : `exited with ${result.exitCode}`;
   const tail = lastLine(result.stderr) ?? lastLine(result.stdout);
-  return `${tail ? `${label} ${how}: ${tail}` : `${label} ${how}`}${result.unrunnable}`;
+  const said = tail === undefined ? "" : `: ${tail}`;
+  if (result.timedOut) return `${label} timed out after ${timeoutSeconds}s${said}`;
+  const how = result.signal ? `was killed by ${result.signal}` : `exited with ${result.exitCode}`;
+  return `${label} ${how}${said}${result.unrunnable}`;
 }
 
 /**

@@ -135,7 +135,8 @@ async function checkEnvironment(
     const despite = await succeededDespite(check.command, cwd).catch(() => "");
     detail = `passed (${check.command})${despite === "" ? "" : `, but ${despite}`}`;
   } else if (result.spawnError !== undefined) detail = `could not start in ${cwd}: ${result.spawnError}`;
-  else if (result.timedOut) detail = `timed out after ${check.timeout} s and was killed (${check.command})`;
+  else if (result.timedOut)
+    detail = `timed out after ${check.timeout} s and was killed (${check.command})${said}`;
   else {
     detail = `exit code ${result.exitCode ?? "none (killed by a signal)"} (${check.command})${said}`;
     detail +=

@@ -181,6 +181,27 @@ describe("the reason a failing command's output gives", () => {
     );
     expect(checks.stdout).not.toContain("\r");
   });
+
+  it("of a command that timed out is what it said last, for a hook and an environment check", async () => {
+    const stuck = "echo starting; echo 'waiting for the database lock' >&2; sleep 30";
+    const { run } = await update(["hooks:", "  pre_update:", `    - {command: "${stuck}", timeout: 0.5}`]);
+    expect(run.code, run.stdout + run.stderr).toBe(1);
+    expect(run.stdout).toContain(
+      "pre_update hook[0] timed out after 0.5s: waiting for the database lock; the app's files were not changed",
+    );
+
+    if (installed === undefined) throw new Error("1.0.0 was not installed");
+    const manifest = join(installed.app.root, "checks.yaml");
+    await writeFile(
+      manifest,
+      `version: "2.0.0"\nrequirements:\n  environment_checks:\n    - {name: db, command: "${stuck}", timeout: 0.5}\n`,
+    );
+    const checks = await runShip(["--check-requirements", manifest, "--app-dir", installed.app.appDir]);
+    expect(checks.code).toBe(1);
+    expect(checks.stdout).toContain(
+      `environment_checks.db: timed out after 0.5 s and was killed (${stuck}): waiting for the database lock`,
+    );
+  });
 });
 
 describe("a script of the app the shell cannot start, in a condition or an environment check", () => {
