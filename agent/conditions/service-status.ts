@@ -3,10 +3,10 @@
  * documented test is the directory /run/systemd/system, as sd_booted() does); in containers and
  * on other inits, the process table is searched for the name instead.
  */
-import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { readdir, readFile, readlink } from "node:fs/promises";
 import { basename } from "node:path";
+import { runProgram } from "../exec/run-program.js";
 import { findOnPath } from "./find-on-path.js";
 
 export type ServiceProbe = "systemd" | "process-table";
@@ -16,18 +16,14 @@ export function systemdRunning(env: NodeJS.ProcessEnv = process.env, root = "/ru
 }
 
 /** Exit status of a program run without a shell; -1 when it could not start or timed out. */
-export function exitStatus(
+export async function exitStatus(
   file: string,
   args: string[],
   env: NodeJS.ProcessEnv,
   timeoutMs = 10_000,
 ): Promise<number> {
-  return new Promise((resolve) => {
-    execFile(file, args, { env, timeout: timeoutMs }, (error) => {
-      if (error === null) resolve(0);
-      else resolve(typeof error.code === "number" ? error.code : -1);
-    });
-  });
+  const result = await runProgram(file, args, { env, timeoutMs, keepOutput: 0 });
+  return result.timedOut || result.exitCode === null ? -1 : result.exitCode;
 }
 
 export async function systemdServiceActive(name: string, env: NodeJS.ProcessEnv): Promise<boolean> {
@@ -82,21 +78,26 @@ export async function initScriptRunning(
   if (name.includes("/") || name === "." || name === "..") return undefined;
   const script = `${dir}/${name}`;
   if (!existsSync(script)) return undefined;
-  return new Promise((resolve) => {
-    execFile(script, ["status"], { env, timeout: INIT_SCRIPT_TIMEOUT_MS }, (error) => {
-      if (error === null) resolve({ running: true });
-      else if (error.killed)
-        resolve({
-          running: false,
-          answer: `${script} status gave no answer in ${INIT_SCRIPT_TIMEOUT_MS / 1000} s (killed)`,
-        });
-      else if (error.code === "EACCES")
-        resolve({ running: false, answer: `${script} could not be run (not executable: chmod +x it)` });
-      else if (typeof error.code === "number")
-        resolve({ running: false, answer: `${script} status says it is not running` });
-      else resolve({ running: false, answer: `${script} could not be run (${error.code ?? error.message})` });
-    });
+  // A status that hangs in a command it started (not `exec`ed) is bounded too: run-program.ts.
+  const result = await runProgram(script, ["status"], {
+    env,
+    timeoutMs: INIT_SCRIPT_TIMEOUT_MS,
+    keepOutput: 0,
   });
+  if (result.timedOut)
+    return {
+      running: false,
+      answer: `${script} status gave no answer in ${INIT_SCRIPT_TIMEOUT_MS / 1000} s (killed)`,
+    };
+  if (result.spawnError?.code === "EACCES")
+    return { running: false, answer: `${script} could not be run (not executable: chmod +x it)` };
+  if (result.spawnError !== undefined)
+    return {
+      running: false,
+      answer: `${script} could not be run (${result.spawnError.code ?? result.spawnError.message})`,
+    };
+  if (result.exitCode === 0) return { running: true };
+  return { running: false, answer: `${script} status says it is not running` };
 }
 
 /** How long an init script's `status` may take, as the other probes here (exitStatus). */

@@ -2,12 +2,13 @@
  * Progress of long work for people: a bar redrawn in place on a terminal, a log line every few
  * seconds otherwise (journald would keep every redraw of a bar). Used for downloads (bytes), an
  * archive's extraction (bytes of the archive read), a release directory's staging (bytes), the
- * apply (changes), a restore (files), and `ship release` packing and uploads (bytes).
+ * apply (changes), a restore (files), a git fetch (objects), and `ship release` packing and uploads
+ * (bytes).
  */
 import { lineLeftOpen } from "../../shared/open-line.js";
 import type { SourceLog } from "../sources/types.js";
 
-export type ProgressUnit = "bytes" | "files" | "changes";
+export type ProgressUnit = "bytes" | "files" | "changes" | "objects";
 
 export type ProgressCallback = (done: number, total: number | undefined) => void;
 

@@ -169,18 +169,36 @@ async function clearRecord(options: RunCommandOptions): Promise<void> {
   );
 }
 
-/** One line saying why a command failed, for state files and notifications. */
+/**
+ * One line saying why a command failed, for state files and notifications: how it ended, then its
+ * last line. A command that timed out gets its last line too, since what it said last ("waiting
+ * for the database lock") is what it was stuck on.
+ */
 export function describeFailure(label: string, result: CommandResult, timeoutSeconds: number): string {
-  if (result.timedOut) return `${label} timed out after ${timeoutSeconds}s`;
-  const how = result.signal ? `was killed by ${result.signal}` : `exited with ${result.exitCode}`;
   const tail = lastLine(result.stderr) ?? lastLine(result.stdout);
-  return `${tail ? `${label} ${how}: ${tail}` : `${label} ${how}`}${result.unrunnable}`;
+  const said = tail === undefined ? "" : `: ${tail}`;
+  if (result.timedOut) return `${label} timed out after ${timeoutSeconds}s${said}`;
+  const how = result.signal ? `was killed by ${result.signal}` : `exited with ${result.exitCode}`;
+  return `${label} ${how}${said}${result.unrunnable}`;
 }
 
-function lastLine(text: string): string | undefined {
-  const lines = text.trim().split("\n");
-  const last = lines[lines.length - 1]?.trim();
-  return last === "" ? undefined : last;
+/**
+ * The last line of a command's output as a terminal shows it: a progress meter (curl's, wget's,
+ * pip's) redraws its line after each \r, and the whole history of redraws, quoted in a one-line
+ * failure, wrote over that line's start on a terminal and buried the reason in the log.
+ */
+export function lastLine(text: string): string | undefined {
+  const shown = text
+    .split("\n")
+    .map((line) =>
+      line
+        .split("\r")
+        .map((part) => part.trim())
+        .filter((part) => part !== "")
+        .at(-1),
+    )
+    .filter((line) => line !== undefined);
+  return shown.at(-1);
 }
 
 /** Signals a process group (a command spawned `detached`: it leads its own group). */

@@ -20,6 +20,8 @@ type Sender<K extends Notification["type"]> = (
   notification: Extract<Notification, { type: K }>,
   event: NotificationEvent,
   options: NotifyOptions,
+  /** Which of the list it is, `on_success[1]`, for messages. */
+  key: string,
 ) => Promise<string | undefined>;
 
 const DEFAULT_TIMEOUT_SECONDS = 10;
@@ -40,7 +42,7 @@ const senders: { [K in Notification["type"]]: Sender<K> } = {
     else log[level](message, data);
     return undefined;
   },
-  webhook: async (notification, event, options) => {
+  webhook: async (notification, event, options, key) => {
     const message = notificationText(notification.message, event);
     // `text` carries the rendered message too: Slack-compatible receivers (Slack, Mattermost,
     // Rocket.Chat incoming webhooks) refuse a body without it, and the seed points webhooks at Slack.
@@ -51,13 +53,13 @@ const senders: { [K in Notification["type"]]: Sender<K> } = {
       notification.headers,
       notification.timeout,
       options,
-      event,
+      key,
     );
   },
-  slack: async (notification, event, options) => {
+  slack: async (notification, event, options, key) => {
     const text = notificationText(notification.message, event);
     const body = notification.channel ? { text, channel: notification.channel } : { text };
-    return deliver("slack", notification.url, body, {}, DEFAULT_TIMEOUT_SECONDS, options, event);
+    return deliver("slack", notification.url, body, {}, DEFAULT_TIMEOUT_SECONDS, options, key);
   },
 };
 
@@ -72,12 +74,15 @@ export async function sendNotifications(
   options: NotifyOptions,
 ): Promise<string[]> {
   const undelivered = await Promise.all(
-    notifications.map(async (notification): Promise<string | undefined> => {
+    notifications.map(async (notification, index): Promise<string | undefined> => {
+      // Named by its place in the list: Slack webhooks all share one origin (the URL's path is the
+      // secret), so two channels' failures read alike.
+      const key = `${listName(event)}[${index}]`;
       try {
-        return await sendOne(notification, event, options);
+        return await sendOne(notification, event, options, key);
       } catch (error) {
-        options.log.error("notification failed", { type: notification.type, error: String(error) });
-        return `${listName(event)} ${notification.type} notification failed: ${String(error)}`;
+        options.log.error("notification failed", { type: notification.type, key, error: String(error) });
+        return `${key} ${notification.type} notification failed: ${String(error)}`;
       }
     }),
   );
@@ -92,10 +97,11 @@ function sendOne(
   notification: Notification,
   event: NotificationEvent,
   options: NotifyOptions,
+  key: string,
 ): Promise<string | undefined> {
   // The cast is the usual price of dispatching a union through a mapped type.
   const send = senders[notification.type] as Sender<Notification["type"]>;
-  return send(notification, event, options);
+  return send(notification, event, options, key);
 }
 
 async function deliver(
@@ -105,7 +111,7 @@ async function deliver(
   headers: Record<string, string>,
   timeoutSeconds: number,
   options: NotifyOptions,
-  event: NotificationEvent,
+  key: string,
 ): Promise<string | undefined> {
   const timeoutMs = Math.min(timeoutSeconds * 1000, options.maxTimeoutMs ?? Number.POSITIVE_INFINITY);
   const result = await postJson(url, body, {
@@ -114,13 +120,13 @@ async function deliver(
     retryDelayMs: options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS,
   });
   // Headers are never logged: they carry tokens. The URL is reduced to its origin for the same reason.
-  const data = { type, endpoint: redactUrl(url), attempts: result.attempts, outcome: result.outcome };
+  const data = { type, key, endpoint: redactUrl(url), attempts: result.attempts, outcome: result.outcome };
   if (result.ok) {
     options.log.info("notification sent", data);
     return undefined;
   }
   const attempts = result.attempts === 1 ? "1 attempt" : `${result.attempts} attempts`;
-  const which = `${listName(event)} ${type} to ${data.endpoint}`;
+  const which = `${key} ${type} to ${data.endpoint}`;
   // The reason in the message itself: the hub sees an agent's ERROR lines by their message alone.
   options.log.error(`notification could not be delivered (${which}: ${result.outcome}, ${attempts})`, data);
   return `${which} could not be delivered: ${result.outcome} (${attempts})`;

@@ -16,6 +16,7 @@ import {
 } from "../conditions/service-status.js";
 import { cleanEnvironment } from "../exec/clean-env.js";
 import { notYetInstalled } from "../exec/not-yet-installed.js";
+import { lastLine } from "../exec/run-command.js";
 import { succeededDespite, unrunnableProgram } from "../exec/unrunnable-program.js";
 import { checkDiskSpace } from "./disk-space.js";
 import { checkPythonVersion } from "./python-version.js";
@@ -127,14 +128,15 @@ async function checkEnvironment(
     env: cleanEnvironment(env),
     timeoutMs: check.timeout * 1000,
   });
-  const lastLine = result.output.split("\n").at(-1) ?? "";
-  const said = lastLine === "" ? "" : `: ${lastLine}`;
+  const last = lastLine(result.output);
+  const said = last === undefined ? "" : `: ${last}`;
   let detail: string;
   if (result.ok) {
     const despite = await succeededDespite(check.command, cwd).catch(() => "");
     detail = `passed (${check.command})${despite === "" ? "" : `, but ${despite}`}`;
   } else if (result.spawnError !== undefined) detail = `could not start in ${cwd}: ${result.spawnError}`;
-  else if (result.timedOut) detail = `timed out after ${check.timeout} s and was killed (${check.command})`;
+  else if (result.timedOut)
+    detail = `timed out after ${check.timeout} s and was killed (${check.command})${said}`;
   else {
     detail = `exit code ${result.exitCode ?? "none (killed by a signal)"} (${check.command})${said}`;
     detail +=

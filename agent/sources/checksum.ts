@@ -146,14 +146,24 @@ function nameList(names: string | readonly string[]): string[] {
   return [...new Set(typeof names === "string" ? [names] : names)];
 }
 
+/**
+ * "<hex>  name" or "<hex> *name" (sha256sum, shasum), the hex alone, and "sha256:<hex>", the form
+ * ship.toml's inline `checksum` takes, which scripts and registries (digests) write to a file too.
+ */
+const PLAIN = /^(?:sha256:)?([0-9a-f]{64})(?:\s+\*?(.+))?$/i;
+
 /** The file's lines as hash and name; a line that is no sha256sum line is refused, saying what it is. */
 function sumEntries(text: string, where: string): { hex: string; name: string | undefined }[] {
   const lines = text
     .split(/\r?\n/)
     .map((l) => l.trim())
     .filter((l) => l !== "" && !l.startsWith("#"));
-  return lines.map((line) => {
-    const m = /^([0-9a-fA-F]{64})(?:\s+\*?(.+))?$/.exec(line);
+  return lines.map((whole) => {
+    // GNU sha256sum starts a line with "\" when the name holds a backslash or a line break, which
+    // it then writes as \\ and \n: such a line refused the whole SHA256SUMS of a release directory.
+    const escaped = whole.startsWith("\\");
+    const line = escaped ? whole.slice(1) : whole;
+    const m = PLAIN.exec(line);
     const tagged = m === null ? TAGGED.exec(line) : null;
     const algorithm =
       m === null && tagged === null ? /^([A-Za-z][\w-]*) ?\(.+\) ?= ?[0-9a-fA-F]+$/.exec(line) : null;
@@ -176,7 +186,9 @@ function sumEntries(text: string, where: string): { hex: string; name: string | 
           : (binaryKind(text, line) ?? `not a sha256sum line: ${line.slice(0, 80)}`),
       );
     const [hex, name] = m === null ? [tagged?.[2], tagged?.[1]] : [m[1], m[2]];
-    return { hex: (hex as string).toLowerCase(), name: name?.trim() };
+    // Only \\ is undone: a line break stays written as \n, as a name in a one-line message must.
+    const shown = escaped ? name?.replaceAll("\\\\", "\\") : name;
+    return { hex: (hex as string).toLowerCase(), name: shown?.trim() };
   });
 }
 

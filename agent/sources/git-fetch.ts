@@ -6,13 +6,17 @@
  * own, and the whole group is killed when the limit is reached.
  */
 import { DownloadError } from "../download/errors.js";
+import type { ProgressCallback } from "../download/progress.js";
 import { boundedCollector, groupDeadline, killGroup } from "../exec/run-command.js";
+import { gitProgressFilter } from "./git-progress.js";
 
 export interface GitFetchOptions {
   cwd: string;
   env: Record<string, string>;
   /** Milliseconds the whole fetch may take. */
   deadlineMs: number;
+  /** Objects received of the pack's total, as git counts them (`fetch --progress`). */
+  onProgress?: ProgressCallback;
 }
 
 /** Why a fetch ended unsuccessfully: git's stderr, or that the time ran out. */
@@ -43,7 +47,8 @@ export function runGitFetch(args: readonly string[], options: GitFetchOptions): 
     stdio: ["ignore", "ignore", "pipe"],
   });
   const stderr = boundedCollector(MAX_STDERR);
-  child.stderr.on("data", stderr.push);
+  const progress = gitProgressFilter(stderr.push, options.onProgress);
+  child.stderr.on("data", progress.push);
   // The group dies with ship: a run that exits on an error elsewhere leaves no fetch behind.
   const onExit = () => killGroup(child.pid, "SIGKILL");
   process.once("exit", onExit);
@@ -54,6 +59,7 @@ export function runGitFetch(args: readonly string[], options: GitFetchOptions): 
       if (done) return;
       done = true;
       deadline.end();
+      progress.end();
       const timedOut = deadline.timedOut();
       process.removeListener("exit", onExit);
       if (code === 0 && !timedOut && error === undefined) resolve();

@@ -78,19 +78,25 @@ export class GitRemoteErrors {
   /**
    * `branch` the remote does not have, with the branch its HEAD names when that is another: a
    * remote whose default branch was renamed (master to main), or an older repository's master
-   * under the default branch = "main", said only "has no branch".
+   * under the default branch = "main", said only "has no branch". A `branch` that is one of the
+   * remote's tags (`branch = "v2.1.0"`, to pin a release) is said to be one, with the key to use:
+   * the default-branch hint alone sent the operator to rename a branch.
    */
   async noBranchError(): Promise<BadInputError> {
     const where = await this.shownRemote();
+    const branch = this.cfg.branch;
     const listed = await this.run([
       "ls-remote",
       "--symref",
       remoteForCommandLine(this.cfg.remote),
       "HEAD",
+      `refs/tags/${branch}`,
     ]).catch(() => "");
     const head = /^ref: refs\/heads\/(\S+)\tHEAD$/m.exec(listed)?.[1];
-    const hint =
-      head === undefined || head === this.cfg.branch
+    const isTag = listed.split("\n").some((line) => line.endsWith(`\trefs/tags/${branch}`));
+    const hint = isTag
+      ? `, but a tag of that name: set tag = "${branch}" to install that tag (or a pattern such as "v*" to follow the newest release tag), in place of branch`
+      : head === undefined || head === branch
         ? (await this.isEmptyRemote(listed))
           ? ": the repository is empty (nothing was pushed to it yet)"
           : ""
@@ -98,8 +104,25 @@ export class GitRemoteErrors {
     return BadInputError.single(
       "ship.toml",
       `sources.${this.name}.branch`,
-      `the remote ${where} has no branch "${this.cfg.branch}"${hint}`,
+      `the remote ${where} has no branch "${branch}"${hint}`,
     );
+  }
+
+  /**
+   * The branches of the remote a `tag` pattern that matches no tag does match (`tag = "main"`):
+   * for a refusal that says which key was meant. Asked only once no tag matched.
+   */
+  async branchesMatching(pattern: string): Promise<string[]> {
+    const listed = await this.run([
+      "ls-remote",
+      "--heads",
+      remoteForCommandLine(this.cfg.remote),
+      `refs/heads/${pattern}`,
+    ]).catch(() => "");
+    return listed
+      .split("\n")
+      .map((line) => /\trefs\/heads\/(.+)$/.exec(line)?.[1])
+      .filter((name): name is string => name !== undefined);
   }
 
   /**

@@ -13,6 +13,7 @@ import type { GitSource as GitSourceConfig } from "../../shared/config/schema.js
 import { BadInputError, VerificationError } from "../../shared/errors.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { DownloadError } from "../download/errors.js";
+import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
 import { cloneIsApp, isCommitId, settleCloneWorktree } from "./git-clone-head.js";
 import { gitEnvironment, isRemoteUrl, remoteForCommandLine } from "./git-env.js";
 import { exportTree } from "./git-export.js";
@@ -235,13 +236,26 @@ export class GitSource implements ReleaseSource {
       await runGitFetch(
         [
           "fetch",
-          "--quiet",
+          // Not --quiet, which silences the count of objects received too: git-progress.ts keeps
+          // out of the output what --quiet would have.
+          "--progress",
           "--no-write-fetch-head",
           ...(prune ? ["--prune"] : []),
           remoteForCommandLine(this.cfg.remote),
           ...refspecs,
         ],
-        { cwd: this.cfg.local_path, env: gitEnvironment(this.cfg), deadlineMs },
+        {
+          cwd: this.cfg.local_path,
+          env: gitEnvironment(this.cfg),
+          deadlineMs,
+          onProgress: progressReporter({
+            label: this.name,
+            log: this.ctx.log,
+            action: "fetching",
+            unit: "objects",
+            delayMs: PROGRESS_DELAY_MS,
+          }),
+        },
       );
     } catch (err) {
       if (err instanceof GitFetchFailure && err.timedOut) {
@@ -269,9 +283,19 @@ export class GitSource implements ReleaseSource {
       "ship.toml",
       `sources.${this.name}.tag`,
       only.length === 0
-        ? `no tag from the remote ${await this.errors.shownRemote()} matches "${this.cfg.tag}"`
+        ? `no tag from the remote ${await this.errors.shownRemote()} matches "${this.cfg.tag}"${await this.branchHint()}`
         : `no release tag from the remote ${await this.errors.shownRemote()} matches "${this.cfg.tag}", only pre-releases (${skippedText(only)}), which are skipped: set include_prereleases = true to install them`,
     );
+  }
+
+  /** A `tag` that names a branch of the remote (`tag = "main"`) is said to, with the key to use. */
+  private async branchHint(): Promise<string> {
+    const branches = await this.errors.branchesMatching(this.cfg.tag ?? "");
+    if (branches.length === 0) return "";
+    const [first] = branches;
+    return branches.length === 1 && first === this.cfg.tag
+      ? `, but a branch of that name does: set branch = "${first}" (and no tag) to follow that branch`
+      : `, but branches do (${skippedText(branches)}): tag names tags; set branch = "NAME" (and no tag) to follow a branch`;
   }
 
   private async target(): Promise<Target | undefined> {

@@ -3,6 +3,7 @@
  * What is installed is decided by ship's install index, never by the clone's HEAD.
  */
 import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -322,6 +323,40 @@ describe.skipIf(!hasProgram("git"))("ship CLI with a git source (real clone, fil
     expect(await readFile(join(app, "app.txt"), "utf8")).toBe("v1.2\n");
     await expect(stat(join(app, "vendor"))).rejects.toThrow();
     expect(update.stderr).toContain("ship installs neither their content nor their directories");
+  });
+
+  it("a long fetch shows its progress: the objects received of the pack's total, and none of git's raw lines", async () => {
+    await writeConfig('branch = "main"\n');
+    const files: Record<string, string> = {};
+    for (let i = 0; i < 120; i++) files[`assets/a${i}.bin`] = randomBytes(12_000).toString("base64");
+    await commitFiles(repos.dev, "1.1.0", files);
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+    // The server sends its pack slowly (about 2 s here): a long fetch over a slow link.
+    const throttle = join(root, "throttle.cjs");
+    await writeFile(
+      throttle,
+      "process.stdin.on('data', (c) => { process.stdin.pause(); process.stdout.write(c, () => setTimeout(() => process.stdin.resume(), 100)); });\n",
+    );
+    await git(
+      repos.clone,
+      "config",
+      "remote.origin.uploadpack",
+      `sh -c 'git-upload-pack "$0" | node ${throttle}'`,
+    );
+
+    const run = await ship();
+    expect(run.code, run.stderr).toBe(0);
+    const progress = run.stderr
+      .split("\n")
+      .filter((l) => l.includes('"msg":"fetching"'))
+      .map((l) => JSON.parse(l) as { what: string; objects: number; total: number; percent: number });
+    expect(progress.length, run.stderr).toBeGreaterThan(0);
+    expect(progress[0]).toMatchObject({ what: "web" });
+    const last = progress.at(-1);
+    expect(last?.objects).toBe(last?.total);
+    expect(last?.total).toBeGreaterThan(120);
+    expect(run.stderr).not.toMatch(/Receiving objects|Counting objects|\[new branch\]|From \//);
+    expect((await state()).sources.web.current_version).toBe("1.1.0");
   });
 
   it("an update writes only the blobs that changed since the installed commit", async () => {

@@ -92,7 +92,7 @@ describe.skipIf(process.platform !== "linux")("an update a kill interrupted", ()
     expect(recovered.code, recovered.stderr).toBe(0);
     // Before: only a JSON log line, "notification could not be delivered".
     expect(recovered.stderr).toMatch(
-      /^myapp: WARNING: on_failure webhook to http:\/\/127\.0\.0\.1:9\/… could not be delivered: .*$/m,
+      /^myapp: WARNING: on_failure\[0\] webhook to http:\/\/127\.0\.0\.1:9\/… could not be delivered: .*$/m,
     );
     expect(recovered.stderr).not.toContain("secret-path");
 
@@ -108,7 +108,7 @@ describe.skipIf(process.platform !== "linux")("an update a kill interrupted", ()
     const rolledBack = await runShip(["--config", app.config, "--rollback", toV1?.id ?? ""]);
     expect(rolledBack.code, rolledBack.stderr).toBe(0);
     expect(rolledBack.stderr).toMatch(
-      /^myapp: WARNING: on_failure webhook to http:\/\/127\.0\.0\.1:9\/… could not be delivered/m,
+      /^myapp: WARNING: on_failure\[0\] webhook to http:\/\/127\.0\.0\.1:9\/… could not be delivered/m,
     );
   });
 });

@@ -79,6 +79,29 @@ describe("a source key naming what the server does not have", () => {
       );
     });
 
+    // "has no branch "v1.0.0"; its default branch is "main" (renamed?)" sent the operator after a
+    // renamed branch, and a tag key naming a branch said only that no tag matches.
+    it("a branch key naming a tag, and a tag key naming a branch: each says which key was meant", async () => {
+      const repos = await makeRepos(join(root, "repos"));
+      await git(repos.dev, "tag", "v1.0.0");
+      await git(repos.dev, "push", "-q", "origin", "v1.0.0", "HEAD:refs/heads/release-2");
+      await writeConfig(`type = "git"\nlocal_path = "${repos.clone}"\nbranch = "v1.0.0"\n`);
+      await expectBadKey(
+        "branch",
+        /has no branch "v1\.0\.0", but a tag of that name: set tag = "v1\.0\.0" to install that tag \(or a pattern such as "v\*" to follow the newest release tag\), in place of branch$/,
+      );
+      await writeConfig(`type = "git"\nlocal_path = "${repos.clone}"\ntag = "main"\n`);
+      await expectBadKey(
+        "tag",
+        /no tag from the remote origin \(\S+\) matches "main", but a branch of that name does: set branch = "main" \(and no tag\) to follow that branch$/,
+      );
+      await writeConfig(`type = "git"\nlocal_path = "${repos.clone}"\ntag = "release-*"\n`);
+      await expectBadKey(
+        "tag",
+        /matches "release-\*", but branches do \(release-2\): tag names tags; set branch = "NAME" \(and no tag\) to follow a branch$/,
+      );
+    });
+
     it("a named remote whose URL holds credentials: a message names its URL with them masked", async () => {
       const repos = await makeRepos(join(root, "repos"));
       await git(

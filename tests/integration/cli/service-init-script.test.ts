@@ -1,10 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { access, constants, existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { processRunning } from "../../support/process-alive.js";
 import { runShip } from "../../support/ship-cli.js";
 
 /**
@@ -68,24 +69,46 @@ describe.skipIf(!writable || systemd)("required_services and service_running() w
 
   it("an init script that cannot run or gives no answer is said so, not read as 'says it is not running'", async () => {
     const hung = `${name}-hung`;
+    const busy = `${name}-busy`;
+    const forks = `${name}-forks`;
     const plain = `${name}-plain`;
-    // A status that never answers (a script waiting on a lock), and one left without its x bit.
+    const pids = { busy: join(dir, "busy.pid"), forks: join(dir, "forks.pid") };
+    const left: number[] = [];
+    // A status that never answers (a script waiting on a lock); one that waits on a command it
+    // started; one that answers "running" at once but leaves a command it started holding its
+    // output (a helper forked without a redirect); and one left without its x bit.
     await writeFile(join(initDir, hung), "#!/bin/sh\nexec sleep 60\n", { mode: 0o755 });
+    await writeFile(join(initDir, busy), `#!/bin/sh\nsleep 300 &\necho $! > ${pids.busy}\nwait\n`, {
+      mode: 0o755,
+    });
+    await writeFile(join(initDir, forks), `#!/bin/sh\nsleep 300 &\necho $! > ${pids.forks}\nexit 0\n`, {
+      mode: 0o755,
+    });
     await writeFile(join(initDir, plain), "#!/bin/sh\nexit 0\n", { mode: 0o644 });
     try {
       await writeFile(
         join(dir, "m2.yaml"),
-        `version: "2.0.0"\nrequirements:\n  required_services: ["${hung}", "${plain}"]\n`,
+        `version: "2.0.0"\nrequirements:\n  required_services: ["${hung}", "${busy}", "${forks}", "${plain}"]\n`,
       );
-      const req = await runShip(["--check-requirements", join(dir, "m2.yaml"), "--app-dir", dir]);
+      const req = await runShip(["--check-requirements", join(dir, "m2.yaml"), "--app-dir", dir], {
+        timeoutMs: 40_000,
+      });
+      left.push(Number(await readFile(pids.busy, "utf8")), Number(await readFile(pids.forks, "utf8")));
       expect(req.code).toBe(1);
       expect(req.stdout).toContain(`FAIL required_services.${hung}: no process named ${hung} is running`);
       expect(req.stdout).toContain(`and ${initDir}/${hung} status gave no answer in 10 s (killed)`);
+      expect(req.stdout).toContain(`and ${initDir}/${busy} status gave no answer in 10 s (killed)`);
+      // Its answer is its exit status: it was waited on until the time ran out, and read as none.
+      expect(req.stdout).toContain(
+        `ok   required_services.${forks}: running (no systemd on this host: ${initDir}/${forks} status says so)`,
+      );
       expect(req.stdout).toContain(`and ${initDir}/${plain} could not be run (not executable: chmod +x it)`);
       expect(req.stdout).not.toContain("says it is not running");
+      // Nothing the scripts started is left running: under `ship agent` each check left one more.
+      expect(left.filter((pid) => processRunning(pid))).toEqual([]);
     } finally {
-      await rm(join(initDir, hung), { force: true });
-      await rm(join(initDir, plain), { force: true });
+      for (const pid of left) if (processRunning(pid)) process.kill(pid, "SIGKILL");
+      for (const script of [hung, busy, forks, plain]) await rm(join(initDir, script), { force: true });
     }
-  }, 30_000);
+  }, 60_000);
 });

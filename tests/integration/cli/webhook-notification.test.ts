@@ -86,17 +86,20 @@ describe("ship run: the seed's `type: webhook` pointed at Slack", () => {
     await new Promise<void>((r) => dead.listen(0, "127.0.0.1", r));
     const deadOrigin = `http://127.0.0.1:${(dead.address() as AddressInfo).port}`;
     await new Promise((r) => dead.close(r));
+    // Two Slack channels share the origin (the path is the secret): which one failed is its place.
     await app.release(
       "r1",
-      `version: "1.2.3"\nnotifications:\n  on_success:\n    - type: "slack"\n      url: "${deadOrigin}/services/T000/B000/SECRETPATH"\n    - type: "webhook"\n      url: "${slack.url}"\n`,
+      `version: "1.2.3"\nnotifications:\n  on_success:\n    - type: "webhook"\n      url: "${slack.url}"\n    - type: "slack"\n      url: "${deadOrigin}/services/T000/B000/SECRETPATH"\n    - type: "slack"\n      url: "${deadOrigin}/services/T000/B001/OTHERPATH"\n`,
     );
     const run = await runShip(["--config", app.config]);
     expect(run.code, run.stderr).toBe(0);
     expect(slack.bodies).toHaveLength(1);
     const warnings = run.stderr.split("\n").filter((line) => line.startsWith("myapp: WARNING: "));
     expect(warnings).toEqual([
-      `myapp: WARNING: on_success slack to ${deadOrigin}/… could not be delivered: connection refused (ECONNREFUSED) (2 attempts)`,
+      `myapp: WARNING: on_success[1] slack to ${deadOrigin}/… could not be delivered: connection refused (ECONNREFUSED) (2 attempts)`,
+      `myapp: WARNING: on_success[2] slack to ${deadOrigin}/… could not be delivered: connection refused (ECONNREFUSED) (2 attempts)`,
     ]);
+    expect(run.stderr).not.toContain("OTHERPATH");
     expect(run.stderr).not.toContain("SECRETPATH");
   });
 });

@@ -83,7 +83,7 @@ describe("an update's notifications under ship agent", () => {
         lines.some(
           (l) =>
             l.level === "warn" &&
-            l.msg.startsWith(`${APP}: WARNING: on_success webhook to http://127.0.0.1:`) &&
+            l.msg.startsWith(`${APP}: WARNING: on_success[0] webhook to http://127.0.0.1:`) &&
             l.msg.includes("HTTP 500"),
         ),
       );

@@ -149,6 +149,61 @@ describe("a release script the shell cannot start", () => {
   });
 });
 
+describe("the reason a failing command's output gives", () => {
+  // curl's meter (and wget's, pip's) redraws its line after each \r: quoted whole, the redraws wrote
+  // over the start of the failure line on a terminal, and the reason read as the meter's last frame.
+  const meter =
+    "printf '  %% Total  Received\\n\\r  0  0 --:--\\r 50  0 --:--\\rcurl: (7) connection refused\\r\\n' >&2; exit 7";
+
+  it("is what a terminal shows of the last line, for a post_update_test and an environment check", async () => {
+    const { run } = await update([
+      "post_update_tests:",
+      "  - name: health",
+      "    command: |-",
+      `      ${meter}`,
+    ]);
+    expect(run.code, run.stdout + run.stderr).toBe(1);
+    expect(run.stdout).toMatch(
+      /"health" exited with 7: curl: \(7\) connection refused \(after 1 attempt\); restored the previous version/,
+    );
+    expect(run.stdout).not.toContain("\r");
+
+    if (installed === undefined) throw new Error("1.0.0 was not installed");
+    const manifest = join(installed.app.root, "checks.yaml");
+    await writeFile(
+      manifest,
+      `version: "2.0.0"\nrequirements:\n  environment_checks:\n    - name: api\n      command: |-\n        ${meter}\n`,
+    );
+    const checks = await runShip(["--check-requirements", manifest, "--app-dir", installed.app.appDir]);
+    expect(checks.code).toBe(1);
+    expect(checks.stdout).toMatch(
+      /environment_checks\.api: exit code 7 \(.*\): curl: \(7\) connection refused\n/,
+    );
+    expect(checks.stdout).not.toContain("\r");
+  });
+
+  it("of a command that timed out is what it said last, for a hook and an environment check", async () => {
+    const stuck = "echo starting; echo 'waiting for the database lock' >&2; sleep 30";
+    const { run } = await update(["hooks:", "  pre_update:", `    - {command: "${stuck}", timeout: 0.5}`]);
+    expect(run.code, run.stdout + run.stderr).toBe(1);
+    expect(run.stdout).toContain(
+      "pre_update hook[0] timed out after 0.5s: waiting for the database lock; the app's files were not changed",
+    );
+
+    if (installed === undefined) throw new Error("1.0.0 was not installed");
+    const manifest = join(installed.app.root, "checks.yaml");
+    await writeFile(
+      manifest,
+      `version: "2.0.0"\nrequirements:\n  environment_checks:\n    - {name: db, command: "${stuck}", timeout: 0.5}\n`,
+    );
+    const checks = await runShip(["--check-requirements", manifest, "--app-dir", installed.app.appDir]);
+    expect(checks.code).toBe(1);
+    expect(checks.stdout).toContain(
+      `environment_checks.db: timed out after 0.5 s and was killed (${stuck}): waiting for the database lock`,
+    );
+  });
+});
+
 describe("a script of the app the shell cannot start, in a condition or an environment check", () => {
   it("command() reading false and the failed check say why (CRLF), in the checks and in a run", async () => {
     const app = await localApp();

@@ -222,6 +222,32 @@ describe.skipIf(!hasProgram("openssl"))("HttpSource against a real HTTPS server"
     });
   });
 
+  // `sha256sum *` over a release directory where a name holds a backslash or a line break starts
+  // that line with a backslash and escapes the name (GNU's rule); a digest saved as "sha256:<hex>"
+  // is ship.toml's own inline form. Each was "not a sha256sum line", refusing the whole file.
+  it("checksum files as other tools write them: GNU's escaped names, sha256:<hex>", async () => {
+    const v2 = releaseArchive("2.0.0");
+    routes.set("/app.tar.gz", { body: v2 });
+    const checksum = `${server.url}/app.tar.gz.sha256`;
+    routes.set("/app.tar.gz.sha256", {
+      body: Buffer.from(`\\${"0".repeat(64)}  notes\\\\win.txt\n${sha(v2)}  app.tar.gz\n`),
+    });
+    await expect(source({ checksum }).fetch(await staging())).resolves.toMatchObject({
+      artifactSha256: sha(v2),
+    });
+    routes.set("/app.tar.gz.sha256", { body: Buffer.from(`sha256:${sha(v2).toUpperCase()}\n`) });
+    await expect(source({ checksum }).fetch(await staging())).resolves.toMatchObject({
+      artifactSha256: sha(v2),
+    });
+    // A backslash is read as one; a line break stays written as \n in the one-line refusal.
+    routes.set("/app.tar.gz.sha256", {
+      body: Buffer.from(`\\${"0".repeat(64)}  notes\\\\win.txt\n\\${"1".repeat(64)}  two\\nlines.txt\n`),
+    });
+    await expect(source({ checksum }).fetch(await staging())).rejects.toThrow(
+      "no sha256 for app.tar.gz in the checksum file; it lists notes\\win.txt, two\\nlines.txt",
+    );
+  });
+
   // A release served under a name that is not its own (a GitHub asset URL ending in its id) and a
   // SHA256SUMS of several files: "no sha256 for 123" named neither what the file lists nor the
   // seed's `filename` key, which says the release's name there.

@@ -147,7 +147,7 @@ describe("sendNotifications", () => {
         retryDelayMs: 0,
       }),
     ).resolves.toEqual([
-      `on_failure webhook to ${new URL(deadUrl).origin}/… could not be delivered: connection refused (ECONNREFUSED) (2 attempts)`,
+      `on_failure[0] webhook to ${new URL(deadUrl).origin}/… could not be delivered: connection refused (ECONNREFUSED) (2 attempts)`,
     ]);
     const failure = lines.find((l) => l.msg.startsWith("notification could not be delivered"));
     expect(failure?.data?.attempts).toBe(2);
