@@ -11,6 +11,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { errnoCode } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
+import { MAX_APPS } from "../../shared/protocol/messages.js";
 import {
   deploymentStep,
   isRunningRollout,
@@ -308,7 +309,9 @@ function sqliteOps(sync: SqliteStore, enter: Enter): StoreOps {
         sync.transaction(() => {
           for (const { agentId, status } of updates) {
             const agent = sync.getAgent(agentId);
-            if (agent)
+            const known = agent?.apps.some((a) => a.app === status.app) ?? false;
+            // An agent's record keeps no more apps than a hello may bring.
+            if (agent && (known || agent.apps.length < MAX_APPS))
               sync.setAgentApps(agentId, [...agent.apps.filter((a) => a.app !== status.app), status]);
           }
         }),
