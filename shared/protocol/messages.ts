@@ -6,6 +6,7 @@ import * as z from "zod";
 import { MAX_APP_NAME } from "../app-name.js";
 import { gitRefName } from "../schema/git-ref-name.js";
 import { sha256Hex } from "../schema/sha256.js";
+import { MAX_VERSION_LENGTH } from "../versions.js";
 import { AgentId, HelloLabels } from "./agent-id.js";
 import { type ReportOutcome, reportOutcomes } from "./app-states.js";
 
@@ -17,7 +18,7 @@ const version = z.literal(PROTOCOL_VERSION).default(PROTOCOL_VERSION);
 const labels = HelloLabels;
 
 /** A release's version is at most this long (the API's body.version): no longer one can match one. */
-export const MAX_REPORTED_VERSION = 100;
+export const MAX_REPORTED_VERSION = MAX_VERSION_LENGTH;
 
 /**
  * A version an agent reports (its apps in a hello, a report's from and to): it was taken at any

@@ -31,6 +31,21 @@ describe("ship release (CLI)", () => {
     expect((await runRelease(dir, "publish", "--hub", "http://127.0.0.1:1")).code).toBe(2);
   });
 
+  it("a VERSION past 100 characters is exit 2 naming the limit, before anything is built or written", async () => {
+    const long = `1.${"0".repeat(99)}`;
+    for (const args of [
+      ["http", long, "d", "--out", "dist"],
+      ["manifest", long],
+    ]) {
+      const run = await runRelease(dir, ...args);
+      expect({ code: run.code, err: run.err }).toEqual({
+        code: 2,
+        err: `ship release ${args[0]}: ${long.slice(0, 40)}… VERSION: must be at most 100 characters long\n`,
+      });
+    }
+    expect((await readdir(dir)).sort()).toEqual(["src"]);
+  });
+
   it("--include and --allow-private-key take one path each, before or after the arguments; a second path is a usage error", async () => {
     // Written before VERSION it no longer takes VERSION and DESCRIPTION along.
     const before = await runRelease(
