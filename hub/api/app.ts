@@ -55,6 +55,12 @@ export function createApiApp(deps: ApiDeps): express.Express {
     },
   };
   for (const [path, handler] of Object.entries(ownRoutes)) app.get(path, handler);
+  const assets = findDashboardAssets();
+  const noRoute = unmatched(Object.keys(ownRoutes), (path) => dashboardServes(path, assets));
+  // An OPTIONS is answered here, for every path alike: each express router answered one itself
+  // once its routes were passed (200, text/plain, the methods as the body), so the API's paths
+  // answered so and the hub's own the 204 below.
+  app.use((req, res, next) => (req.method === "OPTIONS" ? noRoute(req, res, next) : next()));
 
   app.use(API_PREFIX, refuseNulInPath);
   // Artifacts stream their raw body, so they are mounted before the JSON parser.
@@ -93,10 +99,9 @@ export function createApiApp(deps: ApiDeps): express.Express {
   app.use(API_PREFIX, rolloutRoutes(deps));
   app.use(API_PREFIX, agentRoutes(deps));
   app.use(API_PREFIX, (deps.eventStream ?? new EventStream(deps)).router());
-  const assets = findDashboardAssets();
   app.use(dashboardRoutes(assets));
 
-  app.use(unmatched(Object.keys(ownRoutes), (path) => dashboardServes(path, assets)));
+  app.use(noRoute);
   app.use(errorHandler(deps));
   return app;
 }
