@@ -34,6 +34,7 @@ import {
 import { readManifestInput, readSignatureInput } from "./read-input.js";
 import { checkLatestName, checkUploadKey, checkUploadKnownHosts, uploadRelease } from "./sftp-upload.js";
 import { signArtifact, writeKeyPair } from "./sign-artifact.js";
+import { unignoredInWorkTree, unignoredOutputNote } from "./unignored-output.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -171,6 +172,7 @@ async function build(o: CommonOptions, version: string, description: string, opt
     o.io.err(
       "note: stored uncompressed (gzip level 0): its files compress so well (zeros, a sparse image) that agents would refuse it compressed as a decompression bomb",
     );
+  if (await unignoredInWorkTree(built.path)) o.io.err(unignoredOutputNote(built.path));
   return { app, built };
 }
 

@@ -31,6 +31,19 @@ describe("ship release (CLI)", () => {
     expect((await runRelease(dir, "publish", "--hub", "http://127.0.0.1:1")).code).toBe(2);
   });
 
+  it("http in a git work tree: an archive git does not ignore (no --out) is noted, one in an ignored --out is not", async () => {
+    execFileSync("git", ["init", "-q"], { cwd: dir });
+    const here = await runRelease(dir, "http", "1.0.0", "d", "--app", "myapp");
+    expect(here.code, here.err).toBe(0);
+    expect(here.err).toContain(
+      `note: ${join(dir, "myapp-1.0.0.tar.gz")} is in a git work tree that does not ignore it: git status lists it, and ship release git refuses a tree that is not clean; give --out a directory outside the tree, or one .gitignore names (dist/)`,
+    );
+    await writeFile(join(dir, ".gitignore"), "dist/\n");
+    const ignored = await runRelease(dir, "http", "1.0.1", "d", "--app", "myapp", "--out", "dist");
+    expect(ignored.code, ignored.err).toBe(0);
+    expect(ignored.err).not.toContain("does not ignore it");
+  });
+
   it("a VERSION past 100 characters is exit 2 naming the limit, before anything is built or written", async () => {
     const long = `1.${"0".repeat(99)}`;
     for (const args of [
