@@ -24,9 +24,9 @@ export const MIN_TIMER_SECONDS = 0.001;
 
 /** A timeout in seconds: at least a millisecond (0 killed every command before it ran) and timeable. */
 export function timeoutSeconds() {
+  // 0 and below are said as before; a positive fraction of a millisecond by the second rule.
   return z
     .number()
-    // 0 and below said as before; a positive fraction of a millisecond by the second rule.
     .positive({ abort: true })
     .min(MIN_TIMER_SECONDS, `must be ≥ ${MIN_TIMER_SECONDS} (a millisecond: a timer counts no finer)`)
     .max(MAX_TIMER_SECONDS);
