@@ -91,6 +91,8 @@ export interface HubOptions {
   hubTimeoutMs?: number;
   /** Cluster mode: how often due deployments of this hub's agents are looked for (default 3 s). */
   resyncMs?: number;
+  /** SQLite: how long a store call waits for a lock another process holds (default 5 s). */
+  lockWaitMs?: number;
 }
 
 /**

@@ -14,7 +14,8 @@ import type { PostgresStore } from "./store/postgres-store.js";
 export type StateOptions = Pick<
   HubOptions,
   "dataDir" | "dbFile" | "namedBy" | "secretFile" | "configFile" | "envSecret" | "database"
->;
+> &
+  Partial<Pick<HubOptions, "log" | "lockWaitMs">>;
 
 /** The store and signing secret, for `serve` and `token create`; the secret is checked before the store is opened. */
 export async function openHubState(
@@ -53,7 +54,8 @@ export async function loadHubSecret(
  * they need no secret, so a cluster's shared secret is not demanded of them.
  */
 export async function openHubStore(
-  options: Pick<HubOptions, "dataDir" | "dbFile" | "namedBy" | "database">,
+  options: Pick<HubOptions, "dataDir" | "dbFile" | "namedBy" | "database"> &
+    Partial<Pick<HubOptions, "log" | "lockWaitMs">>,
 ): Promise<{ store: AsyncStore; cluster: PostgresStore | undefined }> {
   if (options.database) {
     const store = await openDatabase(options.database);

@@ -6,8 +6,11 @@
  */
 import { nameRule } from "./schema/name-rule.js";
 
+/** The longest app name: ship.toml's source names and the hub's `body.app` alike. */
+export const MAX_APP_NAME = 100;
+
 const rule = nameRule(
-  100,
+  MAX_APP_NAME,
   /^[A-Za-z0-9_][A-Za-z0-9._-]*$/,
   "letters, digits, '.', '_' or '-', starting with a letter, digit or '_'",
 );

@@ -1,5 +1,5 @@
 import { destination, type Logger as PinoLogger, pino } from "pino";
-import { fsErrorText } from "./fs-errors.js";
+import { LogFile } from "./log-file.js";
 import { endOpenLine } from "./open-line.js";
 
 /** The logging surface every module takes; pino satisfies it, tests can capture it. */
@@ -33,7 +33,7 @@ export const REDACT_PATHS = [
 
 export interface LoggerOptions {
   level?: "debug" | "info" | "warn" | "error" | "silent";
-  /** Append JSON lines to this file instead of stderr. */
+  /** Append JSON lines to this file instead of stderr (log-file.ts). */
   file?: string;
   name?: string;
   /**
@@ -79,29 +79,58 @@ export async function settleLogs(timeoutMs = 1000): Promise<void> {
   );
 }
 
-/** The log files this process writes, for reopenLogFiles. */
-const openFiles = new Set<ReturnType<typeof destination>>();
+/** The log files this process writes, by path: one per file, however many loggers write it. */
+const openFiles = new Map<string, LogFile>();
 
 /**
  * Opens each log file afresh by its name (after logrotate moved it): `ship agent` runs for weeks,
  * and kept writing into the rotated file. Returns how many were reopened.
  */
 export function reopenLogFiles(): number {
-  for (const file of openFiles) file.reopen();
+  for (const file of openFiles.values()) file.reopen();
   return openFiles.size;
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const stream = options.file
-    ? destination({ dest: options.file, mkdir: true, sync: true })
-    : destination({ dest: 2, sync: options.sync ?? false });
-  if (options.file) openFiles.add(stream);
-  else if (options.sync !== true) bufferedStderr.add(stream);
   const name = options.name ?? "ship";
+  if (options.file !== undefined) {
+    const base = pino(
+      { name, level: options.level ?? "info", redact: REDACT_PATHS },
+      logFile(options.file, name),
+    );
+    return wrap(base, {}, false);
+  }
+  const stream = destination({ dest: 2, sync: options.sync ?? false });
+  if (options.sync !== true) bufferedStderr.add(stream);
   const base = pino({ name, level: options.level ?? "info", redact: REDACT_PATHS }, stream);
-  if (options.file) silenceWhenFileFails(stream, base, `${name}: warning: ${options.file}`);
-  else silenceWhenStderrCloses(stream, base);
-  return wrap(base, {}, options.file === undefined);
+  silenceWhenStderrCloses(stream, base);
+  return wrap(base, {}, true);
+}
+
+/**
+ * The log file at `path`, shared by every logger on it. One that cannot be written (/var/log
+ * filled by another program: ENOSPC) threw out of the log call, and every run ended at its first
+ * line ("internal error: ENOSPC", exit 1, nothing installed) while the app's own disk had room.
+ * The log is no part of the update: its lines are dropped while it cannot be written, stderr
+ * saying so once when that starts, naming the file, and once when it is written again.
+ */
+function logFile(path: string, name: string): LogFile {
+  let file = openFiles.get(path);
+  if (file === undefined) {
+    const said = `${name}: warning: ${path} ([general.logging] file)`;
+    file = new LogFile(path, {
+      failed: (reason) =>
+        process.stderr.write(
+          `${said} cannot be written: ${reason}; log lines are dropped until it can be written again\n`,
+        ),
+      resumed: (dropped) =>
+        process.stderr.write(
+          `${name}: ${path} ([general.logging] file) is written again; ${dropped} log line${dropped === 1 ? " was" : "s were"} dropped meanwhile\n`,
+        ),
+    });
+    openFiles.set(path, file);
+  }
+  return file;
 }
 
 /**
@@ -118,26 +147,6 @@ function silenceWhenStderrCloses(stream: ReturnType<typeof destination>, base: P
     // flushSync retries every failed write, so `ship-hub serve` whose terminal hung up spun at
     // SIGTERM instead of stopping. Destroyed, the stream drops it; fd 2 itself stays open.
     stream.destroy();
-  });
-}
-
-const failedFilesSaid = new Set<string>();
-
-/**
- * The log file's disk is full (/var/log filled by another program: ENOSPC) or it cannot be written
- * otherwise: the write threw out of the log call, and every run ended at its first line ("internal
- * error: ENOSPC", exit 1, nothing installed) while the app's own disk had room. The log is no part
- * of the update: stderr says so once, naming the file, and the run goes on without its lines.
- */
-function silenceWhenFileFails(stream: ReturnType<typeof destination>, base: PinoLogger, said: string): void {
-  stream.on("error", (error: unknown) => {
-    base.level = "silent";
-    // A run may hold more than one logger on the file: said once.
-    if (failedFilesSaid.has(said)) return;
-    failedFilesSaid.add(said);
-    process.stderr.write(
-      `${said} ([general.logging] file) cannot be written: ${fsErrorText(error)}; this run's log lines are dropped\n`,
-    );
   });
 }
 

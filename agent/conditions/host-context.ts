@@ -5,6 +5,7 @@ import { readdir, stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { quote } from "../../shared/conditions/ast.js";
 import type { ConditionContext } from "../../shared/conditions/evaluate.js";
+import { timerMs } from "../../shared/schema/durations.js";
 import { cleanEnvironment } from "../exec/clean-env.js";
 import { notYetInstalled } from "../exec/not-yet-installed.js";
 import { succeededDespite, unrunnableProgram } from "../exec/unrunnable-program.js";
@@ -88,7 +89,7 @@ export function hostConditionContext(options: HostContextOptions): ConditionCont
       return (await processRunning(name, env)) || (await initScriptRunning(name, env))?.running === true;
     },
     async runCommand(command, timeoutSeconds) {
-      const timeoutMs = timeoutSeconds === undefined ? contextTimeoutMs : timeoutSeconds * 1000;
+      const timeoutMs = timeoutSeconds === undefined ? contextTimeoutMs : timerMs(timeoutSeconds);
       const result = await runShell(command, {
         cwd: options.appDir,
         env: cleanEnvironment(env),

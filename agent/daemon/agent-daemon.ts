@@ -10,6 +10,7 @@ import { errorMessage } from "../../shared/errors.js";
 import { fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
 import type { Deploy, Hello, HubMessage, Report } from "../../shared/protocol/messages.js";
+import { timerMs } from "../../shared/schema/durations.js";
 import { removeLeftovers } from "../pipeline/leftovers.js";
 import { stateRoot, updatePaths } from "../pipeline/paths.js";
 import { AnnouncedApps } from "./announced-apps.js";
@@ -134,7 +135,7 @@ export class AgentDaemon {
         this.shortenReports = true;
       },
       log: options.log,
-      reconnectMaxMs: hub.reconnect_max_seconds * 1000,
+      reconnectMaxMs: timerMs(hub.reconnect_max_seconds),
       ...(options.reconnectBaseMs === undefined ? {} : { reconnectBaseMs: options.reconnectBaseMs }),
       ...(options.pingIntervalMs === undefined ? {} : { pingIntervalMs: options.pingIntervalMs }),
     });

@@ -14,6 +14,7 @@ import { BadInputError, issuesMoved, VerificationError } from "../../shared/erro
 import { MANIFEST_YAML_OPTIONS, readManifestText } from "../../shared/manifest/load.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import type { DeployRelease } from "../../shared/protocol/messages.js";
+import { timerMs } from "../../shared/schema/durations.js";
 import { verifyReleaseTrust } from "../../shared/signing/trust.js";
 import { downloadFile } from "../download/download.js";
 import { DownloadError } from "../download/errors.js";
@@ -193,8 +194,8 @@ export class HubReleaseSource implements ReleaseSource {
     const { source } = this.options;
     if (source.type !== "local")
       return {
-        timeoutMs: source.timeout_seconds * 1000,
-        deadlineMs: source.max_download_seconds * 1000,
+        timeoutMs: timerMs(source.timeout_seconds),
+        deadlineMs: timerMs(source.max_download_seconds),
         deadlineSetting: `[sources.${this.name}] max_download_seconds`,
       };
     return {

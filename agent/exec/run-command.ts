@@ -6,6 +6,7 @@
 import type { ChildProcessWithoutNullStreams } from "node:child_process";
 import { fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
+import { timerMs } from "../../shared/schema/durations.js";
 import { cleanEnvironment } from "./clean-env.js";
 import { clearRunningCommand, recordRunningCommand } from "./running-command.js";
 import { succeededDespite, unrunnableProgram } from "./unrunnable-program.js";
@@ -95,7 +96,7 @@ export function runCommand(command: string, options: RunCommandOptions): Promise
   child.stderr.on("data", stderr.push);
 
   return new Promise((resolve) => {
-    const deadline = groupDeadline(child.pid, options.timeoutSeconds * 1000, KILL_GRACE_MS);
+    const deadline = groupDeadline(child.pid, timerMs(options.timeoutSeconds), KILL_GRACE_MS);
     let done = false;
     const finish = (exitCode: number | null, signal: NodeJS.Signals | null, spawnError?: Error): void => {
       if (done) return;

@@ -4,6 +4,7 @@
  */
 import type { Logger } from "../../shared/log.js";
 import type { Notification } from "../../shared/manifest/schema.js";
+import { timerMs } from "../../shared/schema/durations.js";
 import { postJson, redactUrl } from "./post-json.js";
 import { type NotificationEvent, notificationText } from "./render-message.js";
 
@@ -113,7 +114,7 @@ async function deliver(
   options: NotifyOptions,
   key: string,
 ): Promise<string | undefined> {
-  const timeoutMs = Math.min(timeoutSeconds * 1000, options.maxTimeoutMs ?? Number.POSITIVE_INFINITY);
+  const timeoutMs = Math.min(timerMs(timeoutSeconds), options.maxTimeoutMs ?? Number.POSITIVE_INFINITY);
   const result = await postJson(url, body, {
     headers,
     timeoutMs,

@@ -14,7 +14,7 @@ import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import { readManifestText } from "../../shared/manifest/load.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { readNamedFile } from "../../shared/named-file.js";
-import { isVersionLike } from "../../shared/versions.js";
+import { isVersionLike, MAX_VERSION_LENGTH, MAX_VERSION_MESSAGE } from "../../shared/versions.js";
 import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
 import { redactUrl } from "../download/redact.js";
 import { checkReleaseArchive, readManifestFromArchive } from "./archive-manifest.js";
@@ -34,6 +34,7 @@ import {
 import { readManifestInput, readSignatureInput } from "./read-input.js";
 import { checkLatestName, checkUploadKey, checkUploadKnownHosts, uploadRelease } from "./sftp-upload.js";
 import { signArtifact, writeKeyPair } from "./sign-artifact.js";
+import { unignoredInWorkTree, unignoredOutputNote } from "./unignored-output.js";
 
 const execFileAsync = promisify(execFile);
 
@@ -51,6 +52,9 @@ function report(o: CommonOptions, result: unknown, lines: string[]): void {
 
 export function checkedVersion(raw: string): string {
   const version = normaliseVersion(raw);
+  // Said before anything is built: it names the archive, whose name a file system bounds.
+  if (version.length > MAX_VERSION_LENGTH)
+    throw BadInputError.single(`${raw.slice(0, 40)}…`, "VERSION", MAX_VERSION_MESSAGE);
   if (!isVersionLike(version)) throw BadInputError.single(raw, "VERSION", "is not a version (e.g. 1.2.3)");
   return version;
 }
@@ -168,6 +172,7 @@ async function build(o: CommonOptions, version: string, description: string, opt
     o.io.err(
       "note: stored uncompressed (gzip level 0): its files compress so well (zeros, a sparse image) that agents would refuse it compressed as a decompression bomb",
     );
+  if (await unignoredInWorkTree(built.path)) o.io.err(unignoredOutputNote(built.path));
   return { app, built };
 }
 

@@ -4,6 +4,7 @@
  * everything to fix rather than the first problem only.
  */
 import type { Requirements } from "../../shared/manifest/schema.js";
+import { timerMs } from "../../shared/schema/durations.js";
 import { findOnPath } from "../conditions/find-on-path.js";
 import { runShell } from "../conditions/run-shell.js";
 import {
@@ -126,7 +127,7 @@ async function checkEnvironment(
   const result = await runShell(check.command, {
     cwd,
     env: cleanEnvironment(env),
-    timeoutMs: check.timeout * 1000,
+    timeoutMs: timerMs(check.timeout),
   });
   const last = lastLine(result.output);
   const said = last === undefined ? "" : `: ${last}`;

@@ -12,6 +12,7 @@
 import type { GitSource as GitSourceConfig } from "../../shared/config/schema.js";
 import { BadInputError, VerificationError } from "../../shared/errors.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
+import { timerMs } from "../../shared/schema/durations.js";
 import { DownloadError } from "../download/errors.js";
 import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
 import { cloneIsApp, isCommitId, settleCloneWorktree } from "./git-clone-head.js";
@@ -231,7 +232,7 @@ export class GitSource implements ReleaseSource {
   }
 
   private async gitFetch(refspecs: string[], prune = false): Promise<void> {
-    const deadlineMs = this.cfg.max_download_seconds * 1000;
+    const deadlineMs = timerMs(this.cfg.max_download_seconds);
     try {
       await runGitFetch(
         [

@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import * as z from "zod";
 import type { HttpSource as HttpSourceConfig } from "../../shared/config/schema.js";
 import { BadInputError, VerificationError } from "../../shared/errors.js";
+import { timerMs } from "../../shared/schema/durations.js";
 import { mbSetting } from "../archive/limits.js";
 import { downloadFile } from "../download/download.js";
 import { DownloadError } from "../download/errors.js";
@@ -485,8 +486,8 @@ export class HttpSource implements ReleaseSource {
     return {
       headers: this.cfg.headers,
       caFile: this.cfg.ca_file,
-      timeoutMs: this.cfg.timeout_seconds * 1000,
-      deadlineMs: this.cfg.max_download_seconds * 1000,
+      timeoutMs: timerMs(this.cfg.timeout_seconds),
+      deadlineMs: timerMs(this.cfg.max_download_seconds),
       deadlineSetting: `[sources.${this.name}] max_download_seconds`,
       retries: this.cfg.retries,
       retryDelayMs: this.ctx.retryDelayMs,

@@ -18,6 +18,7 @@ import * as z from "zod";
 import { companionText } from "../../shared/companion-text.js";
 import type { SftpSource as SftpSourceConfig } from "../../shared/config/schema.js";
 import { BadInputError, errorMessage, ReleaseChangedError, VerificationError } from "../../shared/errors.js";
+import { timerMs } from "../../shared/schema/durations.js";
 import { mbSetting, overLimit } from "../archive/limits.js";
 import { startDeadline } from "../download/deadline.js";
 import { DownloadError } from "../download/errors.js";
@@ -357,7 +358,7 @@ export class SftpSource implements ReleaseSource {
     // Keepalives catch a silent server, not one that sends a little every few seconds.
     const deadline = startDeadline(
       {
-        deadlineMs: this.cfg.max_download_seconds * 1000,
+        deadlineMs: timerMs(this.cfg.max_download_seconds),
         deadlineSetting: `[sources.${this.name}] max_download_seconds`,
       },
       on.signal,

@@ -63,7 +63,7 @@ async function unknownOrForgotten(deps: ApiDeps, id: string): Promise<HubRequest
 export function agentRoutes(deps: ApiDeps): Router {
   const { store, tokens } = deps;
   const router = Router();
-  trimIdParam(router);
+  trimIdParam(router, "agent");
   const operator = requireRole(tokens, "operator");
 
   // ?limit&offset&label=k=v&app&version&state&status&q&facets: filtered on the hub, with counts.

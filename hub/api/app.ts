@@ -13,6 +13,7 @@ import { dashboardRoutes } from "../dashboard/router.js";
 import { HubRequestError } from "../errors.js";
 import { OnceAMinuteLog } from "../once-a-minute-log.js";
 import { DatabaseNoAnswer, NO_ANSWER_CODE } from "../store/answer-deadline.js";
+import { DatabaseLocked, LOCKED_CODE } from "../store/sqlite-lock-wait.js";
 import { agentRoutes } from "./agents.js";
 import { artifactRoutes } from "./artifacts.js";
 import type { ApiDeps } from "./deps.js";
@@ -54,6 +55,12 @@ export function createApiApp(deps: ApiDeps): express.Express {
     },
   };
   for (const [path, handler] of Object.entries(ownRoutes)) app.get(path, handler);
+  const assets = findDashboardAssets();
+  const noRoute = unmatched(Object.keys(ownRoutes), (path) => dashboardServes(path, assets));
+  // An OPTIONS is answered here, for every path alike: each express router answered one itself
+  // once its routes were passed (200, text/plain, the methods as the body), so the API's paths
+  // answered so and the hub's own the 204 below.
+  app.use((req, res, next) => (req.method === "OPTIONS" ? noRoute(req, res, next) : next()));
 
   app.use(API_PREFIX, refuseNulInPath);
   // Artifacts stream their raw body, so they are mounted before the JSON parser.
@@ -92,10 +99,9 @@ export function createApiApp(deps: ApiDeps): express.Express {
   app.use(API_PREFIX, rolloutRoutes(deps));
   app.use(API_PREFIX, agentRoutes(deps));
   app.use(API_PREFIX, (deps.eventStream ?? new EventStream(deps)).router());
-  const assets = findDashboardAssets();
   app.use(dashboardRoutes(assets));
 
-  app.use(unmatched(Object.keys(ownRoutes), (path) => dashboardServes(path, assets)));
+  app.use(noRoute);
   app.use(errorHandler(deps));
   return app;
 }
@@ -168,12 +174,7 @@ function errorHandler(deps: ApiDeps) {
       // Not the request's fault and not a bug: say what is wrong, and when to come back (a client
       // or proxy that honours Retry-After retried straight into the same refusal without it).
       status = 503;
-      message =
-        error instanceof DatabaseNoAnswer
-          ? `the hub's database did not answer within ${error.seconds} s; try again`
-          : codeOf(error) === READ_ONLY
-            ? "the hub's database takes no writes (read-only: a standby, or default_transaction_read_only); try again"
-            : "the hub's database is unreachable; try again";
+      message = unavailableText(error);
     } else {
       deps.log.error("request failed", { method: req.method, path: req.path, error: String(error) });
     }
@@ -313,6 +314,8 @@ const DATABASE_GONE = new Set([
   "53300",
   // Connected, but silent past the store's deadline: a server frozen, a network dropping packets.
   NO_ANSWER_CODE,
+  // SQLite: another process held the write lock past the store's wait (sqlite-lock-wait.ts).
+  LOCKED_CODE,
   // Read-only: a failover left the hub's address on a standby, or the setting was switched on.
   // Not a bug of the request; the hub's start refuses such a database (postgres-store.ts).
   READ_ONLY,
@@ -320,6 +323,17 @@ const DATABASE_GONE = new Set([
 
 function codeOf(error: unknown): unknown {
   return typeof error === "object" && error !== null ? (error as { code?: unknown }).code : undefined;
+}
+
+/** What a 503 for `error` (one isDatabaseUnreachable takes) says: why, and to try again. */
+export function unavailableText(error: unknown): string {
+  if (error instanceof DatabaseNoAnswer)
+    return `the hub's database did not answer within ${error.seconds} s; try again`;
+  if (error instanceof DatabaseLocked)
+    return `the hub's database is locked by another process (waited ${error.seconds} s for it); try again`;
+  if (codeOf(error) === READ_ONLY)
+    return "the hub's database takes no writes (read-only: a standby, or default_transaction_read_only); try again";
+  return "the hub's database is unreachable; try again";
 }
 
 export function isDatabaseUnreachable(error: unknown): boolean {

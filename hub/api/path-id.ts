@@ -1,14 +1,18 @@
 import type { Router } from "express";
+import { HubRequestError } from "../errors.js";
 
 /**
  * An id in the path (`/rollouts/:id`, `/agents/:id`, `/releases/:id`) read without spaces at its
  * ends, as the lists read an id in a filter (query-params.ts queryWord): no rollout, agent or
  * release id holds a space, and one pasted with a space (`ship-hub rollout show " 7fc643e9"`, copied
- * out of a table) answered "rollout  7fc643e9 not found" for a rollout that exists.
+ * out of a table) answered "rollout  7fc643e9 not found" for a rollout that exists. One that is only
+ * spaces names nothing: a 400 saying so, where it read "agent  not found".
  */
-export function trimIdParam(router: Router): void {
+export function trimIdParam(router: Router, noun: "agent" | "release" | "rollout"): void {
   router.param("id", (req, _res, next, id: string) => {
     req.params.id = id.trim();
-    next();
+    if (req.params.id === "")
+      next(new HubRequestError(400, `path: the ${noun} id is empty (only white space)`));
+    else next();
   });
 }

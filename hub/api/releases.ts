@@ -154,7 +154,7 @@ const noArtifact = () =>
 export function releaseRoutes(deps: ApiDeps): Router {
   const { store, tokens } = deps;
   const router = Router();
-  trimIdParam(router);
+  trimIdParam(router, "release");
 
   // CI publishes; operators read releases and roll them out (DESIGN: ci publishes, operator the rest).
   router.post("/releases", requireRole(tokens, "ci"), async (req, res) => {

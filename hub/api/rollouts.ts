@@ -29,7 +29,7 @@ const ListQuery = z.strictObject({
 export function rolloutRoutes(deps: ApiDeps): Router {
   const { store, tokens, engine } = deps;
   const router = Router();
-  trimIdParam(router);
+  trimIdParam(router, "rollout");
   const operator = requireRole(tokens, "operator");
   const detail = async (id: string) => {
     const rollout = await engine.requireRollout(id);

@@ -7,6 +7,7 @@ import { chmod, mkdir, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { BadInputError } from "../../shared/errors.js";
 import { fsErrorText } from "../../shared/fs-errors.js";
+import type { Logger } from "../../shared/log.js";
 import type { NamedBy } from "../../shared/named-file.js";
 import type { AsyncStore } from "./async-store.js";
 import { sqliteAsyncStore } from "./sqlite-async-store.js";
@@ -18,6 +19,10 @@ export interface SqliteLocation {
   dbFile?: string;
   /** Where dataDir and dbFile were named; default the flags. */
   namedBy?: { dataDir: NamedBy; dbFile: NamedBy };
+  /** Where a lock held by another process is told (the hub's log). */
+  log?: Logger | undefined;
+  /** How long a store call waits for such a lock before it fails (default 5 s). */
+  lockWaitMs?: number | undefined;
 }
 
 // What the operator's path caused, as opposed to a database that failed while in use.
@@ -94,7 +99,7 @@ export async function openSqliteStore(location: SqliteLocation): Promise<AsyncSt
   // artifact 0644) stayed readable by every local user after the upgrade. Closing the directory
   // closes the files in it. Not there yet, or not the hub's to change: left as it is.
   await chmod(artifacts, 0o700).catch(() => undefined);
-  return sqliteAsyncStore(sqlite, artifacts);
+  return sqliteAsyncStore(sqlite, artifacts, { log: location.log, lockWaitMs: location.lockWaitMs });
 }
 
 /**

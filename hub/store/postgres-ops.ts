@@ -4,6 +4,7 @@
  * the batch size, and no limit on bind parameters.
  */
 import type postgres from "postgres";
+import { MAX_APPS } from "../../shared/protocol/messages.js";
 import { RESTORED_BY_HOST_ROW } from "../rollouts/rollback-result.js";
 import {
   deploymentStep,
@@ -294,7 +295,8 @@ export function postgresOps(db: Db): StoreOps {
                 WITH ORDINALITY AS e WHERE e.value->>'app' IS DISTINCT FROM x.status->>'app'
             ), '[]'::jsonb) || jsonb_build_array(x.status)
             FROM json_to_recordset(${j(chunk)}::json) AS x("agentId" text, status jsonb)
-            WHERE a.id = x."agentId"`;
+            WHERE a.id = x."agentId" AND (jsonb_array_length(a.apps) < ${MAX_APPS}
+              OR EXISTS (SELECT 1 FROM jsonb_array_elements(a.apps) e WHERE e.value->>'app' = x.status->>'app'))`;
     },
     async setAgentApps(id, apps) {
       await db`UPDATE agents SET apps = ${j(apps)}::jsonb WHERE id = ${id}`;

@@ -10,6 +10,8 @@ import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { errnoCode } from "../../shared/fs-errors.js";
+import type { Logger } from "../../shared/log.js";
+import { MAX_APPS } from "../../shared/protocol/messages.js";
 import {
   deploymentStep,
   isRunningRollout,
@@ -26,6 +28,7 @@ import {
   type StoreOps,
 } from "./async-store.js";
 import { type Row, toDeployment } from "./rows.js";
+import { LockWait } from "./sqlite-lock-wait.js";
 import type { SqliteStore } from "./sqlite-store.js";
 import type { AgentRecord, DeploymentRecord, RolloutRecord, RolloutState, Store } from "./store.js";
 import { TxGuard } from "./tx-guard.js";
@@ -306,7 +309,9 @@ function sqliteOps(sync: SqliteStore, enter: Enter): StoreOps {
         sync.transaction(() => {
           for (const { agentId, status } of updates) {
             const agent = sync.getAgent(agentId);
-            if (agent)
+            const known = agent?.apps.some((a) => a.app === status.app) ?? false;
+            // An agent's record keeps no more apps than a hello may bring.
+            if (agent && (known || agent.apps.length < MAX_APPS))
               sync.setAgentApps(agentId, [...agent.apps.filter((a) => a.app !== status.app), status]);
           }
         }),
@@ -330,9 +335,20 @@ function sqliteOps(sync: SqliteStore, enter: Enter): StoreOps {
 /** An artifact's file name in the artifacts directory: its sha256. */
 const ARTIFACT_NAME = /^[0-9a-f]{64}$/;
 
+export interface SqliteAsyncOptions {
+  /** Where the lock's warning goes. */
+  log?: Logger | undefined;
+  /** How long a call waits for a lock another process holds (default DEFAULT_LOCK_WAIT_MS). */
+  lockWaitMs?: number | undefined;
+}
+
 /** The async store over `sync`; artifacts are files in `artifactsDir` named by their sha256. */
-export function sqliteAsyncStore(sync: SqliteStore, artifactsDir: string): AsyncStore {
-  const core = new SqliteCore(sync, artifactsDir);
+export function sqliteAsyncStore(
+  sync: SqliteStore,
+  artifactsDir: string,
+  options: SqliteAsyncOptions = {},
+): AsyncStore {
+  const core = new SqliteCore(sync, artifactsDir, options);
   return {
     ...core.ops,
     tx: (fn) => core.tx(fn),
@@ -353,20 +369,32 @@ class SqliteCore {
    * the upload was answered 500: an upload under way is nobody's leftover, however old its file.
    */
   private readonly uploading = new Set<string>();
+  private readonly lock: LockWait;
   readonly ops: StoreOps;
 
   constructor(
     readonly sync: SqliteStore,
     private readonly artifactsDir: string,
+    options: SqliteAsyncOptions,
   ) {
+    // A lock another process holds is waited for on timers (LockWait), never inside a call.
+    sync.busyTimeout(0);
+    this.lock = new LockWait({
+      file: sync.file,
+      probe: { writable: () => sync.writableNow() },
+      log: options.log,
+      ...(options.lockWaitMs === undefined ? {} : { waitMs: options.lockWaitMs }),
+    });
     this.ops = sqliteOps(sync, (operation, fn) => {
       this.guard.outside(operation);
-      return this.queue.run(fn);
+      const askedAt = Date.now();
+      return this.queue.run(() => this.lock.run(fn, askedAt));
     });
   }
 
   tx<T>(fn: (t: StoreOps) => Promise<T>): Promise<T> {
     this.guard.outside("tx");
+    const askedAt = Date.now();
     return withTxRetry(() =>
       this.queue.run(() =>
         this.guard.run(async (scope) => {
@@ -374,7 +402,8 @@ class SqliteCore {
             TxGuard.live(scope, operation);
             return op();
           });
-          this.sync.begin();
+          // BEGIN IMMEDIATE takes the write lock, so nothing inside waits for it again.
+          await this.lock.run(() => this.sync.begin(), askedAt);
           try {
             const value = await fn(t);
             this.sync.commit();
@@ -413,7 +442,10 @@ class SqliteCore {
       // two removed the file of a row, or the row of a file, just written.
       await this.queue.run(async () => {
         await rename(temp, path);
-        this.sync.putArtifact({ sha256, size: totals.size, path, created: upload.created });
+        // Refused for a lock, the file stays without its row: a leftover the sweep removes.
+        await this.lock.run(() =>
+          this.sync.putArtifact({ sha256, size: totals.size, path, created: upload.created }),
+        );
       });
       return (await this.getArtifactInfo(sha256)) ?? { sha256, size: totals.size, created: upload.created };
     } finally {
@@ -427,12 +459,15 @@ class SqliteCore {
     // One turn of the queue: no upload stores its file and row, and no release is inserted, while
     // the rows are chosen and their files removed.
     return this.queue.run(async () => {
-      const gone = this.sync
-        .statement(
-          `DELETE FROM artifacts WHERE created < ? AND sha256 NOT IN (SELECT json_extract(source, '$.sha256')
-            FROM releases WHERE json_extract(source, '$.sha256') IS NOT NULL) RETURNING sha256`,
-        )
-        .all(before) as { sha256: string }[];
+      const gone = await this.lock.run(
+        () =>
+          this.sync
+            .statement(
+              `DELETE FROM artifacts WHERE created < ? AND sha256 NOT IN (SELECT json_extract(source, '$.sha256')
+                FROM releases WHERE json_extract(source, '$.sha256') IS NOT NULL) RETURNING sha256`,
+            )
+            .all(before) as { sha256: string }[],
+      );
       // This store's own file for each, by name: not the path in the row, which names the data dir
       // the artifact was uploaded to (a copy of it, if the data dir was moved since).
       for (const { sha256 } of gone) await rm(join(this.artifactsDir, sha256), { force: true });
@@ -457,12 +492,15 @@ class SqliteCore {
     // than artifacts/): put back, the row makes it served again.
     const known = new Set(
       (
-        this.sync
-          .statement(
-            `SELECT sha256 FROM artifacts UNION SELECT json_extract(source, '$.sha256') FROM releases
-              WHERE json_extract(source, '$.sha256') IS NOT NULL`,
-          )
-          .all() as { sha256: string }[]
+        await this.lock.run(
+          () =>
+            this.sync
+              .statement(
+                `SELECT sha256 FROM artifacts UNION SELECT json_extract(source, '$.sha256') FROM releases
+                  WHERE json_extract(source, '$.sha256') IS NOT NULL`,
+              )
+              .all() as { sha256: string }[],
+        )
       ).map((a) => a.sha256),
     );
     for (const name of names) {
@@ -476,7 +514,7 @@ class SqliteCore {
 
   async getArtifactInfo(sha256: string): Promise<StoredArtifactInfo | undefined> {
     this.guard.outside("getArtifactInfo");
-    const a = await this.queue.run(() => this.sync.getArtifact(sha256));
+    const a = await this.queue.run(() => this.lock.run(() => this.sync.getArtifact(sha256)));
     return a && { sha256: a.sha256, size: a.size, created: a.created };
   }
 
@@ -485,7 +523,7 @@ class SqliteCore {
     range?: { start: number; end: number },
   ): Promise<AsyncIterable<Buffer> | undefined> {
     this.guard.outside("readArtifact");
-    const a = await this.queue.run(() => this.sync.getArtifact(sha256));
+    const a = await this.queue.run(() => this.lock.run(() => this.sync.getArtifact(sha256)));
     if (!a) return undefined;
     if (range && range.end <= range.start) return Readable.from([]);
     // This store's file by its name, not the path in the row: that names the data dir as the hub

@@ -16,6 +16,7 @@ import {
   toRollout,
   toToken,
 } from "./rows.js";
+import { isSqliteBusy } from "./sqlite-lock-wait.js";
 import type {
   AgentDeploymentPage,
   AgentRecord,
@@ -76,6 +77,8 @@ export class SqliteStore implements Store {
     this.db.pragma("journal_mode = WAL");
     this.db.pragma("foreign_keys = ON");
     this.db.pragma("synchronous = NORMAL");
+    // Opening waits inside the call (nothing is served yet); the hub's async store then waits on
+    // timers instead (sqlite-lock-wait.ts).
     this.db.pragma("busy_timeout = 5000");
     migrate(this.db);
     this.stmt = this.prepareAll();
@@ -228,6 +231,26 @@ export class SqliteStore implements Store {
   }
   rollback(): void {
     if (this.db.inTransaction) this.db.exec("ROLLBACK");
+  }
+  /** The database file, for messages. */
+  get file(): string {
+    return this.db.name;
+  }
+  /** How long a statement waits inside the call for a lock another process holds (0: not at all). */
+  busyTimeout(ms: number): void {
+    this.db.pragma(`busy_timeout = ${Math.max(0, Math.trunc(ms))}`);
+  }
+  /** Whether the write lock can be had now: taken and let go at once, never waited for. */
+  writableNow(): boolean {
+    if (this.db.inTransaction) return true;
+    try {
+      this.db.exec("BEGIN IMMEDIATE");
+    } catch (error) {
+      if (isSqliteBusy(error)) return false;
+      throw error;
+    }
+    this.db.exec("ROLLBACK");
+    return true;
   }
   /** A prepared statement, made once: for the async adapter's operations the sync Store lacks. */
   statement(sql: string): Database.Statement {

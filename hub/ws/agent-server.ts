@@ -19,7 +19,7 @@ import {
   type HubMessage,
 } from "../../shared/protocol/messages.js";
 import { parseOneLine } from "../../shared/schema/one-line.js";
-import { isDatabaseUnreachable, UNAVAILABLE_RETRY_SECONDS } from "../api/app.js";
+import { isDatabaseUnreachable, UNAVAILABLE_RETRY_SECONDS, unavailableText } from "../api/app.js";
 import type { LiveSession, LiveSessions } from "../auth/live-sessions.js";
 import { budgetsPer } from "../auth/minute-budget.js";
 import { renewAgentToken, renewalDue, renewalDueAt } from "../auth/renewal.js";
@@ -215,7 +215,7 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
         socket,
         503,
         isDatabaseUnreachable(error)
-          ? "the hub's database is unreachable; try again"
+          ? unavailableText(error)
           : "the hub could not check the token; try again",
         UNAVAILABLE_RETRY_SECONDS,
       );

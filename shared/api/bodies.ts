@@ -7,7 +7,12 @@ import { AppName } from "../app-name.js";
 import { AgentId, RequestedLabels } from "../protocol/agent-id.js";
 import { ReleaseSourceRef } from "../protocol/messages.js";
 import { UNPRINTABLE } from "../schema/unprintable.js";
-import { ONE_WORD_VERSION, ONE_WORD_VERSION_MESSAGE } from "../versions.js";
+import {
+  MAX_VERSION_LENGTH,
+  MAX_VERSION_MESSAGE,
+  ONE_WORD_VERSION,
+  ONE_WORD_VERSION_MESSAGE,
+} from "../versions.js";
 
 const name = z.string().min(1, "must not be empty").max(200);
 /** Printed as it is by the CLI ("advanced from wave 1/3 canary …"), the dashboard and the event log. */
@@ -43,7 +48,11 @@ export const MAX_NAMED_AGENTS = 10_000;
 
 export const PublishRelease = z.strictObject({
   app: AppName,
-  version: z.string().min(1, "must not be empty").max(100).regex(ONE_WORD_VERSION, ONE_WORD_VERSION_MESSAGE),
+  version: z
+    .string()
+    .min(1, "must not be empty")
+    .max(MAX_VERSION_LENGTH, MAX_VERSION_MESSAGE)
+    .regex(ONE_WORD_VERSION, ONE_WORD_VERSION_MESSAGE),
   /** update-manifest.yaml as text; validated with the shared manifest schema at the hub. */
   manifest: z.string().min(1, "must not be empty").max(1_000_000),
   source: ReleaseSourceRef,

@@ -28,6 +28,12 @@ const pythonLevelAliases: Readonly<Record<string, (typeof logLevels)[number]>> =
   NOTSET: "DEBUG",
 };
 
+/** The level a configured name stands for, in its canonical spelling (maybe none of logLevels). */
+function levelName(s: string): string {
+  const upper = s.toUpperCase();
+  return pythonLevelAliases[upper] ?? upper;
+}
+
 export const General = z.strictObject({
   state_file: nonEmpty.default("/var/lib/ship/.ship_state.json"),
   backup_dir: nonEmpty.default("/var/lib/ship/backups"),
@@ -40,10 +46,14 @@ export const General = z.strictObject({
     .strictObject({
       level: z
         .string()
-        .transform((s) => {
-          const upper = s.toUpperCase();
-          return pythonLevelAliases[upper] ?? upper;
+        // Every name taken, aliases too (the list left out WARN, FATAL and NOTSET, which are read),
+        // and the value as written.
+        .refine((s) => (logLevels as readonly string[]).includes(levelName(s)), {
+          error: (issue) =>
+            `unknown log level ${JSON.stringify(issue.input)} (expected ${logLevels.join(", ")}, or Python's ${Object.keys(pythonLevelAliases).join(", ")}; any case)`,
+          abort: true,
         })
+        .transform(levelName)
         .pipe(z.enum(logLevels))
         .default("INFO"),
       file: nonEmpty.optional(),

@@ -7,7 +7,12 @@ import * as z from "zod";
 import { delaySeconds, spanHours, timeoutSeconds } from "../schema/durations.js";
 import { httpHeaders } from "../schema/http-headers.js";
 import { httpUrl } from "../schema/http-url.js";
-import { ONE_WORD_VERSION, ONE_WORD_VERSION_MESSAGE } from "../versions.js";
+import {
+  MAX_VERSION_LENGTH,
+  MAX_VERSION_MESSAGE,
+  ONE_WORD_VERSION,
+  ONE_WORD_VERSION_MESSAGE,
+} from "../versions.js";
 import { SecurityPolicy } from "./security-policy.js";
 
 export const fileActions = [
@@ -226,6 +231,7 @@ export const Manifest = z.strictObject({
     // Its own words, and the only line: `version: ""` read "must be a quoted string" (it is one)
     // and then "must be one word" as a second line for the same value.
     .min(1, { error: 'must not be empty, e.g. version: "1.2.3"', abort: true })
+    .max(MAX_VERSION_LENGTH, { error: MAX_VERSION_MESSAGE, abort: true })
     .regex(ONE_WORD_VERSION, ONE_WORD_VERSION_MESSAGE),
   release_date: z.string().optional(),
   description: z.string().optional(),

@@ -3,8 +3,10 @@
  * these schemas; a message that does not parse is refused, never half-understood.
  */
 import * as z from "zod";
+import { MAX_APP_NAME } from "../app-name.js";
 import { gitRefName } from "../schema/git-ref-name.js";
 import { sha256Hex } from "../schema/sha256.js";
+import { MAX_VERSION_LENGTH } from "../versions.js";
 import { AgentId, HelloLabels } from "./agent-id.js";
 import { type ReportOutcome, reportOutcomes } from "./app-states.js";
 
@@ -16,7 +18,7 @@ const version = z.literal(PROTOCOL_VERSION).default(PROTOCOL_VERSION);
 const labels = HelloLabels;
 
 /** A release's version is at most this long (the API's body.version): no longer one can match one. */
-export const MAX_REPORTED_VERSION = 100;
+export const MAX_REPORTED_VERSION = MAX_VERSION_LENGTH;
 
 /**
  * A version an agent reports (its apps in a hello, a report's from and to): it was taken at any
@@ -76,6 +78,30 @@ export const AppStatus = z.object({
 });
 export type AppStatus = z.infer<typeof AppStatus>;
 
+/**
+ * Apps one agent's record keeps. A hello of 1,000 apps (each name, version, state and release id
+ * near their limits: ~500 KB, under max_message_kb) was stored whole, and every GET /agents page
+ * carried it from then on; a host runs a handful. A hello keeps the first ones, as its labels (a
+ * hub refusing it would drop the agent from the fleet), and a report adds no app past them.
+ */
+export const MAX_APPS = 100;
+
+/**
+ * A hello's apps as the hub keeps them: each app once (its first entry), named as an app can be
+ * (at most 100 characters: no release is named longer, so a longer one is no app the hub can act
+ * on), the first MAX_APPS of them.
+ */
+const helloApps = z
+  .array(AppStatus)
+  .max(1000)
+  .default([])
+  .transform((apps) => {
+    const kept = new Map<string, AppStatus>();
+    for (const status of apps)
+      if (status.app.length <= MAX_APP_NAME && !kept.has(status.app)) kept.set(status.app, status);
+    return [...kept.values()].slice(0, MAX_APPS);
+  });
+
 export const Hello = z.object({
   type: z.literal("hello"),
   v: version,
@@ -83,7 +109,7 @@ export const Hello = z.object({
   hostname: z.string().max(255),
   labels: labels.default({}),
   agentVersion: z.string().max(100),
-  apps: z.array(AppStatus).max(1000).default([]),
+  apps: helloApps,
   /**
    * The agent's `[trust] allow_downgrade`: whether it takes a release older than what it runs.
    * Absent from older agents (the hub then assumes it refuses). The rollout preview warns by it.

@@ -16,9 +16,30 @@ export const MAX_TIMER_SECONDS = 2_147_483;
  */
 export const MAX_HOURS = 100_000_000;
 
-/** A timeout in seconds: more than 0 (0 killed every command before it ran) and timeable. */
+/**
+ * The shortest timeout: timers count whole milliseconds. `timeout: 1e-9` was taken and then killed
+ * the command at its first millisecond ("timed out after 1e-9s").
+ */
+export const MIN_TIMER_SECONDS = 0.001;
+
+/** A timeout in seconds: at least a millisecond (0 killed every command before it ran) and timeable. */
 export function timeoutSeconds() {
-  return z.number().positive().max(MAX_TIMER_SECONDS);
+  // 0 and below are said as before; a positive fraction of a millisecond by the second rule.
+  return z
+    .number()
+    .positive({ abort: true })
+    .min(MIN_TIMER_SECONDS, `must be ≥ ${MIN_TIMER_SECONDS} (a millisecond: a timer counts no finer)`)
+    .max(MAX_TIMER_SECONDS);
+}
+
+/**
+ * Seconds as a timer's whole milliseconds. `AbortSignal.timeout` and undici refuse a fraction of a
+ * millisecond, which `timeout: 1.0001` (1000.1 ms) or `timeout_seconds = 0.3` read back from a
+ * float made: the webhook was never sent, every download failed with "headersTimeout must be a
+ * positive integer or zero".
+ */
+export function timerMs(seconds: number): number {
+  return Math.max(1, Math.round(seconds * 1000));
 }
 
 /** A pause in seconds: 0 means none. */

@@ -7,6 +7,7 @@ import SftpClient from "ssh2-sftp-client";
 import { normalFingerprint, type SftpSource as SftpSourceConfig } from "../../../shared/config/schema.js";
 import { BadInputError, errorMessage, VerificationError } from "../../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../../shared/fs-errors.js";
+import { timerMs } from "../../../shared/schema/durations.js";
 import { expandHome } from "../home-path.js";
 import {
   GLOBAL_KNOWN_HOSTS,
@@ -50,11 +51,11 @@ export async function connectSftp(
       passphrase: await passphraseFor(name, cfg),
       // A server that takes the connection and says nothing (a tarpit, sshd at MaxStartups) is
       // silence too: a fixed 20 s ignored timeout_seconds, longer or shorter.
-      readyTimeout: cfg.timeout_seconds * 1000,
+      readyTimeout: timerMs(cfg.timeout_seconds),
       // Without keepalives a server that stops answering (a network cut with no reset, a hung
       // sshd) left the read waiting for ever, with the run's lock held. Four unanswered in a row,
       // one each quarter of timeout_seconds, end the connection.
-      keepaliveInterval: Math.max(250, Math.floor((cfg.timeout_seconds * 1000) / (KEEPALIVES + 1))),
+      keepaliveInterval: Math.max(250, Math.floor(timerMs(cfg.timeout_seconds) / (KEEPALIVES + 1))),
       keepaliveCountMax: KEEPALIVES,
       ...(serverHostKey === undefined ? {} : { algorithms: { serverHostKey } }),
       hostVerifier: (hostKey: Buffer) => {

@@ -49,7 +49,7 @@ describe("a log file on a full disk (real CLI, real tmpfs)", () => {
     expect(await readFile(join(app.appDir, "hook.txt"), "utf8")).toBe("ran\n");
     expect(run.stderr).not.toContain("internal error");
     expect(run.stderr.split("\n").filter((line) => line.includes(logFile))).toEqual([
-      `ship: warning: ${logFile} ([general.logging] file) cannot be written: no space left on device (ENOSPC); this run's log lines are dropped`,
+      `ship: warning: ${logFile} ([general.logging] file) cannot be written: no space left on device (ENOSPC); log lines are dropped until it can be written again`,
     ]);
   });
 });

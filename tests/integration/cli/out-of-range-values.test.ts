@@ -6,7 +6,10 @@
  * Date's range was "internal error: Invalid time value". Each is bad input now: --test-manifest and
  * a run refuse it with exit 2 naming the file and key, and nothing runs or is installed.
  */
-import { readdir, writeFile } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { readdir, readFile, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
@@ -27,6 +30,12 @@ describe("manifest numbers out of range", () => {
       `hooks:\n  pre_update:\n    - { command: "${touch}", timeout: 0 }`,
       "hooks.pre_update[0].timeout",
       "must be > 0",
+    ],
+    [
+      "a hook timeout below a millisecond",
+      `hooks:\n  pre_update:\n    - { command: "${touch}", timeout: 1e-9 }`,
+      "hooks.pre_update[0].timeout",
+      "must be ≥ 0.001 (a millisecond: a timer counts no finer)",
     ],
     [
       "a hook timeout past 24.8 days",
@@ -139,7 +148,6 @@ describe("ship.toml numbers out of range", () => {
     ],
   ])("%s: exit 2 naming ship.toml and the key, nothing written", async (_, edit, key, message) => {
     await app.release("r1", 'version: "1.0.0"\n');
-    const { readFile } = await import("node:fs/promises");
     await writeFile(app.config, edit(await readFile(app.config, "utf8")));
     const run = await runShip(["--config", app.config]);
     expect(run.code, run.stdout + run.stderr).toBe(2);
@@ -147,6 +155,29 @@ describe("ship.toml numbers out of range", () => {
     expect(run.stderr).toMatch(new RegExp(`ship\\.toml:\\d+:\\d+ ${key.replace(/\./g, "\\.")}: ${message}`));
     expect(await readdir(app.appDir)).toEqual([]);
     expect(await readdir(app.root)).not.toContain("var");
+  });
+
+  // 1.0005 s is 1000.5 ms, which undici refuses: every download failed, "headersTimeout must be a
+  // positive integer or zero".
+  it("an http source's timeout_seconds that is not whole milliseconds still downloads", async () => {
+    const release = await app.release("r1", 'version: "1.0.0"\n', { "a.txt": "1" });
+    const archive = join(app.root, "r1.tar.gz");
+    execFileSync("tar", ["-czf", archive, "-C", release, "."]);
+    const body = await readFile(archive);
+    const server = createServer((_req, res) => res.end(body));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      await writeFile(
+        app.config,
+        `[general]\nstate_file = "${app.stateFile}"\nbackup_dir = "${app.root}/var/backups"\n\n[sources.web]\ntype = "http"\nurl = "http://127.0.0.1:${port}/r1.tar.gz"\napp_dir = "${app.appDir}"\ntimeout_seconds = 1.0005\n`,
+      );
+      const run = await runShip(["--config", app.config]);
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      expect(await readFile(join(app.appDir, "a.txt"), "utf8")).toBe("1");
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it("an http source's timeout_seconds past 24.8 days is refused before anything is fetched", async () => {

@@ -58,6 +58,18 @@ describe("ship run: the seed's `type: webhook` pointed at Slack", () => {
     expect(run.stderr).not.toContain("could not be delivered");
   });
 
+  // 1.0001 s is 1000.1 ms, which AbortSignal.timeout refuses: the message was never sent.
+  it("is sent with a timeout that is not whole milliseconds", async () => {
+    await app.release(
+      "r1",
+      `version: "1.2.3"\nnotifications:\n  on_success:\n    - { type: webhook, url: "${slack.url}", message: "up", timeout: 1.0001 }\n`,
+    );
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(slack.bodies).toHaveLength(1);
+    expect(run.stderr).not.toContain("could not be delivered");
+  });
+
   // They reached the terminal, --json and the hub, but not the channel a person reads.
   it("carries the merges' WARNINGs: the operator's comment a merge dropped is named in text and warnings", async () => {
     const manifest = (version: string) =>

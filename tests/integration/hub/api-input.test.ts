@@ -584,6 +584,12 @@ describe("hub API input: every 400 is one line naming the field and what is wron
     expect(differs.body.error).toBe(
       "body.manifest: manifest:1:1 version: must be one word: no spaces, tabs, line breaks or control characters",
     );
+    // Past 100 characters, the body's version and the manifest's alike, the limit is named.
+    const long = `2.${"0".repeat(99)}`;
+    expect((await publish(long)).body.error).toBe("body.version: must be at most 100 characters long");
+    expect((await publish("2.0.0", long)).body.error).toBe(
+      "body.manifest: manifest:1:1 version: must be at most 100 characters long",
+    );
     const listed = await t.api<{ releases: unknown[] }>("GET", "/api/v1/releases?app=odd", {
       token: t.operator,
     });

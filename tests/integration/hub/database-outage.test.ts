@@ -3,10 +3,14 @@
  * unreachable (not "500 internal error", which names nothing), so `ship-hub rollout list` prints
  * one line an operator can act on and exits 1; the hub process itself stays up.
  */
+import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { memoryLogger } from "../../../shared/log.js";
 import { Cluster, canRunCluster } from "../../support/cluster.js";
 import { runHubCli } from "../../support/hub-cli.js";
+import { manifestText, startTestHub, TestAgent } from "./support.js";
 
 describe.runIf(canRunCluster())("a hub whose PostgreSQL is down", () => {
   let cluster: Cluster;
@@ -36,4 +40,106 @@ describe.runIf(canRunCluster())("a hub whose PostgreSQL is down", () => {
     expect(lines[0], said).toMatch(/503.*database is unreachable/);
     expect(hub.child?.exitCode, said).toBeNull();
   }, 120_000);
+});
+
+/**
+ * One hub on SQLite whose hub.db another process holds locked (an operator's `sqlite3 hub.db` left
+ * inside a write transaction, a tool's long write): better-sqlite3 waited for the lock inside the
+ * call (busy_timeout 5000), so the whole hub stopped 5 s per write, one write after another — no
+ * WebSocket ping, no API answer, no dashboard — and each write then failed as a 500 "internal
+ * error". The hub now waits on timers: it goes on answering, a write that waits past its time is a
+ * 503 with Retry-After saying the database is locked, and one the lock is let go for in time is
+ * taken. The lock is held by a real second process (node with better-sqlite3); the hub is real
+ * (in process) over real HTTP and WebSocket.
+ */
+describe("a hub whose SQLite file another process holds locked", () => {
+  /** A second process inside a write transaction on `file` until `release()`. */
+  async function holdWriteLock(file: string) {
+    const script = `const db = new (require("better-sqlite3"))(process.argv[1]);
+      db.exec("BEGIN IMMEDIATE"); console.log("locked");
+      process.stdin.once("data", () => { db.exec("COMMIT"); db.close(); process.exit(0); });`;
+    const child = spawn(process.execPath, ["-e", script, file], { stdio: ["pipe", "pipe", "inherit"] });
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on("data", (data: Buffer) => data.toString().includes("locked") && resolve());
+      child.once("exit", (code) => reject(new Error(`the lock holder exited (${code})`)));
+    });
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    return {
+      release: async () => {
+        child.stdin.write("go\n");
+        await exited;
+      },
+      kill: () => child.kill("SIGKILL"),
+    };
+  }
+
+  /** The longest the event loop of this process (the hub's) went without running a 10 ms timer. */
+  function loopStalls() {
+    let last = performance.now();
+    let longest = 0;
+    const timer = setInterval(() => {
+      const at = performance.now();
+      longest = Math.max(longest, at - last);
+      last = at;
+    }, 10);
+    return {
+      stop: () => {
+        clearInterval(timer);
+        return longest;
+      },
+    };
+  }
+
+  it("goes on answering; a write past the wait is a 503 saying so, one the lock is let go for in time is taken", async () => {
+    const lines: { level: string; msg: string; data?: Record<string, unknown> }[] = [];
+    const t = await startTestHub({ log: memoryLogger(lines), lockWaitMs: 2000 });
+    const token = await t.agentToken("a1");
+    const holder = await holdWriteLock(join(t.dir, "hub.db"));
+    try {
+      const agent = await TestAgent.connect(t.hub.url, token);
+      const publish = (version: string) =>
+        fetch(`${t.hub.url}/api/v1/releases`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${t.ci}`, "content-type": "application/json" },
+          body: JSON.stringify({
+            app: "web",
+            version,
+            manifest: manifestText(version),
+            source: { type: "git", commit: "abcdef1" },
+          }),
+        });
+      const stalls = loopStalls();
+      const refusing = publish("1.0.0");
+      // While the write waits the hub answers.
+      const started = performance.now();
+      expect((await fetch(`${t.hub.url}/healthz`)).status).toBe(200);
+      expect(performance.now() - started).toBeLessThan(1000);
+      const refused = await refusing;
+      expect(stalls.stop()).toBeLessThan(1000);
+      expect({
+        status: refused.status,
+        retryAfter: refused.headers.get("retry-after"),
+        body: await refused.json(),
+      }).toEqual({
+        status: 503,
+        retryAfter: "5",
+        body: { error: "the hub's database is locked by another process (waited 2 s for it); try again" },
+      });
+      // A write, and an agent's hello, the lock is let go for within their wait go through.
+      const taking = publish("1.0.1");
+      agent.hello("a1");
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await holder.release();
+      expect((await taking).status).toBe(201);
+      await expect
+        .poll(async () => (await t.hub.store.getAgent("a1"))?.online, { timeout: 10_000 })
+        .toBe(true);
+      const told = lines.filter((l) => /database (is locked|takes writes again)/.test(l.msg));
+      expect(told.map((l) => l.level)).toEqual(["warn", "info"]);
+      expect(told[0]?.data?.file).toBe(join(t.dir, "hub.db"));
+    } finally {
+      holder.kill();
+      await t.stop();
+    }
+  }, 30_000);
 });

@@ -55,6 +55,17 @@ describe("a method a path does not take", () => {
           allow,
           error: `${method} /api/v1${path}: method not allowed (this path takes ${allow})`,
         });
+      // As the hub's own paths answer it: each API router answered a 200 in text/plain itself.
+      const options = await fetch(`${t.hub.url}/api/v1${path}`, { method: "OPTIONS" });
+      expect(
+        {
+          status: options.status,
+          allow: options.headers.get("allow"),
+          type: options.headers.get("content-type"),
+          body: await options.text(),
+        },
+        `OPTIONS ${path}`,
+      ).toEqual({ status: 204, allow, type: null, body: "" });
     }
   });
 

@@ -45,4 +45,20 @@ describe("an id in the path with spaces at its ends", () => {
     });
     expect({ status: release.status, id: release.body.id }).toEqual({ status: 200, id: hub.release });
   });
+
+  it('an id of only spaces is a 400 saying so, not "agent  not found"', async () => {
+    for (const [method, path, noun] of [
+      ["GET", "/api/v1/agents/%20%20", "agent"],
+      ["POST", "/api/v1/agents/%20/forget", "agent"],
+      ["GET", "/api/v1/rollouts/%09", "rollout"],
+      ["POST", "/api/v1/rollouts/%20/pause", "rollout"],
+      ["GET", "/api/v1/releases/%20", "release"],
+    ] as const) {
+      const res = await hub.t.api(method, path, { token: hub.t.operator });
+      expect({ status: res.status, error: res.body.error }, `${method} ${path}`).toEqual({
+        status: 400,
+        error: `path: the ${noun} id is empty (only white space)`,
+      });
+    }
+  });
 });

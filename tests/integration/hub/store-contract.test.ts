@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { ROLLBACK_TAKEN_OVER } from "../../../hub/rollouts/rollback-result.js";
 import { ArtifactHashMismatch, ArtifactTooLarge } from "../../../hub/store/artifact-intake.js";
 import { ActiveRolloutConflict, type AsyncStore } from "../../../hub/store/async-store.js";
+import { MAX_APPS } from "../../../shared/protocol/messages.js";
 import {
   agent,
   deployment,
@@ -215,6 +216,23 @@ for (const subject of subjects) {
       ]);
       expect((await store.getAgent("s2"))?.apps).toEqual([{ app: "web", version: "2", state: "succeeded" }]);
       expect(await store.getAgent("nobody")).toBeUndefined();
+    });
+
+    it("adds no app past MAX_APPS to an agent's record; one it has is still updated", async () => {
+      const apps = Array.from({ length: MAX_APPS }, (_, i) => ({
+        app: `app${i}`,
+        version: "1",
+        state: "ok",
+      }));
+      await store.upsertAgent({ ...agent("full"), apps });
+      await store.setAppStatuses([
+        { agentId: "full", status: { app: "one-more", version: "1", state: "succeeded" } },
+        { agentId: "full", status: { app: "app0", version: "2", state: "succeeded" } },
+      ]);
+      const kept = (await store.getAgent("full"))?.apps ?? [];
+      expect(kept).toHaveLength(MAX_APPS);
+      expect(kept.find((a) => a.app === "one-more")).toBeUndefined();
+      expect(kept.find((a) => a.app === "app0")).toEqual({ app: "app0", version: "2", state: "succeeded" });
     });
 
     it("keeps rollouts and patches only the given fields", async () => {

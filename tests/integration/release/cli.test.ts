@@ -31,6 +31,34 @@ describe("ship release (CLI)", () => {
     expect((await runRelease(dir, "publish", "--hub", "http://127.0.0.1:1")).code).toBe(2);
   });
 
+  it("http in a git work tree: an archive git does not ignore (no --out) is noted, one in an ignored --out is not", async () => {
+    execFileSync("git", ["init", "-q"], { cwd: dir });
+    const here = await runRelease(dir, "http", "1.0.0", "d", "--app", "myapp");
+    expect(here.code, here.err).toBe(0);
+    expect(here.err).toContain(
+      `note: ${join(dir, "myapp-1.0.0.tar.gz")} is in a git work tree that does not ignore it: git status lists it, and ship release git refuses a tree that is not clean; give --out a directory outside the tree, or one .gitignore names (dist/)`,
+    );
+    await writeFile(join(dir, ".gitignore"), "dist/\n");
+    const ignored = await runRelease(dir, "http", "1.0.1", "d", "--app", "myapp", "--out", "dist");
+    expect(ignored.code, ignored.err).toBe(0);
+    expect(ignored.err).not.toContain("does not ignore it");
+  });
+
+  it("a VERSION past 100 characters is exit 2 naming the limit, before anything is built or written", async () => {
+    const long = `1.${"0".repeat(99)}`;
+    for (const args of [
+      ["http", long, "d", "--out", "dist"],
+      ["manifest", long],
+    ]) {
+      const run = await runRelease(dir, ...args);
+      expect({ code: run.code, err: run.err }).toEqual({
+        code: 2,
+        err: `ship release ${args[0]}: ${long.slice(0, 40)}… VERSION: must be at most 100 characters long\n`,
+      });
+    }
+    expect((await readdir(dir)).sort()).toEqual(["src"]);
+  });
+
   it("--include and --allow-private-key take one path each, before or after the arguments; a second path is a usage error", async () => {
     // Written before VERSION it no longer takes VERSION and DESCRIPTION along.
     const before = await runRelease(

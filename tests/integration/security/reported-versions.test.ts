@@ -81,6 +81,60 @@ describe("versions an agent reports are bounded", () => {
     expect(JSON.stringify(listed.body).length).toBeLessThan(40_000);
   });
 
+  it("a hello's apps: the first 100 are kept, each once, so one agent cannot make every listing heavy", async () => {
+    const t = await session.start({ maxPayloadBytes: 1 << 20 });
+    const agent = await TestAgent.connect(t.hub.url, await t.agentToken("a1"));
+    // 1,000 apps (the most a hello may list) near every field's limit: ~550 KB, under max_message_kb,
+    // stored and listed whole before.
+    const app = (i: number) => ({
+      app: `a${String(i).padStart(4, "0")}${"x".repeat(95)}`,
+      version: `1.${"0".repeat(98)}`,
+      state: "s".repeat(100),
+      releaseId: "r".repeat(200),
+    });
+    const apps = Array.from({ length: 997 }, (_, i) => app(i));
+    // An app named twice keeps its first entry; a name no app can have (over 100 characters) is none.
+    agent.hello("a1", [app(0), { ...app(0), state: "ok" }, { ...app(1), app: "y".repeat(150) }, ...apps]);
+    const one = async () =>
+      (
+        await t.api<{ apps?: { app: string; state: string; version: string | null }[] }>(
+          "GET",
+          "/api/v1/agents/a1",
+          {
+            token: t.operator,
+          },
+        )
+      ).body;
+    await waitFor("the hello's apps", async () => ((await one()).apps ?? []).length > 0, OPTS);
+    const kept = (await one()).apps ?? [];
+    expect(kept).toHaveLength(100);
+    expect(kept.map((a) => a.app)).toEqual(apps.slice(0, 100).map((a) => a.app));
+    expect(kept[0]?.state).toBe(app(0).state);
+    const listed = await t.api("GET", "/api/v1/agents", { token: t.operator });
+    expect(JSON.stringify(listed.body).length).toBeLessThan(100_000);
+
+    // A report of an app the record lacks adds none past the 100; one of a kept app still counts.
+    for (const name of ["another", app(1).app])
+      agent.send({
+        type: "report",
+        v: 1,
+        reportId: randomUUID(),
+        app: name,
+        outcome: "succeeded",
+        fromVersion: null,
+        toVersion: "2.0.0",
+        steps: [],
+      });
+    await waitFor(
+      "the report of a kept app",
+      async () => (await one()).apps?.find((a) => a.app === app(1).app)?.version === "2.0.0",
+      OPTS,
+    );
+    const after = (await one()).apps ?? [];
+    expect(after).toHaveLength(100);
+    expect(after.find((a) => a.app === "another")).toBeUndefined();
+  });
+
   it("a selector or labels wave asking for more labels than an agent keeps is a 400 naming it", async () => {
     const t = await session.start();
     await publishRelease(t, "2.0.0");

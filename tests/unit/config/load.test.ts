@@ -75,7 +75,7 @@ describe("malformed configs: every problem, positioned", () => {
     ].join("\n");
     expect(issuesOf(text)).toEqual([
       "ship.toml:2:1 general.backup_dir: must be a string (got number 5)",
-      'ship.toml:4:1 general.logging.level: unknown log level "LOUD" (expected DEBUG, INFO, WARNING, ERROR, CRITICAL)',
+      `ship.toml:4:1 general.logging.level: unknown log level "LOUD" (expected DEBUG, INFO, WARNING, ERROR, CRITICAL, or Python's WARN, FATAL, NOTSET; any case)`,
       "ship.toml:7:1 sources.main_app.local_path: must be an absolute path",
       'warning: ship.toml:9:1 sources.main_app.brnch: unknown key "brnch" (did you mean "branch"?); ignored',
       'ship.toml:11:1 sources.web.type: unknown source type "ftp" (expected git, https, http, sftp, local, hub)',

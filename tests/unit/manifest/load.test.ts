@@ -405,6 +405,13 @@ describe("unknown keys", () => {
     expect(issuesOf('version: "2.0.0-beta.1+build"\n')).toEqual([]);
   });
 
+  it("a version longer than 100 characters is an error naming the limit (the hub refuses it)", () => {
+    expect(issuesOf(`version: "1.${"0".repeat(99)}"\n`)).toEqual([
+      "update-manifest.yaml:1:1 version: must be at most 100 characters long",
+    ]);
+    expect(issuesOf(`version: "1.${"0".repeat(98)}"\n`)).toEqual([]);
+  });
+
   it("hint from the matching notification type's keys only", () => {
     const text =
       'version: "1"\nnotifications:\n  on_success:\n    - { type: slack, url: "https://x.test/", chanel: "#a" }\n';
