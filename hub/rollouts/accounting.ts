@@ -115,7 +115,17 @@ export function thresholdCrossed(stats: WaveStats, threshold: FailureThreshold, 
   const failures = stats.failed - allowance;
   if (failures <= 0) return false;
   if ("count" in threshold) return failures >= threshold.count;
-  return stats.members > 0 && (failures / stats.members) * 100 >= threshold.percent;
+  return stats.members > 0 && failures >= failuresAtPercent(threshold.percent, stats.members);
+}
+
+/**
+ * How many of `members` failing are `percent` % of them (at least one): p × members / 100 rounded
+ * up. Not the ratio × 100, which binary floating point puts just below p when they are equal
+ * (29 of 50 read 57.99999999999999 %, so a 58 % threshold let the rollout run on at exactly 58 %).
+ * The slack is far below one failure and far above the product's rounding error.
+ */
+function failuresAtPercent(percent: number, members: number): number {
+  return Math.max(1, Math.ceil((percent * members) / 100 - 1e-9));
 }
 
 /**
