@@ -299,8 +299,20 @@ export function stuckWaveReason(
   if (stats.members === 0 || stats.finished < stats.members) return undefined;
   const rate = stats.succeeded / stats.members;
   if (rate >= wave.minSuccessRate) return undefined;
-  const pct = (x: number) => `${Math.round(x * 1000) / 10} %`;
-  return `${WAITING_REASON_START}wave ${index + 1} (${wave.name}) finished with ${stats.succeeded} of ${stats.members} succeeded (${pct(rate)}), below its minSuccessRate (${pct(wave.minSuccessRate)}); advance or abort`;
+  const [got, wanted] = percentsApart(rate, wave.minSuccessRate);
+  return `${WAITING_REASON_START}wave ${index + 1} (${wave.name}) finished with ${stats.succeeded} of ${stats.members} succeeded (${got}), below its minSuccessRate (${wanted}); advance or abort`;
+}
+
+/**
+ * Two fractions as percents ("99.5 %"), with as many decimals as it takes to tell them apart (up
+ * to 6): at one decimal, 199 of 200 against a minSuccessRate of 0.9951 read "(99.5 %), below its
+ * minSuccessRate (99.5 %)".
+ */
+function percentsApart(a: number, b: number): [string, string] {
+  const text = (x: number, digits: number) => `${Number((x * 100).toFixed(digits))} %`;
+  let digits = 1;
+  while (digits < 6 && text(a, digits) === text(b, digits)) digits++;
+  return [text(a, digits), text(b, digits)];
 }
 
 /**
