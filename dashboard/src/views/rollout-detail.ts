@@ -151,7 +151,9 @@ export function rolloutDetailView(id: string): View {
         h(
           "dd",
           {},
-          `halt after ${"count" in r.spec.failureThreshold ? `${r.spec.failureThreshold.count} failure(s)` : `${r.spec.failureThreshold.percent} % failures`}; ` +
+          // A percent is of the agents in the waves started so far, not of the whole rollout: a 50 %
+          // threshold halts on 5 failures of a 10-agent canary in a 100-agent rollout.
+          `halt at ${"count" in r.spec.failureThreshold ? `${r.spec.failureThreshold.count} failure(s)` : `${r.spec.failureThreshold.percent} % failed of the agents in the waves started`}; ` +
             `auto-advance ${r.spec.autoAdvance ? "on" : "off"}; auto-rollback ${r.spec.autoRollback ? "on" : "off"}`,
         ),
         h("dt", {}, "Created"),
