@@ -139,7 +139,10 @@ export function rolloutRoutes(deps: ApiDeps): Router {
     const body = parseOptionalBody(ResumeRollout, req.body);
     const resumed = await engine.resume(await idOf(req), actorOf(res), body.failedSeen);
     const view = await detail(resumed.rollout.id);
-    res.json(resumed.untested === undefined ? view : { ...view, warnings: [resumed.untested] });
+    // Failures it accepted that no view showed before it (timeouts that fell due while paused) are
+    // named, as a pass of a wave that tested nothing is: the CLI prints them, the dashboard shows them.
+    const warnings = [resumed.timedOut, resumed.untested].filter((w): w is string => w !== undefined);
+    res.json(warnings.length === 0 ? view : { ...view, warnings });
   });
   // Abort as pause: never refused for coming late, but a late one is said (warnings).
   router.post("/rollouts/:id/abort", operator, async (req, res) => {

@@ -88,7 +88,10 @@ remote(rollout.command("create").description("create and start a rollout"))
   )
   .option("--selector <k=v>", "only agents with this label (repeat)", collect)
   // No commander default: with --spec the flag is refused when given, so given must be told apart.
-  .option("--failure-threshold <n|p%>", "halt after n failures or p % failed (default: 1)")
+  .option(
+    "--failure-threshold <n|p%>",
+    "halt at n failures, or at p % failed of the agents in the waves started so far (default: 1)",
+  )
   .option("--wait-minutes <m>", "wait after each wave before auto-advance (0 to 43200)")
   .option("--min-success-rate <0..1>", "success share a wave needs to auto-advance")
   .option("--auto-advance", "advance waves by themselves")

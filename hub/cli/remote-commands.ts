@@ -269,10 +269,22 @@ export async function rolloutAction(
   }
   // Resuming accepts the failures so far (only new ones count toward the threshold): said, on
   // stderr where a script reading the view does not trip on it, as the dashboard's question says it.
-  if (action === "resume" && detail.progress.failed > 0)
-    say(
-      `note: resumed with ${detail.progress.failed} failure(s) so far accepted: only failures from now on count toward the threshold`,
-    );
+  // Only those of the waves started: a host of a later wave planned failed (broken on the release
+  // already) counts when its wave starts, and was said to be accepted when it was not.
+  if (action === "resume") {
+    const later = detail.waves
+      .filter((w) => w.index > detail.currentWave)
+      .reduce((n, w) => n + w.progress.failed, 0);
+    const accepted = detail.progress.failed - later;
+    if (accepted > 0)
+      say(
+        `note: resumed with ${accepted} failure(s) so far accepted: only failures from now on count toward the threshold`,
+      );
+    if (later > 0)
+      say(
+        `note: ${later} failure(s) in waves not started yet are not accepted: they count toward the threshold when their wave starts`,
+      );
+  }
   // The wait goes on where the pause stopped it: said, so nobody expects the next wave at once.
   if (action === "resume" && detail.autoAdvanceAt !== undefined)
     say(

@@ -115,7 +115,17 @@ export function thresholdCrossed(stats: WaveStats, threshold: FailureThreshold, 
   const failures = stats.failed - allowance;
   if (failures <= 0) return false;
   if ("count" in threshold) return failures >= threshold.count;
-  return stats.members > 0 && (failures / stats.members) * 100 >= threshold.percent;
+  return stats.members > 0 && failures >= failuresAtPercent(threshold.percent, stats.members);
+}
+
+/**
+ * How many of `members` failing are `percent` % of them (at least one): p × members / 100 rounded
+ * up. Not the ratio × 100, which binary floating point puts just below p when they are equal
+ * (29 of 50 read 57.99999999999999 %, so a 58 % threshold let the rollout run on at exactly 58 %).
+ * The slack is far below one failure and far above the product's rounding error.
+ */
+function failuresAtPercent(percent: number, members: number): number {
+  return Math.max(1, Math.ceil((percent * members) / 100 - 1e-9));
 }
 
 /**
@@ -289,8 +299,20 @@ export function stuckWaveReason(
   if (stats.members === 0 || stats.finished < stats.members) return undefined;
   const rate = stats.succeeded / stats.members;
   if (rate >= wave.minSuccessRate) return undefined;
-  const pct = (x: number) => `${Math.round(x * 1000) / 10} %`;
-  return `${WAITING_REASON_START}wave ${index + 1} (${wave.name}) finished with ${stats.succeeded} of ${stats.members} succeeded (${pct(rate)}), below its minSuccessRate (${pct(wave.minSuccessRate)}); advance or abort`;
+  const [got, wanted] = percentsApart(rate, wave.minSuccessRate);
+  return `${WAITING_REASON_START}wave ${index + 1} (${wave.name}) finished with ${stats.succeeded} of ${stats.members} succeeded (${got}), below its minSuccessRate (${wanted}); advance or abort`;
+}
+
+/**
+ * Two fractions as percents ("99.5 %"), with as many decimals as it takes to tell them apart (up
+ * to 6): at one decimal, 199 of 200 against a minSuccessRate of 0.9951 read "(99.5 %), below its
+ * minSuccessRate (99.5 %)".
+ */
+function percentsApart(a: number, b: number): [string, string] {
+  const text = (x: number, digits: number) => `${Number((x * 100).toFixed(digits))} %`;
+  let digits = 1;
+  while (digits < 6 && text(a, digits) === text(b, digits)) digits++;
+  return [text(a, digits), text(b, digits)];
 }
 
 /**

@@ -83,7 +83,7 @@ import {
   STALLED_DEPLOYMENT_STATES,
 } from "./states.js";
 import { UnansweredSends } from "./unanswered-sends.js";
-import { refuseUnseenFailures } from "./unseen-failures.js";
+import { refuseUnseenFailures, timedOutWhilePaused } from "./unseen-failures.js";
 import { recordUntestedPass, untestedPassLine } from "./untested-pass.js";
 import { rolloutSummary, storedActionsNow } from "./view.js";
 import { WokenDelivery } from "./wakeup-delivery.js";
@@ -856,24 +856,30 @@ export class RolloutEngine {
     id: string,
     actor: string,
     failedSeen?: number,
-  ): Promise<{ rollout: RolloutRecord; untested: string | undefined }> {
+  ): Promise<{ rollout: RolloutRecord; untested: string | undefined; timedOut: string | undefined }> {
     return this.run(async (dispatch) => {
       const { t } = dispatch;
       const rollout = await this.lockedRollout(id, t);
       await refuseUnless(dispatch.t, rollout, "resume", this.options.now());
       const now = this.options.now();
       const state = rolloutStep(rollout.state, "resume");
+      // The failures every view shows, before the timeouts below: no view shows those while the
+      // rollout stands paused, so a caller's `failedSeen` could never count them (the dashboard's
+      // Resume, which always sends it, was refused for ever).
+      refuseUnseenFailures(rollout, await t.countDeploymentsOfRollout(id), failedSeen);
       // Written at commit, so its figure can be filled in below while it stays first in the log.
       const resumed = { acceptedFailures: 0 };
       dispatch.record({ actor, kind: "rollout.resumed", subject: id, data: resumed });
       // While paused nothing timed out (only a running rollout is evaluated): timeouts that fell
       // due meanwhile are failures so far, accepted with the others, not a new halt right after.
-      await this.expireOffline(t, dispatch, rollout, now);
-      await this.expireStalled(t, dispatch, rollout, now, true);
-      refuseUnseenFailures(rollout, await t.countDeploymentsOfRollout(id), failedSeen);
+      const expired = [
+        ...(await this.expireOffline(t, dispatch, rollout, now)),
+        ...(await this.expireStalled(t, dispatch, rollout, now, true)),
+      ];
       // Timed-out agents connected again are due again: they are retried, not accepted (the
       // allowance this may lower is set anew just below).
       await this.retryConnected({ ...rollout, state }, dispatch, actor);
+      const timedOut = await timedOutWhilePaused(t, expired);
       // Failures seen so far are accepted by resuming; only new ones count toward the threshold.
       const failed = (await this.activeStats(t, rollout)).total.failed;
       resumed.acceptedFailures = failed;
@@ -890,7 +896,7 @@ export class RolloutEngine {
         hold !== undefined && isFinalRollout(after.state)
           ? recordUntestedPass(dispatch, rollout, rollout.currentWave, actor, "completed as it is", hold)
           : undefined;
-      return { rollout: after, untested };
+      return { rollout: after, untested, timedOut };
     });
   }
 
@@ -1224,12 +1230,13 @@ export class RolloutEngine {
     rollout: RolloutRecord,
     now: number,
     always = false,
-  ) {
+  ): Promise<string[]> {
     const timeoutMs = this.options.progressTimeoutMs ?? DEFAULT_PROGRESS_TIMEOUT_MS;
     // Nothing was sent before the rollout existed; and a scan every tenth of the timeout (at most
     // every 10 s) is exact enough while a 10,000-agent rollout is not read every second.
-    if (Math.max(rollout.created, this.startedAt) > now - timeoutMs) return;
-    if (!always && now - (this.stalledScans.get(rollout.id) ?? 0) < Math.min(timeoutMs / 10, 10_000)) return;
+    if (Math.max(rollout.created, this.startedAt) > now - timeoutMs) return [];
+    if (!always && now - (this.stalledScans.get(rollout.id) ?? 0) < Math.min(timeoutMs / 10, 10_000))
+      return [];
     this.stalledScans.set(rollout.id, now);
     const stalled = await t.listStalledDeployments({
       rolloutId: rollout.id,
@@ -1249,15 +1256,22 @@ export class RolloutEngine {
       return { id: d.id, state, error, updatedAt: now };
     });
     if (updates.length > 0) await t.updateDeployments(updates);
+    return updates.map((u) => u.id);
   }
 
-  private async expireOffline(t: StoreOps, dispatch: Dispatch, rollout: RolloutRecord, now: number) {
+  /** Times out the agents offline past the timeout; the ids of their deployments. */
+  private async expireOffline(
+    t: StoreOps,
+    dispatch: Dispatch,
+    rollout: RolloutRecord,
+    now: number,
+  ): Promise<string[]> {
     const { offlineTimeoutMs, channel } = this.options;
     // An agent's offline time counts from max(last seen, wave start): until the wave is older than
     // the timeout nobody can have timed out, and the tick need not ask the store at all.
     const seenBefore = now - offlineTimeoutMs;
     const counted = Math.max(rollout.waveStartedAt, this.startedAt);
-    if (counted > seenBefore) return;
+    if (counted > seenBefore) return [];
     const stale = await t.listStaleDeployments({
       rolloutId: rollout.id,
       maxWave: rollout.currentWave,
@@ -1283,6 +1297,7 @@ export class RolloutEngine {
       dispatch.record({ actor: HUB_ACTOR, kind: `deployment.${state}`, subject: d.id, data: { error } });
     }
     if (updates.length > 0) await t.updateDeployments(updates);
+    return updates.map((u) => u.id);
   }
 }
 

@@ -1,12 +1,15 @@
 import { HubRequestError } from "../errors.js";
+import type { StoreOps } from "../store/async-store.js";
 import type { DeploymentCount, RolloutRecord } from "../store/store.js";
-import { PROGRESS_GROUP } from "./states.js";
+import { FAILED_DEPLOYMENT_STATES, PROGRESS_GROUP } from "./states.js";
 
 /**
  * Resuming accepts every failure so far (only new ones count toward the threshold). A caller that
  * says how many it saw (`failedSeen`, the view's `progress.failed`) accepts those only: failures
- * that came in since (a halt while it stood paused by hand, another operator's view, timeouts that
- * fell due) are a 409 naming them, so nobody accepts failures they never looked at.
+ * reported since (a halt while it stood paused by hand, another operator's view) are a 409 naming
+ * them, so nobody accepts failures they never looked at. `counts` are the stored ones, before the
+ * resume times out the agents whose timeout fell due while it stood paused: no view can show those
+ * (a paused rollout times nobody out), so they are accepted and named instead (`timedOutWhilePaused`).
  */
 export function refuseUnseenFailures(
   rollout: RolloutRecord,
@@ -21,4 +24,23 @@ export function refuseUnseenFailures(
       409,
       `rollout ${rollout.id} has ${failed} failed agent(s) now, not the ${failedSeen} this resume was decided on (${rollout.reason ?? rollout.state}): look at them, and resume again to accept all ${failed}`,
     );
+}
+
+/**
+ * What a resume says of the agents whose timeout fell due while the rollout stood paused and that
+ * it counted as failed just now (`expired`: their deployment ids; those retried since are not
+ * failed): the failures it accepts that no view showed before, named; undefined when none.
+ */
+export async function timedOutWhilePaused(
+  t: StoreOps,
+  expired: readonly string[],
+): Promise<string | undefined> {
+  if (expired.length === 0) return undefined;
+  const failed = (await t.getDeployments([...expired]))
+    .filter((d) => FAILED_DEPLOYMENT_STATES.includes(d.state))
+    .map((d) => d.agentId);
+  if (failed.length === 0) return undefined;
+  const shown =
+    failed.slice(0, 10).join(", ") + (failed.length > 10 ? `, and ${failed.length - 10} more` : "");
+  return `${failed.length} agent(s) stayed offline or silent past their timeout while the rollout stood paused (${shown}): counted as failed now, and accepted by this resume with the failures before`;
 }

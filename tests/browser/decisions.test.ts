@@ -10,6 +10,7 @@
  * the fleet as the plain grey word, like an app at rest; it is now a red failure. Real hub (in
  * process), agents over a real WebSocket, real headless Chromium.
  */
+import { randomUUID } from "node:crypto";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDashboard } from "../integration/dashboard/support.js";
@@ -146,6 +147,63 @@ describe.skipIf(!hasProgram("chromium"))("rollouts and hosts that need a decisio
     const detail = await t.api<Detail>("GET", `/api/v1/rollouts/${id}`, { token: t.operator });
     expect(detail.body.waves[0]?.agents).toEqual([
       expect.objectContaining({ agentId: "b1", state: "succeeded" }),
+    ]);
+  });
+
+  it("Resume says which failures it accepts: not those of waves not started yet", async () => {
+    // Another app: the earlier cases' rollouts of web stay as they are.
+    const release = await publishRelease(t, "2.0.0", "api");
+    const hello = async (id: string, version: string, state: string, releaseId?: string) => {
+      const agent = await TestAgent.connect(t.hub.url, await t.agentToken(id));
+      agents.push(agent);
+      agent.hello(id, [{ app: "api", version, state, releaseId }]);
+      while (!t.hub.registry.isOnline(id)) await new Promise((resolve) => setTimeout(resolve, 20));
+      return agent;
+    };
+    const x1 = await hello("x1", "1.0.0", "updated");
+    // x2's update to this release failed and was left installed: planned failed in wave 2.
+    await hello("x2", "2.0.0", "failed_not_rolled_back", release);
+    const id = (
+      await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+        token: t.operator,
+        body: {
+          release,
+          waves: [
+            { name: "canary", agents: ["x1"] },
+            { name: "rest", agents: ["x2"] },
+          ],
+        },
+      })
+    ).body.id;
+    const deploy = await x1.next(isType("deploy"));
+    x1.send({
+      type: "report",
+      v: 1,
+      reportId: randomUUID(),
+      deploymentId: deploy.deploymentId,
+      app: "api",
+      releaseId: release,
+      outcome: "failed",
+      fromVersion: "1.0.0",
+      toVersion: "2.0.0",
+      error: "post_update test failed",
+      steps: [],
+    });
+    const asked: string[] = [];
+    page.removeAllListeners("dialog");
+    page.on("dialog", (d) => {
+      asked.push(d.message());
+      void d.dismiss();
+    });
+    await page.goto(`${t.hub.url}/?poll=200#/rollouts/${id}`);
+    await expect
+      .poll(() => page.locator("#rollout-state").textContent({ timeout: 5000 }), { timeout: 10_000 })
+      .toBe("paused");
+    await page.locator('button[data-action="resume"]').click();
+    await expect.poll(() => asked.length).toBe(1);
+    // It said "Its 2 failure(s) so far are accepted": x2's counts when wave 2 starts.
+    expect(asked).toEqual([
+      "Resume this rollout? Its 1 failure(s) so far are accepted: only failures from now on count toward its threshold. 1 failure(s) in waves not started yet are not accepted: they count toward it when their wave starts.",
     ]);
   });
 });

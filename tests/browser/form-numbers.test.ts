@@ -44,6 +44,15 @@ describe.skipIf(!hasProgram("chromium"))("the rollout form's numbers and selecto
     await expect.poll(() => page.locator("#preview-unassigned").count(), { timeout: 10_000 }).toBe(1);
   });
 
+  it("says what a percent threshold is a share of: the agents in the waves started, not the whole rollout", async () => {
+    // "% of enrolled agents" read as the rollout's every agent, where the hub counts the waves
+    // started so far: 50 % halts on 5 failures of a 10-agent canary in a 100-agent rollout.
+    await openForm();
+    expect(await page.locator('#rollout-threshold-kind option[value="percent"]').textContent()).toBe(
+      "% of the agents in the waves started",
+    );
+  });
+
   it("names a refused selector label by its name", async () => {
     await openForm();
     await page.locator("#rollout-selector").fill(`ring=main, env=${"x".repeat(201)}`);

@@ -68,10 +68,23 @@ export function rolloutDetailView(id: string): View {
   // Resuming accepts the failures so far (only new ones count toward the threshold): the
   // operator is told how many before saying yes, not left to read it in the README.
   let failedSoFar = 0;
-  const question = (action: Action): string =>
-    action === "resume" && failedSoFar > 0
-      ? `Resume this rollout? Its ${failedSoFar} failure(s) so far are accepted: only failures from now on count toward its threshold.`
-      : questions[action];
+  // Of those, the failures of waves not started yet (hosts planned failed, broken on the release
+  // already): a resume does not accept them, they count when their wave starts.
+  let failedLater = 0;
+  const question = (action: Action): string => {
+    const accepted = failedSoFar - failedLater;
+    if (action !== "resume" || failedSoFar === 0) return questions[action];
+    return [
+      accepted > 0
+        ? `Resume this rollout? Its ${accepted} failure(s) so far are accepted: only failures from now on count toward its threshold.`
+        : questions.resume,
+      ...(failedLater > 0
+        ? [
+            `${failedLater} failure(s) in waves not started yet are not accepted: they count toward it when their wave starts.`,
+          ]
+        : []),
+    ].join(" ");
+  };
 
   for (const [action, button] of Object.entries(buttons) as [Action, HTMLButtonElement][]) {
     button.addEventListener("click", async () => {
@@ -112,6 +125,7 @@ export function rolloutDetailView(id: string): View {
     heading.textContent = `Rollout of ${r.release.app} ${r.release.version}`;
     shownWave = r.currentWave;
     failedSoFar = r.progress.failed;
+    failedLater = r.waves.filter((w) => w.index > r.currentWave).reduce((n, w) => n + w.progress.failed, 0);
     // The hub says which actions its state machine allows now; the last wave cannot advance.
     for (const [action, button] of Object.entries(buttons) as [Action, HTMLButtonElement][])
       button.disabled = !r.actions.includes(action);
@@ -151,7 +165,9 @@ export function rolloutDetailView(id: string): View {
         h(
           "dd",
           {},
-          `halt after ${"count" in r.spec.failureThreshold ? `${r.spec.failureThreshold.count} failure(s)` : `${r.spec.failureThreshold.percent} % failures`}; ` +
+          // A percent is of the agents in the waves started so far, not of the whole rollout: a 50 %
+          // threshold halts on 5 failures of a 10-agent canary in a 100-agent rollout.
+          `halt at ${"count" in r.spec.failureThreshold ? `${r.spec.failureThreshold.count} failure(s)` : `${r.spec.failureThreshold.percent} % failed of the agents in the waves started`}; ` +
             `auto-advance ${r.spec.autoAdvance ? "on" : "off"}; auto-rollback ${r.spec.autoRollback ? "on" : "off"}`,
         ),
         h("dt", {}, "Created"),

@@ -35,7 +35,9 @@ export function rolloutFormView(releaseId?: string): View {
     "select",
     { id: "rollout-threshold-kind", name: "thresholdKind" },
     h("option", { value: "count" }, "failed agents"),
-    h("option", { value: "percent" }, "% of enrolled agents"),
+    // Of the agents in the waves started so far, as the hub counts it: "enrolled" read as the
+    // whole rollout, whose later waves do not count until they start.
+    h("option", { value: "percent" }, "% of the agents in the waves started"),
   );
   const threshold = h("input", {
     id: "rollout-threshold",

@@ -331,4 +331,101 @@ describe("rollout actions follow the state machine's table", () => {
     expect((await act(id, "resume", { failedSeen: 1 })).body).toMatchObject({ state: "running" });
     for (const a of agents) a.ws.terminate();
   });
+
+  it("a resume says which failures it accepts: not those of waves not started yet, which count when their wave starts", async () => {
+    await publish("1.0.0");
+    const v2 = await publish("2.0.0");
+    const agents = await onlineAgents(t, "c1", "r1");
+    // b1's update to 2.0.0 failed and was left installed: planned failed in the rest wave.
+    const b1 = await TestAgent.connect(t.hub.url, await t.agentToken("b1"));
+    agents.push(b1);
+    b1.hello("b1", [{ app: "web", version: "2.0.0", state: "failed_not_rolled_back", releaseId: v2 }]);
+    await expect.poll(() => t.hub.registry.isOnline("b1")).toBe(true);
+    const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: {
+        release: v2,
+        waves: [
+          { name: "canary", agents: ["c1"] },
+          { name: "rest", agents: ["b1", "r1"] },
+        ],
+        failureThreshold: { count: 1 },
+      },
+    });
+    const id = created.body.id;
+    const deploy = await agents[0]?.next(isType("deploy"));
+    if (agents[0] && deploy) await report(agents[0], deploy, "failed");
+    await expect.poll(async () => (await view(id)).state).toBe("paused");
+    const cli = (...args: string[]) => runHubCli(t.dir, [...args, "--hub", t.hub.url, "--token", t.operator]);
+    const resumed = await cli("rollout", "resume", id);
+    // It said "resumed with 2 failure(s) so far accepted": b1's was not, as the advance shows.
+    expect({ code: resumed.code, stderr: resumed.stderr }).toEqual({
+      code: 0,
+      stderr:
+        "note: resumed with 1 failure(s) so far accepted: only failures from now on count toward the threshold\n" +
+        "note: 1 failure(s) in waves not started yet are not accepted: they count toward the threshold when their wave starts\n",
+    });
+    expect((await act(id, "advance")).body).toMatchObject({ state: "paused" });
+    expect((await view(id)) as View & { reason: string }).toMatchObject({
+      reason: "failure threshold (1 failure(s)) reached: 2 failed when it halted",
+    });
+    for (const a of agents) a.ws.terminate();
+  });
+
+  it("a timeout that fell due while paused, which no view shows, does not refuse a resume decided on what they show: it is accepted and named", async () => {
+    // A paused rollout times nobody out, so the views showed 0 failed while the resume counted the
+    // timeout first: `--failed-seen 0` (and the dashboard's Resume, which always sends it) was a
+    // 409 "has 1 failed agent(s) now, not the 0" at every try, the views never showing that one.
+    const short = await startTestHub({ offlineTimeoutMs: 1000 });
+    const agents = await onlineAgents(short, "a1", "a2");
+    try {
+      const v2 = await publishRelease(short, "2.0.0");
+      agents[0]?.ws.terminate();
+      await expect.poll(() => short.hub.registry.isOnline("a1")).toBe(false);
+      const created = await short.api<{ id: string }>("POST", "/api/v1/rollouts", {
+        token: short.operator,
+        body: {
+          release: v2,
+          waves: [
+            { name: "canary", agents: ["a1"] },
+            { name: "rest", agents: ["a2"] },
+          ],
+          failureThreshold: { count: 2 },
+        },
+      });
+      const id = created.body.id;
+      const paused = await short.api("POST", path(id, "pause"), { token: short.operator, body: {} });
+      expect(paused.status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const shown = await short.api<{ progress: { failed: number } }>("GET", path(id), {
+        token: short.operator,
+      });
+      expect(shown.body.progress.failed).toBe(0);
+      const resumed = await runHubCli(short.dir, [
+        "rollout",
+        "resume",
+        id,
+        "--failed-seen",
+        "0",
+        "--hub",
+        short.hub.url,
+        "--token",
+        short.operator,
+      ]);
+      expect({ code: resumed.code, stderr: resumed.stderr }).toEqual({
+        code: 0,
+        stderr:
+          "warning: 1 agent(s) stayed offline or silent past their timeout while the rollout stood paused (a1): counted as failed now, and accepted by this resume with the failures before\n" +
+          "note: resumed with 1 failure(s) so far accepted: only failures from now on count toward the threshold\n",
+      });
+      // Its canary's one agent never answered: it waits for an operator, as any such wave does.
+      expect(resumed.stdout).toMatch(
+        /^state {4}running — waiting for an operator: wave 1 \(canary\) tested nothing/m,
+      );
+      expect(resumed.stdout).toMatch(/^a1 +timed_out +no .*agent offline for \d+ s \(timeout 1 s\)$/m);
+    } finally {
+      for (const a of agents) a.ws.terminate();
+      await short.stop();
+    }
+  });
 });

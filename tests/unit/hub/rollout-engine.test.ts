@@ -363,6 +363,32 @@ describe("rollout engine", () => {
     expect(store.getRollout(r.id)?.state).toBe("paused");
   });
 
+  // 23 / 40 × 100 is 57.49999999999999 in floating point: the share was judged below 57.5 %.
+  const forty = Array.from({ length: 40 }, (_, i) => `h${String(i).padStart(2, "0")}`);
+
+  it("halts when failures are exactly a percentage threshold's share (23 of 40 at 57.5 %)", async () => {
+    for (const a of forty) await connect(a);
+    const r = await engine.create(spec({ failureThreshold: { percent: 57.5 } }), "op");
+    for (const a of forty.slice(0, 22)) await report(a, `${r.id}:${a}`, "failed");
+    expect(store.getRollout(r.id)?.state).toBe("running");
+    await report(forty[22]!, `${r.id}:${forty[22]}`, "failed");
+    expect(store.getRollout(r.id)).toMatchObject({
+      state: "paused",
+      reason: "failure threshold (57.5% failed) reached: 23 failed when it halted",
+    });
+  });
+
+  it("warns of offline agents that are exactly a percentage threshold's share", async () => {
+    for (const a of forty) await connect(a);
+    for (const a of forty.slice(0, 23)) await sync.disconnected(a);
+    const preview = await engine.preview(spec({ failureThreshold: { percent: 57.5 } }));
+    expect(preview.warnings).toContainEqual(
+      expect.stringMatching(
+        /^body\.failureThreshold: 23 of the 40 agent\(s\) in the waves up to all are offline now .*enough to halt the rollout \(57\.5% failed\)/,
+      ),
+    );
+  });
+
   it("abort with rollback sends every updated agent back to its previous release at once", async () => {
     for (const a of agents) await connect(a);
     const r = await engine.create(spec({ waves: explicitWaves, autoAdvance: true }), "op");

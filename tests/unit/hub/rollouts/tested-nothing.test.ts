@@ -101,3 +101,18 @@ describe("a wave that tested nothing", () => {
     expect(emptyCompletionReason(all(passed, forgotten), passed, wave, 1)).toBeUndefined();
   });
 });
+
+describe("a wave that finished below its minSuccessRate", () => {
+  it("says the two rates apart, with as many decimals as that takes", () => {
+    const finished = (succeeded: number, members: number) =>
+      stats({ members, finished: members, succeeded, tested: members });
+    const below = (succeeded: number, members: number, minSuccessRate: number) =>
+      stuckWaveReason(finished(succeeded, members), { ...wave, minSuccessRate }, 0, 3);
+    // At one decimal both read 99.5 %: "below" what it seemed to equal.
+    expect(below(199, 200, 0.9951)).toBe(
+      "waiting for an operator: wave 1 (w) finished with 199 of 200 succeeded (99.5 %), below its minSuccessRate (99.51 %); advance or abort",
+    );
+    expect(below(2, 3, 0.667)).toMatch(/ \(66\.67 %\), below its minSuccessRate \(66\.7 %\);/);
+    expect(below(1, 2, 1)).toMatch(/ \(50 %\), below its minSuccessRate \(100 %\);/);
+  });
+});
