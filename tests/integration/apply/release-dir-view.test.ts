@@ -7,7 +7,7 @@
  * restored app, and nothing is left behind (no mount, no copy). Real `ship` processes.
  */
 import { spawnSync } from "node:child_process";
-import { statSync } from "node:fs";
+import { lstatSync, statSync } from "node:fs";
 import { appendFile, link, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -117,6 +117,23 @@ describe.each(layouts)("SHIP_RELEASE_DIR of a rollback: $name (real CLI)", ({ tm
     expect(await readFile(outside, "utf8")).toBe("new\n");
     expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v2\nlocal\n");
     expect(await readFile(join(app.root, "keep"), "utf8")).toBe("keep=1\n");
+  });
+
+  it("--rollback: a release file the app replaced with a FIFO is left out of the copies, never waited on", async () => {
+    const fifo = join(app.appDir, "lib/b.txt");
+    await rm(fifo);
+    expect(spawnSync("mkfifo", [fifo]).status).toBe(0);
+    const [newest] = await listedBackups(app);
+    const back = await runShip(["--config", app.config, "--rollback", String(newest?.id)], {
+      timeoutMs: 30_000,
+    });
+    const copies = tmp !== undefined || !(await canMountOverlay());
+    // Copied, b.txt is missing from $SHIP_RELEASE_DIR, and the command's `rm` of it fails: exit 1.
+    expect(back.code, back.stdout + back.stderr).toBe(copies ? 1 : 0);
+    if (copies)
+      expect(back.stderr).toMatch(/lib\/b\.txt: it is a FIFO, not a file.*left out of \$SHIP_RELEASE_DIR/);
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
   });
 
   it("the automatic rollback of a failing update: the same", async () => {
