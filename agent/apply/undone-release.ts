@@ -78,7 +78,10 @@ async function keepLinks(input: KeepInput): Promise<KeptRelease | undefined> {
     if (!(await paths.reachable(rel))) continue;
     const from = join(input.appDir, rel);
     const stat = lstatOrUndefined(from);
-    if (stat === undefined) continue; // removed since the install: nothing to keep
+    // Removed since the install, or made something a release does not ship (a directory of the
+    // app's own in place of the file, a FIFO): nothing of the release's to keep. A directory there
+    // failed the link and then the copy, and `ship --rollback` with rollback hooks stopped on it.
+    if (stat === undefined || (!stat.isFile() && !stat.isSymbolicLink())) continue;
     // A file with another name (a hard link to a file outside the app, or to another of the app's)
     // would take a command's write there too: it gets a copy of its own.
     if (stat.isFile() && stat.nlink > 1) {

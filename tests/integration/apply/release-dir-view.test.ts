@@ -119,6 +119,19 @@ describe.each(layouts)("SHIP_RELEASE_DIR of a rollback: $name (real CLI)", ({ tm
     expect(await readFile(join(app.root, "keep"), "utf8")).toBe("keep=1\n");
   });
 
+  it("--rollback: a file the update wrote that the app replaced with a directory is left alone, and the commands run", async () => {
+    await rm(join(app.appDir, "new.txt"));
+    await mkdir(join(app.appDir, "new.txt"));
+    await writeFile(join(app.appDir, "new.txt/mine"), "mine\n");
+    const [newest] = await listedBackups(app);
+    const back = await runShip(["--config", app.config, "--rollback", String(newest?.id)]);
+    expect(back.code, back.stdout + back.stderr).toBe(0);
+    expect(back.stdout).toContain("left alone: new.txt");
+    expect(await readFile(join(app.appDir, "new.txt/mine"), "utf8")).toBe("mine\n");
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
+    expect(await readFile(join(app.root, "keep"), "utf8")).toBe("keep=1\n");
+  });
+
   it("--rollback: a release file the app replaced with a FIFO is left out of the copies, never waited on", async () => {
     const fifo = join(app.appDir, "lib/b.txt");
     await rm(fifo);
