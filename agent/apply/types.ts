@@ -21,7 +21,10 @@ export interface TreeScan {
   files: Map<string, TreeEntry>;
   /** Every directory (not symlinked ones) with its permission bits. */
   dirs: Map<string, number>;
-  /** Sockets, FIFOs and devices (what each is, "a socket"): never app content, never written over. */
+  /**
+   * Sockets, FIFOs, devices and entries whose names are not UTF-8 (what each is, "a socket"): never
+   * app content, never written over, and each keeps its directory from counting as empty.
+   */
   special?: Map<string, string>;
 }
 

@@ -30,6 +30,8 @@ export interface KeptRelease {
   readonly overlaid: boolean;
   /** Without the overlay: the release's files its update did not write (after the restore, the app's). */
   readonly unchanged: readonly string[];
+  /** The files kept by a hard link (not copied): showUndoneRelease copies those the restore left in the app. */
+  readonly linked: readonly string[];
 }
 
 /** The overlay's layers beside the directory: the kept files, its upper layer and its work directory. */
@@ -70,12 +72,22 @@ async function keepLinks(input: KeepInput): Promise<KeptRelease | undefined> {
   const all = async () => Object.keys((await readInstallIndex(input.stateDir))?.files ?? {});
   const aside = new Set(written ?? (await all()));
   const paths = new ConfinedPaths(input.appDir);
+  const linked: string[] = [];
   for (const rel of aside) {
     // Only entries inside the app: never a file behind a directory someone replaced with a symlink.
     if (!(await paths.reachable(rel))) continue;
-    await linkEntry(join(input.appDir, rel), join(kept, rel)).catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== "ENOENT") throw error; // removed since the install: nothing to keep
-    });
+    const from = join(input.appDir, rel);
+    const stat = lstatOrUndefined(from);
+    // Removed since the install, or made something a release does not ship (a directory of the
+    // app's own in place of the file, a FIFO): nothing of the release's to keep. A directory there
+    // failed the link and then the copy, and `ship --rollback` with rollback hooks stopped on it.
+    if (stat === undefined || (!stat.isFile() && !stat.isSymbolicLink())) continue;
+    // A file with another name (a hard link to a file outside the app, or to another of the app's)
+    // would take a command's write there too: it gets a copy of its own.
+    if (stat.isFile() && stat.nlink > 1) {
+      await mkdir(dirname(join(kept, rel)), { recursive: true });
+      await copyEntry(from, join(kept, rel));
+    } else if ((await linkEntry(from, join(kept, rel))) === "linked") linked.push(rel);
   }
   // A trial mount now, before anything moved: after the restore there is no list of the release's
   // files left to copy from (the install index is the previous one then).
@@ -86,7 +98,7 @@ async function keepLinks(input: KeepInput): Promise<KeptRelease | undefined> {
     (await mountOverlay(input.dir, input.appDir, { trial: true }));
   if (!overlaid) for (const rel of removed) if (isWhiteout(join(kept, rel))) await rm(join(kept, rel));
   const unchanged = overlaid ? [] : (await all()).filter((rel) => !aside.has(rel));
-  return { dir: input.dir, appDir: input.appDir, version, overlaid, unchanged };
+  return { dir: input.dir, appDir: input.appDir, version, overlaid, unchanged, linked };
 }
 
 /**
@@ -166,6 +178,7 @@ export async function showUndoneRelease(kept: KeptRelease): Promise<{ dir?: stri
   await rename(layersOf(kept.dir).kept, kept.dir);
   const problems: string[] = [];
   const paths = new ConfinedPaths(kept.appDir);
+  await unshareLeftAlone(kept, paths, problems);
   for (const rel of kept.unchanged) {
     if (!(await paths.reachable(rel))) continue;
     const from = join(kept.appDir, rel);
@@ -178,6 +191,27 @@ export async function showUndoneRelease(kept: KeptRelease): Promise<{ dir?: stri
     }
   }
   return { dir: kept.dir, problems };
+}
+
+/**
+ * A file linked aside is the release's alone once the restore took it out of the app. One the
+ * restore left in place (changed on the host since the update, so not ship's to touch) is still the
+ * app's own inode: a command appending to it in `$SHIP_RELEASE_DIR` wrote into the restored app.
+ * Such a file gets a copy of its own; one that cannot be copied is left out, never shared.
+ */
+async function unshareLeftAlone(kept: KeptRelease, paths: ConfinedPaths, problems: string[]): Promise<void> {
+  for (const rel of kept.linked) {
+    const own = lstatOrUndefined(join(kept.dir, rel));
+    if (own === undefined || !(await paths.reachable(rel))) continue;
+    const app = lstatOrUndefined(join(kept.appDir, rel));
+    if (app === undefined || app.ino !== own.ino || app.dev !== own.dev) continue;
+    try {
+      await copyEntry(join(kept.dir, rel), join(kept.dir, rel));
+    } catch (error) {
+      await rm(join(kept.dir, rel), { force: true });
+      problems.push(`${errnoErrorText(error)}; left out of $SHIP_RELEASE_DIR`);
+    }
+  }
 }
 
 /**

@@ -11,6 +11,8 @@ import { accessSync, type BigIntStats, constants, realpathSync } from "node:fs";
 import { stat, statfs } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { ConfinedPaths } from "../apply/confined-paths.js";
+import { statMatches } from "../apply/stat-match.js";
+import type { IndexedFile } from "../apply/types.js";
 import { damagedRecord } from "../state/record-file.js";
 import { lstatBigOrUndefined, lstatOrUndefined } from "../tree/fs-ops.js";
 import { type BackupInventory, backupFilesDir } from "./backup-store.js";
@@ -19,6 +21,35 @@ import { MISSING_COPY, resizedCopies, savedRecords } from "./saved-sizes.js";
 export interface UnwritableDir {
   dir: string;
   error: unknown;
+}
+
+/**
+ * The first file the restore must read to tell whether it is still the one ship installed that this
+ * process may not read, or undefined. It reads a file whose stat the install index no longer
+ * vouches for (installedState hashes it), and a `.bak` no index lists (compared with the saved
+ * original). A file the app made unreadable since (`chmod 000`, with ship as a service user) stopped
+ * the restore half-way on that read, exit 3, with the files before it already moved.
+ */
+export async function firstUnreadableToJudge(input: {
+  appDir: string;
+  rels: readonly string[];
+  installed: Readonly<Record<string, IndexedFile>> | undefined;
+}): Promise<{ path: string; error: unknown } | undefined> {
+  const paths = new ConfinedPaths(input.appDir);
+  for (const rel of input.rels) {
+    const path = join(input.appDir, rel);
+    const stat = lstatOrUndefined(path);
+    if (stat?.isFile() !== true) continue;
+    const indexed = input.installed?.[rel];
+    const read = indexed === undefined ? rel.endsWith(".bak") : !statMatches(stat, indexed);
+    if (!read || !(await paths.reachable(rel))) continue;
+    try {
+      accessSync(path, constants.R_OK);
+    } catch (error) {
+      return { path, error };
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -66,7 +66,12 @@ import {
 } from "./backup-store.js";
 import { restoreDirTimes } from "./dir-times.js";
 import { META_FILE, PREVIOUS_INDEX_FILE } from "./record-names.js";
-import { checkSavedEntries, firstUnwritableDir, noRoomFor } from "./restore-preflight.js";
+import {
+  checkSavedEntries,
+  firstUnreadableToJudge,
+  firstUnwritableDir,
+  noRoomFor,
+} from "./restore-preflight.js";
 import { recordRestored } from "./restored-record.js";
 import { chainRefusal } from "./rollback-chain.js";
 import { removeRollbackRecord, writeRollbackRecord } from "./rollback-record.js";
@@ -145,6 +150,17 @@ export async function restoreBackup(input: RestoreInput): Promise<RestoreResult>
     throw new RestoreNotStartedError(
       meta.app,
       `${unwritable.dir} is not writable: ${fsErrorText(unwritable.error)}`,
+    );
+  }
+  const unreadable = await firstUnreadableToJudge({
+    appDir,
+    rels: [...inventory.added, ...inventory.changed],
+    installed: (await readBackupInstalled(input.backupPath)) ?? (await readInstallIndex(stateDir))?.files,
+  });
+  if (unreadable !== undefined) {
+    throw new RestoreNotStartedError(
+      meta.app,
+      `${unreadable.path} changed since the update and cannot be read to tell whether it is still the file ship installed: ${fsErrorText(unreadable.error)}${errnoRemedy(errnoCode(unreadable.error))}`,
     );
   }
   const noRoom = await noRoomFor(appDir, input.backupPath, meta.bytes);

@@ -22,26 +22,36 @@ import {
 import { INVENTORY_FILE } from "../backup/record-names.js";
 import { sumAlsoOf } from "../backup/record-sums.js";
 import { faultPoint } from "../fault.js";
-import { lstatOrUndefined, moveEntry, removeIfExists } from "../tree/fs-ops.js";
+import { escapedName, utf8NameOrUndefined } from "../tree/byte-names.js";
+import { lstatOrUndefined, moveEntry, removeDirIfEmpty, removeIfExists } from "../tree/fs-ops.js";
 import { removeTree, TreeRemovalError } from "../tree/remove-tree.js";
 
-/** Moves the entries at `rels` (relative to the app, `/`-separated, with all below them) into the backup. */
+/**
+ * Moves the entries at `rels` (relative to the app, `/`-separated, with all below them) into the
+ * backup. Returns the entries it left in the app (`dir/caf\xe9.log`): those whose names are not UTF-8,
+ * which the backup's records cannot name, so a rollback could not bring them back. Their
+ * directories stay with them.
+ */
 export async function setAsideIntoBackup(
   appDir: string,
   backupPath: string,
   rels: readonly string[],
-): Promise<void> {
+): Promise<string[]> {
   const inventory = await readBackupInventory(backupPath);
   const listed = new Set([...inventory.added, ...inventory.changed]);
   const dirsKnown = new Set([...inventory.createdDirs, ...inventory.removedDirs.map((d) => d.rel)]);
   const files: string[] = [];
+  const unnamed: string[] = [];
+  const walked = new Map<string, Entry[]>();
   for (const rel of rels) {
-    for (const entry of await entriesUnder(appDir, rel)) {
+    const entries = await entriesUnder(appDir, rel, unnamed);
+    walked.set(rel, entries);
+    for (const entry of entries) {
       if (entry.dir) {
         if (!dirsKnown.has(entry.rel))
           inventory.removedDirs.push({ rel: entry.rel, mode: entry.mode, uid: entry.uid, gid: entry.gid });
         dirsKnown.add(entry.rel);
-      } else if (!listed.has(entry.rel)) {
+      } else if (!entry.special && !listed.has(entry.rel)) {
         inventory.changed.push(entry.rel);
         listed.add(entry.rel);
         files.push(entry.rel);
@@ -78,7 +88,25 @@ export async function setAsideIntoBackup(
       files: meta.files + files.length,
     });
   // What is left: directories, and entries the update wrote (their old version is in the backup).
-  for (const rel of rels) await removeTree(join(appDir, rel));
+  if (unnamed.length === 0) for (const rel of rels) await removeTree(join(appDir, rel));
+  else for (const entries of walked.values()) await removeListed(appDir, entries);
+  return unnamed;
+}
+
+/**
+ * Removes what the walk listed, children first, and no more: a directory still holding an entry
+ * the walk could not name is left, with that entry. removeTree would have deleted it with no copy.
+ */
+async function removeListed(appDir: string, entries: readonly Entry[]): Promise<void> {
+  for (const entry of [...entries].reverse()) {
+    const path = join(appDir, entry.rel);
+    try {
+      if (entry.dir) await removeDirIfEmpty(path);
+      else await removeIfExists(path);
+    } catch (error) {
+      throw new TreeRemovalError(path, error);
+    }
+  }
 }
 
 /**
@@ -99,23 +127,36 @@ async function setAside(path: string, saved: string): Promise<number> {
 interface Entry {
   rel: string;
   dir: boolean;
+  /** A FIFO, socket or device node: removed, not set aside. */
+  special: boolean;
   mode: number;
   uid: number;
   gid: number;
 }
 
-/** `rel` and everything below it, parents first; a symlink is an entry, never followed. */
-async function entriesUnder(appDir: string, rel: string): Promise<Entry[]> {
+/**
+ * `rel` and everything below it, parents first; a symlink is an entry, never followed. Names are
+ * read as bytes: one that is not UTF-8 goes to `unnamed` (escaped), not into the list. Read as a
+ * string it named no file, so the entry was left out of the backup and then deleted with its
+ * directory: a rollback said "restored" without it.
+ */
+async function entriesUnder(appDir: string, rel: string, unnamed: string[]): Promise<Entry[]> {
   let stat: Awaited<ReturnType<typeof lstat>>;
   try {
     stat = await lstat(join(appDir, rel));
   } catch {
     return [];
   }
-  const entry = { rel, mode: stat.mode & 0o7777, uid: stat.uid, gid: stat.gid };
-  if (!stat.isDirectory()) return [{ ...entry, dir: false }];
+  const entry = { rel, mode: stat.mode & 0o7777, uid: stat.uid, gid: stat.gid, special: false };
+  // A FIFO, socket or device node holds no bytes to keep: deleted, never copied into a backup on
+  // another filesystem (a copy opened a FIFO for reading and waited for a writer for ever).
+  if (!stat.isDirectory())
+    return [{ ...entry, dir: false, special: !stat.isFile() && !stat.isSymbolicLink() }];
   const out: Entry[] = [{ ...entry, dir: true }];
-  for (const name of await readdir(join(appDir, rel)))
-    out.push(...(await entriesUnder(appDir, `${rel}/${name}`)));
+  for (const bytes of await readdir(join(appDir, rel), { encoding: "buffer" })) {
+    const name = utf8NameOrUndefined(bytes);
+    if (name === undefined) unnamed.push(`${rel}/${escapedName(bytes)}`);
+    else out.push(...(await entriesUnder(appDir, `${rel}/${name}`, unnamed)));
+  }
   return out;
 }

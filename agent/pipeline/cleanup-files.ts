@@ -5,16 +5,19 @@
  * (confined-paths.ts, the rule restores follow): a directory the operator replaced with a link to
  * a shared place (app/logs → /srv/shared/logs) is not ship's to prune, and is left with a warning.
  */
-import { lstat, readdir } from "node:fs/promises";
+import type { Dirent } from "node:fs";
+import { lstat, readdir, unlink } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
 import { minimatch } from "minimatch";
+import { errnoCode } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
 import type { Manifest } from "../../shared/manifest/schema.js";
 import { ConfinedPaths } from "../apply/confined-paths.js";
 import { readInstallIndex } from "../apply/install-index.js";
 import { protectedDirectoryOf } from "../apply/rules.js";
+import { escapedName, utf8NameOrUndefined } from "../tree/byte-names.js";
 import { lstatOrUndefined } from "../tree/fs-ops.js";
-import { removeTree } from "../tree/remove-tree.js";
+import { removeTree, TreeRemovalError } from "../tree/remove-tree.js";
 import { setAsideIntoBackup } from "./cleanup-backup.js";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -36,8 +39,16 @@ export async function removeCleanupFiles(
   const remove = async (matched: string[]) => {
     const rels = await sparingProtected(appDir, matched, protectedDirs, log);
     if (rels.length === 0) return;
-    if (backupPath !== undefined) await setAsideIntoBackup(appDir, backupPath, rels);
-    else for (const rel of rels) await removeTree(join(appDir, rel));
+    if (backupPath === undefined) {
+      for (const rel of rels) await removeTree(join(appDir, rel));
+      return;
+    }
+    const unnamed = await setAsideIntoBackup(appDir, backupPath, rels);
+    if (unnamed.length > 0)
+      log.warn(
+        "cleanup: left entries whose names are not UTF-8 (and the directories holding them): the backup could not name them, so a rollback could not bring them back; rename them (convmv -f latin1 -t utf8)",
+        { entries: unnamed },
+      );
   };
   const dirRels: string[] = [];
   for (const dir of dirs) {
@@ -98,15 +109,23 @@ export async function pruneOldFiles(
       continue;
     }
     const cutoff = now.getTime() - rule.keep_days * DAY_MS;
-    for (const rel of await listTree(root, "")) {
-      const full = join(root, rel);
-      const info = await lstat(full);
-      if (info.isFile() && info.mtimeMs < cutoff) {
+    for (const full of await filesUnder(Buffer.from(root))) {
+      // Gone since the walk (the app rotating its own logs): nothing left to prune.
+      const info = await lstat(full).catch((error: unknown) => {
+        if (errnoCode(error) === "ENOENT") return undefined;
+        throw error;
+      });
+      if (info === undefined || info.mtimeMs >= cutoff) continue;
+      // A name that is not UTF-8 is no release's (release names are UTF-8): pruned like the others.
+      const text = utf8NameOrUndefined(full);
+      if (text !== undefined) {
         installed ??= (await readInstallIndex(stateDir))?.files ?? {};
-        if (Object.hasOwn(installed, appRel(appDir, full))) continue;
-        await removeTree(full);
-        pruned += 1;
+        if (Object.hasOwn(installed, appRel(appDir, text))) continue;
       }
+      await unlink(full).catch((error: unknown) => {
+        if (errnoCode(error) !== "ENOENT") throw new TreeRemovalError(escapedName(full), error);
+      });
+      pruned += 1;
     }
   }
   if (pruned > 0) log.info("pruned old files", { pruned });
@@ -180,6 +199,30 @@ function insideApp(appDir: string, rel: string): string | null {
   const target = resolve(appDir, rel);
   return target.startsWith(`${resolve(appDir)}${sep}`) ? target : null;
 }
+
+/**
+ * The regular files under `dir` (never through a symlink), as byte paths: read as strings, a name
+ * that is not UTF-8 (`caf\xe9.log`, Latin-1) named no file, its lstat failed with ENOENT, and the
+ * cleanup step failed, so every update of the app was rolled back and every run without one failed.
+ */
+async function filesUnder(dir: Buffer): Promise<Buffer[]> {
+  let entries: Dirent<Buffer>[];
+  try {
+    entries = await readdir(dir, { withFileTypes: true, encoding: "buffer" });
+  } catch (error) {
+    if (errnoCode(error) === "ENOENT") return [];
+    throw error;
+  }
+  const out: Buffer[] = [];
+  for (const entry of entries) {
+    const path = Buffer.concat([dir, SLASH, entry.name]);
+    if (entry.isDirectory()) out.push(...(await filesUnder(path)));
+    else if (entry.isFile()) out.push(path);
+  }
+  return out;
+}
+
+const SLASH = Buffer.from("/");
 
 /**
  * Files and directories, relative paths; with `manifest`, protected ones left out (and not entered,

@@ -7,6 +7,7 @@
 import { readlink } from "node:fs/promises";
 import { join } from "node:path";
 import { BadInputError } from "../../shared/errors.js";
+import { escapedName } from "../tree/byte-names.js";
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -16,13 +17,6 @@ export interface Utf8Refusal {
   leaveOut: string;
   /** "nothing was built", "nothing was committed or tagged". */
   nothingDone: string;
-}
-
-/** `\xe9` for a byte that is not printable ASCII, so the one-line error shows the name as it is. */
-function escapedName(name: Buffer): string {
-  return [...name]
-    .map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, "0")}`))
-    .join("");
 }
 
 /**

@@ -33,6 +33,7 @@ import { dirname } from "node:path";
 import { faultPoint } from "../fault.js";
 import { keepTimes } from "./exact-mtime.js";
 import { hashFile } from "./hash-file.js";
+import { specialKind } from "./lstat-lite.js";
 
 /**
  * How an entry got to its new name. A copy whose original's owner could not be given to it (another
@@ -114,6 +115,17 @@ export function copyTempName(dst: string): string {
   return `${dst.slice(0, slash + 1)}.${short}${TEMP_SUFFIX}`;
 }
 
+/** An entry copyEntry does not copy: only files and symlinks hold what a copy can keep. */
+export class NotCopiedError extends Error {
+  constructor(
+    readonly path: string,
+    kind = "a directory",
+  ) {
+    super(`cannot copy ${path}: it is ${kind}, not a file (only files and symlinks are copied)`);
+    this.name = "NotCopiedError";
+  }
+}
+
 /**
  * Copies a file or symlink (not its target) to `dst` atomically: temp name, then rename over.
  * Returns the original's `uid:gid` when the copy could not be given it (keepOwner).
@@ -123,6 +135,9 @@ export async function copyEntry(src: string, dst: string): Promise<string | unde
   await rm(tmp, { force: true });
   // Bigint: the times are kept from their nanoseconds (a Date's milliseconds fell short, exact-mtime.ts).
   const big = await lstat(src, { bigint: true });
+  // A FIFO opened for reading waits for a writer for ever, a socket cannot be opened: neither holds
+  // bytes to copy, and a copy of one hung or failed the run that met it.
+  if (!big.isFile() && !big.isSymbolicLink()) throw new NotCopiedError(src, specialKind(Number(big.mode)));
   const stat = { uid: Number(big.uid), gid: Number(big.gid), mode: Number(big.mode) };
   let owner: "kept" | "changed" | "lost";
   try {

@@ -23,6 +23,9 @@ export interface ScanOptions {
   skipFile?: (rel: string) => boolean;
 }
 
+/** What `special` says of an entry whose name is not UTF-8, as "a socket" of a socket. */
+const NOT_UTF8 = "an entry whose name is not UTF-8 (rename it: convmv -f latin1 -t utf8)";
+
 /** The stat the walk reads each entry into: its fields are copied out, so no object per entry is left behind. */
 const reused = emptyStat();
 
@@ -45,7 +48,16 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
     for (const name of names) {
       const childRel = rel === "" ? name : `${rel}/${name}`;
       const stat = lstatLite(base + childRel, false, reused);
-      if (stat === undefined) continue; // deleted while we walked
+      if (stat === undefined) {
+        // A name that is not UTF-8 (Latin-1 `caf\xe9`) reads as U+FFFD and names no entry: it is
+        // there all the same, and keeps its directory from counting as empty (a directory the
+        // release turns into a file was "emptied", and the apply failed on it after the hooks).
+        if (name.includes("\uFFFD")) {
+          scan.special ??= new Map();
+          scan.special.set(childRel, NOT_UTF8);
+        }
+        continue; // deleted while we walked
+      }
       if (isDirectoryMode(stat.mode)) {
         scan.dirs.set(childRel, stat.mode & 0o7777);
         if (!skipDir?.(childRel)) pending.push(childRel);

@@ -7,8 +7,8 @@
  * restored app, and nothing is left behind (no mount, no copy). Real `ship` processes.
  */
 import { spawnSync } from "node:child_process";
-import { statSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { lstatSync, statSync } from "node:fs";
+import { appendFile, link, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -27,6 +27,7 @@ const HOOK = [
   'echo hook >> "$SHIP_RELEASE_DIR/keep.conf"',
   'echo hook > "$SHIP_RELEASE_DIR/lib/a.txt"',
   'echo hook >> "$SHIP_RELEASE_DIR/app.txt"',
+  'echo hook >> "$SHIP_RELEASE_DIR/new.txt"',
   'rm "$SHIP_RELEASE_DIR/lib/b.txt"',
 ].join("\n");
 
@@ -99,6 +100,53 @@ describe.each(layouts)("SHIP_RELEASE_DIR of a rollback: $name (real CLI)", ({ tm
     const own = await readdir(join(app.root, "var/apps", String(stateDir)));
     expect(own.filter((name) => name.startsWith("release-being-undone"))).toEqual([]);
     expect(await readFile("/proc/self/mounts", "utf8")).not.toContain(app.root);
+  });
+
+  it("--rollback: a file the update wrote, changed here since or linked to a file outside, is not written through", async () => {
+    // Edited in place (the same inode): not ship's to touch, so the restore leaves it in the app.
+    await appendFile(join(app.appDir, "app.txt"), "local\n");
+    // The installed bytes, but a second name of a file outside the app.
+    const outside = join(app.root, "shared-new.txt");
+    await writeFile(outside, "new\n");
+    await rm(join(app.appDir, "new.txt"));
+    await link(outside, join(app.appDir, "new.txt"));
+    const [newest] = await listedBackups(app);
+    const back = await runShip(["--config", app.config, "--rollback", String(newest?.id)]);
+    expect(back.code, back.stdout + back.stderr).toBe(0);
+    expect(back.stdout + back.stderr).toMatch(/app\.txt/);
+    expect(await readFile(outside, "utf8")).toBe("new\n");
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v2\nlocal\n");
+    expect(await readFile(join(app.root, "keep"), "utf8")).toBe("keep=1\n");
+  });
+
+  it("--rollback: a file the update wrote that the app replaced with a directory is left alone, and the commands run", async () => {
+    await rm(join(app.appDir, "new.txt"));
+    await mkdir(join(app.appDir, "new.txt"));
+    await writeFile(join(app.appDir, "new.txt/mine"), "mine\n");
+    const [newest] = await listedBackups(app);
+    const back = await runShip(["--config", app.config, "--rollback", String(newest?.id)]);
+    expect(back.code, back.stdout + back.stderr).toBe(0);
+    expect(back.stdout).toContain("left alone: new.txt");
+    expect(await readFile(join(app.appDir, "new.txt/mine"), "utf8")).toBe("mine\n");
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
+    expect(await readFile(join(app.root, "keep"), "utf8")).toBe("keep=1\n");
+  });
+
+  it("--rollback: a release file the app replaced with a FIFO is left out of the copies, never waited on", async () => {
+    const fifo = join(app.appDir, "lib/b.txt");
+    await rm(fifo);
+    expect(spawnSync("mkfifo", [fifo]).status).toBe(0);
+    const [newest] = await listedBackups(app);
+    const back = await runShip(["--config", app.config, "--rollback", String(newest?.id)], {
+      timeoutMs: 30_000,
+    });
+    const copies = tmp !== undefined || !(await canMountOverlay());
+    // Copied, b.txt is missing from $SHIP_RELEASE_DIR, and the command's `rm` of it fails: exit 1.
+    expect(back.code, back.stdout + back.stderr).toBe(copies ? 1 : 0);
+    if (copies)
+      expect(back.stderr).toMatch(/lib\/b\.txt: it is a FIFO, not a file.*left out of \$SHIP_RELEASE_DIR/);
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
   });
 
   it("the automatic rollback of a failing update: the same", async () => {

@@ -6,7 +6,7 @@
  * no hook run, nothing changed. A type change of ship's own entries still installs and rolls back.
  */
 import { execFileSync } from "node:child_process";
-import { lstatSync } from "node:fs";
+import { lstatSync, readFileSync, writeFileSync } from "node:fs";
 import { mkdir, readFile, rm, symlink, utimes, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { join } from "node:path";
@@ -216,6 +216,23 @@ describe("an app entry of the app's own in the release's way (real CLI)", () => 
     },
     30_000,
   );
+
+  it("ship's own directory holding only the app's entry whose name is not UTF-8, where the release ships a file: exit 2 before the hooks, left as it is", async () => {
+    await installedV1({ "conf/app.toml/x": "x\n" });
+    // Latin-1 bytes: read as text the name is U+FFFD and names no file, so the directory looked empty.
+    const latin1 = Buffer.concat([Buffer.from(join(app.appDir, "conf/app.toml/caf")), Buffer.from([0xe9])]);
+    writeFileSync(latin1, "mine\n");
+    await app.release("v2", manifest("2.0.0"), { "app.txt": "v2\n", "conf/app.toml": "a = 1\n" });
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stdout + run.stderr).toBe(2);
+    expect(run.stdout).toContain(
+      `${app.appDir}/conf/app.toml: the release ships a file where the app has a directory`,
+    );
+    expect(await hookRuns()).toBe(1);
+    expect(readFileSync(latin1, "utf8")).toBe("mine\n");
+    expect(await readFile(join(app.appDir, "conf/app.toml/x"), "utf8")).toBe("x\n");
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
+  }, 30_000);
 
   it("a FIFO of the app's own at a backup_replace keep-copy name: left as it is, the update goes through", async () => {
     const keeping = (version: string) =>

@@ -1,9 +1,11 @@
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { chmod, lstat, mkdir, readFile, readlink, symlink, utimes, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
+import { mountTmpfs, unmountTmpfs } from "../../support/tmpfs.js";
 import { type LocalApp, localApp } from "./local-app.js";
 
 const DAY_S = 24 * 60 * 60;
@@ -35,6 +37,37 @@ describe("directories.*.cleanup_old", () => {
     expect(idle.stdout).toMatch(/myapp: .*(up to date|unchanged|no change|same)/i);
     expect(existsSync(join(logs, "old.log"))).toBe(false);
     expect(existsSync(join(logs, "new.log"))).toBe(true);
+  });
+
+  it("an old file whose name is not UTF-8 is pruned like the others: the update stands, and so does a run with nothing to install", async () => {
+    const manifest = (v: string) =>
+      `version: "${v}"\ndirectories:\n  logs:\n    preserve: true\n    cleanup_old: true\n    keep_days: 30\n`;
+    await app.release("v1", manifest("1.0.0"), { "app.txt": "one\n" });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    const logs = join(app.appDir, "logs");
+    await mkdir(join(logs, "2020"), { recursive: true });
+    const old = Date.now() / 1000 - 40 * DAY_S;
+    const latin1 = (name: string) =>
+      Buffer.concat([Buffer.from(`${name}caf`), Buffer.from([0xe9]), Buffer.from(".log")]);
+    for (const path of [latin1(`${logs}/`), latin1(`${logs}/2020/`), Buffer.from(`${logs}/old.log`)]) {
+      writeFileSync(path, "old\n");
+      await utimes(path, old, old);
+    }
+    writeFileSync(latin1(`${logs}/new-`), "new\n");
+    await app.release("v2", manifest("2.0.0"), { "app.txt": "two\n" });
+    const update = await runShip(["--config", app.config]);
+    expect(update.code, update.stdout + update.stderr).toBe(0);
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("two\n");
+    expect(existsSync(latin1(`${logs}/`))).toBe(false);
+    expect(existsSync(latin1(`${logs}/2020/`))).toBe(false);
+    expect(existsSync(join(logs, "old.log"))).toBe(false);
+    expect(existsSync(latin1(`${logs}/new-`))).toBe(true);
+
+    writeFileSync(latin1(`${logs}/`), "old again\n");
+    await utimes(latin1(`${logs}/`), old, old);
+    const idle = await runShip(["--config", app.config]);
+    expect(idle.code, idle.stdout + idle.stderr).toBe(0);
+    expect(existsSync(latin1(`${logs}/`))).toBe(false);
   });
 
   it("never deletes through a symlink: a linked logs directory keeps its old files, a path behind a link stays", async () => {
@@ -150,5 +183,83 @@ describe("cleanup.remove_files / remove_directories and rollback", () => {
     expect((await lstat(join(app.appDir, "legacy_modules/sub"))).mode & 0o777).toBe(0o750);
     expect(await readlink(join(app.appDir, "legacy_modules/link"))).toBe("sub/mod.py");
     expect(await readFile(join(app.appDir, "a.pyc"), "utf8")).toBe("cache\n");
+  });
+
+  it("a FIFO and a socket in a removed directory, backup_dir on another filesystem: deleted, not copied (a FIFO's copy waited for a writer for ever)", async (ctx) => {
+    const backups = join(app.root, "var/backups");
+    await mkdir(backups, { recursive: true });
+    if (!mountTmpfs(backups, "4m")) return ctx.skip();
+    const server = createServer();
+    try {
+      await app.release("v1", 'version: "1.0.0"\n', { "app.txt": "one\n" });
+      expect((await runShip(["--config", app.config])).code).toBe(0);
+      await mkdir(join(app.appDir, "run"));
+      await writeFile(join(app.appDir, "run/state.txt"), "kept\n");
+      expect(spawnSync("mkfifo", [join(app.appDir, "run/events")]).status).toBe(0);
+      await new Promise<void>((resolve) => server.listen(join(app.appDir, "run/app.sock"), resolve));
+      await app.release("v2", 'version: "2.0.0"\ncleanup:\n  remove_directories: ["run"]\n', {
+        "app.txt": "two\n",
+      });
+      const update = await runShip(["--config", app.config], { timeoutMs: 30_000 });
+      expect(update.code, update.stdout + update.stderr).toBe(0);
+      expect(existsSync(join(app.appDir, "run"))).toBe(false);
+      const listed = JSON.parse(
+        (await runShip(["--config", app.config, "--list-backups", "--json"])).stdout,
+      ) as {
+        id: string;
+        version: string | null;
+      }[];
+      const back = await runShip([
+        "--config",
+        app.config,
+        "--rollback",
+        listed.find((b) => b.version === "1.0.0")?.id ?? "",
+      ]);
+      expect(back.code, back.stdout + back.stderr).toBe(0);
+      expect(await readFile(join(app.appDir, "run/state.txt"), "utf8")).toBe("kept\n");
+      expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("one\n");
+    } finally {
+      server.close();
+      unmountTmpfs(backups);
+    }
+  });
+
+  it("an entry whose name is not UTF-8 in a removed directory stays, with the directories holding it, and is named: never deleted without a copy", async () => {
+    await app.release("v1", 'version: "1.0.0"\n', { "app.txt": "one\n" });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    await mkdir(join(app.appDir, "legacy_modules/sub"), { recursive: true });
+    await writeFile(join(app.appDir, "legacy_modules/mod.py"), "old module\n");
+    // A Latin-1 name an old app wrote: no string names it, so the backup's records cannot either.
+    const latin1 = Buffer.concat([
+      Buffer.from(join(app.appDir, "legacy_modules/sub/caf")),
+      Buffer.from([0xe9]),
+      Buffer.from(".dat"),
+    ]);
+    writeFileSync(latin1, "user data\n");
+    await app.release("v2", 'version: "2.0.0"\ncleanup:\n  remove_directories: ["legacy_modules"]\n', {
+      "app.txt": "two\n",
+    });
+    const update = await runShip(["--config", app.config]);
+    expect(update.code, update.stderr).toBe(0);
+    expect(readFileSync(latin1, "utf8")).toBe("user data\n");
+    expect(update.stderr).toContain("cleanup: left entries whose names are not UTF-8");
+    expect(update.stderr).toMatch(/legacy_modules\/sub\/caf\\+xe9\.dat/);
+    expect(existsSync(join(app.appDir, "legacy_modules/mod.py"))).toBe(false);
+
+    const listed = JSON.parse(
+      (await runShip(["--config", app.config, "--list-backups", "--json"])).stdout,
+    ) as {
+      id: string;
+      version: string | null;
+    }[];
+    const back = await runShip([
+      "--config",
+      app.config,
+      "--rollback",
+      listed.find((b) => b.version === "1.0.0")?.id ?? "",
+    ]);
+    expect(back.code, back.stdout + back.stderr).toBe(0);
+    expect(await readFile(join(app.appDir, "legacy_modules/mod.py"), "utf8")).toBe("old module\n");
+    expect(readFileSync(latin1, "utf8")).toBe("user data\n");
   });
 });

@@ -2,6 +2,7 @@
  * `ship --rollback` and what ship says around it, as an operator sees it: real `ship` processes on a
  * local source, the Capistrano layout (a shared directory linked into the app), state afterwards.
  */
+import { existsSync } from "node:fs";
 import {
   chmod,
   chown,
@@ -222,6 +223,45 @@ describe("ship --rollback (real CLI)", () => {
     } finally {
       await chmod(lib, 0o755).catch(() => undefined);
     }
+  });
+
+  it("a file the restore must read to judge, made unreadable since, refuses the rollback with nothing changed (it stopped half-way, exit 3)", async (ctx) => {
+    // ship as nobody, whom mode 000 keeps out of its own file; root reads it whatever its mode.
+    if (process.getuid?.() !== 0) return ctx.skip();
+    const user = { uid: 65534, gid: 65534 };
+    const as = (args: string[]) => runShip(["--config", config, ...args], { user });
+    await useRelease(await release("r1", "1.0.0", { "a.txt": "v1\n", "lib/b.txt": "v1\n" }));
+    await chownTree(root, user.uid, user.gid);
+    expect((await as([])).code).toBe(0);
+    await useRelease(
+      await release("r2", "2.0.0", { "a.txt": "v2\n", "lib/b.txt": "v2\n", "c.txt": "new\n" }),
+    );
+    await chownTree(root, user.uid, user.gid);
+    expect((await as([])).code).toBe(0);
+    // The app's own chmod: its stat no longer vouches for it, so the restore must read it.
+    const locked = join(root, "app/lib/b.txt");
+    await chmod(locked, 0o000);
+    const before = await snapshot(join(root, "app"));
+    const listed = JSON.parse((await as(["--list-backups", "--json"])).stdout) as {
+      id: string;
+      version: string;
+    }[];
+    const toV1 = listed.find((b) => b.version === "1.0.0");
+    const refused = await as(["--rollback", toV1?.id ?? ""]);
+    expect(refused.code, refused.stderr).toBe(1);
+    expect(refused.stderr.trim().split("\n").at(-1)).toMatch(
+      new RegExp(
+        `^ship: myapp: cannot restore: ${locked} changed since the update and cannot be read .*permission denied \\(EACCES\\).*; nothing was changed$`,
+      ),
+    );
+    expect(await snapshot(join(root, "app"))).toEqual(before);
+    expect(await state()).toMatchObject({ current_version: "2.0.0", last_result: "failed_unchanged" });
+    await chmod(locked, 0o644);
+    const rollback = await as(["--rollback", toV1?.id ?? ""]);
+    expect(rollback.code, rollback.stderr).toBe(0);
+    expect(await readFile(join(root, "app/a.txt"), "utf8")).toBe("v1\n");
+    expect(await readFile(locked, "utf8")).toBe("v1\n");
+    expect(existsSync(join(root, "app/c.txt"))).toBe(false);
   });
 
   it("an app_dir that became a dangling symlink refuses the rollback naming the key, with nothing changed", async () => {
