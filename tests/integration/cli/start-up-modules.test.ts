@@ -21,6 +21,7 @@ import { runShip, SHIP_BIN } from "../../support/ship-cli.js";
 
 const TRACER = fileURLToPath(new URL("../../support/module-trace.mjs", import.meta.url));
 const BUILTIN_TRACER = fileURLToPath(new URL("../../support/builtin-trace.cjs", import.meta.url));
+const POOL_TRACER = fileURLToPath(new URL("../../support/thread-pool-trace.cjs", import.meta.url));
 const BUNDLE_DIR = join(dirname(SHIP_BIN), "bundle");
 
 /** Every source file behind the modules `ship ARGS` loaded: node_modules paths and our .ts files. */
@@ -62,6 +63,19 @@ async function builtinsLoaded(
   });
   const builtins = (await readFile(trace, "utf8")).split("\n").filter((l) => l !== "");
   return { code: run.status, stderr: run.stderr, builtins };
+}
+
+/** How many file system requests `ship ARGS` sent through libuv's thread pool (preloaded counter). */
+async function threadPoolRequests(
+  root: string,
+  args: string[],
+): Promise<{ code: number | null; stderr: string; requests: number }> {
+  const trace = join(root, `pool-${Math.random().toString(36).slice(2)}.txt`);
+  const run = spawnSync(process.execPath, ["-r", POOL_TRACER, SHIP_BIN, ...args], {
+    env: { ...process.env, SHIP_POOL_TRACE: trace },
+    encoding: "utf8",
+  });
+  return { code: run.status, stderr: run.stderr, requests: Number(await readFile(trace, "utf8")) };
 }
 
 /** The restore bundle's file name (bundle/restore-<hash>.cjs). */
@@ -305,6 +319,24 @@ describe("what the quick commands load (built CLI)", () => {
     // the directories it touched go back to the nanosecond through touch(1), which Node cannot set
     // (exact-mtime.ts).
     expect(listing.builtins).not.toContain("child_process");
+  });
+
+  it("--list-backups makes no thread-pool round trip, --rollback only a few (its writes, its lock)", async () => {
+    // Each awaited fs call is a round trip through libuv's thread pool, ~3x the system call's own CPU:
+    // reading ship.toml and checking its paths (a readlink per component of each), the records, the
+    // listings of backup_dir made ~50 on a listing and ~160 on a rollback. What is read is read
+    // synchronously now; a rollback's writes (lock, journal, restored index, state, each fsynced) and
+    // a few checks around them still go through the pool, about as many whatever the app's size.
+    const listing = await threadPoolRequests(root, ["--config", config, "--list-backups"]);
+    expect(listing.code, listing.stderr).toBe(0);
+    expect(listing.requests).toBe(0);
+    const update = await runShip(["--config", config, "--force"]);
+    expect(update.code, update.stderr).toBe(0);
+    const listed = await runShip(["--config", config, "--list-backups", "--json"]);
+    const backup = (JSON.parse(listed.stdout) as { id: string; version: string | null }[])[0];
+    const rollback = await threadPoolRequests(root, ["--config", config, "--rollback", backup?.id ?? ""]);
+    expect(rollback.code, rollback.stderr).toBe(0);
+    expect(rollback.requests).toBeLessThan(60);
   });
 
   it("ship --help loads no fs/promises (nor the readline and stream modules it brings): it reads no file", async () => {
