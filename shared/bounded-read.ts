@@ -4,7 +4,7 @@
  * file given by mistake) read until Node gave up ("Invalid string length", or out of memory)
  * minutes later. A pipe (`--test-manifest /dev/stdin`, `<(…)`) still reads, within the bound.
  */
-import type { Stats } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readSync, type Stats, statSync } from "node:fs";
 import { open } from "node:fs/promises";
 import { sizeText } from "./size-text.js";
 
@@ -37,6 +37,8 @@ const CHUNK = 64 * 1024;
  * read errors are Node's: the callers put them in words (fsErrorText).
  */
 export async function readUpTo(path: string, what: string, limit = NAMED_FILE_MAX_BYTES): Promise<Buffer> {
+  const regular = readRegularFileUpTo(path, what, limit);
+  if (regular !== undefined) return regular;
   const handle = await open(path, "r");
   try {
     const info = await handle.stat();
@@ -55,5 +57,41 @@ export async function readUpTo(path: string, what: string, limit = NAMED_FILE_MA
     return Buffer.concat(chunks, total);
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * A regular file's bytes, read synchronously: the open, fstat, reads and close of a ship.toml or a
+ * manifest were each a round trip through libuv's thread pool, on every command's start. Undefined
+ * for anything else (a pipe, a device, nothing there), which readUpTo reads as before: a FIFO's
+ * open waits for its writer, and opening one only to look would hand that writer a reader that then
+ * goes away. O_NONBLOCK: should a FIFO take the file's place between the stat and the open, the open
+ * does not wait, and the fstat sends it the other way.
+ */
+function readRegularFileUpTo(path: string, what: string, limit: number): Buffer | undefined {
+  let fd: number;
+  try {
+    if (!statSync(path).isFile()) return undefined;
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
+  try {
+    const info = fstatSync(fd);
+    if (!info.isFile()) return undefined;
+    if (info.size > limit) throw new TooLargeError(limit, undefined, what);
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const buffer = Buffer.allocUnsafe(Math.min(CHUNK, limit + 1 - total));
+      const bytesRead = readSync(fd, buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      chunks.push(buffer.subarray(0, bytesRead));
+      total += bytesRead;
+      if (total > limit) throw new TooLargeError(limit, undefined, what);
+    }
+    return Buffer.concat(chunks, total);
+  } finally {
+    closeSync(fd);
   }
 }

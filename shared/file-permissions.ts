@@ -9,7 +9,7 @@
  * is refused, as OpenSSH refuses one ("UNPROTECTED PRIVATE KEY FILE"). A token, a passphrase or a
  * config file holding credentials gets a warning: refusing would stop running installs at the upgrade.
  */
-import { realpath, stat } from "node:fs/promises";
+import { realpathSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 
 /** What a trusted key file lets in, for the message when others can write it. */
@@ -28,7 +28,7 @@ const STICKY = 0o1000;
  * cannot be read (reading reports that). `what` names the file's role.
  */
 export async function writableByOthersProblem(path: string, what: string): Promise<string | undefined> {
-  const info = await stat(path).catch(() => undefined);
+  const info = statOrUndefined(path);
   if (info === undefined || !info.isFile()) return undefined;
   if ((info.mode & 0o022) !== 0)
     return `${path} is writable by other users (mode ${modeText(info.mode)}): anyone who can write it can add ${what}; chmod go-w it`;
@@ -44,10 +44,10 @@ async function directoryProblem(
   what: string,
   uid: number | undefined,
 ): Promise<string | undefined> {
-  const real = await realpath(path).catch(() => undefined);
+  const real = realpathOrUndefined(path);
   const dirs = new Set([...ancestors(resolve(path)), ...(real === undefined ? [] : ancestors(real))]);
   for (const dir of dirs) {
-    const info = await stat(dir).catch(() => undefined);
+    const info = statOrUndefined(dir);
     if (info === undefined) continue;
     if ((info.mode & 0o022) !== 0 && (info.mode & STICKY) === 0)
       return `${path} is in ${dir}, which other users can write (mode ${modeText(info.mode)}): anyone who can write it can replace the file and add ${what}; chmod go-w ${dir}`;
@@ -55,6 +55,26 @@ async function directoryProblem(
       return `${path} is in ${dir}, owned by another user (uid ${info.uid}), who can replace the file and add ${what}; chown ${dir} to root`;
   }
   return undefined;
+}
+
+/**
+ * Synchronous look-ups: one per directory above a file, on every command's start (ship.toml's own
+ * check), where each awaited call was a round trip through libuv's thread pool.
+ */
+function statOrUndefined(path: string) {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+function realpathOrUndefined(path: string): string | undefined {
+  try {
+    return realpathSync.native(path);
+  } catch {
+    return undefined;
+  }
 }
 
 function ancestors(path: string): string[] {
@@ -70,7 +90,7 @@ function ancestors(path: string): string[] {
  * anyone who reads it signs releases or acts as its owner.
  */
 export async function readableByOthersNote(path: string, what: string): Promise<string | undefined> {
-  const info = await stat(path).catch(() => undefined);
+  const info = statOrUndefined(path);
   if (info === undefined || !info.isFile() || (info.mode & 0o077) === 0) return undefined;
   return `${path} is readable by other users (mode ${modeText(info.mode)}): anyone who reads it ${what}; chmod 600 it`;
 }

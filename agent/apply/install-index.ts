@@ -2,13 +2,13 @@
  * The install index (<stateDir>/install-index.json): what the current release installed, with the
  * stat of each file right after install, so the next plan trusts a matching stat instead of hashing.
  */
-import { statSync } from "node:fs";
+import { closeSync, readSync, statSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import * as z from "zod";
 import {
   damagedRecord,
-  openRecord,
+  openRecordSync,
   parseRecord,
   readRecordBytesSync,
   readRecordText,
@@ -155,13 +155,13 @@ export async function readInstallIndexHeader(stateDir: string): Promise<IndexHea
 async function readIndexScalars(stateDir: string): Promise<unknown> {
   let prefix: string;
   try {
-    const handle = await openRecord(indexPath(stateDir), INDEX_WHAT);
+    const fd = openRecordSync(indexPath(stateDir), INDEX_WHAT);
     try {
       const buffer = Buffer.alloc(HEADER_PREFIX_BYTES);
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+      const bytesRead = readSync(fd, buffer, 0, buffer.length, 0);
       prefix = buffer.subarray(0, bytesRead).toString("utf8");
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;

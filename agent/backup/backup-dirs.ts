@@ -5,11 +5,12 @@
  * way: some named backup_dir, others let Node's "EACCES: permission denied, scandir …" out, and one
  * took an unreadable directory for an empty one.
  */
-import type { Dirent } from "node:fs";
-import { lstat, readdir, realpath, stat } from "node:fs/promises";
+import { type Dirent, readdirSync } from "node:fs";
+import { realpath, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { ExitCode, errorMessage, ShipError } from "../../shared/errors.js";
 import { errnoCode } from "../../shared/fs-errors.js";
+import { lstatOrUndefined } from "../tree/fs-ops.js";
 
 /** What each errno says of the directory it was met on. */
 const WHAT: Record<string, string> = {
@@ -58,26 +59,25 @@ export class BackupDirUnlistableError extends ShipError {
  * BackupDirUnlistableError: a dangling symlink too (its disk not mounted), which readdir answers as
  * ENOENT, "no backups", while an update could not make its backup through it. A symlink in it is
  * refused whatever it leads to (backupIdEntry says why). backup_dir itself: backupSourceDirs.
+ * Listed synchronously, as rootEntries lists backup_dir: one call each, where an awaited one was a
+ * round trip through libuv's thread pool on every `--rollback` and `--list-backups`.
  */
 export async function backupSubdirs(backupRoot: string, name: string, ...names: string[]): Promise<string[]> {
   const dir = join(backupRoot, name, ...names);
   let entries: Dirent[];
   try {
-    entries = await readdir(dir, { withFileTypes: true });
+    entries = readdirSync(dir, { withFileTypes: true });
   } catch (error) {
     const code = errnoCode(error);
-    if (code === "ENOENT" && !(await danglingLink(dir))) return [];
+    if (code === "ENOENT" && !danglingLink(dir)) return [];
     throw new BackupDirUnlistableError(backupRoot, dir, code, error);
   }
   return entries.filter((entry) => backupIdEntry(backupRoot, dir, entry)).map((entry) => entry.name);
 }
 
 /** Whether `path` is a symlink that leads nowhere (the name is there, what it names is not). */
-async function danglingLink(path: string): Promise<boolean> {
-  return lstat(path).then(
-    (s) => s.isSymbolicLink(),
-    () => false,
-  );
+function danglingLink(path: string): boolean {
+  return lstatOrUndefined(path)?.isSymbolicLink() === true;
 }
 
 const SYMLINK_IN_APP =
@@ -266,10 +266,10 @@ async function distinctLinks(
 /** backup_dir's entries; none when it is not there yet (a dangling symlink to it refuses). */
 async function rootEntries(backupRoot: string): Promise<Dirent[]> {
   try {
-    return await readdir(backupRoot, { withFileTypes: true });
+    return readdirSync(backupRoot, { withFileTypes: true });
   } catch (error) {
     const code = errnoCode(error);
-    if (code === "ENOENT" && !(await danglingLink(backupRoot))) return [];
+    if (code === "ENOENT" && !danglingLink(backupRoot)) return [];
     throw new BackupDirUnlistableError(backupRoot, backupRoot, code, error);
   }
 }

@@ -6,12 +6,12 @@
  * error: EISDIR" or an update that fails at its apply with a bare ENOTDIR (exit 1). Its own module:
  * every CLI mode that loads ship.toml runs it, the restore bundle included.
  */
-import { Stats } from "node:fs";
-import { lstat, readdir, stat } from "node:fs/promises";
+import { readdirSync, Stats, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { AgentConfig } from "../../shared/config/schema.js";
 import { BadInputError, formatIssue, type Issue } from "../../shared/errors.js";
 import { errnoCode } from "../../shared/fs-errors.js";
+import { lstatOrUndefined } from "../tree/fs-ops.js";
 import { danglingLink, pathOnDisk } from "../tree/path-on-disk.js";
 
 export interface NamedPath {
@@ -21,11 +21,33 @@ export interface NamedPath {
   kind: "directory" | "file";
 }
 
+/**
+ * A stat, or the error it met. Synchronous, as every look-up of these checks: a handful per
+ * configured path on every command's start, where each awaited call was a round trip through
+ * libuv's thread pool (~3x the call's own CPU).
+ */
+function statOrError(path: string): unknown {
+  try {
+    return statSync(path);
+  } catch (error) {
+    return error;
+  }
+}
+
+/** The names in `dir`; none when it cannot be listed. */
+function namesIn(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
 /** What of `paths` exists as the wrong kind (symlinks followed, as the run follows them). */
 export async function kindProblems(paths: NamedPath[], configFile: string): Promise<Issue[]> {
   const issues: Issue[] = [];
   for (const { key, path, kind } of paths) {
-    const looked = await stat(path).catch((error: unknown) => error);
+    const looked = statOrError(path);
     const found = looked instanceof Stats ? looked : undefined;
     // A file where the path needs a directory: the run's mkdir failed with "already exists (EEXIST)"
     // or a bare ENOTDIR, exit 1, after the hooks ran.
@@ -77,7 +99,7 @@ export async function kindProblems(paths: NamedPath[], configFile: string): Prom
 /** The nearest existing ancestor of `path` when it is not a directory (the component a lookup stopped at). */
 async function fileInTheWay(path: string): Promise<string | undefined> {
   for (let at = dirname(resolve(path)); at !== dirname(at); at = dirname(at)) {
-    const found = await stat(at).catch((error: unknown) => error);
+    const found = statOrError(at);
     if (!(found instanceof Stats)) continue;
     return found.isDirectory() ? undefined : at;
   }
@@ -91,13 +113,13 @@ async function fileInTheWay(path: string): Promise<string | undefined> {
  * left alone: opening it creates the target.
  */
 async function fileLinkProblem(path: string): Promise<string | undefined> {
-  const entry = await lstat(path).catch(() => undefined);
+  const entry = lstatOrUndefined(path);
   if (entry === undefined || !entry.isSymbolicLink()) return undefined;
   // A link that leads back to itself: before, exit 1 with a bare "ELOOP: too many symbolic links".
-  if (errnoCode(await stat(path).catch((e: unknown) => e)) === "ELOOP")
-    return `${path} is a loop of symlinks: point it at a file`;
+  if (errnoCode(statOrError(path)) === "ELOOP") return `${path} is a loop of symlinks: point it at a file`;
   const target = await pathOnDisk(path);
-  if ((await stat(dirname(target)).catch(() => undefined))?.isDirectory()) return undefined;
+  const targetDir = statOrError(dirname(target));
+  if (targetDir instanceof Stats && targetDir.isDirectory()) return undefined;
   return `${path} is a symlink to ${target}, whose directory ${dirname(target)} does not exist: create that directory (or point the link at an existing one)`;
 }
 
@@ -250,7 +272,7 @@ export async function checkAppDirs(
 /** backup_dir/<name> of every source, and of every name already there (a renamed source's). */
 async function perAppBackupDirs(config: AgentConfig): Promise<PlacedPath[]> {
   const root = config.general.backup_dir;
-  const there = await readdir(root).catch(() => [] as string[]);
+  const there = namesIn(root);
   const names = new Set([...Object.keys(config.sources), ...there]);
   return Promise.all([...names].map((name) => placed(join(root, name))));
 }

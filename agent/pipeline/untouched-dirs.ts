@@ -9,7 +9,7 @@
  * directories whose entries are as they were. Content (the state file, the source's caches) is
  * never written by a refusal in the first place (finalize.ts, run-source.ts).
  */
-import { existsSync } from "node:fs";
+import { type BigIntStats, type Dirent, existsSync, readdirSync, statSync } from "node:fs";
 import { readdir, realpath, rm, rmdir, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { AgentConfig } from "../../shared/config/schema.js";
@@ -59,7 +59,7 @@ export async function noteShipDirs(config: AgentConfig): Promise<UntouchedDirs> 
     // A directory that is not there yet: its nearest existing parent is where the run adds it.
     let dir = root;
     while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
-    await note(dir, dir === root ? depth : 0, before);
+    note(dir, dir === root ? depth : 0, before);
   }
   const logFileWasThere = logFile !== undefined && existsSync(logFile);
   const dirs: UntouchedDirs = {
@@ -83,15 +83,24 @@ export async function noteShipDirs(config: AgentConfig): Promise<UntouchedDirs> 
   return dirs;
 }
 
-async function note(dir: string, depth: number, into: Map<string, DirBefore>): Promise<void> {
+/**
+ * Synchronous: a stat and a listing per directory, a few dozen on every start (backup_dir's backups
+ * among them), where each awaited call was a round trip through libuv's thread pool.
+ */
+function note(dir: string, depth: number, into: Map<string, DirBefore>): void {
   if (into.has(dir)) return;
-  const found = await stat(dir, { bigint: true }).catch(() => undefined);
-  if (found === undefined || !found.isDirectory()) return;
-  const entries = await readdir(dir, { withFileTypes: true }).catch(() => undefined);
-  if (entries === undefined) return;
+  let found: BigIntStats;
+  let entries: Dirent[];
+  try {
+    found = statSync(dir, { bigint: true });
+    if (!found.isDirectory()) return;
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return;
+  }
   into.set(dir, { mtimeNs: found.mtimeNs, names: entries.map((e) => e.name).sort() });
   if (depth === 0) return;
-  for (const entry of entries) if (entry.isDirectory()) await note(join(dir, entry.name), depth - 1, into);
+  for (const entry of entries) if (entry.isDirectory()) note(join(dir, entry.name), depth - 1, into);
 }
 
 /** Removes directories added under `dir` that hold nothing but empty directories. */

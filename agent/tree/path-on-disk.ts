@@ -1,6 +1,6 @@
 import { readlinkSync, realpathSync, statSync } from "node:fs";
-import { lstat, readlink, stat } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
+import { lstatOrUndefined } from "./fs-ops.js";
 
 /** More links than Linux follows in one lookup (ELOOP): the rest of the path is taken as written. */
 const MAX_LINKS = 40;
@@ -22,7 +22,7 @@ export async function pathOnDisk(path: string): Promise<string> {
       continue;
     }
     const next = join(at, name);
-    const target = await readlink(next).catch((e: NodeJS.ErrnoException) => e);
+    const target = readlinkOrError(next);
     if (typeof target === "string" && links < MAX_LINKS) {
       links++;
       if (target.startsWith("/")) at = "/";
@@ -41,6 +41,19 @@ export async function pathOnDisk(path: string): Promise<string> {
 }
 
 /**
+ * The link's target, or why there is none. Synchronous, as the other look-ups here: one call per
+ * component of a short path, where each awaited call was a round trip through libuv's thread pool
+ * (~3x the call's own CPU; every command checks the config's paths with it as it starts).
+ */
+function readlinkOrError(path: string): string | NodeJS.ErrnoException {
+  try {
+    return readlinkSync(path);
+  } catch (error) {
+    return error as NodeJS.ErrnoException;
+  }
+}
+
+/**
  * The first symlink on the way to `path` (the path itself included) that leads nowhere: a run's
  * `mkdir -p` cannot create through it ("cannot create directory …: ENOENT" at the apply, after the
  * hooks ran), and creating its target by hand would guess where the operator meant it (a volume not
@@ -51,15 +64,12 @@ export async function danglingLink(path: string): Promise<{ link: string; leadsT
   let at = "/";
   for (const name of resolve(path).split("/").filter(Boolean)) {
     at = join(at, name);
-    const entry = await lstat(at).catch(() => undefined);
+    const entry = lstatOrUndefined(at);
     if (entry === undefined || !entry.isSymbolicLink()) {
       if (entry === undefined || !entry.isDirectory()) return undefined;
       continue;
     }
-    const error = await stat(at).then(
-      () => undefined,
-      (e: NodeJS.ErrnoException) => e,
-    );
+    const error = statError(at);
     if (error === undefined) continue;
     if (error.code === "ELOOP") return { link: at, leadsTo: "a loop of symlinks: point it at a directory" };
     return {
@@ -68,6 +78,15 @@ export async function danglingLink(path: string): Promise<{ link: string; leadsT
     };
   }
   return undefined;
+}
+
+function statError(path: string): NodeJS.ErrnoException | undefined {
+  try {
+    statSync(path);
+    return undefined;
+  } catch (error) {
+    return error as NodeJS.ErrnoException;
+  }
 }
 
 /**

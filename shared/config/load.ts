@@ -1,5 +1,4 @@
-import { lstatSync } from "node:fs";
-import { stat } from "node:fs/promises";
+import { lstatSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parse, TomlError } from "smol-toml";
 import { readUpTo, TooLargeError } from "../bounded-read.js";
@@ -91,7 +90,7 @@ export async function loadConfigFile(path: string): Promise<LoadedConfig> {
   let mode: number;
   try {
     bytes = await readUpTo(path, "a config file");
-    mode = (await stat(path)).mode;
+    mode = statSync(path).mode;
   } catch (e) {
     if (e instanceof TooLargeError) throw BadInputError.single(path, "", e.message);
     throw BadInputError.single(path, "", `cannot read the config: ${fsErrorText(e)}`);

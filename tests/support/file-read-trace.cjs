@@ -1,6 +1,7 @@
 // Preloaded through NODE_OPTIONS=--require by tests that count how often a CLI run reads a file:
-// appends every path fs.promises.readFile is given, and every path fs.promises.open is given to read
-// (ship's records are opened without blocking and fstat-checked before they are read, record-file.ts),
+// appends every path fs.promises.readFile is given, and every path fs.promises.open or fs.openSync is
+// given to read (ship's records are opened without blocking and fstat-checked before they are read,
+// synchronously, record-file.ts),
 // to $SHIP_READ_TRACE, and every path lstat (sync
 // or promise) is given to $SHIP_STAT_TRACE. CommonJS, patched on the shared module objects, which
 // the bundled CLI reads at call time.
@@ -16,10 +17,10 @@ function trace(target, name, out) {
   };
 }
 
-/** Like trace, for `open`: only an open for reading (no write flag), as a read of the file. */
-function traceReadOpens(out) {
-  const original = promises.open;
-  promises.open = function traced(path, flags, ...rest) {
+/** Like trace, for `open` and `openSync`: only an open for reading (no write flag), as a read of the file. */
+function traceReadOpens(target, name, out) {
+  const original = target[name];
+  target[name] = function traced(path, flags, ...rest) {
     const readOnly = flags === undefined || flags === "r" || (typeof flags === "number" && (flags & 3) === 0);
     if (readOnly) fs.appendFileSync(out, `${String(path)}\n`);
     return original.call(this, path, flags, ...rest);
@@ -28,7 +29,8 @@ function traceReadOpens(out) {
 
 if (process.env.SHIP_READ_TRACE) {
   trace(promises, "readFile", process.env.SHIP_READ_TRACE);
-  traceReadOpens(process.env.SHIP_READ_TRACE);
+  traceReadOpens(promises, "open", process.env.SHIP_READ_TRACE);
+  traceReadOpens(fs, "openSync", process.env.SHIP_READ_TRACE);
 }
 if (process.env.SHIP_STAT_TRACE) {
   trace(fs, "lstatSync", process.env.SHIP_STAT_TRACE);

@@ -21,6 +21,7 @@ import { runShip, SHIP_BIN } from "../../support/ship-cli.js";
 
 const TRACER = fileURLToPath(new URL("../../support/module-trace.mjs", import.meta.url));
 const BUILTIN_TRACER = fileURLToPath(new URL("../../support/builtin-trace.cjs", import.meta.url));
+const POOL_TRACER = fileURLToPath(new URL("../../support/thread-pool-trace.cjs", import.meta.url));
 const BUNDLE_DIR = join(dirname(SHIP_BIN), "bundle");
 
 /** Every source file behind the modules `ship ARGS` loaded: node_modules paths and our .ts files. */
@@ -62,6 +63,28 @@ async function builtinsLoaded(
   });
   const builtins = (await readFile(trace, "utf8")).split("\n").filter((l) => l !== "");
   return { code: run.status, stderr: run.stderr, builtins };
+}
+
+/**
+ * How many file system requests `ship ARGS` sent through libuv's thread pool, and how many child
+ * processes it started asynchronously (a preloaded counter).
+ */
+async function threadPoolRequests(
+  root: string,
+  args: string[],
+): Promise<{ code: number | null; stderr: string; requests: number; asyncChildren: number }> {
+  const trace = join(root, `pool-${Math.random().toString(36).slice(2)}.txt`);
+  const run = spawnSync(process.execPath, ["-r", POOL_TRACER, SHIP_BIN, ...args], {
+    env: { ...process.env, SHIP_POOL_TRACE: trace },
+    encoding: "utf8",
+  });
+  const counts = JSON.parse(await readFile(trace, "utf8")) as { fsRequests: number; asyncChildren: number };
+  return {
+    code: run.status,
+    stderr: run.stderr,
+    requests: counts.fsRequests,
+    asyncChildren: counts.asyncChildren,
+  };
 }
 
 /** The restore bundle's file name (bundle/restore-<hash>.cjs). */
@@ -305,6 +328,38 @@ describe("what the quick commands load (built CLI)", () => {
     // the directories it touched go back to the nanosecond through touch(1), which Node cannot set
     // (exact-mtime.ts).
     expect(listing.builtins).not.toContain("child_process");
+  });
+
+  it("--list-backups makes no thread-pool round trip, --rollback only a few (its writes, its lock) and no asynchronous child", async () => {
+    // Each awaited fs call is a round trip through libuv's thread pool, ~3x the system call's own CPU:
+    // reading ship.toml and checking its paths (a readlink per component of each), the records, the
+    // listings of backup_dir made ~50 on a listing and ~160 on a rollback. What is read is read
+    // synchronously now; a rollback's writes (lock, journal, restored index, state, each fsynced) and
+    // a few checks around them still go through the pool, about as many whatever the app's size.
+    const listing = await threadPoolRequests(root, ["--config", config, "--list-backups"]);
+    expect(listing.code, listing.stderr).toBe(0);
+    expect(listing.requests).toBe(0);
+    // A release of its own, so that the update below makes the backup the rollback then restores,
+    // whatever earlier tests left installed.
+    await writeFile(join(root, "release/update-manifest.yaml"), 'version: "3.0.0"\n');
+    await writeFile(join(root, "release/app.txt"), "3.0.0\n");
+    // The app directory's time to the nanosecond, which only touch(1) sets back (exact-mtime.ts).
+    const stamped = spawnSync("touch", ["-m", "-d", "@1700000000.123456789", join(root, "app")]);
+    expect(stamped.status).toBe(0);
+    const before = (await stat(join(root, "app"), { bigint: true })).mtimeNs;
+    expect(before).toBe(1_700_000_000_123_456_789n);
+    const update = await runShip(["--config", config, "--force"]);
+    expect(update.code, update.stderr).toBe(0);
+    expect(await readFile(join(root, "app/app.txt"), "utf8")).toBe("3.0.0\n");
+    const listed = await runShip(["--config", config, "--list-backups", "--json"]);
+    const backup = (JSON.parse(listed.stdout) as { id: string }[])[0];
+    const rollback = await threadPoolRequests(root, ["--config", config, "--rollback", backup?.id ?? ""]);
+    expect(rollback.code, rollback.stderr).toBe(0);
+    expect(rollback.requests).toBeLessThan(60);
+    // touch ran, from spawnSync: execFile's child, its pipes and events cost the main thread ~6 ms
+    // of CPU against ~1.7 for the same `sh` and `touch`.
+    expect((await stat(join(root, "app"), { bigint: true })).mtimeNs).toBe(before);
+    expect(rollback.asyncChildren).toBe(0);
   });
 
   it("ship --help loads no fs/promises (nor the readline and stream modules it brings): it reads no file", async () => {
