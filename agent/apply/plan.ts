@@ -6,7 +6,13 @@
 import type { Manifest } from "../../shared/manifest/schema.js";
 import { shownPath } from "../backup/unrestored.js";
 import { dirModeChanges } from "./dir-modes.js";
-import { clearedDirectoryOf, isNamedDirectory, protectedDirectoryOf, ruleFor } from "./rules.js";
+import {
+  clearedDirectoryOf,
+  clearsAnyDirectory,
+  isNamedDirectory,
+  protectedDirectoryOf,
+  ruleFor,
+} from "./rules.js";
 import { statMatches } from "./stat-match.js";
 import type {
   IndexedFile,
@@ -138,6 +144,7 @@ function removalSteps(input: PlanInput): PlanStep[] {
     if (ruleFor(input.manifest, rel).rule.action === "skip") continue;
     steps.push({ kind: "remove", rel, reason: "dropped" });
   }
+  if (!clearsAnyDirectory(input.manifest)) return steps;
   const dropped = new Set(steps.map((s) => s.rel));
   for (const rel of input.app.files.keys()) {
     if (input.release.has(rel) || dropped.has(rel)) continue;

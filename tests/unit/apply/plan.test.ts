@@ -199,6 +199,28 @@ describe("planUpdate", () => {
     });
   });
 
+  it("clears a preserve: false directory named after preserved ones, as ./name/, and none when every entry preserves", () => {
+    // The planner asks for cleared directories only when some entry clears one: this pins that
+    // test against entries after the first, spellings that normalise, and preserve's default.
+    const scan = app({
+      "data/db.sqlite": stat(),
+      "tmp/x.bin": stat(),
+      "tmp/sub/y.bin": stat(),
+      "a.txt": stat(),
+    });
+    const input = { release: release({ "a.txt": "A" }), app: scan, index: undefined };
+    const clearing = manifest({
+      directories: { data: {}, logs: { preserve: true }, "./tmp/": { preserve: false } },
+    });
+    expect(kinds(planUpdate({ ...input, manifest: clearing }).steps)).toEqual({
+      "a.txt": "replace",
+      "tmp/x.bin": "remove",
+      "tmp/sub/y.bin": "remove",
+    });
+    const preserving = manifest({ directories: { data: {}, "./tmp/": { preserve: true } } });
+    expect(kinds(planUpdate({ ...input, manifest: preserving }).steps)).toEqual({ "a.txt": "replace" });
+  });
+
   it("applies rule precedence: exact path, then the first matching glob in file order, else replace", () => {
     const m = manifest({
       files: {
