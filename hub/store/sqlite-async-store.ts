@@ -388,7 +388,16 @@ class SqliteCore {
     this.ops = sqliteOps(sync, (operation, fn) => {
       this.guard.outside(operation);
       const askedAt = Date.now();
-      return this.queue.run(() => this.lock.run(fn, askedAt));
+      // Each try takes its own turn of the queue: a write waiting for the lock holds no read up.
+      return this.lock.retry(
+        () =>
+          this.queue.run(() => {
+            const value = fn();
+            this.lock.passed();
+            return value;
+          }),
+        askedAt,
+      );
     });
   }
 
@@ -396,23 +405,29 @@ class SqliteCore {
     this.guard.outside("tx");
     const askedAt = Date.now();
     return withTxRetry(() =>
-      this.queue.run(() =>
-        this.guard.run(async (scope) => {
-          const t = sqliteOps(this.sync, async (operation, op) => {
-            TxGuard.live(scope, operation);
-            return op();
-          });
-          // BEGIN IMMEDIATE takes the write lock, so nothing inside waits for it again.
-          await this.lock.run(() => this.sync.begin(), askedAt);
-          try {
-            const value = await fn(t);
-            this.sync.commit();
-            return value;
-          } catch (error) {
-            this.sync.rollback();
-            throw error;
-          }
-        }),
+      // A BEGIN that finds the lock held gives the queue's turn up until its next try.
+      this.lock.retry(
+        () =>
+          this.queue.run(() =>
+            this.guard.run(async (scope) => {
+              const t = sqliteOps(this.sync, async (operation, op) => {
+                TxGuard.live(scope, operation);
+                return op();
+              });
+              // BEGIN IMMEDIATE takes the write lock, so nothing inside waits for it again.
+              this.sync.begin();
+              this.lock.passed();
+              try {
+                const value = await fn(t);
+                this.sync.commit();
+                return value;
+              } catch (error) {
+                this.sync.rollback();
+                throw error;
+              }
+            }),
+          ),
+        askedAt,
       ),
     );
   }
