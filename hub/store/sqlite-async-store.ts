@@ -472,23 +472,24 @@ class SqliteCore {
   async deleteUnusedArtifacts(before: number): Promise<string[]> {
     this.guard.outside("deleteUnusedArtifacts");
     // One turn of the queue: no upload stores its file and row, and no release is inserted, while
-    // the rows are chosen and their files removed.
-    return this.queue.run(async () => {
-      const gone = await this.lock.run(
-        () =>
-          this.sync
-            .statement(
-              `DELETE FROM artifacts WHERE created < ? AND sha256 NOT IN (SELECT json_extract(source, '$.sha256')
-                FROM releases WHERE json_extract(source, '$.sha256') IS NOT NULL) RETURNING sha256`,
-            )
-            .all(before) as { sha256: string }[],
-      );
-      // This store's own file for each, by name: not the path in the row, which names the data dir
-      // the artifact was uploaded to (a copy of it, if the data dir was moved since).
-      for (const { sha256 } of gone) await rm(join(this.artifactsDir, sha256), { force: true });
-      await this.removeLeftovers(before);
-      return gone.map((a) => a.sha256);
-    });
+    // the rows are chosen and their files removed. A DELETE that finds the lock held changes
+    // nothing and gives the turn up until its next try (LockWait.retry).
+    return this.lock.retry(() =>
+      this.queue.run(async () => {
+        const gone = this.sync
+          .statement(
+            `DELETE FROM artifacts WHERE created < ? AND sha256 NOT IN (SELECT json_extract(source, '$.sha256')
+              FROM releases WHERE json_extract(source, '$.sha256') IS NOT NULL) RETURNING sha256`,
+          )
+          .all(before) as { sha256: string }[];
+        this.lock.passed();
+        // This store's own file for each, by name: not the path in the row, which names the data dir
+        // the artifact was uploaded to (a copy of it, if the data dir was moved since).
+        for (const { sha256 } of gone) await rm(join(this.artifactsDir, sha256), { force: true });
+        await this.removeLeftovers(before);
+        return gone.map((a) => a.sha256);
+      }),
+    );
   }
 
   /**

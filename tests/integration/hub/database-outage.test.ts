@@ -169,6 +169,13 @@ describe("a hub whose SQLite file another process holds locked", () => {
         expect(performance.now() - started, path).toBeLessThan(1000);
       }
       expect((await waiting).status).toBe(503);
+      // Nor behind the artifacts' sweep, whose DELETE waits for the lock as a write does.
+      const sweeping = t.hub.store.deleteUnusedArtifacts(Date.now()).catch((error: unknown) => error);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const started = performance.now();
+      expect((await get("/releases")).status).toBe(200);
+      expect(performance.now() - started, "/releases behind the sweep").toBeLessThan(1000);
+      expect(String(await sweeping)).toMatch(/is locked by another process/);
       // The write refused, the store is whole: once the lock is let go the same write is taken.
       await holder.release();
       const taken = await fetch(`${t.hub.url}/api/v1/releases`, {
