@@ -43,11 +43,6 @@
 import { splitVersionName } from "./version-name.js";
 
 /**
- * A release's version is one word, as a tag or semver is: a space, tab or line break around it or
- * inside it makes a version that looks like another (" 2.0.0" is 2.0.0 to the order above, not to
- * people or to the hub). The hub's body.version and a manifest's `version` both keep to it.
- */
-/**
  * The longest version a release may have: the hub's body.version, a manifest's `version`, `ship
  * release VERSION`. One of 300 KB was taken in a manifest (and named the archive, past what a file
  * name may hold); every listing and record that names a release carries its version.
@@ -55,6 +50,11 @@ import { splitVersionName } from "./version-name.js";
 export const MAX_VERSION_LENGTH = 100;
 export const MAX_VERSION_MESSAGE = `must be at most ${MAX_VERSION_LENGTH} characters long`;
 
+/**
+ * A release's version is one word, as a tag or semver is: a space, tab or line break around it or
+ * inside it makes a version that looks like another (" 2.0.0" is 2.0.0 to the order above, not to
+ * people or to the hub). The hub's body.version and a manifest's `version` both keep to it.
+ */
 export const ONE_WORD_VERSION = /^[^\s\p{Cc}]+$/u;
 export const ONE_WORD_VERSION_MESSAGE =
   "must be one word: no spaces, tabs, line breaks or control characters";

@@ -1,3 +1,4 @@
+import { MAX_APP_NAME } from "../../shared/app-name.js";
 import type { AppStatus, Hello, Progress, Report } from "../../shared/protocol/messages.js";
 import { parseDeploymentId } from "../../shared/protocol/messages.js";
 import type { DeploymentUpdate, StoreOps } from "../store/async-store.js";
@@ -422,6 +423,8 @@ export class AgentSync {
       // A failure of an app the agent does not announce (its source removed) adds no app to it:
       // that would make it eligible for every later rollout of the app, each failing there.
       if (!namesVersion(report) && was === undefined) return [];
+      // Nor does a name no app can have, which a hello's entry is dropped for (messages.ts helloApps).
+      if (report.app.length > MAX_APP_NAME) return [];
       const status =
         was === undefined || namesVersion(report) ? appStatusAfter(report) : stateAfter(was, report);
       known.set(key, status);

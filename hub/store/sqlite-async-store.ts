@@ -388,7 +388,16 @@ class SqliteCore {
     this.ops = sqliteOps(sync, (operation, fn) => {
       this.guard.outside(operation);
       const askedAt = Date.now();
-      return this.queue.run(() => this.lock.run(fn, askedAt));
+      // Each try takes its own turn of the queue: a write waiting for the lock holds no read up.
+      return this.lock.retry(
+        () =>
+          this.queue.run(() => {
+            const value = fn();
+            this.lock.passed();
+            return value;
+          }),
+        askedAt,
+      );
     });
   }
 
@@ -396,23 +405,29 @@ class SqliteCore {
     this.guard.outside("tx");
     const askedAt = Date.now();
     return withTxRetry(() =>
-      this.queue.run(() =>
-        this.guard.run(async (scope) => {
-          const t = sqliteOps(this.sync, async (operation, op) => {
-            TxGuard.live(scope, operation);
-            return op();
-          });
-          // BEGIN IMMEDIATE takes the write lock, so nothing inside waits for it again.
-          await this.lock.run(() => this.sync.begin(), askedAt);
-          try {
-            const value = await fn(t);
-            this.sync.commit();
-            return value;
-          } catch (error) {
-            this.sync.rollback();
-            throw error;
-          }
-        }),
+      // A BEGIN that finds the lock held gives the queue's turn up until its next try.
+      this.lock.retry(
+        () =>
+          this.queue.run(() =>
+            this.guard.run(async (scope) => {
+              const t = sqliteOps(this.sync, async (operation, op) => {
+                TxGuard.live(scope, operation);
+                return op();
+              });
+              // BEGIN IMMEDIATE takes the write lock, so nothing inside waits for it again.
+              this.sync.begin();
+              this.lock.passed();
+              try {
+                const value = await fn(t);
+                this.sync.commit();
+                return value;
+              } catch (error) {
+                this.sync.rollback();
+                throw error;
+              }
+            }),
+          ),
+        askedAt,
       ),
     );
   }
@@ -457,23 +472,24 @@ class SqliteCore {
   async deleteUnusedArtifacts(before: number): Promise<string[]> {
     this.guard.outside("deleteUnusedArtifacts");
     // One turn of the queue: no upload stores its file and row, and no release is inserted, while
-    // the rows are chosen and their files removed.
-    return this.queue.run(async () => {
-      const gone = await this.lock.run(
-        () =>
-          this.sync
-            .statement(
-              `DELETE FROM artifacts WHERE created < ? AND sha256 NOT IN (SELECT json_extract(source, '$.sha256')
-                FROM releases WHERE json_extract(source, '$.sha256') IS NOT NULL) RETURNING sha256`,
-            )
-            .all(before) as { sha256: string }[],
-      );
-      // This store's own file for each, by name: not the path in the row, which names the data dir
-      // the artifact was uploaded to (a copy of it, if the data dir was moved since).
-      for (const { sha256 } of gone) await rm(join(this.artifactsDir, sha256), { force: true });
-      await this.removeLeftovers(before);
-      return gone.map((a) => a.sha256);
-    });
+    // the rows are chosen and their files removed. A DELETE that finds the lock held changes
+    // nothing and gives the turn up until its next try (LockWait.retry).
+    return this.lock.retry(() =>
+      this.queue.run(async () => {
+        const gone = this.sync
+          .statement(
+            `DELETE FROM artifacts WHERE created < ? AND sha256 NOT IN (SELECT json_extract(source, '$.sha256')
+              FROM releases WHERE json_extract(source, '$.sha256') IS NOT NULL) RETURNING sha256`,
+          )
+          .all(before) as { sha256: string }[];
+        this.lock.passed();
+        // This store's own file for each, by name: not the path in the row, which names the data dir
+        // the artifact was uploaded to (a copy of it, if the data dir was moved since).
+        for (const { sha256 } of gone) await rm(join(this.artifactsDir, sha256), { force: true });
+        await this.removeLeftovers(before);
+        return gone.map((a) => a.sha256);
+      }),
+    );
   }
 
   /**

@@ -72,11 +72,22 @@ export class LockWait {
   }
 
   async run<T>(call: () => T, askedAt: number = this.now()): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
+    return this.retry(async () => {
+      const value = call();
+      this.passed();
+      return value;
+    }, askedAt);
+  }
+
+  /**
+   * `attempt` again after a pause each time it fails busy, as run does; the pause is outside it, so
+   * an attempt that takes the connection's turn gives the turn up while it waits: reads (which WAL
+   * lets go on beside another process's write lock) are not held behind a write that waits.
+   */
+  async retry<T>(attempt: () => Promise<T>, askedAt: number = this.now()): Promise<T> {
+    for (let tries = 0; ; tries++) {
       try {
-        const value = call();
-        this.mayBeOver();
-        return value;
+        return await attempt();
       } catch (error) {
         if (!isSqliteBusy(error)) throw error;
         this.lockedSince ??= this.now();
@@ -86,9 +97,17 @@ export class LockWait {
           this.refused++;
           throw new DatabaseLocked(this.options.file, Math.round(this.waitMs / 100) / 10);
         }
-        await pause(Math.min(2 ** attempt * 5, LONGEST_PAUSE_MS, this.waitMs - waited));
+        await pause(Math.min(2 ** tries * 5, LONGEST_PAUSE_MS, this.waitMs - waited));
       }
     }
+  }
+
+  /**
+   * A call went through: while a lock is known the lock is asked about. On the connection's turn
+   * (the probe takes the write lock and lets it go), never inside a transaction of its own caller.
+   */
+  passed(): void {
+    this.mayBeOver();
   }
 
   private warn(): void {

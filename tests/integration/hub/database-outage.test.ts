@@ -142,4 +142,56 @@ describe("a hub whose SQLite file another process holds locked", () => {
       await t.stop();
     }
   }, 30_000);
+
+  it("answers reads (the API, the dashboard's lists) while writes wait for the lock, not after them", async () => {
+    const t = await startTestHub({ log: memoryLogger([]), lockWaitMs: 3000 });
+    const holder = await holdWriteLock(join(t.dir, "hub.db"));
+    try {
+      const get = (path: string) =>
+        fetch(`${t.hub.url}/api/v1${path}`, { headers: { authorization: `Bearer ${t.operator}` } });
+      const waiting = fetch(`${t.hub.url}/api/v1/releases`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${t.ci}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          app: "web",
+          version: "1.0.0",
+          manifest: manifestText("1.0.0"),
+          source: { type: "git", commit: "abcdef1" },
+        }),
+      });
+      // WAL lets a read go on beside another process's write lock: it need not queue behind the
+      // write that waits for that lock (the whole wait, 5 s by default, per read).
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      for (const path of ["/releases", "/agents", "/rollouts"]) {
+        const started = performance.now();
+        const answer = await get(path);
+        expect({ path, status: answer.status }).toEqual({ path, status: 200 });
+        expect(performance.now() - started, path).toBeLessThan(1000);
+      }
+      expect((await waiting).status).toBe(503);
+      // Nor behind the artifacts' sweep, whose DELETE waits for the lock as a write does.
+      const sweeping = t.hub.store.deleteUnusedArtifacts(Date.now()).catch((error: unknown) => error);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const started = performance.now();
+      expect((await get("/releases")).status).toBe(200);
+      expect(performance.now() - started, "/releases behind the sweep").toBeLessThan(1000);
+      expect(String(await sweeping)).toMatch(/is locked by another process/);
+      // The write refused, the store is whole: once the lock is let go the same write is taken.
+      await holder.release();
+      const taken = await fetch(`${t.hub.url}/api/v1/releases`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${t.ci}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          app: "web",
+          version: "1.0.0",
+          manifest: manifestText("1.0.0"),
+          source: { type: "git", commit: "abcdef1" },
+        }),
+      });
+      expect(taken.status).toBe(201);
+    } finally {
+      holder.kill();
+      await t.stop();
+    }
+  }, 30_000);
 });

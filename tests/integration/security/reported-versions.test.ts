@@ -135,6 +135,31 @@ describe("versions an agent reports are bounded", () => {
     expect(after.find((a) => a.app === "another")).toBeUndefined();
   });
 
+  it("a report of an app named past 100 characters adds no app to the record, as a hello's entry adds none", async () => {
+    const t = await session.start();
+    const agent = await TestAgent.connect(t.hub.url, await t.agentToken("a1"));
+    agent.hello("a1", [{ app: "web", version: "1.0.0", state: "ok", releaseId: undefined }]);
+    const apps = async () =>
+      (await t.api<AgentView>("GET", "/api/v1/agents/a1", { token: t.operator })).body.apps?.map(
+        (a) => a.app,
+      ) ?? [];
+    await waitFor("the hello's app", async () => (await apps()).length === 1, OPTS);
+    // No release is named so (an app name is at most 100 characters): the hub can never act on it.
+    for (const app of ["z".repeat(101), "y".repeat(200), "api"])
+      agent.send({
+        type: "report",
+        v: 1,
+        reportId: randomUUID(),
+        app,
+        outcome: "succeeded",
+        fromVersion: null,
+        toVersion: "2.0.0",
+        steps: [],
+      });
+    await waitFor("the report of api", async () => (await apps()).includes("api"), OPTS);
+    expect(await apps()).toEqual(["web", "api"]);
+  });
+
   it("a selector or labels wave asking for more labels than an agent keeps is a 400 naming it", async () => {
     const t = await session.start();
     await publishRelease(t, "2.0.0");
