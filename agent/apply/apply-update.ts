@@ -249,7 +249,11 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
   });
   const ops = withRemovedDirOwners(appDir, buildOps(prepared.steps, plan, scan, input.release.files));
   // From the scan, before the backup's own hard links add a name to every replaced file.
-  const split = splitLinks(ops, scan);
+  const split = splitLinks(
+    ops,
+    scan,
+    new Set(prepared.steps.filter((step) => step.kind === "keep").map((step) => step.rel)),
+  );
   clock.lap("prepare");
 
   const created = (input.now ?? (() => new Date()))();

@@ -22,12 +22,18 @@ export interface SplitLink {
 
 /**
  * The app files the operations replace by rename whose other names keep the old content. Names the
- * update replaces or removes too are not "kept": each of them gets its own new file or is gone.
+ * update replaces or removes too are not "kept": each of them gets its own new file or is gone. Nor
+ * is a name the release ships with the bytes it holds (`current`): its old content is the release's
+ * (an archive's hard-linked pair of which the new release changes one).
  */
-export function splitLinks(ops: readonly FileOp[], scan: TreeScan): SplitLink[] {
+export function splitLinks(
+  ops: readonly FileOp[],
+  scan: TreeScan,
+  current: ReadonlySet<string>,
+): SplitLink[] {
   const linked = scan.linked;
   if (linked === undefined) return [];
-  const touched = new Set<string>();
+  const touched = new Set<string>(current);
   for (const op of ops) if (op.op === "replace" || op.op === "remove") touched.add(op.rel);
   const byInode = new Map<string, string[]>();
   for (const [rel, file] of linked) {

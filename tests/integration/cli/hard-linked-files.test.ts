@@ -71,7 +71,7 @@ describe("app files with more than one name (real CLI)", () => {
     expect(await readFile(join(app.appDir, "config.toml"), "utf8")).toBe("port = 8080\n");
   });
 
-  it("a replaced file linked to an app file the update keeps: the warning names that file", async () => {
+  it("a replaced file linked to an app file the release does not ship: the warning names that file", async () => {
     await installRelease(app, "v1", manifest("1.0.0"), { "config.toml": "a = 1\n", "bin/tool": "v1\n" });
     await link(join(app.appDir, "bin/tool"), join(app.appDir, "tool-copy"));
 
@@ -103,6 +103,28 @@ describe("app files with more than one name (real CLI)", () => {
     const run = await runShip(["--config", app.config, "--json"]);
     expect(run.code, run.stderr).toBe(0);
     expect(await readFile(join(app.appDir, "bin/alias"), "utf8")).toBe("new\n");
+    expect(warningsOf(run.stdout)).toEqual([]);
+  });
+
+  it("a hard-linked pair of which the release changes one: the other holds the release's bytes, no warning", async () => {
+    await installRelease(app, "v1", manifest("1.0.0"), {
+      "config.toml": "a = 1\n",
+      "bin/tool": "same\n",
+      "bin/alias": "same\n",
+    });
+    // As an archive's hard-linked entries are installed: one file under both names.
+    await rm(join(app.appDir, "bin/alias"));
+    await link(join(app.appDir, "bin/tool"), join(app.appDir, "bin/alias"));
+
+    await app.release("v2", manifest("2.0.0"), {
+      "config.toml": "a = 1\n",
+      "bin/tool": "new\n",
+      "bin/alias": "same\n",
+    });
+    const run = await runShip(["--config", app.config, "--json"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(await readFile(join(app.appDir, "bin/tool"), "utf8")).toBe("new\n");
+    expect(await readFile(join(app.appDir, "bin/alias"), "utf8")).toBe("same\n");
     expect(warningsOf(run.stdout)).toEqual([]);
   });
 });
