@@ -39,6 +39,7 @@ import { errnoRemedy } from "../tree/remove-tree.js";
 import { scanTree } from "../tree/scan-tree.js";
 import { type FileOp, type OpContext, runForward } from "./file-ops.js";
 import { finalizeUpdate } from "./finalize-update.js";
+import { type SplitLink, splitLinks, splitLinkText } from "./hard-links.js";
 import { indexPath, readInstallIndex } from "./install-index.js";
 import { JOURNAL_OF, journalPath, type UpdateJournal, writeJournal } from "./journal.js";
 import { withoutForeignKeepCopies } from "./keep-copies.js";
@@ -110,6 +111,8 @@ export interface AppliedUpdate {
   ownersNotKept: OwnerNotKept[];
   /** Files saved into a backup on another filesystem whose copies could not keep their owner. */
   backupOwnersNotKept: OwnerNotKept[];
+  /** Replaced files with other names (hard links), which keep the old content. */
+  splitLinks: SplitLink[];
 }
 
 /** App files ship installed whose bytes were changed on the host since, by what the update did to them. */
@@ -245,6 +248,12 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
     ...(log === undefined ? {} : { log }),
   });
   const ops = withRemovedDirOwners(appDir, buildOps(prepared.steps, plan, scan, input.release.files));
+  // From the scan, before the backup's own hard links add a name to every replaced file.
+  const split = splitLinks(
+    ops,
+    scan,
+    new Set(prepared.steps.filter((step) => step.kind === "keep").map((step) => step.rel)),
+  );
   clock.lap("prepare");
 
   const created = (input.now ?? (() => new Date()))();
@@ -294,6 +303,11 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
       files: overwritten,
       backup: backupFilesDir(backup.path),
     });
+  if (split.length > 0)
+    log?.warn("replaced files that had other names (hard links): the other names keep the old content", {
+      app,
+      files: split.map((link) => splitLinkText(link)),
+    });
   const replaced = await reportReplacedMerges(prepared.replacedMerges, backupFilesDir(backup.path), log);
   const summary = summarizePlan({ ...plan, steps: prepared.steps });
   log?.info("applied update", {
@@ -321,6 +335,7 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
     edited,
     ownersNotKept,
     backupOwnersNotKept,
+    splitLinks: split,
   };
 }
 

@@ -26,6 +26,18 @@ export interface TreeScan {
    * app content, never written over, and each keeps its directory from counting as empty.
    */
   special?: Map<string, string>;
+  /**
+   * Regular files with more than one name (hard links), by path: an update renames a new file over
+   * the app's name, so the other names keep the old content (hard-links.ts says so).
+   */
+  linked?: Map<string, LinkedFile>;
+}
+
+/** A regular file's inode and how many names it has (more than one). */
+export interface LinkedFile {
+  dev: number;
+  ino: number;
+  nlink: number;
 }
 
 /** A release file with its content hash (for a symlink: sha256 of "symlink:" + target). */

@@ -56,7 +56,13 @@ import {
   sectionsKeepUserValues,
 } from "./plan.js";
 import { unusedSections } from "./section-names.js";
-import { normaliseReleaseText, normaliseServerText, restoreForm, textFormOf } from "./text-form.js";
+import {
+  neighbourEndings,
+  normaliseReleaseText,
+  normaliseServerText,
+  restoreForm,
+  textFormOf,
+} from "./text-form.js";
 import { parseToml, renderTomlMerge } from "./toml-format.js";
 import { ABSENT, WHOLE_FILE } from "./values.js";
 import { unseenAlikeChanges } from "./yaml-alike-keys.js";
@@ -143,7 +149,10 @@ export function mergeConfigFile(input: MergeInput): MergeResult {
   // newlines: replace takes the release's values and comments, not the form a Windows editor, or the
   // operator, gave the file. A text that reads as the server copy comes back byte for byte.
   const text = merged.text === current ? input.current : restoreForm(merged.text + tail, form);
-  return { ...merged, text };
+  return {
+    ...merged,
+    text: form.mixed && text !== input.current ? neighbourEndings(input.current, text) : text,
+  };
 }
 
 /**

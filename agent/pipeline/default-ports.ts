@@ -67,6 +67,7 @@ const engine: UpdateEngine = {
       edited: applied.edited,
       ownersNotKept: applied.ownersNotKept,
       backupOwnersNotKept: applied.backupOwnersNotKept,
+      splitLinks: applied.splitLinks,
     };
   },
   keepBackups: ({ backupDir, keep, backupPath, installed, log, ...app }) =>

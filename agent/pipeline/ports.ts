@@ -10,6 +10,7 @@ import type { Logger } from "../../shared/log.js";
 import type { Conditional, Manifest, Requirements } from "../../shared/manifest/schema.js";
 import type { MergeReport } from "../../shared/protocol/messages.js";
 import type { ImmutableCheck } from "../apply/check-immutable.js";
+import type { SplitLink } from "../apply/hard-links.js";
 import type { InstalledId, InstalledRelease, ReleaseListing, ReleaseSource } from "../sources/types.js";
 
 export interface SourceContext {
@@ -98,6 +99,8 @@ export interface AppliedRelease {
   ownersNotKept?: { file: string; owner: string }[];
   /** Files whose copy in the backup (on another filesystem) could not keep their owner (`uid:gid`). */
   backupOwnersNotKept?: { file: string; owner: string }[];
+  /** Replaced files with other names (hard links): those names keep the old content. */
+  splitLinks?: SplitLink[];
 }
 
 export interface RecoveryOutcome {

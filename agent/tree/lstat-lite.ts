@@ -17,6 +17,8 @@ export interface LiteStat {
   dev: number;
   mode: number;
   ino: number;
+  /** How many names (hard links) the entry has. */
+  nlink: number;
   size: number;
   mtimeMs: number;
   ctimeMs: number;
@@ -27,6 +29,7 @@ type RawLstat = (path: string, useBigint: false, req: undefined, throwIfNoEntry:
 /** Node's stat array: dev, mode, nlink, uid, gid, rdev, blksize, ino, size, blocks, then (sec, nsec) × 4. */
 const DEV = 0;
 const MODE = 1;
+const NLINK = 2;
 const INO = 7;
 const SIZE = 8;
 const MTIME_SEC = 12;
@@ -55,7 +58,7 @@ export function lstatLite(path: string, throwIfNoEntry: boolean, into?: LiteStat
 
 /** A LiteStat to pass to lstatLite as `into` (its fields start as doubles, as lstatLite writes them). */
 export function emptyStat(): LiteStat {
-  return { dev: 0.5, mode: 0, ino: 0.5, size: 0.5, mtimeMs: 0.5, ctimeMs: 0.5 };
+  return { dev: 0.5, mode: 0, ino: 0.5, nlink: 0.5, size: 0.5, mtimeMs: 0.5, ctimeMs: 0.5 };
 }
 
 /** Whether a LiteStat is a directory, a regular file or a symlink (mode's file type). */
@@ -87,7 +90,15 @@ export function specialKind(mode: number): string | undefined {
 function fromStats(path: string, throwIfNoEntry: boolean): LiteStat | undefined {
   const st = lstatSync(path, { throwIfNoEntry });
   if (st === undefined) return undefined;
-  return { dev: st.dev, mode: st.mode, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
+  return {
+    dev: st.dev,
+    mode: st.mode,
+    ino: st.ino,
+    nlink: st.nlink,
+    size: st.size,
+    mtimeMs: st.mtimeMs,
+    ctimeMs: st.ctimeMs,
+  };
 }
 
 /** Read at once: the binding fills one shared array on every call. */
@@ -96,6 +107,7 @@ function fromValues(v: Float64Array, into: LiteStat | undefined): LiteStat {
     into.dev = v[DEV] as number;
     into.mode = v[MODE] as number;
     into.ino = v[INO] as number;
+    into.nlink = v[NLINK] as number;
     into.size = v[SIZE] as number;
     into.mtimeMs = (v[MTIME_SEC] as number) * 1e3 + (v[MTIME_SEC + 1] as number) / 1e6;
     into.ctimeMs = (v[CTIME_SEC] as number) * 1e3 + (v[CTIME_SEC + 1] as number) / 1e6;
@@ -105,6 +117,7 @@ function fromValues(v: Float64Array, into: LiteStat | undefined): LiteStat {
     dev: v[DEV] as number,
     mode: v[MODE] as number,
     ino: v[INO] as number,
+    nlink: v[NLINK] as number,
     size: v[SIZE] as number,
     // Node's msFromTimeSpec, operation for operation: the same double as Stats.mtimeMs.
     mtimeMs: (v[MTIME_SEC] as number) * 1e3 + (v[MTIME_SEC + 1] as number) / 1e6,

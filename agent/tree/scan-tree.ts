@@ -84,6 +84,10 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
       };
       if (skipFile?.(childRel)) continue;
       scan.files.set(childRel, entry);
+      if (!symlink && stat.nlink > 1) {
+        scan.linked ??= new Map();
+        scan.linked.set(childRel, { dev: stat.dev, ino: stat.ino, nlink: stat.nlink });
+      }
     }
   }
   return scan;

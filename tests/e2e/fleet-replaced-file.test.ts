@@ -3,8 +3,8 @@
  * installed it) replaces it, keeping it in the backup. The agent's report to the hub says so in its
  * `warnings`, as `ship` prints it; before, the hub heard nothing (the protocol had no place for it).
  */
-import { writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { link, lstat, readFile, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Fleet } from "./fleet.js";
 
@@ -36,6 +36,33 @@ describe("a hub release over a host's own file (real hub, real agent)", () => {
     expect(report?.payload.warnings).toEqual([
       expect.stringMatching(
         /^replaced 1 file\(s\) ship had not installed: local\.conf; their previous versions are in \S+\/files /,
+      ),
+    ]);
+  });
+
+  // ship renames the new file over the app's name: a name of the old file elsewhere keeps the old
+  // content. The hub heard nothing of it; the report's warnings now name the file.
+  it("a replaced file with another name (hard link): the report's warnings say the other name keeps the old content", {
+    timeout: 90_000,
+  }, async () => {
+    const appFile = join(fleet.agent(0).appDir, "local.conf");
+    const other = join(dirname(fleet.agent(0).appDir), "local.conf.link");
+    await link(appFile, other);
+    expect((await lstat(appFile)).nlink).toBe(2);
+    const { id } = await fleet.api<{ id: string }>("POST", "/rollouts", {
+      release: await fleet.publish({ version: "3.0.0", files: { "local.conf": "release 3\n" } }),
+      waves: [{ name: "all", percent: 100 }],
+      failureThreshold: { count: 1 },
+      autoAdvance: true,
+    });
+    await fleet.waitFor(`rollout ${id} done`, async () => (await fleet.rollout(id)).state === "completed");
+    expect(await readFile(other, "utf8")).toBe("release default\n");
+    const detail = await fleet.api<AgentDetail>("GET", "/agents/agent-1");
+    const report = detail.reports.find((r) => r.payload.toVersion === "3.0.0");
+    expect(report?.payload.outcome).toBe("succeeded");
+    expect(report?.payload.warnings).toEqual([
+      expect.stringContaining(
+        "so the other names keep the old content: local.conf had 2 names (1 elsewhere)",
       ),
     ]);
   });

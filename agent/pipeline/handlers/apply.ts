@@ -1,5 +1,6 @@
 /** apply: the engine backs up what changes and installs the release in one journaled operation. */
 import { join } from "node:path";
+import { type SplitLink, splitLinkText } from "../../apply/hard-links.js";
 import { shownPath } from "../../backup/unrestored.js";
 import { need, type UpdateContext } from "../context.js";
 import { CONTINUE, type StepOutcome } from "../outcome.js";
@@ -45,6 +46,8 @@ export async function applyRelease(ctx: UpdateContext): Promise<StepOutcome> {
     if (lostInBackup.length > 5)
       ctx.log.warn("files whose copy in the backup could not keep its owner", { files: lostInBackup });
   }
+  const split = ctx.applied.splitLinks ?? [];
+  if (split.length > 0) applyWarnings.push(splitLinksWarning(split));
   ctx.warnings.push(...applyWarnings);
   ctx.applyWarnings = applyWarnings;
   ctx.log.info("applied release", { backup: ctx.applied.backupPath, changes: ctx.applied.summary });
@@ -97,6 +100,17 @@ function backupOwnersNotKeptWarning(
   const shown = files.slice(0, 5).map((f) => `${shownPath(f.file)} (was ${f.owner})`);
   const more = files.length > 5 ? ` and ${files.length - 5} more (the log lists them all)` : "";
   return `saved ${files.length} file(s) owned by another user into ${join(backupPath, "files")} as copies (backup_dir on another filesystem, or a hard link to another user's file refused), and ship (uid ${process.getuid?.() ?? "?"}) may not give the copies that owner, so a rollback puts them back as ship's: ${shown.join(", ")}${more}; run ship as root or as that user to keep the owner`;
+}
+
+/**
+ * A replaced file with another name (a hard link): the new file was renamed over the app's name, so
+ * the other names kept the old content. The seed's `cp` wrote through to every name; said, since an
+ * operator who linked a config into /etc would otherwise find the old one there without a word.
+ */
+function splitLinksWarning(split: readonly SplitLink[]): string {
+  const shown = split.slice(0, 5).map((link) => splitLinkText(link, shownPath));
+  const more = split.length > 5 ? ` and ${split.length - 5} more (the log lists them all)` : "";
+  return `replaced ${split.length} file(s) that had more than one name (hard links) by a new file under the app's name, so the other names keep the old content: ${shown.join(", ")}${more}; ln -f them to the app's file if they should have the new content`;
 }
 
 function shownFiles(files: readonly string[]): string {

@@ -168,3 +168,42 @@ describe("a TOML file mixing CRLF and LF (lines appended to a Windows-saved file
     expect(result.updated).toEqual(["nl"]);
   });
 });
+
+// A file that mixes CRLF and LF (a Windows editor's section pasted into an LF file) is merged as it
+// is; a line the merge added took CRLF wherever it landed (TOML, JSON: CRLF as soon as one line had
+// it) or LF always (YAML). Each added line now takes the ending of the lines around it.
+describe.each([
+  {
+    format: "toml" as const,
+    current: "# top\n[a]\r\nx = 1\r\ny = 2\r\n[b]\nq = 1\n",
+    incoming: "[a]\nx = 1\ny = 2\nz = 3\n[b]\nq = 1\nr = 2\n",
+    base: "[a]\nx = 1\ny = 2\n[b]\nq = 1\n",
+    expected: "# top\n[a]\r\nx = 1\r\ny = 2\r\nz = 3\r\n[b]\nq = 1\nr = 2\n",
+  },
+  {
+    format: "yaml" as const,
+    current: "# top\na:\r\n  x: 1\r\n  y: 2\r\nb:\n  q: 1\n",
+    incoming: "a:\n  x: 1\n  y: 2\n  z: 3\nb:\n  q: 1\n  r: 2\n",
+    base: "a:\n  x: 1\n  y: 2\nb:\n  q: 1\n",
+    expected: "# top\na:\r\n  x: 1\r\n  y: 2\r\n  z: 3\r\nb:\n  q: 1\n  r: 2\n",
+  },
+  {
+    format: "json" as const,
+    current: '{\r\n  "a": 1,\n  "b": 2\n}\n',
+    incoming: '{\n  "a": 1,\n  "b": 2,\n  "c": 3\n}\n',
+    base: '{\n  "a": 1,\n  "b": 2\n}\n',
+    expected: '{\r\n  "a": 1,\n  "b": 2,\n  "c": 3\n}\n',
+  },
+])("a server copy mixing CRLF and LF ($format)", ({ format, current, incoming, base, expected }) => {
+  it("gives each line the merge adds its neighbours' ending, and keeps every other line's", () => {
+    const result = mergeConfigFile({
+      format,
+      fileName: `app.${format}`,
+      current,
+      incoming,
+      base,
+      strategy: "preserve_user",
+    });
+    expect(result.text).toBe(expected);
+  });
+});

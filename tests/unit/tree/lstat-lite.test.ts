@@ -5,7 +5,7 @@
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { lstatSync } from "node:fs";
-import { mkdir, mkdtemp, rm, symlink, utimes, writeFile } from "node:fs/promises";
+import { link, mkdir, mkdtemp, rm, symlink, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -21,7 +21,7 @@ import {
 } from "../../../agent/tree/lstat-lite.js";
 
 let root: string;
-const entries = ["file", "odd name ü", "dir", "link", "dangling", "fifo", "old"];
+const entries = ["file", "odd name ü", "dir", "link", "dangling", "fifo", "old", "second name"];
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "ship-lstat-lite-"));
@@ -34,6 +34,8 @@ beforeAll(async () => {
   await writeFile(join(root, "old"), "old");
   // A timestamp with a sub-millisecond fraction, where a formula that differs from Node's shows.
   await utimes(join(root, "old"), 1_000_000_000.123456, 1_000_000_000.987654);
+  // A file with two names: its link count is what tells an update the other name keeps the old bytes.
+  await link(join(root, "old"), join(root, "second name"));
 });
 
 afterAll(async () => {
@@ -56,6 +58,7 @@ describe.each([
         dev: st.dev,
         mode: st.mode,
         ino: st.ino,
+        nlink: st.nlink,
         size: st.size,
         mtimeMs: st.mtimeMs,
         ctimeMs: st.ctimeMs,
@@ -82,6 +85,7 @@ describe.each([
         dev: st.dev,
         mode: st.mode,
         ino: st.ino,
+        nlink: st.nlink,
         size: st.size,
         mtimeMs: st.mtimeMs,
         ctimeMs: st.ctimeMs,
