@@ -4,18 +4,22 @@
  * no part of what `rollout list`, `show` or `agents` load (scripts/build-hub-cli.mjs).
  */
 import { readFile } from "node:fs/promises";
-import YAML from "yaml";
+import YAML, { LineCounter } from "yaml";
 import {
+  inPercentSteps,
   MAX_FAILURE_COUNT,
   MAX_WAIT_MINUTES,
+  PERCENT_STEP_PROBLEM,
   percentRefusal,
   RolloutSpec,
   type RolloutSpecInput,
   shadowedWaves,
 } from "../../shared/api/bodies.js";
 import { errnoErrorText } from "../../shared/fs-errors.js";
+import { positionInYaml } from "../../shared/manifest/yaml-positions.js";
 import { agentIdProblem, quotedAgentId } from "../../shared/protocol/agent-id.js";
 import { parseOneLine } from "../../shared/schema/one-line.js";
+import { requestProblems } from "../../shared/schema/zod-problems.js";
 import { splitLabelList } from "../label-pairs.js";
 import { printable, quotedText } from "../quoted-text.js";
 import { type FlagSource, inFlagTerms, refusedInFlagTerms } from "./flag-terms.js";
@@ -119,6 +123,8 @@ function parseWave(text: string, options: CreateOptions) {
   const percent = decimalFlag(value.replace(/%$/, ""));
   if (percent === undefined || percent <= 0 || percent > 100)
     throw new RangeError(`${waveFlag(text)}: the percent must be a number above 0 and at most 100`);
+  if (!inPercentSteps(percent))
+    throw new RangeError(`${waveFlag(text)}: the percent ${PERCENT_STEP_PROBLEM}`);
   return { ...common, percent };
 }
 
@@ -151,6 +157,8 @@ function thresholdOption(text: string): { count: number } | { percent: number } 
       throw new RangeError(
         `--failure-threshold ${quotedText(text)}: the percent must be a number from 0 to 100`,
       );
+    if (!inPercentSteps(percent))
+      throw new RangeError(`--failure-threshold ${quotedText(text)}: the percent ${PERCENT_STEP_PROBLEM}`);
     return { percent };
   }
   const count = decimalFlag(text);
@@ -173,7 +181,8 @@ async function readSpecFile(file: string): Promise<RolloutSpecInput> {
   } catch (error) {
     throw new RangeError(`--spec ${file}: ${errnoErrorText(error)}`);
   }
-  const doc = YAML.parseDocument(text);
+  const lines = new LineCounter();
+  const doc = YAML.parseDocument(text, { lineCounter: lines });
   const broken = doc.errors[0];
   if (broken) {
     // The library's message spans lines (an excerpt); its position goes where a file's goes.
@@ -184,7 +193,13 @@ async function readSpecFile(file: string): Promise<RolloutSpecInput> {
   }
   const value: unknown = doc.toJS();
   const checked = parseOneLine(RolloutSpec, value, "spec");
-  if (!checked.ok) throw new RangeError(`--spec ${file}: ${checked.message}`);
+  if (!checked.ok) {
+    // Where the first field named sits, as a YAML error's position is said: the file's line:column
+    // was given for a syntax error and not for `waves[3].percent` forty lines down.
+    const first = requestProblems(RolloutSpec, value).problems?.[0];
+    const at = first === undefined ? undefined : positionInYaml(doc, text, lines, first);
+    throw new RangeError(`--spec ${file}${at ? `:${at.line}:${at.column}` : ""}: ${checked.message}`);
+  }
   // Sent as written: the hub fills the defaults in itself.
   return value as RolloutSpecInput;
 }
