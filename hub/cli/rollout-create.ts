@@ -16,7 +16,7 @@ import {
   shadowedWaves,
 } from "../../shared/api/bodies.js";
 import { errnoErrorText } from "../../shared/fs-errors.js";
-import { positionInYaml } from "../../shared/manifest/yaml-positions.js";
+import { locateInYaml, positionInYaml } from "../../shared/manifest/yaml-positions.js";
 import { agentIdProblem, quotedAgentId } from "../../shared/protocol/agent-id.js";
 import { parseOneLine } from "../../shared/schema/one-line.js";
 import { requestProblems } from "../../shared/schema/zod-problems.js";
@@ -174,7 +174,7 @@ function thresholdOption(text: string): { count: number } | { percent: number } 
  * not parse (its line and column) or a body the hub would refuse is exit 2 in one line naming the
  * file and the key, before the hub is asked anything.
  */
-async function readSpecFile(file: string): Promise<RolloutSpecInput> {
+async function readSpecFile(file: string): Promise<SpecFile> {
   let text: string;
   try {
     text = await readFile(file, "utf8");
@@ -201,7 +201,21 @@ async function readSpecFile(file: string): Promise<RolloutSpecInput> {
     throw new RangeError(`--spec ${file}${at ? `:${at.line}:${at.column}` : ""}: ${checked.message}`);
   }
   // Sent as written: the hub fills the defaults in itself.
-  return value as RolloutSpecInput;
+  return {
+    spec: value as RolloutSpecInput,
+    at: (path) => {
+      // A field the file leaves to its default (failureThreshold) has no place in it to point at.
+      if (!locateInYaml(doc, path).complete) return undefined;
+      const found = positionInYaml(doc, text, lines, { path, message: "", severity: "error", at: "value" });
+      return found === undefined ? undefined : `${found.line}:${found.column}`;
+    },
+  };
+}
+
+/** A `--spec` file's body, and where a key path of it sits in the file (`7:5`), for the hub's answers. */
+interface SpecFile {
+  spec: RolloutSpecInput;
+  at: (path: readonly (string | number)[]) => string | undefined;
 }
 
 /**
@@ -237,7 +251,7 @@ function refuseUnreadFlags(options: CreateOptions): string[] {
   return given;
 }
 
-async function buildSpec(client: HubClient, options: CreateOptions): Promise<RolloutSpecInput> {
+async function buildSpec(client: HubClient, options: CreateOptions): Promise<SpecFile | RolloutSpecInput> {
   const given = refuseUnreadFlags(options);
   if (options.spec) return readSpecFile(options.spec);
   // Everything the operator typed is checked before the hub is asked anything: a bad --wave is
@@ -283,8 +297,9 @@ async function buildSpec(client: HubClient, options: CreateOptions): Promise<Rol
 }
 
 /** What the operator typed, for saying the hub's answers in those terms (`--wave "half=50"`, not `body.waves[1]`). */
-function createSource(options: CreateOptions, spec: RolloutSpecInput): FlagSource {
-  if (options.spec !== undefined) return { spec: options.spec };
+function createSource(options: CreateOptions, built: SpecFile | RolloutSpecInput): FlagSource {
+  if ("at" in built) return { spec: options.spec ?? "", at: built.at };
+  const spec = built;
   return {
     waves: options.wave?.length ? options.wave.map(waveFlag) : ['the default --wave "all=100"'],
     // The names as sent, to find a refused one whole (any character in it).
@@ -308,8 +323,9 @@ function createSource(options: CreateOptions, spec: RolloutSpecInput): FlagSourc
 
 export async function rolloutCreate(options: CreateOptions): Promise<void> {
   const client = await HubClient.from(options);
-  const spec = await buildSpec(client, options);
-  const source = createSource(options, spec);
+  const built = await buildSpec(client, options);
+  const source = createSource(options, built);
+  const spec = "at" in built ? built.spec : built;
   const warn = (warnings: readonly string[] | undefined) =>
     warnAll(warnings?.map((w) => inFlagTerms(w, source)));
   if (options.preview) {

@@ -300,6 +300,29 @@ describe("ship-hub CLI", () => {
     expect(typo.stderr).toMatch(
       /400: --selector: no agent with app select-me has env=prdo \(1 agent\(s\) have app select-me; their labels: \(none\)\)/,
     );
+    // From a --spec file: the hub's refusal names the key at its line:column, as the CLI's own check does.
+    const specFile = join(dir, "select-typo.yaml");
+    await writeFile(
+      specFile,
+      `release: ${release.body.id}\nwaves:\n  - {name: all, percent: 100}\nselector:\n  labels: {env: prdo}\n`,
+    );
+    const fromSpec = await cli(
+      "rollout",
+      "create",
+      "--hub",
+      url,
+      "--token",
+      operator,
+      "--spec",
+      specFile,
+    ).then(
+      (r) => ({ code: 0, stderr: r.stderr }),
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(fromSpec.code).toBe(2);
+    expect(fromSpec.stderr).toMatch(
+      /400: --spec \S+select-typo\.yaml:5:3: selector\.labels: no agent with app select-me has env=prdo/,
+    );
     const listed = await api<{ rollouts: { release: { app: string } }[] }>("GET", "/rollouts");
     expect(listed.body.rollouts.filter((r) => r.release.app === "select-me")).toEqual([]);
     // The app is not held by an empty rollout: the right rollout starts.
