@@ -12,7 +12,7 @@ import { quotedText } from "../quoted-text.js";
  * field and the flag that gave it; `waves`: what to call `body.waves[i]`, `--wave "…"` as typed).
  */
 export type FlagSource =
-  | { spec: string }
+  | { spec: string; at?: (path: readonly (string | number)[]) => string | undefined }
   | { flags: Readonly<Record<string, string>>; waves?: readonly string[]; labels?: LabelNames };
 
 /**
@@ -27,7 +27,13 @@ export interface LabelNames {
 
 /** `message` with each API field it names put as the flag (or the spec file's key) it came from. */
 export function inFlagTerms(message: string, source: FlagSource): string {
-  if ("spec" in source) return message.replace(/\bbody\.(?=[A-Za-z])/g, `--spec ${source.spec}: `);
+  if ("spec" in source)
+    // Each field at its line:column in the file (`--spec FILE:7:5: waves[1].agents …`), as the
+    // CLI's own check of the file says it: the hub's refusals named the key and not where it was.
+    return message.replace(/\bbody\.(?=([A-Za-z][\w-]*(?:\.[\w-]+|\[\d+\])*))/g, (_, field: string) => {
+      const at = source.at?.(fieldPath(field));
+      return `--spec ${source.spec}${at === undefined ? "" : `:${at}`}: `;
+    });
   const { waves = [], flags, labels } = source;
   const selector = flags["body.selector"];
   // A label by its name as sent, before the patterns below: `[\w./-]+` took "my rack" for "my"
@@ -64,6 +70,13 @@ export function inFlagTerms(message: string, source: FlagSource): string {
     (text, key) =>
       text.replace(new RegExp(`\\b${key.replace(/[.[\]]/g, "\\$&")}(?![\\w.[])`, "g"), flags[key] ?? key),
     named,
+  );
+}
+
+/** `waves[1].agents[0]` as the key path `["waves", 1, "agents", 0]`. */
+function fieldPath(field: string): (string | number)[] {
+  return [...field.matchAll(/([^.[\]]+)|\[(\d+)\]/g)].map(([, key, index]) =>
+    index === undefined ? (key ?? "") : Number(index),
   );
 }
 

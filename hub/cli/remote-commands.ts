@@ -66,6 +66,34 @@ function stateWithReason(state: string, reason: string | null | undefined): stri
   return `${state} — ${printable(reason)}`;
 }
 
+/**
+ * Who a wave takes, in the dashboard's words (its wave heading, dashboard/src/format.ts waveRule):
+ * `rollout show` printed each wave's name and status, never its rule, so a canary's 5 % or its
+ * labels were only in --json's spec.
+ */
+function waveRule(wave: Detail["spec"]["waves"][number] | undefined): string {
+  if (wave === undefined) return "";
+  if (wave.percent !== undefined) return `${wave.percent} % of the fleet, cumulative`;
+  if (wave.labels !== undefined)
+    return Object.keys(wave.labels).length === 0
+      ? "every agent left (labels {})"
+      : `labels ${labelPairsText(wave.labels).join(", ")}`;
+  return `agents ${(wave.agents ?? []).join(", ")}`;
+}
+
+/**
+ * When the rollout halts and what it does by itself, as the dashboard's Policy row says it. A
+ * percent threshold is of the agents in the waves started so far, not of the whole rollout.
+ */
+function policyText(spec: Detail["spec"]): string {
+  const threshold = spec.failureThreshold;
+  const halt =
+    "count" in threshold
+      ? `${threshold.count} failure(s)`
+      : `${threshold.percent} % failed of the agents in the waves started`;
+  return `halt at ${halt}; auto-advance ${spec.autoAdvance ? "on" : "off"}; auto-rollback ${spec.autoRollback ? "on" : "off"}`;
+}
+
 /** The reason for a table's column; undefined when it is no more than the state beside it. */
 function reasonPastState(state: string, reason: string | null): string | undefined {
   return reason === null || reason === state ? undefined : printable(reason);
@@ -76,6 +104,7 @@ export function printDetail(d: Detail): void {
   out(`release  ${printable(`${d.release.app} ${d.release.version}`)} (${d.release.id})`);
   // Who the rollout is for: without it an operator saw the waves leave hosts out, and no reason.
   out(`selector ${selectorText(d.spec.selector?.labels, d.release.app)}`);
+  out(`policy   ${policyText(d.spec)}`);
   out(`state    ${stateWithReason(d.state, d.reason)}`);
   out(
     `wave     ${d.currentWave + 1}/${d.waves.length} ${printable(d.currentWaveName)}, started ${d.waveStartedAt}${d.autoAdvanceAt ? `; advances by itself once finished, not before ${d.autoAdvanceAt} (its waitMinutes)` : ""}`,
@@ -95,6 +124,7 @@ export function printDetail(d: Detail): void {
     out(
       `\nwave ${w.index + 1} ${printable(w.name)} [${w.status}] ${w.agents.length === 0 ? "no agent" : counts(w.counts, w.restored)}`,
     );
+    out(`  takes ${waveRule(d.spec.waves[w.index])}`);
     if (w.agents.length > 0)
       out(
         table(

@@ -4,18 +4,22 @@
  * no part of what `rollout list`, `show` or `agents` load (scripts/build-hub-cli.mjs).
  */
 import { readFile } from "node:fs/promises";
-import YAML from "yaml";
+import YAML, { LineCounter } from "yaml";
 import {
+  inPercentSteps,
   MAX_FAILURE_COUNT,
   MAX_WAIT_MINUTES,
+  PERCENT_STEP_PROBLEM,
   percentRefusal,
   RolloutSpec,
   type RolloutSpecInput,
   shadowedWaves,
 } from "../../shared/api/bodies.js";
 import { errnoErrorText } from "../../shared/fs-errors.js";
+import { locateInYaml, positionInYaml } from "../../shared/manifest/yaml-positions.js";
 import { agentIdProblem, quotedAgentId } from "../../shared/protocol/agent-id.js";
 import { parseOneLine } from "../../shared/schema/one-line.js";
+import { requestProblems } from "../../shared/schema/zod-problems.js";
 import { splitLabelList } from "../label-pairs.js";
 import { printable, quotedText } from "../quoted-text.js";
 import { type FlagSource, inFlagTerms, refusedInFlagTerms } from "./flag-terms.js";
@@ -119,6 +123,8 @@ function parseWave(text: string, options: CreateOptions) {
   const percent = decimalFlag(value.replace(/%$/, ""));
   if (percent === undefined || percent <= 0 || percent > 100)
     throw new RangeError(`${waveFlag(text)}: the percent must be a number above 0 and at most 100`);
+  if (!inPercentSteps(percent))
+    throw new RangeError(`${waveFlag(text)}: the percent ${PERCENT_STEP_PROBLEM}`);
   return { ...common, percent };
 }
 
@@ -151,6 +157,8 @@ function thresholdOption(text: string): { count: number } | { percent: number } 
       throw new RangeError(
         `--failure-threshold ${quotedText(text)}: the percent must be a number from 0 to 100`,
       );
+    if (!inPercentSteps(percent))
+      throw new RangeError(`--failure-threshold ${quotedText(text)}: the percent ${PERCENT_STEP_PROBLEM}`);
     return { percent };
   }
   const count = decimalFlag(text);
@@ -166,14 +174,15 @@ function thresholdOption(text: string): { count: number } | { percent: number } 
  * not parse (its line and column) or a body the hub would refuse is exit 2 in one line naming the
  * file and the key, before the hub is asked anything.
  */
-async function readSpecFile(file: string): Promise<RolloutSpecInput> {
+async function readSpecFile(file: string): Promise<SpecFile> {
   let text: string;
   try {
     text = await readFile(file, "utf8");
   } catch (error) {
     throw new RangeError(`--spec ${file}: ${errnoErrorText(error)}`);
   }
-  const doc = YAML.parseDocument(text);
+  const lines = new LineCounter();
+  const doc = YAML.parseDocument(text, { lineCounter: lines });
   const broken = doc.errors[0];
   if (broken) {
     // The library's message spans lines (an excerpt); its position goes where a file's goes.
@@ -184,9 +193,29 @@ async function readSpecFile(file: string): Promise<RolloutSpecInput> {
   }
   const value: unknown = doc.toJS();
   const checked = parseOneLine(RolloutSpec, value, "spec");
-  if (!checked.ok) throw new RangeError(`--spec ${file}: ${checked.message}`);
+  if (!checked.ok) {
+    // Where the first field named sits, as a YAML error's position is said: the file's line:column
+    // was given for a syntax error and not for `waves[3].percent` forty lines down.
+    const first = requestProblems(RolloutSpec, value).problems?.[0];
+    const at = first === undefined ? undefined : positionInYaml(doc, text, lines, first);
+    throw new RangeError(`--spec ${file}${at ? `:${at.line}:${at.column}` : ""}: ${checked.message}`);
+  }
   // Sent as written: the hub fills the defaults in itself.
-  return value as RolloutSpecInput;
+  return {
+    spec: value as RolloutSpecInput,
+    at: (path) => {
+      // A field the file leaves to its default (failureThreshold) has no place in it to point at.
+      if (!locateInYaml(doc, path).complete) return undefined;
+      const found = positionInYaml(doc, text, lines, { path, message: "", severity: "error", at: "value" });
+      return found === undefined ? undefined : `${found.line}:${found.column}`;
+    },
+  };
+}
+
+/** A `--spec` file's body, and where a key path of it sits in the file (`7:5`), for the hub's answers. */
+interface SpecFile {
+  spec: RolloutSpecInput;
+  at: (path: readonly (string | number)[]) => string | undefined;
 }
 
 /**
@@ -222,7 +251,7 @@ function refuseUnreadFlags(options: CreateOptions): string[] {
   return given;
 }
 
-async function buildSpec(client: HubClient, options: CreateOptions): Promise<RolloutSpecInput> {
+async function buildSpec(client: HubClient, options: CreateOptions): Promise<SpecFile | RolloutSpecInput> {
   const given = refuseUnreadFlags(options);
   if (options.spec) return readSpecFile(options.spec);
   // Everything the operator typed is checked before the hub is asked anything: a bad --wave is
@@ -268,8 +297,9 @@ async function buildSpec(client: HubClient, options: CreateOptions): Promise<Rol
 }
 
 /** What the operator typed, for saying the hub's answers in those terms (`--wave "half=50"`, not `body.waves[1]`). */
-function createSource(options: CreateOptions, spec: RolloutSpecInput): FlagSource {
-  if (options.spec !== undefined) return { spec: options.spec };
+function createSource(options: CreateOptions, built: SpecFile | RolloutSpecInput): FlagSource {
+  if ("at" in built) return { spec: options.spec ?? "", at: built.at };
+  const spec = built;
   return {
     waves: options.wave?.length ? options.wave.map(waveFlag) : ['the default --wave "all=100"'],
     // The names as sent, to find a refused one whole (any character in it).
@@ -293,8 +323,9 @@ function createSource(options: CreateOptions, spec: RolloutSpecInput): FlagSourc
 
 export async function rolloutCreate(options: CreateOptions): Promise<void> {
   const client = await HubClient.from(options);
-  const spec = await buildSpec(client, options);
-  const source = createSource(options, spec);
+  const built = await buildSpec(client, options);
+  const source = createSource(options, built);
+  const spec = "at" in built ? built.spec : built;
   const warn = (warnings: readonly string[] | undefined) =>
     warnAll(warnings?.map((w) => inFlagTerms(w, source)));
   if (options.preview) {

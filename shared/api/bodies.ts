@@ -68,6 +68,23 @@ export const PublishRelease = z.strictObject({
 });
 export type PublishRelease = z.infer<typeof PublishRelease>;
 
+/**
+ * A percent finer than a hundredth: a wave takes whole buckets of the 10,000 agents hash into
+ * (0.01 % each, shared/rollout/bucket.ts), so 5e-324 % was accepted, held no bucket, and was printed
+ * back as 5e-324 %; 0.015 % took 0.02 %. The threshold's percent is said the same way.
+ */
+export const PERCENT_STEP_PROBLEM =
+  "must be in steps of 0.01 (a share of the 10,000 buckets agents hash into: 0.01 % is the smallest)";
+
+/**
+ * Whether `percent` is a whole number of hundredths (2.5, 0.01, 33.33; not 5e-324 or 0.015). One
+ * past 100 passes: its bound says what is wrong with it, alone.
+ */
+export function inPercentSteps(percent: number): boolean {
+  // Exact: n / 100 is the double nearest to n hundredths, as the literal "33.33" parses to.
+  return percent > 100 || Math.round(percent * 100) / 100 === percent;
+}
+
 export const Wave = z
   .strictObject({
     name: waveName,
@@ -76,6 +93,7 @@ export const Wave = z
       .number()
       .gt(0, "must be > 0 (a 0 % wave would hold no agent)")
       .max(100, "must be ≤ 100")
+      .refine(inPercentSteps, PERCENT_STEP_PROBLEM)
       .optional(),
     /** Bounded as agents' labels are: a longer one could match no agent, and would only be stored. */
     labels: RequestedLabels.optional(),
@@ -96,7 +114,13 @@ export type Wave = z.infer<typeof Wave>;
 
 export const FailureThreshold = z.union(
   [
-    z.strictObject({ percent: z.number().min(0, "must be ≥ 0").max(100, "must be ≤ 100") }),
+    z.strictObject({
+      percent: z
+        .number()
+        .min(0, "must be ≥ 0")
+        .max(100, "must be ≤ 100")
+        .refine(inPercentSteps, PERCENT_STEP_PROBLEM),
+    }),
     z.strictObject({
       count: z
         .number()

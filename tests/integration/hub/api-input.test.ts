@@ -71,6 +71,25 @@ describe("hub API input: every 400 is one line naming the field and what is wron
         { release, waves: [{ name: "a", percent: 0 }] },
         "body.waves[0].percent: must be > 0 (a 0 % wave would hold no agent)",
       ],
+      // A wave takes whole buckets (0.01 % each): 5e-324 % held none and was printed back as such.
+      [
+        { release, waves: [{ name: "a", percent: 5e-324 }] },
+        "body.waves[0].percent: must be in steps of 0.01 (a share of the 10,000 buckets agents hash into: 0.01 % is the smallest)",
+      ],
+      [
+        {
+          release,
+          waves: [
+            { name: "a", percent: 0.015 },
+            { name: "b", percent: 100 },
+          ],
+        },
+        "body.waves[0].percent: must be in steps of 0.01 (a share of the 10,000 buckets agents hash into: 0.01 % is the smallest)",
+      ],
+      [
+        spec({ failureThreshold: { percent: 5e-324 } }),
+        "body.failureThreshold.percent: must be in steps of 0.01 (a share of the 10,000 buckets agents hash into: 0.01 % is the smallest)",
+      ],
       [spec({ failureThreshold: { count: 1e308 } }), "body.failureThreshold.count: must be ≤ 1000000"],
       [spec({ failureThreshold: { count: 2_000_000 } }), "body.failureThreshold.count: must be ≤ 1000000"],
       [spec({ failureThreshold: { count: 1.5 } }), "body.failureThreshold.count: must be a whole number"],

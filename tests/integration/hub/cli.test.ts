@@ -146,6 +146,15 @@ describe("ship-hub CLI", () => {
         /--failure-threshold "2000000": must be a number of failures \(a whole number from 1 to 1000000\)/,
       ],
       [["--wave", "canary=150"], /--wave "canary=150": the percent must be/],
+      // A wave takes whole buckets of 10,000: a finer percent held none, or another share than said.
+      [
+        ["--wave", "canary=0.0000001"],
+        /--wave "canary=0\.0000001": the percent must be in steps of 0\.01 \(a share of the 10,000 buckets/,
+      ],
+      [
+        ["--failure-threshold", "0.015%"],
+        /--failure-threshold "0\.015%": the percent must be in steps of 0\.01/,
+      ],
       [["--failure-threshold", "many"], /--failure-threshold "many": must be a number of failures/],
       // The hub refuses these too: the CLI must not let them through to a 400.
       [
@@ -164,6 +173,15 @@ describe("ship-hub CLI", () => {
     const spec = (name: string) => join(dir, name);
     await writeFile(spec("broken.yaml"), "release: [\n");
     await writeFile(spec("waves.yaml"), "release: abc\nwaves: 5\nfailureThreshold: {count: 1}\n");
+    await writeFile(
+      spec("back.yaml"),
+      "release: abc\nwaves:\n  - name: a\n    percent: 50\n\n  - name: b\n    percent: 20\n",
+    );
+    await writeFile(spec("tiny.yaml"), "release: abc\nwaves:\n  - name: a\n    percent: 5e-324\n");
+    await writeFile(
+      spec("threshold.yaml"),
+      "release: abc\nwaves:\n  - {name: a, percent: 100}\nfailureThreshold:\n  percent: 0.015\n",
+    );
     const hubOnly = remote.slice(0, 4);
     const specCases: [string[], RegExp][] = [
       [
@@ -171,7 +189,23 @@ describe("ship-hub CLI", () => {
         /--spec \S+missing\.yaml: cannot open \S+: no such file or directory \(ENOENT\)/,
       ],
       [["--spec", spec("broken.yaml")], /--spec \S+broken\.yaml:2:1: Flow sequence in block collection/],
-      [["--spec", spec("waves.yaml")], /--spec \S+waves\.yaml: spec\.waves: must be a list \(got number 5\)/],
+      // A key the hub would refuse is placed as a YAML error is (line:column of its key or item).
+      [
+        ["--spec", spec("waves.yaml")],
+        /--spec \S+waves\.yaml:2:1: spec\.waves: must be a list \(got number 5\)/,
+      ],
+      [
+        ["--spec", spec("back.yaml")],
+        /--spec \S+back\.yaml:7:5: spec\.waves\[1\]\.percent: 20 must be > wave 1's 50: .*never go back/,
+      ],
+      [
+        ["--spec", spec("tiny.yaml")],
+        /--spec \S+tiny\.yaml:4:5: spec\.waves\[0\]\.percent: must be in steps of 0\.01 \(a share of the 10,000 buckets/,
+      ],
+      [
+        ["--spec", spec("threshold.yaml")],
+        /--spec \S+threshold\.yaml:5:3: spec\.failureThreshold\.percent: must be in steps of 0\.01/,
+      ],
       // A flag the spec replaces was silently not read: --spec FILE --version 1.0.0 rolled out the
       // file's release. So was --app/--version beside --release.
       [
@@ -265,6 +299,29 @@ describe("ship-hub CLI", () => {
     expect(typo.stderr.trim().split("\n")).toHaveLength(1);
     expect(typo.stderr).toMatch(
       /400: --selector: no agent with app select-me has env=prdo \(1 agent\(s\) have app select-me; their labels: \(none\)\)/,
+    );
+    // From a --spec file: the hub's refusal names the key at its line:column, as the CLI's own check does.
+    const specFile = join(dir, "select-typo.yaml");
+    await writeFile(
+      specFile,
+      `release: ${release.body.id}\nwaves:\n  - {name: all, percent: 100}\nselector:\n  labels: {env: prdo}\n`,
+    );
+    const fromSpec = await cli(
+      "rollout",
+      "create",
+      "--hub",
+      url,
+      "--token",
+      operator,
+      "--spec",
+      specFile,
+    ).then(
+      (r) => ({ code: 0, stderr: r.stderr }),
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(fromSpec.code).toBe(2);
+    expect(fromSpec.stderr).toMatch(
+      /400: --spec \S+select-typo\.yaml:5:3: selector\.labels: no agent with app select-me has env=prdo/,
     );
     const listed = await api<{ rollouts: { release: { app: string } }[] }>("GET", "/rollouts");
     expect(listed.body.rollouts.filter((r) => r.release.app === "select-me")).toEqual([]);

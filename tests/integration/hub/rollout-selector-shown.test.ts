@@ -58,6 +58,45 @@ describe("the rollout detail names its selector", () => {
     const id = /^rollout +(\S+)/m.exec(created.stdout)?.[1] ?? "";
     await cli("rollout", "abort", id);
     expect(created.stdout).toMatch(/^selector none \(every agent with app web\)$/m);
+    expect(created.stdout).toMatch(/^policy +halt at 1 failure\(s\); auto-advance off; auto-rollback off$/m);
+    expect(created.stdout).toMatch(/^wave 1 all \[active\].*\n {2}takes 100 % of the fleet, cumulative$/m);
+  });
+
+  it("show prints each wave's rule and the policy, as the dashboard's rollout page does", async () => {
+    // Only --json's spec said them: a canary's labels, a wave's percent, the threshold and the
+    // auto flags were on the dashboard and nowhere in `rollout show`.
+    const created = await cli(
+      "rollout",
+      "create",
+      "--release",
+      release,
+      "--wave",
+      "canary=label:ring=canary",
+      "--wave",
+      "pets=agents:m1",
+      "--wave",
+      "half=50",
+      "--wave",
+      "rest=100",
+      "--failure-threshold",
+      "25%",
+      "--auto-rollback",
+    );
+    expect(created.code, created.stderr).toBe(0);
+    const id = /^rollout +(\S+)/m.exec(created.stdout)?.[1] ?? "";
+    try {
+      const shown = await cli("rollout", "show", id);
+      expect(shown.code, shown.stderr).toBe(0);
+      expect(shown.stdout).toMatch(
+        /^policy +halt at 25 % failed of the agents in the waves started; auto-advance off; auto-rollback on$/m,
+      );
+      expect(shown.stdout).toMatch(/^wave 1 canary \[active\].*\n {2}takes labels ring=canary$/m);
+      expect(shown.stdout).toMatch(/^wave 2 pets \[waiting\].*\n {2}takes agents m1$/m);
+      expect(shown.stdout).toMatch(/^wave 3 half \[waiting\].*\n {2}takes 50 % of the fleet, cumulative$/m);
+      expect(shown.stdout).toMatch(/^wave 4 rest \[waiting\].*\n {2}takes 100 % of the fleet, cumulative$/m);
+    } finally {
+      await cli("rollout", "abort", id);
+    }
   });
 
   it("a selector that takes nobody is refused naming the agents' pairs quoted where a pair needs it", async () => {

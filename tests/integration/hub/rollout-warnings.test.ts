@@ -284,7 +284,8 @@ describe("rollout warnings: a wave that holds nobody, an agent the hub does not 
       );
       const fromFile = await cli("rollout", "create", "--spec", spec, "--preview");
       expect(fromFile.stderr).toContain(
-        `warning: --spec ${spec}: waves[0].agents (c): web-9 never registered with the hub (a typo?)`,
+        // At the key's line:column in the file, as the CLI's own check of the file places a field.
+        `warning: --spec ${spec}:3:15: waves[0].agents (c): web-9 never registered with the hub (a typo?)`,
       );
     } finally {
       await rm(dir, { recursive: true, force: true });

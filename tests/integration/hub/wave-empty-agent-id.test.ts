@@ -156,18 +156,18 @@ describe("a malformed id in an agents wave", () => {
     const t = await session.start();
     const release = await publishRelease(t, "2.0.0");
     const spec = join(t.dir, "rollout.json");
-    await writeFile(
-      spec,
-      JSON.stringify({
-        release,
-        waves: [
-          { name: "canary", agents: ["a1", "web;01"] },
-          { name: "rest", percent: 100 },
-        ],
-      }),
-    );
+    const text = JSON.stringify({
+      release,
+      waves: [
+        { name: "canary", agents: ["a1", "web;01"] },
+        { name: "rest", percent: 100 },
+      ],
+    });
+    await writeFile(spec, text);
     const run = await operatorCli(t, "rollout", "create", "--spec", spec);
     expect(run.code).toBe(2);
-    expect(run.stderr).toBe(`ship-hub: --spec ${spec}: spec.waves[0].agents[1]: ${RULE}\n`);
+    // Placed at the id itself, line 1 of the one-line JSON, as a YAML error is placed.
+    const column = text.indexOf('"web;01"') + 1;
+    expect(run.stderr).toBe(`ship-hub: --spec ${spec}:1:${column}: spec.waves[0].agents[1]: ${RULE}\n`);
   });
 });
