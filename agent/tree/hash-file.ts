@@ -32,7 +32,7 @@ export async function hashFile(path: string): Promise<string> {
 export const SYNC_READ_MAX_BYTES = 1 << 20;
 
 /** How much synchronous reading runs before yielding to the event loop once. */
-const SYNC_SLICE_BYTES = 16 << 20;
+export const SYNC_SLICE_BYTES = 16 << 20;
 
 /** One buffer for every synchronous read: nothing else runs while one is in progress. */
 let syncBuffer: Buffer | undefined;

@@ -10,7 +10,7 @@
  */
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -343,6 +343,11 @@ describe("what the quick commands load (built CLI)", () => {
     // whatever earlier tests left installed.
     await writeFile(join(root, "release/update-manifest.yaml"), 'version: "3.0.0"\n');
     await writeFile(join(root, "release/app.txt"), "3.0.0\n");
+    // 40 files more, whose ctime moves after the update (a chmod to the same mode), so the rollback
+    // hashes each before it takes it for ship's: a small file is read synchronously.
+    const added = Array.from({ length: 40 }, (_, i) => `added/f${i}.txt`);
+    await mkdir(join(root, "release/added"), { recursive: true });
+    for (const rel of added) await writeFile(join(root, "release", rel), `${rel}\n`.repeat(500));
     // The app directory's time to the nanosecond, which only touch(1) sets back (exact-mtime.ts).
     const stamped = spawnSync("touch", ["-m", "-d", "@1700000000.123456789", join(root, "app")]);
     expect(stamped.status).toBe(0);
@@ -351,11 +356,13 @@ describe("what the quick commands load (built CLI)", () => {
     const update = await runShip(["--config", config, "--force"]);
     expect(update.code, update.stderr).toBe(0);
     expect(await readFile(join(root, "app/app.txt"), "utf8")).toBe("3.0.0\n");
+    for (const rel of added) await chmod(join(root, "app", rel), 0o644);
     const listed = await runShip(["--config", config, "--list-backups", "--json"]);
     const backup = (JSON.parse(listed.stdout) as { id: string }[])[0];
     const rollback = await threadPoolRequests(root, ["--config", config, "--rollback", backup?.id ?? ""]);
     expect(rollback.code, rollback.stderr).toBe(0);
     expect(rollback.requests).toBeLessThan(60);
+    expect(existsSync(join(root, "app/added"))).toBe(false);
     // touch ran, from spawnSync: execFile's child, its pipes and events cost the main thread ~6 ms
     // of CPU against ~1.7 for the same `sh` and `touch`.
     expect((await stat(join(root, "app"), { bigint: true })).mtimeNs).toBe(before);
