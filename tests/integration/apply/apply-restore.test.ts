@@ -9,6 +9,7 @@ import {
   rename,
   rm,
   symlink,
+  utimes,
   writeFile,
 } from "node:fs/promises";
 import { join } from "node:path";
@@ -16,12 +17,13 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { applyUpdate } from "../../../agent/apply/apply-update.js";
 import { keepNewestBackups } from "../../../agent/apply/finalize-update.js";
-import { readInstallIndex } from "../../../agent/apply/install-index.js";
+import { readInstallIndex, UNVERIFIED_CTIME } from "../../../agent/apply/install-index.js";
 import { journalPath } from "../../../agent/apply/journal.js";
 import { findBackup, listBackups } from "../../../agent/backup/backup-store.js";
 import { restoreBackup, rollbackTo } from "../../../agent/backup/restore.js";
 import { FREED_BY_NEXT_RUN } from "../../../agent/backup/trash.js";
 import { pathExists } from "../../../agent/tree/fs-ops.js";
+import { FINE_RACY_MS } from "../../../agent/tree/racy-rule.js";
 import { UpdateFailedError, UpdateNotAppliedError } from "../../../shared/errors.js";
 import { memoryLogger } from "../../../shared/log.js";
 import { Manifest, type ManifestInput } from "../../../shared/manifest/schema.js";
@@ -199,6 +201,43 @@ describe("applyUpdate + restoreBackup on real trees", () => {
     expect(again.operations).toBe(0);
     expect(await snapshot(appDir)).toEqual(before);
     expect((await readInstallIndex(stateDir))?.version).toBe("1.0.1");
+  });
+
+  it("waits for written files to settle only when hashing them later would cost more: a first install and a large update wait, a small one leaves them to be hashed", async () => {
+    const settled = async (rels: string[]) => {
+      const index = await readInstallIndex(stateDir);
+      const newest = Math.max(
+        ...(await Promise.all(rels.map(async (rel) => (await lstat(join(appDir, rel))).ctimeMs))),
+      );
+      return { index, gapMs: (index?.statAtMs ?? 0) - newest };
+    };
+    await update(v1, "1.0.0");
+    const first = await settled(["app.py", "lib/util.py"]);
+    expect(first.gapMs).toBeGreaterThan(FINE_RACY_MS);
+    expect(first.index?.files["lib/util.py"]?.ctimeMs).not.toBe(UNVERIFIED_CTIME);
+
+    // Two small files written: the index is taken before they settle, so they vouch for nothing yet.
+    const small = await update(v2, "2.0.0");
+    const second = await settled(["app.py", "legacy.cfg"]);
+    expect(second.gapMs).toBeLessThan(FINE_RACY_MS);
+    expect(second.index?.files["app.py"]?.ctimeMs).toBe(UNVERIFIED_CTIME);
+    expect(second.index?.files["lib/util.py"]?.ctimeMs).not.toBe(UNVERIFIED_CTIME);
+
+    // An edit keeping size and mtime is still found: the rollback hashes the file and leaves it alone.
+    const app = join(appDir, "app.py");
+    const { mtime } = await fsStat(app);
+    await writeFile(app, "print(9)\n");
+    await utimes(app, mtime, mtime);
+    const restored = await restoreBackup({ backupPath: small.backup.path });
+    expect(restored.kept).toEqual(["app.py"]);
+    expect(await readFile(join(appDir, "legacy.cfg"), "utf8")).toBe("L1\n");
+    await writeFile(app, "print(1)\n");
+
+    // 16 MB written: hashing it again (~0.1 s) would cost more than the wait.
+    await update({ ...v2, "big.bin": "x".repeat(16_000_000) }, "2.1.0");
+    const large = await settled(["app.py", "big.bin"]);
+    expect(large.gapMs).toBeGreaterThan(FINE_RACY_MS);
+    expect(large.index?.files["big.bin"]?.ctimeMs).not.toBe(UNVERIFIED_CTIME);
   });
 
   it("rolls back several updates in reverse order to an older backup, and prunes to keep_backups", async () => {
