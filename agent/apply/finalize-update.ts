@@ -48,8 +48,8 @@ export async function finalizeUpdate(journal: UpdateJournal, previous?: InstallI
   // this one) hashing those files once: a 1 % update writes ~5 MB, ~20 ms to hash against a wait of
   // 60-100 ms. So an update waits only when that hashing would cost more; a first install always
   // does (once per app: else the next update stages and hashes the whole app again).
-  const wait = settleWaitMs(journal, files, statAtMs);
-  if (wait > 0 && (previous === undefined || rehashCostMs(journal, files, statAtMs) >= wait)) {
+  const wait = settleWaitWorthMs(Object.keys(journal.index.set), files, statAtMs, previous === undefined);
+  if (wait > 0) {
     await setTimeout(wait);
     statAtMs = stampWritten(journal, files);
   }
@@ -124,26 +124,37 @@ function stampWritten(journal: UpdateJournal, files: Record<string, IndexedFile>
   return statAtMs;
 }
 
-/** How long until every written file with a fine ctime (not whole seconds) is settled; 0: none waits. */
-function settleWaitMs(journal: UpdateJournal, files: Record<string, IndexedFile>, statAtMs: number): number {
+/**
+ * How long to wait (ms, 0: none) before stamping the written files `rels` again so the next run trusts
+ * them: until each one with a fine ctime (not whole seconds) is FINE_RACY_MS old at most, and only
+ * when the wait pays — a first install (`firstInstall`) always, else when hashing the entries that
+ * cannot vouch at `statAtMs` would cost a later run more (rehashCostMs) than the wait.
+ */
+export function settleWaitWorthMs(
+  rels: readonly string[],
+  files: Record<string, IndexedFile>,
+  statAtMs: number,
+  firstInstall: boolean,
+): number {
   let latest = Number.NEGATIVE_INFINITY;
-  for (const rel of Object.keys(journal.index.set)) {
+  for (const rel of rels) {
     const ctimeMs = files[rel]?.ctimeMs;
     if (ctimeMs !== undefined && ctimeMs % 1000 !== 0 && ctimeMs > latest) latest = ctimeMs;
   }
   const wait = Math.ceil(latest + FINE_RACY_MS + 1 - statAtMs);
   // A ctime far ahead of our clock (a file system's clock elsewhere) is not waited for.
-  return wait > 0 && wait <= FINE_RACY_MS + 1 ? wait : 0;
+  if (!(wait > 0 && wait <= FINE_RACY_MS + 1)) return 0;
+  return firstInstall || rehashCostMs(rels, files, statAtMs) >= wait ? wait : 0;
 }
 
 /**
  * What hashing the written files whose stamps cannot vouch yet would cost a later run, in ms: an
  * estimate on the high side (reading from disk, or staging them again for an archive source).
  */
-function rehashCostMs(journal: UpdateJournal, files: Record<string, IndexedFile>, statAtMs: number): number {
+function rehashCostMs(rels: readonly string[], files: Record<string, IndexedFile>, statAtMs: number): number {
   let count = 0;
   let bytes = 0;
-  for (const rel of Object.keys(journal.index.set)) {
+  for (const rel of rels) {
     const entry = files[rel];
     if (entry === undefined || entryVouches(entry, statAtMs, statAtMs)) continue;
     count++;

@@ -219,8 +219,9 @@ describe("applyUpdate + restoreBackup on real trees", () => {
     // Two small files written: the index is taken before they settle, so they vouch for nothing yet.
     const small = await update(v2, "2.0.0");
     const second = await settled(["app.py", "legacy.cfg"]);
-    expect(second.gapMs).toBeLessThan(FINE_RACY_MS);
-    expect(second.index?.files["app.py"]?.ctimeMs).toBe(UNVERIFIED_CTIME);
+    // On a loaded machine the apply's own fsyncs can outlast FINE_RACY_MS, and then the files have
+    // settled by the first stat without any wait (the decision itself: install-index-racy.test.ts).
+    if (second.gapMs < FINE_RACY_MS) expect(second.index?.files["app.py"]?.ctimeMs).toBe(UNVERIFIED_CTIME);
     expect(second.index?.files["lib/util.py"]?.ctimeMs).not.toBe(UNVERIFIED_CTIME);
 
     // An edit keeping size and mtime is still found: the rollback hashes the file and leaves it alone.

@@ -8,6 +8,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { settleWaitWorthMs } from "../../../agent/apply/finalize-update.js";
 import { readInstallIndex, UNVERIFIED_CTIME, writeInstallIndex } from "../../../agent/apply/install-index.js";
 import { statMatches } from "../../../agent/apply/plan.js";
 import type { IndexedFile } from "../../../agent/apply/types.js";
@@ -115,5 +116,37 @@ describe("install index racy rule", () => {
     await writeInstallIndex(dir, { ...index, statAtMs: Date.now(), installedAt: new Date().toISOString() });
     const again = await readInstallIndex(dir);
     expect(statMatches(appFileLike(written), again?.files.written)).toBe(false);
+  });
+});
+
+describe("settleWaitWorthMs: an update waits for its written files to settle only when it pays", () => {
+  const now = 1_800_000_000_123;
+  const written = (count: number, size: number, ctimeMs: number): Record<string, IndexedFile> =>
+    Object.fromEntries(
+      Array.from({ length: count }, (_, i) => [`f${i}`, { ...entry(ctimeMs, i + 1), size }] as const),
+    );
+
+  it("a 1 % update (200 files, 4.6 MB written 10 ms ago) leaves them to be hashed later: no wait", () => {
+    const files = written(200, 23_000, now - 10);
+    expect(settleWaitWorthMs(Object.keys(files), files, now, false)).toBe(0);
+  });
+
+  it("a first install waits, however little it wrote", () => {
+    const files = written(2, 10, now - 10);
+    expect(settleWaitWorthMs(Object.keys(files), files, now, true)).toBe(91);
+  });
+
+  it("16 MB written waits: hashing it again costs more than the wait", () => {
+    const files = written(1, 16_000_000, now - 10);
+    expect(settleWaitWorthMs(Object.keys(files), files, now, false)).toBe(91);
+  });
+
+  it("2,000 small files written wait; files already settled, or with whole-second ctimes, never do", () => {
+    const many = written(2_000, 100, now - 10);
+    expect(settleWaitWorthMs(Object.keys(many), many, now, false)).toBe(91);
+    const settled = written(2_000, 16_000_000, now - 200);
+    expect(settleWaitWorthMs(Object.keys(settled), settled, now, true)).toBe(0);
+    const coarse = written(2_000, 16_000_000, 1_800_000_000_000);
+    expect(settleWaitWorthMs(Object.keys(coarse), coarse, now, true)).toBe(0);
   });
 });
