@@ -78,6 +78,21 @@ const UNIQUE_VIOLATION = "23505";
 const ONE_ACTIVE_INDEX = "rollouts_one_active_per_app";
 
 const j = (value: unknown): string => JSON.stringify(value ?? null);
+
+/**
+ * A list of ids as one `text[]` parameter (an array literal), matched with
+ * `= ANY(${textArray(ids)}::text[])`. Not `= ANY(ARRAY(SELECT json_array_elements_text(…)))`:
+ * that array exists only once the statement runs, so where the planner applies it as a filter it
+ * compares every row with every id, and it does so for a rollout inserted a moment ago, which the
+ * statistics put at a few rows: a bitmap of its rows AND its `pending` ones (deployments_state)
+ * then looks cheaper than probing (rollout_id, agent_id), and each 250-agent statement of a woken
+ * hub compared 250 ids with each of the rollout's pending rows (round 43, docs/cluster.md). A
+ * parameter is a constant in a custom plan, which PostgreSQL hashes and counts; a generic plan
+ * probes the unique index.
+ */
+function textArray(values: readonly string[]): string {
+  return `{${values.map((v) => `"${v.replace(/[\\"]/g, "\\$&")}"`).join(",")}}`;
+}
 const first = (rows: readonly Row[]): Row | undefined => rows[0];
 
 function chunks<T>(items: readonly T[], size = BATCH_ROWS): T[][] {
@@ -259,7 +274,7 @@ export function postgresOps(db: Db): StoreOps {
       const rows = await Promise.all(
         chunks(ids).map(
           (chunk) =>
-            db`SELECT ${db.unsafe(AGENT_SELECT)} FROM agents WHERE id = ANY(ARRAY(SELECT json_array_elements_text(${j(chunk)}::json)))`,
+            db`SELECT ${db.unsafe(AGENT_SELECT)} FROM agents WHERE id = ANY(${textArray(chunk)}::text[])`,
         ),
       );
       return rows.flat().map(toAgent);
@@ -378,20 +393,21 @@ export function postgresOps(db: Db): StoreOps {
       const out: DeploymentRecord[] = [];
       for (const chunk of chunks(ids))
         for (const r of await db`SELECT * FROM deployments
-          WHERE id = ANY(ARRAY(SELECT json_array_elements_text(${j(chunk)}::json)))`)
+          WHERE id = ANY(${textArray(chunk)}::text[])`)
           out.push(toDeployment(r));
       return out;
     },
     async listDeploymentsOfAgents({ rolloutId, agentIds, states }) {
-      // By (rollout_id, agent_id), the unique index: one probe per named agent, nothing else read.
-      // `= ANY(ARRAY(…))`, not `IN (SELECT …)`: a rollout inserted a moment ago is not in the
-      // planner's statistics yet, and for IN it then picks a nested loop comparing every row of
-      // the rollout with every id (1.5 s for 1,000 of 6,000 agents, measured); ANY always probes.
-      // Chunks issued together (pipelined in a transaction), as in insertDeployments.
+      // By (rollout_id, agent_id), the unique index, or the rollout's rows against the hashed
+      // list (textArray): never every row against every id. `= ANY`, not `IN (SELECT …)`: a
+      // rollout inserted a moment ago is not in the planner's statistics yet, and for IN it then
+      // picks a nested loop comparing every row of the rollout with every id (1.5 s for 1,000 of
+      // 6,000 agents, measured). Chunks issued together (pipelined in a transaction), as in
+      // insertDeployments.
       const rows = await Promise.all(
         chunks(agentIds).map(
           (chunk) => db`SELECT * FROM deployments WHERE rollout_id = ${rolloutId}
-            AND agent_id = ANY(ARRAY(SELECT json_array_elements_text(${j(chunk)}::json)))
+            AND agent_id = ANY(${textArray(chunk)}::text[])
             AND state = ANY(ARRAY(SELECT json_array_elements_text(${j(states)}::json)))`,
         ),
       );
@@ -431,18 +447,19 @@ export function postgresOps(db: Db): StoreOps {
         WHERE id = ${id}`;
     },
     async markDueDeploymentsSent({ rolloutId, agentIds }, sent) {
-      // Probes of the (rollout_id, agent_id) index (`= ANY`, see listDeploymentsOfAgents), which
-      // locks rows in index order: two hubs marking overlapping agents cannot deadlock (a deadlock
-      // with another statement's order is retried, rule 4). The wave limit is the rollout's as the
-      // statement sees it (NULL, so nothing, unless it is running), and the events go in with the
-      // marks: under load every round trip of a wake-up costs tens of milliseconds. Chunks are
-      // pipelined in a transaction.
+      // Probes of the (rollout_id, agent_id) index, or the rollout's pending rows against the
+      // hashed list (textArray, see listDeploymentsOfAgents). The plan decides the order rows are
+      // locked in, so two statements marking overlapping agents may deadlock, and the wake-up
+      // retries the loser (each hub marks its own connected agents: overlaps are rare; rule 4).
+      // The wave limit is the rollout's as the statement sees it (NULL, so nothing, unless it is
+      // running), and the events go in with the marks: under load every round trip of a wake-up
+      // costs tens of milliseconds. Chunks are pipelined in a transaction.
       const rows = await Promise.all(
         chunks([...agentIds].sort()).map(
           (chunk) => db`WITH marked AS (
               UPDATE deployments SET state = ${SENT}, attempts = attempts + 1, updated_at = ${sent.at}
               WHERE rollout_id = ${rolloutId}
-                AND agent_id = ANY(ARRAY(SELECT json_array_elements_text(${j(chunk)}::json)))
+                AND agent_id = ANY(${textArray(chunk)}::text[])
                 AND wave <= (SELECT current_wave FROM rollouts WHERE id = ${rolloutId}
                   AND state = ANY(ARRAY(SELECT json_array_elements_text(${RUNNING}::json))))
                 AND state = ANY(ARRAY(SELECT json_array_elements_text(${UNSENT}::json)))
@@ -460,7 +477,7 @@ export function postgresOps(db: Db): StoreOps {
       // Sorted, so two hubs marking overlapping sets lock rows in one order and cannot deadlock.
       for (const chunk of chunks([...ids].sort()))
         for (const r of await db`UPDATE deployments SET state = ${SENT}, attempts = attempts + 1, updated_at = ${at}
-          WHERE id = ANY(ARRAY(SELECT json_array_elements_text(${j(chunk)}::json)))
+          WHERE id = ANY(${textArray(chunk)}::text[])
             AND state = ANY(ARRAY(SELECT json_array_elements_text(${UNSENT}::json)))
           RETURNING *`)
           out.push(toDeployment(r));
@@ -470,7 +487,7 @@ export function postgresOps(db: Db): StoreOps {
       const out: DeploymentRecord[] = [];
       for (const chunk of chunks([...ids].sort()))
         for (const r of await db`UPDATE deployments SET state = ${REDELIVERED}, error = NULL, updated_at = ${at}
-          WHERE id = ANY(ARRAY(SELECT json_array_elements_text(${j(chunk)}::json)))
+          WHERE id = ANY(${textArray(chunk)}::text[])
             AND state = ANY(ARRAY(SELECT json_array_elements_text(${REDELIVERABLE}::json)))
           RETURNING *`)
           out.push(toDeployment(r));
