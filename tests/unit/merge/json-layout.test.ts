@@ -231,6 +231,11 @@ describe("JSON merges keep the user's layout", () => {
       );
     });
 
+    it("the release's spelling of a value it leaves as yours (5e-1 for your 0.5) does not respell your line", () => {
+      const result = merge('{\n  "a": 0.5,\n  "b": 1\n}\n', '{"a": 5e-1, "b": 2}\n', '{"a": 0.5, "b": 1}\n');
+      expect(result.text).toBe('{\n  "a": 0.5,\n  "b": 2\n}\n');
+    });
+
     it("a release's other decimal of the same double (0.1 for the user's longer digits) is its value, under replace", () => {
       // Was: the user's digits stayed as "the same number", though a decimal reader reads them apart.
       const current = `{\n  "db": {"ratio": ${precise}, "a": 1},\n  "r": ${precise}\n}\n`;
