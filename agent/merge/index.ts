@@ -40,6 +40,7 @@ import { BadInputError } from "../../shared/errors.js";
 import type { FileRule, SectionStrategy } from "../../shared/manifest/schema.js";
 import { namedComment } from "./comment-names.js";
 import { withoutDeletedNotes } from "./deleted-notes.js";
+import { withExactFloats } from "./float-literals.js";
 import { parseJson, renderJsonMerge } from "./json-format.js";
 import { holdsNoKey, holdsNoValue, keptKeys, keylessReleaseWarning } from "./keyless-release.js";
 import { listNoteEdits } from "./list-notes.js";
@@ -277,11 +278,12 @@ function mergeNormalised(input: MergeInput): MergeResult {
     : input.base === input.current
       ? user
       : parse(input.base ?? "", "previous release");
-  const base = baseCopy === undefined ? ABSENT : baseCopy.value;
+  // Floats are compared as written where a double cannot hold them (exact-floats.ts).
+  const exact = (copy: Parsed, text: string) => withExactFloats(input.format, { ...copy, text });
   const valuePlan = planMerge({
-    user: user.value,
-    release: release.value,
-    base,
+    user: exact(user, input.current),
+    release: exact(release, input.incoming),
+    base: baseCopy === undefined ? ABSENT : exact(baseCopy, input.base ?? ""),
     strategy: input.strategy,
     sections: input.sections,
   });
@@ -354,7 +356,7 @@ function mergeNormalised(input: MergeInput): MergeResult {
   );
   const unused = unusedSections(
     input.sections ?? {},
-    [user.value, release.value, base],
+    [user.value, release.value, baseCopy === undefined ? ABSENT : baseCopy.value],
     threeWay ? "your copy, the release's or the previous release's" : "your copy or the release's",
     input.unusedSaid,
   );

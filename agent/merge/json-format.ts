@@ -9,6 +9,7 @@
 import { errorMessage } from "../../shared/errors.js";
 import { applyEditsToValue } from "./apply-plain.js";
 import { LAYOUT_OF, withUserLayout } from "./carry-layout.js";
+import { decimalOf, numberDecimal } from "./exact-floats.js";
 import { syntaxErrorAt } from "./json-syntax.js";
 import {
   inlineContainers,
@@ -91,18 +92,23 @@ export function renderJsonMerge(
   if (edits.length === 0) return { text: userText, warnings: [] };
   const merged = applyEditsToValue(user, release, edits);
   const eol = userText.includes("\r\n") ? "\r\n" : "\n";
+  const mine = numberSpellings(userText);
+  const taken = takenPaths(edits);
+  const theirs = new Map(
+    [...(releaseText === "" ? [] : numberSpellings(releaseText))].filter(([key]) => taken(key)),
+  );
   const layout = {
     indent: detectIndent(userText),
     inline: inlineLayout(userText, user, releaseText),
     // A value the release sets is written as the release spells it (JSON.stringify would round
-    // 0.1000000000000000055511151231257827 to 0.1 and turn -0.0 into 0); the user's own first.
-    spellings: [
-      spellingsFollowItems(numberSpellings(userText), user, merged),
-      ...(releaseText === "" ? [] : [numberSpellings(releaseText)]),
-    ],
+    // 0.1000000000000000055511151231257827 to 0.1 and turn -0.0 into 0); the user's own first. The
+    // release's spellings stand for its values only: its `5e-1` is no respelling of a `0.5` of yours.
+    spellings: [withoutOtherDecimals(spellingsFollowItems(mine, user, merged), theirs, taken), theirs],
   };
-  const write = (value: unknown) => {
-    const text = writeJson(value, layout).replaceAll("\n", eol);
+  // The user's values as they spell them: the release's spelling of the same double (`1e500` for
+  // `1e400`) made the user's line read as the merged one, and the release's value was not written.
+  const write = (value: unknown, spellings = layout.spellings) => {
+    const text = writeJson(value, { ...layout, spellings }).replaceAll("\n", eol);
     return /\r?\n$/.test(userText) ? text + eol : text;
   };
   const means = (text: string) => {
@@ -113,7 +119,37 @@ export function renderJsonMerge(
       return false;
     }
   };
-  return withUserLayout(userText, write(user), write(merged), means, [], LAYOUT_OF.json);
+  return withUserLayout(userText, write(user, [mine]), write(merged), means, [], LAYOUT_OF.json);
+}
+
+/** The paths whose values the merge takes from the release (set or added there). */
+function takenPaths(edits: readonly MergeEdit[]): (path: string) => boolean {
+  const taken = edits.filter((edit) => edit.kind !== "remove").map((edit) => edit.path);
+  return (key) => {
+    // A spelling's key is a pathKey, or a keySpelling (`key ` and the pathKey).
+    const path = JSON.parse(key.startsWith("key ") ? key.slice(4) : key) as (string | number)[];
+    return taken.some((edit) => edit.every((step, i) => path[i] === step));
+  };
+}
+
+/**
+ * The user's number spellings but those of another decimal than the release's value they now stand
+ * for: `1e400` read as the release's `1e500` (both a double's Infinity), and wrote the user's value
+ * back over the release's. Their other spellings (`1.50` for `1.5`, `caf\u00e9`) stay.
+ */
+function withoutOtherDecimals(
+  spellings: Map<string, string>,
+  release: ReadonlyMap<string, string>,
+  taken: (key: string) => boolean,
+): Map<string, string> {
+  for (const [key, token] of spellings) {
+    const mine = key.startsWith("[") ? decimalOf(token) : undefined;
+    if (mine === undefined || !taken(key)) continue;
+    const theirs = release.get(key);
+    if (mine !== (theirs === undefined ? numberDecimal(Number(token)) : decimalOf(theirs)))
+      spellings.delete(key);
+  }
+  return spellings;
 }
 
 /**

@@ -79,17 +79,33 @@ function holds(layout: TomlLayout, item: Item): boolean {
  * The mirror case: a key or table the release removes from under a comment that the release now
  * writes above the key that followed it (a header glued to a first key the release dropped). The
  * comment went with the removed key, and the file lost its header, which the release still has.
- * It stays, above that next key, when the user's copy writes no comment of its own there.
+ * It stays, above that next key and above any comment the user's copy writes on it: the release's
+ * block there is the removed key's followed by the next key's own (the user's, or the previous
+ * release's that the user edited), so a separator the release dropped with the key (`# -----`,
+ * which the next key still has above it) is not written twice.
  */
-export function passesCommentOn(user: Copy, release: Copy, item: Item, nextStart: number): boolean {
+export function passesCommentOn(
+  user: Copy,
+  release: Copy,
+  item: Item,
+  nextStart: number,
+  base?: Copy,
+): boolean {
   const block = blockText(user.text, item);
   if (block === "") return false;
   const next =
-    user.layout.entries.find((e) => e.lineStart === nextStart && e.blockStart === nextStart) ??
+    user.layout.entries.find((e) => e.blockStart === nextStart && e.lineStart >= nextStart) ??
     user.layout.headers.find(
-      (h) => h.kind === "table" && h.lineStart === nextStart && h.blockStart === nextStart,
+      (h) => h.kind === "table" && h.blockStart === nextStart && h.lineStart >= nextStart,
     );
   if (next === undefined) return false;
   const theirs = find(release.layout, next);
-  return theirs !== undefined && blockText(release.text, theirs) === block;
+  if (theirs === undefined) return false;
+  const shipped = blockText(release.text, theirs);
+  const was = base === undefined ? undefined : find(base.layout, next);
+  const owns = [
+    blockText(user.text, next),
+    ...(was === undefined || base === undefined ? [] : [blockText(base.text, was)]),
+  ];
+  return owns.some((own) => shipped === block + own);
 }

@@ -249,7 +249,7 @@ function opFor(edit: MergeEdit, user: Side, release: Side, base?: BaseLayout): T
       if (mine !== undefined && theirs !== undefined)
         return replaceBlocks(user, release, { mine, theirs }, edit.path, base);
       // A value becoming a [table] or the reverse: take the old one out, put the new one in.
-      const removal = remove(user, release, own, edit.path);
+      const removal = remove(user, release, own, edit.path, base);
       const addition = add(
         user,
         release,
@@ -259,7 +259,7 @@ function opFor(edit: MergeEdit, user: Side, release: Side, base?: BaseLayout): T
       return removal && addition && [...removal, ...addition];
     }
     case "remove":
-      return remove(user, release, own, edit.path);
+      return remove(user, release, own, edit.path, base);
     case "add":
       return add(user, release, edit.path);
   }
@@ -318,9 +318,15 @@ function withSpacingOf(mine: string, shipped: string): string {
   return gap === undefined ? shipped : shipped.replace(/^[ \t]*(?=#)/, gap);
 }
 
-function remove(user: Side, release: Side, own: TomlEntry | undefined, path: string[]): TextOp[] | undefined {
-  if (own === undefined) return removeTable(user, release, path);
-  const start = passesCommentOn(user, release, own, own.lineEnd) ? own.lineStart : own.blockStart;
+function remove(
+  user: Side,
+  release: Side,
+  own: TomlEntry | undefined,
+  path: string[],
+  base?: BaseLayout,
+): TextOp[] | undefined {
+  if (own === undefined) return removeTable(user, release, path, base);
+  const start = passesCommentOn(user, release, own, own.lineEnd, base) ? own.lineStart : own.blockStart;
   return [{ start, end: own.lineEnd, text: "" }];
 }
 
@@ -877,7 +883,7 @@ function replaceBlocks(
   return ops;
 }
 
-function removeTable(user: Side, release: Side, path: string[]): TextOp[] | undefined {
+function removeTable(user: Side, release: Side, path: string[], base?: BaseLayout): TextOp[] | undefined {
   const blocks = headerBlocks(user, path);
   // Keys of the table written as dotted keys in its parent's body (`log.level = "info"`) go line by
   // line, with the comments directly above them, as a removed plain key does.
@@ -889,7 +895,7 @@ function removeTable(user: Side, release: Side, path: string[]): TextOp[] | unde
   const header = user.layout.headers.find((h) => h.lineStart === blocks[0]?.headerStart);
   const last = blocks.at(-1);
   const passed =
-    header !== undefined && last !== undefined && passesCommentOn(user, release, header, last.end);
+    header !== undefined && last !== undefined && passesCommentOn(user, release, header, last.end, base);
   return [
     ...blocks.map((b, i) => {
       const end = blocks.some((other) => other.start === b.end) ? b.end : keptParagraphStart(user.text, b);

@@ -4,6 +4,8 @@
  * compared as a whole.
  */
 
+import { ExactFloat, sameFloat } from "./exact-floats.js";
+
 export type Table = Record<string, unknown>;
 
 /** Marks a key one side of a merge does not have (distinct from `null`, which YAML and JSON allow). */
@@ -29,6 +31,7 @@ export function valueAt(root: unknown, path: readonly string[]): Maybe {
 /** Deep equality; dates (TOML datetimes) compare by their text so local dates/times work too. */
 export function sameValue(a: Maybe, b: Maybe): boolean {
   if (Object.is(a, b)) return true;
+  if (a instanceof ExactFloat || b instanceof ExactFloat) return sameFloat(a, b);
   if (a instanceof Date || b instanceof Date) {
     return a instanceof Date && b instanceof Date && dateText(a) === dateText(b);
   }

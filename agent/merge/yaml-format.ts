@@ -474,7 +474,7 @@ function applyEdit(
     detachAnchorsInside(target, own.value, undefined, notes);
     // Its comment goes along, a header above it stays (yaml-remove.ts); one the release now writes
     // above the key that followed stays for that key.
-    removePair(parent, own, passesCommentOn({ map: parent, pair: own }, edit.path, release.doc));
+    removePair(parent, own, passesCommentOn({ map: parent, pair: own }, edit.path, release.doc, base?.doc));
     return;
   }
   const source = releasePair(release, edit.path);

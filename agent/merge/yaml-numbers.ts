@@ -6,7 +6,9 @@
  * value; spellNumbers gives a node built from values the spelling of the same path in the user's
  * file, else in the release's (as the JSON and TOML merges do).
  */
+
 import { type Document, isAlias, isMap, isScalar, isSeq, type Scalar, type ScalarTag, type Tags } from "yaml";
+import { decimalOf } from "./exact-floats.js";
 import { inheritedNode, keyText, ownPair } from "./yaml-anchors.js";
 
 const NUMBER_TAGS: ReadonlySet<string> = new Set(["tag:yaml.org,2002:int", "tag:yaml.org,2002:float"]);
@@ -56,9 +58,13 @@ export function spellNumbers(node: unknown, path: readonly string[], from: reado
     const spelled = from.map((doc) => nodeAt(doc, path)).filter(isSpelledNumber);
     // The same number of the same type first; else an integer given as a JS number (a caller's
     // plain value) takes an integer's spelling, and its type with it.
+    // A spelling of another decimal (`1e400` for the release's `1e500`, one double) is another value.
+    const own = typeof node.source === "string" ? decimalOf(node.source) : undefined;
     const same =
-      spelled.find((there) => Object.is(there.value, value)) ??
-      spelled.find((there) => typeof value === "number" && sameInteger(there.value, value));
+      spelled.find(
+        (there) =>
+          Object.is(there.value, value) && (own === undefined || (decimalOf(there.source) ?? own) === own),
+      ) ?? spelled.find((there) => typeof value === "number" && sameInteger(there.value, value));
     if (same !== undefined) {
       node.value = same.value;
       node.source = same.source;

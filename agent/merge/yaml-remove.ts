@@ -23,8 +23,11 @@ export function removePair(
   const next = parent.items[at];
   const nextKey = isScalar(next?.key) ? (next.key as Scalar) : undefined;
   if (passOn && nextKey !== undefined) {
-    // A comment on the mapping stays there, above what is now its first key.
-    nextKey.commentBefore = ownKey?.commentBefore ?? null;
+    // A comment on the mapping stays there, above what is now its first key; one on the removed key
+    // goes above the next key's own.
+    const passed = ownKey?.commentBefore;
+    if (passed)
+      nextKey.commentBefore = nextKey.commentBefore ? `${passed}\n${nextKey.commentBefore}` : passed;
     nextKey.spaceBefore = ownKey?.spaceBefore;
     return;
   }

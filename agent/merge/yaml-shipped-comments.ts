@@ -140,13 +140,26 @@ export function takesOthersComment(path: readonly string[], release: Document, e
 /**
  * The mirror case: a key the release removes from under a comment that the release now writes above
  * the key that followed it (a header glued to a first key the release dropped). That comment stays,
- * for the next key, when the user's copy writes none above it: it went with the removed key, and
- * the file lost a header the release still has.
+ * for the next key, above any comment the user's copy writes on it: it went with the removed key,
+ * and the file lost a header the release still has. The release's comment there is the removed
+ * key's followed by the next key's own (the user's, or the previous release's that the user
+ * edited), so a separator the release dropped with the key (`# -----`, which the next key still
+ * has above it) is not written twice.
  */
-export function passesCommentOn(mine: Place, path: readonly string[], release: Document): boolean {
+export function passesCommentOn(
+  mine: Place,
+  path: readonly string[],
+  release: Document,
+  base: Document | undefined,
+): boolean {
   const next = mine.map.items[mine.map.items.indexOf(mine.pair) + 1];
   const text = above(mine).text;
-  if (next === undefined || !text || !isScalar(next.key) || next.key.commentBefore) return false;
-  const theirs = placeOf(release, [...path.slice(0, -1), keyText(next)]);
-  return theirs !== undefined && above(theirs).text === text;
+  if (next === undefined || !text || !isScalar(next.key)) return false;
+  const nextPath = [...path.slice(0, -1), keyText(next)];
+  const theirs = placeOf(release, nextPath);
+  if (theirs === undefined) return false;
+  const shipped = above(theirs).text;
+  const was = base === undefined ? undefined : placeOf(base, nextPath);
+  const owns = [next.key.commentBefore ?? "", ...(was === undefined ? [] : [above(was).text])];
+  return owns.some((own) => shipped === (own === "" ? text : `${text}\n${own}`));
 }

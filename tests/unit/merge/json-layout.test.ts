@@ -215,7 +215,29 @@ describe("JSON merges keep the user's layout", () => {
       expect(added.warnings).toEqual([]);
     });
 
-    it("the user's spelling stays when the release's value is the same number, also on a line the merge rewrites", () => {
+    it("the user's spelling stays when the release's value is the same decimal, also on a line the merge rewrites", () => {
+      const current = `{\n  "db": {"ratio": ${precise}, "a": 1, "f": 1.50},\n  "r": ${precise}\n}\n`;
+      const incoming = `{"db": {"ratio": ${precise}, "a": 2, "f": 15e-1}, "r": ${precise}}`;
+      const result = mergeConfigFile({
+        format: "json",
+        fileName: "app.json",
+        current,
+        incoming,
+        strategy: "replace",
+        sections: { db: { strategy: "replace", preserve_keys: [] } },
+      });
+      expect(result.text).toBe(
+        `{\n  "db": {"ratio": ${precise}, "a": 2, "f": 1.50},\n  "r": ${precise}\n}\n`,
+      );
+    });
+
+    it("the release's spelling of a value it leaves as yours (5e-1 for your 0.5) does not respell your line", () => {
+      const result = merge('{\n  "a": 0.5,\n  "b": 1\n}\n', '{"a": 5e-1, "b": 2}\n', '{"a": 0.5, "b": 1}\n');
+      expect(result.text).toBe('{\n  "a": 0.5,\n  "b": 2\n}\n');
+    });
+
+    it("a release's other decimal of the same double (0.1 for the user's longer digits) is its value, under replace", () => {
+      // Was: the user's digits stayed as "the same number", though a decimal reader reads them apart.
       const current = `{\n  "db": {"ratio": ${precise}, "a": 1},\n  "r": ${precise}\n}\n`;
       const result = mergeConfigFile({
         format: "json",
@@ -225,7 +247,7 @@ describe("JSON merges keep the user's layout", () => {
         strategy: "replace",
         sections: { db: { strategy: "replace", preserve_keys: [] } },
       });
-      expect(result.text).toBe(`{\n  "db": {"ratio": ${precise}, "a": 2},\n  "r": ${precise}\n}\n`);
+      expect(result.text).toBe('{\n  "db": {"ratio": 0.1, "a": 2},\n  "r": 0.1\n}\n');
     });
   });
 });

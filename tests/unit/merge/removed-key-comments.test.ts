@@ -143,3 +143,63 @@ describe("a YAML file rebuilt from values says so in TOML's words and blames anc
     expect(result.warnings[0]).toMatch(/so the values of these keys went: x: true \(beside 'true'\)$/);
   });
 });
+
+describe("a header above a first key the release removes stays above the operator's comment on the next key", () => {
+  // Was: the header went with the removed key as soon as the operator had written a comment of
+  // their own (or kept the previous release's) on the key that followed, though the release's copy
+  // still began with it; no warning (a shipped comment).
+  const yaml = (toml: string) => toml.replace(/ = /g, ": ").replace(/^\[db\]$/m, "db:");
+  const cases = [
+    {
+      name: "the operator's own comment on the next key",
+      base: '# Server settings\n# (defaults)\nold = 1\nport = 80\nhost = "a"\n',
+      current: '# Server settings\n# (defaults)\nold = 1\n# ops: raised for load\nport = 81\nhost = "a"\n',
+      release: '# Server settings\n# (defaults)\nport = 80\nhost = "a"\n',
+      expected: '# Server settings\n# (defaults)\n# ops: raised for load\nport = 81\nhost = "a"\n',
+    },
+    {
+      name: "the previous release's comment on the next key, edited by the operator",
+      base: "# H\nold = 1\n# the port\nport = 80\n",
+      current: "# H\nold = 1\n# the port (ops: 81)\nport = 81\n",
+      release: "# H\n# the port\nport = 80\n",
+      expected: "# H\n# the port (ops: 81)\nport = 81\n",
+    },
+  ];
+  it.each(cases)("toml and yaml: $name", ({ base, current, release, expected }) => {
+    for (const [format, form] of [
+      ["toml", (text: string) => text],
+      ["yaml", yaml],
+    ] as const) {
+      const result = merge(format, form(current), form(release), form(base));
+      expect(result.text).toBe(form(expected));
+      expect([result.removed, result.warnings]).toEqual([["old"], []]);
+    }
+  });
+
+  it("toml and yaml: inside a table or mapping", () => {
+    const base = "[db]\n# H\nold = 1\nport = 80\n";
+    const current = "[db]\n# H\nold = 1\n# ops\nport = 81\n";
+    for (const format of ["toml", "yaml"] as const) {
+      const form =
+        format === "toml"
+          ? (text: string) => text
+          : (text: string) => yaml(text).replace(/^(?!db)(?=.)/gm, "  ");
+      const result = merge(format, form(current), form("[db]\n# H\nport = 80\n"), form(base));
+      expect(result.text).toBe(form("[db]\n# H\n# ops\nport = 81\n"));
+    }
+  });
+
+  it("toml and yaml: a separator the release drops with the key, which the next key still has, is not doubled", () => {
+    for (const format of ["toml", "yaml"] as const) {
+      const form = format === "toml" ? (text: string) => text : yaml;
+      const base = form("# -----\nold = 1\n# -----\nport = 80\n");
+      const result = merge(
+        format,
+        form("# -----\nold = 1\n# -----\nport = 81\n"),
+        form("# -----\nport = 80\n"),
+        base,
+      );
+      expect(result.text).toBe(form("# -----\nport = 81\n"));
+    }
+  });
+});

@@ -281,3 +281,48 @@ describe.each(formats)("a release copy holding no keys (%s)", (format) => {
     expect(result.added).toEqual(["c"]);
   });
 });
+
+describe.each(formats)("three-way: floats written with more than a double holds (%s)", (format) => {
+  // Was: `0.1` and `0.10000000000000001`, `1e400` and `1e500`, read as one JS number each, so a
+  // release changing one to the other was no change (its new default never reached a copy the
+  // operator had not touched), and an operator's own such value was taken for the previous
+  // release's and lost to the release's next default.
+  const lines = (values: Record<string, string>) => {
+    const pairs = Object.entries(values);
+    if (format === "json") return `{\n${pairs.map(([k, v]) => `  "${k}": ${v}`).join(",\n")}\n}\n`;
+    return pairs.map(([k, v]) => (format === "toml" ? `${k} = ${v}\n` : `${k}: ${v}\n`)).join("");
+  };
+  const merge = (
+    base: Record<string, string>,
+    current: Record<string, string>,
+    incoming: Record<string, string>,
+  ) =>
+    mergeConfigFile({
+      format,
+      fileName: "f",
+      base: lines(base),
+      current: lines(current),
+      incoming: lines(incoming),
+      strategy: "preserve_user",
+    });
+
+  it("a default the release respells to another decimal of the same double reaches an untouched copy", () => {
+    const base = { ratio: "0.1", limit: "1e400", tiny: "1e-400", port: "80" };
+    const release = { ratio: "0.10000000000000001", limit: "1e500", tiny: "0.0", port: "80" };
+    const result = merge(base, { ...base, port: "8080" }, release);
+    expect(result.text).toBe(lines({ ...release, port: "8080" }));
+    expect([result.updated, result.kept]).toEqual([["ratio", "limit", "tiny"], ["port"]]);
+  });
+
+  it("the operator's value beyond a double is theirs, kept over the release's new default", () => {
+    const result = merge({ ratio: "0.1" }, { ratio: "0.10000000000000001" }, { ratio: "0.25" });
+    expect(result.text).toBe(lines({ ratio: "0.10000000000000001" }));
+    expect(result.kept).toEqual(["ratio"]);
+  });
+
+  it("a value only respelled (0.100 for 0.1) is no change of the operator's: the new default follows", () => {
+    const result = merge({ ratio: "0.1" }, { ratio: "0.100" }, { ratio: "0.25" });
+    expect(result.text).toBe(lines({ ratio: "0.25" }));
+    expect([result.updated, result.kept]).toEqual([["ratio"], []]);
+  });
+});
