@@ -64,9 +64,7 @@ describe("runCommand", () => {
   });
 
   it("quotes the last line without its colour and title codes, which a closing reset line no longer stands for", async () => {
-    const command = String.raw`printf ']0;deploy[1;31mERROR[0m: db [4munreachable[24m
-[0m[K
-' >&2; exit 4`;
+    const command = String.raw`printf '\033]0;deploy\007\033[1;31mERROR\033[0m: db \033[4munreachable\033[24m\n\033[0m\033[K\n' >&2; exit 4`;
     const lines: { level: string; msg: string; data?: Record<string, unknown> }[] = [];
     const result = await runCommand(command, {
       cwd: dir,
