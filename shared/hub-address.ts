@@ -11,6 +11,18 @@ export const API_PATH_MESSAGE = "must be the hub's address without /api/v1 (ship
 export const QUERY_MESSAGE =
   "must be the hub's address without a ?query or #fragment (ship adds /api/v1/… to its path)";
 
+/**
+ * The agent channel's own address given for the hub's: ship derives it (`http://` → `ws://`,
+ * `https://` → `wss://`), and "must be an http:// or https:// URL" alone left the operator to
+ * guess which one the WebSocket's scheme stands for.
+ */
+export const WEBSOCKET_MESSAGE =
+  "is a WebSocket address: give the hub's http:// address for ws://, https:// for wss:// (ship derives the agent channel's address from it)";
+
+export function isWebSocketUrl(url: string): boolean {
+  return /^wss?:\/\//i.test(url.trim());
+}
+
 /** Only said of an http(s) URL: another scheme is refused for its scheme, in one line. */
 export function hasApiPath(url: string): boolean {
   return /^https?:/i.test(url) && /\/api\/v1(\/agent)?\/*$/.test(url);
@@ -31,6 +43,7 @@ export function hubAddressProblem(raw: string): string | undefined {
     return "is not an http:// or https:// URL (e.g. https://hub.example.com:8080)";
   }
   const url = new URL(raw);
+  if (url.protocol === "ws:" || url.protocol === "wss:") return WEBSOCKET_MESSAGE;
   if (url.protocol !== "http:" && url.protocol !== "https:")
     return `is not an http:// or https:// URL (it is ${url.protocol}//…)`;
   if (url.username !== "" || url.password !== "")

@@ -6,6 +6,7 @@
 import { fsErrorText } from "../../shared/fs-errors.js";
 import { AGENT_CHANNEL_PATH } from "../../shared/protocol/messages.js";
 import { proxyFailureText } from "../download/proxy.js";
+import { certificateRefusal } from "../download/untrusted-certificate.js";
 
 /**
  * Why the upgrade was answered with a status: a 404 is a wrong path in `[hub] url` (a proxy prefix),
@@ -52,21 +53,40 @@ export function connectErrorText(error: Error, handshakeMs: number): string {
     return `no answer from the hub within ${handshakeMs / 1000} s of connecting (a hub, load balancer or proxy that takes the connection and says nothing)`;
   if (/wrong version number/i.test(error.message))
     return "TLS handshake failed: the server there does not speak TLS (an https:// [hub] url for an http:// hub?)";
-  // A hub behind a private CA's certificate: the line said "unable to verify the first
-  // certificate" and nothing of the key that fixes it.
-  if (UNTRUSTED_CERT.has((error as NodeJS.ErrnoException).code ?? ""))
-    return `${fsErrorText(error)}: the hub's certificate is not from a CA this agent trusts (a private CA: name its certificate in [hub] ca_file)`;
+  const certificate = certificateText(error);
+  if (certificate !== undefined) return certificate;
   // A proxy that is down or refuses the tunnel: its address read as the hub's.
   return proxyFailureText(error, fsErrorText(error)) ?? fsErrorText(error);
 }
 
+/**
+ * What is wrong with the hub's certificate for this agent, naming what fixes it; the classes of
+ * fault are the ones downloads say (untrusted-certificate.ts). A certificate for another name read
+ * "IP: 127.0.0.1 is not in the cert's list: " (Node lists only the IP names of a certificate for
+ * an address), and an expired one "certificate has expired", neither naming [hub] url or the hub.
+ */
+function certificateText(error: Error): string | undefined {
+  const code = (error as NodeJS.ErrnoException).code;
+  const refusal = certificateRefusal(code);
+  // A hub behind a private CA's certificate: the line said "unable to verify the first
+  // certificate" and nothing of the key that fixes it.
+  if (refusal === "untrusted")
+    return `${fsErrorText(error)}: the hub's certificate is not from a CA this agent trusts (a private CA: name its certificate in [hub] ca_file)`;
+  if (refusal === "wrong-name") {
+    const { host, cert } = error as { host?: unknown; cert?: { subjectaltname?: unknown } };
+    const names =
+      typeof cert?.subjectaltname === "string" && cert.subjectaltname !== ""
+        ? cert.subjectaltname
+        : undefined;
+    const forHost = typeof host === "string" ? ` for ${host}` : " for this host name";
+    return `the hub's certificate is not${forHost} (${code}${names === undefined ? "" : `; it is for ${names.replace(/^DNS:/, "").replace(/, DNS:/g, ", ")}`}): name the hub in [hub] url as its certificate does`;
+  }
+  if (code === "CERT_HAS_EXPIRED")
+    return `the hub's certificate has expired (${code}): renew it where the hub's TLS ends (the hub's proxy); this agent reconnects once it has`;
+  if (code === "CERT_NOT_YET_VALID")
+    return `the hub's certificate is not valid yet (${code}): is this host's clock right?`;
+  return undefined;
+}
+
 /** ws's words for a handshake past its handshakeTimeout (hub-proxy-agent.ts uses them too). */
 export const HANDSHAKE_TIMED_OUT = "Opening handshake has timed out";
-
-/** OpenSSL's codes for a certificate chain that does not lead to a trusted CA. */
-const UNTRUSTED_CERT = new Set([
-  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
-  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
-  "SELF_SIGNED_CERT_IN_CHAIN",
-  "DEPTH_ZERO_SELF_SIGNED_CERT",
-]);

@@ -23,6 +23,7 @@ import type { ProgressCallback } from "./progress.js";
 import { proxyCredentialsRefused } from "./proxy.js";
 import { redactUrl } from "./redact.js";
 import { backoffMs } from "./retry.js";
+import { serverReason } from "./server-reason.js";
 
 export interface DownloadRequest extends DeadlineSetting {
   url: string;
@@ -228,7 +229,8 @@ class Transfer {
         if (this.bytes > 0) await this.startOver("the server ignored the Range request");
         this.acceptFull(res.headers, askedAtMs);
       } else {
-        throw httpStatusError(this.shownUrl, res.statusCode, res.headers, res.redirectedTo);
+        const said = await serverReason(res.headers, res.body as AsyncIterable<Buffer>);
+        throw httpStatusError(this.shownUrl, res.statusCode, res.headers, res.redirectedTo, said);
       }
       const max = this.req.maxBytes;
       if (max !== undefined && this.total !== undefined && this.total > max) {

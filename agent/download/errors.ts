@@ -43,19 +43,32 @@ export function unaskedNotModified(shownUrl: string): DownloadError {
   );
 }
 
-/** An answer with a status that is not the file, with the server's Retry-After when it gave one. */
+/**
+ * An answer with a status that is not the file, with the server's Retry-After when it gave one and
+ * its reason when it said one (server-reason.ts).
+ */
 export function httpStatusError(
   url: string,
   status: number,
   headers: Record<string, string | string[] | undefined>,
   redirectedTo?: string,
+  said?: string,
 ): DownloadError {
   const retryable = isRetryableStatus(status);
   const after =
     status === 429 || status === 503 ? retryAfterMs(headerValue(headers, "retry-after")) : undefined;
   // The URL asked for answered with a redirect: the status is the other URL's, which is the one to check.
   const where = redirectedTo === undefined ? "" : ` from ${redirectedTo}, where it redirects`;
-  return new DownloadError(url, `HTTP ${status}${where}`, retryable, status, after, undefined, redirectedTo);
+  const why = said === undefined ? "" : `: ${said}`;
+  return new DownloadError(
+    url,
+    `HTTP ${status}${where}${why}`,
+    retryable,
+    status,
+    after,
+    undefined,
+    redirectedTo,
+  );
 }
 
 /** undici's own error codes, in words (the errno ones come from fsErrorText). */

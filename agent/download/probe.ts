@@ -18,6 +18,7 @@ import { headerValue } from "./header-value.js";
 import { proxyCredentialsRefused } from "./proxy.js";
 import { redactUrl } from "./redact.js";
 import { backoffMs } from "./retry.js";
+import { serverReason } from "./server-reason.js";
 
 export interface HttpCallOptions extends DeadlineSetting {
   /** The source's configured headers: sent to the URL's own origin only. */
@@ -86,7 +87,8 @@ export async function probeUrl(
 /** GET a checksum or signature file: at most MAX_COMPANION_BYTES, decoded, as text. */
 export async function fetchText(url: string, options: HttpCallOptions = {}): Promise<string> {
   return call(url, {}, options, async (status, headers, body) => {
-    if (status !== 200) throw httpStatusError(redactUrl(url), status, headers);
+    if (status !== 200)
+      throw httpStatusError(redactUrl(url), status, headers, undefined, await serverReason(headers, body));
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of body) {
@@ -128,7 +130,8 @@ async function call<T>(
         });
         try {
           if (res.statusCode >= 300 && res.statusCode !== 304 && res.statusCode !== 200) {
-            throw httpStatusError(redactUrl(url), res.statusCode, res.headers, res.redirectedTo);
+            const said = await serverReason(res.headers, res.body as AsyncIterable<Buffer>);
+            throw httpStatusError(redactUrl(url), res.statusCode, res.headers, res.redirectedTo, said);
           }
           const keep = (): OpenResponse => {
             kept = openResponse(res, client);

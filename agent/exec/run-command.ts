@@ -9,6 +9,7 @@ import type { Logger } from "../../shared/log.js";
 import { timerMs } from "../../shared/schema/durations.js";
 import { cleanEnvironment } from "./clean-env.js";
 import { clearRunningCommand, recordRunningCommand } from "./running-command.js";
+import { withoutTerminalCodes } from "./terminal-codes.js";
 import { succeededDespite, unrunnableProgram } from "./unrunnable-program.js";
 
 /** What every command learns about the update through its environment. */
@@ -186,10 +187,11 @@ export function describeFailure(label: string, result: CommandResult, timeoutSec
 /**
  * The last line of a command's output as a terminal shows it: a progress meter (curl's, wget's,
  * pip's) redraws its line after each \r, and the whole history of redraws, quoted in a one-line
- * failure, wrote over that line's start on a terminal and buried the reason in the log.
+ * failure, wrote over that line's start on a terminal and buried the reason in the log. Colour
+ * codes go too (the log keeps the output as it came).
  */
 export function lastLine(text: string): string | undefined {
-  const shown = text
+  const shown = withoutTerminalCodes(text)
     .split("\n")
     .map((line) =>
       line

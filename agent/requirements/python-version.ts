@@ -1,4 +1,5 @@
 import { compareVersions } from "../../shared/versions.js";
+import { lastLine } from "../exec/run-command.js";
 import { runProgram } from "../exec/run-program.js";
 import type { RequirementResult } from "./check.js";
 
@@ -14,7 +15,7 @@ export async function checkPythonVersion(min: string, env: NodeJS.ProcessEnv): P
   const found = /Python\s+(\S+)/.exec(answer.output)?.[1];
   if (answer.exitCode !== 0 || found === undefined) {
     const said =
-      answer.output ||
+      lastLine(answer.output) ||
       answer.spawnError?.message ||
       (answer.timedOut ? `no answer in ${TIMEOUT_MS / 1000} s (killed)` : "no output");
     return { name: NAME, ok: false, detail: `python3 --version did not report a version: ${said}` };

@@ -161,7 +161,18 @@ function roleRefusal(req: Request, role: Role, roles: readonly Role[]): AuthErro
   );
 }
 
-/** 401 without or with an invalid token, 403 when the token's role is not one of `roles`. */
+/**
+ * A refusal of what the request names (a path id that is only spaces) to answer once requireRole has
+ * let the caller through: the caller is told 401 or 403 first, as for any other request.
+ */
+export function refuseOnceAuthorized(res: Response, refusal: HubRequestError): void {
+  res.locals.refusalOnceAuthorized = refusal;
+}
+
+/**
+ * 401 without or with an invalid token, 403 when the token's role is not one of `roles`; then any
+ * refusal waiting for the caller to be known (refuseOnceAuthorized).
+ */
 export function requireRole(tokens: TokenService, ...roles: Role[]) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     // authenticateBody verified this request's token before its body was read; reading it can take
@@ -174,6 +185,8 @@ export function requireRole(tokens: TokenService, ...roles: Role[]) {
     const principal = verified ?? (await tokens.verify(token as string));
     if (!roles.includes(principal.role)) throw roleRefusal(req, principal.role, roles);
     // A request with a body was counted before its body was read.
+    const refusal = res.locals.refusalOnceAuthorized as HubRequestError | undefined;
+    if (refusal !== undefined) throw refusal;
     if (verified === undefined) holdRequest(tokens, principal, res);
     res.locals.principal = principal;
     next();

@@ -6,6 +6,7 @@ import { BadInputError } from "../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import { createLogger, settleLogs } from "../../shared/log.js";
 import type { NamedBy } from "../../shared/named-file.js";
+import { timerMs } from "../../shared/schema/durations.js";
 import { hubConfigExposure, loadHubConfig } from "../config/load.js";
 import type { HubConfig } from "../config/schema.js";
 import { missingDashboardAssets } from "../dashboard/assets.js";
@@ -188,13 +189,13 @@ export async function serve(options: CommonOptions & { port?: string; host?: str
     ...paths,
     host,
     port: port ?? config.port,
-    pingIntervalMs: config.ping_interval_seconds * 1000,
-    offlineTimeoutMs: config.offline_timeout_seconds * 1000,
-    progressTimeoutMs: config.progress_timeout_seconds * 1000,
-    tickIntervalMs: config.tick_interval_seconds * 1000,
-    resyncMs: config.cluster_resync_seconds * 1000,
-    heartbeatMs: config.cluster_heartbeat_seconds * 1000,
-    hubTimeoutMs: config.cluster_hub_timeout_seconds * 1000,
+    pingIntervalMs: timerMs(config.ping_interval_seconds),
+    offlineTimeoutMs: timerMs(config.offline_timeout_seconds),
+    progressTimeoutMs: timerMs(config.progress_timeout_seconds),
+    tickIntervalMs: timerMs(config.tick_interval_seconds),
+    resyncMs: timerMs(config.cluster_resync_seconds),
+    heartbeatMs: timerMs(config.cluster_heartbeat_seconds),
+    hubTimeoutMs: timerMs(config.cluster_hub_timeout_seconds),
     maxArtifactBytes: config.max_artifact_mb * 1024 * 1024,
     maxPayloadBytes: config.max_message_kb * 1024,
     maxReportsPerMinute: config.max_reports_per_minute,
@@ -204,7 +205,7 @@ export async function serve(options: CommonOptions & { port?: string; host?: str
     },
     unusedArtifacts: {
       keepMs: config.unused_artifact_keep_hours * 3_600_000,
-      everyMs: config.unused_artifact_sweep_minutes * 60_000,
+      everyMs: timerMs(config.unused_artifact_sweep_minutes * 60),
     },
     log,
   }).catch((error: unknown) => {

@@ -60,10 +60,21 @@ export const DatabaseUrl = z.string().superRefine((url, ctx) => {
 });
 
 /**
- * Seconds for a timer or a timeout, bounded: past 2^31 ms Node fires a timer at once (a huge
- * interval would become a busy loop), and a timeout of years only means "never".
+ * A span that drives a timer, in a unit of `unitMs` milliseconds, bounded both ways. Past 2^31 ms
+ * Node fires a timer at once (a huge interval would become a busy loop), and a timeout of years
+ * only means "never"; under a millisecond Node runs the timer every millisecond, so
+ * `ping_interval_seconds = 1e-9` pinged every agent a thousand times a second.
  */
-const seconds = (max: number, unit: string) => z.number().positive().max(max, `must be ≤ ${max} (${unit})`);
+const span = (unitMs: number, max: number, maxWords: string) =>
+  z
+    .number()
+    .positive({ abort: true })
+    .min(
+      1 / unitMs,
+      `must be ≥ ${Number((1 / unitMs).toPrecision(3))} (a millisecond: a timer counts no finer)`,
+    )
+    .max(max, `must be ≤ ${max} (${maxWords})`);
+const seconds = (max: number, maxWords: string) => span(1000, max, maxWords);
 
 export const HubConfig = z
   .strictObject({
@@ -127,7 +138,7 @@ export const HubConfig = z
      */
     unused_artifact_keep_hours: z.number().positive().max(87_600, "must be ≤ 87600 (10 years)").default(24),
     /** How often unused artifacts are looked for; also once at every start. */
-    unused_artifact_sweep_minutes: z.number().positive().max(1440, "must be ≤ 1440 (a day)").default(60),
+    unused_artifact_sweep_minutes: span(60_000, 1440, "a day").default(60),
     log_level: z.enum(hubLogLevels).default("info"),
   })
   .superRefine((config, ctx) => {

@@ -4,7 +4,7 @@
  */
 import * as z from "zod";
 import { AppName } from "../app-name.js";
-import { hubAddressProblem } from "../hub-address.js";
+import { hubAddressProblem, isWebSocketUrl, WEBSOCKET_MESSAGE } from "../hub-address.js";
 import { SecurityPolicy } from "../manifest/security-policy.js";
 import { AgentId, ConfiguredLabels } from "../protocol/agent-id.js";
 import { spanHours, timeoutSeconds } from "../schema/durations.js";
@@ -202,11 +202,16 @@ export const Hub = z.strictObject({
   // artifact URL was the hub's dashboard page, and every deploy failed "checksum mismatch".
   // The API's address copied in: every connect was a 404 at …/api/v1/api/v1/agent. The rule is the
   // one both CLIs apply to --hub (a user:password@ they refuse was taken here and sent on every connect).
-  url: httpUrl().superRefine((u, ctx) => {
-    // Another scheme or no URL at all is refused by httpUrl already, once.
-    const problem = URL.canParse(u) && /^https?:/i.test(u) ? hubAddressProblem(u) : undefined;
-    if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
-  }),
+  url: z
+    .string()
+    .refine((u) => !isWebSocketUrl(u), { message: WEBSOCKET_MESSAGE, abort: true })
+    .pipe(
+      httpUrl().superRefine((u, ctx) => {
+        // Another scheme or no URL at all is refused by httpUrl already, once.
+        const problem = URL.canParse(u) && /^https?:/i.test(u) ? hubAddressProblem(u) : undefined;
+        if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+      }),
+    ),
   token_file: nonEmpty,
   // The rule the hub's channel checks in hello: a config it would refuse is refused when read.
   agent_id: AgentId.optional(),

@@ -5,6 +5,8 @@
  * while the same manifest notified from a timer run. Real hub, real agent, real HTTP receiver.
  */
 
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { webhookReceiver } from "../support/servers/webhook-receiver.js";
 import { Fleet } from "./fleet.js";
@@ -50,10 +52,26 @@ describe("notifications from a daemon's update (real hub, real agent)", () => {
     await fleet.waitFor("the on_success webhook", async () => hook.bodies.length >= 1);
     expect(hook.bodies[0]).toMatchObject({ version: "2.0.0", status: "success" });
 
-    await rollout("3.0.0", "false");
+    // A test runner that colours its verdict: the escape codes went raw into the webhook and the
+    // hub's reason (shown there as "\u001b[31m…"); the agent's log keeps the output as it came.
+    const id = await rollout(
+      "3.0.0",
+      String.raw`printf '\033[1;31mFAIL\033[0m port 8080 in use\n\033[0m' >&2; exit 1`,
+    );
     await fleet.waitFor("the on_failure webhook", async () => hook.bodies.length >= 2);
     expect(hook.bodies[1]).toMatchObject({ version: "3.0.0", status: "failure" });
-    expect(String(hook.bodies[1]?.error)).not.toBe("");
+    const said = String(hook.bodies[1]?.error);
+    expect(said).toMatch(/exited with 1: FAIL port 8080 in use/);
+    expect(said).not.toContain("\u001b");
     expect(await fleet.appVersion(0)).toBe("2.0.0");
+    await settled(id);
+    const failed = (await fleet.rollout(id)).waves.flatMap((w) => w.agents);
+    expect(failed.map((a) => a.error)).toEqual([
+      expect.stringMatching(/exited with 1: FAIL port 8080 in use/),
+    ]);
+    // JSON writes the escape byte as the six characters \u001b.
+    expect(JSON.stringify(failed)).not.toContain("\\u001b");
+    const log = await readFile(join(fleet.agent(0).root, "agent.log"), "utf8");
+    expect(log).toMatch(/\\u001b\[1;31mFAIL/);
   });
 });

@@ -31,8 +31,8 @@ describe("ship agent with [hub] ca_file", () => {
   });
 
   /** A TLS hub (its certificate from a throwaway CA) and `ship agent` pointed at it. */
-  async function start(trustCa: boolean) {
-    const cert = await makeTestCert(root);
+  async function start(trustCa: boolean, names?: string, days?: number) {
+    const cert = await makeTestCert(root, names, days);
     server = createServer({ cert: cert.cert, key: cert.key });
     const channel = new WebSocketServer({ server, path: "/api/v1/agent" });
     const hello = new Promise<{ type: string; agentId: string }>((resolve) =>
@@ -81,6 +81,32 @@ describe("ship agent with [hub] ca_file", () => {
     const line = log.text.split("\n").find((l) => l.includes("reconnecting")) ?? "";
     expect(JSON.parse(line).msg).toMatch(
       /^hub connection failed: .*certificate.*: the hub's certificate is not from a CA this agent trusts \(a private CA: name its certificate in \[hub\] ca_file\); reconnecting$/,
+    );
+  }, 40_000);
+
+  it("a certificate for another name: each reconnect line names [hub] url and the names it is for", async () => {
+    const { log } = await start(true, "DNS:hub.example.org");
+    await waitFor("a reconnect line", async () => log.text.includes("reconnecting"), {
+      timeoutMs: 15_000,
+      intervalMs: 50,
+      where: "ship agent output",
+    });
+    const line = log.text.split("\n").find((l) => l.includes("reconnecting")) ?? "";
+    expect(JSON.parse(line).msg).toMatch(
+      /^hub connection failed: the hub's certificate is not for 127\.0\.0\.1 \(ERR_TLS_CERT_ALTNAME_INVALID; it is for hub\.example\.org\): name the hub in \[hub\] url as its certificate does; reconnecting$/,
+    );
+  }, 40_000);
+
+  it("an expired certificate: each reconnect line says so and where to renew it", async () => {
+    const { log } = await start(true, undefined, 0);
+    await waitFor("a reconnect line", async () => log.text.includes("reconnecting"), {
+      timeoutMs: 15_000,
+      intervalMs: 50,
+      where: "ship agent output",
+    });
+    const line = log.text.split("\n").find((l) => l.includes("reconnecting")) ?? "";
+    expect(JSON.parse(line).msg).toMatch(
+      /^hub connection failed: the hub's certificate has expired \(CERT_HAS_EXPIRED\): renew it where the hub's TLS ends/,
     );
   }, 40_000);
 });

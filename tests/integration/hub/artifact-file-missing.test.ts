@@ -7,10 +7,15 @@
  * and uploading the file again serves it. Real hub (in process) over real HTTP, on SQLite and
  * PostgreSQL.
  */
-import { readdir, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { downloadFile } from "../../../agent/download/download.js";
+import { DownloadError } from "../../../agent/download/errors.js";
+import { probeUrl } from "../../../agent/download/probe.js";
+import { memoryLogger } from "../../../shared/log.js";
 import { type HubBackend, hubBackendsPerFile, startTestHub, type TestHub } from "./support.js";
 
 const backends = hubBackendsPerFile();
@@ -103,6 +108,33 @@ for (const backend of backends)
           }
         expect(await upload(content)).toBe(sha256);
         expect(await download(sha256, {}, "HEAD")).toEqual({ status: 200, text: "" });
+      });
+
+      // The agent reported "download of … failed: HTTP 404" alone, into the rollout's error column,
+      // while the hub's answer said what was missing and how to repair it.
+      it("the agent's download and check carry the hub's reason, not the status alone", async () => {
+        const sha256 = await upload("release bytes of web 2.0.3");
+        await lose(sha256);
+        const artifactUrl = `${t.hub.url}/api/v1/artifacts/${sha256}`;
+        const headers = { authorization: `Bearer ${t.operator}` };
+        const said = `HTTP 404: artifact ${sha256}: its content is missing from the hub's artifact store (deleted or lost since its upload); upload the file again (PUT /api/v1/artifacts) to serve it`;
+        const dir = await mkdtemp(join(tmpdir(), "ship-missing-artifact-"));
+        try {
+          const downloaded = await downloadFile({
+            url: artifactUrl,
+            dest: join(dir, "artifact"),
+            headers,
+            log: memoryLogger(),
+          }).catch((error: unknown) => error);
+          expect(downloaded).toBeInstanceOf(DownloadError);
+          expect((downloaded as DownloadError).reason).toBe(said);
+          const probed = await probeUrl(artifactUrl, {}, { headers, retries: 0 }).catch(
+            (error: unknown) => error,
+          );
+          expect((probed as DownloadError).reason).toBe(said);
+        } finally {
+          await rm(dir, { recursive: true, force: true });
+        }
       });
 
       it("a HEAD of a stored artifact keeps no file open", async () => {

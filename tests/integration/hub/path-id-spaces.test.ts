@@ -61,4 +61,28 @@ describe("an id in the path with spaces at its ends", () => {
       });
     }
   });
+
+  it("an id of only spaces is checked after the caller: 401 without a token, 403 for another role", async () => {
+    for (const [method, path, noun] of [
+      ["GET", "/api/v1/agents/%20%20", "agent"],
+      ["POST", "/api/v1/agents/%20/forget", "agent"],
+      ["POST", "/api/v1/agents/%20/check", "agent"],
+      ["GET", "/api/v1/rollouts/%09", "rollout"],
+      ["POST", "/api/v1/rollouts/%20/pause", "rollout"],
+      ["GET", "/api/v1/releases/%20", "release"],
+    ] as const) {
+      const anonymous = await hub.t.api(method, path);
+      expect({ status: anonymous.status, error: anonymous.body.error }, `${method} ${path}`).toEqual({
+        status: 401,
+        error: "missing bearer token",
+      });
+      const forged = await hub.t.api(method, path, { token: `${hub.t.operator.slice(0, -4)}AAAA` });
+      expect(forged.status, `${method} ${path} with a forged token`).toBe(401);
+      // Releases take a CI token too; the operator routes refuse it before the path's id is looked at.
+      if (noun !== "release") {
+        const ci = await hub.t.api(method, path, { token: hub.t.ci });
+        expect(ci.status, `${method} ${path} with a CI token`).toBe(403);
+      }
+    }
+  });
 });

@@ -93,6 +93,10 @@ describe("ship release sign/publish refusals (real process)", () => {
         ["publish", "--hub", "ftp://hub", "--token", "t", "--app", "myapp", "--version", "1.2.0"],
         "ship release publish: --hub is not an http:// or https:// URL (it is ftp://…)",
       ],
+      [
+        ["publish", "--hub", "wss://hub", "--token", "t", "--app", "myapp", "--version", "1.2.0"],
+        "ship release publish: --hub is a WebSocket address: give the hub's http:// address for ws://, https:// for wss:// (ship derives the agent channel's address from it)",
+      ],
       // The path ship adds went into the query: the hub's root page answered for the API.
       [
         [

@@ -19,9 +19,13 @@ const EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes
 
 /**
  * Writes ca.pem, server.pem and server.key into `dir` (which the caller cleans up); the server
- * certificate is for `names` (subjectAltName).
+ * certificate is for `names` (subjectAltName) and valid for `days` (0: it has expired a second later).
  */
-export async function makeTestCert(dir: string, names = "IP:127.0.0.1,DNS:localhost"): Promise<TestCert> {
+export async function makeTestCert(
+  dir: string,
+  names = "IP:127.0.0.1,DNS:localhost",
+  days = 2,
+): Promise<TestCert> {
   const p = (name: string) => join(dir, name);
   await run("openssl", [
     "req",
@@ -64,7 +68,7 @@ export async function makeTestCert(dir: string, names = "IP:127.0.0.1,DNS:localh
     "-out",
     p("server.pem"),
     "-days",
-    "2",
+    String(days),
     "-extfile",
     p("server.ext"),
   ]);

@@ -122,8 +122,19 @@ describe("malformed configs: every problem, positioned", () => {
     ],
     [
       "hub url scheme",
+      '[hub]\nurl = "ftp://hub:8080"\ntoken_file = "/t"\n',
+      /^ship\.toml:2:1 hub\.url: must be an http:\/\/ or https:\/\/ URL \(got string "ftp:\/\/hub:8080"\)$/,
+    ],
+    // The agent channel's scheme: "must be an http:// or https:// URL" left the operator to guess which.
+    [
+      "hub url of the WebSocket",
       '[hub]\nurl = "ws://hub:8080"\ntoken_file = "/t"\n',
-      /^ship\.toml:2:1 hub\.url: must be an http:\/\/ or https:\/\/ URL \(got string "ws:\/\/hub:8080"\)$/,
+      /^ship\.toml:2:1 hub\.url: is a WebSocket address: give the hub's http:\/\/ address for ws:\/\/, https:\/\/ for wss:\/\/ \(ship derives the agent channel's address from it\)$/,
+    ],
+    [
+      "hub url of the secure WebSocket",
+      '[hub]\nurl = "WSS://hub.example"\ntoken_file = "/t"\n',
+      /^ship\.toml:2:1 hub\.url: is a WebSocket address: give the hub's http:\/\/ address for ws:\/\/, https:\/\/ for wss:\/\//,
     ],
     [
       "bad source name",

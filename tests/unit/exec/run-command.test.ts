@@ -63,6 +63,25 @@ describe("runCommand", () => {
     );
   });
 
+  it("quotes the last line without its colour and title codes, which a closing reset line no longer stands for", async () => {
+    const command = String.raw`printf '\033]0;deploy\007\033[1;31mERROR\033[0m: db \033[4munreachable\033[24m\n\033[0m\033[K\n' >&2; exit 4`;
+    const lines: { level: string; msg: string; data?: Record<string, unknown> }[] = [];
+    const result = await runCommand(command, {
+      cwd: dir,
+      timeoutSeconds: 10,
+      env: env(),
+      log: memoryLogger(lines),
+      label: "post_update[1]",
+    });
+    expect(describeFailure("post_update[1]", result, 10)).toBe(
+      "post_update[1] exited with 4: ERROR: db unreachable",
+    );
+    // The log keeps what the command wrote, codes and all.
+    expect(lines.find((l) => l.msg.startsWith("post_update[1]"))?.data?.stderr).toContain(
+      "\u001b[1;31mERROR",
+    );
+  });
+
   it("kills a hanging command and everything it started within the timeout", async () => {
     const pidFile = join(dir, "sleep.pid");
     const started = performance.now();

@@ -78,6 +78,17 @@ describe("hub.toml", () => {
       ["report_keep_days = -1", /report_keep_days: /],
       ["unused_artifact_sweep_minutes = 1e9", /unused_artifact_sweep_minutes: must be ≤ 1440 \(a day\)/],
       ["unused_artifact_keep_hours = 0", /unused_artifact_keep_hours: /],
+      // Under a millisecond Node runs a timer every millisecond: 1e-9 pinged every agent 1000 times a second.
+      ["ping_interval_seconds = 1e-9", /ping_interval_seconds: must be ≥ 0\.001 \(a millisecond/],
+      ["tick_interval_seconds = 0.0001", /tick_interval_seconds: must be ≥ 0\.001 \(a millisecond/],
+      ["offline_timeout_seconds = 1e-300", /offline_timeout_seconds: must be ≥ 0\.001 /],
+      ["progress_timeout_seconds = 1e-6", /progress_timeout_seconds: must be ≥ 0\.001 /],
+      ["cluster_resync_seconds = 1e-5", /cluster_resync_seconds: must be ≥ 0\.001 /],
+      ["cluster_heartbeat_seconds = 1e-4", /cluster_heartbeat_seconds: must be ≥ 0\.001 /],
+      [
+        "unused_artifact_sweep_minutes = 1e-9",
+        /unused_artifact_sweep_minutes: must be ≥ 0\.0000167 \(a millisecond/,
+      ],
       // review23: 1 was taken, and an agent whose hello is larger reconnected until the 429 limit.
       ["max_message_kb = 1", /max_message_kb: must be ≥ 64: an agent's hello/],
     ];
@@ -87,6 +98,11 @@ describe("hub.toml", () => {
     }
     await writeFile(file, "tick_interval_seconds = 60\noffline_timeout_seconds = 2592000\n");
     expect(await loadHubConfig(file)).toMatchObject({ tick_interval_seconds: 60 });
+    await writeFile(file, "tick_interval_seconds = 0.001\nping_interval_seconds = 0.001\n");
+    expect(await loadHubConfig(file)).toMatchObject({
+      tick_interval_seconds: 0.001,
+      ping_interval_seconds: 0.001,
+    });
   });
 
   it("times the unused-artifact sweep: a day kept, looked for hourly, unless hub.toml says otherwise", async () => {
