@@ -30,7 +30,14 @@ import {
   tagChoiceText,
   tagNamesVersion,
 } from "./release-tags.js";
-import type { FetchedRelease, InstalledId, ReleaseSource, SourceContext, UpdateCheck } from "./types.js";
+import type {
+  FetchedRelease,
+  InstalledId,
+  InstalledRelease,
+  ReleaseSource,
+  SourceContext,
+  UpdateCheck,
+} from "./types.js";
 
 /** A release named by the hub: exactly this commit (and, when given, the tag must point at it). */
 export interface GitPin {
@@ -98,16 +105,11 @@ export class GitSource implements ReleaseSource {
     this.checked = false;
     this.checkedTarget = undefined;
     this.repo = undefined;
-    // The install index (20,000 entries: tens of ms to parse) is read in full while git fetch runs
-    // in its own process, where it costs no wall time, and fetch() then finds it parsed; a fetch
-    // failure still decides the outcome, as before.
-    const reading = this.ctx.installed?.();
-    reading?.catch(() => undefined);
-    await this.fetchRemote();
+    const reading = await this.fetchReadingIndex();
     this.checked = true;
     // The id alone, when the pipeline gives it, is what decides: a --check-only while a killed
     // update waits for recovery compares with the release recovery puts back, not the index's.
-    const installed = (await this.ctx.installedId?.()) ?? (await reading);
+    const installed = (await this.ctx.installedId?.()) ?? (await reading.read);
     const target = await this.target();
     this.checkedTarget = target;
     const current = installed?.version;
@@ -125,7 +127,7 @@ export class GitSource implements ReleaseSource {
   async fetch(stagingDir: string): Promise<FetchedRelease> {
     const checked = this.checked ? this.checkedTarget : undefined;
     if (!this.checked) this.repo = undefined;
-    if (!this.checked) await this.fetchRemote();
+    if (!this.checked) await this.fetchReadingIndex();
     this.checked = false;
     this.checkedTarget = undefined;
     const target = checked ?? (await this.target());
@@ -218,6 +220,21 @@ export class GitSource implements ReleaseSource {
    */
   private remoteTags(): string {
     return `refs/ship/tags/${this.remoteName}`;
+  }
+
+  /**
+   * Fetches while the install index (20,000 entries: tens of ms to read and parse) is read, so that
+   * its parse costs no wall time and what follows finds it parsed. The index is read synchronously
+   * inside its promise: asked before the fetch, as it was, it held the main thread before git was
+   * even started. A fetch failure still decides the outcome.
+   */
+  private async fetchReadingIndex(): Promise<{ read: Promise<InstalledRelease | undefined> | undefined }> {
+    // fetchRemote() starts git before its first await: the child runs while the index is parsed.
+    const fetching = this.fetchRemote();
+    const read = this.ctx.installed?.();
+    read?.catch(() => undefined);
+    await fetching;
+    return { read };
   }
 
   private async fetchRemote(): Promise<void> {

@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import type { IncomingMessage } from "node:http";
 import { tmpdir } from "node:os";
@@ -26,6 +27,31 @@ const execFileAsync = promisify(execFile);
 /** chown -R, as root. */
 async function chownTree(dir: string, uid: number): Promise<void> {
   await execFileAsync("chown", ["-R", String(uid), dir]);
+}
+
+/**
+ * The command lines of this process's children right now, from /proc. Node's spawn returns once
+ * the child has exec'd, so a child started before the caller's next line is listed as git.
+ */
+function childCommandLines(): string[][] {
+  const lines: string[][] = [];
+  for (const pid of readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      // "pid (comm) state ppid …": comm may hold spaces and parentheses, so read after the last ")".
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid !== process.pid) continue;
+      lines.push(
+        readFileSync(`/proc/${pid}/cmdline`, "utf8")
+          .split("\0")
+          .filter((a) => a !== ""),
+      );
+    } catch {
+      // Gone meanwhile: not a child any more.
+    }
+  }
+  return lines;
 }
 
 describe.skipIf(!hasProgram("git"))("GitSource over file://", () => {
@@ -134,6 +160,24 @@ describe.skipIf(!hasProgram("git"))("GitSource over file://", () => {
     await src.commit(await src.fetch(await mkdtemp(join(tmp, "stage-"))));
     expect(await git(repos.clone, "rev-parse", "HEAD")).toBe(v2);
     expect(await readFile(join(repos.clone, "app.txt"), "utf8")).toBe("v2\n");
+  });
+
+  it("reads the install index while git fetch runs (check, and fetch without a check), not before starting it", async () => {
+    // The index is read synchronously inside its promise (20,000 entries: tens of ms): asked
+    // before the fetch, it held the main thread before git was even started.
+    const fetchRunning: boolean[] = [];
+    ctx.installed = async () => {
+      fetchRunning.push(childCommandLines().some((args) => args[0] === "git" && args.includes("fetch")));
+      return installed;
+    };
+    markInstalled(await git(repos.clone, "rev-parse", "HEAD"), "1.0.0");
+    await commitFiles(repos.dev, "2.0.0", { "app.txt": "v2\n" });
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+    expect((await source().check()).available).toBe(true);
+    expect(fetchRunning[0]).toBe(true);
+    fetchRunning.length = 0;
+    await source().fetch(await mkdtemp(join(tmp, "stage-")));
+    expect(fetchRunning[0]).toBe(true);
   });
 
   it("commit() on a clone whose stat info is stale (files copied back, same bytes) still updates it", async () => {
