@@ -9,7 +9,9 @@ import { Readable } from "node:stream";
 import { promisify } from "node:util";
 import { gunzipSync } from "node:zlib";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { IndexedFile } from "../../../agent/apply/types.js";
 import { DownloadError } from "../../../agent/download/errors.js";
+import { compareWithIndex } from "../../../agent/sources/app-holds.js";
 import { createSource } from "../../../agent/sources/create.js";
 import { GitSource } from "../../../agent/sources/git.js";
 import type { InstalledRelease, SourceContext } from "../../../agent/sources/types.js";
@@ -178,6 +180,30 @@ describe.skipIf(!hasProgram("git"))("GitSource over file://", () => {
     fetchRunning.length = 0;
     await source().fetch(await mkdtemp(join(tmp, "stage-")));
     expect(fetchRunning[0]).toBe(true);
+  });
+
+  it("an update staged from the installed commit carries its listing compared with the install index", async () => {
+    // What the install index would list after installing 1.0.0: the export's own hashes and sizes.
+    const first = await source().fetch(await mkdtemp(join(tmp, "stage-")));
+    const files: Record<string, IndexedFile> = {};
+    for (const [rel, sha256] of first.fileHashes ?? []) {
+      const size = (await readFile(join(first.dir, rel))).length;
+      files[rel] = { sha256, size, mode: 0o664, mtimeMs: 0, ino: 0 };
+    }
+    installed = { releaseId: first.id, version: "1.0.0", appDir: join(tmp, "app"), files };
+    await commitFiles(repos.dev, "2.0.0", { "app.txt": "v2\n", "new.txt": "new\n" });
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+    const release = await source().fetch(await mkdtemp(join(tmp, "stage-")));
+    expect(release.listing).toBeDefined();
+    // The staged path (not a whole export): the unchanged file was left out of staging.
+    expect((await readdir(release.dir)).sort()).toEqual(["app.txt", "new.txt", "update-manifest.yaml"]);
+    // What the immutable check would otherwise work out itself, over the whole listing.
+    expect(release.comparedWithIndex).toEqual(
+      compareWithIndex(release.listing?.files ?? new Map(), installed),
+    );
+    expect(release.comparedWithIndex?.files).toBe(files);
+    expect(release.comparedWithIndex?.differing).toEqual(["app.txt", "new.txt", "update-manifest.yaml"]);
+    expect(release.comparedWithIndex?.indexed).toBe(3);
   });
 
   it("commit() on a clone whose stat info is stale (files copied back, same bytes) still updates it", async () => {
