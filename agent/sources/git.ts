@@ -61,6 +61,16 @@ interface Target {
   ignored?: string[];
 }
 
+/** What `git rev-parse` is asked of the clone (RepoFacts), in this order. */
+const FACTS = ["rev-parse", "--is-bare-repository", "--git-path", "info/attributes"];
+
+/** RepoFacts from the first two lines of FACTS' answer; undefined when they are not there. */
+function factsOf(out: string): RepoFacts | undefined {
+  const [bare, infoAttributes] = out.split("\n");
+  if (infoAttributes === undefined || infoAttributes === "") return undefined;
+  return { bare: bare === "true", infoAttributes };
+}
+
 /** Where fetched refs of a URL remote go, so they never clash with the clone's own remotes. */
 const URL_REMOTE_NAME = "ship";
 
@@ -161,19 +171,34 @@ export class GitSource implements ReleaseSource {
 
   /** One `git rev-parse` for what fetch() and commit() ask of the clone; kept until check() runs again. */
   private repoFacts(): Promise<RepoFacts> {
-    this.repo ??= this.git
-      .raw(["rev-parse", "--is-bare-repository", "--git-path", "info/attributes"])
-      .then((out) => {
-        const [bare, infoAttributes] = out.split("\n");
-        if (infoAttributes === undefined || infoAttributes === "")
-          throw new Error(`git rev-parse said ${JSON.stringify(out)}`);
-        return { bare: bare === "true", infoAttributes };
-      });
+    this.repo ??= this.git.raw(FACTS).then((out) => {
+      const facts = factsOf(out);
+      if (facts === undefined) throw new Error(`git rev-parse said ${JSON.stringify(out)}`);
+      return facts;
+    });
     // A failure is not kept: the next call asks again.
     this.repo.catch(() => {
       this.repo = undefined;
     });
     return this.repo;
+  }
+
+  /**
+   * The commit a branch's remote-tracking ref names, asked in the `git rev-parse` that also says
+   * what repoFacts() asks: one git process fewer, alone on the path between the fetch and staging.
+   */
+  private async branchTip(ref: string): Promise<string | undefined> {
+    let out: string;
+    try {
+      // A missing ref is exit 1 with nothing on stderr: an answer (git-run.ts), the facts still said.
+      out = await this.git.raw([...FACTS, "--verify", "--quiet", ref]);
+    } catch {
+      return undefined;
+    }
+    const facts = factsOf(out);
+    if (facts !== undefined) this.repo ??= Promise.resolve(facts);
+    const commit = out.split("\n")[2]?.trim();
+    return commit === undefined || commit === "" ? undefined : commit;
   }
 
   /**
@@ -320,7 +345,7 @@ export class GitSource implements ReleaseSource {
     if (this.pin !== undefined) return this.pinnedTarget(this.pin);
     if (this.cfg.tag === undefined) {
       const label = `${this.remoteName}/${this.cfg.branch}`;
-      const commit = await this.revParse(`refs/remotes/${label}^{commit}`);
+      const commit = await this.branchTip(`refs/remotes/${label}^{commit}`);
       if (commit === undefined) throw await this.errors.noBranchError();
       return { commit, label };
     }
