@@ -12,12 +12,6 @@ import { DownloadError } from "../download/errors.js";
 import { redactUrl, scrubSecrets, urlSecrets } from "../download/redact.js";
 import { isRemoteUrl, remoteForCommandLine } from "./git-env.js";
 import type { RunGit } from "./git-run.js";
-import {
-  abortedTunnelStatus,
-  gitProxyCredentialsError,
-  proxyStatus,
-  unreachableText,
-} from "./git-unreachable.js";
 
 export class GitRemoteErrors {
   constructor(
@@ -168,6 +162,11 @@ export class GitRemoteErrors {
     const said = scrubSecrets(firstLine.trim(), urlSecrets(this.cfg.remote));
     const refused = this.refusedError(text, said, where);
     if (refused !== undefined) return refused;
+    // Loaded only now: it brings node:http, node:https (tls) and node:net, ~10 ms of every git
+    // run's start, before its fetch, for a fetch that failed.
+    const { abortedTunnelStatus, gitProxyCredentialsError, proxyStatus, unreachableText } = await import(
+      "./git-unreachable.js"
+    );
     const aborted = proxyStatus(text) === undefined ? await abortedTunnelStatus(text) : undefined;
     const status = proxyStatus(text) ?? aborted?.status;
     const proxyRefused = gitProxyCredentialsError(text, status, aborted?.offeredSchemes);

@@ -111,15 +111,19 @@ async function stageChanges(
 ): Promise<FetchedRelease | undefined> {
   const { installed, stagingDir, target, cfg } = input;
   const wanted: TreeBlob[] = [];
+  // The listing compared with the install index (app-holds.ts) in this pass, whose lookups it
+  // already makes: a blob left out takes the index's sha256, so only written ones can differ.
+  let indexed = 0;
   for (const [path, blob] of tree) {
-    const indexed = installed.files[path];
+    const entry = installed.files[path];
+    if (entry !== undefined) indexed++;
     // The index knows an unchanged blob's sha256 and size (a merged file's app size is not the
     // blob's: it is written too; a skipped file's entry may be an earlier release's). The
     // planner stages any the app no longer holds (materialize).
     if (
       changed.has(path) ||
-      indexed === undefined ||
-      indexed.merged === true ||
+      entry === undefined ||
+      entry.merged === true ||
       mustStage(path) ||
       skipped(path)
     ) {
@@ -136,6 +140,9 @@ async function stageChanges(
     }
   }
   const listing = listingOf(tree, hashes, (path) => installed.files[path]);
+  const differing = wanted
+    .filter(({ path }) => installed.files[path]?.sha256 !== listing.files.get(path)?.sha256)
+    .map(({ path }) => path);
   input.log.info("staged release changes", {
     source: input.name,
     from: input.base,
@@ -151,6 +158,7 @@ async function stageChanges(
     id: target.commit,
     fileHashes,
     listing,
+    comparedWithIndex: { files: installed.files, differing, indexed },
     materialize: async (rels) => {
       const blobs = rels.map((rel) => tree.get(rel)).filter((b): b is TreeBlob => b !== undefined);
       const written = await writeBlobs(cfg.local_path, gitEnvironment(cfg), blobs, stagingDir, limits);

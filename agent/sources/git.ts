@@ -30,7 +30,14 @@ import {
   tagChoiceText,
   tagNamesVersion,
 } from "./release-tags.js";
-import type { FetchedRelease, InstalledId, ReleaseSource, SourceContext, UpdateCheck } from "./types.js";
+import type {
+  FetchedRelease,
+  InstalledId,
+  InstalledRelease,
+  ReleaseSource,
+  SourceContext,
+  UpdateCheck,
+} from "./types.js";
 
 /** A release named by the hub: exactly this commit (and, when given, the tag must point at it). */
 export interface GitPin {
@@ -52,6 +59,16 @@ interface Target {
   skipped?: string[];
   /** Tag mode: tags matching the pattern that name no version, left out. */
   ignored?: string[];
+}
+
+/** What `git rev-parse` is asked of the clone (RepoFacts), in this order. */
+const FACTS = ["rev-parse", "--is-bare-repository", "--git-path", "info/attributes"];
+
+/** RepoFacts from the first two lines of FACTS' answer; undefined when they are not there. */
+function factsOf(out: string): RepoFacts | undefined {
+  const [bare, infoAttributes] = out.split("\n");
+  if (infoAttributes === undefined || infoAttributes === "") return undefined;
+  return { bare: bare === "true", infoAttributes };
 }
 
 /** Where fetched refs of a URL remote go, so they never clash with the clone's own remotes. */
@@ -98,16 +115,11 @@ export class GitSource implements ReleaseSource {
     this.checked = false;
     this.checkedTarget = undefined;
     this.repo = undefined;
-    // The install index (20,000 entries: tens of ms to parse) is read in full while git fetch runs
-    // in its own process, where it costs no wall time, and fetch() then finds it parsed; a fetch
-    // failure still decides the outcome, as before.
-    const reading = this.ctx.installed?.();
-    reading?.catch(() => undefined);
-    await this.fetchRemote();
+    const reading = await this.fetchReadingIndex();
     this.checked = true;
     // The id alone, when the pipeline gives it, is what decides: a --check-only while a killed
     // update waits for recovery compares with the release recovery puts back, not the index's.
-    const installed = (await this.ctx.installedId?.()) ?? (await reading);
+    const installed = (await this.ctx.installedId?.()) ?? (await reading.read);
     const target = await this.target();
     this.checkedTarget = target;
     const current = installed?.version;
@@ -125,7 +137,7 @@ export class GitSource implements ReleaseSource {
   async fetch(stagingDir: string): Promise<FetchedRelease> {
     const checked = this.checked ? this.checkedTarget : undefined;
     if (!this.checked) this.repo = undefined;
-    if (!this.checked) await this.fetchRemote();
+    if (!this.checked) await this.fetchReadingIndex();
     this.checked = false;
     this.checkedTarget = undefined;
     const target = checked ?? (await this.target());
@@ -159,19 +171,34 @@ export class GitSource implements ReleaseSource {
 
   /** One `git rev-parse` for what fetch() and commit() ask of the clone; kept until check() runs again. */
   private repoFacts(): Promise<RepoFacts> {
-    this.repo ??= this.git
-      .raw(["rev-parse", "--is-bare-repository", "--git-path", "info/attributes"])
-      .then((out) => {
-        const [bare, infoAttributes] = out.split("\n");
-        if (infoAttributes === undefined || infoAttributes === "")
-          throw new Error(`git rev-parse said ${JSON.stringify(out)}`);
-        return { bare: bare === "true", infoAttributes };
-      });
+    this.repo ??= this.git.raw(FACTS).then((out) => {
+      const facts = factsOf(out);
+      if (facts === undefined) throw new Error(`git rev-parse said ${JSON.stringify(out)}`);
+      return facts;
+    });
     // A failure is not kept: the next call asks again.
     this.repo.catch(() => {
       this.repo = undefined;
     });
     return this.repo;
+  }
+
+  /**
+   * The commit a branch's remote-tracking ref names, asked in the `git rev-parse` that also says
+   * what repoFacts() asks: one git process fewer, alone on the path between the fetch and staging.
+   */
+  private async branchTip(ref: string): Promise<string | undefined> {
+    let out: string;
+    try {
+      // A missing ref is exit 1 with nothing on stderr: an answer (git-run.ts), the facts still said.
+      out = await this.git.raw([...FACTS, "--verify", "--quiet", ref]);
+    } catch {
+      return undefined;
+    }
+    const facts = factsOf(out);
+    if (facts !== undefined) this.repo ??= Promise.resolve(facts);
+    const commit = out.split("\n")[2]?.trim();
+    return commit === undefined || commit === "" ? undefined : commit;
   }
 
   /**
@@ -218,6 +245,21 @@ export class GitSource implements ReleaseSource {
    */
   private remoteTags(): string {
     return `refs/ship/tags/${this.remoteName}`;
+  }
+
+  /**
+   * Fetches while the install index (20,000 entries: tens of ms to read and parse) is read, so that
+   * its parse costs no wall time and what follows finds it parsed. The index is read synchronously
+   * inside its promise: asked before the fetch, as it was, it held the main thread before git was
+   * even started. A fetch failure still decides the outcome.
+   */
+  private async fetchReadingIndex(): Promise<{ read: Promise<InstalledRelease | undefined> | undefined }> {
+    // fetchRemote() starts git before its first await: the child runs while the index is parsed.
+    const fetching = this.fetchRemote();
+    const read = this.ctx.installed?.();
+    read?.catch(() => undefined);
+    await fetching;
+    return { read };
   }
 
   private async fetchRemote(): Promise<void> {
@@ -303,7 +345,7 @@ export class GitSource implements ReleaseSource {
     if (this.pin !== undefined) return this.pinnedTarget(this.pin);
     if (this.cfg.tag === undefined) {
       const label = `${this.remoteName}/${this.cfg.branch}`;
-      const commit = await this.revParse(`refs/remotes/${label}^{commit}`);
+      const commit = await this.branchTip(`refs/remotes/${label}^{commit}`);
       if (commit === undefined) throw await this.errors.noBranchError();
       return { commit, label };
     }

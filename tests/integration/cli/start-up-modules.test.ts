@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fileRoutes } from "../../support/servers/file-routes.js";
 import { startHttpServer } from "../../support/servers/http-server.js";
 import { runShip, SHIP_BIN } from "../../support/ship-cli.js";
+import { commitFiles, git, makeRepos, writeGitConfig } from "../sources/git-repos.js";
 
 const TRACER = fileURLToPath(new URL("../../support/module-trace.mjs", import.meta.url));
 const BUILTIN_TRACER = fileURLToPath(new URL("../../support/builtin-trace.cjs", import.meta.url));
@@ -405,6 +406,24 @@ describe("what the quick commands load (built CLI)", () => {
     } finally {
       await server.close();
     }
+  });
+
+  it("a git update loads no http, https or tls: only a failed fetch's message reads proxy answers", async () => {
+    const gitRoot = join(root, "git");
+    const repos = await makeRepos(join(gitRoot, "repos"));
+    const gitConfig = await writeGitConfig(gitRoot, repos.clone, join(gitRoot, "app"), 'branch = "main"');
+    await commitFiles(repos.dev, "2.0.0", { "app.txt": "v2\n" });
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+    // The first install, then an update staged from the installed commit (diff, cat-file, reset).
+    const first = await runShip(["--config", gitConfig, "--force"]);
+    expect(first.code, first.stderr).toBe(0);
+    await commitFiles(repos.dev, "3.0.0", { "app.txt": "v3\n" });
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+    const update = await builtinsLoaded(root, ["--config", gitConfig, "--force"]);
+    expect(update.code, update.stderr).toBe(0);
+    expect(await readFile(join(gitRoot, "app/app.txt"), "utf8")).toBe("v3\n");
+    expect(update.builtins).toContain("child_process");
+    for (const network of ["http", "https", "tls"]) expect(update.builtins).not.toContain(network);
   });
 
   it("an update run (what the timer runs) uses the code-cached bundle too; --verbose keeps the ES module chunks", async () => {

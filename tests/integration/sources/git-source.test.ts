@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from "node:fs/promises";
 import type { IncomingMessage } from "node:http";
 import { tmpdir } from "node:os";
@@ -8,7 +9,9 @@ import { Readable } from "node:stream";
 import { promisify } from "node:util";
 import { gunzipSync } from "node:zlib";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { IndexedFile } from "../../../agent/apply/types.js";
 import { DownloadError } from "../../../agent/download/errors.js";
+import { compareWithIndex } from "../../../agent/sources/app-holds.js";
 import { createSource } from "../../../agent/sources/create.js";
 import { GitSource } from "../../../agent/sources/git.js";
 import type { InstalledRelease, SourceContext } from "../../../agent/sources/types.js";
@@ -26,6 +29,31 @@ const execFileAsync = promisify(execFile);
 /** chown -R, as root. */
 async function chownTree(dir: string, uid: number): Promise<void> {
   await execFileAsync("chown", ["-R", String(uid), dir]);
+}
+
+/**
+ * The command lines of this process's children right now, from /proc. Node's spawn returns once
+ * the child has exec'd, so a child started before the caller's next line is listed as git.
+ */
+function childCommandLines(): string[][] {
+  const lines: string[][] = [];
+  for (const pid of readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      // "pid (comm) state ppid …": comm may hold spaces and parentheses, so read after the last ")".
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid !== process.pid) continue;
+      lines.push(
+        readFileSync(`/proc/${pid}/cmdline`, "utf8")
+          .split("\0")
+          .filter((a) => a !== ""),
+      );
+    } catch {
+      // Gone meanwhile: not a child any more.
+    }
+  }
+  return lines;
 }
 
 describe.skipIf(!hasProgram("git"))("GitSource over file://", () => {
@@ -134,6 +162,48 @@ describe.skipIf(!hasProgram("git"))("GitSource over file://", () => {
     await src.commit(await src.fetch(await mkdtemp(join(tmp, "stage-"))));
     expect(await git(repos.clone, "rev-parse", "HEAD")).toBe(v2);
     expect(await readFile(join(repos.clone, "app.txt"), "utf8")).toBe("v2\n");
+  });
+
+  it("reads the install index while git fetch runs (check, and fetch without a check), not before starting it", async () => {
+    // The index is read synchronously inside its promise (20,000 entries: tens of ms): asked
+    // before the fetch, it held the main thread before git was even started.
+    const fetchRunning: boolean[] = [];
+    ctx.installed = async () => {
+      fetchRunning.push(childCommandLines().some((args) => args[0] === "git" && args.includes("fetch")));
+      return installed;
+    };
+    markInstalled(await git(repos.clone, "rev-parse", "HEAD"), "1.0.0");
+    await commitFiles(repos.dev, "2.0.0", { "app.txt": "v2\n" });
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+    expect((await source().check()).available).toBe(true);
+    expect(fetchRunning[0]).toBe(true);
+    fetchRunning.length = 0;
+    await source().fetch(await mkdtemp(join(tmp, "stage-")));
+    expect(fetchRunning[0]).toBe(true);
+  });
+
+  it("an update staged from the installed commit carries its listing compared with the install index", async () => {
+    // What the install index would list after installing 1.0.0: the export's own hashes and sizes.
+    const first = await source().fetch(await mkdtemp(join(tmp, "stage-")));
+    const files: Record<string, IndexedFile> = {};
+    for (const [rel, sha256] of first.fileHashes ?? []) {
+      const size = (await readFile(join(first.dir, rel))).length;
+      files[rel] = { sha256, size, mode: 0o664, mtimeMs: 0, ino: 0 };
+    }
+    installed = { releaseId: first.id, version: "1.0.0", appDir: join(tmp, "app"), files };
+    await commitFiles(repos.dev, "2.0.0", { "app.txt": "v2\n", "new.txt": "new\n" });
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+    const release = await source().fetch(await mkdtemp(join(tmp, "stage-")));
+    expect(release.listing).toBeDefined();
+    // The staged path (not a whole export): the unchanged file was left out of staging.
+    expect((await readdir(release.dir)).sort()).toEqual(["app.txt", "new.txt", "update-manifest.yaml"]);
+    // What the immutable check would otherwise work out itself, over the whole listing.
+    expect(release.comparedWithIndex).toEqual(
+      compareWithIndex(release.listing?.files ?? new Map(), installed),
+    );
+    expect(release.comparedWithIndex?.files).toBe(files);
+    expect(release.comparedWithIndex?.differing).toEqual(["app.txt", "new.txt", "update-manifest.yaml"]);
+    expect(release.comparedWithIndex?.indexed).toBe(3);
   });
 
   it("commit() on a clone whose stat info is stale (files copied back, same bytes) still updates it", async () => {
