@@ -67,13 +67,26 @@ function stateWithReason(state: string, reason: string | null | undefined): stri
 }
 
 /**
+ * A wave's percent as its buckets hold it (whole hundredths: shared/rollout/bucket.ts rounds to
+ * them). A rollout stored by a hub from before percents came in steps of 0.01 may hold a finer one:
+ * 12.345 took 12.35 % and 5e-324 took none, and were shown as written (dashboard/src/format.ts alike).
+ */
+function percentRule(percent: number): string {
+  const held = Math.round(percent * 100) / 100;
+  const rule = `${held} % of the fleet, cumulative`;
+  return held === percent
+    ? rule
+    : `${rule} (created as ${percent} % by an older hub: a wave takes whole 0.01 % steps)`;
+}
+
+/**
  * Who a wave takes, in the dashboard's words (its wave heading, dashboard/src/format.ts waveRule):
  * `rollout show` printed each wave's name and status, never its rule, so a canary's 5 % or its
  * labels were only in --json's spec.
  */
 function waveRule(wave: Detail["spec"]["waves"][number] | undefined): string {
   if (wave === undefined) return "";
-  if (wave.percent !== undefined) return `${wave.percent} % of the fleet, cumulative`;
+  if (wave.percent !== undefined) return percentRule(wave.percent);
   if (wave.labels !== undefined)
     return Object.keys(wave.labels).length === 0
       ? "every agent left (labels {})"
