@@ -296,7 +296,7 @@ export async function rolloutAction(
       ...(fromWave === undefined ? {} : { fromWave: fromWave - 1 }),
       decidedMsAgo: Math.round(performance.now()),
     };
-  const detail = await client.request<Detail & { warnings?: string[] }>(
+  const detail = await client.request<Detail & { warnings?: string[]; acceptedFailures?: number }>(
     action === "show" ? "GET" : "POST",
     action === "show" ? path : `${path}/${action}`,
     action === "show" ? undefined : body,
@@ -318,10 +318,17 @@ export async function rolloutAction(
     const later = detail.waves
       .filter((w) => w.index > detail.currentWave)
       .reduce((n, w) => n + w.progress.failed, 0);
-    const accepted = detail.progress.failed - later;
+    // The hub's own count: a wave the resume started (auto-advance) brings failures it did not
+    // accept, which the view alone would have counted as accepted (an older hub sends none).
+    const accepted = detail.acceptedFailures ?? detail.progress.failed - later;
+    const started = detail.progress.failed - later - accepted;
     if (accepted > 0)
       say(
         `note: resumed with ${accepted} failure(s) so far accepted: only failures from now on count toward the threshold`,
+      );
+    if (started > 0)
+      say(
+        `note: ${started} failure(s) in wave ${detail.currentWave + 1} (${printable(detail.currentWaveName)}), which started on this resume, are not accepted: they count toward the threshold`,
       );
     if (later > 0)
       say(
