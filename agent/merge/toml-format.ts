@@ -116,9 +116,11 @@ export function renderTomlMerge(
 ): TomlRender {
   if (edits.length === 0) return { text: userText, warnings: [] };
   const merged = applyEditsToValue(user, release, edits);
-  // A file without a final newline is edited with one, and keeps going without it.
+  // A file without a final newline is edited with one, and keeps going without it. The editor ends
+  // a line it adds in CRLF in a file that has some (one mixing CRLF and LF): taking back only the
+  // LF left a bare CR, which no TOML reader takes.
   const unended = userText !== "" && !userText.endsWith("\n");
-  const ended = (text: string) => (unended && text.endsWith("\n") ? text.slice(0, -1) : text);
+  const ended = (text: string) => (unended ? text.replace(/\r?\n$/, "") : text);
   const edited = editTomlText(
     unended ? `${userText}\n` : userText,
     releaseText,

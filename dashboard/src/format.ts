@@ -119,12 +119,26 @@ export function parseAgentIds(text: string): string[] {
 }
 
 /**
+ * A wave's percent as its buckets hold it (whole hundredths: shared/rollout/bucket.ts rounds to
+ * them). A rollout stored by a hub from before percents came in steps of 0.01 may hold a finer one:
+ * 12.345 took 12.35 % and 5e-324 took none, and were shown as written. The CLI says it alike
+ * (hub/cli/remote-commands.ts).
+ */
+function percentRule(percent: number): string {
+  const held = Math.round(percent * 100) / 100;
+  const rule = `${held} % of the fleet, cumulative`;
+  return held === percent
+    ? rule
+    : `${rule} (created as ${percent} % by an older hub: a wave takes whole 0.01 % steps)`;
+}
+
+/**
  * How a wave takes its agents, beside its bar. A labels wave naming no label (`labels: {}`, which
  * the API and `--spec` take on purpose) takes every agent left: it read "labels " with nothing after.
  */
 export function waveRule(wave: WaveSpec | undefined): string {
   if (!wave) return "";
-  if (wave.percent !== undefined) return `${wave.percent} % of the fleet, cumulative`;
+  if (wave.percent !== undefined) return percentRule(wave.percent);
   if (wave.labels)
     return Object.keys(wave.labels).length === 0
       ? "every agent left (labels {})"

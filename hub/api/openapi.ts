@@ -84,7 +84,7 @@ const routes: Record<string, Record<string, Operation>> = {
   "/rollouts/{id}/resume": {
     post: {
       summary:
-        "Resume (accepts failures so far); {failedSeen: n} refuses (409) when more than n agents have failed by now; completing a rollout held on a last wave that tested nothing is said in warnings and recorded (rollout.wave_untested) with who did",
+        "Resume (accepts failures so far; the answer's acceptedFailures counts them, not those of a wave it started); {failedSeen: n} refuses (409) when more than n agents have failed by now; completing a rollout held on a last wave that tested nothing is said in warnings and recorded (rollout.wave_untested) with who did",
       roles: "operator",
       body: "ResumeRollout",
     },

@@ -142,7 +142,10 @@ export function rolloutRoutes(deps: ApiDeps): Router {
     // Failures it accepted that no view showed before it (timeouts that fell due while paused) are
     // named, as a pass of a wave that tested nothing is: the CLI prints them, the dashboard shows them.
     const warnings = [resumed.timedOut, resumed.untested].filter((w): w is string => w !== undefined);
-    res.json(warnings.length === 0 ? view : { ...view, warnings });
+    // What it accepted, as the engine counted it: a view read after it cannot tell those from the
+    // failures of a wave the resume started (auto-advance), which count toward the threshold.
+    const answer = { ...view, acceptedFailures: resumed.acceptedFailures };
+    res.json(warnings.length === 0 ? answer : { ...answer, warnings });
   });
   // Abort as pause: never refused for coming late, but a late one is said (warnings).
   router.post("/rollouts/:id/abort", operator, async (req, res) => {

@@ -67,13 +67,26 @@ function stateWithReason(state: string, reason: string | null | undefined): stri
 }
 
 /**
+ * A wave's percent as its buckets hold it (whole hundredths: shared/rollout/bucket.ts rounds to
+ * them). A rollout stored by a hub from before percents came in steps of 0.01 may hold a finer one:
+ * 12.345 took 12.35 % and 5e-324 took none, and were shown as written (dashboard/src/format.ts alike).
+ */
+function percentRule(percent: number): string {
+  const held = Math.round(percent * 100) / 100;
+  const rule = `${held} % of the fleet, cumulative`;
+  return held === percent
+    ? rule
+    : `${rule} (created as ${percent} % by an older hub: a wave takes whole 0.01 % steps)`;
+}
+
+/**
  * Who a wave takes, in the dashboard's words (its wave heading, dashboard/src/format.ts waveRule):
  * `rollout show` printed each wave's name and status, never its rule, so a canary's 5 % or its
  * labels were only in --json's spec.
  */
 function waveRule(wave: Detail["spec"]["waves"][number] | undefined): string {
   if (wave === undefined) return "";
-  if (wave.percent !== undefined) return `${wave.percent} % of the fleet, cumulative`;
+  if (wave.percent !== undefined) return percentRule(wave.percent);
   if (wave.labels !== undefined)
     return Object.keys(wave.labels).length === 0
       ? "every agent left (labels {})"
@@ -283,7 +296,7 @@ export async function rolloutAction(
       ...(fromWave === undefined ? {} : { fromWave: fromWave - 1 }),
       decidedMsAgo: Math.round(performance.now()),
     };
-  const detail = await client.request<Detail & { warnings?: string[] }>(
+  const detail = await client.request<Detail & { warnings?: string[]; acceptedFailures?: number }>(
     action === "show" ? "GET" : "POST",
     action === "show" ? path : `${path}/${action}`,
     action === "show" ? undefined : body,
@@ -305,10 +318,17 @@ export async function rolloutAction(
     const later = detail.waves
       .filter((w) => w.index > detail.currentWave)
       .reduce((n, w) => n + w.progress.failed, 0);
-    const accepted = detail.progress.failed - later;
+    // The hub's own count: a wave the resume started (auto-advance) brings failures it did not
+    // accept, which the view alone would have counted as accepted (an older hub sends none).
+    const accepted = detail.acceptedFailures ?? detail.progress.failed - later;
+    const started = detail.progress.failed - later - accepted;
     if (accepted > 0)
       say(
         `note: resumed with ${accepted} failure(s) so far accepted: only failures from now on count toward the threshold`,
+      );
+    if (started > 0)
+      say(
+        `note: ${started} failure(s) in wave ${detail.currentWave + 1} (${printable(detail.currentWaveName)}), which started on this resume, are not accepted: they count toward the threshold`,
       );
     if (later > 0)
       say(

@@ -7,10 +7,12 @@ import { readFile } from "node:fs/promises";
 import YAML, { LineCounter } from "yaml";
 import {
   inPercentSteps,
+  inRateSteps,
   MAX_FAILURE_COUNT,
   MAX_WAIT_MINUTES,
   PERCENT_STEP_PROBLEM,
   percentRefusal,
+  RATE_STEP_PROBLEM,
   RolloutSpec,
   type RolloutSpecInput,
   shadowedWaves,
@@ -64,9 +66,7 @@ function parseWave(text: string, options: CreateOptions) {
     ...(options.waitMinutes
       ? { waitMinutes: numberOption("--wait-minutes", options.waitMinutes, MAX_WAIT_MINUTES, " (30 days)") }
       : {}),
-    ...(options.minSuccessRate
-      ? { minSuccessRate: numberOption("--min-success-rate", options.minSuccessRate, 1, " (a fraction)") }
-      : {}),
+    ...(options.minSuccessRate ? { minSuccessRate: rateOption(options.minSuccessRate) } : {}),
   };
   // "a1, a2" as the dashboard's wave row takes it: a space after a comma is no part of a name (the
   // hub refused " a2" as an agent id, and a label key " env" matched nobody).
@@ -147,6 +147,14 @@ function numberOption(flag: string, text: string, max: number, unit = ""): numbe
   if (value === undefined || value > max)
     throw new RangeError(`${flag} ${quotedText(text)}: must be a number from 0 to ${max}${unit}`);
   return value;
+}
+
+/** `--min-success-rate R`: a fraction from 0 to 1 in the steps the hub takes, or exit 2 naming the flag. */
+function rateOption(text: string): number {
+  const rate = numberOption("--min-success-rate", text, 1, " (a fraction)");
+  if (!inRateSteps(rate))
+    throw new RangeError(`--min-success-rate ${quotedText(text)}: ${RATE_STEP_PROBLEM}`);
+  return rate;
 }
 
 /** `--failure-threshold N|P%`, checked as the hub checks it (RolloutSpec): N failures ≥ 1, or P % from 0 to 100. */

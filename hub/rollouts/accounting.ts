@@ -312,6 +312,10 @@ function percentsApart(a: number, b: number): [string, string] {
   const text = (x: number, digits: number) => `${Number((x * 100).toFixed(digits))} %`;
   let digits = 1;
   while (digits < 6 && text(a, digits) === text(b, digits)) digits++;
+  // A bar finer than that, stored by a hub from before minSuccessRate came in steps of 0.0001
+  // (1e-9): "(0 %), below its minSuccessRate (0 %)". Said as held, then.
+  const held = (x: number) => `${Number((x * 100).toPrecision(6))} %`;
+  if (text(a, digits) === text(b, digits)) return [held(a), held(b)];
   return [text(a, digits), text(b, digits)];
 }
 

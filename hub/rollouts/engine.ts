@@ -856,7 +856,13 @@ export class RolloutEngine {
     id: string,
     actor: string,
     failedSeen?: number,
-  ): Promise<{ rollout: RolloutRecord; untested: string | undefined; timedOut: string | undefined }> {
+  ): Promise<{
+    rollout: RolloutRecord;
+    untested: string | undefined;
+    timedOut: string | undefined;
+    /** The failures this resume accepted (the allowance): not those of a wave it started. */
+    acceptedFailures: number;
+  }> {
     return this.run(async (dispatch) => {
       const { t } = dispatch;
       const rollout = await this.lockedRollout(id, t);
@@ -896,7 +902,7 @@ export class RolloutEngine {
         hold !== undefined && isFinalRollout(after.state)
           ? recordUntestedPass(dispatch, rollout, rollout.currentWave, actor, "completed as it is", hold)
           : undefined;
-      return { rollout: after, untested, timedOut };
+      return { rollout: after, untested, timedOut, acceptedFailures: failed };
     });
   }
 

@@ -85,6 +85,19 @@ export function inPercentSteps(percent: number): boolean {
   return percent > 100 || Math.round(percent * 100) / 100 === percent;
 }
 
+/**
+ * A wave's success bar is a fraction said as a percent (the dashboard's Min success %, a waiting
+ * wave's "below its minSuccessRate (99.5 %)"), so it comes in the percent's steps: 1e-9 was taken
+ * and said back as "0 %" ("0 of 3 succeeded (0 %), below its minSuccessRate (0 %)").
+ */
+export const RATE_STEP_PROBLEM =
+  "must be in steps of 0.0001 (a fraction said as a percent in steps of 0.01: 0.0001 is 0.01 %, the smallest)";
+
+/** Whether `rate` is a whole number of ten-thousandths (0.995, 0.3333; not 1e-9). One past 1 passes, as for percents. */
+export function inRateSteps(rate: number): boolean {
+  return rate > 1 || Math.round(rate * 10_000) / 10_000 === rate;
+}
+
 export const Wave = z
   .strictObject({
     name: waveName,
@@ -104,7 +117,12 @@ export const Wave = z
       .max(MAX_WAIT_MINUTES, `must be ≤ ${MAX_WAIT_MINUTES} (30 days)`)
       .default(0),
     /** 0..1: share of the wave that must succeed before it auto-advances. */
-    minSuccessRate: z.number().min(0, "must be ≥ 0").max(1, "must be ≤ 1 (a fraction)").default(1),
+    minSuccessRate: z
+      .number()
+      .min(0, "must be ≥ 0")
+      .max(1, "must be ≤ 1 (a fraction)")
+      .refine(inRateSteps, RATE_STEP_PROBLEM)
+      .default(1),
   })
   .refine(
     (w) => [w.percent, w.labels, w.agents].filter((x) => x !== undefined).length === 1,

@@ -44,6 +44,21 @@ describe.skipIf(!hasProgram("chromium"))("the rollout form's numbers and selecto
     await expect.poll(() => page.locator("#preview-unassigned").count(), { timeout: 10_000 }).toBe(1);
   });
 
+  it("takes Min success % in steps of 0.01, as the hub takes the fraction, and says a finer one in its own terms", async () => {
+    await openForm();
+    const rate = canary().locator('input[name="waveRate"]');
+    await rate.fill("33.333");
+    await expect
+      .poll(preview, { timeout: 10_000 })
+      .toBe('wave "canary": Min success % must be in steps of 0.01 (0.01 % is the smallest)');
+    expect(await page.locator("#start-rollout").isDisabled()).toBe(true);
+    // 0.07 / 100 is 0.0007000000000000001 in doubles: sent so, the hub refused a step the field allows.
+    for (const typed of ["0.07", "33.33", "99.99"]) {
+      await rate.fill(typed);
+      await expect.poll(() => page.locator("#preview-unassigned").count(), { timeout: 10_000 }).toBe(1);
+    }
+  });
+
   it("says what a percent threshold is a share of: the agents in the waves started, not the whole rollout", async () => {
     // "% of enrolled agents" read as the rollout's every agent, where the hub counts the waves
     // started so far: 50 % halts on 5 failures of a 10-agent canary in a 100-agent rollout.

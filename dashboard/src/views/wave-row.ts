@@ -76,6 +76,11 @@ export function waveRow(
       const percentRate = decimalNumber(rate.value);
       if (percentRate === undefined || percentRate > 100)
         throw new Error(`${label}: Min success % must be a number from 0 to 100`);
+      // The hub takes the fraction in steps of 0.0001 (0.01 %): said here in the field's own terms,
+      // and sent as that many ten-thousandths, since 0.07 / 100 is 0.0007000000000000001.
+      const hundredths = Math.round(percentRate * 100);
+      if (hundredths / 100 !== percentRate)
+        throw new Error(`${label}: Min success % must be in steps of 0.01 (0.01 % is the smallest)`);
       // Left empty (or not a number the browser could read) it was sent as 0 without a word: a
       // wave meant to soak advanced at once.
       const waitMinutes = decimalNumber(wait.value);
@@ -84,7 +89,7 @@ export function waveRow(
       const base = {
         name: name.value.trim(),
         waitMinutes,
-        minSuccessRate: percentRate / 100,
+        minSuccessRate: hundredths / 10_000,
       };
       const text = value.value.trim();
       if (kind.value === "percent") {

@@ -62,6 +62,15 @@ describe("hub API input: every 400 is one line naming the field and what is wron
         { release, waves: [{ name: "a", percent: 100, minSuccessRate: 1e308 }] },
         "body.waves[0].minSuccessRate: must be ≤ 1 (a fraction)",
       ],
+      // Said as a percent ("below its minSuccessRate (0 %)"): a finer fraction read as another bar.
+      [
+        { release, waves: [{ name: "a", percent: 100, minSuccessRate: 1e-9 }] },
+        "body.waves[0].minSuccessRate: must be in steps of 0.0001 (a fraction said as a percent in steps of 0.01: 0.0001 is 0.01 %, the smallest)",
+      ],
+      [
+        { release, waves: [{ name: "a", percent: 100, minSuccessRate: 0.33333 }] },
+        "body.waves[0].minSuccessRate: must be in steps of 0.0001 (a fraction said as a percent in steps of 0.01: 0.0001 is 0.01 %, the smallest)",
+      ],
       [{ release, waves: [{ name: "a", percent: 1e308 }] }, "body.waves[0].percent: must be ≤ 100"],
       [
         { release, waves: [{ name: "a", percent: -5 }] },
@@ -122,6 +131,21 @@ describe("hub API input: every 400 is one line naming the field and what is wron
         waves: Array.from({ length: 101 }, (_, i) => ({ name: `w${i}`, agents: ["a"] })),
       }),
     ).toBe("body.waves: must have at most 100 waves");
+  });
+
+  it("a percent or success rate at its step is taken (33.33 %, 0.3333, the smallest)", async () => {
+    // Not refused by the step checks' arithmetic: 33.33 × 100 is 3332.9999999999995 in doubles.
+    for (const wave of [
+      { name: "a", percent: 33.33, minSuccessRate: 0.3333 },
+      { name: "a", percent: 0.01, minSuccessRate: 0.0001 },
+      { name: "a", percent: 0.07, minSuccessRate: 0.0007 },
+    ]) {
+      const res = await t.api("POST", "/api/v1/rollouts/preview", {
+        token: t.operator,
+        body: { release, waves: [wave], failureThreshold: { percent: 33.33 } },
+      });
+      expect(res.status, `${JSON.stringify(wave)}: ${JSON.stringify(res.body)}`).toBe(200);
+    }
   });
 
   it("percent waves are cumulative: one at or below the previous one's percent is refused, naming both", async () => {

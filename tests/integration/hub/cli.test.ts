@@ -141,6 +141,11 @@ describe("ship-hub CLI", () => {
         /--wait-minutes "1e308": must be a number from 0 to 43200 \(30 days\)/,
       ],
       [["--min-success-rate", "2", "--wave", "a=10"], /--min-success-rate "2": must be a number from 0 to 1/],
+      // Said back as a percent ("below its minSuccessRate (0 %)"), so in the percent's steps.
+      [
+        ["--min-success-rate", "0.99995", "--wave", "a=10", "--auto-advance"],
+        /--min-success-rate "0\.99995": must be in steps of 0\.0001 \(a fraction said as a percent in steps of 0\.01: 0\.0001 is 0\.01 %/,
+      ],
       [
         ["--failure-threshold", "2000000"],
         /--failure-threshold "2000000": must be a number of failures \(a whole number from 1 to 1000000\)/,
@@ -182,6 +187,11 @@ describe("ship-hub CLI", () => {
       spec("threshold.yaml"),
       "release: abc\nwaves:\n  - {name: a, percent: 100}\nfailureThreshold:\n  percent: 0.015\n",
     );
+    // JSON with a byte-order mark and tabs, as an editor on another system saves it.
+    await writeFile(
+      spec("rate.json"),
+      '\uFEFF{\n\t"release": "abc",\n\t"waves": [\n\t\t{"name": "a", "percent": 100, "minSuccessRate": 1e-9}\n\t]\n}\n',
+    );
     const hubOnly = remote.slice(0, 4);
     const specCases: [string[], RegExp][] = [
       [
@@ -193,6 +203,10 @@ describe("ship-hub CLI", () => {
       [
         ["--spec", spec("waves.yaml")],
         /--spec \S+waves\.yaml:2:1: spec\.waves: must be a list \(got number 5\)/,
+      ],
+      [
+        ["--spec", spec("rate.json")],
+        /--spec \S+rate\.json:4:33: spec\.waves\[0\]\.minSuccessRate: must be in steps of 0\.0001 /,
       ],
       [
         ["--spec", spec("back.yaml")],

@@ -372,6 +372,44 @@ describe("rollout actions follow the state machine's table", () => {
     for (const a of agents) a.ws.terminate();
   });
 
+  it("a resume that starts the next wave (auto-advance) does not say that wave's failures are accepted", async () => {
+    await publish("1.0.0");
+    const v2 = await publish("2.0.0");
+    const agents = await onlineAgents(t, "c1", "r1");
+    // b1's update to 2.0.0 failed and was left installed: planned failed in the rest wave.
+    const b1 = await TestAgent.connect(t.hub.url, await t.agentToken("b1"));
+    agents.push(b1);
+    b1.hello("b1", [{ app: "web", version: "2.0.0", state: "failed_not_rolled_back", releaseId: v2 }]);
+    await expect.poll(() => t.hub.registry.isOnline("b1")).toBe(true);
+    const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: {
+        release: v2,
+        waves: [
+          { name: "canary", agents: ["c1"], minSuccessRate: 0 },
+          { name: "rest", agents: ["b1", "r1"] },
+        ],
+        failureThreshold: { count: 1 },
+        autoAdvance: true,
+      },
+    });
+    const id = created.body.id;
+    const deploy = await agents[0]?.next(isType("deploy"));
+    if (agents[0] && deploy) await report(agents[0], deploy, "failed");
+    await expect.poll(async () => (await view(id)).state).toBe("paused");
+    const cli = (...args: string[]) => runHubCli(t.dir, [...args, "--hub", t.hub.url, "--token", t.operator]);
+    const resumed = await cli("rollout", "resume", id);
+    // The resume accepted c1's failure and advanced to rest, where b1's counts and halts it again:
+    // read off the view after it, both were said to be accepted ("resumed with 2 failure(s)").
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toMatch(/^wave +2\/2 rest/m);
+    expect(resumed.stderr).toBe(
+      "note: resumed with 1 failure(s) so far accepted: only failures from now on count toward the threshold\n" +
+        "note: 1 failure(s) in wave 2 (rest), which started on this resume, are not accepted: they count toward the threshold\n",
+    );
+    for (const a of agents) a.ws.terminate();
+  });
+
   it("a timeout that fell due while paused, which no view shows, does not refuse a resume decided on what they show: it is accepted and named", async () => {
     // A paused rollout times nobody out, so the views showed 0 failed while the resume counted the
     // timeout first: `--failed-seen 0` (and the dashboard's Resume, which always sends it) was a

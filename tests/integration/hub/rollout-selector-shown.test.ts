@@ -99,6 +99,43 @@ describe("the rollout detail names its selector", () => {
     }
   });
 
+  it("a rollout stored by an older hub with a percent finer than 0.01 shows the share its buckets hold", async () => {
+    // Percents come in steps of 0.01 now; one stored before (12.345 took 12.35 %, 5e-324 none)
+    // still loads, and was shown as written, a share no wave of it held.
+    const at = Date.now();
+    await hub.t.hub.store.insertRollout({
+      id: "older-finer-percent",
+      releaseId: release,
+      spec: {
+        release,
+        waves: [
+          { name: "none", percent: 5e-324, waitMinutes: 0, minSuccessRate: 1 },
+          { name: "canary", percent: 12.345, waitMinutes: 0, minSuccessRate: 1 },
+          { name: "rest", percent: 100, waitMinutes: 0, minSuccessRate: 1 },
+        ],
+        failureThreshold: { count: 1 },
+        autoAdvance: false,
+        autoRollback: false,
+      },
+      state: "completed",
+      currentWave: 2,
+      waveStartedAt: at,
+      reason: null,
+      failureAllowance: 0,
+      created: at,
+      updated: at,
+    });
+    const shown = await cli("rollout", "show", "older-finer-percent");
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(
+      /^wave 1 none .*\n {2}takes 0 % of the fleet, cumulative \(created as 5e-324 % by an older hub: a wave takes whole 0\.01 % steps\)$/m,
+    );
+    expect(shown.stdout).toMatch(
+      /^wave 2 canary .*\n {2}takes 12\.35 % of the fleet, cumulative \(created as 12\.345 % by an older hub: a wave takes whole 0\.01 % steps\)$/m,
+    );
+    expect(shown.stdout).toMatch(/^wave 3 rest .*\n {2}takes 100 % of the fleet, cumulative$/m);
+  });
+
   it("a selector that takes nobody is refused naming the agents' pairs quoted where a pair needs it", async () => {
     // Said as written, 'zone=rack "b", row 2' read as two pairs and a stray quote.
     const refused = await cli("rollout", "create", "--release", release, "--selector", "zone=nowhere");

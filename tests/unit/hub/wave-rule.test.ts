@@ -15,4 +15,15 @@ describe("a wave's rule on the rollout page", () => {
     expect(waveRule({ name: "eu", labels: { region: "eu", ring: "1" } })).toBe("labels region=eu, ring=1");
     expect(waveRule({ name: "pets", agents: ["a1", "a2"] })).toBe("agents a1, a2");
   });
+  it("says the share a percent finer than 0.01, stored by an older hub, holds", () => {
+    // Its buckets hold whole hundredths (shared/rollout/bucket.ts): shown as written, 12.345 read
+    // as a share the wave did not take, 5e-324 as a canary that held nobody.
+    expect(waveRule({ name: "c", percent: 12.345 })).toBe(
+      "12.35 % of the fleet, cumulative (created as 12.345 % by an older hub: a wave takes whole 0.01 % steps)",
+    );
+    expect(waveRule({ name: "c", percent: 5e-324 })).toBe(
+      "0 % of the fleet, cumulative (created as 5e-324 % by an older hub: a wave takes whole 0.01 % steps)",
+    );
+    expect(waveRule({ name: "c", percent: 33.33 })).toBe("33.33 % of the fleet, cumulative");
+  });
 });

@@ -194,6 +194,37 @@ describe.each([
     base: '{\n  "a": 1,\n  "b": 2\n}\n',
     expected: '{\r\n  "a": 1,\n  "b": 2,\n  "c": 3\n}\n',
   },
+  // Without a final newline: TOML's editor added one to the last line and took back only its LF,
+  // so a line added there ended in a bare CR, which no TOML reader takes (the app's, and the next
+  // update's merge: "the server's copy does not parse").
+  {
+    format: "toml" as const,
+    current: "x = 1\r\ny = 2\nz = 3",
+    incoming: "x = 1\ny = 2\nz = 3\nq = 4\n",
+    base: "x = 1\ny = 2\nz = 3\n",
+    expected: "x = 1\r\ny = 2\nz = 3\nq = 4",
+  },
+  {
+    format: "toml" as const,
+    current: "[a]\r\nx = 1\n[b]\r\nz = 3",
+    incoming: "[a]\nx = 1\nq = 4\n[b]\nz = 3\nw = 5\n",
+    base: "[a]\nx = 1\n[b]\nz = 3\n",
+    expected: "[a]\r\nx = 1\nq = 4\n[b]\r\nz = 3\r\nw = 5",
+  },
+  {
+    format: "yaml" as const,
+    current: "x: 1\ny: 2\r\nz: 3",
+    incoming: "x: 1\ny: 2\nz: 3\nq: 4\n",
+    base: "x: 1\ny: 2\nz: 3\n",
+    expected: "x: 1\ny: 2\r\nz: 3\r\nq: 4",
+  },
+  {
+    format: "json" as const,
+    current: '{\n  "a": 1,\r\n  "b": 2\r\n}',
+    incoming: '{\n  "a": 1,\n  "b": 2,\n  "c": 3\n}\n',
+    base: '{\n  "a": 1,\n  "b": 2\n}\n',
+    expected: '{\n  "a": 1,\r\n  "b": 2,\r\n  "c": 3\r\n}',
+  },
 ])("a server copy mixing CRLF and LF ($format)", ({ format, current, incoming, base, expected }) => {
   it("gives each line the merge adds its neighbours' ending, and keeps every other line's", () => {
     const result = mergeConfigFile({
@@ -205,5 +236,15 @@ describe.each([
       strategy: "preserve_user",
     });
     expect(result.text).toBe(expected);
+    // What it wrote reads again: the next update merges it.
+    const next = mergeConfigFile({
+      format,
+      fileName: `app.${format}`,
+      current: result.text,
+      incoming,
+      base: incoming,
+      strategy: "preserve_user",
+    });
+    expect(next.text).toBe(result.text);
   });
 });

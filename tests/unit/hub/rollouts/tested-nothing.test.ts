@@ -114,5 +114,7 @@ describe("a wave that finished below its minSuccessRate", () => {
     );
     expect(below(2, 3, 0.667)).toMatch(/ \(66\.67 %\), below its minSuccessRate \(66\.7 %\);/);
     expect(below(1, 2, 1)).toMatch(/ \(50 %\), below its minSuccessRate \(100 %\);/);
+    // A bar finer than 0.01 %, stored by an older hub (it is refused now): both read "0 %" at 6 decimals.
+    expect(below(0, 3, 1e-9)).toMatch(/ \(0 %\), below its minSuccessRate \(1e-7 %\);/);
   });
 });
