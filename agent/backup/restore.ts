@@ -157,12 +157,7 @@ export async function restoreBackup(input: RestoreInput): Promise<RestoreResult>
     rels: [...inventory.added, ...inventory.changed],
     installed: (await readBackupInstalled(input.backupPath)) ?? (await readInstallIndex(stateDir))?.files,
   });
-  if (unreadable !== undefined) {
-    throw new RestoreNotStartedError(
-      meta.app,
-      `${unreadable.path} changed since the update and cannot be read to tell whether it is still the file ship installed: ${fsErrorText(unreadable.error)}${errnoRemedy(errnoCode(unreadable.error))}`,
-    );
-  }
+  if (unreadable !== undefined) throw new RestoreNotStartedError(meta.app, unreadableText(unreadable));
   const noRoom = await noRoomFor(appDir, input.backupPath, meta.bytes);
   if (noRoom !== undefined) throw new RestoreNotStartedError(meta.app, noRoom);
   const journal: RestoreJournal = {
@@ -194,6 +189,10 @@ export async function restoreBackup(input: RestoreInput): Promise<RestoreResult>
     kept,
     oldVersions: unrestoredDir(input.backupPath),
   };
+}
+
+function unreadableText(unreadable: { path: string; error: unknown }): string {
+  return `${unreadable.path} changed since the update and cannot be read to tell whether it is still the file ship installed: ${fsErrorText(unreadable.error)}${errnoRemedy(errnoCode(unreadable.error))}`;
 }
 
 /** What a restore put back, and what it left alone because it was not ship's to touch. */
@@ -620,10 +619,16 @@ export async function rollbackTo(options: {
     const copied = chain.reduce((sum, b) => sum + backupMetaOf(b).bytes, 0);
     const noRoom = await noRoomFor(options.appDir ?? target.appDir, target.path, copied);
     if (noRoom !== undefined && chain.length > 1) throw new RestoreNotStartedError(target.app, noRoom);
+    // Paths a newer restore of the chain puts back or deletes: that restore judges them itself.
+    const judged = new Set<string>();
+    if (chain.length > 1) {
+      const newest = await readBackupInventory(first.path);
+      for (const rel of [...newest.added, ...newest.changed]) judged.add(rel);
+    }
     for (const later of chain.slice(1)) {
       const inventory = await readBackupInventory(later.path);
       await checkSavedEntries(later.path, inventory);
-      await readBackupInstalled(later.path);
+      const installed = await readBackupInstalled(later.path);
       // Read again by its restore's hooks (undo-release.ts), after the newer restores.
       await readUndoneManifest(later.path);
       // After the reads: a record they find damaged is named with what its parse found.
@@ -639,6 +644,20 @@ export async function rollbackTo(options: {
           target.app,
           `${unwritable.dir} is not writable: ${fsErrorText(unwritable.error)} (restoring ${later.id}, a backup of this rollback's chain)`,
         );
+      // A file the app made unreadable since, that only this older restore must read to judge,
+      // stopped the rollback after the newer restores had moved the app to a version in between.
+      const rels = [...inventory.added, ...inventory.changed];
+      const unreadable = await firstUnreadableToJudge({
+        appDir: options.appDir ?? backupMetaOf(later).appDir,
+        rels: rels.filter((rel) => !judged.has(rel)),
+        installed: installed ?? (await readInstallIndex(stateDir))?.files,
+      });
+      if (unreadable !== undefined)
+        throw new RestoreNotStartedError(
+          target.app,
+          `${unreadableText(unreadable)} (restoring ${later.id}, a backup of this rollback's chain)`,
+        );
+      for (const rel of rels) judged.add(rel);
     }
     // Dropped at the end even when not written here: a resumed rollback whose chain is down to one
     // restore finishes the record the killed run wrote.
