@@ -291,4 +291,32 @@ describe("cleanup.remove_files / remove_directories and rollback", () => {
       expect(warning).toMatch(shown);
     expect(update.stderr).toContain('"removed":1,"msg":"cleanup removed files"');
   });
+
+  it("a removed directory around a protected one: its entry whose name is not UTF-8 stays and is named", async () => {
+    const manifest = (v: string, extra = "") =>
+      `version: "${v}"\ndirectories:\n  var/data:\n    preserve: true\n${extra}`;
+    await app.release("v1", manifest("1.0.0"), { "app.txt": "one\n" });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    await mkdir(join(app.appDir, "var/data"), { recursive: true });
+    await writeFile(join(app.appDir, "var/data/db"), "rows\n");
+    await writeFile(join(app.appDir, "var/old.tmp"), "old\n");
+    const latin1 = Buffer.concat([
+      Buffer.from(join(app.appDir, "var/caf")),
+      Buffer.from([0xe9]),
+      Buffer.from(".tmp"),
+    ]);
+    writeFileSync(latin1, "tmp\n");
+    await app.release("v2", manifest("2.0.0", 'cleanup:\n  remove_directories: ["var"]\n'), {
+      "app.txt": "two\n",
+    });
+    const update = await runShip(["--config", app.config]);
+    expect(update.code, update.stderr).toBe(0);
+    expect(existsSync(join(app.appDir, "var/old.tmp"))).toBe(false);
+    expect(await readFile(join(app.appDir, "var/data/db"), "utf8")).toBe("rows\n");
+    expect(readFileSync(latin1, "utf8")).toBe("tmp\n");
+    const warning = update.stderr
+      .split("\n")
+      .find((l) => l.includes("cleanup: left entries whose names are not UTF-8"));
+    expect(warning, update.stderr).toMatch(/"var\/caf\\+xe9\.tmp"/);
+  });
 });
