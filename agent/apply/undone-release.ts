@@ -35,6 +35,14 @@ export interface KeptRelease {
 }
 
 /** The overlay's layers beside the directory: the kept files, its upper layer and its work directory. */
+/**
+ * Where the kept release's hard links to the app's files are, at their paths in the app: names the
+ * rollback made, not the operator's (restore-links.ts leaves them out of the names it reports).
+ */
+export function ownLinksOf(kept: KeptRelease): string {
+  return layersOf(kept.dir).kept;
+}
+
 function layersOf(dir: string): { kept: string; upper: string; work: string } {
   const layers = `${dir}.layers`;
   return { kept: join(layers, "kept"), upper: join(layers, "upper"), work: join(layers, "work") };

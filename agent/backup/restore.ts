@@ -66,6 +66,7 @@ import {
 } from "./backup-store.js";
 import { restoreDirTimes } from "./dir-times.js";
 import { META_FILE, PREVIOUS_INDEX_FILE } from "./record-names.js";
+import { LinkedNames, type UndoneLink, undoneLinkText } from "./restore-links.js";
 import {
   checkSavedEntries,
   firstUnreadableToJudge,
@@ -97,6 +98,8 @@ export interface RestoreInput {
   callerEmptiesTrash?: boolean;
   /** The restoring source's trash (appTrashDir); default: beside the backup. See RestoreJournal.trash. */
   trash?: string;
+  /** Directories mirroring the app whose entries are the rollback's own hard links (ownLinksOf). */
+  ownLinks?: readonly string[];
 }
 
 export interface RestoreResult {
@@ -117,6 +120,8 @@ export interface RestoreResult {
   kept: string[];
   /** Where the previous versions of the paths left alone are kept (`<backup>.unrestored`). */
   oldVersions: string;
+  /** Files whose other names (hard links) keep the undone version's content. */
+  linked: UndoneLink[];
 }
 
 export async function restoreBackup(input: RestoreInput): Promise<RestoreResult> {
@@ -157,12 +162,7 @@ export async function restoreBackup(input: RestoreInput): Promise<RestoreResult>
     rels: [...inventory.added, ...inventory.changed],
     installed: (await readBackupInstalled(input.backupPath)) ?? (await readInstallIndex(stateDir))?.files,
   });
-  if (unreadable !== undefined) {
-    throw new RestoreNotStartedError(
-      meta.app,
-      `${unreadable.path} changed since the update and cannot be read to tell whether it is still the file ship installed: ${fsErrorText(unreadable.error)}${errnoRemedy(errnoCode(unreadable.error))}`,
-    );
-  }
+  if (unreadable !== undefined) throw new RestoreNotStartedError(meta.app, unreadableText(unreadable));
   const noRoom = await noRoomFor(appDir, input.backupPath, meta.bytes);
   if (noRoom !== undefined) throw new RestoreNotStartedError(meta.app, noRoom);
   const journal: RestoreJournal = {
@@ -176,10 +176,11 @@ export async function restoreBackup(input: RestoreInput): Promise<RestoreResult>
     ...(input.trash === undefined ? {} : { trash: input.trash }),
   };
   await writeJournal(stateDir, journal);
-  const { returned, copied, deleted, outside, displaced, kept } = await finishRestore(journal, {
+  const { returned, copied, deleted, outside, displaced, kept, linked } = await finishRestore(journal, {
     ...(input.log === undefined ? {} : { log: input.log }),
     inventory,
     background: input.callerEmptiesTrash !== true,
+    ...(input.ownLinks === undefined ? {} : { ownLinks: input.ownLinks }),
   });
   input.log?.info("restored backup", { app: meta.app, backup: meta.id, version: meta.fromVersion });
   return {
@@ -193,7 +194,12 @@ export async function restoreBackup(input: RestoreInput): Promise<RestoreResult>
     displaced,
     kept,
     oldVersions: unrestoredDir(input.backupPath),
+    linked,
   };
+}
+
+function unreadableText(unreadable: { path: string; error: unknown }): string {
+  return `${unreadable.path} changed since the update and cannot be read to tell whether it is still the file ship installed: ${fsErrorText(unreadable.error)}${errnoRemedy(errnoCode(unreadable.error))}`;
 }
 
 /** What a restore put back, and what it left alone because it was not ship's to touch. */
@@ -207,6 +213,8 @@ interface RestoreWork {
   displaced: string[];
   /** Paths whose entry is not the one ship installed (changed or created since): left as they are. */
   kept: string[];
+  /** Files whose other names (hard links) keep the undone version's content. */
+  linked: UndoneLink[];
 }
 
 /**
@@ -249,12 +257,22 @@ export interface RestoreRunOptions {
   resumed?: boolean;
   /** Whether a big trash gets a detached `rm` (trash.ts); false when the caller empties it. Default true. */
   background?: boolean;
+  /** See RestoreInput.ownLinks. */
+  ownLinks?: readonly string[];
 }
 
 async function runRestore(journal: RestoreJournal, options: RestoreRunOptions): Promise<RestoreWork> {
   const { log, inventory: knownInventory, resumed = false } = options;
   const { appDir, backupPath } = journal;
-  const none: RestoreWork = { returned: 0, copied: 0, deleted: 0, outside: [], displaced: [], kept: [] };
+  const none: RestoreWork = {
+    returned: 0,
+    copied: 0,
+    deleted: 0,
+    outside: [],
+    displaced: [],
+    kept: [],
+    linked: [],
+  };
   if (!(await pathExists(join(backupPath, META_FILE)))) {
     // The backup was already being deleted: everything before that step had finished.
     await rm(backupPath, { recursive: true, force: true });
@@ -271,6 +289,7 @@ async function runRestore(journal: RestoreJournal, options: RestoreRunOptions): 
   // it is left to the app's next run or a background removal (trash.ts says why).
   const undone = join(backupPath, UNDONE_DIR);
   const work = { ...none, outside: [] as string[], displaced: [] as string[], kept: [] as string[] };
+  const linkedNames = new LinkedNames();
   /** What is at `rel`: absent or ship's own entry may be touched; outside or foreign never. */
   const stateOf = async (rel: string): Promise<InstalledState | "outside"> => {
     const blocker = await paths.blocker(rel);
@@ -305,6 +324,7 @@ async function runRestore(journal: RestoreJournal, options: RestoreRunOptions): 
       return;
     }
     if ((await stateOf(rel)) === "installed") {
+      linkedNames.note(join(appDir, rel), rel);
       if (!moveAside(join(appDir, rel), join(undone, rel))) await removeIfExists(join(appDir, rel));
       work.deleted++;
     }
@@ -329,7 +349,10 @@ async function runRestore(journal: RestoreJournal, options: RestoreRunOptions): 
     if (state !== undefined) {
       const saved = join(files, rel);
       if (state === "installed" || state === "absent") {
-        if (state === "installed") keepSecondName(join(appDir, rel), join(undone, rel));
+        if (state === "installed") {
+          linkedNames.note(join(appDir, rel), rel);
+          keepSecondName(join(appDir, rel), join(undone, rel));
+        }
         if (!["renamed", "linked"].includes(await moveEntry(saved, join(appDir, rel)))) work.copied++;
         work.returned++;
       } else {
@@ -355,6 +378,17 @@ async function runRestore(journal: RestoreJournal, options: RestoreRunOptions): 
       copied: work.copied,
     });
   reportLeftAlone(work, backupPath, log);
+  work.linked = linkedNames.othersKeeping(
+    [undone, ...(options.ownLinks ?? [])],
+    [...inventory.added, ...inventory.changed],
+  );
+  if (work.linked.length > 0)
+    log?.warn(
+      "restore took app names from files that have other names (hard links): those keep the undone version's content",
+      {
+        files: work.linked.map((link) => undoneLinkText(link)),
+      },
+    );
   faultPoint("restore:before-finalize");
   await reinstateIndex(journal, inventory, work.copied > 0);
   // meta.json goes first: a half-deleted backup is then never listed or restored again.
@@ -531,6 +565,9 @@ export class PartialRollbackError extends ShipError {
   }
 }
 
+/** One backup's restore as rollbackTo's `around` runs it, with what only the caller knows. */
+export type RestoreOne = (extra?: Pick<RestoreInput, "ownLinks">) => Promise<RestoreResult>;
+
 export interface RollbackResult {
   app: string;
   version: string | null;
@@ -564,7 +601,7 @@ export async function rollbackTo(options: {
    * Wraps each backup's restore (newest first): what must happen around it, such as running the
    * undone release's rollback hooks. Default: just the restore.
    */
-  around?: (backup: BackupInfo, restore: () => Promise<RestoreResult>) => Promise<RestoreResult>;
+  around?: (backup: BackupInfo, restore: RestoreOne) => Promise<RestoreResult>;
   /** See RestoreInput.callerEmptiesTrash. */
   callerEmptiesTrash?: boolean;
   /** See RestoreInput.trash. */
@@ -620,10 +657,16 @@ export async function rollbackTo(options: {
     const copied = chain.reduce((sum, b) => sum + backupMetaOf(b).bytes, 0);
     const noRoom = await noRoomFor(options.appDir ?? target.appDir, target.path, copied);
     if (noRoom !== undefined && chain.length > 1) throw new RestoreNotStartedError(target.app, noRoom);
+    // Paths a newer restore of the chain puts back or deletes: that restore judges them itself.
+    const judged = new Set<string>();
+    if (chain.length > 1) {
+      const newest = await readBackupInventory(first.path);
+      for (const rel of [...newest.added, ...newest.changed]) judged.add(rel);
+    }
     for (const later of chain.slice(1)) {
       const inventory = await readBackupInventory(later.path);
       await checkSavedEntries(later.path, inventory);
-      await readBackupInstalled(later.path);
+      const installed = await readBackupInstalled(later.path);
       // Read again by its restore's hooks (undo-release.ts), after the newer restores.
       await readUndoneManifest(later.path);
       // After the reads: a record they find damaged is named with what its parse found.
@@ -639,6 +682,20 @@ export async function rollbackTo(options: {
           target.app,
           `${unwritable.dir} is not writable: ${fsErrorText(unwritable.error)} (restoring ${later.id}, a backup of this rollback's chain)`,
         );
+      // A file the app made unreadable since, that only this older restore must read to judge,
+      // stopped the rollback after the newer restores had moved the app to a version in between.
+      const rels = [...inventory.added, ...inventory.changed];
+      const unreadable = await firstUnreadableToJudge({
+        appDir: options.appDir ?? backupMetaOf(later).appDir,
+        rels: rels.filter((rel) => !judged.has(rel)),
+        installed: installed ?? (await readInstallIndex(stateDir))?.files,
+      });
+      if (unreadable !== undefined)
+        throw new RestoreNotStartedError(
+          target.app,
+          `${unreadableText(unreadable)} (restoring ${later.id}, a backup of this rollback's chain)`,
+        );
+      for (const rel of rels) judged.add(rel);
     }
     // Dropped at the end even when not written here: a resumed rollback whose chain is down to one
     // restore finishes the record the killed run wrote.
@@ -660,8 +717,9 @@ export async function rollbackTo(options: {
   try {
     for (const [step, backup] of chain.entries()) {
       if (step > 0) faultPoint("rollback:between-restores");
-      const restore = () =>
+      const restore: RestoreOne = (extra = {}) =>
         restoreBackup({
+          ...extra,
           backupPath: backup.path,
           meta: backupMetaOf(backup),
           ...(options.appDir === undefined ? {} : { appDir: options.appDir }),

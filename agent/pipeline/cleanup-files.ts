@@ -6,7 +6,7 @@
  * a shared place (app/logs → /srv/shared/logs) is not ship's to prune, and is left with a warning.
  */
 import type { Dirent } from "node:fs";
-import { lstat, readdir, unlink } from "node:fs/promises";
+import { lstat, readdir, rm, unlink } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
 import { minimatch } from "minimatch";
 import { errnoCode } from "../../shared/fs-errors.js";
@@ -36,18 +36,23 @@ export async function removeCleanupFiles(
   const { remove_files: files, remove_directories: dirs } = manifest.cleanup;
   const protectedDirs = protectedDirectories(manifest);
   const confined = new ConfinedPaths(resolve(appDir));
-  const remove = async (matched: string[]) => {
-    const rels = await sparingProtected(appDir, matched, protectedDirs, log);
-    if (rels.length === 0) return;
+  /** Removes the entries at `matched`, and those at `unnamedMatched` (not UTF-8: no string names them). */
+  const remove = async (matched: string[], unnamedMatched: readonly UnnamedEntry[] = []) => {
+    const spared = await sparingProtected(appDir, matched, protectedDirs, log);
+    const rels = spared.rels;
+    const unnamedEntries = [...unnamedMatched, ...spared.unnamed];
     if (backupPath === undefined) {
       for (const rel of rels) await removeTree(join(appDir, rel));
+      for (const entry of unnamedEntries) await removeByBytes(entry);
       return;
     }
-    const unnamed = await setAsideIntoBackup(appDir, backupPath, rels);
-    if (unnamed.length > 0)
+    const unnamed = new Set(unnamedEntries.map((entry) => entry.shown));
+    if (rels.length > 0)
+      for (const rel of await setAsideIntoBackup(appDir, backupPath, rels)) unnamed.add(rel);
+    if (unnamed.size > 0)
       log.warn(
         "cleanup: left entries whose names are not UTF-8 (and the directories holding them): the backup could not name them, so a rollback could not bring them back; rename them (convmv -f latin1 -t utf8)",
-        { entries: unnamed },
+        { entries: [...unnamed].sort() },
       );
   };
   const dirRels: string[] = [];
@@ -71,9 +76,14 @@ export async function removeCleanupFiles(
   if (files.length === 0) return removed;
   const matches = (rel: string): boolean =>
     files.some((pattern) => minimatch(rel, pattern, { dot: true, matchBase: !pattern.includes("/") }));
-  const fileRels = (await listTree(appDir, "", manifest)).filter(matches);
-  await remove(fileRels);
-  removed += fileRels.length;
+  const listed = await listTree(appDir, manifest);
+  const fileRels = listed.named.filter(matches);
+  // Matched by the name as it reads (each byte that is not UTF-8 one U+FFFD): `*.pyc` is meant for
+  // `caf\xe9.pyc` too. Read as strings, such names were matched, named no file, were left without a
+  // word and counted as removed, and nothing under a directory so named was seen at all.
+  const unnamedMatched = listed.unnamed.filter((entry) => matches(entry.rel));
+  await remove(fileRels, unnamedMatched);
+  removed += fileRels.length + (backupPath === undefined ? unnamedMatched.length : 0);
   log.info("cleanup removed files", { removed });
   return removed;
 }
@@ -150,8 +160,9 @@ async function sparingProtected(
   rels: readonly string[],
   protectedDirs: Set<string>,
   log: Logger,
-): Promise<string[]> {
+): Promise<{ rels: string[]; unnamed: UnnamedEntry[] }> {
   const out: string[] = [];
+  const unnamed: UnnamedEntry[] = [];
   const expand = async (rel: string, named: boolean): Promise<void> => {
     const inside = [...protectedDirs].filter((dir) => dir.startsWith(`${rel}/`));
     if (inside.length === 0 || lstatOrUndefined(join(appDir, rel))?.isDirectory() !== true) {
@@ -164,13 +175,18 @@ async function sparingProtected(
         directory: rel,
         kept: inside,
       });
-    for (const name of await readdir(join(appDir, rel))) {
+    for (const bytes of await readdir(join(appDir, rel), { encoding: "buffer" })) {
+      const name = utf8NameOrUndefined(bytes);
+      if (name === undefined) {
+        unnamed.push(unnamedEntry(namedDir(appDir, rel), bytes));
+        continue;
+      }
       const child = `${rel}/${name}`;
       if (!protectedDirs.has(child)) await expand(child, true);
     }
   };
   for (const rel of rels) await expand(rel, false);
-  return out;
+  return { rels: out, unnamed };
 }
 
 /**
@@ -224,28 +240,90 @@ async function filesUnder(dir: Buffer): Promise<Buffer[]> {
 
 const SLASH = Buffer.from("/");
 
-/**
- * Files and directories, relative paths; with `manifest`, protected ones left out (and not entered,
- * unless an unprotected directory lies below).
- */
-async function listTree(root: string, rel: string, manifest?: Manifest): Promise<string[]> {
-  let entries: import("node:fs").Dirent[];
+/** An app entry whose name, or that of a directory on its way, is not UTF-8. */
+interface UnnamedEntry {
+  /** As a glob reads it: each byte that is not UTF-8 is U+FFFD. */
+  rel: string;
+  /** As a message shows it: `caf\xe9.pyc`. */
+  shown: string;
+  /** The entry's path as the kernel names it. */
+  path: Buffer;
+}
+
+const lossyUtf8 = new TextDecoder("utf-8");
+
+/** A named directory of the app as the parent of unnamed entries. */
+function namedDir(root: string, rel: string): UnnamedEntry {
+  return { rel, shown: rel, path: Buffer.from(join(root, rel)) };
+}
+
+function unnamedEntry(parent: UnnamedEntry, name: Buffer): UnnamedEntry {
+  const under = (text: string) => (parent.rel === "" ? text : `${parent.rel}/${text}`);
+  return {
+    rel: under(lossyUtf8.decode(name)),
+    shown: parent.shown === "" ? escapedName(name) : `${parent.shown}/${escapedName(name)}`,
+    path: Buffer.concat([parent.path, SLASH, name]),
+  };
+}
+
+async function removeByBytes(entry: UnnamedEntry): Promise<void> {
   try {
-    entries = await readdir(join(root, rel), { withFileTypes: true });
+    await rm(entry.path, { recursive: true, force: true });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+    throw new TreeRemovalError(escapedName(entry.path), error);
+  }
+}
+
+interface ListedTree {
+  named: string[];
+  unnamed: UnnamedEntry[];
+}
+
+/**
+ * Files and directories, relative paths, protected ones left out (and not entered, unless an
+ * unprotected directory lies below). Names are read as bytes: one that is not UTF-8 (and all below
+ * it) goes to `unnamed`.
+ */
+async function listTree(root: string, manifest: Manifest): Promise<ListedTree> {
+  const out: ListedTree = { named: [], unnamed: [] };
+  await listInto(root, "", manifest, out);
+  return out;
+}
+
+async function entriesOf(path: string | Buffer): Promise<Dirent<Buffer>[]> {
+  try {
+    return await readdir(path, { withFileTypes: true, encoding: "buffer" });
+  } catch (error) {
+    if (errnoCode(error) === "ENOENT") return [];
     throw error;
   }
-  const out: string[] = [];
-  for (const entry of entries) {
-    const child = rel === "" ? entry.name : `${rel}/${entry.name}`;
-    if (manifest !== undefined && isProtected(manifest, child)) {
-      if (entry.isDirectory() && unprotectedBelow(manifest, child))
-        out.push(...(await listTree(root, child, manifest)));
+}
+
+async function listInto(root: string, rel: string, manifest: Manifest, out: ListedTree): Promise<void> {
+  for (const entry of await entriesOf(join(root, rel))) {
+    const name = utf8NameOrUndefined(entry.name);
+    if (name === undefined) {
+      const unnamed = unnamedEntry(namedDir(root, rel), entry.name);
+      out.unnamed.push(unnamed);
+      if (entry.isDirectory()) await listUnnamedInto(unnamed, out);
       continue;
     }
-    out.push(child);
-    if (entry.isDirectory()) out.push(...(await listTree(root, child, manifest)));
+    const child = rel === "" ? name : `${rel}/${name}`;
+    if (isProtected(manifest, child)) {
+      if (entry.isDirectory() && unprotectedBelow(manifest, child))
+        await listInto(root, child, manifest, out);
+      continue;
+    }
+    out.named.push(child);
+    if (entry.isDirectory()) await listInto(root, child, manifest, out);
   }
-  return out;
+}
+
+/** Below a directory whose name is not UTF-8, every entry is unnamed (none is protected: no manifest names it). */
+async function listUnnamedInto(dir: UnnamedEntry, out: ListedTree): Promise<void> {
+  for (const entry of await entriesOf(dir.path)) {
+    const child = unnamedEntry(dir, entry.name);
+    out.unnamed.push(child);
+    if (entry.isDirectory()) await listUnnamedInto(child, out);
+  }
 }

@@ -84,9 +84,9 @@ const engine: UpdateEngine = {
     );
     return found?.path ?? null;
   },
-  async restore({ appDir, stateDir, backupPath, log }) {
-    const { outside, displaced, kept } = await restoreBackup({ appDir, stateDir, backupPath, log });
-    return { paths: [...outside, ...displaced, ...kept], oldVersions: unrestoredDir(backupPath) };
+  async restore(input) {
+    const { outside, displaced, kept } = await restoreBackup(input);
+    return { paths: [...outside, ...displaced, ...kept], oldVersions: unrestoredDir(input.backupPath) };
   },
 };
 

@@ -23,6 +23,7 @@ import {
   dropUndoneRelease,
   type KeptRelease,
   keepUndoneRelease,
+  ownLinksOf,
   showUndoneRelease,
 } from "../apply/undone-release.js";
 import { releaseBeingUndone } from "../backup/rollback-record.js";
@@ -88,7 +89,7 @@ export async function handleFailure(ctx: UpdateContext, step: Step, error: unkno
   let kept: KeptRelease | undefined;
   if (ctx.applied !== undefined) {
     if (wantsCommands) kept = await keepReleaseFiles(ctx, ctx.applied.backupPath);
-    files = await restoreBackup(ctx, ctx.applied.backupPath);
+    files = await restoreBackup(ctx, ctx.applied.backupPath, kept);
     if (kept !== undefined) {
       const shown = await showUndoneRelease(kept);
       for (const problem of shown.problems) ctx.log.warn(problem);
@@ -212,13 +213,18 @@ async function settleFailedApply(ctx: UpdateContext, error: unknown): Promise<Fi
   }
 }
 
-async function restoreBackup(ctx: UpdateContext, backupPath: string): Promise<FilesOutcome> {
+async function restoreBackup(
+  ctx: UpdateContext,
+  backupPath: string,
+  kept?: KeptRelease,
+): Promise<FilesOutcome> {
   try {
     const leftAlone = await ctx.ports.engine.restore({
       appDir: ctx.source.app_dir,
       stateDir: ctx.paths.appStateDir,
       backupPath,
       log: ctx.log,
+      ...(kept === undefined ? {} : { ownLinks: [ownLinksOf(kept)] }),
     });
     ctx.log.info(ctx.currentVersion === null ? RESTORED_PRE_SHIP : "restored the previous version", {
       backup: backupPath,

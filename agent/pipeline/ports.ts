@@ -163,7 +163,14 @@ export interface UpdateEngine {
     since: string;
   }): Promise<string | null>;
   /** Puts the pre-update bytes back from `backupPath`; says which paths it left alone. */
-  restore(input: { appDir: string; stateDir: string; backupPath: string; log: Logger }): Promise<LeftAlone>;
+  restore(input: {
+    appDir: string;
+    stateDir: string;
+    backupPath: string;
+    log: Logger;
+    /** Directories of the rollback's own hard links to the app's files (ownLinksOf). */
+    ownLinks?: readonly string[];
+  }): Promise<LeftAlone>;
 }
 
 export interface PipelinePorts {

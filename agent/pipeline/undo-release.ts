@@ -18,11 +18,12 @@ import {
   dropUndoneRelease,
   type KeptRelease,
   keepUndoneRelease,
+  ownLinksOf,
   showUndoneRelease,
 } from "../apply/undone-release.js";
 import { sourceOfBackup } from "../backup/backup-owner.js";
 import { type BackupInfo, readUndoneManifest } from "../backup/backup-store.js";
-import type { RestoreResult } from "../backup/restore.js";
+import type { RestoreOne, RestoreResult } from "../backup/restore.js";
 import {
   clearCommandsDue,
   readRollbackRecord,
@@ -51,7 +52,7 @@ export interface UndoOptions {
 /** The `around` of rollbackTo: hooks and notifications of the release each backup undoes. */
 export function undoWithHooks(
   options: UndoOptions,
-): (backup: BackupInfo, restore: () => Promise<RestoreResult>) => Promise<RestoreResult> {
+): (backup: BackupInfo, restore: RestoreOne) => Promise<RestoreResult> {
   return async (backup, restore) => {
     const manifest = await manifestOf(backup, options.log);
     const appDir = sourceOfBackup(options.config.sources, backup)?.source.app_dir;
@@ -110,7 +111,7 @@ export function undoWithHooks(
         if (index?.version === backup.replacedBy)
           kept = await keepUndoneRelease({ appDir, stateDir, backupPath: backup.path, dir: releaseDir });
       }
-      result = await restore();
+      result = await restore(kept === undefined ? {} : { ownLinks: [ownLinksOf(kept)] });
       const shown = kept === undefined ? undefined : await showUndoneRelease(kept);
       for (const problem of shown?.problems ?? []) options.log.warn(problem);
       faultPoint("rollback:before-hooks");

@@ -262,4 +262,61 @@ describe("cleanup.remove_files / remove_directories and rollback", () => {
     expect(await readFile(join(app.appDir, "legacy_modules/mod.py"), "utf8")).toBe("old module\n");
     expect(readFileSync(latin1, "utf8")).toBe("user data\n");
   });
+
+  it("a remove_files glob matching names that are not UTF-8 (or under a directory so named) names each one it leaves, and counts only what it removed", async () => {
+    await app.release("v1", 'version: "1.0.0"\n', { "app.txt": "one\n", "lib/x.txt": "x\n" });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    // Read as strings, these names matched `*.pyc`, named no file, and were left without a word
+    // (and counted as removed); what lay under the Latin-1 directory was never seen.
+    const latin1 = (dir: string, tail: string) =>
+      Buffer.concat([Buffer.from(join(app.appDir, dir, "caf")), Buffer.from([0xe9]), Buffer.from(tail)]);
+    const dir = latin1("", "");
+    await mkdir(dir);
+    const left = [latin1("", ".pyc"), latin1("lib", ".pyc"), Buffer.concat([dir, Buffer.from("/x.pyc")])];
+    for (const path of left) writeFileSync(path, "bytecode\n");
+    await writeFile(join(app.appDir, "lib/ok.pyc"), "bytecode\n");
+    await app.release("v2", 'version: "2.0.0"\ncleanup:\n  remove_files: ["*.pyc"]\n', {
+      "app.txt": "two\n",
+      "lib/x.txt": "x\n",
+    });
+    const update = await runShip(["--config", app.config]);
+    expect(update.code, update.stderr).toBe(0);
+    expect(existsSync(join(app.appDir, "lib/ok.pyc"))).toBe(false);
+    for (const path of left) expect(readFileSync(path, "utf8")).toBe("bytecode\n");
+    const warning = update.stderr
+      .split("\n")
+      .find((l) => l.includes("cleanup: left entries whose names are not UTF-8"));
+    expect(warning, update.stderr).toBeDefined();
+    for (const shown of [/"caf\\+xe9\.pyc"/, /"lib\/caf\\+xe9\.pyc"/, /"caf\\+xe9\/x\.pyc"/])
+      expect(warning).toMatch(shown);
+    expect(update.stderr).toContain('"removed":1,"msg":"cleanup removed files"');
+  });
+
+  it("a removed directory around a protected one: its entry whose name is not UTF-8 stays and is named", async () => {
+    const manifest = (v: string, extra = "") =>
+      `version: "${v}"\ndirectories:\n  var/data:\n    preserve: true\n${extra}`;
+    await app.release("v1", manifest("1.0.0"), { "app.txt": "one\n" });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    await mkdir(join(app.appDir, "var/data"), { recursive: true });
+    await writeFile(join(app.appDir, "var/data/db"), "rows\n");
+    await writeFile(join(app.appDir, "var/old.tmp"), "old\n");
+    const latin1 = Buffer.concat([
+      Buffer.from(join(app.appDir, "var/caf")),
+      Buffer.from([0xe9]),
+      Buffer.from(".tmp"),
+    ]);
+    writeFileSync(latin1, "tmp\n");
+    await app.release("v2", manifest("2.0.0", 'cleanup:\n  remove_directories: ["var"]\n'), {
+      "app.txt": "two\n",
+    });
+    const update = await runShip(["--config", app.config]);
+    expect(update.code, update.stderr).toBe(0);
+    expect(existsSync(join(app.appDir, "var/old.tmp"))).toBe(false);
+    expect(await readFile(join(app.appDir, "var/data/db"), "utf8")).toBe("rows\n");
+    expect(readFileSync(latin1, "utf8")).toBe("tmp\n");
+    const warning = update.stderr
+      .split("\n")
+      .find((l) => l.includes("cleanup: left entries whose names are not UTF-8"));
+    expect(warning, update.stderr).toMatch(/"var\/caf\\+xe9\.tmp"/);
+  });
 });

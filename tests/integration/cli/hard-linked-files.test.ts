@@ -127,4 +127,44 @@ describe("app files with more than one name (real CLI)", () => {
     expect(await readFile(join(app.appDir, "bin/alias"), "utf8")).toBe("same\n");
     expect(warningsOf(run.stdout)).toEqual([]);
   });
+
+  it("a rollback takes the app's name from files linked since the update: the other names keep the undone content, and the rollback says so", async () => {
+    await installRelease(app, "v1", manifest("1.0.0"), { "config.toml": "port = 80\n", "bin/tool": "v1\n" });
+    await app.release("v2", manifest("2.0.0"), {
+      "config.toml": "port = 80\nworkers = 4\n",
+      "bin/tool": "v2\n",
+      "bin/new": "new\n",
+    });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    const etc = join(app.root, "etc");
+    await mkdir(etc);
+    // Linked after the update: 2.0.0's config into /etc, and the tool 2.0.0 added.
+    await link(join(app.appDir, "config.toml"), join(etc, "myapp.toml"));
+    await link(join(app.appDir, "bin/new"), join(etc, "new"));
+    const backups = join(app.root, "var/backups/myapp");
+    const ids = await readdir(backups);
+    const metas = await Promise.all(ids.map((id) => readFile(join(backups, id, "meta.json"), "utf8")));
+    const update = ids.find(
+      (_, i) => (JSON.parse(metas[i] ?? "{}") as { toVersion?: string }).toVersion === "2.0.0",
+    );
+    const back = await runShip(["--config", app.config, "--rollback", join(backups, update ?? "none")]);
+    expect(back.code, back.stderr).toBe(0);
+    expect(await readFile(join(app.appDir, "config.toml"), "utf8")).toBe("port = 80\n");
+    expect(await readFile(join(etc, "myapp.toml"), "utf8")).toBe("port = 80\nworkers = 4\n");
+    // bin/tool had only the app's name (and the restore's own in the backup): not named.
+    expect(back.stderr).toContain(
+      "myapp: WARNING: restored 2 file(s) that had more than one name (hard links) under the app's name only, so the other names keep the undone version's content: bin/new had 2 names (1 other), config.toml had 2 names (1 other); ln -f them to the app's file if they should have the restored content",
+    );
+
+    // A plain rollback whose only other names are its own (the restore's second names, and the links
+    // its rollback hook's $SHIP_RELEASE_DIR makes to the app's files): nothing said.
+    const hooked = `${manifest("3.0.0")}hooks:\n  rollback:\n    - command: "test -f $SHIP_RELEASE_DIR/bin/tool"\n`;
+    await app.release("v3", hooked, { "config.toml": "port = 80\n", "bin/tool": "v3\n" });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    const again = (await readdir(backups)).filter((id) => !ids.includes(id) && !id.startsWith("."));
+    const plain = await runShip(["--config", app.config, "--rollback", join(backups, again[0] ?? "none")]);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stderr).toContain("rollback[0] succeeded");
+    expect(plain.stderr).not.toContain("more than one name");
+  });
 });

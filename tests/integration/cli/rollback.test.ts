@@ -264,6 +264,45 @@ describe("ship --rollback (real CLI)", () => {
     expect(existsSync(join(root, "app/c.txt"))).toBe(false);
   });
 
+  it("a file only an older backup of the chain must read, made unreadable since, refuses the whole rollback before anything moves", async (ctx) => {
+    // Only the first restore's files were asked about: 3.0.0's restore ran (and its rollback hooks),
+    // then 2.0.0's was refused on lib/b.txt, which 3.0.0 left alone, with the app moved to 2.0.0.
+    if (process.getuid?.() !== 0) return ctx.skip();
+    const user = { uid: 65534, gid: 65534 };
+    const as = (args: string[]) => runShip(["--config", config, ...args], { user });
+    for (const [v, lib] of [
+      ["1", "v1"],
+      ["2", "v2"],
+      ["3", "v2"],
+    ] as const) {
+      await useRelease(await release(`r${v}`, `${v}.0.0`, { "a.txt": `v${v}\n`, "lib/b.txt": `${lib}\n` }));
+      await chownTree(root, user.uid, user.gid);
+      expect((await as([])).code).toBe(0);
+    }
+    const locked = join(root, "app/lib/b.txt");
+    await chmod(locked, 0o000);
+    const before = await snapshot(join(root, "app"));
+    const listed = JSON.parse((await as(["--list-backups", "--json"])).stdout) as {
+      id: string;
+      version: string;
+    }[];
+    const toV1 = listed.find((b) => b.version === "1.0.0");
+    const refused = await as(["--rollback", toV1?.id ?? ""]);
+    expect(refused.code, refused.stderr).toBe(1);
+    expect(refused.stderr.trim().split("\n").at(-1)).toMatch(
+      new RegExp(
+        `^ship: myapp: cannot restore: ${locked} changed since the update and cannot be read .*permission denied \\(EACCES\\).*\\(restoring ${toV1?.id}, a backup of this rollback's chain\\); nothing was changed$`,
+      ),
+    );
+    expect(await snapshot(join(root, "app"))).toEqual(before);
+    expect(await state()).toMatchObject({ current_version: "3.0.0", last_result: "failed_unchanged" });
+    await chmod(locked, 0o644);
+    const rollback = await as(["--rollback", toV1?.id ?? ""]);
+    expect(rollback.code, rollback.stderr).toBe(0);
+    expect(await readFile(join(root, "app/a.txt"), "utf8")).toBe("v1\n");
+    expect(await readFile(locked, "utf8")).toBe("v1\n");
+  });
+
   it("an app_dir that became a dangling symlink refuses the rollback naming the key, with nothing changed", async () => {
     const real = join(root, "volume/app");
     await mkdir(real, { recursive: true });
