@@ -21,7 +21,7 @@ import { headerValue } from "./header-value.js";
 import type { OpenResponse } from "./probe.js";
 import type { ProgressCallback } from "./progress.js";
 import { proxyCredentialsRefused } from "./proxy.js";
-import { redactUrl } from "./redact.js";
+import { redactUrl, requestSecrets } from "./redact.js";
 import { backoffMs } from "./retry.js";
 import { serverReason } from "./server-reason.js";
 
@@ -229,7 +229,11 @@ class Transfer {
         if (this.bytes > 0) await this.startOver("the server ignored the Range request");
         this.acceptFull(res.headers, askedAtMs);
       } else {
-        const said = await serverReason(res.headers, res.body as AsyncIterable<Buffer>);
+        const said = await serverReason(
+          res.headers,
+          res.body as AsyncIterable<Buffer>,
+          requestSecrets([this.req.url, ...(res.requestedVia ?? [])], this.req.headers ?? {}),
+        );
         throw httpStatusError(this.shownUrl, res.statusCode, res.headers, res.redirectedTo, said);
       }
       const max = this.req.maxBytes;

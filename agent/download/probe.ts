@@ -16,7 +16,7 @@ import { DownloadError, httpStatusError, networkFailure, unaskedNotModified } fr
 import { getFollowingRedirects, type RedirectedResponse } from "./follow-redirects.js";
 import { headerValue } from "./header-value.js";
 import { proxyCredentialsRefused } from "./proxy.js";
-import { redactUrl } from "./redact.js";
+import { redactUrl, requestSecrets } from "./redact.js";
 import { backoffMs } from "./retry.js";
 import { serverReason } from "./server-reason.js";
 
@@ -87,8 +87,10 @@ export async function probeUrl(
 /** GET a checksum or signature file: at most MAX_COMPANION_BYTES, decoded, as text. */
 export async function fetchText(url: string, options: HttpCallOptions = {}): Promise<string> {
   return call(url, {}, options, async (status, headers, body) => {
-    if (status !== 200)
-      throw httpStatusError(redactUrl(url), status, headers, undefined, await serverReason(headers, body));
+    if (status !== 200) {
+      const said = await serverReason(headers, body, requestSecrets([url], options.headers ?? {}));
+      throw httpStatusError(redactUrl(url), status, headers, undefined, said);
+    }
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of body) {
@@ -130,7 +132,11 @@ async function call<T>(
         });
         try {
           if (res.statusCode >= 300 && res.statusCode !== 304 && res.statusCode !== 200) {
-            const said = await serverReason(res.headers, res.body as AsyncIterable<Buffer>);
+            const said = await serverReason(
+              res.headers,
+              res.body as AsyncIterable<Buffer>,
+              requestSecrets([url, ...(res.requestedVia ?? [])], options.headers ?? {}),
+            );
             throw httpStatusError(redactUrl(url), res.statusCode, res.headers, res.redirectedTo, said);
           }
           const keep = (): OpenResponse => {

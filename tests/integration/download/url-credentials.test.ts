@@ -83,3 +83,48 @@ describe("user:password@ in a configured URL", () => {
     expect(elsewhere.requests[0]?.headers.authorization).toBeUndefined();
   });
 });
+
+describe("a server's JSON refusal that echoes what the request carried", () => {
+  // Was: the reason a refusal quotes since round 43 (server-reason.ts) was taken as the server wrote
+  // it, so a server echoing the request ("bad token Bearer …", the URL asked for) put the source's
+  // header token, the URL's password and a presigned hop's signature into stderr, the state file,
+  // notifications and the hub's reasons, where a URL's secrets are otherwise always masked.
+  let root: string;
+  let server: TestServer;
+  const secrets = ["K3ySecretValue", "T0kenSecret", "S1gnatureSecret", "p@ss word", BASIC.slice(6)];
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), "ship-reason-secrets-"));
+    await mkdir(join(root, "app"));
+    await writeFile(join(root, "app/app.txt"), "1.0.0\n");
+    server = await startHttpServer((req, res) => {
+      if (req.url?.startsWith("/start"))
+        return void res.writeHead(302, { location: "/blob?sig=S1gnatureSecret" }).end();
+      const echoed = `denied by policy: authorization ${req.headers.authorization} key ${String(req.headers["x-api-key"])} for ${req.url}`;
+      res.writeHead(400, { "content-type": "application/json" }).end(JSON.stringify({ error: echoed }));
+    });
+  });
+  afterEach(async () => {
+    await server.close();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it("is quoted with those secrets masked, in the output and the state file", async () => {
+    await writeFile(
+      join(root, "ship.toml"),
+      `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\nmin_interval_hours = 0\n\n` +
+        `[sources.web]\ntype = "http"\nurl = "http://${USERINFO}@${new URL(server.url).host}/start?token=T0kenSecret"\napp_dir = "${root}/app"\n` +
+        `[sources.web.headers]\nX-Api-Key = "K3ySecretValue"\n`,
+      { mode: 0o600 },
+    );
+    const run = await runShip(["--config", join(root, "ship.toml")]);
+    expect(run.code, run.stdout + run.stderr).toBe(1);
+    const state = await readFile(join(root, "var/state.json"), "utf8");
+    for (const shown of [run.stdout + run.stderr, state]) {
+      expect(shown).toContain("HTTP 400");
+      expect(shown).toContain("denied by policy: authorization *** key *** for /blob?sig=***");
+      for (const secret of secrets) expect(shown).not.toContain(secret);
+    }
+    expect(await readFile(join(root, "app/app.txt"), "utf8")).toBe("1.0.0\n");
+  });
+});
