@@ -37,7 +37,11 @@ export async function serverReason(
       .replace(/\s+/g, " ")
       .trim();
     if (line === "") return undefined;
-    return line.length > MAX_REASON_CHARS ? `${line.slice(0, MAX_REASON_CHARS)}…` : line;
+    if (line.length <= MAX_REASON_CHARS) return line;
+    // A cut between the halves of a surrogate pair (an emoji) would leave half a character, which
+    // UTF-8 cannot carry: the state file and the hub would read U+FFFD or refuse the text.
+    const cut = line.slice(0, MAX_REASON_CHARS);
+    return `${/[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut}…`;
   } catch {
     return undefined;
   }
