@@ -249,10 +249,10 @@ describe("a hub back after its canary's wait ended while it was down", () => {
    * A canary (wait 10 minutes) succeeded, then the hub was down 11 minutes; back, "rest" has said
    * hello and many ticks ran, the canary host not yet back.
    */
-  async function backPastTheSoak() {
+  async function backPastTheSoak(offlineTimeoutMs = 30_000) {
     const here = await mkdtemp(join(tmpdir(), "ship-hub-soak-down-"));
     dirs.push(here);
-    const timeouts = { offlineTimeoutMs: 30_000 };
+    const timeouts = { offlineTimeoutMs };
     const first = await startTestHub(timeouts, here);
     hubs.push(first);
     const published = await first.api<{ id: string }>("POST", "/api/v1/releases", {
@@ -340,6 +340,14 @@ describe("a hub back after its canary's wait ended while it was down", () => {
   it("advances once the canary host says it still runs the release", { timeout: 60_000 }, async () => {
     const { v2, rest, view, canaryBack } = await backPastTheSoak();
     await canaryBack([{ app: "web", version: "2.0.0", state: "updated", releaseId: v2 }]);
+    await rest.next(isType("deploy"));
+    expect(await view()).toMatchObject({ state: "running", currentWave: 1 });
+  });
+
+  it("advances without a canary host that stays away past the offline timeout from its start", {
+    timeout: 60_000,
+  }, async () => {
+    const { rest, view } = await backPastTheSoak(6_000);
     await rest.next(isType("deploy"));
     expect(await view()).toMatchObject({ state: "running", currentWave: 1 });
   });
