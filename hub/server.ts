@@ -10,6 +10,7 @@ import { lingerAfterUnreadBody } from "./api/lingering-close.js";
 import { limitIdleConnections, whileConnected } from "./auth/idle-connections.js";
 import { LiveSessions } from "./auth/live-sessions.js";
 import { TokenService } from "./auth/tokens.js";
+import { ClockStepWatch } from "./clock-step.js";
 import { ClusterClock, monotonicNow } from "./cluster/clock.js";
 import { leaveCluster } from "./cluster/leave.js";
 import { OwnHeartbeats } from "./cluster/own-heartbeats.js";
@@ -194,7 +195,11 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   // which every hub reads, not each host's own.
   const clusterClock = cluster ? new ClusterClock(options.now ?? monotonicNow) : undefined;
   const shift = options.timeShiftMs ?? (() => 0);
-  const time = clusterClock ? () => clusterClock.now() + shift() : () => now() + shift();
+  // One hub's: its monotonic clock, as a cluster hub's is between readings, so a wall clock stepped
+  // while it runs (NTP after a boot, a VM resumed) is no time a rollout waited: stepped 40 minutes,
+  // it timed out every agent mid-update, halted the rollout and cut a canary's soak short.
+  const ownClock = options.now ?? monotonicNow;
+  const time = clusterClock ? () => clusterClock.now() + shift() : () => ownClock() + shift();
   // In a cluster the first heartbeat is written with the check of the shared JWT secret.
   let clusterUpSince: number | undefined;
   if (cluster && clusterClock && options.database) {
@@ -430,7 +435,10 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     // (SIGKILL, a power cut), which marks the agents that were connected offline as last seen then.
     // Nothing else is written while an agent stays connected, so they kept their hello's time as
     // LAST SEEN, older than every report they sent since.
+    // A clock a test injects (`now`) is the rollout clock itself: no wall clock to step apart from it.
+    const steps = options.now ? undefined : new ClockStepWatch(Date.now, ownClock, log);
     const beat = async () => {
+      steps?.check();
       try {
         await store.heartbeatHub(hubId, time());
       } catch (error) {

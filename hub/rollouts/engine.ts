@@ -39,6 +39,7 @@ import {
   type ReleaseApps,
   settleInstalled,
 } from "./found-installed.js";
+import { unheardSinceStart } from "./heard-since-start.js";
 import { latePauseText, refuseUnknownWave, type SeenWave, waveLabel } from "./late-pause.js";
 import {
   isEligible,
@@ -1135,7 +1136,18 @@ export class RolloutEngine {
             rollout.waveStartedAt + (await pausedInWave(t, rollout, now)),
             now,
             later,
-          ));
+          )) &&
+        (
+          await unheardSinceStart({
+            t,
+            rollout,
+            channel: this.options.channel,
+            startedAt: this.startedAt,
+            now,
+            offlineTimeoutMs: this.options.offlineTimeoutMs,
+            sharedPresence: this.options.sharedPresence ?? false,
+          })
+        ).length === 0;
       if (due) {
         await this.startWave(rollout, rollout.currentWave + 1, HUB_ACTOR, dispatch);
         await this.evaluate(id, dispatch);

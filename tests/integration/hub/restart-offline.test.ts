@@ -233,3 +233,122 @@ describe("a restarted hub", () => {
     }
   });
 });
+
+describe("a hub back after its canary's wait ended while it was down", () => {
+  const hubs: TestHub[] = [];
+  const agents: TestAgent[] = [];
+  const dirs: string[] = [];
+  afterAll(async () => {
+    for (const a of agents) a.ws.terminate();
+    for (const hub of hubs) await hub.stop();
+    for (const d of dirs) await rm(d, { recursive: true, force: true });
+  });
+  type View = { state: string; currentWave: number };
+
+  /**
+   * A canary (wait 10 minutes) succeeded, then the hub was down 11 minutes; back, "rest" has said
+   * hello and many ticks ran, the canary host not yet back.
+   */
+  async function backPastTheSoak(offlineTimeoutMs = 30_000) {
+    const here = await mkdtemp(join(tmpdir(), "ship-hub-soak-down-"));
+    dirs.push(here);
+    const timeouts = { offlineTimeoutMs };
+    const first = await startTestHub(timeouts, here);
+    hubs.push(first);
+    const published = await first.api<{ id: string }>("POST", "/api/v1/releases", {
+      token: first.ci,
+      body: {
+        app: "web",
+        version: "2.0.0",
+        manifest: manifestText("2.0.0"),
+        source: { type: "git", commit: "abcdef1" },
+      },
+    });
+    const v2 = published.body.id;
+    const canaryToken = await first.agentToken("canary");
+    const restToken = await first.agentToken("rest");
+    const canary = await TestAgent.connect(first.hub.url, canaryToken);
+    const gone = await TestAgent.connect(first.hub.url, restToken);
+    agents.push(canary, gone);
+    canary.hello("canary");
+    gone.hello("rest");
+    await expect
+      .poll(async () => (await first.hub.store.listAgents()).filter((a) => a.online).length)
+      .toBe(2);
+    const created = await first.api<{ id: string }>("POST", "/api/v1/rollouts", {
+      token: first.operator,
+      body: {
+        release: v2,
+        waves: [
+          { name: "canary", agents: ["canary"], waitMinutes: 10 },
+          { name: "rest", percent: 100 },
+        ],
+        failureThreshold: { count: 1 },
+        autoAdvance: true,
+      },
+    });
+    const deploy = await canary.next(isType("deploy"));
+    const reportId = randomUUID();
+    canary.send({
+      type: "report",
+      reportId,
+      deploymentId: deploy.deploymentId,
+      app: "web",
+      releaseId: v2,
+      installedReleaseId: v2,
+      outcome: "succeeded",
+      fromVersion: "1.0.0",
+      toVersion: "2.0.0",
+      steps: [{ name: "apply", ok: true, ms: 1 }],
+    });
+    await canary.next(
+      (m): m is Extract<typeof m, { type: "ack" }> => m.type === "ack" && m.reportId === reportId,
+    );
+    await first.hub.close();
+    canary.ws.terminate();
+    gone.ws.terminate();
+    backdate(join(here, "hub.db"), 11 * 60_000);
+    const second = await startTestHub(timeouts, here);
+    hubs.push(second);
+    const rest = await TestAgent.connect(second.hub.url, restToken);
+    agents.push(rest);
+    rest.hello("rest");
+    await expect.poll(() => second.hub.registry.isOnline("rest")).toBe(true);
+    await new Promise((r) => setTimeout(r, 1_000));
+    const view = async () =>
+      (await second.api<View>("GET", `/api/v1/rollouts/${created.body.id}`, { token: second.operator })).body;
+    expect(await view()).toMatchObject({ state: "running", currentWave: 0 });
+    expect(rest.received.filter(isType("deploy"))).toEqual([]);
+    const canaryBack = async (apps: Parameters<TestAgent["hello"]>[1]) => {
+      const back = await TestAgent.connect(second.hub.url, canaryToken);
+      agents.push(back);
+      back.hello("canary", apps);
+    };
+    return { v2, rest, view, canaryBack };
+  }
+
+  it("hears the canary's hosts before it advances: one that left the release meanwhile halts it", {
+    timeout: 60_000,
+  }, async () => {
+    const { rest, view, canaryBack } = await backPastTheSoak();
+    await canaryBack([{ app: "web", version: "1.0.0", state: "rolled_back", releaseId: undefined }]);
+    await expect.poll(async () => (await view()).state, { timeout: 10_000 }).toBe("paused");
+    expect((await view()).currentWave).toBe(0);
+    expect(rest.received.filter(isType("deploy"))).toEqual([]);
+  });
+
+  it("advances once the canary host says it still runs the release", { timeout: 60_000 }, async () => {
+    const { v2, rest, view, canaryBack } = await backPastTheSoak();
+    await canaryBack([{ app: "web", version: "2.0.0", state: "updated", releaseId: v2 }]);
+    await rest.next(isType("deploy"));
+    expect(await view()).toMatchObject({ state: "running", currentWave: 1 });
+  });
+
+  it("advances without a canary host that stays away past the offline timeout from its start", {
+    timeout: 60_000,
+  }, async () => {
+    const { rest, view } = await backPastTheSoak(6_000);
+    await rest.next(isType("deploy"));
+    expect(await view()).toMatchObject({ state: "running", currentWave: 1 });
+  });
+});

@@ -574,6 +574,19 @@ describe("rollout engine", () => {
     boot();
     store.markAllAgentsOffline();
     expect(store.getDeployment(`${r.id}:a`)?.state).toBe("succeeded");
+    // Not before the canary's host is back and says it still runs the release.
+    await engine.tick();
+    expect(store.getRollout(r.id)?.currentWave).toBe(0);
+    channel.online.add("a");
+    await sync.hello("a", {
+      type: "hello",
+      v: 1,
+      agentId: "a",
+      hostname: "a",
+      labels: {},
+      agentVersion: "0.1.0",
+      apps: [{ app: "web", version: "2.0.0", state: "updated", releaseId: "r2" }],
+    });
     await engine.tick();
     expect(store.getRollout(r.id)?.currentWave).toBe(1);
     await connect("b");
