@@ -18,7 +18,8 @@ export interface GlobMatcher {
  * a comment matches nothing and has no alternatives (an empty set: refused at once).
  */
 function firstSegments(glob: Minimatch): ReadonlySet<string> | undefined {
-  if (glob.negate || glob.empty || glob.options.nocase) return undefined;
+  // matchBase matches a slash-free pattern against the basename: any directory may hold it.
+  if (glob.negate || glob.empty || glob.options.nocase || glob.options.matchBase) return undefined;
   const firsts = new Set<string>();
   for (const alternative of glob.set) {
     const first = alternative[0];

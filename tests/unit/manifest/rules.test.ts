@@ -1,5 +1,6 @@
 import { Minimatch } from "minimatch";
 import { describe, expect, it, vi } from "vitest";
+import { isPrivileged } from "../../../agent/apply/privileged-files.js";
 import { compileGlob } from "../../../shared/manifest/glob-matcher.js";
 import { parseManifestText } from "../../../shared/manifest/load.js";
 import { findFileRule, protectedDirectoryOf } from "../../../shared/manifest/rules.js";
@@ -225,12 +226,15 @@ describe("findFileRule: the glob filter keeps exactly minimatch's choice", () =>
 
   const plain = new Map(patterns.map((pattern) => [pattern, new Minimatch(pattern, options)]));
 
-  it("each compiled glob answers as plain minimatch over every path", () => {
+  it("each compiled glob answers as plain minimatch over every path (matchBase too, as cleanup uses it)", () => {
     const differ: string[] = [];
-    for (const pattern of patterns) {
-      const compiled = compileGlob(pattern, options);
-      for (const path of paths)
-        if (compiled.match(path) !== plain.get(pattern)?.match(path)) differ.push(`${pattern} ${path}`);
+    for (const matchBase of [false, true]) {
+      for (const pattern of [...patterns, "f1.dat", "x.toml", "password"]) {
+        const compiled = compileGlob(pattern, { dot: true, matchBase });
+        const reference = new Minimatch(pattern, { dot: true, matchBase });
+        for (const path of [...paths, "deep/down/f1.dat", "config/x.toml"])
+          if (compiled.match(path) !== reference.match(path)) differ.push(`${matchBase} ${pattern} ${path}`);
+      }
     }
     expect(differ).toEqual([]);
   });
@@ -278,6 +282,21 @@ describe("findFileRule: the glob filter keeps exactly minimatch's choice", () =>
 });
 
 describe("findFileRule: a glob costs what it can match", () => {
+  it("privileged_files patterns are compiled once and asked only about paths under them", () => {
+    const privileged = ["bin/helper", "{sbin,libexec}/*"];
+    const paths = Array.from({ length: 2_000 }, (_, i) => `d${String(i % 100).padStart(3, "0")}/f${i}.dat`);
+    paths.push("bin/helper", "sbin/mount-app", "bin/other");
+    const match = vi.spyOn(Minimatch.prototype, "match");
+    try {
+      const chosen = paths.filter((path) => isPrivileged(privileged, path));
+      expect(chosen).toEqual(["bin/helper", "sbin/mount-app"]);
+      // minimatch() per path compiled and walked both patterns for each: 4,004 walks.
+      expect(match.mock.calls.length).toBeLessThan(10);
+    } finally {
+      match.mockRestore();
+    }
+  });
+
   it("minimatch is asked only about paths under a glob's literal first segment", () => {
     // The bench's app shape (100 directories) with a typical manifest's rules.
     const manifest = parseManifestText(
