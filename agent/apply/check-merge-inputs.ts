@@ -8,8 +8,8 @@
  */
 import { lstat, readdir, readFile } from "node:fs/promises";
 import { join, relative } from "node:path";
-import { Minimatch } from "minimatch";
 import { BadInputError } from "../../shared/errors.js";
+import { compileGlob, type GlobMatcher } from "../../shared/manifest/glob-matcher.js";
 import { protectedDirectoryOfPattern } from "../../shared/manifest/protected-pattern.js";
 import type { Manifest } from "../../shared/manifest/schema.js";
 import { didYouMean } from "../../shared/schema/did-you-mean.js";
@@ -120,11 +120,11 @@ function withMergedLeftOut(
 /** Whether a merge rule takes `rel` (the manifest's own order deciding among the rules that match). */
 function mergeRuleMatcher(manifest: Manifest): (rel: string) => boolean {
   const paths = new Set<string>();
-  const globs: Minimatch[] = [];
+  const globs: GlobMatcher[] = [];
   for (const [pattern, rule] of Object.entries(manifest.files)) {
     if (MERGE_FORMATS[rule.action] === undefined) continue;
-    const matcher = new Minimatch(pattern, { dot: true });
-    if (matcher.hasMagic()) globs.push(matcher);
+    const matcher = compileGlob(pattern);
+    if (matcher.hasMagic) globs.push(matcher);
     else paths.add(pattern);
   }
   return (rel) =>
@@ -224,7 +224,7 @@ function idleMergeRules(manifest: Manifest, files: readonly string[]): string[] 
   for (const [pattern, rule] of Object.entries(manifest.files)) {
     if (MERGE_FORMATS[rule.action] === undefined || used.has(pattern)) continue;
     const name = `files.${JSON.stringify(pattern)} (${rule.action})`;
-    const matcher = new Minimatch(pattern, { dot: true });
+    const matcher = compileGlob(pattern);
     const shadowed = [...taken.keys()].find((rel) => matcher.match(rel));
     if (shadowed !== undefined) {
       const winner = taken.get(shadowed) ?? "";
@@ -247,7 +247,7 @@ function idleMergeRules(manifest: Manifest, files: readonly string[]): string[] 
       );
       continue;
     }
-    if (matcher.hasMagic()) continue;
+    if (matcher.hasMagic) continue;
     const unnamed = [...taken].filter(([, taker]) => taker === "(default)").map(([rel]) => rel);
     const close = didYouMean(pattern, unnamed);
     if (close !== undefined) {

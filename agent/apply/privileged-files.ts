@@ -7,9 +7,9 @@
  */
 import { chmod, chown, lstat } from "node:fs/promises";
 import { join } from "node:path";
-import { minimatch } from "minimatch";
 import { UpdateNotAppliedError } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
+import { compileGlob, type GlobMatcher } from "../../shared/manifest/glob-matcher.js";
 import { hashEntry } from "../tree/hash-file.js";
 import type { PlanStep, ReleaseEntry, TreeScan } from "./types.js";
 
@@ -17,7 +17,23 @@ const SET_ID_BITS = 0o6000;
 
 /** An exact path or a glob (dotfiles included), matched against the release-relative path. */
 export function isPrivileged(patterns: readonly string[], rel: string): boolean {
-  return patterns.some((p) => p === rel || minimatch(rel, p, { dot: true }));
+  if (patterns.length === 0) return false;
+  return globsOf(patterns).some((glob) => glob.pattern === rel || glob.match(rel));
+}
+
+/**
+ * Each configured list compiled once: asked about every release file (20,000 here), `minimatch()`
+ * compiled its pattern again on each call, ~0.5 s of CPU per update for one pattern.
+ */
+const compiled = new WeakMap<readonly string[], GlobMatcher[]>();
+
+function globsOf(patterns: readonly string[]): GlobMatcher[] {
+  let globs = compiled.get(patterns);
+  if (globs === undefined) {
+    globs = patterns.map((pattern) => compileGlob(pattern, { dot: true }));
+    compiled.set(patterns, globs);
+  }
+  return globs;
 }
 
 /**

@@ -8,9 +8,9 @@
 import type { Dirent } from "node:fs";
 import { lstat, readdir, rm, unlink } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
-import { minimatch } from "minimatch";
 import { errnoCode } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
+import { compileGlob } from "../../shared/manifest/glob-matcher.js";
 import type { Manifest } from "../../shared/manifest/schema.js";
 import { ConfinedPaths } from "../apply/confined-paths.js";
 import { readInstallIndex } from "../apply/install-index.js";
@@ -74,8 +74,11 @@ export async function removeCleanupFiles(
   await remove(dirRels);
   let removed = dirRels.length;
   if (files.length === 0) return removed;
-  const matches = (rel: string): boolean =>
-    files.some((pattern) => minimatch(rel, pattern, { dot: true, matchBase: !pattern.includes("/") }));
+  // Compiled once, not once per file of the app's listing.
+  const globs = files.map((pattern) =>
+    compileGlob(pattern, { dot: true, matchBase: !pattern.includes("/") }),
+  );
+  const matches = (rel: string): boolean => globs.some((glob) => glob.match(rel));
   const listed = await listTree(appDir, manifest);
   const fileRels = listed.named.filter(matches);
   // Matched by the name as it reads (each byte that is not UTF-8 one U+FFFD): `*.pyc` is meant for

@@ -1,4 +1,4 @@
-import { Minimatch } from "minimatch";
+import { compileGlob, firstSegmentOf, type GlobMatcher } from "./glob-matcher.js";
 import type { FileRule, Manifest } from "./schema.js";
 
 export interface MatchedRule {
@@ -14,26 +14,34 @@ export const DEFAULT_FILE_RULE: FileRule = Object.freeze({
   backup: false,
 }) as FileRule;
 
-type Glob = [pattern: string, matcher: Minimatch, rule: FileRule];
+type Glob = [pattern: string, matcher: GlobMatcher, rule: FileRule];
+
+/** What a directory's files can match: read once per directory, not once per file. */
+interface DirRules {
+  /** The index in `globs` of the first skip rule matching this directory or one above it (globs.length when none). */
+  skip: number;
+  /** The globs before `skip` that can match a path under this directory's first segment, in file order. */
+  candidates: readonly Glob[];
+}
 
 /**
  * Per manifest: its `files` globs compiled (compiling is far costlier than matching; an app has
- * thousands of files and a few rules), and per directory the index in `globs` of the first skip
- * rule matching it or a directory above it (globs.length when none). Directories are far fewer
- * than files and each builds on its parent, so each directory is matched once.
+ * thousands of files and a few rules), and per directory what its files can match. Directories
+ * are far fewer than files and each builds on its parent, so each directory is matched once, and
+ * a file in a directory no glob can reach (`d042/` under `config/*.toml` and `logs/**`) asks no glob.
  */
-const compiled = new WeakMap<Manifest, { globs: Glob[]; skipFrom: Map<string, number> }>();
+const compiled = new WeakMap<Manifest, { globs: Glob[]; dirs: Map<string, DirRules> }>();
 
-function compiledOf(manifest: Manifest): { globs: Glob[]; skipFrom: Map<string, number> } {
+function compiledOf(manifest: Manifest): { globs: Glob[]; dirs: Map<string, DirRules> } {
   let found = compiled.get(manifest);
   if (found === undefined) {
     found = {
       globs: Object.entries(manifest.files).map(([pattern, rule]) => [
         pattern,
-        new Minimatch(pattern, { dot: true, matchBase: false }),
+        compileGlob(pattern, { dot: true, matchBase: false }),
         rule,
       ]),
-      skipFrom: new Map(),
+      dirs: new Map(),
     };
     compiled.set(manifest, found);
   }
@@ -59,12 +67,15 @@ export function findFileRule(manifest: Manifest, relPath: string): MatchedRule {
   const path = normalise(relPath);
   const exact = Object.hasOwn(manifest.files, path) ? manifest.files[path] : undefined;
   if (exact !== undefined) return { pattern: path, rule: exact };
-  const { globs, skipFrom } = compiledOf(manifest);
+  const { globs, dirs } = compiledOf(manifest);
+  if (globs.length === 0) return { pattern: null, rule: DEFAULT_FILE_RULE };
   const slash = path.lastIndexOf("/");
   // Only rules before the first skip rule covering a parent directory can still win.
-  const skip = slash < 0 ? globs.length : firstSkipCovering(globs, skipFrom, path.slice(0, slash));
-  for (let i = 0; i < skip; i++) {
-    const [pattern, matcher, rule] = globs[i] as Glob;
+  let skip = globs.length;
+  let candidates: readonly Glob[] = globs;
+  if (slash >= 0) ({ skip, candidates } = dirRulesOf(globs, dirs, path.slice(0, slash)));
+  for (let i = 0; i < candidates.length; i++) {
+    const [pattern, matcher, rule] = candidates[i] as Glob;
     if (matcher.match(path)) return { pattern, rule };
   }
   const covering = globs[skip];
@@ -73,20 +84,23 @@ export function findFileRule(manifest: Manifest, relPath: string): MatchedRule {
     : { pattern: covering[0], rule: covering[2] };
 }
 
-function firstSkipCovering(globs: Glob[], known: Map<string, number>, dir: string): number {
+function dirRulesOf(globs: Glob[], known: Map<string, DirRules>, dir: string): DirRules {
   const cached = known.get(dir);
   if (cached !== undefined) return cached;
   const slash = dir.lastIndexOf("/");
-  let first = slash < 0 ? globs.length : firstSkipCovering(globs, known, dir.slice(0, slash));
-  for (let i = 0; i < first; i++) {
+  let skip = slash < 0 ? globs.length : dirRulesOf(globs, known, dir.slice(0, slash)).skip;
+  for (let i = 0; i < skip; i++) {
     const [pattern, matcher, rule] = globs[i] as Glob;
     if (rule.action === "skip" && (pattern === dir || matcher.match(dir))) {
-      first = i;
+      skip = i;
       break;
     }
   }
-  known.set(dir, first);
-  return first;
+  const first = firstSegmentOf(dir);
+  const candidates = globs.slice(0, skip).filter(([, matcher]) => matcher.admits(first));
+  const found = { skip, candidates };
+  known.set(dir, found);
+  return found;
 }
 
 /**

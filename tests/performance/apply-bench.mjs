@@ -8,13 +8,15 @@
 // into an empty directory; git fetch + checkout of the new commit in a clone). Then
 // `ship --list-backups`, `ship --rollback` and `ship --help` next to `node -e 0`.
 // The apply phase alone (plan + backup + apply, from ship's own log) is a second, labelled line:
-// it is a part, never the whole.
+// it is a part, never the whole. A second local-directory row ("local-rules") installs the same
+// release with a typical manifest's `files` rules (a merge glob for config, a skip glob for logs, a
+// replace rule), whose cost the first row's rule-less manifest hides.
 //
 //   npm run build && node tests/performance/apply-bench.mjs     (needs rsync, tar, git, /usr/bin/time)
 //   BENCH_SCALE=0.1 ...    2,000 files / 50 MB          BENCH_DIR=/somewhere ... (default: OS temp dir)
-//   BENCH_SOURCES=local,git ...   only these source kinds (of local, targz, git, http; default: all)
+//   BENCH_SOURCES=local,git ...   only these source kinds (of local, local-rules, targz, git, http; default: all)
 //   BENCH_KEEP=1 ...       keep the fixture directory (printed) for profiling instead of removing it
-//   BENCH_LOCAL_ROUNDS=5 ...  rounds of the local directory next to the seed method (default 3)
+//   BENCH_LOCAL_ROUNDS=5 ...  rounds of the local directory next to the seed method, and of local-rules (default 3)
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -39,7 +41,23 @@ const ROLLBACK_RUNS = benchCount("BENCH_ROLLBACK_RUNS", 3);
  * one run of each moved the ratio between 6.5× and 8.4× in two quiet runs of this benchmark.
  */
 const LOCAL_ROUNDS = benchCount("BENCH_LOCAL_ROUNDS", 3);
-const KINDS = ["local", "targz", "git", "http"];
+const KINDS = ["local", "local-rules", "targz", "git", "http"];
+/**
+ * The typical manifest of the "local-rules" row, and the files its rules name (in the release from
+ * 1.0.0 on, unchanged by 2.0.0: the row measures what the rules cost every file, not a merge).
+ */
+const TYPICAL_RULES = [
+  "files:",
+  '  "config/*.toml": { action: merge_toml }',
+  '  "logs/**": { action: skip }',
+  '  "bin/*": { action: replace }',
+];
+const TYPICAL_FILES = {
+  "config/app.toml": "[server]\nport = 8080\nworkers = 4\n",
+  "config/db.toml": '[db]\nhost = "localhost"\npool = 10\n',
+  "logs/.keep": "",
+  "bin/start": "#!/bin/sh\nexec ./app\n",
+};
 const SOURCES = (process.env.BENCH_SOURCES ?? KINDS.join(",")).split(",").filter((k) => KINDS.includes(k));
 /**
  * NODE_EXTRA_CA_CERTS makes every Node process read and parse that CA file as it starts, before any
@@ -78,7 +96,7 @@ const sh = (cmd, args, cwd) =>
   execFileSync(cmd, args, { cwd, env: GIT_ENV, stdio: "pipe", maxBuffer: 1 << 28 });
 
 /** The release tree: `files` files in 100 directories, `changed` of them carrying `version`'s bytes. */
-function writeRelease(dir, { files, totalBytes, version, changed, pool, only }) {
+function writeRelease(dir, { files, totalBytes, version, changed, pool, only, rules = false }) {
   const avg = totalBytes / files;
   for (let i = 0; i < files; i++) {
     if (only && !changed.has(i)) continue;
@@ -92,7 +110,13 @@ function writeRelease(dir, { files, totalBytes, version, changed, pool, only }) 
       Buffer.concat([Buffer.from(`${rel} ${marker}\n`), pool.subarray(offset, offset + size)]),
     );
   }
-  writeFileSync(join(dir, "update-manifest.yaml"), `version: "${version}"\n`);
+  const manifest = [`version: "${version}"`, ...(rules ? TYPICAL_RULES : [])];
+  writeFileSync(join(dir, "update-manifest.yaml"), `${manifest.join("\n")}\n`);
+  if (!rules || only) return;
+  for (const [rel, text] of Object.entries(TYPICAL_FILES)) {
+    mkdirSync(join(dir, dirname(rel)), { recursive: true });
+    writeFileSync(join(dir, rel), text);
+  }
 }
 
 function config(root, kind, source) {
@@ -154,6 +178,8 @@ async function main() {
       `setup: ${files} files, ${(totalBytes / 1e6).toFixed(0)} MB, ${changedCount} changed (1 %)\n`,
     );
     writeRelease(src, { ...spec, version: "1.0.0" });
+    const rulesSrc = join(root, "release-rules");
+    if (SOURCES.includes("local-rules")) writeRelease(rulesSrc, { ...spec, version: "1.0.0", rules: true });
     sh("tar", ["-czf", join(root, "v1.tar.gz"), "-C", src, "."]);
     const bare = join(root, "origin.git");
     const work = ["--git-dir", join(root, "work.git"), "--work-tree", src];
@@ -169,6 +195,7 @@ async function main() {
 
     const configs = {
       local: config(root, "local", `type = "local"\npath = "${src}"\n`),
+      "local-rules": config(root, "local-rules", `type = "local"\npath = "${rulesSrc}"\n`),
       targz: config(root, "targz", `type = "local"\npath = "${join(root, "v1.tar.gz")}"\n`),
       git: config(
         root,
@@ -189,6 +216,8 @@ async function main() {
 
     process.stderr.write("making 2.0.0 (local dir, tar.gz, git commit)...\n");
     writeRelease(src, { ...spec, version: "2.0.0", only: true });
+    if (SOURCES.includes("local-rules"))
+      writeRelease(rulesSrc, { ...spec, version: "2.0.0", only: true, rules: true });
     sh("tar", ["-czf", join(root, "v2.tar.gz"), "-C", src, "."]);
     sh("git", [...work, "add", "-A"]);
     sh("git", [...work, "commit", "-q", "-m", "2.0.0"]);
@@ -251,6 +280,20 @@ async function main() {
       localRuns.push(ship(configs.local, "--force"));
       sh("sync", []);
     }
+    // The same rounds for the typical manifest's row, after the first row's (which stays as it was).
+    const rulesRuns = runs["local-rules"] === undefined ? [] : [runs["local-rules"]];
+    for (let round = 2; round <= LOCAL_ROUNDS && runs["local-rules"] !== undefined; round++) {
+      process.stderr.write(`round ${round} of ${LOCAL_ROUNDS}: ship --force (local, typical manifest)...\n`);
+      const listed = JSON.parse(ship(configs["local-rules"], "--list-backups", "--json").stdout);
+      const backup = listed.find((b) => b.version === "1.0.0");
+      if (backup === undefined)
+        throw new Error("no backup of 1.0.0 (local-rules) to start the next round from");
+      ship(configs["local-rules"], "--rollback", backup.id);
+      writeRelease(rulesSrc, { ...spec, version: "2.0.0", only: true, rules: true });
+      sh("sync", []);
+      rulesRuns.push(ship(configs["local-rules"], "--force"));
+      sh("sync", []);
+    }
     // Last: hard links move the release files' ctime, which would void the source's stat index.
     const cpal = timed("cp", ["-al", src, join(root, "floor-cpal")]);
     // Start-up, side by side: each command right after `node -e 0`, STARTUP_RUNS times, so a busy
@@ -282,8 +325,11 @@ async function main() {
     const seedGit = rsync.wallMs + gitFetch.wallMs + checkout.wallMs;
     const missing = { wallMs: Number.NaN, cpuMs: Number.NaN, maxRssKb: Number.NaN };
     // The local row is the median round (by ship's wall time); the others ran once.
-    const medianLocal = [...localRuns].sort((a, b) => a.wallMs - b.wallMs)[Math.floor(localRuns.length / 2)];
-    const run = (kind) => (kind === "local" ? medianLocal : runs[kind]) ?? missing;
+    const medianOf = (list) => [...list].sort((a, b) => a.wallMs - b.wallMs)[Math.floor(list.length / 2)];
+    const medianLocal = medianOf(localRuns);
+    const medianRules = medianOf(rulesRuns);
+    const run = (kind) =>
+      (kind === "local" ? medianLocal : kind === "local-rules" ? medianRules : runs[kind]) ?? missing;
     const rounds = (values) => (values.length > 1 ? ` (median of ${values.length})` : "");
     const ratios = localRuns.map((r, i) => (seedCopies[i] ?? Number.NaN) / r.wallMs);
     const spread =
@@ -300,6 +346,14 @@ async function main() {
         `${x(seedCopy, run("local").wallMs)}${spread}`,
         `cp -al ${s(cpal.wallMs)}`,
         mb(run("local").maxRssKb),
+      ],
+      [
+        `local directory, typical manifest (3 file rules)${rounds(rulesRuns)}`,
+        shipTime("local-rules"),
+        s(seedCopy),
+        x(seedCopy, run("local-rules").wallMs),
+        `cp -al ${s(cpal.wallMs)}`,
+        mb(run("local-rules").maxRssKb),
       ],
       [
         "local .tar.gz",
