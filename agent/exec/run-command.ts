@@ -9,6 +9,7 @@ import type { Logger } from "../../shared/log.js";
 import { timerMs } from "../../shared/schema/durations.js";
 import { cleanEnvironment } from "./clean-env.js";
 import { clearRunningCommand, recordRunningCommand } from "./running-command.js";
+import { signalDeath } from "./signal-death.js";
 import { succeededDespite, unrunnableProgram } from "./unrunnable-program.js";
 
 /** What every command learns about the update through its environment. */
@@ -179,7 +180,7 @@ export function describeFailure(label: string, result: CommandResult, timeoutSec
   const tail = lastLine(result.stderr) ?? lastLine(result.stdout);
   const said = tail === undefined ? "" : `: ${tail}`;
   if (result.timedOut) return `${label} timed out after ${timeoutSeconds}s${said}`;
-  const how = result.signal ? `was killed by ${result.signal}` : `exited with ${result.exitCode}`;
+  const how = signalDeath(result.exitCode, result.signal) || `exited with ${result.exitCode}`;
   return `${label} ${how}${said}${result.unrunnable}`;
 }
 

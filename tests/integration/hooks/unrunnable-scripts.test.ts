@@ -149,6 +149,20 @@ describe("a release script the shell cannot start", () => {
   });
 });
 
+describe("a command a signal ended", () => {
+  it("names the signal, also when sh reports a program it ran killed as 128 + N", async () => {
+    const { run, state } = await update([
+      "post_update_tests:",
+      "  - {name: health, command: \"sh -c 'kill -KILL $$'\", retry_count: 0, retry_delay: 0}",
+    ]);
+    expect(run.code, run.stderr).toBe(1);
+    const why =
+      'post_update_test "health" exited with 137, the shell\'s code for a program killed by SIGKILL';
+    expect(run.stdout).toContain(why);
+    expect(String(state.sources.myapp?.last_error)).toContain(why);
+  });
+});
+
 describe("the reason a failing command's output gives", () => {
   // curl's meter (and wget's, pip's) redraws its line after each \r: quoted whole, the redraws wrote
   // over the start of the failure line on a terminal, and the reason read as the meter's last frame.
