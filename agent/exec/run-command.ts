@@ -8,6 +8,7 @@ import { fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
 import { timerMs } from "../../shared/schema/durations.js";
 import { cleanEnvironment } from "./clean-env.js";
+import { printableLine } from "./printable-line.js";
 import { clearRunningCommand, recordRunningCommand } from "./running-command.js";
 import { signalDeath } from "./signal-death.js";
 import { succeededDespite, unrunnableProgram } from "./unrunnable-program.js";
@@ -187,7 +188,8 @@ export function describeFailure(label: string, result: CommandResult, timeoutSec
 /**
  * The last line of a command's output as a terminal shows it: a progress meter (curl's, wget's,
  * pip's) redraws its line after each \r, and the whole history of redraws, quoted in a one-line
- * failure, wrote over that line's start on a terminal and buried the reason in the log.
+ * failure, wrote over that line's start on a terminal and buried the reason in the log. Its control
+ * characters are made visible or dropped (printable-line.ts).
  */
 export function lastLine(text: string): string | undefined {
   const shown = text
@@ -199,7 +201,8 @@ export function lastLine(text: string): string | undefined {
         .filter((part) => part !== "")
         .at(-1),
     )
-    .filter((line) => line !== undefined);
+    .map((line) => (line === undefined ? undefined : printableLine(line).trim()))
+    .filter((line) => line !== undefined && line !== "");
   return shown.at(-1);
 }
 
