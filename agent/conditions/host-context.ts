@@ -8,6 +8,7 @@ import type { ConditionContext } from "../../shared/conditions/evaluate.js";
 import { timerMs } from "../../shared/schema/durations.js";
 import { cleanEnvironment } from "../exec/clean-env.js";
 import { notYetInstalled } from "../exec/not-yet-installed.js";
+import { signalDeath } from "../exec/signal-death.js";
 import { succeededDespite, unrunnableProgram } from "../exec/unrunnable-program.js";
 import { runShell } from "./run-shell.js";
 import {
@@ -43,6 +44,8 @@ export interface RanCommand {
   ok: boolean;
   /** null: killed, timed out, or never started. */
   exitCode: number | null;
+  /** The signal that ended the shell itself, if one did. */
+  signal: NodeJS.Signals | null;
   /** Killed after the condition's time limit: no answer, not a "no". */
   timedOutAfterMs?: number;
 }
@@ -104,6 +107,7 @@ export function hostConditionContext(options: HostContextOptions): ConditionCont
         command,
         ok: result.ok,
         exitCode: result.exitCode,
+        signal: result.signal,
         ...(result.timedOut ? { timedOutAfterMs: timeoutMs } : {}),
       });
       return result.ok;
@@ -115,7 +119,7 @@ export function hostConditionContext(options: HostContextOptions): ConditionCont
  * A warning for each command() that read false while a script it names is in the release and not
  * in the app: conditions are evaluated before the apply, so `command('sh scripts/in_maintenance.sh')`
  * shipped with the release read false on every run (a skip_update never skipped), and nothing said
- * why. So too for a script the shell cannot start (CRLF line endings, no x bit): it read false on
+ * why. So too for a command a signal ended (the OOM killer, a crash), and for a script the shell cannot start (CRLF line endings, no x bit): it read false on
  * every run as well, as if the condition simply did not hold. And for one that read true only
  * because sh ran it (a byte-order mark before `#!/bin/sh`): hooks and environment checks said so,
  * a condition's command did not, and the same script read false once its #! named bash.
@@ -127,7 +131,7 @@ export async function releaseScriptNotes(
 ): Promise<string[]> {
   const notes: string[] = [];
   const seen = new Set<string>();
-  for (const { command, ok, exitCode, timedOutAfterMs } of ran) {
+  for (const { command, ok, exitCode, signal, timedOutAfterMs } of ran) {
     if (seen.has(command)) continue;
     seen.add(command);
     if (ok) {
@@ -140,8 +144,11 @@ export async function releaseScriptNotes(
       timedOutAfterMs === undefined
         ? ""
         : `: it gave no answer in ${timedOutAfterMs / 1000} s (the limit of a condition's command) and was killed`;
+    // A check the OOM killer (or a crash) ended gave no answer either, and read as a "no" unsaid.
+    const killed = signalDeath(exitCode, signal);
     const note =
       timedOut ||
+      (killed === "" ? "" : `: it ${killed}, so it gave no answer`) ||
       (await notYetInstalled(command, appDir, releaseDir, "conditions are evaluated")) ||
       (await unrunnableProgram(command, appDir, exitCode));
     if (note !== "") notes.push(`command(${quote(command)}) read false${note}`);

@@ -20,6 +20,8 @@ export interface ShellOptions {
 export interface ShellResult {
   ok: boolean;
   exitCode: number | null;
+  /** The signal that ended the shell itself. */
+  signal: NodeJS.Signals | null;
   timedOut: boolean;
   /** The last characters the command printed, for a one-line reason. */
   output: string;
@@ -54,6 +56,7 @@ async function spawnShell(command: string, options: ShellOptions): Promise<Shell
   return {
     ok: result.exitCode === 0 && !result.timedOut && result.spawnError === undefined,
     exitCode: result.exitCode,
+    signal: result.signal,
     timedOut: result.timedOut,
     output: result.output,
     ...(result.spawnError === undefined ? {} : { spawnError: result.spawnError.message }),

@@ -8,7 +8,9 @@ import { fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
 import { timerMs } from "../../shared/schema/durations.js";
 import { cleanEnvironment } from "./clean-env.js";
+import { printableLine } from "./printable-line.js";
 import { clearRunningCommand, recordRunningCommand } from "./running-command.js";
+import { signalDeath } from "./signal-death.js";
 import { withoutTerminalCodes } from "./terminal-codes.js";
 import { succeededDespite, unrunnableProgram } from "./unrunnable-program.js";
 
@@ -180,7 +182,7 @@ export function describeFailure(label: string, result: CommandResult, timeoutSec
   const tail = lastLine(result.stderr) ?? lastLine(result.stdout);
   const said = tail === undefined ? "" : `: ${tail}`;
   if (result.timedOut) return `${label} timed out after ${timeoutSeconds}s${said}`;
-  const how = result.signal ? `was killed by ${result.signal}` : `exited with ${result.exitCode}`;
+  const how = signalDeath(result.exitCode, result.signal) || `exited with ${result.exitCode}`;
   return `${label} ${how}${said}${result.unrunnable}`;
 }
 
@@ -188,7 +190,8 @@ export function describeFailure(label: string, result: CommandResult, timeoutSec
  * The last line of a command's output as a terminal shows it: a progress meter (curl's, wget's,
  * pip's) redraws its line after each \r, and the whole history of redraws, quoted in a one-line
  * failure, wrote over that line's start on a terminal and buried the reason in the log. Colour
- * codes go too (the log keeps the output as it came).
+ * codes go (the log keeps the output as it came), and other control characters are made visible
+ * (printable-line.ts).
  */
 export function lastLine(text: string): string | undefined {
   const shown = withoutTerminalCodes(text)
@@ -200,7 +203,8 @@ export function lastLine(text: string): string | undefined {
         .filter((part) => part !== "")
         .at(-1),
     )
-    .filter((line) => line !== undefined);
+    .map((line) => (line === undefined ? undefined : printableLine(line).trim()))
+    .filter((line) => line !== undefined && line !== "");
   return shown.at(-1);
 }
 

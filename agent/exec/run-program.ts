@@ -19,6 +19,8 @@ export interface ProgramOptions {
 
 export interface ProgramResult {
   exitCode: number | null;
+  /** The signal that ended the program itself (exitCode is then null). */
+  signal: NodeJS.Signals | null;
   timedOut: boolean;
   /** The last `keepOutput` characters the program printed. */
   output: string;
@@ -66,11 +68,16 @@ export function runProgram(
       killGroup(child.pid);
     }, options.timeoutMs);
     child.on("error", (err) =>
-      finish({ exitCode: null, timedOut, spawnError: { message: err.message, code: errnoCode(err) } }),
+      finish({
+        exitCode: null,
+        signal: null,
+        timedOut,
+        spawnError: { message: err.message, code: errnoCode(err) },
+      }),
     );
-    child.on("exit", (code) => {
+    child.on("exit", (code, signal) => {
       clearTimeout(timer);
-      const result = { exitCode: code, timedOut };
+      const result = { exitCode: code, signal, timedOut };
       child.on("close", () => finish(result));
       setTimeout(() => finish(result), PIPE_GRACE_MS).unref();
     });

@@ -37,6 +37,27 @@ export function notificationText(template: string | undefined, event: Notificati
   return `${renderMessage(template, event)}${warnings}`;
 }
 
+/** Slack cuts a message's text at 40,000 characters, silently: the end of it is simply not there. */
+export const SLACK_TEXT_LIMIT = 40_000;
+
+/**
+ * `text` for Slack (and a webhook's Slack-compatible `text`): whole when it fits; else cut at a line
+ * break within the limit, with a last line saying how much was left out and where it is whole. A
+ * run that replaced thousands of files it had not installed warned of each, and Slack dropped the
+ * tail without a mark, so the channel read as if the list were complete.
+ */
+export function slackText(text: string, limit = SLACK_TEXT_LIMIT): string {
+  const chars = Array.from(text);
+  if (chars.length <= limit) return text;
+  const note = (left: number) =>
+    `\n… ${left} more characters not sent (Slack takes ${limit.toLocaleString("en-US")}): the run's report and the host's log have the whole message`;
+  const room = limit - Array.from(note(chars.length)).length;
+  const head = chars.slice(0, Math.max(0, room)).join("");
+  const lineEnd = head.lastIndexOf("\n");
+  const kept = lineEnd > 0 ? head.slice(0, lineEnd) : head;
+  return `${kept}${note(chars.length - Array.from(kept).length)}`;
+}
+
 /**
  * `{error}` of a failed update: the reason, then what became of the app as the run's message says
  * it ("restored the previous version", "the app's files were not changed", "version 2.0.0 is LEFT

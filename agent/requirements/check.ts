@@ -18,6 +18,7 @@ import {
 import { cleanEnvironment } from "../exec/clean-env.js";
 import { notYetInstalled } from "../exec/not-yet-installed.js";
 import { lastLine } from "../exec/run-command.js";
+import { shellCodeNote, shellCodeSignal } from "../exec/signal-death.js";
 import { succeededDespite, unrunnableProgram } from "../exec/unrunnable-program.js";
 import { checkDiskSpace } from "./disk-space.js";
 import { checkPythonVersion } from "./python-version.js";
@@ -139,7 +140,12 @@ async function checkEnvironment(
   else if (result.timedOut)
     detail = `timed out after ${check.timeout} s and was killed (${check.command})${said}`;
   else {
-    detail = `exit code ${result.exitCode ?? "none (killed by a signal)"} (${check.command})${said}`;
+    const shellSignal = shellCodeSignal(result.exitCode);
+    const how =
+      result.signal !== null
+        ? `killed by ${result.signal}`
+        : `exit code ${result.exitCode}${shellSignal === undefined ? "" : `, ${shellCodeNote(shellSignal)}`}`;
+    detail = `${how} (${check.command})${said}`;
     detail +=
       (await notYetInstalled(check.command, cwd, releaseDir, "requirements are checked")) ||
       (await unrunnableProgram(check.command, cwd, result.exitCode));

@@ -219,6 +219,7 @@ class Parser {
       );
     }
     const argument = this.parseStringArgument(token);
+    checkArgument(name as (typeof FUNCTIONS)[number], argument);
     if (name === "env_var")
       return { kind: "env_var", name: argument.value, offset: token.offset, end: argument.end };
     return {
@@ -230,7 +231,11 @@ class Parser {
     };
   }
 
-  private parseStringArgument(fn: Extract<Token, { kind: "ident" }>): { value: string; end: number } {
+  private parseStringArgument(fn: Extract<Token, { kind: "ident" }>): {
+    value: string;
+    offset: number;
+    end: number;
+  } {
     const open = this.next();
     if (open.kind !== "op" || open.op !== "(") {
       throw new ConditionSyntaxError(`${fn.name} needs '(' and one quoted argument`, open.offset);
@@ -250,9 +255,40 @@ class Parser {
           : `${fn.name} takes exactly one argument`;
       throw new ConditionSyntaxError(message, close.kind === "eof" ? open.offset : close.offset);
     }
-    return { value: arg.value, end: close.end };
+    return { value: arg.value, offset: arg.offset, end: close.end };
   }
 }
+
+/**
+ * An argument that can never mean what it says is refused, not evaluated: `env_var('MODE=maintenance')`
+ * names a variable no environment can hold (a name has no '='), so a skip_update written that way
+ * never skipped; `file_exists('')` asked about the app directory itself (always there), and
+ * `command('')` is a shell that always succeeds.
+ */
+function checkArgument(name: (typeof FUNCTIONS)[number], argument: { value: string; offset: number }): void {
+  if (argument.value.trim() === "") {
+    throw new ConditionSyntaxError(
+      `${name}('') names nothing: give it ${ARGUMENT_TERMS[name]}`,
+      argument.offset,
+    );
+  }
+  const equals = argument.value.indexOf("=");
+  if (name === "env_var" && equals >= 0) {
+    const variable = argument.value.slice(0, equals);
+    const value = argument.value.slice(equals + 1);
+    throw new ConditionSyntaxError(
+      `env_var('${argument.value}'): a variable's name holds no '=', so it is never set; to compare its value write env_var('${variable}') == '${value}'`,
+      argument.offset,
+    );
+  }
+}
+
+const ARGUMENT_TERMS: Record<(typeof FUNCTIONS)[number], string> = {
+  file_exists: "a path (relative to the app directory, or absolute)",
+  service_running: "a service's name",
+  command: "a command to run",
+  env_var: "a variable's name",
+};
 
 function requireBoolean(expr: ConditionExpr, role: string): void {
   if (isBooleanExpr(expr)) return;

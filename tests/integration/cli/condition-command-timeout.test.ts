@@ -52,3 +52,39 @@ describe("a condition's command that gives no answer", () => {
     expect(check.stdout).toContain("HOLDS  command('sleep 3')");
   }, 120_000);
 });
+
+describe("a condition's command that a signal ends", () => {
+  it("reads false with a warning naming the signal, and a requirement's check names it too", async () => {
+    // The OOM killer ending the shell itself, and sh reporting a program it ran killed (128 + N).
+    const dir = await app.release(
+      "v2",
+      [
+        'version: "2.0.0"',
+        "conditionals:",
+        "  - condition: \"command('kill -KILL $$')\"",
+        "    action: skip_update",
+        "    message: maintenance window",
+        "  - condition: \"command('sleep 60 & kill -SEGV $!; wait $!')\"",
+        "    action: skip_update",
+        "    message: crashing check",
+        "requirements:",
+        "  environment_checks:",
+        "    - name: db",
+        '      command: "kill -KILL $$"',
+        "",
+      ].join("\n"),
+    );
+    const killed = "command('kill -KILL $$') read false: it was killed by SIGKILL, so it gave no answer";
+    const crashed =
+      "command('sleep 60 & kill -SEGV $!; wait $!') read false: it exited with 139, the shell's code for a program killed by SIGSEGV, so it gave no answer";
+    const manifest = `${dir}/update-manifest.yaml`;
+    const [check, requirements] = await Promise.all([
+      runShip(["--test-conditionals", manifest, "--app-dir", app.appDir]),
+      runShip(["--check-requirements", manifest, "--app-dir", app.appDir]),
+    ]);
+    expect(check.stdout).toContain(`warning: ${killed}`);
+    expect(check.stdout).toContain(`warning: ${crashed}`);
+    expect(requirements.code).toBe(1);
+    expect(requirements.stdout).toContain("FAIL environment_checks.db: killed by SIGKILL (kill -KILL $$)");
+  }, 60_000);
+});

@@ -149,6 +149,20 @@ describe("a release script the shell cannot start", () => {
   });
 });
 
+describe("a command a signal ended", () => {
+  it("names the signal, also when sh reports a program it ran killed as 128 + N", async () => {
+    const { run, state } = await update([
+      "post_update_tests:",
+      "  - {name: health, command: \"sh -c 'kill -KILL $$'\", retry_count: 0, retry_delay: 0}",
+    ]);
+    expect(run.code, run.stderr).toBe(1);
+    const why =
+      'post_update_test "health" exited with 137, the shell\'s code for a program killed by SIGKILL';
+    expect(run.stdout).toContain(why);
+    expect(String(state.sources.myapp?.last_error)).toContain(why);
+  });
+});
+
 describe("the reason a failing command's output gives", () => {
   // curl's meter (and wget's, pip's) redraws its line after each \r: quoted whole, the redraws wrote
   // over the start of the failure line on a terminal, and the reason read as the meter's last frame.
@@ -180,6 +194,33 @@ describe("the reason a failing command's output gives", () => {
       /environment_checks\.api: exit code 7 \(.*\): curl: \(7\) connection refused\n/,
     );
     expect(checks.stdout).not.toContain("\r");
+  });
+
+  it("has no control characters: a NUL or a color code is no longer sent raw to the journal and the terminal", async () => {
+    // A NUL made journald store the whole failure line as "[blob data]"; ESC sequences drove the terminal.
+    const noisy = "printf '\\033[31mERROR\\033[0m db\\000down\\tnow \\377\\n\\033[0m\\n' >&2; exit 1";
+    const { run, state } = await update([
+      "post_update_tests:",
+      "  - name: health",
+      "    command: |-",
+      `      ${noisy}`,
+    ]);
+    expect(run.code, run.stdout + run.stderr).toBe(1);
+    const said = '"health" exited with 1: ERROR db\\u0000down now \uFFFD (after 1 attempt)';
+    expect(run.stdout).toContain(said);
+    expect(run.stdout.includes("\u0000") || run.stdout.includes("\u001b")).toBe(false);
+    expect(String(state.sources.myapp?.last_error)).toContain(said);
+
+    if (installed === undefined) throw new Error("1.0.0 was not installed");
+    const manifest = join(installed.app.root, "checks.yaml");
+    await writeFile(
+      manifest,
+      `version: "2.0.0"\nrequirements:\n  environment_checks:\n    - name: api\n      command: |-\n        ${noisy}\n`,
+    );
+    const checks = await runShip(["--check-requirements", manifest, "--app-dir", installed.app.appDir]);
+    expect(checks.code).toBe(1);
+    expect(checks.stdout).toContain("): ERROR db\\u0000down now \uFFFD\n");
+    expect(checks.stdout.includes("\u0000") || checks.stdout.includes("\u001b")).toBe(false);
   });
 
   it("of a command that timed out is what it said last, for a hook and an environment check", async () => {

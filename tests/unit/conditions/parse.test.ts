@@ -137,6 +137,15 @@ describe("parseCondition: errors carry the exact offset", () => {
     [`${A} and ()`, 22, /expected a condition or value, found '\)'/],
     ["current_version < '1' $", 22, /unexpected character "\$"/],
     ["env_var('X') == not file_exists('a')", 16, /cannot compare/],
+    [
+      "env_var('MODE=maintenance')",
+      8,
+      /env_var\('MODE=maintenance'\): a variable's name holds no '=', so it is never set; to compare its value write env_var\('MODE'\) == 'maintenance'/,
+    ],
+    [`${A} and env_var('')`, 29, /env_var\(''\) names nothing: give it a variable's name/],
+    ["file_exists(' ')", 12, /file_exists\(''\) names nothing: give it a path/],
+    ["command('')", 8, /command\(''\) names nothing/],
+    ['service_running("")', 16, /service_running\(''\) names nothing/],
   ])("%j → offset %i", (text, offset, message) => {
     let caught: unknown;
     try {

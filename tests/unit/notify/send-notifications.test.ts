@@ -91,6 +91,38 @@ describe("sendNotifications", () => {
     expect(hook.received[0]?.body).toEqual({ text: "myapp v1.2.3 failed" });
   });
 
+  it("cuts a text over Slack's 40,000 characters at a line, saying how much was not sent (message kept whole)", async () => {
+    const slack = await receiver();
+    const hook = await receiver();
+    const warnings = Array.from(
+      { length: 5000 },
+      (_, i) => `replaced config/file-${i}.yaml, which ship had not installed`,
+    );
+    const long = { ...event, warnings };
+    await sendNotifications(
+      [
+        { type: "slack", url: slack.url, message: "{app} v{version} failed" },
+        { type: "webhook", url: hook.url, message: "{app} v{version} failed", headers: {}, timeout: 5 },
+      ],
+      long,
+      { log: memoryLogger(), retryDelayMs: 0 },
+    );
+    const whole = `myapp v1.2.3 failed${warnings.map((w) => `\nWARNING: ${w}`).join("")}`;
+    const sent = String((slack.received[0]?.body as { text?: string } | undefined)?.text);
+    expect(Array.from(sent).length).toBeLessThanOrEqual(40_000);
+    const lines = sent.split("\n");
+    const note = lines.at(-1) ?? "";
+    const kept = lines.slice(0, -1).join("\n");
+    expect(whole.startsWith(`${kept}\n`)).toBe(true);
+    expect(note).toBe(
+      `… ${whole.length - kept.length} more characters not sent (Slack takes 40,000): the run's report and the host's log have the whole message`,
+    );
+    const body = hook.received[0]?.body as { text: string; message: string; warnings: string[] };
+    expect(body.text).toBe(sent);
+    expect(body.message).toBe(whole);
+    expect(body.warnings).toHaveLength(5000);
+  });
+
   it("retries once after a 5xx but not after a 4xx", async () => {
     const flaky = await receiver([503, 200]);
     const refusing = await receiver([404]);
