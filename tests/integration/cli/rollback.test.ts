@@ -7,11 +7,13 @@ import {
   chmod,
   chown,
   lchown,
+  link,
   mkdir,
   mkdtemp,
   readdir,
   readFile,
   rm,
+  stat,
   symlink,
   writeFile,
 } from "node:fs/promises";
@@ -491,6 +493,34 @@ describe("ship --rollback (real CLI)", () => {
     });
     const again = await runShip(["--config", config, "--recover"]);
     expect(again.stdout.trim()).toBe("myapp: nothing to recover");
+  });
+
+  // The killed run said nothing of a file whose other name keeps the undone content: the resumed
+  // restore is the only one left to say it, as `ship --rollback` does. It said nothing.
+  it("a chained rollback finished by --recover warns of a file whose other name keeps the undone content", async () => {
+    await useRelease(await release("r1", "1.0.0", { "app.py": "v1\n", "a.txt": "a1\n" }));
+    expect((await runShip(["--config", config])).code).toBe(0);
+    await useRelease(await release("r2", "2.0.0", { "app.py": "v2\n", "a.txt": "a2\n" }));
+    expect((await runShip(["--config", config])).code).toBe(0);
+    // Linked at 2.0.0; 3.0.0 splits it and the first restore joins it again: 2.0.0's file has two
+    // names when the resumed restore takes the app's.
+    await link(join(root, "app/a.txt"), join(root, "a.link"));
+    await useRelease(await release("r3", "3.0.0", { "app.py": "v3\n", "a.txt": "a3\n" }));
+    expect((await runShip(["--config", config])).code).toBe(0);
+    const toV1 = (await backups()).find((b) => b.version === "1.0.0");
+    const killed = await runShip(["--config", config, "--rollback", toV1?.id ?? ""], {
+      env: { SHIP_FAULT: "rollback:between-restores" },
+    });
+    expect(killed.code, killed.stderr).toBeNull();
+    expect((await stat(join(root, "a.link"))).ino).toBe((await stat(join(root, "app/a.txt"))).ino);
+
+    const recovered = await runShip(["--config", config, "--recover"]);
+    expect(recovered.code, recovered.stderr).toBe(0);
+    expect(await files(join(root, "app"))).toEqual({ "a.txt": "a1\n", "app.py": "v1\n" });
+    expect(await readFile(join(root, "a.link"), "utf8")).toBe("a2\n");
+    expect(recovered.stderr).toContain(
+      "so the other names keep the undone version's content: a.txt had 2 names (1 other); ln -f them",
+    );
   });
 
   it("a chained rollback killed between its restores is finished by the next timer run before it updates", async () => {
