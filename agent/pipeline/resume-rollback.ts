@@ -10,7 +10,6 @@ import type { Logger } from "../../shared/log.js";
 import { dropUndoneRelease } from "../apply/undone-release.js";
 import { sourceOfBackup } from "../backup/backup-owner.js";
 import { type BackupInfo, listBackups } from "../backup/backup-store.js";
-import { rollbackTo } from "../backup/restore.js";
 import { undoneLinksWarning } from "../backup/restore-links.js";
 import {
   clearCommandsDue,
@@ -19,6 +18,7 @@ import {
   releaseBeingUndone,
   removeRollbackRecord,
 } from "../backup/rollback-record.js";
+import { rollbackTo } from "../backup/rollback-to.js";
 import { appTrashDir } from "../backup/trash.js";
 import { leftAloneNote } from "../backup/unrestored.js";
 import { runningCommandFile } from "../exec/running-command.js";
