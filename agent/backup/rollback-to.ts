@@ -17,6 +17,8 @@ import { readInstallIndex, readInstallIndexHeader } from "../apply/install-index
 import { faultPoint } from "../fault.js";
 import {
   type BackupInfo,
+  type BackupInventory,
+  backupFilesDir,
   backupMetaOf,
   findBackupListing,
   inUpdateOrder,
@@ -29,6 +31,7 @@ import {
 import { type RestoreInput, type RestoreResult, restoreBackup, unreadableText } from "./restore.js";
 import {
   checkSavedEntries,
+  firstUnreadableSaved,
   firstUnreadableToJudge,
   firstUnwritableDir,
   noRoomFor,
@@ -159,9 +162,17 @@ export async function rollbackTo(options: {
     if (noRoom !== undefined && chain.length > 1) throw new RestoreNotStartedError(target.app, noRoom);
     // Paths a newer restore of the chain puts back or deletes: that restore judges them itself.
     const judged = new Set<string>();
+    // Of those, the ones a newer restore puts back from its saved copy (with that restore's id):
+    // the older restore reads what it put back.
+    const putBack = new Map<string, BackupInfo>();
+    const notePutBack = (backup: BackupInfo, inventory: BackupInventory) => {
+      for (const rel of inventory.added) putBack.delete(rel);
+      for (const rel of inventory.changed) putBack.set(rel, backup);
+    };
     if (chain.length > 1) {
       const newest = await readBackupInventory(first.path);
       for (const rel of [...newest.added, ...newest.changed]) judged.add(rel);
+      notePutBack(first, newest);
     }
     for (const later of chain.slice(1)) {
       const inventory = await readBackupInventory(later.path);
@@ -195,7 +206,18 @@ export async function rollbackTo(options: {
           target.app,
           `${unreadableText(unreadable)} (restoring ${later.id}, a backup of this rollback's chain)`,
         );
+      for (const rel of rels) {
+        const newer = putBack.get(rel);
+        const saved =
+          newer === undefined ? undefined : firstUnreadableSaved(backupFilesDir(newer.path), [rel]);
+        if (newer !== undefined && saved !== undefined)
+          throw new RestoreNotStartedError(
+            target.app,
+            `${saved.path} cannot be read: ${fsErrorText(saved.error)}: chmod u+r it (it is the saved copy restoring ${newer.id} puts back at ${rel}, which restoring ${later.id}, a backup of this rollback's chain, must then read to tell whether it is still the file ship installed)`,
+          );
+      }
       for (const rel of rels) judged.add(rel);
+      notePutBack(later, inventory);
     }
     // Dropped at the end even when not written here: a resumed rollback whose chain is down to one
     // restore finishes the record the killed run wrote.

@@ -305,6 +305,39 @@ describe("ship --rollback (real CLI)", () => {
     expect(await readFile(locked, "utf8")).toBe("v1\n");
   });
 
+  it("a saved copy a newer restore of the chain puts back, mode 000, that an older one must read, refuses the whole rollback before anything moves", async (ctx) => {
+    // 3.0.0's backup keeps 2.0.0's a.txt at mode 000: its restore put it back, then 2.0.0's restore
+    // had to read it and stopped, the app moved to 2.0.0 (exit 1, "rolled back only part of the way").
+    if (process.getuid?.() !== 0) return ctx.skip();
+    const user = { uid: 65534, gid: 65534 };
+    const as = (args: string[]) => runShip(["--config", config, ...args], { user });
+    for (const v of ["1", "2", "3"]) {
+      await useRelease(await release(`r${v}`, `${v}.0.0`, { "a.txt": `v${v}\n`, "b.txt": `b${v}\n` }));
+      await chownTree(root, user.uid, user.gid);
+      expect((await as([])).code).toBe(0);
+    }
+    const before = await snapshot(join(root, "app"));
+    const listed = JSON.parse((await as(["--list-backups", "--json"])).stdout) as {
+      id: string;
+      version: string;
+      path: string;
+    }[];
+    const toV1 = listed.find((b) => b.version === "1.0.0");
+    const toV2 = listed.find((b) => b.version === "2.0.0");
+    await chmod(`${toV2?.path}/files/a.txt`, 0o000);
+    const refused = await as(["--rollback", toV1?.id ?? ""]);
+    expect(refused.code, refused.stderr).toBe(1);
+    expect(refused.stderr.trim().split("\n").at(-1)).toBe(
+      `ship: myapp: cannot restore: ${toV2?.path}/files/a.txt cannot be read: permission denied (EACCES): chmod u+r it (it is the saved copy restoring ${toV2?.id} puts back at a.txt, which restoring ${toV1?.id}, a backup of this rollback's chain, must then read to tell whether it is still the file ship installed); nothing was changed`,
+    );
+    expect(await snapshot(join(root, "app"))).toEqual(before);
+    expect(await state()).toMatchObject({ current_version: "3.0.0", last_result: "failed_unchanged" });
+    await chmod(`${toV2?.path}/files/a.txt`, 0o644);
+    const rollback = await as(["--rollback", toV1?.id ?? ""]);
+    expect(rollback.code, rollback.stderr).toBe(0);
+    expect(await files(join(root, "app"))).toEqual({ "a.txt": "v1\n", "b.txt": "b1\n" });
+  });
+
   it("an app_dir that became a dangling symlink refuses the rollback naming the key, with nothing changed", async () => {
     const real = join(root, "volume/app");
     await mkdir(real, { recursive: true });
