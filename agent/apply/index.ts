@@ -25,8 +25,10 @@
 
 export type { BackupInfo } from "../backup/backup-store.js";
 export { findBackup, listBackups } from "../backup/backup-store.js";
-export type { RestoreResult, RollbackResult } from "../backup/restore.js";
-export { restoreBackup, rollbackTo } from "../backup/restore.js";
+export type { RestoreResult } from "../backup/restore.js";
+export { restoreBackup } from "../backup/restore.js";
+export type { RollbackResult } from "../backup/rollback-to.js";
+export { rollbackTo } from "../backup/rollback-to.js";
 export { describeRelease } from "../tree/release-tree.js";
 export type { AppliedUpdate, ApplyUpdateInput } from "./apply-update.js";
 export { applyUpdate } from "./apply-update.js";

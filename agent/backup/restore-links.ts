@@ -8,6 +8,7 @@
  */
 import { join } from "node:path";
 import { lstatOrUndefined } from "../tree/fs-ops.js";
+import { shownPath } from "./unrestored.js";
 
 /** A file whose other names keep the undone version's content. */
 export interface UndoneLink {
@@ -66,4 +67,14 @@ export class LinkedNames {
 /** One file in words: "config.toml had 2 names (1 other)". */
 export function undoneLinkText(link: UndoneLink, shown: (rel: string) => string = (rel) => rel): string {
   return `${shown(link.file)} had ${link.names} names (${link.others} other${link.others === 1 ? "" : "s"})`;
+}
+
+/**
+ * Said as an update says its own split links: an operator who linked a config into /etc finds out,
+ * at the terminal (`ship --rollback`) and at the hub (a daemon's rollback) alike.
+ */
+export function undoneLinksWarning(linked: readonly UndoneLink[]): string {
+  const named = linked.slice(0, 5).map((link) => undoneLinkText(link, shownPath));
+  const more = linked.length > 5 ? ` and ${linked.length - 5} more (the log lists them all)` : "";
+  return `restored ${linked.length} file(s) that had more than one name (hard links) under the app's name only, so the other names keep the undone version's content: ${named.join(", ")}${more}; ln -f them to the app's file if they should have the restored content`;
 }

@@ -53,6 +53,28 @@ export async function firstUnreadableToJudge(input: {
 }
 
 /**
+ * The first saved copy (`rels` under `savedDir`, a newer backup's files) that a newer restore of a
+ * chain puts back and an older one must then read to judge, which this process may not read, or
+ * undefined. The restore's rename changes the file's ctime, so the older restore reads it: a copy
+ * saved while the app had it at mode 000 stopped the rollback half-way.
+ */
+export function firstUnreadableSaved(
+  savedDir: string,
+  rels: readonly string[],
+): { path: string; error: unknown } | undefined {
+  for (const rel of rels) {
+    const path = join(savedDir, rel);
+    if (lstatOrUndefined(path)?.isFile() !== true) continue;
+    try {
+      accessSync(path, constants.R_OK);
+    } catch (error) {
+      return { path, error };
+    }
+  }
+  return undefined;
+}
+
+/**
  * `rel`'s parent in `root`, or its nearest ancestor that exists (the restore creates the rest). One
  * answer per parent directory: a backup's files share few directories (200 files of a 1 % rollback,
  * 100 directories), and each answer costs an lstat.

@@ -13,6 +13,7 @@ import type { Deploy, Report, ReportOutcome } from "../../shared/protocol/messag
 import { listBackups, rollbackTo } from "../apply/index.js";
 import { sourceOfBackup } from "../backup/backup-owner.js";
 import { inUpdateOrder } from "../backup/backup-store.js";
+import { undoneLinksWarning } from "../backup/restore-links.js";
 import { appTrashDir, emptyTrash, trashWarning } from "../backup/trash.js";
 import { leftAloneNote } from "../backup/unrestored.js";
 import { acquireAppLock } from "../lock/run-lock.js";
@@ -238,7 +239,7 @@ async function carryOutOnce(input: CarryOutInput): Promise<Report | string> {
 async function restoreIfNewestBackup(
   input: CarryOutInput,
   installed: string | null,
-): Promise<Pick<Report, "outcome" | "steps" | "error"> | null> {
+): Promise<Pick<Report, "outcome" | "steps" | "error" | "warnings"> | null> {
   const { config, instruction, log } = input;
   const source = config.sources[instruction.app];
   if (source === undefined) return null;
@@ -292,14 +293,15 @@ async function restoreIfNewestBackup(
       last_error: commandNote,
     }));
     log.info("rolled back from the newest backup", { app: instruction.app, version: newest.version });
-    if (note !== "") {
-      return {
-        outcome: "succeeded",
-        error: note,
-        steps: [{ name: "restore backup", ok: true, ms: elapsed(started) }],
-      };
-    }
-    return { outcome: "succeeded", steps: [{ name: "restore backup", ok: true, ms: elapsed(started) }] };
+    // Hard-linked names the restore left with the undone content reach the hub as `ship --rollback`
+    // prints them; the note above named paths left alone only, so the hub heard nothing of these.
+    const linked = rolledBack.restored.flatMap((r) => r.linked);
+    return {
+      outcome: "succeeded",
+      ...(note === "" ? {} : { error: note }),
+      steps: [{ name: "restore backup", ok: true, ms: elapsed(started) }],
+      ...(linked.length === 0 ? {} : { warnings: fitWarnings([undoneLinksWarning(linked)]) }),
+    };
   } catch (error) {
     const message = errorMessage(error);
     log.error("restoring the newest backup failed", { error: message });

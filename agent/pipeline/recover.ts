@@ -121,9 +121,7 @@ export async function recover(
               ? ExitCode.updateFailedRestored
               : ExitCode.ok),
           detail,
-          ...(interrupted === null || interrupted.warnings.length === 0
-            ? {}
-            : { warnings: interrupted.warnings }),
+          ...warningsOf([...(resumed?.warnings ?? []), ...(interrupted?.warnings ?? [])]),
         });
       } finally {
         await lock.release();
@@ -201,3 +199,7 @@ const RECOVERED_RESULT: Partial<Record<ExitCode, AppReport["result"]>> = {
   [ExitCode.updateFailedRestored]: "failed_restored",
   [ExitCode.restoreFailed]: "restore_failed",
 };
+
+function warningsOf(warnings: string[]): { warnings?: string[] } {
+  return warnings.length === 0 ? {} : { warnings };
+}

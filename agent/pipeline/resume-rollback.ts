@@ -10,7 +10,7 @@ import type { Logger } from "../../shared/log.js";
 import { dropUndoneRelease } from "../apply/undone-release.js";
 import { sourceOfBackup } from "../backup/backup-owner.js";
 import { type BackupInfo, listBackups } from "../backup/backup-store.js";
-import { rollbackTo } from "../backup/restore.js";
+import { undoneLinksWarning } from "../backup/restore-links.js";
 import {
   clearCommandsDue,
   type RollbackRecord,
@@ -18,6 +18,7 @@ import {
   releaseBeingUndone,
   removeRollbackRecord,
 } from "../backup/rollback-record.js";
+import { rollbackTo } from "../backup/rollback-to.js";
 import { appTrashDir } from "../backup/trash.js";
 import { leftAloneNote } from "../backup/unrestored.js";
 import { runningCommandFile } from "../exec/running-command.js";
@@ -31,6 +32,8 @@ export interface ResumedRollback {
   problems: string[];
   /** Backups restored by the resumption (0: the killed run had restored the target already). */
   restored: number;
+  /** What the resumed restores say as `ship --rollback` does (files whose other names keep the undone content). */
+  warnings: string[];
 }
 
 /**
@@ -66,6 +69,7 @@ export async function resumeRollback(
       detail: `finished the interrupted rollback to ${label}${due.note}`,
       problems: due.problems,
       restored: 0,
+      warnings: [],
     };
   }
   log.warn(`resuming the interrupted rollback to ${label}`, { backup: record.targetId });
@@ -84,6 +88,7 @@ export async function resumeRollback(
     ...(owner === undefined ? {} : { trash: appTrashDir(backupRoot, owner.name) }),
   });
   const more = result.restored.length;
+  const linked = result.restored.flatMap((r) => r.linked);
   const leftAlone = leftAloneNote(
     result.restored.flatMap((r) => [...r.outside, ...r.displaced, ...r.kept]),
     result.restored
@@ -94,6 +99,8 @@ export async function resumeRollback(
     detail: `finished the interrupted rollback to ${label} (${more} more backup${more === 1 ? "" : "s"} restored)${leftAlone}${due.note}`,
     problems,
     restored: more,
+    // The killed run's restores said nothing (it was killed): the resumed ones say it, or no one does.
+    warnings: linked.length === 0 ? [] : [undoneLinksWarning(linked)],
   };
 }
 

@@ -468,7 +468,10 @@ async function recoverFirst(
   const recovery = await ports.engine.recover({ appDir: source.app_dir, stateDir: appStateDir, log });
   log.debug("recovery", { detail: recovery.detail });
   const resumed = await resumeRollback(config, appStateDir, log);
-  if (resumed !== undefined) log.warn(resumed.detail, { problems: resumed.problems });
+  if (resumed !== undefined) {
+    log.warn(resumed.detail, { problems: resumed.problems });
+    for (const warning of resumed.warnings) log.warn(warning);
+  }
   const resolved = await resolvePendingUpdate({
     config,
     name,

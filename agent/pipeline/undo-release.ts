@@ -23,13 +23,14 @@ import {
 } from "../apply/undone-release.js";
 import { sourceOfBackup } from "../backup/backup-owner.js";
 import { type BackupInfo, readUndoneManifest } from "../backup/backup-store.js";
-import type { RestoreOne, RestoreResult } from "../backup/restore.js";
+import type { RestoreResult } from "../backup/restore.js";
 import {
   clearCommandsDue,
   readRollbackRecord,
   releaseBeingUndone,
   writeRollbackRecord,
 } from "../backup/rollback-record.js";
+import type { RestoreOne } from "../backup/rollback-to.js";
 import { endInterruptedCommand, runningCommandFile } from "../exec/running-command.js";
 import { faultPoint } from "../fault.js";
 import { hostId } from "../host-id.js";

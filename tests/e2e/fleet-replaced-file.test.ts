@@ -9,7 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Fleet } from "./fleet.js";
 
 interface AgentDetail {
-  reports: { payload: { outcome?: string; toVersion?: string; warnings?: string[] } }[];
+  reports: {
+    payload: { outcome?: string; toVersion?: string; warnings?: string[]; steps?: { name: string }[] };
+  }[];
 }
 
 describe("a hub release over a host's own file (real hub, real agent)", () => {
@@ -63,6 +65,39 @@ describe("a hub release over a host's own file (real hub, real agent)", () => {
     expect(report?.payload.warnings).toEqual([
       expect.stringContaining(
         "so the other names keep the old content: local.conf had 2 names (1 elsewhere)",
+      ),
+    ]);
+  });
+
+  // The hub's rollback restores the newest backup: it renames 2.0.0's file over the app's name, and
+  // a name the operator gave 3.0.0's file keeps 3.0.0's content. `ship --rollback` said so; the
+  // daemon's report named paths left alone only, so the hub heard nothing.
+  it("a hub rollback over a file with another name: the report's warnings say the other name keeps the undone content", {
+    timeout: 90_000,
+  }, async () => {
+    const { id } = await fleet.api<{ id: string }>("POST", "/rollouts", {
+      release: await fleet.publish({ version: "4.0.0", files: { "local.conf": "release 4\n" } }),
+      waves: [{ name: "all", percent: 100 }],
+      failureThreshold: { count: 1 },
+      autoAdvance: true,
+    });
+    await fleet.waitFor(`rollout ${id} done`, async () => (await fleet.rollout(id)).state === "completed");
+    const appFile = join(fleet.agent(0).appDir, "local.conf");
+    const other = join(dirname(fleet.agent(0).appDir), "local.conf.4");
+    await link(appFile, other);
+    await fleet.api("POST", `/rollouts/${id}/abort`, { rollback: true });
+    await fleet.waitFor(
+      "agent-1 rolled back",
+      async () => (await fleet.rollout(id)).waves[0]?.agents[0]?.state === "rolled_back",
+    );
+    expect(await readFile(appFile, "utf8")).toBe("release 3\n");
+    expect(await readFile(other, "utf8")).toBe("release 4\n");
+    const detail = await fleet.api<AgentDetail>("GET", "/agents/agent-1");
+    const report = detail.reports.find((r) => r.payload.steps?.some((s) => s.name === "restore backup"));
+    expect(report?.payload).toMatchObject({ outcome: "succeeded", toVersion: "3.0.0" });
+    expect(report?.payload.warnings).toEqual([
+      expect.stringContaining(
+        "so the other names keep the undone version's content: local.conf had 2 names (1 other); ln -f them",
       ),
     ]);
   });

@@ -18,9 +18,9 @@ import { errnoCode, fsErrorText } from "../../../shared/fs-errors.js";
 import { checkSourceBackupDirs } from "../../backup/backup-dirs.js";
 import { sourceLedElsewhere, sourceOfBackup } from "../../backup/backup-owner.js";
 import { type BackupInfo, backupMadeUnder, findBackupListing } from "../../backup/backup-store.js";
-import { PartialRollbackError, rollbackTo } from "../../backup/restore.js";
-import { type UndoneLink, undoneLinkText } from "../../backup/restore-links.js";
+import { undoneLinksWarning } from "../../backup/restore-links.js";
 import { unwritableStateFile } from "../../backup/restore-preflight.js";
+import { PartialRollbackError, rollbackTo } from "../../backup/rollback-to.js";
 import { appTrashDir } from "../../backup/trash.js";
 import { shownPath } from "../../backup/unrestored.js";
 import { acquireAppLock } from "../../lock/run-lock.js";
@@ -241,11 +241,4 @@ function ledElsewhere(appDir: string, leadsNow: string, target: BackupInfo): str
     return `is ${appDir}, which now leads to ${leadsNow}, but backup ${target.id} restores the directory that was at ${restored} when it was made (moved since, and a symlink took its name; a copy of it, on another disk say, is another directory to ship): to restore it, move that directory back to ${restored} in place of the symlink; if the app stays at ${leadsNow}, no backup made before the move can restore it and keep_backups does not prune them: ship --list-backups names them, to remove by hand; nothing was changed`;
   // A symlink on the way (/srv/current → /srv/releases/41, app_dir /srv/current/app) was re-pointed.
   return `is ${appDir}, which now leads to ${leadsNow}, but backup ${target.id} restores ${restored}, where ${appDir} led when it was made (a symlink on its way was re-pointed since, or the directory moved): to restore it, make ${appDir} lead to ${restored} again; nothing was changed`;
-}
-
-/** Said as an update says its own split links: an operator who linked a config into /etc finds out. */
-function undoneLinksWarning(linked: readonly UndoneLink[]): string {
-  const shown = linked.slice(0, 5).map((link) => undoneLinkText(link, shownPath));
-  const more = linked.length > 5 ? ` and ${linked.length - 5} more (the log lists them all)` : "";
-  return `restored ${linked.length} file(s) that had more than one name (hard links) under the app's name only, so the other names keep the undone version's content: ${shown.join(", ")}${more}; ln -f them to the app's file if they should have the restored content`;
 }

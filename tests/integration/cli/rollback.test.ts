@@ -7,11 +7,13 @@ import {
   chmod,
   chown,
   lchown,
+  link,
   mkdir,
   mkdtemp,
   readdir,
   readFile,
   rm,
+  stat,
   symlink,
   writeFile,
 } from "node:fs/promises";
@@ -303,6 +305,39 @@ describe("ship --rollback (real CLI)", () => {
     expect(await readFile(locked, "utf8")).toBe("v1\n");
   });
 
+  it("a saved copy a newer restore of the chain puts back, mode 000, that an older one must read, refuses the whole rollback before anything moves", async (ctx) => {
+    // 3.0.0's backup keeps 2.0.0's a.txt at mode 000: its restore put it back, then 2.0.0's restore
+    // had to read it and stopped, the app moved to 2.0.0 (exit 1, "rolled back only part of the way").
+    if (process.getuid?.() !== 0) return ctx.skip();
+    const user = { uid: 65534, gid: 65534 };
+    const as = (args: string[]) => runShip(["--config", config, ...args], { user });
+    for (const v of ["1", "2", "3"]) {
+      await useRelease(await release(`r${v}`, `${v}.0.0`, { "a.txt": `v${v}\n`, "b.txt": `b${v}\n` }));
+      await chownTree(root, user.uid, user.gid);
+      expect((await as([])).code).toBe(0);
+    }
+    const before = await snapshot(join(root, "app"));
+    const listed = JSON.parse((await as(["--list-backups", "--json"])).stdout) as {
+      id: string;
+      version: string;
+      path: string;
+    }[];
+    const toV1 = listed.find((b) => b.version === "1.0.0");
+    const toV2 = listed.find((b) => b.version === "2.0.0");
+    await chmod(`${toV2?.path}/files/a.txt`, 0o000);
+    const refused = await as(["--rollback", toV1?.id ?? ""]);
+    expect(refused.code, refused.stderr).toBe(1);
+    expect(refused.stderr.trim().split("\n").at(-1)).toBe(
+      `ship: myapp: cannot restore: ${toV2?.path}/files/a.txt cannot be read: permission denied (EACCES): chmod u+r it (it is the saved copy restoring ${toV2?.id} puts back at a.txt, which restoring ${toV1?.id}, a backup of this rollback's chain, must then read to tell whether it is still the file ship installed); nothing was changed`,
+    );
+    expect(await snapshot(join(root, "app"))).toEqual(before);
+    expect(await state()).toMatchObject({ current_version: "3.0.0", last_result: "failed_unchanged" });
+    await chmod(`${toV2?.path}/files/a.txt`, 0o644);
+    const rollback = await as(["--rollback", toV1?.id ?? ""]);
+    expect(rollback.code, rollback.stderr).toBe(0);
+    expect(await files(join(root, "app"))).toEqual({ "a.txt": "v1\n", "b.txt": "b1\n" });
+  });
+
   it("an app_dir that became a dangling symlink refuses the rollback naming the key, with nothing changed", async () => {
     const real = join(root, "volume/app");
     await mkdir(real, { recursive: true });
@@ -491,6 +526,34 @@ describe("ship --rollback (real CLI)", () => {
     });
     const again = await runShip(["--config", config, "--recover"]);
     expect(again.stdout.trim()).toBe("myapp: nothing to recover");
+  });
+
+  // The killed run said nothing of a file whose other name keeps the undone content: the resumed
+  // restore is the only one left to say it, as `ship --rollback` does. It said nothing.
+  it("a chained rollback finished by --recover warns of a file whose other name keeps the undone content", async () => {
+    await useRelease(await release("r1", "1.0.0", { "app.py": "v1\n", "a.txt": "a1\n" }));
+    expect((await runShip(["--config", config])).code).toBe(0);
+    await useRelease(await release("r2", "2.0.0", { "app.py": "v2\n", "a.txt": "a2\n" }));
+    expect((await runShip(["--config", config])).code).toBe(0);
+    // Linked at 2.0.0; 3.0.0 splits it and the first restore joins it again: 2.0.0's file has two
+    // names when the resumed restore takes the app's.
+    await link(join(root, "app/a.txt"), join(root, "a.link"));
+    await useRelease(await release("r3", "3.0.0", { "app.py": "v3\n", "a.txt": "a3\n" }));
+    expect((await runShip(["--config", config])).code).toBe(0);
+    const toV1 = (await backups()).find((b) => b.version === "1.0.0");
+    const killed = await runShip(["--config", config, "--rollback", toV1?.id ?? ""], {
+      env: { SHIP_FAULT: "rollback:between-restores" },
+    });
+    expect(killed.code, killed.stderr).toBeNull();
+    expect((await stat(join(root, "a.link"))).ino).toBe((await stat(join(root, "app/a.txt"))).ino);
+
+    const recovered = await runShip(["--config", config, "--recover"]);
+    expect(recovered.code, recovered.stderr).toBe(0);
+    expect(await files(join(root, "app"))).toEqual({ "a.txt": "a1\n", "app.py": "v1\n" });
+    expect(await readFile(join(root, "a.link"), "utf8")).toBe("a2\n");
+    expect(recovered.stderr).toContain(
+      "so the other names keep the undone version's content: a.txt had 2 names (1 other); ln -f them",
+    );
   });
 
   it("a chained rollback killed between its restores is finished by the next timer run before it updates", async () => {
