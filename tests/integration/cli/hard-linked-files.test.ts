@@ -58,12 +58,7 @@ describe("app files with more than one name (real CLI)", () => {
 
     // A rollback renames the saved inode back: the app's name and the other one are one file again.
     const backups = join(app.root, "var/backups/myapp");
-    const ids = await readdir(backups);
-    const metas = await Promise.all(ids.map((id) => readFile(join(backups, id, "meta.json"), "utf8")));
-    const update = ids.find(
-      (_, i) => (JSON.parse(metas[i] ?? "{}") as { toVersion?: string }).toVersion === "2.0.0",
-    );
-    const back = await runShip(["--config", app.config, "--rollback", join(backups, update ?? "none")]);
+    const back = await runShip(["--config", app.config, "--rollback", await backupMadeFor(backups, "2.0.0")]);
     expect(back.code, back.stderr).toBe(0);
     const restored = await lstat(join(app.appDir, "config.toml"));
     expect(restored.ino).toBe(before.ino);
@@ -142,12 +137,7 @@ describe("app files with more than one name (real CLI)", () => {
     await link(join(app.appDir, "config.toml"), join(etc, "myapp.toml"));
     await link(join(app.appDir, "bin/new"), join(etc, "new"));
     const backups = join(app.root, "var/backups/myapp");
-    const ids = await readdir(backups);
-    const metas = await Promise.all(ids.map((id) => readFile(join(backups, id, "meta.json"), "utf8")));
-    const update = ids.find(
-      (_, i) => (JSON.parse(metas[i] ?? "{}") as { toVersion?: string }).toVersion === "2.0.0",
-    );
-    const back = await runShip(["--config", app.config, "--rollback", join(backups, update ?? "none")]);
+    const back = await runShip(["--config", app.config, "--rollback", await backupMadeFor(backups, "2.0.0")]);
     expect(back.code, back.stderr).toBe(0);
     expect(await readFile(join(app.appDir, "config.toml"), "utf8")).toBe("port = 80\n");
     expect(await readFile(join(etc, "myapp.toml"), "utf8")).toBe("port = 80\nworkers = 4\n");
@@ -161,10 +151,27 @@ describe("app files with more than one name (real CLI)", () => {
     const hooked = `${manifest("3.0.0")}hooks:\n  rollback:\n    - command: "test -f $SHIP_RELEASE_DIR/bin/tool"\n`;
     await app.release("v3", hooked, { "config.toml": "port = 80\n", "bin/tool": "v3\n" });
     expect((await runShip(["--config", app.config])).code).toBe(0);
-    const again = (await readdir(backups)).filter((id) => !ids.includes(id) && !id.startsWith("."));
-    const plain = await runShip(["--config", app.config, "--rollback", join(backups, again[0] ?? "none")]);
+    const plain = await runShip([
+      "--config",
+      app.config,
+      "--rollback",
+      await backupMadeFor(backups, "3.0.0"),
+    ]);
     expect(plain.code, plain.stderr).toBe(0);
     expect(plain.stderr).toContain("rollback[0] succeeded");
     expect(plain.stderr).not.toContain("more than one name");
   });
 });
+
+/**
+ * The backup an update to `version` made, found by its meta.json: an id is the app and the UTC second
+ * (newBackupId), so a restored backup's id is free again, and an update in that second takes it.
+ */
+async function backupMadeFor(backups: string, version: string): Promise<string> {
+  const ids = (await readdir(backups)).filter((id) => !id.startsWith("."));
+  const metas = await Promise.all(ids.map((id) => readFile(join(backups, id, "meta.json"), "utf8")));
+  const id = ids.find(
+    (_, i) => (JSON.parse(metas[i] ?? "{}") as { toVersion?: string }).toVersion === version,
+  );
+  return join(backups, id ?? "none");
+}
