@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { treeDigest } from "../../../agent/sources/release-dir.js";
 import { scanReleaseDir } from "../../../agent/sources/release-scan.js";
+import { type StampFields, StatIndex } from "../../../agent/sources/stat-index.js";
 
 let tmp: string;
 let dir: string;
@@ -227,6 +228,67 @@ describe("scanReleaseDir (release directory read in place through a stat index)"
     const before = await stat(indexFile, { bigint: true });
     expect((await scanReleaseDir(dir, indexFile, later)).hashed).toBe(0);
     expect((await stat(indexFile, { bigint: true })).ino).toBe(before.ino);
+  });
+});
+
+/** The next double above `x` (one ulp): a timestamp that differs from x by the least it can. */
+function nextDouble(x: number): number {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, x);
+  view.setBigUint64(0, view.getBigUint64(0) + 1n);
+  return view.getFloat64(0);
+}
+
+describe("StatIndex stamps: a record vouches for exactly the stat it was taken with", () => {
+  it("timestamps with and without fractions, of any length, match themselves and no neighbouring double; another spelling vouches for nothing", async () => {
+    const now = Date.now();
+    const times = [
+      now - 5_000.0728, // the common case: 13 digits, a fraction of a millisecond
+      now - 86_400_000.5,
+      1_700_000_000_000, // a whole millisecond
+      1_700_000_000_123.456,
+      123.25, // near the epoch
+      0.000123, // a fraction short enough to print in full
+      1e-7, // printed in exponent form
+      1_234_567.891_234_5, // 16 digits
+    ];
+    const stamps: [string, StampFields][] = [];
+    for (const [i, t] of times.entries()) {
+      // The last size has 16 digits: past the digit-by-digit path.
+      const size = i === times.length - 1 ? Number.MAX_SAFE_INTEGER : 4096 * i;
+      stamps.push([`f${i}`, { dev: 2049, ino: 1000 + i, size, mtimeMs: t, ctimeMs: t }]);
+      stamps.push([`g${i}`, { dev: 2049, ino: 2000 + i, size: 7, mtimeMs: t - 1, ctimeMs: nextDouble(t) }]);
+    }
+    const sha = "a".repeat(64);
+    const file = join(tmp, "stamps");
+    const fresh = await StatIndex.load(file, "/r", now);
+    for (const [rel, st] of stamps) {
+      expect(fresh.lookup(rel, st)).toBeUndefined();
+      fresh.record(rel, st, sha, now + 60_000);
+    }
+    await fresh.save(now + 60_000);
+    const again = await StatIndex.load(file, "/r", now + 60_000);
+    for (const [rel, st] of stamps) expect(again.lookup(rel, st), rel).toBe(sha);
+    // One ulp off in either timestamp, or a whole field off: each file is hashed again.
+    const moved = await StatIndex.load(file, "/r", now + 60_000);
+    for (const [rel, st] of stamps) {
+      for (const other of [
+        { ...st, mtimeMs: nextDouble(st.mtimeMs) },
+        { ...st, ctimeMs: nextDouble(st.ctimeMs) },
+        { ...st, size: st.size + 1 },
+      ])
+        expect(moved.lookup(rel, other), `${rel} ${JSON.stringify(other)}`).toBeUndefined();
+    }
+    // The same number spelt otherwise than stampOf spells it (a trailing zero, an exponent).
+    const saved = await readFile(file, "utf8");
+    const [rel, st] = stamps[0] as [string, StampFields];
+    const spelt = `${st.mtimeMs}`;
+    for (const odd of [`${spelt}0`, `${Number(spelt).toExponential()}`]) {
+      expect(Number(odd)).toBe(st.mtimeMs);
+      await writeFile(file, saved.replace(`\t${spelt}\t`, `\t${odd}\t`));
+      const edited = await StatIndex.load(file, "/r", now + 60_000);
+      expect(edited.lookup(rel, st), odd).toBeUndefined();
+    }
   });
 });
 
