@@ -169,6 +169,20 @@ describe("findFileRule: the glob filter keeps exactly minimatch's choice", () =>
     "@(config)/*",
     "/abs/*",
     "",
+    // No literal first segment: filtered by their last segment.
+    "*.toml",
+    "**/*.{py,pyc}",
+    "**/*.t?ml",
+    "**/Makefile",
+    "**/.env",
+    "**/*.+(py|pyc)",
+    "**/*.[ch]",
+    "**/x\\.py",
+    "**/*.py/**",
+    "**/*.py/",
+    "*/b",
+    "{**/*.py,config/*}",
+    "?(a|b)/*.dat",
   ];
   const paths = [
     "config/app.toml",
@@ -221,6 +235,25 @@ describe("findFileRule: the glob filter keeps exactly minimatch's choice", () =>
     "abs/x",
     "#x",
     "",
+    "x.py/",
+    "src/x.py/",
+    "src/x.py//",
+    "src/x.pyc",
+    "a/b/",
+    "a//",
+    "/",
+    "//",
+    ".py",
+    "src/.py",
+    "Makefile",
+    "a/Makefile/",
+    "a/Makefile.bak",
+    "x.toml",
+    "a/x.tml",
+    "src/a.h",
+    "src/a.c",
+    "src/x.py/deep",
+    "a/x.dat",
   ];
   const options = { dot: true, matchBase: false };
 
@@ -229,7 +262,7 @@ describe("findFileRule: the glob filter keeps exactly minimatch's choice", () =>
   it("each compiled glob answers as plain minimatch over every path (matchBase too, as cleanup uses it)", () => {
     const differ: string[] = [];
     for (const matchBase of [false, true]) {
-      for (const pattern of [...patterns, "f1.dat", "x.toml", "password"]) {
+      for (const pattern of [...patterns, "f1.dat", "x.toml", "password", "*.py", "x.p?"]) {
         const compiled = compileGlob(pattern, { dot: true, matchBase });
         const reference = new Minimatch(pattern, { dot: true, matchBase });
         for (const path of [...paths, "deep/down/f1.dat", "config/x.toml"])
@@ -292,6 +325,38 @@ describe("findFileRule: a glob costs what it can match", () => {
       expect(chosen).toEqual(["bin/helper", "sbin/mount-app"]);
       // minimatch() per path compiled and walked both patterns for each: 4,004 walks.
       expect(match.mock.calls.length).toBeLessThan(10);
+    } finally {
+      match.mockRestore();
+    }
+  });
+
+  it("a glob with no literal first segment asks minimatch only about paths whose last segment it can match", () => {
+    const manifest = parseManifestText(
+      [
+        'version: "1.0.0"',
+        "files:",
+        '  "**/*.pyc": { action: skip }',
+        '  "*.toml": { action: merge_toml }',
+        '  "**/{Makefile,*.mk}": { action: replace }',
+        '  "**/*.py": { action: backup_replace }',
+      ].join("\n"),
+      "m.yaml",
+    ).manifest;
+    const paths = Array.from({ length: 2_000 }, (_, i) => `d${String(i % 100).padStart(3, "0")}/f${i}.dat`);
+    paths.push("app.toml", "src/x/mod.py", "src/x/mod.pyc", "d001/Makefile", "d002/rules.mk");
+    const match = vi.spyOn(Minimatch.prototype, "match");
+    try {
+      const chosen = paths.map((path) => findFileRule(manifest, path).pattern);
+      expect(chosen.slice(-5)).toEqual([
+        "*.toml",
+        "**/*.py",
+        "**/*.pyc",
+        "**/{Makefile,*.mk}",
+        "**/{Makefile,*.mk}",
+      ]);
+      expect(chosen.slice(0, -5).every((pattern) => pattern === null)).toBe(true);
+      // Without the filter: each glob over the 2,005 files and the skip glob over their directories.
+      expect(match.mock.calls.length).toBeLessThan(20);
     } finally {
       match.mockRestore();
     }
