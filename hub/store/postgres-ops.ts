@@ -93,6 +93,19 @@ const j = (value: unknown): string => JSON.stringify(value ?? null);
 function textArray(values: readonly string[]): string {
   return `{${values.map((v) => `"${v.replace(/[\\"]/g, "\\$&")}"`).join(",")}}`;
 }
+
+/*
+ * Statements that name their rows (by id, or a rollout's rows by agent id) compare the state as
+ * `(state || '')`: the same value, which no index holds, so deployments_state never drives them.
+ * The driver prepares each statement once per connection, and after five runs PostgreSQL may keep
+ * a generic plan, costed with the statistics of that moment: for a rollout they do not know yet
+ * (a few rows) that plan took the bitmap of the rollout's rows AND the state's entries and applied
+ * the ids as a filter it cannot hash, and kept it for the connection's life — every 250-agent mark
+ * of a woken hub, and the 3 s resync that finds nothing pending, then compared each of the
+ * rollout's rows (and each entry the state index still lists: marks are non-HOT updates, and dead
+ * versions stay listed until vacuum) with every id (round 44, docs/benchmarks-history.md). Without
+ * that index, plans probe the primary key or (rollout_id, agent_id) with the ids.
+ */
 const first = (rows: readonly Row[]): Row | undefined => rows[0];
 
 function chunks<T>(items: readonly T[], size = BATCH_ROWS): T[][] {
@@ -408,7 +421,7 @@ export function postgresOps(db: Db): StoreOps {
         chunks(agentIds).map(
           (chunk) => db`SELECT * FROM deployments WHERE rollout_id = ${rolloutId}
             AND agent_id = ANY(${textArray(chunk)}::text[])
-            AND state = ANY(ARRAY(SELECT json_array_elements_text(${j(states)}::json)))`,
+            AND (state || '') = ANY(ARRAY(SELECT json_array_elements_text(${j(states)}::json)))`,
         ),
       );
       return rows.flat().map(toDeployment);
@@ -447,8 +460,8 @@ export function postgresOps(db: Db): StoreOps {
         WHERE id = ${id}`;
     },
     async markDueDeploymentsSent({ rolloutId, agentIds }, sent) {
-      // Probes of the (rollout_id, agent_id) index, or the rollout's pending rows against the
-      // hashed list (textArray, see listDeploymentsOfAgents). The plan decides the order rows are
+      // Probes of the (rollout_id, agent_id) index, or the rollout's rows against the hashed list
+      // (textArray, see listDeploymentsOfAgents); never the state index (see textArray). The plan decides the order rows are
       // locked in, so two statements marking overlapping agents may deadlock, and the wake-up
       // retries the loser (each hub marks its own connected agents: overlaps are rare; rule 4).
       // The wave limit is the rollout's as the statement sees it (NULL, so nothing, unless it is
@@ -462,7 +475,7 @@ export function postgresOps(db: Db): StoreOps {
                 AND agent_id = ANY(${textArray(chunk)}::text[])
                 AND wave <= (SELECT current_wave FROM rollouts WHERE id = ${rolloutId}
                   AND state = ANY(ARRAY(SELECT json_array_elements_text(${RUNNING}::json))))
-                AND state = ANY(ARRAY(SELECT json_array_elements_text(${UNSENT}::json)))
+                AND (state || '') = ANY(ARRAY(SELECT json_array_elements_text(${UNSENT}::json)))
               RETURNING *),
             recorded AS (INSERT INTO events (at, actor, kind, subject, data)
               SELECT ${sent.at}, ${sent.actor}, ${sent.kind}, m.id, json_build_object('agent', m.agent_id)
@@ -478,7 +491,7 @@ export function postgresOps(db: Db): StoreOps {
       for (const chunk of chunks([...ids].sort()))
         for (const r of await db`UPDATE deployments SET state = ${SENT}, attempts = attempts + 1, updated_at = ${at}
           WHERE id = ANY(${textArray(chunk)}::text[])
-            AND state = ANY(ARRAY(SELECT json_array_elements_text(${UNSENT}::json)))
+            AND (state || '') = ANY(ARRAY(SELECT json_array_elements_text(${UNSENT}::json)))
           RETURNING *`)
           out.push(toDeployment(r));
       return out;
@@ -488,7 +501,7 @@ export function postgresOps(db: Db): StoreOps {
       for (const chunk of chunks([...ids].sort()))
         for (const r of await db`UPDATE deployments SET state = ${REDELIVERED}, error = NULL, updated_at = ${at}
           WHERE id = ANY(${textArray(chunk)}::text[])
-            AND state = ANY(ARRAY(SELECT json_array_elements_text(${REDELIVERABLE}::json)))
+            AND (state || '') = ANY(ARRAY(SELECT json_array_elements_text(${REDELIVERABLE}::json)))
           RETURNING *`)
           out.push(toDeployment(r));
       return out;
