@@ -9,6 +9,7 @@ import { counts, table } from "./format.js";
 import { HubClient, type RemoteOptions } from "./hub-client.js";
 import { decimalFlag } from "./number-flag.js";
 import { say } from "./stderr-lines.js";
+import { wavePassRule } from "./wave-pass.js";
 
 type Summary = Awaited<ReturnType<typeof rolloutSummary>>;
 export type Detail = Awaited<ReturnType<typeof rolloutDetail>>;
@@ -138,6 +139,9 @@ export function printDetail(d: Detail): void {
       `\nwave ${w.index + 1} ${printable(w.name)} [${w.status}] ${w.agents.length === 0 ? "no agent" : counts(w.counts, w.restored)}`,
     );
     out(`  takes ${waveRule(d.spec.waves[w.index])}`);
+    const spec = d.spec.waves[w.index];
+    const passes = spec && wavePassRule(spec, d.spec.autoAdvance, w.index === d.waves.length - 1);
+    if (passes !== undefined) out(`  passes ${passes}`);
     if (w.agents.length > 0)
       out(
         table(

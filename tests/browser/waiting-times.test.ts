@@ -91,5 +91,10 @@ describe.skipIf(!hasProgram("chromium"))("how long a rollout waits, in Chromium"
         30 * 60_000,
     );
     expect(await text(".facts")).toContain(`advances by itself once finished, not before ${soakEnds}`);
+    // Each wave says what it waits for, as `rollout show` does; the last wave completes instead.
+    expect(await text('#waves li[data-wave="0"] .wave-pass')).toBe(
+      "passes by itself once finished with ≥ 100 % succeeded, not before 30 min after it started (waitMinutes 30, minSuccessRate 100 %)",
+    );
+    expect(await page.locator('#waves li[data-wave="1"] .wave-pass').count()).toBe(0);
   });
 });
