@@ -121,8 +121,13 @@ export function printDetail(d: Detail): void {
   out(`policy   ${policyText(d.spec)}`);
   out(`state    ${stateWithReason(d.state, d.reason)}`);
   out(
-    `wave     ${d.currentWave + 1}/${d.waves.length} ${printable(d.currentWaveName)}, started ${d.waveStartedAt}${d.autoAdvanceAt ? `; advances by itself once finished, not before ${d.autoAdvanceAt} (its waitMinutes)` : ""}`,
+    `wave     ${d.currentWave + 1}/${d.waves.length} ${printable(d.currentWaveName)}, started ${d.waveStartedAt}${d.autoAdvanceAt ? `; advances by itself once finished, not before ${d.autoAdvanceAt} (${d.advanceHeldUntilHeard ? "held since the hub started" : "its waitMinutes"})` : ""}`,
   );
+  const held = d.advanceHeldUntilHeard;
+  if (held)
+    out(
+      `held     since the hub started, until ${held.agents.map(printable).join(", ")} of this wave say(s) hello again (each may have left the release while the hub was down), at the latest ${held.until}`,
+    );
   out(`agents   ${counts(d.counts, d.restored)}`);
   // As the dashboard's red notice: agents a requested rollback did not reach, by name.
   if ((d.notRolledBack ?? []).length > 0) out(`not rolled back  ${(d.notRolledBack ?? []).join(" ")}`);

@@ -157,6 +157,13 @@ export function rolloutDetailView(id: string): View {
           {},
           `${r.currentWave + 1} of ${r.waves.length}: ${r.currentWaveName}`,
           r.autoAdvanceAt ? ` — advances by itself once finished, not before ${when(r.autoAdvanceAt)}` : "",
+          r.advanceHeldUntilHeard
+            ? h(
+                "div",
+                { class: "sub", id: "advance-held" },
+                `Held since the hub started, until ${r.advanceHeldUntilHeard.agents.join(", ")} of this wave say(s) hello again (each may have left the release while the hub was down), at the latest ${when(r.advanceHeldUntilHeard.until)}`,
+              )
+            : null,
         ),
         // Who the rollout is for: the page showed waves leaving hosts out, and no reason.
         h("dt", {}, "Selector"),
