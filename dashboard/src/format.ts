@@ -170,6 +170,14 @@ export function wavePassRule(wave: WaveSpec | undefined, autoAdvance: boolean, l
 }
 
 /**
+ * Why a running rollout's auto-advance waits after a hub restart, in `rollout show`'s words
+ * (hub/cli/remote-commands.ts heldText): on the rollout page and in the list.
+ */
+export function heldText(held: { agents: string[]; until: string }): string {
+  return `since the hub started, until ${held.agents.join(", ")} of this wave say(s) hello again (each may have left the release while the hub was down), at the latest ${when(held.until)}`;
+}
+
+/**
  * A rollout's selector as the form takes it (`env=prod, ring=main`), a pair holding a space, a
  * comma, a quote or a backslash quoted as JSON; none: every agent with the app.
  */

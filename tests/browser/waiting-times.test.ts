@@ -155,5 +155,12 @@ describe.skipIf(!hasProgram("chromium"))("a wave held after a hub restart, in Ch
       .toBe(
         `Held since the hub started, until c1 of this wave say(s) hello again (each may have left the release while the hub was down), at the latest ${until}`,
       );
+    // The list says it too, where a running rollout that does not move read as stuck.
+    await page.goto(`${second.hub.url}/?poll=200#/rollouts`);
+    await expect
+      .poll(() => page.locator(".rollout-reason").first().textContent({ timeout: 5000 }), { timeout: 10_000 })
+      .toBe(
+        `Auto-advance held since the hub started, until c1 of this wave say(s) hello again (each may have left the release while the hub was down), at the latest ${until}`,
+      );
   });
 });

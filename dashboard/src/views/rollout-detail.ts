@@ -1,6 +1,6 @@
 import { describeError, get, post } from "../api.js";
 import { fill, h, link, table } from "../dom.js";
-import { reasonAfterState, selectorText, wavePassRule, waveRule, when } from "../format.js";
+import { heldText, reasonAfterState, selectorText, wavePassRule, waveRule, when } from "../format.js";
 import { newestOnly } from "../newest.js";
 import type { RolloutAction, RolloutDetail } from "../types.js";
 import type { View } from "./view.js";
@@ -158,11 +158,7 @@ export function rolloutDetailView(id: string): View {
           `${r.currentWave + 1} of ${r.waves.length}: ${r.currentWaveName}`,
           r.autoAdvanceAt ? ` — advances by itself once finished, not before ${when(r.autoAdvanceAt)}` : "",
           r.advanceHeldUntilHeard
-            ? h(
-                "div",
-                { class: "sub", id: "advance-held" },
-                `Held since the hub started, until ${r.advanceHeldUntilHeard.agents.join(", ")} of this wave say(s) hello again (each may have left the release while the hub was down), at the latest ${when(r.advanceHeldUntilHeard.until)}`,
-              )
+            ? h("div", { class: "sub", id: "advance-held" }, `Held ${heldText(r.advanceHeldUntilHeard)}`)
             : null,
         ),
         // Who the rollout is for: the page showed waves leaving hosts out, and no reason.

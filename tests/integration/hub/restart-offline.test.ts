@@ -372,6 +372,17 @@ describe("a hub back after its canary's wait ended while it was down", () => {
         "m",
       ),
     );
+    const listedCli = await runHubCli(process.cwd(), ["rollout", "list"], {
+      SHIP_HUB_URL: hub.hub.url,
+      SHIP_HUB_TOKEN: hub.operator,
+    });
+    expect(listedCli.code, listedCli.stderr).toBe(0);
+    expect(listedCli.stdout).toMatch(
+      new RegExp(
+        `running .*auto-advance held since the hub started, until canary of this wave say\\(s\\) hello again .*, at the latest ${held.advanceHeldUntilHeard?.until}$`,
+        "m",
+      ),
+    );
     await canaryBack([{ app: "web", version: "2.0.0", state: "updated", releaseId: v2 }]);
     await expect.poll(async () => (await view()).currentWave, { timeout: 10_000 }).toBe(1);
     const after = (await hub.api<HeldView>("GET", `/api/v1/rollouts/${id}`, { token: hub.operator })).body;
