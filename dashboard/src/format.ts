@@ -146,6 +146,37 @@ export function waveRule(wave: WaveSpec | undefined): string {
   return `agents ${(wave.agents ?? []).join(", ")}`;
 }
 
+/** A fraction as the hub says a rate (0.995 → "99.5 %"). */
+function ratePercent(rate: number): string {
+  return `${Math.round(rate * 10_000) / 100} %`;
+}
+
+/**
+ * When a wave lets the rollout go on, from its waitMinutes and minSuccessRate, in `rollout show`'s
+ * words (hub/cli/wave-pass.ts): the page showed who a wave takes and not what it waits for. The
+ * last wave passes to nothing; without auto-advance neither value acts.
+ */
+export function wavePassRule(wave: WaveSpec | undefined, autoAdvance: boolean, last: boolean): string {
+  if (!wave || last) return "";
+  const wait = wave.waitMinutes ?? 0;
+  const rate = wave.minSuccessRate ?? 1;
+  const values = `waitMinutes ${wait}, minSuccessRate ${ratePercent(rate)}`;
+  if (!autoAdvance)
+    return wait === 0 && rate === 1
+      ? "passes on an operator's advance (auto-advance off)"
+      : `passes on an operator's advance (auto-advance off: its ${values} do not act)`;
+  const after = wait > 0 ? `, not before ${wait} min after it started` : "";
+  return `passes by itself once finished with ≥ ${ratePercent(rate)} succeeded${after} (${values})`;
+}
+
+/**
+ * Why a running rollout's auto-advance waits after a hub restart, in `rollout show`'s words
+ * (hub/cli/remote-commands.ts heldText): on the rollout page and in the list.
+ */
+export function heldText(held: { agents: string[]; until: string }): string {
+  return `since the hub started, until ${held.agents.join(", ")} of this wave say(s) hello again (each may have left the release while the hub was down), at the latest ${when(held.until)}`;
+}
+
 /**
  * A rollout's selector as the form takes it (`env=prod, ring=main`), a pair holding a space, a
  * comma, a quote or a backslash quoted as JSON; none: every agent with the app.

@@ -138,6 +138,8 @@ export interface RolloutSummary {
   currentWaveName: string;
   /** A running auto-advancing rollout: the earliest time it leaves this wave (its waitMinutes). */
   autoAdvanceAt?: string;
+  /** Agents not heard since the hub started, holding the auto-advance until then at the latest. */
+  advanceHeldUntilHeard?: { agents: string[]; until: string };
   created: string;
   updated: string;
   counts: Record<string, number>;

@@ -41,6 +41,7 @@ export function rolloutRoutes(deps: ApiDeps): Router {
       rollout,
       (agentId) => deps.isOnline(agentId) || stored?.has(agentId) === true,
       engine.offlineDeadline(rollout),
+      await engine.advanceHold(rollout),
     );
   };
   // The path may hold a unique prefix (the dashboard and CLI show 8 characters): the full id from here on.
@@ -87,7 +88,9 @@ export function rolloutRoutes(deps: ApiDeps): Router {
       ...(query.after === undefined ? {} : { after: query.after }),
     });
     const rollouts = found.slice(0, query.limit);
-    const summaries = await Promise.all(rollouts.map((r) => rolloutSummary(store, r)));
+    const summaries = await Promise.all(
+      rollouts.map(async (r) => rolloutSummary(store, r, await engine.advanceHold(r))),
+    );
     // Only when true: a list that was not cut off answers as before. `next` (as ?after=) reads on:
     // without it, `more` named rollouts past the 1,000th that no request could reach.
     const last = rollouts.at(-1);

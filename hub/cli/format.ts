@@ -1,13 +1,17 @@
 /** Plain-text tables for people; scripts use --json. */
 import { printable, quotedText } from "../quoted-text.js";
 import { type DeploymentState, inStateOrder, REPORTED_FAILED_STATES } from "../rollouts/states.js";
+import { displayWidth, padToWidth } from "./display-width.js";
 
 export function table(headers: string[], rows: (string | number | null | undefined)[][]): string {
   const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? "-" : printable(String(c)))));
-  const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((r) => r[i]?.length ?? 0)));
+  // In terminal columns, not UTF-16 units: a wide or combined character shifted every column after it.
+  const widths = headers.map((h, i) =>
+    Math.max(displayWidth(h), ...cells.map((r) => displayWidth(r[i] ?? ""))),
+  );
   const line = (r: string[]) =>
     r
-      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .map((c, i) => padToWidth(c, widths[i] ?? 0))
       .join("  ")
       .trimEnd();
   return [line(headers), ...cells.map(line)].join("\n");

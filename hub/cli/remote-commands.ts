@@ -9,6 +9,7 @@ import { counts, table } from "./format.js";
 import { HubClient, type RemoteOptions } from "./hub-client.js";
 import { decimalFlag } from "./number-flag.js";
 import { say } from "./stderr-lines.js";
+import { wavePassRule } from "./wave-pass.js";
 
 type Summary = Awaited<ReturnType<typeof rolloutSummary>>;
 export type Detail = Awaited<ReturnType<typeof rolloutDetail>>;
@@ -107,6 +108,16 @@ function policyText(spec: Detail["spec"]): string {
   return `halt at ${halt}; auto-advance ${spec.autoAdvance ? "on" : "off"}; auto-rollback ${spec.autoRollback ? "on" : "off"}`;
 }
 
+/**
+ * Why a running rollout's auto-advance waits after a hub restart (heard-since-start.ts), in the
+ * detail's `held` line and the list's REASON: a list that said nothing read as a stuck rollout.
+ */
+function heldText(r: Pick<Summary, "advanceHeldUntilHeard">): string | undefined {
+  const held = r.advanceHeldUntilHeard;
+  if (held === undefined) return undefined;
+  return `since the hub started, until ${held.agents.map(printable).join(", ")} of this wave say(s) hello again (each may have left the release while the hub was down), at the latest ${held.until}`;
+}
+
 /** The reason for a table's column; undefined when it is no more than the state beside it. */
 function reasonPastState(state: string, reason: string | null): string | undefined {
   return reason === null || reason === state ? undefined : printable(reason);
@@ -120,8 +131,10 @@ export function printDetail(d: Detail): void {
   out(`policy   ${policyText(d.spec)}`);
   out(`state    ${stateWithReason(d.state, d.reason)}`);
   out(
-    `wave     ${d.currentWave + 1}/${d.waves.length} ${printable(d.currentWaveName)}, started ${d.waveStartedAt}${d.autoAdvanceAt ? `; advances by itself once finished, not before ${d.autoAdvanceAt} (its waitMinutes)` : ""}`,
+    `wave     ${d.currentWave + 1}/${d.waves.length} ${printable(d.currentWaveName)}, started ${d.waveStartedAt}${d.autoAdvanceAt ? `; advances by itself once finished, not before ${d.autoAdvanceAt} (${d.advanceHeldUntilHeard ? "held since the hub started" : "its waitMinutes"})` : ""}`,
   );
+  const held = heldText(d);
+  if (held !== undefined) out(`held     ${held}`);
   out(`agents   ${counts(d.counts, d.restored)}`);
   // As the dashboard's red notice: agents a requested rollback did not reach, by name.
   if ((d.notRolledBack ?? []).length > 0) out(`not rolled back  ${(d.notRolledBack ?? []).join(" ")}`);
@@ -138,6 +151,9 @@ export function printDetail(d: Detail): void {
       `\nwave ${w.index + 1} ${printable(w.name)} [${w.status}] ${w.agents.length === 0 ? "no agent" : counts(w.counts, w.restored)}`,
     );
     out(`  takes ${waveRule(d.spec.waves[w.index])}`);
+    const spec = d.spec.waves[w.index];
+    const passes = spec && wavePassRule(spec, d.spec.autoAdvance, w.index === d.waves.length - 1);
+    if (passes !== undefined) out(`  passes ${passes}`);
     if (w.agents.length > 0)
       out(
         table(
@@ -232,7 +248,8 @@ export async function rolloutList(
         `${r.currentWave + 1} ${r.currentWaveName}`,
         counts(r.counts, r.restored),
         r.updated,
-        reasonPastState(r.state, r.reason) ?? "-",
+        reasonPastState(r.state, r.reason) ??
+          (r.advanceHeldUntilHeard ? `auto-advance held ${heldText(r)}` : "-"),
       ]),
     ),
   );

@@ -39,7 +39,7 @@ import {
   type ReleaseApps,
   settleInstalled,
 } from "./found-installed.js";
-import { unheardSinceStart } from "./heard-since-start.js";
+import { type RestartHold, restartHold, unheardSinceStart } from "./heard-since-start.js";
 import { latePauseText, refuseUnknownWave, type SeenWave, waveLabel } from "./late-pause.js";
 import {
   isEligible,
@@ -172,6 +172,24 @@ export class RolloutEngine {
     if (!isRunningRollout(rollout.state)) return undefined;
     const counted = Math.max(rollout.waveStartedAt, this.startedAt);
     return (lastSeen) => Math.max(lastSeen, counted) + this.options.offlineTimeoutMs;
+  }
+
+  /**
+   * The agents whose silence since this hub started holds `rollout`'s auto-advance now, and when
+   * that hold ends at the latest (heard-since-start.ts); undefined when none does.
+   */
+  async advanceHold(rollout: RolloutRecord, t: StoreOps = this.store): Promise<RestartHold | undefined> {
+    if (!rollout.spec.autoAdvance || !isRunningRollout(rollout.state)) return undefined;
+    if (rollout.currentWave >= rollout.spec.waves.length - 1) return undefined;
+    return restartHold({
+      t,
+      rollout,
+      channel: this.options.channel,
+      startedAt: this.startedAt,
+      now: this.options.now(),
+      offlineTimeoutMs: this.options.offlineTimeoutMs,
+      sharedPresence: this.options.sharedPresence ?? false,
+    });
   }
 
   /**

@@ -39,3 +39,20 @@ export async function unheardSinceStart(o: HeardSinceStart): Promise<string[]> {
   const elsewhere = new Set((await o.t.getAgents(away)).filter((a) => a.online).map((a) => a.id));
   return away.filter((id) => !elsewhere.has(id));
 }
+
+/**
+ * What holds a wave's auto-advance after the start (`unheardSinceStart`), for the views: the
+ * agents not heard yet, and when the hold ends at the latest (the start plus `offlineTimeoutMs`:
+ * from then on an agent not back counts as away). Shown beside `autoAdvanceAt`, which waited on
+ * it too: a soak that ended while the hub was down read "not before" a time gone by, and nothing
+ * said why the rollout did not move.
+ */
+export interface RestartHold {
+  agents: readonly string[];
+  until: number;
+}
+
+export async function restartHold(o: HeardSinceStart): Promise<RestartHold | undefined> {
+  const agents = await unheardSinceStart(o);
+  return agents.length === 0 ? undefined : { agents, until: o.startedAt + o.offlineTimeoutMs };
+}

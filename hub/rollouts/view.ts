@@ -10,6 +10,7 @@ import {
   waveStats,
   waveStatsOfCounts,
 } from "./accounting.js";
+import type { RestartHold } from "./heard-since-start.js";
 import { pausedInWave } from "./paused-time.js";
 import {
   forgottenOwingRollback,
@@ -138,7 +139,12 @@ export async function storedActionsNow(store: StoreOps, rollout: RolloutRecord):
 }
 
 /** A rollout as people and the CLI read it: the release, per-state counts, and each wave's agents. */
-export async function rolloutSummary(store: StoreOps, rollout: RolloutRecord) {
+export async function rolloutSummary(
+  store: StoreOps,
+  rollout: RolloutRecord,
+  /** What holds its auto-advance since the hub started (RolloutEngine.advanceHold). */
+  hold?: RestartHold,
+) {
   const {
     counts,
     rollbackable: counted,
@@ -174,6 +180,7 @@ export async function rolloutSummary(store: StoreOps, rollout: RolloutRecord) {
     { notDone, forgotten },
     await pausedForView(store, rollout),
     leftOutSent,
+    hold,
   );
 }
 
@@ -183,7 +190,11 @@ export async function rolloutSummary(store: StoreOps, rollout: RolloutRecord) {
  * A finished canary that waited showed nothing but "active", all succeeded: an operator could not
  * tell a wait from a stuck rollout, and advanced it by hand, cutting the soak short.
  */
-function autoAdvanceAt(rollout: RolloutRecord, pausedMs: number): { autoAdvanceAt?: string } {
+function autoAdvanceAt(
+  rollout: RolloutRecord,
+  pausedMs: number,
+  hold?: RestartHold,
+): { autoAdvanceAt?: string; advanceHeldUntilHeard?: { agents: readonly string[]; until: string } } {
   const wave = rollout.spec.waves[rollout.currentWave];
   const last = rollout.currentWave >= rollout.spec.waves.length - 1;
   if (
@@ -193,11 +204,16 @@ function autoAdvanceAt(rollout: RolloutRecord, pausedMs: number): { autoAdvanceA
     // Finished below its minSuccessRate: only an operator moves it on, whatever the time.
     isWaitingReason(rollout.reason) ||
     !wave ||
-    wave.waitMinutes === 0
+    (wave.waitMinutes === 0 && hold === undefined)
   )
     return {};
+  const waitEnds = rollout.waveStartedAt + pausedMs + wave.waitMinutes * 60_000;
+  if (hold === undefined) return { autoAdvanceAt: new Date(waitEnds).toISOString() };
+  // Back from a restart, its agents not heard yet hold it too: "not before" a time gone by, with
+  // nothing moving, read as a stuck rollout.
   return {
-    autoAdvanceAt: new Date(rollout.waveStartedAt + pausedMs + wave.waitMinutes * 60_000).toISOString(),
+    autoAdvanceAt: new Date(Math.max(waitEnds, hold.until)).toISOString(),
+    advanceHeldUntilHeard: { agents: hold.agents, until: new Date(hold.until).toISOString() },
   };
 }
 
@@ -256,6 +272,8 @@ function summaryOf(
   pausedMs: number,
   /** Of the forgotten and the not applicable deployments, those sent the release first. */
   leftOutSent: Parameters<typeof completedReason>[1],
+  /** Agents not heard since the hub started, holding the auto-advance (heard-since-start.ts). */
+  hold?: RestartHold,
 ) {
   return {
     id: rollout.id,
@@ -270,7 +288,7 @@ function summaryOf(
     currentWave: rollout.currentWave,
     currentWaveName: rollout.spec.waves[rollout.currentWave]?.name ?? "",
     waveStartedAt: new Date(rollout.waveStartedAt).toISOString(),
-    ...autoAdvanceAt(rollout, pausedMs),
+    ...autoAdvanceAt(rollout, pausedMs, hold),
     created: new Date(rollout.created).toISOString(),
     // The rollout's own changes and its agents' (a report, a rollback, a latecomer after it
     // completed): the list's UPDATED says when anything in it last moved.
@@ -303,6 +321,8 @@ export async function rolloutDetail(
   isOnline: (agentId: string) => boolean,
   /** The engine's offline timeout for this rollout (RolloutEngine.offlineDeadline). */
   offlineDeadline?: (lastSeen: number) => number,
+  /** What holds its auto-advance since the hub started (RolloutEngine.advanceHold). */
+  hold?: RestartHold,
 ) {
   const deployments = await store.listDeployments({ rolloutId: rollout.id });
   const failsAt =
@@ -324,6 +344,7 @@ export async function rolloutDetail(
     failsAt,
     leftOn,
     await pausedForView(store, rollout),
+    hold,
   );
 }
 
@@ -399,6 +420,8 @@ export function rolloutDetailOf(
   leftOn = 0,
   /** How long the current wave stood paused (see `pausedInWave`). */
   pausedMs = 0,
+  /** What holds its auto-advance since the hub started (RolloutEngine.advanceHold). */
+  hold?: RestartHold,
 ) {
   const finalState = isFinalRollout(rollout.state);
   // A wave start's rows share a few update times: each is formatted once, not once per agent.
@@ -420,6 +443,7 @@ export function rolloutDetailOf(
       },
       pausedMs,
       waveStats(deployments),
+      hold,
     ),
     spec: rollout.spec,
     /**

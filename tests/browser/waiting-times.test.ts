@@ -4,6 +4,9 @@
  * soaking its waitMinutes says when it advances by itself. Real hub (in process), agents over a
  * real WebSocket, real headless Chromium.
  */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDashboard } from "../integration/dashboard/support.js";
@@ -91,5 +94,73 @@ describe.skipIf(!hasProgram("chromium"))("how long a rollout waits, in Chromium"
         30 * 60_000,
     );
     expect(await text(".facts")).toContain(`advances by itself once finished, not before ${soakEnds}`);
+    // Each wave says what it waits for, as `rollout show` does; the last wave completes instead.
+    expect(await text('#waves li[data-wave="0"] .wave-pass')).toBe(
+      "passes by itself once finished with ≥ 100 % succeeded, not before 30 min after it started (waitMinutes 30, minSuccessRate 100 %)",
+    );
+    expect(await page.locator('#waves li[data-wave="1"] .wave-pass').count()).toBe(0);
+  });
+});
+
+describe.skipIf(!hasProgram("chromium"))("a wave held after a hub restart, in Chromium", () => {
+  const hubs: TestHub[] = [];
+  let browser: Browser | undefined;
+  let dir = "";
+  afterAll(async () => {
+    await browser?.close();
+    for (const hub of hubs) await hub.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it("says which canary hosts the restarted hub has not heard yet, as the API names them", async () => {
+    buildDashboard();
+    dir = await mkdtemp(join(tmpdir(), "ship-hub-held-"));
+    const first = await startTestHub({ tickIntervalMs: 50, offlineTimeoutMs: 600_000 }, dir);
+    hubs.push(first);
+    const v2 = await publishRelease(first, "2.0.0");
+    const canary = await TestAgent.connect(first.hub.url, await first.agentToken("c1"));
+    canary.hello("c1", [{ app: "web", version: "1.0.0", state: "updated", releaseId: undefined }]);
+    while (!first.hub.registry.isOnline("c1")) await new Promise((resolve) => setTimeout(resolve, 20));
+    const created = await first.api<{ id: string }>("POST", "/api/v1/rollouts", {
+      token: first.operator,
+      body: {
+        release: v2,
+        waves: [
+          { name: "canary", agents: ["c1"], waitMinutes: 30 },
+          { name: "rest", percent: 100 },
+        ],
+        failureThreshold: { count: 5 },
+        autoAdvance: true,
+      },
+    });
+    await reportAcked(canary, await canary.next(isType("deploy")), "succeeded");
+    await first.hub.close();
+    canary.ws.terminate();
+    const second = await startTestHub({ tickIntervalMs: 50, offlineTimeoutMs: 600_000 }, dir);
+    hubs.push(second);
+    const held = (
+      await second.api<{ advanceHeldUntilHeard?: { agents: string[]; until: string } }>(
+        "GET",
+        `/api/v1/rollouts/${created.body.id}`,
+        { token: second.operator },
+      )
+    ).body.advanceHeldUntilHeard;
+    expect(held?.agents).toEqual(["c1"]);
+    let page: Page;
+    ({ browser, page } = await signedInPage(second, 200));
+    await page.goto(`${second.hub.url}/?poll=200#/rollouts/${created.body.id}`);
+    const until = await page.evaluate((iso) => new Date(iso).toLocaleString(), held?.until ?? "");
+    await expect
+      .poll(() => page.locator("#advance-held").textContent({ timeout: 5000 }), { timeout: 10_000 })
+      .toBe(
+        `Held since the hub started, until c1 of this wave say(s) hello again (each may have left the release while the hub was down), at the latest ${until}`,
+      );
+    // The list says it too, where a running rollout that does not move read as stuck.
+    await page.goto(`${second.hub.url}/?poll=200#/rollouts`);
+    await expect
+      .poll(() => page.locator(".rollout-reason").first().textContent({ timeout: 5000 }), { timeout: 10_000 })
+      .toBe(
+        `Auto-advance held since the hub started, until c1 of this wave say(s) hello again (each may have left the release while the hub was down), at the latest ${until}`,
+      );
   });
 });

@@ -1,6 +1,6 @@
 import { describeError, get, post } from "../api.js";
 import { fill, h, link, table } from "../dom.js";
-import { reasonAfterState, selectorText, waveRule, when } from "../format.js";
+import { heldText, reasonAfterState, selectorText, wavePassRule, waveRule, when } from "../format.js";
 import { newestOnly } from "../newest.js";
 import type { RolloutAction, RolloutDetail } from "../types.js";
 import type { View } from "./view.js";
@@ -157,6 +157,9 @@ export function rolloutDetailView(id: string): View {
           {},
           `${r.currentWave + 1} of ${r.waves.length}: ${r.currentWaveName}`,
           r.autoAdvanceAt ? ` — advances by itself once finished, not before ${when(r.autoAdvanceAt)}` : "",
+          r.advanceHeldUntilHeard
+            ? h("div", { class: "sub", id: "advance-held" }, `Held ${heldText(r.advanceHeldUntilHeard)}`)
+            : null,
         ),
         // Who the rollout is for: the page showed waves leaving hosts out, and no reason.
         h("dt", {}, "Selector"),
@@ -212,6 +215,7 @@ export function rolloutDetailView(id: string): View {
         details.addEventListener("toggle", () =>
           details.open ? openWaves.add(w.index) : openWaves.delete(w.index),
         );
+        const pass = wavePassRule(r.spec.waves[w.index], r.spec.autoAdvance, w.index === r.waves.length - 1);
         return h(
           "li",
           { class: `wave wave-${w.status}`, "data-wave": w.index },
@@ -221,6 +225,7 @@ export function rolloutDetailView(id: string): View {
             `${w.index + 1}. ${w.name} `,
             h("span", { class: "sub" }, `(${w.status}; ${waveRule(r.spec.waves[w.index])})`),
           ),
+          pass ? h("p", { class: "sub wave-pass" }, pass) : null,
           waveProgress(w.progress, w.restored),
           details,
         );

@@ -1,6 +1,6 @@
 import { get } from "../api.js";
 import { fill, h, link, table } from "../dom.js";
-import { shortId, when } from "../format.js";
+import { heldText, shortId, when } from "../format.js";
 import { newestOnly } from "../newest.js";
 import type { RolloutSummary } from "../types.js";
 import { olderControl, readDown } from "./older.js";
@@ -99,7 +99,13 @@ export function rolloutsView(): View {
                   // Not under its pill again when it is only the state ("aborted").
                   r.reason && r.reason !== r.state
                     ? h("div", { class: "sub rollout-reason" }, r.reason)
-                    : null,
+                    : r.advanceHeldUntilHeard
+                      ? h(
+                          "div",
+                          { class: "sub rollout-reason" },
+                          `Auto-advance held ${heldText(r.advanceHeldUntilHeard)}`,
+                        )
+                      : null,
                 ),
                 h("td", {}, `${r.currentWave + 1}: ${r.currentWaveName}`),
                 h("td", {}, countsText(r.progress, r.restored)),

@@ -5,6 +5,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, describe, expect, it } from "vitest";
 import { spawnHubForBench } from "../../support/cluster.js";
+import { requireHubBin, runHubCli } from "../../support/hub-cli.js";
 import { mintTokens } from "../../support/mint-tokens.js";
 import { isType, manifestText, startTestHub, TestAgent, type TestHub } from "./support.js";
 
@@ -244,6 +245,10 @@ describe("a hub back after its canary's wait ended while it was down", () => {
     for (const d of dirs) await rm(d, { recursive: true, force: true });
   });
   type View = { state: string; currentWave: number };
+  type HeldView = View & {
+    autoAdvanceAt?: string;
+    advanceHeldUntilHeard?: { agents: string[]; until: string };
+  };
 
   /**
    * A canary (wait 10 minutes) succeeded, then the hub was down 11 minutes; back, "rest" has said
@@ -324,7 +329,7 @@ describe("a hub back after its canary's wait ended while it was down", () => {
       agents.push(back);
       back.hello("canary", apps);
     };
-    return { v2, rest, view, canaryBack };
+    return { v2, rest, view, canaryBack, id: created.body.id, hub: second };
   }
 
   it("hears the canary's hosts before it advances: one that left the release meanwhile halts it", {
@@ -335,6 +340,53 @@ describe("a hub back after its canary's wait ended while it was down", () => {
     await expect.poll(async () => (await view()).state, { timeout: 10_000 }).toBe("paused");
     expect((await view()).currentWave).toBe(0);
     expect(rest.received.filter(isType("deploy"))).toEqual([]);
+  });
+
+  it("says what holds the advance, in the API, the list and `rollout show`, until the canary is back", {
+    timeout: 60_000,
+  }, async () => {
+    // Its soak ended 11 min ago: the view said "not before" that time and nothing about the hold,
+    // so a rollout that does not move read as stuck.
+    requireHubBin();
+    const { v2, view, canaryBack, id, hub } = await backPastTheSoak();
+    const held = (await hub.api<HeldView>("GET", `/api/v1/rollouts/${id}`, { token: hub.operator })).body;
+    const until = Date.parse(held.advanceHeldUntilHeard?.until ?? "");
+    expect(held.advanceHeldUntilHeard?.agents).toEqual(["canary"]);
+    // The hub's start plus its 30 s offline timeout: later than now, and the time it advances by.
+    expect(until - Date.now()).toBeGreaterThan(0);
+    expect(until - Date.now()).toBeLessThanOrEqual(30_000);
+    expect(held.autoAdvanceAt).toBe(held.advanceHeldUntilHeard?.until);
+    const listed = (
+      await hub.api<{ rollouts: HeldView[] }>("GET", "/api/v1/rollouts", { token: hub.operator })
+    ).body.rollouts[0];
+    expect(listed?.advanceHeldUntilHeard).toEqual(held.advanceHeldUntilHeard);
+    const shown = await runHubCli(process.cwd(), ["rollout", "show", id], {
+      SHIP_HUB_URL: hub.hub.url,
+      SHIP_HUB_TOKEN: hub.operator,
+    });
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toContain(`not before ${held.autoAdvanceAt} (held since the hub started)`);
+    expect(shown.stdout).toMatch(
+      new RegExp(
+        `^held +since the hub started, until canary of this wave say\\(s\\) hello again .*, at the latest ${held.advanceHeldUntilHeard?.until}$`,
+        "m",
+      ),
+    );
+    const listedCli = await runHubCli(process.cwd(), ["rollout", "list"], {
+      SHIP_HUB_URL: hub.hub.url,
+      SHIP_HUB_TOKEN: hub.operator,
+    });
+    expect(listedCli.code, listedCli.stderr).toBe(0);
+    expect(listedCli.stdout).toMatch(
+      new RegExp(
+        `running .*auto-advance held since the hub started, until canary of this wave say\\(s\\) hello again .*, at the latest ${held.advanceHeldUntilHeard?.until}$`,
+        "m",
+      ),
+    );
+    await canaryBack([{ app: "web", version: "2.0.0", state: "updated", releaseId: v2 }]);
+    await expect.poll(async () => (await view()).currentWave, { timeout: 10_000 }).toBe(1);
+    const after = (await hub.api<HeldView>("GET", `/api/v1/rollouts/${id}`, { token: hub.operator })).body;
+    expect(after.advanceHeldUntilHeard).toBeUndefined();
   });
 
   it("advances once the canary host says it still runs the release", { timeout: 60_000 }, async () => {

@@ -99,6 +99,48 @@ describe("the rollout detail names its selector", () => {
     }
   });
 
+  it("show says when each wave passes: its waitMinutes and minSuccessRate, acting or not", async () => {
+    // Only --json's spec and a waiting wave's reason said them: a canary soaking 30 min at a 95 %
+    // bar read like one that advances at once.
+    const create = (...flags: string[]) =>
+      cli(
+        "rollout",
+        "create",
+        "--release",
+        release,
+        "--wave",
+        "canary=agents:c1",
+        "--wave",
+        "rest=100",
+        ...flags,
+      );
+    const auto = await create("--wait-minutes", "30", "--min-success-rate", "0.955", "--auto-advance");
+    expect(auto.code, auto.stderr).toBe(0);
+    const autoId = /^rollout +(\S+)/m.exec(auto.stdout)?.[1] ?? "";
+    try {
+      const shown = await cli("rollout", "show", autoId);
+      expect(shown.code, shown.stderr).toBe(0);
+      expect(shown.stdout).toMatch(
+        /^wave 1 canary \[active\].*\n {2}takes agents c1\n {2}passes by itself once finished with ≥ 95\.5 % succeeded, not before 30 min after it started \(waitMinutes 30, minSuccessRate 95\.5 %\)$/m,
+      );
+      // The last wave passes to nothing: it completes.
+      expect(shown.stdout).toMatch(/^wave 2 rest \[waiting\].*\n {2}takes 100 % of the fleet, cumulative$/m);
+    } finally {
+      await cli("rollout", "abort", autoId);
+    }
+    const manual = await create();
+    expect(manual.code, manual.stderr).toBe(0);
+    const manualId = /^rollout +(\S+)/m.exec(manual.stdout)?.[1] ?? "";
+    try {
+      const shown = await cli("rollout", "show", manualId);
+      expect(shown.stdout).toMatch(
+        /^wave 1 canary \[active\].*\n {2}takes agents c1\n {2}passes on an operator's advance \(auto-advance off\)$/m,
+      );
+    } finally {
+      await cli("rollout", "abort", manualId);
+    }
+  });
+
   it("a rollout stored by an older hub with a percent finer than 0.01 shows the share its buckets hold", async () => {
     // Percents come in steps of 0.01 now; one stored before (12.345 took 12.35 %, 5e-324 none)
     // still loads, and was shown as written, a share no wave of it held.
