@@ -26,6 +26,7 @@ import {
   ownLinksOf,
   showUndoneRelease,
 } from "../apply/undone-release.js";
+import { undoneLinksWarning } from "../backup/restore-links.js";
 import { releaseBeingUndone } from "../backup/rollback-record.js";
 import { leftAloneNote } from "../backup/unrestored.js";
 import type { FetchedRelease } from "../sources/types.js";
@@ -229,6 +230,9 @@ async function restoreBackup(
     ctx.log.info(ctx.currentVersion === null ? RESTORED_PRE_SHIP : "restored the previous version", {
       backup: backupPath,
     });
+    // Said as `ship --rollback` and `--recover` say it: a config a hook linked into /etc keeps the
+    // failed release's content there, and the report (the hub's too) is where an operator looks.
+    if (leftAlone.linked.length > 0) ctx.warnings.push(undoneLinksWarning(leftAlone.linked));
     return { kind: "restored", leftAlone };
   } catch (error) {
     // The restore's own "nothing was changed" is of the restore: the update had changed the app.
