@@ -305,6 +305,48 @@ describe("ship --rollback (real CLI)", () => {
     expect(await readFile(locked, "utf8")).toBe("v1\n");
   });
 
+  it("app files at mode 000 an update replaces (ship as nobody) are moved aside unread whatever their size, their copies recorded by size, and the rollback puts them back", async (ctx) => {
+    // The same-sized one failed the update at apply ("cannot open"), the planner reading it to compare
+    // with the release; the other was replaced, with a WARN "could not record the sizes of the
+    // backup's copies" (EACCES) and no record of any copy, the readable ones included.
+    if (process.getuid?.() !== 0) return ctx.skip();
+    const user = { uid: 65534, gid: 65534 };
+    const as = (args: string[]) => runShip(["--config", config, ...args], { user });
+    await useRelease(await release("r1", "1.0.0", { "a.txt": "v1\n", "b.txt": "b1\n", "c.txt": "c1\n" }));
+    await chownTree(root, user.uid, user.gid);
+    expect((await as([])).code).toBe(0);
+    await chmod(join(root, "app/a.txt"), 0o000);
+    await chmod(join(root, "app/b.txt"), 0o000);
+    await useRelease(
+      await release("r2", "2.0.0", { "a.txt": "v2\n", "b.txt": "longer b2\n", "c.txt": "c22\n" }),
+    );
+    await chownTree(root, user.uid, user.gid);
+    const run = await as([]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).not.toContain("could not record");
+    expect(await readFile(join(root, "app/a.txt"), "utf8")).toBe("v2\n");
+    expect(await readFile(join(root, "app/b.txt"), "utf8")).toBe("longer b2\n");
+    const listed = JSON.parse((await as(["--list-backups", "--json"])).stdout) as {
+      id: string;
+      path: string;
+      version: string;
+    }[];
+    const toV1 = listed.find((b) => b.version === "1.0.0");
+    const saved = JSON.parse(await readFile(join(toV1?.path ?? "", "saved.json"), "utf8"));
+    expect(saved).toMatchObject({ "a.txt": 3, "b.txt": 3, "c.txt": { size: 3 } });
+    expect(saved["c.txt"].sha256).toMatch(/^[0-9a-f]{64}$/);
+    const back = await as(["--rollback", toV1?.id ?? ""]);
+    expect(back.code, back.stderr).toBe(0);
+    for (const [name, text] of [
+      ["a.txt", "v1\n"],
+      ["b.txt", "b1\n"],
+    ]) {
+      expect(await readFile(join(root, "app", name ?? ""), "utf8")).toBe(text);
+      expect((await stat(join(root, "app", name ?? ""))).mode & 0o777).toBe(0);
+    }
+    expect(await readFile(join(root, "app/c.txt"), "utf8")).toBe("c1\n");
+  });
+
   it("a saved copy a newer restore of the chain puts back, mode 000, that an older one must read, refuses the whole rollback before anything moves", async (ctx) => {
     // 3.0.0's backup keeps 2.0.0's a.txt at mode 000: its restore put it back, then 2.0.0's restore
     // had to read it and stopped, the app moved to 2.0.0 (exit 1, "rolled back only part of the way").
