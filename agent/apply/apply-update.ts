@@ -510,12 +510,30 @@ async function startBackup(
   input: ApplyUpdateInput,
   facts: { index: InstallIndex | undefined; created: Date; inventory: Inventory },
 ): Promise<BackupInfo> {
-  const { app, stateDir } = input;
+  const { app } = input;
   const id = await newBackupId(input.backupRoot, app, facts.created);
   // Before the backup's directory is made: a listing that fails leaves nothing behind.
   const unrecorded = await foundIndexLost(input, facts.index === undefined, id);
   const path = join(input.backupRoot, app, id);
-  await mkdir(backupFilesDir(path), { recursive: true });
+  try {
+    await mkdir(backupFilesDir(path), { recursive: true });
+    return await writeBackupRecords(input, facts, { id, path, unrecorded });
+  } catch (error) {
+    // A disk filled since the run began (by a pre_update hook, a log): the half-written backup
+    // stayed behind for good, unlisted, and the line said only "no space left on device (ENOSPC)".
+    await rm(path, { recursive: true, force: true }).catch(() => undefined);
+    throw new UpdateNotAppliedError(app, "apply", `could not start the backup ${path}: ${opFailure(error)}`);
+  }
+}
+
+/** The backup's records, written before the journal: nothing in the app has changed yet. */
+async function writeBackupRecords(
+  input: ApplyUpdateInput,
+  facts: { index: InstallIndex | undefined; created: Date; inventory: Inventory },
+  backup: { id: string; path: string; unrecorded: boolean },
+): Promise<BackupInfo> {
+  const { app, stateDir } = input;
+  const { id, path, unrecorded } = backup;
   const fromVersion = facts.index?.version ?? null;
   // The index file is only ever replaced by rename, so a hard link keeps the previous one intact for free.
   const savedIndex = join(path, PREVIOUS_INDEX_FILE);

@@ -5,6 +5,7 @@
  * and reported "UPDATE FAILED AND RESTORE FAILED — the app needs a person" (exit 3, said twice, with
  * Node's bare "ENOSPC: …, copyfile '…'") for an app whose every byte was still as before. Now: exit 1,
  * "restored the previous version", the reason in words, the app untouched, the next run clean.
+ * And a disk that fills before the backup's records are written: the half-made backup is removed.
  */
 import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -72,5 +73,54 @@ describe("the app's filesystem full mid-apply, across filesystems (real tmpfs, r
     const next = await runShip(["--config", config]);
     expect(next.code).toBe(1);
     expect(next.stderr).not.toContain("interrupted");
+  }, 60_000);
+});
+
+describe("the disk filled after the release was staged, before the backup (real tmpfs, real CLI)", () => {
+  it("the half-written backup goes, the line names it with the reason in words, the app is as before and the next run updates", async (ctx) => {
+    if (!mounted) return ctx.skip();
+    // app_dir, backup_dir and the state on the one small filesystem, as on a host with one disk.
+    const disk = join(root, "app");
+    const filler = join(disk, "filler");
+    const config = join(root, "ship.toml");
+    const use = (dir: string) =>
+      writeFile(
+        config,
+        `[general]\nstate_file = "${disk}/var/state.json"\nbackup_dir = "${disk}/var/backups"\nmin_interval_hours = 0\n\n` +
+          `[sources.myapp]\ntype = "local"\npath = "${dir}"\napp_dir = "${disk}/srv"\n`,
+      );
+    await use(await release("1.0.0", 300_000));
+    expect((await runShip(["--config", config])).code).toBe(0);
+    const backups = join(disk, "var/backups/myapp");
+    const made = await readdir(backups);
+    const before = await readFile(join(disk, "srv/blob.bin"));
+
+    // A pre_update hook (a log, a dump) takes what is left once the release is staged.
+    const dir = await release("2.0.0", 300_000);
+    await writeFile(
+      join(dir, "update-manifest.yaml"),
+      `version: "2.0.0"\nhooks:\n  pre_update: ["head -c 10000000 /dev/zero > ${filler} || true"]\n`,
+    );
+    await use(dir);
+    const run = await runShip(["--config", config]);
+    expect(run.code, run.stdout + run.stderr).toBe(1);
+    const lines = run.stdout.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `^myapp: update failed at apply: could not start the backup ${backups}/myapp-\\S+: no space left on device \\(ENOSPC\\); the app's files were not changed$`,
+      ),
+    );
+    expect(await readdir(backups)).toEqual(made);
+    expect((await readFile(join(disk, "srv/blob.bin"))).equals(before)).toBe(true);
+    expect(await readFile(join(disk, "srv/small.txt"), "utf8")).toBe("1.0.0\n");
+
+    await rm(filler);
+    await writeFile(join(dir, "update-manifest.yaml"), `version: "2.0.0"\n`);
+    const next = await runShip(["--config", config]);
+    expect(next.code, next.stdout + next.stderr).toBe(0);
+    expect(next.stderr).not.toContain("interrupted");
+    expect(await readFile(join(disk, "srv/small.txt"), "utf8")).toBe("2.0.0\n");
+    expect(await readdir(backups)).toHaveLength(made.length + 1);
   }, 60_000);
 });
