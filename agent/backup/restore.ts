@@ -56,6 +56,7 @@ import {
   firstUnreadableToJudge,
   firstUnwritableDir,
   noRoomFor,
+  unreadableCopyBack,
 } from "./restore-preflight.js";
 import { recordRestored } from "./restored-record.js";
 import { checkSavedRecords } from "./saved-records.js";
@@ -147,6 +148,8 @@ export async function restoreBackup(input: RestoreInput): Promise<RestoreResult>
   if (unreadable !== undefined) throw new RestoreNotStartedError(meta.app, unreadableText(unreadable));
   const noRoom = await noRoomFor(appDir, input.backupPath, meta.bytes);
   if (noRoom !== undefined) throw new RestoreNotStartedError(meta.app, noRoom);
+  const uncopiable = await unreadableCopyBack(appDir, input.backupPath, inventory.changed);
+  if (uncopiable !== undefined) throw new RestoreNotStartedError(meta.app, uncopiable);
   const journal: RestoreJournal = {
     kind: "restore",
     app: meta.app,

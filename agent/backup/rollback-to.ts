@@ -35,6 +35,7 @@ import {
   firstUnreadableToJudge,
   firstUnwritableDir,
   noRoomFor,
+  unreadableCopyBack,
 } from "./restore-preflight.js";
 import { chainRefusal } from "./rollback-chain.js";
 import { removeRollbackRecord, writeRollbackRecord } from "./rollback-record.js";
@@ -205,6 +206,17 @@ export async function rollbackTo(options: {
         throw new RestoreNotStartedError(
           target.app,
           `${unreadableText(unreadable)} (restoring ${later.id}, a backup of this rollback's chain)`,
+        );
+      // Its own restore asks too, but only once the newer restores have moved the app.
+      const uncopiable = await unreadableCopyBack(
+        options.appDir ?? backupMetaOf(later).appDir,
+        later.path,
+        inventory.changed,
+      );
+      if (uncopiable !== undefined)
+        throw new RestoreNotStartedError(
+          target.app,
+          `${uncopiable} (restoring ${later.id}, a backup of this rollback's chain)`,
         );
       for (const rel of rels) {
         const newer = putBack.get(rel);

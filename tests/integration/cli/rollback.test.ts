@@ -23,6 +23,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
+import { mountTmpfs, unmountTmpfs } from "../../support/tmpfs.js";
 import { snapshot, writeTree } from "../apply/tree-fixtures.js";
 
 let root: string;
@@ -345,6 +346,57 @@ describe("ship --rollback (real CLI)", () => {
       expect((await stat(join(root, "app", name ?? ""))).mode & 0o777).toBe(0);
     }
     expect(await readFile(join(root, "app/c.txt"), "utf8")).toBe("c1\n");
+  });
+
+  it("backup_dir on another filesystem: a saved copy ship's user cannot read refuses the rollback, chained or single, before anything moves", async (ctx) => {
+    // Copied back, not renamed: the restore read each copy in turn and stopped half-way on this one
+    // ("RESTORE STOPPED HALF-WAY", exit 3), a.txt and c.txt restored and b.txt not.
+    if (process.getuid?.() !== 0) return ctx.skip();
+    const backups = join(root, "var/backups");
+    await mkdir(backups, { recursive: true });
+    if (!mountTmpfs(backups, "4m")) return ctx.skip();
+    try {
+      const user = { uid: 65534, gid: 65534 };
+      const as = (args: string[]) => runShip(["--config", config, ...args], { user });
+      for (const v of ["1", "2", "3"]) {
+        await useRelease(
+          await release(`r${v}`, `${v}.0.0`, { "a.txt": `v${v}\n`, "b.txt": `b${v}\n`, "c.txt": `c${v}\n` }),
+        );
+        await chownTree(root, user.uid, user.gid);
+        expect((await as([])).code).toBe(0);
+      }
+      const listed = JSON.parse((await as(["--list-backups", "--json"])).stdout) as {
+        id: string;
+        path: string;
+        version: string;
+      }[];
+      const toV1 = listed.find((b) => b.version === "1.0.0");
+      const toV2 = listed.find((b) => b.version === "2.0.0");
+      const locked = join(toV1?.path ?? "", "files/b.txt");
+      await chmod(locked, 0o000);
+      const before = await snapshot(join(root, "app"));
+      const said = `${locked} cannot be read: permission denied (EACCES): chmod u+r it (and u+x its directories): the restore copies it back into ${join(root, "app")}, which is on another filesystem than the backup`;
+      const chained = await as(["--rollback", toV1?.id ?? ""]);
+      expect(chained.code, chained.stderr).toBe(1);
+      expect(chained.stderr.trim().split("\n").at(-1)).toBe(
+        `ship: myapp: cannot restore: ${said} (restoring ${toV1?.id}, a backup of this rollback's chain); nothing was changed`,
+      );
+      expect(await snapshot(join(root, "app"))).toEqual(before);
+      expect((await as(["--rollback", toV2?.id ?? ""])).code).toBe(0);
+      const onV2 = await snapshot(join(root, "app"));
+      const single = await as(["--rollback", toV1?.id ?? ""]);
+      expect(single.code, single.stderr).toBe(1);
+      expect(single.stderr.trim().split("\n").at(-1)).toBe(
+        `ship: myapp: cannot restore: ${said}; nothing was changed`,
+      );
+      expect(await snapshot(join(root, "app"))).toEqual(onV2);
+      expect(await state()).toMatchObject({ current_version: "2.0.0" });
+      await chmod(locked, 0o644);
+      expect((await as(["--rollback", toV1?.id ?? ""])).code).toBe(0);
+      expect(await readFile(join(root, "app/b.txt"), "utf8")).toBe("b1\n");
+    } finally {
+      unmountTmpfs(backups);
+    }
   });
 
   it("a saved copy a newer restore of the chain puts back, mode 000, that an older one must read, refuses the whole rollback before anything moves", async (ctx) => {
