@@ -11,7 +11,7 @@ import {
   RestoreNotStartedError,
   ShipError,
 } from "../../shared/errors.js";
-import { fsErrorText } from "../../shared/fs-errors.js";
+import { errnoErrorText, fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
 import { readInstallIndex, readInstallIndexHeader } from "../apply/install-index.js";
 import { faultPoint } from "../fault.js";
@@ -244,6 +244,8 @@ export async function rollbackTo(options: {
         version: target.version,
         undid: target.replacedBy,
         hooks: options.hooks ?? true,
+      }).catch((error: unknown) => {
+        throw new RestoreNotStartedError(target.app, errnoErrorText(error));
       });
     }
   }
