@@ -174,6 +174,8 @@ export interface UpdateEngine {
     log: Logger;
     /** Directories of the rollback's own hard links to the app's files (ownLinksOf). */
     ownLinks?: readonly string[];
+    /** The caller empties the app's trash right after (RestoreInput.callerEmptiesTrash). */
+    callerEmptiesTrash?: boolean;
   }): Promise<RestoredFiles>;
 }
 
