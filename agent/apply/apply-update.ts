@@ -33,7 +33,7 @@ import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
 import { faultPoint } from "../fault.js";
 import { isUnwritableDir, unwritableRecord } from "../state/record-file.js";
 import { linkEntry, lstatOrUndefined } from "../tree/fs-ops.js";
-import { hashEntries, hashFile, mapLimit } from "../tree/hash-file.js";
+import { hashEntriesOrUnknown, hashFile, mapLimit } from "../tree/hash-file.js";
 import { dirIdentity, realDir } from "../tree/path-on-disk.js";
 import { errnoRemedy } from "../tree/remove-tree.js";
 import { scanTree } from "../tree/scan-tree.js";
@@ -162,7 +162,9 @@ async function hashSuspects(appDir: string, rels: string[], scan: TreeScan): Pro
     const entry = scan.files.get(rel);
     return { rel, type: entry?.type ?? "file", size: entry?.size ?? Number.POSITIVE_INFINITY };
   });
-  const hashes = await hashEntries(appDir, items);
+  // One ship's user may not read is replaced unread, as one of another size always was: the rename
+  // needs no read, and a same-sized mode-000 file failed the update at apply ("cannot open").
+  const hashes = await hashEntriesOrUnknown(appDir, items);
   return new Map(rels.map((rel, i) => [rel, hashes[i] ?? ""]));
 }
 
@@ -292,7 +294,7 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
   // Sizes lost to a failure here only go unchecked: the update stands.
   const known = knownContents(inventory.changed, scan, index, [appHashes, hashed]);
   await writeSavedSizes(backup.path, inventory.changed, known).catch((error: unknown) =>
-    log?.warn("could not record the sizes of the backup's copies", { error: String(error) }),
+    log?.warn("could not record the sizes of the backup's copies", { error: errnoErrorText(error) }),
   );
   clock.lap("apply");
   await finalizeUpdate({ ...journal, phase: "committed" }, index);
@@ -508,12 +510,30 @@ async function startBackup(
   input: ApplyUpdateInput,
   facts: { index: InstallIndex | undefined; created: Date; inventory: Inventory },
 ): Promise<BackupInfo> {
-  const { app, stateDir } = input;
+  const { app } = input;
   const id = await newBackupId(input.backupRoot, app, facts.created);
   // Before the backup's directory is made: a listing that fails leaves nothing behind.
   const unrecorded = await foundIndexLost(input, facts.index === undefined, id);
   const path = join(input.backupRoot, app, id);
-  await mkdir(backupFilesDir(path), { recursive: true });
+  try {
+    await mkdir(backupFilesDir(path), { recursive: true });
+    return await writeBackupRecords(input, facts, { id, path, unrecorded });
+  } catch (error) {
+    // A disk filled since the run began (by a pre_update hook, a log): the half-written backup
+    // stayed behind for good, unlisted, and the line said only "no space left on device (ENOSPC)".
+    await rm(path, { recursive: true, force: true }).catch(() => undefined);
+    throw new UpdateNotAppliedError(app, "apply", `could not start the backup ${path}: ${opFailure(error)}`);
+  }
+}
+
+/** The backup's records, written before the journal: nothing in the app has changed yet. */
+async function writeBackupRecords(
+  input: ApplyUpdateInput,
+  facts: { index: InstallIndex | undefined; created: Date; inventory: Inventory },
+  backup: { id: string; path: string; unrecorded: boolean },
+): Promise<BackupInfo> {
+  const { app, stateDir } = input;
+  const { id, path, unrecorded } = backup;
   const fromVersion = facts.index?.version ?? null;
   // The index file is only ever replaced by rename, so a hard link keeps the previous one intact for free.
   const savedIndex = join(path, PREVIOUS_INDEX_FILE);

@@ -371,7 +371,8 @@ function keepInIndex(
   }
   const sha = input.appHashes.get(planned.rel);
   const app = input.app.files.get(planned.rel);
-  if (sha !== undefined && app !== undefined) {
+  // "": a file ship's user could not read (hashEntriesOrUnknown), whose content no entry may claim.
+  if (sha !== undefined && sha !== "" && app !== undefined) {
     delta.set[planned.rel] = {
       sha256: sha,
       mode: app.mode,

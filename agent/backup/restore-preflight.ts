@@ -7,9 +7,10 @@
  * refuse the restore with nothing changed. access(2) answers for this process's credentials, and
  * also reports EROFS for a read-only mount and EPERM/EACCES for an immutable directory.
  */
-import { accessSync, type BigIntStats, constants, realpathSync } from "node:fs";
+import { accessSync, type BigIntStats, constants, lstatSync, realpathSync } from "node:fs";
 import { stat, statfs } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import { ConfinedPaths } from "../apply/confined-paths.js";
 import { statMatches } from "../apply/stat-match.js";
 import type { IndexedFile } from "../apply/types.js";
@@ -69,6 +70,36 @@ export function firstUnreadableSaved(
       accessSync(path, constants.R_OK);
     } catch (error) {
       return { path, error };
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Why a saved copy a restore must copy back cannot be read, or undefined. A backup on another
+ * filesystem than the app is copied back, not renamed, so every saved copy is read: one ship's user
+ * may not read (an app file at mode 000 the update moved aside unread, a directory of `files/`
+ * closed since) stopped the restore half-way ("RESTORE STOPPED HALF-WAY", exit 3, the app mixed).
+ * `changed` are the backup's saved paths; a symlink is copied as a link, never read through.
+ */
+export async function unreadableCopyBack(
+  appDir: string,
+  backupPath: string,
+  changed: readonly string[],
+): Promise<string | undefined> {
+  if (changed.length === 0) return undefined;
+  const app = await stat(appDir).catch(() => undefined);
+  const backup = await stat(backupPath).catch(() => undefined);
+  if (app === undefined || backup === undefined || app.dev === backup.dev) return undefined;
+  const files = backupFilesDir(backupPath);
+  for (const rel of changed) {
+    const path = join(files, rel);
+    try {
+      if (lstatSync(path).isFile()) accessSync(path, constants.R_OK);
+    } catch (error) {
+      // A copy that is not there was judged by checkSavedEntries (a killed restore moved it back).
+      if (errnoCode(error) === "ENOENT") continue;
+      return `${path} cannot be read: ${fsErrorText(error)}: chmod u+r it (and u+x its directories): the restore copies it back into ${appDir}, which is on another filesystem than the backup`;
     }
   }
   return undefined;

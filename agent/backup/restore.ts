@@ -12,7 +12,7 @@ import {
   RestoreNotStartedError,
   ShipError,
 } from "../../shared/errors.js";
-import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
+import { errnoCode, errnoErrorText, fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
 import { ConfinedPaths } from "../apply/confined-paths.js";
 import { recreateDir } from "../apply/file-ops.js";
@@ -56,6 +56,7 @@ import {
   firstUnreadableToJudge,
   firstUnwritableDir,
   noRoomFor,
+  unreadableCopyBack,
 } from "./restore-preflight.js";
 import { recordRestored } from "./restored-record.js";
 import { checkSavedRecords } from "./saved-records.js";
@@ -147,6 +148,8 @@ export async function restoreBackup(input: RestoreInput): Promise<RestoreResult>
   if (unreadable !== undefined) throw new RestoreNotStartedError(meta.app, unreadableText(unreadable));
   const noRoom = await noRoomFor(appDir, input.backupPath, meta.bytes);
   if (noRoom !== undefined) throw new RestoreNotStartedError(meta.app, noRoom);
+  const uncopiable = await unreadableCopyBack(appDir, input.backupPath, inventory.changed);
+  if (uncopiable !== undefined) throw new RestoreNotStartedError(meta.app, uncopiable);
   const journal: RestoreJournal = {
     kind: "restore",
     app: meta.app,
@@ -157,7 +160,11 @@ export async function restoreBackup(input: RestoreInput): Promise<RestoreResult>
     undid: meta.toVersion,
     ...(input.trash === undefined ? {} : { trash: input.trash }),
   };
-  await writeJournal(stateDir, journal);
+  // Before anything moves: a disk too full for the journal refuses the restore, said as the other
+  // refusals are (it was "internal error: ENOSPC: no space left on device, write", exit 1).
+  await writeJournal(stateDir, journal).catch((error: unknown) => {
+    throw new RestoreNotStartedError(meta.app, errnoErrorText(error));
+  });
   const { returned, copied, deleted, outside, displaced, kept, linked } = await finishRestore(journal, {
     ...(input.log === undefined ? {} : { log: input.log }),
     inventory,

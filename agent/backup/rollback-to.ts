@@ -11,7 +11,7 @@ import {
   RestoreNotStartedError,
   ShipError,
 } from "../../shared/errors.js";
-import { fsErrorText } from "../../shared/fs-errors.js";
+import { errnoErrorText, fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
 import { readInstallIndex, readInstallIndexHeader } from "../apply/install-index.js";
 import { faultPoint } from "../fault.js";
@@ -35,6 +35,7 @@ import {
   firstUnreadableToJudge,
   firstUnwritableDir,
   noRoomFor,
+  unreadableCopyBack,
 } from "./restore-preflight.js";
 import { chainRefusal } from "./rollback-chain.js";
 import { removeRollbackRecord, writeRollbackRecord } from "./rollback-record.js";
@@ -206,6 +207,17 @@ export async function rollbackTo(options: {
           target.app,
           `${unreadableText(unreadable)} (restoring ${later.id}, a backup of this rollback's chain)`,
         );
+      // Its own restore asks too, but only once the newer restores have moved the app.
+      const uncopiable = await unreadableCopyBack(
+        options.appDir ?? backupMetaOf(later).appDir,
+        later.path,
+        inventory.changed,
+      );
+      if (uncopiable !== undefined)
+        throw new RestoreNotStartedError(
+          target.app,
+          `${uncopiable} (restoring ${later.id}, a backup of this rollback's chain)`,
+        );
       for (const rel of rels) {
         const newer = putBack.get(rel);
         const saved =
@@ -232,6 +244,8 @@ export async function rollbackTo(options: {
         version: target.version,
         undid: target.replacedBy,
         hooks: options.hooks ?? true,
+      }).catch((error: unknown) => {
+        throw new RestoreNotStartedError(target.app, errnoErrorText(error));
       });
     }
   }

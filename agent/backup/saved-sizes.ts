@@ -15,7 +15,7 @@ import * as z from "zod";
 import { isPlainObject } from "../../shared/plain-object.js";
 import { damagedRecord, parseRecord } from "../state/record-file.js";
 import { lstatBigOrUndefined, writeFileAtomic } from "../tree/fs-ops.js";
-import { hashEntries, hashFile } from "../tree/hash-file.js";
+import { hashEntriesOrUnknown, hashFile } from "../tree/hash-file.js";
 import { backupFilesDir, readSavedRecord } from "./backup-store.js";
 import { SAVED_SIZES_FILE, SAVED_SIZES_WHAT } from "./record-names.js";
 
@@ -83,12 +83,16 @@ export async function writeSavedSizes(
     else unknown.push({ rel, type: "file", size });
   }
   if (Object.keys(copies).length === 0) return;
-  const hashes = await hashEntries(files, unknown);
-  unknown.forEach(({ rel }, i) => {
+  // A copy ship's user cannot read (an app file at mode 000 it moved in unread) is recorded by its
+  // size alone: it lost every copy's record before, with a WARN naming only EACCES.
+  const hashes = await hashEntriesOrUnknown(files, unknown);
+  const records: Record<string, SavedRecord> = { ...copies };
+  unknown.forEach(({ rel, size }, i) => {
     const copy = copies[rel];
-    if (copy !== undefined) copy.sha256 = hashes[i] ?? "";
+    const sha256 = hashes[i] ?? "";
+    if (copy !== undefined) records[rel] = sha256 === "" ? size : { ...copy, sha256 };
   });
-  await writeFileAtomic(join(backupPath, SAVED_SIZES_FILE), JSON.stringify(copies), false);
+  await writeFileAtomic(join(backupPath, SAVED_SIZES_FILE), JSON.stringify(records), false);
 }
 
 /** Node's Stats.mtimeMs from a bigint stat's nanoseconds (sec * 1e3 + nsec / 1e6): the scan's very double. */

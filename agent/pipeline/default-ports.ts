@@ -85,8 +85,12 @@ const engine: UpdateEngine = {
     return found?.path ?? null;
   },
   async restore(input) {
-    const { outside, displaced, kept } = await restoreBackup(input);
-    return { paths: [...outside, ...displaced, ...kept], oldVersions: unrestoredDir(input.backupPath) };
+    const { outside, displaced, kept, linked } = await restoreBackup(input);
+    return {
+      paths: [...outside, ...displaced, ...kept],
+      oldVersions: unrestoredDir(input.backupPath),
+      linked,
+    };
   },
 };
 

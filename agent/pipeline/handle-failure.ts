@@ -26,7 +26,9 @@ import {
   ownLinksOf,
   showUndoneRelease,
 } from "../apply/undone-release.js";
+import { undoneLinksWarning } from "../backup/restore-links.js";
 import { releaseBeingUndone } from "../backup/rollback-record.js";
+import { emptyTrash, trashWarning } from "../backup/trash.js";
 import { leftAloneNote } from "../backup/unrestored.js";
 import type { FetchedRelease } from "../sources/types.js";
 import type { UpdateContext } from "./context.js";
@@ -101,6 +103,12 @@ export async function handleFailure(ctx: UpdateContext, step: Step, error: unkno
   const commandProblems = servicesMayBeStopped(ctx) ? await runRollbackCommands(ctx, releaseDir) : [];
   if (kept !== undefined)
     await dropUndoneRelease(kept.dir).catch((problem: unknown) => ctx.log.warn(messageOf(problem)));
+  // The undone release waited in the trash for the app's next run: hours under a timer, weeks under
+  // a daemon, on a disk a failed update may have filled. Nobody waits on a failed run: freed now.
+  if (files.kind === "restored")
+    await emptyTrash(ctx.config.general.backup_dir, ctx.app).catch((problem: unknown) =>
+      ctx.log.warn(trashWarning(problem)),
+    );
   const outcome = outcomeOf(ctx, { name, reason, error, files, commandProblems });
   // Refused as bad input, nothing changed: finalize writes no state on exit 2, and the record left
   // behind made the next run report an update "interrupted" that never began.
@@ -225,10 +233,14 @@ async function restoreBackup(
       backupPath,
       log: ctx.log,
       ...(kept === undefined ? {} : { ownLinks: [ownLinksOf(kept)] }),
+      callerEmptiesTrash: true,
     });
     ctx.log.info(ctx.currentVersion === null ? RESTORED_PRE_SHIP : "restored the previous version", {
       backup: backupPath,
     });
+    // Said as `ship --rollback` and `--recover` say it: a config a hook linked into /etc keeps the
+    // failed release's content there, and the report (the hub's too) is where an operator looks.
+    if (leftAlone.linked.length > 0) ctx.warnings.push(undoneLinksWarning(leftAlone.linked));
     return { kind: "restored", leftAlone };
   } catch (error) {
     // The restore's own "nothing was changed" is of the restore: the update had changed the app.

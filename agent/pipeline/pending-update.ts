@@ -22,9 +22,11 @@ import {
   dropUndoneRelease,
   type KeptRelease,
   keepUndoneRelease,
+  ownLinksOf,
   showUndoneRelease,
 } from "../apply/undone-release.js";
 import { readUndoneManifest } from "../backup/backup-store.js";
+import { type UndoneLink, undoneLinksWarning } from "../backup/restore-links.js";
 import { restoredAt } from "../backup/restored-record.js";
 import { readRollbackRecord, releaseBeingUndone } from "../backup/rollback-record.js";
 import { leftAloneNote } from "../backup/unrestored.js";
@@ -91,7 +93,10 @@ export async function recordPendingFailure(ctx: UpdateContext, step: string, mes
 export interface PendingResolution {
   exitCode: ExitCode;
   detail: string;
-  /** The on_failure notifications that did not arrive: WARNINGs of the run that recovered. */
+  /**
+   * WARNINGs of the run that recovered: names its restore split from other names (hard links), and
+   * the on_failure notifications that did not arrive.
+   */
   warnings: string[];
 }
 
@@ -127,6 +132,7 @@ export async function resolvePendingUpdate(input: {
   let kept: KeptRelease | undefined;
   let releaseDir: string | undefined;
   let leftAlone = "";
+  let linked: UndoneLink[] = [];
   let manifest: Manifest | undefined;
   // A kill in or after the pre_update hooks but before the apply's first write leaves the app as it
   // was: no journal, no backup. Its line said "restored 1.0.0" all the same. (A restore that failed
@@ -164,9 +170,12 @@ export async function resolvePendingUpdate(input: {
         stateDir: input.appStateDir,
         backupPath,
         log,
+        // The commands' copy holds a name of each file the restore takes: not an operator's link.
+        ...(kept === undefined ? {} : { ownLinks: [ownLinksOf(kept)] }),
       });
       filesPutBack = true;
       leftAlone = leftAloneNote(left.paths, [left.oldVersions]);
+      linked = left.linked;
       const shown = kept === undefined ? undefined : await showUndoneRelease(kept);
       for (const problem of shown?.problems ?? []) log.warn(problem);
       releaseDir = shown?.dir;
@@ -222,7 +231,7 @@ export async function resolvePendingUpdate(input: {
   // The backup's copy or, killed before there was one (or after a restore consumed it), the copy
   // kept with the pending record.
   manifest ??= await readPendingManifest(input.appStateDir, pending.version);
-  const warnings =
+  const notified =
     manifest === undefined
       ? []
       : await sendNotifications(
@@ -246,6 +255,8 @@ export async function resolvePendingUpdate(input: {
     : commandNote === ""
       ? ExitCode.ok
       : ExitCode.updateFailedRestored;
+  // As `ship --rollback` says it: names the restore took from files that keep other names.
+  const warnings = linked.length === 0 ? notified : [undoneLinksWarning(linked), ...notified];
   return { exitCode, detail, warnings };
 }
 

@@ -11,6 +11,7 @@ import type { Conditional, Manifest, Requirements } from "../../shared/manifest/
 import type { MergeReport } from "../../shared/protocol/messages.js";
 import type { ImmutableCheck } from "../apply/check-immutable.js";
 import type { SplitLink } from "../apply/hard-links.js";
+import type { UndoneLink } from "../backup/restore-links.js";
 import type { InstalledId, InstalledRelease, ReleaseListing, ReleaseSource } from "../sources/types.js";
 
 export interface SourceContext {
@@ -162,7 +163,10 @@ export interface UpdateEngine {
     replacedBy: string;
     since: string;
   }): Promise<string | null>;
-  /** Puts the pre-update bytes back from `backupPath`; says which paths it left alone. */
+  /**
+   * Puts the pre-update bytes back from `backupPath`; says which paths it left alone and which
+   * files it took the app's name from while other names keep the undone content (hard links).
+   */
   restore(input: {
     appDir: string;
     stateDir: string;
@@ -170,7 +174,9 @@ export interface UpdateEngine {
     log: Logger;
     /** Directories of the rollback's own hard links to the app's files (ownLinksOf). */
     ownLinks?: readonly string[];
-  }): Promise<LeftAlone>;
+    /** The caller empties the app's trash right after (RestoreInput.callerEmptiesTrash). */
+    callerEmptiesTrash?: boolean;
+  }): Promise<RestoredFiles>;
 }
 
 export interface PipelinePorts {
@@ -193,4 +199,9 @@ export interface PipelinePorts {
 export interface LeftAlone {
   paths: string[];
   oldVersions: string;
+}
+
+/** What a restore did not simply put back: paths it left alone, names it split from other names. */
+export interface RestoredFiles extends LeftAlone {
+  linked: UndoneLink[];
 }

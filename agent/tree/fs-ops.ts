@@ -319,13 +319,27 @@ export async function writeFileAtomic(
   const tmp = copyTempName(path);
   const handle = await open(tmp, "w", mode);
   try {
-    await handle.writeFile(data);
-    if (durable) await handle.sync();
-  } finally {
-    await handle.close();
+    try {
+      await handle.writeFile(data);
+      if (durable) await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    // A full disk: the half-written temporary file kept its blocks, and Node's error for a write
+    // through a file handle names no file ("internal error: ENOSPC: …, write").
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw withPath(error, path);
   }
   await renameOrDrop(tmp, path);
   if (durable) await syncDir(dirname(path));
+}
+
+/** An errno error of a file handle, given the file's path, as the path-taking calls give theirs. */
+function withPath(error: unknown, path: string): unknown {
+  if (error instanceof Error && "code" in error && !("path" in error))
+    Object.assign(error, { path, syscall: "write" });
+  return error;
 }
 
 export async function syncDir(dir: string): Promise<void> {

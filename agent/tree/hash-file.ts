@@ -4,6 +4,7 @@ import { closeSync, constants, createReadStream, fstatSync, openSync, readSync }
 import { lstat, readlink } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { VerificationError } from "../../shared/errors.js";
+import { errnoCode } from "../../shared/fs-errors.js";
 
 let crypto: typeof Crypto | undefined;
 
@@ -156,6 +157,35 @@ export async function hashEntries(
     hashes[i] = await hashEntry(base + (items[i] as { rel: string }).rel);
   });
   return hashes;
+}
+
+/**
+ * hashEntries where an entry ship's user may not open (an app file at mode 000, another user's)
+ * hashes as "", content unknown: an update moves such a file by rename and never needs its bytes,
+ * so it is no reason to fail. Only when one is met are the items hashed one by one.
+ */
+export async function hashEntriesOrUnknown(
+  root: string,
+  items: readonly { rel: string; type: "file" | "symlink"; size: number }[],
+): Promise<string[]> {
+  try {
+    return await hashEntries(root, items);
+  } catch (error) {
+    if (!deniedOpen(error)) throw error;
+  }
+  return mapLimit(items, 8, async (item) => {
+    try {
+      return (await hashEntries(root, [item]))[0] ?? "";
+    } catch (error) {
+      if (deniedOpen(error)) return "";
+      throw error;
+    }
+  });
+}
+
+function deniedOpen(error: unknown): boolean {
+  const code = errnoCode(error);
+  return code === "EACCES" || code === "EPERM";
 }
 
 /**

@@ -5,9 +5,10 @@
  * and reported "UPDATE FAILED AND RESTORE FAILED — the app needs a person" (exit 3, said twice, with
  * Node's bare "ENOSPC: …, copyfile '…'") for an app whose every byte was still as before. Now: exit 1,
  * "restored the previous version", the reason in words, the app untouched, the next run clean.
+ * And a disk that fills before the backup's records are written: the half-made backup is removed.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, statfs, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -72,5 +73,95 @@ describe("the app's filesystem full mid-apply, across filesystems (real tmpfs, r
     const next = await runShip(["--config", config]);
     expect(next.code).toBe(1);
     expect(next.stderr).not.toContain("interrupted");
+  }, 60_000);
+});
+
+describe("the disk filled after the release was staged, before the backup (real tmpfs, real CLI)", () => {
+  it("the half-written backup goes, the line names it with the reason in words, the app is as before and the next run updates", async (ctx) => {
+    if (!mounted) return ctx.skip();
+    // app_dir, backup_dir and the state on the one small filesystem, as on a host with one disk.
+    const disk = join(root, "app");
+    const filler = join(disk, "filler");
+    const config = join(root, "ship.toml");
+    const use = (dir: string) =>
+      writeFile(
+        config,
+        `[general]\nstate_file = "${disk}/var/state.json"\nbackup_dir = "${disk}/var/backups"\nmin_interval_hours = 0\n\n` +
+          `[sources.myapp]\ntype = "local"\npath = "${dir}"\napp_dir = "${disk}/srv"\n`,
+      );
+    await use(await release("1.0.0", 300_000));
+    expect((await runShip(["--config", config])).code).toBe(0);
+    const backups = join(disk, "var/backups/myapp");
+    const made = await readdir(backups);
+    const before = await readFile(join(disk, "srv/blob.bin"));
+
+    // A pre_update hook (a log, a dump) takes what is left once the release is staged.
+    const dir = await release("2.0.0", 300_000);
+    await writeFile(
+      join(dir, "update-manifest.yaml"),
+      `version: "2.0.0"\nhooks:\n  pre_update: ["head -c 10000000 /dev/zero > ${filler} || true"]\n`,
+    );
+    await use(dir);
+    const run = await runShip(["--config", config]);
+    expect(run.code, run.stdout + run.stderr).toBe(1);
+    const lines = run.stdout.trim().split("\n");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `^myapp: update failed at apply: could not start the backup ${backups}/myapp-\\S+: (cannot \\w+ ${backups}/\\S+: )?no space left on device \\(ENOSPC\\); the app's files were not changed$`,
+      ),
+    );
+    expect(await readdir(backups)).toEqual(made);
+    expect((await readFile(join(disk, "srv/blob.bin"))).equals(before)).toBe(true);
+    expect(await readFile(join(disk, "srv/small.txt"), "utf8")).toBe("1.0.0\n");
+
+    await rm(filler);
+    await writeFile(join(dir, "update-manifest.yaml"), `version: "2.0.0"\n`);
+    const next = await runShip(["--config", config]);
+    expect(next.code, next.stdout + next.stderr).toBe(0);
+    expect(next.stderr).not.toContain("interrupted");
+    expect(await readFile(join(disk, "srv/small.txt"), "utf8")).toBe("2.0.0\n");
+    expect(await readdir(backups)).toHaveLength(made.length + 1);
+  }, 60_000);
+});
+
+describe("a disk too full for the restore's journal (real tmpfs, real CLI)", () => {
+  it("--rollback is refused in one line naming the journal, nothing changed, no temporary file left, and runs once there is room", async (ctx) => {
+    if (!mounted) return ctx.skip();
+    const disk = join(root, "app");
+    const filler = join(disk, "filler");
+    const config = join(root, "ship.toml");
+    const use = (dir: string) =>
+      writeFile(
+        config,
+        `[general]\nstate_file = "${disk}/var/state.json"\nbackup_dir = "${disk}/var/backups"\nmin_interval_hours = 0\n\n` +
+          `[sources.myapp]\ntype = "local"\npath = "${dir}"\napp_dir = "${disk}/srv"\n`,
+      );
+    await use(await release("1.0.0", 100_000));
+    expect((await runShip(["--config", config])).code).toBe(0);
+    await use(await release("2.0.0", 100_000));
+    expect((await runShip(["--config", config])).code).toBe(0);
+    const backups = join(disk, "var/backups/myapp");
+    const ids = (await readdir(backups)).filter((id) => !id.startsWith("."));
+    const metas = await Promise.all(ids.map((id) => readFile(join(backups, id, "meta.json"), "utf8")));
+    const id = ids.find((_, i) => JSON.parse(metas[i] ?? "{}").toVersion === "2.0.0") ?? "none";
+    const stateDir = join(disk, "var/apps", (await readdir(join(disk, "var/apps")))[0] ?? "");
+    const records = (await readdir(stateDir)).sort();
+
+    // One page left: the run takes its lock, the journal finds no room.
+    const { bavail, bsize } = await statfs(disk);
+    await writeFile(filler, Buffer.alloc((bavail - 1) * bsize));
+    const refused = await runShip(["--config", config, "--rollback", id]);
+    expect(refused.code, refused.stderr).toBe(1);
+    expect(refused.stderr.trim().split("\n").at(-1)).toBe(
+      `ship: myapp: cannot restore: cannot write ${stateDir}/journal.json: no space left on device (ENOSPC); nothing was changed`,
+    );
+    expect(await readFile(join(disk, "srv/small.txt"), "utf8")).toBe("2.0.0\n");
+    expect((await readdir(stateDir)).sort()).toEqual(records);
+
+    await rm(filler);
+    const back = await runShip(["--config", config, "--rollback", id]);
+    expect(back.code, back.stderr).toBe(0);
+    expect(await readFile(join(disk, "srv/small.txt"), "utf8")).toBe("1.0.0\n");
   }, 60_000);
 });

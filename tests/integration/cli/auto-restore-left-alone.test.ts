@@ -4,7 +4,7 @@
  * touches what is behind the symlink, and its one line says what it did not put back instead of a
  * plain "restored the previous version", as `ship --rollback` lists them.
  */
-import { mkdir, readFile, readlink, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, readlink, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
@@ -76,5 +76,25 @@ describe("automatic restore that leaves paths alone", () => {
     const run = await runShip(["--config", app.config]);
     expect(run.code).toBe(1);
     expect(run.stdout.trim()).toMatch(/; restored the previous version$/);
+  });
+
+  it("the undone release is freed when the failed run ends, not left in the trash for the next run", async () => {
+    // On a disk the failed release filled, its bytes waited under a timer for hours, under a daemon
+    // for weeks (the daemon's next run of the app).
+    await app.release("r1", 'version: "1.0.0"\n', { "a.txt": "v1\n" });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    await app.release(
+      "r2",
+      'version: "2.0.0"\npost_update_tests:\n  - { name: health, command: "false" }\n',
+      {
+        "a.txt": "v2\n",
+        "big.bin": "x".repeat(100_000),
+      },
+    );
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stderr).toBe(1);
+    expect(await readFile(join(app.appDir, "a.txt"), "utf8")).toBe("v1\n");
+    const trash = join(app.root, "var/backups/myapp/.trash");
+    expect(await readdir(trash).catch(() => [])).toEqual([]);
   });
 });

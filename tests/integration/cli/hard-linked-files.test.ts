@@ -161,6 +161,45 @@ describe("app files with more than one name (real CLI)", () => {
     expect(plain.stderr).toContain("rollback[0] succeeded");
     expect(plain.stderr).not.toContain("more than one name");
   });
+
+  // The automatic restore after a failed health check took the same names and said nothing, where
+  // `--rollback`, the daemon's report and `--recover` say it.
+  const linkedByHook = (version: string, etc: string) =>
+    `${manifest(version)}hooks:\n  post_update: ["ln config.toml ${etc}/myapp.toml"]\n  rollback: ["test -f $SHIP_RELEASE_DIR/bin/tool"]\n` +
+    `post_update_tests:\n  - { name: health, command: "false" }\n`;
+  const undoneSaid =
+    "restored 1 file(s) that had more than one name (hard links) under the app's name only, so the other names keep the undone version's content: config.toml had 2 names (1 other); ln -f them to the app's file if they should have the restored content";
+
+  it("an automatic restore after a failed health check takes the name of a config a hook linked: the run, its report and the log say so", async () => {
+    await installRelease(app, "v1", manifest("1.0.0"), { "config.toml": "port = 80\n", "bin/tool": "v1\n" });
+    const etc = join(app.root, "etc");
+    await mkdir(etc);
+    await app.release("v2", linkedByHook("2.0.0", etc), { "config.toml": "port = 81\n", "bin/tool": "v2\n" });
+    const run = await runShip(["--config", app.config, "--json"]);
+    expect(run.code, run.stderr).toBe(1);
+    expect(await readFile(join(app.appDir, "config.toml"), "utf8")).toBe("port = 80\n");
+    expect(await readFile(join(etc, "myapp.toml"), "utf8")).toBe("port = 81\n");
+    // bin/tool's other names are the restore's own and the rollback hook's copy: not named.
+    expect(run.stderr).toContain("rollback hook[0] succeeded");
+    expect(warningsOf(run.stdout)).toEqual([undoneSaid]);
+    expect(run.stderr).toContain(`myapp: WARNING: ${undoneSaid}`);
+  });
+
+  it("killed before its health check, the update's restore by --recover says so too (its rollback hook's copy is its own)", async () => {
+    await installRelease(app, "v1", manifest("1.0.0"), { "config.toml": "port = 80\n", "bin/tool": "v1\n" });
+    const etc = join(app.root, "etc");
+    await mkdir(etc);
+    await app.release("v2", linkedByHook("2.0.0", etc), { "config.toml": "port = 81\n", "bin/tool": "v2\n" });
+    const killed = await runShip(["--config", app.config], { env: { SHIP_FAULT: "pipeline:before:tests" } });
+    expect(killed.code, killed.stderr).toBeNull();
+    const recovered = await runShip(["--config", app.config, "--recover"]);
+    expect(recovered.code, recovered.stdout + recovered.stderr).toBe(0);
+    expect(recovered.stderr).toContain("rollback[0] succeeded");
+    expect(await readFile(join(app.appDir, "config.toml"), "utf8")).toBe("port = 80\n");
+    expect(await readFile(join(etc, "myapp.toml"), "utf8")).toBe("port = 81\n");
+    expect(recovered.stdout + recovered.stderr).toContain(undoneSaid);
+    expect(recovered.stdout + recovered.stderr).not.toContain("bin/tool had");
+  });
 });
 
 /**

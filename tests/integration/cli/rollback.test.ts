@@ -23,6 +23,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
+import { mountTmpfs, unmountTmpfs } from "../../support/tmpfs.js";
 import { snapshot, writeTree } from "../apply/tree-fixtures.js";
 
 let root: string;
@@ -303,6 +304,99 @@ describe("ship --rollback (real CLI)", () => {
     expect(rollback.code, rollback.stderr).toBe(0);
     expect(await readFile(join(root, "app/a.txt"), "utf8")).toBe("v1\n");
     expect(await readFile(locked, "utf8")).toBe("v1\n");
+  });
+
+  it("app files at mode 000 an update replaces (ship as nobody) are moved aside unread whatever their size, their copies recorded by size, and the rollback puts them back", async (ctx) => {
+    // The same-sized one failed the update at apply ("cannot open"), the planner reading it to compare
+    // with the release; the other was replaced, with a WARN "could not record the sizes of the
+    // backup's copies" (EACCES) and no record of any copy, the readable ones included.
+    if (process.getuid?.() !== 0) return ctx.skip();
+    const user = { uid: 65534, gid: 65534 };
+    const as = (args: string[]) => runShip(["--config", config, ...args], { user });
+    await useRelease(await release("r1", "1.0.0", { "a.txt": "v1\n", "b.txt": "b1\n", "c.txt": "c1\n" }));
+    await chownTree(root, user.uid, user.gid);
+    expect((await as([])).code).toBe(0);
+    await chmod(join(root, "app/a.txt"), 0o000);
+    await chmod(join(root, "app/b.txt"), 0o000);
+    await useRelease(
+      await release("r2", "2.0.0", { "a.txt": "v2\n", "b.txt": "longer b2\n", "c.txt": "c22\n" }),
+    );
+    await chownTree(root, user.uid, user.gid);
+    const run = await as([]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stderr).not.toContain("could not record");
+    expect(await readFile(join(root, "app/a.txt"), "utf8")).toBe("v2\n");
+    expect(await readFile(join(root, "app/b.txt"), "utf8")).toBe("longer b2\n");
+    const listed = JSON.parse((await as(["--list-backups", "--json"])).stdout) as {
+      id: string;
+      path: string;
+      version: string;
+    }[];
+    const toV1 = listed.find((b) => b.version === "1.0.0");
+    const saved = JSON.parse(await readFile(join(toV1?.path ?? "", "saved.json"), "utf8"));
+    expect(saved).toMatchObject({ "a.txt": 3, "b.txt": 3, "c.txt": { size: 3 } });
+    expect(saved["c.txt"].sha256).toMatch(/^[0-9a-f]{64}$/);
+    const back = await as(["--rollback", toV1?.id ?? ""]);
+    expect(back.code, back.stderr).toBe(0);
+    for (const [name, text] of [
+      ["a.txt", "v1\n"],
+      ["b.txt", "b1\n"],
+    ]) {
+      expect(await readFile(join(root, "app", name ?? ""), "utf8")).toBe(text);
+      expect((await stat(join(root, "app", name ?? ""))).mode & 0o777).toBe(0);
+    }
+    expect(await readFile(join(root, "app/c.txt"), "utf8")).toBe("c1\n");
+  });
+
+  it("backup_dir on another filesystem: a saved copy ship's user cannot read refuses the rollback, chained or single, before anything moves", async (ctx) => {
+    // Copied back, not renamed: the restore read each copy in turn and stopped half-way on this one
+    // ("RESTORE STOPPED HALF-WAY", exit 3), a.txt and c.txt restored and b.txt not.
+    if (process.getuid?.() !== 0) return ctx.skip();
+    const backups = join(root, "var/backups");
+    await mkdir(backups, { recursive: true });
+    if (!mountTmpfs(backups, "4m")) return ctx.skip();
+    try {
+      const user = { uid: 65534, gid: 65534 };
+      const as = (args: string[]) => runShip(["--config", config, ...args], { user });
+      for (const v of ["1", "2", "3"]) {
+        await useRelease(
+          await release(`r${v}`, `${v}.0.0`, { "a.txt": `v${v}\n`, "b.txt": `b${v}\n`, "c.txt": `c${v}\n` }),
+        );
+        await chownTree(root, user.uid, user.gid);
+        expect((await as([])).code).toBe(0);
+      }
+      const listed = JSON.parse((await as(["--list-backups", "--json"])).stdout) as {
+        id: string;
+        path: string;
+        version: string;
+      }[];
+      const toV1 = listed.find((b) => b.version === "1.0.0");
+      const toV2 = listed.find((b) => b.version === "2.0.0");
+      const locked = join(toV1?.path ?? "", "files/b.txt");
+      await chmod(locked, 0o000);
+      const before = await snapshot(join(root, "app"));
+      const said = `${locked} cannot be read: permission denied (EACCES): chmod u+r it (and u+x its directories): the restore copies it back into ${join(root, "app")}, which is on another filesystem than the backup`;
+      const chained = await as(["--rollback", toV1?.id ?? ""]);
+      expect(chained.code, chained.stderr).toBe(1);
+      expect(chained.stderr.trim().split("\n").at(-1)).toBe(
+        `ship: myapp: cannot restore: ${said} (restoring ${toV1?.id}, a backup of this rollback's chain); nothing was changed`,
+      );
+      expect(await snapshot(join(root, "app"))).toEqual(before);
+      expect((await as(["--rollback", toV2?.id ?? ""])).code).toBe(0);
+      const onV2 = await snapshot(join(root, "app"));
+      const single = await as(["--rollback", toV1?.id ?? ""]);
+      expect(single.code, single.stderr).toBe(1);
+      expect(single.stderr.trim().split("\n").at(-1)).toBe(
+        `ship: myapp: cannot restore: ${said}; nothing was changed`,
+      );
+      expect(await snapshot(join(root, "app"))).toEqual(onV2);
+      expect(await state()).toMatchObject({ current_version: "2.0.0" });
+      await chmod(locked, 0o644);
+      expect((await as(["--rollback", toV1?.id ?? ""])).code).toBe(0);
+      expect(await readFile(join(root, "app/b.txt"), "utf8")).toBe("b1\n");
+    } finally {
+      unmountTmpfs(backups);
+    }
   });
 
   it("a saved copy a newer restore of the chain puts back, mode 000, that an older one must read, refuses the whole rollback before anything moves", async (ctx) => {
