@@ -7,7 +7,7 @@ import { runningCommandFile } from "../../exec/running-command.js";
 import { pruneOldFiles, removeCleanupFiles } from "../cleanup-files.js";
 import { commandEnv, need, type UpdateContext } from "../context.js";
 import { StepFailedError } from "../errors.js";
-import { selectMigrations } from "../migrations.js";
+import { ranMigrationName, selectMigrations } from "../migrations.js";
 import { CONTINUE, type StepOutcome } from "../outcome.js";
 import { runCommandList } from "../run-commands.js";
 
@@ -56,7 +56,17 @@ export async function runMigrations(ctx: UpdateContext): Promise<StepOutcome> {
   const from = ctx.currentVersion ?? last?.version ?? null;
   for (const batch of selectMigrations(manifest.migrations, from, manifest.version)) {
     ctx.log.info(`running migrations for ${batch.version}`);
-    await runCommandList(ctx, `migration ${batch.version}`, batch.commands);
+    let succeeded = 0;
+    try {
+      await runCommandList(ctx, `migration ${batch.version}`, batch.commands, {
+        onSucceeded: () => {
+          succeeded += 1;
+        },
+      });
+    } finally {
+      const ran = ranMigrationName(batch.version, succeeded, batch.commands.length);
+      if (ran !== undefined) ctx.ranMigrations = [...(ctx.ranMigrations ?? []), ran];
+    }
   }
   return CONTINUE;
 }
