@@ -3,6 +3,7 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MAX_QUOTED_LINE } from "../../../agent/exec/run-command.js";
 import { checkRequirements } from "../../../agent/requirements/check.js";
 import { Requirements } from "../../../shared/manifest/schema.js";
 
@@ -170,6 +171,16 @@ describe("checkRequirements", () => {
         detail: "timed out after 0.2 s and was killed (sleep 10)",
       },
     ]);
+  });
+
+  it("quotes only the end of a check's megabyte-long last line", async () => {
+    const command = "head -c 2000000 /dev/zero | tr '\\0' x; echo ': database unreachable'; exit 1";
+    const report = await checkRequirements(req({ environment_checks: [{ name: "db", command }] }), {
+      appDir,
+    });
+    const detail = report.results[0]?.detail ?? "";
+    expect(detail.endsWith("xxx: database unreachable")).toBe(true);
+    expect(detail.length).toBe(`exit code 1 (${command}): `.length + MAX_QUOTED_LINE);
   });
 
   it("lists every unmet item, not just the first", async () => {
