@@ -3,6 +3,7 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { findOnPath } from "../../../agent/conditions/find-on-path.js";
 import { MAX_QUOTED_LINE } from "../../../agent/exec/run-command.js";
 import { checkRequirements } from "../../../agent/requirements/check.js";
 import { Requirements } from "../../../shared/manifest/schema.js";
@@ -96,6 +97,23 @@ describe("checkRequirements", () => {
       ["required_commands../not-executable", false],
     ]);
     expect(report.results[1]?.detail).toBe("no-such-command-xyz not found on PATH");
+  });
+
+  it("says a required command with arguments names a program, not a command line", async () => {
+    const report = await checkRequirements(
+      req({ required_commands: ["sh -c true", "no-such-xyz --version"] }),
+      {
+        appDir,
+      },
+    );
+    const sh = findOnPath("sh");
+    expect(report.results.map((r) => [r.ok, r.detail])).toEqual([
+      [
+        false,
+        `sh -c true not found on PATH (an item names a program, not a command line: sh is at ${sh}; write "sh", or check a version with environment_checks)`,
+      ],
+      [false, "no-such-xyz --version not found on PATH"],
+    ]);
   });
 
   it("asks systemd about services, and searches the process list without systemd", async () => {
