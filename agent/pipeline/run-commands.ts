@@ -14,8 +14,8 @@ export interface CommandListOptions extends Omit<RunCommandOptions, "label" | "t
   defaultTimeoutSeconds: number;
   /** Stop at the first failure (hooks, migrations) or run every command (rollback commands). */
   stopAtFirstFailure: boolean;
-  /** Told the index of each command that succeeded, as it does. */
-  onSucceeded?: (index: number) => void;
+  /** Told the index of each command that succeeded, before the next one starts. */
+  onSucceeded?: (index: number) => void | Promise<void>;
 }
 
 /**
@@ -37,7 +37,7 @@ export async function runCommands(
     const name = `${label}[${index}]`;
     const result = await runCommand(command, { ...run, timeoutSeconds, label: name });
     if (result.ok) {
-      onSucceeded?.(index);
+      await onSucceeded?.(index);
       continue;
     }
     failures.push(describeFailure(name, result, timeoutSeconds));
@@ -54,7 +54,7 @@ export async function runCommandList(
   extra: {
     /** Rollback commands run in the files of the release being undone, when they are on disk. */
     releaseDir?: string;
-    onSucceeded?: (index: number) => void;
+    onSucceeded?: (index: number) => void | Promise<void>;
   } = {},
 ): Promise<void> {
   const { releaseDir, onSucceeded } = extra;
