@@ -205,7 +205,21 @@ export function lastLine(text: string): string | undefined {
     )
     .map((line) => (line === undefined ? undefined : printableLine(line).trim()))
     .filter((line) => line !== undefined && line !== "");
-  return shown.at(-1);
+  const last = shown.at(-1);
+  return last === undefined ? undefined : lineEnd(last);
+}
+
+/**
+ * The most of a line a one-line failure quotes. A command that printed one long line (minified JSON,
+ * a progress bar without \r, `yes`) had its whole kept tail, 32 KB, quoted into the failure: the
+ * run's last line, the state file, every notification and the hub's report carried it.
+ */
+export const MAX_QUOTED_LINE = 400;
+
+/** A line's end, which says why more often than its start (`…: connection refused`). */
+function lineEnd(line: string): string {
+  const chars = Array.from(line);
+  return chars.length <= MAX_QUOTED_LINE ? line : `…${chars.slice(-(MAX_QUOTED_LINE - 1)).join("")}`;
 }
 
 /** Signals a process group (a command spawned `detached`: it leads its own group). */

@@ -75,6 +75,7 @@ export async function sendNotifications(
   event: NotificationEvent,
   options: NotifyOptions,
 ): Promise<string[]> {
+  sayWait(notifications, options);
   const undelivered = await Promise.all(
     notifications.map(async (notification, index): Promise<string | undefined> => {
       // Named by its place in the list: Slack webhooks all share one origin (the URL's path is the
@@ -89,6 +90,31 @@ export async function sendNotifications(
     }),
   );
   return undelivered.filter((line) => line !== undefined);
+}
+
+/**
+ * An endpoint that does not answer holds the run for twice its timeout and the retry's pause, after
+ * the update itself is done and before its result line: said first, so that silence (21 s for a
+ * webhook at its default) reads as a wait with an end, not as ship hanging.
+ */
+function sayWait(notifications: readonly Notification[], options: NotifyOptions): void {
+  const retryDelayMs = options.retryDelayMs ?? DEFAULT_RETRY_DELAY_MS;
+  const waits = notifications.flatMap((n) =>
+    n.type === "log"
+      ? []
+      : [2 * timeoutMsOf(n.type === "webhook" ? n.timeout : DEFAULT_TIMEOUT_SECONDS, options) + retryDelayMs],
+  );
+  if (waits.length === 0) return;
+  const seconds = Number((Math.max(...waits) / 1000).toFixed(1));
+  const count = waits.length === 1 ? "1 notification" : `${waits.length} notifications`;
+  options.log.info(`sending ${count}: waiting at most ${seconds} s for an endpoint that does not answer`, {
+    notifications: waits.length,
+    maxWaitSeconds: seconds,
+  });
+}
+
+function timeoutMsOf(timeoutSeconds: number, options: NotifyOptions): number {
+  return Math.min(timerMs(timeoutSeconds), options.maxTimeoutMs ?? Number.POSITIVE_INFINITY);
 }
 
 function listName(event: NotificationEvent): string {
@@ -115,7 +141,7 @@ async function deliver(
   options: NotifyOptions,
   key: string,
 ): Promise<string | undefined> {
-  const timeoutMs = Math.min(timerMs(timeoutSeconds), options.maxTimeoutMs ?? Number.POSITIVE_INFINITY);
+  const timeoutMs = timeoutMsOf(timeoutSeconds, options);
   const result = await postJson(url, body, {
     headers,
     timeoutMs,

@@ -62,6 +62,8 @@ export interface UpdateContext {
   readonly freshInstall?: boolean;
   /** Migrations a first install left out, the installed version being unknown. */
   skippedMigrations?: string[];
+  /** Migrations this run ran (migrations.ts ranMigrationName): a restore does not undo them. */
+  ranMigrations?: string[];
   warnings: string[];
   /** The release manifest's own warnings (said-manifest-warnings.ts), remembered once it is installed. */
   manifestWarnings?: string[];

@@ -33,6 +33,7 @@ import { leftAloneNote } from "../backup/unrestored.js";
 import type { FetchedRelease } from "../sources/types.js";
 import type { UpdateContext } from "./context.js";
 import { StepFailedError, UpdateLeftInPlaceError } from "./errors.js";
+import { ranMigrationsNote } from "./migrations.js";
 import { recordPendingFailure, unmarkPending } from "./pending-update.js";
 import type { LeftAlone } from "./ports.js";
 import { type AppReport, appMessage } from "./report.js";
@@ -129,14 +130,16 @@ function outcomeOf(
   const { name, reason, error, files, commandProblems } = facts;
   const commandNote =
     commandProblems.length === 0 ? "" : `; rollback commands failed: ${commandProblems.join("; ")}`;
+  const migrationsNote = ranMigrationsNote(ctx.ranMigrations);
   if (files.kind === "failed") {
     const failed = new RestoreFailedError(ctx.app, reason, [files.why, ...commandProblems].join("; "));
-    ctx.log.error(failed.message);
+    const message = failed.message + migrationsNote;
+    ctx.log.error(message);
     return {
       result: "restore_failed",
       exitCode: failed.exitCode,
-      message: failed.message,
-      error: failed.message,
+      message,
+      error: message,
     };
   }
   if (files.kind === "restored") {
@@ -147,14 +150,14 @@ function outcomeOf(
       ctx.currentVersion === null ? RESTORED_PRE_SHIP : undefined,
     );
     const leftAlone = leftAloneOf(files.leftAlone);
-    const message = failed.message + leftAlone + commandNote;
+    const message = failed.message + leftAlone + migrationsNote + commandNote;
     ctx.log.error(message);
     // The error (the state's last_error, the hub's report) names what the restore left alone too.
     return {
       result: "failed_restored",
       exitCode: failed.exitCode,
       message,
-      error: reason + (leftAlone === "" ? "" : `; restored${leftAlone}`) + commandNote,
+      error: reason + (leftAlone === "" ? "" : `; restored${leftAlone}`) + migrationsNote + commandNote,
       failureReason: reason,
     };
   }
@@ -311,7 +314,7 @@ async function runRollbackCommands(ctx: UpdateContext, releaseDir: string | unde
     ["custom_rollback_command", custom === undefined ? [] : [custom]],
   ] as const) {
     try {
-      await runCommandList(ctx, label, commands, releaseDir);
+      await runCommandList(ctx, label, commands, { releaseDir });
     } catch (error) {
       problems.push(messageOf(error));
     }

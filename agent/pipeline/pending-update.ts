@@ -36,6 +36,7 @@ import { sendNotifications } from "../notify/send-notifications.js";
 import { type PendingUpdate, readState, updateSourceState } from "../state/state-file.js";
 import { need, type UpdateContext } from "./context.js";
 import { type LegacyState, readInstalledId } from "./installed-release.js";
+import { ranMigrationsNote } from "./migrations.js";
 import { dropPendingManifest, keepPendingManifest, readPendingManifest } from "./pending-manifest.js";
 import type { PipelinePorts, RecoveryOutcome } from "./ports.js";
 import { DEFAULT_COMMAND_TIMEOUT_SECONDS, runCommands } from "./run-commands.js";
@@ -87,6 +88,15 @@ export async function recordPendingFailure(ctx: UpdateContext, step: string, mes
     s.pending_update === undefined
       ? s
       : { ...s, pending_update: { ...s.pending_update, failure: { step, message } } },
+  );
+}
+
+/** After each migration version's commands: a recovery of a kill from here on names them. */
+export async function recordPendingMigrations(ctx: UpdateContext, ran: readonly string[]): Promise<void> {
+  await updateSourceState(ctx.config.general.state_file, ctx.app, (s) =>
+    s.pending_update === undefined
+      ? s
+      : { ...s, pending_update: { ...s.pending_update, migrations_ran: [...ran] } },
   );
 }
 
@@ -215,9 +225,10 @@ export async function resolvePendingUpdate(input: {
     pending.failure === undefined || recorded?.last_result === "restore_failed"
       ? ""
       : `; it had failed at ${pending.failure.step}: ${pending.failure.message} (killed while rolling back)`;
+  const migrationsNote = ranMigrationsNote(pending.migrations_ran);
   const detail = failed
-    ? `${what} and restoring failed: ${[...fileProblems, ...commandProblems].join("; ")} — the app needs a person${failureNote}`
-    : `${what}; ${filesNote(filesPutBack, pending.from)}${leftAlone}${commandNote}${failureNote}`;
+    ? `${what} and restoring failed: ${[...fileProblems, ...commandProblems].join("; ")} — the app needs a person${failureNote}${migrationsNote}`
+    : `${what}; ${filesNote(filesPutBack, pending.from)}${leftAlone}${migrationsNote}${commandNote}${failureNote}`;
   // Restoring failed again: still owed, the next run tries again (finalize.ts keeps it likewise).
   await updateSourceState(config.general.state_file, name, ({ pending_update: done, ...s }) => ({
     ...s,

@@ -14,6 +14,8 @@ export interface CommandListOptions extends Omit<RunCommandOptions, "label" | "t
   defaultTimeoutSeconds: number;
   /** Stop at the first failure (hooks, migrations) or run every command (rollback commands). */
   stopAtFirstFailure: boolean;
+  /** Told the index of each command that succeeded, before the next one starts. */
+  onSucceeded?: (index: number) => void | Promise<void>;
 }
 
 /**
@@ -26,7 +28,7 @@ export async function runCommands(
   commands: readonly CommandSpec[],
   options: CommandListOptions,
 ): Promise<string[]> {
-  const { defaultTimeoutSeconds, stopAtFirstFailure, ...run } = options;
+  const { defaultTimeoutSeconds, stopAtFirstFailure, onSucceeded, ...run } = options;
   const failures: string[] = [];
   for (const [index, spec] of commands.entries()) {
     const command = typeof spec === "string" ? spec : spec.command;
@@ -34,7 +36,10 @@ export async function runCommands(
       typeof spec === "string" ? defaultTimeoutSeconds : (spec.timeout ?? defaultTimeoutSeconds);
     const name = `${label}[${index}]`;
     const result = await runCommand(command, { ...run, timeoutSeconds, label: name });
-    if (result.ok) continue;
+    if (result.ok) {
+      await onSucceeded?.(index);
+      continue;
+    }
     failures.push(describeFailure(name, result, timeoutSeconds));
     if (stopAtFirstFailure) break;
   }
@@ -46,9 +51,13 @@ export async function runCommandList(
   ctx: UpdateContext,
   label: string,
   commands: readonly CommandSpec[],
-  /** Rollback commands run in the files of the release being undone, when they are on disk. */
-  releaseDir?: string,
+  extra: {
+    /** Rollback commands run in the files of the release being undone, when they are on disk. */
+    releaseDir?: string;
+    onSucceeded?: (index: number) => void | Promise<void>;
+  } = {},
 ): Promise<void> {
+  const { releaseDir, onSucceeded } = extra;
   const [failure] = await runCommands(label, commands, {
     cwd: releaseDir ?? ctx.source.app_dir,
     env: { ...commandEnv(ctx), ...(releaseDir === undefined ? {} : { releaseDir }) },
@@ -56,6 +65,7 @@ export async function runCommandList(
     recordFile: runningCommandFile(ctx.paths.appStateDir),
     defaultTimeoutSeconds: ctx.settings.defaultCommandTimeoutSeconds,
     stopAtFirstFailure: true,
+    onSucceeded,
   });
   if (failure !== undefined) throw new StepFailedError(label, failure);
 }

@@ -75,8 +75,23 @@ async function checkCommand(
   return {
     name: `required_commands.${command}`,
     ok: found !== undefined,
-    detail: found === undefined ? `${command} not found on PATH` : `found at ${found}`,
+    detail:
+      found === undefined
+        ? `${command} not found on PATH${commandLineNote(command, env, cwd)}`
+        : `found at ${found}`,
   };
+}
+
+/**
+ * An item is a program's name, not a command line: `ls -l` or `pg_dump --version` was "not found on
+ * PATH" on every host, ls and pg_dump there, with nothing saying why.
+ */
+function commandLineNote(command: string, env: NodeJS.ProcessEnv, cwd: string): string {
+  const [program] = command.trim().split(/\s+/);
+  if (program === undefined || program === command) return "";
+  const found = findOnPath(program, env, cwd);
+  if (found === undefined) return "";
+  return ` (an item names a program, not a command line: ${program} is at ${found}; write "${program}", or check a version with environment_checks)`;
 }
 
 async function checkService(

@@ -48,6 +48,8 @@ export const PendingUpdate = z.object({
    * killed there left recovery saying only "interrupted", the health check's failure lost.
    */
   failure: z.object({ step: z.string(), message: z.string() }).optional(),
+  /** The migrations the run had run (`1.5.0`, `2.0.0[0]`): a recovery's restore does not undo them. */
+  migrations_ran: z.array(z.string()).optional(),
 });
 export type PendingUpdate = z.infer<typeof PendingUpdate>;
 

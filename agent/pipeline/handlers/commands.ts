@@ -1,5 +1,6 @@
 /** The steps that run the manifest's commands: hooks, migrations, post_update_tests, cleanup. */
 
+import { fsErrorText } from "../../../shared/fs-errors.js";
 import { notYetInstalled } from "../../exec/not-yet-installed.js";
 import { runTestWithRetries } from "../../exec/retry.js";
 import { describeFailure } from "../../exec/run-command.js";
@@ -7,8 +8,9 @@ import { runningCommandFile } from "../../exec/running-command.js";
 import { pruneOldFiles, removeCleanupFiles } from "../cleanup-files.js";
 import { commandEnv, need, type UpdateContext } from "../context.js";
 import { StepFailedError } from "../errors.js";
-import { selectMigrations } from "../migrations.js";
+import { ranMigrationName, selectMigrations } from "../migrations.js";
 import { CONTINUE, type StepOutcome } from "../outcome.js";
+import { recordPendingMigrations } from "../pending-update.js";
 import { runCommandList } from "../run-commands.js";
 
 export async function runHooks(
@@ -56,7 +58,21 @@ export async function runMigrations(ctx: UpdateContext): Promise<StepOutcome> {
   const from = ctx.currentVersion ?? last?.version ?? null;
   for (const batch of selectMigrations(manifest.migrations, from, manifest.version)) {
     ctx.log.info(`running migrations for ${batch.version}`);
-    await runCommandList(ctx, `migration ${batch.version}`, batch.commands);
+    const before = ctx.ranMigrations ?? [];
+    let succeeded = 0;
+    await runCommandList(ctx, `migration ${batch.version}`, batch.commands, {
+      onSucceeded: async () => {
+        succeeded += 1;
+        const ran = ranMigrationName(batch.version, succeeded, batch.commands.length);
+        ctx.ranMigrations = ran === undefined ? before : [...before, ran];
+        // Durable before the next command: the recovery of a run killed in it names them too.
+        await recordPendingMigrations(ctx, ctx.ranMigrations).catch((error: unknown) =>
+          ctx.log.warn("could not record the migrations run in the state file", {
+            error: fsErrorText(error),
+          }),
+        );
+      },
+    });
   }
   return CONTINUE;
 }

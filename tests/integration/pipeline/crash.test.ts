@@ -186,6 +186,29 @@ describe("a run killed with SIGKILL", () => {
     });
   }
 
+  // The restore puts back files, not what the migrations did: a recovery names those the killed run
+  // had run, as the run itself would have, and its on_failure says it too.
+  it("in a migration, the recovery names the migrations that had run", async () => {
+    const v2 = await box.release("v2-killed-in-migration", v2Files, {
+      version: "2.0.0",
+      directories: { data: { preserve: true } },
+      migrations: { "1.5.0": ["true"], "2.0.0": ["true", "kill -9 $PPID; sleep 5"] },
+      notifications: { on_failure: [{ type: "log", message: "FAILED {version}: {error}" }] },
+    });
+    const configFile = join(box.root, "config.json");
+    await writeFile(configFile, JSON.stringify(box.config(v2)));
+    const killed = await runProcess(entry, configFile, "");
+    expect(killed.signal).toBe("SIGKILL");
+    const lines: { level: string; msg: string }[] = [];
+    const recovered = await recover(box.config(v2), memoryLogger(lines));
+    expect(recovered.exitCode).toBe(0);
+    const note = "migrations 1.5.0, 2.0.0[0] ran before the failure: restoring the files does not undo";
+    expect(recovered.apps[0]?.detail).toContain("update to 2.0.0 was interrupted; restored 1.0.0");
+    expect(recovered.apps[0]?.detail).toContain(note);
+    expect(lines.find((l) => l.msg.startsWith("FAILED"))?.msg).toContain(note);
+    expect(await hashTree(box.appDir)).toEqual(oldTree);
+  });
+
   // Before the pre_update hooks nothing on the app has been touched: a kill there must leave v1
   // exactly, and need no rollback hooks.
   for (const point of ["fetch", "verify", "conditionals", "requirements"].map(

@@ -96,6 +96,55 @@ describe("a failing update", () => {
     expect(await hashTree(box.appDir)).toEqual(before);
   });
 
+  it("names the migrations that ran before a later one failed, since restoring the files does not undo them", async () => {
+    const before = await installV1();
+    const hook = await webhookReceiver();
+    const ran = join(box.root, "migrations-ran");
+    try {
+      const v2 = await box.release("v2", v2Files, {
+        version: "2.0.0",
+        migrations: {
+          "1.5.0": [`echo 1.5.0 >> ${ran}`],
+          "2.0.0": [`echo 2.0.0a >> ${ran}`, "echo 'column exists' >&2; exit 3", `echo 2.0.0c >> ${ran}`],
+        },
+        notifications: { on_failure: [{ type: "webhook", url: hook.url, message: "{error}" }] },
+      });
+      const summary = await box.run(v2);
+      expect(summary.exitCode).toBe(1);
+      const report = summary.apps[0]!;
+      expect(report.result).toBe("failed_restored");
+      const note = "migrations 1.5.0, 2.0.0[0] ran before the failure: restoring the files does not undo";
+      expect(report.message).toContain(note);
+      expect(report.error).toContain(note);
+      expect(String(hook.bodies[0]?.error)).toContain(note);
+      expect(String((await box.state()).sources.myapp?.last_error)).toContain(note);
+      expect(await readFile(ran, "utf8")).toBe("1.5.0\n2.0.0a\n");
+      expect(await hashTree(box.appDir)).toEqual(before);
+
+      // A failure before any migration finished names none.
+      const first = await box.release("v2b", v2Files, {
+        version: "2.0.0",
+        migrations: { "2.0.0": ["exit 3"] },
+      });
+      const none = await box.run(first);
+      expect(none.apps[0]?.result).toBe("failed_restored");
+      expect(none.apps[0]?.message).not.toContain("ran before the failure");
+
+      // Nor does a failing health check after them undo them.
+      const health = await box.release("v2c", v2Files, {
+        version: "2.0.0",
+        migrations: { "2.0.0": [`echo again >> ${ran}`] },
+        post_update_tests: [{ name: "health", command: "exit 1" }],
+      });
+      const failedHealth = await box.run(health);
+      expect(failedHealth.apps[0]?.result).toBe("failed_restored");
+      expect(failedHealth.apps[0]?.error).toContain("migration 2.0.0 ran before the failure");
+      expect(await hashTree(box.appDir)).toEqual(before);
+    } finally {
+      await hook.close();
+    }
+  });
+
   it("leaves the new version in place, loudly, when auto_rollback_on excludes the trigger", async () => {
     await installV1();
     const v2 = await box.release("v2", v2Files, {

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runTestWithRetries } from "../../../agent/exec/retry.js";
-import { describeFailure, runCommand } from "../../../agent/exec/run-command.js";
+import { describeFailure, MAX_QUOTED_LINE, runCommand } from "../../../agent/exec/run-command.js";
 import { memoryLogger } from "../../../shared/log.js";
 
 let dir: string;
@@ -145,6 +145,22 @@ describe("runCommand", () => {
     expect(describeFailure("post_update hook[0]", result, 10)).toBe(
       "post_update hook[0] exited with 1: restart failed: port 8080 in use",
     );
+  });
+
+  it("quotes only the end of a megabyte-long last line", async () => {
+    const command =
+      "head -c 3000000 /dev/zero | tr '\\0' x; printf 'é: restart failed: port 8080 in use'; exit 1";
+    const result = await runCommand(command, {
+      cwd: dir,
+      timeoutSeconds: 30,
+      env: env(),
+      log: memoryLogger(),
+      label: "post_update hook[0]",
+    });
+    const said = describeFailure("post_update hook[0]", result, 30);
+    expect(said.startsWith("post_update hook[0] exited with 1: …xxx")).toBe(true);
+    expect(said.endsWith("xé: restart failed: port 8080 in use")).toBe(true);
+    expect(said.length).toBe("post_update hook[0] exited with 1: ".length + MAX_QUOTED_LINE);
   });
 });
 

@@ -206,6 +206,37 @@ describe("sendNotifications", () => {
     server.closeAllConnections();
   });
 
+  // Sent after the update is done and before its result line, a hanging webhook held a run silent
+  // for 21 s (twice its 10 s timeout and the retry's pause), which read as ship hanging.
+  it("says how long it may wait before it waits for endpoints", async () => {
+    const server = createServer(() => {
+      // Never answers.
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const lines: { level: string; msg: string; data?: Record<string, unknown> }[] = [];
+    await sendNotifications(
+      [
+        { type: "log", message: "{error}" },
+        { type: "webhook", url, headers: {}, timeout: 0.3 },
+        { type: "webhook", url, headers: {}, timeout: 0.2 },
+      ],
+      event,
+      { log: memoryLogger(lines), retryDelayMs: 100 },
+    );
+    server.closeAllConnections();
+    const said = lines.findIndex((l) => l.msg.startsWith("sending 2 notifications"));
+    expect(lines[said]?.msg).toBe(
+      "sending 2 notifications: waiting at most 0.7 s for an endpoint that does not answer",
+    );
+    expect(said).toBeLessThan(lines.findIndex((l) => l.level === "error"));
+
+    const quiet: typeof lines = [];
+    await sendNotifications([{ type: "log", message: "{error}" }], event, { log: memoryLogger(quiet) });
+    expect(quiet.some((l) => l.msg.startsWith("sending"))).toBe(false);
+  });
+
   it("writes log notifications to the log at the chosen level", async () => {
     const lines: { level: string; msg: string; data?: Record<string, unknown> }[] = [];
     await sendNotifications([{ type: "log", message: "{app} is now {version}", level: "warn" }], event, {

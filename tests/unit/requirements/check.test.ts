@@ -3,6 +3,8 @@ import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { findOnPath } from "../../../agent/conditions/find-on-path.js";
+import { MAX_QUOTED_LINE } from "../../../agent/exec/run-command.js";
 import { checkRequirements } from "../../../agent/requirements/check.js";
 import { Requirements } from "../../../shared/manifest/schema.js";
 
@@ -97,6 +99,23 @@ describe("checkRequirements", () => {
     expect(report.results[1]?.detail).toBe("no-such-command-xyz not found on PATH");
   });
 
+  it("says a required command with arguments names a program, not a command line", async () => {
+    const report = await checkRequirements(
+      req({ required_commands: ["sh -c true", "no-such-xyz --version"] }),
+      {
+        appDir,
+      },
+    );
+    const sh = findOnPath("sh");
+    expect(report.results.map((r) => [r.ok, r.detail])).toEqual([
+      [
+        false,
+        `sh -c true not found on PATH (an item names a program, not a command line: sh is at ${sh}; write "sh", or check a version with environment_checks)`,
+      ],
+      [false, "no-such-xyz --version not found on PATH"],
+    ]);
+  });
+
   it("asks systemd about services, and searches the process list without systemd", async () => {
     const services = req({ required_services: ["postgresql", "redis"] });
     const withSystemd = await checkRequirements(services, { appDir, env: withFakes(), systemd: true });
@@ -170,6 +189,16 @@ describe("checkRequirements", () => {
         detail: "timed out after 0.2 s and was killed (sleep 10)",
       },
     ]);
+  });
+
+  it("quotes only the end of a check's megabyte-long last line", async () => {
+    const command = "head -c 2000000 /dev/zero | tr '\\0' x; echo ': database unreachable'; exit 1";
+    const report = await checkRequirements(req({ environment_checks: [{ name: "db", command }] }), {
+      appDir,
+    });
+    const detail = report.results[0]?.detail ?? "";
+    expect(detail.endsWith("xxx: database unreachable")).toBe(true);
+    expect(detail.length).toBe(`exit code 1 (${command}): `.length + MAX_QUOTED_LINE);
   });
 
   it("lists every unmet item, not just the first", async () => {
