@@ -44,9 +44,14 @@ export function afterAttempts(
   startedMs: number,
   setting: PatienceSetting,
   retries: number,
+  /** Attempts that got more of the file: a download does not count them against `retries`. */
+  progressed = 0,
 ): DownloadError {
   if (attempts < 2) return failure;
-  const key = setting.retriesSetting === undefined ? "" : ` (${setting.retriesSetting} = ${retries})`;
+  // "3 attempts (retries = 1)" read as a miscount without the attempts that were not counted.
+  const uncounted = progressed === 0 ? "" : `, not counting ${progressed} that got more of the file`;
+  const key =
+    setting.retriesSetting === undefined ? "" : ` (${setting.retriesSetting} = ${retries}${uncounted})`;
   const took = seconds(Date.now() - startedMs);
   return withReason(failure, `${failure.reason}; gave up after ${attempts} attempts in ${took} s${key}`);
 }

@@ -176,7 +176,7 @@ class Transfer {
         if (this.bytes === before) failures++;
         const retries = this.req.retries ?? 3;
         if (!failure.retryable || this.req.signal?.aborted || failures > retries || attempt >= MAX_ATTEMPTS) {
-          throw afterAttempts(failure, attempt, startedMs, this.req, retries);
+          throw afterAttempts(failure, attempt, startedMs, this.req, retries, attempt - failures);
         }
         this.req.log?.warn("download interrupted; retrying", {
           url: this.shownUrl,

@@ -104,6 +104,24 @@ describe("http servers that are slow on purpose", () => {
     expect(await readFile(join(root, "app/app.txt"), "utf8")).toBe("1.0.0\n");
   });
 
+  // Attempts that got more of the file are not counted against retries: "3 attempts (retries = 1)"
+  // read as a miscount.
+  it("a request given up after retries names the attempts it did not count", async () => {
+    answer = (res) => {
+      // Announces more than it sends, ignores Range: the first attempt gets bytes, the next none new.
+      res.writeHead(200, { "content-length": String(release.length + 100) });
+      res.write(release);
+      setTimeout(() => res.socket?.destroy(), 50);
+    };
+    const result = await run("retries = 1\n");
+    expect(result.code, result.stdout + result.stderr).toBe(1);
+    expect(result.stdout).toMatch(
+      /; gave up after 3 attempts in [\d.]+ s \(\[sources\.web\] retries = 1, not counting 1 that got more of the file\)/,
+    );
+    expect(times).toHaveLength(3);
+    expect(await readFile(join(root, "app/app.txt"), "utf8")).toBe("1.0.0\n");
+  });
+
   it("a 503 with Retry-After is asked again only after the wait it asks for", async () => {
     answer = (res, nth) => {
       if (nth === 1) return void res.writeHead(503, { "retry-after": "3" }).end("busy");
