@@ -148,7 +148,7 @@ export async function releaseScriptNotes(
     const killed = signalDeath(exitCode, signal);
     const note =
       timedOut ||
-      (killed === "" ? "" : `: it ${killed}, so it gave no answer`) ||
+      (killed === "" ? "" : `: it ${killed}${signal === null ? "" : ", so it gave no answer"}`) ||
       (await notYetInstalled(command, appDir, releaseDir, "conditions are evaluated")) ||
       (await unrunnableProgram(command, appDir, exitCode));
     if (note !== "") notes.push(`command(${quote(command)}) read false${note}`);

@@ -16,6 +16,7 @@ import { inUpdateOrder } from "../backup/backup-store.js";
 import { undoneLinksWarning } from "../backup/restore-links.js";
 import { appTrashDir, emptyTrash, trashWarning } from "../backup/trash.js";
 import { leftAloneNote } from "../backup/unrestored.js";
+import { DownloadError } from "../download/errors.js";
 import { acquireAppLock } from "../lock/run-lock.js";
 import { defaultPorts } from "../pipeline/default-ports.js";
 import { appStateDir, lockDir } from "../pipeline/paths.js";
@@ -217,6 +218,10 @@ async function carryOutOnce(input: CarryOutInput): Promise<Report | string> {
       // The hub's waves decide who installs when; a manifest's standalone rollout is for timer mode.
       ignoreRollout: true,
       now: () => new Date(),
+      // What comes back as "retry" below: the daemon says it once, at WARNING, and tries again.
+      retriedLater: (error) =>
+        error instanceof LockedError ||
+        (error instanceof DownloadError && error.message === opened?.transientFailure),
     },
   });
   // Another ship run holds the app, or the release was unreachable: nothing was done.

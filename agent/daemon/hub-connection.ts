@@ -70,6 +70,12 @@ const REPLACED_BACKOFF_ATTEMPT = 5;
 const LONGEST_BACKOFF_ATTEMPT = 30;
 
 /** The agent's side of `/api/v1/agent`: connect, announce, keep alive, reconnect forever. */
+/** An upgrade answered with a status: its fields for the log, and the level it is said at. */
+interface RefusedAnswer {
+  data: { status: number | undefined; reason?: string | string[] };
+  level: "error" | "warn";
+}
+
 export class HubConnection {
   private socket: WebSocket | undefined;
   private stopped = false;
@@ -170,6 +176,8 @@ export class HubConnection {
     // Why this socket ended, for the reconnect line: a hub that is down, a wrong port or host, or a
     // certificate the agent does not trust all looked alike ("closed; reconnecting") at info level.
     let failure: string | undefined;
+    /** The hub's answer instead of the channel, said on the reconnect line (one line per attempt). */
+    let answer: RefusedAnswer | undefined;
     let tokenRefused = false;
     // The ping watch starts once the channel is open: a hub (or a proxy, a load balancer) that
     // takes the connection and never answers held the agent in the handshake for ever. Not ws's
@@ -261,11 +269,12 @@ export class HubConnection {
     });
     socket.on("unexpected-response", (_req, res) => {
       const reason = res.headers["x-ship-refused"];
-      const data = { status: res.statusCode, ...(reason ? { reason } : {}) };
       // "refused" at ERROR sent operators after the token when the hub's database was down (503).
-      if (isRefusal(res.statusCode)) log.error("hub refused the connection", data);
-      else if ((res.statusCode ?? 0) >= 500) log.warn("hub could not take the connection now", data);
-      else log.error("hub did not open the agent channel", data);
+      // Said on the reconnect line only: a line here too made two per attempt.
+      answer = {
+        data: { status: res.statusCode, ...(reason ? { reason } : {}) },
+        level: isRefusal(res.statusCode) || (res.statusCode ?? 0) < 500 ? "error" : "warn",
+      };
       // 403 is a token of another role (an operator's pasted in): as much the token file's fault.
       tokenRefused = res.statusCode === 401 || res.statusCode === 403;
       // What the reconnect line says: terminate()'s own error ("WebSocket was closed before the
@@ -293,6 +302,7 @@ export class HubConnection {
         reason.toString("utf8"),
         failure,
         tokenRefused ? presented : undefined,
+        answer,
       );
     });
   }
@@ -304,6 +314,7 @@ export class HubConnection {
     failure: string | undefined,
     /** The token the hub refused (401, 403), if that is why. */
     refusedAt: string | undefined,
+    answer?: RefusedAnswer,
   ): Promise<void> {
     const { log, refusedToken } = this.options;
     // A revoked or expired token: the operator may have written a replacement since; the next
@@ -339,7 +350,7 @@ export class HubConnection {
         : said === ""
           ? "closed"
           : `closed by the hub: ${said} (${code})`;
-    const data = { inMs: delay, url: redactUrl(url) };
+    const data = { inMs: delay, url: redactUrl(url), ...answer?.data };
     if (code === MESSAGE_TOO_BIG) {
       // Sent again unchanged at each reconnect, the same report closed the channel for ever, at
       // INFO and several times a second, until the hub refused the agent for connecting too often.
@@ -354,10 +365,13 @@ export class HubConnection {
         data,
       );
     else if (waitForToken)
-      log.warn(
+      log.error(
         `hub connection ${why}: ${refusedToken.advice()}; trying again in ${Math.ceil(delay / 1000)} s`,
         data,
       );
+    // Answered with a status: a refusal (the token, the agent id) is an ERROR at once; a hub that
+    // cannot take it now (5xx) a WARNING.
+    else if (answer !== undefined) log[answer.level](`hub connection ${why}; reconnecting`, data);
     // A hub away for a restart fails a reconnect or two; one still out of reach after that (down,
     // a wrong host or port, a certificate not trusted) is said at WARNING: at INFO the agent went
     // on failing for ever without a line under `level = "WARNING"` or `journalctl -p warning`.

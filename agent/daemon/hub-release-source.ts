@@ -90,7 +90,7 @@ export class HubReleaseSource implements ReleaseSource {
         const probe = await probeUrl(
           where.url,
           {},
-          { headers: where.headers, caFile: where.caFile, retries: 0 },
+          { headers: where.headers, caFile: where.caFile, retries: 0, ...this.downloadLimits() },
           true,
         );
         if (probe.status === "changed" && probe.open !== undefined) this.held.hold(probe.open);
@@ -190,16 +190,24 @@ export class HubReleaseSource implements ReleaseSource {
    * download had only an idle timeout, so an artifact URL that trickled held the app's update (and
    * its lock) for ever. A git or sftp app's own limits were ignored here for the fixed 60 s / hour.
    */
-  private downloadLimits(): { timeoutMs: number; deadlineMs: number; deadlineSetting: string } {
+  private downloadLimits(): {
+    timeoutMs: number;
+    timeoutSetting: string;
+    deadlineMs: number;
+    deadlineSetting: string;
+  } {
     const { source } = this.options;
     if (source.type !== "local")
       return {
         timeoutMs: timerMs(source.timeout_seconds),
+        timeoutSetting: `[sources.${this.name}] timeout_seconds`,
         deadlineMs: timerMs(source.max_download_seconds),
         deadlineSetting: `[sources.${this.name}] max_download_seconds`,
       };
     return {
       timeoutMs: 60_000,
+      timeoutSetting:
+        "a hub download's silence limit; a source of any type but local sets it with timeout_seconds",
       deadlineMs: HUB_DOWNLOAD_SECONDS * 1000,
       deadlineSetting: `a hub download's limit (${HUB_DOWNLOAD_SECONDS} s; a source of any type but local sets it with max_download_seconds)`,
     };

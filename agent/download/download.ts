@@ -13,6 +13,7 @@ import { sizeText } from "../../shared/size-text.js";
 import { overLimit } from "../archive/limits.js";
 import { validatorsToKeep } from "../sources/http-validators.js";
 import type { SourceLog } from "../sources/types.js";
+import { afterAttempts, type PatienceSetting, silenceSaid } from "./attempts.js";
 import { type Deadline, type DeadlineSetting, startDeadline, waitBeforeRetry } from "./deadline.js";
 import { createHttpClient } from "./dispatcher.js";
 import { DownloadError, httpStatusError, networkFailure, unaskedNotModified } from "./errors.js";
@@ -25,7 +26,7 @@ import { redactUrl, requestSecrets } from "./redact.js";
 import { backoffMs } from "./retry.js";
 import { serverReason } from "./server-reason.js";
 
-export interface DownloadRequest extends DeadlineSetting {
+export interface DownloadRequest extends DeadlineSetting, PatienceSetting {
   url: string;
   /** File to write; created or truncated. */
   dest: string;
@@ -41,7 +42,6 @@ export interface DownloadRequest extends DeadlineSetting {
    */
   opened?: OpenResponse;
   caFile?: string;
-  timeoutMs?: number;
   /** Attempts after the first that made no progress. */
   retries?: number;
   /** Base of the exponential backoff; 0 in tests. */
@@ -145,6 +145,7 @@ class Transfer {
 
   async run(): Promise<DownloadResult> {
     let failures = 0;
+    const startedMs = Date.now();
     for (let attempt = 1; ; attempt++) {
       const before = this.bytes;
       try {
@@ -171,11 +172,11 @@ class Transfer {
         const progress = `${this.bytes}${this.total === undefined ? "" : ` of ${this.total}`} bytes arrived`;
         const late = this.deadline.failure(this.shownUrl, progress);
         if (late !== undefined) throw late;
-        const failure = this.asDownloadError(err);
+        const failure = silenceSaid(this.asDownloadError(err), this.req);
         if (this.bytes === before) failures++;
         const retries = this.req.retries ?? 3;
         if (!failure.retryable || this.req.signal?.aborted || failures > retries || attempt >= MAX_ATTEMPTS) {
-          throw failure;
+          throw afterAttempts(failure, attempt, startedMs, this.req, retries, attempt - failures);
         }
         this.req.log?.warn("download interrupted; retrying", {
           url: this.shownUrl,

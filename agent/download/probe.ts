@@ -9,6 +9,7 @@ import { companionText } from "../../shared/companion-text.js";
 import { ShipError } from "../../shared/errors.js";
 import { companionTooLarge, MAX_COMPANION_BYTES } from "../sources/checksum.js";
 import type { SourceLog } from "../sources/types.js";
+import { afterAttempts, type PatienceSetting, silenceSaid } from "./attempts.js";
 import { type DeadlineSetting, startDeadline, waitBeforeRetry } from "./deadline.js";
 import { decodedBody } from "./decoded-text.js";
 import { createHttpClient } from "./dispatcher.js";
@@ -20,11 +21,10 @@ import { redactUrl, requestSecrets } from "./redact.js";
 import { backoffMs } from "./retry.js";
 import { serverReason } from "./server-reason.js";
 
-export interface HttpCallOptions extends DeadlineSetting {
+export interface HttpCallOptions extends DeadlineSetting, PatienceSetting {
   /** The source's configured headers: sent to the URL's own origin only. */
   headers?: Record<string, string>;
   caFile?: string;
-  timeoutMs?: number;
   retries?: number;
   retryDelayMs?: number;
   signal?: AbortSignal;
@@ -120,6 +120,7 @@ async function call<T>(
   const client = await createHttpClient({ caFile: options.caFile, timeoutMs: options.timeoutMs });
   const deadline = startDeadline(options, options.signal);
   let kept: OpenResponse | undefined;
+  const startedMs = Date.now();
   try {
     for (let attempt = 1; ; attempt++) {
       try {
@@ -157,8 +158,13 @@ async function call<T>(
         if (err instanceof ShipError && !(err instanceof DownloadError)) throw err;
         const refused = proxyCredentialsRefused(err, url);
         if (refused !== undefined) throw refused;
-        const failure = err instanceof DownloadError ? err : networkFailure(redactUrl(url), err);
-        if (!failure.retryable || attempt > (options.retries ?? 3) || options.signal?.aborted) throw failure;
+        const failure = silenceSaid(
+          err instanceof DownloadError ? err : networkFailure(redactUrl(url), err),
+          options,
+        );
+        const retries = options.retries ?? 3;
+        if (!failure.retryable || attempt > retries || options.signal?.aborted)
+          throw afterAttempts(failure, attempt, startedMs, options, retries);
         const wait = waitBeforeRetry(failure, backoffMs(attempt, options.retryDelayMs ?? 1000), deadline);
         // A server's Retry-After can ask for up to 300 s: without this line the run sat silent.
         options.log?.warn(`request failed; retrying in ${Math.ceil(wait / 1000)} s`, {

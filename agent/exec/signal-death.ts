@@ -17,8 +17,8 @@ export function shellCodeSignal(exitCode: number | null): string | undefined {
 }
 
 /**
- * "was killed by SIGKILL", "exited with 137, the shell's code for a program killed by SIGKILL", or
- * "" when neither the signal nor a 128 + N exit code names one.
+ * "was killed by SIGKILL", "exited with 137, the shell's code for a program killed by SIGKILL
+ * (unless …)", or "" when neither the signal nor a 128 + N exit code names one.
  */
 export function signalDeath(exitCode: number | null, signal: NodeJS.Signals | null): string {
   if (signal !== null) return `was killed by ${signal}`;
@@ -26,6 +26,11 @@ export function signalDeath(exitCode: number | null, signal: NodeJS.Signals | nu
   return name === undefined ? "" : `exited with ${exitCode}, ${shellCodeNote(name)}`;
 }
 
+/**
+ * A 128 + N exit code is what sh reports for a program it ran that signal N killed, and also what a
+ * program may exit with on purpose (a script's `exit 130` after it caught Ctrl-C): only the code is
+ * known, so the note says both, where it called every such exit a signal's death.
+ */
 export function shellCodeNote(signal: string): string {
-  return `the shell's code for a program killed by ${signal}`;
+  return `the shell's code for a program killed by ${signal}, unless the command exits so itself`;
 }

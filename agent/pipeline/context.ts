@@ -15,6 +15,11 @@ export interface UpdateSettings {
   /** Install even when the manifest's standalone staged rollout says this host must wait (`--ignore-rollout`; hub mode). */
   ignoreRollout: boolean;
   now: () => Date;
+  /**
+   * A failure the caller will try again later and say itself (the daemon); the pipeline then logs
+   * it at DEBUG only (failure-log.ts). Absent: every failure is an ERROR (a timer run gives up).
+   */
+  retriedLater?: (error: unknown) => boolean;
 }
 
 export interface UpdatePaths {

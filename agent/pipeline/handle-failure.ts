@@ -33,6 +33,7 @@ import { leftAloneNote } from "../backup/unrestored.js";
 import type { FetchedRelease } from "../sources/types.js";
 import type { UpdateContext } from "./context.js";
 import { StepFailedError, UpdateLeftInPlaceError } from "./errors.js";
+import { logFailure } from "./failure-log.js";
 import { ranMigrationsNote } from "./migrations.js";
 import { recordPendingFailure, unmarkPending } from "./pending-update.js";
 import type { LeftAlone } from "./ports.js";
@@ -51,7 +52,7 @@ type FilesOutcome =
 export async function handleFailure(ctx: UpdateContext, step: Step, error: unknown): Promise<FailureOutcome> {
   const name = stepName(step);
   const reason = reasonOf(error);
-  ctx.log.error(`step ${name} failed`, { reason });
+  logFailure(ctx.log, ctx.settings, error, `step ${name} failed`, { reason });
   const trigger = rollbackTrigger(step);
   const manifest = ctx.manifest;
 

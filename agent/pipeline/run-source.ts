@@ -26,6 +26,7 @@ import { readState, updateSourceState } from "../state/state-file.js";
 import { sourceScratch } from "./check-scratch.js";
 import { checkSourceFiles } from "./configured-files.js";
 import type { UpdateContext, UpdatePaths, UpdateSettings } from "./context.js";
+import { logFailure } from "./failure-log.js";
 import { finalizeUpdate } from "./finalize.js";
 import { pruneByInstalledRules, rememberPruneRules } from "./installed-prune-rules.js";
 import {
@@ -104,7 +105,7 @@ export async function runSource(
   } catch (error) {
     await scratch?.remove();
     if (!(error instanceof ShipError)) throw error;
-    log.error(error.message);
+    logFailure(log, options.settings, error, error.message);
     if (!(error instanceof LockedError)) {
       // The lock file could not be written (a full disk): nothing was done.
       return bare({
@@ -373,7 +374,7 @@ export async function runSource(
     const message = errorMessage(error);
     const exitCode = error instanceof ShipError ? error.exitCode : ExitCode.updateFailedRestored;
     refused = exitCode === ExitCode.badInput;
-    log.error(appMessage(name, message));
+    logFailure(log, options.settings, error, appMessage(name, message));
     const report = bare({
       result: exitCode === ExitCode.restoreFailed ? "restore_failed" : "failed_unchanged",
       exitCode,

@@ -11,6 +11,8 @@
  */
 import { createReadStream } from "node:fs";
 import { PassThrough, type Writable } from "node:stream";
+import { VerificationError } from "../../shared/errors.js";
+import { ArchiveFormatError } from "../archive/archive-format-error.js";
 import { type ExtractOptions, type ExtractResult, extractArchive } from "../archive/extract.js";
 import { removeArtifact, verifyArtifact } from "./artifact.js";
 
@@ -99,7 +101,9 @@ export async function extractWhileDownloading<T extends { sha256: string }>(
   const [download, extraction] = await Promise.allSettled([verified, extracting]);
   try {
     if (download.status === "rejected") {
-      throw stoppedEarly && extraction.status === "rejected" ? extraction.reason : download.reason;
+      throw stoppedEarly && extraction.status === "rejected"
+        ? extraction.reason
+        : mismatchSayingWhatItIs(download.reason, extraction);
     }
     if (extraction.status === "fulfilled") return { downloaded: download.value, extracted: extraction.value };
     if (!abandoned) throw serverCutShort(job, download.value, extraction.reason) ?? extraction.reason;
@@ -115,6 +119,19 @@ export async function extractWhileDownloading<T extends { sha256: string }>(
     await removeArtifact(job.artifact);
     throw err;
   }
+}
+
+/**
+ * A checksum mismatch whose bytes the reader named as no archive at all: an HTML page a server
+ * answered 200 with (a login or error page), an empty file, a zip. "checksum mismatch" alone sent
+ * operators comparing hashes; without a checksum the same body said what it is.
+ */
+function mismatchSayingWhatItIs(err: unknown, extraction: PromiseSettledResult<unknown>): unknown {
+  if (!(err instanceof VerificationError) || !/: checksum mismatch: /.test(err.message)) return err;
+  if (extraction.status !== "rejected" || !(extraction.reason instanceof ArchiveFormatError)) return err;
+  const what = /^not a valid tar archive: (it is .*)$/.exec(extraction.reason.reason)?.[1];
+  if (what === undefined) return err;
+  return new VerificationError(err.what, `${err.message.slice(err.what.length + 2)}: ${what}`);
 }
 
 /** tar's and zlib's words for an archive whose bytes stop before its end. */

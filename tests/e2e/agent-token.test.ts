@@ -198,7 +198,11 @@ describe("agent tokens (real hub and agent)", () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/jwt expired/);
     const agentLines = await agentLog();
-    expect(agentLines).toMatch(/"reason":"invalid token: jwt expired","msg":"hub refused the connection"/);
+    // One line per attempt, at ERROR, with the hub's reason (an answer's own line came before it).
+    expect(agentLines).toMatch(
+      /"level":50,.*"reason":"invalid token: jwt expired","msg":"hub connection failed: the hub refused the connection \(401/,
+    );
+    expect(agentLines).not.toContain('"msg":"hub refused the connection"');
     // The reconnect line names the refusal, not terminate()'s "WebSocket was closed before the
     // connection was established", which read as a network fault.
     expect(agentLines).toContain(

@@ -48,12 +48,16 @@ describe("two agents with one agent id (real hub)", () => {
       // The hub keeps the connection that answers (before: each took the other's place within
       // 100 ms, for ever, and both carried out the hub's instructions).
       await fleet.waitFor("the clone refused once", async () =>
-        (await readFile(logFile, "utf8")).includes('"msg":"hub refused the connection"'),
+        (await readFile(logFile, "utf8")).includes(
+          '"msg":"hub connection failed: the hub refused the connection',
+        ),
       );
       const refusedAt = Date.now();
       await new Promise((r) => setTimeout(r, 8000));
       const lines = (await readFile(logFile, "utf8")).split("\n");
-      const refusal = lines.find((l) => l.includes('"msg":"hub refused the connection"'));
+      const refusal = lines.find((l) =>
+        l.includes('"msg":"hub connection failed: the hub refused the connection'),
+      );
       expect(refusal).toContain('"status":409');
       expect(refusal).toContain("agent agent-1 is connected already from 127.0.0.1");
       expect(refusal).toContain("Give each its own [hub] agent_id");
@@ -70,7 +74,8 @@ describe("two agents with one agent id (real hub)", () => {
       // a CI run whose jitter came out low: 7); without the backoff there are dozens.
       const attempts = lines.filter(
         (l) =>
-          l.includes('"msg":"hub refused the connection"') && Number(/"time":(\d+)/.exec(l)?.[1]) > refusedAt,
+          l.includes('"msg":"hub connection failed: the hub refused the connection') &&
+          Number(/"time":(\d+)/.exec(l)?.[1]) > refusedAt,
       );
       expect(attempts.length, `${attempts.length} attempts in 8 s`).toBeLessThanOrEqual(8);
       // The first host keeps its connection, and the operator sees the clone at the hub.

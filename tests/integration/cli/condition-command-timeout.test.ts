@@ -67,6 +67,9 @@ describe("a condition's command that a signal ends", () => {
         "  - condition: \"command('sleep 60 & kill -SEGV $!; wait $!')\"",
         "    action: skip_update",
         "    message: crashing check",
+        "  - condition: \"command('exit 130')\"",
+        "    action: skip_update",
+        "    message: deliberate code",
         "requirements:",
         "  environment_checks:",
         "    - name: db",
@@ -75,8 +78,12 @@ describe("a condition's command that a signal ends", () => {
       ].join("\n"),
     );
     const killed = "command('kill -KILL $$') read false: it was killed by SIGKILL, so it gave no answer";
+    // Only the code is known: a program may exit 128 + N itself (a script's `exit 130` after Ctrl-C),
+    // and was said killed by the signal, giving no answer, all the same.
     const crashed =
-      "command('sleep 60 & kill -SEGV $!; wait $!') read false: it exited with 139, the shell's code for a program killed by SIGSEGV, so it gave no answer";
+      "command('sleep 60 & kill -SEGV $!; wait $!') read false: it exited with 139, the shell's code for a program killed by SIGSEGV, unless the command exits so itself\n";
+    const chosen =
+      "command('exit 130') read false: it exited with 130, the shell's code for a program killed by SIGINT, unless the command exits so itself\n";
     const manifest = `${dir}/update-manifest.yaml`;
     const [check, requirements] = await Promise.all([
       runShip(["--test-conditionals", manifest, "--app-dir", app.appDir]),
@@ -84,6 +91,7 @@ describe("a condition's command that a signal ends", () => {
     ]);
     expect(check.stdout).toContain(`warning: ${killed}`);
     expect(check.stdout).toContain(`warning: ${crashed}`);
+    expect(check.stdout).toContain(`warning: ${chosen}`);
     expect(requirements.code).toBe(1);
     expect(requirements.stdout).toContain("FAIL environment_checks.db: killed by SIGKILL (kill -KILL $$)");
   }, 60_000);

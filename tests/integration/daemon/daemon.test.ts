@@ -9,7 +9,9 @@ import { create as createTar } from "tar";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AgentDaemon, daemonDir } from "../../../agent/daemon/agent-daemon.js";
 import { DesiredStateStore } from "../../../agent/daemon/desired-state.js";
+import { acquireAppLock } from "../../../agent/lock/run-lock.js";
 import { runOnce } from "../../../agent/pipeline/index.js";
+import { lockDir } from "../../../agent/pipeline/paths.js";
 import { AgentConfig } from "../../../shared/config/schema.js";
 import { memoryLogger } from "../../../shared/log.js";
 import type { Deploy, DeployRelease } from "../../../shared/protocol/messages.js";
@@ -268,11 +270,22 @@ describe("ship agent daemon against a scripted hub (real WebSocket, real HTTP, r
     const stateBefore = await readFile(config.general.state_file, "utf8");
 
     const url = `http://127.0.0.1:${port}/sample-3.5.0.tar.gz`;
+    const from = lines.length;
     hub.send(deploy("d-away", await release("3.5.0", { type: "http", url, sha256 })));
     await poll("a retry", async () =>
       lines.some((l) => l.msg.startsWith("could not start this instruction now")),
     );
     expect(reportFor("d-away")).toBeUndefined();
+    // A failure that will be tried again is a WARNING, said once with its reason: the pipeline's
+    // ERROR lines before it read as a failed deployment under `journalctl -p err`.
+    const said = lines.slice(from);
+    expect(said.filter((l) => l.level === "error")).toEqual([]);
+    expect(said.filter((l) => l.level === "warn")).toEqual([
+      expect.objectContaining({
+        msg: "could not start this instruction now; trying again later",
+        data: expect.objectContaining({ reason: expect.stringContaining(`download of ${url} failed`) }),
+      }),
+    ]);
     expect(await readFile(config.general.state_file, "utf8")).toBe(stateBefore);
 
     await new Promise<void>((ok) => server.listen(port, "127.0.0.1", ok));
@@ -288,6 +301,81 @@ describe("ship agent daemon against a scripted hub (real WebSocket, real HTTP, r
       toVersion: "3.5.0",
     });
     expect(await version()).toBe("3.5.0");
+  });
+
+  // The check got its answer, then the download broke off and the server went away: the pipeline's
+  // "step fetch failed" at ERROR came before the daemon's "trying again later".
+  it("a download that breaks off with the server going away is tried again later, without an ERROR", {
+    timeout: 60_000,
+  }, async () => {
+    const file = await archive("3.6.0");
+    const body = await readFile(file);
+    const sha256 = createHash("sha256").update(body).digest("hex");
+    let broken = true;
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { "content-length": body.length });
+      if (!broken) return void res.end(body);
+      res.write(body.subarray(0, 10));
+      // Away until the test brings it back: the resumes find nothing listening.
+      server.close();
+      setTimeout(() => res.socket?.destroy(), 50);
+    });
+    await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+    const { port } = server.address() as AddressInfo;
+
+    const url = `http://127.0.0.1:${port}/sample-3.6.0.tar.gz`;
+    const from = lines.length;
+    hub.send(deploy("d-cut", await release("3.6.0", { type: "http", url, sha256 })));
+    await poll("a retry", async () =>
+      lines.slice(from).some((l) => l.msg.startsWith("could not start this instruction now")),
+    );
+    expect(reportFor("d-cut")).toBeUndefined();
+    const said = lines.slice(from);
+    expect(said.filter((l) => l.level === "error")).toEqual([]);
+    expect(said).toContainEqual(
+      expect.objectContaining({
+        level: "warn",
+        msg: "could not start this instruction now; trying again later",
+        data: expect.objectContaining({ reason: expect.stringContaining(`download of ${url} failed`) }),
+      }),
+    );
+
+    broken = false;
+    await new Promise<void>((ok) => server.listen(port, "127.0.0.1", ok));
+    try {
+      await hub.until("report d-cut", () => reportFor("d-cut") !== undefined);
+    } finally {
+      server.closeAllConnections();
+      await new Promise<void>((ok) => server.close(() => ok()));
+    }
+    expect(reportFor("d-cut")).toMatchObject({ outcome: "succeeded", toVersion: "3.6.0" });
+    expect(await version()).toBe("3.6.0");
+  });
+
+  it("an app another ship run holds is tried again later, without an ERROR", {
+    timeout: 60_000,
+  }, async () => {
+    const file = await archive("3.7.0");
+    const sha256 = await hub.serve("/files/sample-3.7.0.tar.gz", file);
+    const held = await acquireAppLock(lockDir(config), appDir(), memoryLogger());
+    const from = lines.length;
+    try {
+      hub.send(
+        deploy(
+          "d-locked",
+          await release("3.7.0", { type: "http", url: `${hub.url}/files/sample-3.7.0.tar.gz`, sha256 }),
+        ),
+      );
+      await poll("a retry", async () =>
+        lines.slice(from).some((l) => l.msg.startsWith("could not start this instruction now")),
+      );
+    } finally {
+      await held.release();
+    }
+    const said = lines.slice(from);
+    expect(said.filter((l) => l.level === "error")).toEqual([]);
+    await hub.until("report d-locked", () => reportFor("d-locked") !== undefined);
+    expect(reportFor("d-locked")).toMatchObject({ outcome: "succeeded", toVersion: "3.7.0" });
   });
 
   it("carries out an unfinished instruction on start with no hub reachable, keeping its report for later", {

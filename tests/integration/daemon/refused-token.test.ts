@@ -77,7 +77,11 @@ describe("a token the hub refuses", () => {
         where: "the agent's log",
       });
       const line = retryLine();
-      expect(line?.level).toBe("warn");
+      // One line per attempt, at ERROR: the token needs a person (the hub's status on it). A line
+      // "hub refused the connection" came before it at each attempt.
+      expect(line?.level).toBe("error");
+      expect(line?.data?.status).toBe(status);
+      expect(lines.filter((l) => l.level === "error" || l.level === "warn")).toEqual([line]);
       expect(line?.msg).toContain(`the hub refused the connection (${status}: `);
       expect(line?.msg).toContain(
         `on the hub run ship-hub token create --role agent --agent a1 --out NEW_FILE and put that token in ${tokenFile}`,

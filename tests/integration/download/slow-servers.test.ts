@@ -77,6 +77,51 @@ describe("http servers that are slow on purpose", () => {
     expect((await run("timeout_seconds = 2\nmax_download_seconds = 2\n")).code).toBe(1);
   });
 
+  // A silent server ended each attempt after timeout_seconds and the retries added their waits:
+  // `timeout_seconds = 3` took 27 s, and the line said only "no answer in time".
+  it("a server that never answers is given up saying the seconds, the key and the attempts", async () => {
+    answer = () => undefined;
+    const result = await run("timeout_seconds = 1\nretries = 1\n");
+    expect(result.code, result.stdout + result.stderr).toBe(1);
+    expect(result.stdout).toMatch(
+      /download of \S+ failed: no answer within 1 s \(\[sources\.web\] timeout_seconds\) \(UND_ERR_HEADERS_TIMEOUT\); gave up after 2 attempts in [\d.]+ s \(\[sources\.web\] retries = 1\)\n/,
+    );
+    expect(times).toHaveLength(2);
+    expect(await readFile(join(root, "app/app.txt"), "utf8")).toBe("1.0.0\n");
+  });
+
+  it("a body that stops coming is given up saying the seconds, the key and the attempts", async () => {
+    // Headers at once (the check passes), then not a byte of the body.
+    answer = (res) => {
+      res.writeHead(200, { "content-length": String(release.length), etag: '"s"' });
+      res.flushHeaders();
+    };
+    const result = await run("timeout_seconds = 1\nretries = 1\n");
+    expect(result.code, result.stdout + result.stderr).toBe(1);
+    expect(result.stdout).toMatch(
+      /download of \S+ failed: the download stalled: nothing arrived within 1 s \(\[sources\.web\] timeout_seconds\) \(UND_ERR_BODY_TIMEOUT\); gave up after 2 attempts in [\d.]+ s \(\[sources\.web\] retries = 1\); the app's files were not changed\n/,
+    );
+    expect(await readFile(join(root, "app/app.txt"), "utf8")).toBe("1.0.0\n");
+  });
+
+  // Attempts that got more of the file are not counted against retries: "3 attempts (retries = 1)"
+  // read as a miscount.
+  it("a request given up after retries names the attempts it did not count", async () => {
+    answer = (res) => {
+      // Announces more than it sends, ignores Range: the first attempt gets bytes, the next none new.
+      res.writeHead(200, { "content-length": String(release.length + 100) });
+      res.write(release);
+      setTimeout(() => res.socket?.destroy(), 50);
+    };
+    const result = await run("retries = 1\n");
+    expect(result.code, result.stdout + result.stderr).toBe(1);
+    expect(result.stdout).toMatch(
+      /; gave up after 3 attempts in [\d.]+ s \(\[sources\.web\] retries = 1, not counting 1 that got more of the file\)/,
+    );
+    expect(times).toHaveLength(3);
+    expect(await readFile(join(root, "app/app.txt"), "utf8")).toBe("1.0.0\n");
+  });
+
   it("a 503 with Retry-After is asked again only after the wait it asks for", async () => {
     answer = (res, nth) => {
       if (nth === 1) return void res.writeHead(503, { "retry-after": "3" }).end("busy");

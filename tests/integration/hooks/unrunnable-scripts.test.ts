@@ -157,7 +157,7 @@ describe("a command a signal ended", () => {
     ]);
     expect(run.code, run.stderr).toBe(1);
     const why =
-      'post_update_test "health" exited with 137, the shell\'s code for a program killed by SIGKILL';
+      'post_update_test "health" exited with 137, the shell\'s code for a program killed by SIGKILL, unless the command exits so itself';
     expect(run.stdout).toContain(why);
     expect(String(state.sources.myapp?.last_error)).toContain(why);
   });

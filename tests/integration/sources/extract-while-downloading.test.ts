@@ -129,6 +129,22 @@ describe("http(s) archives are extracted while they download", () => {
     expect(await readdir(join(ctx.stateDir, "downloads"))).toEqual([]);
   });
 
+  // A 200 with a login page instead of the archive said only "checksum mismatch: expected …, got …"
+  // when a checksum was set; without one the same body was named an HTML page.
+  it("an HTML page answered 200, with a checksum configured, is a mismatch that says it is a page", async () => {
+    routes.set("/app.tar.gz", { body: Buffer.from("<!DOCTYPE html>\n<html><body>Sign in</body></html>\n") });
+    const stage = await mkdtemp(join(tmp, "stage-"));
+    const err = await source({ checksum: `sha256:${sha(archive)}` })
+      .fetch(stage)
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(VerificationError);
+    expect((err as Error).message).toMatch(
+      /: checksum mismatch: expected sha256 [0-9a-f]{64}, got [0-9a-f]{64}: it is an HTML or XML page \(a login, error or listing page\?\), not an archive$/,
+    );
+    expect(await readdir(stage)).toEqual([]);
+    expect(await readdir(join(ctx.stateDir, "downloads"))).toEqual([]);
+  });
+
   it("a hostile archive is refused with or without a checksum; staging and downloads are left empty", async () => {
     const hostile = gzipSync(
       buildTar([
