@@ -382,3 +382,39 @@ describe("three-way: YAML floats past a double reached through an alias or a mer
     expect(result.updated).toEqual(["defaults.ratio", "web.ratio", "shared", "again"]);
   });
 });
+
+describe.each(formats)("three-way: zero written with a sign or an exponent (%s)", (format) => {
+  // Was: `-0.0` and `0.0` (and JSON's `-0` and `0`) were two values, so a release or a tool writing
+  // the other spelling was taken for a change: a new default reported, or the operator's `-0.0` taken
+  // for their own value and kept over the release's next default.
+  const zeros = {
+    toml: ["0.0", "-0.0", "+0.0", "0e0"],
+    json: ["0.0", "-0.0", "0e0", "0.0"],
+    yaml: ["0.0", "-0.0", "+0.0", "0e0"],
+  }[format];
+  const ints = { toml: ["0", "-0", "+0"], json: ["0", "-0", "0"], yaml: ["0", "-0", "+0"] }[format];
+  const text = (zero: string, int: string, port: string) =>
+    format === "json"
+      ? `{\n  "ratio": ${zero},\n  "offset": ${int},\n  "list": [${zero}],\n  "port": ${port}\n}\n`
+      : format === "toml"
+        ? `ratio = ${zero}\noffset = ${int}\nlist = [${zero}]\nport = ${port}\n`
+        : `ratio: ${zero}\noffset: ${int}\nlist: [${zero}]\nport: ${port}\n`;
+  const merge = (base: string, current: string, incoming: string) =>
+    mergeConfigFile({ format, fileName: "f", base, current, incoming, strategy: "preserve_user" });
+
+  it.each(zeros.slice(1).map((zero, i) => [zero, ints[Math.min(i + 1, ints.length - 1)] as string]))(
+    "a release respelling zero as %s (and the integer as %s) changes no value",
+    (zero, int) => {
+      const base = text(zeros[0] as string, ints[0] as string, "80");
+      const result = merge(base, base, text(zero, int, "81"));
+      expect(result.text).toBe(text(zeros[0] as string, ints[0] as string, "81"));
+      expect(result.updated).toEqual(["port"]);
+    },
+  );
+
+  it("the operator's -0.0 is no change of theirs: the release's new default follows", () => {
+    const result = merge(text("0.0", "0", "80"), text("-0.0", "-0", "80"), text("0.5", "3", "80"));
+    expect(result.text).toBe(text("0.5", "3", "80"));
+    expect(result.kept).toEqual([]);
+  });
+});
