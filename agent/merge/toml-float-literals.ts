@@ -80,7 +80,7 @@ function markedText(text: string, literals: string[]): string {
       const isKey = /^[ \t]*[=.]/.test(text.slice(end, end + 64));
       // Integers are BigInts to the merge already; only a float loses digits.
       const float = !isKey && FLOAT.test(token) && /[.eE]/.test(token);
-      if (float && exactFloat(token, Number(token.replaceAll("_", ""))) !== undefined) {
+      if (float && !fitsDouble(token) && exactFloat(token, Number(token.replaceAll("_", ""))) !== undefined) {
         cuts.push({ start: i, end });
         literals.push(token);
       }
@@ -134,4 +134,18 @@ function headerEnd(text: string, from: number): number {
     else if (char === "]") return text[i + 1] === "]" ? i + 2 : i + 1;
   }
   return lineEnd(text, from);
+}
+
+/**
+ * A float of at most 15 significant digits well within a double's normal range, which a double always
+ * holds (its shortest spelling is the same decimal): most floats, not worth exactFloat's BigInts.
+ */
+function fitsDouble(token: string): boolean {
+  const [mantissa = "", exponent = "0"] = token.replaceAll("_", "").split(/[eE]/);
+  const digits = mantissa
+    .replace(/[^0-9]/g, "")
+    .replace(/^0+/, "")
+    .replace(/0+$/, "");
+  // A long mantissa (`0.000…1`) moves the exponent: such a one goes to exactFloat.
+  return mantissa.length <= 24 && digits.length <= 15 && Math.abs(Number(exponent)) < 250;
 }
