@@ -11,10 +11,14 @@
  */
 
 export class ExactFloat {
-  /** `decimal` is the literal's value in lowest terms (decimalOf), as no double spells it. */
+  /**
+   * `decimal` is the literal's value in lowest terms (decimalOf), as no double spells it;
+   * `literal` the text it was read from, which a value written anew (a TOML inline table) is.
+   */
   constructor(
     readonly value: number,
     readonly decimal: string,
+    readonly literal: string,
   ) {}
 }
 
@@ -44,7 +48,7 @@ export function exactFloat(literal: string, value: number): ExactFloat | undefin
   const decimal = decimalOf(literal.trim());
   return decimal === undefined || decimal === numberDecimal(value)
     ? undefined
-    : new ExactFloat(value, decimal);
+    : new ExactFloat(value, decimal, literal.trim());
 }
 
 /** Whether two values, one at least an ExactFloat, are the same decimal. */

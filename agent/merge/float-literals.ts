@@ -1,14 +1,13 @@
 /**
  * A copy's values as the merge's plan compares them: each float whose literal holds more than a
- * double (exact-floats.ts) an ExactFloat. Only the plan reads these; the formats write from their
- * own texts, which keep the literals.
+ * double (exact-floats.ts) an ExactFloat. JSON and YAML: only the plan reads these, the formats write
+ * from their own texts, which keep the literals; TOML reads them so (readTomlValues).
  */
-import { isMap, isScalar } from "yaml";
+import { type Document, isAlias, isMap, isScalar, isSeq, type YAMLMap } from "yaml";
 import { exactFloat } from "./exact-floats.js";
 import { numberSpellings, pathKey } from "./json-values.js";
-import { scanToml, TomlScanError } from "./toml-scan.js";
 import { isTable, setOwn, type Table } from "./values.js";
-import { keyText } from "./yaml-anchors.js";
+import { isMergePair, keyText } from "./yaml-anchors.js";
 import type { ParsedYaml } from "./yaml-format.js";
 
 type Path = readonly (string | number)[];
@@ -17,8 +16,14 @@ export function withExactFloats(
   format: "toml" | "json" | "yaml",
   copy: { value: unknown; text: string; yaml?: ParsedYaml | undefined },
 ): unknown {
-  const literals = floatLiterals(format, copy);
-  if (literals.size === 0) return copy.value;
+  // TOML's reader gives them already (toml-value-text.ts): its own edits compare them too.
+  if (format === "toml") return copy.value;
+  return withLiterals(copy.value, floatLiterals(format, copy));
+}
+
+/** `value` with each number whose literal (by pathKey) holds more than its double an ExactFloat. */
+export function withLiterals(value: unknown, literals: ReadonlyMap<string, string>): unknown {
+  if (literals.size === 0) return value;
   const walk = (value: unknown, path: (string | number)[]): unknown => {
     if (typeof value === "number") {
       const literal = literals.get(pathKey(path));
@@ -30,54 +35,66 @@ export function withExactFloats(
     for (const [key, item] of Object.entries(value)) setOwn(copied, key, walk(item, [...path, key]));
     return copied;
   };
-  return walk(copy.value, []);
+  return walk(value, []);
 }
 
-/** The literal of each number by pathKey, where the text writes more than JSON.stringify would. */
+/** The literal of each number by pathKey, where the text writes more than a double holds (JSON: more than JSON.stringify would). */
 function floatLiterals(
-  format: "toml" | "json" | "yaml",
+  format: "json" | "yaml",
   copy: { text: string; yaml?: ParsedYaml | undefined },
 ): Map<string, string> {
-  switch (format) {
-    case "json":
-      return numberSpellings(copy.text);
-    case "yaml":
-      return copy.yaml === undefined ? new Map() : yamlLiterals(copy.yaml.doc.contents);
-    case "toml":
-      return tomlLiterals(copy.text);
-  }
+  if (format === "json") return numberSpellings(copy.text);
+  return copy.yaml === undefined ? new Map() : yamlLiterals(copy.yaml.doc);
 }
 
-function yamlLiterals(root: unknown): Map<string, string> {
+/**
+ * YAML's literals wherever a value sits: in lists, and where it is reached through an alias or a
+ * `<<` merge key (at the path the values give it, as the merge reads them).
+ */
+function yamlLiterals(doc: Document): Map<string, string> {
   const found = new Map<string, string>();
-  // Aliases and `<<` merges are not followed: a value reached only through one stays a number. So
-  // does one in a list, as in TOML: the user's list items are kept where they read as the release's.
-  const walk = (node: unknown, path: Path) => {
-    if (isScalar(node)) {
-      if (typeof node.value === "number" && typeof node.source === "string")
-        found.set(pathKey(path), node.source);
-    } else if (isMap(node)) {
-      for (const pair of node.items) walk(pair.value, [...path, keyText(pair)]);
+  // Aliases repeat a node at each place that names it; a budget keeps a file of nested aliases
+  // (a "billion laughs") from costing more than its values did to read.
+  let budget = 1_000_000;
+  const walk = (node: unknown, path: Path, ancestors: ReadonlySet<unknown>) => {
+    if (budget-- <= 0) return;
+    const resolved = isAlias(node) ? node.resolve(doc) : node;
+    if (resolved === undefined || ancestors.has(resolved)) return;
+    if (isScalar(resolved)) {
+      const { value, source } = resolved;
+      if (typeof value === "number" && typeof source === "string" && exactFloat(source, value) !== undefined)
+        found.set(pathKey(path), source);
+      return;
+    }
+    const inside = new Set(ancestors).add(resolved);
+    if (isSeq(resolved)) for (const [i, item] of resolved.items.entries()) walk(item, [...path, i], inside);
+    else if (isMap(resolved)) {
+      for (const [key, value] of effectivePairs(doc, resolved)) walk(value, [...path, key], inside);
     }
   };
-  walk(root, []);
+  walk(doc.contents, [], new Set());
   return found;
 }
 
-function tomlLiterals(text: string): Map<string, string> {
-  const found = new Map<string, string>();
-  let entries: ReturnType<typeof scanToml>["entries"];
-  try {
-    entries = scanToml(text).entries;
-  } catch (error) {
-    // The merge falls back on values where its scanner cannot follow the text: so do its floats.
-    if (error instanceof TomlScanError) return found;
-    throw error;
+/** A mapping's keys and value nodes as its values hold them: its own, then what `<<` gives it. */
+function effectivePairs(
+  doc: Document,
+  map: YAMLMap<unknown, unknown>,
+  seen = new Set<unknown>(),
+): Map<string, unknown> {
+  const pairs = new Map<string, unknown>();
+  if (seen.has(map)) return pairs;
+  seen.add(map);
+  for (const pair of map.items) if (!isMergePair(pair)) pairs.set(keyText(pair), pair.value);
+  for (const pair of map.items) {
+    if (!isMergePair(pair)) continue;
+    const sources = isSeq(pair.value) ? pair.value.items : [pair.value];
+    for (const source of sources) {
+      const resolved = isAlias(source) ? source.resolve(doc) : source;
+      if (!isMap(resolved)) continue;
+      for (const [key, value] of effectivePairs(doc, resolved, seen))
+        if (!pairs.has(key)) pairs.set(key, value);
+    }
   }
-  // `key = value` lines only: a float inside an array or inline table stays a number.
-  for (const entry of entries) {
-    const literal = text.slice(entry.valueStart, entry.valueEnd);
-    if (entry.path !== undefined && /^[+-]?[0-9]/.test(literal)) found.set(pathKey(entry.path), literal);
-  }
-  return found;
+  return pairs;
 }

@@ -138,8 +138,9 @@ function readValue(r: Reader): unknown {
   const number = Number(token);
   if (r.spellings !== undefined && JSON.stringify(number) !== token) r.spellings.set(pathKey(r.path), token);
   // Integers as BigInt, every one: `1` and `1.0` are two types, as in TOML and YAML (Go's
-  // encoding/json and serde refuse `2.0` for an int field). `-0` stays the number it reads as.
-  return /^-?[0-9]+$/.test(token) && token !== "-0" ? BigInt(token) : number;
+  // encoding/json and serde refuse `2.0` for an int field). `-0` is the integer 0, as those read
+  // it: read as the float -0 it was a change of type beside a `0` (writeJson keeps its spelling).
+  return /^-?[0-9]+$/.test(token) ? BigInt(token) : number;
 }
 
 function readObject(r: Reader): Table {
@@ -228,7 +229,13 @@ export function writeJson(
   path: (string | number)[] = [],
   flat?: boolean,
 ): string {
-  if (typeof value === "bigint") return value.toString();
+  if (typeof value === "bigint") {
+    const key = pathKey(path);
+    const spelt = (layout.spellings ?? [])
+      .map((spellings) => spellings.get(key))
+      .find((token) => token !== undefined && /^-?[0-9]+$/.test(token) && BigInt(token) === value);
+    return spelt ?? value.toString();
+  }
   if (typeof value === "number") {
     const key = pathKey(path);
     for (const spellings of layout.spellings ?? []) {

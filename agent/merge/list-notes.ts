@@ -9,8 +9,8 @@
 import { isAlias, isNode } from "yaml";
 import type { MergeFormat, Parsed } from "./index.js";
 import type { MergeEdit, MergePlan } from "./plan.js";
-import { arrayBlocks, samePath } from "./toml-blocks.js";
-import { scanToml, tomlComments } from "./toml-scan.js";
+import { arrayBlocks } from "./toml-blocks.js";
+import { scanToml, type TomlEntry, type TomlLayout, tomlComments } from "./toml-scan.js";
 import { noteHolders } from "./yaml-comment-lines.js";
 import { placeOf } from "./yaml-shipped-comments.js";
 
@@ -22,9 +22,20 @@ interface Copies {
 
 /** The edits that bring the release's notes to the unchanged lists the operator left as shipped. */
 export function listNoteEdits(format: MergeFormat, plan: MergePlan, copies: Copies): MergeEdit[] {
-  if (format === "json") return [];
+  if (format === "json" || plan.unchangedLists.length === 0) return [];
+  // Each copy scanned once, not once per list: a file of many tables each holding a list took time
+  // growing with the square of its size (300 such tables, 20 KB, took five seconds).
+  const scanned = new Map<string, TomlCopy>();
+  const tomlCopy = (text: string) => {
+    let copy = scanned.get(text);
+    if (copy === undefined) {
+      copy = scanTomlCopy(text);
+      scanned.set(text, copy);
+    }
+    return copy;
+  };
   const notesOf = (copy: Copies[keyof Copies], path: readonly string[]) =>
-    format === "toml" ? tomlListNotes(copy.text, path) : yamlListNotes(copy.parsed, path);
+    format === "toml" ? tomlListNotes(tomlCopy(copy.text), path) : yamlListNotes(copy.parsed, path);
   return plan.unchangedLists.flatMap((path) => {
     const [mine, theirs, shipped] = [
       notesOf(copies.user, path),
@@ -39,10 +50,26 @@ export function listNoteEdits(format: MergeFormat, plan: MergePlan, copies: Copi
   });
 }
 
+/** A TOML text with its layout, and its `key = value` entries by path. */
+interface TomlCopy {
+  side: { text: string; value: undefined; layout: TomlLayout };
+  entries: Map<string, TomlEntry>;
+}
+
+function scanTomlCopy(text: string): TomlCopy {
+  const layout = scanToml(text);
+  const entries = new Map<string, TomlEntry>();
+  for (const entry of layout.entries) {
+    const key = entry.path === undefined ? undefined : JSON.stringify(entry.path);
+    if (key !== undefined && !entries.has(key)) entries.set(key, entry);
+  }
+  return { side: { text, value: undefined, layout }, entries };
+}
+
 /** The comments written inside a TOML array or in the blocks of an `[[array]]`, one per line. */
-function tomlListNotes(text: string, path: readonly string[]): string | undefined {
-  const side = { text, value: undefined, layout: scanToml(text) };
-  const entry = side.layout.entries.find((e) => e.path !== undefined && samePath(e.path, path));
+function tomlListNotes({ side, entries }: TomlCopy, path: readonly string[]): string | undefined {
+  const text = side.text;
+  const entry = entries.get(JSON.stringify(path));
   const stretches = entry
     ? [text.slice(entry.valueStart, entry.valueEnd)]
     : arrayBlocks(side, path)?.map((b) => text.slice(b.start, b.contentEnd));

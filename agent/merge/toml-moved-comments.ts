@@ -83,29 +83,45 @@ function holds(layout: TomlLayout, item: Item): boolean {
  * block there is the removed key's followed by the next key's own (the user's, or the previous
  * release's that the user edited), so a separator the release dropped with the key (`# -----`,
  * which the next key still has above it) is not written twice.
+ *
+ * Where the removal starts when the comment stays: the item's own line, less the comment lines at
+ * the end of the comment that the next key's own comment begins with (an operator's `# -----` there
+ * under a kept `# -----` header was two separators); undefined when the comment goes with the item.
  */
-export function passesCommentOn(
+export function passedCommentEnd(
   user: Copy,
   release: Copy,
   item: Item,
   nextStart: number,
   base?: Copy,
-): boolean {
+): number | undefined {
   const block = blockText(user.text, item);
-  if (block === "") return false;
+  if (block === "") return undefined;
   const next =
     user.layout.entries.find((e) => e.blockStart === nextStart && e.lineStart >= nextStart) ??
     user.layout.headers.find(
       (h) => h.kind === "table" && h.blockStart === nextStart && h.lineStart >= nextStart,
     );
-  if (next === undefined) return false;
+  if (next === undefined) return undefined;
   const theirs = find(release.layout, next);
-  if (theirs === undefined) return false;
+  if (theirs === undefined) return undefined;
   const shipped = blockText(release.text, theirs);
   const was = base === undefined ? undefined : find(base.layout, next);
   const owns = [
     blockText(user.text, next),
     ...(was === undefined || base === undefined ? [] : [blockText(base.text, was)]),
   ];
-  return owns.some((own) => shipped === block + own);
+  if (!owns.some((own) => shipped === block + own)) return undefined;
+  return item.lineStart - doubledTail(user.text.slice(item.blockStart, item.lineStart), owns[0] ?? "");
+}
+
+/** The length of the lines closing `comment` that `next` (a comment) opens with, trimmed alike. */
+export function doubledTail(comment: string, next: string): number {
+  const lines = comment.match(/[^\n]*\n/g) ?? [];
+  const following = next.split(/\r?\n/).map((line) => line.trim());
+  for (let count = Math.min(lines.length, following.length); count > 0; count--) {
+    const tail = lines.slice(lines.length - count);
+    if (tail.every((line, i) => line.trim() === following[i])) return tail.join("").length;
+  }
+  return 0;
 }

@@ -46,6 +46,8 @@ class Scanner {
   private readonly layout: TomlLayout = { headers: [], entries: [] };
   private table: string[] = [];
   private inArray = false;
+  /** The paths of the `[[array]]` headers so far. */
+  private readonly arrays = new Set<string>();
   /** Start of the run of comment lines directly above the current line, if any. */
   private commentStart: number | undefined;
 
@@ -83,9 +85,11 @@ class Scanner {
     this.skipLine();
     this.table = path;
     // [a.b] after [[a]] is a table inside the last element of array a: not addressable by path.
+    // Looked up by prefix, not by going through every header before: a file of many tables took
+    // time growing with the square of their count.
     this.inArray =
-      kind === "array" ||
-      this.layout.headers.some((h) => h.kind === "array" && h.path.every((part, i) => part === path[i]));
+      kind === "array" || path.some((_, i) => this.arrays.has(JSON.stringify(path.slice(0, i + 1))));
+    if (kind === "array") this.arrays.add(JSON.stringify(path));
     this.layout.headers.push({ kind, path, blockStart, lineStart, lineEnd: this.pos });
   }
 

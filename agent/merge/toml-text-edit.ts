@@ -25,7 +25,7 @@ import {
 import { pairElements } from "./toml-element-pairing.js";
 import { blankBefore, footerStart, tableCommentCount } from "./toml-footer.js";
 import { inlineTextInSpellings } from "./toml-inline-spelling.js";
-import { passesCommentOn, withoutMovedComments } from "./toml-moved-comments.js";
+import { passedCommentEnd, withoutMovedComments } from "./toml-moved-comments.js";
 import { scanToml, type TomlEntry, type TomlLayout, TomlScanError, tomlComments } from "./toml-scan.js";
 import { formatKey, inlineValueText, readTomlValues, writeTomlValues } from "./toml-value-text.js";
 import { isTable, sameValue, valueAt } from "./values.js";
@@ -326,7 +326,7 @@ function remove(
   base?: BaseLayout,
 ): TextOp[] | undefined {
   if (own === undefined) return removeTable(user, release, path, base);
-  const start = passesCommentOn(user, release, own, own.lineEnd, base) ? own.lineStart : own.blockStart;
+  const start = passedCommentEnd(user, release, own, own.lineEnd, base) ?? own.blockStart;
   return [{ start, end: own.lineEnd, text: "" }];
 }
 
@@ -895,11 +895,13 @@ function removeTable(user: Side, release: Side, path: string[], base?: BaseLayou
   const header = user.layout.headers.find((h) => h.lineStart === blocks[0]?.headerStart);
   const last = blocks.at(-1);
   const passed =
-    header !== undefined && last !== undefined && passesCommentOn(user, release, header, last.end, base);
+    header === undefined || last === undefined
+      ? undefined
+      : passedCommentEnd(user, release, header, last.end, base);
   return [
     ...blocks.map((b, i) => {
       const end = blocks.some((other) => other.start === b.end) ? b.end : keptParagraphStart(user.text, b);
-      return { start: startOf(i === 0 && passed ? b.headerStart : b.start, end), end, text: "" };
+      return { start: startOf(i === 0 && passed !== undefined ? passed : b.start, end), end, text: "" };
     }),
     ...dotted.map((e) => ({ start: e.blockStart, end: e.lineEnd, text: "" })),
   ];

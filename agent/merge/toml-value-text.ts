@@ -1,16 +1,22 @@
 /** TOML spellings of single values, for lines the merge writes itself. */
 import { parse, stringify, TomlDate } from "smol-toml";
-import { isTable } from "./values.js";
+import { ExactFloat } from "./exact-floats.js";
+import { withLiterals } from "./float-literals.js";
+import { tomlFloatLiterals } from "./toml-float-literals.js";
+import { isTable, setOwn, type Table } from "./values.js";
 
 /**
  * TOML values as the merge reads them: integers as BigInt, so an integer and a float are told apart
  * (`1` and `1.0` are two types in TOML, and an app that reads a float may refuse an integer), and
  * written back the same way: a JS number is a float (`1.0`), a BigInt an integer. Datetimes keep
- * their digits past the millisecond (finerDates).
+ * their digits past the millisecond (finerDates), and floats a double does not hold their decimals
+ * (ExactFloat, written back as their literal).
  */
 export function readTomlValues(text: string): unknown {
   const values = parse(lfInMultiLineStrings(text), { integersAsBigInt: true });
-  return FINE_TIME.test(text) ? finerDates(values, fineFractions(text)) : values;
+  const fine = FINE_TIME.test(text) ? finerDates(values, fineFractions(text)) : values;
+  // A float with more digits than a double holds, wherever it sits, is an ExactFloat (exact-floats.ts).
+  return withLiterals(fine, tomlFloatLiterals(text));
 }
 
 /**
@@ -117,7 +123,23 @@ function finerDates(value: unknown, fractions: ReadonlyMap<string, string | unde
 }
 
 export function writeTomlValues(value: unknown): string {
-  return stringify(value, { numbersAsFloat: true });
+  const literals: string[] = [];
+  const text = stringify(markedFloats(value, literals), { numbersAsFloat: true });
+  if (literals.length === 0) return text;
+  return text.replace(/"\\u0000ship-float:(\d+)"/g, (marker, at: string) => literals[Number(at)] ?? marker);
+}
+
+/** `value` with each ExactFloat a marker string, which writeTomlValues replaces with its literal. */
+function markedFloats(value: unknown, literals: string[]): unknown {
+  if (value instanceof ExactFloat) {
+    literals.push(value.literal);
+    return `\u0000ship-float:${literals.length - 1}`;
+  }
+  if (Array.isArray(value)) return value.map((item) => markedFloats(item, literals));
+  if (!isTable(value)) return value;
+  const copy: Table = {};
+  for (const [key, item] of Object.entries(value)) setOwn(copy, key, markedFloats(item, literals));
+  return copy;
 }
 
 /**

@@ -31,6 +31,9 @@ export function valueAt(root: unknown, path: readonly string[]): Maybe {
 /** Deep equality; dates (TOML datetimes) compare by their text so local dates/times work too. */
 export function sameValue(a: Maybe, b: Maybe): boolean {
   if (Object.is(a, b)) return true;
+  // `-0.0` and `0.0` (`+0`, `0e0`) are one value, as every reader compares them (a decimal too):
+  // a release or a tool writing the other sign was taken for a change of the value.
+  if (typeof a === "number" && typeof b === "number") return a === b;
   if (a instanceof ExactFloat || b instanceof ExactFloat) return sameFloat(a, b);
   if (a instanceof Date || b instanceof Date) {
     return a instanceof Date && b instanceof Date && dateText(a) === dateText(b);

@@ -53,7 +53,7 @@ import { markFromRelease, withFoldedLines } from "./yaml-folded-blocks.js";
 import { rewrittenNote, rewrittenNotesInside } from "./yaml-item-notes.js";
 import { type ReplaceInStyle, shapeChangedItems } from "./yaml-item-shape.js";
 import { checkYamlNesting } from "./yaml-nesting.js";
-import { numbersAsSpelled, spellNumbers } from "./yaml-numbers.js";
+import { numberNodeAt, numbersAsSpelled, sameExactFloats, spellNumbers } from "./yaml-numbers.js";
 import { removePair } from "./yaml-remove.js";
 import {
   passesCommentOn,
@@ -240,7 +240,8 @@ export function renderYamlMerge(
           values ??= valuesOf(edited, TO_JS);
           // A tag the release changes (`!Ref`) is no value change: shown only once the tag is there.
           const tagged = customTagAt(edited, edit.path) === customTagAt(release.doc, edit.path);
-          if (alreadyShown(values, edit, expected) && (edit.kind === "remove" || tagged)) continue;
+          const shown = alreadyShown(values, edit, expected) && exactlyShown(edited, release.doc, edit);
+          if (shown && (edit.kind === "remove" || tagged)) continue;
         }
         applyEdit(edited, { user, release, base }, edit, attempt, notes);
         values = undefined;
@@ -382,6 +383,17 @@ function spellKeys(node: unknown, from: readonly unknown[]): void {
 function alreadyShown(values: unknown, edit: MergeEdit, expected: unknown): boolean {
   const now = valueAt(values, edit.path);
   return edit.kind === "remove" ? now === ABSENT : sameValue(now, valueAt(expected, edit.path));
+}
+
+/**
+ * Values read as doubles: a float the release writes with more digits than one holds is shown only
+ * where the document writes the same decimal, else a changed anchored `0.1` was skipped as shown.
+ */
+function exactlyShown(edited: Document, release: Document, edit: MergeEdit): boolean {
+  return (
+    edit.kind === "remove" ||
+    sameExactFloats(numberNodeAt(edited, edit.path), numberNodeAt(release, edit.path))
+  );
 }
 
 /**
@@ -701,7 +713,7 @@ function keepItemComments(
   const unused = old.items.filter(isScalar);
   value.items.forEach((item, index) => {
     if (!isScalar(item)) return;
-    const at = unused.findIndex((mine) => sameValue(mine.value, item.value));
+    const at = unused.findIndex((mine) => sameValue(mine.value, item.value) && sameExactFloats(mine, item));
     const mine = at === -1 ? undefined : unused.splice(at, 1)[0];
     if (mine === undefined) return;
     if (mine === old.items[0]) firstAt = index;
@@ -710,7 +722,10 @@ function keepItemComments(
     kept.comment = null;
     kept.spaceBefore = item.spaceBefore;
     carry(mine, kept);
-    const shipped = shippedItem(base, (b) => isScalar(b) && sameValue(b.value, item.value));
+    const shipped = shippedItem(
+      base,
+      (b) => isScalar(b) && sameValue(b.value, item.value) && sameExactFloats(b, item),
+    );
     kept.commentBefore = rewrittenNote(mine, item, shipped, "commentBefore");
     kept.comment = rewrittenNote(mine, item, shipped, "comment");
     kept.commentBefore ??= item.commentBefore;
@@ -760,7 +775,11 @@ function keepCollectionItems(
     if (!(isMap(item) || isSeq(item))) return;
     const at = [...free].find((mine) => {
       const node = old.items[mine];
-      return (isMap(node) || isSeq(node)) && sameValue(oldValues[mine], newValues[index]);
+      return (
+        (isMap(node) || isSeq(node)) &&
+        sameValue(oldValues[mine], newValues[index]) &&
+        sameExactFloats(node, item)
+      );
     });
     if (at === undefined) return;
     free.delete(at);
@@ -768,7 +787,10 @@ function keepCollectionItems(
     if (at === 0) firstAt = index;
     const mine = old.items[at] as YAMLMap | YAMLSeq;
     const kept = mine.clone() as YAMLMap | YAMLSeq;
-    const shipped = shippedItem(base, (b) => (isMap(b) || isSeq(b)) && sameValue(b.toJSON(), item.toJSON()));
+    const shipped = shippedItem(
+      base,
+      (b) => (isMap(b) || isSeq(b)) && sameValue(b.toJSON(), item.toJSON()) && sameExactFloats(b, item),
+    );
     kept.commentBefore = rewrittenNote(mine, item, shipped, "commentBefore");
     rewrittenNotesInside(kept, item, shipped);
     value.items[index] = kept;

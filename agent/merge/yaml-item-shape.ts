@@ -10,6 +10,7 @@ import { isMap, isScalar, isSeq, type Pair, type YAMLMap, type YAMLSeq } from "y
 import { pairElements } from "./toml-element-pairing.js";
 import { childOf, sameValue } from "./values.js";
 import { jsKeyOf } from "./yaml-anchors.js";
+import { sameExactFloats } from "./yaml-numbers.js";
 import { putShippedComments, type ShippedComments, shippedBetween } from "./yaml-shipped-comments.js";
 
 /** A copy of the release's `theirs` for the user's `own`, in the user's style (yaml-format.ts). */
@@ -92,7 +93,7 @@ function inUserShape(
     const was = childOf(mineValue, key);
     const now = childOf(theirValue, key);
     let shipped: ShippedComments = {};
-    if (!sameValue(was, now)) {
+    if (!sameValue(was, now) || !sameExactFloats(pair.value, their.value)) {
       // The release's notes on the key it changes, where the user's are still the shipped ones.
       const previous = base?.items.find((p) => keyOf(p) === key);
       const place = (map: YAMLMap, p: Pair | undefined) => (p === undefined ? undefined : { map, pair: p });

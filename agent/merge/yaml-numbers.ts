@@ -8,7 +8,7 @@
  */
 
 import { type Document, isAlias, isMap, isScalar, isSeq, type Scalar, type ScalarTag, type Tags } from "yaml";
-import { decimalOf } from "./exact-floats.js";
+import { decimalOf, exactFloat } from "./exact-floats.js";
 import { inheritedNode, keyText, ownPair } from "./yaml-anchors.js";
 
 const NUMBER_TAGS: ReadonlySet<string> = new Set(["tag:yaml.org,2002:int", "tag:yaml.org,2002:float"]);
@@ -99,4 +99,35 @@ function nodeAt(doc: Document, path: readonly string[]): unknown {
     node = resolved(node);
   }
   return node;
+}
+
+/**
+ * Whether two nodes, whose values read alike, write the same floats where a double cannot hold them
+ * (exact-floats.ts): `- 0.1` is not the release's `- 0.10000000000000001`, so an item is not kept
+ * as the user's where the release changed it. Aliases inside are not followed.
+ */
+export function sameExactFloats(a: unknown, b: unknown): boolean {
+  const left = exactDecimals(a);
+  const right = exactDecimals(b);
+  return left.size === right.size && [...left].every(([at, decimal]) => right.get(at) === decimal);
+}
+
+/** The decimal of each float under `node` that a double does not hold, by its place under it. */
+function exactDecimals(node: unknown, at = "", found = new Map<string, string>()): Map<string, string> {
+  if (isScalar(node)) {
+    const { value, source } = node;
+    const exact =
+      typeof value === "number" && typeof source === "string" ? exactFloat(source, value) : undefined;
+    if (exact !== undefined) found.set(at, exact.decimal);
+  } else if (isMap(node)) {
+    for (const pair of node.items) exactDecimals(pair.value, `${at}\u0000${keyText(pair)}`, found);
+  } else if (isSeq(node)) {
+    for (const [i, item] of node.items.entries()) exactDecimals(item, `${at}\u0000${i}`, found);
+  }
+  return found;
+}
+
+/** The node at `path` in the document (nodeAt), for the callers that compare its floats. */
+export function numberNodeAt(doc: Document, path: readonly string[]): unknown {
+  return nodeAt(doc, path);
 }

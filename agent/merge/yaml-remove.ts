@@ -24,10 +24,16 @@ export function removePair(
   const nextKey = isScalar(next?.key) ? (next.key as Scalar) : undefined;
   if (passOn && nextKey !== undefined) {
     // A comment on the mapping stays there, above what is now its first key; one on the removed key
-    // goes above the next key's own.
+    // goes above the next key's own, less the lines that one opens with (an operator's `# -----`
+    // under a kept `# -----` header was two separators).
     const passed = ownKey?.commentBefore;
+    const mine = nextKey.commentBefore;
     if (passed)
-      nextKey.commentBefore = nextKey.commentBefore ? `${passed}\n${nextKey.commentBefore}` : passed;
+      nextKey.commentBefore = mine
+        ? [withoutDoubledTail(passed, mine), mine].filter(Boolean).join("\n")
+        : passed;
+    else if (at === 0 && parent.commentBefore && mine)
+      parent.commentBefore = withoutDoubledTail(parent.commentBefore, mine) || null;
     nextKey.spaceBefore = ownKey?.spaceBefore;
     return;
   }
@@ -73,4 +79,14 @@ function keptParagraphs(above: string): string | undefined {
   while (directlyAbove > 0 && lines[directlyAbove - 1] !== "") directlyAbove--;
   if (directlyAbove === 0) return undefined;
   return lines.slice(0, directlyAbove).join("\n");
+}
+
+/** `above` less the lines closing it that `below` opens with (compared trimmed). */
+function withoutDoubledTail(above: string, below: string): string {
+  const lines = above.split("\n");
+  const following = below.split("\n").map((line) => line.trim());
+  let count = Math.min(lines.length, following.length);
+  while (count > 0 && !lines.slice(lines.length - count).every((line, i) => line.trim() === following[i]))
+    count--;
+  return lines.slice(0, lines.length - count).join("\n");
 }

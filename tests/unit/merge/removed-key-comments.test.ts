@@ -202,4 +202,38 @@ describe("a header above a first key the release removes stays above the operato
       expect(result.text).toBe(form("# -----\nport = 81\n"));
     }
   });
+
+  // Was: the kept header went above the operator's own comment on the next key whole, so a header
+  // ending in `# -----` over the operator's own `# -----` (one the previous release did not write)
+  // gave two separators, one under the other; in a table or mapping and above a [table] too.
+  it.each([
+    { name: "a separator alone", header: "# -----\n", own: "# -----\n" },
+    { name: "a header ending in a separator", header: "# Server\n# -----\n", own: "# -----\n# mine\n" },
+  ])("toml and yaml: $name the operator also wrote on the next key is written once", ({ header, own }) => {
+    const yamlIn = (text: string) => yaml(text).replace(/^(?!db)(?=.)/gm, "  ");
+    for (const [format, form] of [
+      ["toml", (text: string) => text],
+      ["yaml", yaml],
+      ["toml", (text: string) => `[db]\n${text}`],
+      ["yaml", (text: string) => yamlIn(`[db]\n${text}`)],
+    ] as const) {
+      const result = merge(
+        format,
+        form(`${header}old = 1\n${own}port = 81\n`),
+        form(`${header}port = 80\n`),
+        form(`${header}old = 1\nport = 80\n`),
+      );
+      expect(result.text).toBe(form(`${header}${own.replace("# -----\n", "")}port = 81\n`));
+    }
+  });
+
+  it("toml: a separator above a removed [table] the operator also wrote above the next one is written once", () => {
+    const result = merge(
+      "toml",
+      "a = 1\n\n# -----\n[old]\nx = 1\n\n# -----\n[db]\nport = 81\n",
+      "a = 1\n\n# -----\n[db]\nport = 80\n",
+      "a = 1\n\n# -----\n[old]\nx = 1\n\n[db]\nport = 80\n",
+    );
+    expect(result.text).toBe("a = 1\n\n# -----\n[db]\nport = 81\n");
+  });
 });

@@ -326,3 +326,95 @@ describe.each(formats)("three-way: floats written with more than a double holds 
     expect([result.updated, result.kept]).toEqual([["ratio"], []]);
   });
 });
+
+describe.each(formats)("three-way: floats beyond a double inside lists and tables (%s)", (format) => {
+  // Was: only a float on a key's own line was compared as written; one in a list, an inline table
+  // or an array of tables (TOML), a YAML list, or reached through a YAML alias or `<<`, compared as
+  // its double, so a release's `[0.1]` → `[0.10000000000000001]` or `1e400` → `1e500` there never
+  // reached a copy the operator had not touched, and the operator's own such value was lost.
+  const texts: Record<typeof format, (ratio: string, limit: string, port: string) => string> = {
+    toml: (ratio, limit, port) =>
+      `port = ${port}\nlist = [${ratio}, ${limit}]\ninline = { ratio = ${ratio} }\nnested = [{ ratio = ${ratio} }]\n\n[[servers]]\nratio = ${ratio}\n`,
+    json: (ratio, limit, port) =>
+      `{\n  "port": ${port},\n  "list": [${ratio}, ${limit}],\n  "inline": {"ratio": ${ratio}},\n  "servers": [\n    {"ratio": ${ratio}}\n  ]\n}\n`,
+    yaml: (ratio, limit, port) =>
+      `port: ${port}\nlist: [${ratio}, ${limit}]\nblock:\n  - ${ratio}\nservers:\n  - ratio: ${ratio} # per server\n`,
+  };
+  const text = texts[format];
+  const merge = (base: string, current: string, incoming: string) =>
+    mergeConfigFile({ format, fileName: "f", base, current, incoming, strategy: "preserve_user" });
+
+  it("a release's new default written past a double reaches an untouched copy", () => {
+    const base = text("0.1", "1e400", "80");
+    const result = merge(base, text("0.1", "1e400", "8080"), text("0.10000000000000001", "1e500", "80"));
+    expect(result.text).toBe(text("0.10000000000000001", "1e500", "8080"));
+    expect(result.kept).toEqual(["port"]);
+    const updated = {
+      toml: ["list", "inline.ratio", "nested", "servers"],
+      json: ["list", "inline.ratio", "servers"],
+    };
+    expect(result.updated).toEqual(format === "yaml" ? ["list", "block", "servers"] : updated[format]);
+  });
+
+  it("the operator's own value past a double is kept over the release's next default", () => {
+    const mine = text("0.10000000000000001", "1e500", "80");
+    const result = merge(text("0.1", "1e400", "80"), mine, text("0.25", "1e300", "80"));
+    expect(result.text).toBe(mine);
+    expect(result.updated).toEqual([]);
+  });
+});
+
+describe("three-way: YAML floats past a double reached through an alias or a merge key", () => {
+  // Was: a document with aliases skipped an edit whose value read as the same double as it stood
+  // (`alreadyShown`), so the anchor kept `0.1` though the key report said `updated`.
+  const text = (ratio: string) =>
+    `defaults: &defaults\n  ratio: ${ratio}\nweb:\n  <<: *defaults\n  port: 80\nshared: &r ${ratio}\nagain: *r\n`;
+  it("the release's change at the anchor reaches the copy and every key that follows it", () => {
+    const result = mergeConfigFile({
+      format: "yaml",
+      fileName: "f",
+      base: text("0.1"),
+      current: text("0.1"),
+      incoming: text("0.10000000000000001"),
+      strategy: "preserve_user",
+    });
+    expect(result.text).toBe(text("0.10000000000000001"));
+    expect(result.updated).toEqual(["defaults.ratio", "web.ratio", "shared", "again"]);
+  });
+});
+
+describe.each(formats)("three-way: zero written with a sign or an exponent (%s)", (format) => {
+  // Was: `-0.0` and `0.0` (and JSON's `-0` and `0`) were two values, so a release or a tool writing
+  // the other spelling was taken for a change: a new default reported, or the operator's `-0.0` taken
+  // for their own value and kept over the release's next default.
+  const zeros = {
+    toml: ["0.0", "-0.0", "+0.0", "0e0"],
+    json: ["0.0", "-0.0", "0e0", "0.0"],
+    yaml: ["0.0", "-0.0", "+0.0", "0e0"],
+  }[format];
+  const ints = { toml: ["0", "-0", "+0"], json: ["0", "-0", "0"], yaml: ["0", "-0", "+0"] }[format];
+  const text = (zero: string, int: string, port: string) =>
+    format === "json"
+      ? `{\n  "ratio": ${zero},\n  "offset": ${int},\n  "list": [${zero}],\n  "port": ${port}\n}\n`
+      : format === "toml"
+        ? `ratio = ${zero}\noffset = ${int}\nlist = [${zero}]\nport = ${port}\n`
+        : `ratio: ${zero}\noffset: ${int}\nlist: [${zero}]\nport: ${port}\n`;
+  const merge = (base: string, current: string, incoming: string) =>
+    mergeConfigFile({ format, fileName: "f", base, current, incoming, strategy: "preserve_user" });
+
+  it.each(zeros.slice(1).map((zero, i) => [zero, ints[Math.min(i + 1, ints.length - 1)] as string]))(
+    "a release respelling zero as %s (and the integer as %s) changes no value",
+    (zero, int) => {
+      const base = text(zeros[0] as string, ints[0] as string, "80");
+      const result = merge(base, base, text(zero, int, "81"));
+      expect(result.text).toBe(text(zeros[0] as string, ints[0] as string, "81"));
+      expect(result.updated).toEqual(["port"]);
+    },
+  );
+
+  it("the operator's -0.0 is no change of theirs: the release's new default follows", () => {
+    const result = merge(text("0.0", "0", "80"), text("-0.0", "-0", "80"), text("0.5", "3", "80"));
+    expect(result.text).toBe(text("0.5", "3", "80"));
+    expect(result.kept).toEqual([]);
+  });
+});
