@@ -58,6 +58,26 @@ describe("ship.toml checks made after the load", () => {
     );
   });
 
+  it("an empty or over-long [hub] agent_id is one problem on one line", async () => {
+    // Empty, it also failed the id's pattern: two lines for one key. Over-long with a bad character likewise.
+    const config = join(dir, "ship.toml");
+    for (const [id, problem] of [
+      ["", "must not be empty"],
+      [
+        "-".repeat(201),
+        "must be 1 to 200 characters: letters, digits, '.', '_' or '-', starting with a letter or digit",
+      ],
+    ]) {
+      await writeFile(
+        config,
+        `[general]\nstate_file = "${dir}/state.json"\n\n${source("one")}\n[hub]\nurl = "http://127.0.0.1:9"\ntoken_file = "${dir}/token"\nagent_id = "${id}"\n`,
+      );
+      const run = await runShip(["--config", config, "--check-only"]);
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr).toBe(`ship: ${config}:12:1 hub.agent_id: ${problem}\n`);
+    }
+  });
+
   it("a path of the wrong kind and two sources on one app_dir are placed too", async () => {
     const config = join(dir, "ship.toml");
     await mkdir(join(dir, "state-dir"));
