@@ -433,6 +433,9 @@ describe("ship-hub serve: hub.toml values and the listen address", () => {
   it.each([
     ["prot = 8080\n", 'ship-hub: hub.toml:2:1 prot: unknown key "prot" (did you mean "port"?)'],
     ['port = "8080"\n', 'ship-hub: hub.toml:2:1 port: must be a number (got string "8080")'],
+    // In ship.toml's words; zod's own were "must be at least 1 characters long".
+    ['host = ""\n', "ship-hub: hub.toml:2:1 host: must not be empty"],
+    ['jwt_secret_file = ""\n', "ship-hub: hub.toml:2:1 jwt_secret_file: must not be empty"],
     [
       'host = "0.0.0.0.1"\n',
       'ship-hub: hub.toml:2:1 host: cannot listen on "0.0.0.0.1": no such host (ENOTFOUND)',
