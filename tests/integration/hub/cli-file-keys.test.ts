@@ -166,7 +166,8 @@ describe("ship-hub: a data dir or SQLite file that cannot be used", () => {
     [["--db", "a-file"], /^ship-hub: --db cannot open the SQLite database a-file: file is not a database$/],
   ])("serve %j: exit 2 naming the flag, no data dir left behind", async (args, message) => {
     await writeFile(join(dir, "hub.toml"), "");
-    const { code, stderr } = await hub(["serve", "--port", "0", "--data-dir", "data", ...args]);
+    const dataDir = args.includes("--data-dir") ? [] : ["--data-dir", "data"];
+    const { code, stderr } = await hub(["serve", "--port", "0", ...dataDir, ...args]);
     expect(code, stderr).toBe(2);
     expect(stderr.trim()).toMatch(message);
     const left = (await readdir(dir)).sort();
@@ -283,6 +284,15 @@ describe("ship-hub: empty or malformed flag values", () => {
     [["serve", "--port", "http"], 'ship-hub: --port must be a whole number from 0 to 65535, got "http"'],
     [["serve", "--port", "99999"], 'ship-hub: --port must be a whole number from 0 to 65535, got "99999"'],
     [["rollout", "show", ""], "ship-hub: <id> is empty: give it a value"],
+    // A one-value flag given twice: commander kept the last without a word.
+    [
+      ["serve", "--port", "8080", "--port", "9090"],
+      'ship-hub: --port is given more than once ("8080", then "9090"): it takes one value; give it once',
+    ],
+    [
+      ["rollout", "abort", "r1", "--from-wave", "1", "--from-wave", "2"],
+      'ship-hub: --from-wave is given more than once ("1", then "2"): it takes one value; give it once',
+    ],
   ])("%j: exit 2, one line naming it, nothing created", async (args, message) => {
     await writeFile(join(dir, "hub.toml"), "");
     const { code, stderr } = await hub([...args, ...(args[0] === "rollout" ? [] : ["--data-dir", "data"])]);
