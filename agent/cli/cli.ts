@@ -7,6 +7,7 @@ import { Command, CommanderError, Option } from "commander";
 import { exitQuietlyWhenStdoutCloses } from "../../shared/cli/closed-stdout.js";
 import { refuseEmptyValues } from "../../shared/cli/empty-values.js";
 import { isNotInBundle } from "../../shared/cli/not-in-bundle.js";
+import { refuseRepeatedValues } from "../../shared/cli/repeated-options.js";
 import { versionText } from "../../shared/cli/version-output.js";
 import { BadInputError, ExitCode } from "../../shared/errors.js";
 import { SHIP_VERSION } from "../../shared/version.js";
@@ -174,6 +175,7 @@ function buildProgram(setExit: (code: number) => void): Command {
 
   registerReleaseCommand(program);
   refuseEmptyValues(program);
+  refuseRepeatedValues(program);
   program.hook("preAction", (_root, action) => takeRootOptions(program, action));
   return program;
 }

@@ -7,6 +7,7 @@ import { Command, CommanderError, Option } from "commander";
 import { exitQuietlyWhenStdoutCloses } from "../../shared/cli/closed-stdout.js";
 import { refuseEmptyValues } from "../../shared/cli/empty-values.js";
 import { isNotInBundle } from "../../shared/cli/not-in-bundle.js";
+import { refuseRepeatedValues } from "../../shared/cli/repeated-options.js";
 import { versionRequest } from "../../shared/cli/version-output.js";
 import { placeConfigIssues } from "../../shared/config/key-positions.js";
 import { BadInputError, ShipError } from "../../shared/errors.js";
@@ -185,6 +186,7 @@ remote(
   );
 
 refuseEmptyValues(program);
+refuseRepeatedValues(program);
 
 /**
  * `--json` asks for machine-readable output, failures included: a script parsing stderr got

@@ -1,4 +1,5 @@
 import { stat } from "node:fs/promises";
+import { dirname, isAbsolute, resolve } from "node:path";
 import { parse, TomlError } from "smol-toml";
 import { readUpTo, TooLargeError } from "../../shared/bounded-read.js";
 import { rememberKeyPositions } from "../../shared/config/key-positions.js";
@@ -59,8 +60,28 @@ export async function loadHubConfig(file: string | undefined): Promise<HubConfig
     file,
     (p) => positionInToml(positions, p.path),
   );
-  if (value !== undefined && issues.length === 0) return value;
+  if (value !== undefined && issues.length === 0) return withPathsFromConfigDir(value, data, file);
   throw new BadInputError(issues);
+}
+
+/**
+ * A relative `data_dir`, `db` or `jwt_secret_file` is relative to hub.toml's own directory, as in
+ * ship.toml: resolved against the working directory, `ship-hub serve` under systemd (started in /)
+ * and `ship-hub token create --config /etc/ship/hub.toml` run from an operator's shell used two data
+ * dirs with two secrets, and the serving hub refused every token the operator made. The default
+ * data dir, not written in hub.toml, stays ./ship-hub-data as `--help` says.
+ */
+function withPathsFromConfigDir(config: HubConfig, data: unknown, file: string): HubConfig {
+  const baseDir = dirname(resolve(file));
+  const at = <T extends string | undefined>(path: T): T =>
+    (path === undefined || isAbsolute(path) ? path : resolve(baseDir, path)) as T;
+  const written = typeof data === "object" && data !== null && "data_dir" in data;
+  return {
+    ...config,
+    ...(written ? { data_dir: at(config.data_dir) } : {}),
+    db: at(config.db),
+    jwt_secret_file: at(config.jwt_secret_file),
+  };
 }
 
 /**

@@ -4,6 +4,9 @@ import { parseDatabaseUrl, urlHosts } from "../store/postgres-url.js";
 
 export const DEFAULT_DATA_DIR = "./ship-hub-data";
 
+/** ship.toml's wording; zod's own read "must be at least 1 characters long". */
+const nonEmpty = () => z.string().min(1, "must not be empty");
+
 /** pino's levels the hub takes; `silent` logs nothing. The README lists them (a docs test keeps it so). */
 export const hubLogLevels = ["debug", "info", "warn", "error", "silent"] as const;
 
@@ -79,19 +82,19 @@ const seconds = (max: number, maxWords: string) => span(1000, max, maxWords);
 export const HubConfig = z
   .strictObject({
     /** Interface to listen on; 127.0.0.1 unless you put a TLS proxy or firewall in front. */
-    host: z.string().min(1).default("127.0.0.1"),
+    host: nonEmpty().default("127.0.0.1"),
     port: z.number().int().min(0).max(65535).default(8080),
     /** Holds hub.db, artifacts/ and the generated signing secret. */
-    data_dir: z.string().min(1).default(DEFAULT_DATA_DIR),
+    data_dir: nonEmpty().default(DEFAULT_DATA_DIR),
     /** SQLite file; default <data_dir>/hub.db. */
-    db: z.string().min(1).optional(),
+    db: nonEmpty().optional(),
     /**
      * PostgreSQL shared by several hubs (postgres://user:pass@host:5432/db): every hub command uses it
      * instead of the SQLite file, artifacts included; needs a shared jwt_secret_file or SHIP_HUB_SECRET.
      */
     database_url: DatabaseUrl.optional(),
     /** File with the HS256 secret (>= 32 bytes); default <data_dir>/secret, generated on first start. */
-    jwt_secret_file: z.string().min(1).optional(),
+    jwt_secret_file: nonEmpty().optional(),
     ping_interval_seconds: seconds(3600, "an hour").default(30),
     /** An agent offline this long after its wave started counts as failed (timed_out). */
     offline_timeout_seconds: seconds(2_592_000, "30 days").default(900),

@@ -26,10 +26,12 @@ export function nameRule(max: number, pattern: RegExp, chars: string): NameRule 
       if (!pattern.test(name)) return `must be ${text}`;
       return undefined;
     },
+    // One message per name, as `problem` gives it: without `abort`, an empty `agent_id` was refused
+    // twice on two lines (empty, and not matching the pattern), a long one with a bad character too.
     schema: z
       .string()
-      .min(1, "must not be empty")
-      .max(max, `must be ${text}`)
+      .min(1, { message: "must not be empty", abort: true })
+      .max(max, { message: `must be ${text}`, abort: true })
       .regex(pattern, `must be ${text}`),
   };
 }

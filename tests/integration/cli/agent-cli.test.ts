@@ -223,6 +223,19 @@ requirements:
     ]);
     expect(JSON.parse(newer.stdout).decision).toBe("proceed");
 
+    // Not a version: refused as --approve refuses it, where `latest` < 1.0.0 held and the check
+    // said the update would wait for manual steps.
+    for (const mode of ["--test-conditionals", "--check-rollout"]) {
+      for (const bad of ["latest", "1.9,0"]) {
+        const refused = await runShip([mode, file, "--app-dir", join(root, "app"), "--current-version", bad]);
+        expect(refused.code, refused.stdout).toBe(2);
+        expect(refused.stdout).toBe("");
+        expect(refused.stderr.trim()).toBe(
+          `ship: --current-version ${bad}: is not a release version (e.g. 2.0.0)`,
+        );
+      }
+    }
+
     const req = await runShip(["--check-requirements", file, "--app-dir", join(root, "app")]);
     expect(req.code).toBe(1);
     expect(req.stdout).toMatch(/FAIL required_commands\.surely-not-a-command-xyz/);

@@ -58,6 +58,26 @@ describe("ship.toml checks made after the load", () => {
     );
   });
 
+  it("an empty or over-long [hub] agent_id is one problem on one line", async () => {
+    // Empty, it also failed the id's pattern: two lines for one key. Over-long with a bad character likewise.
+    const config = join(dir, "ship.toml");
+    for (const [id, problem] of [
+      ["", "must not be empty"],
+      [
+        "-".repeat(201),
+        "must be 1 to 200 characters: letters, digits, '.', '_' or '-', starting with a letter or digit",
+      ],
+    ]) {
+      await writeFile(
+        config,
+        `[general]\nstate_file = "${dir}/state.json"\n\n${source("one")}\n[hub]\nurl = "http://127.0.0.1:9"\ntoken_file = "${dir}/token"\nagent_id = "${id}"\n`,
+      );
+      const run = await runShip(["--config", config, "--check-only"]);
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr).toBe(`ship: ${config}:12:1 hub.agent_id: ${problem}\n`);
+    }
+  });
+
   it("a path of the wrong kind and two sources on one app_dir are placed too", async () => {
     const config = join(dir, "ship.toml");
     await mkdir(join(dir, "state-dir"));
@@ -85,16 +105,17 @@ describe("hub.toml", () => {
 
   it.each([
     ['# hub\n\nport = "x"\n', "hub.toml:3:1 port: must be a number"],
-    ['# hub\ndata_dir = "hub.toml"\n', "hub.toml:2:1 data_dir: hub.toml is not a directory"],
+    // A relative path is hub.toml's directory's, and named so.
+    ['# hub\ndata_dir = "hub.toml"\n', "hub.toml:2:1 data_dir: DIR/hub.toml is not a directory"],
     [
       'data_dir = "data"\n\njwt_secret_file = "nope"\n',
-      "hub.toml:3:1 jwt_secret_file: cannot read nope: no such file or directory",
+      "hub.toml:3:1 jwt_secret_file: cannot read DIR/nope: no such file or directory",
     ],
   ])("%j: exit 2 naming the key's line", async (toml, message) => {
     await writeFile(join(dir, "hub.toml"), toml);
     const { code, stderr } = await runHubCli(dir, ["serve", "--port", "0", "--config", "hub.toml"]);
     expect(code, stderr).toBe(2);
     expect(stderr.trim().split("\n")).toHaveLength(1);
-    expect(stderr.trim()).toContain(`ship-hub: ${message}`);
+    expect(stderr.trim()).toContain(`ship-hub: ${message.replace("DIR", dir)}`);
   });
 });

@@ -42,6 +42,15 @@ describe("ship refuses options that do not go together (real CLI)", () => {
       ["--approve", "myapp", "2.0.0", "--ignore-rollout"],
       /--ignore-rollout applies to an update run, not to --approve/,
     ],
+    // A one-value flag given twice: commander kept the last without a word (which backup, which config?).
+    [
+      ["--rollback", "myapp-1", "--rollback", "myapp-2"],
+      /^ship: --rollback is given more than once \("myapp-1", then "myapp-2"\): it takes one value; give it once\n$/,
+    ],
+    [
+      ["--config", "/nonexistent/ship.toml"],
+      /^ship: --config is given more than once \(".*", then "\/nonexistent\/ship\.toml"\)/,
+    ],
   ])("ship %j is exit 2 with one line, and nothing is installed", async (args, message) => {
     const run = await runShip(["--config", app.config, ...args]);
     expect(run.code).toBe(2);

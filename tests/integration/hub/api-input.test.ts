@@ -120,6 +120,12 @@ describe("hub API input: every 400 is one line naming the field and what is wron
         { release, waves: [{ name: "a", agents: ["web 1"] }] },
         "body.waves[0].agents[0]: must be 1 to 200 characters: letters, digits, '.', '_' or '-', starting with a letter or digit",
       ],
+      // One problem, said once: an empty id also failed the pattern ("…; …" twice over one field).
+      [{ release, waves: [{ name: "a", agents: [""] }] }, "body.waves[0].agents[0]: must not be empty"],
+      [
+        { release, waves: [{ name: "a", agents: ["-".repeat(201)] }] },
+        "body.waves[0].agents[0]: must be 1 to 200 characters: letters, digits, '.', '_' or '-', starting with a letter or digit",
+      ],
     ];
     for (const [body, message] of cases) {
       expect(await refused("POST", "/api/v1/rollouts/preview", body)).toBe(message);

@@ -7,6 +7,7 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "n
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import jwt from "jsonwebtoken";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { requireHubBin, runHubCli } from "../../support/hub-cli.js";
 import { freePort } from "../../support/servers/free-port.js";
@@ -47,9 +48,10 @@ describe("ship-hub: hub.toml jwt_secret_file that cannot be used", () => {
       "/nonexistent/secret",
       /hub\.toml:2:1 jwt_secret_file: cannot read \/nonexistent\/secret: no such file or directory \(ENOENT\)$/,
     ],
-    ["a-dir", /hub\.toml:2:1 jwt_secret_file: cannot read a-dir: is a directory \(EISDIR\)$/],
-    ["empty", /hub\.toml:2:1 jwt_secret_file: empty must hold at least 32 bytes, found 0 \(empty\)$/],
-    ["short", /hub\.toml:2:1 jwt_secret_file: short must hold at least 32 bytes, found 20$/],
+    // Relative to hub.toml's directory, and named so.
+    ["a-dir", /hub\.toml:2:1 jwt_secret_file: cannot read \/\S+\/a-dir: is a directory \(EISDIR\)$/],
+    ["empty", /hub\.toml:2:1 jwt_secret_file: \/\S+\/empty must hold at least 32 bytes, found 0 \(empty\)$/],
+    ["short", /hub\.toml:2:1 jwt_secret_file: \/\S+\/short must hold at least 32 bytes, found 20$/],
   ])(
     "%s: serve and token create exit 2 naming the key and the file; no data dir is created",
     async (file, message) => {
@@ -57,6 +59,45 @@ describe("ship-hub: hub.toml jwt_secret_file that cannot be used", () => {
       await serveAndTokenRefuse(message);
     },
   );
+});
+
+describe("ship-hub: relative paths in hub.toml", () => {
+  it("are relative to hub.toml's directory, not where ship-hub is started: token create from another directory signs with the serving hub's secret", async () => {
+    // The unit starts the hub in /, an operator runs token create from a shell elsewhere: resolved
+    // against the working directory, each used a data dir (and secret) of its own, and the hub
+    // refused every token the operator made.
+    const elsewhere = join(dir, "a-dir");
+    const secret = "0123456789abcdef0123456789abcdef-shared";
+    await writeFile(join(dir, "hub-secret"), `${secret}\n`, { mode: 0o600 });
+    await writeFile(join(dir, "hub.toml"), 'data_dir = "data"\njwt_secret_file = "hub-secret"\n', {
+      mode: 0o600,
+    });
+    const created = await runHubCli(elsewhere, [
+      "token",
+      "create",
+      "--role",
+      "ci",
+      "--config",
+      join(dir, "hub.toml"),
+    ]);
+    expect(created.code, created.stderr).toBe(0);
+    expect(jwt.verify(created.stdout.trim(), secret)).toMatchObject({ role: "ci" });
+    expect(await readdir(elsewhere)).toEqual([]);
+    // Its data dir is hub.toml's `data`, which serve from hub.toml's directory uses too.
+    await writeFile(join(dir, "hub.toml"), 'data_dir = "data"\n', { mode: 0o600 });
+    const own = await runHubCli(elsewhere, [
+      "token",
+      "create",
+      "--role",
+      "ci",
+      "--config",
+      join(dir, "hub.toml"),
+    ]);
+    expect(own.code, own.stderr).toBe(0);
+    expect(await readdir(elsewhere)).toEqual([]);
+    const dataSecret = (await readFile(join(dir, "data", "secret"), "utf8")).trim();
+    expect(jwt.verify(own.stdout.trim(), dataSecret)).toMatchObject({ role: "ci" });
+  });
 });
 
 describe("ship-hub: a JWT secret file other users may read", () => {
@@ -125,7 +166,8 @@ describe("ship-hub: a data dir or SQLite file that cannot be used", () => {
     [["--db", "a-file"], /^ship-hub: --db cannot open the SQLite database a-file: file is not a database$/],
   ])("serve %j: exit 2 naming the flag, no data dir left behind", async (args, message) => {
     await writeFile(join(dir, "hub.toml"), "");
-    const { code, stderr } = await hub(["serve", "--port", "0", "--data-dir", "data", ...args]);
+    const dataDir = args.includes("--data-dir") ? [] : ["--data-dir", "data"];
+    const { code, stderr } = await hub(["serve", "--port", "0", ...dataDir, ...args]);
     expect(code, stderr).toBe(2);
     expect(stderr.trim()).toMatch(message);
     const left = (await readdir(dir)).sort();
@@ -137,11 +179,13 @@ describe("ship-hub: a data dir or SQLite file that cannot be used", () => {
     await writeFile(join(dir, "hub.toml"), 'data_dir = "a-file"\n');
     const dataDir = await hub(["serve", "--port", "0", "--config", "hub.toml"]);
     expect(dataDir.code).toBe(2);
-    expect(dataDir.stderr.trim()).toBe("ship-hub: hub.toml:1:1 data_dir: a-file is not a directory");
+    expect(dataDir.stderr.trim()).toBe(
+      `ship-hub: hub.toml:1:1 data_dir: ${join(dir, "a-file")} is not a directory`,
+    );
     await writeFile(join(dir, "hub.toml"), 'db = "a-dir"\n');
     const db = await hub(["serve", "--port", "0", "--config", "hub.toml"]);
     expect(db.code).toBe(2);
-    expect(db.stderr.trim()).toBe("ship-hub: hub.toml:1:1 db: a-dir is a directory");
+    expect(db.stderr.trim()).toBe(`ship-hub: hub.toml:1:1 db: ${join(dir, "a-dir")} is a directory`);
   });
 
   it("token list and revoke on a data dir without a hub database refuse instead of creating one", async () => {
@@ -240,6 +284,15 @@ describe("ship-hub: empty or malformed flag values", () => {
     [["serve", "--port", "http"], 'ship-hub: --port must be a whole number from 0 to 65535, got "http"'],
     [["serve", "--port", "99999"], 'ship-hub: --port must be a whole number from 0 to 65535, got "99999"'],
     [["rollout", "show", ""], "ship-hub: <id> is empty: give it a value"],
+    // A one-value flag given twice: commander kept the last without a word.
+    [
+      ["serve", "--port", "8080", "--port", "9090"],
+      'ship-hub: --port is given more than once ("8080", then "9090"): it takes one value; give it once',
+    ],
+    [
+      ["rollout", "abort", "r1", "--from-wave", "1", "--from-wave", "2"],
+      'ship-hub: --from-wave is given more than once ("1", then "2"): it takes one value; give it once',
+    ],
   ])("%j: exit 2, one line naming it, nothing created", async (args, message) => {
     await writeFile(join(dir, "hub.toml"), "");
     const { code, stderr } = await hub([...args, ...(args[0] === "rollout" ? [] : ["--data-dir", "data"])]);
@@ -390,6 +443,9 @@ describe("ship-hub serve: hub.toml values and the listen address", () => {
   it.each([
     ["prot = 8080\n", 'ship-hub: hub.toml:2:1 prot: unknown key "prot" (did you mean "port"?)'],
     ['port = "8080"\n', 'ship-hub: hub.toml:2:1 port: must be a number (got string "8080")'],
+    // In ship.toml's words; zod's own were "must be at least 1 characters long".
+    ['host = ""\n', "ship-hub: hub.toml:2:1 host: must not be empty"],
+    ['jwt_secret_file = ""\n', "ship-hub: hub.toml:2:1 jwt_secret_file: must not be empty"],
     [
       'host = "0.0.0.0.1"\n',
       'ship-hub: hub.toml:2:1 host: cannot listen on "0.0.0.0.1": no such host (ENOTFOUND)',
