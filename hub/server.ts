@@ -247,7 +247,12 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     sharedPresence: cluster !== undefined,
     ...(clusterUpSince === undefined ? {} : { startedAt: clusterUpSince + shift() }),
   });
-  const sync = new AgentSync(engine);
+  // Per agent and minute at most: a buggy client sends the same contradiction with every report.
+  const reportCorrections = new OnceAMinuteLog(log, "an agent's report disagreed with the hub's rows", now, {
+    level: "warn",
+    detail: "reason",
+  });
+  const sync = new AgentSync(engine, (agentId, reason) => reportCorrections.record(agentId, reason));
   const refusals = new ConnectionRefusals(log, now);
   const eventStream = new EventStream({ store, tokens, sessions });
   let relayCheck = async (_agentId: string): Promise<void> => {

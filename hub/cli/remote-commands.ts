@@ -352,11 +352,15 @@ export async function rolloutAction(
         `note: ${later} failure(s) in waves not started yet are not accepted: they count toward the threshold when their wave starts`,
       );
   }
-  // The wait goes on where the pause stopped it: said, so nobody expects the next wave at once.
-  if (action === "resume" && detail.autoAdvanceAt !== undefined)
+  // The wait goes on where the pause stopped it: said, so nobody expects the next wave at once. After
+  // a hub restart the hold until the wave's agents are heard again may set the time instead
+  // (view.ts autoAdvanceAt), and blaming the waitMinutes then sent the operator the wrong way.
+  if (action === "resume" && detail.autoAdvanceAt !== undefined) {
+    const held = detail.advanceHeldUntilHeard?.until === detail.autoAdvanceAt ? heldText(detail) : undefined;
     say(
-      `note: wave ${detail.currentWave + 1} (${printable(detail.currentWaveName)}) advances by itself once finished, not before ${detail.autoAdvanceAt}: the time it stood paused does not count toward its waitMinutes`,
+      `note: wave ${detail.currentWave + 1} (${printable(detail.currentWaveName)}) advances by itself once finished, not before ${detail.autoAdvanceAt}: ${held ? `auto-advance held ${held}` : "the time it stood paused does not count toward its waitMinutes"}`,
     );
+  }
   // An abort calls nobody back: agents already sent the release finish (the dashboard's question
   // says the same), which an operator reading "aborted" would not guess.
   const inFlight = detail.progress["in-progress"];

@@ -8,6 +8,7 @@ import { settleEligibility } from "./eligibility.js";
 import type { RolloutEngine } from "./engine.js";
 import { settleInstalled } from "./found-installed.js";
 import { type ActiveRollout, settleLeftRelease } from "./left-release.js";
+import { checkReports } from "./report-check.js";
 import {
   agentsOnRelease,
   markOvertaken,
@@ -44,7 +45,14 @@ export interface IncomingReport {
  * works inside the caller's transaction (`dispatch.t`); the methods without `In` run their own.
  */
 export class AgentSync {
-  constructor(readonly engine: RolloutEngine) {}
+  /**
+   * `corrected`: told each report field the hub took from its own rows
+   * or refused (report-check.ts); the hub logs it, so a buggy or old client is seen at the hub.
+   */
+  constructor(
+    readonly engine: RolloutEngine,
+    private readonly corrected: (agentId: string, reason: string) => void = () => {},
+  ) {}
 
   private get ctx() {
     return this.engine.options;
@@ -301,13 +309,17 @@ export class AgentSync {
     );
     const fresh = [...byId].filter(([id]) => stored.has(id)).map(([, item]) => item);
     if (fresh.length === 0) return;
-    await this.updateAppStatuses(t, fresh);
     const named = fresh.flatMap(({ report }) =>
       report.deploymentId === undefined ? [] : [parseDeploymentId(report.deploymentId).deploymentId],
     );
     const deployments = new Map(
       (await t.getDeployments([...new Set(named)])).map((d) => [d.id, d] as [string, DeploymentRecord]),
     );
+    // What the agent ran, as the hub's rows say it: a report whose app or version contradicts its
+    // own release marked another app of the host failed (two apps, two rollouts on one host).
+    const checked = await checkReports(dispatch, fresh, deployments);
+    for (const { agentId, reason } of checked.corrections) this.corrected(agentId, reason);
+    await this.updateAppStatuses(t, checked.reports);
     const updates: DeploymentUpdate[] = [];
     // Failures a report turns into something else (a timed-out agent's late success), per rollout.
     const noLongerFailed = new Map<string, DeploymentRecord[]>();

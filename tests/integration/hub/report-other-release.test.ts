@@ -7,11 +7,23 @@
  */
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { memoryLogger } from "../../../shared/log.js";
 import type { HubMessage } from "../../../shared/protocol/messages.js";
-import { hubPerTest, isType, publishRelease, reportAcked } from "./support.js";
+import {
+  hubBackendsPerFile,
+  hubPerTest,
+  isType,
+  publishRelease,
+  reportAcked,
+  sendReport,
+  type TestAgent,
+  type TestHub,
+} from "./support.js";
 
 const session = hubPerTest();
 const isDeploy = isType("deploy");
+const acked = (agent: TestAgent, reportId: string) =>
+  agent.next((m): m is Extract<HubMessage, { type: "ack" }> => m.type === "ack" && m.reportId === reportId);
 
 describe("a report about another release than its deployment's", () => {
   it("moves no deployment; the deployment's own report still does", async () => {
@@ -49,4 +61,55 @@ describe("a report about another release than its deployment's", () => {
     await reportAcked(a1, deploy, "succeeded");
     await expect.poll(async () => (await view()).state, { timeout: 10_000 }).toBe("completed");
   });
+});
+
+/**
+ * A report's fields the hub can check against its own rows are taken from them or refused, and
+ * said in the hub's log: a report of an `api` update that named `app: "web"` marked the host's web
+ * app failed, a success naming another version recorded that version, and a report naming another
+ * agent's deployment set this agent's app status. Both stores.
+ */
+describe.each(hubBackendsPerFile())("a report that contradicts the hub's rows ($name)", (backend) => {
+  const apps = [
+    { app: "web", version: "1.0.0", state: "ok", releaseId: undefined as string | undefined },
+    { app: "api", version: "1.0.0", state: "ok", releaseId: undefined as string | undefined },
+  ];
+  const statuses = async (t: TestHub, id: string) =>
+    Object.fromEntries(
+      ((await t.hub.store.getAgent(id))?.apps ?? []).map((a) => [a.app, `${a.version} ${a.state}`]),
+    );
+
+  it.skipIf(!backend.available)(
+    "takes app and version from the release, refuses another agent's deployment",
+    {
+      timeout: 60_000,
+    },
+    async () => {
+      const lines: { level: string; msg: string; data?: Record<string, unknown> }[] = [];
+      const t = await session.start({ ...(await backend.options()), log: memoryLogger(lines) });
+      await publishRelease(t, "1.0.0", "api");
+      const api2 = await publishRelease(t, "2.0.0", "api");
+      const a1 = await session.connect(t, "a1", apps);
+      const a2 = await session.connect(t, "a2", apps);
+      await t.api("POST", "/api/v1/rollouts", {
+        token: t.operator,
+        body: { release: api2, waves: [{ name: "all", percent: 100 }] },
+      });
+      const d1 = await a1.next(isDeploy);
+      const d2 = await a2.next(isDeploy);
+      // a1's api update fails, its report naming web: web stays as it was, api is the failed one.
+      await acked(a1, sendReport(a1, d1, "failed", [{ name: "apply", ok: false, ms: 1 }], { app: "web" }));
+      expect(await statuses(t, "a1")).toEqual({ web: "1.0.0 ok", api: "1.0.0 failed" });
+      // a1 reports a2's deployment: a2's row and a1's apps stay; a2's own success names 9.9.9.
+      await acked(a1, sendReport(a1, d2, "succeeded"));
+      await acked(a2, sendReport(a2, d2, "succeeded", [], { toVersion: "9.9.9" }));
+      expect(await statuses(t, "a1")).toEqual({ web: "1.0.0 ok", api: "1.0.0 failed" });
+      expect(await statuses(t, "a2")).toEqual({ web: "1.0.0 ok", api: "2.0.0 updated" });
+      const said = lines.filter((l) => l.msg === "an agent's report disagreed with the hub's rows");
+      expect(said[0]?.data).toMatchObject({
+        agentId: "a1",
+        reason: expect.stringMatching(/app "web" taken as "api"/),
+      });
+    },
+  );
 });

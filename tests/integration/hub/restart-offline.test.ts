@@ -383,6 +383,18 @@ describe("a hub back after its canary's wait ended while it was down", () => {
         "m",
       ),
     );
+    // Paused and resumed while held: the note named the wave's waitMinutes, whose end went by
+    // 11 min ago; the hold is what sets the time.
+    await hub.api("POST", `/api/v1/rollouts/${id}/pause`, { token: hub.operator, body: {} });
+    const resumed = await runHubCli(process.cwd(), ["rollout", "resume", id], {
+      SHIP_HUB_URL: hub.hub.url,
+      SHIP_HUB_TOKEN: hub.operator,
+    });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toMatch(
+      /^note: wave 1 \(canary\) advances by itself once finished, not before \S+: auto-advance held since the hub started, until canary of this wave say\(s\) hello again .*$/m,
+    );
+    expect(resumed.stderr).not.toContain("waitMinutes");
     await canaryBack([{ app: "web", version: "2.0.0", state: "updated", releaseId: v2 }]);
     await expect.poll(async () => (await view()).currentWave, { timeout: 10_000 }).toBe(1);
     const after = (await hub.api<HeldView>("GET", `/api/v1/rollouts/${id}`, { token: hub.operator })).body;

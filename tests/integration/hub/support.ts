@@ -281,13 +281,16 @@ export type ReportSteps = { name: string; ok: boolean; ms: number }[];
 
 /** What a report may say beyond sendReport's defaults (from 1.0.0, no installed release named). */
 export interface ReportFields {
+  /** Default: the deployment's app, as a real agent sends it. */
+  app?: string;
   fromVersion?: string;
+  toVersion?: string;
   installedReleaseId?: string;
   error?: string;
 }
 
 /**
- * Sends `outcome` for `deploy` as an agent's report (web 1.0.0 → the deployed version, unless
+ * Sends `outcome` for `deploy` as an agent's report (its app, 1.0.0 → the deployed version, unless
  * `fields` say otherwise); the report id, for waiting on its ack (`agent.next(isAck(id))`).
  */
 export function sendReport(
@@ -302,7 +305,7 @@ export function sendReport(
     type: "report",
     reportId,
     deploymentId: deploy.deploymentId,
-    app: "web",
+    app: deploy.app,
     releaseId: deploy.release.id,
     outcome,
     fromVersion: "1.0.0",
