@@ -86,6 +86,17 @@ export function errnoErrorText(error: unknown): string {
   return `cannot ${verb} ${target}: ${fsErrorText(error)}`;
 }
 
+/**
+ * An errno error of a call on a file descriptor (a write, an fsync) names no file: Node's
+ * "ENOSPC: no space left on device, write" reached the operator as a bare "no space left on device
+ * (ENOSPC)". Given the file's path, as the path-taking calls give theirs, errnoErrorText names it.
+ */
+export function namingPath(error: unknown, path: string, syscall = "write"): unknown {
+  if (error instanceof Error && "code" in error && !("path" in error))
+    Object.assign(error, { path, syscall });
+  return error;
+}
+
 /** Errors that say this machine's disk cannot take a write (full, over quota, read-only). */
 export function isLocalDiskFailure(error: unknown): boolean {
   const code = errnoCode(error);

@@ -517,7 +517,10 @@ async function startBackup(
   const path = join(input.backupRoot, app, id);
   try {
     await mkdir(backupFilesDir(path), { recursive: true });
-    return await writeBackupRecords(input, facts, { id, path, unrecorded });
+    faultPoint("backup:started"); // a kill here leaves a backup directory without meta.json
+    const info = await writeBackupRecords(input, facts, { id, path, unrecorded });
+    faultPoint("backup:recorded"); // and here one whose meta.json says complete: false, no journal
+    return info;
   } catch (error) {
     // A disk filled since the run began (by a pre_update hook, a log): the half-written backup
     // stayed behind for good, unlisted, and the line said only "no space left on device (ENOSPC)".

@@ -286,7 +286,7 @@ function restoredDir(meta: BackupMeta): string {
  * directory moved and a symlink took its name (`mv app app-blue; ln -s app-green app`): its
  * `--rollback` wrote blue's old files into green, a tree ship had never installed into.
  */
-function restoresDir(meta: BackupMeta, appDir: string): boolean {
+export function restoresDir(meta: BackupMeta, appDir: string): boolean {
   if (meta.appRealDir === undefined) return sameDir(meta.appDir, appDir);
   if (realDir(appDir) === meta.appRealDir) return true;
   return meta.appDirId !== undefined && dirIdentity(appDir).appDirId === meta.appDirId;
@@ -557,12 +557,17 @@ async function explainUnlisted(backupRoot: string, id: string): Promise<void> {
   }
 }
 
-/** A new backup id: the app and the UTC time, unique within the app's backup directory. */
-export async function newBackupId(backupRoot: string, app: string, now: Date): Promise<string> {
-  const stamp = now
+/** The UTC second a backup id carries: `20261206T153705Z`. */
+export function backupStamp(time: Date): string {
+  return time
     .toISOString()
     .replace(/[-:]/g, "")
     .replace(/\.\d+Z$/, "Z");
+}
+
+/** A new backup id: the app and the UTC time, unique within the app's backup directory. */
+export async function newBackupId(backupRoot: string, app: string, now: Date): Promise<string> {
+  const stamp = backupStamp(now);
   const taken = new Set(await backupSubdirs(backupRoot, app));
   let id = `${app}-${stamp}`;
   for (let n = 2; taken.has(id); n++) id = `${app}-${stamp}-${n}`;

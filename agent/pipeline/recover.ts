@@ -13,6 +13,7 @@ import { checkRecordDir } from "../state/record-file.js";
 import { readState } from "../state/state-file.js";
 import { lstatOrUndefined } from "../tree/fs-ops.js";
 import { defaultPorts } from "./default-ports.js";
+import { removePartialBackups } from "./partial-backup-sweep.js";
 import { APP_STATE_WHAT, lockDir, updatePaths } from "./paths.js";
 import { resolvePendingUpdate } from "./pending-update.js";
 import type { PipelinePorts } from "./ports.js";
@@ -94,6 +95,7 @@ export async function recover(
               }
             : s,
         );
+        await removePartialBackups(config, name, source, appStateDir, appLog);
         // The CLI puts the source's name before the line; the engine's message starts with it too.
         // An interrupted update's outcome says what became of the files, whatever the journal did
         // first (finishing a committed apply it then undoes would read as a contradiction).

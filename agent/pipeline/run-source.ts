@@ -36,6 +36,7 @@ import {
   readInstalledRelease,
 } from "./installed-release.js";
 import { removeLeftovers } from "./leftovers.js";
+import { removePartialBackups } from "./partial-backup-sweep.js";
 import { APP_STATE_WHAT, lockDir, updatePaths } from "./paths.js";
 import { dropPendingManifest } from "./pending-manifest.js";
 import { awaitingRecovery, type PendingResolution, resolvePendingUpdate } from "./pending-update.js";
@@ -161,6 +162,9 @@ export async function runSource(
     // at its backup ("ENOTDIR … mkdir"), after its pre_update hooks had run and its state recorded a
     // failed update. The same refusal as `--list-backups` and `--rollback` (exit 2).
     await checkSourceBackupDirs(config.general.backup_dir, Object.keys(config.sources));
+    // After recovery, under the lock: what a run killed while making its backup left, that nothing
+    // names and nothing else removes (partial-backups.ts).
+    if (!options.checkOnly) await removePartialBackups(config, name, source, paths.appStateDir, log);
     // What earlier restores took out of the app waits in its trash for this run (trash.ts): an
     // interactive `ship --rollback` does not free it, and a run with nothing to do still does. A
     // child empties it while the check reads the release; the run waits for it right after.

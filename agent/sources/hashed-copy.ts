@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import { closeSync, constants, fchmodSync, openSync, readSync, writeSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { VerificationError } from "../../shared/errors.js";
+import { namingPath } from "../../shared/fs-errors.js";
 import { openRegularFileSync, syncReadBuffer } from "../tree/hash-file.js";
 
 const CHUNK_BYTES = 1 << 20;
@@ -26,8 +27,10 @@ export async function copyFileHashed(
     }
     const dest = await open(to, CREATE_NEW, 0o600);
     try {
-      const copied = await pump(source, dest);
-      await dest.chmod(mode);
+      const copied = await pump(source, dest, { from, to });
+      await dest.chmod(mode).catch((error: unknown) => {
+        throw namingPath(error, to, "chmod");
+      });
       return copied;
     } finally {
       await dest.close();
@@ -58,7 +61,11 @@ export function copyFileHashedSync(
         if (n === 0) break;
         hash.update(buffer.subarray(0, n));
         let offset = 0;
-        while (offset < n) offset += writeSync(dest, buffer, offset, n - offset);
+        try {
+          while (offset < n) offset += writeSync(dest, buffer, offset, n - offset);
+        } catch (error) {
+          throw namingPath(error, to);
+        }
         bytes += n;
       }
       fchmodSync(dest, mode);
@@ -74,10 +81,20 @@ export function copyFileHashedSync(
 /** Copy buffers, reused: a fresh 1 MiB buffer per small file costs more than copying it. */
 const spareBuffers: Buffer[] = [];
 
-async function pump(source: FileHandle, dest: FileHandle): Promise<{ sha256: string; bytes: number }> {
+/** The paths of the two handles: an errno error of a call on a handle names no file. */
+interface Named {
+  from: string;
+  to: string;
+}
+
+async function pump(
+  source: FileHandle,
+  dest: FileHandle,
+  names: Named,
+): Promise<{ sha256: string; bytes: number }> {
   const buffer = spareBuffers.pop() ?? Buffer.allocUnsafe(CHUNK_BYTES);
   try {
-    return await pumpWith(buffer, source, dest);
+    return await pumpWith(buffer, source, dest, names);
   } finally {
     if (spareBuffers.length < 8) spareBuffers.push(buffer);
   }
@@ -87,17 +104,22 @@ async function pumpWith(
   buffer: Buffer,
   source: FileHandle,
   dest: FileHandle,
+  { from, to }: Named,
 ): Promise<{ sha256: string; bytes: number }> {
   const hash = createHash("sha256");
   let bytes = 0;
   for (;;) {
-    const { bytesRead } = await source.read(buffer, 0, CHUNK_BYTES, null);
+    const { bytesRead } = await source.read(buffer, 0, CHUNK_BYTES, null).catch((error: unknown) => {
+      throw namingPath(error, from, "read");
+    });
     if (bytesRead === 0) break;
     const chunk = buffer.subarray(0, bytesRead);
     hash.update(chunk);
     let offset = 0;
     while (offset < bytesRead) {
-      const { bytesWritten } = await dest.write(chunk, offset, bytesRead - offset);
+      const { bytesWritten } = await dest.write(chunk, offset, bytesRead - offset).catch((error: unknown) => {
+        throw namingPath(error, to);
+      });
       offset += bytesWritten;
     }
     bytes += bytesRead;

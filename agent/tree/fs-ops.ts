@@ -30,6 +30,7 @@ import {
   unlink,
 } from "node:fs/promises";
 import { dirname } from "node:path";
+import { namingPath } from "../../shared/fs-errors.js";
 import { faultPoint } from "../fault.js";
 import { keepTimes } from "./exact-mtime.js";
 import { hashFile } from "./hash-file.js";
@@ -329,17 +330,10 @@ export async function writeFileAtomic(
     // A full disk: the half-written temporary file kept its blocks, and Node's error for a write
     // through a file handle names no file ("internal error: ENOSPC: …, write").
     await rm(tmp, { force: true }).catch(() => undefined);
-    throw withPath(error, path);
+    throw namingPath(error, path);
   }
   await renameOrDrop(tmp, path);
   if (durable) await syncDir(dirname(path));
-}
-
-/** An errno error of a file handle, given the file's path, as the path-taking calls give theirs. */
-function withPath(error: unknown, path: string): unknown {
-  if (error instanceof Error && "code" in error && !("path" in error))
-    Object.assign(error, { path, syscall: "write" });
-  return error;
 }
 
 export async function syncDir(dir: string): Promise<void> {

@@ -23,6 +23,7 @@ import {
   setAsideDirs,
   setAsideOf,
 } from "../../backup/backup-store.js";
+import { partialBackups } from "../../backup/partial-backups.js";
 import { checkSavedCopies } from "../../backup/restore-preflight.js";
 import { chainRefusal } from "../../backup/rollback-chain.js";
 import { APP_STATE_WHAT, appStateDir } from "../../pipeline/paths.js";
@@ -76,6 +77,7 @@ export async function listBackupsCommand(options: GlobalOptions, out: Output): P
     damaged.flatMap((d) => (d.backup === undefined ? [] : [d.backup])),
   );
   const setAside = await setAsideOfListed(config, options.sources, backups);
+  const partial = await partialOfListed(config, options.sources);
   out.result(
     backups.map(({ refusal, ...b }) => ({
       ...b,
@@ -107,6 +109,7 @@ export async function listBackupsCommand(options: GlobalOptions, out: Output): P
     out.line(
       `set aside ${aside.made}: ${aside.path} holds previous versions a restore left alone (not a backup: copy back by hand what you need); keep_backups removes it like a backup made then`,
     );
+  for (const line of partial) out.line(line);
   // Exit 2 like any damaged record ship meets: a script counting backups must not read this as fine.
   for (const d of shown) out.problem(`not listed: ${d.message}`);
   return shown.length > 0 ? 2 : 0;
@@ -291,4 +294,31 @@ async function setAsideOfListed(
     }
   }
   return found;
+}
+
+/**
+ * The listed sources' incomplete backups (partial-backups.ts), one line per source: never in the
+ * table (nothing to restore), but they hold disk, and an operator counting directories in
+ * backup_dir found more than `--list-backups` showed, with nothing saying why.
+ */
+async function partialOfListed(
+  config: AgentConfig,
+  sources: readonly string[] | undefined,
+): Promise<string[]> {
+  const lines: string[] = [];
+  for (const name of sources ?? Object.keys(config.sources)) {
+    const source = config.sources[name];
+    if (source === undefined) continue;
+    const { ours, unattributed } = await partialBackups(config.general.backup_dir, name, source.app_dir);
+    const ids = (list: readonly { id: string }[]) => list.map((b) => b.id).join(", ");
+    if (ours.length > 0)
+      lines.push(
+        `incomplete: ${ours.length} backup(s) of ${name} left by runs killed while making them (${ids(ours)}): nothing to restore; the app's next run removes them`,
+      );
+    if (unattributed.length > 0)
+      lines.push(
+        `incomplete: ${unattributed.length} backup(s) in ${join(config.general.backup_dir, name)} without meta.json (${ids(unattributed)}), beside another app directory's backups: ship cannot tell which config's run made them and leaves them; remove them by hand once no run is making one`,
+      );
+  }
+  return lines;
 }

@@ -165,3 +165,39 @@ describe("a disk too full for the restore's journal (real tmpfs, real CLI)", () 
     expect(await readFile(join(disk, "srv/small.txt"), "utf8")).toBe("1.0.0\n");
   }, 60_000);
 });
+
+describe("the fetch's staging on a full work_dir (real tmpfs, real CLI)", () => {
+  it("names the file it could not write, for a large and for a small file, and changes nothing", async (ctx) => {
+    if (!mounted) return ctx.skip();
+    const work = join(root, "app/work");
+    const config = join(root, "ship.toml");
+    const use = (dir: string) =>
+      writeFile(
+        config,
+        `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\nwork_dir = "${work}"\nmin_interval_hours = 0\n\n` +
+          `[sources.myapp]\ntype = "local"\npath = "${dir}"\napp_dir = "${root}/srv"\n`,
+      );
+    const staged = `${work}/myapp.staging`;
+    // Larger than the whole 2 MB disk: copied in chunks through a file handle.
+    await use(await release("1.0.0", 3_000_000));
+    const big = await runShip(["--config", config]);
+    expect(big.code, big.stdout + big.stderr).toBe(1);
+    expect(big.stdout.trim()).toBe(
+      `myapp: update failed at fetch: cannot write ${staged}/blob.bin: no space left on device (ENOSPC); the app's files were not changed`,
+    );
+
+    // One page left: a small file is copied with synchronous writes.
+    await mkdir(work, { recursive: true });
+    const { bavail, bsize } = await statfs(work);
+    await writeFile(join(work, "filler"), Buffer.alloc((bavail - 1) * bsize));
+    await use(await release("1.0.1", 20_000));
+    const small = await runShip(["--config", config]);
+    expect(small.code, small.stdout + small.stderr).toBe(1);
+    expect(small.stdout.trim()).toMatch(
+      new RegExp(
+        `^myapp: update failed at fetch: cannot write ${staged}/(blob\\.bin|small\\.txt|update-manifest\\.yaml): no space left on device \\(ENOSPC\\); the app's files were not changed$`,
+      ),
+    );
+    expect(await readdir(join(root, "srv")).catch(() => [])).toEqual([]);
+  }, 60_000);
+});
