@@ -5,7 +5,9 @@
  * MAX_MESSAGE_VALUES values before validating it (shared/json-depth.ts), and a report it refused
  * would be sent again and again.
  */
+
 import type { MergeReport, Report } from "../../shared/protocol/messages.js";
+import { textStart } from "../../shared/text-cut.js";
 
 const MAX_FILES = 200;
 const MAX_KEYS = 1000;
@@ -58,7 +60,9 @@ function shorten(items: readonly string[], count: number, length: number): strin
 export function fitText(text: string, max: number): string {
   if (text.length <= max) return text;
   const note = ` … [cut at ${max.toLocaleString("en")} of ${text.length.toLocaleString("en")} characters; the whole text is in the agent's log on this host]`;
-  return max > note.length * 2 ? `${text.slice(0, max - note.length)}${note}` : `${text.slice(0, max - 1)}…`;
+  return max > note.length * 2
+    ? `${textStart(text, max - note.length)}${note}`
+    : `${textStart(text, max - 1)}…`;
 }
 
 /** A report's own warnings, shortened as a merge's are. */

@@ -7,7 +7,9 @@
  * URL's signature) is replaced by `***`, as everywhere a URL is shown: the reason reaches the state
  * file, notifications and the hub.
  */
+
 import { UNPRINTABLE } from "../../shared/schema/unprintable.js";
+import { textStart } from "../../shared/text-cut.js";
 import { headerValue } from "./header-value.js";
 import { scrubSecrets } from "./redact.js";
 
@@ -38,10 +40,7 @@ export async function serverReason(
       .trim();
     if (line === "") return undefined;
     if (line.length <= MAX_REASON_CHARS) return line;
-    // A cut between the halves of a surrogate pair (an emoji) would leave half a character, which
-    // UTF-8 cannot carry: the state file and the hub would read U+FFFD or refuse the text.
-    const cut = line.slice(0, MAX_REASON_CHARS);
-    return `${/[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut}…`;
+    return `${textStart(line, MAX_REASON_CHARS)}…`;
   } catch {
     return undefined;
   }

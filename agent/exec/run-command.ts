@@ -216,11 +216,31 @@ export function lastLine(text: string): string | undefined {
  */
 export const MAX_QUOTED_LINE = 400;
 
-/** A line's end, which says why more often than its start (`…: connection refused`). */
+/**
+ * A line's end, which says why more often than its start (`…: connection refused`). The cut never
+ * starts inside a `\u0007` that printableLine wrote for a control character (`…007` named nothing)
+ * nor on a mark or joiner that belonged to the character before it (a lone accent, half an emoji).
+ */
 function lineEnd(line: string): string {
   const chars = Array.from(line);
-  return chars.length <= MAX_QUOTED_LINE ? line : `…${chars.slice(-(MAX_QUOTED_LINE - 1)).join("")}`;
+  if (chars.length <= MAX_QUOTED_LINE) return line;
+  let start = chars.length - (MAX_QUOTED_LINE - 1);
+  for (let back = 1; back < ESCAPE_LENGTH && start - back >= 0; back++) {
+    const at = start - back;
+    if (ESCAPE.test(chars.slice(at, at + ESCAPE_LENGTH).join(""))) {
+      start = at + ESCAPE_LENGTH;
+      break;
+    }
+  }
+  while (start < chars.length && CONTINUES.test(chars[start] ?? "")) start++;
+  return `…${chars.slice(start).join("")}`;
 }
+
+/** printableLine's spelling of a control or format character. */
+const ESCAPE = /^\\u[0-9a-f]{4}$/;
+const ESCAPE_LENGTH = "\\u0000".length;
+/** What continues the character before it: combining marks, variation selectors, ZWJ, skin tones. */
+const CONTINUES = /^(?:\p{M}|\u200d|[\u{1f3fb}-\u{1f3ff}])$/u;
 
 /** Signals a process group (a command spawned `detached`: it leads its own group). */
 export function killGroup(pid: number | undefined, signal: NodeJS.Signals): void {

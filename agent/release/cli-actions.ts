@@ -2,6 +2,7 @@
  * The actions behind `ship release ...` (agent/cli/release-command.ts registers them): each takes
  * parsed options, prints for a person (or JSON), and throws ShipErrors the CLI turns into exit codes.
  */
+
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { basename, dirname, join, posix, resolve } from "node:path";
@@ -14,6 +15,7 @@ import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import { readManifestText } from "../../shared/manifest/load.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { readNamedFile } from "../../shared/named-file.js";
+import { textStart } from "../../shared/text-cut.js";
 import { isVersionLike, MAX_VERSION_LENGTH, MAX_VERSION_MESSAGE } from "../../shared/versions.js";
 import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
 import { redactUrl } from "../download/redact.js";
@@ -54,7 +56,7 @@ export function checkedVersion(raw: string): string {
   const version = normaliseVersion(raw);
   // Said before anything is built: it names the archive, whose name a file system bounds.
   if (version.length > MAX_VERSION_LENGTH)
-    throw BadInputError.single(`${raw.slice(0, 40)}…`, "VERSION", MAX_VERSION_MESSAGE);
+    throw BadInputError.single(`${textStart(raw, 40)}…`, "VERSION", MAX_VERSION_MESSAGE);
   if (!isVersionLike(version)) throw BadInputError.single(raw, "VERSION", "is not a version (e.g. 1.2.3)");
   return version;
 }

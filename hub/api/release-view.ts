@@ -5,8 +5,10 @@
  * http source's URL may be presigned (query values). Those are masked here; agents still get the
  * release verbatim over their channel (deploy-encoder.ts), where the signature covers the exact text.
  */
+
 import { parseDocument, visit } from "yaml";
 import { MANIFEST_MAX_ALIASES, MANIFEST_YAML_OPTIONS } from "../../shared/manifest/load.js";
+import { textStart } from "../../shared/text-cut.js";
 import type { ReleaseRecord } from "../store/store.js";
 
 const MASK = "***";
@@ -54,7 +56,7 @@ export function releaseForPeople(release: ReleaseRecord): ReleaseView {
     created: new Date(release.created).toISOString(),
     source,
     manifest,
-    description: description.length > DESCRIBED ? `${description.slice(0, DESCRIBED)}…` : description,
+    description: description.length > DESCRIBED ? `${textStart(description, DESCRIBED)}…` : description,
   };
 }
 

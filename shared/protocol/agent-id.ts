@@ -5,8 +5,10 @@
  * Host names and /etc/machine-id fit it; a space, a comma (the CLI's `agents:a,b` list) or a colon
  * (a deployment id is `ROLLOUT:AGENT`) would not round-trip, so they are refused at the door.
  */
+
 import * as z from "zod";
 import { nameRule } from "../schema/name-rule.js";
+import { textStart } from "../text-cut.js";
 
 const rule = nameRule(
   200,
@@ -16,7 +18,7 @@ const rule = nameRule(
 
 /** `id` quoted for a one-line message: JSON escapes, and a long one cut at 40 characters. */
 export function quotedAgentId(id: string): string {
-  return JSON.stringify(id.length > 40 ? `${id.slice(0, 40)}…` : id);
+  return JSON.stringify(id.length > 40 ? `${textStart(id, 40)}…` : id);
 }
 
 /** Why `id` is not an agent id (without naming where it came from), or undefined when it is one. */

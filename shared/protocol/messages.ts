@@ -2,10 +2,12 @@
  * Messages on the agent ↔ hub WebSocket (`/api/v1/agent`). Both halves parse every message with
  * these schemas; a message that does not parse is refused, never half-understood.
  */
+
 import * as z from "zod";
 import { MAX_APP_NAME } from "../app-name.js";
 import { gitRefName } from "../schema/git-ref-name.js";
 import { sha256Hex } from "../schema/sha256.js";
+import { textStart } from "../text-cut.js";
 import { MAX_VERSION_LENGTH } from "../versions.js";
 import { AgentId, HelloLabels } from "./agent-id.js";
 import { type ReportOutcome, reportOutcomes } from "./app-states.js";
@@ -28,7 +30,7 @@ export const MAX_REPORTED_VERSION = MAX_VERSION_LENGTH;
  */
 const reportedVersion = z
   .string()
-  .transform((v) => (v.length > MAX_REPORTED_VERSION ? `${v.slice(0, MAX_REPORTED_VERSION)}…` : v));
+  .transform((v) => (v.length > MAX_REPORTED_VERSION ? `${textStart(v, MAX_REPORTED_VERSION)}…` : v));
 
 /** zod runs refinements even after `z.url()` failed, so they must not throw on a non-URL. */
 function parsedUrl(text: string): URL | undefined {

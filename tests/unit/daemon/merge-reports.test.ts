@@ -4,7 +4,7 @@
  * the report still passes the hub's schema.
  */
 import { describe, expect, it } from "vitest";
-import { fitMergeReports } from "../../../agent/daemon/merge-reports.js";
+import { fitMergeReports, fitText } from "../../../agent/daemon/merge-reports.js";
 import { Report } from "../../../shared/protocol/messages.js";
 
 const merge = (f: number) => ({
@@ -55,6 +55,18 @@ describe("merge reports fitted to the hub's bounds", () => {
     expect(fitted?.file).toMatch(
       / … \[cut at 1,000 of 1,511 characters; the whole text is in the agent's log on this host\]$/,
     );
+  });
+
+  it("a cut text never ends in half an emoji: a file name, a report's text and versions past the hub's bounds", () => {
+    // One of the two starts puts the cut between the halves of a surrogate pair, whatever the note's length.
+    for (const start of ["", "a"]) {
+      const long = `${start}${"😀".repeat(700)}`;
+      const [fitted] = fitMergeReports([{ ...merge(0), file: long }]);
+      const report = Report.parse({ ...reportOf([]), fromVersion: long, toVersion: long });
+      const cut = [fitted?.file, fitText(long, 10), report.fromVersion, report.toVersion];
+      for (const text of cut) expect(text).not.toMatch(/\p{Cs}/u);
+      expect(fitted?.file.length).toBeLessThanOrEqual(1000);
+    }
   });
 
   it("200 merged files are all listed", () => {

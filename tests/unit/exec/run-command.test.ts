@@ -162,6 +162,26 @@ describe("runCommand", () => {
     expect(said.endsWith("xé: restart failed: port 8080 in use")).toBe(true);
     expect(said.length).toBe("post_update hook[0] exited with 1: ".length + MAX_QUOTED_LINE);
   });
+
+  it("cuts a long last line neither inside a control character's \\u escape nor before an accent's mark", async () => {
+    // The cut falls 3 characters into `\u0007` (the BEL printed), then on the combining acute of `é`.
+    const cases = [
+      { printed: "\\007%0396d", shown: "0".repeat(396) },
+      { printed: "e\\314\\201%0398d", shown: "0".repeat(398) },
+    ];
+    for (const { printed, shown } of cases) {
+      const result = await runCommand(`head -c 1000 /dev/zero | tr '\\0' x; printf '${printed}' 0; exit 1`, {
+        cwd: dir,
+        timeoutSeconds: 30,
+        env: env(),
+        log: memoryLogger(),
+        label: "post_update hook[0]",
+      });
+      expect(describeFailure("post_update hook[0]", result, 30)).toBe(
+        `post_update hook[0] exited with 1: …${shown}`,
+      );
+    }
+  });
 });
 
 describe("runTestWithRetries", () => {
