@@ -8,6 +8,7 @@ import { exitQuietlyWhenStdoutCloses } from "../../shared/cli/closed-stdout.js";
 import { refuseEmptyValues } from "../../shared/cli/empty-values.js";
 import { isNotInBundle } from "../../shared/cli/not-in-bundle.js";
 import { refuseRepeatedValues } from "../../shared/cli/repeated-options.js";
+import { allCommands, commandPath, sayUsageErrorsInOneLine } from "../../shared/cli/usage-lines.js";
 import { versionText } from "../../shared/cli/version-output.js";
 import { BadInputError, ExitCode } from "../../shared/errors.js";
 import { SHIP_VERSION } from "../../shared/version.js";
@@ -176,6 +177,11 @@ function buildProgram(setExit: (code: number) => void): Command {
   registerReleaseCommand(program);
   refuseEmptyValues(program);
   refuseRepeatedValues(program);
+  // `ship release …` says its own (registerReleaseCommand); the rest say `ship:` as ship's refusals do.
+  sayUsageErrorsInOneLine(
+    allCommands(program).filter((c) => !commandPath(c).startsWith("ship release")),
+    () => "ship",
+  );
   program.hook("preAction", (_root, action) => takeRootOptions(program, action));
   return program;
 }

@@ -4,6 +4,7 @@
  */
 import { Stats, statSync } from "node:fs";
 import { Argument, type Command, CommanderError, InvalidArgumentError } from "commander";
+import { allCommands, commandPath, sayUsageErrorsInOneLine } from "../../shared/cli/usage-lines.js";
 import { BadInputError, ExitCode } from "../../shared/errors.js";
 import { fsErrorText } from "../../shared/fs-errors.js";
 import { bumpParts } from "../release/bump.js";
@@ -250,4 +251,6 @@ export function registerReleaseCommand(program: Command, io: ReleaseIo = process
       return a.sftpAction(c, plan, {});
     }),
   );
+  // One line naming the command, as this command's own refusals read (`ship release publish: …`).
+  sayUsageErrorsInOneLine(allCommands(release), commandPath);
 }

@@ -34,7 +34,13 @@ import {
   readToken,
 } from "./publish.js";
 import { readManifestInput, readSignatureInput } from "./read-input.js";
-import { checkLatestName, checkUploadKey, checkUploadKnownHosts, uploadRelease } from "./sftp-upload.js";
+import {
+  checkLatestName,
+  checkUploadKey,
+  checkUploadKnownHosts,
+  expandHome,
+  uploadRelease,
+} from "./sftp-upload.js";
 import { signArtifact, writeKeyPair } from "./sign-artifact.js";
 import { unignoredInWorkTree, unignoredOutputNote } from "./unignored-output.js";
 
@@ -252,8 +258,12 @@ export interface SftpCliOptions extends BuildCliOptions {
 export async function sftpAction(
   o: CommonOptions,
   args: { version: string; description: string; host: string; user: string; remoteDir: string },
-  opts: SftpCliOptions,
+  given: SftpCliOptions,
 ): Promise<void> {
+  // Relative to -C, as every other path of `ship release` (sign --key, --out): these two alone were
+  // read from the working directory, so `-C app sftp … --key deploy.key` looked beside, not in, app.
+  const inDir = (p: string | undefined) => (p === undefined ? undefined : resolve(o.dir, expandHome(p)));
+  const opts = { ...given, key: inDir(given.key), knownHosts: inDir(given.knownHosts) };
   // A bad --latest is refused before anything is built or uploaded.
   if (opts.latest !== undefined) checkLatestName(opts.latest);
   await checkUploadKey(opts.key);
@@ -453,7 +463,9 @@ export async function publishAction(o: CommonOptions, p: PublishCliOptions): Pro
   const hubUrl = checkHubUrl(p.hub);
   checkedApp(p.app);
   const source = publishSource(o, p);
-  const token = await readToken(p.token, p.tokenFile);
+  // Relative to -C, as --artifact, --manifest and --signature beside it: it alone was read from the
+  // working directory, and `-C app publish --token-file ci.token` looked for the token beside app.
+  const token = await readToken(p.token, p.tokenFile === undefined ? undefined : resolve(o.dir, p.tokenFile));
   const manifestText = await publishManifest(o, p, source);
   const signatureText =
     // An empty file is a failed `sign` step, not "unsigned": said as such, naming the flag and file.

@@ -69,7 +69,7 @@ export interface LatestResult {
 /** World-readable, writable only by the uploader: agents read releases, nobody rewrites them. */
 const UPLOAD_MODE = 0o644;
 
-const expandHome = (p: string): string => (p.startsWith("~/") ? posix.join(homedir(), p.slice(2)) : p);
+export const expandHome = (p: string): string => (p.startsWith("~/") ? posix.join(homedir(), p.slice(2)) : p);
 
 const DEFAULT_KEY = "~/.ssh/id_ed25519";
 const DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts";

@@ -8,6 +8,7 @@ import { exitQuietlyWhenStdoutCloses } from "../../shared/cli/closed-stdout.js";
 import { refuseEmptyValues } from "../../shared/cli/empty-values.js";
 import { isNotInBundle } from "../../shared/cli/not-in-bundle.js";
 import { refuseRepeatedValues } from "../../shared/cli/repeated-options.js";
+import { allCommands, commandPath, sayUsageErrorsInOneLine } from "../../shared/cli/usage-lines.js";
 import { versionRequest } from "../../shared/cli/version-output.js";
 import { placeConfigIssues } from "../../shared/config/key-positions.js";
 import { BadInputError, ShipError } from "../../shared/errors.js";
@@ -47,8 +48,7 @@ function remote(cmd: Command): Command {
 
 const program = new Command("ship-hub")
   .description("ship hub: releases, staged rollouts, agents")
-  .addHelpText("after", "\n  ship-hub --version [--json]   print the version")
-  .showHelpAfterError();
+  .addHelpText("after", "\n  ship-hub --version [--json]   print the version");
 
 local(program.command("serve").description("run the hub"))
   .option("--port <port>", "port (default 8080)")
@@ -212,6 +212,13 @@ function overrideExits(cmd: Command): void {
   if (jsonRequested) cmd.configureOutput({ outputError: () => {}, writeErr: () => {} });
   for (const sub of cmd.commands) overrideExits(sub);
 }
+// One line, as every other refusal: the help that followed it (20 lines) pushed the error off a
+// terminal's screen and into a script's parse of stderr; the line says where to read it instead.
+sayUsageErrorsInOneLine(
+  allCommands(program),
+  () => "ship-hub",
+  (command) => ` (see \`${commandPath(command)} --help\`)`,
+);
 overrideExits(program);
 
 /**

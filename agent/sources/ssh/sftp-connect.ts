@@ -33,7 +33,7 @@ export async function connectSftp(
   const knownHostsText = await readFile(expandHome(cfg.known_hosts), "utf8").catch(() => "");
   const knownHosts = [...parseKnownHosts(knownHostsText), ...(await globalKnownHosts(globalKnownHostsFile))];
   const serverHostKey = hostKeyAlgorithms(knownHosts, cfg.hostname, cfg.port);
-  let seen: { verdict: HostKeyVerdict; fingerprint: string } | undefined;
+  let seen: { verdict: HostKeyVerdict; fingerprint: string; type: string } | undefined;
 
   // The library's default listeners print to the console: "Global error listener: Connection lost
   // before handshake" beside the run's own line, "Global end listener: end event raised" into a
@@ -70,14 +70,14 @@ export async function connectSftp(
         ) {
           verdict = "match";
         }
-        seen = { verdict, fingerprint };
+        seen = { verdict, fingerprint, type: hostKeyType(hostKey) };
         return verdict === "match";
       },
     });
   } catch (err) {
     await client.end().catch(() => undefined);
     if (seen !== undefined && seen.verdict !== "match")
-      throw hostKeyError(cfg, seen.verdict, seen.fingerprint);
+      throw hostKeyError(cfg, seen.verdict, seen.fingerprint, seen.type);
     throw clientKeyError(name, cfg, err) ?? loginRefused(name, cfg, err) ?? connectionError(name, cfg, err);
   }
   return client;
@@ -118,10 +118,20 @@ function connectionError(name: string, cfg: SftpSourceConfig, err: unknown): Err
   return new Error(`cannot connect to sftp://${cfg.username}@${cfg.hostname}:${cfg.port}: ${reason}`);
 }
 
+/**
+ * The key's type, the first string of its SSH wire form: a changed key is said with its type as
+ * ssh says it ("the ED25519 host key"), so the operator knows which known_hosts line to replace.
+ */
+function hostKeyType(key: Buffer): string {
+  const length = key.length >= 4 ? key.readUInt32BE(0) : 0;
+  return length > 0 && 4 + length <= key.length ? key.toString("latin1", 4, 4 + length) : "host";
+}
+
 function hostKeyError(
   cfg: SftpSourceConfig,
   verdict: HostKeyVerdict,
   fingerprint: string,
+  type: string,
 ): VerificationError {
   const host = `${cfg.hostname}:${cfg.port}`;
   if (verdict === "unknown") {
@@ -139,6 +149,6 @@ function hostKeyError(
     return new VerificationError(`sftp host ${host}`, `host key ${fingerprint} is revoked`);
   return new VerificationError(
     `sftp host ${host}`,
-    `HOST KEY MISMATCH: the server presented ${fingerprint}, which is not the key in ${cfg.known_hosts} or ${GLOBAL_KNOWN_HOSTS} (possible man-in-the-middle)`,
+    `HOST KEY MISMATCH: the server presented its ${type} key ${fingerprint}, which is not the key in ${cfg.known_hosts} or ${GLOBAL_KNOWN_HOSTS} (possible man-in-the-middle)`,
   );
 }

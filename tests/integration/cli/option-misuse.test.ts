@@ -187,13 +187,32 @@ describe("ship refuses options that do not go together (real CLI)", () => {
   // commander exited 1 ("the update failed and the app is back on its previous version"), which
   // the unit's RestartPreventExitStatus=2 does not stop: a typo in ExecStart restarted for ever.
   it.each([
-    [["agent", "--force"], "error: unknown option '--force'"],
-    [["agent", "--sources", "myapp"], "error: unknown option '--sources'"],
-    [["agent", "now"], "error: too many arguments for 'agent'. Expected 0 arguments but got 1."],
+    [["agent", "--force"], "ship: unknown option '--force'"],
+    [["agent", "--sources", "myapp"], "ship: unknown option '--sources'"],
+    [["agent", "now"], "ship: too many arguments for 'agent'. Expected 0 arguments but got 1."],
   ])("ship %j is exit 2 (bad input), and nothing is installed", async (args, message) => {
     const run = await runShip([...args, "--config", app.config]);
     expect(run.code).toBe(2);
     expect(run.stderr.trim()).toBe(message);
+    expect(await readdir(app.appDir)).toEqual([]);
+  });
+
+  // Commander's own refusals read "error: required option '--app <name>' not specified", the
+  // suggestion on a second line: the one refusal without the `ship:` every other one starts with.
+  it.each([
+    [["--bogus"], "ship: unknown option '--bogus'"],
+    [["--rollback"], "ship: option '--rollback <id|path>' argument missing"],
+    [["--forse"], "ship: unknown option '--forse' (Did you mean --force?)"],
+    [["release", "nope"], "ship release: unknown command 'nope'"],
+    [
+      ["release", "publish", "--hub", "http://127.0.0.1:9"],
+      "ship release publish: required option '--app <name>' not specified",
+    ],
+    [["release", "sftp"], "ship release sftp: missing required argument 'version'"],
+    [["release", "bump", "--bogus"], "ship release bump: unknown option '--bogus'"],
+  ])("ship %j is one line naming the command, exit 2, nothing written", async (args, line) => {
+    const run = await runShip(args, { cwd: app.root });
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 2, stderr: `${line}\n` });
     expect(await readdir(app.appDir)).toEqual([]);
   });
 

@@ -83,7 +83,7 @@ describe("ship release (CLI)", () => {
     const twoPaths = await runRelease(dir, "http", "1.2.4", "Fixes", "--include", "src", "lib");
     expect(twoPaths.code).toBe(2);
     expect(twoPaths.err.trim()).toBe(
-      "error: too many arguments for 'http'. Expected 2 arguments but got 3. --include takes one path each: repeat the flag for another (--include a --include b)",
+      "ship release http: too many arguments for 'http'. Expected 2 arguments but got 3. --include takes one path each: repeat the flag for another (--include a --include b)",
     );
     const git = await runRelease(dir, "git", "1.2.3", "--allow-private-key", "k.pem", "x.pem", "Fixes");
     expect(git.code).toBe(2);

@@ -5,7 +5,7 @@
  * help), naming a hidden file the operator never asked for. Real sshd (internal-sftp -P denies the
  * requests, as a directory the login may not write does even when the tests run as root).
  */
-import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { chmod, copyFile, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -35,6 +35,48 @@ describe.skipIf(!hasProgram("sshd"))("ship release sftp: a remote_dir the server
   afterAll(async () => {
     await Promise.all(servers.map((s) => s.close()));
     await rm(dir, { recursive: true, force: true });
+  });
+
+  // -C is where every path of `ship release` is read from (sign --key, --out): sftp's --key and
+  // --known-hosts alone were read from the working directory.
+  it("--key and --known-hosts relative to -C are read from there, and the upload goes through", async () => {
+    const sshd = await startSshd(join(dir, "sshd-plain"));
+    servers.push(sshd);
+    await copyFile(sshd.clientKey.privateKeyFile, join(dir, "deploy.key"));
+    await chmod(join(dir, "deploy.key"), 0o600);
+    await copyFile(sshd.knownHostsFile, join(dir, "known_hosts"));
+    const remote = join(dir, "remote-plain");
+    await mkdir(remote);
+    const run = await runRelease(
+      app,
+      ...["sftp", "1.0.0", "Hotfix", sshd.host, sshd.user, remote, "--port", String(sshd.port)],
+      ...[
+        "--key",
+        "../deploy.key",
+        "--known-hosts",
+        "../known_hosts",
+        "--app",
+        "myapp",
+        "--out",
+        join(dir, "dist"),
+      ],
+    );
+    expect(run.code, run.err).toBe(0);
+    expect((await readdir(remote)).sort()).toEqual(["myapp-1.0.0.tar.gz", "myapp-1.0.0.tar.gz.sha256"]);
+    const missing = await runRelease(
+      app,
+      "sftp",
+      "1.0.0",
+      "Hotfix",
+      sshd.host,
+      sshd.user,
+      remote,
+      "--key",
+      "gone.key",
+    );
+    expect(missing.err).toBe(
+      `ship release sftp: --key ${join(app, "gone.key")}: cannot read: no such file or directory (ENOENT)\n`,
+    );
   });
 
   it("a directory the user may not write (or create) is exit 2 naming it, nothing uploaded", async () => {

@@ -29,6 +29,44 @@ describe("ship release sign/publish refusals (real process)", () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  // -C is where every path of `ship release` is read from: --token-file alone was read from the
+  // working directory, so `-C app publish --token-file ci.token` looked for ./ci.token instead.
+  it("publish -C app --token-file reads the token from app, as --artifact beside it; a missing one is named by its full path", async () => {
+    await writeFile(join(dir, "app/ci.token"), "not-a-jwt-but-a-token\n");
+    const args = [
+      "-C",
+      "app",
+      "publish",
+      "--hub",
+      "http://127.0.0.1:1",
+      "--app",
+      "myapp",
+      "--version",
+      "1.2.0",
+    ];
+    const found = await release(
+      ...args,
+      "--token-file",
+      "ci.token",
+      "--artifact",
+      "../dist/myapp-1.2.0.tar.gz",
+    );
+    // Past the token: the upload is what fails, to a hub that is not there.
+    expect(found.stderr).toMatch(/^ship release publish: PUT \/api\/v1\/artifacts\S*: /);
+    expect(found.stderr).not.toMatch(/token/);
+    const missing = await release(
+      ...args,
+      "--token-file",
+      "gone.token",
+      "--artifact",
+      "../dist/myapp-1.2.0.tar.gz",
+    );
+    expect({ code: missing.code, stderr: missing.stderr }).toEqual({
+      code: 2,
+      stderr: `ship release publish: --token-file cannot read ${join(dir, "app/gone.token")}: no such file or directory (ENOENT)\n`,
+    });
+  });
+
   it("each refusal is one line naming the flag or file, exit 2", async () => {
     const cases: [string[], string][] = [
       [
