@@ -36,6 +36,7 @@ const BUNDLED = [
   "jsonwebtoken",
   "postgres",
   "prom-client",
+  "string-width",
 ];
 
 /** Optional native add-ons bundled libraries try to require and go on without (ws's). */
