@@ -29,6 +29,12 @@ export interface EngineContext {
   store: AsyncStore;
   channel: AgentChannel;
   now: () => number;
+  /**
+   * Hubs share the agents' presence through the store (a cluster): an agent this hub does not hold
+   * may be connected to another. One hub alone: its own connections are the truth, and the store's
+   * `online` column lags a close by a write.
+   */
+  sharedPresence?: boolean;
 }
 
 /**
@@ -69,6 +75,11 @@ export class Dispatch {
 
   get now(): number {
     return this.ctx.now();
+  }
+
+  /** Whether an agent not connected here may be connected to another hub (EngineContext). */
+  get sharedPresence(): boolean {
+    return this.ctx.sharedPresence === true;
   }
 
   /** Records an audit event; it is written with the transaction. */

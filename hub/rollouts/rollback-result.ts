@@ -495,7 +495,9 @@ async function forgottenOf(
  */
 async function offlineOf(dispatch: Dispatch, agentIds: readonly string[]): Promise<string[]> {
   const away = agentIds.filter((id) => !dispatch.canSend(id));
-  if (away.length === 0) return [];
+  // One hub alone: an agent that just closed may still read online in the store for a write's
+  // time, and its rollback was then said "sent" while the agents view said offline.
+  if (away.length === 0 || !dispatch.sharedPresence) return away;
   const online = new Set(await dispatch.t.listOnlineAgentIds());
   return away.filter((id) => !online.has(id));
 }
