@@ -7,7 +7,7 @@ import { type Document, isAlias, isMap, isScalar, isSeq, type YAMLMap } from "ya
 import { exactFloat } from "./exact-floats.js";
 import { numberSpellings, pathKey } from "./json-values.js";
 import { isTable, setOwn, type Table } from "./values.js";
-import { isMergePair, keyText } from "./yaml-anchors.js";
+import { isMergePair, keyText, mergeSources } from "./yaml-anchors.js";
 import type { ParsedYaml } from "./yaml-format.js";
 
 type Path = readonly (string | number)[];
@@ -86,15 +86,8 @@ function effectivePairs(
   if (seen.has(map)) return pairs;
   seen.add(map);
   for (const pair of map.items) if (!isMergePair(pair)) pairs.set(keyText(pair), pair.value);
-  for (const pair of map.items) {
-    if (!isMergePair(pair)) continue;
-    const sources = isSeq(pair.value) ? pair.value.items : [pair.value];
-    for (const source of sources) {
-      const resolved = isAlias(source) ? source.resolve(doc) : source;
-      if (!isMap(resolved)) continue;
-      for (const [key, value] of effectivePairs(doc, resolved, seen))
-        if (!pairs.has(key)) pairs.set(key, value);
-    }
-  }
+  for (const resolved of mergeSources(doc, map))
+    for (const [key, value] of effectivePairs(doc, resolved, seen))
+      if (!pairs.has(key)) pairs.set(key, value);
   return pairs;
 }

@@ -139,19 +139,26 @@ function ownKey(pair: Pair<unknown, unknown>): string | undefined {
   return isMergePair(pair) ? undefined : keyText(pair);
 }
 
-/** The node `key` takes through the map's merge keys, the first source that has it winning. */
-export function inheritedNode(doc: Document, map: YAMLMap<unknown, unknown>, key: string): unknown {
+/** The maps a map's merge keys (`<<: *a`, `<<: [*a, *b]`) take from, aliases resolved, in order. */
+export function mergeSources(doc: Document, map: YAMLMap<unknown, unknown>): YAMLMap<unknown, unknown>[] {
+  const maps: YAMLMap<unknown, unknown>[] = [];
   for (const pair of map.items) {
     if (!isMergePair(pair)) continue;
-    const sources = isSeq(pair.value) ? pair.value.items : [pair.value];
-    for (const source of sources) {
+    for (const source of isSeq(pair.value) ? pair.value.items : [pair.value]) {
       const resolved = isAlias(source) ? source.resolve(doc) : source;
-      if (!isMap(resolved)) continue;
-      const found = ownPair(resolved, key) ?? undefined;
-      if (found !== undefined) return found.value;
-      const deeper = inheritedNode(doc, resolved, key);
-      if (deeper !== undefined) return deeper;
+      if (isMap(resolved)) maps.push(resolved);
     }
+  }
+  return maps;
+}
+
+/** The node `key` takes through the map's merge keys, the first source that has it winning. */
+export function inheritedNode(doc: Document, map: YAMLMap<unknown, unknown>, key: string): unknown {
+  for (const resolved of mergeSources(doc, map)) {
+    const found = ownPair(resolved, key) ?? undefined;
+    if (found !== undefined) return found.value;
+    const deeper = inheritedNode(doc, resolved, key);
+    if (deeper !== undefined) return deeper;
   }
   return undefined;
 }
