@@ -47,6 +47,19 @@ export function delaySeconds() {
   return z.number().nonnegative().max(MAX_TIMER_SECONDS);
 }
 
+/**
+ * The most retries a key may ask for (a health check's retry_count, an http source's retries).
+ * `retry_count: 1000000000` validated and then held the app's lock for ever: every attempt of a
+ * failing check ran to its timeout, and the update neither finished nor rolled back. A wait longer
+ * than a hundred tries gives is a longer retry_delay, not more tries.
+ */
+export const MAX_RETRIES = 100;
+
+/** How many times to try again after the first attempt: 0 (never) to MAX_RETRIES. */
+export function retryCount() {
+  return z.number().int().nonnegative().max(MAX_RETRIES);
+}
+
 /** A span of hours that is added to a date. */
 export function spanHours() {
   return z.number().nonnegative().max(MAX_HOURS);
