@@ -90,7 +90,14 @@ describe("manifest numbers out of range", () => {
       "a webhook timeout past 24.8 days",
       'notifications:\n  on_success:\n    - { type: webhook, url: "http://127.0.0.1:9/", timeout: 1e12 }',
       "notifications.on_success[0].timeout",
-      "must be ≤ 2147483",
+      "must be ≤ 300",
+    ],
+    [
+      // Tried twice under the app's lock: an endpoint that never answered held the run for 46 days.
+      "a webhook timeout past five minutes",
+      'notifications:\n  on_failure:\n    - { type: webhook, url: "http://127.0.0.1:9/", timeout: 2000000 }',
+      "notifications.on_failure[0].timeout",
+      "must be ≤ 300",
     ],
     [
       "a stage's wait_hours past 11,400 years",
