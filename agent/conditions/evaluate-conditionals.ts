@@ -2,7 +2,7 @@
  * The manifest's `conditionals` on this host: what each condition says and what the update should
  * do about it. Used by the pipeline (before requirements) and by `ship --test-conditionals`.
  */
-import type { ConditionExpr } from "../../shared/conditions/ast.js";
+import { type ConditionExpr, formatCondition, runsCommand } from "../../shared/conditions/ast.js";
 import {
   type ConditionContext,
   explainCondition,
@@ -11,6 +11,7 @@ import {
 import { ConditionSyntaxError, parseCondition } from "../../shared/conditions/parse.js";
 import { BadInputError, type Issue } from "../../shared/errors.js";
 import type { Conditional } from "../../shared/manifest/schema.js";
+import { quotedCommand } from "../exec/quoted-command.js";
 
 /**
  * proceed: nothing stops the update. skip: a `skip_update` condition holds; try again next run.
@@ -21,6 +22,11 @@ export type ConditionalsDecision = "proceed" | "skip" | "manual";
 
 export interface ConditionalOutcome {
   condition: string;
+  /**
+   * The condition as a run's messages (warnings, skip and failure reasons, notifications) quote it:
+   * each `command('…')` by its program, since the line may carry a secret (quoted-command.ts).
+   */
+  said: string;
   result: boolean;
   /**
    * The result depends on the version of an app ship did not install (result is then false). A
@@ -59,11 +65,13 @@ export async function evaluateConditionals(
   const parsed = parseAll(conditionals, options.file ?? "update-manifest.yaml");
   const outcomes: ConditionalOutcome[] = [];
   for (const [i, conditional] of conditionals.entries()) {
-    const { result, undetermined, observations } = await explainCondition(parsed[i]!, ctx, {
+    const expr = parsed[i]!;
+    const { result, undetermined, observations } = await explainCondition(expr, ctx, {
       commandTimeoutSeconds: conditional.timeout,
     });
     outcomes.push({
       condition: conditional.condition,
+      said: runsCommand(expr) ? formatCondition(expr, quotedCommand) : conditional.condition,
       result,
       undetermined,
       action: conditional.action,
@@ -75,8 +83,8 @@ export async function evaluateConditionals(
   const holding = outcomes.filter((o) => o.result);
   const describe = (o: ConditionalOutcome) =>
     o.undetermined
-      ? `${o.message ?? `condition may hold: ${o.condition}`} (${UNKNOWN_VERSION})`
-      : (o.message ?? `condition holds: ${o.condition}`);
+      ? `${o.message ?? `condition may hold: ${o.said}`} (${UNKNOWN_VERSION})`
+      : (o.message ?? `condition holds: ${o.said}`);
   // An app ship did not install may be the 1.x a manual stop is for: ask rather than install.
   // A skip is not taken on a guess (nothing would ever install), nor is a warning given as fact.
   const manual = outcomes.filter(
@@ -87,7 +95,7 @@ export async function evaluateConditionals(
     .filter((o) => o.undetermined && o.action !== "require_manual_intervention")
     .map(
       (o) =>
-        `${o.condition} (${o.action}) is not decided: ${UNKNOWN_VERSION}; it is taken as not holding${o.action === "warn" && o.message !== undefined ? ` (its warning: ${o.message})` : ""}`,
+        `${o.said} (${o.action}) is not decided: ${UNKNOWN_VERSION}; it is taken as not holding${o.action === "warn" && o.message !== undefined ? ` (its warning: ${o.message})` : ""}`,
     );
   return {
     decision: manual.length > 0 ? "manual" : skip.length > 0 ? "skip" : "proceed",

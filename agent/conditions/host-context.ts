@@ -8,6 +8,7 @@ import type { ConditionContext } from "../../shared/conditions/evaluate.js";
 import { timerMs } from "../../shared/schema/durations.js";
 import { cleanEnvironment } from "../exec/clean-env.js";
 import { notYetInstalled } from "../exec/not-yet-installed.js";
+import { quotedCommand } from "../exec/quoted-command.js";
 import { signalDeath } from "../exec/signal-death.js";
 import { succeededDespite, unrunnableProgram } from "../exec/unrunnable-program.js";
 import { runShell } from "./run-shell.js";
@@ -136,7 +137,7 @@ export async function releaseScriptNotes(
     seen.add(command);
     if (ok) {
       const despite = await succeededDespite(command, appDir).catch(() => "");
-      if (despite !== "") notes.push(`command(${quote(command)}) read true, but ${despite}`);
+      if (despite !== "") notes.push(`command(${quote(quotedCommand(command))}) read true, but ${despite}`);
       continue;
     }
     // A maintenance check that hangs read as "not in maintenance", and the update went ahead unsaid.
@@ -151,7 +152,7 @@ export async function releaseScriptNotes(
       (killed === "" ? "" : `: it ${killed}${signal === null ? "" : ", so it gave no answer"}`) ||
       (await notYetInstalled(command, appDir, releaseDir, "conditions are evaluated")) ||
       (await unrunnableProgram(command, appDir, exitCode));
-    if (note !== "") notes.push(`command(${quote(command)}) read false${note}`);
+    if (note !== "") notes.push(`command(${quote(quotedCommand(command))}) read false${note}`);
   }
   return notes;
 }

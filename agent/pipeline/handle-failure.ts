@@ -41,7 +41,10 @@ import { type AppReport, appMessage } from "./report.js";
 import { runCommandList } from "./run-commands.js";
 import { rollbackTrigger, type Step, stepName } from "./steps.js";
 
-export type FailureOutcome = Pick<AppReport, "result" | "exitCode" | "message" | "error" | "failureReason">;
+export type FailureOutcome = Pick<
+  AppReport,
+  "result" | "exitCode" | "message" | "error" | "failureReason" | "retriedLater"
+>;
 
 /** What became of the app's files. */
 type FilesOutcome =
@@ -187,6 +190,7 @@ function outcomeOf(
     message,
     error: reason + commandNote,
     failureReason: reason,
+    ...(commandNote === "" && ctx.settings.retriedLater?.(error) === true ? { retriedLater: true } : {}),
   };
 }
 

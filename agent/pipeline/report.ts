@@ -32,6 +32,12 @@ export interface AppReport {
   steps: StepTiming[];
   /** Key reports of the config files the apply merged (empty when the apply did not run). */
   merges: MergeReport[];
+  /**
+   * Nothing was changed and the caller tries this again later (the daemon, a release server away):
+   * not this attempt's to record or notify, or the state file and on_failure said "failed" of an
+   * update that then succeeded, and said it again at each retry.
+   */
+  retriedLater?: true;
   /** Why the outcome could not be written to the state file, when it could not (a full disk). */
   stateNotRecorded?: string;
 }

@@ -356,18 +356,24 @@ export async function runSource(
     refused = report.exitCode === ExitCode.badInput;
     // Before the state is written: a partial download may be what fills the disk.
     await discardLeftovers(paths, log);
-    await finalizeUpdate({
-      report,
-      stateFile: config.general.state_file,
-      manifest: ctx.manifest,
-      release: ctx.release,
-      releaseSource,
-      now: options.settings.now(),
-      log,
-      ...(options.notifyRetryDelayMs === undefined ? {} : { notifyRetryDelayMs: options.notifyRetryDelayMs }),
-      ...(options.notifyMaxTimeoutMs === undefined ? {} : { notifyMaxTimeoutMs: options.notifyMaxTimeoutMs }),
-      ...(options.notifyAfter === undefined ? {} : { notifyAfter: options.notifyAfter }),
-    });
+    // An attempt the caller makes again is recorded and notified by the attempt that ends it.
+    if (report.retriedLater !== true)
+      await finalizeUpdate({
+        report,
+        stateFile: config.general.state_file,
+        manifest: ctx.manifest,
+        release: ctx.release,
+        releaseSource,
+        now: options.settings.now(),
+        log,
+        ...(options.notifyRetryDelayMs === undefined
+          ? {}
+          : { notifyRetryDelayMs: options.notifyRetryDelayMs }),
+        ...(options.notifyMaxTimeoutMs === undefined
+          ? {}
+          : { notifyMaxTimeoutMs: options.notifyMaxTimeoutMs }),
+        ...(options.notifyAfter === undefined ? {} : { notifyAfter: options.notifyAfter }),
+      });
     // The pending record is cleared unless a restore is still owed: its manifest copy goes with it.
     if (report.result !== "restore_failed")
       await dropPendingManifest(paths.appStateDir).catch((error: unknown) => log.warn(errorMessage(error)));

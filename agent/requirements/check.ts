@@ -17,6 +17,7 @@ import {
 } from "../conditions/service-status.js";
 import { cleanEnvironment } from "../exec/clean-env.js";
 import { notYetInstalled } from "../exec/not-yet-installed.js";
+import { quotedCommand } from "../exec/quoted-command.js";
 import { lastLine } from "../exec/run-command.js";
 import { shellCodeNote, shellCodeSignal } from "../exec/signal-death.js";
 import { succeededDespite, unrunnableProgram } from "../exec/unrunnable-program.js";
@@ -147,20 +148,20 @@ async function checkEnvironment(
   });
   const last = lastLine(result.output);
   const said = last === undefined ? "" : `: ${last}`;
+  const program = quotedCommand(check.command);
   let detail: string;
   if (result.ok) {
     const despite = await succeededDespite(check.command, cwd).catch(() => "");
-    detail = `passed (${check.command})${despite === "" ? "" : `, but ${despite}`}`;
+    detail = `passed (${program})${despite === "" ? "" : `, but ${despite}`}`;
   } else if (result.spawnError !== undefined) detail = `could not start in ${cwd}: ${result.spawnError}`;
-  else if (result.timedOut)
-    detail = `timed out after ${check.timeout} s and was killed (${check.command})${said}`;
+  else if (result.timedOut) detail = `timed out after ${check.timeout} s and was killed (${program})${said}`;
   else {
     const shellSignal = shellCodeSignal(result.exitCode);
     const how =
       result.signal !== null
         ? `killed by ${result.signal}`
         : `exit code ${result.exitCode}${shellSignal === undefined ? "" : `, ${shellCodeNote(shellSignal)}`}`;
-    detail = `${how} (${check.command})${said}`;
+    detail = `${how} (${program})${said}`;
     detail +=
       (await notYetInstalled(check.command, cwd, releaseDir, "requirements are checked")) ||
       (await unrunnableProgram(check.command, cwd, result.exitCode));

@@ -7,13 +7,14 @@
  * cumulative: 5, 25, 100) and the host meets that stage's criteria. Because any opened stage
  * counts, a host that joined stays in as later stages open, even if their criteria differ.
  */
-import type { ConditionExpr } from "../../shared/conditions/ast.js";
+import { type ConditionExpr, formatCondition, runsCommand } from "../../shared/conditions/ast.js";
 import { type ConditionContext, explainCondition } from "../../shared/conditions/evaluate.js";
 import { ConditionSyntaxError, parseCondition } from "../../shared/conditions/parse.js";
 import { BadInputError, type Issue } from "../../shared/errors.js";
 import type { Manifest } from "../../shared/manifest/schema.js";
 import { bucketOf, bucketWithin } from "../../shared/rollout/bucket.js";
 import { UNKNOWN_VERSION } from "../conditions/evaluate-conditionals.js";
+import { quotedCommand } from "../exec/quoted-command.js";
 import { type ScheduledStage, scheduleStages } from "./schedule.js";
 
 export interface StageInfo {
@@ -81,17 +82,22 @@ export async function checkRolloutEligibility(
   for (const stage of covering) {
     const expr = criteria[stage.index];
     const verdict = expr === undefined ? undefined : await explainCondition(expr, options.conditionContext);
-    if (verdict === undefined || verdict.result) {
+    if (expr === undefined || verdict === undefined || verdict.result) {
       const reason = `bucket ${bucket} is within ${stage.name} (${stage.percentage} %)${expr === undefined ? "" : " and this host meets its criteria"}`;
       return { eligible: true, ...base, joinedVia: info(stage), reason };
     }
-    unmet.push({ ...stage, undetermined: verdict.undetermined });
+    // As a conditional's reason quotes it: a command line's arguments may carry a secret.
+    const said = runsCommand(expr) ? formatCondition(expr, quotedCommand) : (stage.criteria ?? "");
+    unmet.push({ ...stage, undetermined: verdict.undetermined, said });
   }
   return { eligible: false, ...base, joinedVia: null, reason: notYetReason(bucket, stages, opened, unmet) };
 }
 
-/** A stage whose criteria this host did not meet; undetermined: they compare an unknown version. */
-type Unmet = ScheduledStage & { undetermined: boolean };
+/**
+ * A stage whose criteria this host did not meet; undetermined: they compare an unknown version;
+ * said: the criteria as the reason quotes them.
+ */
+type Unmet = ScheduledStage & { undetermined: boolean; said: string };
 
 function notYetReason(
   bucket: number,
@@ -106,7 +112,7 @@ function notYetReason(
       ? ""
       : `; ${later.name} (${later.percentage} %) opens at ${later.opensAt.toISOString()}`;
   if (unmet.length > 0) {
-    const which = unmet.map((s) => `${s.name}: ${s.criteria}`).join("; ");
+    const which = unmet.map((s) => `${s.name}: ${s.said}`).join("; ");
     // Read as false, an unknown version would keep the host out for good with nothing saying why:
     // it gets a version only by an install, which this very rollout holds back.
     const unknown = unmet.some((s) => s.undetermined)

@@ -53,11 +53,21 @@ export function runsCommand(expr: ConditionExpr): boolean {
   }
 }
 
-/** Renders a node back to canonical text, e.g. for `--test-conditionals` output. */
-export function formatCondition(expr: ConditionExpr): string {
+/**
+ * Renders a node back to canonical text, e.g. for `--test-conditionals` output. `shownCommand`
+ * says how a `command('…')` argument is shown: a run's messages show its program only, as the
+ * line may carry a secret.
+ */
+export function formatCondition(
+  expr: ConditionExpr,
+  shownCommand: (line: string) => string = (l) => l,
+): string {
+  const format = (e: ConditionExpr) => formatCondition(e, shownCommand);
+  const wrap = (e: ConditionExpr, needsParens: ConditionExpr["kind"][]) =>
+    needsParens.includes(e.kind) ? `(${format(e)})` : format(e);
   switch (expr.kind) {
     case "predicate":
-      return `${expr.name}(${quote(expr.argument)})`;
+      return `${expr.name}(${quote(expr.name === "command" ? shownCommand(expr.argument) : expr.argument)})`;
     case "env_var":
       return `env_var(${quote(expr.name)})`;
     case "current_version":
@@ -67,19 +77,14 @@ export function formatCondition(expr: ConditionExpr): string {
     case "number":
       return expr.text;
     case "compare":
-      return `${formatCondition(expr.left)} ${expr.op} ${formatCondition(expr.right)}`;
+      return `${format(expr.left)} ${expr.op} ${format(expr.right)}`;
     case "not":
       return `not ${wrap(expr.operand, ["and", "or", "compare"])}`;
     case "and":
       return `${wrap(expr.left, ["or"])} and ${wrap(expr.right, ["or"])}`;
     case "or":
-      return `${formatCondition(expr.left)} or ${formatCondition(expr.right)}`;
+      return `${format(expr.left)} or ${format(expr.right)}`;
   }
-}
-
-function wrap(expr: ConditionExpr, needsParens: ConditionExpr["kind"][]): string {
-  const text = formatCondition(expr);
-  return needsParens.includes(expr.kind) ? `(${text})` : text;
 }
 
 export function quote(s: string): string {

@@ -7,7 +7,7 @@ import { AppName } from "../app-name.js";
 import { hubAddressProblem, isWebSocketUrl, WEBSOCKET_MESSAGE } from "../hub-address.js";
 import { SecurityPolicy } from "../manifest/security-policy.js";
 import { AgentId, ConfiguredLabels } from "../protocol/agent-id.js";
-import { spanHours, timeoutSeconds } from "../schema/durations.js";
+import { retryCount, spanHours, timeoutSeconds } from "../schema/durations.js";
 import { gitRefName } from "../schema/git-ref-name.js";
 import { httpHeaders } from "../schema/http-headers.js";
 import { httpUrl } from "../schema/http-url.js";
@@ -110,7 +110,7 @@ export const HttpSource = z.strictObject({
   timeout_seconds: timeoutSeconds().default(60),
   /** Total time for one request (the archive, its .sig, a .sha256), retries and waits included. */
   max_download_seconds: timeoutSeconds().default(3600),
-  retries: z.number().int().nonnegative().default(3),
+  retries: retryCount().default(3),
   max_download_mb: z.number().positive().default(2048),
 });
 

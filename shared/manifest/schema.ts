@@ -4,7 +4,13 @@
  * the loader can report unknown keys (a typo must never silently disable a safety setting).
  */
 import * as z from "zod";
-import { delaySeconds, spanHours, timeoutSeconds } from "../schema/durations.js";
+import {
+  delaySeconds,
+  MAX_NOTIFY_SECONDS,
+  retryCount,
+  spanHours,
+  timeoutSeconds,
+} from "../schema/durations.js";
 import { httpHeaders } from "../schema/http-headers.js";
 import { httpUrl } from "../schema/http-url.js";
 import {
@@ -140,7 +146,7 @@ export const Notification = z.discriminatedUnion("type", [
     url: httpUrl(),
     message,
     headers: httpHeaders(),
-    timeout: seconds.default(10),
+    timeout: timeoutSeconds(MAX_NOTIFY_SECONDS).default(10),
   }),
   z.strictObject({ type: z.literal("slack"), url: httpUrl(), message, channel: z.string().optional() }),
 ]);
@@ -177,7 +183,7 @@ export const PostUpdateTest = z.strictObject({
   name: nonEmpty,
   command: nonEmpty,
   timeout: seconds.default(30),
-  retry_count: z.number().int().nonnegative().default(0),
+  retry_count: retryCount().default(0),
   retry_delay: delaySeconds().default(0),
 });
 export type PostUpdateTest = z.infer<typeof PostUpdateTest>;

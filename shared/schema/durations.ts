@@ -22,14 +22,25 @@ export const MAX_HOURS = 100_000_000;
  */
 export const MIN_TIMER_SECONDS = 0.001;
 
-/** A timeout in seconds: at least a millisecond (0 killed every command before it ran) and timeable. */
-export function timeoutSeconds() {
+/**
+ * The longest a notification waits for its endpoint. It is tried twice, each time with its timeout,
+ * while the run holds the app's lock (and `ship agent` its next instruction): a webhook with
+ * `timeout: 2000000` whose endpoint took the connection and never answered held both for 46 days.
+ * An endpoint that has not answered in five minutes will not.
+ */
+export const MAX_NOTIFY_SECONDS = 300;
+
+/**
+ * A timeout in seconds: at least a millisecond (0 killed every command before it ran) and timeable,
+ * or at most `max` where a longer wait holds up more than the one thing it bounds.
+ */
+export function timeoutSeconds(max = MAX_TIMER_SECONDS) {
   // 0 and below are said as before; a positive fraction of a millisecond by the second rule.
   return z
     .number()
     .positive({ abort: true })
     .min(MIN_TIMER_SECONDS, `must be ≥ ${MIN_TIMER_SECONDS} (a millisecond: a timer counts no finer)`)
-    .max(MAX_TIMER_SECONDS);
+    .max(max);
 }
 
 /**
@@ -45,6 +56,19 @@ export function timerMs(seconds: number): number {
 /** A pause in seconds: 0 means none. */
 export function delaySeconds() {
   return z.number().nonnegative().max(MAX_TIMER_SECONDS);
+}
+
+/**
+ * The most retries a key may ask for (a health check's retry_count, an http source's retries).
+ * `retry_count: 1000000000` validated and then held the app's lock for ever: every attempt of a
+ * failing check ran to its timeout, and the update neither finished nor rolled back. A wait longer
+ * than a hundred tries gives is a longer retry_delay, not more tries.
+ */
+export const MAX_RETRIES = 100;
+
+/** How many times to try again after the first attempt: 0 (never) to MAX_RETRIES. */
+export function retryCount() {
+  return z.number().int().nonnegative().max(MAX_RETRIES);
 }
 
 /** A span of hours that is added to a date. */

@@ -56,6 +56,13 @@ describe("manifest numbers out of range", () => {
       "must be ≤ 2147483",
     ],
     [
+      // Every attempt of a failing check ran to its timeout: the run held the app's lock for ever.
+      "a retry_count of a billion",
+      `post_update_tests:\n  - { name: t, command: "${touch}", retry_count: 1000000000 }`,
+      "post_update_tests[0].retry_count",
+      "must be ≤ 100",
+    ],
+    [
       "an environment check timeout of 0",
       `requirements:\n  environment_checks:\n    - { name: e, command: "${touch}", timeout: 0 }`,
       "requirements.environment_checks[0].timeout",
@@ -83,7 +90,14 @@ describe("manifest numbers out of range", () => {
       "a webhook timeout past 24.8 days",
       'notifications:\n  on_success:\n    - { type: webhook, url: "http://127.0.0.1:9/", timeout: 1e12 }',
       "notifications.on_success[0].timeout",
-      "must be ≤ 2147483",
+      "must be ≤ 300",
+    ],
+    [
+      // Tried twice under the app's lock: an endpoint that never answered held the run for 46 days.
+      "a webhook timeout past five minutes",
+      'notifications:\n  on_failure:\n    - { type: webhook, url: "http://127.0.0.1:9/", timeout: 2000000 }',
+      "notifications.on_failure[0].timeout",
+      "must be ≤ 300",
     ],
     [
       "a stage's wait_hours past 11,400 years",
@@ -178,6 +192,18 @@ describe("ship.toml numbers out of range", () => {
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+
+  it("an http source's retries past 100 is refused before anything is fetched", async () => {
+    await writeFile(
+      app.config,
+      `[general]\nstate_file = "${app.stateFile}"\n\n[sources.web]\ntype = "http"\nurl = "http://127.0.0.1:9/a.tar.gz"\napp_dir = "${app.appDir}"\nretries = 1000000000\n`,
+    );
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stdout + run.stderr).toBe(2);
+    expect(run.stderr.trim().split("\n")).toHaveLength(1);
+    expect(run.stderr).toMatch(/ship\.toml:\d+:\d+ sources\.web\.retries: must be ≤ 100/);
+    expect(await readdir(app.root)).not.toContain("var");
   });
 
   it("an http source's timeout_seconds past 24.8 days is refused before anything is fetched", async () => {

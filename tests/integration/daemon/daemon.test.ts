@@ -325,6 +325,7 @@ describe("ship agent daemon against a scripted hub (real WebSocket, real HTTP, r
 
     const url = `http://127.0.0.1:${port}/sample-3.6.0.tar.gz`;
     const from = lines.length;
+    const stateBefore = await readFile(config.general.state_file, "utf8");
     hub.send(deploy("d-cut", await release("3.6.0", { type: "http", url, sha256 })));
     await poll("a retry", async () =>
       lines.slice(from).some((l) => l.msg.startsWith("could not start this instruction now")),
@@ -339,6 +340,9 @@ describe("ship agent daemon against a scripted hub (real WebSocket, real HTTP, r
         data: expect.objectContaining({ reason: expect.stringContaining(`download of ${url} failed`) }),
       }),
     );
+
+    // An attempt that is tried again is no failure of the app: `ship --status` read "failed".
+    expect(await readFile(config.general.state_file, "utf8")).toBe(stateBefore);
 
     broken = false;
     await new Promise<void>((ok) => server.listen(port, "127.0.0.1", ok));

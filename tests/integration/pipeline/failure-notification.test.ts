@@ -15,14 +15,17 @@ describe("the text of an on_failure webhook", () => {
   let server: Server;
   let url: string;
   const texts: string[] = [];
+  const bodies: string[] = [];
 
   beforeEach(async () => {
     texts.length = 0;
+    bodies.length = 0;
     server = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on("data", (c: Buffer) => chunks.push(c));
       req.on("end", () => {
-        texts.push(String((JSON.parse(Buffer.concat(chunks).toString("utf8")) as { text: unknown }).text));
+        bodies.push(Buffer.concat(chunks).toString("utf8"));
+        texts.push(String((JSON.parse(bodies.at(-1) ?? "") as { text: unknown }).text));
         res.writeHead(200).end("ok");
       });
     });
@@ -77,5 +80,30 @@ describe("the text of an on_failure webhook", () => {
       'MyApp update failed: post_update_test "health" exited with 3 (after 1 attempt); restored the previous version; rollback commands failed: rollback hook[0] exited with 4: cannot start',
       "MyApp update failed: pre_update hook[0] exited with 5; the app's files were not changed; rollback commands failed: rollback hook[0] exited with 4: cannot start",
     ]);
+  });
+
+  // A token in a check's arguments was quoted whole: in the run's output, the state file, every
+  // on_failure webhook and Slack message, and the hub's report.
+  it("names an environment check and a command() condition by their program, never their arguments", async () => {
+    const secret = "s3cr3t-token-77";
+    await release(
+      [
+        "conditionals:",
+        `  - {condition: "command('test ${secret} = ${secret}')", action: warn}`,
+        "requirements:",
+        "  environment_checks:",
+        `    - {name: api, command: "API_TOKEN=${secret} test ${secret} = other"}`,
+        "",
+      ].join("\n"),
+    );
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stdout + run.stderr).toBe(1);
+    expect(run.stdout).toContain("environment_checks.api: exit code 1 (test …)");
+    expect(run.stdout + run.stderr).toContain("condition holds: command('test …')");
+    expect(texts).toEqual([
+      "MyApp update failed: environment_checks.api: exit code 1 (test …); the app's files were not changed\nWARNING: condition holds: command('test …')",
+    ]);
+    const said = [run.stdout, run.stderr, JSON.stringify(await app.state()), ...bodies].join("\n");
+    expect(said).not.toContain(secret);
   });
 });

@@ -61,9 +61,7 @@ describe("environment_checks and pre_update hooks naming a script the release br
     await app.release("v2", manifest("2.0.0"), { "app.txt": "v2\n", "scripts/check_db.sh": "exit 3\n" });
     const r = await runShip(["--config", app.config]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain(
-      "environment_checks.database_connectivity: exit code 3 (sh scripts/check_db.sh)",
-    );
+    expect(r.stdout).toContain("environment_checks.database_connectivity: exit code 3 (sh …)");
     expect(r.stdout).not.toContain("not installed yet");
   });
 
@@ -76,7 +74,7 @@ describe("environment_checks and pre_update hooks naming a script the release br
       { "app.txt": "v2\n", "scripts/in_maintenance.sh": "exit 0\n" },
     );
     const note =
-      "command('sh scripts/in_maintenance.sh') read false; scripts/in_maintenance.sh comes with this release and is not installed yet: conditions are evaluated before the apply, in the app directory";
+      "command('sh …') read false; scripts/in_maintenance.sh comes with this release and is not installed yet: conditions are evaluated before the apply, in the app directory";
     const preview = await runShip([
       "--config",
       app.config,

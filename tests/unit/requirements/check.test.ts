@@ -177,16 +177,16 @@ describe("checkRequirements", () => {
     );
     expect(Date.now() - started).toBeLessThan(3000);
     expect(report.results).toEqual([
-      { name: "environment_checks.marker", ok: true, detail: "passed (test -f marker)" },
+      { name: "environment_checks.marker", ok: true, detail: "passed (test …)" },
       {
         name: "environment_checks.db",
         ok: false,
-        detail: "exit code 3 (echo connection refused >&2; exit 3): connection refused",
+        detail: "exit code 3 (echo …): connection refused",
       },
       {
         name: "environment_checks.hangs",
         ok: false,
-        detail: "timed out after 0.2 s and was killed (sleep 10)",
+        detail: "timed out after 0.2 s and was killed (sleep …)",
       },
     ]);
   });
@@ -198,7 +198,7 @@ describe("checkRequirements", () => {
     });
     const detail = report.results[0]?.detail ?? "";
     expect(detail.endsWith("xxx: database unreachable")).toBe(true);
-    expect(detail.length).toBe(`exit code 1 (${command}): `.length + MAX_QUOTED_LINE);
+    expect(detail.length).toBe("exit code 1 (head …): ".length + MAX_QUOTED_LINE);
   });
 
   it("lists every unmet item, not just the first", async () => {

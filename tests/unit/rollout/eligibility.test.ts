@@ -177,6 +177,20 @@ describe("checkRolloutEligibility", () => {
     );
   });
 
+  it("names a command() criterion by its program: the line's arguments may carry a secret", async () => {
+    const gated = manifest({
+      stages: [{ name: "all", percentage: 100, criteria: "command('test s3cr3t-token = other')" }],
+    });
+    const refused = await checkRolloutEligibility(gated, {
+      hostId: "host-1",
+      now: at(1),
+      conditionContext: ctx(),
+    });
+    expect(refused.eligible).toBe(false);
+    expect(refused.reason).toMatch(/does not meet the criteria \(all: command\('test …'\)\)$/);
+    expect(refused.reason).not.toContain("s3cr3t");
+  });
+
   it("keeps a host that joined early when a later stage's criteria exclude it", async () => {
     const m = manifest({
       stages: [
