@@ -8,7 +8,12 @@ import { exitQuietlyWhenStdoutCloses } from "../../shared/cli/closed-stdout.js";
 import { refuseEmptyValues } from "../../shared/cli/empty-values.js";
 import { isNotInBundle } from "../../shared/cli/not-in-bundle.js";
 import { refuseRepeatedValues } from "../../shared/cli/repeated-options.js";
-import { allCommands, commandPath, sayUsageErrorsInOneLine } from "../../shared/cli/usage-lines.js";
+import {
+  allCommands,
+  commandPath,
+  sayUsageErrorsInOneLine,
+  usageErrorText,
+} from "../../shared/cli/usage-lines.js";
 import { versionText } from "../../shared/cli/version-output.js";
 import { BadInputError, ExitCode } from "../../shared/errors.js";
 import { SHIP_VERSION } from "../../shared/version.js";
@@ -239,7 +244,7 @@ async function main(argv: string[]): Promise<number> {
     if (error instanceof CommanderError) {
       // Help and version are successes; every other parse problem is bad input (exit 2).
       if (error.exitCode === 0) return ExitCode.ok;
-      printJsonFailure(argv, ExitCode.badInput, error.message.replace(/^error: /, ""));
+      printJsonFailure(argv, ExitCode.badInput, usageErrorText(error.message));
       return ExitCode.badInput;
     }
     const message = messageFor(error);

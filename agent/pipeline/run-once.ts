@@ -57,6 +57,7 @@ export interface RunSummary {
 const HOUR_MS = 60 * 60 * 1000;
 
 export async function runOnce(config: AgentConfig, options: RunOptions): Promise<RunSummary> {
+  refuseNoSources(config, options.configFile ?? "ship.toml");
   if (!options.checkOnly) return runWith(config, options);
   const scratch = await checkScratch(config);
   try {
@@ -87,7 +88,8 @@ async function runWith(config: AgentConfig, options: RunOptions): Promise<RunSum
       options.checkOnly || explicit
         ? []
         : Object.keys(config.sources).filter((name) => !selected.some(([n]) => n === name));
-    if (!options.checkOnly && !options.force) {
+    // With no source to run (every one disabled or hub-only) there is no day's run to hold back.
+    if (!options.checkOnly && !options.force && selected.length > 0) {
       const notBefore = await nextAllowedRun(config, now);
       if (notBefore !== null) {
         const message = `ship ran less than ${config.general.min_interval_hours} h ago; next run after ${notBefore} (--force runs now)`;
@@ -133,12 +135,29 @@ async function runWith(config: AgentConfig, options: RunOptions): Promise<RunSum
     const allBadInput = apps.length > 0 && apps.every((a) => a.exitCode === ExitCode.badInput);
     // Nor is a stopped one: recorded, the sources it did not reach would wait a day.
     const stopped = notStarted.length > 0;
-    if (!options.checkOnly && !allBadInput && !stopped) await recordLastRun(config.general.state_file, now);
+    // Nor is one that ran no source: recorded, the source the operator enables next would wait a day.
+    const ranNone = selected.length === 0;
+    if (!options.checkOnly && !allBadInput && !stopped && !ranNone)
+      await recordLastRun(config.general.state_file, now);
     const exitCode = combinedExitCode(apps.map((a) => a.exitCode));
     return { exitCode, message: summaryLine(apps), apps, ...(stopped ? { notStarted } : {}) };
   } finally {
     await lock.release();
   }
+}
+
+/**
+ * A ship.toml with no `[sources.NAME]` at all (0 bytes, only comments, a file config management wrote
+ * empty) has nothing to update: a run said "no sources to run", or "ship ran less than 24 h ago",
+ * exit 0, and the timer went on succeeding on a host nothing updated. Bad input naming the file.
+ */
+function refuseNoSources(config: AgentConfig, configFile: string): void {
+  if (Object.keys(config.sources).length > 0) return;
+  throw BadInputError.single(
+    configFile,
+    "",
+    "configures no source ([sources.NAME] with a type): nothing to update (README: ship.toml)",
+  );
 }
 
 /**
@@ -199,6 +218,6 @@ async function nextAllowedRun(config: AgentConfig, now: Date): Promise<string | 
 }
 
 function summaryLine(apps: AppReport[]): string {
-  if (apps.length === 0) return "no sources to run (none configured, or all disabled or hub-only)";
+  if (apps.length === 0) return "no sources to run (every one is disabled or hub-only)";
   return apps.map((a) => a.message).join("\n");
 }

@@ -26,7 +26,9 @@ import {
   type HostKeyVerdict,
   hostKeyAlgorithms,
   parseKnownHosts,
+  refusedKeyLines,
   verifyHostKey,
+  wireKeyType,
 } from "../sources/ssh/known-hosts.js";
 import { remoteReadStream } from "../sources/ssh/sftp-read.js";
 import { ReleaseFailedError } from "./errors.js";
@@ -324,13 +326,15 @@ export async function uploadRelease(
   const port = target.port ?? 22;
   const knownHostsFile = expandHome(target.knownHostsFile ?? DEFAULT_KNOWN_HOSTS);
   const knownHosts = await readKnownHosts(target.knownHostsFile);
-  const knownHostEntries = [...parseKnownHosts(knownHosts), ...(await globalKnownHosts())];
+  const knownHostEntries = [...parseKnownHosts(knownHosts, knownHostsFile), ...(await globalKnownHosts())];
   const serverHostKey = hostKeyAlgorithms(knownHostEntries, target.host, port);
   const keyFile = expandHome(target.keyFile ?? DEFAULT_KEY);
   const privateKey = await readRequired(keyFile, "--key");
   let verdict: HostKeyVerdict | undefined;
+  let refusedLines: string | undefined;
   const hostVerifier: SyncHostVerifier = (key) => {
     verdict = verifyHostKey(knownHostEntries, target.host, port, key);
+    refusedLines = refusedKeyLines(knownHostEntries, target.host, port, key, wireKeyType(key));
     return verdict === "match";
   };
   // The library's default listeners print to the console; failures already reach us as rejections.
@@ -352,7 +356,7 @@ export async function uploadRelease(
     if (verdict !== undefined && verdict !== "match") {
       throw new VerificationError(
         `${target.host}:${port}`,
-        `host ${verdictText[verdict]} (${knownHostsFile})`,
+        `host ${verdictText[verdict]} (${verdict === "unknown" ? knownHostsFile : (refusedLines ?? knownHostsFile)})`,
       );
     }
     throw connectError(`sftp://${target.username}@${target.host}:${port}`, keyFile, e);

@@ -8,7 +8,12 @@ import { exitQuietlyWhenStdoutCloses } from "../../shared/cli/closed-stdout.js";
 import { refuseEmptyValues } from "../../shared/cli/empty-values.js";
 import { isNotInBundle } from "../../shared/cli/not-in-bundle.js";
 import { refuseRepeatedValues } from "../../shared/cli/repeated-options.js";
-import { allCommands, commandPath, sayUsageErrorsInOneLine } from "../../shared/cli/usage-lines.js";
+import {
+  allCommands,
+  commandPath,
+  sayUsageErrorsInOneLine,
+  usageErrorText,
+} from "../../shared/cli/usage-lines.js";
 import { versionRequest } from "../../shared/cli/version-output.js";
 import { placeConfigIssues } from "../../shared/config/key-positions.js";
 import { BadInputError, ShipError } from "../../shared/errors.js";
@@ -242,8 +247,7 @@ export async function runCli(argv: string[]): Promise<void> {
     if (isNotInBundle(error)) throw error;
     // Commander has already printed its message (or the help), unless --json kept it quiet.
     if (error instanceof CommanderError) {
-      if (jsonRequested && error.exitCode !== 0)
-        failWith(error.message.replace(/^error: /, ""), error.exitCode);
+      if (jsonRequested && error.exitCode !== 0) failWith(usageErrorText(error.message), error.exitCode);
       process.exit(error.exitCode);
     }
     // A file or directory the hub could not use: its path and the errno in words, not Node's wording.

@@ -8,7 +8,7 @@ import { createLogger, settleLogs } from "../../shared/log.js";
 import type { NamedBy } from "../../shared/named-file.js";
 import { timerMs } from "../../shared/schema/durations.js";
 import { hubConfigExposure, loadHubConfig } from "../config/load.js";
-import type { HubConfig } from "../config/schema.js";
+import { DEFAULT_DATA_DIR, type HubConfig } from "../config/schema.js";
 import { missingDashboardAssets } from "../dashboard/assets.js";
 import { quotedText } from "../quoted-text.js";
 import type { DatabaseSource } from "../store/open-database.js";
@@ -112,21 +112,32 @@ function refuseSqliteOptions(
 
 /**
  * For the token commands, which sign with the data dir's secret: a token from a data dir the
- * serving hub does not use is refused by it ("invalid signature"). So without --config/--data-dir
- * and without the default hub.toml, only an existing data dir with a hub database is used.
+ * serving hub does not use is refused by it ("invalid signature"). So unless a flag, a database URL
+ * or hub.toml names where the hub keeps its data, only an existing data dir with a hub database is
+ * used. A hub.toml that names no `data_dir` or `db` (0 bytes, only comments, only `port`) left the
+ * default ./ship-hub-data of the shell's directory: `token create` made a stray data dir with a new
+ * secret there, and the hub under systemd (started in /) refused the token it printed.
  */
 export async function resolveExistingPaths(options: CommonOptions): Promise<ResolvedPaths> {
   const paths = await resolvePaths(options);
-  const chosen =
-    options.config !== undefined ||
+  const named =
     options.dataDir !== undefined ||
     options.db !== undefined ||
-    paths.database !== undefined;
-  if (chosen || configFileOf(options) !== undefined || existsSync(paths.dbFile)) return paths;
+    paths.database !== undefined ||
+    paths.config.db !== undefined ||
+    paths.dataDir !== DEFAULT_DATA_DIR;
+  if (named || existsSync(paths.dbFile)) return paths;
+  const where = `no hub database in ${paths.dataDir} of the directory ship-hub runs in`;
+  if (paths.configFile !== undefined)
+    throw BadInputError.single(
+      paths.configFile,
+      "data_dir",
+      `is not set, and ${where}: set it to the serving hub's data directory (or pass --data-dir); a token signed elsewhere would be refused`,
+    );
   throw BadInputError.single(
     defaultConfigFile(),
     "",
-    `no hub.toml here and no hub database in ${paths.dataDir}: pass --config with the serving hub's hub.toml (or --data-dir with its data directory); a token signed elsewhere would be refused`,
+    `no hub.toml here and ${where}: pass --config with the serving hub's hub.toml (or --data-dir with its data directory); a token signed elsewhere would be refused`,
   );
 }
 

@@ -25,7 +25,7 @@ export function sayUsageErrorsInOneLine(
     command.configureOutput({
       // A command's own outputError (one that adds a hint) still runs; its text is then made one line.
       outputError: (text, write) => {
-        const say = (said: string): void => write(`${prefix}: ${oneLine(said)}${end}\n`);
+        const say = (said: string): void => write(`${prefix}: ${usageErrorText(said)}${end}\n`);
         if (own === undefined) say(text);
         else own(text, say);
       },
@@ -33,7 +33,11 @@ export function sayUsageErrorsInOneLine(
   }
 }
 
-function oneLine(text: string): string {
+/**
+ * Commander's message as one line: its "error: " dropped, a suggestion ("(Did you mean --force?)")
+ * joined to it. `--json` reports carry this text too, so a script reads what stderr said.
+ */
+export function usageErrorText(text: string): string {
   return text
     .replace(/^error: /, "")
     .split("\n")

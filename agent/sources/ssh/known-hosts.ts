@@ -13,13 +13,15 @@ export interface KnownHostEntry {
   hosts: string;
   keyType: string;
   key: Buffer;
+  /** The file and line (from 1) it was read from, when a file: a refusal names the line to fix. */
+  at?: { file: string; line: number };
 }
 
 export type HostKeyVerdict = "match" | "unknown" | "mismatch" | "revoked";
 
-export function parseKnownHosts(text: string): KnownHostEntry[] {
+export function parseKnownHosts(text: string, file?: string): KnownHostEntry[] {
   const entries: KnownHostEntry[] = [];
-  for (const raw of text.split(/\r?\n/)) {
+  for (const [index, raw] of text.split(/\r?\n/).entries()) {
     const line = raw.trim();
     if (line === "" || line.startsWith("#")) continue;
     const fields = line.split(/\s+/);
@@ -31,6 +33,7 @@ export function parseKnownHosts(text: string): KnownHostEntry[] {
       hosts,
       keyType,
       key: Buffer.from(blob, "base64"),
+      ...(file === undefined ? {} : { at: { file, line: index + 1 } }),
     });
   }
   return entries;
@@ -45,7 +48,7 @@ export const GLOBAL_KNOWN_HOSTS = "/etc/ssh/ssh_known_hosts";
 
 /** The entries of the system-wide known_hosts; none when it is absent or unreadable, as for ssh. */
 export async function globalKnownHosts(path: string = GLOBAL_KNOWN_HOSTS): Promise<KnownHostEntry[]> {
-  return parseKnownHosts(await readFile(path, "utf8").catch(() => ""));
+  return parseKnownHosts(await readFile(path, "utf8").catch(() => ""), path);
 }
 
 /** The name known_hosts uses for a host: `host` on port 22, `[host]:port` otherwise. */
@@ -65,6 +68,38 @@ export function verifyHostKey(
   const trusted = forHost.filter((e) => e.marker === undefined);
   if (trusted.some((e) => e.key.equals(key))) return "match";
   return trusted.length === 0 ? "unknown" : "mismatch";
+}
+
+/**
+ * The lines behind a refusal of `key`, as ssh's "Offending ED25519 key in ~/.ssh/known_hosts:3":
+ * its @revoked lines; for a mismatch, the host's lines of the key's type (all the host's when none
+ * is of that type). A mismatch named only the file, and the operator had to find which of its lines
+ * (maybe in /etc/ssh/ssh_known_hosts instead) to check and replace. "FILE, line N", joined.
+ */
+export function refusedKeyLines(
+  entries: readonly KnownHostEntry[],
+  host: string,
+  port: number,
+  key: Buffer,
+  keyType: string,
+): string | undefined {
+  const name = knownHostsName(host, port);
+  const forHost = entries.filter((e) => e.marker !== "@cert-authority" && hostFieldMatches(e.hosts, name));
+  const revoked = forHost.filter((e) => e.marker === "@revoked" && e.key.equals(key));
+  const trusted = forHost.filter((e) => e.marker === undefined);
+  const sameType = trusted.filter((e) => e.keyType === keyType);
+  const lines = revoked.length > 0 ? revoked : sameType.length > 0 ? sameType : trusted;
+  const places = lines.flatMap((e) => (e.at === undefined ? [] : [`${e.at.file}, line ${e.at.line}`]));
+  return places.length === 0 ? undefined : [...new Set(places)].join(" and ");
+}
+
+/**
+ * The key's type, the first string of its SSH wire form: a changed key is said with its type as
+ * ssh says it ("the ED25519 host key"), so the operator knows which known_hosts line to replace.
+ */
+export function wireKeyType(key: Buffer): string {
+  const length = key.length >= 4 ? key.readUInt32BE(0) : 0;
+  return length > 0 && 4 + length <= key.length ? key.toString("latin1", 4, 4 + length) : "host";
 }
 
 /** The signature algorithms that prove a host key of each known_hosts key type. */

@@ -15,8 +15,10 @@ import {
   type HostKeyVerdict,
   hostKeyAlgorithms,
   parseKnownHosts,
+  refusedKeyLines,
   sha256Fingerprint,
   verifyHostKey,
+  wireKeyType,
 } from "./known-hosts.js";
 import { clientKeyError, passphraseFor, readSftpKey } from "./sftp-key.js";
 
@@ -31,9 +33,12 @@ export async function connectSftp(
 ): Promise<SftpClient> {
   const privateKey = await readSftpKey(name, cfg);
   const knownHostsText = await readFile(expandHome(cfg.known_hosts), "utf8").catch(() => "");
-  const knownHosts = [...parseKnownHosts(knownHostsText), ...(await globalKnownHosts(globalKnownHostsFile))];
+  const knownHosts = [
+    ...parseKnownHosts(knownHostsText, cfg.known_hosts),
+    ...(await globalKnownHosts(globalKnownHostsFile)),
+  ];
   const serverHostKey = hostKeyAlgorithms(knownHosts, cfg.hostname, cfg.port);
-  let seen: { verdict: HostKeyVerdict; fingerprint: string; type: string } | undefined;
+  let seen: { verdict: HostKeyVerdict; fingerprint: string; type: string; lines?: string } | undefined;
 
   // The library's default listeners print to the console: "Global error listener: Connection lost
   // before handshake" beside the run's own line, "Global end listener: end event raised" into a
@@ -70,14 +75,15 @@ export async function connectSftp(
         ) {
           verdict = "match";
         }
-        seen = { verdict, fingerprint, type: hostKeyType(hostKey) };
+        const type = wireKeyType(hostKey);
+        const lines = refusedKeyLines(knownHosts, cfg.hostname, cfg.port, hostKey, type);
+        seen = { verdict, fingerprint, type, ...(lines === undefined ? {} : { lines }) };
         return verdict === "match";
       },
     });
   } catch (err) {
     await client.end().catch(() => undefined);
-    if (seen !== undefined && seen.verdict !== "match")
-      throw hostKeyError(cfg, seen.verdict, seen.fingerprint, seen.type);
+    if (seen !== undefined && seen.verdict !== "match") throw hostKeyError(cfg, seen);
     throw clientKeyError(name, cfg, err) ?? loginRefused(name, cfg, err) ?? connectionError(name, cfg, err);
   }
   return client;
@@ -118,21 +124,12 @@ function connectionError(name: string, cfg: SftpSourceConfig, err: unknown): Err
   return new Error(`cannot connect to sftp://${cfg.username}@${cfg.hostname}:${cfg.port}: ${reason}`);
 }
 
-/**
- * The key's type, the first string of its SSH wire form: a changed key is said with its type as
- * ssh says it ("the ED25519 host key"), so the operator knows which known_hosts line to replace.
- */
-function hostKeyType(key: Buffer): string {
-  const length = key.length >= 4 ? key.readUInt32BE(0) : 0;
-  return length > 0 && 4 + length <= key.length ? key.toString("latin1", 4, 4 + length) : "host";
-}
-
 function hostKeyError(
   cfg: SftpSourceConfig,
-  verdict: HostKeyVerdict,
-  fingerprint: string,
-  type: string,
+  seen: { verdict: HostKeyVerdict; fingerprint: string; type: string; lines?: string },
 ): VerificationError {
+  const { verdict, fingerprint, type } = seen;
+  const lines = seen.lines ?? `${cfg.known_hosts} or ${GLOBAL_KNOWN_HOSTS}`;
   const host = `${cfg.hostname}:${cfg.port}`;
   if (verdict === "unknown") {
     // The configured fingerprint is named: "set host_fingerprint" read as if none were set.
@@ -146,9 +143,12 @@ function hostKeyError(
     );
   }
   if (verdict === "revoked")
-    return new VerificationError(`sftp host ${host}`, `host key ${fingerprint} is revoked`);
+    return new VerificationError(
+      `sftp host ${host}`,
+      `host key ${fingerprint} is revoked (@revoked in ${lines})`,
+    );
   return new VerificationError(
     `sftp host ${host}`,
-    `HOST KEY MISMATCH: the server presented its ${type} key ${fingerprint}, which is not the key in ${cfg.known_hosts} or ${GLOBAL_KNOWN_HOSTS} (possible man-in-the-middle)`,
+    `HOST KEY MISMATCH: the server presented its ${type} key ${fingerprint}, which is not the key in ${lines} (possible man-in-the-middle); check the fingerprint with the server's admin, then replace that line`,
   );
 }

@@ -76,7 +76,7 @@ describe("ship --check-only (real CLI)", { timeout: 180_000 }, () => {
     await writeFile(app.config, config.replace("[sources.myapp]", "[sources.myapp]\nenabled = false"));
     const run = await runShip(["--config", app.config, "--check-only"]);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout.trim()).toBe("no sources to run (none configured, or all disabled or hub-only)");
+    expect(run.stdout.trim()).toBe("no sources to run (every one is disabled or hub-only)");
   });
 
   it("a source that cannot be checked is exit 1 with nothing created", async () => {

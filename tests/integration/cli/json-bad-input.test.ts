@@ -45,6 +45,25 @@ describe("ship --json with bad input", () => {
     expect(JSON.parse(usage.stdout)).toMatchObject({ exitCode: 2, error: "unknown option '--bogus'" });
   });
 
+  it("commander's suggestion is part of the one line, in JSON as on stderr (it carried a newline)", async () => {
+    for (const args of [
+      ["--forse", "--json"],
+      ["release", "--json", "bump", "--dirr", "x"],
+    ]) {
+      const run = await runShip(args, { cwd: root });
+      expect(run.code).toBe(2);
+      const out = JSON.parse(run.stdout) as { error: string; message: string };
+      expect(out.error).not.toContain("\n");
+      expect(out.message).not.toContain("\n");
+      // The line stderr printed ends with the same words.
+      expect(run.stderr.trim().endsWith(out.error)).toBe(true);
+    }
+    const forse = await runShip(["--forse", "--json"], { cwd: root });
+    expect(JSON.parse(forse.stdout)).toMatchObject({
+      error: "unknown option '--forse' (Did you mean --force?)",
+    });
+  });
+
   it("without --json stdout stays empty", async () => {
     const run = await runShip(["--config", join(root, "missing.toml")]);
     expect(run.code).toBe(2);

@@ -51,6 +51,8 @@ describe("ship-hub usage errors exit 2", () => {
         "too many arguments for 'pause'. Expected 1 argument but got 2.",
       ],
       [["agents", "forget", "--json"], "missing required argument 'id'"],
+      // Commander's suggestion came on a line of its own: the JSON line carried a newline.
+      [["agents", "--json", "--hubb", "x"], "unknown option '--hubb' (Did you mean --hub?)"],
       // Not commander's: the CLI's own checks of a value.
       [["rollout", "list", "--json", "--limit", "x"], '--limit "x": use a whole number from 1 to 1000'],
     ];

@@ -109,6 +109,28 @@ describe("ship-hub CLI", () => {
       );
       expect(refused).toMatchObject({ code: 2, stderr: expect.stringMatching(/pass --config/) });
       expect(existsSync(join(empty, "ship-hub-data"))).toBe(false);
+      // A hub.toml that names no data_dir (only comments, only a port) left the shell's
+      // ./ship-hub-data: a stray data dir with a new secret, whose token the serving hub refused.
+      const unnamed: [string, string][] = [
+        ["comments.toml", "# data_dir comes later\n"],
+        ["port.toml", "port = 8080\n"],
+      ];
+      for (const [name, text] of unnamed) {
+        const toml = join(empty, name);
+        await writeFile(toml, text);
+        for (const env of [{ SHIP_HUB_CONFIG: toml }, { SHIP_HUB_CONFIG: join(empty, "missing.toml") }]) {
+          const args = env.SHIP_HUB_CONFIG === toml ? [] : ["--config", toml];
+          const said = await run(process.execPath, [MAIN, "token", "create", "--role", "operator", ...args], {
+            cwd: empty,
+            env: { ...process.env, SHIP_HUB_TOKEN: "", ...env },
+          }).catch((e: { code: number; stderr: string }) => e);
+          expect(said).toMatchObject({
+            code: 2,
+            stderr: `ship-hub: ${toml} data_dir: is not set, and no hub database in ./ship-hub-data of the directory ship-hub runs in: set it to the serving hub's data directory (or pass --data-dir); a token signed elsewhere would be refused\n`,
+          });
+          expect(existsSync(join(empty, "ship-hub-data"))).toBe(false);
+        }
+      }
       // The default hub.toml names the serving hub's data dir: its token is accepted.
       const hubToml = join(empty, "hub.toml");
       await writeFile(hubToml, `data_dir = ${JSON.stringify(join(dir, "data"))}\n`);

@@ -54,17 +54,36 @@ describe.skipIf(!hasProgram("sshd"))("sftp against a server with several host ke
     await expect(check(knownHosts)).resolves.toMatchObject({ available: true });
   });
 
-  it("a key of the known type that is not the server's is still a HOST KEY MISMATCH", async () => {
+  it("a key of the known type that is not the server's is still a HOST KEY MISMATCH, naming the line", async () => {
     const other = await generateKey(join(tmp, "other_rsa"), "", "rsa");
-    const knownHosts = await knownHostsWith("other", other.publicKey);
+    const knownHosts = join(tmp, "known_hosts_other");
+    const elsewhere = await generateKey(join(tmp, "elsewhere"));
+    // The server's stale line is the third: a comment and another host's key come first.
+    await writeFile(
+      knownHosts,
+      `# fleet hosts\nbuild.internal ${elsewhere.publicKey}\n[127.0.0.1]:${sshd.port} ${other.publicKey}\n`,
+    );
     const failure = await check(knownHosts).catch((e: unknown) => e);
     expect(failure).toBeInstanceOf(VerificationError);
-    // Named with its type, the file and the fingerprint: which line of known_hosts to check.
+    // Named with its type, the fingerprint, the file and the line: which line of known_hosts to replace.
     expect(String(failure)).toMatch(
       new RegExp(
-        `HOST KEY MISMATCH: the server presented its ssh-rsa key SHA256:\\S+, which is not the key in ${knownHosts} `,
+        `HOST KEY MISMATCH: the server presented its ssh-rsa key SHA256:\\S+, which is not the key in ${knownHosts}, line 3 `,
       ),
     );
+  });
+
+  it("a host key marked @revoked is refused naming that line", async () => {
+    const ed25519 = sshd.hostKeys.ed25519 ?? "";
+    const knownHosts = join(tmp, "known_hosts_revoked");
+    await writeFile(
+      knownHosts,
+      `[127.0.0.1]:${sshd.port} ${ed25519}\n@revoked [127.0.0.1]:${sshd.port} ${ed25519}\n`,
+    );
+    // Only the revoked key is offered, so the server cannot answer with another of its keys.
+    const failure = await check(knownHosts).catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(VerificationError);
+    expect(String(failure)).toContain(`is revoked (@revoked in ${knownHosts}, line 2)`);
   });
 
   it("host_fingerprint is taken as ssh-keygen prints it, and one of another key is named", async () => {
