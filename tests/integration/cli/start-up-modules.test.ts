@@ -370,6 +370,56 @@ describe("what the quick commands load (built CLI)", () => {
     expect(rollback.asyncChildren).toBe(0);
   });
 
+  it("the journal's schemas are built when a journal is read, not as every update, --rollback and --list-backups load its module", async () => {
+    // A fresh Node with the built module (dist/agent/apply/journal.js) and the real zod: each zod
+    // schema object defines its `_zod` once, counted here. Its imports load first, so what the
+    // journal's own import adds is what its top level builds (88 of the 452 schema objects a
+    // listing built were the journal's, for a file only a crash leaves).
+    const distApply = join(dirname(SHIP_BIN), "../apply");
+    const stateDir = await mkdtemp(join(root, "journal-"));
+    const script = `
+      let built = 0;
+      const define = Object.defineProperty;
+      Object.defineProperty = function (target, key, descriptor) {
+        if (key === "_zod") built++;
+        return define.call(this, target, key, descriptor);
+      };
+      await import("zod");
+      await import(${JSON.stringify(join(distApply, "../state/record-file.js"))});
+      await import(${JSON.stringify(join(distApply, "../tree/fs-ops.js"))});
+      const before = built;
+      const journal = await import(${JSON.stringify(join(distApply, "journal.js"))});
+      const atLoad = built - before;
+      const record = { kind: "restore", app: "app", appDir: "/srv/app", stateDir: ${JSON.stringify(stateDir)}, backupPath: "/var/b/app-1", version: "1.0.0" };
+      const none = await journal.readJournal(${JSON.stringify(stateDir)});
+      const afterNone = built - before;
+      await journal.writeJournal(${JSON.stringify(stateDir)}, record);
+      const read = await journal.readJournal(${JSON.stringify(stateDir)});
+      const atRead = built - before;
+      await journal.writeJournal(${JSON.stringify(stateDir)}, { ...record, kind: "neither" });
+      const damaged = await journal.readJournal(${JSON.stringify(stateDir)}).then(() => "read", (e) => e.message);
+      console.log(JSON.stringify({ atLoad, afterNone, none: none ?? null, read, atRead, damaged }));
+    `;
+    const run = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+    expect(run.status, run.stderr).toBe(0);
+    const seen = JSON.parse(run.stdout) as Record<string, unknown>;
+    expect(seen.atLoad).toBe(0);
+    // No journal (every run but one after a crash): still none built.
+    expect(seen.none).toBeNull();
+    expect(seen.afterNone).toBe(0);
+    // A journal read builds them once and checks it as before: a record of another kind is damage.
+    expect(seen.atRead).toBeGreaterThan(0);
+    expect(seen.read).toEqual({
+      kind: "restore",
+      app: "app",
+      appDir: "/srv/app",
+      stateDir,
+      backupPath: "/var/b/app-1",
+      version: "1.0.0",
+    });
+    expect(seen.damaged).toMatch(/journal\.json/);
+  });
+
   it("ship --help loads no fs/promises (nor the readline and stream modules it brings): it reads no file", async () => {
     // `ship release -C DIR` checked DIR with fs/promises' stat, imported as the CLI loaded: 10 more
     // built-ins (~2–3 ms of CPU) on every `ship --help`.
