@@ -6,6 +6,7 @@
  * would be sent again and again.
  */
 
+import { countText } from "../../shared/count-text.js";
 import type { MergeReport, Report } from "../../shared/protocol/messages.js";
 import { textStart } from "../../shared/text-cut.js";
 
@@ -59,7 +60,7 @@ function shorten(items: readonly string[], count: number, length: number): strin
  */
 export function fitText(text: string, max: number): string {
   if (text.length <= max) return text;
-  const note = ` … [cut at ${max.toLocaleString("en")} of ${text.length.toLocaleString("en")} characters; the whole text is in the agent's log on this host]`;
+  const note = ` … [cut at ${countText(max)} of ${countText(text.length)} characters; the whole text is in the agent's log on this host]`;
   return max > note.length * 2
     ? `${textStart(text, max - note.length)}${note}`
     : `${textStart(text, max - 1)}…`;

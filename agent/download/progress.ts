@@ -5,6 +5,8 @@
  * apply (changes), a restore (files), a git fetch (objects), and `ship release` packing and uploads
  * (bytes).
  */
+
+import { countText } from "../../shared/count-text.js";
 import { lineLeftOpen } from "../../shared/open-line.js";
 import type { SourceLog } from "../sources/types.js";
 
@@ -90,7 +92,7 @@ export function progressReporter(options: ProgressOptions): ProgressCallback {
     shown = true;
     const percent = total === undefined || total === 0 ? undefined : Math.floor((done / total) * 100);
     if (options.line !== undefined) {
-      const format = unit === "bytes" ? formatBytes : formatCount;
+      const format = unit === "bytes" ? formatBytes : countText;
       const amount = total === undefined ? format(done) : `${format(done)} of ${format(total)}`;
       const suffix = unit === "bytes" ? "" : ` ${unit}`;
       options.line(
@@ -107,7 +109,7 @@ export function renderBar(
   columns: number,
   unit: ProgressUnit = "bytes",
 ): string {
-  const format = unit === "bytes" ? formatBytes : formatCount;
+  const format = unit === "bytes" ? formatBytes : countText;
   const amount = total === undefined ? format(done) : `${format(done)}/${format(total)}`;
   const suffix = unit === "bytes" ? "" : ` ${unit}`;
   if (total === undefined || total === 0) return `${label} ${amount}${suffix}`;
@@ -116,10 +118,6 @@ export function renderBar(
   const filled = Math.round(fraction * width);
   const pct = `${Math.floor(fraction * 100)}%`.padStart(4);
   return `${label} [${"#".repeat(filled)}${"-".repeat(width - filled)}] ${pct} ${amount}${suffix}`;
-}
-
-function formatCount(n: number): string {
-  return n.toLocaleString("en-US");
 }
 
 function formatBytes(n: number): string {

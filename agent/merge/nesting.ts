@@ -6,12 +6,14 @@
  * is now refused as bad input when it is read (exit 2, before anything runs), saying how deep it
  * nests and where. No real config comes near the limit; a merge of one this deep still fits.
  */
+
+import { countText } from "../../shared/count-text.js";
 import { type CopyRole, lineColumnAt, parseFailure } from "./parse-error.js";
 import { isTable } from "./values.js";
 
 export const MAX_NESTING = 500;
 
-const LIMIT = MAX_NESTING.toLocaleString("en-US");
+const LIMIT = countText(MAX_NESTING);
 const TOO_DEEP = `it nests tables and lists more than ${LIMIT} levels deep; a merge follows at most ${LIMIT} levels`;
 
 /** The failure for a copy nested past the limit, at `position` when known. */

@@ -1,4 +1,6 @@
 /** The manifest's message placeholders: {version} {error} {app} {host} {system_id} {timestamp}. */
+
+import { countText } from "../../shared/count-text.js";
 import { MESSAGE_PLACEHOLDERS, type MessagePlaceholder } from "../../shared/manifest/message-placeholders.js";
 
 export interface NotificationEvent {
@@ -50,7 +52,7 @@ export function slackText(text: string, limit = SLACK_TEXT_LIMIT): string {
   const chars = Array.from(text);
   if (chars.length <= limit) return text;
   const note = (left: number) =>
-    `\n… ${left} more characters not sent (Slack takes ${limit.toLocaleString("en-US")}): the run's report and the host's log have the whole message`;
+    `\n… ${left} more characters not sent (Slack takes ${countText(limit)}): the run's report and the host's log have the whole message`;
   const room = limit - Array.from(note(chars.length)).length;
   const head = chars.slice(0, Math.max(0, room)).join("");
   const lineEnd = head.lastIndexOf("\n");

@@ -20,18 +20,21 @@
  *
  * On disk (read on every run, so no JSON objects per entry): a header line (magic, the writing
  * run's clock in ms, the root), then one `<rel>\0<sha256>\t<stamp>\0` record per file. Names may hold any byte but NUL, so NUL ends each field.
+ * The stamp (format 4) is all integers: device, inode, size, then mtime and ctime each as seconds
+ * and nanoseconds, which Node's formula (sec * 1e3 + nsec / 1e6) turns into the stat's very
+ * mtimeMs and ctimeMs. Format 3 wrote those doubles as text, and a lookup formatted the stat's two
+ * doubles per file to compare them (~3 % of an update's CPU); an integer field is read digit by
+ * digit. An index of an earlier format vouches for nothing: the first run after an upgrade hashes
+ * the release once.
  */
 import type { Stats } from "node:fs";
 import { readRecordBytesSync } from "../state/record-file.js";
-import { stampOf } from "../tree/file-stamp.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
 import { isRacy } from "../tree/racy-rule.js";
 
-export { stampOf };
+const MAGIC = "ship-stat-index 4 ";
 
-const MAGIC = "ship-stat-index 3 ";
-
-/** The stat fields a stamp is made of (stampOf), as a walk's lstat gives them. */
+/** The stat fields a record's stamp is made of (indexStampOf), as a walk's lstat gives them. */
 export type StampFields = Pick<Stats, "dev" | "ino" | "size" | "mtimeMs" | "ctimeMs">;
 
 /**
@@ -40,7 +43,7 @@ export type StampFields = Pick<Stats, "dev" | "ino" | "size" | "mtimeMs" | "ctim
  * split of the file and no map of 20,000 names (a third of the scan's JavaScript before). A name
  * found elsewhere (files added, removed, a foreign order) falls back to a map of every record,
  * built once. The stamp is compared field by field with the stat's numbers, never built as a string
- * per file (formatting two timestamps per file was ~3x the cost of comparing them), and records that
+ * per file (formatting a stat's numbers costs more than reading the record's), and records that
  * still vouch are copied into the next index verbatim, in runs, not one string per file.
  */
 export class StatIndex {
@@ -86,7 +89,7 @@ export class StatIndex {
   }
 
   /**
-   * The sha256 recorded for `rel` when its stamp (stampOf of `st`) is unchanged (the entry is kept
+   * The sha256 recorded for `rel` when its stamp (indexStampOf of `st`) is unchanged (the entry is kept
    * for the next index: it was settled when recorded and nothing moved since); undefined means
    * "hash it", and the file's hash is then expected through record().
    */
@@ -125,7 +128,7 @@ export class StatIndex {
     // Only a file its lookup could not vouch for is recorded: the index changes either way.
     this.changed = true;
     if (isRacy(st, hashedAtMs)) return;
-    const record = `${rel}\0${sha256}\t${stampOf(st)}\0`;
+    const record = `${rel}\0${sha256}\t${indexStampOf(st)}\0`;
     const slot = this.slots.get(rel);
     if (slot === undefined) {
       this.endRun();
@@ -192,57 +195,91 @@ function headerEnd(text: string, root: string, nowMs: number): number {
 }
 
 /**
- * Whether text[from, end) is the stamp stampOf(st) makes: five tab-separated fields, each the very
- * number of `st` written as stampOf writes it. Short all-digit fields are read digit by digit; the
- * two timestamps (a fraction of a millisecond, 17-18 characters) are compared with the number's own
- * text.
+ * The stamp a record keeps: "dev\tino\tsize\tmtimeSec\tmtimeNsec\tctimeSec\tctimeNsec", integers
+ * whose timestamps give back st's own doubles (timeSpecOf). A timestamp no pair gives back (not a
+ * stat's) is written as "x", which matches nothing: that file is hashed again next time.
  */
-function stampMatches(text: string, from: number, end: number, st: StampFields): boolean {
-  let at = from;
-  for (let field = 0; field < 5; field++) {
-    const stop = field === 4 ? end : text.indexOf("\t", at);
-    if (stop < 0 || stop > end || !numberIs(text, at, stop, stampField(st, field))) return false;
-    at = stop + 1;
-  }
-  return true;
-}
-
-function stampField(st: StampFields, field: number): number {
-  switch (field) {
-    case 0:
-      return st.dev;
-    case 1:
-      return st.ino;
-    case 2:
-      return st.size;
-    case 3:
-      return st.mtimeMs;
-    default:
-      return st.ctimeMs;
-  }
+export function indexStampOf(st: StampFields): string {
+  return `${st.dev}\t${st.ino}\t${st.size}\t${timeSpecOf(st.mtimeMs)}\t${timeSpecOf(st.ctimeMs)}`;
 }
 
 /**
- * Whether text[from, to) is the text `${value}` gives. Only that spelling vouches: stampOf writes
- * no other, and one read back through Number() instead (a character check, a slice and a decimal
- * parse for each of 40,000 timestamps) was ~3 % of an update's CPU; formatting the stat's number
- * costs a third less. Another spelling of the same number (hand-edited: `1.50`) vouches for
- * nothing, which costs a hash, never a wrong answer.
+ * Seconds and nanoseconds that Node's formula turns into `ms` exactly, "sec\tnsec". lstat's
+ * doubles come from the kernel's pair by that formula, but a double keeps ~0.24 µs of today's
+ * timestamps: the nanoseconds are found by trying those nearest the estimate until one gives `ms`
+ * back (any such pair stands for the same double, which is all a lookup compares). Only files
+ * just hashed are written, so this runs for what changed, not per lookup.
  */
-function numberIs(text: string, from: number, to: number, value: number): boolean {
-  if (to <= from) return false;
-  // Up to 15 digits: below 2^53, so the sum is exact.
-  if (to - from <= 15) {
-    let n = 0;
-    let i = from;
-    for (; i < to; i++) {
-      const c = text.charCodeAt(i);
-      if (c < 48 || c > 57) break;
-      n = n * 10 + (c - 48);
+function timeSpecOf(ms: number): string {
+  if (!Number.isFinite(ms)) return "x";
+  const sec = Math.floor(ms / 1e3);
+  const estimate = Math.round((ms - sec * 1e3) * 1e6);
+  for (let step = 0; step <= 2048; step++) {
+    for (const nsec of step === 0 ? [estimate] : [estimate - step, estimate + step]) {
+      if (nsec >= 0 && nsec < 1e9 && msOf(sec, nsec) === ms) return `${sec}\t${nsec}`;
     }
-    if (i === to) return n === value;
   }
-  // NaN's and Infinity's texts would match themselves; no stat holds them, and no number equals NaN.
+  return "x";
+}
+
+/** Node's msFromTimeSpec, operation for operation: the same double as Stats.mtimeMs. */
+function msOf(sec: number, nsec: number): number {
+  return sec * 1e3 + nsec / 1e6;
+}
+
+/**
+ * Whether text[from, end) is the stamp indexStampOf(st) makes: seven tab-separated integers, read
+ * digit by digit; the two timestamps' pairs must give back the stat's very doubles.
+ */
+function stampMatches(text: string, from: number, end: number, st: StampFields): boolean {
+  let at = from;
+  const fields = FIELDS;
+  for (let field = 0; field < 7; field++) {
+    const stop = field === 6 ? end : text.indexOf("\t", at);
+    if (stop < 0 || stop > end) return false;
+    const n = integerAt(text, at, stop);
+    // A field past 15 digits (an inode above 2^53's digits) is compared as the number's own text.
+    if (
+      Number.isNaN(n) &&
+      (field > 2 || !numberTextIs(text, at, stop, field === 0 ? st.dev : field === 1 ? st.ino : st.size))
+    )
+      return false;
+    fields[field] = n;
+    at = stop + 1;
+  }
+  return (
+    (Number.isNaN(fields[0] as number) || fields[0] === st.dev) &&
+    (Number.isNaN(fields[1] as number) || fields[1] === st.ino) &&
+    (Number.isNaN(fields[2] as number) || fields[2] === st.size) &&
+    msOf(fields[3] as number, fields[4] as number) === st.mtimeMs &&
+    msOf(fields[5] as number, fields[6] as number) === st.ctimeMs
+  );
+}
+
+/** The seven fields of the stamp being compared (one array for every lookup, not one per file). */
+const FIELDS = new Float64Array(7);
+
+/**
+ * The integer text[from, to) spells: an optional "-" (a time before 1970), then 1-15 digits, no
+ * leading zero unless it is "0" (only the spelling indexStampOf writes vouches); NaN otherwise.
+ * Up to 15 digits the sum is exact (below 2^53).
+ */
+function integerAt(text: string, from: number, to: number): number {
+  const negative = text.charCodeAt(from) === 45;
+  const first = negative ? from + 1 : from;
+  const digits = to - first;
+  if (digits < 1 || digits > 15 || (digits > 1 && text.charCodeAt(first) === 48)) return Number.NaN;
+  let n = 0;
+  for (let i = first; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return Number.NaN;
+    n = n * 10 + (c - 48);
+  }
+  return negative ? (n === 0 ? Number.NaN : -n) : n;
+}
+
+/** Whether text[from, to) is the text `${value}` gives (a long integer field: dev, inode, size). */
+function numberTextIs(text: string, from: number, to: number, value: number): boolean {
   if (!Number.isFinite(value)) return false;
   const shown = `${value}`;
   return shown.length === to - from && text.startsWith(shown, from);

@@ -3,9 +3,11 @@
  * staged by what changed, and never fooled by an edit that keeps a file's size and mtime.
  */
 import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { unverifiedPaths } from "../../support/install-index-of.js";
 import { runShip } from "../../support/ship-cli.js";
@@ -124,5 +126,48 @@ describe("ship CLI with a local release directory", () => {
     for (const name of ["m11.py", "m12.py", "m13.py", "m20.py"])
       expect((await stat(join(app, "lib", name))).mode & 0o777, name).toBe(0o640);
     expect((await ship("--check-only")).code).toBe(0);
+  });
+});
+
+describe("an update with a merge rule leaves ICU unloaded", () => {
+  const ICU_TRACER = fileURLToPath(new URL("../../support/icu-trace.cjs", import.meta.url));
+  let root: string;
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), "ship-localdir-icu-"));
+  });
+  afterAll(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it("installs and updates a release whose manifest merges TOML without a locale-aware call (each costs ICU's ~20-30 ms start)", async () => {
+    const release = join(root, "release");
+    const config = join(root, "ship.toml");
+    const trace = join(root, "icu-trace.txt");
+    await mkdir(join(release, "config"), { recursive: true });
+    const manifest = (version: string) =>
+      `version: "${version}"\nfiles:\n  "config/*.toml": { action: merge_toml }\n  "logs/**": { action: skip }\n`;
+    await writeFile(join(release, "update-manifest.yaml"), manifest("1.0.0"));
+    await writeFile(join(release, "config", "app.toml"), "[server]\nport = 8080\n");
+    await writeFile(join(release, "main.py"), "print(1)\n");
+    await writeFile(
+      config,
+      `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\nmin_interval_hours = 0\n\n` +
+        `[sources.web]\ntype = "local"\npath = "${release}"\napp_dir = "${join(root, "app")}"\n`,
+    );
+    const env = { SHIP_ICU_TRACE: trace, NODE_OPTIONS: `--require ${ICU_TRACER}` };
+    const install = await runShip(["--config", config], { env });
+    expect(install.code, install.stderr).toBe(0);
+    await writeFile(join(root, "app", "config", "app.toml"), "[server]\nport = 9090\n");
+    await writeFile(join(release, "update-manifest.yaml"), manifest("2.0.0"));
+    await writeFile(join(release, "config", "app.toml"), "[server]\nport = 8080\nworkers = 4\n");
+    const update = await runShip(["--config", config], { env });
+    expect(update.code, update.stderr).toBe(0);
+    expect(update.stdout).toContain("2.0.0");
+    // The merge ran: the host's port kept, the release's new key added.
+    expect(await readFile(join(root, "app", "config", "app.toml"), "utf8")).toMatch(
+      /port = 9090[\s\S]*workers = 4/,
+    );
+    expect(existsSync(trace) ? await readFile(trace, "utf8") : "").toBe("");
   });
 });

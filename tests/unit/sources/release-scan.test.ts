@@ -87,8 +87,12 @@ describe("scanReleaseDir (release directory read in place through a stat index)"
       const own = `${rel}\0`;
       const at = saved.indexOf(own);
       expect(at).toBeGreaterThan(0);
-      const stamp = saved.slice(at + own.length + 65, saved.indexOf("\0", at + own.length));
-      expect(stamp).toBe(`${st.dev}\t${st.ino}\t${st.size}\t${st.mtimeMs}\t${st.ctimeMs}`);
+      const stamp = saved.slice(at + own.length + 65, saved.indexOf("\0", at + own.length)).split("\t");
+      expect(stamp.slice(0, 3)).toEqual([`${st.dev}`, `${st.ino}`, `${st.size}`]);
+      // Seconds and nanoseconds that give back the stat's own timestamps.
+      const [mSec, mNsec, cSec, cNsec] = stamp.slice(3).map(Number) as [number, number, number, number];
+      expect(mSec * 1e3 + mNsec / 1e6).toBe(st.mtimeMs);
+      expect(cSec * 1e3 + cNsec / 1e6).toBe(st.ctimeMs);
     }
     // The first and a middle file of the walk, edited keeping size and mtime: both are read again.
     const ref = join(tmp, "ref");
@@ -239,25 +243,34 @@ function nextDouble(x: number): number {
   return view.getFloat64(0);
 }
 
+/** A timestamp as lstat gives it: Node's formula over the kernel's seconds and nanoseconds. */
+const msOf = (sec: number, nsec: number) => sec * 1e3 + nsec / 1e6;
+
 describe("StatIndex stamps: a record vouches for exactly the stat it was taken with", () => {
-  it("timestamps with and without fractions, of any length, match themselves and no neighbouring double; another spelling vouches for nothing", async () => {
+  it("timestamps of any second and nanosecond match themselves and no neighbouring double; another spelling vouches for nothing", async () => {
     const now = Date.now();
+    const nowSec = Math.floor(now / 1e3);
     const times = [
-      now - 5_000.0728, // the common case: 13 digits, a fraction of a millisecond
-      now - 86_400_000.5,
-      1_700_000_000_000, // a whole millisecond
-      1_700_000_000_123.456,
-      123.25, // near the epoch
-      0.000123, // a fraction short enough to print in full
-      1e-7, // printed in exponent form
-      1_234_567.891_234_5, // 16 digits
+      msOf(nowSec - 5, 72_800_123), // the common case: 13 digits, a fraction of a millisecond
+      msOf(nowSec - 86_400, 500_000_000),
+      msOf(1_700_000_000, 0), // a whole second
+      msOf(1_700_000_000, 123_456_789),
+      msOf(1_700_000_000, 999_999_999),
+      msOf(0, 123), // near the epoch
+      msOf(0, 1),
+      msOf(-1, 999_999_000), // before 1970: a negative second
+      msOf(-86_400, 5),
     ];
     const stamps: [string, StampFields][] = [];
     for (const [i, t] of times.entries()) {
       // The last size has 16 digits: past the digit-by-digit path.
       const size = i === times.length - 1 ? Number.MAX_SAFE_INTEGER : 4096 * i;
       stamps.push([`f${i}`, { dev: 2049, ino: 1000 + i, size, mtimeMs: t, ctimeMs: t }]);
-      stamps.push([`g${i}`, { dev: 2049, ino: 2000 + i, size: 7, mtimeMs: t - 1, ctimeMs: nextDouble(t) }]);
+      const [next, after] = [times[(i + 1) % times.length], times[(i + 2) % times.length]] as [
+        number,
+        number,
+      ];
+      stamps.push([`g${i}`, { dev: 2049, ino: 2000 + i, size: 7, mtimeMs: after, ctimeMs: next }]);
     }
     const sha = "a".repeat(64);
     const file = join(tmp, "stamps");
@@ -276,19 +289,62 @@ describe("StatIndex stamps: a record vouches for exactly the stat it was taken w
         { ...st, mtimeMs: nextDouble(st.mtimeMs) },
         { ...st, ctimeMs: nextDouble(st.ctimeMs) },
         { ...st, size: st.size + 1 },
+        { ...st, ino: st.ino + 1 },
       ])
         expect(moved.lookup(rel, other), `${rel} ${JSON.stringify(other)}`).toBeUndefined();
     }
-    // The same number spelt otherwise than stampOf spells it (a trailing zero, an exponent).
+    // The same numbers spelt otherwise than the index spells them (a leading zero, a plus sign).
     const saved = await readFile(file, "utf8");
     const [rel, st] = stamps[0] as [string, StampFields];
-    const spelt = `${st.mtimeMs}`;
-    for (const odd of [`${spelt}0`, `${Number(spelt).toExponential()}`]) {
-      expect(Number(odd)).toBe(st.mtimeMs);
-      await writeFile(file, saved.replace(`\t${spelt}\t`, `\t${odd}\t`));
+    const at = saved.indexOf(`${rel}\0`) + rel.length + 66;
+    const written = saved.slice(at, saved.indexOf("\0", at));
+    const [dev, ino, size, sec, nsec, ...ctime] = written.split("\t");
+    expect([dev, ino, size, sec]).toEqual([`${st.dev}`, `${st.ino}`, `${st.size}`, `${nowSec - 5}`]);
+    for (const odd of [
+      [`0${dev}`, ino, size, sec, nsec, ...ctime],
+      [dev, ino, size, `+${sec}`, nsec, ...ctime],
+      [dev, ino, size, sec, `0${nsec}`, ...ctime],
+    ].map((fields) => fields.join("\t"))) {
+      await writeFile(file, saved.replace(written, odd));
       const edited = await StatIndex.load(file, "/r", now + 60_000);
       expect(edited.lookup(rel, st), odd).toBeUndefined();
     }
+  });
+
+  it("every timestamp a stat can give is recorded so that the next run trusts it", async () => {
+    // Across a day of seconds and every scale of nanoseconds: a timestamp the index could not
+    // write back would be hashed on every run.
+    const now = Date.now();
+    const stamps: [string, StampFields][] = [];
+    for (let i = 0; i < 2_000; i++) {
+      const sec = Math.floor(now / 1e3) - 86_400 + ((i * 7_919) % 86_400);
+      const nsec = (i * 104_729 * 9_973) % 1e9;
+      const t = msOf(sec, nsec);
+      stamps.push([
+        `f${i}`,
+        { dev: 2049, ino: i, size: i, mtimeMs: t, ctimeMs: msOf(sec, (nsec * 31) % 1e9) },
+      ]);
+    }
+    const file = join(tmp, "every");
+    const fresh = await StatIndex.load(file, "/r", now);
+    for (const [rel, st] of stamps) {
+      fresh.lookup(rel, st);
+      fresh.record(rel, st, "b".repeat(64), now + 60_000);
+    }
+    await fresh.save(now + 60_000);
+    const again = await StatIndex.load(file, "/r", now + 60_000);
+    const trusted = stamps.filter(([rel, st]) => again.lookup(rel, st) !== undefined);
+    expect(trusted.length).toBe(stamps.length);
+  });
+
+  it("an index in format 3 (timestamps as decimal milliseconds) vouches for nothing", async () => {
+    const now = Date.now();
+    const st = { dev: 2049, ino: 7, size: 3, mtimeMs: now - 60_000.5, ctimeMs: now - 60_000.5 };
+    const file = join(tmp, "old");
+    const stamp = `${st.dev}\t${st.ino}\t${st.size}\t${st.mtimeMs}\t${st.ctimeMs}`;
+    await writeFile(file, `ship-stat-index 3 ${now - 1} "/r"\nf\0${"c".repeat(64)}\t${stamp}\0`);
+    const old = await StatIndex.load(file, "/r", now);
+    expect(old.lookup("f", st)).toBeUndefined();
   });
 });
 
