@@ -16,6 +16,7 @@ import {
   RolloutSpec,
   type RolloutSpecInput,
   shadowedWaves,
+  THRESHOLD_STEP_PROBLEM,
 } from "../../shared/api/bodies.js";
 import { errnoErrorText } from "../../shared/fs-errors.js";
 import { locateInYaml, positionInYaml } from "../../shared/manifest/yaml-positions.js";
@@ -166,7 +167,7 @@ function thresholdOption(text: string): { count: number } | { percent: number } 
         `--failure-threshold ${quotedText(text)}: the percent must be a number from 0 to 100`,
       );
     if (!inPercentSteps(percent))
-      throw new RangeError(`--failure-threshold ${quotedText(text)}: the percent ${PERCENT_STEP_PROBLEM}`);
+      throw new RangeError(`--failure-threshold ${quotedText(text)}: the percent ${THRESHOLD_STEP_PROBLEM}`);
     return { percent };
   }
   const count = decimalFlag(text);
