@@ -1,3 +1,4 @@
+import { waveRule as sharedWaveRule } from "./rollout-rules.js";
 import type { WaveSpec } from "./types.js";
 
 export function when(iso: string | number): string {
@@ -118,55 +119,9 @@ export function parseAgentIds(text: string): string[] {
   return ids.filter(Boolean);
 }
 
-/**
- * A wave's percent as its buckets hold it (whole hundredths: shared/rollout/bucket.ts rounds to
- * them). A rollout stored by a hub from before percents came in steps of 0.01 may hold a finer one:
- * 12.345 took 12.35 % and 5e-324 took none, and were shown as written. The CLI says it alike
- * (hub/cli/remote-commands.ts).
- */
-function percentRule(percent: number): string {
-  const held = Math.round(percent * 100) / 100;
-  const rule = `${held} % of the fleet, cumulative`;
-  return held === percent
-    ? rule
-    : `${rule} (created as ${percent} % by an older hub: a wave takes whole 0.01 % steps)`;
-}
-
-/**
- * How a wave takes its agents, beside its bar. A labels wave naming no label (`labels: {}`, which
- * the API and `--spec` take on purpose) takes every agent left: it read "labels " with nothing after.
- */
+/** Who a wave takes, beside its bar (rollout-rules.ts, in `rollout show`'s words). */
 export function waveRule(wave: WaveSpec | undefined): string {
-  if (!wave) return "";
-  if (wave.percent !== undefined) return percentRule(wave.percent);
-  if (wave.labels)
-    return Object.keys(wave.labels).length === 0
-      ? "every agent left (labels {})"
-      : `labels ${labelPairsText(wave.labels).join(", ")}`;
-  return `agents ${(wave.agents ?? []).join(", ")}`;
-}
-
-/** A fraction as the hub says a rate (0.995 → "99.5 %"). */
-function ratePercent(rate: number): string {
-  return `${Math.round(rate * 10_000) / 100} %`;
-}
-
-/**
- * When a wave lets the rollout go on, from its waitMinutes and minSuccessRate, in `rollout show`'s
- * words (hub/cli/wave-pass.ts): the page showed who a wave takes and not what it waits for. The
- * last wave passes to nothing; without auto-advance neither value acts.
- */
-export function wavePassRule(wave: WaveSpec | undefined, autoAdvance: boolean, last: boolean): string {
-  if (!wave || last) return "";
-  const wait = wave.waitMinutes ?? 0;
-  const rate = wave.minSuccessRate ?? 1;
-  const values = `waitMinutes ${wait}, minSuccessRate ${ratePercent(rate)}`;
-  if (!autoAdvance)
-    return wait === 0 && rate === 1
-      ? "passes on an operator's advance (auto-advance off)"
-      : `passes on an operator's advance (auto-advance off: its ${values} do not act)`;
-  const after = wait > 0 ? `, not before ${wait} min after it started` : "";
-  return `passes by itself once finished with ≥ ${ratePercent(rate)} succeeded${after} (${values})`;
+  return sharedWaveRule(wave, labelPairsText);
 }
 
 /**

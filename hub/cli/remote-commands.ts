@@ -1,3 +1,4 @@
+import { policyText, wavePassRule, waveRule } from "../../dashboard/src/rollout-rules.js";
 import { HubRequestError } from "../errors.js";
 import { labelPairsText } from "../label-pairs.js";
 import { printable, quotedText } from "../quoted-text.js";
@@ -9,7 +10,6 @@ import { counts, table } from "./format.js";
 import { HubClient, type RemoteOptions } from "./hub-client.js";
 import { decimalFlag } from "./number-flag.js";
 import { say } from "./stderr-lines.js";
-import { wavePassRule } from "./wave-pass.js";
 
 type Summary = Awaited<ReturnType<typeof rolloutSummary>>;
 export type Detail = Awaited<ReturnType<typeof rolloutDetail>>;
@@ -68,47 +68,6 @@ function stateWithReason(state: string, reason: string | null | undefined): stri
 }
 
 /**
- * A wave's percent as its buckets hold it (whole hundredths: shared/rollout/bucket.ts rounds to
- * them). A rollout stored by a hub from before percents came in steps of 0.01 may hold a finer one:
- * 12.345 took 12.35 % and 5e-324 took none, and were shown as written (dashboard/src/format.ts alike).
- */
-function percentRule(percent: number): string {
-  const held = Math.round(percent * 100) / 100;
-  const rule = `${held} % of the fleet, cumulative`;
-  return held === percent
-    ? rule
-    : `${rule} (created as ${percent} % by an older hub: a wave takes whole 0.01 % steps)`;
-}
-
-/**
- * Who a wave takes, in the dashboard's words (its wave heading, dashboard/src/format.ts waveRule):
- * `rollout show` printed each wave's name and status, never its rule, so a canary's 5 % or its
- * labels were only in --json's spec.
- */
-function waveRule(wave: Detail["spec"]["waves"][number] | undefined): string {
-  if (wave === undefined) return "";
-  if (wave.percent !== undefined) return percentRule(wave.percent);
-  if (wave.labels !== undefined)
-    return Object.keys(wave.labels).length === 0
-      ? "every agent left (labels {})"
-      : `labels ${labelPairsText(wave.labels).join(", ")}`;
-  return `agents ${(wave.agents ?? []).join(", ")}`;
-}
-
-/**
- * When the rollout halts and what it does by itself, as the dashboard's Policy row says it. A
- * percent threshold is of the agents in the waves started so far, not of the whole rollout.
- */
-function policyText(spec: Detail["spec"]): string {
-  const threshold = spec.failureThreshold;
-  const halt =
-    "count" in threshold
-      ? `${threshold.count} failure(s)`
-      : `${threshold.percent} % failed of the agents in the waves started`;
-  return `halt at ${halt}; auto-advance ${spec.autoAdvance ? "on" : "off"}; auto-rollback ${spec.autoRollback ? "on" : "off"}`;
-}
-
-/**
  * Why a running rollout's auto-advance waits after a hub restart (heard-since-start.ts), in the
  * detail's `held` line and the list's REASON: a list that said nothing read as a stuck rollout.
  */
@@ -150,10 +109,9 @@ export function printDetail(d: Detail): void {
     out(
       `\nwave ${w.index + 1} ${printable(w.name)} [${w.status}] ${w.agents.length === 0 ? "no agent" : counts(w.counts, w.restored)}`,
     );
-    out(`  takes ${waveRule(d.spec.waves[w.index])}`);
-    const spec = d.spec.waves[w.index];
-    const passes = spec && wavePassRule(spec, d.spec.autoAdvance, w.index === d.waves.length - 1);
-    if (passes !== undefined) out(`  passes ${passes}`);
+    out(`  takes ${waveRule(d.spec.waves[w.index], labelPairsText)}`);
+    const passes = wavePassRule(d.spec.waves[w.index], d.spec.autoAdvance, w.index === d.waves.length - 1);
+    if (passes !== undefined) out(`  ${passes}`);
     if (w.agents.length > 0)
       out(
         table(

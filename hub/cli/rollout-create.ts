@@ -16,6 +16,7 @@ import {
   RolloutSpec,
   type RolloutSpecInput,
   shadowedWaves,
+  THRESHOLD_STEP_PROBLEM,
 } from "../../shared/api/bodies.js";
 import { errnoErrorText } from "../../shared/fs-errors.js";
 import { locateInYaml, positionInYaml } from "../../shared/manifest/yaml-positions.js";
@@ -166,7 +167,7 @@ function thresholdOption(text: string): { count: number } | { percent: number } 
         `--failure-threshold ${quotedText(text)}: the percent must be a number from 0 to 100`,
       );
     if (!inPercentSteps(percent))
-      throw new RangeError(`--failure-threshold ${quotedText(text)}: the percent ${PERCENT_STEP_PROBLEM}`);
+      throw new RangeError(`--failure-threshold ${quotedText(text)}: the percent ${THRESHOLD_STEP_PROBLEM}`);
     return { percent };
   }
   const count = decimalFlag(text);
@@ -200,7 +201,10 @@ async function readSpecFile(file: string): Promise<SpecFile> {
     throw new RangeError(`--spec ${file}${where}: ${said}`);
   }
   const value: unknown = doc.toJS();
-  const checked = parseOneLine(RolloutSpec, value, "spec");
+  // The file's keys by their own names (`waves[0].percent`), as the hub's answers about the file
+  // are said: the CLI's check said `spec.waves[0]` for what the hub then called `waves[0]`.
+  const mapping = typeof value === "object" && value !== null && !Array.isArray(value);
+  const checked = parseOneLine(RolloutSpec, value, mapping ? "" : "the file");
   if (!checked.ok) {
     // Where the first field named sits, as a YAML error's position is said: the file's line:column
     // was given for a syntax error and not for `waves[3].percent` forty lines down.

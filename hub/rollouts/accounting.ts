@@ -458,8 +458,13 @@ function forgottenWords(forgotten: number, sent: number, were: "were " | ""): st
   ];
 }
 
+/**
+ * The threshold as a halt's reason and a warning name it. A 0 % threshold halts on the first failure
+ * (any percent needs one): "0% failed … reached: 1 failed" read as a contradiction.
+ */
 export function describeThreshold(threshold: FailureThreshold): string {
-  return "count" in threshold ? `${threshold.count} failure(s)` : `${threshold.percent}% failed`;
+  if ("count" in threshold) return `${threshold.count} failure(s)`;
+  return threshold.percent === 0 ? "0% failed: the first failure" : `${threshold.percent}% failed`;
 }
 
 /**

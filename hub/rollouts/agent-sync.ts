@@ -47,7 +47,8 @@ export interface IncomingReport {
 export class AgentSync {
   /**
    * `corrected`: told each report field the hub took from its own rows
-   * or refused (report-check.ts); the hub logs it, so a buggy or old client is seen at the hub.
+   * or refused (report-check.ts), once the transaction that stored the report committed; the hub
+   * logs it, so a buggy or old client is seen at the hub.
    */
   constructor(
     readonly engine: RolloutEngine,
@@ -318,7 +319,8 @@ export class AgentSync {
     // What the agent ran, as the hub's rows say it: a report whose app or version contradicts its
     // own release marked another app of the host failed (two apps, two rollouts on one host).
     const checked = await checkReports(dispatch, fresh, deployments);
-    for (const { agentId, reason } of checked.corrections) this.corrected(agentId, reason);
+    for (const { agentId, reason } of checked.corrections)
+      dispatch.afterCommit(() => this.corrected(agentId, reason));
     await this.updateAppStatuses(t, checked.reports);
     const updates: DeploymentUpdate[] = [];
     // Failures a report turns into something else (a timed-out agent's late success), per rollout.

@@ -55,6 +55,8 @@ export class Dispatch {
   /** Deployments written sent, with their events, by the store (`markDueSent`, `insertNew`): to deliver only. */
   private readonly alreadyRecorded: DeploymentRecord[] = [];
   private readonly outgoing: [string, Deploy, string][] = [];
+  /** What is said about this transaction's work (log lines): only once it committed, once. */
+  private readonly toSay: (() => void)[] = [];
   private readonly reads = new Map<string, Promise<unknown>>();
   /** Rollouts to evaluate once the transaction's other work is done (a batch of failures: once). */
   readonly toEvaluate = new Set<string>();
@@ -85,6 +87,14 @@ export class Dispatch {
   /** Records an audit event; it is written with the transaction. */
   record(event: Omit<NewEvent, "at">): void {
     this.events.push({ at: this.ctx.now(), ...event });
+  }
+
+  /**
+   * Runs `say` after commit: a line logged inside the transaction was logged for work a rollback
+   * undid, and twice for work the store or a message batch applied again.
+   */
+  afterCommit(say: () => void): void {
+    this.toSay.push(say);
   }
 
   /** Delivers the instruction `d` stands for after commit when its agent is connected to this hub. */
@@ -254,9 +264,10 @@ export class Dispatch {
     return pending;
   }
 
-  /** After commit: hands every prepared instruction to the agents' connections. */
+  /** After commit: hands every prepared instruction to the agents' connections, then says its lines. */
   flush(): void {
     for (const [agentId, message, encoded] of this.outgoing.splice(0))
       this.ctx.channel.send(agentId, message, encoded);
+    for (const say of this.toSay.splice(0)) say();
   }
 }

@@ -71,10 +71,18 @@ export type PublishRelease = z.infer<typeof PublishRelease>;
 /**
  * A percent finer than a hundredth: a wave takes whole buckets of the 10,000 agents hash into
  * (0.01 % each, shared/rollout/bucket.ts), so 5e-324 % was accepted, held no bucket, and was printed
- * back as 5e-324 %; 0.015 % took 0.02 %. The threshold's percent is said the same way.
+ * back as 5e-324 %; 0.015 % took 0.02 %.
  */
 export const PERCENT_STEP_PROBLEM =
   "must be in steps of 0.01 (a share of the 10,000 buckets agents hash into: 0.01 % is the smallest)";
+
+/**
+ * The failure threshold's percent comes in the waves' steps, said as they are. It is a share of the
+ * agents in the waves started, not of buckets: its refusal gave the waves' reason, and sent an
+ * operator looking for buckets in a halt rule.
+ */
+export const THRESHOLD_STEP_PROBLEM =
+  "must be in steps of 0.01 (a percent said to two decimals, as a wave's is: 0.01 % is the smallest)";
 
 /**
  * Whether `percent` is a whole number of hundredths (2.5, 0.01, 33.33; not 5e-324 or 0.015). One
@@ -137,7 +145,7 @@ export const FailureThreshold = z.union(
         .number()
         .min(0, "must be ≥ 0")
         .max(100, "must be ≤ 100")
-        .refine(inPercentSteps, PERCENT_STEP_PROBLEM),
+        .refine(inPercentSteps, THRESHOLD_STEP_PROBLEM),
     }),
     z.strictObject({
       count: z

@@ -10,7 +10,9 @@ import { requestProblems } from "./zod-problems.js";
 /** `waves[0].percent` under `root` from an issue path. */
 export function formatPath(root: string, path: readonly PropertyKey[]): string {
   return path.reduce<string>(
-    (acc, key) => (typeof key === "number" ? `${acc}[${key}]` : `${acc}.${String(key)}`),
+    // Under no root (a file's own keys), a path starts with its key: `waves[0]`, not `.waves[0]`.
+    (acc, key) =>
+      typeof key === "number" ? `${acc}[${key}]` : acc === "" ? String(key) : `${acc}.${String(key)}`,
     root,
   );
 }

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDashboard } from "../integration/dashboard/support.js";
 import {
   isType,
+  operatorCli,
   publishRelease,
   reportAcked,
   startTestHub,
@@ -99,6 +100,22 @@ describe.skipIf(!hasProgram("chromium"))("how long a rollout waits, in Chromium"
       "passes by itself once finished with ≥ 100 % succeeded, not before 30 min after it started (waitMinutes 30, minSuccessRate 100 %)",
     );
     expect(await page.locator('#waves li[data-wave="1"] .wave-pass').count()).toBe(0);
+
+    // `rollout show` says each wave's rule, its pass and the policy in the page's words (one
+    // module, dashboard/src/rollout-rules.ts, writes both): a real child process of the hub CLI.
+    const shown = await operatorCli(t, "rollout", "show", id);
+    expect(shown.code).toBe(0);
+    const line = (pattern: RegExp) => shown.stdout.match(pattern)?.[1];
+    expect(line(/^ {2}(passes .*)$/m)).toBe(await text('#waves li[data-wave="0"] .wave-pass'));
+    expect(shown.stdout.match(/^ {2}passes /gm)).toHaveLength(1);
+    const policy = page.locator("dt", { hasText: "Policy" }).locator("xpath=following-sibling::dd[1]");
+    expect(line(/^policy {3}(.*)$/m)).toBe(await policy.textContent());
+    expect(await policy.textContent()).toBe("halt at 5 failure(s); auto-advance on; auto-rollback off");
+    for (const wave of [0, 1]) {
+      const takes = [...shown.stdout.matchAll(/^ {2}takes (.*)$/gm)][wave]?.[1];
+      expect(takes).toBeDefined();
+      expect(await text(`#waves li[data-wave="${wave}"] h3 .sub`)).toContain(`; ${takes})`);
+    }
   });
 });
 

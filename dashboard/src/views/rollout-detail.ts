@@ -1,7 +1,8 @@
 import { describeError, get, post } from "../api.js";
 import { fill, h, link, table } from "../dom.js";
-import { heldText, reasonAfterState, selectorText, wavePassRule, waveRule, when } from "../format.js";
+import { heldText, reasonAfterState, selectorText, waveRule, when } from "../format.js";
 import { newestOnly } from "../newest.js";
+import { policyText, wavePassRule } from "../rollout-rules.js";
 import type { RolloutAction, RolloutDetail } from "../types.js";
 import type { View } from "./view.js";
 import { waveProgress } from "./wave-progress.js";
@@ -165,14 +166,7 @@ export function rolloutDetailView(id: string): View {
         h("dt", {}, "Selector"),
         h("dd", {}, selectorText(r.spec.selector?.labels, r.release.app)),
         h("dt", {}, "Policy"),
-        h(
-          "dd",
-          {},
-          // A percent is of the agents in the waves started so far, not of the whole rollout: a 50 %
-          // threshold halts on 5 failures of a 10-agent canary in a 100-agent rollout.
-          `halt at ${"count" in r.spec.failureThreshold ? `${r.spec.failureThreshold.count} failure(s)` : `${r.spec.failureThreshold.percent} % failed of the agents in the waves started`}; ` +
-            `auto-advance ${r.spec.autoAdvance ? "on" : "off"}; auto-rollback ${r.spec.autoRollback ? "on" : "off"}`,
-        ),
+        h("dd", {}, policyText(r.spec)),
         h("dt", {}, "Created"),
         h("dd", {}, when(r.created)),
         h("dt", {}, "Id"),

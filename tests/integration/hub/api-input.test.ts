@@ -97,7 +97,7 @@ describe("hub API input: every 400 is one line naming the field and what is wron
       ],
       [
         spec({ failureThreshold: { percent: 5e-324 } }),
-        "body.failureThreshold.percent: must be in steps of 0.01 (a share of the 10,000 buckets agents hash into: 0.01 % is the smallest)",
+        "body.failureThreshold.percent: must be in steps of 0.01 (a percent said to two decimals, as a wave's is: 0.01 % is the smallest)",
       ],
       [spec({ failureThreshold: { count: 1e308 } }), "body.failureThreshold.count: must be ≤ 1000000"],
       [spec({ failureThreshold: { count: 2_000_000 } }), "body.failureThreshold.count: must be ≤ 1000000"],

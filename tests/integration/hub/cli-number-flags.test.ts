@@ -38,6 +38,14 @@ describe("rollout number flags are decimal", () => {
       expect({ flag, odd, code: run.code, stdout: run.stdout }).toEqual({ flag, odd, code: 2, stdout: "" });
       expect(run.stderr).toMatch(new RegExp(`^ship-hub: ${flag} "[^\\n]*\\n$`));
     }
+    // A threshold's percent finer than 0.01 is refused for what it is, as the API refuses it: a
+    // share of the agents in the waves started, not of the waves' buckets.
+    const fine = await create(t, "--failure-threshold", "0.001%");
+    expect({ code: fine.code, stderr: fine.stderr }).toEqual({
+      code: 2,
+      stderr:
+        'ship-hub: --failure-threshold "0.001%": the percent must be in steps of 0.01 (a percent said to two decimals, as a wave\'s is: 0.01 % is the smallest)\n',
+    });
     const listed = await t.api<{ rollouts: unknown[] }>("GET", "/api/v1/rollouts", { token: t.operator });
     expect(listed.body.rollouts).toEqual([]);
     // Decimal numbers, whole or with a fraction, are taken as before.

@@ -200,6 +200,7 @@ describe("ship-hub CLI", () => {
     const spec = (name: string) => join(dir, name);
     await writeFile(spec("broken.yaml"), "release: [\n");
     await writeFile(spec("waves.yaml"), "release: abc\nwaves: 5\nfailureThreshold: {count: 1}\n");
+    await writeFile(spec("list.yaml"), "- release: abc\n");
     await writeFile(
       spec("back.yaml"),
       "release: abc\nwaves:\n  - name: a\n    percent: 50\n\n  - name: b\n    percent: 20\n",
@@ -222,25 +223,23 @@ describe("ship-hub CLI", () => {
       ],
       [["--spec", spec("broken.yaml")], /--spec \S+broken\.yaml:2:1: Flow sequence in block collection/],
       // A key the hub would refuse is placed as a YAML error is (line:column of its key or item).
-      [
-        ["--spec", spec("waves.yaml")],
-        /--spec \S+waves\.yaml:2:1: spec\.waves: must be a list \(got number 5\)/,
-      ],
+      [["--spec", spec("waves.yaml")], /--spec \S+waves\.yaml:2:1: waves: must be a list \(got number 5\)/],
+      [["--spec", spec("list.yaml")], /--spec \S+list\.yaml:1:1: the file: must be a mapping \(got a list\)/],
       [
         ["--spec", spec("rate.json")],
-        /--spec \S+rate\.json:4:33: spec\.waves\[0\]\.minSuccessRate: must be in steps of 0\.0001 /,
+        /--spec \S+rate\.json:4:33: waves\[0\]\.minSuccessRate: must be in steps of 0\.0001 /,
       ],
       [
         ["--spec", spec("back.yaml")],
-        /--spec \S+back\.yaml:7:5: spec\.waves\[1\]\.percent: 20 must be > wave 1's 50: .*never go back/,
+        /--spec \S+back\.yaml:7:5: waves\[1\]\.percent: 20 must be > wave 1's 50: .*never go back/,
       ],
       [
         ["--spec", spec("tiny.yaml")],
-        /--spec \S+tiny\.yaml:4:5: spec\.waves\[0\]\.percent: must be in steps of 0\.01 \(a share of the 10,000 buckets/,
+        /--spec \S+tiny\.yaml:4:5: waves\[0\]\.percent: must be in steps of 0\.01 \(a share of the 10,000 buckets/,
       ],
       [
         ["--spec", spec("threshold.yaml")],
-        /--spec \S+threshold\.yaml:5:3: spec\.failureThreshold\.percent: must be in steps of 0\.01/,
+        /--spec \S+threshold\.yaml:5:3: failureThreshold\.percent: must be in steps of 0\.01/,
       ],
       // A flag the spec replaces was silently not read: --spec FILE --version 1.0.0 rolled out the
       // file's release. So was --app/--version beside --release.

@@ -7,8 +7,9 @@
  */
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { AgentSync } from "../../../hub/rollouts/agent-sync.js";
 import { memoryLogger } from "../../../shared/log.js";
-import type { HubMessage } from "../../../shared/protocol/messages.js";
+import { type HubMessage, PROTOCOL_VERSION, type Report } from "../../../shared/protocol/messages.js";
 import {
   hubBackendsPerFile,
   hubPerTest,
@@ -112,4 +113,54 @@ describe.each(hubBackendsPerFile())("a report that contradicts the hub's rows ($
       });
     },
   );
+});
+
+/**
+ * What the hub says of a report it corrected is said once that report is stored: said inside the
+ * transaction, it was logged for a report a rollback then undid (the batch's agent revoked
+ * meanwhile), and once per attempt of a batch applied again message by message. The hub's own
+ * engine and store, the report handled as a message batch handles it.
+ */
+describe("a corrected report's log line", () => {
+  it("is said only once its transaction committed", async () => {
+    const t = await session.start();
+    await publishRelease(t, "1.0.0", "api");
+    const api2 = await publishRelease(t, "2.0.0", "api");
+    const a1 = await session.connect(t, "a1", [
+      { app: "api", version: "1.0.0", state: "ok", releaseId: undefined },
+    ]);
+    await t.api("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: { release: api2, waves: [{ name: "all", percent: 100 }] },
+    });
+    const deploy = await a1.next(isDeploy);
+    const said: string[] = [];
+    const sync = new AgentSync(t.hub.engine, (agentId, reason) => said.push(`${agentId}: ${reason}`));
+    const report: Report = {
+      type: "report",
+      v: PROTOCOL_VERSION,
+      reportId: randomUUID(),
+      deploymentId: deploy.deploymentId,
+      app: "web",
+      releaseId: deploy.release.id,
+      outcome: "failed",
+      fromVersion: "1.0.0",
+      toVersion: "2.0.0",
+      steps: [],
+      error: "test step failed",
+    };
+    const stored = async () => (await t.hub.store.getAgent("a1"))?.apps.map((a) => `${a.app} ${a.state}`);
+    const undone = new Error("rolled back after the report was handled");
+    await expect(
+      t.hub.engine.run(async (dispatch) => {
+        await sync.reportsIn(dispatch, [{ agentId: "a1", report }]);
+        throw undone;
+      }),
+    ).rejects.toBe(undone);
+    expect(await stored()).toEqual(["api ok"]);
+    expect(said).toEqual([]);
+    await t.hub.engine.run((dispatch) => sync.reportsIn(dispatch, [{ agentId: "a1", report }]));
+    expect(await stored()).toEqual(["api failed"]);
+    expect(said).toEqual([expect.stringMatching(/^a1: report .*: app "web" taken as "api"/)]);
+  });
 });

@@ -89,4 +89,36 @@ describe("abort --rollback with an agent offline", () => {
       "aborted; rollback queued for 1 offline agent(s), sent when they reconnect: a1",
     );
   });
+
+  it("says queued for an agent just closed whose row still reads online (one hub)", async () => {
+    // A close is forgotten by the hub's connections first and written to the store a moment later.
+    // That moment is held open here, without timing: the row is set online again after the close.
+    // One hub's own connections are the truth (the agents view says offline); read from the
+    // store, the rollback was said "sent" to an agent that had nothing.
+    const t = await session.start();
+    await publishRelease(t, "1.0.0");
+    const v2 = await publishRelease(t, "2.0.0");
+    const a1 = await session.connect(t, "a1");
+    const id = (
+      await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+        token: t.operator,
+        body: { release: v2, waves: [{ name: "all", percent: 100 }] },
+      })
+    ).body.id;
+    await reportAcked(a1, await a1.next(isDeploy), "succeeded");
+    a1.ws.terminate();
+    await expect
+      .poll(async () => (await t.hub.store.getAgent("a1"))?.online, { timeout: 10_000 })
+      .toBe(false);
+    await t.hub.store.setAgentOnline("a1", true, Date.now());
+    const agent = await t.api<{ online: boolean }>("GET", "/api/v1/agents/a1", { token: t.operator });
+    expect(agent.body.online).toBe(false);
+    const aborted = await t.api<View>("POST", `/api/v1/rollouts/${id}/abort`, {
+      token: t.operator,
+      body: { rollback: true },
+    });
+    expect(aborted.body.reason).toBe(
+      "aborted; rollback queued for 1 offline agent(s), sent when they reconnect: a1",
+    );
+  });
 });

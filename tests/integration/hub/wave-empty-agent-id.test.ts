@@ -168,6 +168,6 @@ describe("a malformed id in an agents wave", () => {
     expect(run.code).toBe(2);
     // Placed at the id itself, line 1 of the one-line JSON, as a YAML error is placed.
     const column = text.indexOf('"web;01"') + 1;
-    expect(run.stderr).toBe(`ship-hub: --spec ${spec}:1:${column}: spec.waves[0].agents[1]: ${RULE}\n`);
+    expect(run.stderr).toBe(`ship-hub: --spec ${spec}:1:${column}: waves[0].agents[1]: ${RULE}\n`);
   });
 });

@@ -363,8 +363,19 @@ describe("rollout engine", () => {
     expect(store.getRollout(r.id)?.state).toBe("paused");
   });
 
-  // 23 / 40 × 100 is 57.49999999999999 in floating point: the share was judged below 57.5 %.
   const forty = Array.from({ length: 40 }, (_, i) => `h${String(i).padStart(2, "0")}`);
+  // "0% failed reached" with one failure read as a contradiction; any percent needs one failure.
+  it("halts a 0 % threshold on the first failure, and says so", async () => {
+    for (const a of forty.slice(0, 3)) await connect(a);
+    const r = await engine.create(spec({ failureThreshold: { percent: 0 } }), "op");
+    await report("h00", `${r.id}:h00`, "failed");
+    expect(store.getRollout(r.id)).toMatchObject({
+      state: "paused",
+      reason: "failure threshold (0% failed: the first failure) reached: 1 failed when it halted",
+    });
+  });
+
+  // 23 / 40 × 100 is 57.49999999999999 in floating point: the share was judged below 57.5 %.
 
   it("halts when failures are exactly a percentage threshold's share (23 of 40 at 57.5 %)", async () => {
     for (const a of forty) await connect(a);

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { waveRule } from "../../../dashboard/src/format.js";
+import { policyText, wavePassRule } from "../../../dashboard/src/rollout-rules.js";
 
 describe("a wave's rule on the rollout page", () => {
   it("says a labels wave naming no label takes every agent left", () => {
@@ -25,5 +26,35 @@ describe("a wave's rule on the rollout page", () => {
       "0 % of the fleet, cumulative (created as 5e-324 % by an older hub: a wave takes whole 0.01 % steps)",
     );
     expect(waveRule({ name: "c", percent: 33.33 })).toBe("33.33 % of the fleet, cumulative");
+  });
+});
+
+/**
+ * When a wave passes and when the rollout halts, as `rollout show` and the rollout page both say
+ * it (dashboard/src/rollout-rules.ts; tests/browser/waiting-times.test.ts compares the two).
+ */
+describe("a rollout's pass and halt rules", () => {
+  it("says what a wave waits for, and that without auto-advance its figures do not act", () => {
+    const canary = { waitMinutes: 30, minSuccessRate: 0.995 };
+    expect(wavePassRule(canary, true, false)).toBe(
+      "passes by itself once finished with ≥ 99.5 % succeeded, not before 30 min after it started (waitMinutes 30, minSuccessRate 99.5 %)",
+    );
+    expect(wavePassRule(canary, false, false)).toBe(
+      "passes on an operator's advance (auto-advance off: its waitMinutes 30, minSuccessRate 99.5 % do not act)",
+    );
+    expect(wavePassRule({}, false, false)).toBe("passes on an operator's advance (auto-advance off)");
+    expect(wavePassRule(canary, true, true)).toBeUndefined();
+  });
+  it("says a 0 % threshold halts on the first failure", () => {
+    const policy = { autoAdvance: true, autoRollback: false };
+    expect(policyText({ ...policy, failureThreshold: { percent: 0 } })).toBe(
+      "halt at the first failure (0 % of the agents in the waves started); auto-advance on; auto-rollback off",
+    );
+    expect(policyText({ ...policy, failureThreshold: { percent: 10 } })).toBe(
+      "halt at 10 % failed of the agents in the waves started; auto-advance on; auto-rollback off",
+    );
+    expect(policyText({ ...policy, failureThreshold: { count: 2 } })).toBe(
+      "halt at 2 failure(s); auto-advance on; auto-rollback off",
+    );
   });
 });
