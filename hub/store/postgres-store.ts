@@ -384,7 +384,7 @@ class PostgresCore {
     private readonly chunkBytes: number,
     private readonly answerMs: number,
   ) {
-    this.plain = postgresOps(sql);
+    this.plain = postgresOps(sql, { alone: true });
     this.ops = checked(
       () => this.plain,
       (operation) => this.guard.outside(operation),
@@ -459,7 +459,7 @@ class PostgresCore {
       const fresh = this.connect(false);
       const stale = this.sql;
       this.sql = fresh;
-      this.plain = postgresOps(fresh);
+      this.plain = postgresOps(fresh, { alone: true });
       // Its queries still running get what any caller waits for an answer; then it is cut.
       this.retiring.set(stale, setTimeout(() => void this.retire(stale, 0), this.answerMs).unref());
       for (const listener of this.replaced) listener(silentMs);

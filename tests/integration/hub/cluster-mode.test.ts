@@ -228,6 +228,39 @@ describe.skipIf(!hasPostgres())("cluster mode: two hubs on one PostgreSQL", () =
     expect(await a.hub.store.getDeployment(id)).toMatchObject({ state: "sent", attempts: 1 });
   });
 
+  it("a wake-up mark the database lost in a crash is sent again by the resync, and the agent's report counts", async () => {
+    const [a, b] = (await cluster(2, { resyncMs: 300 })) as [TestHub, TestHub];
+    const agent = await connect(b, "lost-mark");
+    await expect.poll(() => online(a, "lost-mark"), { timeout: 10_000 }).toBe(true);
+    const v2 = await publishRelease(a, "2.0.0");
+    const created = await a.api<{ id: string }>("POST", "/api/v1/rollouts", {
+      token: a.operator,
+      body: { release: v2, waves: [{ name: "all", agents: ["lost-mark"] }] },
+    });
+    expect(created.status).toBe(201);
+    const id = `${created.body.id}:lost-mark`;
+    expect((await agent.next(deployOf(created.body.id), 15_000)).deploymentId).toBe(id);
+    // A woken hub's marks commit without waiting for the WAL flush (mark-commit.test.ts), so a
+    // database crash may forget one whose chunk hub B already sent: the row as before the mark,
+    // `pending` with no attempt and no `deployment.sent` event, and the agent holding its instruction.
+    const sql = postgres(url, { max: 1, onnotice: () => {} });
+    try {
+      await sql.begin(async (t) => {
+        await t`UPDATE deployments SET state = 'pending', attempts = 0 WHERE id = ${id}`;
+        await t`DELETE FROM events WHERE subject = ${id} AND kind = 'deployment.sent'`;
+      });
+    } finally {
+      await sql.end();
+    }
+    const again = await agent.next(deployOf(created.body.id), 15_000);
+    expect(again.deploymentId).toBe(id);
+    expect(await a.hub.store.getDeployment(id)).toMatchObject({ state: "sent", attempts: 1 });
+    await reportInstalled(agent, again, "succeeded", "1.0.0", v2);
+    await expect
+      .poll(async () => (await a.hub.store.getRollout(created.body.id))?.state, { timeout: 10_000 })
+      .toBe("completed");
+  });
+
   /**
    * Two agents on web 1.0.0 (a hub release), on-a held by `a` and on-b by `b`, and a rollout of
    * 2.0.0 created on `a`: on-a in its first wave, on-b in its second, or in the first with `oneWave`.
