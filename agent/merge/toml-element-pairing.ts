@@ -5,6 +5,7 @@
  * at the same place when the array kept its length, or the most alike when it did not. Pairing by
  * place after an element was added or dropped gave one element's comments to its neighbour.
  */
+import { ExactFloat } from "./exact-floats.js";
 import { UnusedItems } from "./unused-items.js";
 import { isTable, sameValue, type Table } from "./values.js";
 
@@ -46,7 +47,8 @@ export function pairElements(mine: readonly unknown[], theirs: readonly unknown[
 }
 
 /**
- * A key every element on both sides has, with a plain value naming one element on each side. Beyond
+ * A key every element on both sides has, with a plain value naming one element on each side (a float
+ * a double does not hold is plain too: 0.1 and 0.10000000000000001 name two elements). Beyond
  * name/id/key only a string qualifies: a flag or a number unique by chance names nothing.
  */
 function identityKeyOf(mine: readonly unknown[], theirs: readonly unknown[]): string | undefined {
@@ -64,7 +66,7 @@ function identityKeyOf(mine: readonly unknown[], theirs: readonly unknown[]): st
     const plain = tables.every((t) => {
       const v = t[key];
       return (IDENTITY_KEYS as readonly string[]).includes(key)
-        ? v !== undefined && (v === null || typeof v !== "object")
+        ? v !== undefined && (v === null || typeof v !== "object" || v instanceof ExactFloat)
         : typeof v === "string";
     });
     // One that no element keeps on both sides (a single `url` the release changes) names nothing
