@@ -9,6 +9,7 @@ import { scanOutsideStrings } from "./toml-chars.js";
 import { pairElements } from "./toml-element-pairing.js";
 import { inlineTextInSpellings } from "./toml-inline-spelling.js";
 import { readTomlValues } from "./toml-value-text.js";
+import { UnusedItems } from "./unused-items.js";
 import { isTable, sameValue } from "./values.js";
 
 /**
@@ -65,16 +66,11 @@ function userItemsIn(items: readonly string[], userItems: readonly string[] | un
   const values = itemValues(items);
   const mine = userItems === undefined ? undefined : itemValues(userItems);
   if (values === undefined || mine === undefined || userItems === undefined) return plain;
-  const unused = new Set(userItems.keys());
-  const take = (at: number | undefined): number | undefined => {
-    if (at !== undefined) unused.delete(at);
-    return at;
-  };
+  const unused = new UnusedItems(userItems.length);
+  const spelt = unused.index(userItems);
+  const alike = unused.byValue(mine);
   const matched: MatchedItem[] = items.map((item, index) => {
-    const free = [...unused];
-    const at = take(
-      free.find((u) => userItems[u] === item) ?? free.find((u) => sameValue(mine[u], values[index])),
-    );
+    const at = unused.take(spelt(item) ?? alike(values[index]));
     return at === undefined ? { text: item, mine: undefined } : { text: userItems[at] as string, mine: at };
   });
   // A changed item is the user's item it is as an `[[array]]` element is (toml-element-pairing.ts).
@@ -86,7 +82,7 @@ function userItemsIn(items: readonly string[], userItems: readonly string[] | un
     if (!unused.has(at) || !isTable(mine[at])) return;
     const text = inlineTextInSpellings(value, [userItems[at] as string, match.text], inUserArrayStyle);
     if (text === undefined) return;
-    matched[index] = { text, mine: take(at) };
+    matched[index] = { text, mine: unused.take(at) };
   });
   return matched;
 }
@@ -175,12 +171,16 @@ function withUserComments(
   const close = /\n([ \t]*)\]$/.exec(userText)?.[1] ?? "";
   const trailing = user.items[user.items.length - 1]?.after.startsWith(",") === true;
   const indent = user.items[0]?.indent ?? "    ";
+  // The previous release's line of each item text, its first as find gave it.
+  const shippedLines = new Map<string, ItemLine>();
+  for (const line of shipped?.items ?? [])
+    if (!shippedLines.has(line.item)) shippedLines.set(line.item, line);
   const lines = items.flatMap(({ text, mine: at }, index) => {
     const mine = at === undefined ? undefined : user.items[at];
     const theirs = release?.items[index];
     const mineFirst = mine !== undefined && (hasComment(mine) || theirs === undefined || !hasComment(theirs));
     const notes = mineFirst ? mine : theirs;
-    const was = mine === undefined ? undefined : shipped?.items.find((line) => line.item === mine.item);
+    const was = mine === undefined ? undefined : shippedLines.get(mine.item);
     // A note of the user's still as the previous release shipped it is the release's to rewrite, above
     // the item or after it, as a key's note is (toml-text-edit.ts shippedComments).
     const rewritten = (part: "above" | "after") =>

@@ -40,9 +40,26 @@ export function headerBlocks(side: TomlSide, path: readonly string[]): Block[] {
     .filter((h) => startsWith(h.path, path))
     .map((h): Block => {
       const end = nextBlockStart(headers, h.lineEnd, side.text.length);
-      const last = entries.filter((e) => e.lineStart >= h.lineEnd && e.lineStart < end).at(-1);
-      return { start: h.blockStart, headerStart: h.lineStart, end, contentEnd: last?.lineEnd ?? h.lineEnd };
+      const last = entries[firstAtOrAfter(entries, end) - 1];
+      const content = last !== undefined && last.lineStart >= h.lineEnd ? last.lineEnd : h.lineEnd;
+      return { start: h.blockStart, headerStart: h.lineStart, end, contentEnd: content };
     });
+}
+
+/**
+ * The index of the first of `lines` (in text order, as the scan lists headers and entries) starting
+ * at or after `offset`; their length when none does. A search, not a scan: a file of thousands of
+ * `[[array]]` elements looked up every element's end by walking every header and entry.
+ */
+function firstAtOrAfter(lines: readonly { lineStart: number }[], offset: number): number {
+  let low = 0;
+  let high = lines.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if ((lines[mid] as { lineStart: number }).lineStart < offset) low = mid + 1;
+    else high = mid;
+  }
+  return low;
 }
 
 /** Entries of table `path` outside `blocks`: dotted keys in a parent's body (`log.level = 1`). */
@@ -75,10 +92,10 @@ export function elementBlocks(
   path: readonly string[],
 ): Block[] | undefined {
   const elements: Block[] = [];
+  const headerAt = new Map(side.layout.headers.map((h) => [h.lineStart, h]));
   for (const block of blocks) {
-    const opens = side.layout.headers.some(
-      (h) => h.lineStart === block.headerStart && h.kind === "array" && samePath(h.path, path),
-    );
+    const header = headerAt.get(block.headerStart);
+    const opens = header?.kind === "array" && samePath(header.path, path);
     const last = elements.at(-1);
     if (opens) elements.push({ ...block });
     else if (last === undefined || last.end !== block.start) return undefined;
@@ -91,7 +108,7 @@ export function elementBlocks(
 }
 
 export function nextBlockStart(headers: readonly TomlHeader[], after: number, fallback: number): number {
-  return headers.find((h) => h.lineStart >= after)?.blockStart ?? fallback;
+  return headers[firstAtOrAfter(headers, after)]?.blockStart ?? fallback;
 }
 
 /**

@@ -5,6 +5,8 @@
  * at the same place when the array kept its length, or the most alike when it did not. Pairing by
  * place after an element was added or dropped gave one element's comments to its neighbour.
  */
+import { ExactFloat } from "./exact-floats.js";
+import { UnusedItems } from "./unused-items.js";
 import { isTable, sameValue, type Table } from "./values.js";
 
 /** Keys that name an element (`name = "admin"`), tried before any other key. */
@@ -19,60 +21,67 @@ export interface Pairing {
 
 export function pairElements(mine: readonly unknown[], theirs: readonly unknown[]): Pairing {
   const id = identityKeyOf(mine, theirs);
-  const free = new Set(mine.keys());
-  const take = (at: number | undefined) => {
-    if (at !== undefined) free.delete(at);
-    return at;
-  };
-  const pairs: (number | undefined)[] = theirs.map((value) =>
-    take([...free].find((u) => sameValue(mine[u], value))),
-  );
+  const unused = new UnusedItems(mine.length);
+  const alike = unused.byValue(mine);
+  const pairs: (number | undefined)[] = theirs.map((value) => unused.take(alike(value)));
   const open = () => theirs.flatMap((_, i) => (pairs[i] === undefined ? [i] : []));
   if (id !== undefined) {
-    for (const i of open()) {
-      const value = theirs[i] as Table;
-      pairs[i] = take([...free].find((u) => sameValue((mine[u] as Table)[id], value[id])));
-    }
+    const named = unused.byValue(mine.map((element) => (element as Table)[id]));
+    for (const i of open()) pairs[i] = unused.take(named((theirs[i] as Table)[id]));
   } else if (mine.length === theirs.length) {
-    for (const i of open()) pairs[i] = free.has(i) ? take(i) : undefined;
+    for (const i of open()) pairs[i] = unused.has(i) ? unused.take(i) : undefined;
   } else {
     // The most alike first, so a weak likeness does not take the element a strong one belongs to.
+    // Only tables and lists can be alike in part: scoring every pair of a long list of numbers was
+    // quadratic for nothing.
+    const partial = (value: unknown) => isTable(value) || Array.isArray(value);
+    const free = unused.free().filter((u) => partial(mine[u]));
     const scored = open()
-      .flatMap((i) => [...free].map((u) => ({ i, u, score: likeness(mine[u], theirs[i]) })))
+      .filter((i) => partial(theirs[i]))
+      .flatMap((i) => free.map((u) => ({ i, u, score: likeness(mine[u], theirs[i]) })))
       .filter((s) => s.score > 0)
       .sort((a, b) => b.score - a.score);
-    for (const { i, u } of scored) if (pairs[i] === undefined && free.has(u)) pairs[i] = take(u);
+    for (const { i, u } of scored) if (pairs[i] === undefined && unused.has(u)) pairs[i] = unused.take(u);
   }
   return { pairs, id };
 }
 
 /**
- * A key every element on both sides has, with a plain value naming one element on each side. Beyond
+ * A key every element on both sides has, with a plain value naming one element on each side (a float
+ * a double does not hold is plain too: 0.1 and 0.10000000000000001 name two elements). Beyond
  * name/id/key only a string qualifies: a flag or a number unique by chance names nothing.
  */
 function identityKeyOf(mine: readonly unknown[], theirs: readonly unknown[]): string | undefined {
   const all = [...mine, ...theirs];
   if (all.length === 0 || !all.every(isTable)) return undefined;
   const tables = all as Table[];
+  // Each value names one element: none is alike an earlier one (found by hash, not pair by pair).
   const names = (side: readonly unknown[], key: string) => {
     const values = (side as Table[]).map((t) => t[key]);
-    return values.every((v, i) => !values.slice(0, i).some((w) => sameValue(v, w)));
+    const seen = new UnusedItems(values.length).byValue(values);
+    return values.every((v, i) => seen(v) === i);
   };
   const candidates = [...IDENTITY_KEYS, ...Object.keys(tables[0] as Table)];
   return candidates.find((key) => {
     const plain = tables.every((t) => {
       const v = t[key];
       return (IDENTITY_KEYS as readonly string[]).includes(key)
-        ? v !== undefined && (v === null || typeof v !== "object")
+        ? v !== undefined && (v === null || typeof v !== "object" || v instanceof ExactFloat)
         : typeof v === "string";
     });
     // One that no element keeps on both sides (a single `url` the release changes) names nothing
     // they share: such elements pair by place or likeness.
     const shared =
       (IDENTITY_KEYS as readonly string[]).includes(key) ||
-      (mine as Table[]).some((m) => (theirs as Table[]).some((t) => sameValue(m[key], t[key])));
+      sharesValue(mine as Table[], theirs as Table[], key);
     return plain && shared && names(mine, key) && names(theirs, key);
   });
+}
+
+/** Whether an element on each side holds `key` with the same value. */
+function sharesValue(mine: readonly Table[], theirs: readonly Table[], key: string): boolean {
+  const inTheirs = new UnusedItems(theirs.length).byValue(theirs.map((t) => t[key]));
+  return mine.some((m) => inTheirs(m[key]) !== undefined);
 }
 
 /**
@@ -82,11 +91,9 @@ function identityKeyOf(mine: readonly unknown[], theirs: readonly unknown[]): st
 function likeness(a: unknown, b: unknown): number {
   if (Array.isArray(a) && Array.isArray(b)) {
     const longer = Math.max(a.length, b.length);
-    const unmatched = [...b];
-    const same = a.filter((item) => {
-      const at = unmatched.findIndex((other) => sameValue(item, other));
-      return at !== -1 && unmatched.splice(at, 1).length > 0;
-    }).length;
+    const unmatched = new UnusedItems(b.length);
+    const inB = unmatched.byValue(b);
+    const same = a.filter((item) => unmatched.take(inB(item)) !== undefined).length;
     return longer === 0 ? 0 : same / longer;
   }
   if (!isTable(a) || !isTable(b)) return 0;

@@ -6,6 +6,7 @@
  */
 import { type MergeEdit, planMerge } from "./plan.js";
 import { inUserArrayStyle } from "./toml-array-style.js";
+import { baseElementsOf } from "./toml-base-elements.js";
 import {
   arrayBlocks,
   type Block,
@@ -798,22 +799,10 @@ function baseElement(
   at: number,
   text: (side: { text: string }, element: Block) => string | undefined,
 ): string | undefined {
-  let value: unknown;
-  try {
-    value = readTomlValues(base.text);
-  } catch {
-    return undefined;
-  }
-  const side = { ...base, value };
-  const all = arrayBlocks(side, path);
-  const blocks = all === undefined ? undefined : elementBlocks(side, all, path);
-  const elements = valueAt(value, path);
-  if (blocks === undefined || !Array.isArray(elements) || elements.length !== blocks.length) return undefined;
-  const where =
-    id === undefined
-      ? at
-      : elements.findIndex((element) => isTable(element) && sameValue(element[id], theirs[id]));
-  const block = blocks[where];
+  const elements = baseElementsOf(base, path);
+  if (elements === undefined) return undefined;
+  const where = id === undefined ? at : elements.named(id, theirs[id]);
+  const block = where === undefined ? undefined : elements.blocks[where];
   return block === undefined ? undefined : text(base, block);
 }
 

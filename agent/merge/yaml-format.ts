@@ -30,6 +30,7 @@ import { LAYOUT_OF, withUserLayout } from "./carry-layout.js";
 import { checkValueNesting } from "./nesting.js";
 import { type CopyRole, firstWritten, lineColumnAt, parseFailure } from "./parse-error.js";
 import type { MergeEdit } from "./plan.js";
+import { UnusedItems, valueBucket } from "./unused-items.js";
 import { ABSENT, childOf, dotted, isTable, keyName, sameValue, valueAt } from "./values.js";
 import { alikeKeysThatGo } from "./yaml-alike-keys.js";
 import {
@@ -62,6 +63,7 @@ import {
   shippedComments,
   takesOthersComment,
 } from "./yaml-shipped-comments.js";
+import { shippedItems } from "./yaml-shipped-items.js";
 import { customTagAt } from "./yaml-tag-changes.js";
 import { yamlValueProblem } from "./yaml-value-problems.js";
 
@@ -710,11 +712,16 @@ function keepItemComments(
   let firstAt: number | undefined;
   // An item the release keeps is the user's, spelling too (`- '80:80'` stayed `- "80:80"`, `- 8080:8080`
   // became quoted), with the release's comments where the user wrote none.
-  const unused = old.items.filter(isScalar);
+  const scalars = old.items.filter(isScalar);
+  const unused = new UnusedItems(scalars.length);
+  const alike = unused.index(scalars.map((mine) => valueBucket(mine.value)));
   value.items.forEach((item, index) => {
     if (!isScalar(item)) return;
-    const at = unused.findIndex((mine) => sameValue(mine.value, item.value) && sameExactFloats(mine, item));
-    const mine = at === -1 ? undefined : unused.splice(at, 1)[0];
+    const at = alike(valueBucket(item.value), (u) => {
+      const mine = scalars[u] as Scalar;
+      return sameValue(mine.value, item.value) && sameExactFloats(mine, item);
+    });
+    const mine = at === undefined ? undefined : scalars[unused.take(at) as number];
     if (mine === undefined) return;
     if (mine === old.items[0]) firstAt = index;
     const kept = mine.clone() as Scalar;
@@ -722,10 +729,7 @@ function keepItemComments(
     kept.comment = null;
     kept.spaceBefore = item.spaceBefore;
     carry(mine, kept);
-    const shipped = shippedItem(
-      base,
-      (b) => isScalar(b) && sameValue(b.value, item.value) && sameExactFloats(b, item),
-    );
+    const shipped = shippedItems(base)?.alike(item);
     kept.commentBefore = rewrittenNote(mine, item, shipped, "commentBefore");
     kept.comment = rewrittenNote(mine, item, shipped, "comment");
     kept.commentBefore ??= item.commentBefore;
@@ -737,18 +741,6 @@ function keepItemComments(
     placeFirstItemNote(old, value, note, firstAt, firstAt === undefined ? undefined : theirNotes[firstAt]);
   if (block) dropDoubledFirstNote(value, base);
   return moved;
-}
-
-/** The previous release's item `like` finds in its list (`base`), when there is one. */
-function shippedItem(base: unknown, like: (item: unknown) => boolean): Node | undefined {
-  if (!isSeq(base)) return undefined;
-  try {
-    const found: unknown = base.items.find(like);
-    return isNode(found) ? found : undefined;
-  } catch {
-    // An item that cannot be read alone (an alias to elsewhere): no note to compare with.
-    return undefined;
-  }
 }
 
 /**
@@ -771,9 +763,11 @@ function keepCollectionItems(
   let firstAt: number | undefined;
   const free = new Set(old.items.keys());
   const taken = new Set<number>();
+  const unused = new UnusedItems(old.items.length);
+  const alike = unused.index(oldValues.map(valueBucket));
   value.items.forEach((item, index) => {
     if (!(isMap(item) || isSeq(item))) return;
-    const at = [...free].find((mine) => {
+    const at = alike(valueBucket(newValues[index]), (mine) => {
       const node = old.items[mine];
       return (
         (isMap(node) || isSeq(node)) &&
@@ -782,15 +776,13 @@ function keepCollectionItems(
       );
     });
     if (at === undefined) return;
+    unused.take(at);
     free.delete(at);
     taken.add(index);
     if (at === 0) firstAt = index;
     const mine = old.items[at] as YAMLMap | YAMLSeq;
     const kept = mine.clone() as YAMLMap | YAMLSeq;
-    const shipped = shippedItem(
-      base,
-      (b) => (isMap(b) || isSeq(b)) && sameValue(b.toJSON(), item.toJSON()) && sameExactFloats(b, item),
-    );
+    const shipped = shippedItems(base)?.alike(item);
     kept.commentBefore = rewrittenNote(mine, item, shipped, "commentBefore");
     rewrittenNotesInside(kept, item, shipped);
     value.items[index] = kept;

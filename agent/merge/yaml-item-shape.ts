@@ -12,6 +12,7 @@ import { childOf, sameValue } from "./values.js";
 import { jsKeyOf } from "./yaml-anchors.js";
 import { sameExactFloats } from "./yaml-numbers.js";
 import { putShippedComments, type ShippedComments, shippedBetween } from "./yaml-shipped-comments.js";
+import { shippedItems } from "./yaml-shipped-items.js";
 
 /** A copy of the release's `theirs` for the user's `own`, in the user's style (yaml-format.ts). */
 export type ReplaceInStyle = (
@@ -125,13 +126,7 @@ function baseItem(
   id: string | undefined,
 ): YAMLMap | undefined {
   if (!isSeq(base)) return undefined;
-  const found =
-    id === undefined
-      ? base.items[place]
-      : base.items.find((item) => {
-          const named = isMap(item) ? item.items.find((p) => keyOf(p as Pair) === id)?.value : undefined;
-          return isScalar(named) && sameValue(named.value, childOf(theirs, id));
-        });
+  const found = id === undefined ? base.items[place] : shippedItems(base)?.named(id, childOf(theirs, id));
   return isMap(found) ? found : undefined;
 }
 

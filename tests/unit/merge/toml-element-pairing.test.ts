@@ -110,3 +110,17 @@ describe("a banner right above the first element (no blank line)", () => {
     );
   });
 });
+
+describe("an identity key holding a float a double does not hold", () => {
+  it("pairs elements by the float as written: 0.1 and 0.10000000000000001 name two elements", () => {
+    const element = (id: string, x: string) => `[[r]]\nid = ${id}\nx = ${x}\n`;
+    const [one, more] = ["0.1", "0.10000000000000001"];
+    const base = `${element(one, "1")}\n${element(more, "2")}`;
+    const current = `${element(one, "1 # mine")}\n${element(more, "2 # mine too")}`;
+    const result = merge(base, current, `${element(more, "3")}\n${element(one, "1")}`);
+    // Read as one double, the ids named nothing: the elements paired by place, and the comment of
+    // the element the release changed went, reported as a dropped element.
+    expect(result.text).toBe(`${element(more, "3 # mine too")}\n${element(one, "1 # mine")}`);
+    expect(result.warnings).toEqual([]);
+  });
+});
