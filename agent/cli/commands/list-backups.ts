@@ -94,6 +94,7 @@ export async function listBackupsCommand(options: GlobalOptions, out: Output): P
       ...(refusal === undefined ? {} : { notRestorable: refusal }),
     })),
     ...incomplete.map(({ stamp: _stamp, kind: _kind, ...b }) => b),
+    ...setAside.map(setAsideRow),
   ]);
   if (ours.length < all.length) noteUnlisted(config, all, out);
   const of = options.sources === undefined ? "" : ` of ${options.sources.join(", ")}`;
@@ -115,10 +116,7 @@ export async function listBackupsCommand(options: GlobalOptions, out: Output): P
   }
   // In the rollback's own words: the row alone read as a backup `--rollback` would take.
   for (const b of backups) if (b.refusal !== undefined) out.line(`not restorable: ${b.id}: ${b.refusal}`);
-  for (const aside of setAside)
-    out.line(
-      `set aside ${aside.made}: ${aside.path} holds previous versions a restore left alone (not a backup: copy back by hand what you need); keep_backups removes it like a backup made then`,
-    );
+  for (const aside of setAside) out.line(`set aside ${aside.made}: ${aside.path} ${SET_ASIDE_WHAT}`);
   for (const line of incompleteLines(config, incomplete)) out.line(line);
   // Exit 2 like any damaged record ship meets: a script counting backups must not read this as fine.
   for (const d of shown) out.problem(`not listed: ${d.message}`);
@@ -282,6 +280,27 @@ function noteUnlisted(config: AgentConfig, all: readonly BackupInfo[], out: Outp
     out.problem(
       `${others.length} backup(s) in ${config.general.backup_dir} restore ${[...new Set(others.map((b) => b.appDir))].join(", ")}, which no source of this config installs into (another config sharing backup_dir made them, or app_dir was changed since): not listed`,
     );
+}
+
+const SET_ASIDE_WHAT =
+  "holds previous versions a restore left alone (not a backup: copy back by hand what you need); keep_backups removes it like a backup made then";
+
+/**
+ * A `<backup>.unrestored` directory as `--json` gives it: the text named it under the table and
+ * --json said nothing, so a script found no trace of the previous versions a restore set aside.
+ */
+function setAsideRow(aside: SetAsideDir) {
+  return {
+    id: basename(aside.path),
+    app: basename(dirname(aside.path)),
+    path: aside.path,
+    created: aside.made,
+    ...(aside.owner === undefined ? {} : { appDir: aside.owner.appDir }),
+    complete: false,
+    setAside: true,
+    restorable: false,
+    notRestorable: SET_ASIDE_WHAT,
+  };
 }
 
 /**
