@@ -168,7 +168,7 @@ class Transfer {
         const refused = proxyCredentialsRefused(err, this.req.url);
         if (refused !== undefined) throw refused;
         // A full or read-only disk is this machine's problem; retrying the network will not help.
-        if (isLocalDiskFailure(err)) throw new LocalWriteError(`the download of ${this.shownUrl}`, err);
+        if (isLocalDiskFailure(err)) throw this.writeFailure(err);
         const progress = `${this.bytes}${this.total === undefined ? "" : ` of ${this.total}`} bytes arrived`;
         const late = this.deadline.failure(this.shownUrl, progress);
         if (late !== undefined) throw late;
@@ -332,7 +332,9 @@ class Transfer {
       why,
       had: this.bytes,
     });
-    await this.fh.truncate(0);
+    await this.fh.truncate(0).catch((error: unknown) => {
+      throw this.writeFailure(error);
+    });
     this.bytes = 0;
     this.hash = createHash("sha256");
     this.restarts++;
@@ -370,10 +372,21 @@ class Transfer {
     let pending = chunks;
     let at = position;
     while (pending.length > 0) {
-      const { bytesWritten } = await this.fh.writev(pending, at);
+      const { bytesWritten } = await this.fh.writev(pending, at).catch((error: unknown) => {
+        throw this.writeFailure(error);
+      });
       at += bytesWritten;
       pending = rest(pending, bytesWritten);
     }
+  }
+
+  /**
+   * The download's file could not be written: this machine's failure, whatever the errno, never
+   * retried as the network's. A write on a handle names no file: a full disk was "cannot write the
+   * download of URL: no space left on device (ENOSPC)", with neither the file nor its directory.
+   */
+  private writeFailure(error: unknown): LocalWriteError {
+    return new LocalWriteError(`${this.req.dest} (the download of ${this.shownUrl})`, error);
   }
 
   private asDownloadError(err: unknown): DownloadError {

@@ -16,6 +16,7 @@ import {
   dirProblem,
   isUnwritableDir,
   linkedWhereNothingIsYet,
+  readRecordBytesSync,
   readRecordText,
   unwritableRecord,
 } from "../state/record-file.js";
@@ -178,6 +179,30 @@ export async function acquireAppLock(
 
 function lockProblem(error: unknown): string {
   return error instanceof BadInputError ? error.message : errnoErrorText(error);
+}
+
+/**
+ * The live run holding an app's lock (its config's, or the host's), read without taking it and
+ * synchronously (a listing makes no thread-pool round trip). A running update's half-made backup
+ * and its journal are on disk exactly as a killed run leaves them: `--list-backups` called them
+ * "left by runs killed" and told the operator to `--recover` an update that was under way.
+ * Undefined when no live run holds it; a lock that cannot be read is the next run's to judge.
+ */
+export function liveAppLockHolder(lockDir: string, appDir: string): LockHolder | undefined {
+  for (const dir of [lockDir, hostLockDir()]) {
+    const holder = holderOf(appLockFile(dir, appDir));
+    if (holder !== undefined && isLive(holder)) return holder;
+  }
+  return undefined;
+}
+
+function holderOf(file: string): LockHolder | undefined {
+  try {
+    const parsed = LockHolder.safeParse(JSON.parse(readRecordBytesSync(file, LOCK_WHAT).toString("utf8")));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export function describeHolder(holder: LockHolder): string {

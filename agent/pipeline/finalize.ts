@@ -18,6 +18,12 @@ import type { AppReport } from "./report.js";
 export interface FinalizeInput {
   report: AppReport;
   stateFile: string;
+  /**
+   * The version the app's install index names, read when the run ends in restore_failed: a restore
+   * refused before it moved anything (a file ship's user cannot read) left the failed release on
+   * disk, and the state file still said the version before it.
+   */
+  onDisk?: string | undefined;
   manifest: Manifest | undefined;
   release: FetchedRelease | undefined;
   releaseSource: ReleaseSource;
@@ -46,7 +52,7 @@ export async function finalizeUpdate(input: FinalizeInput): Promise<void> {
     if (report.exitCode !== ExitCode.badInput)
       await updateSourceState(input.stateFile, report.source, (s) => {
         previous = s;
-        return nextSourceState(s, report, input.now);
+        return nextSourceState(s, report, input.now, input.onDisk);
       });
   } catch (error) {
     // The run's outcome stands; what is lost is the record of it, and the hub must hear that too.
@@ -87,6 +93,7 @@ export function nextSourceState(
   { pending_update: decided, ...state }: SourceState,
   report: AppReport,
   now: Date,
+  onDisk?: string,
 ): SourceState {
   // A restore that failed is still owed. Dropped here, a restore refused before it moved anything
   // (a directory made immutable, a read-only mount) left the failed release live with no journal:
@@ -110,6 +117,10 @@ export function nextSourceState(
     };
   }
   if (report.result === "manual_intervention_required") return { ...base, manual_steps: report.manualSteps };
+  // current_version is the version on disk, the install index's (README): after a failed restore
+  // the app may still run the release it failed to take out.
+  if (report.result === "restore_failed" && onDisk !== undefined && onDisk !== state.current_version)
+    return { ...base, current_version: onDisk, previous_version: state.current_version };
   return base;
 }
 

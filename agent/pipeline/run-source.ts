@@ -11,6 +11,7 @@ import type { AgentConfig, Source } from "../../shared/config/schema.js";
 import { ExitCode, errorMessage, LockedError, ShipError } from "../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
+import { readInstallIndexHeader } from "../apply/install-index.js";
 import { readJournal } from "../apply/journal.js";
 import { dropUndoneRelease } from "../apply/undone-release.js";
 import { checkSourceBackupDirs } from "../backup/backup-dirs.js";
@@ -361,6 +362,7 @@ export async function runSource(
       await finalizeUpdate({
         report,
         stateFile: config.general.state_file,
+        ...(report.result === "restore_failed" ? { onDisk: await versionOnDisk(paths.appStateDir) } : {}),
         manifest: ctx.manifest,
         release: ctx.release,
         releaseSource,
@@ -547,3 +549,8 @@ async function savedIndexId(
 }
 
 const SavedIndexId = z.object({ version: z.string(), releaseId: z.string() });
+
+/** The install index's version; undefined when there is none or it cannot be read (the state is kept). */
+async function versionOnDisk(appStateDir: string): Promise<string | undefined> {
+  return (await readInstallIndexHeader(appStateDir).catch(() => undefined))?.version;
+}

@@ -14,6 +14,7 @@ import { createHash } from "node:crypto";
 import { closeSync, fchmodSync, mkdirSync, openSync, symlinkSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { VerificationError } from "../../shared/errors.js";
+import { namingPath } from "../../shared/fs-errors.js";
 import { symlinkTargetParts } from "../archive/entry-path.js";
 import { type ExtractLimits, overLimit } from "../archive/limits.js";
 import { hashSymlinkTarget } from "../tree/hash-file.js";
@@ -130,7 +131,11 @@ export class CatFileSession {
           mkdirSync(dirname(target), { recursive: true });
           fd = openSync(target, "wx", 0o600);
           // Set explicitly: the process umask must not change the mode the listing promises.
-          fchmodSync(fd, modeOf(blob.kind));
+          try {
+            fchmodSync(fd, modeOf(blob.kind));
+          } catch (error) {
+            throw namingPath(error, target, "chmod");
+          }
         },
         chunk: (data) => {
           if (blob.kind === "symlink") {
@@ -139,7 +144,13 @@ export class CatFileSession {
           }
           hash.update(data);
           let off = 0;
-          while (fd !== undefined && off < data.length) off += writeSync(fd, data, off);
+          // A write on a descriptor names no file: a full disk reached the operator as a bare
+          // "no space left on device (ENOSPC)", with neither the file nor the staging directory.
+          try {
+            while (fd !== undefined && off < data.length) off += writeSync(fd, data, off);
+          } catch (error) {
+            throw namingPath(error, target);
+          }
         },
         end: () => {
           if (blob.kind === "symlink") {

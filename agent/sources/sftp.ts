@@ -18,6 +18,7 @@ import * as z from "zod";
 import { companionText } from "../../shared/companion-text.js";
 import type { SftpSource as SftpSourceConfig } from "../../shared/config/schema.js";
 import { BadInputError, errorMessage, ReleaseChangedError, VerificationError } from "../../shared/errors.js";
+import { LocalWriteError } from "../../shared/fs-errors.js";
 import { timerMs } from "../../shared/schema/durations.js";
 import { mbSetting, overLimit } from "../archive/limits.js";
 import { startDeadline } from "../download/deadline.js";
@@ -375,14 +376,21 @@ export class SftpSource implements ReleaseSource {
         on.onChunk(chunk, offset).then(() => callback(null, chunk), callback);
       },
     });
+    // This machine's file, told apart from the server's: a full disk was a bare "no space left on
+    // device (ENOSPC)" naming nothing, and a local ENOENT (the work directory removed meanwhile)
+    // read as the remote file "is not on the server".
+    const file = createWriteStream(dest, { mode: 0o600 });
+    let localFailure: unknown;
+    file.once("error", (error) => {
+      localFailure = error;
+    });
     try {
-      await pipeline(
-        remoteReadStream(client, this.cfg.remote_path),
-        meter,
-        createWriteStream(dest, { mode: 0o600 }),
-        { signal: deadline.signal },
-      );
+      await pipeline(remoteReadStream(client, this.cfg.remote_path), meter, file, {
+        signal: deadline.signal,
+      });
     } catch (err) {
+      if (localFailure !== undefined)
+        throw new LocalWriteError(`${dest} (the download of ${where})`, localFailure);
       const late = deadline.failure(where, `${bytes} of ${size} bytes arrived`);
       if (late !== undefined) throw late;
       // A stat the user may make of a file it may not read (mode 000): "Permission denied" alone.

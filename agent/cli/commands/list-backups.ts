@@ -15,6 +15,7 @@ import {
   backupInfoWith,
   backupMadeUnder,
   backupMetaOf,
+  backupStamp,
   type DamagedBackup,
   inUpdateOrder,
   listBackupsWithDamaged,
@@ -23,10 +24,11 @@ import {
   setAsideDirs,
   setAsideOf,
 } from "../../backup/backup-store.js";
-import { partialBackups } from "../../backup/partial-backups.js";
+import { type PartialBackup, partialBackups } from "../../backup/partial-backups.js";
 import { checkSavedCopies } from "../../backup/restore-preflight.js";
 import { chainRefusal } from "../../backup/rollback-chain.js";
-import { APP_STATE_WHAT, appStateDir } from "../../pipeline/paths.js";
+import { describeHolder, type LockHolder, liveAppLockHolder } from "../../lock/run-lock.js";
+import { APP_STATE_WHAT, appStateDir, lockDir } from "../../pipeline/paths.js";
 import { recordDirProblem } from "../../state/record-file.js";
 import { lstatOrUndefined } from "../../tree/fs-ops.js";
 import type { GlobalOptions } from "../cli.js";
@@ -71,20 +73,29 @@ export async function listBackupsCommand(options: GlobalOptions, out: Output): P
     const owner = sourceOfBackup(config.sources, b)?.name;
     return owner === undefined ? [] : [backupInfoWith(b, { source: owner })];
   });
+  // The run of each listed app that holds its lock now: its backup in the making and its journal
+  // are on disk as a killed run leaves them, and were called that.
+  const running = runningOfListed(config, options.sources);
   const backups = await inUpdateOrderPerApp(
     config,
+    running,
     options.sources === undefined ? ours : ours.filter((b) => options.sources?.includes(b.source) === true),
     damaged.flatMap((d) => (d.backup === undefined ? [] : [d.backup])),
   );
   const setAside = await setAsideOfListed(config, options.sources, backups);
-  const partial = await partialOfListed(config, options.sources);
-  out.result(
-    backups.map(({ refusal, ...b }) => ({
+  const incomplete = await incompleteOfListed(config, options.sources, running);
+  // The incomplete ones too, as rows that say so: the text named them and --json left them out, so
+  // a script that counted backup_dir's directories against the list found more with nothing saying why.
+  out.result([
+    ...backups.map(({ refusal, ...b }) => ({
       ...b,
+      complete: true,
       restorable: refusal === undefined,
       ...(refusal === undefined ? {} : { notRestorable: refusal }),
     })),
-  );
+    ...incomplete.map(({ stamp: _stamp, kind: _kind, ...b }) => b),
+    ...setAside.map(setAsideRow),
+  ]);
   if (ours.length < all.length) noteUnlisted(config, all, out);
   const of = options.sources === undefined ? "" : ` of ${options.sources.join(", ")}`;
   const appName = (b: (typeof backups)[number]) =>
@@ -105,11 +116,8 @@ export async function listBackupsCommand(options: GlobalOptions, out: Output): P
   }
   // In the rollback's own words: the row alone read as a backup `--rollback` would take.
   for (const b of backups) if (b.refusal !== undefined) out.line(`not restorable: ${b.id}: ${b.refusal}`);
-  for (const aside of setAside)
-    out.line(
-      `set aside ${aside.made}: ${aside.path} holds previous versions a restore left alone (not a backup: copy back by hand what you need); keep_backups removes it like a backup made then`,
-    );
-  for (const line of partial) out.line(line);
+  for (const aside of setAside) out.line(`set aside ${aside.made}: ${aside.path} ${SET_ASIDE_WHAT}`);
+  for (const line of incompleteLines(config, incomplete)) out.line(line);
   // Exit 2 like any damaged record ship meets: a script counting backups must not read this as fine.
   for (const d of shown) out.problem(`not listed: ${d.message}`);
   return shown.length > 0 ? 2 : 0;
@@ -173,6 +181,7 @@ function noVersion(backup: BackupInfo, all: readonly BackupInfo[]): string {
  */
 async function inUpdateOrderPerApp<T extends BackupInfo & { source: string }>(
   config: AgentConfig,
+  running: ReadonlyMap<string, LockHolder>,
   byDate: readonly T[],
   unlisted: readonly BackupInfo[],
 ): Promise<(T & { refusal?: string })[]> {
@@ -186,6 +195,8 @@ async function inUpdateOrderPerApp<T extends BackupInfo & { source: string }>(
     // every backup of it until recovery, and the listing called them restorable, the one the killed
     // restore was taking back among them.
     const waiting = lstatOrUndefined(journalPath(stateDir)) !== undefined;
+    // Unless the journal is a live run's: an update or rollback under way, not one to recover.
+    const holder = running.get(name);
     // Its state directory made a file (a hook, a hand rm -r + touch): `--rollback` refuses every
     // backup of the app by this rule before anything else, and the listing called them restorable.
     const stateDirRefusal = recordDirProblem(stateDir, APP_STATE_WHAT)?.message;
@@ -205,7 +216,9 @@ async function inUpdateOrderPerApp<T extends BackupInfo & { source: string }>(
       const refusal =
         stateDirRefusal ??
         (waiting
-          ? WAITS_FOR_RECOVERY
+          ? holder === undefined
+            ? WAITS_FOR_RECOVERY
+            : `${runBy(holder)} is changing the app now (its journal.json): a rollback is refused until it ends`
           : blocked !== undefined
             ? `a rollback to it must first restore ${blocked.id}, which cannot be restored (not listed: named on stderr)`
             : gap === undefined
@@ -269,6 +282,27 @@ function noteUnlisted(config: AgentConfig, all: readonly BackupInfo[], out: Outp
     );
 }
 
+const SET_ASIDE_WHAT =
+  "holds previous versions a restore left alone (not a backup: copy back by hand what you need); keep_backups removes it like a backup made then";
+
+/**
+ * A `<backup>.unrestored` directory as `--json` gives it: the text named it under the table and
+ * --json said nothing, so a script found no trace of the previous versions a restore set aside.
+ */
+function setAsideRow(aside: SetAsideDir) {
+  return {
+    id: basename(aside.path),
+    app: basename(dirname(aside.path)),
+    path: aside.path,
+    created: aside.made,
+    ...(aside.owner === undefined ? {} : { appDir: aside.owner.appDir }),
+    complete: false,
+    setAside: true,
+    restorable: false,
+    notRestorable: SET_ASIDE_WHAT,
+  };
+}
+
 /**
  * The `<backup>.unrestored` directories of the listed apps: the previous versions of paths a restore
  * left alone (unrestored.ts). Not backups, so not in the table, but the one-line result of that
@@ -296,25 +330,111 @@ async function setAsideOfListed(
   return found;
 }
 
-/**
- * The listed sources' incomplete backups (partial-backups.ts), one line per source: never in the
- * table (nothing to restore), but they hold disk, and an operator counting directories in
- * backup_dir found more than `--list-backups` showed, with nothing saying why.
- */
-async function partialOfListed(
+/** The live run holding each listed source's app lock (liveAppLockHolder), by source name. */
+function runningOfListed(
   config: AgentConfig,
   sources: readonly string[] | undefined,
-): Promise<string[]> {
-  const lines: string[] = [];
+): Map<string, LockHolder> {
+  const running = new Map<string, LockHolder>();
+  for (const name of sources ?? Object.keys(config.sources)) {
+    const source = config.sources[name];
+    const holder = source === undefined ? undefined : liveAppLockHolder(lockDir(config), source.app_dir);
+    if (holder !== undefined) running.set(name, holder);
+  }
+  return running;
+}
+
+function runBy(holder: LockHolder): string {
+  return `a run of ship (${describeHolder(holder)})`;
+}
+
+/** Why an incomplete backup is there, one kind per line of the text output. */
+type IncompleteKind = "killed" | "in progress" | "unattributed";
+
+/** An incomplete backup as `--json` gives it, beside the complete ones. */
+interface IncompleteBackup {
+  id: string;
+  app: string;
+  source: string;
+  path: string;
+  /** The UTC second of its id: when its run began making it. */
+  created: string;
+  complete: false;
+  inProgress: boolean;
+  restorable: false;
+  notRestorable: string;
+  kind: IncompleteKind;
+  stamp: string;
+  /** The run making it, when `inProgress`. */
+  madeBy?: LockHolder;
+}
+
+/**
+ * The listed sources' incomplete backups (partial-backups.ts): never restorable (nothing to
+ * restore), but they hold disk, and an operator counting directories in backup_dir found more than
+ * `--list-backups` showed, with nothing saying why. One made since the run that holds the app's lock
+ * began is that run's, in the making: it was called "left by runs killed while making them".
+ */
+async function incompleteOfListed(
+  config: AgentConfig,
+  sources: readonly string[] | undefined,
+  running: ReadonlyMap<string, LockHolder>,
+): Promise<IncompleteBackup[]> {
+  const found: IncompleteBackup[] = [];
   for (const name of sources ?? Object.keys(config.sources)) {
     const source = config.sources[name];
     if (source === undefined) continue;
+    const holder = running.get(name);
+    const since = holder === undefined ? undefined : backupStamp(new Date(holder.started));
     const { ours, unattributed } = await partialBackups(config.general.backup_dir, name, source.app_dir);
-    const ids = (list: readonly { id: string }[]) => list.map((b) => b.id).join(", ");
-    if (ours.length > 0)
+    const row = (b: PartialBackup, kind: IncompleteKind): IncompleteBackup => ({
+      id: b.id,
+      app: name,
+      source: name,
+      path: b.path,
+      created: b.stamp.replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, "$1-$2-$3T$4:$5:$6Z"),
+      complete: false,
+      inProgress: kind === "in progress",
+      restorable: false,
+      notRestorable: incompleteReason(kind, holder),
+      kind,
+      stamp: b.stamp,
+      ...(kind === "in progress" && holder !== undefined ? { madeBy: holder } : {}),
+    });
+    // Same second counts: ids carry whole seconds, the lock's start milliseconds.
+    for (const b of ours)
+      found.push(row(b, since !== undefined && b.stamp >= since ? "in progress" : "killed"));
+    for (const b of unattributed) found.push(row(b, "unattributed"));
+  }
+  return found;
+}
+
+function incompleteReason(kind: IncompleteKind, holder: LockHolder | undefined): string {
+  if (kind === "in progress" && holder !== undefined)
+    return `being made now by ${runBy(holder)}: listed once that run completes it`;
+  if (kind === "unattributed")
+    return "no meta.json, beside another app directory's backups: ship cannot tell which config's run made it and leaves it; remove it by hand once no run is making one";
+  return "left by a run killed while making it: nothing to restore; the app's next run removes it";
+}
+
+/** The text output's lines for the incomplete backups: one per source and kind, naming them. */
+function incompleteLines(config: AgentConfig, incomplete: readonly IncompleteBackup[]): string[] {
+  const lines: string[] = [];
+  for (const name of new Set(incomplete.map((b) => b.source))) {
+    const of = (kind: IncompleteKind) => incomplete.filter((b) => b.source === name && b.kind === kind);
+    const ids = (list: readonly IncompleteBackup[]) => list.map((b) => b.id).join(", ");
+    const killed = of("killed");
+    if (killed.length > 0)
       lines.push(
-        `incomplete: ${ours.length} backup(s) of ${name} left by runs killed while making them (${ids(ours)}): nothing to restore; the app's next run removes them`,
+        `incomplete: ${killed.length} backup(s) of ${name} left by runs killed while making them (${ids(killed)}): nothing to restore; the app's next run removes them`,
       );
+    const making = of("in progress");
+    const holder = making[0]?.madeBy;
+    if (holder !== undefined)
+      lines.push(
+        `incomplete: ${making.length} backup(s) of ${name} being made now by ${runBy(holder)} (${ids(making)}): listed once that run completes them`,
+      );
+    const unattributed = of("unattributed");
     if (unattributed.length > 0)
       lines.push(
         `incomplete: ${unattributed.length} backup(s) in ${join(config.general.backup_dir, name)} without meta.json (${ids(unattributed)}), beside another app directory's backups: ship cannot tell which config's run made them and leaves them; remove them by hand once no run is making one`,

@@ -55,6 +55,18 @@ describe("automatic restore that leaves paths alone", () => {
     const listed = await runShip(["--config", app.config, "--list-backups"]);
     expect(listed.code, listed.stderr).toBe(0);
     expect(listed.stdout).toContain(`${unrestored} holds previous versions a restore left alone`);
+    // --json names it too (it said nothing of it), as a row that is no restorable backup.
+    const json = await runShip(["--config", app.config, "--list-backups", "--json"]);
+    expect(json.code, json.stderr).toBe(0);
+    const rows = JSON.parse(json.stdout) as Record<string, unknown>[];
+    expect(rows.find((r) => r.path === unrestored)).toMatchObject({
+      setAside: true,
+      complete: false,
+      restorable: false,
+      appDir: app.appDir,
+      notRestorable: expect.stringContaining("holds previous versions a restore left alone"),
+    });
+    expect(rows.filter((r) => r.setAside === undefined).every((r) => r.complete === true)).toBe(true);
     // And keep_backups removes it like a backup made then: it piled up for good.
     await rm(join(app.appDir, "storage"));
     await app.release("r3", 'version: "3.0.0"\nrollback:\n  keep_backups: 1\n', { "a.txt": "v3\n" });

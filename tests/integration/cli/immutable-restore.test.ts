@@ -72,8 +72,12 @@ describe("a rollback that meets an immutable file", () => {
       expect(update.code, update.stdout + update.stderr).toBe(3);
       expect(update.stdout).toContain("UPDATE FAILED AND RESTORE FAILED");
       expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("two\n");
+      // The state says the version on disk, the install index's: it said 1.0.0 beside 2.0.0's files.
+      const onDisk = async () => (await app.state()).sources.myapp;
+      expect(await onDisk()).toMatchObject({ current_version: "2.0.0", last_result: "restore_failed" });
       // Still refused while the cause is there: exit 3 again, not "nothing to recover".
       expect((await runShip(["--config", app.config, "--recover"])).code).toBe(3);
+      expect(await onDisk()).toMatchObject({ current_version: "2.0.0", last_result: "restore_failed" });
     } finally {
       spawnSync("chattr", ["-i", newdir]);
     }

@@ -5,11 +5,13 @@
  * full. The app's next run removes them; `--list-backups` says how many there are meanwhile; what a
  * pending update or recovery still names is never touched.
  */
+import { readFileSync } from "node:fs";
 import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sweepPartialBackups } from "../../../agent/backup/partial-backups.js";
-import { runShip } from "../../support/ship-cli.js";
+import { runShip, startShip } from "../../support/ship-cli.js";
+import { waitFor } from "../../support/wait-for.js";
 import { type LocalApp, localApp } from "./local-app.js";
 
 describe("backups a killed run left half-made", () => {
@@ -124,5 +126,78 @@ describe("backups a killed run left half-made", () => {
     expect(listed.stdout).toContain(
       `incomplete: 1 backup(s) in ${backups} without meta.json (myapp-20240101T000000Z), beside another app directory's backups`,
     );
+  });
+});
+
+/**
+ * A run making its backup or applying under its journal leaves them on disk exactly as a killed run
+ * does: `--list-backups` (which takes no lock) called the backup "left by runs killed while making
+ * them", told the operator to `--recover` the update under way, and `--json` left the incomplete
+ * backup out altogether. The run is held mid-step with SIGSTOP (SHIP_FAULT=<point>:stop).
+ */
+describe("a backup a running update is making", () => {
+  let app: LocalApp;
+  beforeAll(async () => {
+    app = await localApp();
+    await app.release("r1", 'version: "1.0.0"\n', { "a.txt": "v1\n" });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+  });
+  afterAll(() => app.cleanup());
+
+  const stoppedAt = async (point: string, release: string, version: string) => {
+    await app.release(release, `version: "${version}"\n`, { "a.txt": `${release}\n` });
+    const run = startShip(["--config", app.config], { env: { SHIP_FAULT: `${point}:stop` } });
+    const pid = run.child.pid ?? 0;
+    await waitFor(
+      `ship stopped at ${point}`,
+      async () => /^\S+ \(.*\) T/s.test(readFileSync(`/proc/${pid}/stat`, "utf8")),
+      {
+        timeoutMs: 15_000,
+        intervalMs: 50,
+        where: app.root,
+      },
+    );
+    return run;
+  };
+  const list = async () => {
+    const text = await runShip(["--config", app.config, "--list-backups"]);
+    const json = await runShip(["--config", app.config, "--list-backups", "--json"]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(json.code, json.stderr).toBe(0);
+    return { text: text.stdout, json: JSON.parse(json.stdout) as Record<string, unknown>[] };
+  };
+
+  it("is listed as in the making by that run, in the text and in --json, and its journal as that run's", async () => {
+    const making = await stoppedAt("backup:recorded", "r2", "2.0.0");
+    const pid = making.child.pid;
+    const during = await list();
+    const row = during.json.find((b) => b.complete === false);
+    expect(row).toMatchObject({ app: "myapp", inProgress: true, restorable: false, madeBy: { pid } });
+    expect(during.text).toContain(
+      `incomplete: 1 backup(s) of myapp being made now by a run of ship (pid ${pid} on `,
+    );
+    expect(during.text).toContain(`(${row?.id}): listed once that run completes them`);
+    expect(during.text).not.toContain("killed");
+    // Every row of --json says whether it is complete: the one backup the first install made is.
+    expect(during.json.filter((b) => b.complete === true)).toHaveLength(1);
+    making.child.kill("SIGCONT");
+    expect((await making.done).code).toBe(0);
+    const after = await list();
+    expect(after.json.find((b) => b.id === row?.id)).toMatchObject({ complete: true, restorable: true });
+    expect(after.text).not.toContain("incomplete");
+
+    const applying = await stoppedAt("apply:journal-written", "r3", "3.0.0");
+    const applied = await list();
+    expect(applied.text).toContain(
+      `not restorable: ${row?.id}: a run of ship (pid ${applying.child.pid} on `,
+    );
+    expect(applied.text).toContain(
+      "is changing the app now (its journal.json): a rollback is refused until it ends",
+    );
+    expect(applied.text).not.toContain("killed");
+    expect(applied.text).not.toContain("--recover");
+    applying.child.kill("SIGCONT");
+    expect((await applying.done).code).toBe(0);
+    expect(await readFile(join(app.appDir, "a.txt"), "utf8")).toBe("r3\n");
   });
 });
