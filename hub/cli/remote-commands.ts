@@ -1,3 +1,4 @@
+import { MAX_FAILED_SEEN, ResumeRollout } from "../../shared/api/bodies.js";
 import { HubRequestError } from "../errors.js";
 import { labelPairsText } from "../label-pairs.js";
 import { printable, quotedText } from "../quoted-text.js";
@@ -261,9 +262,13 @@ export async function rolloutAction(
   options: RemoteOptions & { rollback?: boolean; fromWave?: string; failedSeen?: string },
 ): Promise<void> {
   const failedSeen = options.failedSeen === undefined ? undefined : decimalFlag(options.failedSeen);
-  if (options.failedSeen !== undefined && !(failedSeen !== undefined && Number.isInteger(failedSeen)))
+  // Checked by the body's own rule: past it the hub's 400 named `body.failedSeen`, not the flag.
+  if (
+    options.failedSeen !== undefined &&
+    (failedSeen === undefined || !ResumeRollout.safeParse({ failedSeen }).success)
+  )
     throw new RangeError(
-      `--failed-seen ${quotedText(options.failedSeen)}: use the number of failed agents \`rollout show\` printed (0, 1, …)`,
+      `--failed-seen ${quotedText(options.failedSeen)}: use the number of failed agents \`rollout show\` printed (a whole number from 0 to ${MAX_FAILED_SEEN})`,
     );
   const fromWave = options.fromWave === undefined ? undefined : decimalFlag(options.fromWave);
   if (
