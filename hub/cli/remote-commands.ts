@@ -1,4 +1,4 @@
-import { MAX_FAILED_SEEN, ResumeRollout } from "../../shared/api/bodies.js";
+import { AdvanceRollout, MAX_FAILED_SEEN, MAX_WAVES, ResumeRollout } from "../../shared/api/bodies.js";
 import { HubRequestError } from "../errors.js";
 import { labelPairsText } from "../label-pairs.js";
 import { printable, quotedText } from "../quoted-text.js";
@@ -271,12 +271,13 @@ export async function rolloutAction(
       `--failed-seen ${quotedText(options.failedSeen)}: use the number of failed agents \`rollout show\` printed (a whole number from 0 to ${MAX_FAILED_SEEN})`,
     );
   const fromWave = options.fromWave === undefined ? undefined : decimalFlag(options.fromWave);
+  // The body's rule counts waves from 0; past it `1e+23` was echoed for the 23 digits typed.
   if (
     options.fromWave !== undefined &&
-    !(fromWave !== undefined && Number.isInteger(fromWave) && fromWave >= 1)
+    (fromWave === undefined || !AdvanceRollout.safeParse({ fromWave: fromWave - 1 }).success)
   )
     throw new RangeError(
-      `--from-wave ${quotedText(options.fromWave)}: use the wave's number as \`rollout show\` prints it (1, 2, …)`,
+      `--from-wave ${quotedText(options.fromWave)}: use the wave's number as \`rollout show\` prints it (1, 2, … up to ${MAX_WAVES})`,
     );
   const client = await HubClient.from(options);
   const path = `/rollouts/${encodeURIComponent(id)}`;
