@@ -57,11 +57,26 @@ export function everyAfterInput(ms: number, judge: Judge, clock: () => number = 
   };
 }
 
-/** setTimeout(judge, ms), unref'd, run after the input that arrived before it. */
+/** The longest wait one Node timer holds: past it `setTimeout` fires after 1 ms. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/**
+ * setTimeout(judge, ms), unref'd, run after the input that arrived before it. A longer wait than
+ * one timer holds is taken in steps: deadlines are sums of configured values (the database's
+ * connect_timeout of 2147483 s, plus the hub's 5 s, once per host), and one past 2^31 ms passed
+ * at once, so a database that answered was "the database did not answer within 2147488 s".
+ */
 export function onceAfterInput(ms: number, judge: Judge, clock: () => number = Date.now): JudgingTimer {
   const step = judged(judge, clock);
-  const timer = setTimeout(() => step.run(), ms);
-  timer.unref();
+  let timer: NodeJS.Timeout;
+  const arm = (left: number) => {
+    timer = setTimeout(
+      () => (left > MAX_TIMER_MS ? arm(left - MAX_TIMER_MS) : step.run()),
+      Math.min(left, MAX_TIMER_MS),
+    );
+    timer.unref();
+  };
+  arm(ms);
   return {
     stop() {
       clearTimeout(timer);

@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
 import { type RawData, type WebSocket, WebSocketServer } from "ws";
-import { everyAfterInput, onceAfterInput } from "../../shared/after-input.js";
+import { everyAfterInput, MAX_TIMER_MS, onceAfterInput } from "../../shared/after-input.js";
 import {
   hasMoreMembersThan,
   hasMoreValuesThan,
@@ -71,8 +71,6 @@ export interface AgentServerOptions {
   now?: () => number;
 }
 
-/** The longest a Node timer waits (2^31 - 1 ms, about 24.8 days): a longer delay fires at once. */
-const MAX_TIMER_MS = 2_147_483_647;
 /** After a renewal that failed (the store unreachable), the next try; doubled after each failure in a row. */
 const RENEW_RETRY_MS = 1_000;
 /** The longest wait between two tries (less when the token would expire first). */

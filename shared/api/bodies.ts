@@ -39,6 +39,8 @@ export const MAX_WAIT_MINUTES = 43_200;
 /** A failure count above any fleet a hub serves would only mean "never halt". */
 export const MAX_FAILURE_COUNT = 1_000_000;
 export const MAX_WAVES = 100;
+/** The most failures a resume may say it saw: more than any fleet holds agents. */
+export const MAX_FAILED_SEEN = 1_000_000_000;
 /**
  * Agent ids a rollout's `agents` waves may name in all: a hand-picked list that long is already
  * past what anyone checks by eye (labels and percent waves are for larger groups), and every id
@@ -323,7 +325,12 @@ export const NoFields = z.strictObject({});
  * unseen. Without it, every failure so far is accepted.
  */
 export const ResumeRollout = z.strictObject({
-  failedSeen: z.number().int("must be a whole number").min(0, "must be ≥ 0").max(1_000_000_000).optional(),
+  failedSeen: z
+    .number()
+    .int("must be a whole number")
+    .min(0, "must be ≥ 0")
+    .max(MAX_FAILED_SEEN, `must be ≤ ${MAX_FAILED_SEEN}`)
+    .optional(),
 });
 
 /**

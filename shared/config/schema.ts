@@ -7,7 +7,7 @@ import { AppName } from "../app-name.js";
 import { hubAddressProblem, isWebSocketUrl, WEBSOCKET_MESSAGE } from "../hub-address.js";
 import { SecurityPolicy } from "../manifest/security-policy.js";
 import { AgentId, ConfiguredLabels } from "../protocol/agent-id.js";
-import { retryCount, spanHours, timeoutSeconds } from "../schema/durations.js";
+import { reconnectMaxSeconds, retryCount, spanHours, timeoutSeconds } from "../schema/durations.js";
 import { gitRefName } from "../schema/git-ref-name.js";
 import { httpHeaders } from "../schema/http-headers.js";
 import { httpUrl } from "../schema/http-url.js";
@@ -217,7 +217,7 @@ export const Hub = z.strictObject({
   agent_id: AgentId.optional(),
   labels: ConfiguredLabels.default({}),
   ca_file: nonEmpty.optional(),
-  reconnect_max_seconds: timeoutSeconds().default(60),
+  reconnect_max_seconds: reconnectMaxSeconds().default(60),
 });
 export type Hub = z.infer<typeof Hub>;
 

@@ -75,3 +75,26 @@ export function retryCount() {
 export function spanHours() {
   return z.number().nonnegative().max(MAX_HOURS);
 }
+
+/**
+ * The longest an agent waits before it tries the hub again (`[hub] reconnect_max_seconds`), which
+ * caps its backoff. Taken as any timeout, `0.001` had an agent whose hub was down reconnect every
+ * millisecond, logging each failure; `2000000` left a fleet away for 23 days after a hub restart,
+ * long past the hub's offline and progress timeouts. The first wait is half a second, so a cap of a
+ * second still backs off.
+ */
+export const MIN_RECONNECT_SECONDS = 1;
+export const MAX_RECONNECT_SECONDS = 3600;
+
+export function reconnectMaxSeconds() {
+  return z
+    .number()
+    .min(
+      MIN_RECONNECT_SECONDS,
+      `must be ≥ ${MIN_RECONNECT_SECONDS} (below it a hub that is down is tried again every millisecond)`,
+    )
+    .max(
+      MAX_RECONNECT_SECONDS,
+      `must be ≤ ${MAX_RECONNECT_SECONDS} (an hour: longer leaves agents away from a restarted hub past its timeouts)`,
+    );
+}

@@ -156,9 +156,17 @@ describe("ship.toml numbers out of range", () => {
     [
       "[hub] reconnect_max_seconds",
       (t: string) =>
-        `${t}\n[hub]\nurl = "http://127.0.0.1:9"\ntoken_file = "/etc/hostname"\nreconnect_max_seconds = 1e12\n`,
+        `${t}\n[hub]\nurl = "http://127.0.0.1:9"\ntoken_file = "/etc/hostname"\nreconnect_max_seconds = 2000000\n`,
       "hub.reconnect_max_seconds",
-      "must be ≤ 2147483",
+      "must be ≤ 3600 \\(an hour",
+    ],
+    [
+      // A hub that was down was tried again every millisecond, each failure logged.
+      "[hub] reconnect_max_seconds below a second",
+      (t: string) =>
+        `${t}\n[hub]\nurl = "http://127.0.0.1:9"\ntoken_file = "/etc/hostname"\nreconnect_max_seconds = 0.001\n`,
+      "hub.reconnect_max_seconds",
+      "must be ≥ 1 \\(below it",
     ],
   ])("%s: exit 2 naming ship.toml and the key, nothing written", async (_, edit, key, message) => {
     await app.release("r1", 'version: "1.0.0"\n');

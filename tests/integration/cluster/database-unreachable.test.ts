@@ -108,6 +108,15 @@ describe.skipIf(!run)("ship-hub and a database it cannot use", () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
+  it("the longest connect_timeout is taken as a wait, not as a deadline that passed at once", async () => {
+    // The hub's own deadlines add to it (5 s more, one wait per host): past 2^31 ms a timer fires at
+    // once, and connect_timeout=2147483 against a server that answers was "no answer", exit 1.
+    const url = await pg.createDatabase();
+    const { code, stderr } = await hub(`${url}?connect_timeout=2147483`);
+    expect(stderr).toBe("");
+    expect(code).toBe(0);
+  });
+
   it("another application's database: exit 2 naming its tables, nothing created there", async () => {
     const urls: string[] = [];
     // Tables of its own; one named as a hub's; another tool's schema_version (Flyway's old one).

@@ -100,4 +100,32 @@ describe("rollout number flags are decimal", () => {
     });
     expect(after.body).toMatchObject({ state: "running", currentWave: 0 });
   });
+
+  it("resume refuses a --failed-seen past the API's range naming the flag and its range, not body.failedSeen, and --from-wave past the most waves", async () => {
+    requireHubBin();
+    const t = await session.start();
+    await publishRelease(t, "2.0.0");
+    await session.connect(t, "a1");
+    const created = await create(t, "--wave", "all=100", "--json");
+    expect(created.code, created.stderr).toBe(0);
+    const { id } = JSON.parse(created.stdout) as { id: string };
+    expect((await operatorCli(t, "rollout", "pause", id)).code).toBe(0);
+    for (const n of ["2000000000", "99999999999999999999"]) {
+      const run = await operatorCli(t, "rollout", "resume", id, "--failed-seen", n);
+      expect({ n, code: run.code, stdout: run.stdout }).toEqual({ n, code: 2, stdout: "" });
+      expect(run.stderr).toBe(
+        `ship-hub: --failed-seen "${n}": use the number of failed agents \`rollout show\` printed (a whole number from 0 to 1000000000)\n`,
+      );
+    }
+    // --from-wave past the most waves a rollout has: the number was echoed as 1e+23.
+    for (const action of ["advance", "pause", "abort"]) {
+      const run = await operatorCli(t, "rollout", action, id, "--from-wave", "99999999999999999999999");
+      expect({ action, code: run.code, stdout: run.stdout }).toEqual({ action, code: 2, stdout: "" });
+      expect(run.stderr).toBe(
+        'ship-hub: --from-wave "99999999999999999999999": use the wave\'s number as `rollout show` prints it (1, 2, … up to 100)\n',
+      );
+    }
+    const after = await t.api<{ state: string }>("GET", `/api/v1/rollouts/${id}`, { token: t.operator });
+    expect(after.body.state).toBe("paused");
+  });
 });
