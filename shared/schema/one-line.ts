@@ -33,6 +33,10 @@ export function parseOneLine<S extends z.ZodType>(
     if (!said.includes(p.message)) said.push(p.message);
     byField.set(field, said);
   }
-  const message = [...byField].map(([field, said]) => `${field}: ${said.join(" and ")}`).join("; ");
+  // A problem of no field under no root (`and 4900 more problems not listed` about a file's own
+  // keys) is said bare: `: and 4900 more` read as a field with no name.
+  const message = [...byField]
+    .map(([field, said]) => (field === "" ? said.join(" and ") : `${field}: ${said.join(" and ")}`))
+    .join("; ");
   return { ok: false, message: message.replace(/[\r\n]+/g, " ") };
 }
