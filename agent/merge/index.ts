@@ -280,9 +280,10 @@ function mergeNormalised(input: MergeInput): MergeResult {
       : parse(input.base ?? "", "previous release");
   // Floats are compared as written where a double cannot hold them (exact-floats.ts).
   const exact = (copy: Parsed, text: string) => withExactFloats(input.format, { ...copy, text });
+  const exactValues = { user: exact(user, input.current), release: exact(release, input.incoming) };
   const valuePlan = planMerge({
-    user: exact(user, input.current),
-    release: exact(release, input.incoming),
+    user: exactValues.user,
+    release: exactValues.release,
     base: baseCopy === undefined ? ABSENT : exact(baseCopy, input.base ?? ""),
     strategy: input.strategy,
     sections: input.sections,
@@ -331,7 +332,7 @@ function mergeNormalised(input: MergeInput): MergeResult {
         });
   const drawn = render(
     input,
-    { user, release, base: baseCopy },
+    { user, release, base: baseCopy, exact: exactValues },
     noteEdits.length === 0 ? plan : { ...plan, edits: [...plan.edits, ...noteEdits] },
   );
   // A merge that changes no value changes no byte; else the previous release's notes the operator
@@ -600,12 +601,23 @@ interface Rendered {
 /** `base` is the previous release's copy when the merge is three-way. */
 function render(
   input: MergeInput,
-  { user, release, base }: { user: Parsed; release: Parsed; base: Parsed | undefined },
+  {
+    user,
+    release,
+    base,
+    exact,
+  }: {
+    user: Parsed;
+    release: Parsed;
+    base: Parsed | undefined;
+    /** The copies' values with floats as written (withExactFloats), which list items pair by. */
+    exact: { user: unknown; release: unknown };
+  },
   plan: MergePlan,
 ): Rendered {
   switch (input.format) {
     case "json":
-      return renderJsonMerge(input.current, user.value, release.value, plan.edits, input.incoming);
+      return renderJsonMerge(input.current, user.value, release.value, plan.edits, input.incoming, exact);
     case "toml":
       return renderTomlMerge(
         input.current,
@@ -618,7 +630,13 @@ function render(
     case "yaml":
       if (user.yaml === undefined || release.yaml === undefined)
         throw new Error("YAML copies were not parsed as YAML");
-      return renderYamlMerge(input.current, user.yaml, release.yaml, plan.edits, base?.yaml);
+      return renderYamlMerge(
+        input.current,
+        { ...user.yaml, exact: exact.user },
+        { ...release.yaml, exact: exact.release },
+        plan.edits,
+        base?.yaml,
+      );
   }
 }
 
