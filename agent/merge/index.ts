@@ -44,6 +44,7 @@ import { withExactFloats } from "./float-literals.js";
 import { parseJson, renderJsonMerge } from "./json-format.js";
 import { holdsNoKey, holdsNoValue, keptKeys, keylessReleaseWarning } from "./keyless-release.js";
 import { listNoteEdits } from "./list-notes.js";
+import { lostBaseWarning } from "./lost-base.js";
 import { commentLinesOf, commentsOf, lostCommentsWarning } from "./lost-comments.js";
 import { UNPARSABLE_REPLACED } from "./not-merged.js";
 import type { CopyRole } from "./parse-error.js";
@@ -93,6 +94,11 @@ export interface MergeInput {
   currentIsShips?: boolean;
   /** The merge_strategies entries the last merge of this file found naming no key (section-names.ts). */
   unusedSaid?: readonly string[];
+  /**
+   * Where the previous release's copy the install index names should be, when it is gone: merged
+   * without it (no `base`), with a WARNING (lost-base.ts). Absent at a first install.
+   */
+  baseGone?: string;
 }
 
 export interface MergeResult {
@@ -142,10 +148,15 @@ export function mergeConfigFile(input: MergeInput): MergeResult {
   // A blank previous release's copy, one a keyless release left (keyless-release.ts), held no key,
   // as a blank TOML or YAML copy reads: JSON's reader refused it, failing every later update.
   const base = format === "json" && shipped?.trim() === "" ? "{}" : shipped;
-  const merged =
+  const done =
     blank && format === "json"
       ? blankJsonAsNew(input, incoming)
       : mergeNormalised({ ...input, format, current, incoming, ...(base === undefined ? {} : { base }) });
+  const lost =
+    input.baseGone === undefined || input.base !== undefined
+      ? undefined
+      : lostBaseWarning(input.baseGone, input.strategy, hasSections(input), done.kept);
+  const merged = lost === undefined ? done : { ...done, warnings: [lost, ...done.warnings] };
   // A merged text, and the release's copy taken whole (replace), get the server copy's BOM and
   // newlines: replace takes the release's values and comments, not the form a Windows editor, or the
   // operator, gave the file. A text that reads as the server copy comes back byte for byte.
