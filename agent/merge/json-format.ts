@@ -95,7 +95,10 @@ export function renderJsonMerge(
   const merged = applyEditsToValue(user, release, edits);
   // Items whose values one double reads alike (`"id": 0.1`, `"id": 0.10000000000000001`) are two
   // items: paired as one, the user's `1.50` of one went to the other.
-  const exactMerged = applyEditsToValue(exact.user, exact.release, edits);
+  const exactMerged =
+    exact.user === user && exact.release === release
+      ? merged
+      : applyEditsToValue(exact.user, exact.release, edits);
   const eol = userText.includes("\r\n") ? "\r\n" : "\n";
   const mine = numberSpellings(userText);
   const taken = takenPaths(edits);
