@@ -114,8 +114,9 @@ async function prepareMerge(
   const current = keepsUser
     ? await readMergeCopy(server, server, "server", step.rel, step.rule)
     : await readFile(server, "utf8");
+  const baseGone = baseFile !== undefined && !(await pathExists(baseFile));
   const base =
-    baseFile === undefined || !(await pathExists(baseFile))
+    baseFile === undefined || baseGone
       ? installedWhole(input, step.rel, current)
       : keepsUser
         ? await readMergeCopy(baseFile, baseFile, "previous release", step.rel, step.rule)
@@ -136,6 +137,7 @@ async function prepareMerge(
       ...(sections === undefined ? {} : { sections }),
       ...(writtenByShip(input, step.rel, current) ? { currentIsShips: true } : {}),
       unusedSaid: input.index?.unusedSections?.[step.rel] ?? [],
+      ...(baseGone ? { baseGone: baseFile } : {}),
     });
   } catch (error) {
     throw baseFile === undefined ? error : namedAsShipsCopy(error, step.rel, baseFile);

@@ -44,6 +44,7 @@ import { withExactFloats } from "./float-literals.js";
 import { parseJson, renderJsonMerge } from "./json-format.js";
 import { holdsNoKey, holdsNoValue, keptKeys, keylessReleaseWarning } from "./keyless-release.js";
 import { listNoteEdits } from "./list-notes.js";
+import { lostBaseWarning } from "./lost-base.js";
 import { commentLinesOf, commentsOf, lostCommentsWarning } from "./lost-comments.js";
 import { UNPARSABLE_REPLACED } from "./not-merged.js";
 import type { CopyRole } from "./parse-error.js";
@@ -93,6 +94,11 @@ export interface MergeInput {
   currentIsShips?: boolean;
   /** The merge_strategies entries the last merge of this file found naming no key (section-names.ts). */
   unusedSaid?: readonly string[];
+  /**
+   * Where the previous release's copy the install index names should be, when it is gone: merged
+   * without it (no `base`), with a WARNING (lost-base.ts). Absent at a first install.
+   */
+  baseGone?: string;
 }
 
 export interface MergeResult {
@@ -142,10 +148,15 @@ export function mergeConfigFile(input: MergeInput): MergeResult {
   // A blank previous release's copy, one a keyless release left (keyless-release.ts), held no key,
   // as a blank TOML or YAML copy reads: JSON's reader refused it, failing every later update.
   const base = format === "json" && shipped?.trim() === "" ? "{}" : shipped;
-  const merged =
+  const done =
     blank && format === "json"
       ? blankJsonAsNew(input, incoming)
       : mergeNormalised({ ...input, format, current, incoming, ...(base === undefined ? {} : { base }) });
+  const lost =
+    input.baseGone === undefined || input.base !== undefined
+      ? undefined
+      : lostBaseWarning(input.baseGone, input.strategy, hasSections(input), done.kept);
+  const merged = lost === undefined ? done : { ...done, warnings: [lost, ...done.warnings] };
   // A merged text, and the release's copy taken whole (replace), get the server copy's BOM and
   // newlines: replace takes the release's values and comments, not the form a Windows editor, or the
   // operator, gave the file. A text that reads as the server copy comes back byte for byte.
@@ -280,9 +291,10 @@ function mergeNormalised(input: MergeInput): MergeResult {
       : parse(input.base ?? "", "previous release");
   // Floats are compared as written where a double cannot hold them (exact-floats.ts).
   const exact = (copy: Parsed, text: string) => withExactFloats(input.format, { ...copy, text });
+  const exactValues = { user: exact(user, input.current), release: exact(release, input.incoming) };
   const valuePlan = planMerge({
-    user: exact(user, input.current),
-    release: exact(release, input.incoming),
+    user: exactValues.user,
+    release: exactValues.release,
     base: baseCopy === undefined ? ABSENT : exact(baseCopy, input.base ?? ""),
     strategy: input.strategy,
     sections: input.sections,
@@ -331,7 +343,7 @@ function mergeNormalised(input: MergeInput): MergeResult {
         });
   const drawn = render(
     input,
-    { user, release, base: baseCopy },
+    { user, release, base: baseCopy, exact: exactValues },
     noteEdits.length === 0 ? plan : { ...plan, edits: [...plan.edits, ...noteEdits] },
   );
   // A merge that changes no value changes no byte; else the previous release's notes the operator
@@ -600,12 +612,23 @@ interface Rendered {
 /** `base` is the previous release's copy when the merge is three-way. */
 function render(
   input: MergeInput,
-  { user, release, base }: { user: Parsed; release: Parsed; base: Parsed | undefined },
+  {
+    user,
+    release,
+    base,
+    exact,
+  }: {
+    user: Parsed;
+    release: Parsed;
+    base: Parsed | undefined;
+    /** The copies' values with floats as written (withExactFloats), which list items pair by. */
+    exact: { user: unknown; release: unknown };
+  },
   plan: MergePlan,
 ): Rendered {
   switch (input.format) {
     case "json":
-      return renderJsonMerge(input.current, user.value, release.value, plan.edits, input.incoming);
+      return renderJsonMerge(input.current, user.value, release.value, plan.edits, input.incoming, exact);
     case "toml":
       return renderTomlMerge(
         input.current,
@@ -618,7 +641,13 @@ function render(
     case "yaml":
       if (user.yaml === undefined || release.yaml === undefined)
         throw new Error("YAML copies were not parsed as YAML");
-      return renderYamlMerge(input.current, user.yaml, release.yaml, plan.edits, base?.yaml);
+      return renderYamlMerge(
+        input.current,
+        { ...user.yaml, exact: exact.user },
+        { ...release.yaml, exact: exact.release },
+        plan.edits,
+        base?.yaml,
+      );
   }
 }
 

@@ -88,9 +88,17 @@ export function renderJsonMerge(
   release: unknown,
   edits: MergeEdit[],
   releaseText = "",
+  /** The values with floats as written (float-literals.ts), which array items pair by. */
+  exact: { user: unknown; release: unknown } = { user, release },
 ): { text: string; warnings: string[] } {
   if (edits.length === 0) return { text: userText, warnings: [] };
   const merged = applyEditsToValue(user, release, edits);
+  // Items whose values one double reads alike (`"id": 0.1`, `"id": 0.10000000000000001`) are two
+  // items: paired as one, the user's `1.50` of one went to the other.
+  const exactMerged =
+    exact.user === user && exact.release === release
+      ? merged
+      : applyEditsToValue(exact.user, exact.release, edits);
   const eol = userText.includes("\r\n") ? "\r\n" : "\n";
   const mine = numberSpellings(userText);
   const taken = takenPaths(edits);
@@ -103,7 +111,10 @@ export function renderJsonMerge(
     // A value the release sets is written as the release spells it (JSON.stringify would round
     // 0.1000000000000000055511151231257827 to 0.1 and turn -0.0 into 0); the user's own first. The
     // release's spellings stand for its values only: its `5e-1` is no respelling of a `0.5` of yours.
-    spellings: [withoutOtherDecimals(spellingsFollowItems(mine, user, merged), theirs, taken), theirs],
+    spellings: [
+      withoutOtherDecimals(spellingsFollowItems(mine, exact.user, exactMerged), theirs, taken),
+      theirs,
+    ],
   };
   // The user's values as they spell them: the release's spelling of the same double (`1e500` for
   // `1e400`) made the user's line read as the merged one, and the release's value was not written.

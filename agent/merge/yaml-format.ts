@@ -72,6 +72,11 @@ export interface ParsedYaml {
   value: unknown;
   /** The text parsed (no BOM, LF): the nodes' ranges point into it. */
   text: string;
+  /**
+   * `value` with each float a double does not hold as an ExactFloat (float-literals.ts): list items
+   * pair by it, so `id: 0.1` and `id: 0.10000000000000001` name two items. `value` when absent.
+   */
+  exact?: unknown;
 }
 
 /**
@@ -457,7 +462,7 @@ function applyEdit(
     spellNumbers(contents, [], [user.doc, release.doc]);
     // A file that is one list (an Ansible tasks file) keeps the user's items, comments and style
     // as a list under a key does: every comment in it went with the release's copy.
-    keepUserStyle(target.contents, contents, user.value, release.value);
+    keepUserStyle(target.contents, contents, exactValues(user), exactValues(release));
     target.contents = isNode(contents) ? contents : null;
     return;
   }
@@ -513,8 +518,8 @@ function applyEdit(
     const moved = keepUserStyle(
       own.value,
       value,
-      valueAt(user.value, edit.path),
-      valueAt(release.value, edit.path),
+      valueAt(exactValues(user), edit.path),
+      valueAt(exactValues(release), edit.path),
       shippedNode,
     );
     // A comment the previous release shipped there, gone with its value, is the release's change.
@@ -616,6 +621,11 @@ function detachAnchorsInside(target: Document, old: unknown, value: unknown, not
 function detachAnchor(target: Document, anchored: Node, notes: string[]): void {
   expandMergesOf(target, anchored, notes);
   expandAliasesOf(target, anchored, notes);
+}
+
+/** A copy's values as its list items pair: floats as written, where the merge read them so. */
+function exactValues(copy: ParsedYaml): unknown {
+  return "exact" in copy ? copy.exact : copy.value;
 }
 
 /**

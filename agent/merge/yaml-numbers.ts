@@ -112,6 +112,14 @@ export function sameExactFloats(a: unknown, b: unknown): boolean {
   return left.size === right.size && [...left].every(([at, decimal]) => right.get(at) === decimal);
 }
 
+/** A scalar's value, an ExactFloat where its literal holds more than the double (float-literals.ts). */
+export function exactScalarValue(node: Scalar): unknown {
+  const { value, source } = node;
+  return (
+    (typeof value === "number" && typeof source === "string" ? exactFloat(source, value) : undefined) ?? value
+  );
+}
+
 /** The decimal of each float under `node` that a double does not hold, by its place under it. */
 function exactDecimals(node: unknown, at = "", found = new Map<string, string>()): Map<string, string> {
   if (isScalar(node)) {

@@ -7,7 +7,7 @@ import { isMap, isNode, isScalar, isSeq, type Node, type Pair } from "yaml";
 import { UnusedItems, valueBucket } from "./unused-items.js";
 import { sameValue } from "./values.js";
 import { jsKeyOf } from "./yaml-anchors.js";
-import { sameExactFloats } from "./yaml-numbers.js";
+import { exactScalarValue, sameExactFloats } from "./yaml-numbers.js";
 
 /** An item that cannot be read alone (an alias to elsewhere) is found by nothing. */
 const UNREADABLE = Symbol("unreadable");
@@ -60,7 +60,8 @@ export function shippedItems(base: unknown): ShippedIndex | undefined {
       if (lookup === undefined) {
         const names = items.map((item) => {
           const named = isMap(item) ? item.items.find((p) => keyOf(p as Pair) === id)?.value : undefined;
-          return isScalar(named) ? named.value : UNREADABLE;
+          // As written: `id: 0.1` is not the item `id: 0.10000000000000001` (exact-floats.ts).
+          return isScalar(named) ? exactScalarValue(named) : UNREADABLE;
         });
         lookup = new UnusedItems(names.length).byValue(names);
         byName.set(id, lookup);

@@ -7,7 +7,7 @@
  * reads the copy for its report). Real CLI runs.
  */
 import { execFileSync } from "node:child_process";
-import { mkdir, readdir, readFile, rm } from "node:fs/promises";
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
@@ -76,4 +76,60 @@ describe("the merge's base copy is not a file (real CLI)", () => {
       }, 60_000);
     }
   }
+});
+
+/**
+ * The copy the install index names is gone (deleted by hand, a state directory restored from
+ * elsewhere): the merge goes on two-way, keeping every value of the operator's copy, so a default
+ * the release changed does not reach them. That went without a word, as a first install does.
+ */
+describe("the merge's base copy is gone (real CLI)", () => {
+  const plain = (version: string, strategy: string) =>
+    `version: "${version}"\nfiles:\n  settings.yaml:\n    action: merge_yaml\n    merge_strategy: ${strategy}\n`;
+  type Report = {
+    apps: { result: string; merges?: { file: string; kept: string[]; warnings: string[] }[] }[];
+  };
+
+  it("preserve_user: merged two-way with a WARNING naming the file, the copy and the values in doubt; silent at the first install and once the copy is back", async () => {
+    await app.release("r1", plain("1.0.0", "preserve_user"), { "settings.yaml": "a: 1\nb: 2\nc: 3\n" });
+    const first = await runShip(["--config", app.config, "--json"]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).not.toMatch(/is gone/);
+    await writeFile(join(app.appDir, "settings.yaml"), "a: 10\nb: 2\nc: 3\n");
+    const [copy] = await baseCopies();
+    if (copy === undefined) throw new Error("no base copy");
+    await rm(copy);
+    await app.release("r2", plain("2.0.0", "preserve_user"), { "settings.yaml": "a: 1\nb: 20\nc: 3\n" });
+    const run = await runShip(["--config", app.config, "--json"]);
+    expect(run.code, run.stderr).toBe(0);
+    // Two-way: the previous release's b: 2 reads as the operator's, the new default does not come.
+    expect(await readFile(join(app.appDir, "settings.yaml"), "utf8")).toBe("a: 10\nb: 2\nc: 3\n");
+    const merges = (JSON.parse(run.stdout) as Report).apps[0]?.merges ?? [];
+    expect(merges.map((m) => m.file)).toEqual(["settings.yaml"]);
+    expect(merges[0]?.kept).toEqual(["a", "b"]);
+    const warning = `ship's copy of the previous release's file is gone (${copy}), so the merge could not tell your values from that release's defaults: the values that differ from the release's were kept as yours (a, b)`;
+    expect(merges[0]?.warnings).toEqual([expect.stringContaining(warning)]);
+    expect(run.stderr).toContain(`merge of settings.yaml: ${warning}`);
+
+    // This run saved the release's copy: the next merge is three-way again (a default it changes
+    // follows it; the b kept as the operator's is theirs from now on), and says nothing.
+    await app.release("r3", plain("3.0.0", "preserve_user"), { "settings.yaml": "a: 1\nb: 20\nc: 33\n" });
+    const next = await runShip(["--config", app.config, "--json"]);
+    expect(next.code, next.stderr).toBe(0);
+    expect(await readFile(join(app.appDir, "settings.yaml"), "utf8")).toBe("a: 10\nb: 2\nc: 33\n");
+    expect((JSON.parse(next.stdout) as Report).apps[0]?.merges?.[0]?.warnings).toEqual([]);
+  }, 60_000);
+
+  it("replace: the copy would change nothing, and nothing is said of it", async () => {
+    await app.release("r1", plain("1.0.0", "replace"), { "settings.yaml": "a: 1\nb: 2\n" });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    const [copy] = await baseCopies();
+    if (copy === undefined) throw new Error("no base copy");
+    await rm(copy);
+    await app.release("r2", plain("2.0.0", "replace"), { "settings.yaml": "a: 1\nb: 20\n" });
+    const run = await runShip(["--config", app.config, "--json"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(await readFile(join(app.appDir, "settings.yaml"), "utf8")).toBe("a: 1\nb: 20\n");
+    expect(run.stdout + run.stderr).not.toMatch(/is gone/);
+  }, 60_000);
 });

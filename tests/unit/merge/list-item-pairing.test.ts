@@ -9,7 +9,7 @@
 import { describe, expect, it } from "vitest";
 import { mergeConfigFile } from "../../../agent/merge/index.js";
 
-const merge = (format: "yaml" | "toml", base: string, current: string, incoming: string) =>
+const merge = (format: "yaml" | "toml" | "json", base: string, current: string, incoming: string) =>
   mergeConfigFile({ format, fileName: `c.${format}`, base, current, incoming, strategy: "preserve_user" });
 
 describe("a YAML list of mappings", () => {
@@ -57,4 +57,50 @@ describe("a TOML array of inline tables, one per line", () => {
       expect(result.warnings).toEqual([]);
     });
   }
+});
+
+describe("an identity key holding a float a double does not hold", () => {
+  // 0.1 and 0.10000000000000001 read as one double: the ids named nothing, the items paired by
+  // place, and the comment in the item the release changed went, as if the release replaced it.
+  const [one, more] = ["0.1", "0.10000000000000001"];
+
+  it("YAML: the release reorders the items and changes one; each keeps its own comment", () => {
+    const item = (id: string, x: string) => `  - id: ${id}\n    x: ${x}\n`;
+    const base = `r:\n${item(one, "1")}${item(more, "2")}`;
+    const current = `r:\n${item(one, "1   # mine")}${item(more, "2   # mine too")}`;
+    const result = merge("yaml", base, current, `r:\n${item(more, "3")}${item(one, "1")}`);
+    expect(result.text).toBe(`r:\n${item(more, "3   # mine too")}${item(one, "1   # mine")}`);
+    expect(result.warnings).toEqual([]);
+  });
+
+  it("YAML: a changed item's note left as shipped is the release's new note, found by the exact id", () => {
+    const item = (id: string, x: string) => `  - id: ${id}\n    x: ${x}\n`;
+    const base = `r:\n${item(more, "2   # shipped: two")}${item(one, "1   # shipped: one")}`;
+    const incoming = `r:\n${item(one, "1   # shipped: one")}${item(more, "3   # shipped: three")}`;
+    const result = merge("yaml", base, base, incoming);
+    expect(result.text).toBe(incoming);
+    expect(result.warnings).toEqual([]);
+  });
+
+  it("JSON: the release reorders the objects and adds one; each keeps its own number spellings", () => {
+    const item = (id: string, x: string) => `{"id": ${id}, "x": ${x}}`;
+    const base = `{"r": [${item(one, "1.5")}, ${item(more, "1.5")}]}\n`;
+    const current = `{"r": [${item(one, "1.50")}, ${item(more, "1.5")}]}\n`;
+    const incoming = `{"r": [${item(more, "1.5")}, ${item(one, "1.5")}, ${item("3", "1")}]}\n`;
+    const result = merge("json", base, current, incoming);
+    // Paired as one double, the user's `1.50` went to the other object.
+    expect(result.text).toBe(`{"r": [${item(more, "1.5")}, ${item(one, "1.50")}, ${item("3", "1")}]}\n`);
+    expect(result.warnings).toEqual([]);
+  });
+
+  it("TOML inline tables: the release reorders the items and changes one; each keeps its own comment", () => {
+    const item = (id: string, x: string) => `  { id = ${id}, x = ${x} },\n`;
+    const base = `r = [\n${item(one, "1")}${item(more, "2")}]\n`;
+    const current = `r = [\n${item(one, "1").replace(",\n", ",  # mine\n")}${item(more, "2").replace(",\n", ",  # mine too\n")}]\n`;
+    const result = merge("toml", base, current, `r = [\n${item(more, "3")}${item(one, "1")}]\n`);
+    expect(result.text).toBe(
+      `r = [\n${item(more, "3").replace(",\n", ",  # mine too\n")}${item(one, "1").replace(",\n", ",  # mine\n")}]\n`,
+    );
+    expect(result.warnings).toEqual([]);
+  });
 });

@@ -418,3 +418,33 @@ describe.each(formats)("three-way: zero written with a sign or an exponent (%s)"
     expect(result.kept).toEqual([]);
   });
 });
+
+describe.each(formats)("the previous release's copy the install index names is gone (%s)", (format) => {
+  // Two-way, a value at the previous release's default reads as the operator's: said, not silent.
+  const merge = (strategy: "preserve_user" | "update_only" | "replace", extra: object = {}) =>
+    mergeConfigFile({
+      format,
+      fileName: "f",
+      current: write(format, { a: 10, b: 2 }),
+      incoming: write(format, { a: 1, b: 20, c: 3 }),
+      strategy,
+      baseGone: "/state/base/0123",
+      ...extra,
+    });
+
+  it("preserve_user: a WARNING naming ship's copy and the values kept that may be its defaults", () => {
+    const result = merge("preserve_user");
+    expect(read(format, result.text)).toEqual({ a: 10, b: 2, c: 3 });
+    expect(result.warnings).toEqual([
+      expect.stringMatching(
+        /^ship's copy of the previous release's file is gone \(\/state\/base\/0123\), .*kept as yours \(a, b\)/,
+      ),
+    ]);
+  });
+
+  it("a section that merges three-way says it too; update_only and replace, whose outcome it does not change, do not", () => {
+    expect(merge("update_only", { sections: { a: "preserve_user" } }).warnings).toHaveLength(1);
+    expect(merge("update_only").warnings).toEqual([]);
+    expect(merge("replace").warnings.filter((w) => w.includes("is gone"))).toEqual([]);
+  });
+});
