@@ -10,6 +10,7 @@ import { readState, recordLastRun } from "../state/state-file.js";
 import { checkScratch } from "./check-scratch.js";
 import { checkRunSources } from "./configured-files.js";
 import { defaultPorts } from "./default-ports.js";
+import { refuseNoSources } from "./no-sources.js";
 import { globalLockFile } from "./paths.js";
 import type { PipelinePorts } from "./ports.js";
 import { recoverLeftBehind } from "./recover.js";
@@ -144,20 +145,6 @@ async function runWith(config: AgentConfig, options: RunOptions): Promise<RunSum
   } finally {
     await lock.release();
   }
-}
-
-/**
- * A ship.toml with no `[sources.NAME]` at all (0 bytes, only comments, a file config management wrote
- * empty) has nothing to update: a run said "no sources to run", or "ship ran less than 24 h ago",
- * exit 0, and the timer went on succeeding on a host nothing updated. Bad input naming the file.
- */
-function refuseNoSources(config: AgentConfig, configFile: string): void {
-  if (Object.keys(config.sources).length > 0) return;
-  throw BadInputError.single(
-    configFile,
-    "",
-    "configures no source ([sources.NAME] with a type): nothing to update (README: ship.toml)",
-  );
 }
 
 /**

@@ -289,10 +289,12 @@ const SET_ASIDE_WHAT =
  * A `<backup>.unrestored` directory as `--json` gives it: the text named it under the table and
  * --json said nothing, so a script found no trace of the previous versions a restore set aside.
  */
-function setAsideRow(aside: SetAsideDir) {
+function setAsideRow(aside: SetAsideDir & { source: string }) {
   return {
     id: basename(aside.path),
     app: basename(dirname(aside.path)),
+    // Every other row names its source: a script selecting a source's rows missed these.
+    source: aside.source,
     path: aside.path,
     created: aside.made,
     ...(aside.owner === undefined ? {} : { appDir: aside.owner.appDir }),
@@ -311,20 +313,21 @@ function setAsideRow(aside: SetAsideDir) {
 async function setAsideOfListed(
   config: AgentConfig,
   sources: readonly string[] | undefined,
-  backups: readonly BackupInfo[],
-): Promise<SetAsideDir[]> {
+  backups: readonly (BackupInfo & { source: string })[],
+): Promise<(SetAsideDir & { source: string })[]> {
   const names = sources ?? Object.keys(config.sources);
-  const homes = new Set([
-    ...names.map((name) => join(config.general.backup_dir, name)),
-    ...backups.map((b) => dirname(b.path)),
+  // Each directory looked in, with the source whose backups it holds.
+  const homes = new Map([
+    ...names.map((name): [string, string] => [join(config.general.backup_dir, name), name]),
+    ...backups.map((b): [string, string] => [dirname(b.path), b.source]),
   ]);
   const dirs = Object.values(config.sources).map((s) => s.app_dir);
-  const found: SetAsideDir[] = [];
-  for (const home of homes) {
+  const found: (SetAsideDir & { source: string })[] = [];
+  for (const [home, source] of homes) {
     for (const aside of await setAsideDirs(home)) {
       // Another config's (sharing backup_dir and the source name) is its business, as its backups are.
       if (aside.owner !== undefined && !dirs.some((dir) => setAsideOf(aside.owner, dir))) continue;
-      found.push(aside);
+      found.push({ ...aside, source });
     }
   }
   return found;

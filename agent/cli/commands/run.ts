@@ -4,6 +4,7 @@ import { compareVersions, isVersionLike } from "../../../shared/versions.js";
 import { checkAppDirs } from "../../pipeline/configured-paths.js";
 import { recover, runOnce } from "../../pipeline/index.js";
 import { mergeWarnings } from "../../pipeline/merge-warnings.js";
+import { refuseNoSources } from "../../pipeline/no-sources.js";
 import { type AppReport, appMessage } from "../../pipeline/report.js";
 import { type RunSummary, runSourceNames } from "../../pipeline/run-once.js";
 import { isRefusal, noteShipDirs } from "../../pipeline/untouched-dirs.js";
@@ -150,7 +151,8 @@ function checkMark(result: AppReport["result"]): string {
  * recovers no further app: 143/130 naming them, as a stopped run does (3 still wins).
  */
 export async function recoverCommand(options: GlobalOptions, out: Output): Promise<number> {
-  const { config } = await loadCliConfig(options.config, out);
+  const { config, path } = await loadCliConfig(options.config, out);
+  refuseNoSources(config, path);
   // Before the logger, which creates the log file: a recovery refused for bad input (a damaged
   // state file) leaves ship's directories as it found them (its log file, locks/), as a run does.
   const untouched = await noteShipDirs(config);

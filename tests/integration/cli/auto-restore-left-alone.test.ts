@@ -60,6 +60,7 @@ describe("automatic restore that leaves paths alone", () => {
     expect(json.code, json.stderr).toBe(0);
     const rows = JSON.parse(json.stdout) as Record<string, unknown>[];
     expect(rows.find((r) => r.path === unrestored)).toMatchObject({
+      source: "myapp",
       setAside: true,
       complete: false,
       restorable: false,
@@ -67,6 +68,8 @@ describe("automatic restore that leaves paths alone", () => {
       notRestorable: expect.stringContaining("holds previous versions a restore left alone"),
     });
     expect(rows.filter((r) => r.setAside === undefined).every((r) => r.complete === true)).toBe(true);
+    // Every row names its source, a set-aside one too: `select(.source == "myapp")` found it not.
+    expect(rows.filter((r) => r.source !== "myapp")).toEqual([]);
     // And keep_backups removes it like a backup made then: it piled up for good.
     await rm(join(app.appDir, "storage"));
     await app.release("r3", 'version: "3.0.0"\nrollback:\n  keep_backups: 1\n', { "a.txt": "v3\n" });

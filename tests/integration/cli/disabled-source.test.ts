@@ -37,6 +37,7 @@ it("a plain run and --check-only leave a disabled source alone; --sources NAME r
 // A ship.toml with no source at all (0 bytes, only comments, only [general]) ran as "no sources to
 // run", or "ship ran less than 24 h ago", exit 0: the timer succeeded every day on a host that
 // nothing updated. And a run of no source was recorded as the day's: the source enabled next waited.
+// `--recover` of such a file said nothing at all, exit 0: a recovery pointed at the wrong file read as done.
 it.each([
   ["0 bytes", ""],
   ["only comments", "# [sources.myapp] comes later\n"],
@@ -45,7 +46,7 @@ it.each([
   const config = `${app.root}/empty.toml`;
   const state = `${app.root}/var/state.json`;
   await writeFile(config, `${text}`.replace("[general]\n", `[general]\nstate_file = "${state}"\n`));
-  for (const args of [[], ["--check-only"], ["--force"]]) {
+  for (const args of [[], ["--check-only"], ["--force"], ["--recover"]]) {
     const run = await runShip(["--config", config, ...args], { cwd: app.root });
     expect({ args, code: run.code, stderr: run.stderr }).toEqual({
       args,
