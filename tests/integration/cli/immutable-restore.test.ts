@@ -4,7 +4,7 @@
  * finishes the restore and the app is the previous version exactly.
  */
 import { spawnSync } from "node:child_process";
-import { readdir, readFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { readInstallIndexHeader } from "../../../agent/apply/install-index.js";
@@ -96,6 +96,13 @@ describe("a rollback that meets an immutable file", () => {
         last_result: "restore_failed",
         pending_update: { version: "2.0.0", from: "1.0.0" },
       });
+      // A source disabled meanwhile is still recovered by a run (what a killed run left): the same.
+      await writeFile(app.config, `${await readFile(app.config, "utf8")}enabled = false\n`);
+      const idle = await runShip(["--config", app.config, "--json"]);
+      expect(idle.code, idle.stderr).toBe(3);
+      const [recovered] = (JSON.parse(idle.stdout) as { apps: Record<string, unknown>[] }).apps;
+      expect(recovered).toMatchObject({ result: "restore_failed", fromVersion: "2.0.0", toVersion: "2.0.0" });
+      await writeFile(app.config, (await readFile(app.config, "utf8")).replace("enabled = false\n", ""));
     } finally {
       spawnSync("chattr", ["-i", newdir]);
     }
