@@ -19,6 +19,7 @@ import { leftAloneNote } from "../backup/unrestored.js";
 import { DownloadError } from "../download/errors.js";
 import { acquireAppLock } from "../lock/run-lock.js";
 import { defaultPorts } from "../pipeline/default-ports.js";
+import { failedRollbackResult } from "../pipeline/failed-rollback.js";
 import { appStateDir, lockDir } from "../pipeline/paths.js";
 import type { PipelinePorts } from "../pipeline/ports.js";
 import type { AppReport } from "../pipeline/report.js";
@@ -310,6 +311,15 @@ async function restoreIfNewestBackup(
   } catch (error) {
     const message = errorMessage(error);
     log.error("restoring the newest backup failed", { error: message });
+    // Recorded as `ship --rollback` records it: the state kept "updated", and the next hello said so
+    // of an app whose restore stopped half-way.
+    const recorded = failedRollbackResult(error);
+    if (recorded !== undefined)
+      await syncInstalledState(config, instruction.app, source, new Date(), (s) => ({
+        ...s,
+        last_result: recorded,
+        last_error: message,
+      })).catch((stateError: unknown) => log.warn(`state not recorded: ${errorMessage(stateError)}`));
     return {
       outcome: "restore_failed",
       error: message,

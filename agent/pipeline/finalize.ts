@@ -15,15 +15,21 @@ import { type SourceState, updateSourceState } from "../state/state-file.js";
 import { mergeWarnings } from "./merge-warnings.js";
 import type { AppReport } from "./report.js";
 
+/** The release whose files are on disk, as the install index names it. */
+export interface InstalledRelease {
+  version: string;
+  releaseId: string | undefined;
+}
+
 export interface FinalizeInput {
   report: AppReport;
   stateFile: string;
   /**
-   * The version the app's install index names, read when the run ends in restore_failed: a restore
+   * The release the app's install index names, read when the run ends in restore_failed: a restore
    * refused before it moved anything (a file ship's user cannot read) left the failed release on
    * disk, and the state file still said the version before it.
    */
-  onDisk?: string | undefined;
+  onDisk?: InstalledRelease | undefined;
   manifest: Manifest | undefined;
   release: FetchedRelease | undefined;
   releaseSource: ReleaseSource;
@@ -93,7 +99,7 @@ export function nextSourceState(
   { pending_update: decided, ...state }: SourceState,
   report: AppReport,
   now: Date,
-  onDisk?: string,
+  onDisk?: InstalledRelease,
 ): SourceState {
   // A restore that failed is still owed. Dropped here, a restore refused before it moved anything
   // (a directory made immutable, a read-only mount) left the failed release live with no journal:
@@ -118,9 +124,17 @@ export function nextSourceState(
   }
   if (report.result === "manual_intervention_required") return { ...base, manual_steps: report.manualSteps };
   // current_version is the version on disk, the install index's (README): after a failed restore
-  // the app may still run the release it failed to take out.
-  if (report.result === "restore_failed" && onDisk !== undefined && onDisk !== state.current_version)
-    return { ...base, current_version: onDisk, previous_version: state.current_version };
+  // the app may still run the release it failed to take out. Its release_id with it: the version
+  // alone moved, and the state named 2.0.0 beside 1.0.0's release id (the hub's hello, the source's
+  // "installed" comparison read a release that is not on disk).
+  if (report.result === "restore_failed" && onDisk !== undefined && onDisk.version !== state.current_version)
+    return {
+      ...base,
+      current_version: onDisk.version,
+      previous_version: state.current_version,
+      release_id: onDisk.releaseId ?? null,
+      last_update: now.toISOString(),
+    };
   return base;
 }
 

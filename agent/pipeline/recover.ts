@@ -176,6 +176,17 @@ export async function recoverLeftBehind(
   if (left.length === 0) return [];
   const sources = Object.fromEntries(left.map((name) => [name, config.sources[name] as Source]));
   const summary = await recover({ ...config, sources }, log, ports);
+  // recover() brought the state in line with the install index: the version on disk. A restore that
+  // failed left it where it was; one that finished moved it from the state's version before. The
+  // report said null for both, read by scripts and the hub as nothing installed.
+  const after = (await readState(config.general.state_file).catch(() => undefined))?.sources;
+  const versions = (app: RecoverReport) => {
+    const now = after?.[app.source]?.current_version ?? null;
+    // An interrupted or owed update's recovery takes that update's version out.
+    const recorded = state.sources[app.source];
+    const before = recorded?.pending_update?.version ?? recorded?.current_version ?? null;
+    return { fromVersion: app.exitCode === ExitCode.restoreFailed ? now : before, toVersion: now };
+  };
   // An app whose lock a live run holds (a `ship --rollback` of it) is in hand, not left behind.
   return summary.apps
     .filter((app) => app.exitCode !== ExitCode.locked)
@@ -184,8 +195,7 @@ export async function recoverLeftBehind(
       appDir: app.appDir,
       result: RECOVERED_RESULT[app.exitCode] ?? "failed_unchanged",
       exitCode: app.exitCode,
-      fromVersion: null,
-      toVersion: null,
+      ...versions(app),
       releaseId: null,
       message: appMessage(app.source, app.detail),
       error: app.exitCode === ExitCode.ok ? null : app.detail,

@@ -28,7 +28,7 @@ import { sourceScratch } from "./check-scratch.js";
 import { checkSourceFiles } from "./configured-files.js";
 import type { UpdateContext, UpdatePaths, UpdateSettings } from "./context.js";
 import { logFailure } from "./failure-log.js";
-import { finalizeUpdate } from "./finalize.js";
+import { finalizeUpdate, type InstalledRelease } from "./finalize.js";
 import { pruneByInstalledRules, rememberPruneRules } from "./installed-prune-rules.js";
 import {
   lastInstalledVersion,
@@ -151,12 +151,26 @@ export async function runSource(
       : await recoverFirst(config, name, source, ports, paths.appStateDir, log);
     recoveryWarnings.push(...(interrupted?.warnings ?? []));
     if (interrupted?.exitCode === ExitCode.restoreFailed) {
-      return bare({
-        result: "restore_failed",
-        exitCode: ExitCode.restoreFailed,
-        message: appMessage(name, interrupted.detail),
-        error: interrupted.detail,
-      });
+      // The owed restore failed again: the app keeps the release it could not take out. The state
+      // follows the install index (a killed run's recovery: the state still named the version before
+      // the update), and the report names that version: it said "fromVersion": null, read by
+      // scripts and the hub as nothing installed.
+      const onDisk = await syncInstalledState(config, name, source, options.settings.now(), undefined, log)
+        .then((synced) => synced.version)
+        .catch((error: unknown) => {
+          log.warn(`state not brought in line with the install index: ${errorMessage(error)}`);
+          return null;
+        });
+      return {
+        ...bare({
+          result: "restore_failed",
+          exitCode: ExitCode.restoreFailed,
+          message: appMessage(name, interrupted.detail),
+          error: interrupted.detail,
+        }),
+        fromVersion: onDisk,
+        toVersion: onDisk,
+      };
     }
     // Each configured source's place in backup_dir, before this run changes anything (a killed
     // run's recovery, above, only puts back what that run left): a file there made the update fail
@@ -550,7 +564,8 @@ async function savedIndexId(
 
 const SavedIndexId = z.object({ version: z.string(), releaseId: z.string() });
 
-/** The install index's version; undefined when there is none or it cannot be read (the state is kept). */
-async function versionOnDisk(appStateDir: string): Promise<string | undefined> {
-  return (await readInstallIndexHeader(appStateDir).catch(() => undefined))?.version;
+/** The install index's release; undefined when there is none or it cannot be read (the state is kept). */
+async function versionOnDisk(appStateDir: string): Promise<InstalledRelease | undefined> {
+  const index = await readInstallIndexHeader(appStateDir).catch(() => undefined);
+  return index === undefined ? undefined : { version: index.version, releaseId: index.releaseId };
 }

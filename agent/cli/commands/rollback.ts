@@ -6,13 +6,10 @@ import { join } from "node:path";
 import type { AgentConfig } from "../../../shared/config/schema.js";
 import {
   BadInputError,
-  ExitCode,
   errorMessage,
   formatIssue,
-  RestoreInterruptedError,
   RestoreNotStartedError,
   restoredVersionLabel,
-  ShipError,
 } from "../../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../../shared/fs-errors.js";
 import { checkSourceBackupDirs } from "../../backup/backup-dirs.js";
@@ -20,11 +17,12 @@ import { sourceLedElsewhere, sourceOfBackup } from "../../backup/backup-owner.js
 import { type BackupInfo, backupMadeUnder, findBackupListing } from "../../backup/backup-store.js";
 import { undoneLinksWarning } from "../../backup/restore-links.js";
 import { unwritableStateFile } from "../../backup/restore-preflight.js";
-import { PartialRollbackError, rollbackTo } from "../../backup/rollback-to.js";
+import { rollbackTo } from "../../backup/rollback-to.js";
 import { appTrashDir } from "../../backup/trash.js";
 import { shownPath } from "../../backup/unrestored.js";
 import { acquireAppLock } from "../../lock/run-lock.js";
 import { kindProblems } from "../../pipeline/configured-paths.js";
+import { failedRollbackResult } from "../../pipeline/failed-rollback.js";
 import { APP_STATE_WHAT, appStateDir, lockDir } from "../../pipeline/paths.js";
 import { noteShipDirs } from "../../pipeline/untouched-dirs.js";
 import { checkRecordDir, unwritableRecord } from "../../state/record-file.js";
@@ -100,20 +98,11 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
       // as a run refused for bad input and this command's own refusals above (no such backup, a
       // damaged meta.json) do: it wrote failed_unchanged over the last update's result, and the
       // hub's view of the agent read "failed" after an operator picked a backup ship would not take.
-      // PartialRollbackError is never bad input: earlier backups of the chain were restored.
-      const refused = error instanceof BadInputError;
-      const needsPerson =
-        error instanceof RestoreInterruptedError ||
-        (error instanceof ShipError && error.exitCode === ExitCode.restoreFailed);
-      if (!refused)
+      const recorded = failedRollbackResult(error);
+      if (recorded !== undefined)
         await syncInstalledState(config, name, owner, new Date(), (s) => ({
           ...s,
-          // Stopped part of the way, the app is whole on an earlier version than it was: a rollback.
-          last_result: needsPerson
-            ? "restore_failed"
-            : error instanceof PartialRollbackError
-              ? "rolled_back"
-              : "failed_unchanged",
+          last_result: recorded,
           last_error: message,
         })).catch((stateError) => log.warn(`state not recorded: ${String(stateError)}`));
       // The failure below is the rollback's own: without this line, a stop that came meanwhile

@@ -4,9 +4,10 @@
  * finishes the restore and the app is the previous version exactly.
  */
 import { spawnSync } from "node:child_process";
-import { readdir, readFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { readInstallIndexHeader } from "../../../agent/apply/install-index.js";
 import { runShip } from "../../support/ship-cli.js";
 import { type LocalApp, localApp } from "./local-app.js";
 
@@ -75,9 +76,33 @@ describe("a rollback that meets an immutable file", () => {
       // The state says the version on disk, the install index's: it said 1.0.0 beside 2.0.0's files.
       const onDisk = async () => (await app.state()).sources.myapp;
       expect(await onDisk()).toMatchObject({ current_version: "2.0.0", last_result: "restore_failed" });
+      // Its release id with it: the state named 2.0.0 beside 1.0.0's release id.
+      const [stateDir] = await readdir(join(app.root, "var/apps"));
+      const index = await readInstallIndexHeader(join(app.root, "var/apps", stateDir ?? "none"));
+      expect(index).toMatchObject({ version: "2.0.0" });
+      expect((await onDisk())?.release_id).toBe(index?.releaseId);
       // Still refused while the cause is there: exit 3 again, not "nothing to recover".
       expect((await runShip(["--config", app.config, "--recover"])).code).toBe(3);
       expect(await onDisk()).toMatchObject({ current_version: "2.0.0", last_result: "restore_failed" });
+      // The next run tries the owed restore first, is refused again, and says the version on disk:
+      // its JSON said "fromVersion": null, read as nothing installed.
+      const next = await runShip(["--config", app.config, "--json"]);
+      expect(next.code, next.stderr).toBe(3);
+      const [report] = (JSON.parse(next.stdout) as { apps: Record<string, unknown>[] }).apps;
+      expect(report).toMatchObject({ result: "restore_failed", fromVersion: "2.0.0", toVersion: "2.0.0" });
+      expect(await onDisk()).toMatchObject({
+        current_version: "2.0.0",
+        release_id: index?.releaseId,
+        last_result: "restore_failed",
+        pending_update: { version: "2.0.0", from: "1.0.0" },
+      });
+      // A source disabled meanwhile is still recovered by a run (what a killed run left): the same.
+      await writeFile(app.config, `${await readFile(app.config, "utf8")}enabled = false\n`);
+      const idle = await runShip(["--config", app.config, "--json"]);
+      expect(idle.code, idle.stderr).toBe(3);
+      const [recovered] = (JSON.parse(idle.stdout) as { apps: Record<string, unknown>[] }).apps;
+      expect(recovered).toMatchObject({ result: "restore_failed", fromVersion: "2.0.0", toVersion: "2.0.0" });
+      await writeFile(app.config, (await readFile(app.config, "utf8")).replace("enabled = false\n", ""));
     } finally {
       spawnSync("chattr", ["-i", newdir]);
     }
