@@ -389,10 +389,12 @@ export class SftpSource implements ReleaseSource {
         signal: deadline.signal,
       });
     } catch (err) {
-      if (localFailure !== undefined)
-        throw new LocalWriteError(`${dest} (the download of ${where})`, localFailure);
+      // The deadline first: its abort destroys the file's stream too, with an AbortError that is
+      // no fault of this machine's disk.
       const late = deadline.failure(where, `${bytes} of ${size} bytes arrived`);
       if (late !== undefined) throw late;
+      if (localFailure !== undefined)
+        throw new LocalWriteError(`${dest} (the download of ${where})`, localFailure);
       // A stat the user may make of a file it may not read (mode 000): "Permission denied" alone.
       throw remoteFileError(err, this.where, this.cfg.username, this.pathOrigin) ?? this.connectionLost(err);
     } finally {
