@@ -1,5 +1,4 @@
 import { policyText, wavePassRule, waveRule } from "../../dashboard/src/rollout-rules.js";
-import { AdvanceRollout, MAX_FAILED_SEEN, MAX_WAVES, ResumeRollout } from "../../shared/api/bodies.js";
 import { HubRequestError } from "../errors.js";
 import { labelPairsText } from "../label-pairs.js";
 import { printable, quotedText } from "../quoted-text.js";
@@ -219,23 +218,31 @@ export async function rolloutAction(
   id: string,
   options: RemoteOptions & { rollback?: boolean; fromWave?: string; failedSeen?: string },
 ): Promise<void> {
+  // The bodies' rules (zod) are loaded only for a command given these flags: `rollout list` and
+  // `show` load no zod (hub/cli-start-up-modules).
+  const bodies =
+    options.failedSeen === undefined && options.fromWave === undefined
+      ? undefined
+      : await import("../../shared/api/bodies.js");
   const failedSeen = options.failedSeen === undefined ? undefined : decimalFlag(options.failedSeen);
   // Checked by the body's own rule: past it the hub's 400 named `body.failedSeen`, not the flag.
   if (
+    bodies !== undefined &&
     options.failedSeen !== undefined &&
-    (failedSeen === undefined || !ResumeRollout.safeParse({ failedSeen }).success)
+    (failedSeen === undefined || !bodies.ResumeRollout.safeParse({ failedSeen }).success)
   )
     throw new RangeError(
-      `--failed-seen ${quotedText(options.failedSeen)}: use the number of failed agents \`rollout show\` printed (a whole number from 0 to ${MAX_FAILED_SEEN})`,
+      `--failed-seen ${quotedText(options.failedSeen)}: use the number of failed agents \`rollout show\` printed (a whole number from 0 to ${bodies.MAX_FAILED_SEEN})`,
     );
   const fromWave = options.fromWave === undefined ? undefined : decimalFlag(options.fromWave);
   // The body's rule counts waves from 0; past it `1e+23` was echoed for the 23 digits typed.
   if (
+    bodies !== undefined &&
     options.fromWave !== undefined &&
-    (fromWave === undefined || !AdvanceRollout.safeParse({ fromWave: fromWave - 1 }).success)
+    (fromWave === undefined || !bodies.AdvanceRollout.safeParse({ fromWave: fromWave - 1 }).success)
   )
     throw new RangeError(
-      `--from-wave ${quotedText(options.fromWave)}: use the wave's number as \`rollout show\` prints it (1, 2, … up to ${MAX_WAVES})`,
+      `--from-wave ${quotedText(options.fromWave)}: use the wave's number as \`rollout show\` prints it (1, 2, … up to ${bodies.MAX_WAVES})`,
     );
   const client = await HubClient.from(options);
   const path = `/rollouts/${encodeURIComponent(id)}`;
