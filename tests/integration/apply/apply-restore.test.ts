@@ -1,4 +1,5 @@
 import { spawnSync } from "node:child_process";
+import type { PathLike } from "node:fs";
 import {
   stat as fsStat,
   link,
@@ -12,6 +13,7 @@ import {
   utimes,
   writeFile,
 } from "node:fs/promises";
+import { createRequire, syncBuiltinESMExports } from "node:module";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -123,6 +125,36 @@ async function inodesUnder(dir: string): Promise<number[]> {
   return out;
 }
 
+/** node:fs as CommonJS: its functions can be replaced, and syncBuiltinESMExports shows that to importers. */
+const fsModule = createRequire(import.meta.url)("node:fs") as typeof import("node:fs");
+
+/**
+ * The directories readdir and readdirSync list while `run` runs (this process, every caller): the
+ * real calls go through, counted.
+ */
+async function readdirsDuring(run: () => Promise<unknown>): Promise<string[]> {
+  const dirs: string[] = [];
+  const { readdirSync } = fsModule;
+  const { readdir } = fsModule.promises;
+  fsModule.readdirSync = ((path: PathLike, ...rest: unknown[]) => {
+    dirs.push(String(path));
+    return (readdirSync as (...args: unknown[]) => unknown)(path, ...rest);
+  }) as typeof readdirSync;
+  fsModule.promises.readdir = ((path: PathLike, ...rest: unknown[]) => {
+    dirs.push(String(path));
+    return (readdir as (...args: unknown[]) => unknown)(path, ...rest);
+  }) as typeof readdir;
+  syncBuiltinESMExports();
+  try {
+    await run();
+  } finally {
+    fsModule.readdirSync = readdirSync;
+    fsModule.promises.readdir = readdir;
+    syncBuiltinESMExports();
+  }
+  return dirs;
+}
+
 function only(tree: Record<string, string>, prefix: string): Record<string, string> {
   return Object.fromEntries(
     Object.entries(tree).filter(([rel]) => rel === prefix || rel.startsWith(`${prefix}/`)),
@@ -202,6 +234,33 @@ describe("applyUpdate + restoreBackup on real trees", () => {
     expect(again.operations).toBe(0);
     expect(await snapshot(appDir)).toEqual(before);
     expect((await readInstallIndex(stateDir))?.version).toBe("1.0.1");
+  });
+
+  it("finalizing lists no backups for merge bases when none is on disk; with bases, a used one stays and an unused one goes", async () => {
+    const noMerge = { files: {} };
+    const applyOnly = async (spec: TreeSpec, version: string, extra: Partial<ManifestInput> = {}) => {
+      const release = await stage(root, spec, version);
+      const manifest = manifestOf(version, extra);
+      return readdirsDuring(() =>
+        applyUpdate({ app: "myapp", appDir, release, manifest, stateDir, backupRoot }),
+      );
+    };
+    await update(v1, "1.0.0", noMerge);
+    const listed = await applyOnly(v2, "2.0.0", noMerge);
+    expect(await pathExists(join(stateDir, "base"))).toBe(false);
+    // The backups' listing for merge bases is the only one of backup_dir itself an update makes.
+    expect(listed).not.toContain(backupRoot);
+    // With bases on disk they are judged as before: the merged config's base stays, a stray one goes.
+    const merging = { ...v3, "config.toml": '[server]\nport = 8080\nhost = "0.0.0.0"\nworkers = 2\n' };
+    await update(merging, "3.0.0");
+    const bases = await readdir(join(stateDir, "base"));
+    expect(bases.length).toBeGreaterThan(0);
+    const stray = join(stateDir, "base", "0".repeat(64));
+    await writeFile(stray, "no index entry or backup names this\n");
+    const withBases = await applyOnly({ ...merging, "app.py": "print(4)\n" }, "4.0.0");
+    expect(withBases).toContain(backupRoot);
+    expect(await pathExists(stray)).toBe(false);
+    expect((await readdir(join(stateDir, "base"))).sort()).toEqual(bases.sort());
   });
 
   it("waits for written files to settle only when hashing them later would cost more: a first install and a large update wait, a small one leaves them to be hashed", async () => {
