@@ -25,7 +25,7 @@ import {
   writeBackupMeta,
   writeUndoneManifest,
 } from "../backup/backup-store.js";
-import { dirTimesBefore } from "../backup/dir-times.js";
+import { dirTimesBefore, dropSubMicroseconds } from "../backup/dir-times.js";
 import { INVENTORY_FILE, PREVIOUS_INDEX_FILE, UNDONE_MANIFEST_FILE } from "../backup/record-names.js";
 import { type KnownContent, writeSavedSizes } from "../backup/saved-sizes.js";
 import { shownPath } from "../backup/unrestored.js";
@@ -291,6 +291,8 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
     log,
   );
   faultPoint("apply:committed");
+  // So that the next update's backup records directory times a restore sets without touch(1).
+  dropSubMicroseconds(appDir, inventory);
   // Sizes lost to a failure here only go unchecked: the update stands.
   const known = knownContents(inventory.changed, scan, index, [appHashes, hashed]);
   await writeSavedSizes(backup.path, inventory.changed, known).catch((error: unknown) =>

@@ -5,10 +5,11 @@
  * "exactly" differed from the one backed up (rsync -a, the seed's method, keeps them; so do
  * mtime-based tools: make, backup and cache checks).
  */
+import { lutimesSync } from "node:fs";
 import { lstat } from "node:fs/promises";
 import { join } from "node:path";
 import type { ConfinedPaths } from "../apply/confined-paths.js";
-import { type ExactMtime, setMtimesExactly } from "../tree/exact-mtime.js";
+import { type ExactMtime, inMicroseconds, setMtimesExactly, utimeSecondsOfNs } from "../tree/exact-mtime.js";
 import { lstatBigOrUndefined } from "../tree/fs-ops.js";
 
 /**
@@ -54,6 +55,35 @@ export function dirTimesBefore(appDir: string, changes: Changes): DirTime[] {
       out.push({ rel, mtimeMs: Number(stat.mtimeNs) / 1e6, mtimeNs: stat.mtimeNs.toString() });
   }
   return out;
+}
+
+/**
+ * Once an update has committed, the directories it changed entries in (and those it made) get their
+ * modification time cut to the whole microsecond below. The kernel stamps a change with a time in
+ * nanoseconds (ext4 here: .500835826), which Node cannot set (libuv cuts utimes to the microsecond),
+ * so a restore put each such time back through touch(1): a fork of the whole process, `sh` and
+ * `touch`, and `child_process` loaded, on every `--rollback`. A time in whole microseconds is set
+ * in-process, exactly; these times are the update's own (the moment it changed the directory, not
+ * the release's or the operator's), and they move back by less than a microsecond. So the next
+ * update's backup records times its restore sets without a process, wherever ship's own update
+ * last changed the directory; a time someone else set (a hook, an operator's touch, ship before
+ * this) still goes through touch. Best effort: a directory gone or not ours to stamp keeps its time.
+ */
+export function dropSubMicroseconds(appDir: string, changes: Changes): void {
+  const dirs = new Set<string>(changes.createdDirs);
+  for (const rel of [...changes.changed, ...changes.added, ...changes.createdDirs]) dirs.add(parentOf(rel));
+  for (const { rel } of changes.removedDirs) dirs.add(parentOf(rel));
+  for (const rel of dirs) {
+    const path = rel === "" ? appDir : join(appDir, rel);
+    const stat = lstatBigOrUndefined(path);
+    // Before 1970 (touch's) or already whole microseconds: nothing to gain.
+    if (stat?.isDirectory() !== true || stat.mtimeNs < 0n || inMicroseconds(stat.mtimeNs)) continue;
+    try {
+      lutimesSync(path, utimeSecondsOfNs(stat.atimeNs), utimeSecondsOfNs(stat.mtimeNs));
+    } catch {
+      // Only what a later restore costs: it runs touch for this one.
+    }
+  }
 }
 
 /**

@@ -4,9 +4,10 @@
  * on Node 20: 1733450000.123456789 is set as .123456000, and a Date as .122999000: its milliseconds
  * over 1000 fall just short). A time put back through either differs from the one read, and tools
  * that compare mtimes to the nanosecond (make, backup and cache checks, git's stat check) take the
- * entry for changed. A time in whole microseconds (a tar entry's, an older backup's record) is set
- * in-process; any other as touch(1) sets it (utimensat with the nanoseconds), one `sh` running
- * touch for all of them, since Node has no call that takes nanoseconds.
+ * entry for changed. A time in whole microseconds (a tar entry's, an older backup's record, a
+ * directory's that ship's own update left: dir-times.ts) is set in-process; any other as touch(1)
+ * sets it (utimensat with the nanoseconds), one `sh` running touch for all of them, since Node has
+ * no call that takes nanoseconds.
  */
 import { lstat, lutimes } from "node:fs/promises";
 

@@ -331,6 +331,51 @@ describe("what the quick commands load (built CLI)", () => {
     expect(listing.builtins).not.toContain("child_process");
   });
 
+  it("a rollback of an update starts no process when ship's own update last changed those directories: their times are whole microseconds", async () => {
+    // An app of its own, so that what earlier tests installed or stamped does not matter.
+    const base = await mkdtemp(join(root, "times-"));
+    const release = join(base, "release");
+    const appDir = join(base, "app");
+    const timesConfig = join(base, "ship.toml");
+    await mkdir(join(release, "lib"), { recursive: true });
+    await writeFile(
+      timesConfig,
+      `[general]\nstate_file = "${base}/var/state.json"\nbackup_dir = "${base}/var/backups"\nmin_interval_hours = 0\n\n` +
+        `[sources.app]\ntype = "local"\npath = "${release}"\napp_dir = "${appDir}"\n`,
+    );
+    await writeFile(join(release, "update-manifest.yaml"), 'version: "1.0.0"\n');
+    await writeFile(join(release, "lib/a.txt"), "a1\n");
+    const first = await runShip(["--config", timesConfig, "--force"]);
+    expect(first.code, first.stderr).toBe(0);
+    // The kernel stamped both with nanoseconds (~999 in 1,000 not whole microseconds); the update
+    // that made them left them in whole microseconds, which Node sets back without touch(1).
+    const installed = await Promise.all(
+      ["", "lib"].map(async (rel) => (await stat(join(appDir, rel), { bigint: true })).mtimeNs),
+    );
+    for (const ns of installed) expect(ns % 1000n).toBe(0n);
+    await writeFile(join(release, "update-manifest.yaml"), 'version: "2.0.0"\n');
+    await writeFile(join(release, "lib/a.txt"), "a2\n");
+    await writeFile(join(release, "lib/b.txt"), "b2\n");
+    await writeFile(join(release, "top.txt"), "top\n");
+    const update = await runShip(["--config", timesConfig, "--force"]);
+    expect(update.code, update.stderr).toBe(0);
+    const listed = await runShip(["--config", timesConfig, "--list-backups", "--json"]);
+    const backup = (JSON.parse(listed.stdout) as { id: string; version: string | null }[]).find(
+      (b) => b.version === "1.0.0",
+    );
+    const rollback = await builtinsLoaded(root, ["--config", timesConfig, "--rollback", backup?.id ?? ""]);
+    expect(rollback.code, rollback.stderr).toBe(0);
+    expect(await readFile(join(appDir, "lib/a.txt"), "utf8")).toBe("a1\n");
+    expect(existsSync(join(appDir, "top.txt"))).toBe(false);
+    expect(rollback.builtins).toContain("vm"); // the code-cached restore bundle ran
+    // No `sh` and `touch`, so no child_process either; the times are back to the nanosecond.
+    expect(rollback.builtins).not.toContain("child_process");
+    const restored = await Promise.all(
+      ["", "lib"].map(async (rel) => (await stat(join(appDir, rel), { bigint: true })).mtimeNs),
+    );
+    expect(restored).toEqual(installed);
+  });
+
   it("--list-backups makes no thread-pool round trip, --rollback only a few (its writes, its lock) and no asynchronous child", async () => {
     // Each awaited fs call is a round trip through libuv's thread pool, ~3x the system call's own CPU:
     // reading ship.toml and checking its paths (a readlink per component of each), the records, the
