@@ -22,7 +22,7 @@ import { appTrashDir } from "../../backup/trash.js";
 import { shownPath } from "../../backup/unrestored.js";
 import { acquireAppLock } from "../../lock/run-lock.js";
 import { kindProblems } from "../../pipeline/configured-paths.js";
-import { failedRollbackResult } from "../../pipeline/failed-rollback.js";
+import { failedRollbackResult, stateAfterFailedRollback } from "../../pipeline/failed-rollback.js";
 import { APP_STATE_WHAT, appStateDir, lockDir } from "../../pipeline/paths.js";
 import { noteShipDirs } from "../../pipeline/untouched-dirs.js";
 import { checkRecordDir, unwritableRecord } from "../../state/record-file.js";
@@ -100,11 +100,9 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
       // hub's view of the agent read "failed" after an operator picked a backup ship would not take.
       const recorded = failedRollbackResult(error);
       if (recorded !== undefined)
-        await syncInstalledState(config, name, owner, new Date(), (s) => ({
-          ...s,
-          last_result: recorded,
-          last_error: message,
-        })).catch((stateError) => log.warn(`state not recorded: ${String(stateError)}`));
+        await syncInstalledState(config, name, owner, new Date(), (s) =>
+          stateAfterFailedRollback(s, recorded, message),
+        ).catch((stateError) => log.warn(`state not recorded: ${String(stateError)}`));
       // The failure below is the rollback's own: without this line, a stop that came meanwhile
       // went unsaid, and the operator could take the failure for the stop's doing.
       if (signals.received !== undefined)
