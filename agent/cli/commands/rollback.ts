@@ -23,6 +23,7 @@ import { shownPath } from "../../backup/unrestored.js";
 import { acquireAppLock } from "../../lock/run-lock.js";
 import { kindProblems } from "../../pipeline/configured-paths.js";
 import { failedRollbackResult, stateAfterFailedRollback } from "../../pipeline/failed-rollback.js";
+import { refuseNoSources } from "../../pipeline/no-sources.js";
 import { APP_STATE_WHAT, appStateDir, lockDir } from "../../pipeline/paths.js";
 import { noteShipDirs } from "../../pipeline/untouched-dirs.js";
 import { checkRecordDir, unwritableRecord } from "../../state/record-file.js";
@@ -40,6 +41,7 @@ import { onStopSignals } from "../stop-signals.js";
  */
 export async function rollbackCommand(options: GlobalOptions, out: Output): Promise<number> {
   const { config, path: configPath } = await loadCliConfig(options.config, out);
+  refuseNoSources(config, configPath, "it restores only its sources' backups, so there is none to roll back");
   // Loaded here, not at the top: they are only needed once the config is valid.
   const [{ cliLogger }, { syncInstalledState, withoutUndonePending }, { undoWithHooks }] = await Promise.all([
     import("../logger.js"),
