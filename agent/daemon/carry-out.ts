@@ -297,11 +297,15 @@ async function restoreIfNewestBackup(
     ]
       .filter((n) => n !== undefined)
       .join("; ");
-    await syncInstalledState(config, instruction.app, source, new Date(), (s) => ({
-      ...s,
-      last_result: "rolled_back",
-      last_error: commandNote,
-    }));
+    await syncInstalledState(
+      config,
+      instruction.app,
+      source,
+      new Date(),
+      (s) => ({ ...s, last_result: "rolled_back", last_error: commandNote }),
+      log,
+      true,
+    );
     log.info("rolled back from the newest backup", { app: instruction.app, version: newest.version });
     // Hard-linked names the restore left with the undone content reach the hub as `ship --rollback`
     // prints them; the note above named paths left alone only, so the hub heard nothing of these.
@@ -323,11 +327,19 @@ async function restoreIfNewestBackup(
     let result: RunResult | undefined = recorded;
     let onDisk: string | null = installed;
     if (recorded !== undefined)
-      onDisk = await syncInstalledState(config, instruction.app, source, new Date(), (s) => {
-        const next = stateAfterFailedRollback(s, recorded, message);
-        result = next.last_result ?? recorded;
-        return next;
-      }).then(
+      onDisk = await syncInstalledState(
+        config,
+        instruction.app,
+        source,
+        new Date(),
+        (s) => {
+          const next = stateAfterFailedRollback(s, recorded, message);
+          result = next.last_result ?? recorded;
+          return next;
+        },
+        log,
+        true,
+      ).then(
         (synced) => synced.version,
         (stateError: unknown) => {
           log.warn(`state not recorded: ${errorMessage(stateError)}`);

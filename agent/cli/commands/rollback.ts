@@ -102,8 +102,14 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
       // hub's view of the agent read "failed" after an operator picked a backup ship would not take.
       const recorded = failedRollbackResult(error);
       if (recorded !== undefined)
-        await syncInstalledState(config, name, owner, new Date(), (s) =>
-          stateAfterFailedRollback(s, recorded, message),
+        await syncInstalledState(
+          config,
+          name,
+          owner,
+          new Date(),
+          (s) => stateAfterFailedRollback(s, recorded, message),
+          undefined,
+          true,
         ).catch((stateError) => log.warn(`state not recorded: ${String(stateError)}`));
       // The failure below is the rollback's own: without this line, a stop that came meanwhile
       // went unsaid, and the operator could take the failure for the stop's doing.
@@ -115,14 +121,22 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
     }
     // The owner check above: the backup's app is this config's source `owner`.
     const undone = result.restored.map((r) => r.undid);
-    await syncInstalledState(config, name, owner, new Date(), (s) => ({
-      ...withoutUndonePending(s, undone),
-      // The version the rollback took off the disk (its backups' records), not the state's note of
-      // it, which a hand edit or a lost write may have left naming another.
-      previous_version: undone[0] ?? s.previous_version,
-      last_result: "rolled_back",
-      last_error: problems.length === 0 ? null : `rollback commands failed: ${problems.join("; ")}`,
-    }));
+    await syncInstalledState(
+      config,
+      name,
+      owner,
+      new Date(),
+      (s) => ({
+        ...withoutUndonePending(s, undone),
+        // The version the rollback took off the disk (its backups' records), not the state's note of
+        // it, which a hand edit or a lost write may have left naming another.
+        previous_version: undone[0] ?? s.previous_version,
+        last_result: "rolled_back",
+        last_error: problems.length === 0 ? null : `rollback commands failed: ${problems.join("; ")}`,
+      }),
+      undefined,
+      true,
+    );
   } finally {
     await lock.release();
     signals.dispose();
