@@ -19,14 +19,14 @@ import { leftAloneNote } from "../backup/unrestored.js";
 import { DownloadError } from "../download/errors.js";
 import { acquireAppLock } from "../lock/run-lock.js";
 import { defaultPorts } from "../pipeline/default-ports.js";
-import { failedRollbackResult } from "../pipeline/failed-rollback.js";
+import { failedRollbackResult, stateAfterFailedRollback } from "../pipeline/failed-rollback.js";
 import { appStateDir, lockDir } from "../pipeline/paths.js";
 import type { PipelinePorts } from "../pipeline/ports.js";
 import type { AppReport } from "../pipeline/report.js";
 import { runSource } from "../pipeline/run-source.js";
 import { syncInstalledState } from "../pipeline/sync-installed.js";
 import { undoWithHooks } from "../pipeline/undo-release.js";
-import { readState, type SourceState } from "../state/state-file.js";
+import { type RunResult, readState, type SourceState } from "../state/state-file.js";
 import { HubReleaseSource } from "./hub-release-source.js";
 import { installedVersion, versionOnDisk } from "./installed-version.js";
 import { fitMergeReports, fitText, fitWarnings } from "./merge-reports.js";
@@ -180,7 +180,7 @@ async function carryOutOnce(input: CarryOutInput): Promise<Report | string> {
   if (instruction.rollback) {
     const restored = await restoreIfNewestBackup(input, installed);
     if (restored !== null)
-      return { ...base, ...restored, fromVersion: installed, toVersion: release.version };
+      return { ...base, fromVersion: installed, toVersion: release.version, ...restored };
   }
 
   const log = progressLogger(input.log, input.progress);
@@ -245,7 +245,11 @@ async function carryOutOnce(input: CarryOutInput): Promise<Report | string> {
 async function restoreIfNewestBackup(
   input: CarryOutInput,
   installed: string | null,
-): Promise<Pick<Report, "outcome" | "steps" | "error" | "warnings"> | null> {
+): Promise<
+  | (Pick<Report, "outcome" | "steps" | "error" | "warnings"> &
+      Partial<Pick<Report, "fromVersion" | "toVersion">>)
+  | null
+> {
   const { config, instruction, log } = input;
   const source = config.sources[instruction.app];
   if (source === undefined) return null;
@@ -293,11 +297,15 @@ async function restoreIfNewestBackup(
     ]
       .filter((n) => n !== undefined)
       .join("; ");
-    await syncInstalledState(config, instruction.app, source, new Date(), (s) => ({
-      ...s,
-      last_result: "rolled_back",
-      last_error: commandNote,
-    }));
+    await syncInstalledState(
+      config,
+      instruction.app,
+      source,
+      new Date(),
+      (s) => ({ ...s, last_result: "rolled_back", last_error: commandNote }),
+      log,
+      true,
+    );
     log.info("rolled back from the newest backup", { app: instruction.app, version: newest.version });
     // Hard-linked names the restore left with the undone content reach the hub as `ship --rollback`
     // prints them; the note above named paths left alone only, so the hub heard nothing of these.
@@ -312,16 +320,39 @@ async function restoreIfNewestBackup(
     const message = errorMessage(error);
     log.error("restoring the newest backup failed", { error: message });
     // Recorded as `ship --rollback` records it: the state kept "updated", and the next hello said so
-    // of an app whose restore stopped half-way.
+    // of an app whose restore stopped half-way. The hub hears what the state says: it heard
+    // restore_failed of a rollback refused before anything moved, which the state recorded as
+    // failed_unchanged (and of bad input, which records nothing).
     const recorded = failedRollbackResult(error);
+    let result: RunResult | undefined = recorded;
+    let onDisk: string | null = installed;
     if (recorded !== undefined)
-      await syncInstalledState(config, instruction.app, source, new Date(), (s) => ({
-        ...s,
-        last_result: recorded,
-        last_error: message,
-      })).catch((stateError: unknown) => log.warn(`state not recorded: ${errorMessage(stateError)}`));
+      onDisk = await syncInstalledState(
+        config,
+        instruction.app,
+        source,
+        new Date(),
+        (s) => {
+          const next = stateAfterFailedRollback(s, recorded, message);
+          result = next.last_result ?? recorded;
+          return next;
+        },
+        log,
+        true,
+      ).then(
+        (synced) => synced.version,
+        (stateError: unknown) => {
+          log.warn(`state not recorded: ${errorMessage(stateError)}`);
+          return installed;
+        },
+      );
+    const broken = result === "restore_failed";
     return {
-      outcome: "restore_failed",
+      outcome: broken ? "restore_failed" : "failed",
+      // The version on disk, as the state and `ship --json` name it; a restore that failed names it
+      // at both ends, as no version was reached (README, the state file).
+      fromVersion: onDisk,
+      toVersion: broken ? onDisk : instruction.release.version,
       error: message,
       steps: [{ name: "restore backup", ok: false, ms: elapsed(started) }],
     };

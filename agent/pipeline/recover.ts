@@ -13,6 +13,7 @@ import { checkRecordDir } from "../state/record-file.js";
 import { readState } from "../state/state-file.js";
 import { lstatOrUndefined } from "../tree/fs-ops.js";
 import { defaultPorts } from "./default-ports.js";
+import { recordFailedRecovery } from "./failed-recovery.js";
 import { removePartialBackups } from "./partial-backup-sweep.js";
 import { APP_STATE_WHAT, lockDir, updatePaths } from "./paths.js";
 import { resolvePendingUpdate } from "./pending-update.js";
@@ -125,12 +126,16 @@ export async function recover(
           detail,
           ...warningsOf([...(resumed?.warnings ?? []), ...(interrupted?.warnings ?? [])]),
         });
+      } catch (error) {
+        // Under the lock, before another run reads the state: the app is partly restored.
+        if (exitCodeOf(error) === ExitCode.restoreFailed)
+          await recordFailedRecovery(config, name, source, errorMessage(error), new Date(), appLog);
+        throw error;
       } finally {
         await lock.release();
       }
     } catch (error) {
-      const exitCode =
-        error instanceof LockedError || error instanceof ShipError ? error.exitCode : ExitCode.restoreFailed;
+      const exitCode = exitCodeOf(error);
       const detail = errorMessage(error);
       appLog.error(`recovery failed: ${detail}`);
       apps.push({ source: name, appDir: source.app_dir, exitCode, detail });
@@ -211,6 +216,11 @@ const RECOVERED_RESULT: Partial<Record<ExitCode, AppReport["result"]>> = {
   [ExitCode.updateFailedRestored]: "failed_restored",
   [ExitCode.restoreFailed]: "restore_failed",
 };
+
+/** A recovery's failure that is not ship's own verdict (an I/O error) may have left the app partly restored. */
+function exitCodeOf(error: unknown): ExitCode {
+  return error instanceof LockedError || error instanceof ShipError ? error.exitCode : ExitCode.restoreFailed;
+}
 
 function warningsOf(warnings: string[]): { warnings?: string[] } {
   return warnings.length === 0 ? {} : { warnings };

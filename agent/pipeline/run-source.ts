@@ -27,6 +27,7 @@ import { readState, updateSourceState } from "../state/state-file.js";
 import { sourceScratch } from "./check-scratch.js";
 import { checkSourceFiles } from "./configured-files.js";
 import type { UpdateContext, UpdatePaths, UpdateSettings } from "./context.js";
+import { recordFailedRecovery } from "./failed-recovery.js";
 import { logFailure } from "./failure-log.js";
 import { finalizeUpdate, type InstalledRelease } from "./finalize.js";
 import { pruneByInstalledRules, rememberPruneRules } from "./installed-prune-rules.js";
@@ -146,32 +147,51 @@ export async function runSource(
     const { ports } = options;
     checkRecordDir(paths.appStateDir, APP_STATE_WHAT);
     // A check applies nothing, not even a recovery; the next real run recovers first.
-    const interrupted = options.checkOnly
-      ? null
-      : await recoverFirst(config, name, source, ports, paths.appStateDir, log);
-    recoveryWarnings.push(...(interrupted?.warnings ?? []));
-    if (interrupted?.exitCode === ExitCode.restoreFailed) {
-      // The owed restore failed again: the app keeps the release it could not take out. The state
-      // follows the install index (a killed run's recovery: the state still named the version before
-      // the update), and the report names that version: it said "fromVersion": null, read by
-      // scripts and the hub as nothing installed.
-      const onDisk = await syncInstalledState(config, name, source, options.settings.now(), undefined, log)
-        .then((synced) => synced.version)
-        .catch((error: unknown) => {
-          log.warn(`state not brought in line with the install index: ${errorMessage(error)}`);
-          return null;
-        });
+    /**
+     * The owed restore failed again, or a killed run's restore or update could not be finished: the
+     * app keeps what it could not take out. The state follows the install index (a killed run's
+     * recovery: the state still named the version before the update, or the last update's
+     * `updated`), and the report names that version as both ends: it said "fromVersion": null, read
+     * by scripts and the hub as nothing installed.
+     */
+    const restoreStillFailed = async (detail: string, record: boolean): Promise<AppReport> => {
+      const now = options.settings.now();
+      const onDisk = record
+        ? await recordFailedRecovery(config, name, source, detail, now, log)
+        : await syncInstalledState(config, name, source, now, undefined, log)
+            .then((synced) => synced.version)
+            .catch((error: unknown) => {
+              log.warn(`state not brought in line with the install index: ${errorMessage(error)}`);
+              return null;
+            });
       return {
         ...bare({
           result: "restore_failed",
           exitCode: ExitCode.restoreFailed,
-          message: appMessage(name, interrupted.detail),
-          error: interrupted.detail,
+          message: appMessage(name, detail),
+          error: detail,
         }),
         fromVersion: onDisk,
         toVersion: onDisk,
       };
+    };
+    let interrupted: PendingResolution | null = null;
+    try {
+      interrupted = options.checkOnly
+        ? null
+        : await recoverFirst(config, name, source, ports, paths.appStateDir, log);
+    } catch (error) {
+      // As `ship --recover` takes it: what stopped a recovery that is not ship's own verdict (an I/O
+      // error) may have left the app partly restored.
+      if (error instanceof ShipError && error.exitCode !== ExitCode.restoreFailed) throw error;
+      const detail = errorMessage(error);
+      logFailure(log, options.settings, error, appMessage(name, detail));
+      return await restoreStillFailed(detail, true);
     }
+    recoveryWarnings.push(...(interrupted?.warnings ?? []));
+    // Its own record of the failure is the pending update's (pending-update.ts).
+    if (interrupted?.exitCode === ExitCode.restoreFailed)
+      return await restoreStillFailed(interrupted.detail, false);
     // Each configured source's place in backup_dir, before this run changes anything (a killed
     // run's recovery, above, only puts back what that run left): a file there made the update fail
     // at its backup ("ENOTDIR … mkdir"), after its pre_update hooks had run and its state recorded a

@@ -29,6 +29,12 @@ export async function syncInstalledState(
   now: Date = new Date(),
   change: (state: SourceState) => SourceState = (s) => s,
   log?: Logger,
+  /**
+   * This source's own rollback just put the index back (`ship --rollback`, the hub's): follow it even
+   * in an app directory another source fills too. Kept, the state named the undone 2.0.0 (and
+   * 2.0.0 as previous_version) beside 1.0.0's files, and `--check-only` offered 2.0.0 "from 1.0.0".
+   */
+  restoredHere = false,
 ): Promise<InstalledSync> {
   const stateDir = appStateDir(config, source.app_dir);
   const index = await readInstallIndexHeader(stateDir);
@@ -43,7 +49,7 @@ export async function syncInstalledState(
   const shared = Object.entries(config.sources).some(
     ([n, s]) => n !== name && sameDir(s.app_dir, source.app_dir),
   );
-  if ((recorded === version && sameRelease) || shared) {
+  if ((recorded === version && sameRelease) || (shared && !restoredHere)) {
     await updateSourceState(config.general.state_file, name, change);
     if (!shared) await alignHead(source, stateDir, index?.releaseId, log);
     return { version: recorded, changed: false };
@@ -58,7 +64,7 @@ export async function syncInstalledState(
     }),
   );
   await forgetSourceRecord(config, name, source);
-  await alignHead(source, stateDir, index?.releaseId, log);
+  if (!shared) await alignHead(source, stateDir, index?.releaseId, log);
   return { version, changed: true };
 }
 

@@ -28,6 +28,7 @@ import { type PartialBackup, partialBackups } from "../../backup/partial-backups
 import { checkSavedCopies } from "../../backup/restore-preflight.js";
 import { chainRefusal } from "../../backup/rollback-chain.js";
 import { describeHolder, type LockHolder, liveAppLockHolder } from "../../lock/run-lock.js";
+import { refuseNoSources } from "../../pipeline/no-sources.js";
 import { APP_STATE_WHAT, appStateDir, lockDir } from "../../pipeline/paths.js";
 import { recordDirProblem } from "../../state/record-file.js";
 import { lstatOrUndefined } from "../../tree/fs-ops.js";
@@ -44,7 +45,8 @@ function size(bytes: number): string {
 
 /** `ship --list-backups`: newest first, with the version each one brings back. */
 export async function listBackupsCommand(options: GlobalOptions, out: Output): Promise<number> {
-  const { config } = await loadCliConfig(options.config, out);
+  const { config, path } = await loadCliConfig(options.config, out);
+  refuseNoSources(config, path, "it lists only its sources' backups, so there are none to list");
   const unknown = (options.sources ?? []).filter((name) => config.sources[name] === undefined);
   if (unknown.length > 0) {
     const known = Object.keys(config.sources).join(", ") || "(none)";

@@ -22,7 +22,8 @@ import { appTrashDir } from "../../backup/trash.js";
 import { shownPath } from "../../backup/unrestored.js";
 import { acquireAppLock } from "../../lock/run-lock.js";
 import { kindProblems } from "../../pipeline/configured-paths.js";
-import { failedRollbackResult } from "../../pipeline/failed-rollback.js";
+import { failedRollbackResult, stateAfterFailedRollback } from "../../pipeline/failed-rollback.js";
+import { refuseNoSources } from "../../pipeline/no-sources.js";
 import { APP_STATE_WHAT, appStateDir, lockDir } from "../../pipeline/paths.js";
 import { noteShipDirs } from "../../pipeline/untouched-dirs.js";
 import { checkRecordDir, unwritableRecord } from "../../state/record-file.js";
@@ -40,6 +41,7 @@ import { onStopSignals } from "../stop-signals.js";
  */
 export async function rollbackCommand(options: GlobalOptions, out: Output): Promise<number> {
   const { config, path: configPath } = await loadCliConfig(options.config, out);
+  refuseNoSources(config, configPath, "it restores only its sources' backups, so there is none to roll back");
   // Loaded here, not at the top: they are only needed once the config is valid.
   const [{ cliLogger }, { syncInstalledState, withoutUndonePending }, { undoWithHooks }] = await Promise.all([
     import("../logger.js"),
@@ -100,11 +102,15 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
       // hub's view of the agent read "failed" after an operator picked a backup ship would not take.
       const recorded = failedRollbackResult(error);
       if (recorded !== undefined)
-        await syncInstalledState(config, name, owner, new Date(), (s) => ({
-          ...s,
-          last_result: recorded,
-          last_error: message,
-        })).catch((stateError) => log.warn(`state not recorded: ${String(stateError)}`));
+        await syncInstalledState(
+          config,
+          name,
+          owner,
+          new Date(),
+          (s) => stateAfterFailedRollback(s, recorded, message),
+          undefined,
+          true,
+        ).catch((stateError) => log.warn(`state not recorded: ${String(stateError)}`));
       // The failure below is the rollback's own: without this line, a stop that came meanwhile
       // went unsaid, and the operator could take the failure for the stop's doing.
       if (signals.received !== undefined)
@@ -115,14 +121,22 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
     }
     // The owner check above: the backup's app is this config's source `owner`.
     const undone = result.restored.map((r) => r.undid);
-    await syncInstalledState(config, name, owner, new Date(), (s) => ({
-      ...withoutUndonePending(s, undone),
-      // The version the rollback took off the disk (its backups' records), not the state's note of
-      // it, which a hand edit or a lost write may have left naming another.
-      previous_version: undone[0] ?? s.previous_version,
-      last_result: "rolled_back",
-      last_error: problems.length === 0 ? null : `rollback commands failed: ${problems.join("; ")}`,
-    }));
+    await syncInstalledState(
+      config,
+      name,
+      owner,
+      new Date(),
+      (s) => ({
+        ...withoutUndonePending(s, undone),
+        // The version the rollback took off the disk (its backups' records), not the state's note of
+        // it, which a hand edit or a lost write may have left naming another.
+        previous_version: undone[0] ?? s.previous_version,
+        last_result: "rolled_back",
+        last_error: problems.length === 0 ? null : `rollback commands failed: ${problems.join("; ")}`,
+      }),
+      undefined,
+      true,
+    );
   } finally {
     await lock.release();
     signals.dispose();

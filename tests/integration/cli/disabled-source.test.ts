@@ -46,12 +46,25 @@ it.each([
   const config = `${app.root}/empty.toml`;
   const state = `${app.root}/var/state.json`;
   await writeFile(config, `${text}`.replace("[general]\n", `[general]\nstate_file = "${state}"\n`));
-  for (const args of [[], ["--check-only"], ["--force"], ["--recover"]]) {
+  // `--list-backups` said "no backups in …" (exit 0) and `--rollback` "holds no backup with id …", as
+  // if backup_dir were empty: each lists and restores only this config's sources' backups.
+  const consequences: [string[], string][] = [
+    [[], "nothing to update"],
+    [["--check-only"], "nothing to update"],
+    [["--force"], "nothing to update"],
+    [["--recover"], "nothing to update"],
+    [["--list-backups"], "it lists only its sources' backups, so there are none to list"],
+    [
+      ["--rollback", "myapp-20260101T000000Z"],
+      "it restores only its sources' backups, so there is none to roll back",
+    ],
+  ];
+  for (const [args, consequence] of consequences) {
     const run = await runShip(["--config", config, ...args], { cwd: app.root });
     expect({ args, code: run.code, stderr: run.stderr }).toEqual({
       args,
       code: 2,
-      stderr: `ship: ${config} configures no source ([sources.NAME] with a type): nothing to update (README: ship.toml)\n`,
+      stderr: `ship: ${config} configures no source ([sources.NAME] with a type): ${consequence} (README: ship.toml)\n`,
     });
     expect(run.stdout).toBe("");
   }

@@ -116,6 +116,61 @@ describe("a rollback that meets an immutable file", () => {
     expect(state?.last_result).toBe("failed_restored");
   });
 
+  it("a killed rollback whose --recover meets an immutable file: restore_failed in the state, the next run's --json names the version on disk", async () => {
+    await app.release("v1", 'version: "1.0.0"\n', { "app.txt": "one\n", "b.txt": "b1\n" });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    await app.release("v2", 'version: "2.0.0"\n', { "app.txt": "two\n", "b.txt": "b2\n", "new.txt": "n\n" });
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    const files = ["app.txt", "b.txt"].map((n) => join(app.appDir, n));
+    if (!chattrWorks(files[0] ?? "")) return;
+    const listed = JSON.parse(
+      (await runShip(["--config", app.config, "--list-backups", "--json"])).stdout,
+    ) as {
+      id: string;
+      version: string;
+    }[];
+    const id = listed.find((b) => b.version === "1.0.0")?.id ?? "";
+    // Killed before its first file moved: its journal waits for recovery, the state says nothing of it.
+    const killed = await runShip(["--config", app.config, "--rollback", id], {
+      env: { SHIP_FAULT: "restore:file@1" },
+    });
+    expect(killed.code).toBeNull();
+    const onDisk = async () => (await app.state()).sources.myapp;
+    try {
+      for (const file of files) spawnSync("chattr", ["+i", file]);
+      const recover = await runShip(["--config", app.config, "--recover"]);
+      expect(recover.code, recover.stdout + recover.stderr).toBe(3);
+      expect(recover.stdout).toContain("RESTORE STOPPED HALF-WAY");
+      // It kept the last update's "updated" with no error: the hello told the hub all was well.
+      const failed = await onDisk();
+      expect(failed).toMatchObject({ current_version: "2.0.0", last_result: "restore_failed" });
+      expect(failed?.last_error).toContain("RESTORE STOPPED HALF-WAY");
+      // The next run retries the recovery, fails again, and names the version on disk: it said null.
+      const next = await runShip(["--config", app.config, "--json"]);
+      expect(next.code, next.stderr).toBe(3);
+      const [report] = (JSON.parse(next.stdout) as { apps: Record<string, unknown>[] }).apps;
+      expect(report).toMatchObject({ result: "restore_failed", fromVersion: "2.0.0", toVersion: "2.0.0" });
+      expect(await onDisk()).toMatchObject({ current_version: "2.0.0", last_result: "restore_failed" });
+      // A rollback refused over the waiting journal moves nothing, and keeps the record of the
+      // half-done restore: it wrote failed_unchanged over it.
+      const refused = await runShip(["--config", app.config, "--rollback", id]);
+      expect(refused.code, refused.stderr).toBe(1);
+      expect(refused.stderr).toContain("nothing was changed");
+      expect(await onDisk()).toMatchObject({ last_result: "restore_failed", last_error: failed?.last_error });
+    } finally {
+      for (const file of files) spawnSync("chattr", ["-i", file]);
+    }
+    const recover = await runShip(["--config", app.config, "--recover"]);
+    expect(recover.code, recover.stdout + recover.stderr).toBe(0);
+    expect((await readdir(app.appDir)).sort()).toEqual(["app.txt", "b.txt"]);
+    expect(await readFile(files[1] ?? "", "utf8")).toBe("b1\n");
+    expect(await onDisk()).toMatchObject({
+      current_version: "1.0.0",
+      last_result: "rolled_back",
+      last_error: null,
+    });
+  });
+
   // An immutable file there before the run is refused before the hooks (immutable-preflight.test.ts);
   // here a pre_update hook sets the flag, so the apply meets it.
   const flagInHook = 'version: "2.0.0"\nhooks:\n  pre_update: ["chattr +i b.txt"]\n';

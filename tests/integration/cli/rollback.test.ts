@@ -182,6 +182,36 @@ describe("ship --rollback (real CLI)", () => {
     expect(await state()).toMatchObject({ current_version: "2.0.0", previous_version: "1.0.0" });
   });
 
+  it("with a second source on the same app_dir, the state still follows the rollback to what is on disk", async () => {
+    // One app_dir, two sources (the README's one-per-kind example, run with --sources NAME): the state
+    // kept the undone 2.0.0, with 2.0.0 as previous_version too, beside 1.0.0's files.
+    const other = await release("w", "5.0.0", { "w.txt": "w\n" });
+    const twoSources = async (dir: string) => {
+      await useRelease(dir);
+      await writeFile(
+        config,
+        `${await readFile(config, "utf8")}\n[sources.other]\ntype = "local"\npath = "${other}"\napp_dir = "${root}/app"\n`,
+      );
+    };
+    await twoSources(await release("r1", "1.0.0", { "app.py": "v1\n" }));
+    expect((await runShip(["--config", config, "--sources", "myapp"])).code).toBe(0);
+    await twoSources(await release("r2", "2.0.0", { "app.py": "v2\n" }));
+    expect((await runShip(["--config", config, "--sources", "myapp"])).code).toBe(0);
+    const toV1 = (await backups()).find((b) => b.version === "1.0.0");
+    const rollback = await runShip(["--config", config, "--rollback", toV1?.id ?? ""]);
+    expect(rollback.code, rollback.stderr).toBe(0);
+    expect(await readFile(join(root, "app/app.py"), "utf8")).toBe("v1\n");
+    expect(await state()).toMatchObject({
+      current_version: "1.0.0",
+      previous_version: "2.0.0",
+      last_result: "rolled_back",
+    });
+    const check = await runShip(["--config", config, "--check-only", "--sources", "myapp", "--json"]);
+    expect(check.code, check.stdout).toBe(100);
+    const [report] = (JSON.parse(check.stdout) as { apps: Record<string, unknown>[] }).apps;
+    expect(report).toMatchObject({ fromVersion: "1.0.0", toVersion: "2.0.0" });
+  });
+
   it("a directory the restore may not write in refuses the rollback with nothing changed, named in one line", async () => {
     // As root (CI), ship runs as nobody and the directory belongs to root, as when an operator ran
     // something as root in the app; otherwise the directory is made read-only.

@@ -65,5 +65,54 @@ describe("a hub rollback whose restore stops half-way", () => {
     expect(hello.apps).toMatchObject([
       { app: "web", version: state.sources.web?.current_version, state: "restore_failed" },
     ]);
+
+    // The hub asks again while the restore still waits for `ship --recover` (its journal): refused
+    // before anything moves. That refusal wrote failed_unchanged over restore_failed, so the state,
+    // the hello and the hub called a partly restored app merely failed.
+    const again = await rollbackFromBackupOnly(configOf(v2), "web", "1.0.0");
+    expect(again).toMatchObject({
+      kind: "report",
+      report: { outcome: "restore_failed", fromVersion: "2.0.0", toVersion: "2.0.0" },
+    });
+    const after = JSON.parse(await readFile(join(root, "state.json"), "utf8")) as typeof state;
+    expect(after.sources.web).toMatchObject({ last_result: "restore_failed", last_error: error });
+  }, 30_000);
+
+  it("a rollback refused before anything moved reports failed, as the state records failed_unchanged", async () => {
+    // The app directory made immutable: the restore's check refuses it before it moves a file. The
+    // hub heard restore_failed (a person needed) while the state said failed_unchanged.
+    const app = join(root, "app");
+    spawnSync("chattr", ["-i", join(app, "b.txt")]);
+    await rm(root, { recursive: true, force: true });
+    await mkdir(app, { recursive: true });
+    const v2 = await release("2.0.0", "two\n");
+    for (const dir of [await release("1.0.0", "one\n"), v2]) {
+      const run = await runOnce(configOf(dir), { force: true, checkOnly: false, log: memoryLogger() });
+      expect(run.exitCode).toBe(0);
+    }
+    if (spawnSync("chattr", ["+i", app]).status !== 0) {
+      console.warn("SKIPPING: chattr +i is not available here (not root, or not ext4)");
+      return;
+    }
+    try {
+      const result = await rollbackFromBackupOnly(configOf(v2), "web", "1.0.0");
+      expect(result).toMatchObject({
+        kind: "report",
+        report: { outcome: "failed", fromVersion: "2.0.0", toVersion: "1.0.0" },
+      });
+      const error = result.kind === "report" ? result.report.error : undefined;
+      expect(error).toContain("nothing was changed");
+      const state = JSON.parse(await readFile(join(root, "state.json"), "utf8")) as {
+        sources: Record<string, { current_version: string | null; last_result: string; last_error: string }>;
+      };
+      expect(state.sources.web).toMatchObject({
+        current_version: "2.0.0",
+        last_result: "failed_unchanged",
+        last_error: error,
+      });
+      expect(await readFile(join(app, "app.txt"), "utf8")).toBe("two\n");
+    } finally {
+      spawnSync("chattr", ["-i", app]);
+    }
   }, 30_000);
 });
