@@ -43,6 +43,8 @@ export interface Observation {
   value: boolean | string | undefined;
   /** current_version of an app ship did not install: not "none", unknown. */
   unknown?: true;
+  /** A `command('…')` call as a run's log quotes it (explainCondition's `shownCommand`). */
+  said?: string;
 }
 
 export interface ConditionExplanation {
@@ -66,17 +68,29 @@ export async function evaluateCondition(expr: ConditionExpr, ctx: ConditionConte
 export async function explainCondition(
   expr: ConditionExpr,
   ctx: ConditionContext,
-  options: { commandTimeoutSeconds?: number } = {},
+  options: { commandTimeoutSeconds?: number; shownCommand?: (line: string) => string } = {},
 ): Promise<ConditionExplanation> {
   const observations: Observation[] = [];
-  const truth = await new Evaluation(ctx, (o) => observations.push(o), options.commandTimeoutSeconds).truth(
-    expr,
-  );
+  const truth = await new Evaluation(
+    ctx,
+    (o) => observations.push(o),
+    options.commandTimeoutSeconds,
+    options.shownCommand,
+  ).truth(expr);
   return { result: truth === true, undetermined: truth === UNKNOWN, observations };
 }
 
 /** `file_exists('/x') = false`, `env_var('HOME') = '/root'`, `env_var('NOPE') = (unset)`. */
 export function formatObservation(o: Observation): string {
+  return observationText(o, o.call);
+}
+
+/** As formatObservation, a command('…') quoted as the run's log quotes it, by its program. */
+export function saidObservation(o: Observation): string {
+  return observationText(o, o.said ?? o.call);
+}
+
+function observationText(o: Observation, call: string): string {
   const shown =
     o.value === undefined
       ? o.call === "current_version"
@@ -85,7 +99,7 @@ export function formatObservation(o: Observation): string {
           : "(none installed)"
         : "(unset)"
       : JSON.stringify(o.value);
-  return `${o.call} = ${typeof o.value === "string" ? quote(o.value) : shown}`;
+  return `${call} = ${typeof o.value === "string" ? quote(o.value) : shown}`;
 }
 
 class Evaluation {
@@ -93,6 +107,7 @@ class Evaluation {
     private readonly ctx: ConditionContext,
     private readonly observe: (o: Observation) => void,
     private readonly commandTimeoutSeconds?: number,
+    private readonly shownCommand?: (line: string) => string,
   ) {}
 
   async truth(expr: ConditionExpr): Promise<Truth> {
@@ -160,7 +175,11 @@ class Evaluation {
   }
 
   private record<T extends boolean | string | undefined>(expr: ConditionExpr, value: T): T {
-    this.observe({ call: formatCondition(expr), value });
+    const said =
+      this.shownCommand !== undefined && expr.kind === "predicate" && expr.name === "command"
+        ? { said: formatCondition(expr, this.shownCommand) }
+        : {};
+    this.observe({ call: formatCondition(expr), value, ...said });
     return value;
   }
 }
