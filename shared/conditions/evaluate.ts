@@ -45,6 +45,8 @@ export interface Observation {
   unknown?: true;
   /** A `command('…')` call as a run's log quotes it (explainCondition's `shownCommand`). */
   said?: string;
+  /** An `env_var('…')` read: its value may be a secret of the agent's environment. */
+  env?: true;
 }
 
 export interface ConditionExplanation {
@@ -85,9 +87,15 @@ export function formatObservation(o: Observation): string {
   return observationText(o, o.call);
 }
 
-/** As formatObservation, a command('…') quoted as the run's log quotes it, by its program. */
+/**
+ * As formatObservation, for the run's log: a command('…') quoted by its program, and an env_var's
+ * value left out. The agent's environment holds secrets (the hub token, an SFTP passphrase_env,
+ * cloud credentials) that commands never see; `--test-conditionals` shows the value to whoever runs it.
+ */
 export function saidObservation(o: Observation): string {
-  return observationText(o, o.said ?? o.call);
+  const call = o.said ?? o.call;
+  if (o.env === true && typeof o.value === "string") return `${call} = (set; its value is not logged)`;
+  return observationText(o, call);
 }
 
 function observationText(o: Observation, call: string): string {
@@ -161,7 +169,7 @@ class Evaluation {
       case "number":
         return expr.value;
       case "env_var":
-        return this.record(expr, this.ctx.env(expr.name));
+        return this.record(expr, this.ctx.env(expr.name), { env: true });
       case "current_version": {
         if (this.ctx.currentVersion === undefined && (await this.ctx.installedByOthers?.()) === true) {
           this.observe({ call: formatCondition(expr), value: undefined, unknown: true });
@@ -174,12 +182,16 @@ class Evaluation {
     }
   }
 
-  private record<T extends boolean | string | undefined>(expr: ConditionExpr, value: T): T {
+  private record<T extends boolean | string | undefined>(
+    expr: ConditionExpr,
+    value: T,
+    extra: Pick<Observation, "env"> = {},
+  ): T {
     const said =
       this.shownCommand !== undefined && expr.kind === "predicate" && expr.name === "command"
         ? { said: formatCondition(expr, this.shownCommand) }
         : {};
-    this.observe({ call: formatCondition(expr), value, ...said });
+    this.observe({ call: formatCondition(expr), value, ...said, ...extra });
     return value;
   }
 }

@@ -108,13 +108,15 @@ describe("the text of an on_failure webhook", () => {
   });
 
   // ship.log (and the journal, without a file) quoted each hook's, migration's and test's whole
-  // line at INFO, a command('…') condition's at DEBUG: read by more than the manifest's copies.
+  // line at INFO, a command('…') condition's at DEBUG, and an env_var()'s value: read by more than
+  // the manifest's copies.
   it("the log names hooks, migrations, tests and command() conditions by their program too", async () => {
     const secret = "s3cr3t-token-88";
     await release(
       [
         "conditionals:",
         `  - {condition: "command('test ${secret} = other')", action: warn}`,
+        `  - {condition: "env_var('SHIP_TEST_CREDENTIAL') == 'other'", action: warn}`,
         "hooks:",
         `  pre_update: ["TOKEN=${secret} true ${secret}"]`,
         "migrations:",
@@ -125,7 +127,8 @@ describe("the text of an on_failure webhook", () => {
       ].join("\n"),
     );
     const lines = await logAt(app, "DEBUG");
-    const run = await runShip(["--config", app.config]);
+    // The agent's environment holds secrets commands never see; its condition's value is not logged.
+    const run = await runShip(["--config", app.config], { env: { SHIP_TEST_CREDENTIAL: secret } });
     expect(run.code, run.stdout + run.stderr).toBe(1);
     const logged = await lines();
     expect(logged.map((l) => l.msg)).toEqual(
@@ -133,6 +136,10 @@ describe("the text of an on_failure webhook", () => {
     );
     expect(logged).toEqual(
       expect.arrayContaining([
+        expect.objectContaining({
+          msg: "conditional env_var('SHIP_TEST_CREDENTIAL') == 'other' = false",
+          observations: ["env_var('SHIP_TEST_CREDENTIAL') = (set; its value is not logged)"],
+        }),
         expect.objectContaining({ msg: "pre_update hook[0] succeeded", command: "true …" }),
         expect.objectContaining({ msg: "migration 2.0.0[0] succeeded", command: "true …" }),
       ]),
