@@ -68,6 +68,7 @@ export async function evaluateConditionals(
     const expr = parsed[i]!;
     const { result, undetermined, observations } = await explainCondition(expr, ctx, {
       commandTimeoutSeconds: conditional.timeout,
+      shownCommand: quotedCommand,
     });
     outcomes.push({
       condition: conditional.condition,

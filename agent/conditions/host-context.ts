@@ -101,9 +101,9 @@ export function hostConditionContext(options: HostContextOptions): ConditionCont
         keepOutput: 0,
       });
       if (result.timedOut)
-        debug(`command(${JSON.stringify(command)}) timed out after ${timeoutMs} ms; killed`);
+        debug(`command(${quote(quotedCommand(command))}) timed out after ${timeoutMs} ms; killed`);
       else if (result.spawnError)
-        debug(`command(${JSON.stringify(command)}) could not start: ${result.spawnError}`);
+        debug(`command(${quote(quotedCommand(command))}) could not start: ${result.spawnError}`);
       options.onCommand?.({
         command,
         ok: result.ok,

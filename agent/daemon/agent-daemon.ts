@@ -19,6 +19,7 @@ import { type AppDesired, DesiredStateStore } from "./desired-state.js";
 import { failedReport } from "./failed-report.js";
 import { buildHello } from "./hello.js";
 import { HubConnection } from "./hub-connection.js";
+import { hubManifestNotice } from "./hub-manifest-notice.js";
 import { hubProxyAgent } from "./hub-proxy-agent.js";
 import { HubToken } from "./hub-token.js";
 import { withInstalledRelease } from "./installed-release.js";
@@ -334,6 +335,7 @@ export class AgentDaemon {
         await versionOnDisk(this.options.config, app),
         `the agent could not carry this out: ${fsErrorText(error)}`,
       );
+      notifications.send ??= await this.hubManifestNotice(instruction, report);
     }
     if (report === undefined) return;
     await this.finish(app, instruction, report);
@@ -353,6 +355,21 @@ export class AgentDaemon {
     for (const line of undelivered) this.options.log.warn(`${app}: WARNING: ${line}`, { app });
   }
 
+  /** The on_failure of an instruction that never reached the pipeline's end (hub-manifest-notice.ts). */
+  private hubManifestNotice(
+    instruction: Deploy,
+    report: Report,
+  ): Promise<(() => Promise<string[]>) | undefined> {
+    const { config, configFile, log } = this.options;
+    return hubManifestNotice({
+      config,
+      ...(configFile === undefined ? {} : { configFile }),
+      instruction,
+      error: report.error ?? "",
+      log,
+    }).catch(() => undefined);
+  }
+
   /** The instruction's report, or undefined when it could not start and is retried later. */
   private async attempt(
     app: string,
@@ -367,11 +384,15 @@ export class AgentDaemon {
       // The killed attempts may have left a staged release and a partial download behind.
       const source = config.sources[app];
       if (source !== undefined) await removeLeftovers(updatePaths(config, app, source));
-      return failedReport(
+      const report = failedReport(
         instruction,
         await versionOnDisk(this.options.config, app),
         `the agent stopped ${attempts - 1} times while carrying this out; not trying again`,
       );
+      // No attempt reached the pipeline's end, which sends on_failure: a kill in each download left
+      // the people the release names untold while the hub counted the host failed.
+      notifications.send = await this.hubManifestNotice(instruction, report);
+      return report;
     }
     this.running = { app, deploymentId: id, step: "started" };
     const result = await carryOut({

@@ -9,6 +9,7 @@ import type { Logger } from "../../shared/log.js";
 import { timerMs } from "../../shared/schema/durations.js";
 import { cleanEnvironment } from "./clean-env.js";
 import { printableLine } from "./printable-line.js";
+import { quotedCommand } from "./quoted-command.js";
 import { clearRunningCommand, recordRunningCommand } from "./running-command.js";
 import { signalDeath } from "./signal-death.js";
 import { withoutTerminalCodes } from "./terminal-codes.js";
@@ -128,7 +129,10 @@ export function runCommand(command: string, options: RunCommandOptions): Promise
             unrunnable,
           };
           logResult(command, options, result);
-          if (despite !== "") options.log.warn(`${options.label} succeeded, but ${despite}`, { command });
+          if (despite !== "")
+            options.log.warn(`${options.label} succeeded, but ${despite}`, {
+              command: quotedCommand(command),
+            });
           return recorded.then(() => clearRecord(options)).then(() => resolve(result));
         },
       );
@@ -329,7 +333,9 @@ export function boundedCollector(max: number): { push: (chunk: Buffer) => void; 
 
 function logResult(command: string, options: RunCommandOptions, result: CommandResult): void {
   const data = {
-    command,
+    // By its program, as every message names it: the line may carry a secret (quoted-command.ts),
+    // and the log is read more widely (the journal) than the manifest's kept copies (mode 600).
+    command: quotedCommand(command),
     label: options.label,
     exitCode: result.exitCode,
     signal: result.signal,

@@ -1,6 +1,6 @@
 /** The production wiring of the pipeline's ports to the agent's modules. */
 
-import { formatObservation } from "../../shared/conditions/evaluate.js";
+import { saidObservation } from "../../shared/conditions/evaluate.js";
 import type { Trust } from "../../shared/config/schema.js";
 import { loadManifestFile } from "../../shared/manifest/load.js";
 import { type Conditional, installUmask, type Requirements } from "../../shared/manifest/schema.js";
@@ -124,8 +124,9 @@ async function evaluateConditionals(
   const notes = await releaseScriptNotes(ran, input.appDir, input.releaseDir);
   const verdict = { ...evaluated, warnings: [...evaluated.warnings, ...notes] };
   for (const outcome of verdict.outcomes) {
-    input.log.debug(`conditional ${outcome.condition} = ${outcome.result}`, {
-      observations: outcome.observations.map(formatObservation),
+    // Quoted as the run's other words quote it: a command line's arguments may carry a secret.
+    input.log.debug(`conditional ${outcome.said} = ${outcome.result}`, {
+      observations: outcome.observations.map(saidObservation),
     });
   }
   const message = verdict.reasons.join("; ");

@@ -16,7 +16,7 @@ import {
   restoredVersionLabel,
 } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
-import { Manifest } from "../../shared/manifest/schema.js";
+import { type CommandSpec, Manifest } from "../../shared/manifest/schema.js";
 import { readJournal } from "../apply/journal.js";
 import {
   dropUndoneRelease,
@@ -43,8 +43,8 @@ import { DEFAULT_COMMAND_TIMEOUT_SECONDS, runCommands } from "./run-commands.js"
 
 export async function markPending(ctx: UpdateContext): Promise<void> {
   const manifest = need(ctx.manifest, "manifest");
-  const custom = manifest.rollback.custom_rollback_command;
-  // First: a record the recovery finds always has its manifest to notify with.
+  // First: a record the recovery finds always has its manifest to notify with, and its rollback
+  // commands to run (kept there only: a command line may carry a secret, and the state file is 640).
   await keepPendingManifest(ctx.paths.appStateDir, manifest);
   await updateSourceState(ctx.config.general.state_file, ctx.app, (s) => ({
     ...s,
@@ -52,7 +52,6 @@ export async function markPending(ctx: UpdateContext): Promise<void> {
       version: manifest.version,
       from: ctx.currentVersion,
       started: ctx.settings.now().toISOString(),
-      rollback_commands: [...manifest.hooks.rollback, ...(custom === undefined ? [] : [custom])],
     },
   }));
   ctx.pendingMarked = true;
@@ -144,6 +143,10 @@ export async function resolvePendingUpdate(input: {
   let leftAlone = "";
   let linked: UndoneLink[] = [];
   let manifest: Manifest | undefined;
+  // A record of an older ship holds them; else the manifest kept with it, else the backup's copy.
+  let rollbackCommands =
+    pending.rollback_commands ??
+    rollbackCommandsOf(await readPendingManifest(input.appStateDir, pending.version));
   // A kill in or after the pre_update hooks but before the apply's first write leaves the app as it
   // was: no journal, no backup. Its line said "restored 1.0.0" all the same. (A restore that failed
   // earlier did move files: its wording stays.)
@@ -166,7 +169,8 @@ export async function resolvePendingUpdate(input: {
     if (backupPath !== null && (await exists(backupPath))) {
       // Read before the restore consumes the backup: its on_failure notifications are owed.
       manifest = await undoneManifest(backupPath);
-      if (pending.rollback_commands.length > 0) {
+      rollbackCommands ??= rollbackCommandsOf(manifest);
+      if (rollbackCommands !== undefined && rollbackCommands.length > 0) {
         kept = await keepUndoneRelease({
           appDir: source.app_dir,
           stateDir: input.appStateDir,
@@ -198,7 +202,7 @@ export async function resolvePendingUpdate(input: {
         : `restoring files: ${errorMessage(error)}`,
     );
   }
-  const commandProblems = await runCommands("rollback", pending.rollback_commands, {
+  const commandProblems = await runCommands("rollback", rollbackCommands ?? [], {
     cwd: releaseDir ?? source.app_dir,
     env: {
       app: name,
@@ -289,6 +293,13 @@ async function restoredBefore(backupDir: string, backupPath: string | undefined)
 }
 
 /** The interrupted release's manifest as its backup saved it; undefined when absent or unreadable. */
+/** The commands that undo the release: its rollback hooks, then its custom_rollback_command. */
+function rollbackCommandsOf(manifest: Manifest | undefined): CommandSpec[] | undefined {
+  if (manifest === undefined) return undefined;
+  const custom = manifest.rollback.custom_rollback_command;
+  return [...manifest.hooks.rollback, ...(custom === undefined ? [] : [custom])];
+}
+
 async function undoneManifest(backupPath: string): Promise<Manifest | undefined> {
   const saved = await readUndoneManifest(backupPath).catch(() => undefined);
   const parsed = saved === undefined ? undefined : Manifest.safeParse(saved);

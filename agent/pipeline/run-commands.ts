@@ -21,7 +21,8 @@ export interface CommandListOptions extends Omit<RunCommandOptions, "label" | "t
 /**
  * Runs `commands` in order as `label[0]`, `label[1]`…; returns one reason per failed command. A
  * reason names the command by label, not its command line: reasons reach notifications and the hub,
- * and a command line may carry a token. The full command is in the local log.
+ * and a command line may carry a token. The log names it by label and program too (run-command.ts);
+ * the whole line is in the manifest.
  */
 export async function runCommands(
   label: string,

@@ -39,10 +39,14 @@ export const PendingUpdate = z.object({
   started: Time,
   /** Set once the apply returned; otherwise found by version in the backup store. */
   backup_path: z.string().optional(),
-  /** The manifest's rollback hooks and custom_rollback_command, to run when undoing it. */
-  rollback_commands: z.array(
-    z.union([z.string(), z.object({ command: z.string(), timeout: z.number().optional() })]),
-  ),
+  /**
+   * The manifest's rollback hooks and custom_rollback_command, as records written before they were
+   * kept in pending-manifest.json (mode 600) only: a command line may carry a secret, and this file
+   * is 640, read by the seed's health check. Read from such a record; never written.
+   */
+  rollback_commands: z
+    .array(z.union([z.string(), z.object({ command: z.string(), timeout: z.number().optional() })]))
+    .optional(),
   /**
    * Why the update failed, written before its rollback (restore, rollback hooks) starts: a run
    * killed there left recovery saying only "interrupted", the health check's failure lost.

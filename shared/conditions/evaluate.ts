@@ -43,6 +43,10 @@ export interface Observation {
   value: boolean | string | undefined;
   /** current_version of an app ship did not install: not "none", unknown. */
   unknown?: true;
+  /** A `command('…')` call as a run's log quotes it (explainCondition's `shownCommand`). */
+  said?: string;
+  /** An `env_var('…')` read: its value may be a secret of the agent's environment. */
+  env?: true;
 }
 
 export interface ConditionExplanation {
@@ -66,17 +70,35 @@ export async function evaluateCondition(expr: ConditionExpr, ctx: ConditionConte
 export async function explainCondition(
   expr: ConditionExpr,
   ctx: ConditionContext,
-  options: { commandTimeoutSeconds?: number } = {},
+  options: { commandTimeoutSeconds?: number; shownCommand?: (line: string) => string } = {},
 ): Promise<ConditionExplanation> {
   const observations: Observation[] = [];
-  const truth = await new Evaluation(ctx, (o) => observations.push(o), options.commandTimeoutSeconds).truth(
-    expr,
-  );
+  const truth = await new Evaluation(
+    ctx,
+    (o) => observations.push(o),
+    options.commandTimeoutSeconds,
+    options.shownCommand,
+  ).truth(expr);
   return { result: truth === true, undetermined: truth === UNKNOWN, observations };
 }
 
 /** `file_exists('/x') = false`, `env_var('HOME') = '/root'`, `env_var('NOPE') = (unset)`. */
 export function formatObservation(o: Observation): string {
+  return observationText(o, o.call);
+}
+
+/**
+ * As formatObservation, for the run's log: a command('…') quoted by its program, and an env_var's
+ * value left out. The agent's environment holds secrets (the hub token, an SFTP passphrase_env,
+ * cloud credentials) that commands never see; `--test-conditionals` shows the value to whoever runs it.
+ */
+export function saidObservation(o: Observation): string {
+  const call = o.said ?? o.call;
+  if (o.env === true && typeof o.value === "string") return `${call} = (set; its value is not logged)`;
+  return observationText(o, call);
+}
+
+function observationText(o: Observation, call: string): string {
   const shown =
     o.value === undefined
       ? o.call === "current_version"
@@ -85,7 +107,7 @@ export function formatObservation(o: Observation): string {
           : "(none installed)"
         : "(unset)"
       : JSON.stringify(o.value);
-  return `${o.call} = ${typeof o.value === "string" ? quote(o.value) : shown}`;
+  return `${call} = ${typeof o.value === "string" ? quote(o.value) : shown}`;
 }
 
 class Evaluation {
@@ -93,6 +115,7 @@ class Evaluation {
     private readonly ctx: ConditionContext,
     private readonly observe: (o: Observation) => void,
     private readonly commandTimeoutSeconds?: number,
+    private readonly shownCommand?: (line: string) => string,
   ) {}
 
   async truth(expr: ConditionExpr): Promise<Truth> {
@@ -146,7 +169,7 @@ class Evaluation {
       case "number":
         return expr.value;
       case "env_var":
-        return this.record(expr, this.ctx.env(expr.name));
+        return this.record(expr, this.ctx.env(expr.name), { env: true });
       case "current_version": {
         if (this.ctx.currentVersion === undefined && (await this.ctx.installedByOthers?.()) === true) {
           this.observe({ call: formatCondition(expr), value: undefined, unknown: true });
@@ -159,8 +182,16 @@ class Evaluation {
     }
   }
 
-  private record<T extends boolean | string | undefined>(expr: ConditionExpr, value: T): T {
-    this.observe({ call: formatCondition(expr), value });
+  private record<T extends boolean | string | undefined>(
+    expr: ConditionExpr,
+    value: T,
+    extra: Pick<Observation, "env"> = {},
+  ): T {
+    const said =
+      this.shownCommand !== undefined && expr.kind === "predicate" && expr.name === "command"
+        ? { said: formatCondition(expr, this.shownCommand) }
+        : {};
+    this.observe({ call: formatCondition(expr), value, ...said, ...extra });
     return value;
   }
 }

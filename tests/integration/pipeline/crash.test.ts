@@ -113,6 +113,11 @@ describe("a run killed with SIGKILL", () => {
       await writeFile(configFile, JSON.stringify(box.config(v2)));
       const killed = await runProcess(entry, configFile, point);
       expect(killed.signal).toBe("SIGKILL");
+      // The record names the update, not its rollback commands: a command line may carry a secret,
+      // and the state file is 640 (the recovery reads them from the manifest kept with mode 600).
+      const state = await readFile(box.stateFile, "utf8");
+      expect(state).toContain('"pending_update"');
+      expect(state).not.toContain("rolled-back");
 
       const hooksBefore = await countLines(rollbackLog);
       const recovered = await recover(box.config(v2), memoryLogger());
@@ -156,6 +161,33 @@ describe("a run killed with SIGKILL", () => {
       expect(await hashTree(box.appDir)).toEqual(oldTree);
     });
   }
+
+  // A record written by a ship before the rollback commands moved out of the state file names them
+  // itself: the recovery runs those, as that ship would have.
+  it("with a record that names its rollback commands (an older ship's), runs those", async () => {
+    const rollbackLog = join(box.root, "rollback.log");
+    const legacyLog = join(box.root, "legacy-rollback.log");
+    const v2 = await box.release("v2-legacy-record", v2Files, {
+      version: "2.0.0",
+      directories: { data: { preserve: true } },
+      hooks: { rollback: [`echo rolled-back >> ${rollbackLog}`] },
+    });
+    const configFile = join(box.root, "config.json");
+    await writeFile(configFile, JSON.stringify(box.config(v2)));
+    const killed = await runProcess(entry, configFile, "pipeline:before:tests");
+    expect(killed.signal).toBe("SIGKILL");
+    const state = JSON.parse(await readFile(box.stateFile, "utf8"));
+    for (const source of Object.values(state.sources) as { pending_update?: Record<string, unknown> }[])
+      if (source.pending_update !== undefined)
+        source.pending_update.rollback_commands = [`echo legacy >> ${legacyLog}`];
+    await writeFile(box.stateFile, JSON.stringify(state));
+    const hooksBefore = await countLines(rollbackLog);
+    const recovered = await recover(box.config(v2), memoryLogger());
+    expect(recovered.exitCode).toBe(0);
+    expect(await countLines(legacyLog)).toBe(1);
+    expect(await countLines(rollbackLog)).toBe(hooksBefore);
+    expect(await hashTree(box.appDir)).toEqual(oldTree);
+  });
 
   // Killed before the apply made a backup (the backup's manifest was where the recovery found the
   // release's on_failure): the interrupted update is still reported to on_failure. A kill inside a

@@ -8,7 +8,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
-import { type LocalApp, localApp } from "../cli/local-app.js";
+import { type LocalApp, localApp, logAt } from "../cli/local-app.js";
 
 describe("the text of an on_failure webhook", () => {
   let app: LocalApp;
@@ -105,5 +105,45 @@ describe("the text of an on_failure webhook", () => {
     ]);
     const said = [run.stdout, run.stderr, JSON.stringify(await app.state()), ...bodies].join("\n");
     expect(said).not.toContain(secret);
+  });
+
+  // ship.log (and the journal, without a file) quoted each hook's, migration's and test's whole
+  // line at INFO, a command('…') condition's at DEBUG, and an env_var()'s value: read by more than
+  // the manifest's copies.
+  it("the log names hooks, migrations, tests and command() conditions by their program too", async () => {
+    const secret = "s3cr3t-token-88";
+    await release(
+      [
+        "conditionals:",
+        `  - {condition: "command('test ${secret} = other')", action: warn}`,
+        `  - {condition: "env_var('SHIP_TEST_CREDENTIAL') == 'other'", action: warn}`,
+        "hooks:",
+        `  pre_update: ["TOKEN=${secret} true ${secret}"]`,
+        "migrations:",
+        `  "2.0.0": ["true ${secret}"]`,
+        "post_update_tests:",
+        `  - {name: health, command: "test ${secret} = other"}`,
+        "",
+      ].join("\n"),
+    );
+    const lines = await logAt(app, "DEBUG");
+    // The agent's environment holds secrets commands never see; its condition's value is not logged.
+    const run = await runShip(["--config", app.config], { env: { SHIP_TEST_CREDENTIAL: secret } });
+    expect(run.code, run.stdout + run.stderr).toBe(1);
+    const logged = await lines();
+    expect(logged.map((l) => l.msg)).toEqual(
+      expect.arrayContaining(["conditional command('test …') = false", "pre_update hook[0] succeeded"]),
+    );
+    expect(logged).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          msg: "conditional env_var('SHIP_TEST_CREDENTIAL') == 'other' = false",
+          observations: ["env_var('SHIP_TEST_CREDENTIAL') = (set; its value is not logged)"],
+        }),
+        expect.objectContaining({ msg: "pre_update hook[0] succeeded", command: "true …" }),
+        expect.objectContaining({ msg: "migration 2.0.0[0] succeeded", command: "true …" }),
+      ]),
+    );
+    expect(JSON.stringify(logged) + run.stdout + run.stderr).not.toContain(secret);
   });
 });
