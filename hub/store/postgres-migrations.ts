@@ -327,4 +327,24 @@ export const postgresMigrations: readonly string[] = [
   END
   $$;
   `,
+  // A woken hub's marks (pending -> sent, attempts and updated_at) as HOT updates: any index whose
+  // key or predicate names a column a mark changes (deployments_state on state, and
+  // deployments_rollback_pending, keyed on updated_at with a predicate on state) made every mark
+  // write a new entry in every index of the table, and ~4.8 MB of WAL per 3,333 marks against ~2.6
+  // MB without (round 46, docs/benchmarks-history.md). What those indexes answered is indexed on
+  // columns derived from state that a mark leaves as they were, which PostgreSQL compares by value:
+  // /metrics' count by state counts `pending` and `sent` as one here and tells them apart on those
+  // rows only, and the tick's search for unanswered rollbacks reads `rollback_since`. Stored
+  // columns the hub never writes (SQLite has neither: it has no HOT to keep). Rewrites the table.
+  `
+  ALTER TABLE deployments
+    ADD COLUMN counted_state TEXT GENERATED ALWAYS AS
+      (CASE WHEN state = 'sent' THEN 'pending' ELSE state END) STORED,
+    ADD COLUMN rollback_since BIGINT GENERATED ALWAYS AS
+      (CASE WHEN state = 'rollback_pending' THEN updated_at END) STORED;
+  DROP INDEX deployments_state;
+  DROP INDEX deployments_rollback_pending;
+  CREATE INDEX deployments_counted_state ON deployments(counted_state);
+  CREATE INDEX deployments_rollback_since ON deployments(rollback_since) WHERE rollback_since IS NOT NULL;
+  `,
 ];

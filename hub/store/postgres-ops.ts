@@ -9,6 +9,7 @@ import { RESTORED_BY_HOST_ROW } from "../rollouts/rollback-result.js";
 import {
   deploymentStep,
   REDELIVERABLE_DEPLOYMENT_STATES,
+  ROLLBACK_TIMEOUT_STATES,
   RUNNING_ROLLOUT_STATES,
   SENT_DEPLOYMENT_STATES,
   UNSENT_DEPLOYMENT_STATES,
@@ -62,6 +63,13 @@ const REDELIVERABLE = JSON.stringify(REDELIVERABLE_DEPLOYMENT_STATES);
 // What `send` leaves and where it leads: one state, which the statements set for every row they mark.
 const UNSENT = JSON.stringify(UNSENT_DEPLOYMENT_STATES);
 const SENT = oneState(SENT_DEPLOYMENT_STATES, "send");
+const UNSENT_ONE = oneState(UNSENT_DEPLOYMENT_STATES, "send from");
+// Migration 24's generated columns name these states: a state machine that moved them needs another.
+const ROLLBACK_WAIT = oneState(ROLLBACK_TIMEOUT_STATES, "rollback-timeout from");
+if (UNSENT_ONE !== "pending" || SENT !== "sent" || ROLLBACK_WAIT !== "rollback_pending")
+  throw new Error(
+    "deployment state machine: migration 24's counted_state and rollback_since name pending, sent and rollback_pending",
+  );
 
 /** The one state `event` leads to: a statement sets one value for every row it moves. */
 function oneState(states: readonly DeploymentState[], event: string): DeploymentState {
@@ -84,8 +92,8 @@ const j = (value: unknown): string => JSON.stringify(value ?? null);
  * `= ANY(${textArray(ids)}::text[])`. Not `= ANY(ARRAY(SELECT json_array_elements_text(…)))`:
  * that array exists only once the statement runs, so where the planner applies it as a filter it
  * compares every row with every id, and it does so for a rollout inserted a moment ago, which the
- * statistics put at a few rows: a bitmap of its rows AND its `pending` ones (deployments_state)
- * then looks cheaper than probing (rollout_id, agent_id), and each 250-agent statement of a woken
+ * statistics put at a few rows: a bitmap of its rows AND its `pending` ones (deployments_state,
+ * dropped in migration 24) then looked cheaper than probing (rollout_id, agent_id), and each 250-agent statement of a woken
  * hub compared 250 ids with each of the rollout's pending rows (round 43, docs/cluster.md). A
  * parameter is a constant in a custom plan, which PostgreSQL hashes and counts; a generic plan
  * probes the unique index.
@@ -96,7 +104,8 @@ function textArray(values: readonly string[]): string {
 
 /*
  * Statements that name their rows (by id, or a rollout's rows by agent id) compare the state as
- * `(state || '')`: the same value, which no index holds, so deployments_state never drives them.
+ * `(state || '')`: the same value, which no index can hold, so an index on state never drives them
+ * (deployments_state did until migration 24 dropped it; no index names state since).
  * The driver prepares each statement once per connection, and after five runs PostgreSQL may keep
  * a generic plan, costed with the statistics of that moment: for a rollout they do not know yet
  * (a few rows) that plan took the bitmap of the rollout's rows AND the state's entries and applied
@@ -104,7 +113,7 @@ function textArray(values: readonly string[]): string {
  * of a woken hub, and the 3 s resync that finds nothing pending, then compared each of the
  * rollout's rows (and each entry the state index still lists: marks are non-HOT updates, and dead
  * versions stay listed until vacuum) with every id (round 44, docs/benchmarks-history.md). Without
- * that index, plans probe the primary key or (rollout_id, agent_id) with the ids.
+ * such an index, plans probe the primary key or (rollout_id, agent_id) with the ids.
  */
 const first = (rows: readonly Row[]): Row | undefined => rows[0];
 
@@ -465,7 +474,7 @@ export function postgresOps(db: Db, { alone = false }: { alone?: boolean } = {})
     },
     async markDueDeploymentsSent({ rolloutId, agentIds }, sent) {
       // Probes of the (rollout_id, agent_id) index, or the rollout's rows against the hashed list
-      // (textArray, see listDeploymentsOfAgents); never the state index (see textArray). The plan decides the order rows are
+      // (textArray, see listDeploymentsOfAgents); never an index of state (see textArray). The plan decides the order rows are
       // locked in, so two statements marking overlapping agents may deadlock, and the wake-up
       // retries the loser (each hub marks its own connected agents: overlaps are rare; rule 4).
       // The wave limit is the rollout's as the statement sees it (NULL, so nothing, unless it is
@@ -482,6 +491,9 @@ export function postgresOps(db: Db, { alone = false }: { alone?: boolean } = {})
       // follows from it: the WAL is flushed in order, so any later synchronous commit (the
       // agent's report, acked after commit) makes the mark durable first. In a caller's
       // transaction the caller's commit decides, unchanged.
+      //
+      // No index names a column it sets (migration 24): each row is a HOT update on its own page
+      // (fillfactor 70), one new row version and no index entry.
       const rows = await Promise.all(
         chunks([...agentIds].sort()).map(
           (chunk) => db`WITH unflushed AS (SELECT CASE WHEN ${alone}::boolean
@@ -571,9 +583,12 @@ export function postgresOps(db: Db, { alone = false }: { alone?: boolean } = {})
     },
 
     async listDeploymentsStuckIn({ state, updatedBefore, limit }) {
-      const rows =
-        await db`SELECT * FROM deployments WHERE state = ${state} AND updated_at <= ${updatedBefore}
-        ORDER BY updated_at, id COLLATE "C" LIMIT ${limit}`;
+      // `rollback_since` is the updated_at of the one state the tick asks about, indexed (a
+      // partial index of an unanswered rollback's rows); no index names state (migration 24).
+      if (state !== ROLLBACK_WAIT) throw new Error(`listDeploymentsStuckIn: no index of ${state} rows`);
+      const rows = await db`SELECT * FROM deployments
+        WHERE rollback_since IS NOT NULL AND rollback_since <= ${updatedBefore}
+        ORDER BY rollback_since, id COLLATE "C" LIMIT ${limit}`;
       return rows.map(toDeployment);
     },
 
@@ -729,7 +744,14 @@ export function postgresOps(db: Db, { alone = false }: { alone?: boolean } = {})
       return byState(await db`SELECT state, COUNT(*) AS n FROM rollouts GROUP BY state`);
     },
     async countDeploymentsByState() {
-      return byState(await db`SELECT state, COUNT(*) AS n FROM deployments GROUP BY state`);
+      // From the counted_state index, which holds `pending` and `sent` as one (a mark leaves it as
+      // it was: a HOT update, migration 24); those rows alone are read to tell the two apart.
+      return byState(
+        await db`SELECT counted_state AS state, COUNT(*) AS n FROM deployments
+          WHERE counted_state <> ${UNSENT_ONE} GROUP BY counted_state
+        UNION ALL SELECT state, COUNT(*) AS n FROM deployments
+          WHERE counted_state = ${UNSENT_ONE} GROUP BY state`,
+      );
     },
   };
 }

@@ -317,7 +317,8 @@ export interface Store {
   /**
    * Deployments of any rollout in `state` not updated since `updatedBefore`, at most `limit`: what
    * a timeout watches after its rollout stopped being evaluated (unanswered rollback instructions).
-   * A partial index covers the one state asked for, so this never reads the rest of the table.
+   * A partial index covers the one state asked for, so this never reads the rest of the table
+   * (`rollback_pending`, the one the tick asks for: PostgreSQL indexes no other).
    */
   listDeploymentsStuckIn(filter: {
     state: DeploymentState;

@@ -10,6 +10,7 @@
 import { readFileSync } from "node:fs";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { postgresMigrations } from "../../../hub/store/postgres-migrations.js";
 import { openPostgresStore, type PostgresStore } from "../../../hub/store/postgres-store.js";
 import { hasPostgres, type PostgresServer, startPostgres } from "../../support/servers/postgres.js";
 
@@ -35,11 +36,126 @@ describe.skipIf(!hasPostgres())("PostgreSQL schema indexes", () => {
     // can answer at all (without one the plan is still a sequential scan).
     const plan = await sql.begin(async (t) => {
       await t`SET LOCAL enable_seqscan = off`;
-      return t`EXPLAIN SELECT state, COUNT(*) AS n FROM deployments GROUP BY state`;
+      // The statement countDeploymentsByState runs: `pending` and `sent` are one counted_state.
+      return t`EXPLAIN SELECT counted_state AS state, COUNT(*) AS n FROM deployments
+          WHERE counted_state <> 'pending' GROUP BY counted_state
+        UNION ALL SELECT state, COUNT(*) AS n FROM deployments
+          WHERE counted_state = 'pending' GROUP BY state`;
     });
     const text = plan.map((row) => String(row["QUERY PLAN"])).join("\n");
-    expect(text).toMatch(/Index Only Scan using deployments_state on deployments/);
+    expect(text).toMatch(/Index Only Scan using deployments_counted_state on deployments/);
+    expect(text).not.toMatch(/Seq Scan/);
   });
+
+  it("finds unanswered rollback instructions across rollouts (the tick, every 10 s) from an index, not by reading the table", async () => {
+    const plan = await sql.begin(async (t) => {
+      await t`SET LOCAL enable_seqscan = off`;
+      // The statement listDeploymentsStuckIn runs.
+      return t`EXPLAIN SELECT * FROM deployments WHERE rollback_since IS NOT NULL AND rollback_since <= ${50}
+        ORDER BY rollback_since, id COLLATE "C" LIMIT ${10}`;
+    });
+    const text = plan.map((row) => String(row["QUERY PLAN"])).join("\n");
+    expect(text).toMatch(/Index Scan using deployments_rollback_since on deployments/);
+    expect(text).not.toMatch(/Seq Scan/);
+  });
+
+  it("a woken hub's marks are HOT updates: no index names a column a mark changes", async () => {
+    // The benchmark's shape in a database of its own: a wave start's 3,000 rows `pending`, a woken
+    // hub marks every third agent's row (its agents), 250 a statement. An index whose key or
+    // predicate names state or updated_at (deployments_state, deployments_rollback_pending until
+    // migration 24) made each mark a new entry in every index of the table: no HOT update at all.
+    const url = await pg.createDatabase();
+    const admin = postgres(url, { max: 1, onnotice: () => {} });
+    const pool = await openPostgresStore(url);
+    try {
+      const agents = Array.from({ length: 3_000 }, (_, i) => `h-${String(i).padStart(4, "0")}`);
+      const list = `{${agents.join(",")}}`;
+      await admin`INSERT INTO agents (id, hostname, labels, agent_version, apps, online, last_seen)
+        SELECT x, 'h', '{}', '1', '[]', true, 0 FROM unnest(${list}::text[]) x`;
+      await admin`INSERT INTO releases (id, app, version, manifest, source, created, created_by)
+        VALUES ('h-rel', 'h', '1', '', '{}', 0, 'test')`;
+      await admin`INSERT INTO rollouts (id, release_id, app, spec, state, current_wave, wave_started_at, created, updated)
+        VALUES ('h-ro', 'h-rel', 'h', '{}', 'running', 0, 0, 0, 0)`;
+      await admin`INSERT INTO deployments (id, rollout_id, agent_id, wave, desired_release, state, updated_at)
+        SELECT 'h-ro:' || x, 'h-ro', x, 0, 'h-rel', 'pending', 0 FROM unnest(${list}::text[]) x`;
+      const mine = agents.filter((_, i) => i % 3 === 1);
+      const sent = { at: 1, actor: "hub", kind: "deployment.sent" };
+      let marked = 0;
+      for (let from = 0; from < mine.length; from += 250)
+        marked += (
+          await pool.markDueDeploymentsSent(
+            { rolloutId: "h-ro", agentIds: mine.slice(from, from + 250) },
+            sent,
+          )
+        ).length;
+      expect(marked).toBe(mine.length);
+      // What the indexes answer is unchanged: the marked rows counted as `sent`.
+      expect(await pool.countDeploymentsByState()).toEqual({ pending: 2_000, sent: 1_000 });
+      // A backend reports its counts to the statistics when it exits (idle, only every 10 s).
+      await pool.close();
+      const counts = async () =>
+        (
+          await admin`SELECT n_tup_upd::int AS upd, n_tup_hot_upd::int AS hot FROM pg_stat_user_tables
+          WHERE relname = 'deployments'`
+        )[0] ?? { upd: 0, hot: 0 };
+      const deadline = Date.now() + 20_000;
+      while ((await counts()).upd < mine.length && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+      const { upd, hot } = await counts();
+      expect(upd).toBe(mine.length);
+      expect(hot, `${hot} of ${upd} marks HOT`).toBe(upd);
+    } finally {
+      await pool.close();
+      await admin.end();
+    }
+  }, 60_000);
+
+  it("an existing database migrates: its deployments counted by state and its unanswered rollbacks found as before", async () => {
+    const url = await pg.createDatabase();
+    const admin = postgres(url, { max: 1, onnotice: () => {} });
+    try {
+      // The schema before migration 24, with rows in it.
+      await admin.begin(async (t) => {
+        await t`CREATE TABLE schema_version (version INTEGER NOT NULL)`;
+        for (let i = 0; i < 23; i++) {
+          await t.unsafe(postgresMigrations[i] as string).simple();
+          await t`INSERT INTO schema_version (version) VALUES (${i + 1})`;
+        }
+        await t`INSERT INTO agents (id, hostname, labels, agent_version, apps, online, last_seen)
+          SELECT 'm-' || i, 'h', '{}', '1', '[]', true, 0 FROM generate_series(0, 5) i`;
+        await t`INSERT INTO releases (id, app, version, manifest, source, created, created_by)
+          VALUES ('m-rel', 'm', '1', '', '{}', 0, 'test')`;
+        await t`INSERT INTO rollouts (id, release_id, app, spec, state, current_wave, wave_started_at, created, updated)
+          VALUES ('m-ro', 'm-rel', 'm', '{}', 'aborted', 0, 0, 0, 0)`;
+        await t`INSERT INTO deployments (id, rollout_id, agent_id, wave, desired_release, state, updated_at)
+          VALUES ('m-ro:m-0', 'm-ro', 'm-0', 0, 'm-rel', 'pending', 10),
+            ('m-ro:m-1', 'm-ro', 'm-1', 0, 'm-rel', 'sent', 10),
+            ('m-ro:m-2', 'm-ro', 'm-2', 0, 'm-rel', 'rollback_pending', 30),
+            ('m-ro:m-3', 'm-ro', 'm-3', 0, 'm-rel', 'rollback_pending', 20),
+            ('m-ro:m-4', 'm-ro', 'm-4', 0, 'm-rel', 'rollback_pending', 90),
+            ('m-ro:m-5', 'm-ro', 'm-5', 0, 'm-rel', 'rolled_back', 10)`;
+      });
+    } finally {
+      await admin.end();
+    }
+    const migrated = await openPostgresStore(url);
+    try {
+      expect(await migrated.countDeploymentsByState()).toEqual({
+        pending: 1,
+        sent: 1,
+        rollback_pending: 3,
+        rolled_back: 1,
+      });
+      const stuck = await migrated.listDeploymentsStuckIn({
+        state: "rollback_pending",
+        updatedBefore: 50,
+        limit: 10,
+      });
+      expect(stuck.map((d) => d.id)).toEqual(["m-ro:m-3", "m-ro:m-2"]);
+    } finally {
+      await migrated.close();
+    }
+  }, 60_000);
 
   it("pages an agent's deployments (GET /agents/:id) from the agent's index, each joined to its rollout by key", async () => {
     const plan = await sql.begin(async (t) => {

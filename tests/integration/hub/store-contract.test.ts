@@ -454,6 +454,19 @@ for (const subject of subjects) {
         (await store.listDeploymentsStuckIn({ state: "rollback_pending", updatedBefore: 50, limit: 1 }))
           .length,
       ).toBe(1);
+      // An unanswered rollback touched again (its instruction re-sent on a hello) waits from then.
+      await store.updateDeployment("ro1:x0003", { updatedAt: 55 });
+      expect(
+        (await store.listDeploymentsStuckIn({ state: "rollback_pending", updatedBefore: 50, limit: 10 })).map(
+          (d) => d.id,
+        ),
+      ).toEqual(["ro1:x0004"]);
+      expect(await store.countDeploymentsByState()).toEqual({
+        sent: many.length - 4,
+        timed_out: 2,
+        rollback_pending: 3,
+        rollback_timed_out: 1,
+      });
       // A failed update its host restored by itself (the error the hub writes for "rolled_back").
       await store.updateDeployment("ro1:x0000", {
         state: "failed",
