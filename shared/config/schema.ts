@@ -179,9 +179,10 @@ export const LocalSource = z.strictObject({
 export const HubOnlySource = z.strictObject({
   type: z.literal("hub"),
   ...sourceCommon,
-  /** The hub's downloads of this app, as an http source's: silence allowed, and the whole download. */
+  /** The hub's downloads of this app, as an http source's: silence allowed, the whole download, its size. */
   timeout_seconds: timeoutSeconds().default(60),
   max_download_seconds: timeoutSeconds().default(3600),
+  max_download_mb: limitMegabytes().default(2048),
 });
 
 export const Source = z.discriminatedUnion("type", [
