@@ -65,7 +65,8 @@ function flatten(issues: readonly ZodIssue[], base: KeyPath, data: unknown): Fla
         .sort((a, b) => Number(wrongShape(a, value)) - Number(wrongShape(b, value)) || a.length - b.length);
       const best = typed[0];
       if (best !== undefined) {
-        out.push(...flatten(best, path, data));
+        // Not push(...): a branch of hundreds of thousands of issues overflows the stack as arguments.
+        for (const flat of flatten(best, path, data)) out.push(flat);
         continue;
       }
     }
