@@ -16,6 +16,7 @@ import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import type { DeployRelease } from "../../shared/protocol/messages.js";
 import { timerMs } from "../../shared/schema/durations.js";
 import { verifyReleaseTrust } from "../../shared/signing/trust.js";
+import { mbSetting } from "../archive/limits.js";
 import { downloadFile } from "../download/download.js";
 import { DownloadError } from "../download/errors.js";
 import { type OpenResponse, probeUrl } from "../download/probe.js";
@@ -51,6 +52,9 @@ export interface HubReleaseSourceOptions {
 
 /** The total time a hub download may take when the app's source is local (max_download_seconds' default). */
 const HUB_DOWNLOAD_SECONDS = 3600;
+
+/** The most a hub download may bring when the app's source has no max_download_mb (git, local): its default. */
+const HUB_DOWNLOAD_MB = 2048;
 
 interface HttpLocation {
   url: string;
@@ -214,6 +218,24 @@ export class HubReleaseSource implements ReleaseSource {
   }
 
   /**
+   * The app's own max_download_mb (http, sftp and hub sources have it), else its default. Without
+   * one a hub download had no size limit at all: a release URL, or a hub, that kept sending filled
+   * the disk for max_download_seconds before the sha256 was ever compared.
+   */
+  private sizeLimit(): { maxBytes: number; maxBytesSetting: string } {
+    const { source } = this.options;
+    if ("max_download_mb" in source)
+      return {
+        maxBytes: Math.floor(source.max_download_mb * 1024 * 1024),
+        maxBytesSetting: mbSetting(`[sources.${this.name}] max_download_mb`, source.max_download_mb),
+      };
+    return {
+      maxBytes: HUB_DOWNLOAD_MB * 1024 * 1024,
+      maxBytesSetting: `a hub download's limit (${HUB_DOWNLOAD_MB} MB; an http, sftp or hub source sets it with max_download_mb)`,
+    };
+  }
+
+  /**
    * A certificate this host cannot verify, on the origin of the app's own https source, named by
    * the key to change as that source names it in a timer run: it read "download … failed: unable
    * to verify the first certificate", with nothing to set.
@@ -279,6 +301,7 @@ export class HubReleaseSource implements ReleaseSource {
           headers: where.headers,
           ...(where.caFile === undefined ? {} : { caFile: where.caFile }),
           ...this.downloadLimits(),
+          ...this.sizeLimit(),
           retries: 3,
           ...(context.retryDelayMs === undefined ? {} : { retryDelayMs: context.retryDelayMs }),
           signal,

@@ -70,6 +70,20 @@ function basicPair(credentials: string): string | undefined {
     : undefined;
 }
 
+/**
+ * A remote URL with its user:password@ and secret query values masked; a path or scp-style address
+ * as is. An ssh:// URL's user is the login, no secret (ssh takes no password from a URL), and the
+ * one thing to check when the server refuses the key: "ssh://***@host" hid it, while the same remote
+ * written `deploy@host:app.git` showed it.
+ */
+export function shownRemote(url: string): string {
+  if (/^ssh:\/\//i.test(url) && URL.canParse(url)) {
+    const parsed = new URL(url);
+    if (parsed.password === "" && parsed.search === "") return url;
+  }
+  return url.includes("://") ? redactUrl(url) : url;
+}
+
 /** `text` with every one of `secrets` replaced by `***`. */
 export function scrubSecrets(text: string, secrets: readonly string[]): string {
   let out = text;

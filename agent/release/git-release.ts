@@ -11,6 +11,7 @@ import { BadInputError, errorMessage } from "../../shared/errors.js";
 import { parseManifestText, readManifestText } from "../../shared/manifest/load.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { compareVersions, isPrerelease, parseVersion } from "../../shared/versions.js";
+import { scrubSecrets, shownRemote, urlSecrets } from "../download/redact.js";
 import { specialKind } from "../tree/lstat-lite.js";
 import { refuseShallowWithoutTags } from "./bump.js";
 import { ReleaseFailedError } from "./errors.js";
@@ -137,7 +138,7 @@ export async function releaseGit(o: GitReleaseOptions): Promise<GitRelease> {
       throw BadInputError.single(
         "--remote",
         "",
-        `${remote} already has the tag ${theirs}${theirs === tag ? "" : `, which releases version ${o.version}`}, which this clone lacks (git fetch --tags ${remote}); release a new version; nothing was committed or tagged`,
+        `${shownRemote(remote)} already has the tag ${theirs}${theirs === tag ? "" : `, which releases version ${o.version}`}, which this clone lacks (git fetch --tags ${shownRemote(remote)}); release a new version; nothing was committed or tagged`,
       );
   }
   if (committed) {
@@ -155,7 +156,7 @@ export async function releaseGit(o: GitReleaseOptions): Promise<GitRelease> {
   await git.addAnnotatedTag(tag, o.description === "" ? `Release ${tag}` : o.description);
   const commit = (await git.revparse(["HEAD"])).trim();
   if (o.push === true) {
-    const later = `${tag} is made here: push it once that is fixed (git push ${remote} ${tag})`;
+    const later = `${tag} is made here: push it once that is fixed (git push ${shownRemote(remote)} ${tag})`;
     await pushOrSay(git, remote, `refs/tags/${tag}`, { behind: later, other: later });
   }
   const root = where === given ? undefined : where;
@@ -272,9 +273,9 @@ async function remoteTags(where: string, remote: string, again: string): Promise
     });
     return [...stdout.matchAll(/\trefs\/tags\/(.+)$/gm)].map((m) => m[1] as string);
   } catch (error) {
-    const said = pushFailure(errorMessage(error)).said;
+    const said = scrubSecrets(pushFailure(errorMessage(error)).said, urlSecrets(remote));
     throw new ReleaseFailedError(
-      `git ls-remote ${remote}`,
+      `git ls-remote ${shownRemote(remote)}`,
       `${said}; nothing was committed or tagged: run ${again} once that is fixed`,
     );
   }
@@ -402,7 +403,9 @@ async function pushOrSay(
   } catch (error) {
     const failure = pushFailure(errorMessage(error));
     const next = failure.behind ? then.behind : then.other;
-    throw new ReleaseFailedError(`git push ${remote} ${ref}`, `${failure.said}; ${next}`);
+    // A remote given as a URL (--remote https://user:token@…) lands in CI's log: its secrets masked.
+    const said = scrubSecrets(failure.said, urlSecrets(remote));
+    throw new ReleaseFailedError(`git push ${shownRemote(remote)} ${ref}`, `${said}; ${next}`);
   }
 }
 

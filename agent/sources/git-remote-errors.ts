@@ -9,7 +9,7 @@ import { userInfo } from "node:os";
 import type { GitSource as GitSourceConfig } from "../../shared/config/schema.js";
 import { BadInputError, errorMessage, VerificationError } from "../../shared/errors.js";
 import { DownloadError } from "../download/errors.js";
-import { redactUrl, scrubSecrets, urlSecrets } from "../download/redact.js";
+import { scrubSecrets, shownRemote, urlSecrets } from "../download/redact.js";
 import { isRemoteUrl, remoteForCommandLine } from "./git-env.js";
 import type { RunGit } from "./git-run.js";
 
@@ -270,24 +270,10 @@ export class GitRemoteErrors {
    */
   async shownRemote(): Promise<string> {
     const remote = this.cfg.remote;
-    if (isRemoteUrl(remote)) return shownUrl(remote);
+    if (isRemoteUrl(remote)) return shownRemote(remote);
     const url = (await this.run(["remote", "get-url", remote]).catch(() => "")).trim();
-    return url === "" ? remote : `${remote} (${shownUrl(url)})`;
+    return url === "" ? remote : `${remote} (${shownRemote(url)})`;
   }
-}
-
-/**
- * A remote URL with its user:password@ and secret query values masked; a path or scp-style address
- * as is. An ssh:// URL's user is the login, no secret (ssh takes no password from a URL), and the
- * one thing to check when the server refuses the key: "ssh://***@host" hid it, while the same remote
- * written `deploy@host:app.git` showed it.
- */
-function shownUrl(url: string): string {
-  if (/^ssh:\/\//i.test(url) && URL.canParse(url)) {
-    const parsed = new URL(url);
-    if (parsed.password === "" && parsed.search === "") return url;
-  }
-  return url.includes("://") ? redactUrl(url) : url;
 }
 
 /**

@@ -1,11 +1,6 @@
 import express, { type NextFunction, type Request, type Response } from "express";
 import { BadInputError } from "../../shared/errors.js";
-import {
-  hasMoreMembersThan,
-  MAX_JSON_MEMBERS,
-  nestsDeeperThan,
-  tooDeepMessage,
-} from "../../shared/json-depth.js";
+import { jsonShapeProblem, MAX_JSON_VALUES } from "../../shared/json-depth.js";
 import { authenticateBody, closeAfterAnswer, sendsBody } from "../auth/require-role.js";
 import { dashboardServes, findDashboardAssets } from "../dashboard/assets.js";
 import { EventStream } from "../dashboard/event-stream.js";
@@ -89,9 +84,8 @@ export function createApiApp(deps: ApiDeps): express.Express {
       strict: false,
       // Before JSON.parse, which takes seconds over a deeply nested body (shared/json-depth.ts).
       verify: (_req, _res, buf) => {
-        if (nestsDeeperThan(buf)) throw new HubRequestError(400, tooDeepMessage("body"));
-        if (hasMoreMembersThan(buf))
-          throw new HubRequestError(400, `body: more than ${MAX_JSON_MEMBERS} keys`);
+        const problem = jsonShapeProblem(buf, "body", MAX_JSON_VALUES);
+        if (problem !== undefined) throw new HubRequestError(400, problem);
       },
     }),
   );

@@ -1,5 +1,6 @@
 /** hub.toml: every key typed, with its default; unknown keys are errors (a typo must not pass silently). */
 import * as z from "zod";
+import { limitMegabytes } from "../../shared/schema/megabytes.js";
 import { parseDatabaseUrl, urlHosts } from "../store/postgres-url.js";
 
 export const DEFAULT_DATA_DIR = "./ship-hub-data";
@@ -117,7 +118,7 @@ export const HubConfig = z
      * offline), and a hub that could not write its own for this long closes its agents' sockets.
      */
     cluster_hub_timeout_seconds: seconds(86_400, "a day").default(30),
-    max_artifact_mb: z.number().positive().max(1_048_576, "must be ≤ 1048576 (1 TiB)").default(4096),
+    max_artifact_mb: limitMegabytes().default(4096),
     /** Largest WebSocket message accepted from an agent. */
     max_message_kb: z
       .number()

@@ -11,6 +11,7 @@ import { reconnectMaxSeconds, retryCount, spanHours, timeoutSeconds } from "../s
 import { gitRefName } from "../schema/git-ref-name.js";
 import { httpHeaders } from "../schema/http-headers.js";
 import { httpUrl } from "../schema/http-url.js";
+import { limitMegabytes } from "../schema/megabytes.js";
 
 const nonEmpty = z.string().min(1, "must not be empty");
 const absolutePath = nonEmpty.refine((p) => p.startsWith("/"), "must be an absolute path");
@@ -111,7 +112,7 @@ export const HttpSource = z.strictObject({
   /** Total time for one request (the archive, its .sig, a .sha256), retries and waits included. */
   max_download_seconds: timeoutSeconds().default(3600),
   retries: retryCount().default(3),
-  max_download_mb: z.number().positive().default(2048),
+  max_download_mb: limitMegabytes().default(2048),
 });
 
 /**
@@ -160,7 +161,7 @@ export const SftpSource = z.strictObject({
   timeout_seconds: timeoutSeconds().default(60),
   /** Total time for the archive's download. */
   max_download_seconds: timeoutSeconds().default(3600),
-  max_download_mb: z.number().positive().default(2048),
+  max_download_mb: limitMegabytes().default(2048),
 });
 
 export const LocalSource = z.strictObject({
@@ -178,9 +179,10 @@ export const LocalSource = z.strictObject({
 export const HubOnlySource = z.strictObject({
   type: z.literal("hub"),
   ...sourceCommon,
-  /** The hub's downloads of this app, as an http source's: silence allowed, and the whole download. */
+  /** The hub's downloads of this app, as an http source's: silence allowed, the whole download, its size. */
   timeout_seconds: timeoutSeconds().default(60),
   max_download_seconds: timeoutSeconds().default(3600),
+  max_download_mb: limitMegabytes().default(2048),
 });
 
 export const Source = z.discriminatedUnion("type", [

@@ -9,6 +9,8 @@ import { sizeText } from "../size-text.js";
 export interface ManifestLimits {
   maxBytes: number;
   maxKeys: number;
+  /** List items in all: 64 KiB holds 30,000 (`[0,0,…]`), each parsed, validated and placed. */
+  maxItems: number;
   maxDepth: number;
 }
 
@@ -22,6 +24,7 @@ export const MANIFEST_MAX_DEPTH = 32;
 export const HUB_MANIFEST_LIMITS: ManifestLimits = {
   maxBytes: 64 * 1024,
   maxKeys: 2000,
+  maxItems: 2000,
   maxDepth: MANIFEST_MAX_DEPTH,
 };
 
@@ -42,9 +45,10 @@ export function checkManifestText(text: string, file: string, limits: ManifestLi
   if (deepIndent.test(text)) throw tooDeep(file, limits.maxDepth);
 }
 
-/** After parsing (and the depth check), before anything walks the values: the key count. */
+/** After parsing (and the depth check), before anything walks the values: the key and list item counts. */
 export function checkManifestShape(doc: Document, file: string, limits: ManifestLimits): void {
   let keys = 0;
+  let items = 0;
   const stack: unknown[] = [doc.contents];
   for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
     if (isMap(node)) {
@@ -52,6 +56,11 @@ export function checkManifestShape(doc: Document, file: string, limits: Manifest
       if (keys > limits.maxKeys)
         throw BadInputError.single(file, "", `has more than ${limits.maxKeys} keys, the limit`);
       for (const pair of node.items) stack.push(pair.value as Node | null);
-    } else if (isSeq(node)) stack.push(...node.items);
+    } else if (isSeq(node)) {
+      items += node.items.length;
+      if (items > limits.maxItems)
+        throw BadInputError.single(file, "", `has more than ${limits.maxItems} list items, the limit`);
+      for (const item of node.items) stack.push(item);
+    }
   }
 }

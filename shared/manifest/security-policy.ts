@@ -3,6 +3,7 @@
  * of its own so that loading ship.toml does not build the whole manifest schema (start-up time).
  */
 import * as z from "zod";
+import { limitMegabytes } from "../schema/megabytes.js";
 import { relativePatternProblem } from "../schema/path-pattern.js";
 
 const nonEmpty = z.string().min(1, "must not be empty");
@@ -19,7 +20,7 @@ const relativePattern = nonEmpty.superRefine((pattern, ctx) => {
 export const SecurityPolicy = z.strictObject({
   verify_checksums: z.boolean().default(true),
   allowed_file_types: z.array(nonEmpty).optional(),
-  max_file_size_mb: z.number().positive().optional(),
+  max_file_size_mb: limitMegabytes().optional(),
   privileged_files: z.array(relativePattern).default([]),
 });
 export type SecurityPolicy = z.infer<typeof SecurityPolicy>;

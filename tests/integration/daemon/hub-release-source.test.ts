@@ -386,6 +386,79 @@ describe("hub release source: an artifact URL that trickles", () => {
   );
 });
 
+// A hub download had no size limit: a release URL (or a hub) that kept sending filled the disk for
+// max_download_seconds (an hour) before the sha256 the release names was ever compared.
+describe("hub release source: an artifact URL that keeps sending", () => {
+  let dir: string;
+  let server: Server;
+  let base: string;
+  const sent = new Map<string, number>();
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "ship-hub-endless-"));
+    server = createServer((req, res) => {
+      const path = req.url ?? "/";
+      // A 3 GiB Content-Length is refused before a byte is read; without one, as the bytes pass the limit.
+      res.writeHead(200, path.startsWith("/declared") ? { "content-length": String(3 * 1024 ** 3) } : {});
+      const chunk = Buffer.alloc(64 * 1024);
+      const more = () => {
+        while (!res.destroyed) {
+          sent.set(path, (sent.get(path) ?? 0) + chunk.length);
+          if (!res.write(chunk)) return;
+        }
+      };
+      res.on("drain", more);
+      more();
+    });
+    await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((ok) => server.close(() => ok()));
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const fetchFrom = async (path: string, own: Record<string, unknown>) => {
+    const config = AgentConfig.parse({ sources: { [APP]: { app_dir: join(dir, "app"), ...own } } });
+    const source = new HubReleaseSource({
+      app: APP,
+      release: {
+        id: "r-10",
+        app: APP,
+        version: "10.0.0",
+        manifest: 'version: "10.0.0"\n',
+        source: { type: "http", url: `${base}${path}`, sha256: "0".repeat(64) },
+      },
+      source: config.sources[APP] as Source,
+      config,
+      hubUrl: "http://127.0.0.1:9",
+      token: "t",
+      context: { stateDir: join(dir, "state"), log: memoryLogger(), retryDelayMs: 0 },
+    });
+    return source.fetch(join(dir, "staging")).catch((e: unknown) => e);
+  };
+
+  it.each([
+    ["http", { type: "http", url: "http://127.0.0.1:9/r.tar.gz" }],
+    ["hub", { type: "hub" }],
+  ])("is given up past the app's max_download_mb (type = %s)", async (type, own) => {
+    const err = await fetchFrom(`/endless-${type}`, { ...own, max_download_mb: 1 });
+    expect(err).toBeInstanceOf(VerificationError);
+    expect(String(err)).toContain(`the body runs past [sources.${APP}] max_download_mb = 1`);
+    // Cut where the limit is, not at max_download_seconds: a few MB at most (the socket's buffers).
+    expect(sent.get(`/endless-${type}`)).toBeLessThan(16 * 1024 * 1024);
+  });
+
+  it("an app whose source has no max_download_mb (git) gets its default, named with the keys that set it", async () => {
+    const err = await fetchFrom("/declared", { type: "git", local_path: join(dir, "clone") });
+    expect(err).toBeInstanceOf(VerificationError);
+    expect(String(err)).toMatch(
+      /size 3072\.0 MB is over a hub download's limit \(2048 MB; an http, sftp or hub source sets it with max_download_mb\)/,
+    );
+  });
+});
+
 // The check before a hub download (its answer is the download's first response) had the client's
 // fixed 60 s of silence whatever the app's timeout_seconds, and said only "no answer in time".
 describe("hub release source: an artifact URL that never answers", () => {

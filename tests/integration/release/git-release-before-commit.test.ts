@@ -126,6 +126,52 @@ describe.skipIf(!hasProgram("git"))("ship release git: refusals before the manif
     await expectUnchanged(head);
   });
 
+  // CI passes the remote as a URL with its token (--remote https://ci:TOKEN@host/app.git): its
+  // refusal printed the URL whole, token included, into the job's log.
+  it("--push to a URL holding credentials: its user, password and query values are masked in every refusal", async () => {
+    const secretUrl = "http://ci:SECRETPW@127.0.0.1:9/app.git?token=QSECRET";
+    const shown = "http://***@127.0.0.1:9/app.git?token=***";
+    const head = git(repo, "rev-parse", "HEAD");
+    const unreachable = await runShip([
+      "release",
+      "-C",
+      repo,
+      "git",
+      "1.0.0",
+      "Fixes",
+      "--push",
+      "--remote",
+      secretUrl,
+    ]);
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr).toContain(`ship release git: git ls-remote ${shown}: `);
+    expect(unreachable.stderr).not.toMatch(/SECRETPW|QSECRET/);
+    await expectUnchanged(head);
+
+    // git reaches the same URL at a real repository (insteadOf), which has moved on: the push is refused.
+    const origin = join(dir, "origin.git");
+    execFileSync("git", ["clone", "-q", "--bare", repo, origin]);
+    const other = join(dir, "other");
+    execFileSync("git", ["clone", "-q", origin, other]);
+    git(other, "-c", "user.email=a@b", "-c", "user.name=a", "commit", "-q", "--allow-empty", "-m", "theirs");
+    git(other, "push", "-q", "origin", "main");
+    git(repo, "config", `url.file://${origin}.insteadOf`, secretUrl);
+    const rejected = await runShip([
+      "release",
+      "-C",
+      repo,
+      "git",
+      "1.0.0",
+      "Fixes",
+      "--push",
+      "--remote",
+      secretUrl,
+    ]);
+    expect(rejected.code).toBe(1);
+    expect(rejected.stderr).toContain(`ship release git: git push ${shown} HEAD: the remote refused it`);
+    expect(rejected.stderr).not.toMatch(/SECRETPW|QSECRET/);
+  });
+
   it("--push to a remote that cannot be reached: exit 1, nothing committed, and the same command works once it is there", async () => {
     const origin = join(dir, "origin.git");
     git(repo, "remote", "add", "origin", origin);

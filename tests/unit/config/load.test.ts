@@ -100,6 +100,22 @@ describe("malformed configs: every problem, positioned", () => {
       `${sftp}security = { max_file_size_mb = -1 }\n`,
       /^ship\.toml:8:14 sources\.s\.security\.max_file_size_mb: must be > 0 \(got -1\)$/,
     ],
+    // Unbounded, 1e308 was a limit that limits nothing and 1e-9 counted as 0 bytes (every release refused).
+    [
+      "max_download_mb past its range",
+      `${sftp}max_download_mb = 1e308\n`,
+      /^ship\.toml:8:1 sources\.s\.max_download_mb: must be ≤ 1048576 \(1 TiB\)$/,
+    ],
+    [
+      "max_download_mb under a kilobyte",
+      '[sources.w]\ntype = "https"\nurl = "https://example.com/a.tar.gz"\napp_dir = "/a"\nmax_download_mb = 1e-9\n',
+      /^ship\.toml:5:1 sources\.w\.max_download_mb: must be ≥ 0\.001 \(a kilobyte: a smaller limit refuses every file\)$/,
+    ],
+    [
+      "max_file_size_mb past its range",
+      `${sftp}[sources.s.security]\nmax_file_size_mb = 1e308\n`,
+      /^ship\.toml:9:1 sources\.s\.security\.max_file_size_mb: must be ≤ 1048576 \(1 TiB\)$/,
+    ],
     [
       "array element",
       `${sftp}[sources.s.security]\nallowed_file_types = [\n  ".py",\n  3,\n]\n`,

@@ -75,6 +75,8 @@ describe("hub.toml", () => {
       ["progress_timeout_seconds = inf", /progress_timeout_seconds: /],
       ["progress_timeout_seconds = nan", /progress_timeout_seconds: /],
       ["max_artifact_mb = 1e308", /max_artifact_mb: must be ≤ 1048576 \(1 TiB\)/],
+      // Counted as 0 bytes: every upload was refused as over the limit.
+      ["max_artifact_mb = 1e-9", /max_artifact_mb: must be ≥ 0\.001 \(a kilobyte/],
       ["report_keep_days = -1", /report_keep_days: /],
       ["unused_artifact_sweep_minutes = 1e9", /unused_artifact_sweep_minutes: must be ≤ 1440 \(a day\)/],
       ["unused_artifact_keep_hours = 0", /unused_artifact_keep_hours: /],

@@ -168,6 +168,11 @@ describe("malformed manifests: every problem, positioned", () => {
       /^update-manifest\.yaml:5:7 rollout\.stages\[0\]\.percentage: must be ≤ 100 \(got 150\)$/,
     ],
     [
+      "file size limit under a kilobyte",
+      `${v}security:\n  max_file_size_mb: 1e-9\n`,
+      /^update-manifest\.yaml:3:3 security\.max_file_size_mb: must be ≥ 0\.001 \(a kilobyte: a smaller limit refuses every file\)$/,
+    ],
+    [
       "hook not a string",
       `${v}hooks:\n  pre_update:\n    - 5\n`,
       /^update-manifest\.yaml:4:7 hooks\.pre_update\[0\]: must be a string or a mapping \(got number 5\)$/,

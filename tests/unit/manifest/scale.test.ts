@@ -56,6 +56,32 @@ describe("manifest validation scales linearly", () => {
     ]);
   });
 
+  // Each was worded and placed: a 60 KB manifest (under the hub's 64 KiB) of 30,000 wrong items held
+  // the hub 3-6 s and made a 2.6 MB answer; a ship.toml or --test-manifest of them printed every one.
+  it.each([
+    ["hooks.pre_update", "hooks:\n  pre_update", "must be a string or a mapping (got number 0)"],
+    ["security.allowed_file_types", "security:\n  allowed_file_types", "must be a string (got number 0)"],
+  ])("30,000 wrong items in %s: the first 100 named, the rest counted", (key, at, said) => {
+    const text = `version: "1.0.0"\n${at}: [${Array(30_000).fill("0").join(",")}]\n`;
+    parseManifestText(manyKeys(100), "warm.yaml");
+    const { value: error, cpuMs: ms } = cpuMsOf(() => {
+      try {
+        parseManifestText(text, "m.yaml");
+      } catch (e) {
+        return e;
+      }
+    });
+    expect(error).toBeInstanceOf(BadInputError);
+    const issues = (error as BadInputError).issues.filter((i) => i.severity === "error").map(formatIssue);
+    expect(issues).toHaveLength(101);
+    // The count is about the whole file, so it is placed at its start.
+    expect(issues[0]).toBe("m.yaml:1:1 and 29900 more problems not listed");
+    expect(issues[1]).toMatch(
+      new RegExp(`^m\\.yaml:3:\\d+ ${key.replace(".", "\\.")}\\[0\\]: ${said.replace(/[()]/g, "\\$&")}$`),
+    );
+    expect(ms).toBeLessThan(1500);
+  });
+
   it("ship --test-manifest with 20,000 keys finishes in seconds, not minutes", async () => {
     const dir = await mkdtemp(join(tmpdir(), "ship-scale-"));
     try {

@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import * as z from "zod";
 import { fitMergeReports } from "../../../agent/daemon/merge-reports.js";
-import { hasMoreValuesThan, MAX_MESSAGE_VALUES } from "../../../shared/json-depth.js";
+import { jsonShapeProblem, MAX_MESSAGE_VALUES } from "../../../shared/json-depth.js";
 import { Report } from "../../../shared/protocol/messages.js";
 import { parseOneLine } from "../../../shared/schema/one-line.js";
 
@@ -44,7 +44,7 @@ describe("bounded validation", () => {
       merges,
     });
     const bytes = Buffer.from(JSON.stringify(report));
-    expect(hasMoreValuesThan(bytes, MAX_MESSAGE_VALUES)).toBe(false);
+    expect(jsonShapeProblem(bytes, "message", MAX_MESSAGE_VALUES)).toBeUndefined();
     // Shortened lists say how much was left out.
     expect(merges[0]?.kept.at(-1)).toBe("… 501 more");
     expect(merges.at(-1)?.kept).toEqual(["… 1500 more"]);
