@@ -23,6 +23,7 @@ import { HubMetrics } from "./metrics.js";
 import { OnceAMinuteLog } from "./once-a-minute-log.js";
 import { AgentSync } from "./rollouts/agent-sync.js";
 import { RolloutEngine } from "./rollouts/engine.js";
+import { shownTime } from "./shown-time.js";
 import { openHubState } from "./state.js";
 import type { AsyncStore } from "./store/async-store.js";
 import type { DatabaseSource } from "./store/open-database.js";
@@ -61,6 +62,11 @@ export interface HubOptions {
    * the database's clock whatever `now` says, so a test moves that time forward here.
    */
   timeShiftMs?: () => number;
+  /**
+   * Tests: the host's wall clock, stepped apart from `now` (the hub's own) to make a clock step.
+   * Default Date.now, watched for steps only when `now` is not given either.
+   */
+  wallNow?: () => number;
   /** How often live connections are checked for a revoked or expired token (default 1 s). */
   sessionCheckMs?: number;
   /** Reports one agent connection may hand in per minute (default 120). */
@@ -200,6 +206,10 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   // it timed out every agent mid-update, halted the rollout and cut a canary's soak short.
   const ownClock = options.now ?? monotonicNow;
   const time = clusterClock ? () => clusterClock.now() + shift() : () => ownClock() + shift();
+  // A clock a test injects (`now`) is the rollout clock itself: no wall clock to step apart from it,
+  // unless the test gives one. A cluster's time follows the database's clock, no host's.
+  const wall = options.wallNow ?? (options.now ? undefined : Date.now);
+  const steps = cluster || wall === undefined ? undefined : new ClockStepWatch(wall, ownClock, log);
   // In a cluster the first heartbeat is written with the check of the shared JWT secret.
   let clusterUpSince: number | undefined;
   if (cluster && clusterClock && options.database) {
@@ -273,6 +283,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     refusals,
     log,
     now: time,
+    ...(steps ? { shownTime: shownTime(() => steps.currentOffsetMs()) } : {}),
     eventStream,
   });
   const server = createServer(whileConnected(lingerAfterUnreadBody(app)));
@@ -440,8 +451,6 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     // (SIGKILL, a power cut), which marks the agents that were connected offline as last seen then.
     // Nothing else is written while an agent stays connected, so they kept their hello's time as
     // LAST SEEN, older than every report they sent since.
-    // A clock a test injects (`now`) is the rollout clock itself: no wall clock to step apart from it.
-    const steps = options.now ? undefined : new ClockStepWatch(Date.now, ownClock, log);
     const beat = async () => {
       steps?.check();
       try {
