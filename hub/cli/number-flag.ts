@@ -21,9 +21,10 @@ const DECIMAL = /^(?:\d+(?:\.\d+)?|\.\d+)$/;
 
 /**
  * Why a number JavaScript would read is not taken: its notation. Undefined for what is no number
- * at all, or a negative decimal, which the caller's range names better.
+ * at all, or a negative decimal, which the caller's range names better. The dashboard's form says
+ * the same (dashboard/src/format.ts notationProblem; a test holds them alike).
  */
-function notationProblem(text: string): string | undefined {
+export function notationProblem(text: string): string | undefined {
   if (text === "" || !Number.isFinite(Number(text)) || DECIMAL.test(text.replace(/^-/, ""))) return undefined;
   const notation = /^[-+]?0x/i.test(text)
     ? "hexadecimal"
