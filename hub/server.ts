@@ -62,11 +62,6 @@ export interface HubOptions {
    * the database's clock whatever `now` says, so a test moves that time forward here.
    */
   timeShiftMs?: () => number;
-  /**
-   * Tests: the host's wall clock, stepped apart from `now` (the hub's own) to make a clock step.
-   * Default Date.now, watched for steps only when `now` is not given either.
-   */
-  wallNow?: () => number;
   /** How often live connections are checked for a revoked or expired token (default 1 s). */
   sessionCheckMs?: number;
   /** Reports one agent connection may hand in per minute (default 120). */
@@ -206,10 +201,9 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   // it timed out every agent mid-update, halted the rollout and cut a canary's soak short.
   const ownClock = options.now ?? monotonicNow;
   const time = clusterClock ? () => clusterClock.now() + shift() : () => ownClock() + shift();
-  // A clock a test injects (`now`) is the rollout clock itself: no wall clock to step apart from it,
-  // unless the test gives one. A cluster's time follows the database's clock, no host's.
-  const wall = options.wallNow ?? (options.now ? undefined : Date.now);
-  const steps = cluster || wall === undefined ? undefined : new ClockStepWatch(wall, ownClock, log);
+  // A clock a test injects (`now`) is the rollout clock itself: no wall clock to step apart from it.
+  // A cluster's time follows the database's clock, no host's.
+  const steps = cluster || options.now ? undefined : new ClockStepWatch(Date.now, ownClock, log);
   // In a cluster the first heartbeat is written with the check of the shared JWT secret.
   let clusterUpSince: number | undefined;
   if (cluster && clusterClock && options.database) {
