@@ -23,6 +23,7 @@ import { HubMetrics } from "./metrics.js";
 import { OnceAMinuteLog } from "./once-a-minute-log.js";
 import { AgentSync } from "./rollouts/agent-sync.js";
 import { RolloutEngine } from "./rollouts/engine.js";
+import { shownTime } from "./shown-time.js";
 import { openHubState } from "./state.js";
 import type { AsyncStore } from "./store/async-store.js";
 import type { DatabaseSource } from "./store/open-database.js";
@@ -200,6 +201,9 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   // it timed out every agent mid-update, halted the rollout and cut a canary's soak short.
   const ownClock = options.now ?? monotonicNow;
   const time = clusterClock ? () => clusterClock.now() + shift() : () => ownClock() + shift();
+  // A clock a test injects (`now`) is the rollout clock itself: no wall clock to step apart from it.
+  // A cluster's time follows the database's clock, no host's.
+  const steps = cluster || options.now ? undefined : new ClockStepWatch(Date.now, ownClock, log);
   // In a cluster the first heartbeat is written with the check of the shared JWT secret.
   let clusterUpSince: number | undefined;
   if (cluster && clusterClock && options.database) {
@@ -273,6 +277,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     refusals,
     log,
     now: time,
+    ...(steps ? { shownTime: shownTime(() => steps.currentOffsetMs()) } : {}),
     eventStream,
   });
   const server = createServer(whileConnected(lingerAfterUnreadBody(app)));
@@ -440,8 +445,6 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     // (SIGKILL, a power cut), which marks the agents that were connected offline as last seen then.
     // Nothing else is written while an agent stays connected, so they kept their hello's time as
     // LAST SEEN, older than every report they sent since.
-    // A clock a test injects (`now`) is the rollout clock itself: no wall clock to step apart from it.
-    const steps = options.now ? undefined : new ClockStepWatch(Date.now, ownClock, log);
     const beat = async () => {
       steps?.check();
       try {

@@ -107,7 +107,17 @@ const OPTION_MODES: { flag: keyof GlobalOptions; modes: Mode[] }[] = [
   { flag: "currentVersion", modes: ["testConditionals", "checkRollout"] },
 ];
 
-function buildProgram(setExit: (code: number) => void): Command {
+/**
+ * Whose refusal a line is: `ship release …`'s say their command (`ship release publish: …`), as
+ * their own refusals and commander's do; the rest say `ship:`.
+ */
+function refusalName(command: Command): string {
+  const path = commandPath(command);
+  return path.startsWith("ship release") ? path : "ship";
+}
+
+/** `onCommand`: the command a refusal of bad input belongs to, before anything checks it. */
+function buildProgram(setExit: (code: number) => void, onCommand: (command: Command) => void): Command {
   const program = new Command("ship")
     .description("Unattended, safe application updates: one run over the sources in ship.toml")
     // Not commander's .version(): it printed as soon as it read --version, so the bare version for
@@ -180,12 +190,14 @@ function buildProgram(setExit: (code: number) => void): Command {
     });
 
   registerReleaseCommand(program);
+  // Before the checks below (hooks run in order), so a refusal they throw names its command.
+  program.hook("preAction", (_root, action) => onCommand(action));
   refuseEmptyValues(program);
   refuseRepeatedValues(program);
   // `ship release …` says its own (registerReleaseCommand); the rest say `ship:` as ship's refusals do.
   sayUsageErrorsInOneLine(
     allCommands(program).filter((c) => !commandPath(c).startsWith("ship release")),
-    () => "ship",
+    refusalName,
   );
   program.hook("preAction", (_root, action) => takeRootOptions(program, action));
   return program;
@@ -230,9 +242,29 @@ function takeRootOptions(program: Command, action: Command): void {
 
 async function main(argv: string[]): Promise<number> {
   let code: number = ExitCode.ok;
-  const program = buildProgram((c) => {
-    code = c;
-  });
+  // Whose refusal it is: `ship release publish --app ""` and `--app a --app b` said `ship: …` where
+  // that command's other refusals say `ship release publish: …`, and its --json `ship: …` for a
+  // line stderr began with the command.
+  let refused = "ship";
+  const program = buildProgram(
+    (c) => {
+      code = c;
+    },
+    (command) => {
+      refused = refusalName(command);
+    },
+  );
+  // Commander's own refusals (an unknown option) come from the command that wrote them.
+  for (const command of allCommands(program)) {
+    const own = command.configureOutput().outputError;
+    command.configureOutput({
+      outputError: (text, write) => {
+        refused = refusalName(command);
+        if (own === undefined) write(text);
+        else own(text, write);
+      },
+    });
+  }
   program.exitOverride();
   try {
     await program.parseAsync(argv);
@@ -244,12 +276,12 @@ async function main(argv: string[]): Promise<number> {
     if (error instanceof CommanderError) {
       // Help and version are successes; every other parse problem is bad input (exit 2).
       if (error.exitCode === 0) return ExitCode.ok;
-      printJsonFailure(argv, ExitCode.badInput, usageErrorText(error.message));
+      printJsonFailure(argv, ExitCode.badInput, usageErrorText(error.message), refused);
       return ExitCode.badInput;
     }
     const message = messageFor(error);
-    process.stderr.write(`ship: ${message}\n`);
-    printJsonFailure(argv, exitCodeFor(error), message);
+    process.stderr.write(`${refused}: ${message}\n`);
+    printJsonFailure(argv, exitCodeFor(error), message, refused);
     return exitCodeFor(error);
   }
 }
@@ -259,12 +291,12 @@ async function main(argv: string[]): Promise<number> {
  * that cannot be read, an unknown option) answers with the result's own `exitCode` and `message`,
  * plus `error`, so a script reading stdout never parses an empty string. stderr keeps the line.
  */
-function printJsonFailure(argv: readonly string[], exitCode: number, message: string): void {
+function printJsonFailure(argv: readonly string[], exitCode: number, message: string, name: string): void {
   const args = argv.slice(2);
   const end = args.indexOf("--");
   if (!(end < 0 ? args : args.slice(0, end)).includes("--json")) return;
   process.stdout.write(
-    `${JSON.stringify({ exitCode, message: `ship: ${message}`, error: message }, null, 2)}\n`,
+    `${JSON.stringify({ exitCode, message: `${name}: ${message}`, error: message }, null, 2)}\n`,
   );
 }
 

@@ -7,6 +7,7 @@ import { AgentQuery, queryAgents } from "../dashboard/agent-query.js";
 import { agentsNeedingAttention } from "../dashboard/attention.js";
 import { HubRequestError } from "../errors.js";
 import { forgetOpenDeployments } from "../rollouts/forget-agent.js";
+import { isoTime, type ShownTime } from "../shown-time.js";
 import type { AgentRecord } from "../store/store.js";
 import type { ApiDeps } from "./deps.js";
 import { eventSubject } from "./event-subject.js";
@@ -34,13 +35,13 @@ const EventsQuery = z.strictObject({
 });
 
 // A connected agent is seen now: the stored time only moves on (re)connect and would age on screen.
-function agentView(agent: AgentRecord, online: boolean, now: number) {
+function agentView(agent: AgentRecord, online: boolean, now: number, shown: ShownTime) {
   return {
     ...agent,
     online,
-    lastSeen: new Date(online ? now : agent.lastSeen).toISOString(),
+    lastSeen: shown(online ? now : agent.lastSeen),
     // As lastSeen: a time, not milliseconds (only a forgotten agent's own page shows it).
-    ...(agent.forgottenAt === undefined ? {} : { forgottenAt: new Date(agent.forgottenAt).toISOString() }),
+    ...(agent.forgottenAt === undefined ? {} : { forgottenAt: shown(agent.forgottenAt) }),
   };
 }
 
@@ -56,12 +57,13 @@ async function unknownOrForgotten(deps: ApiDeps, id: string): Promise<HubRequest
   const by = event === undefined ? "" : ` by ${event.actor}`;
   return new HubRequestError(
     409,
-    `agent ${id} was forgotten already, ${agoText(deps.now() - agent.forgottenAt)} ago${by} (${new Date(agent.forgottenAt).toISOString()}): nothing to do; it rejoins the fleet if it connects with a new agent token`,
+    `agent ${id} was forgotten already, ${agoText(deps.now() - agent.forgottenAt)} ago${by} (${(deps.shownTime ?? isoTime)(agent.forgottenAt)}): nothing to do; it rejoins the fleet if it connects with a new agent token`,
   );
 }
 
 export function agentRoutes(deps: ApiDeps): Router {
   const { store, tokens } = deps;
+  const shown = deps.shownTime ?? isoTime;
   const router = Router();
   trimIdParam(router, "agent");
   const operator = requireRole(tokens, "operator");
@@ -77,7 +79,7 @@ export function agentRoutes(deps: ApiDeps): Router {
     const forgotten = agents.length === 0 ? await store.countForgottenAgents() : undefined;
     res.json({
       ...page,
-      agents: page.agents.map((a) => agentView(a, a.online, deps.now())),
+      agents: page.agents.map((a) => agentView(a, a.online, deps.now(), shown)),
       ...(forgotten ? { forgotten } : {}),
     });
   });
@@ -85,7 +87,8 @@ export function agentRoutes(deps: ApiDeps): Router {
   // Agents that need a person: refused connections, and agent tokens that expire soon (or did).
   router.get("/agents/attention", operator, async (req, res) => {
     parseRequest(NoFields, req.query, "query");
-    const needs = await agentsNeedingAttention(store, deps.refusals?.list() ?? [], deps.now());
+    // Token expiries and refusals are on the host's clock, which a step moves apart from the hub's.
+    const needs = await agentsNeedingAttention(store, deps.refusals?.list() ?? [], tokens.now());
     // Refusals live in each hub's memory (an attacker's made-up ids never reach the database): in a
     // cluster the list is the answering hub's alone, and says so rather than pass for the fleet's.
     res.json(deps.sharedPresence === true ? { ...needs, refusedScope: "this hub" } : needs);
@@ -107,11 +110,12 @@ export function agentRoutes(deps: ApiDeps): Router {
         agent,
         deps.isOnline(agent.id) || (deps.sharedPresence === true && agent.online),
         deps.now(),
+        shown,
       ),
       // Times as every other answer gives them (ISO 8601), not the store's milliseconds.
       deployments: deployments.deployments.map((d) => ({
         ...d,
-        updatedAt: new Date(d.updatedAt).toISOString(),
+        updatedAt: shown(d.updatedAt),
       })),
       // `next` (as ?deployments_after=) reads on, as the rollout list's does.
       deploymentsPage: {
@@ -120,7 +124,7 @@ export function agentRoutes(deps: ApiDeps): Router {
       },
       reports: (await store.listReports(agent.id, page.reports_limit, page.reports_offset)).map((r) => ({
         ...r,
-        receivedAt: new Date(r.receivedAt).toISOString(),
+        receivedAt: shown(r.receivedAt),
       })),
       reportsPage: { limit: page.reports_limit, offset: page.reports_offset },
     });
@@ -181,10 +185,12 @@ export function agentRoutes(deps: ApiDeps): Router {
         return { outcome, revoked: [] as string[], active: [] as string[], rollbacks: [] as string[] };
       // A decommissioned host's credentials must not outlive it: each token of the agent, with
       // its renewals (revokeToken revokes the family), unless revoked or expired already.
+      // On the tokens' clock (the host's), as the hub's other revocations and its expiry checks are.
       const revoked: string[] = [];
+      const tokenNow = tokens.now();
       for (const token of await t.listTokens())
-        if (token.agentId === id && token.revoked === null && token.expires > now)
-          revoked.push(...(await t.revokeToken(token.jti, now)));
+        if (token.agentId === id && token.revoked === null && token.expires > tokenNow)
+          revoked.push(...(await t.revokeToken(token.jti, tokenNow)));
       await t.appendEvent({
         at: now,
         actor,
@@ -193,7 +199,7 @@ export function agentRoutes(deps: ApiDeps): Router {
         data: { revokedTokens: revoked },
       });
       // Rollouts under way no longer wait for it, nor count its silence as a failure.
-      return { outcome, revoked, ...(await forgetOpenDeployments(deps.engine, dispatch, id, actor)) };
+      return { outcome, revoked, ...(await forgetOpenDeployments(deps.engine, dispatch, id, actor, shown)) };
     });
     if (done.outcome === "online") throw new HubRequestError(409, online);
     if (done.outcome === "unknown") throw await unknownOrForgotten(deps, id);
@@ -215,7 +221,7 @@ export function agentRoutes(deps: ApiDeps): Router {
       parsed.subject === undefined
         ? parsed
         : { ...parsed, ...(await eventSubject(store, deps.engine, parsed.subject)) };
-    const events = (await store.listEvents(query)).map((e) => ({ ...e, at: new Date(e.at).toISOString() }));
+    const events = (await store.listEvents(query)).map((e) => ({ ...e, at: shown(e.at) }));
     const last = events.at(-1);
     res.json({ events, next: events.length === query.limit && last ? last.id : null });
   });

@@ -5,6 +5,7 @@ import type { TokenService } from "../auth/tokens.js";
 import type { EventStream } from "../dashboard/event-stream.js";
 import type { HubMetrics } from "../metrics.js";
 import type { RolloutEngine } from "../rollouts/engine.js";
+import type { ShownTime } from "../shown-time.js";
 import type { AsyncStore } from "../store/async-store.js";
 import type { ConnectionRefusals } from "../ws/refusals.js";
 
@@ -30,7 +31,10 @@ export interface ApiDeps {
   /** Agent connections the hub refused lately (the dashboard lists them). */
   refusals?: ConnectionRefusals;
   log: Logger;
+  /** The hub's rollout clock: what its stamps (rollouts, agents, events, releases) are on. */
   now: () => number;
+  /** A stamp of `now`'s as shown to people and clients (default: as it is). */
+  shownTime?: ShownTime;
   /** The dashboards' change stream; the hub keeps it to wake it (default: one of its own). */
   eventStream?: EventStream;
 }

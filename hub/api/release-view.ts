@@ -9,6 +9,7 @@
 import { parseDocument, visit } from "yaml";
 import { MANIFEST_MAX_ALIASES, MANIFEST_YAML_OPTIONS } from "../../shared/manifest/load.js";
 import { textStart } from "../../shared/text-cut.js";
+import { isoTime, type ShownTime } from "../shown-time.js";
 import type { ReleaseRecord } from "../store/store.js";
 
 const MASK = "***";
@@ -43,7 +44,7 @@ export type ReleaseView = Omit<ReleaseRecord, "created"> & { created: string; de
 
 const DESCRIBED = 300;
 
-export function releaseForPeople(release: ReleaseRecord): ReleaseView {
+export function releaseForPeople(release: ReleaseRecord, shown: ShownTime = isoTime): ReleaseView {
   const source =
     release.source.type === "http" || release.source.type === "https"
       ? { ...release.source, url: maskQuery(release.source.url) }
@@ -53,7 +54,7 @@ export function releaseForPeople(release: ReleaseRecord): ReleaseView {
   return {
     ...release,
     // A time, as every API answer gives one (ISO 8601), not the store's milliseconds.
-    created: new Date(release.created).toISOString(),
+    created: shown(release.created),
     source,
     manifest,
     description: description.length > DESCRIBED ? `${textStart(description, DESCRIBED)}…` : description,
@@ -65,8 +66,11 @@ export function releaseForPeople(release: ReleaseRecord): ReleaseView {
  * the rollout form downloaded up to 200 manifests of up to 64 KiB on every refresh to show a line
  * of each; the manifest is read by id (`GET /releases/ID`) when someone opens it.
  */
-export function releaseListed(release: ReleaseRecord): Omit<ReleaseView, "manifest"> {
-  const { manifest: _manifest, ...listed } = releaseForPeople(release);
+export function releaseListed(
+  release: ReleaseRecord,
+  shown: ShownTime = isoTime,
+): Omit<ReleaseView, "manifest"> {
+  const { manifest: _manifest, ...listed } = releaseForPeople(release, shown);
   return listed;
 }
 

@@ -10,6 +10,7 @@ import { compareVersions } from "../../shared/versions.js";
 import { agoText } from "../ago-text.js";
 import { actorOf, requireRole } from "../auth/require-role.js";
 import { HubRequestError } from "../errors.js";
+import { isoTime } from "../shown-time.js";
 import type { StoreOps } from "../store/async-store.js";
 import { releaseById } from "../store/release-by-id.js";
 import type { ReleaseCursor, ReleaseRecord } from "../store/store.js";
@@ -153,6 +154,7 @@ const noArtifact = () =>
 
 export function releaseRoutes(deps: ApiDeps): Router {
   const { store, tokens } = deps;
+  const shownTime = deps.shownTime ?? isoTime;
   const router = Router();
   trimIdParam(router, "release");
 
@@ -200,10 +202,10 @@ export function releaseRoutes(deps: ApiDeps): Router {
       if (held === undefined) throw error;
     }
     if (held !== undefined) {
-      res.status(200).json(releaseForPeople(held));
+      res.status(200).json(releaseForPeople(held, shownTime));
       return;
     }
-    res.status(201).json(releaseForPeople(release));
+    res.status(201).json(releaseForPeople(release, shownTime));
   });
 
   router.get("/releases", requireRole(tokens, "ci", "operator"), async (req, res) => {
@@ -217,24 +219,24 @@ export function releaseRoutes(deps: ApiDeps): Router {
         ? wanted
         : versions.find((v) => compareVersions(v, wanted) === 0);
       const release = same === undefined ? undefined : await store.findRelease(query.app, same);
-      const shown = query.manifest ? releaseForPeople : releaseListed;
-      res.json({ releases: release ? [shown(release)] : [] });
+      const view = query.manifest ? releaseForPeople : releaseListed;
+      res.json({ releases: release ? [view(release, shownTime)] : [] });
       return;
     }
     if (!query.manifest) {
       const page = await releasePage(store, query, (r) => releaseListed(r).description.length);
-      res.json({ ...page, releases: page.releases.map(releaseListed) });
+      res.json({ ...page, releases: page.releases.map((r) => releaseListed(r, shownTime)) });
       return;
     }
     const page = await releasePage(store, query, (r) => r.manifest.length);
-    res.json({ ...page, releases: page.releases.map(releaseForPeople) });
+    res.json({ ...page, releases: page.releases.map((r) => releaseForPeople(r, shownTime)) });
   });
 
   router.get("/releases/:id", requireRole(tokens, "ci", "operator"), async (req, res) => {
     parseRequest(NoFields, req.query, "query");
     const release = await releaseById(store, req.params.id as string);
     if (!release) throw new HubRequestError(404, `release ${req.params.id} not found`);
-    res.json(releaseForPeople(release));
+    res.json(releaseForPeople(release, shownTime));
   });
 
   return router;

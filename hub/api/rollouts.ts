@@ -11,6 +11,7 @@ import {
 import { actorOf, requireRole } from "../auth/require-role.js";
 import { HubRequestError } from "../errors.js";
 import { offlineFailsAt, rolloutDetail, rolloutDetailOf, rolloutSummary } from "../rollouts/view.js";
+import { isoTime } from "../shown-time.js";
 import { rolloutStates } from "../store/store.js";
 import type { ApiDeps } from "./deps.js";
 import { trimIdParam } from "./path-id.js";
@@ -28,6 +29,7 @@ const ListQuery = z.strictObject({
 
 export function rolloutRoutes(deps: ApiDeps): Router {
   const { store, tokens, engine } = deps;
+  const shown = deps.shownTime ?? isoTime;
   const router = Router();
   trimIdParam(router, "rollout");
   const operator = requireRole(tokens, "operator");
@@ -42,6 +44,7 @@ export function rolloutRoutes(deps: ApiDeps): Router {
       (agentId) => deps.isOnline(agentId) || stored?.has(agentId) === true,
       engine.offlineDeadline(rollout),
       await engine.advanceHold(rollout),
+      shown,
     );
   };
   // The path may hold a unique prefix (the dashboard and CLI show 8 characters): the full id from here on.
@@ -73,6 +76,10 @@ export function rolloutRoutes(deps: ApiDeps): Router {
       created.deployments,
       isOnline,
       deadline && (await offlineFailsAt(store, created.rollout, created.deployments, isOnline, deadline)),
+      0,
+      0,
+      undefined,
+      shown,
     );
     // What the preview warned of (a downgrade), said again to a caller that skipped the preview.
     res.status(201).json(created.warnings.length > 0 ? { ...view, warnings: created.warnings } : view);
@@ -89,7 +96,7 @@ export function rolloutRoutes(deps: ApiDeps): Router {
     });
     const rollouts = found.slice(0, query.limit);
     const summaries = await Promise.all(
-      rollouts.map(async (r) => rolloutSummary(store, r, await engine.advanceHold(r))),
+      rollouts.map(async (r) => rolloutSummary(store, r, await engine.advanceHold(r), shown)),
     );
     // Only when true: a list that was not cut off answers as before. `next` (as ?after=) reads on:
     // without it, `more` named rollouts past the 1,000th that no request could reach.

@@ -54,7 +54,8 @@ export class TokenService {
   constructor(
     secret: Buffer,
     private readonly store: StoreOps,
-    private readonly now: () => number = Date.now,
+    /** The host's clock: tokens' issue, expiry and revocation times are on it, not the hub's rollout clock. */
+    readonly now: () => number = Date.now,
   ) {
     this.secret = createSecretKey(secret);
   }

@@ -2,6 +2,7 @@
 import { printable, quotedText } from "../quoted-text.js";
 import { type DeploymentState, inStateOrder, REPORTED_FAILED_STATES } from "../rollouts/states.js";
 import { displayWidth, padToWidth } from "./display-width.js";
+import { decimalFlag } from "./number-flag.js";
 
 export function table(headers: string[], rows: (string | number | null | undefined)[][]): string {
   const cells = rows.map((r) => r.map((c) => (c === null || c === undefined ? "-" : printable(String(c)))));
@@ -19,12 +20,16 @@ export function table(headers: string[], rows: (string | number | null | undefin
 
 const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400, w: 7 * 86400, y: 365 * 86400 };
 
-/** "30d", "12h", "90m", "3600" (seconds) → seconds. */
+/**
+ * "30d", "12h", ".5d", "3600" (seconds) → seconds. The amount is a number flag's (decimalFlag): ".5d"
+ * was refused where `--wait-minutes .5` is taken, and "1e1d" was "not a duration".
+ */
 export function parseDuration(text: string, flag: string): number {
-  const match = /^(\d+(?:\.\d+)?)([smhdwy]?)$/.exec(text.trim());
-  if (!match)
-    throw new RangeError(`${flag} ${quotedText(text)} is not a duration (use e.g. 30d, 12h, 90m, 3600s)`);
-  return Math.round(Number(match[1]) * (UNITS[match[2] || "s"] ?? 1));
+  const match = /^(\S*?)([smhdwy]?)$/.exec(text.trim());
+  const amount = match ? decimalFlag(match[1] ?? "", `${flag} ${quotedText(text)}`) : undefined;
+  if (amount === undefined)
+    throw new RangeError(`${flag} ${quotedText(text)} is not a duration (use e.g. 30d, 12h, 1.5h, 3600s)`);
+  return Math.round(amount * (UNITS[match?.[2] || "s"] ?? 1));
 }
 
 /**

@@ -142,7 +142,8 @@ export function printDetail(d: Detail): void {
 export async function rolloutList(
   options: RemoteOptions & { state?: string; app?: string; limit?: string; after?: string },
 ): Promise<void> {
-  const limit = options.limit === undefined ? 100 : decimalFlag(options.limit);
+  const limit =
+    options.limit === undefined ? 100 : decimalFlag(options.limit, `--limit ${quotedText(options.limit)}`);
   if (!(limit !== undefined && Number.isInteger(limit) && limit >= 1 && limit <= 1000))
     throw new RangeError(`--limit ${quotedText(options.limit ?? "")}: use a whole number from 1 to 1000`);
   const client = await HubClient.from(options);
@@ -224,7 +225,10 @@ export async function rolloutAction(
     options.failedSeen === undefined && options.fromWave === undefined
       ? undefined
       : await import("../../shared/api/bodies.js");
-  const failedSeen = options.failedSeen === undefined ? undefined : decimalFlag(options.failedSeen);
+  const failedSeen =
+    options.failedSeen === undefined
+      ? undefined
+      : decimalFlag(options.failedSeen, `--failed-seen ${quotedText(options.failedSeen)}`);
   // Checked by the body's own rule: past it the hub's 400 named `body.failedSeen`, not the flag.
   if (
     bodies !== undefined &&
@@ -234,7 +238,10 @@ export async function rolloutAction(
     throw new RangeError(
       `--failed-seen ${quotedText(options.failedSeen)}: use the number of failed agents \`rollout show\` printed (a whole number from 0 to ${bodies.MAX_FAILED_SEEN})`,
     );
-  const fromWave = options.fromWave === undefined ? undefined : decimalFlag(options.fromWave);
+  const fromWave =
+    options.fromWave === undefined
+      ? undefined
+      : decimalFlag(options.fromWave, `--from-wave ${quotedText(options.fromWave)}`);
   // The body's rule counts waves from 0; past it `1e+23` was echoed for the 23 digits typed.
   if (
     bodies !== undefined &&
@@ -365,7 +372,7 @@ export async function rolloutShow(
   options: RemoteOptions & { watch?: boolean; interval?: string },
 ): Promise<void> {
   if (!options.watch) return rolloutAction("show", id, options);
-  const seconds = decimalFlag(options.interval ?? "2");
+  const seconds = decimalFlag(options.interval ?? "2", `--interval ${quotedText(options.interval ?? "2")}`);
   // Past 2^31 ms a timer fires at once: a huge interval would poll the hub in a tight loop.
   if (seconds === undefined || !(seconds >= 0.1 && seconds <= 3600))
     throw new RangeError(

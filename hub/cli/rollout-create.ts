@@ -121,7 +121,7 @@ function parseWave(text: string, options: CreateOptions) {
     });
     return { ...common, agents };
   }
-  const percent = decimalFlag(value.replace(/%$/, ""));
+  const percent = decimalFlag(value.replace(/%$/, ""), waveFlag(text));
   if (percent === undefined || percent <= 0 || percent > 100)
     throw new RangeError(`${waveFlag(text)}: the percent must be a number above 0 and at most 100`);
   if (!inPercentSteps(percent))
@@ -144,7 +144,7 @@ function checkCumulative(texts: readonly string[], percents: readonly (number | 
 
 /** `--wait-minutes`, `--min-success-rate`, `--failure-threshold N|N%`: a number, or exit 2 naming the flag. */
 function numberOption(flag: string, text: string, max: number, unit = ""): number {
-  const value = decimalFlag(text);
+  const value = decimalFlag(text, `${flag} ${quotedText(text)}`);
   if (value === undefined || value > max)
     throw new RangeError(`${flag} ${quotedText(text)}: must be a number from 0 to ${max}${unit}`);
   return value;
@@ -161,7 +161,7 @@ function rateOption(text: string): number {
 /** `--failure-threshold N|P%`, checked as the hub checks it (RolloutSpec): N failures ≥ 1, or P % from 0 to 100. */
 function thresholdOption(text: string): { count: number } | { percent: number } {
   if (text.endsWith("%")) {
-    const percent = decimalFlag(text.slice(0, -1));
+    const percent = decimalFlag(text.slice(0, -1), `--failure-threshold ${quotedText(text)}`);
     if (percent === undefined || percent > 100)
       throw new RangeError(
         `--failure-threshold ${quotedText(text)}: the percent must be a number from 0 to 100`,
@@ -170,7 +170,7 @@ function thresholdOption(text: string): { count: number } | { percent: number } 
       throw new RangeError(`--failure-threshold ${quotedText(text)}: the percent ${THRESHOLD_STEP_PROBLEM}`);
     return { percent };
   }
-  const count = decimalFlag(text);
+  const count = decimalFlag(text, `--failure-threshold ${quotedText(text)}`);
   if (count === undefined || !Number.isInteger(count) || count < 1 || count > MAX_FAILURE_COUNT)
     throw new RangeError(
       `--failure-threshold ${quotedText(text)}: must be a number of failures (a whole number from 1 to ${MAX_FAILURE_COUNT}) or a percent such as 10%`,

@@ -32,6 +32,7 @@ import {
   SUCCEEDED_DEPLOYMENT_STATES,
   UPDATE_REPORT_EVENT,
 } from "./states.js";
+import { ROLLBACK_IMPOSSIBLE } from "./take-over-rule.js";
 
 /** A report as it arrived on one agent's connection. */
 export interface IncomingReport {
@@ -539,7 +540,13 @@ function updateOutcome(d: DeploymentRecord, report: Report): Outcome | undefined
   const state = nextDeploymentState(d.state, updateReportEvent(report));
   if (state === undefined) return undefined;
   const warnings = keptWarnings(report, d.agentId);
-  if (SUCCEEDED_DEPLOYMENT_STATES.includes(state)) return { state, error: null, warnings };
+  // An abort with rollback that found no older release to send this agent back to said so in the
+  // row while the update was still out: its success leaves the agent on the release, so the row
+  // keeps saying it. It cleared the note, and the rollout's reason named the agent as not rolled
+  // back while its row and `notRolledBack` did not. (A take-over's note follows its own rules.)
+  const noWayBack = d.previousRelease === null && (d.error ?? "").startsWith(ROLLBACK_IMPOSSIBLE);
+  if (SUCCEEDED_DEPLOYMENT_STATES.includes(state))
+    return { state, error: noWayBack ? d.error : null, warnings };
   const why =
     report.outcome === "skipped"
       ? "agent skipped the update"

@@ -6,6 +6,7 @@
  * whose agents were all forgotten tested nothing and is held as such wherever it sits
  * (`stuckWaveReason`; a last wave: `emptyCompletionReason`).
  */
+import { isoTime, type ShownTime } from "../shown-time.js";
 import type { DeploymentRecord } from "../store/store.js";
 import type { Dispatch } from "./dispatch.js";
 import type { RolloutEngine } from "./engine.js";
@@ -27,6 +28,8 @@ export async function forgetOpenDeployments(
   dispatch: Dispatch,
   agentId: string,
   actor: string,
+  /** How the error texts write the time (the API's shown time: they are read, never compared). */
+  shown: ShownTime = isoTime,
 ): Promise<{ active: string[]; rollbacks: string[] }> {
   const { t } = dispatch;
   const now = dispatch.now;
@@ -34,7 +37,7 @@ export async function forgetOpenDeployments(
     FORGETTABLE_DEPLOYMENT_STATES.includes(d.state),
   );
   if (open.length === 0) return { active: [], rollbacks: [] };
-  const when = `${actor} at ${new Date(now).toISOString()} (\`ship-hub agents forget\`)`;
+  const when = `${actor} at ${shown(now)} (\`ship-hub agents forget\`)`;
   const error = (d: DeploymentRecord) =>
     isRollbackDeliverable(d.state)
       ? `${ROLLBACK_FORGOTTEN_AFTER}${when}: not rolled back by this rollout (it may still run the release), counted neither as failed nor as rolled back; sent again if it connects with a new token`

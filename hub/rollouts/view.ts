@@ -1,3 +1,4 @@
+import { isoTime, type ShownTime } from "../shown-time.js";
 import type { StoreOps } from "../store/async-store.js";
 import type { DeploymentRecord, ReleaseRecord, RolloutRecord } from "../store/store.js";
 import {
@@ -144,6 +145,7 @@ export async function rolloutSummary(
   rollout: RolloutRecord,
   /** What holds its auto-advance since the hub started (RolloutEngine.advanceHold). */
   hold?: RestartHold,
+  shown: ShownTime = isoTime,
 ) {
   const {
     counts,
@@ -181,6 +183,7 @@ export async function rolloutSummary(
     await pausedForView(store, rollout),
     leftOutSent,
     hold,
+    shown,
   );
 }
 
@@ -194,6 +197,7 @@ function autoAdvanceAt(
   rollout: RolloutRecord,
   pausedMs: number,
   hold?: RestartHold,
+  shown: ShownTime = isoTime,
 ): { autoAdvanceAt?: string; advanceHeldUntilHeard?: { agents: readonly string[]; until: string } } {
   const wave = rollout.spec.waves[rollout.currentWave];
   const last = rollout.currentWave >= rollout.spec.waves.length - 1;
@@ -208,12 +212,12 @@ function autoAdvanceAt(
   )
     return {};
   const waitEnds = rollout.waveStartedAt + pausedMs + wave.waitMinutes * 60_000;
-  if (hold === undefined) return { autoAdvanceAt: new Date(waitEnds).toISOString() };
+  if (hold === undefined) return { autoAdvanceAt: shown(waitEnds) };
   // Back from a restart, its agents not heard yet hold it too: "not before" a time gone by, with
   // nothing moving, read as a stuck rollout.
   return {
-    autoAdvanceAt: new Date(Math.max(waitEnds, hold.until)).toISOString(),
-    advanceHeldUntilHeard: { agents: hold.agents, until: new Date(hold.until).toISOString() },
+    autoAdvanceAt: shown(Math.max(waitEnds, hold.until)),
+    advanceHeldUntilHeard: { agents: hold.agents, until: shown(hold.until) },
   };
 }
 
@@ -274,6 +278,7 @@ function summaryOf(
   leftOutSent: Parameters<typeof completedReason>[1],
   /** Agents not heard since the hub started, holding the auto-advance (heard-since-start.ts). */
   hold?: RestartHold,
+  shown: ShownTime = isoTime,
 ) {
   return {
     id: rollout.id,
@@ -287,12 +292,12 @@ function summaryOf(
     release: { id: rollout.releaseId, app: release?.app ?? "?", version: release?.version ?? "?" },
     currentWave: rollout.currentWave,
     currentWaveName: rollout.spec.waves[rollout.currentWave]?.name ?? "",
-    waveStartedAt: new Date(rollout.waveStartedAt).toISOString(),
-    ...autoAdvanceAt(rollout, pausedMs, hold),
-    created: new Date(rollout.created).toISOString(),
+    waveStartedAt: shown(rollout.waveStartedAt),
+    ...autoAdvanceAt(rollout, pausedMs, hold, shown),
+    created: shown(rollout.created),
     // The rollout's own changes and its agents' (a report, a rollback, a latecomer after it
     // completed): the list's UPDATED says when anything in it last moved.
-    updated: new Date(Math.max(rollout.updated, deploymentsUpdated)).toISOString(),
+    updated: shown(Math.max(rollout.updated, deploymentsUpdated)),
     counts,
     // From the state machine's table, so clients (the dashboard, scripts) need not know it.
     /** The release is delivered no more (rollback instructions may still be out: rollback_pending). */
@@ -323,6 +328,7 @@ export async function rolloutDetail(
   offlineDeadline?: (lastSeen: number) => number,
   /** What holds its auto-advance since the hub started (RolloutEngine.advanceHold). */
   hold?: RestartHold,
+  shown: ShownTime = isoTime,
 ) {
   const deployments = await store.listDeployments({ rolloutId: rollout.id });
   const failsAt =
@@ -345,6 +351,7 @@ export async function rolloutDetail(
     leftOn,
     await pausedForView(store, rollout),
     hold,
+    shown,
   );
 }
 
@@ -386,13 +393,13 @@ interface WaveAgent {
   updatedAt: string;
   offlineFailsAt?: string;
 }
-/** `new Date(ms).toISOString()`, formatted once per distinct `ms` by the function returned. */
-function isoTimes(): (ms: number) => string {
+/** `shown(ms)`, formatted once per distinct `ms` by the function returned. */
+function isoTimes(shown: ShownTime): ShownTime {
   const known = new Map<number, string>();
   return (ms) => {
     let text = known.get(ms);
     if (text === undefined) {
-      text = new Date(ms).toISOString();
+      text = shown(ms);
       known.set(ms, text);
     }
     return text;
@@ -422,10 +429,11 @@ export function rolloutDetailOf(
   pausedMs = 0,
   /** What holds its auto-advance since the hub started (RolloutEngine.advanceHold). */
   hold?: RestartHold,
+  shown: ShownTime = isoTime,
 ) {
   const finalState = isFinalRollout(rollout.state);
   // A wave start's rows share a few update times: each is formatted once, not once per agent.
-  const isoTime = isoTimes();
+  const rowTime = isoTimes(shown);
   // One pass: a 10,000-agent rollout is grouped by wave once, not filtered once per wave.
   const byWave = rollout.spec.waves.map((): DeploymentRecord[] => []);
   for (const d of deployments) byWave[d.wave]?.push(d);
@@ -444,6 +452,7 @@ export function rolloutDetailOf(
       pausedMs,
       waveStats(deployments),
       hold,
+      shown,
     ),
     spec: rollout.spec,
     /**
@@ -485,12 +494,12 @@ export function rolloutDetailOf(
             error: d.error,
             // A success that warned is a success: its warnings are not its error.
             warnings: d.warnings ?? NO_WARNINGS,
-            updatedAt: isoTime(d.updatedAt),
+            updatedAt: rowTime(d.updatedAt),
           };
           // Only for an offline agent the running rollout waits for: when it counts as failed.
           // Set after the others, so it stays the last key the answer writes.
           const offlineAt = failsAt?.get(d.agentId);
-          if (offlineAt !== undefined) agent.offlineFailsAt = isoTime(offlineAt);
+          if (offlineAt !== undefined) agent.offlineFailsAt = rowTime(offlineAt);
           return agent;
         }),
       };

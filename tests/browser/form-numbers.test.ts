@@ -19,11 +19,29 @@ describe.skipIf(!hasProgram("chromium"))("the rollout form's numbers and selecto
 
   it("refuses a percent the CLI refuses (0x32, 1e1), by the CLI's rule", async () => {
     await openForm();
-    for (const typed of ["0x32", "1e1", "5e"]) {
+    // A number in another notation is said for what it is ("1e1" is 10: "must be a number" was false).
+    for (const [typed, said] of [
+      [
+        "0x32",
+        'percent "0x32" is hexadecimal: numbers here are written in decimal digits with an optional fraction (5, 2.5, .5)',
+      ],
+      [
+        "1e1",
+        'percent "1e1" is exponent notation: numbers here are written in decimal digits with an optional fraction (5, 2.5, .5)',
+      ],
+      ["5e", "percent must be a number"],
+    ] as const) {
       await canary().locator('input[name="waveValue"]').fill(typed);
-      await expect.poll(preview, { timeout: 10_000 }).toBe('wave "canary": percent must be a number');
+      await expect.poll(preview, { timeout: 10_000 }).toBe(`wave "canary": ${said}`);
       expect(await page.locator("#start-rollout").isDisabled()).toBe(true);
     }
+    await page.locator("#rollout-threshold").fill("1e1");
+    await expect
+      .poll(preview, { timeout: 10_000 })
+      .toBe(
+        'Halt when failures reach "1e1" is exponent notation: numbers here are written in decimal digits with an optional fraction (5, 2.5, .5)',
+      );
+    await page.locator("#rollout-threshold").fill("1");
     await canary().locator('input[name="waveValue"]').fill("12.5");
     await expect.poll(() => page.locator("#preview-unassigned").count(), { timeout: 10_000 }).toBe(1);
   });

@@ -1,7 +1,7 @@
 import { describeError, get, post } from "../api.js";
 import { fill, h } from "../dom.js";
 import { inFormTerms } from "../form-terms.js";
-import { decimalNumber, parseLabels } from "../format.js";
+import { decimalNumber, numberProblem, parseLabels } from "../format.js";
 import { newestOnly } from "../newest.js";
 import type { Preview, Release, RolloutDetail, RolloutSpec } from "../types.js";
 import { newestReleases } from "./releases.js";
@@ -121,7 +121,8 @@ export function rolloutFormView(releaseId?: string): View {
     const labels = parseLabels(selector.value);
     // Empty, it was 0 (which the hub refuses in its own terms); "1e1" was 10: the CLI's rule.
     const limit = decimalNumber(threshold.value);
-    if (limit === undefined) throw new Error("Halt when failures reach must be a number");
+    if (limit === undefined)
+      throw new Error(`Halt when failures reach ${numberProblem(threshold.value, "must be a number")}`);
     return {
       ...(rolloutId ? { id: rolloutId } : {}),
       release: release.value,

@@ -1,5 +1,5 @@
 import { h } from "../dom.js";
-import { decimalNumber, parseAgentIds, parseLabels } from "../format.js";
+import { decimalNumber, numberProblem, parseAgentIds, parseLabels } from "../format.js";
 import type { WaveSpec } from "../types.js";
 
 export interface WaveRow {
@@ -75,7 +75,9 @@ export function waveRow(
       // The hub takes a fraction (≤ 1): its refusal of 1.5 would read as if this field wanted ≤ 1.
       const percentRate = decimalNumber(rate.value);
       if (percentRate === undefined || percentRate > 100)
-        throw new Error(`${label}: Min success % must be a number from 0 to 100`);
+        throw new Error(
+          `${label}: Min success % ${numberProblem(rate.value, "must be a number from 0 to 100")}`,
+        );
       // The hub takes the fraction in steps of 0.0001 (0.01 %): said here in the field's own terms,
       // and sent as that many ten-thousandths, since 0.07 / 100 is 0.0007000000000000001.
       const hundredths = Math.round(percentRate * 100);
@@ -85,7 +87,9 @@ export function waveRow(
       // wave meant to soak advanced at once.
       const waitMinutes = decimalNumber(wait.value);
       if (waitMinutes === undefined)
-        throw new Error(`${label}: Wait (min) must be a number of minutes (0 for no wait)`);
+        throw new Error(
+          `${label}: Wait (min) ${numberProblem(wait.value, "must be a number of minutes (0 for no wait)")}`,
+        );
       const base = {
         name: name.value.trim(),
         waitMinutes,
@@ -95,7 +99,8 @@ export function waveRow(
       if (kind.value === "percent") {
         // By the CLI's rule: "0x32" was 50 %, "1e1" 10 %, where `--wave NAME=0x32` is refused.
         const percent = decimalNumber(text.replace(/%$/, ""));
-        if (percent === undefined) throw new Error(`${label}: percent must be a number`);
+        if (percent === undefined)
+          throw new Error(`${label}: percent ${numberProblem(text.replace(/%$/, ""), "must be a number")}`);
         return { ...base, percent };
       }
       if (kind.value === "labels") {

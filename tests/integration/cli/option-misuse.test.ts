@@ -237,7 +237,7 @@ describe("ship refuses options that do not go together (real CLI)", () => {
     expect(json.code).toBe(2);
     // The place it names takes it: `ship release bump patch --json` is "unknown option '--json'".
     expect(json.stderr.trim()).toBe(
-      "ship: --json written before `release` is ship's own option: write it after `ship release`",
+      "ship release bump: --json written before `release` is ship's own option: write it after `ship release`",
     );
     const moved = await runShip(["release", "--json", "-C", app.root, "bump", "patch"], elsewhere);
     expect(moved.stderr).not.toContain("unknown option");
@@ -296,15 +296,46 @@ describe("ship refuses an empty flag value (real CLI)", () => {
   it.each([
     [["--config", ""], "ship: --config is empty: give it a value"],
     [["agent", "--config", ""], "ship: --config is empty: give it a value"],
-    [["release", "sign", "", "--key", "k"], "ship: <artifact> is empty: give it a value"],
+    // A `ship release` command's refusal names the command, as its others do (it said `ship: …`).
+    [["release", "sign", "", "--key", "k"], "ship release sign: <artifact> is empty: give it a value"],
     // A flag of the command above the one that runs: it named nothing ("ship:  cannot read the
     // config", "ship release bump:  is not a git work tree").
     [["--config", "", "agent"], "ship: --config is empty: give it a value"],
-    [["release", "-C", "", "bump", "patch"], "ship: --dir is empty: give it a value"],
+    [["release", "-C", "", "bump", "patch"], "ship release bump: --dir is empty: give it a value"],
   ])("ship %j too", async (args, message) => {
     const run = await runShip(args, { cwd: app.root });
     expect(run.code).toBe(2);
     expect(run.stderr.trim()).toBe(message);
+  });
+});
+
+// `ship release` refused an empty or repeated option with `ship: …` where the command's other
+// refusals say `ship release publish: …`, and --json said `ship: …` for each of them, commander's too.
+describe("ship release's refusals of its options name the command, in --json too (real CLI)", () => {
+  const publish = ["release", "publish", "--hub", "http://127.0.0.1:9", "--version", "1.0.0"];
+  it.each([
+    [
+      [...publish, "--app", "a", "--app", "b"],
+      '--app is given more than once ("a", then "b"): it takes one value; give it once',
+    ],
+    [[...publish, "--app", ""], "--app is empty: give it a value"],
+    [["release", "http", "1.0.0", "d", "--out", ""], "--out is empty: give it a value"],
+  ])("ship %j", async (args, error) => {
+    const command = `ship release ${args[1]}`;
+    const run = await runShip(args, { cwd: app.root });
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 2, stderr: `${command}: ${error}\n` });
+    const json = await runShip(["release", "--json", ...args.slice(1)], { cwd: app.root });
+    expect({ code: json.code, stderr: json.stderr }).toEqual({ code: 2, stderr: `${command}: ${error}\n` });
+    expect(JSON.parse(json.stdout)).toEqual({ exitCode: 2, message: `${command}: ${error}`, error });
+  });
+
+  it("commander's refusal of a release command in --json names the command as its stderr line does", async () => {
+    const run = await runShip(["release", "--json", "publish", "--hub", "http://127.0.0.1:9"], {
+      cwd: app.root,
+    });
+    const line = "ship release publish: required option '--app <name>' not specified";
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 2, stderr: `${line}\n` });
+    expect(JSON.parse(run.stdout)).toMatchObject({ exitCode: 2, message: line });
   });
 });
 
@@ -345,7 +376,7 @@ describe("ship refuses a flag whose value is another flag (real CLI)", () => {
       ],
       [
         ["release", "-C", "--json", "bump", "patch"],
-        "ship: --dir has no value: the word after it is the option --json; give it a value (-C, --dir <dir>)",
+        "ship release bump: --dir has no value: the word after it is the option --json; give it a value (-C, --dir <dir>)",
       ],
     ] as const) {
       const run = await runShip([...args], { cwd: app.root });

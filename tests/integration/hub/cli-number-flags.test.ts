@@ -15,6 +15,16 @@ const create = (t: TestHub, ...args: string[]) =>
   operatorCli(t, "rollout", "create", "--app", "web", "--version", "2.0.0", ...args);
 
 const ODD = ["0x10", "1e1", "0b1"];
+/** What each is, as the refusal says it: "must be a number from 0 to 100" was false of 1e1, which is 10. */
+const NOTATION: Record<string, string> = {
+  "0x10": "hexadecimal",
+  "1e1": "exponent notation",
+  "0b1": "binary",
+};
+const notationRefusal = (flag: string, odd: string) =>
+  new RegExp(
+    `^ship-hub: ${flag} "[^\\n]*": "${odd}" is ${NOTATION[odd]}: numbers here are written in decimal digits with an optional fraction \\(5, 2\\.5, \\.5\\)\\n$`,
+  );
 
 describe("rollout number flags are decimal", () => {
   it("create refuses hex, exponent, binary and octal numbers in every number flag, and creates nothing", async () => {
@@ -27,7 +37,9 @@ describe("rollout number flags are decimal", () => {
       ["--failure-threshold", (n) => ["--failure-threshold", n]],
       ["--failure-threshold", (n) => ["--failure-threshold", n]],
       ["--failure-threshold", (n) => ["--failure-threshold", `${n}%`]],
+      ["--failure-threshold", (n) => ["--failure-threshold", `${n}%`]],
       ["--wave", (n) => ["--wave", `canary=${n}`, "--wave", "rest=100"]],
+      ["--wave", (n) => ["--wave", `canary=${n}%`, "--wave", "rest=100"]],
       ["--wait-minutes", (n) => ["--auto-advance", "--wait-minutes", n]],
       ["--min-success-rate", (n) => ["--auto-advance", "--min-success-rate", n]],
     ];
@@ -36,8 +48,15 @@ describe("rollout number flags are decimal", () => {
       const odd = ODD[i % ODD.length] as string;
       const run = await create(t, ...args(odd));
       expect({ flag, odd, code: run.code, stdout: run.stdout }).toEqual({ flag, odd, code: 2, stdout: "" });
-      expect(run.stderr).toMatch(new RegExp(`^ship-hub: ${flag} "[^\\n]*\\n$`));
+      expect(run.stderr).toMatch(notationRefusal(flag, odd));
     }
+    // 1e1 is 10, within the percent's range: said for what it is, not as "a number from 0 to 100".
+    const exponent = await create(t, "--failure-threshold", "1e1%");
+    expect({ code: exponent.code, stderr: exponent.stderr }).toEqual({
+      code: 2,
+      stderr:
+        'ship-hub: --failure-threshold "1e1%": "1e1" is exponent notation: numbers here are written in decimal digits with an optional fraction (5, 2.5, .5)\n',
+    });
     // A threshold's percent finer than 0.01 is refused for what it is, as the API refuses it: a
     // share of the agents in the waves started, not of the waves' buckets.
     const fine = await create(t, "--failure-threshold", "0.001%");
@@ -93,7 +112,7 @@ describe("rollout number flags are decimal", () => {
       const odd = ODD[i % ODD.length] as string;
       const run = await operatorCli(t, ...args(odd));
       expect({ flag, odd, code: run.code, stdout: run.stdout }).toEqual({ flag, odd, code: 2, stdout: "" });
-      expect(run.stderr).toMatch(new RegExp(`^ship-hub: ${flag} "[^\\n]*\\n$`));
+      expect(run.stderr).toMatch(notationRefusal(flag, odd));
     }
     const after = await t.api<{ state: string; currentWave: number }>("GET", `/api/v1/rollouts/${id}`, {
       token: t.operator,

@@ -4,8 +4,9 @@
  * stamped and compared rollout times with the wall clock: 40 minutes stepped at once timed out the
  * agent mid-update and the one offline a moment, halted the rollout on those "failures" (with
  * autoRollback, sent the fleet back), and ended the canary's 30-minute soak early. A cluster hub
- * already counted with the monotonic clock. Real hub (in process) over real WebSocket; only
- * `Date.now`, the wall clock, is moved.
+ * already counted with the monotonic clock. The times it showed then read 40 minutes behind the
+ * host's (API, so CLI and dashboard), and a token expired by the host's clock was listed as not.
+ * Real hub (in process) over real WebSocket; only `Date.now`, the wall clock, is moved.
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -42,7 +43,7 @@ type Row = { agentId: string; state: string; error: string | null };
 type View = { state: string; reason: string | null; currentWave: number; waves: { agents: Row[] }[] };
 
 describe("a wall clock stepped forward under a running hub", () => {
-  it("times out nobody, halts nothing, does not cut the canary's wait short, and says so", async () => {
+  it("times out nobody, halts nothing, does not cut the canary's wait short, shows the host's times, and says so", async () => {
     const lines: { level: string; msg: string }[] = [];
     t = await startTestHub({
       offlineTimeoutMs: 60_000,
@@ -110,6 +111,10 @@ describe("a wall clock stepped forward under a running hub", () => {
       .poll(async () => (await t.hub.store.getAgent("away"))?.online, { timeout: 10_000 })
       .toBe(false);
 
+    // A host's token with half an hour left: on the host's clock, which tokens' times are on, it
+    // has expired once the clock is stepped 40 minutes on.
+    await t.hub.tokens.issue({ role: "agent", agentId: "old-host", ttlSeconds: 1800 });
+
     step = 40 * 60_000;
     // The tick runs every 50 ms: 1.5 s is thirty ticks on the stepped clock.
     await new Promise((resolve) => setTimeout(resolve, 1_500));
@@ -124,11 +129,66 @@ describe("a wall clock stepped forward under a running hub", () => {
     const soaked = (await t.api<View>("GET", `/api/v1/rollouts/${soaking.body.id}`, { token: t.operator }))
       .body;
     expect.soft({ state: soaked.state, wave: soaked.currentWave }).toEqual({ state: "running", wave: 0 });
-    // Said, once: the times the hub shows now read 40 minutes behind the host's clock.
+    // The times it shows are the host's: they read 40 minutes behind it (an agent connected now
+    // "last seen" 40 minutes ago; a rollout made seconds ago created 40 minutes before) in the API,
+    // so in the CLI and the dashboard, which show the API's times, until the hub restarted.
+    const age = (iso: string | undefined) => Math.round((Date.now() - Date.parse(iso ?? "")) / 60_000);
+    const shown = view as View & { created: string; waveStartedAt: string };
+    const fleet = (
+      await t.api<{ agents: { id: string; lastSeen: string }[] }>("GET", "/api/v1/agents", {
+        token: t.operator,
+      })
+    ).body.agents;
+    const events = (
+      await t.api<{ events: { at: string }[] }>("GET", "/api/v1/events?limit=1", {
+        token: t.operator,
+      })
+    ).body.events;
+    const release = (await t.api<{ created: string }>("GET", `/api/v1/releases/${v2}`, { token: t.operator }))
+      .body;
+    const agent = (
+      await t.api<{ lastSeen: string; deployments: { updatedAt: string }[] }>("GET", "/api/v1/agents/done", {
+        token: t.operator,
+      })
+    ).body;
+    expect({
+      rolloutCreated: age(shown.created),
+      waveStarted: age(shown.waveStartedAt),
+      agentRow: age(
+        shown.waves[0]?.agents[0] && (shown.waves[0].agents[0] as Row & { updatedAt: string }).updatedAt,
+      ),
+      lastSeen: fleet.map((a) => [a.id, age(a.lastSeen)]),
+      lastEvent: age(events[0]?.at),
+      release: age(release.created),
+      agentPage: [age(agent.lastSeen), age(agent.deployments[0]?.updatedAt)],
+    }).toEqual({
+      rolloutCreated: 0,
+      waveStarted: 0,
+      agentRow: 0,
+      lastSeen: [
+        ["away", 0],
+        ["busy", 0],
+        ["done", 0],
+        ["rest", 0],
+      ],
+      lastEvent: 0,
+      release: 0,
+      agentPage: [0, 0],
+    });
+    // The fleet page's "token expired" is the host's clock's, as the hub's refusal of it is.
+    const attention = await t.api<{ expiringTokens: { agentId: string; expired: boolean }[] }>(
+      "GET",
+      "/api/v1/agents/attention",
+      { token: t.operator },
+    );
+    expect(attention.body.expiringTokens.find((e) => e.agentId === "old-host")).toMatchObject({
+      expired: true,
+    });
+    // Said, once.
     expect(
       lines.filter((l) => l.msg.includes("clock was stepped")).map((l) => `${l.level}: ${l.msg}`),
     ).toEqual([
-      "warn: the host's clock was stepped forward 2400 s while the hub ran: rollout timeouts and waits go on by the hub's own clock (no agent timed out by the step), and the times it stamps read 2400 s behind the host's clock until the hub restarts",
+      "warn: the host's clock was stepped forward 2400 s while the hub ran: rollout timeouts and waits go on by the hub's own clock (no agent timed out by the step), and the times it shows are the host's, but those it stamps from now on will read 2400 s behind the host's clock after the hub restarts",
     ]);
   });
 });

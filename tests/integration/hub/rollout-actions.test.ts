@@ -184,6 +184,50 @@ describe("rollout actions follow the state machine's table", () => {
     agent.ws.close();
   });
 
+  it("abort with rollback while an update is still out: an agent it cannot send back is named as not rolled back after its success report too", async () => {
+    const v2 = await publish("2.0.0");
+    const agents = [await TestAgent.connect(t.hub.url, await t.agentToken("a1"))];
+    agents.push(await TestAgent.connect(t.hub.url, await t.agentToken("a2")));
+    // They run a version the hub has no release of: there is nothing to send them back to.
+    for (const [i, agent] of agents.entries())
+      agent.hello(`a${i + 1}`, [{ app: "web", version: "0.9.0", state: "ok", releaseId: undefined }]);
+    await expect.poll(() => t.hub.registry.isOnline("a1") && t.hub.registry.isOnline("a2")).toBe(true);
+    const [a1, a2] = agents as [TestAgent, TestAgent];
+    const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: { release: v2, waves: [{ name: "all", percent: 100 }] },
+    });
+    const id = created.body.id;
+    await report(a1, await a1.next(isType("deploy")), "succeeded");
+    const inFlight = await a2.next(isType("deploy"));
+    const aborted = await act(id, "abort", { rollback: true });
+    const reason =
+      "aborted; rollback sent to 0 agent(s); 2 agent(s) NOT rolled back (no previous release known): a1, a2";
+    expect(aborted.body).toMatchObject({ state: "aborted", reason });
+    // a2's update was still out: it finishes, and the agent is on 2.0.0, not rolled back.
+    await report(a2, inFlight, "succeeded");
+    type Shown = View & {
+      reason: string;
+      notRolledBack: string[];
+      waves: { agents: { agentId: string; state: string; error: string | null }[] }[];
+    };
+    const shown = (await t.api<Shown>("GET", path(id), { token: t.operator })).body;
+    const impossible = "not rolled back: the hub has no release of the version it ran before";
+    expect({
+      reason: shown.reason,
+      notRolledBack: shown.notRolledBack,
+      rows: shown.waves[0]?.agents.map((a) => [a.agentId, a.state, a.error]),
+    }).toEqual({
+      reason,
+      notRolledBack: ["a1", "a2"],
+      rows: [
+        ["a1", "succeeded", impossible],
+        ["a2", "succeeded", impossible],
+      ],
+    });
+    for (const agent of agents) agent.ws.close();
+  });
+
   it("a rollout that failed (halted with auto-rollback) allows no action: its rollback was already sent", async () => {
     const v1 = await publish("1.0.0");
     const v3 = await publish("3.0.0");

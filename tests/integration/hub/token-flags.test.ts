@@ -29,6 +29,41 @@ it.each(["abc", "30 days", "-1d"])("--ttl %j: exit 2 naming --ttl, nothing creat
     "data",
   ]);
   expect(code, stderr).toBe(2);
-  expect(stderr).toBe(`ship-hub: --ttl "${ttl}" is not a duration (use e.g. 30d, 12h, 90m, 3600s)\n`);
+  expect(stderr).toBe(`ship-hub: --ttl "${ttl}" is not a duration (use e.g. 30d, 12h, 1.5h, 3600s)\n`);
   expect(await readdir(dir)).toEqual([]);
+});
+
+it("--ttl takes a duration's amount as the number flags do: .5d is 12 h, 1e1d is refused for its notation", async () => {
+  const half = await runHubCli(dir, [
+    "token",
+    "create",
+    "--role",
+    "ci",
+    "--ttl",
+    ".5d",
+    "--data-dir",
+    "data",
+  ]);
+  expect(half.code, half.stderr).toBe(0);
+  const claims = JSON.parse(Buffer.from(half.stdout.trim().split(".")[1] ?? "", "base64url").toString()) as {
+    iat: number;
+    exp: number;
+  };
+  expect(claims.exp - claims.iat).toBe(43_200);
+  const exponent = await runHubCli(dir, [
+    "token",
+    "create",
+    "--role",
+    "ci",
+    "--ttl",
+    "1e1d",
+    "--data-dir",
+    "other",
+  ]);
+  expect({ code: exponent.code, stderr: exponent.stderr }).toEqual({
+    code: 2,
+    stderr:
+      'ship-hub: --ttl "1e1d": "1e1" is exponent notation: numbers here are written in decimal digits with an optional fraction (5, 2.5, .5)\n',
+  });
+  expect(await readdir(dir)).toEqual(["data"]);
 });

@@ -5,8 +5,8 @@
  * (tests/browser/form-numbers) shows the form refusing them; this holds the two rules alike.
  */
 import { describe, expect, it } from "vitest";
-import { decimalNumber } from "../../../dashboard/src/format.js";
-import { decimalFlag } from "../../../hub/cli/number-flag.js";
+import { decimalNumber, notationProblem as formNotation } from "../../../dashboard/src/format.js";
+import { decimalFlag, notationProblem } from "../../../hub/cli/number-flag.js";
 
 describe("the form's numbers and the CLI's", () => {
   it.each([
@@ -32,8 +32,13 @@ describe("the form's numbers and the CLI's", () => {
     "٣",
   ])("%j reads the same", (text) => {
     expect(decimalNumber(text)).toBe(decimalFlag(text));
+    // And a number in another notation is refused in the same words (not "must be a number").
+    expect(formNotation(text.trim())).toBe(notationProblem(text.trim()));
   });
   it("refuses what Number() took", () => {
     for (const text of ["0x32", "1e1", "", "Infinity"]) expect(decimalNumber(text)).toBeUndefined();
+    expect(formNotation("1e1")).toBe(
+      '"1e1" is exponent notation: numbers here are written in decimal digits with an optional fraction (5, 2.5, .5)',
+    );
   });
 });
