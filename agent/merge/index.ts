@@ -10,7 +10,8 @@
  *   that already holds the release's values stays as it is. An unparsable server copy is replaced,
  *   unless a section keeps values of it (then it is bad input, as under the other strategies).
  * - `update_only`: the user's file stays as it is; only keys it lacks are added (recursively, inside
- *   tables/mappings/objects). An existing value is never changed or removed.
+ *   tables/mappings/objects), except, with `base`, keys the user deleted (the previous release had
+ *   them): those stay deleted. An existing value is never changed or removed.
  * - `preserve_user` with `base` (three-way): a value the user changed (differs from `base`) is kept;
  *   a value the user never touched takes the release's value, so a release can change a default;
  *   keys the user added are kept; keys the release added are added; keys the release removed are
@@ -155,7 +156,7 @@ export function mergeConfigFile(input: MergeInput): MergeResult {
   const lost =
     input.baseGone === undefined || input.base !== undefined
       ? undefined
-      : lostBaseWarning(input.baseGone, input.strategy, hasSections(input), done.kept);
+      : lostBaseWarning(input.baseGone, input.strategy, hasSections(input), done);
   const merged = lost === undefined ? done : { ...done, warnings: [lost, ...done.warnings] };
   // A merged text, and the release's copy taken whole (replace), get the server copy's BOM and
   // newlines: replace takes the release's values and comments, not the form a Windows editor, or the

@@ -222,6 +222,8 @@ class MergeWalker {
     // The user deleted a key the release still ships unchanged: respect the deletion.
     const userDeleted = this.threeWay && base !== ABSENT && sameValue(base, release);
     if (policy.kind === "preserve_user" && userDeleted) this.record("deleted", path);
+    else if (policy.kind === "update_only" && this.threeWay && base !== ABSENT)
+      this.deletedUnderUpdateOnly(path, release, base, policy);
     else if (policy.kind === "preserve_user" && this.deletedTableChanged(path, release, base)) {
       // The user deleted a table the release changed: only what changed comes back, key by key;
       // the keys the release left alone stay deleted, as any deleted key does.
@@ -233,6 +235,23 @@ class MergeWalker {
       this.edit("add", path, "added");
       // A key the user deleted that replace or merge_smart puts back is their change undone too.
       if (base !== ABSENT) this.noteOverwritten(path, ABSENT, base, policy);
+    }
+  }
+
+  /**
+   * A key the previous release's copy had and the user's lacks was deleted by the user: update_only
+   * adds only the keys new in this release, so it stays deleted whatever the release ships there
+   * (update_only never takes a release's value over the user's). It came back, reported `added`, as
+   * if new. A deleted table the release added keys to gets those keys, under its header.
+   */
+  private deletedUnderUpdateOnly(path: string[], release: unknown, base: unknown, policy: Policy): void {
+    if (!isTable(release) || !isTable(base) || !holdsNewKeys(release, base)) {
+      this.record("deleted", path);
+      return;
+    }
+    for (const key of Object.keys(release)) {
+      const child = [...path, key];
+      this.visit(child, ABSENT, release[key], childOf(base, key), this.policyAt(child, policy));
     }
   }
 
@@ -383,6 +402,15 @@ function withOuterPreserved(policy: Policy, outer: Policy): Policy {
     .map((full) => full.slice(prefix.length));
   if (carried.length === 0) return policy;
   return { ...policy, preserveKeys: new Set([...policy.preserveKeys, ...carried]) };
+}
+
+/** Whether `release` holds a key, at any depth, that `base` does not. */
+function holdsNewKeys(release: Record<string, unknown>, base: Record<string, unknown>): boolean {
+  return Object.keys(release).some((key) => {
+    const was = childOf(base, key);
+    const now = release[key];
+    return was === ABSENT || (isTable(now) && isTable(was) && holdsNewKeys(now, was));
+  });
 }
 
 /** Every path inside a table (relative to it) with its value, parents before their children. */

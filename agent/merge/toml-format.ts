@@ -11,8 +11,9 @@ import { namedComment } from "./comment-names.js";
 import { checkBracketNesting, checkValueNesting } from "./nesting.js";
 import { type CopyRole, parseFailure } from "./parse-error.js";
 import type { MergeEdit } from "./plan.js";
-import { arrayBlocks, elementBlocks, startsWith, type TomlSide } from "./toml-blocks.js";
+import { arrayBlocks, elementBlocks, type TomlSide } from "./toml-blocks.js";
 import { pairElements } from "./toml-element-pairing.js";
+import { entryHolding } from "./toml-entry-index.js";
 import { scanToml, tomlCommentLines, tomlComments } from "./toml-scan.js";
 import { editTomlText } from "./toml-text-edit.js";
 import { readTomlValues, writeTomlValues } from "./toml-value-text.js";
@@ -167,14 +168,12 @@ function replacedComments(
   /** The user's comments in `[start, end)` of their text that went and no warning named yet. */
   const goneIn = (start: number, end: number): string => {
     // A bare `#` line carries nothing to lose, as the safety net counts it (lost-comments.ts).
-    const gone = lines.filter(
-      (c) =>
-        c.offset >= start &&
-        c.offset < end &&
-        c.comment.trim() !== "" &&
-        !kept.has(c.comment) &&
-        !said.has(c.offset),
-    );
+    // The lines are in the text's order: found from `start` on, not by reading every line per edit.
+    const gone: typeof lines = [];
+    for (let k = firstAtOrAfter(lines, start); k < lines.length && (lines[k]?.offset ?? end) < end; k++) {
+      const c = lines[k] as (typeof lines)[number];
+      if (c.comment.trim() !== "" && !kept.has(c.comment) && !said.has(c.offset)) gone.push(c);
+    }
     for (const c of gone) said.add(c.offset);
     return gone.map(namedComment).join(", ");
   };
@@ -187,7 +186,7 @@ function replacedComments(
           `${keyName(edit.path)}: the release dropped your element ${label}, and your comments on it went with it (${gone})`,
         );
     }
-    const entry = side.layout.entries.find((e) => e.path !== undefined && startsWith(edit.path, e.path));
+    const entry = entryHolding(side.layout, edit.path);
     // A key inside an inline table (`t = { a = [ … ] }`) is changed by writing that table anew.
     const holder = entry?.path !== undefined && entry.path.length < edit.path.length ? entry.path : undefined;
     if (edit.kind !== "set" && holder === undefined) continue;
@@ -206,6 +205,18 @@ function replacedComments(
     );
   }
   return warnings;
+}
+
+/** The index of the first comment line at or after `offset` (lines in the text's order). */
+function firstAtOrAfter(lines: readonly { offset: number }[], offset: number): number {
+  let low = 0;
+  let high = lines.length;
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    if ((lines[mid]?.offset ?? offset) < offset) low = mid + 1;
+    else high = mid;
+  }
+  return low;
 }
 
 /**

@@ -24,6 +24,7 @@ import {
   withNewline,
 } from "./toml-blocks.js";
 import { pairElements } from "./toml-element-pairing.js";
+import { entryAt, holderOf } from "./toml-entry-index.js";
 import { blankBefore, footerStart, tableCommentCount } from "./toml-footer.js";
 import { inlineTextInSpellings } from "./toml-inline-spelling.js";
 import { passedCommentEnd, withoutMovedComments } from "./toml-moved-comments.js";
@@ -77,9 +78,7 @@ export function editTomlText(
   const rewritten = new Set<TomlEntry>();
   for (const edit of edits) {
     // An edit inside an inline table (`pool = { size = 5 }`) rewrites that one value as a whole.
-    const holder = userSide.layout.entries.find(
-      (e) => e.path && e.path.length < edit.path.length && startsWith(edit.path, e.path),
-    );
+    const holder = holderOf(userSide.layout, edit.path);
     if (holder !== undefined && rewritten.has(holder)) continue;
     const op =
       holder === undefined
@@ -379,10 +378,6 @@ function add(user: Side, release: Side, path: string[], mine = ""): TextOp[] | u
   if (releaseEntry === undefined && (isTable(valueAt(release.value, path)) || arrayBlocks(release, path)))
     return addTable(user, release, path, mine);
   return addEntry(user, release, path, mine);
-}
-
-function entryAt(layout: TomlLayout, path: readonly string[]): TomlEntry | undefined {
-  return layout.entries.find((entry) => entry.path !== undefined && samePath(entry.path, path));
 }
 
 /** The release's spelling of the value at `path`, or a generated one when it is not a plain entry. */
@@ -935,18 +930,23 @@ function applyOps(text: string, ops: TextOp[]): string | undefined {
     .map((op, index) => ({ op, key: rank(op, index) }))
     .sort((a, b) => compareDescending(a.key, b.key))
     .map(({ op }) => op);
-  let result = text;
+  // The result is the text's untouched head and the edited tail after it, kept as pieces: each edit
+  // rebuilt the whole string and each gap closed read it from its start, quadratic in the edits.
+  const result = new EditedText(text);
   let limit = Number.POSITIVE_INFINITY;
   for (const op of ordered) {
     if (op.end > limit) return undefined;
-    result = result.slice(0, op.start) + op.text.replace(/\r?\n/g, eol) + result.slice(op.end);
-    if (op.text === "" && op.end > op.start) result = closeGap(result, op.start);
+    result.replace(op.start, op.end, op.text.replace(/\r?\n/g, eol));
+    if (op.text === "" && op.end > op.start) result.closeGap(op.start);
     limit = op.start;
   }
   // A table opened above a sub-table that the merge also removed kept the blank line meant to part
   // them: the file does not end blank where the operator's did not.
-  const endsBlank = (t: string) => /\n[ \t]*\r?\n$/.test(t);
-  return endsBlank(result) && !endsBlank(text) ? result.replace(/(\r?\n)(?:[ \t]*\r?\n)+$/, "$1") : result;
+  const merged = result.toString();
+  const endsBlank = (t: string) => trailingBlankLines(t) > 0;
+  return endsBlank(merged) && !endsBlank(text)
+    ? merged.slice(0, merged.length - trailingBlankLines(merged))
+    : merged;
 }
 
 /**
@@ -965,17 +965,112 @@ function outOfRemoval(text: string, op: TextOp, ops: readonly TextOp[]): TextOp 
 }
 
 /**
- * Lines removed at the top of the file or of a paragraph would leave the blank lines after them
- * behind: a file starting blank, or two blank lines where the user had one. Those go too, and so
- * do the blank lines above lines removed at the end of the file.
+ * A text edited from its end backwards: `text.slice(0, head)` untouched, then the edited pieces
+ * (last first). Edits at or before `head` cost their own length, not the text's.
  */
-function closeGap(text: string, at: number): string {
-  const before = text.slice(0, at);
-  // Nothing but blank lines after them: the file must not end blank either.
-  if (/^(?:[ \t]*\r?\n)*$/.test(text.slice(at))) return before.replace(/(\r?\n)(?:[ \t]*\r?\n)+$/, "$1");
-  if (at > 0 && !/(?:^|\n)[ \t]*\r?\n$/.test(before)) return text;
-  const blank = /^(?:[ \t]*\r?\n)+/.exec(text.slice(at))?.[0] ?? "";
-  return blank === "" ? text : before + text.slice(at + blank.length);
+class EditedText {
+  private head: number;
+  /** The tail's pieces, the last piece first (an edit prepends). */
+  private readonly pieces: string[] = [];
+
+  constructor(private text: string) {
+    this.head = text.length;
+  }
+
+  replace(start: number, end: number, insert: string): void {
+    if (end > this.head) this.flatten();
+    this.pieces.push(this.text.slice(end, this.head));
+    this.pieces.push(insert);
+    this.head = start;
+  }
+
+  /**
+   * Lines removed at `at` (the head's end) at the top of the file or of a paragraph would leave the
+   * blank lines after them behind: a file starting blank, or two blank lines where the user had
+   * one. Those go too, and so do the blank lines above lines removed at the end of the file.
+   */
+  closeGap(at: number): void {
+    if (at !== this.head) this.flatten();
+    const { blank, all } = this.leadingBlank();
+    const before = this.text.slice(0, at);
+    // Nothing but blank lines after them: the file must not end blank either.
+    if (all) {
+      this.pieces.length = 0;
+      this.head = at - trailingBlankLines(before);
+      return;
+    }
+    if (at > 0 && !endsWithBlankLine(before)) return;
+    this.dropFront(blank);
+  }
+
+  toString(): string {
+    let out = this.text.slice(0, this.head);
+    for (let k = this.pieces.length - 1; k >= 0; k--) out += this.pieces[k];
+    return out;
+  }
+
+  /** Back to one string when an edit reaches past the head (what earlier gaps closed moved). */
+  private flatten(): void {
+    // The head is the whole text now; later edits cut it as they cut the edited text before.
+    this.text = this.toString();
+    this.pieces.length = 0;
+    this.head = this.text.length;
+  }
+
+  /** How long the tail's leading run of blank lines is, and whether the tail holds only those. */
+  private leadingBlank(): { blank: number; all: boolean } {
+    let length = 0;
+    let line = 0;
+    for (let k = this.pieces.length - 1; k >= 0; k--) {
+      const piece = this.pieces[k] as string;
+      for (const c of piece) {
+        if (c === " " || c === "\t" || c === "\r") line++;
+        else if (c === "\n") {
+          length += line + 1;
+          line = 0;
+        } else return { blank: length, all: false };
+      }
+    }
+    return { blank: length, all: line === 0 };
+  }
+
+  private dropFront(count: number): void {
+    let left = count;
+    while (left > 0 && this.pieces.length > 0) {
+      const piece = this.pieces.pop() as string;
+      if (piece.length > left) {
+        this.pieces.push(piece.slice(left));
+        return;
+      }
+      left -= piece.length;
+    }
+  }
+}
+
+/** How many characters of blank lines end `text` after its last line with content's newline. */
+function trailingBlankLines(text: string): number {
+  let end = text.length;
+  let cut = 0;
+  // Each pass takes one blank line off the end; the newline ending the content line stays.
+  for (;;) {
+    if (!text.endsWith("\n", end)) return cut;
+    let k = end - 1;
+    if (text[k - 1] === "\r") k--;
+    let j = k;
+    while (j > 0 && (text[j - 1] === " " || text[j - 1] === "\t")) j--;
+    if (j === 0 || text[j - 1] !== "\n") return cut;
+    cut += end - j;
+    end = j;
+  }
+}
+
+/** Whether `text` ends with a blank line (its last line holds only spaces and tabs), or is one. */
+function endsWithBlankLine(text: string): boolean {
+  if (!text.endsWith("\n")) return false;
+  let j = text.length - 1;
+  if (text[j - 1] === "\r") j--;
+  while (j > 0 && (text[j - 1] === " " || text[j - 1] === "\t")) j--;
+  return j === 0 || text[j - 1] === "\n";
 }
 
 /** Removed blocks may overlap (a trailing block takes the blank lines above it): remove their union. */

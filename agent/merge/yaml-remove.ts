@@ -9,6 +9,7 @@
  * In those strings a blank line is an empty line, and a trailing "\n" is a blank line before the key.
  */
 import { isScalar, type Pair, type Scalar, type YAMLMap } from "yaml";
+import { pairRemoved } from "./yaml-anchors.js";
 
 export function removePair(
   parent: YAMLMap<unknown, unknown>,
@@ -20,6 +21,7 @@ export function removePair(
   if (at < 0) return;
   const ownKey = isScalar(own.key) ? own.key : undefined;
   parent.items.splice(at, 1);
+  pairRemoved(parent, own);
   const next = parent.items[at];
   const nextKey = isScalar(next?.key) ? (next.key as Scalar) : undefined;
   if (passOn && nextKey !== undefined) {

@@ -87,7 +87,10 @@ describe("the merge's base copy is gone (real CLI)", () => {
   const plain = (version: string, strategy: string) =>
     `version: "${version}"\nfiles:\n  settings.yaml:\n    action: merge_yaml\n    merge_strategy: ${strategy}\n`;
   type Report = {
-    apps: { result: string; merges?: { file: string; kept: string[]; warnings: string[] }[] }[];
+    apps: {
+      result: string;
+      merges?: { file: string; kept: string[]; added: string[]; deleted?: string[]; warnings: string[] }[];
+    }[];
   };
 
   it("preserve_user: merged two-way with a WARNING naming the file, the copy and the values in doubt; silent at the first install and once the copy is back", async () => {
@@ -119,6 +122,70 @@ describe("the merge's base copy is gone (real CLI)", () => {
     expect(await readFile(join(app.appDir, "settings.yaml"), "utf8")).toBe("a: 10\nb: 2\nc: 33\n");
     expect((JSON.parse(next.stdout) as Report).apps[0]?.merges?.[0]?.warnings).toEqual([]);
   }, 60_000);
+
+  const deletedCases = [
+    {
+      action: "merge_toml",
+      file: "s.toml",
+      v1: 'port = 80\nhost = "a"\n',
+      mine: "port = 8080\n",
+      v2: 'port = 81\nhost = "a"\nfresh = 1\n',
+      back: 'port = 8080\nhost = "a"\nfresh = 1\n',
+      kept: "port = 8080\nfresh = 1\n",
+    },
+    {
+      action: "merge_json",
+      file: "s.json",
+      v1: '{\n  "port": 80,\n  "host": "a"\n}\n',
+      mine: '{\n  "port": 8080\n}\n',
+      v2: '{\n  "port": 81,\n  "host": "a",\n  "fresh": 1\n}\n',
+      back: '{\n  "port": 8080,\n  "host": "a",\n  "fresh": 1\n}\n',
+      kept: '{\n  "port": 8080,\n  "fresh": 1\n}\n',
+    },
+    {
+      action: "merge_yaml",
+      file: "s.yaml",
+      v1: "port: 80\nhost: a\n",
+      mine: "port: 8080\n",
+      v2: "port: 81\nhost: a\nfresh: 1\n",
+      back: "port: 8080\nhost: a\nfresh: 1\n",
+      kept: "port: 8080\nfresh: 1\n",
+    },
+  ];
+  for (const { action, file, v1, mine, v2, back, kept } of deletedCases) {
+    it(`update_only, ${action}: a key the operator deleted stays deleted; without the copy it comes back, named in a WARNING`, async () => {
+      // Was: `host`, deleted by the operator, came back reported `added` whether or not the copy was there, with no word.
+      const manifest = (version: string) =>
+        `version: "${version}"\nfiles:\n  ${file}: { action: ${action}, merge_strategy: update_only }\n`;
+      const update = async (gone: boolean) => {
+        await app.cleanup();
+        app = await localApp();
+        await app.release("r1", manifest("1.0.0"), { [file]: v1 });
+        expect((await runShip(["--config", app.config])).code).toBe(0);
+        await writeFile(join(app.appDir, file), mine);
+        const [copy = ""] = await baseCopies();
+        if (gone) await rm(copy);
+        await app.release("r2", manifest("2.0.0"), { [file]: v2 });
+        const run = await runShip(["--config", app.config, "--json"]);
+        expect(run.code, run.stderr).toBe(0);
+        const merges = (JSON.parse(run.stdout) as Report).apps[0]?.merges ?? [];
+        return { copy, run, merge: merges[0] };
+      };
+      const there = await update(false);
+      expect(await readFile(join(app.appDir, file), "utf8")).toBe(kept);
+      expect([there.merge?.added, there.merge?.deleted, there.merge?.warnings]).toEqual([
+        ["fresh"],
+        ["host"],
+        [],
+      ]);
+
+      const gone = await update(true);
+      expect(await readFile(join(app.appDir, file), "utf8")).toBe(back);
+      const warning = `ship's copy of the previous release's file is gone (${gone.copy}), so the merge could not tell the keys you had deleted from keys new in this release: the keys your copy lacked were added (host, fresh), so any of them you had deleted is back: delete it again`;
+      expect(gone.merge?.warnings).toEqual([warning]);
+      expect(gone.run.stderr).toContain(`merge of ${file}: ${warning}`);
+    }, 60_000);
+  }
 
   it("replace: the copy would change nothing, and nothing is said of it", async () => {
     await app.release("r1", plain("1.0.0", "replace"), { "settings.yaml": "a: 1\nb: 2\n" });

@@ -64,7 +64,7 @@ describe.each(formats)("random documents (%s)", (format) => {
     for (const docs of documents(1)) {
       const [, current, incoming] = docs as [Doc, Doc, Doc];
       for (const strategy of ["update_only", "preserve_user"] as const) {
-        const { value, text, warnings } = merge(format, strategy, docs, strategy === "update_only");
+        const { value, text, warnings } = merge(format, strategy, docs, false);
         // A release copy holding only empty tables holds no key of any value (keyless-release.ts):
         // the user's copy stays byte for byte, nothing added, and a WARNING says why (a user's copy
         // holding no key either may go unsaid: nothing of it could have been lost).
@@ -89,6 +89,38 @@ describe.each(formats)("random documents (%s)", (format) => {
           if (!blocked && at(value, path) === MISSING)
             expect.fail(`${strategy} did not add ${path.join(".")}`);
         }
+      }
+    }
+  });
+
+  it("update_only with base keeps every user value and adds every key new since the previous release, not one the user deleted", () => {
+    for (const docs of documents(3)) {
+      const [base, current, incoming] = docs as [Doc, Doc, Doc];
+      const { value } = merge(format, "update_only", docs, true);
+      if (leaves(incoming).every(([, leaf]) => isTable(leaf))) continue;
+      for (const [path, userValue] of leaves(current)) {
+        const merged = at(value, path);
+        if (!same(merged, userValue) && !(isTable(userValue) && isTable(merged)))
+          expect.fail(`update_only lost ${path.join(".")} of ${JSON.stringify(docs)}`);
+      }
+      for (const [path] of leaves(incoming)) {
+        const blocked = path.slice(0, -1).some((_, i) => {
+          const userValue = at(current, path.slice(0, i + 1));
+          return userValue !== MISSING && !isTable(userValue);
+        });
+        // Deleted by the user: a key the previous release had that the user's copy lacks, where the
+        // release does not hold a table of keys new since then in its place.
+        const deleted = path.some((_, i) => {
+          const prefix = path.slice(0, i + 1);
+          const was = at(base, prefix);
+          if (at(current, prefix) !== MISSING || was === MISSING) return false;
+          return i === path.length - 1 || !isTable(was) || !isTable(at(incoming, prefix));
+        });
+        const got = at(value, path);
+        if (deleted && got !== MISSING && !isTable(got) && at(current, path) === MISSING)
+          expect.fail(`update_only brought back the deleted ${path.join(".")} of ${JSON.stringify(docs)}`);
+        if (!blocked && !deleted && got === MISSING)
+          expect.fail(`update_only did not add ${path.join(".")} of ${JSON.stringify(docs)}`);
       }
     }
   });

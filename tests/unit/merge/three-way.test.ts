@@ -442,9 +442,85 @@ describe.each(formats)("the previous release's copy the install index names is g
     ]);
   });
 
-  it("a section that merges three-way says it too; update_only and replace, whose outcome it does not change, do not", () => {
+  it("a section that merges three-way says it too; replace, whose outcome it does not change, does not", () => {
     expect(merge("update_only", { sections: { a: "preserve_user" } }).warnings).toHaveLength(1);
-    expect(merge("update_only").warnings).toEqual([]);
     expect(merge("replace").warnings.filter((w) => w.includes("is gone"))).toEqual([]);
+  });
+
+  it("a key the operator deleted reads as new and comes back: the WARNING names the keys added (update_only, preserve_user)", () => {
+    // Was: under update_only no word at all, under preserve_user only the values kept; `host`,
+    // deleted by the operator, came back reported `added` like a new key.
+    const gone = (strategy: "preserve_user" | "update_only") =>
+      mergeConfigFile({
+        format,
+        fileName: "f",
+        current: write(format, { port: 8080, workers: 2 }),
+        incoming: write(format, { port: 81, host: "a", workers: 2, fresh: 1 }),
+        strategy,
+        baseGone: "/state/base/0123",
+      });
+    for (const strategy of ["update_only", "preserve_user"] as const) {
+      const result = gone(strategy);
+      expect(read(format, result.text)).toEqual({ port: 8080, workers: 2, host: "a", fresh: 1 });
+      expect(result.added).toEqual(["host", "fresh"]);
+      expect(result.warnings).toEqual([
+        expect.stringContaining(
+          "the keys your copy lacked were added (host, fresh), so any of them you had deleted is back: delete it again",
+        ),
+      ]);
+    }
+    expect(gone("update_only").warnings[0]).toMatch(
+      /^ship's copy of the previous release's file is gone \(\/state\/base\/0123\), so the merge could not tell the keys you had deleted from keys new in this release: /,
+    );
+    // Nothing added: update_only keeps every value of the operator's with or without the copy.
+    const none = mergeConfigFile({
+      format,
+      fileName: "f",
+      current: write(format, { a: 10, b: 2 }),
+      incoming: write(format, { a: 1, b: 2 }),
+      strategy: "update_only",
+      baseGone: "/state/base/0123",
+    });
+    expect(none.warnings).toEqual([]);
+  });
+});
+
+describe.each(formats)("update_only three-way (%s)", (format) => {
+  const merge = (base: Doc, current: Doc, incoming: Doc) => {
+    const result = mergeConfigFile({
+      format,
+      fileName: "f",
+      base: write(format, base),
+      current: write(format, current),
+      incoming: write(format, incoming),
+      strategy: "update_only",
+    });
+    return { ...result, value: read(format, result.text) };
+  };
+
+  it("a key the operator deleted stays deleted, reported deleted, also when the release changed it; a new key is added", () => {
+    // Was: every key the operator's copy lacked came back, reported `added` like a new key.
+    const result = merge(
+      { port: 80, host: "a", workers: 2 },
+      { port: 8080, workers: 2 },
+      {
+        port: 81,
+        host: "b",
+        workers: 4,
+        fresh: 1,
+      },
+    );
+    expect(result.value).toEqual({ port: 8080, workers: 2, fresh: 1 });
+    expect([result.kept, result.added, result.deleted]).toEqual([["port", "workers"], ["fresh"], ["host"]]);
+    expect(result.warnings).toEqual([]);
+  });
+
+  it("a table the operator deleted takes back only the keys new in it, under its header", () => {
+    const base = { a: 1, db: { host: "x", pool: { size: 5 } } };
+    const release = { a: 1, db: { host: "y", tls: true, pool: { size: 5, idle: 3 } }, gone: { k: 1 } };
+    const result = merge({ ...base, gone: { k: 1 } }, { a: 1 }, release);
+    expect(result.value).toEqual({ a: 1, db: { tls: true, pool: { idle: 3 } } });
+    expect(result.added).toEqual(["db.tls", "db.pool.idle"]);
+    expect(result.deleted).toEqual(["db.host", "db.pool.size", "gone"]);
   });
 });
