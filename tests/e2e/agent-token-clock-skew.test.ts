@@ -50,6 +50,12 @@ describe("a replacement token minted on a host whose clock is behind the hub's",
   const renewedFile = () => join(agent().root, "state", "daemon", "hub.token");
 
   /**
+   * A token's whole wait is renewal at half its life, and the revoked renewal's `ttl` is the margin
+   * `onlineBefore` has for the replacement's mint and the agent's next try: 12 s (20 s made each test
+   * 4 s longer) left 7.5 s of that at load 15 and still failed both tests with the fix taken out.
+   */
+  const TTL = "12s";
+  /**
    * The agent connected on a token of `ttl`, renewed once (saved), then the token revoked. Returns
    * when (ms) the newest renewal expires: till then the revoked renewal wins the agent's pick by
    * issue time; after it the replacement does even without the fix, which the tests must tell.
@@ -69,7 +75,7 @@ describe("a replacement token minted on a host whose clock is behind the hub's",
   /**
    * Online with the replacement before the revoked renewal expired. Without the fix the agent
    * presents that renewal until it expires and then takes the replacement: it came online all the
-   * same, only later (the test passed with the fix taken out, in 26 s instead of 12-16 s).
+   * same, only later (the test passed with the fix taken out, in 26 s instead of 12-16 s, at 20-s tokens).
    */
   async function onlineBefore(renewalExpires: number): Promise<void> {
     await fleet.waitFor("agent online with the replacement", online, 20_000);
@@ -79,14 +85,14 @@ describe("a replacement token minted on a host whose clock is behind the hub's",
   it("written to token_file while the agent runs: taken at the next refusal", {
     timeout: 120_000,
   }, async () => {
-    const renewalExpires = await renewedThenRevoked("20s");
+    const renewalExpires = await renewedThenRevoked(TTL);
     await writeFile(join(agent().root, "token"), await mint("1h", 15 * 60_000), { mode: 0o600 });
     // Without the fix: offline, 401 `token revoked` on every reconnect till the renewal expires.
     await onlineBefore(renewalExpires);
   });
 
   it("written to token_file and the agent restarted: it comes back", { timeout: 120_000 }, async () => {
-    const renewalExpires = await renewedThenRevoked("20s");
+    const renewalExpires = await renewedThenRevoked(TTL);
     await fleet.stopAgent(0);
     await writeFile(join(agent().root, "token"), await mint("1h", 15 * 60_000), { mode: 0o600 });
     await fleet.startAgent(0);

@@ -507,15 +507,20 @@ function spawnNode(args: string[], options: SpawnOptions, openFiles?: number): C
 
 /**
  * One `ship-hub serve` on embedded SQLite in `dir` (port 0, quiet logs): the single-hub baseline
- * the cluster benchmark compares with. Stop it with its child.
+ * the cluster benchmark compares with, and a hub a test kills outright. `hub` adds hub.toml keys.
+ * Stop it with its child.
  */
 export async function spawnHubForBench(
   dir: string,
   openFiles?: number,
+  hub: Record<string, string | number> = {},
 ): Promise<{ url: string; dataDir: string; child: ChildProcess }> {
   const dataDir = join(dir, "hub");
   const configFile = join(dir, "hub.toml");
-  await writeFile(configFile, tomlOf({ host: "127.0.0.1", port: 0, data_dir: dataDir, log_level: "warn" }));
+  await writeFile(
+    configFile,
+    tomlOf({ host: "127.0.0.1", port: 0, data_dir: dataDir, log_level: "warn", ...hub }),
+  );
   const child = spawnNode(
     [HUB_MAIN, "serve", "--config", configFile],
     { stdio: ["ignore", "pipe", "inherit"] },

@@ -94,7 +94,9 @@ describe("a restarted hub", () => {
     const here = await mkdtemp(join(tmpdir(), "ship-hub-killed-"));
     try {
       // A real `ship-hub serve`, so SIGKILL leaves nothing written but what it wrote as it ran.
-      const killed = await spawnHubForBench(here);
+      // Heartbeats every 0.5 s (the documented key, on SQLite too), not the default 5 s: the wait
+      // below is for one 2 s past the hello, which at 5 s took up to 7 s.
+      const killed = await spawnHubForBench(here, undefined, { cluster_heartbeat_seconds: 0.5 });
       const [agentToken, operator] = await mintTokens(killed.dataDir, [
         { role: "agent", agentId: "k1" },
         { role: "operator" },
@@ -111,8 +113,8 @@ describe("a restarted hub", () => {
         .toBe(true);
       const helloBy = Date.now();
       // Connected past its hello (reporting, answering pings), then its hub dies: once the hub's
-      // heartbeat (every 5 s), which its next start takes as last seen, is 2 s past the hello. A
-      // fixed 12 s sat out two heartbeats to be sure of one.
+      // heartbeat, which its next start takes as last seen, is 2 s past the hello. A fixed 12 s
+      // sat out two 5-s heartbeats to be sure of one.
       const heartbeats = new Database(join(killed.dataDir, "hub.db"), {
         readonly: true,
         fileMustExist: true,
