@@ -47,6 +47,8 @@ export function parseConfigText(text: string, file: string): LoadedConfig {
   const positions = rememberKeyPositions(file, text);
   const { value, problems } = validateAgainst(AgentConfig, data, {
     enumNoun: (values) => nouns.get(values.join()),
+    // A header's value is often a credential (Authorization): an error names the key, not the value.
+    unquoted: (path) => path.includes("headers"),
   });
   const issues = toIssues([...problems, ...configChecks(data)], file, (p) =>
     positionInToml(positions, p.path),

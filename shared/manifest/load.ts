@@ -3,7 +3,7 @@ import { readUpTo, TooLargeError } from "../bounded-read.js";
 import { BadInputError, type Issue } from "../errors.js";
 import { fsErrorText } from "../fs-errors.js";
 import { toIssues } from "../schema/issues.js";
-import { formatKeyPath } from "../schema/key-path.js";
+import { formatKeyPath, type KeyPath } from "../schema/key-path.js";
 import type { Problem } from "../schema/problem.js";
 import { validateAgainst } from "../schema/zod-problems.js";
 import { binaryKind, notUtf8, notUtf8Message, UNKNOWN_BINARY } from "../utf8-text.js";
@@ -40,6 +40,19 @@ const nouns = new Map<string, string>([
   [rollbackTriggers.join(), "rollback trigger"],
   [["log", "webhook", "slack"].join(), "notification type"],
 ]);
+
+/**
+ * Where the manifest holds command lines (and conditions, which may run one): an error there names
+ * the key, never the string, as every other word of a run names a command by its program.
+ */
+function holdsCommand(path: KeyPath): boolean {
+  const [top, second] = path;
+  const last = path[path.length - 1];
+  if (top === "hooks" || top === "migrations") return true;
+  if (top === "rollback") return second === "custom_rollback_command";
+  if (top === "post_update_tests") return last === "command";
+  return top === "conditionals" && last === "condition";
+}
 
 function syntaxIssue(error: YAMLError, file: string, lines: LineCounter, severity: Issue["severity"]): Issue {
   const { line, col } = lines.linePos(error.pos[0]);
@@ -146,6 +159,7 @@ export function parseManifestText(text: string, file: string, limits?: ManifestL
   const checks = [...unquotedNumberKeys(doc), ...manifestChecks(data)];
   const { value, problems } = validateAgainst(Manifest, data, {
     enumNoun: (values) => nouns.get(values.join()),
+    unquoted: holdsCommand,
   });
   const issues = [
     ...yamlWarnings,

@@ -19,6 +19,11 @@ const MAX_PROBLEMS = 100;
 export interface DescribeOptions {
   /** What an enum's values are called in "unknown X" messages, when the key name does not say. */
   enumNoun?: (values: readonly unknown[]) => string | undefined;
+  /**
+   * Whether a string at `path` is one a message must not quote: a manifest's command line may carry
+   * a token, and these messages reach the log, the state file, the hub's reports and CI's log.
+   */
+  unquoted?: (path: KeyPath) => boolean;
 }
 
 interface FlatIssue {
@@ -94,15 +99,27 @@ function nounFor(path: KeyPath, values: readonly unknown[], options: DescribeOpt
   return parent === undefined ? "value" : `${parent} value`;
 }
 
-function unknownValue(noun: string, input: unknown, values: readonly unknown[]): string {
+/** `input` as a message names it: a string the options keep unquoted by its kind alone. */
+function given(input: unknown, path: KeyPath, options: DescribeOptions): string {
+  if (typeof input === "string" && options.unquoted?.(path) === true)
+    return "a string, not quoted: it may carry a secret";
+  return describeValue(input);
+}
+
+/** An unknown enum value as quoted: the string itself unless the options keep it unquoted. */
+function shownInput(input: unknown, path: KeyPath, options: DescribeOptions): string {
+  if (typeof input !== "string") return describeValue(input);
+  return options.unquoted?.(path) === true ? given(input, path, options) : shownString(input);
+}
+
+function unknownValue(noun: string, input: unknown, values: readonly unknown[], quoted: string): string {
   const expected = values.map(String).join(", ");
   if (input === undefined) return `is required (one of ${expected})`;
   // A list or mapping is no misspelt value: "unknown state a list" read as nonsense (a query key
   // given twice, `?state=running&state=paused`, arrives as a list).
   if (typeof input === "object" && input !== null)
     return `must be one of ${expected} (got ${describeValue(input)})`;
-  const shown = typeof input === "string" ? shownString(input) : describeValue(input);
-  return `unknown ${noun} ${shown} (expected ${expected})`;
+  return `unknown ${noun} ${quoted} (expected ${expected})`;
 }
 
 function bound(issue: { origin: string; inclusive?: boolean }, limit: unknown, input: unknown, low: boolean) {
@@ -124,20 +141,30 @@ function describe(flat: FlatIssue, data: unknown, options: DescribeOptions): str
       // Infinity)" read as a contradiction.
       if (typeof input === "number" && !Number.isFinite(input))
         return `must be a finite number (got ${String(input)})`;
-      return `must be ${typeWords[issue.expected] ?? issue.expected} (got ${describeValue(input)})`;
+      return `must be ${typeWords[issue.expected] ?? issue.expected} (got ${given(input, path, options)})`;
     case "invalid_value":
       if (issue.values.length === 1) return `must be ${JSON.stringify(issue.values[0])}`;
-      return unknownValue(nounFor(path, issue.values, options), input, issue.values);
+      return unknownValue(
+        nounFor(path, issue.values, options),
+        input,
+        issue.values,
+        shownInput(input, path, options),
+      );
     case "invalid_union": {
       // zod adds these two fields for a discriminated union but does not declare them.
       const { note, options: discriminated } = issue as { note?: string; options?: unknown[] };
       if (note === "No matching discriminator" && discriminated !== undefined) {
-        return unknownValue(nounFor(path, discriminated, options), input, discriminated);
+        return unknownValue(
+          nounFor(path, discriminated, options),
+          input,
+          discriminated,
+          shownInput(input, path, options),
+        );
       }
       const expected = issue.errors.flatMap((branch) =>
         branch.flatMap((i) => (i.code === "invalid_type" ? [typeWords[i.expected] ?? i.expected] : [])),
       );
-      return `must be ${[...new Set(expected)].join(" or ")} (got ${describeValue(input)})`;
+      return `must be ${[...new Set(expected)].join(" or ")} (got ${given(input, path, options)})`;
     }
     case "too_small":
       return bound(issue, issue.minimum, input, true);

@@ -366,6 +366,17 @@ describe("loadConfigFile and secrets", () => {
     return file;
   }
 
+  it("names headers given as a string by the key, never quoting the value (a credential)", () => {
+    const text =
+      '[general]\nstate_file = "/s.json"\nbackup_dir = "/b"\n[sources.a]\ntype = "https"\n' +
+      'url = "https://x.example/a.tgz"\napp_dir = "/opt/a"\nheaders = "Authorization: Bearer s3cr3t"\n';
+    const issues = issuesOf(text);
+    expect(issues.join("\n")).not.toContain("s3cr3t");
+    expect(issues.join("\n")).toContain(
+      "sources.a.headers: must be a mapping (got a string, not quoted: it may carry a secret)",
+    );
+  });
+
   it("warns when a world-readable config holds headers, not when it is 0600", async () => {
     const text = await readFile(join(fixtures, "seed-ship.toml"), "utf8");
     const open = await loadConfigFile(await configFile(text, 0o644));

@@ -104,6 +104,24 @@ describe("malformed manifests: every problem, positioned", () => {
     ]);
   });
 
+  it("names a command written where a list or mapping goes by its key, never quoting the line", () => {
+    // A hook written as one string (not a list) is a common slip; its error reached ship.log, the
+    // state, the hub's report and CI's log with the line, and a token in it, quoted.
+    const issues = issuesOf(
+      'version: "2.0.0"\nhooks:\n  rollback: "curl -H \'Authorization: Bearer s3cr3t-hook\' https://x"\n' +
+        'migrations:\n  "2.0.0": "psql postgres://app:s3cr3t-db@db/app -f m.sql"\n',
+    );
+    expect(issues.join("\n")).not.toContain("s3cr3t");
+    expect(issues).toContain(
+      "update-manifest.yaml:3:3 hooks.rollback: must be a list (got a string, not quoted: it may carry a secret)",
+    );
+    expect(issues).toContain(
+      'update-manifest.yaml:5:3 migrations."2.0.0": must be a list (got a string, not quoted: it may carry a secret)',
+    );
+    // Elsewhere a wrong string is still quoted: it is what the operator has to find.
+    expect(issuesOf(`version: "1.0.0"\nrequirements: "lots"\n`).join("\n")).toContain('got string "lots"');
+  });
+
   const v = 'version: "1.0.0"\n';
   it.each([
     [
