@@ -213,6 +213,52 @@ describe("a damaged install index or backup record (real CLI)", () => {
     );
   });
 
+  // The backup's own records had the same hole: judged by their sha256 only when their mtime moved.
+  it.each(["inventory.json", "manifest.json", "installed.json"])(
+    "an edit of its %s that keeps its size and mtime is refused by --rollback and --list-backups",
+    async (name) => {
+      const { id, path } = await newestBackup();
+      const record = join(path, name);
+      // Nothing ship did since writing it moved its ctime: the rollback has no cause to read it.
+      const meta = JSON.parse(await readFile(join(path, "meta.json"), "utf8")) as {
+        recordSums: Record<string, { mtimeNs: string; ctimeNs: string; ino: string }>;
+      };
+      const now = await stat(record, { bigint: true });
+      const sum = meta.recordSums[name];
+      expect([String(now.mtimeNs), String(now.ctimeNs), String(now.ino)]).toEqual([
+        sum?.mtimeNs,
+        sum?.ctimeNs,
+        sum?.ino,
+      ]);
+      const times = join(app.root, "times-of-the-record");
+      await writeFile(times, "");
+      await execFileAsync("touch", ["-r", record, times]);
+      const text = await readFile(record, "utf8");
+      // Its last digit changed: same size, another content, still JSON of the same shape.
+      await writeFile(
+        record,
+        text.replace(/\d(?=\D*$)/, (d) => String((Number(d) + 1) % 10)),
+      );
+      await execFileAsync("touch", ["-r", times, record]);
+      const edited = await stat(record, { bigint: true });
+      expect([edited.size, edited.mtimeNs]).toEqual([now.size, now.mtimeNs]);
+      const before = await snapshot(app.appDir);
+
+      const run = await runShip(["--config", app.config, "--rollback", id]);
+      expect(run.code, run.stdout + run.stderr).toBe(2);
+      expect(run.stderr.trim().split("\n").at(-1)).toContain(
+        `ship: ${record} is damaged, its content is not what the update saved (same size,`,
+      );
+      expect(await snapshot(app.appDir)).toEqual(before);
+      const list = await runShip(["--config", app.config, "--list-backups", "--json"]);
+      expect(list.code, list.stdout + list.stderr).toBe(2);
+      expect((JSON.parse(list.stdout) as { id: string }[]).map((b) => b.id)).not.toContain(id);
+      expect(list.stderr).toContain(
+        `not listed: ${record} is damaged, its content is not what the update saved`,
+      );
+    },
+  );
+
   // Copied away and back with its times kept (`cp -a`): every copy has a new inode and ctime, which
   // costs a hash of each, not a refusal.
   it("a backup copied with its times kept but new inodes still restores", async () => {
