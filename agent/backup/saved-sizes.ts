@@ -1,13 +1,16 @@
 /**
  * `saved.json` in a backup: what each copy it saved was, taken once the update moved them in — its
- * size, modification time and sha256. A copy truncated or edited by hand since (a disk cleaned up
- * with `: > big.log`, a "fix" made in the backup) was restored as it was, and `--rollback` said
- * "back on 2.0.0" of an app holding an empty file; an edit that kept the size slipped past a size
- * alone. A restore compares each copy with its record before anything moves: the size always, the
- * content only when the modification time moved (a copy untouched since costs one lstat, and a
- * backup moved with its times kept but not its inodes is not refused for that). Backups made before
- * it was kept, and copies cleanup added later, have no record: they are not checked; backups made
- * while it held sizes only are checked by size.
+ * size, modification time, change time, inode and sha256. A copy truncated or edited by hand since
+ * (a disk cleaned up with `: > big.log`, a "fix" made in the backup) was restored as it was, and
+ * `--rollback` said "back on 2.0.0" of an app holding an empty file; an edit that kept the size
+ * slipped past a size alone, and one that kept the modification time too (`cp -p`, `touch -r`, a
+ * tool that restores mtimes, bit rot) past the mtime. A restore compares each copy with its record
+ * before anything moves: the size always, the content only when the mtime, ctime or inode moved. No
+ * user can set a ctime back, and any write, chmod or link moves it: a copy untouched since costs one
+ * lstat, and a backup moved with its times kept but not its inodes costs a hash, not a refusal.
+ * Backups made before it was kept, and copies cleanup added later, have no record: they are not
+ * checked; backups made while it held sizes only are checked by size, and those made before ctime
+ * and inode were recorded read a copy only when its mtime moved.
  */
 import type { BigIntStats } from "node:fs";
 import { join } from "node:path";
@@ -23,8 +26,11 @@ interface SavedCopy {
   size: number;
   mtimeNs: string;
   sha256: string;
+  /** Absent in backups made before it was recorded (their copies are read when the mtime moved). */
+  ctimeNs?: string;
+  ino?: string;
 }
-/** A copy's record: its size alone (backups made while saved.json held sizes only), or all three. */
+/** A copy's record: its size alone (backups made while saved.json held sizes only), or the rest too. */
 type SavedRecord = number | SavedCopy;
 
 // The entries are checked by a loop (savedRecords), not by zod: a z.record of unions walked every
@@ -35,7 +41,11 @@ function isSavedRecord(value: unknown): value is SavedRecord {
   if (typeof value === "number") return true;
   if (!isPlainObject(value)) return false;
   return (
-    typeof value.size === "number" && typeof value.mtimeNs === "string" && typeof value.sha256 === "string"
+    typeof value.size === "number" &&
+    typeof value.mtimeNs === "string" &&
+    typeof value.sha256 === "string" &&
+    (value.ctimeNs === undefined || typeof value.ctimeNs === "string") &&
+    (value.ino === undefined || typeof value.ino === "string")
   );
 }
 
@@ -69,7 +79,13 @@ export async function writeSavedSizes(
     const stat = lstatBigOrUndefined(join(files, rel));
     if (stat?.isFile() !== true) continue;
     const size = Number(stat.size);
-    const copy = { size, mtimeNs: String(stat.mtimeNs), sha256: "" };
+    const copy = {
+      size,
+      mtimeNs: String(stat.mtimeNs),
+      sha256: "",
+      ctimeNs: String(stat.ctimeNs),
+      ino: String(stat.ino),
+    };
     copies[rel] = copy;
     const was = known.get(rel);
     if (
@@ -116,7 +132,7 @@ export async function savedRecords(backupPath: string): Promise<SavedRecords> {
       throw damagedRecord(
         path,
         SAVED_SIZES_WHAT,
-        `its entry for ${rel} is malformed (a size, or the size, mtimeNs and sha256 of the copy)`,
+        `its entry for ${rel} is malformed (a size, or the size, mtimeNs, sha256 and optionally ctimeNs and ino of the copy)`,
       );
   return records as SavedRecords;
 }
@@ -165,10 +181,20 @@ export async function resizedCopies(
     else if (now !== saved) changed.push({ rel, now, saved });
     else if (
       typeof record !== "number" &&
-      String(stat.mtimeNs) !== record.mtimeNs &&
+      touchedSince(stat, record) &&
       (await hashFile(copy)) !== record.sha256
     )
       changed.push({ rel, now, saved, edited: true });
   }
   return changed;
+}
+
+/**
+ * Whether a copy may have been written since its record: its mtime, or (recorded since) its ctime or
+ * inode moved. The mtime alone let an edit followed by `touch -r` through; the ctime moves with it.
+ */
+function touchedSince(stat: BigIntStats, record: SavedCopy): boolean {
+  if (String(stat.mtimeNs) !== record.mtimeNs) return true;
+  if (record.ctimeNs !== undefined && String(stat.ctimeNs) !== record.ctimeNs) return true;
+  return record.ino !== undefined && String(stat.ino) !== record.ino;
 }

@@ -5,12 +5,16 @@
  * "internal error" for `--rollback` and exit 3 ("needs a person") for `--recover`. Now each is one
  * line naming the file, what it is and the way out, exit 2, and nothing on disk changes.
  */
-import { mkdir, readdir, readFile, rm, truncate, writeFile } from "node:fs/promises";
+import { execFile } from "node:child_process";
+import { mkdir, readdir, readFile, rm, stat, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
 import { type LocalApp, localApp } from "../cli/local-app.js";
 import { snapshot } from "./tree-fixtures.js";
+
+const execFileAsync = promisify(execFile);
 
 let app: LocalApp;
 
@@ -173,6 +177,99 @@ describe("a damaged install index or backup record (real CLI)", () => {
     await writeFile(join(path, "files/app.txt"), "v1\n");
     const anyway = await runShip(["--config", app.config, "--rollback", id]);
     expect(anyway.code, anyway.stdout + anyway.stderr).toBe(0);
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
+    expect(await readFile(join(app.appDir, "lib/a.txt"), "utf8")).toBe("a1\n");
+  });
+
+  // An edit that kept the size and the modification time too (`touch -r` after it, as `cp -p`, a
+  // tool restoring mtimes or bit rot leave it) was accepted by both, and went into the app, exit 0.
+  it("an edit of a saved copy that keeps its size and mtime is refused by --rollback and --list-backups, nothing moved", async () => {
+    const { id, path } = await newestBackup();
+    const copy = join(path, "files/app.txt");
+    const times = join(app.root, "times-of-the-copy");
+    await writeFile(times, "");
+    await execFileAsync("touch", ["-r", copy, times]);
+    const saved = await stat(copy, { bigint: true });
+    await writeFile(copy, "XX\n");
+    await execFileAsync("touch", ["-r", times, copy]);
+    const edited = await stat(copy, { bigint: true });
+    expect([edited.size, edited.mtimeNs]).toEqual([saved.size, saved.mtimeNs]);
+    const before = await snapshot(app.appDir);
+    const files = await snapshot(path);
+
+    const run = await runShip(["--config", app.config, "--rollback", id]);
+    expect(run.code, run.stdout + run.stderr).toBe(2);
+    expect(run.stderr.trim().split("\n").at(-1)).toBe(
+      `ship: ${path} is damaged, its saved copy of app.txt is not the content the update saved (same size, 3 bytes, but another sha256) (edited by hand since): the restore would put that copy into the app as it is now; if that is what you want, delete ${path}/saved.json and run it again; nothing was changed`,
+    );
+    expect(await snapshot(app.appDir)).toEqual(before);
+    expect(await snapshot(path)).toEqual(files);
+
+    const list = await runShip(["--config", app.config, "--list-backups", "--json"]);
+    expect(list.code, list.stdout + list.stderr).toBe(2);
+    expect((JSON.parse(list.stdout) as { id: string }[]).map((b) => b.id)).not.toContain(id);
+    expect(list.stderr).toContain(
+      `not listed: ${path} is damaged, its saved copy of app.txt is not the content`,
+    );
+  });
+
+  // The backup's own records had the same hole: judged by their sha256 only when their mtime moved.
+  it.each(["inventory.json", "manifest.json", "installed.json"])(
+    "an edit of its %s that keeps its size and mtime is refused by --rollback and --list-backups",
+    async (name) => {
+      const { id, path } = await newestBackup();
+      const record = join(path, name);
+      // Nothing ship did since writing it moved its ctime: the rollback has no cause to read it.
+      const meta = JSON.parse(await readFile(join(path, "meta.json"), "utf8")) as {
+        recordSums: Record<string, { mtimeNs: string; ctimeNs: string; ino: string }>;
+      };
+      const now = await stat(record, { bigint: true });
+      const sum = meta.recordSums[name];
+      expect([String(now.mtimeNs), String(now.ctimeNs), String(now.ino)]).toEqual([
+        sum?.mtimeNs,
+        sum?.ctimeNs,
+        sum?.ino,
+      ]);
+      const times = join(app.root, "times-of-the-record");
+      await writeFile(times, "");
+      await execFileAsync("touch", ["-r", record, times]);
+      const text = await readFile(record, "utf8");
+      // Its last digit changed: same size, another content, still JSON of the same shape.
+      await writeFile(
+        record,
+        text.replace(/\d(?=\D*$)/, (d) => String((Number(d) + 1) % 10)),
+      );
+      await execFileAsync("touch", ["-r", times, record]);
+      const edited = await stat(record, { bigint: true });
+      expect([edited.size, edited.mtimeNs]).toEqual([now.size, now.mtimeNs]);
+      const before = await snapshot(app.appDir);
+
+      const run = await runShip(["--config", app.config, "--rollback", id]);
+      expect(run.code, run.stdout + run.stderr).toBe(2);
+      expect(run.stderr.trim().split("\n").at(-1)).toContain(
+        `ship: ${record} is damaged, its content is not what the update saved (same size,`,
+      );
+      expect(await snapshot(app.appDir)).toEqual(before);
+      const list = await runShip(["--config", app.config, "--list-backups", "--json"]);
+      expect(list.code, list.stdout + list.stderr).toBe(2);
+      expect((JSON.parse(list.stdout) as { id: string }[]).map((b) => b.id)).not.toContain(id);
+      expect(list.stderr).toContain(
+        `not listed: ${record} is damaged, its content is not what the update saved`,
+      );
+    },
+  );
+
+  // Copied away and back with its times kept (`cp -a`): every copy has a new inode and ctime, which
+  // costs a hash of each, not a refusal.
+  it("a backup copied with its times kept but new inodes still restores", async () => {
+    const { id, path } = await newestBackup();
+    const moved = `${path}.moved`;
+    await execFileAsync("cp", ["-a", path, moved]);
+    await rm(path, { recursive: true });
+    await execFileAsync("cp", ["-a", moved, path]);
+    await rm(moved, { recursive: true });
+    const run = await runShip(["--config", app.config, "--rollback", id]);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
     expect(await readFile(join(app.appDir, "lib/a.txt"), "utf8")).toBe("a1\n");
   });

@@ -4,7 +4,7 @@
  * update saved) and once by the restore that moves it back. The preflight took two lstat calls of
  * every saved copy, one for each check: 200 more in a 1 % rollback of a 20,000-file app (issue 11).
  */
-import { readFile } from "node:fs/promises";
+import { lstat, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -35,6 +35,21 @@ describe("ship --rollback lstats each saved copy at most twice", () => {
     ) as { id: string; version: string | null; path: string }[];
     const backup = listed.find((b) => b.version === "1.0.0");
     expect(backup).toBeDefined();
+    // Nothing ship does between the update's record and the rollback moves a copy's ctime or inode
+    // (its own hard links, the trash, later updates): the rollback reads none of them to judge it.
+    const saved0 = JSON.parse(await readFile(join(backup?.path ?? "", "saved.json"), "utf8")) as Record<
+      string,
+      { mtimeNs: string; ctimeNs: string; ino: string }
+    >;
+    expect(Object.keys(saved0)).toHaveLength(12);
+    for (const [rel, record] of Object.entries(saved0)) {
+      const now = await lstat(join(backup?.path ?? "", "files", rel), { bigint: true });
+      expect([String(now.mtimeNs), String(now.ctimeNs), String(now.ino)], rel).toEqual([
+        record.mtimeNs,
+        record.ctimeNs,
+        record.ino,
+      ]);
+    }
     const trace = join(app.root, "stats.txt");
     const rollback = await runShip(["--config", app.config, "--rollback", backup?.id ?? ""], {
       env: { NODE_OPTIONS: `--require ${TRACE}`, SHIP_STAT_TRACE: trace },
