@@ -335,8 +335,12 @@ export const postgresMigrations: readonly string[] = [
   // columns derived from state that a mark leaves as they were, which PostgreSQL compares by value:
   // /metrics' count by state counts `pending` and `sent` as one here and tells them apart on those
   // rows only, and the tick's search for unanswered rollbacks reads `rollback_since`. Stored
-  // columns the hub never writes (SQLite has neither: it has no HOT to keep). Rewrites the table.
+  // columns the hub never writes (SQLite has neither: it has no HOT to keep). Rewrites the table,
+  // so the fillfactor set first applies to the rows already there: two woken hubs mark two of
+  // every three rows of a page at once, whose new versions fit in the half left free (all HOT)
+  // but not in 30 % (70: 84-97 % HOT; 90: 28-40 %), at ~40 % more heap per fresh row (round 46).
   `
+  ALTER TABLE deployments SET (fillfactor = 50);
   ALTER TABLE deployments
     ADD COLUMN counted_state TEXT GENERATED ALWAYS AS
       (CASE WHEN state = 'sent' THEN 'pending' ELSE state END) STORED,

@@ -493,7 +493,8 @@ export function postgresOps(db: Db, { alone = false }: { alone?: boolean } = {})
       // transaction the caller's commit decides, unchanged.
       //
       // No index names a column it sets (migration 24): each row is a HOT update on its own page
-      // (fillfactor 70), one new row version and no index entry.
+      // (fillfactor 50: room for two woken hubs' marks at once), one new row version and no index
+      // entry.
       const rows = await Promise.all(
         chunks([...agentIds].sort()).map(
           (chunk) => db`WITH unflushed AS (SELECT CASE WHEN ${alone}::boolean

@@ -59,14 +59,15 @@ describe.skipIf(!hasPostgres())("PostgreSQL schema indexes", () => {
     expect(text).not.toMatch(/Seq Scan/);
   });
 
-  it("a woken hub's marks are HOT updates: no index names a column a mark changes", async () => {
-    // The benchmark's shape in a database of its own: a wave start's 3,000 rows `pending`, a woken
-    // hub marks every third agent's row (its agents), 250 a statement. An index whose key or
+  it("two woken hubs' marks at once are HOT updates: no index names a column a mark changes, and each page leaves room for them", async () => {
+    // The benchmark's shape in a database of its own: a wave start's 3,000 rows `pending`, each
+    // woken hub marks every third agent's row (its agents), 250 a statement. An index whose key or
     // predicate names state or updated_at (deployments_state, deployments_rollback_pending until
     // migration 24) made each mark a new entry in every index of the table: no HOT update at all.
     const url = await pg.createDatabase();
     const admin = postgres(url, { max: 1, onnotice: () => {} });
     const pool = await openPostgresStore(url);
+    const other = await openPostgresStore(url);
     try {
       const agents = Array.from({ length: 3_000 }, (_, i) => `h-${String(i).padStart(4, "0")}`);
       const list = `{${agents.join(",")}}`;
@@ -78,39 +79,56 @@ describe.skipIf(!hasPostgres())("PostgreSQL schema indexes", () => {
         VALUES ('h-ro', 'h-rel', 'h', '{}', 'running', 0, 0, 0, 0)`;
       await admin`INSERT INTO deployments (id, rollout_id, agent_id, wave, desired_release, state, updated_at)
         SELECT 'h-ro:' || x, 'h-ro', x, 0, 'h-rel', 'pending', 0 FROM unnest(${list}::text[]) x`;
-      const mine = agents.filter((_, i) => i % 3 === 1);
+      // Two woken hubs at once, each with its own pool: two of every three rows of a page get a
+      // new version in overlapping transactions, which must fit in the page's free space (the
+      // fillfactor) to stay HOT: 30 % free left 67-93 % of them HOT.
       const sent = { at: 1, actor: "hub", kind: "deployment.sent" };
-      let marked = 0;
-      for (let from = 0; from < mine.length; from += 250)
-        marked += (
-          await pool.markDueDeploymentsSent(
-            { rolloutId: "h-ro", agentIds: mine.slice(from, from + 250) },
-            sent,
-          )
-        ).length;
-      expect(marked).toBe(mine.length);
+      const markAll = async (store: PostgresStore, mine: string[]) => {
+        let marked = 0;
+        for (let from = 0; from < mine.length; from += 250)
+          marked += (
+            await store.markDueDeploymentsSent(
+              { rolloutId: "h-ro", agentIds: mine.slice(from, from + 250) },
+              sent,
+            )
+          ).length;
+        return marked;
+      };
+      const marked = await Promise.all([
+        markAll(
+          pool,
+          agents.filter((_, i) => i % 3 === 1),
+        ),
+        markAll(
+          other,
+          agents.filter((_, i) => i % 3 === 2),
+        ),
+      ]);
+      expect(marked).toEqual([1_000, 1_000]);
       // What the indexes answer is unchanged: the marked rows counted as `sent`.
-      expect(await pool.countDeploymentsByState()).toEqual({ pending: 2_000, sent: 1_000 });
+      expect(await pool.countDeploymentsByState()).toEqual({ pending: 1_000, sent: 2_000 });
       // A backend reports its counts to the statistics when it exits (idle, only every 10 s).
       await pool.close();
+      await other.close();
       const counts = async () =>
         (
           await admin`SELECT n_tup_upd::int AS upd, n_tup_hot_upd::int AS hot FROM pg_stat_user_tables
           WHERE relname = 'deployments'`
         )[0] ?? { upd: 0, hot: 0 };
       const deadline = Date.now() + 20_000;
-      while ((await counts()).upd < mine.length && Date.now() < deadline)
+      while ((await counts()).upd < 2_000 && Date.now() < deadline)
         await new Promise((r) => setTimeout(r, 100));
       const { upd, hot } = await counts();
-      expect(upd).toBe(mine.length);
+      expect(upd).toBe(2_000);
       expect(hot, `${hot} of ${upd} marks HOT`).toBe(upd);
     } finally {
       await pool.close();
+      await other.close();
       await admin.end();
     }
   }, 60_000);
 
-  it("an existing database migrates: its deployments counted by state and its unanswered rollbacks found as before", async () => {
+  it("an existing database migrates: its deployments counted by state and its unanswered rollbacks found as before, its rows rewritten with room for HOT marks", async () => {
     const url = await pg.createDatabase();
     const admin = postgres(url, { max: 1, onnotice: () => {} });
     try {
@@ -134,6 +152,15 @@ describe.skipIf(!hasPostgres())("PostgreSQL schema indexes", () => {
             ('m-ro:m-3', 'm-ro', 'm-3', 0, 'm-rel', 'rollback_pending', 20),
             ('m-ro:m-4', 'm-ro', 'm-4', 0, 'm-rel', 'rollback_pending', 90),
             ('m-ro:m-5', 'm-ro', 'm-5', 0, 'm-rel', 'rolled_back', 10)`;
+        // A running rollout's rows written at the fillfactor before migration 24.
+        await t`INSERT INTO agents (id, hostname, labels, agent_version, apps, online, last_seen)
+          SELECT 'r-' || lpad(i::text, 4, '0'), 'h', '{}', '1', '[]', true, 0 FROM generate_series(0, 599) i`;
+        await t`INSERT INTO releases (id, app, version, manifest, source, created, created_by)
+          VALUES ('r-rel', 'r', '1', '', '{}', 0, 'test')`;
+        await t`INSERT INTO rollouts (id, release_id, app, spec, state, current_wave, wave_started_at, created, updated)
+          VALUES ('r-ro', 'r-rel', 'r', '{}', 'running', 0, 0, 0, 0)`;
+        await t`INSERT INTO deployments (id, rollout_id, agent_id, wave, desired_release, state, updated_at)
+          SELECT 'r-ro:' || a.id, 'r-ro', a.id, 0, 'r-rel', 'pending', 0 FROM agents a WHERE a.id LIKE 'r-%'`;
       });
     } finally {
       await admin.end();
@@ -141,7 +168,7 @@ describe.skipIf(!hasPostgres())("PostgreSQL schema indexes", () => {
     const migrated = await openPostgresStore(url);
     try {
       expect(await migrated.countDeploymentsByState()).toEqual({
-        pending: 1,
+        pending: 601,
         sent: 1,
         rollback_pending: 3,
         rolled_back: 1,
@@ -152,8 +179,32 @@ describe.skipIf(!hasPostgres())("PostgreSQL schema indexes", () => {
         limit: 10,
       });
       expect(stuck.map((d) => d.id)).toEqual(["m-ro:m-3", "m-ro:m-2"]);
+      // The migration's one rewrite left the rows already there as much room as fresh ones: two
+      // woken hubs' marks of that rollout are HOT updates.
+      const ids = Array.from({ length: 600 }, (_, i) => `r-${String(i).padStart(4, "0")}`);
+      const sent = { at: 1, actor: "hub", kind: "deployment.sent" };
+      await migrated.markDueDeploymentsSent(
+        { rolloutId: "r-ro", agentIds: ids.filter((_, i) => i % 3 !== 0) },
+        sent,
+      );
     } finally {
       await migrated.close();
+    }
+    const admin2 = postgres(url, { max: 1, onnotice: () => {} });
+    try {
+      const counts = async () =>
+        (
+          await admin2`SELECT n_tup_upd::int AS upd, n_tup_hot_upd::int AS hot FROM pg_stat_user_tables
+          WHERE relname = 'deployments'`
+        )[0] ?? { upd: 0, hot: 0 };
+      const deadline = Date.now() + 20_000;
+      while ((await counts()).upd < 400 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+      const { upd, hot } = await counts();
+      expect(upd).toBe(400);
+      expect(hot, `${hot} of ${upd} marks HOT`).toBe(upd);
+    } finally {
+      await admin2.end();
     }
   }, 60_000);
 
