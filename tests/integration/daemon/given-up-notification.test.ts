@@ -178,4 +178,24 @@ describe("an instruction the agent gives up on", () => {
       last_error: expect.stringMatching(/the agent could not carry this out: backup_dir .* cannot be listed/),
     });
   });
+
+  it("a hub rollback refused before the pipeline is recorded in the state too", {
+    timeout: 30_000,
+  }, async () => {
+    // No backup or state entry names 0.5.0: refused, nothing changed, as `ship --rollback` records it.
+    await giveUp("d-refused", await release("0.5.0", "unsigned"), false, [], { rollback: true, killed: 0 });
+    let last: Record<string, unknown> | undefined;
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      last = await recorded();
+      if (last?.last_result === "failed_unchanged" && String(last.last_error).includes("0.5.0")) break;
+      await new Promise((ok) => setTimeout(ok, 50));
+    }
+    expect(last).toMatchObject({
+      last_result: "failed_unchanged",
+      last_error: expect.stringMatching(
+        /refused the hub's rollback of sample to 0\.5\.0: this host never ran 0\.5\.0/,
+      ),
+    });
+  });
 });
