@@ -16,6 +16,7 @@ import { stateRoot, updatePaths } from "../pipeline/paths.js";
 import { AnnouncedApps } from "./announced-apps.js";
 import { carryOut } from "./carry-out.js";
 import { type AppDesired, DesiredStateStore } from "./desired-state.js";
+import { recordEndedInstruction } from "./ended-instruction-state.js";
 import { failedReport } from "./failed-report.js";
 import { buildHello } from "./hello.js";
 import { HubConnection } from "./hub-connection.js";
@@ -335,6 +336,7 @@ export class AgentDaemon {
         await versionOnDisk(this.options.config, app),
         `the agent could not carry this out: ${fsErrorText(error)}`,
       );
+      await recordEndedInstruction(this.options.config, app, report.error ?? "", this.options.log);
       notifications.send ??= await this.hubManifestNotice(instruction, report);
     }
     if (report === undefined) return;
@@ -389,6 +391,7 @@ export class AgentDaemon {
         await versionOnDisk(this.options.config, app),
         `the agent stopped ${attempts - 1} times while carrying this out; not trying again`,
       );
+      await recordEndedInstruction(config, app, report.error ?? "", log);
       // No attempt reached the pipeline's end, which sends on_failure: a kill in each download left
       // the people the release names untold while the hub counted the host failed.
       notifications.send = await this.hubManifestNotice(instruction, report);

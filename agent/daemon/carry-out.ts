@@ -27,6 +27,7 @@ import { runSource } from "../pipeline/run-source.js";
 import { syncInstalledState } from "../pipeline/sync-installed.js";
 import { undoWithHooks } from "../pipeline/undo-release.js";
 import { type RunResult, readState, type SourceState } from "../state/state-file.js";
+import { recordEndedInstruction } from "./ended-instruction-state.js";
 import { HubReleaseSource } from "./hub-release-source.js";
 import { installedVersion, versionOnDisk } from "./installed-version.js";
 import { fitMergeReports, fitText, fitWarnings } from "./merge-reports.js";
@@ -165,6 +166,8 @@ async function carryOutOnce(input: CarryOutInput): Promise<Report | string> {
         installed,
         version: release.version,
       });
+      // Recorded as `ship --rollback` records a refusal: the state kept the run before, no error.
+      await recordEndedInstruction(config, app, refusal, input.log);
       return {
         ...base,
         outcome: "failed",

@@ -334,9 +334,15 @@ export interface AwaitingRecovery {
 export async function awaitingRecovery(
   pending: PendingUpdate | undefined,
   appStateDir: string,
-  legacy: (LegacyState & { last_result?: string | null }) | undefined,
+  legacy: (LegacyState & { last_result?: string | null; last_error?: string | null }) | undefined,
 ): Promise<AwaitingRecovery | undefined> {
-  const waiting = await recoveryAhead(pending, appStateDir, legacy?.last_result === "restore_failed");
+  const restoreFailed = legacy?.last_result === "restore_failed";
+  const waiting = await recoveryAhead(
+    pending,
+    appStateDir,
+    restoreFailed,
+    restoreFailed ? (legacy?.last_error ?? undefined) : undefined,
+  );
   if (waiting?.leaves === undefined) return waiting;
   const installed = (await readInstalledId(appStateDir, legacy))?.version;
   return installed !== undefined && installed !== waiting.leaves
@@ -348,6 +354,7 @@ async function recoveryAhead(
   pending: PendingUpdate | undefined,
   appStateDir: string,
   restoreFailed: boolean,
+  recoveryError: string | undefined,
 ): Promise<AwaitingRecovery | undefined> {
   const then = "the next run (or ship --recover) ";
   const journal = await readJournal(appStateDir);
@@ -366,14 +373,25 @@ async function recoveryAhead(
       note: `${what}: ${then}${pending.from === null ? "undoes what it installed" : `restores ${pending.from}`} first${failed}`,
       leaves: pending.from,
     };
+  // A recovery (or the restore itself) was tried and failed half-way (an immutable file, say): the
+  // check said "was interrupted and waits for recovery", as if nothing had been tried, and hid why it
+  // failed and what to fix. The recorded error says both, in the failed attempt's own words.
+  const triedAndFailed =
+    recoveryError === undefined
+      ? undefined
+      : `the app waits for recovery and the last attempt failed: ${recoveryError.replace(/^[^:\s]+: /, "")}`;
   if (rollback !== undefined)
     return {
-      note: `a rollback to ${restoredVersionLabel(rollback.version, rollback.undid)} was interrupted and waits for recovery: ${then}finishes it first`,
+      note:
+        triedAndFailed ??
+        `a rollback to ${restoredVersionLabel(rollback.version, rollback.undid)} was interrupted and waits for recovery: ${then}finishes it first`,
       leaves: rollback.version,
     };
   if (journal === undefined) return undefined;
   return {
-    note: `a run was killed while changing the app and waits for recovery: ${then}finishes or undoes it first`,
+    note:
+      triedAndFailed ??
+      `a run was killed while changing the app and waits for recovery: ${then}finishes or undoes it first`,
     leaves:
       journal.kind === "restore"
         ? journal.version

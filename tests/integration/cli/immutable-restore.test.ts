@@ -145,6 +145,13 @@ describe("a rollback that meets an immutable file", () => {
       const failed = await onDisk();
       expect(failed).toMatchObject({ current_version: "2.0.0", last_result: "restore_failed" });
       expect(failed?.last_error).toContain("RESTORE STOPPED HALF-WAY");
+      // A check says the recovery was tried, why it failed and what to fix: it said "a rollback to
+      // 1.0.0 was interrupted and waits for recovery", as if nothing had been tried.
+      const check = await runShip(["--config", app.config, "--check-only"]);
+      expect(check.stdout).toContain(
+        `— but the app waits for recovery and the last attempt failed: ${String(failed?.last_error ?? "").replace(/^myapp: /, "")}`,
+      );
+      expect(check.stdout).not.toContain("was interrupted");
       // The next run retries the recovery, fails again, and names the version on disk: it said null.
       const next = await runShip(["--config", app.config, "--json"]);
       expect(next.code, next.stderr).toBe(3);

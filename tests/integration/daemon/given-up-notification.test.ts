@@ -101,6 +101,14 @@ describe("an instruction the agent gives up on", () => {
     daemon = await startTestDaemon(withTrust ? { ...config, trust } : config, memoryLogger(lines));
   }
 
+  /** This app's record in the state file, as the hello and `ship --check-only` read it. */
+  async function recorded(): Promise<Record<string, unknown> | undefined> {
+    const state = JSON.parse(await readFile(config.general.state_file, "utf8")) as {
+      sources: Record<string, Record<string, unknown>>;
+    };
+    return state.sources[APP];
+  }
+
   async function until(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!check()) {
@@ -116,6 +124,11 @@ describe("an instruction the agent gives up on", () => {
       app: APP,
       status: "failure",
       error: expect.stringMatching(/stopped 3 times while carrying this out; not trying again/),
+    });
+    // The state says so too (the hello reads it): it kept the last run's "updated", no error.
+    expect(await recorded()).toMatchObject({
+      last_result: "failed_unchanged",
+      last_error: expect.stringMatching(/stopped 3 times while carrying this out; not trying again/),
     });
   });
 
@@ -159,6 +172,30 @@ describe("an instruction the agent gives up on", () => {
     expect(bodies.find((b) => b.version === "1.0.0")).toMatchObject({
       status: "failure",
       error: expect.stringMatching(/the agent could not carry this out: backup_dir .* cannot be listed/),
+    });
+    expect(await recorded()).toMatchObject({
+      last_result: "failed_unchanged",
+      last_error: expect.stringMatching(/the agent could not carry this out: backup_dir .* cannot be listed/),
+    });
+  });
+
+  it("a hub rollback refused before the pipeline is recorded in the state too", {
+    timeout: 30_000,
+  }, async () => {
+    // No backup or state entry names 0.5.0: refused, nothing changed, as `ship --rollback` records it.
+    await giveUp("d-refused", await release("0.5.0", "unsigned"), false, [], { rollback: true, killed: 0 });
+    let last: Record<string, unknown> | undefined;
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      last = await recorded();
+      if (last?.last_result === "failed_unchanged" && String(last.last_error).includes("0.5.0")) break;
+      await new Promise((ok) => setTimeout(ok, 50));
+    }
+    expect(last).toMatchObject({
+      last_result: "failed_unchanged",
+      last_error: expect.stringMatching(
+        /refused the hub's rollback of sample to 0\.5\.0: this host never ran 0\.5\.0/,
+      ),
     });
   });
 });
