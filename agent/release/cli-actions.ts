@@ -32,7 +32,6 @@ import {
   type PublishSource,
   publishRelease,
   readToken,
-  TOKEN_ON_COMMAND_LINE,
 } from "./publish.js";
 import { readManifestInput, readSignatureInput } from "./read-input.js";
 import {
@@ -467,7 +466,6 @@ export async function publishAction(o: CommonOptions, p: PublishCliOptions): Pro
   // Relative to -C, as --artifact, --manifest and --signature beside it: it alone was read from the
   // working directory, and `-C app publish --token-file ci.token` looked for the token beside app.
   const token = await readToken(p.token, p.tokenFile === undefined ? undefined : resolve(o.dir, p.tokenFile));
-  if (p.token !== undefined) o.io.err(TOKEN_ON_COMMAND_LINE);
   const manifestText = await publishManifest(o, p, source);
   const signatureText =
     // An empty file is a failed `sign` step, not "unsigned": said as such, naming the flag and file.

@@ -287,10 +287,3 @@ export async function readToken(token: string | undefined, tokenFile: string | u
   if (unusable !== undefined) throw BadInputError.single(from, "", unusable);
   return text;
 }
-
-/**
- * Said on stderr, never in --json's stdout: a command line is readable by every local user (`ps`,
- * /proc/PID/cmdline) while the upload runs, as the hub's `--database-url` password is.
- */
-export const TOKEN_ON_COMMAND_LINE =
-  "ship release publish: warning: --token puts the ci token in the process list (ps), readable by every local user; pass --token-file (chmod 600) instead";

@@ -43,22 +43,7 @@ async function tokenOf(options: RemoteOptions): Promise<string | undefined> {
       "",
       "does not hold a token (one JWT, as `ship-hub token create` prints it)",
     );
-  if (from === "--token") warnTokenOnCommandLine();
   return token?.trim();
-}
-
-let tokenWarned = false;
-
-/**
- * On stderr, never in --json's stdout: a command line is readable by every local user (`ps`,
- * /proc/PID/cmdline) while the command runs, as `--database-url`'s password is; said once a process.
- */
-function warnTokenOnCommandLine(): void {
-  if (tokenWarned) return;
-  tokenWarned = true;
-  process.stderr.write(
-    "ship-hub: warning: --token puts the operator token in the process list (ps), readable by every local user; set SHIP_HUB_TOKEN or pass --token-file (chmod 600) instead\n",
-  );
 }
 
 export interface RemoteOptions {

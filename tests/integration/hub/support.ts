@@ -75,12 +75,9 @@ export interface TestHub {
   stop(): Promise<void>;
 }
 
-/**
- * `ship-hub ARGS --hub URL` with SHIP_HUB_TOKEN=OPERATOR against `t`, as an operator runs it (a real
- * child process): the variable, not --token, which is warned about on stderr (it shows in ps).
- */
+/** `ship-hub ARGS --hub URL --token OPERATOR` against `t`, as an operator runs it (a real child process). */
 export const operatorCli = (t: TestHub, ...args: string[]) =>
-  runHubCli(t.dir, [...args, "--hub", t.hub.url], { SHIP_HUB_TOKEN: t.operator });
+  runHubCli(t.dir, [...args, "--hub", t.hub.url, "--token", t.operator]);
 
 export async function startTestHub(overrides: Partial<HubOptions> = {}, dir?: string): Promise<TestHub> {
   const dataDir = dir ?? (await mkdtemp(join(tmpdir(), "ship-hub-")));
