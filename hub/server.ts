@@ -23,7 +23,7 @@ import { HubMetrics } from "./metrics.js";
 import { OnceAMinuteLog } from "./once-a-minute-log.js";
 import { AgentSync } from "./rollouts/agent-sync.js";
 import { RolloutEngine } from "./rollouts/engine.js";
-import { shownTime } from "./shown-time.js";
+import { isoTime, shownTime } from "./shown-time.js";
 import { openHubState } from "./state.js";
 import type { AsyncStore } from "./store/async-store.js";
 import type { DatabaseSource } from "./store/open-database.js";
@@ -262,6 +262,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   let relayCheck = async (_agentId: string): Promise<void> => {
     throw new HubRequestError(503, "this hub is still starting; try again");
   };
+  const shown = steps ? shownTime(() => steps.currentOffsetMs()) : isoTime;
   const app = createApiApp({
     store,
     tokens,
@@ -277,7 +278,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     refusals,
     log,
     now: time,
-    ...(steps ? { shownTime: shownTime(() => steps.currentOffsetMs()) } : {}),
+    shownTime: shown,
     eventStream,
   });
   const server = createServer(whileConnected(lingerAfterUnreadBody(app)));
@@ -330,7 +331,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   );
   // Uploads that never became a release (refused, failed, or never published) filled the disk.
   const unused = options.unusedArtifacts ?? { keepMs: 86_400_000, everyMs: 3_600_000 };
-  const sweepUnused = () => removeUnusedArtifacts(store, log, time() - unused.keepMs);
+  const sweepUnused = () => removeUnusedArtifacts(store, log, time() - unused.keepMs, shown);
   timers.push(every(unused.everyMs, sweepUnused));
   // Also once at start: a hub restarted more often than `everyMs` (upgrades, a crash loop, a
   // nightly restart under a short interval) never reached its first sweep. Not awaited: a big

@@ -60,6 +60,16 @@ const QUIET_FAILURES = 4;
 /** How long a stop waits for the hub to answer the close before dropping the connection. */
 const STOP_GRACE_MS = 2000;
 
+/**
+ * The most this agent takes in one message from the hub. The largest instruction is a deploy: a
+ * manifest copy the hub caps at 64 KiB (JSON escapes at most double it: newlines, quotes), its
+ * source, signature and ids; ws's default (100 MiB) let a hub, or whoever answers in its place, make
+ * the agent hold that much per message.
+ */
+export const MAX_HUB_MESSAGE_BYTES = 512 * 1024;
+/** ws's error code for a frame or message past maxPayload (the socket is closed with 1009). */
+const TOO_LARGE_CODE = "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH";
+
 /** WebSocket's close code for a message larger than the peer takes (the hub's max_message_kb). */
 const MESSAGE_TOO_BIG = 1009;
 /** The hub's close code for a session another connection of the same agent id replaced. */
@@ -166,7 +176,7 @@ export class HubConnection {
         authorization: `Bearer ${this.options.token}`,
         [AGENT_INSTANCE_HEADER]: this.options.instanceId ?? PROCESS_INSTANCE,
       },
-      maxPayload: 4 * 1024 * 1024,
+      maxPayload: MAX_HUB_MESSAGE_BYTES,
       ...(this.options.ca === undefined ? {} : { ca: this.options.ca }),
       ...(this.options.agent === undefined ? {} : { agent: this.options.agent }),
     });
@@ -179,6 +189,7 @@ export class HubConnection {
     /** The hub's answer instead of the channel, said on the reconnect line (one line per attempt). */
     let answer: RefusedAnswer | undefined;
     let tokenRefused = false;
+    let tooLarge = false;
     // The ping watch starts once the channel is open: a hub (or a proxy, a load balancer) that
     // takes the connection and never answers held the agent in the handshake for ever. Not ws's
     // handshakeTimeout: its timer judged before reading, so a hub's answer that came in time while
@@ -289,7 +300,12 @@ export class HubConnection {
     });
     socket.on("error", (error) => {
       if (failure !== undefined) return;
-      failure = connectErrorText(error, this.handshakeTimeoutMs());
+      // Refused by this agent, not the hub: said at ERROR on the reconnect line, as a message of
+      // its own the hub refused is (it read "failed: Max payload size exceeded" at INFO).
+      if ((error as NodeJS.ErrnoException).code === TOO_LARGE_CODE) {
+        failure = `the hub sent a message larger than this agent takes (${MAX_HUB_MESSAGE_BYTES / 1024} KiB, past what the protocol needs); refused unread`;
+        tooLarge = true;
+      } else failure = connectErrorText(error, this.handshakeTimeoutMs());
       log.debug("hub connection error", { error: error.message });
     });
     socket.on("close", (code: number, reason: Buffer) => {
@@ -303,6 +319,7 @@ export class HubConnection {
         failure,
         tokenRefused ? presented : undefined,
         answer,
+        tooLarge,
       );
     });
   }
@@ -315,6 +332,8 @@ export class HubConnection {
     /** The token the hub refused (401, 403), if that is why. */
     refusedAt: string | undefined,
     answer?: RefusedAnswer,
+    /** This agent refused a message of the hub's as too large. */
+    tooLarge = false,
   ): Promise<void> {
     const { log, refusedToken } = this.options;
     // A revoked or expired token: the operator may have written a replacement since; the next
@@ -372,6 +391,7 @@ export class HubConnection {
     // Answered with a status: a refusal (the token, the agent id) is an ERROR at once; a hub that
     // cannot take it now (5xx) a WARNING.
     else if (answer !== undefined) log[answer.level](`hub connection ${why}; reconnecting`, data);
+    else if (tooLarge) log.error(`hub connection ${why}; reconnecting`, data);
     // A hub away for a restart fails a reconnect or two; one still out of reach after that (down,
     // a wrong host or port, a certificate not trusted) is said at WARNING: at INFO the agent went
     // on failing for ever without a line under `level = "WARNING"` or `journalctl -p warning`.

@@ -13,6 +13,7 @@ import {
 } from "../auth/require-role.js";
 import { HubRequestError } from "../errors.js";
 import { ROLLBACK_SENT_STATES, UNSENT_DEPLOYMENT_STATES } from "../rollouts/states.js";
+import { isoTime, type ShownTime } from "../shown-time.js";
 import { ArtifactEmpty, ArtifactHashMismatch, ArtifactTooLarge } from "../store/artifact-intake.js";
 import type { AsyncStore, StoredArtifactInfo, StoreOps } from "../store/async-store.js";
 import type { ApiDeps } from "./deps.js";
@@ -180,7 +181,8 @@ function setValidators(res: Response, etag: string, modified: string): void {
 
 async function sendArtifact(deps: ApiDeps, req: Request, res: Response, artifact: StoredArtifactInfo) {
   const etag = `"${artifact.sha256}"`;
-  const modified = new Date(artifact.created).toUTCString();
+  // Stamped on the hub's monotonic clock: shown on the host's, as every other time it serves.
+  const modified = new Date((deps.shownTime ?? isoTime)(artifact.created)).toUTCString();
   if (req.headers["if-none-match"] === etag) {
     setValidators(res, etag, modified);
     res.status(304).end();
@@ -270,14 +272,19 @@ function isStorageFull(error: unknown): boolean {
  * AsyncStore.deleteUnusedArtifacts), and says so. Each hub of a cluster runs it; they remove each
  * artifact once.
  */
-export async function removeUnusedArtifacts(store: AsyncStore, log: Logger, before: number): Promise<void> {
+export async function removeUnusedArtifacts(
+  store: AsyncStore,
+  log: Logger,
+  before: number,
+  shown: ShownTime = isoTime,
+): Promise<void> {
   try {
     const gone = await store.deleteUnusedArtifacts(before);
     if (gone.length > 0)
       log.info("removed artifacts no release names", {
         removed: gone.length,
         sha256: gone.slice(0, 20),
-        uploadedBefore: new Date(before).toISOString(),
+        uploadedBefore: shown(before),
       });
   } catch (error) {
     log.error("removing artifacts no release names failed", { error: String(error) });

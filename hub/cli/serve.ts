@@ -9,6 +9,7 @@ import type { NamedBy } from "../../shared/named-file.js";
 import { timerMs } from "../../shared/schema/durations.js";
 import { hubConfigExposure, loadHubConfig } from "../config/load.js";
 import { DEFAULT_DATA_DIR, type HubConfig } from "../config/schema.js";
+import { timingWarnings } from "../config/timing-warnings.js";
 import { missingDashboardAssets } from "../dashboard/assets.js";
 import { quotedText } from "../quoted-text.js";
 import type { DatabaseSource } from "../store/open-database.js";
@@ -193,6 +194,7 @@ export async function serve(options: CommonOptions & { port?: string; host?: str
   const portBy: NamedBy = port !== undefined ? flag("--port") : { file: toml, key: "port" };
   await checkHost(host, hostBy);
   const log = createLogger({ name: "ship-hub", level: config.log_level });
+  for (const warning of timingWarnings(config, toml)) log.warn(warning);
   // Loaded only to serve: the server (Express, ws, the engine) is most of a CLI start's CPU, and a
   // refused flag or hub.toml, like `token` (which imports this file), needs none of it.
   const { startHub } = await import("../server.js");

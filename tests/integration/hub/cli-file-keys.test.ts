@@ -3,13 +3,14 @@
  * --data-dir flags): missing, a directory, empty or too short is exit 2 with one line naming the
  * key or flag and the file, never Node's bare "ENOENT: …, open '…'", and nothing is created.
  */
+import { spawn } from "node:child_process";
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import jwt from "jsonwebtoken";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { requireHubBin, runHubCli } from "../../support/hub-cli.js";
+import { HUB_BIN, requireHubBin, runHubCli } from "../../support/hub-cli.js";
 import { freePort } from "../../support/servers/free-port.js";
 
 let dir: string;
@@ -357,14 +358,9 @@ describe("ship-hub remote commands: token and hub URL", () => {
   it("an unreachable hub is a failure (exit 1) naming the reason, not bad input", async () => {
     await writeFile(join(dir, "hub.toml"), "");
     const port = await freePort();
-    const { code, stderr } = await hub([
-      "rollout",
-      "list",
-      "--hub",
-      `http://127.0.0.1:${port}`,
-      "--token",
-      TOKEN,
-    ]);
+    const { code, stderr } = await runHubCli(dir, ["rollout", "list", "--hub", `http://127.0.0.1:${port}`], {
+      SHIP_HUB_TOKEN: TOKEN,
+    });
     expect(code).toBe(1);
     expect(stderr.trim()).toMatch(
       new RegExp(`^ship-hub: cannot reach the hub at http://127.0.0.1:${port}: .*ECONNREFUSED`),
@@ -422,15 +418,11 @@ describe("ship-hub remote commands: the hub's port and its redirects", () => {
   });
 
   it("a redirect is said with where it goes, and a POST is not followed as a GET", async () => {
-    const { code, stderr } = await hub([
-      "agents",
-      "forget",
-      "a1",
-      "--hub",
-      `http://127.0.0.1:${port}`,
-      "--token",
-      TOKEN,
-    ]);
+    const { code, stderr } = await runHubCli(
+      dir,
+      ["agents", "forget", "a1", "--hub", `http://127.0.0.1:${port}`],
+      { SHIP_HUB_TOKEN: TOKEN },
+    );
     expect(stderr).toBe(
       "ship-hub: hub answered 301, a redirect to https://hub.example.com/api/v1/agents/a1/forget: give the hub's own address in --hub (or SHIP_HUB_URL)\n",
     );
@@ -500,5 +492,45 @@ describe("ship-hub token create --out FILE", () => {
     expect(await readFile(join(dir, "ci.token"), "utf8")).toBe(written);
     const listed = await hub(["token", "list", "--data-dir", "data", "--json"]);
     expect((JSON.parse(listed.stdout) as { jti: string }[]).map((t) => t.jti)).toEqual([jti]);
+  });
+});
+
+describe("ship-hub serve: hub.toml timings inside their range that a fleet cannot meet", () => {
+  it("are warned of at start, one line per key naming hub.toml, the value and what it must exceed", async () => {
+    await writeFile(
+      join(dir, "hub.toml"),
+      'data_dir = "data"\nprogress_timeout_seconds = 8\nping_interval_seconds = 0.001\noffline_timeout_seconds = 5\ntick_interval_seconds = 0.5\n',
+      { mode: 0o600 },
+    );
+    const child = spawn(process.execPath, [HUB_BIN, "serve", "--port", "0"], {
+      cwd: dir,
+      env: {
+        ...process.env,
+        SHIP_HUB_DATABASE_URL: "",
+        SHIP_HUB_SECRET: "",
+        SHIP_HUB_CONFIG: join(dir, "hub.toml"),
+      },
+    });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const exited = new Promise((resolve) => child.on("close", resolve));
+    try {
+      await expect
+        .poll(() => stderr.match(/hub\.toml \w+_seconds = /g)?.length ?? 0, { timeout: 15_000 })
+        .toBe(3);
+    } finally {
+      child.kill("SIGTERM");
+      await exited;
+    }
+    const warned = stderr.split("\n").filter((l) => /hub\.toml \w+_seconds = /.test(l));
+    const toml = join(dir, "hub.toml");
+    expect(warned.map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual([
+      `${toml} progress_timeout_seconds = 8 is under 60 s, twice the agent's 30 s "still working" signal: an update step that runs longer (a download, a migration) is timed out as stalled`,
+      `${toml} ping_interval_seconds = 0.001 is under 1 s: every agent is pinged more than once a second, and one that pauses longer (GC, a loaded host, a slow link) is dropped`,
+      `${toml} offline_timeout_seconds = 5 is under 60 s, the agent's longest wait between reconnects: an agent away for a hub restart or a network blip counts as failed`,
+    ]);
+    expect(warned.map((l) => (JSON.parse(l) as { level: number }).level)).toEqual([40, 40, 40]);
   });
 });

@@ -53,6 +53,13 @@ describe("a wall clock stepped forward under a running hub", () => {
     });
     const v2 = await publishRelease(t, "2.0.0");
     const api2 = await publishRelease(t, "2.0.0", "api");
+    // An artifact uploaded before the step: its Last-Modified is a stamp the hub serves too.
+    const put = await fetch(`${t.hub.url}/api/v1/artifacts`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${t.ci}`, "content-type": "application/octet-stream" },
+      body: Buffer.from(`artifact ${randomUUID()}`),
+    });
+    const { sha256 } = (await put.json()) as { sha256: string };
     const done = await online("done", ["web", "api"]);
     const busy = await online("busy");
     const away = await online("away");
@@ -174,6 +181,17 @@ describe("a wall clock stepped forward under a running hub", () => {
       lastEvent: 0,
       release: 0,
       agentPage: [0, 0],
+    });
+    const artifact = await fetch(`${t.hub.url}/api/v1/artifacts/${sha256}`, {
+      headers: { authorization: `Bearer ${t.operator}` },
+    });
+    await artifact.arrayBuffer();
+    expect({
+      status: artifact.status,
+      lastModified: age(artifact.headers.get("last-modified") ?? ""),
+    }).toEqual({
+      status: 200,
+      lastModified: 0,
     });
     // The fleet page's "token expired" is the host's clock's, as the hub's refusal of it is.
     const attention = await t.api<{ expiringTokens: { agentId: string; expired: boolean }[] }>(

@@ -6,7 +6,7 @@
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { WebSocketServer } from "ws";
-import type { HubConnection } from "../../../agent/daemon/hub-connection.js";
+import { type HubConnection, MAX_HUB_MESSAGE_BYTES } from "../../../agent/daemon/hub-connection.js";
 import type { HubMessage } from "../../../shared/protocol/messages.js";
 import { testHubConnection } from "../../support/test-hub-connection.js";
 
@@ -22,7 +22,8 @@ describe("HubConnection: a deeply nested message from the hub", () => {
     server = new WebSocketServer({ host: "127.0.0.1", port: 0 });
     await new Promise((resolve) => server?.once("listening", resolve));
     const port = (server.address() as AddressInfo).port;
-    const depth = 1_900_000;
+    // 500 KB: under the most the agent takes from the hub (MAX_HUB_MESSAGE_BYTES).
+    const depth = 250_000;
     server.on("connection", (ws) => {
       ws.send(`${"[".repeat(depth)}${"]".repeat(depth)}`);
       ws.send(JSON.stringify({ type: "check_now", v: 1 }));
@@ -41,5 +42,33 @@ describe("HubConnection: a deeply nested message from the hub", () => {
     const used = process.cpuUsage(started);
     expect((used.user + used.system) / 1000).toBeLessThan(1000);
     expect(lines.map((l) => l.msg)).toContain("hub sent a message nested deeper than 64 levels; ignored");
+  });
+});
+
+describe("HubConnection: a message from the hub larger than the protocol needs", () => {
+  it("is refused unread with an ERROR naming the bound, and the agent reconnects and goes on", async () => {
+    server = new WebSocketServer({ host: "127.0.0.1", port: 0 });
+    await new Promise((resolve) => server?.once("listening", resolve));
+    const port = (server.address() as AddressInfo).port;
+    let connections = 0;
+    server.on("connection", (ws) => {
+      connections += 1;
+      // Past the most the agent takes (a manifest copy is capped at 64 KiB): the first connection only.
+      const pad = connections === 1 ? { pad: "x".repeat(MAX_HUB_MESSAGE_BYTES) } : {};
+      ws.send(JSON.stringify({ type: "check_now", v: 1, ...pad }));
+    });
+    const lines: { level: string; msg: string }[] = [];
+    const handled = new Promise<HubMessage>((resolve) => {
+      connection = testHubConnection(`http://127.0.0.1:${port}`, lines, { onMessage: resolve });
+      connection.start();
+    });
+    expect(await handled).toEqual({ type: "check_now", v: 1 });
+    expect(connections).toBe(2);
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        level: "error",
+        msg: "hub connection failed: the hub sent a message larger than this agent takes (512 KiB, past what the protocol needs); refused unread; reconnecting",
+      }),
+    );
   });
 });
