@@ -159,8 +159,8 @@ describe("ship-hub CLI", () => {
       ],
       [["--wave", "c=50", "--wave", "d=20"], /--wave "d=20": 20 must be > wave 1's 50: .*never go back/],
       [
-        ["--wait-minutes", "1e308", "--wave", "a=10"],
-        /--wait-minutes "1e308": must be a number from 0 to 43200 \(30 days\)/,
+        ["--wait-minutes", "43201", "--wave", "a=10"],
+        /--wait-minutes "43201": must be a number from 0 to 43200 \(30 days\)/,
       ],
       [["--min-success-rate", "2", "--wave", "a=10"], /--min-success-rate "2": must be a number from 0 to 1/],
       // Said back as a percent ("below its minSuccessRate (0 %)"), so in the percent's steps.
