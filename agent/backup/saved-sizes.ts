@@ -18,7 +18,7 @@ import * as z from "zod";
 import { isPlainObject } from "../../shared/plain-object.js";
 import { damagedRecord, parseRecord } from "../state/record-file.js";
 import { lstatBigOrUndefined, writeFileAtomic } from "../tree/fs-ops.js";
-import { hashEntriesOrUnknown, hashFile } from "../tree/hash-file.js";
+import { deniedOpen, hashEntriesOrUnknown, hashFile } from "../tree/hash-file.js";
 import { backupFilesDir, readSavedRecord } from "./backup-store.js";
 import { SAVED_SIZES_FILE, SAVED_SIZES_WHAT } from "./record-names.js";
 
@@ -182,11 +182,25 @@ export async function resizedCopies(
     else if (
       typeof record !== "number" &&
       touchedSince(stat, record) &&
-      (await hashFile(copy)) !== record.sha256
+      (await contentMoved(copy, record.sha256))
     )
       changed.push({ rel, now, saved, edited: true });
   }
   return changed;
+}
+
+/**
+ * Whether a copy's content is no longer `sha256`. A copy ship's user may not read is not judged here:
+ * a chmod moves its ctime, and the restore's readability check names it and what to do (chmod u+r,
+ * the other filesystem) where a hash would say only "cannot open …: permission denied".
+ */
+async function contentMoved(copy: string, sha256: string): Promise<boolean> {
+  try {
+    return (await hashFile(copy)) !== sha256;
+  } catch (error) {
+    if (deniedOpen(error)) return false;
+    throw error;
+  }
 }
 
 /**

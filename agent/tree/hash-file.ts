@@ -183,7 +183,8 @@ export async function hashEntriesOrUnknown(
   });
 }
 
-function deniedOpen(error: unknown): boolean {
+/** Whether `error` is an open refused for permission (EACCES, or EPERM from an immutable file). */
+export function deniedOpen(error: unknown): boolean {
   const code = errnoCode(error);
   return code === "EACCES" || code === "EPERM";
 }
