@@ -60,6 +60,6 @@ function indexOf(layout: TomlLayout): Map<string, Indexed> {
 }
 
 /** One string per path: JSON keeps `a.b` (one key holding a dot) apart from `a` → `b`. */
-function pathKey(path: readonly string[]): string {
+export function pathKey(path: readonly string[]): string {
   return JSON.stringify(path);
 }
