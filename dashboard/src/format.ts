@@ -1,3 +1,4 @@
+import { DECIMAL, notationProblem as sharedNotation } from "./number-notation.js";
 import { waveRule as sharedWaveRule } from "./rollout-rules.js";
 import type { WaveSpec } from "./types.js";
 
@@ -30,29 +31,18 @@ export function decimalNumber(text: string): number | undefined {
   return DECIMAL.test(trimmed) ? Number(trimmed) : undefined;
 }
 
-const DECIMAL = /^(?:\d+(?:\.\d+)?|\.\d+)$/;
-
 /**
  * A field's refusal of what `decimalNumber` does not take: "1e1" is a number (10) in another
  * notation, which "must be a number" said it was not; anything else is `otherwise`. The CLI's words
- * (hub/cli/number-flag.ts notationProblem; a test holds them alike).
+ * (one rule with hub/cli/number-flag.ts: dashboard/src/number-notation.ts).
  */
 export function numberProblem(text: string, otherwise: string): string {
   return notationProblem(text.trim()) ?? otherwise;
 }
 
+/** A number's notation refused, in the CLI's words (number-notation.ts). */
 export function notationProblem(text: string): string | undefined {
-  if (text === "" || !Number.isFinite(Number(text)) || DECIMAL.test(text.replace(/^-/, ""))) return undefined;
-  const notation = /^[-+]?0x/i.test(text)
-    ? "hexadecimal"
-    : /^[-+]?0b/i.test(text)
-      ? "binary"
-      : /^[-+]?0o/i.test(text)
-        ? "octal"
-        : /e/i.test(text)
-          ? "exponent notation"
-          : "not plain decimal digits";
-  return `${JSON.stringify(text)} is ${notation}: numbers here are written in decimal digits with an optional fraction (5, 2.5, .5)`;
+  return sharedNotation(text);
 }
 
 /**

@@ -1,3 +1,4 @@
+import { DECIMAL, notationProblem as sharedNotation } from "../../dashboard/src/number-notation.js";
 import { quotedText } from "../quoted-text.js";
 
 /**
@@ -17,23 +18,10 @@ export function decimalFlag(text: string, said?: string): number | undefined {
   return undefined;
 }
 
-const DECIMAL = /^(?:\d+(?:\.\d+)?|\.\d+)$/;
-
 /**
- * Why a number JavaScript would read is not taken: its notation. Undefined for what is no number
- * at all, or a negative decimal, which the caller's range names better. The dashboard's form says
- * the same (dashboard/src/format.ts notationProblem; a test holds them alike).
+ * Why a number JavaScript would read is not taken: its notation, as the dashboard's form says it
+ * (dashboard/src/number-notation.ts); the text quoted as the CLI quotes what an operator typed.
  */
 export function notationProblem(text: string): string | undefined {
-  if (text === "" || !Number.isFinite(Number(text)) || DECIMAL.test(text.replace(/^-/, ""))) return undefined;
-  const notation = /^[-+]?0x/i.test(text)
-    ? "hexadecimal"
-    : /^[-+]?0b/i.test(text)
-      ? "binary"
-      : /^[-+]?0o/i.test(text)
-        ? "octal"
-        : /e/i.test(text)
-          ? "exponent notation"
-          : "not plain decimal digits";
-  return `${quotedText(text)} is ${notation}: numbers here are written in decimal digits with an optional fraction (5, 2.5, .5)`;
+  return sharedNotation(text, quotedText);
 }
