@@ -24,7 +24,7 @@ import { appStateDir, lockDir } from "../pipeline/paths.js";
 import type { PipelinePorts } from "../pipeline/ports.js";
 import type { AppReport } from "../pipeline/report.js";
 import { runSource } from "../pipeline/run-source.js";
-import { syncInstalledState } from "../pipeline/sync-installed.js";
+import { syncInstalledState, unlessStateUnwritable } from "../pipeline/sync-installed.js";
 import { undoWithHooks } from "../pipeline/undo-release.js";
 import { type RunResult, readState, type SourceState } from "../state/state-file.js";
 import { recordEndedInstruction } from "./ended-instruction-state.js";
@@ -330,24 +330,22 @@ async function restoreIfNewestBackup(
     let result: RunResult | undefined = recorded;
     let onDisk: string | null = installed;
     if (recorded !== undefined)
-      onDisk = await syncInstalledState(
-        config,
-        instruction.app,
-        source,
-        new Date(),
-        (s) => {
-          const next = stateAfterFailedRollback(s, recorded, message);
-          result = next.last_result ?? recorded;
-          return next;
-        },
+      onDisk = await unlessStateUnwritable(
+        syncInstalledState(
+          config,
+          instruction.app,
+          source,
+          new Date(),
+          (s) => {
+            const next = stateAfterFailedRollback(s, recorded, message);
+            result = next.last_result ?? recorded;
+            return next;
+          },
+          log,
+          true,
+        ).then((synced) => synced.version),
         log,
-        true,
-      ).then(
-        (synced) => synced.version,
-        (stateError: unknown) => {
-          log.warn(`state not recorded: ${errorMessage(stateError)}`);
-          return installed;
-        },
+        installed,
       );
     const broken = result === "restore_failed";
     return {

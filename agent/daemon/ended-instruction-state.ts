@@ -6,9 +6,8 @@
  * attempt that ends an instruction is recorded.
  */
 import type { AgentConfig } from "../../shared/config/schema.js";
-import { errorMessage } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
-import { syncInstalledState } from "../pipeline/sync-installed.js";
+import { syncInstalledState, unlessStateUnwritable } from "../pipeline/sync-installed.js";
 
 /**
  * Records failed_unchanged with `error` (nothing of the release went in: its leftovers were taken
@@ -24,15 +23,18 @@ export async function recordEndedInstruction(
 ): Promise<void> {
   const source = config.sources[app];
   if (source === undefined) return;
-  await syncInstalledState(
-    config,
-    app,
-    source,
-    new Date(),
-    (s) =>
-      s.last_result === "restore_failed" ? s : { ...s, last_result: "failed_unchanged", last_error: error },
+  await unlessStateUnwritable(
+    syncInstalledState(
+      config,
+      app,
+      source,
+      new Date(),
+      (s) =>
+        s.last_result === "restore_failed" ? s : { ...s, last_result: "failed_unchanged", last_error: error },
+      log,
+    ).then(() => undefined),
     log,
-  ).catch((stateError: unknown) =>
-    log.warn(`${app}: state not recorded: ${errorMessage(stateError)}`, { app }),
+    undefined,
+    app,
   );
 }

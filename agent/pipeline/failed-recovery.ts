@@ -6,9 +6,8 @@
  * reads it) told the hub all was well.
  */
 import type { AgentConfig, Source } from "../../shared/config/schema.js";
-import { errorMessage } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
-import { syncInstalledState } from "./sync-installed.js";
+import { syncInstalledState, unlessStateUnwritable } from "./sync-installed.js";
 
 /** Records restore_failed with `detail`; resolves to the version on disk (null: unknown or none). */
 export async function recordFailedRecovery(
@@ -19,18 +18,16 @@ export async function recordFailedRecovery(
   now: Date,
   log: Logger,
 ): Promise<string | null> {
-  return syncInstalledState(
-    config,
-    name,
-    source,
-    now,
-    (s) => ({ ...s, last_result: "restore_failed", last_error: detail }),
+  return unlessStateUnwritable(
+    syncInstalledState(
+      config,
+      name,
+      source,
+      now,
+      (s) => ({ ...s, last_result: "restore_failed", last_error: detail }),
+      log,
+    ).then((synced) => synced.version),
     log,
-  ).then(
-    (synced) => synced.version,
-    (error: unknown) => {
-      log.warn(`state not recorded: ${errorMessage(error)}`);
-      return null;
-    },
+    null,
   );
 }

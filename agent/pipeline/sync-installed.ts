@@ -8,6 +8,7 @@
  */
 import * as z from "zod";
 import type { AgentConfig, Source } from "../../shared/config/schema.js";
+import { errorMessage } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import { readInstallIndex, readInstallIndexHeader } from "../apply/install-index.js";
 import { sameDir } from "../backup/backup-store.js";
@@ -99,4 +100,22 @@ async function forgetSourceRecord(config: AgentConfig, name: string, source: Sou
 export function withoutUndonePending(state: SourceState, undone: readonly string[]): SourceState {
   const { pending_update: pending, ...rest } = state;
   return pending !== undefined && undone.includes(pending.version) ? rest : state;
+}
+
+/**
+ * `sync` (a syncInstalledState recording a failure) with a state that cannot be written said as a
+ * WARNING, never a second failure over the one being recorded: resolves to `fallback` then. One
+ * rule for `ship --rollback`, the hub's rollback, a failed recovery and an ended instruction.
+ */
+export function unlessStateUnwritable<T>(
+  sync: Promise<T>,
+  log: Pick<Logger, "warn">,
+  fallback: T,
+  app?: string,
+): Promise<T> {
+  return sync.catch((error: unknown) => {
+    if (app === undefined) log.warn(`state not recorded: ${errorMessage(error)}`);
+    else log.warn(`${app}: state not recorded: ${errorMessage(error)}`, { app });
+    return fallback;
+  });
 }

@@ -43,7 +43,11 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
   const { config, path: configPath } = await loadCliConfig(options.config, out);
   refuseNoSources(config, configPath, "it restores only its sources' backups, so there is none to roll back");
   // Loaded here, not at the top: they are only needed once the config is valid.
-  const [{ cliLogger }, { syncInstalledState, withoutUndonePending }, { undoWithHooks }] = await Promise.all([
+  const [
+    { cliLogger },
+    { syncInstalledState, unlessStateUnwritable, withoutUndonePending },
+    { undoWithHooks },
+  ] = await Promise.all([
     import("../logger.js"),
     import("../../pipeline/sync-installed.js"),
     import("../../pipeline/undo-release.js"),
@@ -102,15 +106,19 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
       // hub's view of the agent read "failed" after an operator picked a backup ship would not take.
       const recorded = failedRollbackResult(error);
       if (recorded !== undefined)
-        await syncInstalledState(
-          config,
-          name,
-          owner,
-          new Date(),
-          (s) => stateAfterFailedRollback(s, recorded, message),
+        await unlessStateUnwritable(
+          syncInstalledState(
+            config,
+            name,
+            owner,
+            new Date(),
+            (s) => stateAfterFailedRollback(s, recorded, message),
+            undefined,
+            true,
+          ).then(() => undefined),
+          log,
           undefined,
-          true,
-        ).catch((stateError) => log.warn(`state not recorded: ${String(stateError)}`));
+        );
       // The failure below is the rollback's own: without this line, a stop that came meanwhile
       // went unsaid, and the operator could take the failure for the stop's doing.
       if (signals.received !== undefined)
