@@ -33,7 +33,7 @@ interface Attention {
 describe("agent tokens (real hub and agent)", () => {
   let fleet: Fleet;
   beforeAll(async () => {
-    // The default ping (30 s): renewal must not wait for a ping an 8-s token would not live to see.
+    // The default ping (30 s): renewal must not wait for a ping a 6-s token would not live to see.
     fleet = await Fleet.start({ agents: 1, hubOnly: true });
   }, 120_000);
   afterAll(async () => {
@@ -152,7 +152,7 @@ describe("agent tokens (real hub and agent)", () => {
     timeout: 90_000,
   }, async () => {
     await fleet.stopAgent(0);
-    const shortLived = await startAgentOn("8s");
+    const shortLived = await startAgentOn("6s");
     const expiresAt = claimsOf(shortLived).exp * 1000;
     await fleet.waitFor("agent online", online);
     // The foreign token's refusal is behind; none from here on.

@@ -43,8 +43,9 @@ describe("a ship run by hand on a host the hub manages (real hub, real agents)",
     const agent = fleet.agent(0);
     expect(await appOf(agent.id)).toMatchObject({ version: "2.0.0", state: "updated" });
     // The hub's own instruction is no change by hand: its reports told the hub, no hello again
-    // (a check runs every 5 s; 6 s let at least one see the update's result).
-    await new Promise((resolve) => setTimeout(resolve, 6_000));
+    // (a check runs every second under SHIP_AGENT_FAST, 5 s by default; 2.5 s let at least two see
+    // the update's result).
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
     expect(await readFile(join(agent.root, "agent.log"), "utf8")).not.toContain("changed outside the hub");
     const listed = await runShip(["--config", agent.configFile, "--list-backups", "--json"]);
     expect(listed.code).toBe(0);

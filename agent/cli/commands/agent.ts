@@ -247,6 +247,7 @@ function testTimings(): {
   retryLaterMs?: number;
   heartbeatMs?: number;
   reportResendMs?: number;
+  handChangeCheckMs?: number;
 } {
   if (process.env.SHIP_AGENT_FAST !== "1") return {};
   return {
@@ -256,6 +257,8 @@ function testTimings(): {
     retryLaterMs: 500,
     heartbeatMs: 1_000,
     reportResendMs: 1_000,
+    // A test that runs ship by hand beside the daemon waits for the hub to hear of it (5 s by default).
+    handChangeCheckMs: 1_000,
   };
 }
 
