@@ -95,6 +95,11 @@ export interface HubOptions {
   resyncMs?: number;
   /** SQLite: how long a store call waits for a lock another process holds (default 5 s). */
   lockWaitMs?: number;
+  /**
+   * PostgreSQL: how long a store call waits for the database's answer (default 15 s,
+   * ANSWER_TIMEOUT_SECONDS); tests of a database that stops answering shorten it.
+   */
+  databaseAnswerTimeoutMs?: number;
 }
 
 /**

@@ -15,7 +15,7 @@ export type StateOptions = Pick<
   HubOptions,
   "dataDir" | "dbFile" | "namedBy" | "secretFile" | "configFile" | "envSecret" | "database"
 > &
-  Partial<Pick<HubOptions, "log" | "lockWaitMs">>;
+  Partial<Pick<HubOptions, "log" | "lockWaitMs" | "databaseAnswerTimeoutMs">>;
 
 /** The store and signing secret, for `serve` and `token create`; the secret is checked before the store is opened. */
 export async function openHubState(
@@ -55,10 +55,15 @@ export async function loadHubSecret(
  */
 export async function openHubStore(
   options: Pick<HubOptions, "dataDir" | "dbFile" | "namedBy" | "database"> &
-    Partial<Pick<HubOptions, "log" | "lockWaitMs">>,
+    Partial<Pick<HubOptions, "log" | "lockWaitMs" | "databaseAnswerTimeoutMs">>,
 ): Promise<{ store: AsyncStore; cluster: PostgresStore | undefined }> {
   if (options.database) {
-    const store = await openDatabase(options.database);
+    const store = await openDatabase(
+      options.database,
+      options.databaseAnswerTimeoutMs === undefined
+        ? {}
+        : { answerTimeoutMs: options.databaseAnswerTimeoutMs },
+    );
     return { store, cluster: store };
   }
   return { store: await openSqliteStore(options), cluster: undefined };

@@ -14,6 +14,7 @@ import {
   NotHubDatabase,
   openPostgresStore,
   type PostgresStore,
+  type PostgresStoreOptions,
   ReadOnlyDatabase,
   SchemaTooNew,
 } from "./postgres-store.js";
@@ -59,10 +60,13 @@ function codeOf(error: unknown): string {
 }
 
 /** Connects and migrates; every failure becomes one line that names the server, never the password. */
-export async function openDatabase(source: DatabaseSource): Promise<PostgresStore> {
+export async function openDatabase(
+  source: DatabaseSource,
+  options: Pick<PostgresStoreOptions, "answerTimeoutMs"> = {},
+): Promise<PostgresStore> {
   const where = describeDatabaseUrl(source.url);
   try {
-    return await openPostgresStore(source.url);
+    return await openPostgresStore(source.url, options);
   } catch (error) {
     // Not a passing failure (exit 1 has systemd start it again every few seconds for ever):
     // only upgrading this hub helps.

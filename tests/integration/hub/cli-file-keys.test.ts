@@ -31,11 +31,14 @@ const hub = (args: string[]) => runHubCli(dir, args);
 
 /** `serve` and `token create` with ./hub.toml: exit 2, one line matching `message`, nothing created. */
 async function serveAndTokenRefuse(message: RegExp): Promise<void> {
-  for (const args of [
-    ["serve", "--port", "0"],
-    ["token", "create", "--role", "ci"],
-  ]) {
-    const { code, stderr } = await hub([...args, "--config", "hub.toml"]);
+  // Side by side: each is a ship-hub start of its own, and nothing either may leave is there after both.
+  const runs = await Promise.all(
+    [
+      ["serve", "--port", "0"],
+      ["token", "create", "--role", "ci"],
+    ].map((args) => hub([...args, "--config", "hub.toml"])),
+  );
+  for (const { code, stderr } of runs) {
     expect(code, stderr).toBe(2);
     expect(stderr.trim().split("\n")).toHaveLength(1);
     expect(stderr.trim()).toMatch(message);
@@ -123,11 +126,13 @@ describe("ship-hub: a hub.toml other users can write", () => {
   it("serve and token create exit 2 naming it and its mode (it names the JWT secret); nothing created", async () => {
     await writeFile(join(dir, "hub.toml"), 'data_dir = "data"\n');
     await chmod(join(dir, "hub.toml"), 0o664);
-    for (const args of [
-      ["serve", "--port", "0"],
-      ["token", "create", "--role", "ci"],
-    ]) {
-      const { code, stderr } = await hub([...args, "--config", "hub.toml"]);
+    const runs = await Promise.all(
+      [
+        ["serve", "--port", "0"],
+        ["token", "create", "--role", "ci"],
+      ].map((args) => hub([...args, "--config", "hub.toml"])),
+    );
+    for (const { code, stderr } of runs) {
       expect(code, stderr).toBe(2);
       expect(stderr.trim()).toBe(
         "ship-hub: hub.toml is writable by other users (mode 664): anyone who can write it can add a JWT secret of their own, and so tokens of any role; chmod go-w it",
@@ -191,11 +196,13 @@ describe("ship-hub: a data dir or SQLite file that cannot be used", () => {
 
   it("token list and revoke on a data dir without a hub database refuse instead of creating one", async () => {
     await writeFile(join(dir, "hub.toml"), "");
-    for (const args of [
-      ["token", "list"],
-      ["token", "revoke", "jti"],
-    ]) {
-      const { code, stderr } = await hub([...args, "--data-dir", "data"]);
+    const runs = await Promise.all(
+      [
+        ["token", "list"],
+        ["token", "revoke", "jti"],
+      ].map((args) => hub([...args, "--data-dir", "data"])),
+    );
+    for (const { code, stderr } of runs) {
       expect(code).toBe(2);
       expect(stderr.trim()).toBe(
         "ship-hub: --data-dir no hub database at data/hub.db: give the serving hub's --config or --data-dir",
@@ -206,7 +213,7 @@ describe("ship-hub: a data dir or SQLite file that cannot be used", () => {
 
   it("token create with a bad --ttl, an agent token without --agent, --agent on another role or an agent id the channel refuses leaves nothing behind", async () => {
     await writeFile(join(dir, "hub.toml"), "");
-    for (const [args, message] of [
+    const cases = [
       [["--role", "ci", "--ttl", "0d"], "ship-hub: --ttl must be between 1 second and 366 days"],
       [["--role", "ci", "--ttl", "400d"], "ship-hub: --ttl must be between 1 second and 366 days"],
       [["--role", "agent"], "ship-hub: --role agent needs --agent ID"],
@@ -224,17 +231,22 @@ describe("ship-hub: a data dir or SQLite file that cannot be used", () => {
         ["--role", "agent", "--agent", "h".repeat(201)],
         `ship-hub: --agent "${"h".repeat(40)}…" is 201 characters long: must be 1 to 200 characters: letters, digits, '.', '_' or '-', starting with a letter or digit`,
       ],
-    ] as const) {
-      const { code, stderr } = await hub(["token", "create", "--data-dir", "data", ...args]);
+    ] as const;
+    const runs = await Promise.all(
+      cases.map(([args]) => hub(["token", "create", "--data-dir", "data", ...args])),
+    );
+    for (const [i, { code, stderr }] of runs.entries()) {
       expect(code).toBe(2);
-      expect(stderr.trim()).toBe(message);
+      expect(stderr.trim()).toBe(cases[i]?.[1]);
     }
     expect((await readdir(dir)).sort()).toEqual(before);
   });
 
   it("a hub.toml that is missing or a directory is named with the reason in words", async () => {
-    for (const config of ["nope.toml", "a-dir"]) {
-      const { code, stderr } = await hub(["serve", "--config", config]);
+    const configs = ["nope.toml", "a-dir"];
+    const runs = await Promise.all(configs.map((config) => hub(["serve", "--config", config])));
+    for (const [i, { code, stderr }] of runs.entries()) {
+      const config = configs[i];
       expect(code).toBe(2);
       expect(stderr.trim()).toMatch(
         new RegExp(
