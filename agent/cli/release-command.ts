@@ -4,6 +4,7 @@
  */
 import { Stats, statSync } from "node:fs";
 import { Argument, type Command, CommanderError, InvalidArgumentError } from "commander";
+import { notationProblem } from "../../dashboard/src/number-notation.js";
 import { allCommands, commandPath, sayUsageErrorsInOneLine } from "../../shared/cli/usage-lines.js";
 import { BadInputError, ExitCode } from "../../shared/errors.js";
 import { fsErrorText } from "../../shared/fs-errors.js";
@@ -52,9 +53,15 @@ function listOption(cmd: Command, key: string): string[] {
   return Array.isArray(value) ? value.filter((v) => typeof v === "string") : [];
 }
 
+/**
+ * `--port` in decimal digits, as the hub's number flags take theirs: `Number()` read "0x16" as 22,
+ * "1e1" as 10 and "0b10110" as 22: a typo or a pasted value taken as another port.
+ */
 const port = (v: string): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError("must be a port (1-65535)");
+  const text = v.trim();
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < 1 || n > 65535)
+    throw new InvalidArgumentError(notationProblem(text) ?? "must be a port (1-65535)");
   return n;
 };
 

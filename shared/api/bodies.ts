@@ -48,6 +48,30 @@ export const MAX_FAILED_SEEN = 1_000_000_000;
  */
 export const MAX_NAMED_AGENTS = 10_000;
 
+/**
+ * The most characters a release's source may name its location in (`url`, `remote_path`, `tag`): 16
+ * KiB holds any presigned URL. Every deploy carries them, and an agent takes at most 512 KiB in one
+ * message from the hub (agent/daemon/hub-connection.ts): a release whose url was 1.5 MB was
+ * published (201), and no agent could ever take an instruction to install it.
+ */
+export const MAX_SOURCE_LOCATION = 16_384;
+
+/** The release's source as agents read it, its location bounded (MAX_SOURCE_LOCATION). */
+const PublishedSource = ReleaseSourceRef.superRefine((source, ctx) => {
+  const locations: [string, string | undefined][] = [
+    ["url", "url" in source ? source.url : undefined],
+    ["remote_path", "remote_path" in source ? source.remote_path : undefined],
+    ["tag", "tag" in source ? source.tag : undefined],
+  ];
+  for (const [key, value] of locations)
+    if (value !== undefined && value.length > MAX_SOURCE_LOCATION)
+      ctx.addIssue({
+        code: "custom",
+        path: [key],
+        message: `must be at most ${MAX_SOURCE_LOCATION} characters (got ${value.length}): every agent is sent it in one message, of 512 KiB at most`,
+      });
+});
+
 export const PublishRelease = z.strictObject({
   app: AppName,
   version: z
@@ -57,7 +81,7 @@ export const PublishRelease = z.strictObject({
     .regex(ONE_WORD_VERSION, ONE_WORD_VERSION_MESSAGE),
   /** update-manifest.yaml as text; validated with the shared manifest schema at the hub. */
   manifest: z.string().min(1, "must not be empty").max(1_000_000),
-  source: ReleaseSourceRef,
+  source: PublishedSource,
   /**
    * Ed25519 signature by CI (base64); agents with [trust] keys check it. Empty is refused: agents
    * would read it as "unsigned", and a signature that is there but empty is a broken CI step.

@@ -1,6 +1,7 @@
-import { type Document, isMap, isSeq, type Node } from "yaml";
+import { type Document, isAlias, isMap, isPair, isSeq } from "yaml";
 import { BadInputError } from "../errors.js";
 import { sizeText } from "../size-text.js";
+import { aliasTargets } from "../yaml-depth.js";
 
 /**
  * How much manifest one request may make a server work through. Real manifests are a few KB with
@@ -45,22 +46,56 @@ export function checkManifestText(text: string, file: string, limits: ManifestLi
   if (deepIndent.test(text)) throw tooDeep(file, limits.maxDepth);
 }
 
-/** After parsing (and the depth check), before anything walks the values: the key and list item counts. */
+/** Keys and list items a node holds once toJS has expanded its aliases. */
+interface Shape {
+  keys: number;
+  items: number;
+}
+
+/**
+ * After parsing (and the depth checks, which refuse an alias cycle), before anything walks the
+ * values: the key and list item counts, an alias counted as what it repeats, as toJS expands it. An
+ * alias counted as one node let 990 keys name one 1,000-item anchor (17 KB, inside every limit):
+ * 990,000 items that held the hub 6 s of CPU wording each, or were accepted after 1 s.
+ */
 export function checkManifestShape(doc: Document, file: string, limits: ManifestLimits): void {
-  let keys = 0;
-  let items = 0;
-  const stack: unknown[] = [doc.contents];
-  for (let node = stack.pop(); node !== undefined; node = stack.pop()) {
-    if (isMap(node)) {
-      keys += node.items.length;
-      if (keys > limits.maxKeys)
-        throw BadInputError.single(file, "", `has more than ${limits.maxKeys} keys, the limit`);
-      for (const pair of node.items) stack.push(pair.value as Node | null);
-    } else if (isSeq(node)) {
-      items += node.items.length;
-      if (items > limits.maxItems)
-        throw BadInputError.single(file, "", `has more than ${limits.maxItems} list items, the limit`);
-      for (const item of node.items) stack.push(item);
+  const targetOf = aliasTargets(doc);
+  const shapes = new Map<unknown, Shape>();
+  let aliased = false;
+  const over = (what: string, limit: number) =>
+    BadInputError.single(
+      file,
+      "",
+      `has more than ${limit} ${what}, the limit${aliased ? " (an alias counts as what it repeats)" : ""}`,
+    );
+  // Each collection is counted once (an anchor used a thousand times costs one walk); the
+  // recursion is as deep as the nesting the depth checks bounded.
+  const shapeOf = (node: unknown): Shape => {
+    if (isAlias(node)) {
+      aliased = true;
+      return shapeOf(targetOf(node));
     }
-  }
+    if (!isMap(node) && !isSeq(node)) return { keys: 0, items: 0 };
+    const known = shapes.get(node);
+    if (known !== undefined) return known;
+    const shape: Shape = isMap(node)
+      ? { keys: node.items.length, items: 0 }
+      : { keys: 0, items: node.items.length };
+    const add = (part: Shape) => {
+      shape.keys += part.keys;
+      shape.items += part.items;
+      if (shape.keys > limits.maxKeys) throw over("keys", limits.maxKeys);
+      if (shape.items > limits.maxItems) throw over("list items", limits.maxItems);
+    };
+    add({ keys: 0, items: 0 });
+    for (const item of node.items) {
+      if (isPair(item)) {
+        add(shapeOf(item.key));
+        add(shapeOf(item.value));
+      } else add(shapeOf(item));
+    }
+    shapes.set(node, shape);
+    return shape;
+  };
+  shapeOf(doc.contents);
 }

@@ -199,6 +199,37 @@ describe("POST /releases", () => {
     },
   );
 
+  // A deploy carries the release's source whole, and an agent takes at most 512 KiB in one message
+  // from the hub: a 1.5 MB url was published (201) into a release no agent could ever be sent.
+  it("a source location (url, remote_path, tag) past 16384 characters is a 400 naming it, and stores nothing", async () => {
+    const long = (n: number) => "a".repeat(n);
+    const at = "https://example.test/app.tgz?x=";
+    const sources = [
+      { type: "https", url: at + long(1_500_000), sha256 },
+      { type: "sftp", remote_path: `/r/${long(16_382)}`, sha256 },
+      { type: "git", commit, tag: `v${long(16_384)}` },
+    ];
+    const said: string[] = [];
+    for (const source of sources) {
+      const res = await publish("long-source", "1.0.0", { source });
+      expect(res.status).toBe(400);
+      said.push(String(res.body.error));
+    }
+    expect(said).toEqual([
+      "body.source.url: must be at most 16384 characters (got 1500031): every agent is sent it in one message, of 512 KiB at most",
+      "body.source.remote_path: must be at most 16384 characters (got 16385): every agent is sent it in one message, of 512 KiB at most",
+      "body.source.tag: must be at most 16384 characters (got 16385): every agent is sent it in one message, of 512 KiB at most",
+    ]);
+    const listed = await t.api<{ releases: unknown[] }>("GET", "/api/v1/releases?app=long-source", {
+      token: t.ci,
+    });
+    expect(listed.body.releases).toEqual([]);
+    const atLimit = await publish("long-source", "1.0.0", {
+      source: { type: "https", url: at + long(16_384 - at.length), sha256 },
+    });
+    expect(atLimit.status).toBe(201);
+  });
+
   it("an empty signature is a 400 naming body.signature, not a release agents read as unsigned", async () => {
     const res = await publish("empty-sig", "1.0.0", { signature: "" });
     expect(res.status).toBe(400);

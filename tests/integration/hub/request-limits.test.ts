@@ -96,6 +96,72 @@ describe("the hub bounds the work of one request", () => {
     expect(said.match(/must be a string or a mapping/g)).toHaveLength(100);
   });
 
+  // An alias was counted as one node: 990 migrations naming one 1,000-item anchor (17 KB) passed
+  // both counts and expanded to 990,000 items, 6 s of CPU wording them (or accepted after 1 s).
+  it("counts an alias as what it repeats, list items and keys alike", async () => {
+    const anchored = (anchor: string, uses: string) => `version: "1.0.0"\nx-shared: &a ${anchor}\n${uses}`;
+    const items = `[${Array(1_000).fill("0").join(",")}]`;
+    let migrations = "migrations:\n";
+    for (let i = 0; i < 990; i++) migrations += `  "1.0.${i}": *a\n`;
+    const { value: many, cpuMs } = await cpuMsDuring(() =>
+      t.api("POST", "/api/v1/releases", {
+        token: t.ci,
+        body: { app: "web", version: "1.0.0", manifest: anchored(items, migrations), source: gitSource },
+      }),
+    );
+    expect(many).toEqual({
+      status: 400,
+      body: {
+        error:
+          "body.manifest: manifest has more than 2000 list items, the limit (an alias counts as what it repeats)",
+      },
+    });
+    expect(cpuMs).toBeLessThan(1000);
+    const mapping = `{${Array.from({ length: 100 }, (_, i) => `k${i}: ${i}`).join(", ")}}`;
+    let rules = "merge_strategies:\n";
+    for (let i = 0; i < 30; i++) rules += `  "c${i}.toml": *a\n`;
+    const keys = await t.api("POST", "/api/v1/releases", {
+      token: t.ci,
+      body: { app: "web", version: "1.0.0", manifest: anchored(mapping, rules), source: gitSource },
+    });
+    expect(keys).toEqual({
+      status: 400,
+      body: {
+        error:
+          "body.manifest: manifest has more than 2000 keys, the limit (an alias counts as what it repeats)",
+      },
+    });
+    // Each alias was looked up by a walk of the whole document: 16,000 of them (48 KB) took 35 s.
+    const { value: aliases, cpuMs: aliasesMs } = await cpuMsDuring(() =>
+      t.api("POST", "/api/v1/releases", {
+        token: t.ci,
+        body: {
+          app: "web",
+          version: "1.0.0",
+          manifest: anchored("0", `x-list: [${Array(16_000).fill("*a").join(",")}]\n`),
+          source: gitSource,
+        },
+      }),
+    );
+    expect(aliases).toEqual({
+      status: 400,
+      body: { error: "body.manifest: manifest has more than 2000 list items, the limit" },
+    });
+    expect(aliasesMs).toBeLessThan(1000);
+    // An anchor used as YAML means it, inside the limits, is a release like any other.
+    const hooks = "hooks:\n  pre_update: *a\n  rollback: *a\n";
+    const fine = await t.api("POST", "/api/v1/releases", {
+      token: t.ci,
+      body: {
+        app: "aliased",
+        version: "1.0.0",
+        manifest: anchored('["true", "true"]', hooks),
+        source: gitSource,
+      },
+    });
+    expect(fine.status).toBe(201);
+  });
+
   it("a manifest at the limits is validated without stalling the event loop for long", async () => {
     const { value, cpuMs } = await cpuMsDuring(() =>
       t.api("POST", "/api/v1/releases", {

@@ -31,6 +31,38 @@ describe("ship release (CLI)", () => {
     expect((await runRelease(dir, "publish", "--hub", "http://127.0.0.1:1")).code).toBe(2);
   });
 
+  // --port was read by Number(): 0x16 and 0b10110 went to port 22 and 1e1 to port 10, as the hub's
+  // number flags refuse them (dashboard/src/number-notation.ts).
+  it("sftp --port in another notation is exit 2 naming the notation, before anything is built", async () => {
+    const said = async (value: string) => {
+      const run = await runShip([
+        "release",
+        "-C",
+        dir,
+        "sftp",
+        "1.0.0",
+        "d",
+        "h",
+        "u",
+        "/r",
+        "--port",
+        value,
+      ]);
+      expect(run.code).toBe(2);
+      expect(run.stdout).toBe("");
+      return run.stderr.trim();
+    };
+    expect(await said("0x16")).toBe(
+      `ship release sftp: option '--port <n>' argument '0x16' is invalid. "0x16" is hexadecimal: numbers here are written in decimal digits with an optional fraction (5, 2.5, .5)`,
+    );
+    expect(await said("1e1")).toContain(`"1e1" is exponent notation`);
+    expect(await said("0b10110")).toContain(`"0b10110" is binary`);
+    expect(await said("22.5")).toBe(
+      "ship release sftp: option '--port <n>' argument '22.5' is invalid. must be a port (1-65535)",
+    );
+    expect(await readdir(dir)).toEqual(["src"]);
+  });
+
   it("http in a git work tree: an archive git does not ignore (no --out) is noted, one in an ignored --out is not", async () => {
     execFileSync("git", ["init", "-q"], { cwd: dir });
     const here = await runRelease(dir, "http", "1.0.0", "d", "--app", "myapp");
