@@ -110,12 +110,22 @@ export function waveStatsOfCounts(
   return stats;
 }
 
-/** Failures beyond the operator's allowance reach the threshold (count: ≥ n; percent: ≥ p % of members). */
-export function thresholdCrossed(stats: WaveStats, threshold: FailureThreshold, allowance: number): boolean {
+/**
+ * Failures beyond the operator's allowance reach the threshold (count: ≥ n; percent: ≥ p % of the
+ * members the rollout updates). A member on the release already was sent nothing and cannot fail
+ * it: counted in the percent's base, 15 such hosts beside 5 updated ones that all failed read 25 %
+ * and a 30 % threshold never halted (as `successRate` leaves them out of the success rate).
+ */
+export function thresholdCrossed(
+  stats: Pick<WaveStats, "members" | "failed" | "alreadyOn">,
+  threshold: FailureThreshold,
+  allowance: number,
+): boolean {
   const failures = stats.failed - allowance;
   if (failures <= 0) return false;
   if ("count" in threshold) return failures >= threshold.count;
-  return stats.members > 0 && failures >= failuresAtPercent(threshold.percent, stats.members);
+  const of = stats.members - stats.alreadyOn;
+  return of > 0 && failures >= failuresAtPercent(threshold.percent, of);
 }
 
 /**
