@@ -110,12 +110,22 @@ export function waveStatsOfCounts(
   return stats;
 }
 
-/** Failures beyond the operator's allowance reach the threshold (count: ≥ n; percent: ≥ p % of members). */
-export function thresholdCrossed(stats: WaveStats, threshold: FailureThreshold, allowance: number): boolean {
+/**
+ * Failures beyond the operator's allowance reach the threshold (count: ≥ n; percent: ≥ p % of the
+ * members the rollout updates). A member on the release already was sent nothing and cannot fail
+ * it: counted in the percent's base, 15 such hosts beside 5 updated ones that all failed read 25 %
+ * and a 30 % threshold never halted (as `successRate` leaves them out of the success rate).
+ */
+export function thresholdCrossed(
+  stats: Pick<WaveStats, "members" | "failed" | "alreadyOn">,
+  threshold: FailureThreshold,
+  allowance: number,
+): boolean {
   const failures = stats.failed - allowance;
   if (failures <= 0) return false;
   if ("count" in threshold) return failures >= threshold.count;
-  return stats.members > 0 && failures >= failuresAtPercent(threshold.percent, stats.members);
+  const of = stats.members - stats.alreadyOn;
+  return of > 0 && failures >= failuresAtPercent(threshold.percent, of);
 }
 
 /**
@@ -141,8 +151,24 @@ export function mayAutoAdvance(
   later: number,
 ): boolean {
   if (stats.finished < stats.members || testedNothing(stats, later)) return false;
-  const rate = stats.members === 0 ? 1 : stats.succeeded / stats.members;
-  return rate >= wave.minSuccessRate && now - waveStartedAt >= wave.waitMinutes * 60_000;
+  return successRate(stats).rate >= wave.minSuccessRate && now - waveStartedAt >= wave.waitMinutes * 60_000;
+}
+
+/**
+ * A finished wave's success rate, over the members the rollout had to update: one that ran the
+ * release already (`alreadyOn`) was sent nothing and tested nothing, so it is neither a success nor
+ * a failure here. Counted as successes, hosts on the release already carried a wave whose every
+ * updated host failed past its minSuccessRate (3 on it, 1 failed: 75 %), and the release went on to
+ * the next wave. A timed-out member stays in, as the failure the threshold counts it.
+ */
+export function successRate(stats: Pick<WaveStats, "members" | "succeeded" | "alreadyOn">): {
+  rate: number;
+  succeeded: number;
+  of: number;
+} {
+  const of = stats.members - stats.alreadyOn;
+  const succeeded = stats.succeeded - stats.alreadyOn;
+  return { rate: of <= 0 ? 1 : succeeded / of, succeeded, of };
 }
 
 const WAITING_REASON_START = "waiting for an operator: ";
@@ -297,10 +323,14 @@ export function stuckWaveReason(
   const empty = emptyWaveReason(stats, wave, index, later);
   if (empty !== undefined) return empty;
   if (stats.members === 0 || stats.finished < stats.members) return undefined;
-  const rate = stats.succeeded / stats.members;
+  const { rate, succeeded, of } = successRate(stats);
   if (rate >= wave.minSuccessRate) return undefined;
   const [got, wanted] = percentsApart(rate, wave.minSuccessRate);
-  return `${WAITING_REASON_START}wave ${index + 1} (${wave.name}) finished with ${stats.succeeded} of ${stats.members} succeeded (${got}), below its minSuccessRate (${wanted}); advance or abort`;
+  const figures =
+    stats.alreadyOn === 0
+      ? `${succeeded} of ${of} succeeded (${got})`
+      : `${succeeded} of the ${of} agent(s) it updated succeeded (${got}; ${stats.alreadyOn} ran the release already and were sent nothing, not counted)`;
+  return `${WAITING_REASON_START}wave ${index + 1} (${wave.name}) finished with ${figures}, below its minSuccessRate (${wanted}); advance or abort`;
 }
 
 /**

@@ -241,8 +241,13 @@ export function offlineThresholdWarnings(
     const away = members.filter((id) => offline.has(id));
     if (away.length === 0) continue;
     const failed = members.filter((id) => broken.has(id));
+    const on = members.filter((id) => settled.has(id)).length;
     const crosses = (n: number) =>
-      thresholdCrossed({ ...noStats(), members: members.length, failed: n }, spec.failureThreshold, 0);
+      thresholdCrossed(
+        { ...noStats(), members: members.length, failed: n, alreadyOn: on },
+        spec.failureThreshold,
+        0,
+      );
     if (!crosses(away.length + failed.length)) continue;
     // The broken hosts halt it by themselves: that is no offline host's doing (brokenWarnings says it).
     if (crosses(failed.length)) return [];
@@ -346,7 +351,7 @@ export function brokenWarnings(
   if (broken.length === 0) return [];
   const shown = broken.map((a) => `${a.id} (${a.apps.find((s) => s.app === release.app)?.state})`);
   return [
-    `body.release: ${broken.length} agent(s) run ${release.app} ${release.version} already, but their last run of it failed: ${shown.slice(0, 5).join(", ")}${shown.length > 5 ? ", …" : ""}; they are not sent it again and count as failed${brokenHaltText(spec, placed, new Set(broken.map((a) => a.id)))}`,
+    `body.release: ${broken.length} agent(s) run ${release.app} ${release.version} already, but their last run of it failed: ${shown.slice(0, 5).join(", ")}${shown.length > 5 ? ", …" : ""}; they are not sent it again and count as failed${brokenHaltText(spec, placed, new Set(broken.map((a) => a.id)), alreadyOn(release, agents, releaseApps))}`,
   ];
 }
 
@@ -359,16 +364,20 @@ function brokenHaltText(
   spec: RolloutSpec,
   placed: ReadonlyMap<string, number | undefined>,
   broken: ReadonlySet<string>,
+  /** On the release already: members that cannot fail, left out of a percent's base as the engine does. */
+  settled: ReadonlySet<string>,
 ): string {
   let members = 0;
   let failed = 0;
+  let on = 0;
   for (const [i, wave] of spec.waves.entries()) {
     for (const [id, w] of placed)
       if (w === i) {
         members++;
         if (broken.has(id)) failed++;
+        else if (settled.has(id)) on++;
       }
-    if (thresholdCrossed({ ...noStats(), members, failed }, spec.failureThreshold, 0))
+    if (thresholdCrossed({ ...noStats(), members, failed, alreadyOn: on }, spec.failureThreshold, 0))
       return `, enough by themselves to halt the rollout (${describeThreshold(spec.failureThreshold)}) ${i === 0 ? "as it starts, before anything is sent" : `once wave ${i + 1} (${wave.name}) starts`}`;
   }
   return "";

@@ -138,6 +138,59 @@ describe("a wave whose agents ran the release already tested nothing", () => {
     expect(events.body.events.map((e) => e.kind)).toContain("rollout.waiting");
   });
 
+  it("a canary whose only updated agent failed does not pass on those that ran the release already, whatever its minSuccessRate says of them", async () => {
+    requireHubBin();
+    const t = await session.start();
+    await session.connect(t, "c1", on("2.0.0"));
+    const c2 = await session.connect(t, "c2", on("1.0.0"));
+    const w1 = await session.connect(t, "w1", on("1.0.0"));
+    const { id } = await create(t, {
+      // 1 of 2 succeeded reads 50 %, but c1 was sent nothing: c2, which failed, is all it tested.
+      waves: [
+        { name: "canary", agents: ["c1", "c2"], minSuccessRate: 0.5 },
+        { name: "rest", percent: 100 },
+      ],
+      failureThreshold: { count: 5 },
+      autoAdvance: true,
+    });
+    await reportAcked(c2, await c2.next(isType("deploy")), "failed");
+    const waiting =
+      "waiting for an operator: wave 1 (canary) finished with 0 of the 1 agent(s) it updated succeeded (0 %; 1 ran the release already and were sent nothing, not counted), below its minSuccessRate (50 %); advance or abort";
+    await expect.poll(async () => (await view(t, id)).reason, { timeout: 10_000 }).toBe(waiting);
+    await t.hub.engine.tick();
+    expect(await view(t, id)).toMatchObject({ state: "running", currentWave: 0, needsDecision: true });
+    expect(w1.received.filter((m) => m.type === "deploy")).toEqual([]);
+    const [shown, json] = await Promise.all([cli(t, "show", id), cli(t, "show", id, "--json")]);
+    expect(shown.stdout).toContain(waiting);
+    expect((JSON.parse(json.stdout) as View).reason).toBe(waiting);
+  });
+
+  it("a percent failure threshold is of the agents the rollout updates: those on the release already do not dilute it", async () => {
+    const t = await session.start();
+    for (const id of ["c1", "c2", "c3"]) await session.connect(t, id, on("2.0.0"));
+    const c4 = await session.connect(t, "c4", on("1.0.0"));
+    const w1 = await session.connect(t, "w1", on("1.0.0"));
+    const { id } = await create(t, {
+      // 1 failed of 4 reads 25 %, under 30 %; of the 1 updated it is 100 %. minSuccessRate 0, so
+      // only the threshold stands between this canary and the rest of the fleet.
+      waves: [
+        { name: "canary", agents: ["c1", "c2", "c3", "c4"], minSuccessRate: 0 },
+        { name: "rest", percent: 100 },
+      ],
+      failureThreshold: { percent: 30 },
+      autoAdvance: true,
+    });
+    await reportAcked(c4, await c4.next(isType("deploy")), "failed");
+    await expect.poll(async () => (await view(t, id)).state, { timeout: 10_000 }).toBe("paused");
+    await t.hub.engine.tick();
+    expect(await view(t, id)).toMatchObject({
+      currentWave: 0,
+      reason: "failure threshold (30% failed) reached: 1 failed when it halted",
+      needsDecision: true,
+    });
+    expect(w1.received.filter((m) => m.type === "deploy")).toEqual([]);
+  });
+
   it("a canary one of whose agents was updated by the rollout passes by itself, the others on the release already", async () => {
     const t = await session.start();
     await session.connect(t, "c1", on("2.0.0"));

@@ -188,6 +188,23 @@ describe("warnings that count hosts broken on the release", () => {
       }),
     ).toContain(said("once wave 2 (rest) starts"));
   });
+
+  it("a percent threshold the broken hosts cross among those the rollout updates is said, and create halts on it", async () => {
+    const { t, release } = await fleet(["a2"]);
+    // a5 and a6 run 2.0.0 well: sent nothing, they cannot fail, so a1 is 1 failure of 2 (50 %), not of 4.
+    for (const id of ["a5", "a6"])
+      await session.connect(t, id, [{ app: "web", version: "2.0.0", state: "updated", releaseId: release }]);
+    const body = { release, waves: [{ name: "all", percent: 100 }], failureThreshold: { percent: 50 } };
+    expect(await preview(t, body)).toContain(
+      "body.release: 1 agent(s) run web 2.0.0 already, but their last run of it failed: a1 (failed_not_rolled_back); they are not sent it again and count as failed, enough by themselves to halt the rollout (50% failed) as it starts, before anything is sent",
+    );
+    const created = await t.api<{ state: string; reason: string | null }>("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body,
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ state: "paused" });
+  });
 });
 
 describe("an agent owed a release that comes back broken on it", () => {

@@ -103,6 +103,23 @@ describe("a wave that tested nothing", () => {
 });
 
 describe("a wave that finished below its minSuccessRate", () => {
+  it("counts only the agents it updated: those on the release already are no successes of it", () => {
+    const bar: Wave = { ...wave, minSuccessRate: 0.75 };
+    // 3 on the release already (sent nothing), the 1 updated failed: 0 %, not 75 %.
+    const carried = stats({ members: 4, finished: 4, succeeded: 3, failed: 1, tested: 1, alreadyOn: 3 });
+    expect(mayAutoAdvance(carried, bar, 0, 1, 3)).toBe(false);
+    expect(stuckWaveReason(carried, bar, 0, 3)).toBe(
+      "waiting for an operator: wave 1 (w) finished with 0 of the 1 agent(s) it updated succeeded (0 %; 3 ran the release already and were sent nothing, not counted), below its minSuccessRate (75 %); advance or abort",
+    );
+    // 1 of the 2 updated succeeded: 50 %, below 75 % though 4 of 5 "succeeded".
+    const half = stats({ members: 5, finished: 5, succeeded: 4, failed: 1, tested: 2, alreadyOn: 3 });
+    expect(mayAutoAdvance(half, bar, 0, 1, 3)).toBe(false);
+    // Every updated one succeeded: passes, whatever share ran it already.
+    const all = stats({ members: 4, finished: 4, succeeded: 4, tested: 1, alreadyOn: 3 });
+    expect(mayAutoAdvance(all, { ...wave, minSuccessRate: 1 }, 0, 1, 3)).toBe(true);
+    expect(stuckWaveReason(all, { ...wave, minSuccessRate: 1 }, 0, 3)).toBeUndefined();
+  });
+
   it("says the two rates apart, with as many decimals as that takes", () => {
     const finished = (succeeded: number, members: number) =>
       stats({ members, finished: members, succeeded, tested: members });
