@@ -73,7 +73,7 @@ export async function recover(
         const { appStateDir } = updatePaths(config, name, source);
         checkRecordDir(appStateDir, APP_STATE_WHAT);
         // Under the lock: the journal it reads is the one recovered.
-        const owner = await recoveryOwner(config, first, appStateDir);
+        const owner = await recoveryOwner(config, first, firstSource, appStateDir);
         name = owner.name;
         source = owner.source;
         if (name !== first) appLog = log.child({ app: name });

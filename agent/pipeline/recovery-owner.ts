@@ -23,9 +23,9 @@ export interface RecoveryOwner {
 export async function recoveryOwner(
   config: AgentConfig,
   first: string,
+  firstSource: Source,
   appStateDir: string,
 ): Promise<RecoveryOwner> {
-  const firstSource = config.sources[first] as Source;
   const sharing = Object.entries(config.sources).filter(([, s]) => sameDir(s.app_dir, firstSource.app_dir));
   if (sharing.length === 1) return { name: first, source: firstSource, named: true, shared: false };
   const ofBackup = (backup: { app: string; appDir: string }) => sourceOfBackup(config.sources, backup)?.name;

@@ -513,7 +513,7 @@ async function recoverFirst(
   // A hook of the killed run may still be running; no command runs again while it does.
   const ended = await endInterruptedCommand(runningCommandFile(appStateDir), log);
   if (ended !== undefined) log.warn(ended);
-  const owner = await recoveryOwner(config, name, appStateDir);
+  const owner = await recoveryOwner(config, name, source, appStateDir);
   const recovery = await ports.engine.recover({ appDir: source.app_dir, stateDir: appStateDir, log });
   log.debug("recovery", { detail: recovery.detail });
   const resumed = await resumeRollback(config, appStateDir, log);
