@@ -90,6 +90,12 @@ function buildSchemas() {
      * Absent (journals written before it): beside the backup.
      */
     trash: z.string().optional(),
+    /**
+     * The configured source that ran the restore. Two sources may fill one app_dir, and the backup's
+     * name cannot tell them apart after a rename: recovery follows this one's state. Absent in
+     * journals written before it (recovery then goes by the backup's name).
+     */
+    source: z.string().optional(),
   });
 
   const JournalSchema = z.discriminatedUnion("kind", [UpdateJournalSchema, RestoreJournalSchema]);

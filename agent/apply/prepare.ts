@@ -14,6 +14,7 @@ import type { MergeResult } from "../merge/index.js";
 import { DELETED_CONFIG, LINKED_CONFIG } from "../merge/not-merged.js";
 import type { ReplacedMergeInput } from "../merge/replaced-merge.js";
 import { copyTempName, pathExists, writeFileAtomic } from "../tree/fs-ops.js";
+import { baseNotAsNamed } from "./base-copy.js";
 import { keepsUserValues, namedAsShipsCopy, readMergeCopy } from "./check-merge-inputs.js";
 import { releaseDirModes } from "./dir-modes.js";
 import { basePath, readBaseCopy } from "./install-index.js";
@@ -114,13 +115,24 @@ async function prepareMerge(
   const current = keepsUser
     ? await readMergeCopy(server, server, "server", step.rel, step.rule)
     : await readFile(server, "utf8");
-  const baseGone = baseFile !== undefined && !(await pathExists(baseFile));
-  const base =
-    baseFile === undefined || baseGone
-      ? installedWhole(input, step.rel, current)
+  const baseMissing = baseFile !== undefined && !(await pathExists(baseFile));
+  const shipsBase =
+    baseFile === undefined || baseMissing
+      ? undefined
       : keepsUser
         ? await readMergeCopy(baseFile, baseFile, "previous release", step.rel, step.rule)
         : readBaseCopy(baseFile, step.rel).toString("utf8");
+  const indexedSha = input.index?.files[step.rel]?.sha256;
+  // Not the bytes its name records (base-copy.ts): merged as if gone. One that does not parse is
+  // refused as the check before the hooks refuses it, naming ship's copy, whatever its bytes.
+  const baseDamaged =
+    shipsBase !== undefined &&
+    baseFile !== undefined &&
+    indexedSha !== undefined &&
+    baseNotAsNamed(baseFile, indexedSha);
+  if (baseDamaged && keepsUser) await checkParses(step, shipsBase, baseFile);
+  const baseGone = baseMissing || baseDamaged;
+  const base = baseFile === undefined || baseGone ? installedWhole(input, step.rel, current) : shipsBase;
   const sections = sectionsFor(input.manifest, step.rel, step.rule.pattern);
   // Loaded on demand: the YAML/TOML parsers cost more start-up time than most updates take.
   const { mergeConfigFile } = await import("../merge/index.js");
@@ -138,6 +150,7 @@ async function prepareMerge(
       ...(writtenByShip(input, step.rel, current) ? { currentIsShips: true } : {}),
       unusedSaid: input.index?.unusedSections?.[step.rel] ?? [],
       ...(baseGone ? { baseGone: baseFile } : {}),
+      ...(baseDamaged ? { baseDamaged: true } : {}),
     });
   } catch (error) {
     throw baseFile === undefined ? error : namedAsShipsCopy(error, step.rel, baseFile);
@@ -147,7 +160,9 @@ async function prepareMerge(
   // A release copy holding no key was not merged: the next release merges against the last copy
   // that held keys, so a default it changes follows it; against the keyless one (read as no earlier
   // copy) it was kept, reported as the operator's.
-  const lastKeyed = merged.releaseKeyless ? await lastKeyedBase(input, step.rel, baseFile, base) : undefined;
+  const lastKeyed = merged.releaseKeyless
+    ? await lastKeyedBase(input, step.rel, baseGone ? undefined : baseFile, base)
+    : undefined;
   if (lastKeyed !== undefined) keptBases.set(step.rel, lastKeyed);
   else await writeFileAtomic(basePath(input.stateDir, step.entry.sha256), incoming);
   const installedMode = input.app.files.get(step.rel)?.mode;
@@ -327,6 +342,19 @@ async function replacedMerge(
     base,
     keepCopy: replaced?.keepCopy,
   };
+}
+
+async function checkParses(
+  step: Extract<PlanStep, { kind: "merge" }>,
+  text: string,
+  baseFile: string,
+): Promise<void> {
+  const { checkMergeInput } = await import("../merge/index.js");
+  try {
+    checkMergeInput(step.format, text, baseFile, "previous release");
+  } catch (error) {
+    throw namedAsShipsCopy(error, step.rel, baseFile);
+  }
 }
 
 /** ship's copy of `rel` at `baseFile` as text, or undefined when it cannot be read (the report goes without it). */

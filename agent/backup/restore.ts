@@ -83,6 +83,8 @@ export interface RestoreInput {
   trash?: string;
   /** Directories mirroring the app whose entries are the rollback's own hard links (ownLinksOf). */
   ownLinks?: readonly string[];
+  /** The configured source restoring (RestoreJournal.source). */
+  source?: string;
 }
 
 export interface RestoreResult {
@@ -159,6 +161,7 @@ export async function restoreBackup(input: RestoreInput): Promise<RestoreResult>
     version: meta.fromVersion,
     undid: meta.toVersion,
     ...(input.trash === undefined ? {} : { trash: input.trash }),
+    ...(input.source === undefined ? {} : { source: input.source }),
   };
   // Before anything moves: a disk too full for the journal refuses the restore, said as the other
   // refusals are (it was "internal error: ENOSPC: no space left on device, write", exit 1).

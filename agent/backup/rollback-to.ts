@@ -110,6 +110,8 @@ export async function rollbackTo(options: {
   callerEmptiesTrash?: boolean;
   /** See RestoreInput.trash. */
   trash?: string;
+  /** See RestoreInput.source. */
+  source?: string;
 }): Promise<RollbackResult> {
   const found =
     typeof options.target === "string"
@@ -263,6 +265,7 @@ export async function rollbackTo(options: {
           ...(options.log === undefined ? {} : { log: options.log }),
           ...(options.callerEmptiesTrash === true ? { callerEmptiesTrash: true } : {}),
           ...(options.trash === undefined ? {} : { trash: options.trash }),
+          ...(options.source === undefined ? {} : { source: options.source }),
         });
       restored.push(await (options.around === undefined ? restore() : options.around(backup, restore)));
     }

@@ -285,6 +285,7 @@ async function restoreIfNewestBackup(
       // that name's, which was never emptied.
       callerEmptiesTrash: true,
       trash: appTrashDir(config.general.backup_dir, instruction.app),
+      source: instruction.app,
     });
     const commandNote = problems.length === 0 ? null : `rollback commands failed: ${problems.join("; ")}`;
     // What the restore left alone reaches the hub as `ship --rollback` prints it: never a silent success.

@@ -100,6 +100,8 @@ export interface MergeInput {
    * without it (no `base`), with a WARNING (lost-base.ts). Absent at a first install.
    */
   baseGone?: string;
+  /** `baseGone` is there but not the bytes its name records (base-copy.ts): said so. */
+  baseDamaged?: boolean;
 }
 
 export interface MergeResult {
@@ -156,7 +158,7 @@ export function mergeConfigFile(input: MergeInput): MergeResult {
   const lost =
     input.baseGone === undefined || input.base !== undefined
       ? undefined
-      : lostBaseWarning(input.baseGone, input.strategy, hasSections(input), done);
+      : lostBaseWarning(input.baseGone, input.strategy, hasSections(input), done, input.baseDamaged === true);
   const merged = lost === undefined ? done : { ...done, warnings: [lost, ...done.warnings] };
   // A merged text, and the release's copy taken whole (replace), get the server copy's BOM and
   // newlines: replace takes the release's values and comments, not the form a Windows editor, or the

@@ -22,9 +22,13 @@ export function lostBaseWarning(
   strategy: FileStrategy,
   hasSections: boolean,
   report: { kept: readonly string[]; added: readonly string[] },
+  /** The copy is there but not what its name (its sha256) records: edited or cut short since. */
+  damaged = false,
 ): string | undefined {
   if (strategy === "replace" && !hasSections) return undefined;
-  const gone = `ship's copy of the previous release's file is gone (${path}), so the merge could not tell`;
+  const gone = damaged
+    ? `ship's copy of the previous release's file (${path}) is not the bytes its name records (edited or cut short since), so the merge did not use it and could not tell`
+    : `ship's copy of the previous release's file is gone (${path}), so the merge could not tell`;
   const added =
     report.added.length === 0
       ? ""

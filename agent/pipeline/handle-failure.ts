@@ -242,6 +242,7 @@ async function restoreBackup(
       log: ctx.log,
       ...(kept === undefined ? {} : { ownLinks: [ownLinksOf(kept)] }),
       callerEmptiesTrash: true,
+      source: ctx.app,
     });
     ctx.log.info(ctx.currentVersion === null ? RESTORED_PRE_SHIP : "restored the previous version", {
       backup: backupPath,

@@ -176,6 +176,8 @@ export interface UpdateEngine {
     ownLinks?: readonly string[];
     /** The caller empties the app's trash right after (RestoreInput.callerEmptiesTrash). */
     callerEmptiesTrash?: boolean;
+    /** The source restoring (RestoreInput.source). */
+    source?: string;
   }): Promise<RestoredFiles>;
 }
 

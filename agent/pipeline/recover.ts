@@ -2,7 +2,7 @@
  * `ship --recover` (and the first thing a daemon does): finish or undo whatever a killed run left,
  * for every configured app, under each app's lock. Leaves each app fully old or fully new.
  */
-import type { AgentConfig, Source } from "../../shared/config/schema.js";
+import type { AgentConfig } from "../../shared/config/schema.js";
 import { ExitCode, errorMessage, LockedError, ShipError } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import { journalPath } from "../apply/journal.js";
@@ -18,6 +18,7 @@ import { removePartialBackups } from "./partial-backup-sweep.js";
 import { APP_STATE_WHAT, lockDir, updatePaths } from "./paths.js";
 import { resolvePendingUpdate } from "./pending-update.js";
 import type { PipelinePorts } from "./ports.js";
+import { finishedRollback, recoveryOwner } from "./recovery-owner.js";
 import { type AppReport, appMessage, combinedExitCode } from "./report.js";
 import { resumeRollback } from "./resume-rollback.js";
 import { syncInstalledState } from "./sync-installed.js";
@@ -44,25 +45,38 @@ export async function recover(
   log: Logger,
   ports: PipelinePorts = defaultPorts(),
   stopRequested: () => boolean = () => false,
+  /**
+   * Only these sources' app directories (default: all). The config stays whole: a source left out
+   * may fill the same directory, and whose leftovers they are is judged among all of them.
+   */
+  only?: readonly string[],
 ): Promise<RecoverSummary> {
   const apps: RecoverReport[] = [];
   const notStarted: string[] = [];
   const seen = new Set<string>();
-  for (const [name, source] of Object.entries(config.sources)) {
+  for (const [first, firstSource] of Object.entries(config.sources)) {
+    if (only !== undefined && !only.includes(first)) continue;
     // Two sources may share one app_dir; its journal is recovered once.
-    if (seen.has(source.app_dir)) continue;
-    seen.add(source.app_dir);
+    if (seen.has(firstSource.app_dir)) continue;
+    seen.add(firstSource.app_dir);
     // A stop finishes the app in hand (never half of a restore) and starts no other.
     if (stopRequested()) {
-      notStarted.push(name);
+      notStarted.push(first);
       continue;
     }
-    const appLog = log.child({ app: name });
+    let name = first;
+    let source = firstSource;
+    let appLog = log.child({ app: name });
     try {
       const lock = await acquireAppLock(lockDir(config), source.app_dir, appLog);
       try {
         const { appStateDir } = updatePaths(config, name, source);
         checkRecordDir(appStateDir, APP_STATE_WHAT);
+        // Under the lock: the journal it reads is the one recovered.
+        const owner = await recoveryOwner(config, first, firstSource, appStateDir);
+        name = owner.name;
+        source = owner.source;
+        if (name !== first) appLog = log.child({ app: name });
         // Read before anything moves: a damaged state file was found only after the journal's
         // restore, so `--recover` changed the app and then said exit 2, "nothing changed".
         await readState(config.general.state_file);
@@ -84,17 +98,16 @@ export async function recover(
         });
         // A finished restore (say, of a killed `ship --rollback`) changed what is installed; with
         // no interrupted update behind it, it was a rollback asked for by name, and is now done.
-        await syncInstalledState(config, name, source, new Date(), (s) =>
-          (action === "restored" || resumed !== undefined) && interrupted === null
-            ? {
-                ...s,
-                last_result: "rolled_back",
-                last_error:
-                  resumed === undefined || resumed.problems.length === 0
-                    ? null
-                    : `rollback commands failed: ${resumed.problems.join("; ")}`,
-              }
-            : s,
+        const restored = action === "restored" || resumed !== undefined;
+        await syncInstalledState(
+          config,
+          name,
+          source,
+          new Date(),
+          (s) => (restored && interrupted === null ? finishedRollback(resumed?.problems)(s) : s),
+          appLog,
+          // The records named this source: what the restore put back is its release.
+          restored && owner.named,
         );
         await removePartialBackups(config, name, source, appStateDir, appLog);
         // The CLI puts the source's name before the line; the engine's message starts with it too.
@@ -179,8 +192,7 @@ export async function recoverLeftBehind(
     );
   });
   if (left.length === 0) return [];
-  const sources = Object.fromEntries(left.map((name) => [name, config.sources[name] as Source]));
-  const summary = await recover({ ...config, sources }, log, ports);
+  const summary = await recover(config, log, ports, undefined, left);
   // recover() brought the state in line with the install index: the version on disk. A restore that
   // failed left it where it was; one that finished moved it from the state's version before. The
   // report said null for both, read by scripts and the hub as nothing installed.

@@ -85,7 +85,7 @@ export async function resumeRollback(
     hooks: record.hooks,
     around: undoWithHooks({ config, log, hooks: record.hooks, problems }),
     // The trash that source's runs empty (rollback.ts), not the old name's a backup was made under.
-    ...(owner === undefined ? {} : { trash: appTrashDir(backupRoot, owner.name) }),
+    ...(owner === undefined ? {} : { trash: appTrashDir(backupRoot, owner.name), source: owner.name }),
   });
   const more = result.restored.length;
   const linked = result.restored.flatMap((r) => r.linked);

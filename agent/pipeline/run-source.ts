@@ -43,6 +43,7 @@ import { APP_STATE_WHAT, lockDir, updatePaths } from "./paths.js";
 import { dropPendingManifest } from "./pending-manifest.js";
 import { awaitingRecovery, type PendingResolution, resolvePendingUpdate } from "./pending-update.js";
 import type { PipelinePorts } from "./ports.js";
+import { finishedRollback, recoveryOwner } from "./recovery-owner.js";
 import { type AppReport, appMessage } from "./report.js";
 import { resumeRollback } from "./resume-rollback.js";
 import { wouldStopBeforeInstalling } from "./rollout-hold.js";
@@ -512,6 +513,7 @@ async function recoverFirst(
   // A hook of the killed run may still be running; no command runs again while it does.
   const ended = await endInterruptedCommand(runningCommandFile(appStateDir), log);
   if (ended !== undefined) log.warn(ended);
+  const owner = await recoveryOwner(config, name, source, appStateDir);
   const recovery = await ports.engine.recover({ appDir: source.app_dir, stateDir: appStateDir, log });
   log.debug("recovery", { detail: recovery.detail });
   const resumed = await resumeRollback(config, appStateDir, log);
@@ -528,6 +530,24 @@ async function recoverFirst(
     journal: recovery.action,
     log,
   });
+  // A rollback a kill cut short, finished here, in an app_dir another source fills too: the sync
+  // below cannot tell whose release the index names, so the state of the source that rolled back
+  // (this one or the other) kept the undone version beside the restored files.
+  if (
+    (recovery.action === "restored" || resumed !== undefined) &&
+    resolved === null &&
+    owner.shared &&
+    owner.named
+  )
+    await syncInstalledState(
+      config,
+      owner.name,
+      owner.source,
+      new Date(),
+      finishedRollback(resumed?.problems),
+      log,
+      true,
+    );
   // The copy a rollback's commands ran in is never read by a later run (each makes its own): one
   // left behind (a refused rollback of an older ship: links to the app's files, kept for good)
   // goes now. Quietly: one that will not go (an immutable file) was said by the run that left it.

@@ -92,6 +92,7 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
         // This name's runs empty it: a backup made under the source's old name went into that
         // name's trash, which no run empties any more.
         trash: appTrashDir(config.general.backup_dir, name),
+        source: name,
       });
     } catch (error) {
       // The state says so too (the hub's hello shows it): a restore that stopped half-way needs a

@@ -199,4 +199,29 @@ describe("the merge's base copy is gone (real CLI)", () => {
     expect(await readFile(join(app.appDir, "settings.yaml"), "utf8")).toBe("a: 1\nb: 20\n");
     expect(run.stdout + run.stderr).not.toMatch(/is gone/);
   }, 60_000);
+
+  // Named by its sha256, it was read whatever it held: edited to the operator's value, the three-way
+  // merge took that value for the previous release's default and replaced it with the release's.
+  for (const damage of ["edited", "cut short"] as const)
+    it(`a copy ${damage} since is not used: the merge goes as if it were gone, keeps the operator's values and says so naming it`, async () => {
+      const marker = join(app.root, "hooks.log");
+      await app.release("r1", manifest("1.0.0", "preserve_user", marker), {
+        "settings.yaml": "a: 1\nb: 2\n",
+      });
+      expect((await runShip(["--config", app.config])).code).toBe(0);
+      await writeFile(join(app.appDir, "settings.yaml"), "a: 5\nb: 2\n");
+      const [copy] = await baseCopies();
+      if (copy === undefined) throw new Error("no base copy");
+      await writeFile(copy, damage === "edited" ? "a: 5\nb: 2\n" : "a: 5\n");
+      await app.release("r2", manifest("2.0.0", "preserve_user", marker), {
+        "settings.yaml": "a: 1\nb: 3\n",
+      });
+      const run = await runShip(["--config", app.config]);
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      expect(await readFile(join(app.appDir, "settings.yaml"), "utf8")).toMatch(/^a: 5$/m);
+      expect(run.stdout + run.stderr).toContain(
+        `ship's copy of the previous release's file (${copy}) is not the bytes its name records (edited or cut short since), so the merge did not use it`,
+      );
+      expect((await app.state()).sources.myapp?.current_version).toBe("2.0.0");
+    });
 });

@@ -617,6 +617,64 @@ describe("ship --rollback (real CLI)", () => {
     expect(check.code, check.stdout).toBe(100);
   });
 
+  // Two sources filling one app_dir, the other first in ship.toml: recovery took the first source's
+  // name, so myapp's state kept the undone 2.0.0 beside 1.0.0's files and `other` read "rolled_back".
+  // Journals an older ship wrote (no `source`) go by the backup's name.
+  for (const [journalFrom, by] of [
+    ["this ship", "--recover"],
+    ["an older ship", "--recover"],
+    ["this ship", "the other source's run"],
+  ] as const)
+    it(`a rollback killed half-way in an app_dir two sources fill is finished by ${by} into its own source's state (journal of ${journalFrom})`, async () => {
+      const other = await release("w", "5.0.0", { "w.txt": "w\n" });
+      const twoSources = async (dir: string) => {
+        await writeFile(
+          config,
+          `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\nmin_interval_hours = 0\n\n[sources.other]\ntype = "local"\npath = "${other}"\napp_dir = "${root}/app"\n\n[sources.myapp]\ntype = "local"\npath = "${dir}"\napp_dir = "${root}/app"\n`,
+        );
+      };
+      await twoSources(await release("r1", "1.0.0", { "app.py": "v1\n", "a.txt": "a1\n" }));
+      expect((await runShip(["--config", config, "--sources", "myapp"])).code).toBe(0);
+      await twoSources(await release("r2", "2.0.0", { "app.py": "v2\n", "a.txt": "a2\n" }));
+      expect((await runShip(["--config", config, "--sources", "myapp"])).code).toBe(0);
+      const toV1 = (await backups()).find((b) => b.version === "1.0.0");
+      const killed = await runShip(["--config", config, "--rollback", toV1?.id ?? ""], {
+        env: { SHIP_FAULT: "restore:file@1" },
+      });
+      expect(killed.code).toBeNull();
+      const [appState] = await readdir(join(root, "var/apps"));
+      const journalFile = join(root, "var/apps", appState ?? "", "journal.json");
+      const journal = JSON.parse(await readFile(journalFile, "utf8")) as Record<string, unknown>;
+      expect(journal).toMatchObject({ kind: "restore", source: "myapp" });
+      if (journalFrom === "an older ship") {
+        delete journal.source;
+        await writeFile(journalFile, JSON.stringify(journal));
+      }
+      const before = JSON.parse(await readFile(join(root, "var/state.json"), "utf8")).sources.other;
+
+      if (by === "--recover") {
+        const recovered = await runShip(["--config", config, "--recover"]);
+        expect(recovered.code, recovered.stderr).toBe(0);
+        expect(recovered.stdout.trim()).toBe("myapp: restored 1.0.0 (finished an interrupted restore)");
+      } else {
+        // Its manifest broken, `other`'s run installs nothing: only its recovery of myapp's restore
+        // is looked at (installing would replace myapp's files, as the README warns).
+        await writeFile(join(other, "update-manifest.yaml"), "version: [\n");
+        const run = await runShip(["--config", config, "--sources", "other"]);
+        expect(run.stderr).toContain("restored 1.0.0 (finished an interrupted restore)");
+      }
+      expect(await files(join(root, "app"))).toEqual({ "a.txt": "a1\n", "app.py": "v1\n" });
+      expect(await state()).toMatchObject({
+        current_version: "1.0.0",
+        previous_version: "2.0.0",
+        last_result: "rolled_back",
+      });
+      if (by === "--recover")
+        expect(JSON.parse(await readFile(join(root, "var/state.json"), "utf8")).sources.other).toEqual(
+          before,
+        );
+    });
+
   it("a rollback across two backups killed between its restores is finished by --recover, never left on the version in between", async () => {
     const marker = join(root, "hooks.log");
     const extra = (v: string) => `hooks:\n  rollback:\n    - sh -c 'echo undo-${v} >> ${marker}'\n`;
