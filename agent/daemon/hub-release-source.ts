@@ -218,7 +218,7 @@ export class HubReleaseSource implements ReleaseSource {
   }
 
   /**
-   * The app's own max_download_mb (http, sftp and hub sources have it), else its default. Without
+   * The app's own max_download_mb (every source type but local has it), else its default. Without
    * one a hub download had no size limit at all: a release URL, or a hub, that kept sending filled
    * the disk for max_download_seconds before the sha256 was ever compared.
    */
@@ -231,7 +231,7 @@ export class HubReleaseSource implements ReleaseSource {
       };
     return {
       maxBytes: HUB_DOWNLOAD_MB * 1024 * 1024,
-      maxBytesSetting: `a hub download's limit (${HUB_DOWNLOAD_MB} MB; an http, sftp or hub source sets it with max_download_mb)`,
+      maxBytesSetting: `a hub download's limit (${HUB_DOWNLOAD_MB} MB; a source of any type but local sets it with max_download_mb)`,
     };
   }
 

@@ -479,6 +479,12 @@ export async function publishAction(o: CommonOptions, p: PublishCliOptions): Pro
     const problem = caCertificateProblem(caFile, await readNamedFile(caFile, by, { nonEmpty: true }));
     if (problem !== undefined) throw BadInputError.single(by.file, by.key, problem);
   }
+  // Once the inputs hold, so that a refusal stays one line. A warning, not a refusal: CI scripts pass it so. A command line is readable by every local user.
+  if (p.token !== undefined) {
+    const warning =
+      "--token puts the ci token in the process list (ps), where every local user can read it; use --token-file (chmod 600) instead";
+    o.io.err(o.json ? JSON.stringify({ warning }) : `warning: ${warning}`);
+  }
   const published = await publishRelease({
     hubUrl,
     token,

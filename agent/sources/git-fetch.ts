@@ -8,6 +8,7 @@
 import { DownloadError } from "../download/errors.js";
 import type { ProgressCallback } from "../download/progress.js";
 import { boundedCollector, groupDeadline, killGroup } from "../exec/run-command.js";
+import { watchPackSize } from "./git-pack-size.js";
 import { gitProgressFilter } from "./git-progress.js";
 
 export interface GitFetchOptions {
@@ -17,13 +18,17 @@ export interface GitFetchOptions {
   deadlineMs: number;
   /** Objects received of the pack's total, as git counts them (`fetch --progress`). */
   onProgress?: ProgressCallback;
+  /** Most bytes the fetch may receive (max_download_mb), and where the clone keeps its packs. */
+  size?: { maxBytes: number; packDir: Promise<string | undefined> };
 }
 
-/** Why a fetch ended unsuccessfully: git's stderr, or that the time ran out. */
+/** Why a fetch ended unsuccessfully: git's stderr, that the time ran out, or that the size did. */
 export class GitFetchFailure extends Error {
   constructor(
     message: string,
     readonly timedOut: boolean,
+    /** Bytes received when the fetch was ended for passing its size limit. */
+    readonly overBytes?: number,
   ) {
     super(message);
     this.name = "GitFetchFailure";
@@ -40,7 +45,8 @@ const PIPE_DRAIN_MS = 200;
 
 export function runGitFetch(args: readonly string[], options: GitFetchOptions): Promise<void> {
   const { spawn } = process.getBuiltinModule("node:child_process");
-  const child = spawn("git", args, {
+  // Always a pack, never loose objects: the size watch reads the pack being written (git-pack-size.ts).
+  const child = spawn("git", ["-c", "transfer.unpackLimit=1", ...args], {
     cwd: options.cwd,
     env: options.env,
     detached: true,
@@ -54,26 +60,36 @@ export function runGitFetch(args: readonly string[], options: GitFetchOptions): 
   process.once("exit", onExit);
   return new Promise((resolve, reject) => {
     const deadline = groupDeadline(child.pid, options.deadlineMs, KILL_GRACE_MS);
+    const size =
+      options.size &&
+      watchPackSize(options.cwd, options.size.packDir, options.size.maxBytes, () => {
+        killGroup(child.pid, "SIGTERM");
+        setTimeout(() => killGroup(child.pid, "SIGKILL"), KILL_GRACE_MS).unref();
+      });
     let done = false;
-    const finish = (code: number | null, error?: Error): void => {
+    const finish = async (code: number | null, error?: Error): Promise<void> => {
       if (done) return;
       done = true;
       deadline.end();
       progress.end();
+      // A partial pack that cannot be removed is git's to clean (gc): the fetch's outcome stands.
+      await size?.end().catch(() => undefined);
       const timedOut = deadline.timedOut();
+      const overBytes = size?.over();
       process.removeListener("exit", onExit);
-      if (code === 0 && !timedOut && error === undefined) resolve();
+      if (code === 0 && !timedOut && overBytes === undefined && error === undefined) resolve();
       else
         reject(
           new GitFetchFailure(
             error?.message ?? (stderr.text().trim() || `git exited with ${code}`),
             timedOut,
+            overBytes,
           ),
         );
     };
-    child.on("error", (error) => finish(null, error));
-    child.on("close", (code) => finish(code));
+    child.on("error", (error) => void finish(null, error));
+    child.on("close", (code) => void finish(code));
     // "close" waits for the pipes; a child that outlives git holding stderr must not keep us.
-    child.on("exit", (code) => setTimeout(() => finish(code), PIPE_DRAIN_MS).unref());
+    child.on("exit", (code) => setTimeout(() => void finish(code), PIPE_DRAIN_MS).unref());
   });
 }

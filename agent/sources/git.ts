@@ -13,6 +13,7 @@ import type { GitSource as GitSourceConfig } from "../../shared/config/schema.js
 import { BadInputError, VerificationError } from "../../shared/errors.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { timerMs } from "../../shared/schema/durations.js";
+import { mbSetting } from "../archive/limits.js";
 import { DownloadError } from "../download/errors.js";
 import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
 import { cloneIsApp, isCommitId, settleCloneWorktree } from "./git-clone-head.js";
@@ -291,6 +292,13 @@ export class GitSource implements ReleaseSource {
           cwd: this.cfg.local_path,
           env: gitEnvironment(this.cfg),
           deadlineMs,
+          size: {
+            maxBytes: Math.floor(this.cfg.max_download_mb * 1024 * 1024),
+            packDir: this.git
+              .raw(["rev-parse", "--git-path", "objects/pack"])
+              .then((out) => out.trim() || undefined)
+              .catch(() => undefined),
+          },
           onProgress: progressReporter({
             label: this.name,
             log: this.ctx.log,
@@ -301,6 +309,13 @@ export class GitSource implements ReleaseSource {
         },
       );
     } catch (err) {
+      if (err instanceof GitFetchFailure && err.overBytes !== undefined) {
+        const setting = mbSetting(`[sources.${this.name}] max_download_mb`, this.cfg.max_download_mb);
+        throw new VerificationError(
+          `git fetch from ${await this.errors.shownRemote()}`,
+          `the pack runs past ${setting} (${(err.overBytes / 1024 / 1024).toFixed(2)} MB received): the fetch was ended and its partial pack removed, nothing installed; raise the limit if a release brings that much`,
+        );
+      }
       if (err instanceof GitFetchFailure && err.timedOut) {
         throw new GitFetchDeadline(
           await this.errors.shownRemote(),

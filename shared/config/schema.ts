@@ -96,6 +96,8 @@ export const GitSource = z.strictObject({
   timeout_seconds: timeoutSeconds().default(60),
   /** Total time for one `git fetch`: a remote that keeps sending a little at a time is given up. */
   max_download_seconds: timeoutSeconds().default(3600),
+  /** Most one `git fetch` may receive: a remote that sends a huge or endless pack is cut off. */
+  max_download_mb: limitMegabytes().default(2048),
 });
 
 export const HttpSource = z.strictObject({

@@ -13,6 +13,7 @@ import {
 } from "../schema/durations.js";
 import { httpHeaders } from "../schema/http-headers.js";
 import { httpUrl } from "../schema/http-url.js";
+import { freeSpaceMegabytes } from "../schema/megabytes.js";
 import {
   MAX_VERSION_LENGTH,
   MAX_VERSION_MESSAGE,
@@ -80,11 +81,21 @@ export const FileMergeStrategies = z.union(
   },
 );
 
+const MAX_KEEP_DAYS = 36_500;
+/** `keep_backups: 1e300` read as a count and kept every backup; more than this is no count anyone means. */
+const MAX_KEEP_BACKUPS = 1000;
+
 export const DirectoryRule = z.strictObject({
   preserve: z.boolean().default(true),
   description: z.string().optional(),
   cleanup_old: z.boolean().default(false),
-  keep_days: z.number().int().positive().optional(),
+  /** Unbounded, `keep_days: 1e300` counted back from now to no date at all; 100 years as hub.toml's report_keep_days. */
+  keep_days: z
+    .number()
+    .int()
+    .positive()
+    .max(MAX_KEEP_DAYS, `must be ≤ ${MAX_KEEP_DAYS} (100 years)`)
+    .optional(),
 });
 export type DirectoryRule = z.infer<typeof DirectoryRule>;
 
@@ -112,7 +123,7 @@ export const Requirements = z.strictObject({
     })
     .min(1, "must not be empty")
     .optional(),
-  min_disk_space_mb: z.number().nonnegative().optional(),
+  min_disk_space_mb: freeSpaceMegabytes().optional(),
   required_commands: z.array(nonEmpty).default([]),
   required_services: z.array(nonEmpty).default([]),
   environment_checks: z.array(EnvironmentCheck).default([]),
@@ -132,7 +143,12 @@ export const RollbackPolicy = z.strictObject({
         `unknown rollback strategy ${JSON.stringify(issue.input)} (expected ${rollbackStrategies.join(" or ")}; both mean the same: every backup is a changeset of what the update changes, and a restore brings back the whole previous version)`,
     })
     .default("full_backup"),
-  keep_backups: z.number().int().min(1).default(5),
+  keep_backups: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_KEEP_BACKUPS, `must be ≤ ${MAX_KEEP_BACKUPS} (each backup holds what its update replaced)`)
+    .default(5),
   auto_rollback_on: z.array(z.enum(rollbackTriggers)).default([...rollbackTriggers]),
   custom_rollback_command: nonEmpty.optional(),
 });

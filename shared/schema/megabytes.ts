@@ -21,3 +21,14 @@ export function limitMegabytes() {
     .min(MIN_LIMIT_MB, `must be ≥ ${MIN_LIMIT_MB} (a kilobyte: a smaller limit refuses every file)`)
     .max(MAX_LIMIT_MB, `must be ≤ ${MAX_LIMIT_MB} (1 TiB)`);
 }
+
+/**
+ * The most free space a requirement may ask for: a pebibyte. `min_disk_space_mb: 1e308` was taken
+ * and then failed every run's check ("need 1e+308 MB") as if the server were short of space.
+ */
+export const MAX_FREE_SPACE_MB = 1_073_741_824;
+
+/** Free space in MB that a release requires: 0 (none) to MAX_FREE_SPACE_MB. */
+export function freeSpaceMegabytes() {
+  return z.number().nonnegative().max(MAX_FREE_SPACE_MB, `must be ≤ ${MAX_FREE_SPACE_MB} (1 PiB)`);
+}

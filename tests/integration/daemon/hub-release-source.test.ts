@@ -442,6 +442,7 @@ describe("hub release source: an artifact URL that keeps sending", () => {
   it.each([
     ["http", { type: "http", url: "http://127.0.0.1:9/r.tar.gz" }],
     ["hub", { type: "hub" }],
+    ["git", { type: "git", local_path: "/nonexistent/clone" }],
   ])("is given up past the app's max_download_mb (type = %s)", async (type, own) => {
     const err = await fetchFrom(`/endless-${type}`, { ...own, max_download_mb: 1 });
     expect(err).toBeInstanceOf(VerificationError);
@@ -450,11 +451,11 @@ describe("hub release source: an artifact URL that keeps sending", () => {
     expect(sent.get(`/endless-${type}`)).toBeLessThan(16 * 1024 * 1024);
   });
 
-  it("an app whose source has no max_download_mb (git) gets its default, named with the keys that set it", async () => {
-    const err = await fetchFrom("/declared", { type: "git", local_path: join(dir, "clone") });
+  it("an app whose source has no max_download_mb (local) gets its default, named with the keys that set it", async () => {
+    const err = await fetchFrom("/declared", { type: "local", path: join(dir, "release") });
     expect(err).toBeInstanceOf(VerificationError);
     expect(String(err)).toMatch(
-      /size 3072\.0 MB is over a hub download's limit \(2048 MB; an http, sftp or hub source sets it with max_download_mb\)/,
+      /size 3072\.0 MB is over a hub download's limit \(2048 MB; a source of any type but local sets it with max_download_mb\)/,
     );
   });
 });

@@ -49,7 +49,7 @@ describe("ship-hub agents forget", () => {
       .poll(async () => (await t.hub.store.getAgent("gone-1"))?.online, { timeout: 10_000 })
       .toBe(false);
     const cli = (...args: string[]) =>
-      runHubCli(t.dir, ["agents", ...args, "--hub", t.hub.url, "--token", t.operator]);
+      runHubCli(t.dir, ["agents", ...args, "--hub", t.hub.url], { SHIP_HUB_TOKEN: t.operator });
 
     // Independent runs, side by side: each start of the CLI costs a second or two on a loaded host.
     const [online, unknown, forgot] = await Promise.all([
@@ -257,7 +257,7 @@ describe("ship-hub agents forget", () => {
     expect(
       (await t.api("POST", "/api/v1/agents/solo-1/forget", { token: t.operator, body: {} })).status,
     ).toBe(200);
-    const listed = await runHubCli(t.dir, ["agents", "--hub", t.hub.url, "--token", t.operator]);
+    const listed = await runHubCli(t.dir, ["agents", "--hub", t.hub.url], { SHIP_HUB_TOKEN: t.operator });
     expect(listed.code).toBe(0);
     expect(listed.stderr).toMatch(
       /^note: no agent left in the fleet: the hub knows 1 agent\(s\), all forgotten \(`ship-hub agents forget`\)/,

@@ -23,7 +23,7 @@ afterEach(async () => {
 });
 
 const cli = (...args: string[]) =>
-  runHubCli(t.dir, [...args, "--hub", t.hub.url, "--token", t.operator, "--json"]);
+  runHubCli(t.dir, [...args, "--hub", t.hub.url, "--json"], { SHIP_HUB_TOKEN: t.operator });
 
 /** Each non-empty line of a stream, parsed: a line that is not JSON fails here, naming it. */
 function jsonLines(stream: string): unknown[] {

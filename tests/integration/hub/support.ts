@@ -75,9 +75,12 @@ export interface TestHub {
   stop(): Promise<void>;
 }
 
-/** `ship-hub ARGS --hub URL --token OPERATOR` against `t`, as an operator runs it (a real child process). */
+/**
+ * `ship-hub ARGS --hub URL` with the operator token in SHIP_HUB_TOKEN against `t`, as an operator
+ * runs it (a real child process): `--token` would put it in ps, and is warned about.
+ */
 export const operatorCli = (t: TestHub, ...args: string[]) =>
-  runHubCli(t.dir, [...args, "--hub", t.hub.url, "--token", t.operator]);
+  runHubCli(t.dir, [...args, "--hub", t.hub.url], { SHIP_HUB_TOKEN: t.operator });
 
 export async function startTestHub(overrides: Partial<HubOptions> = {}, dir?: string): Promise<TestHub> {
   const dataDir = dir ?? (await mkdtemp(join(tmpdir(), "ship-hub-")));

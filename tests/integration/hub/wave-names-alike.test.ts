@@ -62,31 +62,24 @@ describe("wave names that look alike", () => {
     await publishRelease(t, "2.0.0");
     await session.connect(t, "a1");
     await session.connect(t, "a2");
-    const env = ["--hub", t.hub.url, "--token", t.operator];
+    const env = ["--hub", t.hub.url];
+    const token = { SHIP_HUB_TOKEN: t.operator };
     const base = ["rollout", "create", "--app", "web", "--version", "2.0.0"];
-    const spaced = await runHubCli(t.dir, [
-      ...base,
-      "--wave",
-      " canary = agents:a1",
-      "--wave",
-      "all=100",
-      "--preview",
-      "--json",
-      ...env,
-    ]);
+    const spaced = await runHubCli(
+      t.dir,
+      [...base, "--wave", " canary = agents:a1", "--wave", "all=100", "--preview", "--json", ...env],
+      token,
+    );
     expect(spaced.stderr).toBe("");
     expect(spaced.code).toBe(0);
     const preview = JSON.parse(spaced.stdout) as { waves: { name: string }[] };
     expect(preview.waves.map((w) => w.name)).toEqual(["canary", "all"]);
 
-    const alike = await runHubCli(t.dir, [
-      ...base,
-      "--wave",
-      "caf\u00e9=agents:a1",
-      "--wave",
-      "cafe\u0301=100",
-      ...env,
-    ]);
+    const alike = await runHubCli(
+      t.dir,
+      [...base, "--wave", "caf\u00e9=agents:a1", "--wave", "cafe\u0301=100", ...env],
+      token,
+    );
     expect(alike.code).toBe(2);
     expect(alike.stderr).toMatch(/--wave/);
     expect(alike.stderr).toMatch(/reads as wave 1/);

@@ -163,13 +163,16 @@ describe.skipIf(!hasProgram("openssl"))(
 
     it("ship-hub's commands against it say how to trust the CA, and work once told", async () => {
       requireHubBin();
-      const args = ["rollout", "list", "--hub", `https://127.0.0.1:${port}`, "--token", t.operator];
-      const refused = await runHubCli(dir, args, { NODE_EXTRA_CA_CERTS: "" });
+      const args = ["rollout", "list", "--hub", `https://127.0.0.1:${port}`];
+      const refused = await runHubCli(dir, args, { NODE_EXTRA_CA_CERTS: "", SHIP_HUB_TOKEN: t.operator });
       expect(refused.code).not.toBe(0);
       expect(refused.stderr).toContain(
         "(UNABLE_TO_VERIFY_LEAF_SIGNATURE); a private CA: run ship-hub with NODE_EXTRA_CA_CERTS=/path/to/ca.pem",
       );
-      const told = await runHubCli(dir, args, { NODE_EXTRA_CA_CERTS: cert.caFile });
+      const told = await runHubCli(dir, args, {
+        NODE_EXTRA_CA_CERTS: cert.caFile,
+        SHIP_HUB_TOKEN: t.operator,
+      });
       expect(told.stderr).toBe("");
       expect(told.code).toBe(0);
     });

@@ -173,6 +173,27 @@ describe("ship release publish (real hub)", () => {
     const json = await runRelease(app, "--json", "publish", ...args, ...ci, ...artifact, ...signature);
     expect(json.code, json.err).toBe(0);
     expect(JSON.parse(json.out)).toMatchObject({ version: "1.0.0", alreadyPublished: true });
+    // An argument is readable by every local user (ps) while publish runs: warned, on stderr,
+    // JSON with --json; --token-file (above) is not.
+    expect(again.err).not.toContain("--token puts");
+    const ciToken = (await readFile(join(dir, "ci.token"), "utf8")).trim();
+    const warning =
+      "--token puts the ci token in the process list (ps), where every local user can read it; use --token-file (chmod 600) instead";
+    const inPs = await runRelease(
+      app,
+      "--json",
+      "publish",
+      ...args,
+      "--token",
+      ciToken,
+      ...artifact,
+      ...signature,
+    );
+    expect(inPs.code, inPs.err).toBe(0);
+    expect(inPs.err.split("\n")).toContain(JSON.stringify({ warning }));
+    expect(inPs.err).not.toContain(ciToken);
+    const text = await runRelease(app, "publish", ...args, "--token", ciToken, ...artifact, ...signature);
+    expect(text.err.split("\n")).toContain(`warning: ${warning}`);
     const badToken = await runRelease(app, "publish", ...args, "--token", "not-a-jwt", ...artifact);
     expect(badToken.code).toBe(2);
     expect(badToken.err).toMatch(/HTTP 401/);

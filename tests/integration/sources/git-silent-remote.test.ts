@@ -8,7 +8,7 @@
  * git alone left its ssh and index-pack holding the pipes, and the run waited on).
  */
 import { randomBytes } from "node:crypto";
-import { appendFile, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { appendFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -105,6 +105,26 @@ describe.skipIf(!hasProgram("sshd") || !hasProgram("git"))(
       const again = await runShip(["--config", config, "--check-only"], { timeoutMs: 40_000 });
       expect(again.code, again.stdout + again.stderr).not.toBe(75);
     }, 120_000);
+
+    // git has no limit of its own on what a fetch receives: a remote sending a huge or endless pack
+    // filled the disk for the whole max_download_seconds. max_download_mb now ends it, as for http.
+    it("a pack past max_download_mb is cut off: exit 2 naming the key, the app kept, no partial pack left", async () => {
+      relay = await throttledRelay(sshd.port, 64 * 1024);
+      const { app, config, installed } = await installThenPushBig(relay.port, "max_download_mb = 0.1");
+      const clone = join(root, "repos", "clone");
+      const packs = async () => (await readdir(join(clone, ".git", "objects", "pack"))).sort();
+      const before = await packs();
+      const started = Date.now();
+      const big = await runShip(["--config", config], { timeoutMs: 40_000 });
+      expect(big.code, big.stdout + big.stderr).toBe(2);
+      expect(big.stdout).toMatch(
+        /web: git fetch from origin \(ssh:\/\/[^)]+\): the pack runs past \[sources\.web\] max_download_mb = 0\.1 \(0\.\d\d MB received\): the fetch was ended and its partial pack removed, nothing installed/,
+      );
+      // At 64 KiB/s the whole pack takes 20 s; the limit is passed in under two.
+      expect(Date.now() - started).toBeLessThan(12_000);
+      expect(await readFile(join(app, "app.txt"), "utf8")).toBe(installed);
+      expect(await packs()).toEqual(before);
+    }, 90_000);
 
     // A hub release pins a commit off the tracked branch: ship fetches it by id, and took any
     // failure of that fetch for "the remote lacks it", its deadline too.

@@ -196,6 +196,23 @@ describe("malformed manifests: every problem, positioned", () => {
       /^update-manifest\.yaml:4:7 hooks\.pre_update\[0\]: must be a string or a mapping \(got number 5\)$/,
     ],
     [
+      // Each was unbounded: 1e308 MB of free space failed every run as if the disk were full,
+      // keep_days: 1e8 counted back past any date, keep_backups: 1e8 kept every backup.
+      "min_disk_space_mb past its range",
+      `${v}requirements:\n  min_disk_space_mb: 1e308\n`,
+      /^update-manifest\.yaml:3:3 requirements\.min_disk_space_mb: must be ≤ 1073741824 \(1 PiB\)$/,
+    ],
+    [
+      "keep_days past its range",
+      `${v}directories:\n  logs: { cleanup_old: true, keep_days: 100000000 }\n`,
+      /^update-manifest\.yaml:3:30 directories\.logs\.keep_days: must be ≤ 36500 \(100 years\)$/,
+    ],
+    [
+      "keep_backups past its range",
+      `${v}rollback:\n  keep_backups: 100000000\n`,
+      /^update-manifest\.yaml:3:3 rollback\.keep_backups: must be ≤ 1000 \(each backup holds what its update replaced\)$/,
+    ],
+    [
       "keep_backups not whole",
       `${v}rollback:\n  keep_backups: 1.5\n`,
       /^update-manifest\.yaml:3:3 rollback\.keep_backups: must be a whole number/,
