@@ -91,7 +91,7 @@ function noteWritten(table: Table, key: string): void {
 }
 
 /** A key ECMAScript orders as an array index: a canonical integer below 2^32 - 1. */
-function isIndexKey(key: string): boolean {
+export function isIndexKey(key: string): boolean {
   return /^(?:0|[1-9][0-9]{0,9})$/.test(key) && Number(key) < 2 ** 32 - 1;
 }
 

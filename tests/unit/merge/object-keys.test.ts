@@ -104,3 +104,36 @@ describe("JSON: keys that read as array indices keep their place", () => {
     }
   });
 });
+
+describe("YAML and TOML: new keys that read as array indices come in the release's order", () => {
+  const cases = [
+    {
+      format: "yaml" as const,
+      current: "b: 1\nports:\n  web: 80 # mine\n",
+      incoming: 'b: 1\nports:\n  web: 80\n  admin: 9000\n  "8080": 2\n  443: 3\nz: 1\n10: 5\n',
+      expected: 'b: 1\nports:\n  web: 80 # mine\n  admin: 9000\n  "8080": 2\n  443: 3\nz: 1\n10: 5\n',
+    },
+    {
+      format: "toml" as const,
+      current: "b = 1\n\n[ports]\nweb = 80 # mine\n",
+      incoming:
+        "b = 1\nz = 1\n10 = 5\n\n[ports]\nweb = 80\nadmin = 9000\n8080 = 2\n443 = 3\n\n[zz]\nx = 1\n\n[7]\nx = 2\n",
+      expected:
+        "b = 1\nz = 1\n10 = 5\n\n[ports]\nweb = 80 # mine\nadmin = 9000\n8080 = 2\n443 = 3\n\n[zz]\nx = 1\n\n[7]\nx = 2\n",
+    },
+  ];
+  it.each(cases)("$format", ({ format, current, incoming, expected }) => {
+    for (const base of [undefined, current.replace(" # mine", "")]) {
+      const merged = mergeConfigFile({
+        format,
+        fileName: `config.${format}`,
+        strategy: "preserve_user",
+        current,
+        incoming,
+        ...(base === undefined ? {} : { base }),
+      });
+      expect(merged.text).toBe(expected);
+      expect(merged.warnings).toEqual([]);
+    }
+  });
+});
