@@ -811,10 +811,14 @@ function keepCollectionItems(
 
 /**
  * The user's comment after a one-line value (`port: 8080  # http`) stays on the line when the value
- * changes, as it does in TOML; a release comment there gives way to it.
+ * changes, as it does in TOML; a release comment there gives way to it. A block scalar holds its
+ * comment on its `|` or `>` line (`script: | # run at boot`), where a scalar written in its place
+ * keeps it too: it went with the old text, named in a WARNING, though it had a line to stay on.
  */
 function keepLineComment(old: unknown, value: unknown): string | undefined {
-  if (!oneLine(old) || !oneLine(value) || !old.comment) return undefined;
+  const onTheLine = (node: unknown): node is Scalar | YAMLMap | YAMLSeq => isScalar(node) || oneLine(node);
+  if (!onTheLine(old) || !onTheLine(value) || !old.comment) return undefined;
+  if (!(isScalar(old) && isScalar(value)) && !(oneLine(old) && oneLine(value))) return undefined;
   value.comment = old.comment;
   return old.comment;
 }
