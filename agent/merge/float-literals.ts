@@ -6,7 +6,7 @@
 import { type Document, isAlias, isMap, isScalar, isSeq, type YAMLMap } from "yaml";
 import { exactFloat } from "./exact-floats.js";
 import { numberSpellings, pathKey } from "./json-values.js";
-import { isTable, setOwn, type Table } from "./values.js";
+import { isTable, keysOf, setOwn, type Table } from "./values.js";
 import { isMergePair, keyText, mergeSources } from "./yaml-anchors.js";
 import type { ParsedYaml } from "./yaml-format.js";
 
@@ -32,7 +32,7 @@ export function withLiterals(value: unknown, literals: ReadonlyMap<string, strin
     if (Array.isArray(value)) return value.map((item, i) => walk(item, [...path, i]));
     if (!isTable(value)) return value;
     const copied: Table = {};
-    for (const [key, item] of Object.entries(value)) setOwn(copied, key, walk(item, [...path, key]));
+    for (const key of keysOf(value)) setOwn(copied, key, walk(value[key], [...path, key]));
     return copied;
   };
   return walk(value, []);

@@ -3,7 +3,7 @@
  * for TOML), so a merge neither rounds one beyond 2^53 nor mistakes two for the same value, nor an
  * integer for a float (`1` and `1.0`), and is written back digit for digit. The text is valid JSON (JSON.parse checked it first).
  */
-import { isTable, sameValue, setOwn, type Table } from "./values.js";
+import { isTable, keysOf, sameValue, setOwn, type Table } from "./values.js";
 
 /**
  * `repeats`, when given, is told each key an object writes again, as the refusal needs it: JSON
@@ -260,7 +260,9 @@ export function writeJson(
     return value.length === 0 ? "[]" : `[${open}${value.map(write).join(comma)}${close}]`;
   }
   if (value !== null && typeof value === "object") {
-    const members = Object.entries(value).map(
+    const members = (
+      isTable(value) ? keysOf(value).map((k) => [k, value[k]] as const) : Object.entries(value)
+    ).map(
       ([k, v]) => `${spelt(layout, keySpelling([...path, k]), k) ?? JSON.stringify(k)}${colon}${write(v, k)}`,
     );
     return members.length === 0 ? "{}" : `{${open}${members.join(comma)}${close}}`;

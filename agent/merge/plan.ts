@@ -5,7 +5,17 @@
  * its own way (YAML edits its Document so comments survive, JSON keeps indentation, ...).
  */
 import type { SectionStrategy } from "../../shared/manifest/schema.js";
-import { ABSENT, childOf, dotted, isTable, keyName, type Maybe, sameValue, valueAt } from "./values.js";
+import {
+  ABSENT,
+  childOf,
+  dotted,
+  isTable,
+  keyName,
+  keysOf,
+  type Maybe,
+  sameValue,
+  valueAt,
+} from "./values.js";
 
 export type FileStrategy = "preserve_user" | "update_only" | "replace";
 
@@ -143,7 +153,7 @@ class MergeWalker {
       return;
     }
     if (isTable(user) && isTable(release)) {
-      const keys = [...Object.keys(user), ...Object.keys(release).filter((k) => !Object.hasOwn(user, k))];
+      const keys = [...keysOf(user), ...keysOf(release).filter((k) => !Object.hasOwn(user, k))];
       for (const key of keys) {
         const child = [...path, key];
         const childBase = this.threeWay ? childOf(base, key) : ABSENT;
@@ -227,7 +237,7 @@ class MergeWalker {
     else if (policy.kind === "preserve_user" && this.deletedTableChanged(path, release, base)) {
       // The user deleted a table the release changed: only what changed comes back, key by key;
       // the keys the release left alone stay deleted, as any deleted key does.
-      for (const key of Object.keys(release as Record<string, unknown>)) {
+      for (const key of keysOf(release as Record<string, unknown>)) {
         const child = [...path, key];
         this.visit(child, ABSENT, childOf(release, key), childOf(base, key), this.policyAt(child, policy));
       }
@@ -249,7 +259,7 @@ class MergeWalker {
       this.record("deleted", path);
       return;
     }
-    for (const key of Object.keys(release)) {
+    for (const key of keysOf(release)) {
       const child = [...path, key];
       this.visit(child, ABSENT, release[key], childOf(base, key), this.policyAt(child, policy));
     }

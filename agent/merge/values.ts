@@ -73,14 +73,43 @@ function dateText(date: Date): string {
  * changing an object's prototype.
  */
 export function setOwn(table: Table, key: string, value: unknown): void {
+  if (!Object.hasOwn(table, key)) noteWritten(table, key);
   Object.defineProperty(table, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/**
+ * The order keys were set in (setOwn), for tables holding a key that reads as an array index
+ * (`"404"`, `"8080"`): a JS object lists those first, in numeric order, so a merge wrote a JSON
+ * file's `"default", "404"` as `"404", "default"` and put a new `"8080"` above the user's keys.
+ */
+const setOrder = new WeakMap<Table, string[]>();
+
+function noteWritten(table: Table, key: string): void {
+  const order = setOrder.get(table);
+  if (order !== undefined) order.push(key);
+  else if (isIndexKey(key)) setOrder.set(table, [...Object.keys(table), key]);
+}
+
+/** A key ECMAScript orders as an array index: a canonical integer below 2^32 - 1. */
+export function isIndexKey(key: string): boolean {
+  return /^(?:0|[1-9][0-9]{0,9})$/.test(key) && Number(key) < 2 ** 32 - 1;
+}
+
+/** The table's keys in the order they were set (setOwn), where Object.keys would list index keys first. */
+export function keysOf(table: Table): string[] {
+  const order = setOrder.get(table);
+  if (order === undefined) return Object.keys(table);
+  // A key deleted and set again is listed twice: it stays where it was first.
+  const keys = [...new Set(order.filter((key) => Object.hasOwn(table, key)))];
+  const listed = new Set(keys);
+  return [...keys, ...Object.keys(table).filter((key) => !listed.has(key))];
 }
 
 export function deepClone<T>(value: T): T {
   if (Array.isArray(value)) return value.map((item) => deepClone(item)) as T;
   if (isTable(value)) {
     const copy: Table = {};
-    for (const [k, v] of Object.entries(value)) setOwn(copy, k, deepClone(v));
+    for (const k of keysOf(value)) setOwn(copy, k, deepClone(value[k]));
     return copy as T;
   }
   return value;

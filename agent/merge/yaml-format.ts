@@ -30,6 +30,7 @@ import { LAYOUT_OF, withUserLayout } from "./carry-layout.js";
 import { checkValueNesting } from "./nesting.js";
 import { type CopyRole, firstWritten, lineColumnAt, parseFailure } from "./parse-error.js";
 import type { MergeEdit } from "./plan.js";
+import { addsInReleaseOrder } from "./release-order.js";
 import { UnusedItems, valueBucket } from "./unused-items.js";
 import { ABSENT, childOf, dotted, isTable, keyName, sameValue, valueAt } from "./values.js";
 import { alikeKeysThatGo } from "./yaml-alike-keys.js";
@@ -242,7 +243,7 @@ export function renderYamlMerge(
       let changed = false;
       // The document's values, read again only after an edit changed them.
       let values: unknown;
-      for (const edit of edits) {
+      for (const edit of addsInReleaseOrder(edits, (path) => releaseKeyOffset(release, path))) {
         if (aliased) {
           values ??= valuesOf(edited, TO_JS);
           // A tag the release changes (`!Ref`) is no value change: shown only once the tag is there.
@@ -810,10 +811,14 @@ function keepCollectionItems(
 
 /**
  * The user's comment after a one-line value (`port: 8080  # http`) stays on the line when the value
- * changes, as it does in TOML; a release comment there gives way to it.
+ * changes, as it does in TOML; a release comment there gives way to it. A block scalar holds its
+ * comment on its `|` or `>` line (`script: | # run at boot`), where a scalar written in its place
+ * keeps it too: it went with the old text, named in a WARNING, though it had a line to stay on.
  */
 function keepLineComment(old: unknown, value: unknown): string | undefined {
-  if (!oneLine(old) || !oneLine(value) || !old.comment) return undefined;
+  const onTheLine = (node: unknown): node is Scalar | YAMLMap | YAMLSeq => isScalar(node) || oneLine(node);
+  if (!onTheLine(old) || !onTheLine(value) || !old.comment) return undefined;
+  if (!(isScalar(old) && isScalar(value)) && !(oneLine(old) && oneLine(value))) return undefined;
   value.comment = old.comment;
   return old.comment;
 }
@@ -860,6 +865,12 @@ function oneLine(node: unknown): node is Scalar | YAMLMap | YAMLSeq {
 /** The release's own pair at `path`, when the release writes it there (not through `<<` or an alias). */
 function releasePair(release: ParsedYaml, path: readonly string[]): Pair<unknown, unknown> | undefined {
   return placeOf(release.doc, path)?.pair;
+}
+
+/** Where the release's text writes the key at `path`. */
+function releaseKeyOffset(release: ParsedYaml, path: readonly string[]): number | undefined {
+  const key = releasePair(release, path)?.key;
+  return isNode(key) ? key.range?.[0] : undefined;
 }
 
 function cloneValue(value: unknown): unknown {

@@ -46,3 +46,94 @@ describe.each(formats)("%s: keys named like Object.prototype's members", (format
     expect(merged.updated).toEqual(["port"]);
   });
 });
+
+// A JS object lists keys that read as array indices (HTTP codes, ports) first, in numeric order,
+// whatever order the file wrote them in.
+describe("JSON: keys that read as array indices keep their place", () => {
+  const merge = (current: string, incoming: string, base?: string) =>
+    mergeConfigFile({
+      format: "json",
+      fileName: "config.json",
+      strategy: "preserve_user",
+      current,
+      incoming,
+      ...(base === undefined ? {} : { base }),
+    });
+
+  it("the user's order stays when the merge changes a value, with no warning", () => {
+    const base = '{"errors": {"default": "/e.html", "404": "/nf.html"}, "b": 1, "5": 1, "a": 3}';
+    const current =
+      '{\n  "errors": {\n    "default": "/e.html",\n    "404": "/nf.html"\n  },\n  "b": 1,\n  "5": 1,\n  "a": 3\n}\n';
+    const incoming = '{"errors": {"default": "/e.html", "404": "/404.html"}, "b": 1, "5": 2, "a": 4}';
+    const merged = merge(current, incoming, base);
+    expect(merged.text).toBe(
+      '{\n  "errors": {\n    "default": "/e.html",\n    "404": "/404.html"\n  },\n  "b": 1,\n  "5": 2,\n  "a": 4\n}\n',
+    );
+    expect(merged.warnings).toEqual([]);
+    expect(merged.updated).toEqual(["errors.404", "5", "a"]);
+  });
+
+  it("a file on one line keeps its order too", () => {
+    const merged = merge(
+      '{"b": 1, "5": 1, "a": 3}\n',
+      '{"b": 2, "5": 1, "a": 3}',
+      '{"b": 1, "5": 1, "a": 3}',
+    );
+    expect(merged.text).toBe('{"b": 2, "5": 1, "a": 3}\n');
+  });
+
+  it("added keys follow the user's, in the release's order, under every strategy", () => {
+    const current = '{\n  "ports": {\n    "web": 80\n  }\n}\n';
+    const incoming = '{"ports": {"web": 80, "admin": 9000, "8080": 2, "443": 3}}';
+    const expected =
+      '{\n  "ports": {\n    "web": 80,\n    "admin": 9000,\n    "8080": 2,\n    "443": 3\n  }\n}\n';
+    const added = ["ports.admin", "ports.8080", "ports.443"];
+    for (const strategy of ["preserve_user", "update_only"] as const) {
+      for (const base of [undefined, '{"ports": {"web": 80}}']) {
+        const merged = mergeConfigFile({
+          format: "json",
+          fileName: "config.json",
+          strategy,
+          current,
+          incoming,
+          ...(base === undefined ? {} : { base }),
+        });
+        expect(merged.text).toBe(expected);
+        expect(merged.added).toEqual(added);
+      }
+    }
+  });
+});
+
+describe("YAML and TOML: new keys that read as array indices come in the release's order", () => {
+  const cases = [
+    {
+      format: "yaml" as const,
+      current: "b: 1\nports:\n  web: 80 # mine\n",
+      incoming: 'b: 1\nports:\n  web: 80\n  admin: 9000\n  "8080": 2\n  443: 3\nz: 1\n10: 5\n',
+      expected: 'b: 1\nports:\n  web: 80 # mine\n  admin: 9000\n  "8080": 2\n  443: 3\nz: 1\n10: 5\n',
+    },
+    {
+      format: "toml" as const,
+      current: "b = 1\n\n[ports]\nweb = 80 # mine\n",
+      incoming:
+        "b = 1\nz = 1\n10 = 5\n\n[ports]\nweb = 80\nadmin = 9000\n8080 = 2\n443 = 3\n\n[zz]\nx = 1\n\n[7]\nx = 2\n",
+      expected:
+        "b = 1\nz = 1\n10 = 5\n\n[ports]\nweb = 80 # mine\nadmin = 9000\n8080 = 2\n443 = 3\n\n[zz]\nx = 1\n\n[7]\nx = 2\n",
+    },
+  ];
+  it.each(cases)("$format", ({ format, current, incoming, expected }) => {
+    for (const base of [undefined, current.replace(" # mine", "")]) {
+      const merged = mergeConfigFile({
+        format,
+        fileName: `config.${format}`,
+        strategy: "preserve_user",
+        current,
+        incoming,
+        ...(base === undefined ? {} : { base }),
+      });
+      expect(merged.text).toBe(expected);
+      expect(merged.warnings).toEqual([]);
+    }
+  });
+});

@@ -29,6 +29,29 @@ describe("YAML merges keep the layout of the user's lines", () => {
     expect(result.text).toBe("port: 9090      # the port\n");
   });
 
+  it("a comment on a block scalar's `|` line stays when the release changes the text, or writes it on one line", () => {
+    const base = "script: |\n  echo a\nname: x\n";
+    const current = "script: | # run at boot\n  echo a\nname: x # mine\n";
+    const cases = [
+      ["script: |\n  echo b\nname: y\n", "script: | # run at boot\n  echo b\nname: y # mine\n"],
+      ["script: >+\n  echo b\n\nname: y\n", "script: >+ # run at boot\n  echo b\n\nname: y # mine\n"],
+      ["script: echo b\nname: y\n", "script: echo b # run at boot\nname: y # mine\n"],
+    ];
+    for (const [incoming, expected] of cases) {
+      const result = merge(current, incoming as string, base);
+      expect(result.text).toBe(expected);
+      expect(result.warnings).toEqual([]);
+    }
+    // A one-line value the release writes as a block scalar keeps its comment on the `|` line.
+    const grown = merge(
+      "script: echo a # run at boot\n",
+      "script: |\n  echo a\n  echo b\n",
+      "script: echo a\n",
+    );
+    expect(grown.text).toBe("script: | # run at boot\n  echo a\n  echo b\n");
+    expect(grown.warnings).toEqual([]);
+  });
+
   it("keeps flow collections, spellings, plain scalars over two lines and a comment after a key", () => {
     const current = [
       "srv: {port: 1, host: a}   # flow",
