@@ -5,6 +5,7 @@ import { lstat, readlink } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { VerificationError } from "../../shared/errors.js";
 import { errnoCode } from "../../shared/fs-errors.js";
+import { loopSlices } from "./loop-slices.js";
 
 let crypto: typeof Crypto | undefined;
 
@@ -89,8 +90,8 @@ export function hashRegularFileSync(path: string): string {
 
 /**
  * Runs `work` on each item in order, synchronously, yielding to the event loop after every
- * SYNC_SLICE_BYTES (`bytes` tells what each item costs): thousands of small files never hold the
- * loop for long in one stretch.
+ * SYNC_SLICE_BYTES (`bytes` tells what each item costs) or LOOP_SLICE_MS, whichever comes first:
+ * thousands of small files never hold the loop for long in one stretch.
  */
 export async function forEachInSlices<T>(
   items: readonly T[],
@@ -98,12 +99,15 @@ export async function forEachInSlices<T>(
   work: (item: T) => void,
 ): Promise<void> {
   let sinceYield = 0;
+  // Bytes alone let a loaded host read 16 MB for seconds; the time slice bounds the stretch too.
+  const slice = loopSlices();
   for (const item of items) {
     work(item);
     sinceYield += bytes(item) + 4096;
-    if (sinceYield >= SYNC_SLICE_BYTES) {
+    const pause = slice();
+    if (sinceYield >= SYNC_SLICE_BYTES || pause !== undefined) {
       sinceYield = 0;
-      await new Promise<void>((resolve) => setImmediate(resolve));
+      await (pause ?? new Promise<void>((resolve) => setImmediate(resolve)));
     }
   }
 }

@@ -5,7 +5,7 @@ import type { DeploymentUpdate, StoreOps } from "../store/async-store.js";
 import type { DeploymentRecord, DeploymentState, RolloutRecord } from "../store/store.js";
 import type { Dispatch } from "./dispatch.js";
 import { settleEligibility } from "./eligibility.js";
-import type { RolloutEngine } from "./engine.js";
+import { DEFAULT_PROGRESS_TIMEOUT_MS, type RolloutEngine } from "./engine.js";
 import { settleInstalled } from "./found-installed.js";
 import { type ActiveRollout, settleLeftRelease } from "./left-release.js";
 import { checkReports } from "./report-check.js";
@@ -58,6 +58,16 @@ export class AgentSync {
 
   private get ctx() {
     return this.engine.options;
+  }
+
+  /**
+   * How stale a deployment's clock may grow while its agent reports progress. A fixed 5 s timed out
+   * live agents under a progress timeout of 5 s or less: the clock stood still for 5 s, so the next
+   * "still working" after it came past the timeout. A fifth of the timeout leaves the agent's own
+   * interval and a tick's lateness the rest.
+   */
+  private get touchMs(): number {
+    return Math.min(PROGRESS_TOUCH_MS, (this.ctx.progressTimeoutMs ?? DEFAULT_PROGRESS_TIMEOUT_MS) / 5);
   }
 
   hello(agentId: string, hello: Hello): Promise<number | undefined> {
@@ -252,7 +262,7 @@ export class AgentSync {
     if (rollback) {
       // A rollback under way (one that downloads the older release can take long) is a sign of
       // life too: its progress timeout counts from the agent's last word, as an update's does.
-      if (ROLLBACK_TIMEOUT_STATES.includes(d.state) && now() - d.updatedAt >= PROGRESS_TOUCH_MS)
+      if (ROLLBACK_TIMEOUT_STATES.includes(d.state) && now() - d.updatedAt >= this.touchMs)
         await t.updateDeployment(d.id, { updatedAt: now() });
       return;
     }
@@ -263,7 +273,7 @@ export class AgentSync {
     const started = startsUpdate(progress) ? { started: (d.started ?? 0) + 1 } : {};
     if (state === d.state) {
       // A sign of life for the progress timeout; one write per few seconds is enough for that.
-      if ("started" in started || now() - d.updatedAt >= PROGRESS_TOUCH_MS)
+      if ("started" in started || now() - d.updatedAt >= this.touchMs)
         await t.updateDeployment(d.id, { ...started, updatedAt: now() });
       return;
     }
@@ -518,7 +528,7 @@ function startsUpdate(progress: Progress): boolean {
 }
 const FIRST_UPDATE_STEP = "fetch";
 
-/** How often progress of a deployment already in progress refreshes its updatedAt. */
+/** How often progress of a deployment already in progress refreshes its updatedAt, at most (touchMs). */
 const PROGRESS_TOUCH_MS = 5_000;
 
 type Outcome = { state: DeploymentState; error: string | null; warnings: string[] };

@@ -115,7 +115,7 @@ export interface EngineOptions extends EngineContext {
   startedAt?: number;
 }
 
-const DEFAULT_PROGRESS_TIMEOUT_MS = 3_600_000;
+export const DEFAULT_PROGRESS_TIMEOUT_MS = 3_600_000;
 
 /** What creating a rollout wrote, as its transaction committed it. */
 export interface CreatedRollout {

@@ -4,7 +4,12 @@ import { mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hashEntries, hashSymlinkTarget, SYNC_READ_MAX_BYTES } from "../../../agent/tree/hash-file.js";
+import {
+  forEachInSlices,
+  hashEntries,
+  hashSymlinkTarget,
+  SYNC_READ_MAX_BYTES,
+} from "../../../agent/tree/hash-file.js";
 
 let dir: string;
 const sha = (data: Buffer | string) => createHash("sha256").update(data).digest("hex");
@@ -41,5 +46,34 @@ describe("hashEntries", () => {
 
   it("a file gone since the scan fails the hashing", async () => {
     await expect(hashEntries(dir, [{ rel: "gone", type: "file", size: 3 }])).rejects.toThrow(/ENOENT/);
+  });
+});
+
+describe("forEachInSlices", () => {
+  // Slices went by bytes only: 400 small files read on a loaded host (2 ms each here) held the
+  // agent's event loop, and its "still working" to the hub, for the whole run.
+  it("lets timers run at least every LOOP_SLICE_MS however slow each item is", async () => {
+    let last = performance.now();
+    let longest = 0;
+    const ticks = setInterval(() => {
+      const now = performance.now();
+      longest = Math.max(longest, now - last);
+      last = now;
+    }, 5);
+    let done = 0;
+    await forEachInSlices(
+      Array.from({ length: 400 }, (_, i) => i),
+      () => 100,
+      () => {
+        const until = performance.now() + 2;
+        while (performance.now() < until);
+        done++;
+      },
+    );
+    clearInterval(ticks);
+    longest = Math.max(longest, performance.now() - last);
+    expect(done).toBe(400);
+    // LOOP_SLICE_MS (50) and one item, with room for a loaded test machine's scheduling.
+    expect(longest, `longest stretch without a timer ${Math.round(longest)} ms`).toBeLessThan(300);
   });
 });

@@ -102,3 +102,43 @@ describe("scanTree", () => {
     await expect(scanTree(join(app, "a.txt"))).rejects.toThrow(/ENOTDIR/);
   });
 });
+
+describe("scanTree and the agent's event loop", () => {
+  let big: string;
+  beforeAll(async () => {
+    big = join(root, "big");
+    for (let d = 0; d < 8; d++) {
+      await mkdir(join(big, `d${d}`), { recursive: true });
+      await Promise.all(Array.from({ length: 50 }, (_, i) => writeFile(join(big, `d${d}`, `f${i}.js`), "x")));
+    }
+  });
+
+  // The agent's "still working" to the hub rides the same loop: a walk of 20,000 files held it for
+  // seconds on a loaded host. A per-entry cost of 2 ms stands in for that host, whatever this one's speed.
+  it("lets timers run at least every LOOP_SLICE_MS however long the walk takes", async () => {
+    const slowHost = () => {
+      const until = performance.now() + 2;
+      while (performance.now() < until);
+      return false;
+    };
+    let last = performance.now();
+    let longest = 0;
+    const ticks = setInterval(() => {
+      const now = performance.now();
+      longest = Math.max(longest, now - last);
+      last = now;
+    }, 5);
+    const started = performance.now();
+    const scan = await scanTree(big, { skipFile: slowHost });
+    const took = performance.now() - started;
+    clearInterval(ticks);
+    longest = Math.max(longest, performance.now() - last);
+    expect(scan.files.size).toBe(400);
+    expect(took).toBeGreaterThan(800);
+    // LOOP_SLICE_MS (50) and one entry, with room for a loaded test machine's scheduling.
+    expect(
+      longest,
+      `longest stretch without a timer ${Math.round(longest)} ms of ${Math.round(took)} ms`,
+    ).toBeLessThan(300);
+  });
+});
