@@ -357,7 +357,7 @@ describe.skipIf(!hasProgram("git"))("GitSource over file://", () => {
     installed = { releaseId: first.id, version: "2.0.0", appDir: join(tmp, "app"), files };
     // 3.0.0 changes no symlink's target, but p is a directory now: b lands above the release.
     await git(repos.dev, "rm", "-q", "p");
-    await commitFiles(repos.dev, "3.0.0", { "p/f.txt": "f\n" });
+    const v3 = await commitFiles(repos.dev, "3.0.0", { "p/f.txt": "f\n" });
     await git(repos.dev, "push", "-q", "origin", "HEAD:main");
     const stage = await mkdtemp(join(tmp, "stage-"));
     const refusal = await source()
@@ -367,7 +367,10 @@ describe.skipIf(!hasProgram("git"))("GitSource over file://", () => {
         (err: unknown) => err,
       );
     expect(refusal).toBeInstanceOf(VerificationError);
-    expect(String(refusal)).toContain('entry "b": symlink resolves outside the release');
+    // Named by the commit it is in, not by ship's own tar file of the export (app.artifact).
+    expect(String(refusal)).toContain(
+      `origin/main (${v3.slice(0, 12)}): entry "b": symlink resolves outside the release`,
+    );
     expect(await readdir(stage)).toEqual([]);
   });
 
