@@ -8,12 +8,16 @@ import { readdir, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { GitSource as GitSourceConfig } from "../../shared/config/schema.js";
 import { extractArchive } from "../archive/extract.js";
+import { countedReadStream } from "../download/counted-read.js";
 import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
 import { artifactPathFor, removeArtifact } from "./artifact.js";
 import { lfsPointerError, lfsPointersStaged } from "./git-lfs.js";
 import type { RunGit } from "./git-run.js";
 import { extractOptionsFor, readReleaseVersion } from "./release-info.js";
 import type { FetchedRelease, SourceContext } from "./types.js";
+
+/** As extract.ts reads an archive given by path: per-chunk overhead dominates at 16 KiB. */
+const READ_CHUNK_BYTES = 256 * 1024;
 
 export interface ExportInput {
   name: string;
@@ -36,15 +40,24 @@ export async function exportTree({
   let fileHashes: Map<string, string>;
   try {
     await run(["archive", "--format=tar", "-o", artifact, target.commit]);
-    const extracted = await extractArchive(artifact, stagingDir, {
-      ...extractOptionsFor(name, cfg),
-      onProgress: progressReporter({
-        label: `${target.label} (${target.commit.slice(0, 12)})`,
-        log: ctx.log,
-        action: "extracting",
-        delayMs: PROGRESS_DELAY_MS,
-      }),
+    const release = `${target.label} (${target.commit.slice(0, 12)})`;
+    const onProgress = progressReporter({
+      label: release,
+      log: ctx.log,
+      action: "extracting",
+      delayMs: PROGRESS_DELAY_MS,
     });
+    // Given as a stream so a refused entry is named by the commit it is in: the tar file is ship's
+    // own, and "app.artifact: entry …" named a file the operator never made and cannot look at.
+    const extracted = await extractArchive(
+      {
+        body: countedReadStream(artifact, onProgress, READ_CHUNK_BYTES),
+        label: release,
+        complete: async () => artifact,
+      },
+      stagingDir,
+      extractOptionsFor(name, cfg),
+    );
     // git tracks no empty directories: every one in the export is a submodule's placeholder,
     // which ship does not install (and would otherwise create as the release's empty directory).
     await removeEmptyDirs(stagingDir);

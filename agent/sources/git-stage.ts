@@ -4,7 +4,7 @@
  * `git cat-file --batch` session answers the installed commit's manifest first and then writes the
  * wanted blobs. The rest of the listing takes its sha256 from the install index. Undefined (the
  * caller exports the whole tree) whenever that shortcut could differ from `git archive`: git
- * attributes, a release under a top directory, a changed symlink, an unknown installed commit, an
+ * attributes, a release under a top directory, a symlink added, changed or removed, an unknown installed commit, an
  * unreadable installed manifest.
  */
 import type { GitSource as GitSourceConfig } from "../../shared/config/schema.js";
@@ -68,6 +68,16 @@ export async function stageFromInstalled(input: StageInput): Promise<FetchedRele
       });
       return undefined;
     }
+    if (changes.symlinks.length > 0) {
+      // The physical check that every symlink lands inside the release follows each one hop by
+      // hop, so it needs the whole tree on disk (symlink-landing.ts), as an export leaves it.
+      input.log.info("exporting the whole tree: a symlink differs from the installed commit", {
+        source: input.name,
+        commit: target.commit,
+        symlinks: changes.symlinks.slice(0, 5),
+      });
+      return undefined;
+    }
     const listing = await tree;
     if (submodules.length > 0) {
       input.log.warn(
@@ -98,9 +108,7 @@ export async function stageFromInstalled(input: StageInput): Promise<FetchedRele
 
 /**
  * Writes what changed (and what the install index cannot vouch for) through the session; the rest
- * of the listing takes its sha256 from the install index. Undefined (export everything instead)
- * when a symlink changed, since the physical check that a symlink stays inside the release needs
- * the whole tree on disk.
+ * of the listing takes its sha256 from the install index.
  */
 async function stageChanges(
   input: StageInput,
@@ -108,7 +116,7 @@ async function stageChanges(
   tree: ReadonlyMap<string, TreeBlob>,
   changed: ReadonlySet<string>,
   skipped: (path: string) => boolean,
-): Promise<FetchedRelease | undefined> {
+): Promise<FetchedRelease> {
   const { installed, stagingDir, target, cfg } = input;
   const wanted: TreeBlob[] = [];
   // The listing compared with the install index (app-holds.ts) in this pass, whose lookups it
@@ -127,7 +135,6 @@ async function stageChanges(
       mustStage(path) ||
       skipped(path)
     ) {
-      if (blob.kind === "symlink" && changed.has(path)) return undefined;
       wanted.push(blob);
     }
   }

@@ -13,6 +13,9 @@ import { isAttributesFile } from "./git-attributes.js";
 import type { RunGit } from "./git-run.js";
 import type { ReleaseListing } from "./types.js";
 
+/** git's mode of a symlink's tree entry. */
+const SYMLINK_MODE = "120000";
+
 /** One blob of a tree: `git ls-tree -r` output. */
 export interface TreeBlob {
   path: string;
@@ -54,7 +57,7 @@ export async function listTree(
     at = end + 1;
     if (type === "commit") submodules.push(path);
     if (type !== "blob") continue;
-    const kind = mode === "120000" ? "symlink" : mode === "100755" ? "exec" : "file";
+    const kind = mode === SYMLINK_MODE ? "symlink" : mode === "100755" ? "exec" : "file";
     checkPath(path);
     out.set(path, { path, kind, blob: text.slice(blobAt, tab) });
   }
@@ -70,6 +73,13 @@ export interface TreeDiff {
    * unchanged files export as, too).
    */
   attributeFiles: string[];
+  /**
+   * Paths that are a symlink in either commit (added, changed, deleted, or replaced by a file or
+   * directory): where a symlink lands depends on every other symlink on its way, so once one of
+   * them differs an unchanged symlink may land elsewhere (`b -> p/../a/..` leaves the release once
+   * the symlink `p -> x/y` becomes a directory and `a -> .` stays).
+   */
+  symlinks: string[];
 }
 
 /** Rejects when git cannot diff them (the installed commit is not in the clone). */
@@ -78,14 +88,18 @@ export async function diffTree(git: RunGit, from: string, to: string): Promise<T
   const fields = raw.split("\0");
   const changed = new Set<string>();
   const attributeFiles: string[] = [];
+  const symlinks: string[] = [];
   for (let i = 0; i + 1 < fields.length; i += 2) {
-    const status = fields[i]?.split(" ").at(-1) ?? "";
+    // ":<old mode> <new mode> <old blob> <new blob> <status>"
+    const header = (fields[i] ?? "").split(" ");
+    const status = header.at(-1) ?? "";
     const path = fields[i + 1] ?? "";
     if (path === "") continue;
     if (isAttributesFile(path)) attributeFiles.push(path);
+    if (header[0] === `:${SYMLINK_MODE}` || header[1] === SYMLINK_MODE) symlinks.push(path);
     if (status !== "D") changed.add(path);
   }
-  return { changed, attributeFiles };
+  return { changed, attributeFiles, symlinks };
 }
 
 /** The ReleaseEntry mode `git archive` + extraction would give this blob. */

@@ -338,6 +338,42 @@ describe.skipIf(!hasProgram("git"))("GitSource over file://", () => {
     expect(await readdir(stage)).toEqual([]);
   });
 
+  it("an update that turns a symlink into a directory is refused when an unchanged symlink then leaves the release, as its whole export is", async () => {
+    // 2.0.0: b -> p/../a/.. lands in x (p -> x/y); installed, with the install index it leaves.
+    const { mkdir, symlink } = await import("node:fs/promises");
+    await mkdir(join(repos.dev, "x/y"), { recursive: true });
+    await writeFile(join(repos.dev, "x/y/q.txt"), "q\n");
+    await symlink("x/y", join(repos.dev, "p"));
+    await symlink(".", join(repos.dev, "a"));
+    await symlink("p/../a/..", join(repos.dev, "b"));
+    await commitFiles(repos.dev, "2.0.0", {});
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+    const first = await source().fetch(await mkdtemp(join(tmp, "stage-")));
+    const files: Record<string, IndexedFile> = {};
+    for (const [rel, sha256] of first.fileHashes ?? []) {
+      const size = (await readFile(join(first.dir, rel))).length;
+      files[rel] = { sha256, size, mode: 0o664, mtimeMs: 0, ino: 0 };
+    }
+    installed = { releaseId: first.id, version: "2.0.0", appDir: join(tmp, "app"), files };
+    // 3.0.0 changes no symlink's target, but p is a directory now: b lands above the release.
+    await git(repos.dev, "rm", "-q", "p");
+    const v3 = await commitFiles(repos.dev, "3.0.0", { "p/f.txt": "f\n" });
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+    const stage = await mkdtemp(join(tmp, "stage-"));
+    const refusal = await source()
+      .fetch(stage)
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+    expect(refusal).toBeInstanceOf(VerificationError);
+    // Named by the commit it is in, not by ship's own tar file of the export (app.artifact).
+    expect(String(refusal)).toContain(
+      `origin/main (${v3.slice(0, 12)}): entry "b": symlink resolves outside the release`,
+    );
+    expect(await readdir(stage)).toEqual([]);
+  });
+
   it("a pinned commit (hub release) exports exactly that commit and checks its tag", async () => {
     const v1 = await git(repos.clone, "rev-parse", "HEAD");
     const v2 = await commitFiles(repos.dev, "2.0.0", { "app.txt": "v2\n" });
