@@ -12,6 +12,7 @@ import { printableLine } from "./printable-line.js";
 import { quotedCommand } from "./quoted-command.js";
 import { clearRunningCommand, recordRunningCommand } from "./running-command.js";
 import { signalDeath } from "./signal-death.js";
+import { spawnFailureText } from "./spawn-failure.js";
 import { withoutTerminalCodes } from "./terminal-codes.js";
 import { succeededDespite, unrunnableProgram } from "./unrunnable-program.js";
 
@@ -62,6 +63,8 @@ export interface CommandResult {
    * (a script with CRLF line endings is "not found"): unrunnable-program.ts. Else "".
    */
   unrunnable: string;
+  /** Why the command could not be started at all (spawn-failure.ts); absent when it started. */
+  notStarted?: string;
 }
 
 const DEFAULT_MAX_OUTPUT = 64 * 1024;
@@ -86,13 +89,20 @@ export function runCommand(command: string, options: RunCommandOptions): Promise
   // Loaded when a command runs: `ship --rollback` imports this module for the rollback hooks, and
   // `child_process` (with net, dgram, streams) is ~10 ms of its start when no hook is configured.
   const { spawn } = process.getBuiltinModule("node:child_process");
-  const child = spawn("/bin/sh", ["-c", GATE, "sh", command], {
-    cwd: options.cwd,
-    env: commandEnvironment(options.env),
-    // Its own process group, so the timeout can kill everything the command started.
-    detached: true,
-    stdio: ["pipe", "pipe", "pipe"],
-  });
+  let child: ChildProcessWithoutNullStreams;
+  try {
+    child = spawn("/bin/sh", ["-c", GATE, "sh", command], {
+      cwd: options.cwd,
+      env: commandEnvironment(options.env),
+      // Its own process group, so the timeout can kill everything the command started.
+      detached: true,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+  } catch (error) {
+    // Some failures are thrown rather than emitted (a working directory that is a file: ENOTDIR),
+    // and one escaped as the run's "internal error".
+    return Promise.resolve(notStartedResult(command, options, error, started));
+  }
   const recorded = openGate(child, options);
   const stdout = boundedCollector(max);
   const stderr = boundedCollector(max);
@@ -112,10 +122,14 @@ export function runCommand(command: string, options: RunCommandOptions): Promise
       child.stderr.destroy();
       const timedOut = deadline.timedOut();
       const ok = !timedOut && exitCode === 0 && spawnError === undefined;
+      const notStarted =
+        spawnError === undefined ? undefined : spawnFailureText(spawnError, "/bin/sh", options.cwd);
       const durationMs = Math.round(performance.now() - started);
       const succeeded = ok ? succeededDespite(command, options.cwd) : Promise.resolve("");
       const unrunnableNote =
-        ok || timedOut ? Promise.resolve("") : unrunnableProgram(command, options.cwd, exitCode);
+        ok || timedOut || notStarted !== undefined
+          ? Promise.resolve("")
+          : unrunnableProgram(command, options.cwd, exitCode);
       void Promise.all([succeeded.catch(() => ""), unrunnableNote.catch(() => "")]).then(
         ([despite, unrunnable]) => {
           const result: CommandResult = {
@@ -125,8 +139,9 @@ export function runCommand(command: string, options: RunCommandOptions): Promise
             timedOut,
             durationMs,
             stdout: stdout.text(),
-            stderr: spawnError ? spawnError.message : stderr.text(),
+            stderr: notStarted ?? stderr.text(),
             unrunnable,
+            ...(notStarted === undefined ? {} : { notStarted }),
           };
           logResult(command, options, result);
           if (despite !== "")
@@ -145,6 +160,28 @@ export function runCommand(command: string, options: RunCommandOptions): Promise
       setTimeout(() => finish(code, signal), PIPE_DRAIN_MS).unref();
     });
   });
+}
+
+function notStartedResult(
+  command: string,
+  options: RunCommandOptions,
+  error: unknown,
+  started: number,
+): CommandResult {
+  const notStarted = spawnFailureText(error, "/bin/sh", options.cwd);
+  const result: CommandResult = {
+    ok: false,
+    exitCode: null,
+    signal: null,
+    timedOut: false,
+    durationMs: Math.round(performance.now() - started),
+    stdout: "",
+    stderr: notStarted,
+    unrunnable: "",
+    notStarted,
+  };
+  logResult(command, options, result);
+  return result;
 }
 
 /**
@@ -183,6 +220,7 @@ async function clearRecord(options: RunCommandOptions): Promise<void> {
  * for the database lock") is what it was stuck on.
  */
 export function describeFailure(label: string, result: CommandResult, timeoutSeconds: number): string {
+  if (result.notStarted !== undefined) return `${label} could not start: ${result.notStarted}`;
   const tail = lastLine(result.stderr) ?? lastLine(result.stdout);
   const said = tail === undefined ? "" : `: ${tail}`;
   if (result.timedOut) return `${label} timed out after ${timeoutSeconds}s${said}`;

@@ -41,12 +41,26 @@ export function runProgram(
     let output = "";
     let timedOut = false;
     let settled = false;
-    const child = spawn(file, args, {
-      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
-      env: options.env,
-      detached: true,
-      stdio: ["ignore", keep > 0 ? "pipe" : "ignore", keep > 0 ? "pipe" : "ignore"],
-    });
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn(file, args, {
+        ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+        env: options.env,
+        detached: true,
+        stdio: ["ignore", keep > 0 ? "pipe" : "ignore", keep > 0 ? "pipe" : "ignore"],
+      });
+    } catch (error) {
+      // Thrown, not emitted, for some (a cwd that is a file: ENOTDIR): a failed start all the same.
+      const message = error instanceof Error ? error.message : String(error);
+      resolve({
+        exitCode: null,
+        signal: null,
+        timedOut: false,
+        output: "",
+        spawnError: { message, code: errnoCode(error) },
+      });
+      return;
+    }
     const collect = (chunk: Buffer) => {
       output = (output + chunk.toString("utf8")).slice(-keep);
     };

@@ -63,6 +63,32 @@ describe("runCommand", () => {
     );
   });
 
+  // A hook whose app directory an earlier hook removed failed "exited with null: spawn /bin/sh
+  // ENOENT", naming the shell, which is there, and an exit code there never was.
+  it("names a working directory that is gone or not a directory when a command cannot start", async () => {
+    const gone = join(dir, "app");
+    const file = join(dir, "file");
+    await writeFile(file, "");
+    for (const [cwd, why] of [
+      [gone, `its working directory ${gone} does not exist (ENOENT)`],
+      [file, `its working directory ${file} is not a directory`],
+    ] as const) {
+      const lines: { level: string; msg: string; data?: Record<string, unknown> }[] = [];
+      const result = await runCommand("echo second", {
+        cwd,
+        timeoutSeconds: 10,
+        env: env(),
+        log: memoryLogger(lines),
+        label: "pre_update hook[1]",
+      });
+      expect(result.ok).toBe(false);
+      expect(describeFailure("pre_update hook[1]", result, 10)).toBe(
+        `pre_update hook[1] could not start: ${why}`,
+      );
+      expect(lines.find((l) => l.level === "error")?.data?.stderr).toBe(why);
+    }
+  });
+
   it("quotes the last line without its colour and title codes, which a closing reset line no longer stands for", async () => {
     const command = String.raw`printf '\033]0;deploy\007\033[1;31mERROR\033[0m: db \033[4munreachable\033[24m\n\033[0m\033[K\n' >&2; exit 4`;
     const lines: { level: string; msg: string; data?: Record<string, unknown> }[] = [];
