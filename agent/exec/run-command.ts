@@ -361,12 +361,43 @@ export function boundedCollector(max: number): { push: (chunk: Buffer) => void; 
     text: () => {
       const whole = Buffer.concat(tail);
       const over = Math.max(0, whole.length - tailMax);
-      const body = Buffer.concat(head).toString("utf8");
-      const end = whole.subarray(over).toString("utf8");
-      const notKept = dropped + over;
-      return notKept > 0 ? `${body}\n[... ${notKept} bytes not kept ...]\n${end}` : `${body}${end}`;
+      // Head and tail meet where a character may straddle them: decoded apart, a "€" there became
+      // two U+FFFD in the log, even when nothing was dropped between them.
+      if (dropped + over === 0) return Buffer.concat([...head, whole]).toString("utf8");
+      const kept = Buffer.concat(head);
+      const headEnd = wholeCharsEnd(kept);
+      const tailStart = over + continuationBytes(whole.subarray(over));
+      const notKept = dropped + over + (kept.length - headEnd) + (tailStart - over);
+      const body = kept.subarray(0, headEnd).toString("utf8");
+      const end = whole.subarray(tailStart).toString("utf8");
+      return `${body}\n[... ${notKept} bytes not kept ...]\n${end}`;
     },
   };
+}
+
+/** Where the last whole UTF-8 character of `bytes` ends: a cut one's lead and continuation bytes go. */
+function wholeCharsEnd(bytes: Buffer): number {
+  let at = bytes.length;
+  let back = 0;
+  while (at > 0 && back < 4 && isContinuation(bytes[at - 1] ?? 0)) {
+    at -= 1;
+    back += 1;
+  }
+  if (at === 0) return bytes.length;
+  const lead = bytes[at - 1] ?? 0;
+  const length = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+  return back + 1 >= length ? bytes.length : at - 1;
+}
+
+/** The continuation bytes a cut left at the start of `bytes` (at most 3: a character's rest). */
+function continuationBytes(bytes: Buffer): number {
+  let count = 0;
+  while (count < 3 && count < bytes.length && isContinuation(bytes[count] ?? 0)) count += 1;
+  return count;
+}
+
+function isContinuation(byte: number): boolean {
+  return (byte & 0xc0) === 0x80;
 }
 
 function logResult(command: string, options: RunCommandOptions, result: CommandResult): void {

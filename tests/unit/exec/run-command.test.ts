@@ -156,6 +156,25 @@ describe("runCommand", () => {
     expect(result.stdout.endsWith("x".repeat(500))).toBe(true);
   });
 
+  // Head and tail were decoded apart: a character across the cut (or across their meeting point,
+  // when nothing was dropped at all) reached the log as U+FFFD, not as the command wrote it.
+  it("keeps whole UTF-8 characters where the kept head and tail are cut or meet", async () => {
+    const euros = async (count: number) =>
+      runCommand(`yes '€' | head -n ${count} | tr -d '\\n'`, {
+        cwd: dir,
+        timeoutSeconds: 10,
+        env: env(),
+        log: memoryLogger(),
+        label: "chatty",
+        maxOutputBytes: 1000,
+      });
+    const whole = await euros(300); // 900 bytes: all kept; the head's 500 bytes end inside a €
+    expect(whole.stdout).toBe("€".repeat(300));
+    const cut = await euros(1000); // 3000 bytes
+    expect(cut.stdout).not.toContain("\ufffd");
+    expect(cut.stdout).toBe(`${"€".repeat(166)}\n[... 2004 bytes not kept ...]\n${"€".repeat(166)}`);
+  });
+
   // The last line is the one that says why (a script's "restart failed: …" after its chatter): a
   // failure read "exited with 1: [... 223391 more bytes not kept]" where the reason had been cut.
   it("keeps the end of a chatty command's output, whose last line says why it failed", async () => {
