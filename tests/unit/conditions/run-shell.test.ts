@@ -55,6 +55,15 @@ describe("runShell", () => {
     expect(result.spawnError).toBe(`its working directory ${file} is not a directory`);
   });
 
+  // Each read was decoded alone: a "€" the command wrote in two writes read as two U+FFFD.
+  it("keeps a character written across two reads whole", async () => {
+    const result = await runShell("printf '\\342\\202'; sleep 0.3; printf '\\254 down\\n'; exit 1", {
+      cwd: dir,
+      timeoutMs: 10_000,
+    });
+    expect(result.output).toBe("€ down");
+  });
+
   it("still answers by the command's exit status", async () => {
     expect((await runShell("exit 3", { cwd: dir, timeoutMs: 10_000 })).exitCode).toBe(3);
     expect((await runShell("true", { cwd: dir, timeoutMs: 10_000, keepOutput: 0 })).ok).toBe(true);
