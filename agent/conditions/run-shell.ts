@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { errnoCode } from "../../shared/fs-errors.js";
 import { runProgram } from "../exec/run-program.js";
+import { spawnFailureText } from "../exec/spawn-failure.js";
 
 export interface ShellOptions {
   cwd: string;
@@ -59,6 +60,14 @@ async function spawnShell(command: string, options: ShellOptions): Promise<Shell
     signal: result.signal,
     timedOut: result.timedOut,
     output: result.output,
-    ...(result.spawnError === undefined ? {} : { spawnError: result.spawnError.message }),
+    ...(result.spawnError === undefined
+      ? {}
+      : {
+          spawnError: spawnFailureText(
+            Object.assign(new Error(result.spawnError.message), { code: result.spawnError.code }),
+            "/bin/sh",
+            options.cwd,
+          ),
+        }),
   };
 }

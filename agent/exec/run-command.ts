@@ -12,6 +12,7 @@ import { printableLine } from "./printable-line.js";
 import { quotedCommand } from "./quoted-command.js";
 import { clearRunningCommand, recordRunningCommand } from "./running-command.js";
 import { signalDeath } from "./signal-death.js";
+import { spawnFailureText } from "./spawn-failure.js";
 import { withoutTerminalCodes } from "./terminal-codes.js";
 import { succeededDespite, unrunnableProgram } from "./unrunnable-program.js";
 
@@ -62,6 +63,8 @@ export interface CommandResult {
    * (a script with CRLF line endings is "not found"): unrunnable-program.ts. Else "".
    */
   unrunnable: string;
+  /** Why the command could not be started at all (spawn-failure.ts); absent when it started. */
+  notStarted?: string;
 }
 
 const DEFAULT_MAX_OUTPUT = 64 * 1024;
@@ -86,13 +89,20 @@ export function runCommand(command: string, options: RunCommandOptions): Promise
   // Loaded when a command runs: `ship --rollback` imports this module for the rollback hooks, and
   // `child_process` (with net, dgram, streams) is ~10 ms of its start when no hook is configured.
   const { spawn } = process.getBuiltinModule("node:child_process");
-  const child = spawn("/bin/sh", ["-c", GATE, "sh", command], {
-    cwd: options.cwd,
-    env: commandEnvironment(options.env),
-    // Its own process group, so the timeout can kill everything the command started.
-    detached: true,
-    stdio: ["pipe", "pipe", "pipe"],
-  });
+  let child: ChildProcessWithoutNullStreams;
+  try {
+    child = spawn("/bin/sh", ["-c", GATE, "sh", command], {
+      cwd: options.cwd,
+      env: commandEnvironment(options.env),
+      // Its own process group, so the timeout can kill everything the command started.
+      detached: true,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+  } catch (error) {
+    // Some failures are thrown rather than emitted (a working directory that is a file: ENOTDIR),
+    // and one escaped as the run's "internal error".
+    return Promise.resolve(notStartedResult(command, options, error, started));
+  }
   const recorded = openGate(child, options);
   const stdout = boundedCollector(max);
   const stderr = boundedCollector(max);
@@ -112,10 +122,14 @@ export function runCommand(command: string, options: RunCommandOptions): Promise
       child.stderr.destroy();
       const timedOut = deadline.timedOut();
       const ok = !timedOut && exitCode === 0 && spawnError === undefined;
+      const notStarted =
+        spawnError === undefined ? undefined : spawnFailureText(spawnError, "/bin/sh", options.cwd);
       const durationMs = Math.round(performance.now() - started);
       const succeeded = ok ? succeededDespite(command, options.cwd) : Promise.resolve("");
       const unrunnableNote =
-        ok || timedOut ? Promise.resolve("") : unrunnableProgram(command, options.cwd, exitCode);
+        ok || timedOut || notStarted !== undefined
+          ? Promise.resolve("")
+          : unrunnableProgram(command, options.cwd, exitCode);
       void Promise.all([succeeded.catch(() => ""), unrunnableNote.catch(() => "")]).then(
         ([despite, unrunnable]) => {
           const result: CommandResult = {
@@ -125,8 +139,9 @@ export function runCommand(command: string, options: RunCommandOptions): Promise
             timedOut,
             durationMs,
             stdout: stdout.text(),
-            stderr: spawnError ? spawnError.message : stderr.text(),
+            stderr: notStarted ?? stderr.text(),
             unrunnable,
+            ...(notStarted === undefined ? {} : { notStarted }),
           };
           logResult(command, options, result);
           if (despite !== "")
@@ -145,6 +160,28 @@ export function runCommand(command: string, options: RunCommandOptions): Promise
       setTimeout(() => finish(code, signal), PIPE_DRAIN_MS).unref();
     });
   });
+}
+
+function notStartedResult(
+  command: string,
+  options: RunCommandOptions,
+  error: unknown,
+  started: number,
+): CommandResult {
+  const notStarted = spawnFailureText(error, "/bin/sh", options.cwd);
+  const result: CommandResult = {
+    ok: false,
+    exitCode: null,
+    signal: null,
+    timedOut: false,
+    durationMs: Math.round(performance.now() - started),
+    stdout: "",
+    stderr: notStarted,
+    unrunnable: "",
+    notStarted,
+  };
+  logResult(command, options, result);
+  return result;
 }
 
 /**
@@ -183,6 +220,7 @@ async function clearRecord(options: RunCommandOptions): Promise<void> {
  * for the database lock") is what it was stuck on.
  */
 export function describeFailure(label: string, result: CommandResult, timeoutSeconds: number): string {
+  if (result.notStarted !== undefined) return `${label} could not start: ${result.notStarted}`;
   const tail = lastLine(result.stderr) ?? lastLine(result.stdout);
   const said = tail === undefined ? "" : `: ${tail}`;
   if (result.timedOut) return `${label} timed out after ${timeoutSeconds}s${said}`;
@@ -323,12 +361,43 @@ export function boundedCollector(max: number): { push: (chunk: Buffer) => void; 
     text: () => {
       const whole = Buffer.concat(tail);
       const over = Math.max(0, whole.length - tailMax);
-      const body = Buffer.concat(head).toString("utf8");
-      const end = whole.subarray(over).toString("utf8");
-      const notKept = dropped + over;
-      return notKept > 0 ? `${body}\n[... ${notKept} bytes not kept ...]\n${end}` : `${body}${end}`;
+      // Head and tail meet where a character may straddle them: decoded apart, a "€" there became
+      // two U+FFFD in the log, even when nothing was dropped between them.
+      if (dropped + over === 0) return Buffer.concat([...head, whole]).toString("utf8");
+      const kept = Buffer.concat(head);
+      const headEnd = wholeCharsEnd(kept);
+      const tailStart = over + continuationBytes(whole.subarray(over));
+      const notKept = dropped + over + (kept.length - headEnd) + (tailStart - over);
+      const body = kept.subarray(0, headEnd).toString("utf8");
+      const end = whole.subarray(tailStart).toString("utf8");
+      return `${body}\n[... ${notKept} bytes not kept ...]\n${end}`;
     },
   };
+}
+
+/** Where the last whole UTF-8 character of `bytes` ends: a cut one's lead and continuation bytes go. */
+function wholeCharsEnd(bytes: Buffer): number {
+  let at = bytes.length;
+  let back = 0;
+  while (at > 0 && back < 4 && isContinuation(bytes[at - 1] ?? 0)) {
+    at -= 1;
+    back += 1;
+  }
+  if (at === 0) return bytes.length;
+  const lead = bytes[at - 1] ?? 0;
+  const length = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+  return back + 1 >= length ? bytes.length : at - 1;
+}
+
+/** The continuation bytes a cut left at the start of `bytes` (at most 3: a character's rest). */
+function continuationBytes(bytes: Buffer): number {
+  let count = 0;
+  while (count < 3 && count < bytes.length && isContinuation(bytes[count] ?? 0)) count += 1;
+  return count;
+}
+
+function isContinuation(byte: number): boolean {
+  return (byte & 0xc0) === 0x80;
 }
 
 function logResult(command: string, options: RunCommandOptions, result: CommandResult): void {

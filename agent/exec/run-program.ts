@@ -7,6 +7,7 @@
  * long as that ran, past any timeout.
  */
 import { spawn } from "node:child_process";
+import { StringDecoder } from "node:string_decoder";
 import { errnoCode } from "../../shared/fs-errors.js";
 
 export interface ProgramOptions {
@@ -41,17 +42,32 @@ export function runProgram(
     let output = "";
     let timedOut = false;
     let settled = false;
-    const child = spawn(file, args, {
-      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
-      env: options.env,
-      detached: true,
-      stdio: ["ignore", keep > 0 ? "pipe" : "ignore", keep > 0 ? "pipe" : "ignore"],
-    });
-    const collect = (chunk: Buffer) => {
-      output = (output + chunk.toString("utf8")).slice(-keep);
+    let child: ReturnType<typeof spawn>;
+    try {
+      child = spawn(file, args, {
+        ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+        env: options.env,
+        detached: true,
+        stdio: ["ignore", keep > 0 ? "pipe" : "ignore", keep > 0 ? "pipe" : "ignore"],
+      });
+    } catch (error) {
+      // Thrown, not emitted, for some (a cwd that is a file: ENOTDIR): a failed start all the same.
+      const message = error instanceof Error ? error.message : String(error);
+      resolve({
+        exitCode: null,
+        signal: null,
+        timedOut: false,
+        output: "",
+        spawnError: { message, code: errnoCode(error) },
+      });
+      return;
+    }
+    // One decoder a stream: a character split across two reads was two U+FFFD in the answer.
+    const collect = (decoder: StringDecoder) => (chunk: Buffer) => {
+      output = keptEnd(output + decoder.write(chunk), keep);
     };
-    child.stdout?.on("data", collect);
-    child.stderr?.on("data", collect);
+    child.stdout?.on("data", collect(new StringDecoder("utf8")));
+    child.stderr?.on("data", collect(new StringDecoder("utf8")));
     const finish = (result: Omit<ProgramResult, "output">) => {
       if (settled) return;
       settled = true;
@@ -82,6 +98,13 @@ export function runProgram(
       setTimeout(() => finish(result), PIPE_GRACE_MS).unref();
     });
   });
+}
+
+/** The last `keep` UTF-16 units of `text`, never starting on the second half of a surrogate pair. */
+function keptEnd(text: string, keep: number): string {
+  const end = text.slice(-keep);
+  const first = end.charCodeAt(0);
+  return first >= 0xdc00 && first <= 0xdfff ? end.slice(1) : end;
 }
 
 function killGroup(pid: number | undefined): void {

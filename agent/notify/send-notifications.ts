@@ -5,7 +5,7 @@
 import type { Logger } from "../../shared/log.js";
 import type { Notification } from "../../shared/manifest/schema.js";
 import { timerMs } from "../../shared/schema/durations.js";
-import { postJson, redactUrl } from "./post-json.js";
+import { postBudgetMs, postJson, redactUrl } from "./post-json.js";
 import { type NotificationEvent, notificationText, slackText } from "./render-message.js";
 
 export interface NotifyOptions {
@@ -102,7 +102,12 @@ function sayWait(notifications: readonly Notification[], options: NotifyOptions)
   const waits = notifications.flatMap((n) =>
     n.type === "log"
       ? []
-      : [2 * timeoutMsOf(n.type === "webhook" ? n.timeout : DEFAULT_TIMEOUT_SECONDS, options) + retryDelayMs],
+      : [
+          postBudgetMs({
+            timeoutMs: timeoutMsOf(n.type === "webhook" ? n.timeout : DEFAULT_TIMEOUT_SECONDS, options),
+            retryDelayMs,
+          }),
+        ],
   );
   if (waits.length === 0) return;
   const seconds = Number((Math.max(...waits) / 1000).toFixed(1));

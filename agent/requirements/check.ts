@@ -153,7 +153,7 @@ async function checkEnvironment(
   if (result.ok) {
     const despite = await succeededDespite(check.command, cwd).catch(() => "");
     detail = `passed (${program})${despite === "" ? "" : `, but ${despite}`}`;
-  } else if (result.spawnError !== undefined) detail = `could not start in ${cwd}: ${result.spawnError}`;
+  } else if (result.spawnError !== undefined) detail = `could not start: ${result.spawnError}`;
   else if (result.timedOut) detail = `timed out after ${check.timeout} s and was killed (${program})${said}`;
   else {
     const shellSignal = shellCodeSignal(result.exitCode);

@@ -67,6 +67,21 @@ describe("a release script the shell cannot start", () => {
     expect(String(state.sources.myapp?.last_error)).toMatch(/CRLF/);
   });
 
+  // It failed "pre_update hook[1] exited with null: spawn /bin/sh ENOENT": no such exit, and the
+  // shell named is there; the app directory an earlier hook removed is what is gone.
+  it("pre_update hook whose app directory an earlier hook removed: the directory named, not /bin/sh", async () => {
+    const { run, state } = await update([
+      "hooks:",
+      '  pre_update: [\'rm -rf "$SHIP_APP_DIR"\', "echo second"]',
+    ]);
+    const appDir = installed?.app.appDir;
+    expect(run.code, run.stderr).toBe(1);
+    const why = `pre_update hook[1] could not start: its working directory ${appDir} does not exist (ENOENT)`;
+    expect(run.stdout).toContain(why);
+    expect(run.stdout).not.toMatch(/exited with null|spawn \/bin\/sh/);
+    expect(String(state.sources.myapp?.last_error)).toContain(why);
+  });
+
   it("post_update_test through /usr/bin/env with CRLF: named as such", async () => {
     const { run } = await update([
       "post_update_tests:",

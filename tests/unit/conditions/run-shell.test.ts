@@ -4,7 +4,7 @@
  * ends it later, and each run or hub instruction left one more behind, holding the app directory.
  */
 import { readFileSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -43,6 +43,25 @@ describe("runShell", () => {
     } finally {
       if (isAlive(pid)) process.kill(pid, "SIGKILL");
     }
+  });
+
+  // Node throws ENOTDIR from spawn rather than emitting it: the check's promise rejected, past the
+  // "could not start" every caller words.
+  it("answers a working directory that is a file as a failed start naming it", async () => {
+    const file = join(dir, "app");
+    await writeFile(file, "");
+    const result = await runShell("true", { cwd: file, timeoutMs: 10_000 });
+    expect(result.ok).toBe(false);
+    expect(result.spawnError).toBe(`its working directory ${file} is not a directory`);
+  });
+
+  // Each read was decoded alone: a "€" the command wrote in two writes read as two U+FFFD.
+  it("keeps a character written across two reads whole", async () => {
+    const result = await runShell("printf '\\342\\202'; sleep 0.3; printf '\\254 down\\n'; exit 1", {
+      cwd: dir,
+      timeoutMs: 10_000,
+    });
+    expect(result.output).toBe("€ down");
   });
 
   it("still answers by the command's exit status", async () => {

@@ -63,6 +63,32 @@ describe("runCommand", () => {
     );
   });
 
+  // A hook whose app directory an earlier hook removed failed "exited with null: spawn /bin/sh
+  // ENOENT", naming the shell, which is there, and an exit code there never was.
+  it("names a working directory that is gone or not a directory when a command cannot start", async () => {
+    const gone = join(dir, "app");
+    const file = join(dir, "file");
+    await writeFile(file, "");
+    for (const [cwd, why] of [
+      [gone, `its working directory ${gone} does not exist (ENOENT)`],
+      [file, `its working directory ${file} is not a directory`],
+    ] as const) {
+      const lines: { level: string; msg: string; data?: Record<string, unknown> }[] = [];
+      const result = await runCommand("echo second", {
+        cwd,
+        timeoutSeconds: 10,
+        env: env(),
+        log: memoryLogger(lines),
+        label: "pre_update hook[1]",
+      });
+      expect(result.ok).toBe(false);
+      expect(describeFailure("pre_update hook[1]", result, 10)).toBe(
+        `pre_update hook[1] could not start: ${why}`,
+      );
+      expect(lines.find((l) => l.level === "error")?.data?.stderr).toBe(why);
+    }
+  });
+
   it("quotes the last line without its colour and title codes, which a closing reset line no longer stands for", async () => {
     const command = String.raw`printf '\033]0;deploy\007\033[1;31mERROR\033[0m: db \033[4munreachable\033[24m\n\033[0m\033[K\n' >&2; exit 4`;
     const lines: { level: string; msg: string; data?: Record<string, unknown> }[] = [];
@@ -128,6 +154,25 @@ describe("runCommand", () => {
     expect(result.stdout.startsWith("x".repeat(500))).toBe(true);
     expect(result.stdout).toContain("\n[... 99000 bytes not kept ...]\n");
     expect(result.stdout.endsWith("x".repeat(500))).toBe(true);
+  });
+
+  // Head and tail were decoded apart: a character across the cut (or across their meeting point,
+  // when nothing was dropped at all) reached the log as U+FFFD, not as the command wrote it.
+  it("keeps whole UTF-8 characters where the kept head and tail are cut or meet", async () => {
+    const euros = async (count: number) =>
+      runCommand(`yes '€' | head -n ${count} | tr -d '\\n'`, {
+        cwd: dir,
+        timeoutSeconds: 10,
+        env: env(),
+        log: memoryLogger(),
+        label: "chatty",
+        maxOutputBytes: 1000,
+      });
+    const whole = await euros(300); // 900 bytes: all kept; the head's 500 bytes end inside a €
+    expect(whole.stdout).toBe("€".repeat(300));
+    const cut = await euros(1000); // 3000 bytes
+    expect(cut.stdout).not.toContain("\ufffd");
+    expect(cut.stdout).toBe(`${"€".repeat(166)}\n[... 2004 bytes not kept ...]\n${"€".repeat(166)}`);
   });
 
   // The last line is the one that says why (a script's "restart failed: …" after its chatter): a

@@ -138,6 +138,52 @@ describe("sendNotifications", () => {
     expect(refusing.received).toHaveLength(1);
   });
 
+  // Slack answers a burst with 429 and Retry-After: sent again a second later, the message met the
+  // same 429 and was lost, the log saying "HTTP 429" alone.
+  it("waits the Retry-After a 429 asks for before its retry, and says so when it asks for longer than it waits", async () => {
+    const times: number[] = [];
+    const limited = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        times.push(performance.now());
+        if (times.length === 1) res.writeHead(429, { "retry-after": "2" }).end("rate limited");
+        else res.writeHead(200).end("ok");
+      });
+    });
+    const patient = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => res.writeHead(429, { "retry-after": "3600" }).end("rate limited"));
+    });
+    let patientAsked = 0;
+    patient.on("request", () => {
+      patientAsked += 1;
+    });
+    servers.push(limited, patient);
+    await Promise.all([limited, patient].map((s) => new Promise<void>((r) => s.listen(0, "127.0.0.1", r))));
+    const at = (s: Server) =>
+      `http://127.0.0.1:${(s.address() as AddressInfo).port}/services/T0/B0/SECRETTOKEN`;
+    const lines: { level: string; msg: string; data?: Record<string, unknown> }[] = [];
+    const started = performance.now();
+    const undelivered = await sendNotifications(
+      [
+        { type: "slack", url: at(limited) },
+        { type: "webhook", url: at(patient), headers: {}, timeout: 5 },
+      ],
+      event,
+      { log: memoryLogger(lines), retryDelayMs: 0 },
+    );
+    expect(times).toHaveLength(2);
+    expect((times[1] ?? 0) - (times[0] ?? 0)).toBeGreaterThanOrEqual(1900);
+    expect(lines.find((l) => l.data?.key === "on_failure[0]")?.msg).toBe("notification sent");
+    // One attempt: an hour is past what ship waits (2 × 5 s), and sending it again at once is another 429.
+    expect(patientAsked).toBe(1);
+    expect(undelivered).toEqual([
+      `on_failure[1] webhook to ${new URL(at(patient)).origin}/… could not be delivered: HTTP 429; the endpoint asks to be sent it again in 3600 s (Retry-After), later than ship waits for a notification (10 s in all): not sent again (1 attempt)`,
+    ]);
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect(JSON.stringify(lines)).not.toContain("SECRETTOKEN");
+  });
+
   // An http:// webhook on a server that moved it to https:// logged "HTTP 301" alone: every
   // message lost with no word of where to point the url.
   it("names where a redirecting endpoint leads (its origin only) and does not follow it", async () => {
