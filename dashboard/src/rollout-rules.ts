@@ -5,6 +5,17 @@
  * Dependency-free, because the dashboard's bundle cannot reach shared/: the hub CLI imports it here.
  */
 
+/**
+ * The base the engine counts a wave's success rate and a percent failure threshold over
+ * (hub/rollouts/accounting.ts `successRate`, `thresholdCrossed`): an agent on the release already
+ * was sent nothing and tested nothing, so it counts neither way. Said in every rule, since "≥ 75 %
+ * succeeded" read as of every agent of the wave, the base the engine counted before.
+ */
+export const UPDATED_BASE = "of the agents it updates";
+
+/** A percent threshold's base, as the engine counts it: see `UPDATED_BASE`. */
+export const THRESHOLD_BASE = `${UPDATED_BASE} in the waves started`;
+
 /** The spec fields these sentences read (the API's RolloutSpec, as the CLI and dashboard type it). */
 export interface WaveRuleSpec {
   percent?: number;
@@ -76,13 +87,44 @@ export function wavePassRule(
       ? "passes on an operator's advance (auto-advance off)"
       : `passes on an operator's advance (auto-advance off: its ${values} do not act)`;
   const after = wait > 0 ? `, not before ${wait} min after it started` : "";
-  return `passes by itself once finished with ≥ ${ratePercent(rate)} succeeded${after} (${values})`;
+  return `passes by itself once finished with ≥ ${ratePercent(rate)} ${UPDATED_BASE} succeeded${after} (${values})`;
 }
 
 /**
- * When the rollout halts and what it does by itself. A percent threshold is of the agents in the
- * waves started so far, not of the whole rollout: 50 % halts on 5 failures of a 10-agent canary in
- * a 100-agent rollout, and any percent needs at least one failure (0 %: the first).
+ * The figures the engine counts, for an operator to check a rule against: the agents it updates,
+ * those of them that succeeded or failed, and those on the release already left out (the detail
+ * view's `counted`, per wave and over the waves started).
+ */
+export interface CountedFigures {
+  updated: number;
+  succeeded: number;
+  failed: number;
+  alreadyOn: number;
+  /** Over the waves started: failures an operator accepted on a resume (the threshold counts on from them). */
+  accepted?: number;
+}
+
+function leftOut(figures: CountedFigures, version: string): string {
+  return figures.alreadyOn === 0 ? "" : `; ${figures.alreadyOn} already on ${version}, not counted`;
+}
+
+/** A wave's figures for its pass rule: "1 of 1 updated succeeded; 3 already on 2.0.0, not counted". */
+export function waveCountedText(figures: CountedFigures, version: string): string {
+  return `${figures.succeeded} of ${figures.updated} updated succeeded${leftOut(figures, version)}`;
+}
+
+/** The waves started's figures for a failure threshold: "1 of 1 updated failed; 3 already on …". */
+export function thresholdCountedText(figures: CountedFigures, version: string): string {
+  const accepted = figures.accepted ?? 0;
+  const counted = accepted === 0 ? "" : ` (${accepted} accepted on a resume, not counted)`;
+  return `${figures.failed} of ${figures.updated} updated failed in the waves started${counted}${leftOut(figures, version)}`;
+}
+
+/**
+ * When the rollout halts and what it does by itself. A percent threshold is of the agents the
+ * rollout updates in the waves started so far, not of the whole rollout: 50 % halts on 5 failures
+ * of a 10-agent canary in a 100-agent rollout (those on the release already left out), and any
+ * percent needs at least one failure (0 %: the first).
  */
 export function policyText(spec: PolicySpec): string {
   const threshold = spec.failureThreshold;
@@ -92,7 +134,7 @@ export function policyText(spec: PolicySpec): string {
     "count" in threshold
       ? `${threshold.count} failure(s)`
       : threshold.percent === 0
-        ? "the first failure (0 % of the agents in the waves started)"
-        : `${threshold.percent} % failed of the agents in the waves started`;
+        ? `the first failure (0 % ${THRESHOLD_BASE})`
+        : `${threshold.percent} % failed ${THRESHOLD_BASE}`;
   return `halt at ${halt}; auto-advance ${spec.autoAdvance ? "on" : "off"}; auto-rollback ${spec.autoRollback ? "on" : "off"}`;
 }

@@ -1,3 +1,4 @@
+import type { CountedFigures } from "./rollout-rules.js";
 /**
  * What the hub's API returns, as far as the dashboard reads it. The hub's zod schemas are the
  * authority (shared/api/bodies.ts, hub/rollouts/view.ts); these mirror the fields shown.
@@ -149,6 +150,8 @@ export interface RolloutDetail extends RolloutSummary {
   spec: RolloutSpec;
   /** Agents a requested rollback could not reach. */
   notRolledBack: string[];
+  /** What a percent failure threshold is of, as the engine counts it (over the waves started). */
+  counted: CountedFigures;
   waves: {
     index: number;
     name: string;
@@ -158,6 +161,8 @@ export interface RolloutDetail extends RolloutSummary {
     progress: Record<ProgressGroup, number>;
     /** Failed updates whose host restored the previous version by itself. */
     restored: number;
+    /** What its minSuccessRate is of, as the engine counts it. */
+    counted: CountedFigures;
     agents: {
       agentId: string;
       state: string;

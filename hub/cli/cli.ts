@@ -96,10 +96,10 @@ remote(rollout.command("create").description("create and start a rollout"))
   // No commander default: with --spec the flag is refused when given, so given must be told apart.
   .option(
     "--failure-threshold <n|p%>",
-    "halt at n failures, or at p % failed of the agents in the waves started so far (default: 1)",
+    "halt at n failures, or at p % failed of the agents it updates in the waves started so far (default: 1)",
   )
   .option("--wait-minutes <m>", "wait after each wave before auto-advance (0 to 43200)")
-  .option("--min-success-rate <0..1>", "success share a wave needs to auto-advance")
+  .option("--min-success-rate <0..1>", "success share of the agents it updates a wave needs to auto-advance")
   .option("--auto-advance", "advance waves by themselves")
   .option("--auto-rollback", "on halt, send updated agents back")
   .option("--preview", "only show which agents fall in which wave")

@@ -1,4 +1,10 @@
-import { policyText, wavePassRule, waveRule } from "../../dashboard/src/rollout-rules.js";
+import {
+  policyText,
+  thresholdCountedText,
+  waveCountedText,
+  wavePassRule,
+  waveRule,
+} from "../../dashboard/src/rollout-rules.js";
 import { HubRequestError } from "../errors.js";
 import { labelPairsText } from "../label-pairs.js";
 import { printable, quotedText } from "../quoted-text.js";
@@ -88,6 +94,8 @@ export function printDetail(d: Detail): void {
   // Who the rollout is for: without it an operator saw the waves leave hosts out, and no reason.
   out(`selector ${selectorText(d.spec.selector?.labels, d.release.app)}`);
   out(`policy   ${policyText(d.spec)}`);
+  // The figures the threshold is judged by, so the rule above can be checked against them.
+  out(`counted  ${thresholdCountedText(d.counted, printable(d.release.version))}`);
   out(`state    ${stateWithReason(d.state, d.reason)}`);
   out(
     `wave     ${d.currentWave + 1}/${d.waves.length} ${printable(d.currentWaveName)}, started ${d.waveStartedAt}${d.autoAdvanceAt ? `; advances by itself once finished, not before ${d.autoAdvanceAt} (${d.advanceHeldUntilHeard ? "held since the hub started" : "its waitMinutes"})` : ""}`,
@@ -112,6 +120,7 @@ export function printDetail(d: Detail): void {
     out(`  takes ${waveRule(d.spec.waves[w.index], labelPairsText)}`);
     const passes = wavePassRule(d.spec.waves[w.index], d.spec.autoAdvance, w.index === d.waves.length - 1);
     if (passes !== undefined) out(`  ${passes}`);
+    if (w.agents.length > 0) out(`  counted ${waveCountedText(w.counted, printable(d.release.version))}`);
     if (w.agents.length > 0)
       out(
         table(

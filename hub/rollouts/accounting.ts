@@ -1,4 +1,6 @@
 /** Pure arithmetic over deployment states: what a wave looks like and whether to halt or advance. */
+
+import { UPDATED_BASE } from "../../dashboard/src/rollout-rules.js";
 import type { FailureThreshold, Wave } from "../../shared/api/bodies.js";
 import type { DeploymentCount, DeploymentRecord, DeploymentState } from "../store/store.js";
 import { rollbackActsOn } from "./rollback-result.js";
@@ -169,6 +171,21 @@ export function successRate(stats: Pick<WaveStats, "members" | "succeeded" | "al
   const of = stats.members - stats.alreadyOn;
   const succeeded = stats.succeeded - stats.alreadyOn;
   return { rate: of <= 0 ? 1 : succeeded / of, succeeded, of };
+}
+
+/**
+ * The figures `successRate` and `thresholdCrossed` count, as the detail view shows them beside the
+ * rules (dashboard/src/rollout-rules.ts words them): from the same stats, so what an operator
+ * checks a rule against is what the engine judged it by.
+ */
+export function countedFigures(stats: Pick<WaveStats, "members" | "succeeded" | "failed" | "alreadyOn">): {
+  updated: number;
+  succeeded: number;
+  failed: number;
+  alreadyOn: number;
+} {
+  const { succeeded, of } = successRate(stats);
+  return { updated: of, succeeded, failed: stats.failed, alreadyOn: stats.alreadyOn };
 }
 
 const WAITING_REASON_START = "waiting for an operator: ";
@@ -494,7 +511,26 @@ function forgottenWords(forgotten: number, sent: number, were: "were " | ""): st
  */
 export function describeThreshold(threshold: FailureThreshold): string {
   if ("count" in threshold) return `${threshold.count} failure(s)`;
-  return threshold.percent === 0 ? "0% failed: the first failure" : `${threshold.percent}% failed`;
+  // Its base said as the rule's (dashboard/src/rollout-rules.ts): "30% failed" read as of every
+  // agent in the waves, where those on the release already are not counted.
+  return threshold.percent === 0
+    ? `0% failed ${UPDATED_BASE}: the first failure`
+    : `${threshold.percent}% failed ${UPDATED_BASE}`;
+}
+
+/**
+ * The failures a halt reason says ("… when it halted"), with a percent threshold's base beside them: the figures
+ * `thresholdCrossed` judged, so the reason can be checked against its rule.
+ */
+export function haltFigures(
+  stats: Pick<WaveStats, "members" | "succeeded" | "failed" | "alreadyOn">,
+  threshold: FailureThreshold,
+): string {
+  if ("count" in threshold) return `${stats.failed} failed when it halted`;
+  const { updated, failed, alreadyOn } = countedFigures(stats);
+  const left =
+    alreadyOn === 0 ? "" : ` (${alreadyOn} ran the release already and were sent nothing, not counted)`;
+  return `${failed} of the ${updated} agent(s) it updated failed when it halted${left}`;
 }
 
 /**

@@ -17,6 +17,7 @@ import {
   emptyCompletionReason,
   emptyWaveReason,
   HALT_REASON_START,
+  haltFigures,
   isHaltReason,
   isWaitingReason,
   mayAutoAdvance,
@@ -1095,7 +1096,7 @@ export class RolloutEngine {
       if (halts && !isHaltReason(rollout.reason)) {
         const { total } = await this.activeStats(t, rollout);
         if (thresholdCrossed(total, rollout.spec.failureThreshold, rollout.failureAllowance)) {
-          await this.halt(rollout, total.failed, dispatch);
+          await this.halt(rollout, total, dispatch);
           return;
         }
       }
@@ -1107,7 +1108,7 @@ export class RolloutEngine {
     await this.expireStalled(t, dispatch, rollout, now);
     const { total, current, later } = await this.activeStats(t, rollout);
     if (thresholdCrossed(total, rollout.spec.failureThreshold, rollout.failureAllowance)) {
-      await this.halt(rollout, total.failed, dispatch);
+      await this.halt(rollout, total, dispatch);
       return;
     }
     const wave = rollout.spec.waves[rollout.currentWave]!;
@@ -1229,10 +1230,10 @@ export class RolloutEngine {
     dispatch.record({ actor: HUB_ACTOR, kind: "rollout.waiting", subject: rollout.id, data: { reason } });
   }
 
-  private async halt(rollout: RolloutRecord, failed: number, dispatch: Dispatch): Promise<void> {
+  private async halt(rollout: RolloutRecord, total: WaveStats, dispatch: Dispatch): Promise<void> {
     const auto = rollout.spec.autoRollback;
     // A snapshot: agents still updating may fail after the halt, so the view's counts can be higher.
-    const reason = `${HALT_REASON_START}${describeThreshold(rollout.spec.failureThreshold)}) reached: ${failed} failed when it halted${rollout.state === "paused" ? " (while paused by an operator)" : ""}`;
+    const reason = `${HALT_REASON_START}${describeThreshold(rollout.spec.failureThreshold)}) reached: ${haltFigures(total, rollout.spec.failureThreshold)}${rollout.state === "paused" ? " (while paused by an operator)" : ""}`;
     const back = auto ? await markRollback(dispatch, rollout, HUB_ACTOR) : undefined;
     const state = rolloutStep(rollout.state, auto ? "halt-rollback" : "halt");
     await dispatch.t.updateRollout(rollout.id, {

@@ -3,6 +3,7 @@ import type { StoreOps } from "../store/async-store.js";
 import type { DeploymentRecord, ReleaseRecord, RolloutRecord } from "../store/store.js";
 import {
   completedReason,
+  countedFigures,
   isHaltReason,
   isWaitingReason,
   rollbackableOf,
@@ -460,6 +461,14 @@ export function rolloutDetailOf(
      * rollout of the app took them over (when it was asked, or before its instruction got to them).
      */
     notRolledBack: deployments.filter(notRolledBack).map((d) => d.agentId),
+    /**
+     * What a percent failure threshold is of, as the engine counts it: the waves started so far,
+     * those on the release already left out, and the failures an operator accepted on a resume.
+     */
+    counted: {
+      ...countedFigures(waveStats(deployments.filter((d) => d.wave <= rollout.currentWave))),
+      accepted: rollout.failureAllowance,
+    },
     waves: rollout.spec.waves.map((wave, index) => {
       const members = byWave[index] ?? [];
       const counts = countStates(members);
@@ -478,6 +487,8 @@ export function rolloutDetailOf(
         counts,
         progress: progressOf(counts),
         restored: restoredOf(members),
+        /** What its minSuccessRate is of, as the engine counts it (`successRate`). */
+        counted: countedFigures(waveStats(members)),
         agents: members.map((d) => {
           const agent: WaveAgent = {
             agentId: d.agentId,

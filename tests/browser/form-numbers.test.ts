@@ -82,7 +82,7 @@ describe.skipIf(!hasProgram("chromium"))("the rollout form's numbers and selecto
     // started so far: 50 % halts on 5 failures of a 10-agent canary in a 100-agent rollout.
     await openForm();
     expect(await page.locator('#rollout-threshold-kind option[value="percent"]').textContent()).toBe(
-      "% of the agents in the waves started",
+      "% of the agents it updates in the waves started",
     );
   });
 

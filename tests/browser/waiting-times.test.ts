@@ -29,10 +29,10 @@ describe.skipIf(!hasProgram("chromium"))("how long a rollout waits, in Chromium"
   const agents: TestAgent[] = [];
   const text = (selector: string) => page.locator(selector).first().textContent({ timeout: 5000 });
 
-  async function connect(id: string): Promise<TestAgent> {
+  async function connect(id: string, app = "web", version = "1.0.0"): Promise<TestAgent> {
     const agent = await TestAgent.connect(t.hub.url, await t.agentToken(id));
     agents.push(agent);
-    agent.hello(id, [{ app: "web", version: "1.0.0", state: "updated", releaseId: undefined }]);
+    agent.hello(id, [{ app, version, state: "updated", releaseId: undefined }]);
     while (!t.hub.registry.isOnline(id)) await new Promise((resolve) => setTimeout(resolve, 20));
     return agent;
   }
@@ -97,7 +97,7 @@ describe.skipIf(!hasProgram("chromium"))("how long a rollout waits, in Chromium"
     expect(await text(".facts")).toContain(`advances by itself once finished, not before ${soakEnds}`);
     // Each wave says what it waits for, as `rollout show` does; the last wave completes instead.
     expect(await text('#waves li[data-wave="0"] .wave-pass')).toBe(
-      "passes by itself once finished with ≥ 100 % succeeded, not before 30 min after it started (waitMinutes 30, minSuccessRate 100 %)",
+      "passes by itself once finished with ≥ 100 % of the agents it updates succeeded, not before 30 min after it started (waitMinutes 30, minSuccessRate 100 %)",
     );
     expect(await page.locator('#waves li[data-wave="1"] .wave-pass').count()).toBe(0);
 
@@ -116,6 +116,52 @@ describe.skipIf(!hasProgram("chromium"))("how long a rollout waits, in Chromium"
       expect(takes).toBeDefined();
       expect(await text(`#waves li[data-wave="${wave}"] h3 .sub`)).toContain(`; ${takes})`);
     }
+  });
+
+  it("says the base the engine counts a pass rule and a threshold over, with its figures, as `rollout show` does", async () => {
+    const v2 = await publishRelease(t, "2.0.0", "api");
+    for (const id of ["a1", "a2", "a3"]) await connect(id, "api", "2.0.0");
+    const u1 = await connect("u1", "api");
+    const u2 = await connect("u2", "api");
+    await connect("r1", "api");
+    // Of every canary agent 4 of 5 succeeded (80 %); of the 2 it updated, 1 (50 %): it waits.
+    const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: {
+        release: v2,
+        waves: [
+          { name: "canary", agents: ["a1", "a2", "a3", "u1", "u2"], minSuccessRate: 0.75 },
+          { name: "rest", percent: 100 },
+        ],
+        failureThreshold: { percent: 60 },
+        autoAdvance: true,
+      },
+    });
+    const id = created.body.id;
+    await reportAcked(u1, await u1.next(isType("deploy")), "failed");
+    await reportAcked(u2, await u2.next(isType("deploy")), "succeeded");
+    await page.goto(`${t.hub.url}/?poll=200#/rollouts/${id}`);
+    const counted = page.locator('#waves li[data-wave="0"] .wave-counted');
+    await expect
+      .poll(() => counted.textContent(), { timeout: 10_000 })
+      .toBe("1 of 2 updated succeeded; 3 already on 2.0.0, not counted");
+    expect(await text('#waves li[data-wave="0"] .wave-pass')).toBe(
+      "passes by itself once finished with ≥ 75 % of the agents it updates succeeded (waitMinutes 0, minSuccessRate 75 %)",
+    );
+    expect(await text("#threshold-counted")).toBe(
+      "1 of 2 updated failed in the waves started; 3 already on 2.0.0, not counted",
+    );
+    const policy = page.locator("dt", { hasText: "Policy" }).locator("xpath=following-sibling::dd[1]");
+    expect(await policy.textContent()).toBe(
+      "halt at 60 % failed of the agents it updates in the waves started; auto-advance on; auto-rollback off",
+    );
+    // The engine judged the wave by the same figures: its waiting reason names them.
+    await expect
+      .poll(() => text(".facts"), { timeout: 10_000 })
+      .toContain("finished with 1 of the 2 agent(s) it updated succeeded (50 %; 3 ran the release already");
+    const shown = await operatorCli(t, "rollout", "show", id);
+    expect(shown.stdout.match(/^ {2}counted (.*)$/m)?.[1]).toBe(await counted.textContent());
+    expect(shown.stdout.match(/^counted {2}(.*)$/m)?.[1]).toBe(await text("#threshold-counted"));
   });
 });
 

@@ -2,7 +2,7 @@ import { describeError, get, post } from "../api.js";
 import { fill, h, link, table } from "../dom.js";
 import { heldText, reasonAfterState, selectorText, waveRule, when } from "../format.js";
 import { newestOnly } from "../newest.js";
-import { policyText, wavePassRule } from "../rollout-rules.js";
+import { policyText, thresholdCountedText, waveCountedText, wavePassRule } from "../rollout-rules.js";
 import type { RolloutAction, RolloutDetail } from "../types.js";
 import type { View } from "./view.js";
 import { waveProgress } from "./wave-progress.js";
@@ -167,6 +167,9 @@ export function rolloutDetailView(id: string): View {
         h("dd", {}, selectorText(r.spec.selector?.labels, r.release.app)),
         h("dt", {}, "Policy"),
         h("dd", {}, policyText(r.spec)),
+        // The figures the threshold is judged by, as `rollout show`'s counted line.
+        h("dt", {}, "Counted"),
+        h("dd", { id: "threshold-counted" }, thresholdCountedText(r.counted, r.release.version)),
         h("dt", {}, "Created"),
         h("dd", {}, when(r.created)),
         h("dt", {}, "Id"),
@@ -220,6 +223,9 @@ export function rolloutDetailView(id: string): View {
             h("span", { class: "sub" }, `(${w.status}; ${waveRule(r.spec.waves[w.index])})`),
           ),
           pass ? h("p", { class: "sub wave-pass" }, pass) : null,
+          w.agents.length > 0
+            ? h("p", { class: "sub wave-counted" }, waveCountedText(w.counted, r.release.version))
+            : null,
           waveProgress(w.progress, w.restored),
           details,
         );

@@ -3,6 +3,7 @@ import { fill, h } from "../dom.js";
 import { inFormTerms } from "../form-terms.js";
 import { decimalNumber, numberProblem, parseLabels } from "../format.js";
 import { newestOnly } from "../newest.js";
+import { THRESHOLD_BASE } from "../rollout-rules.js";
 import type { Preview, Release, RolloutDetail, RolloutSpec } from "../types.js";
 import { newestReleases } from "./releases.js";
 import type { View } from "./view.js";
@@ -35,9 +36,9 @@ export function rolloutFormView(releaseId?: string): View {
     "select",
     { id: "rollout-threshold-kind", name: "thresholdKind" },
     h("option", { value: "count" }, "failed agents"),
-    // Of the agents in the waves started so far, as the hub counts it: "enrolled" read as the
-    // whole rollout, whose later waves do not count until they start.
-    h("option", { value: "percent" }, "% of the agents in the waves started"),
+    // Of the agents it updates in the waves started so far, as the hub counts it: "enrolled" read
+    // as the whole rollout, whose later waves do not count until they start.
+    h("option", { value: "percent" }, `% ${THRESHOLD_BASE}`),
   );
   const threshold = h("input", {
     id: "rollout-threshold",

@@ -108,7 +108,7 @@ describe("rollout warnings count only the agents the rollout will send the relea
         { failureThreshold: { percent: 50 } },
       ),
     ).toEqual([
-      "body.failureThreshold: 1 of the 4 agent(s) in the waves up to c are offline now (a4): if they stay away past the hub's offline timeout they count as failed, enough to halt the rollout (50% failed) with nothing wrong in the release",
+      "body.failureThreshold: 1 of the 4 agent(s) in the waves up to c are offline now (a4): if they stay away past the hub's offline timeout they count as failed, enough to halt the rollout (50% failed of the agents it updates) with nothing wrong in the release",
     ]);
   });
 });

@@ -185,7 +185,8 @@ describe("a wave whose agents ran the release already tested nothing", () => {
     await t.hub.engine.tick();
     expect(await view(t, id)).toMatchObject({
       currentWave: 0,
-      reason: "failure threshold (30% failed) reached: 1 failed when it halted",
+      reason:
+        "failure threshold (30% failed of the agents it updates) reached: 1 of the 1 agent(s) it updated failed when it halted (3 ran the release already and were sent nothing, not counted)",
       needsDecision: true,
     });
     expect(w1.received.filter((m) => m.type === "deploy")).toEqual([]);
@@ -206,5 +207,52 @@ describe("a wave whose agents ran the release already tested nothing", () => {
     await reportAcked(c2, await c2.next(isType("deploy")), "succeeded");
     await w1.next(isType("deploy"));
     expect(await view(t, id)).toMatchObject({ currentWave: 1, reason: null, needsDecision: false });
+  });
+
+  it("rollout show says the base the engine counts: its rules name it, and the figures beside them are the ones the waiting reason judged", async () => {
+    requireHubBin();
+    const t = await session.start();
+    for (const id of ["c1", "c2", "c3"]) await session.connect(t, id, on("2.0.0"));
+    const c4 = await session.connect(t, "c4", on("1.0.0"));
+    const c5 = await session.connect(t, "c5", on("1.0.0"));
+    await session.connect(t, "w1", on("1.0.0"));
+    // Of every agent of the canary, 4 of 5 succeeded (80 %) and 1 of 5 failed (20 %); of the 2 it
+    // updated, 50 % and 50 %: below the 75 % it needs, short of the 60 % that halts it.
+    const { id } = await create(t, {
+      waves: [
+        { name: "canary", agents: ["c1", "c2", "c3", "c4", "c5"], minSuccessRate: 0.75 },
+        { name: "rest", percent: 100 },
+      ],
+      failureThreshold: { percent: 60 },
+      autoAdvance: true,
+    });
+    await reportAcked(c4, await c4.next(isType("deploy")), "failed");
+    await reportAcked(c5, await c5.next(isType("deploy")), "succeeded");
+    await expect.poll(async () => (await view(t, id)).needsDecision, { timeout: 10_000 }).toBe(true);
+    const reason = (await view(t, id)).reason ?? "";
+    const [shown, json] = await Promise.all([cli(t, "show", id), cli(t, "show", id, "--json")]);
+    const out = shown.stdout;
+    expect(out).toMatch(
+      /^policy +halt at 60 % failed of the agents it updates in the waves started; auto-advance on; auto-rollback off$/m,
+    );
+    expect(out).toMatch(
+      /^counted +1 of 2 updated failed in the waves started; 3 already on 2\.0\.0, not counted$/m,
+    );
+    expect(out).toContain(
+      "\n  passes by itself once finished with ≥ 75 % of the agents it updates succeeded (waitMinutes 0, minSuccessRate 75 %)\n  counted 1 of 2 updated succeeded; 3 already on 2.0.0, not counted\n",
+    );
+    // The engine's own figures, in the reason it waits with: the same two numbers as the shown ones.
+    const judged =
+      /finished with (\d+) of the (\d+) agent\(s\) it updated succeeded \(50 %; (\d+) ran the release already/.exec(
+        reason,
+      );
+    expect(judged?.slice(1)).toEqual(["1", "2", "3"]);
+    const detail = JSON.parse(json.stdout) as {
+      counted: Record<string, number>;
+      waves: { counted: Record<string, number> }[];
+    };
+    expect(detail.waves[0]?.counted).toEqual({ updated: 2, succeeded: 1, failed: 1, alreadyOn: 3 });
+    expect(detail.counted).toEqual({ updated: 2, succeeded: 1, failed: 1, alreadyOn: 3, accepted: 0 });
+    expect((await view(t, id)).state).toBe("running");
   });
 });

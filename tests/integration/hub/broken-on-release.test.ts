@@ -196,7 +196,7 @@ describe("warnings that count hosts broken on the release", () => {
       await session.connect(t, id, [{ app: "web", version: "2.0.0", state: "updated", releaseId: release }]);
     const body = { release, waves: [{ name: "all", percent: 100 }], failureThreshold: { percent: 50 } };
     expect(await preview(t, body)).toContain(
-      "body.release: 1 agent(s) run web 2.0.0 already, but their last run of it failed: a1 (failed_not_rolled_back); they are not sent it again and count as failed, enough by themselves to halt the rollout (50% failed) as it starts, before anything is sent",
+      "body.release: 1 agent(s) run web 2.0.0 already, but their last run of it failed: a1 (failed_not_rolled_back); they are not sent it again and count as failed, enough by themselves to halt the rollout (50% failed of the agents it updates) as it starts, before anything is sent",
     );
     const created = await t.api<{ state: string; reason: string | null }>("POST", "/api/v1/rollouts", {
       token: t.operator,

@@ -88,7 +88,7 @@ describe("the rollout detail names its selector", () => {
       const shown = await cli("rollout", "show", id);
       expect(shown.code, shown.stderr).toBe(0);
       expect(shown.stdout).toMatch(
-        /^policy +halt at 25 % failed of the agents in the waves started; auto-advance off; auto-rollback on$/m,
+        /^policy +halt at 25 % failed of the agents it updates in the waves started; auto-advance off; auto-rollback on$/m,
       );
       expect(shown.stdout).toMatch(/^wave 1 canary \[active\].*\n {2}takes labels ring=canary$/m);
       expect(shown.stdout).toMatch(/^wave 2 pets \[waiting\].*\n {2}takes agents m1$/m);
@@ -121,7 +121,7 @@ describe("the rollout detail names its selector", () => {
       const shown = await cli("rollout", "show", autoId);
       expect(shown.code, shown.stderr).toBe(0);
       expect(shown.stdout).toMatch(
-        /^wave 1 canary \[active\].*\n {2}takes agents c1\n {2}passes by itself once finished with ≥ 95\.5 % succeeded, not before 30 min after it started \(waitMinutes 30, minSuccessRate 95\.5 %\)$/m,
+        /^wave 1 canary \[active\].*\n {2}takes agents c1\n {2}passes by itself once finished with ≥ 95\.5 % of the agents it updates succeeded, not before 30 min after it started \(waitMinutes 30, minSuccessRate 95\.5 %\)$/m,
       );
       // The last wave passes to nothing: it completes.
       expect(shown.stdout).toMatch(/^wave 2 rest \[waiting\].*\n {2}takes 100 % of the fleet, cumulative$/m);

@@ -371,7 +371,8 @@ describe("rollout engine", () => {
     await report("h00", `${r.id}:h00`, "failed");
     expect(store.getRollout(r.id)).toMatchObject({
       state: "paused",
-      reason: "failure threshold (0% failed: the first failure) reached: 1 failed when it halted",
+      reason:
+        "failure threshold (0% failed of the agents it updates: the first failure) reached: 1 of the 3 agent(s) it updated failed when it halted",
     });
   });
 
@@ -385,7 +386,8 @@ describe("rollout engine", () => {
     await report(forty[22]!, `${r.id}:${forty[22]}`, "failed");
     expect(store.getRollout(r.id)).toMatchObject({
       state: "paused",
-      reason: "failure threshold (57.5% failed) reached: 23 failed when it halted",
+      reason:
+        "failure threshold (57.5% failed of the agents it updates) reached: 23 of the 40 agent(s) it updated failed when it halted",
     });
   });
 
@@ -395,7 +397,7 @@ describe("rollout engine", () => {
     const preview = await engine.preview(spec({ failureThreshold: { percent: 57.5 } }));
     expect(preview.warnings).toContainEqual(
       expect.stringMatching(
-        /^body\.failureThreshold: 23 of the 40 agent\(s\) in the waves up to all are offline now .*enough to halt the rollout \(57\.5% failed\)/,
+        /^body\.failureThreshold: 23 of the 40 agent\(s\) in the waves up to all are offline now .*enough to halt the rollout \(57\.5% failed of the agents it updates\)/,
       ),
     );
   });

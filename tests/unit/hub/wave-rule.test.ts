@@ -37,7 +37,7 @@ describe("a rollout's pass and halt rules", () => {
   it("says what a wave waits for, and that without auto-advance its figures do not act", () => {
     const canary = { waitMinutes: 30, minSuccessRate: 0.995 };
     expect(wavePassRule(canary, true, false)).toBe(
-      "passes by itself once finished with ≥ 99.5 % succeeded, not before 30 min after it started (waitMinutes 30, minSuccessRate 99.5 %)",
+      "passes by itself once finished with ≥ 99.5 % of the agents it updates succeeded, not before 30 min after it started (waitMinutes 30, minSuccessRate 99.5 %)",
     );
     expect(wavePassRule(canary, false, false)).toBe(
       "passes on an operator's advance (auto-advance off: its waitMinutes 30, minSuccessRate 99.5 % do not act)",
@@ -48,10 +48,10 @@ describe("a rollout's pass and halt rules", () => {
   it("says a 0 % threshold halts on the first failure", () => {
     const policy = { autoAdvance: true, autoRollback: false };
     expect(policyText({ ...policy, failureThreshold: { percent: 0 } })).toBe(
-      "halt at the first failure (0 % of the agents in the waves started); auto-advance on; auto-rollback off",
+      "halt at the first failure (0 % of the agents it updates in the waves started); auto-advance on; auto-rollback off",
     );
     expect(policyText({ ...policy, failureThreshold: { percent: 10 } })).toBe(
-      "halt at 10 % failed of the agents in the waves started; auto-advance on; auto-rollback off",
+      "halt at 10 % failed of the agents it updates in the waves started; auto-advance on; auto-rollback off",
     );
     expect(policyText({ ...policy, failureThreshold: { count: 2 } })).toBe(
       "halt at 2 failure(s); auto-advance on; auto-rollback off",
