@@ -195,6 +195,19 @@ describe("a run that recovered first says so, whatever happens after (real CLI)"
     expect(await snapshot(app.appDir)).toEqual(before);
   }, 30_000);
 
+  it("--recover and a run the once-a-day rule stops carry it too", async () => {
+    await killedUpdate(24);
+    const held = await runShip(["--config", app.config, "--json"]);
+    expect(held.code, held.stdout + held.stderr).toBe(0);
+    const [one] = (JSON.parse(held.stdout) as { apps: Record<string, unknown>[] }).apps;
+    expect(one?.recovered).toEqual({ from: "2.0.0", to: "1.0.0" });
+    await killedUpdate(24);
+    const recover = await runShip(["--config", app.config, "--recover", "--json"]);
+    expect(recover.code, recover.stdout + recover.stderr).toBe(0);
+    const [mine] = (JSON.parse(recover.stdout) as { apps: Record<string, unknown>[] }).apps;
+    expect(mine?.recovered).toEqual({ from: "2.0.0", to: "1.0.0" });
+  }, 40_000);
+
   it("the update then succeeds: updated, and the line still says what was restored first", async () => {
     await killedUpdate(0);
     await app.release("v3", 'version: "3.0.0"\n', { "app.txt": "v3\n" });
