@@ -39,6 +39,7 @@ import { type LegacyState, readInstalledId } from "./installed-release.js";
 import { ranMigrationsNote } from "./migrations.js";
 import { dropPendingManifest, keepPendingManifest, readPendingManifest } from "./pending-manifest.js";
 import type { PipelinePorts, RecoveryOutcome } from "./ports.js";
+import type { RecoveredFirst } from "./report.js";
 import { DEFAULT_COMMAND_TIMEOUT_SECONDS, runCommands } from "./run-commands.js";
 
 export async function markPending(ctx: UpdateContext): Promise<void> {
@@ -107,6 +108,8 @@ export interface PendingResolution {
    * the on_failure notifications that did not arrive.
    */
   warnings: string[];
+  /** Set when the recovery put files back and finished: what the run's later outcome must not hide. */
+  recovered?: RecoveredFirst;
 }
 
 /** Call after the engine's recovery. Returns null when no update was interrupted. */
@@ -272,7 +275,12 @@ export async function resolvePendingUpdate(input: {
       : ExitCode.updateFailedRestored;
   // As `ship --rollback` says it: names the restore took from files that keep other names.
   const warnings = linked.length === 0 ? notified : [undoneLinksWarning(linked), ...notified];
-  return { exitCode, detail, warnings };
+  return {
+    exitCode,
+    detail,
+    warnings,
+    ...(filesPutBack && !failed ? { recovered: { from: pending.version, to: pending.from } } : {}),
+  };
 }
 
 /** What became of the app's files, in the words the run's own failures use. */

@@ -19,7 +19,7 @@ import { APP_STATE_WHAT, lockDir, updatePaths } from "./paths.js";
 import { resolvePendingUpdate } from "./pending-update.js";
 import type { PipelinePorts } from "./ports.js";
 import { finishedRollback, recoveryOwner } from "./recovery-owner.js";
-import { type AppReport, appMessage, combinedExitCode } from "./report.js";
+import { type AppReport, appMessage, combinedExitCode, type RecoveredFirst } from "./report.js";
 import { resumeRollback } from "./resume-rollback.js";
 import { syncInstalledState } from "./sync-installed.js";
 
@@ -31,6 +31,8 @@ export interface RecoverReport {
   detail: string;
   /** What went wrong without changing the outcome: an on_failure that did not arrive. */
   warnings?: string[];
+  /** An interrupted update whose files it put back (as a run's report carries it: recovered-first.ts). */
+  recovered?: RecoveredFirst;
 }
 
 export interface RecoverSummary {
@@ -138,6 +140,7 @@ export async function recover(
               : ExitCode.ok),
           detail,
           ...warningsOf([...(resumed?.warnings ?? []), ...(interrupted?.warnings ?? [])]),
+          ...(interrupted?.recovered === undefined ? {} : { recovered: interrupted.recovered }),
         });
       } catch (error) {
         // Under the lock, before another run reads the state: the app is partly restored.
@@ -220,6 +223,7 @@ export async function recoverLeftBehind(
       warnings: app.warnings ?? [],
       steps: [],
       merges: [],
+      ...(app.recovered === undefined ? {} : { recovered: app.recovered }),
     }));
 }
 

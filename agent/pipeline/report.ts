@@ -9,6 +9,13 @@ export interface StepTiming {
   ok: boolean;
 }
 
+/** An interrupted update the run's recover-first step undid: `from` its version, `to` the one put back. */
+export interface RecoveredFirst {
+  from: string;
+  /** null: nothing ship installed was there before it (a first install undone). */
+  to: string | null;
+}
+
 export interface AppReport {
   source: string;
   appDir: string;
@@ -30,6 +37,11 @@ export interface AppReport {
   manualSteps: string[];
   warnings: string[];
   steps: StepTiming[];
+  /**
+   * The run recovered first (a killed update's files put back) before what `result` says: a
+   * refusal or "up to date" after it must not read as if nothing had moved.
+   */
+  recovered?: RecoveredFirst;
   /** Key reports of the config files the apply merged (empty when the apply did not run). */
   merges: MergeReport[];
   /**

@@ -43,8 +43,9 @@ import { APP_STATE_WHAT, lockDir, updatePaths } from "./paths.js";
 import { dropPendingManifest } from "./pending-manifest.js";
 import { awaitingRecovery, type PendingResolution, resolvePendingUpdate } from "./pending-update.js";
 import type { PipelinePorts } from "./ports.js";
+import { sayRecovered } from "./recovered-first.js";
 import { finishedRollback, recoveryOwner } from "./recovery-owner.js";
-import { type AppReport, appMessage } from "./report.js";
+import { type AppReport, appMessage, type RecoveredFirst } from "./report.js";
 import { resumeRollback } from "./resume-rollback.js";
 import { wouldStopBeforeInstalling } from "./rollout-hold.js";
 import { runAppUpdate, stoppedOnPurpose } from "./run-app-update.js";
@@ -75,6 +76,23 @@ export async function runSource(
   name: string,
   source: Source,
   options: SourceRunOptions,
+): Promise<AppReport> {
+  const said: Said = {};
+  // Every way the run ends after its recovery (up to date, refused, skipped, a failed fetch) says it.
+  return sayRecovered(await runSourceOnce(config, name, source, options, said), said.recovered);
+}
+
+/** What the run's recover-first step did, for its report whichever way the run ends. */
+interface Said {
+  recovered?: RecoveredFirst;
+}
+
+async function runSourceOnce(
+  config: AgentConfig,
+  name: string,
+  source: Source,
+  options: SourceRunOptions,
+  said: Said,
 ): Promise<AppReport> {
   const log = options.log.child({ app: name });
   // The on_failure of an update a killed run left, sent by the recovery that starts this run, that
@@ -190,6 +208,7 @@ export async function runSource(
       return await restoreStillFailed(detail, true);
     }
     recoveryWarnings.push(...(interrupted?.warnings ?? []));
+    if (interrupted?.recovered !== undefined) said.recovered = interrupted.recovered;
     // Its own record of the failure is the pending update's (pending-update.ts).
     if (interrupted?.exitCode === ExitCode.restoreFailed)
       return await restoreStillFailed(interrupted.detail, false);
@@ -388,8 +407,11 @@ export async function runSource(
         warnings: ctx.warnings,
       };
     }
-    const report = await runAppUpdate(ctx);
-    refused = report.exitCode === ExitCode.badInput;
+    const attempted = await runAppUpdate(ctx);
+    refused = attempted.exitCode === ExitCode.badInput;
+    // Recorded and notified as the run ends: a refusal (exit 2) records nothing, so the state keeps
+    // the recovery's own failed_restored; any other outcome is recorded with the restore said.
+    const report = refused ? attempted : sayRecovered(attempted, said.recovered);
     // Before the state is written: a partial download may be what fills the disk.
     await discardLeftovers(paths, log);
     // An attempt the caller makes again is recorded and notified by the attempt that ends it.
@@ -422,12 +444,13 @@ export async function runSource(
     const exitCode = error instanceof ShipError ? error.exitCode : ExitCode.updateFailedRestored;
     refused = exitCode === ExitCode.badInput;
     logFailure(log, options.settings, error, appMessage(name, message));
-    const report = bare({
+    const failed = bare({
       result: exitCode === ExitCode.restoreFailed ? "restore_failed" : "failed_unchanged",
       exitCode,
       message: appMessage(name, message),
       error: message,
     });
+    const report = refused ? failed : sayRecovered(failed, said.recovered);
     if (checking && !options.checkOnly && !refused && options.recordFailedCheck !== false)
       await recordFailedCheck(config.general.state_file, report, log);
     return report;
@@ -452,8 +475,8 @@ async function recordFailedCheck(stateFile: string, report: AppReport, log: Logg
   try {
     await updateSourceState(stateFile, report.source, (s) => ({
       ...s,
-      // A check changes nothing, so its failure leaves the app as it was.
-      last_result: "failed_unchanged",
+      // A check changes nothing: what moved was the recovery's before it (sayRecovered).
+      last_result: report.result === "failed_restored" ? "failed_restored" : "failed_unchanged",
       last_error: report.error,
     }));
   } catch (error) {

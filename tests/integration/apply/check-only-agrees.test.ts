@@ -83,7 +83,10 @@ describe("ship --check-only agrees with the run (real CLI)", () => {
     );
     const run = await runShip(["--config", app.config]);
     expect(run.code, run.stdout + run.stderr).toBe(0);
-    expect(run.stdout).toBe("myapp: up to date (3.0.0)\n");
+    // The run says the restore it made first, then what the check said (recovered-first.ts).
+    expect(run.stdout).toBe(
+      "myapp: recovered 3.0.0 after an interrupted update to 4.0.0; then up to date (3.0.0)\n",
+    );
   });
 
   it("a chained --rollback killed between restores while the source offers its target: up to date", async () => {

@@ -121,3 +121,101 @@ describe("a killed update undone by a run that updates nothing (real CLI)", () =
     expect(await snapshot(app.appDir)).toEqual(during);
   }, 30_000);
 });
+
+/**
+ * A run that recovers first and then updates nothing said only what came after: "failed_unchanged",
+ * exit 2 ("nothing changed") for a refused downgrade, "up to date" for a source with nothing new,
+ * while the recovery had put 1.0.0 back over the killed 2.0.0.
+ */
+describe("a run that recovered first says so, whatever happens after (real CLI)", () => {
+  const recoveredLine = "myapp: recovered 1.0.0 after an interrupted update to 2.0.0; then ";
+
+  it("the source now offers a lower version: the downgrade is refused, the restore is said, exit 1", async () => {
+    const before = await killedUpdate(0);
+    await app.release("v0", 'version: "0.9.0"\n', { "app.txt": "v0\n" });
+    const run = await runShip(["--config", app.config, "--json"]);
+    expect(run.code, run.stdout + run.stderr).toBe(1);
+    const report = JSON.parse(run.stdout) as { exitCode: number; apps: Record<string, unknown>[] };
+    expect(report.exitCode).toBe(1);
+    const [one] = report.apps;
+    expect(one?.result).toBe("failed_restored");
+    expect(one?.recovered).toEqual({ from: "2.0.0", to: "1.0.0" });
+    expect(String(one?.message)).toMatch(new RegExp(`^${recoveredLine}.*downgrade`));
+    expect(await snapshot(app.appDir)).toEqual(before);
+    const plain = await runShip(["--config", app.config]);
+    // Nothing left to recover: the second run's refusal is its own, exit 2.
+    expect(plain.code).toBe(2);
+    expect(plain.stdout + plain.stderr).not.toContain("recovered");
+  }, 30_000);
+
+  it("nothing new at the source: up to date, after the restore it says", async () => {
+    const before = await killedUpdate(0);
+    await app.release("v1", 'version: "1.0.0"\n', v1);
+    const run = await runShip(["--config", app.config, "--json"]);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const [one] = (JSON.parse(run.stdout) as { apps: Record<string, unknown>[] }).apps;
+    expect(one?.result).toBe("up_to_date");
+    expect(one?.recovered).toEqual({ from: "2.0.0", to: "1.0.0" });
+    expect(one?.message).toBe(`${recoveredLine}up to date (1.0.0)`);
+    expect(await snapshot(app.appDir)).toEqual(before);
+    const plain = await runShip(["--config", app.config]);
+    expect(plain.stdout.trim()).toBe("myapp: up to date (1.0.0)");
+  }, 30_000);
+
+  it("a requirement not met: the run fails unchanged after the restore, and says it restored", async () => {
+    const before = await killedUpdate(0);
+    await app.release(
+      "v3",
+      'version: "3.0.0"\nrequirements:\n  required_commands: [no-such-command-here]\n',
+      {
+        "app.txt": "v3\n",
+      },
+    );
+    const run = await runShip(["--config", app.config, "--json"]);
+    expect(run.code, run.stdout + run.stderr).toBe(1);
+    const [one] = (JSON.parse(run.stdout) as { apps: Record<string, unknown>[] }).apps;
+    expect(one?.result).toBe("failed_restored");
+    expect(one?.recovered).toEqual({ from: "2.0.0", to: "1.0.0" });
+    expect(String(one?.message)).toMatch(new RegExp(`^${recoveredLine}`));
+    expect(await snapshot(app.appDir)).toEqual(before);
+    expect((await app.state()).sources.myapp?.last_result).toBe("failed_restored");
+  }, 30_000);
+
+  it("a condition skips the update: skipped, after the restore it says", async () => {
+    const before = await killedUpdate(0);
+    await app.release(
+      "v3",
+      'version: "3.0.0"\nconditionals:\n  - name: never\n    condition:\n      env_var: SHIP_TEST_NEVER_SET\n    action: skip_update\n',
+      { "app.txt": "v3\n" },
+    );
+    const run = await runShip(["--config", app.config, "--json"]);
+    const [one] = (JSON.parse(run.stdout) as { apps: Record<string, unknown>[] }).apps;
+    expect(one?.recovered).toEqual({ from: "2.0.0", to: "1.0.0" });
+    expect(String(one?.message)).toMatch(new RegExp(`^${recoveredLine}`));
+    expect(await snapshot(app.appDir)).toEqual(before);
+  }, 30_000);
+
+  it("--recover and a run the once-a-day rule stops carry it too", async () => {
+    await killedUpdate(24);
+    const held = await runShip(["--config", app.config, "--json"]);
+    expect(held.code, held.stdout + held.stderr).toBe(0);
+    const [one] = (JSON.parse(held.stdout) as { apps: Record<string, unknown>[] }).apps;
+    expect(one?.recovered).toEqual({ from: "2.0.0", to: "1.0.0" });
+    await killedUpdate(24);
+    const recover = await runShip(["--config", app.config, "--recover", "--json"]);
+    expect(recover.code, recover.stdout + recover.stderr).toBe(0);
+    const [mine] = (JSON.parse(recover.stdout) as { apps: Record<string, unknown>[] }).apps;
+    expect(mine?.recovered).toEqual({ from: "2.0.0", to: "1.0.0" });
+  }, 40_000);
+
+  it("the update then succeeds: updated, and the line still says what was restored first", async () => {
+    await killedUpdate(0);
+    await app.release("v3", 'version: "3.0.0"\n', { "app.txt": "v3\n" });
+    const run = await runShip(["--config", app.config, "--json"]);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    const [one] = (JSON.parse(run.stdout) as { apps: Record<string, unknown>[] }).apps;
+    expect(one?.result).toBe("updated");
+    expect(one?.recovered).toEqual({ from: "2.0.0", to: "1.0.0" });
+    expect(String(one?.message)).toMatch(new RegExp(`^${recoveredLine}`));
+  }, 30_000);
+});
