@@ -11,6 +11,11 @@ import { hubAddressProblem } from "../../shared/hub-address.js";
 import { readNamedText } from "../../shared/named-file.js";
 import { HubRequestError } from "../errors.js";
 import { quotedText } from "../quoted-text.js";
+import { say } from "./stderr-lines.js";
+
+// A command line is readable by every local user (ps, /proc/PID/cmdline) while the command runs.
+const TOKEN_IN_PS =
+  "--token puts the operator token in the process list (ps), where every local user can read it; set SHIP_HUB_TOKEN or use --token-file (chmod 600) instead";
 
 // A JWT: three base64url parts. Anything else (a hub.toml given as --token-file) is refused without
 // echoing it: it may hold a password, and fetch would quote it in its "invalid header value" error.
@@ -82,6 +87,9 @@ export class HubClient {
     private readonly base: string,
     private readonly token: string,
     private readonly dispatcher: Dispatcher,
+    // Said before the first request, not here: every input is checked by then, so a refusal of
+    // one stays one line. A warning, not a refusal: scripts pass it so.
+    private tokenInArgs: boolean,
   ) {}
 
   static async from(options: RemoteOptions): Promise<HubClient> {
@@ -106,10 +114,19 @@ export class HubClient {
     // come. Only this process's later WebAssembly is affected: the CLI compiles none other.
     setFlagsFromString("--liftoff-only");
     // 300 s without headers or body data, as Node's own fetch waited: `--watch` polls alike.
-    return new HubClient(base, token, proxiedDispatcher({ timeoutMs: 300_000 }).dispatcher);
+    return new HubClient(
+      base,
+      token,
+      proxiedDispatcher({ timeoutMs: 300_000 }).dispatcher,
+      options.token !== undefined,
+    );
   }
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    if (this.tokenInArgs) {
+      this.tokenInArgs = false;
+      say(`warning: ${TOKEN_IN_PS}`);
+    }
     let res: Dispatcher.ResponseData;
     try {
       // undici's request, not fetch: fetch refuses the ports browsers block (6000, 10080, …) with

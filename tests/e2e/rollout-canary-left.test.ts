@@ -87,16 +87,9 @@ describe("a canary put back on the older release after it succeeded (real hub, r
     expect(await fleet.appVersion(1)).toBe("1.0.0");
 
     const cli = (...args: string[]) =>
-      runHubCli(fleet.dir, [
-        "rollout",
-        "show",
-        id.slice(0, 8),
-        ...args,
-        "--hub",
-        fleet.hubUrl,
-        "--token",
-        fleet.operator,
-      ]);
+      runHubCli(fleet.dir, ["rollout", "show", id.slice(0, 8), ...args, "--hub", fleet.hubUrl], {
+        SHIP_HUB_TOKEN: fleet.operator,
+      });
     const shown = await cli();
     expect(shown.code, shown.stderr).toBe(0);
     expect(shown.stdout).toMatch(/^state\s+paused/m);

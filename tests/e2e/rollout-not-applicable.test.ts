@@ -93,17 +93,13 @@ describe("an agent whose hello no longer names the app (real hub, real agents)",
     expect(await fleet.appVersion(2)).toBe("1.0.0");
 
     // The CLI names the state and why; `--watch` on the completed rollout exits 0.
-    const show = await execFileAsync(process.execPath, [
-      resolve("dist/hub/cli/main.js"),
-      "rollout",
-      "show",
-      id,
-      "--watch",
-      "--hub",
-      fleet.hubUrl,
-      "--token",
-      fleet.operator,
-    ]);
+    const show = await execFileAsync(
+      process.execPath,
+      [resolve("dist/hub/cli/main.js"), "rollout", "show", id, "--watch", "--hub", fleet.hubUrl],
+      {
+        env: { ...process.env, SHIP_HUB_TOKEN: fleet.operator },
+      },
+    );
     expect(show.stdout).toContain("not_applicable=2");
     expect(show.stdout).toMatch(/agent-2\s+not_applicable\s.*not applicable: agent-2 no longer takes app/);
   });

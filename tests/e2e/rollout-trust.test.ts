@@ -34,15 +34,13 @@ describe("rollouts an operator can trust (real hub and agents)", () => {
 
   const hubCli = async (...args: string[]) =>
     (
-      await execFileAsync(process.execPath, [
-        resolve("dist/hub/cli/main.js"),
-        ...args,
-        "--hub",
-        fleet.hubUrl,
-        "--token",
-        fleet.operator,
-        "--json",
-      ])
+      await execFileAsync(
+        process.execPath,
+        [resolve("dist/hub/cli/main.js"), ...args, "--hub", fleet.hubUrl, "--json"],
+        {
+          env: { ...process.env, SHIP_HUB_TOKEN: fleet.operator },
+        },
+      )
     ).stdout;
   const events = async (kind: string) =>
     (await fleet.api<{ events: EventView[] }>("GET", "/events?limit=1000")).events.filter(

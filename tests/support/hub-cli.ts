@@ -54,13 +54,14 @@ export async function runHubCli(
 export function startHubCli(
   cwd: string,
   args: string[],
+  env: Record<string, string> = {},
   timeoutMs = 30_000,
 ): { stdout: () => string; done: Promise<{ code: number; stdout: string; stderr: string }> } {
   let stdout = "";
   let stderr = "";
   const child = execFile(process.execPath, [HUB_BIN, ...args], {
     cwd,
-    env: cliEnv(cwd, {}),
+    env: cliEnv(cwd, env),
     timeout: timeoutMs,
   });
   child.stdout?.on("data", (chunk: Buffer | string) => {

@@ -23,15 +23,9 @@ describe("abort while agents are updating", () => {
       })
     ).body.id;
     const deploy = await a1.next(isType("deploy"));
-    const aborted = await runHubCli(t.dir, [
-      "rollout",
-      "abort",
-      id,
-      "--hub",
-      t.hub.url,
-      "--token",
-      t.operator,
-    ]);
+    const aborted = await runHubCli(t.dir, ["rollout", "abort", id, "--hub", t.hub.url], {
+      SHIP_HUB_TOKEN: t.operator,
+    });
     expect(aborted.code).toBe(0);
     expect(aborted.stdout).toMatch(/^state +aborted/m);
     expect(aborted.stderr).toBe(
@@ -59,15 +53,9 @@ describe("pause while agents are updating", () => {
       })
     ).body.id;
     const deploy = await a1.next(isType("deploy"));
-    const paused = await runHubCli(t.dir, [
-      "rollout",
-      "pause",
-      id,
-      "--hub",
-      t.hub.url,
-      "--token",
-      t.operator,
-    ]);
+    const paused = await runHubCli(t.dir, ["rollout", "pause", id, "--hub", t.hub.url], {
+      SHIP_HUB_TOKEN: t.operator,
+    });
     expect(paused.code).toBe(0);
     expect(paused.stdout).toMatch(/^state +paused by an operator/m);
     expect(paused.stderr).toBe(

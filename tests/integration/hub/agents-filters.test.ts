@@ -22,7 +22,7 @@ describe("ship-hub agents with filters", () => {
     p3.ws.terminate();
     await expect.poll(() => t.hub.registry.isOnline("p3"), { timeout: 10_000 }).toBe(false);
     const cli = (...args: string[]) =>
-      runHubCli(t.dir, ["agents", ...args, "--hub", t.hub.url, "--token", t.operator]);
+      runHubCli(t.dir, ["agents", ...args, "--hub", t.hub.url], { SHIP_HUB_TOKEN: t.operator });
     const ids = (stdout: string) =>
       stdout
         .trim()
@@ -84,17 +84,11 @@ describe("ship-hub agents with filters", () => {
     await session.connect(t, "p1", web("2.0.0", "updated"), { env: "prod" });
     await session.connect(t, "s1", web("2.0.0", "updated"), { env: "staging" });
     // The second value used to replace the first: the table listed s1 as matching env=prod too.
-    const twice = await runHubCli(t.dir, [
-      "agents",
-      "--selector",
-      "env=prod",
-      "--selector",
-      "env=staging",
-      "--hub",
-      t.hub.url,
-      "--token",
-      t.operator,
-    ]);
+    const twice = await runHubCli(
+      t.dir,
+      ["agents", "--selector", "env=prod", "--selector", "env=staging", "--hub", t.hub.url],
+      { SHIP_HUB_TOKEN: t.operator },
+    );
     expect(twice).toMatchObject({
       code: 2,
       stdout: "",
@@ -127,16 +121,11 @@ describe("ship-hub agents with filters", () => {
     for (const pair of ["env=prod", "env= prod", " env = prod "])
       expect((await list(`label=${encodeURIComponent(pair)}`)).agents.map((a) => a.id)).toEqual(["v1", "v2"]);
     // The CLI's --selector (which trims) finds both.
-    const listed = await runHubCli(t.dir, [
-      "agents",
-      "--selector",
-      "env=prod",
-      "--json",
-      "--hub",
-      t.hub.url,
-      "--token",
-      t.operator,
-    ]);
+    const listed = await runHubCli(
+      t.dir,
+      ["agents", "--selector", "env=prod", "--json", "--hub", t.hub.url],
+      { SHIP_HUB_TOKEN: t.operator },
+    );
     expect(listed.code).toBe(0);
     expect((JSON.parse(listed.stdout) as { id: string }[]).map((a) => a.id)).toEqual(["v1", "v2"]);
   });
@@ -158,18 +147,11 @@ describe("ship-hub agents with filters", () => {
       ["n1", { env: "prod", ring: "main" }],
       ["n2", { env: "prod", ring: "main" }],
     ]);
-    const chosen = await runHubCli(t.dir, [
-      "agents",
-      "--selector",
-      "env=prod",
-      "--selector",
-      "ring=main",
-      "--json",
-      "--hub",
-      t.hub.url,
-      "--token",
-      t.operator,
-    ]);
+    const chosen = await runHubCli(
+      t.dir,
+      ["agents", "--selector", "env=prod", "--selector", "ring=main", "--json", "--hub", t.hub.url],
+      { SHIP_HUB_TOKEN: t.operator },
+    );
     expect(chosen.code, chosen.stderr).toBe(0);
     expect((JSON.parse(chosen.stdout) as { id: string }[]).map((a) => a.id)).toEqual(["n1", "n2"]);
     // A labels wave names it too: the preview puts both in the wave.
@@ -186,7 +168,7 @@ describe("ship-hub agents with filters", () => {
     requireHubBin();
     const t = await session.start();
     const cli = (...args: string[]) =>
-      runHubCli(t.dir, ["agents", ...args, "--hub", t.hub.url, "--token", t.operator]);
+      runHubCli(t.dir, ["agents", ...args, "--hub", t.hub.url], { SHIP_HUB_TOKEN: t.operator });
     const note =
       "note: the hub knows no agent yet: an agent appears once `ship agent` connects with an agent token (`ship-hub token create --role agent --agent ID`) and the hub's url in [hub] of its ship.toml\n";
     for (const args of [[], ["--app", "web"]]) {

@@ -285,15 +285,9 @@ describe("ship-hub agents forget", () => {
     expect((await t.hub.store.getDeployment(`${id}:u1`))?.state).toBe("rollback_pending");
 
     requireHubBin();
-    const forgot = await runHubCli(t.dir, [
-      "agents",
-      "forget",
-      "u1",
-      "--hub",
-      t.hub.url,
-      "--token",
-      t.operator,
-    ]);
+    const forgot = await runHubCli(t.dir, ["agents", "forget", "u1", "--hub", t.hub.url], {
+      SHIP_HUB_TOKEN: t.operator,
+    });
     expect(forgot.code).toBe(0);
     expect(forgot.stdout).toContain(
       `it was NOT rolled back by rollout(s) ${id}: the rollback instruction it owed is ended (not a failure); it may still run that release, and is sent the rollback again if it rejoins`,

@@ -31,8 +31,8 @@ afterAll(async () => {
 function showOnDeadHub() {
   return spawnSync(
     process.execPath,
-    [join(root, "main.js"), "rollout", "show", "abcd", "--hub", "http://127.0.0.1:1", "--token", "x.y.z"],
-    { encoding: "utf8", timeout: 60_000, env: { ...process.env, NODE_OPTIONS: "" } },
+    [join(root, "main.js"), "rollout", "show", "abcd", "--hub", "http://127.0.0.1:1"],
+    { encoding: "utf8", timeout: 60_000, env: { ...process.env, NODE_OPTIONS: "", SHIP_HUB_TOKEN: "x.y.z" } },
   );
 }
 

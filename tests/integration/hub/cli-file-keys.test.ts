@@ -415,14 +415,11 @@ describe("ship-hub remote commands: the hub's port and its redirects", () => {
 
   it('a hub on a port browsers block (6000, 6665, 10080, …) is reached: it said only "bad port"', async () => {
     expect(port, "no blocked port free on loopback").toBeGreaterThan(0);
-    const { code, stdout, stderr } = await hub([
-      "agents",
-      "--json",
-      "--hub",
-      `http://127.0.0.1:${port}`,
-      "--token",
-      TOKEN,
-    ]);
+    const { code, stdout, stderr } = await runHubCli(
+      dir,
+      ["agents", "--json", "--hub", `http://127.0.0.1:${port}`],
+      { SHIP_HUB_TOKEN: TOKEN },
+    );
     expect(stderr).not.toContain("bad port");
     expect(code, stderr).toBe(0);
     expect(JSON.parse(stdout)).toEqual([]);

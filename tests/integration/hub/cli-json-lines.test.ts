@@ -2,6 +2,8 @@
  * With --json every line ship-hub writes for a program is JSON, on stdout and stderr: the built CLI
  * against a real hub, through commands whose warnings, notes and watch's stop line were text.
  */
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runHubCli } from "../../support/hub-cli.js";
 import {
@@ -40,6 +42,27 @@ function jsonLines(stream: string): unknown[] {
 }
 
 describe("ship-hub --json writes only JSON lines", () => {
+  // An argument is readable by every local user (ps, /proc/PID/cmdline) while the command runs.
+  it("--token is warned about on stderr (JSON with --json), pointing to SHIP_HUB_TOKEN and --token-file; they are not", async () => {
+    const warning =
+      "--token puts the operator token in the process list (ps), where every local user can read it; set SHIP_HUB_TOKEN or use --token-file (chmod 600) instead";
+    const json = await runHubCli(t.dir, ["agents", "--hub", t.hub.url, "--token", t.operator, "--json"]);
+    expect(json.code, json.stderr).toBe(0);
+    expect(jsonLines(json.stderr)).toContainEqual({ warning });
+    const text = await runHubCli(t.dir, ["agents", "--hub", t.hub.url, "--token", t.operator]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stderr.split("\n")).toContain(`warning: ${warning}`);
+    expect(text.stderr).not.toContain(t.operator);
+    const tokenFile = join(t.dir, "operator.token");
+    await writeFile(tokenFile, `${t.operator}\n`, { mode: 0o600 });
+    const fromFile = await runHubCli(t.dir, ["agents", "--hub", t.hub.url, "--token-file", tokenFile]);
+    const fromEnv = await runHubCli(t.dir, ["agents", "--hub", t.hub.url], { SHIP_HUB_TOKEN: t.operator });
+    for (const quiet of [fromFile, fromEnv]) {
+      expect(quiet.code, quiet.stderr).toBe(0);
+      expect(quiet.stderr).not.toContain("--token puts");
+    }
+  });
+
   it("notes of an empty agent list and of a rollout list of an unknown app are JSON on stderr", async () => {
     const agents = await cli("agents");
     expect(agents.code).toBe(0);

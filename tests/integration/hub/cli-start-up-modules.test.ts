@@ -52,8 +52,12 @@ async function modulesLoaded(
   const code = await new Promise<number | null>((done, fail) => {
     const child = spawn(
       process.execPath,
-      ["--import", TRACER, HUB_BIN, ...args, ...(remote ? ["--hub", t.hub.url, "--token", t.operator] : [])],
-      { cwd: t.dir, env: { ...process.env, ...env, SHIP_MODULE_TRACE: trace }, stdio: "ignore" },
+      ["--import", TRACER, HUB_BIN, ...args, ...(remote ? ["--hub", t.hub.url] : [])],
+      {
+        cwd: t.dir,
+        env: { ...process.env, SHIP_HUB_TOKEN: t.operator, ...env, SHIP_MODULE_TRACE: trace },
+        stdio: "ignore",
+      },
     );
     child.on("error", fail);
     child.on("close", done);
@@ -136,8 +140,12 @@ describe("what the hub CLI's remote commands load (built CLI, real hub)", () => 
     const code = await new Promise<number | null>((done, fail) => {
       const child = spawn(
         process.execPath,
-        ["-r", BUILTIN_TRACER, HUB_BIN, "rollout", "list", "--hub", t.hub.url, "--token", t.operator],
-        { cwd: t.dir, env: { ...process.env, SHIP_BUILTIN_TRACE: trace }, stdio: "ignore" },
+        ["-r", BUILTIN_TRACER, HUB_BIN, "rollout", "list", "--hub", t.hub.url],
+        {
+          cwd: t.dir,
+          env: { ...process.env, SHIP_HUB_TOKEN: t.operator, SHIP_BUILTIN_TRACE: trace },
+          stdio: "ignore",
+        },
       );
       child.on("error", fail);
       child.on("close", done);
@@ -178,8 +186,9 @@ describe("what the hub CLI's remote commands load (built CLI, real hub)", () => 
   });
 
   it("each command's cache is made once and then used as it is", async () => {
-    const list = ["rollout", "list", "--hub", t.hub.url, "--token", t.operator];
-    expect((await runHubCli(t.dir, list)).code).toBe(0);
+    const list = () =>
+      runHubCli(t.dir, ["rollout", "list", "--hub", t.hub.url], { SHIP_HUB_TOKEN: t.operator });
+    expect((await list()).code).toBe(0);
     const cache = `${await bundleNamed("remote")}.rollout-list.v8cache`;
     expect(existsSync(cache)).toBe(true);
     // Used, not rewritten (a refused cache is written anew after the run). Other test files run
@@ -187,7 +196,7 @@ describe("what the hub CLI's remote commands load (built CLI, real hub)", () => 
     let unchanged = false;
     for (let attempt = 0; attempt < 3 && !unchanged; attempt++) {
       const before = await stat(cache, { bigint: true });
-      expect((await runHubCli(t.dir, list)).code).toBe(0);
+      expect((await list()).code).toBe(0);
       const after = await stat(cache, { bigint: true });
       unchanged = before.ino === after.ino && before.mtimeNs === after.mtimeNs;
     }

@@ -62,6 +62,11 @@ async function cli(...args: string[]) {
   return run(process.execPath, [MAIN, ...args], { cwd: dir, env: { ...process.env, SHIP_HUB_TOKEN: "" } });
 }
 
+/** `cli` with `token` in SHIP_HUB_TOKEN, as an operator runs it: `--token` would be in ps, and warned about. */
+async function operatorCli(token: string, ...args: string[]) {
+  return run(process.execPath, [MAIN, ...args], { cwd: dir, env: { ...process.env, SHIP_HUB_TOKEN: token } });
+}
+
 beforeAll(async () => {
   if (!existsSync(MAIN))
     throw new Error(`${MAIN} missing: build first (npx tsc -p tsconfig.json; npm test does)`);
@@ -147,6 +152,7 @@ describe("ship-hub CLI", () => {
     timeout: 90_000,
   }, async () => {
     // Port 9 on loopback refuses connections: had the CLI asked the hub first, this would be exit 1.
+    // --token, not SHIP_HUB_TOKEN: its warning (ps shows it) must not come before a refusal's one line.
     const remote = ["--hub", "http://127.0.0.1:9", "--token", "x.y.z", "--app", "web", "--version", "9.9.9"];
     const cases: [string[], RegExp][] = [
       [["--wave", "canary"], /--wave "canary": use NAME=PERCENT/],
@@ -278,6 +284,7 @@ describe("ship-hub CLI", () => {
     timeout: 60_000,
   }, async () => {
     // Port 9 on loopback refuses connections: had the CLI asked the hub first, this would be exit 1.
+    // --token, not SHIP_HUB_TOKEN: its warning (ps shows it) must not come before a refusal's one line.
     const remote = ["--hub", "http://127.0.0.1:9", "--token", "x.y.z", "--app", "web", "--version", "9.9.9"];
     const cases: [string[], RegExp][] = [
       [
@@ -316,9 +323,9 @@ describe("ship-hub CLI", () => {
       ci,
     );
     expect(release.status).toBe(201);
-    const remote = ["--hub", url, "--token", operator, "--app", "select-me", "--version", "1.0.0"];
+    const remote = ["--hub", url, "--app", "select-me", "--version", "1.0.0"];
     const create = (...args: string[]) =>
-      cli("rollout", "create", ...remote, "--wave", "all=100", ...args).then(
+      operatorCli(operator, "rollout", "create", ...remote, "--wave", "all=100", ...args).then(
         (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
         (e: { code: number; stdout: string; stderr: string }) => e,
       );
@@ -341,16 +348,7 @@ describe("ship-hub CLI", () => {
       specFile,
       `release: ${release.body.id}\nwaves:\n  - {name: all, percent: 100}\nselector:\n  labels: {env: prdo}\n`,
     );
-    const fromSpec = await cli(
-      "rollout",
-      "create",
-      "--hub",
-      url,
-      "--token",
-      operator,
-      "--spec",
-      specFile,
-    ).then(
+    const fromSpec = await operatorCli(operator, "rollout", "create", "--hub", url, "--spec", specFile).then(
       (r) => ({ code: 0, stderr: r.stderr }),
       (e: { code: number; stderr: string }) => e,
     );
@@ -387,13 +385,13 @@ describe("ship-hub CLI", () => {
     await expect
       .poll(async () => (await api("GET", "/agents/newer-host")).status, { timeout: 20_000 })
       .toBe(200);
-    const remote = ["--hub", url, "--token", operator, "--app", "down", "--version", "v1.0.0"];
+    const remote = ["--hub", url, "--app", "down", "--version", "v1.0.0"];
     const warning =
       "warning: --app down --version v1.0.0: down 1.0.0 is older than what 1 of the rollout's 1 agent(s) run (2.0.0: newer-host); each refuses a downgrade unless its ship.toml sets [trust] allow_downgrade = true, and those refusals count as failures";
-    const preview = await cli("rollout", "create", ...remote, "--preview");
+    const preview = await operatorCli(operator, "rollout", "create", ...remote, "--preview");
     expect(preview.stderr.trim()).toBe(warning);
     expect(preview.stdout).toMatch(/newer-host/);
-    const created = await cli("rollout", "create", ...remote);
+    const created = await operatorCli(operator, "rollout", "create", ...remote);
     expect(created.stderr.trim()).toBe(warning);
     expect(created.stdout).toMatch(/state +running/);
     agent.ws.terminate();
@@ -423,14 +421,20 @@ describe("ship-hub CLI", () => {
     });
     expect(created.status).toBe(201);
     const id = created.body.id;
-    const remote = ["--hub", url, "--token", operator];
+    const remote = ["--hub", url];
     const wave = async () => (await api<{ currentWave: number }>("GET", `/rollouts/${id}`)).body.currentWave;
 
     // The operator looked at wave 1 and decided; meanwhile someone else advanced it.
     expect((await api("POST", `/rollouts/${id}/advance`, {})).status).toBe(200);
-    const refused = await cli("rollout", "advance", id, "--from-wave", "1", ...remote).catch(
-      (e: { code: number; stderr: string }) => e,
-    );
+    const refused = await operatorCli(
+      operator,
+      "rollout",
+      "advance",
+      id,
+      "--from-wave",
+      "1",
+      ...remote,
+    ).catch((e: { code: number; stderr: string }) => e);
     expect(refused).toMatchObject({
       code: 2,
       stderr: expect.stringMatching(/409: .*already moved from wave 1 \(one\) to wave 2 \(two\)/),
@@ -438,7 +442,7 @@ describe("ship-hub CLI", () => {
     expect((refused as { stderr: string }).stderr.trim().split("\n")).toHaveLength(1);
     expect(await wave()).toBe(1);
     // A wave it has not reached is named as such, not as "already moved".
-    const ahead = await cli("rollout", "advance", id, "--from-wave", "3", ...remote).catch(
+    const ahead = await operatorCli(operator, "rollout", "advance", id, "--from-wave", "3", ...remote).catch(
       (e: { code: number; stderr: string }) => e,
     );
     expect(ahead).toMatchObject({
@@ -446,7 +450,7 @@ describe("ship-hub CLI", () => {
       stderr: expect.stringMatching(/is in wave 2 \(two\): it has not reached wave 3 \(three\)/),
     });
     // A wave the rollout does not have is bad input, not a wave it "has not reached".
-    const none = await cli("rollout", "advance", id, "--from-wave", "5", ...remote).catch(
+    const none = await operatorCli(operator, "rollout", "advance", id, "--from-wave", "5", ...remote).catch(
       (e: { code: number; stderr: string }) => e,
     );
     expect(none).toMatchObject({
@@ -461,9 +465,15 @@ describe("ship-hub CLI", () => {
       },
     });
     for (const bad of ["0", "x", "1.5"]) {
-      const usage = await cli("rollout", "advance", id, "--from-wave", bad, ...remote).catch(
-        (e: { code: number; stderr: string }) => e,
-      );
+      const usage = await operatorCli(
+        operator,
+        "rollout",
+        "advance",
+        id,
+        "--from-wave",
+        bad,
+        ...remote,
+      ).catch((e: { code: number; stderr: string }) => e);
       expect(usage, bad).toMatchObject({
         code: 2,
         stderr: expect.stringMatching(new RegExp(`--from-wave "${bad.replace(".", "\\.")}"`)),
@@ -471,7 +481,7 @@ describe("ship-hub CLI", () => {
     }
     expect(await wave()).toBe(1);
     // Without the flag it leaves the wave it read, and says which.
-    const advanced = await cli("rollout", "advance", id.slice(0, 8), ...remote);
+    const advanced = await operatorCli(operator, "rollout", "advance", id.slice(0, 8), ...remote);
     expect(advanced.stdout).toMatch(/^advanced from wave 2\/3 two to 3\/3 three$/m);
     expect(await wave()).toBe(2);
     await api("POST", `/rollouts/${id}/abort`, {});
@@ -500,9 +510,9 @@ describe("ship-hub CLI", () => {
           waves: ["a", "b", "c", "d", "e"].map((name) => ({ name, agents: [`${name}-host`] })),
         })
       ).body.id;
-    const remote = ["--hub", url, "--token", operator];
+    const remote = ["--hub", url];
     const advance = (id: string) =>
-      cli("rollout", "advance", id, ...remote).then(
+      operatorCli(operator, "rollout", "advance", id, ...remote).then(
         () => ({ code: 0, stderr: "" }),
         (e: { code: number; stderr: string }) => e,
       );
@@ -541,7 +551,7 @@ while (!fs.existsSync(${JSON.stringify(`${gate}.go`)})) Atomics.wait(nap, 0, 0, 
       ["--require", `${gate}.cjs`, MAIN, "rollout", "advance", next, ...remote],
       {
         cwd: dir,
-        env: { ...process.env, SHIP_HUB_TOKEN: "" },
+        env: { ...process.env, SHIP_HUB_TOKEN: operator },
       },
     ).then(
       () => ({ code: 0, stderr: "" }),
@@ -581,7 +591,7 @@ while (!fs.existsSync(${JSON.stringify(`${gate}.go`)})) Atomics.wait(nap, 0, 0, 
         return agent;
       }),
     );
-    const remote = ["--hub", url, "--token", operator];
+    const remote = ["--hub", url];
     try {
       for (const [version, outcomes] of [
         ["2.0.0", ["succeeded", "failed"]],
@@ -641,7 +651,8 @@ while (!fs.existsSync(${JSON.stringify(`${gate}.go`)})) Atomics.wait(nap, 0, 0, 
             );
           }),
         );
-        const watched = await cli(
+        const watched = await operatorCli(
+          operator,
           "rollout",
           "show",
           rollout.id,
@@ -676,14 +687,10 @@ while (!fs.existsSync(${JSON.stringify(`${gate}.go`)})) Atomics.wait(nap, 0, 0, 
     const proxy = await startForwardProxy({ hosts: { "hub.corp.example:80": Number(new URL(url).port) } });
     const strict = await startForwardProxy({ refuse: 407 });
     const asOperator = (proxyUrl: string) =>
-      run(
-        process.execPath,
-        [MAIN, "agents", "--json", "--hub", "http://hub.corp.example", "--token", operator],
-        {
-          cwd: dir,
-          env: { ...process.env, SHIP_HUB_TOKEN: "", http_proxy: proxyUrl, no_proxy: "" },
-        },
-      ).then(
+      run(process.execPath, [MAIN, "agents", "--json", "--hub", "http://hub.corp.example"], {
+        cwd: dir,
+        env: { ...process.env, SHIP_HUB_TOKEN: operator, http_proxy: proxyUrl, no_proxy: "" },
+      }).then(
         ({ stdout }) => ({ code: 0, stdout, stderr: "" }),
         (e: { code: number; stdout: string; stderr: string }) => e,
       );
@@ -733,7 +740,7 @@ while (!fs.existsSync(${JSON.stringify(`${gate}.go`)})) Atomics.wait(nap, 0, 0, 
     agent.hello("web-1", [{ app: "web", version: "1.0.0", state: "ok", releaseId: undefined }], {
       env: "prod",
     });
-    const remote = ["--hub", url, "--token", operator];
+    const remote = ["--hub", url];
     await expect
       .poll(
         async () =>
@@ -741,11 +748,12 @@ while (!fs.existsSync(${JSON.stringify(`${gate}.go`)})) Atomics.wait(nap, 0, 0, 
             .status,
       )
       .toBe(200);
-    expect((await cli("agents", ...remote)).stdout).toMatch(
+    expect((await operatorCli(operator, "agents", ...remote)).stdout).toMatch(
       /web-1\s+web-1\s+yes\s+\S+\s+env=prod\s+web@1\.0\.0/,
     );
 
-    const preview = await cli(
+    const preview = await operatorCli(
+      operator,
       "rollout",
       "create",
       ...remote,
@@ -762,7 +770,8 @@ while (!fs.existsSync(${JSON.stringify(`${gate}.go`)})) Atomics.wait(nap, 0, 0, 
     expect(preview.stdout).toMatch(/canary\s+1\s+web-1/);
     const created = JSON.parse(
       (
-        await cli(
+        await operatorCli(
+          operator,
           "rollout",
           "create",
           ...remote,
@@ -780,19 +789,19 @@ while (!fs.existsSync(${JSON.stringify(`${gate}.go`)})) Atomics.wait(nap, 0, 0, 
     ) as { id: string; state: string };
     expect(created.state).toBe("running");
     expect((await agent.next((m) => m.type === "deploy")).type).toBe("deploy");
-    expect((await cli("rollout", "list", ...remote)).stdout).toMatch(
+    expect((await operatorCli(operator, "rollout", "list", ...remote)).stdout).toMatch(
       new RegExp(`${created.id}\\s+web\\s+2\\.0\\.0\\s+running`),
     );
     // The dashboard shows 8 characters of an id: the CLI takes them.
     const short = created.id.slice(0, 8);
-    const paused = await cli("rollout", "pause", short, ...remote);
+    const paused = await operatorCli(operator, "rollout", "pause", short, ...remote);
     expect(paused.stdout).toMatch(/state\s+paused/);
     expect(paused.stdout).toContain(created.id);
     // --watch redraws until the rollout ends, then exits 1 (it did not complete).
     const watcher = spawn(
       process.execPath,
       [MAIN, "rollout", "show", short, "--watch", "--interval", "0.2", ...remote],
-      { cwd: dir, env: { ...process.env, SHIP_HUB_TOKEN: "" }, stdio: ["ignore", "pipe", "pipe"] },
+      { cwd: dir, env: { ...process.env, SHIP_HUB_TOKEN: operator }, stdio: ["ignore", "pipe", "pipe"] },
     );
     let watchedOut = "";
     watcher.stdout?.on("data", (chunk: Buffer) => {
@@ -804,7 +813,7 @@ while (!fs.existsSync(${JSON.stringify(`${gate}.go`)})) Atomics.wait(nap, 0, 0, 
     // Aborted once the watch has drawn the paused rollout (a fixed wait lost that race under load).
     await expect.poll(() => /state\s+paused/.test(watchedOut), { timeout: 30_000 }).toBe(true);
     // web-1 announced no hub release it ran before: the rollback cannot reach it, so exit 1 naming it.
-    const aborted = (await cli("rollout", "abort", short, "--rollback", ...remote).catch(
+    const aborted = (await operatorCli(operator, "rollout", "abort", short, "--rollback", ...remote).catch(
       (e: { code: number; stdout: string; stderr: string }) => e,
     )) as { code?: number; stdout: string; stderr: string };
     expect(aborted.stdout).toMatch(/state\s+aborted/);
@@ -815,7 +824,7 @@ while (!fs.existsSync(${JSON.stringify(`${gate}.go`)})) Atomics.wait(nap, 0, 0, 
     expect((await cli("--version")).stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
     const agentVersion = await run(process.execPath, [resolve("dist/agent/cli/main.cjs"), "--version"]);
     expect(agentVersion.stdout.trim()).toBe((await cli("--version")).stdout.trim());
-    const refused = await cli("rollout", "advance", created.id, ...remote).catch(
+    const refused = await operatorCli(operator, "rollout", "advance", created.id, ...remote).catch(
       (e: { code: number; stderr: string }) => e,
     );
     expect(refused).toMatchObject({ code: 2, stderr: expect.stringMatching(/409/) });
@@ -823,7 +832,9 @@ while (!fs.existsSync(${JSON.stringify(`${gate}.go`)})) Atomics.wait(nap, 0, 0, 
     const { stdout: list } = await cli("token", "list", "--data-dir", "data", "--json");
     const jti = (JSON.parse(list) as { jti: string; name: string }[]).find((t) => t.name === "ops")!.jti;
     await cli("token", "revoke", jti, "--data-dir", "data");
-    const denied = await cli("agents", ...remote).catch((e: { code: number; stderr: string }) => e);
+    const denied = await operatorCli(operator, "agents", ...remote).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
     expect(denied).toMatchObject({ code: 2, stderr: expect.stringMatching(/401.*revoked/) });
 
     const closed = agent.closed();

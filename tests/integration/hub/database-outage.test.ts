@@ -24,7 +24,7 @@ describe.runIf(canRunCluster())("a hub whose PostgreSQL is down", () => {
   it("ship-hub rollout list: exit 1, one line saying the hub's database is unreachable", async () => {
     const hub = cluster.hub(0);
     const rolloutList = () =>
-      runHubCli(cluster.dir, ["rollout", "list", "--hub", hub.url, "--token", cluster.operator]);
+      runHubCli(cluster.dir, ["rollout", "list", "--hub", hub.url], { SHIP_HUB_TOKEN: cluster.operator });
     const before = await rolloutList();
     expect(before.code, before.stderr).toBe(0);
     await cluster.stopDatabase();

@@ -57,7 +57,7 @@ describe("rolled_back in the fleet", () => {
     expect(await byState("rolled_back")).toEqual([["a2", ["web@1.0.0 rolled_back"]]]);
     expect(await byState("failed_restored")).toEqual([["a1", ["web@1.0.0 failed_restored"]]]);
 
-    const cli = await runHubCli(t.dir, ["agents", "--hub", t.hub.url, "--token", t.operator]);
+    const cli = await runHubCli(t.dir, ["agents", "--hub", t.hub.url], { SHIP_HUB_TOKEN: t.operator });
     expect(cli.code).toBe(0);
     expect(cli.stdout).toMatch(/^a1 .*web@1\.0\.0 \(failed_restored\)$/m);
     expect(cli.stdout).toMatch(/^a2 .*web@1\.0\.0 \(rolled_back\)$/m);
@@ -85,7 +85,7 @@ describe("rolled_back in the fleet", () => {
       expect(listed.body.agents.map((a) => [a.id, a.apps[0]?.state])).toEqual([["old", "updated"]]);
       expect(listed.body.facets.states).toEqual(["updated"]);
     }
-    const cli = await runHubCli(t.dir, ["agents", "--hub", t.hub.url, "--token", t.operator]);
+    const cli = await runHubCli(t.dir, ["agents", "--hub", t.hub.url], { SHIP_HUB_TOKEN: t.operator });
     expect(cli.stdout).toMatch(/^old .*web@2\.0\.0 \(updated\)$/m);
   });
 });

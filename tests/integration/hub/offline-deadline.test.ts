@@ -75,7 +75,9 @@ describe("a wave waiting for an offline agent", () => {
       ).toISOString(),
     );
 
-    const shown = await runHubCli(t.dir, ["rollout", "show", id, "--hub", t.hub.url, "--token", t.operator]);
+    const shown = await runHubCli(t.dir, ["rollout", "show", id, "--hub", t.hub.url], {
+      SHIP_HUB_TOKEN: t.operator,
+    });
     expect(shown.code).toBe(0);
     expect(shown.stdout).toMatch(
       new RegExp(`^away +pending +no .*offline: counts as failed at ${fromWave}$`, "m"),

@@ -72,7 +72,9 @@ describe("failures that cross the threshold while an operator has paused the rol
     expect((await view()).reason).toContain("2 failed when it halted");
     expect(rest.received.filter((m) => m.type === "deploy")).toEqual([]);
     // `rollout list` says why it stands there, not just "paused".
-    const listed = await runHubCli(t.dir, ["rollout", "list", "--hub", t.hub.url, "--token", t.operator]);
+    const listed = await runHubCli(t.dir, ["rollout", "list", "--hub", t.hub.url], {
+      SHIP_HUB_TOKEN: t.operator,
+    });
     const [header, row] = listed.stdout.split("\n");
     expect(header).toMatch(/ UPDATED +REASON$/);
     expect(row).toMatch(
@@ -81,15 +83,9 @@ describe("failures that cross the threshold while an operator has paused the rol
       ),
     );
 
-    const resumed = await runHubCli(t.dir, [
-      "rollout",
-      "resume",
-      id,
-      "--hub",
-      t.hub.url,
-      "--token",
-      t.operator,
-    ]);
+    const resumed = await runHubCli(t.dir, ["rollout", "resume", id, "--hub", t.hub.url], {
+      SHIP_HUB_TOKEN: t.operator,
+    });
     expect(resumed.code).toBe(0);
     expect(resumed.stdout).toMatch(/^state +running/m);
     expect(resumed.stderr).toBe(

@@ -43,16 +43,9 @@ describe("a rollback its agent did not carry out", () => {
     ).body.id;
     await reportAcked(a1, await a1.next(isDeploy), "succeeded");
     await reportAcked(a2, await a2.next(isDeploy), "succeeded");
-    const aborted = await runHubCli(t.dir, [
-      "rollout",
-      "abort",
-      id,
-      "--rollback",
-      "--hub",
-      t.hub.url,
-      "--token",
-      t.operator,
-    ]);
+    const aborted = await runHubCli(t.dir, ["rollout", "abort", id, "--rollback", "--hub", t.hub.url], {
+      SHIP_HUB_TOKEN: t.operator,
+    });
     expect(aborted.code).toBe(0);
     const back1: Deploy = await a1.next(isDeploy);
     const back2: Deploy = await a2.next(isDeploy);
@@ -80,7 +73,9 @@ describe("a rollback its agent did not carry out", () => {
     expect(view.waves[0]?.agents.find((a) => a.agentId === "a2")?.error).toBe(
       "rollback failed: [sources.web] has enabled = false in this agent's ship.toml: it takes no releases for web",
     );
-    const shown = await runHubCli(t.dir, ["rollout", "show", id, "--hub", t.hub.url, "--token", t.operator]);
+    const shown = await runHubCli(t.dir, ["rollout", "show", id, "--hub", t.hub.url], {
+      SHIP_HUB_TOKEN: t.operator,
+    });
     expect(shown.stdout).toMatch(/^not rolled back {2}a2$/m);
     // The reason counts it too, in the detail and in the list alike (it read "1 rolled back" alone).
     const reason =

@@ -41,8 +41,9 @@ describe("abort --rollback with an agent offline", () => {
     a3.ws.terminate();
     await expect.poll(() => t.hub.registry.isOnline("a3"), { timeout: 10_000 }).toBe(false);
 
-    const env = ["--hub", t.hub.url, "--token", t.operator];
-    const aborted = await runHubCli(t.dir, ["rollout", "abort", id, "--rollback", ...env]);
+    const aborted = await runHubCli(t.dir, ["rollout", "abort", id, "--rollback", "--hub", t.hub.url], {
+      SHIP_HUB_TOKEN: t.operator,
+    });
     expect(aborted.code).toBe(0);
     const asked =
       "aborted; rollback sent to 2 agent(s); rollback queued for 1 offline agent(s), sent when they reconnect: a3";
@@ -63,7 +64,9 @@ describe("abort --rollback with an agent offline", () => {
     const again = await session.connect(t, "a3");
     await rolledBack(again, await again.next(isDeploy));
     expect((await view(t, id)).reason).toBe(`${asked}; now: 3 rolled back`);
-    const listed = await runHubCli(t.dir, ["rollout", "list", ...env]);
+    const listed = await runHubCli(t.dir, ["rollout", "list", "--hub", t.hub.url], {
+      SHIP_HUB_TOKEN: t.operator,
+    });
     expect(listed.stdout).toContain(`${asked}; now: 3 rolled back`);
   });
 

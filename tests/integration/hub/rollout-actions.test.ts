@@ -278,7 +278,7 @@ describe("rollout actions follow the state machine's table", () => {
     expect((await act(id, "advance", { fromWave: 0 })).status).toBe(200);
     await agents[1]?.next(isType("deploy"));
     const cli = (...args: string[]) =>
-      runHubCli(t.dir, ["rollout", ...args, "--hub", t.hub.url, "--token", t.operator]);
+      runHubCli(t.dir, ["rollout", ...args, "--hub", t.hub.url], { SHIP_HUB_TOKEN: t.operator });
     const late = `paused in wave 2 (rest), not wave 1 (canary): the rollout moved on before the pause arrived (advanced by itself or by another operator), and 1 agent(s) of wave 2 (rest) were already sent the release (they finish their update)`;
     const paused = await cli("pause", id, "--from-wave", "1");
     expect(paused.code).toBe(0);
@@ -323,7 +323,7 @@ describe("rollout actions follow the state machine's table", () => {
     expect((await act(id, "advance", { fromWave: 0 })).status).toBe(200);
     await agents[1]?.next(isType("deploy"));
     const cli = (...args: string[]) =>
-      runHubCli(t.dir, ["rollout", ...args, "--hub", t.hub.url, "--token", t.operator]);
+      runHubCli(t.dir, ["rollout", ...args, "--hub", t.hub.url], { SHIP_HUB_TOKEN: t.operator });
     const late = `aborted in wave 2 (rest), not wave 1 (canary): the rollout moved on before the abort arrived (advanced by itself or by another operator), and 1 agent(s) of wave 2 (rest) were already sent the release (they finish their update)`;
     const aborted = await cli("abort", id, "--from-wave", "1");
     expect(aborted.code).toBe(0);
@@ -356,17 +356,11 @@ describe("rollout actions follow the state machine's table", () => {
     // Paused with nothing failed; a failure lands while it stands paused.
     expect((await act(id, "pause")).status).toBe(200);
     if (agents[0] && deploy) await report(agents[0], deploy, "failed");
-    const refusal = await runHubCli(t.dir, [
-      "rollout",
-      "resume",
-      id,
-      "--failed-seen",
-      "0",
-      "--hub",
-      t.hub.url,
-      "--token",
-      t.operator,
-    ]);
+    const refusal = await runHubCli(
+      t.dir,
+      ["rollout", "resume", id, "--failed-seen", "0", "--hub", t.hub.url],
+      { SHIP_HUB_TOKEN: t.operator },
+    );
     expect(refusal.code).toBe(2);
     expect(refusal.stderr).toBe(
       `ship-hub: hub answered 409: rollout ${id} has 1 failed agent(s) now, not the 0 this resume was decided on (paused by an operator): look at them, and resume again to accept all 1\n`,
@@ -400,7 +394,8 @@ describe("rollout actions follow the state machine's table", () => {
     const deploy = await agents[0]?.next(isType("deploy"));
     if (agents[0] && deploy) await report(agents[0], deploy, "failed");
     await expect.poll(async () => (await view(id)).state).toBe("paused");
-    const cli = (...args: string[]) => runHubCli(t.dir, [...args, "--hub", t.hub.url, "--token", t.operator]);
+    const cli = (...args: string[]) =>
+      runHubCli(t.dir, [...args, "--hub", t.hub.url], { SHIP_HUB_TOKEN: t.operator });
     const resumed = await cli("rollout", "resume", id);
     // It said "resumed with 2 failure(s) so far accepted": b1's was not, as the advance shows.
     expect({ code: resumed.code, stderr: resumed.stderr }).toEqual({
@@ -441,7 +436,8 @@ describe("rollout actions follow the state machine's table", () => {
     const deploy = await agents[0]?.next(isType("deploy"));
     if (agents[0] && deploy) await report(agents[0], deploy, "failed");
     await expect.poll(async () => (await view(id)).state).toBe("paused");
-    const cli = (...args: string[]) => runHubCli(t.dir, [...args, "--hub", t.hub.url, "--token", t.operator]);
+    const cli = (...args: string[]) =>
+      runHubCli(t.dir, [...args, "--hub", t.hub.url], { SHIP_HUB_TOKEN: t.operator });
     const resumed = await cli("rollout", "resume", id);
     // The resume accepted c1's failure and advanced to rest, where b1's counts and halts it again:
     // read off the view after it, both were said to be accepted ("resumed with 2 failure(s)").
@@ -483,17 +479,11 @@ describe("rollout actions follow the state machine's table", () => {
         token: short.operator,
       });
       expect(shown.body.progress.failed).toBe(0);
-      const resumed = await runHubCli(short.dir, [
-        "rollout",
-        "resume",
-        id,
-        "--failed-seen",
-        "0",
-        "--hub",
-        short.hub.url,
-        "--token",
-        short.operator,
-      ]);
+      const resumed = await runHubCli(
+        short.dir,
+        ["rollout", "resume", id, "--failed-seen", "0", "--hub", short.hub.url],
+        { SHIP_HUB_TOKEN: short.operator },
+      );
       expect({ code: resumed.code, stderr: resumed.stderr }).toEqual({
         code: 0,
         stderr:

@@ -100,7 +100,9 @@ describe("an auto-advancing wave that waits its waitMinutes", () => {
     // Finished and all succeeded, yet still on the canary: it said nothing of the 30 minutes left.
     const at = new Date(Date.parse((await view()).waveStartedAt) + 30 * 60_000).toISOString();
     expect((await view()).autoAdvanceAt).toBe(at);
-    const shown = await runHubCli(t.dir, ["rollout", "show", id, "--hub", t.hub.url, "--token", t.operator]);
+    const shown = await runHubCli(t.dir, ["rollout", "show", id, "--hub", t.hub.url], {
+      SHIP_HUB_TOKEN: t.operator,
+    });
     expect(shown.stdout).toContain(`; advances by itself once finished, not before ${at} (its waitMinutes)`);
     // Paused: nothing advances by itself.
     await t.api("POST", `/api/v1/rollouts/${id}/pause`, { token: t.operator, body: {} });
@@ -126,15 +128,9 @@ describe("an auto-advancing wave paused during its wait", () => {
     minutes(2);
     await t.api("POST", `/api/v1/rollouts/${id}/pause`, { token: t.operator, body: {} });
     minutes(20);
-    const resumed = await runHubCli(t.dir, [
-      "rollout",
-      "resume",
-      id,
-      "--hub",
-      t.hub.url,
-      "--token",
-      t.operator,
-    ]);
+    const resumed = await runHubCli(t.dir, ["rollout", "resume", id, "--hub", t.hub.url], {
+      SHIP_HUB_TOKEN: t.operator,
+    });
     expect(resumed.code).toBe(0);
     expect(resumed.stderr).toMatch(
       /^note: wave 1 \(canary\) advances by itself once finished, not before \S+: the time it stood paused does not count toward its waitMinutes$/m,
@@ -188,7 +184,9 @@ describe("a wave that waits its waitMinutes and finished below its minSuccessRat
       .toMatch(/^waiting for an operator: /);
     // It used to say both "waiting for an operator" and "advances by itself … not before" 30 minutes on.
     expect(await view()).not.toHaveProperty("autoAdvanceAt");
-    const shown = await runHubCli(t.dir, ["rollout", "show", id, "--hub", t.hub.url, "--token", t.operator]);
+    const shown = await runHubCli(t.dir, ["rollout", "show", id, "--hub", t.hub.url], {
+      SHIP_HUB_TOKEN: t.operator,
+    });
     expect(shown.stdout).toContain("waiting for an operator: wave 1 (canary) finished with 0 of 1 succeeded");
     expect(shown.stdout).not.toContain("advances by itself");
   });

@@ -45,10 +45,8 @@ const watchArgs = (t: TestHub, id: string) => [
   "0.1",
   "--hub",
   t.hub.url,
-  "--token",
-  t.operator,
 ];
-const watch = (t: TestHub, id: string) => runHubCli(t.dir, watchArgs(t, id));
+const watch = (t: TestHub, id: string) => runHubCli(t.dir, watchArgs(t, id), { SHIP_HUB_TOKEN: t.operator });
 
 const view = async (t: TestHub, id: string) =>
   (
@@ -107,7 +105,7 @@ describe("rollout show --watch on a rollout only an operator can move on", () =>
     expect(aborted.body.state).toBe("aborted");
     const back = await agents[0]!.next(isDeploy);
     expect(back.rollback).toBe(true);
-    const watching = startHubCli(t.dir, watchArgs(t, id));
+    const watching = startHubCli(t.dir, watchArgs(t, id), { SHIP_HUB_TOKEN: t.operator });
     // Once it drew the aborted rollout with its rollback under way (a fixed sleep was too short on
     // a loaded machine: the first draw came after the report, and only one view was seen).
     await expect

@@ -26,18 +26,9 @@ describe("rollout show --watch while the hub restarts", () => {
     ).body.id;
     await a1.next(isDeploy);
     const url = t.hub.url;
-    const watching = runHubCli(t.dir, [
-      "rollout",
-      "show",
-      id,
-      "--watch",
-      "--interval",
-      "0.2",
-      "--hub",
-      url,
-      "--token",
-      t.operator,
-    ]);
+    const watching = runHubCli(t.dir, ["rollout", "show", id, "--watch", "--interval", "0.2", "--hub", url], {
+      SHIP_HUB_TOKEN: t.operator,
+    });
     // Let it draw the rollout at least once, then the hub goes away for longer than an interval.
     await new Promise((r) => setTimeout(r, 1500));
     a1.ws.terminate();

@@ -21,24 +21,26 @@ describe("--wave lists with spaces", () => {
     ] as const)
       await session.connect(t, id, undefined, { ring, env: "prod" });
     const preview = async (wave: string) => {
-      const run = await runHubCli(t.dir, [
-        "rollout",
-        "create",
-        "--app",
-        "web",
-        "--version",
-        "2.0.0",
-        "--wave",
-        wave,
-        "--wave",
-        "rest=100",
-        "--preview",
-        "--json",
-        "--hub",
-        t.hub.url,
-        "--token",
-        t.operator,
-      ]);
+      const run = await runHubCli(
+        t.dir,
+        [
+          "rollout",
+          "create",
+          "--app",
+          "web",
+          "--version",
+          "2.0.0",
+          "--wave",
+          wave,
+          "--wave",
+          "rest=100",
+          "--preview",
+          "--json",
+          "--hub",
+          t.hub.url,
+        ],
+        { SHIP_HUB_TOKEN: t.operator },
+      );
       expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: "" });
       return (JSON.parse(run.stdout) as { waves: { agents: string[] }[] }).waves.map((w) => w.agents);
     };

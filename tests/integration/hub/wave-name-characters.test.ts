@@ -61,22 +61,24 @@ describe("a wave name with a control character", () => {
     const t = await session.start();
     await publishRelease(t, "2.0.0");
     await session.connect(t, "a1");
-    const run = await runHubCli(t.dir, [
-      "rollout",
-      "create",
-      "--app",
-      "web",
-      "--version",
-      "2.0.0",
-      "--wave",
-      "can\u001b[31mary=agents:a1",
-      "--wave",
-      "all=100",
-      "--hub",
-      t.hub.url,
-      "--token",
-      t.operator,
-    ]);
+    const run = await runHubCli(
+      t.dir,
+      [
+        "rollout",
+        "create",
+        "--app",
+        "web",
+        "--version",
+        "2.0.0",
+        "--wave",
+        "can\u001b[31mary=agents:a1",
+        "--wave",
+        "all=100",
+        "--hub",
+        t.hub.url,
+      ],
+      { SHIP_HUB_TOKEN: t.operator },
+    );
     expect(run.code).toBe(2);
     expect(run.stderr).not.toContain("\u001b");
     expect(run.stderr).toMatch(/--wave/);

@@ -42,7 +42,9 @@ describe("ship-hub prints what agents wrote without letting it drive the termina
     await expect
       .poll(async () => (await t.hub.store.getAgent("tty-1"))?.hostname, { timeout: 10_000 })
       .toMatch(/^evil/);
-    const { code, stdout } = await runHubCli(cwd, ["agents", "--hub", t.hub.url, "--token", t.operator]);
+    const { code, stdout } = await runHubCli(cwd, ["agents", "--hub", t.hub.url], {
+      SHIP_HUB_TOKEN: t.operator,
+    });
     expect(code).toBe(0);
     expect(hasControl(stdout)).toBe(false);
     const lines = stdout.trimEnd().split("\n");
@@ -82,15 +84,9 @@ describe("ship-hub prints what agents wrote without letting it drive the termina
     await expect
       .poll(async () => (await t.hub.store.listDeployments({ rolloutId: created.body.id }))[0]?.state)
       .toBe("failed");
-    const { stdout } = await runHubCli(cwd, [
-      "rollout",
-      "show",
-      created.body.id,
-      "--hub",
-      t.hub.url,
-      "--token",
-      t.operator,
-    ]);
+    const { stdout } = await runHubCli(cwd, ["rollout", "show", created.body.id, "--hub", t.hub.url], {
+      SHIP_HUB_TOKEN: t.operator,
+    });
     expect(hasControl(stdout)).toBe(false);
     expect(stdout).toContain("disk full\\r\\u001b[2K\\u001b[32mall good\\u001b[0m");
     agent.ws.terminate();

@@ -60,17 +60,13 @@ describe("a rollback goes back only to a release the host ran (real hub and agen
   }
   /** `ship-hub rollout abort ID --rollback`, as the operator types it; waits for the agent's answer. */
   async function abortWithRollback(rolloutId: string) {
-    await execFileAsync(process.execPath, [
-      resolve("dist/hub/cli/main.js"),
-      "rollout",
-      "abort",
-      rolloutId,
-      "--rollback",
-      "--hub",
-      fleet.hubUrl,
-      "--token",
-      fleet.operator,
-    ]);
+    await execFileAsync(
+      process.execPath,
+      [resolve("dist/hub/cli/main.js"), "rollout", "abort", rolloutId, "--rollback", "--hub", fleet.hubUrl],
+      {
+        env: { ...process.env, SHIP_HUB_TOKEN: fleet.operator },
+      },
+    );
     await fleet.waitFor("the rollback answered", async () => {
       const state = (await deployment(rolloutId))?.state;
       return state !== undefined && !["rollback_pending", "sent", "in_progress"].includes(state);
