@@ -43,9 +43,11 @@ export async function stageReplacedOwnership(input: StageReplacedInput): Promise
   const notKept: OwnerNotKept[] = [];
   const slice = loopSlices();
   for (const step of input.steps) {
+    // Asked per replaced file only: the steps of the files an update keeps (nearly all) cost a
+    // property read each, and a time check each would cost more than they do.
+    if (step.kind !== "replace" || step.entry.type !== "file") continue;
     const pause = slice();
     if (pause !== undefined) await pause;
-    if (step.kind !== "replace" || step.entry.type !== "file") continue;
     if (isPrivileged(input.privileged, step.rel)) continue;
     const theirs = lstatOrUndefined(join(input.appDir, step.rel));
     if (theirs === undefined || !theirs.isFile()) continue;
