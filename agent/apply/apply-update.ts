@@ -34,6 +34,7 @@ import { faultPoint } from "../fault.js";
 import { isUnwritableDir, unwritableRecord } from "../state/record-file.js";
 import { linkEntry, lstatOrUndefined } from "../tree/fs-ops.js";
 import { hashEntriesOrUnknown, hashFile, mapLimit } from "../tree/hash-file.js";
+import { loopSlices } from "../tree/loop-slices.js";
 import { dirIdentity, realDir } from "../tree/path-on-disk.js";
 import { errnoRemedy } from "../tree/remove-tree.js";
 import { scanTree } from "../tree/scan-tree.js";
@@ -456,7 +457,10 @@ async function stageMissing(
   // A staged path of the wrong type (a directory, or a symlink where the listing has a file) would
   // be renamed into the app as it is: it counts as missing, and goes, so it is staged again.
   const missing: string[] = [];
+  const slice = loopSlices();
   for (const s of installs) {
+    const pause = slice();
+    if (pause !== undefined) await pause;
     const staged = lstatSync(join(dir, s.rel), { throwIfNoEntry: false });
     if (staged !== undefined && (s.entry.type === "file" ? staged.isFile() : staged.isSymbolicLink()))
       continue;
@@ -680,10 +684,15 @@ async function runOps(
     unit: "changes",
     delayMs: PROGRESS_DELAY_MS,
   });
+  // runForward's moves are synchronous: 20,000 of them held the event loop (the agent's "still
+  // working" to the hub) for 3-10 s on a loaded host, so the loop is let run every slice.
+  const slice = loopSlices();
   for (let i = 0; i < ops.length; i++) {
     await runForward(ops[i] as FileOp, ctx);
     faultPoint("apply:file");
     progress(i + 1, ops.length);
+    const pause = slice();
+    if (pause !== undefined) await pause;
   }
   return copied;
 }

@@ -19,6 +19,7 @@ import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { shownPath } from "../backup/unrestored.js";
 import type { IndexComparison } from "../sources/app-holds.js";
 import { hashFile } from "../tree/hash-file.js";
+import { loopSlices } from "../tree/loop-slices.js";
 import type { PathTypesCheck } from "./check-path-types.js";
 import { readInstallIndex } from "./install-index.js";
 import { protectedDirectoryOf, ruleFor } from "./rules.js";
@@ -35,7 +36,7 @@ export async function checkImmutable(input: ImmutableCheck): Promise<void> {
   const index = await readInstallIndex(input.stateDir);
   const installed = index?.files ?? {};
   const release: ReadonlyMap<string, { sha256: string } | string | undefined> =
-    input.listing ?? releaseFiles(input);
+    input.listing ?? (await releaseFiles(input));
   const ours = (rel: string) =>
     protectedDirectoryOf(input.manifest, rel) === undefined &&
     ruleFor(input.manifest, rel).rule.action !== "skip";
@@ -76,13 +77,17 @@ export async function checkImmutable(input: ImmutableCheck): Promise<void> {
   // release leaves as it is (nearly every file of an update) costs one property read.
   const compared = index !== undefined && input.compared?.files === index.files ? input.compared : undefined;
   let listed = 0;
+  const slice = loopSlices();
   if (compared !== undefined) {
     listed = compared.indexed;
-    for (const rel of compared.differing) await ask(rel, release.get(rel));
+    for (const rel of compared.differing) {
+      const reading = ask(rel, release.get(rel)) ?? slice();
+      if (reading !== undefined) await reading;
+    }
   } else
     for (const [rel, found] of release) {
       if (installed[rel] !== undefined) listed++;
-      const reading = ask(rel, found);
+      const reading = ask(rel, found) ?? slice();
       if (reading !== undefined) await reading;
     }
   // The release lists every installed file when it lists as many of them as the index holds (its
@@ -90,6 +95,8 @@ export async function checkImmutable(input: ImmutableCheck): Promise<void> {
   // (a for-in and a lookup each cost ~3x counting the keys).
   if (listed < Object.keys(installed).length) {
     for (const rel in installed) {
+      const pause = slice();
+      if (pause !== undefined) await pause;
       if (release.has(rel) || !ours(rel)) continue;
       const path = join(input.appDir, rel);
       const code = accessCode(path);
@@ -133,9 +140,10 @@ function accessCode(path: string, lstatFirst = true): string | undefined {
 }
 
 /** Release file → its sha256 when known (the source's hashes), for a source that gave no listing. */
-function releaseFiles(input: ImmutableCheck): Map<string, string | undefined> {
+async function releaseFiles(input: ImmutableCheck): Promise<Map<string, string | undefined>> {
   const out = new Map<string, string | undefined>();
-  const walk = (dir: string) => {
+  const slice = loopSlices();
+  const walk = async (dir: string) => {
     let dirents: Dirent[];
     try {
       dirents = readdirSync(dir === "" ? input.releaseDir : join(input.releaseDir, dir), {
@@ -146,10 +154,12 @@ function releaseFiles(input: ImmutableCheck): Map<string, string | undefined> {
     }
     for (const d of dirents) {
       const rel = dir === "" ? d.name : `${dir}/${d.name}`;
-      if (d.isDirectory()) walk(rel);
+      if (d.isDirectory()) await walk(rel);
       else if (rel !== MANIFEST_FILENAME) out.set(rel, input.hashes?.get(rel));
+      const pause = slice();
+      if (pause !== undefined) await pause;
     }
   };
-  walk("");
+  await walk("");
   return out;
 }

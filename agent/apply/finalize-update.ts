@@ -20,6 +20,7 @@ import {
 } from "../backup/backup-store.js";
 import { INSTALLED_FILE } from "../backup/record-names.js";
 import { faultPoint } from "../fault.js";
+import { loopSlices } from "../tree/loop-slices.js";
 import { FINE_RACY_MS } from "../tree/racy-rule.js";
 import {
   basePath,
@@ -40,7 +41,7 @@ export async function finalizeUpdate(journal: UpdateJournal, previous?: InstallI
   if (previous === undefined) previous = await readInstallIndex(journal.stateDir);
   const files: Record<string, IndexedFile> = previous === undefined ? {} : takeInstallIndex(previous).files;
   for (const rel of journal.index.drop) delete files[rel];
-  let statAtMs = stampWritten(journal, files);
+  let statAtMs = await stampWritten(journal, files);
   // On a file system with fine timestamps, the files just written settle within FINE_RACY_MS: wait
   // that out once (≤ 0.1 s) and stat them again, so the next run trusts them instead of hashing
   // (or, for a first install, staging) them all. Whole-second ones would cost 2 s: left unverified.
@@ -51,7 +52,7 @@ export async function finalizeUpdate(journal: UpdateJournal, previous?: InstallI
   const wait = settleWaitWorthMs(Object.keys(journal.index.set), files, statAtMs, previous === undefined);
   if (wait > 0) {
     await setTimeout(wait);
-    statAtMs = stampWritten(journal, files);
+    statAtMs = await stampWritten(journal, files);
   }
   const dropDirs = new Set(journal.index.dropDirs);
   const dirs = new Set([...(previous?.dirs ?? []).filter((d) => !dropDirs.has(d)), ...journal.index.addDirs]);
@@ -101,11 +102,16 @@ export async function finalizeUpdate(journal: UpdateJournal, previous?: InstallI
 
 /**
  * Records each written file's stat in `files`; returns the moment taken before the stats (a file
- * changed at or after it cannot look settled by it, install-index.ts).
+ * changed at or after it cannot look settled by it, install-index.ts). The stats yield to the event
+ * loop every LOOP_SLICE_MS: the moment stays the one before the first, so a yield only makes it
+ * more cautious.
  */
-function stampWritten(journal: UpdateJournal, files: Record<string, IndexedFile>): number {
+async function stampWritten(journal: UpdateJournal, files: Record<string, IndexedFile>): Promise<number> {
   const statAtMs = Date.now();
+  const slice = loopSlices();
   for (const [rel, entry] of Object.entries(journal.index.set)) {
+    const pause = slice();
+    if (pause !== undefined) await pause;
     // Gone already (someone deleted it after the commit): nothing to vouch for, and no reason to fail forever.
     const stat = lstatOrUndefined(join(journal.appDir, rel));
     if (stat === undefined) {

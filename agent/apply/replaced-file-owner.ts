@@ -12,6 +12,7 @@ import { chmodSync, chownSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "../../shared/log.js";
 import { lstatOrUndefined } from "../tree/fs-ops.js";
+import { loopSlices } from "../tree/loop-slices.js";
 import { isPrivileged } from "./privileged-files.js";
 import type { PlanStep } from "./types.js";
 
@@ -40,8 +41,13 @@ export interface OwnerNotKept {
  */
 export async function stageReplacedOwnership(input: StageReplacedInput): Promise<OwnerNotKept[]> {
   const notKept: OwnerNotKept[] = [];
+  const slice = loopSlices();
   for (const step of input.steps) {
+    // Asked per replaced file only: the steps of the files an update keeps (nearly all) cost a
+    // property read each, and a time check each would cost more than they do.
     if (step.kind !== "replace" || step.entry.type !== "file") continue;
+    const pause = slice();
+    if (pause !== undefined) await pause;
     if (isPrivileged(input.privileged, step.rel)) continue;
     const theirs = lstatOrUndefined(join(input.appDir, step.rel));
     if (theirs === undefined || !theirs.isFile()) continue;

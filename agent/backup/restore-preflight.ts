@@ -16,6 +16,7 @@ import { statMatches } from "../apply/stat-match.js";
 import type { IndexedFile } from "../apply/types.js";
 import { damagedRecord } from "../state/record-file.js";
 import { lstatBigOrUndefined, lstatOrUndefined } from "../tree/fs-ops.js";
+import { loopSlices } from "../tree/loop-slices.js";
 import { type BackupInventory, backupFilesDir } from "./backup-store.js";
 import { MISSING_COPY, resizedCopies, savedRecords } from "./saved-sizes.js";
 
@@ -37,7 +38,10 @@ export async function firstUnreadableToJudge(input: {
   installed: Readonly<Record<string, IndexedFile>> | undefined;
 }): Promise<{ path: string; error: unknown } | undefined> {
   const paths = new ConfinedPaths(input.appDir);
+  const slice = loopSlices();
   for (const rel of input.rels) {
+    const pause = slice();
+    if (pause !== undefined) await pause;
     const path = join(input.appDir, rel);
     const stat = lstatOrUndefined(path);
     if (stat?.isFile() !== true) continue;
@@ -148,12 +152,21 @@ export async function firstUnwritableDir(input: {
     ...inventory.removedDirs.map((d) => d.rel),
   ];
   const inApp = nearestExistingParents(appDir);
+  const slice = loopSlices();
   for (const rel of appRels) {
+    const pause = slice();
+    if (pause !== undefined) await pause;
     if (await paths.reachable(rel)) dirs.add(inApp(rel));
   }
   const inFiles = nearestExistingParents(files);
-  for (const rel of inventory.changed) dirs.add(inFiles(rel));
+  for (const rel of inventory.changed) {
+    const pause = slice();
+    if (pause !== undefined) await pause;
+    dirs.add(inFiles(rel));
+  }
   for (const dir of dirs) {
+    const pause = slice();
+    if (pause !== undefined) await pause;
     try {
       accessSync(dir, constants.W_OK | constants.X_OK);
     } catch (error) {
@@ -219,7 +232,10 @@ export async function checkSavedEntries(
   // Each copy's lstat, taken once for both checks: the size check below took a second one of every
   // saved copy (200 more lstat calls in a 1 % rollback of a 20,000-file app).
   const stats = new Map<string, BigIntStats>();
+  const slice = loopSlices();
   for (const rel of inventory.changed) {
+    const pause = slice();
+    if (pause !== undefined) await pause;
     const stat = lstatBigOrUndefined(join(files, rel));
     if (stat !== undefined) {
       stats.set(rel, stat);

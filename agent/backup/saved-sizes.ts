@@ -19,6 +19,7 @@ import { isPlainObject } from "../../shared/plain-object.js";
 import { damagedRecord, parseRecord } from "../state/record-file.js";
 import { lstatBigOrUndefined, writeFileAtomic } from "../tree/fs-ops.js";
 import { deniedOpen, hashEntriesOrUnknown, hashFile } from "../tree/hash-file.js";
+import { loopSlices } from "../tree/loop-slices.js";
 import { backupFilesDir, readSavedRecord } from "./backup-store.js";
 import { SAVED_SIZES_FILE, SAVED_SIZES_WHAT } from "./record-names.js";
 
@@ -74,7 +75,10 @@ export async function writeSavedSizes(
   const files = backupFilesDir(backupPath);
   const copies: Record<string, SavedCopy> = {};
   const unknown: { rel: string; type: "file"; size: number }[] = [];
+  const slice = loopSlices();
   for (const rel of rels) {
+    const pause = slice();
+    if (pause !== undefined) await pause;
     // Synchronous: one lstat per saved copy, where a thread-pool round trip cost ~3x the call.
     const stat = lstatBigOrUndefined(join(files, rel));
     if (stat?.isFile() !== true) continue;

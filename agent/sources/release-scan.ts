@@ -22,6 +22,7 @@ import {
   mapLimit,
   SYNC_READ_MAX_BYTES,
 } from "../tree/hash-file.js";
+import { loopSlices } from "../tree/loop-slices.js";
 import {
   emptyStat,
   isDirectoryMode,
@@ -88,7 +89,9 @@ export async function scanReleaseDir(
   const index = await StatIndex.load(indexFile, root, clock());
   const walked: Walk = { index, rels: [], found: [], mtimeList: [], unknown: [], links: [] };
   const base = root.endsWith("/") ? root : `${root}/`;
-  walk(base, "", walked);
+  // Sliced: a 20,000-file release held the agent's event loop (its "still working" to the hub) for
+  // ~1 s on a loaded host in this walk alone.
+  await walk(base, "", walked, loopSlices());
   const startedMs = clock();
   // Only what the index could not vouch for is read: small files with synchronous reads (cheaper
   // than the async round trips), large ones 8 at a time.
@@ -168,10 +171,20 @@ function mtimesOf(rels: readonly string[], mtimeList: readonly number[]): Map<st
 /** The stat the walk reads each entry into (lstatLite fills it: no object and no boxed numbers per entry). */
 const reused = emptyStat();
 
-/** Depth first, names sorted in each directory: the order the tree digest is defined in. */
-function walk(base: string, rel: string, out: Walk): void {
+/**
+ * Depth first, names sorted in each directory: the order the tree digest is defined in. It yields
+ * only before an entry's lstat: the shared stat object is never held across a yield.
+ */
+async function walk(
+  base: string,
+  rel: string,
+  out: Walk,
+  slice: () => Promise<void> | undefined,
+): Promise<void> {
   const names = readdirSync(base + rel).sort();
   for (const name of names) {
+    const pause = slice();
+    if (pause !== undefined) await pause;
     const relPath = rel === "" ? name : `${rel}/${name}`;
     const path = base + relPath;
     // A name that is not UTF-8 comes back from readdir decoded with U+FFFD (and is then not found);
@@ -184,7 +197,7 @@ function walk(base: string, rel: string, out: Walk): void {
       out.rels.push(relPath);
       out.found.push((st.mode & 0o777) | 0o700);
       out.mtimeList.push(Number.NaN);
-      walk(base, relPath, out);
+      await walk(base, relPath, out, slice);
     } else if (isFileMode(st.mode)) {
       // Looked up in walk order, the order the index was saved in (StatIndex reads it at a cursor).
       const known = out.index.lookup(relPath, st);

@@ -206,6 +206,9 @@ export async function mapLimit<T, R>(
   const results: R[] = new Array(items.length);
   let next = 0;
   let failure: { error: unknown } | undefined;
+  // A `work` that does its job in synchronous calls (an lstat, a rename) never lets the loop run:
+  // the workers take turns on microtasks alone, so the pool yields every LOOP_SLICE_MS.
+  const slice = loopSlices();
   const worker = async (): Promise<void> => {
     while (failure === undefined && next < items.length) {
       const i = next++;
@@ -214,6 +217,8 @@ export async function mapLimit<T, R>(
       } catch (error) {
         failure ??= { error };
       }
+      const pause = slice();
+      if (pause !== undefined) await pause;
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));

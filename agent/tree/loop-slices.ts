@@ -14,13 +14,20 @@ export const LOOP_SLICE_MS = 50;
 /** A slicer for one loop: its calls return a promise to await only when the slice is used up. */
 export function loopSlices(sliceMs = LOOP_SLICE_MS): () => Promise<void> | undefined {
   let since = performance.now();
+  // Shared by every caller that finds the slice used up: a pool of workers on one slicer (mapLimit)
+  // each made its own setImmediate, and the 16 of them ran one after another in one pass of the
+  // loop, a slice each, before any timer (16 x 50 ms).
+  let pending: Promise<void> | undefined;
   return () => {
+    if (pending !== undefined) return pending;
     if (performance.now() - since < sliceMs) return undefined;
-    return new Promise<void>((resolve) =>
+    pending = new Promise<void>((resolve) =>
       setImmediate(() => {
         since = performance.now();
+        pending = undefined;
         resolve();
       }),
     );
+    return pending;
   };
 }

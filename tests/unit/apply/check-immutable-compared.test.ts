@@ -14,6 +14,7 @@ import { readInstallIndex, writeInstallIndex } from "../../../agent/apply/instal
 import type { InstallIndex } from "../../../agent/apply/types.js";
 import { compareWithIndex } from "../../../agent/sources/app-holds.js";
 import { Manifest } from "../../../shared/manifest/schema.js";
+import { longestStall, onLoadedHost } from "../../support/loaded-host.js";
 
 let root: string;
 let canChattr = false;
@@ -103,5 +104,35 @@ describe("checkImmutable with the source's comparison", () => {
     expect(await verdict({ files: other, differing: [], indexed: 3 })).toContain(
       "b.txt (the release replaces it)",
     );
+  });
+});
+
+describe("checkImmutable and the agent's event loop", () => {
+  // Its walk of a release without a listing and its access check per file ran in one synchronous
+  // stretch: on a loaded host, seconds in which the agent's "still working" to the hub waited.
+  it("lets timers run at least every LOOP_SLICE_MS while it walks and checks a release on a loaded host", async () => {
+    const release = join(root, "big-release");
+    const app = join(root, "big-app");
+    for (let d = 0; d < 4; d++) {
+      await mkdir(join(release, `d${d}`), { recursive: true });
+      await mkdir(join(app, `d${d}`), { recursive: true });
+      for (let f = 0; f < 60; f++) {
+        await writeFile(join(release, `d${d}`, `f${f}.js`), "new\n");
+        await writeFile(join(app, `d${d}`, `f${f}.js`), "old\n");
+      }
+    }
+    const emptyState = join(root, "big-state");
+    await mkdir(emptyState, { recursive: true });
+    const { longest, took } = await longestStall(() =>
+      onLoadedHost(2, () =>
+        checkImmutable({ manifest, releaseDir: release, appDir: app, stateDir: emptyState }),
+      ),
+    );
+    expect(took).toBeGreaterThan(800);
+    // LOOP_SLICE_MS (50) and one file, with room for a loaded test machine's scheduling.
+    expect(
+      longest,
+      `longest stretch without a timer ${Math.round(longest)} ms of ${Math.round(took)} ms`,
+    ).toBeLessThan(300);
   });
 });

@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { treeDigest } from "../../../agent/sources/release-dir.js";
 import { scanReleaseDir } from "../../../agent/sources/release-scan.js";
 import { type StampFields, StatIndex } from "../../../agent/sources/stat-index.js";
+import { longestStall, onLoadedHost } from "../../support/loaded-host.js";
 
 let tmp: string;
 let dir: string;
@@ -362,5 +363,29 @@ describe("scanReleaseDir: small files read synchronously, large ones asynchronou
     expect(scanned.hashed).toBe(9);
     expect(scanned.id).toBe(`tree:${await treeDigest(dir)}`);
     expect(scanned.listing.files.get("lib/over.bin")?.size).toBe(SYNC_READ_MAX_BYTES + 1);
+  });
+});
+
+describe("scanReleaseDir and the agent's event loop", () => {
+  // Its walk was one synchronous stretch: ~1 s of a 20,000-file release on a loaded host in which
+  // the agent's "still working" to the hub waited. Here each directory's listing costs 3 ms more.
+  it("lets timers run at least every LOOP_SLICE_MS while it walks a release on a loaded host", async () => {
+    const big = join(tmp, "big");
+    for (let d = 0; d < 300; d++) {
+      await mkdir(join(big, `d${d}`), { recursive: true });
+      await writeFile(join(big, `d${d}`, "f.js"), `${d}\n`);
+    }
+    const first = await scanReleaseDir(big, indexFile, later);
+    const { longest, took } = await longestStall(() =>
+      onLoadedHost(3, async () => {
+        expect((await scanReleaseDir(big, indexFile, later)).id).toBe(first.id);
+      }),
+    );
+    expect(took).toBeGreaterThan(800);
+    // LOOP_SLICE_MS (50) and one entry, with room for a loaded test machine's scheduling.
+    expect(
+      longest,
+      `longest stretch without a timer ${Math.round(longest)} ms of ${Math.round(took)} ms`,
+    ).toBeLessThan(300);
   });
 });
