@@ -4,10 +4,11 @@
  * from their own texts, which keep the literals; TOML reads them so (readTomlValues).
  */
 import { type Document, isAlias, isMap, isScalar, isSeq, type YAMLMap } from "yaml";
+import { aliasTargets } from "../../shared/yaml-depth.js";
 import { exactFloat } from "./exact-floats.js";
 import { numberSpellings, pathKey } from "./json-values.js";
 import { isTable, keysOf, setOwn, type Table } from "./values.js";
-import { isMergePair, keyText, mergeSources } from "./yaml-anchors.js";
+import { type AliasTarget, isMergePair, keyText, mergeSources } from "./yaml-anchors.js";
 import type { ParsedYaml } from "./yaml-format.js";
 
 type Path = readonly (string | number)[];
@@ -56,9 +57,10 @@ function yamlLiterals(doc: Document): Map<string, string> {
   // Aliases repeat a node at each place that names it; a budget keeps a file of nested aliases
   // (a "billion laughs") from costing more than its values did to read.
   let budget = 1_000_000;
+  const targetOf = aliasTargets(doc);
   const walk = (node: unknown, path: Path, ancestors: ReadonlySet<unknown>) => {
     if (budget-- <= 0) return;
-    const resolved = isAlias(node) ? node.resolve(doc) : node;
+    const resolved = isAlias(node) ? targetOf(node) : node;
     if (resolved === undefined || ancestors.has(resolved)) return;
     if (isScalar(resolved)) {
       const { value, source } = resolved;
@@ -69,7 +71,7 @@ function yamlLiterals(doc: Document): Map<string, string> {
     const inside = new Set(ancestors).add(resolved);
     if (isSeq(resolved)) for (const [i, item] of resolved.items.entries()) walk(item, [...path, i], inside);
     else if (isMap(resolved)) {
-      for (const [key, value] of effectivePairs(doc, resolved)) walk(value, [...path, key], inside);
+      for (const [key, value] of effectivePairs(targetOf, resolved)) walk(value, [...path, key], inside);
     }
   };
   walk(doc.contents, [], new Set());
@@ -78,7 +80,7 @@ function yamlLiterals(doc: Document): Map<string, string> {
 
 /** A mapping's keys and value nodes as its values hold them: its own, then what `<<` gives it. */
 function effectivePairs(
-  doc: Document,
+  targetOf: AliasTarget,
   map: YAMLMap<unknown, unknown>,
   seen = new Set<unknown>(),
 ): Map<string, unknown> {
@@ -86,8 +88,8 @@ function effectivePairs(
   if (seen.has(map)) return pairs;
   seen.add(map);
   for (const pair of map.items) if (!isMergePair(pair)) pairs.set(keyText(pair), pair.value);
-  for (const resolved of mergeSources(doc, map))
-    for (const [key, value] of effectivePairs(doc, resolved, seen))
+  for (const resolved of mergeSources(targetOf, map))
+    for (const [key, value] of effectivePairs(targetOf, resolved, seen))
       if (!pairs.has(key)) pairs.set(key, value);
   return pairs;
 }

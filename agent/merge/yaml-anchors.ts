@@ -18,6 +18,7 @@ import {
   visit,
   type YAMLMap,
 } from "yaml";
+import { aliasedNodes, aliasTargets } from "../../shared/yaml-depth.js";
 import { dotted } from "./values.js";
 import { noteExpansion } from "./yaml-expansion-notes.js";
 
@@ -161,13 +162,22 @@ function ownKey(pair: Pair<unknown, unknown>): string | undefined {
   return isMergePair(pair) ? undefined : keyText(pair);
 }
 
+/**
+ * What an alias of the document refers to (aliasTargets): one made per document read or edit step,
+ * as each alias's own resolve() walks the whole document (16,000 aliases took minutes).
+ */
+export type AliasTarget = (alias: Alias) => unknown;
+
 /** The maps a map's merge keys (`<<: *a`, `<<: [*a, *b]`) take from, aliases resolved, in order. */
-export function mergeSources(doc: Document, map: YAMLMap<unknown, unknown>): YAMLMap<unknown, unknown>[] {
+export function mergeSources(
+  targetOf: AliasTarget,
+  map: YAMLMap<unknown, unknown>,
+): YAMLMap<unknown, unknown>[] {
   const maps: YAMLMap<unknown, unknown>[] = [];
   for (const pair of map.items) {
     if (!isMergePair(pair)) continue;
     for (const source of isSeq(pair.value) ? pair.value.items : [pair.value]) {
-      const resolved = isAlias(source) ? source.resolve(doc) : source;
+      const resolved = isAlias(source) ? targetOf(source) : source;
       if (isMap(resolved)) maps.push(resolved);
     }
   }
@@ -175,11 +185,11 @@ export function mergeSources(doc: Document, map: YAMLMap<unknown, unknown>): YAM
 }
 
 /** The node `key` takes through the map's merge keys, the first source that has it winning. */
-export function inheritedNode(doc: Document, map: YAMLMap<unknown, unknown>, key: string): unknown {
-  for (const resolved of mergeSources(doc, map)) {
+export function inheritedNode(targetOf: AliasTarget, map: YAMLMap<unknown, unknown>, key: string): unknown {
+  for (const resolved of mergeSources(targetOf, map)) {
     const found = ownPair(resolved, key) ?? undefined;
     if (found !== undefined) return found.value;
-    const deeper = inheritedNode(doc, resolved, key);
+    const deeper = inheritedNode(targetOf, resolved, key);
     if (deeper !== undefined) return deeper;
   }
   return undefined;
@@ -195,7 +205,7 @@ export function followsAnchor(doc: Document, path: readonly string[]): boolean {
     if (isAlias(node)) return true;
     if (!isMap(node)) return false;
     const own = ownPair(node, key);
-    if (own === undefined) return inheritedNode(doc, node, key) !== undefined;
+    if (own === undefined) return inheritedNode(aliasTargets(doc), node, key) !== undefined;
     node = own.value;
   }
   return isAlias(node);
@@ -214,8 +224,8 @@ export function hasAliases(doc: Document): boolean {
 }
 
 /** A copy of an anchored node for one place, without anchors of its own (they would redefine names). */
-export function localCopy(doc: Document, node: unknown): Node {
-  const resolved: unknown = isAlias(node) ? node.resolve(doc) : node;
+export function localCopy(targetOf: AliasTarget, node: unknown): Node {
+  const resolved: unknown = isAlias(node) ? targetOf(node) : node;
   if (!isNode(resolved)) throw new Error("alias does not resolve");
   const copy = resolved.clone() as Node;
   visit(copy, {
@@ -243,9 +253,11 @@ export function editableMapAt(
     const key = path[i] as string;
     if (!isMap(node)) throw new Error(`no mapping at ${dotted(path.slice(0, i))}`);
     const here = dotted(path.slice(0, i + 1));
+    // Per step: the step before may have added a copy, whose aliases are new nodes.
+    const targetOf = aliasTargets(doc);
     let pair = ownPair(node, key);
     if (pair === undefined) {
-      const inherited = inheritedNode(doc, node, key);
+      const inherited = inheritedNode(targetOf, node, key);
       if (inherited === undefined && open !== undefined) {
         const opened = open(path.slice(0, i + 1));
         node.items.push(opened);
@@ -253,7 +265,7 @@ export function editableMapAt(
         continue;
       }
       if (inherited === undefined) throw new Error(`no ${here}`);
-      const copy = localCopy(doc, inherited);
+      const copy = localCopy(targetOf, inherited);
       pair = doc.createPair(key, null);
       pair.value = copy;
       node.items.push(pair);
@@ -264,7 +276,7 @@ export function editableMapAt(
       );
     } else if (isAlias(pair.value)) {
       const name = pair.value.source;
-      const copy = localCopy(doc, pair.value);
+      const copy = localCopy(targetOf, pair.value);
       pair.value = copy;
       noteExpansion(
         notes,
@@ -282,22 +294,17 @@ export function editableMapAt(
  * Whether `alias` shows `node`: YAML lets a file define an anchor name again (`&x` twice), and an
  * alias shows the last node of that name before it, so the name alone is not enough.
  */
-function shows(doc: Document, alias: Alias, node: Node): boolean {
-  return alias.source === node.anchor && alias.resolve(doc) === node;
+function shows(targetOf: AliasTarget, alias: Alias, node: Node): boolean {
+  return alias.source === node.anchor && targetOf(alias) === node;
 }
 
-/** The anchor a value node defines that some alias of the document uses (a `&name` worth keeping). */
-export function usedAnchorOf(doc: Document, node: unknown): string | undefined {
+/**
+ * The anchor a value node defines that some alias of the document uses (a `&name` worth keeping).
+ * `used` (aliasedNodes) serves a caller asking of many nodes of one unchanged document.
+ */
+export function usedAnchorOf(doc: Document, node: unknown, used?: ReadonlySet<unknown>): string | undefined {
   if (!isNode(node) || isAlias(node) || node.anchor === undefined) return undefined;
-  let used = false;
-  visit(doc, {
-    Alias(_key, alias) {
-      if (!shows(doc, alias, node)) return undefined;
-      used = true;
-      return visit.BREAK;
-    },
-  });
-  return used ? node.anchor : undefined;
+  return (used ?? aliasedNodes(doc)).has(node) ? node.anchor : undefined;
 }
 
 /**
@@ -309,16 +316,17 @@ export function expandAliasesOf(doc: Document, node: Node, notes: string[]): voi
   const anchor = node.anchor;
   // Decided before any is replaced: a replaced alias no longer resolves through the document.
   const ofNode = new Set<Alias>();
+  const targetOf = aliasTargets(doc);
   visit(doc, {
     Alias(_key, alias) {
-      if (shows(doc, alias, node)) ofNode.add(alias);
+      if (shows(targetOf, alias, node)) ofNode.add(alias);
     },
   });
   visit(doc, {
     Alias(_key, alias, path) {
       if (!ofNode.has(alias)) return undefined;
       const at = path.filter(isPair).map((pair) => pathKeyText(pair as Pair<unknown, unknown>));
-      const copy = localCopy(doc, alias);
+      const copy = localCopy(targetOf, alias);
       noteExpansion(
         notes,
         copy,
@@ -341,7 +349,7 @@ export function expandAliasesOf(doc: Document, node: Node, notes: string[]): voi
 
 /** Every key a map shows, its own first, then what its merge keys give (the first source winning). */
 function keysShown(
-  doc: Document,
+  targetOf: AliasTarget,
   map: YAMLMap<unknown, unknown>,
   seen = new Set<YAMLMap<unknown, unknown>>(),
 ): string[] {
@@ -351,9 +359,9 @@ function keysShown(
   for (const pair of map.items) {
     if (!isMergePair(pair)) continue;
     for (const source of isSeq(pair.value) ? pair.value.items : [pair.value]) {
-      const resolved = isAlias(source) ? source.resolve(doc) : source;
+      const resolved = isAlias(source) ? targetOf(source) : source;
       if (isMap(resolved))
-        for (const key of keysShown(doc, resolved, seen)) if (!keys.includes(key)) keys.push(key);
+        for (const key of keysShown(targetOf, resolved, seen)) if (!keys.includes(key)) keys.push(key);
     }
   }
   return keys;
@@ -374,11 +382,12 @@ export function expandMergeKeys(
   const first = map.items.findIndex(isMergePair);
   if (first < 0) return;
   const own = new Set(map.items.filter((pair) => !isMergePair(pair)).map(keyText));
-  const inherited = keysShown(doc, map)
+  const targetOf = aliasTargets(doc);
+  const inherited = keysShown(targetOf, map)
     .filter((key) => !own.has(key))
     .map((key) => {
       const pair = doc.createPair(key, null);
-      pair.value = localCopy(doc, inheritedNode(doc, map, key));
+      pair.value = localCopy(targetOf, inheritedNode(targetOf, map, key));
       return pair;
     });
   const kept = map.items.filter((pair) => !isMergePair(pair));
@@ -410,12 +419,13 @@ function pathKeyText(pair: Pair<unknown, unknown>): string {
 /** Maps whose `<<` merges the anchored `node` get own copies of what it gave: they keep it while it changes. */
 export function expandMergesOf(doc: Document, node: Node, notes: string[]): void {
   const merging: { map: YAMLMap<unknown, unknown>; at: string }[] = [];
+  const targetOf = aliasTargets(doc);
   visit(doc, {
     Map(_key, map, path) {
       const sources = map.items
         .filter(isMergePair)
         .flatMap((pair) => (isSeq(pair.value) ? pair.value.items : [pair.value]));
-      if (!sources.some((source) => isAlias(source) && shows(doc, source, node))) return;
+      if (!sources.some((source) => isAlias(source) && shows(targetOf, source, node))) return;
       const at = path.filter(isPair).map((pair) => pathKeyText(pair as Pair<unknown, unknown>));
       merging.push({ map, at: dotted(at) || "the top level" });
     },

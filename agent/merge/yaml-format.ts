@@ -25,6 +25,7 @@ import {
 } from "yaml";
 import { errorMessage } from "../../shared/errors.js";
 import { duplicateKeys } from "../../shared/manifest/duplicate-keys.js";
+import { aliasedNodes } from "../../shared/yaml-depth.js";
 import { applyEditsToValue } from "./apply-plain.js";
 import { LAYOUT_OF, withUserLayout } from "./carry-layout.js";
 import { checkValueNesting } from "./nesting.js";
@@ -600,15 +601,13 @@ function detachAnchorsInside(target: Document, old: unknown, value: unknown, not
       },
     });
   const dropped: Node[] = [];
+  // One walk of the document for every anchor inside, made only once one is met.
+  let used: ReadonlySet<unknown> | undefined;
   visit(old, {
     Node(_key, node) {
-      if (
-        node !== old &&
-        node.anchor &&
-        !carried.has(node.anchor) &&
-        usedAnchorOf(target, node) !== undefined
-      )
-        dropped.push(node);
+      if (node === old || !node.anchor || carried.has(node.anchor)) return;
+      used ??= aliasedNodes(target);
+      if (usedAnchorOf(target, node, used) !== undefined) dropped.push(node);
     },
   });
   for (const node of dropped) detachAnchor(target, node, notes);

@@ -8,8 +8,9 @@
  */
 
 import { type Document, isAlias, isMap, isScalar, isSeq, type Scalar, type ScalarTag, type Tags } from "yaml";
+import { aliasTargets } from "../../shared/yaml-depth.js";
 import { decimalOf, exactFloat } from "./exact-floats.js";
-import { inheritedNode, keyText, ownPair } from "./yaml-anchors.js";
+import { type AliasTarget, inheritedNode, keyText, ownPair } from "./yaml-anchors.js";
 
 const NUMBER_TAGS: ReadonlySet<string> = new Set(["tag:yaml.org,2002:int", "tag:yaml.org,2002:float"]);
 
@@ -52,10 +53,24 @@ function spells(item: Scalar, numberTags: readonly ScalarTag[]): item is Scalar 
  * values is then written as the user (or the release) wrote it.
  */
 export function spellNumbers(node: unknown, path: readonly string[], from: readonly Document[]): void {
+  // One alias lookup per document for the whole walk: it only respells scalars, anchors stay put.
+  spellNumbersFrom(
+    node,
+    path,
+    from.map((doc) => ({ doc, targetOf: aliasTargets(doc) })),
+  );
+}
+
+interface Spelled {
+  doc: Document;
+  targetOf: AliasTarget;
+}
+
+function spellNumbersFrom(node: unknown, path: readonly string[], from: readonly Spelled[]): void {
   if (isScalar(node)) {
     const value = node.value;
     if (typeof value !== "number" && typeof value !== "bigint") return;
-    const spelled = from.map((doc) => nodeAt(doc, path)).filter(isSpelledNumber);
+    const spelled = from.map(({ doc, targetOf }) => nodeAt(doc, path, targetOf)).filter(isSpelledNumber);
     // The same number of the same type first; else an integer given as a JS number (a caller's
     // plain value) takes an integer's spelling, and its type with it.
     // A spelling of another decimal (`1e400` for the release's `1e500`, one double) is another value.
@@ -70,9 +85,9 @@ export function spellNumbers(node: unknown, path: readonly string[], from: reado
       node.source = same.source;
     }
   } else if (isMap(node)) {
-    for (const pair of node.items) spellNumbers(pair.value, [...path, keyText(pair)], from);
+    for (const pair of node.items) spellNumbersFrom(pair.value, [...path, keyText(pair)], from);
   } else if (isSeq(node)) {
-    for (const [i, item] of node.items.entries()) spellNumbers(item, [...path, String(i)], from);
+    for (const [i, item] of node.items.entries()) spellNumbersFrom(item, [...path, String(i)], from);
   }
 }
 
@@ -89,11 +104,11 @@ function sameInteger(a: number | bigint, b: number): boolean {
 }
 
 /** The node whose value the document has at `path`, through aliases and `<<` merge keys. */
-function nodeAt(doc: Document, path: readonly string[]): unknown {
-  const resolved = (node: unknown) => (isAlias(node) ? node.resolve(doc) : node);
+function nodeAt(doc: Document, path: readonly string[], targetOf = aliasTargets(doc)): unknown {
+  const resolved = (node: unknown) => (isAlias(node) ? targetOf(node) : node);
   let node: unknown = resolved(doc.contents);
   for (const key of path) {
-    if (isMap(node)) node = ownPair(node, key)?.value ?? inheritedNode(doc, node, key);
+    if (isMap(node)) node = ownPair(node, key)?.value ?? inheritedNode(targetOf, node, key);
     else if (isSeq(node) && /^\d+$/.test(key)) node = node.items[Number(key)];
     else return undefined;
     node = resolved(node);

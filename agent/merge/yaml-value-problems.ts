@@ -5,6 +5,7 @@
  * and no file named. This finds the node, so the refusal names file:line:column like any parse error.
  */
 import { type Document, isAlias, isMap, isPair, isSeq, type Node, visit } from "yaml";
+import { aliasTargets } from "../../shared/yaml-depth.js";
 import { isMergePair } from "./yaml-anchors.js";
 
 export interface ValueProblem {
@@ -14,10 +15,12 @@ export interface ValueProblem {
 
 export function yamlValueProblem(doc: Document): ValueProblem | undefined {
   let found: ValueProblem | undefined;
-  const resolved = (node: unknown): unknown => (isAlias(node) ? node.resolve(doc) : node);
+  // One walk for every alias: resolve() walks the document for each (16,000 took minutes).
+  const targetOf = aliasTargets(doc);
+  const resolved = (node: unknown): unknown => (isAlias(node) ? targetOf(node) : node);
   visit(doc, {
     Alias(_key, alias) {
-      if (alias.resolve(doc) !== undefined) return undefined;
+      if (targetOf(alias) !== undefined) return undefined;
       found = {
         offset: alias.range?.[0] ?? 0,
         message: `the alias *${alias.source} has no anchor &${alias.source} before it`,

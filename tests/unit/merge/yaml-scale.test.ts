@@ -112,6 +112,21 @@ describe("YAML merges scale linearly", () => {
     expect(result.updated).toContain("svc.shared");
   });
 
+  // yaml's alias.resolve(doc) walks the whole document for each alias: 16,000 of them (48 KB) held
+  // a merge 100 s of CPU naming a problem, in the timer's run or the daemon's instruction alike.
+  it("16,000 aliases of one anchor (48 KB) are refused in a walk of the file, not one per alias", () => {
+    const many = `a: &a 0\nport: 80\nlist: [${Array(16_000).fill("*a").join(",")}]\n`;
+    expect(many.length).toBeGreaterThan(48_000);
+    let refused: string[] = [];
+    const { cpuMs } = cpuMsOf(() => {
+      refused = refusal(() => merge("port: 80\n", many));
+    });
+    expect(refused).toEqual([
+      "big.yaml cannot merge: the release's copy does not parse: Excessive alias count indicates a resource exhaustion attack",
+    ]);
+    expect(cpuMs).toBeLessThan(5_000);
+  }, 600_000);
+
   it("a key written twice is still refused, naming the key and both lines, in any copy", () => {
     const user = `${flat(20_000, false)}key_5: again\n`;
     expect(refusal(() => merge(user, flat(3, false)))).toEqual([
