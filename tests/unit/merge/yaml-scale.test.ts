@@ -124,8 +124,10 @@ describe("YAML merges scale linearly", () => {
     expect(refused).toEqual([
       "big.yaml cannot merge: the release's copy does not parse: Excessive alias count indicates a resource exhaustion attack",
     ]);
-    expect(cpuMs).toBeLessThan(5_000);
-  }, 600_000);
+    // 3.7 s with the one-walk lookup, not done after 200 s without it: the bound leaves room for a
+    // loaded CI runner and still tells the two apart.
+    expect(cpuMs).toBeLessThan(30_000);
+  }, 120_000);
 
   it("a key written twice is still refused, naming the key and both lines, in any copy", () => {
     const user = `${flat(20_000, false)}key_5: again\n`;
