@@ -126,9 +126,12 @@ const NOT_A_PLACE = [
   },
 ] as const;
 
-/** Exit 2, one line naming backup_dir, the place and what is wrong; nothing on stdout. */
-function expectRefused(run: CliResult, code: string, at: string): void {
-  expect(run.code, run.stdout + run.stderr).toBe(2);
+/**
+ * Exit 2, one line naming backup_dir, the place and what is wrong; nothing on stdout. A run that put
+ * files back first exits 1 instead (it changed the app: README's exit codes).
+ */
+function expectRefused(run: CliResult, code: string, at: string, exitCode = 2): void {
+  expect(run.code, run.stdout + run.stderr).toBe(exitCode);
   expect(run.stderr).toContain(`backup_dir ${backups} cannot be listed: ${code}: `);
   expect(run.stderr).toContain(`(at ${at})`);
 }
@@ -175,7 +178,11 @@ describe("anything else at a configured source's place refuses, changing nothing
     );
     await writeFile(join(backups, "web"), "not a directory\n");
     const next = await runShip(["--config", app.config, "--force", "--sources", "myapp"]);
-    expectRefused(next, "ENOTDIR", join(backups, "web"));
+    expectRefused(next, "ENOTDIR", join(backups, "web"), 1);
+    // The line says the recovery came first: files moved, so not "nothing changed" (exit 2).
+    expect(next.stdout).toContain(
+      "myapp: recovered 2.0.0 after an interrupted update to 3.0.0; then backup_dir ",
+    );
     // Recovery is no update: the killed run's files are back, and nothing of a new update ran.
     expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v2\n");
     await expect(lstat(join(app.root, "pre-update-ran"))).rejects.toThrow(/ENOENT/);
