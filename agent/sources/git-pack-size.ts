@@ -7,7 +7,7 @@
  * partial pack removed. runGitFetch makes git always index the pack (transfer.unpackLimit=1): below
  * its default of 100 objects it unpacked them into loose objects, which one endless object defeats.
  */
-import { readdir, rm, stat } from "node:fs/promises";
+import { lstat, readdir, rm, stat } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
 
 /** How often the pack's size is read: what an endless remote can send past the limit is its rate × this. */
@@ -18,6 +18,33 @@ const CLOCK_SLACK_MS = 1000;
 const RECEIVING = /^tmp_pack_|\.pack\.temp$/;
 /** What index-pack leaves beside a pack it was cut off writing. */
 const LEFT_BY_CUT = /^tmp_(?:pack|idx|rev)_|\.pack\.temp$/;
+
+/**
+ * Where git writes what a fetch receives in the clone at `localPath`, read from its layout without
+ * a git process (a fork is milliseconds of every update, issue 11): `.git/objects/pack` when `.git`
+ * is a directory, the clone's own `objects/pack` when it is a bare repository (no `.git`; HEAD,
+ * objects/ and refs/ at its top, as git's discovery reads one). git runs with no GIT_DIR or
+ * GIT_OBJECT_DIRECTORY (git-env.ts builds its environment), so nothing moves them elsewhere.
+ * Anything else (a `.git` file: a linked worktree, a submodule) asks git through `ask`.
+ */
+export async function packDirOf(
+  localPath: string,
+  ask: () => Promise<string | undefined>,
+): Promise<string | undefined> {
+  const isDir = async (path: string) => (await lstat(path).catch(() => undefined))?.isDirectory() === true;
+  const dotGit = await lstat(join(localPath, ".git")).catch(() => undefined);
+  if (dotGit?.isDirectory() && (await isDir(join(localPath, ".git", "objects", "pack"))))
+    return join(localPath, ".git", "objects", "pack");
+  if (dotGit === undefined) {
+    const [head, pack, refs] = await Promise.all([
+      lstat(join(localPath, "HEAD")).catch(() => undefined),
+      isDir(join(localPath, "objects", "pack")),
+      isDir(join(localPath, "refs")),
+    ]);
+    if (head?.isFile() && pack && refs) return join(localPath, "objects", "pack");
+  }
+  return ask();
+}
 
 export interface PackSizeWatch {
   /** Bytes received when the limit was passed, else undefined. */

@@ -20,6 +20,7 @@ import { cloneIsApp, isCommitId, settleCloneWorktree } from "./git-clone-head.js
 import { gitEnvironment, isRemoteUrl, remoteForCommandLine } from "./git-env.js";
 import { exportTree } from "./git-export.js";
 import { GitFetchDeadline, GitFetchFailure, runGitFetch } from "./git-fetch.js";
+import { packDirOf } from "./git-pack-size.js";
 import { GitRemoteErrors } from "./git-remote-errors.js";
 import { gitRunner, type RunGit } from "./git-run.js";
 import { stageFromInstalled } from "./git-stage.js";
@@ -294,10 +295,12 @@ export class GitSource implements ReleaseSource {
           deadlineMs,
           size: {
             maxBytes: Math.floor(this.cfg.max_download_mb * 1024 * 1024),
-            packDir: this.git
-              .raw(["rev-parse", "--git-path", "objects/pack"])
-              .then((out) => out.trim() || undefined)
-              .catch(() => undefined),
+            packDir: packDirOf(this.cfg.local_path, () =>
+              this.git
+                .raw(["rev-parse", "--git-path", "objects/pack"])
+                .then((out) => out.trim() || undefined)
+                .catch(() => undefined),
+            ),
           },
           onProgress: progressReporter({
             label: this.name,
