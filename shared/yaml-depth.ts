@@ -117,6 +117,52 @@ export function firstAliasPastDepth(doc: Document, max: number): number | undefi
   }
 }
 
+/** Thrown inside firstAliasPastCount when the repeated values pass the limit, at the alias that did. */
+class PastCount {
+  constructor(readonly offset: number) {}
+}
+
+/**
+ * The offset of the alias through which the values `doc`'s aliases repeat (an alias counted as
+ * what it repeats: every key, value and list item it stands for, its own aliases expanded) pass
+ * `max`, in one walk. yaml's per-anchor maxAliasCount let 20 anchors used 800 times each through,
+ * and toJS then took over 30 s of CPU. Each collection is sized once, so the recursion is only as
+ * deep as the text nests (aliases refer back to nodes already sized); an alias inside what it
+ * refers to repeats nothing (toJS makes it a reference back).
+ */
+export function firstAliasPastCount(doc: Document, max: number): number | undefined {
+  const targetOf = aliasTargets(doc);
+  const sizes = new Map<unknown, number>();
+  const inProgress = new Set<unknown>();
+  let repeated = 0;
+  const sizeOf = (node: unknown): number => {
+    if (isAlias(node)) {
+      const target = targetOf(node);
+      const size = target === undefined || inProgress.has(target) ? 0 : sizeOf(target);
+      repeated += size;
+      if (repeated > max) throw new PastCount(node.range?.[0] ?? 0);
+      return size;
+    }
+    if (!isMap(node) && !isSeq(node)) return 1;
+    const known = sizes.get(node);
+    if (known !== undefined) return known;
+    inProgress.add(node);
+    let size = 1;
+    for (const item of node.items)
+      size += isPair(item) ? sizeOf(item.key) + sizeOf(item.value) : sizeOf(item);
+    inProgress.delete(node);
+    sizes.set(node, size);
+    return size;
+  };
+  try {
+    sizeOf(doc.contents);
+    return undefined;
+  } catch (e) {
+    if (e instanceof PastCount) return e.offset;
+    throw e;
+  }
+}
+
 /**
  * What each alias of `doc` refers to, as `alias.resolve(doc)` finds it (the last node anchored so
  * before it), from one walk of the document, made at the first lookup (a document without aliases

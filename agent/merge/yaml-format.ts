@@ -55,7 +55,7 @@ import { dropDoubledFirstNote, firstItemNote, placeFirstItemNote } from "./yaml-
 import { markFromRelease, withFoldedLines } from "./yaml-folded-blocks.js";
 import { rewrittenNote, rewrittenNotesInside } from "./yaml-item-notes.js";
 import { type ReplaceInStyle, shapeChangedItems } from "./yaml-item-shape.js";
-import { checkYamlNesting } from "./yaml-nesting.js";
+import { checkYamlAliases, checkYamlNesting } from "./yaml-nesting.js";
 import { numberNodeAt, numbersAsSpelled, sameExactFloats, spellNumbers } from "./yaml-numbers.js";
 import { removePair } from "./yaml-remove.js";
 import {
@@ -133,6 +133,7 @@ export function parseYaml(text: string, fileName: string, role: CopyRole): Parse
         : firstLine;
     throw parseFailure(fileName, role, message, at && { line: at.line, column: at.col });
   }
+  checkYamlAliases(doc, text, fileName, role);
   // An empty file is an empty mapping, so update_only can add the release's keys to it; so is one
   // that holds only `---` (read as a null document, it kept the release's changes out as a type
   // conflict, `kept: (the whole file)`).

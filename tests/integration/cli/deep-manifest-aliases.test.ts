@@ -74,3 +74,47 @@ describe("a manifest whose aliases expand past 32 levels (real CLI)", () => {
     expect((await app.state()).sources.myapp?.current_version).toBe("1.0.0");
   });
 });
+
+/**
+ * The hub bounds a manifest's keys and list items, an alias counting as what it repeats; the agent
+ * did not, and a git or local release reaches it without the hub: 990 aliases of a 1,000-item
+ * anchor (17 KB) took it 8.7 s of CPU and 989,900 problems. Now the same limits hold here.
+ */
+describe("a manifest whose aliases repeat past the hub's limits (real CLI, local source)", () => {
+  let app: LocalApp;
+  beforeEach(async () => {
+    app = await localApp();
+  });
+  afterEach(() => app.cleanup());
+
+  const items = `[${Array(1_000).fill("0").join(",")}]`;
+  const uses = (n: number) => Array.from({ length: n }, (_, i) => `  "1.0.${i}": *a\n`).join("");
+
+  it("990 migrations naming a 1,000-item anchor: exit 2 in one line, the app unchanged", async () => {
+    await app.release("v1", 'version: "1.0.0"\n');
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    const manifest = `version: "2.0.0"\nx-shared: &a ${items}\nmigrations:\n${uses(990)}`;
+    const v2 = await app.release("v2", manifest, { "app.txt": "v2\n" });
+    const run = await runShip(["--config", app.config]);
+    const file = join(v2, "update-manifest.yaml");
+    const refusal = `${file} has more than 2000 list items, the limit (an alias counts as what it repeats)`;
+    expect(run.stdout).toContain(refusal);
+    expect(run.stdout.split("\n").filter((line) => line.includes(file))).toHaveLength(1);
+    expect(run.code).toBe(2);
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
+    expect((await app.state()).sources.myapp?.current_version).toBe("1.0.0");
+    const tested = await runShip(["--test-manifest", file]);
+    expect(tested.stderr.trimEnd()).toBe(`ship: ${refusal}`);
+    expect(tested.code).toBe(2);
+  });
+
+  it("an anchor used within the limits is read", async () => {
+    const file = join(app.root, "update-manifest.yaml");
+    await writeFile(
+      file,
+      `version: "1.0.0"\nx-shared: &a [1, 2]\nx-uses: [${Array(500).fill("*a").join(", ")}]\n`,
+    );
+    const run = await runShip(["--test-manifest", file]);
+    expect(run.code, run.stderr).toBe(0);
+  });
+});

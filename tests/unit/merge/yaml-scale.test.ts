@@ -38,6 +38,9 @@ function refusal(run: () => unknown): string[] {
   throw new Error("expected a BadInputError");
 }
 
+/** Five times and more the CPU a refusal of 16,000 aliases takes now (0.5–0.9 s measured). */
+const CPU_BOUND_MS = 5_000;
+
 describe("YAML merges scale linearly", () => {
   it("a 20,000-key mapping with 715 changed defaults merges in seconds, every change reported", () => {
     const user = flat(20_000, false);
@@ -121,13 +124,46 @@ describe("YAML merges scale linearly", () => {
     const { cpuMs } = cpuMsOf(() => {
       refused = refusal(() => merge("port: 80\n", many));
     });
+    // The alias that passes 10,000 repeated values is named, in ship's words, not yaml's bare
+    // "Excessive alias count indicates a resource exhaustion attack" after a walk per alias.
     expect(refused).toEqual([
-      "big.yaml cannot merge: the release's copy does not parse: Excessive alias count indicates a resource exhaustion attack",
+      `big.yaml:3:${8 + 3 * 10_000} cannot merge: the release's copy does not parse: its aliases repeat more than 10,000 values in all, the limit (an alias counts as each key, value and list item it repeats)`,
     ]);
-    // 3.7 s with the one-walk lookup, not done after 200 s without it: the bound leaves room for a
-    // loaded CI runner and still tells the two apart.
-    expect(cpuMs).toBeLessThan(30_000);
+    // Refused before toJS: CPU_BOUND_MS measured (3.7 s when toJS refused it).
+    expect(cpuMs).toBeLessThan(CPU_BOUND_MS);
   }, 120_000);
+
+  // yaml bounds the uses of each anchor (1,000), not of all: 20 anchors used 800 times each (16,000
+  // aliases, 48 KB) passed it, and its toJS then held a merge over 30 s of CPU.
+  it("20 anchors used 800 times each are refused in any copy, naming the alias past the limit", () => {
+    const anchors = Array.from({ length: 20 }, (_, i) => `a${i}: &a${i} ${i}\n`).join("");
+    const uses = Array.from({ length: 20 }, (_, i) => Array(800).fill(`*a${i}`)).flat();
+    const many = `${anchors}list: [${uses.join(",")}]\n`;
+    expect(many.length).toBeGreaterThan(48_000);
+    // The 10,001st alias: after 800 uses each of a0…a9 (4 bytes, `*aN,`) and 2,000 of a10 on (5).
+    const column = 8 + 8_000 * 4 + 2_000 * 5;
+    const refusedAs = (role: string) =>
+      `big.yaml:21:${column} cannot merge: ${role} does not parse: its aliases repeat more than 10,000 values in all, the limit (an alias counts as each key, value and list item it repeats)`;
+    let refused: string[] = [];
+    const { cpuMs } = cpuMsOf(() => {
+      refused = refusal(() => merge("port: 80\n", many));
+    });
+    expect(refused).toEqual([refusedAs("the release's copy")]);
+    expect(cpuMs).toBeLessThan(CPU_BOUND_MS);
+    expect(refusal(() => merge(many, "port: 80\n"))).toEqual([refusedAs("the server's copy")]);
+    expect(refusal(() => merge("port: 80\n", "port: 80\n", many))).toEqual([
+      refusedAs("the previous release's copy"),
+    ]);
+  }, 120_000);
+
+  it("an alias counts as what it repeats: 11 uses of a 1,000-item anchor are refused, 9 merge", () => {
+    const block = `base: &b [${Array(999).fill("0").join(",")}]\n`;
+    const uses = (n: number) => `${block}${Array.from({ length: n }, (_, i) => `u${i}: *b\n`).join("")}`;
+    expect(merge("port: 80\n", uses(9)).warnings).toEqual([]);
+    expect(refusal(() => merge("port: 80\n", uses(11)))).toEqual([
+      "big.yaml:12:6 cannot merge: the release's copy does not parse: its aliases repeat more than 10,000 values in all, the limit (an alias counts as each key, value and list item it repeats)",
+    ]);
+  });
 
   it("a key written twice is still refused, naming the key and both lines, in any copy", () => {
     const user = `${flat(20_000, false)}key_5: again\n`;
