@@ -96,7 +96,11 @@ export function wavePassRule(
  * view's `counted`, per wave and over the waves started).
  */
 export interface CountedFigures {
-  updated: number;
+  /**
+   * The agents the rollout updates (not `updated`: the API names a point in time so, and a count
+   * under that name read as one).
+   */
+  toUpdate: number;
   succeeded: number;
   failed: number;
   alreadyOn: number;
@@ -110,14 +114,14 @@ function leftOut(figures: CountedFigures, version: string): string {
 
 /** A wave's figures for its pass rule: "1 of 1 updated succeeded; 3 already on 2.0.0, not counted". */
 export function waveCountedText(figures: CountedFigures, version: string): string {
-  return `${figures.succeeded} of ${figures.updated} updated succeeded${leftOut(figures, version)}`;
+  return `${figures.succeeded} of ${figures.toUpdate} updated succeeded${leftOut(figures, version)}`;
 }
 
 /** The waves started's figures for a failure threshold: "1 of 1 updated failed; 3 already on …". */
 export function thresholdCountedText(figures: CountedFigures, version: string): string {
   const accepted = figures.accepted ?? 0;
   const counted = accepted === 0 ? "" : ` (${accepted} accepted on a resume, not counted)`;
-  return `${figures.failed} of ${figures.updated} updated failed in the waves started${counted}${leftOut(figures, version)}`;
+  return `${figures.failed} of ${figures.toUpdate} updated failed in the waves started${counted}${leftOut(figures, version)}`;
 }
 
 /**

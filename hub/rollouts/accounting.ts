@@ -179,13 +179,13 @@ export function successRate(stats: Pick<WaveStats, "members" | "succeeded" | "al
  * checks a rule against is what the engine judged it by.
  */
 export function countedFigures(stats: Pick<WaveStats, "members" | "succeeded" | "failed" | "alreadyOn">): {
-  updated: number;
+  toUpdate: number;
   succeeded: number;
   failed: number;
   alreadyOn: number;
 } {
   const { succeeded, of } = successRate(stats);
-  return { updated: of, succeeded, failed: stats.failed, alreadyOn: stats.alreadyOn };
+  return { toUpdate: of, succeeded, failed: stats.failed, alreadyOn: stats.alreadyOn };
 }
 
 const WAITING_REASON_START = "waiting for an operator: ";
@@ -527,10 +527,10 @@ export function haltFigures(
   threshold: FailureThreshold,
 ): string {
   if ("count" in threshold) return `${stats.failed} failed when it halted`;
-  const { updated, failed, alreadyOn } = countedFigures(stats);
+  const { toUpdate, failed, alreadyOn } = countedFigures(stats);
   const left =
     alreadyOn === 0 ? "" : ` (${alreadyOn} ran the release already and were sent nothing, not counted)`;
-  return `${failed} of the ${updated} agent(s) it updated failed when it halted${left}`;
+  return `${failed} of the ${toUpdate} agent(s) it updated failed when it halted${left}`;
 }
 
 /**

@@ -251,8 +251,8 @@ describe("a wave whose agents ran the release already tested nothing", () => {
       counted: Record<string, number>;
       waves: { counted: Record<string, number> }[];
     };
-    expect(detail.waves[0]?.counted).toEqual({ updated: 2, succeeded: 1, failed: 1, alreadyOn: 3 });
-    expect(detail.counted).toEqual({ updated: 2, succeeded: 1, failed: 1, alreadyOn: 3, accepted: 0 });
+    expect(detail.waves[0]?.counted).toEqual({ toUpdate: 2, succeeded: 1, failed: 1, alreadyOn: 3 });
+    expect(detail.counted).toEqual({ toUpdate: 2, succeeded: 1, failed: 1, alreadyOn: 3, accepted: 0 });
     expect((await view(t, id)).state).toBe("running");
   });
 });
