@@ -97,7 +97,12 @@ export class LogFile {
   }
 }
 
+/**
+ * Created 640, as the state file is and as the README's `install -m 640` makes it: the log holds
+ * what hooks and migrations print (a connection string, a token), and a log ship created (first run,
+ * or after logrotate moved it) was 644, readable by every local user. A file already there keeps its mode.
+ */
 function openLog(path: string): number {
   mkdirSync(dirname(path), { recursive: true });
-  return openSync(path, "a");
+  return openSync(path, "a", 0o640);
 }

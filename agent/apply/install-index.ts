@@ -3,7 +3,7 @@
  * stat of each file right after install, so the next plan trusts a matching stat instead of hashing.
  */
 import { closeSync, readSync, statSync } from "node:fs";
-import { rm } from "node:fs/promises";
+import { chmod, mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import * as z from "zod";
 import {
@@ -298,6 +298,19 @@ export async function writeInstallIndex(stateDir: string, index: InstallIndex | 
 /** Pristine release copies of merged files, by sha256: the base of the next three-way merge. */
 export function basePath(stateDir: string, sha256: string): string {
   return join(stateDir, "base", sha256);
+}
+
+/**
+ * Saves `text` as ship's copy of a merged config (basePath), for ship's eyes only: a release's
+ * `config.toml` shipped 600 because it holds a password was copied here 644, in directories every
+ * local user may enter. The directory is closed too (700), so copies an older ship left 644 are
+ * out of reach from the first update that writes one.
+ */
+export async function writeBaseCopy(stateDir: string, sha256: string, text: string): Promise<void> {
+  const dir = join(stateDir, "base");
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700);
+  await writeFileAtomic(basePath(stateDir, sha256), text, true, 0o600);
 }
 
 /**

@@ -13,11 +13,11 @@ import type { MergeReport } from "../../shared/protocol/messages.js";
 import type { MergeResult } from "../merge/index.js";
 import { DELETED_CONFIG, LINKED_CONFIG } from "../merge/not-merged.js";
 import type { ReplacedMergeInput } from "../merge/replaced-merge.js";
-import { copyTempName, pathExists, writeFileAtomic } from "../tree/fs-ops.js";
+import { copyTempName, pathExists } from "../tree/fs-ops.js";
 import { baseNotAsNamed } from "./base-copy.js";
 import { keepsUserValues, namedAsShipsCopy, readMergeCopy } from "./check-merge-inputs.js";
 import { releaseDirModes } from "./dir-modes.js";
-import { basePath, readBaseCopy } from "./install-index.js";
+import { basePath, readBaseCopy, writeBaseCopy } from "./install-index.js";
 import type { IndexDelta } from "./journal.js";
 import { mergedMode, stageMergedOwnership } from "./merged-file-owner.js";
 import { sectionsFor } from "./rules.js";
@@ -86,7 +86,7 @@ async function lastKeyedBase(
     return baseFile !== undefined && (await pathExists(baseFile)) ? indexed.sha256 : undefined;
   // `base` is installedWhole()'s: the app's bytes, which are the installed copy's (indexed.sha256).
   if (base === undefined) return undefined;
-  await writeFileAtomic(basePath(input.stateDir, indexed.sha256), base);
+  await writeBaseCopy(input.stateDir, indexed.sha256, base);
   return indexed.sha256;
 }
 
@@ -164,7 +164,7 @@ async function prepareMerge(
     ? await lastKeyedBase(input, step.rel, baseGone ? undefined : baseFile, base)
     : undefined;
   if (lastKeyed !== undefined) keptBases.set(step.rel, lastKeyed);
-  else await writeFileAtomic(basePath(input.stateDir, step.entry.sha256), incoming);
+  else await writeBaseCopy(input.stateDir, step.entry.sha256, incoming);
   const installedMode = input.app.files.get(step.rel)?.mode;
   if (merged.text === current && installedMode === mergedMode(step.entry.mode, installedMode)) {
     reports.push(reportMerge(input.log, step.rel, merged));
@@ -172,7 +172,9 @@ async function prepareMerge(
   }
   // copyTempName: a suffix added to a name near NAME_MAX failed the merge with ENAMETOOLONG.
   const tmp = copyTempName(staged);
-  await writeFile(tmp, merged.text);
+  // Owner-only until stageMergedOwnership gives it its mode: it holds the operator's values (a
+  // password in a 600 config), and a reader that opened it while it was 644 kept reading it.
+  await writeFile(tmp, merged.text, { mode: 0o600 });
   const owner = await stageMergedOwnership(tmp, server, step.entry.mode);
   await rename(tmp, staged);
   const warnings = owner.warning === undefined ? merged.warnings : [...merged.warnings, owner.warning];
@@ -256,8 +258,9 @@ export async function prepareUpdate(input: PrepareInput): Promise<Prepared> {
     switch (step.kind) {
       case "add":
         if (isMergeRule(step)) {
-          await writeFileAtomic(
-            basePath(input.stateDir, step.entry.sha256),
+          await writeBaseCopy(
+            input.stateDir,
+            step.entry.sha256,
             await readFile(join(input.stagingDir, step.rel), "utf8"),
           );
         }

@@ -1,0 +1,86 @@
+/**
+ * What ship keeps of a config on the host is no easier to read than the config: a release's
+ * `config.toml` shipped 600 because it holds a password, merged with the operator's own password
+ * (also 600), was copied into ship's state directory 644 (the merge's base), where every local user
+ * could read it; so was the log ship created, holding what a migration printed. Ship runs as root
+ * here; another local user (nobody) tries to read every file ship wrote, as a real process.
+ */
+import { execFile } from "node:child_process";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { asRoot, NOBODY } from "../../support/as-nobody.js";
+import { runShip } from "../../support/ship-cli.js";
+
+const run = promisify(execFile);
+
+/** Every file under `dir` (not through symlinks). */
+async function filesUnder(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) out.push(...(await filesUnder(path)));
+    else if (entry.isFile()) out.push(path);
+  }
+  return out;
+}
+
+describe.runIf(asRoot)("files ship keeps of a secret config (real ship, read as another user)", () => {
+  let root: string;
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), "ship-state-modes-"));
+    // The layout of /var/lib/ship: directories other users may enter.
+    await chmod(root, 0o755);
+    await mkdir(join(root, "app"));
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  async function release(name: string, version: string, password: string): Promise<void> {
+    const dir = join(root, "releases", name);
+    await mkdir(dir, { recursive: true });
+    await writeFile(
+      join(dir, "update-manifest.yaml"),
+      `version: "${version}"\nfiles:\n  "config.toml": {action: merge_toml}\n` +
+        // A migration that prints its connection string, as many do: it reaches ship's log.
+        `hooks:\n  post_update: ["echo connecting to postgres://app:password-in-hook-output@db/app"]\n`,
+    );
+    await writeFile(join(dir, "config.toml"), `port = ${version.slice(0, 1)}\npassword = "${password}"\n`);
+    await chmod(join(dir, "config.toml"), 0o600);
+    await writeFile(
+      join(root, "ship.toml"),
+      `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\n` +
+        `min_interval_hours = 0\n\n[general.logging]\nfile = "${root}/var/log/ship.log"\n\n` +
+        `[sources.myapp]\ntype = "local"\npath = "${dir}"\napp_dir = "${root}/app"\n`,
+    );
+    const result = await runShip(["--config", join(root, "ship.toml")]);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+  }
+
+  it("no file under the state, backup, log or app directory gives another user a password", async () => {
+    await release("v1", "1.0.0", "release-password-one");
+    await writeFile(join(root, "app/config.toml"), 'port = 1\npassword = "operator-password-kept"\n');
+    await chmod(join(root, "app/config.toml"), 0o600);
+    await release("v2", "2.0.0", "release-password-two");
+    expect(await readFile(join(root, "app/config.toml"), "utf8")).toContain("operator-password-kept");
+
+    const written = [...(await filesUnder(join(root, "var"))), ...(await filesUnder(join(root, "app")))];
+    const holding: string[] = [];
+    for (const file of written) if (/password-/.test(await readFile(file, "utf8"))) holding.push(file);
+    // The release's copies are kept as merge bases, the operator's in the backup: what is tried.
+    expect(holding.filter((f) => f.includes("/var/apps/")).length).toBeGreaterThan(0);
+    expect(holding.filter((f) => f.includes("/var/backups/")).length).toBeGreaterThan(0);
+    expect(holding).toContain(join(root, "var/log/ship.log"));
+
+    // Each read by nobody, as its own process: what `cat` could print.
+    const readable: string[] = [];
+    for (const file of holding) {
+      const read = await run("cat", [file], { uid: NOBODY.uid, gid: NOBODY.gid }).catch(() => undefined);
+      if (read !== undefined && /password-/.test(read.stdout)) readable.push(file.slice(root.length));
+    }
+    expect(readable).toEqual([]);
+  });
+});
