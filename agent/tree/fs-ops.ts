@@ -17,7 +17,6 @@ import {
   unlinkSync,
 } from "node:fs";
 import {
-  chmod,
   copyFile,
   lchown,
   lstat,
@@ -134,6 +133,7 @@ export class NotCopiedError extends Error {
 export async function copyEntry(src: string, dst: string): Promise<string | undefined> {
   const tmp = copyTempName(dst);
   await rm(tmp, { force: true });
+  faultPoint("copy:before-write"); // the temporary's name is free: another process may take it now
   // Bigint: the times are kept from their nanoseconds (a Date's milliseconds fell short, exact-mtime.ts).
   const big = await lstat(src, { bigint: true });
   // A FIFO opened for reading waits for a writer for ever, a socket cannot be opened: neither holds
@@ -146,9 +146,10 @@ export async function copyEntry(src: string, dst: string): Promise<string | unde
       await symlink(await readlink(src), tmp);
       owner = await keepOwner(tmp, stat);
     } else {
-      await copyFile(src, tmp, constants.COPYFILE_FICLONE);
+      await copyNew(src, tmp, dst);
       owner = await keepOwner(tmp, stat);
-      if (owner === "changed") await chmod(tmp, stat.mode & 0o7777); // chown clears set-id bits
+      faultPoint("copy:written"); // and the copy may be swapped for something else now
+      if (owner === "changed") await chmodFile(tmp, stat.mode & 0o7777); // chown clears set-id bits
     }
     // Keep mtime so the install index's stat check still matches a copied-back file, and a symlink's
     // own (a rename keeps both).
@@ -160,6 +161,45 @@ export async function copyEntry(src: string, dst: string): Promise<string | unde
   faultPoint("copy:before-rename"); // a kill mid-copy: the temporary is there, not yet renamed
   await renameOrDrop(tmp, dst);
   return owner === "lost" ? `${stat.uid}:${stat.gid}` : undefined;
+}
+
+/**
+ * Copies `src` to the new file `tmp`, never through what is already there. The temporary's name
+ * is fixed and it is written beside its target, in the app, whose directories the app's user may
+ * own (`chown -R www-data plugins`): a symlink that user put there between the rm and the copy
+ * was followed, and ship as root wrote the release's bytes over any file on the host.
+ */
+async function copyNew(src: string, tmp: string, dst: string): Promise<void> {
+  try {
+    await copyFile(src, tmp, constants.COPYFILE_FICLONE | constants.COPYFILE_EXCL);
+  } catch (error) {
+    if (code(error) !== "EEXIST") throw error;
+    throw new Error(
+      `cannot write ${dst}: ${tmp} appeared while ship was writing it (another process writes this directory); nothing was written through it`,
+    );
+  }
+}
+
+/**
+ * chmod of the file `path` itself: a symlink put in its place since it was written is not followed
+ * (chmod follows one: swapped in after the copy, it had ship as root make /etc/shadow 644), nor a
+ * FIFO waited on (O_NONBLOCK). Anything but a file is refused.
+ */
+async function chmodFile(path: string, mode: number): Promise<void> {
+  const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(
+    (error: unknown) => {
+      throw code(error) === "ELOOP"
+        ? new Error(`cannot set the mode of ${path}: it was replaced by a symlink`)
+        : error;
+    },
+  );
+  try {
+    if (!(await handle.stat()).isFile())
+      throw new Error(`cannot set the mode of ${path}: it is no longer a file`);
+    await handle.chmod(mode);
+  } finally {
+    await handle.close();
+  }
 }
 
 /**
