@@ -4,10 +4,12 @@
  * undo every listed operation in reverse order. The handler map is typed per kind: a new kind
  * without handlers does not compile.
  */
-import { chmod, lchown, lstat, mkdir } from "node:fs/promises";
+import { lchown, lstat, mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { setAsideSaved } from "../backup/unrestored.js";
+import { faultPoint } from "../fault.js";
 import {
+  chmodEntry,
   copyEntry,
   copyTempName,
   linkEntry,
@@ -151,13 +153,14 @@ export const fileOpHandlers: Handlers = {
 /** Sets a directory's mode from `from` to `to`; anything else there (or another mode: someone's chmod since) is left alone. */
 async function chmodDir(path: string, from: number, to: number): Promise<void> {
   const stat = await lstat(path).catch(() => undefined);
-  if (stat?.isDirectory() === true && (stat.mode & 0o7777) === from) await chmod(path, to);
+  if (stat?.isDirectory() === true && (stat.mode & 0o7777) === from) await chmodEntry(path, to);
 }
 
 export async function ensureDir(path: string, mode: number): Promise<void> {
   if (await pathExists(path)) return;
   await mkdir(path, { recursive: true });
-  await chmod(path, mode); // mkdir's mode is filtered by the umask; the release's mode is what we want
+  faultPoint("mkdir:made"); // the app's user may swap it for something else now (its directory)
+  await chmodEntry(path, mode); // mkdir's mode is filtered by the umask; the release's mode is what we want
 }
 
 /**
@@ -176,7 +179,7 @@ export async function recreateDir(
       if ((error as NodeJS.ErrnoException).code !== "EPERM") throw error; // not root: ship's own, as before
     });
   }
-  await chmod(path, old.mode); // after the chown (which may clear set-id bits); mkdir's mode is umask-filtered
+  await chmodEntry(path, old.mode); // after the chown (which may clear set-id bits); mkdir's mode is umask-filtered
 }
 
 /** The handlers of one op, seen through the union (the typed map above guarantees they match). */

@@ -17,7 +17,9 @@ import {
   unlinkSync,
 } from "node:fs";
 import {
+  chmod,
   copyFile,
+  type FileHandle,
   lchown,
   lstat,
   mkdir,
@@ -149,7 +151,7 @@ export async function copyEntry(src: string, dst: string): Promise<string | unde
       await copyNew(src, tmp, dst);
       owner = await keepOwner(tmp, stat);
       faultPoint("copy:written"); // and the copy may be swapped for something else now
-      if (owner === "changed") await chmodFile(tmp, stat.mode & 0o7777); // chown clears set-id bits
+      if (owner === "changed") await chmodEntry(tmp, stat.mode & 0o7777); // chown clears set-id bits
     }
     // Keep mtime so the install index's stat check still matches a copied-back file, and a symlink's
     // own (a rename keeps both).
@@ -181,21 +183,30 @@ async function copyNew(src: string, tmp: string, dst: string): Promise<void> {
 }
 
 /**
- * chmod of the file `path` itself: a symlink put in its place since it was written is not followed
- * (chmod follows one: swapped in after the copy, it had ship as root make /etc/shadow 644), nor a
- * FIFO waited on (O_NONBLOCK). Anything but a file is refused.
+ * chmod of the entry `path` itself, a file or a directory, for paths in the app, whose directories
+ * the app's user may own: chmod follows a symlink, and one swapped in for a copy ship had just
+ * written had ship as root make a root-only file 644 (or, for a directory ship had just made, 755).
+ * Opened O_NOFOLLOW (a symlink is refused) and O_NONBLOCK (a FIFO swapped in is not waited on);
+ * anything but a file or directory is refused. A ship not run as root that may not open it (a
+ * directory of its own it cannot read) sets it by name, as before: it can only change its own.
  */
-async function chmodFile(path: string, mode: number): Promise<void> {
-  const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK).catch(
-    (error: unknown) => {
-      throw code(error) === "ELOOP"
-        ? new Error(`cannot set the mode of ${path}: it was replaced by a symlink`)
-        : error;
-    },
-  );
+export async function chmodEntry(path: string, mode: number): Promise<void> {
+  let handle: FileHandle;
   try {
-    if (!(await handle.stat()).isFile())
-      throw new Error(`cannot set the mode of ${path}: it is no longer a file`);
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    if (code(error) === "ELOOP")
+      throw new Error(`cannot set the mode of ${path}: it was replaced by a symlink`);
+    if (code(error) !== "EACCES" || process.getuid?.() === 0) throw error;
+    if (lstatSync(path).isSymbolicLink())
+      throw new Error(`cannot set the mode of ${path}: it was replaced by a symlink`);
+    await chmod(path, mode);
+    return;
+  }
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile() && !stat.isDirectory())
+      throw new Error(`cannot set the mode of ${path}: it is no longer a file or directory`);
     await handle.chmod(mode);
   } finally {
     await handle.close();

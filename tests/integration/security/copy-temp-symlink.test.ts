@@ -3,9 +3,10 @@
  * /var/lib/ship is for apps under /srv) is written as `<name>.ship-tmp` beside its target, a name
  * known in advance, in a directory the app's user may own (`chown -R www-data plugins`). That user
  * put a symlink there while ship, as root, was about to write it: ship wrote the release's bytes
- * through it into a root-only file elsewhere on the host; and one swapped in for the copy once it
- * was written had a rollback's chmod make that file the copy's mode (644). The run is held at
- * those moments with SIGSTOP (SHIP_FAULT=copy:before-write:stop, copy:written:stop); the symlink
+ * through it into a root-only file elsewhere on the host; one swapped in for the copy once it was
+ * written had a rollback's chmod make that file the copy's mode (644), and one swapped in for a
+ * directory ship had just made there, the directory's (755). The run is held at those moments
+ * with SIGSTOP (SHIP_FAULT=copy:before-write:stop, copy:written:stop, mkdir:made:stop); the symlink
  * is made by a real process of another user (nobody).
  */
 import { execFile } from "node:child_process";
@@ -40,11 +41,15 @@ describe.runIf(asRoot)(
       await rm(root, { recursive: true, force: true });
     });
 
-    async function release(name: string, version: string): Promise<void> {
+    async function release(name: string, version: string, extra: Record<string, string> = {}): Promise<void> {
       const dir = join(root, name);
       await mkdir(join(dir, "plugins"), { recursive: true });
       await writeFile(join(dir, "update-manifest.yaml"), `version: "${version}"\n`);
       await writeFile(join(dir, "plugins/a.txt"), `plugin of ${version}\n`);
+      for (const [rel, text] of Object.entries(extra)) {
+        await mkdir(join(dir, rel, ".."), { recursive: true });
+        await writeFile(join(dir, rel), text);
+      }
       await writeFile(
         join(root, "ship.toml"),
         // State, staging and backups on /tmp's filesystem, the app on the tmpfs: installing copies.
@@ -55,8 +60,9 @@ describe.runIf(asRoot)(
 
     /**
      * Runs ship with `args`, held at every `point`; at each stop the app's user (nobody) runs `sh -c
-     * script` (with $LINK the temporary's name, $VICTIM the root-only file). A stop is a new one once
-     * the process has run since the last (its run time, /proc/PID/schedstat).
+     * script` (with $PLUGINS the app user's directory, $LINK the temporary's name there, $VICTIM the
+     * root-only file). A stop is a new one once the process has run since the last (its run time,
+     * /proc/PID/schedstat).
      */
     async function heldAtEachCopy(args: string[], point: string, script: string) {
       const update = startShip(["--config", join(root, "ship.toml"), ...args], {
@@ -87,7 +93,12 @@ describe.runIf(asRoot)(
         await run("sh", ["-c", script], {
           uid: NOBODY.uid,
           gid: NOBODY.gid,
-          env: { PATH: process.env.PATH, LINK: join(plugins(), "a.txt.ship-tmp"), VICTIM: victim() },
+          env: {
+            PATH: process.env.PATH,
+            PLUGINS: plugins(),
+            LINK: join(plugins(), "a.txt.ship-tmp"),
+            VICTIM: victim(),
+          },
         }).catch(() => undefined);
         ranAt = proc("schedstat");
         update.child.kill("SIGCONT");
@@ -143,6 +154,21 @@ describe.runIf(asRoot)(
       );
       await victimIntact();
       expect(rollback.output).toContain("a.txt.ship-tmp: it was replaced by a symlink");
+    });
+
+    it("an update does not set the mode of one swapped in for a directory it just made", async (context) => {
+      if (!mounted) context.skip();
+      // 2.0.0 is installed (the case above): 3.0.0 adds plugins/extra/, made by ship in the app
+      // user's directory, which that user swaps for a link to the root-only file.
+      await release("v3", "3.0.0", { "plugins/extra/b.txt": "b\n" });
+      const update = await heldAtEachCopy(
+        [],
+        "mkdir:made",
+        '[ -d "$PLUGINS/extra" ] && rmdir "$PLUGINS/extra" && ln -s "$VICTIM" "$PLUGINS/extra"',
+      );
+      await victimIntact();
+      expect(update.code, update.output).not.toBe(0);
+      expect(update.output).toContain("plugins/extra: it was replaced by a symlink");
     });
   },
 );
