@@ -230,6 +230,12 @@ async function carryOutOnce(input: CarryOutInput): Promise<Report | string> {
   });
   // Another ship run holds the app, or the release was unreachable: nothing was done.
   if (report.result === "refused") return report.error ?? "another ship run holds the app";
+  // Asked of the run, not of its result: a run that first recovered a killed one (a timer or hand
+  // run cut short) reads failed_restored, and its unreachable release was reported `rolled_back`,
+  // counted failed by the hub and never tried again. The recovery is no part of this instruction:
+  // the state file holds it, and the idle agent's hello tells the hub (announced-apps.ts).
+  if (report.retriedLater === true)
+    return opened?.transientFailure ?? report.error ?? "the release was unreachable";
   if (report.result === "failed_unchanged" && opened?.transientFailure !== undefined)
     return opened.transientFailure;
   return {
