@@ -22,6 +22,7 @@ import { defaultPorts } from "../pipeline/default-ports.js";
 import { failedRollbackResult, stateAfterFailedRollback } from "../pipeline/failed-rollback.js";
 import { appStateDir, lockDir } from "../pipeline/paths.js";
 import type { PipelinePorts } from "../pipeline/ports.js";
+import { recoveredNote } from "../pipeline/recovered-first.js";
 import type { AppReport } from "../pipeline/report.js";
 import { runSource } from "../pipeline/run-source.js";
 import { syncInstalledState, unlessStateUnwritable } from "../pipeline/sync-installed.js";
@@ -413,7 +414,11 @@ function withManualSteps(report: AppReport): AppReport {
 /** The report's error, plus (for any outcome) that its outcome could not be recorded on this host. */
 function withError(report: AppReport): { error?: string } {
   const parts = [
-    report.error,
+    // What a recovery first put back (a killed run's files) is the host's news as much as the
+    // failure after it: the hub read "rolled back: … HTTP 404" of a release that never touched it.
+    report.recovered !== undefined && report.error !== undefined
+      ? `${recoveredNote(report.recovered)}; then ${report.error}`
+      : report.error,
     report.stateNotRecorded && `outcome not recorded on the agent: ${report.stateNotRecorded}`,
   ];
   const error = parts.filter((p) => typeof p === "string" && p !== "").join("; ");

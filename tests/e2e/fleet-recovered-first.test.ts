@@ -1,18 +1,21 @@
 /**
  * A hub instruction that finds a killed `ship` run to recover first (a timer or hand run cut by a
- * power loss or an OOM kill beside the idle daemon), then cannot reach its release (the release
- * server answers 503 for a while). The recovery made the failure "failed_restored": the agent
- * reported it `rolled_back`, the hub counted the host failed and halted the wave, and the
- * instruction was never tried again, where the same 503 without a recovery is retried until the
- * server is back. Meanwhile the hub listed the app as the killed run had found it ("1.0.0
- * updated"): the agent took the hello after the deferred attempt as told. Real hub, real agent, a
- * real `ship` run SIGKILLed mid-apply.
+ * power loss or an OOM kill beside the idle daemon). Real hub, real agent, a real `ship` run
+ * SIGKILLed mid-apply.
+ * - Its release server then answered 503 for a while: the recovery made that "failed_restored", the
+ *   agent reported it `rolled_back`, the hub counted the host failed and halted the wave, and the
+ *   instruction was never tried again, where the same 503 without a recovery is retried until the
+ *   server is back. Meanwhile the hub listed the app as the killed run had found it ("1.0.0
+ *   updated"): the agent took the hello after the deferred attempt as told.
+ * - A failure after the recovery reached the hub without it: "sha256 mismatch", outcome rolled_back,
+ *   of a release that never touched the host; the files the killed run moved went unmentioned.
  */
 import { createHash } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { create as createTar } from "tar";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { FileRoute } from "../support/servers/file-routes.js";
 import { fileServerForFile } from "../support/servers/file-server.js";
 import { runShip } from "../support/ship-cli.js";
 import { APP, Fleet, writeRelease } from "./fleet.js";
@@ -22,7 +25,7 @@ interface AgentView {
   apps: { app: string; version: string | null; state: string }[];
 }
 
-describe("a hub instruction that recovers a killed run first, then meets an unreachable release", () => {
+describe("a hub instruction that recovers a killed ship run first", () => {
   const server = fileServerForFile();
   let fleet: Fleet;
   beforeAll(async () => {
@@ -32,37 +35,42 @@ describe("a hub instruction that recovers a killed run first, then meets an unre
     await fleet?.close();
   });
 
-  it("is retried, not reported failed: the hub hears the host went back, then the update's success", {
-    timeout: 120_000,
-  }, async () => {
+  const agentLog = () => readFile(join(fleet.agent(0).root, "agent.log"), "utf8");
+  const appAtHub = async () => {
+    const { agents } = await fleet.api<{ agents: AgentView[] }>("GET", "/agents");
+    return agents.find((a) => a.id === fleet.agent(0).id)?.apps.find((a) => a.app === APP);
+  };
+
+  /**
+   * `version` run by hand from a local copy, killed at the second file it applies; then published
+   * with a URL on the test's server (`route` as it answers) and rolled out. The rollout's id.
+   */
+  const killedRunThenRollout = async (version: string, installed: string, route: Omit<FileRoute, "body">) => {
     const agent = fleet.agent(0);
-    const v2 = join(fleet.dir, "releases", "2.0.0");
-    await writeRelease(v2, {
-      version: "2.0.0",
-      files: { "lib/a.txt": "a\n", "lib/b.txt": "b\n", "lib/c.txt": "c\n" },
-    });
-    // A run by hand of the same app from a local copy of 2.0.0, killed at the second file it applies.
-    const hand = join(agent.root, "hand.toml");
+    const dir = join(fleet.dir, "releases", version);
+    const files = Object.fromEntries(["a", "b", "c"].map((n) => [`lib/${n}.txt`, `${n} of ${version}\n`]));
+    await writeRelease(dir, { version, files });
+    const hand = join(agent.root, `hand-${version}.toml`);
     const v1Path = join(agent.root, "..", "..", "v1");
-    await writeFile(hand, (await readFile(agent.configFile, "utf8")).replace(`"${v1Path}"`, `"${v2}"`));
+    await writeFile(hand, (await readFile(agent.configFile, "utf8")).replace(`"${v1Path}"`, `"${dir}"`));
     const killed = await runShip(["--config", hand, "--force"], { env: { SHIP_FAULT: "apply:file@2" } });
     expect(killed.code, killed.stderr).toBeNull();
+    expect(await fleet.appVersion(0)).not.toBe(installed);
 
-    // The same 2.0.0 published with a URL on a server that is not serving it yet.
-    const archive = `${v2}.tar.gz`;
-    await createTar({ gzip: true, file: archive, cwd: v2, portable: true }, ["."]);
+    const archive = `${dir}.tar.gz`;
+    await createTar({ gzip: true, file: archive, cwd: dir, portable: true }, ["."]);
     const body = await readFile(archive);
-    server.routes.set("/sample-2.0.0.tar.gz", { body, failTimes: 1_000_000, failStatus: 503 });
+    server.routes.set(`/${APP}-${version}.tar.gz`, { body, ...route });
     const published = await fleet.api<{ id: string }>(
       "POST",
       "/releases",
       {
         app: APP,
-        version: "2.0.0",
-        manifest: await readFile(join(v2, "update-manifest.yaml"), "utf8"),
+        version,
+        manifest: await readFile(join(dir, "update-manifest.yaml"), "utf8"),
         source: {
           type: "http",
-          url: `${server.url}/sample-2.0.0.tar.gz`,
+          url: `${server.url}/${APP}-${version}.tar.gz`,
           sha256: createHash("sha256").update(body).digest("hex"),
         },
       },
@@ -74,26 +82,27 @@ describe("a hub instruction that recovers a killed run first, then meets an unre
       failureThreshold: { count: 1 },
       autoAdvance: true,
     });
-    const log = () => readFile(join(agent.root, "agent.log"), "utf8");
+    return id;
+  };
+
+  it("then meets an unreachable release: retried, not reported failed; the hub hears the host went back", {
+    timeout: 120_000,
+  }, async () => {
+    const id = await killedRunThenRollout("2.0.0", "1.0.0", { failTimes: 1_000_000, failStatus: 503 });
     await fleet.waitFor("the agent to retry the unreachable release", async () =>
-      (await log()).includes("could not start this instruction now; trying again later"),
+      (await agentLog()).includes("could not start this instruction now; trying again later"),
     );
     // The killed run was undone by the instruction's recovery: the host is whole on 1.0.0.
     expect(await fleet.appVersion(0)).toBe("1.0.0");
     const view = await fleet.rollout(id);
     expect(view.state, view.reason ?? "").toBe("running");
     expect(view.waves[0]?.agents[0]?.state).toMatch(/^(sent|in_progress)$/);
-    // The hub hears that the host went back while the instruction waits: it listed the app as
-    // "1.0.0 updated", the run before the killed one, until the update's report came.
-    const appOf = async () => {
-      const { agents } = await fleet.api<{ agents: AgentView[] }>("GET", "/agents");
-      return agents.find((a) => a.id === agent.id)?.apps.find((a) => a.app === APP);
-    };
+    // It listed the app as "1.0.0 updated", the run before the killed one, until the update's report.
     await expect
-      .poll(appOf, { timeout: 30_000, interval: 250 })
+      .poll(appAtHub, { timeout: 30_000, interval: 250 })
       .toMatchObject({ version: "1.0.0", state: "failed_restored" });
 
-    const route = server.routes.get("/sample-2.0.0.tar.gz");
+    const route = server.routes.get(`/${APP}-2.0.0.tar.gz`);
     if (route !== undefined) route.failTimes = 0;
     await fleet.waitFor(
       "the rollout to complete",
@@ -102,6 +111,22 @@ describe("a hub instruction that recovers a killed run first, then meets an unre
     expect((await fleet.rollout(id)).counts).toEqual({ succeeded: 1 });
     expect(await fleet.appVersion(0)).toBe("2.0.0");
     for (const name of ["a", "b", "c"])
-      expect(await readFile(join(agent.appDir, "lib", `${name}.txt`), "utf8")).toBe(`${name}\n`);
+      expect(await readFile(join(fleet.agent(0).appDir, "lib", `${name}.txt`), "utf8")).toBe(
+        `${name} of 2.0.0\n`,
+      );
+  });
+
+  it("then fails for good: the hub's error says what the recovery put back before the failure", {
+    timeout: 120_000,
+  }, async () => {
+    // The server answers 404 for good: no retry, a failed report.
+    const id = await killedRunThenRollout("3.0.0", "2.0.0", { failTimes: 1_000_000, failStatus: 404 });
+    await fleet.waitFor("the rollout to halt", async () => (await fleet.rollout(id)).state !== "running");
+    expect(await fleet.appVersion(0)).toBe("2.0.0");
+    const deployment = (await fleet.rollout(id)).waves[0]?.agents[0];
+    expect(deployment?.state).toBe("failed");
+    expect(deployment?.error).toMatch(
+      /^rolled back: recovered 2\.0\.0 after an interrupted update to 3\.0\.0; then .*404/,
+    );
   });
 });
