@@ -14,11 +14,11 @@ import { createHash } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { create as createTar } from "tar";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import type { FileRoute } from "../support/servers/file-routes.js";
 import { fileServerForFile } from "../support/servers/file-server.js";
 import { runShip } from "../support/ship-cli.js";
-import { APP, Fleet, writeRelease } from "./fleet.js";
+import { APP, type Fleet, fleetForFile, writeRelease } from "./fleet.js";
 
 interface AgentView {
   id: string;
@@ -27,12 +27,10 @@ interface AgentView {
 
 describe("a hub instruction that recovers a killed ship run first", () => {
   const server = fileServerForFile();
+  const fleetOfFile = fleetForFile({ agents: 1 });
   let fleet: Fleet;
-  beforeAll(async () => {
-    fleet = await Fleet.start({ agents: 1 });
-  }, 120_000);
-  afterAll(async () => {
-    await fleet?.close();
+  beforeEach(() => {
+    fleet = fleetOfFile.fleet;
   });
 
   const agentLog = () => readFile(join(fleet.agent(0).root, "agent.log"), "utf8");
