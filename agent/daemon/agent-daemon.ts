@@ -92,6 +92,11 @@ export class AgentDaemon {
   private readonly announced = new AnnouncedApps();
   /** The apps as the last instruction left them, recorded as told: its reports told the hub. */
   private settled: Promise<void> = Promise.resolve();
+  /**
+   * An attempt since the last drain began was put off to later (retry-later), so no report told
+   * the hub what it left: a killed run it recovered first (the app back on its old version).
+   */
+  private deferred = false;
   /** The hand-change check under way, if any: stop() waits for it (it reads the state dir). */
   private handCheck: Promise<void> | undefined;
   private working: Promise<void> | undefined;
@@ -286,14 +291,19 @@ export class AgentDaemon {
 
   private kick(): void {
     if (this.working !== undefined || this.stopping || this.wanted.size === 0) return;
+    this.deferred = false;
     this.working = this.drain().finally(() => {
       this.working = undefined;
       // Without this, every instruction carried out read as a change by hand: one needless hello
-      // per agent per deployment, a fleet's worth of them after each wave.
-      this.settled = this.hello(false).then(
-        (hello) => this.announced.record(hello),
-        () => undefined,
-      );
+      // per agent per deployment, a fleet's worth of them after each wave. Not after an attempt
+      // put off to later: nothing told the hub what it changed (a killed run it recovered first),
+      // and recorded as told, the hub listed the app as the killed run's start found it until the
+      // update's report, hours on with its release server away. The idle check announces it.
+      if (!this.deferred)
+        this.settled = this.hello(false).then(
+          (hello) => this.announced.record(hello),
+          () => undefined,
+        );
       this.kick();
     });
   }
@@ -424,6 +434,7 @@ export class AgentDaemon {
       .catch((error: unknown) =>
         log.error("could not take back the attempt in the desired state", { app, error: fsErrorText(error) }),
       );
+    this.deferred = true;
     log.warn("could not start this instruction now; trying again later", { app, reason: result.reason });
     this.retries.schedule(app);
     return undefined;

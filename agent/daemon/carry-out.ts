@@ -22,6 +22,7 @@ import { defaultPorts } from "../pipeline/default-ports.js";
 import { failedRollbackResult, stateAfterFailedRollback } from "../pipeline/failed-rollback.js";
 import { appStateDir, lockDir } from "../pipeline/paths.js";
 import type { PipelinePorts } from "../pipeline/ports.js";
+import { recoveredNote } from "../pipeline/recovered-first.js";
 import type { AppReport } from "../pipeline/report.js";
 import { runSource } from "../pipeline/run-source.js";
 import { syncInstalledState, unlessStateUnwritable } from "../pipeline/sync-installed.js";
@@ -230,6 +231,12 @@ async function carryOutOnce(input: CarryOutInput): Promise<Report | string> {
   });
   // Another ship run holds the app, or the release was unreachable: nothing was done.
   if (report.result === "refused") return report.error ?? "another ship run holds the app";
+  // Asked of the run, not of its result: a run that first recovered a killed one (a timer or hand
+  // run cut short) reads failed_restored, and its unreachable release was reported `rolled_back`,
+  // counted failed by the hub and never tried again. The recovery is no part of this instruction:
+  // the state file holds it, and the idle agent's hello tells the hub (announced-apps.ts).
+  if (report.retriedLater === true)
+    return opened?.transientFailure ?? report.error ?? "the release was unreachable";
   if (report.result === "failed_unchanged" && opened?.transientFailure !== undefined)
     return opened.transientFailure;
   return {
@@ -407,7 +414,11 @@ function withManualSteps(report: AppReport): AppReport {
 /** The report's error, plus (for any outcome) that its outcome could not be recorded on this host. */
 function withError(report: AppReport): { error?: string } {
   const parts = [
-    report.error,
+    // What a recovery first put back (a killed run's files) is the host's news as much as the
+    // failure after it: the hub read "rolled back: … HTTP 404" of a release that never touched it.
+    report.recovered !== undefined && report.error !== undefined
+      ? `${recoveredNote(report.recovered)}; then ${report.error}`
+      : report.error,
     report.stateNotRecorded && `outcome not recorded on the agent: ${report.stateNotRecorded}`,
   ];
   const error = parts.filter((p) => typeof p === "string" && p !== "").join("; ");

@@ -444,12 +444,16 @@ async function runSourceOnce(
     const exitCode = error instanceof ShipError ? error.exitCode : ExitCode.updateFailedRestored;
     refused = exitCode === ExitCode.badInput;
     logFailure(log, options.settings, error, appMessage(name, message));
-    const failed = bare({
-      result: exitCode === ExitCode.restoreFailed ? "restore_failed" : "failed_unchanged",
-      exitCode,
-      message: appMessage(name, message),
-      error: message,
-    });
+    const failed: AppReport = {
+      ...bare({
+        result: exitCode === ExitCode.restoreFailed ? "restore_failed" : "failed_unchanged",
+        exitCode,
+        message: appMessage(name, message),
+        error: message,
+      }),
+      // The check's unreachable release, as the fetch's (handle-failure.ts): the caller's to retry.
+      ...(options.settings.retriedLater?.(error) === true ? { retriedLater: true as const } : {}),
+    };
     const report = refused ? failed : sayRecovered(failed, said.recovered);
     if (checking && !options.checkOnly && !refused && options.recordFailedCheck !== false)
       await recordFailedCheck(config.general.state_file, report, log);
