@@ -3,7 +3,7 @@
  * the agents' announced facts, so every hub process (and a preview) computes the same answer.
  */
 import type { RolloutSpec } from "../../shared/api/bodies.js";
-import { bucketOf, bucketWithin } from "../../shared/rollout/bucket.js";
+import { bucketOf, bucketWithin, coversEveryBucket } from "../../shared/rollout/bucket.js";
 import { labelPairsText } from "../label-pairs.js";
 
 export interface Candidate {
@@ -40,7 +40,19 @@ export function isEligible(spec: RolloutSpec, app: string, agent: Candidate): bo
  * cumulative over the bucket, so raising a percentage only ever adds agents and never moves one.
  */
 export function waveOf(seed: string, spec: RolloutSpec, agentId: string, labels: Record<string, string>) {
-  return waveOfBucket(bucketOf(seed, agentId), spec, agentId, labels);
+  // The bucket is hashed only when a percent wave's answer depends on it (coversEveryBucket).
+  let bucket: number | undefined;
+  const index = spec.waves.findIndex((w) => {
+    if (w.percent !== undefined) {
+      const every = coversEveryBucket(w.percent);
+      if (every !== undefined) return every;
+      bucket ??= bucketOf(seed, agentId);
+      return bucketWithin(bucket, w.percent);
+    }
+    if (w.agents !== undefined) return names(w.agents, agentId);
+    return hasLabels(labels, w.labels);
+  });
+  return index === -1 ? undefined : index;
 }
 
 /**
@@ -56,15 +68,6 @@ function names(ids: readonly string[], agentId: string): boolean {
     namedSets.set(ids, set);
   }
   return set.has(agentId);
-}
-
-function waveOfBucket(bucket: number, spec: RolloutSpec, agentId: string, labels: Record<string, string>) {
-  const index = spec.waves.findIndex((w) => {
-    if (w.percent !== undefined) return bucketWithin(bucket, w.percent);
-    if (w.agents !== undefined) return names(w.agents, agentId);
-    return hasLabels(labels, w.labels);
-  });
-  return index === -1 ? undefined : index;
 }
 
 /** A wave that must not start empty: a percent wave above 0 % (5 % of 3 agents is still a canary). */
@@ -90,7 +93,7 @@ export function placeAgents(
   const placed = new Map<string, number | undefined>();
   for (const agent of agents) {
     if (!isEligible(spec, app, agent)) continue;
-    placed.set(agent.id, waveOfBucket(bucketOf(seed, agent.id), spec, agent.id, agent.labels));
+    placed.set(agent.id, waveOf(seed, spec, agent.id, agent.labels));
   }
   const percentWaves = spec.waves.flatMap((_, index) => (wantsMember(spec, index) ? [index] : []));
   if (percentWaves.length === 0) return placed;

@@ -15,5 +15,20 @@ export function bucketOf(rolloutId: string, agentId: string): number {
 
 /** Whether a bucket is covered by a cumulative percentage (0..100, fractions allowed). */
 export function bucketWithin(bucket: number, cumulativePercent: number): boolean {
-  return bucket < Math.round(cumulativePercent * (BUCKETS / 100));
+  return bucket < bucketsCovered(cumulativePercent);
+}
+
+/**
+ * Whether a cumulative percentage covers every bucket (true) or none (false), whatever the agent's
+ * bucket; undefined when that depends on the bucket. A 100 % wave takes every agent without hashing
+ * any: a wave start places the whole fleet before the commit every hub waits for, and 10,000
+ * hashes were ~10-20 ms of the creating hub's CPU, ~50 ms on its first rollout (round 48).
+ */
+export function coversEveryBucket(cumulativePercent: number): boolean | undefined {
+  const covered = bucketsCovered(cumulativePercent);
+  return covered >= BUCKETS ? true : covered <= 0 ? false : undefined;
+}
+
+function bucketsCovered(cumulativePercent: number): number {
+  return Math.round(cumulativePercent * (BUCKETS / 100));
 }

@@ -14,9 +14,12 @@ export async function startRelay(target: number): Promise<{
   atFirstQuery(mode: "cut" | "hold" | "pass"): void;
   /** Connections cut or held so far by atFirstQuery. */
   stopped(): number;
+  /** Bytes the clients have sent the database so far (what it had to read and parse). */
+  sentBytes(): number;
 }> {
   let atFirst: "cut" | "hold" | "pass" = "pass";
   let stopped = 0;
+  let sent = 0;
   const sockets = new Set<Socket>();
   const track = (socket: Socket) => {
     sockets.add(socket);
@@ -33,6 +36,9 @@ export async function startRelay(target: number): Promise<{
         upstream.once("close", () => client.destroy());
         client.once("close", () => upstream.destroy());
         upstream.pipe(client);
+        client.on("data", (data: Buffer) => {
+          sent += data.length;
+        });
         const mode = atFirst;
         if (mode === "pass") client.pipe(upstream);
         else {
@@ -84,5 +90,6 @@ export async function startRelay(target: number): Promise<{
       atFirst = mode;
     },
     stopped: () => stopped,
+    sentBytes: () => sent,
   };
 }

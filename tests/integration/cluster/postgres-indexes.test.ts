@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postgresMigrations } from "../../../hub/store/postgres-migrations.js";
 import { openPostgresStore, type PostgresStore } from "../../../hub/store/postgres-store.js";
 import { hasPostgres, type PostgresServer, startPostgres } from "../../support/servers/postgres.js";
+import { startRelay } from "./pg-relay.js";
 
 describe.skipIf(!hasPostgres())("PostgreSQL schema indexes", () => {
   let pg: PostgresServer;
@@ -58,6 +59,56 @@ describe.skipIf(!hasPostgres())("PostgreSQL schema indexes", () => {
     expect(text).toMatch(/Index Scan using deployments_rollback_since on deployments/);
     expect(text).not.toMatch(/Seq Scan/);
   });
+
+  it("a wave start's insert sends the database each row's values once, not its keys and its rollout's names again", async () => {
+    // What the creating hub sends for a 3,000-agent rollout's rows (a third inserted `sent`, as
+    // its own connected agents are), counted on the wire: what the database reads and parses
+    // before the commit every hub waits for. Each row as a JSON record (json_to_recordset) was 286
+    // bytes, its ten keys spelled out in each; one array per column (unnest) is 176, the values.
+    const url = await pg.createDatabase();
+    const admin = postgres(url, { max: 1, onnotice: () => {} });
+    const relay = await startRelay(Number(new URL(url).port));
+    const relayed = new URL(url);
+    relayed.port = String(relay.port);
+    const via = await openPostgresStore(relayed.toString(), { maxConnections: 1 });
+    try {
+      const agents = Array.from({ length: 3_000 }, (_, i) => `host-${String(i).padStart(4, "0")}`);
+      await admin`INSERT INTO agents (id, hostname, labels, agent_version, apps, online, last_seen)
+        SELECT x, 'h', '{}', '1', '[]', true, 0 FROM unnest(${`{${agents.join(",")}}`}::text[]) x`;
+      const rolloutId = "7d1c2a9e-4b6f-4f0e-9a51-3c8e2f6b1d40";
+      const releaseId = "3f5e8c1a-2b7d-4e9f-8a6c-1d0b9e7f5a32";
+      await admin`INSERT INTO releases (id, app, version, manifest, source, created, created_by)
+        VALUES (${releaseId}, 'web', '2.0.0', '', '{}', 0, 'test')`;
+      await admin`INSERT INTO rollouts (id, release_id, app, spec, state, current_wave, wave_started_at, created, updated)
+        VALUES (${rolloutId}, ${releaseId}, 'web', '{}', 'running', 0, 0, 0, 0)`;
+      const rows = agents.map((agentId, i) => ({
+        id: `${rolloutId}:${agentId}`,
+        rolloutId,
+        agentId,
+        wave: 0,
+        desiredRelease: releaseId,
+        previousRelease: null,
+        state: i % 3 === 0 ? ("sent" as const) : ("pending" as const),
+        attempts: i % 3 === 0 ? 1 : 0,
+        updatedAt: 1_796_615_167_642,
+        error: null,
+      }));
+      const before = relay.sentBytes();
+      const inserted = await via.tx((t) =>
+        t.insertDeployments(rows, { at: 1_796_615_167_642, actor: "operator", kind: "deployment.sent" }),
+      );
+      const perRow = (relay.sentBytes() - before) / rows.length;
+      expect(inserted).toBe(3_000);
+      expect((await via.listDeployments({ rolloutId })).map((d) => [d.id, d.state, d.attempts])).toEqual(
+        rows.map((d) => [d.id, d.state, d.attempts]),
+      );
+      expect(perRow, `${perRow.toFixed(0)} bytes sent per row`).toBeLessThan(200);
+    } finally {
+      await via.close();
+      await relay.down();
+      await admin.end();
+    }
+  }, 60_000);
 
   it("two woken hubs' marks at once are HOT updates: no index names a column a mark changes, and each page leaves room for them", async () => {
     // The benchmark's shape in a database of its own: a wave start's 3,000 rows `pending`, each

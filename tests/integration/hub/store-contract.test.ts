@@ -655,6 +655,33 @@ for (const subject of subjects) {
       expect(await store.getDeployment("ro1:a3")).toMatchObject({ state: "pending", attempts: 0 });
     });
 
+    it("stores a batch of deployments' text exactly as given, whatever characters it holds", async () => {
+      // PostgreSQL reads a batch as one array literal per column: quotes, backslashes, braces,
+      // commas, control characters, the word NULL and empty strings must come back as they went in,
+      // and null as null, in a batch whose other values need no escaping at all.
+      await seed(store);
+      const odd = ['a"q', "a\\b", "a,{c}", "NULL", "ü-é 😀", " sp ", "tab\tnl\n"];
+      for (const id of odd) await store.upsertAgent(agent(id));
+      const texts = ['r"1', null, "NULL", "", "x\\y", "{}", "line\nbreak", "null"];
+      const rows = [
+        deployment("ro1", "a1"),
+        ...odd.map((agentId, i) => ({
+          ...deployment("ro1", agentId, i % 3, i % 2 === 0 ? "sent" : "pending"),
+          previousRelease: texts[i % texts.length] ?? null,
+          error: texts[(i + 3) % texts.length] ?? null,
+          attempts: i,
+          updatedAt: 2 ** 40 + i,
+        })),
+      ];
+      const sent = { at: 40, actor: "op", kind: "deployment.sent" };
+      expect(await store.tx((t) => t.insertDeployments(rows, sent))).toBe(rows.length);
+      await store.insertDeployments([{ ...deployment("ro1", "a2"), previousRelease: "NULL", error: "" }]);
+      for (const row of [...rows, { ...deployment("ro1", "a2"), previousRelease: "NULL", error: "" }]) {
+        const { started: _, ...want } = row;
+        expect(await store.getDeployment(row.id)).toMatchObject(want);
+      }
+    });
+
     it("marks sent, in one call, the due pending deployments of the named agents, with their events", async () => {
       await seed(store);
       await store.upsertAgent(agent("a3"));

@@ -1,3 +1,4 @@
+import { createRequire, syncBuiltinESMExports } from "node:module";
 import { describe, expect, it } from "vitest";
 import {
   type Candidate,
@@ -14,6 +15,26 @@ import { bucketOf } from "../../../shared/rollout/bucket.js";
 const ids = Array.from({ length: 10_000 }, (_, i) => `agent-${i.toString(36)}-${(i * 7919) % 10007}`);
 const spec = (percents: number[]) =>
   RolloutSpec.parse({ release: "r", waves: percents.map((percent, i) => ({ name: `w${i}`, percent })) });
+
+/** How many sha256 digests `during` asks node:crypto for (the call still goes through). */
+function countHashes(during: () => void): number {
+  const crypto = createRequire(import.meta.url)("node:crypto") as typeof import("node:crypto");
+  const original = crypto.hash;
+  let calls = 0;
+  crypto.hash = ((...args: Parameters<typeof original>) => {
+    calls++;
+    return original(...args);
+  }) as typeof original;
+  // The ESM named export bucket.ts imports follows the builtin's object only once synced.
+  syncBuiltinESMExports();
+  try {
+    during();
+  } finally {
+    crypto.hash = original;
+    syncBuiltinESMExports();
+  }
+  return calls;
+}
 
 describe("wave membership", () => {
   it("is deterministic: the same rollout and agent always land in the same wave", () => {
@@ -190,5 +211,32 @@ describe("wave membership", () => {
     // Both kinds were compared: fleets where the rule moved agents, and fleets where it moved none.
     expect(moved).toBeGreaterThan(5);
     expect(moved).toBeLessThan(12 * specs.length - 5);
+  });
+
+  it("hashes an agent only when a percent wave's answer depends on its bucket", () => {
+    // A wave start places the whole fleet before the commit every hub waits for: a 100 % wave (or
+    // one of 0 %) takes every agent (or none) whatever its bucket, so none is hashed for it.
+    const agents = ids.slice(0, 2_000).map((id) => ({ id, labels: { zone: "a" }, apps: [{ app: "web" }] }));
+    const byBucket = (s: RolloutSpec) => new Map(agents.map((a) => [a.id, waveOf("ro", s, a.id, a.labels)]));
+    const labelled = RolloutSpec.parse({
+      release: "r",
+      waves: [
+        { name: "zone", labels: { zone: "b" } },
+        { name: "rest", percent: 100 },
+      ],
+    });
+    for (const s of [spec([100]), labelled]) {
+      let placed = new Map<string, number | undefined>();
+      expect(countHashes(() => (placed = placeAgents("ro", s, "web", agents)))).toBe(0);
+      expect([...placed.values()].every((wave) => wave === s.waves.length - 1)).toBe(true);
+    }
+    // A canary's members depend on their buckets: every agent is hashed once, placed as before.
+    const canary = spec([5, 100]);
+    let placed = new Map<string, number | undefined>();
+    expect(countHashes(() => (placed = placeAgents("ro", canary, "web", agents)))).toBe(agents.length);
+    expect(placed).toEqual(byBucket(canary));
+    expect([...placed.values()].filter((wave) => wave === 0).length).toBe(
+      agents.filter((a) => bucketOf("ro", a.id) < 500).length,
+    );
   });
 });
