@@ -50,7 +50,7 @@ export function parseConfigText(text: string, file: string): LoadedConfig {
     // A header's value is often a credential (Authorization): an error names the key, not the value.
     unquoted: (path) => path.includes("headers"),
   });
-  const issues = toIssues([...problems, ...configChecks(data)], file, (p) =>
+  const issues = toIssues([...problems.map((p) => trustTypo(p, data)), ...configChecks(data)], file, (p) =>
     positionInToml(positions, p.path),
   );
   if (value === undefined || issues.some((i) => i.severity === "error")) throw new BadInputError(issues);
@@ -129,6 +129,33 @@ export function configText(bytes: Buffer, file: string): string {
   throw new BadInputError([
     { file, ...at, path: "", message: notUtf8Message(found, "a TOML file"), severity: "error" },
   ]);
+}
+
+/**
+ * An unknown key in a [trust] that names no key without it (`key_file`, `Keys`) is an error: as the
+ * warning it is elsewhere ("ignored"), the table meant to require signatures left every release,
+ * unsigned ones too, installed unverified. Beside a key that is named it stays a warning: a
+ * misspelt `allow_downgrade` only keeps downgrades refused. `data` has the unknown keys removed.
+ */
+function trustTypo(problem: Problem, data: unknown): Problem {
+  const [table, key] = problem.path;
+  if (
+    table !== "trust" ||
+    problem.path.length !== 2 ||
+    problem.severity !== "warning" ||
+    problem.at !== "key"
+  )
+    return problem;
+  const named = ["keys", "key_files"].some((k) => {
+    const value = valueAt(data, ["trust", k]);
+    return Array.isArray(value) && value.length > 0;
+  });
+  if (named || typeof key !== "string" || !problem.message.startsWith("unknown key")) return problem;
+  return {
+    ...problem,
+    severity: "error",
+    message: `${problem.message.replace(/; ignored$/, "")}, and [trust] names no key without it: no release would be verified; correct the name, or remove [trust] to install unsigned releases`,
+  };
 }
 
 /**
