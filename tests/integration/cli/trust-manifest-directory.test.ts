@@ -64,6 +64,25 @@ describe("[trust] whose key is misspelt", () => {
     expect(await readdir(app)).toEqual([]);
   });
 
+  it("a misspelt [Trust] table holding key_files is exit 2 naming it, nothing installed", async () => {
+    const unsigned = await writeArchive(root, "unsigned-table.tar.gz", [
+      { path: "update-manifest.yaml", body: 'version: "2.0.0"\n' },
+      { path: "app.txt", body: "app 2.0.0\n" },
+    ]);
+    const { config, app } = await localArchiveApp(
+      join(root, "typo-table"),
+      unsigned,
+      trust.replace("[trust]", "[Trust]"),
+    );
+    const run = await runShip(["--config", config]);
+    const said = run.stdout + run.stderr;
+    expect(run.code, said).toBe(2);
+    expect(said).toContain(
+      `ship.toml:11:2 Trust: unknown key "Trust" (did you mean "trust"?), and no [trust] names a key: no release would be verified; correct the name, or remove it to install unsigned releases`,
+    );
+    expect(await readdir(app)).toEqual([]);
+  });
+
   it("beside a key that is named, stays a warning: the signed release installs", async () => {
     const { config, app } = await localArchiveApp(
       join(root, "typo-beside"),
