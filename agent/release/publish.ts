@@ -10,12 +10,8 @@ import type { PublishRelease } from "../../shared/api/bodies.js";
 import { BadInputError } from "../../shared/errors.js";
 import { hubAddressProblem } from "../../shared/hub-address.js";
 import type { ReleaseSourceRef } from "../../shared/protocol/messages.js";
-import {
-  parseSignature,
-  type ReleasePayload,
-  SignatureError,
-  type SignatureFailure,
-} from "../../shared/signing/signature.js";
+import { checkSignatureOfRelease } from "../../shared/signing/published-release.js";
+import { parseSignature } from "../../shared/signing/signature.js";
 import { tokenTextProblem } from "../../shared/token-text.js";
 import { countedReadStream } from "../download/counted-read.js";
 import { createHttpClient } from "../download/dispatcher.js";
@@ -25,7 +21,6 @@ import { certificateRefusal } from "../download/untrusted-certificate.js";
 import { hashFile } from "../tree/hash-file.js";
 import { HubRefusedError, ReleaseFailedError } from "./errors.js";
 import { readInputFile } from "./read-input.js";
-import { sha256Text } from "./sign-artifact.js";
 
 export type PublishSource =
   | { kind: "artifact"; path: string }
@@ -151,31 +146,15 @@ async function uploadArtifact(o: PublishOptions, link: HubLink, path: string, sh
     throw new ReleaseFailedError("PUT /api/v1/artifacts", `the hub stored ${String(stored)}`);
 }
 
-const mismatch = {
-  app: "app_mismatch",
-  version: "version_mismatch",
-  artifactSha256: "artifact_mismatch",
-  manifestSha256: "manifest_mismatch",
-} as const satisfies Record<keyof ReleasePayload, SignatureFailure>;
-
 /** A signature for another release is caught here rather than by every agent later. */
 function checkSignatureMatches(o: PublishOptions, source: ReleaseSourceRef): void {
   if (o.signatureText === undefined) return;
-  const { payload } = parseSignature(o.signatureText);
-  const expected: ReleasePayload = {
+  checkSignatureOfRelease(o.signatureText, {
     app: o.app,
     version: o.version,
-    artifactSha256: source.type === "git" ? `git:${source.commit}` : source.sha256,
-    manifestSha256: sha256Text(o.manifestText),
-  };
-  for (const key of Object.keys(mismatch) as (keyof ReleasePayload)[]) {
-    if (payload[key] !== expected[key]) {
-      throw new SignatureError(
-        mismatch[key],
-        `the signature is for ${key} ${payload[key]}, not ${expected[key]}`,
-      );
-    }
-  }
+    manifest: o.manifestText,
+    source,
+  });
 }
 
 async function resolveSource(o: PublishOptions): Promise<ReleaseSourceRef> {

@@ -6,7 +6,9 @@
 import { createReadStream } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { Header, Pax } from "tar";
+import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import type { ProgressCallback } from "../download/progress.js";
+import { ReleaseFailedError } from "./errors.js";
 
 const BLOCK = 512;
 
@@ -16,10 +18,22 @@ export type ArchiveEntry =
   | { type: "File"; path: string; source: string | Buffer; size: number; executable: boolean }
   | { type: "SymbolicLink"; path: string; target: string };
 
-/** Thrown when a file changes size while it is archived (the header already promised a size). */
-export class FileChangedError extends Error {
-  constructor(readonly path: string) {
-    super(`${path} changed while it was being archived`);
+/**
+ * A file changed size while it was packed (a log still written, a build step rewriting it): its
+ * header already promised the size it had when listed. Exit 1, as a failed step: nothing is wrong
+ * with the input, and a build once the tree is settled works. It was "internal error:" naming the
+ * path inside the archive.
+ */
+export class FileChangedError extends ReleaseFailedError {
+  constructor(
+    readonly path: string,
+    listed: number,
+    grew: boolean,
+  ) {
+    super(
+      path,
+      `${grew ? "grew" : "shrank"} while it was packed (it had ${listed} bytes when listed); no archive was written: build again once nothing writes into the release directory, or leave the file out (.gitignore, a skip rule in ${MANIFEST_FILENAME}, or --include only what ships)`,
+    );
     this.name = "FileChangedError";
   }
 }
@@ -56,6 +70,8 @@ const WHOLE_READ_MAX = 1 << 20;
 
 async function* fileBody(entry: Extract<ArchiveEntry, { type: "File" }>): AsyncGenerator<Buffer> {
   const { source } = entry;
+  // The file on disk, as the operator knows it (the generated manifest is bytes, and cannot change).
+  const where = typeof source === "string" ? source : entry.path;
   let written = 0;
   // A stream without an end allocates a full highWaterMark buffer per read: 1 MiB for each of
   // 20,000 small files was most of a release build's time, in garbage collection.
@@ -68,10 +84,10 @@ async function* fileBody(entry: Extract<ArchiveEntry, { type: "File" }>): AsyncG
   for await (const chunk of chunks) {
     const buf = chunk as Buffer;
     written += buf.length;
-    if (written > entry.size) throw new FileChangedError(entry.path);
+    if (written > entry.size) throw new FileChangedError(where, entry.size, true);
     yield buf;
   }
-  if (written !== entry.size) throw new FileChangedError(entry.path);
+  if (written !== entry.size) throw new FileChangedError(where, entry.size, false);
   const pad = (BLOCK - (entry.size % BLOCK)) % BLOCK;
   if (pad > 0) yield Buffer.alloc(pad);
 }

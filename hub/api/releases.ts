@@ -6,6 +6,8 @@ import { NoFields, PublishRelease } from "../../shared/api/bodies.js";
 import { BadInputError, formatIssue } from "../../shared/errors.js";
 import { HUB_MANIFEST_LIMITS } from "../../shared/manifest/limits.js";
 import { parseManifestText } from "../../shared/manifest/load.js";
+import { checkSignatureOfRelease } from "../../shared/signing/published-release.js";
+import { SignatureError } from "../../shared/signing/signature.js";
 import { compareVersions } from "../../shared/versions.js";
 import { agoText } from "../ago-text.js";
 import { actorOf, requireRole } from "../auth/require-role.js";
@@ -77,7 +79,18 @@ async function releasePage(
   }
 }
 
-/** An invalid manifest is refused here, not discovered on the servers. */
+/** An invalid manifest or a signature of another release is refused here, not discovered on the servers. */
+function checkRelease(body: PublishRelease): void {
+  checkManifest(body);
+  if (body.signature === undefined) return;
+  try {
+    checkSignatureOfRelease(body.signature, body);
+  } catch (error) {
+    if (!(error instanceof SignatureError)) throw error;
+    throw new HubRequestError(400, `body.signature: ${error.message.replace(/^signature: /, "")}`);
+  }
+}
+
 function checkManifest(body: PublishRelease): void {
   const notText = manifestNotText(body.manifest);
   if (notText !== undefined) throw new HubRequestError(400, `body.manifest: ${notText}`);
@@ -160,7 +173,7 @@ export function releaseRoutes(deps: ApiDeps): Router {
 
   // CI publishes; operators read releases and roll them out (DESIGN: ci publishes, operator the rest).
   router.post("/releases", requireRole(tokens, "ci"), async (req, res) => {
-    const body = parseRequest(PublishRelease, req.body, "body", checkManifest);
+    const body = parseRequest(PublishRelease, req.body, "body", checkRelease);
     // Before the transaction too: an artifact never uploaded is said as such, not as a version
     // conflict, and costs no write transaction (the check that holds is the one inside it).
     if (body.source.type === "hub" && !(await store.getArtifactInfo(body.source.sha256))) throw noArtifact();

@@ -45,13 +45,17 @@ export function parseConfigText(text: string, file: string): LoadedConfig {
     throw new BadInputError([{ file, line: e.line, column: e.column, path: "", message, severity: "error" }]);
   }
   const positions = rememberKeyPositions(file, text);
+  // The tables as written: validation drops unknown ones, and a misspelt [trust] is told by its keys.
+  const tables = { ...(data as Record<string, unknown>) };
   const { value, problems } = validateAgainst(AgentConfig, data, {
     enumNoun: (values) => nouns.get(values.join()),
     // A header's value is often a credential (Authorization): an error names the key, not the value.
     unquoted: (path) => path.includes("headers"),
   });
-  const issues = toIssues([...problems, ...configChecks(data)], file, (p) =>
-    positionInToml(positions, p.path),
+  const issues = toIssues(
+    [...problems.map((p) => trustTypo(p, data, tables)), ...configChecks(data)],
+    file,
+    (p) => positionInToml(positions, p.path),
   );
   if (value === undefined || issues.some((i) => i.severity === "error")) throw new BadInputError(issues);
   return { config: value, warnings: issues };
@@ -129,6 +133,38 @@ export function configText(bytes: Buffer, file: string): string {
   throw new BadInputError([
     { file, ...at, path: "", message: notUtf8Message(found, "a TOML file"), severity: "error" },
   ]);
+}
+
+/**
+ * A misspelt key that leaves [trust] naming no key is an error: as the warning an unknown key is
+ * elsewhere ("ignored"), the table meant to require signatures left every release, unsigned ones
+ * too, installed unverified. That is an unknown key in [trust] (`key_file`, `Keys`) with no key
+ * named beside it, or a misspelt table (`[Trust]`, `[trusted]`) holding `keys` or `key_files`,
+ * with no [trust] naming one. Beside a key that is named it stays a warning: a misspelt
+ * `allow_downgrade` only keeps downgrades refused. `data` has the unknown keys removed, `tables`
+ * holds the document's tables as written.
+ */
+function trustTypo(problem: Problem, data: unknown, tables: Record<string, unknown>): Problem {
+  if (problem.severity !== "warning" || problem.at !== "key" || !problem.message.startsWith("unknown key"))
+    return problem;
+  const named = ["keys", "key_files"].some((k) => {
+    const value = valueAt(data, ["trust", k]);
+    return Array.isArray(value) && value.length > 0;
+  });
+  if (named) return problem;
+  const [table] = problem.path;
+  const inTrust = table === "trust" && problem.path.length === 2;
+  const trustLike =
+    problem.path.length === 1 &&
+    typeof table === "string" &&
+    ["keys", "key_files"].some((k) => valueAt(tables, [table, k]) !== undefined);
+  if (!inTrust && !trustLike) return problem;
+  const why = inTrust ? "[trust] names no key without it" : "no [trust] names a key";
+  return {
+    ...problem,
+    severity: "error",
+    message: `${problem.message.replace(/; ignored$/, "")}, and ${why}: no release would be verified; correct the name, or remove ${inTrust ? "[trust]" : "it"} to install unsigned releases`,
+  };
 }
 
 /**

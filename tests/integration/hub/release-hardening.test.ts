@@ -3,7 +3,10 @@
  * fleet, or crash the validator: equal-comparing versions (409), credentials in a URL (400 naming
  * the field) and conditions nested past the bound (400, not 500).
  */
+import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generateKeyPair } from "../../../shared/signing/keys.js";
+import { signRelease } from "../../../shared/signing/signature.js";
 import { isType, startTestHub, TestAgent, type TestHub } from "./support.js";
 
 let t: TestHub;
@@ -238,6 +241,79 @@ describe("POST /releases", () => {
       token: t.ci,
     });
     expect(listed.body.releases).toEqual([]);
+  });
+
+  it("a signature that is none, or of another release, is a 400 naming body.signature and what differs; nothing is stored", async () => {
+    const { privateKeyPem } = generateKeyPair();
+    const manifestOf = (version: string) => `version: "${version}"\n`;
+    const signed = (version: string, artifactSha256: string, app = "sig-check") =>
+      JSON.stringify(
+        signRelease(
+          {
+            app,
+            version,
+            artifactSha256,
+            manifestSha256: createHash("sha256").update(manifestOf(version)).digest("hex"),
+          },
+          privateKeyPem,
+        ),
+      );
+    const other = "b".repeat(64);
+    const hubSource = { type: "https", url: "https://example.test/a.tgz", sha256 };
+    const refused: [string, Record<string, unknown>, RegExp][] = [
+      ["not JSON", { signature: "<html>login</html>" }, /^body\.signature: malformed: .*not JSON/],
+      ["no signature document", { signature: '{"sig":"x"}' }, /^body\.signature: malformed: /],
+      // CI's step signed 1.0.0's archive again, or picked up the last release's .sig.
+      [
+        "the previous release's",
+        { signature: signed("0.9.0", other) },
+        /^body\.signature: version mismatch: the signature is for version 0\.9\.0, not 1\.0\.0/,
+      ],
+      [
+        "another archive's",
+        { signature: signed("1.0.0", other) },
+        new RegExp(
+          `^body\\.signature: artifact mismatch: the signature is for artifact sha256 ${other}, not ${sha256}`,
+        ),
+      ],
+      [
+        "another app's",
+        { signature: signed("1.0.0", sha256, "web") },
+        /^body\.signature: app mismatch: the signature is for app web, not sig-check/,
+      ],
+      [
+        "another manifest's",
+        { signature: signed("1.0.0", sha256), manifest: 'version: "1.0.0"\n# edited\n' },
+        /^body\.signature: manifest mismatch: /,
+      ],
+      [
+        "another commit's",
+        { signature: signed("1.0.0", `git:${"c".repeat(40)}`), source: { type: "git", commit } },
+        /^body\.signature: artifact mismatch: .*git:c{40}.*git:0123456789abcdef/,
+      ],
+    ];
+    for (const [what, extra, error] of refused) {
+      const res = await publish("sig-check", "1.0.0", { source: hubSource, ...extra });
+      expect({ what, status: res.status, error: res.body.error }).toEqual({
+        what,
+        status: 400,
+        error: expect.stringMatching(error),
+      });
+    }
+    const listed = await t.api<{ releases: unknown[] }>("GET", "/api/v1/releases?app=sig-check", {
+      token: t.ci,
+    });
+    expect(listed.body.releases).toEqual([]);
+    // The version is not spent: the release's own signature is taken then, and a git release
+    // published by a short commit with its full commit's signature (agents resolve it so).
+    expect(
+      (await publish("sig-check", "1.0.0", { source: hubSource, signature: signed("1.0.0", sha256) })).status,
+    ).toBe(201);
+    const short = await publish("sig-check", "1.0.1", {
+      source: { type: "git", commit: commit.slice(0, 12) },
+      signature: signed("1.0.1", `git:${commit}`),
+    });
+    expect(short.status).toBe(201);
   });
 
   it("a condition nested 5,000 deep is a 400 naming the condition, not a 500", async () => {

@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, truncate, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
@@ -152,6 +153,39 @@ describe("ship release (CLI)", () => {
     expect(again.err).toMatch(/refusing to overwrite/);
     expect(await readFile(join(dir, "keys/ship-release.key"), "utf8")).toBe(key);
   });
+
+  // Read whole (512 KiB) and streamed (8 MiB): 64 bytes more, or less, at each step.
+  it.each([
+    ["grows (a log still written)", 512 << 10, 64],
+    ["shrinks (a file being rewritten)", 8 << 20, -64],
+  ] as const)(
+    "http of a tree where a file %s while it is packed: exit 1 naming the file and what to do, no archive",
+    async (_what, start, step) => {
+      // A file read before it (sorted by name) gives the writer time between listing and packing.
+      await writeFile(join(dir, "a-first.bin"), randomBytes(4 << 20));
+      const changing = join(dir, "src/z.log");
+      await writeFile(changing, "");
+      await truncate(changing, start);
+      const child = runShip(["release", "-C", dir, "http", "1.0.0", "d", "--app", "myapp", "--out", "dist"]);
+      let done = false;
+      void child.finally(() => {
+        done = true;
+      });
+      for (let size = start; !done && size > 0; size += step) await truncate(changing, size);
+      const { code, stderr } = await child;
+      // Was "internal error: myapp-1.0.0/src/z.log changed while it was being archived", the path
+      // inside the archive, with no word of what to do.
+      expect({ code, stderr }).toEqual({
+        code: 1,
+        stderr: expect.stringMatching(
+          new RegExp(
+            `^ship release http: ${changing.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}: (grew|shrank) while it was packed \\(it had \\d+ bytes when listed\\); no archive was written: build again once nothing writes into the release directory, or leave the file out \\(\\.gitignore, a skip rule in update-manifest\\.yaml, or --include only what ships\\)\\n$`,
+          ),
+        ),
+      });
+      expect(await readdir(join(dir, "dist")).catch(() => [])).toEqual([]);
+    },
+  );
 
   it("http builds, prints the ship.toml checksum line, and sign signs what is inside", async () => {
     const built = await runRelease(
