@@ -18,6 +18,7 @@ import { removePartialBackups } from "./partial-backup-sweep.js";
 import { APP_STATE_WHAT, lockDir, updatePaths } from "./paths.js";
 import { resolvePendingUpdate } from "./pending-update.js";
 import type { PipelinePorts } from "./ports.js";
+import { finishedFirstNote } from "./recovered-first.js";
 import { finishedRollback, recoveryOwner } from "./recovery-owner.js";
 import { type AppReport, appMessage, combinedExitCode, type RecoveredFirst } from "./report.js";
 import { resumeRollback } from "./resume-rollback.js";
@@ -83,11 +84,12 @@ export async function recover(
         // restore, so `--recover` changed the app and then said exit 2, "nothing changed".
         await readState(config.general.state_file);
         const ended = await endInterruptedCommand(runningCommandFile(appStateDir), appLog);
-        const { detail: files, action } = await ports.engine.recover({
+        const files = await ports.engine.recover({
           appDir: source.app_dir,
           stateDir: appStateDir,
           log: appLog,
         });
+        const { action } = files;
         const resumed = await resumeRollback(config, appStateDir, appLog);
         const interrupted = await resolvePendingUpdate({
           config,
@@ -112,23 +114,10 @@ export async function recover(
           restored && owner.named,
         );
         await removePartialBackups(config, name, source, appStateDir, appLog);
-        // The CLI puts the source's name before the line; the engine's message starts with it too.
-        // An interrupted update's outcome says what became of the files, whatever the journal did
-        // first (finishing a committed apply it then undoes would read as a contradiction).
-        // Its name is the journal's: a backup made under a source's old name (`[sources.myapp]`, now
-        // `web`) read "web: myapp: restored 1.0.0".
-        const filesDetail = action === "none" ? undefined : files.replace(/^[^:\s]+: /, "");
+        const finished = finishedFirstNote(files, resumed, interrupted !== null);
         const detail =
-          [
-            ended,
-            interrupted === null ? filesDetail : interrupted.detail,
-            // The journal's line already says the target is back when finishing it ended the chain.
-            resumed === undefined || (action === "restored" && resumed.restored === 0)
-              ? undefined
-              : resumed.detail,
-          ]
-            .filter((d) => d !== undefined && d !== "")
-            .join("; ") || files;
+          [ended, interrupted?.detail, finished].filter((d) => d !== undefined && d !== "").join("; ") ||
+          files.detail;
         apps.push({
           source: name,
           appDir: source.app_dir,

@@ -42,6 +42,11 @@ export interface AppReport {
    * refusal or "up to date" after it must not read as if nothing had moved.
    */
   recovered?: RecoveredFirst;
+  /**
+   * The run first finished a restore or rollback a kill had cut short (no update of its own behind
+   * it), e.g. "finished the interrupted rollback to 1.0.0": its outcome comes after that.
+   */
+  finishedFirst?: string;
   /** Key reports of the config files the apply merged (empty when the apply did not run). */
   merges: MergeReport[];
   /**

@@ -32,6 +32,8 @@ export interface ResumedRollback {
   problems: string[];
   /** Backups restored by the resumption (0: the killed run had restored the target already). */
   restored: number;
+  /** Whether it ran rollback commands the killed run owed (`detail` says so). */
+  ranCommands: boolean;
   /** What the resumed restores say as `ship --rollback` does (files whose other names keep the undone content). */
   warnings: string[];
 }
@@ -69,6 +71,7 @@ export async function resumeRollback(
       detail: `finished the interrupted rollback to ${label}${due.note}`,
       problems: due.problems,
       restored: 0,
+      ranCommands: due.note !== "",
       warnings: [],
     };
   }
@@ -99,6 +102,7 @@ export async function resumeRollback(
     detail: `finished the interrupted rollback to ${label} (${more} more backup${more === 1 ? "" : "s"} restored)${leftAlone}${due.note}`,
     problems,
     restored: more,
+    ranCommands: due.note !== "",
     // The killed run's restores said nothing (it was killed): the resumed ones say it, or no one does.
     warnings: linked.length === 0 ? [] : [undoneLinksWarning(linked)],
   };

@@ -43,7 +43,7 @@ import { APP_STATE_WHAT, lockDir, updatePaths } from "./paths.js";
 import { dropPendingManifest } from "./pending-manifest.js";
 import { awaitingRecovery, type PendingResolution, resolvePendingUpdate } from "./pending-update.js";
 import type { PipelinePorts } from "./ports.js";
-import { sayRecovered } from "./recovered-first.js";
+import { finishedFirstNote, sayFinishedFirst, sayRecovered } from "./recovered-first.js";
 import { finishedRollback, recoveryOwner } from "./recovery-owner.js";
 import { type AppReport, appMessage, type RecoveredFirst } from "./report.js";
 import { resumeRollback } from "./resume-rollback.js";
@@ -79,12 +79,20 @@ export async function runSource(
 ): Promise<AppReport> {
   const said: Said = {};
   // Every way the run ends after its recovery (up to date, refused, skipped, a failed fetch) says it.
-  return sayRecovered(await runSourceOnce(config, name, source, options, said), said.recovered);
+  const report = await runSourceOnce(config, name, source, options, said);
+  return sayWhatCameFirst(report, said);
 }
 
 /** What the run's recover-first step did, for its report whichever way the run ends. */
 interface Said {
   recovered?: RecoveredFirst;
+  /** A killed `--rollback` or restore it finished (recovered-first.ts). */
+  finished?: string;
+}
+
+/** The report with what the recover-first step moved before the run's own outcome (recovered-first.ts). */
+function sayWhatCameFirst(report: AppReport, said: Said): AppReport {
+  return sayFinishedFirst(sayRecovered(report, said.recovered), said.finished);
 }
 
 async function runSourceOnce(
@@ -196,9 +204,11 @@ async function runSourceOnce(
     };
     let interrupted: PendingResolution | null = null;
     try {
-      interrupted = options.checkOnly
-        ? null
+      const first = options.checkOnly
+        ? undefined
         : await recoverFirst(config, name, source, ports, paths.appStateDir, log);
+      interrupted = first?.interrupted ?? null;
+      if (first?.finished !== undefined) said.finished = first.finished;
     } catch (error) {
       // As `ship --recover` takes it: what stopped a recovery that is not ship's own verdict (an I/O
       // error) may have left the app partly restored.
@@ -411,7 +421,7 @@ async function runSourceOnce(
     refused = attempted.exitCode === ExitCode.badInput;
     // Recorded and notified as the run ends: a refusal (exit 2) records nothing, so the state keeps
     // the recovery's own failed_restored; any other outcome is recorded with the restore said.
-    const report = refused ? attempted : sayRecovered(attempted, said.recovered);
+    const report = refused ? attempted : sayWhatCameFirst(attempted, said);
     // Before the state is written: a partial download may be what fills the disk.
     await discardLeftovers(paths, log);
     // An attempt the caller makes again is recorded and notified by the attempt that ends it.
@@ -454,7 +464,7 @@ async function runSourceOnce(
       // The check's unreachable release, as the fetch's (handle-failure.ts): the caller's to retry.
       ...(options.settings.retriedLater?.(error) === true ? { retriedLater: true as const } : {}),
     };
-    const report = refused ? failed : sayRecovered(failed, said.recovered);
+    const report = refused ? failed : sayWhatCameFirst(failed, said);
     if (checking && !options.checkOnly && !refused && options.recordFailedCheck !== false)
       await recordFailedCheck(config.general.state_file, report, log);
     return report;
@@ -534,7 +544,7 @@ async function recoverFirst(
   ports: PipelinePorts,
   appStateDir: string,
   log: Logger,
-): Promise<PendingResolution | null> {
+): Promise<{ interrupted: PendingResolution | null; finished: string | undefined }> {
   // A damaged state file stops the run before recovery moves anything (exit 2 says nothing changed).
   await readState(config.general.state_file);
   // A hook of the killed run may still be running; no command runs again while it does.
@@ -581,7 +591,7 @@ async function recoverFirst(
   await dropUndoneRelease(releaseBeingUndone(appStateDir)).catch((error: unknown) =>
     log.debug("could not remove the undone release's copy", { error: errorMessage(error) }),
   );
-  return resolved;
+  return { interrupted: resolved, finished: finishedFirstNote(recovery, resumed, resolved !== null) };
 }
 
 async function discardLeftovers(paths: UpdatePaths, log: Logger): Promise<void> {

@@ -65,7 +65,9 @@ describe("ship --check-only agrees with the run (real CLI)", () => {
     );
     const run = await runShip(["--config", app.config]);
     expect(run.code, run.stdout + run.stderr).toBe(0);
-    expect(run.stdout).toBe("myapp: updated 1.0.0 → 3.0.0\n");
+    expect(run.stdout).toBe(
+      "myapp: finished the interrupted rollback to 1.0.0 (1 more backup restored); then updated 1.0.0 → 3.0.0\n",
+    );
   });
   // The operator points the source back at the release recovery puts back (the killed update's
   // previous one, or a killed rollback's target): the run says up to date, exit 0; the check said
@@ -107,7 +109,9 @@ describe("ship --check-only agrees with the run (real CLI)", () => {
     );
     const run = await runShip(["--config", app.config]);
     expect(run.code, run.stdout + run.stderr).toBe(0);
-    expect(run.stdout).toBe("myapp: up to date (1.0.0)\n");
+    expect(run.stdout).toBe(
+      "myapp: finished the interrupted rollback to 1.0.0 (1 more backup restored); then up to date (1.0.0)\n",
+    );
   });
   it("a chained --rollback killed between restores while the source offers a version in between: no downgrade", async () => {
     const listed = await runShip(["--config", app.config, "--list-backups", "--json"]);
@@ -128,6 +132,8 @@ describe("ship --check-only agrees with the run (real CLI)", () => {
     );
     const run = await runShip(["--config", app.config]);
     expect(run.code, run.stdout + run.stderr).toBe(0);
-    expect(run.stdout).toBe("myapp: updated 1.0.0 → 2.5.0\n");
+    expect(run.stdout).toBe(
+      "myapp: finished the interrupted rollback to 1.0.0 (1 more backup restored); then updated 1.0.0 → 2.5.0\n",
+    );
   });
 });

@@ -109,7 +109,10 @@ describe("ship --check-only after a killed update, the source offering what reco
     );
     const after = await run();
     expect(after.code, after.stdout + after.stderr).toBe(0);
-    expect(after.stdout).toBe("myapp: up to date (1.0.0)\n");
+    // As the check said: the run finishes the rollback first, and says so before its own outcome.
+    expect(after.stdout).toBe(
+      "myapp: finished the interrupted rollback to 1.0.0 (1 more backup restored); then up to date (1.0.0)\n",
+    );
   });
 
   it("a --rollback of one backup killed mid-restore (only the journal names 1.0.0), the archive of 1.0.0 offered", async () => {
@@ -122,7 +125,9 @@ describe("ship --check-only after a killed update, the source offering what reco
     );
     const after = await run();
     expect(after.code, after.stdout + after.stderr).toBe(0);
-    expect(after.stdout).toBe("myapp: up to date (1.0.0)\n");
+    expect(after.stdout).toBe(
+      "myapp: restored 1.0.0 (finished an interrupted restore); then up to date (1.0.0)\n",
+    );
   });
 
   it("git (its candidate is a branch and a commit)", async () => {
