@@ -138,7 +138,34 @@ export function configText(bytes: Buffer, file: string): string {
  */
 function configChecks(data: unknown): Problem[] {
   const sources = valueAt(data, ["sources"]);
-  if (typeof sources !== "object" || sources === null) return [];
+  if (typeof sources !== "object" || sources === null) return emptyTrustProblems(data);
+  return [...emptyTrustProblems(data), ...sourceChecks(data, sources)];
+}
+
+/**
+ * `[trust]` asks for signed releases only when it lists a key; `key_files = []` (and `keys = []`)
+ * listed none, so an operator who wrote the section to refuse unsigned releases got every unsigned
+ * one installed without a word. A key list given empty, with no key in the other, is refused;
+ * `[trust]` with only `allow_downgrade` asks for no signature and stays valid.
+ */
+function emptyTrustProblems(data: unknown): Problem[] {
+  const lists = (["keys", "key_files"] as const).map((key) => ({
+    key,
+    value: valueAt(data, ["trust", key]),
+  }));
+  if (lists.some(({ value }) => Array.isArray(value) && value.length > 0)) return [];
+  return lists
+    .filter(({ value }) => Array.isArray(value) && value.length === 0)
+    .map(({ key }) => ({
+      path: ["trust", key],
+      message:
+        "is empty: no key could check a release's signature, so unsigned releases would be installed; list the release signing public key (ship release keygen writes one), or remove the key",
+      severity: "error" as const,
+      at: "key" as const,
+    }));
+}
+
+function sourceChecks(data: unknown, sources: object): Problem[] {
   return Object.keys(sources).flatMap((name) => {
     const path = ["sources", name, "security", "allowed_file_types"];
     const problems = fileTypeProblems(valueAt(data, path), path);
