@@ -154,7 +154,12 @@ export const RollbackPolicy = z.strictObject({
 });
 export type RollbackPolicy = z.infer<typeof RollbackPolicy>;
 
-const message = z.string().optional();
+/**
+ * A notification's or conditional's text. Left out, ship writes its own; given blank it said
+ * nothing (`{"text":""}`, which Slack refuses, so the alert was lost; "manual intervention
+ * required …: ;"), so it is refused.
+ */
+const message = z.string().regex(/\S/, "must not be blank: leave message out for ship's own text").optional();
 export const Notification = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("log"), message, level: z.enum(["info", "warn", "error"]).optional() }),
   z.strictObject({
@@ -179,7 +184,7 @@ export const Conditional = z.strictObject({
   /** Parsed by shared/conditions (never eval); syntax errors are reported with their column. */
   condition: nonEmpty,
   action: z.enum(conditionalActions),
-  message: z.string().optional(),
+  message,
   manual_steps: z.array(nonEmpty).default([]),
   /**
    * Seconds each `command('…')` of the condition may run before it is killed and reads false
