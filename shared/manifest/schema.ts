@@ -35,7 +35,14 @@ export const sectionStrategies = ["preserve_user", "update_only", "replace", "me
 export const conditionalActions = ["skip_update", "warn", "require_manual_intervention"] as const;
 export const rollbackTriggers = ["health_check_fail", "service_start_fail", "critical_error"] as const;
 
-const nonEmpty = z.string().min(1, "must not be empty");
+/**
+ * A command, name, step, path or key. White space alone is refused with the empty string: sh ran a
+ * blank command as nothing, exit 0, so a post_update_test of "   " passed whatever the app did.
+ */
+const nonEmpty = z
+  .string()
+  .min(1, { error: "must not be empty", abort: true })
+  .regex(/\S/, "must not be blank (only white space)");
 const seconds = timeoutSeconds();
 
 /** A shell command, optionally with its own timeout in seconds. */

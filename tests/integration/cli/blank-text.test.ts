@@ -89,3 +89,48 @@ describe("a blank message", () => {
     60_000,
   );
 });
+
+describe("a blank command or name", () => {
+  it("a post_update_test whose command is white space: the run is exit 2 naming it, nothing installed", async () => {
+    const blank = await localApp();
+    try {
+      // sh ran "   " as nothing, exit 0: the health check passed whatever the app did.
+      await blank.release(
+        "v1",
+        ['version: "1.0.0"', "post_update_tests:", "  - name: health", '    command: "   "', ""].join("\n"),
+      );
+      const run = await runShip(["--config", blank.config]);
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr).toMatch(
+        /update-manifest\.yaml:4:\d+ post_update_tests\[0\]\.command: must not be blank/,
+      );
+      expect(await readdir(blank.appDir)).toEqual([]);
+    } finally {
+      await blank.cleanup();
+    }
+  }, 60_000);
+
+  it.each([
+    ['hooks:\n  post_update: ["  "]\n', "hooks.post_update[0]"],
+    ['rollback:\n  custom_rollback_command: " "\n', "rollback.custom_rollback_command"],
+    [
+      'requirements:\n  environment_checks:\n    - name: db\n      command: "\\t"\n',
+      "requirements.environment_checks[0].command",
+    ],
+    ['post_update_tests:\n  - name: "  "\n    command: "true"\n', "post_update_tests[0].name"],
+    [
+      'conditionals:\n  - condition: "current_version < \'2.0.0\'"\n    action: require_manual_intervention\n    manual_steps: [" "]\n',
+      "conditionals[0].manual_steps[0]",
+    ],
+  ])(
+    "%s: --test-manifest is exit 2 naming it",
+    async (yaml, key) => {
+      const manifest = join(app.root, "blank-command.yaml");
+      await writeFile(manifest, `version: "1.0.0"\n${yaml}`);
+      const check = await runShip(["--test-manifest", manifest]);
+      expect(check.code, check.stdout).toBe(2);
+      expect(check.stderr).toContain(`${key}: must not be blank`);
+    },
+    60_000,
+  );
+});
