@@ -79,13 +79,7 @@ describe("a blank message", () => {
     ],
   ])(
     "on a %s: --test-manifest is exit 2 naming the key",
-    async (_kind, yaml, key) => {
-      const manifest = join(app.root, "blank.yaml");
-      await writeFile(manifest, `version: "1.0.0"\n${yaml}`);
-      const check = await runShip(["--test-manifest", manifest]);
-      expect(check.code, check.stdout).toBe(2);
-      expect(check.stderr).toContain(`${key}: must not be blank`);
-    },
+    (_kind, yaml, key) => refusedAsBlank(yaml, key),
     60_000,
   );
 });
@@ -122,15 +116,14 @@ describe("a blank command or name", () => {
       'conditionals:\n  - condition: "current_version < \'2.0.0\'"\n    action: require_manual_intervention\n    manual_steps: [" "]\n',
       "conditionals[0].manual_steps[0]",
     ],
-  ])(
-    "%s: --test-manifest is exit 2 naming it",
-    async (yaml, key) => {
-      const manifest = join(app.root, "blank-command.yaml");
-      await writeFile(manifest, `version: "1.0.0"\n${yaml}`);
-      const check = await runShip(["--test-manifest", manifest]);
-      expect(check.code, check.stdout).toBe(2);
-      expect(check.stderr).toContain(`${key}: must not be blank`);
-    },
-    60_000,
-  );
+  ])("%s: --test-manifest is exit 2 naming it", (yaml, key) => refusedAsBlank(yaml, key), 60_000);
 });
+
+/** `--test-manifest` of a manifest holding `yaml` is exit 2, naming `key` as blank. */
+async function refusedAsBlank(yaml: string, key: string): Promise<void> {
+  const manifest = join(app.root, "blank.yaml");
+  await writeFile(manifest, `version: "1.0.0"\n${yaml}`);
+  const check = await runShip(["--test-manifest", manifest]);
+  expect(check.code, check.stdout).toBe(2);
+  expect(check.stderr).toContain(`${key}: must not be blank`);
+}
