@@ -49,6 +49,9 @@ export function parseConfigText(text: string, file: string): LoadedConfig {
     enumNoun: (values) => nouns.get(values.join()),
     // A header's value is often a credential (Authorization): an error names the key, not the value.
     unquoted: (path) => path.includes("headers"),
+    // The seed's [general.logging] follows [general]: a general key written below it is logging's.
+    misplaced: (path, key) =>
+      `${key} is a key of ${path.length > 1 ? `[${path.slice(0, -1).join(".")}]` : "the file's top level"}: in TOML every key below the [${path.join(".")}] header is that table's; move it above the header`,
   });
   const issues = toIssues([...problems, ...configChecks(data)], file, (p) =>
     positionInToml(positions, p.path),
