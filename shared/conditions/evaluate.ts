@@ -5,7 +5,8 @@
  * - A comparison with `current_version` uses version order on both sides (shared/versions.ts), so
  *   `current_version == '1.2'` holds on 1.2.0. Between other values: if one side is a number and
  *   the other reads as a number, they compare numerically; otherwise `==`/`!=` compare text
- *   exactly and `< <= > >=` use the same version order (`'r9' < 'r10'`).
+ *   exactly and `< <= > >=` use the same version order (`'r9' < 'r10'`). A number compared as text
+ *   or as a version is what is written: `current_version < 2.10` is `< '2.10'`, never `< 2.1`.
  * - An unset env_var or an unknown current_version (nothing installed yet) equals nothing and
  *   orders with nothing: every comparison with it is false except `!=`, which is true.
  * - An app in the directory that ship has no version for (installed by hand or another tool) is
@@ -216,9 +217,9 @@ function compare(
   if (numeric) {
     order = Math.sign(Number(left) - Number(right));
   } else if (versions || (op !== "==" && op !== "!=")) {
-    order = compareVersions(String(left), String(right));
+    order = compareVersions(asText(leftExpr, left), asText(rightExpr, right));
   } else {
-    order = String(left) === String(right) ? 0 : 1;
+    order = asText(leftExpr, left) === asText(rightExpr, right) ? 0 : 1;
   }
   switch (op) {
     case "==":
@@ -234,4 +235,12 @@ function compare(
     case ">=":
       return order >= 0;
   }
+}
+
+/**
+ * A value compared as text or as a version. A number is its written text: printed back from its
+ * value, `current_version < 2.10` asked `< 2.1`, so a 2.5.0 app passed the guard it was written for.
+ */
+function asText(expr: ValueExpr, value: string | number): string {
+  return expr.kind === "number" ? expr.text : String(value);
 }

@@ -51,6 +51,9 @@ export function parseConfigText(text: string, file: string): LoadedConfig {
     enumNoun: (values) => nouns.get(values.join()),
     // A header's value is often a credential (Authorization): an error names the key, not the value.
     unquoted: (path) => path.includes("headers"),
+    // The seed's [general.logging] follows [general]: a general key written below it is logging's.
+    misplaced: (path, key) =>
+      `${key} is a key of ${path.length > 1 ? `[${path.slice(0, -1).join(".")}]` : "the file's top level"}: in TOML every key below the [${path.join(".")}] header is that table's; move it above the header`,
   });
   const issues = toIssues(
     [...problems.map((p) => trustTypo(p, data, tables)), ...configChecks(data)],
@@ -174,7 +177,34 @@ function trustTypo(problem: Problem, data: unknown, tables: Record<string, unkno
  */
 function configChecks(data: unknown): Problem[] {
   const sources = valueAt(data, ["sources"]);
-  if (typeof sources !== "object" || sources === null) return [];
+  if (typeof sources !== "object" || sources === null) return emptyTrustProblems(data);
+  return [...emptyTrustProblems(data), ...sourceChecks(data, sources)];
+}
+
+/**
+ * `[trust]` asks for signed releases only when it lists a key; `key_files = []` (and `keys = []`)
+ * listed none, so an operator who wrote the section to refuse unsigned releases got every unsigned
+ * one installed without a word. A key list given empty, with no key in the other, is refused;
+ * `[trust]` with only `allow_downgrade` asks for no signature and stays valid.
+ */
+function emptyTrustProblems(data: unknown): Problem[] {
+  const lists = (["keys", "key_files"] as const).map((key) => ({
+    key,
+    value: valueAt(data, ["trust", key]),
+  }));
+  if (lists.some(({ value }) => Array.isArray(value) && value.length > 0)) return [];
+  return lists
+    .filter(({ value }) => Array.isArray(value) && value.length === 0)
+    .map(({ key }) => ({
+      path: ["trust", key],
+      message:
+        "is empty: no key could check a release's signature, so unsigned releases would be installed; list the release signing public key (ship release keygen writes one), or remove the key",
+      severity: "error" as const,
+      at: "key" as const,
+    }));
+}
+
+function sourceChecks(data: unknown, sources: object): Problem[] {
   return Object.keys(sources).flatMap((name) => {
     const path = ["sources", name, "security", "allowed_file_types"];
     const problems = fileTypeProblems(valueAt(data, path), path);

@@ -35,7 +35,14 @@ export const sectionStrategies = ["preserve_user", "update_only", "replace", "me
 export const conditionalActions = ["skip_update", "warn", "require_manual_intervention"] as const;
 export const rollbackTriggers = ["health_check_fail", "service_start_fail", "critical_error"] as const;
 
-const nonEmpty = z.string().min(1, "must not be empty");
+/**
+ * A command, name, step, path or key. White space alone is refused with the empty string: sh ran a
+ * blank command as nothing, exit 0, so a post_update_test of "   " passed whatever the app did.
+ */
+const nonEmpty = z
+  .string()
+  .min(1, { error: "must not be empty", abort: true })
+  .regex(/\S/, "must not be blank (only white space)");
 const seconds = timeoutSeconds();
 
 /** A shell command, optionally with its own timeout in seconds. */
@@ -154,7 +161,12 @@ export const RollbackPolicy = z.strictObject({
 });
 export type RollbackPolicy = z.infer<typeof RollbackPolicy>;
 
-const message = z.string().optional();
+/**
+ * A notification's or conditional's text. Left out, ship writes its own; given blank it said
+ * nothing (`{"text":""}`, which Slack refuses, so the alert was lost; "manual intervention
+ * required …: ;"), so it is refused.
+ */
+const message = z.string().regex(/\S/, "must not be blank: leave message out for ship's own text").optional();
 export const Notification = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("log"), message, level: z.enum(["info", "warn", "error"]).optional() }),
   z.strictObject({
@@ -179,7 +191,7 @@ export const Conditional = z.strictObject({
   /** Parsed by shared/conditions (never eval); syntax errors are reported with their column. */
   condition: nonEmpty,
   action: z.enum(conditionalActions),
-  message: z.string().optional(),
+  message,
   manual_steps: z.array(nonEmpty).default([]),
   /**
    * Seconds each `command('…')` of the condition may run before it is killed and reads false

@@ -24,9 +24,24 @@ export function fileTypeAllowed(fileName: string, entries: readonly string[]): b
   });
 }
 
-/** A warning for each entry that looks like an extension written without its dot ("py"). */
+/**
+ * An error for an empty list (it allows no file: taken, it refused every release at its first
+ * file, "not in allowed_file_types ()"), and a warning for each entry that looks like an extension
+ * written without its dot ("py").
+ */
 export function fileTypeProblems(entries: unknown, path: KeyPath): Problem[] {
   if (!Array.isArray(entries)) return [];
+  if (entries.length === 0) {
+    return [
+      {
+        path,
+        message:
+          "is empty: it allows no file, so every release would be refused; list the types to allow, or leave the key out to allow every type",
+        severity: "error",
+        at: "key",
+      },
+    ];
+  }
   const problems: Problem[] = [];
   entries.forEach((entry, i) => {
     if (typeof entry !== "string" || !/^[a-z0-9]{1,5}$/.test(entry)) return;

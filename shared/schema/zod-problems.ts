@@ -24,6 +24,11 @@ export interface DescribeOptions {
    * a token, and these messages reach the log, the state file, the hub's reports and CI's log.
    */
   unquoted?: (path: KeyPath) => boolean;
+  /**
+   * Why an unknown key at `path` that the mapping one level up knows sits where it does, in the
+   * document's own syntax (ship.toml: below a sub-table's header).
+   */
+  misplaced?: (path: KeyPath, key: string) => string;
 }
 
 interface FlatIssue {
@@ -228,10 +233,20 @@ export function validateAgainst<S extends z.ZodType>(
     for (const { path, issue } of unknown) {
       if (issue.code !== "unrecognized_keys") continue;
       const known = knownKeysAt(schema, path, data);
+      const above =
+        options.misplaced !== undefined && path.length > 0
+          ? knownKeysAt(schema, path.slice(0, -1), data)
+          : [];
       for (const key of issue.keys) {
         // Hints are for typos; past a few hundred unknown keys the document is not a typo away.
         const hint = problems.length < MAX_HINTS ? didYouMean(key, known) : undefined;
-        const message = `unknown key ${JSON.stringify(key)}${hint === undefined ? "" : ` (did you mean ${JSON.stringify(hint)}?)`}; ignored`;
+        const why =
+          options.misplaced !== undefined && above.includes(key)
+            ? ` (${options.misplaced(path, key)})`
+            : hint === undefined
+              ? ""
+              : ` (did you mean ${JSON.stringify(hint)}?)`;
+        const message = `unknown key ${JSON.stringify(key)}${why}; ignored`;
         problems.push({ path: [...path, key], message, severity: "warning", at: "key" });
         deleteKey(data, path, key);
       }

@@ -1,0 +1,129 @@
+/**
+ * A `message` given blank. A notification's was sent as it stood: Slack got `{"text":""}`, which
+ * it refuses (no_text), so the seed's on_failure alert was lost, and a webhook's text was a space.
+ * A conditional's read "manual intervention required before updating to 7.0.0: ; once …" or a
+ * bare "WARNING:". Left out, each has ship's own text; given blank, it is bad input naming the key.
+ */
+import { once } from "node:events";
+import { readdir, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runShip } from "../../support/ship-cli.js";
+import { type LocalApp, localApp } from "./local-app.js";
+
+let app: LocalApp;
+let server: Server;
+let url: string;
+const bodies: string[] = [];
+beforeAll(async () => {
+  app = await localApp();
+  server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk: Buffer) => {
+      body += chunk.toString("utf8");
+    });
+    req.on("end", () => {
+      bodies.push(body);
+      res.writeHead(200).end("ok");
+    });
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+});
+afterAll(async () => {
+  server.close();
+  await app.cleanup();
+});
+
+describe("a blank message", () => {
+  it("on a slack notification: the run is exit 2 naming the key, installs nothing and sends nothing", async () => {
+    await app.release(
+      "v1",
+      [
+        'version: "1.0.0"',
+        "notifications:",
+        "  on_success:",
+        "    - type: slack",
+        `      url: "${url}"`,
+        '      message: ""',
+        "",
+      ].join("\n"),
+    );
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr).toMatch(
+      /update-manifest\.yaml:6:\d+ notifications\.on_success\[0\]\.message: must not be blank/,
+    );
+    expect(await readdir(app.appDir)).toEqual([]);
+    expect(bodies).toEqual([]);
+  }, 60_000);
+
+  it.each([
+    [
+      "webhook",
+      `notifications:\n  on_failure:\n    - type: webhook\n      url: "http://127.0.0.1:9/x"\n      message: "  "\n`,
+      "notifications.on_failure[0].message",
+    ],
+    [
+      "log",
+      'notifications:\n  on_success:\n    - type: log\n      message: ""\n',
+      "notifications.on_success[0].message",
+    ],
+    [
+      "conditional",
+      'conditionals:\n  - condition: "current_version < \'2.0.0\'"\n    action: require_manual_intervention\n    message: ""\n',
+      "conditionals[0].message",
+    ],
+  ])(
+    "on a %s: --test-manifest is exit 2 naming the key",
+    (_kind, yaml, key) => refusedAsBlank(yaml, key),
+    60_000,
+  );
+});
+
+describe("a blank command or name", () => {
+  it("a post_update_test whose command is white space: the run is exit 2 naming it, nothing installed", async () => {
+    const blank = await localApp();
+    try {
+      // sh ran "   " as nothing, exit 0: the health check passed whatever the app did.
+      await blank.release(
+        "v1",
+        ['version: "1.0.0"', "post_update_tests:", "  - name: health", '    command: "   "', ""].join("\n"),
+      );
+      const run = await runShip(["--config", blank.config]);
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr).toMatch(
+        /update-manifest\.yaml:4:\d+ post_update_tests\[0\]\.command: must not be blank/,
+      );
+      expect(await readdir(blank.appDir)).toEqual([]);
+    } finally {
+      await blank.cleanup();
+    }
+  }, 60_000);
+
+  it.each([
+    ['hooks:\n  post_update: ["  "]\n', "hooks.post_update[0]"],
+    ['rollback:\n  custom_rollback_command: " "\n', "rollback.custom_rollback_command"],
+    [
+      'requirements:\n  environment_checks:\n    - name: db\n      command: "\\t"\n',
+      "requirements.environment_checks[0].command",
+    ],
+    ['post_update_tests:\n  - name: "  "\n    command: "true"\n', "post_update_tests[0].name"],
+    [
+      'conditionals:\n  - condition: "current_version < \'2.0.0\'"\n    action: require_manual_intervention\n    manual_steps: [" "]\n',
+      "conditionals[0].manual_steps[0]",
+    ],
+  ])("%s: --test-manifest is exit 2 naming it", (yaml, key) => refusedAsBlank(yaml, key), 60_000);
+});
+
+/** `--test-manifest` of a manifest holding `yaml` is exit 2, naming `key` as blank. */
+async function refusedAsBlank(yaml: string, key: string): Promise<void> {
+  const manifest = join(app.root, "blank.yaml");
+  await writeFile(manifest, `version: "1.0.0"\n${yaml}`);
+  const check = await runShip(["--test-manifest", manifest]);
+  expect(check.code, check.stdout).toBe(2);
+  expect(check.stderr).toContain(`${key}: must not be blank`);
+}
