@@ -5,6 +5,7 @@
  */
 import type { Manifest } from "../../shared/manifest/schema.js";
 import { shownPath } from "../backup/unrestored.js";
+import { inheritedListed } from "../sources/app-holds.js";
 import { dirModeChanges } from "./dir-modes.js";
 import {
   clearedDirectoryOf,
@@ -92,6 +93,8 @@ export interface PlanDraft {
   readonly unsafe: PlanConflict[];
   /** Whether the listing came in code-unit order (the steps are sorted otherwise). */
   readonly sorted: boolean;
+  /** How many release paths the index lists: all it holds, and the release drops none of them. */
+  readonly indexed: number;
 }
 
 /**
@@ -108,15 +111,19 @@ export function draftPlan(
   const unsafe: PlanConflict[] = [];
   let sorted = true;
   let last: string | undefined;
+  let indexed = 0;
   for (const [rel, entry] of input.release) {
     if (last !== undefined && last >= rel) sorted = false;
     last = rel;
     if (unsafePath(rel)) unsafe.push({ rel, problem: NOT_SAFE });
-    const step = statStep(input, rel, entry, skipRules, hashed);
+    const listed = input.index?.files[rel];
+    if (listed !== undefined) indexed++;
+    const step = statStep(input, rel, entry, listed, skipRules, hashed);
     if (step === HASH_IT) toHash.push(rel);
     steps.push(typeof step === "symbol" ? undefined : step);
   }
-  return { input, steps, toHash: toHash.sort(), unsafe, sorted };
+  if (input.index !== undefined) indexed -= inheritedListed(input.release, input.index.files);
+  return { input, steps, toHash: toHash.sort(), unsafe, sorted, indexed };
 }
 
 /** A draft's step for a file whose content must be hashed first, or whose hash the caller holds. */
@@ -132,6 +139,7 @@ function statStep(
   input: Omit<PlanInput, "appHashes">,
   rel: string,
   entry: ReleaseEntry,
+  indexed: IndexedFile | undefined,
   skipRules: boolean,
   hashed: ReadonlyMap<string, string> | undefined,
 ): PlanStep | typeof HASH_IT | typeof HASHED {
@@ -142,7 +150,6 @@ function statStep(
   if (rule?.rule.action === "skip") return { kind: "skip", rel, reason: "rule", pattern: rule.pattern };
   const app = input.app.files.get(rel);
   if (app === undefined) return { kind: "add", rel, entry, rule: rule ?? ruleFor(input.manifest, rel) };
-  const indexed = input.index?.files[rel];
   const vouched = statMatches(app, indexed);
   // Only a file of the release's size and type can hold its bytes; the index vouches for the rest.
   if (!vouched && protectedBy === undefined && app.size === entry.size && app.type === entry.type)
@@ -212,9 +219,12 @@ function anySkipRule(manifest: Manifest): boolean {
 }
 
 /** Files the previous release installed that this one drops, and the contents of cleared directories. */
-function removalSteps(input: PlanInput): PlanStep[] {
+function removalSteps(input: PlanInput, indexed: number): PlanStep[] {
   const steps: PlanStep[] = [];
-  for (const rel of Object.keys(input.index?.files ?? {})) {
+  const installed = Object.keys(input.index?.files ?? {});
+  // A release that lists as many installed paths as the index holds drops none (its paths are
+  // distinct): the index's 20,000 names need no lookup each (checkImmutable counts alike).
+  for (const rel of indexed < installed.length ? installed : []) {
     if (input.release.has(rel) || !input.app.files.has(rel)) continue;
     if (protectedDirectoryOf(input.manifest, rel) !== undefined) continue;
     if (ruleFor(input.manifest, rel).rule.action === "skip") continue;
@@ -280,7 +290,7 @@ export function finishPlan(draft: PlanDraft, appHashes?: ReadonlyMap<string, str
   const input: PlanInput = { ...draft.input, ...(appHashes === undefined ? {} : { appHashes }) };
   const steps = releaseSteps(draft, appHashes);
   const conflicts = [...draft.unsafe];
-  steps.push(...removalSteps(input));
+  steps.push(...removalSteps(input, draft.indexed));
   // Loops, not filter/flatMap over the steps: one array per step (20,000, nearly all keeps) was garbage.
   const removed = new Set<string>();
   const written: string[] = [];

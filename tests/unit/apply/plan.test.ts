@@ -411,6 +411,20 @@ describe("planUpdate", () => {
     }
   });
 
+  it("removes a dropped file while the release lists files named like an object's own properties", () => {
+    // A parsed index answers `files["toString"]` with Object's: counted as installed, the release
+    // would seem to list every installed file and drop none.
+    const scan = app({ "a.txt": stat(), "b.txt": stat() });
+    const index = indexOf(scan, { "a.txt": "A", "b.txt": "B" });
+    const plan = planUpdate({
+      manifest: manifest(),
+      release: release({ "a.txt": "A", toString: "T" }),
+      app: scan,
+      index,
+    });
+    expect(kinds(plan.steps)).toEqual({ "a.txt": "keep", "b.txt": "remove", toString: "add" });
+  });
+
   it("refuses paths that could leave the app directory", () => {
     const plan = planUpdate({
       manifest: manifest(),
