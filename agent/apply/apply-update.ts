@@ -45,7 +45,7 @@ import { indexPath, readInstallIndex } from "./install-index.js";
 import { JOURNAL_OF, journalPath, type UpdateJournal, writeJournal } from "./journal.js";
 import { withoutForeignKeepCopies } from "./keep-copies.js";
 import { buildOps, type Inventory, inventoryOf } from "./ops.js";
-import { filesToHash, planUpdate, summarizePlan } from "./plan.js";
+import { draftPlan, finishPlan, summarizePlan } from "./plan.js";
 import { prepareUpdate, reportReplacedMerges } from "./prepare.js";
 import { privilegedModes, stagePrivilegedFiles } from "./privileged-files.js";
 import { recoverApp, rollBackUpdate } from "./recover.js";
@@ -189,9 +189,11 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
     app: scan,
     index,
   };
-  const appHashes = await hashSuspects(appDir, filesToHash(planInput), scan);
+  // One pass over the listing decides what stat can; the files it could not wait for their hashes.
+  const draft = draftPlan(planInput);
+  const appHashes = await hashSuspects(appDir, draft.toHash, scan);
   clock.lap("hash");
-  const planned = planUpdate({ ...planInput, appHashes });
+  const planned = finishPlan(draft, appHashes);
   if (planned.conflicts.length > 0) {
     if (planned.conflicts.length > SHOWN_CONFLICTS)
       log?.error("the plan found conflicts", { conflicts: conflictLines(planned.conflicts) });
@@ -251,12 +253,16 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
     ...(log === undefined ? {} : { log }),
   });
   const ops = withRemovedDirOwners(appDir, buildOps(prepared.steps, plan, scan, input.release.files));
-  // From the scan, before the backup's own hard links add a name to every replaced file.
-  const split = splitLinks(
-    ops,
-    scan,
-    new Set(prepared.steps.filter((step) => step.kind === "keep").map((step) => step.rel)),
-  );
+  // From the scan, before the backup's own hard links add a name to every replaced file. Only an
+  // app with hard-linked files is asked: the set of kept files is 20,000 names for nothing otherwise.
+  const split =
+    scan.linked === undefined
+      ? []
+      : splitLinks(
+          ops,
+          scan,
+          new Set(prepared.steps.filter((step) => step.kind === "keep").map((step) => step.rel)),
+        );
   clock.lap("prepare");
 
   const created = (input.now ?? (() => new Date()))();

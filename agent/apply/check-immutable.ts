@@ -17,7 +17,7 @@ import { BadInputError } from "../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { shownPath } from "../backup/unrestored.js";
-import type { IndexComparison } from "../sources/app-holds.js";
+import { type IndexComparison, inheritedListed } from "../sources/app-holds.js";
 import { hashFile } from "../tree/hash-file.js";
 import { loopSlices } from "../tree/loop-slices.js";
 import type { PathTypesCheck } from "./check-path-types.js";
@@ -93,6 +93,7 @@ export async function checkImmutable(input: ImmutableCheck): Promise<void> {
   // The release lists every installed file when it lists as many of them as the index holds (its
   // names are distinct): then it drops none, and the index's 20,000 names need no walk of their own
   // (a for-in and a lookup each cost ~3x counting the keys).
+  if (compared === undefined) listed -= inheritedListed(release, installed);
   if (listed < Object.keys(installed).length) {
     for (const rel in installed) {
       const pause = slice();

@@ -5,6 +5,7 @@
  */
 import type { Manifest } from "../../shared/manifest/schema.js";
 import { shownPath } from "../backup/unrestored.js";
+import { inheritedListed } from "../sources/app-holds.js";
 import { dirModeChanges } from "./dir-modes.js";
 import {
   clearedDirectoryOf,
@@ -66,11 +67,6 @@ export function anyKeepsCopy(manifest: Manifest): boolean {
   return Object.values(manifest.files).some(keepsCopy);
 }
 
-/** What the app's file holds, when the index can vouch for it by stat alone. */
-function vouchedSha(app: TreeEntry, indexed: IndexedFile | undefined): string | undefined {
-  return indexed !== undefined && statMatches(app, indexed) ? indexed.sha256 : undefined;
-}
-
 /**
  * App files whose content must be hashed before planning: the release ships them, the index cannot
  * vouch for them (changed stat, or never installed by ship) and their size equals the release's, so
@@ -78,16 +74,121 @@ function vouchedSha(app: TreeEntry, indexed: IndexedFile | undefined): string | 
  * update's cost proportional to what changed, not to the app's size.
  */
 export function filesToHash(input: Omit<PlanInput, "appHashes">): string[] {
-  const out: string[] = [];
+  return draftPlan(input).toHash;
+}
+
+/**
+ * The plan's pass over the listing, before any app file is read: every release file's step that
+ * stat alone decides, and the files `filesToHash` names, whose steps wait for their hashes
+ * (`finishPlan`). The hash list and the steps were a pass each, each looking up the same app entry
+ * and index entry and comparing the same stat, for 20,000 files.
+ */
+export interface PlanDraft {
+  readonly input: Omit<PlanInput, "appHashes">;
+  /** One per release file in listing order; undefined where the step waits for a hash. */
+  readonly steps: (PlanStep | undefined)[];
+  /** What `filesToHash` returns: the files to hash, sorted. */
+  readonly toHash: string[];
+  /** Release paths that are absolute or hold `.` or `..`, in listing order. */
+  readonly unsafe: PlanConflict[];
+  /** Whether the listing came in code-unit order (the steps are sorted otherwise). */
+  readonly sorted: boolean;
+  /** How many release paths the index lists: all it holds, and the release drops none of them. */
+  readonly indexed: number;
+}
+
+/**
+ * `hashed`: files whose hashes the caller already holds, waiting like `filesToHash`'s (planUpdate's
+ * appHashes, which a caller may give for any file).
+ */
+export function draftPlan(
+  input: Omit<PlanInput, "appHashes">,
+  hashed?: ReadonlyMap<string, string>,
+): PlanDraft {
+  const skipRules = anySkipRule(input.manifest);
+  const steps: (PlanStep | undefined)[] = [];
+  const toHash: string[] = [];
+  const unsafe: PlanConflict[] = [];
+  let sorted = true;
+  let last: string | undefined;
+  let indexed = 0;
   for (const [rel, entry] of input.release) {
-    const app = input.app.files.get(rel);
-    if (app === undefined || app.size !== entry.size || app.type !== entry.type) continue;
-    if (vouchedSha(app, input.index?.files[rel]) !== undefined) continue;
-    if (protectedDirectoryOf(input.manifest, rel) !== undefined) continue;
-    if (ruleFor(input.manifest, rel).rule.action === "skip") continue;
-    out.push(rel);
+    if (last !== undefined && last >= rel) sorted = false;
+    last = rel;
+    if (unsafePath(rel)) unsafe.push({ rel, problem: NOT_SAFE });
+    const listed = input.index?.files[rel];
+    if (listed !== undefined) indexed++;
+    const step = statStep(input, rel, entry, listed, skipRules, hashed);
+    if (step === HASH_IT) toHash.push(rel);
+    steps.push(typeof step === "symbol" ? undefined : step);
   }
-  return out.sort();
+  if (input.index !== undefined) indexed -= inheritedListed(input.release, input.index.files);
+  return { input, steps, toHash: toHash.sort(), unsafe, sorted, indexed };
+}
+
+/** A draft's step for a file whose content must be hashed first, or whose hash the caller holds. */
+const HASH_IT = Symbol("hash it");
+const HASHED = Symbol("hashed");
+
+/**
+ * A release file's step as far as stat decides it: skipped, added, kept because the index vouches
+ * for its bytes, or changed; HASH_IT when only its content can tell (filesToHash's files), HASHED
+ * when `hashed` holds its content's hash.
+ */
+function statStep(
+  input: Omit<PlanInput, "appHashes">,
+  rel: string,
+  entry: ReleaseEntry,
+  indexed: IndexedFile | undefined,
+  skipRules: boolean,
+  hashed: ReadonlyMap<string, string> | undefined,
+): PlanStep | typeof HASH_IT | typeof HASHED {
+  const protectedBy = protectedDirectoryOf(input.manifest, rel);
+  if (protectedBy !== undefined && !seedsProtected(input, rel))
+    return { kind: "skip", rel, reason: "protected", pattern: protectedBy };
+  const rule = skipRules ? ruleFor(input.manifest, rel) : undefined;
+  if (rule?.rule.action === "skip") return { kind: "skip", rel, reason: "rule", pattern: rule.pattern };
+  const app = input.app.files.get(rel);
+  if (app === undefined) return { kind: "add", rel, entry, rule: rule ?? ruleFor(input.manifest, rel) };
+  const vouched = statMatches(app, indexed);
+  // Only a file of the release's size and type can hold its bytes; the index vouches for the rest.
+  if (!vouched && protectedBy === undefined && app.size === entry.size && app.type === entry.type)
+    return HASH_IT;
+  if (hashed?.has(rel) === true) return HASHED;
+  return changeStep(input, rel, entry, app, indexed, vouched, undefined, rule);
+}
+
+/**
+ * The step of a release file the app has. A merged file holds the merge ship wrote, not the
+ * release's copy its `sha256` names: kept as it is only when that merge was the release's bytes, so
+ * a rule that now replaces it does replace it.
+ */
+function changeStep(
+  input: Omit<PlanInput, "appHashes">,
+  rel: string,
+  entry: ReleaseEntry,
+  app: TreeEntry,
+  indexed: IndexedFile | undefined,
+  vouched: boolean,
+  hash: string | undefined,
+  known: RuleRef | undefined,
+): PlanStep {
+  const holds = indexed?.merged ? indexed.installedSha256 : indexed?.sha256;
+  const sameBytes = (holds === entry.sha256 && vouched) || hash === entry.sha256;
+  if (sameBytes && app.mode === entry.mode) return { kind: "keep", rel };
+  // A rule decides only what a changed file becomes: a kept one (nearly every file) needs no lookup.
+  const rule = known ?? ruleFor(input.manifest, rel);
+  const keepCopy = keepsCopy(rule.rule) ? keepCopyName(rel) : undefined;
+  const format = MERGE_FORMATS[rule.rule.action];
+  // A config the operator replaced with a symlink (to a shared copy, the Capistrano layout) is
+  // theirs: a merge would read and write through it, a replace would drop the link and their values.
+  if (format !== undefined && app.type === "symlink" && entry.type === "file" && !vouched)
+    return { kind: "skip", rel, reason: "linked", pattern: rule.pattern, sha256: entry.sha256 };
+  // Symlinks are never merged: reading through one could leave the app directory.
+  if (format !== undefined && app.type === "file" && entry.type === "file") {
+    return { kind: "merge", rel, entry, rule, format, ...(keepCopy ? { keepCopy } : {}) };
+  }
+  return { kind: "replace", rel, entry, rule, ...(keepCopy ? { keepCopy } : {}) };
 }
 
 /**
@@ -107,38 +208,23 @@ function seedsProtected(input: PlanInput, rel: string): boolean {
   return false;
 }
 
-function releaseStep(input: PlanInput, rel: string, entry: ReleaseEntry): PlanStep {
-  const protectedBy = protectedDirectoryOf(input.manifest, rel);
-  if (protectedBy !== undefined && !seedsProtected(input, rel))
-    return { kind: "skip", rel, reason: "protected", pattern: protectedBy };
-  const rule = ruleFor(input.manifest, rel);
-  if (rule.rule.action === "skip") return { kind: "skip", rel, reason: "rule", pattern: rule.pattern };
-  const app = input.app.files.get(rel);
-  if (app === undefined) return { kind: "add", rel, entry, rule };
-  const indexed = input.index?.files[rel];
-  // A merged file holds the merge ship wrote, not the release's copy its `sha256` names: kept as it
-  // is only when that merge was the release's bytes, so a rule that now replaces it does replace it.
-  const holds = indexed?.merged ? indexed.installedSha256 : indexed?.sha256;
-  const sameBytes =
-    (holds === entry.sha256 && statMatches(app, indexed)) || input.appHashes?.get(rel) === entry.sha256;
-  if (sameBytes && app.mode === entry.mode) return { kind: "keep", rel };
-  const keepCopy = keepsCopy(rule.rule) ? keepCopyName(rel) : undefined;
-  const format = MERGE_FORMATS[rule.rule.action];
-  // A config the operator replaced with a symlink (to a shared copy, the Capistrano layout) is
-  // theirs: a merge would read and write through it, a replace would drop the link and their values.
-  if (format !== undefined && app.type === "symlink" && entry.type === "file" && !statMatches(app, indexed))
-    return { kind: "skip", rel, reason: "linked", pattern: rule.pattern, sha256: entry.sha256 };
-  // Symlinks are never merged: reading through one could leave the app directory.
-  if (format !== undefined && app.type === "file" && entry.type === "file") {
-    return { kind: "merge", rel, entry, rule, format, ...(keepCopy ? { keepCopy } : {}) };
-  }
-  return { kind: "replace", rel, entry, rule, ...(keepCopy ? { keepCopy } : {}) };
+/**
+ * Whether any file rule skips: only then can a file the release leaves as it is be a `skip` rather
+ * than a `keep`. Without one, a kept file (nearly every file of an update) needs no rule lookup,
+ * which was a path normalised and two objects made for each of 20,000 files.
+ */
+function anySkipRule(manifest: Manifest): boolean {
+  for (const pattern in manifest.files) if (manifest.files[pattern]?.action === "skip") return true;
+  return false;
 }
 
 /** Files the previous release installed that this one drops, and the contents of cleared directories. */
-function removalSteps(input: PlanInput): PlanStep[] {
+function removalSteps(input: PlanInput, indexed: number): PlanStep[] {
   const steps: PlanStep[] = [];
-  for (const rel of Object.keys(input.index?.files ?? {})) {
+  const installed = Object.keys(input.index?.files ?? {});
+  // A release that lists as many installed paths as the index holds drops none (its paths are
+  // distinct): the index's 20,000 names need no lookup each (checkImmutable counts alike).
+  for (const rel of indexed < installed.length ? installed : []) {
     if (input.release.has(rel) || !input.app.files.has(rel)) continue;
     if (protectedDirectoryOf(input.manifest, rel) !== undefined) continue;
     if (ruleFor(input.manifest, rel).rule.action === "skip") continue;
@@ -171,48 +257,61 @@ function depth(rel: string): number {
   return rel.split("/").length;
 }
 
-const NONE: readonly string[] = [];
+const byPath = (a: PlanStep, b: PlanStep): number => (a.rel < b.rel ? -1 : 1);
 
-/** Files written by a step (its target and the sibling copy of the old version). */
-function writtenPaths(step: PlanStep): readonly string[] {
-  if (step.kind === "add") return [step.rel];
-  if (step.kind === "replace" || step.kind === "merge")
-    return step.keepCopy ? [step.rel, step.keepCopy] : [step.rel];
-  return NONE;
-}
-
-/** The release's paths in code-unit order (sources usually list them so already: one pass checks). */
-function sortedPaths(release: ReadonlyMap<string, ReleaseEntry>): string[] {
-  const rels = [...release.keys()];
-  for (let i = 1; i < rels.length; i++) {
-    if ((rels[i - 1] as string) >= (rels[i] as string)) return rels.sort((a, b) => (a < b ? -1 : 1));
+/**
+ * Every release file's step, in code-unit order of its path (sources usually list them so already:
+ * the draft checked the order on the way, and they are sorted only when it is not), the waiting
+ * ones decided by the app's hashes.
+ */
+function releaseSteps(draft: PlanDraft, appHashes: ReadonlyMap<string, string> | undefined): PlanStep[] {
+  const { input } = draft;
+  const steps: PlanStep[] = new Array(draft.steps.length);
+  let i = 0;
+  for (const [rel, entry] of input.release) {
+    const step = draft.steps[i];
+    if (step !== undefined) steps[i++] = step;
+    else {
+      const app = input.app.files.get(rel) as TreeEntry; // waits only for a file the app has
+      const indexed = input.index?.files[rel];
+      const hash = appHashes?.get(rel);
+      steps[i++] = changeStep(input, rel, entry, app, indexed, statMatches(app, indexed), hash, undefined);
+    }
   }
-  return rels;
+  return draft.sorted ? steps : steps.sort(byPath);
 }
 
 export function planUpdate(input: PlanInput): UpdatePlan {
-  const steps: PlanStep[] = sortedPaths(input.release).map((rel) =>
-    releaseStep(input, rel, input.release.get(rel) as ReleaseEntry),
-  );
-  steps.push(...removalSteps(input));
+  return finishPlan(draftPlan(input, input.appHashes), input.appHashes);
+}
+
+/** The plan from a draft and the hashes of the files it named (`toHash`). */
+export function finishPlan(draft: PlanDraft, appHashes?: ReadonlyMap<string, string>): UpdatePlan {
+  const input: PlanInput = { ...draft.input, ...(appHashes === undefined ? {} : { appHashes }) };
+  const steps = releaseSteps(draft, appHashes);
+  const conflicts = [...draft.unsafe];
+  steps.push(...removalSteps(input, draft.indexed));
   // Loops, not filter/flatMap over the steps: one array per step (20,000, nearly all keeps) was garbage.
   const removed = new Set<string>();
   const written: string[] = [];
+  const keptFor = new Map<string, string>();
   for (const step of steps) {
-    if (step.kind === "remove") removed.add(step.rel);
-    else written.push(...writtenPaths(step));
+    if (step.kind === "keep" || step.kind === "skip") continue;
+    if (step.kind === "remove") {
+      removed.add(step.rel);
+      continue;
+    }
+    written.push(step.rel);
+    if (step.kind !== "add" && step.keepCopy !== undefined) {
+      written.push(step.keepCopy);
+      keptFor.set(step.keepCopy, step.rel);
+    }
   }
-  const conflicts: PlanConflict[] = [];
-  for (const rel of input.release.keys()) if (unsafePath(rel)) conflicts.push({ rel, problem: NOT_SAFE });
   // A file (or symlink) where a directory is: fine once the plan empties that directory.
   const neededAsFile = new Set(written.filter((rel) => input.app.dirs.has(rel)));
   const rmdirs = emptiedDirectories(input, removed, written, neededAsFile);
   const emptied = new Set(rmdirs.map((d) => d.rel));
   const mkdirs = new Map<string, number>();
-  const keptFor = new Map<string, string>();
-  for (const step of steps)
-    if ((step.kind === "replace" || step.kind === "merge") && step.keepCopy !== undefined)
-      keptFor.set(step.keepCopy, step.rel);
   for (const rel of written) {
     const special = input.app.special?.get(rel);
     // A keep-copy name held so is the app's own: that .bak is not written (keep-copies.ts).

@@ -52,14 +52,17 @@ const listing = new Map([
   ["d.txt", { type: "file", sha256: sha("d") }],
 ]);
 
-async function verdict(compared: Parameters<typeof checkImmutable>[0]["compared"]): Promise<string> {
+async function verdict(
+  compared: Parameters<typeof checkImmutable>[0]["compared"],
+  listed: typeof listing = listing,
+): Promise<string> {
   try {
     await checkImmutable({
       manifest,
       releaseDir: join(root, "release"),
       appDir: appDir(),
       stateDir: stateDir(),
-      listing,
+      listing: listed,
       ...(compared === undefined ? {} : { compared }),
     });
     return "ok";
@@ -90,6 +93,25 @@ describe("checkImmutable with the source's comparison", () => {
     );
     expect(await verdict(undefined)).toContain("b.txt (the release replaces it)");
     expect(await verdict(compared)).toContain("b.txt (the release replaces it)");
+  });
+
+  it("refuses the immutable file a release drops while it lists a file named like an object's own property", async () => {
+    // `files["constructor"]` of a parsed index is Object's constructor: counted as installed, the
+    // release seemed to list all three installed files and the dropped b.txt went unchecked.
+    if (!canChattr) return;
+    const dropping = new Map([
+      ["a.txt", { type: "file", sha256: sha("a") }],
+      ["c.txt", { type: "file", sha256: sha("c") }],
+      ["constructor", { type: "file", sha256: sha("e") }],
+    ]);
+    const index = await readInstallIndex(stateDir());
+    const compared = compareWithIndex(
+      dropping,
+      index === undefined ? undefined : { ...index, appDir: appDir() },
+    );
+    expect(compared?.indexed).toBe(2);
+    expect(await verdict(undefined, dropping)).toContain("b.txt (the release drops it)");
+    expect(await verdict(compared, dropping)).toContain("b.txt (the release drops it)");
   });
 
   it("reads what differs from the comparison made with the index it reads (none named: nothing asked)", async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { filesToHash, planUpdate, summarizePlan } from "../../../agent/apply/plan.js";
+import { draftPlan, filesToHash, finishPlan, planUpdate, summarizePlan } from "../../../agent/apply/plan.js";
 import type {
   InstallIndex,
   PlanStep,
@@ -329,6 +329,100 @@ describe("planUpdate", () => {
     });
     expect(plan.rmdirs).toEqual([]);
     expect(plan.mkdirs.map((d) => d.rel)).toEqual(["pkg/sub"]);
+  });
+
+  it("a draft of stat's verdicts finished with the hashes it asked for plans what planUpdate plans", () => {
+    // apply-update.ts plans in one pass over the listing (draftPlan), then hashes what it names.
+    const scan = app({
+      "kept.txt": stat(),
+      "changed.txt": stat(),
+      "touched.txt": stat(),
+      "edited.txt": stat(),
+      "config/app.toml": stat(),
+      "config/shared.toml": stat({ type: "symlink" }),
+      "mode.sh": stat({ mode: 0o755 }),
+      "data/db": stat(),
+      "vendor/x.js": stat(),
+    });
+    const index = indexOf(scan, {
+      "kept.txt": "K",
+      "changed.txt": "OLD",
+      "touched.txt": "T",
+      "edited.txt": "E",
+      "config/app.toml": "C",
+      "config/shared.toml": "L",
+      "mode.sh": "M",
+      "vendor/x.js": "V",
+    });
+    for (const rel of ["touched.txt", "edited.txt", "config/shared.toml"]) {
+      const entry = scan.files.get(rel);
+      if (entry) entry.mtimeMs = 2000; // the index no longer vouches: only a hash can tell
+    }
+    const files = { "z.txt": "Z", "kept.txt": "K", "changed.txt": "NEW", "touched.txt": "T" };
+    const listing = release({
+      ...files,
+      "edited.txt": "E",
+      "config/app.toml": "C2",
+      "config/shared.toml": "L2",
+      "mode.sh": "M",
+      "data/db": "D",
+      "vendor/x.js": "V2",
+      "../out": "O",
+    });
+    for (const skipping of [false, true]) {
+      const input = {
+        manifest: manifest({
+          files: {
+            "config/*.toml": { action: "merge_toml" },
+            ...(skipping ? { "vendor/*": { action: "skip" as const } } : {}),
+          },
+          directories: { data: { preserve: true } },
+        }),
+        release: listing,
+        app: scan,
+        index,
+      };
+      const draft = draftPlan(input);
+      expect(draft.toHash).toEqual(filesToHash(input));
+      // A symlink where the release has a file is no candidate: its type already differs.
+      expect(draft.toHash).toEqual(["edited.txt", "touched.txt"]);
+      const appHashes = new Map([
+        ["touched.txt", "T"],
+        ["edited.txt", "EDITED"],
+        ["config/shared.toml", "L"],
+      ]);
+      const plan = finishPlan(draft, appHashes);
+      expect(plan).toEqual(planUpdate({ ...input, appHashes }));
+      expect(plan.steps.map((s) => s.rel)).toEqual([...listing.keys()].sort());
+      expect(kinds(plan.steps)).toEqual({
+        "../out": "add",
+        "changed.txt": "replace",
+        "config/app.toml": "merge",
+        "config/shared.toml": "skip:linked",
+        "data/db": "skip:protected",
+        "edited.txt": "replace",
+        "kept.txt": "keep",
+        "mode.sh": "replace",
+        "touched.txt": "keep",
+        "vendor/x.js": skipping ? "skip:rule" : "replace",
+        "z.txt": "add",
+      });
+      expect(plan.conflicts).toEqual([{ rel: "../out", problem: "not a safe relative path" }]);
+    }
+  });
+
+  it("removes a dropped file while the release lists files named like an object's own properties", () => {
+    // A parsed index answers `files["toString"]` with Object's: counted as installed, the release
+    // would seem to list every installed file and drop none.
+    const scan = app({ "a.txt": stat(), "b.txt": stat() });
+    const index = indexOf(scan, { "a.txt": "A", "b.txt": "B" });
+    const plan = planUpdate({
+      manifest: manifest(),
+      release: release({ "a.txt": "A", toString: "T" }),
+      app: scan,
+      index,
+    });
+    expect(kinds(plan.steps)).toEqual({ "a.txt": "keep", "b.txt": "remove", toString: "add" });
   });
 
   it("refuses paths that could leave the app directory", () => {
