@@ -6,7 +6,7 @@
  * own. Each test still gets the directory as the build left it, whatever the test before did to it.
  */
 import { execFile } from "node:child_process";
-import { rm } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, beforeEach } from "vitest";
 
@@ -20,6 +20,17 @@ export interface PristineCopy {
 }
 
 /**
+ * Copies the tree `from` into the directory `to` (made if missing; what it holds already stays,
+ * as with fs.cp), keeping contents, modes, times, symlinks and hard links (`cp -a`). Node 20's
+ * fs.promises.cp stats, opens and sets each entry from JavaScript: ~100 ms of CPU to copy a test's
+ * three git repositories (~80 files), ~2.5 times cp's with its process start.
+ */
+export async function copyTree(from: string, to: string): Promise<void> {
+  await mkdir(to, { recursive: true });
+  await run("cp", ["-a", `${from}/.`, to]);
+}
+
+/**
  * A copy of `dir` as it is now, to put it back at the same path later: the absolute paths a
  * ship.toml, a state file or a git remote holds stay true. `cp -a` keeps contents, modes, owners,
  * times, symlinks and the hard links between the files it copies (the app's files and a state
@@ -28,11 +39,11 @@ export interface PristineCopy {
  */
 export async function keepPristine(dir: string): Promise<PristineCopy> {
   const pristine = `${dir}.pristine`;
-  await run("cp", ["-a", dir, pristine]);
+  await copyTree(dir, pristine);
   return {
     async restore() {
       await rm(dir, { recursive: true, force: true });
-      await run("cp", ["-a", pristine, dir]);
+      await copyTree(pristine, dir);
     },
     async remove() {
       for (const d of [dir, pristine]) await rm(d, { recursive: true, force: true });

@@ -1,58 +1,40 @@
-import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, symlinkSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { recover } from "../../../agent/pipeline/index.js";
 import { memoryLogger } from "../../../shared/log.js";
+import { startShip } from "../../support/ship-cli.js";
 import { createSandbox, hashTree, type Sandbox, writeTree } from "./harness.js";
-
-const ENTRY = join(import.meta.dirname, "run-entry.ts");
-const ESBUILD = join(import.meta.dirname, "../../../node_modules/.bin/esbuild");
-
-/**
- * Bundles the entry once (vite-node would transform every module again in every child), next to a
- * node_modules link so the bundle's package imports resolve.
- */
-function bundleEntry(dir: string): string {
-  const out = join(dir, "entry.mjs");
-  symlinkSync(join(import.meta.dirname, "../../../node_modules"), join(dir, "node_modules"));
-  const built = spawnSync(
-    ESBUILD,
-    [
-      ENTRY,
-      "--bundle",
-      "--platform=node",
-      "--format=esm",
-      "--packages=external",
-      `--outfile=${out}`,
-      "--log-level=error",
-    ],
-    { encoding: "utf8" },
-  );
-  if (built.status !== 0) throw new Error(`esbuild failed: ${built.stderr}`);
-  return out;
-}
 
 async function countLines(file: string): Promise<number> {
   const text = await readFile(file, "utf8").catch(() => "");
   return text.split("\n").filter((l) => l !== "").length;
 }
 
-function runProcess(
-  entry: string,
-  configFile: string,
+/**
+ * `ship --force` on the sandbox's app with release `releaseDir`, as the real CLI, armed to SIGKILL
+ * itself at `fault` (SHIP_FAULT; empty: a hook or migration kills it). The config is the one
+ * box.config gives the in-process runs and recover, as ship.toml.
+ */
+async function killedRun(
+  box: Sandbox,
+  releaseDir: string,
   fault: string,
-): Promise<{ code: number | null; signal: string | null }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [entry, configFile], {
-      env: { ...process.env, SHIP_FAULT: fault },
-      stdio: ["ignore", "ignore", "inherit"],
-    });
-    child.on("error", reject);
-    child.on("exit", (code, signal) => resolve({ code, signal }));
-  });
+): Promise<{ signal: NodeJS.Signals | null; said: string }> {
+  const config = join(box.root, "ship.toml");
+  const { general, sources } = box.config(releaseDir);
+  const source = sources.myapp;
+  if (source?.type !== "local") throw new Error("the sandbox's source is not a local one");
+  await writeFile(
+    config,
+    `[general]\nstate_file = "${general.state_file}"\nbackup_dir = "${general.backup_dir}"\nwork_dir = "${general.work_dir}"\n\n` +
+      `[sources.myapp]\ntype = "local"\npath = "${source.path}"\napp_dir = "${source.app_dir}"\n`,
+  );
+  const { code, signal, stdout, stderr } = await startShip(["--config", config, "--force"], {
+    env: { SHIP_FAULT: fault },
+  }).done;
+  return { signal, said: `exit ${code}: ${stdout}${stderr}` };
 }
 
 /**
@@ -63,13 +45,10 @@ describe("a run killed with SIGKILL", () => {
   let box: Sandbox;
   let oldTree: Record<string, string>;
   let newTree: Record<string, string>;
-  let entry: string;
   const v2Files = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`src/m${i}.py`, `v2 ${i}\n`]));
 
   beforeAll(async () => {
     box = await createSandbox();
-    mkdirSync(join(box.root, "bin"));
-    entry = bundleEntry(join(box.root, "bin"));
     const v1Files = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`src/m${i}.py`, `v1 ${i}\n`]));
     const v1 = await box.release("v1", v1Files, {
       version: "1.0.0",
@@ -109,10 +88,8 @@ describe("a run killed with SIGKILL", () => {
         hooks: { rollback: [`echo rolled-back >> ${rollbackLog}`] },
         post_update_tests: [{ name: "health", command: "exit 1" }],
       });
-      const configFile = join(box.root, "config.json");
-      await writeFile(configFile, JSON.stringify(box.config(v2)));
-      const killed = await runProcess(entry, configFile, point);
-      expect(killed.signal).toBe("SIGKILL");
+      const killed = await killedRun(box, v2, point);
+      expect(killed.signal, killed.said).toBe("SIGKILL");
       // The record names the update, not its rollback commands: a command line may carry a secret,
       // and the state file is 640 (the recovery reads them from the manifest kept with mode 600).
       const state = await readFile(box.stateFile, "utf8");
@@ -147,10 +124,8 @@ describe("a run killed with SIGKILL", () => {
         directories: { data: { preserve: true } },
         hooks: { rollback: [`echo rolled-back >> ${rollbackLog}`] },
       });
-      const configFile = join(box.root, "config.json");
-      await writeFile(configFile, JSON.stringify(box.config(v2)));
-      const killed = await runProcess(entry, configFile, point);
-      expect(killed.signal).toBe("SIGKILL");
+      const killed = await killedRun(box, v2, point);
+      expect(killed.signal, killed.said).toBe("SIGKILL");
       const hooksBefore = await countLines(rollbackLog);
       const recovered = await recover(box.config(v2), memoryLogger());
       expect(recovered.exitCode).toBe(0);
@@ -172,10 +147,8 @@ describe("a run killed with SIGKILL", () => {
       directories: { data: { preserve: true } },
       hooks: { rollback: [`echo rolled-back >> ${rollbackLog}`] },
     });
-    const configFile = join(box.root, "config.json");
-    await writeFile(configFile, JSON.stringify(box.config(v2)));
-    const killed = await runProcess(entry, configFile, "pipeline:before:tests");
-    expect(killed.signal).toBe("SIGKILL");
+    const killed = await killedRun(box, v2, "pipeline:before:tests");
+    expect(killed.signal, killed.said).toBe("SIGKILL");
     const state = JSON.parse(await readFile(box.stateFile, "utf8"));
     for (const source of Object.values(state.sources) as { pending_update?: Record<string, unknown> }[])
       if (source.pending_update !== undefined)
@@ -204,10 +177,8 @@ describe("a run killed with SIGKILL", () => {
         hooks: { pre_update: preUpdate },
         notifications: { on_failure: [{ type: "log", message: "FAILED {version}: {error}" }] },
       });
-      const configFile = join(box.root, "config.json");
-      await writeFile(configFile, JSON.stringify(box.config(v2)));
-      const killed = await runProcess(entry, configFile, fault);
-      expect(killed.signal).toBe("SIGKILL");
+      const killed = await killedRun(box, v2, fault);
+      expect(killed.signal, killed.said).toBe("SIGKILL");
       const lines: { level: string; msg: string }[] = [];
       const recovered = await recover(box.config(v2), memoryLogger(lines));
       expect(recovered.exitCode).toBe(0);
@@ -227,10 +198,8 @@ describe("a run killed with SIGKILL", () => {
       migrations: { "1.5.0": ["true"], "2.0.0": ["true", "kill -9 $PPID; sleep 5"] },
       notifications: { on_failure: [{ type: "log", message: "FAILED {version}: {error}" }] },
     });
-    const configFile = join(box.root, "config.json");
-    await writeFile(configFile, JSON.stringify(box.config(v2)));
-    const killed = await runProcess(entry, configFile, "");
-    expect(killed.signal).toBe("SIGKILL");
+    const killed = await killedRun(box, v2, "");
+    expect(killed.signal, killed.said).toBe("SIGKILL");
     const lines: { level: string; msg: string }[] = [];
     const recovered = await recover(box.config(v2), memoryLogger(lines));
     expect(recovered.exitCode).toBe(0);
@@ -251,10 +220,8 @@ describe("a run killed with SIGKILL", () => {
         version: "2.0.0",
         directories: { data: { preserve: true } },
       });
-      const configFile = join(box.root, "config.json");
-      await writeFile(configFile, JSON.stringify(box.config(v2)));
-      const killed = await runProcess(entry, configFile, point);
-      expect(killed.signal).toBe("SIGKILL");
+      const killed = await killedRun(box, v2, point);
+      expect(killed.signal, killed.said).toBe("SIGKILL");
       const recovered = await recover(box.config(v2), memoryLogger());
       expect(recovered.exitCode).toBe(0);
       expect(recovered.apps[0]?.detail).toBe("nothing to recover");

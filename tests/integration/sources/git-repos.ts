@@ -1,9 +1,10 @@
 /** Real git repositories for source tests: a bare "origin", a developer clone that pushes, and the agent's clone. */
 import { execFile } from "node:child_process";
-import { cp, mkdir, mkdtemp, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { promisify } from "node:util";
+import { copyTree } from "../../support/built-once.js";
 import { runTemplatePrefix } from "../../support/run-template.js";
 
 const run = promisify(execFile);
@@ -61,12 +62,15 @@ async function buildRepos(root: string): Promise<Repos> {
   await commitFiles(dev, "1.0.0", { "app.txt": "v1\n", "config/settings.toml": "x = 1\n" });
   await git(dev, "push", "-q", "origin", "HEAD:main");
   await git(root, "clone", "-q", "--branch", "main", bare, clone);
+  // git init's sample hooks (inactive: *.sample) are half the files every test copies.
+  for (const hooks of [join(bare, "hooks"), join(dev, ".git/hooks"), join(clone, ".git/hooks")])
+    for (const name of await readdir(hooks)) if (name.endsWith(".sample")) await rm(join(hooks, name));
   return { bare, dev, clone };
 }
 
 /** A private copy of `template` under `root` (cheaper than building the repos again). */
 export async function copyRepos(template: Repos, root: string): Promise<Repos> {
-  await cp(dirname(template.bare), root, { recursive: true, verbatimSymlinks: true });
+  await copyTree(dirname(template.bare), root);
   const repos = { bare: join(root, "origin.git"), dev: join(root, "dev"), clone: join(root, "clone") };
   await git(repos.dev, "remote", "set-url", "origin", repos.bare);
   await git(repos.clone, "remote", "set-url", "origin", repos.bare);
