@@ -30,6 +30,7 @@ import { table } from "./format.js";
 import { HubClient, type RemoteOptions } from "./hub-client.js";
 import { decimalFlag } from "./number-flag.js";
 import { type Detail, out, pairs, printDetail, warnAll } from "./remote-commands.js";
+import { specYamlProblem } from "./spec-yaml-limits.js";
 import { say } from "./stderr-lines.js";
 
 export interface CreateOptions extends RemoteOptions {
@@ -192,6 +193,8 @@ async function readSpecFile(file: string): Promise<SpecFile> {
   }
   const lines = new LineCounter();
   const doc = YAML.parseDocument(text, { lineCounter: lines });
+  const past = specYamlProblem(doc, text, lines);
+  if (past) throw new RangeError(`--spec ${file}:${past.line}:${past.col}: ${past.message}`);
   const broken = doc.errors[0];
   if (broken) {
     // The library's message spans lines (an excerpt); its position goes where a file's goes.
@@ -200,7 +203,8 @@ async function readSpecFile(file: string): Promise<SpecFile> {
     const said = (broken.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "");
     throw new RangeError(`--spec ${file}${where}: ${said}`);
   }
-  const value: unknown = doc.toJS();
+  // Bounded by specYamlProblem: yaml's own per-anchor bound would refuse less, and unnamed.
+  const value: unknown = doc.toJS({ maxAliasCount: -1 });
   // The file's keys by their own names (`waves[0].percent`), as the hub's answers about the file
   // are said: the CLI's check said `spec.waves[0]` for what the hub then called `waves[0]`.
   const mapping = typeof value === "object" && value !== null && !Array.isArray(value);
