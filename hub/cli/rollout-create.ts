@@ -8,6 +8,7 @@ import YAML, { LineCounter } from "yaml";
 import {
   inPercentSteps,
   inRateSteps,
+  inWaitSteps,
   MAX_FAILURE_COUNT,
   MAX_WAIT_MINUTES,
   PERCENT_STEP_PROBLEM,
@@ -17,6 +18,7 @@ import {
   type RolloutSpecInput,
   shadowedWaves,
   THRESHOLD_STEP_PROBLEM,
+  WAIT_STEP_PROBLEM,
 } from "../../shared/api/bodies.js";
 import { errnoErrorText } from "../../shared/fs-errors.js";
 import { locateInYaml, positionInYaml } from "../../shared/manifest/yaml-positions.js";
@@ -65,9 +67,7 @@ function parseWave(text: string, options: CreateOptions) {
   const value = text.slice(at + 1).trim();
   const common = {
     name,
-    ...(options.waitMinutes
-      ? { waitMinutes: numberOption("--wait-minutes", options.waitMinutes, MAX_WAIT_MINUTES, " (30 days)") }
-      : {}),
+    ...(options.waitMinutes ? { waitMinutes: waitOption(options.waitMinutes) } : {}),
     ...(options.minSuccessRate ? { minSuccessRate: rateOption(options.minSuccessRate) } : {}),
   };
   // "a1, a2" as the dashboard's wave row takes it: a space after a comma is no part of a name (the
@@ -149,6 +149,13 @@ function numberOption(flag: string, text: string, max: number, unit = ""): numbe
   if (value === undefined || value > max)
     throw new RangeError(`${flag} ${quotedText(text)}: must be a number from 0 to ${max}${unit}`);
   return value;
+}
+
+/** `--wait-minutes M`: minutes from 0 to 30 days in the steps the hub takes, or exit 2 naming the flag. */
+function waitOption(text: string): number {
+  const minutes = numberOption("--wait-minutes", text, MAX_WAIT_MINUTES, " (30 days)");
+  if (!inWaitSteps(minutes)) throw new RangeError(`--wait-minutes ${quotedText(text)}: ${WAIT_STEP_PROBLEM}`);
+  return minutes;
 }
 
 /** `--min-success-rate R`: a fraction from 0 to 1 in the steps the hub takes, or exit 2 naming the flag. */
