@@ -6,7 +6,7 @@
  * not hold is 304, with the validators. Real hub (in process) over real HTTP.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestHub, type TestHub } from "./support.js";
+import { startTestHub, type TestHub, uploadArtifact } from "./support.js";
 
 let t: TestHub;
 let etag: string;
@@ -15,11 +15,7 @@ const data = Buffer.alloc(50_000, 7);
 
 beforeAll(async () => {
   t = await startTestHub();
-  const put = await fetch(`${t.hub.url}/api/v1/artifacts`, {
-    method: "PUT",
-    headers: { authorization: `Bearer ${t.ci}`, "content-type": "application/octet-stream" },
-    body: data,
-  });
+  const put = await uploadArtifact(t, data);
   const { sha256 } = (await put.json()) as { sha256: string };
   etag = `"${sha256}"`;
   const first = await get({});
