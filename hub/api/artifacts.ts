@@ -17,6 +17,7 @@ import { isoTime, type ShownTime } from "../shown-time.js";
 import { ArtifactEmpty, ArtifactHashMismatch, ArtifactTooLarge } from "../store/artifact-intake.js";
 import type { AsyncStore, StoredArtifactInfo, StoreOps } from "../store/async-store.js";
 import type { ApiDeps } from "./deps.js";
+import { notModified } from "./not-modified.js";
 import { expectedUploadHash } from "./upload-hash.js";
 
 /**
@@ -183,7 +184,7 @@ async function sendArtifact(deps: ApiDeps, req: Request, res: Response, artifact
   const etag = `"${artifact.sha256}"`;
   // Stamped on the hub's monotonic clock: shown on the host's, as every other time it serves.
   const modified = new Date((deps.shownTime ?? isoTime)(artifact.created)).toUTCString();
-  if (req.headers["if-none-match"] === etag) {
+  if (notModified(req.headers, etag, modified)) {
     setValidators(res, etag, modified);
     res.status(304).end();
     return;

@@ -8,6 +8,7 @@ import YAML, { LineCounter } from "yaml";
 import {
   inPercentSteps,
   inRateSteps,
+  inWaitSteps,
   MAX_FAILURE_COUNT,
   MAX_WAIT_MINUTES,
   PERCENT_STEP_PROBLEM,
@@ -17,6 +18,7 @@ import {
   type RolloutSpecInput,
   shadowedWaves,
   THRESHOLD_STEP_PROBLEM,
+  WAIT_STEP_PROBLEM,
 } from "../../shared/api/bodies.js";
 import { errnoErrorText } from "../../shared/fs-errors.js";
 import { locateInYaml, positionInYaml } from "../../shared/manifest/yaml-positions.js";
@@ -30,6 +32,7 @@ import { table } from "./format.js";
 import { HubClient, type RemoteOptions } from "./hub-client.js";
 import { decimalFlag } from "./number-flag.js";
 import { type Detail, out, pairs, printDetail, warnAll } from "./remote-commands.js";
+import { specYamlProblem } from "./spec-yaml-limits.js";
 import { say } from "./stderr-lines.js";
 
 export interface CreateOptions extends RemoteOptions {
@@ -64,9 +67,7 @@ function parseWave(text: string, options: CreateOptions) {
   const value = text.slice(at + 1).trim();
   const common = {
     name,
-    ...(options.waitMinutes
-      ? { waitMinutes: numberOption("--wait-minutes", options.waitMinutes, MAX_WAIT_MINUTES, " (30 days)") }
-      : {}),
+    ...(options.waitMinutes ? { waitMinutes: waitOption(options.waitMinutes) } : {}),
     ...(options.minSuccessRate ? { minSuccessRate: rateOption(options.minSuccessRate) } : {}),
   };
   // "a1, a2" as the dashboard's wave row takes it: a space after a comma is no part of a name (the
@@ -150,6 +151,13 @@ function numberOption(flag: string, text: string, max: number, unit = ""): numbe
   return value;
 }
 
+/** `--wait-minutes M`: minutes from 0 to 30 days in the steps the hub takes, or exit 2 naming the flag. */
+function waitOption(text: string): number {
+  const minutes = numberOption("--wait-minutes", text, MAX_WAIT_MINUTES, " (30 days)");
+  if (!inWaitSteps(minutes)) throw new RangeError(`--wait-minutes ${quotedText(text)}: ${WAIT_STEP_PROBLEM}`);
+  return minutes;
+}
+
 /** `--min-success-rate R`: a fraction from 0 to 1 in the steps the hub takes, or exit 2 naming the flag. */
 function rateOption(text: string): number {
   const rate = numberOption("--min-success-rate", text, 1, " (a fraction)");
@@ -192,6 +200,8 @@ async function readSpecFile(file: string): Promise<SpecFile> {
   }
   const lines = new LineCounter();
   const doc = YAML.parseDocument(text, { lineCounter: lines });
+  const past = specYamlProblem(doc, text, lines);
+  if (past) throw new RangeError(`--spec ${file}:${past.line}:${past.col}: ${past.message}`);
   const broken = doc.errors[0];
   if (broken) {
     // The library's message spans lines (an excerpt); its position goes where a file's goes.
@@ -200,7 +210,8 @@ async function readSpecFile(file: string): Promise<SpecFile> {
     const said = (broken.message.split("\n")[0] ?? "").replace(/ at line \d+, column \d+:?$/, "");
     throw new RangeError(`--spec ${file}${where}: ${said}`);
   }
-  const value: unknown = doc.toJS();
+  // Bounded by specYamlProblem: yaml's own per-anchor bound would refuse less, and unnamed.
+  const value: unknown = doc.toJS({ maxAliasCount: -1 });
   // The file's keys by their own names (`waves[0].percent`), as the hub's answers about the file
   // are said: the CLI's check said `spec.waves[0]` for what the hub then called `waves[0]`.
   const mapping = typeof value === "object" && value !== null && !Array.isArray(value);

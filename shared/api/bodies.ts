@@ -132,6 +132,19 @@ export function inRateSteps(rate: number): boolean {
   return rate > 1 || Math.round(rate * 10_000) / 10_000 === rate;
 }
 
+/**
+ * A wave's wait is said back as written ("waitMinutes 1.5" in the hub's warnings, `rollout show`,
+ * the dashboard), so it comes in hundredths as percents do: 1e-7 was taken and said back as
+ * "waitMinutes 1e-7", 5e-324 as "waitMinutes 5e-324".
+ */
+export const WAIT_STEP_PROBLEM =
+  "must be in steps of 0.01 (minutes said to two decimals: 0.01 is 0.6 s, the smallest)";
+
+/** Whether `minutes` is a whole number of hundredths. One past the longest wait passes: its bound says what is wrong with it. */
+export function inWaitSteps(minutes: number): boolean {
+  return minutes > MAX_WAIT_MINUTES || Math.round(minutes * 100) / 100 === minutes;
+}
+
 export const Wave = z
   .strictObject({
     name: waveName,
@@ -149,6 +162,7 @@ export const Wave = z
       .number()
       .min(0, "must be ≥ 0")
       .max(MAX_WAIT_MINUTES, `must be ≤ ${MAX_WAIT_MINUTES} (30 days)`)
+      .refine(inWaitSteps, WAIT_STEP_PROBLEM)
       .default(0),
     /** 0..1: share of the wave that must succeed before it auto-advances. */
     minSuccessRate: z

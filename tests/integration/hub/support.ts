@@ -216,6 +216,15 @@ export function insertFinishedRollout(
   });
 }
 
+/** Uploads `data` as an artifact with the CI token, as CI does; the answer (201 with its sha256). */
+export function uploadArtifact(t: TestHub, data: Buffer): Promise<Response> {
+  return fetch(`${t.hub.url}/api/v1/artifacts`, {
+    method: "PUT",
+    headers: { authorization: `Bearer ${t.ci}`, "content-type": "application/octet-stream" },
+    body: data,
+  });
+}
+
 export async function publishRelease(t: TestHub, version: string, app = "web"): Promise<string> {
   const res = await t.api<{ id: string }>("POST", "/api/v1/releases", {
     token: t.ci,

@@ -13,7 +13,7 @@ import { createHash } from "node:crypto";
 import { readdir, readlink } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { startTestHub, type TestHub } from "../hub/support.js";
+import { startTestHub, type TestHub, uploadArtifact } from "../hub/support.js";
 
 let t: TestHub;
 const data = Buffer.from("artifact bytes ".repeat(20_000));
@@ -22,12 +22,7 @@ const warnings: Error[] = [];
 const onWarning = (warning: Error) => warnings.push(warning);
 beforeAll(async () => {
   t = await startTestHub();
-  const put = await fetch(`${t.hub.url}/api/v1/artifacts`, {
-    method: "PUT",
-    headers: { authorization: `Bearer ${t.ci}`, "content-type": "application/octet-stream" },
-    body: data,
-  });
-  expect(put.status).toBe(201);
+  expect((await uploadArtifact(t, data)).status).toBe(201);
   process.on("warning", onWarning);
 });
 afterAll(async () => {
