@@ -40,6 +40,7 @@ import {
 import { chainRefusal } from "./rollback-chain.js";
 import { removeRollbackRecord, writeRollbackRecord } from "./rollback-record.js";
 import { checkSavedRecords } from "./saved-records.js";
+import { notUndoingTheApp } from "./update-left-files.js";
 
 /**
  * A later restore of a chain refused after the newer ones were done (something changed in between,
@@ -150,7 +151,9 @@ export async function rollbackTo(options: {
     // Each backup undoes one update, each the version the one before it brings back: a chain that
     // does not (the last update's backup deleted by hand, a gap after a rename, an install that found
     // no install index) would leave files of two versions mixed. Refused before anything moves.
-    const refusal = chainRefusal(chain, current?.version);
+    const refusal =
+      chainRefusal(chain, current?.version) ??
+      (await notUndoingTheApp(first, target, options.appDir ?? target.appDir, stateDir, current));
     if (refusal !== undefined)
       throw BadInputError.single(options.backupRoot, "", `${refusal}; nothing was changed`);
     // A later backup of the chain whose record is damaged stopped the rollback after the first
