@@ -133,7 +133,7 @@ export async function rollbackTo(options: {
   );
   const stateDir = options.stateDir ?? backupMetaOf(target).stateDir;
   const current = await readInstallIndexHeader(stateDir);
-  const newestFirst = inUpdateOrder(listed, current?.version);
+  const newestFirst = inUpdateOrder(listed, current?.version, current?.releaseId);
   const position = newestFirst.findIndex((b) => b.id === target.id);
   if (position < 0) {
     // Found before the lock was taken, and restored (consumed) by another run meanwhile, or pruned
@@ -152,7 +152,7 @@ export async function rollbackTo(options: {
     // does not (the last update's backup deleted by hand, a gap after a rename, an install that found
     // no install index) would leave files of two versions mixed. Refused before anything moves.
     const refusal =
-      chainRefusal(chain, current?.version) ??
+      chainRefusal(chain, current?.version, current?.releaseId) ??
       (await notUndoingTheApp(first, target, options.appDir ?? target.appDir, stateDir, current));
     if (refusal !== undefined)
       throw BadInputError.single(options.backupRoot, "", `${refusal}; nothing was changed`);

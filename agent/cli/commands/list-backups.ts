@@ -208,6 +208,7 @@ async function inUpdateOrderPerApp<T extends BackupInfo & { source: string }>(
     const chain = inUpdateOrder(
       [...slots.map((i) => byDate[i] as T), ...damaged].sort(newestFirstBackup),
       installed?.version,
+      installed?.releaseId,
     );
     const ordered = chain.filter((b) => !damaged.includes(b)) as T[];
     // The rollback's second rule, asked once per app: with no install index, a newest backup whose
@@ -223,7 +224,7 @@ async function inUpdateOrderPerApp<T extends BackupInfo & { source: string }>(
       const blocked = upTo.find((d) => damaged.includes(d));
       // The chain's words as the rollback says them, of backup_dir ("… has no backup that undoes …").
       const gap =
-        chainRefusal(upTo, installed?.version) ??
+        chainRefusal(upTo, installed?.version, installed?.releaseId) ??
         (first !== undefined && left !== undefined
           ? notInstalledHere(first, b, first.appDir, stateDir, left)
           : undefined);

@@ -5,7 +5,7 @@
  * saved files into the empty app ("back on 1.0.0", exit 0) and recorded a version the app had never
  * held. Real `ship` runs.
  */
-import { cp, mkdir, readdir, rm } from "node:fs/promises";
+import { cp, mkdir, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
@@ -85,6 +85,43 @@ describe("a backup that has nothing in the app to undo (real CLI)", () => {
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.stdout).toContain("myapp: installed 1.5.0 (no earlier version recorded)");
     expect((await app.state()).sources.myapp?.current_version).toBe("1.5.0");
+  });
+
+  it("another host's backup of another build of the installed version: refused, and this host's own still restores", async () => {
+    // This host: 1.0.0 and 2.0.0 of its own builds; moved aside while the other host runs at its paths.
+    await installVersions(app, ["1", "2"], (v) => ({ "app.txt": `here ${v}\n`, [`here${v}.txt`]: "h\n" }));
+    const here = { app: `${app.appDir}-here`, state: join(app.root, "var-here") };
+    await rename(app.appDir, here.app);
+    await rename(join(app.root, "var"), here.state);
+    await mkdir(app.appDir);
+    await installVersions(app, ["1", "2"]);
+    const [theirs] = await listed();
+    await rm(app.appDir, { recursive: true });
+    await rename(join(app.root, "var"), join(app.root, "var-there"));
+    await rename(here.app, app.appDir);
+    await rename(here.state, join(app.root, "var"));
+    await cp(
+      join(app.root, "var-there/backups/myapp", String(theirs?.id)),
+      join(app.root, "var/backups/myapp", String(theirs?.id)),
+      { recursive: true },
+    );
+    const before = await snapshot(app.appDir);
+
+    const rows = await listed();
+    const foreign = rows.find((r) => r.id === theirs?.id);
+    const own = rows.find((r) => r.id !== theirs?.id && r.version === "1.0.0");
+    expect(foreign?.restorable).toBe(false);
+    expect(own?.restorable).toBe(true);
+    // Before: "myapp: back on 1.0.0", exit 0: the other host's 1.0.0 files beside this host's
+    // 2.0.0 ones ("left alone: app.txt"), all recorded as 1.0.0.
+    const refused = await runShip(["--config", app.config, "--rollback", String(foreign?.id)]);
+    expect(refused.code, refused.stdout + refused.stderr).toBe(2);
+    expect(refused.stderr).toContain("nothing was changed");
+    expect(await snapshot(app.appDir)).toEqual(before);
+    const rollback = await runShip(["--config", app.config, "--rollback", String(own?.id)]);
+    expect(rollback.code, rollback.stdout + rollback.stderr).toBe(0);
+    expect(Object.keys(await snapshot(app.appDir)).sort()).toEqual(["app.txt", "here1.txt"]);
+    expect((await app.state()).sources.myapp?.current_version).toBe("1.0.0");
   });
 
   it("the install index lost by hand: the newest backup's files are in the app, so it still restores", async () => {
