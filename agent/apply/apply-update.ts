@@ -580,6 +580,7 @@ async function writeBackupRecords(
     appRealDir: realDir(input.appDir),
     ...dirIdentity(input.appDir),
     stateDir,
+    ...(input.releaseId === undefined ? {} : { toReleaseId: input.releaseId }),
     ...(unrecorded ? { unrecorded: true } : {}),
     ...(indexBytes === undefined ? {} : { indexBytes }),
     manifestBytes: manifestWritten.bytes,

@@ -53,6 +53,13 @@ const BackupMetaSchema = z.object({
   appDirId: z.string().optional(),
   stateDir: z.string(),
   /**
+   * The release id the update installed (the install index's `releaseId`; absent in older backups
+   * and for releases without one). Two builds of one version are told apart by it: a backup copied
+   * from another host whose 2.0.0 was another build passed for the backup of this host's 2.0.0, and
+   * its restore left a tree of both hosts' files recorded as 1.0.0 (rollback-chain.ts).
+   */
+  toReleaseId: z.string().optional(),
+  /**
    * Set when the update found no install index although ship had installed the app (the state file
    * recorded a version): its fromVersion null is then "unrecorded", not the tree before ship. Without
    * it, an update that only added files, once the older backups were pruned, listed as "(pre-ship)".
@@ -130,6 +137,8 @@ export interface BackupInfo {
   version: string | null;
   /** The version that replaced it. */
   replacedBy: string;
+  /** The release id of that version's build (meta.json's `toReleaseId`), when recorded. */
+  replacedByRelease?: string;
   created: string;
   /** Bytes of old file versions held (what the update changed, not the app's size). */
   size: number;
@@ -313,6 +322,7 @@ function infoOf(meta: BackupMeta, path: string): BackupInfo {
     app: meta.app,
     version: meta.fromVersion,
     replacedBy: meta.toVersion,
+    ...(meta.toReleaseId === undefined ? {} : { replacedByRelease: meta.toReleaseId }),
     created: meta.created,
     size: meta.bytes,
     files: meta.files,
@@ -585,12 +595,18 @@ export async function newBackupId(backupRoot: string, app: string, now: Date): P
 export function inUpdateOrder(
   newestFirst: readonly BackupInfo[],
   installed: string | undefined,
+  /** The installed build's release id: the first link is the backup of that build when there is one. */
+  installedRelease?: string,
 ): BackupInfo[] {
   const left = [...newestFirst];
   const linked: BackupInfo[] = [];
   let version: string | null | undefined = installed;
   while (version !== undefined && version !== null) {
-    const at = left.findIndex((b) => b.replacedBy === version);
+    const ofBuild =
+      linked.length === 0 && installedRelease !== undefined
+        ? left.findIndex((b) => b.replacedBy === version && b.replacedByRelease === installedRelease)
+        : -1;
+    const at = ofBuild >= 0 ? ofBuild : left.findIndex((b) => b.replacedBy === version);
     const [next] = at < 0 ? [] : left.splice(at, 1);
     if (next === undefined) break;
     linked.push(next);

@@ -12,10 +12,23 @@ import { type BackupInfo, backupMetaOf } from "./backup-store.js";
 export function chainRefusal(
   chain: readonly BackupInfo[],
   installed: string | undefined,
+  /** The installed build's release id (the install index's `releaseId`), when recorded. */
+  installedRelease?: string,
 ): string | undefined {
   const first = chain[0];
   const target = chain.at(-1);
   if (first === undefined || target === undefined) return undefined;
+  // Another build of the installed version (a backup copied from another host or state directory):
+  // its restore judged this host's files against the other build's, left those alone, put back
+  // the other host's older files where none stood, and recorded the result as the older version.
+  if (
+    installed !== undefined &&
+    installed === first.replacedBy &&
+    installedRelease !== undefined &&
+    first.replacedByRelease !== undefined &&
+    installedRelease !== first.replacedByRelease
+  )
+    return `has no backup that undoes the installed ${installed} (release ${installedRelease}): the newest backup of ${target.app}, ${first.id}, undoes another build of ${installed} (release ${first.replacedByRelease}), not installed here (a backup copied from another host or state directory?); restoring ${target.id} would leave files of both builds; move ${first.id} out of the backup directory`;
   // The backup of the last update deleted by hand: restoring would leave that update's files
   // among the restored version's.
   if (installed !== undefined && installed !== first.replacedBy)

@@ -40,6 +40,7 @@ import {
 import { chainRefusal } from "./rollback-chain.js";
 import { removeRollbackRecord, writeRollbackRecord } from "./rollback-record.js";
 import { checkSavedRecords } from "./saved-records.js";
+import { notUndoingTheApp } from "./update-left-files.js";
 
 /**
  * A later restore of a chain refused after the newer ones were done (something changed in between,
@@ -132,7 +133,7 @@ export async function rollbackTo(options: {
   );
   const stateDir = options.stateDir ?? backupMetaOf(target).stateDir;
   const current = await readInstallIndexHeader(stateDir);
-  const newestFirst = inUpdateOrder(listed, current?.version);
+  const newestFirst = inUpdateOrder(listed, current?.version, current?.releaseId);
   const position = newestFirst.findIndex((b) => b.id === target.id);
   if (position < 0) {
     // Found before the lock was taken, and restored (consumed) by another run meanwhile, or pruned
@@ -150,7 +151,9 @@ export async function rollbackTo(options: {
     // Each backup undoes one update, each the version the one before it brings back: a chain that
     // does not (the last update's backup deleted by hand, a gap after a rename, an install that found
     // no install index) would leave files of two versions mixed. Refused before anything moves.
-    const refusal = chainRefusal(chain, current?.version);
+    const refusal =
+      chainRefusal(chain, current?.version, current?.releaseId) ??
+      (await notUndoingTheApp(first, target, options.appDir ?? target.appDir, stateDir, current));
     if (refusal !== undefined)
       throw BadInputError.single(options.backupRoot, "", `${refusal}; nothing was changed`);
     // A later backup of the chain whose record is damaged stopped the rollback after the first

@@ -1,6 +1,7 @@
 /** The installed release as sources see it: the app's install index, read fresh at each call. */
 import { readInstallIndex, readInstallIndexHeader } from "../apply/install-index.js";
 import { type BackupInfo, listBackups } from "../backup/backup-store.js";
+import { updateLeftNoFile } from "../backup/update-left-files.js";
 import type { InstalledId, InstalledRelease } from "../sources/types.js";
 
 export interface LegacyState {
@@ -97,5 +98,12 @@ async function newestBackup(
   appDir: string,
   configured: Iterable<string>,
 ): Promise<BackupInfo | undefined> {
-  return (await listBackups(backupRoot, undefined, appDir, [], configured))[0];
+  const newest = (await listBackups(backupRoot, undefined, appDir, [], configured))[0];
+  // Only while its update's files are in the app: one copied from another host (or left from an
+  // install a rollback undid) made a fresh host's first install "the install index is gone; ship
+  // installed 2.0.0 here last", and refused an older release there as a downgrade. A damaged record
+  // proves nothing either way: the backup counts, as it did.
+  if (newest === undefined) return undefined;
+  const left = await updateLeftNoFile(newest, appDir).catch(() => undefined);
+  return left === undefined ? newest : undefined;
 }

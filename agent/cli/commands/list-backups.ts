@@ -27,6 +27,7 @@ import {
 import { type PartialBackup, partialBackups } from "../../backup/partial-backups.js";
 import { checkSavedCopies } from "../../backup/restore-preflight.js";
 import { chainRefusal } from "../../backup/rollback-chain.js";
+import { notInstalledHere, updateLeftNoFile } from "../../backup/update-left-files.js";
 import { describeHolder, type LockHolder, liveAppLockHolder } from "../../lock/run-lock.js";
 import { refuseNoSources } from "../../pipeline/no-sources.js";
 import { APP_STATE_WHAT, appStateDir, lockDir } from "../../pipeline/paths.js";
@@ -207,14 +208,26 @@ async function inUpdateOrderPerApp<T extends BackupInfo & { source: string }>(
     const chain = inUpdateOrder(
       [...slots.map((i) => byDate[i] as T), ...damaged].sort(newestFirstBackup),
       installed?.version,
+      installed?.releaseId,
     );
     const ordered = chain.filter((b) => !damaged.includes(b)) as T[];
+    // The rollback's second rule, asked once per app: with no install index, a newest backup whose
+    // update left none of its files in the app has nothing there to undo (update-left-files.ts).
+    const first = chain[0];
+    const left =
+      installed !== undefined || first === undefined || damaged.includes(first)
+        ? undefined
+        : await updateLeftNoFile(first, first.appDir).catch(() => undefined);
     slots.forEach((slot, k) => {
       const b = ordered[k] as T;
       const upTo = chain.slice(0, chain.indexOf(b) + 1);
       const blocked = upTo.find((d) => damaged.includes(d));
       // The chain's words as the rollback says them, of backup_dir ("… has no backup that undoes …").
-      const gap = chainRefusal(upTo, installed?.version);
+      const gap =
+        chainRefusal(upTo, installed?.version, installed?.releaseId) ??
+        (first !== undefined && left !== undefined
+          ? notInstalledHere(first, b, first.appDir, stateDir, left)
+          : undefined);
       const refusal =
         stateDirRefusal ??
         (waiting
