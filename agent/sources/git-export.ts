@@ -13,6 +13,7 @@ import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
 import { artifactPathFor, removeArtifact } from "./artifact.js";
 import { lfsPointerError, lfsPointersStaged } from "./git-lfs.js";
 import type { RunGit } from "./git-run.js";
+import { type GitTarget, releaseName } from "./git-tree.js";
 import { extractOptionsFor, readReleaseVersion } from "./release-info.js";
 import type { FetchedRelease, SourceContext } from "./types.js";
 
@@ -24,7 +25,7 @@ export interface ExportInput {
   cfg: GitSourceConfig;
   ctx: SourceContext;
   run: RunGit;
-  target: { commit: string; label: string };
+  target: GitTarget;
   stagingDir: string;
 }
 
@@ -40,7 +41,7 @@ export async function exportTree({
   let fileHashes: Map<string, string>;
   try {
     await run(["archive", "--format=tar", "-o", artifact, target.commit]);
-    const release = `${target.label} (${target.commit.slice(0, 12)})`;
+    const release = releaseName(target);
     const onProgress = progressReporter({
       label: release,
       log: ctx.log,
@@ -62,8 +63,7 @@ export async function exportTree({
     // which ship does not install (and would otherwise create as the release's empty directory).
     await removeEmptyDirs(stagingDir);
     const pointers = await lfsPointersStaged(run, target.commit, stagingDir);
-    if (pointers.length > 0)
-      throw lfsPointerError(`${name}: ${target.label} (${target.commit.slice(0, 12)})`, pointers);
+    if (pointers.length > 0) throw lfsPointerError(`${name}: ${release}`, pointers);
     fileHashes = extracted.hashes;
     ctx.log.info("exported release tree", {
       source: name,
