@@ -7,6 +7,7 @@
 import { readdir, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { GitSource as GitSourceConfig } from "../../shared/config/schema.js";
+import { timerMs } from "../../shared/schema/durations.js";
 import { extractArchive } from "../archive/extract.js";
 import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
 import { gitArchiveStream } from "./git-archive-stream.js";
@@ -41,7 +42,14 @@ export async function exportTree({
     action: "extracting",
     delayMs: PROGRESS_DELAY_MS,
   });
-  const archive = gitArchiveStream(cfg.local_path, gitEnvironment(cfg), target.commit, onProgress);
+  const deadlineMs = timerMs(cfg.max_download_seconds);
+  const archive = gitArchiveStream(
+    cfg.local_path,
+    gitEnvironment(cfg),
+    target.commit,
+    deadlineMs,
+    onProgress,
+  );
   // Read by extractArchive unless it gave up first (a refused entry): then git is stopped below.
   archive.done.catch(() => undefined);
   let extracted: Awaited<ReturnType<typeof extractArchive>>;
@@ -62,6 +70,13 @@ export async function exportTree({
       stagingDir,
       extractOptionsFor(name, cfg),
     );
+  } catch (err) {
+    // The extraction read a body cut by the deadline: what it says of the tar is not the fault.
+    if (archive.timedOut())
+      throw new Error(
+        `${release}: git archive not done after ${deadlineMs / 1000} s, the most [sources.${name}] max_download_seconds allows: a smudge filter (git-lfs fetching LFS files) sends too slowly or hangs; the next run tries again`,
+      );
+    throw err;
   } finally {
     archive.stop();
   }
