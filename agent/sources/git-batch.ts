@@ -18,7 +18,10 @@ import { namingPath } from "../../shared/fs-errors.js";
 import { symlinkTargetParts } from "../archive/entry-path.js";
 import { type ExtractLimits, overLimit } from "../archive/limits.js";
 import { hashSymlinkTarget } from "../tree/hash-file.js";
-import { modeOf, type TreeBlob } from "./git-tree.js";
+import { entryOf, modeOf, type TreeBlob } from "./git-tree.js";
+
+/** The limit a written blob is held to, and the release a refusal names (releaseName). */
+export type BlobWriteOptions = Pick<ExtractLimits, "maxFileBytes" | "maxFileSetting"> & { release?: string };
 
 /** An object read whole: its type and content. */
 export interface CatFileObject {
@@ -87,10 +90,10 @@ export class CatFileSession {
   writeBlobs(
     blobs: readonly TreeBlob[],
     dir: string,
-    limits: Pick<ExtractLimits, "maxFileBytes" | "maxFileSetting"> = {},
+    options: BlobWriteOptions = {},
   ): Promise<Map<string, string>> {
     const hashes = new Map<string, string>();
-    const done = Promise.all(blobs.map((blob) => this.writeBlob(blob, dir, limits, hashes)));
+    const done = Promise.all(blobs.map((blob) => this.writeBlob(blob, dir, options, hashes)));
     this.end();
     return done.then(() => hashes);
   }
@@ -104,11 +107,12 @@ export class CatFileSession {
   private writeBlob(
     blob: TreeBlob,
     dir: string,
-    { maxFileBytes, maxFileSetting }: Pick<ExtractLimits, "maxFileBytes" | "maxFileSetting">,
+    { maxFileBytes, maxFileSetting, release }: BlobWriteOptions,
     hashes: Map<string, string>,
   ): Promise<void> {
     return new Promise((resolve, reject) => {
       const target = join(dir, blob.path);
+      const entry = entryOf(release, blob.path);
       const hash = createHash("sha256");
       const linkTarget: Buffer[] = [];
       let fd: number | undefined;
@@ -119,13 +123,14 @@ export class CatFileSession {
       this.ask({
         name: blob.blob,
         missing: () => {
-          throw new Error(`git cat-file: ${blob.blob} missing (expected the blob of ${blob.path})`);
+          throw new Error(`${entry}: git cat-file: ${blob.blob} missing (expected the blob of ${blob.path})`);
         },
         start: (type, size) => {
-          if (type !== "blob") throw new Error(`git cat-file: ${blob.blob} is a ${type}, not a blob`);
+          if (type !== "blob")
+            throw new Error(`${entry}: git cat-file: ${blob.blob} is a ${type}, not a blob`);
           blob.size = size;
           if (maxFileBytes !== undefined && size > maxFileBytes) {
-            throw new VerificationError(blob.path, overLimit(size, maxFileBytes, maxFileSetting));
+            throw new VerificationError(entry, overLimit(size, maxFileBytes, maxFileSetting));
           }
           if (blob.kind === "symlink") return;
           mkdirSync(dirname(target), { recursive: true });
@@ -156,7 +161,7 @@ export class CatFileSession {
           if (blob.kind === "symlink") {
             const text = Buffer.concat(linkTarget).toString("utf8");
             const lands = symlinkTargetParts(blob.path.split("/"), text);
-            if (!lands.ok) throw new VerificationError(blob.path, `symlink ${lands.reason}`);
+            if (!lands.ok) throw new VerificationError(entry, `symlink ${lands.reason}`);
             mkdirSync(dirname(target), { recursive: true });
             symlinkSync(text, target);
             hashes.set(blob.path, hashSymlinkTarget(text));
@@ -250,7 +255,7 @@ export function writeBlobs(
   env: Record<string, string>,
   blobs: readonly TreeBlob[],
   dir: string,
-  limits: Pick<ExtractLimits, "maxFileBytes" | "maxFileSetting"> = {},
+  options: BlobWriteOptions = {},
 ): Promise<Map<string, string>> {
-  return new CatFileSession(cwd, env).writeBlobs(blobs, dir, limits);
+  return new CatFileSession(cwd, env).writeBlobs(blobs, dir, options);
 }

@@ -1,30 +1,29 @@
 /**
  * A first install, or an update from a commit the clone does not know (or one git attributes could
  * transform): the whole tree of the target through `git archive`, extracted under the archive
- * rules, through a tar file so a tracked symlink pointing outside the release is refused as in any
- * archive.
+ * rules (git-archive-stream.ts), so a tracked symlink pointing outside the release is refused as in
+ * any archive.
  */
 import { readdir, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { GitSource as GitSourceConfig } from "../../shared/config/schema.js";
+import { timerMs } from "../../shared/schema/durations.js";
 import { extractArchive } from "../archive/extract.js";
-import { countedReadStream } from "../download/counted-read.js";
 import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
-import { artifactPathFor, removeArtifact } from "./artifact.js";
+import { gitArchiveStream } from "./git-archive-stream.js";
+import { gitEnvironment } from "./git-env.js";
 import { lfsPointerError, lfsPointersStaged } from "./git-lfs.js";
 import type { RunGit } from "./git-run.js";
+import { type GitTarget, releaseName } from "./git-tree.js";
 import { extractOptionsFor, readReleaseVersion } from "./release-info.js";
 import type { FetchedRelease, SourceContext } from "./types.js";
-
-/** As extract.ts reads an archive given by path: per-chunk overhead dominates at 16 KiB. */
-const READ_CHUNK_BYTES = 256 * 1024;
 
 export interface ExportInput {
   name: string;
   cfg: GitSourceConfig;
   ctx: SourceContext;
   run: RunGit;
-  target: { commit: string; label: string };
+  target: GitTarget;
   stagingDir: string;
 }
 
@@ -36,47 +35,65 @@ export async function exportTree({
   target,
   stagingDir,
 }: ExportInput): Promise<FetchedRelease> {
-  const artifact = await artifactPathFor(ctx, name);
-  let fileHashes: Map<string, string>;
+  const release = releaseName(target);
+  const onProgress = progressReporter({
+    label: release,
+    log: ctx.log,
+    action: "extracting",
+    delayMs: PROGRESS_DELAY_MS,
+  });
+  const deadlineMs = timerMs(cfg.max_download_seconds);
+  const archive = gitArchiveStream(
+    cfg.local_path,
+    gitEnvironment(cfg),
+    target.commit,
+    deadlineMs,
+    onProgress,
+  );
+  // Read by extractArchive unless it gave up first (a refused entry): then git is stopped below.
+  archive.done.catch(() => undefined);
+  let extracted: Awaited<ReturnType<typeof extractArchive>>;
   try {
-    await run(["archive", "--format=tar", "-o", artifact, target.commit]);
-    const release = `${target.label} (${target.commit.slice(0, 12)})`;
-    const onProgress = progressReporter({
-      label: release,
-      log: ctx.log,
-      action: "extracting",
-      delayMs: PROGRESS_DELAY_MS,
-    });
-    // Given as a stream so a refused entry is named by the commit it is in: the tar file is ship's
-    // own, and "app.artifact: entry …" named a file the operator never made and cannot look at.
-    const extracted = await extractArchive(
+    // Named by the commit it is in: "entry …" of a tar ship made itself named nothing the
+    // operator could look at.
+    extracted = await extractArchive(
       {
-        body: countedReadStream(artifact, onProgress, READ_CHUNK_BYTES),
+        body: archive.body,
         label: release,
-        complete: async () => artifact,
+        // No second pass reads the tar (an export leaves out no file the app holds: no appHolds),
+        // so there is no file to name: the tree is complete once git exited 0.
+        complete: async () => {
+          await archive.done;
+          return release;
+        },
       },
       stagingDir,
       extractOptionsFor(name, cfg),
     );
-    // git tracks no empty directories: every one in the export is a submodule's placeholder,
-    // which ship does not install (and would otherwise create as the release's empty directory).
-    await removeEmptyDirs(stagingDir);
-    const pointers = await lfsPointersStaged(run, target.commit, stagingDir);
-    if (pointers.length > 0)
-      throw lfsPointerError(`${name}: ${target.label} (${target.commit.slice(0, 12)})`, pointers);
-    fileHashes = extracted.hashes;
-    ctx.log.info("exported release tree", {
-      source: name,
-      commit: target.commit,
-      ref: target.label,
-      version: await readReleaseVersion(stagingDir),
-      files: extracted.files,
-      bytes: extracted.bytes,
-    });
+  } catch (err) {
+    // The extraction read a body cut by the deadline: what it says of the tar is not the fault.
+    if (archive.timedOut())
+      throw new Error(
+        `${release}: git archive not done after ${deadlineMs / 1000} s, the most [sources.${name}] max_download_seconds allows: a smudge filter (git-lfs fetching LFS files) sends too slowly or hangs; the next run tries again`,
+      );
+    throw err;
   } finally {
-    await removeArtifact(artifact);
+    archive.stop();
   }
-  return { dir: stagingDir, id: target.commit, fileHashes };
+  // git tracks no empty directories: every one in the export is a submodule's placeholder,
+  // which ship does not install (and would otherwise create as the release's empty directory).
+  await removeEmptyDirs(stagingDir);
+  const pointers = await lfsPointersStaged(run, target.commit, stagingDir);
+  if (pointers.length > 0) throw lfsPointerError(`${name}: ${release}`, pointers);
+  ctx.log.info("exported release tree", {
+    source: name,
+    commit: target.commit,
+    ref: target.label,
+    version: await readReleaseVersion(stagingDir),
+    files: extracted.files,
+    bytes: extracted.bytes,
+  });
+  return { dir: stagingDir, id: target.commit, fileHashes: extracted.hashes };
 }
 
 /** Removes every empty directory below `root` (children first; `root` itself stays). */

@@ -16,9 +16,12 @@ import type { RunGit } from "./git-run.js";
 import { skippedByInstalled } from "./git-skipped-paths.js";
 import {
   diffTree,
+  entryOf,
+  type GitTarget,
   listingOf,
   listTree,
   mustStage,
+  releaseName,
   strippedTopDir,
   type TreeBlob,
   type TreeDiff,
@@ -35,7 +38,7 @@ export interface StageInput {
   /** The installed commit, and what the install index says of its files. */
   base: string;
   installed: InstalledRelease;
-  target: { commit: string; label: string };
+  target: GitTarget;
   stagingDir: string;
   /** `git rev-parse --git-path info/attributes` of the clone (asked once per update by the caller). */
   infoAttributes: () => Promise<string>;
@@ -49,7 +52,7 @@ export async function stageFromInstalled(input: StageInput): Promise<FetchedRele
   // what the clone's config and git dir say about attributes, and the cat-file session, asked for
   // the installed manifest at once. What a failed diff leaves unread is dropped.
   const submodules: string[] = [];
-  const tree = listTree(run, target.commit, submodules);
+  const tree = listTree(run, target.commit, submodules, releaseName(target));
   const diff = diffTree(run, base, target.commit);
   const outside = attributesOutside(input);
   const session = new CatFileSession(cfg.local_path, gitEnvironment(cfg));
@@ -138,12 +141,17 @@ async function stageChanges(
       wanted.push(blob);
     }
   }
-  const limits = extractOptionsFor(input.name, cfg);
-  const hashes = await session.writeBlobs(wanted, stagingDir, limits);
+  // A refusal names the commit, as an export's does: the path alone did not say which release held it.
+  const release = releaseName(target);
+  const options = { ...extractOptionsFor(input.name, cfg), release };
+  const hashes = await session.writeBlobs(wanted, stagingDir, options);
   for (const [path, sha] of hashes) {
     const indexed = installed.files[path];
     if (indexed !== undefined && !changed.has(path) && !skipped(path) && indexed.sha256 !== sha) {
-      throw new VerificationError(path, "does not match what the install index says this commit holds");
+      throw new VerificationError(
+        entryOf(release, path),
+        "does not match what the install index says this commit holds",
+      );
     }
   }
   const listing = listingOf(tree, hashes, (path) => installed.files[path]);
@@ -168,10 +176,10 @@ async function stageChanges(
     comparedWithIndex: { files: installed.files, differing, indexed },
     materialize: async (rels) => {
       const blobs = rels.map((rel) => tree.get(rel)).filter((b): b is TreeBlob => b !== undefined);
-      const written = await writeBlobs(cfg.local_path, gitEnvironment(cfg), blobs, stagingDir, limits);
+      const written = await writeBlobs(cfg.local_path, gitEnvironment(cfg), blobs, stagingDir, options);
       for (const [path, sha] of written) {
         if (listing.files.get(path)?.sha256 !== sha) {
-          throw new VerificationError(path, "does not match the release listing");
+          throw new VerificationError(entryOf(release, path), "does not match the release listing");
         }
       }
     },

@@ -25,15 +25,35 @@ export interface TreeBlob {
   size?: number;
 }
 
+/** A release of a git source: the commit, and the ref or tag it was chosen by. */
+export interface GitTarget {
+  commit: string;
+  label: string;
+}
+
+/** How a refusal names a git release (`origin/main (1c412830434b)`), whichever path staged it. */
+export function releaseName({ label, commit }: GitTarget): string {
+  return `${label} (${commit.slice(0, 12)})`;
+}
+
+/**
+ * How a refusal names one path of that release, as the archive reader names an entry of an export
+ * (`origin/main (1c412830434b): entry "big.bin"`): the path alone did not say which commit holds it.
+ */
+export function entryOf(release: string | undefined, path: string): string {
+  return release === undefined ? path : `${release}: entry ${JSON.stringify(path)}`;
+}
+
 /**
  * Every blob of `commit`. Submodules (gitlinks) have no blob: their paths are pushed onto
  * `submodules` (`git archive` writes each as an empty directory, which ship, installing no empty
- * directories, leaves out as well).
+ * directories, leaves out as well). `release` names the commit in a refused path.
  */
 export async function listTree(
   git: RunGit,
   commit: string,
   submodules: string[] = [],
+  release?: string,
 ): Promise<Map<string, TreeBlob>> {
   const out = new Map<string, TreeBlob>();
   const text = await git(["ls-tree", "-r", "-z", "--full-tree", commit]);
@@ -58,7 +78,7 @@ export async function listTree(
     if (type === "commit") submodules.push(path);
     if (type !== "blob") continue;
     const kind = mode === SYMLINK_MODE ? "symlink" : mode === "100755" ? "exec" : "file";
-    checkPath(path);
+    checkPath(path, release);
     out.set(path, { path, kind, blob: text.slice(blobAt, tab) });
   }
   return out;
@@ -147,11 +167,12 @@ export function listingOf(
 /** A leading "/", or an empty, "." or ".." segment anywhere (one regex: asked of every tree entry). */
 const UNSAFE_PATH = /^\/|(^|\/)\.{0,2}(\/|$)/;
 
-function checkPath(path: string): void {
+function checkPath(path: string, release: string | undefined): void {
   if (UNSAFE_PATH.test(path)) {
-    throw new VerificationError(path, "is not a safe relative path");
+    throw new VerificationError(entryOf(release, path), "is not a safe relative path");
   }
-  if (path.includes(NOT_UTF8)) throw new VerificationError(shownName(path), NOT_UTF8_REASON);
+  if (path.includes(NOT_UTF8))
+    throw new VerificationError(entryOf(release, shownName(path)), NOT_UTF8_REASON);
 }
 
 /**

@@ -24,6 +24,7 @@ import { packDirOf } from "./git-pack-size.js";
 import { GitRemoteErrors } from "./git-remote-errors.js";
 import { gitRunner, type RunGit } from "./git-run.js";
 import { stageFromInstalled } from "./git-stage.js";
+import { releaseName } from "./git-tree.js";
 import { manifestVersionOf } from "./release-info.js";
 import {
   chooseReleaseTag,
@@ -129,7 +130,7 @@ export class GitSource implements ReleaseSource {
     const available = installed?.releaseId !== target.commit;
     if (available && installed !== undefined) this.refuseMovedTag(target, installed);
     if (available) await this.refuseTagOfAnotherVersion(target);
-    const candidate = `${target.label} (${target.commit.slice(0, 12)})`;
+    const candidate = releaseName(target);
     const detail = available
       ? `${this.name}: update available ${current ?? this.ctx.noneInstalled ?? "(nothing installed)"} -> ${candidate}${tagChoiceText(this.cfg.tag, target)}`
       : `${this.name}: up to date (${current} at ${candidate})${tagChoiceText(this.cfg.tag, target)}`;

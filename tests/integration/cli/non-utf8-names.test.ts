@@ -82,8 +82,11 @@ describe("a release file name that is not UTF-8 is refused by every source, noth
       await git(repos.dev, "push", "-q", "origin", "HEAD:main");
       const update = await runShip(["--config", cfg]);
       expectRefused(update);
-      // Refused while listing the commit's tree, before anything is exported.
-      expect(update.stdout).toMatch(/^myapp: \?name\.txt: is not valid UTF-8/m);
+      // Refused while listing the commit's tree, before anything is exported: named by its commit,
+      // as the export names it (the path alone said nothing of which release held it).
+      expect(update.stdout).toMatch(
+        /^myapp: origin\/main \([0-9a-f]{12}\): entry "\?name\.txt": is not valid UTF-8/m,
+      );
       expect((await readdir(join(root, "app"))).sort()).toEqual(installed);
 
       // A fresh app (no installed commit): the whole tree goes through git archive.
