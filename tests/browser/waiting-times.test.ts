@@ -151,6 +151,21 @@ describe.skipIf(!hasProgram("chromium"))("how long a rollout waits, in Chromium"
     expect(await text("#threshold-counted")).toBe(
       "1 of 2 updated failed in the waves started; 3 already on 2.0.0, not counted",
     );
+    // The wave's bar and its legend count as the API's `counted` does: the 3 hosts on the release
+    // stand apart, not as 3 of "✓ 4 succeeded" in a bar 4/5 green beside "1 of 2 updated succeeded".
+    const figures = (
+      await t.api<{
+        waves: { counted: { toUpdate: number; succeeded: number; failed: number; alreadyOn: number } }[];
+      }>("GET", `/api/v1/rollouts/${id}`, { token: t.operator })
+    ).body.waves[0]?.counted;
+    expect(figures).toEqual({ toUpdate: 2, succeeded: 1, failed: 1, alreadyOn: 3 });
+    const legend = (group: string) => text(`#waves li[data-wave="0"] .legend [data-group="${group}"]`);
+    expect(await legend("succeeded")).toBe(`✓ ${figures?.succeeded} succeeded`);
+    expect(await legend("failed")).toBe(`✗ ${figures?.failed} failed`);
+    expect(await legend("already-on")).toBe(`= ${figures?.alreadyOn} already on 2.0.0, not counted`);
+    const bar = page.locator('#waves li[data-wave="0"] .bar');
+    expect(await bar.getAttribute("aria-valuemax")).toBe(String(figures?.toUpdate));
+    expect(await bar.getAttribute("aria-valuenow")).toBe(String(figures?.toUpdate));
     const policy = page.locator("dt", { hasText: "Policy" }).locator("xpath=following-sibling::dd[1]");
     expect(await policy.textContent()).toBe(
       "halt at 60 % failed of the agents it updates in the waves started; auto-advance on; auto-rollback off",

@@ -226,7 +226,7 @@ export function rolloutDetailView(id: string): View {
           w.agents.length > 0
             ? h("p", { class: "sub wave-counted" }, waveCountedText(w.counted, r.release.version))
             : null,
-          waveProgress(w.progress, w.restored),
+          waveProgress({ ...w, alreadyOn: w.counted.alreadyOn, version: r.release.version }),
           details,
         );
       }),

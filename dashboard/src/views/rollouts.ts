@@ -108,7 +108,7 @@ export function rolloutsView(): View {
                       : null,
                 ),
                 h("td", {}, `${r.currentWave + 1}: ${r.currentWaveName}`),
-                h("td", {}, countsText(r.progress, r.restored)),
+                h("td", {}, countsText(r)),
                 h("td", {}, when(r.created)),
               ),
             ),
