@@ -1,4 +1,4 @@
-import { describeError, get, post } from "../api.js";
+import { get, post, writeFailure } from "../api.js";
 import { fill, h, link, table } from "../dom.js";
 import { ago, formatLabels, shortId, when } from "../format.js";
 import { newestOnly } from "../newest.js";
@@ -78,7 +78,12 @@ export function agentView(id: string): View {
         ? `Relayed, not confirmed: ${answer.message ?? "another hub holds the agent's connection"}.`
         : "Asked the agent to check its sources now.";
     } catch (error) {
-      checked.textContent = `Not sent: ${describeError(error)}`;
+      checked.textContent = writeFailure(
+        error,
+        "Not sent",
+        "Check for updates",
+        "the agent's next report says whether it checked",
+      );
     }
   });
   const view: View = {

@@ -1,4 +1,4 @@
-import { describeError, get, post } from "../api.js";
+import { get, post, writeFailure } from "../api.js";
 import { fill, h, link, table } from "../dom.js";
 import { heldText, reasonAfterState, selectorText, waveRule, when } from "../format.js";
 import { newestOnly } from "../newest.js";
@@ -115,8 +115,14 @@ export function rolloutDetailView(id: string): View {
         // stopped, and that its agents already had the release.
         message.textContent = (result.warnings ?? []).map((w) => `Warning: ${w}`).join(" ");
       } catch (error) {
-        message.textContent = `${action} refused: ${describeError(error)}`;
-        // Show what the hub holds now (the wave it moved to), so the next click is an informed one.
+        message.textContent = writeFailure(
+          error,
+          `${action} refused`,
+          action,
+          "this page shows what the hub holds now",
+        );
+        // Show what the hub holds now (the wave it moved to, or the action carried out whose answer
+        // was lost), so the next click is an informed one.
         await refresh().catch(() => {});
       }
     });
