@@ -166,6 +166,21 @@ describe.skipIf(!hasProgram("chromium"))("how long a rollout waits, in Chromium"
     const bar = page.locator('#waves li[data-wave="0"] .bar');
     expect(await bar.getAttribute("aria-valuemax")).toBe(String(figures?.toUpdate));
     expect(await bar.getAttribute("aria-valuenow")).toBe(String(figures?.toUpdate));
+    // The Rollouts list says the same of the whole rollout (`alreadyOn` in the API's list).
+    const listed = (
+      await t.api<{ rollouts: { id: string; alreadyOn?: number }[] }>("GET", "/api/v1/rollouts", {
+        token: t.operator,
+      })
+    ).body.rollouts.find((r) => r.id === id);
+    expect(listed?.alreadyOn).toBe(3);
+    await page.goto(`${t.hub.url}/?poll=200#/rollouts`);
+    await expect
+      .poll(() => page.locator("#rollout-list tr", { hasText: id.slice(0, 8) }).textContent(), {
+        timeout: 10_000,
+      })
+      .toContain("✓ 1 succeeded · = 3 already on 2.0.0, not counted · ✗ 1 failed");
+    await page.goto(`${t.hub.url}/?poll=200#/rollouts/${id}`);
+    await expect.poll(() => counted.textContent(), { timeout: 10_000 }).toContain("1 of 2 updated");
     const policy = page.locator("dt", { hasText: "Policy" }).locator("xpath=following-sibling::dd[1]");
     expect(await policy.textContent()).toBe(
       "halt at 60 % failed of the agents it updates in the waves started; auto-advance on; auto-rollback off",

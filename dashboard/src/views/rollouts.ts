@@ -108,7 +108,7 @@ export function rolloutsView(): View {
                       : null,
                 ),
                 h("td", {}, `${r.currentWave + 1}: ${r.currentWaveName}`),
-                h("td", {}, countsText(r)),
+                h("td", {}, countsText({ ...r, version: r.release.version })),
                 h("td", {}, when(r.created)),
               ),
             ),
