@@ -109,9 +109,7 @@ describe.skipIf(!hasProgram("chromium"))("late answers from the hub, in Chromium
     await started.fetched;
     const [made] = await active();
     expect(made).toBeDefined();
-    await expect
-      .poll(() => page.evaluate(() => location.hash), { timeout: 10_000 })
-      .toBe(`#/rollouts/${made?.id}`);
+    await expect.poll(() => new URL(page.url()).hash, { timeout: 10_000 }).toBe(`#/rollouts/${made?.id}`);
     await expect.poll(() => state.textContent(), { timeout: 10_000 }).toBe("running");
     await t.api("POST", `/api/v1/rollouts/${made?.id}/abort`, { token: t.operator, body: {} });
     await page.unrouteAll();
