@@ -40,7 +40,8 @@ describe.skipIf(!hasProgram("chromium"))("how long a rollout waits, in Chromium"
   beforeAll(async () => {
     buildDashboard();
     t = await startTestHub({ tickIntervalMs: 50, offlineTimeoutMs: 600_000 });
-    ({ browser, page } = await signedInPage(t, 200));
+    // An operator away from UTC: a time the hub writes (ISO 8601, UTC) reads otherwise here.
+    ({ browser, page } = await signedInPage(t, 200, "America/St_Johns"));
   });
   afterAll(async () => {
     for (const a of agents) a.ws.terminate();
@@ -116,6 +117,24 @@ describe.skipIf(!hasProgram("chromium"))("how long a rollout waits, in Chromium"
       expect(takes).toBeDefined();
       expect(await text(`#waves li[data-wave="${wave}"] h3 .sub`)).toContain(`; ${takes})`);
     }
+
+    // A time inside a hub text (the forgotten agent's error) in the operator's zone, as every other
+    // time on the page: it read "… at 2026-12-07T04:12:33.000Z" beside local times.
+    const forgot = await t.api("POST", "/api/v1/agents/away/forget", { token: t.operator, body: {} });
+    expect(forgot.status).toBe(200);
+    const error = (
+      await t.api<{ waves: { agents: { agentId: string; error: string | null }[] }[] }>(
+        "GET",
+        `/api/v1/rollouts/${id}`,
+        { token: t.operator },
+      )
+    ).body.waves[0]?.agents.find((a) => a.agentId === "away")?.error;
+    const iso = error?.match(/\d{4}-\d{2}-\d{2}T[\d:.]+Z/)?.[0];
+    expect(iso).toBeDefined();
+    const at = await page.evaluate((time) => new Date(time).toLocaleString(), iso as string);
+    await expect
+      .poll(() => row.textContent(), { timeout: 10_000 })
+      .toContain(error?.replace(iso as string, at));
   });
 
   it("says the base the engine counts a pass rule and a threshold over, with its figures, as `rollout show` does", async () => {

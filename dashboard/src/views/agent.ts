@@ -1,6 +1,6 @@
 import { get, post, writeFailure } from "../api.js";
 import { fill, h, link, table } from "../dom.js";
-import { ago, formatLabels, shortId, when } from "../format.js";
+import { ago, formatLabels, localTimes, shortId, when } from "../format.js";
 import { newestOnly } from "../newest.js";
 import type { AgentDetail, MergeReport, ReportStep } from "../types.js";
 import { appState } from "./fleet.js";
@@ -172,8 +172,8 @@ export function agentView(id: string): View {
                 h("td", {}, link(`/rollouts/${encodeURIComponent(d.rolloutId)}`, shortId(d.rolloutId))),
                 h("td", {}, String(d.wave + 1)),
                 h("td", {}, d.state),
-                h("td", {}, d.error ?? ""),
-                h("td", {}, ...(d.warnings ?? []).map((w) => h("p", { class: "warning" }, w))),
+                h("td", {}, localTimes(d.error ?? "")),
+                h("td", {}, ...(d.warnings ?? []).map((w) => h("p", { class: "warning" }, localTimes(w)))),
               ),
             ),
           ),

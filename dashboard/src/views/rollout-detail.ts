@@ -1,6 +1,6 @@
 import { get, post, writeFailure } from "../api.js";
 import { fill, h, link, table } from "../dom.js";
-import { heldText, reasonAfterState, selectorText, waveRule, when } from "../format.js";
+import { heldText, localTimes, reasonAfterState, selectorText, waveRule, when } from "../format.js";
 import { newestOnly } from "../newest.js";
 import { policyText, thresholdCountedText, waveCountedText, wavePassRule } from "../rollout-rules.js";
 import type { RolloutAction, RolloutDetail } from "../types.js";
@@ -203,14 +203,14 @@ export function rolloutDetailView(id: string): View {
                 h(
                   "td",
                   {},
-                  a.error ??
+                  (a.error === null ? null : localTimes(a.error)) ??
                     (a.offlineFailsAt !== undefined
                       ? `offline: counts as failed at ${when(a.offlineFailsAt)}`
                       : a.rollbackOwed && !a.online
                         ? OFFLINE_ROLLBACK
                         : ""),
                 ),
-                h("td", {}, ...(a.warnings ?? []).map((w) => h("p", { class: "warning" }, w))),
+                h("td", {}, ...(a.warnings ?? []).map((w) => h("p", { class: "warning" }, localTimes(w)))),
               ),
             ),
           ),
