@@ -113,7 +113,7 @@ export function rolloutDetailView(id: string): View {
         if (isNewest()) show(result);
         // A pause or abort that landed after the rollout left the wave shown: which wave it
         // stopped, and that its agents already had the release.
-        message.textContent = (result.warnings ?? []).map((w) => `Warning: ${w}`).join(" ");
+        message.textContent = (result.warnings ?? []).map((w) => `Warning: ${localTimes(w)}`).join(" ");
       } catch (error) {
         message.textContent = writeFailure(
           error,
