@@ -11,6 +11,18 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * A call whose answer never reached the page (the connection dropped or was refused, a proxy cut
+ * it): unlike a refusal, the hub may have carried out a write. A dropped answer to Pause read
+ * "pause refused: Failed to fetch" over a rollout the hub had paused.
+ */
+export class NoAnswer extends Error {
+  constructor(cause: unknown) {
+    super(`no answer from the hub (${cause instanceof Error ? cause.message : String(cause)})`);
+    this.name = "NoAnswer";
+  }
+}
+
 /** The token lives for this tab only: sessionStorage, never a cookie, so no CSRF surface. */
 export const session = {
   token: (): string | null => sessionStorage.getItem(TOKEN_KEY),
@@ -37,14 +49,20 @@ export async function call<T>(
   const headers: Record<string, string> = { accept: "application/json" };
   if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers["content-type"] = "application/json";
-  const res = await fetch(`api/v1/${path}`, {
-    method,
-    headers,
-    cache: "no-store",
-    credentials: "omit",
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
+  let res: Response;
+  let text: string;
+  try {
+    res = await fetch(`api/v1/${path}`, {
+      method,
+      headers,
+      cache: "no-store",
+      credentials: "omit",
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    text = await res.text();
+  } catch (error) {
+    throw new NoAnswer(error);
+  }
   if (!res.ok) {
     const message = refusal(res, text);
     if (res.status === 401 && token === session.token()) onUnauthorized(message);
@@ -59,6 +77,17 @@ export async function call<T>(
 
 export const get = <T>(path: string) => call<T>("GET", path);
 export const post = <T>(path: string, body: unknown = {}) => call<T>("POST", path, body);
+
+/**
+ * What a write's failure tells the operator: a refusal, nothing done (`refused`: how its line
+ * begins, "pause refused"), or no answer, when the hub may have done it (`asked`: the write, and
+ * `whatNow`: where to see whether it did).
+ */
+export function writeFailure(error: unknown, refused: string, asked: string, whatNow: string): string {
+  if (error instanceof NoAnswer)
+    return `${asked}: ${error.message}, so it may have been carried out; ${whatNow}`;
+  return `${refused}: ${describeError(error)}`;
+}
 
 export function describeError(error: unknown): string {
   if (error instanceof ApiError) return `${error.message} (HTTP ${error.status})`;

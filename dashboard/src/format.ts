@@ -7,6 +7,18 @@ export function when(iso: string | number): string {
   return Number.isNaN(date.getTime()) ? String(iso) : date.toLocaleString();
 }
 
+/** A time the hub writes inside its texts (shown-time.ts: ISO 8601, UTC). */
+const ISO_IN_TEXT = /\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z\b/g;
+
+/**
+ * A hub text (a deployment's error, a reason, a warning) with each time it names in the operator's
+ * zone, as the page writes every other time (`when`): "agent forgotten by operator at
+ * 2026-12-07T04:12:33.000Z" sat beside "12/7/2026, 5:12:33 AM" for the same moment.
+ */
+export function localTimes(text: string): string {
+  return text.replace(ISO_IN_TEXT, (iso) => when(iso));
+}
+
 /** "12 s ago": the fleet view's last-seen column, relative to the browser's clock. */
 export function ago(iso: string, now = Date.now()): string {
   const seconds = Math.max(0, Math.round((now - new Date(iso).getTime()) / 1000));
@@ -188,8 +200,9 @@ function escapeUnshown(c: string): string {
  * sent to …", "paused by an operator"): shown after the pill, the page read "aborted — aborted".
  * Such a reason runs on from the state; any other follows a dash; one that is only the state, nothing.
  */
-export function reasonAfterState(state: string, reason: string | null): string {
-  if (!reason) return "";
+export function reasonAfterState(state: string, stored: string | null): string {
+  if (!stored) return "";
+  const reason = localTimes(stored);
   const rest = reason.slice(state.length);
   if (reason.startsWith(state) && (rest === "" || /^[;, ]/u.test(rest))) return rest;
   return ` — ${reason}`;

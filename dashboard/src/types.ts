@@ -133,6 +133,8 @@ export interface RolloutSummary {
   progress: Record<ProgressGroup, number>;
   /** Of progress.failed, the updates whose host restored the previous version by itself. */
   restored: number;
+  /** Of progress.succeeded, the agents on the release already, sent nothing (absent from older hubs). */
+  alreadyOn?: number;
   reason: string | null;
   release: { id: string; app: string; version: string };
   currentWave: number;

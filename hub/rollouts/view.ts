@@ -275,8 +275,11 @@ function summaryOf(
   rollbackUnanswered: RollbackUnanswered,
   /** How long the current wave stood paused (its wait does not count that time). */
   pausedMs: number,
-  /** Of the forgotten and the not applicable deployments, those sent the release first. */
-  leftOutSent: Parameters<typeof completedReason>[1],
+  /**
+   * Of the forgotten and the not applicable deployments, those sent the release first; and the
+   * agents on the release already (sent nothing).
+   */
+  leftOutSent: Parameters<typeof completedReason>[1] & Pick<WaveStats, "alreadyOn">,
   /** Agents not heard since the hub started, holding the auto-advance (heard-since-start.ts). */
   hold?: RestartHold,
   shown: ShownTime = isoTime,
@@ -317,6 +320,12 @@ function summaryOf(
     progress: progressOf(counts),
     /** Of `progress.failed`, the updates whose host restored its previous version by itself. */
     restored,
+    /**
+     * Of `progress.succeeded`, the agents that ran the release already and were sent nothing (the
+     * detail's `counted.alreadyOn`, over every wave): the dashboard's list counted them as
+     * "✓ succeeded" where the rollout's page sets them apart.
+     */
+    alreadyOn: leftOutSent.alreadyOn,
   };
 }
 

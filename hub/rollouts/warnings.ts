@@ -257,8 +257,11 @@ export function offlineThresholdWarnings(
       failed.length === 0
         ? ""
         : `, and ${failed.length} more count as failed at once (their last run of the release failed: ${shownIds(failed)})`;
+    // Of the agents it updates, as the engine counts the threshold (`thresholdCrossed`): "1 of the
+    // 4" with 2 of them on the release already read 25 %, where a 50 % threshold halts on it.
+    const onText = on === 0 ? "" : ` (${on} more run the release already, not counted)`;
     return [
-      `body.failureThreshold: ${away.length} of the ${members.length} agent(s) in the waves up to ${wave.name} are offline now (${shownIds(away)})${also}: if they stay away past the hub's offline timeout they count as failed, ${failed.length === 0 ? `enough to halt the rollout (${describeThreshold(spec.failureThreshold)}) with nothing wrong in the release` : `enough, with those, to halt the rollout (${describeThreshold(spec.failureThreshold)})`}`,
+      `body.failureThreshold: ${away.length} of the ${members.length - on} agent(s) it updates in the waves up to ${wave.name}${onText} are offline now (${shownIds(away)})${also}: if they stay away past the hub's offline timeout they count as failed, ${failed.length === 0 ? `enough to halt the rollout (${describeThreshold(spec.failureThreshold)}) with nothing wrong in the release` : `enough, with those, to halt the rollout (${describeThreshold(spec.failureThreshold)})`}`,
     ];
   }
   return [];

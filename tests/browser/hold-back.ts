@@ -33,3 +33,27 @@ export async function holdBackFirst(
   );
   return result;
 }
+
+/**
+ * Lets the first request matching `matches` reach the hub, which carries it out, and drops its
+ * answer on the way back, as a cut connection or a proxy timing out would. `fetched` resolves once
+ * the hub has answered (what it did is done by then).
+ */
+export async function loseAnswerOfFirst(
+  page: Page,
+  matches: (url: URL) => boolean,
+): Promise<{ fetched: Promise<void> }> {
+  let fetched!: () => void;
+  const done = new Promise<void>((resolve) => (fetched = resolve));
+  await page.route(
+    (url) => matches(url),
+    async (route: Route) => {
+      await route.fetch();
+      fetched();
+      await route.abort("connectionreset");
+    },
+    { times: 1 },
+  );
+  // In an object: an async function's promise resolved with a promise waits for that one.
+  return { fetched: done };
+}

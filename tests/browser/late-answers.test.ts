@@ -7,13 +7,15 @@
  * the next event or the 20 s redraw; typing in the fleet's search showed the agents of an earlier
  * search when its answer was the slower one. Real hub (in process), agents over a real WebSocket,
  * real headless Chromium; the browser holds back one real answer of the hub to make it late.
+ * An answer that never comes (the connection cut after the hub acted) is not a refusal: the page
+ * says the write may have been done, and shows what the hub holds.
  */
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDashboard } from "../integration/dashboard/support.js";
 import { publishRelease, startTestHub, TestAgent, type TestHub } from "../integration/hub/support.js";
 import { hasProgram } from "../support/require-program.js";
-import { holdBackFirst } from "./hold-back.js";
+import { holdBackFirst, loseAnswerOfFirst } from "./hold-back.js";
 import { signedInPage } from "./signed-in.js";
 
 describe.skipIf(!hasProgram("chromium"))("late answers from the hub, in Chromium", () => {
@@ -62,6 +64,54 @@ describe.skipIf(!hasProgram("chromium"))("late answers from the hub, in Chromium
     expect(await state.textContent()).toBe("paused");
     expect(await page.locator('button[data-action="pause"]').isDisabled()).toBe(true);
     expect(await page.locator('button[data-action="resume"]').isEnabled()).toBe(true);
+    await page.unrouteAll();
+  });
+
+  it("a Pause or a Start whose answer is lost says it may have been done, and shows what the hub did", async () => {
+    type Rollout = { id: string; state: string; final: boolean };
+    const active = async () =>
+      (
+        await t.api<{ rollouts: Rollout[] }>("GET", "/api/v1/rollouts", { token: t.operator })
+      ).body.rollouts.filter((r) => !r.final);
+    for (const r of await active())
+      await t.api("POST", `/api/v1/rollouts/${r.id}/abort`, { token: t.operator, body: {} });
+    const release = await publishRelease(t, "2.0.1");
+    const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: { release, waves: [{ name: "all", percent: 100 }] },
+    });
+    const id = created.body.id;
+    await page.goto(`${t.hub.url}/?poll=200#/rollouts/${id}`);
+    const state = page.locator("#rollout-state");
+    await expect.poll(() => state.textContent(), { timeout: 10_000 }).toBe("running");
+    const lost = await loseAnswerOfFirst(page, (url) => url.pathname.endsWith(`/rollouts/${id}/pause`));
+    page.once("dialog", (dialog) => void dialog.accept());
+    await page.locator('button[data-action="pause"]').click();
+    await lost.fetched;
+    // The hub paused it; the page said "pause refused: Failed to fetch".
+    expect((await t.api<Rollout>("GET", `/api/v1/rollouts/${id}`, { token: t.operator })).body.state).toBe(
+      "paused",
+    );
+    await expect.poll(() => state.textContent(), { timeout: 10_000 }).toBe("paused");
+    expect(await page.locator(".rollout .form-error").textContent()).toMatch(
+      /^pause: no answer from the hub \(.+\), so it may have been carried out; this page shows what the hub holds now$/,
+    );
+
+    // A Start whose answer is lost: the rollout stands under the preview's id, and the page opens it
+    // (it said "Not started", and a second Start met "rollout … exists").
+    await t.api("POST", `/api/v1/rollouts/${id}/abort`, { token: t.operator, body: {} });
+    await page.goto(`${t.hub.url}/?poll=200#/rollouts/new`);
+    await page.locator("#rollout-release").selectOption(release);
+    await expect.poll(() => page.locator("#preview-unassigned").count(), { timeout: 10_000 }).toBe(1);
+    const started = await loseAnswerOfFirst(page, (url) => url.pathname.endsWith("/api/v1/rollouts"));
+    page.once("dialog", (dialog) => void dialog.accept());
+    await page.locator("#start-rollout").click();
+    await started.fetched;
+    const [made] = await active();
+    expect(made).toBeDefined();
+    await expect.poll(() => new URL(page.url()).hash, { timeout: 10_000 }).toBe(`#/rollouts/${made?.id}`);
+    await expect.poll(() => state.textContent(), { timeout: 10_000 }).toBe("running");
+    await t.api("POST", `/api/v1/rollouts/${made?.id}/abort`, { token: t.operator, body: {} });
     await page.unrouteAll();
   });
 

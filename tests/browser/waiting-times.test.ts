@@ -40,7 +40,8 @@ describe.skipIf(!hasProgram("chromium"))("how long a rollout waits, in Chromium"
   beforeAll(async () => {
     buildDashboard();
     t = await startTestHub({ tickIntervalMs: 50, offlineTimeoutMs: 600_000 });
-    ({ browser, page } = await signedInPage(t, 200));
+    // An operator away from UTC: a time the hub writes (ISO 8601, UTC) reads otherwise here.
+    ({ browser, page } = await signedInPage(t, 200, "America/St_Johns"));
   });
   afterAll(async () => {
     for (const a of agents) a.ws.terminate();
@@ -116,6 +117,24 @@ describe.skipIf(!hasProgram("chromium"))("how long a rollout waits, in Chromium"
       expect(takes).toBeDefined();
       expect(await text(`#waves li[data-wave="${wave}"] h3 .sub`)).toContain(`; ${takes})`);
     }
+
+    // A time inside a hub text (the forgotten agent's error) in the operator's zone, as every other
+    // time on the page: it read "… at 2026-12-07T04:12:33.000Z" beside local times.
+    const forgot = await t.api("POST", "/api/v1/agents/away/forget", { token: t.operator, body: {} });
+    expect(forgot.status).toBe(200);
+    const error = (
+      await t.api<{ waves: { agents: { agentId: string; error: string | null }[] }[] }>(
+        "GET",
+        `/api/v1/rollouts/${id}`,
+        { token: t.operator },
+      )
+    ).body.waves[0]?.agents.find((a) => a.agentId === "away")?.error;
+    const iso = error?.match(/\d{4}-\d{2}-\d{2}T[\d:.]+Z/)?.[0];
+    expect(iso).toBeDefined();
+    const at = await page.evaluate((time) => new Date(time).toLocaleString(), iso as string);
+    await expect
+      .poll(() => row.textContent(), { timeout: 10_000 })
+      .toContain(error?.replace(iso as string, at));
   });
 
   it("says the base the engine counts a pass rule and a threshold over, with its figures, as `rollout show` does", async () => {
@@ -151,6 +170,36 @@ describe.skipIf(!hasProgram("chromium"))("how long a rollout waits, in Chromium"
     expect(await text("#threshold-counted")).toBe(
       "1 of 2 updated failed in the waves started; 3 already on 2.0.0, not counted",
     );
+    // The wave's bar and its legend count as the API's `counted` does: the 3 hosts on the release
+    // stand apart, not as 3 of "✓ 4 succeeded" in a bar 4/5 green beside "1 of 2 updated succeeded".
+    const figures = (
+      await t.api<{
+        waves: { counted: { toUpdate: number; succeeded: number; failed: number; alreadyOn: number } }[];
+      }>("GET", `/api/v1/rollouts/${id}`, { token: t.operator })
+    ).body.waves[0]?.counted;
+    expect(figures).toEqual({ toUpdate: 2, succeeded: 1, failed: 1, alreadyOn: 3 });
+    const legend = (group: string) => text(`#waves li[data-wave="0"] .legend [data-group="${group}"]`);
+    expect(await legend("succeeded")).toBe(`✓ ${figures?.succeeded} succeeded`);
+    expect(await legend("failed")).toBe(`✗ ${figures?.failed} failed`);
+    expect(await legend("already-on")).toBe(`= ${figures?.alreadyOn} already on 2.0.0, not counted`);
+    const bar = page.locator('#waves li[data-wave="0"] .bar');
+    expect(await bar.getAttribute("aria-valuemax")).toBe(String(figures?.toUpdate));
+    expect(await bar.getAttribute("aria-valuenow")).toBe(String(figures?.toUpdate));
+    // The Rollouts list says the same of the whole rollout (`alreadyOn` in the API's list).
+    const listed = (
+      await t.api<{ rollouts: { id: string; alreadyOn?: number }[] }>("GET", "/api/v1/rollouts", {
+        token: t.operator,
+      })
+    ).body.rollouts.find((r) => r.id === id);
+    expect(listed?.alreadyOn).toBe(3);
+    await page.goto(`${t.hub.url}/?poll=200#/rollouts`);
+    await expect
+      .poll(() => page.locator("#rollout-list tr", { hasText: id.slice(0, 8) }).textContent(), {
+        timeout: 10_000,
+      })
+      .toContain("✓ 1 succeeded · = 3 already on 2.0.0, not counted · ✗ 1 failed");
+    await page.goto(`${t.hub.url}/?poll=200#/rollouts/${id}`);
+    await expect.poll(() => counted.textContent(), { timeout: 10_000 }).toContain("1 of 2 updated");
     const policy = page.locator("dt", { hasText: "Policy" }).locator("xpath=following-sibling::dd[1]");
     expect(await policy.textContent()).toBe(
       "halt at 60 % failed of the agents it updates in the waves started; auto-advance on; auto-rollback off",

@@ -1,6 +1,6 @@
-import { describeError, get, post } from "../api.js";
+import { get, post, writeFailure } from "../api.js";
 import { fill, h, link, table } from "../dom.js";
-import { ago, formatLabels, shortId, when } from "../format.js";
+import { ago, formatLabels, localTimes, shortId, when } from "../format.js";
 import { newestOnly } from "../newest.js";
 import type { AgentDetail, MergeReport, ReportStep } from "../types.js";
 import { appState } from "./fleet.js";
@@ -78,7 +78,12 @@ export function agentView(id: string): View {
         ? `Relayed, not confirmed: ${answer.message ?? "another hub holds the agent's connection"}.`
         : "Asked the agent to check its sources now.";
     } catch (error) {
-      checked.textContent = `Not sent: ${describeError(error)}`;
+      checked.textContent = writeFailure(
+        error,
+        "Not sent",
+        "Check for updates",
+        "the agent's next report says whether it checked",
+      );
     }
   });
   const view: View = {
@@ -167,8 +172,8 @@ export function agentView(id: string): View {
                 h("td", {}, link(`/rollouts/${encodeURIComponent(d.rolloutId)}`, shortId(d.rolloutId))),
                 h("td", {}, String(d.wave + 1)),
                 h("td", {}, d.state),
-                h("td", {}, d.error ?? ""),
-                h("td", {}, ...(d.warnings ?? []).map((w) => h("p", { class: "warning" }, w))),
+                h("td", {}, localTimes(d.error ?? "")),
+                h("td", {}, ...(d.warnings ?? []).map((w) => h("p", { class: "warning" }, localTimes(w)))),
               ),
             ),
           ),

@@ -1,6 +1,6 @@
-import { describeError, get, post } from "../api.js";
+import { get, post, writeFailure } from "../api.js";
 import { fill, h, link, table } from "../dom.js";
-import { heldText, reasonAfterState, selectorText, waveRule, when } from "../format.js";
+import { heldText, localTimes, reasonAfterState, selectorText, waveRule, when } from "../format.js";
 import { newestOnly } from "../newest.js";
 import { policyText, thresholdCountedText, waveCountedText, wavePassRule } from "../rollout-rules.js";
 import type { RolloutAction, RolloutDetail } from "../types.js";
@@ -113,10 +113,16 @@ export function rolloutDetailView(id: string): View {
         if (isNewest()) show(result);
         // A pause or abort that landed after the rollout left the wave shown: which wave it
         // stopped, and that its agents already had the release.
-        message.textContent = (result.warnings ?? []).map((w) => `Warning: ${w}`).join(" ");
+        message.textContent = (result.warnings ?? []).map((w) => `Warning: ${localTimes(w)}`).join(" ");
       } catch (error) {
-        message.textContent = `${action} refused: ${describeError(error)}`;
-        // Show what the hub holds now (the wave it moved to), so the next click is an informed one.
+        message.textContent = writeFailure(
+          error,
+          `${action} refused`,
+          action,
+          "this page shows what the hub holds now",
+        );
+        // Show what the hub holds now (the wave it moved to, or the action carried out whose answer
+        // was lost), so the next click is an informed one.
         await refresh().catch(() => {});
       }
     });
@@ -197,14 +203,14 @@ export function rolloutDetailView(id: string): View {
                 h(
                   "td",
                   {},
-                  a.error ??
+                  (a.error === null ? null : localTimes(a.error)) ??
                     (a.offlineFailsAt !== undefined
                       ? `offline: counts as failed at ${when(a.offlineFailsAt)}`
                       : a.rollbackOwed && !a.online
                         ? OFFLINE_ROLLBACK
                         : ""),
                 ),
-                h("td", {}, ...(a.warnings ?? []).map((w) => h("p", { class: "warning" }, w))),
+                h("td", {}, ...(a.warnings ?? []).map((w) => h("p", { class: "warning" }, localTimes(w)))),
               ),
             ),
           ),
@@ -226,7 +232,7 @@ export function rolloutDetailView(id: string): View {
           w.agents.length > 0
             ? h("p", { class: "sub wave-counted" }, waveCountedText(w.counted, r.release.version))
             : null,
-          waveProgress(w.progress, w.restored),
+          waveProgress({ ...w, alreadyOn: w.counted.alreadyOn, version: r.release.version }),
           details,
         );
       }),

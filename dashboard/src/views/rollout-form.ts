@@ -1,4 +1,4 @@
-import { describeError, get, post } from "../api.js";
+import { describeError, get, NoAnswer, post, writeFailure } from "../api.js";
 import { fill, h } from "../dom.js";
 import { inFormTerms } from "../form-terms.js";
 import { decimalNumber, numberProblem, parseLabels } from "../format.js";
@@ -223,7 +223,21 @@ export function rolloutFormView(releaseId?: string): View {
       const created = await post<RolloutDetail>("rollouts", body);
       location.hash = `#/rollouts/${encodeURIComponent(created.id)}`;
     } catch (error) {
-      message.textContent = `Not started: ${said(describeError(error), body)}`;
+      // The answer was lost, not the request: the rollout may stand on the hub (under the preview's
+      // id, which the create sent). Said "Not started", a second Start met "rollout … exists".
+      const id = body?.id;
+      if (error instanceof NoAnswer && id !== undefined) {
+        const made = await get<RolloutDetail>(`rollouts/${encodeURIComponent(id)}`).catch(() => undefined);
+        if (made !== undefined) {
+          location.hash = `#/rollouts/${encodeURIComponent(made.id)}`;
+          return;
+        }
+      }
+      // A refusal in the form's own terms (`said`: "waves[0].percent" as the wave's name).
+      message.textContent =
+        error instanceof NoAnswer
+          ? writeFailure(error, "Not started", "Start", "see Rollouts before starting it again")
+          : `Not started: ${said(describeError(error), body)}`;
     }
   });
 

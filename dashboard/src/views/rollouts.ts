@@ -1,6 +1,6 @@
 import { get } from "../api.js";
 import { fill, h, link, table } from "../dom.js";
-import { heldText, shortId, when } from "../format.js";
+import { heldText, localTimes, shortId, when } from "../format.js";
 import { newestOnly } from "../newest.js";
 import type { RolloutSummary } from "../types.js";
 import { olderControl, readDown } from "./older.js";
@@ -98,7 +98,7 @@ export function rolloutsView(): View {
                   h("span", { class: `pill state-${r.state}` }, r.state),
                   // Not under its pill again when it is only the state ("aborted").
                   r.reason && r.reason !== r.state
-                    ? h("div", { class: "sub rollout-reason" }, r.reason)
+                    ? h("div", { class: "sub rollout-reason" }, localTimes(r.reason))
                     : r.advanceHeldUntilHeard
                       ? h(
                           "div",
@@ -108,7 +108,7 @@ export function rolloutsView(): View {
                       : null,
                 ),
                 h("td", {}, `${r.currentWave + 1}: ${r.currentWaveName}`),
-                h("td", {}, countsText(r.progress, r.restored)),
+                h("td", {}, countsText({ ...r, version: r.release.version })),
                 h("td", {}, when(r.created)),
               ),
             ),

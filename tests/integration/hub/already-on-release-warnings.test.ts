@@ -94,7 +94,7 @@ describe("rollout warnings count only the agents the rollout will send the relea
         { name: "rest", percent: 100 },
       ]),
     ).toEqual([
-      "body.failureThreshold: 1 of the 5 agent(s) in the waves up to rest are offline now (a4): if they stay away past the hub's offline timeout they count as failed, enough to halt the rollout (1 failure(s)) with nothing wrong in the release",
+      "body.failureThreshold: 1 of the 3 agent(s) it updates in the waves up to rest (2 more run the release already, not counted) are offline now (a4): if they stay away past the hub's offline timeout they count as failed, enough to halt the rollout (1 failure(s)) with nothing wrong in the release",
     ]);
     // A percent threshold is of the hosts the rollout updates (a2, a4), as the engine counts it:
     // a4 timing out is 1 of 2, 50 %, a halt. Counted of all 4 (a1 and a9 on the release) it read
@@ -108,7 +108,7 @@ describe("rollout warnings count only the agents the rollout will send the relea
         { failureThreshold: { percent: 50 } },
       ),
     ).toEqual([
-      "body.failureThreshold: 1 of the 4 agent(s) in the waves up to c are offline now (a4): if they stay away past the hub's offline timeout they count as failed, enough to halt the rollout (50% failed of the agents it updates) with nothing wrong in the release",
+      "body.failureThreshold: 1 of the 2 agent(s) it updates in the waves up to c (2 more run the release already, not counted) are offline now (a4): if they stay away past the hub's offline timeout they count as failed, enough to halt the rollout (50% failed of the agents it updates) with nothing wrong in the release",
     ]);
   });
 });

@@ -155,7 +155,7 @@ describe("warnings that count hosts broken on the release", () => {
       failureThreshold: { count: 2 },
     });
     expect(warnings).toContain(
-      "body.failureThreshold: 1 of the 3 agent(s) in the waves up to all are offline now (a2), and 1 more count as failed at once (their last run of the release failed: a1): if they stay away past the hub's offline timeout they count as failed, enough, with those, to halt the rollout (2 failure(s))",
+      "body.failureThreshold: 1 of the 3 agent(s) it updates in the waves up to all are offline now (a2), and 1 more count as failed at once (their last run of the release failed: a1): if they stay away past the hub's offline timeout they count as failed, enough, with those, to halt the rollout (2 failure(s))",
     );
   });
 

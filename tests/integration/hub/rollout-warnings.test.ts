@@ -312,7 +312,7 @@ describe("rollout warnings: a wave that holds nobody, an agent the hub does not 
     const args = ["rollout", "create", "--release", release, "--wave", "canary=agents:web-01,web-03"];
     const preview = await cli(...args, "--wave", "all=100", "--preview");
     expect(preview.stderr.split("\n").filter((l) => l.startsWith("warning:"))).toEqual([
-      "warning: --failure-threshold: 1 of the 2 agent(s) in the waves up to canary are offline now (web-03): if they stay away past the hub's offline timeout they count as failed, enough to halt the rollout (1 failure(s)) with nothing wrong in the release",
+      "warning: --failure-threshold: 1 of the 2 agent(s) it updates in the waves up to canary are offline now (web-03): if they stay away past the hub's offline timeout they count as failed, enough to halt the rollout (1 failure(s)) with nothing wrong in the release",
     ]);
     const two = await cli(...args, "--wave", "all=100", "--failure-threshold", "2", "--preview");
     expect(two.stderr).not.toContain("warning:");

@@ -397,7 +397,7 @@ describe("rollout engine", () => {
     const preview = await engine.preview(spec({ failureThreshold: { percent: 57.5 } }));
     expect(preview.warnings).toContainEqual(
       expect.stringMatching(
-        /^body\.failureThreshold: 23 of the 40 agent\(s\) in the waves up to all are offline now .*enough to halt the rollout \(57\.5% failed of the agents it updates\)/,
+        /^body\.failureThreshold: 23 of the 40 agent\(s\) it updates in the waves up to all are offline now .*enough to halt the rollout \(57\.5% failed of the agents it updates\)/,
       ),
     );
   });
