@@ -800,13 +800,13 @@ function keepCollectionItems(
     moved.push(...commentsIn(mine));
   });
   const commented = (item: YAMLMap | YAMLSeq) => commentsIn(item).length > 0;
-  const shaped = shapeChangedItems(
+  const paired = shapeChangedItems(
     old,
     value,
     { old: oldValues, value: newValues, taken, free, commented, base },
     inUserStyle,
   );
-  return firstAt ?? shaped.get(0);
+  return firstAt ?? paired.get(0);
 }
 
 /**
