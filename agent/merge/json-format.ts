@@ -10,20 +10,13 @@ import { errorMessage } from "../../shared/errors.js";
 import { applyEditsToValue } from "./apply-plain.js";
 import { LAYOUT_OF, withUserLayout } from "./carry-layout.js";
 import { decimalOf, numberDecimal } from "./exact-floats.js";
+import { inlineLayout, inlineWhereItemsStand } from "./json-inline.js";
 import { syntaxErrorAt } from "./json-syntax.js";
-import {
-  inlineContainers,
-  numberSpellings,
-  pathKey,
-  type RepeatedKey,
-  readJson,
-  spellingsFollowItems,
-  writeJson,
-} from "./json-values.js";
+import { followItems, numberSpellings, type RepeatedKey, readJson, writeJson } from "./json-values.js";
 import { checkBracketNesting } from "./nesting.js";
 import { type CopyRole, firstWritten, lineColumnAt, parseFailure } from "./parse-error.js";
 import type { MergeEdit } from "./plan.js";
-import { isTable, sameValue } from "./values.js";
+import { sameValue } from "./values.js";
 
 export function parseJson(text: string, fileName: string, role: CopyRole): unknown {
   checkBracketNesting(text, fileName, role);
@@ -105,21 +98,19 @@ export function renderJsonMerge(
   const theirs = new Map(
     [...(releaseText === "" ? [] : numberSpellings(releaseText))].filter(([key]) => taken(key)),
   );
+  const inline = inlineLayout(userText, user, releaseText);
   const layout = {
     indent: detectIndent(userText),
-    inline: inlineLayout(userText, user, releaseText),
+    inline,
     // A value the release sets is written as the release spells it (JSON.stringify would round
     // 0.1000000000000000055511151231257827 to 0.1 and turn -0.0 into 0); the user's own first. The
     // release's spellings stand for its values only: its `5e-1` is no respelling of a `0.5` of yours.
-    spellings: [
-      withoutOtherDecimals(spellingsFollowItems(mine, exact.user, exactMerged), theirs, taken),
-      theirs,
-    ],
+    spellings: [withoutOtherDecimals(followItems(mine, exact.user, exactMerged), theirs, taken), theirs],
   };
   // The user's values as they spell them: the release's spelling of the same double (`1e500` for
   // `1e400`) made the user's line read as the merged one, and the release's value was not written.
-  const write = (value: unknown, spellings = layout.spellings) => {
-    const text = writeJson(value, { ...layout, spellings }).replaceAll("\n", eol);
+  const write = (value: unknown, spellings = layout.spellings, lines = inline) => {
+    const text = writeJson(value, { ...layout, spellings, inline: lines }).replaceAll("\n", eol);
     return /\r?\n$/.test(userText) ? text + eol : text;
   };
   const means = (text: string) => {
@@ -130,7 +121,15 @@ export function renderJsonMerge(
       return false;
     }
   };
-  return withUserLayout(userText, write(user, [mine]), write(merged), means, [], LAYOUT_OF.json);
+  const mergedInline = inlineWhereItemsStand(inline, user, merged, exact.user, exactMerged);
+  return withUserLayout(
+    userText,
+    write(user, [mine]),
+    write(merged, layout.spellings, mergedInline),
+    means,
+    [],
+    LAYOUT_OF.json,
+  );
 }
 
 /** The paths whose values the merge takes from the release (set or added there). */
@@ -161,41 +160,6 @@ function withoutOtherDecimals(
       spellings.delete(key);
   }
   return spellings;
-}
-
-/**
- * The containers to write on one line: the user's, and those the release writes on one line where
- * the user's file has none (a new `"cache": {"ttl": 5}` comes as the release wrote it, not spread
- * over lines). A release written whole on one line says nothing about how it lays out its parts.
- */
-function inlineLayout(userText: string, user: unknown, releaseText: string): Map<string, boolean> {
-  const inline = inlineContainers(userText);
-  if (releaseText === "") return inline;
-  const theirs = inlineContainers(releaseText);
-  if (theirs.has(pathKey([]))) return inline;
-  for (const [key, spaced] of theirs) {
-    if (!inline.has(key) && !hasContainer(user, JSON.parse(key) as (string | number)[]))
-      inline.set(key, spaced);
-  }
-  return inline;
-}
-
-/**
- * The user's file has an object or array at `path`, laid out as they chose. A scalar there says
- * nothing: a release turning `"db": "url"` into `"db": {"host": "y"}` had it spread over lines.
- */
-function hasContainer(root: unknown, path: readonly (string | number)[]): boolean {
-  let node: unknown = root;
-  for (const step of path) {
-    if (typeof step === "number") {
-      if (!Array.isArray(node) || step >= node.length) return false;
-      node = node[step];
-    } else {
-      if (!isTable(node) || !Object.hasOwn(node, step)) return false;
-      node = node[step];
-    }
-  }
-  return typeof node === "object" && node !== null;
 }
 
 /** The first indented line's leading whitespace; a one-line file stays one line, `{\n}` gets two spaces. */

@@ -3,6 +3,7 @@
  * for TOML), so a merge neither rounds one beyond 2^53 nor mistakes two for the same value, nor an
  * integer for a float (`1` and `1.0`), and is written back digit for digit. The text is valid JSON (JSON.parse checked it first).
  */
+import { UnusedItems } from "./unused-items.js";
 import { isTable, keysOf, sameValue, setOwn, type Table } from "./values.js";
 
 /**
@@ -58,35 +59,35 @@ export function pathKey(path: readonly (string | number)[]): string {
 }
 
 /**
- * The user's spellings (numberSpellings) moved to where their values stand in `merged`: an array
- * item the release moved (an item inserted before it) is spelt by path, so the user's `"caf\u00e9"`
- * or `1.50` came back as `"café"` and `1.5`, with no word, once the release put an item above it.
+ * What the user's text notes by path (numberSpellings, inlineContainers) moved to where their values
+ * stand in `merged`: an array item the release moved (an item inserted before it) is spelt and laid
+ * out by path, so the user's `"caf\u00e9"` or `1.50` came back as `"café"` and `1.5`, and an item
+ * written on one line spread over lines, with no word, once the release put an item above it.
  * Items are paired with an equal item of the user's, else with the user's item at their place.
  */
-export function spellingsFollowItems(
-  spellings: ReadonlyMap<string, string>,
+export function followItems<T>(
+  spellings: ReadonlyMap<string, T>,
   user: unknown,
   merged: unknown,
-): Map<string, string> {
-  const moved = new Map<string, string>();
+): Map<string, T> {
+  const moved = new Map<string, T>();
   // Most files spell nothing otherwise than JSON.stringify would: nothing to move.
   if (spellings.size === 0) return moved;
+  const keyed = [...spellings.keys()].some((key) => key.startsWith("key "));
   const copy = (from: string, to: string) => {
     const token = spellings.get(from);
     if (token !== undefined) moved.set(to, token);
   };
   const walk = (from: (string | number)[], to: (string | number)[], mine: unknown, now: unknown) => {
     copy(pathKey(from), pathKey(to));
-    copy(keySpelling(from), keySpelling(to));
+    if (keyed) copy(keySpelling(from), keySpelling(to));
     if (Array.isArray(mine) && Array.isArray(now)) {
-      const unused = new Set(mine.keys());
-      const pairs = now.map((item, i) => {
-        const equal = (j: number) => sameValue(mine[j], item);
-        // Past a few thousand items, pairing by value would take time that grows with their square.
-        const at = unused.has(i) && equal(i) ? i : mine.length > 2000 ? undefined : [...unused].find(equal);
-        if (at !== undefined) unused.delete(at);
-        return at;
-      });
+      // Found through a hash index: a scan of the free items took time that grew with their square.
+      const unused = new UnusedItems(mine.length);
+      const equal = unused.byValue(mine);
+      const pairs = now.map((item, i) =>
+        unused.take(unused.has(i) && sameValue(mine[i], item) ? i : equal(item)),
+      );
       now.forEach((item, i) => {
         const at = pairs[i] ?? (unused.has(i) ? i : undefined);
         if (at !== undefined) walk([...from, at], [...to, i], mine[at], item);

@@ -748,10 +748,23 @@ function keepItemComments(
     value.items[index] = kept;
   });
   if (block) firstAt ??= keepCollectionItems(old, value, oldValues, newValues, base, moved);
+  if (block) flowLikeSiblings(old, value);
   if (note !== undefined)
     placeFirstItemNote(old, value, note, firstAt, firstAt === undefined ? undefined : theirNotes[firstAt]);
   if (block) dropDoubledFirstNote(value, base);
   return moved;
+}
+
+/**
+ * A block list whose mapping and list items the user writes each on one line (`- {id: 1, p: 1}`)
+ * keeps that form for the items the release changes or adds there: they came as the release's
+ * block lines among the user's one-line ones. An item holding the release's comments stays in lines.
+ */
+function flowLikeSiblings(old: YAMLSeq, value: YAMLSeq): void {
+  const collections = old.items.filter((item) => isMap(item) || isSeq(item));
+  if (collections.length === 0 || collections.some((item) => item.flow !== true)) return;
+  for (const item of value.items)
+    if ((isMap(item) || isSeq(item)) && item.flow !== true && commentsIn(item).length === 0) item.flow = true;
 }
 
 /**
@@ -800,13 +813,13 @@ function keepCollectionItems(
     moved.push(...commentsIn(mine));
   });
   const commented = (item: YAMLMap | YAMLSeq) => commentsIn(item).length > 0;
-  const shaped = shapeChangedItems(
+  const paired = shapeChangedItems(
     old,
     value,
     { old: oldValues, value: newValues, taken, free, commented, base },
     inUserStyle,
   );
-  return firstAt ?? shaped.get(0);
+  return firstAt ?? paired.get(0);
 }
 
 /**

@@ -28,7 +28,9 @@ export type ReplaceInStyle = (
  * by a key naming one item each on both sides — `name`, `id`, `key`, or another such as `module` or
  * `path` —, else by place in lists of one length, else by likeness) holding the release's values,
  * where the user's holds comments. `taken` holds the indexes of the release's items already the user's.
- * Returns, for each user's item so edited, the index of the release's item it became.
+ * Returns, for each user's item paired so, the index of the release's item it became, edited or the
+ * release's own: the note above the list's first item (held on the list, yaml-first-item-note.ts)
+ * goes there, also where it was that item's only comment.
  */
 export function shapeChangedItems(
   old: YAMLSeq,
@@ -44,17 +46,17 @@ export function shapeChangedItems(
   },
   replace: ReplaceInStyle,
 ): Map<number, number> {
-  const shaped = new Map<number, number>();
+  const paired = new Map<number, number>();
   const { pairs, id } = pairElements(values.old, values.value);
   value.items.forEach((item, index) => {
     const at = pairs[index];
     if (values.taken.has(index) || at === undefined || !values.free.has(at)) return;
     const mine = old.items[at];
+    if ((isMap(item) && isMap(mine)) || (isSeq(item) && isSeq(mine))) paired.set(at, index);
     // A list item that is a list (`- - a   # first`): the user's items it still holds keep their
     // comments, as in a list under a key; it took the release's text whole, the comments named gone.
     if (isSeq(item) && isSeq(mine) && values.commented(mine)) {
       value.items[index] = replace(mine, item, values.old[at], values.value[index]) as YAMLSeq;
-      shaped.set(at, index);
       return;
     }
     if (!isMap(item)) return;
@@ -64,11 +66,9 @@ export function shapeChangedItems(
     const theirs = values.value[index];
     const was = baseItem(values.base, theirs, at, id);
     const edited = inUserShape(mine, item, values.old[at], theirs, replace, was);
-    if (edited === undefined) return;
-    value.items[index] = edited;
-    shaped.set(at, index);
+    if (edited !== undefined) value.items[index] = edited;
   });
-  return shaped;
+  return paired;
 }
 
 /** The user's mapping holding the release's values; undefined where it cannot be read key by key. */

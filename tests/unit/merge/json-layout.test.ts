@@ -47,6 +47,46 @@ describe("JSON merges keep the user's layout", () => {
     expect(result.warnings).toEqual([]);
   });
 
+  it("array items the user writes one per line on one line stay so, moved, changed or new", () => {
+    // Laid out by place, the user's last item, moved past their last place by an item the release
+    // put first, came spread over lines, and so did a changed item at a place no one-line item of
+    // the user's held; no WARNING said the form changed.
+    const base = '{"s": [{"id": 1, "p": 1}, {"id": 2, "p": 1}], "m": [[1, 2], [3]]}';
+    const current =
+      '{\n  "s": [\n    {"id": 1, "p": 1},\n    {"id": 2, "p": 1}\n  ],\n  "m": [\n    [1, 2],\n    [3]\n  ]\n}\n';
+    const cases = [
+      // A new item first: the user's two move down, unchanged.
+      '{"s": [{"id": 0, "p": 0}, {"id": 1, "p": 1}, {"id": 2, "p": 1}], "m": [[0], [1, 2], [3]]}',
+      // A new item first and the next one changed.
+      '{"s": [{"id": 0, "p": 0}, {"id": 1, "p": 2}, {"id": 2, "p": 1}], "m": [[0], [1, 2, 9], [3]]}',
+    ];
+    for (const incoming of cases) {
+      const result = merge(current, incoming, base);
+      const value = JSON.parse(incoming) as { s: unknown[]; m: unknown[] };
+      const lines = (items: unknown[]) =>
+        items.map((item) => JSON.stringify(item).replaceAll(",", ", ").replaceAll(":", ": "));
+      expect(result.text).toBe(
+        `{\n  "s": [\n    ${lines(value.s).join(",\n    ")}\n  ],\n  "m": [\n    ${lines(value.m).join(",\n    ")}\n  ]\n}\n`,
+      );
+      expect(result.warnings).toEqual([]);
+    }
+    // A new item among items spread over lines takes their one-line parts (`"t": [1]`).
+    const parts = merge(
+      '{\n  "s": [\n    {\n      "id": 1,\n      "t": [1]\n    }\n  ]\n}\n',
+      '{"s": [{"id": 0, "t": [0]}, {"id": 1, "t": [1]}]}',
+      '{"s": [{"id": 1, "t": [1]}]}',
+    );
+    expect(parts.text).toBe(
+      '{\n  "s": [\n    {\n      "id": 0,\n      "t": [0]\n    },\n    {\n      "id": 1,\n      "t": [1]\n    }\n  ]\n}\n',
+    );
+    // An item of an array whose items the user spreads over lines comes spread too.
+    const spread = '{\n  "s": [\n    {\n      "id": 1\n    }\n  ]\n}\n';
+    const grown = merge(spread, '{"s": [{"id": 0}, {"id": 1}]}', '{"s": [{"id": 1}]}');
+    expect(grown.text).toBe(
+      '{\n  "s": [\n    {\n      "id": 0\n    },\n    {\n      "id": 1\n    }\n  ]\n}\n',
+    );
+  });
+
   it("a one-item array whose string holds a colon or comma gets the file's spacing when the release adds an item", () => {
     // An .eslintrc's `"extends": ["eslint:recommended"]`: the colon inside the string read as the
     // array being written without spaces, so it came back as `["eslint:recommended","prettier"]`.

@@ -39,6 +39,37 @@ describe("the user's note above a list's first item", () => {
     expect([...hosts.warnings, ...routes.warnings]).toEqual([]);
   });
 
+  it("goes with a mapping or list item the release changes that holds no other comment of the user's", () => {
+    // The note was the item's only comment, and it is held on the list: the changed item was taken
+    // as uncommented, the release's, and the note went with a WARNING although its item stayed.
+    const base = "routes:\n  - name: a\n    to: x\n  - name: b\n    to: y\n";
+    const current = base.replace("routes:\n", "routes:\n  # ops: a is primary\n");
+    const cases = [
+      // Changed in its place, and changed while the release puts a new item first.
+      [
+        base.replace("to: x", "to: x2"),
+        "routes:\n  # ops: a is primary\n  - name: a\n    to: x2\n  - name: b\n    to: y\n",
+      ],
+      [
+        "routes:\n  - name: z\n    to: q\n  - name: a\n    to: x2\n  - name: b\n    to: y\n",
+        "routes:\n  - name: z\n    to: q\n  # ops: a is primary\n  - name: a\n    to: x2\n  - name: b\n    to: y\n",
+      ],
+    ];
+    for (const [incoming, expected] of cases) {
+      const result = merge(base, current, incoming as string);
+      expect(result.text).toBe(expected);
+      expect(result.warnings).toEqual([]);
+    }
+    // A list of lists: the first inner list the release changes keeps the note above it.
+    const lists = merge(
+      "m:\n  - - a\n    - b\n  - - c\n",
+      "m:\n  # ops: the pair\n  - - a\n    - b\n  - - c\n",
+      "m:\n  - - a\n    - b2\n  - - c\n",
+    );
+    expect(lists.text).toBe("m:\n  # ops: the pair\n  - - a\n    - b2\n  - - c\n");
+    expect(lists.warnings).toEqual([]);
+  });
+
   it("leaves a heading the release also begins the list with at the top", () => {
     const base = "routes:\n  # ==== routes ====\n  - name: a\n    to: x\n  - name: b\n    to: y\n";
     const current = base.replace("# ==== routes ====\n", "# ==== routes ====\n  # ops: a\n");

@@ -24,6 +24,20 @@ describe("YAML merges keep the layout of the user's lines", () => {
     expect(result.warnings).toEqual([]);
   });
 
+  it("list items the user writes each on one line stay so where the release writes them in lines", () => {
+    // The items the release changed or added came as its block lines among the user's `- {…}` ones.
+    const base = "s:\n  - {id: 1, p: 1}\n  - {id: 2, p: 1}\n";
+    const incoming = "s:\n  - id: 0\n    p: 0\n  - id: 1\n    p: 2\n  - id: 2\n    p: 1\n";
+    const result = merge(base, incoming, base);
+    expect(result.text).toBe("s:\n  - {id: 0, p: 0}\n  - {id: 1, p: 2}\n  - {id: 2, p: 1}\n");
+    expect(result.warnings).toEqual([]);
+    // Items the user writes in lines take the release's items in lines.
+    const lines = "s:\n  - id: 1\n    p: 1\n";
+    expect(merge(lines, "s:\n  - {id: 0, p: 0}\n  - {id: 1, p: 1}\n", lines).text).toBe(
+      "s:\n  - {id: 0, p: 0}\n  - id: 1\n    p: 1\n",
+    );
+  });
+
   it("a changed value keeps the user's comment after it, even when the release has its own there", () => {
     const result = merge("port: 8080      # the port\n", "port: 9090 # release note\n", "port: 8080\n");
     expect(result.text).toBe("port: 9090      # the port\n");
