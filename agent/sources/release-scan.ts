@@ -25,6 +25,7 @@ import {
 import { loopSlices } from "../tree/loop-slices.js";
 import {
   emptyStat,
+  inlineInteger,
   isDirectoryMode,
   isFileMode,
   isSymlinkMode,
@@ -201,7 +202,12 @@ async function walk(
     } else if (isFileMode(st.mode)) {
       // Looked up in walk order, the order the index was saved in (StatIndex reads it at a cursor).
       const known = out.index.lookup(relPath, st);
-      const entry: ReleaseEntry = { type: "file", sha256: known ?? "", size: st.size, mode: st.mode & 0o777 };
+      const entry: ReleaseEntry = {
+        type: "file",
+        sha256: known ?? "",
+        size: inlineInteger(st.size),
+        mode: st.mode & 0o777,
+      };
       if (known === undefined) out.unknown.push({ rel: relPath, st: { ...st }, entry });
       out.rels.push(relPath);
       out.found.push(entry);
@@ -211,7 +217,7 @@ async function walk(
       const lands = symlinkTargetParts(relPath.split("/"), target);
       if (!lands.ok) throw new VerificationError(path, `symlink ${lands.reason}`);
       out.rels.push(relPath);
-      out.found.push({ type: "link", target, size: st.size, mode: st.mode & 0o7777 });
+      out.found.push({ type: "link", target, size: inlineInteger(st.size), mode: st.mode & 0o7777 });
       // A link's own time: keep_mtimes gives it to the staged link as to a file.
       out.mtimeList.push(st.mtimeMs);
       out.links.push(relPath);

@@ -12,6 +12,7 @@ import type { TreeScan } from "../apply/types.js";
 import { loopSlices } from "./loop-slices.js";
 import {
   emptyStat,
+  inlineInteger,
   isDirectoryMode,
   isFileMode,
   isSymlinkMode,
@@ -49,10 +50,12 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
       if (rel === "" && (error as NodeJS.ErrnoException).code === "ENOENT") return scan;
       throw error;
     }
+    // One "dir/" per directory: joined per entry, each path held a string of its own for it.
+    const prefix = rel === "" ? "" : `${rel}/`;
     for (const name of names) {
       const pause = slice();
       if (pause !== undefined) await pause;
-      const childRel = rel === "" ? name : `${rel}/${name}`;
+      const childRel = prefix + name;
       const stat = lstatLite(base + childRel, false, reused);
       if (stat === undefined) {
         // A name that is not UTF-8 (Latin-1 `caf\xe9`) reads as U+FFFD and names no entry: it is
@@ -82,10 +85,11 @@ export async function scanTree(root: string, options: ScanOptions = {}): Promise
       // Copied out before any callback runs: `stat` is the walk's one reused object.
       const entry = {
         type: symlink ? ("symlink" as const) : ("file" as const),
-        size: stat.size,
+        // Unboxed where they fit: see inlineInteger.
+        size: inlineInteger(stat.size),
         mode: stat.mode & 0o7777,
         mtimeMs: stat.mtimeMs,
-        ino: stat.ino,
+        ino: inlineInteger(stat.ino),
         ctimeMs: stat.ctimeMs,
       };
       if (skipFile?.(childRel)) continue;
