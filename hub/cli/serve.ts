@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { keepGoingWhenStdoutCloses } from "../../shared/cli/closed-stdout.js";
 import { BadInputError } from "../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
@@ -37,22 +37,43 @@ export interface ResolvedPaths {
   database?: DatabaseSource;
 }
 
-/** Where `serve` and `token` look for hub.toml when no --config is given ($SHIP_HUB_CONFIG overrides). */
-export function defaultConfigFile(): string {
-  return process.env.SHIP_HUB_CONFIG || "/etc/ship/hub.toml";
+/** The variable that names hub.toml when no --config is given. */
+const CONFIG_ENV = "SHIP_HUB_CONFIG";
+/** Read when neither --config nor $SHIP_HUB_CONFIG names a hub.toml, if it exists. */
+const DEFAULT_CONFIG_FILE = "/etc/ship/hub.toml";
+
+/** The hub.toml to read, the variable that named it (if one did), and a warning when --config beat it. */
+interface ConfigChoice {
+  file?: string;
+  namedBy?: string;
+  warning?: string;
 }
 
-/** --config, else the default hub.toml when it exists, else none (built-in defaults). */
-function configFileOf(options: CommonOptions): string | undefined {
-  if (options.config !== undefined) return options.config;
-  const fallback = defaultConfigFile();
-  return existsSync(fallback) ? fallback : undefined;
+/**
+ * --config, else $SHIP_HUB_CONFIG, else /etc/ship/hub.toml when it exists, else none (built-in
+ * defaults). A file the operator named by flag or variable must be there: a $SHIP_HUB_CONFIG naming
+ * a missing file started the hub on defaults and made ./ship-hub-data. An empty variable reads as
+ * unset, as shells and systemd's Environment= use it.
+ */
+function configFileOf(options: CommonOptions): ConfigChoice {
+  const env = process.env[CONFIG_ENV] || undefined;
+  if (options.config !== undefined) {
+    const overridden = env !== undefined && resolve(env) !== resolve(options.config);
+    return {
+      file: options.config,
+      ...(overridden
+        ? { warning: `--config ${options.config} is read; ${CONFIG_ENV} (${env}) is ignored` }
+        : {}),
+    };
+  }
+  if (env !== undefined) return { file: env, namedBy: CONFIG_ENV };
+  return existsSync(DEFAULT_CONFIG_FILE) ? { file: DEFAULT_CONFIG_FILE } : {};
 }
 
 /** Flags win over hub.toml, which wins over defaults; `serve` and `token` resolve identically. */
 export async function resolvePaths(options: CommonOptions): Promise<ResolvedPaths> {
-  const configFile = configFileOf(options);
-  const config = await loadHubConfig(configFile);
+  const { file: configFile, namedBy: configBy, warning: configWarning } = configFileOf(options);
+  const config = await loadHubConfig(configFile, configBy);
   const dataDir = options.dataDir ?? config.data_dir;
   const env = process.env.SHIP_HUB_SECRET;
   const database = databaseUrlOf(options.databaseUrl, config, configFile);
@@ -65,6 +86,7 @@ export async function resolvePaths(options: CommonOptions): Promise<ResolvedPath
   if (database) refuseSqliteOptions(options, config, database, toml);
   else await checkSqliteLocation({ dataDir, dbFile, namedBy });
   // Once the paths hold: a refused start prints its one line and nothing before it.
+  if (configWarning !== undefined) process.stderr.write(`ship-hub: warning: ${configWarning}\n`);
   const exposure = await hubConfigExposure(configFile, config);
   if (exposure !== undefined) process.stderr.write(`ship-hub: warning: ${exposure}\n`);
   const onCommandLine = passwordOnCommandLine(options.databaseUrl);
@@ -136,7 +158,7 @@ export async function resolveExistingPaths(options: CommonOptions): Promise<Reso
       `is not set, and ${where}: set it to the serving hub's data directory (or pass --data-dir); a token signed elsewhere would be refused`,
     );
   throw BadInputError.single(
-    defaultConfigFile(),
+    DEFAULT_CONFIG_FILE,
     "",
     `no hub.toml here and ${where}: pass --config with the serving hub's hub.toml (or --data-dir with its data directory); a token signed elsewhere would be refused`,
   );

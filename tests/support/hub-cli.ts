@@ -18,7 +18,8 @@ function cliEnv(cwd: string, env: Record<string, string>): NodeJS.ProcessEnv {
     ...process.env,
     SHIP_HUB_DATABASE_URL: "",
     SHIP_HUB_SECRET: "",
-    SHIP_HUB_CONFIG: resolve(cwd, "no-such-hub.toml"),
+    // Empty reads as unset: no hub.toml but /etc/ship/hub.toml, which a test machine does not have.
+    SHIP_HUB_CONFIG: "",
     ...env,
   };
 }

@@ -250,7 +250,7 @@ describe("ship-hub: a data dir or SQLite file that cannot be used", () => {
       expect(code).toBe(2);
       expect(stderr.trim()).toMatch(
         new RegExp(
-          `^ship-hub: ${config} cannot read: (no such file or directory \\(ENOENT\\)|is a directory \\(EISDIR\\))$`,
+          `^ship-hub: ${config} cannot read \\(${dir}/${config}\\): (no such file or directory \\(ENOENT\\)|is a directory \\(EISDIR\\))$`,
         ),
       );
     }
