@@ -14,7 +14,8 @@ import { missingDashboardAssets } from "../dashboard/assets.js";
 import { quotedText } from "../quoted-text.js";
 import type { DatabaseSource } from "../store/open-database.js";
 import { checkSqliteLocation } from "../store/open-sqlite.js";
-import { databaseUrlOf, passwordOnCommandLine } from "./database-url.js";
+import { DATABASE_URL_ENV, databaseUrlOf, passwordOnCommandLine } from "./database-url.js";
+import { flagOverVariable } from "./flag-over-variable.js";
 
 export interface CommonOptions {
   config?: string;
@@ -58,13 +59,14 @@ interface ConfigChoice {
 function configFileOf(options: CommonOptions): ConfigChoice {
   const env = process.env[CONFIG_ENV] || undefined;
   if (options.config !== undefined) {
-    const overridden = env !== undefined && resolve(env) !== resolve(options.config);
-    return {
-      file: options.config,
-      ...(overridden
-        ? { warning: `--config ${options.config} is read; ${CONFIG_ENV} (${env}) is ignored` }
-        : {}),
-    };
+    const warning = flagOverVariable({
+      flag: "--config",
+      given: options.config,
+      variable: CONFIG_ENV,
+      show: true,
+      same: (a, b) => resolve(a) === resolve(b),
+    });
+    return { file: options.config, ...(warning !== undefined ? { warning } : {}) };
   }
   if (env !== undefined) return { file: env, namedBy: CONFIG_ENV };
   return existsSync(DEFAULT_CONFIG_FILE) ? { file: DEFAULT_CONFIG_FILE } : {};
@@ -86,7 +88,12 @@ export async function resolvePaths(options: CommonOptions): Promise<ResolvedPath
   if (database) refuseSqliteOptions(options, config, database, toml);
   else await checkSqliteLocation({ dataDir, dbFile, namedBy });
   // Once the paths hold: a refused start prints its one line and nothing before it.
-  if (configWarning !== undefined) process.stderr.write(`ship-hub: warning: ${configWarning}\n`);
+  const overridden = [
+    configWarning,
+    flagOverVariable({ flag: "--database-url", given: options.databaseUrl, variable: DATABASE_URL_ENV }),
+  ];
+  for (const warning of overridden)
+    if (warning !== undefined) process.stderr.write(`ship-hub: warning: ${warning}\n`);
   const exposure = await hubConfigExposure(configFile, config);
   if (exposure !== undefined) process.stderr.write(`ship-hub: warning: ${exposure}\n`);
   const onCommandLine = passwordOnCommandLine(options.databaseUrl);

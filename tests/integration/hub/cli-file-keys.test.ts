@@ -367,6 +367,38 @@ describe("ship-hub remote commands: token and hub URL", () => {
     expect(stderr).not.toContain("hunter2");
   });
 
+  // Each flag beat its variable without a word: a token or hub left in the shell, or a unit's
+  // Environment=, was passed over and the operator could not tell which one a command used.
+  it("a flag given with its variable wins and says so, never quoting a token or a URL", async () => {
+    await writeFile(join(dir, "hub.toml"), "");
+    await writeFile(join(dir, "op.token"), `${TOKEN}\n`);
+    const port = await freePort();
+    const other = TOKEN.replace(/.$/, "x");
+    const remote = ["rollout", "list", "--hub", `http://127.0.0.1:${port}`, "--token-file", "op.token"];
+    const both = await runHubCli(dir, remote, { SHIP_HUB_URL: "http://127.0.0.1:9", SHIP_HUB_TOKEN: other });
+    expect(both.code).toBe(1);
+    expect(both.stderr.trim().split("\n")).toEqual([
+      "warning: --hub is used; SHIP_HUB_URL, also set, is ignored",
+      "warning: --token-file is used; SHIP_HUB_TOKEN, also set, is ignored",
+      expect.stringMatching(/^ship-hub: cannot reach the hub at /),
+    ]);
+    expect(both.stderr).not.toContain(other);
+    // The same token both ways is no news.
+    const same = await runHubCli(dir, remote, { SHIP_HUB_TOKEN: TOKEN });
+    expect(same.stderr.trim()).toMatch(/^ship-hub: cannot reach the hub at [^\n]*$/);
+    const url = `postgres://ship@127.0.0.1:${port}/ship`;
+    const database = await runHubCli(dir, ["token", "list", "--config", "hub.toml", "--database-url", url], {
+      SHIP_HUB_DATABASE_URL: "postgres://ship:hunter2@127.0.0.1:9/other",
+      SHIP_HUB_SECRET: "s".repeat(40),
+    });
+    expect(database.code).toBe(1);
+    expect(database.stderr.trim().split("\n")).toEqual([
+      "ship-hub: warning: --database-url is used; SHIP_HUB_DATABASE_URL, also set, is ignored",
+      expect.stringMatching(/^ship-hub: cannot use PostgreSQL at .* from --database-url: /),
+    ]);
+    expect(database.stderr).not.toContain("hunter2");
+  });
+
   it("an unreachable hub is a failure (exit 1) naming the reason, not bad input", async () => {
     await writeFile(join(dir, "hub.toml"), "");
     const port = await freePort();

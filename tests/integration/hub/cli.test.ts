@@ -174,7 +174,7 @@ describe("ship-hub CLI", () => {
         },
       );
       expect(both.stderr).toBe(
-        `ship-hub: warning: --config ${hubToml} is read; SHIP_HUB_CONFIG (${join(empty, "missing.toml")}) is ignored\n`,
+        `ship-hub: warning: --config ${hubToml} is used; SHIP_HUB_CONFIG (${join(empty, "missing.toml")}) is ignored\n`,
       );
       const second = await fetch(`${url}/api/v1/agents`, {
         headers: { authorization: `Bearer ${both.stdout.trim()}` },
