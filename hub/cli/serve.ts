@@ -172,19 +172,37 @@ export async function resolveExistingPaths(options: CommonOptions): Promise<Reso
 }
 
 /**
- * Before anything is created, a throwaway listen on port 0: a host that does not resolve or is not
- * this machine's is a typo to name, not a bare "getaddrinfo ENOTFOUND" after the data dir was made.
+ * Before anything is created, a throwaway listen on the host and port: a host that does not resolve
+ * or is not this machine's is a typo to name, not a bare "getaddrinfo ENOTFOUND" after the data dir
+ * was made; a port another process holds left a new ./ship-hub-data behind its "address already in use".
  */
-async function checkHost(host: string, by: NamedBy): Promise<void> {
-  const probe = createServer();
-  await new Promise<void>((resolve, reject) => {
-    probe.once("error", reject);
-    probe.listen(0, host, () => probe.close(() => resolve()));
-  }).catch((error: unknown) => {
+async function checkListen(host: string, port: number, by: { host: NamedBy; port: NamedBy }): Promise<void> {
+  const listen = (at: number) => {
+    const probe = createServer();
+    return new Promise<void>((resolve, reject) => {
+      probe.once("error", reject);
+      probe.listen(at, host, () => probe.close(() => resolve()));
+    });
+  };
+  await listen(0).catch((error: unknown) => {
     const reason =
       errnoCode(error) === "EADDRNOTAVAIL" ? "is not an address of this machine" : fsErrorText(error);
-    throw BadInputError.single(by.file, by.key, `cannot listen on ${quotedText(host)}: ${reason}`);
+    throw BadInputError.single(by.host.file, by.host.key, `cannot listen on ${quotedText(host)}: ${reason}`);
   });
+  if (port === 0) return;
+  await listen(port).catch((error: unknown) => {
+    const wrapped = listenError(error, host, port, by);
+    if (wrapped === error) throw error;
+    throw BadInputError.single(by.port.file, by.port.key, portProblem(error, host, port));
+  });
+}
+
+/** Why the port cannot be listened on, in words an operator acts on. */
+function portProblem(error: unknown, host: string, port: number): string {
+  const at = `cannot listen on ${host}:${port}`;
+  if (errnoCode(error) === "EADDRINUSE")
+    return `${at}: another process holds it (ss -ltnp 'sport = :${port}' shows which); stop it or choose another port`;
+  return `${at}: ${fsErrorText(error)} (a port under 1024 needs root or CAP_NET_BIND_SERVICE)`;
 }
 
 /** A listen failure in words naming the host and port and where they were set; others pass through. */
@@ -221,7 +239,7 @@ export async function serve(options: CommonOptions & { port?: string; host?: str
   const host = options.host ?? config.host;
   const hostBy: NamedBy = options.host !== undefined ? flag("--host") : { file: toml, key: "host" };
   const portBy: NamedBy = port !== undefined ? flag("--port") : { file: toml, key: "port" };
-  await checkHost(host, hostBy);
+  await checkListen(host, port ?? config.port, { host: hostBy, port: portBy });
   const log = createLogger({ name: "ship-hub", level: config.log_level });
   for (const warning of timingWarnings(config, toml)) log.warn(warning);
   // Loaded only to serve: the server (Express, ws, the engine) is most of a CLI start's CPU, and a

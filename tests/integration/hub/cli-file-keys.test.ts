@@ -494,6 +494,28 @@ describe("ship-hub serve: hub.toml values and the listen address", () => {
     expect(stderr.trim()).toBe(message);
     expect((await readdir(dir)).sort()).toEqual(before);
   });
+
+  // It made the data dir (hub.db, secret) first, then said "address already in use", exit 1.
+  it("a port another process holds: exit 2 naming the key or flag, nothing created", async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+    const port = (holder.address() as { port: number }).port;
+    const held = `cannot listen on 127.0.0.1:${port}: another process holds it (ss -ltnp 'sport = :${port}' shows which); stop it or choose another port`;
+    try {
+      await writeFile(join(dir, "hub.toml"), `data_dir = "data"\nport = ${port}\n`);
+      const runs = await Promise.all([
+        hub(["serve", "--config", "hub.toml"]),
+        hub(["serve", "--data-dir", "data", "--port", String(port)]),
+      ]);
+      expect(runs.map(({ code, stderr }) => [code, stderr])).toEqual([
+        [2, `ship-hub: hub.toml:2:1 port: ${held}\n`],
+        [2, `ship-hub: --port ${held}\n`],
+      ]);
+      expect((await readdir(dir)).sort()).toEqual(before);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
+  });
 });
 
 describe("ship-hub token create --out FILE", () => {
