@@ -31,7 +31,10 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 
 function local(cmd: Command): Command {
   return cmd
-    .option("--config <file>", "hub.toml (default /etc/ship/hub.toml when it exists, or $SHIP_HUB_CONFIG)")
+    .option(
+      "--config <file>",
+      "hub.toml (else $SHIP_HUB_CONFIG, which must exist; else /etc/ship/hub.toml when it exists)",
+    )
     .option("--data-dir <dir>", "data directory (default ./ship-hub-data or hub.toml data_dir)")
     .option("--db <file>", "SQLite database (default <data-dir>/hub.db)")
     .option(

@@ -11,6 +11,7 @@ import { hubAddressProblem } from "../../shared/hub-address.js";
 import { readNamedText } from "../../shared/named-file.js";
 import { HubRequestError } from "../errors.js";
 import { quotedText } from "../quoted-text.js";
+import { flagOverVariable } from "./flag-over-variable.js";
 import { say } from "./stderr-lines.js";
 
 // A command line is readable by every local user (ps, /proc/PID/cmdline) while the command runs.
@@ -88,8 +89,8 @@ export class HubClient {
     private readonly token: string,
     private readonly dispatcher: Dispatcher,
     // Said before the first request, not here: every input is checked by then, so a refusal of
-    // one stays one line. A warning, not a refusal: scripts pass it so.
-    private tokenInArgs: boolean,
+    // one stays one line. Warnings, not refusals: scripts pass a token so, and set both.
+    private warnings: string[],
   ) {}
 
   static async from(options: RemoteOptions): Promise<HubClient> {
@@ -118,15 +119,22 @@ export class HubClient {
       base,
       token,
       proxiedDispatcher({ timeoutMs: 300_000 }).dispatcher,
-      options.token !== undefined,
+      [
+        ...(options.token !== undefined ? [TOKEN_IN_PS] : []),
+        flagOverVariable({ flag: "--hub", given: options.hub, variable: "SHIP_HUB_URL" }),
+        // The token the flag gave (a --token-file's too) against the variable's: the same one is no news.
+        flagOverVariable({
+          flag: options.token !== undefined ? "--token" : "--token-file",
+          given: options.token !== undefined || options.tokenFile !== undefined ? token : undefined,
+          variable: "SHIP_HUB_TOKEN",
+          same: (a, b) => a.trim() === b.trim(),
+        }),
+      ].filter((warning) => warning !== undefined),
     );
   }
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    if (this.tokenInArgs) {
-      this.tokenInArgs = false;
-      say(`warning: ${TOKEN_IN_PS}`);
-    }
+    for (const warning of this.warnings.splice(0)) say(`warning: ${warning}`);
     let res: Dispatcher.ResponseData;
     try {
       // undici's request, not fetch: fetch refuses the ports browsers block (6000, 10080, …) with

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { createServer } from "node:net";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { keepGoingWhenStdoutCloses } from "../../shared/cli/closed-stdout.js";
 import { BadInputError } from "../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
@@ -14,7 +14,8 @@ import { missingDashboardAssets } from "../dashboard/assets.js";
 import { quotedText } from "../quoted-text.js";
 import type { DatabaseSource } from "../store/open-database.js";
 import { checkSqliteLocation } from "../store/open-sqlite.js";
-import { databaseUrlOf, passwordOnCommandLine } from "./database-url.js";
+import { DATABASE_URL_ENV, databaseUrlOf, passwordOnCommandLine } from "./database-url.js";
+import { flagOverVariable } from "./flag-over-variable.js";
 
 export interface CommonOptions {
   config?: string;
@@ -37,22 +38,44 @@ export interface ResolvedPaths {
   database?: DatabaseSource;
 }
 
-/** Where `serve` and `token` look for hub.toml when no --config is given ($SHIP_HUB_CONFIG overrides). */
-export function defaultConfigFile(): string {
-  return process.env.SHIP_HUB_CONFIG || "/etc/ship/hub.toml";
+/** The variable that names hub.toml when no --config is given. */
+const CONFIG_ENV = "SHIP_HUB_CONFIG";
+/** Read when neither --config nor $SHIP_HUB_CONFIG names a hub.toml, if it exists. */
+const DEFAULT_CONFIG_FILE = "/etc/ship/hub.toml";
+
+/** The hub.toml to read, the variable that named it (if one did), and a warning when --config beat it. */
+interface ConfigChoice {
+  file?: string;
+  namedBy?: string;
+  warning?: string;
 }
 
-/** --config, else the default hub.toml when it exists, else none (built-in defaults). */
-function configFileOf(options: CommonOptions): string | undefined {
-  if (options.config !== undefined) return options.config;
-  const fallback = defaultConfigFile();
-  return existsSync(fallback) ? fallback : undefined;
+/**
+ * --config, else $SHIP_HUB_CONFIG, else /etc/ship/hub.toml when it exists, else none (built-in
+ * defaults). A file the operator named by flag or variable must be there: a $SHIP_HUB_CONFIG naming
+ * a missing file started the hub on defaults and made ./ship-hub-data. An empty variable reads as
+ * unset, as shells and systemd's Environment= use it.
+ */
+function configFileOf(options: CommonOptions): ConfigChoice {
+  const env = process.env[CONFIG_ENV] || undefined;
+  if (options.config !== undefined) {
+    const warning = flagOverVariable({
+      flag: "--config",
+      given: options.config,
+      variable: CONFIG_ENV,
+      show: true,
+      same: (a, b) => resolve(a) === resolve(b),
+    });
+    return { file: options.config, ...(warning !== undefined ? { warning } : {}) };
+  }
+  if (env !== undefined) return { file: env, namedBy: CONFIG_ENV };
+  return existsSync(DEFAULT_CONFIG_FILE) ? { file: DEFAULT_CONFIG_FILE } : {};
 }
 
 /** Flags win over hub.toml, which wins over defaults; `serve` and `token` resolve identically. */
 export async function resolvePaths(options: CommonOptions): Promise<ResolvedPaths> {
-  const configFile = configFileOf(options);
-  const config = await loadHubConfig(configFile);
+  const { file: configFile, namedBy: configBy, warning: configWarning } = configFileOf(options);
+  const config = await loadHubConfig(configFile, configBy);
   const dataDir = options.dataDir ?? config.data_dir;
   const env = process.env.SHIP_HUB_SECRET;
   const database = databaseUrlOf(options.databaseUrl, config, configFile);
@@ -65,6 +88,12 @@ export async function resolvePaths(options: CommonOptions): Promise<ResolvedPath
   if (database) refuseSqliteOptions(options, config, database, toml);
   else await checkSqliteLocation({ dataDir, dbFile, namedBy });
   // Once the paths hold: a refused start prints its one line and nothing before it.
+  const overridden = [
+    configWarning,
+    flagOverVariable({ flag: "--database-url", given: options.databaseUrl, variable: DATABASE_URL_ENV }),
+  ];
+  for (const warning of overridden)
+    if (warning !== undefined) process.stderr.write(`ship-hub: warning: ${warning}\n`);
   const exposure = await hubConfigExposure(configFile, config);
   if (exposure !== undefined) process.stderr.write(`ship-hub: warning: ${exposure}\n`);
   const onCommandLine = passwordOnCommandLine(options.databaseUrl);
@@ -136,26 +165,44 @@ export async function resolveExistingPaths(options: CommonOptions): Promise<Reso
       `is not set, and ${where}: set it to the serving hub's data directory (or pass --data-dir); a token signed elsewhere would be refused`,
     );
   throw BadInputError.single(
-    defaultConfigFile(),
+    DEFAULT_CONFIG_FILE,
     "",
     `no hub.toml here and ${where}: pass --config with the serving hub's hub.toml (or --data-dir with its data directory); a token signed elsewhere would be refused`,
   );
 }
 
 /**
- * Before anything is created, a throwaway listen on port 0: a host that does not resolve or is not
- * this machine's is a typo to name, not a bare "getaddrinfo ENOTFOUND" after the data dir was made.
+ * Before anything is created, a throwaway listen on the host and port: a host that does not resolve
+ * or is not this machine's is a typo to name, not a bare "getaddrinfo ENOTFOUND" after the data dir
+ * was made; a port another process holds left a new ./ship-hub-data behind its "address already in use".
  */
-async function checkHost(host: string, by: NamedBy): Promise<void> {
-  const probe = createServer();
-  await new Promise<void>((resolve, reject) => {
-    probe.once("error", reject);
-    probe.listen(0, host, () => probe.close(() => resolve()));
-  }).catch((error: unknown) => {
+async function checkListen(host: string, port: number, by: { host: NamedBy; port: NamedBy }): Promise<void> {
+  const listen = (at: number) => {
+    const probe = createServer();
+    return new Promise<void>((resolve, reject) => {
+      probe.once("error", reject);
+      probe.listen(at, host, () => probe.close(() => resolve()));
+    });
+  };
+  await listen(0).catch((error: unknown) => {
     const reason =
       errnoCode(error) === "EADDRNOTAVAIL" ? "is not an address of this machine" : fsErrorText(error);
-    throw BadInputError.single(by.file, by.key, `cannot listen on ${quotedText(host)}: ${reason}`);
+    throw BadInputError.single(by.host.file, by.host.key, `cannot listen on ${quotedText(host)}: ${reason}`);
   });
+  if (port === 0) return;
+  await listen(port).catch((error: unknown) => {
+    const wrapped = listenError(error, host, port, by);
+    if (wrapped === error) throw error;
+    throw BadInputError.single(by.port.file, by.port.key, portProblem(error, host, port));
+  });
+}
+
+/** Why the port cannot be listened on, in words an operator acts on. */
+function portProblem(error: unknown, host: string, port: number): string {
+  const at = `cannot listen on ${host}:${port}`;
+  if (errnoCode(error) === "EADDRINUSE")
+    return `${at}: another process holds it (ss -ltnp 'sport = :${port}' shows which); stop it or choose another port`;
+  return `${at}: ${fsErrorText(error)} (a port under 1024 needs root or CAP_NET_BIND_SERVICE)`;
 }
 
 /** A listen failure in words naming the host and port and where they were set; others pass through. */
@@ -192,7 +239,7 @@ export async function serve(options: CommonOptions & { port?: string; host?: str
   const host = options.host ?? config.host;
   const hostBy: NamedBy = options.host !== undefined ? flag("--host") : { file: toml, key: "host" };
   const portBy: NamedBy = port !== undefined ? flag("--port") : { file: toml, key: "port" };
-  await checkHost(host, hostBy);
+  await checkListen(host, port ?? config.port, { host: hostBy, port: portBy });
   const log = createLogger({ name: "ship-hub", level: config.log_level });
   for (const warning of timingWarnings(config, toml)) log.warn(warning);
   // Loaded only to serve: the server (Express, ws, the engine) is most of a CLI start's CPU, and a

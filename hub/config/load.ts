@@ -13,8 +13,11 @@ import { validateAgainst } from "../../shared/schema/zod-problems.js";
 import { parseDatabaseUrl } from "../store/postgres-url.js";
 import { HubConfig } from "./schema.js";
 
-/** Reads hub.toml (or nothing: all defaults); errors name the file and key. */
-export async function loadHubConfig(file: string | undefined): Promise<HubConfig> {
+/**
+ * Reads hub.toml (or nothing: all defaults); errors name the file and key. `namedBy` (a variable,
+ * which the operator did not type) is said when the file cannot be read, so they know what to fix.
+ */
+export async function loadHubConfig(file: string | undefined, namedBy?: string): Promise<HubConfig> {
   if (file === undefined) return HubConfig.parse({});
   // hub.toml names the JWT secret and the database: whoever else can write it can point the hub at
   // a secret of their own and mint tokens of any role.
@@ -47,7 +50,10 @@ export async function loadHubConfig(file: string | undefined): Promise<HubConfig
           severity: "error",
         },
       ]);
-    throw BadInputError.single(file, "", `cannot read: ${fsErrorText(error)}`);
+    // Relative to the working directory, which under systemd is `/`: the path read is said too.
+    const where = isAbsolute(file) ? "" : ` (${resolve(file)})`;
+    const by = namedBy === undefined ? "" : `; ${namedBy} names it`;
+    throw BadInputError.single(file, "", `cannot read${where}: ${fsErrorText(error)}${by}`);
   }
   // The agent's wording: "must be a number (got string …)", unknown keys with a "did you mean".
   // Unlike ship.toml, an unknown key in hub.toml is an error: nothing in it is safe to ignore.

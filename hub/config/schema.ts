@@ -1,12 +1,13 @@
 /** hub.toml: every key typed, with its default; unknown keys are errors (a typo must not pass silently). */
 import * as z from "zod";
 import { limitMegabytes } from "../../shared/schema/megabytes.js";
+import { nonEmptyText } from "../../shared/schema/non-empty.js";
 import { parseDatabaseUrl, urlHosts } from "../store/postgres-url.js";
 
 export const DEFAULT_DATA_DIR = "./ship-hub-data";
 
 /** ship.toml's wording; zod's own read "must be at least 1 characters long". */
-const nonEmpty = () => z.string().min(1, "must not be empty");
+const nonEmpty = nonEmptyText;
 
 /** pino's levels the hub takes; `silent` logs nothing. The README lists them (a docs test keeps it so). */
 export const hubLogLevels = ["debug", "info", "warn", "error", "silent"] as const;

@@ -6,6 +6,7 @@ import * as z from "zod";
 import { AppName } from "../app-name.js";
 import { AgentId, RequestedLabels } from "../protocol/agent-id.js";
 import { ReleaseSourceRef } from "../protocol/messages.js";
+import { nonEmptyText } from "../schema/non-empty.js";
 import { UNPRINTABLE } from "../schema/unprintable.js";
 import {
   MAX_VERSION_LENGTH,
@@ -74,9 +75,7 @@ const PublishedSource = ReleaseSourceRef.superRefine((source, ctx) => {
 
 export const PublishRelease = z.strictObject({
   app: AppName,
-  version: z
-    .string()
-    .min(1, "must not be empty")
+  version: nonEmptyText()
     .max(MAX_VERSION_LENGTH, MAX_VERSION_MESSAGE)
     .regex(ONE_WORD_VERSION, ONE_WORD_VERSION_MESSAGE),
   /** update-manifest.yaml as text; validated with the shared manifest schema at the hub. */

@@ -12,8 +12,9 @@ import { gitRefName } from "../schema/git-ref-name.js";
 import { httpHeaders } from "../schema/http-headers.js";
 import { httpUrl } from "../schema/http-url.js";
 import { limitMegabytes } from "../schema/megabytes.js";
+import { nonEmptyText } from "../schema/non-empty.js";
 
-const nonEmpty = z.string().min(1, "must not be empty");
+const nonEmpty = nonEmptyText();
 const absolutePath = nonEmpty.refine((p) => p.startsWith("/"), "must be an absolute path");
 const headers = httpHeaders();
 

@@ -73,8 +73,10 @@ export async function secretExposureWarnings(
     }
   }
   for (const [path, secretFile] of secretFiles(config)) {
+    // Only a file that holds something: a directory or an empty file is refused by the read that
+    // follows, and "readable by other users (mode 755); chmod 600 it" before that one line misled.
     const secretMode = await stat(secretFile).then(
-      (s) => s.mode,
+      (s) => (s.isFile() && s.size > 0 ? s.mode : undefined),
       () => undefined,
     );
     if (secretMode !== undefined && (secretMode & GROUP_OR_OTHER_READ) !== 0) {

@@ -4,9 +4,10 @@
  */
 import * as z from "zod";
 import { limitMegabytes } from "../schema/megabytes.js";
+import { nonEmptyText } from "../schema/non-empty.js";
 import { relativePatternProblem } from "../schema/path-pattern.js";
 
-const nonEmpty = z.string().min(1, "must not be empty");
+const nonEmpty = nonEmptyText();
 
 /**
  * A privileged_files entry that names nothing in the app (`/opt/myapp/run.sh`, `../x`) would leave the

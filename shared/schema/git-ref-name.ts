@@ -4,7 +4,8 @@
  * fetch refspec: `+refs/tags/v1:x:refs/tags/v1:x` or a name starting with `-` then reached git
  * before any signature was checked, and the run failed with git's words, naming no field.
  */
-import * as z from "zod";
+import type * as z from "zod";
+import { nonEmptyText } from "./non-empty.js";
 
 /** Printable characters git refuses in any ref name (controls and DEL are refused by code). */
 const FORBIDDEN = /[ ~^:\\]/;
@@ -38,11 +39,8 @@ export function refNameProblem(name: string, { glob = false }: { glob?: boolean 
 
 /** A branch or tag name (a pattern when `glob`), as a zod schema: the one-line problem as its issue. */
 export function gitRefName(options: { glob?: boolean } = {}): z.ZodString {
-  return z
-    .string()
-    .min(1, "must not be empty")
-    .superRefine((name, ctx) => {
-      const problem = refNameProblem(name, options);
-      if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
-    });
+  return nonEmptyText().superRefine((name, ctx) => {
+    const problem = refNameProblem(name, options);
+    if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+  });
 }

@@ -53,7 +53,7 @@ export function clusterModeWired(): boolean {
         env: {
           ...process.env,
           SHIP_HUB_SECRET: "probe-".repeat(8),
-          SHIP_HUB_CONFIG: join(dataDir, "none.toml"),
+          SHIP_HUB_CONFIG: "",
         },
       },
     );

@@ -13,12 +13,13 @@ export function requireHubBin(): void {
 }
 
 /** The environment a hub CLI child runs with: only `env` decides the mode (see `runHubCli`). */
-function cliEnv(cwd: string, env: Record<string, string>): NodeJS.ProcessEnv {
+function cliEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   return {
     ...process.env,
     SHIP_HUB_DATABASE_URL: "",
     SHIP_HUB_SECRET: "",
-    SHIP_HUB_CONFIG: resolve(cwd, "no-such-hub.toml"),
+    // Empty reads as unset: no hub.toml but /etc/ship/hub.toml, which a test machine does not have.
+    SHIP_HUB_CONFIG: "",
     ...env,
   };
 }
@@ -37,7 +38,7 @@ export async function runHubCli(
   try {
     const { stdout, stderr } = await run(process.execPath, [HUB_BIN, ...args], {
       cwd,
-      env: cliEnv(cwd, env),
+      env: cliEnv(env),
       timeout: timeoutMs,
     });
     return { code: 0, stdout, stderr };
@@ -61,7 +62,7 @@ export function startHubCli(
   let stderr = "";
   const child = execFile(process.execPath, [HUB_BIN, ...args], {
     cwd,
-    env: cliEnv(cwd, env),
+    env: cliEnv(env),
     timeout: timeoutMs,
   });
   child.stdout?.on("data", (chunk: Buffer | string) => {

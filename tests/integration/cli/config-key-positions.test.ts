@@ -78,6 +78,29 @@ describe("ship.toml checks made after the load", () => {
     }
   });
 
+  it("an empty path or pattern is one problem on one line", async () => {
+    // Empty, app_dir also failed "must be an absolute path": two lines for one key.
+    const config = join(dir, "ship.toml");
+    for (const [text, at, key] of [
+      [
+        `[sources.one]\ntype = "local"\npath = "${dir}/release"\napp_dir = ""\n`,
+        "7:1",
+        "sources.one.app_dir",
+      ],
+      [`[sources.one]\ntype = "local"\npath = ""\napp_dir = "${dir}/app"\n`, "6:1", "sources.one.path"],
+      [
+        `${source("one")}\n[sources.one.security]\nprivileged_files = [""]\n`,
+        "10:21",
+        "sources.one.security.privileged_files[0]",
+      ],
+    ] as const) {
+      await writeFile(config, `[general]\nstate_file = "${dir}/state.json"\n\n${text}`);
+      const run = await runShip(["--config", config, "--check-only"]);
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr).toBe(`ship: ${config}:${at} ${key}: must not be empty\n`);
+    }
+  });
+
   it("a path of the wrong kind and two sources on one app_dir are placed too", async () => {
     const config = join(dir, "ship.toml");
     await mkdir(join(dir, "state-dir"));

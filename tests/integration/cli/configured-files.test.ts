@@ -405,6 +405,9 @@ describe("ship agent: [hub] files that cannot be used stop it at start (real CLI
         .filter((l) => !l.includes("warning:"));
       expect(lines, run.stderr).toHaveLength(1);
       expect(lines[0]).toMatch(message);
+      // A directory or an empty file is refused, not warned of first as "readable by other users
+      // (mode 755); chmod 600 it": a refused start says its one line about it.
+      expect(run.stderr).not.toMatch(/warning: .*\/(a-dir|empty) is readable/);
     },
     30_000,
   );

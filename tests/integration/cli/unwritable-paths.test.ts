@@ -19,7 +19,7 @@ function runAsUser([script, ...args]: string[], cwd: string): Promise<CliResult>
   return runNodeScript(script ?? "", args, {
     cwd,
     ...(asRoot ? { user: { uid: NOBODY, gid: NOBODY } } : {}),
-    env: { SHIP_HUB_CONFIG: join(cwd, "no-such-hub.toml"), SHIP_HUB_SECRET: "" },
+    env: { SHIP_HUB_CONFIG: "", SHIP_HUB_SECRET: "" },
   });
 }
 

@@ -250,7 +250,7 @@ describe("ship-hub: a data dir or SQLite file that cannot be used", () => {
       expect(code).toBe(2);
       expect(stderr.trim()).toMatch(
         new RegExp(
-          `^ship-hub: ${config} cannot read: (no such file or directory \\(ENOENT\\)|is a directory \\(EISDIR\\))$`,
+          `^ship-hub: ${config} cannot read \\(${dir}/${config}\\): (no such file or directory \\(ENOENT\\)|is a directory \\(EISDIR\\))$`,
         ),
       );
     }
@@ -367,6 +367,38 @@ describe("ship-hub remote commands: token and hub URL", () => {
     expect(stderr).not.toContain("hunter2");
   });
 
+  // Each flag beat its variable without a word: a token or hub left in the shell, or a unit's
+  // Environment=, was passed over and the operator could not tell which one a command used.
+  it("a flag given with its variable wins and says so, never quoting a token or a URL", async () => {
+    await writeFile(join(dir, "hub.toml"), "");
+    await writeFile(join(dir, "op.token"), `${TOKEN}\n`);
+    const port = await freePort();
+    const other = TOKEN.replace(/.$/, "x");
+    const remote = ["rollout", "list", "--hub", `http://127.0.0.1:${port}`, "--token-file", "op.token"];
+    const both = await runHubCli(dir, remote, { SHIP_HUB_URL: "http://127.0.0.1:9", SHIP_HUB_TOKEN: other });
+    expect(both.code).toBe(1);
+    expect(both.stderr.trim().split("\n")).toEqual([
+      "warning: --hub is used; SHIP_HUB_URL, also set, is ignored",
+      "warning: --token-file is used; SHIP_HUB_TOKEN, also set, is ignored",
+      expect.stringMatching(/^ship-hub: cannot reach the hub at /),
+    ]);
+    expect(both.stderr).not.toContain(other);
+    // The same token both ways is no news.
+    const same = await runHubCli(dir, remote, { SHIP_HUB_TOKEN: TOKEN });
+    expect(same.stderr.trim()).toMatch(/^ship-hub: cannot reach the hub at [^\n]*$/);
+    const url = `postgres://ship@127.0.0.1:${port}/ship`;
+    const database = await runHubCli(dir, ["token", "list", "--config", "hub.toml", "--database-url", url], {
+      SHIP_HUB_DATABASE_URL: "postgres://ship:hunter2@127.0.0.1:9/other",
+      SHIP_HUB_SECRET: "s".repeat(40),
+    });
+    expect(database.code).toBe(1);
+    expect(database.stderr.trim().split("\n")).toEqual([
+      "ship-hub: warning: --database-url is used; SHIP_HUB_DATABASE_URL, also set, is ignored",
+      expect.stringMatching(/^ship-hub: cannot use PostgreSQL at .* from --database-url: /),
+    ]);
+    expect(database.stderr).not.toContain("hunter2");
+  });
+
   it("an unreachable hub is a failure (exit 1) naming the reason, not bad input", async () => {
     await writeFile(join(dir, "hub.toml"), "");
     const port = await freePort();
@@ -461,6 +493,28 @@ describe("ship-hub serve: hub.toml values and the listen address", () => {
     expect(code).toBe(2);
     expect(stderr.trim()).toBe(message);
     expect((await readdir(dir)).sort()).toEqual(before);
+  });
+
+  // It made the data dir (hub.db, secret) first, then said "address already in use", exit 1.
+  it("a port another process holds: exit 2 naming the key or flag, nothing created", async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+    const port = (holder.address() as { port: number }).port;
+    const held = `cannot listen on 127.0.0.1:${port}: another process holds it (ss -ltnp 'sport = :${port}' shows which); stop it or choose another port`;
+    try {
+      await writeFile(join(dir, "hub.toml"), `data_dir = "data"\nport = ${port}\n`);
+      const runs = await Promise.all([
+        hub(["serve", "--config", "hub.toml"]),
+        hub(["serve", "--data-dir", "data", "--port", String(port)]),
+      ]);
+      expect(runs.map(({ code, stderr }) => [code, stderr])).toEqual([
+        [2, `ship-hub: hub.toml:2:1 port: ${held}\n`],
+        [2, `ship-hub: --port ${held}\n`],
+      ]);
+      expect((await readdir(dir)).sort()).toEqual(before);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
   });
 });
 

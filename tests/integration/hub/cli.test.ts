@@ -109,7 +109,8 @@ describe("ship-hub CLI", () => {
           cwd: empty,
           env: { ...process.env, SHIP_HUB_TOKEN: "", ...env },
         });
-      const refused = await inEmpty({ SHIP_HUB_CONFIG: join(empty, "missing.toml") }).catch(
+      // An empty SHIP_HUB_CONFIG reads as unset: no hub.toml (the test machine has no /etc/ship).
+      const refused = await inEmpty({ SHIP_HUB_CONFIG: "" }).catch(
         (e: { code: number; stderr: string }) => e,
       );
       expect(refused).toMatchObject({ code: 2, stderr: expect.stringMatching(/pass --config/) });
@@ -123,8 +124,8 @@ describe("ship-hub CLI", () => {
       for (const [name, text] of unnamed) {
         const toml = join(empty, name);
         await writeFile(toml, text);
-        for (const env of [{ SHIP_HUB_CONFIG: toml }, { SHIP_HUB_CONFIG: join(empty, "missing.toml") }]) {
-          const args = env.SHIP_HUB_CONFIG === toml ? [] : ["--config", toml];
+        for (const args of [[], ["--config", toml]]) {
+          const env = { SHIP_HUB_CONFIG: args.length === 0 ? toml : "" };
           const said = await run(process.execPath, [MAIN, "token", "create", "--role", "operator", ...args], {
             cwd: empty,
             env: { ...process.env, SHIP_HUB_TOKEN: "", ...env },
@@ -136,12 +137,49 @@ describe("ship-hub CLI", () => {
           expect(existsSync(join(empty, "ship-hub-data"))).toBe(false);
         }
       }
+      // A hub.toml named by SHIP_HUB_CONFIG that is not there is refused by name, nothing made: it
+      // started the hub on built-in defaults in a new ./ship-hub-data. Relative (systemd starts the
+      // hub in /), the path it read is said too.
+      for (const named of [join(empty, "missing.toml"), "missing.toml"]) {
+        const where = named === "missing.toml" ? ` (${join(empty, named)})` : "";
+        for (const command of [
+          ["serve", "--port", "0"],
+          ["token", "create", "--role", "operator"],
+        ]) {
+          const said = await run(process.execPath, [MAIN, ...command], {
+            cwd: empty,
+            env: { ...process.env, SHIP_HUB_TOKEN: "", SHIP_HUB_CONFIG: named },
+            timeout: 30_000,
+          }).catch((e: { code: number; stderr: string }) => e);
+          expect(said).toMatchObject({
+            code: 2,
+            stderr: `ship-hub: ${named} cannot read${where}: no such file or directory (ENOENT); SHIP_HUB_CONFIG names it\n`,
+          });
+          expect(existsSync(join(empty, "ship-hub-data"))).toBe(false);
+        }
+      }
       // The default hub.toml names the serving hub's data dir: its token is accepted.
       const hubToml = join(empty, "hub.toml");
       await writeFile(hubToml, `data_dir = ${JSON.stringify(join(dir, "data"))}\n`);
       const token = (await inEmpty({ SHIP_HUB_CONFIG: hubToml })).stdout.trim();
       const res = await fetch(`${url}/api/v1/agents`, { headers: { authorization: `Bearer ${token}` } });
       expect(res.status).toBe(200);
+      // --config wins over SHIP_HUB_CONFIG, and says so: it won without a word.
+      const both = await run(
+        process.execPath,
+        [MAIN, "token", "create", "--role", "operator", "--config", hubToml],
+        {
+          cwd: empty,
+          env: { ...process.env, SHIP_HUB_TOKEN: "", SHIP_HUB_CONFIG: join(empty, "missing.toml") },
+        },
+      );
+      expect(both.stderr).toBe(
+        `ship-hub: warning: --config ${hubToml} is used; SHIP_HUB_CONFIG (${join(empty, "missing.toml")}) is ignored\n`,
+      );
+      const second = await fetch(`${url}/api/v1/agents`, {
+        headers: { authorization: `Bearer ${both.stdout.trim()}` },
+      });
+      expect(second.status).toBe(200);
     } finally {
       await rm(empty, { recursive: true, force: true });
     }

@@ -2,7 +2,8 @@
  * The remote commands took SHIP_HUB_TOKEN over a `--token-file` typed on the command line: with a
  * variable left in the shell (an older token, another hub's), the file was ignored, even when it
  * did not exist, and the hub saw another operator (its audit log names who acted). The flags come
- * first now, and `--token` with `--token-file` is refused; `--token` is warned about (it is in ps). Real hub (in process), the real CLI.
+ * first now, and say so when the variable is set too; `--token` with `--token-file` is refused;
+ * `--token` is warned about (it is in ps). Real hub (in process), the real CLI.
  */
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -24,7 +25,10 @@ describe("the operator token of ship-hub's remote commands", () => {
       runHubCli(t.dir, ["agents", "--hub", t.hub.url, ...args], env);
 
     const fileWins = await agents(["--token-file", "op.token"], { SHIP_HUB_TOKEN: STALE });
-    expect(fileWins).toMatchObject({ code: 0, stderr: "" });
+    expect(fileWins).toMatchObject({
+      code: 0,
+      stderr: "warning: --token-file is used; SHIP_HUB_TOKEN, also set, is ignored\n",
+    });
     expect(fileWins.stdout).toMatch(/^a1 /m);
 
     const missing = await agents(["--token-file", "nope.token"], { SHIP_HUB_TOKEN: t.operator });
@@ -43,7 +47,8 @@ describe("the operator token of ship-hub's remote commands", () => {
     expect(flagWins).toMatchObject({
       code: 0,
       stderr:
-        "warning: --token puts the operator token in the process list (ps), where every local user can read it; set SHIP_HUB_TOKEN or use --token-file (chmod 600) instead\n",
+        "warning: --token puts the operator token in the process list (ps), where every local user can read it; set SHIP_HUB_TOKEN or use --token-file (chmod 600) instead\n" +
+        "warning: --token is used; SHIP_HUB_TOKEN, also set, is ignored\n",
     });
     expect(flagWins.stdout).toMatch(/^a1 /m);
     expect(await agents(["--token", "not-a-jwt"], {})).toMatchObject({
