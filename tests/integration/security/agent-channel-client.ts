@@ -2,7 +2,8 @@
  * A bare agent-channel client for tests against a hub process: the upgrade (with the agent's
  * token and any other headers), a hello, and the status of an upgrade the hub refuses.
  */
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
+import { setTimeout as sleep } from "node:timers/promises";
 import { WebSocket } from "ws";
 
 export function channel(url: string, token: string, headers: Record<string, string> = {}): WebSocket {
@@ -61,4 +62,28 @@ export async function linesOf(file: string, msg: string): Promise<Record<string,
     .filter((line) => line.startsWith("{"))
     .map((line) => JSON.parse(line) as Record<string, unknown>)
     .filter((line) => line.msg === msg);
+}
+
+/**
+ * The lines of `msg` once the hub has written them: at least one, and the file unchanged for a
+ * quarter second after. The hub's stderr log is buffered, so a line can reach the file after the
+ * reply it came with reaches the test (a loaded CI machine read none). Fails after `timeoutMs`.
+ */
+export async function writtenLinesOf(
+  file: string,
+  msg: string,
+  timeoutMs = 10_000,
+): Promise<Record<string, unknown>[]> {
+  const deadline = Date.now() + timeoutMs;
+  let size = -1;
+  while (Date.now() < deadline) {
+    const now = (await stat(file)).size;
+    if (now === size) {
+      const lines = await linesOf(file, msg);
+      if (lines.length > 0) return lines;
+    }
+    size = now;
+    await sleep(250);
+  }
+  throw new Error(`no "${msg}" line in ${file} within ${timeoutMs / 1000} s`);
 }

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AGENT_INSTANCE_HEADER } from "../../../shared/protocol/messages.js";
 import { Cluster, canRunCluster } from "../../support/cluster.js";
-import { connectAgent, linesOf, upgradeStatus } from "./agent-channel-client.js";
+import { connectAgent, upgradeStatus, writtenLinesOf } from "./agent-channel-client.js";
 
 /** Says hello as `id` and closes once the hub has the agent online. */
 async function helloOnce(cluster: Cluster, url: string, id: string, token: string): Promise<void> {
@@ -52,7 +52,7 @@ describe.runIf(canRunCluster())("a cluster hub whose presence check fails", () =
           }),
         );
     expect(statuses).toEqual(Array(9).fill(503));
-    const lines = await linesOf(hub.logFile, "could not check where an agent is connected");
+    const lines = await writtenLinesOf(hub.logFile, "could not check where an agent is connected");
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ agentId: "pres-0", error: expect.stringContaining("lock timeout") });
   }, 60_000);
