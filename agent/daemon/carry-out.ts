@@ -11,9 +11,11 @@ import { errorMessage, LockedError, restoredVersionLabel } from "../../shared/er
 import type { Logger } from "../../shared/log.js";
 import type { Deploy, Report, ReportOutcome } from "../../shared/protocol/messages.js";
 import { listBackups, rollbackTo } from "../apply/index.js";
+import { readInstallIndexHeader } from "../apply/install-index.js";
 import { sourceOfBackup } from "../backup/backup-owner.js";
 import { inUpdateOrder } from "../backup/backup-store.js";
 import { undoneLinksWarning } from "../backup/restore-links.js";
+import { chainRefusal } from "../backup/rollback-chain.js";
 import { appTrashDir, emptyTrash, trashWarning } from "../backup/trash.js";
 import { leftAloneNote } from "../backup/unrestored.js";
 import { DownloadError } from "../download/errors.js";
@@ -271,10 +273,20 @@ async function restoreIfNewestBackup(
   // and the rollback became a download of the older release again.
   const configured = Object.keys(config.sources);
   const listed = await listBackups(config.general.backup_dir, undefined, source.app_dir, [], configured);
-  const newest = inUpdateOrder(listed, installed ?? undefined).find(
+  // The installed build's release id, as `ship --rollback` judges the chain by it: a backup of
+  // another build of the installed version (copied from another host, or left by one rebuilt) was
+  // taken as this host's, its restore refused ("move … out of the backup directory"), and the hub's
+  // rollback failed where downloading the older release, as for a backup that is gone, brings it back.
+  const installedRelease = (await readInstallIndexHeader(appStateDir(config, source.app_dir)))?.releaseId;
+  const newest = inUpdateOrder(listed, installed ?? undefined, installedRelease).find(
     (b) => sourceOfBackup(config.sources, b)?.name === instruction.app,
   );
-  if (newest?.version !== instruction.release.version || newest.replacedBy !== installed) return null;
+  if (
+    newest?.version !== instruction.release.version ||
+    newest.replacedBy !== installed ||
+    chainRefusal([newest], installed ?? undefined, installedRelease) !== undefined
+  )
+    return null;
   const started = performance.now();
   const lock = await acquireAppLock(lockDir(config), source.app_dir, log);
   try {
