@@ -7,7 +7,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { AgentConfig } from "../../shared/config/schema.js";
-import { errorMessage, LockedError, restoredVersionLabel } from "../../shared/errors.js";
+import { BadInputError, errorMessage, LockedError, restoredVersionLabel } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import type { Deploy, Report, ReportOutcome } from "../../shared/protocol/messages.js";
 import { listBackups, rollbackTo } from "../apply/index.js";
@@ -183,10 +183,13 @@ async function carryOutOnce(input: CarryOutInput): Promise<Report | string> {
   }
   input.progress({ step: instruction.rollback ? "rollback" : "fetch", message: "started" });
 
+  // Why the newest backup could not be restored, when the release is downloaded instead.
+  let backupRefused: string | undefined;
   if (instruction.rollback) {
     const restored = await restoreIfNewestBackup(input, installed);
-    if (restored !== null)
+    if (restored !== null && !("refused" in restored))
       return { ...base, fromVersion: installed, toVersion: release.version, ...restored };
+    if (restored !== null) backupRefused = restored.refused;
   }
 
   const log = progressLogger(input.log, input.progress);
@@ -241,6 +244,13 @@ async function carryOutOnce(input: CarryOutInput): Promise<Report | string> {
     return opened?.transientFailure ?? report.error ?? "the release was unreachable";
   if (report.result === "failed_unchanged" && opened?.transientFailure !== undefined)
     return opened.transientFailure;
+  const warnings =
+    backupRefused === undefined
+      ? report.warnings
+      : [
+          `the newest backup was not restored, the release was downloaded instead: ${backupRefused}`,
+          ...report.warnings,
+        ];
   return {
     ...base,
     outcome: OUTCOMES[report.result],
@@ -249,17 +259,23 @@ async function carryOutOnce(input: CarryOutInput): Promise<Report | string> {
     ...withError(report.result === "manual_intervention_required" ? withManualSteps(report) : report),
     steps: report.steps.map((s) => ({ name: s.step, ok: s.ok, ms: s.durationMs })),
     ...(report.merges.length === 0 ? {} : { merges: fitMergeReports(report.merges) }),
-    ...(report.warnings.length === 0 ? {} : { warnings: fitWarnings(report.warnings) }),
+    ...(warnings.length === 0 ? {} : { warnings: fitWarnings(warnings) }),
   };
 }
 
-/** A rollback the newest backup covers exactly: restore it under the app lock. Null when it does not fit. */
+/**
+ * A rollback the newest backup covers exactly: restore it under the app lock. Null when it does not
+ * fit; `refused` when its restore refused it before anything moved (a damaged backup, one another
+ * host's): the hub can send the release, so it is downloaded instead — the rollback failed, and the
+ * operator at the hub could not move the backup aside on the host as the refusal told them to.
+ */
 async function restoreIfNewestBackup(
   input: CarryOutInput,
   installed: string | null,
 ): Promise<
   | (Pick<Report, "outcome" | "steps" | "error" | "warnings"> &
       Partial<Pick<Report, "fromVersion" | "toVersion">>)
+  | { refused: string }
   | null
 > {
   const { config, instruction, log } = input;
@@ -341,6 +357,10 @@ async function restoreIfNewestBackup(
     };
   } catch (error) {
     const message = errorMessage(error);
+    if (error instanceof BadInputError) {
+      log.warn("the newest backup cannot be restored; downloading the release instead", { error: message });
+      return { refused: message };
+    }
     log.error("restoring the newest backup failed", { error: message });
     // Recorded as `ship --rollback` records it: the state kept "updated", and the next hello said so
     // of an app whose restore stopped half-way. The hub hears what the state says: it heard

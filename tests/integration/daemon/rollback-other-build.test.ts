@@ -1,10 +1,11 @@
 /**
- * A hub rollback where a backup of another build of the installed version (copied from another host
+ * A hub rollback whose backup cannot be restored. A backup of another build of the installed version (copied from another host
  * or state directory) sits among the host's backups. The daemon judged the newest backup by versions
  * only: it took the other build's for its own, the restore refused it ("move … out of the backup
  * directory") and the hub heard a failed rollback — where its own backup was there to restore, or,
  * with that one gone, the older release could be downloaded as for any backup that is missing.
- * Now it judges the newest backup as `ship --rollback` judges a chain, release id included.
+ * Now it judges the newest backup as `ship --rollback` judges a chain, release id included; and a
+ * backup its restore refuses before anything moves (damaged) is passed over for the download too.
  */
 import { createHash } from "node:crypto";
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -14,6 +15,7 @@ import { create as createTar } from "tar";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { listBackups } from "../../../agent/backup/backup-store.js";
 import { carryOut } from "../../../agent/daemon/carry-out.js";
+import { readState } from "../../../agent/state/state-file.js";
 import { AgentConfig } from "../../../shared/config/schema.js";
 import { memoryLogger } from "../../../shared/log.js";
 import type { DeployRelease } from "../../../shared/protocol/messages.js";
@@ -126,5 +128,22 @@ describe("a hub rollback beside another build's backup", () => {
       report: { outcome: "succeeded", toVersion: "1.0.0", steps: [{ name: "restore backup", ok: true }] },
     });
     expect(await readFile(join(root, "app", "app.txt"), "utf8")).toBe("1.0.0 a\n");
+  }, 60_000);
+
+  // The refusal told the hub's operator to move the backup out of the backup directory, on a host
+  // they may not reach; the hub has the release.
+  it("downloads the older release when its own backup is damaged, and says why in the report", async () => {
+    const one = await installBoth();
+    const [own] = await listBackups(join(root, "state", "backups"), "web");
+    await rm(join(String(own?.path), "files", "app.txt"));
+    const result = await run(one, true);
+    expect(result).toMatchObject({ kind: "report", report: { outcome: "succeeded", toVersion: "1.0.0" } });
+    const report = result.kind === "report" ? result.report : undefined;
+    expect(report?.steps[0]).toMatchObject({ name: "fetch", ok: true });
+    expect(report?.warnings?.[0]).toContain(
+      `the newest backup was not restored, the release was downloaded instead: ${own?.path} is damaged, its saved copy of app.txt is missing`,
+    );
+    expect(await readFile(join(root, "app", "app.txt"), "utf8")).toBe("1.0.0 a\n");
+    expect((await readState(join(root, "state", "state.json"))).sources.web?.current_version).toBe("1.0.0");
   }, 60_000);
 });
