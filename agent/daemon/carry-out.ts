@@ -7,13 +7,15 @@
  */
 import { randomUUID } from "node:crypto";
 import type { AgentConfig } from "../../shared/config/schema.js";
-import { errorMessage, LockedError, restoredVersionLabel } from "../../shared/errors.js";
+import { BadInputError, errorMessage, LockedError, restoredVersionLabel } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
 import type { Deploy, Report, ReportOutcome } from "../../shared/protocol/messages.js";
 import { listBackups, rollbackTo } from "../apply/index.js";
+import { readInstallIndexHeader } from "../apply/install-index.js";
 import { sourceOfBackup } from "../backup/backup-owner.js";
 import { inUpdateOrder } from "../backup/backup-store.js";
 import { undoneLinksWarning } from "../backup/restore-links.js";
+import { chainRefusal } from "../backup/rollback-chain.js";
 import { appTrashDir, emptyTrash, trashWarning } from "../backup/trash.js";
 import { leftAloneNote } from "../backup/unrestored.js";
 import { DownloadError } from "../download/errors.js";
@@ -181,10 +183,13 @@ async function carryOutOnce(input: CarryOutInput): Promise<Report | string> {
   }
   input.progress({ step: instruction.rollback ? "rollback" : "fetch", message: "started" });
 
+  // Why the newest backup could not be restored, when the release is downloaded instead.
+  let backupRefused: string | undefined;
   if (instruction.rollback) {
     const restored = await restoreIfNewestBackup(input, installed);
-    if (restored !== null)
+    if (restored !== null && !("refused" in restored))
       return { ...base, fromVersion: installed, toVersion: release.version, ...restored };
+    if (restored !== null) backupRefused = restored.refused;
   }
 
   const log = progressLogger(input.log, input.progress);
@@ -239,6 +244,13 @@ async function carryOutOnce(input: CarryOutInput): Promise<Report | string> {
     return opened?.transientFailure ?? report.error ?? "the release was unreachable";
   if (report.result === "failed_unchanged" && opened?.transientFailure !== undefined)
     return opened.transientFailure;
+  const warnings =
+    backupRefused === undefined
+      ? report.warnings
+      : [
+          `the newest backup was not restored, the release was downloaded instead: ${backupRefused}`,
+          ...report.warnings,
+        ];
   return {
     ...base,
     outcome: OUTCOMES[report.result],
@@ -247,17 +259,23 @@ async function carryOutOnce(input: CarryOutInput): Promise<Report | string> {
     ...withError(report.result === "manual_intervention_required" ? withManualSteps(report) : report),
     steps: report.steps.map((s) => ({ name: s.step, ok: s.ok, ms: s.durationMs })),
     ...(report.merges.length === 0 ? {} : { merges: fitMergeReports(report.merges) }),
-    ...(report.warnings.length === 0 ? {} : { warnings: fitWarnings(report.warnings) }),
+    ...(warnings.length === 0 ? {} : { warnings: fitWarnings(warnings) }),
   };
 }
 
-/** A rollback the newest backup covers exactly: restore it under the app lock. Null when it does not fit. */
+/**
+ * A rollback the newest backup covers exactly: restore it under the app lock. Null when it does not
+ * fit; `refused` when its restore refused it before anything moved (a damaged backup, one another
+ * host's): the hub can send the release, so it is downloaded instead — the rollback failed, and the
+ * operator at the hub could not move the backup aside on the host as the refusal told them to.
+ */
 async function restoreIfNewestBackup(
   input: CarryOutInput,
   installed: string | null,
 ): Promise<
   | (Pick<Report, "outcome" | "steps" | "error" | "warnings"> &
       Partial<Pick<Report, "fromVersion" | "toVersion">>)
+  | { refused: string }
   | null
 > {
   const { config, instruction, log } = input;
@@ -271,10 +289,20 @@ async function restoreIfNewestBackup(
   // and the rollback became a download of the older release again.
   const configured = Object.keys(config.sources);
   const listed = await listBackups(config.general.backup_dir, undefined, source.app_dir, [], configured);
-  const newest = inUpdateOrder(listed, installed ?? undefined).find(
+  // The installed build's release id, as `ship --rollback` judges the chain by it: a backup of
+  // another build of the installed version (copied from another host, or left by one rebuilt) was
+  // taken as this host's, its restore refused ("move … out of the backup directory"), and the hub's
+  // rollback failed where downloading the older release, as for a backup that is gone, brings it back.
+  const installedRelease = (await readInstallIndexHeader(appStateDir(config, source.app_dir)))?.releaseId;
+  const newest = inUpdateOrder(listed, installed ?? undefined, installedRelease).find(
     (b) => sourceOfBackup(config.sources, b)?.name === instruction.app,
   );
-  if (newest?.version !== instruction.release.version || newest.replacedBy !== installed) return null;
+  if (
+    newest?.version !== instruction.release.version ||
+    newest.replacedBy !== installed ||
+    chainRefusal([newest], installed ?? undefined, installedRelease) !== undefined
+  )
+    return null;
   const started = performance.now();
   const lock = await acquireAppLock(lockDir(config), source.app_dir, log);
   try {
@@ -329,6 +357,10 @@ async function restoreIfNewestBackup(
     };
   } catch (error) {
     const message = errorMessage(error);
+    if (error instanceof BadInputError) {
+      log.warn("the newest backup cannot be restored; downloading the release instead", { error: message });
+      return { refused: message };
+    }
     log.error("restoring the newest backup failed", { error: message });
     // Recorded as `ship --rollback` records it: the state kept "updated", and the next hello said so
     // of an app whose restore stopped half-way. The hub hears what the state says: it heard

@@ -164,6 +164,13 @@ async function runSourceOnce(
   let checkedSource: ReleaseSource | undefined;
   /** The trash's emptying, begun before the check (startEmptyingTrash); finishTrash waits for it once. */
   let trashEmptied: (() => Promise<void>) | undefined;
+  /**
+   * The version on disk and the one the run goes to, once known: a run or check that fails after
+   * reading them names them (a failed update's report names the version on disk). Its `--json` said
+   * "fromVersion": null, "toVersion": null of a check refused by what stood in the release's way,
+   * read by scripts as nothing installed, where the run's own report of that refusal named both.
+   */
+  const known: { from: string | null; to: string | null; ctx?: UpdateContext } = { from: null, to: null };
   let trashFinished = false;
   const finishTrash = async () => {
     if (trashEmptied === undefined || trashFinished) return;
@@ -248,6 +255,7 @@ async function runSourceOnce(
     const currentVersion =
       sourceState?.current_version ??
       (options.checkOnly ? ((await readInstalledId(paths.appStateDir, sourceState))?.version ?? null) : null);
+    known.from = currentVersion;
     const waiting = options.checkOnly
       ? await awaitingRecovery(sourceState?.pending_update, paths.appStateDir, sourceState)
       : undefined;
@@ -294,6 +302,7 @@ async function runSourceOnce(
     checking = true;
     const check = await releaseSource.check();
     checking = false;
+    known.to = check.candidate ?? null;
     await finishTrash();
     log.info(check.detail, {
       available: check.available,
@@ -384,6 +393,8 @@ async function runSourceOnce(
       ...(fromVersion === null && (await emptyOrMissing(source.app_dir)) ? { freshInstall: true } : {}),
       warnings: [...recoveryWarnings],
     };
+    known.from = fromVersion;
+    known.ctx = ctx;
     if (options.checkOnly) {
       const stop = await wouldStopBeforeInstalling(ctx);
       // The fetch has read what the check could not name: checking again names it from that read.
@@ -461,6 +472,14 @@ async function runSourceOnce(
         message: appMessage(name, message),
         error: message,
       }),
+      // A restore that failed names no version it reached (restoreStillFailed names the one on disk).
+      ...(exitCode === ExitCode.restoreFailed
+        ? {}
+        : {
+            fromVersion: known.from,
+            // The fetched manifest's version, as the run's report names it; else what the check offered.
+            toVersion: known.ctx?.manifest?.version ?? known.to,
+          }),
       // The check's unreachable release, as the fetch's (handle-failure.ts): the caller's to retry.
       ...(options.settings.retriedLater?.(error) === true ? { retriedLater: true as const } : {}),
     };

@@ -124,6 +124,15 @@ describe("ship --rollback (real CLI)", () => {
     expect(refused.stdout).not.toContain("restored");
     expect(refused.stdout).not.toContain("myapp: myapp:");
     expect(await snapshot(shared)).toEqual(sharedBefore);
+    // The check refused by the same link names what is installed and what it would install, as the
+    // run's report does: its --json said "fromVersion": null, "toVersion": null, "nothing installed".
+    const check = await runShip(["--config", config, "--check-only", "--json"]);
+    expect(check.code).toBe(2);
+    expect(JSON.parse(check.stdout).apps[0]).toMatchObject({
+      result: "failed_unchanged",
+      fromVersion: "1.0.0",
+      toVersion: "2.0.0",
+    });
 
     const first = (await backups()).at(-1);
     expect(first?.version).toBeNull();
