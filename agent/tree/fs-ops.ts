@@ -214,6 +214,17 @@ export async function chmodEntry(path: string, mode: number): Promise<void> {
 }
 
 /**
+ * A directory of ship's own that holds copies of an app's files (staging, backups, merge bases),
+ * made or closed to its owner (700). A copy keeps its file's mode, but a 644 config inside an app
+ * directory of 0750 (root:www-data) is secret by its directory: copied into a directory every local
+ * user may enter, it was theirs to read. One an older ship left open is closed here too.
+ */
+export async function ownerOnlyDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmodEntry(dir, 0o700);
+}
+
+/**
  * Gives a copy its original's owner and group, as a rename would have kept them: a backup or a
  * restore across filesystems made `www-data:www-data` config files `root:root` (640: unreadable
  * for the app). A user that may not chown (ship not running as root) keeps its own: "lost", which

@@ -83,4 +83,49 @@ describe.runIf(asRoot)("files ship keeps of a secret config (real ship, read as 
     }
     expect(readable).toEqual([]);
   });
+
+  it("a config kept secret by its app directory's mode (0750, the file 644) stays out of other users' reach", async () => {
+    // The common web layout: /opt/myapp is root:www-data 0750 and its files 644, so only the app's
+    // group reads config.toml. Ship's copies of it (staging while the run lasts, the backup after)
+    // sat 644 in directories every user may enter.
+    const app = join(root, "app");
+    await chmod(app, 0o750);
+    const dir = join(root, "releases");
+    await mkdir(dir, { mode: 0o700 });
+    const staged = join(root, "var/work/myapp.staging/config.toml");
+    const seen = join(root, "staged-as-nobody");
+    const config = async (version: string, password: string) => {
+      await writeFile(
+        join(dir, "update-manifest.yaml"),
+        `version: "${version}"\nhooks:\n  pre_update: ["setpriv --reuid=${NOBODY.uid} --regid=${NOBODY.gid} --clear-groups cat ${staged} > ${seen} 2>&1 || true"]\n`,
+      );
+      await writeFile(join(dir, "config.toml"), `password = "${password}"\n`);
+      await chmod(join(dir, "config.toml"), 0o644);
+    };
+    await writeFile(
+      join(root, "ship.toml"),
+      `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\n` +
+        `work_dir = "${root}/var/work"\nmin_interval_hours = 0\n\n` +
+        `[sources.myapp]\ntype = "local"\npath = "${dir}"\napp_dir = "${app}"\n`,
+    );
+    const releases: [string, string][] = [
+      ["1.0.0", "password-one"],
+      ["2.0.0", "password-two"],
+    ];
+    for (const [version, password] of releases) {
+      await config(version, password);
+      const result = await runShip(["--config", join(root, "ship.toml")]);
+      expect(result.code, result.stdout + result.stderr).toBe(0);
+      // The hook ran while the release was staged: what nobody's cat printed then.
+      expect(await readFile(seen, "utf8")).toMatch(/Permission denied/);
+    }
+    const backups = (await filesUnder(join(root, "var/backups"))).filter((f) => f.endsWith("/config.toml"));
+    expect(backups.length).toBe(1);
+    expect(await readFile(backups[0] ?? "", "utf8")).toContain("password-one");
+    const read = await run("cat", [backups[0] ?? ""], { uid: NOBODY.uid, gid: NOBODY.gid }).catch(
+      (error: { stderr: string }) => error,
+    );
+    expect(read.stderr).toMatch(/Permission denied/);
+    expect(read).not.toHaveProperty("stdout", expect.stringContaining("password-one"));
+  });
 });
