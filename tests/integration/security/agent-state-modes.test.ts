@@ -6,7 +6,7 @@
  * here; another local user (nobody) tries to read every file ship wrote, as a real process.
  */
 import { execFile } from "node:child_process";
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -128,4 +128,52 @@ describe.runIf(asRoot)("files ship keeps of a secret config (real ship, read as 
     expect(read.stderr).toMatch(/Permission denied/);
     expect(read).not.toHaveProperty("stdout", expect.stringContaining("password-one"));
   });
+
+  // Rollback commands run in $SHIP_RELEASE_DIR: an overlay of the undone release over the app where
+  // ship may mount (the overlay's root was 755), else a copy of the app (made 755): either way the
+  // app's whole tree, out from under its 0750. An app path holding "," cannot be mounted: the copy.
+  it.each([
+    ["an overlay", "app"],
+    ["a copy", "app,copy"],
+  ])(
+    "the undone release's files the rollback commands see ($SHIP_RELEASE_DIR, %s) are as closed as the app",
+    async (_how, name) => {
+      const app = join(root, name);
+      await mkdir(app, { recursive: true });
+      // root:nogroup 0750: nogroup (the app's group, as www-data) reads it, daemon (any other) does not.
+      await chown(app, 0, NOBODY.gid);
+      await chmod(app, 0o750);
+      const dir = join(root, "releases");
+      await mkdir(dir, { mode: 0o700 });
+      const seen = join(root, "seen-as-nobody");
+      const seenByGroup = join(root, "seen-by-the-app-group");
+      const as = (gid: number) => `setpriv --reuid=${NOBODY.uid} --regid=${gid} --clear-groups cat`;
+      const release = async (version: string, password: string, failing: string) => {
+        await writeFile(join(dir, "update-manifest.yaml"), `version: "${version}"\n${failing}`);
+        await writeFile(join(dir, "config.toml"), `password = "${password}"\n`);
+        await chmod(join(dir, "config.toml"), 0o644);
+        return runShip(["--config", join(root, "ship.toml")]);
+      };
+      await writeFile(
+        join(root, "ship.toml"),
+        `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\n` +
+          `min_interval_hours = 0\n\n[sources.myapp]\ntype = "local"\npath = "${dir}"\napp_dir = "${app}"\n`,
+      );
+      expect((await release("1.0.0", "password-one", "")).code).toBe(0);
+      const failed = await release(
+        "2.0.0",
+        "password-two",
+        "post_update_tests: [{name: health, command: 'exit 1'}]\n" +
+          `hooks:\n  rollback: ['${as(1)} "$SHIP_RELEASE_DIR/config.toml" "$SHIP_RELEASE_DIR.layers/kept/config.toml" > ${seen} 2>&1 || true', ` +
+          `'${as(NOBODY.gid)} "$SHIP_RELEASE_DIR/config.toml" > ${seenByGroup} 2>&1 || true']\n`,
+      );
+      expect(failed.code, failed.stdout + failed.stderr).toBe(1);
+      expect(await readFile(join(app, "config.toml"), "utf8")).toContain("password-one");
+      const read = await readFile(seen, "utf8");
+      expect(read).toMatch(/Permission denied/);
+      expect(read).not.toMatch(/password-/);
+      // The app's own group still reads the failing release's files, as it reads the app's.
+      expect(await readFile(seenByGroup, "utf8")).toBe('password = "password-two"\n');
+    },
+  );
 });
