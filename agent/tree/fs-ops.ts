@@ -370,13 +370,16 @@ export async function removeDirIfEmpty(path: string): Promise<boolean> {
 
 /**
  * Writes a file so a crash leaves the old or the new content, never a mix. `durable` (default) also
- * fsyncs file and directory, so the write survives a power cut, not just a killed process.
+ * fsyncs file and directory, so the write survives a power cut, not just a killed process. Ship's
+ * records are not for other users (640, as the state file): the install index, 644, named every file
+ * of an app directory of 0750 with its sha256, a merged config's too, which confirms a guessed
+ * password offline (the rest of the file is the release's).
  */
 export async function writeFileAtomic(
   path: string,
   data: string,
   durable = true,
-  mode = 0o644,
+  mode = 0o640,
 ): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = copyTempName(path);

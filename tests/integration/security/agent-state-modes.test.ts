@@ -6,6 +6,7 @@
  * here; another local user (nobody) tries to read every file ship wrote, as a real process.
  */
 import { execFile } from "node:child_process";
+import { createHash } from "node:crypto";
 import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -82,6 +83,18 @@ describe.runIf(asRoot)("files ship keeps of a secret config (real ship, read as 
       if (read !== undefined && /password-/.test(read.stdout)) readable.push(file.slice(root.length));
     }
     expect(readable).toEqual([]);
+
+    // Nor its sha256 (the install index records the merged file's), which confirms a guessed
+    // password offline: the rest of the file is the release's, known to whoever can fetch it.
+    const hash = createHash("sha256")
+      .update(await readFile(join(root, "app/config.toml")))
+      .digest("hex");
+    const hashed: string[] = [];
+    for (const file of written.filter((f) => f.includes("/var/"))) {
+      const read = await run("cat", [file], { uid: NOBODY.uid, gid: NOBODY.gid }).catch(() => undefined);
+      if (read?.stdout.includes(hash) === true) hashed.push(file.slice(root.length));
+    }
+    expect(hashed).toEqual([]);
   });
 
   it("a config kept secret by its app directory's mode (0750, the file 644) stays out of other users' reach", async () => {
