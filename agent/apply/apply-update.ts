@@ -32,7 +32,7 @@ import { shownPath } from "../backup/unrestored.js";
 import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
 import { faultPoint } from "../fault.js";
 import { isUnwritableDir, unwritableRecord } from "../state/record-file.js";
-import { linkEntry, lstatOrUndefined } from "../tree/fs-ops.js";
+import { linkEntry, lstatOrUndefined, ownerOnlyDir } from "../tree/fs-ops.js";
 import { hashEntriesOrUnknown, hashFile, mapLimit } from "../tree/hash-file.js";
 import { loopSlices } from "../tree/loop-slices.js";
 import { dirIdentity, realDir } from "../tree/path-on-disk.js";
@@ -528,6 +528,9 @@ async function startBackup(
   const unrecorded = await foundIndexLost(input, facts.index === undefined, id);
   const path = join(input.backupRoot, app, id);
   try {
+    // The app's backups are ship's alone: they hold copies of files the app directory's mode may
+    // be what keeps secret (older backups an earlier ship left open are closed with them).
+    await ownerOnlyDir(join(input.backupRoot, app));
     await mkdir(backupFilesDir(path), { recursive: true });
     faultPoint("backup:started"); // a kill here leaves a backup directory without meta.json
     const info = await writeBackupRecords(input, facts, { id, path, unrecorded });

@@ -3,7 +3,7 @@
  * stat of each file right after install, so the next plan trusts a matching stat instead of hashing.
  */
 import { closeSync, readSync, statSync } from "node:fs";
-import { chmod, mkdir, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import * as z from "zod";
 import {
@@ -15,7 +15,7 @@ import {
   recordReadError,
 } from "../state/record-file.js";
 import { stampOf } from "../tree/file-stamp.js";
-import { writeFileAtomic } from "../tree/fs-ops.js";
+import { ownerOnlyDir, writeFileAtomic } from "../tree/fs-ops.js";
 import { isRacy, stillVouches } from "../tree/racy-rule.js";
 import type { IndexedFile, InstallIndex } from "./types.js";
 
@@ -307,9 +307,7 @@ export function basePath(stateDir: string, sha256: string): string {
  * out of reach from the first update that writes one.
  */
 export async function writeBaseCopy(stateDir: string, sha256: string, text: string): Promise<void> {
-  const dir = join(stateDir, "base");
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  await chmod(dir, 0o700);
+  await ownerOnlyDir(join(stateDir, "base"));
   await writeFileAtomic(basePath(stateDir, sha256), text, true, 0o600);
 }
 

@@ -11,11 +11,11 @@
  * overlay's own layer, never to the app. Elsewhere those files are copied from the app (a cost of the
  * app's size; a hard link would be the app's file, which a command appending to it would change).
  */
-import { mkdir, rename, rm } from "node:fs/promises";
+import { lchown, mkdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { errnoErrorText } from "../../shared/fs-errors.js";
 import { readBackupInstalled, readBackupInventory } from "../backup/backup-store.js";
-import { copyEntry, linkEntry, lstatOrUndefined } from "../tree/fs-ops.js";
+import { chmodEntry, copyEntry, linkEntry, lstatOrUndefined, ownerOnlyDir } from "../tree/fs-ops.js";
 import { removeTree } from "../tree/remove-tree.js";
 import { ConfinedPaths } from "./confined-paths.js";
 import { readInstallIndex, readInstallIndexHeader } from "./install-index.js";
@@ -75,7 +75,11 @@ async function keepLinks(input: KeepInput): Promise<KeptRelease | undefined> {
   const version = (await readInstallIndexHeader(input.stateDir))?.version;
   if (version === undefined) return undefined;
   const { kept } = layersOf(input.dir);
+  // The layers hold hard links to the app's files (and, mounted, the overlay's own layer): ship's alone.
+  await ownerOnlyDir(dirname(kept));
   await mkdir(kept, { recursive: true });
+  // Without the overlay this directory becomes $SHIP_RELEASE_DIR, a copy of the app.
+  await asClosedAsApp(kept, input.appDir);
   const { written, removed } = await changesOf(input.backupPath);
   const all = async () => Object.keys((await readInstallIndex(input.stateDir))?.files ?? {});
   const aside = new Set(written ?? (await all()));
@@ -231,6 +235,8 @@ async function mountOverlay(dir: string, appDir: string, how: { trial: boolean }
   const { kept, upper, work } = layersOf(dir);
   await mkdir(dir, { recursive: true });
   await mkdir(upper, { recursive: true });
+  // The overlay's root takes its upper layer's mode and owner: the app's, not mkdir's 755.
+  await asClosedAsApp(upper, appDir);
   await mkdir(work, { recursive: true });
   const options = `lowerdir=${kept}:${appDir},upperdir=${upper},workdir=${work}`;
   const ok = await run("mount", ["-t", "overlay", "ship-release-being-undone", "-o", options, dir]);
@@ -240,6 +246,20 @@ async function mountOverlay(dir: string, appDir: string, how: { trial: boolean }
 }
 
 /** Only root mounts, and mount's option list cannot carry these characters unescaped. */
+/**
+ * `dir`, which shows the app's whole tree to its rollback commands, gets the app directory's owner,
+ * group and mode: an app directory of 0750 (root:www-data) is what keeps its 644 config from other
+ * users, and the copy or overlay made 755 in ship's state directory handed it to every local user.
+ * A ship not run as root keeps its own owner (it may not give files away) and sets the mode.
+ */
+async function asClosedAsApp(dir: string, appDir: string): Promise<void> {
+  const app = await stat(appDir);
+  await lchown(dir, app.uid, app.gid).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPERM") throw error;
+  });
+  await chmodEntry(dir, app.mode & 0o7777);
+}
+
 function mayMount(dir: string, appDir: string): boolean {
   return process.geteuid?.() === 0 && ![appDir, `${dir}.layers`].some((path) => /[,:\\\n]/.test(path));
 }

@@ -4,7 +4,7 @@
  * throw, so one broken source does not stop the others.
  */
 
-import { mkdir, readdir, rm } from "node:fs/promises";
+import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import * as z from "zod";
 import type { AgentConfig, Source } from "../../shared/config/schema.js";
@@ -24,6 +24,7 @@ import { namingConfigFile } from "../sources/config-file-errors.js";
 import type { ReleaseSource } from "../sources/types.js";
 import { checkRecordDir, readRecordText } from "../state/record-file.js";
 import { readState, updateSourceState } from "../state/state-file.js";
+import { ownerOnlyDir } from "../tree/fs-ops.js";
 import { sourceScratch } from "./check-scratch.js";
 import { checkSourceFiles } from "./configured-files.js";
 import type { UpdateContext, UpdatePaths, UpdateSettings } from "./context.js";
@@ -366,7 +367,8 @@ async function runSourceOnce(
     }
     staged = true;
     await rm(paths.stagingDir, { recursive: true, force: true });
-    await mkdir(paths.stagingDir, { recursive: true });
+    // Owner-only: the release's files wait here, out of the app directory whose mode may guard them.
+    await ownerOnlyDir(paths.stagingDir);
     const fromVersion = waiting?.leaves !== undefined ? waiting.leaves : currentVersion;
     const lastInstalled =
       fromVersion === null

@@ -214,6 +214,17 @@ export async function chmodEntry(path: string, mode: number): Promise<void> {
 }
 
 /**
+ * A directory of ship's own that holds copies of an app's files (staging, backups, merge bases),
+ * made or closed to its owner (700). A copy keeps its file's mode, but a 644 config inside an app
+ * directory of 0750 (root:www-data) is secret by its directory: copied into a directory every local
+ * user may enter, it was theirs to read. One an older ship left open is closed here too.
+ */
+export async function ownerOnlyDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmodEntry(dir, 0o700);
+}
+
+/**
  * Gives a copy its original's owner and group, as a rename would have kept them: a backup or a
  * restore across filesystems made `www-data:www-data` config files `root:root` (640: unreadable
  * for the app). A user that may not chown (ship not running as root) keeps its own: "lost", which
@@ -359,13 +370,16 @@ export async function removeDirIfEmpty(path: string): Promise<boolean> {
 
 /**
  * Writes a file so a crash leaves the old or the new content, never a mix. `durable` (default) also
- * fsyncs file and directory, so the write survives a power cut, not just a killed process.
+ * fsyncs file and directory, so the write survives a power cut, not just a killed process. Ship's
+ * records are not for other users (640, as the state file): the install index, 644, named every file
+ * of an app directory of 0750 with its sha256, a merged config's too, which confirms a guessed
+ * password offline (the rest of the file is the release's).
  */
 export async function writeFileAtomic(
   path: string,
   data: string,
   durable = true,
-  mode = 0o644,
+  mode = 0o640,
 ): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const tmp = copyTempName(path);

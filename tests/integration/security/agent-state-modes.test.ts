@@ -6,7 +6,8 @@
  * here; another local user (nobody) tries to read every file ship wrote, as a real process.
  */
 import { execFile } from "node:child_process";
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -82,5 +83,110 @@ describe.runIf(asRoot)("files ship keeps of a secret config (real ship, read as 
       if (read !== undefined && /password-/.test(read.stdout)) readable.push(file.slice(root.length));
     }
     expect(readable).toEqual([]);
+
+    // Nor its sha256 (the install index records the merged file's), which confirms a guessed
+    // password offline: the rest of the file is the release's, known to whoever can fetch it.
+    const hash = createHash("sha256")
+      .update(await readFile(join(root, "app/config.toml")))
+      .digest("hex");
+    const hashed: string[] = [];
+    for (const file of written.filter((f) => f.includes("/var/"))) {
+      const read = await run("cat", [file], { uid: NOBODY.uid, gid: NOBODY.gid }).catch(() => undefined);
+      if (read?.stdout.includes(hash) === true) hashed.push(file.slice(root.length));
+    }
+    expect(hashed).toEqual([]);
   });
+
+  it("a config kept secret by its app directory's mode (0750, the file 644) stays out of other users' reach", async () => {
+    // The common web layout: /opt/myapp is root:www-data 0750 and its files 644, so only the app's
+    // group reads config.toml. Ship's copies of it (staging while the run lasts, the backup after)
+    // sat 644 in directories every user may enter.
+    const app = join(root, "app");
+    await chmod(app, 0o750);
+    const dir = join(root, "releases");
+    await mkdir(dir, { mode: 0o700 });
+    const staged = join(root, "var/work/myapp.staging/config.toml");
+    const seen = join(root, "staged-as-nobody");
+    const config = async (version: string, password: string) => {
+      await writeFile(
+        join(dir, "update-manifest.yaml"),
+        `version: "${version}"\nhooks:\n  pre_update: ["setpriv --reuid=${NOBODY.uid} --regid=${NOBODY.gid} --clear-groups cat ${staged} > ${seen} 2>&1 || true"]\n`,
+      );
+      await writeFile(join(dir, "config.toml"), `password = "${password}"\n`);
+      await chmod(join(dir, "config.toml"), 0o644);
+    };
+    await writeFile(
+      join(root, "ship.toml"),
+      `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\n` +
+        `work_dir = "${root}/var/work"\nmin_interval_hours = 0\n\n` +
+        `[sources.myapp]\ntype = "local"\npath = "${dir}"\napp_dir = "${app}"\n`,
+    );
+    const releases: [string, string][] = [
+      ["1.0.0", "password-one"],
+      ["2.0.0", "password-two"],
+    ];
+    for (const [version, password] of releases) {
+      await config(version, password);
+      const result = await runShip(["--config", join(root, "ship.toml")]);
+      expect(result.code, result.stdout + result.stderr).toBe(0);
+      // The hook ran while the release was staged: what nobody's cat printed then.
+      expect(await readFile(seen, "utf8")).toMatch(/Permission denied/);
+    }
+    const backups = (await filesUnder(join(root, "var/backups"))).filter((f) => f.endsWith("/config.toml"));
+    expect(backups.length).toBe(1);
+    expect(await readFile(backups[0] ?? "", "utf8")).toContain("password-one");
+    const read = await run("cat", [backups[0] ?? ""], { uid: NOBODY.uid, gid: NOBODY.gid }).catch(
+      (error: { stderr: string }) => error,
+    );
+    expect(read.stderr).toMatch(/Permission denied/);
+    expect(read).not.toHaveProperty("stdout", expect.stringContaining("password-one"));
+  });
+
+  // Rollback commands run in $SHIP_RELEASE_DIR: an overlay of the undone release over the app where
+  // ship may mount (the overlay's root was 755), else a copy of the app (made 755): either way the
+  // app's whole tree, out from under its 0750. An app path holding "," cannot be mounted: the copy.
+  it.each([
+    ["an overlay", "app"],
+    ["a copy", "app,copy"],
+  ])(
+    "the undone release's files the rollback commands see ($SHIP_RELEASE_DIR, %s) are as closed as the app",
+    async (_how, name) => {
+      const app = join(root, name);
+      await mkdir(app, { recursive: true });
+      // root:nogroup 0750: nogroup (the app's group, as www-data) reads it, daemon (any other) does not.
+      await chown(app, 0, NOBODY.gid);
+      await chmod(app, 0o750);
+      const dir = join(root, "releases");
+      await mkdir(dir, { mode: 0o700 });
+      const seen = join(root, "seen-as-nobody");
+      const seenByGroup = join(root, "seen-by-the-app-group");
+      const as = (gid: number) => `setpriv --reuid=${NOBODY.uid} --regid=${gid} --clear-groups cat`;
+      const release = async (version: string, password: string, failing: string) => {
+        await writeFile(join(dir, "update-manifest.yaml"), `version: "${version}"\n${failing}`);
+        await writeFile(join(dir, "config.toml"), `password = "${password}"\n`);
+        await chmod(join(dir, "config.toml"), 0o644);
+        return runShip(["--config", join(root, "ship.toml")]);
+      };
+      await writeFile(
+        join(root, "ship.toml"),
+        `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\n` +
+          `min_interval_hours = 0\n\n[sources.myapp]\ntype = "local"\npath = "${dir}"\napp_dir = "${app}"\n`,
+      );
+      expect((await release("1.0.0", "password-one", "")).code).toBe(0);
+      const failed = await release(
+        "2.0.0",
+        "password-two",
+        "post_update_tests: [{name: health, command: 'exit 1'}]\n" +
+          `hooks:\n  rollback: ['${as(1)} "$SHIP_RELEASE_DIR/config.toml" "$SHIP_RELEASE_DIR.layers/kept/config.toml" > ${seen} 2>&1 || true', ` +
+          `'${as(NOBODY.gid)} "$SHIP_RELEASE_DIR/config.toml" > ${seenByGroup} 2>&1 || true']\n`,
+      );
+      expect(failed.code, failed.stdout + failed.stderr).toBe(1);
+      expect(await readFile(join(app, "config.toml"), "utf8")).toContain("password-one");
+      const read = await readFile(seen, "utf8");
+      expect(read).toMatch(/Permission denied/);
+      expect(read).not.toMatch(/password-/);
+      // The app's own group still reads the failing release's files, as it reads the app's.
+      expect(await readFile(seenByGroup, "utf8")).toBe('password = "password-two"\n');
+    },
+  );
 });
