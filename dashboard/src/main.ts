@@ -1,5 +1,5 @@
 import { describeError, followChanges, get, session, whenUnauthorized } from "./api.js";
-import { fill, h } from "./dom.js";
+import { fill, h, setText } from "./dom.js";
 import { agentView } from "./views/agent.js";
 import { eventsView } from "./views/events.js";
 import { fleetView } from "./views/fleet.js";
@@ -113,9 +113,9 @@ function showShell(): void {
         await view.refresh();
       }
       const how = streaming ? "live" : "polling";
-      if (view === current) status.textContent = `Up to date at ${new Date().toLocaleTimeString()} (${how})`;
+      if (view === current) setText(status, `Up to date at ${new Date().toLocaleTimeString()} (${how})`);
     } catch (error) {
-      if (view === current) status.textContent = `Could not reach the hub: ${describeError(error)}`;
+      if (view === current) setText(status, `Could not reach the hub: ${describeError(error)}`);
     }
     clearTimeout(timer);
     if (view === current && session.token())
