@@ -53,11 +53,13 @@ export const MAX_VERSION_MESSAGE = `must be at most ${MAX_VERSION_LENGTH} charac
 /**
  * A release's version is one word, as a tag or semver is: a space, tab or line break around it or
  * inside it makes a version that looks like another (" 2.0.0" is 2.0.0 to the order above, not to
- * people or to the hub). The hub's body.version and a manifest's `version` both keep to it.
+ * people or to the hub). So does an invisible format character: "2.0.0<U+200B>" was a second
+ * release that every list showed as 2.0.0, and a bidirectional override turned "2.0.0-rc<U+202E>1"
+ * around on the page. The hub's body.version and a manifest's `version` both keep to it.
  */
-export const ONE_WORD_VERSION = /^[^\s\p{Cc}]+$/u;
+export const ONE_WORD_VERSION = /^[^\s\p{Cc}\p{Cf}]+$/u;
 export const ONE_WORD_VERSION_MESSAGE =
-  "must be one word: no spaces, tabs, line breaks or control characters";
+  "must be one word: no spaces, tabs, line breaks, control characters or invisible format characters (a zero-width space, a bidirectional override …)";
 
 /** One element of a version's sort key; `rank` orders kinds before values are looked at. */
 type Token =

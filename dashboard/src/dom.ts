@@ -1,6 +1,7 @@
 /**
  * The one way the dashboard builds DOM: text goes through textContent and attributes through
- * setAttribute, so data from the hub can never become markup (there is no innerHTML here).
+ * setAttribute, so data from the hub can never become markup (there is no innerHTML here), and
+ * every text through `shownText`, so it can never reorder or hide what the page says either.
  */
 export type Child = Node | string | number | null | undefined | false;
 export type Attrs = Record<string, string | number | boolean | undefined | ((event: Event) => void)>;
@@ -15,7 +16,8 @@ export function h<K extends keyof HTMLElementTagNameMap>(
     if (value === undefined || value === false) continue;
     if (typeof value === "function") el.addEventListener(name.replace(/^on/, ""), value);
     else if (value === true) el.setAttribute(name, "");
-    else el.setAttribute(name, String(value));
+    // A tooltip is text the operator reads too (an app's state, a time the hub sent).
+    else el.setAttribute(name, name === "title" ? shownText(String(value)) : String(value));
   }
   append(el, children.flat());
   return el;
@@ -24,8 +26,27 @@ export function h<K extends keyof HTMLElementTagNameMap>(
 export function append(parent: Node, children: Child[]): void {
   for (const child of children) {
     if (child === null || child === undefined || child === false) continue;
-    parent.appendChild(child instanceof Node ? child : document.createTextNode(String(child)));
+    parent.appendChild(child instanceof Node ? child : document.createTextNode(shownText(String(child))));
   }
+}
+
+/** Sets an element's text as `append` writes it: the one other way text reaches the page. */
+export function setText(el: Node, text: string): void {
+  el.textContent = shownText(text);
+}
+
+/**
+ * Characters that reorder or hide text instead of showing: the bidirectional overrides, embeddings,
+ * isolates and marks (U+202E turned a label `prod<U+202E>detadpu` into "produpdated"), zero-width
+ * and other format characters (two host names that look alike), line and paragraph separators,
+ * and control characters other than tab and line breaks (logs and manifests keep their lines).
+ * The hub's shared/schema/unprintable.ts less tab, LF and CR; the zero-width joiner stays (emoji).
+ */
+const HIDDEN = /(?![\t\n\r])[\p{Cc}\p{Zl}\p{Zp}]|(?!\u200d)\p{Cf}/gu;
+
+/** `text` with each hidden character written out as `\u202e`, as the hub CLI prints it. */
+export function shownText(text: string): string {
+  return text.replace(HIDDEN, (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, "0")}`);
 }
 
 /** Replaces a region's content; used by polling so a view's controls keep their focus. */

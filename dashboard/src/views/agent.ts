@@ -1,5 +1,5 @@
 import { get, post, writeFailure } from "../api.js";
-import { fill, h, link, table } from "../dom.js";
+import { fill, h, link, setText, table } from "../dom.js";
 import { ago, formatLabels, localTimes, shortId, when } from "../format.js";
 import { newestOnly } from "../newest.js";
 import type { AgentDetail, MergeReport, ReportStep } from "../types.js";
@@ -74,15 +74,21 @@ export function agentView(id: string): View {
         `agents/${encodeURIComponent(id)}/check`,
       );
       // Relayed through another hub of a cluster: asked, not confirmed, and the page says so.
-      checked.textContent = answer.relayed
-        ? `Relayed, not confirmed: ${answer.message ?? "another hub holds the agent's connection"}.`
-        : "Asked the agent to check its sources now.";
+      setText(
+        checked,
+        answer.relayed
+          ? `Relayed, not confirmed: ${answer.message ?? "another hub holds the agent's connection"}.`
+          : "Asked the agent to check its sources now.",
+      );
     } catch (error) {
-      checked.textContent = writeFailure(
-        error,
-        "Not sent",
-        "Check for updates",
-        "the agent's next report says whether it checked",
+      setText(
+        checked,
+        writeFailure(
+          error,
+          "Not sent",
+          "Check for updates",
+          "the agent's next report says whether it checked",
+        ),
       );
     }
   });

@@ -1,5 +1,5 @@
 import { get } from "../api.js";
-import { fill, h, link, table } from "../dom.js";
+import { fill, h, link, setText, table } from "../dom.js";
 import { ago, formatLabels, when } from "../format.js";
 import { newestOnly } from "../newest.js";
 import type { Agent, AgentPage } from "../types.js";
@@ -222,9 +222,11 @@ export function fleetView(): View {
     }
     const first = page.total === 0 ? 0 : page.offset + 1;
     const last = page.offset + page.agents.length;
-    summary.textContent =
+    setText(
+      summary,
       `${first}–${last} of ${page.total} agents (${page.online} online, ${page.total - page.online} offline)` +
-      (page.total !== page.fleet ? `; ${page.fleet} in the fleet` : "");
+        (page.total !== page.fleet ? `; ${page.fleet} in the fleet` : ""),
+    );
     prev.disabled = page.offset === 0;
     next.disabled = last >= page.total;
     fill(

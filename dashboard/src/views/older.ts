@@ -1,5 +1,5 @@
 import { describeError } from "../api.js";
-import { h } from "../dom.js";
+import { h, setText } from "../dom.js";
 
 /**
  * The "Older …" button under a newest-first list that its view reads whole on every refresh, and
@@ -34,7 +34,7 @@ export function olderControl(label: string, id: string, refresh: () => Promise<v
     if (asked) return;
     asked = true;
     button.setAttribute("aria-busy", "true");
-    problem.textContent = "";
+    setText(problem, "");
     // Its failure is said by reading(), around the view's read.
     refresh().catch(() => {});
   });
@@ -53,7 +53,7 @@ export function olderControl(label: string, id: string, refresh: () => Promise<v
         if (asked && isNewest()) {
           asked = false;
           button.removeAttribute("aria-busy");
-          problem.textContent = `Could not read ${label.toLowerCase()}: ${describeError(error)}`;
+          setText(problem, `Could not read ${label.toLowerCase()}: ${describeError(error)}`);
           button.disabled = false;
         }
         throw error;

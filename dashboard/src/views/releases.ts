@@ -1,5 +1,5 @@
 import { describeError, get } from "../api.js";
-import { fill, h, link } from "../dom.js";
+import { fill, h, link, setText } from "../dom.js";
 import { when } from "../format.js";
 import { newestOnly } from "../newest.js";
 import type { Release } from "../types.js";
@@ -48,13 +48,13 @@ function releaseCard(r: Release, open: Set<string>, manifests: Map<string, strin
   const details = h("details", { open: open.has(r.id) }, h("summary", {}, "Manifest"), text);
   const load = async () => {
     if (manifests.has(r.id)) return;
-    text.textContent = "loading…";
+    setText(text, "loading…");
     try {
       const { manifest = "" } = await get<Release>(`releases/${encodeURIComponent(r.id)}`);
       manifests.set(r.id, manifest);
-      text.textContent = manifest;
+      setText(text, manifest);
     } catch (error) {
-      text.textContent = `The manifest could not be read: ${describeError(error)}`;
+      setText(text, `The manifest could not be read: ${describeError(error)}`);
     }
   };
   details.addEventListener("toggle", () => {

@@ -1,5 +1,5 @@
 import { get, post, writeFailure } from "../api.js";
-import { fill, h, link, table } from "../dom.js";
+import { fill, h, link, setText, table } from "../dom.js";
 import { heldText, localTimes, reasonAfterState, selectorText, waveRule, when } from "../format.js";
 import { newestOnly } from "../newest.js";
 import { policyText, thresholdCountedText, waveCountedText, wavePassRule } from "../rollout-rules.js";
@@ -90,7 +90,7 @@ export function rolloutDetailView(id: string): View {
   for (const [action, button] of Object.entries(buttons) as [Action, HTMLButtonElement][]) {
     button.addEventListener("click", async () => {
       if (!window.confirm(question(action))) return;
-      message.textContent = "";
+      setText(message, "");
       try {
         // Taken before the call: a read already on its way holds the state before this action.
         const isNewest = turn();
@@ -113,13 +113,11 @@ export function rolloutDetailView(id: string): View {
         if (isNewest()) show(result);
         // A pause or abort that landed after the rollout left the wave shown: which wave it
         // stopped, and that its agents already had the release.
-        message.textContent = (result.warnings ?? []).map((w) => `Warning: ${localTimes(w)}`).join(" ");
+        setText(message, (result.warnings ?? []).map((w) => `Warning: ${localTimes(w)}`).join(" "));
       } catch (error) {
-        message.textContent = writeFailure(
-          error,
-          `${action} refused`,
-          action,
-          "this page shows what the hub holds now",
+        setText(
+          message,
+          writeFailure(error, `${action} refused`, action, "this page shows what the hub holds now"),
         );
         // Show what the hub holds now (the wave it moved to, or the action carried out whose answer
         // was lost), so the next click is an informed one.
@@ -129,7 +127,7 @@ export function rolloutDetailView(id: string): View {
   }
 
   function show(r: RolloutDetail): void {
-    heading.textContent = `Rollout of ${r.release.app} ${r.release.version}`;
+    setText(heading, `Rollout of ${r.release.app} ${r.release.version}`);
     shownWave = r.currentWave;
     failedSoFar = r.progress.failed;
     failedLater = r.waves.filter((w) => w.index > r.currentWave).reduce((n, w) => n + w.progress.failed, 0);

@@ -1,5 +1,5 @@
 import { describeError, get, NoAnswer, post, writeFailure } from "../api.js";
-import { fill, h } from "../dom.js";
+import { fill, h, setText } from "../dom.js";
 import { inFormTerms } from "../form-terms.js";
 import { decimalNumber, numberProblem, parseLabels } from "../format.js";
 import { newestOnly } from "../newest.js";
@@ -167,10 +167,10 @@ export function rolloutFormView(releaseId?: string): View {
       const refused = result.nobody ?? result.busy;
       start.disabled = refused !== undefined;
       const warnings = (result.warnings ?? []).map((w) => `Warning: ${said(w)}`);
-      message.textContent = [
-        ...(refused === undefined ? [] : [`Cannot start: ${said(refused)}`]),
-        ...warnings,
-      ].join(" ");
+      setText(
+        message,
+        [...(refused === undefined ? [] : [`Cannot start: ${said(refused)}`]), ...warnings].join(" "),
+      );
       fill(
         preview,
         h(
@@ -214,7 +214,7 @@ export function rolloutFormView(releaseId?: string): View {
   form.addEventListener("change", schedulePreview);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    message.textContent = "";
+    setText(message, "");
     let body: RolloutSpec | undefined;
     try {
       body = spec();
@@ -234,10 +234,12 @@ export function rolloutFormView(releaseId?: string): View {
         }
       }
       // A refusal in the form's own terms (`said`: "waves[0].percent" as the wave's name).
-      message.textContent =
+      setText(
+        message,
         error instanceof NoAnswer
           ? writeFailure(error, "Not started", "Start", "see Rollouts before starting it again")
-          : `Not started: ${said(describeError(error), body)}`;
+          : `Not started: ${said(describeError(error), body)}`,
+      );
     }
   });
 

@@ -1,5 +1,5 @@
 import { ApiError, call, describeError } from "../api.js";
-import { h } from "../dom.js";
+import { h, setText } from "../dom.js";
 
 /**
  * Sign-in with an operator token (`ship-hub token create --role operator`). The token is tried
@@ -41,17 +41,19 @@ export function signInView(onSignedIn: (token: string) => void, ended?: string):
     const token = input.value.trim();
     if (!token) return;
     submit.disabled = true;
-    message.textContent = "";
+    setText(message, "");
     try {
       await call("GET", "agents?limit=1", undefined, token);
       onSignedIn(token);
     } catch (error) {
-      message.textContent =
+      setText(
+        message,
         error instanceof ApiError && error.status === 401
           ? `The hub refused this token: ${error.message}.`
           : error instanceof ApiError && error.status === 403
             ? "This token is not an operator token."
-            : `Could not sign in: ${describeError(error)}`;
+            : `Could not sign in: ${describeError(error)}`,
+      );
       input.select();
     } finally {
       submit.disabled = false;

@@ -620,18 +620,27 @@ describe("hub API input: every 400 is one line naming the field and what is wron
       });
     // " 2.0.0" was stored as a version of its own that compared equal to 2.0.0, so 2.0.0 itself
     // was then a 409 ("release odd  2.0.0 exists"); "2.0.0 beta" and a line break likewise.
-    for (const version of [" 2.0.0", "2.0.0\t", "2.0.0 beta", "2.0.0\n", "2.0\u00000"]) {
+    // "2.0.0\u200b" was a second release listed as 2.0.0; "2.0.0-rc\u202e1" read backwards.
+    for (const version of [
+      " 2.0.0",
+      "2.0.0\t",
+      "2.0.0 beta",
+      "2.0.0\n",
+      "2.0\u00000",
+      "2.0.0\u200b",
+      "2.0.0-rc\u202e1",
+    ]) {
       const res = await publish(version);
       expect(res.status, JSON.stringify(version)).toBe(400);
       expect(res.body.error).toBe(
-        "body.version: must be one word: no spaces, tabs, line breaks or control characters",
+        "body.version: must be one word: no spaces, tabs, line breaks, control characters or invisible format characters (a zero-width space, a bidirectional override …)",
       );
     }
     // The manifest's own version keeps the same rule (what `ship --test-manifest` says in CI).
     const differs = await publish("2.0.0", "2.0.0\n");
     expect(differs.status).toBe(400);
     expect(differs.body.error).toBe(
-      "body.manifest: manifest:1:1 version: must be one word: no spaces, tabs, line breaks or control characters",
+      "body.manifest: manifest:1:1 version: must be one word: no spaces, tabs, line breaks, control characters or invisible format characters (a zero-width space, a bidirectional override …)",
     );
     // Past 100 characters, the body's version and the manifest's alike, the limit is named.
     const long = `2.${"0".repeat(99)}`;

@@ -441,9 +441,16 @@ describe("unknown keys", () => {
   });
 
   it("a version with a space, tab or line break in or around it is an error (the hub refuses it)", () => {
-    for (const version of ['" 2.0.0"', '"2.0.0 beta"', '"2.0.0\\t"', '"2.0.0\\n"'])
+    for (const version of [
+      '" 2.0.0"',
+      '"2.0.0 beta"',
+      '"2.0.0\\t"',
+      '"2.0.0\\n"',
+      '"2.0.0\\u200b"',
+      '"1.0\\u202e2"',
+    ])
       expect(issuesOf(`version: ${version}\n`)).toEqual([
-        "update-manifest.yaml:1:1 version: must be one word: no spaces, tabs, line breaks or control characters",
+        "update-manifest.yaml:1:1 version: must be one word: no spaces, tabs, line breaks, control characters or invisible format characters (a zero-width space, a bidirectional override …)",
       ]);
     expect(issuesOf('version: "2.0.0-beta.1+build"\n')).toEqual([]);
   });
