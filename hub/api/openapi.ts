@@ -68,7 +68,7 @@ const routes: Record<string, Record<string, Operation>> = {
   "/rollouts/{id}/advance": {
     post: {
       summary:
-        "Start the next wave; {fromWave: n} refuses (409) if the rollout already left wave n; without fromWave a wave an advance started less than 5 s ago is not left (409), so two sent at once pass one wave; passing a wave that tested nothing is said in warnings and recorded (rollout.wave_untested, or rollout.wave_empty for one that held no agent) with who passed it",
+        "Start the next wave; {fromWave: n} refuses (409) if the rollout already left wave n; passing a wave that tested nothing is said in warnings and recorded (rollout.wave_untested, or rollout.wave_empty for one that held no agent) with who passed it",
       roles: "operator",
       body: "AdvanceRollout",
     },

@@ -112,17 +112,23 @@ export function rolloutRoutes(deps: ApiDeps): Router {
     res.json(await detail(await idOf(req)));
   });
 
-  // Advance names the wave the caller is looking at (its `fromWave`): of two concurrent advances
-  // from the same `fromWave`, on one hub or two, the second finds the wave moved and gets 409. One
-  // without it leaves the current wave only once that has stood a few seconds (the engine's
-  // refuseUnnamedAdvance), so the CLI and the dashboard always send it.
+  // Advance names the wave the caller is looking at (its `fromWave`, else the one read here before
+  // the rollout is locked): of two concurrent advances from the same `fromWave`, on one hub or two,
+  // the second finds the wave moved and gets 409. Without `fromWave` a request read after another
+  // committed leaves the next wave, so the CLI and the dashboard always send it.
   // `decidedMsAgo` (the CLI sends how long ago its command started) closes the window between a
   // client's read and its request: a wave started since the caller decided is not left either.
   router.post("/rollouts/:id/advance", operator, async (req, res) => {
     const arrived = deps.now();
     const body = parseOptionalBody(AdvanceRollout, req.body);
+    const seen = await engine.requireRollout(String(req.params.id));
     const decidedAt = body.decidedMsAgo === undefined ? undefined : arrived - body.decidedMsAgo;
-    const advanced = await engine.advance(await idOf(req), actorOf(res), body.fromWave, decidedAt);
+    const advanced = await engine.advance(
+      seen.id,
+      actorOf(res),
+      body.fromWave ?? seen.currentWave,
+      decidedAt,
+    );
     const view = await detail(advanced.rollout.id);
     // Passing a wave that tested nothing is said as a late pause is (the audit log records it too).
     res.json(advanced.untested === undefined ? view : { ...view, warnings: [advanced.untested] });

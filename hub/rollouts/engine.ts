@@ -41,13 +41,7 @@ import {
   settleInstalled,
 } from "./found-installed.js";
 import { type RestartHold, restartHold, unheardSinceStart } from "./heard-since-start.js";
-import {
-  latePauseText,
-  refuseUnknownWave,
-  refuseUnnamedAdvance,
-  type SeenWave,
-  waveLabel,
-} from "./late-pause.js";
+import { latePauseText, refuseUnknownWave, type SeenWave, waveLabel } from "./late-pause.js";
 import {
   isEligible,
   nobodyRefusal,
@@ -745,8 +739,6 @@ export class RolloutEngine {
    * rollout moved on meanwhile (another request or hub advanced it), this one is refused rather
    * than skipping a wave nobody looked at. `decidedAt` (hub clock) is when the caller decided: a
    * wave that started after it is one the caller never saw, even if it read that wave since.
-   * Without `expectedWave` (an API caller that named none) the current wave is left only once it
-   * has stood for a while (refuseUnnamedAdvance): such a request cannot say which wave it meant.
    */
   async advance(
     id: string,
@@ -754,10 +746,10 @@ export class RolloutEngine {
     expectedWave?: number,
     decidedAt?: number,
   ): Promise<{ rollout: RolloutRecord; untested: string | undefined }> {
+    const seen = expectedWave ?? (await this.requireRollout(id)).currentWave;
     return this.run(async (dispatch) => {
       const rollout = await this.lockedRollout(id, dispatch.t);
       await refuseUnless(dispatch.t, rollout, "advance", this.options.now());
-      const seen = expectedWave ?? rollout.currentWave;
       // Numbered as `rollout show` numbers them (the CLI's --from-wave); the API counts from 0.
       refuseUnknownWave(rollout, seen);
       if (rollout.currentWave !== seen)
@@ -775,7 +767,6 @@ export class RolloutEngine {
           409,
           `rollout ${id} is in its last wave, ${waveLabel(rollout, rollout.currentWave)}: there is no next wave to advance to; it completes once its agents finish (allowed now: ${actionsText(await storedActionsNow(dispatch.t, rollout))})`,
         );
-      if (expectedWave === undefined) refuseUnnamedAdvance(rollout, this.options.now());
       const untested = await this.startWave(rollout, rollout.currentWave + 1, actor, dispatch);
       // Moving on does not write off the agents that timed out so far: those connected again are
       // retried, as on resume (an operator's advance is the other way a halted canary goes on).

@@ -33,29 +33,6 @@ export function refuseUnknownWave(rollout: RolloutRecord, wave: number): void {
 }
 
 /**
- * How long a wave must have been current before an advance that names no wave (no `fromWave`) may
- * leave it. Such a request says only "the next wave", and the hub cannot tell it from a copy of
- * one that already started that wave: two body-less advances sent at once both passed (the second
- * reads the rollout after the first committed), so a raw API caller's one advance skipped a wave
- * nobody looked at. A double click, a client's retry or a script run twice lands within this.
- */
-export const UNNAMED_ADVANCE_MIN_AGE_MS = 5_000;
-
-/**
- * Refuses (409) an advance without `fromWave` from a wave an advance (an operator's or the hub's
- * own) started less than UNNAMED_ADVANCE_MIN_AGE_MS ago; the first wave, started by the rollout's
- * creation, is no other advance's work. The refusal says how to leave it now: name the wave.
- */
-export function refuseUnnamedAdvance(rollout: RolloutRecord, now: number): void {
-  const age = now - rollout.waveStartedAt;
-  if (rollout.currentWave === 0 || age >= UNNAMED_ADVANCE_MIN_AGE_MS) return;
-  throw new HubRequestError(
-    409,
-    `rollout ${rollout.id} entered ${waveLabel(rollout, rollout.currentWave)} ${(Math.max(0, age) / 1000).toFixed(1)} s ago (advanced by another request or by itself): an advance that names no wave leaves only one current for ${UNNAMED_ADVANCE_MIN_AGE_MS / 1000} s, so two sent at once do not pass two waves; send {"fromWave": ${rollout.currentWave}} to leave it now`,
-  );
-}
-
-/**
  * A pause (or an abort: `action`) is never refused for coming late: stopping sends is always safe, and refusing it would
  * leave the rollout going. But a pause decided in one wave that lands after the rollout moved on
  * (auto-advance, another operator) stops a wave whose agents were already sent the release, which
