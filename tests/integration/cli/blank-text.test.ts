@@ -6,6 +6,7 @@
  * In ship.toml a key of white space alone was taken: `state_file = " "` kept the state in a file
  * named by a space beside ship.toml. A service's name holding a space (`"my service"`, two services
  * in one item) validated and was then never found running, failing every run as the host's fault.
+ * An `Authorization` header left empty (or `"Bearer "`, its token unset) was sent to every download.
  */
 import { once } from "node:events";
 import { readdir, writeFile } from "node:fs/promises";
@@ -149,6 +150,32 @@ describe("ship.toml: a key of white space alone", () => {
       );
       expect(await readdir(app.appDir)).toEqual([]);
       expect((await readdir(app.root)).sort()).toEqual(before);
+    },
+    60_000,
+  );
+});
+
+describe("ship.toml: an http header with no value", () => {
+  it.each([
+    ['Authorization = ""', "must not be blank"],
+    ['Authorization = "Bearer "', "is the scheme Bearer with no credentials after it"],
+  ])(
+    "%s: the run is exit 2 naming it, the server never asked",
+    async (line, said) => {
+      const config = join(app.root, "header.toml");
+      await writeFile(
+        config,
+        `[general]\nstate_file = "${app.root}/var/state.json"\nbackup_dir = "${app.root}/var/backups"\nmin_interval_hours = 0\n\n[sources.web]\ntype = "http"\nurl = "${url.replace("/hook", "/app.tar.gz")}"\napp_dir = "${app.appDir}"\n\n[sources.web.headers]\n${line}\n`,
+        { mode: 0o600 },
+      );
+      const asked = bodies.length;
+      const run = await runShip(["--config", config]);
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr).toMatch(
+        new RegExp(`header\\.toml:\\d+:\\d+ sources\\.web\\.headers\\.Authorization: ${said}`),
+      );
+      expect(bodies.length).toBe(asked);
+      expect(await readdir(app.appDir)).toEqual([]);
     },
     60_000,
   );
