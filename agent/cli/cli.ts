@@ -6,6 +6,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { exitQuietlyWhenStdoutCloses } from "../../shared/cli/closed-stdout.js";
 import { refuseEmptyValues } from "../../shared/cli/empty-values.js";
+import { refuseNonUtf8Arguments } from "../../shared/cli/non-utf8-arguments.js";
 import { isNotInBundle } from "../../shared/cli/not-in-bundle.js";
 import { refuseRepeatedValues } from "../../shared/cli/repeated-options.js";
 import {
@@ -192,6 +193,7 @@ function buildProgram(setExit: (code: number) => void, onCommand: (command: Comm
   registerReleaseCommand(program);
   // Before the checks below (hooks run in order), so a refusal they throw names its command.
   program.hook("preAction", (_root, action) => onCommand(action));
+  refuseNonUtf8Arguments(program);
   refuseEmptyValues(program);
   refuseRepeatedValues(program);
   // `ship release …` says its own (registerReleaseCommand); the rest say `ship:` as ship's refusals do.

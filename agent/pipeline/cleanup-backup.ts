@@ -11,6 +11,7 @@
  */
 import { lstat, readdir } from "node:fs/promises";
 import { join } from "node:path";
+import { escapedName, utf8NameOrUndefined } from "../../shared/byte-names.js";
 import {
   backupFilesDir,
   inventoryText,
@@ -22,7 +23,6 @@ import {
 import { INVENTORY_FILE } from "../backup/record-names.js";
 import { sumAlsoOf } from "../backup/record-sums.js";
 import { faultPoint } from "../fault.js";
-import { escapedName, utf8NameOrUndefined } from "../tree/byte-names.js";
 import { lstatOrUndefined, moveEntry, removeDirIfEmpty, removeIfExists } from "../tree/fs-ops.js";
 import { removeTree, TreeRemovalError } from "../tree/remove-tree.js";
 

@@ -8,6 +8,7 @@
 import type { Dirent } from "node:fs";
 import { lstat, readdir, rm, unlink } from "node:fs/promises";
 import { join, relative, resolve, sep } from "node:path";
+import { escapedName, utf8NameOrUndefined } from "../../shared/byte-names.js";
 import { errnoCode } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
 import { compileGlob } from "../../shared/manifest/glob-matcher.js";
@@ -15,7 +16,6 @@ import type { Manifest } from "../../shared/manifest/schema.js";
 import { ConfinedPaths } from "../apply/confined-paths.js";
 import { readInstallIndex } from "../apply/install-index.js";
 import { protectedDirectoryOf } from "../apply/rules.js";
-import { escapedName, utf8NameOrUndefined } from "../tree/byte-names.js";
 import { lstatOrUndefined } from "../tree/fs-ops.js";
 import { removeTree, TreeRemovalError } from "../tree/remove-tree.js";
 import { setAsideIntoBackup } from "./cleanup-backup.js";

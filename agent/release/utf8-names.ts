@@ -6,8 +6,8 @@
  */
 import { readlink } from "node:fs/promises";
 import { join } from "node:path";
+import { escapedName } from "../../shared/byte-names.js";
 import { BadInputError } from "../../shared/errors.js";
-import { escapedName } from "../tree/byte-names.js";
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 

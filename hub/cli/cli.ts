@@ -6,6 +6,7 @@
 import { Command, CommanderError, Option } from "commander";
 import { exitQuietlyWhenStdoutCloses } from "../../shared/cli/closed-stdout.js";
 import { refuseEmptyValues } from "../../shared/cli/empty-values.js";
+import { refuseNonUtf8Arguments } from "../../shared/cli/non-utf8-arguments.js";
 import { isNotInBundle } from "../../shared/cli/not-in-bundle.js";
 import { refuseRepeatedValues } from "../../shared/cli/repeated-options.js";
 import {
@@ -193,6 +194,7 @@ remote(
     (await remoteCommands()).agentsForget(id, cmd.optsWithGlobals()),
   );
 
+refuseNonUtf8Arguments(program);
 refuseEmptyValues(program);
 refuseRepeatedValues(program);
 

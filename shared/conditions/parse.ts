@@ -11,6 +11,8 @@
  * before comparing; that is rejected with a hint to write `not (a == b)`. Comparisons do not chain.
  * Types are checked here, so a condition that parses also evaluates without type errors.
  */
+
+import { serviceName } from "../schema/service-name.js";
 import {
   type ComparisonOperator,
   type ConditionExpr,
@@ -262,13 +264,21 @@ class Parser {
 /**
  * An argument that can never mean what it says is refused, not evaluated: `env_var('MODE=maintenance')`
  * names a variable no environment can hold (a name has no '='), so a skip_update written that way
- * never skipped; `file_exists('')` asked about the app directory itself (always there), and
- * `command('')` is a shell that always succeeds.
+ * never skipped; `file_exists('')` asked about the app directory itself (always there),
+ * `command('')` is a shell that always succeeds, and `service_running('my service')` names a unit no
+ * host has, so it was false everywhere (the rule of required_services: service-name.ts).
  */
 function checkArgument(name: (typeof FUNCTIONS)[number], argument: { value: string; offset: number }): void {
   if (argument.value.trim() === "") {
     throw new ConditionSyntaxError(
       `${name}('') names nothing: give it ${ARGUMENT_TERMS[name]}`,
+      argument.offset,
+    );
+  }
+  const serviceProblem = name === "service_running" ? serviceName.problem(argument.value) : undefined;
+  if (serviceProblem !== undefined) {
+    throw new ConditionSyntaxError(
+      `service_running('${argument.value}') names no service: a name ${serviceProblem}`,
       argument.offset,
     );
   }

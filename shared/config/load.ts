@@ -1,7 +1,8 @@
-import { lstatSync, statSync } from "node:fs";
+import { lstatSync, readlinkSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { parse, TomlError } from "smol-toml";
 import { readUpTo, TooLargeError } from "../bounded-read.js";
+import { escapedName } from "../byte-names.js";
 import { BadInputError, type Issue } from "../errors.js";
 import { writableByOthersProblem } from "../file-permissions.js";
 import { fsErrorText } from "../fs-errors.js";
@@ -253,5 +254,23 @@ function sourceChecks(data: unknown, sources: object): Problem[] {
  */
 export function defaultConfigPath(cwd: string): string {
   const local = join(cwd, "ship.toml");
-  return lstatSync(local, { throwIfNoEntry: false }) !== undefined ? local : SYSTEM_CONFIG_PATH;
+  if (lstatSync(local, { throwIfNoEntry: false }) !== undefined) return local;
+  // Node's text of a working directory whose path is not UTF-8 names no directory (U+FFFD in place
+  // of its bytes): its ship.toml was passed over for /etc/ship/ship.toml, another host's apps.
+  if (cwd === process.cwd() && lstatSync("ship.toml", { throwIfNoEntry: false }) !== undefined)
+    throw BadInputError.single(
+      "./ship.toml",
+      "",
+      `is in a working directory whose path is not UTF-8 (${workingDirectoryBytes(cwd)}), which ship cannot name: rename the directory, or give --config a UTF-8 path to the file`,
+    );
+  return SYSTEM_CONFIG_PATH;
+}
+
+/** The working directory's path as the kernel holds it, escaped; Node's text where /proc cannot say. */
+function workingDirectoryBytes(cwd: string): string {
+  try {
+    return escapedName(readlinkSync("/proc/self/cwd", { encoding: "buffer" }));
+  } catch {
+    return cwd;
+  }
 }

@@ -14,6 +14,8 @@ import {
 import { httpHeaders } from "../schema/http-headers.js";
 import { httpUrl } from "../schema/http-url.js";
 import { freeSpaceMegabytes } from "../schema/megabytes.js";
+import { nonEmptyText } from "../schema/non-empty.js";
+import { serviceName } from "../schema/service-name.js";
 import {
   MAX_VERSION_LENGTH,
   MAX_VERSION_MESSAGE,
@@ -35,14 +37,8 @@ export const sectionStrategies = ["preserve_user", "update_only", "replace", "me
 export const conditionalActions = ["skip_update", "warn", "require_manual_intervention"] as const;
 export const rollbackTriggers = ["health_check_fail", "service_start_fail", "critical_error"] as const;
 
-/**
- * A command, name, step, path or key. White space alone is refused with the empty string: sh ran a
- * blank command as nothing, exit 0, so a post_update_test of "   " passed whatever the app did.
- */
-const nonEmpty = z
-  .string()
-  .min(1, { error: "must not be empty", abort: true })
-  .regex(/\S/, "must not be blank (only white space)");
+/** A command, name, step, path or key: neither empty nor white space alone. */
+const nonEmpty = nonEmptyText();
 const seconds = timeoutSeconds();
 
 /** A shell command, optionally with its own timeout in seconds. */
@@ -132,7 +128,7 @@ export const Requirements = z.strictObject({
     .optional(),
   min_disk_space_mb: freeSpaceMegabytes().optional(),
   required_commands: z.array(nonEmpty).default([]),
-  required_services: z.array(nonEmpty).default([]),
+  required_services: z.array(serviceName.schema).default([]),
   environment_checks: z.array(EnvironmentCheck).default([]),
 });
 export type Requirements = z.infer<typeof Requirements>;

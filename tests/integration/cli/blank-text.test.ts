@@ -1,8 +1,12 @@
 /**
- * A `message` given blank. A notification's was sent as it stood: Slack got `{"text":""}`, which
+ * Text given blank, or holding white space where a name cannot. A `message` given blank. A notification's was sent as it stood: Slack got `{"text":""}`, which
  * it refuses (no_text), so the seed's on_failure alert was lost, and a webhook's text was a space.
  * A conditional's read "manual intervention required before updating to 7.0.0: ; once …" or a
  * bare "WARNING:". Left out, each has ship's own text; given blank, it is bad input naming the key.
+ * In ship.toml a key of white space alone was taken: `state_file = " "` kept the state in a file
+ * named by a space beside ship.toml. A service's name holding a space (`"my service"`, two services
+ * in one item) validated and was then never found running, failing every run as the host's fault.
+ * An `Authorization` header left empty (or `"Bearer "`, its token unset) was sent to every download.
  */
 import { once } from "node:events";
 import { readdir, writeFile } from "node:fs/promises";
@@ -117,6 +121,95 @@ describe("a blank command or name", () => {
       "conditionals[0].manual_steps[0]",
     ],
   ])("%s: --test-manifest is exit 2 naming it", (yaml, key) => refusedAsBlank(yaml, key), 60_000);
+});
+
+describe("ship.toml: a key of white space alone", () => {
+  const state = (root: string) => `state_file = "${root}/var/state.json"`;
+  it.each([
+    ["general.state_file", () => 'state_file = " "', ""],
+    ["general.logging.file", state, '[general.logging]\nfile = "\\t"'],
+    [
+      "sources.myapp.security.privileged_files[0]",
+      state,
+      '[sources.myapp.security]\nprivileged_files = ["  "]',
+    ],
+  ])(
+    "%s: the run is exit 2 naming the key, nothing installed or written",
+    async (key, general, table) => {
+      const release = await app.release("v1", 'version: "1.0.0"\n');
+      const config = join(app.root, "blank.toml");
+      await writeFile(
+        config,
+        `[general]\n${general(app.root)}\nbackup_dir = "${app.root}/var/backups"\nmin_interval_hours = 0\n\n[sources.myapp]\ntype = "local"\npath = "${release}"\napp_dir = "${app.appDir}"\n\n${table}\n`,
+      );
+      const before = (await readdir(app.root)).sort();
+      const run = await runShip(["--config", config]);
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr).toMatch(
+        new RegExp(`blank\\.toml:\\d+:\\d+ ${key.replace(/[.[\]]/g, "\\$&")}: must not be blank`),
+      );
+      expect(await readdir(app.appDir)).toEqual([]);
+      expect((await readdir(app.root)).sort()).toEqual(before);
+    },
+    60_000,
+  );
+});
+
+describe("ship.toml: an http header with no value", () => {
+  it.each([
+    ['Authorization = ""', "must not be blank"],
+    ['Authorization = "Bearer "', "is the scheme Bearer with no credentials after it"],
+  ])(
+    "%s: the run is exit 2 naming it, the server never asked",
+    async (line, said) => {
+      const config = join(app.root, "header.toml");
+      await writeFile(
+        config,
+        `[general]\nstate_file = "${app.root}/var/state.json"\nbackup_dir = "${app.root}/var/backups"\nmin_interval_hours = 0\n\n[sources.web]\ntype = "http"\nurl = "${url.replace("/hook", "/app.tar.gz")}"\napp_dir = "${app.appDir}"\n\n[sources.web.headers]\n${line}\n`,
+        { mode: 0o600 },
+      );
+      const asked = bodies.length;
+      const run = await runShip(["--config", config]);
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr).toMatch(
+        new RegExp(`header\\.toml:\\d+:\\d+ sources\\.web\\.headers\\.Authorization: ${said}`),
+      );
+      expect(bodies.length).toBe(asked);
+      expect(await readdir(app.appDir)).toEqual([]);
+    },
+    60_000,
+  );
+});
+
+describe("a service's name holding white space", () => {
+  it.each([
+    [
+      "required_services",
+      'requirements:\n  required_services: ["postgresql", "my service"]\n',
+      "requirements.required_services[1]",
+    ],
+    [
+      "service_running()",
+      "conditionals:\n  - condition: \"service_running('postgresql redis')\"\n    action: skip_update\n",
+      "conditionals[0].condition",
+    ],
+  ])(
+    "in %s: --test-manifest and the run are exit 2 naming it, nothing installed",
+    async (_where, yaml, key) => {
+      const manifest = `version: "1.0.0"\n${yaml}`;
+      await app.release("v1", manifest);
+      const check = await runShip(["--test-manifest", join(app.root, "v1/update-manifest.yaml")]);
+      expect(check.code, check.stdout).toBe(2);
+      expect(check.stderr).toContain(`${key}: `);
+      expect(check.stderr).toContain("no spaces: list two services as two items");
+      const run = await runShip(["--config", app.config]);
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr).toMatch(/update-manifest\.yaml:\d+:\d+ /);
+      expect(run.stderr).toContain(`${key}: `);
+      expect(await readdir(app.appDir)).toEqual([]);
+    },
+    60_000,
+  );
 });
 
 /** `--test-manifest` of a manifest holding `yaml` is exit 2, naming `key` as blank. */

@@ -5,14 +5,15 @@
  * installed. Before, a local directory failed with a bare ENOENT (exit 1) and a git release or an
  * archive installed the file under a mangled name.
  */
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { HUB_BIN } from "../../support/hub-cli.js";
 import { hasProgram } from "../../support/require-program.js";
-import { runShip } from "../../support/ship-cli.js";
+import { runShip, SHIP_BIN } from "../../support/ship-cli.js";
 import { commitFiles, git, makeRepos } from "../sources/git-repos.js";
 
 let root: string;
@@ -97,4 +98,67 @@ describe("a release file name that is not UTF-8 is refused by every source, noth
       expect(await readdir(join(root, "app"))).toEqual([]);
     },
   );
+});
+
+/**
+ * `program ARGS` started by sh, each `@` in an argument replaced by the byte 0xE9 (a Latin-1 é),
+ * from the directory `cwd` (where `@` is that byte too): Node can give a child only UTF-8 text.
+ */
+function runWithLatin1(
+  program: string,
+  args: string[],
+  cwd = root,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  // %b reads \0351 as that byte (dash and bash); the words are temp paths and flags, with no ' or \.
+  const bytes = (word: string) => `"$(printf '%b' '${word.replaceAll("@", "\\0351")}')"`;
+  const line = `cd ${bytes(cwd)} && exec "$0" ${[program, ...args].map(bytes).join(" ")}`;
+  return new Promise((resolve) => {
+    execFile("sh", ["-c", line, process.execPath], (error, stdout, stderr) =>
+      resolve({
+        code: error === null ? 0 : typeof error.code === "number" ? error.code : null,
+        stdout,
+        stderr,
+      }),
+    );
+  });
+}
+
+describe("a command-line path that is not UTF-8 is refused naming its flag and bytes", () => {
+  // Node gave the word as caf\uFFFD.toml: "cannot read the config: no such file or directory", the file there.
+  it("ship --config, --config=, --json, ship agent and ship-hub --config", async () => {
+    const cfg = await config(`type = "local"\npath = "${root}/rel"\n`);
+    execFileSync("sh", ["-c", `cp "$0" "$(printf '%s/caf\\351.toml' "$1")"`, cfg, root]);
+    const said = `"${root}/caf\\xe9.toml" is not UTF-8`;
+    const run = await runWithLatin1(SHIP_BIN, ["--config", `${root}/caf@.toml`, "--check-only"]);
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr).toContain(`ship: --config ${said}`);
+    const json = await runWithLatin1(SHIP_BIN, ["--json", `--config=${root}/caf@.toml`, "--check-only"]);
+    expect(json.code, json.stderr).toBe(2);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      exitCode: 2,
+      error: `--config ${said} (bytes of a Latin-1 name?): ship reads its command line as UTF-8, where it names no file; rename it, or give a UTF-8 symlink to it`,
+    });
+    const agent = await runWithLatin1(SHIP_BIN, ["agent", "--config", `${root}/caf@.toml`]);
+    expect(agent.code, agent.stderr).toBe(2);
+    expect(agent.stderr).toContain(`ship: --config ${said}`);
+    const hub = await runWithLatin1(HUB_BIN, ["serve", "--config", `${root}/caf@.toml`]);
+    expect(hub.code, hub.stderr).toBe(2);
+    expect(hub.stderr).toContain(`ship-hub: --config ${said}`);
+  });
+
+  it("a ./ship.toml in a working directory whose path is not UTF-8 is named, not passed over for /etc/ship", async () => {
+    const cfg = await config(`type = "local"\npath = "${root}/rel"\n`);
+    execFileSync("sh", [
+      "-c",
+      `d="$(printf '%s/d\\351' "$1")"; mkdir "$d" && cp "$0" "$d/ship.toml"`,
+      cfg,
+      root,
+    ]);
+    const run = await runWithLatin1(SHIP_BIN, ["--check-only"], `${root}/d@`);
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr).toContain(
+      `ship: ./ship.toml is in a working directory whose path is not UTF-8 (${root}/d\\xe9)`,
+    );
+    expect(run.stderr).not.toContain("/etc/ship");
+  });
 });
