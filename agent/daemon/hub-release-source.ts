@@ -99,8 +99,7 @@ export class HubReleaseSource implements ReleaseSource {
         );
         if (probe.status === "changed" && probe.open !== undefined) this.held.hold(probe.open);
       } catch (error) {
-        if (error instanceof DownloadError && error.retryable) this.transientFailure = error.message;
-        throw this.untrusted(error, where) ?? error;
+        throw this.untrusted(error, where) ?? this.keptForLater(error);
       }
     }
     return {
@@ -119,9 +118,32 @@ export class HubReleaseSource implements ReleaseSource {
     try {
       return await this.fetchOnce(stagingDir, fetchOptions);
     } catch (error) {
-      if (error instanceof DownloadError && error.retryable) this.transientFailure = error.message;
-      throw error;
+      throw this.keptForLater(error);
     }
+  }
+
+  /**
+   * Notes a failure that trying again later may mend, so the daemon keeps the instruction: a server
+   * away or failing (5xx), or the hub's own artifact store refusing this agent's token (401: revoked
+   * and replaced, expired while the agent was away). That one is no fault of the release: it was
+   * reported failed ("HTTP 401"), which the hub counted against the wave once the operator's new
+   * token let the report through. Returns the error to throw, the refusal said as such.
+   */
+  private keptForLater(error: unknown): unknown {
+    if (!(error instanceof DownloadError)) return error;
+    const tokenRefused =
+      error.status === 401 && !error.retryable && this.options.release.source.type === "hub";
+    if (!error.retryable && !tokenRefused) return error;
+    const kept = tokenRefused
+      ? new DownloadError(
+          error.url,
+          `${error.reason} (the hub refused this agent's token; the instruction waits until the hub takes the agent's token again, as its connection does)`,
+          false,
+          401,
+        )
+      : error;
+    this.transientFailure = kept.message;
+    return kept;
   }
 
   private async fetchOnce(stagingDir: string, fetchOptions?: FetchOptions): Promise<FetchedRelease> {
