@@ -48,6 +48,11 @@ export interface HubReleaseSourceOptions {
   context: SourceContext;
   /** 0..100 as the artifact arrives. */
   onPercent?: (percent: number) => void;
+  /**
+   * Aborted when the agent is stopped (SIGTERM): a download under way is dropped, since nothing
+   * is changed before the release is whole, and the instruction waits on disk for the next start.
+   */
+  stop?: AbortSignal;
 }
 
 /** The total time a hub download may take when the app's source is local (max_download_seconds' default). */
@@ -94,7 +99,13 @@ export class HubReleaseSource implements ReleaseSource {
         const probe = await probeUrl(
           where.url,
           {},
-          { headers: where.headers, caFile: where.caFile, retries: 0, ...this.downloadLimits() },
+          {
+            headers: where.headers,
+            caFile: where.caFile,
+            retries: 0,
+            ...this.downloadLimits(),
+            ...(this.options.stop === undefined ? {} : { signal: this.options.stop }),
+          },
           true,
         );
         if (probe.status === "changed" && probe.open !== undefined) this.held.hold(probe.open);
@@ -116,7 +127,11 @@ export class HubReleaseSource implements ReleaseSource {
 
   async fetch(stagingDir: string, fetchOptions?: FetchOptions): Promise<FetchedRelease> {
     try {
-      return await this.fetchOnce(stagingDir, fetchOptions);
+      const signal = fetchOptions?.signal ?? this.options.stop;
+      return await this.fetchOnce(stagingDir, {
+        ...fetchOptions,
+        ...(signal === undefined ? {} : { signal }),
+      });
     } catch (error) {
       throw this.keptForLater(error);
     }
@@ -130,6 +145,17 @@ export class HubReleaseSource implements ReleaseSource {
    * token let the report through. Returns the error to throw, the refusal said as such.
    */
   private keptForLater(error: unknown): unknown {
+    if (this.options.stop?.aborted === true) {
+      // Whatever the abort surfaced as (the download's own error, the extraction's), it is a stop.
+      const where = this.httpLocation();
+      const stopped = new DownloadError(
+        where === undefined ? this.shownAs() : redactUrl(where.url),
+        "stopped: the agent is stopping; the next start downloads the release again",
+        false,
+      );
+      this.transientFailure = stopped.message;
+      return stopped;
+    }
     if (!(error instanceof DownloadError)) return error;
     const tokenRefused =
       error.status === 401 && !error.retryable && this.options.release.source.type === "hub";
