@@ -7,43 +7,34 @@
  * Now the instruction waits, as the channel does, and runs with the token the operator writes.
  * Real hub, real agent, real `ship-hub token` CLI.
  */
-import { execFile } from "node:child_process";
 import { readFile, writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
-import { promisify } from "node:util";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
 import { acquireAppLock } from "../../agent/lock/run-lock.js";
 import { memoryLogger } from "../../shared/log.js";
-import { Fleet } from "./fleet.js";
-
-const run = promisify(execFile);
+import { runHubCli } from "../support/hub-cli.js";
+import { fleetForFile } from "./fleet.js";
 
 describe("a waiting instruction whose agent token the hub stops taking (real hub, real agent)", () => {
-  let fleet: Fleet;
-  beforeAll(async () => {
-    fleet = await Fleet.start({ agents: 1, hubOnly: true });
-  }, 120_000);
-  afterAll(async () => {
-    await fleet?.close();
-  });
-
-  const tokenCli = async (...args: string[]) =>
-    (
-      await run(process.execPath, [
-        resolve("dist/hub/cli/main.js"),
-        "token",
-        ...args,
-        "--config",
-        join(fleet.dir, "hub.toml"),
-      ])
-    ).stdout.trim();
-  const agent = () => fleet.agent(0);
+  const started = fleetForFile({ agents: 1, hubOnly: true });
+  const tokenCli = async (...args: string[]) => {
+    const { code, stdout, stderr } = await runHubCli(started.fleet.dir, [
+      "token",
+      ...args,
+      "--config",
+      "hub.toml",
+    ]);
+    if (code !== 0) throw new Error(`ship-hub token ${args.join(" ")}: exit ${code}: ${stderr}`);
+    return stdout.trim();
+  };
+  const agent = () => started.fleet.agent(0);
   const agentLog = () => readFile(join(agent().root, "agent.log"), "utf8");
-  const online = async () => (await fleet.api<{ online: boolean }>("GET", "/agents/agent-1")).online;
+  const online = async () => (await started.fleet.api<{ online: boolean }>("GET", "/agents/agent-1")).online;
 
   it("waits for a token the hub takes instead of failing the deployment, then installs the release", {
     timeout: 120_000,
   }, async () => {
+    const { fleet } = started;
     const tokenFile = join(agent().root, "token");
     const issued = (await readFile(tokenFile, "utf8")).trim();
     const { jti } = JSON.parse(Buffer.from(issued.split(".")[1] ?? "", "base64url").toString()) as {
