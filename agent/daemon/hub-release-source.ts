@@ -142,7 +142,8 @@ export class HubReleaseSource implements ReleaseSource {
    * away or failing (5xx), or the hub's own artifact store refusing this agent's token (401: revoked
    * and replaced, expired while the agent was away). That one is no fault of the release: it was
    * reported failed ("HTTP 401"), which the hub counted against the wave once the operator's new
-   * token let the report through. Returns the error to throw, the refusal said as such.
+   * token let the report through. And a stop of the agent (`stop` aborted), whatever it cut short
+   * of the fetch. Returns the error to throw, the refusal or the stop said as such.
    */
   private keptForLater(error: unknown): unknown {
     if (this.options.stop?.aborted === true) {
