@@ -45,14 +45,7 @@ describe("a waiting instruction whose agent token the hub stops taking (real hub
     let rolloutId: string;
     try {
       const release = await fleet.publish({ version: "2.0.0" });
-      rolloutId = (
-        await fleet.api<{ id: string }>("POST", "/rollouts", {
-          release,
-          waves: [{ name: "all", percent: 100 }],
-          failureThreshold: { count: 1 },
-          autoAdvance: true,
-        })
-      ).id;
+      rolloutId = await fleet.rolloutToAll(release);
       await fleet.waitFor("the instruction put off", async () =>
         (await agentLog()).includes("could not start this instruction now"),
       );
