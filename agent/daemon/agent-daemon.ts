@@ -101,6 +101,12 @@ export class AgentDaemon {
   private handCheck: Promise<void> | undefined;
   private working: Promise<void> | undefined;
   private stopping = false;
+  /**
+   * Aborted by stop(): the running instruction's download is dropped rather than finished (nothing
+   * is changed before the release is whole). A stop waited for the whole download, up to
+   * max_download_seconds, past systemd's TimeoutStopSec, whose SIGKILL then counted an attempt.
+   */
+  private readonly stopDownloads = new AbortController();
   /** Apps waiting to retry an instruction that could not start, by app. */
   private readonly retries: RetryLater;
   private readonly hubToken: HubToken;
@@ -215,6 +221,7 @@ export class AgentDaemon {
   async stop(): Promise<void> {
     this.stopping = true;
     this.retries.takeAll();
+    this.stopDownloads.abort();
     await this.working;
     clearInterval(this.signOfLifeTimer);
     clearInterval(this.handChangeTimer);
@@ -424,6 +431,7 @@ export class AgentDaemon {
       notifyAfter: (send) => {
         notifications.send = send;
       },
+      stop: this.stopDownloads.signal,
     }).finally(() => {
       this.running = undefined;
     });
@@ -435,6 +443,14 @@ export class AgentDaemon {
         log.error("could not take back the attempt in the desired state", { app, error: fsErrorText(error) }),
       );
     this.deferred = true;
+    if (this.stopping) {
+      log.info("stopped before the update changed anything: the next start carries this instruction out", {
+        app,
+        deployment: id,
+        reason: result.reason,
+      });
+      return undefined;
+    }
     log.warn("could not start this instruction now; trying again later", { app, reason: result.reason });
     this.retries.schedule(app);
     return undefined;

@@ -54,6 +54,8 @@ export interface CarryOutInput {
   ports?: PipelinePorts;
   /** Given the update's notifications, to send once the report is on its way (finalize.ts). */
   notifyAfter?: (send: () => Promise<string[]>) => void;
+  /** Aborted when the agent stops: a download under way is dropped (hub-release-source.ts). */
+  stop?: AbortSignal;
 }
 
 const OUTCOMES: Record<AppReport["result"], ReportOutcome> = {
@@ -210,6 +212,7 @@ async function carryOutOnce(input: CarryOutInput): Promise<Report | string> {
           ...(input.retryDelayMs === undefined ? {} : { retryDelayMs: input.retryDelayMs }),
         },
         onPercent: (percent) => input.progress({ step: "fetch", percent }),
+        ...(input.stop === undefined ? {} : { stop: input.stop }),
       });
       return opened;
     },

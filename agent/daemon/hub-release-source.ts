@@ -48,6 +48,11 @@ export interface HubReleaseSourceOptions {
   context: SourceContext;
   /** 0..100 as the artifact arrives. */
   onPercent?: (percent: number) => void;
+  /**
+   * Aborted when the agent is stopped (SIGTERM): a download under way is dropped, since nothing
+   * is changed before the release is whole, and the instruction waits on disk for the next start.
+   */
+  stop?: AbortSignal;
 }
 
 /** The total time a hub download may take when the app's source is local (max_download_seconds' default). */
@@ -94,13 +99,18 @@ export class HubReleaseSource implements ReleaseSource {
         const probe = await probeUrl(
           where.url,
           {},
-          { headers: where.headers, caFile: where.caFile, retries: 0, ...this.downloadLimits() },
+          {
+            headers: where.headers,
+            caFile: where.caFile,
+            retries: 0,
+            ...this.downloadLimits(),
+            ...(this.options.stop === undefined ? {} : { signal: this.options.stop }),
+          },
           true,
         );
         if (probe.status === "changed" && probe.open !== undefined) this.held.hold(probe.open);
       } catch (error) {
-        if (error instanceof DownloadError && error.retryable) this.transientFailure = error.message;
-        throw this.untrusted(error, where) ?? error;
+        throw this.untrusted(error, where) ?? this.keptForLater(error);
       }
     }
     return {
@@ -117,11 +127,50 @@ export class HubReleaseSource implements ReleaseSource {
 
   async fetch(stagingDir: string, fetchOptions?: FetchOptions): Promise<FetchedRelease> {
     try {
-      return await this.fetchOnce(stagingDir, fetchOptions);
+      const signal = fetchOptions?.signal ?? this.options.stop;
+      return await this.fetchOnce(stagingDir, {
+        ...fetchOptions,
+        ...(signal === undefined ? {} : { signal }),
+      });
     } catch (error) {
-      if (error instanceof DownloadError && error.retryable) this.transientFailure = error.message;
-      throw error;
+      throw this.keptForLater(error);
     }
+  }
+
+  /**
+   * Notes a failure that trying again later may mend, so the daemon keeps the instruction: a server
+   * away or failing (5xx), or the hub's own artifact store refusing this agent's token (401: revoked
+   * and replaced, expired while the agent was away). That one is no fault of the release: it was
+   * reported failed ("HTTP 401"), which the hub counted against the wave once the operator's new
+   * token let the report through. And a stop of the agent (`stop` aborted), whatever it cut short
+   * of the fetch. Returns the error to throw, the refusal or the stop said as such.
+   */
+  private keptForLater(error: unknown): unknown {
+    if (this.options.stop?.aborted === true) {
+      // Whatever the abort surfaced as (the download's own error, the extraction's), it is a stop.
+      const where = this.httpLocation();
+      const stopped = new DownloadError(
+        where === undefined ? this.shownAs() : redactUrl(where.url),
+        "stopped: the agent is stopping; the next start downloads the release again",
+        false,
+      );
+      this.transientFailure = stopped.message;
+      return stopped;
+    }
+    if (!(error instanceof DownloadError)) return error;
+    const tokenRefused =
+      error.status === 401 && !error.retryable && this.options.release.source.type === "hub";
+    if (!error.retryable && !tokenRefused) return error;
+    const kept = tokenRefused
+      ? new DownloadError(
+          error.url,
+          `${error.reason} (the hub refused this agent's token; the instruction waits until the hub takes the agent's token again, as its connection does)`,
+          false,
+          401,
+        )
+      : error;
+    this.transientFailure = kept.message;
+    return kept;
   }
 
   private async fetchOnce(stagingDir: string, fetchOptions?: FetchOptions): Promise<FetchedRelease> {

@@ -5,6 +5,7 @@
  */
 import { unwatchFile, watchFile } from "node:fs";
 
+import { fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
 import { tokenTextProblem } from "../../shared/token-text.js";
 import { readRecordText } from "../state/record-file.js";
@@ -49,13 +50,21 @@ export class HubToken {
    * The hub sent a renewal: saved before use, so a crash right after still has it. A renewal
    * renews; it never makes this agent another one, or an operator: one whose role is not agent or
    * whose agent differs from the token in use is not taken. Undefined when taken, else why not.
+   * One that cannot be saved (a full disk) is used all the same, with a WARNING: dropped, the agent
+   * went on presenting its older token, which the hub no longer renews, and once that expired its
+   * next reconnect was refused for good ("jwt expired") though it had been handed a valid token.
    */
   async renewed(token: string): Promise<string | undefined> {
     const { sub, role } = tokenClaims(token);
     const mine = tokenClaims(this.current).sub ?? this.agentId;
     if (role !== "agent" || sub !== mine)
       return `${role === undefined ? "a token with no role" : `${/^[aeiou]/.test(role) ? "an" : "a"} ${role} token`} for ${sub === undefined ? "no agent" : `agent ${sub}`}, not a renewal of agent ${mine}'s`;
-    await saveRenewedToken(this.renewedFile, token);
+    await saveRenewedToken(this.renewedFile, token).catch((error: unknown) =>
+      this.log.warn(
+        "the hub renewed this agent's token, but it could not be saved: this agent uses it while it runs; a start before the hub's next renewal presents the older token",
+        { file: this.renewedFile, error: fsErrorText(error) },
+      ),
+    );
     this.current = token;
     return undefined;
   }

@@ -30,14 +30,7 @@ describe("notifications from a daemon's update (real hub, real agent)", () => {
       ...(test === undefined ? {} : { test }),
       notifications: { on_success: [notify], on_failure: [notify] },
     });
-    return (
-      await fleet.api<{ id: string }>("POST", "/rollouts", {
-        release,
-        waves: [{ name: "all", percent: 100 }],
-        failureThreshold: { count: 1 },
-        autoAdvance: true,
-      })
-    ).id;
+    return fleet.rolloutToAll(release);
   };
 
   // The webhook goes out before the agent's report reaches the hub: the next rollout of the app

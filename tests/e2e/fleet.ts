@@ -215,6 +215,17 @@ export class Fleet {
     return JSON.parse(text) as T;
   }
 
+  /** One wave of every agent, halted by one failure, advancing by itself; the rollout's id. */
+  async rolloutToAll(release: string): Promise<string> {
+    const { id } = await this.api<{ id: string }>("POST", "/rollouts", {
+      release,
+      waves: [{ name: "all", percent: 100 }],
+      failureThreshold: { count: 1 },
+      autoAdvance: true,
+    });
+    return id;
+  }
+
   async rollout(id: string): Promise<RolloutView> {
     return this.api<RolloutView>("GET", `/rollouts/${id}`);
   }
