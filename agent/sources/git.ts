@@ -128,7 +128,7 @@ export class GitSource implements ReleaseSource {
     this.checkedTarget = target;
     const current = installed?.version;
     if (target === undefined) throw await this.noTagError();
-    await this.fillPartialClone(target.commit);
+    await this.fillPartialClone(target);
     const available = installed?.releaseId !== target.commit;
     if (available && installed !== undefined) this.refuseMovedTag(target, installed);
     if (available) await this.refuseTagOfAnotherVersion(target);
@@ -147,7 +147,7 @@ export class GitSource implements ReleaseSource {
     this.checkedTarget = undefined;
     const target = checked ?? (await this.target());
     if (target === undefined) throw await this.noTagError();
-    if (checked === undefined) await this.fillPartialClone(target.commit);
+    if (checked === undefined) await this.fillPartialClone(target);
     if (checked === undefined) await this.refuseTagOfAnotherVersion(target);
     const installed = await this.ctx.installed?.();
     const base = installed?.releaseId;
@@ -290,11 +290,12 @@ export class GitSource implements ReleaseSource {
   }
 
   /**
-   * In a partial clone, fetches what `commit` lacks (git-partial.ts) as one fetch under
+   * In a partial clone, fetches what the target's commit lacks (git-partial.ts) as one fetch under
    * max_download_mb and max_download_seconds, so no later git command fetches it unbounded. Asked
    * again while trees arrive, since a missing tree hides the objects below it.
    */
-  private async fillPartialClone(commit: string): Promise<void> {
+  private async fillPartialClone(target: Target): Promise<void> {
+    const { commit } = target;
     if (!(await isPartialClone(await this.packDir()))) return;
     let asked = new Set<string>();
     for (;;) {
@@ -303,7 +304,7 @@ export class GitSource implements ReleaseSource {
       if (missing.every((id) => asked.has(id)))
         throw new DownloadError(
           await this.errors.shownRemote(),
-          `${releaseName({ commit, label: commit.slice(0, 12) })}: ${missing.length} object(s) of the release are not in the partial clone ${this.cfg.local_path} and the remote did not send them (first: ${missing[0]})`,
+          `${releaseName(target)}: ${missing.length} object(s) of the release are not in the partial clone ${this.cfg.local_path} and the remote did not send them (first: ${missing[0]})`,
           false,
         );
       asked = new Set(missing);
