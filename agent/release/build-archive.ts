@@ -59,6 +59,8 @@ export interface BuiltArchive {
    * spread what they hold (`.env`, `secrets/`, user data). A directory stands for its contents.
    */
   leftOut: string[];
+  /** Files an earlier `ship release` of this app wrote into the source (archives, sums, signatures, `.partial`s), left out. */
+  earlierOutputs: string[];
   /** Stored uncompressed (gzip level 0): compressed, agents would refuse it as a decompression bomb. */
   stored: boolean;
 }
@@ -70,16 +72,27 @@ async function releaseManifest(o: BuildOptions, date: string): Promise<{ text: s
   return { text: setReleaseFields(await readManifestText(file), file, fields), starter: false };
 }
 
-/** Leaves out the output directory and earlier outputs of this app when they sit in the source. */
-function outputFilter(o: BuildOptions): (rel: string) => boolean {
+/**
+ * What a release run wrote itself: this run's `--out` directory (when it lies in the source) and,
+ * anywhere in the tree, an earlier run's outputs of this app — `APP-VERSION.tar.gz`, its `.sha256`
+ * and `.sig`, and the `.partial` a killed run left. Only the top of the tree used to be searched,
+ * so `dist1/` from a run with another `--out` went into the next release, onto every server.
+ */
+function outputFilter(o: BuildOptions): {
+  isOutput: (rel: string) => boolean;
+  isEarlier: (rel: string) => boolean;
+} {
   const outRel = relativeInside(resolve(o.sourceDir), resolve(o.outDir));
-  const previous = new RegExp(
-    `^${o.app.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}-.*\\.tar\\.gz(\\.sha256|\\.sig)?$`,
-  );
-  return (rel) =>
-    rel === MANIFEST_FILENAME ||
-    (outRel !== undefined && rel === outRel) ||
-    (!rel.includes("/") && previous.test(rel));
+  const prefix = `${o.app}-`;
+  const isEarlier = (rel: string): boolean => {
+    const name = rel.slice(rel.lastIndexOf("/") + 1);
+    const match = /^(.+)\.tar\.gz(?:\.sha256|\.sig|\.partial)?$/.exec(name);
+    return match?.[1]?.startsWith(prefix) === true;
+  };
+  return {
+    isOutput: (rel) => rel === MANIFEST_FILENAME || (outRel !== undefined && rel === outRel),
+    isEarlier,
+  };
 }
 
 /**
@@ -121,10 +134,15 @@ export async function buildReleaseArchive(o: BuildOptions): Promise<BuiltArchive
   // An invalid manifest would be refused by every agent; better to fail the CI job here.
   const parsed = parseManifestText(manifest.text, join(o.sourceDir, MANIFEST_FILENAME)).manifest;
   const manifestBytes = Buffer.from(manifest.text);
-  const isOutput = outputFilter(o);
+  const { isOutput, isEarlier } = outputFilter(o);
   const leftOut: string[] = [];
+  const earlierOutputs: string[] = [];
   const exclude = (rel: string, isDirectory: boolean): boolean => {
     if (isOutput(rel)) return true;
+    if (!isDirectory && isEarlier(rel)) {
+      earlierOutputs.push(rel);
+      return true;
+    }
     if (!neverInstalled(parsed, rel, isDirectory)) return false;
     leftOut.push(rel);
     return true;
@@ -171,6 +189,7 @@ export async function buildReleaseArchive(o: BuildOptions): Promise<BuiltArchive
     manifestText: manifest.text,
     starterManifest: manifest.starter,
     leftOut: [...new Set(leftOut)],
+    earlierOutputs: [...new Set(earlierOutputs)].sort(),
     stored,
   };
 }

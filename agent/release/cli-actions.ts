@@ -176,6 +176,7 @@ async function build(o: CommonOptions, version: string, description: string, opt
   if (built.starterManifest)
     o.io.err(`note: no ${MANIFEST_FILENAME} in ${o.dir}; the archive carries the starter`);
   if (built.leftOut.length > 0) o.io.err(leftOutNote(built.leftOut));
+  if (built.earlierOutputs.length > 0) o.io.err(earlierOutputsNote(app, built.earlierOutputs));
   if (built.stored)
     o.io.err(
       "note: stored uncompressed (gzip level 0): its files compress so well (zeros, a sparse image) that agents would refuse it compressed as a decompression bomb",
@@ -184,11 +185,20 @@ async function build(o: CommonOptions, version: string, description: string, opt
   return { app, built };
 }
 
-/** One line naming what the manifest kept out of the archive (the first few paths, then a count). */
-function leftOutNote(paths: readonly string[]): string {
-  const shown = paths.slice(0, 5).join(", ");
+/** The first few paths, then a count of the rest. */
+function fewPaths(paths: readonly string[]): string {
   const more = paths.length > 5 ? ` and ${paths.length - 5} more` : "";
-  return `note: left out of the archive, as ${MANIFEST_FILENAME} skips or protects them (agents never install them): ${shown}${more}`;
+  return `${paths.slice(0, 5).join(", ")}${more}`;
+}
+
+/** One line naming what the manifest kept out of the archive. */
+function leftOutNote(paths: readonly string[]): string {
+  return `note: left out of the archive, as ${MANIFEST_FILENAME} skips or protects them (agents never install them): ${fewPaths(paths)}`;
+}
+
+/** One line naming the earlier outputs of `ship release` found in the source and not packed. */
+function earlierOutputsNote(app: string, paths: readonly string[]): string {
+  return `note: left out of the archive, as outputs of an earlier ship release of ${app}: ${fewPaths(paths)}`;
 }
 
 function archiveLines(built: BuiltArchive): string[] {

@@ -20,6 +20,8 @@ export interface GitFetchOptions {
   onProgress?: ProgressCallback;
   /** Most bytes the fetch may receive (max_download_mb), and where the clone keeps its packs. */
   size?: { maxBytes: number; packDir: Promise<string | undefined> };
+  /** Written to git's standard input (`fetch --stdin`: object ids too many for a command line). */
+  stdin?: string;
 }
 
 /** Why a fetch ended unsuccessfully: git's stderr, that the time ran out, or that the size did. */
@@ -50,8 +52,12 @@ export function runGitFetch(args: readonly string[], options: GitFetchOptions): 
     cwd: options.cwd,
     env: options.env,
     detached: true,
-    stdio: ["ignore", "ignore", "pipe"],
+    stdio: ["pipe", "ignore", "pipe"],
   });
+  // Closed at once without stdin. git may exit before it reads all of it (a refused fetch): EPIPE
+  // then is not the fetch's outcome, its exit is.
+  child.stdin.on("error", () => undefined);
+  child.stdin.end(options.stdin);
   const stderr = boundedCollector(MAX_STDERR);
   const progress = gitProgressFilter(stderr.push, options.onProgress);
   child.stderr.on("data", progress.push);

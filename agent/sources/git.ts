@@ -21,6 +21,7 @@ import { gitEnvironment, isRemoteUrl, remoteForCommandLine } from "./git-env.js"
 import { exportTree } from "./git-export.js";
 import { GitFetchDeadline, GitFetchFailure, runGitFetch } from "./git-fetch.js";
 import { packDirOf } from "./git-pack-size.js";
+import { isPartialClone, missingObjects } from "./git-partial.js";
 import { GitRemoteErrors } from "./git-remote-errors.js";
 import { gitRunner, type RunGit } from "./git-run.js";
 import { stageFromInstalled } from "./git-stage.js";
@@ -127,6 +128,7 @@ export class GitSource implements ReleaseSource {
     this.checkedTarget = target;
     const current = installed?.version;
     if (target === undefined) throw await this.noTagError();
+    await this.fillPartialClone(target);
     const available = installed?.releaseId !== target.commit;
     if (available && installed !== undefined) this.refuseMovedTag(target, installed);
     if (available) await this.refuseTagOfAnotherVersion(target);
@@ -145,6 +147,7 @@ export class GitSource implements ReleaseSource {
     this.checkedTarget = undefined;
     const target = checked ?? (await this.target());
     if (target === undefined) throw await this.noTagError();
+    if (checked === undefined) await this.fillPartialClone(target);
     if (checked === undefined) await this.refuseTagOfAnotherVersion(target);
     const installed = await this.ctx.installed?.();
     const base = installed?.releaseId;
@@ -276,7 +279,40 @@ export class GitSource implements ReleaseSource {
     await this.gitFetch(refspecs, tagMode);
   }
 
-  private async gitFetch(refspecs: string[], prune = false): Promise<void> {
+  /** Where the clone keeps its packs (asked of git only when the layout is not the usual one). */
+  private packDir(): Promise<string | undefined> {
+    return packDirOf(this.cfg.local_path, () =>
+      this.git
+        .raw(["rev-parse", "--git-path", "objects/pack"])
+        .then((out) => out.trim() || undefined)
+        .catch(() => undefined),
+    );
+  }
+
+  /**
+   * In a partial clone, fetches what the target's commit lacks (git-partial.ts) as one fetch under
+   * max_download_mb and max_download_seconds, so no later git command fetches it unbounded. Asked
+   * again while trees arrive, since a missing tree hides the objects below it.
+   */
+  private async fillPartialClone(target: Target): Promise<void> {
+    const { commit } = target;
+    if (!(await isPartialClone(await this.packDir()))) return;
+    let asked = new Set<string>();
+    for (;;) {
+      const missing = await missingObjects(this.git.raw, commit);
+      if (missing.length === 0) return;
+      if (missing.every((id) => asked.has(id)))
+        throw new DownloadError(
+          await this.errors.shownRemote(),
+          `${releaseName(target)}: ${missing.length} object(s) of the release are not in the partial clone ${this.cfg.local_path} and the remote did not send them (first: ${missing[0]})`,
+          false,
+        );
+      asked = new Set(missing);
+      await this.gitFetch([], false, missing);
+    }
+  }
+
+  private async gitFetch(refspecs: string[], prune = false, objects?: readonly string[]): Promise<void> {
     const deadlineMs = timerMs(this.cfg.max_download_seconds);
     try {
       await runGitFetch(
@@ -287,6 +323,8 @@ export class GitSource implements ReleaseSource {
           "--progress",
           "--no-write-fetch-head",
           ...(prune ? ["--prune"] : []),
+          // Object ids to fetch by (a partial clone's missing ones), as many as a tree holds.
+          ...(objects === undefined ? [] : ["--no-tags", "--stdin"]),
           remoteForCommandLine(this.cfg.remote),
           ...refspecs,
         ],
@@ -294,14 +332,10 @@ export class GitSource implements ReleaseSource {
           cwd: this.cfg.local_path,
           env: gitEnvironment(this.cfg),
           deadlineMs,
+          ...(objects === undefined ? {} : { stdin: `${objects.join("\n")}\n` }),
           size: {
             maxBytes: Math.floor(this.cfg.max_download_mb * 1024 * 1024),
-            packDir: packDirOf(this.cfg.local_path, () =>
-              this.git
-                .raw(["rev-parse", "--git-path", "objects/pack"])
-                .then((out) => out.trim() || undefined)
-                .catch(() => undefined),
-            ),
+            packDir: this.packDir(),
           },
           onProgress: progressReporter({
             label: this.name,
@@ -465,7 +499,17 @@ export class GitSource implements ReleaseSource {
    */
   private async complete(commit: string): Promise<boolean> {
     try {
-      await this.git.raw(["rev-list", "--quiet", "--objects", commit, "--not", "--all"]);
+      // A partial clone's promised objects count as there: fillPartialClone() fetches them, under
+      // the limits, where a plain walk fetched each one unbounded.
+      await this.git.raw([
+        "rev-list",
+        "--quiet",
+        "--objects",
+        "--missing=allow-promisor",
+        commit,
+        "--not",
+        "--all",
+      ]);
       return true;
     } catch {
       return false;

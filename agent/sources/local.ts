@@ -229,20 +229,32 @@ export class LocalSource implements ReleaseSource {
     const readStartedMs = Date.now();
     let sha256: string;
     let extracted: ExtractResult;
-    if (known !== undefined) {
-      await this.verifyChecksum(known);
-      // Loaded here: a directory source never needs the tar reader.
-      const { extractArchive } = await import("../archive/extract.js");
-      extracted = await extractArchive(path, stagingDir, options);
-      sha256 = known;
-    } else {
-      ({ sha256, extracted } = await this.extractHashing(stagingDir, options, before.size));
+    const changed = () =>
+      new ReleaseChangedError(
+        path,
+        "the archive changed while it was being read (still being written?); the next run tries again",
+      );
+    try {
+      if (known !== undefined) {
+        await this.verifyChecksum(known);
+        // Loaded here: a directory source never needs the tar reader.
+        const { extractArchive } = await import("../archive/extract.js");
+        extracted = await extractArchive(path, stagingDir, options);
+        sha256 = known;
+      } else {
+        ({ sha256, extracted } = await this.extractHashing(stagingDir, options, before.size));
+      }
+    } catch (error) {
+      // A copy still writing the file ends the read early ("unexpected end of file") or feeds it
+      // half a member: not a broken archive (exit 2) but one not settled yet, as sftp says of a
+      // file that grows. Any refusal of a file that changed under the read is judged next run.
+      const now = await stat(path).catch(() => undefined);
+      if (now !== undefined && stampOf(now) !== stampOf(before)) throw changed();
+      throw error;
     }
     const after = await stat(path);
-    if (stampOf(after) !== stampOf(before)) {
-      // What we hashed may not be what we extracted; the next run will see a settled file.
-      throw new ReleaseChangedError(path, "the archive changed while it was being read; try again");
-    }
+    // What we hashed may not be what we extracted; the next run will see a settled file.
+    if (stampOf(after) !== stampOf(before)) throw changed();
     if (known === undefined) {
       this.archiveHash = { stamp: stampOf(after), sha256 };
       await this.rememberArchiveHash(after, sha256, readStartedMs);
