@@ -14,7 +14,8 @@ import type { MergeEdit } from "./plan.js";
 import { arrayBlocks, elementBlocks, type TomlSide } from "./toml-blocks.js";
 import { pairElements } from "./toml-element-pairing.js";
 import { entryHolding } from "./toml-entry-index.js";
-import { scanToml, tomlCommentLines, tomlComments } from "./toml-scan.js";
+import { membersOverLines } from "./toml-inline-lines.js";
+import { scanToml, type TomlEntry, type TomlLayout, tomlCommentLines, tomlComments } from "./toml-scan.js";
 import { editTomlText } from "./toml-text-edit.js";
 import { readTomlValues, writeTomlValues } from "./toml-value-text.js";
 import { isTable, keyName, sameValue, valueAt } from "./values.js";
@@ -159,6 +160,22 @@ function replacedComments(
   baseText: string | undefined,
 ): string[] {
   const side = { text: userText, value: user, layout: scanToml(userText) };
+  let written: TomlLayout | undefined;
+  const flattenedSaid = new Set<string>();
+  /**
+   * An inline table the user wrote over lines that the merge wrote anew on one line (its members
+   * not one per line, toml-inline-lines.ts): its layout went, said once per table.
+   */
+  const linesLost = (entry: TomlEntry, holder: readonly string[]): string | undefined => {
+    const name = keyName([...holder]);
+    if (flattenedSaid.has(name) || !membersOverLines(userText.slice(entry.valueStart, entry.valueEnd)))
+      return undefined;
+    written ??= scanToml(result);
+    const now = entryHolding(written, holder);
+    if (now === undefined || result.slice(now.valueStart, now.valueEnd).includes("\n")) return undefined;
+    flattenedSaid.add(name);
+    return `${name}: the inline table you wrote over lines was written anew on one line, to change a value inside it (its members do not stand one per line, so their layout could not be kept)`;
+  };
   // A comment the previous release shipped, replaced by the release's new note, is no loss of yours.
   const kept = new Set([...tomlComments(result), ...(baseText === undefined ? [] : tomlComments(baseText))]);
   const lines = tomlCommentLines(userText);
@@ -189,6 +206,8 @@ function replacedComments(
     const entry = entryHolding(side.layout, edit.path);
     // A key inside an inline table (`t = { a = [ … ] }`) is changed by writing that table anew.
     const holder = entry?.path !== undefined && entry.path.length < edit.path.length ? entry.path : undefined;
+    const flattened = holder === undefined || entry === undefined ? undefined : linesLost(entry, holder);
+    if (flattened !== undefined) warnings.push(flattened);
     if (edit.kind !== "set" && holder === undefined) continue;
     const stretches = entry
       ? [{ start: entry.valueStart, end: entry.valueEnd }]

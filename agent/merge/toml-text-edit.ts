@@ -507,7 +507,10 @@ function insertionPoint(
   const sibling = entries
     .filter(
       (e) =>
-        e.path !== undefined && e.key.length > 1 && e.table.length < parent.length && startsWith(e.path, parent),
+        e.path !== undefined &&
+        e.key.length > 1 &&
+        e.table.length < parent.length &&
+        startsWith(e.path, parent),
     )
     .at(-1);
   if (sibling !== undefined) return { at: sibling.lineEnd, table: sibling.table };
@@ -982,7 +985,8 @@ function outOfRemoval(text: string, op: TextOp, ops: readonly TextOp[]): TextOp 
   const around = ops.find((r) => r.end > r.start && r.text === "" && r.start < op.start && op.start < r.end);
   if (around === undefined) return op;
   const lead = /^(?:[ \t]*\r?\n)*/.exec(text.slice(around.start, op.start))?.[0] ?? "";
-  if (around.end !== text.length) return { ...op, start: around.start, end: around.start, text: lead + op.text };
+  if (around.end !== text.length)
+    return { ...op, start: around.start, end: around.start, text: lead + op.text };
   // A removal to the end of the file takes the blank lines above it along (EditedText.closeGap):
   // the insertion brings them back, as the line parting it from what stays.
   const before = text.slice(0, around.start);

@@ -297,6 +297,35 @@ describe("TOML merges keep the form of files edited by hand", () => {
     ]);
   });
 
+  it("an inline table written over lines (TOML 1.1) that the merge writes anew stays over lines, its comments with it", () => {
+    // It came back on one line: its layout went with no word, its comments named as gone.
+    const base = "x = 1\ndb = { host = 'h', port = 80, old = 1 }\n";
+    const user =
+      "x = 1\ndb = { # the db\n  # where it runs\n  host = 'h',   # the host\n  port = 0x50,\n  old = 1, # old\n  # end\n}\n";
+    const result = mergeToml(user, "x = 1\ndb = { host = 'h2', port = 80, pool = 3 }\n", { base });
+    expect(result.text).toBe(
+      "x = 1\ndb = { # the db\n  # where it runs\n  host = 'h2',   # the host\n  port = 0x50,\n  pool = 3,\n  # end\n}\n",
+    );
+    expect(result.updated).toEqual(["db.host"]);
+    // The comment on the member the release dropped goes with it, named.
+    expect(result.warnings).toHaveLength(1);
+    expect(result.warnings[0]).toContain("# old (line 6)");
+    // No comma after the last member, and the brace indented, as written.
+    const bare = mergeToml("t = {\n    a = 1,\n    b = 2\n  }\n", "t = { a = 1, b = 3, c = 4 }\n", {
+      base: "t = { a = 1, b = 2 }\n",
+    });
+    expect(bare.text).toBe("t = {\n    a = 1,\n    b = 3,\n    c = 4\n  }\n");
+    expect(bare.warnings).toEqual([]);
+    // Members sharing a line: written on one line, and said.
+    const shared = mergeToml("t = {\n  a = 1, b = 2,\n}\n", "t = { a = 1, b = 3 }\n", {
+      base: "t = { a = 1, b = 2 }\n",
+    });
+    expect(shared.text).toBe("t = { a = 1, b = 3 }\n");
+    expect(shared.warnings).toEqual([
+      "t: the inline table you wrote over lines was written anew on one line, to change a value inside it (its members do not stand one per line, so their layout could not be kept)",
+    ]);
+  });
+
   it("an inline table written anew for a key inside it keeps the spelling of every member whose value stays", () => {
     // Written from values, the operator's 'literal', 0x1bb, 1e3, 1_000_000 and …:00Z came back as
     // "literal", 443, 1000.0, 1000000 and …:00.000Z, with no warning.
@@ -543,7 +572,9 @@ describe("TOML datetimes", () => {
     expect(inline.kept).toEqual(["t.ts"]);
 
     // A file rewritten from values (the writer of the last resort).
-    const rewritten = writeTomlValues(readTomlValues("ts = 2024-01-01T00:00:00.123456-07:00\n[a.b]\nc.d = 1\n"));
+    const rewritten = writeTomlValues(
+      readTomlValues("ts = 2024-01-01T00:00:00.123456-07:00\n[a.b]\nc.d = 1\n"),
+    );
     expect(rewritten).toContain("ts = 2024-01-01T00:00:00.123456-07:00\n");
   });
 
