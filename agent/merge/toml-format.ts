@@ -67,7 +67,40 @@ function tomlErrorText(error: TomlError, text: string): string {
         ? `the key ${key}`
         : `the key ${key.trim()} in an inline table`;
   const earlier = firstDefinition(lines, error, header, inline === undefined ? key : key.trim(), inline);
+  const holder = earlier === undefined && inline === undefined ? valueAbove(text, error.line) : undefined;
+  if (holder !== undefined)
+    return `${what} goes inside ${holder.name}, which line ${holder.line} sets to a value (an inline table is whole as written, and TOML adds nothing to a value): write it there, or write ${holder.name} as a [table]`;
   return `${what} is defined twice (${earlier === undefined ? "" : `also ${earlier}; `}TOML defines each key and table once, dotted keys and [table] headers alike); remove one or merge them`;
+}
+
+/**
+ * The key above line `lineNumber` that sets, to a value, a table the header or dotted key on that
+ * line goes inside (`t = { u = 1 }` then `[s.t.x]` or `t.v = 2`): smol-toml calls that a
+ * redefinition, which named a table defined nowhere else as "defined twice".
+ */
+function valueAbove(text: string, lineNumber: number): { name: string; line: number } | undefined {
+  let layout: ReturnType<typeof scanToml>;
+  try {
+    layout = scanToml(text);
+  } catch {
+    return undefined;
+  }
+  let at = 0;
+  for (let n = 1; n < lineNumber && at !== -1; n++) at = text.indexOf("\n", at) + 1 || -1;
+  if (at === -1) return undefined;
+  const path =
+    layout.headers.find((h) => h.lineStart === at)?.path ??
+    layout.entries.find((e) => e.lineStart === at)?.path;
+  if (path === undefined) return undefined;
+  const holder = layout.entries.find(
+    (e) =>
+      e.lineStart < at &&
+      e.path !== undefined &&
+      e.path.length < path.length &&
+      e.path.every((part, i) => part === path[i]),
+  );
+  if (holder?.path === undefined) return undefined;
+  return { name: keyName(holder.path), line: text.slice(0, holder.lineStart).split("\n").length };
 }
 
 const headerOf = (line: string) => /^\[\[?\s*([^\]]*?)\s*\]/.exec(line.trim())?.[1];
