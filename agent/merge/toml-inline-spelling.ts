@@ -78,9 +78,16 @@ function oneLine(
       `${mine === undefined ? formatKey(key) : mine.text.slice(0, mine.text.indexOf("=")).trimEnd()} = ${text}`,
     );
   }
-  // `{ a = 1 }` or `{a = 1}` as the first spelling (the user's) has it.
-  const pad = /^\{\s/.test(spellings[0] ?? "{ ") ? " " : "";
-  return parts.length === 0 ? { text: "{}" } : { text: `{${pad}${parts.join(", ")}${pad}}`, parts };
+  // `{ a = 1 }`, `{a = 1}` or `{\ta = 1\t}`, and `, ` or `,\t` between members, as the first
+  // spelling (the user's) has them: a tab there came back as a space, with no word.
+  const first = spellings[0] ?? "{ ";
+  const open = /^\{([ \t]*)/.exec(first)?.[1] ?? " ";
+  const close = /([ \t]*)\}$/.exec(first)?.[1] ?? open;
+  const second = topLevelSplit(first.slice(1, -1))?.[1];
+  const between = second === undefined ? " " : (/^[ \t]*/.exec(second)?.[0] ?? " ");
+  return parts.length === 0
+    ? { text: "{}" }
+    : { text: `{${open}${parts.join(`,${between}`)}${close}}`, parts };
 }
 
 /** The members of an inline table's text, or undefined when it cannot be read member by member. */

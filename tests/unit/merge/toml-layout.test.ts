@@ -297,6 +297,18 @@ describe("TOML merges keep the form of files edited by hand", () => {
     ]);
   });
 
+  it("an inline table written anew keeps the white space inside its braces and between its members", () => {
+    // Tabs came back as single spaces, with no word.
+    const base = "t = { a = [1, 2], b = 2 }\n";
+    const incoming = "t = { a = [1, 2], b = 3, c = 4 }\n";
+    expect(mergeToml("t = {\ta = [1,2],\tb = 2\t}\n", incoming, { base }).text).toBe(
+      "t = {\ta = [1,2],\tb = 3,\tc = 4\t}\n",
+    );
+    expect(mergeToml("t = {a = [1, 2],  b = 2}\n", incoming, { base }).text).toBe(
+      "t = {a = [1, 2],  b = 3,  c = 4}\n",
+    );
+  });
+
   it("an inline table written over lines (TOML 1.1) that the merge writes anew stays over lines, its comments with it", () => {
     // It came back on one line: its layout went with no word, its comments named as gone.
     const base = "x = 1\ndb = { host = 'h', port = 80, old = 1 }\n";
