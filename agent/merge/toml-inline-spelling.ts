@@ -83,11 +83,14 @@ function oneLine(
   const first = spellings[0] ?? "{ ";
   const open = /^\{([ \t]*)/.exec(first)?.[1] ?? " ";
   const close = /([ \t]*)\}$/.exec(first)?.[1] ?? open;
-  const second = topLevelSplit(first.slice(1, -1))?.[1];
+  const written = topLevelSplit(first.slice(1, -1));
+  const second = written?.[1];
   const between = second === undefined ? " " : (/^[ \t]*/.exec(second)?.[0] ?? " ");
+  // A comma after the last member (TOML 1.1, `{ a = 1, }`) stays, as an array's does.
+  const trailing = written !== undefined && written.length > 1 && written.at(-1)?.trim() === "" ? "," : "";
   return parts.length === 0
     ? { text: "{}" }
-    : { text: `{${open}${parts.join(`,${between}`)}${close}}`, parts };
+    : { text: `{${open}${parts.join(`,${between}`)}${trailing}${close}}`, parts };
 }
 
 /** The members of an inline table's text, or undefined when it cannot be read member by member. */

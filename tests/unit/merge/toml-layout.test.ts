@@ -307,6 +307,10 @@ describe("TOML merges keep the form of files edited by hand", () => {
     expect(mergeToml("t = {a = [1, 2],  b = 2}\n", incoming, { base }).text).toBe(
       "t = {a = [1, 2],  b = 3,  c = 4}\n",
     );
+    // A comma after the last member (TOML 1.1) stays; it went.
+    expect(mergeToml("t = { a = [1, 2], b = 2, }\n", incoming, { base }).text).toBe(
+      "t = { a = [1, 2], b = 3, c = 4, }\n",
+    );
   });
 
   it("an inline table written over lines (TOML 1.1) that the merge writes anew stays over lines, its comments with it", () => {
