@@ -207,7 +207,7 @@ function replacedComments(
     const now = entryHolding(written, holder);
     if (now === undefined || result.slice(now.valueStart, now.valueEnd).includes("\n")) return undefined;
     flattenedSaid.add(name);
-    return `${name}: the inline table you wrote over lines was written anew on one line, to change a value inside it (its members do not stand one per line, so their layout could not be kept)`;
+    return `${name}: the inline table you wrote over lines was written anew on one line, to change a value inside it (a member there shares a line with another or spans lines, so their layout could not be kept)`;
   };
   // A comment the previous release shipped, replaced by the release's new note, is no loss of yours.
   const kept = new Set([...tomlComments(result), ...(baseText === undefined ? [] : tomlComments(baseText))]);

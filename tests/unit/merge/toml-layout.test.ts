@@ -338,7 +338,7 @@ describe("TOML merges keep the form of files edited by hand", () => {
     });
     expect(shared.text).toBe("t = { a = 1, b = 3 }\n");
     expect(shared.warnings).toEqual([
-      "t: the inline table you wrote over lines was written anew on one line, to change a value inside it (its members do not stand one per line, so their layout could not be kept)",
+      "t: the inline table you wrote over lines was written anew on one line, to change a value inside it (a member there shares a line with another or spans lines, so their layout could not be kept)",
     ]);
   });
 
