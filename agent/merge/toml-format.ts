@@ -14,7 +14,8 @@ import type { MergeEdit } from "./plan.js";
 import { arrayBlocks, elementBlocks, type TomlSide } from "./toml-blocks.js";
 import { pairElements } from "./toml-element-pairing.js";
 import { entryHolding } from "./toml-entry-index.js";
-import { scanToml, tomlCommentLines, tomlComments } from "./toml-scan.js";
+import { membersOverLines } from "./toml-inline-lines.js";
+import { scanToml, type TomlEntry, type TomlLayout, tomlCommentLines, tomlComments } from "./toml-scan.js";
 import { editTomlText } from "./toml-text-edit.js";
 import { readTomlValues, writeTomlValues } from "./toml-value-text.js";
 import { isTable, keyName, sameValue, valueAt } from "./values.js";
@@ -66,7 +67,40 @@ function tomlErrorText(error: TomlError, text: string): string {
         ? `the key ${key}`
         : `the key ${key.trim()} in an inline table`;
   const earlier = firstDefinition(lines, error, header, inline === undefined ? key : key.trim(), inline);
+  const holder = earlier === undefined && inline === undefined ? valueAbove(text, error.line) : undefined;
+  if (holder !== undefined)
+    return `${what} goes inside ${holder.name}, which line ${holder.line} sets to a value (an inline table is whole as written, and TOML adds nothing to a value): write it there, or write ${holder.name} as a [table]`;
   return `${what} is defined twice (${earlier === undefined ? "" : `also ${earlier}; `}TOML defines each key and table once, dotted keys and [table] headers alike); remove one or merge them`;
+}
+
+/**
+ * The key above line `lineNumber` that sets, to a value, a table the header or dotted key on that
+ * line goes inside (`t = { u = 1 }` then `[s.t.x]` or `t.v = 2`): smol-toml calls that a
+ * redefinition, which named a table defined nowhere else as "defined twice".
+ */
+function valueAbove(text: string, lineNumber: number): { name: string; line: number } | undefined {
+  let layout: ReturnType<typeof scanToml>;
+  try {
+    layout = scanToml(text);
+  } catch {
+    return undefined;
+  }
+  let at = 0;
+  for (let n = 1; n < lineNumber && at !== -1; n++) at = text.indexOf("\n", at) + 1 || -1;
+  if (at === -1) return undefined;
+  const path =
+    layout.headers.find((h) => h.lineStart === at)?.path ??
+    layout.entries.find((e) => e.lineStart === at)?.path;
+  if (path === undefined) return undefined;
+  const holder = layout.entries.find(
+    (e) =>
+      e.lineStart < at &&
+      e.path !== undefined &&
+      e.path.length < path.length &&
+      e.path.every((part, i) => part === path[i]),
+  );
+  if (holder?.path === undefined) return undefined;
+  return { name: keyName(holder.path), line: text.slice(0, holder.lineStart).split("\n").length };
 }
 
 const headerOf = (line: string) => /^\[\[?\s*([^\]]*?)\s*\]/.exec(line.trim())?.[1];
@@ -159,6 +193,22 @@ function replacedComments(
   baseText: string | undefined,
 ): string[] {
   const side = { text: userText, value: user, layout: scanToml(userText) };
+  let written: TomlLayout | undefined;
+  const flattenedSaid = new Set<string>();
+  /**
+   * An inline table the user wrote over lines that the merge wrote anew on one line (its members
+   * not one per line, toml-inline-lines.ts): its layout went, said once per table.
+   */
+  const linesLost = (entry: TomlEntry, holder: readonly string[]): string | undefined => {
+    const name = keyName([...holder]);
+    if (flattenedSaid.has(name) || !membersOverLines(userText.slice(entry.valueStart, entry.valueEnd)))
+      return undefined;
+    written ??= scanToml(result);
+    const now = entryHolding(written, holder);
+    if (now === undefined || result.slice(now.valueStart, now.valueEnd).includes("\n")) return undefined;
+    flattenedSaid.add(name);
+    return `${name}: the inline table you wrote over lines was written anew on one line, to change a value inside it (a member there shares a line with another or spans lines, so their layout could not be kept)`;
+  };
   // A comment the previous release shipped, replaced by the release's new note, is no loss of yours.
   const kept = new Set([...tomlComments(result), ...(baseText === undefined ? [] : tomlComments(baseText))]);
   const lines = tomlCommentLines(userText);
@@ -189,6 +239,8 @@ function replacedComments(
     const entry = entryHolding(side.layout, edit.path);
     // A key inside an inline table (`t = { a = [ … ] }`) is changed by writing that table anew.
     const holder = entry?.path !== undefined && entry.path.length < edit.path.length ? entry.path : undefined;
+    const flattened = holder === undefined || entry === undefined ? undefined : linesLost(entry, holder);
+    if (flattened !== undefined) warnings.push(flattened);
     if (edit.kind !== "set" && holder === undefined) continue;
     const stretches = entry
       ? [{ start: entry.valueStart, end: entry.valueEnd }]

@@ -7,6 +7,7 @@
  * by line keeps them all.
  */
 import { scanOutsideStrings } from "./toml-chars.js";
+import { inlineLines, layOut } from "./toml-inline-lines.js";
 import { formatKey, inlineValueText, readTomlValues } from "./toml-value-text.js";
 import { isTable, sameValue } from "./values.js";
 
@@ -19,7 +20,7 @@ interface Member {
 }
 
 /**
- * `value` as one line, each member spelt as in the first of `spellings` (inline-table texts) that
+ * `value` as one line (over lines where the user's table is: toml-inline-lines.ts), each member spelt as in the first of `spellings` (inline-table texts) that
  * holds it with the same value, a nested inline table member by member; the rest written from values.
  */
 export function inlineTextInSpellings(
@@ -29,13 +30,33 @@ export function inlineTextInSpellings(
   arrayStyle: (userText: string, releaseText: string) => string = (_user, release) => release,
 ): string | undefined {
   const same = spellings.find((text) => sameValue(readValue(text), value));
+  if (same !== undefined && same === spellings[0]) return same;
+  // The user's table written over lines is read on one line and written back over lines.
+  const lines = spellings[0] === undefined ? undefined : inlineLines(spellings[0]);
+  const written = oneLine(
+    value,
+    lines === undefined ? spellings : [lines.flat, ...spellings.slice(1)],
+    same,
+    arrayStyle,
+  );
+  if (written === undefined || lines === undefined || written.parts === undefined) return written?.text;
+  return layOut(lines, written.parts);
+}
+
+function oneLine(
+  value: unknown,
+  spellings: readonly string[],
+  same: string | undefined,
+  arrayStyle: (userText: string, releaseText: string) => string,
+): { text: string; parts?: string[] } | undefined {
+  const whole = (text: string | undefined) => (text === undefined ? undefined : { text });
   // The first spelling (the user's) whole; another only where it cannot be read member by member:
   // an inline table equal to the release's took the release's text, so where the user had only
   // respelt members (`host = 'a'`, `port = 0x1538`) those went when the release added one.
-  if (same !== undefined && same === spellings[0]) return same;
-  if (!isTable(value)) return same ?? inlineValueText(value);
+  if (same !== undefined && same === spellings[0]) return whole(same);
+  if (!isTable(value)) return whole(same ?? inlineValueText(value));
   const known = spellings.map(members);
-  if (same !== undefined && known.includes(undefined)) return same;
+  if (same !== undefined && known.includes(undefined)) return whole(same);
   const parts: string[] = [];
   for (const [key, item] of Object.entries(value)) {
     const found = known.map((list) => list?.find((m) => m.key === key));
@@ -57,9 +78,19 @@ export function inlineTextInSpellings(
       `${mine === undefined ? formatKey(key) : mine.text.slice(0, mine.text.indexOf("=")).trimEnd()} = ${text}`,
     );
   }
-  // `{ a = 1 }` or `{a = 1}` as the first spelling (the user's) has it.
-  const pad = /^\{\s/.test(spellings[0] ?? "{ ") ? " " : "";
-  return parts.length === 0 ? "{}" : `{${pad}${parts.join(", ")}${pad}}`;
+  // `{ a = 1 }`, `{a = 1}` or `{\ta = 1\t}`, and `, ` or `,\t` between members, as the first
+  // spelling (the user's) has them: a tab there came back as a space, with no word.
+  const first = spellings[0] ?? "{ ";
+  const open = /^\{([ \t]*)/.exec(first)?.[1] ?? " ";
+  const close = /([ \t]*)\}$/.exec(first)?.[1] ?? open;
+  const written = topLevelSplit(first.slice(1, -1));
+  const second = written?.[1];
+  const between = second === undefined ? " " : (/^[ \t]*/.exec(second)?.[0] ?? " ");
+  // A comma after the last member (TOML 1.1, `{ a = 1, }`) stays, as an array's does.
+  const trailing = written !== undefined && written.length > 1 && written.at(-1)?.trim() === "" ? "," : "";
+  return parts.length === 0
+    ? { text: "{}" }
+    : { text: `{${open}${parts.join(`,${between}`)}${trailing}${close}}`, parts };
 }
 
 /** The members of an inline table's text, or undefined when it cannot be read member by member. */

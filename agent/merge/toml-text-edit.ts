@@ -502,12 +502,18 @@ function insertionPoint(
     return { at: last?.lineEnd ?? (header === undefined ? end : start), table: parent };
   }
   // The table exists only through dotted keys (`a.b = 1`): add another dotted key beside them.
+  // Only a dotted key written above the table defines it: one inside a sub-table (`c.d = 1` under
+  // `[a.b]`) defines a table below it, and taking it for one made the merge rewrite the whole file.
   const sibling = entries
-    .filter((e) => e.path !== undefined && e.key.length > 1 && startsWith(e.path, parent))
+    .filter(
+      (e) =>
+        e.path !== undefined &&
+        e.key.length > 1 &&
+        e.table.length < parent.length &&
+        startsWith(e.path, parent),
+    )
     .at(-1);
-  if (sibling !== undefined) {
-    return sibling.table.length > parent.length ? undefined : { at: sibling.lineEnd, table: sibling.table };
-  }
+  if (sibling !== undefined) return { at: sibling.lineEnd, table: sibling.table };
   // The table exists only through its sub-tables ([a.b] without [a]): TOML allows [a] after them too,
   // so it opens right above the first one.
   const sub = headers.find((h) => h.path.length > parent.length && startsWith(h.path, parent));
@@ -940,8 +946,12 @@ function applyOps(text: string, ops: TextOp[]): string | undefined {
     op.head ? -1 : op.tail ? 1 : 0,
     index,
   ];
-  const ordered = coalesceRemovals(ops)
-    .map((op) => outOfRemoval(text, op, ops))
+  // An insertion moves out of the removals as joined: two removals sharing a blank line (`[b.a.e]`
+  // and `[e]`, the blank line between them) are one, and an insertion moved to the start of the
+  // second only still fell inside the first, so the whole file was rewritten from values.
+  const coalesced = coalesceRemovals(ops);
+  const ordered = coalesced
+    .map((op) => outOfRemoval(text, op, coalesced))
     .map((op, index) => ({ op, key: rank(op, index) }))
     .sort((a, b) => compareDescending(a.key, b.key))
     .map(({ op }) => op);
@@ -975,8 +985,15 @@ function outOfRemoval(text: string, op: TextOp, ops: readonly TextOp[]): TextOp 
   const around = ops.find((r) => r.end > r.start && r.text === "" && r.start < op.start && op.start < r.end);
   if (around === undefined) return op;
   const lead = /^(?:[ \t]*\r?\n)*/.exec(text.slice(around.start, op.start))?.[0] ?? "";
-  const body = around.end === text.length ? op.text.replace(/(\r?\n)(?:[ \t]*\r?\n)+$/, "$1") : op.text;
-  return { ...op, start: around.start, end: around.start, text: lead + body };
+  if (around.end !== text.length)
+    return { ...op, start: around.start, end: around.start, text: lead + op.text };
+  // A removal to the end of the file takes the blank lines above it along (EditedText.closeGap):
+  // the insertion brings them back, as the line parting it from what stays.
+  const before = text.slice(0, around.start);
+  const above = before.slice(before.length - trailingBlankLines(before));
+  // Without the blank lines closing it, which would end the file blank.
+  const body = op.text.replace(/(\r?\n)(?:[ \t]*\r?\n)+$/, "$1");
+  return { ...op, start: around.start, end: around.start, text: above + lead + body };
 }
 
 /**

@@ -116,3 +116,39 @@ describe("an operator's Kubernetes manifest, Cargo.toml and .eslintrc.json throu
     for (const [name, text] of Object.entries(edited)) expect(await read(name)).toBe(text);
   });
 });
+
+const tomlForms = (version: string) => `version: "${version}"
+files:
+  "app.toml": { action: merge_toml }
+`;
+
+describe("an operator's TOML written in forms the merge used to rewrite, through a real update", () => {
+  let app: LocalApp;
+  beforeEach(async () => {
+    app = await localApp();
+  });
+  afterEach(() => app.cleanup());
+
+  it("a key for a table defined only through a sub-table holding dotted keys, and an inline table over lines, keep the file's form", async () => {
+    // The first rewrote the whole file from values (comments, spellings gone, one WARNING); the
+    // second put the inline table on one line, its comment named as gone.
+    const { run, read } = await updateOverEdits(app, tomlForms, {
+      v1: {
+        "app.toml":
+          'title = "app"\n\n[server.tls]\ncert.path = "/etc/a.pem"\n\n[db]\nconn = { host = "a", port = 5432 }\n',
+      },
+      edited: {
+        "app.toml":
+          '# my app\ntitle = "app" # mine\n\n[server.tls]\ncert.path = "/etc/b.pem" # ours\n\n[db]\nconn = {\n  host = "db.internal", # ops\n  port = 5432,\n}\n',
+      },
+      v2: {
+        "app.toml":
+          'title = "app"\n\n[server]\nport = 8080\n\n[server.tls]\ncert.path = "/etc/a.pem"\n\n[db]\nconn = { host = "a", port = 5432, pool = 10 }\n',
+      },
+    });
+    expect(await read("app.toml")).toBe(
+      '# my app\ntitle = "app" # mine\n\n[server]\nport = 8080\n\n[server.tls]\ncert.path = "/etc/b.pem" # ours\n\n[db]\nconn = {\n  host = "db.internal", # ops\n  port = 5432,\n  pool = 10,\n}\n',
+    );
+    expect((run.stdout + run.stderr).split("\n").filter((line) => line.includes('"level":40'))).toEqual([]);
+  });
+});

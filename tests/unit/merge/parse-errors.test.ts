@@ -147,6 +147,13 @@ describe("malformed inputs give positioned errors", () => {
       `1:18 the key p in an inline table ${twice("at column 11 of that line")}`,
     );
     expect(run("[t]\n  x = 1\n  y = 0\n  x = 2\n")).toBe(`4:3 the key x ${twice("on line 2")}`);
+    // A table or key going inside a value (an inline table, a number) is defined nowhere else: it
+    // read "defined twice", pointing at no other definition.
+    const inside = (name: string, line: number) =>
+      `goes inside ${name}, which line ${line} sets to a value (an inline table is whole as written, and TOML adds nothing to a value): write it there, or write ${name} as a [table]`;
+    expect(run("[s]\nt = {u = 1}\n[s.t.x]\nw = 1\n")).toBe(`3:2 the table [s.t.x] ${inside("s.t", 2)}`);
+    expect(run("[s]\nt = {u = 1}\nt.v = 2\n")).toBe(`3:1 the key t.v ${inside("s.t", 2)}`);
+    expect(run("a.b = 1\n\n[a.b.c]\nx = 1\n")).toBe(`3:2 the table [a.b.c] ${inside("a.b", 1)}`);
     // Other errors keep the parser's words, without "Invalid TOML document:".
     expect(run("a = \n")).toBe("1:5 invalid value");
   });
