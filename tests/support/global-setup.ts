@@ -1,11 +1,17 @@
 /**
- * The run's own clean-up, in vitest's main process: what a test fork keeps for the whole run and
- * cannot remove itself (vitest ends its forks without an 'exit' event), named after this process.
+ * In vitest's main process, before the forks start: the agent CLI's code caches made by an update
+ * (warm-code-caches.ts). After the run, its own clean-up: what a test fork keeps for the whole run
+ * and cannot remove itself (vitest ends its forks without an 'exit' event), named after this process.
  */
 import { readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isRunTemplate } from "./run-template.js";
+import { warmCodeCaches } from "./warm-code-caches.js";
+
+export function setup(): void {
+  warmCodeCaches();
+}
 
 export function teardown(): void {
   for (const name of readdirSync(tmpdir()))
