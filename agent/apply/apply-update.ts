@@ -530,7 +530,7 @@ async function startBackup(
   try {
     // The app's backups are ship's alone: they hold copies of files the app directory's mode may
     // be what keeps secret (older backups an earlier ship left open are closed with them).
-    await ownerOnlyDir(join(input.backupRoot, app));
+    await ownerOnlyDir(join(input.backupRoot, app), { followLink: true });
     await mkdir(backupFilesDir(path), { recursive: true });
     faultPoint("backup:started"); // a kill here leaves a backup directory without meta.json
     const info = await writeBackupRecords(input, facts, { id, path, unrecorded });

@@ -25,6 +25,7 @@ import {
   mkdir,
   open,
   readlink,
+  realpath,
   rename,
   rm,
   symlink,
@@ -219,9 +220,11 @@ export async function chmodEntry(path: string, mode: number): Promise<void> {
  * directory of 0750 (root:www-data) is secret by its directory: copied into a directory every local
  * user may enter, it was theirs to read. One an older ship left open is closed here too.
  */
-export async function ownerOnlyDir(dir: string): Promise<void> {
+export async function ownerOnlyDir(dir: string, options: { followLink?: boolean } = {}): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  await chmodEntry(dir, 0o700);
+  // `followLink`: a symlink the operator put there on purpose (backup_dir/<source> linked to a
+  // bigger disk, which every caller follows) closes the directory it names.
+  await chmodEntry(options.followLink === true ? await realpath(dir) : dir, 0o700);
 }
 
 /**

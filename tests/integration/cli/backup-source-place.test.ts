@@ -8,7 +8,7 @@
  * changes: an update too, which made its backup through it after its pre_update hooks had run. At a
  * name no configured source has, such an entry is harmless; a link there to a directory is listed.
  */
-import { lstat, mkdir, readdir, readFile, rename, rm, symlink, writeFile } from "node:fs/promises";
+import { lstat, mkdir, readdir, readFile, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { builtOnceRestoredEachTest } from "../../support/built-once.js";
@@ -89,6 +89,8 @@ describe("a symlink to a directory at backup_dir/<source> is followed by every c
     expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v3\n");
     expect(await backupIds(moved)).toHaveLength(2);
     expect((await lstat(join(backups, "myapp"))).isSymbolicLink()).toBe(true);
+    // The directory it names is closed to the owner, as backup_dir/<source> itself would be.
+    expect((await stat(moved)).mode & 0o777).toBe(0o700);
     expect((await listed()).map((b) => b.version).sort()).toEqual(["1.0.0", "2.0.0"]);
   });
 
