@@ -3,7 +3,7 @@
  * --data-dir flags): missing, a directory, empty or too short is exit 2 with one line naming the
  * key or flag and the file, never Node's bare "ENOENT: …, open '…'", and nothing is created.
  */
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
@@ -169,17 +169,35 @@ describe("ship-hub: a data dir or SQLite file that cannot be used", () => {
     [["--data-dir", "a-file"], /^ship-hub: --data-dir a-file is not a directory$/],
     [["--db", "a-dir"], /^ship-hub: --db a-dir is a directory$/],
     [["--db", "nowhere/hub.db"], /^ship-hub: --db the directory of nowhere\/hub.db does not exist$/],
-    [["--db", "a-file"], /^ship-hub: --db cannot open the SQLite database a-file: file is not a database$/],
-  ])("serve %j: exit 2 naming the flag, no data dir left behind", async (args, message) => {
-    await writeFile(join(dir, "hub.toml"), "");
-    const dataDir = args.includes("--data-dir") ? [] : ["--data-dir", "data"];
-    const { code, stderr } = await hub(["serve", "--port", "0", ...dataDir, ...args]);
-    expect(code, stderr).toBe(2);
-    expect(stderr.trim()).toMatch(message);
-    const left = (await readdir(dir)).sort();
-    // The one case that gets as far as opening the file created the data dir for its secret.
-    expect(left.filter((f) => f !== "data")).toEqual(before);
-  });
+    // Refused before the data dir and its secret are made, as the others.
+    [
+      ["--db", "a-file"],
+      /^ship-hub: --db a-file is not a SQLite database \(it holds other data\): name the hub's database, or a new or empty file$/,
+    ],
+    // SQLite's bare "disk I/O error", exit 1, after the data dir was made.
+    [["--db", "a-fifo"], /^ship-hub: --db a-fifo is a pipe, not a SQLite database file$/],
+    [["--db", "/dev/null"], /^ship-hub: --db \/dev\/null is a device, not a SQLite database file$/],
+  ])(
+    "serve, token create and token list %j: exit 2 naming the flag, nothing created",
+    async (args, message) => {
+      await writeFile(join(dir, "hub.toml"), "");
+      if (args.includes("a-fifo")) execFileSync("mkfifo", [join(dir, "a-fifo")]);
+      const listed = (await readdir(dir)).sort();
+      const dataDir = args.includes("--data-dir") ? [] : ["--data-dir", "data"];
+      const runs = await Promise.all(
+        [
+          ["serve", "--port", "0"],
+          ["token", "create", "--role", "ci"],
+          ["token", "list"],
+        ].map((command) => hub([...command, ...dataDir, ...args])),
+      );
+      for (const { code, stderr } of runs) {
+        expect(code, stderr).toBe(2);
+        expect(stderr.trim()).toMatch(message);
+      }
+      expect((await readdir(dir)).sort()).toEqual(listed);
+    },
+  );
 
   it("hub.toml's data_dir and db are named by their key", async () => {
     await writeFile(join(dir, "hub.toml"), 'data_dir = "a-file"\n');
