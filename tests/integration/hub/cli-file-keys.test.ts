@@ -249,6 +249,12 @@ describe("ship-hub: a data dir or SQLite file that cannot be used", () => {
         ["--role", "agent", "--agent", "h".repeat(201)],
         `ship-hub: --agent "${"h".repeat(40)}…" is 201 characters long: must be 1 to 200 characters: letters, digits, '.', '_' or '-', starting with a letter or digit`,
       ],
+      // The name travels in the token: 20,000 characters made one every request of which the hub
+      // answered 431 (over Node's 16 KB of request headers).
+      [
+        ["--role", "operator", "--name", "n".repeat(20_000)],
+        "ship-hub: --name is 20000 characters long: must be at most 200 (it travels inside the token, and the hub refuses a request whose headers pass 16 KB)",
+      ],
     ] as const;
     const runs = await Promise.all(
       cases.map(([args]) => hub(["token", "create", "--data-dir", "data", ...args])),
