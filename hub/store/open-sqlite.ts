@@ -4,9 +4,10 @@
  * a directory or a file that is not a SQLite database are bad input (exit 2), not a bare driver error.
  */
 import { constants, type Stats } from "node:fs";
-import { chmod, mkdir, open, stat, writeFile } from "node:fs/promises";
+import { access, chmod, mkdir, open, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { nonRegularKind } from "../../shared/bounded-read.js";
+import { appDirAccessProblem, whoRuns } from "../../shared/dir-access.js";
 import { BadInputError } from "../../shared/errors.js";
 import { fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
@@ -30,6 +31,10 @@ export interface SqliteLocation {
 // What the operator's path caused, as opposed to a database that failed while in use.
 const PATH_ERRORS = new Set(["SQLITE_CANTOPEN", "SQLITE_NOTADB", "SQLITE_READONLY", "SQLITE_PERM"]);
 
+/** The unit the README installs the hub as, named when its ReadWritePaths= leaves a path out. */
+const HUB_UNIT = "ship-hub.service";
+const READ_WRITE = constants.R_OK | constants.W_OK;
+
 const FLAGS = { dataDir: { file: "--data-dir", key: "" }, dbFile: { file: "--db", key: "" } };
 
 /**
@@ -45,6 +50,10 @@ export async function checkSqliteLocation(location: SqliteLocation): Promise<voi
       namedBy.dataDir.key,
       `${location.dataDir} is not a directory`,
     );
+  // Before the secret is generated into it: a data dir the hub's user may not create (or use) was
+  // "cannot create directory …: permission denied", exit 1, naming neither flag nor key.
+  const unusable = await appDirAccessProblem(location.dataDir, HUB_UNIT);
+  if (unusable !== undefined) throw BadInputError.single(namedBy.dataDir.file, namedBy.dataDir.key, unusable);
   if (location.dbFile === undefined) return;
   const db = await stat(location.dbFile).catch(() => undefined);
   if (db?.isDirectory())
@@ -63,6 +72,24 @@ export async function checkSqliteLocation(location: SqliteLocation): Promise<voi
       namedBy.dbFile.file,
       namedBy.dbFile.key,
       `the directory of ${location.dbFile} does not exist`,
+    );
+  // SQLite writes its -wal and -shm beside the database: a directory the hub's user may not write
+  // was refused only after the data dir and its secret were made.
+  const parentProblem =
+    resolve(parent) === resolve(location.dataDir) ? undefined : await appDirAccessProblem(parent, HUB_UNIT);
+  if (parentProblem !== undefined)
+    throw BadInputError.single(
+      namedBy.dbFile.file,
+      namedBy.dbFile.key,
+      `${location.dbFile}: ${parentProblem}`,
+    );
+  const denied =
+    db === undefined ? undefined : await access(location.dbFile, READ_WRITE).catch((e: unknown) => e);
+  if (denied !== undefined)
+    throw BadInputError.single(
+      namedBy.dbFile.file,
+      namedBy.dbFile.key,
+      `${location.dbFile}: ${whoRuns()} may not read and write it (${fsErrorText(denied)})`,
     );
 }
 

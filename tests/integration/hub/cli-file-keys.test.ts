@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import jwt from "jsonwebtoken";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { asRoot, chownToNobody, NOBODY } from "../../support/as-nobody.js";
 import { HUB_BIN, requireHubBin, runHubCli } from "../../support/hub-cli.js";
 import { freePort } from "../../support/servers/free-port.js";
 
@@ -194,6 +195,40 @@ describe("ship-hub: a data dir or SQLite file that cannot be used", () => {
       for (const { code, stderr } of runs) {
         expect(code, stderr).toBe(2);
         expect(stderr.trim()).toMatch(message);
+      }
+      expect((await readdir(dir)).sort()).toEqual(listed);
+    },
+  );
+
+  it.skipIf(!asRoot)(
+    "a data dir or a --db directory the hub's user may not create or write in: exit 2 naming the flag, nothing created",
+    async () => {
+      // Run as nobody, as a hub under its own user: root passes every mode. The data dir's was
+      // "cannot create directory …: permission denied" (exit 1, no flag named); the --db's was
+      // refused only after the data dir and its secret were made.
+      await mkdir(join(dir, "ro"));
+      await chownToNobody(dir);
+      await chmod(join(dir, "ro"), 0o555);
+      const listed = (await readdir(dir)).sort();
+      const asNobody = (args: string[]) => runHubCli(dir, args, {}, 30_000, NOBODY);
+      const cases = [
+        [
+          ["--data-dir", "ro/data"],
+          `ship-hub: --data-dir ${join(dir, "ro/data")} does not exist, and nobody may not create it in ${join(dir, "ro")} (owner uid 65534, mode 555): create it as root and chown it to nobody (permission denied (EACCES))`,
+        ],
+        [
+          ["--data-dir", "data", "--db", "ro/hub.db"],
+          `ship-hub: --db ro/hub.db: ${join(dir, "ro")}: nobody may not read, write and enter it (owner uid 65534, mode 555): chown -R nobody ${join(dir, "ro")}, as the install steps do (permission denied (EACCES))`,
+        ],
+      ] as const;
+      const runs = await Promise.all(
+        cases.flatMap(([args]) => [
+          asNobody(["serve", "--port", "0", ...args]),
+          asNobody(["token", "create", "--role", "ci", ...args]),
+        ]),
+      );
+      for (const [i, { code, stderr }] of runs.entries()) {
+        expect({ code, stderr: stderr.trim() }).toEqual({ code: 2, stderr: cases[Math.floor(i / 2)]?.[1] });
       }
       expect((await readdir(dir)).sort()).toEqual(listed);
     },
