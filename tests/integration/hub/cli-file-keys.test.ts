@@ -66,6 +66,28 @@ describe("ship-hub: hub.toml jwt_secret_file that cannot be used", () => {
   );
 });
 
+describe("ship-hub: SHIP_HUB_SECRET that is white space", () => {
+  it.each([
+    [" ".repeat(40), 0, " (only white space)"],
+    [`${"k".repeat(20)}${" ".repeat(20)}\n`, 20, ""],
+  ])("%j: serve and token create exit 2 as for such a file, nothing created", async (secret, found, note) => {
+    // Taken as a secret of 40 bytes, while a jwt_secret_file holding the same is refused as empty.
+    await writeFile(join(dir, "hub.toml"), 'data_dir = "data"\n');
+    const runs = await Promise.all(
+      [
+        ["serve", "--port", "0"],
+        ["token", "create", "--role", "ci"],
+      ].map((args) => runHubCli(dir, [...args, "--config", "hub.toml"], { SHIP_HUB_SECRET: secret })),
+    );
+    for (const { code, stderr } of runs)
+      expect({ code, stderr: stderr.trim() }).toEqual({
+        code: 2,
+        stderr: `ship-hub: SHIP_HUB_SECRET must hold at least 32 bytes besides white space at its ends, found ${found}${note}`,
+      });
+    expect((await readdir(dir)).sort()).toEqual(before);
+  });
+});
+
 describe("ship-hub: relative paths in hub.toml", () => {
   it("are relative to hub.toml's directory, not where ship-hub is started: token create from another directory signs with the serving hub's secret", async () => {
     // The unit starts the hub in /, an operator runs token create from a shell elsewhere: resolved
