@@ -22,7 +22,7 @@ export class TooLargeError extends Error {
 }
 
 /** A non-regular file's kind in the words an operator knows it by; undefined for a regular file. */
-function kindOf(info: Stats): string | undefined {
+export function nonRegularKind(info: Stats): string | undefined {
   if (info.isFile()) return undefined;
   if (info.isCharacterDevice() || info.isBlockDevice()) return "a device";
   if (info.isFIFO()) return "a pipe";
@@ -42,7 +42,7 @@ export async function readUpTo(path: string, what: string, limit = NAMED_FILE_MA
   const handle = await open(path, "r");
   try {
     const info = await handle.stat();
-    const kind = kindOf(info);
+    const kind = nonRegularKind(info);
     if (kind === undefined && info.size > limit) throw new TooLargeError(limit, kind, what);
     const chunks: Buffer[] = [];
     let total = 0;

@@ -11,6 +11,7 @@ import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { caCertificateProblem } from "../../shared/ca-certificates.js";
 import type { AgentConfig, LocalSource, Source } from "../../shared/config/schema.js";
+import { appDirAccessProblem } from "../../shared/dir-access.js";
 import { BadInputError, formatIssue, type Issue } from "../../shared/errors.js";
 import {
   readableByOthersNote,
@@ -28,7 +29,6 @@ import { expandHome } from "../sources/home-path.js";
 import { localLinkReader } from "../sources/local-link.js";
 import { type PrivateKeyFacts, privateKeyFacts } from "../sources/ssh/private-key.js";
 import { sftpKeyProblem } from "../sources/ssh/sftp-key.js";
-import { appDirAccessProblem } from "./configured-app-dir.js";
 import { kindProblems } from "./configured-paths.js";
 import { stateRoot } from "./paths.js";
 

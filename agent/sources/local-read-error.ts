@@ -5,9 +5,9 @@
  * (exit 2), as sftp's "permission denied on the server" is.
  */
 import { statSync } from "node:fs";
+import { whoRuns } from "../../shared/dir-access.js";
 import { BadInputError, ReleaseChangedError } from "../../shared/errors.js";
 import { errnoCode, errnoErrorText, fsErrorText } from "../../shared/fs-errors.js";
-import { whoRuns } from "../pipeline/configured-app-dir.js";
 import { isPermissionDenied } from "../state/record-file.js";
 
 /**

@@ -25,8 +25,7 @@ export interface SecretOptions {
  * <data-dir>/secret (mode 600) so `serve` and `token create` with the same data dir agree.
  */
 export async function loadSecret(options: SecretOptions): Promise<Buffer> {
-  if (options.envSecret !== undefined && options.envSecret !== "")
-    return checked(Buffer.from(options.envSecret, "utf8"), { file: "SHIP_HUB_SECRET", key: "" });
+  if (options.envSecret !== undefined && options.envSecret !== "") return envSecret(options.envSecret);
   if (options.secretFile !== undefined) {
     const by = { file: options.configFile ?? "hub.toml", key: "jwt_secret_file" };
     const text = (await readNamedFile(options.secretFile, by)).toString("utf8").trim();
@@ -88,6 +87,22 @@ async function warnIfShared(file: string, warn: SecretOptions["warn"], named: st
 }
 
 /** `by` says where the secret was named; `file`, when it came from one, is the file that holds too few bytes. */
+/**
+ * SHIP_HUB_SECRET, as given (a hub that signed with it keeps its tokens valid), but counted without
+ * the white space at its ends, as a jwt_secret_file is: 40 spaces passed as a 40-byte secret, while
+ * a file holding them was refused as empty.
+ */
+function envSecret(value: string): Buffer {
+  const counted = Buffer.byteLength(value.trim(), "utf8");
+  if (counted < MIN_SECRET_BYTES)
+    throw BadInputError.single(
+      "SHIP_HUB_SECRET",
+      "",
+      `must hold at least ${MIN_SECRET_BYTES} bytes besides white space at its ends, found ${counted}${counted === 0 ? " (only white space)" : ""}`,
+    );
+  return Buffer.from(value, "utf8");
+}
+
 function checked(secret: Buffer, by: { file: string; key: string }, file?: string): Buffer {
   if (secret.length < MIN_SECRET_BYTES)
     throw BadInputError.single(

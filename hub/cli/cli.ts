@@ -132,7 +132,8 @@ remote(
     "--watch",
     "redraw every --interval seconds until the rollout ends (and its rollback instructions are answered) or waits for an operator's decision (exit 0 completed with no agent failed and none still updating; 1 halted, waiting for an operator (below a minSuccessRate, or on a wave that tested nothing), failed, aborted, or completed with failed agents or agents still updating); a hub that restarts meanwhile is tried again for up to 5 min",
   )
-  .option("--interval <seconds>", "with --watch", "2")
+  // No commander default: given without --watch it is refused, so given must be told apart.
+  .option("--interval <seconds>", "with --watch (default: 2)")
   .action(async (id: string, options) => (await remoteCommands()).rolloutShow(id, options));
 remote(
   rollout

@@ -380,6 +380,11 @@ export async function rolloutShow(
   id: string,
   options: RemoteOptions & { watch?: boolean; interval?: string },
 ): Promise<void> {
+  // Refused, not ignored: `--interval abc` without --watch printed the rollout once, unread.
+  if (!options.watch && options.interval !== undefined)
+    throw new RangeError(
+      "--interval applies to --watch only: without it `rollout show` prints the rollout once",
+    );
   if (!options.watch) return rolloutAction("show", id, options);
   const seconds = decimalFlag(options.interval ?? "2", `--interval ${quotedText(options.interval ?? "2")}`);
   // Past 2^31 ms a timer fires at once: a huge interval would poll the hub in a tight loop.

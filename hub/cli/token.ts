@@ -80,6 +80,12 @@ async function writeTokenFile(path: string, token: string): Promise<void> {
   }
 }
 
+/**
+ * A token's name is signed into it and sent with every request: past Node's 16 KB of request
+ * headers the hub answered 431 to each, a token issued that could never be used. As an agent id.
+ */
+const MAX_NAME_CHARACTERS = 200;
+
 export async function tokenCreate(
   options: CommonOptions & { role: string; name?: string; agent?: string; ttl: string; out?: string },
 ) {
@@ -98,6 +104,11 @@ export async function tokenCreate(
   if (role !== "agent" && options.agent !== undefined)
     throw new RangeError(
       `--agent applies to --role agent only: ${role === "operator" ? "an" : "a"} ${role} token names no agent`,
+    );
+  const nameLength = [...(options.name ?? "")].length;
+  if (nameLength > MAX_NAME_CHARACTERS)
+    throw new RangeError(
+      `--name is ${nameLength} characters long: must be at most ${MAX_NAME_CHARACTERS} (it travels inside the token, and the hub refuses a request whose headers pass 16 KB)`,
     );
   const out = options.out;
   if (out !== undefined) await checkOutFile(out);

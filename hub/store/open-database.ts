@@ -160,7 +160,7 @@ export async function openDatabase(
         `PostgreSQL at ${where} does not take TLS connections (it answered the TLS request with "N"), but ${source.tlsFrom === undefined ? "the URL asks" : `${source.tlsFrom} asks`} for ${tls}: turn ssl on in the server's postgresql.conf, or set sslmode=disable (or prefer) on a network you trust`,
       );
     throw new DatabaseUnreachable(
-      `cannot use PostgreSQL at ${where} from ${source.key || source.file}: ${scrub(unreachableText(error, code, reason, source.url), source.url)}`,
+      `cannot use PostgreSQL at ${where} from ${source.key || source.file}: ${unreachableText(error, code, scrub(reason, source.url), source.url)}`,
     );
   }
 }
@@ -241,11 +241,24 @@ function unreachableText(error: unknown, code: string, reason: string, url: stri
   return code && !reason.includes(code) ? `${reason} (${code})` : reason;
 }
 
-/** Driver messages may quote the URL; its password must not reach a terminal or a log. */
+/**
+ * Driver messages may quote the URL; its password must not reach a terminal or a log. Masked where
+ * it stands as a whole (as in `user:PASSWORD@host`), as written in the URL or decoded, and only in
+ * the driver's words: masked wherever its letters occurred, a password "p" made our "socket
+ * directory and port?" read "***ort?", and "postgres" made "/var/run/***ql", each showing the
+ * password to whoever read the line.
+ */
 function scrub(text: string, url: string): string {
-  let password = "";
+  const written = parseDatabaseUrl(url)?.password ?? "";
+  let decoded = written;
   try {
-    password = decodeURIComponent(parseDatabaseUrl(url)?.password ?? "");
+    decoded = decodeURIComponent(written);
   } catch {}
-  return password ? text.split(password).join("***") : text;
+  let scrubbed = text;
+  for (const password of new Set([written, decoded]).values()) {
+    if (password === "") continue;
+    const escaped = password.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    scrubbed = scrubbed.replace(new RegExp(`(?<![\\p{L}\\p{N}])${escaped}(?![\\p{L}\\p{N}])`, "gu"), "***");
+  }
+  return scrubbed;
 }

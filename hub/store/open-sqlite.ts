@@ -3,8 +3,11 @@
  * key the operator has to change: a data dir that cannot be created, a --db in a missing directory,
  * a directory or a file that is not a SQLite database are bad input (exit 2), not a bare driver error.
  */
-import { chmod, mkdir, stat, writeFile } from "node:fs/promises";
+import { constants, type Stats } from "node:fs";
+import { access, chmod, mkdir, open, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
+import { nonRegularKind } from "../../shared/bounded-read.js";
+import { appDirAccessProblem, whoRuns } from "../../shared/dir-access.js";
 import { BadInputError } from "../../shared/errors.js";
 import { fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
@@ -28,6 +31,10 @@ export interface SqliteLocation {
 // What the operator's path caused, as opposed to a database that failed while in use.
 const PATH_ERRORS = new Set(["SQLITE_CANTOPEN", "SQLITE_NOTADB", "SQLITE_READONLY", "SQLITE_PERM"]);
 
+/** The unit the README installs the hub as, named when its ReadWritePaths= leaves a path out. */
+const HUB_UNIT = "ship-hub.service";
+const READ_WRITE = constants.R_OK | constants.W_OK;
+
 const FLAGS = { dataDir: { file: "--data-dir", key: "" }, dbFile: { file: "--db", key: "" } };
 
 /**
@@ -43,10 +50,17 @@ export async function checkSqliteLocation(location: SqliteLocation): Promise<voi
       namedBy.dataDir.key,
       `${location.dataDir} is not a directory`,
     );
+  // Before the secret is generated into it: a data dir the hub's user may not create (or use) was
+  // "cannot create directory …: permission denied", exit 1, naming neither flag nor key.
+  const unusable = await appDirAccessProblem(location.dataDir, HUB_UNIT);
+  if (unusable !== undefined) throw BadInputError.single(namedBy.dataDir.file, namedBy.dataDir.key, unusable);
   if (location.dbFile === undefined) return;
   const db = await stat(location.dbFile).catch(() => undefined);
   if (db?.isDirectory())
     throw BadInputError.single(namedBy.dbFile.file, namedBy.dbFile.key, `${location.dbFile} is a directory`);
+  const notDatabase = db === undefined ? undefined : await notSqliteProblem(location.dbFile, db);
+  if (notDatabase !== undefined)
+    throw BadInputError.single(namedBy.dbFile.file, namedBy.dbFile.key, `${location.dbFile} ${notDatabase}`);
   const parent = dirname(location.dbFile);
   // The data dir is created on start; any other directory must exist.
   if (
@@ -59,6 +73,51 @@ export async function checkSqliteLocation(location: SqliteLocation): Promise<voi
       namedBy.dbFile.key,
       `the directory of ${location.dbFile} does not exist`,
     );
+  // SQLite writes its -wal and -shm beside the database: a directory the hub's user may not write
+  // was refused only after the data dir and its secret were made.
+  const parentProblem =
+    resolve(parent) === resolve(location.dataDir) ? undefined : await appDirAccessProblem(parent, HUB_UNIT);
+  if (parentProblem !== undefined)
+    throw BadInputError.single(
+      namedBy.dbFile.file,
+      namedBy.dbFile.key,
+      `${location.dbFile}: ${parentProblem}`,
+    );
+  const denied =
+    db === undefined ? undefined : await access(location.dbFile, READ_WRITE).catch((e: unknown) => e);
+  if (denied !== undefined)
+    throw BadInputError.single(
+      namedBy.dbFile.file,
+      namedBy.dbFile.key,
+      `${location.dbFile}: ${whoRuns()} may not read and write it (${fsErrorText(denied)})`,
+    );
+}
+
+/** What every SQLite database file starts with (the file format's 16-byte header string). */
+const SQLITE_HEADER = Buffer.from("SQLite format 3\0", "latin1");
+
+/**
+ * Why an existing `--db` (or hub.toml `db`) cannot be the hub's database, before anything is made:
+ * a pipe or a device read as SQLite's bare "disk I/O error" (exit 1), and a file of other content
+ * was refused only after the data dir and its secret were created. An empty file is a new database
+ * to SQLite; one the hub cannot read is left for the open to report.
+ */
+async function notSqliteProblem(file: string, info: Stats): Promise<string | undefined> {
+  const kind = nonRegularKind(info);
+  if (kind !== undefined) return `is ${kind}, not a SQLite database file`;
+  if (info.size === 0) return undefined;
+  // O_NONBLOCK: a FIFO swapped in since the stat must not hold the start.
+  const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK).catch(() => undefined);
+  if (handle === undefined) return undefined;
+  try {
+    const head = Buffer.alloc(SQLITE_HEADER.length);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    return bytesRead === head.length && head.equals(SQLITE_HEADER)
+      ? undefined
+      : "is not a SQLite database (it holds other data): name the hub's database, or a new or empty file";
+  } finally {
+    await handle.close();
+  }
 }
 
 export async function openSqliteStore(location: SqliteLocation): Promise<AsyncStore> {

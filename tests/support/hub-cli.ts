@@ -34,12 +34,15 @@ export async function runHubCli(
   args: string[],
   env: Record<string, string> = {},
   timeoutMs = 30_000,
+  /** Another user to run as (a root test run meeting permissions as a non-root hub does). */
+  user?: { uid: number; gid: number },
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await run(process.execPath, [HUB_BIN, ...args], {
       cwd,
       env: cliEnv(env),
       timeout: timeoutMs,
+      ...user,
     });
     return { code: 0, stdout, stderr };
   } catch (error) {

@@ -106,7 +106,7 @@ describe("paths the running user may not write (real processes)", () => {
     expect(run.code).toBe(1);
   });
 
-  it("ship-hub serve and token create with a data_dir it may not create: the directory, not the port, is named", async () => {
+  it("ship-hub serve and token create with a data_dir it may not create: exit 2 naming hub.toml's data_dir and the directory, not the port", async () => {
     const data = join(closed, "data");
     const hubToml = join(root, "hub.toml");
     await writeFile(hubToml, `data_dir = "${data}"\nport = 0\n`);
@@ -115,10 +115,13 @@ describe("paths the running user may not write (real processes)", () => {
       ["token", "create", "--config", hubToml, "--role", "ci"],
     ]) {
       const run = await runAsUser([HUB_BIN, ...args], root);
-      expect(run.stderr.trim(), args.join(" ")).toBe(
-        `ship-hub: cannot create directory ${data}: permission denied (EACCES)`,
+      // It was "cannot create directory …: permission denied (EACCES)", exit 1, naming no key.
+      expect(run.stderr.trim(), args.join(" ")).toMatch(
+        new RegExp(
+          `^ship-hub: ${hubToml}:1:1 data_dir: ${data} does not exist, and \\S+ may not create it in ${closed} \\(owner uid \\d+, mode \\d+\\): create it as root and chown it to \\S+ \\(permission denied \\(EACCES\\)\\)$`,
+        ),
       );
-      expect(run.code).toBe(1);
+      expect(run.code).toBe(2);
     }
   });
 });

@@ -61,6 +61,22 @@ describe.skipIf(!run)("ship-hub and a database it cannot use", () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
+  it.each(["p", "server", "port"])(
+    "a password (%s) that is also a word of the line masks only the password, not that word: the line stays whole",
+    async (password) => {
+      // Masked wherever its letters stood, "p" made the line end "directory and ***ort?", showing it.
+      const missing = join(dir, "no-server");
+      const port = await freePort();
+      const { code, stderr } = await hub(
+        `postgres://ship:${password}@${encodeURIComponent(missing)}:${port}/postgres`,
+      );
+      expect({ code, stderr: stderr.trim() }).toEqual({
+        code: 1,
+        stderr: `ship-hub: cannot use PostgreSQL at postgres://ship@${missing}:${port}/postgres from SHIP_HUB_DATABASE_URL: no server listening on the socket ${missing}/.s.PGSQL.${port} (ENOENT): is PostgreSQL running, with this socket directory and port?`,
+      });
+    },
+  );
+
   it("a server that accepts and never answers: 'no answer within N s' after the URL's connect_timeout or PGCONNECT_TIMEOUT, exit 1", async () => {
     // The hub gave every connection 10 s whatever libpq's connect_timeout said (and 0 still gave up).
     const silent: Server = createServer(() => {});

@@ -3,13 +3,14 @@
  * --data-dir flags): missing, a directory, empty or too short is exit 2 with one line naming the
  * key or flag and the file, never Node's bare "ENOENT: …, open '…'", and nothing is created.
  */
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import jwt from "jsonwebtoken";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { asRoot, chownToNobody, NOBODY } from "../../support/as-nobody.js";
 import { HUB_BIN, requireHubBin, runHubCli } from "../../support/hub-cli.js";
 import { freePort } from "../../support/servers/free-port.js";
 
@@ -63,6 +64,28 @@ describe("ship-hub: hub.toml jwt_secret_file that cannot be used", () => {
       await serveAndTokenRefuse(message);
     },
   );
+});
+
+describe("ship-hub: SHIP_HUB_SECRET that is white space", () => {
+  it.each([
+    [" ".repeat(40), 0, " (only white space)"],
+    [`${"k".repeat(20)}${" ".repeat(20)}\n`, 20, ""],
+  ])("%j: serve and token create exit 2 as for such a file, nothing created", async (secret, found, note) => {
+    // Taken as a secret of 40 bytes, while a jwt_secret_file holding the same is refused as empty.
+    await writeFile(join(dir, "hub.toml"), 'data_dir = "data"\n');
+    const runs = await Promise.all(
+      [
+        ["serve", "--port", "0"],
+        ["token", "create", "--role", "ci"],
+      ].map((args) => runHubCli(dir, [...args, "--config", "hub.toml"], { SHIP_HUB_SECRET: secret })),
+    );
+    for (const { code, stderr } of runs)
+      expect({ code, stderr: stderr.trim() }).toEqual({
+        code: 2,
+        stderr: `ship-hub: SHIP_HUB_SECRET must hold at least 32 bytes besides white space at its ends, found ${found}${note}`,
+      });
+    expect((await readdir(dir)).sort()).toEqual(before);
+  });
 });
 
 describe("ship-hub: relative paths in hub.toml", () => {
@@ -169,17 +192,69 @@ describe("ship-hub: a data dir or SQLite file that cannot be used", () => {
     [["--data-dir", "a-file"], /^ship-hub: --data-dir a-file is not a directory$/],
     [["--db", "a-dir"], /^ship-hub: --db a-dir is a directory$/],
     [["--db", "nowhere/hub.db"], /^ship-hub: --db the directory of nowhere\/hub.db does not exist$/],
-    [["--db", "a-file"], /^ship-hub: --db cannot open the SQLite database a-file: file is not a database$/],
-  ])("serve %j: exit 2 naming the flag, no data dir left behind", async (args, message) => {
-    await writeFile(join(dir, "hub.toml"), "");
-    const dataDir = args.includes("--data-dir") ? [] : ["--data-dir", "data"];
-    const { code, stderr } = await hub(["serve", "--port", "0", ...dataDir, ...args]);
-    expect(code, stderr).toBe(2);
-    expect(stderr.trim()).toMatch(message);
-    const left = (await readdir(dir)).sort();
-    // The one case that gets as far as opening the file created the data dir for its secret.
-    expect(left.filter((f) => f !== "data")).toEqual(before);
-  });
+    // Refused before the data dir and its secret are made, as the others.
+    [
+      ["--db", "a-file"],
+      /^ship-hub: --db a-file is not a SQLite database \(it holds other data\): name the hub's database, or a new or empty file$/,
+    ],
+    // SQLite's bare "disk I/O error", exit 1, after the data dir was made.
+    [["--db", "a-fifo"], /^ship-hub: --db a-fifo is a pipe, not a SQLite database file$/],
+    [["--db", "/dev/null"], /^ship-hub: --db \/dev\/null is a device, not a SQLite database file$/],
+  ])(
+    "serve, token create and token list %j: exit 2 naming the flag, nothing created",
+    async (args, message) => {
+      await writeFile(join(dir, "hub.toml"), "");
+      if (args.includes("a-fifo")) execFileSync("mkfifo", [join(dir, "a-fifo")]);
+      const listed = (await readdir(dir)).sort();
+      const dataDir = args.includes("--data-dir") ? [] : ["--data-dir", "data"];
+      const runs = await Promise.all(
+        [
+          ["serve", "--port", "0"],
+          ["token", "create", "--role", "ci"],
+          ["token", "list"],
+        ].map((command) => hub([...command, ...dataDir, ...args])),
+      );
+      for (const { code, stderr } of runs) {
+        expect(code, stderr).toBe(2);
+        expect(stderr.trim()).toMatch(message);
+      }
+      expect((await readdir(dir)).sort()).toEqual(listed);
+    },
+  );
+
+  it.skipIf(!asRoot)(
+    "a data dir or a --db directory the hub's user may not create or write in: exit 2 naming the flag, nothing created",
+    async () => {
+      // Run as nobody, as a hub under its own user: root passes every mode. The data dir's was
+      // "cannot create directory …: permission denied" (exit 1, no flag named); the --db's was
+      // refused only after the data dir and its secret were made.
+      await mkdir(join(dir, "ro"));
+      await chownToNobody(dir);
+      await chmod(join(dir, "ro"), 0o555);
+      const listed = (await readdir(dir)).sort();
+      const asNobody = (args: string[]) => runHubCli(dir, args, {}, 30_000, NOBODY);
+      const cases = [
+        [
+          ["--data-dir", "ro/data"],
+          `ship-hub: --data-dir ${join(dir, "ro/data")} does not exist, and nobody may not create it in ${join(dir, "ro")} (owner uid 65534, mode 555): create it as root and chown it to nobody (permission denied (EACCES))`,
+        ],
+        [
+          ["--data-dir", "data", "--db", "ro/hub.db"],
+          `ship-hub: --db ro/hub.db: ${join(dir, "ro")}: nobody may not read, write and enter it (owner uid 65534, mode 555): chown -R nobody ${join(dir, "ro")}, as the install steps do (permission denied (EACCES))`,
+        ],
+      ] as const;
+      const runs = await Promise.all(
+        cases.flatMap(([args]) => [
+          asNobody(["serve", "--port", "0", ...args]),
+          asNobody(["token", "create", "--role", "ci", ...args]),
+        ]),
+      );
+      for (const [i, { code, stderr }] of runs.entries()) {
+        expect({ code, stderr: stderr.trim() }).toEqual({ code: 2, stderr: cases[Math.floor(i / 2)]?.[1] });
+      }
+      expect((await readdir(dir)).sort()).toEqual(listed);
+    },
+  );
 
   it("hub.toml's data_dir and db are named by their key", async () => {
     await writeFile(join(dir, "hub.toml"), 'data_dir = "a-file"\n');
@@ -230,6 +305,12 @@ describe("ship-hub: a data dir or SQLite file that cannot be used", () => {
       [
         ["--role", "agent", "--agent", "h".repeat(201)],
         `ship-hub: --agent "${"h".repeat(40)}…" is 201 characters long: must be 1 to 200 characters: letters, digits, '.', '_' or '-', starting with a letter or digit`,
+      ],
+      // The name travels in the token: 20,000 characters made one every request of which the hub
+      // answered 431 (over Node's 16 KB of request headers).
+      [
+        ["--role", "operator", "--name", "n".repeat(20_000)],
+        "ship-hub: --name is 20000 characters long: must be at most 200 (it travels inside the token, and the hub refuses a request whose headers pass 16 KB)",
       ],
     ] as const;
     const runs = await Promise.all(

@@ -5,8 +5,10 @@
  * fraction where the flag takes one); anything else is exit 2 naming the flag, nothing created or
  * moved. Real hub, the built CLI.
  */
+import { tmpdir } from "node:os";
+import jwt from "jsonwebtoken";
 import { describe, expect, it } from "vitest";
-import { requireHubBin } from "../../support/hub-cli.js";
+import { requireHubBin, runHubCli } from "../../support/hub-cli.js";
 import { hubPerTest, operatorCli, publishRelease, type TestHub } from "./support.js";
 
 const session = hubPerTest();
@@ -118,6 +120,24 @@ describe("rollout number flags are decimal", () => {
       token: t.operator,
     });
     expect(after.body).toMatchObject({ state: "running", currentWave: 0 });
+  });
+
+  it("show refuses --interval without --watch, whatever its value, before asking the hub", async () => {
+    // It was ignored unread: `--interval abc` printed the rollout once, as if nothing were wrong.
+    requireHubBin();
+    const runs = await Promise.all(
+      ["abc", "0x10", "5"].map((n) =>
+        runHubCli(tmpdir(), ["rollout", "show", "r1", "--interval", n, "--hub", "http://127.0.0.1:1"], {
+          SHIP_HUB_TOKEN: jwt.sign({ role: "operator" }, "any-secret-the-hub-never-sees"),
+        }),
+      ),
+    );
+    for (const run of runs)
+      expect({ code: run.code, stderr: run.stderr }).toEqual({
+        code: 2,
+        stderr:
+          "ship-hub: --interval applies to --watch only: without it `rollout show` prints the rollout once\n",
+      });
   });
 
   it("resume refuses a --failed-seen past the API's range naming the flag and its range, not body.failedSeen, and --from-wave past the most waves", async () => {

@@ -1,5 +1,6 @@
 /**
- * An app_dir the running user cannot use: an existing one it may not read, write and enter, a missing
+ * A directory the running user cannot use (the agent's app_dir, backup_dir; the hub's data dir and
+ * the directory of its --db): an existing one it may not read, write and enter, a missing
  * one whose nearest existing parent it may not create it in, or one on a read-only filesystem (under
  * ship.service: not listed in ReadWritePaths=). Bad input naming the key (exit 2), judged before
  * the lock and before any hook: the update used to run its pre_update hooks (say `systemctl stop
@@ -10,13 +11,19 @@ import { constants, Stats } from "node:fs";
 import { access, stat } from "node:fs/promises";
 import { userInfo } from "node:os";
 import { dirname, resolve } from "node:path";
-import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
+import { errnoCode, fsErrorText } from "./fs-errors.js";
 
 const USE = constants.R_OK | constants.W_OK | constants.X_OK;
 const CREATE_IN = constants.W_OK | constants.X_OK;
 
-/** Why ship cannot use `appDir`, or undefined. Wrong kinds and dangling links are kindProblems'. */
-export async function appDirAccessProblem(appDir: string): Promise<string | undefined> {
+/**
+ * Why ship cannot use `appDir`, or undefined. Wrong kinds and dangling links are kindProblems'.
+ * `unit`: the systemd unit the process runs under, named for a read-only filesystem.
+ */
+export async function appDirAccessProblem(
+  appDir: string,
+  unit = "ship.service",
+): Promise<string | undefined> {
   const dir = resolve(appDir);
   const found = await stat(dir).catch((error: unknown) => error);
   if (found instanceof Stats) {
@@ -28,7 +35,7 @@ export async function appDirAccessProblem(appDir: string): Promise<string | unde
       // An immutable directory refuses even root: "chown -R root" was no way out.
       return `${dir} may not be changed: ${fsErrorText(denied)} — it is probably immutable (lsattr -d shows i); clear that with chattr -i ${dir}`;
     return errnoCode(denied) === "EROFS"
-      ? `${dir} is on a read-only filesystem (under ship.service: list it in ReadWritePaths=)`
+      ? `${dir} is on a read-only filesystem (under ${unit}: list it in ReadWritePaths=)`
       : `${dir}: ${user} may not read, write and enter it (${owned(found)}): chown -R ${user} ${dir}, as the install steps do (${fsErrorText(denied)})`;
   }
   const code = errnoCode(found);
@@ -46,7 +53,7 @@ export async function appDirAccessProblem(appDir: string): Promise<string | unde
   if (denied === undefined) return undefined;
   const user = whoRuns();
   return errnoCode(denied) === "EROFS"
-    ? `${dir} does not exist, and ${parent.path} is on a read-only filesystem (under ship.service: list it in ReadWritePaths=)`
+    ? `${dir} does not exist, and ${parent.path} is on a read-only filesystem (under ${unit}: list it in ReadWritePaths=)`
     : `${dir} does not exist, and ${user} may not create it in ${parent.path} (${owned(parent.stats)}): create it as root and chown it to ${user} (${fsErrorText(denied)})`;
 }
 
