@@ -14,6 +14,7 @@ import { findFileRule, protectedDirectoryOf } from "../../shared/manifest/rules.
 import { MANIFEST_FILENAME, type Manifest } from "../../shared/manifest/schema.js";
 import { DEFAULT_LIMITS } from "../archive/limits.js";
 import type { ProgressCallback } from "../download/progress.js";
+import { pathOnDisk } from "../tree/path-on-disk.js";
 import { collectEntries, relativeInside } from "./collect-entries.js";
 import { refuseLfsPointers } from "./lfs-pointers.js";
 import { setReleaseFields } from "./manifest-fields.js";
@@ -71,14 +72,20 @@ async function releaseManifest(o: BuildOptions, date: string): Promise<{ text: s
 }
 
 /** Leaves out the output directory and earlier outputs of this app when they sit in the source. */
-function outputFilter(o: BuildOptions): (rel: string) => boolean {
-  const outRel = relativeInside(resolve(o.sourceDir), resolve(o.outDir));
+async function outputFilter(o: BuildOptions): Promise<(rel: string) => boolean> {
+  // As written, and as the disk leads: `--out "$PWD/dist"` keeps a symlink of the CI workspace that
+  // `-C`, read from the physical working directory, lacks (or the other way round), and a dist/
+  // that went unrecognised was packed, carrying the earlier archives and .sig files onto every
+  // server. The written form still counts: a `dist` link to an artifacts disk is left out as such.
+  const named = relativeInside(resolve(o.sourceDir), resolve(o.outDir));
+  const onDisk = relativeInside(await pathOnDisk(o.sourceDir), await pathOnDisk(o.outDir));
   const previous = new RegExp(
     `^${o.app.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}-.*\\.tar\\.gz(\\.sha256|\\.sig)?$`,
   );
   return (rel) =>
     rel === MANIFEST_FILENAME ||
-    (outRel !== undefined && rel === outRel) ||
+    (named !== undefined && rel === named) ||
+    (onDisk !== undefined && rel === onDisk) ||
     (!rel.includes("/") && previous.test(rel));
 }
 
@@ -121,7 +128,7 @@ export async function buildReleaseArchive(o: BuildOptions): Promise<BuiltArchive
   // An invalid manifest would be refused by every agent; better to fail the CI job here.
   const parsed = parseManifestText(manifest.text, join(o.sourceDir, MANIFEST_FILENAME)).manifest;
   const manifestBytes = Buffer.from(manifest.text);
-  const isOutput = outputFilter(o);
+  const isOutput = await outputFilter(o);
   const leftOut: string[] = [];
   const exclude = (rel: string, isDirectory: boolean): boolean => {
     if (isOutput(rel)) return true;
