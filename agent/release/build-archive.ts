@@ -14,6 +14,7 @@ import { findFileRule, protectedDirectoryOf } from "../../shared/manifest/rules.
 import { MANIFEST_FILENAME, type Manifest } from "../../shared/manifest/schema.js";
 import { DEFAULT_LIMITS } from "../archive/limits.js";
 import type { ProgressCallback } from "../download/progress.js";
+import { pathOnDisk } from "../tree/path-on-disk.js";
 import { collectEntries, relativeInside } from "./collect-entries.js";
 import { refuseLfsPointers } from "./lfs-pointers.js";
 import { setReleaseFields } from "./manifest-fields.js";
@@ -78,11 +79,16 @@ async function releaseManifest(o: BuildOptions, date: string): Promise<{ text: s
  * and `.sig`, and the `.partial` a killed run left. Only the top of the tree used to be searched,
  * so `dist1/` from a run with another `--out` went into the next release, onto every server.
  */
-function outputFilter(o: BuildOptions): {
+async function outputFilter(o: BuildOptions): Promise<{
   isOutput: (rel: string) => boolean;
   isEarlier: (rel: string) => boolean;
-} {
-  const outRel = relativeInside(resolve(o.sourceDir), resolve(o.outDir));
+}> {
+  // As written, and as the disk leads: `--out "$PWD/dist"` keeps a symlink of the CI workspace that
+  // `-C`, read from the physical working directory, lacks (or the other way round), and a dist/
+  // that went unrecognised was packed, carrying the earlier archives and .sig files onto every
+  // server. The written form still counts: a `dist` link to an artifacts disk is left out as such.
+  const named = relativeInside(resolve(o.sourceDir), resolve(o.outDir));
+  const onDisk = relativeInside(await pathOnDisk(o.sourceDir), await pathOnDisk(o.outDir));
   const prefix = `${o.app}-`;
   const isEarlier = (rel: string): boolean => {
     const name = rel.slice(rel.lastIndexOf("/") + 1);
@@ -90,7 +96,10 @@ function outputFilter(o: BuildOptions): {
     return match?.[1]?.startsWith(prefix) === true;
   };
   return {
-    isOutput: (rel) => rel === MANIFEST_FILENAME || (outRel !== undefined && rel === outRel),
+    isOutput: (rel) =>
+      rel === MANIFEST_FILENAME ||
+      (named !== undefined && rel === named) ||
+      (onDisk !== undefined && rel === onDisk),
     isEarlier,
   };
 }
@@ -134,7 +143,7 @@ export async function buildReleaseArchive(o: BuildOptions): Promise<BuiltArchive
   // An invalid manifest would be refused by every agent; better to fail the CI job here.
   const parsed = parseManifestText(manifest.text, join(o.sourceDir, MANIFEST_FILENAME)).manifest;
   const manifestBytes = Buffer.from(manifest.text);
-  const { isOutput, isEarlier } = outputFilter(o);
+  const { isOutput, isEarlier } = await outputFilter(o);
   const leftOut: string[] = [];
   const earlierOutputs: string[] = [];
   const exclude = (rel: string, isDirectory: boolean): boolean => {

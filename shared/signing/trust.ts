@@ -3,8 +3,9 @@
  * pipeline runs before it changes anything.
  */
 
-import { lstat, open } from "node:fs/promises";
+import { lstat } from "node:fs/promises";
 import { readUpTo, TooLargeError } from "../bounded-read.js";
+import { NotAFileError, openCompanionFile } from "../companion-file.js";
 import { companionTooLargeText, MAX_COMPANION_BYTES } from "../companion-limit.js";
 import { companionText } from "../companion-text.js";
 import type { Trust } from "../config/schema.js";
@@ -80,7 +81,7 @@ export type ReleaseTrustResult =
 async function readSignatureFile(path: string): Promise<string | undefined> {
   try {
     // Read at most one byte past the cap: a .sig that is a link to /dev/zero must not fill memory.
-    const file = await open(path, "r");
+    const file = await openCompanionFile(path);
     try {
       const buffer = Buffer.alloc(MAX_COMPANION_BYTES + 1);
       const { bytesRead } = await file.read(buffer, 0, buffer.length, 0);
@@ -96,6 +97,7 @@ async function readSignatureFile(path: string): Promise<string | undefined> {
     }
   } catch (e) {
     if (e instanceof SignatureError) throw e;
+    if (e instanceof NotAFileError) throw new SignatureError("malformed", `${path} ${e.message}`);
     // Only "no such file" means unsigned; a link to nothing is a signature that cannot be read.
     if ((e as NodeJS.ErrnoException).code === "ENOENT") {
       if (!(await isLink(path))) return undefined;
