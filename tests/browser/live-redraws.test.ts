@@ -5,31 +5,22 @@
  * per redraw, four times a second. The page now redraws at most once a second for the stream, never
  * two at once, and still shows the last change. Real hub (in process), real headless Chromium.
  */
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildDashboard } from "../integration/dashboard/support.js";
-import { publishRelease, startTestHub, TestAgent, type TestHub } from "../integration/hub/support.js";
+import { publishRelease, type TestHub } from "../integration/hub/support.js";
 import { hasProgram } from "../support/require-program.js";
-import { signedInPage } from "./signed-in.js";
+import { hubWithAgentPage } from "./signed-in.js";
 
 describe.skipIf(!hasProgram("chromium"))("the rollout page under a busy change stream, in Chromium", () => {
   let t: TestHub;
-  let browser: Browser;
   let page: Page;
-  let agent: TestAgent | undefined;
+  let close: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
-    buildDashboard();
-    t = await startTestHub();
-    ({ browser, page } = await signedInPage(t, 200));
-    agent = await TestAgent.connect(t.hub.url, await t.agentToken("a1"));
-    agent.hello("a1");
-    while (!t.hub.registry.isOnline("a1")) await new Promise((resolve) => setTimeout(resolve, 20));
+    ({ t, page, close } = await hubWithAgentPage(200));
   });
   afterAll(async () => {
-    agent?.ws.terminate();
-    await browser?.close();
-    await t?.stop();
+    await close?.();
   });
 
   it("redraws at most once a second while events stream in, and shows the last change", async () => {
