@@ -3,6 +3,8 @@
  * Each carries the facts its message is built from, so callers never format strings themselves.
  */
 
+import { UNPRINTABLE } from "./schema/unprintable.js";
+
 /** Exit codes from DESIGN.md "Agent CLI contract". */
 export const ExitCode = {
   ok: 0,
@@ -29,9 +31,21 @@ export interface Issue {
   severity: "error" | "warning";
 }
 
+/**
+ * A file name or value the operator gave, said on the issue's one line: a line break or other control
+ * character in it (`--config $'x\ny'`, `--sources $'a\nb'`) split the refusal over two lines, which
+ * a log or a script reading stderr's first line took for two messages. Written as `\n`, `\u001b`.
+ */
+const UNPRINTABLE_ALL = new RegExp(UNPRINTABLE.source, "gu");
+const sayable = (text: string): string =>
+  text.replace(UNPRINTABLE_ALL, (c) =>
+    c === "\n" ? "\\n" : `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, "0")}`,
+  );
+
 export function formatIssue(issue: Issue): string {
-  const where = issue.line === undefined ? issue.file : `${issue.file}:${issue.line}:${issue.column ?? 1}`;
-  const path = issue.path === "" ? "" : ` ${issue.path}:`;
+  const file = sayable(issue.file);
+  const where = issue.line === undefined ? file : `${file}:${issue.line}:${issue.column ?? 1}`;
+  const path = issue.path === "" ? "" : ` ${sayable(issue.path)}:`;
   const prefix = issue.severity === "warning" ? "warning: " : "";
   return `${prefix}${where}${path} ${issue.message}`;
 }

@@ -283,6 +283,18 @@ export function isVersionLike(s: string): boolean {
   return /^[0-9A-Za-z._+~-]+$/.test(body) && /\d/.test(body);
 }
 
+/**
+ * What is wrong with a version given on a command line (`--current-version`, `--approve APP V`,
+ * `ship release … VERSION`), by the rule a manifest's `version` keeps: " 2.0.0" was approved and
+ * written into a new manifest as a version no manifest may have, and a value with a line break
+ * made its refusal two lines. Undefined when it is fine.
+ */
+export function commandLineVersionProblem(version: string): string | undefined {
+  if (!ONE_WORD_VERSION.test(version)) return ONE_WORD_VERSION_MESSAGE;
+  if (version.length > MAX_VERSION_LENGTH) return MAX_VERSION_MESSAGE;
+  return isVersionLike(version) ? undefined : "is not a release version (e.g. 2.0.0)";
+}
+
 /** A sorted copy, oldest first; equal versions keep their input order. */
 export function sortVersions(versions: readonly string[]): string[] {
   return [...versions].sort(compareVersions);

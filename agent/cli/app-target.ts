@@ -5,7 +5,7 @@ import { defaultConfigPath } from "../../shared/config/load.js";
 import type { AgentConfig } from "../../shared/config/schema.js";
 import { BadInputError } from "../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
-import { isVersionLike } from "../../shared/versions.js";
+import { commandLineVersionProblem } from "../../shared/versions.js";
 import { readState } from "../state/state-file.js";
 import type { GlobalOptions } from "./cli.js";
 import { loadCliConfig } from "./load-config.js";
@@ -43,11 +43,13 @@ export async function resolveAppTarget(
 ): Promise<AppTarget> {
   // As `--approve` refuses it: a typo (`1.9,0`, `latest`) still has a place in the version order,
   // and the check answered for it (`'latest' < '2.0.0'` holds) as if it were the installed version.
-  if (options.currentVersion !== undefined && !isVersionLike(options.currentVersion))
+  const versionProblem =
+    options.currentVersion === undefined ? undefined : commandLineVersionProblem(options.currentVersion);
+  if (versionProblem !== undefined)
     throw BadInputError.single(
       "--current-version",
-      options.currentVersion,
-      "is not a release version (e.g. 2.0.0)",
+      JSON.stringify(options.currentVersion?.slice(0, 100)),
+      versionProblem,
     );
   const configPath = options.config ?? defaultConfigPath(process.cwd());
   const haveConfig = options.config !== undefined || existsSync(configPath);

@@ -16,7 +16,13 @@ import { readManifestText } from "../../shared/manifest/load.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { readNamedFile } from "../../shared/named-file.js";
 import { textStart } from "../../shared/text-cut.js";
-import { isVersionLike, MAX_VERSION_LENGTH, MAX_VERSION_MESSAGE } from "../../shared/versions.js";
+import {
+  isVersionLike,
+  MAX_VERSION_LENGTH,
+  MAX_VERSION_MESSAGE,
+  ONE_WORD_VERSION,
+  ONE_WORD_VERSION_MESSAGE,
+} from "../../shared/versions.js";
 import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
 import { redactUrl } from "../download/redact.js";
 import { checkReleaseArchive, readManifestFromArchive } from "./archive-manifest.js";
@@ -59,6 +65,9 @@ function report(o: CommonOptions, result: unknown, lines: string[]): void {
 }
 
 export function checkedVersion(raw: string): string {
+  // " 2.0.0" was written into the new manifest, which --test-manifest then refused.
+  if (!ONE_WORD_VERSION.test(raw))
+    throw BadInputError.single(JSON.stringify(textStart(raw, 40)), "VERSION", ONE_WORD_VERSION_MESSAGE);
   const version = normaliseVersion(raw);
   // Said before anything is built: it names the archive, whose name a file system bounds.
   if (version.length > MAX_VERSION_LENGTH)

@@ -8,6 +8,7 @@
  */
 import type { Command } from "commander";
 import { BadInputError } from "../errors.js";
+import { allCommands } from "./usage-lines.js";
 
 const blank = (value: unknown): boolean =>
   typeof value === "string" ? value.trim() === "" : Array.isArray(value) && value.some(blank);
@@ -79,10 +80,26 @@ function emptyOption(command: Command, flags: ReadonlySet<string>): BadInputErro
   return undefined;
 }
 
-/** Checks every command of `program` before its action runs (commander's preAction hook). */
+/**
+ * Checks every command of `program` before its action runs (commander's preAction hook), and before
+ * commander's own refusals: a flag that took the next flag as its value left that one's value a
+ * stray word, which commander refused before any action hook ran, naming the wrong thing —
+ * `ship --rollback --config ship.toml` said "too many arguments", `ship-hub token create --name
+ * --role admin` "required option '--role <role>' not specified". Its refusal, commander's one
+ * way out (`.error`), now says what went wrong first.
+ */
 export function refuseEmptyValues(program: Command): void {
   program.hook("preAction", (_program, actionCommand) => {
     const problem = emptyValueProblem(actionCommand);
     if (problem !== undefined) throw problem;
   });
+  for (const command of allCommands(program)) {
+    const commanderError = command.error.bind(command);
+    command.error = (message, options) => {
+      const problem = emptyValueProblem(command);
+      return problem === undefined
+        ? commanderError(message, options)
+        : commanderError(problem.message, { exitCode: 2, code: "ship.emptyValue" });
+    };
+  }
 }

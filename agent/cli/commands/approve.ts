@@ -1,7 +1,7 @@
 import { userInfo } from "node:os";
 import type { AgentConfig } from "../../../shared/config/schema.js";
 import { BadInputError, ExitCode, LockedError } from "../../../shared/errors.js";
-import { compareVersions, isVersionLike } from "../../../shared/versions.js";
+import { commandLineVersionProblem, compareVersions, isVersionLike } from "../../../shared/versions.js";
 import { acquireLock } from "../../lock/run-lock.js";
 import { globalLockFile } from "../../pipeline/paths.js";
 import { noteShipDirs } from "../../pipeline/untouched-dirs.js";
@@ -26,9 +26,9 @@ export async function approveCommand(options: GlobalOptions, out: Output): Promi
       "expects two values: the source's name and the version, e.g. --approve myapp 2.0.0",
     );
   }
-  if (!isVersionLike(version)) {
-    throw BadInputError.single("--approve", version, "is not a release version (e.g. 2.0.0)");
-  }
+  const versionProblem = commandLineVersionProblem(version);
+  if (versionProblem !== undefined)
+    throw BadInputError.single("--approve", JSON.stringify(version.slice(0, 100)), versionProblem);
   const { config } = await loadCliConfig(options.config, out);
   if (config.sources[app] === undefined) {
     const known = Object.keys(config.sources).join(", ") || "(none)";

@@ -231,7 +231,7 @@ requirements:
         expect(refused.code, refused.stdout).toBe(2);
         expect(refused.stdout).toBe("");
         expect(refused.stderr.trim()).toBe(
-          `ship: --current-version ${bad}: is not a release version (e.g. 2.0.0)`,
+          `ship: --current-version "${bad}": is not a release version (e.g. 2.0.0)`,
         );
       }
     }

@@ -5,6 +5,10 @@
  * those the check knows: `ship --rollback --help` still says "holds no backup with id --help", the
  * very message the fix was for, `ship --test-manifest -h` "-h cannot read the manifest", and
  * `ship-hub rollout list --after --help` goes on to ask for a token (then sends --help as the cursor).
+ * A flag taken as the value of the one before it when it takes a value itself left that value a stray
+ * word, and commander refused the line before the check ran, naming the wrong thing: `ship --rollback
+ * --config ship.toml` said "too many arguments", `ship-hub token create --name --role admin`
+ * "required option '--role <role>' not specified".
  */
 import { mkdtemp, readdir, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -42,6 +46,34 @@ describe("a flag whose value is the help flag (real CLI)", () => {
       const run = await runHubCli(cwd, ["rollout", "list", "--after", "--help"]);
       expect(run.code, run.stderr).toBe(2);
       expect(run.stderr).toMatch(/^ship-hub: --after has no value: the word after it is the option --help;/);
+    } finally {
+      await rm(cwd, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("a flag whose value is a flag that takes a value itself (real CLI)", () => {
+  it("ship --rollback --config FILE is exit 2 naming --rollback, and nothing is installed", async () => {
+    const run = await runShip(["--rollback", "--config", app.config]);
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr.trim()).toBe(
+      "ship: --rollback has no value: the word after it is the option --config; give it a value (--rollback <id|path>)",
+    );
+    expect(await readdir(app.appDir)).toEqual([]);
+  });
+
+  it.each([
+    [["token", "create", "--name", "--role", "admin"], "--name", "--role"],
+    [["rollout", "show", "--hub", "--token", "t", "r1"], "--hub", "--token"],
+  ])("ship-hub %j is exit 2 naming the flag left without its value", async (args, flag, next) => {
+    const cwd = await mkdtemp(join(tmpdir(), "ship-hub-cli-"));
+    try {
+      const run = await runHubCli(cwd, args);
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr).toMatch(
+        new RegExp(`^ship-hub: ${flag} has no value: the word after it is the option ${next};`),
+      );
+      expect(await readdir(cwd)).toEqual([]);
     } finally {
       await rm(cwd, { recursive: true, force: true });
     }
