@@ -13,7 +13,7 @@ import { describe, expect, it } from "vitest";
 import { acquireAppLock } from "../../agent/lock/run-lock.js";
 import { memoryLogger } from "../../shared/log.js";
 import { runHubCli } from "../support/hub-cli.js";
-import { fleetForFile } from "./fleet.js";
+import { fleetForFile } from "./fleet-for-file.js";
 
 describe("a waiting instruction whose agent token the hub stops taking (real hub, real agent)", () => {
   const started = fleetForFile({ agents: 1, hubOnly: true });

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { runHubCli } from "../support/hub-cli.js";
-import { fleetForFile } from "./fleet.js";
+import { fleetForFile } from "./fleet-for-file.js";
 
 describe.skipIf(process.getuid?.() !== 0)(
   "a token renewal the agent cannot save (real hub, real agent)",

@@ -18,7 +18,8 @@ import { beforeEach, describe, expect, it } from "vitest";
 import type { FileRoute } from "../support/servers/file-routes.js";
 import { fileServerForFile } from "../support/servers/file-server.js";
 import { runShip } from "../support/ship-cli.js";
-import { APP, type Fleet, fleetForFile, writeRelease } from "./fleet.js";
+import { APP, type Fleet, writeRelease } from "./fleet.js";
+import { fleetForFile } from "./fleet-for-file.js";
 
 interface AgentView {
   id: string;

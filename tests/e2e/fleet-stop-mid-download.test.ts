@@ -14,7 +14,8 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { create as createTar } from "tar";
 import { afterAll, describe, expect, it } from "vitest";
-import { APP, fleetForFile, writeRelease } from "./fleet.js";
+import { APP, writeRelease } from "./fleet.js";
+import { fleetForFile } from "./fleet-for-file.js";
 
 describe("ship agent stopped while its release downloads (real hub, real agent)", () => {
   const started = fleetForFile({ agents: 1, hubOnly: true });

@@ -11,7 +11,6 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { create as createTar } from "tar";
-import { afterAll, beforeAll } from "vitest";
 import { stringify } from "yaml";
 import { runOnce } from "../../agent/pipeline/index.js";
 import { AgentConfig } from "../../shared/config/schema.js";
@@ -243,26 +242,6 @@ export class Fleet {
     await stopProcess(this.hub, "SIGKILL");
     if (process.env.SHIP_E2E_KEEP !== "1") await rm(this.dir, { recursive: true, force: true });
   }
-}
-
-/**
- * One fleet for the calling file or describe block: started in its beforeAll, closed (every
- * process killed, the dir removed) in its afterAll. Read `.fleet` inside tests.
- */
-export function fleetForFile(options: FleetOptions, startTimeoutMs = 120_000): { readonly fleet: Fleet } {
-  let started: Fleet | undefined;
-  beforeAll(async () => {
-    started = await Fleet.start(options);
-  }, startTimeoutMs);
-  afterAll(async () => {
-    await started?.close();
-  });
-  return {
-    get fleet() {
-      if (started === undefined) throw new Error("the fleet is read outside a test: it starts in beforeAll");
-      return started;
-    },
-  };
 }
 
 export interface RolloutView {
