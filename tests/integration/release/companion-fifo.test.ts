@@ -38,7 +38,7 @@ describe("a local release's .sig that is a FIFO", () => {
         `[trust]\nkey_files = ["${dir}/keys/ship-release.pub"]\n`,
     );
     const run = await runShip(["--config", config, "--force"], { timeoutMs: 20_000 });
-    expect(run.stderr).toContain(`${join(at, fifo)} is a named pipe (fifo), not a file`);
+    expect(run.stderr).toContain(`cannot read ${join(at, fifo)}: it is a named pipe (fifo), not a file`);
     expect(run.code).toBe(2);
     expect(await readdir(join(at, "app"))).toEqual([]);
   }, 30_000);
