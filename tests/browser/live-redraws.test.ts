@@ -1,29 +1,13 @@
-/**
- * A busy rollout moves the hub's newest event id at every tick of its change stream (4 a second
- * while agents report), and the open rollout page read the whole rollout again and rebuilt its
- * tables at each: with 1,000 agents ~25 ms of the hub's CPU and ~150 ms of the browser's main thread
- * per redraw, four times a second. The page now redraws at most once a second for the stream, never
- * two at once, and still shows the last change. Real hub (in process), real headless Chromium.
- */
-import type { Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { publishRelease, type TestHub } from "../integration/hub/support.js";
+import { describe, expect, it } from "vitest";
+import { publishRelease } from "../integration/hub/support.js";
 import { hasProgram } from "../support/require-program.js";
 import { hubWithAgentPage } from "./signed-in.js";
 
 describe.skipIf(!hasProgram("chromium"))("the rollout page under a busy change stream, in Chromium", () => {
-  let t: TestHub;
-  let page: Page;
-  let close: (() => Promise<void>) | undefined;
-
-  beforeAll(async () => {
-    ({ t, page, close } = await hubWithAgentPage(200));
-  });
-  afterAll(async () => {
-    await close?.();
-  });
+  const opened = hubWithAgentPage(200);
 
   it("redraws at most once a second while events stream in, and shows the last change", async () => {
+    const { t, page } = opened;
     const release = await publishRelease(t, "2.0.0");
     const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
       token: t.operator,

@@ -1,5 +1,6 @@
 /** Headless Chromium on a test hub's dashboard, signed in as its operator. */
 import { type Browser, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll } from "vitest";
 import { buildDashboard } from "../integration/dashboard/support.js";
 import { startTestHub, TestAgent, type TestHub } from "../integration/hub/support.js";
 
@@ -26,26 +27,37 @@ export async function signedInPage(
 }
 
 /**
- * A built dashboard on a fresh test hub with agent a1 online (a rollout to everyone has a member),
- * and a page signed in to it polling every `poll` ms; `close` stops all three.
+ * For the calling file: a built dashboard on a fresh test hub with agent a1 online (a rollout to
+ * everyone has a member), and a page signed in to it polling every `poll` ms, started in its
+ * beforeAll and stopped in its afterAll. Read `.t` and `.page` inside tests.
  */
-export async function hubWithAgentPage(
-  poll: number,
-): Promise<{ t: TestHub; browser: Browser; page: Page; close: () => Promise<void> }> {
-  buildDashboard();
-  const t = await startTestHub();
-  const { browser, page } = await signedInPage(t, poll);
-  const agent = await TestAgent.connect(t.hub.url, await t.agentToken("a1"));
-  agent.hello("a1");
-  while (!t.hub.registry.isOnline("a1")) await new Promise((resolve) => setTimeout(resolve, 20));
+export function hubWithAgentPage(poll: number): { readonly t: TestHub; readonly page: Page } {
+  let opened: { t: TestHub; browser: Browser; page: Page; agent: TestAgent } | undefined;
+  beforeAll(async () => {
+    buildDashboard();
+    const t = await startTestHub();
+    const { browser, page } = await signedInPage(t, poll);
+    const agent = await TestAgent.connect(t.hub.url, await t.agentToken("a1"));
+    opened = { t, browser, page, agent };
+    agent.hello("a1");
+    while (!t.hub.registry.isOnline("a1")) await new Promise((resolve) => setTimeout(resolve, 20));
+  });
+  afterAll(async () => {
+    opened?.agent.ws.terminate();
+    await opened?.browser.close();
+    await opened?.t.stop();
+  });
+  const get = () => {
+    if (opened === undefined)
+      throw new Error("the hub and page are read outside a test: they start in beforeAll");
+    return opened;
+  };
   return {
-    t,
-    browser,
-    page,
-    close: async () => {
-      agent.ws.terminate();
-      await browser.close();
-      await t.stop();
+    get t() {
+      return get().t;
+    },
+    get page() {
+      return get().page;
     },
   };
 }

@@ -1,38 +1,23 @@
-/**
- * The dashboard says a rollout's state and reason once: an aborted rollout's stored reason is
- * "aborted", and its page read "aborted — aborted" beside the state, the rollouts list the word
- * again under the state's pill. A reason that begins with the state now runs on from it, and one
- * that is only the state is not said again. Real hub (in process), an agent over a real
- * WebSocket, real headless Chromium.
- */
-import type { Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { publishRelease, type TestHub } from "../integration/hub/support.js";
+import { describe, expect, it } from "vitest";
+import { publishRelease } from "../integration/hub/support.js";
 import { hasProgram } from "../support/require-program.js";
 import { hubWithAgentPage } from "./signed-in.js";
 
 describe.skipIf(!hasProgram("chromium"))("a rollout's state and reason, said once in Chromium", () => {
-  let t: TestHub;
-  let page: Page;
-  let close: (() => Promise<void>) | undefined;
-
-  beforeAll(async () => {
-    ({ t, page, close } = await hubWithAgentPage(200));
-  });
-  afterAll(async () => {
-    await close?.();
-  });
+  const opened = hubWithAgentPage(200);
 
   const rollout = async (release: string) =>
     (
-      await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
-        token: t.operator,
+      await opened.t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+        token: opened.t.operator,
         body: { release, waves: [{ name: "all", percent: 100 }] },
       })
     ).body.id;
-  const stateLine = () => page.locator("#rollout-state").locator("xpath=..").textContent({ timeout: 5000 });
+  const stateLine = () =>
+    opened.page.locator("#rollout-state").locator("xpath=..").textContent({ timeout: 5000 });
 
   it("an aborted rollout reads `aborted` once on its page and in the list", async () => {
+    const { t, page } = opened;
     const id = await rollout(await publishRelease(t, "2.0.0"));
     await t.api("POST", `/api/v1/rollouts/${id}/abort`, { token: t.operator, body: {} });
     await page.goto(`${t.hub.url}/?poll=200#/rollouts/${id}`);
@@ -45,6 +30,7 @@ describe.skipIf(!hasProgram("chromium"))("a rollout's state and reason, said onc
   });
 
   it("a paused rollout reads `paused by an operator`", async () => {
+    const { t, page } = opened;
     const id = await rollout(await publishRelease(t, "3.0.0"));
     await t.api("POST", `/api/v1/rollouts/${id}/pause`, { token: t.operator, body: {} });
     await page.goto(`${t.hub.url}/?poll=200#/rollouts/${id}`);
