@@ -8,7 +8,7 @@
 import { DownloadError } from "../download/errors.js";
 import type { ProgressCallback } from "../download/progress.js";
 import { boundedCollector, groupDeadline, killGroup } from "../exec/run-command.js";
-import { watchPackSize } from "./git-pack-size.js";
+import { type PackSizeLimit, watchPackSize } from "./git-pack-size.js";
 import { gitProgressFilter } from "./git-progress.js";
 
 export interface GitFetchOptions {
@@ -18,8 +18,8 @@ export interface GitFetchOptions {
   deadlineMs: number;
   /** Objects received of the pack's total, as git counts them (`fetch --progress`). */
   onProgress?: ProgressCallback;
-  /** Most bytes the fetch may receive (max_download_mb), and where the clone keeps its packs. */
-  size?: { maxBytes: number; packDir: Promise<string | undefined> };
+  /** Most bytes the fetch may receive (max_download_mb), where the clone keeps its packs, how its refs are put back. */
+  size?: PackSizeLimit;
   /** Written to git's standard input (`fetch --stdin`: object ids too many for a command line). */
   stdin?: string;
 }
@@ -31,6 +31,8 @@ export class GitFetchFailure extends Error {
     readonly timedOut: boolean,
     /** Bytes received when the fetch was ended for passing its size limit. */
     readonly overBytes?: number,
+    /** Past the limit, why what the fetch received could not be removed (it was, when undefined). */
+    readonly notRemoved?: string,
   ) {
     super(message);
     this.name = "GitFetchFailure";
@@ -45,15 +47,35 @@ const MAX_STDERR = 64 * 1024;
 const KILL_GRACE_MS = 1000;
 const PIPE_DRAIN_MS = 200;
 
-export function runGitFetch(args: readonly string[], options: GitFetchOptions): Promise<void> {
+/**
+ * Runs `git fetch ARGS` in options.cwd under the deadline and, given options.size, the size limit.
+ * Resolves when git exited 0 within both, with the bytes of the packs it kept (0 when it received
+ * nothing, or when no size limit is given); rejects with GitFetchFailure otherwise (git's stderr,
+ * or timedOut, or overBytes: then the refs are as before and nothing the fetch received is kept).
+ */
+export async function runGitFetch(args: readonly string[], options: GitFetchOptions): Promise<number> {
   const { spawn } = process.getBuiltinModule("node:child_process");
+  let pid: number | undefined;
+  // Known before git starts: what was in the pack directory before is not the fetch's.
+  const size =
+    options.size &&
+    (await watchPackSize(options.cwd, options.size, () => {
+      killGroup(pid, "SIGTERM");
+      setTimeout(() => killGroup(pid, "SIGKILL"), KILL_GRACE_MS).unref();
+    }));
   // Always a pack, never loose objects: the size watch reads the pack being written (git-pack-size.ts).
-  const child = spawn("git", ["-c", "transfer.unpackLimit=1", ...args], {
-    cwd: options.cwd,
-    env: options.env,
-    detached: true,
-    stdio: ["pipe", "ignore", "pipe"],
-  });
+  // No auto gc or maintenance inside the fetch: a repack then would fold the clone's old packs into
+  // the one a refused fetch leaves, which is removed. ship runs it once the fetch is kept (git.ts).
+  const child = spawn(
+    "git",
+    ["-c", "transfer.unpackLimit=1", "-c", "gc.auto=0", "-c", "maintenance.auto=false", ...args],
+    {
+      cwd: options.cwd,
+      env: options.env,
+      detached: true,
+      stdio: ["pipe", "ignore", "pipe"],
+    },
+  );
   // Closed at once without stdin. git may exit before it reads all of it (a refused fetch): EPIPE
   // then is not the fetch's outcome, its exit is.
   child.stdin.on("error", () => undefined);
@@ -64,32 +86,35 @@ export function runGitFetch(args: readonly string[], options: GitFetchOptions): 
   // The group dies with ship: a run that exits on an error elsewhere leaves no fetch behind.
   const onExit = () => killGroup(child.pid, "SIGKILL");
   process.once("exit", onExit);
-  return new Promise((resolve, reject) => {
+  pid = child.pid;
+  return new Promise<number>((resolve, reject) => {
     const deadline = groupDeadline(child.pid, options.deadlineMs, KILL_GRACE_MS);
-    const size =
-      options.size &&
-      watchPackSize(options.cwd, options.size.packDir, options.size.maxBytes, () => {
-        killGroup(child.pid, "SIGTERM");
-        setTimeout(() => killGroup(child.pid, "SIGKILL"), KILL_GRACE_MS).unref();
-      });
     let done = false;
     const finish = async (code: number | null, error?: Error): Promise<void> => {
       if (done) return;
       done = true;
       deadline.end();
       progress.end();
-      // A partial pack that cannot be removed is git's to clean (gc): the fetch's outcome stands.
-      await size?.end().catch(() => undefined);
       const timedOut = deadline.timedOut();
+      const completed = code === 0 && !timedOut && error === undefined;
+      let kept = 0;
+      const notRemoved = await size?.end(completed).then(
+        (bytes) => {
+          kept = bytes;
+          return undefined;
+        },
+        (err: unknown) => (err instanceof Error ? err.message : String(err)),
+      );
       const overBytes = size?.over();
       process.removeListener("exit", onExit);
-      if (code === 0 && !timedOut && overBytes === undefined && error === undefined) resolve();
+      if (completed && overBytes === undefined) resolve(kept);
       else
         reject(
           new GitFetchFailure(
             error?.message ?? (stderr.text().trim() || `git exited with ${code}`),
             timedOut,
             overBytes,
+            overBytes === undefined ? undefined : notRemoved,
           ),
         );
     };

@@ -3,21 +3,25 @@
  * git has no setting that bounds what a fetch receives, so a remote that sent a huge or endless pack
  * filled the disk for the whole max_download_seconds. The pack git receives is written to
  * `objects/pack/tmp_pack_*` (index-pack; a dumb-http fetch writes `*.pack.temp`), so its size on
- * disk is what is watched, a few times a second; over the limit, the fetch is ended and the
- * partial pack removed. runGitFetch makes git always index the pack (transfer.unpackLimit=1): below
- * its default of 100 objects it unpacked them into loose objects, which one endless object defeats.
+ * disk is what is watched, a few times a second; over the limit, the fetch is ended. A fetch that
+ * ends between two reads (a fast one: a local remote sends megabytes in a few ms) is measured once
+ * more when it has ended, from the packs it kept, so no speed slips past the limit. Either way what
+ * it received is removed, after its refs are put back (the caller's `restoreRefs`): a ref left naming
+ * an object of a removed pack would break the clone. runGitFetch makes git always index the pack
+ * (transfer.unpackLimit=1): below its default of 100 objects it unpacked them into loose objects,
+ * which one endless object defeats.
  */
 import { lstat, readdir, rm, stat } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
 
 /** How often the pack's size is read: what an endless remote can send past the limit is its rate × this. */
 const POLL_MS = 100;
-/** Filesystem times trail the clock by up to a tick: a pack started as the fetch did is counted. */
-const CLOCK_SLACK_MS = 1000;
 
 const RECEIVING = /^tmp_pack_|\.pack\.temp$/;
-/** What index-pack leaves beside a pack it was cut off writing. */
-const LEFT_BY_CUT = /^tmp_(?:pack|idx|rev)_|\.pack\.temp$/;
+/** A pack index-pack finished (its .idx, .rev, .keep and .promisor share its name). */
+const KEPT = /^pack-[0-9a-f]+\.pack$/;
+/** What a fetch writes in the pack directory: its packs and their companions, or what a cut left. */
+const WRITTEN = /^pack-[0-9a-f]+\.|^tmp_(?:pack|idx|rev)_|\.pack\.temp$/;
 
 /**
  * Where git writes what a fetch receives in the clone at `localPath`, read from its layout without
@@ -46,46 +50,65 @@ export async function packDirOf(
   return ask();
 }
 
+export interface PackSizeLimit {
+  /** Most bytes the fetch may receive (max_download_mb). */
+  maxBytes: number;
+  /** Where the clone keeps its packs (`git rev-parse --git-path objects/pack`, relative to cwd). */
+  packDir: Promise<string | undefined>;
+  /**
+   * Puts the clone's refs back as they were before the fetch: called before what a fetch past the
+   * limit received is removed. A refusal whose refs cannot be put back keeps the packs (rejects).
+   */
+  restoreRefs: () => Promise<void>;
+}
+
 export interface PackSizeWatch {
   /** Bytes received when the limit was passed, else undefined. */
   over: () => number | undefined;
-  /** Stops watching; after a fetch ended at the limit, removes what it was writing. */
-  end: () => Promise<void>;
+  /**
+   * Stops watching. `completed`: git exited 0, so what it kept is measured once more. Past the limit
+   * (then or before), the refs are put back and everything the fetch wrote in the pack directory is
+   * removed. Resolves with the bytes a completed fetch within the limit kept (0: it received
+   * nothing); rejects when the refs cannot be put back (the packs are kept then).
+   */
+  end: (completed: boolean) => Promise<number>;
 }
 
 /**
- * Watches the clone's pack directory (`packDir`, as `git rev-parse --git-path objects/pack` says it,
- * relative to `cwd`) until end(); `onOver` is called once, when the packs being received pass
- * `maxBytes` together. Files written before the fetch began (a fetch killed long ago) are not its own.
+ * Watches the clone's pack directory until end(); `onOver` is called once, when the packs being
+ * received pass `limit.maxBytes` together. Resolves once the directory's files before the fetch
+ * are known — start git after it: only files not among them are the fetch's (a pack of a run a
+ * moment ago, or a fetch killed long ago, is not).
  */
-export function watchPackSize(
+export async function watchPackSize(
   cwd: string,
-  packDir: Promise<string | undefined>,
-  maxBytes: number,
+  limit: PackSizeLimit,
   onOver: () => void,
-): PackSizeWatch {
-  const startedAt = Date.now() - CLOCK_SLACK_MS;
+): Promise<PackSizeWatch> {
+  const packDir = await limit.packDir;
+  const dir = packDir === undefined || isAbsolute(packDir) ? packDir : join(cwd, packDir);
+  const before = new Set(dir === undefined ? [] : await readdir(dir).catch(() => [] as string[]));
   let overBytes: number | undefined;
   let ended = false;
   let reading: Promise<void> = Promise.resolve();
-  const dir = packDir.then((path) => (path === undefined || isAbsolute(path) ? path : join(cwd, path)));
+  /** The fetch's own files matching `pattern`, with their sizes (a file gone meanwhile is 0). */
   const ownFiles = async (path: string, pattern: RegExp) => {
-    const names = await readdir(path).catch(() => [] as string[]);
-    const files = await Promise.all(
-      names
-        .filter((name) => pattern.test(name))
-        .map(async (name) => {
-          const info = await stat(join(path, name)).catch(() => undefined);
-          return info !== undefined && info.mtimeMs >= startedAt ? { name, size: info.size } : undefined;
-        }),
+    const names = (await readdir(path).catch(() => [] as string[])).filter(
+      (name) => pattern.test(name) && !before.has(name),
     );
-    return files.filter((file) => file !== undefined);
+    return Promise.all(
+      names.map(async (name) => ({
+        name,
+        size: (await stat(join(path, name)).catch(() => undefined))?.size ?? 0,
+      })),
+    );
   };
+  const received = async (path: string, pattern: RegExp) =>
+    (await ownFiles(path, pattern)).reduce((sum, file) => sum + file.size, 0);
   const measure = async () => {
-    const path = await dir;
-    if (path === undefined || ended || overBytes !== undefined) return;
-    const bytes = (await ownFiles(path, RECEIVING)).reduce((sum, file) => sum + file.size, 0);
-    if (bytes > maxBytes && !ended) {
+    if (dir === undefined || ended || overBytes !== undefined) return;
+    const bytes = await received(dir, RECEIVING);
+    if (bytes > limit.maxBytes && !ended) {
       overBytes = bytes;
       clearInterval(timer);
       onOver();
@@ -97,14 +120,22 @@ export function watchPackSize(
   timer.unref();
   return {
     over: () => overBytes,
-    end: async () => {
+    end: async (completed) => {
       ended = true;
       clearInterval(timer);
       await reading.catch(() => undefined);
-      const path = await dir;
-      if (overBytes === undefined || path === undefined) return;
-      const left = await ownFiles(path, LEFT_BY_CUT);
-      await Promise.all(left.map((file) => rm(join(path, file.name), { force: true })));
+      if (dir === undefined) return 0;
+      let kept = 0;
+      if (overBytes === undefined && completed) {
+        kept = await received(dir, new RegExp(`${KEPT.source}|${RECEIVING.source}`));
+        if (kept > limit.maxBytes) overBytes = kept;
+      }
+      if (overBytes === undefined) return kept;
+      // Even a fetch ended mid-pack may have moved its refs (git can finish as the signal lands).
+      await limit.restoreRefs();
+      const written = await ownFiles(dir, WRITTEN);
+      await Promise.all(written.map((file) => rm(join(dir, file.name), { force: true })));
+      return 0;
     },
   };
 }

@@ -22,6 +22,7 @@ import { exportTree } from "./git-export.js";
 import { GitFetchDeadline, GitFetchFailure, runGitFetch } from "./git-fetch.js";
 import { packDirOf } from "./git-pack-size.js";
 import { isPartialClone, missingObjects } from "./git-partial.js";
+import { restoreRefs, snapshotRefs } from "./git-refs-snapshot.js";
 import { GitRemoteErrors } from "./git-remote-errors.js";
 import { gitRunner, type RunGit } from "./git-run.js";
 import { stageFromInstalled } from "./git-stage.js";
@@ -314,8 +315,10 @@ export class GitSource implements ReleaseSource {
 
   private async gitFetch(refspecs: string[], prune = false, objects?: readonly string[]): Promise<void> {
     const deadlineMs = timerMs(this.cfg.max_download_seconds);
+    let kept: number;
     try {
-      await runGitFetch(
+      const refs = await snapshotRefs(this.git.raw);
+      kept = await runGitFetch(
         [
           "fetch",
           // Not --quiet, which silences the count of objects received too: git-progress.ts keeps
@@ -336,6 +339,7 @@ export class GitSource implements ReleaseSource {
           size: {
             maxBytes: Math.floor(this.cfg.max_download_mb * 1024 * 1024),
             packDir: this.packDir(),
+            restoreRefs: () => restoreRefs(this.git.raw, refs),
           },
           onProgress: progressReporter({
             label: this.name,
@@ -349,9 +353,12 @@ export class GitSource implements ReleaseSource {
     } catch (err) {
       if (err instanceof GitFetchFailure && err.overBytes !== undefined) {
         const setting = mbSetting(`[sources.${this.name}] max_download_mb`, this.cfg.max_download_mb);
+        const received = `${(err.overBytes / 1024 / 1024).toFixed(2)} MB received`;
         throw new VerificationError(
           `git fetch from ${await this.errors.shownRemote()}`,
-          `the pack runs past ${setting} (${(err.overBytes / 1024 / 1024).toFixed(2)} MB received): the fetch was ended and its partial pack removed, nothing installed; raise the limit if a release brings that much`,
+          err.notRemoved === undefined
+            ? `the pack runs past ${setting} (${received}): the fetch was refused and what it received removed, nothing installed; raise the limit if a release brings that much`
+            : `the pack runs past ${setting} (${received}): the fetch was refused, nothing installed, but what it received is still in ${this.cfg.local_path} (putting its refs back failed: ${err.notRemoved}); raise the limit if a release brings that much`,
         );
       }
       if (err instanceof GitFetchFailure && err.timedOut) {
@@ -363,6 +370,8 @@ export class GitSource implements ReleaseSource {
       }
       throw await this.errors.fetchFailure(err);
     }
+    // The fetch ran with git's auto gc off (git-fetch.ts); what it kept is joined as git would have.
+    if (kept > 0) await this.git.raw(["maintenance", "run", "--auto", "--quiet"]).catch(() => undefined);
   }
 
   /** A tag pattern nothing on the remote matches names no release: exit 2 naming the key. */

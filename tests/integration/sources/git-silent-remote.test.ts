@@ -118,7 +118,7 @@ describe.skipIf(!hasProgram("sshd") || !hasProgram("git"))(
       const big = await runShip(["--config", config], { timeoutMs: 40_000 });
       expect(big.code, big.stdout + big.stderr).toBe(2);
       expect(big.stdout).toMatch(
-        /web: git fetch from origin \(ssh:\/\/[^)]+\): the pack runs past \[sources\.web\] max_download_mb = 0\.1 \(0\.\d\d MB received\): the fetch was ended and its partial pack removed, nothing installed/,
+        /web: git fetch from origin \(ssh:\/\/[^)]+\): the pack runs past \[sources\.web\] max_download_mb = 0\.1 \(0\.\d\d MB received\): the fetch was refused and what it received removed, nothing installed/,
       );
       // At 64 KiB/s the whole pack takes 20 s; the limit is passed in under two.
       expect(Date.now() - started).toBeLessThan(12_000);

@@ -1,0 +1,120 @@
+/**
+ * max_download_mb on a git fetch that ends between two reads of the pack being written: the size
+ * watch read `tmp_pack_*` every 100 ms and nothing once git had exited, so a local remote sending a
+ * pack in a few ms passed any limit (CI saw it as a flaky partial-clone test). Now what a finished
+ * fetch kept is measured too, and a refusal puts the refs back before removing the pack: the clone
+ * stays whole, and the next run is refused again rather than finding the objects already fetched.
+ * Real git over file://, real CLI.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { hasProgram } from "../../support/require-program.js";
+import { runShip } from "../../support/ship-cli.js";
+import { commitFiles, git, makeRepos, type Repos, writeGitConfig } from "./git-repos.js";
+
+describe.skipIf(!hasProgram("git"))("git source: a fast fetch past max_download_mb", () => {
+  let root: string;
+  let repos: Repos;
+  let app: string;
+  const packs = async () => (await readdir(join(repos.clone, ".git", "objects", "pack"))).sort();
+  const refs = () => git(repos.clone, "for-each-ref", "--format=%(objectname) %(refname)");
+  /** ~400 kB of base64 of random bytes: ~300 kB in a pack, three times a 0.1 MB limit. */
+  const bigFile = () => randomBytes(300_000).toString("base64");
+
+  beforeEach(async () => {
+    root = await mkdtemp(join(tmpdir(), "ship-git-fast-limit-"));
+    repos = await makeRepos(join(root, "repos"));
+    app = join(root, "app");
+    await mkdir(app);
+  });
+  afterEach(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  /** The clone as it was, nothing of the refused release in it, and git finds it whole. */
+  const expectCloneUnchanged = async (before: { refs: string; packs: string[] }, refused: string) => {
+    expect(await refs()).toBe(before.refs);
+    expect(await packs()).toEqual(before.packs);
+    await expect(git(repos.clone, "cat-file", "-e", refused)).rejects.toThrow();
+    await git(repos.clone, "fsck", "--connectivity-only", "--no-dangling");
+  };
+
+  it("a branch's pack received in milliseconds is refused on every run, the clone whole, until the limit is raised", async () => {
+    const config = await writeGitConfig(root, repos.clone, app, 'branch = "main"\nmax_download_mb = 0.1');
+    const first = await runShip(["--config", config]);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    const installed = await readFile(join(app, "app.txt"), "utf8");
+
+    const big = bigFile();
+    const commit = await commitFiles(repos.dev, "1.1.0", { "big.txt": big });
+    await git(repos.dev, "tag", "v1.1.0");
+    await git(repos.dev, "push", "-q", "--tags", "origin", "HEAD:main");
+    const before = { refs: await refs(), packs: await packs() };
+    for (let run = 0; run < 3; run++) {
+      const refused = await runShip(["--config", config]);
+      expect(refused.code, refused.stdout + refused.stderr).toBe(2);
+      expect(refused.stdout).toMatch(
+        /the pack runs past \[sources\.web\] max_download_mb = 0\.1 \(0\.\d\d MB received\): the fetch was refused and what it received removed, nothing installed/,
+      );
+      expect(await readFile(join(app, "app.txt"), "utf8")).toBe(installed);
+      expect(await readFile(join(app, "big.txt")).catch(() => "absent")).toBe("absent");
+      await expectCloneUnchanged(before, commit);
+    }
+
+    await writeGitConfig(root, repos.clone, app, 'branch = "main"\nmax_download_mb = 2');
+    const raised = await runShip(["--config", config]);
+    expect(raised.code, raised.stdout + raised.stderr).toBe(0);
+    expect(await readFile(join(app, "big.txt"), "utf8")).toBe(big);
+  });
+
+  // git's own gc is held off in ship's fetch (a repack there would fold old packs into one that a
+  // refusal removes) and run by ship once a fetch is kept: the packs of many updates are joined.
+  it("kept fetches are gc'd as git's fetch would, and a refusal with gc due removes only its own pack", async () => {
+    await git(repos.clone, "config", "gc.autoPackLimit", "2");
+    await git(repos.clone, "config", "gc.autoDetach", "false");
+    const config = await writeGitConfig(root, repos.clone, app, 'branch = "main"\nmax_download_mb = 0.1');
+    for (const version of ["1.1.0", "1.2.0", "1.3.0"]) {
+      await commitFiles(repos.dev, version, { "app.txt": `${version}\n` });
+      await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+      const run = await runShip(["--config", config]);
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      expect(await readFile(join(app, "app.txt"), "utf8")).toBe(`${version}\n`);
+    }
+    expect((await packs()).filter((name) => name.endsWith(".pack")).length).toBeLessThanOrEqual(2);
+
+    // ~40 kB past a 0.02 MB limit: a pack of tens of ms, caught while it runs or once it has ended.
+    await writeGitConfig(root, repos.clone, app, 'branch = "main"\nmax_download_mb = 0.02');
+    const commit = await commitFiles(repos.dev, "1.4.0", {
+      "big.txt": randomBytes(30_000).toString("base64"),
+    });
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+    // gc due as soon as one more pack arrives: git's fetch would repack the clone's packs into one.
+    await git(repos.clone, "config", "gc.autoPackLimit", "1");
+    const before = { refs: await refs(), packs: await packs() };
+    const refused = await runShip(["--config", config]);
+    expect(refused.code, refused.stdout + refused.stderr).toBe(2);
+    await expectCloneUnchanged(before, commit);
+  });
+
+  it("a tag release's refusal puts back the tags the fetch pruned and removes the ones it made", async () => {
+    await git(repos.dev, "tag", "v1.0.0");
+    await git(repos.dev, "push", "-q", "origin", "v1.0.0");
+    const config = await writeGitConfig(root, repos.clone, app, 'tag = "v*"\nmax_download_mb = 0.1');
+    const first = await runShip(["--config", config]);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+
+    // The remote drops v1.0.0 (the fetch prunes it) and gains a big v1.1.0.
+    const commit = await commitFiles(repos.dev, "1.1.0", { "big.txt": bigFile() });
+    await git(repos.dev, "tag", "v1.1.0");
+    await git(repos.dev, "push", "-q", "origin", "v1.1.0", ":refs/tags/v1.0.0");
+    const before = { refs: await refs(), packs: await packs() };
+    expect(before.refs).toContain("v1.0.0");
+    const refused = await runShip(["--config", config]);
+    expect(refused.code, refused.stdout + refused.stderr).toBe(2);
+    expect(refused.stdout).toContain("the pack runs past [sources.web] max_download_mb = 0.1");
+    await expectCloneUnchanged(before, commit);
+  });
+});
