@@ -7,19 +7,15 @@
  */
 import { access, readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { runShip, startShip } from "../../support/ship-cli.js";
 import { waitFor } from "../../support/wait-for.js";
-import { type LocalApp, localApp } from "../cli/local-app.js";
-import { installVersions, listedBackups } from "./installed-versions.js";
+import type { LocalApp } from "../cli/local-app.js";
+import { installedVersionsForFile, listedBackups } from "./installed-versions.js";
 
 let app: LocalApp;
-beforeEach(async () => {
-  app = await localApp();
-  await installVersions(app, ["1", "2"]);
-});
-afterEach(async () => {
-  await app.cleanup();
+installedVersionsForFile(["1", "2"], (made) => {
+  app = made;
 });
 
 describe("ship --rollback while an update runs under another spelling of app_dir (real CLI)", () => {

@@ -7,20 +7,16 @@
  */
 import { readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
-import { type LocalApp, localApp } from "../cli/local-app.js";
-import { installVersions } from "./installed-versions.js";
+import type { LocalApp } from "../cli/local-app.js";
+import { installedVersionsForFile } from "./installed-versions.js";
 import { snapshot } from "./tree-fixtures.js";
 
 let app: LocalApp;
 
-beforeEach(async () => {
-  app = await localApp();
-  await installVersions(app, ["1", "2", "3"]);
-});
-afterEach(async () => {
-  await app.cleanup();
+installedVersionsForFile(["1", "2", "3"], (made) => {
+  app = made;
 });
 
 async function appStateDir(): Promise<string> {

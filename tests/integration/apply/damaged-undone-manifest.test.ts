@@ -8,13 +8,15 @@
  */
 import { readdir, readFile, rename, truncate } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { builtOnceRestoredEachTest } from "../../support/built-once.js";
 import { runShip } from "../../support/ship-cli.js";
 import { type LocalApp, localApp } from "../cli/local-app.js";
 import { snapshot } from "./tree-fixtures.js";
 
 let app: LocalApp;
-beforeEach(async () => {
+// Every test starts from 3.0.0 over 1.0.0 and 2.0.0 (three backups), put back as built before each.
+builtOnceRestoredEachTest(async () => {
   app = await localApp();
   for (const v of ["1", "2", "3"]) {
     const manifest = `version: "${v}.0.0"\nhooks:\n  rollback: ["echo undo ${v} >> $SHIP_APP_DIR/../rollback.log"]\n`;
@@ -22,9 +24,7 @@ beforeEach(async () => {
     const run = await runShip(["--config", app.config]);
     expect(run.code, run.stderr).toBe(0);
   }
-});
-afterEach(async () => {
-  await app.cleanup();
+  return app.root;
 });
 
 /** The backups' paths, oldest first: the pre-ship one, then those that restore 1.0.0 and 2.0.0. */

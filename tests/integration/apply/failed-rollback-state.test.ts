@@ -10,22 +10,26 @@
  */
 import { readdir, readFile, rm, truncate, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
-import { type LocalApp, localApp } from "../cli/local-app.js";
-import { appTxtOnly, installVersions } from "./installed-versions.js";
+import type { LocalApp } from "../cli/local-app.js";
+import { appTxtOnly, installedVersionsForFile } from "./installed-versions.js";
 import { snapshot } from "./tree-fixtures.js";
 
 let app: LocalApp;
 
-beforeEach(async () => {
-  app = await localApp();
-  await installVersions(app, ["1", "2", "3"], appTxtOnly);
-  expect((await app.state()).sources.myapp?.last_result).toBe("updated");
-});
-afterEach(async () => {
-  await app.cleanup();
-});
+installedVersionsForFile(
+  ["1", "2", "3"],
+  (made) => {
+    app = made;
+  },
+  {
+    files: appTxtOnly,
+    extra: async (app) => {
+      expect((await app.state()).sources.myapp?.last_result).toBe("updated");
+    },
+  },
+);
 
 type Listed = { id: string; path: string; version: string | null }[];
 

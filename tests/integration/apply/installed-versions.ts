@@ -1,6 +1,7 @@
 /** An app with a history: real `ship` runs install each version in turn. */
+import { builtOnceRestoredEachTest } from "../../support/built-once.js";
 import { runShip } from "../../support/ship-cli.js";
-import type { LocalApp } from "../cli/local-app.js";
+import { type LocalApp, localApp } from "../cli/local-app.js";
 
 /** Each version's files when a test names only `app.txt` ("v1\n"). */
 export const appTxtOnly = (v: string): Record<string, string> => ({ "app.txt": `v${v}\n` });
@@ -19,6 +20,29 @@ export async function installVersions(
     const run = await runShip(["--config", app.config]);
     if (run.code !== 0) throw new Error(`installing ${v}.0.0 failed: ${run.stdout}${run.stderr}`);
   }
+}
+
+/**
+ * For the calling file: an app with `versions` installed by real runs (installVersions), made once
+ * in its beforeAll and put back as made before each test (builtOnceRestoredEachTest: the same paths,
+ * backup ids, modes and times) instead of made again by two or three `ship` updates per test.
+ * `made` receives the app once it is made; `extra` adds what every test starts from (a release not
+ * installed yet). The copy put back is another directory with the same contents: a file whose tests
+ * need app_dir to be the directory the backups were made from (its dev:ino, as a backup records it:
+ * rollback-app-dir-moved) makes its app in each test instead.
+ */
+export function installedVersionsForFile(
+  versions: readonly string[],
+  made: (app: LocalApp) => void,
+  options: { files?: (v: string) => Record<string, string>; extra?: (app: LocalApp) => Promise<void> } = {},
+): void {
+  builtOnceRestoredEachTest(async () => {
+    const app = await localApp();
+    await installVersions(app, versions, options.files);
+    await options.extra?.(app);
+    made(app);
+    return app.root;
+  });
 }
 
 /** A backup as `ship --list-backups --json` lists it (the fields these tests read). */

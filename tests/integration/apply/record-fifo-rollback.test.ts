@@ -8,20 +8,20 @@
 import { execFileSync } from "node:child_process";
 import { readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
-import { type LocalApp, localApp } from "../cli/local-app.js";
-import { appTxtOnly, installVersions } from "./installed-versions.js";
+import type { LocalApp } from "../cli/local-app.js";
+import { appTxtOnly, installedVersionsForFile } from "./installed-versions.js";
 
 let app: LocalApp;
 
-beforeEach(async () => {
-  app = await localApp();
-  await installVersions(app, ["1", "2"], appTxtOnly);
-});
-afterEach(async () => {
-  await app.cleanup();
-});
+installedVersionsForFile(
+  ["1", "2"],
+  (made) => {
+    app = made;
+  },
+  { files: appTxtOnly },
+);
 
 describe("--rollback of a backup whose record is a FIFO (real CLI)", () => {
   for (const record of ["inventory.json", "manifest.json"]) {

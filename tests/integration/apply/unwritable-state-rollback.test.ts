@@ -8,22 +8,20 @@
 import { spawnSync } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
-import { type LocalApp, localApp } from "../cli/local-app.js";
-import { installVersions } from "./installed-versions.js";
+import type { LocalApp } from "../cli/local-app.js";
+import { installedVersionsForFile } from "./installed-versions.js";
 import { snapshot } from "./tree-fixtures.js";
 
 let app: LocalApp;
 const immutable: string[] = [];
 
-beforeEach(async () => {
-  app = await localApp();
-  await installVersions(app, ["1", "2"]);
+installedVersionsForFile(["1", "2"], (made) => {
+  app = made;
 });
 afterEach(async () => {
   for (const path of immutable.splice(0)) spawnSync("chattr", ["-i", path]);
-  await app.cleanup();
 });
 
 describe("ship --rollback with a state file it cannot write (real CLI)", () => {

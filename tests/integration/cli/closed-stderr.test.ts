@@ -9,18 +9,16 @@ import { spawn } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { SHIP_BIN } from "../../support/ship-cli.js";
-import { installVersions, listedBackups } from "../apply/installed-versions.js";
-import { type LocalApp, localApp } from "./local-app.js";
+import { installedVersionsForFile, listedBackups } from "../apply/installed-versions.js";
+import type { LocalApp } from "./local-app.js";
 
 let app: LocalApp;
 
-beforeEach(async () => {
-  app = await localApp();
-  await installVersions(app, ["1", "2"]);
+installedVersionsForFile(["1", "2"], (made) => {
+  app = made;
 });
-afterEach(() => app.cleanup());
 
 function runWithStderrGone(args: string[]): Promise<{ code: number | null; stdout: string }> {
   return new Promise((resolve, reject) => {

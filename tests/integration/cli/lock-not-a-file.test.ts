@@ -9,22 +9,26 @@
 import { execFileSync } from "node:child_process";
 import { appendFile, mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { appLockFile } from "../../../agent/lock/run-lock.js";
 import { type CliResult, runAgentBriefly, runShip } from "../../support/ship-cli.js";
-import { appTxtOnly, installVersions, listedBackups } from "../apply/installed-versions.js";
-import { type LocalApp, localApp } from "./local-app.js";
+import { appTxtOnly, installedVersionsForFile, listedBackups } from "../apply/installed-versions.js";
+import type { LocalApp } from "./local-app.js";
 
 let app: LocalApp;
 
-beforeEach(async () => {
-  app = await localApp();
-  await installVersions(app, ["1", "2"], appTxtOnly);
-  await app.release("r3", 'version: "3.0.0"\n', appTxtOnly("3"));
-});
-afterEach(async () => {
-  await app.cleanup();
-});
+installedVersionsForFile(
+  ["1", "2"],
+  (made) => {
+    app = made;
+  },
+  {
+    files: appTxtOnly,
+    extra: async (app) => {
+      await app.release("r3", 'version: "3.0.0"\n', appTxtOnly("3"));
+    },
+  },
+);
 
 /** Puts `kind` at `path` (its directory made first). */
 async function occupy(path: string, kind: "FIFO" | "directory"): Promise<void> {

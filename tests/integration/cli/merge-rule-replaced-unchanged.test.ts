@@ -6,7 +6,8 @@
  */
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { builtOnceRestoredEachTest } from "../../support/built-once.js";
 import { runShip } from "../../support/ship-cli.js";
 import { type LocalApp, localApp } from "./local-app.js";
 
@@ -21,7 +22,8 @@ const shipped = "a = 1\nb = 2\n";
 
 describe("a merged config whose release copy did not change, under a rule that now replaces it", () => {
   let app: LocalApp;
-  beforeEach(async () => {
+  // Every test starts from 2.0.0 merged over the user's edit of 1.0.0's config, put back as built.
+  builtOnceRestoredEachTest(async () => {
     app = await localApp();
     const merged = (v: string) => `version: "${v}"\nfiles:\n  config.toml: {action: merge_toml}\n`;
     await app.release("v1", merged("1.0.0"), { "config.toml": "a = 1\nb = 1\n" });
@@ -30,8 +32,8 @@ describe("a merged config whose release copy did not change, under a rule that n
     await app.release("v2", merged("2.0.0"), { "config.toml": shipped });
     expect((await runShip(["--config", app.config])).code).toBe(0);
     expect(await readFile(join(app.appDir, "config.toml"), "utf8")).toBe("a = 10\nb = 2\n");
+    return app.root;
   });
-  afterEach(() => app.cleanup());
 
   it.each([
     ["no rule", 'version: "3.0.0"\n', /this release's manifest has no rule for it/],

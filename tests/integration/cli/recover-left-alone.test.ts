@@ -6,14 +6,16 @@
  */
 import { readdir, readFile, readlink, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { builtOnceRestoredEachTest } from "../../support/built-once.js";
 import { runShip } from "../../support/ship-cli.js";
 import { type LocalApp, localApp } from "./local-app.js";
 
 describe("restores that leave a user's edit alone say so, in every mode", () => {
   let app: LocalApp;
   let backupId: string;
-  beforeEach(async () => {
+  // Every test starts from 2.0.0 over 1.0.0 with b.txt edited by hand, put back as built.
+  builtOnceRestoredEachTest(async () => {
     app = await localApp();
     await app.release("r1", 'version: "1.0.0"\n', { "a.txt": "v1\n", "b.txt": "v1\n" });
     expect((await runShip(["--config", app.config])).code).toBe(0);
@@ -27,8 +29,8 @@ describe("restores that leave a user's edit alone say so, in every mode", () => 
       id: string;
     }[];
     backupId = listed[0]?.id ?? "";
+    return app.root;
   });
-  afterEach(() => app.cleanup());
 
   const expectLeftAlone = async (text: string) => {
     expect(await readFile(join(app.appDir, "a.txt"), "utf8")).toBe("v1\n");

@@ -8,18 +8,16 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { type CliResult, SHIP_BIN } from "../../support/ship-cli.js";
-import { installVersions, listedBackups } from "../apply/installed-versions.js";
-import { type LocalApp, localApp } from "./local-app.js";
+import { installedVersionsForFile, listedBackups } from "../apply/installed-versions.js";
+import type { LocalApp } from "./local-app.js";
 
 let app: LocalApp;
 
-beforeEach(async () => {
-  app = await localApp();
-  await installVersions(app, ["1", "2"]);
+installedVersionsForFile(["1", "2"], (made) => {
+  app = made;
 });
-afterEach(() => app.cleanup());
 
 /**
  * `ship ARGS` whose stdout and stderr each go straight into a pipe of its own reader process, which

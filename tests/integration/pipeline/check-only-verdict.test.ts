@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { builtOnceRestoredEachTest } from "../../support/built-once.js";
 import { startHttpServer, type TestServer } from "../../support/servers/http-server.js";
 import { runShip } from "../../support/ship-cli.js";
 import { buildTar } from "../../unit/sources/tar-builder.js";
@@ -17,14 +18,13 @@ import { type LocalApp, localApp } from "../cli/local-app.js";
 
 describe("ship --check-only says what a run would do with the release", () => {
   let app: LocalApp;
-  beforeEach(async () => {
+  // Every test starts from 1.0.0 installed, put back as built before each.
+  builtOnceRestoredEachTest(async () => {
     app = await localApp();
     await app.release("r1", 'version: "1.0.0"\n');
     const first = await runShip(["--config", app.config]);
     expect(first.code, first.stderr).toBe(0);
-  });
-  afterEach(async () => {
-    await app.cleanup();
+    return app.root;
   });
 
   it("a skip_update conditional that holds: exit 0, the conditional's message, nothing installed", async () => {
