@@ -239,7 +239,11 @@ export function postgresOps(db: Db, { alone = false }: { alone?: boolean } = {})
       return rows.map((r) => String(r.jti)).sort();
     },
     async pruneRenewedTokens(now) {
-      return (await db`DELETE FROM tokens WHERE renewed_from IS NOT NULL AND expires <= ${now}`).count;
+      return (
+        await db`DELETE FROM tokens WHERE renewed_from IS NOT NULL AND expires <= ${now}
+          AND EXISTS (SELECT 1 FROM tokens newer WHERE newer.renewed_from = tokens.renewed_from
+            AND newer.expires > tokens.expires)`
+      ).count;
     },
     async revokedTokensInForce(now) {
       return (await db`SELECT jti FROM tokens WHERE revoked IS NOT NULL AND expires > ${now}`).map((r) =>

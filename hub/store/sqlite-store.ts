@@ -96,7 +96,9 @@ export class SqliteStore implements Store {
         UPDATE tokens SET revoked = @at WHERE revoked IS NULL
           AND (jti IN (SELECT root FROM family) OR renewed_from IN (SELECT root FROM family))
         RETURNING jti`),
-      pruneRenewedTokens: p("DELETE FROM tokens WHERE renewed_from IS NOT NULL AND expires <= ?"),
+      pruneRenewedTokens: p(`DELETE FROM tokens WHERE renewed_from IS NOT NULL AND expires <= ?
+        AND EXISTS (SELECT 1 FROM tokens newer WHERE newer.renewed_from = tokens.renewed_from
+          AND newer.expires > tokens.expires)`),
       listTokens: p("SELECT * FROM tokens ORDER BY created, jti"),
       revokedTokensInForce: p("SELECT jti FROM tokens WHERE revoked IS NOT NULL AND expires > ?"),
       putArtifact:

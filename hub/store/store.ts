@@ -214,7 +214,11 @@ export interface Store {
    * (whichever of them `jti` names). The jtis it revoked now, none when none was still in force.
    */
   revokeToken(jti: string, at: number): string[];
-  /** Deletes renewals expired at `now` (the operator's own tokens stay listed); how many went. */
+  /**
+   * Deletes renewals expired at `now` that a newer renewal of the same token replaced (the operator's
+   * own tokens stay listed); how many went. The newest is what its agent holds: expired by a clock
+   * that ran ahead, it would be valid again once the clock is put right.
+   */
   pruneRenewedTokens(now: number): number;
   /**
    * jtis revoked that have not expired by `now` (ms): live sessions poll this to end revoked
