@@ -332,9 +332,13 @@ export interface Store {
 
   /** Stores a report once; false when its id was already stored (a resend). */
   insertReport(report: ReportRecord): boolean;
-  /** An agent's reports, newest first; `offset` pages to older ones. */
+  /**
+   * An agent's reports, newest first (the order they arrived in, not their stamps: those written
+   * before the hub's clock was set back read later than the reports after it); `offset` pages to
+   * older ones.
+   */
   listReports(agentId: string, limit: number, offset?: number): ReportRecord[];
-  /** Deletes reports received before `olderThan` and all but each agent's newest `keepPerAgent`. */
+  /** Deletes reports received before `olderThan` and all but each agent's newest `keepPerAgent` (by arrival). */
   pruneReports(keepPerAgent: number, olderThan: number): number;
 
   appendEvent(event: NewEvent): void;

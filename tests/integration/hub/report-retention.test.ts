@@ -55,6 +55,19 @@ describe("report retention", () => {
     noisy.ws.close();
     quiet.ws.close();
   });
+
+  it("keeps the reports that came last when the clock was set back between them", async () => {
+    // The hub's stamps ran 30 minutes ahead (a clock put right, then the hub restarted): the
+    // reports after it are stamped earlier than the ones before. Ranked by stamp, the newest were
+    // pruned at once and the agent's history showed only what came before the correction.
+    const agent = await TestAgent.connect(t.hub.url, await t.agentToken("stepped"));
+    agent.hello("stepped");
+    await sendReports(agent, ["1", "2", "3"]);
+    clock -= 30 * 60_000;
+    await sendReports(agent, ["4", "5"]);
+    await expect.poll(() => kept("stepped"), { timeout: 10_000 }).toEqual(["5", "4", "3"]);
+    agent.ws.close();
+  });
 });
 
 describe("report rate", () => {
