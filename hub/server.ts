@@ -293,7 +293,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   // stalled or slowloris client) is dropped instead. Headers must still arrive within a minute.
   server.requestTimeout = 0;
   server.timeout = options.idleTimeoutMs ?? 120_000;
-  limitIdleConnections(server, { log, now });
+  // Idle spans on the hub's own clock: a wall-clock step is no time a connection sat idle.
+  limitIdleConnections(server, { log, now: ownClock });
   const agents = attachAgentServer(server, {
     tokens,
     sessions,
@@ -311,6 +312,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     ...(options.helloTimeoutMs === undefined ? {} : { helloTimeoutMs: options.helloTimeoutMs }),
     refusals,
     now,
+    elapsed: ownClock,
     ...(cluster ? { presenceElsewhere: clusterPresenceCheck(cluster, hubId, hubTimeoutMs) } : {}),
   });
   const timers: NodeJS.Timeout[] = [];
