@@ -7,6 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Logger } from "../shared/log.js";
+import { monotonicNow } from "./cluster/clock.js";
 
 const MINUTE_MS = 60_000;
 
@@ -46,7 +47,11 @@ export class OnceAMinuteLog {
     private readonly log: Logger,
     /** What happened, the line's message: "could not renew an agent token". */
     private readonly message: string,
-    private readonly now: () => number = Date.now,
+    /**
+     * Elapsed time, not the wall clock: set back an hour, the minute under way lasted 61 and every
+     * line of it after the first went unsaid for the hour.
+     */
+    private readonly now: () => number = monotonicNow,
     options: OnceAMinuteOptions = {},
   ) {
     this.level = options.level ?? "error";

@@ -257,10 +257,15 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     ...(clusterUpSince === undefined ? {} : { startedAt: clusterUpSince + shift() }),
   });
   // Per agent and minute at most: a buggy client sends the same contradiction with every report.
-  const reportCorrections = new OnceAMinuteLog(log, "an agent's report disagreed with the hub's rows", now, {
-    level: "warn",
-    detail: "reason",
-  });
+  const reportCorrections = new OnceAMinuteLog(
+    log,
+    "an agent's report disagreed with the hub's rows",
+    ownClock,
+    {
+      level: "warn",
+      detail: "reason",
+    },
+  );
   const sync = new AgentSync(engine, (agentId, reason) => reportCorrections.record(agentId, reason));
   const refusals = new ConnectionRefusals(log, now);
   const eventStream = new EventStream({ store, tokens, sessions });
@@ -293,7 +298,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   // stalled or slowloris client) is dropped instead. Headers must still arrive within a minute.
   server.requestTimeout = 0;
   server.timeout = options.idleTimeoutMs ?? 120_000;
-  limitIdleConnections(server, { log, now });
+  // Idle spans on the hub's own clock: a wall-clock step is no time a connection sat idle.
+  limitIdleConnections(server, { log, now: ownClock });
   const agents = attachAgentServer(server, {
     tokens,
     sessions,
@@ -311,6 +317,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     ...(options.helloTimeoutMs === undefined ? {} : { helloTimeoutMs: options.helloTimeoutMs }),
     refusals,
     now,
+    elapsed: ownClock,
     ...(cluster ? { presenceElsewhere: clusterPresenceCheck(cluster, hubId, hubTimeoutMs) } : {}),
   });
   const timers: NodeJS.Timeout[] = [];
@@ -351,8 +358,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   // Cluster: when this hub's heartbeats got through, on the monotonic clock.
   const beats = new OwnHeartbeats(options.now ?? monotonicNow, hubTimeoutMs);
   // A tick fails alike every interval while the database is away (5 lines a second at 0.2 s).
-  const tickFailed = new OnceAMinuteLog(log, "rollout tick failed", now);
-  const heartbeatFailed = new OnceAMinuteLog(log, "hub heartbeat failed", now);
+  const tickFailed = new OnceAMinuteLog(log, "rollout tick failed", ownClock);
+  const heartbeatFailed = new OnceAMinuteLog(log, "hub heartbeat failed", ownClock);
   // The tick judges deadlines (progress and offline timeouts, waves' waits): after a stall of this
   // process it runs once the input that arrived meanwhile is read (`everyAfterInput`) and the
   // messages read are applied (`settled`), or an agent whose report came in time was timed out.

@@ -10,13 +10,19 @@ import { readRecordText } from "../state/record-file.js";
  * Reports waiting for the hub's acknowledgement. Each is a file written (and fsynced) before it is
  * sent and removed only on `ack`, so a hub restart, a network cut or an agent crash loses no report;
  * the hub stores each reportId once, so sending one twice is harmless.
+ *
+ * Files are named by a sequence number, not the time: the hub applies reports in order (the last for
+ * an app names what it runs), and names by wall time put a report made after the clock was set back
+ * before the ones made earlier, so the fleet showed the host on the version it had left.
  */
 export class ReportOutbox {
   /**
    * Reports that could not be written (a full disk), kept until acked so they are still resent on
    * reconnect; only a restart of the agent loses them.
    */
-  private readonly unwritten = new Map<string, Report>();
+  private readonly unwritten = new Map<string, { seq: number; report: Report }>();
+  /** The last sequence number given: the highest in the directory when first needed, then counted up. */
+  private last: Promise<number> | undefined;
 
   constructor(
     private readonly dir: string,
@@ -26,8 +32,8 @@ export class ReportOutbox {
 
   /** Throws when the report could not be written; it is then kept in memory instead. */
   async put(report: Report): Promise<void> {
-    // Names sort by time so reports are resent in the order they happened.
-    const name = `${Date.now().toString().padStart(15, "0")}-${report.reportId}.json`;
+    const seq = await this.nextSeq();
+    const name = `${seqText(seq)}-${report.reportId}.json`;
     const tmp = join(this.dir, `.${randomUUID()}.tmp`);
     try {
       await mkdir(this.dir, { recursive: true });
@@ -41,7 +47,7 @@ export class ReportOutbox {
       await rename(tmp, join(this.dir, name));
       this.unwritten.delete(report.reportId);
     } catch (error) {
-      this.unwritten.set(report.reportId, report);
+      this.unwritten.set(report.reportId, { seq, report });
       await rm(tmp, { force: true });
       throw errnoCode(error) === undefined
         ? error
@@ -53,11 +59,11 @@ export class ReportOutbox {
   async pending(): Promise<Report[]> {
     let names: string[];
     try {
-      names = (await readdir(this.dir)).filter((n) => n.endsWith(".json")).sort();
+      names = (await readdir(this.dir)).filter((n) => n.endsWith(".json"));
     } catch {
-      return [...this.unwritten.values()];
+      names = [];
     }
-    const reports: Report[] = [];
+    const reports: { seq: number; report: Report }[] = [...this.unwritten.values()];
     for (const name of names) {
       const path = join(this.dir, name);
       let text: string;
@@ -73,7 +79,7 @@ export class ReportOutbox {
       }
       const parsed = ReportSchema.safeParse(parseJson(text));
       if (parsed.success) {
-        reports.push(parsed.data);
+        reports.push({ seq: seqOf(name), report: parsed.data });
         continue;
       }
       // Set aside without a word, a report the hub never got went unnoticed.
@@ -86,7 +92,7 @@ export class ReportOutbox {
         file: moved ? aside : path,
       });
     }
-    return [...reports, ...this.unwritten.values()];
+    return reports.sort((a, b) => a.seq - b.seq).map((r) => r.report);
   }
 
   async ack(reportId: string): Promise<boolean> {
@@ -102,6 +108,34 @@ export class ReportOutbox {
     await rm(join(this.dir, match), { force: true });
     return true;
   }
+
+  /**
+   * One more than any number in the directory (files an agent before this one named by their time
+   * included, so those still go first), then counted in memory: `put`s at once get distinct numbers.
+   */
+  private nextSeq(): Promise<number> {
+    const last =
+      this.last ??
+      readdir(this.dir).then(
+        (names) => names.reduce((most, name) => Math.max(most, seqOf(name)), 0),
+        () => 0,
+      );
+    // Chained before any await, so two puts at once never read the same number.
+    this.last = last.then((n) => n + 1);
+    return this.last;
+  }
+}
+
+const SEQ_DIGITS = 15;
+
+function seqText(seq: number): string {
+  return seq.toString().padStart(SEQ_DIGITS, "0");
+}
+
+/** The number a file's name starts with; 0 for a name that has none (a temp file, a stray). */
+function seqOf(name: string): number {
+  const digits = /^(\d+)-/.exec(name)?.[1];
+  return digits === undefined ? 0 : Number(digits);
 }
 
 function parseJson(text: string): unknown {

@@ -6,7 +6,8 @@
  * valid until its own expiry (an agent that crashed before saving the new one can still connect).
  * The new token names the token the operator issued (not the renewal it replaces), so `ship-hub
  * token revoke` of that token revokes every renewal of it, and renewals that expired are deleted
- * as new ones are made: an agent connected for years keeps a few rows, not one per renewal.
+ * as new ones are made (each token's newest kept, the one its agent holds): an agent connected for
+ * years keeps a few rows, not one per renewal.
  */
 import { AuthError } from "../errors.js";
 import type { Principal, TokenService } from "./tokens.js";

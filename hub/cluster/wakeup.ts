@@ -20,6 +20,7 @@ import { OnceAMinuteLog } from "../once-a-minute-log.js";
 import { ANSWER_TIMEOUT_SECONDS } from "../store/answer-deadline.js";
 import { reconnectBackoff, WAKEUP_APPLICATION_NAME } from "../store/postgres-store.js";
 import { driverTarget } from "../store/postgres-url.js";
+import { monotonicNow } from "./clock.js";
 
 /** The channel the rollouts trigger notifies; the payload is the rollout id. */
 export const ROLLOUT_CHANNEL = "ship_rollout";
@@ -274,7 +275,7 @@ class WakeupQueue {
     private readonly targets: WakeupTargets,
     log: Logger,
   ) {
-    this.failed = new OnceAMinuteLog(log, "delivering pending deployments failed", Date.now, {
+    this.failed = new OnceAMinuteLog(log, "delivering pending deployments failed", monotonicNow, {
       level: "warn",
       subject: "rollout",
     });

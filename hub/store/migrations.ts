@@ -241,4 +241,11 @@ export const migrations: readonly string[] = [
   ALTER TABLE deployments ADD COLUMN started INTEGER NOT NULL DEFAULT 0;
   UPDATE deployments SET started = 1 WHERE attempts > 0 AND state IN ('in_progress', 'succeeded', 'failed', 'rollback_pending', 'rolled_back', 'rollback_timed_out');
   `,
+  // An agent's reports are ranked by arrival, not by stamp (listReports, pruneReports): stamps
+  // written before the hub's clock was set back read later than the reports after it, which were
+  // pruned at once. The index serves that order (rowid is every index's last column).
+  `
+  DROP INDEX reports_agent;
+  CREATE INDEX reports_agent ON reports(agent_id);
+  `,
 ];

@@ -351,4 +351,11 @@ export const postgresMigrations: readonly string[] = [
   CREATE INDEX deployments_counted_state ON deployments(counted_state);
   CREATE INDEX deployments_rollback_since ON deployments(rollback_since) WHERE rollback_since IS NOT NULL;
   `,
+  // An agent's reports are ranked by arrival, not by stamp (listReports, pruneReports): stamps
+  // written before the hub's clock was set back read later than the reports after it, which were
+  // pruned at once. The index serves that order.
+  `
+  DROP INDEX reports_agent;
+  CREATE INDEX reports_agent ON reports(agent_id, seq);
+  `,
 ];

@@ -239,7 +239,11 @@ export function postgresOps(db: Db, { alone = false }: { alone?: boolean } = {})
       return rows.map((r) => String(r.jti)).sort();
     },
     async pruneRenewedTokens(now) {
-      return (await db`DELETE FROM tokens WHERE renewed_from IS NOT NULL AND expires <= ${now}`).count;
+      return (
+        await db`DELETE FROM tokens WHERE renewed_from IS NOT NULL AND expires <= ${now}
+          AND EXISTS (SELECT 1 FROM tokens newer WHERE newer.renewed_from = tokens.renewed_from
+            AND newer.expires > tokens.expires)`
+      ).count;
     },
     async revokedTokensInForce(now) {
       return (await db`SELECT jti FROM tokens WHERE revoked IS NOT NULL AND expires > ${now}`).map((r) =>
@@ -604,15 +608,16 @@ export function postgresOps(db: Db, { alone = false }: { alone?: boolean } = {})
       return ids;
     },
     async pruneReports(keepPerAgent, olderThan) {
+      // Newest by arrival (seq), not by stamp, as in SQLite (Store.listReports).
       const result = await db`DELETE FROM reports WHERE received_at < ${olderThan} OR seq IN (
         SELECT seq FROM (SELECT seq, ROW_NUMBER() OVER (
-          PARTITION BY agent_id ORDER BY received_at DESC, seq DESC) AS n FROM reports) AS ranked
+          PARTITION BY agent_id ORDER BY seq DESC) AS n FROM reports) AS ranked
         WHERE n > ${keepPerAgent})`;
       return result.count;
     },
     async listReports(agentId, limit, offset = 0) {
       const rows = await db`SELECT * FROM reports WHERE agent_id = ${agentId}
-        ORDER BY received_at DESC, seq DESC LIMIT ${limit} OFFSET ${offset}`;
+        ORDER BY seq DESC LIMIT ${limit} OFFSET ${offset}`;
       return rows.map(toReport);
     },
 

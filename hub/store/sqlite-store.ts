@@ -96,7 +96,9 @@ export class SqliteStore implements Store {
         UPDATE tokens SET revoked = @at WHERE revoked IS NULL
           AND (jti IN (SELECT root FROM family) OR renewed_from IN (SELECT root FROM family))
         RETURNING jti`),
-      pruneRenewedTokens: p("DELETE FROM tokens WHERE renewed_from IS NOT NULL AND expires <= ?"),
+      pruneRenewedTokens: p(`DELETE FROM tokens WHERE renewed_from IS NOT NULL AND expires <= ?
+        AND EXISTS (SELECT 1 FROM tokens newer WHERE newer.renewed_from = tokens.renewed_from
+          AND newer.expires > tokens.expires)`),
       listTokens: p("SELECT * FROM tokens ORDER BY created, jti"),
       revokedTokensInForce: p("SELECT jti FROM tokens WHERE revoked IS NOT NULL AND expires > ?"),
       putArtifact:
@@ -190,13 +192,13 @@ export class SqliteStore implements Store {
         ORDER BY updated_at, id LIMIT @limit`),
       insertReport: p(`INSERT INTO reports (id, agent_id, deployment_id, payload, received_at)
         VALUES (@id, @agentId, @deploymentId, @payload, @receivedAt) ON CONFLICT (id) DO NOTHING`),
+      // Newest by arrival (rowid), not by stamp: stamps written before a clock was set back rank
+      // above the reports that came after it (see Store.listReports).
       pruneReports: p(`DELETE FROM reports WHERE received_at < @olderThan OR rowid IN (
         SELECT rowid FROM (SELECT rowid, ROW_NUMBER() OVER (
-          PARTITION BY agent_id ORDER BY received_at DESC, rowid DESC) AS n FROM reports)
+          PARTITION BY agent_id ORDER BY rowid DESC) AS n FROM reports)
         WHERE n > @keepPerAgent)`),
-      listReports: p(
-        "SELECT * FROM reports WHERE agent_id = ? ORDER BY received_at DESC, rowid DESC LIMIT ? OFFSET ?",
-      ),
+      listReports: p("SELECT * FROM reports WHERE agent_id = ? ORDER BY rowid DESC LIMIT ? OFFSET ?"),
       appendEvent: p(
         "INSERT INTO events (at, actor, kind, subject, data) VALUES (@at, @actor, @kind, @subject, @data)",
       ),

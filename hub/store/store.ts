@@ -214,7 +214,11 @@ export interface Store {
    * (whichever of them `jti` names). The jtis it revoked now, none when none was still in force.
    */
   revokeToken(jti: string, at: number): string[];
-  /** Deletes renewals expired at `now` (the operator's own tokens stay listed); how many went. */
+  /**
+   * Deletes renewals expired at `now` that a newer renewal of the same token replaced (the operator's
+   * own tokens stay listed); how many went. The newest is what its agent holds: expired by a clock
+   * that ran ahead, it would be valid again once the clock is put right.
+   */
   pruneRenewedTokens(now: number): number;
   /**
    * jtis revoked that have not expired by `now` (ms): live sessions poll this to end revoked
@@ -328,9 +332,13 @@ export interface Store {
 
   /** Stores a report once; false when its id was already stored (a resend). */
   insertReport(report: ReportRecord): boolean;
-  /** An agent's reports, newest first; `offset` pages to older ones. */
+  /**
+   * An agent's reports, newest first (the order they arrived in, not their stamps: those written
+   * before the hub's clock was set back read later than the reports after it); `offset` pages to
+   * older ones.
+   */
   listReports(agentId: string, limit: number, offset?: number): ReportRecord[];
-  /** Deletes reports received before `olderThan` and all but each agent's newest `keepPerAgent`. */
+  /** Deletes reports received before `olderThan` and all but each agent's newest `keepPerAgent` (by arrival). */
   pruneReports(keepPerAgent: number, olderThan: number): number;
 
   appendEvent(event: NewEvent): void;

@@ -17,6 +17,7 @@ import type { LiveSession, LiveSessions } from "../auth/live-sessions.js";
 import { budgetsPer } from "../auth/minute-budget.js";
 import { renewAgentToken, renewalDue, renewalDueAt } from "../auth/renewal.js";
 import { bearerToken, type Principal, type TokenService } from "../auth/tokens.js";
+import { monotonicNow } from "../cluster/clock.js";
 import { AuthError } from "../errors.js";
 import type { HubMetrics } from "../metrics.js";
 import { OnceAMinuteLog } from "../once-a-minute-log.js";
@@ -62,6 +63,11 @@ export interface AgentServerOptions {
     remote: string | undefined,
   ) => Promise<string | undefined>;
   now?: () => number;
+  /**
+   * A clock for spans of time (the minute budgets, once-a-minute lines): not the wall clock, which
+   * a step moves (set back an hour, the minute under way lasted 61 and each agent's allowance with it).
+   */
+  elapsed?: () => number;
 }
 
 /** After a renewal that failed (the store unreachable), the next try; doubled after each failure in a row. */
@@ -145,6 +151,7 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
   const alive = new WeakMap<WebSocket, boolean>();
   const batch = new MessageBatch(options.sync, log);
   const now = options.now ?? Date.now;
+  const elapsed = options.elapsed ?? monotonicNow;
   const refusals = options.refusals ?? new ConnectionRefusals(log, now);
   const principals = new WeakMap<WebSocket, Principal>();
   const sessions = new WeakMap<WebSocket, LiveSession>();
@@ -154,18 +161,18 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
   const renewFailures = new WeakMap<WebSocket, { count: number; retryAt: number }>();
   // An outage fails every connection's renewal and every connecting agent's token check: each said
   // once a minute with a count, not once per agent and attempt.
-  const renewalErrors = new OnceAMinuteLog(log, "could not renew an agent token", now);
-  const checkErrors = new OnceAMinuteLog(log, "could not check an agent's token", now);
-  const presenceErrors = new OnceAMinuteLog(log, "could not check where an agent is connected", now);
+  const renewalErrors = new OnceAMinuteLog(log, "could not renew an agent token", elapsed);
+  const checkErrors = new OnceAMinuteLog(log, "could not check an agent's token", elapsed);
+  const presenceErrors = new OnceAMinuteLog(log, "could not check where an agent is connected", elapsed);
   // Per agent, not per connection: a reconnect (cheap for whoever holds the token) must not bring
   // a fresh allowance.
-  const reportBudgetOf = budgetsPer(options.maxReportsPerMinute, now);
+  const reportBudgetOf = budgetsPer(options.maxReportsPerMinute, elapsed);
   // Likewise connections and hellos (each writes the agent's row, and a connect and close two
   // audit events), and messages that do not fit the protocol.
   const maxConnects = options.maxConnectsPerMinute ?? DEFAULT_CONNECTS_PER_MINUTE;
-  const connectBudgetOf = budgetsPer(maxConnects, now);
-  const invalidBudgetOf = budgetsPer(MAX_INVALID_PER_MINUTE, now);
-  const progressBudgetOf = budgetsPer(MAX_PROGRESS_PER_MINUTE, now);
+  const connectBudgetOf = budgetsPer(maxConnects, elapsed);
+  const invalidBudgetOf = budgetsPer(MAX_INVALID_PER_MINUTE, elapsed);
+  const progressBudgetOf = budgetsPer(MAX_PROGRESS_PER_MINUTE, elapsed);
   const helloTimeoutMs = options.helloTimeoutMs ?? DEFAULT_HELLO_TIMEOUT_MS;
   /** Where each connection came from and the host its hello named: said when a duplicate is refused. */
   const origins = new WeakMap<WebSocket, { remote: string; hostname?: string }>();
@@ -180,8 +187,8 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
   const perMinuteBytes =
     (options.maxReportsPerMinute + maxConnects + MAX_INVALID_PER_MINUTE) * options.maxPayloadBytes +
     MAX_PROGRESS_PER_MINUTE * PROGRESS_BYTES;
-  const messageBudgetOf = budgetsPer(perMinuteMessages, now);
-  const byteBudgetOf = budgetsPer(perMinuteBytes, now);
+  const messageBudgetOf = budgetsPer(perMinuteMessages, elapsed);
+  const byteBudgetOf = budgetsPer(perMinuteBytes, elapsed);
 
   const onUpgrade = async (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on("error", () => socket.destroy());

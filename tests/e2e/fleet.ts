@@ -141,12 +141,12 @@ export class Fleet {
     return agent;
   }
 
-  async startHub(): Promise<void> {
+  async startHub(env: Record<string, string> = {}): Promise<void> {
     const log = openSync(join(this.dir, "hub.log"), "a");
     const child = spawn(
       process.execPath,
       [HUB_MAIN, "serve", "--config", join(this.dir, "hub.toml"), "--port", String(this.port)],
-      { detached: true, stdio: ["ignore", "pipe", log] },
+      { detached: true, stdio: ["ignore", "pipe", log], env: { ...process.env, ...env } },
     );
     this.hub = child;
     await new Promise<void>((ok, fail) => {

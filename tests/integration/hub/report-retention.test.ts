@@ -1,6 +1,7 @@
 /** The hub keeps reports by count per agent and by age, so one agent token cannot fill its disk. */
 import { randomUUID } from "node:crypto";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import type { HubMessage } from "../../../shared/protocol/messages.js";
 import { startTestHub, TestAgent, type TestHub } from "./support.js";
 
 let t: TestHub;
@@ -15,18 +16,23 @@ afterAll(async () => {
   await t.stop();
 });
 
+/** A succeeded report of app web, as an agent sends it. */
+function reportMessage(reportId: string, toVersion: string, fromVersion: string) {
+  return {
+    type: "report",
+    reportId,
+    app: "web",
+    outcome: "succeeded",
+    fromVersion,
+    toVersion,
+    steps: [],
+  } as const;
+}
+
 async function sendReports(agent: TestAgent, versions: string[]): Promise<void> {
   for (const toVersion of versions) {
     const reportId = randomUUID();
-    agent.send({
-      type: "report",
-      reportId,
-      app: "web",
-      outcome: "succeeded",
-      fromVersion: "1.0.0",
-      toVersion,
-      steps: [],
-    });
+    agent.send(reportMessage(reportId, toVersion, "1.0.0"));
     await agent.next(
       (m): m is Extract<typeof m, { type: "ack" }> => m.type === "ack" && m.reportId === reportId,
     );
@@ -55,6 +61,19 @@ describe("report retention", () => {
     noisy.ws.close();
     quiet.ws.close();
   });
+
+  it("keeps the reports that came last when the clock was set back between them", async () => {
+    // The hub's stamps ran 30 minutes ahead (a clock put right, then the hub restarted): the
+    // reports after it are stamped earlier than the ones before. Ranked by stamp, the newest were
+    // pruned at once and the agent's history showed only what came before the correction.
+    const agent = await TestAgent.connect(t.hub.url, await t.agentToken("stepped"));
+    agent.hello("stepped");
+    await sendReports(agent, ["1", "2", "3"]);
+    clock -= 30 * 60_000;
+    await sendReports(agent, ["4", "5"]);
+    await expect.poll(() => kept("stepped"), { timeout: 10_000 }).toEqual(["5", "4", "3"]);
+    agent.ws.close();
+  });
 });
 
 describe("report rate", () => {
@@ -64,16 +83,7 @@ describe("report rate", () => {
       const agent = await TestAgent.connect(hub.hub.url, await hub.agentToken("flood"));
       agent.hello("flood");
       const ids = Array.from({ length: 5 }, () => randomUUID());
-      for (const reportId of ids)
-        agent.send({
-          type: "report",
-          reportId,
-          app: "web",
-          outcome: "succeeded",
-          fromVersion: "1",
-          toVersion: "2",
-          steps: [],
-        });
+      for (const reportId of ids) agent.send(reportMessage(reportId, "2", "1"));
       await agent.next(
         (m): m is Extract<typeof m, { type: "error" }> =>
           m.type === "error" && /3 reports a minute/.test(m.message),
@@ -89,15 +99,7 @@ describe("report rate", () => {
       const again = await TestAgent.connect(hub.hub.url, await hub.agentToken("flood"));
       again.hello("flood");
       const more = randomUUID();
-      again.send({
-        type: "report",
-        reportId: more,
-        app: "web",
-        outcome: "succeeded",
-        fromVersion: "1",
-        toVersion: "3",
-        steps: [],
-      });
+      again.send(reportMessage(more, "3", "1"));
       await again.next(
         (m): m is Extract<typeof m, { type: "error" }> =>
           m.type === "error" && /3 reports a minute/.test(m.message),
@@ -118,15 +120,7 @@ describe("GET /agents/:id pages reports", () => {
       agent.hello("paged");
       for (const toVersion of ["a", "b", "c"]) {
         const reportId = randomUUID();
-        agent.send({
-          type: "report",
-          reportId,
-          app: "web",
-          outcome: "succeeded",
-          fromVersion: "1",
-          toVersion,
-          steps: [],
-        });
+        agent.send(reportMessage(reportId, toVersion, "1"));
         await agent.next(
           (m): m is Extract<typeof m, { type: "ack" }> => m.type === "ack" && m.reportId === reportId,
         );
@@ -145,6 +139,46 @@ describe("GET /agents/:id pages reports", () => {
       agent.ws.close();
     } finally {
       await p.stop();
+    }
+  });
+});
+
+describe("report rate under a wall clock set back", () => {
+  // The per-agent minute budgets counted their minute on the wall clock: set back an hour (NTP
+  // stepping a clock that ran ahead), the minute under way lasted 61, and an agent that had used its
+  // allowance had every report refused for the hour ("more than N reports a minute"), its
+  // deployments timing out meanwhile. Only the clocks are moved: the wall clock back an hour and
+  // the elapsed one forward a minute, as 61 s with a step in them read.
+  it("ends an agent's minute of reports after a minute, not after the step", async () => {
+    const wall = Date.now.bind(Date);
+    const elapsed = performance.now.bind(performance);
+    let wallShift = 0;
+    let elapsedShift = 0;
+    vi.spyOn(Date, "now").mockImplementation(() => wall() + wallShift);
+    vi.spyOn(performance, "now").mockImplementation(() => elapsed() + elapsedShift);
+    const hub = await startTestHub({ maxReportsPerMinute: 3 });
+    try {
+      const agent = await TestAgent.connect(hub.hub.url, await hub.agentToken("stepped"));
+      agent.hello("stepped");
+      type Answer = Extract<HubMessage, { type: "ack" | "error" }>;
+      const report = (): Promise<Answer> => {
+        const reportId = randomUUID();
+        agent.send(reportMessage(reportId, "2", "1"));
+        return agent.next(
+          (m): m is Answer =>
+            (m.type === "ack" && m.reportId === reportId) ||
+            (m.type === "error" && /reports a minute/.test(m.message)),
+        );
+      };
+      for (let i = 0; i < 3; i++) expect((await report()).type).toBe("ack");
+      expect((await report()).type).toBe("error");
+      elapsedShift += 61_000;
+      wallShift += 61_000 - 3_600_000;
+      expect((await report()).type).toBe("ack");
+      agent.ws.terminate();
+    } finally {
+      await hub.stop();
+      vi.restoreAllMocks();
     }
   });
 });

@@ -149,8 +149,25 @@ for (const subject of subjects) {
       });
       await store.insertToken({ ...issued, jti: "live", created: 60, expires: 110, renewedFrom: "issued" });
       await store.insertToken({ ...issued, jti: "ci", role: "ci", agentId: null, created: 2, expires: 60 });
+      // A token's newest renewal, expired: what its (stopped) agent holds, valid again if `now` was a
+      // clock that ran ahead. Kept until a newer renewal replaces it.
+      await store.insertToken({ ...issued, jti: "other", agentId: "a2", created: 3, expires: 40 });
+      await store.insertToken({
+        ...issued,
+        jti: "newest",
+        agentId: "a2",
+        created: 20,
+        expires: 70,
+        renewedFrom: "other",
+      });
       expect(await store.pruneRenewedTokens(80)).toBe(2);
-      expect((await store.listTokens()).map((t) => t.jti)).toEqual(["issued", "ci", "live"]);
+      expect((await store.listTokens()).map((t) => t.jti)).toEqual([
+        "issued",
+        "ci",
+        "other",
+        "newest",
+        "live",
+      ]);
       expect(await store.pruneRenewedTokens(80)).toBe(0);
     });
 

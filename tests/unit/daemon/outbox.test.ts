@@ -84,6 +84,22 @@ describe("ReportOutbox", () => {
     ]);
   });
 
+  it("sends a report an older agent named by its time before the ones it makes after it", async () => {
+    // Agents before round 50 named files by Date.now(); their reports are older than any made now.
+    const left = report("left");
+    await writeFile(
+      join(dir, `${Date.now().toString().padStart(15, "0")}-${left.reportId}.json`),
+      JSON.stringify(left),
+    );
+    const box = new ReportOutbox(dir);
+    await Promise.all([box.put(report("a")), box.put(report("b"))]);
+    const pending = await box.pending();
+    expect(pending.map((r) => r.app).slice(0, 1)).toEqual(["left"]);
+    expect(pending.map((r) => r.app).sort()).toEqual(["a", "b", "left"]);
+    // Two puts at once never share a name's number.
+    expect(new Set((await readdir(dir)).map((n) => n.split("-")[0])).size).toBe(3);
+  });
+
   it("returns nothing for an outbox that was never written", async () => {
     expect(await new ReportOutbox(join(dir, "missing")).pending()).toEqual([]);
   });

@@ -3,7 +3,7 @@
  * the window are counted, and the count is written when the window ends even if no failure opens
  * the next one (an outage that ended must still be counted). Real timers, a short window.
  */
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { OnceAMinuteLog } from "../../../hub/once-a-minute-log.js";
 import { memoryLogger } from "../../../shared/log.js";
 
@@ -62,5 +62,25 @@ describe("OnceAMinuteLog's distinct subjects", () => {
     await expect.poll(() => lines.length, { timeout: 10_000 }).toBe(4);
     expect(lines[3]?.data).toEqual({ more: 1, requests: 1, lastError: "e" });
     outage.close();
+  });
+});
+
+describe("OnceAMinuteLog's clock", () => {
+  it("opens its next minute after a minute, though the wall clock was set back meanwhile", () => {
+    // Counted on the wall clock, a minute with an hour's step back in it lasted 61: every line after
+    // the first (a tick failing, a store unreachable) went unsaid for the hour.
+    const lines: { level: string; msg: string }[] = [];
+    const failed = new OnceAMinuteLog(memoryLogger(lines), "rollout tick failed");
+    const wall = Date.now.bind(Date);
+    const elapsed = performance.now.bind(performance);
+    try {
+      failed.record(undefined, "database is locked");
+      vi.spyOn(performance, "now").mockImplementation(() => elapsed() + 61_000);
+      vi.spyOn(Date, "now").mockImplementation(() => wall() + 61_000 - 3_600_000);
+      failed.record(undefined, "database is locked");
+    } finally {
+      vi.restoreAllMocks();
+    }
+    expect(lines.map((l) => l.msg)).toEqual(["rollout tick failed", "rollout tick failed"]);
   });
 });

@@ -45,6 +45,7 @@ describe("SqliteStore", () => {
       { version: 11 },
       { version: 12 },
       { version: 13 },
+      { version: 14 },
     ]);
     expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
     db.close();
