@@ -9,7 +9,6 @@ import { BadInputError } from "../../shared/errors.js";
 import { modeText, writableByOthersProblem } from "../../shared/file-permissions.js";
 import { fsErrorText } from "../../shared/fs-errors.js";
 import { toIssues } from "../../shared/schema/issues.js";
-import { unknownKeyRefused } from "../../shared/schema/problem.js";
 import { validateAgainst } from "../../shared/schema/zod-problems.js";
 import { parseDatabaseUrl } from "../store/postgres-url.js";
 import { HubConfig } from "./schema.js";
@@ -57,12 +56,16 @@ export async function loadHubConfig(file: string | undefined, namedBy?: string):
     throw BadInputError.single(file, "", `cannot read${where}: ${fsErrorText(error)}${by}`);
   }
   // The agent's wording: "must be a number (got string …)", unknown keys with a "did you mean".
-  // An unknown key is an error, as in ship.toml: nothing in either is safe to ignore.
+  // Unlike ship.toml, an unknown key in hub.toml is an error: nothing in it is safe to ignore.
   // Kept for the checks made after this load too (a data_dir that is a file, a missing
   // jwt_secret_file): the CLI gives their line:column from it.
   const positions = rememberKeyPositions(file, text);
   const { value, problems } = validateAgainst(HubConfig, data);
-  const issues = toIssues(problems.map(unknownKeyRefused), file, (p) => positionInToml(positions, p.path));
+  const issues = toIssues(
+    problems.map((p) => ({ ...p, message: p.message.replace(/; ignored$/, ""), severity: "error" as const })),
+    file,
+    (p) => positionInToml(positions, p.path),
+  );
   if (value !== undefined && issues.length === 0) return withPathsFromConfigDir(value, data, file);
   throw new BadInputError(issues);
 }

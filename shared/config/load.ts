@@ -8,7 +8,7 @@ import { writableByOthersProblem } from "../file-permissions.js";
 import { fsErrorText } from "../fs-errors.js";
 import { fileTypeProblems } from "../schema/file-types.js";
 import { toIssues } from "../schema/issues.js";
-import { type Problem, unknownKeyRefused, valueAt } from "../schema/problem.js";
+import { type Problem, valueAt } from "../schema/problem.js";
 import { validateAgainst } from "../schema/zod-problems.js";
 import { binaryKind, notUtf8, notUtf8Message } from "../utf8-text.js";
 import { rememberKeyPositions } from "./key-positions.js";
@@ -31,8 +31,8 @@ const nouns = new Map<string, string>([
 
 /**
  * Parses and validates ship.toml. Throws BadInputError listing every error with line:column and
- * key path (TOML syntax errors stop at the first, as the parser does), unknown keys among them with
- * a "did you mean" hint (unknownKeyRefused).
+ * key path (TOML syntax errors stop at the first, as the parser does); unknown keys come back as
+ * warnings with a "did you mean" hint and are ignored.
  */
 export function parseConfigText(text: string, file: string): LoadedConfig {
   let data: unknown;
@@ -57,7 +57,7 @@ export function parseConfigText(text: string, file: string): LoadedConfig {
       `${key} is a key of ${path.length > 1 ? `[${path.slice(0, -1).join(".")}]` : "the file's top level"}: in TOML every key below the [${path.join(".")}] header is that table's; move it above the header`,
   });
   const issues = toIssues(
-    [...problems.map((p) => unknownKeyRefused(trustTypo(p, data, tables))), ...configChecks(data)],
+    [...problems.map((p) => trustTypo(p, data, tables)), ...configChecks(data)],
     file,
     (p) => positionInToml(positions, p.path),
   );
@@ -140,12 +140,13 @@ export function configText(bytes: Buffer, file: string): string {
 }
 
 /**
- * A misspelt key that leaves [trust] naming no key says what it costs: the table meant to require
- * signatures would leave every release, unsigned ones too, installed unverified. That is an unknown
- * key in [trust] (`key_file`, `Keys`) with no key named beside it, or a misspelt table (`[Trust]`,
- * `[trusted]`) holding `keys` or `key_files`, with no [trust] naming one. Any other unknown key is
- * refused plainly (unknownKeyRefused). `data` has the unknown keys removed, `tables` holds the
- * document's tables as written.
+ * A misspelt key that leaves [trust] naming no key is an error: as the warning an unknown key is
+ * elsewhere ("ignored"), the table meant to require signatures left every release, unsigned ones
+ * too, installed unverified. That is an unknown key in [trust] (`key_file`, `Keys`) with no key
+ * named beside it, or a misspelt table (`[Trust]`, `[trusted]`) holding `keys` or `key_files`,
+ * with no [trust] naming one. Beside a key that is named it stays a warning: a misspelt
+ * `allow_downgrade` only keeps downgrades refused. `data` has the unknown keys removed, `tables`
+ * holds the document's tables as written.
  */
 function trustTypo(problem: Problem, data: unknown, tables: Record<string, unknown>): Problem {
   if (problem.severity !== "warning" || problem.at !== "key" || !problem.message.startsWith("unknown key"))

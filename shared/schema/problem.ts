@@ -14,19 +14,6 @@ export interface Problem {
   offset?: number;
 }
 
-/**
- * An unknown key in a config file (ship.toml, hub.toml) as the error it is there: the schema says
- * "unknown key …; ignored", a warning fit for a manifest a newer CI wrote, but in the file that sets
- * a host's safety switches a typo (`verify_checksum`, `privileged_file`, a `[general]` key written
- * below `[general.logging]`) left the switch at its default, said once in a journal no one reads
- * under a timer. ship and ship-hub refuse it alike, exit 2.
- */
-export function unknownKeyRefused(problem: Problem): Problem {
-  if (problem.severity !== "warning" || problem.at !== "key" || !problem.message.startsWith("unknown key"))
-    return problem;
-  return { ...problem, severity: "error", message: problem.message.replace(/; ignored$/, "") };
-}
-
 /** Reads the value at a key path of plain parsed data; undefined where the path does not exist. */
 export function valueAt(data: unknown, path: KeyPath): unknown {
   let value = data;

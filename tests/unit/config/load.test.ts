@@ -77,7 +77,7 @@ describe("malformed configs: every problem, positioned", () => {
       "ship.toml:2:1 general.backup_dir: must be a string (got number 5)",
       `ship.toml:4:1 general.logging.level: unknown log level "LOUD" (expected DEBUG, INFO, WARNING, ERROR, CRITICAL, or Python's WARN, FATAL, NOTSET; any case)`,
       "ship.toml:7:1 sources.main_app.local_path: must be an absolute path",
-      'ship.toml:9:1 sources.main_app.brnch: unknown key "brnch" (did you mean "branch"?)',
+      'warning: ship.toml:9:1 sources.main_app.brnch: unknown key "brnch" (did you mean "branch"?); ignored',
       'ship.toml:11:1 sources.web.type: unknown source type "ftp" (expected git, https, http, sftp, local, hub)',
     ]);
   });
@@ -246,7 +246,7 @@ describe("malformed configs: every problem, positioned", () => {
     [
       "unknown key in dotted form",
       `${sftp}security.verify_checksum = false\n`,
-      /^ship\.toml:8:10 sources\.s\.security\.verify_checksum: unknown key "verify_checksum" \(did you mean "verify_checksums"\?\)$/,
+      /^warning: ship\.toml:8:10 sources\.s\.security\.verify_checksum: unknown key "verify_checksum" \(did you mean "verify_checksums"\?\); ignored$/,
     ],
     [
       "wrong type after a multi-line string",
@@ -264,7 +264,11 @@ describe("malformed configs: every problem, positioned", () => {
       "[general]\nmin_interval_hours = nan\n",
       /^ship\.toml:2:1 general\.min_interval_hours: must be a finite number \(got NaN\)$/,
     ],
-    ["unknown section", "[hubb]\n", /^ship\.toml:1:2 hubb: unknown key "hubb" \(did you mean "hub"\?\)$/],
+    [
+      "unknown section",
+      "[hubb]\n",
+      /^warning: ship\.toml:1:2 hubb: unknown key "hubb" \(did you mean "hub"\?\); ignored$/,
+    ],
     // The agent appends /api/v1/… to the hub's path: after a query, every artifact download was the
     // dashboard's page and each deploy failed "checksum mismatch".
     [
@@ -337,12 +341,12 @@ describe("malformed configs: every problem, positioned", () => {
     expect(config.hub?.labels).toEqual({ "app.kubernetes.io/name": "web", zone_2: "a b", région: "eu" });
   });
 
-  // A typo of a safety switch (verify_checksums, privileged_files) left it at its default with a
-  // warning no one read under a timer; hub.toml refused one already.
-  it("an unknown key is refused, with its hint, as in hub.toml", () => {
-    expect(() => parseConfigText('[general]\nbackupdir = "/b"\nbackup_dir = "/c"\n', F)).toThrow(
-      'ship.toml:2:1 general.backupdir: unknown key "backupdir" (did you mean "backup_dir"?)',
-    );
+  it("unknown keys are dropped so the rest loads", () => {
+    const { config, warnings } = parseConfigText('[general]\nbackupdir = "/b"\nbackup_dir = "/c"\n', F);
+    expect(config.general.backup_dir).toBe("/c");
+    expect(warnings.map((w) => w.message)).toEqual([
+      'unknown key "backupdir" (did you mean "backup_dir"?); ignored',
+    ]);
   });
 });
 
