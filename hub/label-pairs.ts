@@ -7,8 +7,8 @@
  * The dashboard's forms read and say them by the same rule (dashboard/src/format.ts, a test holds
  * them alike).
  */
-import { UNPRINTABLE } from "../shared/schema/unprintable.js";
-import { printable, quotedText } from "./quoted-text.js";
+import { printable, UNPRINTABLE } from "../shared/schema/unprintable.js";
+import { quotedText } from "./quoted-text.js";
 
 /**
  * `KEY=VALUE` as the hub says it back: in double quotes (quotedText, a JSON string) when it holds

@@ -3,9 +3,22 @@
  * `ship --test-manifest /dev/zero` (or a ship.toml that was a device, a FIFO fed for ever, a log
  * file given by mistake) read until Node gave up ("Invalid string length", or out of memory)
  * minutes later. A pipe (`--test-manifest /dev/stdin`, `<(…)`) still reads, within the bound.
+ * A named pipe (mkfifo) does not: its open waited for a writer for ever, so a `ca_file`, a
+ * `[trust]` key file, a `checksum` file or a `--config` naming one held the run (and its lock) with
+ * no word, SIGTERM unheard while the open held Node's thread pool.
  */
-import { closeSync, constants, fstatSync, openSync, readSync, type Stats, statSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  openSync,
+  readSync,
+  realpathSync,
+  type Stats,
+  statSync,
+} from "node:fs";
 import { open } from "node:fs/promises";
+import { kindOf, NotAFileError } from "./companion-file.js";
 import { sizeText } from "./size-text.js";
 
 /** The most ship reads of one such file: far above any real one (a big known_hosts is a few MB). */
@@ -39,6 +52,7 @@ const CHUNK = 64 * 1024;
 export async function readUpTo(path: string, what: string, limit = NAMED_FILE_MAX_BYTES): Promise<Buffer> {
   const regular = readRegularFileUpTo(path, what, limit);
   if (regular !== undefined) return regular;
+  refuseNamedPipe(path);
   const handle = await open(path, "r");
   try {
     const info = await handle.stat();
@@ -94,4 +108,26 @@ function readRegularFileUpTo(path: string, what: string, limit: number): Buffer 
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * NotAFileError for a named pipe, before anything opens it. An anonymous pipe (`<(…)`, `… | ship
+ * --config /dev/stdin`) has its writer already, and its open never waits: it has no path of its own
+ * (realpath fails: /proc/self/fd/N links to `pipe:[…]`), and one named through an open descriptor
+ * (/dev/stdin, /dev/fd/N, /proc/…/fd/N) was opened by the shell, which waited for its writer then.
+ */
+function refuseNamedPipe(path: string): void {
+  let info: Stats;
+  try {
+    info = statSync(path);
+  } catch {
+    return; // the open says what is wrong, in the caller's words
+  }
+  if (!info.isFIFO() || /^\/(dev\/(fd\/|std)|proc\/)/.test(path)) return;
+  try {
+    realpathSync.native(path);
+  } catch {
+    return;
+  }
+  throw new NotAFileError(kindOf(info));
 }

@@ -8,15 +8,18 @@
 import { constants, type Stats } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 
-/** A companion that is a FIFO, socket or device: its message reads after the file's name. */
+/**
+ * A file that is a FIFO, socket or device: its message reads after "cannot read PATH: " ("it is a
+ * named pipe (fifo), not a file"), as fsErrorText gives it.
+ */
 export class NotAFileError extends Error {
   constructor(kind: string) {
-    super(`is ${kind}, not a file`);
+    super(`it is ${kind}, not a file`);
     this.name = "NotAFileError";
   }
 }
 
-function kindOf(info: Stats): string {
+export function kindOf(info: Stats): string {
   if (info.isFIFO()) return "a named pipe (fifo)";
   if (info.isSocket()) return "a socket";
   if (info.isCharacterDevice() || info.isBlockDevice()) return "a device";

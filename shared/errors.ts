@@ -3,7 +3,7 @@
  * Each carries the facts its message is built from, so callers never format strings themselves.
  */
 
-import { UNPRINTABLE } from "./schema/unprintable.js";
+import { printable } from "./schema/unprintable.js";
 
 /** Exit codes from DESIGN.md "Agent CLI contract". */
 export const ExitCode = {
@@ -32,22 +32,17 @@ export interface Issue {
 }
 
 /**
- * A file name or value the operator gave, said on the issue's one line: a line break or other control
- * character in it (`--config $'x\ny'`, `--sources $'a\nb'`) split the refusal over two lines, which
- * a log or a script reading stderr's first line took for two messages. Written as `\n`, `\u001b`.
+ * One issue on one line: a line break or other control character in a file name or value the
+ * operator gave (`--config $'x\ny'`, `--app-dir $'x\ny'`, an `app_dir` with `\n` in ship.toml)
+ * split the refusal over two lines, which a log or a script reading stderr's first line took for two
+ * messages. Written as `\n`, `\u001b`, in the file, the key path and the message alike.
  */
-const UNPRINTABLE_ALL = new RegExp(UNPRINTABLE.source, "gu");
-const sayable = (text: string): string =>
-  text.replace(UNPRINTABLE_ALL, (c) =>
-    c === "\n" ? "\\n" : `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, "0")}`,
-  );
-
 export function formatIssue(issue: Issue): string {
-  const file = sayable(issue.file);
+  const file = printable(issue.file);
   const where = issue.line === undefined ? file : `${file}:${issue.line}:${issue.column ?? 1}`;
-  const path = issue.path === "" ? "" : ` ${sayable(issue.path)}:`;
+  const path = issue.path === "" ? "" : ` ${printable(issue.path)}:`;
   const prefix = issue.severity === "warning" ? "warning: " : "";
-  return `${prefix}${where}${path} ${issue.message}`;
+  return `${prefix}${where}${path} ${printable(issue.message)}`;
 }
 
 /** A config file, manifest, CLI argument or request body that cannot be used. Exit 2. */

@@ -3,6 +3,7 @@
  * apart from the bin entry (main.ts), so the code-cached CommonJS bundle of the remote and token
  * commands (scripts/build-hub-cli.mjs, shared/cli/code-cache.ts) can run it too.
  */
+
 import { Command, CommanderError, Option } from "commander";
 import { exitQuietlyWhenStdoutCloses } from "../../shared/cli/closed-stdout.js";
 import { refuseEmptyValues } from "../../shared/cli/empty-values.js";
@@ -19,6 +20,7 @@ import { versionRequest } from "../../shared/cli/version-output.js";
 import { placeConfigIssues } from "../../shared/config/key-positions.js";
 import { BadInputError, ShipError } from "../../shared/errors.js";
 import { errnoErrorText } from "../../shared/fs-errors.js";
+import { printable } from "../../shared/schema/unprintable.js";
 import { SHIP_VERSION } from "../../shared/version.js";
 import { jsonRequested } from "./stderr-lines.js";
 
@@ -259,7 +261,11 @@ export async function runCli(argv: string[]): Promise<void> {
     // A file or directory the hub could not use: its path and the errno in words, not Node's wording.
     // A check made after hub.toml loaded names its key: the line and column too, as a parse error.
     const placed = error instanceof BadInputError ? placeConfigIssues(error) : error;
-    const text = placed instanceof ShipError ? placed.message : errnoErrorText(error);
+    // One line each: a path with a line break in it said as `\n` (BadInputError's issues are already).
+    const text =
+      placed instanceof BadInputError
+        ? placed.message
+        : printable(placed instanceof ShipError ? placed.message : errnoErrorText(error));
     failWith(text, error instanceof ShipError ? error.exitCode : error instanceof RangeError ? 2 : 1);
   }
 }

@@ -1,5 +1,6 @@
 /** Plain-text tables for people; scripts use --json. */
-import { printable, quotedText } from "../quoted-text.js";
+import { printable } from "../../shared/schema/unprintable.js";
+import { quotedText } from "../quoted-text.js";
 import { type DeploymentState, inStateOrder, REPORTED_FAILED_STATES } from "../rollouts/states.js";
 import { displayWidth, padToWidth } from "./display-width.js";
 import { decimalFlag } from "./number-flag.js";

@@ -5,9 +5,10 @@ import {
   wavePassRule,
   waveRule,
 } from "../../dashboard/src/rollout-rules.js";
+import { printable } from "../../shared/schema/unprintable.js";
 import { HubRequestError } from "../errors.js";
 import { labelPairsText } from "../label-pairs.js";
-import { printable, quotedText } from "../quoted-text.js";
+import { quotedText } from "../quoted-text.js";
 import { isCompletedRollout, isFinalRollout } from "../rollouts/states.js";
 import type { rolloutDetail, rolloutSummary } from "../rollouts/view.js";
 import type { AgentRecord } from "../store/store.js";

@@ -99,7 +99,7 @@ async function readSignatureFile(path: string): Promise<string | undefined> {
     if (e instanceof SignatureError) throw e;
     // Worded as the other companions that cannot be read: "cannot read PATH: it is a directory, …".
     if (e instanceof NotAFileError)
-      throw new SignatureError("malformed", `cannot read ${path}: it ${e.message}`);
+      throw new SignatureError("malformed", `cannot read ${path}: ${e.message}`);
     // Only "no such file" means unsigned; a link to nothing is a signature that cannot be read.
     if ((e as NodeJS.ErrnoException).code === "ENOENT") {
       if (!(await isLink(path))) return undefined;
