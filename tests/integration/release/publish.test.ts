@@ -225,13 +225,11 @@ describe("ship release publish (real hub)", () => {
 
   it("a 409 says which release is signed, by which key, or where the manifests part, and what to do", async () => {
     const app = join(dir, "myapp");
-    const publish = (version: string, ...more: string[]) =>
-      runRelease(
-        app,
-        "publish",
-        ...["--hub", hub.url, "--token-file", join(dir, "ci.token"), "--app", "myapp", "--version", version],
-        ...["--artifact", join(dir, `dist/myapp-${version}.tar.gz`), ...more],
-      );
+    const publishArgs = (version: string, ...more: string[]) => [
+      ...["publish", "--hub", hub.url, "--token-file", join(dir, "ci.token"), "--app", "myapp"],
+      ...["--version", version, "--artifact", join(dir, `dist/myapp-${version}.tar.gz`), ...more],
+    ];
+    const publish = (version: string, ...more: string[]) => runRelease(app, ...publishArgs(version, ...more));
     expect((await runRelease(app, "http", "1.1.0", "Second", "--out", "../dist")).code).toBe(0);
     expect((await publish("1.1.0")).code).toBe(0);
     const artifact = join(dir, "dist/myapp-1.1.0.tar.gz");
@@ -261,6 +259,14 @@ describe("ship release publish (real hub)", () => {
     expect((await runRelease(app, "http", "1.1.0", "Second, again", "--out", "../dist")).code).toBe(0);
     const rebuilt = await publish("1.1.0");
     expect(rebuilt.code).toBe(2);
+    // With --json the refusal is JSON on stdout too, as a usage error's is (stdout was empty).
+    const json = await runRelease(app, "--json", ...publishArgs("1.1.0"));
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.out)).toEqual({
+      exitCode: 2,
+      message: json.err.trim(),
+      error: json.err.trim().replace(/^ship release publish: /, ""),
+    });
     expect(rebuilt.err).toMatch(
       /; its manifest differs \(line \d+: "description: \\"Second\\"" there, "description: \\"Second, again\\"" here\); its source differs \(hub artifact sha256 [0-9a-f]{64} there, hub artifact sha256 [0-9a-f]{64} here\)\); versions are immutable: publish this build under a new version\n/,
     );

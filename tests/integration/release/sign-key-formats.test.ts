@@ -77,6 +77,14 @@ describe("ship release sign with a key it cannot use (real process)", () => {
       await writeFile(join(dir, name), text, { mode: 0o600 });
       await expectRefused(name, said);
     }
+    // With --json the refusal answers on stdout too, as a usage error does (stdout was empty).
+    const json = await release("--json", "sign", "dist/myapp-1.0.0.tar.gz", "--key", "unset.pem");
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout)).toEqual({
+      exitCode: 2,
+      message: json.stderr.trim(),
+      error: json.stderr.trim().replace(/^ship release sign: /, ""),
+    });
   });
 
   it.skipIf(!hasProgram("ssh-keygen"))(
