@@ -4,6 +4,7 @@
  * which of the two was signed, or by which key, and whether anything but a new version helps.
  */
 import type { PublishRelease } from "../../shared/api/bodies.js";
+import { canonicalJson } from "../../shared/signing/canonical-json.js";
 import { parseSignature, type Signature } from "../../shared/signing/signature.js";
 import { textStart } from "../../shared/text-cut.js";
 import { quotedText } from "../quoted-text.js";
@@ -27,7 +28,7 @@ function signatureOf(text: string | null | undefined): Signature | undefined {
 export function sameSignature(held: string | null, sent: string | undefined): boolean {
   if (held === (sent ?? null)) return true;
   const [a, b] = [signatureOf(held), signatureOf(sent)];
-  return a !== undefined && b !== undefined && a.keyId === b.keyId && a.signature === b.signature;
+  return a !== undefined && b !== undefined && canonicalJson(a) === canonicalJson(b);
 }
 
 /** The first line the two manifests differ at, both sides cut short and quoted. */
