@@ -19,6 +19,7 @@ import { versionText } from "../../shared/cli/version-output.js";
 import { BadInputError, ExitCode } from "../../shared/errors.js";
 import { SHIP_VERSION } from "../../shared/version.js";
 import { exitCodeFor, messageFor } from "./exit-codes.js";
+import { jsonFailureText } from "./json-failure.js";
 import { createOutput, type Output } from "./output.js";
 import { registerReleaseCommand } from "./release-command.js";
 
@@ -288,18 +289,12 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-/**
- * `--json` promises machine-readable output for every run: a run stopped by bad input (a config
- * that cannot be read, an unknown option) answers with the result's own `exitCode` and `message`,
- * plus `error`, so a script reading stdout never parses an empty string. stderr keeps the line.
- */
+/** The `--json` answer of a run that failed, when `--json` is among the arguments before `--`. */
 function printJsonFailure(argv: readonly string[], exitCode: number, message: string, name: string): void {
   const args = argv.slice(2);
   const end = args.indexOf("--");
   if (!(end < 0 ? args : args.slice(0, end)).includes("--json")) return;
-  process.stdout.write(
-    `${JSON.stringify({ exitCode, message: `${name}: ${message}`, error: message }, null, 2)}\n`,
-  );
+  process.stdout.write(`${jsonFailureText(exitCode, name, message)}\n`);
 }
 
 /** Runs `ship` with these arguments (process.argv); resolves to the exit code. */

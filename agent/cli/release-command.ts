@@ -12,6 +12,7 @@ import { bumpParts } from "../release/bump.js";
 import type * as actions from "../release/cli-actions.js";
 import { processIo, type ReleaseIo } from "../release/cli-io.js";
 import { exitCodeFor, messageFor } from "./exit-codes.js";
+import { jsonFailureText } from "./json-failure.js";
 
 type Actions = typeof actions;
 /** The actions load git, HTTP and SFTP clients: only when a release subcommand actually runs. */
@@ -106,8 +107,11 @@ export function registerReleaseCommand(program: Command, io: ReleaseIo = process
         await run(...(args.slice(0, -1) as A))({ dir: g.dir, json: g.json === true, io }, loaded);
         process.exitCode = ExitCode.ok;
       } catch (error) {
-        io.err(`ship release ${cmd.name()}: ${messageFor(error)}`);
+        const name = `ship release ${cmd.name()}`;
+        io.err(`${name}: ${messageFor(error)}`);
         process.exitCode = exitCodeFor(error);
+        // As a usage error's is: a CI script reading `--json` gets JSON when publish is refused too.
+        if (g.json === true) io.out(jsonFailureText(process.exitCode, name, messageFor(error)));
       }
     };
   const sub = (name: string, description: string) => {

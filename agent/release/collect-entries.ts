@@ -153,7 +153,14 @@ async function entryFor(sourceDir: string, rel: string): Promise<ArchiveEntry | 
   if (stat === undefined) return undefined; // deleted but still in git's index: not part of the release
   if (stat.isDirectory()) return { type: "Directory", path: rel };
   if (stat.isFile()) {
-    return { type: "File", path: rel, source: abs, size: stat.size, executable: (stat.mode & 0o111) !== 0 };
+    return {
+      type: "File",
+      path: rel,
+      source: abs,
+      size: stat.size,
+      executable: (stat.mode & 0o111) !== 0,
+      listed: { ino: stat.ino, ctimeMs: stat.ctimeMs },
+    };
   }
   if (stat.isSymbolicLink()) {
     const target = await utf8LinkTarget(abs, BUILD_REFUSAL);

@@ -4,7 +4,7 @@
  * (modes, order, times), so the headers are encoded here with its Header/Pax classes instead.
  */
 import { createReadStream } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { Header, Pax } from "tar";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import type { ProgressCallback } from "../download/progress.js";
@@ -14,29 +14,43 @@ const BLOCK = 512;
 
 export type ArchiveEntry =
   | { type: "Directory"; path: string }
-  /** `source` is a file to stream, or the bytes themselves (the generated manifest). */
-  | { type: "File"; path: string; source: string | Buffer; size: number; executable: boolean }
+  /**
+   * `source` is a file to stream, or the bytes themselves (the generated manifest). `listed`: the
+   * file's inode and change time when it was listed, to tell a file written in place at the same
+   * size while it was packed (a database still open) from one left alone.
+   */
+  | {
+      type: "File";
+      path: string;
+      source: string | Buffer;
+      size: number;
+      executable: boolean;
+      listed?: { ino: number; ctimeMs: number };
+    }
   | { type: "SymbolicLink"; path: string; target: string };
 
 /**
- * A file changed size while it was packed (a log still written, a build step rewriting it): its
- * header already promised the size it had when listed. Exit 1, as a failed step: nothing is wrong
- * with the input, and a build once the tree is settled works. It was "internal error:" naming the
- * path inside the archive.
+ * A file changed while it was packed (a log still written, a build step rewriting it, a database
+ * written in place at the same size): its header already promised the size it had when listed, and
+ * its bytes may be half old, half new. Exit 1, as a failed step: nothing is wrong with the input,
+ * and a build once the tree is settled works. It was "internal error:" naming the path inside the
+ * archive; written in place at the same size it went out torn, exit 0.
  */
 export class FileChangedError extends ReleaseFailedError {
   constructor(
     readonly path: string,
-    listed: number,
-    grew: boolean,
+    how: string,
   ) {
     super(
       path,
-      `${grew ? "grew" : "shrank"} while it was packed (it had ${listed} bytes when listed); no archive was written: build again once nothing writes into the release directory, or leave the file out (.gitignore, a skip rule in ${MANIFEST_FILENAME}, or --include only what ships)`,
+      `${how}; no archive was written: build again once nothing writes into the release directory, or leave the file out (.gitignore, a skip rule in ${MANIFEST_FILENAME}, or --include only what ships)`,
     );
     this.name = "FileChangedError";
   }
 }
+
+const resized = (listed: number, grew: boolean): string =>
+  `${grew ? "grew" : "shrank"} while it was packed (it had ${listed} bytes when listed)`;
 
 function modeOf(entry: ArchiveEntry): number {
   if (entry.type === "File") return entry.executable ? 0o755 : 0o644;
@@ -84,10 +98,19 @@ async function* fileBody(entry: Extract<ArchiveEntry, { type: "File" }>): AsyncG
   for await (const chunk of chunks) {
     const buf = chunk as Buffer;
     written += buf.length;
-    if (written > entry.size) throw new FileChangedError(where, entry.size, true);
+    if (written > entry.size) throw new FileChangedError(where, resized(entry.size, true));
     yield buf;
   }
-  if (written !== entry.size) throw new FileChangedError(where, entry.size, false);
+  if (written !== entry.size) throw new FileChangedError(where, resized(entry.size, false));
+  // Read whole at its listed size, yet written meanwhile: its bytes may be torn.
+  if (typeof source === "string" && entry.listed !== undefined) {
+    const now = await stat(source).catch(() => undefined);
+    if (now?.ino !== entry.listed.ino || now.ctimeMs !== entry.listed.ctimeMs)
+      throw new FileChangedError(
+        where,
+        "was written to while it was packed, at the same size (in place, or replaced)",
+      );
+  }
   const pad = (BLOCK - (entry.size % BLOCK)) % BLOCK;
   if (pad > 0) yield Buffer.alloc(pad);
 }

@@ -22,6 +22,7 @@ import { trimIdParam } from "./path-id.js";
 import { cursorText, queryCount, queryCursor, queryFlag, queryWord } from "./query-params.js";
 import { releaseForPeople, releaseListed } from "./release-view.js";
 import { parseRequest } from "./validate.js";
+import { versionConflict } from "./version-conflict.js";
 
 const ListQuery = z.strictObject({
   app: queryWord().optional(),
@@ -131,31 +132,27 @@ async function sameVersionHeld(
   const same = versions.find((v) => compareVersions(v, body.version) === 0);
   if (same === undefined) return undefined;
   const existing = await store.findRelease(body.app, same);
-  // Which release holds the version, and whether this one differs: a CI job retried after its
-  // answer was lost (the same release, published already) reads apart from another build
-  // published under a version that exists.
-  const differs =
+  const conflict =
     existing === undefined
-      ? []
-      : [
-          ...(existing.manifest === body.manifest ? [] : ["manifest"]),
-          ...(isDeepStrictEqual(asStored(existing.source), asStored(body.source)) ? [] : ["source"]),
-          ...(existing.signature === (body.signature ?? null) ? [] : ["signature"]),
-        ];
-  if (existing !== undefined && differs.length === 0 && same === body.version) return existing;
+      ? undefined
+      : versionConflict(existing, body, isDeepStrictEqual(asStored(existing.source), asStored(body.source)));
+  // A CI job retried after its answer was lost (the same release, published already) reads apart
+  // from another build published under a version that exists.
+  if (existing !== undefined && conflict === undefined && same === body.version) return existing;
   const what =
-    differs.length === 0
+    conflict === undefined
       ? "the same manifest, source and signature: this release is published already"
-      : `its ${differs.join(", ")} differ${differs.length === 1 ? "s" : ""} from this one`;
+      : conflict.differences.join("; ");
   const by =
     existing === undefined
       ? ""
       : ` (release ${existing.id}, published ${agoText(now - existing.created)} ago by ${existing.createdBy}; ${what})`;
+  const advice = conflict === undefined ? "" : `: ${conflict.advice}`;
   throw new HubRequestError(
     409,
     same === body.version
-      ? `release ${body.app} ${body.version} exists${by}; versions are immutable`
-      : `release ${body.app} ${same} exists${by} and ${body.version} is the same version; versions are immutable`,
+      ? `release ${body.app} ${body.version} exists${by}; versions are immutable${advice}`
+      : `release ${body.app} ${same} exists${by} and ${body.version} is the same version; versions are immutable${advice}`,
   );
 }
 

@@ -4,6 +4,7 @@
  */
 import { createHash, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { ExitCode, ShipError } from "../errors.js";
+import { pemKeyProblem } from "./pem-problem.js";
 
 export interface ReleaseKeyPair {
   publicKeyPem: string;
@@ -97,11 +98,12 @@ export function parsePublicKey(text: string): KeyObject {
       throw new KeyFormatError("not a PEM public key (BEGIN PUBLIC KEY)");
     try {
       key = createPublicKey(trimmed);
-    } catch (e) {
-      throw new KeyFormatError(`not a readable PEM public key (${(e as Error).message})`);
+    } catch {
+      throw new KeyFormatError(pemKeyProblem(trimmed, "PUBLIC KEY"));
     }
   } else {
     const raw = /^[A-Za-z0-9+/]+={0,2}$/.test(trimmed) ? Buffer.from(trimmed, "base64") : Buffer.alloc(0);
+    if (trimmed === "") throw new KeyFormatError(pemKeyProblem(trimmed, "PUBLIC KEY"));
     if (raw.length !== 32) {
       throw new KeyFormatError("expected a PEM public key or base64 of the raw 32-byte Ed25519 key");
     }

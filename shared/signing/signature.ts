@@ -7,6 +7,7 @@ import * as z from "zod";
 import { VerificationError } from "../errors.js";
 import { canonicalJson } from "./canonical-json.js";
 import { KeyFormatError, keyIdOf, parsePublicKey } from "./keys.js";
+import { pemKeyProblem } from "./pem-problem.js";
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, "must be 64 lowercase hex digits");
 
@@ -61,8 +62,9 @@ export function signRelease(payload: ReleasePayload, privateKeyPem: string): Sig
   if (unusable !== undefined) throw new KeyFormatError(unusable);
   try {
     privateKey = createPrivateKey(privateKeyPem);
-  } catch (e) {
-    throw new KeyFormatError(`not a readable PEM private key (${(e as Error).message})`);
+  } catch {
+    // OpenSSL's own words ("error:1E08010C:DECODER routines::unsupported") name no cause.
+    throw new KeyFormatError(pemKeyProblem(privateKeyPem, "PRIVATE KEY"));
   }
   if (privateKey.asymmetricKeyType !== "ed25519") {
     throw new KeyFormatError(`a ${privateKey.asymmetricKeyType ?? "unknown"} key; sign with an Ed25519 key`);

@@ -192,6 +192,13 @@ describe("ship: a file a ship.toml key names that cannot be used (real CLI)", ()
       `[sources.web]\ntype = "local"\npath = "ROOT/a-dir"\napp_dir = "APP"\n[trust]\nkeys = ["garbage"]\n`,
       /trust\.keys\[0\]: expected a PEM public key or base64 of the raw 32-byte Ed25519 key$/,
     ],
+    // Its line breaks lost on the way (a configuration tool that keeps one line): it was OpenSSL's
+    // "not a readable PEM public key (error:1E08010C:DECODER routines::unsupported)".
+    [
+      "[trust] keys entry whose PEM lines were joined",
+      `[sources.web]\ntype = "local"\npath = "ROOT/a-dir"\napp_dir = "APP"\n[trust]\nkeys = ["-----BEGIN PUBLIC KEY----- MCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE= -----END PUBLIC KEY-----"]\n`,
+      /trust\.keys\[0\]: has its PEM block on one line: its line breaks were lost .*line breaks and all$/,
+    ],
     [
       "[trust] key file in a directory the group can write",
       `[sources.web]\ntype = "local"\npath = "ROOT/a-dir"\napp_dir = "APP"\n[trust]\nkey_files = ["ROOT/open-dir/trusted.pem"]\n`,

@@ -50,10 +50,14 @@ describe("POST /releases", () => {
     const other = await publish("aliases", "2.0.0", { source: { type: "git", commit: "f".repeat(40) } });
     expect(other.status).toBe(409);
     expect(other.body.error).toContain(`(release ${first}, published `);
-    expect(other.body.error).toMatch(/; its source differs from this one\); versions are immutable$/);
+    expect(other.body.error).toMatch(
+      new RegExp(
+        `; its source differs \\(git commit ${commit} there, git commit f{40} here\\)\\); versions are immutable: publish this build under a new version$`,
+      ),
+    );
     const alias = await publish("aliases", "v2.0.0", { manifest: 'version: "v2.0.0"\n' });
     expect(alias.body.error).toMatch(
-      /^release aliases 2\.0\.0 exists \(release .*; its manifest differs from this one\) and v2\.0\.0 is the same version; versions are immutable$/,
+      /^release aliases 2\.0\.0 exists \(release .*; its manifest differs \(line 1: "version: \\"2\.0\.0\\"" there, "version: \\"v2\.0\.0\\"" here\)\) and v2\.0\.0 is the same version; versions are immutable: publish this build under a new version$/,
     );
     // A different version, and the same version of another app, are still welcome.
     expect((await publish("aliases", "2.0.1")).status).toBe(201);

@@ -13,6 +13,9 @@ import type { SignatureFailure } from "../../../shared/signing/signature.js";
 import { verifyReleaseTrust } from "../../../shared/signing/trust.js";
 import { runRelease } from "./run-cli.js";
 
+interface Sig {
+  keyId: string;
+}
 const sha = (b: Buffer | string): string => createHash("sha256").update(b).digest("hex");
 
 describe("ship release publish (real hub)", () => {
@@ -162,7 +165,13 @@ describe("ship release publish (real hub)", () => {
     // 1.0.0 was published signed: the same archive unsigned is another release under its version.
     const unsigned = await runRelease(app, "publish", ...args, ...ci, ...artifact);
     expect(unsigned.code).toBe(2);
-    expect(unsigned.err).toMatch(/HTTP 409.*its signature differs from this one\); versions are immutable/);
+    // Which of the two is signed, by which key, and what helps: "its signature differs" said neither.
+    const keyId = (JSON.parse(await readFile(join(dir, "dist/myapp-1.0.0.tar.gz.sig"), "utf8")) as Sig).keyId;
+    expect(unsigned.err).toMatch(
+      new RegExp(
+        `HTTP 409.*; it is signed \\(key ${keyId}\\) and this one is not\\); versions are immutable: to publish the same release again send the signature it was published with \\(--signature\\)`,
+      ),
+    );
     // The same release again (a CI job retried after a timeout lost the hub's answer): done, exit 0.
     const signature = ["--signature", join(dir, "dist/myapp-1.0.0.tar.gz.sig")];
     const again = await runRelease(app, "publish", ...args, ...ci, ...artifact, ...signature);
@@ -212,6 +221,74 @@ describe("ship release publish (real hub)", () => {
     expect(down.err).toMatch(
       /cannot reach the hub at http:\/\/127\.0\.0\.1:1: connection refused \(ECONNREFUSED\)\n$/,
     );
+  });
+
+  it("a 409 says which release is signed, by which key, or where the manifests part, and what to do", async () => {
+    const app = join(dir, "myapp");
+    const publishArgs = (version: string, ...more: string[]) => [
+      ...["publish", "--hub", hub.url, "--token-file", join(dir, "ci.token"), "--app", "myapp"],
+      ...["--version", version, "--artifact", join(dir, `dist/myapp-${version}.tar.gz`), ...more],
+    ];
+    const publish = (version: string, ...more: string[]) => runRelease(app, ...publishArgs(version, ...more));
+    expect((await runRelease(app, "http", "1.1.0", "Second", "--out", "../dist")).code).toBe(0);
+    expect((await publish("1.1.0")).code).toBe(0);
+    const artifact = join(dir, "dist/myapp-1.1.0.tar.gz");
+    expect((await runRelease(app, "sign", artifact, "--key", "../keys/ship-release.key")).code).toBe(0);
+    const sig = JSON.parse(await readFile(`${artifact}.sig`, "utf8")) as Sig;
+    // Published unsigned, then signed: the version is spent, the signed build needs another.
+    const signed = await publish("1.1.0", "--signature", `${artifact}.sig`);
+    expect(signed.code).toBe(2);
+    expect(signed.err).toContain(
+      `; it is unsigned and this one is signed (key ${sig.keyId})); versions are immutable: a release is never signed after it is published: publish this build under a new version, signed\n`,
+    );
+    // Signed with a rotated key, over a release held signed by the old one.
+    expect((await runRelease(app, "keygen", "--out", "../keys2")).code).toBe(0);
+    expect((await publish("1.0.0")).code).toBe(2);
+    const rotatedSig = join(dir, "dist/rotated.sig");
+    const key2 = ["--key", "../keys2/ship-release.key", "--out", rotatedSig];
+    expect((await runRelease(app, "sign", join(dir, "dist/myapp-1.0.0.tar.gz"), ...key2)).code).toBe(0);
+    const newKey = (JSON.parse(await readFile(rotatedSig, "utf8")) as Sig).keyId;
+    const rotated = await publish("1.0.0", "--signature", rotatedSig);
+    expect(rotated.code).toBe(2);
+    expect(rotated.err).toMatch(
+      new RegExp(
+        `; it is signed with key ${sig.keyId} and this one with key ${newKey}\\); versions are immutable: .*\\[trust\\] lists both`,
+      ),
+    );
+    // Rebuilt with another description (another day's CI run): where the manifests part.
+    expect((await runRelease(app, "http", "1.1.0", "Second, again", "--out", "../dist")).code).toBe(0);
+    const rebuilt = await publish("1.1.0");
+    expect(rebuilt.code).toBe(2);
+    // With --json the refusal is JSON on stdout too, as a usage error's is (stdout was empty).
+    const json = await runRelease(app, "--json", ...publishArgs("1.1.0"));
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.out)).toEqual({
+      exitCode: 2,
+      message: json.err.trim(),
+      error: json.err.trim().replace(/^ship release publish: /, ""),
+    });
+    expect(rebuilt.err).toMatch(
+      /; its manifest differs \(line \d+: "description: \\"Second\\"" there, "description: \\"Second, again\\"" here\); its source differs \(hub artifact sha256 [0-9a-f]{64} there, hub artifact sha256 [0-9a-f]{64} here\)\); versions are immutable: publish this build under a new version\n/,
+    );
+  });
+
+  // The same signature spelt otherwise (a .sig posted by curl as written, then re-serialised by
+  // `ship release publish`) is the same release: 200, not a 409 for its own signature.
+  it("the same signature in another spelling is the release published already", async () => {
+    const held = (await (await get("/releases?app=myapp&version=1.0.0")).json()) as {
+      releases: ReleaseRecord[];
+    };
+    const release = held.releases[0] as ReleaseRecord;
+    const respelt = JSON.stringify(JSON.parse(release.signature as string), null, 2);
+    expect(respelt).not.toBe(release.signature);
+    const { app, version, manifest, source } = release;
+    const again = await fetch(`${hub.url}/api/v1/releases`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${ci}`, "content-type": "application/json" },
+      body: JSON.stringify({ app, version, manifest, source, signature: respelt }),
+    });
+    expect(again.status, await again.clone().text()).toBe(200);
+    expect(((await again.json()) as { id: string }).id).toBe(release.id);
   });
 
   it("a UTF-16 copy of the .sig (PowerShell's '>') is read as the signature it holds: published already", async () => {

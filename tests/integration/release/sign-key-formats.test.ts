@@ -58,6 +58,35 @@ describe("ship release sign with a key it cannot use (real process)", () => {
     await expectRefused("rsa-encrypted.pem", /is encrypted \(it has a passphrase\)/);
   });
 
+  // What CI does to a key on its way into a file: a secret this job is not given (`echo "$KEY" >
+  // key.pem` writes a blank line), a variable store that keeps one line, a block pasted from YAML
+  // with its indent, the base64 alone, a cut-off copy. Each was OpenSSL's "error:1E08010C:DECODER
+  // routines::unsupported".
+  it("a key whose text CI damaged says how: empty, one line, indented, no PEM lines, cut off", async () => {
+    const pem = generateKeyPairSync("ed25519").privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+    const body = pem.split("\n").filter((l) => l !== "" && !l.startsWith("-----"));
+    const damaged: [string, string, RegExp][] = [
+      ["unset.pem", "\n", /: is empty: the CI secret that holds the key is unset, or not given to this job/],
+      ["one-line.pem", pem.replace(/\n/g, " "), /: has its PEM block on one line: its line breaks were lost/],
+      ["indented.pem", pem.replace(/^/gm, "  "), /: has indented lines \(pasted from YAML/],
+      ["body.pem", `${body.join("\n")}\n`, /: holds base64 without a PEM block around it/],
+      ["cut.pem", pem.slice(0, 60), /: holds a PEM block that does not end \(cut off\?\)$/m],
+      ["damaged.pem", pem.replace(/\n(.)/, "\n!"), /: holds a PEM block that does not decode as a key/],
+    ];
+    for (const [name, text, said] of damaged) {
+      await writeFile(join(dir, name), text, { mode: 0o600 });
+      await expectRefused(name, said);
+    }
+    // With --json the refusal answers on stdout too, as a usage error does (stdout was empty).
+    const json = await release("--json", "sign", "dist/myapp-1.0.0.tar.gz", "--key", "unset.pem");
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout)).toEqual({
+      exitCode: 2,
+      message: json.stderr.trim(),
+      error: json.stderr.trim().replace(/^ship release sign: /, ""),
+    });
+  });
+
   it.skipIf(!hasProgram("ssh-keygen"))(
     "an ssh-keygen key, private or public, is said to be one",
     async () => {
