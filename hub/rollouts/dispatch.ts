@@ -104,12 +104,12 @@ export class Dispatch {
   }
 
   /**
-   * Inserts a new rollout's planned deployments; those `due` whose agent is connected here go in
-   * already `sent` (no other transaction can have seen a row this one inserts, so there is nothing
-   * to mark: a wave start does not write thousands of rows twice), their `deployment.sent` events
-   * written by the same statement, and are delivered after commit like marked ones. The events
-   * recorded so far are written first (pipelined), so the audit log keeps its order. Returns the
-   * rows as inserted.
+   * Inserts the planned deployments of the rollout this transaction inserted; those `due` whose
+   * agent is connected here go in already `sent` (no other transaction can have seen a row this
+   * one inserts, so there is nothing to mark: a wave start does not write thousands of rows
+   * twice), their `deployment.sent` events written by the same statement, and are delivered after
+   * commit like marked ones. The events recorded so far are written first (pipelined), so the
+   * audit log keeps its order. Returns the rows as inserted.
    */
   async insertNew(
     planned: readonly DeploymentRecord[],
@@ -128,7 +128,8 @@ export class Dispatch {
     const earlier = this.events.splice(0);
     await Promise.all([
       earlier.length > 0 ? this.t.appendEvents(earlier) : undefined,
-      this.t.insertDeployments(rows, { at, actor, kind: SENT_EVENT }),
+      // Called right after the rollout's insert, in its transaction: no row of it can exist yet.
+      this.t.insertDeployments(rows, { at, actor, kind: SENT_EVENT }, true),
     ]);
     this.alreadyRecorded.push(...sent);
     return rows;

@@ -5,13 +5,15 @@
  * of deployments (GET /agents/:id) reads that agent's rows, not every deployment of the fleet.
  * A woken hub's mark of its agents' rows in a rollout created a moment ago costs what its agents'
  * rows cost, not the rollout's size times the agents named, whatever plan each of the store's
- * connections keeps for it.
+ * connections keeps for it. A wave start's insert of its new rollout's rows looks none of them up
+ * in an index first.
  */
 import { readFileSync } from "node:fs";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { postgresMigrations } from "../../../hub/store/postgres-migrations.js";
 import { openPostgresStore, type PostgresStore } from "../../../hub/store/postgres-store.js";
+import { RolloutSpec } from "../../../shared/api/bodies.js";
 import { hasPostgres, type PostgresServer, startPostgres } from "../../support/servers/postgres.js";
 import { startRelay } from "./pg-relay.js";
 
@@ -106,6 +108,87 @@ describe.skipIf(!hasPostgres())("PostgreSQL schema indexes", () => {
     } finally {
       await via.close();
       await relay.down();
+      await admin.end();
+    }
+  }, 60_000);
+
+  it("a wave start inserts its new rollout's rows without probing the unique indexes for a conflict first", async () => {
+    // ON CONFLICT DO NOTHING makes PostgreSQL look each row up in both unique indexes (the id, and
+    // rollout and agent) before inserting it: ~20 % of the database's CPU for the insert every hub
+    // waits for. Rows of a rollout the same transaction inserted can conflict with nothing.
+    const url = await pg.createDatabase();
+    const admin = postgres(url, { max: 1, onnotice: () => {} });
+    const via = await openPostgresStore(url, { maxConnections: 1 });
+    try {
+      const agents = Array.from({ length: 3_000 }, (_, i) => `n-${String(i).padStart(4, "0")}`);
+      await admin`INSERT INTO agents (id, hostname, labels, agent_version, apps, online, last_seen)
+        SELECT x, 'h', '{}', '1', '[]', true, 0 FROM unnest(${`{${agents.join(",")}}`}::text[]) x`;
+      await admin`INSERT INTO releases (id, app, version, manifest, source, created, created_by)
+        VALUES ('n-rel', 'n', '1', '', '{}', 0, 'test')`;
+      const rows = agents.map((agentId, i) => ({
+        id: `n-ro:${agentId}`,
+        rolloutId: "n-ro",
+        agentId,
+        wave: 0,
+        desiredRelease: "n-rel",
+        previousRelease: null,
+        state: i % 3 === 0 ? ("sent" as const) : ("pending" as const),
+        attempts: i % 3 === 0 ? 1 : 0,
+        updatedAt: 5,
+        error: null,
+      }));
+      const scans = async () =>
+        Object.fromEntries(
+          (
+            await admin`SELECT indexrelname AS name, idx_scan::int AS n FROM pg_stat_user_indexes
+              WHERE relname = 'deployments'`
+          ).map((r) => [String(r.name), Number(r.n)]),
+        );
+      const before = await scans();
+      const inserted = await via.tx(async (t) => {
+        await t.insertRollout({
+          id: "n-ro",
+          releaseId: "n-rel",
+          spec: RolloutSpec.parse({ release: "n-rel", waves: [{ name: "all", percent: 100 }] }),
+          state: "running",
+          currentWave: 0,
+          waveStartedAt: 5,
+          reason: null,
+          failureAllowance: 0,
+          created: 5,
+          updated: 5,
+        });
+        // A pair named twice is inserted once, as before.
+        return t.insertDeployments(
+          [...rows, rows[7]!],
+          { at: 5, actor: "operator", kind: "deployment.sent" },
+          true,
+        );
+      });
+      expect(inserted).toBe(3_000);
+      // A backend reports its counts to the statistics when it exits (idle, only every 10 s).
+      await via.close();
+      const inserts = async () =>
+        Number(
+          (await admin`SELECT n_tup_ins::int AS n FROM pg_stat_user_tables WHERE relname = 'deployments'`)[0]
+            ?.n,
+        );
+      const deadline = Date.now() + 20_000;
+      while ((await inserts()) < 3_000 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      expect(await inserts()).toBe(3_000);
+      const after = await scans();
+      const probed = Object.entries(after).map(([name, n]) => [name, n - (before[name] ?? 0)]);
+      expect(
+        probed.filter(([, n]) => Number(n) > 0),
+        "index scans during the insert",
+      ).toEqual([]);
+      // Read after the counts (a read by the index would count): the rows and events as before.
+      const stored = await admin`SELECT id, state FROM deployments ORDER BY id COLLATE "C"`;
+      expect(stored.map((r) => [r.id, r.state])).toEqual(rows.map((d) => [d.id, d.state]));
+      const [events] = await admin`SELECT count(*)::int AS n FROM events WHERE kind = 'deployment.sent'`;
+      expect(events?.n).toBe(1_000);
+    } finally {
+      await via.close();
       await admin.end();
     }
   }, 60_000);
