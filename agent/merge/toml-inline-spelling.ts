@@ -102,6 +102,17 @@ function writtenOrder(value: Table, known: readonly (Member[] | undefined)[]): s
   return [...new Set([...written, ...keysOf(value)])].filter((key) => Object.hasOwn(value, key));
 }
 
+/**
+ * Where an inline table's text (over lines too) writes the member at `path` below it, as an index
+ * among its members, nested inline tables followed; undefined where the text cannot be read so.
+ */
+export function memberPlace(text: string, path: readonly string[]): number | undefined {
+  const list = members(inlineLines(text)?.flat ?? text);
+  const at = list?.findIndex((member) => member.key === path[0]) ?? -1;
+  if (list === undefined || at === -1) return undefined;
+  return path.length === 1 ? at : memberPlace((list[at] as Member).valueText, path.slice(1));
+}
+
 /** The members of an inline table's text, or undefined when it cannot be read member by member. */
 function members(text: string): Member[] | undefined {
   if (!text.startsWith("{") || !text.endsWith("}") || /"""|'''/.test(text)) return undefined;

@@ -10,7 +10,9 @@
  */
 import { type Document, isMap, type YAMLMap } from "yaml";
 import { tomlWrittenAt } from "./release-order.js";
-import { scanToml, TomlScanError } from "./toml-scan.js";
+import { holderOf } from "./toml-entry-index.js";
+import { memberPlace } from "./toml-inline-spelling.js";
+import { scanToml, type TomlLayout, TomlScanError } from "./toml-scan.js";
 import { isIndexKey, isTable, keysOf, setOwn, type Table } from "./values.js";
 import { isMergePair, keyText } from "./yaml-anchors.js";
 
@@ -34,7 +36,7 @@ function holdsIndexKey(value: unknown): boolean {
 
 /**
  * `value` with each table that holds an index key rebuilt in written order; keys the text does not
- * place (one only a `<<` merge key gives, a member of a TOML inline table) follow, in table order.
+ * place (one only a `<<` merge key gives, a dotted member of a TOML inline table) follow, in table order.
  * Lists are values to the plan (never merged key by key), so tables inside them are left alone.
  */
 function ordered(value: unknown, path: string[], place: KeyPlace): unknown {
@@ -79,13 +81,22 @@ function mapAt(doc: Document, path: readonly string[]): YAMLMap<unknown, unknown
 
 /** A TOML key's place: the offset of its line, of its table's header or of a key under it. */
 function tomlPlaces(text: string): KeyPlace | undefined {
-  let writtenAt: (path: readonly string[]) => number | undefined;
+  let layout: TomlLayout;
   try {
-    writtenAt = tomlWrittenAt(scanToml(text));
+    layout = scanToml(text);
   } catch (error) {
     // A layout the scanner cannot read is rewritten from values anyway (toml-format.ts).
     if (error instanceof TomlScanError) return undefined;
     throw error;
   }
-  return (path, key) => writtenAt([...path, key]);
+  const writtenAt = tomlWrittenAt(layout);
+  return (path, key) => {
+    const at = writtenAt([...path, key]);
+    if (at !== undefined) return at;
+    // A member of an inline table (`codes = { zeta = 1, 404 = 1 }`): its place among the members.
+    const holder = holderOf(layout, [...path, key]);
+    if (holder?.path === undefined) return undefined;
+    const value = text.slice(holder.valueStart, holder.valueEnd);
+    return memberPlace(value, [...path, key].slice(holder.path.length));
+  };
 }

@@ -195,3 +195,19 @@ describe("YAML and TOML: the key report names keys that read as array indices in
     expect(merged.warnings).toEqual([]);
   });
 });
+
+describe("TOML: the key report names an inline table's members in the file's order", () => {
+  it("on one line, over lines and nested", () => {
+    const base = "codes = { zeta = 1, 404 = 1, 200 = 1 }\nt = {\n  n = { zeta = 1, 404 = 1 },\n}\n";
+    const incoming = "codes = { zeta = 2, 404 = 2, 200 = 2 }\nt = {\n  n = { zeta = 2, 404 = 2 },\n}\n";
+    const merged = mergeConfigFile({
+      format: "toml",
+      fileName: "config.toml",
+      strategy: "preserve_user",
+      current: base,
+      incoming,
+      base,
+    });
+    expect(merged.updated).toEqual(["codes.zeta", "codes.404", "codes.200", "t.n.zeta", "t.n.404"]);
+  });
+});
