@@ -68,6 +68,7 @@ import {
 } from "./text-form.js";
 import { parseToml, renderTomlMerge } from "./toml-format.js";
 import { ABSENT, WHOLE_FILE } from "./values.js";
+import { inWrittenOrder } from "./written-key-order.js";
 import { unseenAlikeChanges } from "./yaml-alike-keys.js";
 import { withoutEmptyDocuments } from "./yaml-empty-documents.js";
 import { type FollowedReport, parseYaml, renderYamlMerge } from "./yaml-format.js";
@@ -293,7 +294,11 @@ function mergeNormalised(input: MergeInput): MergeResult {
       ? user
       : parse(input.base ?? "", "previous release");
   // Floats are compared as written where a double cannot hold them (exact-floats.ts).
-  const exact = (copy: Parsed, text: string) => withExactFloats(input.format, { ...copy, text });
+  const exact = (copy: Parsed, text: string) =>
+    inWrittenOrder(input.format, withExactFloats(input.format, { ...copy, text }), {
+      text,
+      doc: copy.yaml?.doc,
+    });
   const exactValues = { user: exact(user, input.current), release: exact(release, input.incoming) };
   const valuePlan = planMerge({
     user: exactValues.user,

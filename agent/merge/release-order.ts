@@ -4,6 +4,7 @@
  * `z`, `10` as `10`, `z`. The adds into one table are put back in the order the release writes them.
  */
 import type { MergeEdit } from "./plan.js";
+import type { TomlLayout } from "./toml-scan.js";
 import { isIndexKey } from "./values.js";
 
 /**
@@ -45,4 +46,18 @@ export function firstOffsets(items: Iterable<{ path: readonly string[]; at: numb
     }
   }
   return first;
+}
+
+/** Where a TOML text first writes each key path: its key, its header or a key under it. */
+export function tomlWrittenAt(layout: TomlLayout): (path: readonly string[]) => number | undefined {
+  let offsets: Map<string, number> | undefined;
+  return (path) => {
+    offsets ??= firstOffsets([
+      ...layout.headers.map((header) => ({ path: header.path, at: header.lineStart })),
+      ...layout.entries.flatMap((entry) =>
+        entry.path === undefined ? [] : [{ path: entry.path, at: entry.lineStart }],
+      ),
+    ]);
+    return offsets.get(JSON.stringify(path));
+  };
 }

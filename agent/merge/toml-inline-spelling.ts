@@ -9,7 +9,7 @@
 import { scanOutsideStrings } from "./toml-chars.js";
 import { inlineLines, layOut } from "./toml-inline-lines.js";
 import { formatKey, inlineValueText, readTomlValues } from "./toml-value-text.js";
-import { isTable, sameValue } from "./values.js";
+import { isTable, keysOf, sameValue, type Table } from "./values.js";
 
 interface Member {
   /** The member as written, `cert = '/etc/a.pem'`. */
@@ -31,14 +31,12 @@ export function inlineTextInSpellings(
 ): string | undefined {
   const same = spellings.find((text) => sameValue(readValue(text), value));
   if (same !== undefined && same === spellings[0]) return same;
-  // The user's table written over lines is read on one line and written back over lines.
+  // The user's table written over lines is read on one line and written back over lines. The
+  // release's, written over lines too, is read on one line as well: unread, it was taken whole, and
+  // the user's comments inside the table went with the user's layout.
   const lines = spellings[0] === undefined ? undefined : inlineLines(spellings[0]);
-  const written = oneLine(
-    value,
-    lines === undefined ? spellings : [lines.flat, ...spellings.slice(1)],
-    same,
-    arrayStyle,
-  );
+  const flat = spellings.map((text, i) => (i === 0 ? lines : inlineLines(text))?.flat ?? text);
+  const written = oneLine(value, flat, same, arrayStyle);
   if (written === undefined || lines === undefined || written.parts === undefined) return written?.text;
   return layOut(lines, written.parts);
 }
@@ -58,7 +56,8 @@ function oneLine(
   const known = spellings.map(members);
   if (same !== undefined && known.includes(undefined)) return whole(same);
   const parts: string[] = [];
-  for (const [key, item] of Object.entries(value)) {
+  for (const key of writtenOrder(value, known)) {
+    const item = value[key];
     const found = known.map((list) => list?.find((m) => m.key === key));
     const userArray = found[0]?.valueText.startsWith("[") === true ? found[0].valueText : undefined;
     const kept = found.find((m) => m !== undefined && sameValue(m.value, item));
@@ -91,6 +90,27 @@ function oneLine(
   return parts.length === 0
     ? { text: "{}" }
     : { text: `{${open}${parts.join(`,${between}`)}${trailing}${close}}`, parts };
+}
+
+/**
+ * The table's keys in the order the spellings write them, the user's first, then the release's new
+ * ones: a JS object lists keys that read as array indices first, so `{ zeta = 1, 404 = 1 }` came
+ * back as `{ 404 = 1, zeta = 2 }`. Keys no spelling writes (a dotted member's) follow.
+ */
+function writtenOrder(value: Table, known: readonly (Member[] | undefined)[]): string[] {
+  const written = known.flatMap((list) => list?.map((member) => member.key) ?? []);
+  return [...new Set([...written, ...keysOf(value)])].filter((key) => Object.hasOwn(value, key));
+}
+
+/**
+ * Where an inline table's text (over lines too) writes the member at `path` below it, as an index
+ * among its members, nested inline tables followed; undefined where the text cannot be read so.
+ */
+export function memberPlace(text: string, path: readonly string[]): number | undefined {
+  const list = members(inlineLines(text)?.flat ?? text);
+  const at = list?.findIndex((member) => member.key === path[0]) ?? -1;
+  if (list === undefined || at === -1) return undefined;
+  return path.length === 1 ? at : memberPlace((list[at] as Member).valueText, path.slice(1));
 }
 
 /** The members of an inline table's text, or undefined when it cannot be read member by member. */

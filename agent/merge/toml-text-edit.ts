@@ -5,7 +5,7 @@
  * express as a line edit; the caller then rewrites the file from values.
  */
 import { type MergeEdit, planMerge } from "./plan.js";
-import { addsInReleaseOrder, firstOffsets } from "./release-order.js";
+import { addsInReleaseOrder, tomlWrittenAt } from "./release-order.js";
 import { inUserArrayStyle } from "./toml-array-style.js";
 import { baseElementsOf } from "./toml-base-elements.js";
 import {
@@ -77,7 +77,7 @@ export function editTomlText(
   }
   const ops: TextOp[] = [];
   const rewritten = new Set<TomlEntry>();
-  for (const edit of addsInReleaseOrder(edits, releaseOffsets(releaseSide.layout))) {
+  for (const edit of addsInReleaseOrder(edits, tomlWrittenAt(releaseSide.layout))) {
     // An edit inside an inline table (`pool = { size = 5 }`) rewrites that one value as a whole.
     const holder = holderOf(userSide.layout, edit.path);
     if (holder !== undefined && rewritten.has(holder)) continue;
@@ -93,20 +93,6 @@ export function editTomlText(
   ops.push(...keepEmptiedHeaderTables(userSide, merged, edits));
   ops.push(...dropEmptiedHeaders(userSide, edits, ops));
   return applyOps(userText, ops);
-}
-
-/** Where the release's text first writes each key path: its key, its header or a key under it. */
-function releaseOffsets(layout: TomlLayout): (path: readonly string[]) => number | undefined {
-  let offsets: Map<string, number> | undefined;
-  return (path) => {
-    offsets ??= firstOffsets([
-      ...layout.headers.map((header) => ({ path: header.path, at: header.lineStart })),
-      ...layout.entries.flatMap((entry) =>
-        entry.path === undefined ? [] : [{ path: entry.path, at: entry.lineStart }],
-      ),
-    ]);
-    return offsets.get(JSON.stringify(path));
-  };
 }
 
 /**

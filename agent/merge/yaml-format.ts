@@ -477,8 +477,11 @@ function applyEdit(
   // A key the release changed in a mapping the user deleted comes back alone: its mapping is opened
   // anew, under the release's key and the comments above it, holding only what the merge adds.
   const open = (path: readonly string[]) => {
-    const pair = releasePair(release, path)?.clone() ?? target.createPair(path.at(-1), null);
-    pair.value = new YAMLMap();
+    const shipped = releasePair(release, path);
+    const pair = shipped?.clone() ?? target.createPair(path.at(-1), null);
+    const map = new YAMLMap();
+    if (isMap(shipped?.value)) openedFrom.set(map, shipped.value);
+    pair.value = map;
     return pair;
   };
   const parent = editableMapAt(target, edit.path.slice(0, -1), notes, edit.kind === "add" ? open : undefined);
@@ -512,6 +515,7 @@ function applyEdit(
     if (isScalar(pair.key) && takesOthersComment(edit.path, release.doc, (base ?? user).doc))
       pair.key.commentBefore = null;
     parent.items.push(pair);
+    withFirstKeyNotes(target, edit.path);
   } else {
     // Keep the user's key node (and the comments above it); take the release's value, in the
     // user's style. Comments the user left as the previous release shipped them take the release's.
@@ -542,6 +546,30 @@ function applyEdit(
     detachAnchorsInside(target, own.value, value, notes);
     own.value = value;
     putShippedComments(place, shipped);
+  }
+}
+
+/** Each mapping the merge opened anew (open, in applyEdit), by the release's mapping it stands for. */
+const openedFrom = new WeakMap<YAMLMap<unknown, unknown>, YAMLMap<unknown, unknown>>();
+
+/**
+ * A mapping opened anew holds only the keys the merge adds. The release's comment above its first
+ * key is held by the release's mapping, not by that key (`db:` then `# host of db` then `host:`),
+ * so it went, with no word, where the key came: it comes with the key when that key is first in
+ * both, at every mapping opened along `path`.
+ */
+function withFirstKeyNotes(target: Document, path: readonly string[]): void {
+  let node: unknown = target.contents;
+  for (const key of path) {
+    if (!isMap(node)) return;
+    const shipped = openedFrom.get(node);
+    const first = (map: YAMLMap<unknown, unknown>) => map.items.find((pair) => !isMergePair(pair));
+    const mine = first(node);
+    const theirs = shipped === undefined ? undefined : first(shipped);
+    if (shipped !== undefined && node.commentBefore == null && mine !== undefined && theirs !== undefined) {
+      if (keyText(mine) === key && keyText(theirs) === key) node.commentBefore = shipped.commentBefore;
+    }
+    node = ownPair(node, key)?.value;
   }
 }
 

@@ -47,6 +47,23 @@ describe("a table the operator deleted, one key of which the release changed", (
     expect(result.added).toEqual(["b.x", "b.fresh", "b.c.z"]);
   });
 
+  it("yaml: the release's comment above the first key of a mapping opened anew comes with that key", () => {
+    // Held by the release's mapping, not its first key, it went with no word (TOML's came).
+    const base = "z: 1\na:\n  b:\n    c: 1\n    d: 1\n  e: 1\n";
+    const incoming = "z: 1\na:\n  # note on b\n  b:\n    # note on c\n    c: 2\n    d: 1\n  e: 1\n";
+    const result = merge("yaml", base, "z: 1\n", incoming);
+    expect(result.text).toBe("z: 1\na:\n  # note on b\n  b:\n    # note on c\n    c: 2\n");
+    expect(result.deleted).toEqual(["a.b.d", "a.e"]);
+    // Not above another key: the first one stays deleted, and the note on the key that comes stays its own.
+    const second = merge(
+      "yaml",
+      "z: 1\na:\n  b: 1\n  e: 1\n",
+      "z: 1\n",
+      "z: 1\na:\n  # on b\n  b: 1\n  # on e\n  e: 2\n",
+    );
+    expect(second.text).toBe("z: 1\na:\n  # on e\n  e: 2\n");
+  });
+
   it("yaml: a mapping deleted inside one the operator kept takes back only the changed key", () => {
     const base = "db:\n  host: h\n  pool:\n    size: 5\n    idle: 10\n";
     const current = "db:\n  host: mine\n";

@@ -137,3 +137,77 @@ describe("YAML and TOML: new keys that read as array indices come in the release
     }
   });
 });
+
+describe("YAML and TOML: the key report names keys that read as array indices in the file's order", () => {
+  // Each table writes `zeta`, `404`, `200` (beside `k` where a table loses or gains those three): the report
+  // named them `200`, `404`, `zeta`, as a JS object lists them, in every list.
+  type Tables = [string, [string, string][]][];
+  const text = (format: "yaml" | "toml", tables: Tables): string =>
+    tables
+      .map(([table, keys]) =>
+        format === "yaml"
+          ? `${table}:\n${keys.map(([k, v]) => `  ${k}: ${v}\n`).join("")}`
+          : `[${table}]\n${keys.map(([k, v]) => `${k} = "${v}"\n`).join("")}`,
+      )
+      .join("\n");
+  const three = (v: string): [string, string][] => [
+    ["zeta", v],
+    ["404", v],
+    ["200", v],
+  ];
+  const k: [string, string] = ["k", "a"];
+  const base: Tables = [
+    ["upd", three("a")],
+    ["mine", three("a")],
+    ["rem", [...three("a"), k]],
+    ["del", [...three("a"), k]],
+    ["more", [k]],
+  ];
+  const user: Tables = [
+    ["upd", three("a")],
+    ["mine", three("u")],
+    ["rem", [...three("a"), k]],
+    ["del", [k]],
+    ["more", [k]],
+  ];
+  const release: Tables = [
+    ["upd", three("r")],
+    ["mine", three("r")],
+    ["rem", [k]],
+    ["del", [...three("a"), k]],
+    ["more", [k, ...three("r")]],
+  ];
+  it.each(["yaml", "toml"] as const)("%s", (format) => {
+    const merged = mergeConfigFile({
+      format,
+      fileName: `config.${format}`,
+      strategy: "preserve_user",
+      current: text(format, user),
+      incoming: text(format, release),
+      base: text(format, base),
+    });
+    const inOrder = (table: string) => [`${table}.zeta`, `${table}.404`, `${table}.200`];
+    expect(merged.updated).toEqual(inOrder("upd"));
+    expect(merged.kept).toEqual(inOrder("mine"));
+    expect(merged.removed).toEqual(inOrder("rem"));
+    expect(merged.deleted).toEqual(inOrder("del"));
+    expect(merged.added).toEqual(inOrder("more"));
+    expect(merged.warnings).toEqual([]);
+  });
+});
+
+describe("TOML: the key report names an inline table's members in the file's order", () => {
+  it("on one line, over lines and nested", () => {
+    const base = "codes = { zeta = 1, 404 = 1, 200 = 1 }\nt = {\n  n = { zeta = 1, 404 = 1 },\n}\n";
+    const incoming = "codes = { zeta = 2, 404 = 2, 200 = 2 }\nt = {\n  n = { zeta = 2, 404 = 2 },\n}\n";
+    const merged = mergeConfigFile({
+      format: "toml",
+      fileName: "config.toml",
+      strategy: "preserve_user",
+      current: base,
+      incoming,
+      base,
+    });
+    expect(merged.updated).toEqual(["codes.zeta", "codes.404", "codes.200", "t.n.zeta", "t.n.404"]);
+  });
+});

@@ -342,6 +342,34 @@ describe("TOML merges keep the form of files edited by hand", () => {
     ]);
   });
 
+  it("an inline table over lines keeps its comments also where the release's copy writes it over lines", () => {
+    // The release's copy, unread member by member, was taken whole: the user's comments went
+    // (named in a WARNING), though the same table on one line in the release's copy kept them.
+    const user = "db = {\n  # where it runs\n  host = 'h', # the host\n  port = 80 # web\n}\n";
+    const base = "db = {\n  host = 'h',\n  port = 80\n}\n";
+    const incoming = "db = {\n  host = 'h2',\n  port = 80,\n  pool = 3\n}\n";
+    const result = mergeToml(user, incoming, { base });
+    expect(result.text).toBe(
+      "db = {\n  # where it runs\n  host = 'h2', # the host\n  port = 80, # web\n  pool = 3\n}\n",
+    );
+    expect(result.updated).toEqual(["db.host"]);
+    expect(result.added).toEqual(["db.pool"]);
+    expect(result.warnings).toEqual([]);
+  });
+
+  it("an inline table written anew keeps its members' order, keys that read as numbers included", () => {
+    // `{ zeta = 1, 404 = 1 }` came back as `{ 404 = 1, zeta = 2 }` (a JS object lists 404 first),
+    // with no word, also in an array of inline tables.
+    const base = "codes = { zeta = 1, 404 = 1, 200 = 1 }\ne = [\n  { name = 'a', 404 = 1 },\n]\n";
+    const incoming =
+      "codes = { zeta = 2, 404 = 1, 200 = 1, 301 = 1 }\ne = [\n  { name = 'a', 404 = 2 },\n]\n";
+    const result = mergeToml(base, incoming, { base });
+    expect(result.text).toBe(
+      "codes = { zeta = 2, 404 = 1, 200 = 1, 301 = 1 }\ne = [\n  { name = 'a', 404 = 2 },\n]\n",
+    );
+    expect(result.warnings).toEqual([]);
+  });
+
   it("an inline table written anew for a key inside it keeps the spelling of every member whose value stays", () => {
     // Written from values, the operator's 'literal', 0x1bb, 1e3, 1_000_000 and …:00Z came back as
     // "literal", 443, 1000.0, 1000000 and …:00.000Z, with no warning.
