@@ -51,7 +51,7 @@ import { resumeRollback } from "./resume-rollback.js";
 import { wouldStopBeforeInstalling } from "./rollout-hold.js";
 import { runAppUpdate, stoppedOnPurpose } from "./run-app-update.js";
 import { rememberManifestWarnings } from "./said-manifest-warnings.js";
-import { syncInstalledState } from "./sync-installed.js";
+import { syncInstalledState, syncSharingSources } from "./sync-installed.js";
 
 export interface SourceRunOptions {
   checkOnly: boolean;
@@ -456,6 +456,10 @@ async function runSourceOnce(
           : { notifyMaxTimeoutMs: options.notifyMaxTimeoutMs }),
         ...(options.notifyAfter === undefined ? {} : { notifyAfter: options.notifyAfter }),
       });
+    // Another source filling this app_dir: what it installed was replaced (or restored) here.
+    await syncSharingSources(config, name, source, options.settings.now(), log).catch((error: unknown) =>
+      log.warn(`state not brought in line with the install index: ${errorMessage(error)}`),
+    );
     // The pending record is cleared unless a restore is still owed: its manifest copy goes with it.
     if (report.result !== "restore_failed")
       await dropPendingManifest(paths.appStateDir).catch((error: unknown) => log.warn(errorMessage(error)));
@@ -588,9 +592,9 @@ async function recoverFirst(
     journal: recovery.action,
     log,
   });
-  // A rollback a kill cut short, finished here, in an app_dir another source fills too: the sync
-  // below cannot tell whose release the index names, so the state of the source that rolled back
-  // (this one or the other) kept the undone version beside the restored files.
+  // A rollback a kill cut short, finished here, in an app_dir another source fills too: the source
+  // that rolled back (this one or the other, as the journal names it) records the rollback; the
+  // sync of the running source then only follows the index.
   if (
     (recovery.action === "restored" || resumed !== undefined) &&
     resolved === null &&
@@ -604,7 +608,6 @@ async function recoverFirst(
       new Date(),
       finishedRollback(resumed?.problems),
       log,
-      true,
     );
   // The copy a rollback's commands ran in is never read by a later run (each makes its own): one
   // left behind (a refused rollback of an older ship: links to the app's files, kept for good)

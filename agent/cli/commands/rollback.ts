@@ -114,8 +114,6 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
             owner,
             new Date(),
             (s) => stateAfterFailedRollback(s, recorded, message),
-            undefined,
-            true,
           ).then(() => undefined),
           log,
           undefined,
@@ -143,8 +141,6 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
         last_result: "rolled_back",
         last_error: problems.length === 0 ? null : `rollback commands failed: ${problems.join("; ")}`,
       }),
-      undefined,
-      true,
     );
   } finally {
     await lock.release();
