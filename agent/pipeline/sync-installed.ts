@@ -50,10 +50,14 @@ export async function syncSharingSources(
   now: Date = new Date(),
   log?: Logger,
 ): Promise<void> {
+  const sharing = Object.entries(config.sources).filter(
+    ([other, s]) => other !== name && sameDir(s.app_dir, source.app_dir),
+  );
+  // One app per app_dir (the usual case): no second read of the state file.
+  if (sharing.length === 0) return;
   const { sources } = await readState(config.general.state_file);
-  for (const [other, otherSource] of Object.entries(config.sources))
-    if (other !== name && sources[other] !== undefined && sameDir(otherSource.app_dir, source.app_dir))
-      await followIndex(config, other, otherSource, now, (s) => s, log);
+  for (const [other, otherSource] of sharing)
+    if (sources[other] !== undefined) await followIndex(config, other, otherSource, now, (s) => s, log);
 }
 
 /**
