@@ -583,10 +583,18 @@ async function recoverFirst(
     log.warn(resumed.detail, { problems: resumed.problems });
     for (const warning of resumed.warnings) log.warn(warning);
   }
+  // The interrupted update is the source's that ran it: in an app_dir another source fills too, the
+  // other's run undid its files ("restored 5.0.0 (interrupted update to 2.0.0 undone)") and left its
+  // pending update, which a later `--recover` then called "interrupted; the app's files were not
+  // changed", running its rollback commands long after the restore.
+  const pendingOf =
+    owner.shared && owner.named && owner.name !== name && !(await hasPendingUpdate(config, name))
+      ? owner
+      : { name, source };
   const resolved = await resolvePendingUpdate({
     config,
-    name,
-    source,
+    name: pendingOf.name,
+    source: pendingOf.source,
     ports,
     appStateDir,
     journal: recovery.action,
@@ -616,6 +624,10 @@ async function recoverFirst(
     log.debug("could not remove the undone release's copy", { error: errorMessage(error) }),
   );
   return { interrupted: resolved, finished: finishedFirstNote(recovery, resumed, resolved !== null) };
+}
+
+async function hasPendingUpdate(config: AgentConfig, name: string): Promise<boolean> {
+  return (await readState(config.general.state_file)).sources[name]?.pending_update !== undefined;
 }
 
 async function discardLeftovers(paths: UpdatePaths, log: Logger): Promise<void> {

@@ -70,6 +70,33 @@ describe("two sources filling one app_dir (real CLI)", () => {
     expect(await readdir(app.appDir)).toEqual([]);
   });
 
+  it("alpha's update killed half-way is undone by beta's next run, which settles alpha's state and runs alpha's rollback commands once", async () => {
+    const hooks = join(app.root, "hooks.log");
+    await app.release(
+      "a2",
+      `version: "2.0.0"\nhooks:\n  rollback:\n    - sh -c 'echo undo-2 >> ${hooks}'\n`,
+      { "a.txt": "a2\n", "common.txt": "alpha 2\n" },
+    );
+    await twoSources("a2");
+    const killed = await runShip(["--config", app.config, "--sources", "alpha", "--allow-downgrade"], {
+      env: { SHIP_FAULT: "apply:file@1" },
+    });
+    expect(killed.code).toBeNull();
+    const beta = await ship("--sources", "beta");
+    expect(beta.code, beta.stderr).toBe(0);
+    expect(await readFile(join(app.appDir, "common.txt"), "utf8")).toBe("beta 5\n");
+    // alpha's state kept its pending update: `--recover` then said "update to 2.0.0 was interrupted;
+    // the app's files were not changed" and ran alpha's rollback commands only then.
+    const alpha = (await app.state()).sources.alpha;
+    expect(alpha).toMatchObject({ current_version: "5.0.0", last_result: "failed_restored" });
+    expect(alpha?.pending_update).toBeUndefined();
+    expect(await readFile(hooks, "utf8")).toBe("undo-2\n");
+    const recover = await ship("--recover");
+    expect(recover.code, recover.stderr).toBe(0);
+    expect(recover.stdout).toBe("alpha: nothing to recover\n");
+    expect(await readFile(hooks, "utf8")).toBe("undo-2\n");
+  });
+
   it("a gap in the app directory's chain (beta's backup deleted by hand) is NOT RESTORABLE in the listing, as --rollback refuses it", async () => {
     const beta = (await listed()).find((b) => b.source === "beta");
     await rm(join(app.root, "var/backups/beta", beta?.id ?? ""), { recursive: true });
