@@ -3,38 +3,32 @@
  * run once by hand with `ship --sources offline`): the hello announced the hub app's own last
  * install, which the offline release had replaced. It announces what is on disk.
  */
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildHello } from "../../../agent/daemon/hello.js";
 import { runOnce } from "../../../agent/pipeline/index.js";
 import { AgentConfig } from "../../../shared/config/schema.js";
 import { memoryLogger } from "../../../shared/log.js";
+import { type LocalApp, localApp } from "../cli/local-app.js";
 
-let root: string;
+let app: LocalApp;
 beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), "ship-hello-shared-"));
+  app = await localApp();
 });
-afterAll(() => rm(root, { recursive: true, force: true }));
-
-async function release(version: string): Promise<string> {
-  const dir = join(root, "releases", version);
-  await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, "update-manifest.yaml"), `version: "${version}"\n`);
-  await writeFile(join(dir, "app.txt"), `${version}\n`);
-  return dir;
-}
+afterAll(() => app.cleanup());
 
 describe("hello with a disabled source filling the hub app's app_dir", () => {
   it("announces the version on disk, whichever source installed it", async () => {
-    await mkdir(join(root, "app"));
-    const appDir = join(root, "app");
     const config = AgentConfig.parse({
-      general: { state_file: join(root, "state.json"), backup_dir: join(root, "backups") },
+      general: { state_file: app.stateFile, backup_dir: join(app.root, "var/backups") },
       sources: {
-        web: { type: "local", app_dir: appDir, path: await release("1.0.0") },
-        offline: { type: "local", app_dir: appDir, path: await release("3.0.0"), enabled: false },
+        web: { type: "local", app_dir: app.appDir, path: await app.release("r1", 'version: "1.0.0"\n') },
+        offline: {
+          type: "local",
+          app_dir: app.appDir,
+          path: await app.release("r3", 'version: "3.0.0"\n'),
+          enabled: false,
+        },
       },
     });
     for (const sources of [["web"], ["offline"]]) {
