@@ -346,7 +346,6 @@ async function restoreIfNewestBackup(
       new Date(),
       (s) => ({ ...s, last_result: "rolled_back", last_error: commandNote }),
       log,
-      true,
     );
     log.info("rolled back from the newest backup", { app: instruction.app, version: newest.version });
     // Hard-linked names the restore left with the undone content reach the hub as `ship --rollback`
@@ -385,7 +384,6 @@ async function restoreIfNewestBackup(
             return next;
           },
           log,
-          true,
         ).then((synced) => synced.version),
         log,
         installed,

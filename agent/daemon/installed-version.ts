@@ -3,12 +3,11 @@
  * the same journaled step as the files. The state file is keyed by source name, so after
  * [sources.myapp] was renamed (same app_dir) it named nothing until the next timer run: the hello
  * announced the app as not installed, and a hub rollback the newest backup covers was not seen as
- * one. Two sources filling one app_dir share one index, which cannot say whose release it is: then
- * the state's word.
+ * one. Two sources filling one app_dir share one index: it names what is on disk, whichever of them
+ * installed it (the state's word named each source's own last install, replaced by the other's since).
  */
 import type { AgentConfig, Source } from "../../shared/config/schema.js";
 import { readInstallIndexHeader } from "../apply/install-index.js";
-import { sameDir } from "../backup/backup-store.js";
 import { appStateDir } from "../pipeline/paths.js";
 import { readState, type ShipState } from "../state/state-file.js";
 
@@ -19,10 +18,6 @@ export async function installedVersion(
   source: Source,
 ): Promise<string | null> {
   const recorded = state.sources[app]?.current_version ?? null;
-  const shared = Object.entries(config.sources).some(
-    ([name, s]) => name !== app && sameDir(s.app_dir, source.app_dir),
-  );
-  if (shared) return recorded;
   const index = await readInstallIndexHeader(appStateDir(config, source.app_dir));
   return index === undefined ? recorded : index.version;
 }

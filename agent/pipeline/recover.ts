@@ -110,8 +110,6 @@ export async function recover(
           new Date(),
           (s) => (restored && interrupted === null ? finishedRollback(resumed?.problems)(s) : s),
           appLog,
-          // The records named this source: what the restore put back is its release.
-          restored && owner.named,
         );
         await removePartialBackups(config, name, source, appStateDir, appLog);
         const finished = finishedFirstNote(files, resumed, interrupted !== null);

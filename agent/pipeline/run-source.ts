@@ -51,7 +51,7 @@ import { resumeRollback } from "./resume-rollback.js";
 import { wouldStopBeforeInstalling } from "./rollout-hold.js";
 import { runAppUpdate, stoppedOnPurpose } from "./run-app-update.js";
 import { rememberManifestWarnings } from "./said-manifest-warnings.js";
-import { syncInstalledState } from "./sync-installed.js";
+import { syncInstalledState, syncSharingSources } from "./sync-installed.js";
 
 export interface SourceRunOptions {
   checkOnly: boolean;
@@ -456,6 +456,10 @@ async function runSourceOnce(
           : { notifyMaxTimeoutMs: options.notifyMaxTimeoutMs }),
         ...(options.notifyAfter === undefined ? {} : { notifyAfter: options.notifyAfter }),
       });
+    // Another source filling this app_dir: what it installed was replaced (or restored) here.
+    await syncSharingSources(config, name, source, options.settings.now(), log).catch((error: unknown) =>
+      log.warn(`state not brought in line with the install index: ${errorMessage(error)}`),
+    );
     // The pending record is cleared unless a restore is still owed: its manifest copy goes with it.
     if (report.result !== "restore_failed")
       await dropPendingManifest(paths.appStateDir).catch((error: unknown) => log.warn(errorMessage(error)));
@@ -579,18 +583,26 @@ async function recoverFirst(
     log.warn(resumed.detail, { problems: resumed.problems });
     for (const warning of resumed.warnings) log.warn(warning);
   }
+  // The interrupted update is the source's that ran it: in an app_dir another source fills too, the
+  // other's run undid its files ("restored 5.0.0 (interrupted update to 2.0.0 undone)") and left its
+  // pending update, which a later `--recover` then called "interrupted; the app's files were not
+  // changed", running its rollback commands long after the restore.
+  const pendingOf =
+    owner.shared && owner.named && owner.name !== name && !(await hasPendingUpdate(config, name))
+      ? owner
+      : { name, source };
   const resolved = await resolvePendingUpdate({
     config,
-    name,
-    source,
+    name: pendingOf.name,
+    source: pendingOf.source,
     ports,
     appStateDir,
     journal: recovery.action,
     log,
   });
-  // A rollback a kill cut short, finished here, in an app_dir another source fills too: the sync
-  // below cannot tell whose release the index names, so the state of the source that rolled back
-  // (this one or the other) kept the undone version beside the restored files.
+  // A rollback a kill cut short, finished here, in an app_dir another source fills too: the source
+  // that rolled back (this one or the other, as the journal names it) records the rollback; the
+  // sync of the running source then only follows the index.
   if (
     (recovery.action === "restored" || resumed !== undefined) &&
     resolved === null &&
@@ -604,7 +616,6 @@ async function recoverFirst(
       new Date(),
       finishedRollback(resumed?.problems),
       log,
-      true,
     );
   // The copy a rollback's commands ran in is never read by a later run (each makes its own): one
   // left behind (a refused rollback of an older ship: links to the app's files, kept for good)
@@ -613,6 +624,10 @@ async function recoverFirst(
     log.debug("could not remove the undone release's copy", { error: errorMessage(error) }),
   );
   return { interrupted: resolved, finished: finishedFirstNote(recovery, resumed, resolved !== null) };
+}
+
+async function hasPendingUpdate(config: AgentConfig, name: string): Promise<boolean> {
+  return (await readState(config.general.state_file)).sources[name]?.pending_update !== undefined;
 }
 
 async function discardLeftovers(paths: UpdatePaths, log: Logger): Promise<void> {

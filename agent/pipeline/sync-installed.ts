@@ -30,27 +30,63 @@ export async function syncInstalledState(
   now: Date = new Date(),
   change: (state: SourceState) => SourceState = (s) => s,
   log?: Logger,
-  /**
-   * This source's own rollback just put the index back (`ship --rollback`, the hub's): follow it even
-   * in an app directory another source fills too. Kept, the state named the undone 2.0.0 (and
-   * 2.0.0 as previous_version) beside 1.0.0's files, and `--check-only` offered 2.0.0 "from 1.0.0".
-   */
-  restoredHere = false,
+): Promise<InstalledSync> {
+  const synced = await followIndex(config, name, source, now, change, log);
+  await syncSharingSources(config, name, source, now, log);
+  return synced;
+}
+
+/**
+ * The other sources filling `source`'s app_dir follow its install index too: an update or a
+ * rollback by one of them replaced or took out what the others installed. Kept, beta's state named
+ * its 5.0.0 over alpha's files (and the hub's hello announced it), and beta's record of its release
+ * (an http ETag) answered "up to date (5.0.0)" while alpha's 2.0.0 was on disk. Only sources that
+ * ran here (a state entry): one never run has nothing to correct.
+ */
+export async function syncSharingSources(
+  config: AgentConfig,
+  name: string,
+  source: Source,
+  now: Date = new Date(),
+  log?: Logger,
+): Promise<void> {
+  const sharing = Object.entries(config.sources).filter(
+    ([other, s]) => other !== name && sameDir(s.app_dir, source.app_dir),
+  );
+  // One app per app_dir (the usual case): no second read of the state file.
+  if (sharing.length === 0) return;
+  const { sources } = await readState(config.general.state_file);
+  for (const [other, otherSource] of sharing)
+    if (sources[other] !== undefined) await followIndex(config, other, otherSource, now, (s) => s, log);
+}
+
+/**
+ * The state names the version on disk and its release, whichever source filling the app_dir
+ * installed it: the index's release id says whether it is the one this source recorded.
+ */
+async function followIndex(
+  config: AgentConfig,
+  name: string,
+  source: Source,
+  now: Date,
+  change: (state: SourceState) => SourceState,
+  log: Logger | undefined,
 ): Promise<InstalledSync> {
   const stateDir = appStateDir(config, source.app_dir);
   const index = await readInstallIndexHeader(stateDir);
   const version = index?.version ?? null;
   const state = (await readState(config.general.state_file)).sources[name];
   const recorded = state?.current_version ?? null;
-  // One version, two releases (a 2.0.0 rebuilt and installed again, then rolled back): the version
-  // alone said "in line", so the state kept naming the undone release and the source kept its
-  // record of it (an http ETag then answered "up to date" for a release that is not on disk).
+  // One version, two releases (a 2.0.0 rebuilt and installed again, then rolled back; or another
+  // source's 2.0.0 in an app_dir two fill): the version alone said "in line", so the state kept
+  // naming a release that is not on disk and the source kept its record of it (an http ETag then
+  // answered "up to date" for a release that is not on disk).
   const sameRelease = index?.releaseId === undefined || state?.release_id === index.releaseId;
-  // Two sources filling one app directory: the index cannot say whose release it is.
+  // A git clone that is the app is left on its HEAD where another source fills the directory too.
   const shared = Object.entries(config.sources).some(
     ([n, s]) => n !== name && sameDir(s.app_dir, source.app_dir),
   );
-  if ((recorded === version && sameRelease) || (shared && !restoredHere)) {
+  if (recorded === version && sameRelease) {
     await updateSourceState(config.general.state_file, name, change);
     if (!shared) await alignHead(source, stateDir, index?.releaseId, log);
     return { version: recorded, changed: false };

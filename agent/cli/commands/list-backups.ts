@@ -79,12 +79,16 @@ export async function listBackupsCommand(options: GlobalOptions, out: Output): P
   // The run of each listed app that holds its lock now: its backup in the making and its journal
   // are on disk as a killed run leaves them, and were called that.
   const running = runningOfListed(config, options.sources);
-  const backups = await inUpdateOrderPerApp(
-    config,
-    running,
-    options.sources === undefined ? ours : ours.filter((b) => options.sources?.includes(b.source) === true),
-    damaged.flatMap((d) => (d.backup === undefined ? [] : [d.backup])),
-  );
+  // Judged over every backup of each app directory, shown for the named sources only: another
+  // source filling the same app_dir made links of the chain a rollback to them restores first.
+  const backups = (
+    await inUpdateOrderPerApp(
+      config,
+      running,
+      ours,
+      damaged.flatMap((d) => (d.backup === undefined ? [] : [d.backup])),
+    )
+  ).filter((b) => options.sources === undefined || options.sources.includes(b.source));
   const setAside = await setAsideOfListed(config, options.sources, backups);
   const incomplete = await incompleteOfListed(config, options.sources, running);
   // The incomplete ones too, as rows that say so: the text named them and --json left them out, so
@@ -189,22 +193,19 @@ async function inUpdateOrderPerApp<T extends BackupInfo & { source: string }>(
   unlisted: readonly BackupInfo[],
 ): Promise<(T & { refusal?: string })[]> {
   const out: (T & { refusal?: string })[] = [...byDate];
-  for (const name of new Set(byDate.map((b) => b.source))) {
-    const source = config.sources[name];
-    if (source === undefined) continue;
-    const stateDir = appStateDir(config, source.app_dir);
+  for (const [stateDir, names] of sourcesPerAppDir(config, byDate)) {
     const installed = await readInstallIndexHeader(stateDir).catch(() => undefined);
     // A run killed while changing the app (an update, or a rollback half-way): `--rollback` refuses
     // every backup of it until recovery, and the listing called them restorable, the one the killed
     // restore was taking back among them.
     const waiting = lstatOrUndefined(journalPath(stateDir)) !== undefined;
     // Unless the journal is a live run's: an update or rollback under way, not one to recover.
-    const holder = running.get(name);
+    const holder = [...names].map((n) => running.get(n)).find((h) => h !== undefined);
     // Its state directory made a file (a hook, a hand rm -r + touch): `--rollback` refuses every
     // backup of the app by this rule before anything else, and the listing called them restorable.
     const stateDirRefusal = recordDirProblem(stateDir, APP_STATE_WHAT)?.message;
-    const slots = byDate.flatMap((b, i) => (b.source === name ? [i] : []));
-    const damaged = unlisted.filter((b) => sourceOfBackup(config.sources, b)?.name === name);
+    const slots = byDate.flatMap((b, i) => (names.has(b.source) ? [i] : []));
+    const damaged = unlisted.filter((b) => names.has(sourceOfBackup(config.sources, b)?.name ?? ""));
     const chain = inUpdateOrder(
       [...slots.map((i) => byDate[i] as T), ...damaged].sort(newestFirstBackup),
       installed?.version,
@@ -243,6 +244,26 @@ async function inUpdateOrderPerApp<T extends BackupInfo & { source: string }>(
     });
   }
   return out;
+}
+
+/**
+ * The sources of the listed backups by the app directory they fill (its state directory): a rollback
+ * chains every backup of the directory, whichever of several sources filling it made each. Per
+ * source, alpha's backup behind beta's newer update into the same app_dir was NOT RESTORABLE ("no
+ * backup that undoes the installed 5.0.0") while `--rollback` restored it through beta's.
+ */
+function sourcesPerAppDir(
+  config: AgentConfig,
+  backups: readonly { source: string }[],
+): Map<string, Set<string>> {
+  const dirs = new Map<string, Set<string>>();
+  for (const name of new Set(backups.map((b) => b.source))) {
+    const source = config.sources[name];
+    if (source === undefined) continue;
+    const stateDir = appStateDir(config, source.app_dir);
+    dirs.set(stateDir, (dirs.get(stateDir) ?? new Set()).add(name));
+  }
+  return dirs;
 }
 
 /**

@@ -108,14 +108,8 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
       const recorded = failedRollbackResult(error);
       if (recorded !== undefined)
         await unlessStateUnwritable(
-          syncInstalledState(
-            config,
-            name,
-            owner,
-            new Date(),
-            (s) => stateAfterFailedRollback(s, recorded, message),
-            undefined,
-            true,
+          syncInstalledState(config, name, owner, new Date(), (s) =>
+            stateAfterFailedRollback(s, recorded, message),
           ).then(() => undefined),
           log,
           undefined,
@@ -130,22 +124,14 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
     }
     // The owner check above: the backup's app is this config's source `owner`.
     const undone = result.restored.map((r) => r.undid);
-    await syncInstalledState(
-      config,
-      name,
-      owner,
-      new Date(),
-      (s) => ({
-        ...withoutUndonePending(s, undone),
-        // The version the rollback took off the disk (its backups' records), not the state's note of
-        // it, which a hand edit or a lost write may have left naming another.
-        previous_version: undone[0] ?? s.previous_version,
-        last_result: "rolled_back",
-        last_error: problems.length === 0 ? null : `rollback commands failed: ${problems.join("; ")}`,
-      }),
-      undefined,
-      true,
-    );
+    await syncInstalledState(config, name, owner, new Date(), (s) => ({
+      ...withoutUndonePending(s, undone),
+      // The version the rollback took off the disk (its backups' records), not the state's note of
+      // it, which a hand edit or a lost write may have left naming another.
+      previous_version: undone[0] ?? s.previous_version,
+      last_result: "rolled_back",
+      last_error: problems.length === 0 ? null : `rollback commands failed: ${problems.join("; ")}`,
+    }));
   } finally {
     await lock.release();
     signals.dispose();
