@@ -85,6 +85,10 @@ describe("ship release http leaves its earlier outputs out, wherever they lie in
     );
     expect(signed.code, signed.stderr).toBe(0);
     expect(existsSync(join(app, "myapp-1.0.0.git.sig"))).toBe(true);
+    // An untracked file the next `ship release git` refuses the tree over: said where it is written.
+    expect(signed.stderr).toContain(
+      `note: ${join(app, "myapp-1.0.0.git.sig")} is in a git work tree that does not ignore it: git status lists it, and ship release git refuses a tree that is not clean; give --out a file outside the tree, or in a directory .gitignore names (--out dist/myapp-1.0.0.git.sig)\n`,
+    );
 
     const next = await release("http", "1.0.1", "next", "--app", "myapp", "--out", join(dir, "out"));
     expect(next.code, next.stderr).toBe(0);
