@@ -60,7 +60,7 @@ export interface BuiltArchive {
    * spread what they hold (`.env`, `secrets/`, user data). A directory stands for its contents.
    */
   leftOut: string[];
-  /** Files an earlier `ship release` of this app wrote into the source (archives, sums, signatures, `.partial`s), left out. */
+  /** Files an earlier `ship release` of this app wrote into the source (archives, sums, signatures, git releases' `.git.sig`, `.partial`s), left out. */
   earlierOutputs: string[];
   /** Stored uncompressed (gzip level 0): compressed, agents would refuse it as a decompression bomb. */
   stored: boolean;
@@ -76,8 +76,9 @@ async function releaseManifest(o: BuildOptions, date: string): Promise<{ text: s
 /**
  * What a release run wrote itself: this run's `--out` directory (when it lies in the source) and,
  * anywhere in the tree, an earlier run's outputs of this app — `APP-VERSION.tar.gz`, its `.sha256`
- * and `.sig`, and the `.partial` a killed run left. Only the top of the tree used to be searched,
- * so `dist1/` from a run with another `--out` went into the next release, onto every server.
+ * and `.sig`, the `.partial` a killed run left, and the `APP-VERSION.git.sig` that `sign
+ * --git-commit` writes into `-C` (it went into the next http release, onto every server). Only
+ * the top of the tree used to be searched, so `dist1/` from a run with another `--out` went too.
  */
 async function outputFilter(o: BuildOptions): Promise<{
   isOutput: (rel: string) => boolean;
@@ -92,7 +93,7 @@ async function outputFilter(o: BuildOptions): Promise<{
   const prefix = `${o.app}-`;
   const isEarlier = (rel: string): boolean => {
     const name = rel.slice(rel.lastIndexOf("/") + 1);
-    const match = /^(.+)\.tar\.gz(?:\.sha256|\.sig|\.partial)?$/.exec(name);
+    const match = /^(.+)(?:\.tar\.gz(?:\.sha256|\.sig|\.partial)?|\.git\.sig)$/.exec(name);
     return match?.[1]?.startsWith(prefix) === true;
   };
   return {

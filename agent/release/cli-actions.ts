@@ -396,6 +396,13 @@ export async function signAction(
     "can sign releases every agent that trusts the key installs",
   );
   for (const note of notes) o.io.err(note);
+  if (await unignoredInWorkTree(resolve(o.dir, path)))
+    o.io.err(
+      unignoredOutputNote(
+        resolve(o.dir, path),
+        `give --out a file outside the tree, or in a directory .gitignore names (--out dist/${basename(path)})`,
+      ),
+    );
   const p = signature.payload;
   report(o, { path, signature }, [`signed ${p.app} ${p.version} with key ${signature.keyId}: ${path}`]);
 }

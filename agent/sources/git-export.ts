@@ -7,12 +7,14 @@
 import { readdir, rmdir } from "node:fs/promises";
 import { join } from "node:path";
 import type { GitSource as GitSourceConfig } from "../../shared/config/schema.js";
+import { VerificationError } from "../../shared/errors.js";
 import { timerMs } from "../../shared/schema/durations.js";
 import { extractArchive } from "../archive/extract.js";
+import { mbSetting } from "../archive/limits.js";
 import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
 import { gitArchiveStream } from "./git-archive-stream.js";
 import { gitEnvironment } from "./git-env.js";
-import { lfsPointerError, lfsPointersStaged } from "./git-lfs.js";
+import { lfsDownload, lfsPointerError, lfsPointerPaths, lfsPointersStaged } from "./git-lfs.js";
 import type { RunGit } from "./git-run.js";
 import { type GitTarget, releaseName } from "./git-tree.js";
 import { extractOptionsFor, readReleaseVersion } from "./release-info.js";
@@ -43,6 +45,13 @@ export async function exportTree({
     delayMs: PROGRESS_DELAY_MS,
   });
   const deadlineMs = timerMs(cfg.max_download_seconds);
+  const pointerPaths = await lfsPointerPaths(run, target.commit);
+  refuseLfsPastLimit(
+    name,
+    cfg,
+    `${name}: ${release}`,
+    await lfsDownload(run, cfg.local_path, target.commit, pointerPaths),
+  );
   const archive = gitArchiveStream(
     cfg.local_path,
     gitEnvironment(cfg),
@@ -83,7 +92,7 @@ export async function exportTree({
   // git tracks no empty directories: every one in the export is a submodule's placeholder,
   // which ship does not install (and would otherwise create as the release's empty directory).
   await removeEmptyDirs(stagingDir);
-  const pointers = await lfsPointersStaged(run, target.commit, stagingDir);
+  const pointers = await lfsPointersStaged(pointerPaths, stagingDir);
   if (pointers.length > 0) throw lfsPointerError(`${name}: ${release}`, pointers);
   ctx.log.info("exported release tree", {
     source: name,
@@ -94,6 +103,28 @@ export async function exportTree({
     bytes: extracted.bytes,
   });
   return { dir: stagingDir, id: target.commit, fileHashes: extracted.hashes };
+}
+
+/**
+ * git-lfs downloads the LFS files as git archive smudges them, outside the fetch max_download_mb
+ * bounds (its pack holds only the pointers): a release's 3 GB model was installed past
+ * max_download_mb = 1. Their sizes are known from the pointers, so the export is refused before
+ * git-lfs fetches any of them.
+ */
+function refuseLfsPastLimit(
+  name: string,
+  cfg: GitSourceConfig,
+  release: string,
+  download: { bytes: number; paths: readonly string[] },
+): void {
+  if (download.bytes <= Math.floor(cfg.max_download_mb * 1024 * 1024)) return;
+  const setting = mbSetting(`[sources.${name}] max_download_mb`, cfg.max_download_mb);
+  const count = download.paths.length;
+  const shown = `${download.paths.slice(0, 3).join(", ")}${count > 3 ? ` and ${count - 3} more` : ""}`;
+  throw new VerificationError(
+    release,
+    `its Git LFS files to download (${(download.bytes / 1024 / 1024).toFixed(2)} MB in ${count} file${count === 1 ? "" : "s"}: ${shown}) run past ${setting}: git-lfs fetched none of them and nothing was installed; raise the limit if a release brings that much`,
+  );
 }
 
 /** Removes every empty directory below `root` (children first; `root` itself stays). */

@@ -11,7 +11,7 @@
  * files. Such a tree always takes the whole-tree export (git-attributes.ts), never the staged path.
  */
 import { lstat, open, readdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { VerificationError } from "../../shared/errors.js";
 
 type RunGit = (args: string[]) => Promise<string>;
@@ -21,14 +21,22 @@ const POINTER_START = "version https://git-lfs.github.com/spec/v1\n";
 /** git-lfs never reads a file larger than this as a pointer. */
 const MAX_POINTER_BYTES = 1024;
 
-/** The staged paths of `commit` that hold an LFS pointer instead of the file it stands for. */
-export async function lfsPointersStaged(git: RunGit, commit: string, stagingDir: string): Promise<string[]> {
+/**
+ * The paths of `commit` whose blob is (or holds the text of) an LFS pointer; none unless a
+ * `.gitattributes` routes files through LFS. Asked once per export, before git archive runs.
+ */
+export async function lfsPointerPaths(git: RunGit, commit: string): Promise<string[]> {
   if (
     (await grepPaths(git, commit, "filter=lfs", [".gitattributes", ":(glob)**/.gitattributes"])).length === 0
   )
     return [];
+  return grepPaths(git, commit, POINTER_START.trimEnd(), []);
+}
+
+/** The staged paths among `paths` (lfsPointerPaths) that hold an LFS pointer instead of the file it stands for. */
+export async function lfsPointersStaged(paths: readonly string[], stagingDir: string): Promise<string[]> {
   const pointers: string[] = [];
-  for (const path of await grepPaths(git, commit, POINTER_START.trimEnd(), [])) {
+  for (const path of paths) {
     // A single top directory holding the manifest is the release root: staged without it.
     const staged = [path, path.slice(path.indexOf("/") + 1)];
     for (const rel of path.includes("/") ? staged : [path]) {
@@ -39,6 +47,70 @@ export async function lfsPointersStaged(git: RunGit, commit: string, stagingDir:
     }
   }
   return pointers;
+}
+
+/** What git-lfs's smudge would download for an export: the LFS files not in the clone's LFS store yet. */
+export interface LfsDownload {
+  bytes: number;
+  paths: string[];
+}
+
+/** An oid or size line of a pointer (git-lfs's spec, v1): what git-lfs fetches, and how many bytes. */
+const POINTER_FIELD = "^(oid sha256:[0-9a-f]{64}|size [0-9]+)$";
+
+/**
+ * The LFS files `git archive` of `commit` would have git-lfs download: a pointer's declared size is
+ * exactly what git-lfs fetches (it refuses an object of another size), so the total is known before
+ * anything is fetched. Objects already in the clone's LFS store are not fetched again, so not
+ * counted; nor is anything when no LFS smudge filter is configured (nothing is downloaded then,
+ * and the export's pointers are refused as such).
+ */
+export async function lfsDownload(
+  git: RunGit,
+  clone: string,
+  commit: string,
+  pointerPaths: readonly string[],
+): Promise<LfsDownload> {
+  const none = { bytes: 0, paths: [] };
+  if (pointerPaths.length === 0) return none;
+  const filter = await git(["config", "--get-regexp", "^filter\\.lfs\\.(smudge|process)$"]);
+  if (filter.trim() === "") return none;
+  // Relative to the clone, as git says it (--path-format=absolute is git 2.31+).
+  const store = resolve(clone, (await git(["rev-parse", "--git-path", "lfs/objects"])).trim());
+  const wanted = new Set(pointerPaths);
+  const fields = new Map<string, { oid?: string; size?: number }>();
+  // -z ends each name with NUL, so a name holding a newline is read whole: `commit:path\0line\n`.
+  const listed = await git(["grep", "-z", "--no-color", "-I", "-E", "-e", POINTER_FIELD, commit]);
+  const prefix = `${commit}:`;
+  for (let at = 0; at < listed.length; ) {
+    const nul = listed.indexOf("\0", at);
+    const eol = listed.indexOf("\n", nul + 1);
+    if (nul < 0 || eol < 0) break;
+    const name = listed.slice(at, nul);
+    const path = name.startsWith(prefix) ? name.slice(prefix.length) : name;
+    const line = listed.slice(nul + 1, eol);
+    at = eol + 1;
+    if (!wanted.has(path)) continue;
+    const entry = fields.get(path) ?? {};
+    if (line.startsWith("oid sha256:")) entry.oid = line.slice("oid sha256:".length);
+    else entry.size = Number(line.slice("size ".length));
+    fields.set(path, entry);
+  }
+  const download: LfsDownload = { bytes: 0, paths: [] };
+  for (const [path, { oid, size }] of [...fields].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (oid === undefined || size === undefined) continue;
+    if (await exists(join(store, oid.slice(0, 2), oid.slice(2, 4), oid))) continue;
+    download.bytes += size;
+    download.paths.push(path);
+  }
+  return download;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return lstat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Paths of `commit`'s text blobs (under `pathspecs`, all when empty) that contain `text`. */

@@ -4,7 +4,7 @@
  * its `.sha256` and `.sig`) and the `.partial` a killed run left were packed into the next release,
  * and every agent installed the old archives into the app. Real `ship` processes, a real SIGKILL.
  */
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -61,6 +61,39 @@ describe("ship release http leaves its earlier outputs out, wherever they lie in
     expect(second.stderr).toContain(
       "note: left out of the archive, as outputs of an earlier ship release of myapp: dist1/myapp-1.0.0.tar.gz, dist1/myapp-1.0.0.tar.gz.sha256, dist1/myapp-1.0.0.tar.gz.sig\n",
     );
+  });
+
+  it("a git release's signature (sign --git-commit writes APP-VERSION.git.sig into -C) stays out", async () => {
+    const git = (...args: string[]) => execFileSync("git", args, { cwd: app, encoding: "utf8" }).trim();
+    git("init", "-q");
+    git("-c", "user.email=ci@example.com", "-c", "user.name=ci", "commit", "-q", "--allow-empty", "-m", "c");
+    const keys = await release("keygen", "--out", join(dir, "keys"));
+    expect(keys.code, keys.stderr).toBe(0);
+    await writeFile(join(app, "update-manifest.yaml"), "version: 1.0.0\n");
+    const signed = await release(
+      "sign",
+      "--git-commit",
+      git("rev-parse", "HEAD"),
+      "--app",
+      "myapp",
+      "--version",
+      "1.0.0",
+      "--manifest",
+      "update-manifest.yaml",
+      "--key",
+      join(dir, "keys/ship-release.key"),
+    );
+    expect(signed.code, signed.stderr).toBe(0);
+    expect(existsSync(join(app, "myapp-1.0.0.git.sig"))).toBe(true);
+    // An untracked file the next `ship release git` refuses the tree over: said where it is written.
+    expect(signed.stderr).toContain(
+      `note: ${join(app, "myapp-1.0.0.git.sig")} is in a git work tree that does not ignore it: git status lists it, and ship release git refuses a tree that is not clean; give --out a file outside the tree, or in a directory .gitignore names (--out dist/myapp-1.0.0.git.sig)\n`,
+    );
+
+    const next = await release("http", "1.0.1", "next", "--app", "myapp", "--out", join(dir, "out"));
+    expect(next.code, next.stderr).toBe(0);
+    expect(await archived(join(dir, "out/myapp-1.0.1.tar.gz"))).toEqual(shipped);
+    expect(next.stderr).toContain("outputs of an earlier ship release of myapp: myapp-1.0.0.git.sig\n");
   });
 
   it("the .partial of a run killed while it packed stays out of the next run's archive", async () => {

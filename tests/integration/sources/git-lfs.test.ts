@@ -4,7 +4,7 @@
  * pointers over the app's files with exit 0. Now such a release is refused (exit 2) naming the files
  * and what to install, and the app keeps its files and version. Real git, real CLI.
  */
-import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -78,5 +78,50 @@ describe.skipIf(!hasProgram("git"))("git source: a release holding Git LFS point
     expect(installed.code, installed.stdout + installed.stderr).toBe(0);
     expect(await readFile(join(app, "logo.png"), "utf8")).toBe("\x89PNG the real image\n");
     expect((await state()).sources.web.current_version).toBe("1.2.0");
+  });
+
+  /**
+   * git-lfs downloads each LFS file as `git archive` smudges it: bytes max_download_mb never saw
+   * (it counted the pack, which holds only the pointers). A filter standing in for git-lfs writes
+   * the size the pointer declares and leaves a mark that it ran (was "downloading").
+   */
+  async function lfsFilter(): Promise<string> {
+    const mark = join(root, "lfs-ran");
+    const script = join(root, "fake-git-lfs-smudge");
+    await writeFile(script, `#!/bin/sh\ntouch '${mark}'\nhead -c "$(sed -n 's/^size //p')" /dev/zero\n`);
+    await chmod(script, 0o755);
+    await git(repos.clone, "config", "filter.lfs.smudge", script);
+    return mark;
+  }
+  const pointerOf = (oid: string, size: number) =>
+    `version https://git-lfs.github.com/spec/v1\noid sha256:${oid}\nsize ${size}\n`;
+
+  it("LFS files past max_download_mb are refused before git-lfs fetches any of them; cached ones are not counted", async () => {
+    config = await writeGitConfig(root, repos.clone, app, 'branch = "main"\nmax_download_mb = 1');
+    const mark = await lfsFilter();
+    const bigOid = "a".repeat(64);
+    await commitFiles(repos.dev, "1.1.0", {
+      ".gitattributes": "*.bin filter=lfs diff=lfs merge=lfs -text\n",
+      "model.bin": pointerOf(bigOid, 3 << 20),
+      "small.bin": pointerOf("b".repeat(64), 1000),
+    });
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+    const run = await ship();
+    expect(run.code, run.stdout + run.stderr).toBe(2);
+    expect(run.stdout).toMatch(
+      /^web: origin\/main \([0-9a-f]{12}\): its Git LFS files to download \(3\.00 MB in 2 files: model\.bin, small\.bin\) run past \[sources\.web\] max_download_mb = 1: git-lfs fetched none of them and nothing was installed/m,
+    );
+    expect(await stat(mark).catch(() => "absent"), "git-lfs was never started").toBe("absent");
+    expect(await readFile(join(app, "app.txt"), "utf8").catch(() => "absent")).toBe("absent");
+
+    // The big one already in the clone's LFS store (an earlier run, or `git lfs fetch`): only
+    // small.bin would be downloaded, and the release installs.
+    const store = join(repos.clone, ".git/lfs/objects/aa/aa");
+    await mkdir(store, { recursive: true });
+    await writeFile(join(store, bigOid), "");
+    const installed = await ship();
+    expect(installed.code, installed.stdout + installed.stderr).toBe(0);
+    expect((await stat(join(app, "model.bin"))).size).toBe(3 << 20);
+    expect((await state()).sources.web.current_version).toBe("1.1.0");
   });
 });
