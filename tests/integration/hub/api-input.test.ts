@@ -538,7 +538,10 @@ describe("hub API input: every 400 is one line naming the field and what is wron
       ["events", ["subject", "limit", "before"]],
       ["rollouts", ["app", "limit"]],
       ["releases", ["app", "version", "limit"]],
-      ["agents/a1", ["reports_limit", "reports_offset", "deployments_limit", "deployments_after"]],
+      [
+        "agents/a1",
+        ["reports_limit", "reports_offset", "reports_before", "deployments_limit", "deployments_after"],
+      ],
     ] as const;
     for (const [list, params] of blanks)
       for (const param of params)
@@ -558,6 +561,7 @@ describe("hub API input: every 400 is one line naming the field and what is wron
       ["releases", "version"],
       ["releases", "manifest"],
       ["agents/a1", "reports_offset"],
+      ["agents/a1", "reports_before"],
     ] as const;
     for (const [list, param] of twice)
       expect(await refused("GET", `/api/v1/${list}?${param}=1&${param}=2`), `${list} ${param}`).toMatch(
