@@ -534,7 +534,7 @@ describe("hub API input: every 400 is one line naming the field and what is wron
     const blank = "must not be blank (leave the parameter out for no filter)";
     // Each matched nobody (a 200 with an empty page), read as 0, or was no filter at all.
     const blanks = [
-      ["agents", ["version", "app", "q", "limit", "offset"]],
+      ["agents", ["version", "app", "q", "limit", "offset", "after"]],
       ["events", ["subject", "limit", "before"]],
       ["rollouts", ["app", "limit"]],
       ["releases", ["app", "version", "limit"]],
@@ -556,6 +556,7 @@ describe("hub API input: every 400 is one line naming the field and what is wron
       ["agents", "version"],
       ["agents", "q"],
       ["agents", "offset"],
+      ["agents", "after"],
       ["events", "subject"],
       ["rollouts", "app"],
       ["releases", "version"],
