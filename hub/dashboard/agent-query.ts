@@ -3,9 +3,10 @@
  * on the hub, so a browser never downloads 10,000 agents to show 50.
  */
 import * as z from "zod";
+import { AgentId } from "../../shared/protocol/agent-id.js";
 import { APP_STATES } from "../../shared/protocol/app-states.js";
 import { compareVersions } from "../../shared/versions.js";
-import { queryCount, queryFlag, queryWord } from "../api/query-params.js";
+import { notBlank, queryCount, queryFlag, queryWord } from "../api/query-params.js";
 import type { AgentRecord } from "../store/store.js";
 
 // A blank `label=` was dropped unsaid (every agent matched that filter): it is no key=value.
@@ -18,9 +19,10 @@ export const AgentQuery = z.strictObject({
   /**
    * The `next` of the page before (the id of its last agent): the page starts after it in id order,
    * so agents that join, leave or stop matching while a caller pages move no other agent onto a page
-   * read already (by offset one joining before it showed the last agent read again).
+   * read already (by offset one joining before it showed the last agent read again). An agent id:
+   * anything else placed the page past every agent, an empty page that read as the end.
    */
-  after: queryWord(200).optional(),
+  after: notBlank(AgentId).optional(),
   /** `key=value`, repeatable; an agent must carry every one. */
   label: oneOrMany.pipe(z.array(z.string().regex(/^\s*[^=\s][^=]*=.*$/, "must be key=value"))).optional(),
   app: queryWord().optional(),

@@ -208,6 +208,12 @@ describe("ship-hub agents with filters", () => {
     const second = await get("limit=2&status=online&after=p2");
     expect(second).toMatchObject({ agents: [{ id: "p3" }, { id: "p4" }], total: 5, offset: 3 });
     expect(second.next).toBeUndefined();
+    // No agent id (a page past everyone, read as the end): refused, naming the rule.
+    const unicode = await t.api("GET", "/api/v1/agents?limit=2&after=%C3%A9", { token: t.operator });
+    expect([unicode.status, unicode.body.error]).toEqual([
+      400,
+      "query.after: must be 1 to 200 characters: letters, digits, '.', '_' or '-', starting with a letter or digit",
+    ]);
     const both = await t.api("GET", "/api/v1/agents?limit=2&after=p2&offset=2", { token: t.operator });
     expect([both.status, both.body.error]).toEqual([
       400,
