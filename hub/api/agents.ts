@@ -16,14 +16,16 @@ import { cursorText, notBlank, queryCount, queryCursor, queryWord } from "./quer
 import { parseOptionalBody, parseRequest } from "./validate.js";
 
 /**
- * `GET /agents/:id` pages the agent's reports and its deployments, newest first. Deployments page
- * by cursor (`deployments_after`, the `next` of the page before), as the rollout list does: by
- * offset over `updatedAt` a deployment that reported between two pages moved to the front, and
- * paging on read one row twice and never the one pushed back.
+ * `GET /agents/:id` pages the agent's reports and its deployments, newest first. Both page by
+ * cursor (`deployments_after`, `reports_before`: the `next` of the page before), as the rollout
+ * list does: by offset over `updatedAt` a deployment that reported between two pages moved to the
+ * front, and by offset over arrival a report that came between two pages pushed the rest back —
+ * paging on read one row twice and never the one pushed back. `reports_offset` still reads, alone.
  */
 const ReportPage = z.strictObject({
   reports_limit: queryCount(1, 200).default(20),
-  reports_offset: queryCount(0).default(0),
+  reports_offset: queryCount(0).optional(),
+  reports_before: queryWord(400).optional(),
   deployments_limit: queryCount(1, 200).default(50),
   deployments_after: notBlank(queryCursor()).optional(),
 });
@@ -61,6 +63,28 @@ async function unknownOrForgotten(deps: ApiDeps, id: string): Promise<HubRequest
   );
 }
 
+/**
+ * One page of the agent's reports and one more, which says whether older ones exist. A cursor the
+ * agent has no report for (mistyped, another agent's, pruned since) is refused: read as an empty
+ * page it said the agent had no older reports.
+ */
+async function agentReports(deps: ApiDeps, agentId: string, page: z.output<typeof ReportPage>) {
+  const { reports_before: before, reports_offset: offset, reports_limit: limit } = page;
+  if (before !== undefined && offset !== undefined)
+    throw new HubRequestError(
+      400,
+      "query.reports_offset: not with reports_before (the cursor says where the page starts)",
+    );
+  if (before === undefined) return deps.store.listReports(agentId, limit + 1, { offset: offset ?? 0 });
+  const found = await deps.store.listReports(agentId, limit + 1, { before });
+  if (found.length === 0 && !(await deps.store.hasReport(agentId, before)))
+    throw new HubRequestError(
+      400,
+      `query.reports_before: agent ${agentId} has no report ${before} (kept no longer, or never its own): page again from the newest`,
+    );
+  return found;
+}
+
 export function agentRoutes(deps: ApiDeps): Router {
   const { store, tokens } = deps;
   const shown = deps.shownTime ?? isoTime;
@@ -68,9 +92,11 @@ export function agentRoutes(deps: ApiDeps): Router {
   trimIdParam(router, "agent");
   const operator = requireRole(tokens, "operator");
 
-  // ?limit&offset&label=k=v&app&version&state&status&q&facets: filtered on the hub, with counts.
+  // ?limit&offset|after&label=k=v&app&version&state&status&q&facets: filtered on the hub, with counts.
   router.get("/agents", operator, async (req, res) => {
     const query = parseRequest(AgentQuery, req.query, "query");
+    if (query.after !== undefined && query.offset !== undefined)
+      throw new HubRequestError(400, "query.offset: not with after (the cursor says where the page starts)");
     const agents = await store.listAgents();
     // In a cluster an agent on another hub is online too: its stored presence says so.
     const stored = deps.sharedPresence ? new Set(agents.filter((a) => a.online).map((a) => a.id)) : undefined;
@@ -98,6 +124,10 @@ export function agentRoutes(deps: ApiDeps): Router {
     const agent = await store.getAgent(req.params.id as string);
     if (!agent) throw new HubRequestError(404, `agent ${req.params.id} not found`);
     const page = parseRequest(ReportPage, req.query, "query");
+    const found = await agentReports(deps, agent.id, page);
+    const more = found.length > page.reports_limit;
+    const reports = found.slice(0, page.reports_limit);
+    const last = reports.at(-1);
     // Paged: the newest 50 were all there was, and an agent in more rollouts than that had
     // deployments no request reached (nor said it left them out).
     const deployments = await store.pageAgentDeployments({
@@ -122,11 +152,13 @@ export function agentRoutes(deps: ApiDeps): Router {
         limit: page.deployments_limit,
         ...(deployments.next ? { more: true, next: cursorText(deployments.next) } : {}),
       },
-      reports: (await store.listReports(agent.id, page.reports_limit, page.reports_offset)).map((r) => ({
-        ...r,
-        receivedAt: shown(r.receivedAt),
-      })),
-      reportsPage: { limit: page.reports_limit, offset: page.reports_offset },
+      reports: reports.map((r) => ({ ...r, receivedAt: shown(r.receivedAt) })),
+      // `next` (as ?reports_before=) reads on, as deploymentsPage's does.
+      reportsPage: {
+        limit: page.reports_limit,
+        ...(page.reports_before === undefined ? { offset: page.reports_offset ?? 0 } : {}),
+        ...(more && last ? { more: true, next: last.id } : {}),
+      },
     });
   });
 

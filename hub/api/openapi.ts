@@ -100,7 +100,7 @@ const routes: Record<string, Record<string, Operation>> = {
   "/agents": {
     get: {
       summary:
-        "Agents, filtered and paged on the hub (?limit=&offset=&label=k=v&app=&version=&state=&status=online|offline&q=&facets=true)",
+        "Agents, filtered and paged on the hub (?limit=&offset= or &after= the page's next&label=k=v&app=&version=&state=&status=online|offline&q=&facets=true)",
       roles: "operator",
     },
   },
@@ -114,7 +114,7 @@ const routes: Record<string, Record<string, Operation>> = {
   "/agents/{id}": {
     get: {
       summary:
-        "One agent with its deployments (?deployments_limit=, newest rollout first; deploymentsPage.more and .next when older ones exist, next passed back as ?deployments_after=) and recent reports (?reports_limit=&reports_offset=)",
+        "One agent with its deployments (?deployments_limit=, newest rollout first; deploymentsPage.more and .next when older ones exist, next passed back as ?deployments_after=) and recent reports (?reports_limit=, newest first; reportsPage.more and .next when older ones exist, next passed back as ?reports_before=; ?reports_offset= still read, not with it)",
       roles: "operator",
     },
   },

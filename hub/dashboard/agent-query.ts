@@ -3,9 +3,10 @@
  * on the hub, so a browser never downloads 10,000 agents to show 50.
  */
 import * as z from "zod";
+import { AgentId } from "../../shared/protocol/agent-id.js";
 import { APP_STATES } from "../../shared/protocol/app-states.js";
 import { compareVersions } from "../../shared/versions.js";
-import { queryCount, queryFlag, queryWord } from "../api/query-params.js";
+import { notBlank, queryCount, queryFlag, queryWord } from "../api/query-params.js";
 import type { AgentRecord } from "../store/store.js";
 
 // A blank `label=` was dropped unsaid (every agent matched that filter): it is no key=value.
@@ -14,7 +15,14 @@ const oneOrMany = z.union([z.string(), z.array(z.string())]).transform((v) => (A
 export const AgentQuery = z.strictObject({
   /** Absent: every matching agent (what `ship-hub agents` has always received). */
   limit: queryCount(1, 1000).optional(),
-  offset: queryCount(0).default(0),
+  offset: queryCount(0).optional(),
+  /**
+   * The `next` of the page before (the id of its last agent): the page starts after it in id order,
+   * so agents that join, leave or stop matching while a caller pages move no other agent onto a page
+   * read already (by offset one joining before it showed the last agent read again). An agent id:
+   * anything else placed the page past every agent, an empty page that read as the end.
+   */
+  after: notBlank(AgentId).optional(),
   /** `key=value`, repeatable; an agent must carry every one. */
   label: oneOrMany.pipe(z.array(z.string().regex(/^\s*[^=\s][^=]*=.*$/, "must be key=value"))).optional(),
   app: queryWord().optional(),
@@ -124,6 +132,8 @@ export interface AgentPage {
   online: number;
   offset: number;
   limit: number | null;
+  /** With a limit, when matching agents follow the page: its last agent's id, passed back as `after`. */
+  next?: string;
   /** Agents the hub knows, filters aside. */
   fleet: number;
   facets?: AgentFacets;
@@ -149,13 +159,19 @@ export function queryAgents(
     matching.push({ ...agent, apps, online: up });
     if (up) online++;
   }
-  const end = query.limit === undefined ? undefined : query.offset + query.limit;
+  // Ids are ASCII (agent-id.ts), so `>` orders them as the store does (byte order).
+  const { after } = query;
+  const offset = after === undefined ? (query.offset ?? 0) : matching.filter((a) => a.id <= after).length;
+  const end = query.limit === undefined ? matching.length : offset + query.limit;
+  const shown = matching.slice(offset, end);
+  const last = shown.at(-1);
   return {
-    agents: matching.slice(query.offset, end),
+    agents: shown,
     total: matching.length,
     online,
-    offset: query.offset,
+    offset,
     limit: query.limit ?? null,
+    ...(end < matching.length && last ? { next: last.id } : {}),
     fleet: agents.length,
     ...(query.facets ? { facets: fleetFacets(agents) } : {}),
   };

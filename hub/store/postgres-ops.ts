@@ -618,10 +618,18 @@ export function postgresOps(db: Db, { alone = false }: { alone?: boolean } = {})
         WHERE n > ${keepPerAgent})`;
       return result.count;
     },
-    async listReports(agentId, limit, offset = 0) {
-      const rows = await db`SELECT * FROM reports WHERE agent_id = ${agentId}
-        ORDER BY seq DESC LIMIT ${limit} OFFSET ${offset}`;
+    async listReports(agentId, limit, from = { offset: 0 }) {
+      const rows =
+        "before" in from
+          ? await db`SELECT * FROM reports WHERE agent_id = ${agentId}
+              AND seq < (SELECT seq FROM reports WHERE id = ${from.before} AND agent_id = ${agentId})
+              ORDER BY seq DESC LIMIT ${limit}`
+          : await db`SELECT * FROM reports WHERE agent_id = ${agentId}
+              ORDER BY seq DESC LIMIT ${limit} OFFSET ${from.offset}`;
       return rows.map(toReport);
+    },
+    async hasReport(agentId, id) {
+      return (await db`SELECT 1 FROM reports WHERE id = ${id} AND agent_id = ${agentId}`).length > 0;
     },
 
     async appendEvent(e) {

@@ -68,6 +68,7 @@ const DIRECT = [
   "listDeploymentsStuckIn",
   "insertReport",
   "listReports",
+  "hasReport",
   "pruneReports",
   "appendEvent",
   "listEvents",

@@ -31,6 +31,7 @@ import type {
   ReleaseCursor,
   ReleaseRecord,
   ReportRecord,
+  ReportsFrom,
   RolloutFilter,
   RolloutRecord,
   StaleDeployment,
@@ -199,6 +200,10 @@ export class SqliteStore implements Store {
           PARTITION BY agent_id ORDER BY rowid DESC) AS n FROM reports)
         WHERE n > @keepPerAgent)`),
       listReports: p("SELECT * FROM reports WHERE agent_id = ? ORDER BY rowid DESC LIMIT ? OFFSET ?"),
+      listReportsBefore: p(`SELECT * FROM reports WHERE agent_id = @agentId
+        AND rowid < (SELECT rowid FROM reports WHERE id = @before AND agent_id = @agentId)
+        ORDER BY rowid DESC LIMIT @limit`),
+      hasReport: p("SELECT 1 FROM reports WHERE id = ? AND agent_id = ?"),
       appendEvent: p(
         "INSERT INTO events (at, actor, kind, subject, data) VALUES (@at, @actor, @kind, @subject, @data)",
       ),
@@ -501,8 +506,15 @@ export class SqliteStore implements Store {
   pruneReports(keepPerAgent: number, olderThan: number): number {
     return this.stmt.pruneReports.run({ keepPerAgent, olderThan }).changes;
   }
-  listReports(agentId: string, limit: number, offset = 0): ReportRecord[] {
-    return (this.stmt.listReports.all(agentId, limit, offset) as Row[]).map(toReport);
+  listReports(agentId: string, limit: number, from: ReportsFrom = { offset: 0 }): ReportRecord[] {
+    const rows =
+      "before" in from
+        ? this.stmt.listReportsBefore.all({ agentId, before: from.before, limit })
+        : this.stmt.listReports.all(agentId, limit, from.offset);
+    return (rows as Row[]).map(toReport);
+  }
+  hasReport(agentId: string, id: string): boolean {
+    return this.stmt.hasReport.get(id, agentId) !== undefined;
   }
 
   appendEvent(e: NewEvent): void {

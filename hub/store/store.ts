@@ -151,6 +151,9 @@ export interface ReportRecord {
   receivedAt: number;
 }
 
+/** Where a page of an agent's reports starts (Store.listReports): after a report, or at an offset. */
+export type ReportsFrom = { before: string } | { offset: number };
+
 export interface EventRecord {
   id: number;
   at: number;
@@ -334,10 +337,14 @@ export interface Store {
   insertReport(report: ReportRecord): boolean;
   /**
    * An agent's reports, newest first (the order they arrived in, not their stamps: those written
-   * before the hub's clock was set back read later than the reports after it); `offset` pages to
-   * older ones.
+   * before the hub's clock was set back read later than the reports after it). `from` pages to
+   * older ones: `before`, the id of the last report of the page before (those that arrive while a
+   * caller pages leave its place alone; none when the agent has no report of that id, pruned or
+   * never its own), or an `offset` (which they shift).
    */
-  listReports(agentId: string, limit: number, offset?: number): ReportRecord[];
+  listReports(agentId: string, limit: number, from?: ReportsFrom): ReportRecord[];
+  /** Whether the agent has a stored report of this id (`<agent id>/<report id>`). */
+  hasReport(agentId: string, id: string): boolean;
   /** Deletes reports received before `olderThan` and all but each agent's newest `keepPerAgent` (by arrival). */
   pruneReports(keepPerAgent: number, olderThan: number): number;
 

@@ -183,4 +183,41 @@ describe("ship-hub agents with filters", () => {
       stderr: `${JSON.stringify({ note: note.slice("note: ".length, -1) })}\n`,
     });
   });
+
+  // By offset alone, an agent that joined (or stopped matching) between two pages moved the others:
+  // the next page began with the last agent already read, or skipped one never read. `after`, the
+  // `next` of the page before, starts after that page's last agent, whatever changed meanwhile.
+  it("pages by cursor: agents joining or going offline between pages move none onto a page read already", async () => {
+    const t = await session.start();
+    const p1 = await session.connect(t, "p1", web("1.0.0", "updated"));
+    for (const id of ["p2", "p3", "p4"]) await session.connect(t, id, web("1.0.0", "updated"));
+    type Page = { agents: { id: string }[]; total: number; offset: number; next?: string };
+    const get = async (query: string) => {
+      const answer = await t.api<Page>("GET", `/api/v1/agents?${query}`, { token: t.operator });
+      expect(answer.status, query).toBe(200);
+      return answer.body;
+    };
+    const first = await get("limit=2&status=online");
+    expect([first.agents.map((a) => a.id), first.next]).toEqual([["p1", "p2"], "p2"]);
+    // Two hosts sorting first join, and one already read goes offline: p3 stays next.
+    // Net one more before the cursor: by offset 2 the next page began with p2 again.
+    for (const id of ["a0", "a1"]) await session.connect(t, id, web("1.0.0", "updated"));
+    p1.ws.terminate();
+    await expect.poll(() => t.hub.registry.isOnline("p1"), { timeout: 10_000 }).toBe(false);
+    expect((await get("limit=2&status=online&offset=2")).agents.map((a) => a.id)).toEqual(["p2", "p3"]);
+    const second = await get("limit=2&status=online&after=p2");
+    expect(second).toMatchObject({ agents: [{ id: "p3" }, { id: "p4" }], total: 5, offset: 3 });
+    expect(second.next).toBeUndefined();
+    // No agent id (a page past everyone, read as the end): refused, naming the rule.
+    const unicode = await t.api("GET", "/api/v1/agents?limit=2&after=%C3%A9", { token: t.operator });
+    expect([unicode.status, unicode.body.error]).toEqual([
+      400,
+      "query.after: must be 1 to 200 characters: letters, digits, '.', '_' or '-', starting with a letter or digit",
+    ]);
+    const both = await t.api("GET", "/api/v1/agents?limit=2&after=p2&offset=2", { token: t.operator });
+    expect([both.status, both.body.error]).toEqual([
+      400,
+      "query.offset: not with after (the cursor says where the page starts)",
+    ]);
+  });
 });

@@ -534,11 +534,14 @@ describe("hub API input: every 400 is one line naming the field and what is wron
     const blank = "must not be blank (leave the parameter out for no filter)";
     // Each matched nobody (a 200 with an empty page), read as 0, or was no filter at all.
     const blanks = [
-      ["agents", ["version", "app", "q", "limit", "offset"]],
+      ["agents", ["version", "app", "q", "limit", "offset", "after"]],
       ["events", ["subject", "limit", "before"]],
       ["rollouts", ["app", "limit"]],
       ["releases", ["app", "version", "limit"]],
-      ["agents/a1", ["reports_limit", "reports_offset", "deployments_limit", "deployments_after"]],
+      [
+        "agents/a1",
+        ["reports_limit", "reports_offset", "reports_before", "deployments_limit", "deployments_after"],
+      ],
     ] as const;
     for (const [list, params] of blanks)
       for (const param of params)
@@ -553,11 +556,13 @@ describe("hub API input: every 400 is one line naming the field and what is wron
       ["agents", "version"],
       ["agents", "q"],
       ["agents", "offset"],
+      ["agents", "after"],
       ["events", "subject"],
       ["rollouts", "app"],
       ["releases", "version"],
       ["releases", "manifest"],
       ["agents/a1", "reports_offset"],
+      ["agents/a1", "reports_before"],
     ] as const;
     for (const [list, param] of twice)
       expect(await refused("GET", `/api/v1/${list}?${param}=1&${param}=2`), `${list} ${param}`).toMatch(

@@ -113,29 +113,53 @@ describe("report rate", () => {
 });
 
 describe("GET /agents/:id pages reports", () => {
-  it("newest first, with reports_limit and reports_offset; bad values are a 400", async () => {
+  // By `reports_offset` alone, a report that arrived between two pages pushed the others back: the
+  // next page began with the last one already read (paging on read it twice). `reports_before`,
+  // the `next` of the page before, starts where that page ended, whatever arrived since.
+  it("newest first, by cursor: a report arriving while an operator pages shows nothing twice; bad values are a 400", async () => {
     const p = await startTestHub();
     try {
       const agent = await TestAgent.connect(p.hub.url, await p.agentToken("paged"));
       agent.hello("paged");
-      for (const toVersion of ["a", "b", "c"]) {
+      const send = async (toVersion: string) => {
         const reportId = randomUUID();
         agent.send(reportMessage(reportId, toVersion, "1"));
         await agent.next(
           (m): m is Extract<typeof m, { type: "ack" }> => m.type === "ack" && m.reportId === reportId,
         );
-      }
-      type Shown = { reports: { payload: { toVersion: string } }[] };
-      const page = async (query: string) =>
-        (await p.api<Shown>("GET", `/api/v1/agents/paged${query}`, { token: p.operator })).body.reports.map(
-          (r) => r.payload.toVersion,
-        );
+      };
+      for (const toVersion of ["a", "b", "c"]) await send(toVersion);
+      type Shown = {
+        reports: { id: string; payload: { toVersion: string } }[];
+        reportsPage: { limit: number; more?: true; next?: string };
+      };
+      const get = (query: string) =>
+        p.api<Shown>("GET", `/api/v1/agents/paged${query}`, { token: p.operator });
+      const page = async (query: string) => (await get(query)).body.reports.map((r) => r.payload.toVersion);
       expect(await page("")).toEqual(["c", "b", "a"]);
-      expect(await page("?reports_limit=2")).toEqual(["c", "b"]);
       expect(await page("?reports_limit=2&reports_offset=2")).toEqual(["a"]);
-      const bad = await p.api("GET", "/api/v1/agents/paged?reports_limit=5000", { token: p.operator });
-      expect(bad.status).toBe(400);
-      expect(bad.body.error).toMatch(/^query\.reports_limit/);
+      const first = (await get("?reports_limit=2")).body;
+      expect(first.reports.map((r) => r.payload.toVersion)).toEqual(["c", "b"]);
+      expect(first.reportsPage).toEqual({ limit: 2, offset: 0, more: true, next: first.reports[1]?.id });
+      await send("d");
+      const second = (
+        await get(`?reports_limit=2&reports_before=${encodeURIComponent(first.reportsPage.next ?? "")}`)
+      ).body;
+      expect(second.reports.map((r) => r.payload.toVersion)).toEqual(["a"]);
+      expect(second.reportsPage).toEqual({ limit: 2 });
+      const refused = async (query: string) => {
+        const answer = await p.api("GET", `/api/v1/agents/paged${query}`, { token: p.operator });
+        expect(answer.status, query).toBe(400);
+        return answer.body.error as string;
+      };
+      expect(await refused("?reports_limit=5000")).toMatch(/^query\.reports_limit/);
+      // Another agent's report, or none: no empty page saying there is nothing older.
+      expect(await refused(`?reports_before=other%2F${randomUUID()}`)).toMatch(
+        /^query\.reports_before: agent paged has no report other\/[0-9a-f-]{36} \(/,
+      );
+      expect(
+        await refused(`?reports_before=${encodeURIComponent(first.reportsPage.next ?? "")}&reports_offset=1`),
+      ).toMatch(/^query\.reports_offset: not with reports_before/);
       agent.ws.close();
     } finally {
       await p.stop();

@@ -853,6 +853,15 @@ for (const subject of subjects) {
       ).toEqual(["p2", "p3"]);
       expect((await store.listReports("a1", 2)).map((r) => r.id)).toEqual(["p3", "p2"]);
       expect((await store.listReports("a1", 10))[2]).toEqual(report("p1", 1));
+      // Paged by the last report read: one that arrives meanwhile pushes nothing onto the next page.
+      expect(await store.insertReports([report("p4", 5), { ...report("b1", 5), agentId: "b" }])).toEqual([
+        "p4",
+        "b1",
+      ]);
+      expect((await store.listReports("a1", 2, { before: "p3" })).map((r) => r.id)).toEqual(["p2", "p1"]);
+      expect((await store.listReports("a1", 2, { offset: 2 })).map((r) => r.id)).toEqual(["p2", "p1"]);
+      expect(await store.listReports("a1", 2, { before: "b1" })).toEqual([]);
+      expect([await store.hasReport("a1", "p1"), await store.hasReport("a1", "b1")]).toEqual([true, false]);
     });
 
     it("keeps events newest first, by subject and page", async () => {
