@@ -23,7 +23,7 @@ import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { readNamedFile } from "../../shared/named-file.js";
 import { brokenLink, brokenLinkText } from "../sources/broken-link.js";
-import { inlineSha256, isServerPath } from "../sources/checksum.js";
+import { inlineSha256, isServerPath, shownChecksumSpec } from "../sources/checksum.js";
 import { isRemoteUrl } from "../sources/git-env.js";
 import { expandHome } from "../sources/home-path.js";
 import { localLinkReader } from "../sources/local-link.js";
@@ -94,12 +94,39 @@ function checksumKey(name: string, source: Source): { issues: Issue[]; files: Na
   const localFile = spec.startsWith("/") || /^file:\/\/./.test(spec);
   const usable =
     kind === "sftp" ? isServerPath(spec) : localFile || (kind === "http" && /^https?:\/\/./.test(spec));
-  if (!usable) {
-    const message = `must be "sha256:" and 64 hex digits, or ${where[kind]} (got ${JSON.stringify(spec)})`;
-    return { issues: [{ file: "", path: key, message, severity: "error" }], files: [] };
-  }
+  const refused = (message: string) => ({
+    issues: [
+      {
+        file: "",
+        path: key,
+        message: `${message} (got ${shownChecksumSpec(spec)})`,
+        severity: "error" as const,
+      },
+    ],
+    files: [],
+  });
+  if (!usable) return refused(`must be "sha256:" and 64 hex digits, or ${where[kind]}`);
+  // Checked here, not when the download needs it: a port typo or a space in the host failed the
+  // run as "update failed at fetch: Invalid URL" (exit 1, no key named), and a file:// URL naming a
+  // host (file://user@host/…) stopped ship with "internal error: Invalid URL".
+  if (kind === "http" && !localFile && !URL.canParse(spec))
+    return refused("is not a valid URL: check the host name and port");
+  const path = spec.startsWith("file://") ? localFilePath(spec) : spec;
+  if (path === undefined)
+    return refused(
+      "a file:// URL must name a file on this host, with no host or login (file:///etc/app.sha256)",
+    );
   if (kind === "sftp" || !localFile || !source.security.verify_checksums) return { issues: [], files: [] };
-  return { issues: [], files: [{ key, path: spec.startsWith("file://") ? fileURLToPath(spec) : spec }] };
+  return { issues: [], files: [{ key, path }] };
+}
+
+/** The path a file:// URL names, or undefined when it names another host or does not parse. */
+function localFilePath(spec: string): string | undefined {
+  try {
+    return fileURLToPath(spec);
+  } catch {
+    return undefined;
+  }
 }
 
 /** [hub] and [trust] files: what `ship agent` needs before it connects. */

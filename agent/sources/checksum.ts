@@ -6,6 +6,7 @@ import { companionTooLargeText, MAX_COMPANION_BYTES } from "../../shared/compani
 import { companionText } from "../../shared/companion-text.js";
 import { BadInputError, VerificationError } from "../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
+import { urlUpToHost } from "../../shared/schema/zod-problems.js";
 
 export { MAX_COMPANION_BYTES };
 
@@ -56,6 +57,15 @@ export function isServerPath(spec: string): boolean {
   return spec.trim() !== "" && !/^[A-Za-z][\w+.-]*:/.test(spec);
 }
 
+/**
+ * A `checksum` value as an error quotes it. One that is a URL, or names a login (`user:password@`),
+ * is shown up to its host with the login masked: quoted whole, `checksum = "ftp://user:PASSWORD@…"`
+ * put the password on stderr, into the state file's last_error and the reports sent to the hub.
+ */
+export function shownChecksumSpec(spec: string): string {
+  return JSON.stringify(spec.includes("://") || /^[^/]*@/.test(spec) ? urlUpToHost(spec) : spec);
+}
+
 export function parseChecksumSpec(spec: string, where: string, paths: ChecksumPaths = "local"): ChecksumSpec {
   const hex = inlineHex(spec);
   if (hex !== undefined) {
@@ -67,8 +77,8 @@ export function parseChecksumSpec(spec: string, where: string, paths: ChecksumPa
   throw new VerificationError(
     where,
     paths === "server"
-      ? `checksum must be "sha256:<hex>" or the path of a .sha256 file on the SFTP server, got ${spec}`
-      : `checksum must be "sha256:<hex>" or the URL of a .sha256 file, got ${spec}`,
+      ? `checksum must be "sha256:<hex>" or the path of a .sha256 file on the SFTP server, got ${shownChecksumSpec(spec)}`
+      : `checksum must be "sha256:<hex>" or the URL of a .sha256 file, got ${shownChecksumSpec(spec)}`,
   );
 }
 

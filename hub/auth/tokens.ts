@@ -116,7 +116,7 @@ export class TokenService {
       throw new AuthError(401, "invalid token: lifetime exceeds the maximum");
     const record = await this.store.getToken(c.jti);
     if (!record) throw new AuthError(401, "invalid token: unknown jti");
-    if (record.revoked !== null) throw new AuthError(401, "token revoked");
+    if (!(await this.familyInForce(record))) throw new AuthError(401, "token revoked");
     if (record.role !== c.role || (record.agentId ?? undefined) !== c.sub)
       throw new AuthError(401, "invalid token: claims do not match the issued token");
     return {
@@ -169,7 +169,23 @@ export class TokenService {
   /** Whether the token `jti` is (still) in force as far as the store says: known and not revoked. */
   async inForce(jti: string): Promise<boolean> {
     const record = await this.store.getToken(jti);
-    return record !== undefined && record.revoked === null;
+    return record !== undefined && (await this.familyInForce(record));
+  }
+
+  /**
+   * A token is in force only while the token the operator issued is: revocation marks the renewals
+   * that exist when it commits, and on PostgreSQL a renewal inserted while the revoking UPDATE ran
+   * escaped it (READ COMMITTED: the UPDATE saw no such row, the renewal's own check read before
+   * the revocation committed). That renewal stayed valid for its whole lifetime: the agent
+   * reconnected with it and was let in. The issued token's row is the revocation that counts.
+   */
+  private async familyInForce(record: TokenRecord): Promise<boolean> {
+    if (record.revoked !== null) return false;
+    if (record.renewedFrom === null) return true;
+    const issued = await this.store.getToken(record.renewedFrom);
+    // Issued tokens are never deleted (only expired renewals are pruned); none is there only in a
+    // database an older hub chained, whose flattening names the issued token since.
+    return issued === undefined || issued.revoked === null;
   }
 }
 

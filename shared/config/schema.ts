@@ -9,6 +9,7 @@ import { SecurityPolicy } from "../manifest/security-policy.js";
 import { AgentId, ConfiguredLabels } from "../protocol/agent-id.js";
 import { reconnectMaxSeconds, retryCount, spanHours, timeoutSeconds } from "../schema/durations.js";
 import { gitRefName } from "../schema/git-ref-name.js";
+import { gitRemote } from "../schema/git-remote.js";
 import { httpHeaders } from "../schema/http-headers.js";
 import { httpUrl } from "../schema/http-url.js";
 import { limitMegabytes } from "../schema/megabytes.js";
@@ -78,7 +79,7 @@ export const GitSource = z.strictObject({
   type: z.literal("git"),
   ...sourceCommon,
   local_path: absolutePath,
-  remote: nonEmpty.default("origin"),
+  remote: gitRemote().default("origin"),
   branch: gitRefName().default("main"),
   /** Tag mode: the newest tag matching this glob (by version order) is the release. */
   tag: gitRefName({ glob: true }).optional(),

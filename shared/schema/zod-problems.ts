@@ -355,7 +355,7 @@ function urlProblem(input: unknown): string {
  * `/…`. A Slack webhook's path is its secret, a URL may carry `?token=`, and these errors go into
  * CI's log (`ship release publish`, the hub's 400), the state file and the hub's reports.
  */
-function urlUpToHost(text: string): string {
+export function urlUpToHost(text: string): string {
   const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(text)?.[0] ?? "";
   const rest = text.slice(scheme.length);
   const end = rest.search(/[/?#]/);

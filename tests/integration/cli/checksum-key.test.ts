@@ -8,7 +8,7 @@
  * placeholder).
  */
 import { createHash } from "node:crypto";
-import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
@@ -106,7 +106,10 @@ describe("a checksum no source can use", () => {
         expect(run.stdout + run.stderr).toContain(
           `ship.toml:10:1 sources.s.checksum: must be "sha256:" and 64 hex digits, or ${expected}`,
         );
-        expect(run.stdout + run.stderr).toContain(`(got ${JSON.stringify(bad)})`);
+        // A URL is quoted up to its host: its path, query and login may be secrets (below).
+        expect(run.stdout + run.stderr).toContain(
+          `(got ${JSON.stringify(bad.replace(/^(\w+:\/\/[^/]*)\/.*/, "$1/…"))})`,
+        );
       }
       expect(await readdir(app)).toEqual(["app.txt"]);
     },
@@ -141,6 +144,56 @@ describe("a checksum no source can use", () => {
     expect(run.stdout + run.stderr).toContain(
       'sources.s.checksum: must be "sha256:" and 64 hex digits, or the absolute path of a .sha256 file on the SFTP server',
     );
+  });
+
+  // Quoted whole, a checksum naming a login put its password on stderr, into the state file's
+  // last_error and into what `ship agent` reports to the hub; a port typo failed the run at fetch
+  // ("Invalid URL", exit 1, no key named), and a file:// URL with a host or login stopped ship with
+  // "internal error: Invalid URL".
+  it.each([
+    ["http, another scheme", http, "ftp://deploy:Pa55-Secret@files.example/app.sha256", 'must be "sha256:"'],
+    [
+      "http, a port typo",
+      http,
+      "https://deploy:Pa55-Secret@files.example:443000/app.sha256",
+      "is not a valid URL",
+    ],
+    [
+      "http, a space in the host",
+      http,
+      "https://deploy:Pa55-Secret@files example/app.sha256",
+      "is not a valid URL",
+    ],
+    [
+      "http, file:// with a login",
+      http,
+      "file://deploy:Pa55-Secret@/etc/app.sha256",
+      "a file:// URL must name a file on this host",
+    ],
+    [
+      "local archive, file:// naming a host",
+      local,
+      "file://files.example/etc/app.sha256",
+      "a file:// URL must name a file on this host",
+    ],
+    ["local archive, scp-style", local, "deploy:Pa55-Secret@files.example:/app.sha256", 'must be "sha256:"'],
+  ])("%s: exit 2 naming the key, the value shown without its login", async (_, kind, bad, expected) => {
+    const { config, write, app } = await installed(kind);
+    await write(bad);
+    for (const args of [
+      ["--config", config],
+      ["--config", config, "--check-only"],
+      ["--config", config, "--json"],
+    ]) {
+      const run = await runShip(args);
+      expect(run.code, run.stdout + run.stderr).toBe(2);
+      expect(run.stdout + run.stderr).toContain(`sources.s.checksum: ${expected}`);
+      expect(run.stdout + run.stderr).not.toContain("Pa55-Secret");
+      expect(run.stdout + run.stderr).not.toContain("internal error");
+    }
+    const state = await readFile(join(app, "..", "var", "state.json"), "utf8");
+    expect(state).not.toContain("Pa55-Secret");
+    expect(await readdir(app)).toEqual(["app.txt"]);
   });
 
   it("a local checksum file that is missing is refused with nothing to download, too", async () => {

@@ -427,14 +427,13 @@ describe("loadConfigFile and secrets", () => {
       'type = "git"\nlocal_path = "/srv/repo"\napp_dir = "/b"\nremote = "ssh://deploy@git.example:2222/srv/app.git"',
       "[sources.plus]",
       'type = "git"\nlocal_path = "/srv/plus"\napp_dir = "/c"\nremote = "git+ssh://git@git.example/app.git"',
-      "[sources.pw]",
-      'type = "git"\nlocal_path = "/srv/pw"\napp_dir = "/d"\nremote = "ssh://deploy:s3cret@git.example/app.git"',
       "[sources.token]",
       'type = "git"\nlocal_path = "/srv/token"\napp_dir = "/e"\nremote = "https://ghp_abc@git.example/app.git"',
     ].join("\n");
     const open = await loadConfigFile(await configFile(text, 0o644));
-    // A password in an ssh URL is still one; over https a user alone may be a token.
-    expect(open.warnings.map((w) => w.path)).toEqual(["sources.pw.remote", "sources.token.remote"]);
+    // Over https a user alone may be a token (a password in an ssh URL is refused:
+    // tests/integration/security/git-remote-password.test.ts).
+    expect(open.warnings.map((w) => w.path)).toEqual(["sources.token.remote"]);
   });
 
   it("warns when the hub token or an SFTP passphrase file is readable by others", async () => {

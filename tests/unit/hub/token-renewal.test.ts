@@ -75,6 +75,24 @@ describe("agent token renewal", () => {
     expect(renewals[0]?.revoked).not.toBeNull();
   });
 
+  it("a renewal the revocation missed is refused all the same: the issued token's revocation counts", async () => {
+    // On PostgreSQL (READ COMMITTED) the revoking UPDATE sees no renewal inserted while it runs, and
+    // the renewal's own check may read before the revocation commits: the row is left unrevoked.
+    // Here that row is written as it is left: after the revocation, naming the revoked token.
+    const issued = await tokens.issue({ role: "agent", agentId: "web-1", ttlSeconds: 100 });
+    expect(await tokens.revoke(issued.record.jti)).toBe(true);
+    const escaped = await tokens.issue({
+      role: "agent",
+      agentId: "web-1",
+      ttlSeconds: 100,
+      renewedFrom: issued.record.jti,
+    });
+    expect((await store.getToken(escaped.record.jti))?.revoked).toBeNull();
+    await expect(tokens.verify(escaped.token)).rejects.toThrow("token revoked");
+    expect(await tokens.inForce(escaped.record.jti)).toBe(false);
+    await expect(tokens.stillInForce(escaped.record)).rejects.toThrow("token revoked");
+  });
+
   it("a connection renewed for a long time keeps a few rows, all naming the issued token", async () => {
     const issued = await tokens.issue({ role: "agent", agentId: "web-1", ttlSeconds: 100 });
     let principal = await tokens.verify(issued.token);
