@@ -172,7 +172,8 @@ export const Notification = z.discriminatedUnion("type", [
     headers: httpHeaders(),
     timeout: timeoutSeconds(MAX_NOTIFY_SECONDS).default(10),
   }),
-  z.strictObject({ type: z.literal("slack"), url: httpUrl(), message, channel: z.string().optional() }),
+  // A channel of white space went to Slack as is, which finds no such channel and drops the message.
+  z.strictObject({ type: z.literal("slack"), url: httpUrl(), message, channel: nonEmpty.optional() }),
 ]);
 export type Notification = z.infer<typeof Notification>;
 
@@ -213,7 +214,8 @@ export const PostUpdateTest = z.strictObject({
 export type PostUpdateTest = z.infer<typeof PostUpdateTest>;
 
 export const RolloutStage = z.strictObject({
-  name: z.string().optional(),
+  /** Left out, `stage N`; given blank, what ship says of it read "next stage  opens at …". */
+  name: nonEmpty.optional(),
   percentage: z.number().min(0).max(100),
   /** A condition expression the host must also satisfy to take part in this stage. */
   criteria: nonEmpty.optional(),
