@@ -9,6 +9,7 @@ import { chmod, mkdir, open, readlink, rm, stat, unlink } from "node:fs/promises
 import { hostname, tmpdir, userInfo } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import * as z from "zod";
+import { pathFromEnvironment } from "../../shared/cli/non-utf8-arguments.js";
 import { BadInputError, LockedError } from "../../shared/errors.js";
 import { errnoCode, errnoErrorText, LocalWriteError } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
@@ -125,7 +126,7 @@ export function appLockFile(lockDir: string, appDir: string): string {
  */
 export function hostLockDir(): string {
   return (
-    process.env.SHIP_HOST_LOCK_DIR ??
+    pathFromEnvironment("SHIP_HOST_LOCK_DIR") ??
     (existsSync("/run/lock") ? "/run/lock/ship" : join(tmpdir(), "ship-locks"))
   );
 }

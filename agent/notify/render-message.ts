@@ -24,19 +24,48 @@ const DEFAULT_MESSAGES: Record<NotificationEvent["status"], string> = {
 
 const PLACEHOLDER = new RegExp(`\\{(${MESSAGE_PLACEHOLDERS.join("|")})\\}`, "g");
 
+/** How a value ship fills in is written into the message: as it is, or for Slack. */
+type ValueForm = (value: string) => string;
+const asItIs: ValueForm = (value) => value;
+
+/**
+ * Slack reads `<…>` as a link or a mention and `&` as an entity's start, and asks for those three
+ * as entities in text that is to read as written. A failure's reason quoting a traceback
+ * (`in <module>`) lost those words in the channel, and output holding `<!channel>` paged everyone.
+ */
+const forSlack: ValueForm = (value) =>
+  value.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+
 /** Unknown `{words}` are left as written: a message may legitimately contain braces. */
-export function renderMessage(template: string | undefined, event: NotificationEvent): string {
+export function renderMessage(
+  template: string | undefined,
+  event: NotificationEvent,
+  form: ValueForm = asItIs,
+): string {
   const text = template ?? DEFAULT_MESSAGES[event.status];
-  return text.replace(PLACEHOLDER, (_, key: MessagePlaceholder) => event[key]);
+  return text.replace(PLACEHOLDER, (_, key: MessagePlaceholder) => form(event[key]));
 }
 
 /**
  * The rendered message and then one `WARNING: …` line per warning of the run: a template cannot
  * leave them out, since a person reading the channel is who must act on them.
  */
-export function notificationText(template: string | undefined, event: NotificationEvent): string {
-  const warnings = (event.warnings ?? []).map((w) => `\nWARNING: ${w}`).join("");
-  return `${renderMessage(template, event)}${warnings}`;
+export function notificationText(
+  template: string | undefined,
+  event: NotificationEvent,
+  form: ValueForm = asItIs,
+): string {
+  const warnings = (event.warnings ?? []).map((w) => `\nWARNING: ${form(w)}`).join("");
+  return `${renderMessage(template, event, form)}${warnings}`;
+}
+
+/**
+ * `text` for Slack and a webhook's Slack-compatible `text`: what ship fills in (the reason, the
+ * version, the host, the warnings) escaped to read as written; the template is the release
+ * author's, so its own markup (`<!here>`, `<https://…|runbook>`) stays markup. Cut to Slack's length.
+ */
+export function slackMessage(template: string | undefined, event: NotificationEvent): string {
+  return slackText(notificationText(template, event, forSlack));
 }
 
 /** Slack cuts a message's text at 40,000 characters, silently: the end of it is simply not there. */

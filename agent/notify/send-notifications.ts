@@ -6,7 +6,7 @@ import type { Logger } from "../../shared/log.js";
 import type { Notification } from "../../shared/manifest/schema.js";
 import { timerMs } from "../../shared/schema/durations.js";
 import { postBudgetMs, postJson, redactUrl } from "./post-json.js";
-import { type NotificationEvent, notificationText, slackText } from "./render-message.js";
+import { type NotificationEvent, notificationText, slackMessage } from "./render-message.js";
 
 export interface NotifyOptions {
   log: Logger;
@@ -47,11 +47,11 @@ const senders: { [K in Notification["type"]]: Sender<K> } = {
     const message = notificationText(notification.message, event);
     // `text` carries the rendered message too: Slack-compatible receivers (Slack, Mattermost,
     // Rocket.Chat incoming webhooks) refuse a body without it, and the seed points webhooks at Slack.
-    // Cut to Slack's length there (`message` and `warnings` stay whole).
+    // In Slack's form there: escaped and cut to its length (`message` and `warnings` stay as said).
     return deliver(
       "webhook",
       notification.url,
-      { ...event, message, text: slackText(message) },
+      { ...event, message, text: slackMessage(notification.message, event) },
       notification.headers,
       notification.timeout,
       options,
@@ -59,7 +59,7 @@ const senders: { [K in Notification["type"]]: Sender<K> } = {
     );
   },
   slack: async (notification, event, options, key) => {
-    const text = slackText(notificationText(notification.message, event));
+    const text = slackMessage(notification.message, event);
     const body = notification.channel ? { text, channel: notification.channel } : { text };
     return deliver("slack", notification.url, body, {}, DEFAULT_TIMEOUT_SECONDS, options, key);
   },

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { keepGoingWhenStdoutCloses } from "../../shared/cli/closed-stdout.js";
+import { pathFromEnvironment } from "../../shared/cli/non-utf8-arguments.js";
 import { BadInputError } from "../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import { createLogger, settleLogs } from "../../shared/log.js";
@@ -57,7 +58,7 @@ interface ConfigChoice {
  * unset, as shells and systemd's Environment= use it.
  */
 function configFileOf(options: CommonOptions): ConfigChoice {
-  const env = process.env[CONFIG_ENV] || undefined;
+  const env = pathFromEnvironment(CONFIG_ENV);
   if (options.config !== undefined) {
     const warning = flagOverVariable({
       flag: "--config",

@@ -11,18 +11,24 @@ import type { Command } from "commander";
 import { escapedName, utf8NameOrUndefined } from "../byte-names.js";
 import { BadInputError } from "../errors.js";
 
-/** The last `count` words this process was started with, as bytes; undefined where /proc cannot say. */
-function startedWith(count: number): Buffer[] | undefined {
-  let cmdline: Buffer;
+/** The NUL-separated entries of a /proc/self file, as bytes; undefined where /proc cannot say. */
+function procEntries(file: "cmdline" | "environ"): Buffer[] | undefined {
+  let bytes: Buffer;
   try {
-    cmdline = readFileSync("/proc/self/cmdline");
+    bytes = readFileSync(`/proc/self/${file}`);
   } catch {
     return undefined;
   }
-  const words: Buffer[] = [];
-  for (let start = 0, end = cmdline.indexOf(0); end >= 0; start = end + 1, end = cmdline.indexOf(0, start))
-    words.push(cmdline.subarray(start, end));
-  return words.length < count ? undefined : words.slice(words.length - count);
+  const entries: Buffer[] = [];
+  for (let start = 0, end = bytes.indexOf(0); end >= 0; start = end + 1, end = bytes.indexOf(0, start))
+    entries.push(bytes.subarray(start, end));
+  return entries;
+}
+
+/** The last `count` words this process was started with, as bytes; undefined where /proc cannot say. */
+function startedWith(count: number): Buffer[] | undefined {
+  const words = procEntries("cmdline");
+  return words === undefined || words.length < count ? undefined : words.slice(words.length - count);
 }
 
 /** The first word of `argv` (a program's, `node script …`) that reached it from bytes not UTF-8. */
@@ -60,4 +66,29 @@ export function refuseNonUtf8Arguments(program: Command): void {
     const problem = nonUtf8ArgumentProblem(process.argv);
     if (problem !== undefined) throw problem;
   });
+}
+
+/** The bytes of variable `name` as this process was started with it; undefined where /proc cannot say. */
+function startedWithVariable(name: string): Buffer | undefined {
+  const prefix = Buffer.from(`${name}=`);
+  const entry = procEntries("environ")?.find((bytes) => bytes.subarray(0, prefix.length).equals(prefix));
+  return entry?.subarray(prefix.length);
+}
+
+/**
+ * A path read from the environment (`SHIP_HUB_CONFIG`, `SHIP_HOST_LOCK_DIR`): Node decodes it as
+ * UTF-8 as it does the command line, so a Latin-1 `/etc/ship/caf\xe9/hub.toml` read "cannot read: no
+ * such file" of `caf\uFFFD` with the file there. Refused naming the variable and its bytes; an empty
+ * one reads as unset, as shells and systemd's Environment= use it.
+ */
+export function pathFromEnvironment(name: string): string | undefined {
+  const value = process.env[name] || undefined;
+  if (value === undefined || !value.includes("\uFFFD")) return value;
+  const bytes = startedWithVariable(name);
+  if (bytes === undefined || utf8NameOrUndefined(bytes) !== undefined) return value;
+  throw BadInputError.single(
+    `$${name}`,
+    "",
+    `"${escapedName(bytes)}" is not UTF-8 (bytes of a Latin-1 name?): ship reads its environment as UTF-8, where it names no file; rename it, or give a UTF-8 symlink to it`,
+  );
 }

@@ -163,8 +163,33 @@ export type RollbackPolicy = z.infer<typeof RollbackPolicy>;
  * required …: ;"), so it is refused.
  */
 const message = z.string().regex(/\S/, "must not be blank: leave message out for ship's own text").optional();
+
+/**
+ * A log notification's level, in any case and in Python's names too: the seed's ship.toml spells
+ * levels so (`level = "WARNING"`), ship.toml takes them so, and the same word here was refused.
+ * Never debug: the record is one the release asked for, written whatever the log's level.
+ */
+const notificationLevels = {
+  INFO: "info",
+  WARN: "warn",
+  WARNING: "warn",
+  ERROR: "error",
+  CRITICAL: "error",
+  FATAL: "error",
+} as const;
+const notificationLevel = z.string().transform((spelt, ctx) => {
+  const level = Object.hasOwn(notificationLevels, spelt.toUpperCase())
+    ? notificationLevels[spelt.toUpperCase() as keyof typeof notificationLevels]
+    : undefined;
+  if (level !== undefined) return level;
+  ctx.addIssue({
+    code: "custom",
+    message: `unknown level ${JSON.stringify(spelt)} (expected info, warn, error, or Python's WARNING, CRITICAL, FATAL; any case: the record is written whatever the log's level, so never debug)`,
+  });
+  return z.NEVER;
+});
 export const Notification = z.discriminatedUnion("type", [
-  z.strictObject({ type: z.literal("log"), message, level: z.enum(["info", "warn", "error"]).optional() }),
+  z.strictObject({ type: z.literal("log"), message, level: notificationLevel.optional() }),
   z.strictObject({
     type: z.literal("webhook"),
     url: httpUrl(),
@@ -172,7 +197,8 @@ export const Notification = z.discriminatedUnion("type", [
     headers: httpHeaders(),
     timeout: timeoutSeconds(MAX_NOTIFY_SECONDS).default(10),
   }),
-  z.strictObject({ type: z.literal("slack"), url: httpUrl(), message, channel: z.string().optional() }),
+  // A channel of white space went to Slack as is, which finds no such channel and drops the message.
+  z.strictObject({ type: z.literal("slack"), url: httpUrl(), message, channel: nonEmpty.optional() }),
 ]);
 export type Notification = z.infer<typeof Notification>;
 
@@ -213,7 +239,8 @@ export const PostUpdateTest = z.strictObject({
 export type PostUpdateTest = z.infer<typeof PostUpdateTest>;
 
 export const RolloutStage = z.strictObject({
-  name: z.string().optional(),
+  /** Left out, `stage N`; given blank, what ship says of it read "next stage  opens at …". */
+  name: nonEmpty.optional(),
   percentage: z.number().min(0).max(100),
   /** A condition expression the host must also satisfy to take part in this stage. */
   criteria: nonEmpty.optional(),

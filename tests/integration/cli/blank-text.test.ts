@@ -120,6 +120,16 @@ describe("a blank command or name", () => {
       'conditionals:\n  - condition: "current_version < \'2.0.0\'"\n    action: require_manual_intervention\n    manual_steps: [" "]\n',
       "conditionals[0].manual_steps[0]",
     ],
+    // Taken, a blank stage's name read "next stage  opens at …", and a channel of white space
+    // was sent to Slack, which finds no channel of that name and drops the message.
+    [
+      'release_date: "2030-01-01"\nrollout:\n  stages:\n    - { name: " ", percentage: 100 }\n',
+      "rollout.stages[0].name",
+    ],
+    [
+      'notifications:\n  on_failure:\n    - { type: slack, url: "http://127.0.0.1:9/x", channel: "\\t" }\n',
+      "notifications.on_failure[0].channel",
+    ],
   ])("%s: --test-manifest is exit 2 naming it", (yaml, key) => refusedAsBlank(yaml, key), 60_000);
 });
 

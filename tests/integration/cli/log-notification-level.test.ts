@@ -58,6 +58,32 @@ describe("ship run: a `type: log` notification under a log level that filters it
     expect(notes[0]?.level).toBe(30);
   });
 
+  // The seed's ship.toml spells levels as Python does (level = "WARNING"), and ship.toml takes
+  // them so; the same word in a notification's `level` was refused, exit 2, nothing installed.
+  it.each([
+    ["WARNING", 40],
+    ["Warn", 40],
+    ["CRITICAL", 50],
+  ])("a notification's `level: %s` (Python's spelling) is written at that level", async (spelt, pino) => {
+    const { run, notes } = await update(
+      "INFO",
+      `notifications:\n  on_success:\n    - { type: log, level: ${spelt}, message: "myapp now runs {version}" }\n`,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    expect(notes.map((n) => [n.msg, n.level])).toEqual([["myapp now runs 1.0.0", pino]]);
+  });
+
+  it("a notification's `level: debug` is exit 2 naming the key and what it takes", async () => {
+    const { run } = await update(
+      "INFO",
+      "notifications:\n  on_success:\n    - { type: log, level: debug }\n",
+    );
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stdout).toMatch(
+      /notifications\.on_success\[0\]\.level: unknown level "debug" \(expected info, warn, error/,
+    );
+  });
+
   it("other info lines stay filtered: only the notification passes the level", async () => {
     const { run } = await update("WARNING", onSuccess);
     expect(run.code, run.stderr).toBe(0);

@@ -108,10 +108,12 @@ function runWithLatin1(
   program: string,
   args: string[],
   cwd = root,
+  variables: Record<string, string> = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   // %b reads \0351 as that byte (dash and bash); the words are temp paths and flags, with no ' or \.
   const bytes = (word: string) => `"$(printf '%b' '${word.replaceAll("@", "\\0351")}')"`;
-  const line = `cd ${bytes(cwd)} && exec "$0" ${[program, ...args].map(bytes).join(" ")}`;
+  const exports = Object.entries(variables).map(([name, value]) => `export ${name}=${bytes(value)}; `);
+  const line = `cd ${bytes(cwd)} && ${exports.join("")}exec "$0" ${[program, ...args].map(bytes).join(" ")}`;
   return new Promise((resolve) => {
     execFile("sh", ["-c", line, process.execPath], (error, stdout, stderr) =>
       resolve({
@@ -160,5 +162,23 @@ describe("a command-line path that is not UTF-8 is refused naming its flag and b
       `ship: ./ship.toml is in a working directory whose path is not UTF-8 (${root}/d\\xe9)`,
     );
     expect(run.stderr).not.toContain("/etc/ship");
+  });
+
+  // Node decodes the environment as it does the command line: ship-hub read "cannot read: no such
+  // file" of caf\uFFFD, and ship took its host locks in a directory of that other name.
+  it("a path in $SHIP_HUB_CONFIG or $SHIP_HOST_LOCK_DIR is refused naming the variable, nothing made", async () => {
+    await mkdir(join(root, "rel"));
+    await writeFile(join(root, "rel/update-manifest.yaml"), 'version: "1.0.0"\n');
+    const cfg = await config(`type = "local"\npath = "${root}/rel"\n`);
+    const before = (await readdir(root)).sort();
+    const hub = await runWithLatin1(HUB_BIN, ["serve"], root, { SHIP_HUB_CONFIG: `${root}/caf@.toml` });
+    expect(hub.code, hub.stderr).toBe(2);
+    expect(hub.stderr).toContain(`ship-hub: $SHIP_HUB_CONFIG "${root}/caf\\xe9.toml" is not UTF-8`);
+    const run = await runWithLatin1(SHIP_BIN, ["--config", cfg], root, {
+      SHIP_HOST_LOCK_DIR: `${root}/caf@`,
+    });
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stdout).toContain(`$SHIP_HOST_LOCK_DIR "${root}/caf\\xe9" is not UTF-8`);
+    expect((await readdir(root)).filter((name) => name !== "var").sort()).toEqual(before);
   });
 });

@@ -114,4 +114,38 @@ describe("ship run: the seed's `type: webhook` pointed at Slack", () => {
     expect(run.stderr).not.toContain("OTHERPATH");
     expect(run.stderr).not.toContain("SECRETPATH");
   });
+
+  // Slack reads `<…>` as a link or a mention and `&` as the start of an entity: a failure whose
+  // reason quoted a traceback (`in <module>`) lost those words in the channel, and output holding
+  // `<!channel>` paged everyone in it. What ship puts into a message is escaped in `text` (the
+  // template's own markup is the release author's and stays); `message` and `error` are as said.
+  it("escapes what it fills into Slack's text (a reason holding <module> or <!channel>), not the template's <!here>", async () => {
+    const said = `File "<string>", line 1, in <module> & <!channel>`;
+    await app.release(
+      "r1",
+      [
+        'version: "1.2.3"',
+        "post_update_tests:",
+        "  - name: health",
+        "    command: |",
+        `      echo '${said}'; exit 1`,
+        "notifications:",
+        "  on_failure:",
+        `    - { type: slack, url: "${slack.url}", message: "<!here> MyApp update failed: {error}" }`,
+        `    - { type: webhook, url: "${slack.url}", message: "failed: {error}" }`,
+        "",
+      ].join("\n"),
+    );
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stderr).toBe(1);
+    const escaped = 'File "&lt;string&gt;", line 1, in &lt;module&gt; &amp; &lt;!channel&gt;';
+    const slackBody = slack.bodies.find((body) => !("app" in body));
+    const webhookBody = slack.bodies.find((body) => "app" in body);
+    expect(slackBody?.text).toMatch(/^<!here> MyApp update failed: post_update_test "health" exited with 1/);
+    expect(slackBody?.text).toContain(escaped);
+    expect(webhookBody?.text).toContain(escaped);
+    expect(webhookBody?.error).toContain(said);
+    expect(webhookBody?.message).toContain(said);
+    expect(webhookBody?.text).not.toContain("<");
+  });
 });
