@@ -325,6 +325,10 @@ export class GitSource implements ReleaseSource {
           // out of the output what --quiet would have.
           "--progress",
           "--no-write-fetch-head",
+          // Never the submodules' remotes (git's on-demand default, or the clone's
+          // fetch.recurseSubmodules): their packs land in .git/modules, outside the size watch, and
+          // ship installs no submodule's content (git-stage.ts), so nothing of them is needed.
+          "--no-recurse-submodules",
           ...(prune ? ["--prune"] : []),
           // Object ids to fetch by (a partial clone's missing ones), as many as a tree holds.
           ...(objects === undefined ? [] : ["--no-tags", "--stdin"]),

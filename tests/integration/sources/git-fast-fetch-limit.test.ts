@@ -143,4 +143,32 @@ describe.skipIf(!hasProgram("git"))("git source: a fast fetch past max_download_
     expect((await readdir(graphs)).some((name) => name.endsWith(".graph"))).toBe(true);
     await git(repos.clone, "commit-graph", "verify");
   });
+
+  // git's fetch recursed on demand into a checked-out submodule whose commit the release moved:
+  // its remote's pack landed in .git/modules, unmeasured, past max_download_mb.
+  it("a release moving a submodule fetches nothing of the submodule's remote", async () => {
+    const allow = ["-c", "protocol.file.allow=always"];
+    const subBare = join(root, "sub.git");
+    const subDev = join(root, "sub-dev");
+    await git(root, "init", "-q", "--bare", subBare);
+    await git(root, "clone", "-q", subBare, subDev);
+    await commitFiles(subDev, "s1", { "s.txt": "s\n" });
+    await git(subDev, "push", "-q", "origin", "HEAD:main");
+    await git(repos.dev, ...allow, "submodule", "add", "-q", `file://${subBare}`, "sub");
+    await git(repos.dev, "commit", "-q", "-m", "with sub");
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+    await git(repos.clone, "pull", "-q", "origin", "main");
+    await git(repos.clone, ...allow, "submodule", "update", "-q", "--init");
+    const config = await writeGitConfig(root, repos.clone, app, 'branch = "main"\nmax_download_mb = 0.1');
+    const first = await runShip(["--config", config]);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+
+    const subCommit = await commitFiles(subDev, "s2", { "big.txt": bigFile() });
+    await git(subDev, "push", "-q", "origin", "HEAD:main");
+    await git(join(repos.dev, "sub"), "pull", "-q", "origin", "main");
+    await commitFiles(repos.dev, "1.1.0", { "app.txt": "1.1.0\n" });
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+    await runShip(["--config", config]);
+    await expect(git(join(repos.clone, "sub"), "cat-file", "-e", subCommit)).rejects.toThrow();
+  });
 });
