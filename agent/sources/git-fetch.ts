@@ -64,11 +64,23 @@ export async function runGitFetch(args: readonly string[], options: GitFetchOpti
       setTimeout(() => killGroup(pid, "SIGKILL"), KILL_GRACE_MS).unref();
     }));
   // Always a pack, never loose objects: the size watch reads the pack being written (git-pack-size.ts).
-  // No auto gc or maintenance inside the fetch: a repack then would fold the clone's old packs into
-  // the one a refused fetch leaves, which is removed. ship runs it once the fetch is kept (git.ts).
+  // Nothing inside the fetch may write beyond its own pack, which a refusal removes: no auto gc or
+  // maintenance (a repack would fold the clone's old packs into it), no commit-graph (the clone's
+  // fetch.writeCommitGraph: it would name commits of the removed pack, and `git fsck` fails). ship
+  // does both once the fetch is kept (git.ts).
   const child = spawn(
     "git",
-    ["-c", "transfer.unpackLimit=1", "-c", "gc.auto=0", "-c", "maintenance.auto=false", ...args],
+    [
+      "-c",
+      "transfer.unpackLimit=1",
+      "-c",
+      "gc.auto=0",
+      "-c",
+      "maintenance.auto=false",
+      "-c",
+      "fetch.writeCommitGraph=false",
+      ...args,
+    ],
     {
       cwd: options.cwd,
       env: options.env,

@@ -325,6 +325,10 @@ export class GitSource implements ReleaseSource {
           // out of the output what --quiet would have.
           "--progress",
           "--no-write-fetch-head",
+          // Never the submodules' remotes (git's on-demand default, or the clone's
+          // fetch.recurseSubmodules): their packs land in .git/modules, outside the size watch, and
+          // ship installs no submodule's content (git-stage.ts), so nothing of them is needed.
+          "--no-recurse-submodules",
           ...(prune ? ["--prune"] : []),
           // Object ids to fetch by (a partial clone's missing ones), as many as a tree holds.
           ...(objects === undefined ? [] : ["--no-tags", "--stdin"]),
@@ -370,8 +374,23 @@ export class GitSource implements ReleaseSource {
       }
       throw await this.errors.fetchFailure(err);
     }
-    // The fetch ran with git's auto gc off (git-fetch.ts); what it kept is joined as git would have.
-    if (kept > 0) await this.git.raw(["maintenance", "run", "--auto", "--quiet"]).catch(() => undefined);
+    if (kept > 0) await this.afterKeptFetch();
+  }
+
+  /**
+   * What git's fetch would have done after receiving, held off in ship's (git-fetch.ts) so that a
+   * refused fetch leaves nothing naming its removed pack: the clone's commit-graph when it asks for
+   * one (fetch.writeCommitGraph), then auto gc. Neither is the fetch's outcome: a failure is git's to
+   * retry on the next kept fetch.
+   */
+  private async afterKeptFetch(): Promise<void> {
+    const graph = await this.git.raw(["config", "--type=bool", "fetch.writeCommitGraph"]).catch(() => "");
+    if (graph.trim() === "true") {
+      await this.git
+        .raw(["commit-graph", "write", "--reachable", "--split", "--no-progress"])
+        .catch(() => undefined);
+    }
+    await this.git.raw(["maintenance", "run", "--auto", "--quiet"]).catch(() => undefined);
   }
 
   /** A tag pattern nothing on the remote matches names no release: exit 2 naming the key. */

@@ -4,6 +4,7 @@
  * pack in a few ms passed any limit (CI saw it as a flaky partial-clone test). Now what a finished
  * fetch kept is measured too, and a refusal puts the refs back before removing the pack: the clone
  * stays whole, and the next run is refused again rather than finding the objects already fetched.
+ * So does a clone whose own fetch.writeCommitGraph had the refused commits written into its graph.
  * Real git over file://, real CLI.
  */
 import { randomBytes } from "node:crypto";
@@ -116,5 +117,58 @@ describe.skipIf(!hasProgram("git"))("git source: a fast fetch past max_download_
     expect(refused.code, refused.stdout + refused.stderr).toBe(2);
     expect(refused.stdout).toContain("the pack runs past [sources.web] max_download_mb = 0.1");
     await expectCloneUnchanged(before, commit);
+  });
+
+  // A clone's own fetch.writeCommitGraph made git's fetch write the refused release's commits into
+  // the commit-graph; the refusal removed their pack and `git fsck` failed on the clone. Now ship's
+  // fetch writes no graph and ship writes it once a fetch is kept, as the setting asks.
+  it("a clone that writes a commit-graph on fetch stays whole after a refusal and gets its graph once one is kept", async () => {
+    const config = await writeGitConfig(root, repos.clone, app, 'branch = "main"\nmax_download_mb = 0.1');
+    const first = await runShip(["--config", config]);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    await git(repos.clone, "config", "fetch.writeCommitGraph", "true");
+    const commit = await commitFiles(repos.dev, "1.1.0", { "big.txt": bigFile() });
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+    const before = { refs: await refs(), packs: await packs() };
+    const refused = await runShip(["--config", config]);
+    expect(refused.code, refused.stdout + refused.stderr).toBe(2);
+    await expectCloneUnchanged(before, commit);
+    await git(repos.clone, "fsck", "--no-dangling");
+    const graphs = join(repos.clone, ".git", "objects", "info", "commit-graphs");
+    expect(await readdir(graphs).catch(() => [])).toEqual([]);
+
+    await writeGitConfig(root, repos.clone, app, 'branch = "main"\nmax_download_mb = 2');
+    const raised = await runShip(["--config", config]);
+    expect(raised.code, raised.stdout + raised.stderr).toBe(0);
+    expect((await readdir(graphs)).some((name) => name.endsWith(".graph"))).toBe(true);
+    await git(repos.clone, "commit-graph", "verify");
+  });
+
+  // git's fetch recursed on demand into a checked-out submodule whose commit the release moved:
+  // its remote's pack landed in .git/modules, unmeasured, past max_download_mb.
+  it("a release moving a submodule fetches nothing of the submodule's remote", async () => {
+    const allow = ["-c", "protocol.file.allow=always"];
+    const subBare = join(root, "sub.git");
+    const subDev = join(root, "sub-dev");
+    await git(root, "init", "-q", "--bare", subBare);
+    await git(root, "clone", "-q", subBare, subDev);
+    await commitFiles(subDev, "s1", { "s.txt": "s\n" });
+    await git(subDev, "push", "-q", "origin", "HEAD:main");
+    await git(repos.dev, ...allow, "submodule", "add", "-q", `file://${subBare}`, "sub");
+    await git(repos.dev, "commit", "-q", "-m", "with sub");
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+    await git(repos.clone, "pull", "-q", "origin", "main");
+    await git(repos.clone, ...allow, "submodule", "update", "-q", "--init");
+    const config = await writeGitConfig(root, repos.clone, app, 'branch = "main"\nmax_download_mb = 0.1');
+    const first = await runShip(["--config", config]);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+
+    const subCommit = await commitFiles(subDev, "s2", { "big.txt": bigFile() });
+    await git(subDev, "push", "-q", "origin", "HEAD:main");
+    await git(join(repos.dev, "sub"), "pull", "-q", "origin", "main");
+    await commitFiles(repos.dev, "1.1.0", { "app.txt": "1.1.0\n" });
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+    await runShip(["--config", config]);
+    await expect(git(join(repos.clone, "sub"), "cat-file", "-e", subCommit)).rejects.toThrow();
   });
 });
