@@ -407,7 +407,7 @@ describe.skipIf(!hasProgram("git"))("ship CLI with a git source (real clone, fil
     expect((await ship("--check-only")).code).toBe(0);
   });
 
-  it("an update from a known commit runs each git question once: one diff, one config read, no rev-parse per fact", async () => {
+  it("an update from a known commit runs each git question once: one diff, one config read for the export, no rev-parse per fact", async () => {
     await writeConfig('branch = "main"\n');
     const first = await ship();
     expect(first.code, first.stderr).toBe(0);
@@ -438,15 +438,19 @@ describe.skipIf(!hasProgram("git"))("ship CLI with a git source (real clone, fil
     // it skipped: their index entries may be older than it; then the changed blobs), reset: the
     // changed paths and the .gitattributes among them come from one diff, whose success also
     // proves the installed commit is in the clone. Around the fetch: one for-each-ref (the refs a
-    // refusal past max_download_mb puts back) and, once a pack is kept, git's own auto gc.
+    // refusal past max_download_mb puts back) and, once a pack is kept, what git's fetch did after
+    // it and ship's holds off until then: the clone's fetch.writeCommitGraph asked, git's auto gc.
     expect(named("reset"), logged.join("\n")).toHaveLength(1);
     expect(named("for-each-ref"), calls.join("\n")).toHaveLength(1);
     expect(named("maintenance"), calls.join("\n")).toEqual(["maintenance run --auto --quiet"]);
     expect(named("diff-tree"), calls.join("\n")).toHaveLength(1);
-    expect(named("config"), calls.join("\n")).toHaveLength(1);
+    expect(named("config"), calls.join("\n")).toEqual([
+      "config --type=bool fetch.writeCommitGraph",
+      expect.stringMatching(/^config -z --get-regexp /),
+    ]);
     expect(named("rev-parse"), calls.join("\n")).toHaveLength(1);
     expect(named("cat-file"), calls.join("\n")).toEqual(["cat-file --batch"]);
-    expect(calls.length, calls.join("\n")).toBeLessThanOrEqual(9);
+    expect(calls.length, calls.join("\n")).toBeLessThanOrEqual(10);
   });
 
   /** The steps of the newest run's log: whether it staged changes or exported the whole tree. */
