@@ -3,14 +3,15 @@
  * key the operator has to change: a data dir that cannot be created, a --db in a missing directory,
  * a directory or a file that is not a SQLite database are bad input (exit 2), not a bare driver error.
  */
-import { constants, type Stats } from "node:fs";
-import { access, chmod, mkdir, open, stat, writeFile } from "node:fs/promises";
+import { constants, existsSync, type Stats } from "node:fs";
+import { access, chmod, open, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { nonRegularKind } from "../../shared/bounded-read.js";
 import { appDirAccessProblem, whoRuns } from "../../shared/dir-access.js";
 import { BadInputError } from "../../shared/errors.js";
-import { fsErrorText } from "../../shared/fs-errors.js";
+import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
+import { makeDirs } from "../../shared/make-dirs.js";
 import type { NamedBy } from "../../shared/named-file.js";
 import type { AsyncStore } from "./async-store.js";
 import { sqliteAsyncStore } from "./sqlite-async-store.js";
@@ -120,17 +121,29 @@ async function notSqliteProblem(file: string, info: Stats): Promise<string | und
   }
 }
 
+/**
+ * The data dir, made owner-only where missing. What the checks before cannot foresee without making
+ * it — a kernel filesystem (/proc, /sys) that refuses new directories, a file on the way — is bad
+ * input naming the flag or key (exit 2): it was "cannot create directory /sys/x: operation not
+ * permitted", exit 1, and in /proc a start that hung without a word.
+ */
+export async function makeDataDir(dataDir: string, by: NamedBy = FLAGS.dataDir): Promise<void> {
+  try {
+    await makeDirs(dataDir, 0o700);
+  } catch (error) {
+    const at = (error as NodeJS.ErrnoException).path;
+    // mkdir's ENOENT under a parent that is there is a filesystem that takes no new entries.
+    const why =
+      errnoCode(error) === "ENOENT" && at !== undefined && existsSync(dirname(at))
+        ? `${dirname(at)} takes no new directories (a kernel filesystem such as /proc or /sys)`
+        : fsErrorText(error);
+    throw BadInputError.single(by.file, by.key, `cannot create the data dir ${dataDir}: ${why}`);
+  }
+}
+
 export async function openSqliteStore(location: SqliteLocation): Promise<AsyncStore> {
   const namedBy = location.namedBy ?? FLAGS;
-  try {
-    await mkdir(location.dataDir, { recursive: true, mode: 0o700 });
-  } catch (error) {
-    throw BadInputError.single(
-      namedBy.dataDir.file,
-      namedBy.dataDir.key,
-      `cannot create the data dir ${location.dataDir}: ${fsErrorText(error)}`,
-    );
-  }
+  await makeDataDir(location.dataDir, namedBy.dataDir);
   const file = location.dbFile ?? join(location.dataDir, "hub.db");
   // A new database is made owner-only, as the secret is (SQLite gives its -wal and -shm files the
   // database file's mode): it holds what the API masks for people (webhook URLs and headers in
