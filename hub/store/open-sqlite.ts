@@ -3,13 +3,14 @@
  * key the operator has to change: a data dir that cannot be created, a --db in a missing directory,
  * a directory or a file that is not a SQLite database are bad input (exit 2), not a bare driver error.
  */
-import { constants, existsSync, type Stats } from "node:fs";
+import { constants, type Stats } from "node:fs";
 import { access, chmod, open, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { nonRegularKind } from "../../shared/bounded-read.js";
+import { creationErrorText, fileCreationError } from "../../shared/creatable-file.js";
 import { appDirAccessProblem, whoRuns } from "../../shared/dir-access.js";
 import { BadInputError } from "../../shared/errors.js";
-import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
+import { fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
 import { makeDirs } from "../../shared/make-dirs.js";
 import type { NamedBy } from "../../shared/named-file.js";
@@ -84,6 +85,17 @@ export async function checkSqliteLocation(location: SqliteLocation): Promise<voi
       namedBy.dbFile.key,
       `${location.dbFile}: ${parentProblem}`,
     );
+  // Where the data dir is not made yet, the file is tried once that is made (makeDataDir says why not).
+  const uncreatable =
+    db === undefined && (await stat(parent).catch(() => undefined)) !== undefined
+      ? await fileCreationError(location.dbFile)
+      : undefined;
+  if (uncreatable !== undefined)
+    throw BadInputError.single(
+      namedBy.dbFile.file,
+      namedBy.dbFile.key,
+      `${location.dbFile} cannot be created: ${creationErrorText(uncreatable)}`,
+    );
   const denied =
     db === undefined ? undefined : await access(location.dbFile, READ_WRITE).catch((e: unknown) => e);
   if (denied !== undefined)
@@ -131,13 +143,11 @@ export async function makeDataDir(dataDir: string, by: NamedBy = FLAGS.dataDir):
   try {
     await makeDirs(dataDir, 0o700);
   } catch (error) {
-    const at = (error as NodeJS.ErrnoException).path;
-    // mkdir's ENOENT under a parent that is there is a filesystem that takes no new entries.
-    const why =
-      errnoCode(error) === "ENOENT" && at !== undefined && existsSync(dirname(at))
-        ? `${dirname(at)} takes no new directories (a kernel filesystem such as /proc or /sys)`
-        : fsErrorText(error);
-    throw BadInputError.single(by.file, by.key, `cannot create the data dir ${dataDir}: ${why}`);
+    throw BadInputError.single(
+      by.file,
+      by.key,
+      `cannot create the data dir ${dataDir}: ${creationErrorText(error)}`,
+    );
   }
 }
 

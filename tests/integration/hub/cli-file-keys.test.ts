@@ -227,7 +227,7 @@ describe("ship-hub: a data dir or SQLite file that cannot be used", () => {
     // silent hang. /sys's EPERM and a file on the way were "cannot create directory …", exit 1.
     [
       ["--data-dir", "/proc/ship-hub-test/data"],
-      "ship-hub: --data-dir cannot create the data dir /proc/ship-hub-test/data: /proc takes no new directories (a kernel filesystem such as /proc or /sys)",
+      "ship-hub: --data-dir cannot create the data dir /proc/ship-hub-test/data: /proc takes no new entries (a kernel filesystem such as /proc or /sys)",
     ],
     [
       ["--data-dir", "/sys/ship-hub-test"],
@@ -257,6 +257,24 @@ describe("ship-hub: a data dir or SQLite file that cannot be used", () => {
     },
   );
 
+  it.each([
+    // Refused only after the data dir and its secret were made (--db), or after a token was issued
+    // and revoked in the data dir (--out): root passes every mode check, and /proc or /sys refuse.
+    [
+      ["serve", "--port", "0", "--data-dir", "data", "--db", "/proc/ship-hub-test.db"],
+      "ship-hub: --db /proc/ship-hub-test.db cannot be created: /proc takes no new entries (a kernel filesystem such as /proc or /sys)",
+    ],
+    [
+      ["token", "create", "--role", "ci", "--data-dir", "data", "--out", "/proc/ship-hub-test"],
+      "ship-hub: --out /proc/ship-hub-test cannot be written: /proc takes no new entries (a kernel filesystem such as /proc or /sys)",
+    ],
+  ])("%j, a file that cannot be made: exit 2 naming the flag, nothing created", async (args, message) => {
+    const listed = (await readdir(dir)).sort();
+    const { code, stderr } = await runHubCli(dir, args, {}, 15_000);
+    expect({ code, stderr: stderr.trim() }).toEqual({ code: 2, stderr: message });
+    expect((await readdir(dir)).sort()).toEqual(listed);
+  });
+
   it("hub.toml's data_dir in /proc is named by its key", async () => {
     await writeFile(join(dir, "hub.toml"), 'data_dir = "/proc/ship-hub-test"\n');
     const { code, stderr } = await runHubCli(
@@ -268,7 +286,7 @@ describe("ship-hub: a data dir or SQLite file that cannot be used", () => {
     expect({ code, stderr: stderr.trim() }).toEqual({
       code: 2,
       stderr:
-        "ship-hub: hub.toml:1:1 data_dir: cannot create the data dir /proc/ship-hub-test: /proc takes no new directories (a kernel filesystem such as /proc or /sys)",
+        "ship-hub: hub.toml:1:1 data_dir: cannot create the data dir /proc/ship-hub-test: /proc takes no new entries (a kernel filesystem such as /proc or /sys)",
     });
   });
 
