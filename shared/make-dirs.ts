@@ -37,23 +37,16 @@ export function makeDirsSync(path: string, mode = 0o777): string | undefined {
     return dir;
   } catch (error) {
     const code = errnoCode(error);
-    if (code === "EEXIST" && statOrUndefined(dir)?.isDirectory()) return undefined;
+    if (code === "EEXIST" && statSync(dir, { throwIfNoEntry: false })?.isDirectory()) return undefined;
     if (code !== "ENOENT" || dirname(dir) === dir) throw error;
-    if (statOrUndefined(dirname(dir)) !== undefined) throw error;
+    if (statSync(dirname(dir), { throwIfNoEntry: false }) !== undefined) throw error;
     const first = makeDirsSync(dirname(dir), mode);
     try {
       mkdirSync(dir, { mode });
     } catch (again) {
-      if (errnoCode(again) !== "EEXIST" || !statOrUndefined(dir)?.isDirectory()) throw again;
+      if (errnoCode(again) !== "EEXIST" || !statSync(dir, { throwIfNoEntry: false })?.isDirectory())
+        throw again;
     }
     return first;
-  }
-}
-
-function statOrUndefined(path: string) {
-  try {
-    return statSync(path);
-  } catch {
-    return undefined;
   }
 }
