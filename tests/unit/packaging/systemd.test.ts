@@ -209,7 +209,6 @@ describe("ship-hub.service", () => {
     expect(hub.filter(([k]) => k === "SystemCallErrorNumber").map(([, v]) => v)).toEqual(["EPERM"]);
   });
 
-
   it("takes its data dir from hub.toml, as `ship-hub token create --config` does (no --data-dir override)", async () => {
     const hub = directives(await unitText("ship-hub.service"));
     const exec = hub.filter(([k]) => k === "ExecStart").map(([, v]) => v);
