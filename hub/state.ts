@@ -31,7 +31,8 @@ export async function openHubState(
  * before the data dir is created (a secret file that cannot be used leaves nothing behind).
  */
 export async function loadHubSecret(
-  options: Pick<HubOptions, "dataDir" | "secretFile" | "configFile" | "envSecret" | "database">,
+  options: Pick<HubOptions, "dataDir" | "secretFile" | "configFile" | "envSecret" | "database"> &
+    Partial<Pick<HubOptions, "namedBy">>,
   warn: (message: string) => void = (message) => process.stderr.write(`ship-hub: warning: ${message}\n`),
 ): Promise<Buffer> {
   if (options.database && !options.envSecret && !options.secretFile)
@@ -42,6 +43,7 @@ export async function loadHubSecret(
     );
   return loadSecret({
     dataDir: options.dataDir,
+    ...(options.namedBy ? { dataDirBy: options.namedBy.dataDir } : {}),
     ...(options.secretFile ? { secretFile: options.secretFile } : {}),
     ...(options.configFile ? { configFile: options.configFile } : {}),
     ...(options.envSecret ? { envSecret: options.envSecret } : {}),

@@ -7,9 +7,10 @@
  * Here every line is tried: the log resumes by itself once the disk has room again, and an outage is
  * said once on stderr when it starts and once when it ends.
  */
-import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
+import { closeSync, openSync, writeSync } from "node:fs";
 import { dirname } from "node:path";
 import { fsErrorText } from "./fs-errors.js";
+import { makeDirsSync } from "./make-dirs.js";
 
 export interface LogFileNotes {
   /** Why the file cannot be written (an outage begins). */
@@ -103,6 +104,6 @@ export class LogFile {
  * or after logrotate moved it) was 644, readable by every local user. A file already there keeps its mode.
  */
 function openLog(path: string): number {
-  mkdirSync(dirname(path), { recursive: true });
+  makeDirsSync(dirname(path));
   return openSync(path, "a", 0o640);
 }

@@ -4,7 +4,7 @@
  * point is undone (or finished, once committed) by recoverApp.
  */
 import { constants as fsConstants, lstatSync } from "node:fs";
-import { chmod, copyFile, mkdir, rm } from "node:fs/promises";
+import { chmod, copyFile, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import {
   errorMessage,
@@ -14,6 +14,7 @@ import {
 } from "../../shared/errors.js";
 import { errnoCode, errnoErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
+import { makeDirs } from "../../shared/make-dirs.js";
 import type { Manifest } from "../../shared/manifest/schema.js";
 import type { MergeReport } from "../../shared/protocol/messages.js";
 import {
@@ -174,8 +175,8 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
   const recovered = await recoverApp({ stateDir, log });
   if (recovered.action !== "none") log?.warn(recovered.message);
   const clock = phaseClock();
-  await mkdir(stateDir, { recursive: true });
-  await mkdir(appDir, { recursive: true });
+  await makeDirs(stateDir);
+  await makeDirs(appDir);
   const index = await readInstallIndex(stateDir);
   const scan: TreeScan = await scanTree(appDir, {
     skipDir: (rel) => protectedDirectoryOf(manifest, rel) !== undefined,
@@ -507,7 +508,7 @@ async function stageMissing(
 
 /** Copies `from` to the staging path `to` with the entry's mode; false (and nothing left) unless the bytes hash as expected. */
 async function copyVerified(from: string, to: string, entry: ReleaseEntry): Promise<boolean> {
-  await mkdir(dirname(to), { recursive: true });
+  await makeDirs(dirname(to));
   await copyFile(from, to, fsConstants.COPYFILE_FICLONE);
   if ((await hashFile(to)) !== entry.sha256) {
     await rm(to, { force: true });
@@ -531,7 +532,7 @@ async function startBackup(
     // The app's backups are ship's alone: they hold copies of files the app directory's mode may
     // be what keeps secret (older backups an earlier ship left open are closed with them).
     await ownerOnlyDir(join(input.backupRoot, app), { followLink: true });
-    await mkdir(backupFilesDir(path), { recursive: true });
+    await makeDirs(backupFilesDir(path));
     faultPoint("backup:started"); // a kill here leaves a backup directory without meta.json
     const info = await writeBackupRecords(input, facts, { id, path, unrecorded });
     faultPoint("backup:recorded"); // and here one whose meta.json says complete: false, no journal

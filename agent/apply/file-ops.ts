@@ -4,8 +4,9 @@
  * undo every listed operation in reverse order. The handler map is typed per kind: a new kind
  * without handlers does not compile.
  */
-import { lchown, lstat, mkdir } from "node:fs/promises";
+import { lchown, lstat } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { makeDirs } from "../../shared/make-dirs.js";
 import { setAsideSaved } from "../backup/unrestored.js";
 import { faultPoint } from "../fault.js";
 import {
@@ -74,7 +75,7 @@ async function install(op: { rel: string; from: OpSource; src: string }, ctx: Op
   }
   // A sibling keep-copy is a real copy (a reflink at most), never a hard link: editing the copy in
   // place must not change the backup.
-  await mkdir(dirname(target), { recursive: true });
+  await makeDirs(dirname(target));
   await copyEntry(join(ctx.backupFiles, op.src), target);
 }
 
@@ -158,7 +159,7 @@ async function chmodDir(path: string, from: number, to: number): Promise<void> {
 
 export async function ensureDir(path: string, mode: number): Promise<void> {
   if (await pathExists(path)) return;
-  await mkdir(path, { recursive: true });
+  await makeDirs(path);
   faultPoint("mkdir:made"); // the app's user may swap it for something else now (its directory)
   await chmodEntry(path, mode); // mkdir's mode is filtered by the umask; the release's mode is what we want
 }
@@ -173,7 +174,7 @@ export async function recreateDir(
   old: { mode: number; uid?: number | undefined; gid?: number | undefined },
 ): Promise<void> {
   if (await pathExists(path)) return;
-  await mkdir(path, { recursive: true });
+  await makeDirs(path);
   if (old.uid !== undefined && old.gid !== undefined) {
     await lchown(path, old.uid, old.gid).catch((error: unknown) => {
       if ((error as NodeJS.ErrnoException).code !== "EPERM") throw error; // not root: ship's own, as before

@@ -11,9 +11,10 @@
  * overlay's own layer, never to the app. Elsewhere those files are copied from the app (a cost of the
  * app's size; a hard link would be the app's file, which a command appending to it would change).
  */
-import { lchown, mkdir, rename, rm, stat } from "node:fs/promises";
+import { lchown, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { errnoErrorText } from "../../shared/fs-errors.js";
+import { makeDirs } from "../../shared/make-dirs.js";
 import { readBackupInstalled, readBackupInventory } from "../backup/backup-store.js";
 import { chmodEntry, copyEntry, linkEntry, lstatOrUndefined, ownerOnlyDir } from "../tree/fs-ops.js";
 import { removeTree } from "../tree/remove-tree.js";
@@ -77,7 +78,7 @@ async function keepLinks(input: KeepInput): Promise<KeptRelease | undefined> {
   const { kept } = layersOf(input.dir);
   // The layers hold hard links to the app's files (and, mounted, the overlay's own layer): ship's alone.
   await ownerOnlyDir(dirname(kept));
-  await mkdir(kept, { recursive: true });
+  await makeDirs(kept);
   // Without the overlay this directory becomes $SHIP_RELEASE_DIR, a copy of the app.
   await asClosedAsApp(kept, input.appDir);
   const { written, removed } = await changesOf(input.backupPath);
@@ -97,7 +98,7 @@ async function keepLinks(input: KeepInput): Promise<KeptRelease | undefined> {
     // A file with another name (a hard link to a file outside the app, or to another of the app's)
     // would take a command's write there too: it gets a copy of its own.
     if (stat.isFile() && stat.nlink > 1) {
-      await mkdir(dirname(join(kept, rel)), { recursive: true });
+      await makeDirs(dirname(join(kept, rel)));
       await copyEntry(from, join(kept, rel));
     } else if ((await linkEntry(from, join(kept, rel))) === "linked") linked.push(rel);
   }
@@ -141,7 +142,7 @@ async function hideRemoved(kept: string, removed: readonly string[]): Promise<bo
   for (const rel of removed) {
     // Not where the release has a file of its own (a directory it turned into a file).
     if (lstatOrUndefined(join(kept, rel)) !== undefined || !underDirs(kept, rel)) continue;
-    await mkdir(dirname(join(kept, rel)), { recursive: true });
+    await makeDirs(dirname(join(kept, rel)));
     hide.push(join(kept, rel));
   }
   // In chunks: an argument list has a size limit.
@@ -196,7 +197,7 @@ export async function showUndoneRelease(kept: KeptRelease): Promise<{ dir?: stri
     const from = join(kept.appDir, rel);
     if (lstatOrUndefined(from) === undefined) continue; // removed from the app since: nothing to copy
     try {
-      await mkdir(dirname(join(kept.dir, rel)), { recursive: true });
+      await makeDirs(dirname(join(kept.dir, rel)));
       await copyEntry(from, join(kept.dir, rel));
     } catch (error) {
       problems.push(`${errnoErrorText(error)}; left out of $SHIP_RELEASE_DIR`);
@@ -233,11 +234,11 @@ async function unshareLeftAlone(kept: KeptRelease, paths: ConfinedPaths, problem
 async function mountOverlay(dir: string, appDir: string, how: { trial: boolean }): Promise<boolean> {
   if (!mayMount(dir, appDir)) return false;
   const { kept, upper, work } = layersOf(dir);
-  await mkdir(dir, { recursive: true });
-  await mkdir(upper, { recursive: true });
+  await makeDirs(dir);
+  await makeDirs(upper);
   // The overlay's root takes its upper layer's mode and owner: the app's, not mkdir's 755.
   await asClosedAsApp(upper, appDir);
-  await mkdir(work, { recursive: true });
+  await makeDirs(work);
   const options = `lowerdir=${kept}:${appDir},upperdir=${upper},workdir=${work}`;
   const ok = await run("mount", ["-t", "overlay", "ship-release-being-undone", "-o", options, dir]);
   if (ok && how.trial) await unmount(dir);

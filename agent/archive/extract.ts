@@ -9,13 +9,14 @@
  * left-out file on demand (a second pass over the archive, each file checked against its hash).
  */
 import { createReadStream } from "node:fs";
-import { mkdir, mkdtemp, readdir, rename, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rename, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { Parser, type ReadEntry } from "tar";
 import { ReleaseChangedError, ShipError, VerificationError } from "../../shared/errors.js";
+import { makeDirs } from "../../shared/make-dirs.js";
 import { countedReadStream } from "../download/counted-read.js";
 import type { ProgressCallback } from "../download/progress.js";
 import type { AppHolds } from "../sources/app-holds.js";
@@ -92,7 +93,7 @@ export async function extractArchive(
   destDir: string,
   options?: ExtractOptions,
 ): Promise<ExtractResult> {
-  const created = (await mkdir(destDir, { recursive: true })) !== undefined;
+  const created = (await makeDirs(destDir)) !== undefined;
   if (!created && (await readdir(destDir)).length > 0) {
     throw new Error(`staging directory ${destDir} is not empty`);
   }
@@ -231,7 +232,7 @@ async function writeFromArchive(
           "is not what it was when the archive was first read; the next run tries again",
         );
       }
-      await mkdir(dirname(join(destDir, to)), { recursive: true });
+      await makeDirs(dirname(join(destDir, to)));
       await rename(join(tmp, path), join(destDir, to));
     }
   } finally {

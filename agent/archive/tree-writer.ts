@@ -15,6 +15,7 @@ import { join } from "node:path";
 import type { ReadEntry } from "tar";
 import { VerificationError } from "../../shared/errors.js";
 import { errnoCode, fsErrorText, LocalWriteError } from "../../shared/fs-errors.js";
+import { makeDirs } from "../../shared/make-dirs.js";
 import { sizeText } from "../../shared/size-text.js";
 import {
   type ExactMtime,
@@ -234,7 +235,7 @@ export class TreeWriter {
     const parent = joinParts(parts.slice(0, -1));
     if (this.made.has(parent)) return;
     this.refuseUnderLeftOut(parts);
-    await mkdir(join(this.root, ...parts.slice(0, -1)), { recursive: true, mode: 0o755 });
+    await makeDirs(join(this.root, ...parts.slice(0, -1)), 0o755);
     for (let i = 1; i < parts.length; i++) this.made.add(joinParts(parts.slice(0, i)));
   }
 

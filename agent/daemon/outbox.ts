@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { mkdir, open, readdir, rename, rm } from "node:fs/promises";
+import { open, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { errnoCode, fsErrorText, LocalWriteError } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
+import { makeDirs } from "../../shared/make-dirs.js";
 import { type Report, Report as ReportSchema } from "../../shared/protocol/messages.js";
 import { readRecordText } from "../state/record-file.js";
 
@@ -36,7 +37,7 @@ export class ReportOutbox {
     const name = `${seqText(seq)}-${report.reportId}.json`;
     const tmp = join(this.dir, `.${randomUUID()}.tmp`);
     try {
-      await mkdir(this.dir, { recursive: true });
+      await makeDirs(this.dir);
       const handle = await open(tmp, "w", 0o600);
       try {
         await handle.writeFile(JSON.stringify(report));

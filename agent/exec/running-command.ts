@@ -5,12 +5,13 @@
  * program since then must never be signalled.
  */
 import { readdirSync, readFileSync } from "node:fs";
-import { mkdir, rename, writeFile } from "node:fs/promises";
+import { rename, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import * as z from "zod";
 import { fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
+import { makeDirs } from "../../shared/make-dirs.js";
 import { readRecordText } from "../state/record-file.js";
 import { removeRecordFile } from "../tree/fs-ops.js";
 
@@ -40,7 +41,7 @@ export async function recordRunningCommand(file: string, pgid: number, label: st
     shipPid: process.pid,
     started: new Date().toISOString(),
   };
-  await mkdir(dirname(file), { recursive: true });
+  await makeDirs(dirname(file));
   const tmp = `${file}.tmp`;
   await writeFile(tmp, `${JSON.stringify(record)}\n`);
   await rename(tmp, file);

@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { chmod, mkdir, open, readlink, rm, stat, unlink } from "node:fs/promises";
+import { chmod, open, readlink, rm, stat, unlink } from "node:fs/promises";
 import { hostname, tmpdir, userInfo } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import * as z from "zod";
@@ -13,6 +13,7 @@ import { pathFromEnvironment } from "../../shared/cli/non-utf8-arguments.js";
 import { BadInputError, LockedError } from "../../shared/errors.js";
 import { errnoCode, errnoErrorText, LocalWriteError } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
+import { makeDirs } from "../../shared/make-dirs.js";
 import {
   dirProblem,
   isUnwritableDir,
@@ -37,7 +38,7 @@ export interface HeldLock {
 }
 
 export async function acquireLock(file: string, log: Logger): Promise<HeldLock> {
-  await mkdir(dirname(file), { recursive: true }).catch((error: unknown) => {
+  await makeDirs(dirname(file)).catch((error: unknown) => {
     throw isUnwritableDir(error) ? unwritableRecord(file, "ship's lock file", error) : error;
   });
   const me: LockHolder = { pid: process.pid, host: hostname(), started: new Date().toISOString() };
@@ -154,7 +155,7 @@ export async function acquireAppLock(
   let host: HeldLock;
   try {
     if (!existsSync(hostDir)) {
-      await mkdir(hostDir, { recursive: true });
+      await makeDirs(hostDir);
       await chmod(hostDir, 0o1777).catch(() => undefined);
     }
     host = await acquireLock(appLockFile(hostDir, appDir), log);

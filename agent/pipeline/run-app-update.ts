@@ -1,10 +1,5 @@
-/**
- * One app's update: the steps in order, each logged with its duration; a step that stops on
- * purpose (skip, manual intervention) ends the run with exit 0, a step that throws goes to
- * handleFailure. The caller (run-once.ts) holds the app lock and finalizes.
- */
-import { mkdir } from "node:fs/promises";
 import { ExitCode } from "../../shared/errors.js";
+import { makeDirs } from "../../shared/make-dirs.js";
 import { faultPoint } from "../fault.js";
 import type { UpdateContext } from "./context.js";
 import { removeCreatedDirs } from "./created-app-dir.js";
@@ -71,7 +66,7 @@ async function runSteps(
       // command() conditions, environment_checks and hooks run in app_dir: on a first install into
       // an app_dir that did not exist yet each failed to start ("spawn /bin/sh ENOENT"), a
       // skip_update condition read as false. The apply would create it a moment later anyway.
-      if (step.kind === "conditionals") madeAppDir(await mkdir(ctx.source.app_dir, { recursive: true }));
+      if (step.kind === "conditionals") madeAppDir(await makeDirs(ctx.source.app_dir));
       outcome = await runStep(ctx, step);
     } catch (error) {
       steps.push({ step: name, durationMs: elapsed(started), ok: false });

@@ -4,11 +4,12 @@
  */
 import { createHash } from "node:crypto";
 import { createWriteStream, existsSync } from "node:fs";
-import { mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { rename, rm, writeFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
+import { makeDirs } from "../../shared/make-dirs.js";
 import { parseManifestText, readManifestText } from "../../shared/manifest/load.js";
 import { findFileRule, protectedDirectoryOf } from "../../shared/manifest/rules.js";
 import { MANIFEST_FILENAME, type Manifest } from "../../shared/manifest/schema.js";
@@ -179,7 +180,7 @@ export async function buildReleaseArchive(o: BuildOptions): Promise<BuiltArchive
     "the archive",
     `Add it to .gitignore, move it out of ${o.sourceDir}, or mark it \`skip\` in ${MANIFEST_FILENAME}`,
   );
-  await mkdir(o.outDir, { recursive: true });
+  await makeDirs(o.outDir);
   const path = join(o.outDir, archiveName(o.app, o.version));
   const mtime = new Date((o.mtime ?? defaultMtime(env)) * 1000);
   let written = await writeArchive(path, () => tarStream(entries, mtime, o.onProgress), GZIP_LEVEL);

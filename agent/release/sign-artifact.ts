@@ -1,10 +1,11 @@
 /** `ship release keygen` and `ship release sign`: the CI side of release signatures. */
 import { createHash } from "node:crypto";
-import { mkdir, writeFile } from "node:fs/promises";
+import { writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { appNameProblem } from "../../shared/app-name.js";
 import { BadInputError } from "../../shared/errors.js";
 import { fsErrorText } from "../../shared/fs-errors.js";
+import { makeDirs } from "../../shared/make-dirs.js";
 import { parseManifestText } from "../../shared/manifest/load.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { generateKeyPair, KeyFormatError } from "../../shared/signing/keys.js";
@@ -37,7 +38,7 @@ async function writeNew(path: string, text: string, mode: number): Promise<void>
 
 /** A new key pair in `dir`: ship-release.key (mode 600) and ship-release.pub. Never overwrites. */
 export async function writeKeyPair(dir: string): Promise<WrittenKeys> {
-  await mkdir(dir, { recursive: true });
+  await makeDirs(dir);
   const pair = generateKeyPair();
   const privateKeyPath = join(dir, "ship-release.key");
   const publicKeyPath = join(dir, "ship-release.pub");

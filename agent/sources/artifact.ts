@@ -1,6 +1,7 @@
 /** Where network sources keep the artifact of the release being installed, and how they verify it. */
-import { mkdir, rm } from "node:fs/promises";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
+import { makeDirs } from "../../shared/make-dirs.js";
 import type { SecurityPolicy } from "../../shared/manifest/schema.js";
 import { type ProgressCallback, progressReporter } from "../download/progress.js";
 import { type ChecksumPaths, type ChecksumSpec, parseChecksumSpec, verifySha256 } from "./checksum.js";
@@ -12,7 +13,7 @@ import type { FetchOptions, SourceContext } from "./types.js";
  */
 export async function artifactPathFor(ctx: SourceContext, name: string): Promise<string> {
   const dir = downloadsDir(ctx.stateDir);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await makeDirs(dir, 0o700);
   return join(dir, `${name}.artifact`);
 }
 

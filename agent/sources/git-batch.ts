@@ -11,10 +11,11 @@
  */
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { closeSync, fchmodSync, mkdirSync, openSync, symlinkSync, writeSync } from "node:fs";
+import { closeSync, fchmodSync, openSync, symlinkSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { VerificationError } from "../../shared/errors.js";
 import { namingPath } from "../../shared/fs-errors.js";
+import { makeDirsSync } from "../../shared/make-dirs.js";
 import { symlinkTargetParts } from "../archive/entry-path.js";
 import { type ExtractLimits, overLimit } from "../archive/limits.js";
 import { hashSymlinkTarget } from "../tree/hash-file.js";
@@ -133,7 +134,7 @@ export class CatFileSession {
             throw new VerificationError(entry, overLimit(size, maxFileBytes, maxFileSetting));
           }
           if (blob.kind === "symlink") return;
-          mkdirSync(dirname(target), { recursive: true });
+          makeDirsSync(dirname(target));
           fd = openSync(target, "wx", 0o600);
           // Set explicitly: the process umask must not change the mode the listing promises.
           try {
@@ -162,7 +163,7 @@ export class CatFileSession {
             const text = Buffer.concat(linkTarget).toString("utf8");
             const lands = symlinkTargetParts(blob.path.split("/"), text);
             if (!lands.ok) throw new VerificationError(entry, `symlink ${lands.reason}`);
-            mkdirSync(dirname(target), { recursive: true });
+            makeDirsSync(dirname(target));
             symlinkSync(text, target);
             hashes.set(blob.path, hashSymlinkTarget(text));
           } else {

@@ -3,10 +3,11 @@
  * may be shared by several sources (the seed points every https source at one metadata_file),
  * so entries are keyed by source name and written atomically (temp file + rename).
  */
-import { mkdir, rename, writeFile } from "node:fs/promises";
+import { rename, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import * as z from "zod";
 import { BadInputError } from "../../shared/errors.js";
+import { makeDirs } from "../../shared/make-dirs.js";
 import { linkedWhereNothingIsYet, readRecordText } from "../state/record-file.js";
 import { linkTarget } from "../state/state-file.js";
 
@@ -52,7 +53,7 @@ export class SourceMetadataStore<T> {
   /** Temp file + rename, at the link's target when `metadata_file` is a symlink (the link stays). */
   private async writeAll(all: z.infer<typeof MetadataFile>): Promise<void> {
     const file = await linkTarget(this.file);
-    await mkdir(dirname(file), { recursive: true });
+    await makeDirs(dirname(file));
     const tmp = `${file}.${process.pid}.tmp`;
     await writeFile(tmp, `${JSON.stringify(all, null, 2)}\n`, { mode: 0o600 });
     await rename(tmp, file);

@@ -5,10 +5,11 @@
  * the sha256 the scan took, so a release edited mid-update is refused rather than half-installed.
  * The manifest is always staged: the pipeline reads it there.
  */
-import { mkdirSync, utimesSync } from "node:fs";
-import { lutimes, mkdir, readlink, symlink, utimes } from "node:fs/promises";
+import { utimesSync } from "node:fs";
+import { lutimes, readlink, symlink, utimes } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { ReleaseChangedError } from "../../shared/errors.js";
+import { makeDirs, makeDirsSync } from "../../shared/make-dirs.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import type { ReleaseEntry } from "../apply/types.js";
 import type { ProgressCallback } from "../download/progress.js";
@@ -67,7 +68,7 @@ export async function stageFiles(
     const parent = dirname(to);
     let ready = made.get(parent);
     if (ready === undefined) {
-      ready = mkdir(parent, { recursive: true });
+      ready = makeDirs(parent);
       made.set(parent, ready);
     }
     return ready;
@@ -119,7 +120,7 @@ export async function stageFiles(
       const to = join(stagingDir, rel);
       const parent = dirname(to);
       if (!madeSync.has(parent)) {
-        mkdirSync(parent, { recursive: true });
+        makeDirsSync(parent);
         madeSync.add(parent);
       }
       copied(rel, from, entry, copyFileHashedSync(from, to, entry.mode));

@@ -3,10 +3,11 @@
  * because the seed's health-check script reads it with `jq -r '.last_run'`. Written atomically
  * (temp file + fsync + rename + directory fsync) so a crash never leaves half a state file.
  */
-import { mkdir, open, readlink, rename, rm } from "node:fs/promises";
+import { open, readlink, rename, rm } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import * as z from "zod";
 import { errnoCode, LocalWriteError } from "../../shared/fs-errors.js";
+import { makeDirs } from "../../shared/make-dirs.js";
 import { type RunResult, runResults } from "../../shared/protocol/app-states.js";
 import {
   isUnwritableDir,
@@ -188,7 +189,7 @@ export async function writeFileAtomic(
 ): Promise<void> {
   const file = await linkTarget(linkOrFile);
   const dir = dirname(file);
-  await mkdir(dir, { recursive: true });
+  await makeDirs(dir);
   // Random, so writers on other hosts sharing the volume never pick one name; opened with O_EXCL, so
   // an entry already there under it is never written through (nor removed below). Math.random, not
   // node:crypto's randomBytes: importing that loaded 36 built-ins on every `ship --rollback` (issue 11).

@@ -9,7 +9,6 @@ import {
   constants,
   linkSync,
   lstatSync,
-  mkdirSync,
   renameSync,
   rmdirSync,
   rmSync,
@@ -22,7 +21,6 @@ import {
   type FileHandle,
   lchown,
   lstat,
-  mkdir,
   open,
   readlink,
   realpath,
@@ -33,6 +31,7 @@ import {
 } from "node:fs/promises";
 import { dirname } from "node:path";
 import { namingPath } from "../../shared/fs-errors.js";
+import { makeDirs, makeDirsSync } from "../../shared/make-dirs.js";
 import { faultPoint } from "../fault.js";
 import { keepTimes } from "./exact-mtime.js";
 import { hashFile } from "./hash-file.js";
@@ -221,7 +220,7 @@ export async function chmodEntry(path: string, mode: number): Promise<void> {
  * user may enter, it was theirs to read. One an older ship left open is closed here too.
  */
 export async function ownerOnlyDir(dir: string, options: { followLink?: boolean } = {}): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await makeDirs(dir, 0o700);
   // `followLink`: a symlink the operator put there on purpose (backup_dir/<source> linked to a
   // bigger disk, which every caller follows) closes the directory it names.
   await chmodEntry(options.followLink === true ? await realpath(dir) : dir, 0o700);
@@ -267,7 +266,7 @@ export function withParentSync(dst: string, call: () => void): void {
     call();
   } catch (error) {
     if (code(error) !== "ENOENT") throw error;
-    mkdirSync(dirname(dst), { recursive: true });
+    makeDirsSync(dirname(dst));
     call();
   }
 }
@@ -304,7 +303,7 @@ export async function moveEntry(src: string, dst: string): Promise<Transfer> {
     // "different filesystems" warning: it is the error to report.
     if (code(error) !== "EXDEV") throw error;
   }
-  await mkdir(dirname(dst), { recursive: true });
+  await makeDirs(dirname(dst));
   const lost = await copyEntry(src, dst);
   await unlink(src);
   return copied(lost);
@@ -318,7 +317,7 @@ export async function linkEntry(src: string, dst: string): Promise<Transfer> {
   } catch (error) {
     if (!mustCopy(error)) throw error;
   }
-  await mkdir(dirname(dst), { recursive: true });
+  await makeDirs(dirname(dst));
   return copied(await copyEntry(src, dst));
 }
 
@@ -384,7 +383,7 @@ export async function writeFileAtomic(
   durable = true,
   mode = 0o640,
 ): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
+  await makeDirs(dirname(path));
   const tmp = copyTempName(path);
   const handle = await open(tmp, "w", mode);
   try {

@@ -1,10 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
-import { copyFile, link, mkdir, open, readFile, rename, rm } from "node:fs/promises";
+import { copyFile, link, open, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { BadInputError } from "../../shared/errors.js";
 import { readableByOthersNote } from "../../shared/file-permissions.js";
-import { readNamedFile } from "../../shared/named-file.js";
+import { type NamedBy, readNamedFile } from "../../shared/named-file.js";
+import { makeDataDir } from "../store/open-sqlite.js";
 
 export const MIN_SECRET_BYTES = 32;
 
@@ -14,6 +15,8 @@ export interface SecretOptions {
   secretFile?: string;
   /** The hub.toml that named secretFile, for messages (default "hub.toml"). */
   configFile?: string;
+  /** Where dataDir was named (a flag or hub.toml's data_dir), for messages; default --data-dir. */
+  dataDirBy?: NamedBy;
   /** Value of SHIP_HUB_SECRET, when set. */
   envSecret?: string;
   /** Told when the secret's file may be read by other users (anyone who reads it can mint tokens). */
@@ -34,7 +37,7 @@ export async function loadSecret(options: SecretOptions): Promise<Buffer> {
     return secret;
   }
   const file = join(options.dataDir, "secret");
-  await mkdir(options.dataDir, { recursive: true, mode: 0o700 });
+  await makeDataDir(options.dataDir, options.dataDirBy);
   await placeSecret(file, "if-absent");
   let text = (await readFile(file, "utf8")).trim();
   if (text === "") {

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { lstat, stat, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
+import { creationErrorText, fileCreationError } from "../../shared/creatable-file.js";
 import { BadInputError } from "../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import { agentIdProblem, quotedAgentId } from "../../shared/protocol/agent-id.js";
@@ -51,7 +52,8 @@ async function withStore<T>(
 
 /**
  * --out FILE, checked before a token is issued: its directory is there and FILE is not. A file
- * that exists is never replaced: a slip of the hand (`--out hub.toml`, the secret's file) would
+ * that exists is never replaced, and one that cannot be made (in /proc, on a read-only filesystem)
+ * is refused before the data dir, its secret or a token are made: a slip of the hand (`--out hub.toml`, the secret's file) would
  * have destroyed it; a rotated token goes to a new file, then `mv`.
  */
 async function checkOutFile(path: string): Promise<void> {
@@ -69,6 +71,8 @@ async function checkOutFile(path: string): Promise<void> {
         ? `cannot be written: ${dir}: ${fsErrorText(parent)}`
         : `cannot be written: ${dir} is not a directory`,
     );
+  const uncreatable = await fileCreationError(path);
+  if (uncreatable !== undefined) throw refuse(`cannot be written: ${creationErrorText(uncreatable)}`);
 }
 
 /** The token into a new file only its owner reads (0600 from its creation: never wider, not even for a moment). */

@@ -4,13 +4,15 @@
  * a directory or a file that is not a SQLite database are bad input (exit 2), not a bare driver error.
  */
 import { constants, type Stats } from "node:fs";
-import { access, chmod, mkdir, open, stat, writeFile } from "node:fs/promises";
+import { access, chmod, open, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { nonRegularKind } from "../../shared/bounded-read.js";
+import { creationErrorText, fileCreationError } from "../../shared/creatable-file.js";
 import { appDirAccessProblem, whoRuns } from "../../shared/dir-access.js";
 import { BadInputError } from "../../shared/errors.js";
 import { fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
+import { makeDirs } from "../../shared/make-dirs.js";
 import type { NamedBy } from "../../shared/named-file.js";
 import type { AsyncStore } from "./async-store.js";
 import { sqliteAsyncStore } from "./sqlite-async-store.js";
@@ -83,6 +85,17 @@ export async function checkSqliteLocation(location: SqliteLocation): Promise<voi
       namedBy.dbFile.key,
       `${location.dbFile}: ${parentProblem}`,
     );
+  // Where the data dir is not made yet, the file is tried once that is made (makeDataDir says why not).
+  const uncreatable =
+    db === undefined && (await stat(parent).catch(() => undefined)) !== undefined
+      ? await fileCreationError(location.dbFile)
+      : undefined;
+  if (uncreatable !== undefined)
+    throw BadInputError.single(
+      namedBy.dbFile.file,
+      namedBy.dbFile.key,
+      `${location.dbFile} cannot be created: ${creationErrorText(uncreatable)}`,
+    );
   const denied =
     db === undefined ? undefined : await access(location.dbFile, READ_WRITE).catch((e: unknown) => e);
   if (denied !== undefined)
@@ -120,17 +133,27 @@ async function notSqliteProblem(file: string, info: Stats): Promise<string | und
   }
 }
 
-export async function openSqliteStore(location: SqliteLocation): Promise<AsyncStore> {
-  const namedBy = location.namedBy ?? FLAGS;
+/**
+ * The data dir, made owner-only where missing. What the checks before cannot foresee without making
+ * it — a kernel filesystem (/proc, /sys) that refuses new directories, a file on the way — is bad
+ * input naming the flag or key (exit 2): it was "cannot create directory /sys/x: operation not
+ * permitted", exit 1, and in /proc a start that hung without a word.
+ */
+export async function makeDataDir(dataDir: string, by: NamedBy = FLAGS.dataDir): Promise<void> {
   try {
-    await mkdir(location.dataDir, { recursive: true, mode: 0o700 });
+    await makeDirs(dataDir, 0o700);
   } catch (error) {
     throw BadInputError.single(
-      namedBy.dataDir.file,
-      namedBy.dataDir.key,
-      `cannot create the data dir ${location.dataDir}: ${fsErrorText(error)}`,
+      by.file,
+      by.key,
+      `cannot create the data dir ${dataDir}: ${creationErrorText(error)}`,
     );
   }
+}
+
+export async function openSqliteStore(location: SqliteLocation): Promise<AsyncStore> {
+  const namedBy = location.namedBy ?? FLAGS;
+  await makeDataDir(location.dataDir, namedBy.dataDir);
   const file = location.dbFile ?? join(location.dataDir, "hub.db");
   // A new database is made owner-only, as the secret is (SQLite gives its -wal and -shm files the
   // database file's mode): it holds what the API masks for people (webhook URLs and headers in

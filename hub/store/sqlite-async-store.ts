@@ -5,12 +5,13 @@
  * BEGIN IMMEDIATE to COMMIT. Operations run the synchronous store's statements unchanged.
  */
 import { createWriteStream } from "node:fs";
-import { lstat, mkdir, open, readdir, rename, rm } from "node:fs/promises";
+import { lstat, open, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { errnoCode } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
+import { makeDirs } from "../../shared/make-dirs.js";
 import { MAX_APPS } from "../../shared/protocol/messages.js";
 import {
   deploymentStep,
@@ -441,7 +442,7 @@ class SqliteCore {
     this.guard.outside("writeArtifact");
     // Owner-only, as hub.db: a release's files can hold its configs' secrets, and a data dir the
     // operator made (0755) is not made 700 by the hub.
-    await mkdir(this.artifactsDir, { recursive: true, mode: 0o700 });
+    await makeDirs(this.artifactsDir, 0o700);
     const temp = join(this.artifactsDir, `.upload-${process.pid}-${Date.now()}-${Math.random()}`);
     const totals = newTotals();
     this.uploading.add(temp);

@@ -222,6 +222,74 @@ describe("ship-hub: a data dir or SQLite file that cannot be used", () => {
     },
   );
 
+  it.each([
+    // Node's recursive mkdir never returned in /proc (ENOENT under a parent that is there): a
+    // silent hang. /sys's EPERM and a file on the way were "cannot create directory …", exit 1.
+    [
+      ["--data-dir", "/proc/ship-hub-test/data"],
+      "ship-hub: --data-dir cannot create the data dir /proc/ship-hub-test/data: /proc takes no new entries (a kernel filesystem such as /proc or /sys)",
+    ],
+    [
+      ["--data-dir", "/sys/ship-hub-test"],
+      /^ship-hub: --data-dir .*\/sys\/ship-hub-test.*\((EPERM|EACCES)\)\)?$/,
+    ],
+    [
+      ["--data-dir", "a-file/data"],
+      "ship-hub: --data-dir cannot create the data dir a-file/data: a component of the path is not a directory (ENOTDIR)",
+    ],
+  ])(
+    "serve and token create %j, a data dir that cannot be made: exit 2 naming the flag, at once",
+    async (args, message) => {
+      await writeFile(join(dir, "hub.toml"), "");
+      const listed = (await readdir(dir)).sort();
+      const runs = await Promise.all(
+        [
+          ["serve", "--port", "0"],
+          ["token", "create", "--role", "ci"],
+        ].map((command) => runHubCli(dir, [...command, ...args], {}, 15_000)),
+      );
+      for (const { code, stderr } of runs) {
+        expect(code, stderr).toBe(2);
+        if (typeof message === "string") expect(stderr.trim()).toBe(message);
+        else expect(stderr.trim()).toMatch(message);
+      }
+      expect((await readdir(dir)).sort()).toEqual(listed);
+    },
+  );
+
+  it.each([
+    // Refused only after the data dir and its secret were made (--db), or after a token was issued
+    // and revoked in the data dir (--out): root passes every mode check, and /proc or /sys refuse.
+    [
+      ["serve", "--port", "0", "--data-dir", "data", "--db", "/proc/ship-hub-test.db"],
+      "ship-hub: --db /proc/ship-hub-test.db cannot be created: /proc takes no new entries (a kernel filesystem such as /proc or /sys)",
+    ],
+    [
+      ["token", "create", "--role", "ci", "--data-dir", "data", "--out", "/proc/ship-hub-test"],
+      "ship-hub: --out /proc/ship-hub-test cannot be written: /proc takes no new entries (a kernel filesystem such as /proc or /sys)",
+    ],
+  ])("%j, a file that cannot be made: exit 2 naming the flag, nothing created", async (args, message) => {
+    const listed = (await readdir(dir)).sort();
+    const { code, stderr } = await runHubCli(dir, args, {}, 15_000);
+    expect({ code, stderr: stderr.trim() }).toEqual({ code: 2, stderr: message });
+    expect((await readdir(dir)).sort()).toEqual(listed);
+  });
+
+  it("hub.toml's data_dir in /proc is named by its key", async () => {
+    await writeFile(join(dir, "hub.toml"), 'data_dir = "/proc/ship-hub-test"\n');
+    const { code, stderr } = await runHubCli(
+      dir,
+      ["serve", "--port", "0", "--config", "hub.toml"],
+      {},
+      15_000,
+    );
+    expect({ code, stderr: stderr.trim() }).toEqual({
+      code: 2,
+      stderr:
+        "ship-hub: hub.toml:1:1 data_dir: cannot create the data dir /proc/ship-hub-test: /proc takes no new entries (a kernel filesystem such as /proc or /sys)",
+    });
+  });
+
   it.skipIf(!asRoot)(
     "a data dir or a --db directory the hub's user may not create or write in: exit 2 naming the flag, nothing created",
     async () => {

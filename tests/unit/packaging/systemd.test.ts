@@ -203,6 +203,12 @@ describe.skipIf(!hasProgram("systemd-analyze"))("the units that run updates: the
 });
 
 describe("ship-hub.service", () => {
+  it("a call its syscall filter denies fails with EPERM, which the hub reports, instead of SIGSYS killing it", async () => {
+    const hub = directives(await unitText("ship-hub.service"));
+    expect(hub.filter(([k]) => k === "SystemCallFilter").map(([, v]) => v)).toEqual(["@system-service"]);
+    expect(hub.filter(([k]) => k === "SystemCallErrorNumber").map(([, v]) => v)).toEqual(["EPERM"]);
+  });
+
   it("takes its data dir from hub.toml, as `ship-hub token create --config` does (no --data-dir override)", async () => {
     const hub = directives(await unitText("ship-hub.service"));
     const exec = hub.filter(([k]) => k === "ExecStart").map(([, v]) => v);
