@@ -20,6 +20,8 @@ const POLL_MS = 100;
 const RECEIVING = /^tmp_pack_|\.pack\.temp$/;
 /** A pack index-pack finished (its .idx, .rev, .keep and .promisor share its name). */
 const KEPT = /^pack-[0-9a-f]+\.pack$/;
+/** What index-pack leaves when a fetch is cut before its pack is whole. */
+const LEFT_BY_CUT = /^tmp_(?:pack|idx|rev)_|\.pack\.temp$/;
 /** What a fetch writes in the pack directory: its packs and their companions, or what a cut left. */
 const WRITTEN = /^pack-[0-9a-f]+\.|^tmp_(?:pack|idx|rev)_|\.pack\.temp$/;
 
@@ -68,7 +70,7 @@ export interface PackSizeWatch {
   /**
    * Stops watching. `completed`: git exited 0, so what it kept is measured once more. Past the limit
    * (then or before), the refs are put back and everything the fetch wrote in the pack directory is
-   * removed. Resolves with the bytes a completed fetch within the limit kept (0: it received
+   * removed; a fetch that did not complete has its temporary pack files removed. Resolves with the bytes a completed fetch within the limit kept (0: it received
    * nothing); rejects when the refs cannot be put back (the packs are kept then).
    */
   end: (completed: boolean) => Promise<number>;
@@ -130,12 +132,21 @@ export async function watchPackSize(
         kept = await received(dir, new RegExp(`${KEPT.source}|${RECEIVING.source}`));
         if (kept > limit.maxBytes) overBytes = kept;
       }
-      if (overBytes === undefined) return kept;
+      if (overBytes === undefined) {
+        // A fetch that did not finish (cut by max_download_seconds, a dropped connection) leaves
+        // index-pack's temporary files, which git's gc only removes two weeks later: a clone on a
+        // slow link filled its disk with them, one per try.
+        if (!completed) await removeAll(dir, await ownFiles(dir, LEFT_BY_CUT));
+        return kept;
+      }
       // Even a fetch ended mid-pack may have moved its refs (git can finish as the signal lands).
       await limit.restoreRefs();
-      const written = await ownFiles(dir, WRITTEN);
-      await Promise.all(written.map((file) => rm(join(dir, file.name), { force: true })));
+      await removeAll(dir, await ownFiles(dir, WRITTEN));
       return 0;
     },
   };
+}
+
+async function removeAll(dir: string, files: readonly { name: string }[]): Promise<void> {
+  await Promise.all(files.map((file) => rm(join(dir, file.name), { force: true })));
 }

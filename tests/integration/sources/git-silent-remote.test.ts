@@ -93,6 +93,8 @@ describe.skipIf(!hasProgram("sshd") || !hasProgram("git"))(
     it("sending too slowly to finish is given up after max_download_seconds, git's children too", async () => {
       relay = await throttledRelay(sshd.port, 64 * 1024);
       const { app, config, installed } = await installThenPushBig(relay.port, "max_download_seconds = 3");
+      const packDir = join(root, "repos", "clone", ".git", "objects", "pack");
+      const before = (await readdir(packDir)).sort();
       const started = Date.now();
       const slow = await runShip(["--config", config], { timeoutMs: 40_000 });
       expect(slow.code, slow.stdout + slow.stderr).toBe(1);
@@ -101,6 +103,8 @@ describe.skipIf(!hasProgram("sshd") || !hasProgram("git"))(
       );
       expect(Date.now() - started).toBeLessThan(15_000);
       expect(await readFile(join(app, "app.txt"), "utf8")).toBe(installed);
+      // index-pack's temporary pack of the cut fetch is removed, not left for gc's two weeks.
+      expect((await readdir(packDir)).sort()).toEqual(before);
       // The lock was let go and no fetch of the killed one holds the clone: the next run starts.
       const again = await runShip(["--config", config, "--check-only"], { timeoutMs: 40_000 });
       expect(again.code, again.stdout + again.stderr).not.toBe(75);
