@@ -22,6 +22,8 @@ export interface GitFetchOptions {
   size?: PackSizeLimit;
   /** Written to git's standard input (`fetch --stdin`: object ids too many for a command line). */
   stdin?: string;
+  /** Called once git has been started (work meant to overlap the fetch, not to delay its start). */
+  onStarted?: () => void;
 }
 
 /** Why a fetch ended unsuccessfully: git's stderr, that the time ran out, or that the size did. */
@@ -99,6 +101,7 @@ export async function runGitFetch(args: readonly string[], options: GitFetchOpti
   const onExit = () => killGroup(child.pid, "SIGKILL");
   process.once("exit", onExit);
   pid = child.pid;
+  options.onStarted?.();
   return new Promise<number>((resolve, reject) => {
     const deadline = groupDeadline(child.pid, options.deadlineMs, KILL_GRACE_MS);
     let done = false;

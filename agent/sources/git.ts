@@ -261,15 +261,17 @@ export class GitSource implements ReleaseSource {
    * even started. A fetch failure still decides the outcome.
    */
   private async fetchReadingIndex(): Promise<{ read: Promise<InstalledRelease | undefined> | undefined }> {
-    // fetchRemote() starts git before its first await: the child runs while the index is parsed.
-    const fetching = this.fetchRemote();
-    const read = this.ctx.installed?.();
-    read?.catch(() => undefined);
-    await fetching;
+    // Read once git fetch has started (after the refs a refusal would put back are read): the
+    // child runs while the index is parsed.
+    let read: Promise<InstalledRelease | undefined> | undefined;
+    await this.fetchRemote(() => {
+      read = this.ctx.installed?.();
+      read?.catch(() => undefined);
+    });
     return { read };
   }
 
-  private async fetchRemote(): Promise<void> {
+  private async fetchRemote(onStarted?: () => void): Promise<void> {
     const tagMode = this.cfg.tag !== undefined;
     const refspecs = [
       tagMode
@@ -277,7 +279,7 @@ export class GitSource implements ReleaseSource {
         : `+refs/heads/${this.cfg.branch}:refs/remotes/${this.remoteName}/${this.cfg.branch}`,
     ];
     if (this.pin?.tag !== undefined) refspecs.push(`+refs/tags/${this.pin.tag}:refs/tags/${this.pin.tag}`);
-    await this.gitFetch(refspecs, tagMode);
+    await this.gitFetch(refspecs, tagMode, undefined, onStarted);
   }
 
   /** Where the clone keeps its packs (asked of git only when the layout is not the usual one). */
@@ -313,7 +315,12 @@ export class GitSource implements ReleaseSource {
     }
   }
 
-  private async gitFetch(refspecs: string[], prune = false, objects?: readonly string[]): Promise<void> {
+  private async gitFetch(
+    refspecs: string[],
+    prune = false,
+    objects?: readonly string[],
+    onStarted?: () => void,
+  ): Promise<void> {
     const deadlineMs = timerMs(this.cfg.max_download_seconds);
     let kept: number;
     try {
@@ -340,6 +347,7 @@ export class GitSource implements ReleaseSource {
           env: gitEnvironment(this.cfg),
           deadlineMs,
           ...(objects === undefined ? {} : { stdin: `${objects.join("\n")}\n` }),
+          ...(onStarted === undefined ? {} : { onStarted }),
           size: {
             maxBytes: Math.floor(this.cfg.max_download_mb * 1024 * 1024),
             packDir: this.packDir(),
