@@ -32,6 +32,10 @@ export function gitEnvironment(cfg: GitSourceConfig): Record<string, string> {
     // modeOf). Pinned to that default, so a host's or clone's tar.umask cannot make the two differ
     // (an update then rewrote every unchanged file for its mode).
     ["tar.umask", "0002"],
+    // The gc ship runs once a fetch is kept (git.ts) finishes before ship goes on: detached, it
+    // could still be repacking when the next fetch is refused past max_download_mb, whose cleanup
+    // removes the packs that appeared meanwhile (git-pack-size.ts) — the repack's among them.
+    ["gc.autoDetach", "false"],
   ];
   const headers = Object.entries(cfg.headers);
   if (headers.length > 0) {
