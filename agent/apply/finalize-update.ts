@@ -59,6 +59,7 @@ export async function finalizeUpdate(journal: UpdateJournal, previous?: InstallI
   const index: InstallIndex = {
     version: journal.index.version,
     ...(journal.index.releaseId === undefined ? {} : { releaseId: journal.index.releaseId }),
+    source: journal.app,
     installedAt: new Date().toISOString(),
     statAtMs,
     files,

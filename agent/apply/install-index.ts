@@ -27,6 +27,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 const IndexHeaderSchema = z.object({
   version: z.string(),
   releaseId: z.string().optional(),
+  source: z.string().optional(),
   installedAt: z.string(),
   statAtMs: z.number().optional(),
   files: z.custom<Record<string, unknown>>(isPlainObject, "must be an object"),
@@ -127,9 +128,14 @@ export function checkIndexedFiles(
 }
 
 /** The index without its per-file part: what callers that only need the version read. */
-export type IndexHeader = Pick<InstallIndex, "version" | "releaseId" | "installedAt">;
+export type IndexHeader = Pick<InstallIndex, "version" | "releaseId" | "source" | "installedAt">;
 
-const HeaderOnlySchema = IndexHeaderSchema.pick({ version: true, releaseId: true, installedAt: true });
+const HeaderOnlySchema = IndexHeaderSchema.pick({
+  version: true,
+  releaseId: true,
+  source: true,
+  installedAt: true,
+});
 
 /** Bytes read for the header: the scalars writeInstallIndex puts before `files` fit many times over. */
 const HEADER_PREFIX_BYTES = 4096;
@@ -182,13 +188,23 @@ function headerOf(index: IndexHeader): IndexHeader {
   return withoutUndefined({
     version: index.version,
     releaseId: index.releaseId,
+    source: index.source,
     installedAt: index.installedAt,
   });
 }
 
-function withoutUndefined(header: { version: string; releaseId?: string | undefined; installedAt: string }) {
-  const { releaseId, ...rest } = header;
-  return releaseId === undefined ? rest : { ...rest, releaseId };
+function withoutUndefined(header: {
+  version: string;
+  releaseId?: string | undefined;
+  source?: string | undefined;
+  installedAt: string;
+}): IndexHeader {
+  const { releaseId, source, ...rest } = header;
+  return {
+    ...rest,
+    ...(releaseId === undefined ? {} : { releaseId }),
+    ...(source === undefined ? {} : { source }),
+  };
 }
 
 export const INDEX_FILE = "install-index.json";
@@ -278,11 +294,22 @@ export async function writeInstallIndex(stateDir: string, index: InstallIndex | 
   if (index === undefined) await rm(indexPath(stateDir), { force: true });
   else {
     // Scalars first, `files` before `dirs`: readInstallIndexHeader reads only the part before `files`.
-    const { version, releaseId, installedAt, statAtMs, files, dirs, dirModes, linked, unusedSections } =
-      index;
+    const {
+      version,
+      releaseId,
+      source,
+      installedAt,
+      statAtMs,
+      files,
+      dirs,
+      dirModes,
+      linked,
+      unusedSections,
+    } = index;
     const ordered = {
       version,
       ...(releaseId === undefined ? {} : { releaseId }),
+      ...(source === undefined ? {} : { source }),
       installedAt,
       ...(statAtMs === undefined ? {} : { statAtMs }),
       files,

@@ -68,6 +68,12 @@ export interface InstallIndex {
    * "is there an update" from it, never from their own caches. Absent in indexes written before it existed.
    */
   releaseId?: string;
+  /**
+   * The configured source whose update installed it. Two sources may fill one app_dir: the other's
+   * refusals and rollbacks name it, where they named only a version the operator never asked that
+   * source for. Absent in indexes written before it existed.
+   */
+  source?: string;
   installedAt: string;
   /**
    * The writing run's clock (ms) just before it took the files' stats: an entry whose mtime or

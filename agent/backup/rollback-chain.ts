@@ -14,10 +14,18 @@ export function chainRefusal(
   installed: string | undefined,
   /** The installed build's release id (the install index's `releaseId`), when recorded. */
   installedRelease?: string,
+  /**
+   * The source whose update installed it (the install index's `source`), when recorded: named when
+   * another source than the target's put it there (two sources filling one app_dir), else alpha's
+   * refusal spoke of a 5.0.0 the operator never gave alpha.
+   */
+  installedBy?: string,
 ): string | undefined {
   const first = chain[0];
   const target = chain.at(-1);
   if (first === undefined || target === undefined) return undefined;
+  const by =
+    installedBy === undefined || installedBy === target.app ? "" : ` (source ${installedBy} installed it)`;
   // Another build of the installed version (a backup copied from another host or state directory):
   // its restore judged this host's files against the other build's, left those alone, put back
   // the other host's older files where none stood, and recorded the result as the older version.
@@ -28,11 +36,11 @@ export function chainRefusal(
     first.replacedByRelease !== undefined &&
     installedRelease !== first.replacedByRelease
   )
-    return `has no backup that undoes the installed ${installed} (release ${installedRelease}): the newest backup of ${target.app}, ${first.id}, undoes another build of ${installed} (release ${first.replacedByRelease}), not installed here (a backup copied from another host or state directory?); restoring ${target.id} would leave files of both builds; move ${first.id} out of the backup directory`;
+    return `has no backup that undoes the installed ${installed} (release ${installedRelease})${by}: the newest backup of ${target.app}, ${first.id}, undoes another build of ${installed} (release ${first.replacedByRelease}), not installed here (a backup copied from another host or state directory?); restoring ${target.id} would leave files of both builds; move ${first.id} out of the backup directory`;
   // The backup of the last update deleted by hand: restoring would leave that update's files
   // among the restored version's.
   if (installed !== undefined && installed !== first.replacedBy)
-    return `has no backup that undoes the installed ${installed}: the newest backup of ${target.app}, ${first.id}, undoes ${first.replacedBy}; restoring ${target.id} would leave ${installed}'s files mixed with those of ${restoredVersionLabel(target.version, target.replacedBy)} (was a backup deleted by hand?)`;
+    return `has no backup that undoes the installed ${installed}${by}: the newest backup of ${target.app}, ${first.id}, undoes ${first.replacedBy}; restoring ${target.id} would leave ${installed}'s files mixed with those of ${restoredVersionLabel(target.version, target.replacedBy)} (was a backup deleted by hand?)`;
   for (const [i, later] of chain.slice(1).entries()) {
     const newer = chain[i];
     if (newer === undefined) continue;

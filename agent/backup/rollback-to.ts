@@ -152,7 +152,7 @@ export async function rollbackTo(options: {
     // does not (the last update's backup deleted by hand, a gap after a rename, an install that found
     // no install index) would leave files of two versions mixed. Refused before anything moves.
     const refusal =
-      chainRefusal(chain, current?.version, current?.releaseId) ??
+      chainRefusal(chain, current?.version, current?.releaseId, current?.source) ??
       (await notUndoingTheApp(first, target, options.appDir ?? target.appDir, stateDir, current));
     if (refusal !== undefined)
       throw BadInputError.single(options.backupRoot, "", `${refusal}; nothing was changed`);

@@ -251,6 +251,11 @@ export async function checkAppDirs(
         `${from.written}${leadsTo(from)} and app_dir ${app.written}${leadsTo(app)} overlap: the release must be read from outside the app directory`,
       );
   }
+  for (const names of oneDirByTwoPaths(apps))
+    issue(
+      names.map((n) => `sources.${n}.app_dir`).join(", "),
+      `${names.map((n) => apps.get(n)?.onDisk).join(" and ")} are one directory (a bind mount): ship keeps its record of what it installed, and the backups, per path, so each would take the other's files for files ship did not install; name it by one path in every source`,
+    );
   if (running !== undefined) {
     const byDir = new Map<string, string[]>();
     for (const name of running) {
@@ -267,6 +272,27 @@ export async function checkAppDirs(
     }
   }
   if (issues.length > 0) throw new BadInputError(issues, issues.map(formatIssue).join("; "));
+}
+
+/**
+ * Sources whose app_dirs lead to one directory by two paths no symlink joins (a bind mount, as
+ * /srv/app bound at /var/www/app): same device and inode, another real path. ship's install
+ * index and backups are kept per path, so each source took the other's files for files it had not
+ * installed — beta replaced alpha's, said "the install index is gone", and no refusal stopped a run
+ * of both. Each group is the sources' names.
+ */
+function oneDirByTwoPaths(apps: ReadonlyMap<string, PlacedPath>): string[][] {
+  const byInode = new Map<string, { names: string[]; paths: Set<string> }>();
+  for (const [name, app] of apps) {
+    const stat = statSync(app.onDisk, { throwIfNoEntry: false });
+    if (stat === undefined || !stat.isDirectory()) continue;
+    const key = `${stat.dev}:${stat.ino}`;
+    const group = byInode.get(key) ?? { names: [], paths: new Set<string>() };
+    group.names.push(name);
+    group.paths.add(app.onDisk);
+    byInode.set(key, group);
+  }
+  return [...byInode.values()].filter((g) => g.paths.size > 1).map((g) => g.names);
 }
 
 /** backup_dir/<name> of every source, and of every name already there (a renamed source's). */

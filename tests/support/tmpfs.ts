@@ -37,6 +37,19 @@ export function mountTmpfs(dir: string, size: string): boolean {
   }
 }
 
+/** Binds the existing directory `source` on the existing directory `dir`; false when it cannot (as mountTmpfs). */
+export function bindMount(source: string, dir: string): boolean {
+  try {
+    execFileSync("mount", ["--bind", source, dir], { stdio: "pipe" });
+    return true;
+  } catch (error) {
+    const why = `cannot bind ${source} on ${dir}: ${String(error).split("\n")[0]}`;
+    if (mayMount() && process.env.CI === "true") throw new Error(`CI=true and ${why}`);
+    console.warn(`SKIPPING: ${why}`);
+    return false;
+  }
+}
+
 export function unmountTmpfs(dir: string): void {
   execFileSync("umount", [dir], { stdio: "pipe" });
 }

@@ -225,7 +225,7 @@ async function inUpdateOrderPerApp<T extends BackupInfo & { source: string }>(
       const blocked = upTo.find((d) => damaged.includes(d));
       // The chain's words as the rollback says them, of backup_dir ("… has no backup that undoes …").
       const gap =
-        chainRefusal(upTo, installed?.version, installed?.releaseId) ??
+        chainRefusal(upTo, installed?.version, installed?.releaseId, installed?.source) ??
         (first !== undefined && left !== undefined
           ? notInstalledHere(first, b, first.appDir, stateDir, left)
           : undefined);

@@ -23,6 +23,7 @@ import { shownPath } from "../../backup/unrestored.js";
 import { acquireAppLock } from "../../lock/run-lock.js";
 import { kindProblems } from "../../pipeline/configured-paths.js";
 import { failedRollbackResult, stateAfterFailedRollback } from "../../pipeline/failed-rollback.js";
+import { othersUndoneNote } from "../../pipeline/installed-by.js";
 import { refuseNoSources } from "../../pipeline/no-sources.js";
 import { APP_STATE_WHAT, appStateDir, lockDir } from "../../pipeline/paths.js";
 import { noteShipDirs } from "../../pipeline/untouched-dirs.js";
@@ -144,7 +145,7 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
   out.line(
     // No version before it: a first install, or one that found its install index deleted, whose
     // older backups (and versions) exist; "ship's first install" was untrue of the latter.
-    `${name}: back on ${restoredVersionLabel(result.version, result.restored.at(-1)?.undid)} (${result.restored.length} backup(s) restored)`,
+    `${name}: back on ${restoredVersionLabel(result.version, result.restored.at(-1)?.undid)} (${result.restored.length} backup(s) restored${othersUndoneNote(config, name, result.restored)})`,
   );
   for (const restored of result.restored) {
     for (const rel of restored.outside)

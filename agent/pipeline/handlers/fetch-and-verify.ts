@@ -10,6 +10,7 @@ import { shortId } from "../../sources/release-info.js";
 import type { FetchedRelease } from "../../sources/types.js";
 import { need, type UpdateContext } from "../context.js";
 import { refuseEmpty, refuseNothingToInstall } from "../empty-release.js";
+import { byOtherNote, installedByOther } from "../installed-by.js";
 import { CONTINUE, type StepOutcome } from "../outcome.js";
 import { checkReleaseFiles, effectivePolicy } from "../release-policy.js";
 import { saidManifestWarnings, warningKey } from "../said-manifest-warnings.js";
@@ -82,9 +83,13 @@ export async function verifyRelease(ctx: UpdateContext): Promise<StepOutcome> {
   if (ctx.versionFromManifest && current !== null && compareVersions(manifest.version, current) < 0) {
     const allowed = ctx.settings.allowDowngrade || ctx.config.trust?.allow_downgrade === true;
     if (!allowed) {
+      // Another source filling this app_dir put it there: said, or alpha's refusal named a 5.0.0
+      // the operator never gave alpha.
+      const other =
+        last === undefined ? await installedByOther(ctx.config, ctx.app, ctx.paths.appStateDir) : undefined;
       const installed =
         last === undefined
-          ? `the installed ${current}`
+          ? `the installed ${current}${byOtherNote(ctx.config, other)}`
           : `${current}, which ship installed last here (${last.why})`;
       throw new VerificationError(
         "downgrade",

@@ -12,6 +12,7 @@ import { mkdir, readdir, rename, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
+import { bindMount, unmountTmpfs } from "../../support/tmpfs.js";
 import { type LocalApp, localApp } from "./local-app.js";
 
 describe("app directories and URLs in ship.toml", () => {
@@ -49,6 +50,28 @@ describe("app directories and URLs in ship.toml", () => {
     const one = await runShip(["--config", app.config, "--sources", "b"]);
     expect(one.code, one.stderr).toBe(0);
     expect(await readdir(app.appDir)).toEqual(["two.txt"]);
+  });
+
+  it("two sources whose app_dirs are one directory by two paths (a bind mount) are refused, also one at a time", async (ctx) => {
+    // Kept per path, each source's install index and backups took the other's files for files ship
+    // had not installed: beta replaced alpha's, saying "the install index is gone", and a run of
+    // both was not refused.
+    const bound = join(app.root, "bound");
+    await mkdir(bound);
+    if (!bindMount(app.appDir, bound)) return ctx.skip();
+    try {
+      const other = await app.release("v2", 'version: "2.0.0"\n', { "two.txt": "2\n" });
+      const toml = `${general()}${local("a", app.appDir)}${local("b", bound, other)}`;
+      for (const args of [[], ["--sources", "b"], ["--list-backups"]]) {
+        const message = await refused(toml, ...args);
+        expect(message).toContain(
+          `sources.a.app_dir, sources.b.app_dir: ${app.appDir} and ${bound} are one directory (a bind mount)`,
+        );
+        expect(message.split("\n")).toHaveLength(1);
+      }
+    } finally {
+      unmountTmpfs(bound);
+    }
   });
 
   it("ship's own directories inside an app, an app inside backup_dir, a local path overlapping its app and app_dir = / are refused naming the key", async () => {

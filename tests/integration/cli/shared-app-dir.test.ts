@@ -68,6 +68,22 @@ describe("two sources filling one app_dir (real CLI)", () => {
     const back = await ship("--rollback", alpha?.id ?? "");
     expect(back.code, back.stderr).toBe(0);
     expect(await readdir(app.appDir)).toEqual([]);
+    // It said "(2 backup(s) restored)" and no more: that beta's update went with it was unsaid.
+    expect(back.stdout).toContain(
+      "(2 backup(s) restored, beta's update to 5.0.0 among them: source beta fills this app_dir too)",
+    );
+  });
+
+  it("alpha's refusals name beta, whose update put the installed version there", async () => {
+    // "release 1.0.0 is older than the installed 5.0.0": a version the operator never gave alpha.
+    const note = `the installed 5.0.0 (source beta installed it; it fills ${app.appDir} too)`;
+    const run = await ship("--sources", "alpha");
+    expect(run.code).toBe(2);
+    expect(run.stdout + run.stderr).toContain(`release 1.0.0 is older than ${note}`);
+    const check = await ship("--sources", "alpha", "--check-only");
+    expect(check.code).toBe(2);
+    expect(check.stdout).toContain(`release 1.0.0 is older than ${note}`);
+    expect(await readFile(join(app.appDir, "common.txt"), "utf8")).toBe("beta 5\n");
   });
 
   it("alpha's update killed half-way is undone by beta's next run, which settles alpha's state and runs alpha's rollback commands once", async () => {
@@ -102,9 +118,13 @@ describe("two sources filling one app_dir (real CLI)", () => {
     await rm(join(app.root, "var/backups/beta", beta?.id ?? ""), { recursive: true });
     const alpha = (await listed("--sources", "alpha")).find((b) => b.source === "alpha");
     expect(alpha?.restorable).toBe(false);
-    expect(alpha?.notRestorable).toContain("has no backup that undoes the installed 5.0.0");
+    // Named whose update it was: beta's, not alpha's whose backup the operator picked.
+    expect(alpha?.notRestorable).toContain(
+      "has no backup that undoes the installed 5.0.0 (source beta installed it)",
+    );
     const back = await ship("--rollback", alpha?.id ?? "");
     expect(back.code).toBe(2);
+    expect(back.stderr).toContain("has no backup that undoes the installed 5.0.0 (source beta installed it)");
     expect(await readFile(join(app.appDir, "common.txt"), "utf8")).toBe("beta 5\n");
   });
 });
