@@ -24,8 +24,11 @@ export interface AgentPage {
   agents: Agent[];
   total: number;
   online: number;
+  /** Matching agents before this page (with `after`, the hub counts them). */
   offset: number;
   limit: number | null;
+  /** When matching agents follow the page: its last agent's id, passed back as `after`. */
+  next?: string;
   fleet: number;
   facets?: { labels: Record<string, string[]>; apps: string[]; versions: string[]; states: string[] };
 }

@@ -2,7 +2,9 @@ import { createSecretKey, type KeyObject, randomUUID } from "node:crypto";
 import jwt from "jsonwebtoken";
 import * as z from "zod";
 import { agentIdProblem, quotedAgentId } from "../../shared/protocol/agent-id.js";
+import { shownNameProblem } from "../../shared/schema/shows-nothing.js";
 import { AuthError } from "../errors.js";
+import { quotedText } from "../quoted-text.js";
 import type { StoreOps } from "../store/async-store.js";
 import type { Role, TokenRecord } from "../store/store.js";
 
@@ -32,6 +34,12 @@ const Claims = z.object({
   iat: z.number(),
   exp: z.number({ error: "token has no exp" }),
 });
+
+/** Why `name` cannot name a token (said without the option or field that gave it), or undefined. */
+export function tokenNameProblem(name: string): string | undefined {
+  const problem = shownNameProblem(name);
+  return problem === undefined ? undefined : `${quotedText(name)} ${problem}`;
+}
 
 export interface IssueOptions {
   role: Role;
@@ -68,6 +76,12 @@ export class TokenService {
     const problem = options.agentId === undefined ? undefined : agentIdProblem(options.agentId);
     if (problem !== undefined)
       throw new RangeError(`agent id ${quotedAgentId(options.agentId ?? "")} ${problem}`);
+    // A renewal carries the name its token was issued with, whatever rule held then.
+    const nameProblem =
+      options.name === undefined || options.renewedFrom !== undefined
+        ? undefined
+        : tokenNameProblem(options.name);
+    if (nameProblem !== undefined) throw new RangeError(`token name ${nameProblem}`);
     const jti = randomUUID();
     const iat = Math.floor(this.now() / 1000);
     const record: TokenRecord = {

@@ -5,7 +5,7 @@ import { creationErrorText, fileCreationError } from "../../shared/creatable-fil
 import { BadInputError } from "../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import { agentIdProblem, quotedAgentId } from "../../shared/protocol/agent-id.js";
-import { MAX_TTL_SECONDS, TokenService } from "../auth/tokens.js";
+import { MAX_TTL_SECONDS, TokenService, tokenNameProblem } from "../auth/tokens.js";
 import { checkClusterSecret, secretSource } from "../cluster/shared-secret.js";
 import { loadHubSecret, openHubStore } from "../state.js";
 import type { AsyncStore } from "../store/async-store.js";
@@ -114,6 +114,10 @@ export async function tokenCreate(
     throw new RangeError(
       `--name is ${nameLength} characters long: must be at most ${MAX_NAME_CHARACTERS} (it travels inside the token, and the hub refuses a request whose headers pass 16 KB)`,
     );
+  // Printed by `token list`, the audit log and the event log: a name that shows as nothing (or as
+  // less than it holds) named nobody an operator could find there.
+  const nameProblem = options.name === undefined ? undefined : tokenNameProblem(options.name);
+  if (nameProblem !== undefined) throw new RangeError(`--name ${nameProblem}`);
   const out = options.out;
   if (out !== undefined) await checkOutFile(out);
   const token = await withStore(options, true, async (store, tokens) => {

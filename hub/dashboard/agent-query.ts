@@ -5,6 +5,7 @@
 import * as z from "zod";
 import { AgentId } from "../../shared/protocol/agent-id.js";
 import { APP_STATES } from "../../shared/protocol/app-states.js";
+import { isBlankName } from "../../shared/schema/shows-nothing.js";
 import { compareVersions } from "../../shared/versions.js";
 import { notBlank, queryCount, queryFlag, queryWord } from "../api/query-params.js";
 import type { AgentRecord } from "../store/store.js";
@@ -24,7 +25,20 @@ export const AgentQuery = z.strictObject({
    */
   after: notBlank(AgentId).optional(),
   /** `key=value`, repeatable; an agent must carry every one. */
-  label: oneOrMany.pipe(z.array(z.string().regex(/^\s*[^=\s][^=]*=.*$/, "must be key=value"))).optional(),
+  label: oneOrMany
+    .pipe(
+      z.array(
+        z
+          .string()
+          .regex(/^\s*[^=\s][^=]*=.*$/, { error: "must be key=value", abort: true })
+          // As a selector's label name: a key of invisible characters alone names no label.
+          .refine(
+            (pair) => !isBlankName(pair.slice(0, pair.indexOf("="))),
+            "must be key=value: its key shows nothing (a zero-width space, a Hangul filler …)",
+          ),
+      ),
+    )
+    .optional(),
   app: queryWord().optional(),
   /** With `app`: that app's version; without: any app's. Same for `state`. */
   version: queryWord().optional(),

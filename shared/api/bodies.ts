@@ -7,6 +7,7 @@ import { AppName } from "../app-name.js";
 import { AgentId, RequestedLabels } from "../protocol/agent-id.js";
 import { ReleaseSourceRef } from "../protocol/messages.js";
 import { nonEmptyText } from "../schema/non-empty.js";
+import { nameAsRead, PRINTED_PROBLEM, shownNameProblem } from "../schema/shows-nothing.js";
 import { UNPRINTABLE } from "../schema/unprintable.js";
 import {
   MAX_VERSION_LENGTH,
@@ -17,23 +18,15 @@ import {
 
 const name = z.string().min(1, "must not be empty").max(200);
 /** Printed as it is by the CLI ("advanced from wave 1/3 canary …"), the dashboard and the event log. */
-const printed = <T extends z.ZodString>(text: T) =>
-  text.refine(
-    (n) => !UNPRINTABLE.test(n),
-    "must not hold a control character (a line break, tab, ESC …), a bidirectional override or an invisible format character (a zero-width space …): the CLI, the dashboard and the event log print it",
-  );
-const waveName = printed(name).refine(
-  (n) => !/^\s|\s$/u.test(n),
-  "must not begin or end with white space: the CLI, the dashboard and the event log print it, where it cannot be seen",
-);
-
-/**
- * What a wave name reads as: the same characters composed or decomposed ("é", "e" + U+0301), in a
- * compatibility form (a no-break space) or with a run of spaces for one are the same name to a reader.
- */
-function readAs(name: string): string {
-  return name.normalize("NFKC").replace(/\s+/gu, " ");
-}
+const printed = <T extends z.ZodString>(text: T) => text.refine((n) => !UNPRINTABLE.test(n), PRINTED_PROBLEM);
+const waveName = z
+  .string()
+  .min(1, { error: "must not be empty", abort: true })
+  .max(200)
+  .superRefine((n, ctx) => {
+    const problem = shownNameProblem(n);
+    if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+  });
 
 /** The longest a wave may wait before it auto-advances: 30 days (a longer soak is a manual advance). */
 export const MAX_WAIT_MINUTES = 43_200;
@@ -302,7 +295,7 @@ export const RolloutSpec = z
     // Two must not look alike either, so they are compared as they read.
     const named = new Map<string, number>();
     spec.waves.forEach((w, i) => {
-      const first = named.get(readAs(w.name));
+      const first = named.get(nameAsRead(w.name));
       if (first !== undefined) {
         const earlier = spec.waves[first]?.name;
         ctx.addIssue({
@@ -313,7 +306,7 @@ export const RolloutSpec = z
               ? `"${w.name}" already names wave ${first + 1}: wave names must differ`
               : `"${w.name}" reads as wave ${first + 1} ("${earlier}"): wave names must differ`,
         });
-      } else named.set(readAs(w.name), i);
+      } else named.set(nameAsRead(w.name), i);
     });
     // Percentages are cumulative: a wave at the previous wave's percent adds nobody, so it either
     // holds no agent or takes one from a later wave; neither is what `c=5 d=5` was meant to say.

@@ -8,6 +8,8 @@
 
 import * as z from "zod";
 import { nameRule } from "../schema/name-rule.js";
+import { HOLDS_UNSEEN, isBlankName, shownNameProblem } from "../schema/shows-nothing.js";
+import { UNPRINTABLE } from "../schema/unprintable.js";
 import { textStart } from "../text-cut.js";
 
 const rule = nameRule(
@@ -25,6 +27,9 @@ export function quotedAgentId(id: string): string {
 export const agentIdProblem = rule.problem;
 
 export const AgentId = rule.schema;
+
+const BLANK_LABEL_NAME =
+  "a label name must show something: it holds only white space or invisible characters (a zero-width space, a Hangul filler …), which no --selector, labels wave or dashboard filter can name";
 
 const labelValue = z.string().max(200, "a label value must be at most 200 characters");
 
@@ -85,6 +90,12 @@ export const RequestedLabels = AgentLabels.superRefine((labels, ctx) => {
   }
   const seen = new Map<string, string>();
   for (const name of Object.keys(labels)) {
+    // No agent configured since ConfiguredLabels can carry it, and `--selector`, a labels wave's
+    // K=V and the dashboard's filter cannot name it: `{" ": "x"}` was taken as a label named "".
+    if (isBlankName(name)) {
+      ctx.addIssue({ code: "custom", path: [name], message: BLANK_LABEL_NAME });
+      continue;
+    }
     const earlier = seen.get(name.trim());
     if (earlier !== undefined)
       ctx.addIssue({
@@ -111,11 +122,22 @@ export const ConfiguredLabels = z
       .regex(
         /^[^\s=,]+$/u,
         "a label name must not be empty or hold '=', ',' or white space (--selector KEY=VALUE and a labels wave's K=V,K=V could not name it)",
+      )
+      .refine(
+        // Said once: white space is the pattern's above.
+        (name) => /\s/u.test(name) || (!HOLDS_UNSEEN.test(name) && !UNPRINTABLE.test(name)),
+        "a label name must not hold a control character or an invisible one (a zero-width space, a Hangul filler …): the dashboard and the CLI print it, and it reads as another label",
       ),
-    labelValue.refine(
-      (value) => value === value.trim(),
-      "a label value must not begin or end with white space (--selector KEY=VALUE, a labels wave's K=V and the dashboard's forms trim what they are given, so none could choose it)",
-    ),
+    labelValue
+      .refine(
+        (value) => value === value.trim(),
+        "a label value must not begin or end with white space (--selector KEY=VALUE, a labels wave's K=V and the dashboard's forms trim what they are given, so none could choose it)",
+      )
+      .refine(
+        // Said once: spaces at the ends are the refinement above's.
+        (value) => value === "" || value !== value.trim() || shownNameProblem(value) === undefined,
+        "a label value must not hold a control character, nor begin or end with an invisible one (a zero-width space, a Hangul filler …): the dashboard and the CLI print it, where it reads as another value",
+      ),
   )
   .refine((labels) => Object.keys(labels).length <= MAX_LABELS, {
     message: `at most ${MAX_LABELS} labels (the hub keeps no more of a hello's)`,

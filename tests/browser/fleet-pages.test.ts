@@ -1,5 +1,7 @@
 /**
- * The fleet's later pages when the agents matching the filter grow fewer while the operator looks.
+ * The fleet's later pages when the agents matching the filter change while the operator looks. An
+ * agent joining before the page shown (by id) made Next show the page's last agent again: pages
+ * went by offset. They now start after the last agent shown, as the API's `after` does.
  * On page 2 of the online agents, agents going offline left the page at "51–50 of 40 agents" and
  * "No agent matches." while 40 did, with Next disabled: only Previous found them. The page now
  * moves back to the last page that holds agents. Real hub (in process), agents over real
@@ -33,6 +35,30 @@ describe.skipIf(!hasProgram("chromium"))("the fleet's pages as agents leave, in 
     for (const a of agents) a.ws.terminate();
     await browser?.close();
     await t?.stop();
+  });
+
+  it("an agent joining before the page shown moves none of its rows: it goes on after the last one read", async ({
+    onTestFinished: onFinished,
+  }) => {
+    const summary = page.locator("#fleet-summary");
+    const firstRow = page.locator("#fleet-table tbody tr").first().locator("td").first();
+    await expect.poll(() => summary.textContent(), { timeout: 10_000 }).toMatch(/^1–50 of 60 agents/);
+    await page.getByRole("button", { name: "Next →" }).click();
+    await expect.poll(() => summary.textContent(), { timeout: 10_000 }).toMatch(/^51–60 of 60 agents/);
+    expect(await firstRow.textContent()).toMatch(/^host-50/);
+    // Sorts before host-49, the last row of page 1: by offset, page 2 redrawn began with host-49 again.
+    const joined = await TestAgent.connect(t.hub.url, await t.agentToken("host-00a"));
+    joined.hello("host-00a");
+    // Gone before the next test, which counts the agents online, whatever this one found.
+    onFinished(() => joined.ws.terminate());
+    await expect.poll(() => summary.textContent(), { timeout: 10_000 }).toMatch(/ of 61 agents/);
+    expect(await summary.textContent()).toMatch(/^52–61 of 61 agents/);
+    expect(await firstRow.textContent()).toMatch(/^host-50/);
+    expect(await page.locator("#fleet-table tbody tr").count()).toBe(10);
+    expect(await page.getByRole("button", { name: "Next →" }).isDisabled()).toBe(true);
+    await page.getByRole("button", { name: "← Previous" }).click();
+    await expect.poll(() => summary.textContent(), { timeout: 10_000 }).toMatch(/^1–50 of 61 agents/);
+    expect(await firstRow.textContent()).toMatch(/^host-00/);
   });
 
   it("a later page that the filter's agents no longer reach shows the last page that has them", async () => {

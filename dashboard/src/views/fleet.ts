@@ -135,9 +135,17 @@ function attentionPanel(needs: Attention): HTMLElement | null {
   );
 }
 
-/** Fleet: every agent, filtered and paged on the hub (it holds 10,000 as easily as 10). */
+/**
+ * Fleet: every agent, filtered and paged on the hub (it holds 10,000 as easily as 10). Pages start
+ * after an agent id (the hub's `next`), not at an offset: an agent joining, leaving or ceasing to
+ * match before the page an operator was on moved every later row by one, so Next showed the last
+ * row of the page read again (or never showed the first of the next).
+ */
 export function fleetView(): View {
-  let offset = 0;
+  /** Where the page shown starts (undefined: the first page), and where each page before it did. */
+  let after: string | undefined;
+  const before: (string | undefined)[] = [];
+  let nextStart: string | undefined;
   const q = h("input", { type: "search", name: "q", id: "filter-q", placeholder: "id or hostname" });
   const label = select("label", "label", []);
   const app = select("app", "app", []);
@@ -165,7 +173,8 @@ export function fleetView(): View {
     field("Status", status),
   );
   const restart = () => {
-    offset = 0;
+    after = undefined;
+    before.length = 0;
     void refresh();
   };
   filters.addEventListener("submit", (e) => {
@@ -175,11 +184,13 @@ export function fleetView(): View {
   for (const control of [label, app, version, state, status]) control.addEventListener("change", restart);
   q.addEventListener("input", restart);
   prev.addEventListener("click", () => {
-    offset = Math.max(0, offset - PAGE_SIZE);
+    after = before.pop();
     void refresh();
   });
   next.addEventListener("click", () => {
-    offset += PAGE_SIZE;
+    if (nextStart === undefined) return;
+    before.push(after);
+    after = nextStart;
     void refresh();
   });
   view.root.append(
@@ -192,7 +203,8 @@ export function fleetView(): View {
   );
 
   async function refresh(): Promise<void> {
-    const params = new URLSearchParams({ limit: String(PAGE_SIZE), offset: String(offset), facets: "true" });
+    const params = new URLSearchParams({ limit: String(PAGE_SIZE), facets: "true" });
+    if (after !== undefined) params.set("after", after);
     // A search of spaces is no filter: the hub refuses a blank parameter (400) rather than match nobody.
     for (const [key, control] of Object.entries({ q, label, app, version, state, status }))
       if (control.value.trim()) params.set(key, control.value.trim());
@@ -205,10 +217,11 @@ export function fleetView(): View {
     // Past the end (fewer agents match than when this page was opened: they went offline, changed
     // state, were removed; or Next was clicked twice): the last page that holds them, not "No agent
     // matches." over a count that says they do.
-    if (page.agents.length === 0 && page.total > 0 && offset > 0) {
-      offset = Math.floor((page.total - 1) / PAGE_SIZE) * PAGE_SIZE;
+    if (page.agents.length === 0 && page.total > 0 && after !== undefined) {
+      after = before.pop();
       return refresh();
     }
+    nextStart = page.next;
     fill(attention, attentionPanel(needs));
     if (page.facets) {
       refill(
@@ -228,7 +241,7 @@ export function fleetView(): View {
         (page.total !== page.fleet ? `; ${page.fleet} in the fleet` : ""),
     );
     prev.disabled = page.offset === 0;
-    next.disabled = last >= page.total;
+    next.disabled = page.next === undefined;
     fill(
       rows,
       page.agents.length === 0

@@ -552,6 +552,11 @@ describe("hub API input: every 400 is one line naming the field and what is wron
     // A blank label is no key=value: it was dropped unsaid, every agent matching.
     for (const value of ["", "%20", "%20=prod"])
       expect(await refused("GET", `/api/v1/agents?label=${value}`)).toBe("query.label[0]: must be key=value");
+    // Nor is a key of invisible characters alone (a selector refuses it as a label name).
+    for (const value of ["%E2%80%8B=prod", "%E3%85%A4=prod"])
+      expect(await refused("GET", `/api/v1/agents?label=${value}`)).toBe(
+        "query.label[0]: must be key=value: its key shows nothing (a zero-width space, a Hangul filler …)",
+      );
     const twice = [
       ["agents", "version"],
       ["agents", "q"],

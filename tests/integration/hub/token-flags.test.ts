@@ -67,3 +67,28 @@ it("--ttl takes a duration's amount as the number flags do: .5d is 12 h, 1e1d is
   });
   expect(await readdir(dir)).toEqual(["data"]);
 });
+
+const createNamed = (name: string) =>
+  runHubCli(dir, ["token", "create", "--role", "ci", "--name", name, "--data-dir", "data"]);
+
+// `token list`, the audit log and the event log print a token's name: one that shows as nothing (a
+// Hangul filler, a blank braille pattern) or as less than it holds was issued (exit 0) and named
+// nobody an operator could find there. Spaces alone were refused already, as for every flag.
+it.each([
+  ["   ", "is empty: give it a value"],
+  ["\u3164", '"\u3164" must show something'],
+  ["\u00a0\u2800", '"\u00a0\u2800" must show something'],
+  ["ci\u3164", '"ci\u3164" must not begin or end with white space or an invisible character'],
+  ["ci\u200b", '"ci\\u200b" must not hold a control character'],
+])("--name %j: exit 2 naming --name, nothing created", async (name, problem) => {
+  const { code, stderr } = await createNamed(name);
+  expect(code, stderr).toBe(2);
+  expect(stderr.split("\n")).toHaveLength(2);
+  expect(stderr).toMatch(new RegExp(`^ship-hub: --name ${problem.replace(/[\\.()]/g, "\\$&")}`));
+  expect(await readdir(dir)).toEqual([]);
+});
+
+it("--name of an emoji written in full is taken", async () => {
+  const { code, stderr } = await createNamed("deploy \u2764\ufe0f");
+  expect(code, stderr).toBe(0);
+});

@@ -2,7 +2,9 @@
  * Wave names must differ because operators tell waves apart by them ("advanced from wave 1/2
  * canary"), and two must not look alike. Invisible characters were refused already, yet the hub
  * took " " as a wave name (printed as nothing), "canary" beside "canary " (a trailing space), "café"
- * written composed beside "café" written with a combining accent, and "a b" beside "a  b". The same
+ * written composed beside "café" written with a combining accent, and "a b" beside "a  b"; then a
+ * Hangul filler (a letter by category) or a blank braille pattern as a name, "canary" beside
+ * "can<U+034F>ary", and a selector label named " ". The same
  * refusal holds at the CLI, which no longer passes `--wave "canary =5"`'s space on as part of the
  * name (spaces beside `=` are no part of it, as in `--selector env = prod`). Real hub, real CLI.
  */
@@ -26,9 +28,21 @@ describe("wave names that look alike", () => {
       ],
     });
     const edge =
-      "must not begin or end with white space: the CLI, the dashboard and the event log print it, where it cannot be seen";
+      "must not begin or end with white space or an invisible character (a no-break space, a zero-width space, a Hangul filler …): the CLI, the dashboard and the event log print it, where it cannot be seen";
+    const blank =
+      "must show something: it holds only white space or invisible characters (a no-break space, a zero-width space, a Hangul filler …), which the CLI, the dashboard and the event log print as nothing";
     for (const [names, error] of [
-      [[" ", "all"], `body.waves[0].name: ${edge}`],
+      [[" ", "all"], `body.waves[0].name: ${blank}`],
+      // Letters or symbols by category that show as nothing: a Hangul filler, a blank braille
+      // pattern, a combining grapheme joiner, a variation selector alone.
+      [["\u3164", "all"], `body.waves[0].name: ${blank}`],
+      [["canary", "\u2800"], `body.waves[1].name: ${blank}`],
+      [["\u034f\ufe0f", "all"], `body.waves[0].name: ${blank}`],
+      [["canary\u3164", "all"], `body.waves[0].name: ${edge}`],
+      [
+        ["canary", "can\u034fary"],
+        'body.waves[1].name: "can\u034fary" reads as wave 1 ("canary"): wave names must differ',
+      ],
       [["canary ", "all"], `body.waves[0].name: ${edge}`],
       [["canary", "\u00a0all"], `body.waves[1].name: ${edge}`],
       [["canary", "\tall"], /^body\.waves\[1\]\.name: must not hold a control character/],
@@ -46,12 +60,29 @@ describe("wave names that look alike", () => {
         else expect(res.body.error).toMatch(error);
       }
     }
+    // A selector's or labels wave's label name of nothing visible: `{" ": "x"}` was taken as a label
+    // named "" that no --selector or dashboard filter can name.
+    for (const labels of [{ " ": "x" }, { "\u3164": "x" }]) {
+      const name = Object.keys(labels)[0];
+      const res = await t.api("POST", "/api/v1/rollouts", {
+        token: t.operator,
+        body: { release, selector: { labels }, waves: [{ name: "all", percent: 100 }] },
+      });
+      expect({ labels, status: res.status }).toEqual({ labels, status: 400 });
+      expect(res.body.error).toMatch(`body.selector.labels.${name}: a label name must show something`);
+      const wave = await t.api("POST", "/api/v1/rollouts", {
+        token: t.operator,
+        body: { release, waves: [{ name: "canary", labels }] },
+      });
+      expect(wave.status).toBe(400);
+      expect(wave.body.error).toMatch(`body.waves[0].labels.${name}: a label name must show something`);
+    }
     const list = await t.api<{ rollouts: unknown[] }>("GET", "/api/v1/rollouts", { token: t.operator });
     expect(list.body.rollouts).toEqual([]);
     // Names that differ by what a reader sees are fine, an inner single space included.
     const fine = await t.api("POST", "/api/v1/rollouts", {
       token: t.operator,
-      body: body(["Canary one", "canary one"]),
+      body: body(["Canary one", "canary one \u2764\ufe0f"]),
     });
     expect(fine.status).toBe(201);
   });

@@ -238,6 +238,17 @@ describe("malformed configs: every problem, positioned", () => {
       '[hub]\nurl = "https://h"\ntoken_file = "/t"\n[hub.labels]\nenv = "prod\\t"\n',
       /^ship\.toml:5:1 hub\.labels\.env: a label value must not begin or end with white space/,
     ],
+    // Shown as nothing by the dashboard and the CLI: "env<U+200B>" read as another agent's "env".
+    [
+      "a label name holding a zero-width space",
+      '[hub]\nurl = "https://h"\ntoken_file = "/t"\n[hub.labels]\n"env\\u200b" = "prod"\n',
+      /^ship\.toml:5:1 hub\.labels\."env\\u200b": invalid key: a label name must not hold a control character or an invisible one/,
+    ],
+    [
+      "a label value ending in a Hangul filler",
+      '[hub]\nurl = "https://h"\ntoken_file = "/t"\n[hub.labels]\nenv = "prod\\u3164"\n',
+      /^ship\.toml:5:1 hub\.labels\.env: a label value must not hold a control character, nor begin or end with an invisible one/,
+    ],
     [
       "a label value starting with a no-break space",
       '[hub]\nurl = "https://h"\ntoken_file = "/t"\n[hub.labels]\nenv = "\\u00a0prod"\n',
