@@ -71,6 +71,7 @@ const DIRECT = [
   "listReports",
   "hasReport",
   "pruneReports",
+  "lastReportReceivedAt",
   "appendEvent",
   "listEvents",
   "countAgentsOnline",
