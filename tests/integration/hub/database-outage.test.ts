@@ -6,7 +6,7 @@
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { memoryLogger } from "../../../shared/log.js";
 import { Cluster, canRunCluster } from "../../support/cluster.js";
 import { runHubCli } from "../../support/hub-cli.js";
@@ -138,6 +138,37 @@ describe("a hub whose SQLite file another process holds locked", () => {
       expect(told.map((l) => l.level)).toEqual(["warn", "info"]);
       expect(told[0]?.data?.file).toBe(join(t.dir, "hub.db"));
     } finally {
+      holder.kill();
+      await t.stop();
+    }
+  }, 30_000);
+
+  // The wait was counted on the wall clock: NTP stepping it forward while a write waited for the
+  // lock refused the write at once ("waited 2 s"), the lock let go a moment later.
+  it("a write waiting for the lock is taken when it is let go in time, the wall clock stepped an hour meanwhile", async () => {
+    const wall = Date.now.bind(Date);
+    let wallShift = 0;
+    vi.spyOn(Date, "now").mockImplementation(() => wall() + wallShift);
+    const t = await startTestHub({ log: memoryLogger([]), lockWaitMs: 2000 });
+    const holder = await holdWriteLock(join(t.dir, "hub.db"));
+    try {
+      const publishing = fetch(`${t.hub.url}/api/v1/releases`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${t.ci}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          app: "web",
+          version: "2.0.0",
+          manifest: manifestText("2.0.0"),
+          source: { type: "git", commit: "abcdef1" },
+        }),
+      });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      wallShift = 3_600_000;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await holder.release();
+      expect((await publishing).status).toBe(201);
+    } finally {
+      vi.restoreAllMocks();
       holder.kill();
       await t.stop();
     }
