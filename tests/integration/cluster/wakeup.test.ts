@@ -4,7 +4,7 @@
  * not, a burst collapses, and the listener survives its backend being terminated (then resyncs).
  */
 import postgres from "postgres";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { type ClusterWakeup, startClusterWakeup } from "../../../hub/cluster/wakeup.js";
 import type { PostgresStore } from "../../../hub/store/postgres-store.js";
 import { openPostgresStore, WAKEUP_APPLICATION_NAME } from "../../../hub/store/postgres-store.js";
@@ -319,6 +319,43 @@ describe.skipIf(!available)("cluster wake-up (LISTEN/NOTIFY on real PostgreSQL)"
         "the replacement's log line",
       );
     } finally {
+      await wakeup?.close();
+      wakeup = undefined;
+      await relay.close();
+    }
+  });
+
+  it("replaces a listening connection that went silent though the wall clock is set back an hour meanwhile", async () => {
+    // The probe's wait was counted on the wall clock: set back an hour after a probe went out (NTP),
+    // the silent connection was kept for the hour, and every relayed check_now was lost.
+    const wall = Date.now.bind(Date);
+    let wallShift = 0;
+    vi.spyOn(Date, "now").mockImplementation(() => wall() + wallShift);
+    const relay = await silenceableRelay(Number(new URL(url).port));
+    const checks: string[] = [];
+    try {
+      const through = new URL(url);
+      through.port = String(relay.port);
+      wakeup = await startClusterWakeup(
+        { url: through.toString(), log: memoryLogger(lines), resyncMs: 100, answerTimeoutMs: 1500 },
+        { deliverPending: async () => {}, wakeEvents() {}, checkNow: (id) => void checks.push(id) },
+      );
+      await admin`SELECT pg_notify('ship_check_now', 'before')`;
+      await eventually(() => checks.includes("before"), "a relayed check on the first connection");
+      expect(relay.silenceOpen()).toBeGreaterThanOrEqual(1);
+      // A resync's probe goes out on the silent connection, then the clock is set back.
+      await sleep(300);
+      wallShift = -3_600_000;
+      await eventually(
+        () => {
+          admin`SELECT pg_notify('ship_check_now', 'after')`.catch(() => {});
+          return checks.includes("after");
+        },
+        "a relayed check on a new connection",
+        15_000,
+      );
+    } finally {
+      vi.restoreAllMocks();
       await wakeup?.close();
       wakeup = undefined;
       await relay.close();
