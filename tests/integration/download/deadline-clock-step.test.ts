@@ -10,24 +10,22 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { downloadFile } from "../../../agent/download/download.js";
 import { startHttpServer, type TestServer } from "../../support/servers/http-server.js";
+import { steppedClocks } from "../../support/stepped-clocks.js";
 
 describe("a download's time limit under a wall clock stepped forward", () => {
   let tmp: string;
   let server: TestServer;
-  let wallShift = 0;
   const body = Buffer.from("the release\n");
 
   beforeEach(async () => {
     tmp = await mkdtemp(join(tmpdir(), "ship-deadline-step-"));
-    const wall = Date.now.bind(Date);
-    wallShift = 0;
-    vi.spyOn(Date, "now").mockImplementation(() => wall() + wallShift);
+    const shift = steppedClocks();
     let nth = 0;
     server = await startHttpServer((_req, res) => {
       nth++;
       if (nth === 1) {
         // The step comes while the client waits for this answer.
-        wallShift += 3_600_000;
+        shift.wall += 3_600_000;
         return void res.writeHead(503, { "retry-after": "1" }).end("busy");
       }
       res.writeHead(200, { "content-length": String(body.length) }).end(body);

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import { REFUSAL_LINES_PER_MINUTE } from "../../../hub/ws/refusals.js";
 import { memoryLogger } from "../../../shared/log.js";
+import { steppedClocks } from "../../support/stepped-clocks.js";
 import { startTestHub, type TestHub } from "./support.js";
 
 /** A JWT-shaped token claiming `sub`, signed with nothing the hub knows. */
@@ -80,12 +81,7 @@ describe("refused agent connections in the log under a wall clock set back", () 
   // was not logged again for the hour. Only the clocks move: the wall back an hour, the elapsed
   // clock forward 61 s, as a minute with such a step in it reads.
   it("logs an agent refused again a minute later, not an hour later", async () => {
-    const wall = Date.now.bind(Date);
-    const elapsed = performance.now.bind(performance);
-    let wallShift = 0;
-    let elapsedShift = 0;
-    vi.spyOn(Date, "now").mockImplementation(() => wall() + wallShift);
-    vi.spyOn(performance, "now").mockImplementation(() => elapsed() + elapsedShift);
+    const shift = steppedClocks();
     const lines: { level: string; msg: string; data?: Record<string, unknown> }[] = [];
     const t = await startTestHub({ log: memoryLogger(lines) });
     try {
@@ -93,8 +89,8 @@ describe("refused agent connections in the log under a wall clock set back", () 
         lines.filter((l) => l.msg === "refused an agent connection" && l.data?.agentId === "stepped");
       expect(await attempt(t.hub.url, forged("stepped"))).toBe(401);
       expect(logged()).toHaveLength(1);
-      elapsedShift += 61_000;
-      wallShift += 61_000 - 3_600_000;
+      shift.elapsed += 61_000;
+      shift.wall += 61_000 - 3_600_000;
       expect(await attempt(t.hub.url, forged("stepped"))).toBe(401);
       expect(logged()).toHaveLength(2);
     } finally {

@@ -4,6 +4,7 @@ import { rm } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { memoryLogger } from "../../../shared/log.js";
 import type { HubMessage } from "../../../shared/protocol/messages.js";
+import { steppedClocks } from "../../support/stepped-clocks.js";
 import { startTestHub, TestAgent, type TestHub } from "./support.js";
 
 let t: TestHub;
@@ -176,12 +177,7 @@ describe("report rate under a wall clock set back", () => {
   // deployments timing out meanwhile. Only the clocks are moved: the wall clock back an hour and
   // the elapsed one forward a minute, as 61 s with a step in them read.
   it("ends an agent's minute of reports after a minute, not after the step", async () => {
-    const wall = Date.now.bind(Date);
-    const elapsed = performance.now.bind(performance);
-    let wallShift = 0;
-    let elapsedShift = 0;
-    vi.spyOn(Date, "now").mockImplementation(() => wall() + wallShift);
-    vi.spyOn(performance, "now").mockImplementation(() => elapsed() + elapsedShift);
+    const shift = steppedClocks();
     const hub = await startTestHub({ maxReportsPerMinute: 3 });
     try {
       const agent = await TestAgent.connect(hub.hub.url, await hub.agentToken("stepped"));
@@ -198,8 +194,8 @@ describe("report rate under a wall clock set back", () => {
       };
       for (let i = 0; i < 3; i++) expect((await report()).type).toBe("ack");
       expect((await report()).type).toBe("error");
-      elapsedShift += 61_000;
-      wallShift += 61_000 - 3_600_000;
+      shift.elapsed += 61_000;
+      shift.wall += 61_000 - 3_600_000;
       expect((await report()).type).toBe("ack");
       agent.ws.terminate();
     } finally {

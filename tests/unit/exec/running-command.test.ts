@@ -12,6 +12,7 @@ import {
 } from "../../../agent/exec/running-command.js";
 import { memoryLogger } from "../../../shared/log.js";
 import { processRunning } from "../../support/process-alive.js";
+import { steppedClocks } from "../../support/stepped-clocks.js";
 
 let dir: string;
 const started: number[] = [];
@@ -59,13 +60,11 @@ describe.skipIf(process.platform !== "linux")("endInterruptedCommand", () => {
     await sleep(100);
     const file = runningCommandFile(dir);
     await recordRunningCommand(file, pid, "pre_update hook[0]");
-    const wall = Date.now.bind(Date);
-    let wallShift = 0;
-    vi.spyOn(Date, "now").mockImplementation(() => wall() + wallShift);
+    const shift = steppedClocks();
     try {
       const ending = endInterruptedCommand(file, memoryLogger([]), { graceMs: 300 });
       await sleep(100);
-      wallShift = -3_600_000;
+      shift.wall = -3_600_000;
       const late = sleep(10_000).then(() => "still waiting after 10 s");
       expect(await Promise.race([ending, late])).toMatch(/ended pre_update hook\[0\]/);
       expect(alive(pid)).toBe(false);
