@@ -21,6 +21,7 @@ import { EventStream } from "./dashboard/event-stream.js";
 import { HubRequestError } from "./errors.js";
 import { HubMetrics } from "./metrics.js";
 import { OnceAMinuteLog } from "./once-a-minute-log.js";
+import { retentionClock } from "./retention-clock.js";
 import { AgentSync } from "./rollouts/agent-sync.js";
 import { RolloutEngine } from "./rollouts/engine.js";
 import { isoTime, shownTime } from "./shown-time.js";
@@ -267,7 +268,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     },
   );
   const sync = new AgentSync(engine, (agentId, reason) => reportCorrections.record(agentId, reason));
-  const refusals = new ConnectionRefusals(log, now);
+  const refusals = new ConnectionRefusals(log, now, ownClock);
   const eventStream = new EventStream({ store, tokens, sessions });
   let relayCheck = async (_agentId: string): Promise<void> => {
     throw new HubRequestError(503, "this hub is still starting; try again");
@@ -324,6 +325,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   const judges: JudgingTimer[] = [];
   const retention = options.reportRetention ?? { keepPerAgent: 500, keepMs: 90 * 86_400_000 };
   const pruneEveryMs = retention.everyMs ?? 60_000;
+  const retentionNow = retentionClock(time, ownClock, await store.lastReportReceivedAt());
   // One agent token must not fill the hub's disk: reports are kept by count per agent and by age.
   // In a cluster one hub a period does it (a claimed tick), and also deletes the chunks of
   // artifact uploads a killed hub left behind.
@@ -332,7 +334,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
       try {
         const removed = await store.tx(async (t) => {
           if (cluster && !(await t.claimTick("prune", hubId, time(), pruneEveryMs * 0.9))) return 0;
-          return t.pruneReports(retention.keepPerAgent, time() - retention.keepMs);
+          return t.pruneReports(retention.keepPerAgent, retentionNow() - retention.keepMs);
         });
         if (removed > 0) log.info("pruned old reports", { removed });
         if (cluster) await cluster.sweepAbandonedUploads(time() - 86_400_000);

@@ -41,6 +41,7 @@ export function silenceSaid(failure: DownloadError, setting: PatienceSetting): D
 export function afterAttempts(
   failure: DownloadError,
   attempts: number,
+  /** performance.now() when the first attempt began. */
   startedMs: number,
   setting: PatienceSetting,
   retries: number,
@@ -52,7 +53,7 @@ export function afterAttempts(
   const uncounted = progressed === 0 ? "" : `, not counting ${progressed} that got more of the file`;
   const key =
     setting.retriesSetting === undefined ? "" : ` (${setting.retriesSetting} = ${retries}${uncounted})`;
-  const took = seconds(Date.now() - startedMs);
+  const took = seconds(performance.now() - startedMs);
   return withReason(failure, `${failure.reason}; gave up after ${attempts} attempts in ${took} s${key}`);
 }
 

@@ -36,7 +36,9 @@ export function startDeadline(setting: DeadlineSetting, outer?: AbortSignal): De
       clear() {},
     };
   }
-  const ends = Date.now() + ms;
+  // Elapsed time: on the wall clock, NTP stepping it forward mid-download left no time for a
+  // Retry-After the server asked for, and the download was given up at once.
+  const ends = performance.now() + ms;
   const controller = new AbortController();
   let expired = false;
   const limit = setting.deadlineSetting ?? "the time limit";
@@ -47,7 +49,7 @@ export function startDeadline(setting: DeadlineSetting, outer?: AbortSignal): De
   return {
     limit,
     signal: outer === undefined ? controller.signal : AbortSignal.any([outer, controller.signal]),
-    remainingMs: () => Math.max(0, ends - Date.now()),
+    remainingMs: () => Math.max(0, ends - performance.now()),
     failure(url, progress) {
       if (!expired) return undefined;
       const got = progress === undefined ? "" : ` (${progress})`;

@@ -145,7 +145,7 @@ class Transfer {
 
   async run(): Promise<DownloadResult> {
     let failures = 0;
-    const startedMs = Date.now();
+    const startedMs = performance.now();
     for (let attempt = 1; ; attempt++) {
       const before = this.bytes;
       try {

@@ -120,7 +120,7 @@ async function call<T>(
   const client = await createHttpClient({ caFile: options.caFile, timeoutMs: options.timeoutMs });
   const deadline = startDeadline(options, options.signal);
   let kept: OpenResponse | undefined;
-  const startedMs = Date.now();
+  const startedMs = performance.now();
   try {
     for (let attempt = 1; ; attempt++) {
       try {

@@ -169,10 +169,11 @@ function groupAlive(pgid: number): boolean {
 }
 
 async function groupGone(pgid: number, waitMs: number): Promise<boolean> {
-  const deadline = Date.now() + waitMs;
+  // Elapsed time: a wall clock set back an hour held a hung group's SIGKILL (and the run) for it.
+  const deadline = performance.now() + waitMs;
   for (;;) {
     if (!groupAlive(pgid)) return true;
-    if (Date.now() >= deadline) return false;
+    if (performance.now() >= deadline) return false;
     await sleep(50);
   }
 }

@@ -200,7 +200,7 @@ async function openListener(
           queue.stats.listens++;
           return;
         }
-        const now = Date.now();
+        const now = monotonicNow();
         if (now - relistenedAt < RELISTEN_WINDOW_MS) return;
         relistenedAt = now;
         queue.stats.listens++;
@@ -231,7 +231,7 @@ async function openListener(
     sql,
     probe() {
       if (probeSentAt !== undefined) return;
-      const sentAt = Date.now();
+      const sentAt = monotonicNow();
       probeSentAt = sentAt;
       // Not awaited: a notify on a silent connection never answers, which silentFor then sees. One
       // that fails (the database restarting or away) was never sent and says nothing of the
@@ -242,7 +242,9 @@ async function openListener(
         if (probeSentAt === sentAt) probeSentAt = undefined;
       });
     },
-    silentFor: (ms) => probeSentAt !== undefined && Date.now() - probeSentAt > ms,
+    // Monotonic: on the wall clock, one set back an hour after a probe went out kept a silent
+    // connection (and every relayed check it lost) for the hour.
+    silentFor: (ms) => probeSentAt !== undefined && monotonicNow() - probeSentAt > ms,
     end() {
       sql.end({ timeout: 0 }).catch(() => {});
     },

@@ -618,6 +618,10 @@ export function postgresOps(db: Db, { alone = false }: { alone?: boolean } = {})
         WHERE n > ${keepPerAgent})`;
       return result.count;
     },
+    async lastReportReceivedAt() {
+      const row = first(await db`SELECT received_at FROM reports ORDER BY seq DESC LIMIT 1`);
+      return row === undefined ? undefined : num(row.received_at);
+    },
     async listReports(agentId, limit, from = { offset: 0 }) {
       const rows =
         "before" in from

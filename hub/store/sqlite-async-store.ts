@@ -71,6 +71,7 @@ const DIRECT = [
   "listReports",
   "hasReport",
   "pruneReports",
+  "lastReportReceivedAt",
   "appendEvent",
   "listEvents",
   "countAgentsOnline",
@@ -389,7 +390,7 @@ class SqliteCore {
     });
     this.ops = sqliteOps(sync, (operation, fn) => {
       this.guard.outside(operation);
-      const askedAt = Date.now();
+      const askedAt = this.lock.now();
       // Each try takes its own turn of the queue: a write waiting for the lock holds no read up.
       return this.lock.retry(
         () =>
@@ -405,7 +406,7 @@ class SqliteCore {
 
   tx<T>(fn: (t: StoreOps) => Promise<T>): Promise<T> {
     this.guard.outside("tx");
-    const askedAt = Date.now();
+    const askedAt = this.lock.now();
     return withTxRetry(() =>
       // A BEGIN that finds the lock held gives the queue's turn up until its next try.
       this.lock.retry(

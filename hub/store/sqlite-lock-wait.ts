@@ -60,7 +60,12 @@ export interface LockWaitOptions {
  */
 export class LockWait {
   private readonly waitMs: number;
-  private readonly now: () => number;
+  /**
+   * Monotonic ms (the wait is a duration): on the wall clock, one stepped forward while a call
+   * waited refused it at once as past its wait, and one set back an hour held it (and every call
+   * queued behind it) for the hour while the lock stayed held.
+   */
+  readonly now: () => number;
   /** Since when a lock has been met; undefined while none is. */
   private lockedSince: number | undefined;
   private warned = false;
@@ -68,7 +73,7 @@ export class LockWait {
 
   constructor(private readonly options: LockWaitOptions) {
     this.waitMs = options.waitMs ?? DEFAULT_LOCK_WAIT_MS;
-    this.now = options.now ?? Date.now;
+    this.now = options.now ?? (() => performance.now());
   }
 
   async run<T>(call: () => T, askedAt: number = this.now()): Promise<T> {

@@ -542,6 +542,11 @@ export class SqliteStore implements Store {
     return num((this.db.prepare("SELECT COALESCE(MAX(id), 0) AS id FROM events").get() as Row).id);
   }
 
+  lastReportReceivedAt(): number | undefined {
+    const row = this.db.prepare("SELECT received_at FROM reports ORDER BY rowid DESC LIMIT 1").get();
+    return row === undefined ? undefined : num((row as Row).received_at);
+  }
+
   countAgentsOnline(): number {
     return num((this.stmt.countOnline.get() as Row).n);
   }

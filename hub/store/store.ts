@@ -347,6 +347,8 @@ export interface Store {
   hasReport(agentId: string, id: string): boolean;
   /** Deletes reports received before `olderThan` and all but each agent's newest `keepPerAgent` (by arrival). */
   pruneReports(keepPerAgent: number, olderThan: number): number;
+  /** When the report that arrived last was received (its stamp); undefined when none is stored. */
+  lastReportReceivedAt(): number | undefined;
 
   appendEvent(event: NewEvent): void;
   /**

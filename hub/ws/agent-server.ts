@@ -152,12 +152,15 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
   const batch = new MessageBatch(options.sync, log);
   const now = options.now ?? Date.now;
   const elapsed = options.elapsed ?? monotonicNow;
-  const refusals = options.refusals ?? new ConnectionRefusals(log, now);
+  const refusals = options.refusals ?? new ConnectionRefusals(log, now, elapsed);
   const principals = new WeakMap<WebSocket, Principal>();
   const sessions = new WeakMap<WebSocket, LiveSession>();
   const renewing = new WeakSet<WebSocket>();
   const renewTimers = new WeakMap<WebSocket, NodeJS.Timeout>();
-  /** Renewals that failed in a row on a connection, and when the next try is due. */
+  /**
+   * Renewals that failed in a row on a connection, and when the next try is due: on the monotonic
+   * clock, as a wait is; on the wall clock a step back of an hour held every renewal off for it.
+   */
   const renewFailures = new WeakMap<WebSocket, { count: number; retryAt: number }>();
   // An outage fails every connection's renewal and every connecting agent's token check: each said
   // once a minute with a count, not once per agent and attempt.
@@ -316,7 +319,7 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
     // Marked at once: the ping loop must not issue a second token while this one is being stored.
     if (!principal || renewing.has(ws)) return;
     const failed = renewFailures.get(ws);
-    if (failed && !retry && now() < failed.retryAt) return;
+    if (failed && !retry && elapsed() < failed.retryAt) return;
     if (!renewalDue(principal, now())) return scheduleRenewal(ws, agentId);
     renewing.add(ws);
     // JWT times are whole seconds: a renewal within the same second as the token it replaces may
@@ -342,7 +345,7 @@ export function attachAgentServer(server: Server, options: AgentServerOptions) {
         RENEW_RETRY_MS,
         Math.min(RENEW_RETRY_MS * 2 ** (count - 1), RENEW_RETRY_MAX_MS, left / 4),
       );
-      renewFailures.set(ws, { count, retryAt: now() + retryMs });
+      renewFailures.set(ws, { count, retryAt: elapsed() + retryMs });
     } finally {
       renewing.delete(ws);
     }

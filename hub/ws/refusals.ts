@@ -5,6 +5,7 @@
  * own log.
  */
 import type { Logger } from "../../shared/log.js";
+import { monotonicNow } from "../cluster/clock.js";
 
 export interface Refusal {
   /**
@@ -38,20 +39,32 @@ const KEEP_UNSIGNED = 100;
  */
 export const REFUSAL_LINES_PER_MINUTE = 100;
 
-type Entry = Refusal & { loggedAt: number; unlogged: number };
+/** `loggedAt`: monotonic ms of its last line; undefined before its first. */
+type Entry = Refusal & { loggedAt: number | undefined; unlogged: number };
 
 export class ConnectionRefusals {
   /** Tokens the hub signed, by agent id; and tokens it did not, by claimed id (see KEEP_UNSIGNED). */
   private readonly signed = new Map<string, Entry>();
   private readonly unsigned = new Map<string, Entry>();
   /** This minute's refusal lines, and the refusals not logged because the minute's lines ran out. */
-  private readonly minute = { start: 0, lines: 0, unlogged: 0 };
+  private readonly minute: { start: number | undefined; lines: number; unlogged: number } = {
+    start: undefined,
+    lines: 0,
+    unlogged: 0,
+  };
   /** Writes the minute's count of refusals left out when it ends, if no refusal opens the next first. */
   private summaryTimer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly log: Logger,
-    private readonly now: () => number = Date.now,
+    /** When a refusal happened, as shown (`lastAt`). */
+    private readonly wall: () => number = Date.now,
+    /**
+     * Monotonic ms, for the minutes that bound the log: on the wall clock, one set back an hour
+     * held the minute under way for 61, and no refusal was logged for the hour (an agent locked out
+     * unseen in the log); set forward, every refusal opened a new minute.
+     */
+    private readonly elapsed: () => number = monotonicNow,
     /** A minute; tests shorten it. */
     private readonly minuteMs: number = LOG_EVERY_MS,
   ) {}
@@ -59,20 +72,21 @@ export class ConnectionRefusals {
   /** `signed`: the hub signed the token, so `agentId` is who it was issued to, not only a claim. */
   record(agentId: string | undefined, reason: string, remote: string | undefined, signed: boolean): void {
     const id = agentId ?? "unknown";
-    const now = this.now();
+    const at = this.wall();
+    const now = this.elapsed();
     const [entries, keep] = signed ? [this.signed, KEEP] : [this.unsigned, KEEP_UNSIGNED];
     const known = entries.get(id);
     const entry =
       known?.reason === reason
         ? known
-        : { agentId: id, reason, signed, lastAt: now, count: 0, loggedAt: 0, unlogged: 0 };
-    entry.lastAt = now;
+        : { agentId: id, reason, signed, lastAt: at, count: 0, loggedAt: undefined, unlogged: 0 };
+    entry.lastAt = at;
     entry.count++;
     // Re-inserted so the map stays in recency order and the oldest entry is the first dropped.
     entries.delete(id);
     entries.set(id, entry);
     if (entries.size > keep) entries.delete(entries.keys().next().value as string);
-    if (now - entry.loggedAt < this.minuteMs || !this.takeLine(now)) {
+    if ((entry.loggedAt !== undefined && now - entry.loggedAt < this.minuteMs) || !this.takeLine(now)) {
       entry.unlogged++;
       return;
     }
@@ -89,13 +103,13 @@ export class ConnectionRefusals {
 
   /** Whether one more refusal line may be written this minute; opens a new minute with a summary. */
   private takeLine(now: number): boolean {
-    if (now - this.minute.start >= this.minuteMs) this.openMinute(now);
+    if (this.minute.start === undefined || now - this.minute.start >= this.minuteMs) this.openMinute(now);
     if (this.minute.lines >= REFUSAL_LINES_PER_MINUTE) {
       this.minute.unlogged++;
       // A flood that stops must still be counted: the minute's end writes it if no refusal does.
       this.summaryTimer ??= setTimeout(
-        () => this.openMinute(this.now()),
-        Math.max(0, this.minute.start + this.minuteMs - now),
+        () => this.openMinute(this.elapsed()),
+        Math.max(0, (this.minute.start ?? now) + this.minuteMs - now),
       ).unref();
       return false;
     }

@@ -4,13 +4,14 @@
  * not, a burst collapses, and the listener survives its backend being terminated (then resyncs).
  */
 import postgres from "postgres";
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { type ClusterWakeup, startClusterWakeup } from "../../../hub/cluster/wakeup.js";
 import type { PostgresStore } from "../../../hub/store/postgres-store.js";
 import { openPostgresStore, WAKEUP_APPLICATION_NAME } from "../../../hub/store/postgres-store.js";
 import { memoryLogger } from "../../../shared/log.js";
 import { hasPostgres, type PostgresServer, startPostgres } from "../../support/servers/postgres.js";
 import { silenceableRelay } from "../../support/servers/silent-relay.js";
+import { steppedClocks } from "../../support/stepped-clocks.js";
 import { gate, release, rollout, sleep } from "../hub/store-contract/subjects.js";
 import { startRelay } from "./pg-relay.js";
 
@@ -282,36 +283,43 @@ describe.skipIf(!available)("cluster wake-up (LISTEN/NOTIFY on real PostgreSQL)"
     }
   }, 40_000);
 
+  /** A wake-up listening through the relay on `relayPort`, once a check relayed to it arrived. */
+  const listenThrough = async (relayPort: number, checks: string[]) => {
+    const through = new URL(url);
+    through.port = String(relayPort);
+    wakeup = await startClusterWakeup(
+      // An answer timeout a loaded CI machine's probes stay well inside (300 ms failed one at load 15).
+      { url: through.toString(), log: memoryLogger(lines), resyncMs: 100, answerTimeoutMs: 1500 },
+      { deliverPending: async () => {}, wakeEvents() {}, checkNow: (id) => void checks.push(id) },
+    );
+    await admin`SELECT pg_notify('ship_check_now', 'before')`;
+    await eventually(() => checks.includes("before"), "a relayed check on the first connection");
+  };
+  /** Relayed again until one gets through: those sent before a new LISTEN are lost to it. */
+  const relayedAgain = (checks: string[]) =>
+    eventually(
+      () => {
+        // A query of this driver runs once it is awaited (or caught).
+        admin`SELECT pg_notify('ship_check_now', 'after')`.catch(() => {});
+        return checks.includes("after");
+      },
+      "a relayed check on a new connection",
+      15_000,
+    );
+
   it("replaces a listening connection that went silent: a check relayed by another hub reaches it again", async () => {
     // Silent, not lost (a NAT that dropped its state): the driver never notices, so before, the
     // listener heard nothing more and every relayed check_now was lost.
     const relay = await silenceableRelay(Number(new URL(url).port));
     const checks: string[] = [];
     try {
-      const through = new URL(url);
-      through.port = String(relay.port);
-      wakeup = await startClusterWakeup(
-        // An answer timeout a loaded CI machine's probes stay well inside (300 ms failed one at load 15).
-        { url: through.toString(), log: memoryLogger(lines), resyncMs: 100, answerTimeoutMs: 1500 },
-        { deliverPending: async () => {}, wakeEvents() {}, checkNow: (id) => void checks.push(id) },
-      );
-      await admin`SELECT pg_notify('ship_check_now', 'before')`;
-      await eventually(() => checks.includes("before"), "a relayed check on the first connection");
+      await listenThrough(relay.port, checks);
       // A connection that answers keeps answering its probes: not replaced, over twice the time
       // that would replace one whose probes went unanswered.
       await sleep(3200);
       expect(lines.filter((l) => l.msg.includes("did not answer"))).toEqual([]);
       expect(relay.silenceOpen()).toBeGreaterThanOrEqual(1);
-      // Relayed again until one gets through: those sent before the new LISTEN are lost to it.
-      await eventually(
-        () => {
-          // A query of this driver runs once it is awaited (or caught).
-          admin`SELECT pg_notify('ship_check_now', 'after')`.catch(() => {});
-          return checks.includes("after");
-        },
-        "a relayed check on a new connection",
-        15_000,
-      );
+      await relayedAgain(checks);
       // The new connection hears checks once its LISTEN on their channel is answered, before its
       // probe channel's LISTEN is and the replacement is logged: two answers, in either order.
       await eventually(
@@ -319,6 +327,27 @@ describe.skipIf(!available)("cluster wake-up (LISTEN/NOTIFY on real PostgreSQL)"
         "the replacement's log line",
       );
     } finally {
+      await wakeup?.close();
+      wakeup = undefined;
+      await relay.close();
+    }
+  });
+
+  it("replaces a listening connection that went silent though the wall clock is set back an hour meanwhile", async () => {
+    // The probe's wait was counted on the wall clock: set back an hour after a probe went out (NTP),
+    // the silent connection was kept for the hour, and every relayed check_now was lost.
+    const shift = steppedClocks();
+    const relay = await silenceableRelay(Number(new URL(url).port));
+    const checks: string[] = [];
+    try {
+      await listenThrough(relay.port, checks);
+      expect(relay.silenceOpen()).toBeGreaterThanOrEqual(1);
+      // A resync's probe goes out on the silent connection, then the clock is set back.
+      await sleep(300);
+      shift.wall = -3_600_000;
+      await relayedAgain(checks);
+    } finally {
+      vi.restoreAllMocks();
       await wakeup?.close();
       wakeup = undefined;
       await relay.close();

@@ -6,11 +6,12 @@
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { memoryLogger } from "../../../shared/log.js";
 import { Cluster, canRunCluster } from "../../support/cluster.js";
 import { runHubCli } from "../../support/hub-cli.js";
-import { manifestText, startTestHub, TestAgent } from "./support.js";
+import { steppedClocks } from "../../support/stepped-clocks.js";
+import { manifestText, startTestHub, TestAgent, type TestHub } from "./support.js";
 
 describe.runIf(canRunCluster())("a hub whose PostgreSQL is down", () => {
   let cluster: Cluster;
@@ -73,6 +74,19 @@ describe("a hub whose SQLite file another process holds locked", () => {
     };
   }
 
+  /** CI's POST of a release of web at `version`: a write to the store. */
+  const publishOn = (t: TestHub, version: string) =>
+    fetch(`${t.hub.url}/api/v1/releases`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${t.ci}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        app: "web",
+        version,
+        manifest: manifestText(version),
+        source: { type: "git", commit: "abcdef1" },
+      }),
+    });
+
   /** The longest the event loop of this process (the hub's) went without running a 10 ms timer. */
   function loopStalls() {
     let last = performance.now();
@@ -97,17 +111,7 @@ describe("a hub whose SQLite file another process holds locked", () => {
     const holder = await holdWriteLock(join(t.dir, "hub.db"));
     try {
       const agent = await TestAgent.connect(t.hub.url, token);
-      const publish = (version: string) =>
-        fetch(`${t.hub.url}/api/v1/releases`, {
-          method: "POST",
-          headers: { authorization: `Bearer ${t.ci}`, "content-type": "application/json" },
-          body: JSON.stringify({
-            app: "web",
-            version,
-            manifest: manifestText(version),
-            source: { type: "git", commit: "abcdef1" },
-          }),
-        });
+      const publish = (version: string) => publishOn(t, version);
       const stalls = loopStalls();
       const refusing = publish("1.0.0");
       // While the write waits the hub answers.
@@ -138,6 +142,26 @@ describe("a hub whose SQLite file another process holds locked", () => {
       expect(told.map((l) => l.level)).toEqual(["warn", "info"]);
       expect(told[0]?.data?.file).toBe(join(t.dir, "hub.db"));
     } finally {
+      holder.kill();
+      await t.stop();
+    }
+  }, 30_000);
+
+  // The wait was counted on the wall clock: NTP stepping it forward while a write waited for the
+  // lock refused the write at once ("waited 2 s"), the lock let go a moment later.
+  it("a write waiting for the lock is taken when it is let go in time, the wall clock stepped an hour meanwhile", async () => {
+    const shift = steppedClocks();
+    const t = await startTestHub({ log: memoryLogger([]), lockWaitMs: 2000 });
+    const holder = await holdWriteLock(join(t.dir, "hub.db"));
+    try {
+      const publishing = publishOn(t, "2.0.0");
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      shift.wall = 3_600_000;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await holder.release();
+      expect((await publishing).status).toBe(201);
+    } finally {
+      vi.restoreAllMocks();
       holder.kill();
       await t.stop();
     }

@@ -4,10 +4,11 @@
  * every attempt: the log must still take only a bounded number of lines a minute, and say how many
  * it left out. Real hub (in process), real WebSocket upgrades.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import WebSocket from "ws";
 import { REFUSAL_LINES_PER_MINUTE } from "../../../hub/ws/refusals.js";
 import { memoryLogger } from "../../../shared/log.js";
+import { steppedClocks } from "../../support/stepped-clocks.js";
 import { startTestHub, type TestHub } from "./support.js";
 
 /** A JWT-shaped token claiming `sub`, signed with nothing the hub knows. */
@@ -71,5 +72,30 @@ describe("refused agent connections in the hub's log", () => {
       token: t.operator,
     });
     expect(attention.body.refused[0]?.agentId).toBe("later");
+  });
+});
+
+describe("refused agent connections in the log under a wall clock set back", () => {
+  // The minute between an agent's refusal lines was counted on the wall clock: set back an hour
+  // (NTP stepping a clock that ran ahead), the minute under way lasted 61, and an agent locked out
+  // was not logged again for the hour. Only the clocks move: the wall back an hour, the elapsed
+  // clock forward 61 s, as a minute with such a step in it reads.
+  it("logs an agent refused again a minute later, not an hour later", async () => {
+    const shift = steppedClocks();
+    const lines: { level: string; msg: string; data?: Record<string, unknown> }[] = [];
+    const t = await startTestHub({ log: memoryLogger(lines) });
+    try {
+      const logged = () =>
+        lines.filter((l) => l.msg === "refused an agent connection" && l.data?.agentId === "stepped");
+      expect(await attempt(t.hub.url, forged("stepped"))).toBe(401);
+      expect(logged()).toHaveLength(1);
+      shift.elapsed += 61_000;
+      shift.wall += 61_000 - 3_600_000;
+      expect(await attempt(t.hub.url, forged("stepped"))).toBe(401);
+      expect(logged()).toHaveLength(2);
+    } finally {
+      await t.stop();
+      vi.restoreAllMocks();
+    }
   });
 });

@@ -1,7 +1,10 @@
 /** The hub keeps reports by count per agent and by age, so one agent token cannot fill its disk. */
 import { randomUUID } from "node:crypto";
+import { rm } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { memoryLogger } from "../../../shared/log.js";
 import type { HubMessage } from "../../../shared/protocol/messages.js";
+import { steppedClocks } from "../../support/stepped-clocks.js";
 import { startTestHub, TestAgent, type TestHub } from "./support.js";
 
 let t: TestHub;
@@ -40,8 +43,8 @@ async function sendReports(agent: TestAgent, versions: string[]): Promise<void> 
   }
 }
 
-const kept = async (agentId: string) =>
-  (await t.hub.store.listReports(agentId, 100)).map((r) => (r.payload as { toVersion: string }).toVersion);
+const kept = async (agentId: string, on: TestHub = t) =>
+  (await on.hub.store.listReports(agentId, 100)).map((r) => (r.payload as { toVersion: string }).toVersion);
 
 describe("report retention", () => {
   it("keeps each agent's newest reports up to the count, and drops reports past the age", async () => {
@@ -174,12 +177,7 @@ describe("report rate under a wall clock set back", () => {
   // deployments timing out meanwhile. Only the clocks are moved: the wall clock back an hour and
   // the elapsed one forward a minute, as 61 s with a step in them read.
   it("ends an agent's minute of reports after a minute, not after the step", async () => {
-    const wall = Date.now.bind(Date);
-    const elapsed = performance.now.bind(performance);
-    let wallShift = 0;
-    let elapsedShift = 0;
-    vi.spyOn(Date, "now").mockImplementation(() => wall() + wallShift);
-    vi.spyOn(performance, "now").mockImplementation(() => elapsed() + elapsedShift);
+    const shift = steppedClocks();
     const hub = await startTestHub({ maxReportsPerMinute: 3 });
     try {
       const agent = await TestAgent.connect(hub.hub.url, await hub.agentToken("stepped"));
@@ -196,13 +194,47 @@ describe("report rate under a wall clock set back", () => {
       };
       for (let i = 0; i < 3; i++) expect((await report()).type).toBe("ack");
       expect((await report()).type).toBe("error");
-      elapsedShift += 61_000;
-      wallShift += 61_000 - 3_600_000;
+      shift.elapsed += 61_000;
+      shift.wall += 61_000 - 3_600_000;
       expect((await report()).type).toBe("ack");
       agent.ws.terminate();
     } finally {
       await hub.stop();
       vi.restoreAllMocks();
+    }
+  });
+});
+
+describe("report retention with the hub's clock ahead", () => {
+  // A hub started with its clock 100 days ahead (a VM whose clock NTP had not yet put right) read
+  // every stored report as past report_keep_days and deleted the whole history at its first prune.
+  it("keeps the history a restart with the clock months ahead finds, and still prunes by count", async () => {
+    const retention = { keepPerAgent: 2, keepMs: 90 * 86_400_000, everyMs: 50 };
+    const lines: { level: string; msg: string; data?: Record<string, unknown> }[] = [];
+    const first = await startTestHub({ reportRetention: retention });
+    const old = await TestAgent.connect(first.hub.url, await first.agentToken("old"));
+    old.hello("old");
+    await sendReports(old, ["1", "2"]);
+    old.ws.terminate();
+    await first.hub.close();
+    const ahead = await startTestHub(
+      { reportRetention: retention, timeShiftMs: () => 100 * 86_400_000, log: memoryLogger(lines) },
+      first.dir,
+    );
+    try {
+      const noisy = await TestAgent.connect(ahead.hub.url, await ahead.agentToken("noisy"));
+      noisy.hello("noisy");
+      await sendReports(noisy, ["a", "b", "c"]);
+      // A prune has run: the one past noisy's count is gone.
+      await expect
+        .poll(() => lines.some((l) => l.msg === "pruned old reports"), { timeout: 10_000 })
+        .toBe(true);
+      expect(await kept("noisy", ahead)).toEqual(["c", "b"]);
+      expect(await kept("old", ahead)).toEqual(["2", "1"]);
+      noisy.ws.terminate();
+    } finally {
+      await ahead.stop();
+      await rm(first.dir, { recursive: true, force: true });
     }
   });
 });

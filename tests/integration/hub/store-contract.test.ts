@@ -846,6 +846,7 @@ for (const subject of subjects) {
         payload: { id, n: 1 },
         receivedAt: at,
       });
+      expect(await store.lastReportReceivedAt()).toBeUndefined();
       expect(await store.insertReport(report("p1", 1))).toBe(true);
       expect(await store.insertReport(report("p1", 2))).toBe(false);
       expect(
@@ -862,6 +863,9 @@ for (const subject of subjects) {
       expect((await store.listReports("a1", 2, { offset: 2 })).map((r) => r.id)).toEqual(["p2", "p1"]);
       expect(await store.listReports("a1", 2, { before: "b1" })).toEqual([]);
       expect([await store.hasReport("a1", "p1"), await store.hasReport("a1", "b1")]).toEqual([true, false]);
+      // The stamp of the report that arrived last (report_keep_days' anchor), not the latest stamp.
+      expect(await store.insertReport(report("p6", 2))).toBe(true);
+      expect(await store.lastReportReceivedAt()).toBe(2);
     });
 
     it("keeps events newest first, by subject and page", async () => {

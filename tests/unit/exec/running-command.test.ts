@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
   endInterruptedCommand,
   recordRunningCommand,
@@ -12,6 +12,7 @@ import {
 } from "../../../agent/exec/running-command.js";
 import { memoryLogger } from "../../../shared/log.js";
 import { processRunning } from "../../support/process-alive.js";
+import { steppedClocks } from "../../support/stepped-clocks.js";
 
 let dir: string;
 const started: number[] = [];
@@ -50,6 +51,26 @@ describe.skipIf(process.platform !== "linux")("endInterruptedCommand", () => {
     expect(detail).toMatch(/ended pre_update hook\[0\]/);
     expect(alive(pid)).toBe(false);
     await expect(stat(file)).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
+  // The grace time was counted on the wall clock: set back an hour meanwhile (NTP), a command that
+  // ignores SIGTERM got its SIGKILL an hour late, and the run waited for it.
+  it("sends SIGKILL after the grace time though the wall clock is set back an hour meanwhile", async () => {
+    const pid = group("trap '' TERM; sleep 600 & wait");
+    await sleep(100);
+    const file = runningCommandFile(dir);
+    await recordRunningCommand(file, pid, "pre_update hook[0]");
+    const shift = steppedClocks();
+    try {
+      const ending = endInterruptedCommand(file, memoryLogger([]), { graceMs: 300 });
+      await sleep(100);
+      shift.wall = -3_600_000;
+      const late = sleep(10_000).then(() => "still waiting after 10 s");
+      expect(await Promise.race([ending, late])).toMatch(/ended pre_update hook\[0\]/);
+      expect(alive(pid)).toBe(false);
+    } finally {
+      vi.restoreAllMocks();
+    }
   });
 
   it("ends members a dead leader left in the group", async () => {

@@ -14,7 +14,7 @@ describe("refused agent connections left out of the log", () => {
 
   it("are counted in one line when the minute ends, though no refusal follows", async () => {
     const lines: { level: string; msg: string; data?: Record<string, unknown> }[] = [];
-    refusals = new ConnectionRefusals(memoryLogger(lines), Date.now, 200);
+    refusals = new ConnectionRefusals(memoryLogger(lines), Date.now, () => performance.now(), 200);
     const flood = REFUSAL_LINES_PER_MINUTE + 7;
     for (let i = 0; i < flood; i++) refusals.record(`forged-${i}`, "invalid signature", "127.0.0.1", false);
     expect(lines.filter((l) => l.msg === "refused an agent connection")).toHaveLength(
@@ -34,7 +34,7 @@ describe("refused agent connections left out of the log", () => {
 
   it("a minute with nothing left out writes no count", async () => {
     const lines: { level: string; msg: string; data?: Record<string, unknown> }[] = [];
-    refusals = new ConnectionRefusals(memoryLogger(lines), Date.now, 100);
+    refusals = new ConnectionRefusals(memoryLogger(lines), Date.now, () => performance.now(), 100);
     refusals.record("a1", "token expired", undefined, true);
     await new Promise((r) => setTimeout(r, 300));
     expect(lines.map((l) => l.msg)).toEqual(["refused an agent connection"]);
