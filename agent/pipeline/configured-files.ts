@@ -11,7 +11,7 @@ import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { caCertificateProblem } from "../../shared/ca-certificates.js";
 import type { AgentConfig, LocalSource, Source } from "../../shared/config/schema.js";
-import { appDirAccessProblem, fileAccessProblem } from "../../shared/dir-access.js";
+import { appDirAccessProblem } from "../../shared/dir-access.js";
 import { BadInputError, formatIssue, type Issue } from "../../shared/errors.js";
 import {
   readableByOthersNote,
@@ -30,7 +30,8 @@ import { localLinkReader } from "../sources/local-link.js";
 import { type PrivateKeyFacts, privateKeyFacts } from "../sources/ssh/private-key.js";
 import { sftpKeyProblem } from "../sources/ssh/sftp-key.js";
 import { kindProblems } from "./configured-paths.js";
-import { globalLockFile, stateRoot } from "./paths.js";
+import { stateRoot } from "./paths.js";
+import { recordPathProblems } from "./record-paths.js";
 
 interface NamedFile {
   key: string;
@@ -257,16 +258,7 @@ async function scratchDirProblems(
     const backups = await appDirAccessProblem(join(general.backup_dir, name));
     if (backups !== undefined) issues.push(error(configFile, "general.backup_dir", backups));
   }
-  // The lock is taken first, the state written last: each was a bare errno (exit 1) where its
-  // filesystem takes no new file, the lock before anything ran and the state after the install.
-  const files: [string, string][] = [
-    [globalLockFile(config), general.lock_file === undefined ? "general.state_file" : "general.lock_file"],
-  ];
-  if (writesState) files.push([general.state_file, "general.state_file"]);
-  for (const [file, key] of files) {
-    const problem = await fileAccessProblem(file);
-    if (problem !== undefined) issues.push(error(configFile, key, problem));
-  }
+  issues.push(...(await recordPathProblems(config, configFile, { lock: "run", state: writesState })));
   // One problem per key: a state directory /proc cannot hold failed for work/, ship.lock and the file.
   return issues.filter((issue, at) => issues.findIndex((other) => other.path === issue.path) === at);
 }

@@ -5,7 +5,7 @@
  * bare "ENOENT … mkdir '/proc/x'", some after ship's state, locks and staging were made. Real CLI.
  */
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -74,4 +74,39 @@ describe("paths ship.toml names where nothing can be created (real CLI)", () => 
       });
     }
   }
+
+  // Before: --recover exit 3 (the app "needs a person"), --rollback and --approve exit 1, each with
+  // "cannot create directory /proc/…: no such file or directory (ENOENT)".
+  for (const [what, args] of [
+    ["--recover", ["--recover"]],
+    ["--approve", ["--approve", "myapp", "1.0.0"]],
+  ] as const) {
+    it(`${what} with state_file under /proc: exit 2 naming general.state_file`, async () => {
+      const config = await configWith("state_file", KERNEL);
+      const result = await runShip(["--config", config, ...args]);
+      expect(result.code, result.stderr).toBe(2);
+      expect(result.stderr.trim()).toMatch(
+        new RegExp(
+          `^ship: ${config}:2:1 general\\.state_file: /proc/ship-no-such-entry\\S* cannot be created: `,
+        ),
+      );
+      expect(existsSync(join(root, "var"))).toBe(false);
+    });
+  }
+
+  it("--rollback with state_file moved under /proc: exit 2 naming it, the app left as it was", async () => {
+    await writeFile(join(root, "release/update-manifest.yaml"), 'version: "1.0.0"\n');
+    const config = await configWith("state_file", `${root}/var/state.json`);
+    expect((await runShip(["--config", config])).code).toBe(0);
+    await writeFile(join(root, "release/update-manifest.yaml"), 'version: "2.0.0"\n');
+    await writeFile(join(root, "release/app.py"), "v2\n");
+    expect((await runShip(["--config", config])).code).toBe(0);
+    const [backup] = (await readdir(join(root, "var/backups/myapp"))).sort().reverse();
+    await configWith("state_file", KERNEL);
+    const result = await runShip(["--config", config, "--rollback", String(backup)]);
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stderr.trim()).toMatch(new RegExp(`^ship: ${config}:2:1 general\\.state_file: /proc/`));
+    expect(await readFile(join(root, "app/app.py"), "utf8")).toBe("v2\n");
+    expect(await readdir(join(root, "var/backups/myapp"))).toContain(backup);
+  });
 });
