@@ -31,7 +31,7 @@ import { type PrivateKeyFacts, privateKeyFacts } from "../sources/ssh/private-ke
 import { sftpKeyProblem } from "../sources/ssh/sftp-key.js";
 import { kindProblems } from "./configured-paths.js";
 import { stateRoot } from "./paths.js";
-import { recordPathProblems } from "./record-paths.js";
+import { type RecordPaths, recordPathProblems } from "./record-paths.js";
 
 interface NamedFile {
   key: string;
@@ -231,6 +231,20 @@ export async function checkRunSources(
 }
 
 /**
+ * What `ship agent` checks at start of what every instruction writes (the [general] paths of
+ * scratchDirProblems, for its enabled sources): a work_dir, backup_dir or state_file where nothing
+ * can be created (under /proc) was a bare errno at start (exit 1) or an agent that started and
+ * failed every instruction.
+ */
+export async function checkScratchDirs(
+  config: AgentConfig,
+  sources: readonly [string, Source][],
+  configFile: string,
+): Promise<void> {
+  refuse(await scratchDirProblems(config, sources, configFile, true, "apps"));
+}
+
+/**
  * The directories an update writes before it touches the app: staging (general.work_dir, by default
  * under the state directory) and each app's backups (general.backup_dir/NAME). One ship's user may
  * not write in (left root's by a `sudo ship`) failed the run with a bare "EACCES: permission denied,
@@ -241,6 +255,7 @@ async function scratchDirProblems(
   sources: readonly [string, Source][],
   configFile: string,
   writesState: boolean,
+  lock: RecordPaths["lock"] = "run",
 ): Promise<Issue[]> {
   const { general } = config;
   const issues: Issue[] = [];
@@ -258,7 +273,7 @@ async function scratchDirProblems(
     const backups = await appDirAccessProblem(join(general.backup_dir, name));
     if (backups !== undefined) issues.push(error(configFile, "general.backup_dir", backups));
   }
-  issues.push(...(await recordPathProblems(config, configFile, { lock: "run", state: writesState })));
+  issues.push(...(await recordPathProblems(config, configFile, { lock, state: writesState })));
   // One problem per key: a state directory /proc cannot hold failed for work/, ship.lock and the file.
   return issues.filter((issue, at) => issues.findIndex((other) => other.path === issue.path) === at);
 }

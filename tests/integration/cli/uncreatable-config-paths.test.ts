@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { runShip } from "../../support/ship-cli.js";
+import { runAgentBriefly, runShip } from "../../support/ship-cli.js";
 
 /** Under /proc, which takes no new directory or file; a name no process could have. */
 const KERNEL = "/proc/ship-no-such-entry/x";
@@ -90,6 +90,26 @@ describe("paths ship.toml names where nothing can be created (real CLI)", () => 
           `^ship: ${config}:2:1 general\\.state_file: /proc/ship-no-such-entry\\S* cannot be created: `,
         ),
       );
+      expect(existsSync(join(root, "var"))).toBe(false);
+    });
+  }
+
+  // Before: state_file a bare "cannot create directory /proc/…" (exit 1); work_dir and backup_dir
+  // an agent that started and would have failed every instruction.
+  for (const [key, named] of keys.filter(([k]) => ["state_file", "work_dir", "backup_dir"].includes(k))) {
+    it(`ship agent with ${key} under /proc: refuses to start, exit 2 naming ${named}`, async () => {
+      const config = await configWith(key, KERNEL);
+      const token = join(root, "token");
+      await writeFile(token, "a-token\n", { mode: 0o600 });
+      await writeFile(
+        config,
+        `${await readFile(config, "utf8")}\n[hub]\nurl = "http://127.0.0.1:9"\ntoken_file = "${token}"\n`,
+      );
+      const result = await runAgentBriefly(config);
+      expect(result.code, result.stderr).toBe(2);
+      const said = result.stderr.split("\n").filter((line) => line !== "" && !line.startsWith("{"));
+      expect(said).toHaveLength(1);
+      expect(said[0]).toContain(` ${named}: /proc/ship-no-such-entry`);
       expect(existsSync(join(root, "var"))).toBe(false);
     });
   }
