@@ -10,7 +10,7 @@ import type { AgentConfig } from "../../shared/config/schema.js";
 import { BadInputError, type Issue } from "../../shared/errors.js";
 import { type Logger, memoryLogger } from "../../shared/log.js";
 import { loadTrustedKeys } from "../../shared/signing/trust.js";
-import { checkAgentFiles } from "../pipeline/configured-files.js";
+import { checkAgentFiles, checkScratchDirs } from "../pipeline/configured-files.js";
 import { checkAppDirs, checkGeneralPaths } from "../pipeline/configured-paths.js";
 import { daemonDir } from "./agent-daemon.js";
 import { type AgentIdentity, loadAgentIdentity } from "./agent-identity.js";
@@ -48,10 +48,12 @@ export async function loadDaemonConfig(
   // daemon that ran on, failing every instruction.
   await checkGeneralPaths(config, path);
   await checkStateReadable(config, path, daemonDir(config));
-  await checkAppDirs(
+  const enabled = Object.keys(config.sources).filter((n) => config.sources[n]?.enabled);
+  await checkAppDirs(config, path, enabled);
+  await checkScratchDirs(
     config,
+    Object.entries(config.sources).filter(([n]) => enabled.includes(n)),
     path,
-    Object.keys(config.sources).filter((n) => config.sources[n]?.enabled),
   );
   // Before connecting: a missing CA or key file would otherwise only show as endless reconnects.
   await checkAgentFiles(config, path);

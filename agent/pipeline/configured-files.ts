@@ -31,6 +31,7 @@ import { type PrivateKeyFacts, privateKeyFacts } from "../sources/ssh/private-ke
 import { sftpKeyProblem } from "../sources/ssh/sftp-key.js";
 import { kindProblems } from "./configured-paths.js";
 import { stateRoot } from "./paths.js";
+import { type RecordPaths, recordPathProblems } from "./record-paths.js";
 
 interface NamedFile {
   key: string;
@@ -219,12 +220,28 @@ export async function checkRunSources(
   config: AgentConfig,
   sources: readonly [string, Source][],
   configFile: string,
+  writesState = true,
 ): Promise<void> {
   const issues: Issue[] = [];
   for (const [name, source] of sources) issues.push(...(await sourceProblems(name, source, configFile)));
   if (sources.length > 0) issues.push(...(await fileProblems(trustFiles(config), configFile)));
-  if (sources.length > 0) issues.push(...(await scratchDirProblems(config, sources, configFile)));
+  if (sources.length > 0)
+    issues.push(...(await scratchDirProblems(config, sources, configFile, writesState)));
   refuse(issues);
+}
+
+/**
+ * What `ship agent` checks at start of what every instruction writes (the [general] paths of
+ * scratchDirProblems, for its enabled sources): a work_dir, backup_dir or state_file where nothing
+ * can be created (under /proc) was a bare errno at start (exit 1) or an agent that started and
+ * failed every instruction.
+ */
+export async function checkScratchDirs(
+  config: AgentConfig,
+  sources: readonly [string, Source][],
+  configFile: string,
+): Promise<void> {
+  refuse(await scratchDirProblems(config, sources, configFile, true, "apps"));
 }
 
 /**
@@ -237,6 +254,8 @@ async function scratchDirProblems(
   config: AgentConfig,
   sources: readonly [string, Source][],
   configFile: string,
+  writesState: boolean,
+  lock: RecordPaths["lock"] = "run",
 ): Promise<Issue[]> {
   const { general } = config;
   const issues: Issue[] = [];
@@ -254,7 +273,9 @@ async function scratchDirProblems(
     const backups = await appDirAccessProblem(join(general.backup_dir, name));
     if (backups !== undefined) issues.push(error(configFile, "general.backup_dir", backups));
   }
-  return issues;
+  issues.push(...(await recordPathProblems(config, configFile, { lock, state: writesState })));
+  // One problem per key: a state directory /proc cannot hold failed for work/, ship.lock and the file.
+  return issues.filter((issue, at) => issues.findIndex((other) => other.path === issue.path) === at);
 }
 
 async function sourceProblems(name: string, source: Source, configFile: string): Promise<Issue[]> {

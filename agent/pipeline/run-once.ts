@@ -70,7 +70,7 @@ export async function runOnce(config: AgentConfig, options: RunOptions): Promise
 
 async function runWith(config: AgentConfig, options: RunOptions): Promise<RunSummary> {
   const selected = selectSources(config, options.sources, options.log);
-  await checkRunSources(config, selected, options.configFile ?? "ship.toml");
+  await checkRunSources(config, selected, options.configFile ?? "ship.toml", !options.checkOnly);
   const now = options.now ?? new Date();
   const ports = options.ports ?? defaultPorts(config.trust);
   let lock: HeldLock;

@@ -42,7 +42,7 @@ export async function agentCommand(options: { config?: string }): Promise<number
     logFor: async (loaded) => {
       // Before the logger, which creates the log file: a start refused for bad input leaves none.
       untouched = await noteShipDirs(loaded);
-      return cliLogger({}, loaded).child({ mode: "agent" });
+      return cliLogger({}, loaded, path).child({ mode: "agent" });
     },
   });
   // A start refused for bad input from here on (a damaged state or desired-state file) leaves

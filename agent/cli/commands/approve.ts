@@ -4,6 +4,7 @@ import { BadInputError, ExitCode, LockedError } from "../../../shared/errors.js"
 import { commandLineVersionProblem, compareVersions, isVersionLike } from "../../../shared/versions.js";
 import { acquireLock } from "../../lock/run-lock.js";
 import { globalLockFile } from "../../pipeline/paths.js";
+import { checkRecordPaths } from "../../pipeline/record-paths.js";
 import { noteShipDirs } from "../../pipeline/untouched-dirs.js";
 import { type ManualApproval, readState, updateSourceState } from "../../state/state-file.js";
 import type { GlobalOptions } from "../cli.js";
@@ -29,11 +30,12 @@ export async function approveCommand(options: GlobalOptions, out: Output): Promi
   const versionProblem = commandLineVersionProblem(version);
   if (versionProblem !== undefined)
     throw BadInputError.single("--approve", JSON.stringify(version.slice(0, 100)), versionProblem);
-  const { config } = await loadCliConfig(options.config, out);
+  const { config, path } = await loadCliConfig(options.config, out);
   if (config.sources[app] === undefined) {
     const known = Object.keys(config.sources).join(", ") || "(none)";
     throw BadInputError.single("--approve", app, `no such source; configured: ${known}`);
   }
+  await checkRecordPaths(config, path, { lock: "run", state: true });
   // Before the logger, which creates the log file: an approval refused for bad input (a damaged
   // state file, the installed version) leaves ship's directories as it found them, as a run does.
   const untouched = await noteShipDirs(config);

@@ -26,6 +26,7 @@ import { failedRollbackResult, stateAfterFailedRollback } from "../../pipeline/f
 import { othersUndoneNote } from "../../pipeline/installed-by.js";
 import { refuseNoSources } from "../../pipeline/no-sources.js";
 import { APP_STATE_WHAT, appStateDir, lockDir } from "../../pipeline/paths.js";
+import { checkRecordPaths } from "../../pipeline/record-paths.js";
 import { noteShipDirs } from "../../pipeline/untouched-dirs.js";
 import { checkRecordDir, unwritableRecord } from "../../state/record-file.js";
 import { readState } from "../../state/state-file.js";
@@ -53,6 +54,7 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
     import("../../pipeline/sync-installed.js"),
     import("../../pipeline/undo-release.js"),
   ]);
+  await checkRecordPaths(config, configPath, { lock: "apps", state: true });
   // Before the logger, which creates the log file: a rollback refused for bad input (no such
   // backup, another config's, a damaged state file) leaves ship's directories as it found them.
   const untouched = await noteShipDirs(config);

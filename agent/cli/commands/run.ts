@@ -5,6 +5,7 @@ import { checkAppDirs } from "../../pipeline/configured-paths.js";
 import { recover, runOnce } from "../../pipeline/index.js";
 import { mergeWarnings } from "../../pipeline/merge-warnings.js";
 import { refuseNoSources } from "../../pipeline/no-sources.js";
+import { checkRecordPaths } from "../../pipeline/record-paths.js";
 import { type AppReport, appMessage } from "../../pipeline/report.js";
 import { type RunSummary, runSourceNames } from "../../pipeline/run-once.js";
 import { isRefusal, noteShipDirs } from "../../pipeline/untouched-dirs.js";
@@ -153,6 +154,7 @@ function checkMark(result: AppReport["result"]): string {
 export async function recoverCommand(options: GlobalOptions, out: Output): Promise<number> {
   const { config, path } = await loadCliConfig(options.config, out);
   refuseNoSources(config, path);
+  await checkRecordPaths(config, path, { lock: "apps", state: true });
   // Before the logger, which creates the log file: a recovery refused for bad input (a damaged
   // state file) leaves ship's directories as it found them (its log file, locks/), as a run does.
   const untouched = await noteShipDirs(config);

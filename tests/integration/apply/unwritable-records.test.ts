@@ -2,7 +2,7 @@
  * ship's state directory it may not write in: a `sudo ship` made /var/lib/ship root's, and the timer's
  * `ship` (user ship) then stopped at once with exit 1 "cannot write lock file …: permission denied
  * (EACCES)" every day, which no later run fixes. Now exit 2 naming the directory, its owner, ship's
- * user and the chown -R, for the run lock, an app's lock and the state file. Real CLI; as root (CI)
+ * user and the chown -R, for the run lock (and the key that places it), an app's lock and the state file. Real CLI; as root (CI)
  * ship runs as nobody in root's directory, otherwise the directory is made mode 555.
  */
 import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -62,8 +62,9 @@ describe("a directory of ship's records it may not write in (real CLI)", () => {
       const run = await ship(args);
       expect(run.code, args.join(" ") + run.stdout + run.stderr).toBe(2);
       // Before: "ship: cannot write lock file …/ship.lock: permission denied (EACCES)", exit 1.
+      // Judged with the run's other paths before the lock, naming the key that places the lock.
       expect(run.stderr.trim()).toBe(
-        `ship: ${dir}/ship.lock (ship's lock file) cannot be written: ${dir} is owned by uid ${owner()} (gid ${asRoot ? 0 : process.getgid?.()}), mode 555, and ship runs as ${user} (uid ${process.getuid?.() === 0 ? NOBODY : process.getuid?.()}); chown -R ${user} ${dir} (a run as root, such as sudo ship, leaves it root's), or run ship as its owner`,
+        `ship: ${config}:2:1 general.state_file: ${dir}: ${user} may not read, write and enter it (owner uid ${owner()}, mode 555): chown -R ${user} ${dir}, as the install steps do (permission denied (EACCES))`,
       );
     }
     expect(await readFile(join(root, "app/app.txt"), "utf8")).toBe("v1\n");

@@ -227,7 +227,7 @@ describe("ship-hub: a data dir or SQLite file that cannot be used", () => {
     // silent hang. /sys's EPERM and a file on the way were "cannot create directory …", exit 1.
     [
       ["--data-dir", "/proc/ship-hub-test/data"],
-      "ship-hub: --data-dir cannot create the data dir /proc/ship-hub-test/data: /proc takes no new entries (a kernel filesystem such as /proc or /sys)",
+      "ship-hub: --data-dir /proc/ship-hub-test/data cannot be created: /proc takes no new entries (a kernel filesystem such as /proc or /sys)",
     ],
     [
       ["--data-dir", "/sys/ship-hub-test"],
@@ -286,7 +286,7 @@ describe("ship-hub: a data dir or SQLite file that cannot be used", () => {
     expect({ code, stderr: stderr.trim() }).toEqual({
       code: 2,
       stderr:
-        "ship-hub: hub.toml:1:1 data_dir: cannot create the data dir /proc/ship-hub-test: /proc takes no new entries (a kernel filesystem such as /proc or /sys)",
+        "ship-hub: hub.toml:1:1 data_dir: /proc/ship-hub-test cannot be created: /proc takes no new entries (a kernel filesystem such as /proc or /sys)",
     });
   });
 
