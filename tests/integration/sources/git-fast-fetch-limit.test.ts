@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { hasProgram } from "../../support/require-program.js";
-import { runShip } from "../../support/ship-cli.js";
+import { runShip, startShip } from "../../support/ship-cli.js";
 import { commitFiles, git, makeRepos, type Repos, writeGitConfig } from "./git-repos.js";
 
 describe.skipIf(!hasProgram("git"))("git source: a fast fetch past max_download_mb", () => {
@@ -70,6 +70,32 @@ describe.skipIf(!hasProgram("git"))("git source: a fast fetch past max_download_
     expect(raised.code, raised.stdout + raised.stderr).toBe(0);
     expect(await readFile(join(app, "big.txt"), "utf8")).toBe(big);
   });
+
+  // git moves the refs and keeps the pack as it exits; ship measures after. A ship killed in between
+  // (or while git ran: git, in its own process group, finishes alone) left them so, and the next run
+  // found the objects already there and installed past the limit. The fetch is recorded on disk
+  // until measured, and the next run undoes what a killed one left unmeasured, then refuses again.
+  it.each(["git-fetch:exited", "git-fetch:started"])(
+    "a run killed at %s leaves the next run refusing, the clone whole",
+    async (point) => {
+      const config = await writeGitConfig(root, repos.clone, app, 'branch = "main"\nmax_download_mb = 0.1');
+      const first = await runShip(["--config", config]);
+      expect(first.code, first.stdout + first.stderr).toBe(0);
+      const commit = await commitFiles(repos.dev, "1.1.0", { "big.txt": bigFile() });
+      await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+      const before = { refs: await refs(), packs: await packs() };
+
+      const killed = await startShip(["--config", config], { env: { SHIP_FAULT: point } }).done;
+      expect(killed.signal, killed.stdout + killed.stderr).toBe("SIGKILL");
+      const refused = await runShip(["--config", config]);
+      expect(refused.code, refused.stdout + refused.stderr).toBe(2);
+      expect(refused.stdout).toContain("the pack runs past [sources.web] max_download_mb = 0.1");
+      expect(await readFile(join(app, "big.txt")).catch(() => "absent")).toBe("absent");
+      await expectCloneUnchanged(before, commit);
+      await git(repos.clone, "fsck", "--no-dangling");
+      await expect(readFile(join(repos.clone, ".git", "ship-fetch.json"))).rejects.toThrow(/ENOENT/);
+    },
+  );
 
   // git's own gc is held off in ship's fetch (a repack there would fold old packs into one that a
   // refusal removes) and run by ship once a fetch is kept: the packs of many updates are joined.
