@@ -23,8 +23,6 @@ const POLL_MS = 100;
 const RECEIVING = /^tmp_pack_|\.pack\.temp$/;
 /** A pack index-pack finished (its .idx, .rev, .keep and .promisor share its name). */
 const KEPT = /^pack-[0-9a-f]+\.pack$/;
-/** What index-pack leaves when a fetch is cut before its pack is whole. */
-const LEFT_BY_CUT = /^tmp_(?:pack|idx|rev)_|\.pack\.temp$/;
 /** What a fetch writes in the pack directory: its packs and their companions, or what a cut left. */
 const WRITTEN = /^pack-[0-9a-f]+\.|^tmp_(?:pack|idx|rev)_|\.pack\.temp$/;
 
@@ -76,9 +74,10 @@ export interface PackSizeWatch {
   over: () => number | undefined;
   /**
    * Stops watching. `completed`: git exited 0, so what it kept is measured once more. Past the limit
-   * (then or before), the refs are put back and everything the fetch wrote in the pack directory is
-   * removed; a fetch that did not complete has its temporary pack files removed. Resolves with the bytes a completed fetch within the limit kept (0: it received
-   * nothing); rejects when the refs cannot be put back (the packs are kept then).
+   * (then or before), or not completed, the refs are put back and everything the fetch wrote in the
+   * pack directory is removed. Resolves with the bytes a completed fetch within the limit kept (0:
+   * it received nothing, or was not kept); rejects when the refs cannot be put back (the packs are
+   * kept then, and the next fetch tries again).
    */
   end: (completed: boolean) => Promise<number>;
 }
@@ -145,20 +144,20 @@ export async function watchPackSize(
       clearInterval(timer);
       await reading.catch(() => undefined);
       if (dir === undefined) return 0;
-      let kept = 0;
       if (overBytes === undefined && completed) {
-        kept = await received(dir, new RegExp(`${KEPT.source}|${RECEIVING.source}`));
-        if (kept > limit.maxBytes) overBytes = kept;
+        const kept = await received(dir, new RegExp(`${KEPT.source}|${RECEIVING.source}`));
+        if (kept <= limit.maxBytes) {
+          await journal?.remove();
+          return kept;
+        }
+        overBytes = kept;
       }
-      if (overBytes === undefined) {
-        // A fetch that did not finish (cut by max_download_seconds, a dropped connection) leaves
-        // index-pack's temporary files, which git's gc only removes two weeks later: a clone on a
-        // slow link filled its disk with them, one per try.
-        if (!completed) await removeAll(dir, await ownFiles(dir, LEFT_BY_CUT));
-        await journal?.remove();
-        return kept;
-      }
-      // Even a fetch ended mid-pack may have moved its refs (git can finish as the signal lands).
+      // Past the limit, or a fetch that did not finish: nothing it received is kept. A cut fetch
+      // (max_download_seconds, a dropped connection) leaves index-pack's temporary files, which
+      // git's gc only removes two weeks later (a slow link's tries filled the disk), or a pack
+      // already whole (a remote that held the connection open after sending it): unmeasured, and
+      // the next fetch found its objects there and installed them past the limit. Even a fetch
+      // ended mid-pack may have moved its refs (git can finish as the signal lands).
       await limit.restoreRefs(refs);
       await removeAll(dir, await ownFiles(dir, WRITTEN));
       await journal?.remove();

@@ -8,7 +8,7 @@
  * Real git over file://, real CLI.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -96,6 +96,38 @@ describe.skipIf(!hasProgram("git"))("git source: a fast fetch past max_download_
       await expect(readFile(join(repos.clone, ".git", "ship-fetch.json"))).rejects.toThrow(/ENOENT/);
     },
   );
+
+  // A remote that held the connection open after sending the whole pack: git had kept the pack when
+  // max_download_seconds ended it, and only its temporary files were removed. The next fetch found
+  // the objects already there, received nothing, and installed them past max_download_mb.
+  it("a fetch cut by max_download_seconds after its pack was whole keeps nothing of it", async () => {
+    const config = await writeGitConfig(
+      root,
+      repos.clone,
+      app,
+      'branch = "main"\nmax_download_mb = 0.1\nmax_download_seconds = 2',
+    );
+    const first = await runShip(["--config", config]);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    const commit = await commitFiles(repos.dev, "1.1.0", { "big.txt": bigFile() });
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+    const holding = join(root, "upload-pack-holding.sh");
+    await writeFile(holding, '#!/bin/sh\ngit-upload-pack "$@"\nexec sleep 60\n', { mode: 0o755 });
+    await git(repos.clone, "config", "remote.origin.uploadpack", holding);
+    const before = { refs: await refs(), packs: await packs() };
+
+    const cut = await runShip(["--config", config]);
+    expect(cut.code, cut.stdout + cut.stderr).toBe(1);
+    expect(cut.stdout).toContain("git fetch not done after 2 s");
+    await expectCloneUnchanged(before, commit);
+
+    await git(repos.clone, "config", "--unset", "remote.origin.uploadpack");
+    const refused = await runShip(["--config", config]);
+    expect(refused.code, refused.stdout + refused.stderr).toBe(2);
+    expect(refused.stdout).toContain("the pack runs past [sources.web] max_download_mb = 0.1");
+    expect(await readFile(join(app, "big.txt")).catch(() => "absent")).toBe("absent");
+    await expectCloneUnchanged(before, commit);
+  });
 
   // git's own gc is held off in ship's fetch (a repack there would fold old packs into one that a
   // refusal removes) and run by ship once a fetch is kept: the packs of many updates are joined.
