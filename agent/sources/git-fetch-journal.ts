@@ -23,6 +23,8 @@ const Journal = z.object({
   refs: z.record(z.string(), z.string().regex(/^[0-9a-f]+$/)),
   /** The pack directory's entries before the fetch: only files not among them are the fetch's. */
   before: z.array(z.string()),
+  /** The ship process that fetches (pid, start time): while it runs, the record is its own, not a killed run's. */
+  run: z.object({ pid: z.number().int().positive(), started: z.string() }),
   /** git's process group, once started. */
   pid: z.number().int().positive().optional(),
 });
@@ -56,6 +58,10 @@ export async function replayJournal(path: string, cloneDir: string, undo: FetchU
   } catch {
     throw new Error(`${path}: not a record of ship's fetch; remove it if nothing else wrote it`);
   }
+  if (parsed.run.pid !== process.pid && (await startTime(parsed.run.pid)) === parsed.run.started)
+    throw new Error(
+      `another ship run (pid ${parsed.run.pid}) is fetching into ${cloneDir} (${path}): give each configuration a clone of its own`,
+    );
   if (parsed.pid !== undefined) await endOrphan(parsed.pid, cloneDir);
   await undo.restoreRefs(new Map(Object.entries(parsed.refs)));
   await undo.removeNew(new Set(parsed.before));
@@ -68,7 +74,8 @@ export async function writeJournal(
   refs: RefsSnapshot,
   before: ReadonlySet<string>,
 ): Promise<{ started: (pid: number | undefined) => void; remove: () => Promise<void> }> {
-  const record: Journal = { refs: Object.fromEntries(refs), before: [...before] };
+  const run = { pid: process.pid, started: (await startTime(process.pid)) ?? "" };
+  const record: Journal = { refs: Object.fromEntries(refs), before: [...before], run };
   // Not fsynced: it guards against a killed process, as git's own ref writes (unsynced) do.
   await writeFileAtomic(path, JSON.stringify(record), false);
   return {
@@ -86,6 +93,16 @@ export async function writeJournal(
     },
     remove: () => rm(path, { force: true }),
   };
+}
+
+/**
+ * When process `pid` started (clock ticks since boot, /proc/PID/stat's 22nd field): with the pid, it
+ * names one process, never one that took a dead run's pid since. Undefined when it is not running.
+ */
+async function startTime(pid: number): Promise<string | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => undefined);
+  // The command name (field 2, in parentheses) may hold spaces: fields are counted after it.
+  return stat?.slice(stat.lastIndexOf(")") + 2).split(" ")[19];
 }
 
 /**

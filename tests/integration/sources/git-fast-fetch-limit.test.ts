@@ -97,6 +97,37 @@ describe.skipIf(!hasProgram("git"))("git source: a fast fetch past max_download_
     },
   );
 
+  // The record a run keeps while it fetches is not a killed run's while that run lives: a second
+  // configuration sharing the clone (its own run lock) is refused, never undoing the first's fetch.
+  it("a run of another configuration finds the clone's fetch under way and leaves it alone", async () => {
+    const config = await writeGitConfig(root, repos.clone, app, 'branch = "main"\nmax_download_mb = 0.1');
+    const first = await runShip(["--config", config]);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    const commit = await commitFiles(repos.dev, "1.1.0", { "big.txt": bigFile() });
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+    const before = { refs: await refs(), packs: await packs() };
+    const other = join(root, "other");
+    await mkdir(other);
+    const otherConfig = await writeGitConfig(other, repos.clone, join(other, "app"), 'branch = "main"');
+    await mkdir(join(other, "app"));
+
+    const held = startShip(["--config", config], { env: { SHIP_FAULT: "git-fetch:started:stop" } });
+    const journal = join(repos.clone, ".git", "ship-fetch.json");
+    await expect
+      .poll(async () => (await readFile(journal, "utf8").catch(() => "")).includes('"pid"'))
+      .toBe(true);
+    const beside = await runShip(["--config", otherConfig]);
+    expect(beside.code, beside.stdout + beside.stderr).toBe(1);
+    expect(beside.stdout).toContain(
+      `another ship run (pid ${held.child.pid}) is fetching into ${repos.clone}`,
+    );
+    held.child.kill("SIGCONT");
+    const refused = await held.done;
+    expect(refused.code, refused.stdout + refused.stderr).toBe(2);
+    expect(refused.stdout).toContain("the pack runs past [sources.web] max_download_mb = 0.1");
+    await expectCloneUnchanged(before, commit);
+  });
+
   // A remote that held the connection open after sending the whole pack: git had kept the pack when
   // max_download_seconds ended it, and only its temporary files were removed. The next fetch found
   // the objects already there, received nothing, and installed them past max_download_mb.
