@@ -97,6 +97,26 @@ describe.skipIf(!hasProgram("git"))("git source: a fast fetch past max_download_
     },
   );
 
+  // A clone repacked by hand after the kill holds the unmeasured objects and the clone's own in one
+  // new pack: removing it as the fetch's would break the clone, so the run fails naming it instead.
+  it("a clone repacked after a killed run's fetch is left whole, the run failing with what to do", async () => {
+    const config = await writeGitConfig(root, repos.clone, app, 'branch = "main"\nmax_download_mb = 0.1');
+    const first = await runShip(["--config", config]);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    await git(repos.clone, "repack", "-q", "-a", "-d");
+    await commitFiles(repos.dev, "1.1.0", { "big.txt": bigFile() });
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+    const killed = await startShip(["--config", config], { env: { SHIP_FAULT: "git-fetch:exited" } }).done;
+    expect(killed.signal, killed.stdout + killed.stderr).toBe("SIGKILL");
+    await git(repos.clone, "repack", "-q", "-a", "-d");
+
+    const failed = await runShip(["--config", config]);
+    expect(failed.code, failed.stdout + failed.stderr).toBe(1);
+    expect(failed.stdout).toContain("was repacked after a killed run's fetch");
+    expect(await readFile(join(app, "big.txt")).catch(() => "absent")).toBe("absent");
+    await git(repos.clone, "fsck", "--no-dangling");
+  });
+
   // The record a run keeps while it fetches is not a killed run's while that run lives: a second
   // configuration sharing the clone (its own run lock) is refused, never undoing the first's fetch.
   it("a run of another configuration finds the clone's fetch under way and leaves it alone", async () => {
