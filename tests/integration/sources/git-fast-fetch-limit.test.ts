@@ -35,6 +35,18 @@ describe.skipIf(!hasProgram("git"))("git source: a fast fetch past max_download_
     await rm(root, { recursive: true, force: true });
   });
 
+  /**
+   * The same host's config with room for the pack (ship.roomy.toml, the same state): a run killed
+   * with it has had git exit 0, the pack whole and kept, and not caught while it arrived (a loaded
+   * host's slow fetch was, a run with the 0.1 MB limit).
+   */
+  const roomyConfig = async () => {
+    const strict = await readFile(join(root, "ship.toml"), "utf8");
+    const roomy = join(root, "ship.roomy.toml");
+    await writeFile(roomy, strict.replace("max_download_mb = 0.1", "max_download_mb = 2"));
+    return roomy;
+  };
+
   /** The clone as it was, nothing of the refused release in it, and git finds it whole. */
   const expectCloneUnchanged = async (before: { refs: string; packs: string[] }, refused: string) => {
     expect(await refs()).toBe(before.refs);
@@ -84,8 +96,8 @@ describe.skipIf(!hasProgram("git"))("git source: a fast fetch past max_download_
       const commit = await commitFiles(repos.dev, "1.1.0", { "big.txt": bigFile() });
       await git(repos.dev, "push", "-q", "origin", "HEAD:main");
       const before = { refs: await refs(), packs: await packs() };
-
-      const killed = await startShip(["--config", config], { env: { SHIP_FAULT: point } }).done;
+      const roomy = await roomyConfig();
+      const killed = await startShip(["--config", roomy], { env: { SHIP_FAULT: point } }).done;
       expect(killed.signal, killed.stdout + killed.stderr).toBe("SIGKILL");
       const refused = await runShip(["--config", config]);
       expect(refused.code, refused.stdout + refused.stderr).toBe(2);
@@ -106,7 +118,8 @@ describe.skipIf(!hasProgram("git"))("git source: a fast fetch past max_download_
     await git(repos.clone, "repack", "-q", "-a", "-d");
     await commitFiles(repos.dev, "1.1.0", { "big.txt": bigFile() });
     await git(repos.dev, "push", "-q", "origin", "HEAD:main");
-    const killed = await startShip(["--config", config], { env: { SHIP_FAULT: "git-fetch:exited" } }).done;
+    const roomy = await roomyConfig();
+    const killed = await startShip(["--config", roomy], { env: { SHIP_FAULT: "git-fetch:exited" } }).done;
     expect(killed.signal, killed.stdout + killed.stderr).toBe("SIGKILL");
     await git(repos.clone, "repack", "-q", "-a", "-d");
 
@@ -156,7 +169,7 @@ describe.skipIf(!hasProgram("git"))("git source: a fast fetch past max_download_
       root,
       repos.clone,
       app,
-      'branch = "main"\nmax_download_mb = 0.1\nmax_download_seconds = 2',
+      'branch = "main"\nmax_download_mb = 2\nmax_download_seconds = 2',
     );
     const first = await runShip(["--config", config]);
     expect(first.code, first.stdout + first.stderr).toBe(0);
@@ -173,6 +186,7 @@ describe.skipIf(!hasProgram("git"))("git source: a fast fetch past max_download_
     await expectCloneUnchanged(before, commit);
 
     await git(repos.clone, "config", "--unset", "remote.origin.uploadpack");
+    await writeGitConfig(root, repos.clone, app, 'branch = "main"\nmax_download_mb = 0.1');
     const refused = await runShip(["--config", config]);
     expect(refused.code, refused.stdout + refused.stderr).toBe(2);
     expect(refused.stdout).toContain("the pack runs past [sources.web] max_download_mb = 0.1");
