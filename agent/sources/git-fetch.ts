@@ -8,6 +8,7 @@
 import { DownloadError } from "../download/errors.js";
 import type { ProgressCallback } from "../download/progress.js";
 import { boundedCollector, groupDeadline, killGroup } from "../exec/run-command.js";
+import { faultPoint } from "../fault.js";
 import { type PackSizeLimit, watchPackSize } from "./git-pack-size.js";
 import { gitProgressFilter } from "./git-progress.js";
 
@@ -101,6 +102,8 @@ export async function runGitFetch(args: readonly string[], options: GitFetchOpti
   const onExit = () => killGroup(child.pid, "SIGKILL");
   process.once("exit", onExit);
   pid = child.pid;
+  size?.started(pid);
+  faultPoint("git-fetch:started");
   options.onStarted?.();
   return new Promise<number>((resolve, reject) => {
     const deadline = groupDeadline(child.pid, options.deadlineMs, KILL_GRACE_MS);
@@ -110,6 +113,7 @@ export async function runGitFetch(args: readonly string[], options: GitFetchOpti
       done = true;
       deadline.end();
       progress.end();
+      faultPoint("git-fetch:exited"); // git has moved the refs and kept the pack: not yet measured
       const timedOut = deadline.timedOut();
       const completed = code === 0 && !timedOut && error === undefined;
       let kept = 0;

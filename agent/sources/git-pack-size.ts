@@ -7,12 +7,15 @@
  * ends between two reads (a fast one: a local remote sends megabytes in a few ms) is measured once
  * more when it has ended, from the packs it kept, so no speed slips past the limit. Either way what
  * it received is removed, after its refs are put back (the caller's `restoreRefs`): a ref left naming
- * an object of a removed pack would break the clone. runGitFetch makes git always index the pack
+ * an object of a removed pack would break the clone. Until it is measured, the fetch is recorded on
+ * disk (git-fetch-journal.ts): a run killed before then is undone by the next fetch. runGitFetch makes git always index the pack
  * (transfer.unpackLimit=1): below its default of 100 objects it unpacked them into loose objects,
  * which one endless object defeats.
  */
 import { lstat, readdir, rm, stat } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
+import { journalPath, replayJournal, writeJournal } from "./git-fetch-journal.js";
+import type { RefsSnapshot } from "./git-refs-snapshot.js";
 
 /** How often the pack's size is read: what an endless remote can send past the limit is its rate × this. */
 const POLL_MS = 100;
@@ -20,8 +23,6 @@ const POLL_MS = 100;
 const RECEIVING = /^tmp_pack_|\.pack\.temp$/;
 /** A pack index-pack finished (its .idx, .rev, .keep and .promisor share its name). */
 const KEPT = /^pack-[0-9a-f]+\.pack$/;
-/** What index-pack leaves when a fetch is cut before its pack is whole. */
-const LEFT_BY_CUT = /^tmp_(?:pack|idx|rev)_|\.pack\.temp$/;
 /** What a fetch writes in the pack directory: its packs and their companions, or what a cut left. */
 const WRITTEN = /^pack-[0-9a-f]+\.|^tmp_(?:pack|idx|rev)_|\.pack\.temp$/;
 
@@ -57,30 +58,35 @@ export interface PackSizeLimit {
   maxBytes: number;
   /** Where the clone keeps its packs (`git rev-parse --git-path objects/pack`, relative to cwd). */
   packDir: Promise<string | undefined>;
+  /** The clone's refs, read before the fetch starts. */
+  snapshotRefs: () => Promise<RefsSnapshot>;
   /**
-   * Puts the clone's refs back as they were before the fetch: called before what a fetch past the
-   * limit received is removed. A refusal whose refs cannot be put back keeps the packs (rejects).
+   * Puts the clone's refs back to `to`: called before what a fetch past the limit (or one a killed
+   * run left unmeasured) received is removed. Refs that cannot be put back keep the packs (rejects).
    */
-  restoreRefs: () => Promise<void>;
+  restoreRefs: (to: RefsSnapshot) => Promise<void>;
 }
 
 export interface PackSizeWatch {
+  /** git has started as the leader of process group `pid` (recorded: a killed run's next fetch ends it). */
+  started: (pid: number | undefined) => void;
   /** Bytes received when the limit was passed, else undefined. */
   over: () => number | undefined;
   /**
    * Stops watching. `completed`: git exited 0, so what it kept is measured once more. Past the limit
-   * (then or before), the refs are put back and everything the fetch wrote in the pack directory is
-   * removed; a fetch that did not complete has its temporary pack files removed. Resolves with the bytes a completed fetch within the limit kept (0: it received
-   * nothing); rejects when the refs cannot be put back (the packs are kept then).
+   * (then or before), or not completed, the refs are put back and everything the fetch wrote in the
+   * pack directory is removed. Resolves with the bytes a completed fetch within the limit kept (0:
+   * it received nothing, or was not kept); rejects when the refs cannot be put back (the packs are
+   * kept then, and the next fetch tries again).
    */
   end: (completed: boolean) => Promise<number>;
 }
 
 /**
  * Watches the clone's pack directory until end(); `onOver` is called once, when the packs being
- * received pass `limit.maxBytes` together. Resolves once the directory's files before the fetch
- * are known — start git after it: only files not among them are the fetch's (a pack of a run a
- * moment ago, or a fetch killed long ago, is not).
+ * received pass `limit.maxBytes` together. Resolves once the directory's files and the refs before
+ * the fetch are known and recorded, after undoing what a killed run's fetch left unmeasured — start
+ * git after it: only files not among them are the fetch's (a pack of a run a moment ago is not).
  */
 export async function watchPackSize(
   cwd: string,
@@ -89,7 +95,17 @@ export async function watchPackSize(
 ): Promise<PackSizeWatch> {
   const packDir = await limit.packDir;
   const dir = packDir === undefined || isAbsolute(packDir) ? packDir : join(cwd, packDir);
-  const before = new Set(dir === undefined ? [] : await readdir(dir).catch(() => [] as string[]));
+  if (dir !== undefined)
+    await replayJournal(journalPath(dir), cwd, {
+      restoreRefs: limit.restoreRefs,
+      removeNew: (kept) => removeNew(dir, kept),
+    });
+  const [refs, names] = await Promise.all([
+    limit.snapshotRefs(),
+    dir === undefined ? [] : readdir(dir).catch(() => [] as string[]),
+  ]);
+  const before = new Set(names);
+  const journal = dir === undefined ? undefined : await writeJournal(journalPath(dir), refs, before);
   let overBytes: number | undefined;
   let ended = false;
   let reading: Promise<void> = Promise.resolve();
@@ -121,30 +137,52 @@ export async function watchPackSize(
   }, POLL_MS);
   timer.unref();
   return {
+    started: (pid) => journal?.started(pid),
     over: () => overBytes,
     end: async (completed) => {
       ended = true;
       clearInterval(timer);
       await reading.catch(() => undefined);
       if (dir === undefined) return 0;
-      let kept = 0;
       if (overBytes === undefined && completed) {
-        kept = await received(dir, new RegExp(`${KEPT.source}|${RECEIVING.source}`));
-        if (kept > limit.maxBytes) overBytes = kept;
+        const kept = await received(dir, new RegExp(`${KEPT.source}|${RECEIVING.source}`));
+        if (kept <= limit.maxBytes) {
+          await journal?.remove();
+          return kept;
+        }
+        overBytes = kept;
       }
-      if (overBytes === undefined) {
-        // A fetch that did not finish (cut by max_download_seconds, a dropped connection) leaves
-        // index-pack's temporary files, which git's gc only removes two weeks later: a clone on a
-        // slow link filled its disk with them, one per try.
-        if (!completed) await removeAll(dir, await ownFiles(dir, LEFT_BY_CUT));
-        return kept;
-      }
-      // Even a fetch ended mid-pack may have moved its refs (git can finish as the signal lands).
-      await limit.restoreRefs();
+      // Past the limit, or a fetch that did not finish: nothing it received is kept. A cut fetch
+      // (max_download_seconds, a dropped connection) leaves index-pack's temporary files, which
+      // git's gc only removes two weeks later (a slow link's tries filled the disk), or a pack
+      // already whole (a remote that held the connection open after sending it): unmeasured, and
+      // the next fetch found its objects there and installed them past the limit. Even a fetch
+      // ended mid-pack may have moved its refs (git can finish as the signal lands).
+      await limit.restoreRefs(refs);
       await removeAll(dir, await ownFiles(dir, WRITTEN));
+      await journal?.remove();
       return 0;
     },
   };
+}
+
+/**
+ * Removes what a fetch wrote in the pack directory `dir` that was not among `before`. Refused when a
+ * pack among `before` is gone: the clone was repacked since (a `git gc` by hand), and its new pack
+ * may hold objects its refs need beside the fetch's, which no file of it tells apart.
+ */
+async function removeNew(dir: string, before: ReadonlySet<string>): Promise<void> {
+  const names = await readdir(dir).catch(() => [] as string[]);
+  const now = new Set(names);
+  const gone = [...before].find((name) => KEPT.test(name) && !now.has(name));
+  if (gone !== undefined)
+    throw new Error(
+      `${dir} was repacked after a killed run's fetch (${gone} is gone): ship cannot tell that fetch's objects apart; clone the source again`,
+    );
+  await removeAll(
+    dir,
+    names.filter((name) => WRITTEN.test(name) && !before.has(name)).map((name) => ({ name })),
+  );
 }
 
 async function removeAll(dir: string, files: readonly { name: string }[]): Promise<void> {

@@ -324,7 +324,6 @@ export class GitSource implements ReleaseSource {
     const deadlineMs = timerMs(this.cfg.max_download_seconds);
     let kept: number;
     try {
-      const refs = await snapshotRefs(this.git.raw);
       kept = await runGitFetch(
         [
           "fetch",
@@ -351,7 +350,8 @@ export class GitSource implements ReleaseSource {
           size: {
             maxBytes: Math.floor(this.cfg.max_download_mb * 1024 * 1024),
             packDir: this.packDir(),
-            restoreRefs: () => restoreRefs(this.git.raw, refs),
+            snapshotRefs: () => snapshotRefs(this.git.raw),
+            restoreRefs: (to) => restoreRefs(this.git.raw, to),
           },
           onProgress: progressReporter({
             label: this.name,

@@ -8,12 +8,12 @@
  * Real git over file://, real CLI.
  */
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { hasProgram } from "../../support/require-program.js";
-import { runShip } from "../../support/ship-cli.js";
+import { runShip, startShip } from "../../support/ship-cli.js";
 import { commitFiles, git, makeRepos, type Repos, writeGitConfig } from "./git-repos.js";
 
 describe.skipIf(!hasProgram("git"))("git source: a fast fetch past max_download_mb", () => {
@@ -34,6 +34,18 @@ describe.skipIf(!hasProgram("git"))("git source: a fast fetch past max_download_
   afterEach(async () => {
     await rm(root, { recursive: true, force: true });
   });
+
+  /**
+   * The same host's config with room for the pack (ship.roomy.toml, the same state): a run killed
+   * with it has had git exit 0, the pack whole and kept, and not caught while it arrived (a loaded
+   * host's slow fetch was, a run with the 0.1 MB limit).
+   */
+  const roomyConfig = async () => {
+    const strict = await readFile(join(root, "ship.toml"), "utf8");
+    const roomy = join(root, "ship.roomy.toml");
+    await writeFile(roomy, strict.replace("max_download_mb = 0.1", "max_download_mb = 2"));
+    return roomy;
+  };
 
   /** The clone as it was, nothing of the refused release in it, and git finds it whole. */
   const expectCloneUnchanged = async (before: { refs: string; packs: string[] }, refused: string) => {
@@ -69,6 +81,117 @@ describe.skipIf(!hasProgram("git"))("git source: a fast fetch past max_download_
     const raised = await runShip(["--config", config]);
     expect(raised.code, raised.stdout + raised.stderr).toBe(0);
     expect(await readFile(join(app, "big.txt"), "utf8")).toBe(big);
+  });
+
+  // git moves the refs and keeps the pack as it exits; ship measures after. A ship killed in between
+  // (or while git ran: git, in its own process group, finishes alone) left them so, and the next run
+  // found the objects already there and installed past the limit. The fetch is recorded on disk
+  // until measured, and the next run undoes what a killed one left unmeasured, then refuses again.
+  it.each(["git-fetch:exited", "git-fetch:started"])(
+    "a run killed at %s leaves the next run refusing, the clone whole",
+    async (point) => {
+      const config = await writeGitConfig(root, repos.clone, app, 'branch = "main"\nmax_download_mb = 0.1');
+      const first = await runShip(["--config", config]);
+      expect(first.code, first.stdout + first.stderr).toBe(0);
+      const commit = await commitFiles(repos.dev, "1.1.0", { "big.txt": bigFile() });
+      await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+      const before = { refs: await refs(), packs: await packs() };
+      const roomy = await roomyConfig();
+      const killed = await startShip(["--config", roomy], { env: { SHIP_FAULT: point } }).done;
+      expect(killed.signal, killed.stdout + killed.stderr).toBe("SIGKILL");
+      const refused = await runShip(["--config", config]);
+      expect(refused.code, refused.stdout + refused.stderr).toBe(2);
+      expect(refused.stdout).toContain("the pack runs past [sources.web] max_download_mb = 0.1");
+      expect(await readFile(join(app, "big.txt")).catch(() => "absent")).toBe("absent");
+      await expectCloneUnchanged(before, commit);
+      await git(repos.clone, "fsck", "--no-dangling");
+      await expect(readFile(join(repos.clone, ".git", "ship-fetch.json"))).rejects.toThrow(/ENOENT/);
+    },
+  );
+
+  // A clone repacked by hand after the kill holds the unmeasured objects and the clone's own in one
+  // new pack: removing it as the fetch's would break the clone, so the run fails naming it instead.
+  it("a clone repacked after a killed run's fetch is left whole, the run failing with what to do", async () => {
+    const config = await writeGitConfig(root, repos.clone, app, 'branch = "main"\nmax_download_mb = 0.1');
+    const first = await runShip(["--config", config]);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    await git(repos.clone, "repack", "-q", "-a", "-d");
+    await commitFiles(repos.dev, "1.1.0", { "big.txt": bigFile() });
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+    const roomy = await roomyConfig();
+    const killed = await startShip(["--config", roomy], { env: { SHIP_FAULT: "git-fetch:exited" } }).done;
+    expect(killed.signal, killed.stdout + killed.stderr).toBe("SIGKILL");
+    await git(repos.clone, "repack", "-q", "-a", "-d");
+
+    const failed = await runShip(["--config", config]);
+    expect(failed.code, failed.stdout + failed.stderr).toBe(1);
+    expect(failed.stdout).toContain("was repacked after a killed run's fetch");
+    expect(await readFile(join(app, "big.txt")).catch(() => "absent")).toBe("absent");
+    await git(repos.clone, "fsck", "--no-dangling");
+  });
+
+  // The record a run keeps while it fetches is not a killed run's while that run lives: a second
+  // configuration sharing the clone (its own run lock) is refused, never undoing the first's fetch.
+  it("a run of another configuration finds the clone's fetch under way and leaves it alone", async () => {
+    const config = await writeGitConfig(root, repos.clone, app, 'branch = "main"\nmax_download_mb = 0.1');
+    const first = await runShip(["--config", config]);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    const commit = await commitFiles(repos.dev, "1.1.0", { "big.txt": bigFile() });
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+    const before = { refs: await refs(), packs: await packs() };
+    const other = join(root, "other");
+    await mkdir(other);
+    const otherConfig = await writeGitConfig(other, repos.clone, join(other, "app"), 'branch = "main"');
+    await mkdir(join(other, "app"));
+
+    const held = startShip(["--config", config], { env: { SHIP_FAULT: "git-fetch:started:stop" } });
+    const journal = join(repos.clone, ".git", "ship-fetch.json");
+    await expect
+      .poll(async () => (await readFile(journal, "utf8").catch(() => "")).includes('"pid"'))
+      .toBe(true);
+    const beside = await runShip(["--config", otherConfig]);
+    expect(beside.code, beside.stdout + beside.stderr).toBe(1);
+    expect(beside.stdout).toContain(
+      `another ship run (pid ${held.child.pid}) is fetching into ${repos.clone}`,
+    );
+    held.child.kill("SIGCONT");
+    const refused = await held.done;
+    expect(refused.code, refused.stdout + refused.stderr).toBe(2);
+    expect(refused.stdout).toContain("the pack runs past [sources.web] max_download_mb = 0.1");
+    await expectCloneUnchanged(before, commit);
+  });
+
+  // A remote that held the connection open after sending the whole pack: git had kept the pack when
+  // max_download_seconds ended it, and only its temporary files were removed. The next fetch found
+  // the objects already there, received nothing, and installed them past max_download_mb.
+  it("a fetch cut by max_download_seconds after its pack was whole keeps nothing of it", async () => {
+    const config = await writeGitConfig(
+      root,
+      repos.clone,
+      app,
+      'branch = "main"\nmax_download_mb = 2\nmax_download_seconds = 2',
+    );
+    const first = await runShip(["--config", config]);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    const commit = await commitFiles(repos.dev, "1.1.0", { "big.txt": bigFile() });
+    await git(repos.dev, "push", "-q", "origin", "HEAD:main");
+    const holding = join(root, "upload-pack-holding.sh");
+    await writeFile(holding, '#!/bin/sh\ngit-upload-pack "$@"\nexec sleep 60\n', { mode: 0o755 });
+    await git(repos.clone, "config", "remote.origin.uploadpack", holding);
+    const before = { refs: await refs(), packs: await packs() };
+
+    const cut = await runShip(["--config", config]);
+    expect(cut.code, cut.stdout + cut.stderr).toBe(1);
+    expect(cut.stdout).toContain("git fetch not done after 2 s");
+    await expectCloneUnchanged(before, commit);
+
+    await git(repos.clone, "config", "--unset", "remote.origin.uploadpack");
+    await writeGitConfig(root, repos.clone, app, 'branch = "main"\nmax_download_mb = 0.1');
+    const refused = await runShip(["--config", config]);
+    expect(refused.code, refused.stdout + refused.stderr).toBe(2);
+    expect(refused.stdout).toContain("the pack runs past [sources.web] max_download_mb = 0.1");
+    expect(await readFile(join(app, "big.txt")).catch(() => "absent")).toBe("absent");
+    await expectCloneUnchanged(before, commit);
   });
 
   // git's own gc is held off in ship's fetch (a repack there would fold old packs into one that a
