@@ -18,10 +18,18 @@ import { snapshot } from "./tree-fixtures.js";
 
 let app: LocalApp;
 
-// Every test starts from 3.0.0 installed over 1.0.0 and 2.0.0, put back as built before each.
+/** The built history's backups as --list-backups --json lists them, newest first. */
+let built: [Listed, ...Listed[]];
+
+// Every test starts from 3.0.0 installed over 1.0.0 and 2.0.0, put back as built before each: the
+// same backups (ids, paths) in each test's copy, listed once here, not again before each test.
 builtOnceRestoredEachTest(async () => {
   app = await localApp();
   await installVersions(app, ["1", "2", "3"], (v) => ({ "app.txt": `v${v}\n`, "lib/a.txt": `a${v}\n` }));
+  const [newest, ...older] = await listed();
+  if (newest === undefined) throw new Error("no backup");
+  expect([newest, ...older].map((b) => b.restorable)).toEqual([true, true, true]);
+  built = [newest, ...older];
   return app.root;
 });
 
@@ -92,9 +100,7 @@ describe("--list-backups tells the truth about saved copies and records (real CL
   ];
   for (const [what, damage] of copyDamage) {
     it(`a saved copy ${what}: named as the rollback names it, older backups NOT RESTORABLE`, async () => {
-      const [newest, ...older] = await listed();
-      if (newest === undefined) throw new Error("no backup");
-      expect(newest.restorable).toBe(true);
+      const [newest, ...older] = built;
       await damage(join(newest.path, "files/app.txt"));
       await expectListedAsTheRollbackSays(newest, older);
     });
@@ -107,8 +113,7 @@ describe("--list-backups tells the truth about saved copies and records (real CL
     ["files/ itself", "files"],
   ] as const) {
     it(`a saved copy behind a symlink (${what}): named, refused, the file it leads to untouched`, async () => {
-      const [newest, ...older] = await listed();
-      if (newest === undefined) throw new Error("no backup");
+      const [newest, ...older] = built;
       const outside = join(app.root, "shared");
       await rename(join(newest.path, link), outside);
       await symlink(outside, join(newest.path, link));
@@ -128,8 +133,7 @@ describe("--list-backups tells the truth about saved copies and records (real CL
   ];
   for (const [file, from, to] of recordDamage) {
     it(`${file} garbled at its own size (still JSON): named, exit 2, the rollback refuses too`, async () => {
-      const [newest, ...older] = await listed();
-      if (newest === undefined) throw new Error("no backup");
+      const [newest, ...older] = built;
       await garbleKeepingSize(join(newest.path, file), from, to);
       await expectListedAsTheRollbackSays(newest, older);
       const text = await runShip(["--config", app.config, "--list-backups"]);
@@ -140,8 +144,7 @@ describe("--list-backups tells the truth about saved copies and records (real CL
   }
 
   it("records and copies only touched (same bytes, another time) stay restorable, and restore", async () => {
-    const [newest] = await listed();
-    if (newest === undefined) throw new Error("no backup");
+    const [newest] = built;
     const then = new Date("2020-01-01T00:00:00Z");
     for (const rel of ["inventory.json", "manifest.json", "installed.json", "files/app.txt"])
       await utimes(join(newest.path, rel), then, then);
@@ -157,8 +160,7 @@ describe("--list-backups tells the truth about saved copies and records (real CL
   // Killed half-way through a --rollback, every backup was listed as restorable (the one the killed
   // restore was taking back among them), and --rollback of any refused until recovery.
   it("after a rollback killed half-way, every backup is NOT RESTORABLE until recovery, in the rollback's words", async () => {
-    const [newest] = await listed();
-    if (newest === undefined) throw new Error("no backup");
+    const [newest] = built;
     const killed = await runShip(["--config", app.config, "--rollback", newest.id], {
       env: { ...process.env, SHIP_FAULT: "restore:file@1" },
     });

@@ -19,6 +19,8 @@ let app: LocalApp;
 let backups: string;
 /** Where myapp's backups were moved (another disk, in the story). */
 let moved: string;
+/** The ids of the two backups the build left: of 1.0.0 and of the first install (no version). */
+let ids: { v1: string; first: string };
 
 /** A release of `version` keeping 2 backups; with a pre_update hook that leaves a marker file. */
 function manifest(version: string, extra = ""): string {
@@ -36,6 +38,13 @@ builtOnceRestoredEachTest(async () => {
     expect(run.code, run.stderr).toBe(0);
   }
   await rm(join(app.root, "pre-update-ran"), { force: true });
+  // Each test starts from this tree, so from these backups: listed once here, not again in each test.
+  const all = await listed();
+  expect(all.map((b) => b.version).sort()).toEqual(["1.0.0", null]);
+  ids = {
+    v1: all.find((b) => b.version === "1.0.0")?.id ?? "",
+    first: all.find((b) => b.version === null)?.id ?? "",
+  };
   return app.root;
 });
 
@@ -141,7 +150,7 @@ function expectRefused(run: CliResult, code: string, at: string, exitCode = 2): 
 describe("anything else at a configured source's place refuses, changing nothing", () => {
   for (const { kind, code, make } of NOT_A_PLACE) {
     it(`${kind}: --list-backups, --rollback ID and an update refuse (${code}, exit 2)`, async () => {
-      const id = (await listed()).find((b) => b.version === "1.0.0")?.id ?? "";
+      const id = ids.v1;
       await mkdir(join(app.root, "disk2"));
       await rename(join(backups, "myapp"), moved);
       const place = join(backups, "myapp");
@@ -191,19 +200,16 @@ describe("anything else at a configured source's place refuses, changing nothing
   });
 
   it("a symlink at backup_dir/<source>/<id> (one backup moved away): every caller refuses, naming it", async () => {
-    const all = await listed();
-    const v1 = all.find((b) => b.version === "1.0.0");
-    const other = all.find((b) => b.version === null);
     await mkdir(join(app.root, "disk2"));
-    const at = join(backups, "myapp", v1?.id ?? "");
-    await rename(at, join(app.root, "disk2", v1?.id ?? ""));
-    await symlink(join(app.root, "disk2", v1?.id ?? ""), at);
+    const at = join(backups, "myapp", ids.v1);
+    await rename(at, join(app.root, "disk2", ids.v1));
+    await symlink(join(app.root, "disk2", ids.v1), at);
     const line = "a symlink where a backup directory should be";
     const list = await runShip(["--config", app.config, "--list-backups"]);
     expect(list.code, list.stderr).toBe(2);
     expect(list.stderr).toContain(`backup_dir ${backups} cannot be listed: ${line}`);
     expect(list.stderr).toContain(`(at ${at})`);
-    for (const id of [v1?.id ?? "", other?.id ?? ""]) {
+    for (const id of [ids.v1, ids.first]) {
       const back = await runShip(["--config", app.config, "--rollback", id]);
       expect(back.code, back.stderr).toBe(2);
       expect(back.stderr).toContain(`(at ${at})`);
