@@ -344,6 +344,26 @@ describe("ship release publish (real hub)", () => {
     expect((await get(`/artifacts/${sha(await readFile(bigArtifact))}`)).status).toBe(404);
     expect(await uploads(201)).toBe(stored + 1);
     expect(await uploads(401)).toBe(0);
+    // The check stores nothing, and a misspelt one is refused rather than taken as a publish.
+    const post = (query: string) =>
+      fetch(`${hub.url}/api/v1/releases${query}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${ci}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          app: "checked",
+          version: "1.0.0",
+          manifest: 'version: "1.0.0"\n',
+          source: { type: "https", url: "https://example.com/checked.tar.gz", sha256: "b".repeat(64) },
+        }),
+      });
+    const check = await post("?dry_run=true");
+    expect(await check.json()).toEqual({ dry_run: true });
+    const misspelt = await post("?dryrun=true");
+    expect(misspelt.status).toBe(400);
+    expect(((await misspelt.json()) as { error: string }).error).toMatch(
+      /^query\.dryrun: unknown key \(did you mean "dry_run"\?\)/,
+    );
+    expect(await (await get("/releases?app=checked")).json()).toMatchObject({ releases: [] });
   });
 
   // The same signature spelt otherwise (a .sig posted by curl as written, then re-serialised by
