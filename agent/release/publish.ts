@@ -6,6 +6,7 @@
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { type Dispatcher, request } from "undici";
+import * as z from "zod";
 import type { PublishRelease } from "../../shared/api/bodies.js";
 import { BadInputError } from "../../shared/errors.js";
 import { hubAddressProblem } from "../../shared/hub-address.js";
@@ -204,13 +205,91 @@ const PUBLISH_FLAGS = {
   signature: "--signature",
 } as const;
 
+/** The hub names the API's fields (`body.source.url`); the operator typed flags (`--url`). */
+function flagNamed(e: unknown): unknown {
+  if (!(e instanceof HubRefusedError)) return e;
+  const said = e.hubReason.replace(/\bbody\.(source\.\w+|app|version|signature)\b/g, (field, key: string) =>
+    key in PUBLISH_FLAGS ? PUBLISH_FLAGS[key as keyof typeof PUBLISH_FLAGS] : field,
+  );
+  return new HubRefusedError(e.status, e.request, said);
+}
+
 async function publishOver(
   link: HubLink,
   o: PublishOptions,
   source: ReleaseSourceRef,
 ): Promise<PublishedRelease> {
-  if (o.source.kind === "artifact" && source.type === "hub")
+  try {
+    if (o.source.kind !== "artifact" || source.type !== "hub") return await postRelease(link, o, source);
+    // Asked before the archive goes: a refusal (a manifest over the hub's limit, a version held by
+    // another build, a refused token) came only after the whole upload, and the hub kept that
+    // unused copy for a day; the same release again (a retried job) needs no upload at all.
+    const held = await dryRun(link, o, source);
+    if (held !== undefined) return held;
     await uploadArtifact(o, link, o.source.path, source.sha256);
+    return await postRelease(link, o, source);
+  } catch (e) {
+    throw flagNamed(e);
+  }
+}
+
+/** What `POST /releases` answers: the release (published now or before), or a dry run's all-clear. */
+const PublishAnswer = z.union([z.object({ dry_run: z.literal(true) }), z.object({ id: z.string() })]);
+
+/** The hub's answer to a release naming an artifact it does not hold. */
+const NO_ARTIFACT = /^body\.source\.sha256: no such artifact/;
+
+/**
+ * `POST /releases?dry_run=true`: every check of the publish, nothing stored. The release when the
+ * hub holds this very one already (nothing to upload), undefined when it would publish it.
+ */
+async function dryRun(
+  link: HubLink,
+  o: PublishOptions,
+  source: ReleaseSourceRef,
+): Promise<PublishedRelease | undefined> {
+  const answer = await sendRelease(link, o, source, "?dry_run=true").catch((e: unknown) => {
+    // A hub from before ?dry_run publishes for real, and wants the artifact first.
+    if (e instanceof HubRefusedError && NO_ARTIFACT.test(e.hubReason)) return undefined;
+    throw e;
+  });
+  if (answer === undefined || !("id" in answer.body)) return undefined;
+  return publishedAs(o, source, answer.status, answer.body.id);
+}
+
+async function postRelease(
+  link: HubLink,
+  o: PublishOptions,
+  source: ReleaseSourceRef,
+): Promise<PublishedRelease> {
+  const answer = await sendRelease(link, o, source, "");
+  if (!("id" in answer.body))
+    throw new ReleaseFailedError("POST /api/v1/releases", "the hub answered without an id");
+  return publishedAs(o, source, answer.status, answer.body.id);
+}
+
+function publishedAs(
+  o: PublishOptions,
+  source: ReleaseSourceRef,
+  status: number,
+  id: string,
+): PublishedRelease {
+  // 200, not 201: the hub holds this very release (manifest, source, signature) from an earlier try.
+  return {
+    id,
+    app: o.app,
+    version: o.version,
+    source,
+    alreadyPublished: status === 200,
+  };
+}
+
+async function sendRelease(
+  link: HubLink,
+  o: PublishOptions,
+  source: ReleaseSourceRef,
+  query: string,
+): Promise<{ status: number; body: z.infer<typeof PublishAnswer> }> {
   const body: PublishRelease = {
     app: o.app,
     version: o.version,
@@ -220,7 +299,7 @@ async function publishOver(
   };
   const answer = await send(
     "POST /api/v1/releases",
-    endpoint(o.hubUrl, "/releases"),
+    endpoint(o.hubUrl, `/releases${query}`),
     {
       method: "POST",
       token: o.token,
@@ -228,21 +307,11 @@ async function publishOver(
       body: JSON.stringify(body),
     },
     link,
-  ).catch((e: unknown) => {
-    // The hub names the API's fields (`body.source.url`); the operator typed flags (`--url`).
-    if (!(e instanceof HubRefusedError)) throw e;
-    const said = e.hubReason.replace(
-      /\bbody\.(source\.\w+|app|version|signature)\b/g,
-      (field, key: string) =>
-        key in PUBLISH_FLAGS ? PUBLISH_FLAGS[key as keyof typeof PUBLISH_FLAGS] : field,
-    );
-    throw new HubRefusedError(e.status, e.request, said);
-  });
-  const id = (answer.body as { id?: unknown }).id;
-  if (typeof id !== "string")
+  );
+  const parsed = PublishAnswer.safeParse(answer.body);
+  if (!parsed.success)
     throw new ReleaseFailedError("POST /api/v1/releases", "the hub answered without an id");
-  // 200, not 201: the hub holds this very release (manifest, source, signature) from an earlier try.
-  return { id, app: o.app, version: o.version, source, alreadyPublished: answer.status === 200 };
+  return { status: answer.status, body: parsed.data };
 }
 
 /** `--hub` as hubAddressProblem reads it, never echoed (it may hold a password). */

@@ -16,7 +16,8 @@ type Operation = { summary: string; roles: string; body?: string; status?: numbe
 const routes: Record<string, Record<string, Operation>> = {
   "/releases": {
     post: {
-      summary: "Publish a release (manifest validated here)",
+      summary:
+        "Publish a release (manifest validated here); ?dry_run=true checks it all, stores nothing and needs no artifact yet: 200 with the release when held already, else {dry_run: true}",
       roles: "ci",
       body: "PublishRelease",
       status: 201,

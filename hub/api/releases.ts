@@ -80,6 +80,17 @@ async function releasePage(
   }
 }
 
+const PublishQuery = z.strictObject({
+  /**
+   * `true`: every check of a publish (body, manifest, signature, the version held), nothing stored
+   * and no artifact needed: `ship release publish` asks it before uploading an archive, which a
+   * manifest over the limit or a version held by another build refused only after its whole upload.
+   * A release held already is answered as the publish would be (200, the release); else 200
+   * `{"dry_run": true}`.
+   */
+  dry_run: queryFlag().default(false),
+});
+
 /** An invalid manifest or a signature of another release is refused here, not discovered on the servers. */
 function checkRelease(body: PublishRelease): void {
   checkManifest(body);
@@ -170,7 +181,13 @@ export function releaseRoutes(deps: ApiDeps): Router {
 
   // CI publishes; operators read releases and roll them out (DESIGN: ci publishes, operator the rest).
   router.post("/releases", requireRole(tokens, "ci"), async (req, res) => {
+    const { dry_run: dryRun } = parseRequest(PublishQuery, req.query, "query");
     const body = parseRequest(PublishRelease, req.body, "body", checkRelease);
+    if (dryRun) {
+      const held = await sameVersionHeld(store, body, await store.releaseVersions(body.app), deps.now());
+      res.status(200).json(held === undefined ? { dry_run: true } : releaseForPeople(held, shownTime));
+      return;
+    }
     // Before the transaction too: an artifact never uploaded is said as such, not as a version
     // conflict, and costs no write transaction (the check that holds is the one inside it).
     if (body.source.type === "hub" && !(await store.getArtifactInfo(body.source.sha256))) throw noArtifact();

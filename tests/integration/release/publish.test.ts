@@ -272,6 +272,100 @@ describe("ship release publish (real hub)", () => {
     );
   });
 
+  // A version the hub holds is answered before the archive goes: a rebuild under it was a 409
+  // only after the whole upload, which the hub then kept unused for a day; a retry uploaded again.
+  it("asks the hub before uploading: a held version's 409, a retry, a refused token or manifest sends no archive", async () => {
+    const app = join(dir, "myapp");
+    const artifact = join(dir, "dist/myapp-4.2.0.tar.gz");
+    const args = [
+      "publish",
+      "--hub",
+      hub.url,
+      "--app",
+      "myapp",
+      "--version",
+      "4.2.0",
+      "--artifact",
+      artifact,
+    ];
+    const publish = (...more: string[]) =>
+      runRelease(app, ...args, "--token-file", join(dir, "ci.token"), ...more);
+    const uploads = async (status: number): Promise<number> => {
+      const text = await (await fetch(`${hub.url}/metrics`)).text();
+      const line = text
+        .split("\n")
+        .find(
+          (l) =>
+            l.startsWith("ship_hub_http_request_duration_seconds_count{") &&
+            l.includes('method="PUT"') &&
+            l.includes('route="/api/v1/artifacts"') &&
+            l.includes(`status="${status}"`),
+        );
+      return line === undefined ? 0 : Number(line.split(" ").at(-1));
+    };
+    expect((await runRelease(app, "http", "4.2.0", "Third", "--out", "../dist")).code).toBe(0);
+    const stored = await uploads(201);
+    expect((await publish()).code).toBe(0);
+    expect(await uploads(201)).toBe(stored + 1);
+    const again = await publish();
+    expect(again.code, again.err).toBe(0);
+    expect(again.out).toMatch(/^myapp 4\.2\.0 \(unsigned\) was published already as release \S+/m);
+    // Rebuilt on another day: the 409 names where the two part, and the hub got no copy of it.
+    expect((await runRelease(app, "http", "4.2.0", "Third, again", "--out", "../dist")).code).toBe(0);
+    const rebuilt = await publish();
+    expect(rebuilt.code).toBe(2);
+    expect(rebuilt.err).toMatch(
+      /HTTP 409\): release myapp 4\.2\.0 exists \(release \S+, .*; its manifest differs \(line \d+: "description: \\"Third\\"" there, "description: \\"Third, again\\"" here\); its source differs .*versions are immutable: publish this build under a new version\n/,
+    );
+    const rebuiltSha = sha(await readFile(artifact));
+    expect((await get(`/artifacts/${rebuiltSha}`)).status).toBe(404);
+    // A token the hub refuses is told before the archive is sent.
+    const refused = await runRelease(app, ...args, "--token", "not-a-jwt");
+    expect(refused.code).toBe(2);
+    expect(refused.err).toMatch(
+      /^ship release publish: POST \/api\/v1\/releases: the hub refused \(HTTP 401\)/m,
+    );
+    // A manifest the hub refuses (over its 64 KiB) is said before the archive goes too.
+    const big = join(dir, "bigapp");
+    await mkdir(join(big, "src"), { recursive: true });
+    await writeFile(join(big, "src/main.py"), "print('big')\n");
+    expect((await runRelease(big, "manifest", "1.0.0")).code).toBe(0);
+    const padding = Array.from({ length: 1200 }, (_, i) => `# note ${i} ${"x".repeat(60)}\n`).join("");
+    await writeFile(join(big, "update-manifest.yaml"), padding, { flag: "a" });
+    expect((await runRelease(big, "http", "1.0.0", "Big", "--out", "../dist")).code).toBe(0);
+    const bigArtifact = join(dir, "dist/bigapp-1.0.0.tar.gz");
+    const tooBig = await runRelease(
+      big,
+      ...["publish", "--hub", hub.url, "--token-file", join(dir, "ci.token"), "--app", "bigapp"],
+      ...["--version", "1.0.0", "--artifact", bigArtifact],
+    );
+    expect(tooBig.code).toBe(2);
+    expect(tooBig.err).toMatch(/HTTP 400\): body\.manifest: manifest is .* over the limit of 64 KiB/);
+    expect((await get(`/artifacts/${sha(await readFile(bigArtifact))}`)).status).toBe(404);
+    expect(await uploads(201)).toBe(stored + 1);
+    expect(await uploads(401)).toBe(0);
+    // The check stores nothing, and a misspelt one is refused rather than taken as a publish.
+    const post = (query: string) =>
+      fetch(`${hub.url}/api/v1/releases${query}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${ci}`, "content-type": "application/json" },
+        body: JSON.stringify({
+          app: "checked",
+          version: "1.0.0",
+          manifest: 'version: "1.0.0"\n',
+          source: { type: "https", url: "https://example.com/checked.tar.gz", sha256: "b".repeat(64) },
+        }),
+      });
+    const check = await post("?dry_run=true");
+    expect(await check.json()).toEqual({ dry_run: true });
+    const misspelt = await post("?dryrun=true");
+    expect(misspelt.status).toBe(400);
+    expect(((await misspelt.json()) as { error: string }).error).toMatch(
+      /^query\.dryrun: unknown key \(did you mean "dry_run"\?\)/,
+    );
+    expect(await (await get("/releases?app=checked")).json()).toMatchObject({ releases: [] });
+  });
+
   // The same signature spelt otherwise (a .sig posted by curl as written, then re-serialised by
   // `ship release publish`) is the same release: 200, not a 409 for its own signature.
   it("the same signature in another spelling is the release published already", async () => {

@@ -51,8 +51,9 @@ describe("ship release sign/publish refusals (real process)", () => {
       "--artifact",
       "../dist/myapp-1.2.0.tar.gz",
     );
-    // Past the token: the upload is what fails, to a hub that is not there.
-    expect(found.stderr).toMatch(/^ship release publish: PUT \/api\/v1\/artifacts\S*: /);
+    // Past the token: the hub's check of the release, before any upload, is what fails, to a hub
+    // that is not there.
+    expect(found.stderr).toMatch(/^ship release publish: POST \/api\/v1\/releases: cannot reach the hub/);
     expect(found.stderr).not.toMatch(/token/);
     const missing = await release(
       ...args,
