@@ -1026,7 +1026,9 @@ export class RolloutEngine {
   async claimedTick(intervalMs: number, silentBefore?: number, at?: number): Promise<boolean> {
     return this.run(async (dispatch) => {
       const { t } = dispatch;
-      if (!(await t.claimTick("engine", this.hubId, this.options.now(), intervalMs))) return false;
+      // As of when the timer fired: a claim read later (after the input was applied, the cut-off
+      // read) would call a tick late that another hub's timer could still have claimed in time.
+      if (!(await t.claimTick("engine", this.hubId, at ?? this.options.now(), intervalMs))) return false;
       if (silentBefore !== undefined)
         for (const agentId of await t.releaseSilentHubs(silentBefore))
           dispatch.record({
