@@ -112,7 +112,9 @@ export class Dispatch {
    * commit like marked ones. Returns the rows as inserted.
    *
    * The rows that write no event (other hubs' agents, the later waves) go to the database first,
-   * and `meanwhile` runs while it inserts them: the create computes its warnings there and records
+   * and `meanwhile` runs while it inserts them (one that yields to the event loop now and then
+   * lets the driver write what the socket's buffers did not take): the create computes its
+   * warnings there and records
    * its `rollout.created` event, work that otherwise held up the insert the commit waits for (on
    * PostgreSQL; SQLite inserts in this thread anyway). The events recorded by then are written
    * next and the `sent` rows with their events last, so the audit log keeps its order.
@@ -121,7 +123,7 @@ export class Dispatch {
     planned: readonly DeploymentRecord[],
     actor: string,
     due: (d: DeploymentRecord) => boolean,
-    meanwhile: () => void = () => {},
+    meanwhile: () => Promise<void> | void = () => {},
   ): Promise<DeploymentRecord[]> {
     const at = this.now;
     const sent: DeploymentRecord[] = [];
@@ -140,14 +142,14 @@ export class Dispatch {
     // Called right after the rollout's insert, in its transaction: no row of it can exist yet.
     // One row first, awaited: PostgreSQL's driver has a statement new to the connection described
     // before it runs, and holds the transaction's later statements until that is answered, which
-    // `meanwhile` (synchronous) would delay until it ended — the database idle all the while.
+    // a synchronous stretch of `meanwhile` would delay until it ended — the database idle meanwhile.
     const [head, ...rest] = unsent;
     if (head) await this.t.insertDeployments([head], undefined, true);
     const quiet = rest.length > 0 ? this.t.insertDeployments(rest, undefined, true) : undefined;
     try {
       // The driver writes a statement a few promise turns after it is issued: let them go out.
       if (quiet) await setImmediate();
-      meanwhile();
+      await meanwhile();
     } catch (error) {
       await quiet?.catch(() => {});
       throw error;

@@ -89,7 +89,7 @@ import { refuseUnseenFailures, timedOutWhilePaused } from "./unseen-failures.js"
 import { recordUntestedPass, untestedPassLine } from "./untested-pass.js";
 import { rolloutSummary, storedActionsNow } from "./view.js";
 import { WokenDelivery } from "./wakeup-delivery.js";
-import { rolloutWarnings } from "./warnings.js";
+import { rolloutWarnings, rolloutWarningsInTurns } from "./warnings.js";
 
 export const HUB_ACTOR = "hub";
 export interface EngineOptions extends EngineContext {
@@ -376,8 +376,8 @@ export class RolloutEngine {
         // While the database inserts the rows that write no event (tens of ms of this hub's CPU for
         // 10,000 agents, the first create of a hub most): the created event is written before the
         // `sent` rows' events all the same.
-        const deployments = await dispatch.insertNew(planned, actor, due, () => {
-          warnings = rolloutWarnings(release, agents, waves, spec, releaseApps, forgotten);
+        const deployments = await dispatch.insertNew(planned, actor, due, async () => {
+          warnings = await rolloutWarningsInTurns(release, agents, waves, spec, releaseApps, forgotten);
           dispatch.record({
             actor,
             kind: "rollout.created",

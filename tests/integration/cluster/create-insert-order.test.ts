@@ -92,6 +92,8 @@ describe.skipIf(!hasPostgres())("a wave start's insert on PostgreSQL", () => {
     // The driver describes a statement new to its connection first and holds the transaction's
     // other statements until that is answered: work done without yielding then left the database
     // idle. Seen from outside, synchronously, while that work runs: the WAL grows or it does not.
+    // (How far it grows is what the connection's socket buffers took before the thread was held:
+    // 110 KB to over 1 MB here, depending on the load.)
     const url = await cluster.server().createDatabase();
     const admin = postgres(url, { max: 1, onnotice: () => {} });
     const store = await openPostgresStore(url, { maxConnections: 1 });
@@ -144,11 +146,11 @@ describe.skipIf(!hasPostgres())("a wave start's insert on PostgreSQL", () => {
           () => {
             const before = walBytes();
             const until = Date.now() + 10_000;
-            while (grew < 256 << 10 && Date.now() < until) grew = walBytes() - before;
+            while (grew < 16 << 10 && Date.now() < until) grew = walBytes() - before;
           },
         );
       });
-      expect(grew, "WAL written while the hub's work ran").toBeGreaterThanOrEqual(256 << 10);
+      expect(grew, "WAL written while the hub's work ran").toBeGreaterThanOrEqual(16 << 10);
       expect((await admin`SELECT count(*)::int AS n FROM deployments`)[0]?.n).toBe(5_000);
     } finally {
       await store.close();
