@@ -27,7 +27,9 @@ import {
   type Untested,
   untestedCompletion,
   untestedWave,
+  type WaveCount,
   type WaveStats,
+  waveCountsOf,
   waveStats,
   waveStatsOfCounts,
 } from "./accounting.js";
@@ -404,8 +406,9 @@ export class RolloutEngine {
           );
         // Nothing in a new rollout's evaluation touches its deployments: no wave is old enough for
         // a timeout, and no report or failure exists yet. It may complete the rollout (every agent
-        // already on the release), so the rollout is read back.
-        await this.evaluate(rollout.id, dispatch);
+        // already on the release), so the rollout is read back. Its counts are the rows just
+        // inserted: counting them again cost the database tens of ms before the commit.
+        await this.evaluate(rollout.id, dispatch, false, undefined, waveCountsOf(deployments));
         return {
           rollout: await this.requireRollout(rollout.id, t),
           release,
@@ -996,8 +999,9 @@ export class RolloutEngine {
   private async activeStats(
     t: StoreOps,
     rollout: RolloutRecord,
+    known?: readonly WaveCount[],
   ): Promise<{ total: WaveStats; current: WaveStats; later: number }> {
-    const counts = await t.countDeploymentsOfRollout(rollout.id);
+    const counts = known ?? (await t.countDeploymentsOfRollout(rollout.id));
     // The later waves' agents still to be sent the release (those found on it already are not).
     const after = waveStatsOfCounts(counts, (wave) => wave > rollout.currentWave);
     return {
@@ -1085,7 +1089,14 @@ export class RolloutEngine {
    * (`emptyCompletionReason`): it completes as it is rather than being held again. `at`: the moment
    * judged (a tick's, see `tick`); by default now.
    */
-  async evaluate(id: string, dispatch: Dispatch, accepted = false, at?: number): Promise<void> {
+  async evaluate(
+    id: string,
+    dispatch: Dispatch,
+    accepted = false,
+    at?: number,
+    /** Its deployments counted from the rows in hand (a create's), not read from the store. */
+    known?: readonly WaveCount[],
+  ): Promise<void> {
     const { t } = dispatch;
     const rollout = await t.lockRollout(id);
     if (!rollout) return;
@@ -1105,9 +1116,16 @@ export class RolloutEngine {
       return;
     }
     const now = at ?? this.options.now();
-    await this.expireOffline(t, dispatch, rollout, now);
-    await this.expireStalled(t, dispatch, rollout, now);
-    const { total, current, later } = await this.activeStats(t, rollout);
+    const expired = [
+      ...(await this.expireOffline(t, dispatch, rollout, now)),
+      ...(await this.expireStalled(t, dispatch, rollout, now)),
+    ];
+    // Counts in hand hold only while nothing moved since they were taken.
+    const { total, current, later } = await this.activeStats(
+      t,
+      rollout,
+      expired.length > 0 ? undefined : known,
+    );
     if (thresholdCrossed(total, rollout.spec.failureThreshold, rollout.failureAllowance)) {
       await this.halt(rollout, total, dispatch);
       return;

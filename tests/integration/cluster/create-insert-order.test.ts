@@ -2,7 +2,7 @@
  * A wave start on PostgreSQL: the database inserts the rows that write no event (other hubs'
  * agents) while the creating hub computes the rollout's warnings, instead of waiting for them; the
  * audit log keeps its order (the `rollout.created` event, with its warnings, before every
- * `deployment.sent`). Two real hubs in one process on a real PostgreSQL, real WebSocket agents;
+ * `deployment.sent`); the new rows are not counted again before the commit. Two real hubs in one process on a real PostgreSQL, real WebSocket agents;
  * the create is held at its event by a table lock an admin connection takes.
  */
 
@@ -41,6 +41,10 @@ describe.skipIf(!hasPostgres())("a wave start's insert on PostgreSQL", () => {
     // An agent that went away: its wave warns of it.
     await admin`INSERT INTO agents (id, hostname, labels, agent_version, apps, online, last_seen)
       VALUES ('away', 'away', '{}', '1.0.0', '[{"app":"web","version":"1.0.0","state":"ok"}]', false, 0)`;
+    // Every statement logged with its transaction: which ones the create's transaction ran.
+    await admin`ALTER SYSTEM SET log_statement = 'all'`;
+    await admin`ALTER SYSTEM SET log_line_prefix = '%m [%p] xid=%x '`;
+    await admin`SELECT pg_reload_conf()`;
     const holder = await admin.reserve();
     let locked = true;
     try {
@@ -80,10 +84,17 @@ describe.skipIf(!hasPostgres())("a wave start's insert on PostgreSQL", () => {
       expect(data.warnings?.join("\n")).toMatch(/away/);
       const rows = await admin`SELECT agent_id FROM deployments ORDER BY agent_id`;
       expect(rows.map((r) => r.agent_id)).toEqual(["away", "on-a", "on-b-1", "on-b-2", "on-b-3"]);
+      // Its evaluation counted the rows it had just inserted from the rows in hand, not again.
+      const [tx] = await admin`SELECT tx::text AS xid FROM events WHERE kind = 'rollout.created'`;
+      const ran = (await cluster.server().log()).split("\n").filter((l) => l.includes(` xid=${tx?.xid} `));
+      expect(ran.filter((l) => l.includes("INSERT INTO deployments")).length).toBeGreaterThan(0);
+      expect(ran.filter((l) => l.includes("SELECT d.wave, d.state, COUNT(*) AS n"))).toEqual([]);
     } finally {
       // A failed expectation must not leave the create waiting for the lock.
       if (locked) await holder`ROLLBACK`;
       holder.release();
+      await admin`ALTER SYSTEM RESET ALL`;
+      await admin`SELECT pg_reload_conf()`;
       await admin.end();
     }
   });
