@@ -12,8 +12,8 @@ import postgres from "postgres";
 import { afterEach, describe, expect, it } from "vitest";
 import { Dispatch } from "../../../hub/rollouts/dispatch.js";
 import { openPostgresStore } from "../../../hub/store/postgres-store.js";
-import { RolloutSpec } from "../../../shared/api/bodies.js";
 import { hasPostgres, postgresBinDir } from "../../support/servers/postgres.js";
+import { rollout } from "../hub/store-contract/subjects.js";
 import { publishRelease, TestAgent, type TestHub } from "../hub/support.js";
 import { inProcessHubs } from "./in-process-hubs.js";
 
@@ -124,18 +124,7 @@ describe.skipIf(!hasPostgres())("a wave start's insert on PostgreSQL", () => {
         VALUES ('w-rel', 'w', '1', '', '{}', 0, 'test')`;
       let grew = 0;
       await store.tx(async (t) => {
-        await t.insertRollout({
-          id: "w-ro",
-          releaseId: "w-rel",
-          spec: RolloutSpec.parse({ release: "w-rel", waves: [{ name: "all", percent: 100 }] }),
-          state: "running",
-          currentWave: 0,
-          waveStartedAt: 5,
-          reason: null,
-          failureAllowance: 0,
-          created: 5,
-          updated: 5,
-        });
+        await t.insertRollout(rollout("w-ro", "w-rel"));
         const channel = { isOnline: () => false, connectedAgentIds: () => [], send: () => false };
         const dispatch = new Dispatch({ store, channel, now: () => 5 }, t);
         const planned = ids.map((agentId) => ({
