@@ -333,7 +333,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
     every(pruneEveryMs, async () => {
       try {
         const removed = await store.tx(async (t) => {
-          if (cluster && !(await t.claimTick("prune", hubId, time(), pruneEveryMs * 0.9))) return 0;
+          if (cluster && !(await t.claimTick("prune", hubId, time(), pruneEveryMs))) return 0;
           return t.pruneReports(retention.keepPerAgent, retentionNow() - retention.keepMs);
         });
         if (removed > 0) log.info("pruned old reports", { removed });
@@ -354,9 +354,8 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   startSweep.unref();
   timers.push(startSweep);
   // On one hub every tick runs. In a cluster each hub tries every interval and the one that claims
-  // the tick (in the tick's own transaction) runs it, so it runs once per interval across hubs; a
-  // little slack keeps timer jitter from skipping every other interval.
-  const claimEveryMs = options.tickIntervalMs * 0.9;
+  // the tick (in the tick's own transaction) runs it, so it runs once per interval across hubs:
+  // due times on a grid of the interval (`nextDueAt`), claimed as of when the timer fired.
   // Cluster: when this hub's heartbeats got through, on the monotonic clock.
   const beats = new OwnHeartbeats(options.now ?? monotonicNow, hubTimeoutMs);
   // A tick fails alike every interval while the database is away (5 lines a second at 0.2 s).
@@ -381,7 +380,11 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
             // Heartbeats carry the database's clock, so the cut-off is taken from it too: a hub whose
             // clock ran ahead released every other hub's agents.
             if (cluster)
-              await engine.claimedTick(claimEveryMs, await beats.silentCutoff(() => cluster.clock()), at);
+              await engine.claimedTick(
+                options.tickIntervalMs,
+                await beats.silentCutoff(() => cluster.clock()),
+                at,
+              );
             else await engine.tick(at);
           } catch (error) {
             tickFailed.record(undefined, String(error));

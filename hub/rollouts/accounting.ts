@@ -103,8 +103,24 @@ function addState(stats: WaveStats, state: DeploymentState, count: number, sent:
 }
 
 /** The same figures from per-wave counts the store computed, for the waves `include` accepts. */
+/** What the engine's judgements read of a count (`DeploymentCount`): per wave and state, how many, how many sent. */
+export type WaveCount = Pick<DeploymentCount, "wave" | "state" | "count" | "sent">;
+
+/** The counts of deployments in hand, as the store's `countDeploymentsOfRollout` gives them. */
+export function waveCountsOf(deployments: readonly DeploymentRecord[]): WaveCount[] {
+  const byKey = new Map<string, WaveCount>();
+  for (const d of deployments) {
+    const key = `${d.wave}:${d.state}`;
+    const c = byKey.get(key) ?? { wave: d.wave, state: d.state, count: 0, sent: 0 };
+    c.count++;
+    if (d.attempts > 0) c.sent++;
+    byKey.set(key, c);
+  }
+  return [...byKey.values()];
+}
+
 export function waveStatsOfCounts(
-  counts: readonly DeploymentCount[],
+  counts: readonly WaveCount[],
   include: (wave: number) => boolean,
 ): WaveStats {
   const stats = noStats();

@@ -1,3 +1,4 @@
+import { setImmediate } from "node:timers/promises";
 import type { Deploy, HubMessage } from "../../shared/protocol/messages.js";
 import { rollbackDeploymentId } from "../../shared/protocol/messages.js";
 import type { AsyncStore, StoreOps } from "../store/async-store.js";
@@ -108,28 +109,56 @@ export class Dispatch {
    * agent is connected here go in already `sent` (no other transaction can have seen a row this
    * one inserts, so there is nothing to mark: a wave start does not write thousands of rows
    * twice), their `deployment.sent` events written by the same statement, and are delivered after
-   * commit like marked ones. The events recorded so far are written first (pipelined), so the
-   * audit log keeps its order. Returns the rows as inserted.
+   * commit like marked ones. Returns the rows as inserted.
+   *
+   * The rows that write no event (other hubs' agents, the later waves) go to the database first,
+   * and `meanwhile` runs while it inserts them (one that yields to the event loop now and then
+   * lets the driver write what the socket's buffers did not take): the create computes its
+   * warnings there and records
+   * its `rollout.created` event, work that otherwise held up the insert the commit waits for (on
+   * PostgreSQL; SQLite inserts in this thread anyway). The events recorded by then are written
+   * next and the `sent` rows with their events last, so the audit log keeps its order.
    */
   async insertNew(
     planned: readonly DeploymentRecord[],
     actor: string,
     due: (d: DeploymentRecord) => boolean,
+    meanwhile: () => Promise<void> | void = () => {},
   ): Promise<DeploymentRecord[]> {
     const at = this.now;
     const sent: DeploymentRecord[] = [];
+    const unsent: DeploymentRecord[] = [];
     const rows = planned.map((d) => {
       const state = due(d) ? nextDeploymentState(d.state, "send") : undefined;
-      if (state === undefined || !this.ctx.channel.isOnline(d.agentId)) return d;
+      if (state === undefined || !this.ctx.channel.isOnline(d.agentId)) {
+        unsent.push(d);
+        return d;
+      }
       const row = { ...d, state, attempts: d.attempts + 1, updatedAt: at };
       sent.push(row);
       return row;
     });
+    const event = { at, actor, kind: SENT_EVENT };
+    // Called right after the rollout's insert, in its transaction: no row of it can exist yet.
+    // One row first, awaited: PostgreSQL's driver has a statement new to the connection described
+    // before it runs, and holds the transaction's later statements until that is answered, which
+    // a synchronous stretch of `meanwhile` would delay until it ended — the database idle meanwhile.
+    const [head, ...rest] = unsent;
+    if (head) await this.t.insertDeployments([head], undefined, true);
+    const quiet = rest.length > 0 ? this.t.insertDeployments(rest, undefined, true) : undefined;
+    try {
+      // The driver writes a statement a few promise turns after it is issued: let them go out.
+      if (quiet) await setImmediate();
+      await meanwhile();
+    } catch (error) {
+      await quiet?.catch(() => {});
+      throw error;
+    }
     const earlier = this.events.splice(0);
     await Promise.all([
+      quiet,
       earlier.length > 0 ? this.t.appendEvents(earlier) : undefined,
-      // Called right after the rollout's insert, in its transaction: no row of it can exist yet.
-      this.t.insertDeployments(rows, { at, actor, kind: SENT_EVENT }, true),
+      sent.length > 0 ? this.t.insertDeployments(sent, event, true) : undefined,
     ]);
     this.alreadyRecorded.push(...sent);
     return rows;

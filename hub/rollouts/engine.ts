@@ -27,7 +27,9 @@ import {
   type Untested,
   untestedCompletion,
   untestedWave,
+  type WaveCount,
   type WaveStats,
+  waveCountsOf,
   waveStats,
   waveStatsOfCounts,
 } from "./accounting.js";
@@ -89,7 +91,7 @@ import { refuseUnseenFailures, timedOutWhilePaused } from "./unseen-failures.js"
 import { recordUntestedPass, untestedPassLine } from "./untested-pass.js";
 import { rolloutSummary, storedActionsNow } from "./view.js";
 import { WokenDelivery } from "./wakeup-delivery.js";
-import { rolloutWarnings } from "./warnings.js";
+import { rolloutWarnings, rolloutWarningsInTurns } from "./warnings.js";
 
 export const HUB_ACTOR = "hub";
 export interface EngineOptions extends EngineContext {
@@ -337,14 +339,7 @@ export class RolloutEngine {
         if (nobody !== undefined) throw new HubRequestError(400, nobody);
         // Read once for the warnings and every deployment's plan: one rule for who runs it already.
         const releaseApps = await claimedReleaseApps(t, release.app, agents);
-        const warnings = rolloutWarnings(
-          release,
-          agents,
-          waves,
-          spec,
-          releaseApps,
-          await forgottenNamed(t, spec, agents),
-        );
+        const forgotten = await forgottenNamed(t, spec, agents);
         const now = this.options.now();
         const rollout: RolloutRecord = {
           id: rolloutId,
@@ -372,18 +367,6 @@ export class RolloutEngine {
               await this.deploymentOf(t, rollout, release, agent, wave, releaseApps, byVersion, history),
             );
         }
-        dispatch.record({
-          actor,
-          kind: "rollout.created",
-          subject: rollout.id,
-          data: {
-            release: release.id,
-            app: release.app,
-            version: release.version,
-            agents: planned.length,
-            ...(warnings.length > 0 ? { warnings } : {}),
-          },
-        });
         // Written in chunks: the first wave's agents connected to this hub already `sent` (they are
         // sent their instruction after commit), the others `pending` for their hub or their hello.
         // Hosts planned failed (broken on the release already) that cross the threshold halt it
@@ -391,7 +374,25 @@ export class RolloutEngine {
         const first = planned.filter((d) => d.wave <= rollout.currentWave);
         const halts = thresholdCrossed(waveStats(first), spec.failureThreshold, 0);
         const due = (d: DeploymentRecord) => !halts && d.wave <= rollout.currentWave;
-        const deployments = await dispatch.insertNew(planned, actor, due);
+        let warnings: string[] = [];
+        // While the database inserts the rows that write no event (tens of ms of this hub's CPU for
+        // 10,000 agents, the first create of a hub most): the created event is written before the
+        // `sent` rows' events all the same.
+        const deployments = await dispatch.insertNew(planned, actor, due, async () => {
+          warnings = await rolloutWarningsInTurns(release, agents, waves, spec, releaseApps, forgotten);
+          dispatch.record({
+            actor,
+            kind: "rollout.created",
+            subject: rollout.id,
+            data: {
+              release: release.id,
+              app: release.app,
+              version: release.version,
+              agents: planned.length,
+              ...(warnings.length > 0 ? { warnings } : {}),
+            },
+          });
+        });
         // In a cluster this commit's NOTIFY wakes this hub too: it need only deliver the due rows
         // left pending here (their agents were not connected to this hub when inserted).
         if (this.options.sharedPresence)
@@ -405,8 +406,9 @@ export class RolloutEngine {
           );
         // Nothing in a new rollout's evaluation touches its deployments: no wave is old enough for
         // a timeout, and no report or failure exists yet. It may complete the rollout (every agent
-        // already on the release), so the rollout is read back.
-        await this.evaluate(rollout.id, dispatch);
+        // already on the release), so the rollout is read back. Its counts are the rows just
+        // inserted: counting them again cost the database tens of ms before the commit.
+        await this.evaluate(rollout.id, dispatch, false, undefined, waveCountsOf(deployments));
         return {
           rollout: await this.requireRollout(rollout.id, t),
           release,
@@ -997,8 +999,9 @@ export class RolloutEngine {
   private async activeStats(
     t: StoreOps,
     rollout: RolloutRecord,
+    known?: readonly WaveCount[],
   ): Promise<{ total: WaveStats; current: WaveStats; later: number }> {
-    const counts = await t.countDeploymentsOfRollout(rollout.id);
+    const counts = known ?? (await t.countDeploymentsOfRollout(rollout.id));
     // The later waves' agents still to be sent the release (those found on it already are not).
     const after = waveStatsOfCounts(counts, (wave) => wave > rollout.currentWave);
     return {
@@ -1026,7 +1029,9 @@ export class RolloutEngine {
   async claimedTick(intervalMs: number, silentBefore?: number, at?: number): Promise<boolean> {
     return this.run(async (dispatch) => {
       const { t } = dispatch;
-      if (!(await t.claimTick("engine", this.hubId, this.options.now(), intervalMs))) return false;
+      // As of when the timer fired: a claim read later (after the input was applied, the cut-off
+      // read) would call a tick late that another hub's timer could still have claimed in time.
+      if (!(await t.claimTick("engine", this.hubId, at ?? this.options.now(), intervalMs))) return false;
       if (silentBefore !== undefined)
         for (const agentId of await t.releaseSilentHubs(silentBefore))
           dispatch.record({
@@ -1084,7 +1089,14 @@ export class RolloutEngine {
    * (`emptyCompletionReason`): it completes as it is rather than being held again. `at`: the moment
    * judged (a tick's, see `tick`); by default now.
    */
-  async evaluate(id: string, dispatch: Dispatch, accepted = false, at?: number): Promise<void> {
+  async evaluate(
+    id: string,
+    dispatch: Dispatch,
+    accepted = false,
+    at?: number,
+    /** Its deployments counted from the rows in hand (a create's), not read from the store. */
+    known?: readonly WaveCount[],
+  ): Promise<void> {
     const { t } = dispatch;
     const rollout = await t.lockRollout(id);
     if (!rollout) return;
@@ -1104,9 +1116,16 @@ export class RolloutEngine {
       return;
     }
     const now = at ?? this.options.now();
-    await this.expireOffline(t, dispatch, rollout, now);
-    await this.expireStalled(t, dispatch, rollout, now);
-    const { total, current, later } = await this.activeStats(t, rollout);
+    const expired = [
+      ...(await this.expireOffline(t, dispatch, rollout, now)),
+      ...(await this.expireStalled(t, dispatch, rollout, now)),
+    ];
+    // Counts in hand hold only while nothing moved since they were taken.
+    const { total, current, later } = await this.activeStats(
+      t,
+      rollout,
+      expired.length > 0 ? undefined : known,
+    );
     if (thresholdCrossed(total, rollout.spec.failureThreshold, rollout.failureAllowance)) {
       await this.halt(rollout, total, dispatch);
       return;

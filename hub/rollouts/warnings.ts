@@ -5,6 +5,7 @@
  * fill as agents register, and what each host does with an older release is its own `[trust]
  * allow_downgrade`, which its hello announces (older agents do not: taken to refuse).
  */
+import { setImmediate } from "node:timers/promises";
 import type { RolloutSpec } from "../../shared/api/bodies.js";
 import { compareVersions } from "../../shared/versions.js";
 import { describeThreshold, noStats, thresholdCrossed } from "./accounting.js";
@@ -387,7 +388,26 @@ function brokenHaltText(
 }
 
 /** Every warning for a rollout of `release` placed as `placed` (empty when there is nothing to say). */
-export function rolloutWarnings(
+export function rolloutWarnings(...args: Parameters<typeof warningSteps>): string[] {
+  return warningSteps(...args).flatMap((step) => step());
+}
+
+/**
+ * `rolloutWarnings`, letting the event loop run between its passes over the agents: a wave start
+ * on PostgreSQL computes them while its connection still has rows to send the database, which a
+ * long synchronous stretch would hold in the process (past what the socket's buffers take).
+ */
+export async function rolloutWarningsInTurns(...args: Parameters<typeof warningSteps>): Promise<string[]> {
+  const out: string[] = [];
+  for (const step of warningSteps(...args)) {
+    out.push(...step());
+    await setImmediate();
+  }
+  return out;
+}
+
+/** The warnings' passes, in the order they are said; each pass over the agents is one step. */
+function warningSteps(
   release: { id: string; app: string; version: string },
   agents: readonly VersionedCandidate[],
   placed: ReadonlyMap<string, number | undefined>,
@@ -395,29 +415,34 @@ export function rolloutWarnings(
   /** The app of each release id the agents claim (`claimedReleaseApps`): who runs the release already. */
   releaseApps: ReleaseApps,
   forgotten?: ReadonlySet<string>,
-): string[] {
-  const settled = alreadyOn(release, agents, releaseApps);
-  const broken = new Set(
-    agents.filter((a) => brokenOnRelease(a.apps, release, releaseApps) !== undefined).map((a) => a.id),
-  );
-  const held = [...placed].filter(([, w]) => w !== undefined).map(([id]) => id);
+): (() => string[])[] {
+  let settled: ReadonlySet<string> = new Set();
+  let broken: ReadonlySet<string> = new Set();
   // A rollout that sends nothing: how its waves and threshold would play out cannot happen.
-  const sendsNothing = held.length > 0 && held.every((id) => settled.has(id));
+  let sendsNothing = false;
+  const unlessSendsNothing = (step: () => string[]) => () => (sendsNothing ? [] : step());
   return [
-    ...namedAgentWarnings(spec, release.app, agents, forgotten),
-    ...alreadyOnWarnings(release, spec, placed, settled),
-    ...(sendsNothing
-      ? []
-      : [
-          ...emptyWaveWarnings(spec, placed),
-          ...everyAgentEarlyWarnings(spec, placed),
-          ...offlineWaveWarnings(spec, agents, placed, settled, broken),
-          ...offlineThresholdWarnings(spec, agents, placed, settled, broken),
-        ]),
-    ...unplacedWarnings(spec, placed, settled),
-    ...downgradeWarnings(release, agents, placed),
-    ...brokenWarnings(release, agents, placed, releaseApps, spec),
-    ...idleWaveOptionWarnings(spec),
-    ...(sendsNothing ? [] : thresholdWarnings(spec, placed, settled)),
+    () => {
+      settled = alreadyOn(release, agents, releaseApps);
+      const held = [...placed].filter(([, w]) => w !== undefined).map(([id]) => id);
+      sendsNothing = held.length > 0 && held.every((id) => settled.has(id));
+      return [];
+    },
+    () => {
+      broken = new Set(
+        agents.filter((a) => brokenOnRelease(a.apps, release, releaseApps) !== undefined).map((a) => a.id),
+      );
+      return [];
+    },
+    () => namedAgentWarnings(spec, release.app, agents, forgotten),
+    () => alreadyOnWarnings(release, spec, placed, settled),
+    unlessSendsNothing(() => [...emptyWaveWarnings(spec, placed), ...everyAgentEarlyWarnings(spec, placed)]),
+    unlessSendsNothing(() => offlineWaveWarnings(spec, agents, placed, settled, broken)),
+    unlessSendsNothing(() => offlineThresholdWarnings(spec, agents, placed, settled, broken)),
+    () => unplacedWarnings(spec, placed, settled),
+    () => downgradeWarnings(release, agents, placed),
+    () => brokenWarnings(release, agents, placed, releaseApps, spec),
+    () => idleWaveOptionWarnings(spec),
+    unlessSendsNothing(() => thresholdWarnings(spec, placed, settled)),
   ];
 }

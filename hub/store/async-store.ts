@@ -182,8 +182,10 @@ export interface StoreOps extends Promised<Omit<Store, SyncOnly>> {
 
   /**
    * Claims the periodic job `name` for this transaction when it is due at `now` and no other
-   * transaction holds it (FOR UPDATE SKIP LOCKED: never waits). Its next due time, now + interval,
-   * commits with the job's work, so a tick killed midway rolls back and another hub runs it.
+   * transaction holds it (FOR UPDATE SKIP LOCKED: never waits). Its next due time, the first
+   * multiple of the interval after the one claimed that is past `now` (`nextDueAt`: once per
+   * interval whichever hub's timer fires first in it), commits with the job's work, so a tick
+   * killed midway rolls back and another hub runs it.
    * (Only the very first claim of a name may wait: for another hub's first claim to commit.)
    */
   claimTick(name: string, hubId: string, now: number, intervalMs: number): Promise<boolean>;

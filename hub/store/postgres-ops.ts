@@ -40,6 +40,7 @@ import {
 } from "./rows.js";
 import type { DeploymentRecord, DeploymentState } from "./store.js";
 import { conditionSql, rollbackActsOnSql } from "./take-over-sql.js";
+import { nextDueAt } from "./tick-schedule.js";
 
 /** How the store's connection parses: int8 as number (ms timestamps), JSON as its text. */
 export interface PgTypes extends Record<string, unknown> {
@@ -661,17 +662,19 @@ export function postgresOps(db: Db, { alone = false }: { alone?: boolean } = {})
       return rows.map(toEvent);
     },
     async claimTick(name, hubId, now, intervalMs) {
-      const next = now + intervalMs;
-      const due = await db`SELECT name FROM ticks WHERE name = ${name} AND due_at <= ${now}
-        FOR UPDATE SKIP LOCKED`;
-      if (due.length > 0) {
+      const due = first(
+        await db`SELECT due_at FROM ticks WHERE name = ${name} AND due_at <= ${now} FOR UPDATE SKIP LOCKED`,
+      );
+      if (due) {
+        const next = nextDueAt(num(due.due_at), now, intervalMs);
         await db`UPDATE ticks SET due_at = ${next}, hub_id = ${hubId} WHERE name = ${name}`;
         return true;
       }
       // Not due, or held by another transaction (skipped), or never claimed: only the last inserts.
       // (No INSERT … ON CONFLICT up front: it would wait on the row another hub is updating.)
       if ((await db`SELECT 1 FROM ticks WHERE name = ${name}`).length > 0) return false;
-      const inserted = await db`INSERT INTO ticks (name, due_at, hub_id) VALUES (${name}, ${next}, ${hubId})
+      const inserted =
+        await db`INSERT INTO ticks (name, due_at, hub_id) VALUES (${name}, ${now + intervalMs}, ${hubId})
         ON CONFLICT DO NOTHING RETURNING name`;
       return inserted.length > 0;
     },

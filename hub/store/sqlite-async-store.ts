@@ -32,6 +32,7 @@ import { type Row, toDeployment } from "./rows.js";
 import { LockWait } from "./sqlite-lock-wait.js";
 import type { SqliteStore } from "./sqlite-store.js";
 import type { AgentRecord, DeploymentRecord, RolloutRecord, RolloutState, Store } from "./store.js";
+import { nextDueAt } from "./tick-schedule.js";
 import { TxGuard } from "./tx-guard.js";
 import { withTxRetry } from "./tx-retry.js";
 
@@ -105,16 +106,18 @@ function sqlitePresence(sync: SqliteStore, enter: Enter) {
   return {
     claimTick: (name: string, hubId: string, now: number, intervalMs: number) =>
       enter("claimTick", () => {
-        run("INSERT INTO ticks (name, due_at) VALUES (?, 0) ON CONFLICT DO NOTHING", name);
-        return (
-          run(
-            "UPDATE ticks SET due_at = ?, hub_id = ? WHERE name = ? AND due_at <= ?",
-            now + intervalMs,
-            hubId,
-            name,
-            now,
-          ) > 0
+        const row = sync.statement("SELECT due_at FROM ticks WHERE name = ?").get(name) as
+          | { due_at: number }
+          | undefined;
+        if (row && row.due_at > now) return false;
+        const next = row ? nextDueAt(row.due_at, now, intervalMs) : now + intervalMs;
+        run(
+          "INSERT INTO ticks (name, due_at, hub_id) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET due_at = excluded.due_at, hub_id = excluded.hub_id",
+          name,
+          next,
+          hubId,
         );
+        return true;
       }),
     claimAgent: (agentId: string, hubId: string, at: number) =>
       enter("claimAgent", () => {

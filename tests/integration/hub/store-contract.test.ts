@@ -1089,6 +1089,26 @@ for (const subject of subjects) {
       expect(await store.tx((t) => t.claimTick("other-job", "hub-a", 6000, 1000))).toBe(true);
     });
 
+    it("runs a periodic job in every interval while each hub's timer fires a little late", async () => {
+      // Two hubs try every 1.1 intervals (timers late under load), half a period apart.
+      const attempts = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19]
+        .flatMap((k) => [
+          { hub: "hub-a", at: k * 1100 },
+          { hub: "hub-b", at: k * 1100 + 550 },
+        ])
+        .sort((x, y) => x.at - y.at);
+      const claims: number[] = [];
+      for (const { hub, at } of attempts)
+        if (await store.tx((t) => t.claimTick("engine", hub, at, 1000))) claims.push(at);
+      const intervals = Math.floor((claims.at(-1) ?? 0) / 1000);
+      const perInterval = Array.from(
+        { length: intervals },
+        (_, k) => claims.filter((at) => at >= k * 1000 && at < (k + 1) * 1000).length,
+      );
+      expect(perInterval).toEqual(perInterval.map(() => 1));
+      expect(perInterval.length).toBeGreaterThanOrEqual(20);
+    });
+
     it("lets a second hub skip a tick another hub is running, without waiting for it", async () => {
       // The job's row exists after its first claim ever; only that first claim may wait for another.
       expect(await store.tx((t) => t.claimTick("engine", "hub-a", 0, 200))).toBe(true);
