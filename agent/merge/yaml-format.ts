@@ -52,6 +52,7 @@ import {
 import { namedInPair, noteHolders } from "./yaml-comment-lines.js";
 import { notesOfWhatStays } from "./yaml-expansion-notes.js";
 import { dropDoubledFirstNote, firstItemNote, placeFirstItemNote } from "./yaml-first-item-note.js";
+import { lastItemComments } from "./yaml-flow-comments.js";
 import { markFromRelease, withFoldedLines } from "./yaml-folded-blocks.js";
 import { rewrittenNote, rewrittenNotesInside } from "./yaml-item-notes.js";
 import { type ReplaceInStyle, shapeChangedItems } from "./yaml-item-shape.js";
@@ -134,6 +135,7 @@ export function parseYaml(text: string, fileName: string, role: CopyRole): Parse
     throw parseFailure(fileName, role, message, at && { line: at.line, column: at.col });
   }
   checkYamlAliases(doc, text, fileName, role);
+  lastItemComments(doc, text);
   // An empty file is an empty mapping, so update_only can add the release's keys to it; so is one
   // that holds only `---` (read as a null document, it kept the release's changes out as a type
   // conflict, `kept: (the whole file)`).
