@@ -56,6 +56,7 @@ import { lastItemComments } from "./yaml-flow-comments.js";
 import { markFromRelease, withFoldedLines } from "./yaml-folded-blocks.js";
 import { rewrittenNote, rewrittenNotesInside } from "./yaml-item-notes.js";
 import { type ReplaceInStyle, shapeChangedItems } from "./yaml-item-shape.js";
+import { giveKeyLineComment, keyLineComment, takeKeyLineComment } from "./yaml-key-line-comment.js";
 import { checkYamlAliases, checkYamlNesting } from "./yaml-nesting.js";
 import { numberNodeAt, numbersAsSpelled, sameExactFloats, spellNumbers } from "./yaml-numbers.js";
 import { removePair } from "./yaml-remove.js";
@@ -524,6 +525,9 @@ function applyEdit(
     const place = { map: parent, pair: own };
     const shipped = base === undefined ? {} : shippedComments(place, edit.path, release.doc, base.doc);
     const shippedNode = base === undefined ? undefined : placeOf(base.doc, edit.path)?.pair.value;
+    // One the user left as the previous release shipped it is the release's to change.
+    const onKeyLine = keyLineComment(own, user.text, shippedNode);
+    const giveBack = onKeyLine === undefined ? undefined : takeKeyLineComment(own);
     const moved = keepUserStyle(
       own.value,
       value,
@@ -531,10 +535,12 @@ function applyEdit(
       valueAt(exactValues(release), edit.path),
       shippedNode,
     );
+    if (onKeyLine !== undefined && giveKeyLineComment(value, onKeyLine)) moved.push(onKeyLine);
     // A comment the previous release shipped there, gone with its value, is the release's change.
     const theirs = [...commentsIn(value), ...commentsIn(shippedNode)];
     const lost = commentsIn(own.value).filter((c) => !moved.includes(c) && !theirs.includes(c));
     const gone = lost.filter((c) => !keptAboveKey(own, value, c));
+    giveBack?.();
     if (gone.length > 0) {
       notes.push(
         `${keyName(edit.path)}: the release's value replaced yours, and your comments inside it went with it (${namedInPair(user.text, own, gone).join(", ")})`,
