@@ -33,6 +33,14 @@ describe("the comment after a flow collection's last item stays that item's", ()
     ]);
   });
 
+  it("comment lines before the bracket are the last item's, one after it the list's", () => {
+    // Read as one comment of the list's, the three were written under `hosts: [a, b, c]`.
+    const mine = "hosts: [\n  a,\n  b,   # x\n  # y\n]   # tail\nz: 1\n";
+    const result = merge("hosts: [a, b]\nz: 1\n", mine, "hosts: [a, b, c]\nz: 2\n");
+    expect(result.text).toBe("hosts: [\n  a,\n  b,   # x\n  # y\n  c\n]   # tail\nz: 2\n");
+    expect(result.warnings).toEqual([]);
+  });
+
   it("a flow mapping's last value the release changes keeps its line as the user wrote it", () => {
     const result = merge(
       "opts: {\n  a: 1,\n  b: 2,\n}\n",
