@@ -357,7 +357,7 @@ function pairLines(
   const toOriginal = similarPairs(
     base,
     original,
-    (b, o) => sameBarSpacing(b, o) || (oneForOne && startAlike(b, o)),
+    (b, o) => sameBarSpacing(b, o) || sameBarComma(b, o) || (oneForOne && startAlike(b, o)),
     (line) => withoutSpacing(leadOf(line)),
   );
   const toEdited = similarPairs(base, edited, startAlike, leadOf);
@@ -439,6 +439,31 @@ function sameBarSpacing(a: string, b: string): boolean {
   return withoutSpacing(a) === withoutSpacing(b);
 }
 
+/**
+ * The same line but for a comma after its value: a flow collection's last item the user ended with
+ * one (`b,   # second` above the `]`), which the library writes bare (`b # second`). Unpaired, the
+ * user's line was rewritten in the library's layout when the release added an item after it.
+ */
+function sameBarComma(a: string, b: string): boolean {
+  return withoutSpacing(withoutValueComma(a)) === withoutSpacing(withoutValueComma(b));
+}
+
+function withoutValueComma(line: string): string {
+  const comment = trailingComment(line);
+  return comment === undefined
+    ? withoutComma(line)
+    : `${withoutComma(comment.before)}${comment.gap}${comment.comment}`;
+}
+
+/** `line` with a comma after its value where `like` has one, none where it has none. */
+function withValueCommaAs(line: string, like: string): string {
+  const value = (text: string) => trailingComment(text)?.before ?? text;
+  const comma = value(like).trimEnd().endsWith(",");
+  const comment = trailingComment(line);
+  if (comment === undefined) return withCommaAs(line, comma);
+  return `${withCommaAs(comment.before, comma)}${comment.gap}${comment.comment}`;
+}
+
 function withoutSpacing(line: string): string {
   return line.replace(/\s+/g, "");
 }
@@ -511,6 +536,10 @@ function mergeLine(original: string, base: string, edited: string): string | und
   if (base === edited) return original;
   if (base === original) return edited;
   if (!startAlike(base, edited)) return undefined;
+  // Only a comma after the value differs (sameBarComma): the user's line, with or without it, its
+  // comment in its column.
+  if (sameBarComma(original, base) && sameBarComma(edited, base))
+    return keepCommentColumn(original, withValueCommaAs(original, edited));
   // Spaces the user put where the merge inserts (padding before a closing `}`) go after the insert.
   const resolve = (region: Conflict<string>) =>
     region.base.length === 0 && region.original.join("").trim() === ""

@@ -52,9 +52,11 @@ import {
 import { namedInPair, noteHolders } from "./yaml-comment-lines.js";
 import { notesOfWhatStays } from "./yaml-expansion-notes.js";
 import { dropDoubledFirstNote, firstItemNote, placeFirstItemNote } from "./yaml-first-item-note.js";
+import { lastItemComments } from "./yaml-flow-comments.js";
 import { markFromRelease, withFoldedLines } from "./yaml-folded-blocks.js";
 import { rewrittenNote, rewrittenNotesInside } from "./yaml-item-notes.js";
 import { type ReplaceInStyle, shapeChangedItems } from "./yaml-item-shape.js";
+import { giveKeyLineComment, keyLineComment, takeKeyLineComment } from "./yaml-key-line-comment.js";
 import { checkYamlAliases, checkYamlNesting } from "./yaml-nesting.js";
 import { numberNodeAt, numbersAsSpelled, sameExactFloats, spellNumbers } from "./yaml-numbers.js";
 import { removePair } from "./yaml-remove.js";
@@ -134,6 +136,7 @@ export function parseYaml(text: string, fileName: string, role: CopyRole): Parse
     throw parseFailure(fileName, role, message, at && { line: at.line, column: at.col });
   }
   checkYamlAliases(doc, text, fileName, role);
+  lastItemComments(doc, text);
   // An empty file is an empty mapping, so update_only can add the release's keys to it; so is one
   // that holds only `---` (read as a null document, it kept the release's changes out as a type
   // conflict, `kept: (the whole file)`).
@@ -522,6 +525,9 @@ function applyEdit(
     const place = { map: parent, pair: own };
     const shipped = base === undefined ? {} : shippedComments(place, edit.path, release.doc, base.doc);
     const shippedNode = base === undefined ? undefined : placeOf(base.doc, edit.path)?.pair.value;
+    // One the user left as the previous release shipped it is the release's to change.
+    const onKeyLine = keyLineComment(own, user.text, shippedNode);
+    const giveBack = onKeyLine === undefined ? undefined : takeKeyLineComment(own);
     const moved = keepUserStyle(
       own.value,
       value,
@@ -529,10 +535,12 @@ function applyEdit(
       valueAt(exactValues(release), edit.path),
       shippedNode,
     );
+    if (onKeyLine !== undefined && giveKeyLineComment(value, onKeyLine)) moved.push(onKeyLine);
     // A comment the previous release shipped there, gone with its value, is the release's change.
     const theirs = [...commentsIn(value), ...commentsIn(shippedNode)];
     const lost = commentsIn(own.value).filter((c) => !moved.includes(c) && !theirs.includes(c));
     const gone = lost.filter((c) => !keptAboveKey(own, value, c));
+    giveBack?.();
     if (gone.length > 0) {
       notes.push(
         `${keyName(edit.path)}: the release's value replaced yours, and your comments inside it went with it (${namedInPair(user.text, own, gone).join(", ")})`,

@@ -2,7 +2,8 @@
  * A YAML mapping or list written with a comment on its key's line (`db: # main`) that the release
  * turns into a single value: its lines go with it. The merge's WARNING named each of them as
  * "rewritten in the merge's own layout" (`line 2 (`host: x`) lost its layout …`), a line that is in
- * no way in the merged file; only the comment that went is to be named.
+ * no way in the merged file. The comment on the key's line is the key's: it stays on that line, above the new value
+ * (yaml-key-line-comment.test.ts).
  */
 import { describe, expect, it } from "vitest";
 import { mergeConfigFile } from "../../../agent/merge/index.js";
@@ -10,21 +11,18 @@ import { mergeConfigFile } from "../../../agent/merge/index.js";
 const merge = (base: string, current: string, incoming: string) =>
   mergeConfigFile({ format: "yaml", fileName: "c.yaml", base, current, incoming, strategy: "preserve_user" });
 
-const comments = (line: number) =>
-  `the release's value replaced yours, and your comments inside it went with it (# main (line ${line}))`;
-
 describe("lines of a value the release made a single value", () => {
   it("a mapping: gone, not said to have lost their layout", () => {
     const base = "a: 1\ndb:\n  host: x\n  port: 1\nz: 2\n";
     const result = merge(base, base.replace("db:\n", "db: # main\n"), "a: 1\ndb: pg://\nz: 2\n");
-    expect(result.text).toBe("a: 1\ndb: pg://\nz: 2\n");
-    expect(result.warnings).toEqual([`db: ${comments(2)}`]);
+    expect(result.text).toBe("a: 1\ndb: # main\n  pg://\nz: 2\n");
+    expect(result.warnings).toEqual([]);
   });
 
   it("a list: the same", () => {
     const result = merge("h:\n  - a\n", "h: # main\n  - a\n", "h: b\n");
-    expect(result.text).toBe("h: b\n");
-    expect(result.warnings).toEqual([`h: ${comments(1)}`]);
+    expect(result.text).toBe("h: # main\n  b\n");
+    expect(result.warnings).toEqual([]);
   });
 
   it("a line the merge did rewrite is still named", () => {

@@ -1,0 +1,46 @@
+import { isMap, isNode, isScalar, isSeq, type Pair } from "yaml";
+
+/**
+ * The comment on a key's own line above a list or mapping (`hosts: # which hosts`, then `- a`) is
+ * about the key, as the one above a scalar value is (keepCommentAbove). The yaml library files it
+ * with the comment lines above the first item, as the collection's, so it went with a list the
+ * release replaced, or with the user's first item. Here it is taken off the user's collection
+ * (`take`), to go on whatever value the release puts there (`give`).
+ */
+export function keyLineComment(own: Pair, text: string, shipped: unknown): string | undefined {
+  const old = own.value;
+  if (!(isMap(old) || isSeq(old)) || !old.commentBefore || !isNode(own.key)) return undefined;
+  const keyEnd = own.key.range?.[2];
+  const valueStart = old.range?.[0];
+  if (keyEnd === undefined || valueStart === undefined) return undefined;
+  // The white space, colon and comment between the key and its value, up to the key line's end.
+  const keyLine = text.slice(keyEnd, valueStart).split("\n")[0] ?? "";
+  if (!/(^|\s)#/.test(keyLine)) return undefined;
+  const comment = old.commentBefore.split("\n")[0];
+  const theirs = isNode(shipped) ? shipped.commentBefore?.split("\n")[0] : undefined;
+  return comment === theirs ? undefined : comment;
+}
+
+/** The user's collection without its key-line comment, for the merge of the rest; gives back the way to undo it. */
+export function takeKeyLineComment(own: Pair): () => void {
+  const old = own.value;
+  if (!(isMap(old) || isSeq(old))) return () => undefined;
+  const whole = old.commentBefore;
+  const rest = whole?.split("\n").slice(1).join("\n");
+  old.commentBefore = rest === "" ? null : rest;
+  return () => {
+    old.commentBefore = whole;
+  };
+}
+
+/**
+ * The key-line comment above the release's value there, first of its comments: the library writes
+ * it on the key's line again (`db: # main`, then `pg://` under it, as keepCommentAbove keeps one).
+ */
+export function giveKeyLineComment(value: unknown, comment: string): boolean {
+  if (!isNode(value)) return false;
+  // A block scalar (`|`) holds no comment before it in the library's text.
+  if (isScalar(value) && (value.type === "BLOCK_LITERAL" || value.type === "BLOCK_FOLDED")) return false;
+  value.commentBefore = value.commentBefore ? `${comment}\n${value.commentBefore}` : comment;
+  return true;
+}
