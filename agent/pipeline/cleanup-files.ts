@@ -31,20 +31,22 @@ export async function removeCleanupFiles(
   appDir: string,
   manifest: Manifest,
   log: Logger,
+  stateDir: string,
   backupPath?: string,
 ): Promise<number> {
   const { remove_files: files, remove_directories: dirs } = manifest.cleanup;
-  const protectedDirs = protectedDirectories(manifest);
+  if (files.length === 0 && dirs.length === 0) return 0;
+  const kept = await keptPaths(manifest, stateDir);
   const confined = new ConfinedPaths(resolve(appDir));
   /** Removes the entries at `matched`, and those at `unnamedMatched` (not UTF-8: no string names them). */
-  const remove = async (matched: string[], unnamedMatched: readonly UnnamedEntry[] = []) => {
-    const spared = await sparingProtected(appDir, matched, protectedDirs, log);
+  const remove = async (matched: string[], unnamedMatched: readonly UnnamedEntry[] = []): Promise<number> => {
+    const spared = await sparingKept(appDir, matched, kept, log);
     const rels = spared.rels;
     const unnamedEntries = [...unnamedMatched, ...spared.unnamed];
     if (backupPath === undefined) {
       for (const rel of rels) await removeTree(join(appDir, rel));
       for (const entry of unnamedEntries) await removeByBytes(entry);
-      return;
+      return rels.length + unnamedEntries.length;
     }
     const unnamed = new Set(unnamedEntries.map((entry) => entry.shown));
     if (rels.length > 0)
@@ -54,6 +56,7 @@ export async function removeCleanupFiles(
         "cleanup: left entries whose names are not UTF-8 (and the directories holding them): the backup could not name them, so a rollback could not bring them back; rename them (convmv -f latin1 -t utf8)",
         { entries: [...unnamed].sort() },
       );
+    return rels.length;
   };
   const dirRels: string[] = [];
   for (const dir of dirs) {
@@ -71,8 +74,7 @@ export async function removeCleanupFiles(
     }
     if (lstatOrUndefined(target) !== undefined) dirRels.push(appRel(appDir, target));
   }
-  await remove(dirRels);
-  let removed = dirRels.length;
+  let removed = await remove(dirRels);
   if (files.length === 0) return removed;
   // Compiled once, not once per file of the app's listing.
   const globs = files.map((pattern) =>
@@ -85,8 +87,7 @@ export async function removeCleanupFiles(
   // `caf\xe9.pyc` too. Read as strings, such names were matched, named no file, were left without a
   // word and counted as removed, and nothing under a directory so named was seen at all.
   const unnamedMatched = listed.unnamed.filter((entry) => matches(entry.rel));
-  await remove(fileRels, unnamedMatched);
-  removed += fileRels.length + (backupPath === undefined ? unnamedMatched.length : 0);
+  removed += await remove(fileRels, unnamedMatched);
   log.info("cleanup removed files", { removed });
   return removed;
 }
@@ -145,51 +146,105 @@ export async function pruneOldFiles(
   return pruned;
 }
 
-function protectedDirectories(manifest: Manifest): Set<string> {
-  return new Set(
+/**
+ * What cleanup never removes: the protected directories, and what the release just installed (the
+ * install index in `stateDir`). `remove_files: ["*.pyc"]` and `remove_directories: ["legacy_modules"]`
+ * are for what earlier versions left behind; they used to delete the release's own `.pyc` files or
+ * its `legacy_modules/` after its post_update_tests had passed, and the run said "updated".
+ */
+interface KeptPaths {
+  /** Entries kept whole. */
+  exact: Set<string>;
+  /** The release's directories and those holding its files: entered, never removed whole. */
+  releaseHolding: Set<string>;
+  /** Directories holding a protected one: entered, never removed whole. */
+  protectedHolding: Set<string>;
+  protectedDirs: Set<string>;
+}
+
+async function keptPaths(manifest: Manifest, stateDir: string): Promise<KeptPaths> {
+  const protectedDirs = new Set(
     Object.entries(manifest.directories)
       .filter(([, rule]) => rule.preserve)
       .map(([dir]) => dir.replace(/^\.?\/+|\/+$/g, "")),
   );
+  const index = await readInstallIndex(stateDir);
+  const releaseFiles = Object.keys(index?.files ?? {});
+  return {
+    exact: new Set([...protectedDirs, ...releaseFiles]),
+    releaseHolding: withParents(new Set(index?.dirs ?? []), releaseFiles),
+    protectedHolding: withParents(new Set(), protectedDirs),
+    protectedDirs,
+  };
+}
+
+/** `into` with the directories on the way to each of `rels` added. */
+function withParents(into: Set<string>, rels: Iterable<string>): Set<string> {
+  for (const rel of rels)
+    for (let at = rel.lastIndexOf("/"); at > 0; at = rel.lastIndexOf("/", at - 1)) {
+      const dir = rel.slice(0, at);
+      if (into.has(dir)) break;
+      into.add(dir);
+    }
+  return into;
 }
 
 /**
- * What removing `rels` takes out, a protected directory inside one of them excepted: `var` holding
- * the preserved `var/data` gives way to its other entries, and `var/data` (with the directories on
- * the way to it) stays. Removing `var` whole took the operator's database with it.
+ * What removing `rels` takes out, kept entries excepted: `var` holding the preserved `var/data`
+ * gives way to its other entries, and `var/data` (with the directories on the way to it) stays
+ * (removing `var` whole took the operator's database with it); so do the release's own files.
  */
-async function sparingProtected(
+async function sparingKept(
   appDir: string,
   rels: readonly string[],
-  protectedDirs: Set<string>,
+  kept: KeptPaths,
   log: Logger,
 ): Promise<{ rels: string[]; unnamed: UnnamedEntry[] }> {
   const out: string[] = [];
   const unnamed: UnnamedEntry[] = [];
+  const release = new Set<string>();
   const expand = async (rel: string, named: boolean): Promise<void> => {
-    const inside = [...protectedDirs].filter((dir) => dir.startsWith(`${rel}/`));
-    if (inside.length === 0 || lstatOrUndefined(join(appDir, rel))?.isDirectory() !== true) {
+    if (kept.exact.has(rel)) {
+      if (!named) release.add(rel);
+      return;
+    }
+    const holdsRelease = kept.releaseHolding.has(rel);
+    if (
+      (!holdsRelease && !kept.protectedHolding.has(rel)) ||
+      lstatOrUndefined(join(appDir, rel))?.isDirectory() !== true
+    ) {
       out.push(rel);
       return;
     }
     // Named once, at the directory the manifest asked for; the levels below only narrow it down.
-    if (!named)
+    const inside = [...kept.protectedDirs].filter((dir) => dir.startsWith(`${rel}/`));
+    if (!named && inside.length > 0)
       log.warn("cleanup: keeping the protected directories inside a directory it removes", {
         directory: rel,
         kept: inside,
       });
+    if (!named && holdsRelease) release.add(`${rel}/`);
     for (const bytes of await readdir(join(appDir, rel), { encoding: "buffer" })) {
       const name = utf8NameOrUndefined(bytes);
       if (name === undefined) {
         unnamed.push(unnamedEntry(namedDir(appDir, rel), bytes));
         continue;
       }
-      const child = `${rel}/${name}`;
-      if (!protectedDirs.has(child)) await expand(child, true);
+      await expand(`${rel}/${name}`, true);
     }
   };
   for (const rel of rels) await expand(rel, false);
+  if (release.size > 0)
+    log.warn(
+      "cleanup: not removing what this release installed: cleanup is for what earlier versions left; drop the release's files from the release, or the entries from cleanup",
+      { kept: shortList([...release].sort()) },
+    );
   return { rels: out, unnamed };
+}
+
+/** At most 20 entries, then how many more: a `*.pyc` over a release of compiled modules names thousands. */
+function shortList(rels: readonly string[]): string[] {
+  return rels.length <= 20 ? [...rels] : [...rels.slice(0, 20), `… and ${rels.length - 20} more`];
 }
 
 /**

@@ -103,7 +103,7 @@ export async function runCleanup(ctx: UpdateContext): Promise<StepOutcome> {
   const manifest = need(ctx.manifest, "manifest");
   const appDir = ctx.source.app_dir;
   // Into the update's backup, so a rollback brings back what cleanup took too.
-  await removeCleanupFiles(appDir, manifest, ctx.log, ctx.applied?.backupPath);
+  await removeCleanupFiles(appDir, manifest, ctx.log, ctx.paths.appStateDir, ctx.applied?.backupPath);
   await pruneOldFiles(appDir, manifest, ctx.settings.now(), ctx.log, ctx.paths.appStateDir);
   await runCommandList(ctx, "cleanup command", manifest.cleanup.commands);
   return CONTINUE;

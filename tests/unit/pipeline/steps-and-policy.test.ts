@@ -131,7 +131,7 @@ describe("cleanup", () => {
         remove_directories: ["legacy_modules", "../outside"],
       },
     });
-    await removeCleanupFiles(dir, manifest, memoryLogger());
+    await removeCleanupFiles(dir, manifest, memoryLogger(), join(dir, "no-state"));
     expect((await readdir(dir, { recursive: true })).sort()).toEqual([
       "data",
       "data/keep.pyc",
