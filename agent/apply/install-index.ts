@@ -488,7 +488,13 @@ function headOf(
   for (const rel of changed) all.add(rel);
   const baseEntries = origin.kind === "head" ? origin.baseEntries : origin.entries;
   if (all.size * FOLD_RATIO > baseEntries) return undefined;
-  if (origin.kind === "head") return { base: origin.base, changed: all, baseEntries };
+  if (origin.kind === "head") {
+    // Still there at its size (one lstat): else the whole index, not a head naming a lost base.
+    const base = lstatSync(join(stateDir, origin.base.name), { throwIfNoEntry: false });
+    return base?.isFile() === true && base.size === origin.base.bytes
+      ? { base: origin.base, changed: all, baseEntries }
+      : undefined;
+  }
   const live = indexPath(stateDir);
   const st = lstatSync(live, { throwIfNoEntry: false });
   if (origin.file === undefined || st === undefined || !sameFile(origin.file, identityOf(st)))
