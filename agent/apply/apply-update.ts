@@ -27,7 +27,12 @@ import {
   writeUndoneManifest,
 } from "../backup/backup-store.js";
 import { dirTimesBefore, dropSubMicroseconds } from "../backup/dir-times.js";
-import { INVENTORY_FILE, PREVIOUS_INDEX_FILE, UNDONE_MANIFEST_FILE } from "../backup/record-names.js";
+import {
+  INVENTORY_FILE,
+  PREVIOUS_INDEX_FILE,
+  SAVED_INDEX_BASE_FILE,
+  UNDONE_MANIFEST_FILE,
+} from "../backup/record-names.js";
 import { type KnownContent, writeSavedSizes } from "../backup/saved-sizes.js";
 import { shownPath } from "../backup/unrestored.js";
 import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
@@ -42,7 +47,7 @@ import { scanTree } from "../tree/scan-tree.js";
 import { type FileOp, type OpContext, runForward } from "./file-ops.js";
 import { finalizeUpdate } from "./finalize-update.js";
 import { type SplitLink, splitLinks, splitLinkText } from "./hard-links.js";
-import { indexPath, readInstallIndex } from "./install-index.js";
+import { indexBaseOf, indexPath, readInstallIndex } from "./install-index.js";
 import { JOURNAL_OF, journalPath, type UpdateJournal, writeJournal } from "./journal.js";
 import { withoutForeignKeepCopies } from "./keep-copies.js";
 import { buildOps, type Inventory, inventoryOf } from "./ops.js";
@@ -556,7 +561,12 @@ async function writeBackupRecords(
   const fromVersion = facts.index?.version ?? null;
   // The index file is only ever replaced by rename, so a hard link keeps the previous one intact for free.
   const savedIndex = join(path, PREVIOUS_INDEX_FILE);
-  if (facts.index !== undefined) await linkEntry(indexPath(stateDir), savedIndex);
+  if (facts.index !== undefined) {
+    await linkEntry(indexPath(stateDir), savedIndex);
+    // A head (install-index.ts): its base is saved beside it, so the backup holds the whole index.
+    const base = indexBaseOf(savedIndex);
+    if (base !== undefined) await linkEntry(join(stateDir, base.name), join(path, SAVED_INDEX_BASE_FILE));
+  }
   const indexBytes = facts.index === undefined ? undefined : lstatOrUndefined(savedIndex)?.size;
   const created = facts.created.toISOString();
   // A loop over the index, not Object.values(): no 20,000-entry array for the few merged files.

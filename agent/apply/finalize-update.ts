@@ -68,7 +68,11 @@ export async function finalizeUpdate(journal: UpdateJournal, previous?: InstallI
     ...(journal.index.linked === undefined ? {} : { linked: journal.index.linked }),
     ...(journal.index.unusedSections === undefined ? {} : { unusedSections: journal.index.unusedSections }),
   };
-  await writeInstallIndex(journal.stateDir, index);
+  // The paths set or dropped: the index is written as its base's changes while they stay few.
+  await writeInstallIndex(journal.stateDir, index, [
+    ...journal.index.drop,
+    ...Object.keys(journal.index.set),
+  ]);
   faultPoint("apply:finalize");
   const meta = await readBackupMeta(journal.backupPath);
   if (!meta.complete) {

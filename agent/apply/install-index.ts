@@ -1,11 +1,20 @@
 /**
  * The install index (<stateDir>/install-index.json): what the current release installed, with the
  * stat of each file right after install, so the next plan trusts a matching stat instead of hashing.
+ *
+ * Written in one of two layouts. Full: every entry under `files`. Head: a past full index kept
+ * unchanged as the base (`base` names it, install-index.base-….json beside it) and only the entries
+ * that differ from it (`changes`, and `dropped`): an update of 1 % of the app writes ~1 % of the
+ * index instead of serializing, writing and fsyncing all of it (~4 MB at 20,000 files). The head is
+ * the one file of record, replaced by rename as a full index is; a base is never written in place
+ * (it is a hard link to the full index it was), so a head and its base always belong together.
  */
-import { closeSync, readSync, statSync } from "node:fs";
-import { rm } from "node:fs/promises";
-import { join } from "node:path";
+import { closeSync, linkSync, lstatSync, readSync, type Stats, statSync } from "node:fs";
+import { readdir, rm } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import * as z from "zod";
+import { SAVED_INDEX_BASE_FILE } from "../backup/record-names.js";
+import { faultPoint } from "../fault.js";
 import {
   damagedRecord,
   openRecordSync,
@@ -23,14 +32,29 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/** A head's base: its name beside the head (or in a backup, SAVED_INDEX_BASE_FILE) and its size. */
+const BaseRefSchema = z.object({
+  name: z
+    .string()
+    .regex(/^install-index\.base-[0-9a-z]+\.json$/, "must be an install-index.base-….json name"),
+  bytes: z.number().int().nonnegative(),
+});
+type BaseRef = z.infer<typeof BaseRefSchema>;
+
+const entriesSchema = z.custom<Record<string, unknown>>(isPlainObject, "must be an object");
+
 // `files` is checked by hand below: zod walking a 20,000-key record costs ~100x more than a loop.
+// A full index has `files`; a head has `base`, `changes` and `dropped` instead (the module's comment).
 const IndexHeaderSchema = z.object({
   version: z.string(),
   releaseId: z.string().optional(),
   source: z.string().optional(),
   installedAt: z.string(),
   statAtMs: z.number().optional(),
-  files: z.custom<Record<string, unknown>>(isPlainObject, "must be an object"),
+  files: entriesSchema.optional(),
+  base: BaseRefSchema.optional(),
+  changes: entriesSchema.optional(),
+  dropped: z.array(z.string()).optional(),
   dirs: z.array(z.string()),
   dirModes: z.custom<Record<string, number>>(isModeRecord, "must map directories to modes").optional(),
   linked: z.record(z.string(), z.string()).optional(),
@@ -68,19 +92,87 @@ function isIndexedFile(value: unknown): value is IndexedFile {
 const INDEX_WHAT =
   "ship's record of what it installed in the app; delete it, and the next run installs the release again over the app (files ship did not install stay)";
 
-function parseIndex(text: string, path: string): InstallIndex {
-  const header = parseRecord(text, path, IndexHeaderSchema, INDEX_WHAT);
-  const files = header.files;
+/**
+ * Where an index's entries came from, by its `files` record: what writeInstallIndex needs to write
+ * the next index as a head (the base and the entries already apart from it, or the full file's
+ * identity, to take it as the base). Only readInstallIndex's results have one.
+ */
+type Origin =
+  | { kind: "head"; base: BaseRef; changed: ReadonlySet<string>; baseEntries: number }
+  | { kind: "full"; entries: number; file?: FileIdentity };
+type FileIdentity = { dev: number; ino: number; size: number; mtimeMs: number };
+const origins = new WeakMap<Record<string, IndexedFile>, Origin>();
+
+/** Where a head's base is: `name` beside the live index, or the fixed name in a backup. */
+type BaseAt = (name: string) => string;
+
+function parseIndex(text: string, path: string, baseAt: BaseAt): InstallIndex {
+  const { base, changes, dropped, files, ...header } = parseRecord(text, path, IndexHeaderSchema, INDEX_WHAT);
   const statAtMs = header.statAtMs ?? Date.parse(header.installedAt);
   const nowMs = Date.now();
-  // One pass checks each entry and applies the racy rule to it: a for-in over the 20,000 names of
-  // a parsed record costs more than both tests, and two passes paid it twice.
+  if (base === undefined) {
+    if (files === undefined) throw damagedRecord(path, INDEX_WHAT, "it has neither files nor a base");
+    const entries = checkEntries(files, statAtMs, nowMs, path);
+    origins.set(files as Record<string, IndexedFile>, { kind: "full", entries });
+    return { ...header, files } as InstallIndex;
+  }
+  if (changes === undefined || dropped === undefined || files !== undefined)
+    throw damagedRecord(path, INDEX_WHAT, "it names a base but not (only) its changes and dropped files");
+  const baseIndex = readBase(baseAt(base.name), base.bytes, path);
+  const all = baseIndex.files;
+  const baseOrigin = origins.get(all);
+  const baseEntries = baseOrigin?.kind === "full" ? baseOrigin.entries : 0;
+  checkEntries(changes, statAtMs, nowMs, path);
+  const changed = new Set<string>(dropped);
+  for (const rel of dropped) delete all[rel];
+  for (const rel in changes) {
+    all[rel] = changes[rel] as IndexedFile;
+    changed.add(rel);
+  }
+  origins.set(all, { kind: "head", base, changed, baseEntries });
+  return { ...header, files: all } as InstallIndex;
+}
+
+/**
+ * A head's base, a full index judged by its own `statAtMs` (its entries' stats were taken then).
+ * Missing, of another size than the head recorded (torn, or another file put there) or damaged:
+ * the index is damaged, naming the base — never read as a shorter index.
+ */
+function readBase(basePath: string, bytes: number, headPath: string): InstallIndex {
+  let text: Buffer;
+  try {
+    text = readRecordBytesSync(basePath, INDEX_WHAT);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT")
+      throw damagedRecord(headPath, INDEX_WHAT, `the base it names (${basePath}) is missing`);
+    throw recordReadError(error, basePath);
+  }
+  // Named by the head: deleting the head is the way out (its base then goes with the next write).
+  if (text.length !== bytes)
+    throw damagedRecord(
+      headPath,
+      INDEX_WHAT,
+      `its base ${basePath} is ${text.length} bytes, not the ${bytes} it recorded`,
+    );
+  // A base is a full index: one that names a base itself is refused (no chains to follow).
+  return parseIndex(text.toString("utf8"), basePath, (name) => {
+    throw damagedRecord(basePath, INDEX_WHAT, `it is a base but names a base itself (${name})`);
+  });
+}
+
+/**
+ * Checks each entry and applies the racy rule to it, in one pass: a for-in over the 20,000 names of
+ * a parsed record costs more than both tests, and two passes paid it twice. Returns the count.
+ */
+function checkEntries(files: Record<string, unknown>, statAtMs: number, nowMs: number, path: string): number {
+  let count = 0;
   for (const rel in files) {
     const entry = files[rel];
     if (!isIndexedFile(entry)) throw damagedRecord(path, INDEX_WHAT, `its entry for ${rel} is malformed`);
     unverifyIfRacy(entry, statAtMs, nowMs);
+    count++;
   }
-  return header as InstallIndex;
+  return count;
 }
 
 /**
@@ -159,9 +251,18 @@ export async function readInstallIndexHeader(stateDir: string): Promise<IndexHea
 
 /** The index's fields before `files` (undefined: no index; "read it all": not the layout writeInstallIndex makes). */
 async function readIndexScalars(stateDir: string): Promise<unknown> {
+  return readScalarsSync(indexPath(stateDir));
+}
+
+/**
+ * The fields of the index at `path` before its entries, from its first few kilobytes: a full
+ * index's scalars end at `,"files":{`, a head's (its base among them) at `,"changes":{`; neither
+ * sequence can occur earlier in JSON.stringify's output (a quote inside a string is always escaped).
+ */
+function readScalarsSync(path: string): unknown {
   let prefix: string;
   try {
-    const fd = openRecordSync(indexPath(stateDir), INDEX_WHAT);
+    const fd = openRecordSync(path, INDEX_WHAT);
     try {
       const buffer = Buffer.alloc(HEADER_PREFIX_BYTES);
       const bytesRead = readSync(fd, buffer, 0, buffer.length, 0);
@@ -171,9 +272,10 @@ async function readIndexScalars(stateDir: string): Promise<unknown> {
     }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw recordReadError(error, indexPath(stateDir));
+    throw recordReadError(error, path);
   }
-  const end = prefix.indexOf(',"files":{');
+  const files = prefix.indexOf(',"files":{');
+  const end = files > 0 ? files : prefix.indexOf(',"changes":{');
   if (end > 0) {
     try {
       return JSON.parse(`${prefix.slice(0, end)}}`) as unknown;
@@ -182,6 +284,18 @@ async function readIndexScalars(stateDir: string): Promise<unknown> {
     }
   }
   return "read it all";
+}
+
+const BaseOnlySchema = z.object({ base: BaseRefSchema });
+
+/**
+ * The base a saved or live index at `path` names (undefined: a full index, none there, or not
+ * writeInstallIndex's layout — whose full read then says what is wrong). A backup links it beside
+ * the saved index, and the backup's check wants its size.
+ */
+export function indexBaseOf(path: string): BaseRef | undefined {
+  const parsed = BaseOnlySchema.safeParse(readScalarsSync(path));
+  return parsed.success ? parsed.data.base : undefined;
 }
 
 function headerOf(index: IndexHeader): IndexHeader {
@@ -223,11 +337,14 @@ export async function readTextIfPresent(path: string, what?: string): Promise<st
   }
 }
 
-/** Parses an index file; undefined when the file does not exist (nothing installed by ship yet). */
-export async function readIndexFile(path: string): Promise<InstallIndex | undefined> {
+/**
+ * Parses an index file saved in a backup, its base (if it is a head) the backup's
+ * SAVED_INDEX_BASE_FILE beside it; undefined when the file does not exist.
+ */
+export async function readSavedIndexFile(path: string): Promise<InstallIndex | undefined> {
   const text = await readTextIfPresent(path);
   if (text === undefined) return undefined;
-  return parseIndex(text, path);
+  return parseIndex(text, path, () => join(dirname(path), SAVED_INDEX_BASE_FILE));
 }
 
 /**
@@ -261,10 +378,15 @@ export async function readInstallIndex(stateDir: string): Promise<InstallIndex |
   }
   // Buffer.equals is a memcmp, a fraction of the decode and parse it saves.
   const index =
-    cached?.bytes.equals(bytes) === true ? cached.index : parseIndex(bytes.toString("utf8"), path);
+    cached?.bytes.equals(bytes) === true
+      ? cached.index
+      : parseIndex(bytes.toString("utf8"), path, (name) => join(stateDir, name));
   const after = statSync(path, { throwIfNoEntry: false });
-  const trusted =
-    st !== undefined && !isRacy(st, readAtMs) && after !== undefined && stampOf(after) === before;
+  const unmoved = st !== undefined && after !== undefined && stampOf(after) === before;
+  const trusted = unmoved && !isRacy(st, readAtMs);
+  // A full index may become the next one's base only while it is this very file (identityOf).
+  const origin = origins.get(index.files);
+  if (origin?.kind === "full") origin.file = unmoved ? identityOf(st) : undefined;
   // Untrusted stamp: the next read compares bytes instead of reusing by stat.
   lastParsed = { path, stamp: trusted ? before : undefined, bytes, index };
   return index;
@@ -290,36 +412,141 @@ function readBytesIfPresentSync(path: string): Buffer | undefined {
   }
 }
 
-export async function writeInstallIndex(stateDir: string, index: InstallIndex | undefined): Promise<void> {
-  if (index === undefined) await rm(indexPath(stateDir), { force: true });
-  else {
-    // Scalars first, `files` before `dirs`: readInstallIndexHeader reads only the part before `files`.
-    const {
-      version,
-      releaseId,
-      source,
-      installedAt,
-      statAtMs,
-      files,
-      dirs,
-      dirModes,
-      linked,
-      unusedSections,
-    } = index;
-    const ordered = {
-      version,
-      ...(releaseId === undefined ? {} : { releaseId }),
-      ...(source === undefined ? {} : { source }),
-      installedAt,
-      ...(statAtMs === undefined ? {} : { statAtMs }),
-      files,
-      dirs,
-      ...(dirModes === undefined ? {} : { dirModes }),
-      ...(linked === undefined ? {} : { linked }),
-      ...(unusedSections === undefined ? {} : { unusedSections }),
-    };
-    await writeFileAtomic(indexPath(stateDir), JSON.stringify(ordered));
+function identityOf(st: Stats): FileIdentity {
+  return { dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
+}
+
+function sameFile(a: FileIdentity, b: FileIdentity): boolean {
+  return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
+}
+
+/**
+ * A head holds at most one entry for every FOLD_RATIO of its base's: past that the index is written
+ * full again (and becomes the next head's base), so a head stays a few percent of a full index and
+ * a read never costs much more than a full one.
+ */
+const FOLD_RATIO = 8;
+
+/**
+ * Writes `index` as the install index. `changed`: the paths whose entries the caller set or removed
+ * in the `files` that readInstallIndex returned (finalize's delta). With it, and while the base
+ * stands, only the entries apart from the base are written (a head); otherwise the whole index.
+ */
+export async function writeInstallIndex(
+  stateDir: string,
+  index: InstallIndex | undefined,
+  changed?: Iterable<string>,
+): Promise<void> {
+  if (index === undefined) {
+    await rm(indexPath(stateDir), { force: true });
+    await removeStaleBases(stateDir, undefined);
+    return;
   }
+  // Scalars first, `files` (or the base and `changes`) before `dirs`: readInstallIndexHeader reads
+  // only the part before the entries.
+  const { version, releaseId, source, installedAt, statAtMs, files, dirs, dirModes, linked, unusedSections } =
+    index;
+  const scalars = {
+    version,
+    ...(releaseId === undefined ? {} : { releaseId }),
+    ...(source === undefined ? {} : { source }),
+    installedAt,
+    ...(statAtMs === undefined ? {} : { statAtMs }),
+  };
+  const rest = {
+    dirs,
+    ...(dirModes === undefined ? {} : { dirModes }),
+    ...(linked === undefined ? {} : { linked }),
+    ...(unusedSections === undefined ? {} : { unusedSections }),
+  };
+  const head = changed === undefined ? undefined : headOf(stateDir, files, changed);
+  if (head === undefined) {
+    await writeFileAtomic(indexPath(stateDir), JSON.stringify({ ...scalars, files, ...rest }));
+    origins.delete(files);
+  } else {
+    const changes: Record<string, IndexedFile> = {};
+    const dropped: string[] = [];
+    for (const rel of head.changed) {
+      const entry = files[rel];
+      if (entry === undefined) dropped.push(rel);
+      else changes[rel] = entry;
+    }
+    await writeFileAtomic(
+      indexPath(stateDir),
+      JSON.stringify({ ...scalars, base: head.base, changes, dropped, ...rest }),
+    );
+    // Written again (it is not, today), the next head must carry these paths too.
+    origins.set(files, {
+      kind: "head",
+      base: head.base,
+      changed: head.changed,
+      baseEntries: head.baseEntries,
+    });
+  }
+  await removeStaleBases(stateDir, head?.base.name);
+}
+
+/**
+ * The base and the paths apart from it for a head of `files` with `changed` set or removed, or
+ * undefined when the index must be written full: `files` not read by readInstallIndex, too far
+ * from its base (FOLD_RATIO), or a full index that is no longer the live file. That file becomes
+ * the base under a second name (a hard link, nothing copied): ship only ever replaces the index by
+ * rename, so the link keeps those bytes for as long as the head names them. The link is made in
+ * the same directory before the head's rename: a crash between leaves an unnamed base, removed by
+ * the next write (removeStaleBases), and the old index in place.
+ */
+function headOf(
+  stateDir: string,
+  files: Record<string, IndexedFile>,
+  changed: Iterable<string>,
+): { base: BaseRef; changed: Set<string>; baseEntries: number } | undefined {
+  const origin = origins.get(files);
+  if (origin === undefined) return undefined;
+  const all = new Set(origin.kind === "head" ? origin.changed : []);
+  for (const rel of changed) all.add(rel);
+  const baseEntries = origin.kind === "head" ? origin.baseEntries : origin.entries;
+  if (all.size * FOLD_RATIO > baseEntries) return undefined;
+  if (origin.kind === "head") {
+    // Still there at its size (one lstat): else the whole index, not a head naming a lost base.
+    const base = lstatSync(join(stateDir, origin.base.name), { throwIfNoEntry: false });
+    return base?.isFile() === true && base.size === origin.base.bytes
+      ? { base: origin.base, changed: all, baseEntries }
+      : undefined;
+  }
+  const live = indexPath(stateDir);
+  const st = lstatSync(live, { throwIfNoEntry: false });
+  if (origin.file === undefined || st === undefined || !sameFile(origin.file, identityOf(st)))
+    return undefined;
+  // Math.random, not node:crypto: the name only has to differ from the bases before it.
+  const name = `install-index.base-${Date.now().toString(36)}${Math.floor(Math.random() * 2 ** 32).toString(36)}.json`;
+  try {
+    linkSync(live, join(stateDir, name));
+  } catch {
+    // A state directory on a file system without hard links: the whole index, as before.
+    return undefined;
+  }
+  faultPoint("index:base-linked"); // a kill here leaves the base unnamed by any head, the old index live
+  return { base: { name, bytes: st.size }, changed: all, baseEntries };
+}
+
+const BASE_NAME = /^install-index\.base-[0-9a-z]+\.json$/;
+
+/**
+ * Removes every base in `stateDir` but `keep` (the live head's): one a crash left unnamed, or the
+ * one a full write or a rollback replaced. A backup holds its own link to the base its saved index
+ * names (SAVED_INDEX_BASE_FILE), so none is needed here for it. Only space is at stake: a base that
+ * will not go is left for the next write.
+ */
+export async function removeStaleBases(stateDir: string, keep: string | undefined): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(stateDir);
+  } catch {
+    return;
+  }
+  for (const name of names)
+    if (name !== keep && BASE_NAME.test(name))
+      await rm(join(stateDir, name), { force: true }).catch(() => undefined);
 }
 
 /** Pristine release copies of merged files, by sha256: the base of the next three-way merge. */

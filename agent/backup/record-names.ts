@@ -41,3 +41,9 @@ export const MISSING = "it is missing (deleted by hand?)";
 
 export const UNDONE_MANIFEST_WHAT =
   "this backup's copy of the manifest of the release it undoes (its rollback hooks and notifications); move it aside to roll back without them; nothing was changed";
+
+/**
+ * The base of the saved install index when that index is a head (install-index.ts): a second name
+ * of the base it names, so the backup holds both halves of the index it reinstates.
+ */
+export const SAVED_INDEX_BASE_FILE = "index-base.json";

@@ -16,7 +16,14 @@ import { errnoCode, errnoErrorText, fsErrorText } from "../../shared/fs-errors.j
 import type { Logger } from "../../shared/log.js";
 import { ConfinedPaths } from "../apply/confined-paths.js";
 import { recreateDir } from "../apply/file-ops.js";
-import { indexPath, readIndexFile, readInstallIndex, writeInstallIndex } from "../apply/install-index.js";
+import {
+  indexBaseOf,
+  indexPath,
+  readInstallIndex,
+  readSavedIndexFile,
+  removeStaleBases,
+  writeInstallIndex,
+} from "../apply/install-index.js";
 import { type InstalledState, installedState } from "../apply/installed-file.js";
 import {
   type RestoreJournal,
@@ -49,7 +56,7 @@ import {
   readBackupMeta,
 } from "./backup-store.js";
 import { restoreDirTimes } from "./dir-times.js";
-import { META_FILE, PREVIOUS_INDEX_FILE } from "./record-names.js";
+import { META_FILE, PREVIOUS_INDEX_FILE, SAVED_INDEX_BASE_FILE } from "./record-names.js";
 import { LinkedNames, type UndoneLink, undoneLinkText } from "./restore-links.js";
 import {
   checkSavedEntries,
@@ -487,11 +494,16 @@ async function reinstateIndex(
     return;
   }
   if (!copied) {
+    // A head's base goes in first: the head never stands without it (install-index.ts).
+    const base = indexBaseOf(saved);
+    if (base !== undefined)
+      await linkEntry(join(journal.backupPath, SAVED_INDEX_BASE_FILE), join(journal.stateDir, base.name));
     await linkEntry(saved, indexPath(journal.stateDir));
     await syncDir(journal.stateDir);
+    await removeStaleBases(journal.stateDir, base?.name);
     return;
   }
-  const previous = await readIndexFile(saved);
+  const previous = await readSavedIndexFile(saved);
   if (previous !== undefined) {
     for (const rel of inventory.changed) {
       const entry = previous.files[rel];

@@ -8,6 +8,7 @@
  * sum, so one garbled at its old size is named too.
  */
 import { basename, join } from "node:path";
+import { indexBaseOf } from "../apply/install-index.js";
 import { damagedRecord } from "../state/record-file.js";
 import { lstatOrUndefined } from "../tree/fs-ops.js";
 import {
@@ -17,6 +18,7 @@ import {
   MISSING,
   NOT_A_FILE,
   PREVIOUS_INDEX_FILE,
+  SAVED_INDEX_BASE_FILE,
   SAVED_SIZES_FILE,
   SAVED_SIZES_WHAT,
   UNDONE_MANIFEST_FILE,
@@ -105,5 +107,15 @@ function checkSavedIndex(backupPath: string, meta: Pick<SizedMeta, "fromVersion"
       backupPath,
       what,
       `its saved install index of ${meta.fromVersion} (${PREVIOUS_INDEX_FILE}) is ${saved.size} bytes, but it was ${meta.indexBytes} when the update saved it (truncated or edited by hand since)`,
+    );
+  // A saved head (install-index.ts) needs the base it names, saved beside it at the size it names.
+  const base = indexBaseOf(join(backupPath, PREVIOUS_INDEX_FILE));
+  if (base === undefined) return;
+  const kept = lstatOrUndefined(join(backupPath, SAVED_INDEX_BASE_FILE));
+  if (kept === undefined || !kept.isFile() || kept.size !== base.bytes)
+    throw damagedRecord(
+      backupPath,
+      what,
+      `the base of its saved install index of ${meta.fromVersion} (${SAVED_INDEX_BASE_FILE}) is ${kept === undefined ? "missing (deleted by hand?)" : !kept.isFile() ? "not a file" : `${kept.size} bytes, but ${PREVIOUS_INDEX_FILE} names one of ${base.bytes}`}`,
     );
 }

@@ -271,6 +271,12 @@ export function withParentSync(dst: string, call: () => void): void {
   }
 }
 
+function sameInode(a: string, b: string): boolean {
+  const x = lstatSync(a, { throwIfNoEntry: false });
+  const y = lstatSync(b, { throwIfNoEntry: false });
+  return x !== undefined && y !== undefined && x.ino === y.ino && x.dev === y.dev;
+}
+
 /** Hard-links `src` at `dst`, replacing what is there (atomically: a temporary link renamed over it). */
 export function linkReplacingSync(src: string, dst: string): void {
   withParentSync(dst, () => {
@@ -278,6 +284,9 @@ export function linkReplacingSync(src: string, dst: string): void {
       linkSync(src, dst);
     } catch (error) {
       if (code(error) !== "EEXIST") throw error;
+      // Already a name of `src`: rename(2) of one link over another of the same inode does nothing,
+      // and the temporary link was left beside `dst` (a rollback putting back the index's base).
+      if (sameInode(src, dst)) return;
       const tmp = copyTempName(dst);
       rmSync(tmp, { force: true });
       linkSync(src, tmp);

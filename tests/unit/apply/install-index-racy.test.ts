@@ -4,7 +4,7 @@
  * a run whose clock read later than ours does now; settled entries still vouch, so an update's next
  * run re-hashes only what the last one wrote.
  */
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -148,5 +148,36 @@ describe("settleWaitWorthMs: an update waits for its written files to settle onl
     expect(settleWaitWorthMs(Object.keys(settled), settled, now, true)).toBe(0);
     const coarse = written(2_000, 16_000_000, 1_800_000_000_000);
     expect(settleWaitWorthMs(Object.keys(coarse), coarse, now, true)).toBe(0);
+  });
+});
+
+describe("an index written as changes on a base (install-index.ts)", () => {
+  it("judges a base entry by the base's moment and a changed one by the head's, as one full index did", async () => {
+    const t = Date.now() - 60_000;
+    const files: Record<string, IndexedFile> = {};
+    for (let i = 0; i < 64; i++) files[`settled${i}`] = entry(t - 10_000, i + 10);
+    // Changed in the base's own tick: it vouches for nothing, however much later it is read.
+    files.racyInBase = entry(t, 1);
+    await writeInstallIndex(dir, {
+      version: "1.0.0",
+      installedAt: new Date(t).toISOString(),
+      statAtMs: t,
+      files,
+      dirs: [],
+    });
+    const read = await readInstallIndex(dir);
+    if (read === undefined) throw new Error("no index");
+    // The next update rewrites one file, stamped at t + 30 s, settled by its own moment t + 40 s.
+    read.files.written = entry(t + 30_000, 2);
+    await writeInstallIndex(dir, { ...read, version: "2.0.0", statAtMs: t + 40_000 }, ["written"]);
+    expect(Object.keys(JSON.parse(await readFile(join(dir, "install-index.json"), "utf8")))).toContain(
+      "base",
+    );
+    const again = await readInstallIndex(dir);
+    expect(again?.version).toBe("2.0.0");
+    expect(again?.files.racyInBase?.ctimeMs).toBe(UNVERIFIED_CTIME);
+    expect(again?.files.settled3?.ctimeMs).toBe(t - 10_000);
+    expect(again?.files.written?.ctimeMs).toBe(t + 30_000);
+    expect(Object.keys(again?.files ?? {})).toHaveLength(66);
   });
 });

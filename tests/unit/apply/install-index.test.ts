@@ -1,5 +1,5 @@
 /** The install index: its header read from the first bytes (any other layout in full), and its parse cache. */
-import { link, mkdtemp, rm, stat, unlink, utimes, writeFile } from "node:fs/promises";
+import { link, mkdtemp, readdir, rm, stat, unlink, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -167,5 +167,27 @@ describe("readInstallIndex (parsed once while the file's stat is unchanged)", ()
     await writeFile(indexPath(dir), JSON.stringify(index("8.0.0")));
     await utimes(indexPath(dir), mtime, mtime);
     expect((await readInstallIndex(dir))?.version).toBe("8.0.0");
+  });
+});
+
+describe("an index written as its changes on a base", () => {
+  const many = (): InstallIndex["files"] =>
+    Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`f${i}`, { ...entry, ino: i + 1 }]));
+  const bases = async () => (await readdir(dir)).filter((n) => n.startsWith("install-index.base-"));
+
+  it("is written whole when the base it would name has gone since the read (a process kept its parse)", async () => {
+    await writeInstallIndex(dir, { version: "1.0.0", installedAt: "x", files: many(), dirs: [] });
+    const first = await readInstallIndex(dir);
+    if (first === undefined) throw new Error("no index");
+    await writeInstallIndex(dir, { ...takeInstallIndex(first), version: "2.0.0" }, ["f1"]);
+    const [base] = await bases();
+    const second = await readInstallIndex(dir);
+    if (second === undefined || base === undefined) throw new Error("no head written");
+    await rm(join(dir, base));
+    await writeInstallIndex(dir, { ...takeInstallIndex(second), version: "3.0.0" }, ["f2"]);
+    const third = await readInstallIndex(dir);
+    expect(third?.version).toBe("3.0.0");
+    expect(Object.keys(third?.files ?? {})).toHaveLength(40);
+    expect(await bases()).toEqual([]);
   });
 });
