@@ -83,12 +83,16 @@ interface RemoteCredentials {
   password: string;
 }
 
-/** The user:password of an http(s) `remote` URL, decoded; undefined when it has none. */
+/**
+ * The user:password of an http(s) `remote` URL, decoded; undefined when it has neither. A user
+ * alone is a secret too: `https://TOKEN@host/…` is how GitHub and Gitea write a token, and went on
+ * git's command line as written (git then asked for a password it could not prompt for); it now
+ * goes to the server as the user with an empty password, as `https://TOKEN:@host/…` would.
+ */
 function remoteCredentials(remote: string): RemoteCredentials | undefined {
   if (!/^https?:\/\//i.test(remote) || !URL.canParse(remote)) return undefined;
   const url = new URL(remote);
-  // A user alone is no secret (git would ask for the password, and cannot: prompts are off).
-  if (url.password === "") return undefined;
+  if (url.username === "" && url.password === "") return undefined;
   return {
     origin: `${url.protocol.slice(0, -1)}://${url.host}`,
     username: decodeURIComponent(url.username),

@@ -1,6 +1,7 @@
 /**
- * A git `remote` URL with user:password@ (a token as the password, as GitHub/GitLab hand them out)
- * against a real `git http-backend` behind an HTTP server demanding Basic auth. While git talks to
+ * A git `remote` URL with user:password@ (a token as the password, as GitLab hands them out) or
+ * with the token alone as its user (`https://TOKEN@host/…`, GitHub's and Gitea's form) against a
+ * real `git http-backend` behind an HTTP server demanding Basic auth. While git talks to
  * the server, no process's command line may hold the token: before, it was on `git fetch`'s argv
  * and on git-remote-http's, where `ps` shows it to every local user.
  */
@@ -33,9 +34,16 @@ function commandLinesHolding(secret: string): string[] {
   return found;
 }
 
-describe.skipIf(!hasProgram("git") || !existsSync(GIT_HTTP_BACKEND))(
-  "git remote with user:token@ over http (real git http-backend, Basic auth)",
-  () => {
+/** How the remote spells its credentials, and the Basic pair the server is to receive. */
+const forms = [
+  { form: "user:token@", userinfo: (token: string) => `${USER}:${token}`, basic: `${USER}:${TOKEN}` },
+  // The token alone went on git's command line as written, and git then asked for a password.
+  { form: "token@ alone", userinfo: (token: string) => token, basic: `${TOKEN}:` },
+];
+
+describe.skipIf(!hasProgram("git") || !existsSync(GIT_HTTP_BACKEND)).each(forms)(
+  "git remote with $form over http (real git http-backend, Basic auth)",
+  ({ userinfo, basic }) => {
     let root: string;
     let repos: Repos;
     let server: TestServer;
@@ -47,7 +55,7 @@ describe.skipIf(!hasProgram("git") || !existsSync(GIT_HTTP_BACKEND))(
       repos = await makeRepos(join(root, "repos"));
       seen = [];
       authorized = 0;
-      const expected = `Basic ${Buffer.from(`${USER}:${TOKEN}`).toString("base64")}`;
+      const expected = `Basic ${Buffer.from(basic).toString("base64")}`;
       const backend = gitHttpHandler(dirname(repos.bare), expected);
       server = await startHttpServer((req, res) => {
         // git (and its git-remote-http child) wait for this answer: look at every command line now.
@@ -75,7 +83,7 @@ describe.skipIf(!hasProgram("git") || !existsSync(GIT_HTTP_BACKEND))(
         config,
         `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\nmin_interval_hours = 0\n\n` +
           `[sources.web]\ntype = "git"\nlocal_path = "${repos.clone}"\napp_dir = "${app}"\n` +
-          `remote = "${server.url.replace("http://", `http://${USER}:${TOKEN}@`)}/origin.git"\n`,
+          `remote = "${server.url.replace("http://", `http://${userinfo(TOKEN)}@`)}/origin.git"\n`,
       );
       const run = await runShip(["--config", config, "--verbose"], { env: { HOME: home } });
       expect(run.code, run.stdout + run.stderr).toBe(0);
@@ -95,13 +103,13 @@ describe.skipIf(!hasProgram("git") || !existsSync(GIT_HTTP_BACKEND))(
         config,
         `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\nmin_interval_hours = 0\n\n` +
           `[sources.web]\ntype = "git"\nlocal_path = "${repos.clone}"\napp_dir = "${app}"\n` +
-          `remote = "${server.url.replace("http://", `http://${USER}:wrong-${TOKEN}@`)}/origin.git"\n`,
+          `remote = "${server.url.replace("http://", `http://${userinfo(`wrong-${TOKEN}`)}@`)}/origin.git"\n`,
       );
       const run = await runShip(["--config", config]);
       // Bad input naming the key (a retry never brings the right password), not exit 1.
       expect(run.code, run.stdout + run.stderr).toBe(2);
       expect(run.stdout).toMatch(
-        /sources\.web\.remote: http:\/\/\*\*\*@127\.0\.0\.1:\d+\/origin\.git refused the user and password in the URL: check or renew them/,
+        /sources\.web\.remote: http:\/\/\*\*\*@127\.0\.0\.1:\d+\/origin\.git refused the credentials in the URL \(user:password@ or a token as the user\): check or renew them/,
       );
       expect(run.stdout + run.stderr).not.toContain(TOKEN);
       expect(seen).toEqual([]);
