@@ -8,7 +8,15 @@ import type { GitSource as GitSourceConfig } from "../../shared/config/schema.js
 import { PROXY_VARIABLES } from "../exec/clean-env.js";
 import { expandHome } from "./home-path.js";
 
-export function gitEnvironment(cfg: GitSourceConfig): Record<string, string> {
+export function gitEnvironment(
+  cfg: GitSourceConfig,
+  /**
+   * The URL the clone gives a `remote` that is a name (`origin`), when it was read: one holding
+   * user:password@ (a clone made with `git clone https://TOKEN@host/…`) went, as git does, on the
+   * command line of the git-remote-https git starts for every fetch, for `ps` to show.
+   */
+  cloneUrl?: string,
+): Record<string, string> {
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
     HOME: process.env.HOME ?? "/root",
@@ -46,7 +54,15 @@ export function gitEnvironment(cfg: GitSourceConfig): Record<string, string> {
       ...headers.map(([name, value]): [string, string] => ["http.extraHeader", `${name}: ${value}`]),
     );
   }
-  const credentials = remoteCredentials(cfg.remote);
+  let credentials = remoteCredentials(cfg.remote);
+  if (credentials === undefined && cloneUrl !== undefined) {
+    credentials = remoteCredentials(cloneUrl);
+    // git reads that URL from the clone's config, not from ship: it is rewritten (insteadOf) to the
+    // same URL without user:password@ before git starts its remote helper with it.
+    const written = /^[A-Za-z][\w+.-]*:\/\/[^/?#]*@[^/?#]*/.exec(cloneUrl)?.[0];
+    if (credentials !== undefined && written !== undefined)
+      config.push([`url.${credentials.origin}.insteadOf`, written]);
+  }
   if (credentials !== undefined) {
     // The empty value first drops every helper the host's git config names (a `store` helper
     // would write the password to ~/.git-credentials); ours answers only for the remote's origin.

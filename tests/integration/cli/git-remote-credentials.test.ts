@@ -14,7 +14,7 @@ import { hasProgram } from "../../support/require-program.js";
 import { GIT_HTTP_BACKEND, gitHttpHandler } from "../../support/servers/git-http.js";
 import { startHttpServer, type TestServer } from "../../support/servers/http-server.js";
 import { runShip } from "../../support/ship-cli.js";
-import { makeRepos, type Repos } from "../sources/git-repos.js";
+import { git, makeRepos, type Repos } from "../sources/git-repos.js";
 
 const USER = "deploy";
 const TOKEN = "glpat-s3cretT0kenValue";
@@ -39,11 +39,19 @@ const forms = [
   { form: "user:token@", userinfo: (token: string) => `${USER}:${token}`, basic: `${USER}:${TOKEN}` },
   // The token alone went on git's command line as written, and git then asked for a password.
   { form: "token@ alone", userinfo: (token: string) => token, basic: `${TOKEN}:` },
+  // `remote` left at origin, of a clone made with `git clone https://user:TOKEN@host/…`: git put
+  // the clone's URL on the command line of the git-remote-http it starts for each fetch.
+  {
+    form: "user:token@ in the clone's origin",
+    userinfo: (token: string) => `${USER}:${token}`,
+    basic: `${USER}:${TOKEN}`,
+    cloned: true,
+  },
 ];
 
 describe.skipIf(!hasProgram("git") || !existsSync(GIT_HTTP_BACKEND)).each(forms)(
   "git remote with $form over http (real git http-backend, Basic auth)",
-  ({ userinfo, basic }) => {
+  ({ userinfo, basic, cloned }) => {
     let root: string;
     let repos: Repos;
     let server: TestServer;
@@ -66,6 +74,8 @@ describe.skipIf(!hasProgram("git") || !existsSync(GIT_HTTP_BACKEND)).each(forms)
         backend(req, res);
       });
     });
+    const remoteUrl = (token: string) =>
+      `${server.url.replace("http://", `http://${userinfo(token)}@`)}/origin.git`;
     afterEach(async () => {
       await server.close();
       await rm(root, { recursive: true, force: true });
@@ -83,8 +93,9 @@ describe.skipIf(!hasProgram("git") || !existsSync(GIT_HTTP_BACKEND)).each(forms)
         config,
         `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\nmin_interval_hours = 0\n\n` +
           `[sources.web]\ntype = "git"\nlocal_path = "${repos.clone}"\napp_dir = "${app}"\n` +
-          `remote = "${server.url.replace("http://", `http://${userinfo(TOKEN)}@`)}/origin.git"\n`,
+          (cloned ? "" : `remote = "${remoteUrl(TOKEN)}"\n`),
       );
+      if (cloned) await git(repos.clone, "remote", "set-url", "origin", remoteUrl(TOKEN));
       const run = await runShip(["--config", config, "--verbose"], { env: { HOME: home } });
       expect(run.code, run.stdout + run.stderr).toBe(0);
       expect(await readFile(join(app, "app.txt"), "utf8")).toBe("v1\n");
@@ -92,10 +103,10 @@ describe.skipIf(!hasProgram("git") || !existsSync(GIT_HTTP_BACKEND)).each(forms)
       expect(seen).toEqual([]);
       expect(run.stdout + run.stderr).not.toContain(TOKEN);
       expect(await readdir(home)).toEqual([".gitconfig"]);
-      expect(await readFile(join(repos.clone, ".git/config"), "utf8")).not.toContain(TOKEN);
+      if (!cloned) expect(await readFile(join(repos.clone, ".git/config"), "utf8")).not.toContain(TOKEN);
     });
 
-    it("a wrong token fails naming the remote with the credentials masked", async () => {
+    it.runIf(!cloned)("a wrong token fails naming the remote with the credentials masked", async () => {
       const app = join(root, "app");
       await mkdir(app);
       const config = join(root, "ship.toml");
@@ -103,7 +114,7 @@ describe.skipIf(!hasProgram("git") || !existsSync(GIT_HTTP_BACKEND)).each(forms)
         config,
         `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\nmin_interval_hours = 0\n\n` +
           `[sources.web]\ntype = "git"\nlocal_path = "${repos.clone}"\napp_dir = "${app}"\n` +
-          `remote = "${server.url.replace("http://", `http://${userinfo(`wrong-${TOKEN}`)}@`)}/origin.git"\n`,
+          `remote = "${remoteUrl(`wrong-${TOKEN}`)}"\n`,
       );
       const run = await runShip(["--config", config]);
       // Bad input naming the key (a retry never brings the right password), not exit 1.
