@@ -11,6 +11,7 @@
  */
 import type { GitSource as GitSourceConfig } from "../../shared/config/schema.js";
 import { BadInputError, VerificationError } from "../../shared/errors.js";
+import { cloneConfig, remoteUrls } from "../../shared/git-clone-config.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { timerMs } from "../../shared/schema/durations.js";
 import { mbSetting } from "../archive/limits.js";
@@ -198,15 +199,16 @@ export class GitSource implements ReleaseSource {
    */
   /**
    * git's environment for a command that reaches the remote: with a `remote` that is a name, the
-   * URL the clone gives it is read each time (one local git process), so user:password@ in it goes
-   * by the credential helper, never on git-remote-https's command line.
+   * URL the clone's config gives it is read each time (a file read, no git process), so a
+   * user:password@ in it goes by the credential helper, never on git-remote-https's command line.
    */
   private async remoteEnvironment(): Promise<Record<string, string>> {
     if (isRemoteUrl(this.cfg.remote)) return gitEnvironment(this.cfg);
-    const url = (
-      await this.git.raw(["config", "--get", `remote.${this.cfg.remote}.url`]).catch(() => "")
-    ).trim();
-    return gitEnvironment(this.cfg, url === "" ? undefined : url);
+    const clone = await cloneConfig(this.cfg.local_path);
+    return gitEnvironment(
+      this.cfg,
+      clone === undefined ? undefined : remoteUrls(clone.text, this.cfg.remote)[0],
+    );
   }
 
   private async branchTip(ref: string): Promise<string | undefined> {
