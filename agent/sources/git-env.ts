@@ -8,7 +8,15 @@ import type { GitSource as GitSourceConfig } from "../../shared/config/schema.js
 import { PROXY_VARIABLES } from "../exec/clean-env.js";
 import { expandHome } from "./home-path.js";
 
-export function gitEnvironment(cfg: GitSourceConfig): Record<string, string> {
+export function gitEnvironment(
+  cfg: GitSourceConfig,
+  /**
+   * The URL the clone gives a `remote` that is a name (`origin`), when it was read: one holding
+   * user:password@ (a clone made with `git clone https://TOKEN@host/…`) went, as git does, on the
+   * command line of the git-remote-https git starts for every fetch, for `ps` to show.
+   */
+  cloneUrl?: string,
+): Record<string, string> {
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? "/usr/local/bin:/usr/bin:/bin",
     HOME: process.env.HOME ?? "/root",
@@ -46,7 +54,15 @@ export function gitEnvironment(cfg: GitSourceConfig): Record<string, string> {
       ...headers.map(([name, value]): [string, string] => ["http.extraHeader", `${name}: ${value}`]),
     );
   }
-  const credentials = remoteCredentials(cfg.remote);
+  let credentials = remoteCredentials(cfg.remote);
+  if (credentials === undefined && cloneUrl !== undefined) {
+    credentials = remoteCredentials(cloneUrl);
+    // git reads that URL from the clone's config, not from ship: it is rewritten (insteadOf) to the
+    // same URL without user:password@ before git starts its remote helper with it.
+    const written = /^[A-Za-z][\w+.-]*:\/\/[^/?#]*@[^/?#]*/.exec(cloneUrl)?.[0];
+    if (credentials !== undefined && written !== undefined)
+      config.push([`url.${credentials.origin}.insteadOf`, written]);
+  }
   if (credentials !== undefined) {
     // The empty value first drops every helper the host's git config names (a `store` helper
     // would write the password to ~/.git-credentials); ours answers only for the remote's origin.
@@ -83,12 +99,16 @@ interface RemoteCredentials {
   password: string;
 }
 
-/** The user:password of an http(s) `remote` URL, decoded; undefined when it has none. */
+/**
+ * The user:password of an http(s) `remote` URL, decoded; undefined when it has neither. A user
+ * alone is a secret too: `https://TOKEN@host/…` is how GitHub and Gitea write a token, and went on
+ * git's command line as written (git then asked for a password it could not prompt for); it now
+ * goes to the server as the user with an empty password, as `https://TOKEN:@host/…` would.
+ */
 function remoteCredentials(remote: string): RemoteCredentials | undefined {
   if (!/^https?:\/\//i.test(remote) || !URL.canParse(remote)) return undefined;
   const url = new URL(remote);
-  // A user alone is no secret (git would ask for the password, and cannot: prompts are off).
-  if (url.password === "") return undefined;
+  if (url.username === "" && url.password === "") return undefined;
   return {
     origin: `${url.protocol.slice(0, -1)}://${url.host}`,
     username: decodeURIComponent(url.username),

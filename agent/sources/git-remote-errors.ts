@@ -220,7 +220,7 @@ export class GitRemoteErrors {
         return BadInputError.single(
           "ship.toml",
           key("remote"),
-          `${where} refused the user and password in the URL: check or renew them (git: ${lastLine})`,
+          `${where} refused the credentials in the URL (user:password@ or a token as the user): check or renew them (git: ${lastLine})`,
         );
       return headers.length === 0
         ? BadInputError.single(

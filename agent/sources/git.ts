@@ -11,6 +11,7 @@
  */
 import type { GitSource as GitSourceConfig } from "../../shared/config/schema.js";
 import { BadInputError, VerificationError } from "../../shared/errors.js";
+import { cloneConfig, remoteUrls } from "../../shared/git-clone-config.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { timerMs } from "../../shared/schema/durations.js";
 import { mbSetting } from "../archive/limits.js";
@@ -107,7 +108,9 @@ export class GitSource implements ReleaseSource {
     private readonly pin?: GitPin,
   ) {
     this.git = { raw: gitRunner(cfg.local_path, gitEnvironment(cfg)) };
-    this.errors = new GitRemoteErrors(name, cfg, this.git.raw, pin?.tag);
+    // Its ls-remote reaches the remote as the fetch does: with the clone URL's credentials taken out.
+    const remoteRun: RunGit = async (args) => gitRunner(cfg.local_path, await this.remoteEnvironment())(args);
+    this.errors = new GitRemoteErrors(name, cfg, remoteRun, pin?.tag);
     this.remoteName = isRemoteUrl(cfg.remote) ? URL_REMOTE_NAME : cfg.remote;
   }
 
@@ -194,6 +197,20 @@ export class GitSource implements ReleaseSource {
    * The commit a branch's remote-tracking ref names, asked in the `git rev-parse` that also says
    * what repoFacts() asks: one git process fewer, alone on the path between the fetch and staging.
    */
+  /**
+   * git's environment for a command that reaches the remote: with a `remote` that is a name, the
+   * URL the clone's config gives it is read each time (a file read, no git process), so a
+   * user:password@ in it goes by the credential helper, never on git-remote-https's command line.
+   */
+  private async remoteEnvironment(): Promise<Record<string, string>> {
+    if (isRemoteUrl(this.cfg.remote)) return gitEnvironment(this.cfg);
+    const clone = await cloneConfig(this.cfg.local_path);
+    return gitEnvironment(
+      this.cfg,
+      clone === undefined ? undefined : remoteUrls(clone.text, this.cfg.remote)[0],
+    );
+  }
+
   private async branchTip(ref: string): Promise<string | undefined> {
     let out: string;
     try {
@@ -343,7 +360,7 @@ export class GitSource implements ReleaseSource {
         ],
         {
           cwd: this.cfg.local_path,
-          env: gitEnvironment(this.cfg),
+          env: await this.remoteEnvironment(),
           deadlineMs,
           ...(objects === undefined ? {} : { stdin: `${objects.join("\n")}\n` }),
           ...(onStarted === undefined ? {} : { onStarted }),

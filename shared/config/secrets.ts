@@ -1,6 +1,7 @@
 import { stat } from "node:fs/promises";
 import type { Issue } from "../errors.js";
 import { modeText } from "../file-permissions.js";
+import { cloneConfig, remoteUrls } from "../git-clone-config.js";
 import { formatKeyPath, type KeyPath } from "../schema/key-path.js";
 import type { AgentConfig } from "./schema.js";
 import { positionInToml, type TomlKeyPositions } from "./toml-positions.js";
@@ -48,6 +49,18 @@ function secretFiles(config: AgentConfig): [KeyPath, string][] {
   return files;
 }
 
+/** The config file of each git source's clone that keeps a remote URL with credentials. */
+async function cloneConfigs(config: AgentConfig): Promise<[KeyPath, string][]> {
+  const found: [KeyPath, string][] = [];
+  for (const [name, source] of Object.entries(config.sources)) {
+    if (source.type !== "git") continue;
+    const clone = await cloneConfig(source.local_path);
+    if (clone !== undefined && remoteUrls(clone.text).some(hasUrlCredentials))
+      found.push([["sources", name, "local_path"], clone.file]);
+  }
+  return found;
+}
+
 /**
  * Warnings (not errors: the agent still runs) for secrets other users can read: a config file
  * with headers that is group/other-readable, and token or passphrase files that are.
@@ -71,6 +84,14 @@ export async function secretExposureWarnings(
         `holds secrets but ${file} is readable by other users (mode ${modeText(mode)}); chmod 600 it`,
       );
     }
+  }
+  for (const [path, cloneConfig] of await cloneConfigs(config)) {
+    const cloneMode = (await stat(cloneConfig).catch(() => undefined))?.mode;
+    if (cloneMode !== undefined && (cloneMode & GROUP_OR_OTHER_READ) !== 0)
+      warn(
+        path,
+        `${cloneConfig} holds a remote URL with credentials and is readable by other users (mode ${modeText(cloneMode)}); chmod 600 it, or set them in sources.${path[1]}.remote or headers of this file instead`,
+      );
   }
   for (const [path, secretFile] of secretFiles(config)) {
     // Only a file that holds something: a directory or an empty file is refused by the read that

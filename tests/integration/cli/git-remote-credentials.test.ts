@@ -1,6 +1,7 @@
 /**
- * A git `remote` URL with user:password@ (a token as the password, as GitHub/GitLab hand them out)
- * against a real `git http-backend` behind an HTTP server demanding Basic auth. While git talks to
+ * A git `remote` URL with user:password@ (a token as the password, as GitLab hands them out) or
+ * with the token alone as its user (`https://TOKEN@host/…`, GitHub's and Gitea's form) against a
+ * real `git http-backend` behind an HTTP server demanding Basic auth. While git talks to
  * the server, no process's command line may hold the token: before, it was on `git fetch`'s argv
  * and on git-remote-http's, where `ps` shows it to every local user.
  */
@@ -13,7 +14,7 @@ import { hasProgram } from "../../support/require-program.js";
 import { GIT_HTTP_BACKEND, gitHttpHandler } from "../../support/servers/git-http.js";
 import { startHttpServer, type TestServer } from "../../support/servers/http-server.js";
 import { runShip } from "../../support/ship-cli.js";
-import { makeRepos, type Repos } from "../sources/git-repos.js";
+import { git, makeRepos, type Repos } from "../sources/git-repos.js";
 
 const USER = "deploy";
 const TOKEN = "glpat-s3cretT0kenValue";
@@ -33,9 +34,24 @@ function commandLinesHolding(secret: string): string[] {
   return found;
 }
 
-describe.skipIf(!hasProgram("git") || !existsSync(GIT_HTTP_BACKEND))(
-  "git remote with user:token@ over http (real git http-backend, Basic auth)",
-  () => {
+/** How the remote spells its credentials, and the Basic pair the server is to receive. */
+const forms = [
+  { form: "user:token@", userinfo: (token: string) => `${USER}:${token}`, basic: `${USER}:${TOKEN}` },
+  // The token alone went on git's command line as written, and git then asked for a password.
+  { form: "token@ alone", userinfo: (token: string) => token, basic: `${TOKEN}:` },
+  // `remote` left at origin, of a clone made with `git clone https://user:TOKEN@host/…`: git put
+  // the clone's URL on the command line of the git-remote-http it starts for each fetch.
+  {
+    form: "user:token@ in the clone's origin",
+    userinfo: (token: string) => `${USER}:${token}`,
+    basic: `${USER}:${TOKEN}`,
+    cloned: true,
+  },
+];
+
+describe.skipIf(!hasProgram("git") || !existsSync(GIT_HTTP_BACKEND)).each(forms)(
+  "git remote with $form over http (real git http-backend, Basic auth)",
+  ({ userinfo, basic, cloned }) => {
     let root: string;
     let repos: Repos;
     let server: TestServer;
@@ -47,7 +63,7 @@ describe.skipIf(!hasProgram("git") || !existsSync(GIT_HTTP_BACKEND))(
       repos = await makeRepos(join(root, "repos"));
       seen = [];
       authorized = 0;
-      const expected = `Basic ${Buffer.from(`${USER}:${TOKEN}`).toString("base64")}`;
+      const expected = `Basic ${Buffer.from(basic).toString("base64")}`;
       const backend = gitHttpHandler(dirname(repos.bare), expected);
       server = await startHttpServer((req, res) => {
         // git (and its git-remote-http child) wait for this answer: look at every command line now.
@@ -58,6 +74,8 @@ describe.skipIf(!hasProgram("git") || !existsSync(GIT_HTTP_BACKEND))(
         backend(req, res);
       });
     });
+    const remoteUrl = (token: string) =>
+      `${server.url.replace("http://", `http://${userinfo(token)}@`)}/origin.git`;
     afterEach(async () => {
       await server.close();
       await rm(root, { recursive: true, force: true });
@@ -75,8 +93,9 @@ describe.skipIf(!hasProgram("git") || !existsSync(GIT_HTTP_BACKEND))(
         config,
         `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\nmin_interval_hours = 0\n\n` +
           `[sources.web]\ntype = "git"\nlocal_path = "${repos.clone}"\napp_dir = "${app}"\n` +
-          `remote = "${server.url.replace("http://", `http://${USER}:${TOKEN}@`)}/origin.git"\n`,
+          (cloned ? "" : `remote = "${remoteUrl(TOKEN)}"\n`),
       );
+      if (cloned) await git(repos.clone, "remote", "set-url", "origin", remoteUrl(TOKEN));
       const run = await runShip(["--config", config, "--verbose"], { env: { HOME: home } });
       expect(run.code, run.stdout + run.stderr).toBe(0);
       expect(await readFile(join(app, "app.txt"), "utf8")).toBe("v1\n");
@@ -84,10 +103,10 @@ describe.skipIf(!hasProgram("git") || !existsSync(GIT_HTTP_BACKEND))(
       expect(seen).toEqual([]);
       expect(run.stdout + run.stderr).not.toContain(TOKEN);
       expect(await readdir(home)).toEqual([".gitconfig"]);
-      expect(await readFile(join(repos.clone, ".git/config"), "utf8")).not.toContain(TOKEN);
+      if (!cloned) expect(await readFile(join(repos.clone, ".git/config"), "utf8")).not.toContain(TOKEN);
     });
 
-    it("a wrong token fails naming the remote with the credentials masked", async () => {
+    it.runIf(!cloned)("a wrong token fails naming the remote with the credentials masked", async () => {
       const app = join(root, "app");
       await mkdir(app);
       const config = join(root, "ship.toml");
@@ -95,13 +114,13 @@ describe.skipIf(!hasProgram("git") || !existsSync(GIT_HTTP_BACKEND))(
         config,
         `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\nmin_interval_hours = 0\n\n` +
           `[sources.web]\ntype = "git"\nlocal_path = "${repos.clone}"\napp_dir = "${app}"\n` +
-          `remote = "${server.url.replace("http://", `http://${USER}:wrong-${TOKEN}@`)}/origin.git"\n`,
+          `remote = "${remoteUrl(`wrong-${TOKEN}`)}"\n`,
       );
       const run = await runShip(["--config", config]);
       // Bad input naming the key (a retry never brings the right password), not exit 1.
       expect(run.code, run.stdout + run.stderr).toBe(2);
       expect(run.stdout).toMatch(
-        /sources\.web\.remote: http:\/\/\*\*\*@127\.0\.0\.1:\d+\/origin\.git refused the user and password in the URL: check or renew them/,
+        /sources\.web\.remote: http:\/\/\*\*\*@127\.0\.0\.1:\d+\/origin\.git refused the credentials in the URL \(user:password@ or a token as the user\): check or renew them/,
       );
       expect(run.stdout + run.stderr).not.toContain(TOKEN);
       expect(seen).toEqual([]);

@@ -1,4 +1,4 @@
-import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse as parseToml } from "smol-toml";
@@ -445,6 +445,27 @@ describe("loadConfigFile and secrets", () => {
     // Over https a user alone may be a token (a password in an ssh URL is refused:
     // tests/integration/security/git-remote-password.test.ts).
     expect(open.warnings.map((w) => w.path)).toEqual(["sources.token.remote"]);
+  });
+
+  // `git clone https://user:TOKEN@host/…` keeps the token in the clone's config, which git makes 644.
+  it("warns when a git source's clone keeps a remote URL with credentials where others can read it", async () => {
+    const clone = join(dir, "clone");
+    await mkdir(join(clone, ".git"), { recursive: true });
+    const gitConfig = join(clone, ".git", "config");
+    await writeFile(gitConfig, '[remote "origin"]\n\turl = https://deploy:glpat-abc@git.example/app.git\n');
+    await chmod(gitConfig, 0o644);
+    const file = await configFile(
+      `[sources.web]\ntype = "git"\nlocal_path = "${clone}"\napp_dir = "/a"\n`,
+      0o600,
+    );
+    expect((await loadConfigFile(file)).warnings.map(formatIssue)).toEqual([
+      `warning: ${file}:3:1 sources.web.local_path: ${gitConfig} holds a remote URL with credentials and is readable by other users (mode 644); chmod 600 it, or set them in sources.web.remote or headers of this file instead`,
+    ]);
+    await chmod(gitConfig, 0o600);
+    expect((await loadConfigFile(file)).warnings).toEqual([]);
+    await writeFile(gitConfig, '[remote "origin"]\n\turl = https://git.example/app.git\n');
+    await chmod(gitConfig, 0o644);
+    expect((await loadConfigFile(file)).warnings).toEqual([]);
   });
 
   it("warns when the hub token or an SFTP passphrase file is readable by others", async () => {
