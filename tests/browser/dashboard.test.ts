@@ -161,6 +161,8 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
       .toMatch(/1–4 of 4 agents \(4 online, 0 offline\)/);
     for (const a of fleet) await expect.poll(() => text("#fleet-table"), { timeout: 10_000 }).toContain(a.id);
     expect(await text("#fleet-table")).toContain("env=staging");
+    // The filter's options are drawn when the operator reaches for it.
+    await page.focus("#filter-label");
     await page.selectOption("#filter-label", "env=staging");
     await expect
       .poll(() => text("#fleet-summary"), { timeout: 10_000 })

@@ -57,6 +57,7 @@ describe.skipIf(!hasProgram("chromium"))("hidden and reordering characters in Ch
     expect(fleet).not.toMatch(HIDDEN);
     expect(await tooltips()).not.toMatch(HIDDEN);
     // Shown written out, chosen as it is: the label filter still finds the agent.
+    await page.focus("#filter-label");
     await page.selectOption("#filter-label", { label: "env=prod\\u202edetadpu" });
     await expect.poll(() => page.locator("#filter-label").inputValue()).toBe("env=prod\u202edetadpu");
     await expect.poll(shown).toMatch(/1–1 of 1 agents/);

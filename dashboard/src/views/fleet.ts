@@ -28,6 +28,23 @@ function refill(el: HTMLSelectElement, label: string, options: string[]): void {
   el.value = chosen;
 }
 
+/**
+ * A facet filter whose options are drawn when an operator reaches for it (focus, a pointer press
+ * before the list opens), not at each read: a fleet labelled per host (rack=r1 … r10000) sent
+ * 20,000 label values, and drawing them as options took the browser 0.6–1.5 s of its main thread
+ * on every first page. `set` takes the newest values; a filter in use is redrawn at once.
+ */
+function facetFilter(el: HTMLSelectElement, label: string): (options: string[]) => void {
+  let latest: string[] = [];
+  const draw = () => refill(el, label, latest);
+  el.addEventListener("focus", draw);
+  el.addEventListener("pointerdown", draw);
+  return (options) => {
+    latest = options;
+    if (document.activeElement === el) draw();
+  };
+}
+
 function agentRow(agent: Agent): HTMLTableRowElement {
   return h(
     "tr",
@@ -152,6 +169,10 @@ export function fleetView(): View {
   const version = select("version", "version", []);
   const state = select("state", "state", []);
   const status = select("status", "status", ["online", "offline"]);
+  const labelOptions = facetFilter(label, "label");
+  const appOptions = facetFilter(app, "app");
+  const versionOptions = facetFilter(version, "version");
+  const stateOptions = facetFilter(state, "state");
   const summary = h("p", { class: "summary", id: "fleet-summary" });
   const rows = h("div", { id: "fleet-table" });
   const attention = h("div", { id: "fleet-attention", "aria-live": "polite" });
@@ -224,14 +245,10 @@ export function fleetView(): View {
     nextStart = page.next;
     fill(attention, attentionPanel(needs));
     if (page.facets) {
-      refill(
-        label,
-        "label",
-        Object.entries(page.facets.labels).flatMap(([k, vs]) => vs.map((v) => `${k}=${v}`)),
-      );
-      refill(app, "app", page.facets.apps);
-      refill(version, "version", page.facets.versions);
-      refill(state, "state", page.facets.states);
+      labelOptions(Object.entries(page.facets.labels).flatMap(([k, vs]) => vs.map((v) => `${k}=${v}`)));
+      appOptions(page.facets.apps);
+      versionOptions(page.facets.versions);
+      stateOptions(page.facets.states);
     }
     const first = page.total === 0 ? 0 : page.offset + 1;
     const last = page.offset + page.agents.length;
