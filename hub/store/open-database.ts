@@ -11,12 +11,10 @@ import { describeAnswers } from "./postgres-hosts.js";
 import {
   NoPrimary,
   NoSchema,
-  NotHubDatabase,
   openPostgresStore,
   type PostgresStore,
   type PostgresStoreOptions,
   ReadOnlyDatabase,
-  SchemaTooNew,
 } from "./postgres-store.js";
 import { serverRefusesTls, tlsInsistedOn } from "./postgres-tls-probe.js";
 import {
@@ -27,6 +25,7 @@ import {
   parseDatabaseUrl,
   passwordLookups,
 } from "./postgres-url.js";
+import { NotHubDatabase, SchemaTooNew, shownTables } from "./schema-guard.js";
 
 /** Where a database URL came from: the flag, the environment variable, or hub.toml's key. */
 export interface DatabaseSource {
@@ -77,12 +76,10 @@ export async function openDatabase(
         `PostgreSQL at ${where} holds hub schema ${error.found}, newer than this ship-hub's (${error.known}): a newer ship-hub migrated it; upgrade ship-hub here`,
       );
     if (error instanceof NotHubDatabase) {
-      const shown = error.tables.slice(0, 5).join(", ");
-      const more = error.tables.length > 5 ? ` and ${error.tables.length - 5} more` : "";
       throw BadInputError.single(
         source.file,
         source.key,
-        `PostgreSQL at ${where} holds tables that are not ship-hub's (${shown}${more}), so the hub created nothing there: give the hub a database of its own (createdb -O USER ship_hub) and name it in the URL`,
+        `PostgreSQL at ${where} holds tables that are not ship-hub's (${shownTables(error.tables)}), so the hub created nothing there: give the hub a database of its own (createdb -O USER ship_hub) and name it in the URL`,
       );
     }
     if (error instanceof NoSchema)

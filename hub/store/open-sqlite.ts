@@ -6,6 +6,7 @@
 import { constants, type Stats } from "node:fs";
 import { access, chmod, open, stat, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
+import Database from "better-sqlite3";
 import { nonRegularKind } from "../../shared/bounded-read.js";
 import { creationErrorText, fileCreationError } from "../../shared/creatable-file.js";
 import { appDirAccessProblem, whoRuns } from "../../shared/dir-access.js";
@@ -15,8 +16,9 @@ import type { Logger } from "../../shared/log.js";
 import { makeDirs } from "../../shared/make-dirs.js";
 import type { NamedBy } from "../../shared/named-file.js";
 import type { AsyncStore } from "./async-store.js";
+import { NotHubDatabase, SchemaTooNew, shownTables } from "./schema-guard.js";
 import { sqliteAsyncStore } from "./sqlite-async-store.js";
-import { SqliteStore } from "./sqlite-store.js";
+import { checkSqliteSchema, SqliteStore } from "./sqlite-store.js";
 
 export interface SqliteLocation {
   dataDir: string;
@@ -63,6 +65,8 @@ export async function checkSqliteLocation(location: SqliteLocation): Promise<voi
   const notDatabase = db === undefined ? undefined : await notSqliteProblem(location.dbFile, db);
   if (notDatabase !== undefined)
     throw BadInputError.single(namedBy.dbFile.file, namedBy.dbFile.key, `${location.dbFile} ${notDatabase}`);
+  const refused = db !== undefined && db.size > 0 ? schemaProblem(location.dbFile) : undefined;
+  if (refused !== undefined) throw BadInputError.single(namedBy.dbFile.file, namedBy.dbFile.key, refused);
   const parent = dirname(location.dbFile);
   // The data dir is created on start; any other directory must exist.
   if (
@@ -134,6 +138,39 @@ async function notSqliteProblem(file: string, info: Stats): Promise<string | und
 }
 
 /**
+ * Why an existing database is not this hub's to migrate, read without writing (before the data dir
+ * and its secret are made): another application's tables, or a newer hub's schema. Opened for
+ * writing but only read: a read-only connection to a WAL database leaves a -wal and -shm beside it,
+ * which the last writable connection removes as it closes. One SQLite cannot open is left for the
+ * open to report.
+ */
+function schemaProblem(file: string): string | undefined {
+  let db: Database.Database;
+  try {
+    db = new Database(file, { fileMustExist: true });
+  } catch {
+    return undefined;
+  }
+  try {
+    checkSqliteSchema(db);
+    return undefined;
+  } catch (error) {
+    return schemaRefusal(error, file);
+  } finally {
+    db.close();
+  }
+}
+
+/** The one line for a database the hub refuses to migrate, naming the file; undefined for other errors. */
+function schemaRefusal(error: unknown, file: string): string | undefined {
+  if (error instanceof SchemaTooNew)
+    return `${file} holds hub schema ${error.found}, newer than this ship-hub's (${error.known}): a newer ship-hub migrated it; upgrade ship-hub here`;
+  if (error instanceof NotHubDatabase)
+    return `${file} holds tables that are not ship-hub's (${shownTables(error.tables)}), so the hub wrote nothing there: name the hub's database, or a new or empty file`;
+  return undefined;
+}
+
+/**
  * The data dir, made owner-only where missing. What the checks before cannot foresee without making
  * it — a kernel filesystem (/proc, /sys) that refuses new directories, a file on the way — is bad
  * input naming the flag or key (exit 2): it was "cannot create directory /sys/x: operation not
@@ -168,6 +205,8 @@ export async function openSqliteStore(location: SqliteLocation): Promise<AsyncSt
   } catch (error) {
     const code = (error as { code?: unknown }).code;
     // better-sqlite3 throws a TypeError without a code when the file's directory does not exist.
+    const refused = schemaRefusal(error, file);
+    if (refused !== undefined) throw BadInputError.single(namedBy.dbFile.file, namedBy.dbFile.key, refused);
     if (error instanceof TypeError || (typeof code === "string" && PATH_ERRORS.has(code)))
       throw BadInputError.single(
         namedBy.dbFile.file,

@@ -16,6 +16,7 @@ import { postgresMigrations } from "./postgres-migrations.js";
 import { DB_NOW_MS, type PgTypes, postgresOps } from "./postgres-ops.js";
 import { driverTarget, urlHosts } from "./postgres-url.js";
 import { num, type Row, str, strOrNull } from "./rows.js";
+import { FIRST_TABLES, NotHubDatabase, SchemaTooNew } from "./schema-guard.js";
 import { TxGuard } from "./tx-guard.js";
 import { withTxRetry } from "./tx-retry.js";
 
@@ -159,17 +160,6 @@ export function connectPostgres(url: string, max: number): postgres.Sql<PgTypes>
   });
 }
 
-/** The database was migrated by a newer hub: this one would misread tables it does not know. */
-export class SchemaTooNew extends Error {
-  constructor(
-    readonly found: number,
-    readonly known: number,
-  ) {
-    super(`database schema ${found} is newer than this hub (${known}); upgrade the hub`);
-    this.name = "SchemaTooNew";
-  }
-}
-
 /**
  * The server takes no writes: a standby (in recovery), or `default_transaction_read_only` set for
  * the database or the user. The hub's first write failed with "cannot execute CREATE TABLE in a
@@ -232,18 +222,6 @@ async function checkWritable(sql: postgres.Sql<PgTypes>, url: string): Promise<v
 }
 
 /**
- * The database holds tables that are not a hub's: another application's. The hub created its
- * fourteen tables beside them (exit 0), or failed on a name they share ("relation "tokens" already
- * exists", exit 1), or read another tool's `schema_version` as its own.
- */
-export class NotHubDatabase extends Error {
-  constructor(readonly tables: string[]) {
-    super(`the database holds tables that are not ship-hub's: ${tables.join(", ")}`);
-    this.name = "NotHubDatabase";
-  }
-}
-
-/**
  * No schema of the search_path exists (`?search_path=` or `options=-csearch_path=` naming one not
  * yet created): the hub had nowhere to create its tables, "no schema has been selected to create
  * in (3F000)", exit 1, and systemd started it again for ever.
@@ -254,9 +232,6 @@ export class NoSchema extends Error {
     this.name = "NoSchema";
   }
 }
-
-/** Tables every hub schema has had since its first migration. */
-const FIRST_TABLES = ["tokens", "agents", "rollouts"];
 
 /**
  * Refuses a database whose schema (where the hub creates its tables) is neither empty nor a hub's:

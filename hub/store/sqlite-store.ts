@@ -16,6 +16,7 @@ import {
   toRollout,
   toToken,
 } from "./rows.js";
+import { FIRST_TABLES, NotHubDatabase, SchemaTooNew } from "./schema-guard.js";
 import { isSqliteBusy } from "./sqlite-lock-wait.js";
 import type {
   AgentDeploymentPage,
@@ -46,15 +47,42 @@ const SQLITE_TAKE_OVER: TakeOverDialect = {
     `EXISTS (SELECT 1 FROM json_each(a.apps) e WHERE json_extract(e.value, '$.releaseId') = ${releaseId})`,
 };
 
+/**
+ * Refuses, reading only, a database this hub must not migrate: one holding tables that are not a
+ * hub's (a `--db` naming another application's database got the hub's tables written beside its
+ * own, by `token list` too) or one a newer hub migrated. An empty database, or one holding only
+ * `schema_version`, is a new hub's.
+ */
+export function checkSqliteSchema(db: Database.Database): void {
+  const tables = (
+    db
+      .prepare(
+        "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY name",
+      )
+      .all() as { name: string }[]
+  ).map((r) => r.name);
+  if (tables.length === 0) return;
+  const versioned =
+    tables.includes("schema_version") &&
+    (db.prepare("SELECT name FROM pragma_table_info('schema_version')").all() as { name: string }[]).some(
+      (c) => c.name === "version",
+    );
+  const row = versioned
+    ? (db.prepare("SELECT MAX(version) AS v FROM schema_version").get() as Row | undefined)
+    : undefined;
+  const version = row?.v === null || row?.v === undefined ? 0 : num(row.v);
+  if (tables.length === 1 && versioned && version === 0) return;
+  if (!versioned || version < 1 || !FIRST_TABLES.every((t) => tables.includes(t)))
+    throw new NotHubDatabase(tables);
+  if (version > migrations.length) throw new SchemaTooNew(version, migrations.length);
+}
+
 /** Applies pending migrations in one transaction each; returns the resulting schema version. */
 export function migrate(db: Database.Database): number {
+  checkSqliteSchema(db);
   db.exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)");
   const row = db.prepare("SELECT MAX(version) AS v FROM schema_version").get() as Row | undefined;
   let current = row?.v === null || row?.v === undefined ? 0 : num(row.v);
-  if (current > migrations.length)
-    throw new Error(
-      `database schema ${current} is newer than this hub (${migrations.length}); upgrade the hub`,
-    );
   for (; current < migrations.length; current++) {
     const sql = migrations[current]!;
     db.transaction(() => {

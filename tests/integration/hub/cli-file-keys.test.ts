@@ -8,6 +8,7 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "n
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import jwt from "jsonwebtoken";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { asRoot, chownToNobody, NOBODY } from "../../support/as-nobody.js";
@@ -221,6 +222,51 @@ describe("ship-hub: a data dir or SQLite file that cannot be used", () => {
       expect((await readdir(dir)).sort()).toEqual(listed);
     },
   );
+
+  // Another application's database was given the hub's fourteen tables, by `token list` too, and a
+  // newer hub's schema was "database schema N is newer than this hub", exit 1, naming no flag.
+  it("another application's SQLite database or a newer hub's: exit 2 naming flag or key, the file untouched", async () => {
+    const made = await hub(["token", "create", "--role", "ci", "--data-dir", "newer"]);
+    expect(made.code, made.stderr).toBe(0);
+    const newer = new Database(join(dir, "newer", "hub.db"));
+    newer.prepare("INSERT INTO schema_version (version) VALUES (999)").run();
+    newer.close();
+    const other = new Database(join(dir, "other.db"));
+    other.exec("CREATE TABLE dashboards (id INTEGER); CREATE TABLE users (name TEXT)");
+    other.close();
+    await writeFile(join(dir, "hub.toml"), 'db = "other.db"\n');
+    const bytes = async () =>
+      Promise.all(["other.db", "newer/hub.db"].map((f) => readFile(join(dir, f), "hex")));
+    const kept = await bytes();
+    // newer/hub.db is in WAL mode: reading it must leave no -wal or -shm beside it.
+    const listed = [(await readdir(dir)).sort(), (await readdir(join(dir, "newer"))).sort()];
+    const otherLine =
+      "other.db holds tables that are not ship-hub's (dashboards, users), so the hub wrote nothing there: name the hub's database, or a new or empty file";
+    const newerLine =
+      "holds hub schema 999, newer than this ship-hub's (14): a newer ship-hub migrated it; upgrade ship-hub here";
+    const cases: [string[], string][] = [
+      [["--data-dir", "data", "--db", "other.db"], `ship-hub: --db ${otherLine}`],
+      [["--data-dir", "data", "--config", "hub.toml"], `ship-hub: hub.toml:1:1 db: ${join(dir, otherLine)}`],
+      [["--data-dir", "data", "--db", "newer/hub.db"], `ship-hub: --db newer/hub.db ${newerLine}`],
+      [["--data-dir", "newer"], `ship-hub: --data-dir newer/hub.db ${newerLine}`],
+    ];
+    const commands = [
+      ["serve", "--port", "0"],
+      ["token", "create", "--role", "ci"],
+      ["token", "list"],
+    ];
+    const runs = await Promise.all(
+      cases.flatMap(([args, line]) =>
+        commands.map(async (command) => ({ line, run: await hub([...command, ...args]) })),
+      ),
+    );
+    for (const { line, run } of runs) {
+      expect(run.code, run.stderr).toBe(2);
+      expect(run.stderr.trim()).toBe(line);
+    }
+    expect([(await readdir(dir)).sort(), (await readdir(join(dir, "newer"))).sort()]).toEqual(listed);
+    expect(await bytes()).toEqual(kept);
+  });
 
   it.each([
     // Node's recursive mkdir never returned in /proc (ENOENT under a parent that is there): a
