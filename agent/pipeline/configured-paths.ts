@@ -284,7 +284,8 @@ export async function checkAppDirs(
 function oneDirByTwoPaths(apps: ReadonlyMap<string, PlacedPath>): string[][] {
   const byInode = new Map<string, { names: string[]; paths: Set<string> }>();
   for (const [name, app] of apps) {
-    const stat = statSync(app.onDisk, { throwIfNoEntry: false });
+    // A path that cannot be followed (a symlink loop: ELOOP) is another check's issue to name.
+    const stat = statOrUndefined(app.onDisk);
     if (stat === undefined || !stat.isDirectory()) continue;
     const key = `${stat.dev}:${stat.ino}`;
     const group = byInode.get(key) ?? { names: [], paths: new Set<string>() };
@@ -293,6 +294,14 @@ function oneDirByTwoPaths(apps: ReadonlyMap<string, PlacedPath>): string[][] {
     byInode.set(key, group);
   }
   return [...byInode.values()].filter((g) => g.paths.size > 1).map((g) => g.names);
+}
+
+function statOrUndefined(path: string): Stats | undefined {
+  try {
+    return statSync(path, { throwIfNoEntry: false });
+  } catch {
+    return undefined;
+  }
 }
 
 /** backup_dir/<name> of every source, and of every name already there (a renamed source's). */
