@@ -9,14 +9,17 @@ import { basename, join, resolve } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
+import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import { makeDirs } from "../../shared/make-dirs.js";
 import { parseManifestText, readManifestText } from "../../shared/manifest/load.js";
 import { findFileRule, protectedDirectoryOf } from "../../shared/manifest/rules.js";
 import { MANIFEST_FILENAME, type Manifest } from "../../shared/manifest/schema.js";
 import { DEFAULT_LIMITS } from "../archive/limits.js";
 import type { ProgressCallback } from "../download/progress.js";
+import { sha256File } from "../sources/checksum.js";
 import { pathOnDisk } from "../tree/path-on-disk.js";
 import { collectEntries, relativeInside } from "./collect-entries.js";
+import { immutableVersionText, ReleaseFailedError, VersionPublishedError } from "./errors.js";
 import { refuseLfsPointers } from "./lfs-pointers.js";
 import { setReleaseFields } from "./manifest-fields.js";
 import { releaseDate, starterManifest } from "./manifest-template.js";
@@ -65,6 +68,8 @@ export interface BuiltArchive {
   earlierOutputs: string[];
   /** Stored uncompressed (gzip level 0): compressed, agents would refuse it as a decompression bomb. */
   stored: boolean;
+  /** The out directory already held these very bytes under this version (a rebuild): left as it was. */
+  unchanged: boolean;
 }
 
 async function releaseManifest(o: BuildOptions, date: string): Promise<{ text: string; starter: boolean }> {
@@ -182,14 +187,16 @@ export async function buildReleaseArchive(o: BuildOptions): Promise<BuiltArchive
   );
   await makeDirs(o.outDir);
   const path = join(o.outDir, archiveName(o.app, o.version));
+  const partial = `${path}.partial`;
   const mtime = new Date((o.mtime ?? defaultMtime(env)) * 1000);
-  let written = await writeArchive(path, () => tarStream(entries, mtime, o.onProgress), GZIP_LEVEL);
+  let written = await writeArchive(partial, () => tarStream(entries, mtime, o.onProgress), GZIP_LEVEL);
   // Agents refuse what unpacks to more than maxRatio times the bytes read so far (a decompression
   // bomb, limits.ts): a release of zeros or a sparse image built at level 6 was refused by every
   // one of them. Stored (level 0) it unpacks at about 1:1 and installs, only larger.
   const stored = written.bombLike;
-  if (stored) written = await writeArchive(path, () => tarStream(entries, mtime), 0);
+  if (stored) written = await writeArchive(partial, () => tarStream(entries, mtime), 0);
   const { sha256, size } = written;
+  const unchanged = await settle(partial, path, sha256, o.version);
   const checksumPath = `${path}.sha256`;
   await writeFile(checksumPath, `${sha256}  ${basename(path)}\n`);
   return {
@@ -202,21 +209,48 @@ export async function buildReleaseArchive(o: BuildOptions): Promise<BuiltArchive
     leftOut: [...new Set(leftOut)],
     earlierOutputs: [...new Set(earlierOutputs)].sort(),
     stored,
+    unchanged,
   };
 }
 
 /**
- * Writes the gzipped tar to `path` (through PATH.partial), and says whether its bytes ever unpack
+ * Moves the written `partial` to `path` unless `path` already holds this version: the same bytes
+ * (a retried CI job; the build is reproducible) are left as they were, other bytes are refused,
+ * exit 2, and `path` is not touched. A version is immutable, as at the hub: the rename replaced an
+ * --out archive a web server may already serve, so hosts already on the version kept the old
+ * content and new ones installed the new under the same version (#7's mix-and-match).
+ */
+async function settle(partial: string, path: string, sha256: string, version: string): Promise<boolean> {
+  try {
+    const existing = await sha256File(path).catch((e: unknown) => {
+      if (errnoCode(e) === "ENOENT") return undefined;
+      throw new ReleaseFailedError(path, `cannot read the archive already there: ${fsErrorText(e)}`);
+    });
+    if (existing === undefined) {
+      await rename(partial, path);
+      return false;
+    }
+    if (existing !== sha256)
+      throw new VersionPublishedError(immutableVersionText(path, version, existing, sha256, "written"));
+    await rm(partial, { force: true });
+    return true;
+  } catch (e) {
+    await rm(partial, { force: true });
+    throw e;
+  }
+}
+
+/**
+ * Writes the gzipped tar to `partial` (settle() puts it in place), and says whether its bytes ever unpack
  * past an agent's ratio limit: tar bytes (headers included: a little more than the files' bytes
  * agents count) against the gzip bytes out so far (a little less than agents will have read), so
  * the estimate errs towards storing.
  */
 async function writeArchive(
-  path: string,
+  partial: string,
   tar: () => AsyncIterable<Buffer>,
   level: number,
 ): Promise<{ sha256: string; size: number; bombLike: boolean }> {
-  const partial = `${path}.partial`;
   const hash = createHash("sha256");
   let size = 0;
   let unpacked = 0;
@@ -239,7 +273,6 @@ async function writeArchive(
   try {
     // Node's gzip header carries no file name and mtime 0, so equal tar bytes give equal .gz bytes.
     await pipeline(Readable.from(tar()), count, createGzip({ level }), tap, createWriteStream(partial));
-    await rename(partial, path);
   } catch (e) {
     await rm(partial, { force: true });
     throw e;

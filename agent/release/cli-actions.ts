@@ -211,6 +211,11 @@ function earlierOutputsNote(app: string, paths: readonly string[]): string {
 }
 
 function archiveLines(built: BuiltArchive): string[] {
+  if (built.unchanged)
+    return [
+      `unchanged ${built.path}: it already holds these bytes (sha256 ${built.sha256}), built again from the same input`,
+      `wrote ${built.checksumPath}`,
+    ];
   return [`built ${built.path} (${built.size} bytes)`, `wrote ${built.checksumPath}`];
 }
 
@@ -300,6 +305,7 @@ export async function sftpAction(
       keyFile: opts.key,
       knownHostsFile: opts.knownHosts,
     },
+    checkedVersion(args.version),
     [built.path, built.checksumPath, ...(signed === undefined ? [] : [signed.path])],
     {
       ...(opts.latest === undefined ? {} : { latest: opts.latest }),
@@ -310,7 +316,11 @@ export async function sftpAction(
   const lines = [
     ...archiveLines(built),
     ...(signed === undefined ? [] : [signed.line]),
-    ...uploaded.map((u) => `uploaded ${u.remotePath} (${u.size} bytes, sha256 verified on the server)`),
+    ...uploaded.map((u) =>
+      u.unchanged
+        ? `unchanged ${u.remotePath}: the server already holds these bytes (sha256 ${u.sha256}): nothing uploaded`
+        : `uploaded ${u.remotePath} (${u.size} bytes, sha256 verified on the server)`,
+    ),
     ...(latest === undefined
       ? []
       : [`switched ${latest.remotePath} → ${basename(latest.target)} (${latest.how}, atomic rename)`]),

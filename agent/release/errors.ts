@@ -25,3 +25,26 @@ export class HubRefusedError extends ReleaseFailedError {
     this.exitCode = status >= 400 && status < 500 ? ExitCode.badInput : ExitCode.updateFailedRestored;
   }
 }
+
+/**
+ * A version already published with other bytes (on an sftp server, in an --out directory): a
+ * version is immutable, as the hub's 409 says, so this is the input refused (exit 2).
+ */
+export class VersionPublishedError extends ShipError {
+  readonly exitCode: ExitCode = ExitCode.badInput;
+  constructor(message: string) {
+    super(message);
+    this.name = "VersionPublishedError";
+  }
+}
+
+/** The one line both refusals say: what holds the version, both sha256s, and what to do. */
+export function immutableVersionText(
+  where: string,
+  version: string,
+  existing: string,
+  built: string,
+  nothing: "written" | "uploaded",
+): string {
+  return `${where}: version ${version} is already published there with sha256 ${existing}, this build's is ${built}: a version is immutable (hosts already on it keep the old bytes); bump the version (ship release bump patch) and release again; nothing was ${nothing}`;
+}

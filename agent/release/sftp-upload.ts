@@ -21,6 +21,7 @@ import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import { countedReadStream } from "../download/counted-read.js";
 import { networkErrorText } from "../download/errors.js";
 import type { ProgressCallback } from "../download/progress.js";
+import { sha256File } from "../sources/checksum.js";
 import {
   globalKnownHosts,
   type HostKeyVerdict,
@@ -31,7 +32,7 @@ import {
   wireKeyType,
 } from "../sources/ssh/known-hosts.js";
 import { remoteReadStream } from "../sources/ssh/sftp-read.js";
-import { ReleaseFailedError } from "./errors.js";
+import { immutableVersionText, ReleaseFailedError, VersionPublishedError } from "./errors.js";
 
 export interface SftpTarget {
   host: string;
@@ -50,6 +51,8 @@ export interface UploadResult {
   remotePath: string;
   size: number;
   sha256: string;
+  /** The server already held these very bytes under this name (a retried job): nothing was sent. */
+  unchanged: boolean;
 }
 
 export interface UploadOptions {
@@ -193,10 +196,7 @@ async function putVerified(
 ): Promise<UploadResult> {
   const remotePath = posix.join(remoteDir, remoteName);
   const partial = posix.join(remoteDir, `.${remoteName}.partial`);
-  const { size } = await stat(localPath);
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(localPath)) hash.update(chunk as Buffer);
-  const sha256 = hash.digest("hex");
+  const { size, sha256 } = await localSha256(localPath);
   const body =
     onProgress === undefined ? createReadStream(localPath) : countedReadStream(localPath, onProgress);
   await removingOnFailure(client, partial, async () => {
@@ -205,7 +205,44 @@ async function putVerified(
     await verifyRemote(client, partial, remoteName, size, sha256);
     await client.posixRename(partial, remotePath);
   });
-  return { remotePath, size, sha256 };
+  return { remotePath, size, sha256, unchanged: false };
+}
+
+async function localSha256(localPath: string): Promise<{ size: number; sha256: string }> {
+  return { size: (await stat(localPath)).size, sha256: await sha256File(localPath) };
+}
+
+/**
+ * What the server already holds under each versioned name, checked for every file before any is
+ * sent: a version is immutable, as at the hub. The same bytes again (a retried CI job: the build
+ * is reproducible) are left as they are; other bytes are refused, exit 2, nothing uploaded. The
+ * posix-rename replaced them without a word, so hosts already on the version kept the old
+ * content while new ones installed the new under the same name (#7's mix-and-match).
+ */
+async function alreadyPublished(
+  client: SftpClient,
+  files: readonly string[],
+  remoteDir: string,
+  where: string,
+  version: string,
+): Promise<UploadResult[]> {
+  const held: UploadResult[] = [];
+  for (const file of files) {
+    const remotePath = posix.join(remoteDir, basename(file));
+    const there = await client.exists(remotePath);
+    if (there === false) continue;
+    const local = await localSha256(file);
+    const theirs =
+      there === "-"
+        ? await remoteSha256(client, remotePath)
+        : `none (a ${there === "d" ? "directory" : "link"})`;
+    if (theirs !== local.sha256)
+      throw new VersionPublishedError(
+        immutableVersionText(`${where}/${basename(file)}`, version, theirs, local.sha256, "uploaded"),
+      );
+    held.push({ remotePath, ...local, unchanged: true });
+  }
+  return held;
 }
 
 /** A plain file name inside the upload directory, never a path that could land elsewhere. */
@@ -259,6 +296,9 @@ async function switchLatest(
       await verifyRemote(client, temp, latest, archive.size, archive.sha256);
     }
     await client.posixRename(temp, remotePath);
+    // A rename between two links to one file does nothing (rename(2)): the stable name already
+    // pointed at this archive (a retried release the server holds), and the temporary link stays.
+    if (await client.exists(temp)) await client.delete(temp);
   });
   const sums = posix.join(remoteDir, `.${latest}.sha256.partial`);
   await removingOnFailure(client, sums, async () => {
@@ -319,6 +359,7 @@ const SFTP_PERMISSION_DENIED = 3;
 /** Uploads `files` (the archive first); with `latest`, switches that stable name to the archive. */
 export async function uploadRelease(
   target: SftpTarget,
+  version: string,
   files: readonly string[],
   options: UploadOptions = {},
 ): Promise<{ uploaded: UploadResult[]; latest?: LatestResult }> {
@@ -369,9 +410,13 @@ export async function uploadRelease(
     if (there === false) await client.mkdir(target.remoteDir, true);
     else if (there === "-")
       throw BadInputError.single("<remote_dir>", "", `${where} is a file on the server, not a directory`);
+    const held = await alreadyPublished(client, files, target.remoteDir, where, version);
     const uploaded: UploadResult[] = [];
     for (const file of files)
-      uploaded.push(await putVerified(client, file, target.remoteDir, options.progressOf?.(basename(file))));
+      uploaded.push(
+        held.find((h) => h.remotePath === posix.join(target.remoteDir, basename(file))) ??
+          (await putVerified(client, file, target.remoteDir, options.progressOf?.(basename(file)))),
+      );
     const [archivePath] = files;
     const archive = uploaded[0];
     if (latest === undefined || archivePath === undefined || archive === undefined) return { uploaded };

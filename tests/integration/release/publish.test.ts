@@ -255,7 +255,9 @@ describe("ship release publish (real hub)", () => {
         `; it is signed with key ${sig.keyId} and this one with key ${newKey}\\); versions are immutable: .*\\[trust\\] lists both`,
       ),
     );
-    // Rebuilt with another description (another day's CI run): where the manifests part.
+    // Rebuilt with another description (another day's CI run, in a fresh workspace: an --out that
+    // still held 1.1.0 would refuse other bytes under it): where the manifests part.
+    await rm(artifact);
     expect((await runRelease(app, "http", "1.1.0", "Second, again", "--out", "../dist")).code).toBe(0);
     const rebuilt = await publish("1.1.0");
     expect(rebuilt.code).toBe(2);
@@ -310,7 +312,8 @@ describe("ship release publish (real hub)", () => {
     const again = await publish();
     expect(again.code, again.err).toBe(0);
     expect(again.out).toMatch(/^myapp 4\.2\.0 \(unsigned\) was published already as release \S+/m);
-    // Rebuilt on another day: the 409 names where the two part, and the hub got no copy of it.
+    // Rebuilt on another day (a fresh workspace): the 409 names where the two part, and the hub got no copy of it.
+    await rm(artifact);
     expect((await runRelease(app, "http", "4.2.0", "Third, again", "--out", "../dist")).code).toBe(0);
     const rebuilt = await publish();
     expect(rebuilt.code).toBe(2);

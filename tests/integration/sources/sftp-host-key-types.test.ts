@@ -123,7 +123,7 @@ describe.skipIf(!hasProgram("sshd"))("sftp against a server with several host ke
       knownHostsFile: knownHosts,
     };
     await mkdir(target.remoteDir);
-    const result = await uploadRelease(target, [archive]);
+    const result = await uploadRelease(target, "1.0.0", [archive]);
     expect(result.uploaded.map((u) => u.remotePath)).toEqual([join(target.remoteDir, "myapp-1.0.0.tar.gz")]);
   });
 
@@ -140,7 +140,7 @@ describe.skipIf(!hasProgram("sshd"))("sftp against a server with several host ke
         remoteDir: join(tmp, "uploaded"),
         keyFile: sshd.clientKey.privateKeyFile,
       };
-      const failure = await uploadRelease(target, [archive]).catch((e: unknown) => e);
+      const failure = await uploadRelease(target, "1.0.1", [archive]).catch((e: unknown) => e);
       expect(failure).toBeInstanceOf(VerificationError);
       expect(String(failure)).toMatch(/is not in known_hosts/);
     } finally {
