@@ -257,7 +257,8 @@ async function readIndexScalars(stateDir: string): Promise<unknown> {
 /**
  * The fields of the index at `path` before its entries, from its first few kilobytes: a full
  * index's scalars end at `,"files":{`, a head's (its base among them) at `,"changes":{`; neither
- * sequence can occur earlier in JSON.stringify's output (a quote inside a string is always escaped).
+ * sequence can occur before that end in JSON.stringify's output (a quote inside a string is always
+ * escaped), though either can after it, as an entry's key.
  */
 function readScalarsSync(path: string): unknown {
   let prefix: string;
@@ -274,8 +275,10 @@ function readScalarsSync(path: string): unknown {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw recordReadError(error, path);
   }
-  const files = prefix.indexOf(',"files":{');
-  const end = files > 0 ? files : prefix.indexOf(',"changes":{');
+  // The earlier of the two: an entry's key is an app path, so a file named `files` at the app's
+  // root puts `,"files":{` among a head's changes (and `changes` one among a full index's files).
+  const ends = [prefix.indexOf(',"files":{'), prefix.indexOf(',"changes":{')].filter((at) => at > 0);
+  const end = ends.length === 0 ? -1 : Math.min(...ends);
   if (end > 0) {
     try {
       return JSON.parse(`${prefix.slice(0, end)}}`) as unknown;

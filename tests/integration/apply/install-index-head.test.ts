@@ -144,6 +144,31 @@ describe("an update of a few files writes the install index as its changes on a 
     expect(await baseNames(a)).toEqual([]);
   });
 
+  // An entry's key is the app's path: a file named `files` or `changes` at the app's root puts
+  // `,"files":{` among a head's changes. The reader of the index's first bytes took that for the
+  // end of a full index's scalars, found no base there, and a backup went without it: its rollback
+  // then left a head naming a base it had just removed ("the base it names ... is missing").
+  it("keeps the base of a head whose changes hold an app file named `files` or `changes`", async () => {
+    const a = await app();
+    const named = (v: string) => ({ changes: `changes ${v}\n`, files: `files ${v}\n` });
+    await install(a, release("v1", [], named("v1")), "1.0.0");
+    await install(a, release("v2", [3], named("v2")), "2.0.0");
+    expect(Object.keys((await onDisk(a)).changes as object).sort()).toEqual([
+      "changes",
+      "files",
+      "pkg/mod3.py",
+    ]);
+    const atV2 = await installed(a);
+    const v3 = await install(a, release("v3", [3, 17], named("v3")), "3.0.0");
+    expect((await readdir(v3.backup.path)).filter((n) => n.startsWith("index")).sort()).toEqual([
+      "index-base.json",
+      "index.json",
+    ]);
+    await restoreBackup({ backupPath: v3.backup.path });
+    expect(await installed(a)).toEqual(atV2);
+    expect(await installed(a)).toEqual(await appHashes(a));
+  });
+
   it("writes the whole index once the changes pass an eighth of the base", async () => {
     const a = await app();
     await install(a, V1, "1.0.0");
