@@ -266,12 +266,14 @@ export class GitRemoteErrors {
   /**
    * The remote as messages name it: a URL as configured (credentials masked); a remote name with
    * the URL the clone gives it (`origin (https://git.example.com/app.git)`), since "origin" alone
-   * does not say which server to look at. Asked of git only when a message needs it.
+   * does not say which server to look at. Asked of git only when a message needs it: the URL as
+   * the clone's config writes it, not `remote get-url`, which gives it after the `insteadOf` that
+   * takes a clone URL's user:password@ out for the fetch (a message then showed no sign of them).
    */
   async shownRemote(): Promise<string> {
     const remote = this.cfg.remote;
     if (isRemoteUrl(remote)) return shownRemote(remote);
-    const url = (await this.run(["remote", "get-url", remote]).catch(() => "")).trim();
+    const url = (await this.run(["config", "--get", `remote.${remote}.url`]).catch(() => "")).trim();
     return url === "" ? remote : `${remote} (${shownRemote(url)})`;
   }
 }
