@@ -17,6 +17,7 @@ import { OwnHeartbeats } from "./cluster/own-heartbeats.js";
 import { clusterPresenceCheck } from "./cluster/presence.js";
 import { checkClusterSecret, secretSource } from "./cluster/shared-secret.js";
 import { startClusterWakeup } from "./cluster/wakeup.js";
+import { timeoutsAfterInput } from "./connection-timeouts.js";
 import { EventStream } from "./dashboard/event-stream.js";
 import { HubRequestError } from "./errors.js";
 import { HubMetrics } from "./metrics.js";
@@ -299,6 +300,7 @@ export async function startHub(options: HubOptions): Promise<RunningHub> {
   // stalled or slowloris client) is dropped instead. Headers must still arrive within a minute.
   server.requestTimeout = 0;
   server.timeout = options.idleTimeoutMs ?? 120_000;
+  timeoutsAfterInput(server);
   // Idle spans on the hub's own clock: a wall-clock step is no time a connection sat idle.
   limitIdleConnections(server, { log, now: ownClock });
   const agents = attachAgentServer(server, {

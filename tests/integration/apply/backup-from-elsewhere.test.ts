@@ -7,7 +7,8 @@
  */
 import { cp, mkdir, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { backupStamp } from "../../../agent/backup/backup-store.js";
 import { runShip } from "../../support/ship-cli.js";
 import { type LocalApp, localApp } from "../cli/local-app.js";
 import { installVersions } from "./installed-versions.js";
@@ -46,6 +47,16 @@ async function otherHostsBackups(): Promise<string> {
   await mkdir(app.appDir);
   await cp(aside, backups, { recursive: true });
   return backups;
+}
+
+/** Resolves once the clock's second is past that of every backup in `dir`: later ids are new to it. */
+async function pastSecondOf(dir: string): Promise<void> {
+  const seconds = (await readdir(dir)).map((id) => /\d{8}T\d{6}Z/.exec(id)?.[0] ?? "");
+  const newest = seconds.sort().at(-1) ?? "";
+  await vi.waitFor(() => expect(backupStamp(new Date()) > newest).toBe(true), {
+    timeout: 2000,
+    interval: 20,
+  });
 }
 
 describe("a backup that has nothing in the app to undo (real CLI)", () => {
@@ -94,6 +105,11 @@ describe("a backup that has nothing in the app to undo (real CLI)", () => {
     await rename(app.appDir, here.app);
     await rename(join(app.root, "var"), here.state);
     await mkdir(app.appDir);
+    // A backup id is the app and the second it was made (`-2`, … within one directory): four quick
+    // updates in one second gave the other host's newest backup this host's newest id, and the
+    // copy below merged it into this host's own (`own` undefined: seen with the ids forced equal).
+    // Two hosts' backups of one second do share an id; this test is of one beside this host's own.
+    await pastSecondOf(join(here.state, "backups/myapp"));
     await installVersions(app, ["1", "2"]);
     const [theirs] = await listed();
     await rm(app.appDir, { recursive: true });

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import postgres from "postgres";
 import { afterEach, describe, expect, it } from "vitest";
 import { Dispatch } from "../../../hub/rollouts/dispatch.js";
+import type { StoreOps } from "../../../hub/store/async-store.js";
 import { openPostgresStore } from "../../../hub/store/postgres-store.js";
 import { hasPostgres, postgresBinDir } from "../../support/servers/postgres.js";
 import { rollout } from "../hub/store-contract/subjects.js";
@@ -102,22 +103,28 @@ describe.skipIf(!hasPostgres())("a wave start's insert on PostgreSQL", () => {
   it("has the database insert the rows while the hub works, on a connection that never ran the insert", async () => {
     // The driver describes a statement new to its connection first and holds the transaction's
     // other statements until that is answered: work done without yielding then left the database
-    // idle. Seen from outside, synchronously, while that work runs: the database begins one of the
-    // pipelined inserts after the work began, or it begins none (CI run G of round 51 failed a WAL
-    // measure read in the work: one psql start under load outlasted the whole insert).
+    // idle. Seen from outside, synchronously, while that work runs: the transaction's connection
+    // has begun a statement since the one-row insert before the others (a pipelined insert), by
+    // PostgreSQL's own stamps. Not "since the work began": under load this process can be off the
+    // CPU between its sends and the work's first line for longer than the database takes to begin
+    // all five inserts, which then began before the work and the check failed with the overlap
+    // there (CI run G of round 51 failed a WAL measure read in the work: one psql start under load
+    // outlasted the whole insert).
     const url = await cluster.server().createDatabase();
     const admin = postgres(url, { max: 1, onnotice: () => {} });
     const store = await openPostgresStore(url, { maxConnections: 1 });
-    // When the transaction's backend (the client holding an xid: not autovacuum's pass over the new
-    // agents, which also runs meanwhile) began its latest statement, in ms of
-    // the wall clock: the database's own stamp, so a slow psql start under load cannot hide it.
+    // When the transaction's backend (the client holding an xid in this database: not autovacuum's
+    // pass over the new agents, which also runs meanwhile) began its latest statement: the
+    // database's own stamp, in microseconds, so a slow psql start under load cannot hide it.
     const lastStatementAt = () =>
-      Number(
+      BigInt(
         execFileSync(join(postgresBinDir() ?? "", "psql"), [
           url,
           "-Atc",
-          "SELECT coalesce(max(extract(epoch FROM query_start) * 1000), 0) FROM pg_stat_activity WHERE backend_type = 'client backend' AND backend_xid IS NOT NULL",
-        ]).toString(),
+          "SELECT coalesce(extract(epoch FROM max(query_start)) * 1000000, 0)::bigint FROM pg_stat_activity WHERE backend_type = 'client backend' AND backend_xid IS NOT NULL AND datname = current_database()",
+        ])
+          .toString()
+          .trim(),
       );
     try {
       const ids = Array.from({ length: 5_000 }, (_, i) => `w-${String(i).padStart(4, "0")}`);
@@ -129,7 +136,16 @@ describe.skipIf(!hasPostgres())("a wave start's insert on PostgreSQL", () => {
       await store.tx(async (t) => {
         await t.insertRollout(rollout("w-ro", "w-rel"));
         const channel = { isOnline: () => false, connectedAgentIds: () => [], send: () => false };
-        const dispatch = new Dispatch({ store, channel, now: () => 5 }, t);
+        // The store as it is, but the one-row insert's start read as it returns (the connection
+        // then idle, so its latest statement is that insert).
+        let headStart: bigint | undefined;
+        const probed: StoreOps = Object.create(t);
+        probed.insertDeployments = async (...args) => {
+          const inserted = await t.insertDeployments(...args);
+          headStart ??= lastStatementAt();
+          return inserted;
+        };
+        const dispatch = new Dispatch({ store, channel, now: () => 5 }, probed);
         const planned = ids.map((agentId) => ({
           id: `w-ro:${agentId}`,
           rolloutId: "w-ro",
@@ -147,9 +163,9 @@ describe.skipIf(!hasPostgres())("a wave start's insert on PostgreSQL", () => {
           "operator",
           () => true,
           () => {
-            const began = Date.now();
-            const until = began + 10_000;
-            while (!startedDuring && Date.now() < until) startedDuring = lastStatementAt() > began;
+            const until = Date.now() + 10_000;
+            while (!startedDuring && Date.now() < until)
+              startedDuring = headStart !== undefined && lastStatementAt() > headStart;
           },
         );
       });

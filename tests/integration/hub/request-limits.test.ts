@@ -2,7 +2,9 @@
  * One request cannot stall the hub: a manifest is bounded in size, key count and nesting before
  * it is walked, and /healthz keeps answering while a big POST /releases is refused.
  */
+import { once } from "node:events";
 import { request } from "node:http";
+import { connect, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cpuMsDuring } from "../../support/cpu-time.js";
 import { startTestHub, type TestHub } from "./support.js";
@@ -256,4 +258,50 @@ describe("a request takes as long as its bytes keep coming", () => {
       await hub.stop();
     }
   }, 20_000);
+});
+
+describe("a request sent on a keep-alive connection while the hub stalls", () => {
+  /** The raw answers read from `socket` until it closes or `count` status lines came. */
+  function answers(socket: Socket, count: number): Promise<{ statuses: string[]; closed?: string }> {
+    return new Promise((resolve) => {
+      let text = "";
+      const statuses = () => text.match(/^HTTP\/1\.1 \d+/gm) ?? [];
+      socket.on("data", (chunk) => {
+        text += chunk.toString("latin1");
+        if (statuses().length >= count) resolve({ statuses: statuses() });
+      });
+      socket.on("error", (error) => resolve({ statuses: statuses(), closed: error.message }));
+      socket.on("close", () => resolve({ statuses: statuses(), closed: "closed" }));
+    });
+  }
+
+  it("is answered, not reset: the connection's keep-alive timeout is judged after what arrived", async () => {
+    const server = t.hub.server;
+    const keepAlive = server.keepAliveTimeout;
+    // Node's 5 s (it waits 1 s more than it advertises), shortened to 1 ms + 1 s so the stall
+    // below outlasts it without a 6 s busy loop.
+    server.keepAliveTimeout = 1;
+    const url = new URL(t.hub.url);
+    const socket = connect(Number(url.port), url.hostname);
+    try {
+      await once(socket, "connect");
+      const get = "GET /healthz HTTP/1.1\r\nHost: hub\r\nConnection: keep-alive\r\n\r\n";
+      const first = answers(socket, 1);
+      socket.write(get);
+      expect((await first).statuses).toEqual(["HTTP/1.1 200"]);
+      // The next request reaches the hub's socket in time, and the hub (in this process) stalls
+      // past its keep-alive timeout before it reads it: a long synchronous step, a slow disk.
+      const second = answers(socket, 1);
+      socket.write(get);
+      const until = Date.now() + 1400;
+      while (Date.now() < until) {
+        // stalled
+      }
+      // Before: the timeout ran first and destroyed the connection with the request unread (ECONNRESET).
+      expect(await second).toEqual({ statuses: ["HTTP/1.1 200"] });
+    } finally {
+      socket.destroy();
+      server.keepAliveTimeout = keepAlive;
+    }
+  });
 });
