@@ -4,7 +4,9 @@
  * went by offset. They now start after the last agent shown, as the API's `after` does.
  * On page 2 of the online agents, agents going offline left the page at "51–50 of 40 agents" and
  * "No agent matches." while 40 did, with Next disabled: only Previous found them. The page now
- * moves back to the last page that holds agents. Real hub (in process), agents over real
+ * moves back to the last page that holds agents. Previous went back to where the page before had
+ * started: an agent joining before it pushed that page's last row into neither page; it now shows
+ * the agents just before the page left (the API's `before`). Real hub (in process), agents over real
  * WebSockets, real headless Chromium.
  */
 import type { Browser, Page } from "playwright-core";
@@ -56,9 +58,19 @@ describe.skipIf(!hasProgram("chromium"))("the fleet's pages as agents leave, in 
     expect(await firstRow.textContent()).toMatch(/^host-50/);
     expect(await page.locator("#fleet-table tbody tr").count()).toBe(10);
     expect(await page.getByRole("button", { name: "Next →" }).isDisabled()).toBe(true);
+    // The 50 agents just before host-50: back to where page 1 had started, it ended at host-48 and
+    // host-49, pushed off it by host-00a, was in neither page read back.
+    await page.getByRole("button", { name: "← Previous" }).click();
+    await expect.poll(() => summary.textContent(), { timeout: 10_000 }).toMatch(/^2–51 of 61 agents/);
+    const lastRow = page.locator("#fleet-table tbody tr").last().locator("td").first();
+    expect([await firstRow.textContent(), await lastRow.textContent()]).toEqual([
+      expect.stringMatching(/^host-00a/),
+      expect.stringMatching(/^host-49/),
+    ]);
     await page.getByRole("button", { name: "← Previous" }).click();
     await expect.poll(() => summary.textContent(), { timeout: 10_000 }).toMatch(/^1–50 of 61 agents/);
     expect(await firstRow.textContent()).toMatch(/^host-00/);
+    expect(await page.getByRole("button", { name: "← Previous" }).isDisabled()).toBe(true);
   });
 
   it("a later page that the filter's agents no longer reach shows the last page that has them", async () => {

@@ -251,6 +251,24 @@ describe("ship-hub agents with filters", () => {
     const second = await get("limit=2&status=online&after=p2");
     expect(second).toMatchObject({ agents: [{ id: "p3" }, { id: "p4" }], total: 5, offset: 3 });
     expect(second.next).toBeUndefined();
+    // Backwards from the first agent of that page: the agents just before it, not the page that
+    // started at the front (a0, a1), which left p2 in neither page; too few before: the first page.
+    expect(await get("limit=2&status=online&before=p3")).toMatchObject({
+      agents: [{ id: "a1" }, { id: "p2" }],
+      offset: 1,
+      next: "p2",
+    });
+    expect(await get("limit=2&status=online&before=a1")).toMatchObject({
+      agents: [{ id: "a0" }, { id: "a1" }],
+      offset: 0,
+    });
+    const backAndForth = await t.api("GET", "/api/v1/agents?limit=2&after=p2&before=p4", {
+      token: t.operator,
+    });
+    expect([backAndForth.status, backAndForth.body.error]).toEqual([
+      400,
+      "query.before: not with after (the cursor says where the page ends)",
+    ]);
     // No agent id (a page past everyone, read as the end): refused, naming the rule.
     const unicode = await t.api("GET", "/api/v1/agents?limit=2&after=%C3%A9", { token: t.operator });
     expect([unicode.status, unicode.body.error]).toEqual([
