@@ -81,6 +81,30 @@ function showShell(): void {
     showSignIn();
   });
   const main = h("main", { id: "main", tabindex: "-1" });
+  /**
+   * Said above the view while the hub does not answer: the view keeps the figures it read last, and
+   * with only the footer saying so an operator read a halted rollout's or the fleet's old counts as
+   * live. The view is dimmed (main's data-stale) and this names when what it shows was read.
+   */
+  const stale = h("p", { class: "attention stale", role: "alert", id: "stale", hidden: true });
+  /** When the open view last read the hub whole (undefined: not yet). */
+  let readAt: Date | undefined;
+  const markStale = (error: unknown) => {
+    const since =
+      readAt === undefined
+        ? "nothing of this page was read yet"
+        : `what it shows was read at ${readAt.toLocaleTimeString()} and may have changed since`;
+    setText(stale, `Not live: the hub could not be reached (${describeError(error)}); ${since}.`);
+    stale.hidden = false;
+    main.dataset.stale = "true";
+  };
+  // Emptied too: a hidden line's text still reads in main's text (a screen reader's, a test's).
+  const markLive = (read: Date | undefined) => {
+    readAt = read;
+    setText(stale, "");
+    stale.hidden = true;
+    delete main.dataset.stale;
+  };
   fill(
     document.body,
     h("a", { href: "#main", class: "skip" }, "Skip to content"),
@@ -99,7 +123,8 @@ function showShell(): void {
       if (here) a.setAttribute("aria-current", "page");
       else a.removeAttribute("aria-current");
     }
-    fill(main, current.root);
+    markLive(undefined);
+    fill(main, stale, current.root);
     void poll(current, true);
   };
 
@@ -120,9 +145,15 @@ function showShell(): void {
         await view.refresh();
       }
       const how = streaming ? "live" : "polling";
-      if (view === current) setText(status, `Up to date at ${new Date().toLocaleTimeString()} (${how})`);
+      if (view === current) {
+        markLive(new Date());
+        setText(status, `Up to date at ${new Date().toLocaleTimeString()} (${how})`);
+      }
     } catch (error) {
-      if (view === current) setText(status, `Could not reach the hub: ${describeError(error)}`);
+      if (view === current) {
+        markStale(error);
+        setText(status, `Could not reach the hub: ${describeError(error)}`);
+      }
     }
     clearTimeout(timer);
     if (view === current && session.token())

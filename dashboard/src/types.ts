@@ -24,7 +24,7 @@ export interface AgentPage {
   agents: Agent[];
   total: number;
   online: number;
-  /** Matching agents before this page (with `after`, the hub counts them). */
+  /** Matching agents before this page (with `after` or `before`, the hub counts them). */
   offset: number;
   limit: number | null;
   /** When matching agents follow the page: its last agent's id, passed back as `after`. */

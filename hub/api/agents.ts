@@ -92,11 +92,16 @@ export function agentRoutes(deps: ApiDeps): Router {
   trimIdParam(router, "agent");
   const operator = requireRole(tokens, "operator");
 
-  // ?limit&offset|after&label=k=v&app&version&state&status&q&facets: filtered on the hub, with counts.
+  // ?limit&offset|after|before&label=k=v&app&version&state&status&q&facets: filtered on the hub, with counts.
   router.get("/agents", operator, async (req, res) => {
     const query = parseRequest(AgentQuery, req.query, "query");
     if (query.after !== undefined && query.offset !== undefined)
       throw new HubRequestError(400, "query.offset: not with after (the cursor says where the page starts)");
+    if (query.before !== undefined && (query.after !== undefined || query.offset !== undefined))
+      throw new HubRequestError(
+        400,
+        `query.before: not with ${query.after === undefined ? "offset" : "after"} (the cursor says where the page ends)`,
+      );
     const agents = await store.listAgents();
     // In a cluster an agent on another hub is online too: its stored presence says so.
     const stored = deps.sharedPresence ? new Set(agents.filter((a) => a.online).map((a) => a.id)) : undefined;

@@ -101,7 +101,7 @@ const routes: Record<string, Record<string, Operation>> = {
   "/agents": {
     get: {
       summary:
-        "Agents, filtered and paged on the hub (?limit=&offset= or &after= the page's next&label=k=v&app=&version=&state=&status=online|offline&q=&facets=true)",
+        "Agents, filtered and paged on the hub (?limit=&offset=, or &after= the page's next, or &before= its first agent for the page before it&label=k=v&app=&version=&state=&status=online|offline&q=&facets=true)",
       roles: "operator",
     },
   },

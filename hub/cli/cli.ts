@@ -20,8 +20,10 @@ import { versionRequest } from "../../shared/cli/version-output.js";
 import { placeConfigIssues } from "../../shared/config/key-positions.js";
 import { BadInputError, ShipError } from "../../shared/errors.js";
 import { errnoErrorText } from "../../shared/fs-errors.js";
+import { APP_STATES } from "../../shared/protocol/app-states.js";
 import { printable } from "../../shared/schema/unprintable.js";
 import { SHIP_VERSION } from "../../shared/version.js";
+import { rolloutStates } from "../rollouts/states.js";
 import { jsonRequested } from "./stderr-lines.js";
 
 // Subcommands load their modules on demand: `rollout list` should not pay for express and SQLite.
@@ -31,6 +33,14 @@ const rolloutCreate = () => import("./rollout-create.js");
 const tokenCommands = () => import("./token.js");
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/**
+ * A flag that takes one of a fixed set of words, refused by the CLI itself (exit 2, naming the flag
+ * and the words it takes), before any request: `agents --status bogus` went to the hub, and with no
+ * hub reachable said "connection refused" (exit 1) about a typo. The words are the API's own lists.
+ */
+const oneOf = (flags: string, description: string, words: readonly string[]): Option =>
+  new Option(flags, description).choices(words);
 
 function local(cmd: Command): Command {
   return cmd
@@ -71,9 +81,7 @@ const token = program
   .description("API tokens (reads the data dir, or the database_url database, directly)");
 local(token.command("create").description("print a new token (or write it with --out)"))
   .addOption(
-    new Option("--role <role>", "ci | operator | agent")
-      .choices(["ci", "operator", "agent"])
-      .makeOptionMandatory(),
+    oneOf("--role <role>", "ci | operator | agent", ["ci", "operator", "agent"]).makeOptionMandatory(),
   )
   .option("--name <name>", "who holds it (shown in the audit log)")
   .option("--agent <id>", "agent id (agent tokens)")
@@ -114,7 +122,7 @@ remote(rollout.command("create").description("create and start a rollout"))
 remote(
   rollout
     .command("list")
-    .option("--state <state>")
+    .addOption(oneOf("--state <state>", "only rollouts in this state", rolloutStates))
     .option("--app <app>", "only this app's rollouts")
     .option(
       "--limit <n>",
@@ -177,12 +185,15 @@ remote(
 const agents = remote(program.command("agents").description("list agents (filtered on the hub)"))
   .option("--app <name>", "only agents that run this app")
   .option("--version <v>", "only agents on this version (of --app, else of any app)")
-  .option(
-    "--state <state>",
-    "only agents with an app in this state (of --app, else of any app): e.g. updated, failed",
+  .addOption(
+    oneOf(
+      "--state <state>",
+      "only agents with an app in this state (of --app, else of any app): e.g. updated, failed",
+      APP_STATES,
+    ),
   )
   .option("--selector <k=v>", "only agents with this label (repeat: every one)", collect)
-  .option("--status <status>", "online | offline")
+  .addOption(oneOf("--status <status>", "online | offline", ["online", "offline"]))
   .action(async (options) => (await remoteCommands()).agentsList(options));
 remote(
   agents

@@ -24,6 +24,13 @@ export const AgentQuery = z.strictObject({
    * anything else placed the page past every agent, an empty page that read as the end.
    */
   after: notBlank(AgentId).optional(),
+  /**
+   * The first agent of the page shown: the page is the `limit` agents just before it, so a page read
+   * backwards joins the one it was read from whatever joined or left meanwhile (the first page
+   * again, read from the start, skipped the agents that insertions pushed off its end). Where fewer
+   * than `limit` agents come before it, the first page, whole.
+   */
+  before: notBlank(AgentId).optional(),
   /** `key=value`, repeatable; an agent must carry every one. */
   label: oneOrMany
     .pipe(
@@ -153,6 +160,20 @@ export interface AgentPage {
   facets?: AgentFacets;
 }
 
+/** Where the page starts and ends among `matching` (in id order): at `after`, up to `before`, or at `offset`. */
+function pageBounds(matching: readonly AgentRecord[], query: AgentQuery): [number, number] {
+  const { after, before, limit } = query;
+  // Ids are ASCII (agent-id.ts), so `<` orders them as the store does (byte order).
+  if (before !== undefined) {
+    const upTo = matching.filter((a) => a.id < before).length;
+    if (limit === undefined) return [0, upTo];
+    const start = Math.max(0, upTo - limit);
+    return [start, start + limit];
+  }
+  const start = after === undefined ? (query.offset ?? 0) : matching.filter((a) => a.id <= after).length;
+  return [start, limit === undefined ? matching.length : start + limit];
+}
+
 /** Filters, counts and pages `agents` (already in id order, as the store returns them). */
 export function queryAgents(
   agents: readonly AgentRecord[],
@@ -173,10 +194,7 @@ export function queryAgents(
     matching.push({ ...agent, apps, online: up });
     if (up) online++;
   }
-  // Ids are ASCII (agent-id.ts), so `>` orders them as the store does (byte order).
-  const { after } = query;
-  const offset = after === undefined ? (query.offset ?? 0) : matching.filter((a) => a.id <= after).length;
-  const end = query.limit === undefined ? matching.length : offset + query.limit;
+  const [offset, end] = pageBounds(matching, query);
   const shown = matching.slice(offset, end);
   const last = shown.at(-1);
   return {

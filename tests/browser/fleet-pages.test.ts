@@ -4,8 +4,10 @@
  * went by offset. They now start after the last agent shown, as the API's `after` does.
  * On page 2 of the online agents, agents going offline left the page at "51–50 of 40 agents" and
  * "No agent matches." while 40 did, with Next disabled: only Previous found them. The page now
- * moves back to the last page that holds agents. Real hub (in process), agents over real
- * WebSockets, real headless Chromium.
+ * moves back to the last page that holds agents. Previous went back to where the page before had
+ * started: an agent joining before it pushed that page's last row into neither page; it now shows
+ * the agents just before the page left (the API's `before`). Real hub (in process), agents over real
+ * WebSockets, real headless Chromium; the hub stopped and started again on its data for an outage.
  */
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -56,9 +58,19 @@ describe.skipIf(!hasProgram("chromium"))("the fleet's pages as agents leave, in 
     expect(await firstRow.textContent()).toMatch(/^host-50/);
     expect(await page.locator("#fleet-table tbody tr").count()).toBe(10);
     expect(await page.getByRole("button", { name: "Next →" }).isDisabled()).toBe(true);
+    // The 50 agents just before host-50: back to where page 1 had started, it ended at host-48 and
+    // host-49, pushed off it by host-00a, was in neither page read back.
+    await page.getByRole("button", { name: "← Previous" }).click();
+    await expect.poll(() => summary.textContent(), { timeout: 10_000 }).toMatch(/^2–51 of 61 agents/);
+    const lastRow = page.locator("#fleet-table tbody tr").last().locator("td").first();
+    expect([await firstRow.textContent(), await lastRow.textContent()]).toEqual([
+      expect.stringMatching(/^host-00a/),
+      expect.stringMatching(/^host-49/),
+    ]);
     await page.getByRole("button", { name: "← Previous" }).click();
     await expect.poll(() => summary.textContent(), { timeout: 10_000 }).toMatch(/^1–50 of 61 agents/);
     expect(await firstRow.textContent()).toMatch(/^host-00/);
+    expect(await page.getByRole("button", { name: "← Previous" }).isDisabled()).toBe(true);
   });
 
   it("a later page that the filter's agents no longer reach shows the last page that has them", async () => {
@@ -71,5 +83,33 @@ describe.skipIf(!hasProgram("chromium"))("the fleet's pages as agents leave, in 
     await expect.poll(() => summary.textContent(), { timeout: 20_000 }).toMatch(/^1–40 of 40 agents/);
     expect(await page.locator("#fleet-table tbody tr").count()).toBe(40);
     expect(await page.getByRole("button", { name: "← Previous" }).isDisabled()).toBe(true);
+  });
+
+  // The view kept its last figures with only the footer saying the hub was unreachable: "1–40 of
+  // 40 agents (40 online …)" read as live while the hub was down. Above the view, a line says it is
+  // not live and when it was read, the view dimmed, until the hub answers again. Last: it stops the hub.
+  it("while the hub is down, says above the view that its figures are not live", async () => {
+    const summary = page.locator("#fleet-summary");
+    const stale = page.locator("#stale");
+    await expect.poll(() => summary.textContent(), { timeout: 10_000 }).toMatch(/^1–40 of 40 agents/);
+    expect(await stale.isHidden()).toBe(true);
+    const { port } = new URL(t.hub.url);
+    await t.hub.close();
+    await expect.poll(() => stale.isVisible(), { timeout: 10_000 }).toBe(true);
+    expect(await stale.textContent()).toMatch(
+      /^Not live: the hub could not be reached \(.+\); what it shows was read at .+ and may have changed since\.$/,
+    );
+    expect(await page.locator("main").getAttribute("data-stale")).toBe("true");
+    expect(await summary.textContent()).toMatch(/^1–40 of 40 agents/);
+    // The same hub back (its data, its port): the line goes, and the figures are read again.
+    const down = t;
+    t = await startTestHub({ port: Number(port) }, down.dir);
+    await expect.poll(() => stale.isHidden(), { timeout: 20_000 }).toBe(true);
+    expect(await page.locator("main").getAttribute("data-stale")).toBeNull();
+    // Read again: none of the 40 online agents it showed is (their connections ended with the hub).
+    expect(await summary.textContent()).toMatch(/^0–0 of 0 agents \(0 online, 0 offline\); 61 in the fleet/);
+    // Stopped here; afterAll's stop of the first (closed already) removes their data.
+    await t.stop();
+    t = down;
   });
 });

@@ -159,10 +159,14 @@ function attentionPanel(needs: Attention): HTMLElement | null {
  * row of the page read again (or never showed the first of the next).
  */
 export function fleetView(): View {
-  /** Where the page shown starts (undefined: the first page), and where each page before it did. */
-  let after: string | undefined;
-  const before: (string | undefined)[] = [];
+  /**
+   * Where the page shown is: after an agent (Next), before one (Previous: the agents just before the
+   * first row it left), or the first page. Previous went back to where the page before had started:
+   * agents that joined before it since pushed its last rows off, a gap between it and the page left.
+   */
+  let cursor: { after: string } | { before: string } | undefined;
   let nextStart: string | undefined;
+  let firstShown: string | undefined;
   const q = h("input", { type: "search", name: "q", id: "filter-q", placeholder: "id or hostname" });
   const label = select("label", "label", []);
   const app = select("app", "app", []);
@@ -194,8 +198,7 @@ export function fleetView(): View {
     field("Status", status),
   );
   const restart = () => {
-    after = undefined;
-    before.length = 0;
+    cursor = undefined;
     void refresh();
   };
   filters.addEventListener("submit", (e) => {
@@ -205,13 +208,13 @@ export function fleetView(): View {
   for (const control of [label, app, version, state, status]) control.addEventListener("change", restart);
   q.addEventListener("input", restart);
   prev.addEventListener("click", () => {
-    after = before.pop();
+    if (firstShown === undefined) return;
+    cursor = { before: firstShown };
     void refresh();
   });
   next.addEventListener("click", () => {
     if (nextStart === undefined) return;
-    before.push(after);
-    after = nextStart;
+    cursor = { after: nextStart };
     void refresh();
   });
   view.root.append(
@@ -225,7 +228,8 @@ export function fleetView(): View {
 
   async function refresh(): Promise<void> {
     const params = new URLSearchParams({ limit: String(PAGE_SIZE), facets: "true" });
-    if (after !== undefined) params.set("after", after);
+    if (cursor !== undefined && "after" in cursor) params.set("after", cursor.after);
+    else if (cursor !== undefined) params.set("before", cursor.before);
     // A search of spaces is no filter: the hub refuses a blank parameter (400) rather than match nobody.
     for (const [key, control] of Object.entries({ q, label, app, version, state, status }))
       if (control.value.trim()) params.set(key, control.value.trim());
@@ -237,12 +241,13 @@ export function fleetView(): View {
     if (!isNewest()) return;
     // Past the end (fewer agents match than when this page was opened: they went offline, changed
     // state, were removed; or Next was clicked twice): the last page that holds them, not "No agent
-    // matches." over a count that says they do.
-    if (page.agents.length === 0 && page.total > 0 && after !== undefined) {
-      after = before.pop();
+    // matches." over a count that says they do; none before it either, the first page.
+    if (page.agents.length === 0 && page.total > 0 && cursor !== undefined) {
+      cursor = "after" in cursor ? { before: cursor.after } : undefined;
       return refresh();
     }
     nextStart = page.next;
+    firstShown = page.agents[0]?.id;
     fill(attention, attentionPanel(needs));
     if (page.facets) {
       labelOptions(Object.entries(page.facets.labels).flatMap(([k, vs]) => vs.map((v) => `${k}=${v}`)));
