@@ -119,11 +119,14 @@ export function undoWithHooks(
           ...(shown?.dir === undefined ? {} : { releaseDir: shown.dir }),
           options,
         });
-      } else if (manifest !== undefined && !options.hooks && rollbackCommandsOf(manifest).length > 0) {
-        options.log.warn("rollback hooks not run (--no-hooks)", {
-          app: backup.app,
-          undone: backup.replacedBy,
-        });
+      } else if (manifest !== undefined && !options.hooks) {
+        // Each by name: a release with only a custom_rollback_command was skipped without a word.
+        const skipped = rollbackCommandsOf(manifest).map((command) => command.name);
+        if (skipped.length > 0)
+          options.log.warn(`rollback commands not run (--no-hooks): ${skipped.join(", ")}`, {
+            app: backup.app,
+            undone: backup.replacedBy,
+          });
       }
     } finally {
       // Also when the restore was refused ("nothing was changed"): the copy, links to the app's

@@ -68,6 +68,14 @@ describe("rollback commands are named by their manifest key (real CLI)", () => {
     expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
   }, 60_000);
 
+  it("in the warning of ship --rollback --no-hooks, a custom_rollback_command alone too", async () => {
+    const newest = await installTwo(`version: "2.0.0"\nrollback:\n  custom_rollback_command: "exit 5"\n`);
+    const rollback = await runShip(["--config", app.config, "--rollback", newest, "--no-hooks"]);
+    expect(rollback.code, rollback.stderr).toBe(0);
+    expect(rollback.stderr).toContain("rollback commands not run (--no-hooks): custom_rollback_command");
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
+  }, 60_000);
+
   it("in the recovery of a --rollback killed before its commands started", async () => {
     const newest = await installTwo(undoing("2.0.0"));
     const killed = await runShip(["--config", app.config, "--rollback", newest], {
