@@ -9,6 +9,9 @@
 import { access, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { carryOut } from "../../../agent/daemon/carry-out.js";
+import { loadConfigFile } from "../../../shared/config/load.js";
+import { memoryLogger } from "../../../shared/log.js";
 import { type CliResult, runShip } from "../../support/ship-cli.js";
 import { type LocalApp, localApp } from "./local-app.js";
 
@@ -103,6 +106,46 @@ describe("rollback commands are named by their manifest key (real CLI)", () => {
     await rm(marker, { force: true });
     const recovered = await runShip(["--config", app.config, "--recover"]);
     await expectNamed(recovered);
+    expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
+  }, 60_000);
+});
+
+describe("rollback commands are named by their manifest key in a hub rollback (the daemon's handler)", () => {
+  it("reports each failed one by its key to the hub", async () => {
+    const newest = await installTwo(undoing("2.0.0"));
+    expect(newest).not.toBe("");
+    const { config } = await loadConfigFile(app.config);
+    const result = await carryOut({
+      config,
+      instruction: {
+        type: "deploy",
+        v: 1,
+        deploymentId: "d-2~rollback",
+        app: "myapp",
+        rollback: true,
+        release: {
+          id: "release-1.0.0",
+          app: "myapp",
+          version: "1.0.0",
+          manifest: 'version: "1.0.0"\n',
+          source: { type: "http", url: "http://127.0.0.1:9/none", sha256: "b".repeat(64) },
+        },
+      },
+      hubUrl: "http://127.0.0.1:9",
+      token: "unused",
+      log: memoryLogger(),
+      progress: () => undefined,
+    });
+    expect(result).toMatchObject({
+      kind: "report",
+      report: {
+        outcome: "succeeded",
+        toVersion: "1.0.0",
+        error:
+          "rollback commands failed: rollback hook[0] exited with 4; custom_rollback_command exited with 5",
+      },
+    });
+    await access(marker);
     expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
   }, 60_000);
 });
