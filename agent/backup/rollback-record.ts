@@ -9,7 +9,7 @@
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import * as z from "zod";
-import { CommandSpec } from "../../shared/manifest/schema.js";
+import { KeptCommands } from "../exec/named-command.js";
 import { parseRecord, readRecordText } from "../state/record-file.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
 
@@ -34,7 +34,8 @@ const RollbackRecordSchema = z.object({
   commandsDue: z
     .object({
       backupId: z.string(),
-      commands: z.array(CommandSpec),
+      /** Each with its manifest name (`rollback hook[1]`, `custom_rollback_command`). */
+      commands: KeptCommands,
       version: z.string(),
       previousVersion: z.string().nullable(),
     })

@@ -26,6 +26,7 @@ import { appStateDir, lockDir } from "../pipeline/paths.js";
 import type { PipelinePorts } from "../pipeline/ports.js";
 import { recoveredNote } from "../pipeline/recovered-first.js";
 import type { AppReport } from "../pipeline/report.js";
+import { failedRollbackCommands } from "../pipeline/rollback-commands.js";
 import { runSource } from "../pipeline/run-source.js";
 import { syncInstalledState, unlessStateUnwritable } from "../pipeline/sync-installed.js";
 import { undoWithHooks } from "../pipeline/undo-release.js";
@@ -325,7 +326,7 @@ async function restoreIfNewestBackup(
       trash: appTrashDir(config.general.backup_dir, instruction.app),
       source: instruction.app,
     });
-    const commandNote = problems.length === 0 ? null : `rollback commands failed: ${problems.join("; ")}`;
+    const commandNote = failedRollbackCommands(problems) ?? null;
     // What the restore left alone reaches the hub as `ship --rollback` prints it: never a silent success.
     const leftAlone = leftAloneNote(
       rolledBack.restored.flatMap((r) => [...r.outside, ...r.displaced, ...r.kept]).sort(),

@@ -38,7 +38,8 @@ import { ranMigrationsNote } from "./migrations.js";
 import { recordPendingFailure, unmarkPending } from "./pending-update.js";
 import type { LeftAlone } from "./ports.js";
 import { type AppReport, appMessage } from "./report.js";
-import { runCommandList } from "./run-commands.js";
+import { failedRollbackCommands, rollbackCommandsOf } from "./rollback-commands.js";
+import { commandListOptions, runCommands } from "./run-commands.js";
 import { rollbackTrigger, type Step, stepName } from "./steps.js";
 
 export type FailureOutcome = Pick<
@@ -85,7 +86,8 @@ export async function handleFailure(ctx: UpdateContext, step: Step, error: unkno
       ctx.log.debug("could not record why the update failed in the state file (the reason above)");
     else ctx.log.warn(`could not record why the update failed in the state file: ${said}`);
   });
-  const wantsCommands = servicesMayBeStopped(ctx) && rollbackCommandsOf(ctx).length > 0;
+  const wantsCommands =
+    servicesMayBeStopped(ctx) && ctx.manifest !== undefined && rollbackCommandsOf(ctx.manifest).length > 0;
   // The release's files, for its rollback commands: still staged before the apply; linked aside
   // from the app before a restore removes them. After a failed apply they are partly gone: none.
   let releaseDir: string | undefined;
@@ -132,8 +134,8 @@ function outcomeOf(
   },
 ): FailureOutcome {
   const { name, reason, error, files, commandProblems } = facts;
-  const commandNote =
-    commandProblems.length === 0 ? "" : `; rollback commands failed: ${commandProblems.join("; ")}`;
+  const failedCommands = failedRollbackCommands(commandProblems);
+  const commandNote = failedCommands === undefined ? "" : `; ${failedCommands}`;
   const migrationsNote = ranMigrationsNote(ctx.ranMigrations);
   if (files.kind === "failed") {
     const failed = new RestoreFailedError(ctx.app, reason, [files.why, ...commandProblems].join("; "));
@@ -306,26 +308,10 @@ async function keepReleaseFiles(ctx: UpdateContext, backupPath: string): Promise
   }
 }
 
-function rollbackCommandsOf(ctx: UpdateContext) {
-  const custom = ctx.manifest?.rollback.custom_rollback_command;
-  return [...(ctx.manifest?.hooks.rollback ?? []), ...(custom === undefined ? [] : [custom])];
-}
-
+/** Every one runs, as on the other rollback paths: the one after a failed one may still undo its part. */
 async function runRollbackCommands(ctx: UpdateContext, releaseDir: string | undefined): Promise<string[]> {
-  const rollback = ctx.manifest?.hooks.rollback ?? [];
-  const custom = ctx.manifest?.rollback.custom_rollback_command;
-  const problems: string[] = [];
-  for (const [label, commands] of [
-    ["rollback hook", rollback],
-    ["custom_rollback_command", custom === undefined ? [] : [custom]],
-  ] as const) {
-    try {
-      await runCommandList(ctx, label, commands, { releaseDir });
-    } catch (error) {
-      problems.push(messageOf(error));
-    }
-  }
-  return problems;
+  const commands = ctx.manifest === undefined ? [] : rollbackCommandsOf(ctx.manifest);
+  return await runCommands(commands, { ...commandListOptions(ctx, releaseDir), stopAtFirstFailure: false });
 }
 
 /** The failure's own words, without the "app: …" framing an error class may have added. */

@@ -16,7 +16,7 @@ import {
   restoredVersionLabel,
 } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
-import { type CommandSpec, Manifest } from "../../shared/manifest/schema.js";
+import { Manifest } from "../../shared/manifest/schema.js";
 import { readJournal } from "../apply/journal.js";
 import {
   dropUndoneRelease,
@@ -30,6 +30,7 @@ import { type UndoneLink, undoneLinksWarning } from "../backup/restore-links.js"
 import { restoredAt } from "../backup/restored-record.js";
 import { readRollbackRecord, releaseBeingUndone } from "../backup/rollback-record.js";
 import { leftAloneNote } from "../backup/unrestored.js";
+import { KeptCommands } from "../exec/named-command.js";
 import { runningCommandFile } from "../exec/running-command.js";
 import { hostId } from "../host-id.js";
 import { sendNotifications } from "../notify/send-notifications.js";
@@ -40,6 +41,7 @@ import { ranMigrationsNote } from "./migrations.js";
 import { dropPendingManifest, keepPendingManifest, readPendingManifest } from "./pending-manifest.js";
 import type { PipelinePorts, RecoveryOutcome } from "./ports.js";
 import type { RecoveredFirst } from "./report.js";
+import { failedRollbackCommands, rollbackCommandsOf } from "./rollback-commands.js";
 import { DEFAULT_COMMAND_TIMEOUT_SECONDS, runCommands } from "./run-commands.js";
 
 export async function markPending(ctx: UpdateContext): Promise<void> {
@@ -147,9 +149,10 @@ export async function resolvePendingUpdate(input: {
   let linked: UndoneLink[] = [];
   let manifest: Manifest | undefined;
   // A record of an older ship holds them; else the manifest kept with it, else the backup's copy.
+  const pendingManifest = await readPendingManifest(input.appStateDir, pending.version);
   let rollbackCommands =
-    pending.rollback_commands ??
-    rollbackCommandsOf(await readPendingManifest(input.appStateDir, pending.version));
+    (pending.rollback_commands === undefined ? undefined : KeptCommands.parse(pending.rollback_commands)) ??
+    (pendingManifest === undefined ? undefined : rollbackCommandsOf(pendingManifest));
   // A kill in or after the pre_update hooks but before the apply's first write leaves the app as it
   // was: no journal, no backup. Its line said "restored 1.0.0" all the same. (A restore that failed
   // earlier did move files: its wording stays.)
@@ -172,7 +175,7 @@ export async function resolvePendingUpdate(input: {
     if (backupPath !== null && (await exists(backupPath))) {
       // Read before the restore consumes the backup: its on_failure notifications are owed.
       manifest = await undoneManifest(backupPath);
-      rollbackCommands ??= rollbackCommandsOf(manifest);
+      if (manifest !== undefined) rollbackCommands ??= rollbackCommandsOf(manifest);
       if (rollbackCommands !== undefined && rollbackCommands.length > 0) {
         kept = await keepUndoneRelease({
           appDir: source.app_dir,
@@ -205,7 +208,7 @@ export async function resolvePendingUpdate(input: {
         : `restoring files: ${errorMessage(error)}`,
     );
   }
-  const commandProblems = await runCommands("rollback", rollbackCommands ?? [], {
+  const commandProblems = await runCommands(rollbackCommands ?? [], {
     cwd: releaseDir ?? source.app_dir,
     env: {
       app: name,
@@ -224,8 +227,8 @@ export async function resolvePendingUpdate(input: {
   );
 
   const failed = fileProblems.length > 0;
-  const commandNote =
-    commandProblems.length === 0 ? "" : `; rollback commands failed: ${commandProblems.join("; ")}`;
+  const failedCommands = failedRollbackCommands(commandProblems);
+  const commandNote = failedCommands === undefined ? "" : `; ${failedCommands}`;
   // Killed while rolling back a failure: why it failed is the news, "interrupted" only how it ended.
   // (A restore that failed was no kill: that run said why, in its own last_error and on_failure.)
   const failureNote =
@@ -248,7 +251,7 @@ export async function resolvePendingUpdate(input: {
   // The killed run never reached its own notify step: whoever watches on_failure hears of it now.
   // The backup's copy or, killed before there was one (or after a restore consumed it), the copy
   // kept with the pending record.
-  manifest ??= await readPendingManifest(input.appStateDir, pending.version);
+  manifest ??= pendingManifest;
   const notified =
     manifest === undefined
       ? []
@@ -301,13 +304,6 @@ async function restoredBefore(backupDir: string, backupPath: string | undefined)
 }
 
 /** The interrupted release's manifest as its backup saved it; undefined when absent or unreadable. */
-/** The commands that undo the release: its rollback hooks, then its custom_rollback_command. */
-function rollbackCommandsOf(manifest: Manifest | undefined): CommandSpec[] | undefined {
-  if (manifest === undefined) return undefined;
-  const custom = manifest.rollback.custom_rollback_command;
-  return [...manifest.hooks.rollback, ...(custom === undefined ? [] : [custom])];
-}
-
 async function undoneManifest(backupPath: string): Promise<Manifest | undefined> {
   const saved = await readUndoneManifest(backupPath).catch(() => undefined);
   const parsed = saved === undefined ? undefined : Manifest.safeParse(saved);

@@ -10,6 +10,7 @@ import { sourceOfBackup } from "../backup/backup-owner.js";
 import { sameDir } from "../backup/backup-store.js";
 import { readRollbackRecord } from "../backup/rollback-record.js";
 import { readState, type SourceState } from "../state/state-file.js";
+import { failedRollbackCommands } from "./rollback-commands.js";
 
 export interface RecoveryOwner {
   name: string;
@@ -54,6 +55,6 @@ export function finishedRollback(problems: readonly string[] = []): (state: Sour
   return (state) => ({
     ...state,
     last_result: "rolled_back",
-    last_error: problems.length === 0 ? null : `rollback commands failed: ${problems.join("; ")}`,
+    last_error: failedRollbackCommands(problems) ?? null,
   });
 }

@@ -22,6 +22,7 @@ import { rollbackTo } from "../backup/rollback-to.js";
 import { appTrashDir } from "../backup/trash.js";
 import { leftAloneNote } from "../backup/unrestored.js";
 import { runningCommandFile } from "../exec/running-command.js";
+import { failedRollbackCommands } from "./rollback-commands.js";
 import { DEFAULT_COMMAND_TIMEOUT_SECONDS, runCommands } from "./run-commands.js";
 import { undoWithHooks } from "./undo-release.js";
 
@@ -68,7 +69,7 @@ export async function resumeRollback(
     );
     await removeRollbackRecord(appStateDir);
     return {
-      detail: `finished the interrupted rollback to ${label}${due.note}`,
+      detail: `finished the interrupted rollback to ${label}${due.note}${failedNote(due.problems)}`,
       problems: due.problems,
       restored: 0,
       ranCommands: due.note !== "",
@@ -99,13 +100,22 @@ export async function resumeRollback(
       .map((r) => r.oldVersions),
   );
   return {
-    detail: `finished the interrupted rollback to ${label} (${more} more backup${more === 1 ? "" : "s"} restored)${leftAlone}${due.note}`,
+    detail: `finished the interrupted rollback to ${label} (${more} more backup${more === 1 ? "" : "s"} restored)${leftAlone}${due.note}${failedNote(problems)}`,
     problems,
     restored: more,
     ranCommands: due.note !== "",
     // The killed run's restores said nothing (it was killed): the resumed ones say it, or no one does.
     warnings: linked.length === 0 ? [] : [undoneLinksWarning(linked)],
   };
+}
+
+/**
+ * Its line says which failed: the run exits 1 for them, and said only "finished the interrupted
+ * rollback", the reason in ship.log alone.
+ */
+function failedNote(problems: readonly string[]): string {
+  const failed = failedRollbackCommands(problems);
+  return failed === undefined ? "" : `; ${failed}`;
 }
 
 /**
@@ -121,7 +131,7 @@ async function runCommandsDue(
   const due = record.commandsDue;
   if (due === undefined || left.some((b) => b.id === due.backupId)) return { note: "", problems: [] };
   log.warn(`running ${due.version}'s rollback commands, which the interrupted rollback had not started`);
-  const problems = await runCommands("rollback", due.commands, {
+  const problems = await runCommands(due.commands, {
     cwd: record.appDir,
     env: {
       app: record.app,

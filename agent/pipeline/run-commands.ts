@@ -1,5 +1,6 @@
 /** Runs a list of manifest commands in order for one step; the first failure stops the list. */
-import type { CommandSpec } from "../../shared/manifest/schema.js";
+
+import type { NamedCommand } from "../exec/named-command.js";
 import { describeFailure, type RunCommandOptions, runCommand } from "../exec/run-command.js";
 import { runningCommandFile } from "../exec/running-command.js";
 import { commandEnv, type UpdateContext } from "./context.js";
@@ -19,23 +20,21 @@ export interface CommandListOptions extends Omit<RunCommandOptions, "label" | "t
 }
 
 /**
- * Runs `commands` in order as `label[0]`, `label[1]`…; returns one reason per failed command. A
- * reason names the command by label, not its command line: reasons reach notifications and the hub,
- * and a command line may carry a token. The log names it by label and program too (run-command.ts);
- * the whole line is in the manifest.
+ * Runs `commands` in order, each under its name; returns one reason per failed command. A reason
+ * names the command by its manifest place, not its command line: reasons reach notifications and
+ * the hub, and a command line may carry a token. The log names it by name and program too
+ * (run-command.ts); the whole line is in the manifest.
  */
 export async function runCommands(
-  label: string,
-  commands: readonly CommandSpec[],
+  commands: readonly NamedCommand[],
   options: CommandListOptions,
 ): Promise<string[]> {
   const { defaultTimeoutSeconds, stopAtFirstFailure, onSucceeded, ...run } = options;
   const failures: string[] = [];
-  for (const [index, spec] of commands.entries()) {
+  for (const [index, { name, spec }] of commands.entries()) {
     const command = typeof spec === "string" ? spec : spec.command;
     const timeoutSeconds =
       typeof spec === "string" ? defaultTimeoutSeconds : (spec.timeout ?? defaultTimeoutSeconds);
-    const name = `${label}[${index}]`;
     const result = await runCommand(command, { ...run, timeoutSeconds, label: name });
     if (result.ok) {
       await onSucceeded?.(index);
@@ -47,26 +46,34 @@ export async function runCommands(
   return failures;
 }
 
-/** A pipeline step's commands: the first failure fails the step. */
+/** A pipeline step's commands (`step`, e.g. "pre_update hook"): the first failure fails the step. */
 export async function runCommandList(
   ctx: UpdateContext,
-  label: string,
-  commands: readonly CommandSpec[],
-  extra: {
-    /** Rollback commands run in the files of the release being undone, when they are on disk. */
-    releaseDir?: string;
-    onSucceeded?: (index: number) => void | Promise<void>;
-  } = {},
+  step: string,
+  commands: readonly NamedCommand[],
+  extra: { onSucceeded?: (index: number) => void | Promise<void> } = {},
 ): Promise<void> {
-  const { releaseDir, onSucceeded } = extra;
-  const [failure] = await runCommands(label, commands, {
+  const [failure] = await runCommands(commands, {
+    ...commandListOptions(ctx),
+    stopAtFirstFailure: true,
+    ...(extra.onSucceeded === undefined ? {} : { onSucceeded: extra.onSucceeded }),
+  });
+  if (failure !== undefined) throw new StepFailedError(step, failure);
+}
+
+/**
+ * Where and how an update's commands run. Rollback commands run in the files of the release being
+ * undone (`releaseDir`), when they are on disk.
+ */
+export function commandListOptions(
+  ctx: UpdateContext,
+  releaseDir?: string,
+): Omit<CommandListOptions, "stopAtFirstFailure"> {
+  return {
     cwd: releaseDir ?? ctx.source.app_dir,
     env: { ...commandEnv(ctx), ...(releaseDir === undefined ? {} : { releaseDir }) },
     log: ctx.log,
     recordFile: runningCommandFile(ctx.paths.appStateDir),
     defaultTimeoutSeconds: ctx.settings.defaultCommandTimeoutSeconds,
-    stopAtFirstFailure: true,
-    onSucceeded,
-  });
-  if (failure !== undefined) throw new StepFailedError(label, failure);
+  };
 }

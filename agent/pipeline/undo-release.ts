@@ -31,11 +31,13 @@ import {
   writeRollbackRecord,
 } from "../backup/rollback-record.js";
 import type { RestoreOne } from "../backup/rollback-to.js";
+import type { NamedCommand } from "../exec/named-command.js";
 import { endInterruptedCommand, runningCommandFile } from "../exec/running-command.js";
 import { faultPoint } from "../fault.js";
 import { hostId } from "../host-id.js";
 import { sendNotifications } from "../notify/send-notifications.js";
 import { appStateDir } from "./paths.js";
+import { rollbackCommandsOf } from "./rollback-commands.js";
 import { DEFAULT_COMMAND_TIMEOUT_SECONDS, runCommands } from "./run-commands.js";
 
 export interface UndoOptions {
@@ -57,15 +59,7 @@ export function undoWithHooks(
   return async (backup, restore) => {
     const manifest = await manifestOf(backup, options.log);
     const appDir = sourceOfBackup(options.config.sources, backup)?.source.app_dir;
-    const commands =
-      manifest === undefined || !options.hooks
-        ? []
-        : [
-            ...manifest.hooks.rollback,
-            ...(manifest.rollback.custom_rollback_command === undefined
-              ? []
-              : [manifest.rollback.custom_rollback_command]),
-          ];
+    const commands = manifest === undefined || !options.hooks ? [] : rollbackCommandsOf(manifest);
     const stateDir = appDir === undefined ? undefined : appStateDir(options.config, appDir);
     const releaseDir = stateDir === undefined ? undefined : releaseBeingUndone(stateDir);
     // Like every other command path: a command a killed run left running is ended before anything
@@ -125,11 +119,14 @@ export function undoWithHooks(
           ...(shown?.dir === undefined ? {} : { releaseDir: shown.dir }),
           options,
         });
-      } else if (manifest !== undefined && !options.hooks && manifest.hooks.rollback.length > 0) {
-        options.log.warn("rollback hooks not run (--no-hooks)", {
-          app: backup.app,
-          undone: backup.replacedBy,
-        });
+      } else if (manifest !== undefined && !options.hooks) {
+        // Each by name: a release with only a custom_rollback_command was skipped without a word.
+        const skipped = rollbackCommandsOf(manifest).map((command) => command.name);
+        if (skipped.length > 0)
+          options.log.warn(`rollback commands not run (--no-hooks): ${skipped.join(", ")}`, {
+            app: backup.app,
+            undone: backup.replacedBy,
+          });
       }
     } finally {
       // Also when the restore was refused ("nothing was changed"): the copy, links to the app's
@@ -166,7 +163,7 @@ async function manifestOf(backup: BackupInfo, log: Logger): Promise<Manifest | u
 }
 
 async function runUndoCommands(
-  commands: Manifest["hooks"]["rollback"],
+  commands: readonly NamedCommand[],
   facts: {
     backup: BackupInfo;
     appDir: string;
@@ -176,7 +173,7 @@ async function runUndoCommands(
   },
 ): Promise<void> {
   const { backup, appDir, recordFile, releaseDir, options } = facts;
-  const failures = await runCommands("rollback", commands, {
+  const failures = await runCommands(commands, {
     cwd: releaseDir ?? appDir,
     env: {
       app: backup.app,

@@ -27,6 +27,7 @@ import { othersUndoneNote } from "../../pipeline/installed-by.js";
 import { refuseNoSources } from "../../pipeline/no-sources.js";
 import { APP_STATE_WHAT, appStateDir, lockDir } from "../../pipeline/paths.js";
 import { checkRecordPaths } from "../../pipeline/record-paths.js";
+import { failedRollbackCommands } from "../../pipeline/rollback-commands.js";
 import { noteShipDirs } from "../../pipeline/untouched-dirs.js";
 import { checkRecordDir, unwritableRecord } from "../../state/record-file.js";
 import { readState } from "../../state/state-file.js";
@@ -133,7 +134,7 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
       // it, which a hand edit or a lost write may have left naming another.
       previous_version: undone[0] ?? s.previous_version,
       last_result: "rolled_back",
-      last_error: problems.length === 0 ? null : `rollback commands failed: ${problems.join("; ")}`,
+      last_error: failedRollbackCommands(problems) ?? null,
     }));
   } finally {
     await lock.release();
@@ -170,7 +171,7 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
   if (signals.received !== undefined)
     out.problem(`${signals.received} received during the rollback: it was finished first`);
   if (problems.length === 0) return 0;
-  out.problem(`${name}: files restored, but rollback commands failed: ${problems.join("; ")}`);
+  out.problem(`${name}: files restored, but ${failedRollbackCommands(problems)}`);
   return 1;
 }
 

@@ -1,6 +1,7 @@
 /** The steps that run the manifest's commands: hooks, migrations, post_update_tests, cleanup. */
 
 import { fsErrorText } from "../../../shared/fs-errors.js";
+import { listed } from "../../exec/named-command.js";
 import { notYetInstalled } from "../../exec/not-yet-installed.js";
 import { runTestWithRetries } from "../../exec/retry.js";
 import { describeFailure } from "../../exec/run-command.js";
@@ -20,7 +21,7 @@ export async function runHooks(
   const manifest = need(ctx.manifest, "manifest");
   const label = `${phase} hook`;
   try {
-    await runCommandList(ctx, label, manifest.hooks[phase]);
+    await runCommandList(ctx, label, listed(label, manifest.hooks[phase]));
   } catch (error) {
     if (phase !== "pre_update" || !(error instanceof StepFailedError)) throw error;
     // The reason starts with the failed command's label: `pre_update hook[N] …`.
@@ -60,7 +61,8 @@ export async function runMigrations(ctx: UpdateContext): Promise<StepOutcome> {
     ctx.log.info(`running migrations for ${batch.version}`);
     const before = ctx.ranMigrations ?? [];
     let succeeded = 0;
-    await runCommandList(ctx, `migration ${batch.version}`, batch.commands, {
+    const label = `migration ${batch.version}`;
+    await runCommandList(ctx, label, listed(label, batch.commands), {
       onSucceeded: async () => {
         succeeded += 1;
         const ran = ranMigrationName(batch.version, succeeded, batch.commands.length);
@@ -105,6 +107,6 @@ export async function runCleanup(ctx: UpdateContext): Promise<StepOutcome> {
   // Into the update's backup, so a rollback brings back what cleanup took too.
   await removeCleanupFiles(appDir, manifest, ctx.log, ctx.paths.appStateDir, ctx.applied?.backupPath);
   await pruneOldFiles(appDir, manifest, ctx.settings.now(), ctx.log, ctx.paths.appStateDir);
-  await runCommandList(ctx, "cleanup command", manifest.cleanup.commands);
+  await runCommandList(ctx, "cleanup command", listed("cleanup command", manifest.cleanup.commands));
   return CONTINUE;
 }

@@ -59,7 +59,7 @@ describe.skipIf(process.platform !== "linux")(
       const recovered = await runShip(["--config", app.config, "--recover"]);
       expect(recovered.code, recovered.stdout + recovered.stderr).toBe(0);
       expect(recovered.stdout).toMatch(
-        /^myapp: ended rollback\[0\] \(process group \d+\) left running by a killed run; finished the interrupted rollback to 1\.0\.0\n$/,
+        /^myapp: ended rollback hook\[0\] \(process group \d+\) left running by a killed run; finished the interrupted rollback to 1\.0\.0\n$/,
       );
       expect((await app.state()).sources.myapp).toMatchObject({
         current_version: "1.0.0",

@@ -158,7 +158,7 @@ describe("app files with more than one name (real CLI)", () => {
       await backupMadeFor(backups, "3.0.0"),
     ]);
     expect(plain.code, plain.stderr).toBe(0);
-    expect(plain.stderr).toContain("rollback[0] succeeded");
+    expect(plain.stderr).toContain("rollback hook[0] succeeded");
     expect(plain.stderr).not.toContain("more than one name");
   });
 
@@ -194,7 +194,7 @@ describe("app files with more than one name (real CLI)", () => {
     expect(killed.code, killed.stderr).toBeNull();
     const recovered = await runShip(["--config", app.config, "--recover"]);
     expect(recovered.code, recovered.stdout + recovered.stderr).toBe(0);
-    expect(recovered.stderr).toContain("rollback[0] succeeded");
+    expect(recovered.stderr).toContain("rollback hook[0] succeeded");
     expect(await readFile(join(app.appDir, "config.toml"), "utf8")).toBe("port = 80\n");
     expect(await readFile(join(etc, "myapp.toml"), "utf8")).toBe("port = 81\n");
     expect(recovered.stdout + recovered.stderr).toContain(undoneSaid);

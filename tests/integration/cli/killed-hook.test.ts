@@ -138,7 +138,7 @@ if [ ! -e "${root}/first" ]; then touch "${root}/first"; sleep 600; fi
     expect(next.code, next.stdout + next.stderr).toBe(0);
     expect(alive(hookPid)).toBe(false);
     expect(next.stdout + next.stderr).toMatch(
-      /ended rollback\[0\] \(process group \d+\) left running by a killed run/,
+      /ended rollback hook\[0\] \(process group \d+\) left running by a killed run/,
     );
     expect(await readFile(join(root, "app/app.txt"), "utf8")).toBe("v2\n");
   }, 90_000);
