@@ -103,3 +103,17 @@ export function sameNamedDir(a: string, b: string): boolean {
   const others = dirNames(b);
   return dirNames(a).some((name) => others.includes(name));
 }
+
+/**
+ * The mount points strictly inside the directory at `onDisk` (already followed on disk), relative
+ * to it, under any of its names. A directory mounted there (`mount --bind /srv/shared app/storage`)
+ * holds another place's files, as a symlinked one does: what ship writes or deletes through it is
+ * outside the app.
+ */
+export function mountPointsIn(onDisk: string): Set<string> {
+  const inside = new Set<string>();
+  const names = dirNames(onDisk);
+  for (const { point } of mounts())
+    for (const name of names) if (point !== name && isWithin(point, name)) inside.add(relative(name, point));
+  return inside;
+}
