@@ -104,9 +104,10 @@ afterEach(async () => {
 });
 
 describe("ship --rollback (real CLI)", () => {
-  it("a shared directory bind-mounted into the app: rolling back to the first backup leaves it byte for byte", async (ctx) => {
-    // A mount point was taken for one of ship's directories: the restore put ship's files through
-    // it and then stopped half-way (exit 3) at its rmdir, EBUSY.
+  it("a shared directory bind-mounted into the app: an update through it is refused, and rolling back to the first backup leaves it byte for byte", async (ctx) => {
+    // A mount point was taken for one of ship's directories: an update replaced the operator's
+    // files through it, and the restore put ship's files through it and then stopped half-way
+    // (exit 3) at its rmdir, EBUSY.
     await useRelease(await release("r1", "1.0.0", { "app.py": "v1\n", "storage/.gitkeep": "" }));
     expect((await runShip(["--config", config])).code).toBe(0);
     await useRelease(await release("r2", "2.0.0", { "app.py": "v2\n", "storage/.gitkeep": "" }));
@@ -116,6 +117,15 @@ describe("ship --rollback (real CLI)", () => {
     if (!bindMount(shared, join(root, "app/storage"))) return ctx.skip();
     try {
       const sharedBefore = await snapshot(shared);
+      // An update through the mount is refused as one through a symlink is (it replaced the
+      // operator's .gitkeep in the shared directory).
+      await useRelease(await release("r3", "3.0.0", { "app.py": "v3\n", "storage/.gitkeep": "v3\n" }));
+      const refused = await runShip(["--config", config]);
+      expect(refused.code, refused.stdout + refused.stderr).toBe(2);
+      expect(refused.stdout).toContain(
+        "the app has a mount point at storage (what is mounted there is not the app's), and the release writes there",
+      );
+      expect(await snapshot(shared)).toEqual(sharedBefore);
       const listed = await runShip(["--config", config, "--list-backups"]);
       const first = listed.stdout.trim().split("\n").at(-1)?.split(" ")[0] ?? "";
       const rolled = await runShip(["--config", config, "--rollback", first]);
