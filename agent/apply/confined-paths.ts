@@ -3,14 +3,20 @@
  * installed with a symlink to a shared place (the Capistrano layout: app/storage → /srv/shared/storage);
  * writing or deleting "storage/x" would then reach through the link into files ship never installed.
  * Every path is checked just before it is touched: each existing directory on the way must be a real
- * directory (not a symlink, not a file). Missing directories are fine: ship creates them itself.
+ * directory (not a symlink, not a file, not a mount point: `mount --bind /srv/shared app/storage`
+ * reaches outside as the link does, and a restore's rmdir of it stopped half-way with EBUSY after
+ * writing into the shared place). Missing directories are fine: ship creates them itself.
  */
 import { join } from "node:path";
+import { mountPointsIn } from "../tree/dir-names.js";
 import { lstatOrUndefined } from "../tree/fs-ops.js";
+import { realDir } from "../tree/path-on-disk.js";
 
 export class ConfinedPaths {
   /** Directories (relative) seen as real directories; only ship's own rmdir changes them meanwhile. */
   private readonly realDirs = new Set<string>();
+  /** Mount points inside the app (relative), read once: a restore or undo does not mount. */
+  private mounts: Set<string> | undefined;
 
   constructor(readonly appDir: string) {}
 
@@ -33,6 +39,7 @@ export class ConfinedPaths {
       const stat = lstatOrUndefined(join(this.appDir, dir));
       if (stat === undefined) return undefined; // missing from here down: created by ship, inside the app
       if (!stat.isDirectory()) return { dir, symlink: stat.isSymbolicLink() }; // never go through it
+      if (this.isMountPoint(dir)) return { dir, symlink: true }; // leads outside as a link does
       this.realDirs.add(dir);
     }
     return undefined;
@@ -42,7 +49,12 @@ export class ConfinedPaths {
   async isRealDir(rel: string): Promise<boolean> {
     if (!(await this.reachable(rel))) return false;
     const stat = lstatOrUndefined(join(this.appDir, rel));
-    return stat?.isDirectory() === true;
+    return stat?.isDirectory() === true && !this.isMountPoint(rel);
+  }
+
+  private isMountPoint(rel: string): boolean {
+    this.mounts ??= mountPointsIn(realDir(this.appDir));
+    return this.mounts.has(rel);
   }
 
   /** Ship removed the directory `rel`: forget what was known about it and below. */

@@ -13,6 +13,7 @@ import { errnoCode } from "../../shared/fs-errors.js";
 import { checkIndexedFiles, readTextIfPresent } from "../apply/install-index.js";
 import type { IndexedFile } from "../apply/types.js";
 import { damagedRecord, parseRecord, readRecordText } from "../state/record-file.js";
+import { sameNamedDir } from "../tree/dir-names.js";
 import { writeFileAtomic } from "../tree/fs-ops.js";
 import { dirIdentity, realDir } from "../tree/path-on-disk.js";
 import { BackupDirUnlistableError, backupSourceDirs, backupSubdirs } from "./backup-dirs.js";
@@ -425,10 +426,11 @@ async function listBackupsNoting(
 /**
  * Whether two spellings of a directory name the same directory (`/srv/app/` and `/srv/app`, or a
  * symlink and its target): an app_dir changed from a link to where it leads kept its backups
- * unlisted ("restore app directories no source of this config installs into").
+ * unlisted ("restore app directories no source of this config installs into"), and so was one
+ * changed to a bind mount of the same directory.
  */
 export function sameDir(a: string, b: string): boolean {
-  return resolve(a) === resolve(b) || realDir(a) === realDir(b);
+  return resolve(a) === resolve(b) || sameNamedDir(realDir(a), realDir(b));
 }
 
 /** Resolves `ship --rollback ID|PATH`: a backup id as listed, or the path of a backup directory. */

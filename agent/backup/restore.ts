@@ -460,10 +460,13 @@ async function installedStateOf(
 
 function reportLeftAlone(work: RestoreWork, backupPath: string, log?: Logger): void {
   if (work.outside.length > 0) {
-    log?.warn("restore left paths behind a symlink alone: they are outside the app directory", {
-      paths: work.outside,
-      oldVersions: unrestoredDir(backupPath),
-    });
+    log?.warn(
+      "restore left paths behind a symlink or mount point alone: they are outside the app directory",
+      {
+        paths: work.outside,
+        oldVersions: unrestoredDir(backupPath),
+      },
+    );
   }
   if (work.displaced.length > 0) {
     log?.warn("restore left paths alone whose directory is no longer one (something else stands there now)", {

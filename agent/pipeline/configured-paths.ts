@@ -11,6 +11,7 @@ import { dirname, join, resolve } from "node:path";
 import type { AgentConfig } from "../../shared/config/schema.js";
 import { BadInputError, formatIssue, type Issue } from "../../shared/errors.js";
 import { errnoCode } from "../../shared/fs-errors.js";
+import { dirNames, placedWithin as dirWithin, sameNamedDir } from "../tree/dir-names.js";
 import { lstatOrUndefined } from "../tree/fs-ops.js";
 import { danglingLink, pathOnDisk } from "../tree/path-on-disk.js";
 
@@ -157,18 +158,26 @@ async function placed(path: string): Promise<PlacedPath> {
   return { written: path, onDisk: await pathOnDisk(path) };
 }
 
-/** Inside, as written or on disk: a symlink moves a directory where its spelling does not say. */
+/**
+ * Inside, as written or on disk under any of the directories' names: a symlink moves a directory
+ * where its spelling does not say, and a bind mount shows it at a second path.
+ */
 function placedWithin(child: PlacedPath, parent: PlacedPath): boolean {
-  return within(child.written, parent.written) || within(child.onDisk, parent.onDisk);
+  return within(child.written, parent.written) || dirWithin(child.onDisk, parent.onDisk);
 }
 
 function samePlace(a: PlacedPath, b: PlacedPath): boolean {
-  return resolve(a.written) === resolve(b.written) || a.onDisk === b.onDisk;
+  return resolve(a.written) === resolve(b.written) || sameNamedDir(a.onDisk, b.onDisk);
 }
 
-/** ` (→ /real/path)` when symlinks take `path` elsewhere, so a refusal the spelling cannot explain is readable. */
+/**
+ * ` (→ /real/path)` when symlinks take `path` elsewhere, and ` (bound at …)` for the directory's other
+ * names by bind mounts, so a refusal the spelling cannot explain is readable.
+ */
 function leadsTo(path: PlacedPath): string {
-  return path.onDisk === resolve(path.written) ? "" : ` (→ ${path.onDisk})`;
+  const link = path.onDisk === resolve(path.written) ? "" : ` (→ ${path.onDisk})`;
+  const others = dirNames(path.onDisk).slice(1);
+  return others.length === 0 ? link : `${link} (also ${others.join(", ")} by a bind mount)`;
 }
 
 /**
@@ -196,8 +205,9 @@ export async function checkAppDirs(
   const issues: Issue[] = [];
   const issue = (key: string, message: string) =>
     issues.push({ file: configFile, path: key, message, severity: "error" });
+  const backupDir = await placed(config.general.backup_dir);
   const own: { key: string; dir: PlacedPath; what?: string }[] = [
-    { key: "general.backup_dir", dir: await placed(config.general.backup_dir) },
+    { key: "general.backup_dir", dir: backupDir },
     {
       key: "general.state_file",
       dir: await placed(dirname(config.general.state_file)),
@@ -227,10 +237,11 @@ export async function checkAppDirs(
           `${what}${dir.written}${leadsTo(dir)} is ${samePlace(dir, app) ? "" : "inside "}${key} (${app.written}${leadsTo(app)}): a release could overwrite ship's own files; keep it outside the app`,
         );
     }
-    // Backups go to backup_dir/<source>/: a symlink there into the app escaped the check above and
-    // every update wrote its backups inside the app it replaces.
+    // Backups go to backup_dir/<source>/: a symlink (or a bind mount) there into the app escaped the
+    // check above and every update wrote its backups inside the app it replaces.
     for (const perApp of perAppBackups) {
-      if (perApp.onDisk !== resolve(perApp.written) && placedWithin(perApp, app))
+      const moved = perApp.onDisk !== resolve(perApp.written) || dirNames(perApp.onDisk).length > 1;
+      if (moved && !placedWithin(backupDir, app) && placedWithin(perApp, app))
         issue(
           "general.backup_dir",
           `${perApp.written}${leadsTo(perApp)} is inside ${key} (${app.written}${leadsTo(app)}): ship writes that app's backups there, and a release could overwrite them; make it a directory outside the app`,

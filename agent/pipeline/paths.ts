@@ -3,6 +3,7 @@ import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { AgentConfig, Source } from "../../shared/config/schema.js";
+import { dirNames } from "../tree/dir-names.js";
 import { realDir } from "../tree/path-on-disk.js";
 import type { UpdatePaths } from "./context.js";
 
@@ -48,8 +49,9 @@ export function appStateDir(config: AgentConfig, appDir: string): string {
     const hash = createHash("sha256").update(key).digest("hex").slice(0, 8);
     return join(stateRoot(config), "apps", `${readable}-${hash}`);
   };
-  const real = dir(realDir(appDir));
-  if (existsSync(real)) return real;
-  const legacy = [resolve(appDir), appDir].map(dir).find((d) => d !== real && existsSync(d));
-  return legacy ?? real;
+  const [real = realDir(appDir), ...bound] = dirNames(realDir(appDir));
+  const named = dir(real);
+  if (existsSync(named)) return named;
+  const other = [...bound, resolve(appDir), appDir].map(dir).find((d) => d !== named && existsSync(d));
+  return other ?? named;
 }

@@ -152,7 +152,9 @@ export async function rollbackCommand(options: GlobalOptions, out: Output): Prom
   );
   for (const restored of result.restored) {
     for (const rel of restored.outside)
-      out.line(`  left alone: ${shownPath(rel)} (behind a symlink, outside the app directory)`);
+      out.line(
+        `  left alone: ${shownPath(rel)} (behind a symlink or mount point, outside the app directory)`,
+      );
     for (const rel of restored.displaced)
       out.line(
         `  left alone: ${shownPath(rel)} (its directory is no longer one: something else stands there now)`,

@@ -74,6 +74,50 @@ describe("app directories and URLs in ship.toml", () => {
     }
   });
 
+  it("ship's own directories bound inside an app, and an app bound inside backup_dir, are refused naming the key", async (ctx) => {
+    // Compared by their paths and symlinks only, a backup_dir, work_dir or state directory that is a
+    // bind mount of a directory inside the app passed: a release holding that path overwrote ship's
+    // backups, and ship pruned an app bound inside backup_dir.
+    const inApp = join(app.appDir, "ship");
+    const outside = join(app.root, "var");
+    await mkdir(inApp);
+    await mkdir(outside);
+    if (!bindMount(inApp, outside)) return ctx.skip();
+    const bound: string[] = [outside];
+    try {
+      const empty = async (toml: string) => {
+        await writeFile(app.config, toml);
+        const run = await runShip(["--config", app.config]);
+        expect(run.code, run.stdout + run.stderr).toBe(2);
+        expect(await readdir(app.appDir)).toEqual(["ship"]);
+        expect(await readdir(inApp)).toEqual([]);
+        return run.stderr.trim();
+      };
+      const message = await empty(`${general()}${local("a", app.appDir)}`);
+      expect(message).toContain(
+        `general.state_file: its directory ${outside} (also ${inApp} by a bind mount) is inside sources.a.app_dir`,
+      );
+      expect(message).toContain(
+        `general.backup_dir: ${outside}/backups (also ${inApp}/backups by a bind mount) is inside sources.a.app_dir`,
+      );
+      const elsewhere = `[general]\nstate_file = "${app.root}/state/state.json"\nbackup_dir = "${app.root}/backups"\n`;
+      expect(await empty(`${elsewhere}work_dir = "${outside}/work"\n\n${local("a", app.appDir)}`)).toContain(
+        `general.work_dir: ${outside}/work (also ${inApp}/work by a bind mount) is inside sources.a.app_dir`,
+      );
+      // The app bound inside backup_dir: ship prunes it there.
+      const backups = join(app.root, "backups");
+      await mkdir(join(backups, "a"), { recursive: true });
+      await mkdir(join(app.root, "other"));
+      if (!bindMount(join(app.root, "other"), join(backups, "a"))) return ctx.skip();
+      bound.push(join(backups, "a"));
+      expect(await empty(`${elsewhere}\n${local("a", join(app.root, "other"))}`)).toContain(
+        `sources.a.app_dir: ${join(app.root, "other")} (also ${backups}/a by a bind mount) is inside general.backup_dir`,
+      );
+    } finally {
+      for (const dir of bound.reverse()) unmountTmpfs(dir);
+    }
+  });
+
   it("ship's own directories inside an app, an app inside backup_dir, a local path overlapping its app and app_dir = / are refused naming the key", async () => {
     expect(
       await refused(
@@ -164,5 +208,34 @@ describe("app directories and URLs in ship.toml", () => {
     const again = await runShip(["--config", app.config, "--check-only"]);
     expect(again.code, again.stdout + again.stderr).toBe(0);
     expect(again.stdout).toContain("up to date (1.0.0");
+  });
+
+  it("app_dir changed to a bind mount of the same directory keeps the install record", async (ctx) => {
+    // The record was kept per real path: the bound path said "the install index is gone", took the
+    // installed files for the operator's and listed the earlier backups as not restorable.
+    await writeFile(app.config, `${general()}${local("a", app.appDir)}`);
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    const bound = join(app.root, "bound");
+    await mkdir(bound);
+    if (!bindMount(app.appDir, bound)) return ctx.skip();
+    try {
+      await writeFile(app.config, `${general()}${local("a", bound)}`);
+      const check = await runShip(["--config", app.config, "--check-only"]);
+      expect(check.code, check.stdout + check.stderr).toBe(0);
+      expect(check.stdout).toContain("up to date (1.0.0");
+      // The next release removes the file the first installed, and leaves the operator's.
+      await writeFile(join(app.appDir, "mine.txt"), "user\n");
+      const v2 = await app.release("v2", 'version: "2.0.0"\n', { "two.txt": "2\n" });
+      await writeFile(app.config, `${general()}${local("a", bound, v2)}`);
+      const run = await runShip(["--config", app.config]);
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      expect(run.stdout).toContain("updated 1.0.0 → 2.0.0");
+      expect((await readdir(app.appDir)).sort()).toEqual(["mine.txt", "two.txt"]);
+      const listed = await runShip(["--config", app.config, "--list-backups"]);
+      expect(listed.code, listed.stdout + listed.stderr).toBe(0);
+      expect(listed.stdout).not.toContain("NOT RESTORABLE");
+    } finally {
+      unmountTmpfs(bound);
+    }
   });
 });

@@ -23,7 +23,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
-import { mountTmpfs, unmountTmpfs } from "../../support/tmpfs.js";
+import { bindMount, mountTmpfs, unmountTmpfs } from "../../support/tmpfs.js";
 import { snapshot, writeTree } from "../apply/tree-fixtures.js";
 
 let root: string;
@@ -104,6 +104,42 @@ afterEach(async () => {
 });
 
 describe("ship --rollback (real CLI)", () => {
+  it("a shared directory bind-mounted into the app: an update through it is refused, and rolling back to the first backup leaves it byte for byte", async (ctx) => {
+    // A mount point was taken for one of ship's directories: an update replaced the operator's
+    // files through it, and the restore put ship's files through it and then stopped half-way
+    // (exit 3) at its rmdir, EBUSY.
+    await useRelease(await release("r1", "1.0.0", { "app.py": "v1\n", "storage/.gitkeep": "" }));
+    expect((await runShip(["--config", config])).code).toBe(0);
+    await useRelease(await release("r2", "2.0.0", { "app.py": "v2\n", "storage/.gitkeep": "" }));
+    expect((await runShip(["--config", config])).code).toBe(0);
+    const shared = join(root, "shared/storage");
+    await writeTree(shared, { ".gitkeep": "operator's\n", "uploads/photo.jpg": "jpeg bytes\n" });
+    if (!bindMount(shared, join(root, "app/storage"))) return ctx.skip();
+    try {
+      const sharedBefore = await snapshot(shared);
+      // An update through the mount is refused as one through a symlink is (it replaced the
+      // operator's .gitkeep in the shared directory).
+      await useRelease(await release("r3", "3.0.0", { "app.py": "v3\n", "storage/.gitkeep": "v3\n" }));
+      const refused = await runShip(["--config", config]);
+      expect(refused.code, refused.stdout + refused.stderr).toBe(2);
+      expect(refused.stdout).toContain(
+        "the app has a mount point at storage (what is mounted there is not the app's), and the release writes there",
+      );
+      expect(await snapshot(shared)).toEqual(sharedBefore);
+      const listed = await runShip(["--config", config, "--list-backups"]);
+      const first = listed.stdout.trim().split("\n").at(-1)?.split(" ")[0] ?? "";
+      const rolled = await runShip(["--config", config, "--rollback", first]);
+      expect(rolled.code, rolled.stdout + rolled.stderr).toBe(0);
+      expect(rolled.stdout).toContain(
+        "left alone: storage/.gitkeep (behind a symlink or mount point, outside the app directory)",
+      );
+      expect(await snapshot(shared)).toEqual(sharedBefore);
+      expect(await readdir(join(root, "app"))).toEqual(["storage"]);
+    } finally {
+      unmountTmpfs(join(root, "app/storage"));
+    }
+  });
+
   it("the Capistrano layout: rolling back to the first backup leaves the shared directory byte for byte", async () => {
     await useRelease(await release("r1", "1.0.0", { "app.py": "v1\n", "storage/.gitkeep": "" }));
     expect((await runShip(["--config", config])).code).toBe(0);

@@ -1,0 +1,119 @@
+/**
+ * Every name one directory has on this host. A symlink, `..` or a trailing slash is undone by
+ * following the path on disk (realDir, pathOnDisk); a bind mount is not: `/srv/app` bound at
+ * `/var/www/app` gives two real paths of one directory, and no lookup of either path leads to the
+ * other. The mount table does: each mount says which directory of its file system it shows (its
+ * root) and where (its mount point), so the same place seen through every other mount of that file
+ * system is a name of it too. ship compares its own paths (app_dir against its record of what it
+ * installed, backup_dir, work_dir and the state directory against the apps) through these names:
+ * before, an app_dir changed to a bound path lost ship's record of what is installed, and a
+ * backup_dir bound inside an app was not refused.
+ */
+import { readFileSync, statSync } from "node:fs";
+import { join, relative, resolve } from "node:path";
+
+interface Mount {
+  /** The file system (major:minor): bind mounts of one file system share it. */
+  device: string;
+  /** The directory of that file system the mount shows. */
+  root: string;
+  /** Where it shows it. */
+  point: string;
+}
+
+/** mountinfo writes a space, tab, newline and backslash in a path as `\ooo`. */
+function unescaped(field: string): string {
+  return field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8)));
+}
+
+/** The mounts of this process's namespace, in the order mounted; none where /proc is not Linux's. */
+function mounts(): Mount[] {
+  let text: string;
+  try {
+    text = readFileSync("/proc/self/mountinfo", "utf8");
+  } catch {
+    return [];
+  }
+  const out: Mount[] = [];
+  for (const line of text.split("\n")) {
+    const fields = line.split(" ");
+    const [device, root, point] = [fields[2], fields[3], fields[4]];
+    if (device === undefined || root === undefined || point === undefined) continue;
+    out.push({ device, root: unescaped(root), point: unescaped(point) });
+  }
+  return out;
+}
+
+/** `path` is `dir` or inside it (both absolute and resolved). */
+export function isWithin(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(dir === "/" ? "/" : `${dir}/`);
+}
+
+/** The mount `path` is seen through: the deepest mount point on its way, the last mounted of equals. */
+function hostMount(all: readonly Mount[], path: string): Mount | undefined {
+  let found: Mount | undefined;
+  for (const mount of all)
+    if (isWithin(path, mount.point) && (found === undefined || mount.point.length >= found.point.length))
+      found = mount;
+  return found;
+}
+
+function identity(path: string): string | undefined {
+  try {
+    const stat = statSync(path, { bigint: true, throwIfNoEntry: false });
+    return stat === undefined ? undefined : `${stat.dev}:${stat.ino}`;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The names of the directory at `onDisk` (a path with its symlinks already followed): itself first,
+ * then the same place through every other mount of its file system that shows it and is not
+ * covered by a later mount. A path not created yet gets the names its parent's mounts give it.
+ */
+export function dirNames(onDisk: string): string[] {
+  const path = resolve(onDisk);
+  const all = mounts();
+  const host = hostMount(all, path);
+  if (host === undefined) return [path];
+  const inFs = join(host.root, relative(host.point, path));
+  const id = identity(path);
+  const names = [path];
+  for (const mount of all) {
+    if (mount.device !== host.device || !isWithin(inFs, mount.root)) continue;
+    const name = join(mount.point, relative(mount.root, inFs));
+    if (names.includes(name) || hostMount(all, name) !== mount) continue;
+    // An existing directory is taken by its identity too: a mount table read as the mounts changed
+    // names nothing it does not show.
+    if (id !== undefined && identity(name) !== id) continue;
+    names.push(name);
+  }
+  return names;
+}
+
+/** Whether `a` is `b` or inside it under any of their names (both already followed on disk). */
+export function placedWithin(a: string, b: string): boolean {
+  const parents = dirNames(b);
+  return dirNames(a).some((name) => parents.some((parent) => isWithin(name, parent)));
+}
+
+/** Whether `a` and `b` (already followed on disk) name one directory. */
+export function sameNamedDir(a: string, b: string): boolean {
+  const others = dirNames(b);
+  return dirNames(a).some((name) => others.includes(name));
+}
+
+/**
+ * The mount points strictly inside the directory at `onDisk` (already followed on disk), relative
+ * to it, under any of its names. A directory mounted there (`mount --bind /srv/shared app/storage`)
+ * holds another place's files, as a symlinked one does: what ship writes or deletes through it is
+ * outside the app.
+ */
+export function mountPointsIn(onDisk: string): Set<string> {
+  const inside = new Set<string>();
+  const names = dirNames(onDisk);
+  for (const { point } of mounts())
+    for (const name of names) if (point !== name && isWithin(point, name)) inside.add(relative(name, point));
+  return inside;
+}
