@@ -78,13 +78,19 @@ export async function releasedAlready(
   const commit = (await git.revparse([`${tag}^{commit}`]).catch(() => at.onRemote ?? "")).trim();
   let pushed = false;
   if (o.push === true) {
-    const theirs =
-      at.onRemote ?? (await remoteTags(where, remote, `ship release git ${o.version} again`)).get(tag);
+    // The remote's tag of this version by any name (v1.0.0+build.7 too): a second name for it there
+    // would be a duplicate version the hub refuses.
+    const held =
+      at.onRemote === undefined
+        ? await remoteTags(where, remote, `ship release git ${o.version} again`)
+        : new Map([[tag, at.onRemote]]);
+    const name = sameRelease(held.keys(), tag, o.version);
+    const theirs = name === undefined ? undefined : held.get(name);
     if (theirs !== undefined && theirs !== commit)
       throw BadInputError.single(
         "--remote",
         "",
-        `${shownRemote(remote)} has the tag ${tag} on commit ${theirs}, not on ${commit} as this clone has it: the two releases of ${o.version} differ; release a new version; nothing was pushed`,
+        `${shownRemote(remote)} has the tag ${name} on commit ${theirs}, not on ${commit} as this clone's ${tag}: the two releases of ${o.version} differ; release a new version; nothing was pushed`,
       );
     if (theirs === undefined) {
       const later = `${tag} is made here: push it once that is fixed (git push ${shownRemote(remote)} ${tag})`;

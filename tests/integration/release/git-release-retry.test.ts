@@ -104,16 +104,26 @@ describe.skipIf(!hasProgram("git"))("ship release git run again (real ship proce
     const split = await release(repo, "--push");
     expect(split.code).toBe(2);
     expect(split.stderr).toContain(
-      `has the tag v1.0.0 on commit ${head}, not on ${moved} as this clone has it`,
+      `has the tag v1.0.0 on commit ${head}, not on ${moved} as this clone's v1.0.0`,
     );
     expect(git(remote, "rev-parse", "v1.0.0^{commit}")).toBe(head);
+
+    // Another name of the version on the remote (v1.0.0+build.7) on another commit: not a second tag.
+    git(repo, "tag", "-d", "v1.0.0");
+    git(repo, "tag", "-a", "v1.0.0+build.7", "-m", "Hotfix");
+    const named = await release(repo, "--push");
+    expect(named.code).toBe(2);
+    expect(named.stderr).toContain(
+      `has the tag v1.0.0 on commit ${head}, not on ${moved} as this clone's v1.0.0+build.7`,
+    );
+    expect(git(remote, "tag", "--list")).toBe("v1.0.0");
 
     await writeFile(join(repo, "app.py"), "print('v1, changed')\n");
     git(repo, "commit", "-q", "-am", "changed");
     const changed = git(repo, "rev-parse", "HEAD");
     const refused = await release(repo);
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toContain("already has the tag v1.0.0; release a new version");
+    expect(refused.stderr).toContain("already has the tag v1.0.0+build.7, which releases version 1.0.0");
     expect(git(repo, "rev-parse", "HEAD")).toBe(changed);
   });
 });
