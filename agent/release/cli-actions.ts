@@ -131,14 +131,22 @@ export async function gitAction(
     ...rest,
     allowPrivateKeys: allowPrivateKey ?? [],
   });
-  const lines = [
-    r.committed ? `committed ${MANIFEST_FILENAME} for ${version}` : `${MANIFEST_FILENAME} already up to date`,
-    `tagged ${r.tag} at ${r.commit}`,
-    r.pushed
-      ? `pushed HEAD and ${r.tag}`
-      : // A detached HEAD has no branch to push; the tag carries its commit.
-        `push with: ${r.detached ? "" : "git push && "}git push origin ${r.tag}`,
-  ];
+  const lines =
+    r.unchanged === true
+      ? [
+          `unchanged ${r.tag}: it already releases ${version} at ${r.commit}, with this tree and description; nothing was committed or tagged`,
+          r.pushed ? `the remote has ${r.tag}` : `push with: git push origin ${r.tag}`,
+        ]
+      : [
+          r.committed
+            ? `committed ${MANIFEST_FILENAME} for ${version}`
+            : `${MANIFEST_FILENAME} already up to date`,
+          `tagged ${r.tag} at ${r.commit}`,
+          r.pushed
+            ? `pushed HEAD and ${r.tag}`
+            : // A detached HEAD has no branch to push; the tag carries its commit.
+              `push with: ${r.detached ? "" : "git push && "}git push origin ${r.tag}`,
+        ];
   if (r.root !== undefined)
     o.io.err(
       `note: released the repository at ${r.root}, its work tree's top: a tag holds all of it, and agents following the tag read ${r.root}/${MANIFEST_FILENAME}`,
@@ -147,7 +155,8 @@ export async function gitAction(
     o.io.err(
       `note: ${r.newerTag} releases a higher version; agents following tag = "v*" install the newest tag, so they will not take ${r.tag}`,
     );
-  report(o, { tag: r.tag, commit: r.commit, committed: r.committed, pushed: r.pushed }, lines);
+  const unchanged = r.unchanged === true;
+  report(o, { tag: r.tag, commit: r.commit, committed: r.committed, pushed: r.pushed, unchanged }, lines);
 }
 
 export interface BuildCliOptions {

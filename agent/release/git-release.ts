@@ -6,18 +6,19 @@ import { execFile } from "node:child_process";
 import { lstat, readlink, realpath, writeFile } from "node:fs/promises";
 import { basename, join, relative, resolve } from "node:path";
 import { promisify } from "node:util";
-import { type SimpleGit, simpleGit } from "simple-git";
-import { BadInputError, errorMessage } from "../../shared/errors.js";
+import { simpleGit } from "simple-git";
+import { BadInputError } from "../../shared/errors.js";
 import { parseManifestText, readManifestText } from "../../shared/manifest/load.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { compareVersions, isPrerelease, parseVersion } from "../../shared/versions.js";
-import { scrubSecrets, shownRemote, urlSecrets } from "../download/redact.js";
+import { shownRemote } from "../download/redact.js";
 import { specialKind } from "../tree/lstat-lite.js";
 import { refuseShallowWithoutTags } from "./bump.js";
-import { ReleaseFailedError } from "./errors.js";
+import { pushOrSay, remoteTags } from "./git-remote.js";
 import { setReleaseFields } from "./manifest-fields.js";
 import { releaseDate, starterManifest } from "./manifest-template.js";
 import { type ReleaseFile, refusePrivateKeys } from "./private-keys.js";
+import { holdsThisRelease, releasedAlready, sameRelease } from "./released-tag.js";
 import { nulSeparatedNames, type Utf8Refusal, utf8LinkTarget } from "./utf8-names.js";
 
 const run = promisify(execFile);
@@ -48,6 +49,8 @@ export interface GitRelease {
   newerTag?: string;
   /** The work tree's top, when -C named a subdirectory of it: the tag, and its manifest, are the top's. */
   root?: string;
+  /** The tag released this very content already (a retried job): nothing was committed or tagged. */
+  unchanged?: boolean;
 }
 
 export function tagFor(version: string): string {
@@ -78,6 +81,8 @@ export async function releaseGit(o: GitReleaseOptions): Promise<GitRelease> {
   if (tags.length === 0) await refuseShallowWithoutTags(git, where);
   const same = sameRelease(tags, tag, o.version);
   if (same !== undefined) {
+    if (await holdsThisRelease(where, same, o.version, o.description))
+      return releasedAlready(o, { git, where, given, detached, remote, tag: same });
     throw BadInputError.single(
       where,
       "",
@@ -133,7 +138,22 @@ export async function releaseGit(o: GitReleaseOptions): Promise<GitRelease> {
     // A clone that lacks the remote's tags (pulled with --no-tags, fetched by branch) released a
     // version the remote has: the manifest commit was pushed, then the tag refused ("already
     // exists"), exit 1, with a hint to push it again that could never work.
-    const theirs = sameRelease(await remoteTags(where, remote, again), tag, o.version);
+    const held = await remoteTags(where, remote, again);
+    const theirs = sameRelease(held.keys(), tag, o.version);
+    // Pushed by a run whose answer was lost, then fetched without tags: the same release again.
+    if (
+      theirs !== undefined &&
+      (await holdsThisRelease(where, held.get(theirs) ?? "", o.version, o.description))
+    )
+      return releasedAlready(o, {
+        git,
+        where,
+        given,
+        detached,
+        remote,
+        tag: theirs,
+        onRemote: held.get(theirs),
+      });
     if (theirs !== undefined)
       throw BadInputError.single(
         "--remote",
@@ -245,43 +265,6 @@ async function releaseRoot(given: string): Promise<string> {
 }
 
 /**
- * The `v*` tags of the remote `--push` goes to. A remote this repository does not have, or cannot
- * reach, failed only at the push, after the manifest commit: exit 1 and a commit left behind
- * ("'origin' does not appear to be a git repository"). Asked before anything is written: a name
- * that is no remote is exit 2 naming `--remote`; one git cannot reach (a URL, a path, a host down)
- * is exit 1, as a push failure.
- */
-async function remoteTags(where: string, remote: string, again: string): Promise<string[]> {
-  const remotes = (await run("git", ["remote"], { cwd: where })).stdout.split("\n").filter((r) => r !== "");
-  // git also pushes to a URL or a path given in place of a name.
-  if (!remotes.includes(remote) && !/[/:]/.test(remote)) {
-    const add = `add it (git remote add ${remote} URL)`;
-    throw BadInputError.single(
-      "--remote",
-      "",
-      remotes.length === 0
-        ? `${remote}: this repository has no remote to push to: ${add}, or leave out --push; nothing was committed or tagged`
-        : `${remote}: this repository has no such remote (it has ${remotes.join(", ")}): pass --remote with one of them, or ${add}; nothing was committed or tagged`,
-    );
-  }
-  try {
-    // GIT_TERMINAL_PROMPT=0: a remote asking for a password fails here instead of waiting on CI.
-    const { stdout } = await run("git", ["ls-remote", "--tags", "--refs", remote, "refs/tags/v*"], {
-      cwd: where,
-      env: { ...process.env, GIT_TERMINAL_PROMPT: "0" },
-      maxBuffer: 64 << 20,
-    });
-    return [...stdout.matchAll(/\trefs\/tags\/(.+)$/gm)].map((m) => m[1] as string);
-  } catch (error) {
-    const said = scrubSecrets(pushFailure(errorMessage(error)).said, urlSecrets(remote));
-    throw new ReleaseFailedError(
-      `git ls-remote ${shownRemote(remote)}`,
-      `${said}; nothing was committed or tagged: run ${again} once that is fixed`,
-    );
-  }
-}
-
-/**
  * The manifest is rewritten in place and committed: a symlink was written through, to a file
  * elsewhere in the tree (left modified, never committed) or outside the repository, while the
  * commit held the unchanged link; "committed update-manifest.yaml for 1.0.0" and the tag, exit 0,
@@ -302,11 +285,6 @@ async function requireManifestFile(file: string): Promise<boolean> {
     );
   const kind = found.isDirectory() ? "a directory" : (specialKind(found.mode) ?? "not a regular file");
   throw BadInputError.single(file, "", `is ${kind}, not a file: move it out of the way; ${nothing}`);
-}
-
-/** The tag of `tags` that releases `version` (itself, or `v2.0.0+build.7` for 2.0.0), if any. */
-function sameRelease(tags: readonly string[], tag: string, version: string): string | undefined {
-  return tags.find((t) => t === tag || compareVersions(t.slice(1), version) === 0);
 }
 
 /** Whether `git ARGS` exits 0. Not through simple-git: it resolves a failure that prints nothing. */
@@ -386,37 +364,3 @@ const GIT_REFUSAL: Utf8Refusal = {
   leaveOut: "git rm --cached it, .gitignore it and commit: every tracked file is in the tag",
   nothingDone: "nothing was committed or tagged",
 };
-
-/**
- * A push the remote refuses (it moved on, a protected branch, a hook) or that cannot reach it was
- * "internal error: To ../origin.git ! HEAD:refs/heads/main [rejected] (fetch first) …" with git's
- * whole hint text, exit 1, and no word of what this run had already done.
- */
-async function pushOrSay(
-  git: SimpleGit,
-  remote: string,
-  ref: string,
-  then: { behind: string; other: string },
-): Promise<void> {
-  try {
-    await git.push(remote, ref);
-  } catch (error) {
-    const failure = pushFailure(errorMessage(error));
-    const next = failure.behind ? then.behind : then.other;
-    // A remote given as a URL (--remote https://user:token@…) lands in CI's log: its secrets masked.
-    const said = scrubSecrets(failure.said, urlSecrets(remote));
-    throw new ReleaseFailedError(`git push ${shownRemote(remote)} ${ref}`, `${said}; ${next}`);
-  }
-}
-
-function pushFailure(text: string): { said: string; behind: boolean } {
-  const rejected = /\[(remote )?rejected\]\s*\(([^)]*)\)/.exec(text);
-  if (rejected !== null) {
-    const behind = /fetch first|non-fast-forward/.test(rejected[2] ?? "");
-    const said = `the remote refused it (${rejected[2]})${behind ? ": it has commits this clone lacks" : ""}`;
-    return { said, behind };
-  }
-  const lines = text.split("\n").map((l) => l.trim());
-  const said = lines.find((l) => /^(fatal|error):/.test(l)) ?? lines.find((l) => l !== "") ?? text;
-  return { said: said.replace(/^(fatal|error):\s*/, ""), behind: false };
-}

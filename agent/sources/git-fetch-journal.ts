@@ -76,16 +76,25 @@ export async function writeJournal(
 ): Promise<{ started: (pid: number | undefined) => void; remove: () => Promise<void> }> {
   const run = { pid: process.pid, started: (await startTime(process.pid)) ?? "" };
   const record: Journal = { refs: Object.fromEntries(refs), before: [...before], run };
-  // Not fsynced: it guards against a killed process, as git's own ref writes (unsynced) do.
-  await writeFileAtomic(path, JSON.stringify(record), false);
+  // Durable before git starts: git fsyncs the pack it keeps (core.fsync's default) but not the refs,
+  // so after a power cut the objects may be there and an unsynced record lost (the next fetch found
+  // them and installed past the limit) or empty (every run refused it until an operator removed it).
+  await writeFileAtomic(path, JSON.stringify(record));
   return {
     started: (pid) => {
       if (pid === undefined) return;
-      // At once, before ship goes on: a kill a moment later must find git's group recorded. Renamed
-      // over the record, so a kill mid-write leaves the record without the pid, whole.
-      const { renameSync, writeFileSync } = process.getBuiltinModule("node:fs");
+      // At once, before ship goes on: a kill a moment later must find git's group recorded. Synced,
+      // then renamed over the record, so a kill or a power cut mid-write leaves one record, whole.
+      const { closeSync, fsyncSync, openSync, renameSync, writeFileSync } =
+        process.getBuiltinModule("node:fs");
       try {
-        writeFileSync(`${path}.pid`, JSON.stringify({ ...record, pid }), { mode: 0o640 });
+        const fd = openSync(`${path}.pid`, "w", 0o640);
+        try {
+          writeFileSync(fd, JSON.stringify({ ...record, pid }));
+          fsyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
         renameSync(`${path}.pid`, path);
       } catch {
         // Not recorded: a replay takes git for ended, as it is unless ship was killed mid-fetch.

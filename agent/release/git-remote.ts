@@ -1,0 +1,87 @@
+/**
+ * What `ship release git --push` asks of and sends to the remote: the tags it has (before anything
+ * is committed), and a push whose refusal is said in one line with what this run had done.
+ */
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import type { SimpleGit } from "simple-git";
+import { BadInputError, errorMessage } from "../../shared/errors.js";
+import { scrubSecrets, shownRemote, urlSecrets } from "../download/redact.js";
+import { ReleaseFailedError } from "./errors.js";
+
+const run = promisify(execFile);
+
+/**
+ * The `v*` tags of the remote `--push` goes to. A remote this repository does not have, or cannot
+ * reach, failed only at the push, after the manifest commit: exit 1 and a commit left behind
+ * ("'origin' does not appear to be a git repository"). Asked before anything is written: a name
+ * that is no remote is exit 2 naming `--remote`; one git cannot reach (a URL, a path, a host down)
+ * is exit 1, as a push failure.
+ */
+export async function remoteTags(where: string, remote: string, again: string): Promise<Map<string, string>> {
+  const remotes = (await run("git", ["remote"], { cwd: where })).stdout.split("\n").filter((r) => r !== "");
+  // git also pushes to a URL or a path given in place of a name.
+  if (!remotes.includes(remote) && !/[/:]/.test(remote)) {
+    const add = `add it (git remote add ${remote} URL)`;
+    throw BadInputError.single(
+      "--remote",
+      "",
+      remotes.length === 0
+        ? `${remote}: this repository has no remote to push to: ${add}, or leave out --push; nothing was committed or tagged`
+        : `${remote}: this repository has no such remote (it has ${remotes.join(", ")}): pass --remote with one of them, or ${add}; nothing was committed or tagged`,
+    );
+  }
+  try {
+    // GIT_TERMINAL_PROMPT=0: a remote asking for a password fails here instead of waiting on CI.
+    const { stdout } = await run("git", ["ls-remote", "--tags", remote, "refs/tags/v*"], {
+      cwd: where,
+      env: { ...process.env, GIT_TERMINAL_PROMPT: "0" },
+      maxBuffer: 64 << 20,
+    });
+    // Tag → the commit it releases: an annotated tag's `^{}` line (after its own) names the commit.
+    const tags = new Map<string, string>();
+    for (const m of stdout.matchAll(/^([0-9a-f]+)\trefs\/tags\/(.+?)(\^\{\})?$/gm))
+      tags.set(m[2] as string, m[1] as string);
+    return tags;
+  } catch (error) {
+    const said = scrubSecrets(pushFailure(errorMessage(error)).said, urlSecrets(remote));
+    throw new ReleaseFailedError(
+      `git ls-remote ${shownRemote(remote)}`,
+      `${said}; nothing was committed or tagged: run ${again} once that is fixed`,
+    );
+  }
+}
+
+/**
+ * A push the remote refuses (it moved on, a protected branch, a hook) or that cannot reach it was
+ * "internal error: To ../origin.git ! HEAD:refs/heads/main [rejected] (fetch first) …" with git's
+ * whole hint text, exit 1, and no word of what this run had already done.
+ */
+export async function pushOrSay(
+  git: SimpleGit,
+  remote: string,
+  ref: string,
+  then: { behind: string; other: string },
+): Promise<void> {
+  try {
+    await git.push(remote, ref);
+  } catch (error) {
+    const failure = pushFailure(errorMessage(error));
+    const next = failure.behind ? then.behind : then.other;
+    // A remote given as a URL (--remote https://user:token@…) lands in CI's log: its secrets masked.
+    const said = scrubSecrets(failure.said, urlSecrets(remote));
+    throw new ReleaseFailedError(`git push ${shownRemote(remote)} ${ref}`, `${said}; ${next}`);
+  }
+}
+
+function pushFailure(text: string): { said: string; behind: boolean } {
+  const rejected = /\[(remote )?rejected\]\s*\(([^)]*)\)/.exec(text);
+  if (rejected !== null) {
+    const behind = /fetch first|non-fast-forward/.test(rejected[2] ?? "");
+    const said = `the remote refused it (${rejected[2]})${behind ? ": it has commits this clone lacks" : ""}`;
+    return { said, behind };
+  }
+  const lines = text.split("\n").map((l) => l.trim());
+  const said = lines.find((l) => /^(fatal|error):/.test(l)) ?? lines.find((l) => l !== "") ?? text;
+  return { said: said.replace(/^(fatal|error):\s*/, ""), behind: false };
+}
