@@ -415,9 +415,8 @@ export function postgresOps(db: Db, { alone = false }: { alone?: boolean } = {})
     insertDeployments: async (ds, sent, ofNewRollout = false) => {
       // Issued together: in a transaction they are pipelined on its connection (the next chunk is
       // encoded and on its way while the database inserts this one); the order does not matter.
-      const rows = ofNewRollout ? firstOfEachPair(ds) : ds;
       const counts = await Promise.all(
-        chunks(rows).map((chunk) => insertDeploymentRows(db, chunk, sent, ofNewRollout)),
+        chunks(ds).map((chunk) => insertDeploymentRows(db, chunk, sent, ofNewRollout)),
       );
       return counts.reduce((a, b) => a + b, 0);
     },
@@ -780,23 +779,6 @@ export function postgresOps(db: Db, { alone = false }: { alone?: boolean } = {})
       );
     },
   };
-}
-
-/**
- * Each deployment id and each (rollout, agent) pair once, the first named: what `ON CONFLICT DO
- * NOTHING` would have kept of a batch whose rows are all new.
- */
-function firstOfEachPair(ds: readonly DeploymentRecord[]): DeploymentRecord[] {
-  const ids = new Set<string>();
-  const pairs = new Set<string>();
-  return ds.filter((d) => {
-    // PostgreSQL's text holds no NUL: the separator cannot occur in either id.
-    const pair = `${d.rolloutId}\u0000${d.agentId}`;
-    if (ids.has(d.id) || pairs.has(pair)) return false;
-    ids.add(d.id);
-    pairs.add(pair);
-    return true;
-  });
 }
 
 async function insertDeploymentRows(
