@@ -158,12 +158,8 @@ describe.skipIf(!hasPostgres())("PostgreSQL schema indexes", () => {
           created: 5,
           updated: 5,
         });
-        // A pair named twice is inserted once, as before.
-        return t.insertDeployments(
-          [...rows, rows[7]!],
-          { at: 5, actor: "operator", kind: "deployment.sent" },
-          true,
-        );
+        // Each pair once: the caller's promise (Dispatch.insertNew keeps the first of each).
+        return t.insertDeployments(rows, { at: 5, actor: "operator", kind: "deployment.sent" }, true);
       });
       expect(inserted).toBe(3_000);
       // A backend reports its counts to the statistics when it exits (idle, only every 10 s).
@@ -377,7 +373,7 @@ describe.skipIf(!hasPostgres())("PostgreSQL schema indexes", () => {
       await sql`INSERT INTO rollouts (id, release_id, app, spec, state, current_wave, wave_started_at, created, updated)
         VALUES (${`mark-ro-${app}`}, ${`mark-rel-${app}`}, ${`mark-${app}`}, '{}', ${state}, 0, 0, 0, 0)`;
       await sql`INSERT INTO deployments (id, rollout_id, agent_id, wave, desired_release, state, updated_at)
-        SELECT ${`mark-d-${app}-`} || i, ${`mark-ro-${app}`}, 'mark-' || lpad(i::text, 5, '0'), 0,
+        SELECT ${`mark-ro-${app}:mark-`} || lpad(i::text, 5, '0'), ${`mark-ro-${app}`}, 'mark-' || lpad(i::text, 5, '0'), 0,
           ${`mark-rel-${app}`}, ${state === "running" ? "pending" : "succeeded"}, 0
         FROM generate_series(0, ${count - 1}) i`;
       return `mark-ro-${app}`;
@@ -469,6 +465,90 @@ describe.skipIf(!hasPostgres())("PostgreSQL schema indexes", () => {
       expect(Math.max(...resyncMs), `3 resyncs per rollout: ${resyncMs.join(", ")} ms`).toBeLessThan(200);
     } finally {
       await pool.close();
+      await admin.end();
+    }
+  }, 60_000);
+
+  it("a woken hub's first marks of a new rollout read its agents' rows, not the whole rollout's, on each fresh connection", async () => {
+    // A fleet's next wave start: a 10,000-row rollout inserted a moment ago, a hub's 3,333
+    // agents marked 250 a statement, two at a time, on connections that never ran the statement
+    // (the first five runs on a connection get a custom plan). The planner puts the new rollout at
+    // a few rows (no statistics know it), so the custom plan took every index entry of the rollout
+    // and filtered its 10,000 rows by the 250 ids: the 14 marks and one read of 250 agents read
+    // 150,000 entries for 3,583 rows. Counted by PostgreSQL's own statistics, written when the
+    // store's backends exit.
+    const url = await pg.createDatabase();
+    const setup = postgres(url, { max: 1, onnotice: () => {} });
+    const agents = Array.from({ length: 10_000 }, (_, i) => `f-${String(i).padStart(5, "0")}`);
+    const mine = agents.filter((_, i) => i % 3 === 1);
+    try {
+      await (await openPostgresStore(url, { maxConnections: 1 })).close();
+      const list = `{${agents.join(",")}}`;
+      await setup`INSERT INTO agents (id, hostname, labels, agent_version, apps, online, last_seen)
+        SELECT x, 'h', '{}', '1', '[]', true, 0 FROM unnest(${list}::text[]) x`;
+      await setup`INSERT INTO releases (id, app, version, manifest, source, created, created_by)
+        VALUES ('f-rel', 'f', '1', '', '{}', 0, 'test')`;
+      // An earlier rollout of the fleet, which the statistics know: a fleet's history.
+      await setup`INSERT INTO rollouts (id, release_id, app, spec, state, current_wave, wave_started_at, created, updated)
+        VALUES ('f-old', 'f-rel', 'f', '{}', 'completed', 0, 0, 0, 0)`;
+      await setup`INSERT INTO deployments (id, rollout_id, agent_id, wave, desired_release, state, updated_at)
+        SELECT 'f-old:' || x, 'f-old', x, 0, 'f-rel', 'succeeded', 0 FROM unnest(${list}::text[]) x`;
+      await setup`ANALYZE`;
+      await setup`INSERT INTO rollouts (id, release_id, app, spec, state, current_wave, wave_started_at, created, updated)
+        VALUES ('f-ro', 'f-rel', 'f', '{}', 'running', 0, 0, 0, 0)`;
+      await setup`INSERT INTO deployments (id, rollout_id, agent_id, wave, desired_release, state, updated_at)
+        SELECT 'f-ro:' || x, 'f-ro', x, 0, 'f-rel', 'pending', 0 FROM unnest(${list}::text[]) x`;
+    } finally {
+      await setup.end();
+    }
+    const pool = await openPostgresStore(url);
+    const sent = { at: 1, actor: "hub", kind: "deployment.sent" };
+    let marked = 0;
+    try {
+      let next = 0;
+      const worker = async () => {
+        for (let from = next; from < mine.length; from = next) {
+          next += 250;
+          const chunk = mine.slice(from, from + 250);
+          const rows = await pool.markDueDeploymentsSent({ rolloutId: "f-ro", agentIds: chunk }, sent);
+          marked += rows.length;
+        }
+      };
+      await Promise.all([worker(), worker()]);
+      // A hello's read of an agent's rows in the rollout (rollback instructions), same shape.
+      expect(
+        await pool.listDeploymentsOfAgents({
+          rolloutId: "f-ro",
+          agentIds: mine.slice(0, 250),
+          states: ["sent"],
+        }),
+      ).toHaveLength(250);
+    } finally {
+      await pool.close();
+    }
+    expect(marked).toBe(mine.length);
+    const admin = postgres(url, { max: 1, onnotice: () => {} });
+    try {
+      // The store's backends write their statistics as they exit.
+      await expect
+        .poll(
+          async () =>
+            (
+              await admin`SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND pid <> pg_backend_pid()`
+            )[0]?.n,
+          { timeout: 20_000 },
+        )
+        .toBe(0);
+      const [read] = await admin`SELECT
+          (SELECT sum(idx_tup_read)::int FROM pg_stat_user_indexes WHERE relname = 'deployments') AS entries,
+          (SELECT coalesce(seq_tup_read, 0)::int FROM pg_stat_user_tables WHERE relname = 'deployments') AS scanned`;
+      const rows = mine.length + 250;
+      expect(
+        Number(read?.entries) + Number(read?.scanned),
+        `entries ${read?.entries}, scanned ${read?.scanned}`,
+      ).toBeLessThan(2 * rows);
+    } finally {
       await admin.end();
     }
   }, 60_000);
