@@ -306,18 +306,15 @@ export class Dispatch {
 }
 
 /**
- * Each deployment id and each (rollout, agent) pair once, the first named: what `ON CONFLICT DO
- * NOTHING` would have kept of rows that are all new.
+ * Each deployment once, the first named: what `ON CONFLICT DO NOTHING` would have kept of rows
+ * that are all new. By id alone: `deploymentId` makes every id from its rollout and agent, so one
+ * id is one pair (a second Set of the pairs cost ~5 ms more of a 10,000-agent create).
  */
 function firstOfEachPair(ds: readonly DeploymentRecord[]): DeploymentRecord[] {
   const ids = new Set<string>();
-  const pairs = new Set<string>();
   return ds.filter((d) => {
-    // PostgreSQL's text holds no NUL: the separator cannot occur in either id.
-    const pair = `${d.rolloutId}\u0000${d.agentId}`;
-    if (ids.has(d.id) || pairs.has(pair)) return false;
+    if (ids.has(d.id)) return false;
     ids.add(d.id);
-    pairs.add(pair);
     return true;
   });
 }
