@@ -105,7 +105,12 @@ export class AgentSync {
     const active = await activeRollouts(dispatch);
     for (const { rollout, release } of active)
       if (release && (await this.engine.enroll(t, rollout, release, agent))) {
-        dispatch.record({ actor, kind: "deployment.joined", subject: deploymentId(rollout.id, agentId), data: {} });
+        dispatch.record({
+          actor,
+          kind: "deployment.joined",
+          subject: deploymentId(rollout.id, agentId),
+          data: {},
+        });
         // It may join failed (broken on the release already): a paused rollout, which no tick
         // evaluates, must weigh that now, not leave it to a resume that would accept it.
         dispatch.evaluateLater(rollout.id);
