@@ -200,15 +200,7 @@ describe.skipIf(!hasPostgres())("PostgreSQL schema indexes", () => {
     const other = await openPostgresStore(url);
     try {
       const agents = Array.from({ length: 3_000 }, (_, i) => `h-${String(i).padStart(4, "0")}`);
-      const list = `{${agents.join(",")}}`;
-      await admin`INSERT INTO agents (id, hostname, labels, agent_version, apps, online, last_seen)
-        SELECT x, 'h', '{}', '1', '[]', true, 0 FROM unnest(${list}::text[]) x`;
-      await admin`INSERT INTO releases (id, app, version, manifest, source, created, created_by)
-        VALUES ('h-rel', 'h', '1', '', '{}', 0, 'test')`;
-      await admin`INSERT INTO rollouts (id, release_id, app, spec, state, current_wave, wave_started_at, created, updated)
-        VALUES ('h-ro', 'h-rel', 'h', '{}', 'running', 0, 0, 0, 0)`;
-      await admin`INSERT INTO deployments (id, rollout_id, agent_id, wave, desired_release, state, updated_at)
-        SELECT 'h-ro:' || x, 'h-ro', x, 0, 'h-rel', 'pending', 0 FROM unnest(${list}::text[]) x`;
+      await seedRollout(admin, "h", "h-ro", agents, "running");
       // Two woken hubs at once, each with its own pool: two of every three rows of a page get a
       // new version in overlapping transactions, which must fit in the page's free space (the
       // fillfactor) to stay HOT: 30 % free left 67-93 % of them HOT.
@@ -483,21 +475,10 @@ describe.skipIf(!hasPostgres())("PostgreSQL schema indexes", () => {
     const mine = agents.filter((_, i) => i % 3 === 1);
     try {
       await (await openPostgresStore(url, { maxConnections: 1 })).close();
-      const list = `{${agents.join(",")}}`;
-      await setup`INSERT INTO agents (id, hostname, labels, agent_version, apps, online, last_seen)
-        SELECT x, 'h', '{}', '1', '[]', true, 0 FROM unnest(${list}::text[]) x`;
-      await setup`INSERT INTO releases (id, app, version, manifest, source, created, created_by)
-        VALUES ('f-rel', 'f', '1', '', '{}', 0, 'test')`;
       // An earlier rollout of the fleet, which the statistics know: a fleet's history.
-      await setup`INSERT INTO rollouts (id, release_id, app, spec, state, current_wave, wave_started_at, created, updated)
-        VALUES ('f-old', 'f-rel', 'f', '{}', 'completed', 0, 0, 0, 0)`;
-      await setup`INSERT INTO deployments (id, rollout_id, agent_id, wave, desired_release, state, updated_at)
-        SELECT 'f-old:' || x, 'f-old', x, 0, 'f-rel', 'succeeded', 0 FROM unnest(${list}::text[]) x`;
+      await seedRollout(setup, "f", "f-old", agents, "completed");
       await setup`ANALYZE`;
-      await setup`INSERT INTO rollouts (id, release_id, app, spec, state, current_wave, wave_started_at, created, updated)
-        VALUES ('f-ro', 'f-rel', 'f', '{}', 'running', 0, 0, 0, 0)`;
-      await setup`INSERT INTO deployments (id, rollout_id, agent_id, wave, desired_release, state, updated_at)
-        SELECT 'f-ro:' || x, 'f-ro', x, 0, 'f-rel', 'pending', 0 FROM unnest(${list}::text[]) x`;
+      await seedRollout(setup, "f", "f-ro", agents, "running");
     } finally {
       await setup.end();
     }
@@ -552,6 +533,30 @@ describe.skipIf(!hasPostgres())("PostgreSQL schema indexes", () => {
       await admin.end();
     }
   }, 60_000);
+
+  /**
+   * A rollout of app `app` (release `${app}-rel`) with a row for each agent (`pending` while it
+   * runs, `succeeded` once completed); the agents and the release are inserted first if missing.
+   */
+  async function seedRollout(
+    on: postgres.Sql,
+    app: string,
+    id: string,
+    agents: readonly string[],
+    state: "running" | "completed",
+  ): Promise<void> {
+    const list = `{${agents.join(",")}}`;
+    const rel = `${app}-rel`;
+    await on`INSERT INTO agents (id, hostname, labels, agent_version, apps, online, last_seen)
+      SELECT x, 'h', '{}', '1', '[]', true, 0 FROM unnest(${list}::text[]) x ON CONFLICT DO NOTHING`;
+    await on`INSERT INTO releases (id, app, version, manifest, source, created, created_by)
+      VALUES (${rel}, ${app}, '1', '', '{}', 0, 'test') ON CONFLICT DO NOTHING`;
+    await on`INSERT INTO rollouts (id, release_id, app, spec, state, current_wave, wave_started_at, created, updated)
+      VALUES (${id}, ${rel}, ${app}, '{}', ${state}, 0, 0, 0, 0)`;
+    await on`INSERT INTO deployments (id, rollout_id, agent_id, wave, desired_release, state, updated_at)
+      SELECT ${`${id}:`} || x, ${id}, x, 0, ${rel}, ${state === "running" ? "pending" : "succeeded"}, 0
+      FROM unnest(${list}::text[]) x`;
+  }
 
   /** CPU (user + system) of the database's backends serving the store, from /proc: ticks of 10 ms. */
   async function backendCpuMs(on: postgres.Sql = sql): Promise<number> {
