@@ -2,8 +2,10 @@
  * A wave start on PostgreSQL: the database inserts the rows that write no event (other hubs'
  * agents) while the creating hub computes the rollout's warnings, instead of waiting for them; the
  * audit log keeps its order (the `rollout.created` event, with its warnings, before every
- * `deployment.sent`); the new rows are not counted again before the commit. Two real hubs in one process on a real PostgreSQL, real WebSocket agents;
- * the create is held at its event by a table lock an admin connection takes.
+ * `deployment.sent`); the new rows are not counted again before the commit; a pair planned twice
+ * goes in once, whichever of the insert's statements its copies fall in. Two real hubs in one
+ * process on a real PostgreSQL, real WebSocket agents; the create is held at its event by a table
+ * lock an admin connection takes.
  */
 
 import { execFileSync } from "node:child_process";
