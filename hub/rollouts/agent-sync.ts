@@ -2,6 +2,7 @@ import { MAX_APP_NAME } from "../../shared/app-name.js";
 import type { AppStatus, Hello, Progress, Report } from "../../shared/protocol/messages.js";
 import { parseDeploymentId } from "../../shared/protocol/messages.js";
 import type { DeploymentUpdate, StoreOps } from "../store/async-store.js";
+import { deploymentId } from "../store/deployment-id.js";
 import type { DeploymentRecord, DeploymentState, RolloutRecord } from "../store/store.js";
 import type { Dispatch } from "./dispatch.js";
 import { settleEligibility } from "./eligibility.js";
@@ -104,7 +105,12 @@ export class AgentSync {
     const active = await activeRollouts(dispatch);
     for (const { rollout, release } of active)
       if (release && (await this.engine.enroll(t, rollout, release, agent))) {
-        dispatch.record({ actor, kind: "deployment.joined", subject: `${rollout.id}:${agentId}`, data: {} });
+        dispatch.record({
+          actor,
+          kind: "deployment.joined",
+          subject: deploymentId(rollout.id, agentId),
+          data: {},
+        });
         // It may join failed (broken on the release already): a paused rollout, which no tick
         // evaluates, must weigh that now, not leave it to a resume that would accept it.
         dispatch.evaluateLater(rollout.id);

@@ -3,6 +3,7 @@ import type { RolloutSpec } from "../../shared/api/bodies.js";
 import { agoText } from "../ago-text.js";
 import { HubRequestError } from "../errors.js";
 import { ActiveRolloutConflict, type StoreOps } from "../store/async-store.js";
+import { deploymentId } from "../store/deployment-id.js";
 import { releaseById } from "../store/release-by-id.js";
 import type {
   AgentRecord,
@@ -533,7 +534,7 @@ export class RolloutEngine {
     // An agent already on the release has nothing to do, unless its last run of it failed.
     const broken = current === release.id ? brokenOnRelease(agent.apps, release, releaseApps) : undefined;
     return {
-      id: `${rollout.id}:${agent.id}`,
+      id: deploymentId(rollout.id, agent.id),
       rolloutId: rollout.id,
       agentId: agent.id,
       wave,

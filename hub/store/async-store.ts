@@ -124,9 +124,11 @@ export interface StoreOps extends Promised<Omit<Store, SyncOnly>> {
    * data `{"agent": agentId}`, written by the same statement.
    *
    * `ofNewRollout`: every row's rollout was inserted by this same transaction, so no other
-   * transaction can hold a row of it and none exists yet: PostgreSQL then inserts without
-   * checking each row for a conflict first (a 10,000-row wave start: ~20 % of the database's CPU
-   * for the insert every hub waits for). A pair named twice in `deployments` is still inserted once.
+   * transaction can hold a row of it, and the caller names each pair once across all of the
+   * transaction's calls (`Dispatch.insertNew` keeps the first of each before it splits the rows
+   * into statements): PostgreSQL then inserts without checking each row for a conflict first (a
+   * 10,000-row wave start: ~20 % of the database's CPU for the insert every hub waits for). A
+   * pair named twice is the unique index's error there; without `ofNewRollout`, inserted once.
    */
   insertDeployments(
     deployments: readonly DeploymentRecord[],

@@ -2,8 +2,10 @@
  * A wave start on PostgreSQL: the database inserts the rows that write no event (other hubs'
  * agents) while the creating hub computes the rollout's warnings, instead of waiting for them; the
  * audit log keeps its order (the `rollout.created` event, with its warnings, before every
- * `deployment.sent`); the new rows are not counted again before the commit. Two real hubs in one process on a real PostgreSQL, real WebSocket agents;
- * the create is held at its event by a table lock an admin connection takes.
+ * `deployment.sent`); the new rows are not counted again before the commit; a pair planned twice
+ * goes in once, whichever of the insert's statements its copies fall in. Two real hubs in one
+ * process on a real PostgreSQL, real WebSocket agents; the create is held at its event by a table
+ * lock an admin connection takes.
  */
 
 import { execFileSync } from "node:child_process";
@@ -176,4 +178,69 @@ describe.skipIf(!hasPostgres())("a wave start's insert on PostgreSQL", () => {
       await admin.end();
     }
   }, 60_000);
+
+  it("inserts a pair named twice once, whichever of the wave start's statements its copies fall in", async () => {
+    // The wave start inserts in three statements (one row first, the rows that write no event,
+    // the `sent` rows): a pair whose copies fell in two of them broke the unique index (23505).
+    const url = await cluster.server().createDatabase();
+    const admin = postgres(url, { max: 1, onnotice: () => {} });
+    const store = await openPostgresStore(url, { maxConnections: 1 });
+    try {
+      const ids = ["twice-unsent", "twice-sent", "once-a", "once-b"];
+      await admin`INSERT INTO agents (id, hostname, labels, agent_version, apps, online, last_seen)
+        SELECT x, 'h', '{}', '1', '[]', true, 0 FROM unnest(${`{${ids.join(",")}}`}::text[]) x`;
+      await admin`INSERT INTO releases (id, app, version, manifest, source, created, created_by)
+        VALUES ('p-rel', 'p', '1', '', '{}', 0, 'test')`;
+      const row = (agentId: string, wave: number) => ({
+        id: `p-ro:${agentId}`,
+        rolloutId: "p-ro",
+        agentId,
+        wave,
+        desiredRelease: "p-rel",
+        previousRelease: null,
+        state: "pending" as const,
+        attempts: 0,
+        updatedAt: 5,
+        error: null,
+      });
+      // The first copy of each is what counts, as ON CONFLICT DO NOTHING would have kept: a copy
+      // in the first (awaited) row and the next statement; a later-wave copy, unsent, and a due one
+      // of an agent connected here, sent.
+      const planned = [
+        row("twice-unsent", 1),
+        row("twice-unsent", 0),
+        row("twice-sent", 1),
+        row("once-a", 0),
+        row("twice-sent", 0),
+        row("once-b", 1),
+      ];
+      const connected = new Set(["twice-sent", "twice-unsent", "once-a"]);
+      const channel = {
+        isOnline: (id: string) => connected.has(id),
+        connectedAgentIds: () => [...connected],
+        send: () => false,
+      };
+      const inserted = await store.tx(async (t) => {
+        await t.insertRollout(rollout("p-ro", "p-rel"));
+        const dispatch = new Dispatch({ store, channel, now: () => 5 }, t);
+        return dispatch.insertNew(planned, "operator", (d) => d.wave === 0);
+      });
+      const stored = await admin`SELECT agent_id, wave, state FROM deployments ORDER BY agent_id`;
+      expect(stored.map((r) => `${r.agent_id} ${r.wave} ${r.state}`)).toEqual([
+        "once-a 0 sent",
+        "once-b 1 pending",
+        "twice-sent 1 pending",
+        "twice-unsent 1 pending",
+      ]);
+      // What the create counts and delivers is what went in: each pair once.
+      expect(inserted.map((d) => `${d.agentId} ${d.wave} ${d.state}`).sort()).toEqual(
+        stored.map((r) => `${r.agent_id} ${r.wave} ${r.state}`),
+      );
+      const sent = await admin`SELECT subject FROM events WHERE kind = 'deployment.sent'`;
+      expect(sent.map((e) => e.subject)).toEqual(["p-ro:once-a"]);
+    } finally {
+      await store.close();
+      await admin.end();
+    }
+  });
 });

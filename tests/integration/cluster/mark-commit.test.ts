@@ -39,7 +39,7 @@ describe.skipIf(!hasPostgres())("a woken hub's marks and the WAL flush", () => {
     await admin`INSERT INTO rollouts (id, release_id, app, spec, state, current_wave, wave_started_at, created, updated)
       VALUES ('flush-ro', 'flush-rel', 'flush', '{}', 'running', 0, 0, 0, 0)`;
     await admin`INSERT INTO deployments (id, rollout_id, agent_id, wave, desired_release, state, updated_at)
-      SELECT 'flush-d-' || x, 'flush-ro', x, 0, 'flush-rel', 'pending', 0 FROM unnest(${list}::text[]) x`;
+      SELECT 'flush-ro:' || x, 'flush-ro', x, 0, 'flush-rel', 'pending', 0 FROM unnest(${list}::text[]) x`;
   }, 60_000);
   afterAll(async () => {
     await admin?.end();

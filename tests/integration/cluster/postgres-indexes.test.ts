@@ -158,12 +158,8 @@ describe.skipIf(!hasPostgres())("PostgreSQL schema indexes", () => {
           created: 5,
           updated: 5,
         });
-        // A pair named twice is inserted once, as before.
-        return t.insertDeployments(
-          [...rows, rows[7]!],
-          { at: 5, actor: "operator", kind: "deployment.sent" },
-          true,
-        );
+        // Each pair once: the caller's promise (Dispatch.insertNew keeps the first of each).
+        return t.insertDeployments(rows, { at: 5, actor: "operator", kind: "deployment.sent" }, true);
       });
       expect(inserted).toBe(3_000);
       // A backend reports its counts to the statistics when it exits (idle, only every 10 s).
@@ -204,15 +200,7 @@ describe.skipIf(!hasPostgres())("PostgreSQL schema indexes", () => {
     const other = await openPostgresStore(url);
     try {
       const agents = Array.from({ length: 3_000 }, (_, i) => `h-${String(i).padStart(4, "0")}`);
-      const list = `{${agents.join(",")}}`;
-      await admin`INSERT INTO agents (id, hostname, labels, agent_version, apps, online, last_seen)
-        SELECT x, 'h', '{}', '1', '[]', true, 0 FROM unnest(${list}::text[]) x`;
-      await admin`INSERT INTO releases (id, app, version, manifest, source, created, created_by)
-        VALUES ('h-rel', 'h', '1', '', '{}', 0, 'test')`;
-      await admin`INSERT INTO rollouts (id, release_id, app, spec, state, current_wave, wave_started_at, created, updated)
-        VALUES ('h-ro', 'h-rel', 'h', '{}', 'running', 0, 0, 0, 0)`;
-      await admin`INSERT INTO deployments (id, rollout_id, agent_id, wave, desired_release, state, updated_at)
-        SELECT 'h-ro:' || x, 'h-ro', x, 0, 'h-rel', 'pending', 0 FROM unnest(${list}::text[]) x`;
+      await seedRollout(admin, "h", "h-ro", agents, "running");
       // Two woken hubs at once, each with its own pool: two of every three rows of a page get a
       // new version in overlapping transactions, which must fit in the page's free space (the
       // fillfactor) to stay HOT: 30 % free left 67-93 % of them HOT.
@@ -377,7 +365,7 @@ describe.skipIf(!hasPostgres())("PostgreSQL schema indexes", () => {
       await sql`INSERT INTO rollouts (id, release_id, app, spec, state, current_wave, wave_started_at, created, updated)
         VALUES (${`mark-ro-${app}`}, ${`mark-rel-${app}`}, ${`mark-${app}`}, '{}', ${state}, 0, 0, 0, 0)`;
       await sql`INSERT INTO deployments (id, rollout_id, agent_id, wave, desired_release, state, updated_at)
-        SELECT ${`mark-d-${app}-`} || i, ${`mark-ro-${app}`}, 'mark-' || lpad(i::text, 5, '0'), 0,
+        SELECT ${`mark-ro-${app}:mark-`} || lpad(i::text, 5, '0'), ${`mark-ro-${app}`}, 'mark-' || lpad(i::text, 5, '0'), 0,
           ${`mark-rel-${app}`}, ${state === "running" ? "pending" : "succeeded"}, 0
         FROM generate_series(0, ${count - 1}) i`;
       return `mark-ro-${app}`;
@@ -472,6 +460,103 @@ describe.skipIf(!hasPostgres())("PostgreSQL schema indexes", () => {
       await admin.end();
     }
   }, 60_000);
+
+  it("a woken hub's first marks of a new rollout read its agents' rows, not the whole rollout's, on each fresh connection", async () => {
+    // A fleet's next wave start: a 10,000-row rollout inserted a moment ago, a hub's 3,333
+    // agents marked 250 a statement, two at a time, on connections that never ran the statement
+    // (the first five runs on a connection get a custom plan). The planner puts the new rollout at
+    // a few rows (no statistics know it), so the custom plan took every index entry of the rollout
+    // and filtered its 10,000 rows by the 250 ids: the 14 marks and one read of 250 agents read
+    // 150,000 entries for 3,583 rows. Counted by PostgreSQL's own statistics, written when the
+    // store's backends exit.
+    const url = await pg.createDatabase();
+    const setup = postgres(url, { max: 1, onnotice: () => {} });
+    const agents = Array.from({ length: 10_000 }, (_, i) => `f-${String(i).padStart(5, "0")}`);
+    const mine = agents.filter((_, i) => i % 3 === 1);
+    try {
+      await (await openPostgresStore(url, { maxConnections: 1 })).close();
+      // An earlier rollout of the fleet, which the statistics know: a fleet's history.
+      await seedRollout(setup, "f", "f-old", agents, "completed");
+      await setup`ANALYZE`;
+      await seedRollout(setup, "f", "f-ro", agents, "running");
+    } finally {
+      await setup.end();
+    }
+    const pool = await openPostgresStore(url);
+    const sent = { at: 1, actor: "hub", kind: "deployment.sent" };
+    let marked = 0;
+    try {
+      let next = 0;
+      const worker = async () => {
+        for (let from = next; from < mine.length; from = next) {
+          next += 250;
+          const chunk = mine.slice(from, from + 250);
+          const rows = await pool.markDueDeploymentsSent({ rolloutId: "f-ro", agentIds: chunk }, sent);
+          marked += rows.length;
+        }
+      };
+      await Promise.all([worker(), worker()]);
+      // A hello's read of an agent's rows in the rollout (rollback instructions), same shape.
+      expect(
+        await pool.listDeploymentsOfAgents({
+          rolloutId: "f-ro",
+          agentIds: mine.slice(0, 250),
+          states: ["sent"],
+        }),
+      ).toHaveLength(250);
+    } finally {
+      await pool.close();
+    }
+    expect(marked).toBe(mine.length);
+    const admin = postgres(url, { max: 1, onnotice: () => {} });
+    try {
+      // The store's backends write their statistics as they exit.
+      await expect
+        .poll(
+          async () =>
+            (
+              await admin`SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = current_database() AND pid <> pg_backend_pid()`
+            )[0]?.n,
+          { timeout: 20_000 },
+        )
+        .toBe(0);
+      const [read] = await admin`SELECT
+          (SELECT sum(idx_tup_read)::int FROM pg_stat_user_indexes WHERE relname = 'deployments') AS entries,
+          (SELECT coalesce(seq_tup_read, 0)::int FROM pg_stat_user_tables WHERE relname = 'deployments') AS scanned`;
+      const rows = mine.length + 250;
+      expect(
+        Number(read?.entries) + Number(read?.scanned),
+        `entries ${read?.entries}, scanned ${read?.scanned}`,
+      ).toBeLessThan(2 * rows);
+    } finally {
+      await admin.end();
+    }
+  }, 60_000);
+
+  /**
+   * A rollout of app `app` (release `${app}-rel`) with a row for each agent (`pending` while it
+   * runs, `succeeded` once completed); the agents and the release are inserted first if missing.
+   */
+  async function seedRollout(
+    on: postgres.Sql,
+    app: string,
+    id: string,
+    agents: readonly string[],
+    state: "running" | "completed",
+  ): Promise<void> {
+    const list = `{${agents.join(",")}}`;
+    const rel = `${app}-rel`;
+    await on`INSERT INTO agents (id, hostname, labels, agent_version, apps, online, last_seen)
+      SELECT x, 'h', '{}', '1', '[]', true, 0 FROM unnest(${list}::text[]) x ON CONFLICT DO NOTHING`;
+    await on`INSERT INTO releases (id, app, version, manifest, source, created, created_by)
+      VALUES (${rel}, ${app}, '1', '', '{}', 0, 'test') ON CONFLICT DO NOTHING`;
+    await on`INSERT INTO rollouts (id, release_id, app, spec, state, current_wave, wave_started_at, created, updated)
+      VALUES (${id}, ${rel}, ${app}, '{}', ${state}, 0, 0, 0, 0)`;
+    await on`INSERT INTO deployments (id, rollout_id, agent_id, wave, desired_release, state, updated_at)
+      SELECT ${`${id}:`} || x, ${id}, x, 0, ${rel}, ${state === "running" ? "pending" : "succeeded"}, 0
+      FROM unnest(${list}::text[]) x`;
+  }
 
   /** CPU (user + system) of the database's backends serving the store, from /proc: ticks of 10 ms. */
   async function backendCpuMs(on: postgres.Sql = sql): Promise<number> {
