@@ -8,6 +8,7 @@ import { exitQuietlyWhenStdoutCloses } from "../../shared/cli/closed-stdout.js";
 import { refuseEmptyValues } from "../../shared/cli/empty-values.js";
 import { refuseNonUtf8Arguments } from "../../shared/cli/non-utf8-arguments.js";
 import { isNotInBundle } from "../../shared/cli/not-in-bundle.js";
+import { handDown, refuseParentOptions } from "../../shared/cli/parent-options.js";
 import { refuseRepeatedValues } from "../../shared/cli/repeated-options.js";
 import {
   allCommands,
@@ -77,7 +78,11 @@ const flagName = (flag: keyof GlobalOptions): string =>
  * only to an update run and `--no-hooks` only to `--rollback`. Any such mix is bad input (exit 2).
  */
 function misusedOptions(options: GlobalOptions): string | undefined {
-  const chosen = modes.filter((m) => options[m.flag] !== undefined && options[m.flag] !== false);
+  // `--version` is a mode too: `ship --version --force` printed the version and ignored --force.
+  const chosen: { flag: keyof GlobalOptions }[] = [
+    ...(options.version === true ? [{ flag: "version" as const }] : []),
+    ...modes.filter((m) => options[m.flag] !== undefined && options[m.flag] !== false),
+  ];
   const [first, second] = chosen.map((m) => flagName(m.flag));
   if (second !== undefined) return `${first} and ${second} cannot be used together: give one`;
   if (options.checkOnly === true && first !== undefined)
@@ -160,14 +165,14 @@ function buildProgram(setExit: (code: number) => void, onCommand: (command: Comm
     .option("-q, --quiet", "only problems")
     .enablePositionalOptions()
     .action(async (options: GlobalOptions) => {
-      if (options.version === true) {
-        process.stdout.write(`${versionText(SHIP_VERSION, options.json === true)}\n`);
-        return;
-      }
       const misuse = misusedOptions(options);
       if (misuse !== undefined) {
         process.stderr.write(`ship: ${misuse}\n`);
         setExit(ExitCode.badInput);
+        return;
+      }
+      if (options.version === true) {
+        process.stdout.write(`${versionText(SHIP_VERSION, options.json === true)}\n`);
         return;
       }
       // A name given twice (a script appending one) is that source once: twice, the run refused
@@ -203,6 +208,12 @@ function buildProgram(setExit: (code: number) => void, onCommand: (command: Comm
     refusalName,
   );
   program.hook("preAction", (_root, action) => takeRootOptions(program, action));
+  // What reaches a subcommand from above: `--config` (moved to `agent` above), `release`'s -C and
+  // --json (every release command reads both). Any other is refused, for commands added later too.
+  handDown(program, ["--config"]);
+  const release = program.commands.find((c) => c.name() === "release");
+  if (release !== undefined) handDown(release, ["--dir", "--json"]);
+  refuseParentOptions(program);
   return program;
 }
 

@@ -389,6 +389,15 @@ export async function signAction(
     allowPrivateKey?: string[];
   },
 ): Promise<void> {
+  if (artifact !== undefined && opts.gitCommit !== undefined)
+    throw BadInputError.single(
+      "ARTIFACT",
+      "",
+      "and --git-commit: give one (a git release's signature reads no archive)",
+    );
+  refuseUnread(opts.gitCommit !== undefined ? "--git-commit" : "ARTIFACT", [
+    ["--allow-private-key", opts.allowPrivateKey, ["ARTIFACT"]],
+  ]);
   const at = (p: string | undefined) => (p === undefined ? undefined : resolve(o.dir, p));
   const privateKeyPath = resolve(o.dir, opts.key);
   if (opts.out !== undefined) {
@@ -449,6 +458,20 @@ function publishSource(o: CommonOptions, p: PublishCliOptions): PublishSource {
   if (given !== 1) {
     throw BadInputError.single("--artifact", "", "or --url, --remote-path, --git-commit: give exactly one");
   }
+  refuseUnread(
+    p.artifact !== undefined
+      ? "--artifact"
+      : p.url !== undefined
+        ? "--url"
+        : p.remotePath !== undefined
+          ? "--remote-path"
+          : "--git-commit",
+    [
+      ["--sha256", p.sha256, ["--url", "--remote-path"]],
+      ["--git-tag", p.gitTag, ["--git-commit"]],
+      ["--allow-private-key", p.allowPrivateKey, ["--artifact"]],
+    ],
+  );
   if (p.artifact !== undefined) return { kind: "artifact", path: resolve(o.dir, p.artifact) };
   if (p.url !== undefined || p.remotePath !== undefined) {
     if (p.sha256 === undefined || !/^[0-9a-fA-F]{64}$/.test(p.sha256)) {
@@ -459,6 +482,18 @@ function publishSource(o: CommonOptions, p: PublishCliOptions): PublishSource {
     return { kind: "sftp", remotePath: p.remotePath as string, sha256: p.sha256 };
   }
   return { kind: "git", commit: p.gitCommit as string, ...(p.gitTag === undefined ? {} : { tag: p.gitTag }) };
+}
+
+/**
+ * A flag only some kinds of release read, given with another kind: `publish --artifact A --sha256 X`
+ * (the hub's own sha256 of the upload was used), `--git-tag` without `--git-commit`, a git signature
+ * written for `sign ARCHIVE --git-commit` — each was ignored without a word. Bad input, naming it.
+ */
+function refuseUnread(kind: string, flags: [flag: string, value: unknown, readBy: string[]][]): void {
+  for (const [flag, value, readBy] of flags) {
+    if (value === undefined || readBy.includes(kind)) continue;
+    throw BadInputError.single(flag, "", `applies to ${readBy.join(", ")}, not to ${kind}: leave it out`);
+  }
 }
 
 /**

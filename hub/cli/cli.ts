@@ -9,6 +9,7 @@ import { exitQuietlyWhenStdoutCloses } from "../../shared/cli/closed-stdout.js";
 import { refuseEmptyValues } from "../../shared/cli/empty-values.js";
 import { refuseNonUtf8Arguments } from "../../shared/cli/non-utf8-arguments.js";
 import { isNotInBundle } from "../../shared/cli/not-in-bundle.js";
+import { handDown, refuseParentOptions } from "../../shared/cli/parent-options.js";
 import { refuseRepeatedValues } from "../../shared/cli/repeated-options.js";
 import {
   allCommands,
@@ -195,6 +196,8 @@ const agents = remote(program.command("agents").description("list agents (filter
   .option("--selector <k=v>", "only agents with this label (repeat: every one)", collect)
   .addOption(oneOf("--status <status>", "online | offline", ["online", "offline"]))
   .action(async (options) => (await remoteCommands()).agentsList(options));
+// Where the hub is and who asks, written before `forget` or after it; the list's filters are refused.
+handDown(agents, ["--hub", "--token", "--token-file", "--json"]);
 remote(
   agents
     .command("forget")
@@ -203,7 +206,7 @@ remote(
     )
     .argument("<id>"),
 )
-  // `agents` takes the same flags, and commander gives them to it wherever they stand on the line.
+  // `agents` takes the remote flags too, and commander gives them to it wherever they stand on the line.
   .action(async (id: string, _options, cmd: Command) =>
     (await remoteCommands()).agentsForget(id, cmd.optsWithGlobals()),
   );
@@ -211,6 +214,7 @@ remote(
 refuseNonUtf8Arguments(program);
 refuseEmptyValues(program);
 refuseRepeatedValues(program);
+refuseParentOptions(program);
 
 /**
  * `--json` asks for machine-readable output, failures included: a script parsing stderr got

@@ -42,6 +42,13 @@ describe("ship refuses options that do not go together (real CLI)", () => {
       ["--approve", "myapp", "2.0.0", "--ignore-rollout"],
       /--ignore-rollout applies to an update run, not to --approve/,
     ],
+    // `--version` printed the version and ignored the rest: it reads only --json (and --config, any mode's).
+    [["--version", "--force"], /^ship: --force applies to an update run, not to --version\n$/],
+    [
+      ["--version", "--rollback", "x"],
+      /^ship: --version and --rollback cannot be used together: give one\n$/,
+    ],
+    [["--version", "--check-only"], /^ship: --check-only applies to an update run, not to --version\n$/],
     // A one-value flag given twice: commander kept the last without a word (which backup, which config?).
     [
       ["--rollback", "myapp-1", "--rollback", "myapp-2"],

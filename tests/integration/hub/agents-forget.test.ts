@@ -356,4 +356,43 @@ describe("ship-hub agents forget", () => {
     ]);
     expect(await rejoined.next(isType("deploy"))).toMatchObject({ rollback: true, release: { id: v1 } });
   });
+
+  // `agents`' list filters were taken by `forget` wherever they stood and ignored: the agent was
+  // forgotten (exit 0) though the operator asked about online agents only. Now refused before any
+  // request, naming the flag and both commands; the hub address and token still reach it.
+  it("refuses the list's filters given to forget, before or after it, and forgets nothing", async () => {
+    requireHubBin();
+    const t = await session.start();
+    const gone = await session.connect(t, "gone-2", web);
+    gone.ws.terminate();
+    await expect.poll(async () => (await t.hub.store.getAgent("gone-2"))?.online).toBe(false);
+    const env = { SHIP_HUB_TOKEN: t.operator };
+    const runs = await Promise.all([
+      runHubCli(t.dir, ["agents", "forget", "gone-2", "--status", "online", "--hub", t.hub.url], env),
+      runHubCli(t.dir, ["agents", "--app", "web", "forget", "gone-2", "--hub", t.hub.url], env),
+      runHubCli(t.dir, ["agents", "forget", "gone-2", "--json", "--selector", "env=prod"], env),
+    ]);
+    expect(runs.map((r) => [r.code, r.stdout])).toEqual([
+      [2, ""],
+      [2, ""],
+      [2, ""],
+    ]);
+    expect(runs[0]?.stderr).toBe(
+      "ship-hub: --status is an option of `ship-hub agents`, not of `ship-hub agents forget`, which does not read it: leave it out\n",
+    );
+    expect(runs[1]?.stderr).toMatch(
+      /^ship-hub: --app is an option of `ship-hub agents`, not of `ship-hub agents forget`/,
+    );
+    expect(JSON.parse(runs[2]?.stderr ?? "")).toMatchObject({
+      exitCode: 2,
+      error: expect.stringMatching(/^--selector is an option of `ship-hub agents`/),
+    });
+    expect(await t.hub.store.getAgent("gone-2")).toMatchObject({ online: false });
+    expect((await t.hub.store.getAgent("gone-2"))?.forgottenAt ?? null).toBeNull();
+
+    // --hub and --json before `forget` are still its own.
+    const forgot = await runHubCli(t.dir, ["agents", "--hub", t.hub.url, "--json", "forget", "gone-2"], env);
+    expect(forgot.code, forgot.stderr).toBe(0);
+    expect(JSON.parse(forgot.stdout)).toMatchObject({ id: "gone-2" });
+  });
 });
