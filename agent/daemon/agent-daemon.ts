@@ -18,7 +18,7 @@ import { carryOut } from "./carry-out.js";
 import { type AppDesired, DesiredStateStore } from "./desired-state.js";
 import { recordEndedInstruction } from "./ended-instruction-state.js";
 import { failedReport } from "./failed-report.js";
-import { buildHello } from "./hello.js";
+import { buildHello, type HelloApp } from "./hello.js";
 import { HubConnection } from "./hub-connection.js";
 import { hubManifestNotice } from "./hub-manifest-notice.js";
 import { hubProxyAgent } from "./hub-proxy-agent.js";
@@ -87,6 +87,8 @@ export class AgentDaemon {
   private readonly wanted = new Set<string>();
   /** The instruction being carried out and its last step, for the sign of life. */
   private running: { app: string; deploymentId: string; step: string } | undefined;
+  /** Its app as the hello read before the instruction began: what a hello says of it meanwhile. */
+  private heldApp: HelloApp | undefined;
   private signOfLifeTimer: NodeJS.Timeout | undefined;
   private handChangeTimer: NodeJS.Timeout | undefined;
   private readonly announced = new AnnouncedApps();
@@ -415,6 +417,13 @@ export class AgentDaemon {
       return report;
     }
     this.running = { app, deploymentId: id, step: "started" };
+    // Mid-update the files are the release's before its tests pass: a hello then (a reconnect, the
+    // hub restarted) announced the release as installed, and the hub took the host for updated —
+    // sending the next wave the release — while its test was still to fail and restore it.
+    this.heldApp = await this.hello(false).then(
+      (hello) => hello.apps.find((a) => a.app === app),
+      () => undefined,
+    );
     const result = await carryOut({
       config,
       ...(this.options.configFile === undefined ? {} : { configFile: this.options.configFile }),
@@ -434,6 +443,7 @@ export class AgentDaemon {
       stop: this.stopDownloads.signal,
     }).finally(() => {
       this.running = undefined;
+      this.heldApp = undefined;
     });
     if (result.kind === "report") return result.report;
     // Not an attempt: nothing was changed, and counting it would give up on a flaky network.
@@ -533,6 +543,7 @@ export class AgentDaemon {
       this.options.agentId,
       await this.desired.all(),
       await this.desired.installedReleases(),
+      this.heldApp,
     );
     if (sent) this.announced.record(hello);
     return hello;

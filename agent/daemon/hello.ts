@@ -7,12 +7,20 @@ import { readState } from "../state/state-file.js";
 import type { AppDesired } from "./desired-state.js";
 import { installedVersion } from "./installed-version.js";
 
+/** One app as a hello announces it. */
+export type HelloApp = Hello["apps"][number];
+
 export async function buildHello(
   config: AgentConfig,
   agentId: string,
   desired: Record<string, AppDesired>,
   /** Per app, version → hub release id of the versions the hub installed here. */
   installed?: Record<string, Record<string, string>>,
+  /**
+   * The app an instruction is updating, as it was before: announced instead of its files, which
+   * are the release's before its tests pass (the hub would count the host updated).
+   */
+  held?: HelloApp,
 ): Promise<Hello> {
   const state = await readState(config.general.state_file);
   const known = installed ?? {};
@@ -29,7 +37,8 @@ export async function buildHello(
     apps: await Promise.all(
       Object.entries(config.sources)
         .filter(([, source]) => source.enabled)
-        .map(async ([app, source]) => {
+        .map(async ([app, source]): Promise<HelloApp> => {
+          if (held?.app === app) return held;
           const current = state.sources[app];
           const version = await installedVersion(config, state, app, source);
           const last = desired[app];

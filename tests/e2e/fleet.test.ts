@@ -4,7 +4,7 @@
  * folder within its time budget: starting a fleet costs more than a rollout).
  */
 import { existsSync } from "node:fs";
-import { readdir, readFile } from "node:fs/promises";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AgentHandle, APP, Fleet } from "./fleet.js";
@@ -262,5 +262,48 @@ describe("a fleet of 5 agents and a hub, real processes", () => {
     const finished = log.indexOf('"outcome":"succeeded","msg":"instruction finished"', log.indexOf("3.0.5"));
     expect(stopping).toBeGreaterThanOrEqual(0);
     expect(finished).toBeGreaterThan(stopping);
+  });
+
+  it("the hub restarted while the canary's post_update_test runs: its hello does not pass the canary, whose failure then halts the rollout", {
+    timeout: 90_000,
+  }, async () => {
+    // agent-1's test waits for GO, then fails: the hub restarts while the release's files are in
+    // place and not yet accepted. The others' test passes.
+    const canary = fleet.agent(0);
+    const hold = join(canary.root, "hold");
+    const running = join(canary.root, "running");
+    const go = join(canary.root, "go");
+    await writeFile(hold, "");
+    const release = await fleet.publish({
+      version: "3.0.6",
+      test: `if [ -e ${hold} ]; then touch ${running}; while [ ! -e ${go} ]; do sleep 0.1; done; exit 1; fi; grep -qx 3.0.6 app.txt`,
+      testTimeout: 60,
+    });
+    const id = await rollout(release, [
+      { name: "canary", agents: ["agent-1"] },
+      { name: "rest", percent: 100 },
+    ]);
+    await fleet.waitFor("agent-1 in its post_update_test", async () => existsSync(running));
+    const before = Math.max(0, ...(await events()).map((e) => e.id));
+    await fleet.stopHub("SIGKILL");
+    await fleet.startHub();
+    // Before, its reconnect's hello announced 3.0.6 (the files' version) as installed: the hub took the
+    // canary for updated and sent the release to the next wave before the test had run its course.
+    await fleet.waitFor("agent-1 announced again", async () =>
+      (await events()).some((e) => e.id > before && e.kind === "agent.online" && e.subject === "agent-1"),
+    );
+    await writeFile(go, "");
+    await fleet.waitFor(
+      "agent-1's failure counted",
+      async () => (await fleet.rollout(id)).waves[0]?.agents[0]?.state === "failed",
+    );
+    const view = await fleet.rollout(id);
+    expect(view.state).toBe("paused");
+    // Before: 3 of them in_progress, sent 3.0.6 at the hello, before the canary's failure.
+    expect(view.waves[1]?.agents.map((a) => a.state)).toEqual(["pending", "pending", "pending", "pending"]);
+    expect(await fleet.appVersion(0)).toBe("3.0.3");
+    expect((await agentView("agent-1")).apps.find((a) => a.app === APP)?.version).toBe("3.0.3");
+    for (let i = 1; i < 5; i++) expect(await fleet.appVersion(i)).not.toBe("3.0.6");
+    await fleet.api("POST", `/rollouts/${id}/abort`, {});
   });
 });

@@ -49,6 +49,8 @@ export interface ReleaseSpec {
   version: string;
   /** Shell command of the post_update_test; default checks app.txt names the version. */
   test?: string;
+  /** The post_update_test's timeout in seconds (10). */
+  testTimeout?: number;
   /** Extra files in the release. */
   files?: Record<string, string>;
   preUpdate?: string[];
@@ -406,7 +408,7 @@ export async function writeRelease(dir: string, spec: ReleaseSpec): Promise<void
       {
         name: "app answers with the new version",
         command: spec.test ?? `grep -qx '${spec.version}' app.txt`,
-        timeout: 10,
+        timeout: spec.testTimeout ?? 10,
       },
     ],
   };
