@@ -6,10 +6,11 @@ import { lazyChildProcessForCommander } from "./cli-bundle-plugins.mjs";
 /**
  * Bundles `entry` as `<outdir>/<name>-<hash>.cjs` with the bundler's `common` options and `plugins`
  * first; returns the file's name. Node 20 caches no ES module code, hence CommonJS; the name carries
- * the content hash, so a cache made for another build is never looked at. No source map: the
- * commands these serve print one line for every error, never a stack.
+ * the content hash, so a cache made for another build is never looked at. No source map unless
+ * `sourceMapped` (`ship agent`'s, whose logged stack traces name the sources: code-cache.ts maps
+ * them): the quick commands print one line for every error, never a stack.
  */
-export async function buildCachedBundle({ common, name, entry, outdir, plugins }) {
+export async function buildCachedBundle({ common, name, entry, outdir, plugins, sourceMapped = false }) {
   const result = await build({
     ...common,
     plugins: [...plugins, lazyChildProcessForCommander, ...common.plugins],
@@ -18,6 +19,7 @@ export async function buildCachedBundle({ common, name, entry, outdir, plugins }
     outdir,
     entryNames: "[name]-[hash]",
     outExtension: { ".js": ".cjs" },
+    ...(sourceMapped ? { sourcemap: "linked", sourcesContent: false } : {}),
     // `import()` of an external package (better-sqlite3) becomes require(): a vm.Script has no
     // module loader of its own (Node 20's USE_MAIN_CONTEXT_DEFAULT_LOADER is experimental and
     // warns). Every external is CommonJS.

@@ -33,6 +33,7 @@ import { createRequire } from "node:module";
 import { dirname } from "node:path";
 import { Script } from "node:vm";
 import { crc32 } from "node:zlib";
+import { mapBundleStackTraces } from "./bundle-stack-traces.js";
 import { isNotInBundle } from "./not-in-bundle.js";
 
 // 2: the header ends in the payload's length and CRC-32. A version-1 file (no checksum) does not
@@ -121,11 +122,23 @@ function writeCache(cacheFile: string, bundle: BigIntStats, data: Buffer): boole
   }
 }
 
+export interface LoadOptions {
+  /** Stack traces name the sources of the bundle's linked map (`<bundleFile>.map`). */
+  sourceMapped?: boolean;
+}
+
+/** What the bundle's text is wrapped in, as Node wraps a CommonJS module. */
+const WRAPPER_HEAD = "(function (exports, require, module, __filename, __dirname) {";
+
 /**
  * Loads `bundleFile` (CommonJS) with the code cache `<bundleFile>.<cacheKey>.v8cache`. One cache per
  * command (`cacheKey`), so each holds what that command compiles and no more.
  */
-export function loadWithCodeCache<T>(bundleFile: string, cacheKey: string): CachedModule<T> {
+export function loadWithCodeCache<T>(
+  bundleFile: string,
+  cacheKey: string,
+  options: LoadOptions = {},
+): CachedModule<T> {
   const fd = openSync(bundleFile, "r");
   let source: string;
   let stat: BigIntStats;
@@ -141,7 +154,8 @@ export function loadWithCodeCache<T>(bundleFile: string, cacheKey: string): Cach
   const cacheFile = `${bundleFile}.${cacheKey}.v8cache`;
   const found = readCache(cacheFile, stat);
   const cachedData = found.kind === "good" ? found.data : undefined;
-  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+  if (options.sourceMapped === true) mapBundleStackTraces(bundleFile, WRAPPER_HEAD.length);
+  const script = new Script(`${WRAPPER_HEAD}${source}\n})`, {
     filename: bundleFile,
     ...(cachedData === undefined ? {} : { cachedData }),
   });
@@ -178,8 +192,16 @@ export async function runCachedCli(
   bundleFile: string,
   cacheKey: string,
   argv: string[],
+  options: LoadOptions & {
+    /** Whether a run that ended with this code writes the cache (default: every run). */
+    settleAfter?: (code: number) => boolean;
+  } = {},
 ): Promise<number | undefined> {
-  const cli = loadWithCodeCache<{ runCli: (argv: string[]) => Promise<number> }>(bundleFile, cacheKey);
+  const cli = loadWithCodeCache<{ runCli: (argv: string[]) => Promise<number> }>(
+    bundleFile,
+    cacheKey,
+    options,
+  );
   let code: number;
   try {
     code = await cli.exports.runCli(argv);
@@ -187,6 +209,6 @@ export async function runCachedCli(
     if (isNotInBundle(error)) return undefined;
     throw error;
   }
-  cli.settle();
+  if (options.settleAfter?.(code) ?? true) cli.settle();
   return code;
 }

@@ -7,10 +7,11 @@ import { readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isRunTemplate } from "./run-template.js";
-import { warmCodeCaches } from "./warm-code-caches.js";
+import { warmAgentCodeCache, warmCodeCaches } from "./warm-code-caches.js";
 
-export function setup(): void {
+export async function setup(): Promise<void> {
   warmCodeCaches();
+  await warmAgentCodeCache();
 }
 
 export function teardown(): void {

@@ -9,10 +9,11 @@
  *
  * So before any test runs, the commands the tests run most are made once as an operator's ordinary
  * day makes them: an update from 1.0.0 to 2.0.0 (backup, a TOML merge, hooks, a health check),
- * --list-backups and --rollback; not again once the build has its caches. The tests of the cache
+ * --list-backups and --rollback, and `ship agent`'s by a daemon started and stopped (its cache is
+ * written only by a stop after a start); not again once the build has its caches. The tests of the cache
  * itself work on copies of the bundle or accept a cache that was there before them.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -79,6 +80,48 @@ export function warmCodeCaches(): void {
       .sort()
       .reverse();
     ship(["--config", config, "--rollback", String(newest)]);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
+
+/**
+ * `ship agent`'s cache: a daemon whose hub is a closed port on this machine, stopped (SIGTERM) once it
+ * logged its start, which writes the cache of what its start compiled.
+ */
+export async function warmAgentCodeCache(): Promise<void> {
+  if (!existsSync(SHIP_BIN)) return;
+  const bundle = join(dirname(SHIP_BIN), "bundle");
+  if (readdirSync(bundle).some((name) => name.endsWith(".cjs.agent.v8cache"))) return;
+  const root = mkdtempSync(join(tmpdir(), "ship-warm-agent-"));
+  try {
+    writeFileSync(join(root, "hub.token"), "warm-code-caches-token\n", { mode: 0o600 });
+    mkdirSync(join(root, "app"));
+    const config = join(root, "ship.toml");
+    writeFileSync(
+      config,
+      `[general]\nstate_file = "${root}/var/state.json"\nbackup_dir = "${root}/var/backups"\n\n[hub]\nurl = "http://127.0.0.1:9"\ntoken_file = "${root}/hub.token"\nagent_id = "warm"\n\n[sources.myapp]\ntype = "hub"\napp_dir = "${root}/app"\n`,
+    );
+    const child = spawn(process.execPath, [SHIP_BIN, "agent", "--config", config], {
+      stdio: ["ignore", "ignore", "pipe"],
+      env: { ...process.env, NODE_EXTRA_CA_CERTS: "" },
+    });
+    let stderr = "";
+    let stopping = false;
+    // A daemon that never logs its start is the fault the suite's agent tests will name.
+    const stuck = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    const exited = new Promise<number | null>((done) => child.on("close", done));
+    child.stderr.on("data", (chunk) => {
+      stderr += chunk;
+      // Once: a second signal stops the daemon at once (128+signal), without its cache.
+      if (stderr.includes('"agent started"') && !stopping) {
+        stopping = true;
+        child.kill("SIGTERM");
+      }
+    });
+    const code = await exited;
+    clearTimeout(stuck);
+    if (code !== 0) throw new Error(`warming ship's code caches: ship agent exited ${code}: ${stderr}`);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

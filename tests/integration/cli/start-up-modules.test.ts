@@ -7,7 +7,7 @@
  * `--list-backups` and `--rollback` normally run the code-cached CommonJS restore bundle (one file,
  * not a module graph, holding only what those two commands use); with `--verbose` they run the ES
  * module chunks, whose graph is checked here. The update run, the checks, `--approve`, `--recover`
- * and `ship release` run the whole CLI's code-cached bundle; `ship agent` the ES module chunks.
+ * and `ship release` run the whole CLI's code-cached bundle; `ship agent` its own code-cached bundle (agent-code-cache.test.ts).
  */
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -530,7 +530,7 @@ describe("what the quick commands load (built CLI)", () => {
     // No ES module chunk and nothing from node_modules for a local source: the one cached bundle.
     expect(files.filter((f) => f.includes("/node_modules/") || inBundle(f))).toEqual([]);
     expect((await readdir(bundleDir)).some((f) => f.endsWith(".cjs.run.v8cache"))).toBe(true);
-    // --verbose keeps the ES module chunks (with source maps), as `ship agent` does.
+    // --verbose keeps the ES module chunks (with source maps).
     const verbose = await sourcesLoaded(root, [...run, "--verbose"]);
     expect(verbose.code).toBe(0);
     expect(verbose.files.some((f) => f.startsWith(bundleDir) && f.endsWith(".js"))).toBe(true);

@@ -138,3 +138,50 @@ describe("code cache of the quick commands", () => {
     expect(await load(bundle)).toEqual({ answer: "alpha3", cache: "unwritable" });
   });
 });
+
+describe("a source-mapped bundle (ship agent's)", () => {
+  it("names its .ts sources in stack traces, compiled or from the cache", async () => {
+    const dir = join(root, "mapped");
+    await mkdir(dir);
+    const source = join(dir, "thrower.ts");
+    // The throw on line 3, column 9 of the source; the bundle's first line holds a banner.
+    await writeFile(
+      source,
+      [
+        "export function fail(reason: string): never {",
+        '  const note: string = "failed: " + reason;',
+        "  throw new Error(note);",
+        "}",
+        "",
+      ].join("\n"),
+    );
+    const bundle = join(dir, "agent-CCCC.cjs");
+    const { build } = await import("esbuild");
+    await build({
+      entryPoints: [source],
+      outfile: bundle,
+      bundle: true,
+      format: "cjs",
+      platform: "node",
+      sourcemap: "linked",
+      sourcesContent: false,
+      banner: { js: "var banner = 1;" },
+      logLevel: "silent",
+    });
+    const script = `
+      import { loadWithCodeCache } from ${JSON.stringify(CODE_CACHE)};
+      const m = loadWithCodeCache(${JSON.stringify(bundle)}, "agent", { sourceMapped: true });
+      let stack = "";
+      try { m.exports.fail("disk full"); } catch (error) { stack = error.stack; }
+      m.settle();
+      console.log(JSON.stringify({ stack, cache: m.cache() }));`;
+    for (const cache of ["written", "used"]) {
+      const { stdout } = await run(process.execPath, ["--input-type=module", "-e", script]);
+      const result = JSON.parse(stdout) as { stack: string; cache: string };
+      expect(result.cache).toBe(cache);
+      const [head, first] = result.stack.split("\n");
+      expect(head).toBe("Error: failed: disk full");
+      expect(first).toBe(`    at Object.fail (${source}:3:9)`);
+    }
+  });
+});
