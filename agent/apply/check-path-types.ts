@@ -38,9 +38,9 @@ export interface PathTypesCheck {
 type Kind = "dir" | "file" | "symlink" | "other";
 
 export async function checkPathTypes(input: PathTypesCheck): Promise<void> {
-  refuseMountPoints(input);
   // Read here from the cache the apply reads it from again (install-index.ts): parsed once a run.
   const index = await readInstallIndex(input.stateDir);
+  refuseMountPoints(input, index);
   const written = statSync(indexPath(input.stateDir), { throwIfNoEntry: false })?.mtimeMs;
   const installed = index === undefined ? undefined : { files: index.files, written };
   const found =
@@ -58,21 +58,29 @@ export async function checkPathTypes(input: PathTypesCheck): Promise<void> {
 }
 
 /**
- * A directory of the app with something mounted on it (`mount --bind /srv/shared/storage
- * app/storage`) where the release puts files: its files are another place's, as behind a symlinked
- * directory (which the planner refuses), but the scan saw a directory and the update replaced the
- * operator's shared files through it. Refused in the same words, exit 2, before anything runs.
+ * A directory (or file) of the app with something mounted on it (`mount --bind /srv/shared/storage
+ * app/storage`) where the release puts files, or where ship installed what this release drops: its
+ * files are another place's, as behind a symlinked directory, and the update replaced or deleted the
+ * operator's shared files through it (a release without storage/.gitkeep deleted the shared
+ * directory's own, exit 0; an unlink or rmdir of the mount point itself failed the apply, EBUSY).
+ * Refused in the same words, exit 2, before anything runs.
  */
-function refuseMountPoints(input: PathTypesCheck): void {
+function refuseMountPoints(input: PathTypesCheck, index: InstallIndex | undefined): void {
+  const under = (path: string, rel: string) => path === rel || path.startsWith(`${rel}/`);
   for (const rel of mountPointsIn(realDir(input.appDir))) {
     if (protectedDirectoryOf(input.manifest, rel) !== undefined) continue;
-    const needed =
+    const writes =
       input.listing === undefined
         ? existsSync(`${input.releaseDir}/${rel}`)
-        : [...input.listing.keys()].some((path) => path === rel || path.startsWith(`${rel}/`));
-    if (!needed) continue;
+        : [...input.listing.keys()].some((path) => under(path, rel));
+    const installed =
+      index !== undefined &&
+      (Object.keys(index.files).some((path) => under(path, rel)) ||
+        index.dirs.some((dir) => under(dir, rel)));
+    if (!writes && !installed) continue;
+    const what = writes ? "the release writes there" : "ship installed files there that this release removes";
     const reason =
-      `release ${input.manifest.version} cannot be installed: the app has a mount point at ${rel} (what is mounted there is not the app's), and the release writes there; ` +
+      `release ${input.manifest.version} cannot be installed: the app has a mount point at ${rel} (what is mounted there is not the app's), and ${what}; ` +
       "unmount it or protect that directory in the manifest, then run ship again; nothing was run or changed";
     throw new BadInputError([{ file: input.appDir, path: "", message: reason, severity: "error" }], reason);
   }
