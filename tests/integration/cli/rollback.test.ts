@@ -188,6 +188,30 @@ describe("ship --rollback (real CLI)", () => {
     }
   });
 
+  it("a mount a pre_update hook makes after the check: the apply writes nothing through it", async (ctx) => {
+    // The check before the hooks saw no mount point, and the apply replaced the shared directory's
+    // .gitkeep through the one the hook made (exit 0, 'replaced 1 file(s) ship had not installed').
+    await useRelease(await release("r1", "1.0.0", { "app.py": "v1\n", "storage/keep.txt": "" }));
+    expect((await runShip(["--config", config])).code).toBe(0);
+    const shared = join(root, "shared");
+    await writeTree(shared, { ".gitkeep": "operator's\n" });
+    const storage = join(root, "app/storage");
+    if (!bindMount(shared, storage)) return ctx.skip();
+    unmountTmpfs(storage);
+    const hook = `hooks:\n  pre_update:\n    - "mount --bind ${shared} ${storage}"\n`;
+    await useRelease(await release("r2", "2.0.0", { "app.py": "v2\n", "storage/.gitkeep": "v2\n" }, hook));
+    try {
+      const run = await runShip(["--config", config]);
+      expect(run.code, run.stdout + run.stderr).toBe(1);
+      expect(run.stdout + run.stderr).toContain(
+        "update failed at apply: the app has a mount point at storage (what is mounted there is not the app's), and the release writes there",
+      );
+      expect(await readFile(join(shared, ".gitkeep"), "utf8")).toBe("operator's\n");
+    } finally {
+      if ((await readFile("/proc/self/mountinfo", "utf8")).includes(` ${storage} `)) unmountTmpfs(storage);
+    }
+  });
+
   it("the Capistrano layout: rolling back to the first backup leaves the shared directory byte for byte", async () => {
     await useRelease(await release("r1", "1.0.0", { "app.py": "v1\n", "storage/.gitkeep": "" }));
     expect((await runShip(["--config", config])).code).toBe(0);
