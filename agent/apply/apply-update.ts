@@ -50,6 +50,7 @@ import { type SplitLink, splitLinks, splitLinkText } from "./hard-links.js";
 import { indexBaseOf, indexPath, readInstallIndex } from "./install-index.js";
 import { JOURNAL_OF, journalPath, type UpdateJournal, writeJournal } from "./journal.js";
 import { withoutForeignKeepCopies } from "./keep-copies.js";
+import { anyUnder, mountPointInTheWay } from "./mount-points.js";
 import { buildOps, type Inventory, inventoryOf } from "./ops.js";
 import { draftPlan, finishPlan, summarizePlan } from "./plan.js";
 import { prepareUpdate, reportReplacedMerges } from "./prepare.js";
@@ -183,6 +184,14 @@ export async function applyUpdate(input: ApplyUpdateInput): Promise<AppliedUpdat
   await makeDirs(stateDir);
   await makeDirs(appDir);
   const index = await readInstallIndex(stateDir);
+  // Asked again here: a mount made since the check (by a pre_update hook) was written through.
+  const mounted = mountPointInTheWay({
+    manifest,
+    appDir,
+    index,
+    writes: (rel) => anyUnder(input.release.files.keys(), rel),
+  });
+  if (mounted !== undefined) throw new UpdateNotAppliedError(app, "plan", mounted);
   const scan: TreeScan = await scanTree(appDir, {
     skipDir: (rel) => protectedDirectoryOf(manifest, rel) !== undefined,
   });

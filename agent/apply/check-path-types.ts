@@ -14,13 +14,12 @@
 import { type Dirent, existsSync, readdirSync, statSync } from "node:fs";
 import { BadInputError } from "../../shared/errors.js";
 import { MANIFEST_FILENAME, type Manifest } from "../../shared/manifest/schema.js";
-import { mountPointsIn } from "../tree/dir-names.js";
 import { nameFits } from "../tree/fs-ops.js";
 import { isDirectoryMode, isFileMode, isSymlinkMode, lstatLite } from "../tree/lstat-lite.js";
-import { realDir } from "../tree/path-on-disk.js";
 import { scanTree } from "../tree/scan-tree.js";
 import { conflictSummary } from "./apply-update.js";
 import { indexPath, readInstallIndex } from "./install-index.js";
+import { anyUnder, mountPointInTheWay } from "./mount-points.js";
 import { anyKeepsCopy, keepCopyName, keepsCopy, NOT_SAFE, planUpdate } from "./plan.js";
 import { protectedDirectoryOf, ruleFor } from "./rules.js";
 import type { InstallIndex, PlanConflict, ReleaseEntry } from "./types.js";
@@ -38,9 +37,9 @@ export interface PathTypesCheck {
 type Kind = "dir" | "file" | "symlink" | "other";
 
 export async function checkPathTypes(input: PathTypesCheck): Promise<void> {
-  refuseMountPoints(input);
   // Read here from the cache the apply reads it from again (install-index.ts): parsed once a run.
   const index = await readInstallIndex(input.stateDir);
+  refuseMountPoints(input, index);
   const written = statSync(indexPath(input.stateDir), { throwIfNoEntry: false })?.mtimeMs;
   const installed = index === undefined ? undefined : { files: index.files, written };
   const found =
@@ -57,25 +56,19 @@ export async function checkPathTypes(input: PathTypesCheck): Promise<void> {
   throw new BadInputError([{ file: input.appDir, path: "", message: reason, severity: "error" }], reason);
 }
 
-/**
- * A directory of the app with something mounted on it (`mount --bind /srv/shared/storage
- * app/storage`) where the release puts files: its files are another place's, as behind a symlinked
- * directory (which the planner refuses), but the scan saw a directory and the update replaced the
- * operator's shared files through it. Refused in the same words, exit 2, before anything runs.
- */
-function refuseMountPoints(input: PathTypesCheck): void {
-  for (const rel of mountPointsIn(realDir(input.appDir))) {
-    if (protectedDirectoryOf(input.manifest, rel) !== undefined) continue;
-    const needed =
-      input.listing === undefined
-        ? existsSync(`${input.releaseDir}/${rel}`)
-        : [...input.listing.keys()].some((path) => path === rel || path.startsWith(`${rel}/`));
-    if (!needed) continue;
-    const reason =
-      `release ${input.manifest.version} cannot be installed: the app has a mount point at ${rel} (what is mounted there is not the app's), and the release writes there; ` +
-      "unmount it or protect that directory in the manifest, then run ship again; nothing was run or changed";
-    throw new BadInputError([{ file: input.appDir, path: "", message: reason, severity: "error" }], reason);
-  }
+/** A mount point in the app where the release writes or drops files: exit 2 before anything runs. */
+function refuseMountPoints(input: PathTypesCheck, index: InstallIndex | undefined): void {
+  const { listing } = input;
+  const why = mountPointInTheWay({
+    manifest: input.manifest,
+    appDir: input.appDir,
+    index,
+    writes: (rel) =>
+      listing === undefined ? existsSync(`${input.releaseDir}/${rel}`) : anyUnder(listing.keys(), rel),
+  });
+  if (why === undefined) return;
+  const reason = `release ${input.manifest.version} cannot be installed: ${why}; nothing was run or changed`;
+  throw new BadInputError([{ file: input.appDir, path: "", message: reason, severity: "error" }], reason);
 }
 
 interface Installed {

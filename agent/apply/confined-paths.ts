@@ -42,6 +42,9 @@ export class ConfinedPaths {
       if (this.isMountPoint(dir)) return { dir, symlink: true }; // leads outside as a link does
       this.realDirs.add(dir);
     }
+    // A file or directory mounted at `rel` itself is another place's too: replacing or removing it
+    // failed half-way (EBUSY), and an equal copy bound over ship's config.ini was taken for ship's.
+    if (this.isMountPoint(rel)) return { dir: rel, symlink: true };
     return undefined;
   }
 

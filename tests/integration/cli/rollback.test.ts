@@ -140,6 +140,78 @@ describe("ship --rollback (real CLI)", () => {
     }
   });
 
+  it("a file and a directory bound into the app holding ship's own bytes: an update dropping them is refused, a rollback leaves them alone", async (ctx) => {
+    // The operator's copies equal what ship installed: an update whose release dropped them deleted
+    // the shared directory's .gitkeep through the mount (exit 0), and rolling back to the first
+    // backup stopped half-way at the unlink of the bound config.ini (EBUSY, exit 3).
+    await useRelease(await release("r1", "1.0.0", { "app.py": "v1\n" }));
+    expect((await runShip(["--config", config])).code).toBe(0);
+    const shipped = { "app.py": "v2\n", "config.ini": "shipped\n", "storage/.gitkeep": "" };
+    await useRelease(await release("r2", "2.0.0", shipped));
+    expect((await runShip(["--config", config])).code).toBe(0);
+    const shared = join(root, "shared");
+    await writeTree(shared, {
+      "config.ini": "shipped\n",
+      "storage/.gitkeep": "",
+      "storage/uploads/p.jpg": "jpeg\n",
+    });
+    const mounted: string[] = [];
+    try {
+      for (const rel of ["config.ini", "storage"]) {
+        if (!bindMount(join(shared, rel), join(root, "app", rel))) return ctx.skip();
+        mounted.unshift(join(root, "app", rel));
+      }
+      const sharedBefore = await snapshot(shared);
+      await useRelease(await release("r3", "3.0.0", { "app.py": "v3\n" }));
+      for (const rel of ["config.ini", "storage"]) {
+        const refused = await runShip(["--config", config]);
+        expect(refused.code, refused.stdout + refused.stderr).toBe(2);
+        expect(refused.stdout).toContain(
+          `the app has a mount point at ${rel} (what is mounted there is not the app's), and ship installed files there that this release removes`,
+        );
+        expect(await snapshot(shared)).toEqual(sharedBefore);
+        if (rel !== "config.ini") continue;
+        unmountTmpfs(join(root, "app/config.ini"));
+        mounted.splice(mounted.indexOf(join(root, "app/config.ini")), 1);
+      }
+      if (!bindMount(join(shared, "config.ini"), join(root, "app/config.ini"))) return ctx.skip();
+      mounted.unshift(join(root, "app/config.ini"));
+      const first = (await backups()).at(-1)?.id ?? "";
+      const rolled = await runShip(["--config", config, "--rollback", first]);
+      expect(rolled.code, rolled.stdout + rolled.stderr).toBe(0);
+      expect(rolled.stdout).toContain(
+        "left alone: config.ini (behind a symlink or mount point, outside the app directory)",
+      );
+      expect(await snapshot(shared)).toEqual(sharedBefore);
+    } finally {
+      for (const dir of mounted) unmountTmpfs(dir);
+    }
+  });
+
+  it("a mount a pre_update hook makes after the check: the apply writes nothing through it", async (ctx) => {
+    // The check before the hooks saw no mount point, and the apply replaced the shared directory's
+    // .gitkeep through the one the hook made (exit 0, 'replaced 1 file(s) ship had not installed').
+    await useRelease(await release("r1", "1.0.0", { "app.py": "v1\n", "storage/keep.txt": "" }));
+    expect((await runShip(["--config", config])).code).toBe(0);
+    const shared = join(root, "shared");
+    await writeTree(shared, { ".gitkeep": "operator's\n" });
+    const storage = join(root, "app/storage");
+    if (!bindMount(shared, storage)) return ctx.skip();
+    unmountTmpfs(storage);
+    const hook = `hooks:\n  pre_update:\n    - "mount --bind ${shared} ${storage}"\n`;
+    await useRelease(await release("r2", "2.0.0", { "app.py": "v2\n", "storage/.gitkeep": "v2\n" }, hook));
+    try {
+      const run = await runShip(["--config", config]);
+      expect(run.code, run.stdout + run.stderr).toBe(1);
+      expect(run.stdout + run.stderr).toContain(
+        "update failed at apply: the app has a mount point at storage (what is mounted there is not the app's), and the release writes there",
+      );
+      expect(await readFile(join(shared, ".gitkeep"), "utf8")).toBe("operator's\n");
+    } finally {
+      if ((await readFile("/proc/self/mountinfo", "utf8")).includes(` ${storage} `)) unmountTmpfs(storage);
+    }
+  });
+
   it("the Capistrano layout: rolling back to the first backup leaves the shared directory byte for byte", async () => {
     await useRelease(await release("r1", "1.0.0", { "app.py": "v1\n", "storage/.gitkeep": "" }));
     expect((await runShip(["--config", config])).code).toBe(0);
