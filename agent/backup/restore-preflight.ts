@@ -17,6 +17,7 @@ import type { IndexedFile } from "../apply/types.js";
 import { damagedRecord } from "../state/record-file.js";
 import { lstatBigOrUndefined, lstatOrUndefined } from "../tree/fs-ops.js";
 import { loopSlices } from "../tree/loop-slices.js";
+import { isFileMode, lstatLiteOrUndefined } from "../tree/lstat-lite.js";
 import { type BackupInventory, backupFilesDir } from "./backup-store.js";
 import { MISSING_COPY, resizedCopies, savedRecords } from "./saved-sizes.js";
 
@@ -43,8 +44,8 @@ export async function firstUnreadableToJudge(input: {
     const pause = slice();
     if (pause !== undefined) await pause;
     const path = join(input.appDir, rel);
-    const stat = lstatOrUndefined(path);
-    if (stat?.isFile() !== true) continue;
+    const stat = lstatLiteOrUndefined(path);
+    if (stat === undefined || !isFileMode(stat.mode)) continue;
     const indexed = input.installed?.[rel];
     const read = indexed === undefined ? rel.endsWith(".bak") : !statMatches(stat, indexed);
     if (!read || !(await paths.reachable(rel))) continue;
@@ -69,7 +70,8 @@ export function firstUnreadableSaved(
 ): { path: string; error: unknown } | undefined {
   for (const rel of rels) {
     const path = join(savedDir, rel);
-    if (lstatOrUndefined(path)?.isFile() !== true) continue;
+    const stat = lstatLiteOrUndefined(path);
+    if (stat === undefined || !isFileMode(stat.mode)) continue;
     try {
       accessSync(path, constants.R_OK);
     } catch (error) {
