@@ -69,7 +69,7 @@ export function lstatLite(path: string, throwIfNoEntry: boolean, into?: LiteStat
  * per-file looks of `--rollback` (is it still ship's file, how many names has it, may it be read, is
  * the saved copy there), four of them per restored file: each lstatSync built a Stats with four Date
  * objects, ~5× the instructions of the call itself, and hot enough for TurboFan to compile Node's
- * Stats code in a 0.1 s command (docs/benchmarks-history.md, round 52: ~10 ms of CPU of a 200-file
+ * Stats code in a 0.1 s command (docs/benchmarks-history.md, round 52: ~2–10 ms of CPU of a 200-file
  * rollback's ~135).
  */
 export function lstatLiteOrUndefined(path: string): LiteStat | undefined {

@@ -71,7 +71,7 @@ describe("ship --rollback lstats each saved copy at most twice, and no app file 
     ).toEqual([]);
     // The app's files are looked at by numbers only (lstat-lite.ts): Node's lstatSync builds a
     // Stats with four Date objects each time, for three looks per file (still ship's? how many
-    // names? readable?): ~10 ms of a 1 % rollback's CPU with the saved copies' existence checks.
+    // names? readable?): ~2–10 ms of a 1 % rollback's CPU with the saved copies' existence checks.
     // Base: 3 per file.
     const appFiles = (await readFile(trace, "utf8"))
       .split("\n")
