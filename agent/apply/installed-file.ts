@@ -4,10 +4,15 @@
  * file, the hash of the merge ship wrote; indexes from before it was recorded leave only the stat). A restore
  * deletes or replaces only entries that pass this test: anything else belongs to someone else.
  */
-import type { Stats } from "node:fs";
 import { VerificationError } from "../../shared/errors.js";
-import { lstatOrUndefined } from "../tree/fs-ops.js";
 import { hashEntry, hashRegularFileSync, SYNC_READ_MAX_BYTES, SYNC_SLICE_BYTES } from "../tree/hash-file.js";
+import {
+  isDirectoryMode,
+  isFileMode,
+  isSymlinkMode,
+  type LiteStat,
+  lstatLiteOrUndefined,
+} from "../tree/lstat-lite.js";
 import { statMatches } from "./stat-match.js";
 import type { IndexedFile } from "./types.js";
 
@@ -17,11 +22,12 @@ export async function installedState(
   path: string,
   indexed: IndexedFile | undefined,
 ): Promise<InstalledState> {
-  const stat = lstatOrUndefined(path);
+  // Numbers only, no Stats object: a rollback asks this of every path it puts back (lstat-lite.ts).
+  const stat = lstatLiteOrUndefined(path);
   if (stat === undefined) return "absent";
-  if (indexed === undefined || stat.isDirectory()) return "foreign";
+  if (indexed === undefined || isDirectoryMode(stat.mode)) return "foreign";
   if (statMatches(stat, indexed)) return "installed";
-  if (!stat.isFile() && !stat.isSymbolicLink()) return "foreign";
+  if (!isFileMode(stat.mode) && !isSymlinkMode(stat.mode)) return "foreign";
   // A merged file holds the merge's bytes, not the release's: only their own hash can vouch for it.
   const expected = indexed.merged ? indexed.installedSha256 : indexed.sha256;
   if (expected === undefined) return "foreign";
@@ -37,8 +43,8 @@ let sinceYield = 0;
  * once per SYNC_SLICE_BYTES, so a restore of thousands of files does not hold the daemon's hub
  * connection for long.
  */
-async function hashOf(path: string, stat: Stats): Promise<string> {
-  if (stat.isFile() && stat.size <= SYNC_READ_MAX_BYTES) {
+async function hashOf(path: string, stat: LiteStat): Promise<string> {
+  if (isFileMode(stat.mode) && stat.size <= SYNC_READ_MAX_BYTES) {
     if (sinceYield >= SYNC_SLICE_BYTES) {
       sinceYield = 0;
       await new Promise<void>((resolve) => setImmediate(resolve));

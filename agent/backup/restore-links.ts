@@ -7,7 +7,7 @@
  * under the backup's `undone/` until the backup is discarded.
  */
 import { join } from "node:path";
-import { lstatOrUndefined } from "../tree/fs-ops.js";
+import { isFileMode, lstatLiteOrUndefined } from "../tree/lstat-lite.js";
 import { shownPath } from "./unrestored.js";
 
 /** A file whose other names keep the undone version's content. */
@@ -25,8 +25,9 @@ export class LinkedNames {
 
   /** Before the restore takes the app's name `rel` (at `path`) from ship's file. */
   note(path: string, rel: string): void {
-    const stat = lstatOrUndefined(path);
-    if (stat === undefined || !stat.isFile() || stat.nlink < 2) return;
+    // Numbers only (lstat-lite.ts): called for every path a rollback takes back.
+    const stat = lstatLiteOrUndefined(path);
+    if (stat === undefined || !isFileMode(stat.mode) || stat.nlink < 2) return;
     const key = `${stat.dev}:${stat.ino}`;
     const known = this.files.get(key);
     if (known === undefined) this.files.set(key, { rels: [rel], names: stat.nlink });
@@ -47,7 +48,7 @@ export class LinkedNames {
     const own = new Map<string, { count: number; nlink: number }>();
     for (const dir of ownDirs)
       for (const rel of taken) {
-        const stat = lstatOrUndefined(join(dir, rel));
+        const stat = lstatLiteOrUndefined(join(dir, rel));
         const key = `${stat?.dev}:${stat?.ino}`;
         if (stat === undefined || !this.files.has(key)) continue;
         own.set(key, { count: (own.get(key)?.count ?? 0) + 1, nlink: stat.nlink });

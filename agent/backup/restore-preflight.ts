@@ -7,7 +7,7 @@
  * refuse the restore with nothing changed. access(2) answers for this process's credentials, and
  * also reports EROFS for a read-only mount and EPERM/EACCES for an immutable directory.
  */
-import { accessSync, type BigIntStats, constants, lstatSync, realpathSync } from "node:fs";
+import { accessSync, constants, lstatSync, realpathSync } from "node:fs";
 import { stat, statfs } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
@@ -15,8 +15,14 @@ import { ConfinedPaths } from "../apply/confined-paths.js";
 import { statMatches } from "../apply/stat-match.js";
 import type { IndexedFile } from "../apply/types.js";
 import { damagedRecord } from "../state/record-file.js";
-import { lstatBigOrUndefined, lstatOrUndefined } from "../tree/fs-ops.js";
+import { lstatOrUndefined } from "../tree/fs-ops.js";
 import { loopSlices } from "../tree/loop-slices.js";
+import {
+  isFileMode,
+  type LiteStatNs,
+  lstatLiteNsOrUndefined,
+  lstatLiteOrUndefined,
+} from "../tree/lstat-lite.js";
 import { type BackupInventory, backupFilesDir } from "./backup-store.js";
 import { MISSING_COPY, resizedCopies, savedRecords } from "./saved-sizes.js";
 
@@ -43,8 +49,8 @@ export async function firstUnreadableToJudge(input: {
     const pause = slice();
     if (pause !== undefined) await pause;
     const path = join(input.appDir, rel);
-    const stat = lstatOrUndefined(path);
-    if (stat?.isFile() !== true) continue;
+    const stat = lstatLiteOrUndefined(path);
+    if (stat === undefined || !isFileMode(stat.mode)) continue;
     const indexed = input.installed?.[rel];
     const read = indexed === undefined ? rel.endsWith(".bak") : !statMatches(stat, indexed);
     if (!read || !(await paths.reachable(rel))) continue;
@@ -69,7 +75,8 @@ export function firstUnreadableSaved(
 ): { path: string; error: unknown } | undefined {
   for (const rel of rels) {
     const path = join(savedDir, rel);
-    if (lstatOrUndefined(path)?.isFile() !== true) continue;
+    const stat = lstatLiteOrUndefined(path);
+    if (stat === undefined || !isFileMode(stat.mode)) continue;
     try {
       accessSync(path, constants.R_OK);
     } catch (error) {
@@ -231,12 +238,12 @@ export async function checkSavedEntries(
   let installed: Readonly<Record<string, unknown>> | undefined;
   // Each copy's lstat, taken once for both checks: the size check below took a second one of every
   // saved copy (200 more lstat calls in a 1 % rollback of a 20,000-file app).
-  const stats = new Map<string, BigIntStats>();
+  const stats = new Map<string, LiteStatNs>();
   const slice = loopSlices();
   for (const rel of inventory.changed) {
     const pause = slice();
     if (pause !== undefined) await pause;
-    const stat = lstatBigOrUndefined(join(files, rel));
+    const stat = lstatLiteNsOrUndefined(join(files, rel));
     if (stat !== undefined) {
       stats.set(rel, stat);
       continue;
@@ -316,7 +323,7 @@ function whyMissing(files: string, rel: string): string {
  */
 export async function checkSavedCopies(
   backupPath: string,
-  stats: ReadonlyMap<string, BigIntStats> = new Map(),
+  stats: ReadonlyMap<string, LiteStatNs> = new Map(),
   missingToo = false,
   /** Copies the inventory lists besides those saved.json records (cleanup's): judged for links too. */
   listed: readonly string[] = [],

@@ -12,7 +12,6 @@
  * checked; backups made while it held sizes only are checked by size, and those made before ctime
  * and inode were recorded read a copy only when its mtime moved.
  */
-import type { BigIntStats } from "node:fs";
 import { join } from "node:path";
 import * as z from "zod";
 import { isPlainObject } from "../../shared/plain-object.js";
@@ -20,6 +19,13 @@ import { damagedRecord, parseRecord } from "../state/record-file.js";
 import { lstatBigOrUndefined, writeFileAtomic } from "../tree/fs-ops.js";
 import { deniedOpen, hashEntriesOrUnknown, hashFile } from "../tree/hash-file.js";
 import { loopSlices } from "../tree/loop-slices.js";
+import {
+  isDirectoryMode,
+  isFileMode,
+  isSymlinkMode,
+  type LiteStatNs,
+  lstatLiteNsOrUndefined,
+} from "../tree/lstat-lite.js";
 import { backupFilesDir, readSavedRecord } from "./backup-store.js";
 import { SAVED_SIZES_FILE, SAVED_SIZES_WHAT } from "./record-names.js";
 
@@ -152,7 +158,7 @@ export const MISSING_COPY = "missing";
  */
 export async function resizedCopies(
   backupPath: string,
-  known: ReadonlyMap<string, BigIntStats> = new Map(),
+  known: ReadonlyMap<string, LiteStatNs> = new Map(),
   /** A missing copy is listed too, with kind MISSING_COPY (for `--list-backups`, which reads no inventory). */
   missingToo = false,
   /** saved.json as the caller read it already (savedRecords); read here when not given. */
@@ -166,21 +172,26 @@ export async function resizedCopies(
     const copy = join(files, rel);
     // Synchronous: one lstat per changed file of a rollback, in turn; awaited one by one, each was a
     // round trip through libuv's thread pool (most of a 1 % rollback's checks, and all its wait).
-    const stat = known.get(rel) ?? lstatBigOrUndefined(copy);
+    // Numbers, not a BigIntStats (lstat-lite.ts): a listing's only per-file call.
+    const stat = known.get(rel) ?? lstatLiteNsOrUndefined(copy);
     // A missing copy is checkSavedEntries' to judge (a restore killed half-way has moved some back).
     if (stat === undefined) {
       if (missingToo) changed.push({ rel, now: 0, saved, kind: MISSING_COPY });
       continue;
     }
-    const now = Number(stat.size);
+    const now = stat.size;
     // Only files are recorded: a directory in a file's place stopped the restore half-way (ENOTDIR,
     // exit 3, the app partly restored), a link would have gone into the app for the file.
-    if (!stat.isFile())
+    if (!isFileMode(stat.mode))
       changed.push({
         rel,
         now,
         saved,
-        kind: stat.isDirectory() ? "a directory" : stat.isSymbolicLink() ? "a symlink" : "no regular file",
+        kind: isDirectoryMode(stat.mode)
+          ? "a directory"
+          : isSymlinkMode(stat.mode)
+            ? "a symlink"
+            : "no regular file",
       });
     else if (now !== saved) changed.push({ rel, now, saved });
     else if (
@@ -211,7 +222,7 @@ async function contentMoved(copy: string, sha256: string): Promise<boolean> {
  * Whether a copy may have been written since its record: its mtime, or (recorded since) its ctime or
  * inode moved. The mtime alone let an edit followed by `touch -r` through; the ctime moves with it.
  */
-function touchedSince(stat: BigIntStats, record: SavedCopy): boolean {
+function touchedSince(stat: LiteStatNs, record: SavedCopy): boolean {
   if (String(stat.mtimeNs) !== record.mtimeNs) return true;
   if (record.ctimeNs !== undefined && String(stat.ctimeNs) !== record.ctimeNs) return true;
   return record.ino !== undefined && String(stat.ino) !== record.ino;

@@ -35,7 +35,7 @@ import { makeDirs, makeDirsSync } from "../../shared/make-dirs.js";
 import { faultPoint } from "../fault.js";
 import { keepTimes } from "./exact-mtime.js";
 import { hashFile } from "./hash-file.js";
-import { specialKind } from "./lstat-lite.js";
+import { lstatLite, specialKind } from "./lstat-lite.js";
 
 /**
  * How an entry got to its new name. A copy whose original's owner could not be given to it (another
@@ -86,8 +86,8 @@ export function lstatBigOrUndefined(path: string): BigIntStats | undefined {
 
 export async function pathExists(path: string): Promise<boolean> {
   try {
-    lstatSync(path);
-    return true;
+    // No Stats object (lstat-lite.ts): a restore asks this of every saved copy it moves back.
+    return lstatLite(path, false) !== undefined;
   } catch (error) {
     if (code(error) === "ENOENT" || code(error) === "ENOTDIR") return false;
     throw error;

@@ -64,6 +64,92 @@ export function lstatLite(path: string, throwIfNoEntry: boolean, into?: LiteStat
   return values === undefined ? undefined : fromValues(values as Float64Array, into);
 }
 
+/**
+ * lstatLite, or undefined for whatever stands in the way, as fs-ops' lstatOrUndefined: for the
+ * per-file looks of `--rollback` (is it still ship's file, how many names has it, may it be read, is
+ * the saved copy there), four of them per restored file: each lstatSync built a Stats with four Date
+ * objects, ~5× the instructions of the call itself, and hot enough for TurboFan to compile Node's
+ * Stats code in a 0.1 s command (docs/benchmarks-history.md, round 52: ~2–10 ms of CPU of a 200-file
+ * rollback's ~135).
+ */
+export function lstatLiteOrUndefined(path: string): LiteStat | undefined {
+  try {
+    return lstatLite(path, false);
+  } catch {
+    return undefined;
+  }
+}
+
+/** What a backup's saved.json checks a copy against, as exact as BigIntStats gives it. */
+export interface LiteStatNs {
+  mode: number;
+  size: number;
+  ino: bigint;
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+}
+
+type RawBigLstat = (path: string, useBigint: true, req: undefined, throwIfNoEntry: false) => unknown;
+let rawBig: RawBigLstat | null | undefined;
+
+/**
+ * A bigint lstat as LiteStatNs, or undefined for whatever stands in the way (fs-ops'
+ * lstatBigOrUndefined, without its BigIntStats: a bigint per field and four Date objects, for each
+ * saved copy a listing or a rollback checks). From the same binding, with Node's own formula
+ * (sec * 1e9 + nsec); lstatSync's BigIntStats when the binding does not answer as it does.
+ */
+export function lstatLiteNsOrUndefined(path: string): LiteStatNs | undefined {
+  try {
+    const binding = rawBig === undefined ? probeBig() : rawBig;
+    if (binding === null || path.includes("\0")) return fromBigStats(path);
+    const values = binding(path, true, undefined, false);
+    return values === undefined ? undefined : fromBigValues(values as BigInt64Array);
+  } catch {
+    return undefined;
+  }
+}
+
+function fromBigStats(path: string): LiteStatNs | undefined {
+  const st = lstatSync(path, { bigint: true, throwIfNoEntry: false });
+  if (st === undefined) return undefined;
+  return {
+    mode: Number(st.mode),
+    size: Number(st.size),
+    ino: st.ino,
+    mtimeNs: st.mtimeNs,
+    ctimeNs: st.ctimeNs,
+  };
+}
+
+function fromBigValues(v: BigInt64Array): LiteStatNs {
+  return {
+    mode: Number(v[MODE]),
+    size: Number(v[SIZE]),
+    ino: v[INO] as bigint,
+    mtimeNs: (v[MTIME_SEC] as bigint) * 1_000_000_000n + (v[MTIME_SEC + 1] as bigint),
+    ctimeNs: (v[CTIME_SEC] as bigint) * 1_000_000_000n + (v[CTIME_SEC + 1] as bigint),
+  };
+}
+
+/** probe's check for the bigint call: the binding must give what lstatSync's BigIntStats gives for "/". */
+function probeBig(): RawBigLstat | null {
+  rawBig = null;
+  const binding = raw === undefined ? probe() : raw;
+  if (binding === null) return rawBig;
+  try {
+    const candidate = binding as unknown as RawBigLstat;
+    const expected = fromBigStats("/");
+    const values = candidate("/", true, undefined, false);
+    if (expected === undefined || !(values instanceof BigInt64Array)) return rawBig;
+    const got = fromBigValues(values);
+    if ((Object.keys(expected) as (keyof LiteStatNs)[]).every((k) => got[k] === expected[k]))
+      rawBig = candidate;
+  } catch {
+    rawBig = null;
+  }
+  return rawBig;
+}
+
 /** A LiteStat to pass to lstatLite as `into` (its fields start as doubles, as lstatLite writes them). */
 export function emptyStat(): LiteStat {
   return { dev: 0.5, mode: 0, ino: 0.5, nlink: 0.5, size: 0.5, mtimeMs: 0.5, ctimeMs: 0.5 };
@@ -181,4 +267,5 @@ export function lstatLiteSource(): "binding" | "lstatSync" | undefined {
 /** For tests: forget the probe's verdict, or force the lstatSync path. */
 export function resetLstatLite(useBinding: boolean | undefined = undefined): void {
   raw = useBinding === false ? null : undefined;
+  rawBig = useBinding === false ? null : undefined;
 }

@@ -3,6 +3,9 @@
  * saved is looked at once before anything moves (it is there, and its size and content are what the
  * update saved) and once by the restore that moves it back. The preflight took two lstat calls of
  * every saved copy, one for each check: 200 more in a 1 % rollback of a 20,000-file app (issue 11).
+ * The app's files it puts back, and the saved copies (here and in `--list-backups`), are looked at
+ * by numbers only (lstat-lite.ts), never through lstatSync's Stats or BigIntStats. Every lstat is
+ * counted where it reaches Node's fs binding ($SHIP_LSTAT_TRACE), lstatSync's apart ($SHIP_STAT_TRACE).
  */
 import { lstat, readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -15,7 +18,7 @@ const TRACE = fileURLToPath(new URL("../../support/file-read-trace.cjs", import.
 const files = (version: string) =>
   Object.fromEntries(Array.from({ length: 12 }, (_, i) => [`lib/f${i}.txt`, `${i} ${version}\n`]));
 
-describe("ship --rollback lstats each saved copy at most twice", () => {
+describe("ship --rollback lstats each saved copy at most twice, and builds no Stats for it or an app file", () => {
   let app: LocalApp;
   beforeEach(async () => {
     app = await localApp();
@@ -50,15 +53,31 @@ describe("ship --rollback lstats each saved copy at most twice", () => {
         record.ino,
       ]);
     }
+    const saved = `${backup?.path}/files/lib/`;
+    // The listing checks each saved copy by its numbers (lstat-lite.ts), not a BigIntStats.
+    const listTrace = join(app.root, "list-stats.txt");
+    const listLstats = join(app.root, "list-lstats.txt");
+    const list = await runShip(["--config", app.config, "--list-backups"], {
+      env: { NODE_OPTIONS: `--require ${TRACE}`, SHIP_STAT_TRACE: listTrace, SHIP_LSTAT_TRACE: listLstats },
+    });
+    expect(list.code, list.stdout + list.stderr).toBe(0);
+    const listedCopies = new Set(
+      (await readFile(listLstats, "utf8")).split("\n").filter((p) => p.startsWith(saved)),
+    );
+    expect(listedCopies.size).toBe(12);
+    const listSync = (await readFile(listTrace, "utf8").catch(() => ""))
+      .split("\n")
+      .filter((p) => p.startsWith(saved));
+    expect(listSync, listSync.join("\n")).toEqual([]);
     const trace = join(app.root, "stats.txt");
+    const lstats = join(app.root, "lstats.txt");
     const rollback = await runShip(["--config", app.config, "--rollback", backup?.id ?? ""], {
-      env: { NODE_OPTIONS: `--require ${TRACE}`, SHIP_STAT_TRACE: trace },
+      env: { NODE_OPTIONS: `--require ${TRACE}`, SHIP_STAT_TRACE: trace, SHIP_LSTAT_TRACE: lstats },
     });
     expect(rollback.code, rollback.stdout + rollback.stderr).toBe(0);
     expect(await readFile(join(app.appDir, "lib/f3.txt"), "utf8")).toBe("3 1.0.0\n");
-    const saved = `${backup?.path}/files/lib/`;
     const perCopy = new Map<string, number>();
-    for (const path of (await readFile(trace, "utf8")).split("\n")) {
+    for (const path of (await readFile(lstats, "utf8")).split("\n")) {
       if (path.startsWith(saved)) perCopy.set(path, (perCopy.get(path) ?? 0) + 1);
     }
     // Every changed file was saved and looked at; none more than twice. (The backup also saved the
@@ -68,5 +87,13 @@ describe("ship --rollback lstats each saved copy at most twice", () => {
       [...perCopy].filter(([, count]) => count > 2),
       [...perCopy].join("\n"),
     ).toEqual([]);
+    // The app's files are looked at by numbers only (lstat-lite.ts): Node's lstatSync builds a
+    // Stats with four Date objects each time, for three looks per file (still ship's? how many
+    // names? readable?): ~2–10 ms of a 1 % rollback's CPU with the saved copies' existence checks.
+    // Base: 3 per app file, and 2 per saved copy (its BigIntStats, its existence).
+    const throughStats = (await readFile(trace, "utf8"))
+      .split("\n")
+      .filter((path) => path.startsWith(`${app.appDir}/lib/`) || path.startsWith(saved));
+    expect(throughStats, throughStats.join("\n")).toEqual([]);
   });
 });

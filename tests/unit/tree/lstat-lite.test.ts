@@ -16,6 +16,7 @@ import {
   isFileMode,
   isSymlinkMode,
   lstatLite,
+  lstatLiteNsOrUndefined,
   lstatLiteSource,
   resetLstatLite,
 } from "../../../agent/tree/lstat-lite.js";
@@ -113,6 +114,25 @@ describe.each([
       expect(expected).toBeInstanceOf(Error);
       expect(() => lstatLite(path, true)).toThrow(expected as Error);
     }
+  });
+
+  it("lstatLiteNsOrUndefined gives BigIntStats' inode and nanosecond times exactly, undefined where it fails", () => {
+    resetLstatLite(useBinding);
+    for (const name of entries) {
+      const path = join(root, name);
+      const st = lstatSync(path, { bigint: true });
+      expect(lstatLiteNsOrUndefined(path), name).toEqual({
+        mode: Number(st.mode),
+        size: Number(st.size),
+        ino: st.ino,
+        mtimeNs: st.mtimeNs,
+        ctimeNs: st.ctimeNs,
+      });
+    }
+    // "old" has a sub-millisecond time: the nanoseconds a double would round away.
+    expect((lstatLiteNsOrUndefined(join(root, "old"))?.mtimeNs ?? 0n) % 1_000_000n).not.toBe(0n);
+    for (const path of [join(root, "missing"), join(root, "file", "x"), `${root}/nul\0byte`])
+      expect(lstatLiteNsOrUndefined(path)).toBeUndefined();
   });
 });
 
