@@ -521,8 +521,14 @@ function startAlike(base: string, edited: string): boolean {
   return edited.startsWith(lead);
 }
 
-/** A line's text up to its first colon (its indentation and key), else its indentation and first character. */
+/**
+ * A line's text up to its first colon (its indentation and key), else its indentation and first
+ * character. A line that opens a flow collection (`{ a: 1, b: 2 }`, a whole file in braces) leads
+ * with its bracket: the key inside it is a member, which the merge may remove, and a line read as
+ * another member's was taken for removed, so a file written over lines came back on one, unsaid.
+ */
 function leadOf(line: string): string {
+  if (/^\s*[{[]/.test(line)) return line.slice(0, line.length - line.trimStart().length + 1);
   const colon = line.indexOf(":");
   return line.slice(0, colon === -1 ? line.length - line.trimStart().length + 1 : colon + 1);
 }
