@@ -817,4 +817,15 @@ describe("a YAML file that is one flow mapping over lines", () => {
       "lines 1 (`{`), 2 (`a: 1,`), 3 (`b: 2,`) and 2 more lost their layout (spacing, quoting, line breaks, comment position), because the merge changed them: rewritten in the merge's own layout",
     ]);
   });
+
+  // With a comment of the user's inside, its `{` line was read as the merged `{b: 2}` line and the
+  // lines under it as removed with `a`: only the comment was named.
+  it("with a comment inside, names the lines folded into the first one", () => {
+    const result = merge("{\n  a: 1,  # one\n  b: 2\n}\n", "{b: 1}\n", "{a: 1, b: 1}\n");
+    expect(result.text).toBe("{b: 2}\n");
+    expect(result.warnings).toEqual([
+      "lines 1 (`{`), 2 (`a: 1,  # one`), 3 (`b: 2`) and 1 more lost their layout (spacing, quoting, line breaks, comment position), because the merge changed them: rewritten in the merge's own layout",
+      "your comments went with the keys the merge removed (a): # one (line 2)",
+    ]);
+  });
 });
