@@ -37,7 +37,7 @@
  * Pure and synchronous: no disk. Unparsable input → BadInputError naming the file, line and column.
  */
 
-import { Lexer } from "yaml";
+import { CST, Lexer } from "yaml";
 import { BadInputError } from "../../shared/errors.js";
 import type { FileRule, SectionStrategy } from "../../shared/manifest/schema.js";
 import { namedComment } from "./comment-names.js";
@@ -260,11 +260,13 @@ const EMPTIED =
  * closing brace) is YAML, as the merge_yaml rule says, and merges as YAML keeping the note; read as
  * JSON it was refused as a file that does not parse ("Expected ',' or '}' after property value").
  */
+const LEXER_MARKS = new Set(["comment", "doc-mode", "flow-error-end", "scalar", "byte-order-mark"]);
+
 function withoutYamlComments(text: string): string {
   let kept = "";
   for (const token of new Lexer().lex(text)) {
-    // The lexer's own markers (document start, scalar) are one control character, not file text.
-    if (token.startsWith("#") || /^[\u0000-\u0008\u000e-\u001f]$/.test(token)) continue;
+    // The lexer's own markers (document start, scalar) are no file text.
+    if (LEXER_MARKS.has(CST.tokenType(token) ?? "text")) continue;
     kept += token;
   }
   return kept;
