@@ -390,19 +390,31 @@ function pairLines(
       });
     }
   };
+  // A line that opened a flow collection the merge closes on that same line (`{` became
+  // `{ b: 2 }`): the user's lines of it up to its close were folded into that line, not removed
+  // with their keys, so they are lost, and the opening line with them.
+  let folded = false;
   for (let i = 0; i < base.length; i++) {
     const oi = toOriginal.pairs.get(i);
     const ei = toEdited.pairs.get(i);
     if (oi === undefined || ei === undefined || oi < o || ei < e) continue;
-    gap(i, oi, ei);
-    lines.push(
-      mergeLine(original[oi] as string, base[i] as string, edited[ei] as string) ?? (edited[ei] as string),
-    );
+    const before = lost.length;
+    if (folded) lost.push(...range(o, oi).filter((at) => (original[at] as string).trim() !== ""));
+    else gap(i, oi, ei);
+    if (folded && lost.length > before) lines.push(...asRelease(indented(edited.slice(e, ei), e, b, i)));
+    const line =
+      mergeLine(original[oi] as string, base[i] as string, edited[ei] as string) ?? (edited[ei] as string);
+    folded = opensFlow(base[i] as string) > 0 && opensFlow(line) <= 0;
+    if (folded) lost.push(oi);
+    lines.push(line);
     b = i + 1;
     o = oi + 1;
     e = ei + 1;
   }
-  gap(base.length, original.length, edited.length);
+  if (folded) {
+    lost.push(...range(o, original.length).filter((at) => (original[at] as string).trim() !== ""));
+    lines.push(...asRelease(indented(edited.slice(e), e, b, base.length)));
+  } else gap(base.length, original.length, edited.length);
   return { lines, lost };
 }
 
@@ -521,8 +533,14 @@ function startAlike(base: string, edited: string): boolean {
   return edited.startsWith(lead);
 }
 
-/** A line's text up to its first colon (its indentation and key), else its indentation and first character. */
+/**
+ * A line's text up to its first colon (its indentation and key), else its indentation and first
+ * character. A line that opens a flow collection (`{ a: 1, b: 2 }`, a whole file in braces) leads
+ * with its bracket: the key inside it is a member, which the merge may remove, and a line read as
+ * another member's was taken for removed, so a file written over lines came back on one, unsaid.
+ */
 function leadOf(line: string): string {
+  if (/^\s*[{[]/.test(line)) return line.slice(0, line.length - line.trimStart().length + 1);
   const colon = line.indexOf(":");
   return line.slice(0, colon === -1 ? line.length - line.trimStart().length + 1 : colon + 1);
 }
@@ -604,6 +622,19 @@ function trailingComment(line: string): { before: string; gap: string; comment: 
     }
   }
   return undefined;
+}
+
+/** How many flow brackets (`{`, `[`) a line leaves open, outside strings and its comment. */
+function opensFlow(line: string): number {
+  const body = trailingComment(line)?.before ?? line;
+  let depth = 0;
+  for (const [, bracket] of body.replace(/"(?:[^"\\]|\\.)*"|'(?:[^']|'')*'/g, "").matchAll(/([[{\]}])/g))
+    depth += bracket === "[" || bracket === "{" ? 1 : -1;
+  return depth;
+}
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
 }
 
 /** A stretch of the base one side replaced: base[b0, b1) became side[s0, s1). */

@@ -37,6 +37,7 @@
  * Pure and synchronous: no disk. Unparsable input → BadInputError naming the file, line and column.
  */
 
+import { CST, Lexer } from "yaml";
 import { BadInputError } from "../../shared/errors.js";
 import type { FileRule, SectionStrategy } from "../../shared/manifest/schema.js";
 import { namedComment } from "./comment-names.js";
@@ -233,7 +234,8 @@ function oneDocument(yaml: boolean, text: string): { body: string; tail: string 
  */
 function readAs(format: MergeFormat, user: string | undefined, release: string, base?: string): MergeFormat {
   if (format !== "yaml" || !isJsonText(release)) return format;
-  if (user !== undefined && !isJsonText(user)) return /^\s*[{[]/.test(user) ? "json" : "yaml";
+  if (user !== undefined && !isJsonText(user))
+    return /^\s*[{[]/.test(user) && !isJsonText(withoutYamlComments(user)) ? "json" : "yaml";
   return base === undefined || isJsonText(base) ? "json" : "yaml";
 }
 
@@ -251,6 +253,24 @@ function blankJsonAsNew(input: MergeInput, incoming: string): MergeResult {
 
 const EMPTIED =
   "your copy is empty: merged as a new copy (the release's keys added), not as every key deleted by you";
+
+/**
+ * The text without its YAML comments (`# …` where YAML reads one, never inside a string): a copy in
+ * JSON's braces with a `#` note of the operator's (`"port": 8080  # ops`, a `# …` line under the
+ * closing brace) is YAML, as the merge_yaml rule says, and merges as YAML keeping the note; read as
+ * JSON it was refused as a file that does not parse ("Expected ',' or '}' after property value").
+ */
+const LEXER_MARKS = new Set(["comment", "doc-mode", "flow-error-end", "scalar", "byte-order-mark"]);
+
+function withoutYamlComments(text: string): string {
+  let kept = "";
+  for (const token of new Lexer().lex(text)) {
+    // The lexer's own markers (document start, scalar) are no file text.
+    if (LEXER_MARKS.has(CST.tokenType(token) ?? "text")) continue;
+    kept += token;
+  }
+  return kept;
+}
 
 function isJsonText(text: string): boolean {
   try {

@@ -64,8 +64,9 @@ export function parseJson(text: string, fileName: string, role: CopyRole): unkno
 function reasonAt(text: string, offset: number | undefined, positioned: string | undefined): string {
   if (offset !== undefined) {
     const at = text.slice(offset);
-    // VS Code settings, tsconfig and JSON5 files allow these; JSON does not.
-    if (at.startsWith("//") || at.startsWith("/*")) return "a comment, which JSON does not allow (remove it)";
+    // VS Code settings, tsconfig and JSON5 files allow `//` and `/*`; JSON does not.
+    // A `#` note, as YAML and TOML write one, is no more JSON than these.
+    if (/^(?:\/\/|\/\*|#)/.test(at)) return "a comment, which JSON does not allow (remove it)";
     if (/^[}\]]/.test(at) && /,\s*$/.test(text.slice(0, offset)))
       return "a comma before the closing bracket, which JSON does not allow (remove it)";
   }

@@ -47,6 +47,8 @@ export function parseToml(text: string, fileName: string, role: CopyRole): unkno
  */
 function tomlErrorText(error: TomlError, text: string): string {
   const first = (error.message.split("\n")[0] ?? error.message).replace(/^Invalid TOML document: /, "");
+  if (first.startsWith("control characters are not allowed in strings"))
+    return controlCharText(error, text) ?? first;
   if (!first.startsWith("trying to redefine")) return first;
   const lines = text.split("\n");
   const whole = lines[error.line - 1] ?? "";
@@ -71,6 +73,23 @@ function tomlErrorText(error: TomlError, text: string): string {
   if (holder !== undefined)
     return `${what} goes inside ${holder.name}, which line ${holder.line} sets to a value (an inline table is whole as written, and TOML adds nothing to a value): write it there, or write ${holder.name} as a [table]`;
   return `${what} is defined twice (${earlier === undefined ? "" : `also ${earlier}; `}TOML defines each key and table once, dotted keys and [table] headers alike); remove one or merge them`;
+}
+
+/**
+ * What smol-toml calls a control character in a string: a line break is a string left open on its
+ * line (a quote missing), which the words "control characters" did not tell; another one is named
+ * by its code, with the escape that writes it.
+ */
+function controlCharText(error: TomlError, text: string): string | undefined {
+  const line = text.split("\n")[error.line - 1];
+  if (line === undefined) return undefined;
+  const char = line.replace(/\r$/, "")[error.column - 1];
+  if (char === undefined)
+    return `a string is not closed on its line (a quote is missing before the line ends; only a """ or ''' string goes over lines)`;
+  const code = char.codePointAt(0)?.toString(16).toUpperCase().padStart(4, "0");
+  return code === undefined
+    ? undefined
+    : `the control character U+${code} in a string, which TOML does not allow (in a "…" string write it as \\u${code})`;
 }
 
 /**

@@ -15,6 +15,8 @@ interface Member {
   /** The member as written, `cert = '/etc/a.pem'`. */
   text: string;
   key: string;
+  /** A dotted member's whole key (`a.b = 1`: a, b), whose first part is `key`. */
+  dotted?: string[];
   valueText: string;
   value: unknown;
 }
@@ -58,7 +60,12 @@ function oneLine(
   const parts: string[] = [];
   for (const key of writtenOrder(value, known)) {
     const item = value[key];
-    const found = known.map((list) => list?.find((m) => m.key === key));
+    const dotted = dottedParts(key, item, known);
+    if (dotted !== undefined) {
+      parts.push(...dotted);
+      continue;
+    }
+    const found = known.map((list) => list?.find((m) => m.key === key && m.dotted === undefined));
     const userArray = found[0]?.valueText.startsWith("[") === true ? found[0].valueText : undefined;
     const kept = found.find((m) => m !== undefined && sameValue(m.value, item));
     if (kept !== undefined && (kept === found[0] || userArray === undefined)) {
@@ -93,6 +100,58 @@ function oneLine(
 }
 
 /**
+ * The members of table `key` as dotted keys (`a.b = 1, a.c = 2`), where the first spelling that
+ * writes `key` writes it so: each in the spelling of a member with the same key and value, the
+ * user's order first. Written from values, they became one nested inline table moved after the
+ * other members (`{ c = 2, a = { b = 5 } }`), with no word.
+ */
+function dottedParts(
+  key: string,
+  item: unknown,
+  known: readonly (Member[] | undefined)[],
+): string[] | undefined {
+  const writer = known.find((list) => list?.some((m) => m.key === key));
+  if (!isTable(item) || writer?.some((m) => m.key === key && m.dotted !== undefined) !== true)
+    return undefined;
+  const spelt = known.flatMap((list) => list?.filter((m) => m.key === key && m.dotted !== undefined) ?? []);
+  const named = (path: readonly string[]) => spelt.some((m) => m.dotted?.join("\0") === path.join("\0"));
+  const leaves = leavesOf(item, [key], named);
+  const at = (path: readonly string[]) =>
+    writer.findIndex((m) => m.dotted !== undefined && m.dotted.join("\0") === path.join("\0"));
+  const order = (path: readonly string[]) => (at(path) === -1 ? Number.MAX_SAFE_INTEGER : at(path));
+  return leaves
+    .map((leaf, i) => ({ leaf, i }))
+    .sort((a, b) => order(a.leaf.path) - order(b.leaf.path) || a.i - b.i)
+    .map(({ leaf }) => {
+      const same = spelt.filter((m) => m.dotted?.join("\0") === leaf.path.join("\0"));
+      const kept = same.find((m) => sameValue(m.value, leaf.value));
+      if (kept !== undefined) return kept.text;
+      const keyText = same[0]?.text.slice(0, topLevelEquals(same[0].text)).trimEnd();
+      const nested = same.flatMap((m) => (m.valueText.startsWith("{") ? [m.valueText] : []));
+      const text = nested.length > 0 ? inlineTextInSpellings(leaf.value, nested) : undefined;
+      return `${keyText ?? leaf.path.map(formatKey).join(".")} = ${text ?? inlineValueText(leaf.value)}`;
+    });
+}
+
+/**
+ * The values under a table, each with its whole key; an empty table is a value of its own, and so
+ * is one a member names whole (`a.b = { x = 1 }`).
+ */
+function leavesOf(
+  table: Table,
+  path: readonly string[],
+  named: (path: readonly string[]) => boolean,
+): { path: string[]; value: unknown }[] {
+  return keysOf(table).flatMap((key) => {
+    const value = table[key];
+    const at = [...path, key];
+    return isTable(value) && keysOf(value).length > 0 && !named(at)
+      ? leavesOf(value, at, named)
+      : [{ path: at, value }];
+  });
+}
+
+/**
  * The table's keys in the order the spellings write them, the user's first, then the release's new
  * ones: a JS object lists keys that read as array indices first, so `{ zeta = 1, 404 = 1 }` came
  * back as `{ 404 = 1, zeta = 2 }`. Keys no spelling writes (a dotted member's) follow.
@@ -107,7 +166,7 @@ function writtenOrder(value: Table, known: readonly (Member[] | undefined)[]): s
  * among its members, nested inline tables followed; undefined where the text cannot be read so.
  */
 export function memberPlace(text: string, path: readonly string[]): number | undefined {
-  const list = members(inlineLines(text)?.flat ?? text);
+  const list = members(inlineLines(text)?.flat ?? text)?.filter((member) => member.dotted === undefined);
   const at = list?.findIndex((member) => member.key === path[0]) ?? -1;
   if (list === undefined || at === -1) return undefined;
   return path.length === 1 ? at : memberPlace((list[at] as Member).valueText, path.slice(1));
@@ -125,21 +184,34 @@ function members(text: string): Member[] | undefined {
     const at = topLevelEquals(trimmed);
     if (at === -1) return undefined;
     const keyText = trimmed.slice(0, at).trim();
-    const key = keyOf(keyText);
-    // A dotted key (`a.b = 1`) spells part of a nested table: written from values.
-    if (key === undefined) continue;
+    const path = keyPath(keyText);
+    const key = path?.[0];
+    if (path === undefined || key === undefined) continue;
     const valueText = trimmed.slice(at + 1).trim();
-    found.push({ text: trimmed, key, valueText, value: readValue(valueText) });
+    // A dotted key (`a.b = 1`) spells part of a nested table, which dottedParts writes.
+    found.push({
+      text: trimmed,
+      key,
+      valueText,
+      value: readValue(valueText),
+      ...(path.length > 1 ? { dotted: path } : {}),
+    });
   }
   return found;
 }
 
-function keyOf(keyText: string): string | undefined {
+/** The key a member's key text names, its parts in order (`a."b.c"`: a, b.c). */
+function keyPath(keyText: string): string[] | undefined {
   try {
-    const read = readTomlValues(`${keyText} = 0\n`);
-    if (!isTable(read)) return undefined;
-    const keys = Object.keys(read);
-    return keys.length === 1 && !isTable(read[keys[0] as string]) ? keys[0] : undefined;
+    let node: unknown = readTomlValues(`${keyText} = 0\n`);
+    const path: string[] = [];
+    while (isTable(node)) {
+      const keys = Object.keys(node);
+      if (keys.length !== 1) return undefined;
+      path.push(keys[0] as string);
+      node = node[keys[0] as string];
+    }
+    return path.length === 0 ? undefined : path;
   } catch {
     return undefined;
   }

@@ -485,6 +485,11 @@ function insertionPoint(
     if (last === undefined && header === undefined && end < user.text.length) {
       return { at: end, table: parent, beforeTable: true };
     }
+    // A file of comments alone (every setting commented out) takes new keys where new tables go,
+    // above its closing comment paragraph and ahead of those tables: appended after it, a key
+    // landed inside a table added above the footer (the whole file was rewritten from values).
+    const footer = last === undefined && header === undefined ? footerStart(user.text) : undefined;
+    if (footer !== undefined) return { at: footer, table: parent, beforeTable: true };
     return { at: last?.lineEnd ?? (header === undefined ? end : start), table: parent };
   }
   // The table exists only through dotted keys (`a.b = 1`): add another dotted key beside them.

@@ -152,3 +152,47 @@ describe("an operator's TOML written in forms the merge used to rewrite, through
     expect((run.stdout + run.stderr).split("\n").filter((line) => line.includes('"level":40'))).toEqual([]);
   });
 });
+
+// Three hand-edited forms through a real update, each of which the merge broke: a JSON-braced
+// config under merge_yaml with a `#` note (refused, exit 2, "Expected ',' or '}' after property
+// value"), a TOML file of comments alone whose release adds a key and a table (rewritten whole from
+// values, every comment lost), and an inline table with dotted members (turned into a nested one).
+describe("hand-edited forms the merge used to refuse or rewrite", () => {
+  let app: LocalApp;
+  beforeEach(async () => {
+    app = await localApp();
+  });
+  afterEach(() => app.cleanup());
+
+  it("merge with their notes and forms kept, and no warning", async () => {
+    const forms = (version: string) => `version: "${version}"
+files:
+  "settings.json": { action: merge_yaml }
+  "extra.toml": { action: merge_toml }
+  "pool.toml": { action: merge_toml }
+`;
+    const { run, read } = await updateOverEdits(app, forms, {
+      v1: {
+        "settings.json": '{\n  "port": 80,\n  "host": "a"\n}\n',
+        "extra.toml": "",
+        "pool.toml": "t = { a.b = 1, c = 2 }\n",
+      },
+      edited: {
+        "settings.json": '{\n  "port": 80,\n  "host": "db.internal"  # ops\n}\n',
+        "extra.toml": "# extra settings, all off\n\n# debug = true\n",
+        "pool.toml": "t = { a.b = 1, c = 3 }\n",
+      },
+      v2: {
+        "settings.json": '{\n  "port": 8080,\n  "host": "a"\n}\n',
+        "extra.toml": "level = 1\n\n[cache]\nsize = 2\n",
+        "pool.toml": "t = { a.b = 5, c = 2 }\n",
+      },
+    });
+    expect(await read("settings.json")).toBe('{\n  "port": 8080,\n  "host": "db.internal"  # ops\n}\n');
+    expect(await read("extra.toml")).toBe(
+      "# extra settings, all off\n\nlevel = 1\n\n[cache]\nsize = 2\n\n# debug = true\n",
+    );
+    expect(await read("pool.toml")).toBe("t = { a.b = 5, c = 3 }\n");
+    expect((run.stdout + run.stderr).split("\n").filter((line) => line.includes('"level":40'))).toEqual([]);
+  });
+});

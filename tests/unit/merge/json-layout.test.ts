@@ -434,4 +434,41 @@ describe("merge_yaml on a JSON config (JSON is YAML, so the manifest allows it)"
     expect(result.text).toBe('{"name": "mine", "port": 81}\n');
     expect(result.updated).toEqual(["port"]);
   });
+
+  it("a copy in JSON's braces with YAML `#` notes merges as YAML, keeping them", () => {
+    // Read as JSON, as a tsconfig-like `//` is, it was refused: exit 2, "Expected ',' or '}' after
+    // property value", although a `#` note is YAML and the rule says merge_yaml.
+    const current = '{\n  "name": "mine",  # ops\n  "port": 80,\n  "tags": ["a", "b"]\n}\n# kept by ops\n';
+    const result = yamlMerge(current, incoming, base);
+    expect(result.text).toBe(
+      '{\n  "name": "mine",  # ops\n  "port": 81,\n  "tags": ["a", "b"],\n  "new": {"k": true}\n}\n# kept by ops\n',
+    );
+    expect(result.kept).toEqual(["name"]);
+    expect(result.updated).toEqual(["port"]);
+    expect(result.warnings).toEqual([]);
+    expect(() => checkMergeInput("yaml", current, "config.json", "server", incoming)).not.toThrow();
+    // One line with a note after it, and an empty list the note follows, alike.
+    expect(
+      yamlMerge(
+        '{"name": "x", "port": 80}  # note\n',
+        '{"name": "x", "port": 81}\n',
+        '{"name": "x", "port": 80}\n',
+      ).text,
+    ).toBe('{"name": "x", "port": 81}  # note\n');
+    expect(yamlMerge("[]\n# none yet\n", "[2]\n", "[]\n").text).toBe("[2]\n# none yet\n");
+  });
+
+  it("a `#` note under merge_json is named as a comment JSON does not allow", () => {
+    expect(() =>
+      mergeConfigFile({
+        format: "json",
+        fileName: "config.json",
+        current: '{"port": 80}\n# ops\n',
+        incoming,
+        strategy: "preserve_user",
+      }),
+    ).toThrow(
+      "config.json:2:1 cannot merge: the server's copy does not parse: a comment, which JSON does not allow (remove it)",
+    );
+  });
 });

@@ -158,3 +158,33 @@ describe("malformed inputs give positioned errors", () => {
     expect(run("a = \n")).toBe("1:5 invalid value");
   });
 });
+
+// smol-toml calls a string left open on its line "control characters are not allowed in strings",
+// pointing at the line's end: an operator looked for an invisible character that was not there.
+describe("a TOML string left open, or holding a control character", () => {
+  const said = (incoming: string) =>
+    failure(() =>
+      mergeConfigFile({
+        format: "toml",
+        fileName: "config.toml",
+        current: "a = 1\n",
+        incoming,
+        strategy: "preserve_user",
+      }),
+    ).issues.map((issue) => `${issue.line}:${issue.column} ${issue.message}`);
+  const open = `cannot merge: the release's copy does not parse: a string is not closed on its line (a quote is missing before the line ends; only a """ or ''' string goes over lines)`;
+
+  it.each([
+    ["a basic string", 'a = "x\nb = 1\n', `1:7 ${open}`],
+    ["a literal string, CRLF", "b = 1\r\na = 'x\r\n", `2:7 ${open}`],
+    ["in an array", 'a = ["x\n]\n', `1:8 ${open}`],
+  ])("%s is named as a string not closed on its line", (_name, incoming, expected) => {
+    expect(said(incoming)).toEqual([expected]);
+  });
+
+  it("a control character is named by its code", () => {
+    expect(said('a = "x\u0001"\n')).toEqual([
+      `1:7 cannot merge: the release's copy does not parse: the control character U+0001 in a string, which TOML does not allow (in a "…" string write it as \\u0001)`,
+    ]);
+  });
+});

@@ -112,3 +112,34 @@ describe("a TOML comment under the last key: the table's setting commented out, 
     expect(result.text).toBe("a = 1\n\n# see a = b in the docs\n");
   });
 });
+
+// A copy of comments alone (every setting commented out, a header paragraph and a footer): a key
+// the release adds went after the footer, so with a table added above the footer it landed inside
+// that table, and the whole file was rewritten from values, every comment lost.
+describe("a TOML copy holding only comments", () => {
+  const incoming = "a = 1\n\n[d]\nn = 2\n";
+
+  it.each([
+    ["a footer alone", "\n# footer\n", "\na = 1\n\n[d]\nn = 2\n\n# footer\n"],
+    ["a header and a footer", "# myapp\n\n# port = 80\n", "# myapp\n\na = 1\n\n[d]\nn = 2\n\n# port = 80\n"],
+  ])("%s: new keys and tables go above the footer, keys first", (_name, current, expected) => {
+    for (const base of ["", undefined]) {
+      const result = mergeConfigFile({
+        format: "toml",
+        fileName: "config.toml",
+        current,
+        incoming,
+        ...(base === undefined ? {} : { base }),
+        strategy: "preserve_user",
+      });
+      expect(result.text).toBe(expected);
+      expect(result.warnings).toEqual([]);
+      expect(result.added).toEqual(["a", "d"]);
+    }
+  });
+
+  it("a key alone goes above the footer too", () => {
+    const result = merge("\n# footer\n", "a = 1\n", "");
+    expect(result.text).toBe("\na = 1\n\n# footer\n");
+  });
+});

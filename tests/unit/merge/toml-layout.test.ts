@@ -887,3 +887,50 @@ describe("TOML: a key or table the release removes from under a comment it keeps
     expect(result.text).toBe("port = 8080\n");
   });
 });
+
+// An inline table the merge writes anew that holds dotted members (`t = { a.b = 1, c = 2 }`, as
+// TOML allows) had them written from values: one nested inline table moved after the other
+// members, `{ c = 2, a = { b = 5 } }`, with no word. They stay dotted, in their order and spelling.
+describe("an inline table with dotted members, written anew by the merge", () => {
+  it.each([
+    [
+      "a dotted member the release changes",
+      "t = { a.b = 1, c = 2 }\n",
+      "t = { a.b = 5, c = 2 }\n",
+      "t = { a.b = 5, c = 2 }\n",
+    ],
+    [
+      "a plain member the user changed, a new one",
+      "t = { a.b = 1, c = 3 }\n",
+      "t = { a.b = 1, c = 2, d = 1 }\n",
+      "t = { a.b = 1, c = 3, d = 1 }\n",
+    ],
+    [
+      "a quoted part, under a table",
+      '[s]\nt = { a."b.c" = 1, z = 3 }\n',
+      '[s]\nt = { a."b.c" = 4, z = 2 }\n',
+      '[s]\nt = { a."b.c" = 4, z = 3 }\n',
+    ],
+    [
+      "a dotted member naming an inline table",
+      "t = { a.b = { x = 1, y = 'q' }, c = 2 }\n",
+      "t = { a.b = { x = 2, y = 'q' }, c = 2 }\n",
+      "t = { a.b = { x = 2, y = 'q' }, c = 2 }\n",
+    ],
+    [
+      "over lines, a comment after it",
+      "t = {\n  a.b = 1, # ab\n  c = 2,\n}\n",
+      "t = { a.b = 5, c = 2, d = 1 }\n",
+      "t = {\n  a.b = 5, # ab\n  c = 2,\n  d = 1,\n}\n",
+    ],
+  ])("%s", (_name, current, incoming, expected) => {
+    const base = current.startsWith("[s]")
+      ? '[s]\nt = { a."b.c" = 1, z = 2 }\n'
+      : current.includes("x =")
+        ? current
+        : "t = { a.b = 1, c = 2 }\n";
+    const result = mergeToml(current, incoming, { base });
+    expect(result.text).toBe(expected);
+    expect(result.warnings).toEqual([]);
+  });
+});

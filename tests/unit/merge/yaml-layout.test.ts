@@ -803,3 +803,29 @@ describe("YAML: a key the release removes from under a comment it keeps above th
     expect(result.text).toBe("port: 8080\n");
   });
 });
+
+// A file that is one flow mapping written over lines (`{`, a member per line, `}`) whose release
+// dropped a member came back on one line with no warning: its first line was read as the dropped
+// member's (`{ a:`), so every line of it counted as removed with that key. It is named as a mapping
+// nested under a key always was.
+describe("a YAML file that is one flow mapping over lines", () => {
+  it("says its lines lost their layout when the merge writes it on one line", () => {
+    const result = merge("{\n  a: 1,\n  b: 2,\n  c: 1\n}\n", "{b: 1, c: 1}\n", "{a: 1, b: 1, c: 1}\n");
+    expect(result.text).toBe("{b: 2, c: 1}\n");
+    expect(result.removed).toEqual(["a"]);
+    expect(result.warnings).toEqual([
+      "lines 1 (`{`), 2 (`a: 1,`), 3 (`b: 2,`) and 2 more lost their layout (spacing, quoting, line breaks, comment position), because the merge changed them: rewritten in the merge's own layout",
+    ]);
+  });
+
+  // With a comment of the user's inside, its `{` line was read as the merged `{b: 2}` line and the
+  // lines under it as removed with `a`: only the comment was named.
+  it("with a comment inside, names the lines folded into the first one", () => {
+    const result = merge("{\n  a: 1,  # one\n  b: 2\n}\n", "{b: 1}\n", "{a: 1, b: 1}\n");
+    expect(result.text).toBe("{b: 2}\n");
+    expect(result.warnings).toEqual([
+      "lines 1 (`{`), 2 (`a: 1,  # one`), 3 (`b: 2`) and 1 more lost their layout (spacing, quoting, line breaks, comment position), because the merge changed them: rewritten in the merge's own layout",
+      "your comments went with the keys the merge removed (a): # one (line 2)",
+    ]);
+  });
+});
