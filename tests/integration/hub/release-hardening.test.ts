@@ -137,6 +137,58 @@ describe("POST /releases", () => {
     agent.ws.close();
   });
 
+  // The 409's "its manifest differs (line N: … there, … here)" quoted the held release's line as
+  // stored: a CI token that read the masked manifest, changed a secret's line and published it under
+  // the same version was answered the line with the secret (and `ship release publish` printed it
+  // into the CI job's log).
+  it("a 409 names where a manifest differs without quoting a secret GET /releases masks", async () => {
+    const held = [
+      'version: "1.0.0"',
+      "x-hooks:",
+      "  ops: &ops https://hooks.slack.com/services/T000/B000/slack-secret-path # ops channel",
+      "notifications:",
+      "  on_success:",
+      "    - type: slack",
+      "      url: *ops",
+      "  on_failure:",
+      "    - type: webhook",
+      '      url: "https://alerts.example.test/hook/webhook-secret-path?key=webhook-query-secret"',
+      "      headers:",
+      "        Authorization: Bearer header-secret-value",
+      "",
+    ].join("\n");
+    expect((await publish("conflict-masked", "1.0.0", { manifest: held })).status).toBe(201);
+    const secrets = [
+      "slack-secret-path",
+      "webhook-secret-path",
+      "webhook-query-secret",
+      "header-secret-value",
+    ];
+    const changes: [string, string][] = [
+      ["slack-secret-path", "guess"],
+      ["webhook-secret-path", "guess"],
+      ["Bearer header-secret-value", "Bearer guess"],
+      ["description-free line", "x"],
+    ];
+    for (const [from, to] of changes) {
+      const sent = from === "description-free line" ? `${held}description: other\n` : held.replace(from, to);
+      const res = await publish("conflict-masked", "1.0.0", { manifest: sent });
+      expect({ from, status: res.status }).toEqual({ from, status: 409 });
+      const error = String(res.body.error);
+      for (const secret of secrets) expect(error, from).not.toContain(secret);
+      expect(error).toContain(
+        from === "description-free line"
+          ? `its manifest differs (line 13: "" there, "description: other" here)`
+          : "its manifest differs (in a notification URL or webhook header value, which is not shown)",
+      );
+    }
+    // A line without a secret is still quoted, both sides, as before.
+    const plain = await publish("conflict-masked", "1.0.0", {
+      manifest: held.replace("type: slack", "type: webhook"),
+    });
+    expect(plain.body.error).toContain(`line 6: "    - type: slack" there, "    - type: webhook" here`);
+  });
+
   // Each said "(a binary file, or one saved as UTF-16 or Latin-1?)", a text with one bell in it
   // too: the words now say what the text looks like.
   const stray = "(remove it, or write it as an escape in a double-quoted string)";
