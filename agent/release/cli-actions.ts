@@ -117,6 +117,13 @@ export async function bumpAction(o: CommonOptions, part: BumpPart): Promise<void
   report(o, { from: from ?? null, next }, [next]);
 }
 
+/** A `--remote` URL with a password, a query, or a user that is no ssh login (`https://TOKEN@…`). */
+function remoteHoldsSecrets(remote: string): boolean {
+  if (!URL.canParse(remote)) return false;
+  const url = new URL(remote);
+  return url.password !== "" || url.search !== "" || (url.username !== "" && url.protocol !== "ssh:");
+}
+
 export async function gitAction(
   o: CommonOptions,
   version: string,
@@ -147,6 +154,12 @@ export async function gitAction(
             : // A detached HEAD has no branch to push; the tag carries its commit.
               `push with: ${r.detached ? "" : "git push && "}git push origin ${r.tag}`,
         ];
+  // ship hands them to git by a credential helper, but its own command line held them all along.
+  if (opts.remote !== undefined && remoteHoldsSecrets(opts.remote)) {
+    const warning =
+      "--remote holds credentials, which every local user can read in the process list (ps) while ship runs; give them to the repository's remote instead (git remote set-url origin URL): ship passes them to git by a credential helper, never on a command line";
+    o.io.err(o.json ? JSON.stringify({ warning }) : `warning: ${warning}`);
+  }
   if (r.root !== undefined)
     o.io.err(
       `note: released the repository at ${r.root}, its work tree's top: a tag holds all of it, and agents following the tag read ${r.root}/${MANIFEST_FILENAME}`,

@@ -169,7 +169,7 @@ export async function releaseGit(o: GitReleaseOptions): Promise<GitRelease> {
   // The branch goes first, before the tag exists: when the remote refuses it (it moved on), the
   // run can simply be repeated once that is fixed, instead of meeting its own tag.
   if (o.push === true)
-    await pushOrSay(git, remote, "HEAD", {
+    await pushOrSay(where, remote, "HEAD", {
       behind: `nothing was tagged: bring in the remote's commits (git pull --rebase), then run ${again}`,
       other: `nothing was tagged: run ${again} once that is fixed`,
     });
@@ -177,7 +177,7 @@ export async function releaseGit(o: GitReleaseOptions): Promise<GitRelease> {
   const commit = (await git.revparse(["HEAD"])).trim();
   if (o.push === true) {
     const later = `${tag} is made here: push it once that is fixed (git push ${shownRemote(remote)} ${tag})`;
-    await pushOrSay(git, remote, `refs/tags/${tag}`, { behind: later, other: later });
+    await pushOrSay(where, remote, `refs/tags/${tag}`, { behind: later, other: later });
   }
   const root = where === given ? undefined : where;
   return { tag, commit, committed, pushed: o.push === true, manifestText, detached, newerTag, root };

@@ -4,9 +4,14 @@
  */
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import type { SimpleGit } from "simple-git";
 import { BadInputError, errorMessage } from "../../shared/errors.js";
 import { scrubSecrets, shownRemote, urlSecrets } from "../download/redact.js";
+import {
+  gitConfigVariables,
+  isRemoteUrl,
+  remoteCredentialSettings,
+  remoteForCommandLine,
+} from "../sources/git-env.js";
 import { ReleaseFailedError } from "./errors.js";
 
 const run = promisify(execFile);
@@ -32,10 +37,10 @@ export async function remoteTags(where: string, remote: string, again: string): 
     );
   }
   try {
-    // GIT_TERMINAL_PROMPT=0: a remote asking for a password fails here instead of waiting on CI.
-    const { stdout } = await run("git", ["ls-remote", "--tags", remote, "refs/tags/v*"], {
+    const access = await remoteAccess(where, remote);
+    const { stdout } = await run("git", ["ls-remote", "--tags", access.remote, "refs/tags/v*"], {
       cwd: where,
-      env: { ...process.env, GIT_TERMINAL_PROMPT: "0" },
+      env: access.env,
       maxBuffer: 64 << 20,
     });
     // Tag → the commit it releases: an annotated tag's `^{}` line (after its own) names the commit.
@@ -44,7 +49,7 @@ export async function remoteTags(where: string, remote: string, again: string): 
       tags.set(m[2] as string, m[1] as string);
     return tags;
   } catch (error) {
-    const said = scrubSecrets(pushFailure(errorMessage(error)).said, urlSecrets(remote));
+    const said = scrubSecrets(pushFailure(gitErrorText(error)).said, urlSecrets(remote));
     throw new ReleaseFailedError(
       `git ls-remote ${shownRemote(remote)}`,
       `${said}; nothing was committed or tagged: run ${again} once that is fixed`,
@@ -58,20 +63,63 @@ export async function remoteTags(where: string, remote: string, again: string): 
  * whole hint text, exit 1, and no word of what this run had already done.
  */
 export async function pushOrSay(
-  git: SimpleGit,
+  where: string,
   remote: string,
   ref: string,
   then: { behind: string; other: string },
 ): Promise<void> {
   try {
-    await git.push(remote, ref);
+    const access = await remoteAccess(where, remote);
+    // --porcelain: a refused ref is said on stdout as `[rejected] (fetch first)`, which pushFailure reads.
+    await run("git", ["push", "--porcelain", access.remote, ref], {
+      cwd: where,
+      env: access.env,
+      maxBuffer: 64 << 20,
+    });
   } catch (error) {
-    const failure = pushFailure(errorMessage(error));
+    const failure = pushFailure(gitErrorText(error));
     const next = failure.behind ? then.behind : then.other;
     // A remote given as a URL (--remote https://user:token@…) lands in CI's log: its secrets masked.
     const said = scrubSecrets(failure.said, urlSecrets(remote));
     throw new ReleaseFailedError(`git push ${shownRemote(remote)} ${ref}`, `${said}; ${next}`);
   }
+}
+
+/**
+ * How git reaches `remote`: the argument to give it and the environment to run it in. An http(s)
+ * remote's user:password (`--remote https://user:TOKEN@…`, or the URL a CI checkout's `origin` was
+ * cloned from, as GitLab CI's `https://gitlab-ci-token:TOKEN@…`) goes by a credential helper
+ * (git-env.ts), never on a command line: it was on `git push`'s and git-remote-http's, where `ps`
+ * showed the token to every local user of the runner. GIT_TERMINAL_PROMPT=0: a remote asking for a
+ * password fails instead of waiting on CI.
+ */
+async function remoteAccess(
+  where: string,
+  remote: string,
+): Promise<{ remote: string; env: NodeJS.ProcessEnv }> {
+  const named = isRemoteUrl(remote)
+    ? undefined
+    : await run("git", ["config", "--get", `remote.${remote}.url`], { cwd: where }).then(
+        (r) => r.stdout.trim(),
+        () => undefined,
+      );
+  const credentials = remoteCredentialSettings(remote, named);
+  return {
+    remote: remoteForCommandLine(remote),
+    env: {
+      ...process.env,
+      GIT_TERMINAL_PROMPT: "0",
+      ...credentials.env,
+      ...gitConfigVariables(credentials.config, process.env),
+    },
+  };
+}
+
+/** What git said when it failed, on stdout and stderr (execFile's message leads with the whole command line). */
+function gitErrorText(error: unknown): string {
+  const { stdout, stderr } = error as { stdout?: unknown; stderr?: unknown };
+  const said = [stdout, stderr].filter((t): t is string => typeof t === "string").join("\n");
+  return said.trim() !== "" ? said : errorMessage(error);
 }
 
 function pushFailure(text: string): { said: string; behind: boolean } {

@@ -94,7 +94,7 @@ export async function releasedAlready(
       );
     if (theirs === undefined) {
       const later = `${tag} is made here: push it once that is fixed (git push ${shownRemote(remote)} ${tag})`;
-      await pushOrSay(git, remote, `refs/tags/${tag}`, { behind: later, other: later });
+      await pushOrSay(where, remote, `refs/tags/${tag}`, { behind: later, other: later });
     }
     pushed = true;
   }

@@ -54,30 +54,60 @@ export function gitEnvironment(
       ...headers.map(([name, value]): [string, string] => ["http.extraHeader", `${name}: ${value}`]),
     );
   }
-  let credentials = remoteCredentials(cfg.remote);
-  if (credentials === undefined && cloneUrl !== undefined) {
-    credentials = remoteCredentials(cloneUrl);
-    // git reads that URL from the clone's config, not from ship: it is rewritten (insteadOf) to the
-    // same URL without user:password@ before git starts its remote helper with it.
-    const written = /^[A-Za-z][\w+.-]*:\/\/[^/?#]*@[^/?#]*/.exec(cloneUrl)?.[0];
+  const credentials = remoteCredentialSettings(cfg.remote, cloneUrl);
+  return { ...env, ...credentials.env, ...gitConfigVariables([...config, ...credentials.config]) };
+}
+
+/**
+ * What gives git an http(s) remote's user:password without a command line holding them: the
+ * credential helper below, the secrets in its environment, and for a remote that is a name, an
+ * `insteadOf` rewriting the URL the repository's config gives it (`namedUrl`) to one without them.
+ * Nothing for a remote without credentials. ship's git sources and `ship release git --push`.
+ */
+export function remoteCredentialSettings(
+  remote: string,
+  namedUrl?: string,
+): { config: [string, string][]; env: Record<string, string> } {
+  const config: [string, string][] = [];
+  let credentials = remoteCredentials(remote);
+  if (credentials === undefined && namedUrl !== undefined) {
+    credentials = remoteCredentials(namedUrl);
+    // git reads that URL from the repository's config, not from ship: it is rewritten (insteadOf)
+    // to the same URL without user:password@ before git starts its remote helper with it.
+    const written = /^[A-Za-z][\w+.-]*:\/\/[^/?#]*@[^/?#]*/.exec(namedUrl)?.[0];
     if (credentials !== undefined && written !== undefined)
       config.push([`url.${credentials.origin}.insteadOf`, written]);
   }
-  if (credentials !== undefined) {
-    // The empty value first drops every helper the host's git config names (a `store` helper
-    // would write the password to ~/.git-credentials); ours answers only for the remote's origin.
-    config.push(["credential.helper", ""], ["credential.helper", CREDENTIAL_HELPER]);
-    env.SHIP_GIT_ORIGIN = credentials.origin;
-    env.SHIP_GIT_USERNAME = credentials.username;
-    env.SHIP_GIT_PASSWORD = credentials.password;
-  }
-  if (config.length > 0) {
-    env.GIT_CONFIG_COUNT = String(config.length);
-    config.forEach(([key, value], i) => {
-      env[`GIT_CONFIG_KEY_${i}`] = key;
-      env[`GIT_CONFIG_VALUE_${i}`] = value;
-    });
-  }
+  if (credentials === undefined) return { config, env: {} };
+  // The empty value first drops every helper the host's git config names (a `store` helper
+  // would write the password to ~/.git-credentials); ours answers only for the remote's origin.
+  config.push(["credential.helper", ""], ["credential.helper", CREDENTIAL_HELPER]);
+  return {
+    config,
+    env: {
+      SHIP_GIT_ORIGIN: credentials.origin,
+      SHIP_GIT_USERNAME: credentials.username,
+      SHIP_GIT_PASSWORD: credentials.password,
+    },
+  };
+}
+
+/**
+ * `config` as git's GIT_CONFIG_COUNT/KEY/VALUE variables, after those `from` sets already (a CI
+ * job's own), so neither replaces the other.
+ */
+export function gitConfigVariables(
+  config: readonly [string, string][],
+  from: NodeJS.ProcessEnv = {},
+): Record<string, string> {
+  if (config.length === 0) return {};
+  const given = Number(from.GIT_CONFIG_COUNT ?? 0);
+  const start = Number.isInteger(given) && given > 0 ? given : 0;
+  const env: Record<string, string> = { GIT_CONFIG_COUNT: String(start + config.length) };
+  config.forEach(([key, value], i) => {
+    env[`GIT_CONFIG_KEY_${start + i}`] = key;
+    env[`GIT_CONFIG_VALUE_${start + i}`] = value;
+  });
   return env;
 }
 

@@ -9,6 +9,7 @@ import { parseSignature, type Signature } from "../../shared/signing/signature.j
 import { textStart } from "../../shared/text-cut.js";
 import { quotedText } from "../quoted-text.js";
 import type { ReleaseRecord } from "../store/store.js";
+import { maskManifestSecrets } from "./release-view.js";
 
 /** The signature document a text holds, or undefined for none or one that does not parse. */
 function signatureOf(text: string | null | undefined): Signature | undefined {
@@ -41,6 +42,19 @@ function firstManifestDifference(held: string, sent: string): string {
   return `line ${i + 1}: ${line(a[i])} there, ${line(b[i])} here`;
 }
 
+/**
+ * Where the manifests first differ, quoted as GET /releases shows them: the held one's notification
+ * URLs and webhook headers masked. Quoted as stored, a CI token that changed a secret's line of the
+ * masked manifest it read, and published it under the same version, was answered the line with the
+ * secret. When the two differ only in such values, that is all that is said.
+ */
+function manifestDifference(held: ReleaseRecord, body: PublishRelease): string {
+  const [there, here] = [maskManifestSecrets(held.manifest), maskManifestSecrets(body.manifest)];
+  return there === here
+    ? "in a notification URL or webhook header value, which is not shown"
+    : firstManifestDifference(there, here);
+}
+
 /** A source by what it delivers, never by its location (a presigned URL's query is a secret). */
 const deliveredBy = (source: ReleaseRecord["source"]): string =>
   source.type === "git" ? `git commit ${source.commit}` : `${source.type} artifact sha256 ${source.sha256}`;
@@ -65,7 +79,7 @@ export function versionConflict(
 ): VersionConflict | undefined {
   const differences: string[] = [];
   if (held.manifest !== body.manifest)
-    differences.push(`its manifest differs (${firstManifestDifference(held.manifest, body.manifest)})`);
+    differences.push(`its manifest differs (${manifestDifference(held, body)})`);
   if (!sameSource) {
     const [there, here] = [deliveredBy(held.source), deliveredBy(body.source)];
     differences.push(

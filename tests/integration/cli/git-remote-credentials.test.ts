@@ -5,34 +5,20 @@
  * the server, no process's command line may hold the token: before, it was on `git fetch`'s argv
  * and on git-remote-http's, where `ps` shows it to every local user.
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { startWatchedGitServer } from "../../support/command-lines.js";
 import { hasProgram } from "../../support/require-program.js";
-import { GIT_HTTP_BACKEND, gitHttpHandler } from "../../support/servers/git-http.js";
-import { startHttpServer, type TestServer } from "../../support/servers/http-server.js";
+import { GIT_HTTP_BACKEND } from "../../support/servers/git-http.js";
+import type { TestServer } from "../../support/servers/http-server.js";
 import { runShip } from "../../support/ship-cli.js";
 import { git, makeRepos, type Repos } from "../sources/git-repos.js";
 
 const USER = "deploy";
 const TOKEN = "glpat-s3cretT0kenValue";
-
-/** Every process's command line that holds `secret` right now. */
-function commandLinesHolding(secret: string): string[] {
-  const found: string[] = [];
-  for (const pid of readdirSync("/proc")) {
-    if (!/^\d+$/.test(pid)) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`).toString().replaceAll("\0", " ");
-      if (cmdline.includes(secret)) found.push(`${pid}: ${cmdline}`);
-    } catch {
-      // The process ended meanwhile.
-    }
-  }
-  return found;
-}
 
 /** How the remote spells its credentials, and the Basic pair the server is to receive. */
 const forms = [
@@ -56,23 +42,12 @@ describe.skipIf(!hasProgram("git") || !existsSync(GIT_HTTP_BACKEND)).each(forms)
     let repos: Repos;
     let server: TestServer;
     let seen: string[];
-    let authorized: number;
+    let authorized: () => number;
 
     beforeEach(async () => {
       root = await mkdtemp(join(tmpdir(), "ship-git-cred-"));
       repos = await makeRepos(join(root, "repos"));
-      seen = [];
-      authorized = 0;
-      const expected = `Basic ${Buffer.from(basic).toString("base64")}`;
-      const backend = gitHttpHandler(dirname(repos.bare), expected);
-      server = await startHttpServer((req, res) => {
-        // git (and its git-remote-http child) wait for this answer: look at every command line now.
-        seen.push(...commandLinesHolding(TOKEN));
-        if (req.headers.authorization === expected) authorized++;
-        else if (req.headers.authorization === undefined)
-          res.setHeader("www-authenticate", 'Basic realm="git"');
-        backend(req, res);
-      });
+      ({ server, seen, authorized } = await startWatchedGitServer(dirname(repos.bare), basic, TOKEN));
     });
     const remoteUrl = (token: string) =>
       `${server.url.replace("http://", `http://${userinfo(token)}@`)}/origin.git`;
@@ -99,7 +74,7 @@ describe.skipIf(!hasProgram("git") || !existsSync(GIT_HTTP_BACKEND)).each(forms)
       const run = await runShip(["--config", config, "--verbose"], { env: { HOME: home } });
       expect(run.code, run.stdout + run.stderr).toBe(0);
       expect(await readFile(join(app, "app.txt"), "utf8")).toBe("v1\n");
-      expect(authorized).toBeGreaterThan(0);
+      expect(authorized()).toBeGreaterThan(0);
       expect(seen).toEqual([]);
       expect(run.stdout + run.stderr).not.toContain(TOKEN);
       expect(await readdir(home)).toEqual([".gitconfig"]);

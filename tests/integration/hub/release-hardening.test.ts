@@ -31,6 +31,23 @@ const publish = (app: string, version: string, extra: Record<string, unknown> = 
     },
   });
 
+/** A manifest whose notifications hold a Slack URL (through an anchor), a webhook URL and a header: what people must not read back. */
+const SECRETS_MANIFEST = [
+  'version: "1.0.0"',
+  "x-hooks:",
+  "  ops: &ops https://hooks.slack.com/services/T000/B000/slack-secret-path # ops channel",
+  "notifications:",
+  "  on_success:",
+  "    - type: slack",
+  "      url: *ops",
+  "  on_failure:",
+  "    - type: webhook",
+  '      url: "https://alerts.example.test/hook/webhook-secret-path?key=webhook-query-secret"',
+  "      headers:",
+  "        Authorization: Bearer header-secret-value",
+  "",
+].join("\n");
+
 describe("POST /releases", () => {
   it("one app version, one release: v2.0.0, 2.0.0+build7 and 2.0 after 2.0.0 are 409", async () => {
     expect((await publish("aliases", "2.0.0")).status).toBe(201);
@@ -81,21 +98,7 @@ describe("POST /releases", () => {
   });
 
   it("webhook and Slack URLs, webhook headers and a presigned URL's query are masked for people; agents get the release verbatim", async () => {
-    const manifest = [
-      'version: "1.0.0"',
-      "x-hooks:",
-      "  ops: &ops https://hooks.slack.com/services/T000/B000/slack-secret-path # ops channel",
-      "notifications:",
-      "  on_success:",
-      "    - type: slack",
-      "      url: *ops",
-      "  on_failure:",
-      "    - type: webhook",
-      '      url: "https://alerts.example.test/hook/webhook-secret-path?key=webhook-query-secret"',
-      "      headers:",
-      "        Authorization: Bearer header-secret-value",
-      "",
-    ].join("\n");
+    const manifest = SECRETS_MANIFEST;
     const url = "https://cdn.example.test/app.tgz?X-Amz-Signature=presigned-secret";
     const created = await publish("masked", "1.0.0", { manifest, source: { type: "https", url, sha256 } });
     expect(created.status).toBe(201);
@@ -135,6 +138,44 @@ describe("POST /releases", () => {
     expect(deploy.release.manifest).toBe(manifest);
     expect(deploy.release.source).toEqual({ type: "https", url, sha256 });
     agent.ws.close();
+  });
+
+  // The 409's "its manifest differs (line N: … there, … here)" quoted the held release's line as
+  // stored: a CI token that read the masked manifest, changed a secret's line and published it under
+  // the same version was answered the line with the secret (and `ship release publish` printed it
+  // into the CI job's log).
+  it("a 409 names where a manifest differs without quoting a secret GET /releases masks", async () => {
+    const held = SECRETS_MANIFEST;
+    expect((await publish("conflict-masked", "1.0.0", { manifest: held })).status).toBe(201);
+    const secrets = [
+      "slack-secret-path",
+      "webhook-secret-path",
+      "webhook-query-secret",
+      "header-secret-value",
+    ];
+    const changes: [string, string][] = [
+      ["slack-secret-path", "guess"],
+      ["webhook-secret-path", "guess"],
+      ["Bearer header-secret-value", "Bearer guess"],
+      ["description-free line", "x"],
+    ];
+    for (const [from, to] of changes) {
+      const sent = from === "description-free line" ? `${held}description: other\n` : held.replace(from, to);
+      const res = await publish("conflict-masked", "1.0.0", { manifest: sent });
+      expect({ from, status: res.status }).toEqual({ from, status: 409 });
+      const error = String(res.body.error);
+      for (const secret of secrets) expect(error, from).not.toContain(secret);
+      expect(error).toContain(
+        from === "description-free line"
+          ? `its manifest differs (line 13: "" there, "description: other" here)`
+          : "its manifest differs (in a notification URL or webhook header value, which is not shown)",
+      );
+    }
+    // A line without a secret is still quoted, both sides, as before.
+    const plain = await publish("conflict-masked", "1.0.0", {
+      manifest: held.replace("type: slack", "type: webhook"),
+    });
+    expect(plain.body.error).toContain(`line 6: "    - type: slack" there, "    - type: webhook" here`);
   });
 
   // Each said "(a binary file, or one saved as UTF-16 or Latin-1?)", a text with one bell in it

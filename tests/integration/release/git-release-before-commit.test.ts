@@ -155,7 +155,8 @@ describe.skipIf(!hasProgram("git"))("ship release git: refusals before the manif
     execFileSync("git", ["clone", "-q", origin, other]);
     git(other, "-c", "user.email=a@b", "-c", "user.name=a", "commit", "-q", "--allow-empty", "-m", "theirs");
     git(other, "push", "-q", "origin", "main");
-    git(repo, "config", `url.file://${origin}.insteadOf`, secretUrl);
+    // The user and password reach git by a credential helper, so git is given the URL without them.
+    git(repo, "config", `url.file://${origin}.insteadOf`, secretUrl.replace("ci:SECRETPW@", ""));
     const rejected = await runShip([
       "release",
       "-C",
