@@ -37,7 +37,7 @@ export async function remoteTags(where: string, remote: string, again: string): 
     );
   }
   try {
-    const access = await remoteAccess(where, remote);
+    const access = await remoteAccess(where, remote, "url");
     const { stdout } = await run("git", ["ls-remote", "--tags", access.remote, "refs/tags/v*"], {
       cwd: where,
       env: access.env,
@@ -69,7 +69,7 @@ export async function pushOrSay(
   then: { behind: string; other: string },
 ): Promise<void> {
   try {
-    const access = await remoteAccess(where, remote);
+    const access = await remoteAccess(where, remote, "pushurl");
     // --porcelain: a refused ref is said on stdout as `[rejected] (fetch first)`, which pushFailure reads.
     await run("git", ["push", "--porcelain", access.remote, ref], {
       cwd: where,
@@ -90,19 +90,24 @@ export async function pushOrSay(
  * remote's user:password (`--remote https://user:TOKEN@…`, or the URL a CI checkout's `origin` was
  * cloned from, as GitLab CI's `https://gitlab-ci-token:TOKEN@…`) goes by a credential helper
  * (git-env.ts), never on a command line: it was on `git push`'s and git-remote-http's, where `ps`
- * showed the token to every local user of the runner. GIT_TERMINAL_PROMPT=0: a remote asking for a
- * password fails instead of waiting on CI.
+ * showed the token to every local user of the runner. For a named remote, the URLs git reads for
+ * `use`: a push's pushurl, when the remote has one, held a token as well. GIT_TERMINAL_PROMPT=0: a
+ * remote asking for a password fails instead of waiting on CI.
  */
 async function remoteAccess(
   where: string,
   remote: string,
+  use: "url" | "pushurl",
 ): Promise<{ remote: string; env: NodeJS.ProcessEnv }> {
-  const named = isRemoteUrl(remote)
-    ? undefined
-    : await run("git", ["config", "--get", `remote.${remote}.url`], { cwd: where }).then(
-        (r) => r.stdout.trim(),
-        () => undefined,
-      );
+  const configured = async (key: string): Promise<string[]> =>
+    run("git", ["config", "--get-all", `remote.${remote}.${key}`], { cwd: where }).then(
+      (r) => r.stdout.split("\n").filter((u) => u !== ""),
+      () => [],
+    );
+  // A push goes to the remote's pushurl when it has one (`git remote set-url --push`: a public
+  // repository read anonymously, pushed to with a token), else to its url(s).
+  const pushUrls = use === "pushurl" && !isRemoteUrl(remote) ? await configured("pushurl") : [];
+  const named = isRemoteUrl(remote) ? [] : pushUrls.length > 0 ? pushUrls : await configured("url");
   const credentials = remoteCredentialSettings(remote, named);
   return {
     remote: remoteForCommandLine(remote),

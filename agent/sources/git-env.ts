@@ -54,30 +54,35 @@ export function gitEnvironment(
       ...headers.map(([name, value]): [string, string] => ["http.extraHeader", `${name}: ${value}`]),
     );
   }
-  const credentials = remoteCredentialSettings(cfg.remote, cloneUrl);
+  const credentials = remoteCredentialSettings(cfg.remote, cloneUrl === undefined ? [] : [cloneUrl]);
   return { ...env, ...credentials.env, ...gitConfigVariables([...config, ...credentials.config]) };
 }
 
 /**
  * What gives git an http(s) remote's user:password without a command line holding them: the
  * credential helper below, the secrets in its environment, and for a remote that is a name, an
- * `insteadOf` rewriting the URL the repository's config gives it (`namedUrl`) to one without them.
- * Nothing for a remote without credentials. ship's git sources and `ship release git --push`.
+ * `insteadOf` rewriting each URL the repository's config gives it (`namedUrls`: its url, and for a
+ * push its pushurl) to one without them. Nothing for a remote without credentials. ship's git
+ * sources and `ship release git --push`.
  */
 export function remoteCredentialSettings(
   remote: string,
-  namedUrl?: string,
+  namedUrls: readonly string[] = [],
 ): { config: [string, string][]; env: Record<string, string> } {
   const config: [string, string][] = [];
   let credentials = remoteCredentials(remote);
-  if (credentials === undefined && namedUrl !== undefined) {
-    credentials = remoteCredentials(namedUrl);
-    // git reads that URL from the repository's config, not from ship: it is rewritten (insteadOf)
-    // to the same URL without user:password@ before git starts its remote helper with it.
-    const written = /^[A-Za-z][\w+.-]*:\/\/[^/?#]*@[^/?#]*/.exec(namedUrl)?.[0];
-    if (credentials !== undefined && written !== undefined)
-      config.push([`url.${credentials.origin}.insteadOf`, written]);
-  }
+  if (credentials === undefined)
+    for (const namedUrl of namedUrls) {
+      const found = remoteCredentials(namedUrl);
+      // git reads that URL from the repository's config, not from ship: it is rewritten (insteadOf)
+      // to the same URL without user:password@ before git starts its remote helper with it.
+      const written = /^[A-Za-z][\w+.-]*:\/\/[^/?#]*@[^/?#]*/.exec(namedUrl)?.[0];
+      if (found === undefined || written === undefined) continue;
+      config.push([`url.${found.origin}.insteadOf`, written]);
+      // The helper answers with the first URL's; another's different ones are refused by the server
+      // (exit 1), never put on a command line.
+      credentials ??= found;
+    }
   if (credentials === undefined) return { config, env: {} };
   // The empty value first drops every helper the host's git config names (a `store` helper
   // would write the password to ~/.git-credentials); ours answers only for the remote's origin.

@@ -82,6 +82,19 @@ describe.skipIf(!hasProgram("git") || !existsSync(GIT_HTTP_BACKEND))(
       },
     );
 
+    it("a push URL of its own holding the token (git remote set-url --push) goes by the helper too", async () => {
+      // A public repository read anonymously, pushed to with a token: only remote.origin.pushurl
+      // holds it, and git push (not ls-remote) reads it.
+      git(repo, "remote", "add", "origin", join(dir, "origin.git"));
+      git(repo, "remote", "set-url", "--push", "origin", remoteUrl());
+      const run = await runShip(["release", "-C", repo, "git", "1.0.0", "First", "--push"]);
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      expect(authorized()).toBeGreaterThan(0);
+      expect(git(join(dir, "origin.git"), "tag", "--list")).toBe("v1.0.0");
+      expect(seen).toEqual([]);
+      expect(run.stdout + run.stderr).not.toContain(TOKEN);
+    });
+
     it("a refused token fails naming the remote with its credentials masked, nothing on a command line", async () => {
       git(repo, "remote", "add", "origin", remoteUrl().replace(TOKEN, `wrong-${TOKEN}`));
       const run = await runShip(["release", "-C", repo, "git", "1.0.0", "First", "--push"]);
