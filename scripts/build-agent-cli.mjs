@@ -208,7 +208,9 @@ if (!verbose && !process.sourceMapsEnabled) {
   if (daemon)
     runCachedCli(\`\${__dirname}/bundle/${agentFile}\`, "agent", process.argv, {
       sourceMapped: true,
-      settleAfter: (code) => code === 0,
+      // Written by a daemon that started and stopped (exit 0) only: not by a start refused at the
+      // config, nor by another command holding the word (\`--test-manifest agent\`).
+      settleAfter: (code, cli) => code === 0 && cli.daemonStarted() === true,
     }).then((code) => {
       process.exitCode = code;
     });

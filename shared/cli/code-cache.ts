@@ -193,11 +193,11 @@ export async function runCachedCli(
   cacheKey: string,
   argv: string[],
   options: LoadOptions & {
-    /** Whether a run that ended with this code writes the cache (default: every run). */
-    settleAfter?: (code: number) => boolean;
+    /** Whether a run that ended with this code writes the cache (default: every run); `cli` is the bundle's exports. */
+    settleAfter?: (code: number, cli: Readonly<Record<string, unknown>>) => boolean;
   } = {},
 ): Promise<number | undefined> {
-  const cli = loadWithCodeCache<{ runCli: (argv: string[]) => Promise<number> }>(
+  const cli = loadWithCodeCache<{ runCli: (argv: string[]) => Promise<number> } & Record<string, unknown>>(
     bundleFile,
     cacheKey,
     options,
@@ -209,6 +209,6 @@ export async function runCachedCli(
     if (isNotInBundle(error)) return undefined;
     throw error;
   }
-  if (options.settleAfter?.(code) ?? true) cli.settle();
+  if (options.settleAfter?.(code, cli.exports) ?? true) cli.settle();
   return code;
 }

@@ -21,6 +21,7 @@ import { recover } from "../../pipeline/index.js";
 import { lockDir } from "../../pipeline/paths.js";
 import { noteShipDirs, type UntouchedDirs } from "../../pipeline/untouched-dirs.js";
 import { readState } from "../../state/state-file.js";
+import { noteDaemonStarted } from "../daemon-started.js";
 import { cliLogger } from "../logger.js";
 import { onStopSignals, signalExitCode } from "../stop-signals.js";
 
@@ -128,6 +129,7 @@ async function startAgent(
   }
   const running = started;
   log.info("agent started", { agentId: identity.agentId, hub: redactUrl(config.hub.url) });
+  noteDaemonStarted();
 
   return new Promise<number>((resolve) => {
     let finishing = false;

@@ -92,4 +92,27 @@ describe("ship agent's code cache", () => {
     const after = await stat(cache ?? "", { bigint: true });
     expect([after.ino, after.mtimeNs]).toEqual([written.ino, written.mtimeNs]);
   }, 120_000);
+
+  it("is not written by another command holding the word agent (a manifest file named agent)", async () => {
+    await rm((await agentCache()) ?? join(root, "none"), { force: true });
+    await writeFile(join(root, "agent"), 'version: "1.0.0"\n');
+    const checked = await new Promise<{ code: number | null; out: string }>((done, reject) => {
+      const child = spawn(
+        process.execPath,
+        [join(cli, "main.cjs"), "--config", join(root, "ship.toml"), "--test-manifest", "agent"],
+        { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, NODE_OPTIONS: "" } },
+      );
+      let out = "";
+      child.stdout.on("data", (chunk) => (out += chunk));
+      child.stderr.on("data", (chunk) => (out += chunk));
+      child.on("error", reject);
+      child.on("close", (code) => done({ code, out }));
+    });
+    expect(checked.code, checked.out).toBe(0);
+    expect(checked.out).toContain("valid manifest for version 1.0.0");
+    // Its cache would have held the manifest check's compile, used as it is by every later start.
+    expect(await agentCache()).toBeUndefined();
+    expect((await agent(await config(""))).code).toBe(0);
+    expect(await agentCache()).toBeDefined();
+  }, 120_000);
 });
