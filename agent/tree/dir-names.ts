@@ -69,16 +69,20 @@ export function isWithin(path: string, dir: string): boolean {
  */
 function hostMount(all: readonly Mount[], path: string): Mount | undefined {
   const on = mountsOn(all);
+  const passed = new Set<Mount>();
   let found: Mount | undefined;
   const parts = path.split("/").filter((part) => part !== "");
   for (let depth = 0; depth <= parts.length; depth++) {
     const point = `/${parts.slice(0, depth).join("/")}`;
-    for (let over = on(found, point); over !== undefined; over = on(found, point)) found = over;
+    for (let over = on(found, point); over !== undefined && !passed.has(over); over = on(found, point)) {
+      passed.add(over);
+      found = over;
+    }
   }
   return found;
 }
 
-/** The mount made last at `point` on `below` (on none: the root mount). */
+/** The mount made last at `point` on `below`. */
 type MountsOn = (below: Mount | undefined, point: string) => Mount | undefined;
 
 /** Per mount table read, so asking for every mount's host walks the table once. */
@@ -88,13 +92,16 @@ function mountsOn(all: readonly Mount[]): MountsOn {
   let on = indexes.get(all);
   if (on !== undefined) return on;
   const ids = new Set(all.map((mount) => mount.id));
-  const byKey = new Map<string, Mount>();
-  // The root mount's parent is outside this namespace (or chroot), or the mount itself.
-  for (const mount of all) {
-    const parent = ids.has(mount.parent) && mount.parent !== mount.id ? mount.parent : "";
-    byKey.set(`${parent} ${mount.point}`, mount);
-  }
-  on = (below, point) => byKey.get(`${below?.id ?? ""} ${point}`);
+  const made = new Map<string, Mount>();
+  // A mount whose parent is not in the table (the root mount's is outside the namespace or chroot,
+  // or is itself) is taken as made on whatever is reached at its point: never left out of the walk,
+  // so no mount point is missed.
+  const orphans = new Map<string, Mount>();
+  for (const mount of all)
+    if (ids.has(mount.parent) && mount.parent !== mount.id) made.set(`${mount.parent} ${mount.point}`, mount);
+    else orphans.set(mount.point, mount);
+  on = (below, point) =>
+    (below === undefined ? undefined : made.get(`${below.id} ${point}`)) ?? orphans.get(point);
   indexes.set(all, on);
   return on;
 }
