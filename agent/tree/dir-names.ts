@@ -13,6 +13,9 @@ import { readFileSync, statSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 
 interface Mount {
+  /** The mount's id, and the id of the mount it was made on (its mount point is in that one). */
+  id: string;
+  parent: string;
   /** The file system (major:minor): bind mounts of one file system share it. */
   device: string;
   /** The directory of that file system the mount shows. */
@@ -37,9 +40,16 @@ function mounts(): Mount[] {
   const out: Mount[] = [];
   for (const line of text.split("\n")) {
     const fields = line.split(" ");
-    const [device, root, point] = [fields[2], fields[3], fields[4]];
-    if (device === undefined || root === undefined || point === undefined) continue;
-    out.push({ device, root: unescaped(root), point: unescaped(point) });
+    const [id, parent, device, root, point] = fields;
+    if (
+      id === undefined ||
+      parent === undefined ||
+      device === undefined ||
+      root === undefined ||
+      point === undefined
+    )
+      continue;
+    out.push({ id, parent, device, root: unescaped(root), point: unescaped(point) });
   }
   return out;
 }
@@ -49,13 +59,51 @@ export function isWithin(path: string, dir: string): boolean {
   return path === dir || path.startsWith(dir === "/" ? "/" : `${dir}/`);
 }
 
-/** The mount `path` is seen through: the deepest mount point on its way, the last mounted of equals. */
+/**
+ * The mount `path` is seen through, walked as the kernel does from the root mount down: at each
+ * directory on the way, a mount made on the one reached so far at that directory (then one made on
+ * that, for mounts stacked there). The deepest mount point on the way is not it: a later mount over a
+ * parent (`mount --bind /srv/volume app` after `app/storage` was bound) hides the mounts beneath it,
+ * whose mount points are then plain directories of the new one — taken as mount points, an update
+ * writing there was refused for a mount nobody could reach.
+ */
 function hostMount(all: readonly Mount[], path: string): Mount | undefined {
+  const on = mountsOn(all);
+  const passed = new Set<Mount>();
   let found: Mount | undefined;
-  for (const mount of all)
-    if (isWithin(path, mount.point) && (found === undefined || mount.point.length >= found.point.length))
-      found = mount;
+  const parts = path.split("/").filter((part) => part !== "");
+  for (let depth = 0; depth <= parts.length; depth++) {
+    const point = `/${parts.slice(0, depth).join("/")}`;
+    for (let over = on(found, point); over !== undefined && !passed.has(over); over = on(found, point)) {
+      passed.add(over);
+      found = over;
+    }
+  }
   return found;
+}
+
+/** The mount made last at `point` on `below`. */
+type MountsOn = (below: Mount | undefined, point: string) => Mount | undefined;
+
+/** Per mount table read, so asking for every mount's host walks the table once. */
+const indexes = new WeakMap<readonly Mount[], MountsOn>();
+
+function mountsOn(all: readonly Mount[]): MountsOn {
+  let on = indexes.get(all);
+  if (on !== undefined) return on;
+  const ids = new Set(all.map((mount) => mount.id));
+  const made = new Map<string, Mount>();
+  // A mount whose parent is not in the table (the root mount's is outside the namespace or chroot,
+  // or is itself) is taken as made on whatever is reached at its point: never left out of the walk,
+  // so no mount point is missed.
+  const orphans = new Map<string, Mount>();
+  for (const mount of all)
+    if (ids.has(mount.parent) && mount.parent !== mount.id) made.set(`${mount.parent} ${mount.point}`, mount);
+    else orphans.set(mount.point, mount);
+  on = (below, point) =>
+    (below === undefined ? undefined : made.get(`${below.id} ${point}`)) ?? orphans.get(point);
+  indexes.set(all, on);
+  return on;
 }
 
 function identity(path: string): string | undefined {
@@ -113,7 +161,12 @@ export function sameNamedDir(a: string, b: string): boolean {
 export function mountPointsIn(onDisk: string): Set<string> {
   const inside = new Set<string>();
   const names = dirNames(onDisk);
-  for (const { point } of mounts())
-    for (const name of names) if (point !== name && isWithin(point, name)) inside.add(relative(name, point));
+  const all = mounts();
+  for (const mount of all) {
+    // A mount hidden by a later one over a parent is no mount point: its path is the later one's.
+    if (hostMount(all, mount.point) !== mount) continue;
+    for (const name of names)
+      if (mount.point !== name && isWithin(mount.point, name)) inside.add(relative(name, mount.point));
+  }
   return inside;
 }

@@ -12,7 +12,7 @@ import { mkdir, readdir, rename, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
-import { bindMount, unmountTmpfs } from "../../support/tmpfs.js";
+import { bindMount, mountTmpfs, unmountTmpfs } from "../../support/tmpfs.js";
 import { type LocalApp, localApp } from "./local-app.js";
 
 describe("app directories and URLs in ship.toml", () => {
@@ -236,6 +236,34 @@ describe("app directories and URLs in ship.toml", () => {
       expect(listed.stdout).not.toContain("NOT RESTORABLE");
     } finally {
       unmountTmpfs(bound);
+    }
+  });
+
+  it("app_dir changed to a bind mount keeps the install record when a mount once made on the app is hidden by a later one over its parent", async (ctx) => {
+    // The deepest mount point on a path was taken for the one it is seen through: the app's old
+    // tmpfs, hidden since by a bind over the app's parent, made the app's own path no name of the
+    // bound one, and the bound app_dir lost ship's record of what it installed.
+    await writeFile(app.config, `${general()}${local("a", app.appDir)}`);
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    const bound = join(app.root, "bound");
+    await mkdir(bound);
+    const mounted: string[] = [];
+    try {
+      if (!mountTmpfs(app.appDir, "1m")) return ctx.skip();
+      mounted.push(app.appDir);
+      if (!bindMount(app.root, app.root)) return ctx.skip();
+      mounted.push(app.root);
+      if (!bindMount(app.appDir, bound)) return ctx.skip();
+      mounted.push(bound);
+      await writeFile(app.config, `${general()}${local("a", bound)}`);
+      const check = await runShip(["--config", app.config, "--check-only"]);
+      expect(check.code, check.stdout + check.stderr).toBe(0);
+      expect(check.stdout).toContain("up to date (1.0.0");
+      const listed = await runShip(["--config", app.config, "--list-backups"]);
+      expect(listed.code, listed.stdout + listed.stderr).toBe(0);
+      expect(listed.stdout).not.toContain("NOT RESTORABLE");
+    } finally {
+      for (const dir of mounted.reverse()) unmountTmpfs(dir);
     }
   });
 });

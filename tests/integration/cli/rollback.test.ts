@@ -140,6 +140,36 @@ describe("ship --rollback (real CLI)", () => {
     }
   });
 
+  it("a mount hidden by a later mount over the app is no mount point: the update writes the app's own directory, never the hidden shared one", async (ctx) => {
+    // The deepest mount point was taken for the one a path is seen through: storage, bound and then
+    // hidden by a bind of the app's volume over the app, refused every update writing there (exit 2)
+    // for a mount nobody could reach.
+    await useRelease(await release("r1", "1.0.0", { "app.py": "v1\n", "storage/.gitkeep": "" }));
+    expect((await runShip(["--config", config])).code).toBe(0);
+    const shared = join(root, "shared/storage");
+    await writeTree(shared, { ".gitkeep": "operator's\n" });
+    const app = join(root, "app");
+    if (!bindMount(shared, join(app, "storage"))) return ctx.skip();
+    const mounted = [join(app, "storage")];
+    try {
+      if (!bindMount(app, app)) return ctx.skip();
+      mounted.push(app);
+      expect(await readdir(join(app, "storage"))).toEqual([".gitkeep"]);
+      await useRelease(await release("r2", "2.0.0", { "app.py": "v2\n", "storage/.gitkeep": "v2\n" }));
+      const updated = await runShip(["--config", config]);
+      expect(updated.code, updated.stdout + updated.stderr).toBe(0);
+      expect(await readFile(join(app, "storage/.gitkeep"), "utf8")).toBe("v2\n");
+      const toV1 = (await backups()).find((b) => b.version === "1.0.0");
+      const rolled = await runShip(["--config", config, "--rollback", toV1?.id ?? ""]);
+      expect(rolled.code, rolled.stdout + rolled.stderr).toBe(0);
+      expect(await readFile(join(app, "storage/.gitkeep"), "utf8")).toBe("");
+      expect(await state()).toMatchObject({ current_version: "1.0.0", last_result: "rolled_back" });
+    } finally {
+      for (const dir of mounted.reverse()) unmountTmpfs(dir);
+    }
+    expect(await readFile(join(shared, ".gitkeep"), "utf8")).toBe("operator's\n");
+  });
+
   it("a file and a directory bound into the app holding ship's own bytes: an update dropping them is refused, a rollback leaves them alone", async (ctx) => {
     // The operator's copies equal what ship installed: an update whose release dropped them deleted
     // the shared directory's .gitkeep through the mount (exit 0), and rolling back to the first
