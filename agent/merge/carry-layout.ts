@@ -255,12 +255,13 @@ function indentLikeUser(
   original: { line: (baseIndex: number) => string | undefined },
   at: { start: number; end: number },
 ): string[] {
-  const open: { indent: number; move: Reindent }[] = [];
+  const open: { indent: number; move: Reindent | undefined }[] = [];
   return theirs.map((line) => {
     if (line.trim() === "") return line;
     const indent = indentOf(line);
     while ((open.at(-1)?.indent ?? -1) >= indent) open.pop();
-    const move = open.at(-1)?.move ?? contextMove(indent, base, original, at);
+    const enclosing = open.at(-1);
+    const move = enclosing === undefined ? contextMove(indent, base, original, at) : enclosing.move;
     open.push({ indent, move });
     return move === undefined ? line : reindented(line, move);
   });
