@@ -244,8 +244,10 @@ function linesOf(text: string): { lines: string[]; finalNewline: boolean } {
  * Lines only the merge wrote (new keys), indented as the user indents their neighbours: a user who
  * nests a mapping 4 spaces deep where the library writes 2 gets the new key 4 spaces deep too,
  * else it would not even belong to that mapping. The first line with a sibling (same depth in the
- * library's text, before or after the insertion) moves as that sibling moved in the user's text;
- * one without a sibling moves as its parent did; lines nested under an inserted line move with it.
+ * library's text, before or after the insertion) takes that sibling's indentation in the user's text;
+ * one without a sibling is moved as its parent was; lines nested under an inserted line move with it.
+ * The indentation is replaced as text, not shifted by a count: with tabs and spaces mixed, a count
+ * of characters put spaces before the library's tab (`   \t` where the user wrote 4 spaces).
  */
 function indentLikeUser(
   theirs: string[],
@@ -253,31 +255,44 @@ function indentLikeUser(
   original: { line: (baseIndex: number) => string | undefined },
   at: { start: number; end: number },
 ): string[] {
-  const open: { indent: number; shift: number }[] = [];
+  const open: { indent: number; move: Reindent | undefined }[] = [];
   return theirs.map((line) => {
     if (line.trim() === "") return line;
     const indent = indentOf(line);
     while ((open.at(-1)?.indent ?? -1) >= indent) open.pop();
-    const shift = open.at(-1)?.shift ?? contextShift(indent, base, original, at);
-    open.push({ indent, shift });
-    if (shift > 0) return " ".repeat(shift) + line;
-    return shift < 0 && /^ *$/.test(line.slice(0, -shift)) ? line.slice(-shift) : line;
+    const enclosing = open.at(-1);
+    const move = enclosing === undefined ? contextMove(indent, base, original, at) : enclosing.move;
+    open.push({ indent, move });
+    return move === undefined ? line : reindented(line, move);
   });
 }
 
-/** How far the user moved the lines at `indent` around base[start, end): 0 when nothing says. */
-function contextShift(
+/** How the user re-indented a library line: its leading whitespace `from` became `to`. */
+interface Reindent {
+  from: string;
+  to: string;
+}
+
+/** The line with the library's `from` at its start replaced by the user's `to`. */
+function reindented(line: string, { from, to }: Reindent): string {
+  if (line.startsWith(from)) return to + line.slice(from.length);
+  // A line shallower than the reference (none is, as nested lines follow their parent): as it was.
+  return line;
+}
+
+/** How the user moved the lines at `indent` around base[start, end): undefined when nothing says. */
+function contextMove(
   indent: number,
   base: readonly string[],
   original: { line: (baseIndex: number) => string | undefined },
   at: { start: number; end: number },
-): number {
-  const moved = (i: number) => {
+): Reindent | undefined {
+  const moved = (i: number): Reindent | undefined => {
     const mine = original.line(i);
-    return mine === undefined ? undefined : indentOf(mine) - indentOf(base[i] as string);
+    return mine === undefined ? undefined : { from: leadingOf(base[i] as string), to: leadingOf(mine) };
   };
   // A sibling whose line the user also changed otherwise (a comment after it) says nothing: the next does.
-  let parent: number | undefined;
+  let parent: Reindent | undefined;
   for (let i = at.start - 1; i >= 0; i--) {
     const line = base[i] as string;
     if (isBlankOrComment(line) || indentOf(line) > indent) continue;
@@ -285,17 +300,21 @@ function contextShift(
       parent = moved(i);
       break;
     }
-    const shift = moved(i);
-    if (shift !== undefined) return shift;
+    const move = moved(i);
+    if (move !== undefined) return move;
   }
   for (let i = at.end; i < base.length; i++) {
     const line = base[i] as string;
     if (isBlankOrComment(line) || indentOf(line) > indent) continue;
     if (indentOf(line) < indent) break;
-    const shift = moved(i);
-    if (shift !== undefined) return shift;
+    const move = moved(i);
+    if (move !== undefined) return move;
   }
-  return parent ?? 0;
+  return parent;
+}
+
+function leadingOf(line: string): string {
+  return line.slice(0, indentOf(line));
 }
 
 function indentOf(line: string): number {

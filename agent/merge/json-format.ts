@@ -9,9 +9,10 @@
 import { errorMessage } from "../../shared/errors.js";
 import { applyEditsToValue } from "./apply-plain.js";
 import { LAYOUT_OF, withUserLayout } from "./carry-layout.js";
+import { charAt, codeOf, unseenCharName } from "./char-names.js";
 import { decimalOf, numberDecimal } from "./exact-floats.js";
 import { inlineLayout, inlineWhereItemsStand } from "./json-inline.js";
-import { syntaxErrorAt } from "./json-syntax.js";
+import { syntaxError, syntaxErrorAt } from "./json-syntax.js";
 import { followItems, numberSpellings, type RepeatedKey, readJson, writeJson } from "./json-values.js";
 import { checkBracketNesting } from "./nesting.js";
 import { type CopyRole, firstWritten, lineColumnAt, parseFailure } from "./parse-error.js";
@@ -63,6 +64,8 @@ export function parseJson(text: string, fileName: string, role: CopyRole): unkno
  */
 function reasonAt(text: string, offset: number | undefined, positioned: string | undefined): string {
   if (offset !== undefined) {
+    const unseen = unseenCharReason(text, offset);
+    if (unseen !== undefined) return unseen;
     const at = text.slice(offset);
     // VS Code settings, tsconfig and JSON5 files allow `//` and `/*`; JSON does not.
     // A `#` note, as YAML and TOML write one, is no more JSON than these.
@@ -74,6 +77,21 @@ function reasonAt(text: string, offset: number | undefined, positioned: string |
   if (offset === undefined) return "not valid JSON";
   if (offset >= text.length) return "the file ends before its JSON does";
   return `unexpected ${JSON.stringify(text[offset])}`;
+}
+
+/**
+ * A character that shows as nothing refused at `offset`, named by its code: V8's "Bad control
+ * character in string literal" or "Expected double-quoted property name" at a NUL byte or a
+ * no-break space pointed at a line that reads as valid JSON.
+ */
+function unseenCharReason(text: string, offset: number): string | undefined {
+  const char = charAt(text, offset);
+  const name = char === undefined ? undefined : unseenCharName(char);
+  if (char === undefined || name === undefined) return undefined;
+  const found = syntaxError(text);
+  return found?.offset === offset && found.inString
+    ? `${name} in a string, which JSON does not allow (write it as \\u${codeOf(char)})`
+    : `${name}, which JSON does not allow outside a string (remove it)`;
 }
 
 export function renderJsonMerge(

@@ -6,19 +6,27 @@
 
 /** The offset of the first character that is not valid JSON there (text.length: it ends too early). */
 export function syntaxErrorAt(text: string): number | undefined {
+  return syntaxError(text)?.offset;
+}
+
+/** Where a JSON text first breaks the grammar, and whether that is inside a string. */
+export function syntaxError(text: string): { offset: number; inString: boolean } | undefined {
   let pos = 0;
+  let inString = false;
   const fail = (): never => {
-    throw new SyntaxAt(pos);
+    throw new SyntaxAt(pos, inString);
   };
   const space = () => {
     while (pos < text.length && " \t\n\r".includes(text[pos] as string)) pos++;
   };
   const string = () => {
     pos++;
+    inString = true;
     while (pos < text.length) {
       const c = text.charCodeAt(pos);
       if (c === 0x22) {
         pos++;
+        inString = false;
         return;
       }
       if (c < 0x20) fail();
@@ -77,11 +85,14 @@ export function syntaxErrorAt(text: string): number | undefined {
     if (pos < text.length) fail();
     return undefined;
   } catch (error) {
-    if (error instanceof SyntaxAt) return error.offset;
+    if (error instanceof SyntaxAt) return { offset: error.offset, inString: error.inString };
     return undefined; // nested too deep to follow: V8's words alone
   }
 }
 
 class SyntaxAt {
-  constructor(readonly offset: number) {}
+  constructor(
+    readonly offset: number,
+    readonly inString: boolean,
+  ) {}
 }

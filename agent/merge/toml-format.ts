@@ -7,6 +7,7 @@
 import { TomlError } from "smol-toml";
 import { errorMessage } from "../../shared/errors.js";
 import { applyEditsToValue } from "./apply-plain.js";
+import { charAt, codeOf, unseenCharName } from "./char-names.js";
 import { namedComment } from "./comment-names.js";
 import { checkBracketNesting, checkValueNesting } from "./nesting.js";
 import { type CopyRole, parseFailure } from "./parse-error.js";
@@ -49,6 +50,8 @@ function tomlErrorText(error: TomlError, text: string): string {
   const first = (error.message.split("\n")[0] ?? error.message).replace(/^Invalid TOML document: /, "");
   if (first.startsWith("control characters are not allowed in strings"))
     return controlCharText(error, text) ?? first;
+  const unseen = unseenCharText(error, text);
+  if (unseen !== undefined) return unseen;
   if (!first.startsWith("trying to redefine")) return first;
   const lines = text.split("\n");
   const whole = lines[error.line - 1] ?? "";
@@ -81,15 +84,27 @@ function tomlErrorText(error: TomlError, text: string): string {
  * by its code, with the escape that writes it.
  */
 function controlCharText(error: TomlError, text: string): string | undefined {
-  const line = text.split("\n")[error.line - 1];
-  if (line === undefined) return undefined;
-  const char = line.replace(/\r$/, "")[error.column - 1];
+  const char = charAtError(error, text);
   if (char === undefined)
     return `a string is not closed on its line (a quote is missing before the line ends; only a """ or ''' string goes over lines)`;
-  const code = char.codePointAt(0)?.toString(16).toUpperCase().padStart(4, "0");
-  return code === undefined
-    ? undefined
-    : `the control character U+${code} in a string, which TOML does not allow (in a "…" string write it as \\u${code})`;
+  const name = unseenCharName(char) ?? `the character U+${codeOf(char)}`;
+  return `${name} in a string, which TOML does not allow (in a "…" string write it as \\u${codeOf(char)})`;
+}
+
+/**
+ * A character that shows as nothing where smol-toml stopped outside a string ("illegal character in
+ * key" at a NUL byte or a no-break space before a key), named by its code.
+ */
+function unseenCharText(error: TomlError, text: string): string | undefined {
+  const char = charAtError(error, text);
+  const name = char === undefined ? undefined : unseenCharName(char);
+  return name === undefined ? undefined : `${name}, which TOML does not allow outside a string (remove it)`;
+}
+
+/** The character at the error's line and column (undefined at the line's end). */
+function charAtError(error: TomlError, text: string): string | undefined {
+  const line = text.split("\n")[error.line - 1]?.replace(/\r$/, "");
+  return line === undefined ? undefined : charAt(line, error.column - 1);
 }
 
 /**

@@ -886,14 +886,16 @@ function keepCommentAbove(old: unknown, value: unknown): string | undefined {
 /** The comments written inside a node (and after it, for a collection). */
 /**
  * The comment after a value the release turns into a block mapping or list (`a: 1   # note` →
- * `a:` with keys under it) has no line left to stay on: it goes above the key, where TOML keeps it
- * above the new `[a]`, instead of going with the value. Whether `comment` was so kept.
+ * `a:` with keys under it) stays on the key's line (`a:   # note`), the line it was written on:
+ * put above the key, it read as a note about the key before, with no word that it moved. Whether
+ * `comment` was so kept.
  */
 function keptAboveKey(own: Pair, value: unknown, comment: string): boolean {
   if (!isScalar(own.value) || own.value.comment !== comment) return false;
   if (!(isMap(value) || isSeq(value)) || value.flow === true || !isScalar(own.key)) return false;
-  const above = own.key.commentBefore;
-  own.key.commentBefore = above ? `${above}\n${comment}` : comment;
+  // The library writes a key's own comment after its colon, on the key's line.
+  if (own.key.comment) return false;
+  own.key.comment = comment;
   return true;
 }
 

@@ -354,6 +354,26 @@ describe("JSON integers and floats are two types, as in TOML and YAML", () => {
     expect(result.text).toBe('{"workers": 3.0, "ratio": 0.5, "new": 7.0}\n');
     expect(result.kept).toEqual(["workers"]);
   });
+
+  it("a key the merge adds in a file indented with tabs and spaces mixed takes its sibling's indentation", () => {
+    // The new key was moved by a count of characters from the library's indentation (the file's
+    // first indented line: a tab) to its sibling's (4 spaces): it came as 3 spaces and a tab.
+    const base = '{"a": 1, "b": {"c": 1}}';
+    const cases = [
+      ['{\n\t"a": 1,\n    "b": {\n        "c": 1\n    }\n}\n', "    ", "        "],
+      ['{\n    "a": 1,\n\t"b": {\n\t\t"c": 1\n\t}\n}\n', "\t", "\t\t"],
+      ['{\n  "a": 1,\n\t"b": {\n\t  "c": 1\n\t}\n}\n', "\t", "\t  "],
+    ] as const;
+    for (const [current, top, inner] of cases) {
+      const result = merge(current, '{"a": 1, "b": {"c": 1, "e": 5}, "d": 2}', base);
+      expect(result.text).toBe(
+        current
+          .replace('"c": 1\n', `"c": 1,\n${inner}"e": 5\n`)
+          .replace(/\}\n\}\n$/, `},\n${top}"d": 2\n}\n`),
+      );
+      expect(result.warnings).toEqual([]);
+    }
+  });
 });
 
 describe("merge_yaml on a JSON config (JSON is YAML, so the manifest allows it)", () => {

@@ -188,3 +188,59 @@ describe("a TOML string left open, or holding a control character", () => {
     ]);
   });
 });
+
+// V8 said "Bad control character in string literal" at a NUL byte, "Expected double-quoted property
+// name" at a no-break space, and smol-toml "illegal character in key": each at a line that reads
+// as valid, so the operator could not see what to remove.
+describe("a character that shows as nothing is named by its code", () => {
+  const said = (format: "json" | "toml", current: string) =>
+    failure(() =>
+      mergeConfigFile({ format, fileName: "app.conf", current, incoming: "", strategy: "preserve_user" }),
+    ).issues.map((issue) => `${issue.line}:${issue.column} ${issue.message}`);
+  const says = "cannot merge: the server's copy does not parse:";
+
+  it.each([
+    [
+      "json",
+      '{\n  "a": 1,\n  "b": "x\0y"\n}\n',
+      `3:10 ${says} a NUL byte (U+0000) in a string, which JSON does not allow (write it as \\u0000)`,
+    ],
+    [
+      "json",
+      '{\n  "a": 1,\n  "b": "x\u001by"\n}\n',
+      `3:10 ${says} the control character U+001B in a string, which JSON does not allow (write it as \\u001B)`,
+    ],
+    [
+      "json",
+      '{\n  "a": 1,\n  \0"b": 2\n}\n',
+      `3:3 ${says} a NUL byte (U+0000), which JSON does not allow outside a string (remove it)`,
+    ],
+    [
+      "json",
+      '{\n  "a": 1,\n  "b": 2\u00a0\n}\n',
+      `3:9 ${says} the invisible character U+00A0, which JSON does not allow outside a string (remove it)`,
+    ],
+    [
+      "json",
+      '{\n  "a": 1,\n\u200b  "b": 2\n}\n',
+      `3:1 ${says} the invisible character U+200B, which JSON does not allow outside a string (remove it)`,
+    ],
+    [
+      "toml",
+      'a = 1\nb = "x\0y"\n',
+      `2:7 ${says} a NUL byte (U+0000) in a string, which TOML does not allow (in a "…" string write it as \\u0000)`,
+    ],
+    [
+      "toml",
+      "a = 1\n\0b = 2\n",
+      `2:1 ${says} a NUL byte (U+0000), which TOML does not allow outside a string (remove it)`,
+    ],
+    [
+      "toml",
+      "a = 1\n\ufeffb = 2\n",
+      `2:1 ${says} the invisible character U+FEFF, which TOML does not allow outside a string (remove it)`,
+    ],
+  ] as const)("%s: %j", (format, current, expected) => {
+    expect(said(format, current)).toEqual([expected]);
+  });
+});

@@ -416,8 +416,8 @@ describe("YAML merges keep the layout of the user's lines", () => {
     const base = "hosts:\n  - name: a\n  - name: b\nport: 1\n";
     const current = "hosts:\n  - name: a     # first\n  - name: b\nport: 1    # was scalar\n";
     const result = merge(current, "hosts:\n  - name: c\nport:\n  http: 80\n", base);
-    // The comment after a scalar turned mapping stays, above its key (see below).
-    expect(result.text).toBe("hosts:\n  - name: c\n# was scalar\nport:\n  http: 80\n");
+    // The comment after a scalar turned mapping stays on its line, after the key (see below).
+    expect(result.text).toBe("hosts:\n  - name: c\nport:      # was scalar\n  http: 80\n");
     expect(result.warnings).toEqual([
       "hosts: the release's value replaced yours, and your comments inside it went with it (# first (line 2))",
     ]);
@@ -722,13 +722,15 @@ describe("YAML tags the parser does not know (!Ref, !vault) are part of the valu
 });
 
 describe("YAML: a value the release turns into a block mapping or list", () => {
-  it("keeps the user's comment after the value above the key (it went with the value, in a WARNING)", () => {
+  it("keeps the user's comment after the value on its line, after the key", () => {
+    // It went above the key with no WARNING, where it read as a note on the key before; once it
+    // went with the value, named in a WARNING.
     const base = "a: 1\nb: 2\n";
     const result = merge("# head\na: 1   # note\nb: 2\n", "b: 2\na:\n  x: 1\n", base);
-    expect(result.text).toBe("# head\n# note\na:\n  x: 1\nb: 2\n");
+    expect(result.text).toBe("# head\na:     # note\n  x: 1\nb: 2\n");
     expect(result.warnings).toEqual([]);
     expect(merge("s:\n  a: 1   # note\n", "s:\n  a:\n    - 1\n", "s:\n  a: 1\n").text).toBe(
-      "s:\n  # note\n  a:\n    - 1\n",
+      "s:\n  a:     # note\n    - 1\n",
     );
     // The previous release's own comment there goes with its value.
     const shipped = "a: 1   # one\nb: 2\n";
