@@ -9,9 +9,8 @@
 import { access, readFile, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { carryOut } from "../../../agent/daemon/carry-out.js";
 import { loadConfigFile } from "../../../shared/config/load.js";
-import { memoryLogger } from "../../../shared/log.js";
+import { hubRollbackToFirst } from "../../support/hub-rollback.js";
 import { type CliResult, runShip } from "../../support/ship-cli.js";
 import { type LocalApp, localApp } from "./local-app.js";
 
@@ -115,27 +114,7 @@ describe("rollback commands are named by their manifest key in a hub rollback (t
     const newest = await installTwo(undoing("2.0.0"));
     expect(newest).not.toBe("");
     const { config } = await loadConfigFile(app.config);
-    const result = await carryOut({
-      config,
-      instruction: {
-        type: "deploy",
-        v: 1,
-        deploymentId: "d-2~rollback",
-        app: "myapp",
-        rollback: true,
-        release: {
-          id: "release-1.0.0",
-          app: "myapp",
-          version: "1.0.0",
-          manifest: 'version: "1.0.0"\n',
-          source: { type: "http", url: "http://127.0.0.1:9/none", sha256: "b".repeat(64) },
-        },
-      },
-      hubUrl: "http://127.0.0.1:9",
-      token: "unused",
-      log: memoryLogger(),
-      progress: () => undefined,
-    });
+    const result = await hubRollbackToFirst(config);
     expect(result).toMatchObject({
       kind: "report",
       report: {

@@ -8,11 +8,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { FREED_BY_NEXT_RUN } from "../../../agent/backup/trash.js";
-import { carryOut } from "../../../agent/daemon/carry-out.js";
 import { runOnce } from "../../../agent/pipeline/index.js";
 import { pathExists } from "../../../agent/tree/fs-ops.js";
 import { AgentConfig } from "../../../shared/config/schema.js";
 import { memoryLogger } from "../../../shared/log.js";
+import { hubRollbackToFirst } from "../../support/hub-rollback.js";
 
 describe("a hub rollback that took out more than FREED_BY_NEXT_RUN entries", () => {
   let root: string;
@@ -59,27 +59,7 @@ describe("a hub rollback that took out more than FREED_BY_NEXT_RUN entries", () 
       mode: 0o755,
     });
     process.env.PATH = `${bin}:${path}`;
-    const result = await carryOut({
-      config,
-      instruction: {
-        type: "deploy",
-        v: 1,
-        deploymentId: "d-2~rollback",
-        app: "myapp",
-        rollback: true,
-        release: {
-          id: "release-1.0.0",
-          app: "myapp",
-          version: "1.0.0",
-          manifest: 'version: "1.0.0"\n',
-          source: { type: "http", url: "http://127.0.0.1:9/none", sha256: "b".repeat(64) },
-        },
-      },
-      hubUrl: "http://127.0.0.1:9",
-      token: "unused",
-      log: memoryLogger(),
-      progress: () => undefined,
-    });
+    const result = await hubRollbackToFirst(config);
     expect(result).toMatchObject({
       kind: "report",
       report: { outcome: "succeeded", toVersion: "1.0.0", steps: [{ name: "restore backup", ok: true }] },
