@@ -29,8 +29,26 @@ function unescaped(field: string): string {
   return field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(Number.parseInt(octal, 8)));
 }
 
-/** The mounts of this process's namespace, in the order mounted; none where /proc is not Linux's. */
+/** The table read in this synchronous stretch of work: see mounts(). */
+let lastRead: Mount[] | undefined;
+
+/**
+ * The mounts of this process's namespace, in the order mounted; none where /proc is not Linux's.
+ * Read once per synchronous stretch of work: the start's checks of every configured path against
+ * every app asked ~30 times in one update, each a read and parse of the whole table (hundreds of
+ * lines on a container host). Dropped at the next microtask, so a later check (the apply's, after
+ * hooks that may mount) reads the table afresh.
+ */
 function mounts(): Mount[] {
+  if (lastRead !== undefined) return lastRead;
+  lastRead = readMounts();
+  queueMicrotask(() => {
+    lastRead = undefined;
+  });
+  return lastRead;
+}
+
+function readMounts(): Mount[] {
   let text: string;
   try {
     text = readFileSync("/proc/self/mountinfo", "utf8");
