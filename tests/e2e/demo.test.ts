@@ -22,7 +22,9 @@ describe("npm run demo (scripts/demo.mjs, the README's first command)", () => {
       env: withoutHubVariables(),
     }).catch((error: { message: string; stdout?: string; stderr?: string }) => {
       // execFile's error names only the command: what the demo printed says which step failed.
-      throw new Error(`${error.message}\n--- stdout\n${error.stdout ?? ""}\n--- stderr\n${error.stderr ?? ""}`);
+      throw new Error(
+        `${error.message}\n--- stdout\n${error.stdout ?? ""}\n--- stderr\n${error.stderr ?? ""}`,
+      );
     });
     expect(stdout).toMatch(/All 3 hosts on 2\.0\.0 with their own config and data/);
     for (const host of ["web-1", "web-2", "web-3"])
