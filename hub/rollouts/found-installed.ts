@@ -91,10 +91,16 @@ export function brokenOnRelease(
 
 /**
  * Of `ds` (deployments about to be sent or retried), those whose agent runs their release already
- * — by `apps` when given (the hello in hand), else by its stored status — are moved to `succeeded`
- * ("found-installed") with an event, and not sent. Returns the moved ones as they were before, and
- * the others, to send. A retried agent already on the release (it installed it while the hub
- * counted it as timed out, and its report was lost) is not made to run the update again.
+ * — by `apps` when given (the hello in hand), else by its stored status — and that were never
+ * handed to it are moved to `succeeded` ("found-installed") with an event, and not sent. Returns
+ * the moved ones as they were before, and the others, to send.
+ *
+ * One handed out (`attempts`) is sent again instead, whatever the agent says it runs: only its
+ * report tells whether the update passed. An agent of an older ship announces the release's files
+ * as installed while its post_update_test still runs, and the hub passed the canary on that hello
+ * before its test failed. Sent again, a real agent answers an instruction it carried out with its
+ * report (from its record, the same reportId; its outbox resends it on connect anyway), one under
+ * way by carrying on with it, and one it never got with "already on the instructed version".
  */
 export async function settleInstalled(
   dispatch: Dispatch,
@@ -107,14 +113,16 @@ export async function settleInstalled(
   const toSend: DeploymentRecord[] = [];
   const { t } = dispatch;
   // Without a hello in hand, what each agent runs is read for all of them at once.
+  const unsent = ds.filter((d) => d.attempts === 0);
   const stored =
-    apps === undefined && ds.length > 0
-      ? new Map((await t.getAgents([...new Set(ds.map((d) => d.agentId))])).map((a) => [a.id, a.apps]))
+    apps === undefined && unsent.length > 0
+      ? new Map((await t.getAgents([...new Set(unsent.map((d) => d.agentId))])).map((a) => [a.id, a.apps]))
       : undefined;
   // The release ids the agents claim, read once: whether a claim counts is `runsRelease`'s rule.
   const releaseApps = new Map<string, string>();
   for (const d of ds) {
-    const state = nextDeploymentState(d.state, "found-installed");
+    // Handed out: its report decides (above), not what the agent says it runs.
+    const state = d.attempts > 0 ? undefined : nextDeploymentState(d.state, "found-installed");
     // A batch of hellos asks for the same release: read once per transaction.
     const release =
       state === undefined

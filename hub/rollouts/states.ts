@@ -84,7 +84,10 @@ export type DeploymentEvent =
   // as the wave counts it; a failure it no longer is would hold the wave (or halt it) for nothing.
   | "back-on-release"
   // The agent already runs the release (its hello or its stored status says so) while it is owed it
-  // (due, or retried after a timeout): it is not sent the release again; the update is done.
+  // (due, or retried after a timeout) and was never handed it: it is not sent the release; the
+  // update is done. Not from sent or in_progress, nor a timeout after a send (`attempts`,
+  // found-installed.ts): a hello mid-update (an older agent's) names the new files before the
+  // release's tests pass, so only the agent's report finishes an instruction it was handed.
   | "found-installed"
   // The rollout ended (aborted, or failed on its threshold) before the instruction was sent: the
   // agent will not be updated by it, and says so instead of waiting for ever as pending.
@@ -184,7 +187,6 @@ export const deploymentTransitions = {
   sent: {
     progress: "in_progress",
     ...UPDATE_REPORTED,
-    "found-installed": "succeeded",
     "offline-timeout": "timed_out",
     "progress-timeout": "timed_out",
     rollback: "rollback_pending",
@@ -194,7 +196,6 @@ export const deploymentTransitions = {
   in_progress: {
     progress: "in_progress",
     ...UPDATE_REPORTED,
-    "found-installed": "succeeded",
     "offline-timeout": "timed_out",
     "progress-timeout": "timed_out",
     rollback: "rollback_pending",

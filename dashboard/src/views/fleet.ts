@@ -6,6 +6,13 @@ import type { Agent, AgentPage } from "../types.js";
 import type { View } from "./view.js";
 
 const PAGE_SIZE = 50;
+/**
+ * How often the fleet page asks for the filters' options (`facets`) again. They are of the whole
+ * fleet, filters and page aside, and change when an agent joins or is relabelled; every redraw
+ * asked for them — during a rollout the live stream redraws once a second, and at 10,000 agents
+ * labelled per host they are ~224 KB of each answer, read and sent by the hub each time.
+ */
+const FACETS_MS = 20_000;
 
 function select(name: string, label: string, options: string[]): HTMLSelectElement {
   const el = h("select", { name, id: `filter-${name}` }, h("option", { value: "" }, `any ${label}`));
@@ -167,6 +174,9 @@ export function fleetView(): View {
   let cursor: { after: string } | { before: string } | undefined;
   let nextStart: string | undefined;
   let firstShown: string | undefined;
+  /** When the options were last asked for (`FACETS_MS`), and when those drawn were. */
+  let facetsAsked = Number.NEGATIVE_INFINITY;
+  let facetsDrawn = Number.NEGATIVE_INFINITY;
   const q = h("input", { type: "search", name: "q", id: "filter-q", placeholder: "id or hostname" });
   const label = select("label", "label", []);
   const app = select("app", "app", []);
@@ -227,7 +237,13 @@ export function fleetView(): View {
   );
 
   async function refresh(): Promise<void> {
-    const params = new URLSearchParams({ limit: String(PAGE_SIZE), facets: "true" });
+    const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
+    const asked = performance.now();
+    const withFacets = asked - facetsAsked >= FACETS_MS;
+    if (withFacets) {
+      params.set("facets", "true");
+      facetsAsked = asked;
+    }
     if (cursor !== undefined && "after" in cursor) params.set("after", cursor.after);
     else if (cursor !== undefined) params.set("before", cursor.before);
     // A search of spaces is no filter: the hub refuses a blank parameter (400) rather than match nobody.
@@ -237,7 +253,20 @@ export function fleetView(): View {
     const [page, needs] = await Promise.all([
       get<AgentPage>(`agents?${params}`),
       get<Attention>("agents/attention"),
-    ]);
+    ]).catch((error: unknown) => {
+      // Not had: the next redraw asks again.
+      if (withFacets && facetsAsked === asked) facetsAsked = Number.NEGATIVE_INFINITY;
+      throw error;
+    });
+    // The options are the whole fleet's, whatever the filters and page: drawn from an answer a
+    // newer one overtook too (a filter chosen at once), or the newer, without them, left none.
+    if (page.facets && asked > facetsDrawn) {
+      facetsDrawn = asked;
+      labelOptions(Object.entries(page.facets.labels).flatMap(([k, vs]) => vs.map((v) => `${k}=${v}`)));
+      appOptions(page.facets.apps);
+      versionOptions(page.facets.versions);
+      stateOptions(page.facets.states);
+    }
     if (!isNewest()) return;
     // Past the end (fewer agents match than when this page was opened: they went offline, changed
     // state, were removed; or Next was clicked twice): the last page that holds them, not "No agent
@@ -249,12 +278,6 @@ export function fleetView(): View {
     nextStart = page.next;
     firstShown = page.agents[0]?.id;
     fill(attention, attentionPanel(needs));
-    if (page.facets) {
-      labelOptions(Object.entries(page.facets.labels).flatMap(([k, vs]) => vs.map((v) => `${k}=${v}`)));
-      appOptions(page.facets.apps);
-      versionOptions(page.facets.versions);
-      stateOptions(page.facets.states);
-    }
     const first = page.total === 0 ? 0 : page.offset + 1;
     const last = page.offset + page.agents.length;
     setText(
