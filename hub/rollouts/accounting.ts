@@ -546,14 +546,15 @@ export function haltFigures(
   threshold: FailureThreshold,
   allowance: number,
 ): string {
-  if ("count" in threshold) return `${stats.failed} failed when it halted`;
+  const accepted = allowance === 0 ? [] : [`${allowance} accepted on a resume`];
+  if ("count" in threshold) return `${stats.failed} failed when it halted${notCounted(accepted)}`;
   const { toUpdate, failed, alreadyOn } = countedFigures(stats);
-  const apart = [
-    ...(allowance === 0 ? [] : [`${allowance} accepted on a resume`]),
-    ...(alreadyOn === 0 ? [] : [`${alreadyOn} ran the release already and were sent nothing`]),
-  ];
-  const left = apart.length === 0 ? "" : ` (${apart.join(", ")}, not counted)`;
-  return `${failed - allowance} of the ${toUpdate - allowance} agent(s) it updated failed when it halted${left}`;
+  const left = alreadyOn === 0 ? [] : [`${alreadyOn} ran the release already and were sent nothing`];
+  return `${failed - allowance} of the ${toUpdate - allowance} agent(s) it updated failed when it halted${notCounted([...accepted, ...left])}`;
+}
+
+function notCounted(apart: readonly string[]): string {
+  return apart.length === 0 ? "" : ` (${apart.join(", ")}, not counted)`;
 }
 
 /**
