@@ -130,9 +130,12 @@ export function waveStatsOfCounts(
 
 /**
  * Failures beyond the operator's allowance reach the threshold (count: ≥ n; percent: ≥ p % of the
- * members the rollout updates). A member on the release already was sent nothing and cannot fail
- * it: counted in the percent's base, 15 such hosts beside 5 updated ones that all failed read 25 %
- * and a 30 % threshold never halted (as `successRate` leaves them out of the success rate).
+ * members the rollout updates, less those accepted). A member on the release already was sent
+ * nothing and cannot fail it: counted in the percent's base, 15 such hosts beside 5 updated ones
+ * that all failed read 25 % and a 30 % threshold never halted (as `successRate` leaves them out of
+ * the success rate). An accepted failure leaves the base as it leaves the count: kept in the base,
+ * a 100 % threshold was out of reach after a resume (a canary's 1 accepted, then 3 of 3 more failing
+ * read 3 of 4) and the rollout completed with every agent failed.
  */
 export function thresholdCrossed(
   stats: Pick<WaveStats, "members" | "failed" | "alreadyOn">,
@@ -142,7 +145,7 @@ export function thresholdCrossed(
   const failures = stats.failed - allowance;
   if (failures <= 0) return false;
   if ("count" in threshold) return failures >= threshold.count;
-  const of = stats.members - stats.alreadyOn;
+  const of = stats.members - stats.alreadyOn - allowance;
   return of > 0 && failures >= failuresAtPercent(threshold.percent, of);
 }
 
@@ -541,12 +544,17 @@ export function describeThreshold(threshold: FailureThreshold): string {
 export function haltFigures(
   stats: Pick<WaveStats, "members" | "succeeded" | "failed" | "alreadyOn">,
   threshold: FailureThreshold,
+  allowance: number,
 ): string {
-  if ("count" in threshold) return `${stats.failed} failed when it halted`;
+  const accepted = allowance === 0 ? [] : [`${allowance} accepted on a resume`];
+  if ("count" in threshold) return `${stats.failed} failed when it halted${notCounted(accepted)}`;
   const { toUpdate, failed, alreadyOn } = countedFigures(stats);
-  const left =
-    alreadyOn === 0 ? "" : ` (${alreadyOn} ran the release already and were sent nothing, not counted)`;
-  return `${failed} of the ${toUpdate} agent(s) it updated failed when it halted${left}`;
+  const left = alreadyOn === 0 ? [] : [`${alreadyOn} ran the release already and were sent nothing`];
+  return `${failed - allowance} of the ${toUpdate - allowance} agent(s) it updated failed when it halted${notCounted([...accepted, ...left])}`;
+}
+
+function notCounted(apart: readonly string[]): string {
+  return apart.length === 0 ? "" : ` (${apart.join(", ")}, not counted)`;
 }
 
 /**

@@ -1253,7 +1253,7 @@ export class RolloutEngine {
   private async halt(rollout: RolloutRecord, total: WaveStats, dispatch: Dispatch): Promise<void> {
     const auto = rollout.spec.autoRollback;
     // A snapshot: agents still updating may fail after the halt, so the view's counts can be higher.
-    const reason = `${HALT_REASON_START}${describeThreshold(rollout.spec.failureThreshold)}) reached: ${haltFigures(total, rollout.spec.failureThreshold)}${rollout.state === "paused" ? " (while paused by an operator)" : ""}`;
+    const reason = `${HALT_REASON_START}${describeThreshold(rollout.spec.failureThreshold)}) reached: ${haltFigures(total, rollout.spec.failureThreshold, rollout.failureAllowance)}${rollout.state === "paused" ? " (while paused by an operator)" : ""}`;
     const back = auto ? await markRollback(dispatch, rollout, HUB_ACTOR) : undefined;
     const state = rolloutStep(rollout.state, auto ? "halt-rollback" : "halt");
     await dispatch.t.updateRollout(rollout.id, {

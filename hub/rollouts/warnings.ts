@@ -12,6 +12,7 @@ import { describeThreshold, noStats, thresholdCrossed } from "./accounting.js";
 import { alreadyOn, alreadyOnWarnings, shownIds } from "./already-on-warnings.js";
 import { brokenOnRelease, type ReleaseApps } from "./found-installed.js";
 import { type Candidate, isEligible } from "./membership.js";
+import { oversizedWaveWarnings } from "./oversized-wave.js";
 
 /** An agent as the preview reads it: its announced version of each app, and its allow_downgrade. */
 export interface VersionedCandidate extends Candidate {
@@ -436,7 +437,11 @@ function warningSteps(
     },
     () => namedAgentWarnings(spec, release.app, agents, forgotten),
     () => alreadyOnWarnings(release, spec, placed, settled),
-    unlessSendsNothing(() => [...emptyWaveWarnings(spec, placed), ...everyAgentEarlyWarnings(spec, placed)]),
+    unlessSendsNothing(() => [
+      ...emptyWaveWarnings(spec, placed),
+      ...everyAgentEarlyWarnings(spec, placed),
+      ...oversizedWaveWarnings(spec, placed),
+    ]),
     unlessSendsNothing(() => offlineWaveWarnings(spec, agents, placed, settled, broken)),
     unlessSendsNothing(() => offlineThresholdWarnings(spec, agents, placed, settled, broken)),
     () => unplacedWarnings(spec, placed, settled),

@@ -406,7 +406,8 @@ describe("rollout actions follow the state machine's table", () => {
     });
     expect((await act(id, "advance")).body).toMatchObject({ state: "paused" });
     expect((await view(id)) as View & { reason: string }).toMatchObject({
-      reason: "failure threshold (1 failure(s)) reached: 2 failed when it halted",
+      reason:
+        "failure threshold (1 failure(s)) reached: 2 failed when it halted (1 accepted on a resume, not counted)",
     });
     for (const a of agents) a.ws.terminate();
   });
