@@ -9,6 +9,7 @@ import { cp, mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from "node:
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startAndStopAgent } from "../../support/agent-start-stop.js";
 import { SHIP_BIN } from "../../support/ship-cli.js";
 
 let root: string;
@@ -42,27 +43,8 @@ function config(extra: string): Promise<string> {
 
 /** `ship agent` from the copy, stopped by SIGTERM once it logged its start (if it does). */
 function agent(file: string): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((done, reject) => {
-    const child = spawn(process.execPath, [join(cli, "main.cjs"), "agent", "--config", file], {
-      stdio: ["ignore", "ignore", "pipe"],
-      env: { ...process.env, NODE_OPTIONS: "" },
-    });
-    const stuck = setTimeout(() => child.kill("SIGKILL"), 60_000);
-    let stderr = "";
-    let stopping = false;
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk;
-      // Once: a second signal stops the daemon at once (128+signal), without its cache.
-      if (stderr.includes('"agent started"') && !stopping) {
-        stopping = true;
-        child.kill("SIGTERM");
-      }
-    });
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(stuck);
-      done({ code, stderr });
-    });
+  return startAndStopAgent(join(cli, "main.cjs"), ["--config", file], {
+    env: { ...process.env, NODE_OPTIONS: "" },
   });
 }
 
