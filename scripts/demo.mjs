@@ -10,7 +10,6 @@ import { execFile, spawn } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
 import { existsSync, openSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -43,18 +42,19 @@ async function main() {
   say(`ship demo in ${dir}`);
 
   heading("1. Hub");
-  const port = await freePort();
-  const hubUrl = `http://127.0.0.1:${port}`;
   const dataDir = join(dir, "hub");
   await mkdir(dataDir, { recursive: true });
+  // Port 0: the hub takes a free port as it listens and prints its URL. A port picked here and
+  // closed again before the hub's start, seconds later on a busy machine, could be taken by then
+  // (any process's listen or outgoing connection), and the hub would exit "address in use".
   await writeFile(
     join(dataDir, "hub.toml"),
-    `host = "127.0.0.1"\nport = ${port}\ndata_dir = "${dataDir}"\ntick_interval_seconds = 0.25\nlog_level = "warn"\n`,
+    `host = "127.0.0.1"\nport = 0\ndata_dir = "${dataDir}"\ntick_interval_seconds = 0.25\nlog_level = "warn"\n`,
   );
   // The hosts install v1 while the hub's tokens are minted: both are node starts, and they add up.
   const v1 = join(dir, "releases", "1.0.0");
   const installing = writeRelease(v1, "1.0.0").then(() =>
-    Promise.all(HOSTS.map((host) => installV1(host, v1, hubUrl))),
+    Promise.all(HOSTS.map((host) => installV1(host, v1))),
   );
   installing.catch(() => undefined);
   const token = async (...args) =>
@@ -67,7 +67,11 @@ async function main() {
   ]);
   await writeFile(join(dir, "operator.token"), `${operator}\n`, { mode: 0o600 });
   const serve = [HUB, "serve", "--config", join(dataDir, "hub.toml")];
-  await waitForOutput(start("hub", process.execPath, serve, { log: join(dir, "hub.log") }), /listening on/);
+  const listening = await waitForOutput(
+    start("hub", process.execPath, serve, { log: join(dir, "hub.log") }),
+    /listening on (http:\/\/\S+)/,
+  );
+  const hubUrl = listening[1];
   say(`hub listening on ${hubUrl}`);
   say(
     `  dashboard while it runs: ${color("1", `${hubUrl}/`)} (sign in with the token in ${join(dir, "operator.token")})`,
@@ -81,6 +85,7 @@ async function main() {
   await installing;
   for (const [i, host] of HOSTS.entries()) {
     await writeFile(join(host.root, "hub.token"), `${agentTokens[i]}\n`, { mode: 0o600 });
+    await writeFile(host.config, shipToml(host, v1, hubUrl));
     say(`  ${host.id}: ${(await readFile(join(host.appDir, "VERSION"), "utf8")).trim()} in ${host.appDir}`);
   }
 
@@ -188,12 +193,12 @@ async function main() {
 }
 
 /** A simulated host: its own dir, ship.toml and app v1, plus the changes its people made. */
-async function installV1(host, v1, hubUrl) {
+async function installV1(host, v1) {
   host.root = join(dir, "hosts", host.id);
   host.appDir = join(host.root, "app");
   host.config = join(host.root, "ship.toml");
   await mkdir(host.appDir, { recursive: true });
-  await writeFile(host.config, shipToml(host, v1, hubUrl));
+  await writeFile(host.config, shipToml(host, v1));
   await run(process.execPath, [SHIP, "--config", host.config, "--force", "--quiet"]);
   host.configText = `[server]\nport = ${host.port}\nname = "${host.id}"\n`;
   host.dataText = `orders of ${host.id}: ${createHash("sha256").update(host.id).digest("hex").slice(0, 12)}\n`;
@@ -270,6 +275,7 @@ post_update_tests:
   await writeFile(join(root, "update-manifest.yaml"), manifest);
 }
 
+/** The host's ship.toml; its [hub] once the hub's URL is known (the install runs before the hub). */
 function shipToml(host, v1, hubUrl) {
   return [
     "[general]",
@@ -284,6 +290,12 @@ function shipToml(host, v1, hubUrl) {
     `app_dir = "${host.appDir}"`,
     `path = "${v1}"`,
     "",
+    ...(hubUrl === undefined ? [] : hubSection(host, hubUrl)),
+  ].join("\n");
+}
+
+function hubSection(host, hubUrl) {
+  return [
     "[hub]",
     `url = "${hubUrl}"`,
     `token_file = "${join(host.root, "hub.token")}"`,
@@ -291,7 +303,7 @@ function shipToml(host, v1, hubUrl) {
     `labels = { region = "${host.region}" }`,
     "reconnect_max_seconds = 2",
     "",
-  ].join("\n");
+  ];
 }
 
 function apiClient(hubUrl, token) {
@@ -326,12 +338,14 @@ function start(name, command, args, { log, env = {} }) {
   return child;
 }
 
+/** Resolves to the match of `pattern` in what `child` printed, once it printed it. */
 function waitForOutput(child, pattern) {
   return new Promise((ok, fail) => {
     let out = "";
     child.stdout.on("data", (chunk) => {
       out += chunk;
-      if (pattern.test(out)) ok();
+      const match = pattern.exec(out);
+      if (match) ok(match);
     });
     child.once("exit", (code) => fail(new Error(`exited with ${code} before printing ${pattern}`)));
   });
@@ -352,17 +366,6 @@ async function waitUntil(what, check) {
     await sleep(200);
   }
   throw new Error(`timed out waiting for ${what}`);
-}
-
-function freePort() {
-  return new Promise((ok, fail) => {
-    const server = createServer();
-    server.once("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => ok(port));
-    });
-  });
 }
 
 let stopping = false;

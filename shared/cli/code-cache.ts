@@ -12,9 +12,17 @@
  * bytes changed in it (a bad block, a stray write) abort Node ("Fatal error … unreachable code",
  * SIGTRAP, or SIGSEGV) on this and every later run, so the header also carries the payload's length
  * and CRC-32, checked before V8 sees a byte; a mismatch is no cache (rewritten). A cache the
- * bundle's owner did not write, or that others may write, is ignored: it holds code that would run. Made after the command ran, so it
- * holds every function that command compiled; written to a temporary file and renamed, never in
- * place; a directory we may not write (a user running a root-installed ship) just means no cache.
+ * bundle's owner or the user running it did not write, or that others may write, is ignored: it
+ * holds code that would run. Made after the command ran, so it holds every function that command
+ * compiled; written to a temporary file and renamed, never in place; a directory we may not write
+ * (a user running a root-installed ship) just means no cache.
+ *
+ * Where: beside the bundle, or in `$CACHE_DIRECTORY` when that is set (systemd sets it from the
+ * units' CacheDirectory=). The units run ship as user ship from a package root owns, where no cache
+ * could be written: every timer run and daemon start compiled the whole bundle. A cache there is
+ * used only by its writer's own processes (its owner must be the user running ship, or the bundle's
+ * owner), so user ship can put no code into root's or anyone else's ship; and only a directory that
+ * user owns and no one else may write is taken (else the bundle's side, as without it).
  */
 
 import { isAscii } from "node:buffer";
@@ -24,13 +32,15 @@ import {
   constants,
   fstatSync,
   openSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from "node:fs";
 import { createRequire } from "node:module";
-import { dirname } from "node:path";
+import { basename, dirname, isAbsolute, join } from "node:path";
 import { Script } from "node:vm";
 import { crc32 } from "node:zlib";
 import { mapBundleStackTraces } from "./bundle-stack-traces.js";
@@ -82,7 +92,54 @@ function header(bundle: BigIntStats, payload: Buffer): Buffer {
 /** What lies in the cache's place: nothing usable, this bundle's cache damaged, or its good payload. */
 type CacheRead = { kind: "none" } | { kind: "damaged" } | { kind: "good"; data: Buffer };
 
-/** The cache's data when it was made for exactly this bundle by its owner and is intact. */
+/** The users whose caches may run here: the bundle's owner (who could change the bundle itself) and the user running it. */
+function trustedOwner(stat: BigIntStats, bundle: BigIntStats): boolean {
+  return stat.uid === bundle.uid || stat.uid === BigInt(process.geteuid?.() ?? -1);
+}
+
+/**
+ * `$CACHE_DIRECTORY` (its first entry: systemd joins several with ':') when it is a directory of
+ * the user running ship that no one else may write; otherwise undefined (the cache goes beside the
+ * bundle). Checked on every start: a cache directory someone else may write could hold their code.
+ */
+function cacheDirectory(): string | undefined {
+  const dir = process.env.CACHE_DIRECTORY?.split(":")[0];
+  if (dir === undefined || !isAbsolute(dir)) return undefined;
+  try {
+    const stat = statSync(dir, { bigint: true });
+    const mine = stat.uid === BigInt(process.geteuid?.() ?? -1);
+    return stat.isDirectory() && mine && (stat.mode & 0o022n) === 0n ? dir : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The cache's file: `<bundle>.<key>.v8cache`, beside the bundle or in the cache directory. */
+function cachePath(bundleFile: string, cacheKey: string, dir: string | undefined): string {
+  const name = `${basename(bundleFile)}.${cacheKey}.v8cache`;
+  return dir === undefined ? `${bundleFile}.${cacheKey}.v8cache` : join(dir, name);
+}
+
+/**
+ * Removes the caches of this command made for other builds of the same bundle (`agent-<hash>.cjs`):
+ * an upgrade replaces the package and the caches beside it, never those in the cache directory,
+ * which would otherwise gain ~1 MB per command and upgrade.
+ */
+function pruneOtherBuilds(dir: string, bundleFile: string, cacheKey: string): void {
+  const name = basename(bundleFile);
+  const family = name.slice(0, name.lastIndexOf("-") + 1);
+  const suffix = `.cjs.${cacheKey}.v8cache`;
+  if (family === "") return;
+  try {
+    for (const file of readdirSync(dir))
+      if (file.startsWith(family) && file.endsWith(suffix) && file !== `${name}.${cacheKey}.v8cache`)
+        rmSync(join(dir, file), { force: true });
+  } catch {
+    // Only disk space is at stake.
+  }
+}
+
+/** The cache's data when it was made for exactly this bundle by a trusted owner and is intact. */
 function readCache(cacheFile: string, bundle: BigIntStats): CacheRead {
   let fd: number | undefined;
   try {
@@ -90,7 +147,7 @@ function readCache(cacheFile: string, bundle: BigIntStats): CacheRead {
     // is then refused as not a regular file. For a regular file the flag changes nothing.
     fd = openSync(cacheFile, constants.O_RDONLY | constants.O_NONBLOCK);
     const stat = fstatSync(fd, { bigint: true });
-    if (!stat.isFile() || stat.uid !== bundle.uid || (stat.mode & 0o022n) !== 0n) return { kind: "none" };
+    if (!stat.isFile() || !trustedOwner(stat, bundle) || (stat.mode & 0o022n) !== 0n) return { kind: "none" };
     const data = readFileSync(fd);
     const prefix = Buffer.from(`${identity(bundle)} `);
     if (!data.subarray(0, prefix.length).equals(prefix)) return { kind: "none" };
@@ -113,7 +170,8 @@ function readCache(cacheFile: string, bundle: BigIntStats): CacheRead {
 function writeCache(cacheFile: string, bundle: BigIntStats, data: Buffer): boolean {
   const tmp = `${cacheFile}.${process.pid}.tmp`;
   try {
-    writeFileSync(tmp, Buffer.concat([header(bundle, data), data]), { mode: 0o644 });
+    // "wx": a new file, never through a link someone left at that name.
+    writeFileSync(tmp, Buffer.concat([header(bundle, data), data]), { mode: 0o644, flag: "wx" });
     renameSync(tmp, cacheFile);
     return true;
   } catch {
@@ -151,7 +209,8 @@ export function loadWithCodeCache<T>(
   } finally {
     closeSync(fd);
   }
-  const cacheFile = `${bundleFile}.${cacheKey}.v8cache`;
+  const dir = cacheDirectory();
+  const cacheFile = cachePath(bundleFile, cacheKey, dir);
   const found = readCache(cacheFile, stat);
   const cachedData = found.kind === "good" ? found.data : undefined;
   if (options.sourceMapped === true) mapBundleStackTraces(bundleFile, WRAPPER_HEAD.length);
@@ -176,6 +235,7 @@ export function loadWithCodeCache<T>(
     settle: () => {
       if (cachedData !== undefined && script.cachedDataRejected !== true) return;
       const written = writeCache(cacheFile, stat, script.createCachedData());
+      if (written && dir !== undefined) pruneOtherBuilds(dir, bundleFile, cacheKey);
       // "rejected-rewritten": this bundle's cache was there but refused, by its checksum or by V8.
       const refused = cachedData !== undefined || found.kind === "damaged";
       outcome = !written ? "unwritable" : refused ? "rejected-rewritten" : "written";

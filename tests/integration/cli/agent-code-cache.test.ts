@@ -5,22 +5,20 @@
  * uses it as it is. On a copy of the CLI, so no other test's cache is in the way.
  */
 import { spawn } from "node:child_process";
-import { cp, mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startAndStopAgent } from "../../support/agent-start-stop.js";
 import { SHIP_BIN } from "../../support/ship-cli.js";
+import { copyShipCli } from "../../support/ship-cli-copy.js";
 
 let root: string;
 let cli: string;
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "ship-agent-cache-"));
   cli = join(root, "cli");
-  await cp(join(dirname(SHIP_BIN), "bundle"), join(cli, "bundle"), {
-    recursive: true,
-    filter: (src) => !src.endsWith(".v8cache"),
-  });
-  await cp(SHIP_BIN, join(cli, "main.cjs"));
+  await copyShipCli(cli);
   // The packages the bundle leaves out (ws, ssh2…) load from node_modules, found above the bundle.
   await symlink(resolve(dirname(SHIP_BIN), "../../../node_modules"), join(root, "node_modules"));
   await writeFile(join(root, "hub.token"), "agent-code-cache-token\n", { mode: 0o600 });
@@ -42,27 +40,8 @@ function config(extra: string): Promise<string> {
 
 /** `ship agent` from the copy, stopped by SIGTERM once it logged its start (if it does). */
 function agent(file: string): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((done, reject) => {
-    const child = spawn(process.execPath, [join(cli, "main.cjs"), "agent", "--config", file], {
-      stdio: ["ignore", "ignore", "pipe"],
-      env: { ...process.env, NODE_OPTIONS: "" },
-    });
-    const stuck = setTimeout(() => child.kill("SIGKILL"), 60_000);
-    let stderr = "";
-    let stopping = false;
-    child.stderr.on("data", (chunk) => {
-      stderr += chunk;
-      // Once: a second signal stops the daemon at once (128+signal), without its cache.
-      if (stderr.includes('"agent started"') && !stopping) {
-        stopping = true;
-        child.kill("SIGTERM");
-      }
-    });
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(stuck);
-      done({ code, stderr });
-    });
+  return startAndStopAgent(join(cli, "main.cjs"), ["--config", file], {
+    env: { ...process.env, NODE_OPTIONS: "" },
   });
 }
 

@@ -7,11 +7,12 @@
  * directory, so that no other test meets the garbled cache.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { cp, lstat, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { lstat, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SHIP_BIN } from "../../support/ship-cli.js";
+import { copyShipCli } from "../../support/ship-cli-copy.js";
 
 let root: string;
 let config: string;
@@ -70,11 +71,7 @@ describe("a garbled code cache of ship's restore bundle", () => {
   beforeAll(async () => {
     cli = join(root, "cli");
     // The bin and its bundle, without the caches other runs wrote.
-    await cp(join(dirname(SHIP_BIN), "bundle"), join(cli, "bundle"), {
-      recursive: true,
-      filter: (src) => !src.endsWith(".v8cache"),
-    });
-    await cp(SHIP_BIN, join(cli, "main.cjs"));
+    await copyShipCli(cli);
     await writeFile(join(cli, "package.json"), '{"type":"module"}\n');
   });
 

@@ -118,6 +118,7 @@ describe("ship-agent.service", () => {
       "PrivateTmp",
       "CapabilityBoundingSet",
       "SystemCallFilter",
+      "CacheDirectory",
     ]) {
       const want = timerService.filter(([k]) => k === key);
       expect(want.length).toBeGreaterThan(0);
@@ -127,6 +128,23 @@ describe("ship-agent.service", () => {
 });
 
 describe("the units that run updates", () => {
+  it("give ship a cache directory of its own for its code caches (the package is root's)", async () => {
+    // systemd makes /var/cache/ship, owned by User=, writable under ProtectSystem=strict, and sets
+    // CACHE_DIRECTORY, where ship keeps the V8 code caches it cannot write beside root's bundle
+    // (tests/integration/cli/code-cache-directory.test.ts is the behaviour).
+    for (const name of ["ship.service", "ship-agent.service"]) {
+      const unit = directives(await unitText(name));
+      expect(
+        unit.filter(([k]) => k === "CacheDirectory"),
+        name,
+      ).toEqual([["CacheDirectory", "ship"]]);
+      expect(
+        unit.filter(([k]) => k === "User"),
+        name,
+      ).toEqual([["User", "ship"]]);
+    }
+  });
+
   it("can write the host's app-lock directory (ProtectSystem=strict makes /run read-only)", async () => {
     const saved = process.env.SHIP_HOST_LOCK_DIR;
     delete process.env.SHIP_HOST_LOCK_DIR;
