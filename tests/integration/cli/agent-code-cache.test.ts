@@ -5,10 +5,11 @@
  * uses it as it is. On a copy of the CLI, so no other test's cache is in the way.
  */
 import { spawn } from "node:child_process";
-import { cp, mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { copyCliWithoutCaches } from "../../support/cli-copy.js";
 import { SHIP_BIN } from "../../support/ship-cli.js";
 
 let root: string;
@@ -16,11 +17,7 @@ let cli: string;
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "ship-agent-cache-"));
   cli = join(root, "cli");
-  await cp(join(dirname(SHIP_BIN), "bundle"), join(cli, "bundle"), {
-    recursive: true,
-    filter: (src) => !src.endsWith(".v8cache"),
-  });
-  await cp(SHIP_BIN, join(cli, "main.cjs"));
+  await copyCliWithoutCaches(SHIP_BIN, cli);
   // The packages the bundle leaves out (ws, ssh2…) load from node_modules, found above the bundle.
   await symlink(resolve(dirname(SHIP_BIN), "../../../node_modules"), join(root, "node_modules"));
   await writeFile(join(root, "hub.token"), "agent-code-cache-token\n", { mode: 0o600 });

@@ -7,10 +7,11 @@
  * directory, so that no other test meets the garbled cache.
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { cp, lstat, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { lstat, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { copyCliWithoutCaches } from "../../support/cli-copy.js";
 import { SHIP_BIN } from "../../support/ship-cli.js";
 
 let root: string;
@@ -69,12 +70,7 @@ describe("a garbled code cache of ship's restore bundle", () => {
   let cli: string;
   beforeAll(async () => {
     cli = join(root, "cli");
-    // The bin and its bundle, without the caches other runs wrote.
-    await cp(join(dirname(SHIP_BIN), "bundle"), join(cli, "bundle"), {
-      recursive: true,
-      filter: (src) => !src.endsWith(".v8cache"),
-    });
-    await cp(SHIP_BIN, join(cli, "main.cjs"));
+    await copyCliWithoutCaches(SHIP_BIN, cli);
     await writeFile(join(cli, "package.json"), '{"type":"module"}\n');
   });
 

@@ -10,6 +10,7 @@ import { cp, mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from "node:
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { copyCliWithoutCaches } from "../../support/cli-copy.js";
 import { HUB_BIN, requireHubBin } from "../../support/hub-cli.js";
 
 const REPO = resolve(dirname(HUB_BIN), "../../..");
@@ -22,11 +23,7 @@ beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "ship-serve-cache-"));
   // The layout the hub finds its dashboard in: package.json above the bundle, the assets beside it.
   cli = join(root, "dist/hub/cli");
-  await cp(join(dirname(HUB_BIN), "bundle"), join(cli, "bundle"), {
-    recursive: true,
-    filter: (src) => !src.endsWith(".v8cache"),
-  });
-  await cp(HUB_BIN, join(cli, "main.js"));
+  await copyCliWithoutCaches(HUB_BIN, cli);
   await cp(join(REPO, "package.json"), join(root, "package.json"));
   await symlink(join(REPO, "dashboard"), join(root, "dashboard"));
   await symlink(join(REPO, "dist/dashboard"), join(root, "dist/dashboard"));
