@@ -280,8 +280,6 @@ export async function serve(options: CommonOptions & { port?: string; host?: str
       `ship-hub: WARNING: dashboard assets missing (${missing.join(", ")}); reinstall ship\n`,
     );
   }
-  // Printed on stdout so scripts (and tests) can find the port when --port 0 picked one.
-  process.stdout.write(`ship-hub listening on ${hub.url}\n`);
   const stop = (signal: string) => {
     log.info("shutting down", { signal });
     hub.close().then(
@@ -314,4 +312,8 @@ export async function serve(options: CommonOptions & { port?: string; host?: str
       signal: "SIGHUP",
     });
   });
+  // Printed on stdout so scripts (and tests) can find the port when --port 0 picked one; last, once
+  // the handlers above are installed: a SIGTERM sent on reading it killed the hub by Node's default
+  // (exit 143, no shutdown: agents still connected were not marked offline).
+  process.stdout.write(`ship-hub listening on ${hub.url}\n`);
 }

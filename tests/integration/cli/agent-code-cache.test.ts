@@ -10,15 +10,15 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAndStopAgent } from "../../support/agent-start-stop.js";
+import { copyCliWithoutCaches } from "../../support/cli-copy.js";
 import { SHIP_BIN } from "../../support/ship-cli.js";
-import { copyShipCli } from "../../support/ship-cli-copy.js";
 
 let root: string;
 let cli: string;
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "ship-agent-cache-"));
   cli = join(root, "cli");
-  await copyShipCli(cli);
+  await copyCliWithoutCaches(SHIP_BIN, cli);
   // The packages the bundle leaves out (ws, ssh2…) load from node_modules, found above the bundle.
   await symlink(resolve(dirname(SHIP_BIN), "../../../node_modules"), join(root, "node_modules"));
   await writeFile(join(root, "hub.token"), "agent-code-cache-token\n", { mode: 0o600 });

@@ -26,8 +26,8 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAndStopAgent } from "../../support/agent-start-stop.js";
 import { asRoot, chownToNobody, NOBODY } from "../../support/as-nobody.js";
+import { copyCliWithoutCaches } from "../../support/cli-copy.js";
 import { SHIP_BIN } from "../../support/ship-cli.js";
-import { copyShipCli } from "../../support/ship-cli-copy.js";
 
 const CODE_CACHE = fileURLToPath(new URL("../../../dist/shared/cli/code-cache.js", import.meta.url));
 const run = promisify(execFile);
@@ -171,7 +171,7 @@ describe.skipIf(!asRoot)("a root-installed ship run as another user, as the unit
   beforeAll(async () => {
     // The package: root's, as install.sh leaves /opt/ship (no caches from other runs).
     cli = join(root, "opt");
-    await copyShipCli(cli);
+    await copyCliWithoutCaches(SHIP_BIN, cli);
     await symlink(resolve(dirname(SHIP_BIN), "../../../node_modules"), join(root, "node_modules"));
     cache = await cacheDir("var-cache-ship", NOBODY, 0o755);
     // User ship's own: its config, state, app and the release it installs from.

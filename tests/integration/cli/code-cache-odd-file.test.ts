@@ -11,8 +11,8 @@ import { lstat, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { copyCliWithoutCaches } from "../../support/cli-copy.js";
 import { SHIP_BIN } from "../../support/ship-cli.js";
-import { copyShipCli } from "../../support/ship-cli-copy.js";
 
 let root: string;
 let config: string;
@@ -70,8 +70,7 @@ describe("a garbled code cache of ship's restore bundle", () => {
   let cli: string;
   beforeAll(async () => {
     cli = join(root, "cli");
-    // The bin and its bundle, without the caches other runs wrote.
-    await copyShipCli(cli);
+    await copyCliWithoutCaches(SHIP_BIN, cli);
     await writeFile(join(cli, "package.json"), '{"type":"module"}\n');
   });
 

@@ -7,21 +7,18 @@
  * The copy of the hub CLI lives in a temporary directory so that no other test meets the garbled cache.
  */
 import { spawnSync } from "node:child_process";
-import { cp, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { copyCliWithoutCaches } from "../../support/cli-copy.js";
 
 const DIST_CLI = resolve(import.meta.dirname, "../../../dist/hub/cli");
 let root: string;
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), "ship-hub-garbled-cache-"));
   await writeFile(join(root, "package.json"), '{"type":"module"}\n');
-  await cp(join(DIST_CLI, "main.js"), join(root, "main.js"));
-  await cp(join(DIST_CLI, "bundle"), join(root, "bundle"), {
-    recursive: true,
-    filter: (src) => !src.endsWith(".v8cache"),
-  });
+  await copyCliWithoutCaches(join(DIST_CLI, "main.js"), root);
 });
 afterAll(async () => {
   await rm(root, { recursive: true, force: true });
