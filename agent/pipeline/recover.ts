@@ -84,7 +84,13 @@ export async function recover(
         // Read before anything moves: a damaged state file was found only after the journal's
         // restore, so `--recover` changed the app and then said exit 2, "nothing changed".
         const recorded = await readState(config.general.state_file);
-        checkInterruptedAppDir(name, source, recorded.sources[name]?.pending_update);
+        await checkInterruptedAppDir(
+          config,
+          name,
+          source,
+          appStateDir,
+          recorded.sources[name]?.pending_update,
+        );
         const ended = await endInterruptedCommand(runningCommandFile(appStateDir), appLog);
         const files = await ports.engine.recover({
           appDir: source.app_dir,

@@ -573,7 +573,7 @@ async function recoverFirst(
 ): Promise<{ interrupted: PendingResolution | null; finished: string | undefined }> {
   // A damaged state file stops the run before recovery moves anything (exit 2 says nothing changed).
   const recorded = await readState(config.general.state_file);
-  checkInterruptedAppDir(name, source, recorded.sources[name]?.pending_update);
+  await checkInterruptedAppDir(config, name, source, appStateDir, recorded.sources[name]?.pending_update);
   // A hook of the killed run may still be running; no command runs again while it does.
   const ended = await endInterruptedCommand(runningCommandFile(appStateDir), log);
   if (ended !== undefined) log.warn(ended);

@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
 import { type LocalApp, localApp } from "../cli/local-app.js";
+import { listedBackups } from "./installed-versions.js";
 import { snapshot } from "./tree-fixtures.js";
 
 const files = (v: string) => ({ "a.txt": `v${v}\n`, "b.txt": `v${v}\n`, "c.txt": `v${v}\n` });
@@ -115,5 +116,32 @@ describe("a restore after app_dir was re-pointed to another directory (real CLI)
     expect(await readFile(join(first, "c.txt"), "utf8")).toBe("v2\n");
 
     await recoversOncePointedBack(secondBefore);
+  });
+
+  it("--recover after a ship --rollback killed mid-restore and a re-point: exit 3 naming its journal, not 'nothing to recover'", async () => {
+    await app.release("r2", 'version: "2.0.0"\n', files("2"));
+    expect((await runShip(["--config", app.config])).code).toBe(0);
+    const [newest] = await listedBackups(app);
+    const killed = await runShip(["--config", app.config, "--rollback", newest?.id ?? ""], {
+      env: { SHIP_FAULT: "restore:before-finalize" },
+    });
+    expect(killed.code).toBeNull();
+    await repoint("releases/2");
+    const secondBefore = await snapshot(second);
+
+    const refused = await runShip(["--config", app.config, "--recover"]);
+    expect(refused.code, refused.stdout + refused.stderr).toBe(3);
+    expect(refused.stdout).toMatch(
+      new RegExp(
+        `${app.appDir} leads to ${second} now, but its record \\S+/journal\\.json is of the directory app_dir led to then: make it lead there again`,
+      ),
+    );
+    expect(await snapshot(second)).toEqual(secondBefore);
+
+    await repoint("releases/1");
+    const recovered = await runShip(["--config", app.config, "--recover"]);
+    expect(recovered.code, recovered.stdout + recovered.stderr).toBe(0);
+    expect(recovered.stdout).toContain("restored 1.0.0 (finished an interrupted restore)");
+    expect(await snapshot(first)).toEqual(firstV1);
   });
 });
