@@ -10,12 +10,13 @@
 import { readdirSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import type { AgentConfig, Source } from "../../shared/config/schema.js";
-import { RestoreFailedError } from "../../shared/errors.js";
+import { RestoreFailedError, UpdateNotAppliedError } from "../../shared/errors.js";
 import { journalPath, readJournal } from "../apply/journal.js";
 import { readRollbackRecord, rollbackRecordPath } from "../backup/rollback-record.js";
-import type { PendingUpdate } from "../state/state-file.js";
+import { type PendingUpdate, readState } from "../state/state-file.js";
 import { lstatOrUndefined } from "../tree/fs-ops.js";
 import { realDir } from "../tree/path-on-disk.js";
+import type { UpdateContext } from "./context.js";
 import { stateRoot } from "./paths.js";
 
 /**
@@ -74,4 +75,22 @@ async function leftElsewhere(
     }
   }
   return undefined;
+}
+
+/**
+ * The apply writes into app_dir as it leads now, with the install index and backups of where it led
+ * when the run began: a pre_update hook's `ln -sfn releases/2 current` had 2.0.0 installed into
+ * releases/2 over files ship never put there ("ship installed were changed on this host"), while
+ * releases/1's index said 2.0.0. Refused before the first write (exit 1, rollback hooks run).
+ */
+export async function checkAppDirBeforeApply(ctx: UpdateContext): Promise<void> {
+  const pending = (await readState(ctx.config.general.state_file)).sources[ctx.app]?.pending_update;
+  const then = pending?.app_dir_on_disk;
+  const now = realDir(ctx.source.app_dir);
+  if (then === undefined || now === then) return;
+  throw new UpdateNotAppliedError(
+    ctx.app,
+    "apply",
+    `sources.${ctx.app}.app_dir ${ctx.source.app_dir} leads to ${now} now, but to ${then} when the update began (a pre_update hook re-pointed it?): this run holds ${then}'s install index and backups; make it lead there again, or let the next run update ${now}`,
+  );
 }

@@ -4,9 +4,10 @@
  * and backup belong to releases/1. Before: the automatic restore said "restored the previous version"
  * and left releases/1 on 2.0.0; `--recover` after a kill mid-apply said "the app's files were not
  * changed (1.0.0 stays)" over a half-applied releases/1; one after a kill past the apply wrote
- * 1.0.0's files into releases/2, a tree ship never installed into. Now each is exit 3 naming both
- * directories, neither touched; with the link pointed back, `ship --recover` restores releases/1.
- * Real `ship` runs, real kills.
+ * 1.0.0's files into releases/2, a tree ship never installed into; one after a killed `--rollback`
+ * said "nothing to recover". Now each is exit 3 naming both directories, neither touched; with the
+ * link pointed back, `ship --recover` restores releases/1. A pre_update hook's re-point is refused
+ * at apply (it installed 2.0.0 into releases/2 with releases/1's index). Real `ship` runs, real kills.
  */
 import { mkdir, readFile, rm, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -143,5 +144,26 @@ describe("a restore after app_dir was re-pointed to another directory (real CLI)
     expect(recovered.code, recovered.stdout + recovered.stderr).toBe(0);
     expect(recovered.stdout).toContain("restored 1.0.0 (finished an interrupted restore)");
     expect(await snapshot(first)).toEqual(firstV1);
+  });
+
+  it("a pre_update hook re-points it: the apply is refused before its first write, exit 1, neither tree touched", async () => {
+    const hookRan = join(app.root, "rollback-hook-ran");
+    await app.release(
+      "r2",
+      `version: "2.0.0"\nhooks:\n  pre_update:\n    - "ln -sfn releases/2 ${app.appDir}"\n  rollback:\n    - "touch ${hookRan}"\n`,
+      files("2"),
+    );
+    const secondBefore = await snapshot(second);
+
+    const refused = await runShip(["--config", app.config]);
+    expect(refused.code, refused.stdout + refused.stderr).toBe(1);
+    expect(refused.stdout).toContain(
+      `myapp: update failed at apply: sources.myapp.app_dir ${app.appDir} leads to ${second} now, but to ${first} when the update began`,
+    );
+    // Before: 2.0.0 was installed into releases/2 over its own a.txt ("ship installed were changed
+    // on this host"), and releases/1's install index said 2.0.0 while its files stayed 1.0.0.
+    expect(await snapshot(second)).toEqual(secondBefore);
+    expect(await snapshot(first)).toEqual(firstV1);
+    expect(await readFile(hookRan, "utf8")).toBe("");
   });
 });
