@@ -45,7 +45,7 @@ import {
   syncDir,
 } from "../tree/fs-ops.js";
 import { hashEntry, mapLimit } from "../tree/hash-file.js";
-import { danglingLink } from "../tree/path-on-disk.js";
+import { danglingLink, realDir } from "../tree/path-on-disk.js";
 import { errnoRemedy } from "../tree/remove-tree.js";
 import {
   type BackupInventory,
@@ -54,6 +54,7 @@ import {
   readBackupInstalled,
   readBackupInventory,
   readBackupMeta,
+  restoresDir,
 } from "./backup-store.js";
 import { restoreDirTimes } from "./dir-times.js";
 import { META_FILE, PREVIOUS_INDEX_FILE, SAVED_INDEX_BASE_FILE } from "./record-names.js";
@@ -135,6 +136,14 @@ export async function restoreBackup(input: RestoreInput): Promise<RestoreResult>
     throw new RestoreNotStartedError(
       meta.app,
       `the app directory ${appDir}: ${dangling.link} is ${dangling.leadsTo}`,
+    );
+  // The backup's inodes and records are of the directory it was made in: through an app_dir
+  // re-pointed since (a post_update hook's `ln -sfn releases/2 current`), the automatic restore
+  // left the updated directory new and wrote the old files into the other one.
+  if (!restoresDir(meta, appDir))
+    throw new RestoreNotStartedError(
+      meta.app,
+      `the app directory ${appDir} leads to ${realDir(appDir)} now, but backup ${meta.id} restores ${meta.appRealDir ?? meta.appDir}, where it led when the update began: make it lead there again`,
     );
   const inventory = await readBackupInventory(input.backupPath);
   checkSavedRecords(input.backupPath, meta);

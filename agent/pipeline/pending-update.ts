@@ -35,6 +35,7 @@ import { runningCommandFile } from "../exec/running-command.js";
 import { hostId } from "../host-id.js";
 import { sendNotifications } from "../notify/send-notifications.js";
 import { type PendingUpdate, readState, updateSourceState } from "../state/state-file.js";
+import { realDir } from "../tree/path-on-disk.js";
 import { need, type UpdateContext } from "./context.js";
 import { type LegacyState, readInstalledId } from "./installed-release.js";
 import { ranMigrationsNote } from "./migrations.js";
@@ -55,6 +56,7 @@ export async function markPending(ctx: UpdateContext): Promise<void> {
       version: manifest.version,
       from: ctx.currentVersion,
       started: ctx.settings.now().toISOString(),
+      app_dir_on_disk: realDir(ctx.source.app_dir),
     },
   }));
   ctx.pendingMarked = true;

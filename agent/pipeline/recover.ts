@@ -14,6 +14,7 @@ import { readState } from "../state/state-file.js";
 import { lstatOrUndefined } from "../tree/fs-ops.js";
 import { defaultPorts } from "./default-ports.js";
 import { recordFailedRecovery } from "./failed-recovery.js";
+import { checkInterruptedAppDir } from "./interrupted-app-dir.js";
 import { removePartialBackups } from "./partial-backup-sweep.js";
 import { APP_STATE_WHAT, lockDir, updatePaths } from "./paths.js";
 import { resolvePendingUpdate } from "./pending-update.js";
@@ -82,7 +83,14 @@ export async function recover(
         if (name !== first) appLog = log.child({ app: name });
         // Read before anything moves: a damaged state file was found only after the journal's
         // restore, so `--recover` changed the app and then said exit 2, "nothing changed".
-        await readState(config.general.state_file);
+        const recorded = await readState(config.general.state_file);
+        await checkInterruptedAppDir(
+          config,
+          name,
+          source,
+          appStateDir,
+          recorded.sources[name]?.pending_update,
+        );
         const ended = await endInterruptedCommand(runningCommandFile(appStateDir), appLog);
         const files = await ports.engine.recover({
           appDir: source.app_dir,

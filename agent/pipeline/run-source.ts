@@ -38,6 +38,7 @@ import {
   readInstalledId,
   readInstalledRelease,
 } from "./installed-release.js";
+import { checkInterruptedAppDir } from "./interrupted-app-dir.js";
 import { removeLeftovers } from "./leftovers.js";
 import { removePartialBackups } from "./partial-backup-sweep.js";
 import { APP_STATE_WHAT, lockDir, updatePaths } from "./paths.js";
@@ -571,7 +572,8 @@ async function recoverFirst(
   log: Logger,
 ): Promise<{ interrupted: PendingResolution | null; finished: string | undefined }> {
   // A damaged state file stops the run before recovery moves anything (exit 2 says nothing changed).
-  await readState(config.general.state_file);
+  const recorded = await readState(config.general.state_file);
+  await checkInterruptedAppDir(config, name, source, appStateDir, recorded.sources[name]?.pending_update);
   // A hook of the killed run may still be running; no command runs again while it does.
   const ended = await endInterruptedCommand(runningCommandFile(appStateDir), log);
   if (ended !== undefined) log.warn(ended);

@@ -41,6 +41,13 @@ export const PendingUpdate = z.object({
   /** Set once the apply returned; otherwise found by version in the backup store. */
   backup_path: z.string().optional(),
   /**
+   * Where app_dir led when the update began (its real path; absent in older records). Its journal,
+   * install index and backup belong to that directory: a recovery after app_dir was re-pointed (a
+   * hook's `ln -sfn releases/2 current`) read another directory's records, said "the app's files
+   * were not changed" of a half-applied tree, or restored the old files into the other directory.
+   */
+  app_dir_on_disk: z.string().optional(),
+  /**
    * The manifest's rollback hooks and custom_rollback_command, as records written before they were
    * kept in pending-manifest.json (mode 600) only: a command line may carry a secret, and this file
    * is 640, read by the seed's health check. Read from such a record; never written.

@@ -3,12 +3,14 @@ import { join } from "node:path";
 import { type SplitLink, splitLinkText } from "../../apply/hard-links.js";
 import { shownPath } from "../../backup/unrestored.js";
 import { need, type UpdateContext } from "../context.js";
+import { checkAppDirBeforeApply } from "../interrupted-app-dir.js";
 import { CONTINUE, type StepOutcome } from "../outcome.js";
 import { recordPendingBackup } from "../pending-update.js";
 
 export async function applyRelease(ctx: UpdateContext): Promise<StepOutcome> {
   const manifest = need(ctx.manifest, "manifest");
   const release = need(ctx.release, "release");
+  await checkAppDirBeforeApply(ctx);
   ctx.applied = await ctx.ports.engine.apply({
     app: ctx.app,
     appDir: ctx.source.app_dir,
