@@ -14,7 +14,7 @@
 import type { CommentLine } from "./comment-names.js";
 import { cut, straysOf } from "./deleted-notes.js";
 import type { MergeFormat } from "./index.js";
-import { commentLinesOf, tally } from "./lost-comments.js";
+import { commentLinesOf, take, tally } from "./lost-comments.js";
 
 export function withoutDoubledNotes(
   format: MergeFormat,
@@ -33,6 +33,24 @@ export function withoutDoubledNotes(
     if (surplus <= 0) continue;
     const strays = straysOf(format, texts, merged, comment);
     if (strays.length === surplus) cuts.push(...strays);
+    else if (strays.length > surplus) {
+      // Copies on the same line (a header over the first key, in a copy of only comments the
+      // operator's one is over nothing): the operator's is the one under what theirs is under.
+      const under = tally(
+        lines(texts.user)
+          .filter((one) => one.comment === comment)
+          .map((one) => lineAbove(texts.user, one)),
+      );
+      const theirs = strays.filter((one) => !take(under, lineAbove(texts.merged, one)));
+      if (theirs.length === surplus) cuts.push(...theirs);
+    }
   }
   return cuts.length === 0 ? texts.merged : cut(texts.merged, cuts);
+}
+
+/** The line above a comment that holds anything, comments included; "" at the top. */
+function lineAbove(text: string, { offset }: CommentLine): string {
+  const start = text.lastIndexOf("\n", offset - 1) + 1;
+  const above = text.slice(0, start).split("\n").reverse();
+  return above.find((line) => line.trim() !== "")?.trim() ?? "";
 }

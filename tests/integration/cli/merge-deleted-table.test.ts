@@ -52,6 +52,24 @@ const cases = [
     v2: "# myapp settings\n# the cache\ncache:\n  size: 100\n  ttl: 300\nport: 80\n",
     merged: "# myapp settings\nport: 8080\ncache:\n  ttl: 300\n",
   },
+  // Every key deleted, the header left: the copy of only comments is the operator's, and the
+  // header came a second time over the table the release brings back.
+  {
+    file: "config.toml",
+    action: "merge_toml",
+    v1: "# myapp settings\n[cache]\nsize = 100\nttl = 60\n",
+    mine: "# myapp settings\n",
+    v2: "# myapp settings\n[cache]\nsize = 100\nttl = 300\n",
+    merged: "# myapp settings\n\n[cache]\nttl = 300\n",
+  },
+  {
+    file: "config.yaml",
+    action: "merge_yaml",
+    v1: "# myapp settings\ncache:\n  size: 100\n  ttl: 60\n",
+    mine: "# myapp settings\n",
+    v2: "# myapp settings\ncache:\n  size: 100\n  ttl: 300\n",
+    merged: "# myapp settings\n\ncache:\n  ttl: 300\n",
+  },
 ];
 
 describe("a table the operator deleted, one key of which the release changes", () => {
