@@ -33,17 +33,30 @@ export function withoutDeletedNotes(
     const addedByRelease = Math.max(0, (release.get(comment) ?? 0) - shipped);
     const back = Math.min(shipped - mine, (mergedCount.get(comment) ?? 0) - mine - addedByRelease);
     if (back <= 0) continue;
-    const userAnchors = tally(
-      commentLinesOf(format, texts.user)
-        .filter((one) => one.comment === comment)
-        .map((one) => anchorOf(texts.user, one)),
-    );
-    const strays = merged
-      .filter((one) => one.comment === comment)
-      .filter((one) => !take(userAnchors, anchorOf(texts.merged, one)));
+    const strays = straysOf(format, texts, merged, comment);
     if (strays.length === back) cuts.push(...strays);
   }
   return cuts.length === 0 ? texts.merged : cut(texts.merged, cuts);
+}
+
+/**
+ * The merged text's copies of `comment` (`merged`: its comment lines) on what no copy of it in the
+ * user's text is on: the ones the merge wrote, not the user's.
+ */
+export function straysOf(
+  format: MergeFormat,
+  texts: { user: string; merged: string },
+  merged: readonly CommentLine[],
+  comment: string,
+): CommentLine[] {
+  const userAnchors = tally(
+    commentLinesOf(format, texts.user)
+      .filter((one) => one.comment === comment)
+      .map((one) => anchorOf(texts.user, one)),
+  );
+  return merged
+    .filter((one) => one.comment === comment)
+    .filter((one) => !take(userAnchors, anchorOf(texts.merged, one)));
 }
 
 /** What a comment is on: the line it ends, or, alone on its line, the next line holding more. */
@@ -59,7 +72,7 @@ function anchorOf(text: string, { offset }: CommentLine): string {
 }
 
 /** The text without the comments: a whole-line one's line, a trailing one from the spaces before it. */
-function cut(text: string, comments: readonly CommentLine[]): string {
+export function cut(text: string, comments: readonly CommentLine[]): string {
   let out = text;
   for (const { offset } of [...comments].sort((a, b) => b.offset - a.offset)) {
     const start = out.lastIndexOf("\n", offset - 1) + 1;

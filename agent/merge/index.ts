@@ -42,6 +42,7 @@ import { BadInputError } from "../../shared/errors.js";
 import type { FileRule, SectionStrategy } from "../../shared/manifest/schema.js";
 import { namedComment } from "./comment-names.js";
 import { withoutDeletedNotes } from "./deleted-notes.js";
+import { withoutDoubledNotes } from "./doubled-notes.js";
 import { withExactFloats } from "./float-literals.js";
 import { parseJson, renderJsonMerge } from "./json-format.js";
 import { holdsNoKey, holdsNoValue, keptKeys, keylessReleaseWarning } from "./keyless-release.js";
@@ -375,17 +376,23 @@ function mergeNormalised(input: MergeInput): MergeResult {
     noteEdits.length === 0 ? plan : { ...plan, edits: [...plan.edits, ...noteEdits] },
   );
   // A merge that changes no value changes no byte; else the previous release's notes the operator
-  // deleted stay deleted where the release's text brought them back (deleted-notes.ts).
+  // deleted stay deleted where the release's text brought them back (deleted-notes.ts), and a note
+  // the release's text brought where the operator's copy keeps it elsewhere is there once (doubled-notes.ts).
   const rendered =
     !threeWay || input.base === undefined || drawn.text === input.current
       ? drawn
       : {
           ...drawn,
-          text: withoutDeletedNotes(input.format, {
+          text: withoutDoubledNotes(input.format, {
             user: input.current,
             base: input.base,
             release: input.incoming,
-            merged: drawn.text,
+            merged: withoutDeletedNotes(input.format, {
+              user: input.current,
+              base: input.base,
+              release: input.incoming,
+              merged: drawn.text,
+            }),
           }),
         };
   const lost = lostCommentsWarning(

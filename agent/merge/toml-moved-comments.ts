@@ -4,14 +4,24 @@
  * comment over in the release's text, though it was the other one's and stays above it in the
  * user's copy: the new key came with it, and the file held the comment twice. Such a comment is
  * not the new key's own: the new key comes without it. One its first owner no longer holds in the
- * release (a table renamed, `[db]` → `[database]`) moved with it, and still comes.
+ * release (a table renamed, `[db]` → `[database]`) moved with it, and still comes, unless the merge
+ * keeps that owner (a value the user changed, `[db]` kept) with the user's comment lines above it
+ * beginning with it: the file then held it above both (a header glued to `[db]`, `# myapp` over
+ * `# the database` over `[db]`, came again over `[database]`).
  */
 import { entryAt, pathKey } from "./toml-entry-index.js";
 import type { TomlEntry, TomlHeader, TomlLayout } from "./toml-scan.js";
+import { ABSENT, valueAt } from "./values.js";
 
 interface Copy {
   text: string;
   layout: TomlLayout;
+}
+
+/** The user's copy and the merge's values: which keys the merged file still holds, under which comments. */
+interface Kept {
+  user: Copy;
+  merged: unknown;
 }
 
 type Item = TomlEntry | TomlHeader;
@@ -20,7 +30,8 @@ type Item = TomlEntry | TomlHeader;
  * The release's layout with each new key's and table's comment block dropped where it is an
  * existing key's or table's, per the earlier copy (the previous release's, else the user's).
  */
-export function withoutMovedComments(release: Copy, earlier: Copy): TomlLayout {
+export function withoutMovedComments(release: Copy, earlier: Copy, kept: Kept): TomlLayout {
+  const held = keptBlocks(release, kept);
   const owners = new Map<string, Item[]>();
   for (const item of items(earlier.layout)) {
     const block = blockText(earlier.text, item);
@@ -29,10 +40,11 @@ export function withoutMovedComments(release: Copy, earlier: Copy): TomlLayout {
     if (same === undefined) owners.set(block, [item]);
     else same.push(item);
   }
-  if (owners.size === 0) return release.layout;
+  if (owners.size === 0 && held.length === 0) return release.layout;
   const moved = (item: Item): boolean => {
     if (holds(earlier.layout, item)) return false;
     const block = blockText(release.text, item);
+    if (block !== "" && held.some((mine) => mine.startsWith(block))) return true;
     return (owners.get(block) ?? []).some((owner) => {
       const now = find(release.layout, owner);
       return now !== undefined && blockText(release.text, now) !== block;
@@ -44,6 +56,15 @@ export function withoutMovedComments(release: Copy, earlier: Copy): TomlLayout {
     headers: release.layout.headers.map((h) => (h.kind === "table" ? detached(h) : h)),
     entries: release.layout.entries.map(detached),
   };
+}
+
+/** The user's comment blocks above the keys and tables the release dropped and the merge keeps. */
+function keptBlocks(release: Copy, { user, merged }: Kept): string[] {
+  return items(user.layout)
+    .filter((item) => item.path !== undefined && valueAt(merged, item.path) !== ABSENT)
+    .filter((item) => find(release.layout, item) === undefined)
+    .map((item) => blockText(user.text, item))
+    .filter((block) => block !== "");
 }
 
 function items(layout: TomlLayout): Item[] {

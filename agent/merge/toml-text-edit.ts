@@ -69,7 +69,7 @@ export function editTomlText(
     releaseSide = {
       text: releaseText,
       value: release,
-      layout: withoutMovedComments(releaseCopy, base ?? userSide),
+      layout: withoutMovedComments(releaseCopy, base ?? userSide, { user: userSide, merged }),
     };
   } catch (error) {
     if (error instanceof TomlScanError) return undefined;

@@ -256,7 +256,7 @@ export function renderYamlMerge(
           const shown = alreadyShown(values, edit, expected) && exactlyShown(edited, release.doc, edit);
           if (shown && (edit.kind === "remove" || tagged)) continue;
         }
-        applyEdit(edited, { user, release, base }, edit, attempt, notes);
+        applyEdit(edited, { user, release, base, merged: expected }, edit, attempt, notes);
         values = undefined;
         changed = true;
       }
@@ -457,7 +457,12 @@ function differences(actual: unknown, expected: unknown, path: string[] = []): s
 
 function applyEdit(
   target: Document,
-  { user, release, base }: { user: ParsedYaml; release: ParsedYaml; base: ParsedYaml | undefined },
+  {
+    user,
+    release,
+    base,
+    merged,
+  }: { user: ParsedYaml; release: ParsedYaml; base: ParsedYaml | undefined; merged: unknown },
   edit: MergeEdit,
   attempt: Attempt,
   notes: string[],
@@ -515,7 +520,10 @@ function applyEdit(
     // New, or overriding what `<<` gives (an own key wins over merged ones).
     const pair = useValue || source === undefined ? target.createPair(key, null) : source.clone();
     pair.value = value;
-    if (isScalar(pair.key) && takesOthersComment(edit.path, release.doc, (base ?? user).doc))
+    if (
+      isScalar(pair.key) &&
+      takesOthersComment(edit.path, release.doc, (base ?? user).doc, { user: user.doc, merged })
+    )
       pair.key.commentBefore = null;
     parent.items.push(pair);
     withFirstKeyNotes(target, edit.path);

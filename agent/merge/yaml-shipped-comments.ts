@@ -5,6 +5,7 @@
  * with the value, as a new key's comments do; a comment the user wrote or edited stays theirs.
  */
 import { type Document, isMap, isScalar, type Pair, type YAMLMap } from "yaml";
+import { ABSENT, valueAt } from "./values.js";
 import { isMergePair, keyText } from "./yaml-anchors.js";
 
 export interface Place {
@@ -120,13 +121,21 @@ export function putShippedComments(mine: Place, shipped: ShippedComments): void 
  * user's copy keeps it above its key: copied along, the file held it twice. It is that other key's
  * when the earlier copy (the previous release's, else the user's) has it above a key of the same
  * mapping that the release still holds without it; one whose key the release dropped or renamed
- * moved with the new key, and comes.
+ * moved with the new key, and comes, unless the merge keeps that key (a value the user changed) with
+ * the user's comment lines above it beginning with it: the file then held it above both (a header
+ * glued to the first key, `# myapp` over `# the database` over `db:`, came again over `database:`).
  */
-export function takesOthersComment(path: readonly string[], release: Document, earlier: Document): boolean {
+export function takesOthersComment(
+  path: readonly string[],
+  release: Document,
+  earlier: Document,
+  kept: { user: Document; merged: unknown },
+): boolean {
   const key = placeOf(release, path)?.pair.key;
   const text = isScalar(key) ? key.commentBefore : undefined;
   if (!text) return false;
   const parent = path.slice(0, -1);
+  if (keptUnder(kept, parent, release, text)) return true;
   const map = parent.length === 0 ? earlier.contents : placeOf(earlier, parent)?.pair.value;
   if (!isMap(map)) return false;
   for (const [key, pair] of pairsOf(map)) {
@@ -135,6 +144,49 @@ export function takesOthersComment(path: readonly string[], release: Document, e
     if (now !== undefined && above(now).text !== text) return true;
   }
   return false;
+}
+
+/**
+ * A key of the user's mapping at `parent` that the release dropped and the merge keeps, with the
+ * user's comment lines above it beginning with `text`.
+ */
+function keptUnder(
+  kept: { user: Document; merged: unknown },
+  parent: readonly string[],
+  release: Document,
+  text: string,
+): boolean {
+  const map = parent.length === 0 ? kept.user.contents : placeOf(kept.user, parent)?.pair.value;
+  if (!isMap(map)) return false;
+  return keptComments(map, parent, release, kept.merged).some(
+    (mine) => mine === text || mine.startsWith(`${text}\n`),
+  );
+}
+
+/**
+ * The comments above the keys of the user's `map` that the release dropped and the merge keeps:
+ * found once per mapping (the user's copy is parsed anew for each merge), not once per new key, so
+ * a release adding many keys to a big mapping does not read it again for each.
+ */
+const keptCommentsOf = new WeakMap<YAMLMap<unknown, unknown>, string[]>();
+
+function keptComments(
+  map: YAMLMap<unknown, unknown>,
+  parent: readonly string[],
+  release: Document,
+  merged: unknown,
+): string[] {
+  const known = keptCommentsOf.get(map);
+  if (known !== undefined) return known;
+  const found: string[] = [];
+  for (const [key, pair] of pairsOf(map)) {
+    const path = [...parent, key];
+    const mine = above({ map, pair }).text;
+    if (mine !== "" && placeOf(release, path) === undefined && valueAt(merged, path) !== ABSENT)
+      found.push(mine);
+  }
+  keptCommentsOf.set(map, found);
+  return found;
 }
 
 /**
