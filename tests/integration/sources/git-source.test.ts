@@ -218,7 +218,7 @@ describe.skipIf(!hasProgram("git"))("GitSource over file://", () => {
     expect(release.comparedWithIndex).toEqual(
       compareWithIndex(release.listing?.files ?? new Map(), installed),
     );
-    expect(release.comparedWithIndex?.files).toBe(files);
+    expect(release.comparedWithIndex?.files).toBe(installed.files);
     expect(release.comparedWithIndex?.differing).toEqual(["app.txt", "new.txt", "update-manifest.yaml"]);
     expect(release.comparedWithIndex?.indexed).toBe(3);
   });
