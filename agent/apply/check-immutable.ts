@@ -17,10 +17,11 @@ import { BadInputError } from "../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { shownPath } from "../backup/unrestored.js";
-import { type IndexComparison, inheritedListed } from "../sources/app-holds.js";
+import type { IndexComparison } from "../sources/app-holds.js";
 import { hashFile } from "../tree/hash-file.js";
 import { loopSlices } from "../tree/loop-slices.js";
 import type { PathTypesCheck } from "./check-path-types.js";
+import { IndexFiles } from "./index-files.js";
 import { readInstallIndex } from "./install-index.js";
 import { protectedDirectoryOf, ruleFor } from "./rules.js";
 
@@ -34,7 +35,7 @@ export interface ImmutableCheck extends PathTypesCheck {
 
 export async function checkImmutable(input: ImmutableCheck): Promise<void> {
   const index = await readInstallIndex(input.stateDir);
-  const installed = index?.files ?? {};
+  const installed = index?.files ?? new IndexFiles();
   const release: ReadonlyMap<string, { sha256: string } | string | undefined> =
     input.listing ?? (await releaseFiles(input));
   const ours = (rel: string) =>
@@ -57,14 +58,14 @@ export async function checkImmutable(input: ImmutableCheck): Promise<void> {
   /** A promise only when the file must be read (an await per file of 20,000 costs a microtask each). */
   const ask = (rel: string, found: { sha256: string } | string | undefined): Promise<void> | undefined => {
     if (rel === MANIFEST_FILENAME) return undefined;
-    const entry = installed[rel];
+    const installedSha = installed.sha256Of(rel);
     const sha256 = typeof found === "string" ? found : found?.sha256 || undefined;
-    if (entry !== undefined && sha256 !== undefined && entry.sha256 === sha256) return undefined;
+    if (installedSha !== undefined && sha256 !== undefined && installedSha === sha256) return undefined;
     if (!ours(rel)) return undefined;
     const path = join(input.appDir, rel);
     // Known-equal release files were skipped above; an unhashed one is read only when it matters.
     if (accessCode(path) === "EPERM")
-      return sameAsInstalled(input, rel, entry?.sha256, sha256).then((same) => {
+      return sameAsInstalled(input, rel, installedSha, sha256).then((same) => {
         if (!same) refused.set(path, "the release replaces it");
         askDir(rel);
       });
@@ -86,16 +87,14 @@ export async function checkImmutable(input: ImmutableCheck): Promise<void> {
     }
   } else
     for (const [rel, found] of release) {
-      if (installed[rel] !== undefined) listed++;
+      if (installed.has(rel)) listed++;
       const reading = ask(rel, found) ?? slice();
       if (reading !== undefined) await reading;
     }
   // The release lists every installed file when it lists as many of them as the index holds (its
   // names are distinct): then it drops none, and the index's 20,000 names need no walk of their own
-  // (a for-in and a lookup each cost ~3x counting the keys).
-  if (compared === undefined) listed -= inheritedListed(release, installed);
-  if (listed < Object.keys(installed).length) {
-    for (const rel in installed) {
+  if (listed < installed.size) {
+    for (const rel of installed.keys()) {
       const pause = slice();
       if (pause !== undefined) await pause;
       if (release.has(rel) || !ours(rel)) continue;

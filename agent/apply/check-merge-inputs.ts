@@ -74,7 +74,7 @@ export async function checkMergeInputs(input: MergeInputsCheck): Promise<void> {
       if (ref.rule.merge_strategy !== "replace" || sectionsKeepUserValues(sections))
         checkMergeInput(format, text, server, "server", release);
     }
-    const indexed = index?.files[rel];
+    const indexed = index?.files.get(rel);
     const base = indexed?.merged ? basePath(input.stateDir, indexed.sha256) : undefined;
     if (base === undefined || !(await pathExists(base))) continue;
     // Read under replace too (the apply reads it for the merge's report): one that is no file is
@@ -111,7 +111,7 @@ function withMergedLeftOut(
   const leftOut: string[] = [];
   for (const [rel, entry] of listing) {
     if (entry.type !== "file" || have.has(rel)) continue;
-    const indexed = index.files[rel];
+    const indexed = index.files.get(rel);
     if (indexed?.merged === true || (indexed !== undefined && mergesNow(rel))) leftOut.push(rel);
   }
   return leftOut.length === 0 ? staged : [...staged, ...leftOut];

@@ -119,7 +119,7 @@ function childVerdict(
   // The `.bak` a replace keeps beside the file is written too: a directory there is refused
   // by the apply (after the hooks), whatever the index says of the file itself.
   if (keepCopies && kind !== "dir" && keepCopyInTheWay(input, rel)) return "collides";
-  if (kind !== "dir" && at.settled && installed?.files[rel] !== undefined) return "clear";
+  if (kind !== "dir" && at.settled && installed?.files.has(rel) === true) return "clear";
   const appKind =
     at.entries === undefined ? kindAt(`${input.appDir}/${rel}`) : at.entries.get(rel.slice(nameAt));
   if (appKind === undefined) return "clear";

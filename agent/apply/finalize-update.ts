@@ -22,6 +22,7 @@ import { INSTALLED_FILE } from "../backup/record-names.js";
 import { faultPoint } from "../fault.js";
 import { loopSlices } from "../tree/loop-slices.js";
 import { FINE_RACY_MS } from "../tree/racy-rule.js";
+import { IndexFiles } from "./index-files.js";
 import {
   basePath,
   entryVouches,
@@ -39,8 +40,8 @@ import type { IndexedFile, InstallIndex } from "./types.js";
  */
 export async function finalizeUpdate(journal: UpdateJournal, previous?: InstallIndex): Promise<void> {
   if (previous === undefined) previous = await readInstallIndex(journal.stateDir);
-  const files: Record<string, IndexedFile> = previous === undefined ? {} : takeInstallIndex(previous).files;
-  for (const rel of journal.index.drop) delete files[rel];
+  const files = previous === undefined ? new IndexFiles() : takeInstallIndex(previous).files;
+  for (const rel of journal.index.drop) files.delete(rel);
   let statAtMs = await stampWritten(journal, files);
   // On a file system with fine timestamps, the files just written settle within FINE_RACY_MS: wait
   // that out once (≤ 0.1 s) and stat them again, so the next run trusts them instead of hashing
@@ -85,7 +86,7 @@ export async function finalizeUpdate(journal: UpdateJournal, previous?: InstallI
     const written: Record<string, IndexedFile> = {};
     for (const rel of Object.keys(journal.index.set)) {
       if (!wrote.has(rel)) continue;
-      const entry = files[rel];
+      const entry = files.get(rel);
       // The racy rule, judged now (installed.json keeps no moment): a restore hashes such a file
       // before it takes it for ship's, so a hook's same-second rewrite is left alone, not undone.
       if (entry !== undefined)
@@ -111,7 +112,7 @@ export async function finalizeUpdate(journal: UpdateJournal, previous?: InstallI
  * loop every LOOP_SLICE_MS: the moment stays the one before the first, so a yield only makes it
  * more cautious.
  */
-async function stampWritten(journal: UpdateJournal, files: Record<string, IndexedFile>): Promise<number> {
+async function stampWritten(journal: UpdateJournal, files: IndexFiles): Promise<number> {
   const statAtMs = Date.now();
   const slice = loopSlices();
   for (const [rel, entry] of Object.entries(journal.index.set)) {
@@ -120,17 +121,17 @@ async function stampWritten(journal: UpdateJournal, files: Record<string, Indexe
     // Gone already (someone deleted it after the commit): nothing to vouch for, and no reason to fail forever.
     const stat = lstatOrUndefined(join(journal.appDir, rel));
     if (stat === undefined) {
-      delete files[rel];
+      files.delete(rel);
       continue;
     }
-    files[rel] = {
+    files.set(rel, {
       ...entry,
       size: stat.size,
       mtimeMs: stat.mtimeMs,
       ino: stat.ino,
       ctimeMs: stat.ctimeMs,
       mode: stat.mode & 0o7777,
-    };
+    });
   }
   return statAtMs;
 }
@@ -143,13 +144,13 @@ async function stampWritten(journal: UpdateJournal, files: Record<string, Indexe
  */
 export function settleWaitWorthMs(
   rels: readonly string[],
-  files: Record<string, IndexedFile>,
+  files: IndexFiles,
   statAtMs: number,
   firstInstall: boolean,
 ): number {
   let latest = Number.NEGATIVE_INFINITY;
   for (const rel of rels) {
-    const ctimeMs = files[rel]?.ctimeMs;
+    const ctimeMs = files.get(rel)?.ctimeMs;
     if (ctimeMs !== undefined && ctimeMs % 1000 !== 0 && ctimeMs > latest) latest = ctimeMs;
   }
   const wait = Math.ceil(latest + FINE_RACY_MS + 1 - statAtMs);
@@ -162,11 +163,11 @@ export function settleWaitWorthMs(
  * What hashing the written files whose stamps cannot vouch yet would cost a later run, in ms: an
  * estimate on the high side (reading from disk, or staging them again for an archive source).
  */
-function rehashCostMs(rels: readonly string[], files: Record<string, IndexedFile>, statAtMs: number): number {
+function rehashCostMs(rels: readonly string[], files: IndexFiles, statAtMs: number): number {
   let count = 0;
   let bytes = 0;
   for (const rel of rels) {
-    const entry = files[rel];
+    const entry = files.get(rel);
     if (entry === undefined || entryVouches(entry, statAtMs, statAtMs)) continue;
     count++;
     bytes += entry.size;
@@ -250,9 +251,6 @@ async function removeUnusedBases(
     // RESTORE FAILED" (exit 3) for a healthy install. keepNewestBackups' warning names the cause.
     return;
   }
-  for (const rel in index.files) {
-    const entry = index.files[rel];
-    if (entry?.merged) used.add(entry.sha256);
-  }
+  for (const [, entry] of index.files.merged()) used.add(entry.sha256);
   for (const sha of names) if (!used.has(sha)) await rm(basePath(journal.stateDir, sha), { force: true });
 }

@@ -8,6 +8,10 @@
  * index instead of serializing, writing and fsyncing all of it (~4 MB at 20,000 files). The head is
  * the one file of record, replaced by rename as a full index is; a base is never written in place
  * (it is a hard link to the full index it was), so a head and its base always belong together.
+ *
+ * A full index is written in columns (index-columns.ts, docs/install-index.md): read in place, its
+ * entries cost a few ms where a JSON object per file cost ~35 (round 52). One an older ship wrote,
+ * `files` as a JSON object, is still read (and becomes the base of the next head until a fold).
  */
 import { closeSync, linkSync, lstatSync, readSync, type Stats, statSync } from "node:fs";
 import { readdir, rm } from "node:fs/promises";
@@ -26,6 +30,8 @@ import {
 import { stampOf } from "../tree/file-stamp.js";
 import { ownerOnlyDir, writeFileAtomic } from "../tree/fs-ops.js";
 import { isRacy, stillVouches } from "../tree/racy-rule.js";
+import { ColumnsSchema, decodeColumns, encodeColumns, headerEnd } from "./index-columns.js";
+import { IndexFiles } from "./index-files.js";
 import type { IndexedFile, InstallIndex } from "./types.js";
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -101,32 +107,86 @@ type Origin =
   | { kind: "head"; base: BaseRef; changed: ReadonlySet<string>; baseEntries: number }
   | { kind: "full"; entries: number; file?: FileIdentity };
 type FileIdentity = { dev: number; ino: number; size: number; mtimeMs: number };
-const origins = new WeakMap<Record<string, IndexedFile>, Origin>();
+const origins = new WeakMap<IndexFiles, Origin>();
 
 /** Where a head's base is: `name` beside the live index, or the fixed name in a backup. */
 type BaseAt = (name: string) => string;
 
-function parseIndex(text: string, path: string, baseAt: BaseAt): InstallIndex {
-  const { base, changes, dropped, files, ...header } = parseRecord(text, path, IndexHeaderSchema, INDEX_WHAT);
+/** A full index in columns: its header line (the scalars, `columns`, dirs…), then its entries. */
+const ColumnsHeaderSchema = IndexHeaderSchema.omit({
+  files: true,
+  base: true,
+  changes: true,
+  dropped: true,
+}).extend({
+  columns: ColumnsSchema,
+});
+
+/**
+ * The index in `bytes`: a full index in columns, or JSON (a head, or a full index as an older ship
+ * wrote it). JSON.stringify never writes a newline, so text with one is the columns' header line;
+ * an index an operator pretty-printed has one too, and its first line then is no header of ours.
+ */
+function parseIndex(bytes: Buffer, path: string, baseAt: BaseAt): InstallIndex {
+  const end = headerEnd(bytes);
+  if (end >= 0 && isColumnsHeader(bytes, end)) return parseColumns(bytes, end, path);
+  return parseJsonIndex(bytes.toString("utf8"), path, baseAt);
+}
+
+function isColumnsHeader(bytes: Buffer, end: number): boolean {
+  try {
+    const head: unknown = JSON.parse(bytes.toString("utf8", 0, end));
+    return isPlainObject(head) && "columns" in head;
+  } catch {
+    return false;
+  }
+}
+
+function parseColumns(bytes: Buffer, end: number, path: string): InstallIndex {
+  const { columns, ...header } = parseRecord(
+    bytes.toString("utf8", 0, end),
+    path,
+    ColumnsHeaderSchema,
+    INDEX_WHAT,
+  );
+  const files = decodeColumns(columns, bytes.subarray(end + 1));
+  if (typeof files === "string") throw damagedRecord(path, INDEX_WHAT, files);
+  unverifyIfRacy(files, header.statAtMs ?? Date.parse(header.installedAt), Date.now());
+  origins.set(files, { kind: "full", entries: files.size });
+  return { ...header, files } as InstallIndex;
+}
+
+function parseJsonIndex(text: string, path: string, baseAt: BaseAt): InstallIndex {
+  const {
+    base,
+    changes,
+    dropped,
+    files: record,
+    ...header
+  } = parseRecord(text, path, IndexHeaderSchema, INDEX_WHAT);
   const statAtMs = header.statAtMs ?? Date.parse(header.installedAt);
   const nowMs = Date.now();
   if (base === undefined) {
-    if (files === undefined) throw damagedRecord(path, INDEX_WHAT, "it has neither files nor a base");
-    const entries = checkEntries(files, statAtMs, nowMs, path);
-    origins.set(files as Record<string, IndexedFile>, { kind: "full", entries });
+    if (record === undefined) throw damagedRecord(path, INDEX_WHAT, "it has neither files nor a base");
+    checkIndexedFiles(record, path, INDEX_WHAT);
+    const files = IndexFiles.of(record);
+    unverifyIfRacy(files, statAtMs, nowMs);
+    origins.set(files, { kind: "full", entries: files.size });
     return { ...header, files } as InstallIndex;
   }
-  if (changes === undefined || dropped === undefined || files !== undefined)
+  if (changes === undefined || dropped === undefined || record !== undefined)
     throw damagedRecord(path, INDEX_WHAT, "it names a base but not (only) its changes and dropped files");
   const baseIndex = readBase(baseAt(base.name), base.bytes, path);
   const all = baseIndex.files;
   const baseOrigin = origins.get(all);
   const baseEntries = baseOrigin?.kind === "full" ? baseOrigin.entries : 0;
-  checkEntries(changes, statAtMs, nowMs, path);
+  checkIndexedFiles(changes, path, INDEX_WHAT);
+  const changedFiles = IndexFiles.of(changes);
+  unverifyIfRacy(changedFiles, statAtMs, nowMs);
   const changed = new Set<string>(dropped);
-  for (const rel of dropped) delete all[rel];
-  for (const rel in changes) {
-    all[rel] = changes[rel] as IndexedFile;
+  for (const rel of dropped) all.delete(rel);
+  for (const [rel, entry] of changedFiles) {
+    all.set(rel, entry);
     changed.add(rel);
   }
   origins.set(all, { kind: "head", base, changed, baseEntries });
@@ -138,41 +198,26 @@ function parseIndex(text: string, path: string, baseAt: BaseAt): InstallIndex {
  * Missing, of another size than the head recorded (torn, or another file put there) or damaged:
  * the index is damaged, naming the base — never read as a shorter index.
  */
-function readBase(basePath: string, bytes: number, headPath: string): InstallIndex {
-  let text: Buffer;
+function readBase(basePath: string, size: number, headPath: string): InstallIndex {
+  let bytes: Buffer;
   try {
-    text = readRecordBytesSync(basePath, INDEX_WHAT);
+    bytes = readRecordBytesSync(basePath, INDEX_WHAT);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT")
       throw damagedRecord(headPath, INDEX_WHAT, `the base it names (${basePath}) is missing`);
     throw recordReadError(error, basePath);
   }
   // Named by the head: deleting the head is the way out (its base then goes with the next write).
-  if (text.length !== bytes)
+  if (bytes.length !== size)
     throw damagedRecord(
       headPath,
       INDEX_WHAT,
-      `its base ${basePath} is ${text.length} bytes, not the ${bytes} it recorded`,
+      `its base ${basePath} is ${bytes.length} bytes, not the ${size} it recorded`,
     );
   // A base is a full index: one that names a base itself is refused (no chains to follow).
-  return parseIndex(text.toString("utf8"), basePath, (name) => {
+  return parseIndex(bytes, basePath, (name) => {
     throw damagedRecord(basePath, INDEX_WHAT, `it is a base but names a base itself (${name})`);
   });
-}
-
-/**
- * Checks each entry and applies the racy rule to it, in one pass: a for-in over the 20,000 names of
- * a parsed record costs more than both tests, and two passes paid it twice. Returns the count.
- */
-function checkEntries(files: Record<string, unknown>, statAtMs: number, nowMs: number, path: string): number {
-  let count = 0;
-  for (const rel in files) {
-    const entry = files[rel];
-    if (!isIndexedFile(entry)) throw damagedRecord(path, INDEX_WHAT, `its entry for ${rel} is malformed`);
-    unverifyIfRacy(entry, statAtMs, nowMs);
-    count++;
-  }
-  return count;
 }
 
 /**
@@ -193,8 +238,11 @@ export const UNVERIFIED_CTIME = -1;
  * (the files the last update wrote, ~1 % of the app), once. An index from before `statAtMs` existed
  * is judged by `installedAt`, which its writer took right after the stats.
  */
-function unverifyIfRacy(entry: IndexedFile, statAtMs: number, nowMs: number): void {
-  if (!entryVouches(entry, statAtMs, nowMs)) entry.ctimeMs = UNVERIFIED_CTIME;
+function unverifyIfRacy(files: IndexFiles, statAtMs: number, nowMs: number): void {
+  files.unverifyUnless(
+    (mtimeMs, ctimeMs) => stampVouches(mtimeMs, ctimeMs, statAtMs, nowMs),
+    UNVERIFIED_CTIME,
+  );
 }
 
 /**
@@ -203,8 +251,17 @@ function unverifyIfRacy(entry: IndexedFile, statAtMs: number, nowMs: number): vo
  * seconds after a first install on a fine file system does not hash the whole app again.
  */
 export function entryVouches(entry: IndexedFile, statAtMs: number | undefined, nowMs: number): boolean {
-  const ctimeMs = entry.ctimeMs ?? entry.mtimeMs;
-  return stillVouches(Math.max(entry.mtimeMs, ctimeMs), statAtMs, nowMs, ctimeMs);
+  return stampVouches(entry.mtimeMs, entry.ctimeMs, statAtMs, nowMs);
+}
+
+function stampVouches(
+  mtimeMs: number,
+  ctime: number | undefined,
+  statAtMs: number | undefined,
+  nowMs: number,
+): boolean {
+  const ctimeMs = ctime ?? mtimeMs;
+  return stillVouches(Math.max(mtimeMs, ctimeMs), statAtMs, nowMs, ctimeMs);
 }
 
 /** Throws naming the first entry that is not an IndexedFile. */
@@ -277,7 +334,11 @@ function readScalarsSync(path: string): unknown {
   }
   // The earlier of the two: an entry's key is an app path, so a file named `files` at the app's
   // root puts `,"files":{` among a head's changes (and `changes` one among a full index's files).
-  const ends = [prefix.indexOf(',"files":{'), prefix.indexOf(',"changes":{')].filter((at) => at > 0);
+  const ends = [
+    prefix.indexOf(',"files":{'),
+    prefix.indexOf(',"changes":{'),
+    prefix.indexOf(',"columns":{'),
+  ].filter((at) => at > 0);
   const end = ends.length === 0 ? -1 : Math.min(...ends);
   if (end > 0) {
     try {
@@ -345,9 +406,9 @@ export async function readTextIfPresent(path: string, what?: string): Promise<st
  * SAVED_INDEX_BASE_FILE beside it; undefined when the file does not exist.
  */
 export async function readSavedIndexFile(path: string): Promise<InstallIndex | undefined> {
-  const text = await readTextIfPresent(path);
-  if (text === undefined) return undefined;
-  return parseIndex(text, path, () => join(dirname(path), SAVED_INDEX_BASE_FILE));
+  const bytes = readBytesIfPresentSync(path);
+  if (bytes === undefined) return undefined;
+  return parseIndex(bytes, path, () => join(dirname(path), SAVED_INDEX_BASE_FILE));
 }
 
 /**
@@ -383,7 +444,7 @@ export async function readInstallIndex(stateDir: string): Promise<InstallIndex |
   const index =
     cached?.bytes.equals(bytes) === true
       ? cached.index
-      : parseIndex(bytes.toString("utf8"), path, (name) => join(stateDir, name));
+      : parseIndex(bytes, path, (name) => join(stateDir, name));
   const after = statSync(path, { throwIfNoEntry: false });
   const unmoved = st !== undefined && after !== undefined && stampOf(after) === before;
   const trusted = unmoved && !isRacy(st, readAtMs);
@@ -464,13 +525,16 @@ export async function writeInstallIndex(
   };
   const head = changed === undefined ? undefined : headOf(stateDir, files, changed);
   if (head === undefined) {
-    await writeFileAtomic(indexPath(stateDir), JSON.stringify({ ...scalars, files, ...rest }));
+    // The scalars before `columns`, as before `files`: readInstallIndexHeader reads only those.
+    const { header, body } = encodeColumns(files);
+    const line = Buffer.from(`${JSON.stringify({ ...scalars, columns: header, ...rest })}\n`, "utf8");
+    await writeFileAtomic(indexPath(stateDir), Buffer.concat([line, body]));
     origins.delete(files);
   } else {
     const changes: Record<string, IndexedFile> = {};
     const dropped: string[] = [];
     for (const rel of head.changed) {
-      const entry = files[rel];
+      const entry = files.get(rel);
       if (entry === undefined) dropped.push(rel);
       else changes[rel] = entry;
     }
@@ -500,7 +564,7 @@ export async function writeInstallIndex(
  */
 function headOf(
   stateDir: string,
-  files: Record<string, IndexedFile>,
+  files: IndexFiles,
   changed: Iterable<string>,
 ): { base: BaseRef; changed: Set<string>; baseEntries: number } | undefined {
   const origin = origins.get(files);

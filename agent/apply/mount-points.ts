@@ -30,8 +30,7 @@ export function mountPointInTheWay(input: {
     const writes = input.writes(rel);
     const installed =
       index !== undefined &&
-      (Object.keys(index.files).some((path) => under(path, rel)) ||
-        index.dirs.some((dir) => under(dir, rel)));
+      ([...index.files.keys()].some((path) => under(path, rel)) || index.dirs.some((dir) => under(dir, rel)));
     if (!writes && !installed) continue;
     const what = writes ? "the release writes there" : "ship installed files there that this release removes";
     return `the app has a mount point at ${rel} (what is mounted there is not the app's), and ${what}; unmount it or protect that directory in the manifest, then run ship again`;

@@ -5,7 +5,6 @@
  */
 import type { Manifest } from "../../shared/manifest/schema.js";
 import { shownPath } from "../backup/unrestored.js";
-import { inheritedListed } from "../sources/app-holds.js";
 import { dirModeChanges } from "./dir-modes.js";
 import {
   clearedDirectoryOf,
@@ -116,13 +115,12 @@ export function draftPlan(
     if (last !== undefined && last >= rel) sorted = false;
     last = rel;
     if (unsafePath(rel)) unsafe.push({ rel, problem: NOT_SAFE });
-    const listed = input.index?.files[rel];
+    const listed = input.index?.files.get(rel);
     if (listed !== undefined) indexed++;
     const step = statStep(input, rel, entry, listed, skipRules, hashed);
     if (step === HASH_IT) toHash.push(rel);
     steps.push(typeof step === "symbol" ? undefined : step);
   }
-  if (input.index !== undefined) indexed -= inheritedListed(input.release, input.index.files);
   return { input, steps, toHash: toHash.sort(), unsafe, sorted, indexed };
 }
 
@@ -221,10 +219,10 @@ function anySkipRule(manifest: Manifest): boolean {
 /** Files the previous release installed that this one drops, and the contents of cleared directories. */
 function removalSteps(input: PlanInput, indexed: number): PlanStep[] {
   const steps: PlanStep[] = [];
-  const installed = Object.keys(input.index?.files ?? {});
+  const installed = input.index?.files;
   // A release that lists as many installed paths as the index holds drops none (its paths are
   // distinct): the index's 20,000 names need no lookup each (checkImmutable counts alike).
-  for (const rel of indexed < installed.length ? installed : []) {
+  for (const rel of installed !== undefined && indexed < installed.size ? installed.keys() : []) {
     if (input.release.has(rel) || !input.app.files.has(rel)) continue;
     if (protectedDirectoryOf(input.manifest, rel) !== undefined) continue;
     if (ruleFor(input.manifest, rel).rule.action === "skip") continue;
@@ -273,7 +271,7 @@ function releaseSteps(draft: PlanDraft, appHashes: ReadonlyMap<string, string> |
     if (step !== undefined) steps[i++] = step;
     else {
       const app = input.app.files.get(rel) as TreeEntry; // waits only for a file the app has
-      const indexed = input.index?.files[rel];
+      const indexed = input.index?.files.get(rel);
       const hash = appHashes?.get(rel);
       steps[i++] = changeStep(input, rel, entry, app, indexed, statMatches(app, indexed), hash, undefined);
     }

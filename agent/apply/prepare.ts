@@ -53,7 +53,7 @@ export type ReplacedMerge = Omit<ReplacedMergeInput, "backupCopy">;
 
 /** The previous release's copy (ship's own, `<state>/base/<sha256>`), when the index has one. */
 function basePathOf(input: PrepareInput, rel: string): string | undefined {
-  const indexed = input.index?.files[rel];
+  const indexed = input.index?.files.get(rel);
   return indexed?.merged ? basePath(input.stateDir, indexed.sha256) : undefined;
 }
 
@@ -63,7 +63,7 @@ function basePathOf(input: PrepareInput, rel: string): string | undefined {
  * follows the release. Two-way, the release's new defaults were kept and reported as the operator's.
  */
 function installedWhole(input: PrepareInput, rel: string, current: string): string | undefined {
-  const indexed = input.index?.files[rel];
+  const indexed = input.index?.files.get(rel);
   if (indexed === undefined || indexed.merged) return undefined;
   return createHash("sha256").update(current).digest("hex") === indexed.sha256 ? current : undefined;
 }
@@ -80,7 +80,7 @@ async function lastKeyedBase(
   baseFile: string | undefined,
   base: string | undefined,
 ): Promise<string | undefined> {
-  const indexed = input.index?.files[rel];
+  const indexed = input.index?.files.get(rel);
   if (indexed === undefined) return undefined;
   if (indexed.merged)
     return baseFile !== undefined && (await pathExists(baseFile)) ? indexed.sha256 : undefined;
@@ -92,7 +92,7 @@ async function lastKeyedBase(
 
 /** Whether the app's copy is byte for byte what the last merge wrote (the install index says so). */
 function writtenByShip(input: PrepareInput, rel: string, current: string): boolean {
-  const written = input.index?.files[rel]?.installedSha256;
+  const written = input.index?.files.get(rel)?.installedSha256;
   return written !== undefined && createHash("sha256").update(current).digest("hex") === written;
 }
 
@@ -122,7 +122,7 @@ async function prepareMerge(
       : keepsUser
         ? await readMergeCopy(baseFile, baseFile, "previous release", step.rel, step.rule)
         : readBaseCopy(baseFile, step.rel).toString("utf8");
-  const indexedSha = input.index?.files[step.rel]?.sha256;
+  const indexedSha = input.index?.files.get(step.rel)?.sha256;
   // Not the bytes its name records (base-copy.ts): merged as if gone. One that does not parse is
   // refused as the check before the hooks refuses it, naming ship's copy, whatever its bytes.
   const baseDamaged =
@@ -210,7 +210,7 @@ function linkedCopyChanged(
   input: PrepareInput,
   step: Extract<PlanStep, { kind: "skip"; reason: "linked" }>,
 ): boolean {
-  const before = input.index?.linked?.[step.rel] ?? input.index?.files[step.rel]?.sha256;
+  const before = input.index?.linked?.[step.rel] ?? input.index?.files.get(step.rel)?.sha256;
   return before !== step.sha256;
 }
 
@@ -264,7 +264,7 @@ export async function prepareUpdate(input: PrepareInput): Promise<Prepared> {
             await readFile(join(input.stagingDir, step.rel), "utf8"),
           );
         }
-        if (isMergeRule(step) && input.index?.files[step.rel] !== undefined)
+        if (isMergeRule(step) && input.index?.files.get(step.rel) !== undefined)
           merges.push(reportDeletedConfig(input, step.rel));
         delta.set[step.rel] = {
           sha256: step.entry.sha256,
@@ -275,7 +275,10 @@ export async function prepareUpdate(input: PrepareInput): Promise<Prepared> {
         break;
       case "replace":
         delta.set[step.rel] = { sha256: step.entry.sha256, mode: step.entry.mode };
-        if (input.index?.files[step.rel]?.merged === true && input.app.files.get(step.rel)?.type === "file")
+        if (
+          input.index?.files.get(step.rel)?.merged === true &&
+          input.app.files.get(step.rel)?.type === "file"
+        )
           replacedMerges.push(await replacedMerge(input, step));
         break;
       case "merge":
@@ -285,8 +288,8 @@ export async function prepareUpdate(input: PrepareInput): Promise<Prepared> {
         keepInIndex(input, planned, delta, { writtenShas, keptBases });
         break;
       case "remove":
-        if (input.index?.files[step.rel] !== undefined) delta.drop.push(step.rel);
-        if (step.reason === "dropped" && input.index?.files[step.rel]?.merged === true)
+        if (input.index?.files.get(step.rel) !== undefined) delta.drop.push(step.rel);
+        if (step.reason === "dropped" && input.index?.files.get(step.rel)?.merged === true)
           replacedMerges.push(await replacedMerge(input, step));
         break;
       case "skip":
@@ -294,7 +297,7 @@ export async function prepareUpdate(input: PrepareInput): Promise<Prepared> {
           if (linkedCopyChanged(input, step)) merges.push(await reportLinked(input, step.rel));
           delta.linked = { ...delta.linked, [step.rel]: step.sha256 };
           // No longer ship's file: a later release that drops it must not remove the operator's link.
-          if (input.index?.files[step.rel] !== undefined) delta.drop.push(step.rel);
+          if (input.index?.files.get(step.rel) !== undefined) delta.drop.push(step.rel);
         }
         break;
       default:
@@ -409,7 +412,7 @@ function keepInIndex(
     delta.set[planned.rel] = {
       sha256: sha,
       mode: app.mode,
-      ...(input.index?.files[planned.rel]?.merged ? { merged: true, installedSha256: sha } : {}),
+      ...(input.index?.files.get(planned.rel)?.merged ? { merged: true, installedSha256: sha } : {}),
     };
   }
 }

@@ -3,6 +3,7 @@
  * the journal and backup metadata store them as they are.
  */
 import type { FileRule } from "../../shared/manifest/schema.js";
+import type { IndexFiles } from "./index-files.js";
 
 /** One regular file or symlink, as stat saw it (never followed). */
 export interface TreeEntry {
@@ -81,7 +82,7 @@ export interface InstallIndex {
    * install-index.ts). Absent in indexes written before it existed (`installedAt` stands in).
    */
   statAtMs?: number;
-  files: Record<string, IndexedFile>;
+  files: IndexFiles;
   /** Directories ship created; only these are removed when they become empty. */
   dirs: string[];
   /**

@@ -82,7 +82,7 @@ async function keepLinks(input: KeepInput): Promise<KeptRelease | undefined> {
   // Without the overlay this directory becomes $SHIP_RELEASE_DIR, a copy of the app.
   await asClosedAsApp(kept, input.appDir);
   const { written, removed } = await changesOf(input.backupPath);
-  const all = async () => Object.keys((await readInstallIndex(input.stateDir))?.files ?? {});
+  const all = async () => [...((await readInstallIndex(input.stateDir))?.files.keys() ?? [])];
   const aside = new Set(written ?? (await all()));
   const paths = new ConfinedPaths(input.appDir);
   const linked: string[] = [];
@@ -127,9 +127,9 @@ async function changesOf(backupPath: string): Promise<{ written?: string[]; remo
   if (installed === undefined) return { written: [...inventory.changed, ...inventory.added], removed: [] };
   const dirs = inventory.removedDirs.map((dir) => dir.rel).sort();
   const removed: string[] = [];
-  for (const rel of [...dirs, ...inventory.changed.filter((rel) => installed[rel] === undefined)])
+  for (const rel of [...dirs, ...inventory.changed.filter((rel) => !installed.has(rel))])
     if (!removed.some((dir) => rel.startsWith(`${dir}/`))) removed.push(rel);
-  return { written: Object.keys(installed), removed };
+  return { written: [...installed.keys()], removed };
 }
 
 /**

@@ -10,6 +10,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import * as z from "zod";
 import { BadInputError, errorMessage } from "../../shared/errors.js";
 import { errnoCode } from "../../shared/fs-errors.js";
+import { IndexFiles } from "../apply/index-files.js";
 import { checkIndexedFiles, readTextIfPresent } from "../apply/install-index.js";
 import type { IndexedFile } from "../apply/types.js";
 import { damagedRecord, parseRecord, readRecordText } from "../state/record-file.js";
@@ -230,15 +231,14 @@ export async function writeBackupInstalled(
 }
 
 /** The entries writeBackupInstalled saved, checked like the index's; undefined for older backups. */
-export async function readBackupInstalled(
-  backupPath: string,
-): Promise<Record<string, IndexedFile> | undefined> {
+export async function readBackupInstalled(backupPath: string): Promise<IndexFiles | undefined> {
   const path = join(backupPath, INSTALLED_FILE);
   const text = await readSavedRecord(path, BACKUP_WHAT);
   if (text === undefined) return undefined;
   const files = parseRecord(text, path, InstalledFilesSchema, BACKUP_WHAT);
   checkIndexedFiles(files, path, BACKUP_WHAT);
-  return files;
+  // Asked as the install index is (a Map's lookups: a file named `constructor` is no entry).
+  return IndexFiles.of(files);
 }
 
 // Entries are checked by checkIndexedFiles, as the install index's are (a loop, not a zod record).

@@ -12,8 +12,8 @@ import { stat, statfs } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import { ConfinedPaths } from "../apply/confined-paths.js";
+import type { IndexFiles } from "../apply/index-files.js";
 import { statMatches } from "../apply/stat-match.js";
-import type { IndexedFile } from "../apply/types.js";
 import { damagedRecord } from "../state/record-file.js";
 import { lstatOrUndefined } from "../tree/fs-ops.js";
 import { loopSlices } from "../tree/loop-slices.js";
@@ -41,7 +41,7 @@ export interface UnwritableDir {
 export async function firstUnreadableToJudge(input: {
   appDir: string;
   rels: readonly string[];
-  installed: Readonly<Record<string, IndexedFile>> | undefined;
+  installed: IndexFiles | undefined;
 }): Promise<{ path: string; error: unknown } | undefined> {
   const paths = new ConfinedPaths(input.appDir);
   const slice = loopSlices();
@@ -51,7 +51,7 @@ export async function firstUnreadableToJudge(input: {
     const path = join(input.appDir, rel);
     const stat = lstatLiteOrUndefined(path);
     if (stat === undefined || !isFileMode(stat.mode)) continue;
-    const indexed = input.installed?.[rel];
+    const indexed = input.installed?.get(rel);
     const read = indexed === undefined ? rel.endsWith(".bak") : !statMatches(stat, indexed);
     if (!read || !(await paths.reachable(rel))) continue;
     try {
@@ -231,11 +231,11 @@ export function unwritableStateFile(stateFile: string): UnwritableDir | undefine
 export async function checkSavedEntries(
   backupPath: string,
   inventory: Pick<BackupInventory, "changed">,
-  undone?: { appDir: string; installed: () => Promise<Readonly<Record<string, unknown>>> },
+  undone?: { appDir: string; installed: () => Promise<IndexFiles> },
 ): Promise<void> {
   const files = backupFilesDir(backupPath);
   // Read only when an entry is missing: a rollback parses the install index only where it must.
-  let installed: Readonly<Record<string, unknown>> | undefined;
+  let installed: IndexFiles | undefined;
   // Each copy's lstat, taken once for both checks: the size check below took a second one of every
   // saved copy (200 more lstat calls in a 1 % rollback of a 20,000-file app).
   const stats = new Map<string, LiteStatNs>();
@@ -250,7 +250,7 @@ export async function checkSavedEntries(
     }
     if (undone !== undefined && lstatOrUndefined(join(undone.appDir, rel)) !== undefined) {
       installed ??= await undone.installed();
-      if (!Object.hasOwn(installed, rel)) continue;
+      if (!installed.has(rel)) continue;
     }
     throw missingCopy(backupPath, rel);
   }

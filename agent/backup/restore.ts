@@ -16,6 +16,7 @@ import { errnoCode, errnoErrorText, fsErrorText } from "../../shared/fs-errors.j
 import type { Logger } from "../../shared/log.js";
 import { ConfinedPaths } from "../apply/confined-paths.js";
 import { recreateDir } from "../apply/file-ops.js";
+import { IndexFiles } from "../apply/index-files.js";
 import {
   indexBaseOf,
   indexPath,
@@ -149,7 +150,7 @@ export async function restoreBackup(input: RestoreInput): Promise<RestoreResult>
   checkSavedRecords(input.backupPath, meta);
   await checkSavedEntries(input.backupPath, inventory, {
     appDir,
-    installed: async () => (await readInstallIndex(stateDir))?.files ?? {},
+    installed: async () => (await readInstallIndex(stateDir))?.files ?? new IndexFiles(),
   });
   const unwritable = await firstUnwritableDir({ appDir, stateDir, backupPath: input.backupPath, inventory });
   if (unwritable !== undefined) {
@@ -458,7 +459,7 @@ async function installedStateOf(
   backupFiles: string,
 ): Promise<InstalledState> {
   const path = join(appDir, rel);
-  const indexed = installed?.[rel];
+  const indexed = installed?.get(rel);
   const state = await installedState(path, indexed);
   if (state !== "foreign" || indexed !== undefined || !rel.endsWith(".bak")) return state;
   const original = join(backupFiles, rel.slice(0, -".bak".length));
@@ -518,18 +519,18 @@ async function reinstateIndex(
   const previous = await readSavedIndexFile(saved);
   if (previous !== undefined) {
     for (const rel of inventory.changed) {
-      const entry = previous.files[rel];
+      const entry = previous.files.get(rel);
       if (entry === undefined) continue;
       // Synchronous: one lstat per changed file, where a thread-pool round trip cost ~3x the call.
       const stat = lstatOrUndefined(join(journal.appDir, rel));
       if (stat !== undefined)
-        previous.files[rel] = {
+        previous.files.set(rel, {
           ...entry,
           size: stat.size,
           mtimeMs: stat.mtimeMs,
           ino: stat.ino,
           ctimeMs: stat.ctimeMs,
-        };
+        });
     }
   }
   await writeInstallIndex(journal.stateDir, previous);

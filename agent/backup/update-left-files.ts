@@ -26,12 +26,12 @@ export async function updateLeftNoFile(
   appDir: string,
 ): Promise<{ count: number; sample: string[] } | undefined> {
   const installed = await readBackupInstalled(backup.path);
-  const paths = Object.keys(installed ?? {});
+  const paths = installed === undefined ? [] : [...installed.keys()];
   if (installed === undefined || paths.length === 0) return undefined;
   const confined = new ConfinedPaths(appDir);
   for (const rel of paths) {
     if (!(await confined.reachable(rel))) continue;
-    if ((await installedState(join(appDir, rel), installed[rel])) === "installed") return undefined;
+    if ((await installedState(join(appDir, rel), installed.get(rel))) === "installed") return undefined;
   }
   return { count: paths.length, sample: paths.sort().slice(0, 3) };
 }

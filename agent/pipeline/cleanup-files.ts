@@ -14,6 +14,7 @@ import type { Logger } from "../../shared/log.js";
 import { compileGlob } from "../../shared/manifest/glob-matcher.js";
 import type { Manifest } from "../../shared/manifest/schema.js";
 import { ConfinedPaths } from "../apply/confined-paths.js";
+import { IndexFiles } from "../apply/index-files.js";
 import { readInstallIndex } from "../apply/install-index.js";
 import { protectedDirectoryOf } from "../apply/rules.js";
 import { lstatOrUndefined } from "../tree/fs-ops.js";
@@ -106,7 +107,7 @@ export async function pruneOldFiles(
   stateDir: string,
 ): Promise<number> {
   let pruned = 0;
-  let installed: Readonly<Record<string, unknown>> | undefined;
+  let installed: IndexFiles | undefined;
   const confined = new ConfinedPaths(resolve(appDir));
   for (const [dir, rule] of Object.entries(manifest.directories)) {
     if (!rule.cleanup_old || rule.keep_days === undefined) continue;
@@ -133,8 +134,8 @@ export async function pruneOldFiles(
       // A name that is not UTF-8 is no release's (release names are UTF-8): pruned like the others.
       const text = utf8NameOrUndefined(full);
       if (text !== undefined) {
-        installed ??= (await readInstallIndex(stateDir))?.files ?? {};
-        if (Object.hasOwn(installed, appRel(appDir, text))) continue;
+        installed ??= (await readInstallIndex(stateDir))?.files ?? new IndexFiles();
+        if (installed.has(appRel(appDir, text))) continue;
       }
       await unlink(full).catch((error: unknown) => {
         if (errnoCode(error) !== "ENOENT") throw new TreeRemovalError(escapedName(full), error);
@@ -169,7 +170,7 @@ async function keptPaths(manifest: Manifest, stateDir: string): Promise<KeptPath
       .map(([dir]) => dir.replace(/^\.?\/+|\/+$/g, "")),
   );
   const index = await readInstallIndex(stateDir);
-  const releaseFiles = Object.keys(index?.files ?? {});
+  const releaseFiles = index === undefined ? [] : [...index.files.keys()];
   return {
     exact: new Set([...protectedDirs, ...releaseFiles]),
     releaseHolding: withParents(new Set(index?.dirs ?? []), releaseFiles),

@@ -21,9 +21,14 @@ export async function refuseWrapped(
   const only = entries.length === 1 ? entries[0] : undefined;
   if (only === undefined || !only.isDirectory()) return;
   // Nothing installed by ship yet (or its record lost): nothing the release would take away.
-  const installed = Object.keys((await readInstallIndex(appStateDir))?.files ?? {});
+  const installed = (await readInstallIndex(appStateDir))?.files;
   const prefix = `${only.name}/`;
-  if (installed.length === 0 || installed.some((rel) => rel.startsWith(prefix))) return;
+  if (
+    installed === undefined ||
+    installed.size === 0 ||
+    [...installed.keys()].some((rel) => rel.startsWith(prefix))
+  )
+    return;
   throw new VerificationError(
     "release packed with its top directory",
     `${where} has no ${MANIFEST_FILENAME} and holds only the directory ${prefix}: installing it would remove every file ship installed in ${appDir} and put the release one level down, in ${join(appDir, only.name)} (pack what is inside it: tar -czf ARCHIVE -C ${only.name} .; or add ${prefix}${MANIFEST_FILENAME}, which makes it the release root); nothing was installed`,

@@ -17,6 +17,8 @@ import { join, resolve } from "node:path";
 import type { Source } from "../../shared/config/schema.js";
 import type { Logger } from "../../shared/log.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
+import type { IndexFiles } from "../apply/index-files.js";
+import type { IndexedFile } from "../apply/types.js";
 import { hashFile } from "../tree/hash-file.js";
 
 /** A full commit id (SHA-1 or SHA-256): anything else from the install index is never passed to git. */
@@ -61,9 +63,7 @@ export async function alignCloneHead(
 }
 
 /** The install index's files: what ship wrote at each path it installed. */
-export type InstalledFiles = Readonly<
-  Record<string, { sha256: string; merged?: boolean; installedSha256?: string }>
->;
+export type InstalledFiles = Pick<IndexFiles, "get">;
 
 /**
  * Call right after HEAD and the index moved to the installed commit (`reset --mixed`). A file that
@@ -104,7 +104,7 @@ export async function settleCloneWorktree(
     const status = differing[i] ?? "";
     const path = differing[i + 1] ?? "";
     if (path === MANIFEST_FILENAME) manifestDiffers = true;
-    else if (await shipsChoice(join(dir, path), status, files[path])) hide.push(path);
+    else if (await shipsChoice(join(dir, path), status, files.get(path))) hide.push(path);
   }
   await marks("--skip-worktree", hide);
   // The installed release's manifest, not the one checked out before (it said 1.0.0 under 2.0.0).
@@ -119,7 +119,7 @@ export async function settleCloneWorktree(
 async function shipsChoice(
   file: string,
   status: string,
-  installed: InstalledFiles[string] | undefined,
+  installed: IndexedFile | undefined,
 ): Promise<boolean> {
   if (installed === undefined) return true;
   // A file ship installed that is gone or became another type: a person's doing.

@@ -126,7 +126,7 @@ async function stageChanges(
   // already makes: a blob left out takes the index's sha256, so only written ones can differ.
   let indexed = 0;
   for (const [path, blob] of tree) {
-    const entry = installed.files[path];
+    const entry = installed.files.get(path);
     if (entry !== undefined) indexed++;
     // The index knows an unchanged blob's sha256 and size (a merged file's app size is not the
     // blob's: it is written too; a skipped file's entry may be an earlier release's). The
@@ -146,17 +146,17 @@ async function stageChanges(
   const options = { ...extractOptionsFor(input.name, cfg), release };
   const hashes = await session.writeBlobs(wanted, stagingDir, options);
   for (const [path, sha] of hashes) {
-    const indexed = installed.files[path];
-    if (indexed !== undefined && !changed.has(path) && !skipped(path) && indexed.sha256 !== sha) {
+    const indexed = installed.files.sha256Of(path);
+    if (indexed !== undefined && !changed.has(path) && !skipped(path) && indexed !== sha) {
       throw new VerificationError(
         entryOf(release, path),
         "does not match what the install index says this commit holds",
       );
     }
   }
-  const listing = listingOf(tree, hashes, (path) => installed.files[path]);
+  const listing = listingOf(tree, hashes, (path) => installed.files.get(path));
   const differing = wanted
-    .filter(({ path }) => installed.files[path]?.sha256 !== listing.files.get(path)?.sha256)
+    .filter(({ path }) => installed.files.sha256Of(path) !== listing.files.get(path)?.sha256)
     .map(({ path }) => path);
   input.log.info("staged release changes", {
     source: input.name,

@@ -1,4 +1,5 @@
-import type { IndexedFile, ReleaseEntry } from "../apply/types.js";
+import type { IndexFiles } from "../apply/index-files.js";
+import type { ReleaseEntry } from "../apply/types.js";
 import type { IndexComparison } from "./app-holds.js";
 
 /**
@@ -131,7 +132,7 @@ export interface InstalledRelease {
   releaseId?: string;
   appDir: string;
   /** What ship installed, per relative path, with each file's stat right after the install. */
-  files: Readonly<Record<string, IndexedFile>>;
+  files: IndexFiles;
 }
 
 /** Which release is installed, without the per-file part (InstalledRelease's first two fields). */

@@ -388,7 +388,7 @@ export async function removeDirIfEmpty(path: string): Promise<boolean> {
  */
 export async function writeFileAtomic(
   path: string,
-  data: string,
+  data: string | Uint8Array,
   durable = true,
   mode = 0o640,
 ): Promise<void> {

@@ -11,5 +11,5 @@ export async function unverifiedPaths(stateRoot: string, rels: readonly string[]
   const [app, ...more] = await readdir(join(stateRoot, "apps"));
   if (app === undefined || more.length > 0) throw new Error(`expected one app under ${stateRoot}/apps`);
   const index = await readInstallIndex(join(stateRoot, "apps", app));
-  return rels.filter((rel) => index?.files[rel]?.ctimeMs === UNVERIFIED_CTIME);
+  return rels.filter((rel) => index?.files.get(rel)?.ctimeMs === UNVERIFIED_CTIME);
 }

@@ -175,7 +175,7 @@ describe("applyUpdate + restoreBackup on real trees", () => {
     expect(applied.fromVersion).toBeNull();
     const index = await readInstallIndex(stateDir);
     expect(index?.version).toBe("1.0.0");
-    expect(Object.keys(index?.files ?? {}).sort()).toEqual(
+    expect([...(index?.files.keys() ?? [])].sort()).toEqual(
       [
         "app.py",
         "bin/run.sh",
@@ -274,15 +274,16 @@ describe("applyUpdate + restoreBackup on real trees", () => {
     await update(v1, "1.0.0");
     const first = await settled(["app.py", "lib/util.py"]);
     expect(first.gapMs).toBeGreaterThan(FINE_RACY_MS);
-    expect(first.index?.files["lib/util.py"]?.ctimeMs).not.toBe(UNVERIFIED_CTIME);
+    expect(first.index?.files.get("lib/util.py")?.ctimeMs).not.toBe(UNVERIFIED_CTIME);
 
     // Two small files written: the index is taken before they settle, so they vouch for nothing yet.
     const small = await update(v2, "2.0.0");
     const second = await settled(["app.py", "legacy.cfg"]);
     // On a loaded machine the apply's own fsyncs can outlast FINE_RACY_MS, and then the files have
     // settled by the first stat without any wait (the decision itself: install-index-racy.test.ts).
-    if (second.gapMs < FINE_RACY_MS) expect(second.index?.files["app.py"]?.ctimeMs).toBe(UNVERIFIED_CTIME);
-    expect(second.index?.files["lib/util.py"]?.ctimeMs).not.toBe(UNVERIFIED_CTIME);
+    if (second.gapMs < FINE_RACY_MS)
+      expect(second.index?.files.get("app.py")?.ctimeMs).toBe(UNVERIFIED_CTIME);
+    expect(second.index?.files.get("lib/util.py")?.ctimeMs).not.toBe(UNVERIFIED_CTIME);
 
     // An edit keeping size and mtime is still found: the rollback hashes the file and leaves it alone.
     const app = join(appDir, "app.py");
@@ -298,7 +299,7 @@ describe("applyUpdate + restoreBackup on real trees", () => {
     await update({ ...v2, "big.bin": "x".repeat(16_000_000) }, "2.1.0");
     const large = await settled(["app.py", "big.bin"]);
     expect(large.gapMs).toBeGreaterThan(FINE_RACY_MS);
-    expect(large.index?.files["big.bin"]?.ctimeMs).not.toBe(UNVERIFIED_CTIME);
+    expect(large.index?.files.get("big.bin")?.ctimeMs).not.toBe(UNVERIFIED_CTIME);
   });
 
   it("rolls back several updates in reverse order to an older backup, and prunes to keep_backups", async () => {

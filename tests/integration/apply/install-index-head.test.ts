@@ -6,6 +6,7 @@
  * or torn base, a torn head, a backup without its saved base are refused by name before anything
  * moves; rollbacks put each index back whole.
  */
+
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { readdir, readFile, rm, stat, truncate, writeFile } from "node:fs/promises";
@@ -17,6 +18,7 @@ import { indexPath, readInstallIndex } from "../../../agent/apply/install-index.
 import { recoverApp } from "../../../agent/apply/recover.js";
 import { restoreBackup } from "../../../agent/backup/restore.js";
 import { Manifest } from "../../../shared/manifest/schema.js";
+import { indexOnDisk } from "../../support/index-on-disk.js";
 import { snapshot, stage, stageDir, type TreeSpec, tempDir, writeTree } from "./tree-fixtures.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -64,7 +66,7 @@ async function install(a: App, tree: TreeSpec, version: string) {
 
 /** The index file as written (not as read). */
 async function onDisk(a: App): Promise<Record<string, unknown>> {
-  return JSON.parse(await readFile(indexPath(a.stateDir), "utf8")) as Record<string, unknown>;
+  return indexOnDisk(indexPath(a.stateDir));
 }
 
 async function baseNames(a: App): Promise<string[]> {
@@ -74,7 +76,7 @@ async function baseNames(a: App): Promise<string[]> {
 /** What the index says ship installed, by path (its sha256), as the next run reads it. */
 async function installed(a: App): Promise<Record<string, string>> {
   const index = await readInstallIndex(a.stateDir);
-  return Object.fromEntries(Object.entries(index?.files ?? {}).map(([rel, f]) => [rel, f.sha256]));
+  return Object.fromEntries([...(index?.files ?? [])].map(([rel, f]) => [rel, f.sha256]));
 }
 
 /** The same from the app's bytes: every file but the operator's own notes.txt. */
@@ -142,6 +144,40 @@ describe("an update of a few files writes the install index as its changes on a 
     expect(await installed(a)).toEqual(await appHashes(a));
     // 1.0.0's full index is live again: no base is left behind.
     expect(await baseNames(a)).toEqual([]);
+  });
+
+  // The index an older ship left: one JSON object per file under `files`. The first update after
+  // the upgrade takes it as its base, a later fold writes it in columns, and rollbacks across the
+  // upgrade put each index back whole.
+  it("reads the JSON index an older ship wrote, builds on it, and rolls back across the upgrade", async () => {
+    const a = await app();
+    await install(a, V1, "1.0.0");
+    const { columns, ...header } = await onDisk(a);
+    expect(columns).toMatchObject({ format: 1, count: 81 });
+    await rm(indexPath(a.stateDir));
+    await writeFile(indexPath(a.stateDir), JSON.stringify(header));
+    const atV1 = await installed(a);
+    expect(Object.keys(atV1)).toHaveLength(81);
+
+    const v2 = await install(a, V2, "2.0.0");
+    const head = await onDisk(a);
+    const [base] = await baseNames(a);
+    expect((await indexOnDisk(join(a.stateDir, base as string))).columns).toBeUndefined();
+    expect(Object.keys(head.changes as object)).toHaveLength(3);
+    expect(await installed(a)).toEqual(await appHashes(a));
+    const atV2 = await installed(a);
+    // Past an eighth of the base: the whole index, in columns now.
+    const v3 = await install(a, release("v3", [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]), "3.0.0");
+    expect((await onDisk(a)).columns).toMatchObject({ format: 1, count: 80 });
+    expect(await installed(a)).toEqual(await appHashes(a));
+
+    await restoreBackup({ backupPath: v3.backup.path });
+    expect(await installed(a)).toEqual(atV2);
+    expect(await installed(a)).toEqual(await appHashes(a));
+    await restoreBackup({ backupPath: v2.backup.path });
+    expect((await onDisk(a)).columns).toBeUndefined();
+    expect(await installed(a)).toEqual(atV1);
+    expect(await installed(a)).toEqual(await appHashes(a));
   });
 
   // An entry's key is the app's path: a file named `files` or `changes` at the app's root puts

@@ -6,9 +6,11 @@
  * the next update treats the hook's edit as an edit made on this host, exactly as it would one made
  * a second later.
  */
+
 import { mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { writtenEntry } from "../../support/index-on-disk.js";
 import { runShip } from "../../support/ship-cli.js";
 import { secondsFsForFile } from "../../support/tmpfs.js";
 
@@ -33,10 +35,9 @@ async function shipTo(dir: string, releaseDir: string, appDir: string) {
 async function indexedEntry(dir: string, rel: string): Promise<{ mtimeMs: number; ctimeMs?: number }> {
   const apps = join(dir, "var", "apps");
   const [state] = await readdir(apps);
-  const index = JSON.parse(await readFile(join(apps, state as string, "install-index.json"), "utf8")) as {
-    files: Record<string, { mtimeMs: number; ctimeMs?: number }>;
-  };
-  return index.files[rel] as { mtimeMs: number; ctimeMs?: number };
+  const entry = await writtenEntry(join(apps, state as string), rel);
+  if (entry === undefined) throw new Error(`no index entry for ${rel}`);
+  return entry;
 }
 
 /**

@@ -963,10 +963,11 @@ describe("ship --rollback (real CLI)", () => {
     // a second name of the backup's saved index: replaced, not written through.
     const head = JSON.parse(await readFile(indexFile, "utf8"));
     const spoiled = head.base === undefined ? indexFile : join(appState, head.base.name);
-    const index = JSON.parse(await readFile(spoiled, "utf8"));
-    for (let i = 0; i < 40; i++) index.files[`lib/f${i}.txt`] = { sha256: 42 };
+    // Its entries' last byte flipped: a read of them refuses the file (its checksum).
+    const index = await readFile(spoiled);
+    index[index.length - 1] = (index[index.length - 1] ?? 0) ^ 0xff;
     await rm(spoiled);
-    await writeFile(spoiled, JSON.stringify(index));
+    await writeFile(spoiled, index);
 
     const rolled = await runShip(["--config", config, "--rollback", undo?.id ?? ""]);
     expect(rolled.code, rolled.stderr).toBe(0);

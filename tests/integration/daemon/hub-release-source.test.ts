@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create as createTar } from "tar";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { IndexFiles } from "../../../agent/apply/index-files.js";
 import { HubReleaseSource } from "../../../agent/daemon/hub-release-source.js";
 import type { InstalledRelease } from "../../../agent/sources/types.js";
 import { AgentConfig, type Source } from "../../../shared/config/schema.js";
@@ -287,7 +288,7 @@ describe("hub release source: [trust] keys make the agent refuse what CI did not
     const fetched = await attempt(await signed("7.0.0"), "held", {
       version: "6.0.0",
       appDir,
-      files: { "data/records.txt": file },
+      files: IndexFiles.of({ "data/records.txt": file }),
     });
     expect(existsSync(join(fetched.dir, "data/records.txt"))).toBe(false);
     expect(fetched.listing?.files.get("data/records.txt")).toMatchObject({ type: "file", sha256 });

@@ -38,7 +38,7 @@ async function archiveRelease(top: string, version: string, files: Record<string
 /** What the install index says the current release installed: rel path → sha256. */
 async function indexedHashes(releasePath: string): Promise<Record<string, string>> {
   const index = await readInstallIndex(appStateDir(box.config(releasePath), box.appDir));
-  return Object.fromEntries(Object.entries(index?.files ?? {}).map(([rel, entry]) => [rel, entry.sha256]));
+  return Object.fromEntries([...(index?.files ?? [])].map(([rel, entry]) => [rel, entry.sha256]));
 }
 
 describe("an update from a local archive", () => {

@@ -9,6 +9,7 @@ import { Readable } from "node:stream";
 import { promisify } from "node:util";
 import { gunzipSync } from "node:zlib";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { IndexFiles } from "../../../agent/apply/index-files.js";
 import type { IndexedFile } from "../../../agent/apply/types.js";
 import { DownloadError } from "../../../agent/download/errors.js";
 import { compareWithIndex } from "../../../agent/sources/app-holds.js";
@@ -68,7 +69,7 @@ describe.skipIf(!hasProgram("git"))("GitSource over file://", () => {
   /** What the install index would say; the pipeline records it after each install or rollback. */
   let installed: InstalledRelease | undefined;
   const markInstalled = (releaseId: string, version: string) => {
-    installed = { releaseId, version, appDir: join(tmp, "app"), files: {} };
+    installed = { releaseId, version, appDir: join(tmp, "app"), files: new IndexFiles() };
   };
   let templateDir: string;
   let template: Repos;
@@ -201,7 +202,12 @@ describe.skipIf(!hasProgram("git"))("GitSource over file://", () => {
       const size = (await readFile(join(first.dir, rel))).length;
       files[rel] = { sha256, size, mode: 0o664, mtimeMs: 0, ino: 0 };
     }
-    installed = { releaseId: first.id, version: "1.0.0", appDir: join(tmp, "app"), files };
+    installed = {
+      releaseId: first.id,
+      version: "1.0.0",
+      appDir: join(tmp, "app"),
+      files: IndexFiles.of(files),
+    };
     await commitFiles(repos.dev, "2.0.0", { "app.txt": "v2\n", "new.txt": "new\n" });
     await git(repos.dev, "push", "-q", "origin", "HEAD:main");
     const release = await source().fetch(await mkdtemp(join(tmp, "stage-")));
@@ -212,7 +218,7 @@ describe.skipIf(!hasProgram("git"))("GitSource over file://", () => {
     expect(release.comparedWithIndex).toEqual(
       compareWithIndex(release.listing?.files ?? new Map(), installed),
     );
-    expect(release.comparedWithIndex?.files).toBe(files);
+    expect(release.comparedWithIndex?.files).toBe(installed.files);
     expect(release.comparedWithIndex?.differing).toEqual(["app.txt", "new.txt", "update-manifest.yaml"]);
     expect(release.comparedWithIndex?.indexed).toBe(3);
   });
@@ -354,7 +360,12 @@ describe.skipIf(!hasProgram("git"))("GitSource over file://", () => {
       const size = (await readFile(join(first.dir, rel))).length;
       files[rel] = { sha256, size, mode: 0o664, mtimeMs: 0, ino: 0 };
     }
-    installed = { releaseId: first.id, version: "2.0.0", appDir: join(tmp, "app"), files };
+    installed = {
+      releaseId: first.id,
+      version: "2.0.0",
+      appDir: join(tmp, "app"),
+      files: IndexFiles.of(files),
+    };
     // 3.0.0 changes no symlink's target, but p is a directory now: b lands above the release.
     await git(repos.dev, "rm", "-q", "p");
     const v3 = await commitFiles(repos.dev, "3.0.0", { "p/f.txt": "f\n" });

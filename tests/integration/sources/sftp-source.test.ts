@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { IndexFiles } from "../../../agent/apply/index-files.js";
 import { createSource } from "../../../agent/sources/create.js";
 import type { SourceContext } from "../../../agent/sources/types.js";
 import { BadInputError, VerificationError } from "../../../shared/errors.js";
@@ -104,7 +105,10 @@ describe.skipIf(!hasProgram("sshd"))("SftpSource against a real OpenSSH sshd", (
       ino: st.ino,
       ctimeMs: st.ctimeMs,
     };
-    ctx = { ...ctx, installed: async () => ({ version: "1.0.0", appDir, files: { "lib/held.txt": file } }) };
+    ctx = {
+      ...ctx,
+      installed: async () => ({ version: "1.0.0", appDir, files: IndexFiles.of({ "lib/held.txt": file }) }),
+    };
     const stage = await staging();
     const release = await source().fetch(stage);
     expect(await readdir(join(stage, "lib"))).toEqual(["new.txt"]);

@@ -4,14 +4,15 @@
  * object that comparison was made with: a comparison of another index is never trusted. Real files,
  * a real `chattr +i` (skipped where the machine cannot: not root, not ext4).
  */
+
 import { spawnSync } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkImmutable } from "../../../agent/apply/check-immutable.js";
+import { IndexFiles } from "../../../agent/apply/index-files.js";
 import { readInstallIndex, writeInstallIndex } from "../../../agent/apply/install-index.js";
-import type { InstallIndex } from "../../../agent/apply/types.js";
 import { compareWithIndex } from "../../../agent/sources/app-holds.js";
 import { Manifest } from "../../../shared/manifest/schema.js";
 import { longestStall, onLoadedHost } from "../../support/loaded-host.js";
@@ -29,7 +30,7 @@ beforeAll(async () => {
   await mkdir(stateDir(), { recursive: true });
   for (const name of ["a.txt", "b.txt", "c.txt"]) await writeFile(join(appDir(), name), `${name}\n`);
   const entry = (c: string) => ({ sha256: sha(c), size: 6, mode: 0o644, mtimeMs: 1, ino: 1 });
-  const files: InstallIndex["files"] = { "a.txt": entry("a"), "b.txt": entry("b"), "c.txt": entry("c") };
+  const files = IndexFiles.of({ "a.txt": entry("a"), "b.txt": entry("b"), "c.txt": entry("c") });
   await writeInstallIndex(stateDir(), {
     version: "1.0.0",
     installedAt: new Date().toISOString(),
@@ -117,12 +118,12 @@ describe("checkImmutable with the source's comparison", () => {
   it("reads what differs from the comparison made with the index it reads (none named: nothing asked)", async () => {
     if (!canChattr) return;
     const index = await readInstallIndex(stateDir());
-    expect(await verdict({ files: index?.files ?? {}, differing: [], indexed: 3 })).toBe("ok");
+    expect(await verdict({ files: index?.files ?? new IndexFiles(), differing: [], indexed: 3 })).toBe("ok");
   });
 
   it("never trusts a comparison made with another index: the listing is compared again", async () => {
     if (!canChattr) return;
-    const other = { ...(await readInstallIndex(stateDir()))?.files };
+    const other = IndexFiles.of(Object.fromEntries((await readInstallIndex(stateDir()))?.files ?? []));
     expect(await verdict({ files: other, differing: [], indexed: 3 })).toContain(
       "b.txt (the release replaces it)",
     );

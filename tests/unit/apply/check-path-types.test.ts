@@ -5,13 +5,14 @@
  * by directory. Each case is judged with the listing in walk order, reversed and interleaved, and
  * without a listing, with and without an install index that vouches for the app's directories.
  */
+
 import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkPathTypes } from "../../../agent/apply/check-path-types.js";
+import { IndexFiles } from "../../../agent/apply/index-files.js";
 import { writeInstallIndex } from "../../../agent/apply/install-index.js";
-import type { InstallIndex } from "../../../agent/apply/types.js";
 import { Manifest } from "../../../shared/manifest/schema.js";
 
 let root: string;
@@ -66,9 +67,9 @@ async function build(name: string, app: AppShape, release: string[], indexed: bo
   if (indexed) {
     // Written after the app, so every app directory's ctime is older: the check trusts the index.
     await new Promise((resolve) => setTimeout(resolve, 20));
-    const files: InstallIndex["files"] = {};
+    const files = new IndexFiles();
     for (const rel of common)
-      files[rel] = { sha256: "a".repeat(64), size: 3, mode: 0o644, mtimeMs: 1, ino: 1 };
+      files.set(rel, { sha256: "a".repeat(64), size: 3, mode: 0o644, mtimeMs: 1, ino: 1 });
     await writeInstallIndex(stateDir, {
       version: "1.0.0",
       installedAt: new Date().toISOString(),

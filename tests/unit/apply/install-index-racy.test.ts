@@ -4,11 +4,13 @@
  * a run whose clock read later than ours does now; settled entries still vouch, so an update's next
  * run re-hashes only what the last one wrote.
  */
+
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { settleWaitWorthMs } from "../../../agent/apply/finalize-update.js";
+import { IndexFiles } from "../../../agent/apply/index-files.js";
 import { readInstallIndex, UNVERIFIED_CTIME, writeInstallIndex } from "../../../agent/apply/install-index.js";
 import { statMatches } from "../../../agent/apply/plan.js";
 import type { IndexedFile } from "../../../agent/apply/types.js";
@@ -48,11 +50,11 @@ async function vouched(
   files: Record<string, IndexedFile>,
   header: { statAtMs?: number; installedAt: string },
 ) {
-  await writeInstallIndex(dir, { version: "1.0.0", dirs: [], files, ...header });
+  await writeInstallIndex(dir, { version: "1.0.0", dirs: [], files: IndexFiles.of(files), ...header });
   const index = await readInstallIndex(dir);
   const out: Record<string, boolean> = {};
   for (const [rel, recorded] of Object.entries(files))
-    out[rel] = statMatches(appFileLike(recorded), index?.files[rel]);
+    out[rel] = statMatches(appFileLike(recorded), index?.files.get(rel));
   return { out, index };
 }
 
@@ -82,7 +84,7 @@ describe("install index racy rule", () => {
       recentCtime: false,
       sameMs: false,
     });
-    expect(index?.files.coarseWritten?.ctimeMs).toBe(UNVERIFIED_CTIME);
+    expect(index?.files.get("coarseWritten")?.ctimeMs).toBe(UNVERIFIED_CTIME);
   });
 
   it("vouches for nothing when the index was written by a run whose clock was ahead", async () => {
@@ -115,39 +117,41 @@ describe("install index racy rule", () => {
     // A later run's index, its moment now: the carried entry must not look settled by it.
     await writeInstallIndex(dir, { ...index, statAtMs: Date.now(), installedAt: new Date().toISOString() });
     const again = await readInstallIndex(dir);
-    expect(statMatches(appFileLike(written), again?.files.written)).toBe(false);
+    expect(statMatches(appFileLike(written), again?.files.get("written"))).toBe(false);
   });
 });
 
 describe("settleWaitWorthMs: an update waits for its written files to settle only when it pays", () => {
   const now = 1_800_000_000_123;
-  const written = (count: number, size: number, ctimeMs: number): Record<string, IndexedFile> =>
-    Object.fromEntries(
-      Array.from({ length: count }, (_, i) => [`f${i}`, { ...entry(ctimeMs, i + 1), size }] as const),
+  const written = (count: number, size: number, ctimeMs: number): IndexFiles =>
+    IndexFiles.of(
+      Object.fromEntries(
+        Array.from({ length: count }, (_, i) => [`f${i}`, { ...entry(ctimeMs, i + 1), size }] as const),
+      ),
     );
 
   it("a 1 % update (200 files, 4.6 MB written 10 ms ago) leaves them to be hashed later: no wait", () => {
     const files = written(200, 23_000, now - 10);
-    expect(settleWaitWorthMs(Object.keys(files), files, now, false)).toBe(0);
+    expect(settleWaitWorthMs([...files.keys()], files, now, false)).toBe(0);
   });
 
   it("a first install waits, however little it wrote", () => {
     const files = written(2, 10, now - 10);
-    expect(settleWaitWorthMs(Object.keys(files), files, now, true)).toBe(91);
+    expect(settleWaitWorthMs([...files.keys()], files, now, true)).toBe(91);
   });
 
   it("16 MB written waits: hashing it again costs more than the wait", () => {
     const files = written(1, 16_000_000, now - 10);
-    expect(settleWaitWorthMs(Object.keys(files), files, now, false)).toBe(91);
+    expect(settleWaitWorthMs([...files.keys()], files, now, false)).toBe(91);
   });
 
   it("2,000 small files written wait; files already settled, or with whole-second ctimes, never do", () => {
     const many = written(2_000, 100, now - 10);
-    expect(settleWaitWorthMs(Object.keys(many), many, now, false)).toBe(91);
+    expect(settleWaitWorthMs([...many.keys()], many, now, false)).toBe(91);
     const settled = written(2_000, 16_000_000, now - 200);
-    expect(settleWaitWorthMs(Object.keys(settled), settled, now, true)).toBe(0);
+    expect(settleWaitWorthMs([...settled.keys()], settled, now, true)).toBe(0);
     const coarse = written(2_000, 16_000_000, 1_800_000_000_000);
-    expect(settleWaitWorthMs(Object.keys(coarse), coarse, now, true)).toBe(0);
+    expect(settleWaitWorthMs([...coarse.keys()], coarse, now, true)).toBe(0);
   });
 });
 
@@ -162,22 +166,23 @@ describe("an index written as changes on a base (install-index.ts)", () => {
       version: "1.0.0",
       installedAt: new Date(t).toISOString(),
       statAtMs: t,
-      files,
+      files: IndexFiles.of(files),
       dirs: [],
     });
     const read = await readInstallIndex(dir);
     if (read === undefined) throw new Error("no index");
     // The next update rewrites one file, stamped at t + 30 s, settled by its own moment t + 40 s.
-    read.files.written = entry(t + 30_000, 2);
+    read.files.set("written", entry(t + 30_000, 2));
     await writeInstallIndex(dir, { ...read, version: "2.0.0", statAtMs: t + 40_000 }, ["written"]);
     expect(Object.keys(JSON.parse(await readFile(join(dir, "install-index.json"), "utf8")))).toContain(
       "base",
     );
     const again = await readInstallIndex(dir);
     expect(again?.version).toBe("2.0.0");
-    expect(again?.files.racyInBase?.ctimeMs).toBe(UNVERIFIED_CTIME);
-    expect(again?.files.settled3?.ctimeMs).toBe(t - 10_000);
-    expect(again?.files.written?.ctimeMs).toBe(t + 30_000);
-    expect(Object.keys(again?.files ?? {})).toHaveLength(66);
+    expect(again?.files.get("racyInBase")?.ctimeMs).toBe(UNVERIFIED_CTIME);
+    expect(again?.files.get("settled3")?.ctimeMs).toBe(t - 10_000);
+    expect(again?.files.get("written")?.ctimeMs).toBe(t + 30_000);
+    expect(again?.files.size).toBe(66);
+    expect([...(again?.files.keys() ?? [])]).toHaveLength(66);
   });
 });

@@ -1,8 +1,9 @@
 /** The install index: its header read from the first bytes (any other layout in full), and its parse cache. */
-import { link, mkdtemp, readdir, rm, stat, unlink, utimes, writeFile } from "node:fs/promises";
+import { link, mkdtemp, readdir, readFile, rm, stat, unlink, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { IndexFiles } from "../../../agent/apply/index-files.js";
 import {
   indexPath,
   readInstallIndex,
@@ -24,8 +25,8 @@ const entry = { sha256: "a".repeat(64), size: 1, mode: 0o644, mtimeMs: 1, ino: 1
 
 describe("readInstallIndexHeader", () => {
   it("reads version and release id without the files, whatever their size", async () => {
-    const files: InstallIndex["files"] = {};
-    for (let i = 0; i < 5000; i++) files[`d/"quoted","files":{${i}`] = entry;
+    const files = new IndexFiles();
+    for (let i = 0; i < 5000; i++) files.set(`d/"quoted","files":{${i}`, entry);
     await writeInstallIndex(dir, {
       files, // written in the order writeInstallIndex chooses, not this one
       dirs: ["d"],
@@ -38,7 +39,7 @@ describe("readInstallIndexHeader", () => {
       releaseId: 'tree:"files":{',
       installedAt: "2026-01-01T00:00:00.000Z",
     });
-    expect(Object.keys((await readInstallIndex(dir))?.files ?? {})).toHaveLength(5000);
+    expect((await readInstallIndex(dir))?.files.size).toBe(5000);
   });
 
   it("reads an index in another key order in full, and none as undefined", async () => {
@@ -55,7 +56,7 @@ describe("readInstallIndexHeader", () => {
     await writeInstallIndex(dir, {
       version: "1.0.0",
       installedAt: "x",
-      files: { a: entry },
+      files: IndexFiles.of({ a: entry }),
       dirs: [],
       linked,
     });
@@ -81,7 +82,7 @@ describe("readInstallIndexHeader", () => {
 const index = (version: string): InstallIndex => ({
   version,
   installedAt: "2026-01-01T00:00:00.000Z",
-  files: { "a.txt": { sha256: "a".repeat(64), size: 1, mode: 0o644, mtimeMs: 1, ino: 1 } },
+  files: IndexFiles.of({ "a.txt": { sha256: "a".repeat(64), size: 1, mode: 0o644, mtimeMs: 1, ino: 1 } }),
   dirs: [],
 });
 
@@ -124,11 +125,11 @@ describe("readInstallIndex (parsed once while the file's stat is unchanged)", ()
     const taken = takeInstallIndex(first);
     expect(taken).toBe(first);
     taken.version = "changed";
-    delete taken.files["a.txt"];
+    taken.files.delete("a.txt");
     const again = await readInstallIndex(dir);
     expect(again).not.toBe(first);
     expect(again?.version).toBe("1.0.0");
-    expect(Object.keys(again?.files ?? {})).toEqual(Object.keys(index("1.0.0").files));
+    expect([...(again?.files.keys() ?? [])]).toEqual([...index("1.0.0").files.keys()]);
   });
 
   it("never reuses a file changed within the racy window: an edit in the same timestamp tick is seen", async () => {
@@ -172,7 +173,9 @@ describe("readInstallIndex (parsed once while the file's stat is unchanged)", ()
 
 describe("an index written as its changes on a base", () => {
   const many = (): InstallIndex["files"] =>
-    Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`f${i}`, { ...entry, ino: i + 1 }]));
+    IndexFiles.of(
+      Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`f${i}`, { ...entry, ino: i + 1 }])),
+    );
   const bases = async () => (await readdir(dir)).filter((n) => n.startsWith("install-index.base-"));
 
   it("is written whole when the base it would name has gone since the read (a process kept its parse)", async () => {
@@ -187,7 +190,75 @@ describe("an index written as its changes on a base", () => {
     await writeInstallIndex(dir, { ...takeInstallIndex(second), version: "3.0.0" }, ["f2"]);
     const third = await readInstallIndex(dir);
     expect(third?.version).toBe("3.0.0");
-    expect(Object.keys(third?.files ?? {})).toHaveLength(40);
+    expect(third?.files.size).toBe(40);
     expect(await bases()).toEqual([]);
+  });
+});
+
+describe("a full index in columns (index-columns.ts)", () => {
+  const files = () =>
+    IndexFiles.of({
+      "a.txt": { ...entry, ctimeMs: 2 },
+      "dir/ü b.txt": { ...entry, sha256: "b".repeat(64), size: 7, ino: 9, mtimeMs: 1.5 },
+      "config.toml": { ...entry, sha256: "c".repeat(64), merged: true, installedSha256: "d".repeat(64) },
+      constructor: { ...entry, ino: 4 },
+    });
+  const write = () =>
+    writeInstallIndex(dir, {
+      version: "1.0.0",
+      installedAt: "2026-01-01T00:00:00.000Z",
+      files: files(),
+      dirs: ["dir"],
+    });
+
+  it("is a JSON header line and the entries' blocks, which an older ship's JSON parse refuses", async () => {
+    await write();
+    const bytes = await readFile(indexPath(dir));
+    const end = bytes.indexOf(0x0a);
+    const header = JSON.parse(bytes.toString("utf8", 0, end));
+    expect(header).toMatchObject({ version: "1.0.0", columns: { format: 1, count: 4 }, dirs: ["dir"] });
+    expect(header.files).toBeUndefined();
+    // The entries: paths with a NUL each, 64 hex characters and five float64 per file.
+    expect(bytes.length - end - 1).toBe(header.columns.pathBytes + 4 * (64 + 40));
+    expect(() => JSON.parse(bytes.toString("utf8"))).toThrow();
+    expect(await readInstallIndexHeader(dir)).toEqual({
+      version: "1.0.0",
+      installedAt: "2026-01-01T00:00:00.000Z",
+    });
+  });
+
+  it("reads back every entry and field as written (none for a name an object inherits)", async () => {
+    await write();
+    const read = await readInstallIndex(dir);
+    expect(Object.fromEntries(read?.files ?? [])).toEqual(Object.fromEntries(files()));
+    expect(read?.files.sha256Of("dir/ü b.txt")).toBe("b".repeat(64));
+    expect(read?.files.get("toString")).toBeUndefined();
+    expect([...(read?.files.merged() ?? [])].map(([rel]) => rel)).toEqual(["config.toml"]);
+  });
+
+  it("refuses entries that are torn, changed in place or of another format, naming the file", async () => {
+    await write();
+    const path = indexPath(dir);
+    const good = await readFile(path);
+    const flipped = Buffer.from(good);
+    flipped[flipped.length - 3] = (flipped[flipped.length - 3] ?? 0) ^ 0x40;
+    const end = good.indexOf(0x0a);
+    const header = good.toString("utf8", 0, end);
+    const otherFormat = Buffer.concat([
+      Buffer.from(header.replace('"format":1', '"format":2')),
+      good.subarray(end),
+    ]);
+    for (const [bytes, why] of [
+      [flipped, /install-index\.json is damaged, its entries do not match the checksum/],
+      [
+        good.subarray(0, good.length - 8),
+        /install-index\.json is damaged, its entries are \d+ bytes, not the \d+/,
+      ],
+      [otherFormat, /install-index\.json is damaged.*columns\.format/],
+    ] as const) {
+      await rm(path);
+      await writeFile(path, bytes);
+      await expect(readInstallIndex(dir)).rejects.toThrow(why);
+    }
   });
 });

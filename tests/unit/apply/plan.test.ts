@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { IndexFiles } from "../../../agent/apply/index-files.js";
 import { draftPlan, filesToHash, finishPlan, planUpdate, summarizePlan } from "../../../agent/apply/plan.js";
 import type {
   InstallIndex,
@@ -35,11 +36,11 @@ function app(files: Record<string, TreeEntry>, dirs: string[] = []): TreeScan {
 
 /** An index that vouches for each app file with the given release hash. */
 function indexOf(scan: TreeScan, shas: Record<string, string>, dirs: string[] = []): InstallIndex {
-  const files: InstallIndex["files"] = {};
+  const files = new IndexFiles();
   for (const [rel, sha256] of Object.entries(shas)) {
     const entry = scan.files.get(rel);
     if (entry)
-      files[rel] = { sha256, size: entry.size, mode: entry.mode, mtimeMs: entry.mtimeMs, ino: entry.ino };
+      files.set(rel, { sha256, size: entry.size, mode: entry.mode, mtimeMs: entry.mtimeMs, ino: entry.ino });
   }
   return { version: "1.0.0", installedAt: "2025-01-01T00:00:00Z", files, dirs };
 }
@@ -115,7 +116,7 @@ describe("planUpdate", () => {
     // An edit in place followed by `touch -r`: only the inode change time gives it away.
     const scan = app({ "edited.txt": stat({ ctimeMs: 5000 }), "same.txt": stat({ ctimeMs: 5000 }) });
     const index = indexOf(scan, { "edited.txt": "E", "same.txt": "S" });
-    for (const entry of Object.values(index.files)) entry.ctimeMs = 5000;
+    for (const [rel, entry] of index.files) index.files.set(rel, { ...entry, ctimeMs: 5000 });
     const edited = scan.files.get("edited.txt");
     if (edited) edited.ctimeMs = 6000;
     const input = {
@@ -147,7 +148,7 @@ describe("planUpdate", () => {
     const m = manifest({ directories: { data: { preserve: true }, "logs/": { preserve: true } } });
     const scan = app({ "app.py": stat() }, ["data", "logs"]);
     const index = indexOf(scan, { "app.py": "A" });
-    index.files["data/seed.db"] = { sha256: "D", size: 1, mode: 0o644, mtimeMs: 1, ino: 1 };
+    index.files.set("data/seed.db", { sha256: "D", size: 1, mode: 0o644, mtimeMs: 1, ino: 1 });
     const plan = planUpdate({
       manifest: m,
       release: release({ "app.py": "A", "data/seed.db": "D2", "logs/readme": "L" }),

@@ -15,6 +15,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { IndexFiles } from "../../../agent/apply/index-files.js";
 import { createSource, openSource } from "../../../agent/sources/create.js";
 import { LocalSource } from "../../../agent/sources/local.js";
 import { LocalSource as LocalSourceConfig } from "../../../shared/config/schema.js";
@@ -118,7 +119,7 @@ describe("LocalSource's check with the pipeline's installed release", () => {
       log: memoryLogger(),
       installed: async () => {
         fullReads++;
-        return { version: "1.0.0", releaseId: fingerprint, appDir: "/opt/app", files: {} };
+        return { version: "1.0.0", releaseId: fingerprint, appDir: "/opt/app", files: new IndexFiles() };
       },
       installedId: async () => ({ version: "1.0.0", releaseId: fingerprint }),
     });

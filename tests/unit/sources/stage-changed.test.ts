@@ -3,11 +3,13 @@
  * and symlinks asynchronously; either way every copy is checked against the scan's hash, and a file
  * swapped for a FIFO or a symlink after the scan is refused (never followed, never a hang).
  */
+
 import { execFileSync } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, stat, symlink, unlink, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { IndexFiles } from "../../../agent/apply/index-files.js";
 import type { IndexedFile } from "../../../agent/apply/types.js";
 import { compareWithIndex } from "../../../agent/sources/app-holds.js";
 import { type ScannedRelease, scanReleaseDir } from "../../../agent/sources/release-scan.js";
@@ -27,7 +29,11 @@ function heldAllBut(scanned: ScannedRelease, except: string) {
   for (const [rel, entry] of scanned.listing.files)
     if (rel !== except)
       files[rel] = { sha256: entry.sha256, size: entry.size, mode: entry.mode, mtimeMs: 1, ino: 1 };
-  return compareWithIndex(scanned.listing.files, { version: "1.0.0", appDir: tmp, files });
+  return compareWithIndex(scanned.listing.files, {
+    version: "1.0.0",
+    appDir: tmp,
+    files: IndexFiles.of(files),
+  });
 }
 
 beforeEach(async () => {
