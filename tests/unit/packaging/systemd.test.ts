@@ -145,6 +145,14 @@ describe("the units that run updates", () => {
     }
   });
 
+  it("gives the hub a cache directory of its own for its code cache (the package is root's)", async () => {
+    // `ship-hub serve` writes its start's code cache once listening; as User=ship-hub it may not
+    // write beside root's bundle, so without CacheDirectory= every hub start compiled the server.
+    const unit = directives(await unitText("ship-hub.service"));
+    expect(unit.filter(([k]) => k === "CacheDirectory")).toEqual([["CacheDirectory", "ship-hub"]]);
+    expect(unit.filter(([k]) => k === "User")).toEqual([["User", "ship-hub"]]);
+  });
+
   it("can write the host's app-lock directory (ProtectSystem=strict makes /run read-only)", async () => {
     const saved = process.env.SHIP_HOST_LOCK_DIR;
     delete process.env.SHIP_HOST_LOCK_DIR;
