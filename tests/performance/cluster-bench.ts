@@ -31,9 +31,9 @@ import {
   sleep,
   stopChild,
 } from "./bench-support.mjs";
+import { apiOf, BENCH_APP, releaseBody, wsOf } from "./cluster-api.js";
 
 const execFileAsync = promisify(execFile);
-const APP = "benchapp";
 const HUBS = 3;
 // The hubs' default tick; ticks per interval are counted against it.
 const TICK_SECONDS = 1;
@@ -138,34 +138,6 @@ async function measureRollout(
   };
 }
 
-function releaseBody(version: string) {
-  return {
-    app: APP,
-    version,
-    manifest: `version: "${version}"\n`,
-    source: { type: "http", url: `http://127.0.0.1:9/${APP}-${version}.tar.gz`, sha256: "0".repeat(64) },
-  };
-}
-
-/** The API as the bench drives it: releases published with the CI token, the rest as an operator. */
-function apiOf(base: string, tokens: { operator: string; ci: string }) {
-  return async (method: string, path: string, body?: unknown): Promise<unknown> => {
-    const token = method === "POST" && path === "/releases" ? tokens.ci : tokens.operator;
-    const response = await fetch(`${base}/api/v1${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await response.text();
-    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
-    return text ? JSON.parse(text) : undefined;
-  };
-}
-
-function wsOf(httpUrl: string): string {
-  return `${httpUrl.replace(/^http/, "ws")}/api/v1/agent`;
-}
-
 async function benchSingleHub(): Promise<Figures> {
   const work = await mkdtemp(join(tmpdir(), "ship-cluster-bench-"));
   const tokensFile = join(work, "tokens.json");
@@ -189,7 +161,7 @@ async function benchSingleHub(): Promise<Figures> {
       url: wsOf(hub.url),
       agents: tokens.agents,
       mode: "hub",
-      app: APP,
+      app: BENCH_APP,
       inFlight: 256,
     });
     await sleep(1000);
@@ -219,7 +191,7 @@ async function benchCluster(): Promise<Figures> {
         url: wsOf(cluster.hub(hub).url),
         agents: agents.filter((_, i) => i % HUBS === hub),
         mode: "hub",
-        app: APP,
+        app: BENCH_APP,
         inFlight: 256,
         reconnectUrl: wsOf(cluster.frontUrl),
       });

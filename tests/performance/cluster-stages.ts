@@ -29,16 +29,14 @@ import {
   sleep,
   stopChild,
 } from "./bench-support.mjs";
+import { type Api, apiOf, BENCH_APP, releaseBody, wsOf } from "./cluster-api.js";
 
 const run = promisify(execFile);
-const APP = "benchapp";
 const HUBS = 3;
 const clock = () => performance.timeOrigin + performance.now();
 const { hard: openFiles } = openFilesLimits();
 const agentCount = Math.min(benchCount("BENCH_AGENTS", 10_000), openFiles - 512);
 const pairs = benchCount("BENCH_PAIRS", 20);
-
-type Api = (method: string, path: string, body?: unknown) => Promise<unknown>;
 
 /** CPU time in ms of every thread of `pid` (schedstat: ns on a core), NaN when it is gone. */
 function threadsCpuMs(pid: number): number {
@@ -51,22 +49,6 @@ function threadsCpuMs(pid: number): number {
     return Number.NaN;
   }
 }
-
-function apiOf(base: string, tokens: { operator: string; ci: string }): Api {
-  return async (method, path, body) => {
-    const token = method === "POST" && path === "/releases" ? tokens.ci : tokens.operator;
-    const response = await fetch(`${base}/api/v1${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await response.text();
-    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
-    return text ? JSON.parse(text) : undefined;
-  };
-}
-
-const wsOf = (httpUrl: string) => `${httpUrl.replace(/^http/, "ws")}/api/v1/agent`;
 
 interface Side {
   api: Api;
@@ -132,7 +114,12 @@ async function fanOut(side: Side): Promise<Sample> {
   Object.assign(at, fromDb?.at);
   const cpu: Record<string, number> = {};
   for (const [label, ms] of after) cpu[label] = ms - (before.get(label) ?? 0);
-  await side.load.call("report");
+  // The report storm after it: every agent's result, acked after commit.
+  const beforeReports = cpuOf();
+  const reported = await side.load.call("report");
+  const afterReports = cpuOf();
+  for (const [label, ms] of afterReports) cpu[`reports: ${label}`] = ms - (beforeReports.get(label) ?? 0);
+  at["reports: all sent → last ack (not after the POST)"] = reported.lastAckAt - reported.sentAt;
   for (let i = 0; ; i++) {
     const detail = (await side.api("GET", `/rollouts/${rollout.id}`)) as { state?: string };
     if (detail.state === "completed") break;
@@ -140,15 +127,6 @@ async function fanOut(side: Side): Promise<Sample> {
     await sleep(100);
   }
   return { at, cpu, db: fromDb?.db ?? {} };
-}
-
-function releaseBody(v: string) {
-  return {
-    app: APP,
-    version: v,
-    manifest: `version: "${v}"\n`,
-    source: { type: "http", url: `http://127.0.0.1:9/${APP}-${v}.tar.gz`, sha256: "0".repeat(64) },
-  };
 }
 
 async function singleHub(work: string): Promise<{ side: Side; stop: () => Promise<void> }> {
@@ -170,7 +148,7 @@ async function singleHub(work: string): Promise<{ side: Side; stop: () => Promis
     url: wsOf(hub.url),
     agents: tokens.agents,
     mode: "hub",
-    app: APP,
+    app: BENCH_APP,
     inFlight: 256,
   });
   const hubPid = hub.child.pid ?? 0;
@@ -229,7 +207,7 @@ async function hubCluster(): Promise<{ side: Side; stop: () => Promise<void> }> 
       url: wsOf(cluster.hub(hub).url),
       agents: agents.filter((_, i) => i % HUBS === hub),
       mode: "hub",
-      app: APP,
+      app: BENCH_APP,
       inFlight: 256,
       reconnectUrl: wsOf(cluster.frontUrl),
     });
