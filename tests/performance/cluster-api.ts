@@ -1,4 +1,10 @@
-// The hub API and agent URLs as the cluster benchmarks drive them (cluster-bench.ts, cluster-stages.ts).
+// The hub API, agent URLs and single hub as the cluster benchmarks drive them (cluster-bench.ts,
+// cluster-stages.ts).
+import { execFile } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { LoadAgents, type LoadReplies, type MintedAgent, spawnHubForBench } from "../support/cluster.js";
 
 export const BENCH_APP = "benchapp";
 
@@ -36,4 +42,50 @@ export function releaseBody(version: string) {
       sha256: "0".repeat(64),
     },
   };
+}
+
+/**
+ * One SQLite `ship-hub serve` in `work` with `count` load agents connected to it: tokens minted
+ * before the hub starts, into the data dir it will use (its secret, its database). The caller
+ * kills `load` and stops `hub.child`.
+ */
+export async function singleHubWithAgents(
+  work: string,
+  count: number,
+  openFiles: number,
+): Promise<{
+  hub: Awaited<ReturnType<typeof spawnHubForBench>>;
+  load: LoadAgents;
+  tokens: { operator: string; ci: string };
+  connect: LoadReplies["connect"];
+}> {
+  const tokensFile = join(work, "tokens.json");
+  await promisify(execFile)(process.execPath, [
+    "tests/performance/mint-tokens.mjs",
+    join(work, "hub"),
+    String(count),
+    tokensFile,
+  ]);
+  const tokens = JSON.parse(await readFile(tokensFile, "utf8")) as {
+    operator: string;
+    ci: string;
+    agents: MintedAgent[];
+  };
+  const hub = await spawnHubForBench(work, openFiles);
+  let load: LoadAgents | undefined;
+  try {
+    load = await LoadAgents.fork(openFiles);
+    const connect = await load.call("connect", {
+      url: wsOf(hub.url),
+      agents: tokens.agents,
+      mode: "hub",
+      app: BENCH_APP,
+      inFlight: 256,
+    });
+    return { hub, load, tokens, connect };
+  } catch (error) {
+    load?.kill();
+    hub.child.kill("SIGKILL");
+    throw error;
+  }
 }

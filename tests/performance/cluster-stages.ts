@@ -14,11 +14,11 @@
 //   BENCH_PAIRS=20 BENCH_AGENTS=10000 node node_modules/vite-node/vite-node.mjs tests/performance/cluster-stages.ts
 import { execFile } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { Cluster, LoadAgents, type MintedAgent, spawnHubForBench } from "../support/cluster.js";
+import { Cluster, type LoadAgents } from "../support/cluster.js";
 import {
   benchCount,
   fmt,
@@ -29,7 +29,7 @@ import {
   sleep,
   stopChild,
 } from "./bench-support.mjs";
-import { type Api, apiOf, BENCH_APP, releaseBody, wsOf } from "./cluster-api.js";
+import { type Api, apiOf, BENCH_APP, releaseBody, singleHubWithAgents, wsOf } from "./cluster-api.js";
 
 const run = promisify(execFile);
 const HUBS = 3;
@@ -130,27 +130,7 @@ async function fanOut(side: Side): Promise<Sample> {
 }
 
 async function singleHub(work: string): Promise<{ side: Side; stop: () => Promise<void> }> {
-  const tokensFile = join(work, "tokens.json");
-  await run(process.execPath, [
-    "tests/performance/mint-tokens.mjs",
-    join(work, "hub"),
-    String(agentCount),
-    tokensFile,
-  ]);
-  const tokens = JSON.parse(await readFile(tokensFile, "utf8")) as {
-    operator: string;
-    ci: string;
-    agents: MintedAgent[];
-  };
-  const hub = await spawnHubForBench(work, openFiles);
-  const load = await LoadAgents.fork(openFiles);
-  const connect = await load.call("connect", {
-    url: wsOf(hub.url),
-    agents: tokens.agents,
-    mode: "hub",
-    app: BENCH_APP,
-    inFlight: 256,
-  });
+  const { hub, load, tokens, connect } = await singleHubWithAgents(work, agentCount, openFiles);
   const hubPid = hub.child.pid ?? 0;
   return {
     side: {
