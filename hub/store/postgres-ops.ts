@@ -559,13 +559,18 @@ export function postgresOps(db: Db, { alone = false }: { alone?: boolean } = {})
     async updateDeployments(updates) {
       // One row per id (the last update wins, as applying them in order would).
       const last = [...new Map(updates.map((u) => [u.id, u] as [string, DeploymentUpdate])).values()];
+      // The rows named by primary key as well (`id = ANY(…)`, whose length the planner counts):
+      // joined only to the JSON records, which it puts at 100 rows whatever the batch, a rollout
+      // inserted a moment ago into a table no ANALYZE had seen got a hash join over a sequential
+      // scan, the whole table read per batch of reports (the bench's report storm: 20 batches of
+      // 500 read 200,000 rows of a 10,000-row table; round 53, docs/benchmarks-history.md).
       for (const chunk of chunks(last.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))))
         await db`UPDATE deployments d SET state = x.state, error = x.error, updated_at = x."updatedAt",
             warnings = CASE WHEN x.warnings IS NULL THEN d.warnings ELSE x.warnings::text END,
             started = CASE WHEN x.ran THEN GREATEST(d.started, 1) ELSE d.started END
           FROM json_to_recordset(${j(chunk.map(withWarningsText))}::json)
             AS x(id text, state text, error text, "updatedAt" bigint, warnings text, ran boolean)
-          WHERE d.id = x.id`;
+          WHERE d.id = ANY(${textArray(chunk.map((u) => u.id))}::text[]) AND d.id = x.id`;
     },
 
     async countDeploymentsOfRollout(rolloutId) {

@@ -8,18 +8,11 @@
 //   BENCH_AGENTS=300 node node_modules/vite-node/vite-node.mjs tests/performance/cluster-bench.ts
 //   BENCH_SCALE=0.05 ...   (N = 500; full size N = 10,000)
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import {
-  Cluster,
-  canRunCluster,
-  type LoadAgents,
-  LoadAgents as LoadAgentsProcess,
-  type MintedAgent,
-  spawnHubForBench,
-} from "../support/cluster.js";
+import { Cluster, canRunCluster, type LoadAgents } from "../support/cluster.js";
 import {
   benchCount,
   benchScale,
@@ -31,9 +24,9 @@ import {
   sleep,
   stopChild,
 } from "./bench-support.mjs";
+import { apiOf, BENCH_APP, releaseBody, singleHubWithAgents, wsOf } from "./cluster-api.js";
 
-const execFileAsync = promisify(execFile);
-const APP = "benchapp";
+const _execFileAsync = promisify(execFile);
 const HUBS = 3;
 // The hubs' default tick; ticks per interval are counted against it.
 const TICK_SECONDS = 1;
@@ -138,66 +131,19 @@ async function measureRollout(
   };
 }
 
-function releaseBody(version: string) {
-  return {
-    app: APP,
-    version,
-    manifest: `version: "${version}"\n`,
-    source: { type: "http", url: `http://127.0.0.1:9/${APP}-${version}.tar.gz`, sha256: "0".repeat(64) },
-  };
-}
-
-/** The API as the bench drives it: releases published with the CI token, the rest as an operator. */
-function apiOf(base: string, tokens: { operator: string; ci: string }) {
-  return async (method: string, path: string, body?: unknown): Promise<unknown> => {
-    const token = method === "POST" && path === "/releases" ? tokens.ci : tokens.operator;
-    const response = await fetch(`${base}/api/v1${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await response.text();
-    if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
-    return text ? JSON.parse(text) : undefined;
-  };
-}
-
-function wsOf(httpUrl: string): string {
-  return `${httpUrl.replace(/^http/, "ws")}/api/v1/agent`;
-}
-
 async function benchSingleHub(): Promise<Figures> {
   const work = await mkdtemp(join(tmpdir(), "ship-cluster-bench-"));
-  const tokensFile = join(work, "tokens.json");
-  // Minted before the hub starts, into the data dir it will use (its secret, its database).
-  await execFileAsync(process.execPath, [
-    "tests/performance/mint-tokens.mjs",
-    join(work, "hub"),
-    String(agentCount),
-    tokensFile,
-  ]);
-  const tokens = JSON.parse(await readFile(tokensFile, "utf8")) as {
-    operator: string;
-    ci: string;
-    agents: MintedAgent[];
-  };
-  const hub = await spawnHubForBench(work, openFiles);
-  let load: LoadAgents | undefined;
   try {
-    load = await LoadAgentsProcess.fork(openFiles);
-    const connect = await load.call("connect", {
-      url: wsOf(hub.url),
-      agents: tokens.agents,
-      mode: "hub",
-      app: APP,
-      inFlight: 256,
-    });
-    await sleep(1000);
-    const figures = await measureRollout(load, apiOf(hub.url, tokens), connect.connected);
-    return { agents: connect.connected, connectMs: connect.connectMs, ...figures };
+    const { hub, load, tokens, connect } = await singleHubWithAgents(work, agentCount, openFiles);
+    try {
+      await sleep(1000);
+      const figures = await measureRollout(load, apiOf(hub.url, tokens), connect.connected);
+      return { agents: connect.connected, connectMs: connect.connectMs, ...figures };
+    } finally {
+      load.kill();
+      await stopChild(hub.child);
+    }
   } finally {
-    load?.kill();
-    await stopChild(hub.child);
     await rm(work, { recursive: true, force: true });
   }
 }
@@ -219,7 +165,7 @@ async function benchCluster(): Promise<Figures> {
         url: wsOf(cluster.hub(hub).url),
         agents: agents.filter((_, i) => i % HUBS === hub),
         mode: "hub",
-        app: APP,
+        app: BENCH_APP,
         inFlight: 256,
         reconnectUrl: wsOf(cluster.frontUrl),
       });

@@ -80,6 +80,8 @@ export interface ClusterOptions {
   env?: Record<string, string>;
   /** fsync on, as in production (benchmarks); tests leave durability off. */
   durable?: boolean;
+  /** More PostgreSQL server settings (`name=value`). */
+  postgres?: { settings?: readonly string[] };
   /** Raise the hubs' and load generators' open-file limit to this (thousands of agents). */
   openFiles?: number;
 }
@@ -141,7 +143,10 @@ export class Cluster {
   }
 
   private async setUp(): Promise<void> {
-    this.pg = await startPostgres({ durable: this.options.durable ?? false });
+    this.pg = await startPostgres({
+      durable: this.options.durable ?? false,
+      ...(this.options.postgres?.settings ? { settings: this.options.postgres.settings } : {}),
+    });
     this.databaseUrl = await this.pg.createDatabase();
     this.sql = postgres(this.databaseUrl, { max: 2, onnotice: () => {} });
     // One secret for every hub: a token any hub signed must verify on every other.

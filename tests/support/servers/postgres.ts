@@ -136,6 +136,8 @@ export async function startStandby(primary: PostgresServer): Promise<PostgresSer
 export interface PostgresOptions {
   /** Keep fsync and full-page writes on, as in production (benchmarks); tests leave them off. */
   durable?: boolean;
+  /** More server settings (`name=value`), e.g. track_commit_timestamp=on for a stage probe. */
+  settings?: readonly string[];
 }
 
 /**
@@ -185,7 +187,7 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
         "--no-sync",
       ]);
     else await asServerUser("cp", ["-a", await initdbOnce(pg, asRoot), data]);
-    const port = await startOnFreePort(pg, data, dir, logFile, options.durable ?? false);
+    const port = await startOnFreePort(pg, data, dir, logFile, options.durable ?? false, options.settings);
     const url = `postgres://ship@127.0.0.1:${port}/postgres`;
     let databases = 0;
     return {
@@ -236,6 +238,7 @@ async function startOnFreePort(
   dir: string,
   logFile: string,
   durable: boolean,
+  settings: readonly string[] = [],
 ): Promise<number> {
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
@@ -250,6 +253,7 @@ async function startOnFreePort(
       "-c max_connections=60",
       // Deadlock tests wait this long for detection (default 1 s).
       "-c deadlock_timeout=100ms",
+      ...settings.map((setting) => `-c ${setting}`),
     ].join(" ");
     try {
       await pg("pg_ctl", ["start", "-D", data, "-w", "-t", "30", "-l", logFile, "-o", options]);
