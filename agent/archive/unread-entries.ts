@@ -42,7 +42,9 @@ export function ignoredEntryError(label: string, entry: ReadEntry): Verification
       entry.path,
       `is an extended header of ${entry.size} bytes, more than ship reads (1 MiB)`,
     );
-  return entryError(label, entry.path, `has the type ${entry.type}, which ship cannot install`);
+  // node-tar names every type letter it does not know "Unsupported" and keeps no other trace of it.
+  const type = entry.type === "Unsupported" ? "an entry type tar does not define" : `the type ${entry.type}`;
+  return entryError(label, entry.path, `has ${type}, which ship cannot install`);
 }
 
 function entryError(label: string, name: string, reason: string): VerificationError {

@@ -10,7 +10,9 @@ import { hashTree } from "../pipeline/harness.js";
  * A release packed with `tar --sparse` (a disk image, a preallocated database file): node-tar reads
  * past a GNU sparse entry without a word, so the file was missing from the app, and hands a pax
  * sparse file over as its data blocks under a made-up name, so `GNUSparseFile.123/data.img` was
- * installed, exit 0. Each is refused now, exit 2 naming the archive and the file, nothing installed.
+ * installed, exit 0. An entry of a type letter tar does not define, and an extended header over
+ * 1 MiB (whose long name was lost), were read past as well. Each is refused now, exit 2 naming the
+ * archive and the entry, nothing installed.
  */
 describe("a release archive holding entries node-tar reads past or misreads", () => {
   let root: string;
@@ -57,6 +59,21 @@ describe("a release archive holding entries node-tar reads past or misreads", ()
     return { code: result.code, out: result.stdout + result.stderr };
   }
 
+  /** A pax archive at `path` of a 3.0.0 manifest and what `add(name, data, pax=, type=)` calls add. */
+  function pythonTar(path: string, adds: string): void {
+    const script = [
+      "import io, sys, tarfile",
+      "t = tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT)",
+      "def add(name, data, pax={}, type=tarfile.REGTYPE):",
+      "    i = tarfile.TarInfo(name); i.size = len(data); i.pax_headers = pax; i.type = type",
+      "    t.addfile(i, io.BytesIO(data))",
+      "add('update-manifest.yaml', b'version: \"3.0.0\"\\n')",
+      adds,
+      "t.close()",
+    ].join("\n");
+    execFileSync("python3", ["-c", script, path]);
+  }
+
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), "ship-unread-"));
     appDir = join(root, "app");
@@ -90,20 +107,21 @@ describe("a release archive holding entries node-tar reads past or misreads", ()
   it("with an extended header over 1 MiB is refused, exit 2, the app untouched", async () => {
     const before = await hashTree(appDir);
     const archive = join(root, "big-header.tar");
-    const script = [
-      "import io, sys, tarfile",
-      "t = tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT)",
-      "def add(name, data, pax={}):",
-      "    i = tarfile.TarInfo(name); i.size = len(data); i.pax_headers = pax",
-      "    t.addfile(i, io.BytesIO(data))",
-      "add('update-manifest.yaml', b'version: \"3.0.0\"\\n')",
-      "add('src/' + 'n' * 120 + '.py', b'print(3)\\n', {'comment': 'x' * (1 << 20)})",
-      "t.close()",
-    ].join("\n");
-    execFileSync("python3", ["-c", script, archive]);
+    pythonTar(archive, "add('src/' + 'n' * 120 + '.py', b'print(3)\\n', pax={'comment': 'x' * (1 << 20)})");
     const { code, out } = await run(archive);
     expect(code).toBe(2);
     expect(out).toMatch(/: is an extended header of \d+ bytes, more than ship reads \(1 MiB\)/);
+    expect(await hashTree(appDir)).toEqual(before);
+  });
+
+  // GNU tar extracts an entry of a type letter it does not know as a file; node-tar read it past.
+  it("with an entry of a type tar does not define is refused, exit 2, the app untouched", async () => {
+    const before = await hashTree(appDir);
+    const archive = join(root, "unknown-type.tar");
+    pythonTar(archive, "add('bin/tool', b'#!/bin/sh\\n', type=b'Q')");
+    const { code, out } = await run(archive);
+    expect(code).toBe(2);
+    expect(out).toContain(`unknown-type.tar: entry "bin/tool": has an entry type tar does not define`);
     expect(await hashTree(appDir)).toEqual(before);
   });
 });
