@@ -352,6 +352,10 @@ export class GitSource implements ReleaseSource {
           // fetch.recurseSubmodules): their packs land in .git/modules, outside the size watch, and
           // ship installs no submodule's content (git-stage.ts), so nothing of them is needed.
           "--no-recurse-submodules",
+          // A remote that is itself a shallow clone (a mirror kept at depth 1) starts a new shallow
+          // root with each update: without this git refuses the ref with a warning and exits 0,
+          // and the run said "up to date" at the old commit for ever.
+          "--update-shallow",
           ...(prune ? ["--prune"] : []),
           // Object ids to fetch by (a partial clone's missing ones), as many as a tree holds.
           ...(objects === undefined ? [] : ["--no-tags", "--stdin"]),
