@@ -29,6 +29,7 @@ import { exactEntryMtime, type PaxMtime, paxMtimeOf } from "./pax-mtime.js";
 import { stripSingleTopDir } from "./strip-top-dir.js";
 import { symlinkEscape } from "./symlink-landing.js";
 import { TreeWriter } from "./tree-writer.js";
+import { ignoredEntryError, type SparseHeader, sparseEntryError, sparseHeaderOf } from "./unread-entries.js";
 
 export type { ExtractLimits } from "./limits.js";
 
@@ -305,13 +306,27 @@ class ExtractionRun {
       // The extended header read last (its text comes just before its entry): the exact time
       // keep_mtimes gives the entry, where node-tar's Date holds milliseconds.
       let header: PaxMtime | undefined;
-      if (this.keepMtimes)
-        parser.on("meta", (text: string) => {
-          header = paxMtimeOf(text) ?? header;
-        });
+      // Sparse records in the header read last: its entry's bytes are not the file (unread-entries.ts).
+      let sparse: SparseHeader | undefined;
+      parser.on("meta", (text: string) => {
+        if (this.keepMtimes) header = paxMtimeOf(text) ?? header;
+        sparse = sparseHeaderOf(text) ?? sparse;
+      });
+      const refuse = (entry: ReadEntry, error: Error) => {
+        entry.resume();
+        this.chain = this.chain.then(() => Promise.reject(error)).catch(fail);
+      };
+      parser.on("ignoredEntry", (entry: ReadEntry) => {
+        const error = ignoredEntryError(this.label, entry);
+        if (error !== undefined) refuse(entry, error);
+      });
       parser.on("entry", (entry: ReadEntry) => {
         const mtimeNs = exactEntryMtime(header, entry.mtime);
+        const sparseHeader = sparse;
         header = undefined;
+        sparse = undefined;
+        if (sparseHeader !== undefined)
+          return refuse(entry, sparseEntryError(this.label, entry, sparseHeader));
         // Entries are written strictly in order: a symlink must exist before we judge what follows it.
         this.chain = this.chain
           .then(() => (signal.aborted ? void entry.resume() : this.writer.write(entry, mtimeNs)))

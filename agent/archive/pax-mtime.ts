@@ -5,6 +5,7 @@
  * text over (its "meta" event) just before the entry the header belongs to, so the exact time is
  * read from that text here.
  */
+import { paxRecords } from "./pax-records.js";
 
 export interface PaxMtime {
   mtimeNs: bigint;
@@ -14,29 +15,13 @@ export interface PaxMtime {
 
 const NS_PER_S = 1_000_000_000n;
 const TIME = /^(-?)(\d+)(?:\.(\d*))?$/;
-const SPACE = 0x20;
-const EQUALS = 0x3d;
 
 /**
- * The `mtime` record of a pax header's text ("LEN key=value\n" records, LEN counting bytes), or
- * undefined when it has none or its value is no decimal time (node-tar then reads what it can).
+ * The `mtime` record of a pax header's text, or undefined when it has none or its value is no
+ * decimal time (node-tar then reads what it can).
  */
 export function paxMtimeOf(text: string): PaxMtime | undefined {
-  const bytes = Buffer.from(text, "utf8");
-  let found: string | undefined;
-  let at = 0;
-  while (at < bytes.length) {
-    const space = bytes.indexOf(SPACE, at);
-    if (space < 0) break;
-    const length = Number(bytes.toString("latin1", at, space));
-    if (!Number.isInteger(length) || length <= space - at) break;
-    const record = bytes.subarray(space + 1, at + length);
-    const equals = record.indexOf(EQUALS);
-    // A later record of the same key wins, as in node-tar's reading.
-    if (equals >= 0 && record.toString("latin1", 0, equals) === "mtime")
-      found = record.toString("latin1", equals + 1).replace(/\n$/, "");
-    at += length;
-  }
+  const found = paxRecords(text).get("mtime");
   if (found === undefined) return undefined;
   const parts = TIME.exec(found);
   if (parts === null) return undefined;

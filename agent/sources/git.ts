@@ -352,6 +352,10 @@ export class GitSource implements ReleaseSource {
           // fetch.recurseSubmodules): their packs land in .git/modules, outside the size watch, and
           // ship installs no submodule's content (git-stage.ts), so nothing of them is needed.
           "--no-recurse-submodules",
+          // A remote that is itself a shallow clone (a mirror kept at depth 1) starts a new shallow
+          // root with each update: without this git refuses the ref with a warning and exits 0,
+          // and the run said "up to date" at the old commit for ever.
+          "--update-shallow",
           ...(prune ? ["--prune"] : []),
           // Object ids to fetch by (a partial clone's missing ones), as many as a tree holds.
           ...(objects === undefined ? [] : ["--no-tags", "--stdin"]),
@@ -467,7 +471,24 @@ export class GitSource implements ReleaseSource {
     if (ignored.length > 0) this.ctx.log.debug("tags naming no version ignored", { tags: ignored });
     if (newest === undefined) return undefined;
     const commit = await this.revParse(`${namespace}/${newest}^{commit}`);
-    return commit === undefined ? undefined : { commit, label: newest, skipped, ignored };
+    if (commit === undefined) throw await this.notCommitTagError(`${namespace}/${newest}`, newest);
+    return { commit, label: newest, skipped, ignored };
+  }
+
+  /**
+   * The newest tag names no commit (`git tag v2.0.0 HEAD:app.py` tags a file, `HEAD^{tree}` a
+   * tree): ship installs commits only. It was taken for "no tag matches", naming the pattern,
+   * while older release tags stood beside it. Refused naming the tag, as a moved one is: which
+   * release it was meant to be is the tagger's to say.
+   */
+  private async notCommitTagError(ref: string, tag: string): Promise<Error> {
+    const peeled = await this.git.raw(["cat-file", "-t", `${ref}^{}`]).catch(() => "");
+    const id = await this.revParse(`${ref}^{}`);
+    const what = peeled.trim() === "" ? "no object this clone has" : `a ${peeled.trim()}`;
+    return new VerificationError(
+      `git tag ${tag}`,
+      `the newest tag matching "${this.cfg.tag}" points to ${what}${id === undefined ? "" : ` (${id.slice(0, 12)})`}, not a commit: ship installs a commit's tree; delete that tag on the remote and tag the release's commit`,
+    );
   }
 
   /**
