@@ -1,6 +1,8 @@
 import { companionText } from "../../shared/companion-text.js";
+import { VerificationError } from "../../shared/errors.js";
 import { manifestText } from "../../shared/manifest/load.js";
 import { readNamedFile, readNamedText } from "../../shared/named-file.js";
+import { parseSignature, SignatureError } from "../../shared/signing/signature.js";
 
 /** A file named on the command line; unreadable is bad input (exit 2) naming the flag and file, not an internal error. */
 export function readInputFile(
@@ -25,5 +27,14 @@ export async function readManifestInput(path: string, flag: string): Promise<str
  * UTF-16 copy (PowerShell's `>` on a Windows build machine) is the text it holds, not NULs.
  */
 export async function readSignatureInput(path: string, flag: string): Promise<string> {
-  return companionText(await readNamedFile(path, { file: flag, key: "" }, { nonEmpty: true }));
+  const text = companionText(await readNamedFile(path, { file: flag, key: "" }, { nonEmpty: true }));
+  // Checked as it is read, naming the flag and file, before any request or warning: it was said
+  // later as "signature: malformed: …", which named neither.
+  try {
+    parseSignature(text);
+  } catch (e) {
+    if (!(e instanceof SignatureError)) throw e;
+    throw new VerificationError(`${flag} ${path}`, e.message.replace(/^signature: /, ""));
+  }
+  return text;
 }

@@ -308,6 +308,17 @@ describe("POST /releases", () => {
     const refused: [string, Record<string, unknown>, RegExp][] = [
       ["not JSON", { signature: "<html>login</html>" }, /^body\.signature: malformed: .*not JSON/],
       ["no signature document", { signature: '{"sig":"x"}' }, /^body\.signature: malformed: /],
+      // A signature no key can verify (cut short, or padded): it was taken, and the version spent.
+      ...[(s: string) => s.slice(0, 8), (s: string) => `${s.slice(0, -2)}AAAA`].map(
+        (damage): [string, Record<string, unknown>, RegExp] => {
+          const whole = JSON.parse(signed("1.0.0", sha256)) as { signature: string };
+          return [
+            "a signature that is not 64 bytes",
+            { signature: JSON.stringify({ ...whole, signature: damage(whole.signature) }) },
+            /^body\.signature: malformed: signature: must be an Ed25519 signature, 64 bytes in base64 \(88 characters\); this one holds (6|67) bytes$/,
+          ];
+        },
+      ),
       // CI's step signed 1.0.0's archive again, or picked up the last release's .sig.
       [
         "the previous release's",

@@ -7,6 +7,8 @@ import { mkdir, mkdtemp, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generateKeyPair } from "../../../shared/signing/keys.js";
+import { signRelease } from "../../../shared/signing/signature.js";
 import { runShip } from "../../support/ship-cli.js";
 
 describe("ship release sign/publish refusals (real process)", () => {
@@ -24,6 +26,16 @@ describe("ship release sign/publish refusals (real process)", () => {
     expect((await release("keygen", "--out", "keys")).code).toBe(0);
     await writeFile(join(dir, "empty.sig"), "");
     await writeFile(join(dir, "v9.yaml"), 'version: "9.9.9"\n');
+    // A .sig whose signature lost its end on its way (a CI variable cut, a copy by hand): no key
+    // can verify 3 bytes, yet it was published "(signed)" and every agent with [trust] refused it.
+    const whole = signRelease(
+      { app: "myapp", version: "1.2.0", artifactSha256: "a".repeat(64), manifestSha256: "b".repeat(64) },
+      generateKeyPair().privateKeyPem,
+    );
+    await writeFile(
+      join(dir, "cut.sig"),
+      JSON.stringify({ ...whole, signature: whole.signature.slice(0, 4) }),
+    );
   }, 60_000);
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
@@ -180,6 +192,28 @@ describe("ship release sign/publish refusals (real process)", () => {
         ].concat(["--artifact", "dist/myapp-1.2.0.tar.gz", "--signature", "empty.sig"]),
         `ship release publish: --signature ${dir}/empty.sig is empty`,
       ],
+      // Checked before the --token warning and any request, naming the flag and file (it said only
+      // "signature: malformed: …", after the warning).
+      ...[
+        [
+          "cut.sig",
+          "signature: must be an Ed25519 signature, 64 bytes in base64 (88 characters); this one holds 3 bytes",
+        ],
+        ["dist/myapp-1.2.0.tar.gz.sha256", "the signature document is not JSON"],
+      ].map(([sig, why]: string[]): [string[], string] => [
+        [
+          "publish",
+          "--hub",
+          "http://127.0.0.1:1",
+          "--token",
+          "t",
+          "--app",
+          "myapp",
+          "--version",
+          "1.2.0",
+        ].concat(["--artifact", "dist/myapp-1.2.0.tar.gz", "--signature", `${sig}`]),
+        `ship release publish: --signature ${dir}/${sig}: malformed: ${why}`,
+      ]),
     ];
     for (const [args, line] of cases) {
       const run = await release(...args);
