@@ -306,6 +306,24 @@ export async function readInstallIndexHeader(stateDir: string): Promise<IndexHea
   return index === undefined ? undefined : headerOf(index);
 }
 
+/**
+ * The header of an index saved in a backup (PREVIOUS_INDEX_FILE), from its first few kilobytes as
+ * readInstallIndexHeader does; undefined when the file does not exist. A saved index is in either
+ * layout (columns or JSON, docs/install-index.md): a reader that JSON.parsed it whole found no
+ * version in a columns file, and `ship --check-only` after a killed rollback compared versions
+ * instead of releases ("update available 1.0.0 -> sha256:…" where the run says up to date).
+ */
+export async function readSavedIndexHeader(path: string): Promise<IndexHeader | undefined> {
+  const scalars = readScalarsSync(path);
+  if (scalars === undefined) return undefined;
+  if (scalars !== "read it all") {
+    const parsed = HeaderOnlySchema.safeParse(scalars);
+    if (parsed.success) return withoutUndefined(parsed.data);
+  }
+  const index = await readSavedIndexFile(path);
+  return index === undefined ? undefined : headerOf(index);
+}
+
 /** The index's fields before `files` (undefined: no index; "read it all": not the layout writeInstallIndex makes). */
 async function readIndexScalars(stateDir: string): Promise<unknown> {
   return readScalarsSync(indexPath(stateDir));

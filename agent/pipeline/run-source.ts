@@ -6,12 +6,11 @@
 
 import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import * as z from "zod";
 import type { AgentConfig, Source } from "../../shared/config/schema.js";
 import { ExitCode, errorMessage, LockedError, ShipError } from "../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
-import { readInstallIndexHeader } from "../apply/install-index.js";
+import { readInstallIndexHeader, readSavedIndexHeader } from "../apply/install-index.js";
 import { readJournal } from "../apply/journal.js";
 import { dropUndoneRelease } from "../apply/undone-release.js";
 import { checkSourceBackupDirs } from "../backup/backup-dirs.js";
@@ -22,7 +21,7 @@ import { endInterruptedCommand, runningCommandFile } from "../exec/running-comma
 import { acquireAppLock, type HeldLock } from "../lock/run-lock.js";
 import { namingConfigFile } from "../sources/config-file-errors.js";
 import type { ReleaseSource } from "../sources/types.js";
-import { checkRecordDir, readRecordText } from "../state/record-file.js";
+import { checkRecordDir } from "../state/record-file.js";
 import { readState, updateSourceState } from "../state/state-file.js";
 import { ownerOnlyDir } from "../tree/fs-ops.js";
 import { sourceScratch } from "./check-scratch.js";
@@ -669,15 +668,11 @@ async function savedIndexId(
   version: string,
 ): Promise<{ version: string; releaseId: string } | undefined> {
   // Unreadable or damaged: the check compares versions as before, and the run's restore says why.
-  const saved = await readRecordText(join(backupPath, PREVIOUS_INDEX_FILE))
-    .then((text) => SavedIndexId.safeParse(JSON.parse(text)))
-    .catch(() => undefined);
-  return saved?.success === true && saved.data.version === version
-    ? { version: saved.data.version, releaseId: saved.data.releaseId }
+  const saved = await readSavedIndexHeader(join(backupPath, PREVIOUS_INDEX_FILE)).catch(() => undefined);
+  return saved?.releaseId !== undefined && saved.version === version
+    ? { version: saved.version, releaseId: saved.releaseId }
     : undefined;
 }
-
-const SavedIndexId = z.object({ version: z.string(), releaseId: z.string() });
 
 /** The install index's release; undefined when there is none or it cannot be read (the state is kept). */
 async function versionOnDisk(appStateDir: string): Promise<InstalledRelease | undefined> {
