@@ -189,7 +189,8 @@ function leadsTo(path: PlacedPath): string {
  *   every update would scan them as the app's files; an app_dir inside backup_dir or work_dir,
  *   which ship prunes and empties;
  * - a local source whose `path` is its app_dir, inside it or around it: the release would hold the
- *   app, or be part of what it replaces.
+ *   app, or be part of what it replaces;
+ * - two sources whose app_dirs nest (`/srv/app` and `/srv/app/plug`): see nestedApps.
  * With `running` (the sources a run or the daemon updates): two of them filling one app_dir. Each
  * would replace the other's files (an install removes what the previous release installed and its
  * own lacks) and each would then report its own version as installed. The seed's example config
@@ -262,6 +263,11 @@ export async function checkAppDirs(
         `${from.written}${leadsTo(from)} and app_dir ${app.written}${leadsTo(app)} overlap: the release must be read from outside the app directory`,
       );
   }
+  for (const { outer, inner } of nestedApps(apps))
+    issue(
+      `sources.${outer.name}.app_dir, sources.${inner.name}.app_dir`,
+      `${inner.dir.written}${leadsTo(inner.dir)} is inside ${outer.dir.written}${leadsTo(outer.dir)}: ${outer.name}'s releases, cleanup, backups and restores would replace or delete ${inner.name}'s files; give each app a directory of its own, neither inside the other`,
+    );
   for (const names of oneDirByTwoPaths(apps))
     issue(
       names.map((n) => `sources.${n}.app_dir`).join(", "),
@@ -283,6 +289,32 @@ export async function checkAppDirs(
     }
   }
   if (issues.length > 0) throw new BadInputError(issues, issues.map(formatIssue).join("; "));
+}
+
+interface NamedApp {
+  name: string;
+  dir: PlacedPath;
+}
+
+/**
+ * Pairs of sources whose app_dirs nest (`/srv/app` and `/srv/app/plug`), as written,
+ * through symlinks or under a bind mount's other name. Refused for every configured source, not
+ * only those a run updates: the outer app's release replaced the inner app's files (exit 0, with a
+ * warning), its `preserve: false` and cleanup rules reach into the inner app, and its backups hold
+ * the inner app's files at the time they were taken — whichever of the two is run. One directory
+ * named twice is not nesting: the seed's alternative sources share one app_dir (checked above).
+ */
+function nestedApps(apps: ReadonlyMap<string, PlacedPath>): { outer: NamedApp; inner: NamedApp }[] {
+  const pairs: { outer: NamedApp; inner: NamedApp }[] = [];
+  // An app_dir of / is refused on its own; every other app would be named inside it again.
+  const entries = [...apps]
+    .filter(([, dir]) => resolve(dir.written) !== "/" && dir.onDisk !== "/")
+    .map(([name, dir]) => ({ name, dir }));
+  for (const inner of entries)
+    for (const outer of entries)
+      if (outer !== inner && placedWithin(inner.dir, outer.dir) && !samePlace(inner.dir, outer.dir))
+        pairs.push({ outer, inner });
+  return pairs;
 }
 
 /**
