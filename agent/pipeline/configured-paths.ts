@@ -188,8 +188,8 @@ function leadsTo(path: PlacedPath): string {
  *   app_dir: a release holding a path of that name would overwrite ship's backups or state, and
  *   every update would scan them as the app's files; an app_dir inside backup_dir or work_dir,
  *   which ship prunes and empties;
- * - a local source whose `path` is its app_dir, inside it or around it: the release would hold the
- *   app, or be part of what it replaces;
+ * - a local source whose `path` is an app_dir (its own or another source's), inside it or around
+ *   it: the release would hold the app, or be part of what it (or the other app) replaces;
  * - two sources whose app_dirs nest (`/srv/app` and `/srv/app/plug`): see nestedApps.
  * With `running` (the sources a run or the daemon updates): two of them filling one app_dir. Each
  * would replace the other's files (an install removes what the previous release installed and its
@@ -220,11 +220,12 @@ export async function checkAppDirs(
   const pruned = own.filter((o) => o.key !== "general.state_file");
   const perAppBackups = await perAppBackupDirs(config);
   const apps = new Map<string, PlacedPath>();
+  const releases = new Map<string, PlacedPath>();
   for (const [name, source] of Object.entries(config.sources)) {
     const key = `sources.${name}.app_dir`;
     const app = await placed(source.app_dir);
     apps.set(name, app);
-    if (resolve(app.written) === "/" || app.onDisk === "/") {
+    if (isRoot(app)) {
       issue(
         key,
         `must not be /${leadsTo(app)} (every file of the host would be the app's): name the app's own directory`,
@@ -255,14 +256,21 @@ export async function checkAppDirs(
           `${app.written}${leadsTo(app)} is inside ${ownKey} (${dir.written}${leadsTo(dir)}), which ship prunes; keep the app outside it`,
         );
     }
-    if (source.type !== "local") continue;
-    const from = await placed(source.path);
-    if (placedWithin(from, app) || placedWithin(app, from))
-      issue(
-        `sources.${name}.path`,
-        `${from.written}${leadsTo(from)} and app_dir ${app.written}${leadsTo(app)} overlap: the release must be read from outside the app directory`,
-      );
+    if (source.type === "local") releases.set(name, await placed(source.path));
   }
+  // Against every app, not only its own: a release read from inside another app's directory is
+  // changed or deleted by that app's updates and restores, and one around another app holds that
+  // app's live files.
+  for (const [name, from] of releases)
+    for (const [other, app] of apps) {
+      if (isRoot(app)) continue;
+      if (!placedWithin(from, app) && !placedWithin(app, from)) continue;
+      const keys = other === name ? `sources.${name}.path` : `sources.${name}.path, sources.${other}.app_dir`;
+      issue(
+        keys,
+        `${from.written}${leadsTo(from)} and app_dir ${app.written}${leadsTo(app)} overlap: the release must be read from outside ${other === name ? "the" : "every"} app directory`,
+      );
+    }
   for (const { outer, inner } of nestedApps(apps))
     issue(
       `sources.${outer.name}.app_dir, sources.${inner.name}.app_dir`,
@@ -291,6 +299,11 @@ export async function checkAppDirs(
   if (issues.length > 0) throw new BadInputError(issues, issues.map(formatIssue).join("; "));
 }
 
+/** An app_dir of `/`, refused on its own: every other path would be named inside it again. */
+function isRoot(dir: PlacedPath): boolean {
+  return resolve(dir.written) === "/" || dir.onDisk === "/";
+}
+
 interface NamedApp {
   name: string;
   dir: PlacedPath;
@@ -306,10 +319,7 @@ interface NamedApp {
  */
 function nestedApps(apps: ReadonlyMap<string, PlacedPath>): { outer: NamedApp; inner: NamedApp }[] {
   const pairs: { outer: NamedApp; inner: NamedApp }[] = [];
-  // An app_dir of / is refused on its own; every other app would be named inside it again.
-  const entries = [...apps]
-    .filter(([, dir]) => resolve(dir.written) !== "/" && dir.onDisk !== "/")
-    .map(([name, dir]) => ({ name, dir }));
+  const entries = [...apps].filter(([, dir]) => !isRoot(dir)).map(([name, dir]) => ({ name, dir }));
   for (const inner of entries)
     for (const outer of entries)
       if (outer !== inner && placedWithin(inner.dir, outer.dir) && !samePlace(inner.dir, outer.dir))

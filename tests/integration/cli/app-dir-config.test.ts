@@ -135,6 +135,23 @@ describe("app directories and URLs in ship.toml", () => {
     } finally {
       if (mounted) unmountTmpfs(bound);
     }
+    // A local release read from inside another app's directory: that app's updates replace it.
+    const inA = join(app.appDir, "plug-release");
+    await mkdir(inA);
+    await writeFile(join(inA, "update-manifest.yaml"), 'version: "1.0.0"\n');
+    await writeFile(
+      app.config,
+      `${general()}${local("a", app.appDir, other)}\n${local("b", join(app.root, "plug-app"), inA)}`,
+    );
+    for (const args of [["--sources", "b"], ["--list-backups"]]) {
+      const run = await runShip(["--config", app.config, ...args]);
+      expect(run.code, run.stdout + run.stderr).toBe(2);
+      expect(run.stderr.trim().split("\n")).toHaveLength(1);
+      expect(run.stderr).toContain(
+        `sources.b.path, sources.a.app_dir: ${inA} and app_dir ${app.appDir} overlap: the release must be read from outside every app directory`,
+      );
+      expect(existsSync(app.stateFile)).toBe(false);
+    }
     // Side by side they are two apps, each updated.
     const apart = join(app.root, "plug-app");
     await writeFile(app.config, `${general()}${local("a", app.appDir, other)}\n${local("b", apart, rel)}`);
