@@ -11,7 +11,7 @@ import { dirname, join, resolve } from "node:path";
 import type { AgentConfig } from "../../shared/config/schema.js";
 import { BadInputError, formatIssue, type Issue } from "../../shared/errors.js";
 import { errnoCode } from "../../shared/fs-errors.js";
-import { dirNames, placedWithin as dirWithin, sameNamedDir } from "../tree/dir-names.js";
+import { dirNames, isWithin } from "../tree/dir-names.js";
 import { lstatOrUndefined } from "../tree/fs-ops.js";
 import { danglingLink, pathOnDisk } from "../tree/path-on-disk.js";
 
@@ -141,21 +141,24 @@ export async function checkGeneralPaths(config: AgentConfig, configFile: string)
   if (issues.length > 0) throw new BadInputError(issues, issues.map(formatIssue).join("; "));
 }
 
-/** `child` is `parent` or inside it (both absolute; compared after resolving `.`, `..`, `//`, a trailing `/`). */
-function within(child: string, parent: string): boolean {
-  const c = resolve(child);
-  const p = resolve(parent);
-  return c === p || c.startsWith(p === "/" ? "/" : `${p}/`);
-}
-
 /** A path from ship.toml as written and where it leads on disk. */
 interface PlacedPath {
   written: string;
+  /** As written with `.`, `..`, `//` and a trailing `/` resolved. */
+  resolved: string;
   onDisk: string;
+  /** The directory's names on this host (dirNames of onDisk), itself first. */
+  names: string[];
 }
 
+/**
+ * Names taken once per path: each pair of apps is compared (whether they nest), and asking the
+ * mount table for both paths' names at every comparison made a config of 200 sources take 1.5 s
+ * of CPU at every command's start.
+ */
 async function placed(path: string): Promise<PlacedPath> {
-  return { written: path, onDisk: await pathOnDisk(path) };
+  const onDisk = await pathOnDisk(path);
+  return { written: path, resolved: resolve(path), onDisk, names: dirNames(onDisk) };
 }
 
 /**
@@ -163,11 +166,14 @@ async function placed(path: string): Promise<PlacedPath> {
  * where its spelling does not say, and a bind mount shows it at a second path.
  */
 function placedWithin(child: PlacedPath, parent: PlacedPath): boolean {
-  return within(child.written, parent.written) || dirWithin(child.onDisk, parent.onDisk);
+  return (
+    isWithin(child.resolved, parent.resolved) ||
+    child.names.some((name) => parent.names.some((around) => isWithin(name, around)))
+  );
 }
 
 function samePlace(a: PlacedPath, b: PlacedPath): boolean {
-  return resolve(a.written) === resolve(b.written) || sameNamedDir(a.onDisk, b.onDisk);
+  return a.resolved === b.resolved || a.names.some((name) => b.names.includes(name));
 }
 
 /**
@@ -175,8 +181,8 @@ function samePlace(a: PlacedPath, b: PlacedPath): boolean {
  * names by bind mounts, so a refusal the spelling cannot explain is readable.
  */
 function leadsTo(path: PlacedPath): string {
-  const link = path.onDisk === resolve(path.written) ? "" : ` (→ ${path.onDisk})`;
-  const others = dirNames(path.onDisk).slice(1);
+  const link = path.onDisk === path.resolved ? "" : ` (→ ${path.onDisk})`;
+  const others = path.names.slice(1);
   return others.length === 0 ? link : `${link} (also ${others.join(", ")} by a bind mount)`;
 }
 
@@ -242,7 +248,7 @@ export async function checkAppDirs(
     // Backups go to backup_dir/<source>/: a symlink (or a bind mount) there into the app escaped the
     // check above and every update wrote its backups inside the app it replaces.
     for (const perApp of perAppBackups) {
-      const moved = perApp.onDisk !== resolve(perApp.written) || dirNames(perApp.onDisk).length > 1;
+      const moved = perApp.onDisk !== perApp.resolved || perApp.names.length > 1;
       if (moved && !placedWithin(backupDir, app) && placedWithin(perApp, app))
         issue(
           "general.backup_dir",
@@ -301,7 +307,7 @@ export async function checkAppDirs(
 
 /** An app_dir of `/`, refused on its own: every other path would be named inside it again. */
 function isRoot(dir: PlacedPath): boolean {
-  return resolve(dir.written) === "/" || dir.onDisk === "/";
+  return dir.resolved === "/" || dir.onDisk === "/";
 }
 
 interface NamedApp {
