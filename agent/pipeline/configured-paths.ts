@@ -11,7 +11,7 @@ import { dirname, join, resolve } from "node:path";
 import type { AgentConfig } from "../../shared/config/schema.js";
 import { BadInputError, formatIssue, type Issue } from "../../shared/errors.js";
 import { errnoCode } from "../../shared/fs-errors.js";
-import { dirNames, placedWithin as dirWithin, sameNamedDir } from "../tree/dir-names.js";
+import { dirNames, isWithin } from "../tree/dir-names.js";
 import { lstatOrUndefined } from "../tree/fs-ops.js";
 import { danglingLink, pathOnDisk } from "../tree/path-on-disk.js";
 
@@ -141,21 +141,24 @@ export async function checkGeneralPaths(config: AgentConfig, configFile: string)
   if (issues.length > 0) throw new BadInputError(issues, issues.map(formatIssue).join("; "));
 }
 
-/** `child` is `parent` or inside it (both absolute; compared after resolving `.`, `..`, `//`, a trailing `/`). */
-function within(child: string, parent: string): boolean {
-  const c = resolve(child);
-  const p = resolve(parent);
-  return c === p || c.startsWith(p === "/" ? "/" : `${p}/`);
-}
-
 /** A path from ship.toml as written and where it leads on disk. */
 interface PlacedPath {
   written: string;
+  /** As written with `.`, `..`, `//` and a trailing `/` resolved. */
+  resolved: string;
   onDisk: string;
+  /** The directory's names on this host (dirNames of onDisk), itself first. */
+  names: string[];
 }
 
+/**
+ * Names taken once per path: each pair of apps is compared (whether they nest), and asking the
+ * mount table for both paths' names at every comparison made a config of 200 sources take 1.5 s
+ * of CPU at every command's start.
+ */
 async function placed(path: string): Promise<PlacedPath> {
-  return { written: path, onDisk: await pathOnDisk(path) };
+  const onDisk = await pathOnDisk(path);
+  return { written: path, resolved: resolve(path), onDisk, names: dirNames(onDisk) };
 }
 
 /**
@@ -163,11 +166,14 @@ async function placed(path: string): Promise<PlacedPath> {
  * where its spelling does not say, and a bind mount shows it at a second path.
  */
 function placedWithin(child: PlacedPath, parent: PlacedPath): boolean {
-  return within(child.written, parent.written) || dirWithin(child.onDisk, parent.onDisk);
+  return (
+    isWithin(child.resolved, parent.resolved) ||
+    child.names.some((name) => parent.names.some((around) => isWithin(name, around)))
+  );
 }
 
 function samePlace(a: PlacedPath, b: PlacedPath): boolean {
-  return resolve(a.written) === resolve(b.written) || sameNamedDir(a.onDisk, b.onDisk);
+  return a.resolved === b.resolved || a.names.some((name) => b.names.includes(name));
 }
 
 /**
@@ -175,8 +181,8 @@ function samePlace(a: PlacedPath, b: PlacedPath): boolean {
  * names by bind mounts, so a refusal the spelling cannot explain is readable.
  */
 function leadsTo(path: PlacedPath): string {
-  const link = path.onDisk === resolve(path.written) ? "" : ` (→ ${path.onDisk})`;
-  const others = dirNames(path.onDisk).slice(1);
+  const link = path.onDisk === path.resolved ? "" : ` (→ ${path.onDisk})`;
+  const others = path.names.slice(1);
   return others.length === 0 ? link : `${link} (also ${others.join(", ")} by a bind mount)`;
 }
 
@@ -188,8 +194,9 @@ function leadsTo(path: PlacedPath): string {
  *   app_dir: a release holding a path of that name would overwrite ship's backups or state, and
  *   every update would scan them as the app's files; an app_dir inside backup_dir or work_dir,
  *   which ship prunes and empties;
- * - a local source whose `path` is its app_dir, inside it or around it: the release would hold the
- *   app, or be part of what it replaces.
+ * - a local source whose `path` is an app_dir (its own or another source's), inside it or around
+ *   it: the release would hold the app, or be part of what it (or the other app) replaces;
+ * - two sources whose app_dirs nest (`/srv/app` and `/srv/app/plug`): see nestedApps.
  * With `running` (the sources a run or the daemon updates): two of them filling one app_dir. Each
  * would replace the other's files (an install removes what the previous release installed and its
  * own lacks) and each would then report its own version as installed. The seed's example config
@@ -219,11 +226,12 @@ export async function checkAppDirs(
   const pruned = own.filter((o) => o.key !== "general.state_file");
   const perAppBackups = await perAppBackupDirs(config);
   const apps = new Map<string, PlacedPath>();
+  const releases = new Map<string, PlacedPath>();
   for (const [name, source] of Object.entries(config.sources)) {
     const key = `sources.${name}.app_dir`;
     const app = await placed(source.app_dir);
     apps.set(name, app);
-    if (resolve(app.written) === "/" || app.onDisk === "/") {
+    if (isRoot(app)) {
       issue(
         key,
         `must not be /${leadsTo(app)} (every file of the host would be the app's): name the app's own directory`,
@@ -240,7 +248,7 @@ export async function checkAppDirs(
     // Backups go to backup_dir/<source>/: a symlink (or a bind mount) there into the app escaped the
     // check above and every update wrote its backups inside the app it replaces.
     for (const perApp of perAppBackups) {
-      const moved = perApp.onDisk !== resolve(perApp.written) || dirNames(perApp.onDisk).length > 1;
+      const moved = perApp.onDisk !== perApp.resolved || perApp.names.length > 1;
       if (moved && !placedWithin(backupDir, app) && placedWithin(perApp, app))
         issue(
           "general.backup_dir",
@@ -254,14 +262,26 @@ export async function checkAppDirs(
           `${app.written}${leadsTo(app)} is inside ${ownKey} (${dir.written}${leadsTo(dir)}), which ship prunes; keep the app outside it`,
         );
     }
-    if (source.type !== "local") continue;
-    const from = await placed(source.path);
-    if (placedWithin(from, app) || placedWithin(app, from))
-      issue(
-        `sources.${name}.path`,
-        `${from.written}${leadsTo(from)} and app_dir ${app.written}${leadsTo(app)} overlap: the release must be read from outside the app directory`,
-      );
+    if (source.type === "local") releases.set(name, await placed(source.path));
   }
+  // Against every app, not only its own: a release read from inside another app's directory is
+  // changed or deleted by that app's updates and restores, and one around another app holds that
+  // app's live files.
+  for (const [name, from] of releases)
+    for (const [other, app] of apps) {
+      if (isRoot(app)) continue;
+      if (!placedWithin(from, app) && !placedWithin(app, from)) continue;
+      const keys = other === name ? `sources.${name}.path` : `sources.${name}.path, sources.${other}.app_dir`;
+      issue(
+        keys,
+        `${from.written}${leadsTo(from)} and app_dir ${app.written}${leadsTo(app)} overlap: the release must be read from outside ${other === name ? "the" : "every"} app directory`,
+      );
+    }
+  for (const { outer, inner } of nestedApps(apps))
+    issue(
+      `sources.${outer.name}.app_dir, sources.${inner.name}.app_dir`,
+      `${inner.dir.written}${leadsTo(inner.dir)} is inside ${outer.dir.written}${leadsTo(outer.dir)}: ${outer.name}'s releases, cleanup, backups and restores would replace or delete ${inner.name}'s files; give each app a directory of its own, neither inside the other`,
+    );
   for (const names of oneDirByTwoPaths(apps))
     issue(
       names.map((n) => `sources.${n}.app_dir`).join(", "),
@@ -283,6 +303,34 @@ export async function checkAppDirs(
     }
   }
   if (issues.length > 0) throw new BadInputError(issues, issues.map(formatIssue).join("; "));
+}
+
+/** An app_dir of `/`, refused on its own: every other path would be named inside it again. */
+function isRoot(dir: PlacedPath): boolean {
+  return dir.resolved === "/" || dir.onDisk === "/";
+}
+
+interface NamedApp {
+  name: string;
+  dir: PlacedPath;
+}
+
+/**
+ * Pairs of sources whose app_dirs nest (`/srv/app` and `/srv/app/plug`), as written,
+ * through symlinks or under a bind mount's other name. Refused for every configured source, not
+ * only those a run updates: the outer app's release replaced the inner app's files (exit 0, with a
+ * warning), its `preserve: false` and cleanup rules reach into the inner app, and its backups hold
+ * the inner app's files at the time they were taken — whichever of the two is run. One directory
+ * named twice is not nesting: the seed's alternative sources share one app_dir (checked above).
+ */
+function nestedApps(apps: ReadonlyMap<string, PlacedPath>): { outer: NamedApp; inner: NamedApp }[] {
+  const pairs: { outer: NamedApp; inner: NamedApp }[] = [];
+  const entries = [...apps].filter(([, dir]) => !isRoot(dir)).map(([name, dir]) => ({ name, dir }));
+  for (const inner of entries)
+    for (const outer of entries)
+      if (outer !== inner && placedWithin(inner.dir, outer.dir) && !samePlace(inner.dir, outer.dir))
+        pairs.push({ outer, inner });
+  return pairs;
 }
 
 /**

@@ -158,12 +158,6 @@ export function dirNames(onDisk: string): string[] {
   return names;
 }
 
-/** Whether `a` is `b` or inside it under any of their names (both already followed on disk). */
-export function placedWithin(a: string, b: string): boolean {
-  const parents = dirNames(b);
-  return dirNames(a).some((name) => parents.some((parent) => isWithin(name, parent)));
-}
-
 /** Whether `a` and `b` (already followed on disk) name one directory. */
 export function sameNamedDir(a: string, b: string): boolean {
   const others = dirNames(b);

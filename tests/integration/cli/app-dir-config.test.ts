@@ -1,6 +1,7 @@
 /**
  * Where ship.toml may put app directories, through the real CLI: two sources a run updates may not
- * fill one app_dir (they replaced each other's files and each reported its own version), ship's own
+ * fill one app_dir (they replaced each other's files and each reported its own version), nor two
+ * sources have app_dirs one inside the other (the outer app's release replaced the inner's files), ship's own
  * directories stay outside every app, a local release is read from outside its app, `/` is no app,
  * and a source or hub URL is http(s). Each is exit 2 naming the keys, with nothing written, also
  * when a symlink (existing or dangling) is what puts one path inside the other. A trailing slash
@@ -72,6 +73,91 @@ describe("app directories and URLs in ship.toml", () => {
     } finally {
       unmountTmpfs(bound);
     }
+  });
+
+  it("two sources whose app_dirs nest are refused for every command that loads ship.toml, the daemon's start included", async () => {
+    // Accepted before: a's release replaced b's plug/b.txt (exit 0, a warning), and a's
+    // `preserve: false`, cleanup, backups and restores reached into b's directory.
+    const plug = join(app.appDir, "plug");
+    await mkdir(plug);
+    await writeFile(join(plug, "b.txt"), "b1\n");
+    const other = await app.release("v2", 'version: "2.0.0"\n', { "plug/b.txt": "from a\n" });
+    await writeFile(join(app.root, "hub.token"), "x.y.z\n", { mode: 0o600 });
+    const hub = `[hub]\nurl = "http://127.0.0.1:9"\ntoken_file = "${join(app.root, "hub.token")}"\nagent_id = "a1"\n`;
+    // As written, through a symlink whose spelling puts b outside a, and by a bind mount's other name.
+    const linked = join(app.root, "plug-link");
+    await symlink(plug, linked);
+    const bound = join(app.root, "plug-bound");
+    await mkdir(bound);
+    const mounted = bindMount(plug, bound);
+    // Each path's other names are shown: a bind mount's too.
+    const also = mounted ? ` (also ${bound} by a bind mount)` : "";
+    const cases = [
+      [plug, `${plug}${also}`],
+      [linked, `${linked} (→ ${plug})${also}`],
+    ];
+    if (mounted) cases.push([bound, `${bound} (also ${plug} by a bind mount)`]);
+    try {
+      for (const [inner, shown] of cases) {
+        const toml = `${general()}${hub}\n${local("a", app.appDir, other)}\n${local("b", inner ?? "", rel)}`;
+        await writeFile(app.config, toml, { mode: 0o600 });
+        // Every command for the spelling; one for the other names, which the same check compares.
+        const commands =
+          inner === plug
+            ? [
+                [],
+                ["--sources", "a"],
+                ["--sources", "b"],
+                ["--check-only"],
+                ["--list-backups"],
+                ["--recover"],
+                ["--rollback", join(app.root, "var/backups/a/a-20260101T000000Z")],
+                ["agent"],
+              ]
+            : [["--sources", "a"]];
+        for (const args of commands) {
+          const run = await runShip(["--config", app.config, ...args]);
+          expect(run.code, `${args.join(" ")}: ${run.stdout}${run.stderr}`).toBe(2);
+          const lines = run.stderr.trim().split("\n");
+          // One line, placed at the first key's line and column in ship.toml.
+          expect(lines, args.join(" ")).toHaveLength(1);
+          expect(lines[0]).toMatch(
+            new RegExp(`^ship: ${app.config}:\\d+:\\d+ sources\\.a\\.app_dir, sources\\.b\\.app_dir: `),
+          );
+          expect(lines[0]).toContain(
+            `: ${shown} is inside ${app.appDir}: a's releases, cleanup, backups and restores would replace or delete b's files; give each app a directory of its own, neither inside the other`,
+          );
+          expect(existsSync(app.stateFile)).toBe(false);
+          expect(await readdir(app.appDir)).toEqual(["plug"]);
+          expect(await readdir(plug)).toEqual(["b.txt"]);
+        }
+      }
+    } finally {
+      if (mounted) unmountTmpfs(bound);
+    }
+    // A local release read from inside another app's directory: that app's updates replace it.
+    const inA = join(app.appDir, "plug-release");
+    await mkdir(inA);
+    await writeFile(join(inA, "update-manifest.yaml"), 'version: "1.0.0"\n');
+    await writeFile(
+      app.config,
+      `${general()}${local("a", app.appDir, other)}\n${local("b", join(app.root, "plug-app"), inA)}`,
+    );
+    for (const args of [["--sources", "b"], ["--list-backups"]]) {
+      const run = await runShip(["--config", app.config, ...args]);
+      expect(run.code, run.stdout + run.stderr).toBe(2);
+      expect(run.stderr.trim().split("\n")).toHaveLength(1);
+      expect(run.stderr).toContain(
+        `sources.b.path, sources.a.app_dir: ${inA} and app_dir ${app.appDir} overlap: the release must be read from outside every app directory`,
+      );
+      expect(existsSync(app.stateFile)).toBe(false);
+    }
+    // Side by side they are two apps, each updated.
+    const apart = join(app.root, "plug-app");
+    await writeFile(app.config, `${general()}${local("a", app.appDir, other)}\n${local("b", apart, rel)}`);
+    const run = await runShip(["--config", app.config]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(await readdir(apart)).toEqual(["one.txt"]);
   });
 
   it("ship's own directories bound inside an app, and an app bound inside backup_dir, are refused naming the key", async (ctx) => {

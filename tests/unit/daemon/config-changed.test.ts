@@ -68,6 +68,18 @@ app_dir = "${dir}/app"
     expect(warned).toHaveLength(1);
   });
 
+  it("refuses an edit that adds an app inside another app's directory", async () => {
+    // Taken before: the running agent restarted into a config whose myapp releases replace plugin's files.
+    const changed = await check();
+    await edit(/$/, `\n[sources.plugin]\ntype = "hub"\napp_dir = "${dir}/app/plugin"\n`);
+    expect(await changed()).toBe(false);
+    expect(warned).toHaveLength(1);
+    expect(warned[0]).toContain(
+      `sources.myapp.app_dir, sources.plugin.app_dir: ${dir}/app/plugin is inside ${dir}/app: myapp's releases`,
+    );
+    expect(warned[0]).toMatch(/going on with the config read at start$/);
+  });
+
   it("refuses an edit that comments the [hub] table out", async () => {
     const changed = await check();
     await edit(/^\[hub\]\n(.*\n){4}/m, "");
