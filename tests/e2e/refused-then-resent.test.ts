@@ -1,0 +1,77 @@
+/**
+ * An instruction the agent refused (its app disabled in ship.toml when it resumed the instruction
+ * from disk) and the hub sends again once the app is enabled. The hub stored the refusal without
+ * counting it (the deployment was not applicable); before, the agent answered the second send
+ * from its record — the same refusal, the same reportId — which the hub dropped as a resend, and
+ * the deployment stayed `sent` until the progress timeout failed it. A refusal is no finished
+ * instruction: the agent carries the instruction out anew.
+ */
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Fleet } from "./fleet.js";
+
+describe("an instruction refused while its app was disabled, sent again once enabled (real hub, real agent)", () => {
+  let fleet: Fleet;
+  beforeAll(async () => {
+    fleet = await Fleet.start({ agents: 1 });
+  }, 120_000);
+  afterAll(async () => {
+    await fleet?.close();
+  });
+
+  const agentState = async (id: string) =>
+    (await fleet.rollout(id)).waves.flatMap((w) => w.agents).find((a) => a.agentId === "agent-1");
+  const setEnabled = async (enabled: boolean) => {
+    const { configFile } = fleet.agent(0);
+    const toml = (await readFile(configFile, "utf8")).replace("enabled = false\n", "");
+    await writeFile(
+      configFile,
+      enabled ? toml : toml.replace("[sources.sample]\n", "[sources.sample]\nenabled = false\n"),
+    );
+  };
+
+  it("the second send is carried out and counted, not answered with the old refusal", {
+    timeout: 120_000,
+  }, async () => {
+    // The update waits in its pre_update hook until the test lets it go: the agent holds the
+    // instruction on disk when it is killed.
+    const go = join(fleet.dir, "go");
+    const id = (
+      await fleet.api<{ id: string }>("POST", "/rollouts", {
+        release: await fleet.publish({
+          version: "2.0.0",
+          preUpdate: [`while [ ! -e ${go} ]; do sleep 0.1; done`],
+        }),
+        waves: [{ name: "all", percent: 100 }],
+        failureThreshold: { count: 1 },
+        autoAdvance: true,
+      })
+    ).id;
+    await fleet.waitFor("the agent at work", async () => (await agentState(id))?.state === "in_progress");
+    await fleet.stopAgent(0, "SIGKILL");
+    await setEnabled(false);
+    await writeFile(go, "");
+    await fleet.startAgent(0);
+    // Its hello leaves the app out (not applicable); it refuses the instruction it resumed from disk.
+    await fleet.waitFor("the refusal stored", async () => {
+      const { reports } = await fleet.api<{ reports: unknown[] }>("GET", "/agents/agent-1");
+      return JSON.stringify(reports).includes("enabled = false");
+    });
+    expect((await agentState(id))?.state).toBe("not_applicable");
+    // Its only member gone, the wave tested nothing: the rollout holds for an operator.
+    await fleet.waitFor("the rollout held", async () => (await fleet.rollout(id)).state === "paused");
+
+    await fleet.stopAgent(0);
+    await setEnabled(true);
+    await fleet.startAgent(0);
+    await fleet.waitFor("the app announced again", async () => (await agentState(id))?.state === "pending");
+    await fleet.api("POST", `/rollouts/${id}/resume`);
+    // Before, it stayed `sent` here until the progress timeout (an hour) failed it.
+    await fleet
+      .waitFor("the deployment finished", async () => (await agentState(id))?.state === "succeeded", 30_000)
+      .catch(() => undefined);
+    expect((await agentState(id))?.state).toBe("succeeded");
+    expect(await fleet.appVersion(0)).toBe("2.0.0");
+  });
+});
