@@ -15,6 +15,7 @@ import { removeLeftovers } from "../pipeline/leftovers.js";
 import { stateRoot, updatePaths } from "../pipeline/paths.js";
 import { AnnouncedApps } from "./announced-apps.js";
 import { carryOut } from "./carry-out.js";
+import { declined } from "./declined-instruction.js";
 import { type AppDesired, DesiredStateStore } from "./desired-state.js";
 import { recordEndedInstruction } from "./ended-instruction-state.js";
 import { failedReport } from "./failed-report.js";
@@ -27,7 +28,6 @@ import { withInstalledRelease } from "./installed-release.js";
 import { versionOnDisk } from "./installed-version.js";
 import { fitText, shortenedReport } from "./merge-reports.js";
 import { ReportOutbox } from "./outbox.js";
-import { refusedBeforeRun } from "./refused-instruction.js";
 import { RetryLater } from "./retry-later.js";
 import { signsOfLife } from "./sign-of-life.js";
 import { UnackedReports } from "./unacked-reports.js";
@@ -270,7 +270,7 @@ export class AgentDaemon {
 
   private async onDeploy(deploy: Deploy): Promise<void> {
     const done = await this.desired.finished(deploy.deploymentId);
-    if (done !== undefined && !(await this.refusedBefore(deploy, done.report))) {
+    if (done !== undefined && !(await this.declinedBefore(deploy, done.report))) {
       // Already carried out: the hub missed the report (or its ack). Same reportId, so no double count.
       this.options.log.info("instruction already finished; re-sending its report", {
         deployment: deploy.deploymentId,
@@ -279,9 +279,9 @@ export class AgentDaemon {
       return;
     }
     if (done !== undefined)
-      this.options.log.info("instruction this agent refused before sent again: carrying it out anew", {
+      this.options.log.info("instruction this agent declined before sent again: carrying it out anew", {
         deployment: deploy.deploymentId,
-        refused: done.report.error ?? done.report.outcome,
+        declined: done.report.error ?? done.report.outcome,
       });
     try {
       await this.desired.put(deploy, new Date());
@@ -305,13 +305,13 @@ export class AgentDaemon {
   }
 
   /**
-   * Whether the record's answer refused the instruction before running it, so a second send is
-   * carried out anew (refused-instruction.ts). Not the answer of one given up after its attempts:
-   * that guard against a host that dies in every run stands (a re-send on the reconnect after the
-   * last one would start the runs over).
+   * Whether the record's answer declined the instruction (refused or skipped it), so a second send
+   * is carried out anew (declined-instruction.ts). Not the answer of one given up after its
+   * attempts: that guard against a host that dies in every run stands (a re-send on the reconnect
+   * after the last one would start the runs over).
    */
-  private async refusedBefore(deploy: Deploy, report: Report): Promise<boolean> {
-    if (!refusedBeforeRun(report)) return false;
+  private async declinedBefore(deploy: Deploy, report: Report): Promise<boolean> {
+    if (!declined(report)) return false;
     const desired = await this.desired.get(deploy.app);
     return desired?.instruction.deploymentId !== deploy.deploymentId || desired.attempts <= this.maxAttempts;
   }

@@ -100,7 +100,7 @@ export class DesiredStateStore {
   /**
    * Records a new instruction for its app, replacing whatever the app was asked before. The same id
    * unfinished keeps its record (and attempt count); finished, it is put only when sent again after
-   * the agent refused it (refused-instruction.ts), and starts afresh.
+   * the agent declined it (declined-instruction.ts), and starts afresh.
    */
   put(instruction: Deploy, now: Date): Promise<void> {
     return this.change((data) => {

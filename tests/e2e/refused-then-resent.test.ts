@@ -3,18 +3,19 @@
  * from disk) and the hub sends again once the app is enabled. The hub stored the refusal without
  * counting it (the deployment was not applicable); before, the agent answered the second send
  * from its record — the same refusal, the same reportId — which the hub dropped as a resend, and
- * the deployment stayed `sent` until the progress timeout failed it. A refusal is no finished
- * instruction: the agent carries the instruction out anew.
+ * the deployment stayed `sent` until the progress timeout failed it. The same for a `skip_update`
+ * of a host relabelled out of the selector after it was sent the release, once it is back. A
+ * declined instruction is no finished one: the agent carries it out anew.
  */
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Fleet } from "./fleet.js";
 
-describe("an instruction refused while its app was disabled, sent again once enabled (real hub, real agent)", () => {
+describe("an instruction the agent declined, sent again once it fits the rollout again (real hub, real agent)", () => {
   let fleet: Fleet;
   beforeAll(async () => {
-    fleet = await Fleet.start({ agents: 1 });
+    fleet = await Fleet.start({ agents: 1, labels: () => ({ env: "prod" }) });
   }, 120_000);
   afterAll(async () => {
     await fleet?.close();
@@ -73,5 +74,55 @@ describe("an instruction refused while its app was disabled, sent again once ena
       .catch(() => undefined);
     expect((await agentState(id))?.state).toBe("succeeded");
     expect(await fleet.appVersion(0)).toBe("2.0.0");
+    await fleet.waitFor("the rollout completed", async () => (await fleet.rollout(id)).state === "completed");
+  });
+
+  it("an instruction skipped on a conditional while the host was out of the selector is carried out anew once it is back", {
+    timeout: 120_000,
+  }, async () => {
+    const { configFile } = fleet.agent(0);
+    const relabel = async (env: string) =>
+      writeFile(
+        configFile,
+        (await readFile(configFile, "utf8")).replace(/^labels = .*$/m, `labels = { env = "${env}" }`),
+      );
+    const hold = join(fleet.dir, "hold");
+    await writeFile(hold, "");
+    const release = await fleet.publish({
+      version: "3.0.0",
+      conditionals: [{ condition: `file_exists('${hold}')`, action: "skip_update", message: "held" }],
+    });
+    // Relabelled just before the instruction comes: the agent records it, then restarts for its
+    // changed ship.toml before running it ("the instruction waits on disk").
+    await relabel("staging");
+    const { id } = await fleet.api<{ id: string }>("POST", "/rollouts", {
+      release,
+      selector: { labels: { env: "prod" } },
+      waves: [{ name: "all", percent: 100 }],
+      failureThreshold: { count: 1 },
+    });
+    const exited = fleet.agent(0).process;
+    await fleet.waitFor("the agent exited to take up its config", async () => exited?.exitCode !== null);
+    await fleet.startAgent(0);
+    // Out of the selector after it was sent the release: not applicable; its skip is stored, not counted.
+    await fleet.waitFor("the skip stored", async () => {
+      const { reports } = await fleet.api<{ reports: unknown[] }>("GET", "/agents/agent-1");
+      return JSON.stringify(reports).includes('"outcome":"skipped"');
+    });
+    expect((await agentState(id))?.error).toContain("it was sent the release before");
+    await fleet.waitFor("the rollout held", async () => (await fleet.rollout(id)).state === "paused");
+
+    await fleet.stopAgent(0);
+    await rm(hold);
+    await relabel("prod");
+    await fleet.startAgent(0);
+    await fleet.waitFor("back in the selector", async () => (await agentState(id))?.state === "pending");
+    await fleet.api("POST", `/rollouts/${id}/resume`);
+    // Before, it stayed `sent`: the agent answered with the skip's report, which the hub had stored.
+    await fleet
+      .waitFor("the deployment finished", async () => (await agentState(id))?.state === "succeeded", 30_000)
+      .catch(() => undefined);
+    expect((await agentState(id))?.state).toBe("succeeded");
+    expect(await fleet.appVersion(0)).toBe("3.0.0");
   });
 });
