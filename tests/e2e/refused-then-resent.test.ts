@@ -32,6 +32,31 @@ describe("an instruction the agent declined, sent again once it fits the rollout
     );
   };
 
+  const reportStored = (what: string, text: string) =>
+    fleet.waitFor(what, async () => {
+      const { reports } = await fleet.api<{ reports: unknown[] }>("GET", "/agents/agent-1");
+      return JSON.stringify(reports).includes(text);
+    });
+  /**
+   * The declined instruction held the rollout (its only member gone, the wave tested nothing).
+   * `fitAgain` (agent stopped) makes the host fit it; restarted, it is owed the release; resumed,
+   * the rollout sends it again, and the host must take `version`. Before, the deployment stayed
+   * `sent` until the progress timeout (an hour) failed it: the agent answered with its old report.
+   */
+  const sentAgainTakes = async (id: string, fitAgain: () => Promise<void>, version: string) => {
+    await fleet.waitFor("the rollout held", async () => (await fleet.rollout(id)).state === "paused");
+    await fleet.stopAgent(0);
+    await fitAgain();
+    await fleet.startAgent(0);
+    await fleet.waitFor("owed the release again", async () => (await agentState(id))?.state === "pending");
+    await fleet.api("POST", `/rollouts/${id}/resume`);
+    await fleet
+      .waitFor("the deployment finished", async () => (await agentState(id))?.state === "succeeded", 30_000)
+      .catch(() => undefined);
+    expect((await agentState(id))?.state).toBe("succeeded");
+    expect(await fleet.appVersion(0)).toBe(version);
+  };
+
   it("the second send is carried out and counted, not answered with the old refusal", {
     timeout: 120_000,
   }, async () => {
@@ -55,25 +80,9 @@ describe("an instruction the agent declined, sent again once it fits the rollout
     await writeFile(go, "");
     await fleet.startAgent(0);
     // Its hello leaves the app out (not applicable); it refuses the instruction it resumed from disk.
-    await fleet.waitFor("the refusal stored", async () => {
-      const { reports } = await fleet.api<{ reports: unknown[] }>("GET", "/agents/agent-1");
-      return JSON.stringify(reports).includes("enabled = false");
-    });
+    await reportStored("the refusal stored", "enabled = false");
     expect((await agentState(id))?.state).toBe("not_applicable");
-    // Its only member gone, the wave tested nothing: the rollout holds for an operator.
-    await fleet.waitFor("the rollout held", async () => (await fleet.rollout(id)).state === "paused");
-
-    await fleet.stopAgent(0);
-    await setEnabled(true);
-    await fleet.startAgent(0);
-    await fleet.waitFor("the app announced again", async () => (await agentState(id))?.state === "pending");
-    await fleet.api("POST", `/rollouts/${id}/resume`);
-    // Before, it stayed `sent` here until the progress timeout (an hour) failed it.
-    await fleet
-      .waitFor("the deployment finished", async () => (await agentState(id))?.state === "succeeded", 30_000)
-      .catch(() => undefined);
-    expect((await agentState(id))?.state).toBe("succeeded");
-    expect(await fleet.appVersion(0)).toBe("2.0.0");
+    await sentAgainTakes(id, () => setEnabled(true), "2.0.0");
     await fleet.waitFor("the rollout completed", async () => (await fleet.rollout(id)).state === "completed");
   });
 
@@ -105,24 +114,15 @@ describe("an instruction the agent declined, sent again once it fits the rollout
     await fleet.waitFor("the agent exited to take up its config", async () => exited?.exitCode !== null);
     await fleet.startAgent(0);
     // Out of the selector after it was sent the release: not applicable; its skip is stored, not counted.
-    await fleet.waitFor("the skip stored", async () => {
-      const { reports } = await fleet.api<{ reports: unknown[] }>("GET", "/agents/agent-1");
-      return JSON.stringify(reports).includes('"outcome":"skipped"');
-    });
+    await reportStored("the skip stored", '"outcome":"skipped"');
     expect((await agentState(id))?.error).toContain("it was sent the release before");
-    await fleet.waitFor("the rollout held", async () => (await fleet.rollout(id)).state === "paused");
-
-    await fleet.stopAgent(0);
-    await rm(hold);
-    await relabel("prod");
-    await fleet.startAgent(0);
-    await fleet.waitFor("back in the selector", async () => (await agentState(id))?.state === "pending");
-    await fleet.api("POST", `/rollouts/${id}/resume`);
-    // Before, it stayed `sent`: the agent answered with the skip's report, which the hub had stored.
-    await fleet
-      .waitFor("the deployment finished", async () => (await agentState(id))?.state === "succeeded", 30_000)
-      .catch(() => undefined);
-    expect((await agentState(id))?.state).toBe("succeeded");
-    expect(await fleet.appVersion(0)).toBe("3.0.0");
+    await sentAgainTakes(
+      id,
+      async () => {
+        await rm(hold);
+        await relabel("prod");
+      },
+      "3.0.0",
+    );
   });
 });
