@@ -15,6 +15,7 @@ import { removeLeftovers } from "../pipeline/leftovers.js";
 import { stateRoot, updatePaths } from "../pipeline/paths.js";
 import { AnnouncedApps } from "./announced-apps.js";
 import { carryOut } from "./carry-out.js";
+import { declined } from "./declined-instruction.js";
 import { type AppDesired, DesiredStateStore } from "./desired-state.js";
 import { recordEndedInstruction } from "./ended-instruction-state.js";
 import { failedReport } from "./failed-report.js";
@@ -269,7 +270,7 @@ export class AgentDaemon {
 
   private async onDeploy(deploy: Deploy): Promise<void> {
     const done = await this.desired.finished(deploy.deploymentId);
-    if (done !== undefined) {
+    if (done !== undefined && !(await this.declinedBefore(deploy, done.report))) {
       // Already carried out: the hub missed the report (or its ack). Same reportId, so no double count.
       this.options.log.info("instruction already finished; re-sending its report", {
         deployment: deploy.deploymentId,
@@ -277,6 +278,11 @@ export class AgentDaemon {
       this.sendReport(done.report);
       return;
     }
+    if (done !== undefined)
+      this.options.log.info("instruction this agent declined before sent again: carrying it out anew", {
+        deployment: deploy.deploymentId,
+        declined: done.report.error ?? done.report.outcome,
+      });
     try {
       await this.desired.put(deploy, new Date());
     } catch (error) {
@@ -296,6 +302,22 @@ export class AgentDaemon {
     });
     this.wanted.add(deploy.app);
     this.kick();
+  }
+
+  /**
+   * Whether the record's answer declined the instruction (refused or skipped it), so a second send
+   * is carried out anew (declined-instruction.ts). Not the answer of one given up after its
+   * attempts: that guard against a host that dies in every run stands (a re-send on the reconnect
+   * after the last one would start the runs over).
+   */
+  private async declinedBefore(deploy: Deploy, report: Report): Promise<boolean> {
+    if (!declined(report)) return false;
+    const desired = await this.desired.get(deploy.app);
+    return desired?.instruction.deploymentId !== deploy.deploymentId || desired.attempts <= this.maxAttempts;
+  }
+
+  private get maxAttempts(): number {
+    return this.options.maxAttempts ?? 3;
   }
 
   private kick(): void {
@@ -400,8 +422,7 @@ export class AgentDaemon {
     const { log, config } = this.options;
     const id = instruction.deploymentId;
     const attempts = await this.desired.startAttempt(app, id);
-    const maxAttempts = this.options.maxAttempts ?? 3;
-    if (attempts > maxAttempts) {
+    if (attempts > this.maxAttempts) {
       // The killed attempts may have left a staged release and a partial download behind.
       const source = config.sources[app];
       if (source !== undefined) await removeLeftovers(updatePaths(config, app, source));

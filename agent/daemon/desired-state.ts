@@ -97,11 +97,16 @@ export class DesiredStateStore {
     });
   }
 
-  /** Records a new instruction for its app, replacing whatever the app was asked before. */
+  /**
+   * Records a new instruction for its app, replacing whatever the app was asked before. The same id
+   * unfinished keeps its record (and attempt count); finished, it is put only when sent again after
+   * the agent declined it (declined-instruction.ts), and starts afresh.
+   */
   put(instruction: Deploy, now: Date): Promise<void> {
     return this.change((data) => {
       const previous = data.apps[instruction.app];
-      if (previous?.instruction.deploymentId === instruction.deploymentId) return;
+      if (previous?.instruction.deploymentId === instruction.deploymentId && previous.finished === undefined)
+        return;
       data.apps[instruction.app] = {
         instruction,
         receivedAt: now.toISOString(),
