@@ -49,6 +49,7 @@ import { holdsNoKey, holdsNoValue, keptKeys, keylessReleaseWarning } from "./key
 import { listNoteEdits } from "./list-notes.js";
 import { lostBaseWarning } from "./lost-base.js";
 import { commentLinesOf, commentsOf, lostCommentsWarning } from "./lost-comments.js";
+import { movedCommentsWarning } from "./moved-line-comments.js";
 import { UNPARSABLE_REPLACED } from "./not-merged.js";
 import type { CopyRole } from "./parse-error.js";
 import {
@@ -401,6 +402,11 @@ function mergeNormalised(input: MergeInput): MergeResult {
     rendered.warnings,
     plan.removed,
   );
+  const moved = movedCommentsWarning(
+    input.format,
+    { user: input.current, base: threeWay ? input.base : undefined, merged: rendered.text },
+    rendered.warnings,
+  );
   const unused = unusedSections(
     input.sections ?? {},
     [user.value, release.value, baseCopy === undefined ? ABSENT : baseCopy.value],
@@ -430,6 +436,7 @@ function mergeNormalised(input: MergeInput): MergeResult {
     ...unused.warnings,
     ...rendered.warnings,
     ...(lost === undefined ? [] : [lost]),
+    ...(moved === undefined ? [] : [moved]),
     ...(alike === undefined ? [] : [alike]),
   ];
   return {

@@ -229,8 +229,10 @@ class MergeWalker {
   }
 
   private releaseOnly(path: string[], release: unknown, base: Maybe, policy: Policy): void {
-    // The user deleted a key the release still ships unchanged: respect the deletion.
-    const userDeleted = this.threeWay && base !== ABSENT && sameValue(base, release);
+    // The user deleted a key the release still ships unchanged, or a table the release only took
+    // keys out of (nothing in it to bring back; it came back empty, `p: {}`): respect the deletion.
+    const userDeleted =
+      this.threeWay && base !== ABSENT && (sameValue(base, release) || onlyRemovals(release, base));
     if (policy.kind === "preserve_user" && userDeleted) this.record("deleted", path);
     else if (policy.kind === "update_only" && this.threeWay && base !== ABSENT)
       this.deletedUnderUpdateOnly(path, release, base, policy);
@@ -415,6 +417,16 @@ function withOuterPreserved(policy: Policy, outer: Policy): Policy {
 }
 
 /** Whether `release` holds a key, at any depth, that `base` does not. */
+/** Whether the release's table differs from the previous release's only by keys taken out, at any depth. */
+function onlyRemovals(release: unknown, base: unknown): boolean {
+  if (!isTable(release) || !isTable(base)) return false;
+  return Object.keys(release).every((key) => {
+    const was = childOf(base, key);
+    const now = release[key];
+    return was !== ABSENT && (sameValue(was, now) || onlyRemovals(now, was));
+  });
+}
+
 function holdsNewKeys(release: Record<string, unknown>, base: Record<string, unknown>): boolean {
   return Object.keys(release).some((key) => {
     const was = childOf(base, key);

@@ -544,7 +544,13 @@ function addTable(user: Side, release: Side, path: string[], mine = ""): TextOp[
     const above = blankBefore(user.text, footer) ? "" : "\n";
     return [{ start: footer, end: footer, text: `${above}${text.trimEnd()}\n\n`, tail: true }];
   }
-  const separator = user.text.length === 0 ? "" : user.text.endsWith("\n") ? "\n" : "\n\n";
+  // A copy that already ends in a blank line (a key the operator deleted left one) takes no other.
+  const separator =
+    user.text.length === 0 || blankBefore(user.text, user.text.length)
+      ? ""
+      : user.text.endsWith("\n")
+        ? "\n"
+        : "\n\n";
   return [
     { start: user.text.length, end: user.text.length, text: `${separator + text.trimEnd()}\n`, tail: true },
   ];

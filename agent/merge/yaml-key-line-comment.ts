@@ -41,6 +41,8 @@ export function giveKeyLineComment(value: unknown, comment: string): boolean {
   if (!isNode(value)) return false;
   // A block scalar (`|`) holds no comment before it in the library's text.
   if (isScalar(value) && (value.type === "BLOCK_LITERAL" || value.type === "BLOCK_FOLDED")) return false;
+  // The release's value carries it already, after it (`a: {n: 1}  # c`): given too, the file held it twice.
+  if (value.comment?.split("\n").some((line) => line.trim() === comment.trim())) return true;
   value.commentBefore = value.commentBefore ? `${comment}\n${value.commentBefore}` : comment;
   return true;
 }

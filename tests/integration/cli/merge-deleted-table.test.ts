@@ -70,6 +70,32 @@ const cases = [
     v2: "# myapp settings\ncache:\n  size: 100\n  ttl: 300\n",
     merged: "# myapp settings\n\ncache:\n  ttl: 300\n",
   },
+  // The release only took keys out of the deleted table (here all of them, and one level down):
+  // nothing in it changed or is new, yet it came back empty (`"cache": {}`, `[cache]`, `cache: {}`).
+  {
+    file: "config.json",
+    action: "merge_json",
+    v1: '{\n  "port": 80,\n  "cache": {\n    "ttl": 60\n  }\n}\n',
+    mine: '{\n  "port": 8080\n}\n',
+    v2: '{\n  "port": 80,\n  "cache": {}\n}\n',
+    merged: '{\n  "port": 8080\n}\n',
+  },
+  {
+    file: "config.toml",
+    action: "merge_toml",
+    v1: "port = 80\n\n[cache]\nttl = 60\n",
+    mine: "port = 8080\n",
+    v2: "port = 80\n\n[cache]\n",
+    merged: "port = 8080\n",
+  },
+  {
+    file: "config.yaml",
+    action: "merge_yaml",
+    v1: "port: 80\ncache:\n  disk:\n    ttl: 60\n  size: 1\n",
+    mine: "port: 8080\n",
+    v2: "port: 80\ncache:\n  disk: {}\n",
+    merged: "port: 8080\n",
+  },
 ];
 
 describe("a table the operator deleted, one key of which the release changes", () => {
@@ -77,7 +103,7 @@ describe("a table the operator deleted, one key of which the release changes", (
   const merged = updateMergedFilesOnce(cases.map((c) => ({ ...c, edited: c.mine })));
 
   for (const [i, { action, merged: expected }] of cases.entries()) {
-    it(`${action} (story ${i}): only the changed key comes back, the others stay deleted`, async () => {
+    it(`${action} (story ${i}): only a changed key comes back, the others stay deleted`, async () => {
       const { run, read } = await merged();
       expect(await read(i)).toBe(expected);
       expect(run.stderr).not.toContain("WARNING");

@@ -36,6 +36,14 @@ const cases = [
     merged:
       'port = 8080\n\n[log]\nlevel = "info"\n# file = /var/log/app.log  # default\n\n[cache]\nsize = 100\n\n# managed by ops\n',
   },
+  // A copy ending in a blank line (the operator deleted the table under it): a table the release
+  // adds at the end came after a second blank line.
+  {
+    name: "a copy ending in a blank line takes a table the release adds after that one blank line",
+    mine: "port = 8080\n\n",
+    v2: 'port = 80\n\n[log]\nlevel = "info"\n\n[cache]\nsize = 100\n',
+    merged: "port = 8080\n\n[cache]\nsize = 100\n",
+  },
 ];
 
 describe("a TOML footer right under the last key", () => {

@@ -786,13 +786,16 @@ describe("TOML: a value the release turns into a table", () => {
     const result = mergeToml(user, "b = 2\n\n[a]\nx = 1\n", { base });
     expect(result.text).toBe("# about b\nb = 2\n\n# head\n# note\n[a]\nx = 1\n");
     expect(result.updated).toEqual(["a"]);
-    expect(result.warnings).toEqual([]);
+    // The note that followed the value stands on a line of its own now: named, with its line.
+    expect(result.warnings).toEqual([
+      "your comments that followed a value now stand on a line of their own (the release changed that value's form, e.g. into a table): # note (line 2)",
+    ]);
     // Beside the release's own comment on the table; and above its dotted keys (`a.x = 1`).
     const noted = mergeToml(user, "b = 2\n\n# the a table\n[a]\nx = 1\n", { base });
     expect(noted.text).toBe("# about b\nb = 2\n\n# head\n# note\n# the a table\n[a]\nx = 1\n");
     const dotted = mergeToml(user, "b = 2\na.x = 1\n", { base });
     expect(dotted.text).toBe("# about b\nb = 2\n# head\n# note\na.x = 1\n");
-    expect(dotted.warnings).toEqual([]);
+    expect(dotted.warnings).toHaveLength(1);
     // The previous release's own comments there are its own: they go with its value.
     const shipped = "# a number\na = 1   # one\nb = 2\n";
     expect(mergeToml(shipped, "b = 2\n\n[a]\nx = 1\n", { base: shipped }).text).toBe("b = 2\n\n[a]\nx = 1\n");
