@@ -112,6 +112,15 @@ const origins = new WeakMap<IndexFiles, Origin>();
 /** Where a head's base is: `name` beside the live index, or the fixed name in a backup. */
 type BaseAt = (name: string) => string;
 
+/**
+ * Where an index is read from: its base's place, and the way out a damaged one names (deleting the
+ * live index; a backup's saved one cannot be restored).
+ */
+interface IndexPlace {
+  baseAt: BaseAt;
+  what: string;
+}
+
 /** A full index in columns: its header line (the scalars, `columns`, dirs…), then its entries. */
 const ColumnsHeaderSchema = IndexHeaderSchema.omit({
   files: true,
@@ -127,10 +136,10 @@ const ColumnsHeaderSchema = IndexHeaderSchema.omit({
  * wrote it). JSON.stringify never writes a newline, so text with one is the columns' header line;
  * an index an operator pretty-printed has one too, and its first line then is no header of ours.
  */
-function parseIndex(bytes: Buffer, path: string, baseAt: BaseAt): InstallIndex {
+function parseIndex(bytes: Buffer, path: string, place: IndexPlace): InstallIndex {
   const end = headerEnd(bytes);
-  if (end >= 0 && isColumnsHeader(bytes, end)) return parseColumns(bytes, end, path);
-  return parseJsonIndex(bytes.toString("utf8"), path, baseAt);
+  if (end >= 0 && isColumnsHeader(bytes, end)) return parseColumns(bytes, end, path, place.what);
+  return parseJsonIndex(bytes.toString("utf8"), path, place);
 }
 
 function isColumnsHeader(bytes: Buffer, end: number): boolean {
@@ -142,45 +151,40 @@ function isColumnsHeader(bytes: Buffer, end: number): boolean {
   }
 }
 
-function parseColumns(bytes: Buffer, end: number, path: string): InstallIndex {
-  const { columns, ...header } = parseRecord(
-    bytes.toString("utf8", 0, end),
-    path,
-    ColumnsHeaderSchema,
-    INDEX_WHAT,
-  );
+function parseColumns(bytes: Buffer, end: number, path: string, what: string): InstallIndex {
+  const { columns, ...header } = parseRecord(bytes.toString("utf8", 0, end), path, ColumnsHeaderSchema, what);
   const files = decodeColumns(columns, bytes.subarray(end + 1));
-  if (typeof files === "string") throw damagedRecord(path, INDEX_WHAT, files);
+  if (typeof files === "string") throw damagedRecord(path, what, files);
   unverifyIfRacy(files, header.statAtMs ?? Date.parse(header.installedAt), Date.now());
   origins.set(files, { kind: "full", entries: files.size });
   return { ...header, files } as InstallIndex;
 }
 
-function parseJsonIndex(text: string, path: string, baseAt: BaseAt): InstallIndex {
+function parseJsonIndex(text: string, path: string, { baseAt, what }: IndexPlace): InstallIndex {
   const {
     base,
     changes,
     dropped,
     files: record,
     ...header
-  } = parseRecord(text, path, IndexHeaderSchema, INDEX_WHAT);
+  } = parseRecord(text, path, IndexHeaderSchema, what);
   const statAtMs = header.statAtMs ?? Date.parse(header.installedAt);
   const nowMs = Date.now();
   if (base === undefined) {
-    if (record === undefined) throw damagedRecord(path, INDEX_WHAT, "it has neither files nor a base");
-    checkIndexedFiles(record, path, INDEX_WHAT);
+    if (record === undefined) throw damagedRecord(path, what, "it has neither files nor a base");
+    checkIndexedFiles(record, path, what);
     const files = IndexFiles.of(record);
     unverifyIfRacy(files, statAtMs, nowMs);
     origins.set(files, { kind: "full", entries: files.size });
     return { ...header, files } as InstallIndex;
   }
   if (changes === undefined || dropped === undefined || record !== undefined)
-    throw damagedRecord(path, INDEX_WHAT, "it names a base but not (only) its changes and dropped files");
-  const baseIndex = readBase(baseAt(base.name), base.bytes, path);
+    throw damagedRecord(path, what, "it names a base but not (only) its changes and dropped files");
+  const baseIndex = readBase(baseAt(base.name), base.bytes, path, what);
   const all = baseIndex.files;
   const baseOrigin = origins.get(all);
   const baseEntries = baseOrigin?.kind === "full" ? baseOrigin.entries : 0;
-  checkIndexedFiles(changes, path, INDEX_WHAT);
+  checkIndexedFiles(changes, path, what);
   const changedFiles = IndexFiles.of(changes);
   unverifyIfRacy(changedFiles, statAtMs, nowMs);
   const changed = new Set<string>(dropped);
@@ -198,25 +202,28 @@ function parseJsonIndex(text: string, path: string, baseAt: BaseAt): InstallInde
  * Missing, of another size than the head recorded (torn, or another file put there) or damaged:
  * the index is damaged, naming the base — never read as a shorter index.
  */
-function readBase(basePath: string, size: number, headPath: string): InstallIndex {
+function readBase(basePath: string, size: number, headPath: string, what: string): InstallIndex {
   let bytes: Buffer;
   try {
-    bytes = readRecordBytesSync(basePath, INDEX_WHAT);
+    bytes = readRecordBytesSync(basePath, what);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT")
-      throw damagedRecord(headPath, INDEX_WHAT, `the base it names (${basePath}) is missing`);
+      throw damagedRecord(headPath, what, `the base it names (${basePath}) is missing`);
     throw recordReadError(error, basePath);
   }
   // Named by the head: deleting the head is the way out (its base then goes with the next write).
   if (bytes.length !== size)
     throw damagedRecord(
       headPath,
-      INDEX_WHAT,
+      what,
       `its base ${basePath} is ${bytes.length} bytes, not the ${size} it recorded`,
     );
   // A base is a full index: one that names a base itself is refused (no chains to follow).
-  return parseIndex(bytes, basePath, (name) => {
-    throw damagedRecord(basePath, INDEX_WHAT, `it is a base but names a base itself (${name})`);
+  return parseIndex(bytes, basePath, {
+    what,
+    baseAt: (name) => {
+      throw damagedRecord(basePath, what, `it is a base but names a base itself (${name})`);
+    },
   });
 }
 
@@ -421,12 +428,18 @@ export async function readTextIfPresent(path: string, what?: string): Promise<st
 
 /**
  * Parses an index file saved in a backup, its base (if it is a head) the backup's
- * SAVED_INDEX_BASE_FILE beside it; undefined when the file does not exist.
+ * SAVED_INDEX_BASE_FILE beside it; undefined when the file does not exist. `what`: the way out a
+ * damaged one names (by default the live index's; a restore's check names the backup's).
  */
-export async function readSavedIndexFile(path: string): Promise<InstallIndex | undefined> {
-  const bytes = readBytesIfPresentSync(path);
+export async function readSavedIndexFile(path: string, what = INDEX_WHAT): Promise<InstallIndex | undefined> {
+  return readSavedIndexFileSync(path, what);
+}
+
+/** readSavedIndexFile for a check that is synchronous (saved-records.ts: one stat per record). */
+export function readSavedIndexFileSync(path: string, what = INDEX_WHAT): InstallIndex | undefined {
+  const bytes = readBytesIfPresentSync(path, what);
   if (bytes === undefined) return undefined;
-  return parseIndex(bytes, path, () => join(dirname(path), SAVED_INDEX_BASE_FILE));
+  return parseIndex(bytes, path, { what, baseAt: () => join(dirname(path), SAVED_INDEX_BASE_FILE) });
 }
 
 /**
@@ -462,7 +475,7 @@ export async function readInstallIndex(stateDir: string): Promise<InstallIndex |
   const index =
     cached?.bytes.equals(bytes) === true
       ? cached.index
-      : parseIndex(bytes, path, (name) => join(stateDir, name));
+      : parseIndex(bytes, path, { what: INDEX_WHAT, baseAt: (name) => join(stateDir, name) });
   const after = statSync(path, { throwIfNoEntry: false });
   const unmoved = st !== undefined && after !== undefined && stampOf(after) === before;
   const trusted = unmoved && !isRacy(st, readAtMs);
@@ -485,9 +498,9 @@ export function takeInstallIndex(index: InstallIndex): InstallIndex {
   return index;
 }
 
-function readBytesIfPresentSync(path: string): Buffer | undefined {
+function readBytesIfPresentSync(path: string, what = INDEX_WHAT): Buffer | undefined {
   try {
-    return readRecordBytesSync(path, INDEX_WHAT);
+    return readRecordBytesSync(path, what);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw recordReadError(error, path);

@@ -68,7 +68,7 @@ import {
   unreadableCopyBack,
 } from "./restore-preflight.js";
 import { recordRestored } from "./restored-record.js";
-import { checkSavedRecords } from "./saved-records.js";
+import { checkSavedIndexReads, checkSavedRecords } from "./saved-records.js";
 import { discardBackupDir, keepSecondName, moveAside, UNDONE_DIR } from "./trash.js";
 import { setAsideSaved, unrestoredDir } from "./unrestored.js";
 
@@ -148,6 +148,7 @@ export async function restoreBackup(input: RestoreInput): Promise<RestoreResult>
     );
   const inventory = await readBackupInventory(input.backupPath);
   checkSavedRecords(input.backupPath, meta);
+  checkSavedIndexReads(input.backupPath, meta.fromVersion);
   await checkSavedEntries(input.backupPath, inventory, {
     appDir,
     installed: async () => (await readInstallIndex(stateDir))?.files ?? new IndexFiles(),

@@ -39,7 +39,7 @@ import {
 } from "./restore-preflight.js";
 import { chainRefusal } from "./rollback-chain.js";
 import { removeRollbackRecord, writeRollbackRecord } from "./rollback-record.js";
-import { checkSavedRecords } from "./saved-records.js";
+import { checkSavedIndexReads, checkSavedRecords } from "./saved-records.js";
 import { notUndoingTheApp } from "./update-left-files.js";
 
 /**
@@ -188,6 +188,7 @@ export async function rollbackTo(options: {
       await readUndoneManifest(later.path);
       // After the reads: a record they find damaged is named with what its parse found.
       checkSavedRecords(later.path, backupMetaOf(later));
+      checkSavedIndexReads(later.path, backupMetaOf(later).fromVersion);
       const unwritable = await firstUnwritableDir({
         appDir: options.appDir ?? backupMetaOf(later).appDir,
         stateDir,

@@ -8,7 +8,7 @@
  * sum, so one garbled at its old size is named too.
  */
 import { basename, join } from "node:path";
-import { indexBaseOf } from "../apply/install-index.js";
+import { indexBaseOf, readSavedIndexFileSync } from "../apply/install-index.js";
 import { damagedRecord } from "../state/record-file.js";
 import { lstatOrUndefined } from "../tree/fs-ops.js";
 import {
@@ -29,6 +29,8 @@ import { checkRecordSum, type RecordSum } from "./record-sums.js";
 /** The parts of meta.json (backup-store.ts) the rule judges by. */
 interface SizedMeta {
   fromVersion: string | null;
+  /** When the backup was made (ISO): its saved index was written before, never in place since. */
+  created: string;
   indexBytes?: number | undefined;
   manifestBytes?: number | undefined;
   installedBytes?: number | undefined;
@@ -92,10 +94,13 @@ function resized(size: number, recorded: string): string {
  * with "install-index.json is damaged" and the state file still naming the undone version. Exit 2
  * naming the backup, before anything moves. One lstat; the size is known for backups made since.
  */
-function checkSavedIndex(backupPath: string, meta: Pick<SizedMeta, "fromVersion" | "indexBytes">): void {
+function checkSavedIndex(
+  backupPath: string,
+  meta: Pick<SizedMeta, "fromVersion" | "indexBytes" | "created">,
+): void {
   if (meta.fromVersion === null) return;
   const saved = lstatOrUndefined(join(backupPath, PREVIOUS_INDEX_FILE));
-  const what = `this backup cannot be restored (ship would not know what ${meta.fromVersion} installed); move it out of the backup directory; nothing was changed`;
+  const what = savedIndexWhat(meta.fromVersion);
   if (saved === undefined || !saved.isFile())
     throw damagedRecord(
       backupPath,
@@ -110,12 +115,33 @@ function checkSavedIndex(backupPath: string, meta: Pick<SizedMeta, "fromVersion"
     );
   // A saved head (install-index.ts) needs the base it names, saved beside it at the size it names.
   const base = indexBaseOf(join(backupPath, PREVIOUS_INDEX_FILE));
-  if (base === undefined) return;
-  const kept = lstatOrUndefined(join(backupPath, SAVED_INDEX_BASE_FILE));
-  if (kept === undefined || !kept.isFile() || kept.size !== base.bytes)
+  const kept = base === undefined ? undefined : lstatOrUndefined(join(backupPath, SAVED_INDEX_BASE_FILE));
+  if (base !== undefined && (kept === undefined || !kept.isFile() || kept.size !== base.bytes))
     throw damagedRecord(
       backupPath,
       what,
       `the base of its saved install index of ${meta.fromVersion} (${SAVED_INDEX_BASE_FILE}) is ${kept === undefined ? "missing (deleted by hand?)" : !kept.isFile() ? "not a file" : `${kept.size} bytes, but ${PREVIOUS_INDEX_FILE} names one of ${base.bytes}`}`,
     );
+  // ship wrote both before the backup was made and never writes them in place: one modified since
+  // was edited (at its own size, or the size rule had named it), and is read whole to tell.
+  const made = Date.parse(meta.created);
+  if (!(saved.mtimeMs <= made && (kept === undefined || kept.mtimeMs <= made)))
+    readSavedIndexFileSync(join(backupPath, PREVIOUS_INDEX_FILE), what);
+}
+
+function savedIndexWhat(fromVersion: string): string {
+  return `this backup cannot be restored (ship would not know what ${fromVersion} installed); move it out of the backup directory; nothing was changed`;
+}
+
+/**
+ * The saved install index read whole, in either layout (docs/install-index.md), before a restore
+ * moves anything: the size rule above passes one garbled at its own size, which the restore then
+ * linked into place unread — "back on 2.0.0", exit 0, and every later run refused the live index
+ * as damaged. The columns' CRC-32 (or the JSON's parse) finds it; exit 2 naming the saved file.
+ * Here, not in checkSavedRecords: the listing judges every backup by an lstat each, and reading
+ * each saved index (megabytes at 20,000 files) would make it as slow as a rollback.
+ */
+export function checkSavedIndexReads(backupPath: string, fromVersion: string | null): void {
+  if (fromVersion === null) return;
+  readSavedIndexFileSync(join(backupPath, PREVIOUS_INDEX_FILE), savedIndexWhat(fromVersion));
 }

@@ -6,8 +6,12 @@
  * linked the damaged file into place as the live index and failed naming install-index.json, the
  * state file still saying 2.0.0 and every later run refused. Now: exit 2 naming the backup and the
  * file, before anything moves; the app, its index and the state stay as they were.
+ * Garbled at its own size (a byte of the columns' entries changed, docs/install-index.md): the size
+ * rule passed it, the rollback said "back on 2.0.0", exit 0, and every later run refused the live
+ * index as damaged; the saved index is now read whole (either layout) before anything moves, and
+ * `--list-backups` reads one written since its backup was made.
  */
-import { readdir, rm, truncate } from "node:fs/promises";
+import { open, readdir, rm, truncate } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
@@ -99,6 +103,37 @@ describe("--rollback of a backup whose saved install index is damaged (real CLI)
       const back = await runShip(["--config", app.config, "--rollback", newest]);
       expect(back.code, back.stderr).toBe(0);
       expect((await app.state()).sources.myapp?.current_version).toBe("2.0.0");
+    },
+  );
+
+  it.each([
+    { target: 2, version: "2.0.0" },
+    { target: 1, version: "1.0.0" },
+  ])(
+    "garbled at its own size, restoring $version: exit 2 naming it, nothing changed",
+    async ({ target, version }) => {
+      const all = await backups();
+      const name = all[target] ?? "";
+      const file = join(app.root, "var/backups/myapp", name, "index.json");
+      // The last byte is in the entries' numbers block, which the header's CRC-32 covers.
+      const handle = await open(file, "r+");
+      const { size } = await handle.stat();
+      const last = Buffer.alloc(1);
+      await handle.read(last, 0, 1, size - 1);
+      await handle.write(Buffer.from([last[0] === 0x41 ? 0x42 : 0x41]), 0, 1, size - 1);
+      await handle.close();
+      const before = await watched();
+      const damaged = `${file} is damaged, its entries do not match the checksum its header records: this backup cannot be restored (ship would not know what ${version} installed)`;
+
+      // The listing judges by the rollback's rule: the file was written since the backup was made.
+      const listed = await runShip(["--config", app.config, "--list-backups"]);
+      expect(listed.code, listed.stdout + listed.stderr).toBe(2);
+      expect(listed.stderr).toContain(`not listed: ${damaged}`);
+
+      const run = await runShip(["--config", app.config, "--rollback", name]);
+      expect(run.code, run.stdout + run.stderr).toBe(2);
+      expect(run.stderr).toContain(`ship: ${damaged}`);
+      expect(await watched()).toEqual(before);
     },
   );
 });
