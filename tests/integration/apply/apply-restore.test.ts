@@ -575,10 +575,14 @@ describe("applyUpdate + restoreBackup on real trees", () => {
     // in-process), and gone once the background rm ran.
     const bin = join(root, "slow-bin");
     const go = join(root, "rm-may-run");
+    // The rm's exit status, written when it has run: a CI run under heavy disk load saw the trash
+    // still holding 30 files after a fixed 30 s, which could not tell a slow rm from one that left
+    // entries behind. Now the test waits for the rm to end, then asserts what it left.
+    const ended = join(root, "rm-ended");
     await mkdir(bin);
     await writeFile(
       join(bin, "rm"),
-      `#!/bin/sh\nwhile [ ! -e '${go}' ]; do sleep 0.05; done\nexec /bin/rm "$@"\n`,
+      `#!/bin/sh\nwhile [ ! -e '${go}' ]; do sleep 0.05; done\n/bin/rm "$@"\necho $? > '${ended}.part' && /bin/mv '${ended}.part' '${ended}'\n`,
       { mode: 0o755 },
     );
     const path = process.env.PATH;
@@ -592,10 +596,11 @@ describe("applyUpdate + restoreBackup on real trees", () => {
     const trash = join(backupRoot, "myapp", ".trash");
     expect(await inodesUnder(trash)).toContain(added);
     await writeFile(go, "");
-    const deadline = Date.now() + 30_000;
-    while ((await inodesUnder(trash)).length > 0 && Date.now() < deadline) await sleep(50);
+    const deadline = Date.now() + 100_000;
+    while (!(await pathExists(ended)) && Date.now() < deadline) await sleep(100);
+    expect(await readFile(ended, "utf8").catch(() => "still running after 100 s")).toBe("0\n");
     expect(await inodesUnder(trash)).toEqual([]);
-  });
+  }, 120_000);
 
   it("falls back to copying when staging and backups are on another filesystem (/dev/shm), and says so", async () => {
     const shm = "/dev/shm";
