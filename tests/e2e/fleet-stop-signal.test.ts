@@ -3,9 +3,8 @@
  * exits at once, the instruction cut short. It exited 0, which systemd reads as a clean stop; the
  * honest code is 128+signal. The next start recovers and the hub still learns the outcome.
  */
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Fleet } from "./fleet.js";
 
@@ -19,7 +18,13 @@ describe("a second SIGTERM to ship agent mid-update (real hub, real agent)", () 
   });
 
   it("exits 143, not 0; the next start finishes the story for the hub", { timeout: 90_000 }, async () => {
-    const release = await fleet.publish({ version: "2.0.0", preUpdate: ["sleep 3"] });
+    // The update waits in its hook until the test lets it go: a fixed `sleep 3` could end, and the
+    // update with it, before a loaded machine's test had seen it in progress and sent both signals.
+    const go = join(fleet.dir, "go");
+    const release = await fleet.publish({
+      version: "2.0.0",
+      preUpdate: [`while [ ! -e ${go} ]; do sleep 0.1; done`],
+    });
     const { id } = await fleet.api<{ id: string }>("POST", "/rollouts", {
       release,
       waves: [{ name: "one", agents: ["agent-1"] }],
@@ -30,13 +35,18 @@ describe("a second SIGTERM to ship agent mid-update (real hub, real agent)", () 
     const exited = new Promise<{ code: number | null; signal: string | null }>((ok) =>
       agent.once("exit", (code, signal) => ok({ code, signal })),
     );
+    const logFile = join(fleet.agent(0).root, "agent.log");
     agent.kill("SIGTERM");
-    await sleep(300);
+    // The second once the first was heard, not a fixed 300 ms later: two signals of one kind still
+    // pending while a loaded machine has not run the process are delivered as one.
+    await fleet.waitFor("the first SIGTERM heard", async () =>
+      (await readFile(logFile, "utf8")).includes("stopping: finishing the running instruction first"),
+    );
     agent.kill("SIGTERM");
     expect(await exited).toEqual({ code: 143, signal: null });
-    const log = await readFile(join(fleet.agent(0).root, "agent.log"), "utf8");
-    expect(log).toContain("second signal (SIGTERM): exiting now, cut short");
+    expect(await readFile(logFile, "utf8")).toContain("second signal (SIGTERM): exiting now, cut short");
 
+    await writeFile(go, "");
     await fleet.startAgent(0);
     await fleet.waitFor("the rollout settled", async () => {
       const counts = (await fleet.rollout(id)).counts;

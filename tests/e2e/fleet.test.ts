@@ -168,8 +168,13 @@ describe("a fleet of 5 agents and a hub, real processes", () => {
   it("the hub restarted mid-rollout: agents reconnect, the rollout completes, every report arrives once", {
     timeout: 90_000,
   }, async () => {
-    // A slow pre_update hook keeps every agent busy while the hub is away.
-    const release = await fleet.publish({ version: "3.0.3", preUpdate: ["sleep 3"] });
+    // A pre_update hook that waits for the test keeps every agent busy while the hub is away. A
+    // fixed `sleep 3` could end on the first agent before a loaded machine had the fifth fetch.
+    const go = join(fleet.dir, "go-3.0.3");
+    const release = await fleet.publish({
+      version: "3.0.3",
+      preUpdate: [`while [ ! -e ${go} ]; do sleep 0.1; done`],
+    });
     const id = await rollout(release, [{ name: "everyone", percent: 100 }]);
     // Stop the hub once every agent has the release (a download the hub cut short is retried later).
     const fetched = async (agent: AgentHandle) =>
@@ -179,6 +184,7 @@ describe("a fleet of 5 agents and a hub, real processes", () => {
     for (const agent of fleet.agents) await fleet.waitFor(`${agent.id} fetched`, () => fetched(agent));
     expect((await fleet.rollout(id)).counts.in_progress).toBe(5);
     await fleet.stopHub("SIGTERM");
+    await writeFile(go, "");
 
     // Without a hub the agents finish and keep their reports in the outbox.
     await fleet.waitFor("all agents on 3.0.3", async () => {
@@ -242,7 +248,13 @@ describe("a fleet of 5 agents and a hub, real processes", () => {
     timeout: 60_000,
   }, async () => {
     const last = 4;
-    const release = await fleet.publish({ version: "3.0.5", preUpdate: ["sleep 2"] });
+    // The update waits in its hook until the signal was heard: a fixed `sleep 2` could end first on a
+    // loaded machine, and the agent then stopped idle, not "finishing the running instruction".
+    const go = join(fleet.dir, "go-3.0.5");
+    const release = await fleet.publish({
+      version: "3.0.5",
+      preUpdate: [`while [ ! -e ${go} ]; do sleep 0.1; done`],
+    });
     const res = await fleet.api<{ id: string }>("POST", "/rollouts", {
       release,
       waves: [{ name: "one", agents: ["agent-5"] }],
@@ -251,7 +263,16 @@ describe("a fleet of 5 agents and a hub, real processes", () => {
       "agent-5 working",
       async () => (await fleet.rollout(res.id)).counts.in_progress === 1,
     );
-    expect(await fleet.stopAgent(last, "SIGTERM")).toBe(0);
+    const logFile = join(fleet.agent(last).root, "agent.log");
+    const logged = (await readFile(logFile, "utf8")).length;
+    const stopped = fleet.stopAgent(last, "SIGTERM");
+    await fleet.waitFor("the SIGTERM heard", async () =>
+      (await readFile(logFile, "utf8"))
+        .slice(logged)
+        .includes("stopping: finishing the running instruction first"),
+    );
+    await writeFile(go, "");
+    expect(await stopped).toBe(0);
     expect(await fleet.appVersion(last)).toBe("3.0.5");
     // The report went out before the agent closed its connection (or waits in its outbox).
     await fleet.startAgent(last);

@@ -26,8 +26,22 @@ async function waitForFile(path: string, ms = 30_000): Promise<void> {
   }
 }
 
+/** Until the run's stderr says `text`; no deadline of its own (the test's is the bound). */
+async function waitForOutput(
+  run: { child: ChildProcess; stderr: () => string },
+  text: string,
+): Promise<void> {
+  while (!run.stderr().includes(text)) {
+    if (run.child.exitCode !== null || run.child.signalCode !== null)
+      throw new Error(`the run ended without saying "${text}": ${run.stderr()}`);
+    await sleep(25);
+  }
+}
+
 function started(args: string[]): {
   child: ChildProcess;
+  /** What the run has written to stderr so far. */
+  stderr: () => string;
   done: Promise<{ code: number | null; signal: string | null; stderr: string }>;
 } {
   const child = spawn(process.execPath, [SHIP_BIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
@@ -39,7 +53,7 @@ function started(args: string[]): {
   const done = new Promise<{ code: number | null; signal: string | null; stderr: string }>((resolve) =>
     child.on("exit", (code, signal) => resolve({ code, signal, stderr })),
   );
-  return { child, done };
+  return { child, stderr: () => stderr, done };
 }
 
 describe.skipIf(process.platform !== "linux")("ship stopped by SIGTERM during a slow hook", () => {
@@ -96,7 +110,10 @@ describe.skipIf(process.platform !== "linux")("ship stopped by SIGTERM during a 
     const run = started(["--config", config]);
     await waitForFile(join(root, "hook-started-first"));
     run.child.kill("SIGTERM");
-    await sleep(200);
+    // The second signal once the first was heard: sent a fixed 200 ms later, both could still be
+    // pending in the kernel while a loaded machine had not run the process, and pending signals of
+    // one kind are delivered once: the run then saw a single SIGTERM and finished the update.
+    await waitForOutput(run, "SIGTERM: stopping after the running source's update");
     run.child.kill("SIGTERM");
     const result = await run.done;
     expect(result.code).toBe(143);
