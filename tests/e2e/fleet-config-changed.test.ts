@@ -77,8 +77,12 @@ describe("ship agent after its ship.toml was edited (real hub, real agent)", () 
     const exited = new Promise<number | null>((resolve) => agent.process?.once("exit", resolve));
     expect(toml).toMatch(/^labels = .*$/m);
     await writeFile(agent.configFile, toml.replace(/^labels = .*$/m, 'labels = { ring = "late" }'));
-    // Before: the agent ran on with its old labels until someone restarted it.
-    expect(await Promise.race([exited, sleep(20_000).then(() => "still running")])).toBe(75);
+    // Before: the agent ran on with its old labels until someone restarted it. The exit is awaited
+    // itself; the bound is the fleet's wait for an event (45 s): 20 s, of which the agent's idle
+    // check takes up to 5, was within reach of a loaded machine.
+    expect(await Promise.race([exited, sleep(45_000).then(() => "still running 45 s after the edit")])).toBe(
+      75,
+    );
     await fleet.startAgent(0);
     await fleet.waitFor("the hub sees the new labels", async () => {
       const seen = await fleet.api<{ online: boolean; labels: Record<string, string> }>(

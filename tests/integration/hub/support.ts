@@ -563,10 +563,11 @@ export async function hubWithLabelledAgents(
       apps.map((app) => ({ app, version: "1.0.0", state: "updated", releaseId: undefined })),
       labels,
     );
-    // Not expect.poll: this runs in a beforeAll.
-    const until = Date.now() + 10_000;
+    // Not expect.poll: this runs in a beforeAll. The wait ends when the hub has the agent; the
+    // deadline is for a hang, as next()'s (10 s was within reach of a loaded machine).
+    const until = Date.now() + 30_000;
     while (!t.hub.registry.isOnline(id)) {
-      if (Date.now() > until) throw new Error(`agent ${id} not online after 10 s`);
+      if (Date.now() > until) throw new Error(`agent ${id} not online after 30 s`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   }

@@ -75,10 +75,12 @@ describe("http(s) archives are extracted while they download", () => {
       if (req.url !== "/app.tar.gz") return void res.writeHead(404).end();
       res.writeHead(200, { "content-length": String(archive.length), etag: '"s1"' });
       // first.bin ends well inside the first 1.2 MB; the rest is held back until staging has it
-      // (or 5 s passed: a download-then-extract would only write it after the whole body).
+      // (or 30 s passed: a download-then-extract would only write it after the whole body). The
+      // wait ends when first.bin is whole; 5 s for it (gunzip and write 270 KB) was within reach
+      // of a loaded machine's slow disk, and the source's own idle limit is 60 s.
       const split = 1_200_000;
       res.write(archive.subarray(0, split), async () => {
-        const until = Date.now() + 5_000;
+        const until = Date.now() + 30_000;
         while (Date.now() < until) {
           if ((await sizeOf(join(stage, "first.bin"))) === first.length) {
             sawFirstEarly = true;

@@ -41,10 +41,30 @@ function group(script: string): number {
   return child.pid;
 }
 
+/** Polls `check` until it holds: the wait is for the event, and the test's own limit is the bound. */
+async function until(check: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await check())) await sleep(20);
+}
+
+/**
+ * A group whose leader ignores TERM, once its trap is set: a fixed 100 ms for that could pass on a
+ * loaded machine before the shell ran, and TERM then ended it at once (no KILL was ever needed).
+ */
+async function ignoringTerm(): Promise<number> {
+  const ready = join(dir, "trap-set");
+  const pid = group(`trap '' TERM; : > ${ready}; sleep 600 & wait`);
+  await until(() =>
+    stat(ready).then(
+      () => true,
+      () => false,
+    ),
+  );
+  return pid;
+}
+
 describe.skipIf(process.platform !== "linux")("endInterruptedCommand", () => {
   it("ends the recorded group (TERM, then KILL for a command that ignores TERM) and clears the record", async () => {
-    const pid = group("trap '' TERM; sleep 600 & wait");
-    await sleep(100);
+    const pid = await ignoringTerm();
     const file = runningCommandFile(dir);
     await recordRunningCommand(file, pid, "pre_update hook[0]");
     const detail = await endInterruptedCommand(file, memoryLogger([]), { graceMs: 300 });
@@ -56,8 +76,7 @@ describe.skipIf(process.platform !== "linux")("endInterruptedCommand", () => {
   // The grace time was counted on the wall clock: set back an hour meanwhile (NTP), a command that
   // ignores SIGTERM got its SIGKILL an hour late, and the run waited for it.
   it("sends SIGKILL after the grace time though the wall clock is set back an hour meanwhile", async () => {
-    const pid = group("trap '' TERM; sleep 600 & wait");
-    await sleep(100);
+    const pid = await ignoringTerm();
     const file = runningCommandFile(dir);
     await recordRunningCommand(file, pid, "pre_update hook[0]");
     const shift = steppedClocks();
@@ -65,7 +84,9 @@ describe.skipIf(process.platform !== "linux")("endInterruptedCommand", () => {
       const ending = endInterruptedCommand(file, memoryLogger([]), { graceMs: 300 });
       await sleep(100);
       shift.wall = -3_600_000;
-      const late = sleep(10_000).then(() => "still waiting after 10 s");
+      // The wait for the end is the event's; 30 s only bounds an hour's wait (10 s was within a
+      // loaded machine's reach).
+      const late = sleep(30_000).then(() => "still waiting after 30 s");
       expect(await Promise.race([ending, late])).toMatch(/ended pre_update hook\[0\]/);
       expect(alive(pid)).toBe(false);
     } finally {
@@ -78,12 +99,14 @@ describe.skipIf(process.platform !== "linux")("endInterruptedCommand", () => {
     const pid = group(`sleep 600 & echo $! > ${marker}; exit 0`);
     const file = runningCommandFile(dir);
     await recordRunningCommand(file, pid, "migration 2.0.0[0]");
+    // Awaited, not 100 polls: on a loaded machine those could end before the shell wrote the pid
+    // (NaN for the orphan) or exited (a live leader is ended the ordinary way).
     let orphan = Number.NaN;
-    for (let i = 0; i < 100 && Number.isNaN(orphan); i++) {
-      await sleep(20);
+    await until(async () => {
       orphan = Number.parseInt(await readFile(marker, "utf8").catch(() => ""), 10);
-    }
-    for (let i = 0; i < 100 && alive(pid); i++) await sleep(20);
+      return !Number.isNaN(orphan);
+    });
+    await until(() => !alive(pid));
     expect(alive(orphan)).toBe(true);
     expect(await endInterruptedCommand(file, memoryLogger([]))).toMatch(/ended migration/);
     expect(alive(orphan)).toBe(false);
@@ -106,7 +129,7 @@ describe.skipIf(process.platform !== "linux")("endInterruptedCommand", () => {
     expect(await endInterruptedCommand(file, memoryLogger([]))).toBeUndefined();
     const pid = group("exit 0");
     await recordRunningCommand(file, pid, "cleanup[0]");
-    for (let i = 0; i < 100 && alive(pid); i++) await sleep(20);
+    await until(() => !alive(pid));
     expect(await endInterruptedCommand(file, memoryLogger([]))).toBeUndefined();
   });
 });
