@@ -6,6 +6,7 @@
  * with 0 failed over a host that failed the release. Real hub, real agent processes.
  */
 import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Fleet } from "./fleet.js";
 
@@ -32,10 +33,13 @@ describe("a host relabelled out of the selector mid-update (real hub, real agent
   it("its failed run counts: the rollout halts on it instead of completing '0 failed'", {
     timeout: 150_000,
   }, async () => {
-    // Fails on agent-1 only; its pre_update step gives the time to stop it mid-update.
+    // Fails on agent-1 only; its pre_update step holds the update until the test lets it go, so
+    // agent-1 is stopped mid-update. A fixed `sleep 6` could end first on a loaded machine: the
+    // update then failed by itself and the relabelled restart was never tested.
+    const go = join(fleet.dir, "go");
     const release = await fleet.publish({
       version: "2.0.0",
-      preUpdate: ["sleep 6"],
+      preUpdate: [`while [ ! -e ${go} ]; do sleep 0.1; done`],
       test: `grep -qx '2.0.0' app.txt && case "$SHIP_APP_DIR" in */agent-1/*) exit 1;; esac`,
     });
     const { id } = await fleet.api<{ id: string }>("POST", "/rollouts", {
@@ -49,6 +53,7 @@ describe("a host relabelled out of the selector mid-update (real hub, real agent
       async () => (await stateOf(id, "agent-1"))?.state === "in_progress",
     );
     await fleet.stopAgent(0, "SIGKILL");
+    await writeFile(go, "");
     const { configFile } = fleet.agent(0);
     const toml = await readFile(configFile, "utf8");
     await writeFile(configFile, toml.replace(/^labels = .*$/m, 'labels = { env = "staging" }'));
