@@ -433,7 +433,7 @@ describe.skipIf(!hasPostgres())("cluster mode: two hubs on one PostgreSQL", () =
     // Something is announced after the late event committed: a stream that followed the largest id
     // would have announced "early" and then stayed silent, and the dashboard missed "late".
     await expect
-      .poll(() => seen.filter((m) => m.at >= committed).length, { timeout: 5000 })
+      .poll(() => seen.filter((m) => m.at >= committed).length, { timeout: 20_000 })
       .toBeGreaterThan(0);
     const ids = (await a.hub.store.listEvents({ limit: 10 })).map((e) => e.id);
     expect(ids).toContain(seen.at(-1)?.id);

@@ -196,7 +196,7 @@ describe("unused artifacts: a real hub", () => {
       expect(await readdir(artifacts)).toHaveLength(2);
 
       shift = 2 * 86_400_000;
-      await expect.poll(() => readdir(artifacts), { timeout: 5000 }).toEqual([sha(published)]);
+      await expect.poll(() => readdir(artifacts), { timeout: 20_000 }).toEqual([sha(published)]);
       const download = await fetch(`${t.hub.url}/api/v1/artifacts/${sha(abandoned)}`, {
         headers: { authorization: `Bearer ${t.operator}` },
       });
@@ -237,7 +237,7 @@ describe("unused artifacts: a real hub", () => {
         dir,
       );
       try {
-        await expect.poll(() => readdir(join(dir, "artifacts")), { timeout: 5000 }).toEqual([]);
+        await expect.poll(() => readdir(join(dir, "artifacts")), { timeout: 20_000 }).toEqual([]);
         expect(lines.map((l) => l.msg)).toContain("removed artifacts no release names");
       } finally {
         await second.stop();
