@@ -165,7 +165,10 @@ describe("a hub whose SQLite file another process holds locked", () => {
   // lock refused the write at once ("waited 2 s"), the lock let go a moment later.
   it("a write waiting for the lock is taken when it is let go in time, the wall clock stepped an hour meanwhile", async () => {
     const shift = steppedClocks();
-    const t = await startTestHub({ log: memoryLogger([]), lockWaitMs: 2000 });
+    // A wait far longer than the test's own steps (half a second and a child's release of the
+    // lock): 2 s was within reach of a loaded machine, and the write was refused for that. The hour
+    // the clock steps is still far past it, as before.
+    const t = await startTestHub({ log: memoryLogger([]), lockWaitMs: 20_000 });
     const holder = await holdWriteLock(join(t.dir, "hub.db"));
     try {
       const publishing = publishOn(t, "2.0.0");
