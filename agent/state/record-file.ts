@@ -66,11 +66,36 @@ export function unreadableRecord(path: string): BadInputError {
     stat === undefined
       ? ""
       : `owned by uid ${stat.uid} (gid ${stat.gid}), mode ${(stat.mode & 0o777).toString(8)}, `;
+  const tree =
+    stat === undefined || stat.uid === me.uid || me.uid === 0 ? undefined : shipUsersTree(path, me);
+  const fix =
+    tree === undefined
+      ? `chown ${me.username} ${path} (a run as root, such as sudo ship, leaves it root's)`
+      : `chown -R ${me.username}: ${tree} (a run as root, such as sudo ship, leaves ship's records there root's)`;
   return BadInputError.single(
     path,
     "",
-    `cannot be read: it is ${owner}and ship runs as ${me.username} (uid ${me.uid}); chown ${me.username} ${path} (a run as root, such as sudo ship, leaves it root's), or run ship as its owner`,
+    `cannot be read: it is ${owner}and ship runs as ${me.username} (uid ${me.uid}); ${fix}, or run ship as its owner`,
   );
+}
+
+/**
+ * What to chown so that ship may read its records again: the directory tree ship's user owns that
+ * holds `path` (/var/lib/ship, where install.sh makes it ship's below root's /var/lib). A run as
+ * root leaves a dozen records root's — the state file, the install index, each file of the backup
+ * it made — and naming the one file read first had the operator chown them one refused run at a
+ * time (six for a `--rollback` of that backup), as `ship agent` already names the state directory.
+ * Never the home directory or above it, nor for root, whose tree would be the system's; undefined
+ * when no directory above is ship's user's.
+ */
+function shipUsersTree(path: string, me: { uid: number; homedir: string }): string | undefined {
+  let tree: string | undefined;
+  for (let dir = dirname(path); dir !== me.homedir && dirname(dir) !== dir; dir = dirname(dir)) {
+    const stat = statSync(dir, { throwIfNoEntry: false });
+    if (stat === undefined || (stat.uid !== me.uid && tree !== undefined)) break;
+    if (stat.uid === me.uid) tree = dir;
+  }
+  return tree;
 }
 
 /**

@@ -135,6 +135,12 @@ export async function tokenCreate(
     });
     return issued;
   });
+  // A bare amount is seconds (`3600`), but `--ttl 30` beside the default 30d reads as 30 days: the
+  // token expired half a minute later, unsaid until every request of CI or an agent was a 401.
+  if (!/[smhdwy]$/.test(options.ttl.trim()))
+    process.stderr.write(
+      `ship-hub: note: --ttl ${options.ttl.trim()} has no unit, so it is ${ttlSeconds} second(s): the token expires at ${new Date(token.record.expires).toISOString()}; write a unit for longer (${options.ttl.trim()}d is ${options.ttl.trim()} days)\n`,
+    );
   if (out !== undefined) {
     // The token itself never reaches the terminal; the jti is what `token revoke` takes.
     process.stdout.write(`wrote the ${role} token to ${out} (mode 600); its jti: ${token.record.jti}\n`);

@@ -4,7 +4,8 @@
  * daemon was restarted again and again. Now exit 2 naming the file, its owner, ship's user and the
  * chown that fixes it. Real CLI; as root (CI) ship runs as nobody, otherwise the file is made mode 000.
  */
-import { chmod, chown, mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { spawnSync } from "node:child_process";
+import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir, userInfo } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -65,11 +66,42 @@ describe("a record of ship's it may not read (real CLI)", () => {
         expect(said).toContain(
           `${path} cannot be read: it is owned by uid ${asRoot ? 0 : process.getuid?.()}`,
         );
-        expect(said).toContain(`chown ${user} ${path}`);
+        // As root the state directory is nobody's and the record root's: the whole of it, at once.
+        expect(said).toContain(asRoot ? `chown -R nobody: ${root}/var (` : `chown ${user} ${path}`);
         expect(said).not.toMatch(/EACCES: permission denied, open/);
       }
     });
   }
+
+  // A `sudo ship` update makes its backup, the state file and the install index root's: the refusal
+  // named one record at a time, and the operator chowned meta.json, inventory.json, saved.json,
+  // installed.json, manifest.json in five refused --rollback runs, to meet the backup's directory
+  // "not writable" (exit 1) at the sixth, then state.json and install-index.json.
+  it.runIf(asRoot)(
+    "a run as root: one chown -R of the directory named, as said, and --rollback restores",
+    async () => {
+      await writeFile(join(root, "release/update-manifest.yaml"), 'version: "2.0.0"\n');
+      await writeFile(join(root, "release/app.txt"), "v2\n");
+      const asRootRun = await runShip(["--config", config]);
+      expect(asRootRun.code, asRootRun.stderr).toBe(0);
+      const backups = join(root, "var/backups/myapp");
+      const rootMade: string[] = [];
+      for (const id of await readdir(backups))
+        if ((await stat(join(backups, id))).uid === 0) rootMade.push(id);
+      expect(rootMade).toHaveLength(1);
+      const tree = join(root, "var");
+      for (const args of [["--rollback", String(rootMade[0])], ["--list-backups"], []]) {
+        const run = await ship(args);
+        expect(run.code, run.stdout + run.stderr).toBe(2);
+        expect(run.stderr).toContain(`chown -R nobody: ${tree} (a run as root`);
+      }
+      const chowned = spawnSync("chown", ["-R", "nobody:", tree]);
+      expect(chowned.status, String(chowned.stderr)).toBe(0);
+      const rollback = await ship(["--rollback", String(rootMade[0])]);
+      expect(rollback.code, rollback.stdout + rollback.stderr).toBe(0);
+      expect(await readFile(join(root, "app/app.txt"), "utf8")).toBe("v1\n");
+    },
+  );
 
   it("a backup's meta.json: --list-backups lists the rest and names it, exit 2", async () => {
     const [id] = await readdir(join(root, "var/backups/myapp"));
@@ -78,6 +110,6 @@ describe("a record of ship's it may not read (real CLI)", () => {
     const listed = await ship(["--list-backups"]);
     expect(listed.code, listed.stdout + listed.stderr).toBe(2);
     expect(listed.stderr).toContain(`not listed: ${path} cannot be read: it is owned by uid`);
-    expect(listed.stderr).toContain(`chown ${user} ${path}`);
+    expect(listed.stderr).toContain(asRoot ? `chown -R nobody: ${root}/var (` : `chown ${user} ${path}`);
   });
 });

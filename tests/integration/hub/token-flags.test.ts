@@ -68,6 +68,31 @@ it("--ttl takes a duration's amount as the number flags do: .5d is 12 h, 1e1d is
   expect(await readdir(dir)).toEqual(["data"]);
 });
 
+// `--ttl 30` beside the default 30d: a 30-second token, printed as any other, that CI or an agent
+// found expired (401) by its first use. Still seconds, as `3600` always was, but stderr says so.
+it("--ttl with no unit is seconds, and stderr says so with the expiry; with a unit it says nothing", async () => {
+  const bare = await runHubCli(dir, ["token", "create", "--role", "ci", "--ttl", "30", "--data-dir", "data"]);
+  expect(bare.code, bare.stderr).toBe(0);
+  const claims = JSON.parse(Buffer.from(bare.stdout.trim().split(".")[1] ?? "", "base64url").toString()) as {
+    exp: number;
+  };
+  const expires = new Date(claims.exp * 1000).toISOString();
+  expect(bare.stderr).toBe(
+    `ship-hub: note: --ttl 30 has no unit, so it is 30 second(s): the token expires at ${expires}; write a unit for longer (30d is 30 days)\n`,
+  );
+  const days = await runHubCli(dir, [
+    "token",
+    "create",
+    "--role",
+    "ci",
+    "--ttl",
+    "30d",
+    "--data-dir",
+    "data",
+  ]);
+  expect({ code: days.code, stderr: days.stderr }).toEqual({ code: 0, stderr: "" });
+});
+
 const createNamed = (name: string) =>
   runHubCli(dir, ["token", "create", "--role", "ci", "--name", name, "--data-dir", "data"]);
 
