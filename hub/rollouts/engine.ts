@@ -885,6 +885,8 @@ export class RolloutEngine {
     timedOut: string | undefined;
     /** The failures this resume accepted (the allowance): not those of a wave it started. */
     acceptedFailures: number;
+    /** The failures of the waves started when it resumed, accepted (after a halt) or still counted. */
+    failedBefore: number;
   }> {
     return this.run(async (dispatch) => {
       const { t } = dispatch;
@@ -892,10 +894,14 @@ export class RolloutEngine {
       await refuseUnless(dispatch.t, rollout, "resume", this.options.now());
       const now = this.options.now();
       const state = rolloutStep(rollout.state, "resume");
+      // Only a halt's failures are accepted: the operator resumes past the threshold the hub stopped
+      // on. A pause by hand (to look) stopped on nothing, and its resume forgives nothing: it used to
+      // accept every failure so far, so a count threshold of 2 let a third failure through.
+      const halted = isHaltReason(rollout.reason);
       // The failures every view shows, before the timeouts below: no view shows those while the
       // rollout stands paused, so a caller's `failedSeen` could never count them (the dashboard's
       // Resume, which always sends it, was refused for ever).
-      refuseUnseenFailures(rollout, await t.countDeploymentsOfRollout(id), failedSeen);
+      if (halted) refuseUnseenFailures(rollout, await t.countDeploymentsOfRollout(id), failedSeen);
       // Written at commit, so its figure can be filled in below while it stays first in the log.
       const resumed = { acceptedFailures: 0 };
       dispatch.record({ actor, kind: "rollout.resumed", subject: id, data: resumed });
@@ -908,24 +914,31 @@ export class RolloutEngine {
       // Timed-out agents connected again are due again: they are retried, not accepted (the
       // allowance this may lower is set anew just below).
       await this.retryConnected({ ...rollout, state }, dispatch, actor);
-      const timedOut = await timedOutWhilePaused(t, expired);
-      // Failures seen so far are accepted by resuming; only new ones count toward the threshold.
+      const timedOut = await timedOutWhilePaused(t, expired, halted);
+      // After a halt the failures so far are accepted; only new ones count toward the threshold.
+      // Otherwise the allowance stays as it was (an earlier halt's, less those no failures now).
       const failed = (await this.activeStats(t, rollout)).total.failed;
-      resumed.acceptedFailures = failed;
-      await t.updateRollout(id, { state, reason: null, failureAllowance: failed, updated: now });
+      const accepted = halted ? failed : 0;
+      resumed.acceptedFailures = accepted;
+      await t.updateRollout(id, {
+        state,
+        reason: null,
+        ...(halted ? { failureAllowance: failed } : {}),
+        updated: now,
+      });
       // NOTIFY: a cluster wakes the other hubs here, on commit.
       await this.deliver({ ...rollout, state }, dispatch, actor);
       // Paused with a waiting reason only by `holdEmpty`: resuming accepts the empty last wave,
       // which completes the rollout with nothing tested in it, as `emptyCompletionReason` says.
-      const accepted = isWaitingReason(rollout.reason);
-      const hold = accepted ? await this.emptyCompletion(t, rollout) : undefined;
-      await this.evaluate(id, dispatch, accepted);
+      const completesHold = isWaitingReason(rollout.reason);
+      const hold = completesHold ? await this.emptyCompletion(t, rollout) : undefined;
+      await this.evaluate(id, dispatch, completesHold);
       const after = await this.requireRollout(id, t);
       const untested =
         hold !== undefined && isFinalRollout(after.state)
           ? recordUntestedPass(dispatch, rollout, rollout.currentWave, actor, "completed as it is", hold)
           : undefined;
-      return { rollout: after, untested, timedOut, acceptedFailures: failed };
+      return { rollout: after, untested, timedOut, acceptedFailures: accepted, failedBefore: failed };
     });
   }
 
