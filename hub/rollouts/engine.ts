@@ -654,9 +654,11 @@ export class RolloutEngine {
   async unaccept(dispatch: Dispatch, rollout: RolloutRecord, left: readonly DeploymentRecord[]) {
     if (left.length === 0 || rollout.failureAllowance === 0) return;
     const { t } = dispatch;
-    // The newest resume, asked by kind: the rollout's other events may be thousands.
-    const resumedAt = (await t.listEvents({ subject: rollout.id, kinds: ["rollout.resumed"], limit: 1 }))[0]
-      ?.at;
+    // The newest resume that accepted failures (after a halt), asked by kind: the rollout's other
+    // events may be thousands. A resume after a pause by hand accepted none: a failure before it
+    // counted, and read as accepted it took one of the halt's out of the allowance.
+    const resumes = await t.listEvents({ subject: rollout.id, kinds: ["rollout.resumed"], limit: 100 });
+    const resumedAt = resumes.find((e) => acceptedSome(e.data))?.at;
     if (resumedAt === undefined) return;
     const accepted = left.filter((d) => d.updatedAt <= resumedAt).length;
     if (accepted === 0) return;
@@ -1416,6 +1418,12 @@ function notReached(back: RollbackResult | undefined): string[] {
 }
 
 /** Every redeliverable (timed-out) deployment of `rollout` in the waves it has reached, whatever its age. */
+/** Whether a `rollout.resumed` event's data says it accepted failures (one without a figure did). */
+function acceptedSome(data: unknown): boolean {
+  if (typeof data !== "object" || data === null || !("acceptedFailures" in data)) return true;
+  return data.acceptedFailures !== 0;
+}
+
 function timedOutDeployments(t: Dispatch["t"], rollout: RolloutRecord): Promise<DeploymentRecord[]> {
   return t.listStalledDeployments({
     rolloutId: rollout.id,
