@@ -139,6 +139,8 @@ export interface RolloutSummary {
   /** Of progress.succeeded, the agents on the release already, sent nothing (absent from older hubs). */
   alreadyOn?: number;
   reason: string | null;
+  /** Halted on its failure threshold: a resume accepts the failures so far (absent from an older hub). */
+  halted?: boolean;
   release: { id: string; app: string; version: string };
   currentWave: number;
   currentWaveName: string;

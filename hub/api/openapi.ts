@@ -85,7 +85,7 @@ const routes: Record<string, Record<string, Operation>> = {
   "/rollouts/{id}/resume": {
     post: {
       summary:
-        "Resume (accepts failures so far; the answer's acceptedFailures counts them, not those of a wave it started); {failedSeen: n} refuses (409) when more than n agents have failed by now; completing a rollout held on a last wave that tested nothing is said in warnings and recorded (rollout.wave_untested) with who did",
+        "Resume (after a halt on the failure threshold it accepts the failures so far, the answer's acceptedFailures counting them, not those of a wave it started; after a pause by hand it accepts none: failedBefore says how many still count); {failedSeen: n} refuses (409) a halted rollout's resume when more than n agents have failed by now; completing a rollout held on a last wave that tested nothing is said in warnings and recorded (rollout.wave_untested) with who did",
       roles: "operator",
       body: "ResumeRollout",
     },

@@ -154,7 +154,12 @@ export function rolloutRoutes(deps: ApiDeps): Router {
     const warnings = [resumed.timedOut, resumed.untested].filter((w): w is string => w !== undefined);
     // What it accepted, as the engine counted it: a view read after it cannot tell those from the
     // failures of a wave the resume started (auto-advance), which count toward the threshold.
-    const answer = { ...view, acceptedFailures: resumed.acceptedFailures };
+    // `failedBefore`: the failures so far, accepted or (a pause by hand, not a halt) still counted.
+    const answer = {
+      ...view,
+      acceptedFailures: resumed.acceptedFailures,
+      failedBefore: resumed.failedBefore,
+    };
     res.json(warnings.length === 0 ? answer : { ...answer, warnings });
   });
   // Abort as pause: never refused for coming late, but a late one is said (warnings).

@@ -170,7 +170,7 @@ remote(
     .argument("<id>")
     .option(
       "--failed-seen <n>",
-      "the failures you accept (`rollout show`'s failed=N): refused (409) if more agents have failed by now; those whose timeout fell due while it stood paused are accepted and named (default: accept every failure so far)",
+      "the failures you accept after a halt (`rollout show`'s failed=N): refused (409) if more agents have failed by now (a pause by hand accepts none and checks nothing); those whose timeout fell due while it stood paused are accepted and named (default: accept every failure so far)",
     ),
 ).action(async (id: string, options) => (await remoteCommands()).rolloutAction("resume", id, options));
 remote(

@@ -301,7 +301,9 @@ export async function rolloutAction(
       ...(fromWave === undefined ? {} : { fromWave: fromWave - 1 }),
       decidedMsAgo: Math.round(performance.now()),
     };
-  const detail = await client.request<Detail & { warnings?: string[]; acceptedFailures?: number }>(
+  const detail = await client.request<
+    Detail & { warnings?: string[]; acceptedFailures?: number; failedBefore?: number }
+  >(
     action === "show" ? "GET" : "POST",
     action === "show" ? path : `${path}/${action}`,
     action === "show" ? undefined : body,
@@ -315,8 +317,9 @@ export async function rolloutAction(
       `not rolled back: ${missed.join(", ")} (no earlier release known, a later rollout of the app took them over, forgotten by an operator, or their rollback failed: see each one's error in \`rollout show\`)`,
     );
   }
-  // Resuming accepts the failures so far (only new ones count toward the threshold): said, on
-  // stderr where a script reading the view does not trip on it, as the dashboard's question says it.
+  // Resuming after a halt accepts the failures so far (only new ones count toward the threshold);
+  // after a pause by hand they still count: said, on stderr where a script reading the view does
+  // not trip on it, as the dashboard's question says it.
   // Only those of the waves started: a host of a later wave planned failed (broken on the release
   // already) counts when its wave starts, and was said to be accepted when it was not.
   if (action === "resume") {
@@ -326,10 +329,19 @@ export async function rolloutAction(
     // The hub's own count: a wave the resume started (auto-advance) brings failures it did not
     // accept, which the view alone would have counted as accepted (an older hub sends none).
     const accepted = detail.acceptedFailures ?? detail.progress.failed - later;
-    const started = detail.progress.failed - later - accepted;
+    // An older hub accepted every failure so far on any resume, and sent no `failedBefore`.
+    const before = detail.failedBefore ?? accepted;
+    const started = detail.progress.failed - later - before;
+    // Of those, what stays counted: none after a halt; after a pause by hand, all but the
+    // failures an earlier halt's resume accepted (the view's `counted.accepted`).
+    const counted = accepted > 0 ? 0 : before - (detail.counted?.accepted ?? 0);
     if (accepted > 0)
       say(
         `note: resumed with ${accepted} failure(s) so far accepted: only failures from now on count toward the threshold`,
+      );
+    if (counted > 0)
+      say(
+        `note: ${counted} failure(s) so far still count toward the threshold: the rollout was paused, not halted on it, and a resume accepts failures only after a halt`,
       );
     if (started > 0)
       say(

@@ -654,9 +654,11 @@ export class RolloutEngine {
   async unaccept(dispatch: Dispatch, rollout: RolloutRecord, left: readonly DeploymentRecord[]) {
     if (left.length === 0 || rollout.failureAllowance === 0) return;
     const { t } = dispatch;
-    // The newest resume, asked by kind: the rollout's other events may be thousands.
-    const resumedAt = (await t.listEvents({ subject: rollout.id, kinds: ["rollout.resumed"], limit: 1 }))[0]
-      ?.at;
+    // The newest resume that accepted failures (after a halt), asked by kind: the rollout's other
+    // events may be thousands. A resume after a pause by hand accepted none: a failure before it
+    // counted, and read as accepted it took one of the halt's out of the allowance.
+    const resumes = await t.listEvents({ subject: rollout.id, kinds: ["rollout.resumed"], limit: 100 });
+    const resumedAt = resumes.find((e) => acceptedSome(e.data))?.at;
     if (resumedAt === undefined) return;
     const accepted = left.filter((d) => d.updatedAt <= resumedAt).length;
     if (accepted === 0) return;
@@ -885,6 +887,8 @@ export class RolloutEngine {
     timedOut: string | undefined;
     /** The failures this resume accepted (the allowance): not those of a wave it started. */
     acceptedFailures: number;
+    /** The failures of the waves started when it resumed, accepted (after a halt) or still counted. */
+    failedBefore: number;
   }> {
     return this.run(async (dispatch) => {
       const { t } = dispatch;
@@ -892,10 +896,14 @@ export class RolloutEngine {
       await refuseUnless(dispatch.t, rollout, "resume", this.options.now());
       const now = this.options.now();
       const state = rolloutStep(rollout.state, "resume");
+      // Only a halt's failures are accepted: the operator resumes past the threshold the hub stopped
+      // on. A pause by hand (to look) stopped on nothing, and its resume forgives nothing: it used to
+      // accept every failure so far, so a count threshold of 2 let a third failure through.
+      const halted = isHaltReason(rollout.reason);
       // The failures every view shows, before the timeouts below: no view shows those while the
       // rollout stands paused, so a caller's `failedSeen` could never count them (the dashboard's
       // Resume, which always sends it, was refused for ever).
-      refuseUnseenFailures(rollout, await t.countDeploymentsOfRollout(id), failedSeen);
+      if (halted) refuseUnseenFailures(rollout, await t.countDeploymentsOfRollout(id), failedSeen);
       // Written at commit, so its figure can be filled in below while it stays first in the log.
       const resumed = { acceptedFailures: 0 };
       dispatch.record({ actor, kind: "rollout.resumed", subject: id, data: resumed });
@@ -908,24 +916,31 @@ export class RolloutEngine {
       // Timed-out agents connected again are due again: they are retried, not accepted (the
       // allowance this may lower is set anew just below).
       await this.retryConnected({ ...rollout, state }, dispatch, actor);
-      const timedOut = await timedOutWhilePaused(t, expired);
-      // Failures seen so far are accepted by resuming; only new ones count toward the threshold.
+      const timedOut = await timedOutWhilePaused(t, expired, halted);
+      // After a halt the failures so far are accepted; only new ones count toward the threshold.
+      // Otherwise the allowance stays as it was (an earlier halt's, less those no failures now).
       const failed = (await this.activeStats(t, rollout)).total.failed;
-      resumed.acceptedFailures = failed;
-      await t.updateRollout(id, { state, reason: null, failureAllowance: failed, updated: now });
+      const accepted = halted ? failed : 0;
+      resumed.acceptedFailures = accepted;
+      await t.updateRollout(id, {
+        state,
+        reason: null,
+        ...(halted ? { failureAllowance: failed } : {}),
+        updated: now,
+      });
       // NOTIFY: a cluster wakes the other hubs here, on commit.
       await this.deliver({ ...rollout, state }, dispatch, actor);
       // Paused with a waiting reason only by `holdEmpty`: resuming accepts the empty last wave,
       // which completes the rollout with nothing tested in it, as `emptyCompletionReason` says.
-      const accepted = isWaitingReason(rollout.reason);
-      const hold = accepted ? await this.emptyCompletion(t, rollout) : undefined;
-      await this.evaluate(id, dispatch, accepted);
+      const completesHold = isWaitingReason(rollout.reason);
+      const hold = completesHold ? await this.emptyCompletion(t, rollout) : undefined;
+      await this.evaluate(id, dispatch, completesHold);
       const after = await this.requireRollout(id, t);
       const untested =
         hold !== undefined && isFinalRollout(after.state)
           ? recordUntestedPass(dispatch, rollout, rollout.currentWave, actor, "completed as it is", hold)
           : undefined;
-      return { rollout: after, untested, timedOut, acceptedFailures: failed };
+      return { rollout: after, untested, timedOut, acceptedFailures: accepted, failedBefore: failed };
     });
   }
 
@@ -1403,6 +1418,12 @@ function notReached(back: RollbackResult | undefined): string[] {
 }
 
 /** Every redeliverable (timed-out) deployment of `rollout` in the waves it has reached, whatever its age. */
+/** Whether a `rollout.resumed` event's data says it accepted failures (one without a figure did). */
+function acceptedSome(data: unknown): boolean {
+  if (typeof data !== "object" || data === null || !("acceptedFailures" in data)) return true;
+  return data.acceptedFailures !== 0;
+}
+
 function timedOutDeployments(t: Dispatch["t"], rollout: RolloutRecord): Promise<DeploymentRecord[]> {
   return t.listStalledDeployments({
     rolloutId: rollout.id,

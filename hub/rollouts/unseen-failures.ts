@@ -4,7 +4,7 @@ import type { DeploymentCount, RolloutRecord } from "../store/store.js";
 import { FAILED_DEPLOYMENT_STATES, PROGRESS_GROUP } from "./states.js";
 
 /**
- * Resuming accepts every failure so far (only new ones count toward the threshold). A caller that
+ * Resuming after a halt accepts every failure so far (only new ones count toward the threshold). A caller that
  * says how many it saw (`failedSeen`, the view's `progress.failed`) accepts those only: failures
  * reported since (a halt while it stood paused by hand, another operator's view) are a 409 naming
  * them, so nobody accepts failures they never looked at. `counts` are the stored ones, before the
@@ -29,11 +29,13 @@ export function refuseUnseenFailures(
 /**
  * What a resume says of the agents whose timeout fell due while the rollout stood paused and that
  * it counted as failed just now (`expired`: their deployment ids; those retried since are not
- * failed): the failures it accepts that no view showed before, named; undefined when none.
+ * failed): failures no view showed before, named; undefined when none. `accepted`: the resume
+ * follows a halt and accepts them; after a pause by hand they count toward the threshold.
  */
 export async function timedOutWhilePaused(
   t: StoreOps,
   expired: readonly string[],
+  accepted: boolean,
 ): Promise<string | undefined> {
   if (expired.length === 0) return undefined;
   const failed = (await t.getDeployments([...expired]))
@@ -42,5 +44,5 @@ export async function timedOutWhilePaused(
   if (failed.length === 0) return undefined;
   const shown =
     failed.slice(0, 10).join(", ") + (failed.length > 10 ? `, and ${failed.length - 10} more` : "");
-  return `${failed.length} agent(s) stayed offline or silent past their timeout while the rollout stood paused (${shown}): counted as failed now, and accepted by this resume with the failures before`;
+  return `${failed.length} agent(s) stayed offline or silent past their timeout while the rollout stood paused (${shown}): counted as failed now, ${accepted ? "and accepted by this resume with the failures before" : "toward the threshold (the rollout was paused, not halted on it)"}`;
 }

@@ -315,6 +315,11 @@ function summaryOf(
      */
     needsDecision:
       !isFinalRollout(rollout.state) && (isHaltReason(rollout.reason) || isWaitingReason(rollout.reason)),
+    /**
+     * Halted on its failure threshold: a resume now accepts the failures so far. A pause by hand
+     * stopped on nothing, and its resume accepts none (they go on counting toward the threshold).
+     */
+    halted: !isFinalRollout(rollout.state) && isHaltReason(rollout.reason),
     /** The operator actions the hub accepts now; any other is a 409. */
     actions: actionsNow(rollout, rollbackable),
     progress: progressOf(counts),

@@ -36,6 +36,27 @@ describe.skipIf(!hasProgram("chromium"))("rollouts and hosts that need a decisio
     t = await startTestHub();
     ({ browser, page } = await signedInPage(t, 200));
   });
+  /**
+   * Clicks `action` on the rollout's page once it reads `from`, agreeing to its question; the
+   * questions the page asked, once the state left `from`.
+   */
+  async function clickOnPage(id: string, action: string, from: string): Promise<string[]> {
+    const asked: string[] = [];
+    page.removeAllListeners("dialog");
+    page.on("dialog", (d) => {
+      asked.push(d.message());
+      void d.accept();
+    });
+    await page.goto(`${t.hub.url}/?poll=200#/rollouts/${id}`);
+    await expect
+      .poll(() => page.locator("#rollout-state").textContent({ timeout: 5000 }), { timeout: 10_000 })
+      .toBe(from);
+    await page.locator(`button[data-action="${action}"]`).click();
+    await expect
+      .poll(() => page.locator("#rollout-state").textContent({ timeout: 5000 }), { timeout: 10_000 })
+      .not.toBe(from);
+    return asked;
+  }
   afterAll(async () => {
     for (const a of agents) a.ws.terminate();
     await browser?.close();
@@ -63,20 +84,7 @@ describe.skipIf(!hasProgram("chromium"))("rollouts and hosts that need a decisio
     expect(await row.locator(".pill").textContent()).toBe("paused");
 
     // Resuming accepts that failure: the confirmation says so before the operator agrees.
-    const asked: string[] = [];
-    page.on("dialog", (d) => {
-      asked.push(d.message());
-      void d.accept();
-    });
-    await page.goto(`${t.hub.url}/?poll=200#/rollouts/${id}`);
-    await expect
-      .poll(() => page.locator("#rollout-state").textContent({ timeout: 5000 }), { timeout: 10_000 })
-      .toBe("paused");
-    await page.locator('button[data-action="resume"]').click();
-    await expect
-      .poll(() => page.locator("#rollout-state").textContent({ timeout: 5000 }), { timeout: 10_000 })
-      .not.toBe("paused");
-    expect(asked).toEqual([
+    expect(await clickOnPage(id, "resume", "paused")).toEqual([
       "Resume this rollout? Its 1 failure(s) so far are accepted: only failures from now on count toward its threshold.",
     ]);
   });
@@ -124,23 +132,10 @@ describe.skipIf(!hasProgram("chromium"))("rollouts and hosts that need a decisio
       })
     ).body.id;
     const deploy = await b1.next(isType("deploy"));
-    const asked: string[] = [];
-    page.removeAllListeners("dialog");
-    page.on("dialog", (d) => {
-      asked.push(d.message());
-      void d.accept();
-    });
-    await page.goto(`${t.hub.url}/?poll=200#/rollouts/${id}`);
-    await expect
-      .poll(() => page.locator("#rollout-state").textContent({ timeout: 5000 }), { timeout: 10_000 })
-      .toBe("running");
-    await page.locator('button[data-action="abort"]').click();
-    await expect
-      .poll(() => page.locator("#rollout-state").textContent({ timeout: 5000 }), { timeout: 10_000 })
-      .toBe("aborted");
-    expect(asked).toEqual([
+    expect(await clickOnPage(id, "abort", "running")).toEqual([
       "Abort this rollout? Agents already updating finish; those not yet sent the release stay on their current one.",
     ]);
+    expect(await page.locator("#rollout-state").textContent()).toBe("aborted");
     // As it said: b1, already sent the release, finishes its update and counts.
     await reportAcked(b1, deploy, "succeeded");
     type Detail = { waves: { agents: { agentId: string; state: string }[] }[] };
@@ -205,5 +200,36 @@ describe.skipIf(!hasProgram("chromium"))("rollouts and hosts that need a decisio
     expect(asked).toEqual([
       "Resume this rollout? Its 1 failure(s) so far are accepted: only failures from now on count toward its threshold. 1 failure(s) in waves not started yet are not accepted: they count toward it when their wave starts.",
     ]);
+  });
+
+  it("Resume after a pause by hand says the failures so far still count, and they do", async () => {
+    // Another app again. Under a threshold of 2, one failure; the operator pauses to look.
+    const release = await publishRelease(t, "2.0.0", "db");
+    const hello = async (id: string) => {
+      const agent = await TestAgent.connect(t.hub.url, await t.agentToken(id));
+      agents.push(agent);
+      agent.hello(id, [{ app: "db", version: "1.0.0", state: "updated", releaseId: undefined }]);
+      while (!t.hub.registry.isOnline(id)) await new Promise((resolve) => setTimeout(resolve, 20));
+      return agent;
+    };
+    // y2 is still updating (it never answers here): the wave is not over when y1 fails.
+    const [y1] = [await hello("y1"), await hello("y2")];
+    const id = (
+      await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+        token: t.operator,
+        body: { release, waves: [{ name: "all", agents: ["y1", "y2"] }], failureThreshold: { count: 2 } },
+      })
+    ).body.id;
+    await reportAcked(y1, await y1.next(isType("deploy")), "failed");
+    expect(
+      (await t.api("POST", `/api/v1/rollouts/${id}/pause`, { token: t.operator, body: {} })).status,
+    ).toBe(200);
+    expect(await clickOnPage(id, "resume", "paused")).toEqual([
+      "Resume this rollout? Its 1 failure(s) so far still count toward its threshold: it was paused, not halted on it, and a resume accepts failures only after a halt.",
+    ]);
+    const view = await t.api<{ counted: { accepted: number } }>("GET", `/api/v1/rollouts/${id}`, {
+      token: t.operator,
+    });
+    expect(view.body.counted.accepted).toBe(0);
   });
 });

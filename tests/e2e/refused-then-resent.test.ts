@@ -5,7 +5,9 @@
  * from its record — the same refusal, the same reportId — which the hub dropped as a resend, and
  * the deployment stayed `sent` until the progress timeout failed it. The same for a `skip_update`
  * of a host relabelled out of the selector after it was sent the release, once it is back. A
- * declined instruction is no finished one: the agent carries it out anew.
+ * declined instruction is no finished one: the agent carries it out anew. Not one given up after
+ * the agent stopped in it three times: sent again (the hub away when it gave up), it is answered
+ * from the record, or the runs — and the host's crashes — would start over.
  */
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -124,5 +126,50 @@ describe("an instruction the agent declined, sent again once it fits the rollout
       },
       "3.0.0",
     );
+    await fleet.waitFor("the rollout completed", async () => (await fleet.rollout(id)).state === "completed");
+  });
+
+  it("an instruction given up after the agent stopped in it three times keeps its answer: no run starts over", {
+    timeout: 120_000,
+  }, async () => {
+    // Each run of the update says so in `runs` and waits in its pre_update hook, where it is killed.
+    const runs = join(fleet.dir, "runs");
+    const ran = async () => (await readFile(runs, "utf8").catch(() => "")).split("\n").filter(Boolean).length;
+    const { id } = await fleet.api<{ id: string }>("POST", "/rollouts", {
+      release: await fleet.publish({ version: "4.0.0", preUpdate: [`echo run >> ${runs}; sleep 20`] }),
+      waves: [{ name: "all", percent: 100 }],
+      failureThreshold: { count: 1 },
+    });
+    const before = await fleet.appVersion(0);
+    const log = join(fleet.agent(0).root, "agent.log");
+    // What the agent logs from here on (the earlier cases carried instructions out anew).
+    const from = (await readFile(log, "utf8")).length;
+    const logged = async () => (await readFile(log, "utf8")).slice(from);
+    for (let run = 1; run <= 3; run++) {
+      await fleet.waitFor(`run ${run} under way`, async () => (await ran()) === run);
+      // The hub is away when the agent gives up: it still holds the instruction as under way and
+      // sends it again when the agent is back, beside the give-up report from the agent's outbox.
+      if (run === 3) await fleet.stopHub();
+      await fleet.stopAgent(0, "SIGKILL");
+      await fleet.startAgent(0);
+    }
+    await fleet.waitFor("the agent gave up", async () => (await logged()).includes("not trying again"));
+    await fleet.startHub();
+    await reportStored("the give-up stored", "not trying again");
+    const answered = "instruction already finished; re-sending its report";
+    const anew = "carrying it out anew";
+    await fleet.waitFor("the hub sent it again", async () => {
+      const text = await logged();
+      return text.includes(answered) || text.includes(anew);
+    });
+    // Answered from its record; carried out anew, the runs (and the kills) would start over.
+    const text = await logged();
+    expect({ answered: text.includes(answered), anew: text.includes(anew) }).toEqual({
+      answered: true,
+      anew: false,
+    });
+    expect(await ran()).toBe(3);
+    expect((await agentState(id))?.state).toBe("failed");
+    expect(await fleet.appVersion(0)).toBe(before);
   });
 });

@@ -66,9 +66,14 @@ export function rolloutDetailView(id: string): View {
   let shownWave: number | undefined;
   const turn = newestOnly();
 
-  // Resuming accepts the failures so far (only new ones count toward the threshold): the
-  // operator is told how many before saying yes, not left to read it in the README.
+  // Resuming after a halt accepts the failures so far (only new ones count toward the threshold);
+  // after a pause by hand they go on counting: the operator is told which, and how many, before
+  // saying yes, not left to read it in the README.
   let failedSoFar = 0;
+  // Halted on its threshold (the hub's `halted`; an older hub that sends none accepted on any resume).
+  let halted = true;
+  // Failures an earlier halt's resume accepted (`counted.accepted`): they stay accepted.
+  let acceptedBefore = 0;
   // Of those, the failures of waves not started yet (hosts planned failed, broken on the release
   // already): a resume does not accept them, they count when their wave starts.
   let failedLater = 0;
@@ -77,7 +82,9 @@ export function rolloutDetailView(id: string): View {
     if (action !== "resume" || failedSoFar === 0) return questions[action];
     return [
       accepted > 0
-        ? `Resume this rollout? Its ${accepted} failure(s) so far are accepted: only failures from now on count toward its threshold.`
+        ? halted
+          ? `Resume this rollout? Its ${accepted} failure(s) so far are accepted: only failures from now on count toward its threshold.`
+          : `Resume this rollout? Its ${accepted - acceptedBefore} failure(s) so far still count toward its threshold: it was paused, not halted on it, and a resume accepts failures only after a halt.`
         : questions.resume,
       ...(failedLater > 0
         ? [
@@ -130,6 +137,9 @@ export function rolloutDetailView(id: string): View {
     setText(heading, `Rollout of ${r.release.app} ${r.release.version}`);
     shownWave = r.currentWave;
     failedSoFar = r.progress.failed;
+    halted = r.halted ?? true;
+    acceptedBefore = r.counted.accepted ?? 0;
+    halted = r.halted ?? true;
     failedLater = r.waves.filter((w) => w.index > r.currentWave).reduce((n, w) => n + w.progress.failed, 0);
     // The hub says which actions its state machine allows now; the last wave cannot advance.
     for (const [action, button] of Object.entries(buttons) as [Action, HTMLButtonElement][])

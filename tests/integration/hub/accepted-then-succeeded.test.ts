@@ -78,3 +78,52 @@ describe("an accepted failure that turns into a success", () => {
       );
   });
 });
+
+describe("a failure after the accepting resume that turns into a success, past a pause by hand", () => {
+  it("leaves the failures the halt's resume accepted accepted", async () => {
+    const t = await session.start({ offlineTimeoutMs: 400 });
+    await publishRelease(t, "1.0.0");
+    const release = await publishRelease(t, "2.0.0");
+    // "busy" is sent the release and never answers here: the wave stays under way.
+    const [away1, failing, away2] = [
+      await connect(t, "away1"),
+      await connect(t, "failing"),
+      await connect(t, "away2"),
+      await connect(t, "busy"),
+    ];
+    const id = (
+      await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+        token: t.operator,
+        body: { release, waves: [{ name: "all", percent: 100 }], failureThreshold: { count: 2 } },
+      })
+    ).body.id;
+    type Counted = View & { counted: { accepted: number } };
+    const view = async () =>
+      (await t.api<Counted>("GET", `/api/v1/rollouts/${id}`, { token: t.operator })).body;
+    const act = (action: string) =>
+      t.api("POST", `/api/v1/rollouts/${id}/${action}`, { token: t.operator, body: {} });
+    await away1.next(isDeploy);
+    await reportAcked(failing, await failing.next(isDeploy), "failed");
+    const sent = await away2.next(isDeploy);
+    // away1 times out: two failures halt it, and the operator's resume accepts both.
+    away1.ws.terminate();
+    await expect.poll(async () => (await view()).state, { timeout: 10_000 }).toBe("paused");
+    expect((await act("resume")).status).toBe(200);
+    expect((await view()).counted.accepted).toBe(2);
+    // away2 times out after it: one failure that counts. A pause by hand and a resume accept nothing.
+    away2.ws.terminate();
+    await expect
+      .poll(async () => (await view()).waves[0]?.agents.find((a) => a.agentId === "away2")?.state, {
+        timeout: 10_000,
+      })
+      .toBe("timed_out");
+    expect((await act("pause")).status).toBe(200);
+    expect((await act("resume")).status).toBe(200);
+    // away2 comes back with the success of the update it finished: its failure, never accepted,
+    // leaves no hole in the allowance (read off the newest resume, it took one of the halt's away).
+    const back = await connect(t, "away2");
+    await reportAcked(back, sent, "succeeded");
+    expect((await view()).waves[0]?.agents.find((a) => a.agentId === "away2")?.state).toBe("succeeded");
+    expect((await view()).counted.accepted).toBe(2);
+  });
+});

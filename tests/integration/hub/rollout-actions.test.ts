@@ -31,6 +31,7 @@ interface View {
   actions: string[];
   currentWave: number;
   error?: string;
+  progress: { failed: number };
 }
 
 const publish = (version: string): Promise<string> => publishRelease(t, version);
@@ -349,13 +350,14 @@ describe("rollout actions follow the state machine's table", () => {
     const agents = await onlineAgents(t, "a1", "a2");
     const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
       token: t.operator,
-      body: { release: v2, waves: [{ name: "all", agents: ["a1", "a2"] }], failureThreshold: { count: 2 } },
+      body: { release: v2, waves: [{ name: "all", agents: ["a1", "a2"] }], failureThreshold: { count: 1 } },
     });
     const id = created.body.id;
     const deploy = await agents[0]?.next(isType("deploy"));
-    // Paused with nothing failed; a failure lands while it stands paused.
+    // Paused with nothing failed; a failure lands while it stands paused and halts it.
     expect((await act(id, "pause")).status).toBe(200);
     if (agents[0] && deploy) await report(agents[0], deploy, "failed");
+    await expect.poll(async () => (await view(id)).progress.failed).toBe(1);
     const refusal = await runHubCli(
       t.dir,
       ["rollout", "resume", id, "--failed-seen", "0", "--hub", t.hub.url],
@@ -363,10 +365,30 @@ describe("rollout actions follow the state machine's table", () => {
     );
     expect(refusal.code).toBe(2);
     expect(refusal.stderr).toBe(
-      `ship-hub: hub answered 409: rollout ${id} has 1 failed agent(s) now, not the 0 this resume was decided on (paused by an operator): look at them, and resume again to accept all 1\n`,
+      `ship-hub: hub answered 409: rollout ${id} has 1 failed agent(s) now, not the 0 this resume was decided on (failure threshold (1 failure(s)) reached: 1 failed when it halted (while paused by an operator)): look at them, and resume again to accept all 1\n`,
     );
     expect(await view(id)).toMatchObject({ state: "paused" });
     expect((await act(id, "resume", { failedSeen: 1 })).body).toMatchObject({ state: "running" });
+    for (const a of agents) a.ws.terminate();
+  });
+
+  it("a resume after a pause by hand accepts no failure, so a count of failures it was not shown refuses nothing", async () => {
+    const v2 = await publish("2.0.0");
+    const agents = await onlineAgents(t, "a1", "a2");
+    const created = await t.api<{ id: string }>("POST", "/api/v1/rollouts", {
+      token: t.operator,
+      body: { release: v2, waves: [{ name: "all", agents: ["a1", "a2"] }], failureThreshold: { count: 2 } },
+    });
+    const id = created.body.id;
+    const deploy = await agents[0]?.next(isType("deploy"));
+    expect((await act(id, "pause")).status).toBe(200);
+    if (agents[0] && deploy) await report(agents[0], deploy, "failed");
+    await expect.poll(async () => (await view(id)).progress.failed).toBe(1);
+    const resumed = await act(id, "resume", { failedSeen: 0 });
+    expect(resumed.body).toMatchObject({ state: "running", acceptedFailures: 0, failedBefore: 1 });
+    expect((await view(id)) as View & { counted: { accepted: number } }).toMatchObject({
+      counted: { accepted: 0 },
+    });
     for (const a of agents) a.ws.terminate();
   });
 
@@ -451,7 +473,7 @@ describe("rollout actions follow the state machine's table", () => {
     for (const a of agents) a.ws.terminate();
   });
 
-  it("a timeout that fell due while paused, which no view shows, does not refuse a resume decided on what they show: it is accepted and named", async () => {
+  it("a timeout that fell due while paused, which no view shows, does not refuse a resume decided on what they show: it is named, and counts after a pause by hand", async () => {
     // A paused rollout times nobody out, so the views showed 0 failed while the resume counted the
     // timeout first: `--failed-seen 0` (and the dashboard's Resume, which always sends it) was a
     // 409 "has 1 failed agent(s) now, not the 0" at every try, the views never showing that one.
@@ -488,8 +510,8 @@ describe("rollout actions follow the state machine's table", () => {
       expect({ code: resumed.code, stderr: resumed.stderr }).toEqual({
         code: 0,
         stderr:
-          "warning: 1 agent(s) stayed offline or silent past their timeout while the rollout stood paused (a1): counted as failed now, and accepted by this resume with the failures before\n" +
-          "note: resumed with 1 failure(s) so far accepted: only failures from now on count toward the threshold\n",
+          "warning: 1 agent(s) stayed offline or silent past their timeout while the rollout stood paused (a1): counted as failed now, toward the threshold (the rollout was paused, not halted on it)\n" +
+          "note: 1 failure(s) so far still count toward the threshold: the rollout was paused, not halted on it, and a resume accepts failures only after a halt\n",
       });
       // Its canary's one agent never answered: it waits for an operator, as any such wave does.
       expect(resumed.stdout).toMatch(
