@@ -7,6 +7,7 @@ import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { sizeText } from "../../shared/size-text.js";
 import { ManifestPlace } from "../archive/manifest-place.js";
 import { manifestInside } from "../sources/release-info.js";
+import { refuseWhatAgentsRefuse } from "./agents-extract.js";
 import { ALLOW_PRIVATE_KEY_FLAG, holdsPrivateKey, MAX_KEY_FILE_BYTES } from "./private-keys.js";
 
 const MAX_MANIFEST_BYTES = 1024 * 1024;
@@ -181,6 +182,20 @@ export const archiveManifestName = manifestInside;
  * with a Latin-1 manifest was signed and published with U+FFFD where the author's byte was.
  */
 export async function readManifestFromArchive(archive: string, keys?: ArchiveKeyPolicy): Promise<string> {
+  const text = await manifestInArchive(archive, keys);
+  await refuseWhatAgentsRefuse(archive);
+  return text;
+}
+
+/**
+ * The manifest text only, for comparing it with a --manifest (sign-artifact.ts): the archive itself
+ * was checked by checkReleaseArchive already.
+ */
+export function manifestTextInArchive(archive: string): Promise<string> {
+  return manifestInArchive(archive);
+}
+
+async function manifestInArchive(archive: string, keys?: ArchiveKeyPolicy): Promise<string> {
   const { manifests: found, privateKeys, oversized, notFile } = await scanArchive(archive);
   if (oversized !== undefined)
     throw BadInputError.single(
@@ -202,10 +217,11 @@ export async function readManifestFromArchive(archive: string, keys?: ArchiveKey
 }
 
 /**
- * Refuses an archive no agent could unpack, when the manifest comes from elsewhere (--manifest),
- * and with `keys` one holding a private key.
+ * Refuses an archive no agent could unpack or would refuse an entry of (agents-extract.ts), when the
+ * manifest comes from elsewhere (--manifest), and with `keys` one holding a private key.
  */
 export async function checkReleaseArchive(archive: string, keys?: ArchiveKeyPolicy): Promise<void> {
   const { privateKeys } = await scanArchive(archive);
   if (keys !== undefined) refuseArchivedKeys(archive, privateKeys, keys);
+  await refuseWhatAgentsRefuse(archive);
 }
