@@ -130,9 +130,12 @@ function takeManifest(entry: ReadEntry, scan: ArchiveScan): void {
 
 /** Every entry of `archive` to `onEntry`, strictly (see scanArchive), failures named as the archive's. */
 async function listStrict(archive: string, onEntry: (entry: ReadEntry) => void): Promise<void> {
-  await list({ file: archive, strict: true, onReadEntry: onEntry }).catch((e: unknown) => {
+  await list({ file: archive, strict: true, onReadEntry: onEntry }).catch(async (e: unknown) => {
     // A missing or unreadable file is named as such, not as a bad archive with Node's raw errno.
     if (errnoCode(e) !== undefined) throw BadInputError.single(archive, "", `cannot read: ${fsErrorText(e)}`);
+    // What an agent says of it when it can say what the file is (a zip, a page, an empty tar), as
+    // tar's "Unrecognized archive format" alone cannot.
+    await refuseWhatAgentsRefuse(archive);
     throw BadInputError.single(
       archive,
       "",

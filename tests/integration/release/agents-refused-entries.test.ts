@@ -105,6 +105,24 @@ describe("ship release sign/publish: an archive holding an entry agents refuse",
     expect(published.code).toBe(2);
   });
 
+  // Tar's end blocks alone (`tar -czf x.tar.gz -T /dev/null`) read "TAR_BAD_ARCHIVE: Unrecognized
+  // archive format", for an archive nothing is wrong with but that nothing was packed into.
+  it("an empty tar archive is named as one, as agents name it", async () => {
+    const dir = join(root, "empty");
+    await mkdir(dir);
+    const archive = join(dir, "myapp-0.1.0.tar.gz");
+    execFileSync("tar", ["-czf", archive, "-T", "/dev/null"]);
+    const [signed, published] = await Promise.all([
+      runShip(["release", "sign", archive, "--key", signing.key]),
+      unreachableHub(dir).then((hub) => runShip(["release", "publish", ...hub, "--artifact", archive])),
+    ]);
+    const said = `${archive}: is an empty tar archive: no entries at all, not even update-manifest.yaml (packed from an empty directory or file list?)`;
+    expect(signed.stderr).toBe(`ship release sign: ${said}\n`);
+    expect(signed.code).toBe(2);
+    expect(published.stderr).toBe(`ship release publish: ${said}\n`);
+    expect(published.code).toBe(2);
+  });
+
   it("an archive agents install is still signed", async () => {
     const dir = join(root, "good");
     await mkdir(dir);
