@@ -17,6 +17,7 @@ import { createGunzip } from "node:zlib";
 import { Parser, type ReadEntry } from "tar";
 import { ReleaseChangedError, ShipError, VerificationError } from "../../shared/errors.js";
 import { makeDirs } from "../../shared/make-dirs.js";
+import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { countedReadStream } from "../download/counted-read.js";
 import type { ProgressCallback } from "../download/progress.js";
 import type { AppHolds } from "../sources/app-holds.js";
@@ -332,7 +333,10 @@ class ExtractionRun {
           .then(() => (signal.aborted ? void entry.resume() : this.writer.write(entry, mtimeNs)))
           .catch(fail);
       });
-      parser.on("error", (err: Error) => fail(asArchiveError(this.label, err, looksLike)));
+      const sink = parserSink(parser, this.label);
+      // The bytes' kind as tar read them: all zeros is a tar archive with no entry at all.
+      const kind = () => looksLike ?? (sink.onlyZeros ? "no entries" : undefined);
+      parser.on("error", (err: Error) => fail(asArchiveError(this.label, err, kind())));
       parser.on("end", () => {
         void this.chain.then(async () => {
           if (signal.aborted) return;
@@ -348,11 +352,10 @@ class ExtractionRun {
       input.on("data", (chunk: Buffer | string) => {
         this.packed += chunk.length;
       });
-      const sink = parserSink(parser, this.label);
       const stages = gzipped
-        ? pipeline(input, createGunzip({ chunkSize: READ_CHUNK_BYTES }), sink)
-        : pipeline(input, sink);
-      stages.catch((err: Error) => fail(asArchiveError(this.label, err, looksLike)));
+        ? pipeline(input, createGunzip({ chunkSize: READ_CHUNK_BYTES }), sink.stream)
+        : pipeline(input, sink.stream);
+      stages.catch((err: Error) => fail(asArchiveError(this.label, err, kind())));
     });
   }
 
@@ -371,11 +374,21 @@ class ExtractionRun {
   }
 }
 
-/** A writable end for the tar parser that honours its backpressure. */
-function parserSink(parser: Parser, label: string): Writable {
+/**
+ * A writable end for the tar parser that honours its backpressure, and whether every byte it was
+ * given so far was zero (what `tar -cf x.tar -T /dev/null` writes: tar's end blocks and nothing else).
+ */
+function parserSink(parser: Parser, label: string): { stream: Writable; readonly onlyZeros: boolean } {
   let first = true;
-  return new Writable({
+  let zeros = 0;
+  let onlyZeros = true;
+  const stream = new Writable({
     write(chunk: Buffer, _encoding, callback) {
+      // A real archive's first byte (a name's) is not zero: this looks at one byte of it.
+      if (onlyZeros) {
+        onlyZeros = !chunk.some((byte) => byte !== 0);
+        zeros += chunk.length;
+      }
       if (first && chunk[0] === 0x1f && chunk[1] === 0x8b) {
         // The parser would silently inflate a second layer we do not measure.
         return callback(new ArchiveFormatError(label, "nested compression is not supported"));
@@ -389,6 +402,12 @@ function parserSink(parser: Parser, label: string): Writable {
       callback();
     },
   });
+  return {
+    stream,
+    get onlyZeros() {
+      return onlyZeros && zeros > 0;
+    },
+  };
 }
 
 /** The hashes of the files under `top/`, keyed as they are once `top` was stripped. */
@@ -461,6 +480,12 @@ function notTarKind(head: Buffer): string | undefined {
  */
 function asArchiveError(label: string, err: Error, looksLike?: string): ShipError {
   if (err instanceof ShipError) return err;
+  // tar read it as an archive, of its end blocks alone: nothing is damaged, nothing was packed.
+  if (looksLike === "no entries")
+    return new ArchiveFormatError(
+      label,
+      `is an empty tar archive: no entries at all, not even ${MANIFEST_FILENAME} (packed from an empty directory or file list?)`,
+    );
   const said = err.message.replace(/^TAR_[A-Z_]+: /, "");
   const why =
     looksLike === undefined

@@ -129,6 +129,11 @@ class Transfer {
   private encoding: string | undefined;
   private resumes = 0;
   private restarts = 0;
+  /**
+   * Cleared once the server answered a resume wrongly (badResume): every later attempt of this
+   * download asks for the whole file, as asking with the same Range again gets the same answer.
+   */
+  private resumable = true;
   private readonly shownUrl: string;
   /** Received, not yet written: the body comes in socket-sized pieces, the file gets WRITE_BYTES. */
   private held: Buffer[] = [];
@@ -197,8 +202,11 @@ class Transfer {
   private async attempt(first: boolean): Promise<"done" | "not-modified"> {
     const headers: Record<string, string> = {};
     const validator = this.resumeValidator();
-    const resumeFrom = this.bytes > 0 && validator !== undefined ? this.bytes : 0;
-    if (this.bytes > 0 && resumeFrom === 0) await this.startOver("no validator to resume safely");
+    const resumeFrom = this.bytes > 0 && validator !== undefined && this.resumable ? this.bytes : 0;
+    if (this.bytes > 0 && resumeFrom === 0)
+      await this.startOver(
+        this.resumable ? "no validator to resume safely" : "the server answers Range wrongly",
+      );
     if (resumeFrom > 0) {
       headers.range = `bytes=${resumeFrom}-`;
       headers["if-range"] = validator as string;
@@ -223,8 +231,11 @@ class Transfer {
       if (res.statusCode === 304 && first && conditional) return "not-modified";
       // A 304 to a request that named no version of the file: nothing to compare with, and no file.
       if (res.statusCode === 304) throw unaskedNotModified(this.shownUrl);
-      if (res.statusCode === 206 && resumeFrom > 0) {
-        await this.acceptPartial(res.headers, resumeFrom);
+      /** Where a 206's body must end (its Content-Range's last byte + 1); undefined for a 200. */
+      let rangeEnd: number | undefined;
+      if (res.statusCode === 206) {
+        if (resumeFrom === 0) throw this.unaskedPartial(res.headers);
+        rangeEnd = await this.acceptPartial(res.headers, resumeFrom);
         this.resumes++;
       } else if (res.statusCode === 200) {
         if (this.bytes > 0) await this.startOver("the server ignored the Range request");
@@ -250,6 +261,12 @@ class Transfer {
             const limit = this.req.maxBytesSetting ?? `the limit of ${sizeText(max)}`;
             throw new VerificationError(this.shownUrl, `the body runs past ${limit}`);
           }
+          if (rangeEnd !== undefined && this.bytes + this.heldBytes + chunk.length > rangeEnd) {
+            // Bytes past the range it named are not the file's next ones: none of this answer is kept.
+            this.held = [];
+            this.heldBytes = 0;
+            throw await this.badResume(`sent more than its ${rangeText(res.headers)}`, resumeFrom);
+          }
           this.held.push(chunk);
           this.heldBytes += chunk.length;
           if (this.heldBytes >= WRITE_BYTES) await this.flush();
@@ -258,6 +275,13 @@ class Transfer {
         // Bytes that arrived before a cut are good: they are kept, and the resume starts after them.
         await this.flush();
       }
+      // The body ended cleanly short of its own Content-Range (its Content-Length says less): asked
+      // again, it says the same.
+      if (rangeEnd !== undefined && this.bytes < rangeEnd)
+        throw await this.badResume(
+          `ended at byte ${this.bytes}, short of its ${rangeText(res.headers)}`,
+          resumeFrom,
+        );
       if (this.total !== undefined && this.bytes !== this.total) {
         throw new DownloadError(
           this.shownUrl,
@@ -287,16 +311,16 @@ class Transfer {
       encoding === undefined || encoding === "" || encoding === "identity" ? undefined : encoding;
   }
 
+  /** A resume's 206: the end of the range it sends, once its Content-Range is the one asked for. */
   private async acceptPartial(
     headers: Record<string, string | string[] | undefined>,
     from: number,
-  ): Promise<void> {
-    const contentRange = headerValue(headers, "content-range");
-    const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(contentRange ?? "");
-    if (m === null || Number(m[1]) !== from) {
-      throw new DownloadError(this.shownUrl, `unexpected Content-Range ${contentRange ?? "(none)"}`, true);
-    }
-    const total = m[3] === "*" ? undefined : Number(m[3]);
+  ): Promise<number> {
+    const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(headerValue(headers, "content-range") ?? "");
+    const end = Number(m?.[2]) + 1;
+    const total = m === null || m[3] === "*" ? undefined : Number(m[3]);
+    if (m === null || Number(m[1]) !== from || end <= from || (total !== undefined && end > total))
+      throw await this.badResume(`answered with ${rangeText(headers)}`, from);
     const etag = headerValue(headers, "etag");
     // A server that ignores If-Range answers 206 with the rest of a NEW file: spliced onto the old
     // bytes that would be neither release. Another ETag or length means the file changed: start over.
@@ -308,6 +332,32 @@ class Transfer {
       throw new DownloadError(this.shownUrl, "the file changed on the server during the download", true);
     }
     if (total !== undefined) this.total = total;
+    return end;
+  }
+
+  /**
+   * A server that answers a resume wrongly (a Content-Range not the one asked for, or a body that
+   * is not the range it names) was asked again with the same Range until the retries ran out: four
+   * identical failures, and no release. The download starts over once without Range instead.
+   */
+  private async badResume(what: string, from: number): Promise<DownloadError> {
+    const reason = `the resume from byte ${from} ${what}; starting over without Range`;
+    this.resumable = false;
+    await this.startOver(reason);
+    return new DownloadError(this.shownUrl, reason, true);
+  }
+
+  /**
+   * A 206 to a request without Range is not the file, and asking again the same way gets the same:
+   * refused at once, naming the header (it was "HTTP 206", as if 206 were an error status).
+   */
+  private unaskedPartial(headers: Record<string, string | string[] | undefined>): DownloadError {
+    return new DownloadError(
+      this.shownUrl,
+      `answered 206 Partial Content (${rangeText(headers)}) to a request without Range; ship downloads the whole file with a plain GET`,
+      false,
+      206,
+    );
   }
 
   /**
@@ -393,6 +443,12 @@ class Transfer {
     if (err instanceof DownloadError) return err;
     return networkFailure(this.shownUrl, err);
   }
+}
+
+/** A 206's Content-Range as messages name it. */
+function rangeText(headers: Record<string, string | string[] | undefined>): string {
+  const contentRange = headerValue(headers, "content-range");
+  return contentRange === undefined ? "no Content-Range" : `Content-Range: ${contentRange}`;
 }
 
 /** What is left of `chunks` once their first `skip` bytes are written. */

@@ -8,6 +8,7 @@
  */
 import { type Dispatcher, request } from "undici";
 import { VerificationError } from "../../shared/errors.js";
+import { textStart } from "../../shared/text-cut.js";
 import { DownloadError } from "./errors.js";
 import { headerValue } from "./header-value.js";
 import { redactUrl } from "./redact.js";
@@ -56,6 +57,10 @@ export async function getFollowingRedirects(req: RedirectingGet): Promise<Redire
       signal: req.signal,
     });
     const location = headerValue(res.headers, "location");
+    if (REDIRECT_STATUS.has(res.statusCode) && location === undefined) {
+      await res.body.dump().catch(() => undefined);
+      throw badRedirect(req.url, url, res.statusCode, "names no Location: a redirect to nowhere");
+    }
     if (!REDIRECT_STATUS.has(res.statusCode) || location === undefined) {
       if (hop === 0) return res;
       return Object.assign(res, {
@@ -65,7 +70,14 @@ export async function getFollowingRedirects(req: RedirectingGet): Promise<Redire
       });
     }
     await res.body.dump().catch(() => undefined);
-    const next = new URL(location, url);
+    const next = URL.canParse(location, url) ? new URL(location, url) : undefined;
+    if (next === undefined)
+      throw badRedirect(
+        req.url,
+        url,
+        res.statusCode,
+        `has the Location ${JSON.stringify(shownLocation(location))}, which is not a URL`,
+      );
     // "more than 5 redirects" said nothing of where they went: a loop (a login page sending back
     // to the file, http and https sending to each other) is named hop by hop.
     if (visited.includes(next.toString())) {
@@ -98,4 +110,28 @@ export async function getFollowingRedirects(req: RedirectingGet): Promise<Redire
     visited.push(url);
     if (next.origin !== origin) sameOrigin = false;
   }
+}
+
+/**
+ * A redirect that leads nowhere ship can go: asking again gets the same. Its Location not being a
+ * URL was "Invalid URL (ERR_INVALID_URL)", naming neither the header nor its value, and one without
+ * a Location was "HTTP 302".
+ */
+function badRedirect(requested: string, url: string, status: number, what: string): DownloadError {
+  const where = url === requested ? "" : ` from ${redactUrl(url)}`;
+  return new DownloadError(
+    redactUrl(requested),
+    `the HTTP ${status} redirect${where} ${what}`,
+    false,
+    status,
+  );
+}
+
+/**
+ * A Location that is no URL, as a message shows it: no URL parser can find its secrets, so what may
+ * hold one (user:password@, a query's signature) is masked as redactUrl masks it, and it is cut short.
+ */
+function shownLocation(location: string): string {
+  const masked = location.replace(/\/\/[^/@?#]*@/, "//***@").replace(/\?.*$/s, "?***");
+  return textStart(masked, 200);
 }

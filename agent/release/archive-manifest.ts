@@ -7,6 +7,7 @@ import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { sizeText } from "../../shared/size-text.js";
 import { ManifestPlace } from "../archive/manifest-place.js";
 import { manifestInside } from "../sources/release-info.js";
+import { refuseWhatAgentsRefuse } from "./agents-extract.js";
 import { ALLOW_PRIVATE_KEY_FLAG, holdsPrivateKey, MAX_KEY_FILE_BYTES } from "./private-keys.js";
 
 const MAX_MANIFEST_BYTES = 1024 * 1024;
@@ -129,9 +130,12 @@ function takeManifest(entry: ReadEntry, scan: ArchiveScan): void {
 
 /** Every entry of `archive` to `onEntry`, strictly (see scanArchive), failures named as the archive's. */
 async function listStrict(archive: string, onEntry: (entry: ReadEntry) => void): Promise<void> {
-  await list({ file: archive, strict: true, onReadEntry: onEntry }).catch((e: unknown) => {
+  await list({ file: archive, strict: true, onReadEntry: onEntry }).catch(async (e: unknown) => {
     // A missing or unreadable file is named as such, not as a bad archive with Node's raw errno.
     if (errnoCode(e) !== undefined) throw BadInputError.single(archive, "", `cannot read: ${fsErrorText(e)}`);
+    // What an agent says of it when it can say what the file is (a zip, a page, an empty tar), as
+    // tar's "Unrecognized archive format" alone cannot.
+    await refuseWhatAgentsRefuse(archive);
     throw BadInputError.single(
       archive,
       "",
@@ -181,6 +185,20 @@ export const archiveManifestName = manifestInside;
  * with a Latin-1 manifest was signed and published with U+FFFD where the author's byte was.
  */
 export async function readManifestFromArchive(archive: string, keys?: ArchiveKeyPolicy): Promise<string> {
+  const text = await manifestInArchive(archive, keys);
+  await refuseWhatAgentsRefuse(archive);
+  return text;
+}
+
+/**
+ * The manifest text only, for comparing it with a --manifest (sign-artifact.ts): the archive itself
+ * was checked by checkReleaseArchive already.
+ */
+export function manifestTextInArchive(archive: string): Promise<string> {
+  return manifestInArchive(archive);
+}
+
+async function manifestInArchive(archive: string, keys?: ArchiveKeyPolicy): Promise<string> {
   const { manifests: found, privateKeys, oversized, notFile } = await scanArchive(archive);
   if (oversized !== undefined)
     throw BadInputError.single(
@@ -202,10 +220,11 @@ export async function readManifestFromArchive(archive: string, keys?: ArchiveKey
 }
 
 /**
- * Refuses an archive no agent could unpack, when the manifest comes from elsewhere (--manifest),
- * and with `keys` one holding a private key.
+ * Refuses an archive no agent could unpack or would refuse an entry of (agents-extract.ts), when the
+ * manifest comes from elsewhere (--manifest), and with `keys` one holding a private key.
  */
 export async function checkReleaseArchive(archive: string, keys?: ArchiveKeyPolicy): Promise<void> {
   const { privateKeys } = await scanArchive(archive);
   if (keys !== undefined) refuseArchivedKeys(archive, privateKeys, keys);
+  await refuseWhatAgentsRefuse(archive);
 }

@@ -15,6 +15,7 @@ import {
   type ArchiveKeyPolicy,
   archiveManifestName,
   checkReleaseArchive,
+  manifestTextInArchive,
   readManifestFromArchive,
 } from "./archive-manifest.js";
 import { readInputFile, readManifestInput } from "./read-input.js";
@@ -194,7 +195,7 @@ export async function signArtifact(
  */
 async function manifestNotes(o: SignOptions, signed: string): Promise<string[]> {
   if (o.manifestPath === undefined || o.artifact === undefined || o.gitCommit !== undefined) return [];
-  const inside = await readManifestFromArchive(o.artifact).catch(() => undefined);
+  const inside = await manifestTextInArchive(o.artifact).catch(() => undefined);
   if (inside === undefined || inside === signed) return [];
   return [
     `note: --manifest ${o.manifestPath} is not the ${MANIFEST_FILENAME} inside ${o.artifact}: agents with an http, sftp or local source verify the one inside and will refuse this signature; only a hub release published with this --manifest matches it`,

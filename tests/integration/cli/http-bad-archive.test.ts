@@ -64,6 +64,14 @@ const cases: Array<{ name: string; body: Buffer; restart?: boolean; reason: RegE
     body: Buffer.alloc(0),
     reason: /not a valid tar archive: it is empty \(0 bytes\): an upload or copy that wrote nothing\?$/,
   },
+  // A tar of its end blocks alone (`tar -czf x.tar.gz -T /dev/null`): said so, not "Unrecognized
+  // archive format", which sent operators looking for damage.
+  {
+    name: "empty-tar",
+    body: gzipSync(Buffer.alloc(10240)),
+    reason:
+      /release\.tar\.gz: is an empty tar archive: no entries at all, not even update-manifest\.yaml \(packed from an empty directory or file list\?\)$/,
+  },
   // Any other bytes: tar's own words, without its TAR_BAD_ARCHIVE code.
   {
     name: "not-gzip",

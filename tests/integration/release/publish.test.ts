@@ -136,8 +136,8 @@ describe("ship release publish (real hub)", () => {
           ...["--artifact", artifact, ...manifest],
         );
         expect(r.code).toBe(2);
-        expect(r.err).toContain(`${artifact} is not a readable tar archive: `);
-        expect(r.err).toContain("(agents install .tar.gz, .tgz and .tar)");
+        // In the agents' words, which say what the file is (a page here).
+        expect(r.err).toContain(`${artifact}: not a valid tar archive: `);
       }
       expect((await get(`/artifacts/${sha(bytes)}`)).status).toBe(404);
       const signed = await runRelease(
@@ -150,7 +150,7 @@ describe("ship release publish (real hub)", () => {
         "update-manifest.yaml",
       );
       expect(signed.code).toBe(2);
-      expect(signed.err).toContain(`${artifact} is not a readable tar archive: `);
+      expect(signed.err).toContain(`${artifact}: not a valid tar archive: `);
       await expect(readFile(`${artifact}.sig`)).rejects.toThrow();
     }
     const releases = (await (await get("/releases?app=myapp")).json()) as unknown;

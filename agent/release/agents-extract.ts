@@ -1,0 +1,34 @@
+/**
+ * `sign` and `publish` vouch for an archive every agent then unpacks: they unpack it the agents'
+ * way first (extract.ts, into a scratch directory removed again), so an entry any agent refuses — a
+ * sparse file, an unknown type, a path or hard link out of the release, a symlink leaving it, a
+ * device, a setuid bit, a file where a directory was — is refused here with the agents' own
+ * words, naming the entry. A tar-only look let such an archive be signed and published, exit 0, for
+ * every agent to refuse.
+ */
+import { createReadStream } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { extractArchive } from "../archive/extract.js";
+
+/**
+ * An agent's largest file is its own setting (`[sources.APP.security] max_file_size_mb`): no limit
+ * of one host is held against the release here; the limits every agent applies still are.
+ */
+const ANY_FILE_SIZE = Number.MAX_SAFE_INTEGER;
+
+/** Throws the refusal an agent would give `archive`'s entries (exit 2), else resolves. */
+export async function refuseWhatAgentsRefuse(archive: string): Promise<void> {
+  const scratch = await mkdtemp(join(tmpdir(), "ship-release-check-"));
+  try {
+    // Given as a stream so errors name the archive as the operator did, not by its base name.
+    await extractArchive(
+      { body: createReadStream(archive), label: archive, complete: async () => archive },
+      join(scratch, "release"),
+      { maxFileBytes: ANY_FILE_SIZE },
+    );
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
