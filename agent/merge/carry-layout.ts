@@ -573,6 +573,12 @@ function mergeLine(original: string, base: string, edited: string): string | und
   if (base === edited) return original;
   if (base === original) return edited;
   if (!startAlike(base, edited)) return undefined;
+  // The user's comment went with the value before it (`- 1  # one` → `- x: 1`): the spaces they set
+  // before it are no spacing of the new value, which came as `- x:  1`.
+  const dropped = trailingComment(base);
+  const mine = trailingComment(original);
+  if (dropped && mine?.comment === dropped.comment && trailingComment(edited) === undefined)
+    return mergeLine(mine.before, dropped.before, edited);
   // Only a comma after the value differs (sameBarComma): the user's line, with or without it, its
   // comment in its column.
   if (sameBarComma(original, base) && sameBarComma(edited, base))

@@ -1,4 +1,4 @@
-import { type Document, isNode, isPair, visit } from "yaml";
+import { type Document, isCollection, isNode, isPair, visit } from "yaml";
 
 /**
  * The YAML library reads the comment after a flow collection's last item (`b,   # second` above the
@@ -26,4 +26,40 @@ export function lastItemComments(doc: Document, text: string): void {
       node.comment = lines.length > inside.length ? lines.slice(inside.length).join("\n") : null;
     },
   });
+}
+
+/**
+ * Flow collections written on one line (`db: {host: a, port: 5432}`), marked at parse on the node,
+ * where clone() keeps it. What the merge puts into one comes without the release's comments: the
+ * library spread a one-line `{…}` over lines, braces on lines of their own, around a note the
+ * release wrote above or after a key it writes in block lines.
+ */
+const ONE_LINE = Symbol("flow collection on one line");
+
+export function markOneLineFlows(doc: Document, text: string): void {
+  visit(doc, {
+    Collection(_key, node) {
+      if (node.flow !== true || node.range == null) return;
+      if (!text.slice(node.range[0], node.range[1]).includes("\n"))
+        Object.defineProperty(node, ONE_LINE, { value: true });
+    },
+  });
+}
+
+export function writtenOnOneLine(node: unknown): boolean {
+  return isCollection(node) && (node as unknown as Record<symbol, unknown>)[ONE_LINE] === true;
+}
+
+/** `node` (a pair or a value) without any comment, at any depth. */
+export function withoutComments(node: unknown): void {
+  const parts = isPair(node) ? [node.key, node.value] : [node];
+  for (const part of parts) {
+    if (!isNode(part)) continue;
+    visit(part, {
+      Node(_key, child) {
+        child.commentBefore = null;
+        child.comment = null;
+      },
+    });
+  }
 }

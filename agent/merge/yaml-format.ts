@@ -52,11 +52,22 @@ import {
 import { namedInPair, noteHolders } from "./yaml-comment-lines.js";
 import { notesOfWhatStays } from "./yaml-expansion-notes.js";
 import { dropDoubledFirstNote, firstItemNote, placeFirstItemNote } from "./yaml-first-item-note.js";
-import { lastItemComments } from "./yaml-flow-comments.js";
+import {
+  lastItemComments,
+  markOneLineFlows,
+  withoutComments,
+  writtenOnOneLine,
+} from "./yaml-flow-comments.js";
 import { markFromRelease, withFoldedLines } from "./yaml-folded-blocks.js";
 import { rewrittenNote, rewrittenNotesInside } from "./yaml-item-notes.js";
 import { type ReplaceInStyle, shapeChangedItems } from "./yaml-item-shape.js";
-import { giveKeyLineComment, keyLineComment, takeKeyLineComment } from "./yaml-key-line-comment.js";
+import {
+  giveKeyLineComment,
+  keyLineComment,
+  keyLineNoteOf,
+  markKeyLineComments,
+  takeKeyLineComment,
+} from "./yaml-key-line-comment.js";
 import { checkYamlAliases, checkYamlNesting } from "./yaml-nesting.js";
 import { numberNodeAt, numbersAsSpelled, sameExactFloats, spellNumbers } from "./yaml-numbers.js";
 import { removePair } from "./yaml-remove.js";
@@ -137,6 +148,8 @@ export function parseYaml(text: string, fileName: string, role: CopyRole): Parse
   }
   checkYamlAliases(doc, text, fileName, role);
   lastItemComments(doc, text);
+  markKeyLineComments(doc, text);
+  markOneLineFlows(doc, text);
   // An empty file is an empty mapping, so update_only can add the release's keys to it; so is one
   // that holds only `---` (read as a null document, it kept the release's changes out as a type
   // conflict, `kept: (the whole file)`).
@@ -525,16 +538,20 @@ function applyEdit(
       takesOthersComment(edit.path, release.doc, (base ?? user).doc, { user: user.doc, merged })
     )
       pair.key.commentBefore = null;
+    if (writtenOnOneLine(parent)) withoutComments(pair);
     parent.items.push(pair);
     withFirstKeyNotes(target, edit.path);
   } else {
     // Keep the user's key node (and the comments above it); take the release's value, in the
     // user's style. Comments the user left as the previous release shipped them take the release's.
     const place = { map: parent, pair: own };
-    const shipped = base === undefined ? {} : shippedComments(place, edit.path, release.doc, base.doc);
+    const oneLine = writtenOnOneLine(parent);
+    if (oneLine) withoutComments(value);
+    const shipped =
+      base === undefined || oneLine ? {} : shippedComments(place, edit.path, release.doc, base.doc);
     const shippedNode = base === undefined ? undefined : placeOf(base.doc, edit.path)?.pair.value;
     // One the user left as the previous release shipped it is the release's to change.
-    const onKeyLine = keyLineComment(own, user.text, shippedNode);
+    const onKeyLine = keyLineComment(own, shippedNode);
     const giveBack = onKeyLine === undefined ? undefined : takeKeyLineComment(own);
     const moved = keepUserStyle(
       own.value,
@@ -707,8 +724,17 @@ function keepCollectionStyle(old: unknown, value: unknown): void {
   // An empty one (`[]`) shows no style of the user's, and is written flow whatever its style.
   if (old.items.length === 0 || value.items.length === 0) return;
   if (old.flow === true) {
+    // The release's comment on its key's line (`hosts:  # c` over `- a` lines) is the user's after
+    // the flow value (`hosts: [a]  # c`), not one inside: counted so, the list came as block lines
+    // with it on a line of its own.
+    const whole = value.commentBefore;
+    const note = keyLineNoteOf(value);
+    const after = old.comment?.split("\n")[0];
+    if (note !== undefined && after?.trim() === note.trim())
+      value.commentBefore = whole?.split("\n").slice(1).join("\n") || null;
     // The release's comments inside it would spread a flow list over lines around them.
     if (commentsIn(value).length === 0) value.flow = true;
+    else value.commentBefore = whole;
     return;
   }
   toBlock(value);

@@ -7,6 +7,7 @@
 import { type Document, isMap, isScalar, type Pair, type YAMLMap } from "yaml";
 import { ABSENT, valueAt } from "./values.js";
 import { isMergePair, keyText } from "./yaml-anchors.js";
+import { keyLineNoteOf } from "./yaml-key-line-comment.js";
 
 export interface Place {
   map: YAMLMap<unknown, unknown>;
@@ -53,7 +54,9 @@ function above({ map, pair }: Place): { text: string; onMap: boolean } {
   const key = isScalar(pair.key) ? pair.key.commentBefore : undefined;
   if (key) return { text: key, onMap: false };
   const first = map.items[0] === pair && map.commentBefore ? map.commentBefore : "";
-  return { text: first, onMap: first !== "" };
+  // The mapping's key-line comment (`p:  # c`) is its key's, above no key of it.
+  const text = keyLineNoteOf(map) === undefined ? first : first.split("\n").slice(1).join("\n");
+  return { text, onMap: text !== "" };
 }
 
 /** The comment after a one-line scalar value. */
@@ -108,7 +111,9 @@ export function shippedBetween(
 /** Puts them on the user's key (`mine` read before the edit, its value now the release's). */
 export function putShippedComments(mine: Place, shipped: ShippedComments): void {
   if (shipped.above !== undefined) {
-    if (above(mine).onMap) mine.map.commentBefore = shipped.above;
+    const keyLine = mine.map.items[0] === mine.pair ? keyLineNoteOf(mine.map) : undefined;
+    if (above(mine).onMap || keyLine !== undefined)
+      mine.map.commentBefore = keyLine === undefined ? shipped.above : `${keyLine}\n${shipped.above}`;
     else if (isScalar(mine.pair.key)) mine.pair.key.commentBefore = shipped.above;
   }
   if (shipped.after !== undefined && isScalar(mine.pair.value))
