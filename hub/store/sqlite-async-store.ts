@@ -28,6 +28,7 @@ import {
   type StoredArtifactInfo,
   type StoreOps,
 } from "./async-store.js";
+import { deploymentId } from "./deployment-id.js";
 import { type Row, toDeployment } from "./rows.js";
 import { LockWait } from "./sqlite-lock-wait.js";
 import type { SqliteStore } from "./sqlite-store.js";
@@ -222,7 +223,11 @@ function sqliteOps(sync: SqliteStore, enter: Enter): StoreOps {
           if (sent)
             for (const d of added)
               if (SENT_STATES.includes(d.state))
-                sync.appendEvent({ ...sent, subject: d.id, data: { agent: d.agentId } });
+                sync.appendEvent({
+                  ...sent,
+                  subject: deploymentId(d.rolloutId, d.agentId),
+                  data: { agent: d.agentId },
+                });
           return added.length;
         }),
       ),

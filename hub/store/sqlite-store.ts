@@ -1,6 +1,7 @@
 import Database from "better-sqlite3";
 import type { AppStatus } from "../../shared/protocol/messages.js";
 import { RESTORED_BY_HOST_ROW } from "../rollouts/rollback-result.js";
+import { deploymentId } from "./deployment-id.js";
 import { migrations } from "./migrations.js";
 import {
   AGENT_SELECT,
@@ -436,7 +437,8 @@ export class SqliteStore implements Store {
 
   insertDeployment(d: DeploymentRecord): boolean {
     const { warnings: _, ...row } = d;
-    return this.stmt.insertDeployment.run(row).changes > 0;
+    // Under its pair's id whatever it was given, as PostgreSQL writes it (its CHECK holds the id).
+    return this.stmt.insertDeployment.run({ ...row, id: deploymentId(d.rolloutId, d.agentId) }).changes > 0;
   }
   getDeployment(id: string): DeploymentRecord | undefined {
     const r = this.stmt.getDeployment.get(id) as Row | undefined;

@@ -281,7 +281,11 @@ export interface Store {
     },
   ): void;
 
-  /** Inserts unless the (rollout, agent) pair exists; returns whether it inserted. */
+  /**
+   * Inserts unless the (rollout, agent) pair exists; returns whether it inserted. The row's id is
+   * its pair's (`deploymentId`), whatever `id` says: the only id a deployment ever had, which the
+   * PostgreSQL store's primary key relies on for one row per pair.
+   */
   insertDeployment(deployment: DeploymentRecord): boolean;
   getDeployment(id: string): DeploymentRecord | undefined;
   listDeployments(filter: { rolloutId?: string; agentId?: string }): DeploymentRecord[];

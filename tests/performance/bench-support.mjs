@@ -7,7 +7,8 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-export const dist = resolve(repoRoot, "dist");
+// SHIP_BENCH_DIST: another build's dist/ (a probe comparing two builds mints with the base's).
+export const dist = process.env.SHIP_BENCH_DIST ?? resolve(repoRoot, "dist");
 
 /** BENCH_SCALE: 1 for the figures DESIGN.md names, 0.05 for a quick smoke run. */
 export function benchScale() {

@@ -12,6 +12,10 @@
 // PostgreSQL backends (matched by the connection's client port) and the load generator.
 //
 //   BENCH_PAIRS=20 BENCH_AGENTS=10000 node node_modules/vite-node/vite-node.mjs tests/performance/cluster-stages.ts
+//
+// With BENCH_BASE=<another build's dist/hub/cli/main.js> it compares two builds instead: a second
+// 3-hub cluster (its own PostgreSQL) runs that build in place of the single hub, and the pairs
+// read as base then new, new then base, … — what a change to the cluster's path moved.
 import { execFile } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -37,6 +41,7 @@ const clock = () => performance.timeOrigin + performance.now();
 const { hard: openFiles } = openFilesLimits();
 const agentCount = Math.min(benchCount("BENCH_AGENTS", 10_000), openFiles - 512);
 const pairs = benchCount("BENCH_PAIRS", 20);
+const baseMain = process.env.BENCH_BASE;
 
 /** CPU time in ms of every thread of `pid` (schedstat: ns on a core), NaN when it is gone. */
 function threadsCpuMs(pid: number): number {
@@ -165,8 +170,9 @@ async function backendsByHub(cluster: Cluster, port: number): Promise<Map<number
   return out;
 }
 
-async function hubCluster(): Promise<{ side: Side; stop: () => Promise<void> }> {
+async function hubCluster(hubMain?: string): Promise<{ side: Side; stop: () => Promise<void> }> {
   const cluster = await Cluster.start({
+    ...(hubMain === undefined ? {} : { hubMain }),
     hubs: HUBS,
     durable: true,
     openFiles,
@@ -323,8 +329,12 @@ function summarize(title: string, samples: Sample[]): void {
   );
 }
 
+const fanOutCpu = (s: Sample | undefined) =>
+  Object.entries(s?.cpu ?? {})
+    .filter(([k]) => !k.startsWith("reports:"))
+    .reduce((sum, [, ms]) => sum + ms, 0);
 const work = await mkdtemp(join(tmpdir(), "ship-cluster-stages-"));
-const single = await singleHub(work);
+const single = baseMain === undefined ? await singleHub(work) : await hubCluster(baseMain);
 const cluster = await hubCluster();
 const ones: Sample[] = [];
 const manies: Sample[] = [];
@@ -339,9 +349,10 @@ try {
     const many = manies.at(-1);
     if (one && many)
       console.log(
-        `pair ${pair + 1} (${order[0]} first): p50 ${fmt.ms(one.at["receipts p50"] ?? 0)} / ${fmt.ms(many.at["receipts p50"] ?? 0)}, ` +
+        `pair ${pair + 1} (${baseMain === undefined ? order[0] : order[0] === "single" ? "base" : "new"} first): p50 ${fmt.ms(one.at["receipts p50"] ?? 0)} / ${fmt.ms(many.at["receipts p50"] ?? 0)}, ` +
           `p99 ${fmt.ms(one.at["receipts p99"] ?? 0)} / ${fmt.ms(many.at["receipts p99"] ?? 0)}, ` +
-          `commit +${fmt.ms(many.at["create committed"] ?? 0)}, load ${readFileSync("/proc/loadavg", "utf8").split(" ")[0]}`,
+          `commit ${baseMain === undefined ? "" : `+${fmt.ms(one.at["create committed"] ?? 0)} / `}+${fmt.ms(many.at["create committed"] ?? 0)}, ` +
+          `CPU ${fmt.ms(fanOutCpu(one))} / ${fmt.ms(fanOutCpu(many))}, load ${readFileSync("/proc/loadavg", "utf8").split(" ")[0]}`,
       );
   }
 } finally {
@@ -350,13 +361,27 @@ try {
   await rm(work, { recursive: true, force: true });
 }
 const penalty = (q: string) => manies.map((m, i) => (m.at[q] ?? Number.NaN) - (ones[i]?.at[q] ?? Number.NaN));
-summarize("1 hub, SQLite", ones);
-summarize(`${HUBS} hubs, PostgreSQL`, manies);
-summarize("penalty, pair by pair (cluster − single)", [
-  ...penalty("receipts p50").map((p50, i) => ({
-    at: { "p50 penalty": p50, "p99 penalty": penalty("receipts p99")[i] ?? Number.NaN },
-    cpu: {},
-    db: {},
-  })),
-]);
+const [oneName, manyName] =
+  baseMain === undefined
+    ? ["1 hub, SQLite", `${HUBS} hubs, PostgreSQL`]
+    : ["base build, 3 hubs", "this build, 3 hubs"];
+summarize(oneName, ones);
+summarize(manyName, manies);
+summarize(
+  baseMain === undefined ? "penalty, pair by pair (cluster − single)" : "pair by pair (this − base)",
+  [
+    ...penalty("receipts p50").map((p50, i) => ({
+      at: {
+        "p50 penalty": p50,
+        "p99 penalty": penalty("receipts p99")[i] ?? Number.NaN,
+        // Two builds only (the single hub has no commit stamp): the create's commit, and the CPU of
+        // every process (hubs and their backends) from the POST to the last receipt.
+        "create committed": penalty("create committed")[i] ?? Number.NaN,
+        "CPU of the fan-out": fanOutCpu(manies[i]) - fanOutCpu(ones[i]),
+      },
+      cpu: {},
+      db: {},
+    })),
+  ],
+);
 console.log(`measured on ${machineNote()}; every process shares the machine`);

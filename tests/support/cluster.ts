@@ -84,6 +84,8 @@ export interface ClusterOptions {
   postgres?: { settings?: readonly string[] };
   /** Raise the hubs' and load generators' open-file limit to this (thousands of agents). */
   openFiles?: number;
+  /** Another build's `ship-hub` (its dist/hub/cli/main.js) for every hub command: a probe's base. */
+  hubMain?: string;
 }
 
 export interface HubProcess {
@@ -118,8 +120,13 @@ export class Cluster {
     private readonly options: ClusterOptions,
   ) {}
 
+  /** The dist/ of `options.hubMain` (…/dist/hub/cli/main.js): every hub-side step runs that build. */
+  private get hubDist(): string | undefined {
+    return this.options.hubMain === undefined ? undefined : resolve(this.options.hubMain, "../../..");
+  }
+
   static async start(options: ClusterOptions): Promise<Cluster> {
-    for (const main of [HUB_MAIN, SHIP_MAIN])
+    for (const main of [options.hubMain ?? HUB_MAIN, SHIP_MAIN])
       if (!existsSync(main)) throw new Error(`${main} missing: build first (npm run build)`);
     const cluster = new Cluster(await mkdtemp(join(tmpdir(), "ship-cluster-")), options);
     try {
@@ -196,6 +203,7 @@ export class Cluster {
     return mintTokens(join(this.dir, "hub-0"), specs, {
       databaseUrl: this.databaseUrl,
       secretFile: join(this.dir, "jwt-secret"),
+      ...(this.hubDist === undefined ? {} : { dist: this.hubDist }),
     });
   }
 
@@ -208,7 +216,7 @@ export class Cluster {
   /** `ship-hub token create` against the cluster database, as an operator runs it. */
   async tokenCreate(...args: string[]): Promise<string> {
     const { stdout } = await execFileAsync(process.execPath, [
-      HUB_MAIN,
+      this.options.hubMain ?? HUB_MAIN,
       "token",
       "create",
       "--config",
@@ -225,7 +233,7 @@ export class Cluster {
     const log = openSync(hub.logFile, "a");
     const child = spawnNode(
       [
-        HUB_MAIN,
+        this.options.hubMain ?? HUB_MAIN,
         "serve",
         "--config",
         hub.configFile,
@@ -353,7 +361,13 @@ export class Cluster {
         this.databaseUrl,
         prefix,
       ],
-      { env: { ...process.env, SHIP_HUB_SECRET: this.secret } },
+      {
+        env: {
+          ...process.env,
+          SHIP_HUB_SECRET: this.secret,
+          ...(this.hubDist === undefined ? {} : { SHIP_BENCH_DIST: this.hubDist }),
+        },
+      },
     );
     const { agents } = JSON.parse(await readFile(out, "utf8")) as { agents: MintedAgent[] };
     const load = await LoadAgents.fork(this.options.openFiles);

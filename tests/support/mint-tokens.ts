@@ -17,6 +17,8 @@ export interface TokenSpec {
 export interface MintCluster {
   databaseUrl: string;
   secretFile: string;
+  /** The build whose hub code mints (and migrates the database): another build's dist/. */
+  dist?: string;
 }
 
 /**
@@ -32,7 +34,7 @@ export async function mintTokens(
   specs: readonly TokenSpec[],
   cluster?: MintCluster,
 ): Promise<string[]> {
-  const dist = (path: string) => JSON.stringify(pathToFileURL(resolve("dist", path)).href);
+  const dist = (path: string) => JSON.stringify(pathToFileURL(resolve(cluster?.dist ?? "dist", path)).href);
   const script = `
 const { openHubState } = await import(${dist("hub/state.js")});
 const { TokenService } = await import(${dist("hub/auth/tokens.js")});

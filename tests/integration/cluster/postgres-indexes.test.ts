@@ -189,6 +189,74 @@ describe.skipIf(!hasPostgres())("PostgreSQL schema indexes", () => {
     }
   }, 60_000);
 
+  it("a wave start writes no index entry the primary key already holds: one row per pair is the key's, and a rollout's rows are read as a range of it", async () => {
+    const url = await pg.createDatabase();
+    const admin = postgres(url, { max: 1, onnotice: () => {} });
+    const via = await openPostgresStore(url, { maxConnections: 1 });
+    try {
+      // What every inserted row costs: one entry in each index without a predicate. The id is the
+      // rollout and the agent, so an index of the pair repeated the key (an entry per row).
+      const entryPerRow = await admin`SELECT c.relname AS name FROM pg_index i
+        JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = 'deployments'::regclass
+        AND i.indpred IS NULL ORDER BY 1`;
+      expect(entryPerRow.map((r) => String(r.name))).toEqual([
+        "deployments_agent",
+        "deployments_counted_state",
+        "deployments_pkey",
+      ]);
+      const agents = Array.from({ length: 300 }, (_, i) => `p-${String(i).padStart(3, "0")}`);
+      // "p-ro:x" extends "p-ro" with a ':': its rows fall inside p-ro's range of ids.
+      await seedRollout(admin, "p", "p-ro", agents, "completed");
+      await seedRollout(admin, "q", "p-ro:x", agents.slice(0, 100), "running");
+      await seedRollout(admin, "r", "p-rp", agents.slice(0, 50), "running");
+      await admin`ANALYZE deployments`;
+      // Still one row per pair: under its own id (the key) or under another (the CHECK).
+      const again = (id: string) =>
+        admin`INSERT INTO deployments (id, rollout_id, agent_id, wave, desired_release, state, updated_at)
+          VALUES (${id}, 'p-rp', 'p-000', 0, 'r-rel', 'pending', 0)`;
+      await expect(again("p-rp:p-000")).rejects.toMatchObject({ code: "23505" });
+      await expect(again("other")).rejects.toMatchObject({ code: "23514" });
+      // Each rollout-wide read: exactly the rollout's rows.
+      const ids = (rows: readonly { id: string }[]) => rows.map((d) => d.id).sort();
+      const own = (n: number, ro: string) =>
+        agents
+          .slice(0, n)
+          .map((a) => `${ro}:${a}`)
+          .sort();
+      expect(ids(await via.listDeployments({ rolloutId: "p-ro" }))).toEqual(own(300, "p-ro"));
+      expect(ids(await via.listDeployments({ rolloutId: "p-ro:x" }))).toEqual(own(100, "p-ro:x"));
+      expect(ids(await via.listDeployments({ rolloutId: "p-ro", agentId: "p-007" }))).toEqual(["p-ro:p-007"]);
+      const counted = await via.countDeploymentsOfRollout("p-ro");
+      expect(counted.reduce((n, c) => n + c.count, 0)).toBe(300);
+      const stalled = await via.listStalledDeployments({
+        rolloutId: "p-ro:x",
+        maxWave: 0,
+        states: ["pending"],
+        updatedBefore: 1,
+      });
+      expect(ids(stalled)).toEqual(own(100, "p-ro:x"));
+      const stale = await via.listStaleDeployments({
+        rolloutId: "p-rp",
+        maxWave: 0,
+        states: ["pending"],
+        seenBefore: 1,
+      });
+      expect(ids(stale)).toEqual(own(50, "p-rp"));
+      // By the key's range, not by reading the table.
+      const plan = await admin.begin(async (t) => {
+        await t`SET LOCAL enable_seqscan = off`;
+        return t`EXPLAIN SELECT * FROM deployments WHERE id >= ${"p-rp:"} AND id < ${"p-rp;"}
+          AND rollout_id = ${"p-rp"}`;
+      });
+      const text = plan.map((row) => String(row["QUERY PLAN"])).join("\n");
+      expect(text).toMatch(/Index Scan using deployments_pkey/);
+      expect(text).not.toMatch(/Seq Scan/);
+    } finally {
+      await via.close();
+      await admin.end();
+    }
+  }, 60_000);
+
   it("two woken hubs' marks at once are HOT updates: no index names a column a mark changes, and each page leaves room for them", async () => {
     // The benchmark's shape in a database of its own: a wave start's 3,000 rows `pending`, each
     // woken hub marks every third agent's row (its agents), 250 a statement. An index whose key or
