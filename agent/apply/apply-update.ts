@@ -33,7 +33,7 @@ import {
   SAVED_INDEX_BASE_FILE,
   UNDONE_MANIFEST_FILE,
 } from "../backup/record-names.js";
-import { firstLineSha256 } from "../backup/saved-index-sum.js";
+import { savedIndexLineSums } from "../backup/saved-index-sum.js";
 import { type KnownContent, writeSavedSizes } from "../backup/saved-sizes.js";
 import { shownPath } from "../backup/unrestored.js";
 import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
@@ -578,7 +578,7 @@ async function writeBackupRecords(
     if (base !== undefined) await linkEntry(join(stateDir, base.name), join(path, SAVED_INDEX_BASE_FILE));
   }
   const indexBytes = facts.index === undefined ? undefined : lstatOrUndefined(savedIndex)?.size;
-  const indexLineSha256 = indexBytes === undefined ? undefined : firstLineSha256(savedIndex);
+  const indexLineSums = indexBytes === undefined ? undefined : savedIndexLineSums(path);
   const created = facts.created.toISOString();
   // The merged entries only: no pass over the index's 20,000 for the few merged files.
   const bases: string[] = [];
@@ -604,7 +604,7 @@ async function writeBackupRecords(
     ...(input.releaseId === undefined ? {} : { toReleaseId: input.releaseId }),
     ...(unrecorded ? { unrecorded: true } : {}),
     ...(indexBytes === undefined ? {} : { indexBytes }),
-    ...(indexLineSha256 === undefined ? {} : { indexLineSha256 }),
+    ...(indexLineSums === undefined ? {} : { indexLineSums }),
     manifestBytes: manifestWritten.bytes,
     inventorySizes: [inventoryWritten.bytes],
     recordSums: { [INVENTORY_FILE]: inventoryWritten.sum, [UNDONE_MANIFEST_FILE]: manifestWritten.sum },

@@ -93,10 +93,11 @@ const BackupMetaSchema = z.object({
    */
   recordSums: z.record(z.string(), RecordSumSchema).optional(),
   /**
-   * The sha256 of index.json's bytes before its first newline (saved-index-sum.ts): the part of the
-   * saved install index no CRC-32 covers. Absent in older backups and in one that saved no index.
+   * The sha256 of index.json's (and index-base.json's) bytes before the first newline, by file name
+   * (saved-index-sum.ts): the part of the saved install index no CRC-32 covers. Absent in older
+   * backups and in one that saved no index.
    */
-  indexLineSha256: z.string().optional(),
+  indexLineSums: z.record(z.string(), z.string()).optional(),
   /** Bytes of old file versions held, and how many files. */
   bytes: z.number(),
   files: z.number(),

@@ -25,7 +25,7 @@ import {
   UNDONE_MANIFEST_WHAT,
 } from "./record-names.js";
 import { checkRecordSum, type RecordSum } from "./record-sums.js";
-import { checkSavedIndexSum } from "./saved-index-sum.js";
+import { checkSavedIndexSums } from "./saved-index-sum.js";
 
 /** The parts of meta.json (backup-store.ts) the rule judges by. */
 interface SizedMeta {
@@ -33,7 +33,7 @@ interface SizedMeta {
   /** When the backup was made (ISO): its saved index was written before, never in place since. */
   created: string;
   indexBytes?: number | undefined;
-  indexLineSha256?: string | undefined;
+  indexLineSums?: Record<string, string> | undefined;
   manifestBytes?: number | undefined;
   installedBytes?: number | undefined;
   inventorySizes?: number[] | undefined;
@@ -98,7 +98,7 @@ function resized(size: number, recorded: string): string {
  */
 function checkSavedIndex(
   backupPath: string,
-  meta: Pick<SizedMeta, "fromVersion" | "indexBytes" | "indexLineSha256" | "created">,
+  meta: Pick<SizedMeta, "fromVersion" | "indexBytes" | "indexLineSums" | "created">,
 ): void {
   if (meta.fromVersion === null) return;
   const saved = lstatOrUndefined(join(backupPath, PREVIOUS_INDEX_FILE));
@@ -128,14 +128,17 @@ function checkSavedIndex(
   // was edited (at its own size, or the size rule had named it), and is read whole to tell.
   const made = Date.parse(meta.created);
   if (!(saved.mtimeMs <= made && (kept === undefined || kept.mtimeMs <= made)))
-    readSavedIndexWhole(backupPath, meta.indexLineSha256, what);
+    readSavedIndexWhole(backupPath, meta.indexLineSums, what);
 }
 
 /** The saved index read as a restore reads it, and its uncovered bytes against their sum. */
-function readSavedIndexWhole(backupPath: string, lineSha256: string | undefined, what: string): void {
-  const path = join(backupPath, PREVIOUS_INDEX_FILE);
-  readSavedIndexFileSync(path, what);
-  checkSavedIndexSum(path, lineSha256, what);
+function readSavedIndexWhole(
+  backupPath: string,
+  lineSums: Record<string, string> | undefined,
+  what: string,
+): void {
+  readSavedIndexFileSync(join(backupPath, PREVIOUS_INDEX_FILE), what);
+  checkSavedIndexSums(backupPath, lineSums, what);
 }
 
 function savedIndexWhat(fromVersion: string): string {
@@ -153,8 +156,8 @@ function savedIndexWhat(fromVersion: string): string {
  */
 export function checkSavedIndexReads(
   backupPath: string,
-  meta: Pick<SizedMeta, "fromVersion" | "indexLineSha256">,
+  meta: Pick<SizedMeta, "fromVersion" | "indexLineSums">,
 ): void {
   if (meta.fromVersion === null) return;
-  readSavedIndexWhole(backupPath, meta.indexLineSha256, savedIndexWhat(meta.fromVersion));
+  readSavedIndexWhole(backupPath, meta.indexLineSums, savedIndexWhat(meta.fromVersion));
 }

@@ -49,14 +49,22 @@ describe("a saved install index edited where it still parses (real CLI)", () => 
       version: "1.0.0",
       marker: '"releaseId":"tree:',
     },
+    {
+      layout: "a saved head's base (columns), its header line's release id",
+      target: 2,
+      version: "2.0.0",
+      marker: '"releaseId":"tree:',
+      record: "index-base.json",
+    },
   ])(
     "$layout: listed as not restorable, --rollback exit 2 naming it, nothing changed",
-    async ({ target, version, marker }) => {
+    async ({ target, version, marker, record = "index.json" }) => {
       const name = (await backups(app))[target] ?? "";
-      const file = join(app.root, "var/backups/myapp", name, "index.json");
-      const head = (await readFile(file, "latin1")).split("\n")[0] ?? "";
+      const saved = join(app.root, "var/backups/myapp", name, "index.json");
+      const head = (await readFile(saved, "latin1")).split("\n")[0] ?? "";
       // The layout the case is about: a head has a base and no newline; columns, a header line.
       expect(head.includes('"base":')).toBe(target === 2);
+      const file = join(app.root, "var/backups/myapp", name, record);
       await changeDigitAfter(file, marker);
       await expectRefused(
         app,
