@@ -33,6 +33,7 @@ import {
   SAVED_INDEX_BASE_FILE,
   UNDONE_MANIFEST_FILE,
 } from "../backup/record-names.js";
+import { savedIndexLineSums } from "../backup/saved-index-sum.js";
 import { type KnownContent, writeSavedSizes } from "../backup/saved-sizes.js";
 import { shownPath } from "../backup/unrestored.js";
 import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
@@ -577,6 +578,7 @@ async function writeBackupRecords(
     if (base !== undefined) await linkEntry(join(stateDir, base.name), join(path, SAVED_INDEX_BASE_FILE));
   }
   const indexBytes = facts.index === undefined ? undefined : lstatOrUndefined(savedIndex)?.size;
+  const indexLineSums = indexBytes === undefined ? undefined : savedIndexLineSums(path);
   const created = facts.created.toISOString();
   // The merged entries only: no pass over the index's 20,000 for the few merged files.
   const bases: string[] = [];
@@ -602,6 +604,7 @@ async function writeBackupRecords(
     ...(input.releaseId === undefined ? {} : { toReleaseId: input.releaseId }),
     ...(unrecorded ? { unrecorded: true } : {}),
     ...(indexBytes === undefined ? {} : { indexBytes }),
+    ...(indexLineSums === undefined ? {} : { indexLineSums }),
     manifestBytes: manifestWritten.bytes,
     inventorySizes: [inventoryWritten.bytes],
     recordSums: { [INVENTORY_FILE]: inventoryWritten.sum, [UNDONE_MANIFEST_FILE]: manifestWritten.sum },

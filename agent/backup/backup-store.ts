@@ -92,6 +92,12 @@ const BackupMetaSchema = z.object({
    * each one's time then (absent in older backups): a record garbled at its own size (record-sums.ts).
    */
   recordSums: z.record(z.string(), RecordSumSchema).optional(),
+  /**
+   * The sha256 of index.json's (and index-base.json's) bytes before the first newline, by file name
+   * (saved-index-sum.ts): the part of the saved install index no CRC-32 covers. Absent in older
+   * backups and in one that saved no index.
+   */
+  indexLineSums: z.record(z.string(), z.string()).optional(),
   /** Bytes of old file versions held, and how many files. */
   bytes: z.number(),
   files: z.number(),

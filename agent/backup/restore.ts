@@ -148,7 +148,7 @@ export async function restoreBackup(input: RestoreInput): Promise<RestoreResult>
     );
   const inventory = await readBackupInventory(input.backupPath);
   checkSavedRecords(input.backupPath, meta);
-  checkSavedIndexReads(input.backupPath, meta.fromVersion);
+  checkSavedIndexReads(input.backupPath, meta);
   await checkSavedEntries(input.backupPath, inventory, {
     appDir,
     installed: async () => (await readInstallIndex(stateDir))?.files ?? new IndexFiles(),

@@ -188,7 +188,7 @@ export async function rollbackTo(options: {
       await readUndoneManifest(later.path);
       // After the reads: a record they find damaged is named with what its parse found.
       checkSavedRecords(later.path, backupMetaOf(later));
-      checkSavedIndexReads(later.path, backupMetaOf(later).fromVersion);
+      checkSavedIndexReads(later.path, backupMetaOf(later));
       const unwritable = await firstUnwritableDir({
         appDir: options.appDir ?? backupMetaOf(later).appDir,
         stateDir,

@@ -25,6 +25,7 @@ import {
   UNDONE_MANIFEST_WHAT,
 } from "./record-names.js";
 import { checkRecordSum, type RecordSum } from "./record-sums.js";
+import { checkSavedIndexSums } from "./saved-index-sum.js";
 
 /** The parts of meta.json (backup-store.ts) the rule judges by. */
 interface SizedMeta {
@@ -32,6 +33,7 @@ interface SizedMeta {
   /** When the backup was made (ISO): its saved index was written before, never in place since. */
   created: string;
   indexBytes?: number | undefined;
+  indexLineSums?: Record<string, string> | undefined;
   manifestBytes?: number | undefined;
   installedBytes?: number | undefined;
   inventorySizes?: number[] | undefined;
@@ -96,7 +98,7 @@ function resized(size: number, recorded: string): string {
  */
 function checkSavedIndex(
   backupPath: string,
-  meta: Pick<SizedMeta, "fromVersion" | "indexBytes" | "created">,
+  meta: Pick<SizedMeta, "fromVersion" | "indexBytes" | "indexLineSums" | "created">,
 ): void {
   if (meta.fromVersion === null) return;
   const saved = lstatOrUndefined(join(backupPath, PREVIOUS_INDEX_FILE));
@@ -126,7 +128,17 @@ function checkSavedIndex(
   // was edited (at its own size, or the size rule had named it), and is read whole to tell.
   const made = Date.parse(meta.created);
   if (!(saved.mtimeMs <= made && (kept === undefined || kept.mtimeMs <= made)))
-    readSavedIndexFileSync(join(backupPath, PREVIOUS_INDEX_FILE), what);
+    readSavedIndexWhole(backupPath, meta.indexLineSums, what);
+}
+
+/** The saved index read as a restore reads it, and its uncovered bytes against their sum. */
+function readSavedIndexWhole(
+  backupPath: string,
+  lineSums: Record<string, string> | undefined,
+  what: string,
+): void {
+  readSavedIndexFileSync(join(backupPath, PREVIOUS_INDEX_FILE), what);
+  checkSavedIndexSums(backupPath, lineSums, what);
 }
 
 function savedIndexWhat(fromVersion: string): string {
@@ -137,11 +149,15 @@ function savedIndexWhat(fromVersion: string): string {
  * The saved install index read whole, in either layout (docs/install-index.md), before a restore
  * moves anything: the size rule above passes one garbled at its own size, which the restore then
  * linked into place unread — "back on 2.0.0", exit 0, and every later run refused the live index
- * as damaged. The columns' CRC-32 (or the JSON's parse) finds it; exit 2 naming the saved file.
+ * as damaged. The columns' CRC-32 (or the JSON's parse) finds it, and the sum of the bytes no
+ * CRC covers (saved-index-sum.ts) one that still parses; exit 2 naming the saved file.
  * Here, not in checkSavedRecords: the listing judges every backup by an lstat each, and reading
  * each saved index (megabytes at 20,000 files) would make it as slow as a rollback.
  */
-export function checkSavedIndexReads(backupPath: string, fromVersion: string | null): void {
-  if (fromVersion === null) return;
-  readSavedIndexFileSync(join(backupPath, PREVIOUS_INDEX_FILE), savedIndexWhat(fromVersion));
+export function checkSavedIndexReads(
+  backupPath: string,
+  meta: Pick<SizedMeta, "fromVersion" | "indexLineSums">,
+): void {
+  if (meta.fromVersion === null) return;
+  readSavedIndexWhole(backupPath, meta.indexLineSums, savedIndexWhat(meta.fromVersion));
 }

@@ -11,12 +11,12 @@
  * index as damaged; the saved index is now read whole (either layout) before anything moves, and
  * `--list-backups` reads one written since its backup was made.
  */
-import { open, readdir, rm, truncate } from "node:fs/promises";
+import { open, rm, truncate } from "node:fs/promises";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { runShip } from "../../support/ship-cli.js";
 import { type LocalApp, localApp } from "../cli/local-app.js";
-import { snapshot } from "./tree-fixtures.js";
+import { backups, expectRefused, watched } from "./saved-index-fixtures.js";
 
 let app: LocalApp;
 beforeEach(async () => {
@@ -34,23 +34,6 @@ afterEach(async () => {
   await app.cleanup();
 });
 
-/** The backups, oldest first: the pre-ship one, then those that restore 1.0.0 and 2.0.0. */
-async function backups(): Promise<string[]> {
-  return (await readdir(join(app.root, "var/backups/myapp"))).filter((n) => n.startsWith("myapp-")).sort();
-}
-
-/**
- * What a refused rollback must leave as it was: the app, ship's install index, the installed
- * version the state file names (a refusal as bad input records nothing: failed-rollback-state.test.ts).
- */
-async function watched(): Promise<unknown> {
-  return {
-    app: await snapshot(app.appDir),
-    index: await snapshot(join(app.root, "var/apps")),
-    version: (await app.state()).sources.myapp?.current_version,
-  };
-}
-
 const damages = [
   { what: "deleted", damage: (file: string) => rm(file), says: "is missing (deleted by hand?)" },
   {
@@ -64,10 +47,10 @@ describe("--rollback of a backup whose saved install index is damaged (real CLI)
   it.each(damages)(
     "$what: exit 2 naming it, nothing changed, the next runs still work",
     async ({ damage, says }) => {
-      const [, , newest = ""] = await backups();
+      const [, , newest = ""] = await backups(app);
       const path = join(app.root, "var/backups/myapp", newest);
       await damage(join(path, "index.json"));
-      const before = await watched();
+      const before = await watched(app);
 
       const run = await runShip(["--config", app.config, "--rollback", newest]);
       expect(run.code, run.stdout + run.stderr).toBe(2);
@@ -76,7 +59,7 @@ describe("--rollback of a backup whose saved install index is damaged (real CLI)
         `ship: ${path} is damaged, its saved install index of 2.0.0 (index.json) ${says}`,
       );
       expect(line).toMatch(/move it out of the backup directory; nothing was changed$/);
-      expect(await watched()).toEqual(before);
+      expect(await watched(app)).toEqual(before);
 
       const check = await runShip(["--config", app.config, "--check-only"]);
       expect(check.code, check.stderr).toBe(0);
@@ -87,17 +70,17 @@ describe("--rollback of a backup whose saved install index is damaged (real CLI)
   it.each(damages)(
     "$what in an older backup of a chain: exit 2 before the newer one is restored",
     async ({ damage, says }) => {
-      const [, older = "", newest = ""] = await backups();
+      const [, older = "", newest = ""] = await backups(app);
       const path = join(app.root, "var/backups/myapp", older);
       await damage(join(path, "index.json"));
-      const before = await watched();
+      const before = await watched(app);
 
       const run = await runShip(["--config", app.config, "--rollback", older]);
       expect(run.code, run.stdout + run.stderr).toBe(2);
       expect(run.stderr).toContain(
         `${path} is damaged, its saved install index of 1.0.0 (index.json) ${says}`,
       );
-      expect(await watched()).toEqual(before);
+      expect(await watched(app)).toEqual(before);
 
       // The newer backup is whole: it still restores, and the state says what is on disk.
       const back = await runShip(["--config", app.config, "--rollback", newest]);
@@ -112,7 +95,7 @@ describe("--rollback of a backup whose saved install index is damaged (real CLI)
   ])(
     "garbled at its own size, restoring $version: exit 2 naming it, nothing changed",
     async ({ target, version }) => {
-      const all = await backups();
+      const all = await backups(app);
       const name = all[target] ?? "";
       const file = join(app.root, "var/backups/myapp", name, "index.json");
       // The last byte is in the entries' numbers block, which the header's CRC-32 covers.
@@ -122,18 +105,11 @@ describe("--rollback of a backup whose saved install index is damaged (real CLI)
       await handle.read(last, 0, 1, size - 1);
       await handle.write(Buffer.from([last[0] === 0x41 ? 0x42 : 0x41]), 0, 1, size - 1);
       await handle.close();
-      const before = await watched();
-      const damaged = `${file} is damaged, its entries do not match the checksum its header records: this backup cannot be restored (ship would not know what ${version} installed)`;
-
-      // The listing judges by the rollback's rule: the file was written since the backup was made.
-      const listed = await runShip(["--config", app.config, "--list-backups"]);
-      expect(listed.code, listed.stdout + listed.stderr).toBe(2);
-      expect(listed.stderr).toContain(`not listed: ${damaged}`);
-
-      const run = await runShip(["--config", app.config, "--rollback", name]);
-      expect(run.code, run.stdout + run.stderr).toBe(2);
-      expect(run.stderr).toContain(`ship: ${damaged}`);
-      expect(await watched()).toEqual(before);
+      await expectRefused(
+        app,
+        name,
+        `${file} is damaged, its entries do not match the checksum its header records: this backup cannot be restored (ship would not know what ${version} installed)`,
+      );
     },
   );
 });
