@@ -20,7 +20,9 @@ export function daemonStarted(): boolean {
  * The daemon announced itself to the hub: its start is compiled (config, recovery, the connection,
  * the hello). The bin writes the code cache then, not only when the daemon exits 0: under systemd
  * it ends mostly otherwise — exit 75 for an edited ship.toml, SIGKILL at TimeoutStopSec, a crash —
- * and each such start compiled the whole daemon again, for ever.
+ * and each such start compiled the whole daemon again, for ever. Early too because weeks of running
+ * let V8 flush the bytecode of the start's functions, which a cache made at the stop then lacks (the
+ * hub's `serve` writes its cache once it listens, for both reasons).
  */
 export function noteDaemonUp(): void {
   if (up) return;
