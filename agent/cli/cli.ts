@@ -24,8 +24,9 @@ import { jsonFailureText } from "./json-failure.js";
 import { createOutput, type Output } from "./output.js";
 import { registerReleaseCommand } from "./release-command.js";
 
-// The agent bundle's bin asks it whether the command line it ran started the daemon (daemon-started.ts).
-export { daemonStarted } from "./daemon-started.js";
+// The agent bundle's bin asks it whether the command line it ran started the daemon, and is told when
+// the daemon is up, to write its code cache then (daemon-started.ts).
+export { daemonStarted, whenDaemonUp } from "./daemon-started.js";
 
 export interface GlobalOptions {
   config?: string;

@@ -66,6 +66,8 @@ export interface AgentDaemonOptions {
   /** How often an idle agent looks for app changes made by hand, to announce them (default 5 s). */
   handChangeCheckMs?: number;
   onRestartNeeded?: (reason: string) => void;
+  /** Told each time the hub was sent this agent's hello (the CLI writes its code cache at the first). */
+  onAnnounced?: () => void;
 }
 
 const HEARTBEAT_MS = 30_000;
@@ -555,6 +557,7 @@ export class AgentDaemon {
     const waiting = this.retries.takeAll();
     for (const app of waiting) this.wanted.add(app);
     if (waiting.length > 0) this.kick();
+    this.options.onAnnounced?.();
   }
 
   /** The hello as it reads now; `sent` records it as the one the hub was told last. */

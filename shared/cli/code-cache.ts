@@ -50,13 +50,17 @@ import { isNotInBundle } from "./not-in-bundle.js";
 // match the header, so it is no cache and is rewritten once.
 const MAGIC = "ship-v8-code-cache 2";
 
-export type CacheOutcome = "used" | "written" | "rejected-rewritten" | "unwritable";
+export type CacheOutcome = "used" | "written" | "rejected-rewritten" | "unwritable" | "bundle-replaced";
 
 export interface CachedModule<T> {
   exports: T;
   /** Set once `settle` ran: whether the cache was used, or (re)written, or could not be written. */
   cache: () => CacheOutcome;
-  /** Writes the cache if it was missing or refused; call after the work, so it holds what ran. */
+  /**
+   * Writes the cache if it was missing or refused; call after the work, so it holds what ran. Once:
+   * a later call does nothing. Nothing is written when the bundle at its path is no longer the one
+   * that ran (an upgrade replaced it meanwhile).
+   */
   settle: () => void;
 }
 
@@ -180,6 +184,15 @@ function writeCache(cacheFile: string, bundle: BigIntStats, data: Buffer): boole
   }
 }
 
+/** Whether `bundleFile` is still the file that was loaded (the same identity as the cache's header). */
+function sameBundle(bundleFile: string, loaded: BigIntStats): boolean {
+  try {
+    return identity(statSync(bundleFile, { bigint: true })) === identity(loaded);
+  } catch {
+    return false;
+  }
+}
+
 export interface LoadOptions {
   /** Stack traces name the sources of the bundle's linked map (`<bundleFile>.map`). */
   sourceMapped?: boolean;
@@ -229,11 +242,21 @@ export function loadWithCodeCache<T>(
     dirname(bundleFile),
   );
   let outcome: CacheOutcome = "used";
+  let settled = false;
   return {
     exports: module.exports,
     cache: () => outcome,
     settle: () => {
+      if (settled) return;
+      settled = true;
       if (cachedData !== undefined && script.cachedDataRejected !== true) return;
+      // A daemon outlives its bundle: an upgrade that replaced it under a running `ship agent` left
+      // a cache named for a build no longer there (in the new package's directory, or in the cache
+      // directory, where its prune removed the new build's cache).
+      if (!sameBundle(bundleFile, stat)) {
+        outcome = "bundle-replaced";
+        return;
+      }
       const written = writeCache(cacheFile, stat, script.createCachedData());
       if (written && dir !== undefined) pruneOtherBuilds(dir, bundleFile, cacheKey);
       // "rejected-rewritten": this bundle's cache was there but refused, by its checksum or by V8.
@@ -255,6 +278,11 @@ export async function runCachedCli(
   options: LoadOptions & {
     /** Whether a run that ended with this code writes the cache (default: every run); `cli` is the bundle's exports. */
     settleAfter?: (code: number, cli: Readonly<Record<string, unknown>>) => boolean;
+    /**
+     * Given the bundle's exports and `settle` before the command runs, for a command that runs for
+     * weeks (`ship agent`) to write its cache once it is under way rather than only at its end.
+     */
+    settleEarly?: (cli: Readonly<Record<string, unknown>>, settle: () => void) => void;
   } = {},
 ): Promise<number | undefined> {
   const cli = loadWithCodeCache<{ runCli: (argv: string[]) => Promise<number> } & Record<string, unknown>>(
@@ -262,6 +290,7 @@ export async function runCachedCli(
     cacheKey,
     options,
   );
+  options.settleEarly?.(cli.exports, cli.settle);
   let code: number;
   try {
     code = await cli.exports.runCli(argv);

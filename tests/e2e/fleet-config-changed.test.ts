@@ -5,6 +5,7 @@
  * instruction comes, it exits 75 before acting (its unit starts it again), and the agent started
  * with the edited file takes no release for the app. A real hub and real agents.
  */
+import { existsSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -91,5 +92,41 @@ describe("ship agent after its ship.toml was edited (real hub, real agent)", () 
       );
       return seen.online && seen.labels.ring === "late";
     });
+  });
+
+  it("an edit that nests two app_dirs is said in one line naming the file and both sources, and changes nothing", {
+    timeout: 90_000,
+  }, async () => {
+    const agent = fleet.agent(0);
+    const log = join(agent.root, "agent.log");
+    const view = () => fleet.api<{ online: boolean; apps: unknown[] }>("GET", `/agents/${agent.id}`);
+    await fleet.waitFor("the restarted agent online", async () => (await view()).online);
+    const announced = (await view()).apps;
+    const before = (await readFile(log, "utf8")).length;
+    const toml = await readFile(agent.configFile, "utf8");
+    const plugin = join(agent.appDir, "plugin");
+    // A second app placed inside the first: a start refuses it (exit 2), so the running agent must
+    // neither restart into that refusal nor take the plugin up.
+    await writeFile(agent.configFile, `${toml}\n[sources.plugin]\ntype = "hub"\napp_dir = "${plugin}"\n`);
+    const refusal = async () =>
+      (await readFile(log, "utf8"))
+        .slice(before)
+        .split("\n")
+        .filter((line) => line.includes("changed but cannot be used"));
+    await fleet.waitFor("the refused edit said", async () => (await refusal()).length > 0);
+    const [line] = await refusal();
+    expect(line).toContain(`${agent.configFile} changed but cannot be used: `);
+    expect(line).toContain(
+      `sources.${APP}.app_dir, sources.plugin.app_dir: ${plugin} is inside ${agent.appDir}`,
+    );
+    expect(line).toContain("going on with the config read at start");
+    expect(agent.process?.exitCode).toBeNull();
+    // Nothing of the plugin: no directory made, and the hub was not told of an app named plugin.
+    expect(existsSync(plugin)).toBe(false);
+    const seen = await view();
+    expect(seen.online).toBe(true);
+    expect(seen.apps).toEqual(announced);
+    expect(JSON.stringify(seen.apps)).not.toContain("plugin");
+    expect(await fleet.appVersion(0)).toBe("1.0.0");
   });
 });

@@ -21,7 +21,7 @@ import { recover } from "../../pipeline/index.js";
 import { lockDir } from "../../pipeline/paths.js";
 import { noteShipDirs, type UntouchedDirs } from "../../pipeline/untouched-dirs.js";
 import { readState } from "../../state/state-file.js";
-import { noteDaemonStarted } from "../daemon-started.js";
+import { noteDaemonStarted, noteDaemonUp } from "../daemon-started.js";
 import { cliLogger } from "../logger.js";
 import { onStopSignals, signalExitCode } from "../stop-signals.js";
 
@@ -233,6 +233,7 @@ async function startDaemon(
     log,
     ...testTimings(),
     ...restartHooks,
+    onAnnounced: noteDaemonUp,
   });
   await daemon.start();
   return daemon;
