@@ -108,11 +108,14 @@ function withMergedLeftOut(
   if (listing === undefined || index === undefined) return staged;
   const mergesNow = mergeRuleMatcher(manifest);
   const have = new Set(staged);
+  // The merged entries are the few the index keeps apart: asking the index for each listed file's
+  // entry built 20,000 objects to read one flag of a handful (~20 ms of a typical manifest's update).
+  const merged = new Set<string>();
+  for (const [rel] of index.files.merged()) merged.add(rel);
   const leftOut: string[] = [];
   for (const [rel, entry] of listing) {
     if (entry.type !== "file" || have.has(rel)) continue;
-    const indexed = index.files.get(rel);
-    if (indexed?.merged === true || (indexed !== undefined && mergesNow(rel))) leftOut.push(rel);
+    if (merged.has(rel) || (mergesNow(rel) && index.files.has(rel))) leftOut.push(rel);
   }
   return leftOut.length === 0 ? staged : [...staged, ...leftOut];
 }

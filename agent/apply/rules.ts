@@ -3,7 +3,9 @@
  * file order, else replace; directory rules by whole path segments, the most specific winning).
  */
 import {
+  DEFAULT_FILE_RULE,
   findFileRule,
+  type MatchedRule,
   protectedDirectoryOf as sharedProtectedDirectoryOf,
 } from "../../shared/manifest/rules.js";
 import type { Manifest, SectionStrategy } from "../../shared/manifest/schema.js";
@@ -18,9 +20,21 @@ function hasDirectoryRules(manifest: Manifest): boolean {
   return false;
 }
 
+/** What a file no rule names takes: nearly every file of an app, one object for all of them. */
+const DEFAULT_REF: RuleRef = Object.freeze({ pattern: "(default)", rule: DEFAULT_FILE_RULE });
+/** Each other answer of findFileRule as the planner names it (findFileRule's answers are shared: so are these). */
+const refs = new WeakMap<MatchedRule, RuleRef>();
+
+/** The rule `rel` takes; the answer is shared by every file that takes it (frozen): read it, never change it. */
 export function ruleFor(manifest: Manifest, rel: string): RuleRef {
   const found = findFileRule(manifest, rel);
-  return { pattern: found.pattern ?? "(default)", rule: found.rule };
+  if (found.pattern === null) return DEFAULT_REF;
+  let ref = refs.get(found);
+  if (ref === undefined) {
+    ref = Object.freeze({ pattern: found.pattern ?? "(default)", rule: found.rule });
+    refs.set(found, ref);
+  }
+  return ref;
 }
 
 /** The protected (`preserve: true`) directory `rel` is in or is: never read, written or deleted. */

@@ -14,7 +14,11 @@ export const DEFAULT_FILE_RULE: FileRule = Object.freeze({
   backup: false,
 }) as FileRule;
 
-type Glob = [pattern: string, matcher: GlobMatcher, rule: FileRule];
+/** What no rule names gets: one object for every such file (an app's files are nearly all such). */
+const DEFAULT_MATCH: MatchedRule = Object.freeze({ pattern: null, rule: DEFAULT_FILE_RULE });
+
+/** A glob, and the answer it gives (made once: a rule lookup per app file builds no object). */
+type Glob = [pattern: string, matcher: GlobMatcher, rule: FileRule, matched: MatchedRule];
 
 /** What a directory's files can match: read once per directory, not once per file. */
 interface DirRules {
@@ -24,24 +28,42 @@ interface DirRules {
   candidates: readonly Glob[];
 }
 
+interface CompiledRules {
+  /** Each `files` key's answer for the path it names exactly. */
+  exact: Map<string, MatchedRule>;
+  globs: Glob[];
+  dirs: Map<string, DirRules>;
+  /**
+   * The directory asked last and its rules: a listing names a directory's files together, and
+   * slicing each path's directory to look it up cost a string and its hash per file.
+   */
+  lastDir: string | undefined;
+  lastRules: DirRules | undefined;
+}
+
 /**
  * Per manifest: its `files` globs compiled (compiling is far costlier than matching; an app has
  * thousands of files and a few rules), and per directory what its files can match. Directories
  * are far fewer than files and each builds on its parent, so each directory is matched once, and
  * a file in a directory no glob can reach (`d042/` under `config/*.toml` and `logs/**`) asks no glob.
  */
-const compiled = new WeakMap<Manifest, { globs: Glob[]; dirs: Map<string, DirRules> }>();
+const compiled = new WeakMap<Manifest, CompiledRules>();
 
-function compiledOf(manifest: Manifest): { globs: Glob[]; dirs: Map<string, DirRules> } {
+function compiledOf(manifest: Manifest): CompiledRules {
   let found = compiled.get(manifest);
   if (found === undefined) {
+    const entries = Object.entries(manifest.files);
     found = {
-      globs: Object.entries(manifest.files).map(([pattern, rule]) => [
+      exact: new Map(entries.map(([pattern, rule]) => [pattern, Object.freeze({ pattern, rule })])),
+      globs: entries.map(([pattern, rule]) => [
         pattern,
         compileGlob(pattern, { dot: true, matchBase: false }),
         rule,
+        Object.freeze({ pattern, rule }),
       ]),
       dirs: new Map(),
+      lastDir: undefined,
+      lastRules: undefined,
     };
     compiled.set(manifest, found);
   }
@@ -61,27 +83,38 @@ function normalise(relPath: string): string {
  * matching it: `secrets/*` marks `secrets/db` "never touch", so `secrets/db/password` is skipped
  * too. The seed's globs crossed directories (Python's fnmatch lets `*` match `/`), and a skip rule
  * exists to protect: honouring it one level deep only would overwrite the operator's nested
- * secrets. Other actions match files only (minimatch: `*` stops at `/`).
+ * secrets. Other actions match files only (minimatch: `*` stops at `/`). The answer is shared
+ * (frozen): callers read it.
  */
 export function findFileRule(manifest: Manifest, relPath: string): MatchedRule {
   const path = normalise(relPath);
-  const exact = Object.hasOwn(manifest.files, path) ? manifest.files[path] : undefined;
-  if (exact !== undefined) return { pattern: path, rule: exact };
-  const { globs, dirs } = compiledOf(manifest);
-  if (globs.length === 0) return { pattern: null, rule: DEFAULT_FILE_RULE };
+  const rules = compiledOf(manifest);
+  const exact = rules.exact.get(path);
+  if (exact !== undefined) return exact;
+  const { globs } = rules;
+  if (globs.length === 0) return DEFAULT_MATCH;
   const slash = path.lastIndexOf("/");
   // Only rules before the first skip rule covering a parent directory can still win.
   let skip = globs.length;
   let candidates: readonly Glob[] = globs;
-  if (slash >= 0) ({ skip, candidates } = dirRulesOf(globs, dirs, path.slice(0, slash)));
+  if (slash >= 0) ({ skip, candidates } = rulesOfDirectory(rules, path, slash));
   for (let i = 0; i < candidates.length; i++) {
-    const [pattern, matcher, rule] = candidates[i] as Glob;
-    if (matcher.match(path)) return { pattern, rule };
+    const [, matcher, , matched] = candidates[i] as Glob;
+    if (matcher.match(path)) return matched;
   }
-  const covering = globs[skip];
-  return covering === undefined
-    ? { pattern: null, rule: DEFAULT_FILE_RULE }
-    : { pattern: covering[0], rule: covering[2] };
+  return globs[skip]?.[3] ?? DEFAULT_MATCH;
+}
+
+/** The rules of the directory of `path` (which ends at `slash`), the last one asked answering first. */
+function rulesOfDirectory(rules: CompiledRules, path: string, slash: number): DirRules {
+  const last = rules.lastDir;
+  if (last !== undefined && last.length === slash && path.startsWith(last))
+    return rules.lastRules as DirRules;
+  const dir = path.slice(0, slash);
+  const found = dirRulesOf(rules.globs, rules.dirs, dir);
+  rules.lastDir = dir;
+  rules.lastRules = found;
+  return found;
 }
 
 function dirRulesOf(globs: Glob[], known: Map<string, DirRules>, dir: string): DirRules {
