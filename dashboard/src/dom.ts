@@ -3,6 +3,8 @@
  * setAttribute, so data from the hub can never become markup (there is no innerHTML here), and
  * every text through `shownText`, so it can never reorder or hide what the page says either.
  */
+import { writtenOut } from "./written-out.js";
+
 export type Child = Node | string | number | null | undefined | false;
 export type Attrs = Record<string, string | number | boolean | undefined | ((event: Event) => void)>;
 
@@ -17,7 +19,7 @@ export function h<K extends keyof HTMLElementTagNameMap>(
     if (typeof value === "function") el.addEventListener(name.replace(/^on/, ""), value);
     else if (value === true) el.setAttribute(name, "");
     // A tooltip is text the operator reads too (an app's state, a time the hub sent).
-    else el.setAttribute(name, name === "title" ? shownText(String(value)) : String(value));
+    else el.setAttribute(name, name === "title" ? shownText(String(value), false) : String(value));
   }
   append(el, children.flat());
   return el;
@@ -26,13 +28,25 @@ export function h<K extends keyof HTMLElementTagNameMap>(
 export function append(parent: Node, children: Child[]): void {
   for (const child of children) {
     if (child === null || child === undefined || child === false) continue;
-    parent.appendChild(child instanceof Node ? child : document.createTextNode(shownText(String(child))));
+    parent.appendChild(
+      child instanceof Node ? child : document.createTextNode(shownText(String(child), showsLines(parent))),
+    );
   }
 }
 
 /** Sets an element's text as `append` writes it: the one other way text reaches the page. */
 export function setText(el: Node, text: string): void {
-  el.textContent = shownText(text);
+  el.textContent = shownText(text, showsLines(el));
+}
+
+/**
+ * Whether `el` shows a text's line breaks and tabs as such: a `pre` (a log, a manifest, merged
+ * keys), or an element of class `lines` (a report's error). Anywhere else the browser folds them
+ * into one space, so a host name `web-5<LF>web-6` read "web-5 web-6", two hosts in one row, where
+ * the CLI prints `web-5\nweb-6`.
+ */
+function showsLines(el: Node): boolean {
+  return el instanceof Element && (el.tagName === "PRE" || el.classList.contains("lines"));
 }
 
 /**
@@ -43,10 +57,15 @@ export function setText(el: Node, text: string): void {
  * The hub's shared/schema/unprintable.ts less tab, LF and CR; the zero-width joiner stays (emoji).
  */
 const HIDDEN = /(?![\t\n\r])[\p{Cc}\p{Zl}\p{Zp}]|(?!\u200d)\p{Cf}/gu;
+/** The same, tab and line breaks included: what a text shown on one line writes out. */
+const HIDDEN_ON_ONE_LINE = /[\p{Cc}\p{Zl}\p{Zp}]|(?!\u200d)\p{Cf}/gu;
 
-/** `text` with each hidden character written out as `\u202e`, as the hub CLI prints it. */
-export function shownText(text: string): string {
-  return text.replace(HIDDEN, (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, "0")}`);
+/**
+ * `text` with each hidden character written out as the hub CLI prints it (`\u202e`, `\n`); its
+ * tabs and line breaks kept where `keepsLines` (the element shows them).
+ */
+export function shownText(text: string, keepsLines: boolean): string {
+  return text.replace(keepsLines ? HIDDEN : HIDDEN_ON_ONE_LINE, writtenOut);
 }
 
 /** Replaces a region's content; used by polling so a view's controls keep their focus. */

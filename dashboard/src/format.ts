@@ -1,6 +1,7 @@
 import { DECIMAL, notationProblem as sharedNotation } from "./number-notation.js";
 import { waveRule as sharedWaveRule } from "./rollout-rules.js";
 import type { WaveSpec } from "./types.js";
+import { writtenOut } from "./written-out.js";
 
 export function when(iso: string | number): string {
   const date = new Date(iso);
@@ -183,16 +184,12 @@ export function formatLabels(labels: Readonly<Record<string, string>>): string[]
 export function labelPairsText(labels: Readonly<Record<string, string>>): string[] {
   return formatLabels(labels).map((pair) =>
     /[\s,;"\\]/u.test(pair) || UNSHOWN.test(pair)
-      ? `"${pair.replace(/["\\]/g, "\\$&").replace(new RegExp(UNSHOWN.source, "gu"), escapeUnshown)}"`
+      ? `"${pair.replace(/["\\]/g, "\\$&").replace(new RegExp(UNSHOWN.source, "gu"), writtenOut)}"`
       : pair,
   );
 }
 
 const UNSHOWN = /[\p{Cc}\p{Zl}\p{Zp}]|(?!\u200d)\p{Cf}/u;
-const NAMED_ESCAPES: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
-function escapeUnshown(c: string): string {
-  return NAMED_ESCAPES[c] ?? `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, "0")}`;
-}
 
 /**
  * What a rollout's reason adds after its state's pill, each said once (as `ship-hub rollout show`

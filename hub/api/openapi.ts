@@ -17,7 +17,7 @@ const routes: Record<string, Record<string, Operation>> = {
   "/releases": {
     post: {
       summary:
-        "Publish a release (manifest validated here); ?dry_run=true checks it all, stores nothing and needs no artifact yet: 200 with the release when held already, else {dry_run: true}",
+        "Publish a release (manifest validated here; what it warns about, an unknown key, is in the answer's `warnings`); ?dry_run=true checks it all, stores nothing and needs no artifact yet: 200 with the release when held already, else {dry_run: true}",
       roles: "ci",
       body: "PublishRelease",
       status: 201,

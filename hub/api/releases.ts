@@ -92,27 +92,36 @@ const PublishQuery = z.strictObject({
 });
 
 /** An invalid manifest or a signature of another release is refused here, not discovered on the servers. */
-function checkRelease(body: PublishRelease): void {
-  checkManifest(body);
-  if (body.signature === undefined) return;
+/** Refuses what no agent could take; returns the manifest's warnings (checkManifest). */
+function checkRelease(body: PublishRelease): string[] {
+  const warnings = checkManifest(body);
+  if (body.signature === undefined) return warnings;
   try {
     checkSignatureOfRelease(body.signature, body);
   } catch (error) {
     if (!(error instanceof SignatureError)) throw error;
     throw new HubRequestError(400, `body.signature: ${error.message.replace(/^signature: /, "")}`);
   }
+  return warnings;
 }
 
-function checkManifest(body: PublishRelease): void {
+/**
+ * What the manifest's reader warns about (an unknown key, `keep_days` without `cleanup_old`), as
+ * `ship --test-manifest` says it: the publish is taken, and its answer says them. It said nothing,
+ * so CI published `auto_rolback_on:` with a 201 and the safety setting it meant was off on every
+ * host the release reached, the warning only in each host's log.
+ */
+function checkManifest(body: PublishRelease): string[] {
   const notText = manifestNotText(body.manifest);
   if (notText !== undefined) throw new HubRequestError(400, `body.manifest: ${notText}`);
   try {
-    const { manifest } = parseManifestText(body.manifest, "manifest", HUB_MANIFEST_LIMITS);
+    const { manifest, warnings } = parseManifestText(body.manifest, "manifest", HUB_MANIFEST_LIMITS);
     if (manifest.version !== body.version)
       throw new HubRequestError(
         400,
         `body.version: ${JSON.stringify(body.version)} differs from the manifest's ${JSON.stringify(manifest.version)}`,
       );
+    return warnings.map(formatIssue);
   } catch (error) {
     if (!(error instanceof BadInputError)) throw error;
     const problems = error.issues.filter((i) => i.severity === "error").map(formatIssue);
@@ -182,10 +191,15 @@ export function releaseRoutes(deps: ApiDeps): Router {
   // CI publishes; operators read releases and roll them out (DESIGN: ci publishes, operator the rest).
   router.post("/releases", requireRole(tokens, "ci"), async (req, res) => {
     const { dry_run: dryRun } = parseRequest(PublishQuery, req.query, "query");
-    const body = parseRequest(PublishRelease, req.body, "body", checkRelease);
+    let warnings: string[] = [];
+    const body = parseRequest(PublishRelease, req.body, "body", (taken) => {
+      warnings = checkRelease(taken);
+    });
+    // As a rollout's create says its warnings: only when there are some.
+    const said = <T extends object>(view: T) => (warnings.length > 0 ? { ...view, warnings } : view);
     if (dryRun) {
       const held = await sameVersionHeld(store, body, await store.releaseVersions(body.app), deps.now());
-      res.status(200).json(held === undefined ? { dry_run: true } : releaseForPeople(held, shownTime));
+      res.status(200).json(said(held === undefined ? { dry_run: true } : releaseForPeople(held, shownTime)));
       return;
     }
     // Before the transaction too: an artifact never uploaded is said as such, not as a version
@@ -229,10 +243,10 @@ export function releaseRoutes(deps: ApiDeps): Router {
       if (held === undefined) throw error;
     }
     if (held !== undefined) {
-      res.status(200).json(releaseForPeople(held, shownTime));
+      res.status(200).json(said(releaseForPeople(held, shownTime)));
       return;
     }
-    res.status(201).json(releaseForPeople(release, shownTime));
+    res.status(201).json(said(releaseForPeople(release, shownTime)));
   });
 
   router.get("/releases", requireRole(tokens, "ci", "operator"), async (req, res) => {

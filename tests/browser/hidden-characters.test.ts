@@ -6,6 +6,7 @@
  * it, in text and tooltips alike. Real hub (in process), an agent over a real WebSocket, real
  * headless Chromium.
  */
+import { randomUUID } from "node:crypto";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDashboard } from "../integration/dashboard/support.js";
@@ -69,6 +70,53 @@ describe.skipIf(!hasProgram("chromium"))("hidden and reordering characters in Ch
     expect(agentPage).toContain("prod\\u202edetadpu");
     expect(agentPage).not.toMatch(HIDDEN);
     expect(await tooltips()).not.toMatch(HIDDEN);
+  });
+
+  it("a line break or tab in a host name, version or state is written out, a report error's kept", async () => {
+    // The page folded them into a space: host `web-5<LF>web-6` read "web-5 web-6", two hosts in
+    // one row, where `ship-hub agents` prints `web-5\nweb-6`.
+    const a2 = await TestAgent.connect(t.hub.url, await t.agentToken("a2"));
+    try {
+      a2.send({
+        type: "hello",
+        v: 1,
+        agentId: "a2",
+        hostname: "web-5\nweb-6",
+        labels: { note: "a\tb" },
+        agentVersion: "test",
+        apps: [{ app: "web", version: "1.0.0\n2.0.0", state: "ok\r\nfailed" }],
+      });
+      a2.send({
+        type: "report",
+        v: 1,
+        reportId: randomUUID(),
+        app: "api",
+        outcome: "failed",
+        fromVersion: "1.0.0",
+        toVersion: "1.1.0",
+        error: "health check failed:\n\tconnection refused",
+      });
+      await page.goto(`${t.hub.url}/?poll=200#/fleet`);
+      await expect.poll(shown).toContain("web-5\\nweb-6");
+      const fleet = await shown();
+      expect(fleet).toContain("1.0.0\\n2.0.0");
+      expect(fleet).toContain("ok\\r\\nfailed");
+      expect(fleet).toContain("a\\tb");
+      expect(fleet).not.toMatch(HIDDEN);
+      expect(await tooltips()).not.toMatch(HIDDEN);
+
+      await page.goto(`${t.hub.url}/?poll=200#/agents/a2`);
+      await expect.poll(shown).toContain("web-5\\nweb-6");
+      const error = page.locator("p.lines", { hasText: "health check failed" });
+      await page.locator("summary", { hasText: "api 1.0.0 → 1.1.0" }).click();
+      expect(await error.textContent()).toBe("health check failed:\n\tconnection refused");
+      // Shown line by line, not folded into one.
+      expect(await page.evaluate('getComputedStyle(document.querySelector("p.lines")).whiteSpace')).toBe(
+        "pre-wrap",
+      );
+    } finally {
+      a2.ws.terminate();
+    }
   });
 
   it("a manifest's override is written out, its lines and tabs kept", async () => {

@@ -203,7 +203,7 @@ export function agentView(id: string): View {
                   h("strong", {}, p.outcome ?? "?"),
                   ` ${p.app ?? ""} ${p.fromVersion ?? "–"} → ${p.toVersion ?? "–"}, ${when(r.receivedAt)}`,
                 ),
-                p.error ? h("p", { class: "form-error" }, p.error) : null,
+                p.error ? h("p", { class: "form-error lines" }, p.error) : null,
                 ...(p.warnings ?? []).map((w) => h("p", { class: "form-error" }, `warning: ${w}`)),
                 stepList(p.steps ?? []),
                 p.merges?.length ? mergeList(p.merges) : null,

@@ -110,6 +110,20 @@ describe("hub HTTP API", () => {
     expect(res.body.error).toMatch(/^body\.manifest: manifest:4:\d+ files/);
   });
 
+  it("takes a manifest with a mistyped key, its answer saying the warning", async () => {
+    // It was a 201 and nothing more: the safety setting CI meant was off on every host it reached.
+    const manifest = 'version: "2.1.0"\nauto_rolback_on: [health_check]\n';
+    const body = { app: "web", version: "2.1.0", manifest, source: gitSource };
+    const res = await t.api<{ warnings?: string[] }>("POST", "/api/v1/releases", { token: t.ci, body });
+    expect(res.status).toBe(201);
+    expect(res.body.warnings).toEqual([
+      'warning: manifest:2:1 auto_rolback_on: unknown key "auto_rolback_on"; ignored',
+    ]);
+    const again = await t.api<{ warnings?: string[] }>("POST", "/api/v1/releases", { token: t.ci, body });
+    expect(again.status).toBe(200);
+    expect(again.body.warnings).toEqual(res.body.warnings);
+  });
+
   it("refuses a version that differs from the manifest's, and bad fields with their path", async () => {
     const mismatch = await t.api("POST", "/api/v1/releases", {
       token: t.ci,
