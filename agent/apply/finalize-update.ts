@@ -22,7 +22,6 @@ import { INSTALLED_FILE } from "../backup/record-names.js";
 import { faultPoint } from "../fault.js";
 import { loopSlices } from "../tree/loop-slices.js";
 import { FINE_RACY_MS } from "../tree/racy-rule.js";
-import { probeOf } from "./app-dir-probe.js";
 import { IndexFiles } from "./index-files.js";
 import {
   basePath,
@@ -64,7 +63,6 @@ export async function finalizeUpdate(journal: UpdateJournal, previous?: InstallI
     source: journal.app,
     installedAt: new Date().toISOString(),
     statAtMs,
-    appDirProbe: probeOf(files),
     files,
     dirs: [...dirs].sort(),
     ...(journal.index.dirModes === undefined ? {} : { dirModes: journal.index.dirModes }),

@@ -17,7 +17,6 @@ import { closeSync, linkSync, lstatSync, readSync, type Stats, statSync } from "
 import { readdir, rm } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import * as z from "zod";
-import { BadInputError } from "../../shared/errors.js";
 import { SAVED_INDEX_BASE_FILE } from "../backup/record-names.js";
 import { faultPoint } from "../fault.js";
 import {
@@ -31,7 +30,6 @@ import {
 import { stampOf } from "../tree/file-stamp.js";
 import { ownerOnlyDir, writeFileAtomic } from "../tree/fs-ops.js";
 import { isRacy, stillVouches } from "../tree/racy-rule.js";
-import { AppDirProbeSchema, probeMismatch } from "./app-dir-probe.js";
 import { ColumnsSchema, decodeColumns, encodeColumns, headerEnd } from "./index-columns.js";
 import { IndexFiles } from "./index-files.js";
 import type { IndexedFile, InstallIndex } from "./types.js";
@@ -59,7 +57,6 @@ const IndexHeaderSchema = z.object({
   source: z.string().optional(),
   installedAt: z.string(),
   statAtMs: z.number().optional(),
-  appDirProbe: AppDirProbeSchema.optional(),
   files: entriesSchema.optional(),
   base: BaseRefSchema.optional(),
   changes: entriesSchema.optional(),
@@ -378,27 +375,6 @@ function readScalarsSync(path: string): unknown {
   return "read it all";
 }
 
-const ProbeOnlySchema = z.object({ appDirProbe: AppDirProbeSchema });
-
-/**
- * Throws (exit 2, naming the index) when the live index no longer describes `appDir`: the app
- * directory gone, emptied or replaced since the index was written (app-dir-probe.ts). Before, every
- * run said "up to date" of it and installed nothing. From the header's first 4 KB only: an index
- * without a probe (an older ship's) proves nothing and passes.
- */
-export function checkIndexDescribesAppDir(stateDir: string, appDir: string): void {
-  const path = indexPath(stateDir);
-  const parsed = ProbeOnlySchema.safeParse(readScalarsSync(path));
-  if (!parsed.success) return;
-  const why = probeMismatch(appDir, parsed.data.appDirProbe);
-  if (why === undefined) return;
-  throw BadInputError.single(
-    path,
-    "",
-    `does not describe ${appDir}, ${why}: ${INDEX_WHAT}; nothing was changed`,
-  );
-}
-
 const BaseOnlySchema = z.object({ base: BaseRefSchema });
 
 /**
@@ -563,26 +539,14 @@ export async function writeInstallIndex(
   }
   // Scalars first, `files` (or the base and `changes`) before `dirs`: readInstallIndexHeader reads
   // only the part before the entries.
-  const {
-    version,
-    releaseId,
-    source,
-    installedAt,
-    statAtMs,
-    appDirProbe,
-    files,
-    dirs,
-    dirModes,
-    linked,
-    unusedSections,
-  } = index;
+  const { version, releaseId, source, installedAt, statAtMs, files, dirs, dirModes, linked, unusedSections } =
+    index;
   const scalars = {
     version,
     ...(releaseId === undefined ? {} : { releaseId }),
     ...(source === undefined ? {} : { source }),
     installedAt,
     ...(statAtMs === undefined ? {} : { statAtMs }),
-    ...(appDirProbe === undefined ? {} : { appDirProbe }),
   };
   const rest = {
     dirs,

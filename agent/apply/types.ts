@@ -3,7 +3,6 @@
  * the journal and backup metadata store them as they are.
  */
 import type { FileRule } from "../../shared/manifest/schema.js";
-import type { AppDirProbe } from "./app-dir-probe.js";
 import type { IndexFiles } from "./index-files.js";
 
 /** One regular file or symlink, as stat saw it (never followed). */
@@ -83,12 +82,6 @@ export interface InstallIndex {
    * install-index.ts). Absent in indexes written before it existed (`installedAt` stands in).
    */
   statAtMs?: number;
-  /**
-   * A few of `files`' paths, in the header: what proves, without reading the entries, that the
-   * index still describes the app directory (app-dir-probe.ts).
-   * Absent in indexes written before it existed.
-   */
-  appDirProbe?: AppDirProbe;
   files: IndexFiles;
   /** Directories ship created; only these are removed when they become empty. */
   dirs: string[];

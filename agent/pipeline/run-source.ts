@@ -10,11 +10,7 @@ import type { AgentConfig, Source } from "../../shared/config/schema.js";
 import { ExitCode, errorMessage, LockedError, ShipError } from "../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
-import {
-  checkIndexDescribesAppDir,
-  readInstallIndexHeader,
-  readSavedIndexHeader,
-} from "../apply/install-index.js";
+import { readInstallIndexHeader, readSavedIndexHeader } from "../apply/install-index.js";
 import { readJournal } from "../apply/journal.js";
 import { dropUndoneRelease } from "../apply/undone-release.js";
 import { checkSourceBackupDirs } from "../backup/backup-dirs.js";
@@ -239,9 +235,6 @@ async function runSourceOnce(
     // at its backup ("ENOTDIR … mkdir"), after its pre_update hooks had run and its state recorded a
     // failed update. The same refusal as `--list-backups` and `--rollback` (exit 2).
     await checkSourceBackupDirs(config.general.backup_dir, Object.keys(config.sources));
-    // An index that no longer describes the app (its directory gone, emptied or replaced since) was
-    // read as "up to date", exit 0, by every run: refused before anything is synced or decided.
-    checkIndexDescribesAppDir(paths.appStateDir, source.app_dir);
     // After recovery, under the lock: what a run killed while making its backup left, that nothing
     // names and nothing else removes (partial-backups.ts).
     if (!options.checkOnly) await removePartialBackups(config, name, source, paths.appStateDir, log);
