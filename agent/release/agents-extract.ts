@@ -6,11 +6,12 @@
  * words, naming the entry. A tar-only look let such an archive be signed and published, exit 0, for
  * every agent to refuse.
  */
-import { createReadStream } from "node:fs";
+import { createReadStream, rmSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { extractArchive } from "../archive/extract.js";
+import { signalExitCode } from "../cli/stop-signals.js";
 
 /**
  * An agent's largest file is its own setting (`[sources.APP.security] max_file_size_mb`): no limit
@@ -21,6 +22,14 @@ const ANY_FILE_SIZE = Number.MAX_SAFE_INTEGER;
 /** Throws the refusal an agent would give `archive`'s entries (exit 2), else resolves. */
 export async function refuseWhatAgentsRefuse(archive: string): Promise<void> {
   const scratch = await mkdtemp(join(tmpdir(), "ship-release-check-"));
+  // A Ctrl-C or SIGTERM mid-check ended the process with the release half unpacked in $TMPDIR,
+  // left there by every stopped sign or publish: removed, and the process ends as the signal would.
+  const stopped = (signal: NodeJS.Signals) => {
+    rmSync(scratch, { recursive: true, force: true });
+    process.exit(signalExitCode(signal));
+  };
+  process.once("SIGINT", stopped);
+  process.once("SIGTERM", stopped);
   try {
     // Given as a stream so errors name the archive as the operator did, not by its base name.
     await extractArchive(
@@ -29,6 +38,8 @@ export async function refuseWhatAgentsRefuse(archive: string): Promise<void> {
       { maxFileBytes: ANY_FILE_SIZE },
     );
   } finally {
+    process.off("SIGINT", stopped);
+    process.off("SIGTERM", stopped);
     await rm(scratch, { recursive: true, force: true });
   }
 }

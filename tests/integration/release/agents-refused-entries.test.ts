@@ -6,14 +6,14 @@
  * a real local-source agent on the same archive for the words. Real `ship` runs, GNU tar, Python's
  * tarfile for a type letter no tool writes.
  */
-import { execFileSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, open, rm, writeFile } from "node:fs/promises";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync, watch } from "node:fs";
+import { mkdir, mkdtemp, open, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { sourceApp } from "../../support/http-app.js";
-import { runShip } from "../../support/ship-cli.js";
+import { runShip, SHIP_BIN } from "../../support/ship-cli.js";
 import { type RawEntry, writeArchive } from "../../unit/sources/tar-builder.js";
 import { signingKeyForBlock, unreachableHub } from "./manifest-release-repo.js";
 
@@ -137,4 +137,39 @@ describe("ship release sign/publish: an archive holding an entry agents refuse",
     expect(signed.code).toBe(0);
     expect(existsSync(`${archive}.sig`)).toBe(true);
   });
+
+  // The check unpacks the release into $TMPDIR; a Ctrl-C (or SIGTERM) then ended the process with
+  // what it had unpacked left there, one copy per stopped sign.
+  it.each(["SIGINT", "SIGTERM"] as const)(
+    "%s mid-check: its scratch in $TMPDIR is removed, exit 128+signal, nothing signed",
+    async (signal) => {
+      const dir = join(root, `stopped-${signal}`);
+      const tree = join(dir, "tree");
+      const scratchParent = join(dir, "tmp");
+      await mkdir(join(tree, "data"), { recursive: true });
+      await mkdir(scratchParent);
+      await writeFile(join(tree, "update-manifest.yaml"), 'version: "0.1.0"\n');
+      // Many small files: the unpacking takes long enough to be stopped in.
+      for (let i = 0; i < 3000; i++) await writeFile(join(tree, "data", `f${i}.txt`), `${i}\n`);
+      const archive = join(dir, "myapp-0.1.0.tar.gz");
+      execFileSync("tar", ["-czf", archive, "-C", tree, "."]);
+      const child = spawn(process.execPath, [SHIP_BIN, "release", "sign", archive, "--key", signing.key], {
+        env: { ...process.env, TMPDIR: scratchParent },
+        stdio: "ignore",
+      });
+      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+      // Stopped as soon as its scratch directory is made.
+      await new Promise<void>((resolve) => {
+        const watcher = watch(scratchParent, () => {
+          watcher.close();
+          resolve();
+        });
+      });
+      child.kill(signal);
+      const code = await exited;
+      expect(await readdir(scratchParent)).toEqual([]);
+      expect(code).toBe(signal === "SIGINT" ? 130 : 143);
+      expect(existsSync(`${archive}.sig`)).toBe(false);
+    },
+  );
 });
