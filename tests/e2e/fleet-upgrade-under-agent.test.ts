@@ -29,7 +29,7 @@ describe("ship agent after its package was replaced under it (real hub, real age
   }, 120_000);
   afterAll(async () => {
     await fleet?.close();
-    if (copy !== undefined) await rm(copy, { recursive: true, force: true });
+    if (copy !== undefined) await rm(copy, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 });
   });
 
   /** `ship agent` from the copy, as systemd starts it (and restarts it after a failure). */
@@ -53,8 +53,10 @@ describe("ship agent after its package was replaced under it (real hub, real age
       const listed = await fleet.api<{ online: boolean }>("GET", "/agents/agent-1");
       return listed.online;
     });
-    // The upgrade: every chunk of the old build is gone (a new build names its chunks anew).
-    await rm(join(copy, "bundle"), { recursive: true });
+    // The upgrade: every chunk of the old build is gone (a new build names its chunks anew). The
+    // agent writes its code cache once it is online, possibly into bundle/ while this removes it
+    // (CI saw ENOTEMPTY): removal is tried again, as a package manager's would be.
+    await rm(join(copy, "bundle"), { recursive: true, maxRetries: 20, retryDelay: 50 });
 
     const release = await fleet.publish({ version: "2.0.0" });
     const { id } = await fleet.api<{ id: string }>("POST", "/rollouts", {
