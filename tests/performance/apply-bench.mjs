@@ -17,9 +17,10 @@
 //   BENCH_SOURCES=local,git ...   only these source kinds (of local, local-rules, targz, git, http; default: all)
 //   BENCH_KEEP=1 ...       keep the fixture directory (printed) for profiling instead of removing it
 //   BENCH_LOCAL_ROUNDS=5 ...  rounds of the local directory next to the seed method, and of local-rules (default 3)
+//   BENCH_ARCHIVE_ROUNDS=5 ... rounds of the local .tar.gz and http updates, each beside a tar -xzf floor (default 3)
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import {
@@ -28,6 +29,7 @@ import {
   dist,
   machineNote,
   printTable,
+  procCpuMs,
   startNode,
   stopChild,
 } from "./bench-support.mjs";
@@ -41,6 +43,12 @@ const ROLLBACK_RUNS = benchCount("BENCH_ROLLBACK_RUNS", 3);
  * one run of each moved the ratio between 6.5× and 8.4× in two quiet runs of this benchmark.
  */
 const LOCAL_ROUNDS = benchCount("BENCH_LOCAL_ROUNDS", 3);
+/**
+ * Rounds of the archive updates (local .tar.gz, http) each beside a `tar -xzf` floor taken at that
+ * moment: one floor and one run of each moved the http ratio between 1.2× and 1.6× in quiet runs of
+ * one build, the floor itself between 2.86 and 4.20 s.
+ */
+const ARCHIVE_ROUNDS = benchCount("BENCH_ARCHIVE_ROUNDS", 3);
 const KINDS = ["local", "local-rules", "targz", "git", "http"];
 /**
  * The typical manifest of the "local-rules" row, and the files its rules name (in the release from
@@ -149,6 +157,14 @@ function stepLines(stderr) {
     .join("");
 }
 
+/** The app of `configFile` rolled back to 1.0.0, to start the next round from. */
+function rollBackToFirst(configFile, kind) {
+  const listed = JSON.parse(ship(configFile, "--list-backups", "--json").stdout);
+  const backup = listed.find((b) => b.version === "1.0.0");
+  if (backup === undefined) throw new Error(`no backup of 1.0.0 (${kind}) to start the next round from`);
+  ship(configFile, "--rollback", backup.id);
+}
+
 function median(values) {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)];
@@ -239,8 +255,17 @@ async function main() {
     const rsync = timed("rsync", ["-a", `${seedApp}/`, join(root, "seed-backup/")]);
     const copyAll = timed("cp", ["-a", `${src}/.`, `${seedApp}/`]);
     const untar = timed("tar", ["-xzf", join(root, "v2.tar.gz"), "-C", seedApp]);
-    mkdirSync(join(root, "floor-tar"));
-    const tarFloor = timed("tar", ["-xzf", join(root, "v2.tar.gz"), "-C", join(root, "floor-tar")]);
+    // The floor: the same archive into an empty directory on the same disk, started as ship's runs
+    // are, with nothing left to write back: the seed's steps above leave ~1.5 GB of dirty pages,
+    // whose writeback a floor taken right after them shared the disk and the kernel's flusher with.
+    const tarFloorRun = () => {
+      const into = join(root, "floor-tar");
+      rmSync(into, { recursive: true, force: true });
+      mkdirSync(into);
+      sh("sync", []);
+      return timed("tar", ["-xzf", join(root, "v2.tar.gz"), "-C", into]);
+    };
+    const tarFloors = [tarFloorRun()];
     // The seed's git method fetches first (seed README: "1. Git fetch origin"), as ship does.
     const gitFetch = timed("git", ["fetch", "-q", "origin"], { cwd: floorClone });
     const checkout = timed("git", ["checkout", "-q", "origin/main"], { cwd: floorClone });
@@ -252,10 +277,37 @@ async function main() {
     sh("sync", []);
 
     const runs = {};
+    /** ship's http run, and the CPU the bench's server spent sending it the archive meanwhile. */
+    const serverCpuMs = [];
+    const shipHttp = () => {
+      const before = procCpuMs(server.child.pid);
+      const result = ship(configs.http, "--force");
+      serverCpuMs.push(procCpuMs(server.child.pid) - before);
+      return result;
+    };
     for (const kind of SOURCES) {
       process.stderr.write(`ship --force (${kind})...\n`);
-      runs[kind] = ship(configs[kind], "--force");
+      runs[kind] = kind === "http" ? shipHttp() : ship(configs[kind], "--force");
       if (process.env.BENCH_VERBOSE) process.stderr.write(stepLines(runs[kind].stderr));
+      sh("sync", []);
+    }
+    // More rounds of the archive updates, each from 1.0.0 again (the app rolled back) and each
+    // beside a floor taken in the same round: the ratio is read round by round.
+    const archiveKinds = ["targz", "http"].filter((kind) => runs[kind] !== undefined);
+    const archiveRuns = Object.fromEntries(archiveKinds.map((kind) => [kind, [runs[kind]]]));
+    for (let round = 2; round <= ARCHIVE_ROUNDS && archiveKinds.length > 0; round++) {
+      process.stderr.write(
+        `round ${round} of ${ARCHIVE_ROUNDS}: tar -xzf, then ship --force (${archiveKinds})...\n`,
+      );
+      for (const kind of archiveKinds) rollBackToFirst(configs[kind], kind);
+      // As a freshly published archive: its stat moved, so the local source reads it whole as in
+      // the first round instead of taking its sha256 from the record it kept (archive-hash-cache.ts).
+      utimesSync(join(root, "v2.tar.gz"), new Date(), new Date());
+      tarFloors.push(tarFloorRun());
+      for (const kind of archiveKinds) {
+        sh("sync", []);
+        archiveRuns[kind].push(kind === "http" ? shipHttp() : ship(configs[kind], "--force"));
+      }
       sh("sync", []);
     }
     // More rounds of the local directory and the seed's copy method, alternating, each from 1.0.0
@@ -265,10 +317,7 @@ async function main() {
     const seedCopies = [rsync.wallMs + copyAll.wallMs];
     for (let round = 2; round <= LOCAL_ROUNDS && runs.local !== undefined; round++) {
       process.stderr.write(`round ${round} of ${LOCAL_ROUNDS}: seed method, then ship --force (local)...\n`);
-      const listed = JSON.parse(ship(configs.local, "--list-backups", "--json").stdout);
-      const backup = listed.find((b) => b.version === "1.0.0");
-      if (backup === undefined) throw new Error("no backup of 1.0.0 to start the next round from");
-      ship(configs.local, "--rollback", backup.id);
+      rollBackToFirst(configs.local, "local");
       writeRelease(src, { ...spec, version: "2.0.0", only: true });
       for (const dir of [seedApp, join(root, "seed-backup")]) rmSync(dir, { recursive: true, force: true });
       cpSync(join(root, "app-local"), seedApp, { recursive: true, verbatimSymlinks: true });
@@ -284,11 +333,7 @@ async function main() {
     const rulesRuns = runs["local-rules"] === undefined ? [] : [runs["local-rules"]];
     for (let round = 2; round <= LOCAL_ROUNDS && runs["local-rules"] !== undefined; round++) {
       process.stderr.write(`round ${round} of ${LOCAL_ROUNDS}: ship --force (local, typical manifest)...\n`);
-      const listed = JSON.parse(ship(configs["local-rules"], "--list-backups", "--json").stdout);
-      const backup = listed.find((b) => b.version === "1.0.0");
-      if (backup === undefined)
-        throw new Error("no backup of 1.0.0 (local-rules) to start the next round from");
-      ship(configs["local-rules"], "--rollback", backup.id);
+      rollBackToFirst(configs["local-rules"], "local-rules");
       writeRelease(rulesSrc, { ...spec, version: "2.0.0", only: true, rules: true });
       sh("sync", []);
       rulesRuns.push(ship(configs["local-rules"], "--force"));
@@ -324,18 +369,35 @@ async function main() {
     const seedTar = rsync.wallMs + untar.wallMs;
     const seedGit = rsync.wallMs + gitFetch.wallMs + checkout.wallMs;
     const missing = { wallMs: Number.NaN, cpuMs: Number.NaN, maxRssKb: Number.NaN };
-    // The local row is the median round (by ship's wall time); the others ran once.
+    // The local and archive rows are the median round (by ship's wall time); git ran once.
     const medianOf = (list) => [...list].sort((a, b) => a.wallMs - b.wallMs)[Math.floor(list.length / 2)];
     const medianLocal = medianOf(localRuns);
     const medianRules = medianOf(rulesRuns);
     const run = (kind) =>
-      (kind === "local" ? medianLocal : kind === "local-rules" ? medianRules : runs[kind]) ?? missing;
+      (kind === "local"
+        ? medianLocal
+        : kind === "local-rules"
+          ? medianRules
+          : archiveRuns[kind] === undefined
+            ? runs[kind]
+            : medianOf(archiveRuns[kind])) ?? missing;
     const rounds = (values) => (values.length > 1 ? ` (median of ${values.length})` : "");
     const ratios = localRuns.map((r, i) => (seedCopies[i] ?? Number.NaN) / r.wallMs);
     const spread =
       ratios.length > 1
         ? ` (rounds ${Math.min(...ratios).toFixed(1)}–${Math.max(...ratios).toFixed(1)}×)`
         : "";
+    const tarFloorMs = median(tarFloors.map((r) => r.wallMs));
+    /** ship's time over the floor's, round by round: the median round's, and the range when there are more. */
+    const overFloor = (kind) => {
+      const list = archiveRuns[kind] ?? [];
+      const ratios = list.map((r, i) => r.wallMs / (tarFloors[i]?.wallMs ?? Number.NaN));
+      const range =
+        ratios.length > 1
+          ? `; median of ${ratios.length} rounds, ${Math.min(...ratios).toFixed(1)}–${Math.max(...ratios).toFixed(1)}×`
+          : "";
+      return `tar -xzf ${s(tarFloorMs)} (${median(ratios).toFixed(1)}× of it${range})`;
+    };
     // CPU beside wall: on a busy machine the difference is time spent waiting for a core.
     const shipTime = (kind) => `${s(run(kind).wallMs)} (CPU ${s(run(kind).cpuMs)})`;
     const rows = [
@@ -356,11 +418,11 @@ async function main() {
         mb(run("local-rules").maxRssKb),
       ],
       [
-        "local .tar.gz",
+        `local .tar.gz${rounds(archiveRuns.targz ?? [])}`,
         shipTime("targz"),
         s(seedTar),
         x(seedTar, run("targz").wallMs),
-        `tar -xzf ${s(tarFloor.wallMs)} (${x(run("targz").wallMs, tarFloor.wallMs)} of it)`,
+        overFloor("targz"),
         mb(run("targz").maxRssKb),
       ],
       [
@@ -372,11 +434,11 @@ async function main() {
         mb(run("git").maxRssKb),
       ],
       [
-        "http .tar.gz (local server)",
+        `http .tar.gz (local server)${rounds(archiveRuns.http ?? [])}`,
         shipTime("http"),
         s(seedTar),
         x(seedTar, run("http").wallMs),
-        `tar -xzf ${s(tarFloor.wallMs)} (${x(run("http").wallMs, tarFloor.wallMs)} of it)`,
+        overFloor("http"),
         mb(run("http").maxRssKb),
       ],
     ].filter((_, i) => SOURCES.includes(KINDS[i]));
@@ -400,7 +462,7 @@ async function main() {
     );
     if (curl !== undefined)
       console.log(
-        `http server alone: curl -o /dev/null of the same URL ${s(curl.wallMs)} (the download part of the http row; ship extracts while it downloads)`,
+        `http server alone: curl -o /dev/null of the same URL ${s(curl.wallMs)} (the download part of the http row; ship extracts while it downloads); the server's CPU while ship downloaded: ${s(median(serverCpuMs))}${rounds(serverCpuMs)}, on the cores ship shares with it`,
       );
     printTable(
       "part of the above, NOT the whole: ship's apply phase alone (plan + backup + apply + finalize, from its log)",
