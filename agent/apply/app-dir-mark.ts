@@ -18,7 +18,9 @@
  * update. Files edited or deleted one by one are the operator's, as before.
  *
  * The cost, on an up-to-date run: one stat and at most PROBES lstats (a readdir only when all
- * are missing), and the index header's first 4 KB, which the run reads anyway.
+ * are missing), and the index header's first 4 KB. An index an older ship wrote has no mark until
+ * the next update writes one: its app_dir is stat'ed and listed (gone or empty; the entries are
+ * read only for an empty one, to see that the index lists files).
  */
 import { lstatSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -58,17 +60,22 @@ export function appDirMarkOf(appDir: string, files: IndexFiles): AppDirMark | un
   return { dev: dir.dev, ino: dir.ino, probe };
 }
 
+/** What an index without a mark is told of an empty app_dir: whether it lists files decides. */
+export const EMPTY_UNMARKED = "it is empty";
+
 /**
  * Why the index that recorded `mark` no longer describes `appDir` (read after "<index> does not
  * describe <app_dir>: "), or undefined while it may. Without a mark (an index an older ship wrote)
- * only a missing app_dir is known. A stat that fails otherwise than "not there" (EACCES) proves
- * nothing: undefined.
+ * a missing app_dir is known, and an empty one is EMPTY_UNMARKED: the caller asks the entries. A
+ * stat that fails otherwise than "not there" (EACCES) proves nothing: undefined.
  */
-export function appDirMismatch(appDir: string, mark: AppDirMark | undefined): string | undefined {
+export function markMismatch(appDir: string, mark: AppDirMark | undefined): string | undefined {
   // Followed: app_dir may be a symlink, and the mark records where it led.
   const dir = missingOr(() => statSync(appDir));
   if (dir === "missing") return "it does not exist";
-  if (dir === undefined || mark === undefined || mark.probe.length === 0) return undefined;
+  if (dir === undefined) return undefined;
+  if (mark === undefined) return isEmpty(appDir) ? EMPTY_UNMARKED : undefined;
+  if (mark.probe.length === 0) return undefined;
   const sameDir = dir.dev === mark.dev && dir.ino === mark.ino;
   let missing = 0;
   for (const [rel, ino, size, mtimeMs] of mark.probe) {

@@ -30,7 +30,7 @@ import {
 import { stampOf } from "../tree/file-stamp.js";
 import { ownerOnlyDir, writeFileAtomic } from "../tree/fs-ops.js";
 import { isRacy, stillVouches } from "../tree/racy-rule.js";
-import { AppDirMarkSchema, appDirMismatch } from "./app-dir-mark.js";
+import { AppDirMarkSchema, EMPTY_UNMARKED, markMismatch } from "./app-dir-mark.js";
 import { ColumnsSchema, decodeColumns, encodeColumns, headerEnd } from "./index-columns.js";
 import { IndexFiles } from "./index-files.js";
 import type { IndexedFile, InstallIndex } from "./types.js";
@@ -384,12 +384,15 @@ const MarkOnlySchema = z.object({ appDirMark: AppDirMarkSchema.optional() });
  * replaced since the index was written), as "<index> does not describe <app_dir>: <why>"; undefined
  * while it may, or with no index. From the header's first 4 KB: no entry is read.
  */
-export function indexMismatch(stateDir: string, appDir: string): string | undefined {
+export async function indexMismatch(stateDir: string, appDir: string): Promise<string | undefined> {
   const path = indexPath(stateDir);
   const scalars = readScalarsSync(path);
   if (scalars === undefined) return undefined;
   const parsed = MarkOnlySchema.safeParse(scalars);
-  const why = appDirMismatch(appDir, parsed.success ? parsed.data.appDirMark : undefined);
+  let why = markMismatch(appDir, parsed.success ? parsed.data.appDirMark : undefined);
+  // An index an older ship wrote (no mark) over an empty app_dir: emptied if it lists any file. Read
+  // whole only then, which an up-to-date run over an app with files never pays.
+  if (why === EMPTY_UNMARKED && ((await readInstallIndex(stateDir))?.files.size ?? 0) === 0) why = undefined;
   return why === undefined ? undefined : `${path} does not describe ${appDir}: ${why}`;
 }
 

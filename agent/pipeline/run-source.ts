@@ -359,7 +359,7 @@ async function runSourceOnce(
     const stale =
       check.available || setAside !== undefined
         ? undefined
-        : indexMismatch(paths.appStateDir, source.app_dir);
+        : await indexMismatch(paths.appStateDir, source.app_dir);
     if (stale !== undefined) {
       const again = check.candidate ?? currentVersion ?? "the release";
       if (!options.checkOnly) return { setAside: await setIndexAside(paths.appStateDir, stale, again, log) };

@@ -54,6 +54,16 @@ describe("an install index kept over an app directory that no longer holds what 
     await expectReinstall("it is empty: none of the files ship installed there (");
   }, 60_000);
 
+  it("emptied under an index an older ship wrote (no mark in its header): installed again", async () => {
+    const bytes = await readFile(index);
+    const end = bytes.indexOf(10);
+    const { appDirMark, ...header } = JSON.parse(bytes.subarray(0, end).toString("utf8"));
+    expect(appDirMark).toBeDefined();
+    await writeFile(index, Buffer.concat([Buffer.from(JSON.stringify(header)), bytes.subarray(end)]));
+    for (const name of await readdir(app.appDir)) await rm(join(app.appDir, name), { recursive: true });
+    await expectReinstall("it is empty");
+  }, 60_000);
+
   it("deleted: installed again", async () => {
     await rm(app.appDir, { recursive: true });
     await expectReinstall("it does not exist");
