@@ -22,6 +22,7 @@ import { INSTALLED_FILE } from "../backup/record-names.js";
 import { faultPoint } from "../fault.js";
 import { loopSlices } from "../tree/loop-slices.js";
 import { FINE_RACY_MS } from "../tree/racy-rule.js";
+import { type AppDirMark, appDirMarkOf } from "./app-dir-mark.js";
 import { IndexFiles } from "./index-files.js";
 import {
   basePath,
@@ -63,6 +64,7 @@ export async function finalizeUpdate(journal: UpdateJournal, previous?: InstallI
     source: journal.app,
     installedAt: new Date().toISOString(),
     statAtMs,
+    ...withMark(appDirMarkOf(journal.appDir, files)),
     files,
     dirs: [...dirs].sort(),
     ...(journal.index.dirModes === undefined ? {} : { dirModes: journal.index.dirModes }),
@@ -253,4 +255,8 @@ async function removeUnusedBases(
   }
   for (const [, entry] of index.files.merged()) used.add(entry.sha256);
   for (const sha of names) if (!used.has(sha)) await rm(basePath(journal.stateDir, sha), { force: true });
+}
+
+function withMark(appDirMark: AppDirMark | undefined): { appDirMark?: AppDirMark } {
+  return appDirMark === undefined ? {} : { appDirMark };
 }

@@ -30,6 +30,7 @@ import {
 import { stampOf } from "../tree/file-stamp.js";
 import { ownerOnlyDir, writeFileAtomic } from "../tree/fs-ops.js";
 import { isRacy, stillVouches } from "../tree/racy-rule.js";
+import { AppDirMarkSchema, EMPTY_UNMARKED, markMismatch } from "./app-dir-mark.js";
 import { ColumnsSchema, decodeColumns, encodeColumns, headerEnd } from "./index-columns.js";
 import { IndexFiles } from "./index-files.js";
 import type { IndexedFile, InstallIndex } from "./types.js";
@@ -57,6 +58,7 @@ const IndexHeaderSchema = z.object({
   source: z.string().optional(),
   installedAt: z.string(),
   statAtMs: z.number().optional(),
+  appDirMark: AppDirMarkSchema.optional(),
   files: entriesSchema.optional(),
   base: BaseRefSchema.optional(),
   changes: entriesSchema.optional(),
@@ -375,6 +377,25 @@ function readScalarsSync(path: string): unknown {
   return "read it all";
 }
 
+const MarkOnlySchema = z.object({ appDirMark: AppDirMarkSchema.optional() });
+
+/**
+ * Why the live index no longer describes `appDir` (app-dir-mark.ts: the directory gone, emptied or
+ * replaced since the index was written), as "<index> does not describe <app_dir>: <why>"; undefined
+ * while it may, or with no index. From the header's first 4 KB: no entry is read.
+ */
+export async function indexMismatch(stateDir: string, appDir: string): Promise<string | undefined> {
+  const path = indexPath(stateDir);
+  const scalars = readScalarsSync(path);
+  if (scalars === undefined) return undefined;
+  const parsed = MarkOnlySchema.safeParse(scalars);
+  let why = markMismatch(appDir, parsed.success ? parsed.data.appDirMark : undefined);
+  // An index an older ship wrote (no mark) over an empty app_dir: emptied if it lists any file. Read
+  // whole only then, which an up-to-date run over an app with files never pays.
+  if (why === EMPTY_UNMARKED && ((await readInstallIndex(stateDir))?.files.size ?? 0) === 0) why = undefined;
+  return why === undefined ? undefined : `${path} does not describe ${appDir}: ${why}`;
+}
+
 const BaseOnlySchema = z.object({ base: BaseRefSchema });
 
 /**
@@ -539,14 +560,26 @@ export async function writeInstallIndex(
   }
   // Scalars first, `files` (or the base and `changes`) before `dirs`: readInstallIndexHeader reads
   // only the part before the entries.
-  const { version, releaseId, source, installedAt, statAtMs, files, dirs, dirModes, linked, unusedSections } =
-    index;
+  const {
+    version,
+    releaseId,
+    source,
+    installedAt,
+    statAtMs,
+    appDirMark,
+    files,
+    dirs,
+    dirModes,
+    linked,
+    unusedSections,
+  } = index;
   const scalars = {
     version,
     ...(releaseId === undefined ? {} : { releaseId }),
     ...(source === undefined ? {} : { source }),
     installedAt,
     ...(statAtMs === undefined ? {} : { statAtMs }),
+    ...(appDirMark === undefined ? {} : { appDirMark }),
   };
   const rest = {
     dirs,

@@ -3,6 +3,7 @@
  * the journal and backup metadata store them as they are.
  */
 import type { FileRule } from "../../shared/manifest/schema.js";
+import type { AppDirMark } from "./app-dir-mark.js";
 import type { IndexFiles } from "./index-files.js";
 
 /** One regular file or symlink, as stat saw it (never followed). */
@@ -82,6 +83,12 @@ export interface InstallIndex {
    * install-index.ts). Absent in indexes written before it existed (`installedAt` stands in).
    */
   statAtMs?: number;
+  /**
+   * The app directory's device and inode and a few of `files` with their inodes, in the header:
+   * what tells, without reading the entries, that the index still describes the directory
+   * (app-dir-mark.ts). Absent in indexes written before it existed.
+   */
+  appDirMark?: AppDirMark;
   files: IndexFiles;
   /** Directories ship created; only these are removed when they become empty. */
   dirs: string[];

@@ -10,7 +10,7 @@ import type { AgentConfig, Source } from "../../shared/config/schema.js";
 import { ExitCode, errorMessage, LockedError, ShipError } from "../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import type { Logger } from "../../shared/log.js";
-import { readInstallIndexHeader, readSavedIndexHeader } from "../apply/install-index.js";
+import { indexMismatch, readInstallIndexHeader, readSavedIndexHeader } from "../apply/install-index.js";
 import { readJournal } from "../apply/journal.js";
 import { dropUndoneRelease } from "../apply/undone-release.js";
 import { checkSourceBackupDirs } from "../backup/backup-dirs.js";
@@ -30,6 +30,7 @@ import type { UpdateContext, UpdatePaths, UpdateSettings } from "./context.js";
 import { recordFailedRecovery } from "./failed-recovery.js";
 import { logFailure } from "./failure-log.js";
 import { finalizeUpdate, type InstalledRelease } from "./finalize.js";
+import { setIndexAside } from "./index-set-aside.js";
 import { pruneByInstalledRules, rememberPruneRules } from "./installed-prune-rules.js";
 import {
   lastInstalledVersion,
@@ -80,7 +81,12 @@ export async function runSource(
 ): Promise<AppReport> {
   const said: Said = {};
   // Every way the run ends after its recovery (up to date, refused, skipped, a failed fetch) says it.
-  const report = await runSourceOnce(config, name, source, options, said);
+  const first = await runSourceOnce(config, name, source, options, said);
+  // The index set aside (it no longer described app_dir): the run again installs the release.
+  const report =
+    "setAside" in first ? await runSourceOnce(config, name, source, options, said, first.setAside) : first;
+  // A pass given setAside never sets the index aside again.
+  if ("setAside" in report) throw new Error(`${name}: the install index was set aside twice`);
   return sayWhatCameFirst(report, said);
 }
 
@@ -102,11 +108,13 @@ async function runSourceOnce(
   source: Source,
   options: SourceRunOptions,
   said: Said,
-): Promise<AppReport> {
+  setAside?: string,
+): Promise<AppReport | { setAside: string }> {
   const log = options.log.child({ app: name });
   // The on_failure of an update a killed run left, sent by the recovery that starts this run, that
-  // did not arrive: a WARNING of this run, as the update's own would have been.
-  const recoveryWarnings: string[] = [];
+  // did not arrive: a WARNING of this run, as the update's own would have been. And why the run's
+  // first pass set the install index aside (index-set-aside.ts).
+  const recoveryWarnings: string[] = setAside === undefined ? [] : [setAside];
   const bare = (fields: Pick<AppReport, "result" | "exitCode" | "message" | "error">): AppReport => ({
     source: name,
     appDir: source.app_dir,
@@ -346,6 +354,26 @@ async function runSourceOnce(
         ? detail
         : detail.replace(`available ${reinstalled} -> `, `available ${from} -> `);
     const offered = offeredBy(check.detail);
+    // Up to date by the index, which may no longer describe app_dir (deleted, emptied, replaced):
+    // a check says the run installs the release again; the run sets the index aside and does.
+    const stale =
+      check.available || setAside !== undefined
+        ? undefined
+        : await indexMismatch(paths.appStateDir, source.app_dir);
+    if (stale !== undefined) {
+      const again = check.candidate ?? currentVersion ?? "the release";
+      if (!options.checkOnly) return { setAside: await setIndexAside(paths.appStateDir, stale, again, log) };
+      return {
+        ...bare({
+          result: "update_available",
+          exitCode: ExitCode.updateAvailable,
+          message: checked(`${name}: update available (${stale}) -> ${again} again`),
+          error: null,
+        }),
+        fromVersion: currentVersion,
+        toVersion: check.candidate ?? currentVersion,
+      };
+    }
     if (!check.available) {
       if (!options.checkOnly) {
         await updateSourceState(config.general.state_file, name, (s) => ({
