@@ -117,6 +117,11 @@ function containerLayouts(value: unknown, inline: ReadonlyMap<string, boolean>):
  */
 export function inlineLayout(userText: string, user: unknown, releaseText: string): Map<string, boolean> {
   const inline = inlineContainers(userText);
+  // An empty `{}` or `[]` is one line because JSON has no other way to write it: it shows no
+  // layout of the user's. What the merge put into one came on one line, `"level": {"a": 1, "b": 2}`,
+  // where the release spreads it over lines; it is laid out as the release lays it out.
+  for (const key of inline.keys())
+    if (!hasContainer(user, JSON.parse(key) as (string | number)[])) inline.delete(key);
   if (releaseText === "") return inline;
   const theirs = inlineContainers(releaseText);
   if (theirs.has(pathKey([]))) return inline;
@@ -129,7 +134,8 @@ export function inlineLayout(userText: string, user: unknown, releaseText: strin
 
 /**
  * The user's file has an object or array at `path`, laid out as they chose. A scalar there says
- * nothing: a release turning `"db": "url"` into `"db": {"host": "y"}` had it spread over lines.
+ * nothing: a release turning `"db": "url"` into `"db": {"host": "y"}` had it spread over lines; nor
+ * does an empty one, which JSON writes on one line whatever the user's layout.
  */
 function hasContainer(root: unknown, path: readonly (string | number)[]): boolean {
   let node: unknown = root;
@@ -142,5 +148,5 @@ function hasContainer(root: unknown, path: readonly (string | number)[]): boolea
       node = node[step];
     }
   }
-  return typeof node === "object" && node !== null;
+  return typeof node === "object" && node !== null && Object.keys(node).length > 0;
 }

@@ -77,7 +77,8 @@ export function editTomlText(
   }
   const ops: TextOp[] = [];
   const rewritten = new Set<TomlEntry>();
-  for (const edit of addsInReleaseOrder(edits, tomlWrittenAt(releaseSide.layout))) {
+  const filled = filledEmptyValues(edits, userSide, releaseSide, merged);
+  for (const edit of addsInReleaseOrder(filled, tomlWrittenAt(releaseSide.layout))) {
     // An edit inside an inline table (`pool = { size = 5 }`) rewrites that one value as a whole.
     const holder = holderOf(userSide.layout, edit.path);
     if (holder !== undefined && rewritten.has(holder)) continue;
@@ -225,12 +226,57 @@ function rewriteInline(holder: TomlEntry, user: Side, release: Side, merged: unk
   return text === undefined ? undefined : [{ start: holder.valueStart, end: holder.valueEnd, text }];
 }
 
+/**
+ * An empty `x = {}` or `x = []` of the user's that the release writes as `[x]` or `[[x]]` blocks
+ * and fills: TOML has no other way to write an empty value on a key's line, so it shows no form of
+ * the user's. Its keys came into the braces, `x = {a = 1, b = 3}` (an array of tables as
+ * `x = [ { a = 1 } ]`), the release's comments on them dropped with no word; it is now one change
+ * of the whole value, written as the release writes it, as a value the release turns into a table
+ * is. Where the merged value is not the release's (a table the user emptied, of which only the
+ * keys the release changed come back) the braces stay.
+ */
+function filledEmptyValues(
+  edits: readonly MergeEdit[],
+  user: Side,
+  release: Side,
+  merged: unknown,
+): MergeEdit[] {
+  const whole: string[][] = [];
+  for (const edit of edits) {
+    for (let n = edit.path.length; n > 0 && whole.every((p) => !startsWith(edit.path, p)); n--) {
+      const path = edit.path.slice(0, n);
+      if (
+        fillsEmptyValue(user, release, path) &&
+        sameValue(valueAt(merged, path), valueAt(release.value, path))
+      ) {
+        whole.push(path);
+        break;
+      }
+    }
+  }
+  if (whole.length === 0) return [...edits];
+  const rest = edits.filter((edit) => whole.every((p) => !startsWith(edit.path, p)));
+  return [...rest, ...whole.map((path): MergeEdit => ({ kind: "set", path }))];
+}
+
+/** The user's entry at `path` is `{}` or `[]`, the release's value there non-empty blocks of its own. */
+function fillsEmptyValue(user: Side, release: Side, path: readonly string[]): boolean {
+  if (entryAt(user.layout, path) === undefined || entryAt(release.layout, path) !== undefined) return false;
+  const mine = valueAt(user.value, path);
+  const empty = (isTable(mine) || Array.isArray(mine)) && Object.keys(mine).length === 0;
+  const theirs = valueAt(release.value, path);
+  const blocks = isTable(theirs) || arrayBlocks(release, path) !== undefined;
+  return empty && blocks && Object.keys(theirs as object).length > 0;
+}
+
 function opFor(edit: MergeEdit, user: Side, release: Side, base?: BaseLayout): TextOp[] | undefined {
   if (edit.path.length === 0) return undefined;
   const own = entryAt(user.layout, edit.path);
   switch (edit.kind) {
     case "set": {
-      const valueText = releaseValueText(release, edit.path);
+      const valueText = fillsEmptyValue(user, release, edit.path)
+        ? undefined
+        : releaseValueText(release, edit.path);
       if (own !== undefined && valueText !== undefined) {
         const mine = user.text.slice(own.valueStart, own.valueEnd);
         const was = base === undefined ? undefined : entryAt(base.layout, edit.path);

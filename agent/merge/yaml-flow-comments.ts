@@ -1,4 +1,14 @@
-import { type Document, isCollection, isNode, isPair, visit } from "yaml";
+import {
+  type Document,
+  isCollection,
+  isMap,
+  isNode,
+  isPair,
+  isScalar,
+  type Pair,
+  visit,
+  type YAMLMap,
+} from "yaml";
 
 /**
  * The YAML library reads the comment after a flow collection's last item (`b,   # second` above the
@@ -47,7 +57,47 @@ export function markOneLineFlows(doc: Document, text: string): void {
 }
 
 export function writtenOnOneLine(node: unknown): boolean {
-  return isCollection(node) && (node as unknown as Record<symbol, unknown>)[ONE_LINE] === true;
+  return (
+    isCollection(node) &&
+    node.flow === true &&
+    (node as unknown as Record<symbol, unknown>)[ONE_LINE] === true
+  );
+}
+
+/**
+ * An empty mapping (`level: {}`) is written in braces because YAML has no other way to write one:
+ * it shows no style of the user's. Keys the merge puts into it came on one line, `level: { a: 1 }`,
+ * the release's comments on them dropped, where the release writes that mapping in block lines
+ * (as an empty list, `[]`, already took the release's lines). It takes the release's block form,
+ * unless it stands inside a flow collection, which holds no block lines.
+ */
+export function blockLikeRelease(
+  doc: Document,
+  map: YAMLMap<unknown, unknown>,
+  path: readonly string[],
+  key: string,
+  release: Document,
+): void {
+  if (map.flow !== true || map.items.length > 0) return;
+  let node: unknown = doc.contents;
+  let holder: Pair<unknown, unknown> | undefined;
+  for (const step of path) {
+    if (!isMap(node) || node.flow === true) return;
+    holder = node.items.find((pair) => isScalar(pair.key) && String(pair.key.value) === step);
+    node = holder?.value;
+  }
+  let theirs: unknown = release.contents;
+  for (const step of path) theirs = isMap(theirs) ? theirs.get(step, true) : undefined;
+  if (!isMap(theirs) || theirs.flow === true || !isScalar(holder?.key) || holder.key.comment) return;
+  map.flow = false;
+  // The comment after the braces (`level: {}  # mine`) stays on the key's line, where the library
+  // writes a key's own comment, and the release's comment above its first key comes with that key,
+  // as in a mapping the merge opens anew.
+  holder.key.comment = map.comment;
+  map.comment = null;
+  const first = theirs.items[0];
+  const shipped = isScalar(first?.key) && String(first.key.value) === key ? theirs.commentBefore : null;
+  if (map.commentBefore == null) map.commentBefore = shipped;
 }
 
 /** `node` (a pair or a value) without any comment, at any depth. */

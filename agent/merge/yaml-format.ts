@@ -53,6 +53,7 @@ import { namedInPair, noteHolders } from "./yaml-comment-lines.js";
 import { notesOfWhatStays } from "./yaml-expansion-notes.js";
 import { dropDoubledFirstNote, firstItemNote, placeFirstItemNote } from "./yaml-first-item-note.js";
 import {
+  blockLikeRelease,
   lastItemComments,
   markOneLineFlows,
   withoutComments,
@@ -507,6 +508,7 @@ function applyEdit(
   };
   const parent = editableMapAt(target, edit.path.slice(0, -1), notes, edit.kind === "add" ? open : undefined);
   const key = edit.path[edit.path.length - 1] as string;
+  if (edit.kind === "add") blockLikeRelease(target, parent, edit.path.slice(0, -1), key, release.doc);
   let own = ownPair(parent, key);
   if (edit.kind === "remove") {
     // A key the map inherits through `<<` can only go once the merge is expanded into own keys.

@@ -228,7 +228,9 @@ describe("JSON merges keep the user's layout", () => {
   });
 
   it("an empty object takes the file's spacing; a file of `{` and `}` alone gets an indent", () => {
-    expect(merge('{\n  "o": {}\n}\n', '{"o": {"a": 1}}').text).toBe('{\n  "o": {"a": 1}\n}\n');
+    // `{}` shows no layout of the user's, and a release on one line none of its parts: filled, it
+    // is spread as a new object is, in the file's indentation.
+    expect(merge('{\n  "o": {}\n}\n', '{"o": {"a": 1}}').text).toBe('{\n  "o": {\n    "a": 1\n  }\n}\n');
     expect(merge('{"n":1,"o":{}}', '{"n":1,"o":{"a":1}}').text).toBe('{"n":1,"o":{"a":1}}');
     const multi = merge("{\n}\n", '{"a": 1}');
     expect(multi.text).toBe('{\n  "a": 1\n}\n');
