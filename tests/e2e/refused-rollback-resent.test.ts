@@ -7,7 +7,6 @@
  * timeout. The rollout's answer to the second ask no longer counts the first refusal. Real hub,
  * real agent, real processes.
  */
-import { readFile, writeFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Fleet } from "./fleet.js";
 
@@ -21,14 +20,7 @@ describe("a rollback the agent refused, asked again once its app is enabled (rea
   });
 
   const deployment = async (id: string) => (await fleet.rollout(id)).waves[0]?.agents[0];
-  const setEnabled = async (enabled: boolean) => {
-    const { configFile } = fleet.agent(0);
-    const toml = (await readFile(configFile, "utf8")).replace("enabled = false\n", "");
-    await writeFile(
-      configFile,
-      enabled ? toml : toml.replace("[sources.sample]\n", "[sources.sample]\nenabled = false\n"),
-    );
-  };
+  const setEnabled = (enabled: boolean) => fleet.setAppEnabled(0, enabled);
   const rolledOut = async (version: string) => {
     const id = await fleet.rolloutToAll(await fleet.publish({ version }));
     await fleet.waitFor(`${version} rolled out`, async () => (await fleet.rollout(id)).state === "completed");
