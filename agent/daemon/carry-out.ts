@@ -5,7 +5,6 @@
  * exact); any other rollback is a deploy of the older release with downgrade allowed, once the
  * release is one this host ran before (rollback-target.ts).
  */
-import { randomUUID } from "node:crypto";
 import type { AgentConfig } from "../../shared/config/schema.js";
 import { BadInputError, errorMessage, LockedError, restoredVersionLabel } from "../../shared/errors.js";
 import type { Logger } from "../../shared/log.js";
@@ -32,6 +31,7 @@ import { syncInstalledState, unlessStateUnwritable } from "../pipeline/sync-inst
 import { undoWithHooks } from "../pipeline/undo-release.js";
 import { type RunResult, readState, type SourceState } from "../state/state-file.js";
 import { recordEndedInstruction } from "./ended-instruction-state.js";
+import { instructionReport } from "./failed-report.js";
 import { HubReleaseSource } from "./hub-release-source.js";
 import { installedVersion, versionOnDisk } from "./installed-version.js";
 import { fitMergeReports, fitText, fitWarnings } from "./merge-reports.js";
@@ -96,14 +96,7 @@ export async function carryOut(input: CarryOutInput): Promise<CarryOutResult> {
 async function carryOutOnce(input: CarryOutInput): Promise<Report | string> {
   const { config, instruction } = input;
   const { app, release } = instruction;
-  const base = {
-    type: "report" as const,
-    v: 1 as const,
-    reportId: randomUUID(),
-    deploymentId: instruction.deploymentId,
-    app,
-    releaseId: release.id,
-  };
+  const base = instructionReport(instruction);
   if (release.app !== app) {
     // The hub pairs them from one release record; only a tampered hub sends another app's release.
     return {

@@ -7,6 +7,7 @@ import type { DeploymentRecord, DeploymentState, RolloutRecord } from "../store/
 import type { Dispatch } from "./dispatch.js";
 import { settleEligibility } from "./eligibility.js";
 import { DEFAULT_PROGRESS_TIMEOUT_MS, type RolloutEngine } from "./engine.js";
+import { recordAnswerCandidate, recordAnswers } from "./found-declined-record.js";
 import { settleInstalled } from "./found-installed.js";
 import { type ActiveRollout, settleLeftRelease } from "./left-release.js";
 import { checkReports } from "./report-check.js";
@@ -326,13 +327,19 @@ export class AgentSync {
       ),
     );
     const fresh = [...byId].filter(([id]) => stored.has(id)).map(([, item]) => item);
-    if (fresh.length === 0) return;
+    // Resends without an echoed attempt may be an older agent's record answer (found-declined-record.ts).
+    const resent = [...byId].filter(([id]) => !stored.has(id)).map(([, item]) => item);
+    const mayBeRecord = resent.flatMap((item) => recordAnswerCandidate(item) ?? []);
+    if (fresh.length === 0 && mayBeRecord.length === 0) return;
     const named = fresh.flatMap(({ report }) =>
       report.deploymentId === undefined ? [] : [parseDeploymentId(report.deploymentId).deploymentId],
     );
     const deployments = new Map(
-      (await t.getDeployments([...new Set(named)])).map((d) => [d.id, d] as [string, DeploymentRecord]),
+      (await t.getDeployments([...new Set([...named, ...mayBeRecord])])).map(
+        (d) => [d.id, d] as [string, DeploymentRecord],
+      ),
     );
+    const answeredFromRecord = mayBeRecord.length === 0 ? [] : await recordAnswers(t, resent, deployments);
     // What the agent ran, as the hub's rows say it: a report whose app or version contradicts its
     // own release marked another app of the host failed (two apps, two rollouts on one host).
     const checked = await checkReports(dispatch, fresh, deployments);
@@ -345,7 +352,9 @@ export class AgentSync {
     // Agents whose report moved none of their update deployments (a run by hand, a rollback, a
     // report about another release): what they run now may take a host off a release it counted on.
     const unjudged = new Set<string>();
-    for (const { agentId, report } of fresh) {
+    // A record answer moves its deployment as a failure would; the host's app status stays as the
+    // report set it when it first came.
+    for (const { agentId, report } of [...fresh, ...answeredFromRecord]) {
       if (report.deploymentId === undefined) {
         unjudged.add(agentId);
         continue;

@@ -3,12 +3,13 @@ import type { ReleaseRecord } from "../store/store.js";
 
 /**
  * One release's deploy instruction, serialized once: a wave start sends the same manifest to
- * thousands of agents, and only the deployment id differs between them. `encode(id)` equals
- * `JSON.stringify(message(id))` byte for byte.
+ * thousands of agents, and only the deployment id (and an update's attempt) differs between them.
+ * `encode(id, attempt)` equals `JSON.stringify(message(id, attempt))` byte for byte.
  */
 export class DeployEncoder {
   private readonly body: Omit<Deploy, "type" | "v" | "deploymentId">;
   private readonly prefix = '{"type":"deploy","v":1,"deploymentId":';
+  /** The body's JSON without its braces. */
   private readonly suffix: string;
 
   constructor(release: ReleaseRecord, rollback: boolean) {
@@ -24,15 +25,23 @@ export class DeployEncoder {
       },
       rollback,
     };
-    // The body's own JSON without its opening brace continues the message after the id.
-    this.suffix = `,${JSON.stringify(this.body).slice(1)}`;
+    // The body's own JSON without its braces continues the message after the id.
+    this.suffix = `,${JSON.stringify(this.body).slice(1, -1)}`;
   }
 
-  message(deploymentId: string): Deploy {
-    return { type: "deploy", v: 1, deploymentId, ...this.body };
+  /** `attempt`: which sending of an update instruction this is (Deploy.attempt); none on a rollback. */
+  message(deploymentId: string, attempt?: number): Deploy {
+    return {
+      type: "deploy",
+      v: 1,
+      deploymentId,
+      ...this.body,
+      ...(attempt === undefined ? {} : { attempt }),
+    };
   }
 
-  encode(deploymentId: string): string {
-    return this.prefix + JSON.stringify(deploymentId) + this.suffix;
+  encode(deploymentId: string, attempt?: number): string {
+    const tail = attempt === undefined ? "}" : `,"attempt":${JSON.stringify(attempt)}}`;
+    return this.prefix + JSON.stringify(deploymentId) + this.suffix + tail;
   }
 }

@@ -261,7 +261,13 @@ export class Dispatch {
     const encoder = this.encoders.get(encoderKey(d));
     if (!encoder) return;
     const deploymentId = rollback ? rollbackDeploymentId(d.id) : d.id;
-    this.outgoing.push([d.agentId, encoder.message(deploymentId), encoder.encode(deploymentId)]);
+    // Which sending of the update this is, echoed in the agent's report (found-declined-record.ts).
+    const attempt = rollback || d.attempts === 0 ? undefined : d.attempts;
+    this.outgoing.push([
+      d.agentId,
+      encoder.message(deploymentId, attempt),
+      encoder.encode(deploymentId, attempt),
+    ]);
   }
 
   /** The encoder of the release `d` sends (read once per transaction); undefined when there is none. */

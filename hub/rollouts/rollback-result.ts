@@ -463,8 +463,12 @@ export async function markRollback(
       forgotten.push(d.agentId);
       continue;
     }
-    // A take-over that ended is no longer this row's news: the rollback is.
-    updates.push({ id: d.id, state: back, error: markedTakenOver(d) ? null : d.error, updatedAt: now });
+    // A take-over that ended is no longer this row's news: the rollback is. Nor is the answer to
+    // an earlier rollback (refused with the app disabled, failed), asked again now: kept, the row
+    // read "rollback failed: …" while pending and the rollout counted it both as "answered that it
+    // failed or refused it" and "not answered yet", and listed it not rolled back.
+    const stale = markedTakenOver(d) || rollbackReportedNotDone(d);
+    updates.push({ id: d.id, state: back, error: stale ? null : d.error, updatedAt: now });
     dispatch.record({
       actor,
       kind: `deployment.${back}`,

@@ -137,6 +137,16 @@ const keyPaths = z.array(z.string().max(1000)).max(1000);
  * value was kept for, and the keys added, updated and removed; warnings say what the file's form
  * lost (a rewrite, a rebuilt YAML file). The agent shortens longer lists to fit.
  */
+/**
+ * Which sending of an update instruction this is (the deployment's send count): a hub sends the
+ * instruction again once the agent declined it (its app disabled, a conditional, a window) and it
+ * fits again, and the agent echoes the number in its report. An older agent, which answered such a
+ * second send from its record under the old reportId, echoes none: the hub, which dropped that
+ * answer as a resend, tells it from a resend by that (found-declined-record.ts). Optional both
+ * ways: an older hub sends none and ignores the echo.
+ */
+const instructionAttempt = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+
 export const MergeReport = z.object({
   file: z.string().max(1000),
   kept: keyPaths,
@@ -181,6 +191,11 @@ export const Report = z.object({
    * copy in the backup; a `warn` conditional). Absent when there was nothing.
    */
   warnings: z.array(z.string().max(2000)).max(50).optional(),
+  /**
+   * The `attempt` of the Deploy this report answers, echoed (instructionAttempt). Absent from
+   * older agents, and from a report of no instruction or of an instruction that carried none.
+   */
+  attempt: instructionAttempt.optional(),
 });
 export type Report = z.infer<typeof Report>;
 
@@ -208,6 +223,8 @@ export const Deploy = z.object({
   release: DeployRelease,
   /** True when the hub sends the agent back to its previous release. */
   rollback: z.boolean(),
+  /** Which sending of this update instruction it is (instructionAttempt); none on a rollback. */
+  attempt: instructionAttempt.optional(),
 });
 export type Deploy = z.infer<typeof Deploy>;
 

@@ -228,6 +228,16 @@ export class Fleet {
     return waitFor(what, check, { timeoutMs, intervalMs: 150, where: `logs in ${this.dir}` });
   }
 
+  /** Turns the app on or off in agent `index`'s ship.toml (`enabled = false`); the agent reads it at start. */
+  async setAppEnabled(index: number, enabled: boolean): Promise<void> {
+    const { configFile } = this.agent(index);
+    const toml = (await readFile(configFile, "utf8")).replace("enabled = false\n", "");
+    await writeFile(
+      configFile,
+      enabled ? toml : toml.replace(`[sources.${APP}]\n`, `[sources.${APP}]\nenabled = false\n`),
+    );
+  }
+
   async appVersion(index: number): Promise<string> {
     return (await readFile(join(this.agent(index).appDir, "app.txt"), "utf8")).trim();
   }

@@ -25,14 +25,7 @@ describe("an instruction the agent declined, sent again once it fits the rollout
 
   const agentState = async (id: string) =>
     (await fleet.rollout(id)).waves.flatMap((w) => w.agents).find((a) => a.agentId === "agent-1");
-  const setEnabled = async (enabled: boolean) => {
-    const { configFile } = fleet.agent(0);
-    const toml = (await readFile(configFile, "utf8")).replace("enabled = false\n", "");
-    await writeFile(
-      configFile,
-      enabled ? toml : toml.replace("[sources.sample]\n", "[sources.sample]\nenabled = false\n"),
-    );
-  };
+  const setEnabled = (enabled: boolean) => fleet.setAppEnabled(0, enabled);
 
   const reportStored = (what: string, text: string) =>
     fleet.waitFor(what, async () => {
