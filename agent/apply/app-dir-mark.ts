@@ -33,13 +33,25 @@ const PROBES = 4;
 /** A probed path's longest: the mark must leave the header's scalars within their 4 KB. */
 const PROBE_PATH_BYTES = 256;
 
-export const AppDirMarkSchema = z.object({
-  dev: z.number(),
-  ino: z.number(),
-  /** [path relative to the app, and the inode, size and mtime (ms) ship left it with]. */
-  probe: z.array(z.tuple([z.string().min(1), z.number(), z.number(), z.number()])).max(PROBES),
-});
-export type AppDirMark = z.infer<typeof AppDirMarkSchema>;
+function buildAppDirMarkSchema() {
+  return z.object({
+    dev: z.number(),
+    ino: z.number(),
+    /** [path relative to the app, and the inode, size and mtime (ms) ship left it with]. */
+    probe: z.array(z.tuple([z.string().min(1), z.number(), z.number(), z.number()])).max(PROBES),
+  });
+}
+export type AppDirMark = z.infer<ReturnType<typeof buildAppDirMarkSchema>>;
+
+let built: ReturnType<typeof buildAppDirMarkSchema> | undefined;
+/**
+ * The mark's schema, built at its first use, not as the module loads: `--list-backups` loads the
+ * install index's modules and reads no mark (install-index.ts builds its schemas alike; issue 11).
+ */
+export function appDirMarkSchema(): ReturnType<typeof buildAppDirMarkSchema> {
+  built ??= buildAppDirMarkSchema();
+  return built;
+}
 
 /**
  * The mark of `appDir` as an update leaves it with `files` (their inodes as the index records them),

@@ -21,17 +21,30 @@ export const COLUMNS_FORMAT = 1;
 const SHA_CHARS = 64;
 const NUMBER_BYTES = NUMBER_FIELDS * 8;
 
-export const ColumnsSchema = z.object({
-  format: z.literal(COLUMNS_FORMAT),
-  count: z.number().int().nonnegative(),
-  pathBytes: z.number().int().nonnegative(),
-  crc32: z.number().int().nonnegative(),
-  extras: z.record(
-    z.string(),
-    z.object({ merged: z.boolean().optional(), installedSha256: z.string().optional() }).strict(),
-  ),
-});
-export type ColumnsHeader = z.infer<typeof ColumnsSchema>;
+/**
+ * The `columns` field's schema, built when a full index is first read, not as this module loads:
+ * `--list-backups` loads it (through install-index.ts) and reads no full index, only the header's
+ * scalars (install-index.ts, like the journal's schemas in journal.ts).
+ */
+function buildColumnsSchema() {
+  return z.object({
+    format: z.literal(COLUMNS_FORMAT),
+    count: z.number().int().nonnegative(),
+    pathBytes: z.number().int().nonnegative(),
+    crc32: z.number().int().nonnegative(),
+    extras: z.record(
+      z.string(),
+      z.object({ merged: z.boolean().optional(), installedSha256: z.string().optional() }).strict(),
+    ),
+  });
+}
+
+let builtColumns: ReturnType<typeof buildColumnsSchema> | undefined;
+export function columnsSchema(): ReturnType<typeof buildColumnsSchema> {
+  builtColumns ??= buildColumnsSchema();
+  return builtColumns;
+}
+export type ColumnsHeader = z.infer<ReturnType<typeof buildColumnsSchema>>;
 
 /** The byte that ends the header line; JSON.stringify never writes one inside it. */
 const NEWLINE = 0x0a;

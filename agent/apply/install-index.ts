@@ -30,8 +30,8 @@ import {
 import { stampOf } from "../tree/file-stamp.js";
 import { ownerOnlyDir, writeFileAtomic } from "../tree/fs-ops.js";
 import { isRacy, stillVouches } from "../tree/racy-rule.js";
-import { AppDirMarkSchema, EMPTY_UNMARKED, markMismatch } from "./app-dir-mark.js";
-import { ColumnsSchema, decodeColumns, encodeColumns, headerEnd } from "./index-columns.js";
+import { appDirMarkSchema, EMPTY_UNMARKED, markMismatch } from "./app-dir-mark.js";
+import { columnsSchema, decodeColumns, encodeColumns, headerEnd } from "./index-columns.js";
 import { IndexFiles } from "./index-files.js";
 import type { IndexedFile, InstallIndex } from "./types.js";
 
@@ -40,34 +40,65 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** A head's base: its name beside the head (or in a backup, SAVED_INDEX_BASE_FILE) and its size. */
-const BaseRefSchema = z.object({
-  name: z
-    .string()
-    .regex(/^install-index\.base-[0-9a-z]+\.json$/, "must be an install-index.base-….json name"),
-  bytes: z.number().int().nonnegative(),
-});
-type BaseRef = z.infer<typeof BaseRefSchema>;
+function buildBaseRefSchema() {
+  return z.object({
+    name: z
+      .string()
+      .regex(/^install-index\.base-[0-9a-z]+\.json$/, "must be an install-index.base-….json name"),
+    bytes: z.number().int().nonnegative(),
+  });
+}
+type BaseRef = z.infer<ReturnType<typeof buildBaseRefSchema>>;
 
-const entriesSchema = z.custom<Record<string, unknown>>(isPlainObject, "must be an object");
+/** The scalars every index starts with: all that the header readers (readInstallIndexHeader) take. */
+function headerShape() {
+  return {
+    version: z.string(),
+    releaseId: z.string().optional(),
+    source: z.string().optional(),
+    installedAt: z.string(),
+  };
+}
 
-// `files` is checked by hand below: zod walking a 20,000-key record costs ~100x more than a loop.
-// A full index has `files`; a head has `base`, `changes` and `dropped` instead (the module's comment).
-const IndexHeaderSchema = z.object({
-  version: z.string(),
-  releaseId: z.string().optional(),
-  source: z.string().optional(),
-  installedAt: z.string(),
-  statAtMs: z.number().optional(),
-  appDirMark: AppDirMarkSchema.optional(),
-  files: entriesSchema.optional(),
-  base: BaseRefSchema.optional(),
-  changes: entriesSchema.optional(),
-  dropped: z.array(z.string()).optional(),
-  dirs: z.array(z.string()),
-  dirModes: z.custom<Record<string, number>>(isModeRecord, "must map directories to modes").optional(),
-  linked: z.record(z.string(), z.string()).optional(),
-  unusedSections: z.record(z.string(), z.array(z.string())).optional(),
-});
+/**
+ * The index's schemas, built when an index is first read whole, not as this module loads: every
+ * `--list-backups` loads it and reads only each app's header (headerOnlySchema): 68 zod schema
+ * objects (with index-columns.ts') were built for nothing, of the 477 a listing built (issue 11).
+ */
+function buildSchemas() {
+  const entriesSchema = z.custom<Record<string, unknown>>(isPlainObject, "must be an object");
+  // `files` is checked by hand below: zod walking a 20,000-key record costs ~100x more than a loop.
+  // A full index has `files`; a head has `base`, `changes` and `dropped` instead (the module's comment).
+  const IndexHeaderSchema = z.object({
+    ...headerShape(),
+    statAtMs: z.number().optional(),
+    appDirMark: appDirMarkSchema().optional(),
+    files: entriesSchema.optional(),
+    base: buildBaseRefSchema().optional(),
+    changes: entriesSchema.optional(),
+    dropped: z.array(z.string()).optional(),
+    dirs: z.array(z.string()),
+    dirModes: z.custom<Record<string, number>>(isModeRecord, "must map directories to modes").optional(),
+    linked: z.record(z.string(), z.string()).optional(),
+    unusedSections: z.record(z.string(), z.array(z.string())).optional(),
+  });
+  // A full index in columns: its header line (the scalars, `columns`, dirs…), then its entries.
+  const ColumnsHeaderSchema = IndexHeaderSchema.omit({
+    files: true,
+    base: true,
+    changes: true,
+    dropped: true,
+  }).extend({
+    columns: columnsSchema(),
+  });
+  return { IndexHeaderSchema, ColumnsHeaderSchema };
+}
+
+let built: ReturnType<typeof buildSchemas> | undefined;
+const schemas = (): ReturnType<typeof buildSchemas> => {
+  built ??= buildSchemas();
+  return built;
+};
 
 /** A loop, not z.record: the index is read on every update (see isIndexedFile). */
 function isModeRecord(value: unknown): boolean {
@@ -123,16 +154,6 @@ interface IndexPlace {
   what: string;
 }
 
-/** A full index in columns: its header line (the scalars, `columns`, dirs…), then its entries. */
-const ColumnsHeaderSchema = IndexHeaderSchema.omit({
-  files: true,
-  base: true,
-  changes: true,
-  dropped: true,
-}).extend({
-  columns: ColumnsSchema,
-});
-
 /**
  * The index in `bytes`: a full index in columns, or JSON (a head, or a full index as an older ship
  * wrote it). JSON.stringify never writes a newline, so text with one is the columns' header line;
@@ -154,7 +175,12 @@ function isColumnsHeader(bytes: Buffer, end: number): boolean {
 }
 
 function parseColumns(bytes: Buffer, end: number, path: string, what: string): InstallIndex {
-  const { columns, ...header } = parseRecord(bytes.toString("utf8", 0, end), path, ColumnsHeaderSchema, what);
+  const { columns, ...header } = parseRecord(
+    bytes.toString("utf8", 0, end),
+    path,
+    schemas().ColumnsHeaderSchema,
+    what,
+  );
   const files = decodeColumns(columns, bytes.subarray(end + 1));
   if (typeof files === "string") throw damagedRecord(path, what, files);
   unverifyIfRacy(files, header.statAtMs ?? Date.parse(header.installedAt), Date.now());
@@ -169,7 +195,7 @@ function parseJsonIndex(text: string, path: string, { baseAt, what }: IndexPlace
     dropped,
     files: record,
     ...header
-  } = parseRecord(text, path, IndexHeaderSchema, what);
+  } = parseRecord(text, path, schemas().IndexHeaderSchema, what);
   const statAtMs = header.statAtMs ?? Date.parse(header.installedAt);
   const nowMs = Date.now();
   if (base === undefined) {
@@ -288,12 +314,12 @@ export function checkIndexedFiles(
 /** The index without its per-file part: what callers that only need the version read. */
 export type IndexHeader = Pick<InstallIndex, "version" | "releaseId" | "source" | "installedAt">;
 
-const HeaderOnlySchema = IndexHeaderSchema.pick({
-  version: true,
-  releaseId: true,
-  source: true,
-  installedAt: true,
-});
+/** Built on the first header read: a listing builds these few, not the whole index's (buildSchemas). */
+let headerOnly: z.ZodObject<ReturnType<typeof headerShape>> | undefined;
+const headerOnlySchema = () => {
+  headerOnly ??= z.object(headerShape());
+  return headerOnly;
+};
 
 /** Bytes read for the header: the scalars writeInstallIndex puts before `files` fit many times over. */
 const HEADER_PREFIX_BYTES = 4096;
@@ -308,7 +334,7 @@ export async function readInstallIndexHeader(stateDir: string): Promise<IndexHea
   const scalars = await readIndexScalars(stateDir);
   if (scalars === undefined) return undefined;
   if (scalars !== "read it all") {
-    const parsed = HeaderOnlySchema.safeParse(scalars);
+    const parsed = headerOnlySchema().safeParse(scalars);
     if (parsed.success) return withoutUndefined(parsed.data);
   }
   const index = await readInstallIndex(stateDir);
@@ -326,7 +352,7 @@ export async function readSavedIndexHeader(path: string): Promise<IndexHeader | 
   const scalars = readScalarsSync(path);
   if (scalars === undefined) return undefined;
   if (scalars !== "read it all") {
-    const parsed = HeaderOnlySchema.safeParse(scalars);
+    const parsed = headerOnlySchema().safeParse(scalars);
     if (parsed.success) return withoutUndefined(parsed.data);
   }
   const index = await readSavedIndexFile(path);
@@ -377,7 +403,11 @@ function readScalarsSync(path: string): unknown {
   return "read it all";
 }
 
-const MarkOnlySchema = z.object({ appDirMark: AppDirMarkSchema.optional() });
+let markOnly: z.ZodObject<{ appDirMark: z.ZodOptional<ReturnType<typeof appDirMarkSchema>> }> | undefined;
+const markOnlySchema = () => {
+  markOnly ??= z.object({ appDirMark: appDirMarkSchema().optional() });
+  return markOnly;
+};
 
 /**
  * Why the live index no longer describes `appDir` (app-dir-mark.ts: the directory gone, emptied or
@@ -388,7 +418,7 @@ export async function indexMismatch(stateDir: string, appDir: string): Promise<s
   const path = indexPath(stateDir);
   const scalars = readScalarsSync(path);
   if (scalars === undefined) return undefined;
-  const parsed = MarkOnlySchema.safeParse(scalars);
+  const parsed = markOnlySchema().safeParse(scalars);
   let why = markMismatch(appDir, parsed.success ? parsed.data.appDirMark : undefined);
   // An index an older ship wrote (no mark) over an empty app_dir: emptied if it lists any file. Read
   // whole only then, which an up-to-date run over an app with files never pays.
@@ -396,7 +426,11 @@ export async function indexMismatch(stateDir: string, appDir: string): Promise<s
   return why === undefined ? undefined : `${path} does not describe ${appDir}: ${why}`;
 }
 
-const BaseOnlySchema = z.object({ base: BaseRefSchema });
+let baseOnly: z.ZodObject<{ base: ReturnType<typeof buildBaseRefSchema> }> | undefined;
+const baseOnlySchema = () => {
+  baseOnly ??= z.object({ base: buildBaseRefSchema() });
+  return baseOnly;
+};
 
 /**
  * The base a saved or live index at `path` names (undefined: a full index, none there, or not
@@ -404,7 +438,7 @@ const BaseOnlySchema = z.object({ base: BaseRefSchema });
  * the saved index, and the backup's check wants its size.
  */
 export function indexBaseOf(path: string): BaseRef | undefined {
-  const parsed = BaseOnlySchema.safeParse(readScalarsSync(path));
+  const parsed = baseOnlySchema().safeParse(readScalarsSync(path));
   return parsed.success ? parsed.data.base : undefined;
 }
 

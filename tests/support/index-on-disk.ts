@@ -5,7 +5,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ColumnsSchema, decodeColumns, headerEnd } from "../../agent/apply/index-columns.js";
+import { columnsSchema, decodeColumns, headerEnd } from "../../agent/apply/index-columns.js";
 import type { IndexedFile } from "../../agent/apply/types.js";
 
 export async function indexOnDisk(path: string): Promise<Record<string, unknown>> {
@@ -13,7 +13,7 @@ export async function indexOnDisk(path: string): Promise<Record<string, unknown>
   const end = headerEnd(bytes);
   if (end < 0) return JSON.parse(bytes.toString("utf8")) as Record<string, unknown>;
   const header = JSON.parse(bytes.toString("utf8", 0, end)) as Record<string, unknown>;
-  const files = decodeColumns(ColumnsSchema.parse(header.columns), bytes.subarray(end + 1));
+  const files = decodeColumns(columnsSchema().parse(header.columns), bytes.subarray(end + 1));
   if (typeof files === "string") throw new Error(`${path}: ${files}`);
   return { ...header, files: Object.fromEntries(files) };
 }

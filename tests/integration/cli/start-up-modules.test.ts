@@ -138,6 +138,24 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
+/**
+ * The start of a script for a fresh Node with the built modules and the real zod: each zod schema
+ * object defines its `_zod` once, counted in `built`. The modules every schema-holding one imports
+ * load first, so what a module's own import adds is what its top level builds.
+ */
+const DIST_APPLY = join(dirname(SHIP_BIN), "../apply");
+const ZOD_OBJECTS_COUNTED = `
+  let built = 0;
+  const define = Object.defineProperty;
+  Object.defineProperty = function (target, key, descriptor) {
+    if (key === "_zod") built++;
+    return define.call(this, target, key, descriptor);
+  };
+  await import("zod");
+  await import(${JSON.stringify(join(DIST_APPLY, "../state/record-file.js"))});
+  await import(${JSON.stringify(join(DIST_APPLY, "../tree/fs-ops.js"))});
+`;
+
 describe("what the quick commands load (built CLI)", () => {
   it("ship --help: commander and the entry, no schema, logging, network or source library", async () => {
     // --verbose: the ES module chunks, whose graph the source maps name (without it, the cached
@@ -305,7 +323,7 @@ describe("what the quick commands load (built CLI)", () => {
     expect(verbose.stdout).toBe(help.stdout);
   });
 
-  it("--rollback and --list-backups load neither worker_threads nor assert (pino's), nor (the listing) child_process (commander's, trash's)", async () => {
+  it("--rollback and --list-backups load neither worker_threads nor assert (pino's), nor perf_hooks, nor (the listing) child_process (commander's, trash's)", async () => {
     const listing = await builtinsLoaded(root, ["--config", config, "--list-backups"]);
     expect(listing.code, listing.stderr).toBe(0);
     // 2.0.0 again (earlier tests rolled it back), then the backup that update made is restored.
@@ -323,6 +341,9 @@ describe("what the quick commands load (built CLI)", () => {
       expect(builtins).toContain("vm"); // the tracer saw the code-cached path run
       expect(builtins).not.toContain("worker_threads");
       expect(builtins).not.toContain("assert");
+      // The loops' time slices (loop-slices.ts) read the monotonic clock through process.hrtime:
+      // `performance` loaded perf_hooks and ten modules behind it, ~12 M instructions of a listing.
+      expect(builtins).not.toContain("perf_hooks");
     }
     // commander's executable subcommands and the trash's background rm load it only when they run
     // (a 1-file rollback leaves its trash to the next run). (`net` comes anyway: stdout is a pipe
@@ -424,15 +445,7 @@ describe("what the quick commands load (built CLI)", () => {
     const distApply = join(dirname(SHIP_BIN), "../apply");
     const stateDir = await mkdtemp(join(root, "journal-"));
     const script = `
-      let built = 0;
-      const define = Object.defineProperty;
-      Object.defineProperty = function (target, key, descriptor) {
-        if (key === "_zod") built++;
-        return define.call(this, target, key, descriptor);
-      };
-      await import("zod");
-      await import(${JSON.stringify(join(distApply, "../state/record-file.js"))});
-      await import(${JSON.stringify(join(distApply, "../tree/fs-ops.js"))});
+      ${ZOD_OBJECTS_COUNTED}
       const before = built;
       const journal = await import(${JSON.stringify(join(distApply, "journal.js"))});
       const atLoad = built - before;
@@ -464,6 +477,47 @@ describe("what the quick commands load (built CLI)", () => {
       version: "1.0.0",
     });
     expect(seen.damaged).toMatch(/journal\.json/);
+  });
+
+  it("the install index's schemas are built when an index is read whole, not as --list-backups loads its module to read a header", async () => {
+    // As the journal's above: a fresh Node with the built modules and the real zod, each zod schema
+    // object counted as it defines its `_zod`. An update writes the index read back here.
+    const distApply = join(dirname(SHIP_BIN), "../apply");
+    const stateDir = await mkdtemp(join(root, "index-"));
+    const script = `
+      ${ZOD_OBJECTS_COUNTED}
+      await import(${JSON.stringify(join(distApply, "index-files.js"))});
+      const before = built;
+      const index = await import(${JSON.stringify(join(distApply, "install-index.js"))});
+      const atLoad = built - before;
+      const { IndexFiles } = await import(${JSON.stringify(join(distApply, "index-files.js"))});
+      const files = new IndexFiles();
+      for (let i = 0; i < 3; i++) files.set("f" + i + ".txt", { sha256: "a".repeat(64), size: 1, mode: 0o644, mtimeMs: 1, ino: i + 1, ctimeMs: 1 });
+      await index.writeInstallIndex(${JSON.stringify(stateDir)}, { version: "2.0.0", releaseId: "r2", installedAt: new Date(0).toISOString(), files, dirs: [] });
+      const afterWrite = built - before;
+      const header = await index.readInstallIndexHeader(${JSON.stringify(stateDir)});
+      const atHeader = built - before;
+      const whole = await index.readInstallIndex(${JSON.stringify(stateDir)});
+      const atWhole = built - before;
+      console.log(JSON.stringify({ atLoad, afterWrite, header, atHeader, atWhole, entries: whole.files.size, version: whole.version }));
+    `;
+    const run = spawnSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+    expect(run.status, run.stderr).toBe(0);
+    const seen = JSON.parse(run.stdout) as Record<string, number | object>;
+    expect(seen.atLoad).toBe(0);
+    expect(seen.afterWrite).toBe(0);
+    // A header (every listing, rollback and run's state check): its four scalars' few schemas.
+    expect(seen.header).toEqual({
+      version: "2.0.0",
+      releaseId: "r2",
+      installedAt: new Date(0).toISOString(),
+    });
+    expect(seen.atHeader).toBeGreaterThan(0);
+    expect(seen.atHeader).toBeLessThan(10);
+    // The whole index builds the rest once and reads what was written.
+    expect(seen.atWhole).toBeGreaterThan(30);
+    expect(seen.entries).toBe(3);
+    expect(seen.version).toBe("2.0.0");
   });
 
   it("ship --help loads no fs/promises (nor the readline and stream modules it brings): it reads no file", async () => {
