@@ -133,11 +133,6 @@ export { type ReportOutcome, reportOutcomes };
 const keyPaths = z.array(z.string().max(1000)).max(1000);
 
 /**
- * What one config merge did (`merge_toml` / `merge_json` / `merge_yaml`): dotted key paths the user's
- * value was kept for, and the keys added, updated and removed; warnings say what the file's form
- * lost (a rewrite, a rebuilt YAML file). The agent shortens longer lists to fit.
- */
-/**
  * Which sending of an update instruction this is (the deployment's send count): a hub sends the
  * instruction again once the agent declined it (its app disabled, a conditional, a window) and it
  * fits again, and the agent echoes the number in its report. An older agent, which answered such a
@@ -147,6 +142,11 @@ const keyPaths = z.array(z.string().max(1000)).max(1000);
  */
 const instructionAttempt = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 
+/**
+ * What one config merge did (`merge_toml` / `merge_json` / `merge_yaml`): dotted key paths the user's
+ * value was kept for, and the keys added, updated and removed; warnings say what the file's form
+ * lost (a rewrite, a rebuilt YAML file). The agent shortens longer lists to fit.
+ */
 export const MergeReport = z.object({
   file: z.string().max(1000),
   kept: keyPaths,
