@@ -4,18 +4,19 @@
  * first page only (~70 releases of 60 KB), saying nothing of the rest. They follow the pages now.
  * Real hub (in process), real headless Chromium.
  */
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDashboard } from "../integration/dashboard/support.js";
 import { startTestHub, type TestHub } from "../integration/hub/support.js";
 import { hasProgram } from "../support/require-program.js";
+import type { FileBrowser } from "./fork-browser.js";
 import { signedInPage } from "./signed-in.js";
 
 const COUNT = 90;
 
 describe.skipIf(!hasProgram("chromium"))("releases with big manifests in headless Chromium", () => {
   let t: TestHub;
-  let browser: Browser;
+  let browser: FileBrowser;
   let page: Page;
 
   beforeAll(async () => {

@@ -3,7 +3,7 @@ import { mkdtempSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WebSocket } from "ws";
 import type { Deploy } from "../../shared/protocol/messages.js";
@@ -11,6 +11,7 @@ import { buildDashboard, until } from "../integration/dashboard/support.js";
 import { gate } from "../integration/hub/store-contract/subjects.js";
 import { isType, startTestHub, TestAgent, type TestHub } from "../integration/hub/support.js";
 import { hasProgram } from "../support/require-program.js";
+import { type FileBrowser, openBrowser } from "./fork-browser.js";
 import { startSubPathProxy } from "./sub-path-proxy.js";
 
 // The README's screenshots are rewritten only when asked (SHIP_UPDATE_SCREENSHOTS=1); a plain test
@@ -20,16 +21,6 @@ const SHOTS =
     ? join(import.meta.dirname, "..", "..", "docs", "screenshots")
     : mkdtempSync(join(tmpdir(), "ship-screenshots-"));
 const SCREENSHOT = join(SHOTS, "rollout.png");
-const CHROMIUM_ARGS = [
-  "--headless",
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
 
 /** The browser's getComputedStyle, typed here (the tests compile without the DOM library). */
 type Styled = { getComputedStyle(element: unknown): { color: string } };
@@ -45,7 +36,7 @@ const manifest = 'version: "2.0.0"\ndescription: "Faster <b>checkout</b> page"\n
 describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", () => {
   let t: TestHub;
   let proxy: Awaited<ReturnType<typeof startSubPathProxy>>;
-  let browser: Browser;
+  let browser: FileBrowser;
   let page: Page;
   let releaseId: string;
   let rolloutId: string;
@@ -115,7 +106,7 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
     }
     await until(() => fleet.every((a) => t.hub.registry.isOnline(a.id)), "agents online");
     proxy = await startSubPathProxy(t.hub.url);
-    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+    browser = await openBrowser();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.on("console", (m) => {
       // The sign-in test provokes a 401 and a 403 on purpose, the stale Advance a 409; anything else

@@ -11,7 +11,7 @@
  * process), agents over a real WebSocket, real headless Chromium.
  */
 import { randomUUID } from "node:crypto";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDashboard } from "../integration/dashboard/support.js";
 import {
@@ -23,11 +23,12 @@ import {
   type TestHub,
 } from "../integration/hub/support.js";
 import { hasProgram } from "../support/require-program.js";
+import type { FileBrowser } from "./fork-browser.js";
 import { signedInPage } from "./signed-in.js";
 
 describe.skipIf(!hasProgram("chromium"))("rollouts and hosts that need a decision, in Chromium", () => {
   let t: TestHub;
-  let browser: Browser;
+  let browser: FileBrowser;
   let page: Page;
   const agents: TestAgent[] = [];
 

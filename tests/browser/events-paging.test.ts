@@ -4,17 +4,16 @@
  * shown below it; and a rollback that did not happen reads as a failure, whatever the reason. Real
  * hub (in process), real headless Chromium.
  */
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDashboard } from "../integration/dashboard/support.js";
 import { startTestHub, type TestHub } from "../integration/hub/support.js";
 import { hasProgram } from "../support/require-program.js";
-
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"];
+import { type FileBrowser, openBrowser } from "./fork-browser.js";
 
 describe.skipIf(!hasProgram("chromium"))("the audit log's pages in headless Chromium", () => {
   let t: TestHub;
-  let browser: Browser;
+  let browser: FileBrowser;
   let page: Page;
   let published = 0;
 
@@ -39,7 +38,7 @@ describe.skipIf(!hasProgram("chromium"))("the audit log's pages in headless Chro
     buildDashboard();
     t = await startTestHub({ tickIntervalMs: 50 });
     await publish(150);
-    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+    browser = await openBrowser();
     page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   });
   afterAll(async () => {

@@ -9,16 +9,17 @@
  * the agents just before the page left (the API's `before`). Real hub (in process), agents over real
  * WebSockets, real headless Chromium; the hub stopped and started again on its data for an outage.
  */
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDashboard } from "../integration/dashboard/support.js";
 import { startTestHub, TestAgent, type TestHub } from "../integration/hub/support.js";
 import { hasProgram } from "../support/require-program.js";
+import type { FileBrowser } from "./fork-browser.js";
 import { signedInPage } from "./signed-in.js";
 
 describe.skipIf(!hasProgram("chromium"))("the fleet's pages as agents leave, in Chromium", () => {
   let t: TestHub;
-  let browser: Browser;
+  let browser: FileBrowser;
   let page: Page;
   const agents: TestAgent[] = [];
 

@@ -7,11 +7,12 @@
  * headless Chromium.
  */
 import { randomUUID } from "node:crypto";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDashboard } from "../integration/dashboard/support.js";
 import { startTestHub, TestAgent, type TestHub } from "../integration/hub/support.js";
 import { hasProgram } from "../support/require-program.js";
+import type { FileBrowser } from "./fork-browser.js";
 import { signedInPage } from "./signed-in.js";
 
 /** Characters that reorder or hide text: none may reach what the page shows. */
@@ -19,7 +20,7 @@ const HIDDEN = /[\u200b-\u200f\u202a-\u202e\u2066-\u2069\u061c\u2028\u2029\p{Cc}
 
 describe.skipIf(!hasProgram("chromium"))("hidden and reordering characters in Chromium", () => {
   let t: TestHub;
-  let browser: Browser;
+  let browser: FileBrowser;
   let page: Page;
   let agent: TestAgent | undefined;
 

@@ -10,17 +10,18 @@
  * An answer that never comes (the connection cut after the hub acted) is not a refusal: the page
  * says the write may have been done, and shows what the hub holds.
  */
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDashboard } from "../integration/dashboard/support.js";
 import { publishRelease, startTestHub, TestAgent, type TestHub } from "../integration/hub/support.js";
 import { hasProgram } from "../support/require-program.js";
+import type { FileBrowser } from "./fork-browser.js";
 import { holdBackFirst, loseAnswerOfFirst } from "./hold-back.js";
 import { signedInPage } from "./signed-in.js";
 
 describe.skipIf(!hasProgram("chromium"))("late answers from the hub, in Chromium", () => {
   let t: TestHub;
-  let browser: Browser;
+  let browser: FileBrowser;
   let page: Page;
   const agents: TestAgent[] = [];
 

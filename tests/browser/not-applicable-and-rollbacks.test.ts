@@ -4,7 +4,7 @@
  * fleet a failed update its host undid reads in red while a rollback an operator asked for reads
  * quietly as one. Real hub (in process), agents over a real WebSocket, real headless Chromium.
  */
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDashboard } from "../integration/dashboard/support.js";
 import {
@@ -16,13 +16,14 @@ import {
   type TestHub,
 } from "../integration/hub/support.js";
 import { hasProgram } from "../support/require-program.js";
+import type { FileBrowser } from "./fork-browser.js";
 import { signedInPage } from "./signed-in.js";
 
 const isDeploy = isType("deploy");
 
 describe.skipIf(!hasProgram("chromium"))("not applicable, and two kinds of rolled back, in Chromium", () => {
   let t: TestHub;
-  let browser: Browser;
+  let browser: FileBrowser;
   let page: Page;
   const agents: TestAgent[] = [];
   const text = (selector: string) => page.locator(selector).first().textContent({ timeout: 5000 });

@@ -4,16 +4,17 @@
  * there; the Rollouts page says when it lists only the newest. Real hub (in process), real
  * headless Chromium.
  */
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDashboard } from "../integration/dashboard/support.js";
 import { insertOldReleases, startTestHub, type TestHub } from "../integration/hub/support.js";
 import { hasProgram } from "../support/require-program.js";
+import type { FileBrowser } from "./fork-browser.js";
 import { signedInPage } from "./signed-in.js";
 
 describe.skipIf(!hasProgram("chromium"))("old releases and rollouts in headless Chromium", () => {
   let t: TestHub;
-  let browser: Browser;
+  let browser: FileBrowser;
   let page: Page;
 
   beforeAll(async () => {

@@ -7,7 +7,7 @@
  * the list down without dropping one between the pages. Real hub (in process), an agent over a real
  * WebSocket, real headless Chromium.
  */
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDashboard } from "../integration/dashboard/support.js";
 import {
@@ -18,6 +18,7 @@ import {
   type TestHub,
 } from "../integration/hub/support.js";
 import { hasProgram } from "../support/require-program.js";
+import type { FileBrowser } from "./fork-browser.js";
 import { holdBackFirst } from "./hold-back.js";
 import { signedInPage } from "./signed-in.js";
 
@@ -26,7 +27,7 @@ const COUNT = 230;
 
 describe.skipIf(!hasProgram("chromium"))("older rollouts and deployments in headless Chromium", () => {
   let t: TestHub;
-  let browser: Browser;
+  let browser: FileBrowser;
   let page: Page;
   let agent: TestAgent;
   let release: string;

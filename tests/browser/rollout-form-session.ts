@@ -3,10 +3,11 @@
  * form's tests: registers the file's beforeAll/afterAll. `open()` shows the form with that release
  * chosen, once its first preview is drawn.
  */
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, expect } from "vitest";
 import { buildDashboard } from "../integration/dashboard/support.js";
 import { publishRelease, startTestHub, type TestHub } from "../integration/hub/support.js";
+import type { FileBrowser } from "./fork-browser.js";
 import { signedInPage } from "./signed-in.js";
 
 export interface RolloutFormSession {
@@ -16,7 +17,7 @@ export interface RolloutFormSession {
 
 export function rolloutFormSession(): RolloutFormSession {
   let t: TestHub;
-  let browser: Browser;
+  let browser: FileBrowser;
   let page: Page;
   let release: string;
   beforeAll(async () => {

@@ -4,17 +4,18 @@
  * space, comma, quote or backslash quoted), or "none (every agent with app …)". Real hub (in
  * process), agents over a real WebSocket, real headless Chromium.
  */
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDashboard } from "../integration/dashboard/support.js";
 import { hubWithLabelledAgents, type LabelledHub, type TestHub } from "../integration/hub/support.js";
 import { hasProgram } from "../support/require-program.js";
+import type { FileBrowser } from "./fork-browser.js";
 import { signedInPage } from "./signed-in.js";
 
 describe.skipIf(!hasProgram("chromium"))("the rollout page's selector, in Chromium", () => {
   let hub: LabelledHub;
   let t: TestHub;
-  let browser: Browser;
+  let browser: FileBrowser;
   let page: Page;
 
   beforeAll(async () => {

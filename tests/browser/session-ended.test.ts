@@ -3,23 +3,22 @@
  * with the reason. The page used to drop the operator on a blank sign-in form, with nothing saying
  * they had been signed out or why. Real hub (in process), real headless Chromium.
  */
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDashboard } from "../integration/dashboard/support.js";
 import { startTestHub, type TestHub } from "../integration/hub/support.js";
 import { hasProgram } from "../support/require-program.js";
-
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"];
+import { type FileBrowser, openBrowser } from "./fork-browser.js";
 
 describe.skipIf(!hasProgram("chromium"))("a session that ends while the page is open, in Chromium", () => {
   let t: TestHub;
-  let browser: Browser;
+  let browser: FileBrowser;
   let page: Page;
 
   beforeAll(async () => {
     buildDashboard();
     t = await startTestHub();
-    browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+    browser = await openBrowser();
   });
   afterAll(async () => {
     await browser?.close();

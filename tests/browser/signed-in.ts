@@ -1,10 +1,9 @@
 /** Headless Chromium on a test hub's dashboard, signed in as its operator. */
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll } from "vitest";
 import { buildDashboard } from "../integration/dashboard/support.js";
 import { startTestHub, TestAgent, type TestHub } from "../integration/hub/support.js";
-
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"];
+import { type FileBrowser, openBrowser } from "./fork-browser.js";
 
 /**
  * `poll`: the dashboard's refresh interval in ms (its `?poll=`); `timezoneId`: the operator's zone
@@ -14,8 +13,8 @@ export async function signedInPage(
   t: TestHub,
   poll: number,
   timezoneId?: string,
-): Promise<{ browser: Browser; page: Page }> {
-  const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+): Promise<{ browser: FileBrowser; page: Page }> {
+  const browser = await openBrowser();
   const page = await browser.newPage({
     viewport: { width: 1280, height: 900 },
     ...(timezoneId === undefined ? {} : { timezoneId }),
@@ -32,7 +31,7 @@ export async function signedInPage(
  * beforeAll and stopped in its afterAll. Read `.t` and `.page` inside tests.
  */
 export function hubWithAgentPage(poll: number): { readonly t: TestHub; readonly page: Page } {
-  let opened: { t: TestHub; browser: Browser; page: Page; agent: TestAgent } | undefined;
+  let opened: { t: TestHub; browser: FileBrowser; page: Page; agent: TestAgent } | undefined;
   beforeAll(async () => {
     buildDashboard();
     const t = await startTestHub();

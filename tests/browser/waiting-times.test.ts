@@ -7,7 +7,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildDashboard } from "../integration/dashboard/support.js";
 import {
@@ -20,11 +20,12 @@ import {
   type TestHub,
 } from "../integration/hub/support.js";
 import { hasProgram } from "../support/require-program.js";
+import type { FileBrowser } from "./fork-browser.js";
 import { signedInPage } from "./signed-in.js";
 
 describe.skipIf(!hasProgram("chromium"))("how long a rollout waits, in Chromium", () => {
   let t: TestHub;
-  let browser: Browser;
+  let browser: FileBrowser;
   let page: Page;
   const agents: TestAgent[] = [];
   const text = (selector: string) => page.locator(selector).first().textContent({ timeout: 5000 });
@@ -216,7 +217,7 @@ describe.skipIf(!hasProgram("chromium"))("how long a rollout waits, in Chromium"
 
 describe.skipIf(!hasProgram("chromium"))("a wave held after a hub restart, in Chromium", () => {
   const hubs: TestHub[] = [];
-  let browser: Browser | undefined;
+  let browser: FileBrowser | undefined;
   let dir = "";
   afterAll(async () => {
     await browser?.close();

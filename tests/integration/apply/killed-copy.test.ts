@@ -41,6 +41,8 @@ describe("a kill during a copy into the app across filesystems (real tmpfs app_d
         expect(await snapshot(app.appDir), `killed at copy ${n}`).toEqual(before);
       }
       expect(tempsInApp).toBeGreaterThan(0);
-    }, 30_000);
+      // Up to nine `ship` runs: the config's limit for a loaded machine (60 s), not 30 s, which
+      // a whole suite at load 22 outlasted (30.8 s) with every run passing.
+    });
   }
 });
