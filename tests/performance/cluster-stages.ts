@@ -9,7 +9,9 @@
 //   hub's last receipt; the single hub: POST → first receipt → last receipt.
 //
 // CPU over POST → last receipt: each hub process (every thread, /proc/<pid>/task/*/schedstat), its
-// PostgreSQL backends (matched by the connection's client port) and the load generator.
+// PostgreSQL backends (matched by the connection's client port) and the load generator. GC over the
+// same window: every Node process it starts is preloaded with gc-pauses.cjs, and each hub's and load
+// generator's pauses (all kinds, and mark-compacts alone) are summed per fan-out.
 //
 //   BENCH_PAIRS=20 BENCH_AGENTS=10000 node node_modules/vite-node/vite-node.mjs tests/performance/cluster-stages.ts
 //
@@ -17,10 +19,10 @@
 // 3-hub cluster (its own PostgreSQL) runs that build in place of the single hub, and the pairs
 // read as base then new, new then base, … — what a change to the cluster's path moved.
 import { execFile } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { Cluster, type LoadAgents } from "../support/cluster.js";
 import {
@@ -75,6 +77,28 @@ interface Sample {
   cpu: Record<string, number>;
   /** Statement → the database's time (execution + planning, ms) and calls over the fan-out. */
   db: Record<string, { ms: number; calls: number }>;
+  /** Process label → its GC pauses over POST → last receipt (ms): all, and mark-compacts only. */
+  gc: Record<string, number>;
+}
+
+/** Where the processes this probe starts log their GC pauses (gc-pauses.cjs), set before any starts. */
+const gcDir = await mkdtemp(join(tmpdir(), "ship-cluster-stages-gc-"));
+process.env.GC_PAUSES_DIR = gcDir;
+process.env.NODE_OPTIONS = `${process.env.NODE_OPTIONS ?? ""} --require ${resolve("tests/performance/gc-pauses.cjs")}`;
+const MARK_COMPACT = 4;
+
+/** GC pauses of `pid` that started in [from, to]: their sum in ms, and that of the mark-compacts. */
+function gcPauses(pid: number, from: number, to: number): { all: number; major: number } {
+  const file = join(gcDir, `${pid}.log`);
+  const out = { all: 0, major: 0 };
+  if (!existsSync(file)) return out;
+  for (const line of readFileSync(file, "utf8").split("\n")) {
+    const [at, ms, kind] = line.split(" ").map(Number);
+    if (at === undefined || ms === undefined || !(at >= from && at <= to)) continue;
+    out.all += ms;
+    if (kind === MARK_COMPACT) out.major += ms;
+  }
+  return out;
 }
 
 let version = 0;
@@ -115,6 +139,14 @@ async function fanOut(side: Side): Promise<Sample> {
       at[`hub ${i + 1} first receipt`] = mine[0] ?? Number.NaN;
       at[`hub ${i + 1} last receipt`] = mine.at(-1) ?? Number.NaN;
     });
+  const gc: Record<string, number> = {};
+  const gcOf = new Map([...pids].filter(([label]) => !label.includes("backends")));
+  if (side.load.pid !== undefined) gcOf.set("load generator", [side.load.pid]);
+  for (const [label, ps] of gcOf) {
+    const pauses = ps.map((p) => gcPauses(p, t0, t0 + (at["last receipt"] ?? 0)));
+    gc[label] = pauses.reduce((sum, p) => sum + p.all, 0);
+    gc[`${label}, mark-compact`] = pauses.reduce((sum, p) => sum + p.major, 0);
+  }
   const fromDb = await side.stages?.(rollout.id, t0);
   Object.assign(at, fromDb?.at);
   const cpu: Record<string, number> = {};
@@ -131,7 +163,7 @@ async function fanOut(side: Side): Promise<Sample> {
     if (i > 600) throw new Error(`rollout ${rollout.id} still ${detail.state}`);
     await sleep(100);
   }
-  return { at, cpu, db: fromDb?.db ?? {} };
+  return { at, cpu, db: fromDb?.db ?? {}, gc };
 }
 
 async function singleHub(work: string): Promise<{ side: Side; stop: () => Promise<void> }> {
@@ -303,6 +335,12 @@ function summarize(title: string, samples: Sample[]): void {
           samples.map((s) => s.cpu[k] ?? Number.NaN),
         ),
       ),
+      ...keys((s) => s.gc).map((k) =>
+        row(
+          `GC pauses ${k}`,
+          samples.map((s) => s.gc[k] ?? Number.NaN),
+        ),
+      ),
     ],
   );
   const statements = keys((s) => Object.fromEntries(Object.keys(s.db).map((k) => [k, 0])));
@@ -333,6 +371,11 @@ const fanOutCpu = (s: Sample | undefined) =>
   Object.entries(s?.cpu ?? {})
     .filter(([k]) => !k.startsWith("reports:"))
     .reduce((sum, [, ms]) => sum + ms, 0);
+/** Every GC pause on the fan-out's path (hubs and load generator), mark-compacts included once. */
+const gcSum = (s: Sample | undefined) =>
+  Object.entries(s?.gc ?? {})
+    .filter(([k]) => !k.endsWith("mark-compact"))
+    .reduce((sum, [, ms]) => sum + ms, 0);
 const work = await mkdtemp(join(tmpdir(), "ship-cluster-stages-"));
 const single = baseMain === undefined ? await singleHub(work) : await hubCluster(baseMain);
 const cluster = await hubCluster();
@@ -352,13 +395,14 @@ try {
         `pair ${pair + 1} (${baseMain === undefined ? order[0] : order[0] === "single" ? "base" : "new"} first): p50 ${fmt.ms(one.at["receipts p50"] ?? 0)} / ${fmt.ms(many.at["receipts p50"] ?? 0)}, ` +
           `p99 ${fmt.ms(one.at["receipts p99"] ?? 0)} / ${fmt.ms(many.at["receipts p99"] ?? 0)}, ` +
           `commit ${baseMain === undefined ? "" : `+${fmt.ms(one.at["create committed"] ?? 0)} / `}+${fmt.ms(many.at["create committed"] ?? 0)}, ` +
-          `CPU ${fmt.ms(fanOutCpu(one))} / ${fmt.ms(fanOutCpu(many))}, load ${readFileSync("/proc/loadavg", "utf8").split(" ")[0]}`,
+          `CPU ${fmt.ms(fanOutCpu(one))} / ${fmt.ms(fanOutCpu(many))}, GC pauses ${fmt.ms(gcSum(one))} / ${fmt.ms(gcSum(many))}, load ${readFileSync("/proc/loadavg", "utf8").split(" ")[0]}`,
       );
   }
 } finally {
   await single.stop();
   await cluster.stop();
   await rm(work, { recursive: true, force: true });
+  await rm(gcDir, { recursive: true, force: true });
 }
 const penalty = (q: string) => manies.map((m, i) => (m.at[q] ?? Number.NaN) - (ones[i]?.at[q] ?? Number.NaN));
 const [oneName, manyName] =
@@ -381,6 +425,7 @@ summarize(
       },
       cpu: {},
       db: {},
+      gc: {},
     })),
   ],
 );

@@ -483,6 +483,11 @@ export class LoadAgents {
     return new LoadAgents(child);
   }
 
+  /** The load generator's process id (its CPU and GC read by the benchmarks). */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   call<C extends keyof LoadReplies>(cmd: C, args: Record<string, unknown> = {}): Promise<LoadReplies[C]> {
     return new Promise((ok, fail) => {
       const onMessage = (reply: unknown) => {
