@@ -7,7 +7,13 @@
  */
 
 import { parseDocument, visit } from "yaml";
-import { MANIFEST_MAX_ALIASES, MANIFEST_YAML_OPTIONS } from "../../shared/manifest/load.js";
+import { BadInputError, formatIssue } from "../../shared/errors.js";
+import { HUB_MANIFEST_LIMITS } from "../../shared/manifest/limits.js";
+import {
+  MANIFEST_MAX_ALIASES,
+  MANIFEST_YAML_OPTIONS,
+  parseManifestText,
+} from "../../shared/manifest/load.js";
 import { textStart } from "../../shared/text-cut.js";
 import { isoTime, type ShownTime } from "../shown-time.js";
 import type { ReleaseRecord } from "../store/store.js";
@@ -21,26 +27,46 @@ const MASK = "***";
  * so an entry holds the text it masked and is used only for that same text: comparing 64 KiB costs
  * microseconds, a parse milliseconds.
  */
-const maskedManifests = new Map<string, { text: string; masked: string }>();
+const maskedManifests = new Map<string, { text: string; masked: string; warnings: string[] }>();
 const MAX_CACHED = 2000;
 
-function maskedManifestOf(release: ReleaseRecord): string {
+function maskedManifestOf(release: ReleaseRecord): { masked: string; warnings: string[] } {
   const cached = maskedManifests.get(release.id);
-  if (cached !== undefined && cached.text === release.manifest) return cached.masked;
+  if (cached !== undefined && cached.text === release.manifest) return cached;
   const masked = maskManifestSecrets(release.manifest);
+  const warnings = manifestWarnings(release.manifest);
   if (cached === undefined && maskedManifests.size >= MAX_CACHED) {
     const oldest = maskedManifests.keys().next().value;
     if (oldest !== undefined) maskedManifests.delete(oldest);
   }
-  maskedManifests.set(release.id, { text: release.manifest, masked });
-  return masked;
+  maskedManifests.set(release.id, { text: release.manifest, masked, warnings });
+  return { masked, warnings };
+}
+
+/**
+ * What the manifest's reader warns about, as the publish's answer said it (`warning: manifest:4:3
+ * rollback.auto_rolback_on: unknown key …`): only CI's log showed it, and the Releases page an
+ * operator rolls a release out from said nothing. A manifest a later hub reads as invalid says why.
+ */
+function manifestWarnings(text: string): string[] {
+  try {
+    return parseManifestText(text, "manifest", HUB_MANIFEST_LIMITS).warnings.map(formatIssue);
+  } catch (error) {
+    if (!(error instanceof BadInputError)) throw error;
+    return error.issues.map(formatIssue);
+  }
 }
 
 /**
  * A release as people read it, with its manifest's `description` said apart as a card's line: cut
  * past DESCRIBED characters (the manifest holds it whole), so it does not double a listing's bytes.
  */
-export type ReleaseView = Omit<ReleaseRecord, "created"> & { created: string; description: string };
+export type ReleaseView = Omit<ReleaseRecord, "created"> & {
+  created: string;
+  description: string;
+  /** What the manifest's reader warns about, one line each ([] when nothing). */
+  warnings: string[];
+};
 
 const DESCRIBED = 300;
 
@@ -49,7 +75,7 @@ export function releaseForPeople(release: ReleaseRecord, shown: ShownTime = isoT
     release.source.type === "http" || release.source.type === "https"
       ? { ...release.source, url: maskQuery(release.source.url) }
       : release.source;
-  const manifest = maskedManifestOf(release);
+  const { masked: manifest, warnings } = maskedManifestOf(release);
   const description = manifestDescription(manifest);
   return {
     ...release,
@@ -58,6 +84,7 @@ export function releaseForPeople(release: ReleaseRecord, shown: ShownTime = isoT
     source,
     manifest,
     description: description.length > DESCRIBED ? `${textStart(description, DESCRIBED)}…` : description,
+    warnings,
   };
 }
 
