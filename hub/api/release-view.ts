@@ -25,22 +25,25 @@ const MASK = "***";
  * for a 3 KB manifest on a busy box): a listing of 100 releases must not pay that on every request.
  * The cache is the module's, shared by every hub in the process (tests start many, and reuse ids),
  * so an entry holds the text it masked and is used only for that same text: comparing 64 KiB costs
- * microseconds, a parse milliseconds.
+ * microseconds, a parse milliseconds. An entry's warnings are computed only for a release stored
+ * before they were stored with it (ReleaseRecord.warnings absent), once per process.
  */
-const maskedManifests = new Map<string, { text: string; masked: string; warnings: string[] }>();
+const maskedManifests = new Map<string, { text: string; masked: string; warnings?: string[] }>();
 const MAX_CACHED = 2000;
 
 function maskedManifestOf(release: ReleaseRecord): { masked: string; warnings: string[] } {
-  const cached = maskedManifests.get(release.id);
-  if (cached !== undefined && cached.text === release.manifest) return cached;
-  const masked = maskManifestSecrets(release.manifest);
-  const warnings = manifestWarnings(release.manifest);
-  if (cached === undefined && maskedManifests.size >= MAX_CACHED) {
-    const oldest = maskedManifests.keys().next().value;
-    if (oldest !== undefined) maskedManifests.delete(oldest);
+  let entry = maskedManifests.get(release.id);
+  if (entry === undefined || entry.text !== release.manifest) {
+    if (entry === undefined && maskedManifests.size >= MAX_CACHED) {
+      const oldest = maskedManifests.keys().next().value;
+      if (oldest !== undefined) maskedManifests.delete(oldest);
+    }
+    entry = { text: release.manifest, masked: maskManifestSecrets(release.manifest) };
+    maskedManifests.set(release.id, entry);
   }
-  maskedManifests.set(release.id, { text: release.manifest, masked, warnings });
-  return { masked, warnings };
+  if (release.warnings !== undefined) return { masked: entry.masked, warnings: release.warnings };
+  entry.warnings ??= manifestWarnings(release.manifest);
+  return { masked: entry.masked, warnings: entry.warnings };
 }
 
 /**
