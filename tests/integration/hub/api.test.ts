@@ -141,7 +141,13 @@ describe("hub HTTP API", () => {
     });
     expect(read.body.warnings).toEqual(said);
     // What is stored is what is said: a view that parsed the manifest would say its own line.
-    const stored = { source: gitSource, signature: null, created: 5_000, createdBy: "ci", manifest };
+    const stored = {
+      source: { ...gitSource, type: "git" as const },
+      signature: null,
+      created: 5_000,
+      createdBy: "ci",
+      manifest,
+    };
     await t.hub.store.insertRelease({
       ...stored,
       id: "warned-at-publish",
