@@ -9,6 +9,7 @@ import { basename, join, resolve } from "node:path";
 import { Readable, Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
+import type { Issue } from "../../shared/errors.js";
 import { errnoCode, fsErrorText } from "../../shared/fs-errors.js";
 import { makeDirs } from "../../shared/make-dirs.js";
 import { parseManifestText, readManifestText } from "../../shared/manifest/load.js";
@@ -70,6 +71,8 @@ export interface BuiltArchive {
   stored: boolean;
   /** The out directory already held these very bytes under this version (a rebuild): left as it was. */
   unchanged: boolean;
+  /** What the manifest's reader warns about (an unknown key), as `ship --test-manifest` says it. */
+  warnings: Issue[];
 }
 
 async function releaseManifest(o: BuildOptions, date: string): Promise<{ text: string; starter: boolean }> {
@@ -148,7 +151,10 @@ export async function buildReleaseArchive(o: BuildOptions): Promise<BuiltArchive
   const topDir = `${o.app}-${o.version}`;
   const manifest = await releaseManifest(o, releaseDate(env));
   // An invalid manifest would be refused by every agent; better to fail the CI job here.
-  const parsed = parseManifestText(manifest.text, join(o.sourceDir, MANIFEST_FILENAME)).manifest;
+  const { manifest: parsed, warnings } = parseManifestText(
+    manifest.text,
+    join(o.sourceDir, MANIFEST_FILENAME),
+  );
   const manifestBytes = Buffer.from(manifest.text);
   const { isOutput, isEarlier } = await outputFilter(o);
   const leftOut: string[] = [];
@@ -210,6 +216,7 @@ export async function buildReleaseArchive(o: BuildOptions): Promise<BuiltArchive
     earlierOutputs: [...new Set(earlierOutputs)].sort(),
     stored,
     unchanged,
+    warnings,
   };
 }
 

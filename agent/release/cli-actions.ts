@@ -25,7 +25,7 @@ import {
 } from "../../shared/versions.js";
 import { PROGRESS_DELAY_MS, progressReporter } from "../download/progress.js";
 import { redactUrl } from "../download/redact.js";
-import { checkReleaseArchive, readManifestFromArchive } from "./archive-manifest.js";
+import { archiveManifestName, checkReleaseArchive, readManifestFromArchive } from "./archive-manifest.js";
 import { archiveName, type BuiltArchive, buildReleaseArchive } from "./build-archive.js";
 import { type BumpPart, nextVersion } from "./bump.js";
 import { appNameFrom, normaliseVersion, type ReleaseIo } from "./cli-io.js";
@@ -40,6 +40,7 @@ import {
   readToken,
 } from "./publish.js";
 import { readManifestInput, readSignatureInput } from "./read-input.js";
+import { sayManifestWarnings, sayWarning } from "./said-warnings.js";
 import {
   checkLatestName,
   checkUploadKey,
@@ -138,6 +139,7 @@ export async function gitAction(
     ...rest,
     allowPrivateKeys: allowPrivateKey ?? [],
   });
+  sayManifestWarnings(o, r.warnings ?? []);
   const lines =
     r.unchanged === true
       ? [
@@ -156,9 +158,10 @@ export async function gitAction(
         ];
   // ship hands them to git by a credential helper, but its own command line held them all along.
   if (opts.remote !== undefined && remoteHoldsSecrets(opts.remote)) {
-    const warning =
-      "--remote holds credentials, which every local user can read in the process list (ps) while ship runs; give them to the repository's remote instead (git remote set-url origin URL): ship passes them to git by a credential helper, never on a command line";
-    o.io.err(o.json ? JSON.stringify({ warning }) : `warning: ${warning}`);
+    sayWarning(
+      o,
+      "--remote holds credentials, which every local user can read in the process list (ps) while ship runs; give them to the repository's remote instead (git remote set-url origin URL): ship passes them to git by a credential helper, never on a command line",
+    );
   }
   if (r.root !== undefined)
     o.io.err(
@@ -204,6 +207,7 @@ async function build(o: CommonOptions, version: string, description: string, opt
     env: o.env,
     onProgress: progressReporterFor(o, archiveName(app, checkedVersion(version)), "packing"),
   });
+  sayManifestWarnings(o, built.warnings);
   if (built.starterManifest)
     o.io.err(`note: no ${MANIFEST_FILENAME} in ${o.dir}; the archive carries the starter`);
   if (built.leftOut.length > 0) o.io.err(leftOutNote(built.leftOut));
@@ -417,7 +421,7 @@ export async function signAction(
     const named = artifact === undefined ? "APP-VERSION.git.sig" : `${basename(artifact)}.sig`;
     await checkOutFile("--out", resolve(o.dir, opts.out), posix.join(opts.out, named));
   }
-  const { signature, path, notes } = await signArtifact({
+  const { signature, path, notes, warnings } = await signArtifact({
     artifact: at(artifact),
     privateKeyPath,
     manifestPath: at(opts.manifest),
@@ -436,6 +440,7 @@ export async function signAction(
     privateKeyPath,
     "can sign releases every agent that trusts the key installs",
   );
+  sayManifestWarnings(o, warnings);
   for (const note of notes) o.io.err(note);
   if (await unignoredInWorkTree(resolve(o.dir, path)))
     o.io.err(
@@ -537,19 +542,21 @@ async function publishManifest(
   o: CommonOptions,
   p: PublishCliOptions,
   source: PublishSource,
-): Promise<string> {
+): Promise<{ text: string; file: string }> {
   // The hub keeps the archive and sends it to every agent: one holding a private key is refused.
   const keys = { allowPrivateKeys: p.allowPrivateKey ?? [], what: "published" };
   if (p.manifest !== undefined) {
-    const text = await readManifestInput(resolve(o.dir, p.manifest), "--manifest");
+    const file = resolve(o.dir, p.manifest);
+    const text = await readManifestInput(file, "--manifest");
     if (source.kind === "artifact") await checkReleaseArchive(source.path, keys);
-    return text;
+    return { text, file };
   }
-  if (source.kind === "artifact") return readManifestFromArchive(source.path, keys);
+  if (source.kind === "artifact")
+    return { text: await readManifestFromArchive(source.path, keys), file: archiveManifestName(source.path) };
   const file = join(o.dir, MANIFEST_FILENAME);
   if (!existsSync(file))
     throw BadInputError.single("--manifest", "", `is required: no ${MANIFEST_FILENAME} in ${resolve(o.dir)}`);
-  return readManifestText(file);
+  return { text: await readManifestText(file), file };
 }
 
 export async function publishAction(o: CommonOptions, p: PublishCliOptions): Promise<void> {
@@ -559,7 +566,7 @@ export async function publishAction(o: CommonOptions, p: PublishCliOptions): Pro
   // Relative to -C, as --artifact, --manifest and --signature beside it: it alone was read from the
   // working directory, and `-C app publish --token-file ci.token` looked for the token beside app.
   const token = await readToken(p.token, p.tokenFile === undefined ? undefined : resolve(o.dir, p.tokenFile));
-  const manifestText = await publishManifest(o, p, source);
+  const manifest = await publishManifest(o, p, source);
   const signatureText =
     // An empty file is a failed `sign` step, not "unsigned": said as such, naming the flag and file.
     p.signature === undefined
@@ -574,9 +581,10 @@ export async function publishAction(o: CommonOptions, p: PublishCliOptions): Pro
   }
   // Once the inputs hold, so that a refusal stays one line. A warning, not a refusal: CI scripts pass it so. A command line is readable by every local user.
   if (p.token !== undefined) {
-    const warning =
-      "--token puts the ci token in the process list (ps), where every local user can read it; use --token-file (chmod 600) instead";
-    o.io.err(o.json ? JSON.stringify({ warning }) : `warning: ${warning}`);
+    sayWarning(
+      o,
+      "--token puts the ci token in the process list (ps), where every local user can read it; use --token-file (chmod 600) instead",
+    );
   }
   const published = await publishRelease({
     hubUrl,
@@ -584,11 +592,13 @@ export async function publishAction(o: CommonOptions, p: PublishCliOptions): Pro
     app: p.app,
     version: checkedVersion(p.version),
     source,
-    manifestText,
+    manifestText: manifest.text,
+    manifestFile: manifest.file,
     ...(signatureText === undefined ? {} : { signatureText }),
     onProgress: progressReporterFor(o, `${p.app} ${p.version}`, "uploading"),
     ...(caFile === undefined ? {} : { caFile }),
   });
+  for (const warning of published.warnings) sayWarning(o, warning);
   const signed = signatureText === undefined ? "unsigned" : "signed";
   report(o, shownRelease(published), [
     published.alreadyPublished

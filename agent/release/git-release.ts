@@ -7,7 +7,7 @@ import { lstat, readlink, realpath, writeFile } from "node:fs/promises";
 import { basename, join, relative, resolve } from "node:path";
 import { promisify } from "node:util";
 import { simpleGit } from "simple-git";
-import { BadInputError } from "../../shared/errors.js";
+import { BadInputError, type Issue } from "../../shared/errors.js";
 import { parseManifestText, readManifestText } from "../../shared/manifest/load.js";
 import { MANIFEST_FILENAME } from "../../shared/manifest/schema.js";
 import { compareVersions, isPrerelease, parseVersion } from "../../shared/versions.js";
@@ -51,6 +51,8 @@ export interface GitRelease {
   root?: string;
   /** The tag released this very content already (a retried job): nothing was committed or tagged. */
   unchanged?: boolean;
+  /** What the manifest's reader warns about in the manifest tagged (none when it was tagged before). */
+  warnings?: Issue[];
 }
 
 export function tagFor(version: string): string {
@@ -131,7 +133,7 @@ export async function releaseGit(o: GitReleaseOptions): Promise<GitRelease> {
       ? starterManifest({ ...fields, app: basename(where) })
       : setReleaseFields(existing, file, fields);
   // An invalid manifest would be refused by every agent; better to stop before tagging it.
-  parseManifestText(manifestText, file);
+  const { warnings } = parseManifestText(manifestText, file);
   const committed = manifestText !== existing;
   const again = `ship release git ${o.version} again`;
   if (o.push === true) {
@@ -180,7 +182,17 @@ export async function releaseGit(o: GitReleaseOptions): Promise<GitRelease> {
     await pushOrSay(where, remote, `refs/tags/${tag}`, { behind: later, other: later });
   }
   const root = where === given ? undefined : where;
-  return { tag, commit, committed, pushed: o.push === true, manifestText, detached, newerTag, root };
+  return {
+    tag,
+    commit,
+    committed,
+    pushed: o.push === true,
+    manifestText,
+    detached,
+    newerTag,
+    root,
+    warnings,
+  };
 }
 
 /**

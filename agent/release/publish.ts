@@ -36,6 +36,8 @@ export interface PublishOptions {
   version: string;
   source: PublishSource;
   manifestText: string;
+  /** Where the manifest was read (a file, or ARCHIVE!update-manifest.yaml): the hub's warnings name it. */
+  manifestFile: string;
   /** The signature document's text (an ARTIFACT.sig file), checked against this release first. */
   signatureText?: string;
   /** Told the archive's bytes uploaded so far, of its size. */
@@ -57,6 +59,8 @@ export interface PublishedRelease {
   source: ReleaseSourceRef;
   /** The hub held this very release already (a retried publish): nothing was changed. */
   alreadyPublished: boolean;
+  /** What the hub's check of the manifest warns about (an unknown key), naming `manifestFile`. */
+  warnings: string[];
 }
 
 function endpoint(hubUrl: string, path: string): string {
@@ -234,7 +238,11 @@ async function publishOver(
 }
 
 /** What `POST /releases` answers: the release (published now or before), or a dry run's all-clear. */
-const PublishAnswer = z.union([z.object({ dry_run: z.literal(true) }), z.object({ id: z.string() })]);
+const Warnings = z.array(z.string()).optional();
+const PublishAnswer = z.union([
+  z.object({ dry_run: z.literal(true), warnings: Warnings }),
+  z.object({ id: z.string(), warnings: Warnings }),
+]);
 
 /** The hub's answer to a release naming an artifact it does not hold. */
 const NO_ARTIFACT = /^body\.source\.sha256: no such artifact/;
@@ -254,7 +262,7 @@ async function dryRun(
     throw e;
   });
   if (answer === undefined || !("id" in answer.body)) return undefined;
-  return publishedAs(o, source, answer.status, answer.body.id);
+  return publishedAs(o, source, answer.status, answer.body);
 }
 
 async function postRelease(
@@ -265,23 +273,35 @@ async function postRelease(
   const answer = await sendRelease(link, o, source, "");
   if (!("id" in answer.body))
     throw new ReleaseFailedError("POST /api/v1/releases", "the hub answered without an id");
-  return publishedAs(o, source, answer.status, answer.body.id);
+  return publishedAs(o, source, answer.status, answer.body);
 }
 
 function publishedAs(
   o: PublishOptions,
   source: ReleaseSourceRef,
   status: number,
-  id: string,
+  answer: { id: string; warnings?: string[] | undefined },
 ): PublishedRelease {
   // 200, not 201: the hub holds this very release (manifest, source, signature) from an earlier try.
   return {
-    id,
+    id: answer.id,
     app: o.app,
     version: o.version,
     source,
     alreadyPublished: status === 200,
+    warnings: (answer.warnings ?? []).map((w) => manifestNamed(w, o.manifestFile)),
   };
+}
+
+/**
+ * The hub names the manifest it checked `manifest` (`warning: manifest:62:3 rollback…`); CI's log
+ * names the file it came from, as `ship --test-manifest` would.
+ */
+function manifestNamed(warning: string, file: string): string {
+  return warning.replace(
+    /^(warning: )?manifest(?=[: ])/,
+    (_all, prefix: string | undefined) => `${prefix ?? ""}${file}`,
+  );
 }
 
 async function sendRelease(

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { appNameProblem } from "../../shared/app-name.js";
-import { BadInputError } from "../../shared/errors.js";
+import { BadInputError, type Issue } from "../../shared/errors.js";
 import { fsErrorText } from "../../shared/fs-errors.js";
 import { makeDirs } from "../../shared/make-dirs.js";
 import { parseManifestText } from "../../shared/manifest/load.js";
@@ -140,10 +140,10 @@ async function artifactDigest(o: SignOptions): Promise<string> {
 
 export async function signArtifact(
   o: SignOptions,
-): Promise<{ signature: Signature; path: string; notes: string[] }> {
+): Promise<{ signature: Signature; path: string; notes: string[]; warnings: Issue[] }> {
   const manifestFile = await manifestOf(o);
   const notes = await manifestNotes(o, manifestFile.text);
-  const { manifest } = parseManifestText(manifestFile.text, manifestFile.file);
+  const { manifest, warnings } = parseManifestText(manifestFile.text, manifestFile.file);
   // Agents compare the signed version with the release's (the manifest's, or the hub's, which the
   // hub checks against the manifest): a signature for any other version would be refused everywhere.
   if (o.version !== undefined && o.version !== manifest.version) {
@@ -184,7 +184,7 @@ export async function signArtifact(
       ? `${o.artifact}.sig`
       : join(o.dir ?? ".", `${app}-${version}.git.sig`));
   await writeFile(path, `${JSON.stringify(signature, null, 2)}\n`);
-  return { signature, path, notes };
+  return { signature, path, notes, warnings };
 }
 
 /**

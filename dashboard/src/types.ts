@@ -87,6 +87,8 @@ export interface Release {
   manifest?: string;
   /** The manifest's description, as the hub reads it ("" when it has none). */
   description: string;
+  /** What the hub's reader of the manifest warns about (an unknown key), one line each. */
+  warnings?: string[];
   source: { type: string } & Record<string, unknown>;
   signature: string | null;
   /** ISO 8601, as every time the API gives. */

@@ -24,11 +24,13 @@ const routes: Record<string, Record<string, Operation>> = {
     },
     get: {
       summary:
-        "List releases, newest first (?app=&limit=; a page holds at most 4 MiB of manifests: `more` and `next`, passed as ?after=, give the next; ?manifest=false leaves each manifest out, its `description` only), or an app's release of a version (?app=&version=)",
+        "List releases, newest first (?app=&limit=; a page holds at most 4 MiB of manifests: `more` and `next`, passed as ?after=, give the next; ?manifest=false leaves each manifest out, its `description` only; each carries its manifest's `warnings`), or an app's release of a version (?app=&version=)",
       roles: "ci, operator",
     },
   },
-  "/releases/{id}": { get: { summary: "One release", roles: "ci, operator" } },
+  "/releases/{id}": {
+    get: { summary: "One release, with its manifest's `warnings`", roles: "ci, operator" },
+  },
   "/artifacts": {
     put: {
       summary:

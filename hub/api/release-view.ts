@@ -7,7 +7,13 @@
  */
 
 import { parseDocument, visit } from "yaml";
-import { MANIFEST_MAX_ALIASES, MANIFEST_YAML_OPTIONS } from "../../shared/manifest/load.js";
+import { BadInputError, formatIssue } from "../../shared/errors.js";
+import { HUB_MANIFEST_LIMITS } from "../../shared/manifest/limits.js";
+import {
+  MANIFEST_MAX_ALIASES,
+  MANIFEST_YAML_OPTIONS,
+  parseManifestText,
+} from "../../shared/manifest/load.js";
 import { textStart } from "../../shared/text-cut.js";
 import { isoTime, type ShownTime } from "../shown-time.js";
 import type { ReleaseRecord } from "../store/store.js";
@@ -19,28 +25,51 @@ const MASK = "***";
  * for a 3 KB manifest on a busy box): a listing of 100 releases must not pay that on every request.
  * The cache is the module's, shared by every hub in the process (tests start many, and reuse ids),
  * so an entry holds the text it masked and is used only for that same text: comparing 64 KiB costs
- * microseconds, a parse milliseconds.
+ * microseconds, a parse milliseconds. An entry's warnings are computed only for a release stored
+ * before they were stored with it (ReleaseRecord.warnings absent), once per process.
  */
-const maskedManifests = new Map<string, { text: string; masked: string }>();
+const maskedManifests = new Map<string, { text: string; masked: string; warnings?: string[] }>();
 const MAX_CACHED = 2000;
 
-function maskedManifestOf(release: ReleaseRecord): string {
-  const cached = maskedManifests.get(release.id);
-  if (cached !== undefined && cached.text === release.manifest) return cached.masked;
-  const masked = maskManifestSecrets(release.manifest);
-  if (cached === undefined && maskedManifests.size >= MAX_CACHED) {
-    const oldest = maskedManifests.keys().next().value;
-    if (oldest !== undefined) maskedManifests.delete(oldest);
+function maskedManifestOf(release: ReleaseRecord): { masked: string; warnings: string[] } {
+  let entry = maskedManifests.get(release.id);
+  if (entry === undefined || entry.text !== release.manifest) {
+    if (entry === undefined && maskedManifests.size >= MAX_CACHED) {
+      const oldest = maskedManifests.keys().next().value;
+      if (oldest !== undefined) maskedManifests.delete(oldest);
+    }
+    entry = { text: release.manifest, masked: maskManifestSecrets(release.manifest) };
+    maskedManifests.set(release.id, entry);
   }
-  maskedManifests.set(release.id, { text: release.manifest, masked });
-  return masked;
+  if (release.warnings !== undefined) return { masked: entry.masked, warnings: release.warnings };
+  entry.warnings ??= manifestWarnings(release.manifest);
+  return { masked: entry.masked, warnings: entry.warnings };
+}
+
+/**
+ * What the manifest's reader warns about, as the publish's answer said it (`warning: manifest:4:3
+ * rollback.auto_rolback_on: unknown key …`): only CI's log showed it, and the Releases page an
+ * operator rolls a release out from said nothing. A manifest a later hub reads as invalid says why.
+ */
+function manifestWarnings(text: string): string[] {
+  try {
+    return parseManifestText(text, "manifest", HUB_MANIFEST_LIMITS).warnings.map(formatIssue);
+  } catch (error) {
+    if (!(error instanceof BadInputError)) throw error;
+    return error.issues.map(formatIssue);
+  }
 }
 
 /**
  * A release as people read it, with its manifest's `description` said apart as a card's line: cut
  * past DESCRIBED characters (the manifest holds it whole), so it does not double a listing's bytes.
  */
-export type ReleaseView = Omit<ReleaseRecord, "created"> & { created: string; description: string };
+export type ReleaseView = Omit<ReleaseRecord, "created"> & {
+  created: string;
+  description: string;
+  /** What the manifest's reader warns about, one line each ([] when nothing). */
+  warnings: string[];
+};
 
 const DESCRIBED = 300;
 
@@ -49,7 +78,7 @@ export function releaseForPeople(release: ReleaseRecord, shown: ShownTime = isoT
     release.source.type === "http" || release.source.type === "https"
       ? { ...release.source, url: maskQuery(release.source.url) }
       : release.source;
-  const manifest = maskedManifestOf(release);
+  const { masked: manifest, warnings } = maskedManifestOf(release);
   const description = manifestDescription(manifest);
   return {
     ...release,
@@ -58,6 +87,7 @@ export function releaseForPeople(release: ReleaseRecord, shown: ShownTime = isoT
     source,
     manifest,
     description: description.length > DESCRIBED ? `${textStart(description, DESCRIBED)}…` : description,
+    warnings,
   };
 }
 

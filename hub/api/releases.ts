@@ -214,6 +214,8 @@ export function releaseRoutes(deps: ApiDeps): Router {
       signature: body.signature ?? null,
       created: deps.now(),
       createdBy: actorOf(res),
+      // Stored with it: no listing parses the manifest again to say them.
+      warnings,
     };
     let held: ReleaseRecord | undefined;
     try {

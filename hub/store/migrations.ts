@@ -248,4 +248,12 @@ export const migrations: readonly string[] = [
   DROP INDEX reports_agent;
   CREATE INDEX reports_agent ON reports(agent_id);
   `,
+  // A release's manifest warnings, computed once at publish and stored with it (a JSON array): a
+  // hub's first listing after a restart parsed up to 200 manifests again, ~4 ms of CPU each, on
+  // the event loop every agent's report waits on. NULL in older rows: not backfilled here (a
+  // migration parsing thousands of manifests would hold the hub's start); their view computes
+  // them once per hub process (hub/api/release-view.ts).
+  `
+  ALTER TABLE releases ADD COLUMN warnings TEXT;
+  `,
 ];

@@ -371,4 +371,12 @@ export const postgresMigrations: readonly string[] = [
   ALTER TABLE deployments ADD CONSTRAINT deployments_id_is_pair CHECK (id = rollout_id || ':' || agent_id);
   ALTER TABLE deployments DROP CONSTRAINT deployments_rollout_id_agent_id_key;
   `,
+  // A release's manifest warnings, computed once at publish and stored with it (a JSON array): a
+  // hub's first listing after a restart parsed up to 200 manifests again, ~4 ms of CPU each, on
+  // the event loop every agent's report waits on. NULL in older rows: not backfilled here (a
+  // migration parsing thousands of manifests would hold the hub's start); their view computes
+  // them once per hub process (hub/api/release-view.ts).
+  `
+  ALTER TABLE releases ADD COLUMN warnings JSON;
+  `,
 ];

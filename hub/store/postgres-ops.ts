@@ -284,9 +284,9 @@ export function postgresOps(db: Db, { alone = false }: { alone?: boolean } = {})
     },
 
     async insertRelease(r) {
-      await db`INSERT INTO releases (id, app, version, manifest, source, signature, created, created_by)
+      await db`INSERT INTO releases (id, app, version, manifest, source, signature, created, created_by, warnings)
         VALUES (${r.id}, ${r.app}, ${r.version}, ${r.manifest}, ${j(r.source)}::json, ${r.signature},
-          ${r.created}, ${r.createdBy})`;
+          ${r.created}, ${r.createdBy}, ${r.warnings === undefined ? null : j(r.warnings)}::json)`;
     },
     async getRelease(id) {
       const r = first(await db`SELECT * FROM releases WHERE id = ${id}`);

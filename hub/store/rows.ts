@@ -48,6 +48,7 @@ export function toRelease(r: Row): ReleaseRecord {
     signature: strOrNull(r.signature),
     created: num(r.created),
     createdBy: str(r.created_by),
+    ...(r.warnings === null || r.warnings === undefined ? {} : { warnings: json<string[]>(r.warnings) }),
   };
 }
 

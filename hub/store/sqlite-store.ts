@@ -137,8 +137,8 @@ export class SqliteStore implements Store {
           created = max(artifacts.created, excluded.created)`),
       getArtifact: p("SELECT * FROM artifacts WHERE sha256 = ?"),
       insertRelease:
-        p(`INSERT INTO releases (id, app, version, manifest, source, signature, created, created_by)
-        VALUES (@id, @app, @version, @manifest, @source, @signature, @created, @createdBy)`),
+        p(`INSERT INTO releases (id, app, version, manifest, source, signature, created, created_by, warnings)
+        VALUES (@id, @app, @version, @manifest, @source, @signature, @created, @createdBy, @warnings)`),
       getRelease: p("SELECT * FROM releases WHERE id = ?"),
       findRelease: p("SELECT * FROM releases WHERE app = ? AND version = ?"),
       releaseVersions: p("SELECT version FROM releases WHERE app = ?"),
@@ -327,7 +327,11 @@ export class SqliteStore implements Store {
   }
 
   insertRelease(r: ReleaseRecord): void {
-    this.stmt.insertRelease.run({ ...r, source: JSON.stringify(r.source) });
+    this.stmt.insertRelease.run({
+      ...r,
+      source: JSON.stringify(r.source),
+      warnings: r.warnings === undefined ? null : JSON.stringify(r.warnings),
+    });
   }
   getRelease(id: string): ReleaseRecord | undefined {
     const r = this.stmt.getRelease.get(id) as Row | undefined;

@@ -72,6 +72,12 @@ export interface ReleaseRecord {
   signature: string | null;
   created: number;
   createdBy: string;
+  /**
+   * What the manifest's reader warned about at publish, one line each ([] when nothing): stored
+   * with the release so no listing parses its manifest again. Absent for a release stored before
+   * the column (round 56): its view computes them once (hub/api/release-view.ts).
+   */
+  warnings?: string[];
 }
 
 export interface AgentRecord {

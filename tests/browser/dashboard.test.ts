@@ -31,7 +31,11 @@ const fleet = [
   { id: "a3", labels: { env: "prod", region: "us" } },
   { id: "a4", labels: { env: "staging", region: "eu" } },
 ];
-const manifest = 'version: "2.0.0"\ndescription: "Faster <b>checkout</b> page"\n';
+// A misspelt key: the hub takes the release and warns, and the Releases page says it.
+const manifest =
+  'version: "2.0.0"\ndescription: "Faster <b>checkout</b> page"\nrollback:\n  auto_rolback_on: [critical_error]\n';
+const WARNED =
+  'warning: manifest:4:3 rollback.auto_rolback_on: unknown key "auto_rolback_on" (did you mean "auto_rollback_on"?); ignored';
 
 describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", () => {
   let t: TestHub;
@@ -318,6 +322,12 @@ describe.skipIf(!hasProgram("chromium"))("the dashboard in headless Chromium", (
     expect(await text("#release-list")).toContain("Faster <b>checkout</b> page");
     expect(await text("#release-list")).toContain("✗ unsigned");
     expect(await page.locator("#release-list b").count()).toBe(0);
+    const warned = page.locator("#release-list li.card", { hasText: "web 2.0.0" }).locator("p.warning");
+    expect(await warned.allTextContents()).toEqual([WARNED]);
+    const byId = await t.api<{ warnings: string[] }>("GET", `/api/v1/releases/${releaseId}`, {
+      token: t.operator,
+    });
+    expect(byId.body.warnings).toEqual([WARNED]);
     // The manifest is read when the card is opened, and shown as text too.
     const card = page.locator("#release-list li.card", { hasText: "web 2.0.0" });
     await card.locator("summary").click();

@@ -67,6 +67,8 @@ function releaseCard(r: Release, open: Set<string>, manifests: Map<string, strin
     { class: "card" },
     h("h2", {}, `${r.app} ${r.version}`),
     h("p", {}, r.description || h("span", { class: "sub" }, "no description")),
+    // As CI's log said them at the publish: a misspelt key leaves the setting it meant off.
+    ...(r.warnings ?? []).map((w) => h("p", { class: "warning" }, w)),
     h(
       "dl",
       { class: "facts" },

@@ -199,6 +199,22 @@ for (const subject of subjects) {
       expect((await after(2, "r2")).map((r) => r.id)).toEqual(["r1"]);
     });
 
+    it("keeps a release's manifest warnings as stored, and none for a release stored without", async () => {
+      const warned = ["manifest:2:3 rollback.auto_rolback_on: unknown key", "manifest:4:1 x: ünïcode"];
+      await store.insertRelease({ ...release("w1"), warnings: warned });
+      await store.insertRelease({ ...release("w2"), created: 2, warnings: [] });
+      await store.insertRelease({ ...release("w3"), created: 3 });
+      expect((await store.getRelease("w1"))?.warnings).toEqual(warned);
+      expect((await store.findRelease("web", "w2"))?.warnings).toEqual([]);
+      expect(await store.getRelease("w3")).not.toHaveProperty("warnings");
+      const listed = await store.listReleases({ limit: 10 });
+      expect(listed.map((r) => [r.id, r.warnings])).toEqual([
+        ["w3", undefined],
+        ["w2", []],
+        ["w1", warned],
+      ]);
+    });
+
     it("keeps agents, their presence and apps, listed in byte order", async () => {
       await store.upsertAgent(agent("b"));
       await store.upsertAgent(agent("B", false));
