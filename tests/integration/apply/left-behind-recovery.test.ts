@@ -65,7 +65,7 @@ describe("a killed update undone by a run that updates nothing (real CLI)", () =
     // Nothing left to do: the next such run says only the once-a-day line.
     const again = await runShip(["--config", app.config]);
     expect(again.stdout.trim().split("\n")).toEqual([lines[1]]);
-  }, 30_000);
+  });
 
   it("the source disabled since: the run restores 1.0.0 and updates nothing", async () => {
     const before = await killedUpdate(0);
@@ -74,7 +74,7 @@ describe("a killed update undone by a run that updates nothing (real CLI)", () =
     expect(run.code, run.stdout + run.stderr).toBe(0);
     expect(run.stdout.trim()).toBe("myapp: update to 2.0.0 was interrupted; restored 1.0.0");
     expect(await snapshot(app.appDir)).toEqual(before);
-  }, 30_000);
+  });
 
   it("a run whose --sources leaves the app out leaves it to --recover: the operator named what to touch", async () => {
     const before = await killedUpdate(0);
@@ -91,7 +91,7 @@ describe("a killed update undone by a run that updates nothing (real CLI)", () =
     const recover = await runShip(["--config", app.config, "--recover"]);
     expect(recover.code, recover.stdout + recover.stderr).toBe(0);
     expect(await snapshot(app.appDir)).toEqual(before);
-  }, 30_000);
+  });
 
   it("an app whose lock a live run holds is that run's: the run neither touches it nor fails on it", async () => {
     const before = await killedUpdate(0);
@@ -112,14 +112,14 @@ describe("a killed update undone by a run that updates nothing (real CLI)", () =
     } finally {
       holder.kill("SIGKILL");
     }
-  }, 30_000);
+  });
 
   it("--check-only changes nothing: the interrupted update waits for a run", async () => {
     await killedUpdate(24);
     const during = await snapshot(app.appDir);
     await runShip(["--config", app.config, "--check-only"]);
     expect(await snapshot(app.appDir)).toEqual(during);
-  }, 30_000);
+  });
 });
 
 /**
@@ -146,7 +146,7 @@ describe("a run that recovered first says so, whatever happens after (real CLI)"
     // Nothing left to recover: the second run's refusal is its own, exit 2.
     expect(plain.code).toBe(2);
     expect(plain.stdout + plain.stderr).not.toContain("recovered");
-  }, 30_000);
+  });
 
   it("nothing new at the source: up to date, after the restore it says", async () => {
     const before = await killedUpdate(0);
@@ -160,7 +160,7 @@ describe("a run that recovered first says so, whatever happens after (real CLI)"
     expect(await snapshot(app.appDir)).toEqual(before);
     const plain = await runShip(["--config", app.config]);
     expect(plain.stdout.trim()).toBe("myapp: up to date (1.0.0)");
-  }, 30_000);
+  });
 
   it("a requirement not met: the run fails unchanged after the restore, and says it restored", async () => {
     const before = await killedUpdate(0);
@@ -179,7 +179,7 @@ describe("a run that recovered first says so, whatever happens after (real CLI)"
     expect(String(one?.message)).toMatch(new RegExp(`^${recoveredLine}`));
     expect(await snapshot(app.appDir)).toEqual(before);
     expect((await app.state()).sources.myapp?.last_result).toBe("failed_restored");
-  }, 30_000);
+  });
 
   it("a condition skips the update: skipped, after the restore it says", async () => {
     const before = await killedUpdate(0);
@@ -193,7 +193,7 @@ describe("a run that recovered first says so, whatever happens after (real CLI)"
     expect(one?.recovered).toEqual({ from: "2.0.0", to: "1.0.0" });
     expect(String(one?.message)).toMatch(new RegExp(`^${recoveredLine}`));
     expect(await snapshot(app.appDir)).toEqual(before);
-  }, 30_000);
+  });
 
   it("--recover and a run the once-a-day rule stops carry it too", async () => {
     await killedUpdate(24);
@@ -206,7 +206,7 @@ describe("a run that recovered first says so, whatever happens after (real CLI)"
     expect(recover.code, recover.stdout + recover.stderr).toBe(0);
     const [mine] = (JSON.parse(recover.stdout) as { apps: Record<string, unknown>[] }).apps;
     expect(mine?.recovered).toEqual({ from: "2.0.0", to: "1.0.0" });
-  }, 40_000);
+  });
 
   it("the update then succeeds: updated, and the line still says what was restored first", async () => {
     await killedUpdate(0);
@@ -217,5 +217,5 @@ describe("a run that recovered first says so, whatever happens after (real CLI)"
     expect(one?.result).toBe("updated");
     expect(one?.recovered).toEqual({ from: "2.0.0", to: "1.0.0" });
     expect(String(one?.message)).toMatch(new RegExp(`^${recoveredLine}`));
-  }, 30_000);
+  });
 });

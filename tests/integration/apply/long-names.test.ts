@@ -40,7 +40,7 @@ describe("names near NAME_MAX copied across filesystems (real tmpfs app_dir, rea
     const back = await runShip(["--config", app.config, "--rollback", newest?.id ?? ""]);
     expect(back.code, back.stdout + back.stderr).toBe(0);
     expect(await snapshot(app.appDir)).toEqual(before);
-  }, 30_000);
+  });
 
   it("a kill mid-copy of such a file: --recover leaves the old tree exactly, no temporary left", async (ctx) => {
     if (!tmpfs.mounted()) return ctx.skip();
@@ -62,7 +62,7 @@ describe("names near NAME_MAX copied across filesystems (real tmpfs app_dir, rea
       expect(await snapshot(app.appDir), `killed at copy ${n}`).toEqual(before);
     }
     expect(tempsInApp).toBeGreaterThan(0);
-  }, 30_000);
+  });
 
   it("a backup_replace file with a 253-byte name: installed and updated (its .bak would be too long: backup only), rolled back exactly", async () => {
     const app = tmpfs.app();
@@ -82,7 +82,7 @@ describe("names near NAME_MAX copied across filesystems (real tmpfs app_dir, rea
     const back = await runShip(["--config", app.config, "--rollback", newest.id]);
     expect(back.code, back.stdout + back.stderr).toBe(0);
     expect(await snapshot(app.appDir)).toEqual(before);
-  }, 30_000);
+  });
 
   it("a merge_toml file with a 250-byte name: the user's value kept, the release's key added", async () => {
     const app = tmpfs.app();
@@ -95,5 +95,5 @@ describe("names near NAME_MAX copied across filesystems (real tmpfs app_dir, rea
     const update = await runShip(["--config", app.config]);
     expect(update.code, update.stdout + update.stderr).toBe(0);
     expect(await readFile(join(app.appDir, name), "utf8")).toBe("a = 5\nb = 3\n");
-  }, 30_000);
+  });
 });

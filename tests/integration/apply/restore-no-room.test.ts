@@ -44,7 +44,7 @@ describe("a rollback whose copies do not fit on the app's filesystem (real CLI, 
     expect(back.code, back.stdout + back.stderr).toBe(0);
     expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
     expect((await readFile(join(app.appDir, "big.bin")))[0]).toBe(1);
-  }, 40_000);
+  });
 
   it("an automatic rollback refused for room says the app kept the failed release, not 'nothing was changed'", async () => {
     if (!tmpfs.mounted()) return;
@@ -87,5 +87,5 @@ describe("a rollback whose copies do not fit on the app's filesystem (real CLI, 
     expect(next.stdout).toMatch(
       /^myapp: update to 2\.0\.0 failed earlier and was not yet restored and restoring failed: refused before it moved anything: .*; the app still has 2\.0\.0's files — the app needs a person$/m,
     );
-  }, 40_000);
+  });
 });

@@ -79,7 +79,7 @@ describe("ship --rollback after app_dir was changed (real CLI)", () => {
     expect(back.code, back.stdout + back.stderr).toBe(0);
     expect(back.stdout).toContain("myapp: back on 1.0.0");
     expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
-  }, 30_000);
+  });
 
   // app_dir = <root>/current/app with current → releases/a, re-pointed to releases/b (its own copy):
   // app_dir's spelling never changed, yet the refusal blamed "another config sharing backup_dir"
@@ -138,7 +138,7 @@ describe("ship --rollback after app_dir was changed (real CLI)", () => {
     expect(back.code, back.stdout + back.stderr).toBe(0);
     expect(await readFile(join(releases, "a/app/app.txt"), "utf8")).toBe("v3\n");
     expect(config).toContain(app.appDir);
-  }, 30_000);
+  });
 
   it("moved on its filesystem and reached through a symlink since: the same directory, restored in place", async () => {
     const [newest] = await listedBackups(app);
@@ -149,5 +149,5 @@ describe("ship --rollback after app_dir was changed (real CLI)", () => {
     expect(back.code, back.stdout + back.stderr).toBe(0);
     expect(back.stdout).toContain("myapp: back on 1.0.0");
     expect(await readFile(join(moved, "app.txt"), "utf8")).toBe("v1\n");
-  }, 30_000);
+  });
 });

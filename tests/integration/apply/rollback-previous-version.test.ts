@@ -32,4 +32,4 @@ it("--rollback over a state file naming another version: previous_version is the
   const state = await app.state();
   expect(state.sources.myapp?.current_version).toBe("1.0.0");
   expect(state.sources.myapp?.previous_version).toBe("2.0.0");
-}, 30_000);
+});

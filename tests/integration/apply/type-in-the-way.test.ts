@@ -104,7 +104,6 @@ describe("an app entry of the app's own in the release's way (real CLI)", () => 
       expect(state.sources.myapp?.last_result).toBe("updated");
       expect(state.sources.myapp?.last_error ?? null).toBeNull();
     },
-    30_000,
   );
 
   it.each([
@@ -133,19 +132,15 @@ describe("an app entry of the app's own in the release's way (real CLI)", () => 
       { "conf/app.toml/x": "x\n" },
       async () => writeFile(join(app.appDir, "conf/app.toml/mine"), "mine\n"),
     ],
-  ])(
-    "%s, where the release ships a file: refused the same",
-    async (_what, v1, meddle) => {
-      const run = await updateOver(v1, meddle, { "conf/app.toml": "a = 1\n" });
-      expect(run.code, run.stderr).toBe(2);
-      expect(run.stdout).toContain(
-        `${app.appDir}/conf/app.toml: the release ships a file where the app has a directory`,
-      );
-      expect(await hookRuns()).toBe(1);
-      expect(await snapshot(app.appDir)).toEqual(run.before);
-    },
-    30_000,
-  );
+  ])("%s, where the release ships a file: refused the same", async (_what, v1, meddle) => {
+    const run = await updateOver(v1, meddle, { "conf/app.toml": "a = 1\n" });
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stdout).toContain(
+      `${app.appDir}/conf/app.toml: the release ships a file where the app has a directory`,
+    );
+    expect(await hookRuns()).toBe(1);
+    expect(await snapshot(app.appDir)).toEqual(run.before);
+  });
 
   // The check trusts an app directory whose ctime is older than the install index's mtime. A
   // rollback links the backup's saved index back with the mtime its update wrote it with, so the
@@ -177,7 +172,7 @@ describe("an app entry of the app's own in the release's way (real CLI)", () => 
     );
     expect(await hookRuns()).toBe(hooksBefore);
     expect(await snapshot(app.appDir)).toEqual(before);
-  }, 30_000);
+  });
 
   it.each([
     ["backup_replace", "action: backup_replace"],
@@ -201,7 +196,6 @@ describe("an app entry of the app's own in the release's way (real CLI)", () => 
       expect(await snapshot(app.appDir)).toEqual(before);
       expect((await app.state()).sources.myapp?.last_result).toBe("updated");
     },
-    30_000,
   );
 
   it.each([
@@ -246,7 +240,6 @@ describe("an app entry of the app's own in the release's way (real CLI)", () => 
       expect(await hookRuns()).toBe(1);
       expect(what === "a FIFO" ? kept.isFIFO() : kept.isSocket()).toBe(true);
     },
-    30_000,
   );
 
   it("ship's own directory holding only the app's entry whose name is not UTF-8, where the release ships a file: exit 2 before the hooks, left as it is", async () => {
@@ -264,7 +257,7 @@ describe("an app entry of the app's own in the release's way (real CLI)", () => 
     expect(readFileSync(latin1, "utf8")).toBe("mine\n");
     expect(await readFile(join(app.appDir, "conf/app.toml/x"), "utf8")).toBe("x\n");
     expect(await readFile(join(app.appDir, "app.txt"), "utf8")).toBe("v1\n");
-  }, 30_000);
+  });
 
   it("a FIFO of the app's own at a backup_replace keep-copy name: left as it is, the update goes through", async () => {
     const keeping = (version: string) =>
@@ -278,7 +271,7 @@ describe("an app entry of the app's own in the release's way (real CLI)", () => 
     expect(run.stderr).toContain("kept the previous version in the backup only");
     expect(await readFile(join(app.appDir, "config.toml"), "utf8")).toBe("a = 2\n");
     expect(lstatSync(join(app.appDir, "config.toml.bak")).isFIFO()).toBe(true);
-  }, 30_000);
+  });
 
   it("a name with a line break in the way: the line names it JSON-quoted and stays one line", async () => {
     const run = await updateOver(
@@ -294,7 +287,7 @@ describe("an app entry of the app's own in the release's way (real CLI)", () => 
       `myapp: release 2.0.0 cannot be installed: ${JSON.stringify(`${app.appDir}/ev\nil.toml`)}: the release ships a file where the app has a directory; ship did not install what is in the way (or it holds files ship did not install): move it aside, then run ship again; nothing was run or changed`,
     ]);
     expect(await snapshot(app.appDir)).toEqual(run.before);
-  }, 30_000);
+  });
 
   it("ship's own directory becoming a file: installed, and --rollback puts the directory back", async () => {
     const run = await updateOver({ "conf/app.toml/x": "x\n" }, async () => {}, {
@@ -308,5 +301,5 @@ describe("an app entry of the app's own in the release's way (real CLI)", () => 
     const back = await runShip(["--config", app.config, "--rollback", newest?.id ?? ""]);
     expect(back.code, back.stderr).toBe(0);
     expect(await snapshot(app.appDir)).toEqual(run.before);
-  }, 30_000);
+  });
 });

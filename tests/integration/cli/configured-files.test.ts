@@ -375,7 +375,7 @@ describe.skipIf(!hasProgram("git"))("ship: a git local_path inside another repos
     expect(await git(host, "show-ref")).toBe(refsBefore);
     expect(await git(host, "status", "--porcelain")).toBe("");
     expect(await readdir(appDir)).toEqual([]);
-  }, 30_000);
+  });
 });
 
 describe("ship agent: [hub] files that cannot be used stop it at start (real CLI)", () => {
@@ -398,26 +398,22 @@ describe("ship agent: [hub] files that cannot be used stop it at start (real CLI
       'token_file = "ROOT/a-dir"',
       /ship\.toml:\d+:\d+ hub\.token_file: cannot read \S+\/a-dir: is a directory \(EISDIR\)$/,
     ],
-  ])(
-    "%s: exit 2 naming the key, instead of reconnecting forever",
-    async (hub, message) => {
-      const file = await config(
-        `[hub]\nurl = "https://127.0.0.1:1"\nagent_id = "a1"\n${hub.replaceAll("ROOT", root)}\n`,
-      );
-      const run = await runShip(["agent", "--config", file]);
-      expect(run.code).toBe(2);
-      const lines = run.stderr
-        .trim()
-        .split("\n")
-        .filter((l) => !l.includes("warning:"));
-      expect(lines, run.stderr).toHaveLength(1);
-      expect(lines[0]).toMatch(message);
-      // A directory or an empty file is refused, not warned of first as "readable by other users
-      // (mode 755); chmod 600 it": a refused start says its one line about it.
-      expect(run.stderr).not.toMatch(/warning: .*\/(a-dir|empty) is readable/);
-    },
-    30_000,
-  );
+  ])("%s: exit 2 naming the key, instead of reconnecting forever", async (hub, message) => {
+    const file = await config(
+      `[hub]\nurl = "https://127.0.0.1:1"\nagent_id = "a1"\n${hub.replaceAll("ROOT", root)}\n`,
+    );
+    const run = await runShip(["agent", "--config", file]);
+    expect(run.code).toBe(2);
+    const lines = run.stderr
+      .trim()
+      .split("\n")
+      .filter((l) => !l.includes("warning:"));
+    expect(lines, run.stderr).toHaveLength(1);
+    expect(lines[0]).toMatch(message);
+    // A directory or an empty file is refused, not warned of first as "readable by other users
+    // (mode 755); chmod 600 it": a refused start says its one line about it.
+    expect(run.stderr).not.toMatch(/warning: .*\/(a-dir|empty) is readable/);
+  });
 
   it("a damaged state file (a hand-edited time) stops it at start: exit 2 naming the file and key, nothing written", async () => {
     await mkdir(join(root, "var"));
@@ -433,5 +429,5 @@ describe("ship agent: [hub] files that cannot be used stop it at start (real CLI
     expect(run.code, run.stderr).toBe(2);
     expect(run.stderr.trim()).toMatch(/state\.json is damaged, last_run: is not an ISO 8601 time/);
     expect(await readFile(state, "utf8")).toBe(text);
-  }, 30_000);
+  });
 });

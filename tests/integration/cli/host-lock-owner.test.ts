@@ -57,5 +57,5 @@ describe.skipIf(process.getuid?.() !== 0)("a stale host lock another user left",
     expect(run.stdout + run.stderr).toContain(
       `${lock} is a stale lock (pid ${holder.pid} on ${holder.host}, since ${holder.started}; not running) owned by uid 0, which nobody (uid ${NOBODY}) may not remove from ${join(root, "hostlocks")} (a sticky directory): remove it as root (rm ${lock})`,
     );
-  }, 30_000);
+  });
 });

@@ -59,7 +59,7 @@ describe.skipIf(process.platform !== "linux")("ship-hub serve and a terminal tha
     // Before the log fix: the process spun at exit rewriting its failed log line to the terminal.
     process.kill(hub, "SIGTERM");
     await until("the hub stopped", async () => !processRunning(hub));
-  }, 40_000);
+  });
 
   it("lets SIGHUP pass, a repeated one included, with one WARNING; SIGTERM still exits 0", async () => {
     const child = spawn(process.execPath, args(), { stdio: ["ignore", "ignore", "pipe"] });
@@ -82,7 +82,7 @@ describe.skipIf(process.platform !== "linux")("ship-hub serve and a terminal tha
     ).toHaveLength(1);
     child.kill("SIGTERM");
     expect(await exited).toEqual({ code: 0, signal: null });
-  }, 40_000);
+  });
 
   it("stops on SIGTERM after the reader of its output left (ship-hub serve 2>&1 | head)", async () => {
     const child = spawn(process.execPath, args(), { stdio: ["ignore", "pipe", "pipe"] });
@@ -107,7 +107,7 @@ describe.skipIf(process.platform !== "linux")("ship-hub serve and a terminal tha
       new Promise<"still running">((r) => setTimeout(() => r("still running"), 10_000)),
     ]);
     expect(stopped).toEqual({ code: 0, signal: null });
-  }, 40_000);
+  });
 });
 
 /** The pid of the process whose command line names `dir` (the test's own data directory). */

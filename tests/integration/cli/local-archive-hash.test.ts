@@ -104,7 +104,7 @@ describe("a local archive source reads the archive once per update", () => {
     const fourth = await runShip(["--config", file]);
     expect(fourth.code, fourth.stderr).toBe(0);
     expect(await readFile(join(app, "app.txt"), "utf8")).toBe("app 2.0.0\n");
-  }, 30_000);
+  });
 
   it("an archive rewritten with the same bytes ends the run up to date, with nothing applied", async () => {
     const file = await config();
@@ -128,7 +128,7 @@ describe("a local archive source reads the archive once per update", () => {
       sources: Record<string, { last_result: string; current_version: string }>;
     };
     expect(state.sources.web).toMatchObject({ last_result: "up_to_date", current_version: "1.0.0" });
-  }, 30_000);
+  });
 
   it("a wrong file under a configured checksum is a checksum mismatch, whatever the extractor made of it", async () => {
     const good = release("2.0.0");
@@ -152,7 +152,7 @@ describe("a local archive source reads the archive once per update", () => {
     const right = await runShip(["--config", file]);
     expect(right.code, right.stderr).toBe(0);
     expect(await readFile(join(app, "app.txt"), "utf8")).toBe("app 2.0.0\n");
-  }, 30_000);
+  });
 
   it("a checksum file whose only line names another file: the mismatch says so, nothing changes", async () => {
     // Left from 1.0.0 (`sha256sum myapp-1.0.0.tar.gz > release.tar.gz.sha256`), never redone.
@@ -171,5 +171,5 @@ describe("a local archive source reads the archive once per update", () => {
     const right = await runShip(["--config", file]);
     expect(right.code, right.stderr).toBe(0);
     expect(await readFile(join(app, "app.txt"), "utf8")).toBe("app 2.0.0\n");
-  }, 30_000);
+  });
 });

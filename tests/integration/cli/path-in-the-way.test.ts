@@ -76,7 +76,6 @@ describe("a ship.toml path under a file (real CLI)", () => {
       );
       expect((await readdir(root)).sort()).toEqual(["afile", "release", "ship.toml"]);
     },
-    30_000,
   );
 
   it("a [general.logging] file under a file: the same, where it was 'already exists (EEXIST)'", async () => {
@@ -87,7 +86,7 @@ describe("a ship.toml path under a file (real CLI)", () => {
       `ship: ${file}:12:1 general.logging.file: ${root}/afile/ship.log cannot be created: ${root}/afile is a file, not a directory`,
     );
     expect((await readdir(root)).sort()).toEqual(["afile", "release", "ship.toml"]);
-  }, 30_000);
+  });
 });
 
 describe("ship agent: [general] paths are checked at start, as in every other mode (real CLI)", () => {
@@ -102,23 +101,19 @@ describe("ship agent: [general] paths are checked at start, as in every other mo
       { backup_dir: "ROOT/afile/b" },
       /cannot be created: ROOT\/afile is a file, not a directory$/,
     ],
-  ])(
-    "%s %j: exit 2 naming the key before connecting",
-    async (key, general, message) => {
-      await mkdir(join(root, "var"));
-      await writeFile(join(root, "hub.token"), "token\n", { mode: 0o600 });
-      const resolved = Object.fromEntries(
-        Object.entries(general).map(([k, v]) => [k, v.replace("ROOT", root)]),
-      );
-      const file = await shipToml(resolved, `${root}/app`, hub(join(root, "hub.token")));
-      const run = await runAgentBriefly(file);
-      expect(run.code).toBe(2);
-      const line = oneLine(run.stderr);
-      expect(line).toMatch(new RegExp(`ship\\.toml:\\d+:\\d+ ${key.replaceAll(".", "\\.")}: `));
-      expect(line).toMatch(new RegExp(message.source.replaceAll("ROOT", root)));
-    },
-    30_000,
-  );
+  ])("%s %j: exit 2 naming the key before connecting", async (key, general, message) => {
+    await mkdir(join(root, "var"));
+    await writeFile(join(root, "hub.token"), "token\n", { mode: 0o600 });
+    const resolved = Object.fromEntries(
+      Object.entries(general).map(([k, v]) => [k, v.replace("ROOT", root)]),
+    );
+    const file = await shipToml(resolved, `${root}/app`, hub(join(root, "hub.token")));
+    const run = await runAgentBriefly(file);
+    expect(run.code).toBe(2);
+    const line = oneLine(run.stderr);
+    expect(line).toMatch(new RegExp(`ship\\.toml:\\d+:\\d+ ${key.replaceAll(".", "\\.")}: `));
+    expect(line).toMatch(new RegExp(message.source.replaceAll("ROOT", root)));
+  });
 });
 
 describe("ship agent: a hub that cannot be reached (real CLI)", () => {
@@ -165,7 +160,7 @@ describe("ship agent: a hub that cannot be reached (real CLI)", () => {
     const entry = await firstReconnect(`http://127.0.0.1:${port}`);
     expect(entry.msg).toBe("hub connection failed: connection refused (ECONNREFUSED); reconnecting");
     expect(entry.url).toBe(`ws://127.0.0.1:${port}/api/v1/agent`);
-  }, 30_000);
+  });
 
   it.each([
     // Before: "write EPROTO 80…:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:…".
@@ -180,24 +175,20 @@ describe("ship agent: a hub that cannot be reached (real CLI)", () => {
       (port: number) => `http://127.0.0.1:${port}/wrong-prefix`,
       "hub connection failed: nothing takes agents at that address (404): check the path in [hub] url; reconnecting",
     ],
-  ])(
-    "%s: the reconnect line says what is wrong with [hub] url",
-    async (_what, url, expected) => {
-      // A real HTTP server on loopback that is no hub: every request is a 404.
-      const server = createHttpServer((_req, res) => {
-        res.statusCode = 404;
-        res.end("not found");
-      });
-      const port = await listening(server);
-      try {
-        expect((await firstReconnect(url(port))).msg).toBe(expected);
-      } finally {
-        server.closeAllConnections();
-        await new Promise((r) => server.close(r));
-      }
-    },
-    30_000,
-  );
+  ])("%s: the reconnect line says what is wrong with [hub] url", async (_what, url, expected) => {
+    // A real HTTP server on loopback that is no hub: every request is a 404.
+    const server = createHttpServer((_req, res) => {
+      res.statusCode = 404;
+      res.end("not found");
+    });
+    const port = await listening(server);
+    try {
+      expect((await firstReconnect(url(port))).msg).toBe(expected);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
 
   it("no enabled source: a WARNING says the agent takes no hub releases, and how to give it some", async () => {
     // A port that was just free: the connection is refused, which ends the lines looked at.
@@ -212,7 +203,7 @@ describe("ship agent: a hub that cannot be reached (real CLI)", () => {
     expect(warnings.map((e) => e.msg)).toEqual([
       `${root}/ship.toml has no enabled [sources.APP]: this agent announces no apps and takes no hub releases (add [sources.APP] with type = "hub" and app_dir for each app)`,
     ]);
-  }, 30_000);
+  });
 
   it("a proxy that redirects http:// to https://: the reconnect line names the address to use", async () => {
     // As nginx's `return 301 https://$host$request_uri;` answers the agent's upgrade.
@@ -229,7 +220,7 @@ describe("ship agent: a hub that cannot be reached (real CLI)", () => {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
     }
-  }, 30_000);
+  });
 
   it.each([
     [
@@ -266,7 +257,6 @@ describe("ship agent: a hub that cannot be reached (real CLI)", () => {
         await new Promise((r) => server.close(r));
       }
     },
-    30_000,
   );
 });
 

@@ -74,7 +74,7 @@ describe.skipIf(process.platform !== "linux")("ship and a terminal that hangs up
       expect(await pathExists(join(root, `hook-done-${name}`))).toBe(true);
       expect(await readFile(join(root, `app-${name}`, "app.txt"), "utf8")).toBe("v2\n");
     }
-  }, 40_000);
+  });
 
   it("lets SIGHUP pass, a repeated one included: the run ends as without it, exit 0", async () => {
     const run = spawn(process.execPath, [SHIP_BIN, "--config", config, "--force"], {
@@ -97,7 +97,7 @@ describe.skipIf(process.platform !== "linux")("ship and a terminal that hangs up
     expect(stderr.match(/SIGHUP: the terminal hung up; this run goes on to its end/g)).toHaveLength(1);
     expect(await updated("first")).toBe(true);
     expect(await updated("second")).toBe(true);
-  }, 40_000);
+  });
 });
 
 /** The one child process of `pid` (Linux /proc). */

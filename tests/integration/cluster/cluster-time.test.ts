@@ -104,7 +104,7 @@ describe.skipIf(!hasPostgres())("rollout timeouts and tick claims on hubs whose 
     } finally {
       await sql.end();
     }
-  }, 40_000);
+  });
 
   it("a hub started later says when an offline agent fails as the running hubs do", async () => {
     type Detail = { waves: { agents: { agentId: string; offlineFailsAt?: string }[] }[] };
@@ -139,5 +139,5 @@ describe.skipIf(!hasPostgres())("rollout timeouts and tick claims on hubs whose 
     } finally {
       await later.stop();
     }
-  }, 40_000);
+  });
 });

@@ -100,7 +100,7 @@ describe.skipIf(!run)("ship-hub and a database it cannot use", () => {
     } finally {
       silent.close();
     }
-  }, 30_000);
+  });
 
   it("a connect_timeout that is not a whole number of seconds: exit 2 naming it, before any connection", async () => {
     const port = await freePort();

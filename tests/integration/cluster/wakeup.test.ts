@@ -281,7 +281,7 @@ describe.skipIf(!available)("cluster wake-up (LISTEN/NOTIFY on real PostgreSQL)"
       wakeup = undefined;
       await relay.down();
     }
-  }, 40_000);
+  });
 
   /** A wake-up listening through the relay on `relayPort`, once a check relayed to it arrived. */
   const listenThrough = async (relayPort: number, checks: string[]) => {

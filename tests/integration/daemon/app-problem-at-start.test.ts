@@ -57,5 +57,5 @@ describe("ship agent with one app's keys broken", () => {
       child.kill("SIGTERM");
       await done;
     }
-  }, 30_000);
+  });
 });

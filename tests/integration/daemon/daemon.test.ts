@@ -157,7 +157,7 @@ describe("ship agent daemon against a scripted hub (real WebSocket, real HTTP, r
     await poll("outbox emptied by the ack", async () => (await outboxFiles()).length === 0);
   });
 
-  it("a repeated instruction re-sends its report and runs nothing", { timeout: 30_000 }, async () => {
+  it("a repeated instruction re-sends its report and runs nothing", async () => {
     const before = hub.messages("report").length;
     const received = lines.filter((l) => l.msg === "instruction received").length;
     const r = await release("2.0.0", {
@@ -172,9 +172,7 @@ describe("ship agent daemon against a scripted hub (real WebSocket, real HTTP, r
     expect(await version()).toBe("2.0.0");
   });
 
-  it("refuses bytes that do not hash to the release's sha256 and leaves the app as it was", {
-    timeout: 30_000,
-  }, async () => {
+  it("refuses bytes that do not hash to the release's sha256 and leaves the app as it was", async () => {
     const file = await archive("3.0.0");
     await hub.serve("/files/sample-3.0.0.tar.gz", file);
     hub.send(

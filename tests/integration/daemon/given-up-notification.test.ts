@@ -117,7 +117,7 @@ describe("an instruction the agent gives up on", () => {
     }
   }
 
-  it("sends the hub manifest's on_failure, saying the agent gave up", { timeout: 30_000 }, async () => {
+  it("sends the hub manifest's on_failure, saying the agent gave up", async () => {
     await giveUp("d-plain", await release("2.0.0", "unsigned"), false, []);
     await until("the on_failure webhook", () => bodies.some((b) => b.version === "2.0.0"));
     expect(bodies.find((b) => b.version === "2.0.0")).toMatchObject({
@@ -132,15 +132,13 @@ describe("an instruction the agent gives up on", () => {
     });
   });
 
-  it("with [trust] keys, sends it when a trusted key signed the manifest", { timeout: 30_000 }, async () => {
+  it("with [trust] keys, sends it when a trusted key signed the manifest", async () => {
     await giveUp("d-signed", await release("3.0.0", "signed"), true, []);
     await until("the on_failure webhook", () => bodies.some((b) => b.version === "3.0.0"));
     expect(bodies.find((b) => b.version === "3.0.0")).toMatchObject({ status: "failure" });
   });
 
-  it("with [trust] keys, sends nothing from a manifest no trusted key signed, and warns", {
-    timeout: 30_000,
-  }, async () => {
+  it("with [trust] keys, sends nothing from a manifest no trusted key signed, and warns", async () => {
     const lines: { level: string; msg: string }[] = [];
     const signed = await release("4.0.0", "signed");
     // A hub that rewrote the manifest (another webhook, say) keeps the signature it was given.
@@ -179,9 +177,7 @@ describe("an instruction the agent gives up on", () => {
     });
   });
 
-  it("a hub rollback refused before the pipeline is recorded in the state too", {
-    timeout: 30_000,
-  }, async () => {
+  it("a hub rollback refused before the pipeline is recorded in the state too", async () => {
     // No backup or state entry names 0.5.0: refused, nothing changed, as `ship --rollback` records it.
     await giveUp("d-refused", await release("0.5.0", "unsigned"), false, [], { rollback: true, killed: 0 });
     let last: Record<string, unknown> | undefined;

@@ -79,7 +79,7 @@ describe.skipIf(!hasProgram("openssl"))("ship agent behind a forward proxy", () 
     ]);
     expect(said, log.text).toMatchObject({ type: "hello", agentId: "a1" });
     expect(proxy?.requests.map((r) => `${r.method} ${r.target}`)).toContain(`CONNECT ${NAME}:${port}`);
-  }, 40_000);
+  });
 
   it("a proxy that refuses the tunnel is named with its variable in the reconnect line", async () => {
     const { log } = await start({ refuse: 403 });
@@ -92,5 +92,5 @@ describe.skipIf(!hasProgram("openssl"))("ship agent behind a forward proxy", () 
     expect(JSON.parse(line).msg).toBe(
       `hub connection failed: the proxy ${proxy?.url}/ (https_proxy) refused to pass the request on (HTTP 403); reconnecting`,
     );
-  }, 40_000);
+  });
 });

@@ -65,7 +65,7 @@ describe("ship agent and a rotated log file", () => {
     expect(agent.exitCode).toBeNull();
     agent.kill("SIGTERM");
     expect(await exited).toBe("exit 0 null");
-  }, 40_000);
+  });
 
   /**
    * The disk under the log file filled (another program's logs) while `ship agent` ran: the logger
@@ -128,5 +128,5 @@ describe("ship agent and a rotated log file", () => {
       }
       unmountTmpfs(logs);
     }
-  }, 40_000);
+  });
 });

@@ -76,7 +76,7 @@ describe("a hub rollback whose restore stops half-way", () => {
     });
     const after = JSON.parse(await readFile(join(root, "state.json"), "utf8")) as typeof state;
     expect(after.sources.web).toMatchObject({ last_result: "restore_failed", last_error: error });
-  }, 30_000);
+  });
 
   it("a rollback refused before anything moved reports failed, as the state records failed_unchanged", async () => {
     // The app directory made immutable: the restore's check refuses it before it moves a file. The
@@ -114,5 +114,5 @@ describe("a hub rollback whose restore stops half-way", () => {
     } finally {
       spawnSync("chattr", ["-i", app]);
     }
-  }, 30_000);
+  });
 });

@@ -66,4 +66,4 @@ it("a desired-state file that is not JSON: the line says the way out, and follow
   expect(stderr).toContain("agent started");
   agent.kill("SIGTERM");
   expect(await exited).toBe(0);
-}, 30_000);
+});

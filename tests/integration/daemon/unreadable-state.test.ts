@@ -44,22 +44,18 @@ describe.skipIf(process.getuid?.() !== 0)("ship agent and records only root can 
     ["daemon/desired.json", '{"apps":{}}\n'],
     ["state.json", '{"sources":{}}\n'],
     ["daemon/hub.token", "renewed-token\n"],
-  ])(
-    "var/%s owned by root, mode 600: exit 2 naming it and the chown",
-    async (name, content) => {
-      const file = join(root, "var", name);
-      await writeFile(file, content, { mode: 0o600 });
-      const run = await runNodeScript(SHIP_BIN, ["agent", "--config", config], {
-        user: { uid: NOBODY, gid: NOBODY },
-        timeoutMs: 15_000,
-      });
-      // Before: exit 1 "cannot open …/desired.json: permission denied (EACCES)", restarted by the unit
-      // for ever; for the state file, a recovery "failed" and an agent that ran on.
-      expect(run.code, run.stderr).toBe(2);
-      expect(run.stderr.trim()).toBe(
-        `ship: ${config}:2:1 general.state_file: ${file} cannot be read by nobody, the user this agent runs as: permission denied (EACCES); root owns it (left by a ship run as root?): chown -R nobody: ${root}/var`,
-      );
-    },
-    30_000,
-  );
+  ])("var/%s owned by root, mode 600: exit 2 naming it and the chown", async (name, content) => {
+    const file = join(root, "var", name);
+    await writeFile(file, content, { mode: 0o600 });
+    const run = await runNodeScript(SHIP_BIN, ["agent", "--config", config], {
+      user: { uid: NOBODY, gid: NOBODY },
+      timeoutMs: 15_000,
+    });
+    // Before: exit 1 "cannot open …/desired.json: permission denied (EACCES)", restarted by the unit
+    // for ever; for the state file, a recovery "failed" and an agent that ran on.
+    expect(run.code, run.stderr).toBe(2);
+    expect(run.stderr.trim()).toBe(
+      `ship: ${config}:2:1 general.state_file: ${file} cannot be read by nobody, the user this agent runs as: permission denied (EACCES); root owns it (left by a ship run as root?): chown -R nobody: ${root}/var`,
+    );
+  });
 });

@@ -718,9 +718,7 @@ while (!fs.existsSync(${JSON.stringify(`${gate}.go`)})) Atomics.wait(nap, 0, 0, 
     }
   });
 
-  it("rollout and agents commands go through the environment's proxy, as curl and `ship release publish` do; a 407 is exit 2 naming the variable", {
-    timeout: 30_000,
-  }, async () => {
+  it("rollout and agents commands go through the environment's proxy, as curl and `ship release publish` do; a 407 is exit 2 naming the variable", async () => {
     // The name only the proxy resolves: it said "cannot reach the hub: getaddrinfo ENOTFOUND".
     const proxy = await startForwardProxy({ hosts: { "hub.corp.example:80": Number(new URL(url).port) } });
     const strict = await startForwardProxy({ refuse: 407 });

@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
+import { once } from "node:events";
 import { readdirSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import Database from "better-sqlite3";
+import { Worker } from "node:worker_threads";
 import { afterAll, afterEach, beforeAll, expect } from "vitest";
 import { WebSocket } from "ws";
 import { type HubOptions, type RunningHub, startHub } from "../../../hub/server.js";
@@ -240,12 +241,15 @@ export async function publishRelease(t: TestHub, version: string, app = "web"): 
   return res.body.id;
 }
 
+const INSERT_ROLLOUT_ROWS = new URL("../../support/insert-rollout-rows.mjs", import.meta.url);
+
 /**
  * `count` completed rollouts of `releaseId` written straight into the hub's SQLite file in one
  * transaction (store calls one by one would take minutes): ids `PREFIX` + 4 hex digits, created
- * at `firstCreated` + i ms. The write holds this process, and the hub in it, for seconds: the hub's
- * overdue timers (keep-alive among them) run before this returns, so the next request does not
- * meet a connection they close.
+ * at `firstCreated` + i ms. The write takes seconds on a loaded machine; in a worker thread, so the
+ * hub in this process keeps its timers meanwhile. Written on this thread it held the hub past its
+ * 5 s keep-alive: the next request went on the connection the overdue timer then closed ("fetch
+ * failed: other side closed" at load 22, a 200 ms sleep after it notwithstanding).
  */
 export async function insertRolloutRows(
   t: TestHub,
@@ -256,36 +260,18 @@ export async function insertRolloutRows(
 ): Promise<void> {
   const file = readdirSync(t.dir).find((f) => f.endsWith(".db"));
   if (file === undefined) throw new Error(`no SQLite file in ${t.dir}`);
-  const db = new Database(join(t.dir, file));
-  try {
-    const insert = db.prepare(`INSERT INTO rollouts (id, release_id, spec, state, current_wave,
-      wave_started_at, reason, failure_allowance, created, updated)
-      VALUES (?, ?, ?, 'completed', 0, ?, NULL, 0, ?, ?)`);
-    const spec = JSON.stringify({
-      release: releaseId,
-      waves: [{ name: "all", percent: 100, waitMinutes: 0, minSuccessRate: 1 }],
-      failureThreshold: { count: 1 },
-      autoAdvance: true,
-      autoRollback: false,
-      seed: releaseId,
-    });
-    db.transaction(() => {
-      for (let i = 0; i < count; i++) {
-        const at = firstCreated + i;
-        insert.run(
-          `${prefix}${i.toString(16).padStart(4, "0")}-0000-4000-8000-000000000000`,
-          releaseId,
-          spec,
-          at,
-          at,
-          at,
-        );
-      }
-    })();
-  } finally {
-    db.close();
-  }
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  const worker = new Worker(INSERT_ROLLOUT_ROWS, {
+    workerData: { file: join(t.dir, file), releaseId, count, prefix, firstCreated },
+  });
+  let failure: Error | undefined;
+  worker.on("error", (error) => {
+    failure = error;
+  });
+  const [code] = (await once(worker, "exit")) as [number];
+  if (failure !== undefined || code !== 0)
+    throw new Error(
+      `writing ${count} rollouts into ${file}: ${failure?.message ?? `the worker exited ${code}`}`,
+    );
 }
 
 /** The steps of a report: none (an answer from the agent's record), or a run's. */

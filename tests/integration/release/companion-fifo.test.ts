@@ -41,5 +41,5 @@ describe("a local release's .sig that is a FIFO", () => {
     expect(run.stderr).toContain(`cannot read ${join(at, fifo)}: it is a named pipe (fifo), not a file`);
     expect(run.code).toBe(2);
     expect(await readdir(join(at, "app"))).toEqual([]);
-  }, 30_000);
+  });
 });

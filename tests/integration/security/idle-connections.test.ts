@@ -79,7 +79,7 @@ describe("connections that send no request", () => {
     sockets[0]?.destroy();
     await new Promise((r) => setTimeout(r, 100));
     expect(await answer(port, "127.0.0.1", HEALTHZ)).toMatch(/^HTTP\/1\.1 200 /);
-  }, 40_000);
+  });
 
   it("requests sent on one connection without waiting for their answers: past 16 it is closed and the rest never handled", async () => {
     const lines: { level: string; msg: string; data?: Record<string, unknown> }[] = [];
@@ -118,5 +118,5 @@ describe("connections that send no request", () => {
     const said = lines.filter((l) => l.msg.startsWith("closed a connection: too many requests sent on it"));
     expect(said).toHaveLength(1);
     expect(said[0]?.data).toMatchObject({ remote: "127.0.0.1" });
-  }, 30_000);
+  });
 });
