@@ -11,6 +11,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import jwt from "jsonwebtoken";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { migrations } from "../../../hub/store/migrations.js";
 import { asRoot, chownToNobody, NOBODY } from "../../support/as-nobody.js";
 import { HUB_BIN, requireHubBin, runHubCli } from "../../support/hub-cli.js";
 import { freePort } from "../../support/servers/free-port.js";
@@ -242,8 +243,7 @@ describe("ship-hub: a data dir or SQLite file that cannot be used", () => {
     const listed = [(await readdir(dir)).sort(), (await readdir(join(dir, "newer"))).sort()];
     const otherLine =
       "other.db holds tables that are not ship-hub's (dashboards, users), so the hub wrote nothing there: name the hub's database, or a new or empty file";
-    const newerLine =
-      "holds hub schema 999, newer than this ship-hub's (14): a newer ship-hub migrated it; upgrade ship-hub here";
+    const newerLine = `holds hub schema 999, newer than this ship-hub's (${migrations.length}): a newer ship-hub migrated it; upgrade ship-hub here`;
     const cases: [string[], string][] = [
       [["--data-dir", "data", "--db", "other.db"], `ship-hub: --db ${otherLine}`],
       [["--data-dir", "data", "--config", "hub.toml"], `ship-hub: hub.toml:1:1 db: ${join(dir, otherLine)}`],
